@@ -1,0 +1,3 @@
+"""gatekeeper: policy-as-code checks for GitOps repositories."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from gatekeeper.main import main
+
+sys.exit(main())

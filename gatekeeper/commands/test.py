@@ -1,0 +1,160 @@
+"""`gatekeeper test [DIR...]`: run every policy's own fixtures, so policy authors can unit-test.
+
+A case scans its input with that one policy (and the case's params) and checks the outcome:
+`expect: fail` needs at least one finding of the policy, `pass` none; `lines` and `count`
+pin the findings down exactly. A fixture that does not load is a failed case, not a pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from gatekeeper import output
+from gatekeeper.errors import PolicyError
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import builtin_dir, load_bundle
+from gatekeeper.policy.model import Policy
+from gatekeeper.scan import scan
+
+DEFAULT_FILENAMES = {
+    "kubernetes": "fixture.yaml",
+    "helm": "fixture.yaml",
+    "kustomize": "fixture.yaml",
+    "terraform": "main.tf",
+    "dockerfile": "Dockerfile",
+    "workflow": ".github/workflows/fixture.yml",
+    "compose": "docker-compose.yml",
+    "gitops": "fixture.yaml",
+}
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    policy: Policy
+    name: str
+    passed: bool
+    detail: str
+    seconds: float
+
+
+def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
+    started = time.perf_counter()
+    name = str(case["name"])
+    if "file" in case:
+        fixture = Path(policy.file).parent / str(case["file"])
+        try:
+            data = fixture.read_bytes()
+        except OSError as error:
+            raise PolicyError(
+                f"test {name!r}: cannot read fixture: {error.strerror}", policy.file
+            ) from None
+        filename = str(case.get("filename") or fixture.name)
+    else:
+        data = str(case["input"]).encode("utf-8")
+        filename = str(
+            case.get("filename") or DEFAULT_FILENAMES.get(policy.match.source, "fixture")
+        )
+    params = case.get("params")
+    engine = Engine([policy], {policy.id: dict(params)} if isinstance(params, dict) else {})
+    result = scan([(filename, data)], engine, jobs=1)
+    own = [finding for finding in result.findings if finding.policy_id == policy.id]
+    others = [finding for finding in result.findings if finding.policy_id != policy.id]
+    errors = [finding for finding in own if finding.extra.get("evaluation_error")]
+    problems: list[str] = []
+    if not result.files:
+        problems.append(f"no source adapter loaded {filename!r}")
+    problems.extend(f"fixture problem: {f.file}:{f.line}: {f.message}" for f in others)
+    problems.extend(f"evaluation error: {f.message}" for f in errors)
+    expect = case["expect"]
+    if expect == "pass" and own:
+        problems.append(
+            "expected no finding, got: " + "; ".join(f"line {f.line}: {f.message}" for f in own)
+        )
+    if expect == "fail" and not own:
+        problems.append("expected a finding, got none")
+    lines = case.get("lines")
+    if isinstance(lines, list) and sorted(f.line for f in own) != sorted(lines):
+        problems.append(
+            f"expected findings on lines {sorted(lines)}, got {sorted(f.line for f in own)}"
+        )
+    count = case.get("count")
+    if isinstance(count, int) and len(own) != count:
+        problems.append(f"expected {count} finding(s), got {len(own)}")
+    detail = "; ".join(problems) or (f"{len(own)} finding(s)" if own else "no finding")
+    return CaseResult(policy, name, not problems, detail, time.perf_counter() - started)
+
+
+def run_policies(policies: list[Policy]) -> list[CaseResult]:
+    results = []
+    for policy in policies:
+        for case in policy.tests:
+            results.append(run_case(policy, case))
+    return results
+
+
+def render_text(results: list[CaseResult], untested: list[Policy]) -> str:
+    lines = []
+    for result in results:
+        mark = "PASS" if result.passed else "FAIL"
+        lines.append(f"{mark} {result.policy.id}: {result.name}")
+        if not result.passed:
+            lines.append(f"     {result.policy.file}: {result.detail}")
+    for policy in untested:
+        lines.append(f"FAIL {policy.id}: policy has no tests ({policy.file})")
+    failed = sum(not result.passed for result in results) + len(untested)
+    lines.append("")
+    lines.append(f"{len(results) + len(untested) - failed} passed, {failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(results: list[CaseResult], untested: list[Policy]) -> str:
+    suites = ET.Element("testsuites", name="gatekeeper test")
+    by_policy: dict[str, list[CaseResult]] = {}
+    for result in results:
+        by_policy.setdefault(result.policy.id, []).append(result)
+    for policy in untested:
+        by_policy.setdefault(policy.id, [])
+    for policy_id, cases in by_policy.items():
+        failures = sum(not case.passed for case in cases) or (0 if cases else 1)
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=policy_id,
+            tests=str(max(len(cases), 1)),
+            failures=str(failures),
+            errors="0",
+        )
+        if not cases:
+            case_el = ET.SubElement(suite, "testcase", classname=policy_id, name="has tests")
+            ET.SubElement(case_el, "failure", message="policy has no tests")
+        for case in cases:
+            case_el = ET.SubElement(
+                suite,
+                "testcase",
+                classname=policy_id,
+                name=case.name,
+                time=f"{case.seconds:.4f}",
+                file=case.policy.file,
+            )
+            if not case.passed:
+                ET.SubElement(case_el, "failure", message=case.detail).text = case.detail
+    ET.indent(suites)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    roots = [Path(directory) for directory in args.dirs] or [builtin_dir()]
+    policies = load_bundle(roots)
+    if not policies:
+        raise PolicyError("no policies found", ", ".join(map(str, roots)))
+    results = run_policies(policies)
+    untested = [policy for policy in policies if not policy.tests]
+    render = render_junit if args.format == "junit" else render_text
+    output.write(render(results, untested), args.output)
+    return 0 if all(result.passed for result in results) and not untested else 1

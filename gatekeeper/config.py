@@ -1,0 +1,73 @@
+"""`.gatekeeper.yml`: the consuming repo's configuration; schema-checked, unknown keys fail."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from gatekeeper.errors import ConfigError
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+
+CONFIG_NAMES = (".gatekeeper.yml", ".gatekeeper.yaml")
+DEFAULT_THRESHOLD = "medium"
+
+
+@dataclass
+class Config:
+    file: str = ""
+    severity_threshold: str = DEFAULT_THRESHOLD
+    policies: list[dict[str, Any]] = field(default_factory=list)  # extra policy sources
+    builtin: bool = True  # load the built-in library
+    packs: list[str] = field(default_factory=list)  # empty: every pack
+    disable: list[str] = field(default_factory=list)  # policy ids
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def config_schema() -> dict[str, Any]:
+    text = resources.files("gatekeeper").joinpath("schemas/config.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def parse_config(name: str, data: bytes) -> Config:
+    problem = check_bytes(name, data)
+    if problem is not None:
+        raise ConfigError(problem.message, name, problem.line)
+    entries = list(load_all(name, decode(data)))
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    for entry in entries:
+        if not isinstance(entry, YamlDocument):
+            raise ConfigError(entry.message, name, entry.line)
+    if not documents or documents[0].obj is None:
+        return Config(file=name)
+    if len(documents) > 1:
+        raise ConfigError("the configuration is one YAML document", name, 1)
+    document = documents[0]
+    if document.duplicate_keys:
+        path, node = document.duplicate_keys[0]
+        raise ConfigError(
+            f"duplicate key {'.'.join(map(str, path))}", name, node.start_mark.line + 1
+        )
+    from gatekeeper.policy.loader import validate
+
+    validate(document.obj, config_schema(), name, NodeLocator(name, document.node), ConfigError)
+    raw = document.obj
+    return Config(
+        file=name,
+        severity_threshold=raw.get("severityThreshold", DEFAULT_THRESHOLD),
+        policies=list(raw.get("policies", [])),
+        builtin=raw.get("builtin", True),
+        packs=list(raw.get("packs", [])),
+        disable=list(raw.get("disable", [])),
+        params={key: dict(value) for key, value in raw.get("params", {}).items()},
+        include=list(raw.get("include", [])),
+        exclude=list(raw.get("exclude", [])),
+        raw=raw,
+    )

@@ -1,0 +1,77 @@
+"""What every source produces: documents with a locator, and problems it could not load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+from gatekeeper.fieldpath import Path
+
+
+class Location(NamedTuple):
+    """A place in a file; lines and columns are 1-based. `exact` is False for an ancestor."""
+
+    file: str
+    line: int
+    column: int = 1
+    end_line: int = 0
+    end_column: int = 0
+    exact: bool = True
+
+
+class Locator(Protocol):
+    def locate(self, path: Path) -> Location:
+        """The location of `path`, or of its nearest existing ancestor."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedLocator:
+    """Every path maps to one place: for documents with no finer position."""
+
+    location: Location
+
+    def locate(self, path: Path) -> Location:
+        return self.location._replace(exact=not path)
+
+
+@dataclass
+class Document:
+    """One parsed object of a source file (a Kubernetes object, a Dockerfile, a workflow...)."""
+
+    source: str
+    file: str
+    obj: Any
+    locator: Locator
+    index: int = 0
+    # Identity for fingerprints: stable across line moves and renames.
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        parts = [self.kind or self.source]
+        if self.namespace:
+            parts.append(f"{self.namespace}/{self.name}")
+        elif self.name:
+            parts.append(self.name)
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a scanned file we could not load; it is reported, never dropped."""
+
+    code: str  # e.g. GK-PARSE-ERROR, see gatekeeper.problems
+    file: str
+    line: int
+    message: str
+    column: int = 1
+
+
+@dataclass
+class Loaded:
+    documents: list[Document] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)

@@ -1,0 +1,103 @@
+"""The `gatekeeper` command line: argument parsing and dispatch, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gatekeeper import __version__
+from gatekeeper.decide import EXIT_USAGE
+from gatekeeper.errors import UsageError
+from gatekeeper.finding import SEVERITIES
+from gatekeeper.report import FORMATS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    parser.add_argument("--format", "-f", choices=formats, default="text", help="report format")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    parser.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour text output"
+    )
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load policies from DIR (repeatable)",
+    )
+    parser.add_argument(
+        "--no-builtin", action="store_true", help="do not load the built-in library"
+    )
+    parser.add_argument(
+        "--config", "-c", metavar="FILE", help="configuration (default .gatekeeper.yml)"
+    )
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="turn off a policy (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="gatekeeper", description="Policy-as-code checks for GitOps repositories."
+    )
+    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    scan = commands.add_parser("scan", help="check files against the policies")
+    scan.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    _add_output_options(scan, FORMATS)
+    _add_policy_options(scan)
+    scan.add_argument(
+        "--severity-threshold",
+        "-t",
+        choices=SEVERITIES,
+        help="block on findings at or above this severity (default from config: medium)",
+    )
+    scan.add_argument("--include", action="append", default=[], metavar="GLOB")
+    scan.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    scan.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: cores)")
+
+    test = commands.add_parser("test", help="run the policies' own test fixtures")
+    test.add_argument(
+        "dirs", nargs="*", metavar="DIR", help="policy directories (default: built-in)"
+    )
+    _add_output_options(test, ("text", "junit"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "scan":
+            from gatekeeper.commands import scan
+
+            return scan.run(args)
+        if args.command == "test":
+            from gatekeeper.commands import test
+
+            return test.run(args)
+        raise AssertionError(args.command)
+    except UsageError as error:
+        print(f"gatekeeper: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

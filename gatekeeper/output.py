@@ -1,0 +1,26 @@
+"""Write a rendered report to stdout or a file."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gatekeeper.errors import UsageError
+
+
+def use_color(choice: str, output: str | None) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def write(text: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise UsageError(f"cannot write report: {error.strerror}", output) from None

@@ -1,0 +1,48 @@
+"""A compiled policy, ready to evaluate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper.fieldpath import Path, Pattern
+from gatekeeper.policy.cel import Program
+
+
+@dataclass(frozen=True)
+class Match:
+    source: str
+    kinds: frozenset[str] = frozenset()  # empty: every kind
+    namespaces: frozenset[str] = frozenset()
+    exclude_namespaces: frozenset[str] = frozenset()
+    condition: Program | None = None
+
+
+@dataclass
+class Policy:
+    id: str
+    title: str
+    severity: str
+    description: str
+    remediation: str
+    match: Match
+    rule: Program
+    file: str  # the policy file, for errors and `gatekeeper test`
+    pack: str = ""
+    references: tuple[str, ...] = ()
+    each: tuple[Pattern, ...] = ()
+    field_path: Path = ()  # where a violation points, relative to the subject
+    message: str = ""
+    message_expression: Program | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    fix: dict[str, Any] | None = None
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    scope: str = "document"  # document | repository (see gatekeeper.inventory)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pod_policy(self) -> bool:
+        """Written for Pod: runs on the pod template of every workload kind too."""
+        return (
+            self.match.source in ("kubernetes", "helm", "kustomize") and "Pod" in self.match.kinds
+        )

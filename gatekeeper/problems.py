@@ -1,0 +1,63 @@
+"""Problems (files we could not load) become findings: nothing is silently dropped."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from gatekeeper.document import Problem
+from gatekeeper.finding import Finding, fingerprint
+
+
+class ProblemKind(NamedTuple):
+    severity: str
+    title: str
+    remediation: str
+
+
+PROBLEM_KINDS: dict[str, ProblemKind] = {
+    "GK-PARSE-ERROR": ProblemKind(
+        "high", "File could not be parsed", "Fix the syntax error so the file can be checked."
+    ),
+    "GK-YAML-BOMB": ProblemKind(
+        "high",
+        "YAML alias expansion too large",
+        "Remove the recursive or exponentially expanding aliases.",
+    ),
+    "GK-YAML-DUPLICATE-KEY": ProblemKind(
+        "medium",
+        "Duplicate mapping key",
+        "Remove the duplicate: Kubernetes rejects it, other tools silently keep the last value.",
+    ),
+    "GK-NOT-AN-OBJECT": ProblemKind(
+        "high",
+        "Document is not a Kubernetes object",
+        "Every document in a manifest file must be a mapping with apiVersion and kind.",
+    ),
+    "GK-FILE-TOO-LARGE": ProblemKind(
+        "high", "File too large to scan", "Split the file, or exclude it in .gatekeeper.yml."
+    ),
+    "GK-BINARY-FILE": ProblemKind(
+        "high", "Binary file where text was expected", "Exclude the file in .gatekeeper.yml."
+    ),
+    "GK-ENCODING-ERROR": ProblemKind("high", "File is not valid UTF-8", "Save the file as UTF-8."),
+    "GK-READ-ERROR": ProblemKind("high", "File could not be read", "Check the file's permissions."),
+    "GK-RENDER-ERROR": ProblemKind(
+        "high", "Template could not be rendered", "Fix the template or its values."
+    ),
+}
+
+
+def to_finding(problem: Problem, source: str = "") -> Finding:
+    kind = PROBLEM_KINDS.get(problem.code) or ProblemKind("high", problem.code, "")
+    return Finding(
+        policy_id=problem.code,
+        severity=kind.severity,
+        title=kind.title,
+        message=problem.message,
+        file=problem.file,
+        line=problem.line,
+        column=problem.column,
+        source=source,
+        fingerprint=fingerprint(problem.code, problem.file, problem.message),
+        remediation=kind.remediation,
+    )

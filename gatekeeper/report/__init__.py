@@ -1,0 +1,30 @@
+"""Report formats: one module each, with `render(report: Report) -> str`."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gatekeeper.decide import Verdict
+from gatekeeper.policy.model import Policy
+
+FORMATS = ("text", "json", "sarif", "junit")
+
+
+@dataclass
+class Report:
+    verdict: Verdict
+    policies: list[Policy] = field(default_factory=list)
+    files_scanned: int = 0
+    documents: int = 0
+    color: bool = False
+
+
+class Renderer(Protocol):
+    def render(self, report: Report) -> str: ...
+
+
+def renderer(name: str) -> Renderer:
+    module: Renderer = importlib.import_module(f"gatekeeper.report.{name}_format")
+    return module

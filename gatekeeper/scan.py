@@ -1,0 +1,115 @@
+"""Load files, evaluate the engine on them, and collect findings: the pipeline's middle.
+
+Files arrive as (path, bytes) so the same code scans a work tree, staged blobs or a git
+revision. Large scans fan out to a fork-based process pool; the engine is built once in the
+parent and inherited, so workers never recompile policies.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gatekeeper import inventory as inventory_mod
+from gatekeeper import problems, sources
+from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.evaluate import Engine
+from gatekeeper.finding import Finding
+from gatekeeper.inventory import InventoryEntry
+
+# Below this many files a pool costs more than it saves (pre-commit runs live here).
+PARALLEL_MIN_FILES = 48
+CHUNK_FILES = 16
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # files an adapter owned and loaded
+    documents: int = 0
+    inventory: list[InventoryEntry] = field(default_factory=list)
+
+    def merge(self, other: ScanResult) -> None:
+        self.findings.extend(other.findings)
+        self.files.extend(other.files)
+        self.documents += other.documents
+        self.inventory.extend(other.inventory)
+
+
+DocumentHook = Callable[[Document], None]
+
+_engine: Engine | None = None  # set in the parent before forking workers
+
+
+def scan_one(path: str, data: bytes, engine: Engine, adapters: list[sources.Source]) -> ScanResult:
+    result = ScanResult()
+    adapter = sources.adapter_for(path, adapters)
+    if adapter is None:
+        return result
+    try:
+        loaded = adapter.load(path, data)
+    except Exception as error:  # an adapter bug must surface as a finding, not vanish
+        loaded = Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")])
+    if not loaded.documents and not loaded.problems:
+        return result
+    result.files.append(path)
+    result.documents = len(loaded.documents)
+    result.findings.extend(problems.to_finding(p, adapter.NAME) for p in loaded.problems)
+    for document in loaded.documents:
+        result.findings.extend(engine.evaluate(document))
+        if engine.needs_inventory:
+            result.inventory.append(inventory_mod.entry(document))
+    return result
+
+
+def _scan_chunk(chunk: Sequence[tuple[str, bytes]]) -> ScanResult:
+    assert _engine is not None
+    adapters = sources.adapters()
+    result = ScanResult()
+    for path, data in chunk:
+        result.merge(scan_one(path, data, _engine, adapters))
+    return result
+
+
+def scan(items: Iterable[tuple[str, bytes]], engine: Engine, jobs: int = 0) -> ScanResult:
+    """Scan (path, content) pairs; `jobs` 0 means one worker per core when it pays off."""
+    global _engine
+    pairs = list(items)
+    jobs = jobs or os.cpu_count() or 1
+    result = ScanResult()
+    if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
+        adapters = sources.adapters()
+        for path, data in pairs:
+            result.merge(scan_one(path, data, engine, adapters))
+    else:
+        _engine = engine
+        chunks = [pairs[i : i + CHUNK_FILES] for i in range(0, len(pairs), CHUNK_FILES)]
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs) as pool:
+            for part in pool.imap(_scan_chunk, chunks):
+                result.merge(part)
+        _engine = None
+    result.findings.extend(engine.evaluate_repository(result.inventory))
+    result.findings = finalize(result.findings)
+    return result
+
+
+def _start_methods() -> list[str]:
+    return multiprocessing.get_all_start_methods()
+
+
+def finalize(findings: list[Finding]) -> list[Finding]:
+    """Sort, and make fingerprints unique: same resource identity in two places gets an ordinal."""
+    findings = sorted(findings, key=lambda finding: finding.sort_key)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, finding in enumerate(findings):
+        groups[finding.fingerprint].append(index)
+    for indices in groups.values():
+        for ordinal, index in enumerate(indices[1:], start=2):
+            findings[index] = findings[index].with_(
+                fingerprint=f"{findings[index].fingerprint}:{ordinal}"
+            )
+    return findings

@@ -1,0 +1,44 @@
+"""Source adapters: one module per file format, each with the same small protocol.
+
+An adapter module defines:
+    NAME: str                                   the source type policies match on
+    detect(path: str) -> bool                   does this adapter own the file? (path only, cheap)
+    load(path: str, data: bytes) -> Loaded      documents and problems of one file
+
+Adapters are asked in registry order; the first whose `detect` is true owns the file.
+Optional heavy dependencies are imported inside `load`, so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Protocol
+
+from gatekeeper.document import Loaded
+
+
+class Source(Protocol):
+    NAME: str
+
+    def detect(self, path: str) -> bool: ...
+
+    def load(self, path: str, data: bytes) -> Loaded: ...
+
+
+# Order matters: specific formats before the generic Kubernetes YAML catch-all.
+REGISTRY: tuple[str, ...] = ("kubernetes",)
+
+
+def adapters() -> list[Source]:
+    modules: list[ModuleType] = [
+        importlib.import_module(f"gatekeeper.sources.{name}") for name in REGISTRY
+    ]
+    return modules  # type: ignore[return-value]
+
+
+def adapter_for(path: str, sources: list[Source]) -> Source | None:
+    for source in sources:
+        if source.detect(path):
+            return source
+    return None

@@ -1,0 +1,70 @@
+"""Pod-spec normalisation: a rule written for `Pod` runs on every workload kind.
+
+A workload is presented to pod rules as a virtual Pod whose `metadata` is the pod template's
+metadata (with the workload's name and namespace) and whose `spec` is the pod spec; paths in
+that virtual Pod map back to the workload's own paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from gatekeeper.fieldpath import Path
+
+# kind -> path of the pod template (the object holding `metadata` and `spec`) in that kind.
+POD_TEMPLATE_PATHS: dict[str, Path] = {
+    "Pod": (),
+    "PodTemplate": ("template",),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS) - {"Pod", "PodTemplate"}
+
+
+class PodView(NamedTuple):
+    pod: dict[str, Any]
+    template_path: Path
+
+    def real_path(self, path: Path) -> Path:
+        """Map a path in the virtual Pod back to the workload."""
+        if not self.template_path:
+            return path
+        if path and path[0] in ("metadata", "spec"):
+            return (*self.template_path, *path)
+        return path
+
+
+def pod_view(obj: dict[str, Any]) -> PodView | None:
+    """The virtual Pod of a workload (or the Pod itself); None if it has no pod template."""
+    kind = obj.get("kind")
+    template_path = POD_TEMPLATE_PATHS.get(kind) if isinstance(kind, str) else None
+    if template_path is None:
+        return None
+    if not template_path:
+        return PodView(obj, ())
+    template: Any = obj
+    for key in template_path:
+        template = template.get(key) if isinstance(template, dict) else None
+    if not isinstance(template, dict):
+        template = {}
+    outer = _mapping(obj.get("metadata"))
+    metadata = dict(_mapping(template.get("metadata")))
+    for key in ("name", "namespace"):
+        if key in outer and key not in metadata:
+            metadata[key] = outer[key]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": _mapping(template.get("spec")),
+    }
+    return PodView(pod, template_path)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,292 @@
+"""Load YAML with the C parser and keep the nodes, so any field path maps back to a line.
+
+One compose pass (libyaml) gives nodes with marks; we build plain Python objects from the
+nodes ourselves, which is as fast as PyYAML's constructor, and keep the root node as the
+locator. Aliases are guarded against exponential expansion (billion laughs), duplicate keys
+are reported, and timestamps stay strings as they do in Kubernetes' JSON view of YAML.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from gatekeeper.document import Location, Problem
+from gatekeeper.fieldpath import Path, format_path
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - libyaml is a declared expectation, not a must
+    _Loader = yaml.SafeLoader
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+# A document may expand (through aliases) to at most this many nodes, or ten times its
+# own size, whichever is larger: real manifests are far below, alias bombs far above.
+MAX_EXPANDED_NODES = 200_000
+
+_TAG = "tag:yaml.org,2002:"
+_MERGE = _TAG + "merge"
+_constructor = yaml.SafeLoader("")  # only its scalar constructors are used
+
+
+def _as_str(node: ScalarNode) -> Any:
+    return node.value
+
+
+_SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
+    _TAG + "str": _as_str,
+    _TAG + "null": lambda node: None,
+    _TAG + "bool": _constructor.construct_yaml_bool,
+    _TAG + "int": _constructor.construct_yaml_int,
+    _TAG + "float": _constructor.construct_yaml_float,
+    _TAG + "timestamp": _as_str,
+    _TAG + "binary": _as_str,
+}
+
+
+class YamlBombError(ValueError):
+    def __init__(self, node: Node, expanded: int, reason: str = "") -> None:
+        super().__init__(reason or f"aliases expand to {expanded} nodes (YAML bomb?)")
+        self.node = node
+
+
+@dataclass
+class YamlDocument:
+    obj: Any
+    node: Node
+    duplicate_keys: list[tuple[Path, ScalarNode]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NodeLocator:
+    """Maps a field path to the line of its key (mappings) or item (sequences)."""
+
+    file: str
+    root: Node
+    base_line: int = 0  # added to every line: for YAML embedded in a larger file
+
+    def locate(self, path: Path) -> Location:
+        node, anchor = self.root, self.root
+        exact = True
+        for key in path:
+            found = _child(node, key)
+            if found is None:
+                exact = False
+                break
+            anchor, node = found
+        start, end = anchor.start_mark, node.end_mark
+        return Location(
+            self.file,
+            start.line + 1 + self.base_line,
+            start.column + 1,
+            end.line + 1 + self.base_line,
+            end.column + 1,
+            exact,
+        )
+
+    def node_at(self, path: Path) -> Node | None:
+        node: Node | None = self.root
+        for key in path:
+            found = _child(node, key) if node is not None else None
+            node = found[1] if found else None
+        return node
+
+
+def _child(node: Node, key: str | int) -> tuple[Node, Node] | None:
+    """(node to point at, value node) for one step, following merge keys."""
+    if isinstance(node, MappingNode) and isinstance(key, str):
+        merged: list[Node] = []
+        for key_node, value_node in reversed(node.value):
+            if key_node.tag == _MERGE:
+                merged.append(value_node)
+            elif isinstance(key_node, ScalarNode) and key_node.value == key:
+                return key_node, value_node
+        for source in merged:
+            for candidate in source.value if isinstance(source, SequenceNode) else [source]:
+                found = _child(candidate, key)
+                if found is not None:
+                    return found
+    elif (
+        isinstance(node, SequenceNode)
+        and isinstance(key, int)
+        and -len(node.value) <= key < len(node.value)
+    ):
+        item = node.value[key]
+        return item, item
+    return None
+
+
+def decode(data: bytes) -> str:
+    """Decode a YAML file as YAML allows (UTF-8, or UTF-16/32 with a BOM)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8")
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return data.decode("utf-32")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    return data.decode("utf-8")
+
+
+def check_bytes(file: str, data: bytes) -> Problem | None:
+    """Reject what is not a text file we can read: too large, binary, not UTF-8."""
+    if len(data) > MAX_FILE_BYTES:
+        return Problem(
+            "GK-FILE-TOO-LARGE",
+            file,
+            1,
+            f"file is {len(data)} bytes, over the {MAX_FILE_BYTES}-byte limit; not scanned",
+        )
+    if b"\0" in data[:8192] and not data.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+    ):
+        return Problem("GK-BINARY-FILE", file, 1, "binary file (NUL byte); not scanned")
+    try:
+        decode(data)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        return Problem(
+            "GK-ENCODING-ERROR",
+            file,
+            line,
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start});"
+            " not scanned",
+            column,
+        )
+    return None
+
+
+def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
+    """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            try:
+                yield _build(node)
+            except YamlBombError as error:
+                yield Problem(
+                    "GK-YAML-BOMB",
+                    file,
+                    error.node.start_mark.line + 1,
+                    f"document not loaded: {error}",
+                    error.node.start_mark.column + 1,
+                )
+            except RecursionError:
+                yield Problem(
+                    "GK-PARSE-ERROR", file, node.start_mark.line + 1, "document nested too deeply"
+                )
+            except (yaml.YAMLError, ValueError, TypeError) as error:
+                yield Problem(
+                    "GK-PARSE-ERROR", file, node.start_mark.line + 1, f"invalid YAML value: {error}"
+                )
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = " ".join(part for part in (error.context, error.problem) if part)
+        yield Problem("GK-PARSE-ERROR", file, line, f"invalid YAML: {problem}", column)
+    except yaml.YAMLError as error:
+        yield Problem("GK-PARSE-ERROR", file, 1, f"invalid YAML: {error}")
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: Node) -> None:
+    sizes: dict[int, int] = {}
+    unique = 0
+
+    def size(node: Node) -> int:
+        nonlocal unique
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        unique += 1
+        total = 1
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                total += size(key) + size(value)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                total += size(item)
+        sizes[id(node)] = total
+        return total
+
+    expanded = size(root)
+    if expanded > max(MAX_EXPANDED_NODES, 10 * unique):
+        raise YamlBombError(root, expanded)
+
+
+def _build(root: Node) -> YamlDocument:
+    """Plain Python objects from a node tree; aliases become shared objects."""
+    built: dict[int, Any] = {}
+    open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
+    duplicates: list[tuple[Path, ScalarNode]] = []
+    has_alias = False
+
+    def build(node: Node, path: Path) -> Any:
+        nonlocal has_alias
+        if isinstance(node, ScalarNode):
+            return _SCALARS.get(node.tag, _as_str)(node)
+        known = built.get(id(node))
+        if known is not None:
+            if id(node) in open_nodes:
+                raise YamlBombError(node, 0, "recursive alias (a collection that contains itself)")
+            has_alias = True
+            return known
+        open_nodes.add(id(node))
+        if isinstance(node, SequenceNode):
+            items: list[Any] = []
+            built[id(node)] = items
+            items.extend(build(item, (*path, index)) for index, item in enumerate(node.value))
+            open_nodes.discard(id(node))
+            return items
+        mapping: dict[Any, Any] = {}
+        built[id(node)] = mapping
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merges.append(value_node)
+                continue
+            key = build(key_node, path)
+            if isinstance(key, (list, dict)):
+                raise ValueError(f"unhashable mapping key at line {key_node.start_mark.line + 1}")
+            if key in mapping and isinstance(key_node, ScalarNode):
+                duplicates.append(((*path, str(key)), key_node))
+            mapping[key] = build(value_node, (*path, str(key)))
+        for merge in merges:
+            sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+            for source in sources:
+                value = build(source, path)
+                if not isinstance(value, dict):
+                    raise ValueError(
+                        f"merge key needs a mapping at line {source.start_mark.line + 1}"
+                    )
+                for key, item in value.items():
+                    mapping.setdefault(key, item)
+        open_nodes.discard(id(node))
+        return mapping
+
+    obj = build(root, ())
+    if has_alias or len(built) > MAX_EXPANDED_NODES // 10:
+        _check_expansion(root)
+    return YamlDocument(obj, root, duplicates)
+
+
+def duplicate_key_problems(file: str, document: YamlDocument) -> list[Problem]:
+    return [
+        Problem(
+            "GK-YAML-DUPLICATE-KEY",
+            file,
+            node.start_mark.line + 1,
+            f"duplicate key {format_path(path)}: only the last value counts",
+            node.start_mark.column + 1,
+        )
+        for path, node in document.duplicate_keys
+    ]

@@ -1,0 +1,1 @@
+"""The built-in policy library, shipped with gatekeeper as data."""

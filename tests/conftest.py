@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Run:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+@pytest.fixture
+def gatekeeper() -> Callable[..., Run]:
+    """Run the real CLI in a subprocess (`python -m gatekeeper`), as users do."""
+
+    def run(*args: str, cwd: Path | None = None, input: str | None = None) -> Run:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gatekeeper", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=120,
+        )
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    def write_file(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    return write_file
