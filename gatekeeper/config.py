@@ -26,6 +26,7 @@ class Config:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-source options
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,5 +70,6 @@ def parse_config(name: str, data: bytes) -> Config:
         params={key: dict(value) for key, value in raw.get("params", {}).items()},
         include=list(raw.get("include", [])),
         exclude=list(raw.get("exclude", [])),
+        sources={key: dict(value) for key, value in raw.get("sources", {}).items()},
         raw=raw,
     )

@@ -19,6 +19,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.tree import MemoryTree
 
 # Below this many files a pool costs more than it saves (pre-commit runs live here).
 PARALLEL_MIN_FILES = 48
@@ -41,16 +42,24 @@ class ScanResult:
 
 DocumentHook = Callable[[Document], None]
 
-_engine: Engine | None = None  # set in the parent before forking workers
+# Set in the parent before forking workers, inherited by them.
+_engine: Engine | None = None
+_context: sources.LoadContext | None = None
 
 
-def scan_one(path: str, data: bytes, engine: Engine, adapters: list[sources.Source]) -> ScanResult:
+def scan_one(
+    path: str,
+    data: bytes,
+    engine: Engine,
+    adapters: list[sources.Source],
+    context: sources.LoadContext,
+) -> ScanResult:
     result = ScanResult()
     adapter = sources.adapter_for(path, adapters)
     if adapter is None:
         return result
     try:
-        loaded = adapter.load(path, data)
+        loaded = adapter.load(path, data, context)
     except Exception as error:  # an adapter bug must surface as a finding, not vanish
         loaded = Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")])
     if not loaded.documents and not loaded.problems:
@@ -66,32 +75,37 @@ def scan_one(path: str, data: bytes, engine: Engine, adapters: list[sources.Sour
 
 
 def _scan_chunk(chunk: Sequence[tuple[str, bytes]]) -> ScanResult:
-    assert _engine is not None
+    assert _engine is not None and _context is not None
     adapters = sources.adapters()
     result = ScanResult()
     for path, data in chunk:
-        result.merge(scan_one(path, data, _engine, adapters))
+        result.merge(scan_one(path, data, _engine, adapters, _context))
     return result
 
 
-def scan(items: Iterable[tuple[str, bytes]], engine: Engine, jobs: int = 0) -> ScanResult:
+def scan(
+    items: Iterable[tuple[str, bytes]],
+    engine: Engine,
+    jobs: int = 0,
+    context: sources.LoadContext | None = None,
+) -> ScanResult:
     """Scan (path, content) pairs; `jobs` 0 means one worker per core when it pays off."""
-    global _engine
+    global _engine, _context
     pairs = list(items)
+    context = context or sources.LoadContext(tree=MemoryTree.of(pairs))
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
         adapters = sources.adapters()
         for path, data in pairs:
-            result.merge(scan_one(path, data, engine, adapters))
+            result.merge(scan_one(path, data, engine, adapters, context))
     else:
-        _engine = engine
+        _engine, _context = engine, context
         chunks = [pairs[i : i + CHUNK_FILES] for i in range(0, len(pairs), CHUNK_FILES)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for part in pool.imap(_scan_chunk, chunks):
                 result.merge(part)
-        _engine = None
+        _engine = _context = None
     result.findings.extend(engine.evaluate_repository(result.inventory))
     result.findings = finalize(result.findings)
     return result

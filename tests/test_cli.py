@@ -39,8 +39,9 @@ message: "{{ item.name }} is privileged"
 
 
 def scan(gatekeeper: Gatekeeper, tmp_path: Path, *args: str) -> Run:
-    return gatekeeper("scan", "--no-builtin", "--policies", str(tmp_path / "policies"), *args,
-                      cwd=tmp_path)
+    return gatekeeper(
+        "scan", "--no-builtin", "--policies", str(tmp_path / "policies"), *args, cwd=tmp_path
+    )
 
 
 @pytest.fixture
@@ -49,12 +50,15 @@ def repo(write: Write, tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_blocking_finding_exits_1_with_file_and_line(gatekeeper: Gatekeeper, repo: Path,
-                                                     write: Write) -> None:
+def test_blocking_finding_exits_1_with_file_and_line(
+    gatekeeper: Gatekeeper, repo: Path, write: Write
+) -> None:
     write("deploy/pod.yaml", PRIVILEGED)
     run = scan(gatekeeper, repo, "deploy")
     assert run.returncode == 1, run.stderr
-    assert "deploy/pod.yaml:9:9: HIGH TEST-NO-PRIVILEGED [blocking]: app is privileged" in run.stdout
+    assert (
+        "deploy/pod.yaml:9:9: HIGH TEST-NO-PRIVILEGED [blocking]: app is privileged" in run.stdout
+    )
 
 
 def test_clean_repo_exits_0(gatekeeper: Gatekeeper, repo: Path, write: Write) -> None:
@@ -64,7 +68,9 @@ def test_clean_repo_exits_0(gatekeeper: Gatekeeper, repo: Path, write: Write) ->
     assert run.stdout.startswith("PASS")
 
 
-def test_threshold_above_the_finding_passes(gatekeeper: Gatekeeper, repo: Path, write: Write) -> None:
+def test_threshold_above_the_finding_passes(
+    gatekeeper: Gatekeeper, repo: Path, write: Write
+) -> None:
     write("deploy/pod.yaml", PRIVILEGED)
     run = scan(gatekeeper, repo, "deploy", "--severity-threshold", "critical")
     assert run.returncode == 0
@@ -77,10 +83,15 @@ def test_usage_errors_exit_2(gatekeeper: Gatekeeper, repo: Path) -> None:
     assert gatekeeper("frobnicate", cwd=repo).returncode == 2
 
 
-def test_invalid_policy_exits_2_naming_file_and_line(gatekeeper: Gatekeeper, repo: Path,
-                                                     write: Write) -> None:
-    write("policies/bad.yaml", POLICY.replace("TEST-NO-PRIVILEGED", "TEST-BAD").replace(
-        "severity: high", "severity: urgent"))
+def test_invalid_policy_exits_2_naming_file_and_line(
+    gatekeeper: Gatekeeper, repo: Path, write: Write
+) -> None:
+    write(
+        "policies/bad.yaml",
+        POLICY.replace("TEST-NO-PRIVILEGED", "TEST-BAD").replace(
+            "severity: high", "severity: urgent"
+        ),
+    )
     run = scan(gatekeeper, repo)
     assert run.returncode == 2
     assert "policies/bad.yaml:3: severity: 'urgent' is not one of" in run.stderr
@@ -88,8 +99,10 @@ def test_invalid_policy_exits_2_naming_file_and_line(gatekeeper: Gatekeeper, rep
 
 
 def test_invalid_cel_exits_2(gatekeeper: Gatekeeper, repo: Path, write: Write) -> None:
-    write("policies/bad.yaml", POLICY.replace("TEST-NO-PRIVILEGED", "TEST-BAD").replace(
-        'rule: "!item', 'rule: "!!(item'))
+    write(
+        "policies/bad.yaml",
+        POLICY.replace("TEST-NO-PRIVILEGED", "TEST-BAD").replace('rule: "!item', 'rule: "!!(item'),
+    )
     run = scan(gatekeeper, repo)
     assert run.returncode == 2
     assert "bad.yaml:8: rule: invalid CEL" in run.stderr
@@ -107,11 +120,15 @@ def test_json_output(gatekeeper: Gatekeeper, repo: Path, write: Write) -> None:
     payload = json.loads(run.stdout)
     assert payload["verdict"] == "fail"
     (finding,) = payload["findings"]
-    assert finding["line"] == 9 and finding["path"] == "spec.containers[0].securityContext.privileged"
+    assert (
+        finding["line"] == 9 and finding["path"] == "spec.containers[0].securityContext.privileged"
+    )
     assert finding["kind"] == "Pod" and finding["namespace"] == "team" and finding["blocking"]
 
 
-def test_sarif_output_is_valid_sarif_2_1_0(gatekeeper: Gatekeeper, repo: Path, write: Write) -> None:
+def test_sarif_output_is_valid_sarif_2_1_0(
+    gatekeeper: Gatekeeper, repo: Path, write: Write
+) -> None:
     write("deploy/pod.yaml", PRIVILEGED)
     write("deploy/broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [\n")
     out = repo / "out.sarif"

@@ -29,10 +29,14 @@ def test_locator_points_at_key_and_nearest_ancestor() -> None:
 
 
 def test_multi_document_and_list_kind() -> None:
-    text = POD + "---\n" + (
-        "apiVersion: v1\nkind: List\nitems:\n"
-        "  - apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n"
-        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c}\n"
+    text = (
+        POD
+        + "---\n"
+        + (
+            "apiVersion: v1\nkind: List\nitems:\n"
+            "  - apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n"
+            "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: c}\n"
+        )
     )
     loaded = kubernetes.load("all.yaml", text.encode())
     assert [d.kind for d in loaded.documents] == ["Pod", "Service", "ConfigMap"]

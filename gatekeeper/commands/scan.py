@@ -15,6 +15,8 @@ from gatekeeper.errors import UsageError
 from gatekeeper.problems import to_finding
 from gatekeeper.report import Report, renderer
 from gatekeeper.scan import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import WorkTree
 
 
 def find_config(explicit: str | None, root: Path) -> Config:
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         [*config.exclude, *args.exclude],
     )
     unreadable: list[Problem] = []
-    result = scan(read_files(files, root, unreadable), engine, args.jobs)
+    context = LoadContext(tree=WorkTree(root), options=config.sources)
+    result = scan(read_files(files, root, unreadable), engine, args.jobs, context)
     findings = result.findings + [to_finding(problem) for problem in unreadable]
     threshold = args.severity_threshold or config.severity_threshold
     verdict = decide(findings, threshold)

@@ -3,7 +3,10 @@
 An adapter module defines:
     NAME: str                                   the source type policies match on
     detect(path: str) -> bool                   does this adapter own the file? (path only, cheap)
-    load(path: str, data: bytes) -> Loaded      documents and problems of one file
+    load(path: str, data: bytes, context: LoadContext) -> Loaded
+                                                documents and problems of one file; the context
+                                                gives the whole tree (for charts, overlays) and
+                                                this source's options from .gatekeeper.yml
 
 Adapters are asked in registry order; the first whose `detect` is true owns the file.
 Optional heavy dependencies are imported inside `load`, so the CLI starts fast.
@@ -12,10 +15,22 @@ Optional heavy dependencies are imported inside `load`, so the CLI starts fast.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 
 from gatekeeper.document import Loaded
+from gatekeeper.tree import MemoryTree, Tree
+
+
+@dataclass
+class LoadContext:
+    tree: Tree = field(default_factory=lambda: MemoryTree({}))
+    # .gatekeeper.yml `sources:` section: source name -> that source's options.
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def options_for(self, source: str) -> dict[str, Any]:
+        return self.options.get(source, {})
 
 
 class Source(Protocol):
@@ -23,7 +38,7 @@ class Source(Protocol):
 
     def detect(self, path: str) -> bool: ...
 
-    def load(self, path: str, data: bytes) -> Loaded: ...
+    def load(self, path: str, data: bytes, context: LoadContext) -> Loaded: ...
 
 
 # Order matters: specific formats before the generic Kubernetes YAML catch-all.

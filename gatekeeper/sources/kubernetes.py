@@ -7,6 +7,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
+from gatekeeper.sources import LoadContext
 from gatekeeper.yamldoc import (
     NodeLocator,
     YamlDocument,
@@ -54,7 +55,7 @@ def is_object(obj: Any) -> bool:
     return isinstance(obj, dict) and "kind" in obj and "apiVersion" in obj
 
 
-def load(path: str, data: bytes) -> Loaded:
+def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     loaded = Loaded()
     problem = check_bytes(path, data)
     if problem is not None:
