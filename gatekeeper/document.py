@@ -17,6 +17,8 @@ class Location(NamedTuple):
     end_line: int = 0
     end_column: int = 0
     exact: bool = True
+    # Where a rendered field's value was set, as `file:line` (a Helm values line), if known.
+    values: str = ""
 
 
 class Locator(Protocol):

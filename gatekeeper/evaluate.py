@@ -16,6 +16,8 @@ from gatekeeper.policy.cel import CelError
 from gatekeeper.policy.model import Policy
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_view
 
+# Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
+RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 
@@ -50,6 +52,10 @@ class Engine:
         findings: list[Finding] = []
         for policy in self._by_source.get(document.source, ()):
             findings.extend(self._evaluate_policy(policy, document))
+        if document.source in RENDERED_KUBERNETES:
+            # Rendered charts and overlays are Kubernetes objects: kubernetes policies apply.
+            for policy in self._by_source.get("kubernetes", ()):
+                findings.extend(self._evaluate_policy(policy, document))
         return findings
 
     def _evaluate_policy(self, policy: Policy, document: Document) -> list[Finding]:
@@ -143,7 +149,7 @@ class Engine:
                 kinds = kinds | WORKLOAD_KINDS
             for entry, row in zip(inventory, rows, strict=True):
                 if entry.source != policy.match.source and not (
-                    policy.match.source == "kubernetes" and entry.source in ("helm", "kustomize")
+                    policy.match.source == "kubernetes" and entry.source in RENDERED_KUBERNETES
                 ):
                     continue
                 if kinds and entry.kind not in kinds:
@@ -214,8 +220,15 @@ def make_finding(
         ),
         remediation=policy.remediation,
         fix=_fix(policy, real_path) if policy.fix else None,
-        extra={"exact": location.exact},
+        extra=_location_extra(location),
     )
+
+
+def _location_extra(location: Location) -> dict[str, Any]:
+    extra: dict[str, Any] = {"exact": location.exact}
+    if location.values:
+        extra["values"] = location.values  # the values line that set the field (Helm)
+    return extra
 
 
 def _fix(policy: Policy, real_path: Path) -> dict[str, Any]:

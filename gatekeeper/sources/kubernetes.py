@@ -51,12 +51,20 @@ def detect(path: str) -> bool:
     return not ("templates" in parts[:-1] or (name.startswith("values") and "charts" in parts))
 
 
+def _in_chart(path: str, context: LoadContext) -> bool:
+    from gatekeeper.sources.helm import in_chart
+
+    return in_chart(path, context.tree)
+
+
 def is_object(obj: Any) -> bool:
     return isinstance(obj, dict) and "kind" in obj and "apiVersion" in obj
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     loaded = Loaded()
+    if context is not None and _in_chart(path, context):
+        return loaded  # a Helm chart's file (values, templates): the helm source renders it
     problem = check_bytes(path, data)
     if problem is not None:
         loaded.problems.append(problem)

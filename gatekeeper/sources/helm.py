@@ -1,0 +1,398 @@
+"""Helm charts: rendered offline with the real Helm engine (helm-python-sdk, Helm v4).
+
+A chart is owned through its Chart.yaml; the rest of the chart (templates, values, vendored
+subcharts under charts/) is read through the scan's tree and written to a temporary
+directory for Helm. Nothing contacts a cluster or the network: `lookup` returns nothing and
+missing dependencies are reported, never downloaded. Every rendered object is a Kubernetes
+document located in the template that produced it (see helm_lines), with the values line
+that set the field where we can tell.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import tempfile
+from pathlib import Path as FsPath
+from typing import Any, NamedTuple
+
+from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.fieldpath import Path, get
+from gatekeeper.sources import LoadContext
+from gatekeeper.sources.helm_lines import DocumentMap, Template, ancestors, parse_template
+from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+
+NAME = "helm"
+CHART_FILE = "Chart.yaml"
+DEFAULT_RELEASE = "release-name"
+# `chart/templates/x.yaml:7:15` or `(chart/templates/x.yaml:8:8)` in Helm's error messages.
+_ERROR_AT = re.compile(r"(?P<file>[\w.@+-]+(?:/[\w.@+-]+)+):(?P<line>\d+)(?::(?P<column>\d+))?")
+
+
+def detect(path: str) -> bool:
+    return posixpath.basename(path) == CHART_FILE
+
+
+class Release(NamedTuple):
+    """One rendering of a chart: `sources.helm.charts[]` in .gatekeeper.yml."""
+
+    values_files: tuple[str, ...] = ()
+    name: str = DEFAULT_RELEASE
+    namespace: str = "default"
+    kube_version: str = ""
+
+
+class ValuesSource(NamedTuple):
+    file: str
+    locator: NodeLocator
+    prefix: tuple[str, ...]  # where this file's root sits in the chart's values
+
+
+def releases(chart_dir: str, options: dict[str, Any]) -> list[Release]:
+    """The configured renderings of the chart in `chart_dir`; one default rendering if none."""
+    found = []
+    for entry in options.get("charts", []):
+        path = posixpath.normpath(str(entry.get("path", "")).removesuffix(CHART_FILE) or ".")
+        if path != posixpath.normpath(chart_dir or "."):
+            continue
+        found.append(
+            Release(
+                tuple(posixpath.normpath(f) for f in entry.get("valuesFiles", [])),
+                str(entry.get("releaseName", DEFAULT_RELEASE)),
+                str(entry.get("namespace", "default")),
+                str(entry.get("kubeVersion", "")),
+            )
+        )
+    return found or [Release()]
+
+
+def in_chart(path: str, tree: Tree) -> bool:
+    """Is `path` inside a chart directory (below a directory holding a Chart.yaml)?"""
+    directory = posixpath.dirname(path)
+    while directory:
+        if tree.exists(posixpath.join(directory, CHART_FILE)):
+            return True
+        directory = posixpath.dirname(directory)
+    return False
+
+
+def is_subchart(chart_dir: str, tree: Tree) -> bool:
+    """A vendored subchart (parent/charts/<name>) renders as part of its parent."""
+    parent = posixpath.dirname(chart_dir)
+    return posixpath.basename(parent) == "charts" and in_chart(parent, tree)
+
+
+def load(path: str, data: bytes, context: LoadContext) -> Loaded:
+    loaded = Loaded()
+    chart_dir = posixpath.dirname(path)
+    tree = context.tree
+    if is_subchart(chart_dir, tree):
+        return loaded
+    problem = check_bytes(path, data)
+    if problem is not None:
+        loaded.problems.append(problem)
+        return loaded
+    meta: YamlDocument | None = None
+    for entry in load_all(path, decode(data)):
+        if isinstance(entry, Problem):
+            loaded.problems.append(entry)
+        elif meta is None:
+            meta = entry
+    if meta is None or not isinstance(meta.obj, dict):
+        if not loaded.problems:
+            loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
+        return loaded
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
+        root = FsPath(tmp, "chart")
+        _copy_chart(tree, chart_dir, path, data, root)
+        chart, error = _load_chart(root)
+        if chart is None:
+            loaded.problems.append(_render_problem(error, chart_dir, path))
+            return loaded
+        try:
+            loaded.problems.extend(_missing_dependencies(chart, meta, path))
+            for release in releases(chart_dir, context.options_for(NAME)):
+                _render_release(chart, release, chart_dir, path, tree, loaded)
+        finally:
+            chart.close()
+    return loaded
+
+
+def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> None:
+    prefix = f"{chart_dir}/" if chart_dir else ""
+    root.mkdir(parents=True)
+    for name in tree.list_dir(chart_dir or "."):
+        relative = name[len(prefix) :] if name.startswith(prefix) else name
+        if relative.startswith("../") or "/.git/" in f"/{relative}":
+            continue
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(tree.read(name))
+    (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
+
+
+def _load_chart(root: FsPath) -> tuple[Any, str]:
+    import helm_python
+
+    try:
+        return helm_python.Chart.load(root), ""
+    except helm_python.HelmError as error:
+        return None, str(error)
+
+
+def _missing_dependencies(chart: Any, meta: YamlDocument, path: str) -> list[Problem]:
+    declared = meta.obj.get("dependencies") or []
+    present = {str(dep.get("name")) for dep in chart.dependencies}
+    locator = NodeLocator(path, meta.node)
+    problems = []
+    for index, dep in enumerate(declared if isinstance(declared, list) else []):
+        name = str(dep.get("name", "")) if isinstance(dep, dict) else ""
+        if name and name not in present:
+            problems.append(
+                Problem(
+                    "GK-RENDER-ERROR",
+                    path,
+                    locator.locate(("dependencies", index)).line,
+                    f"dependency {name!r} is missing from charts/ (vendor it; gatekeeper"
+                    " never downloads dependencies)",
+                )
+            )
+    return problems
+
+
+def _render_problem(message: str, chart_dir: str, chart_file: str) -> Problem:
+    """A Helm error, located at the template file and line it names when it names one."""
+    message = " ".join(message.split())
+    match = _ERROR_AT.search(message)
+    if match:
+        file = repo_path(match["file"], chart_dir)
+        return Problem(
+            "GK-RENDER-ERROR",
+            file,
+            int(match["line"]),
+            f"helm: {message}",
+            int(match["column"] or 1),
+        )
+    return Problem("GK-RENDER-ERROR", chart_file, 1, f"helm: {message}")
+
+
+def repo_path(rendered_name: str, chart_dir: str) -> str:
+    """`mychart/templates/x.yaml` (Helm's name) -> the file's path in the repository."""
+    _, _, rest = rendered_name.partition("/")
+    return posixpath.join(chart_dir, rest) if chart_dir else rest
+
+
+def _read_values(tree: Tree, file: str, loaded: Loaded) -> YamlDocument | None:
+    try:
+        data = tree.read(file)
+    except OSError:
+        return None
+    problem = check_bytes(file, data)
+    if problem is not None:
+        loaded.problems.append(problem)
+        return None
+    for entry in load_all(file, decode(data)):
+        if isinstance(entry, Problem):
+            loaded.problems.append(entry)
+            return None
+        return entry
+    return None
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's `-f a -f b`: maps merge deeply, everything else is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _render_release(
+    chart: Any, release: Release, chart_dir: str, chart_file: str, tree: Tree, loaded: Loaded
+) -> None:
+    import helm_python
+
+    values: dict[str, Any] = {}
+    user_sources: list[tuple[str, NodeLocator]] = []
+    for file in release.values_files:
+        if not tree.exists(file):
+            loaded.problems.append(
+                Problem("GK-RENDER-ERROR", chart_file, 1, f"values file {file} not found")
+            )
+            continue
+        document = _read_values(tree, file, loaded)
+        if document is None or document.obj is None:
+            continue
+        if not isinstance(document.obj, dict):
+            loaded.problems.append(Problem("GK-PARSE-ERROR", file, 1, "values file is not a map"))
+            continue
+        values = merge(values, document.obj)
+        user_sources.append((file, NodeLocator(file, document.node)))
+    try:
+        rendered = _render(chart, values, release)
+    except helm_python.HelmError as error:
+        loaded.problems.append(_render_problem(str(error), chart_dir, chart_file))
+        return
+    defaults: dict[str, NodeLocator | None] = {}
+    for name in sorted(rendered):
+        text = rendered[name]
+        if name.endswith("NOTES.txt") or not text.strip():
+            continue
+        file = repo_path(name, chart_dir)
+        sources = _values_sources(name, chart_dir, user_sources, tree, defaults, loaded)
+        _add_documents(file, text, tree, sources, release, loaded)
+
+
+def _render(chart: Any, values: dict[str, Any], release: Release) -> dict[str, str]:
+    if not release.kube_version:
+        rendered: dict[str, str] = chart.render(
+            values, name=release.name, namespace=release.namespace, is_install=True
+        )
+        return rendered
+    from helm_python import _native
+
+    options = {
+        "name": release.name,
+        "namespace": release.namespace,
+        "is_install": True,
+        "kube_version": release.kube_version,
+    }
+    payload = _native.call_string(
+        "helm_render", chart._raw(), json.dumps(values), json.dumps(options)
+    )
+    result: dict[str, str] = json.loads(payload)
+    return result
+
+
+def _values_sources(
+    rendered_name: str,
+    chart_dir: str,
+    user: list[tuple[str, NodeLocator]],
+    tree: Tree,
+    defaults: dict[str, NodeLocator | None],
+    loaded: Loaded,
+) -> list[ValuesSource]:
+    """Where a template's `.Values` come from, highest priority first."""
+    parts = rendered_name.split("/")[1:]
+    subcharts: list[str] = []  # charts/a/charts/b -> [a, b]
+    while len(parts) > 2 and parts[0] == "charts":
+        subcharts.append(parts[1])
+        parts = parts[2:]
+    prefix = tuple(subcharts)
+    sources = [ValuesSource(file, locator, prefix) for file, locator in reversed(user)]
+    directory = chart_dir
+    for depth in range(len(subcharts) + 1):
+        file = posixpath.join(directory, "values.yaml")
+        if file not in defaults:
+            document = _read_values(tree, file, loaded) if tree.exists(file) else None
+            defaults[file] = NodeLocator(file, document.node) if document else None
+        locator = defaults[file]
+        if locator is not None:
+            sources.append(ValuesSource(file, locator, prefix[depth:]))
+        if depth < len(subcharts):
+            directory = posixpath.join(directory, "charts", subcharts[depth])
+    return sources
+
+
+def _add_documents(
+    file: str,
+    text: str,
+    tree: Tree,
+    sources: list[ValuesSource],
+    release: Release,
+    loaded: Loaded,
+) -> None:
+    from gatekeeper.sources.kubernetes import is_object, make_document
+
+    try:
+        template = parse_template(decode(tree.read(file)))
+    except (OSError, UnicodeDecodeError):
+        template = parse_template("")  # a packaged (.tgz) subchart: no file to point into
+    entries = list(load_all(file, text))
+    documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
+    for entry in entries:
+        if isinstance(entry, Problem):
+            loaded.problems.append(
+                Problem(
+                    "GK-RENDER-ERROR",
+                    file,
+                    1,
+                    f"rendered output is not valid YAML (rendered line {entry.line}):"
+                    f" {entry.message}",
+                )
+            )
+    for index, entry in enumerate(documents):
+        if not is_object(entry.obj):
+            loaded.problems.append(
+                Problem("GK-NOT-AN-OBJECT", file, 1, "rendered document is not a Kubernetes object")
+            )
+            continue
+        doc_map = DocumentMap(template, entry.obj, index, len(documents))
+        locator = HelmLocator(file, doc_map, entry.obj, sources)
+        document: Document = make_document(file, entry.obj, locator, index)
+        document.source = NAME
+        if not document.namespace and release.namespace != "default":
+            document.namespace = release.namespace
+        document.extra["release"] = release.name
+        loaded.documents.append(document)
+
+
+class HelmLocator:
+    """A rendered field -> its template line, and the values line that set it."""
+
+    def __init__(
+        self, file: str, doc_map: DocumentMap, obj: Any, sources: list[ValuesSource]
+    ) -> None:
+        self.file = file
+        self.map = doc_map
+        self.obj = obj
+        self.sources = sources
+
+    def locate(self, path: Path) -> Location:
+        existing = self._existing(path)
+        for prefix in ancestors(existing):
+            if not prefix:
+                break
+            found = self._line(prefix)
+            if found is None:
+                continue
+            key, item_line = found
+            exact = prefix == path
+            if exact or item_line:
+                values = self._values(key.line, key.text, ()) if exact else ""
+                return Location(self.file, key.line, key.column, exact=exact, values=values)
+            generator = self.map.generator(key)
+            if generator is not None:
+                line, text = generator
+                column = len(text) - len(text.lstrip()) + 1
+                values = self._values(line, text, existing[len(prefix) :])
+                return Location(self.file, line, column, exact=False, values=values)
+            return Location(self.file, key.line, key.column, exact=False)
+        return Location(self.file, self.map.start_line(), 1, exact=not path)
+
+    def _existing(self, path: Path) -> Path:
+        for prefix in ancestors(path):
+            if get(self.obj, prefix) is not None or not prefix:
+                return prefix
+        return ()
+
+    def _line(self, path: Path) -> tuple[Any, bool] | None:
+        return self.map.resolve(path)
+
+    def _values(self, line: int, text: str, rest: Path) -> str:
+        ref = self.map.values_ref(line, text)
+        if ref is None:
+            return ""
+        for source in self.sources:
+            node_path = (*source.prefix, *ref, *rest)
+            if source.locator.node_at(node_path) is not None:
+                return f"{source.file}:{source.locator.locate(node_path).line}"
+        return ""
+
+
+__all__ = ["NAME", "Template", "detect", "in_chart", "load", "releases"]

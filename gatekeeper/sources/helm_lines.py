@@ -1,0 +1,249 @@
+"""Map a field of a rendered Helm object back to the template line that produced it.
+
+Go templates copy literal text verbatim, so a literal `key:` line of a template keeps its
+indentation in the output. We read each template's literal key lines into key paths (by
+indentation, list indices dropped) and match a rendered field's key path against them; when a
+field has no literal line (it came from `toYaml`, an `include`, a dynamic key) we point at the
+nearest ancestor that has one, never at a guessed exact line. Pure text work, no Helm needed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from gatekeeper.fieldpath import Path
+
+_ACTION = re.compile(r"\{\{.*?\}\}")
+_KEY = re.compile(
+    r"""^(?P<indent>\ *)(?P<dashes>(?:-\ +)*)
+    (?P<key>"[^"]*"|'[^']*'|\{\{.*?\}\}|[^\s#'"{\-][^:#]*?|-[^\s:#][^:#]*?)
+    \s*:(?:\s+(?P<value>.*))?$""",
+    re.VERBOSE,
+)
+_BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
+_VALUES_REF = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+_WITH_VALUES = re.compile(r"\{\{-?\s*with\s+\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+DYNAMIC = "*"
+
+
+class KeyLine(NamedTuple):
+    line: int  # 1-based line in the template file
+    column: int  # 1-based column of the key
+    key: str  # the key, or DYNAMIC when it is templated
+    parent: int  # line of the parent key (0: document root)
+    item: int  # line of the `- ` that opened the list item this key belongs to (0: none)
+    dashed: bool  # the line opens a list item
+    value: str  # the text after the colon
+    segment: int  # which `---`-separated part of the template
+    text: str
+
+
+class Template(NamedTuple):
+    lines: list[str]
+    keys: list[KeyLine]
+    segments: int
+    segment_starts: list[int]  # first line of each segment
+    segment_kinds: list[str]  # the literal `kind:` of each segment ("" if none/dynamic)
+
+
+class _Open(NamedTuple):
+    column: int
+    line: int
+    item: int
+    opens: bool  # its value is a block below it
+
+
+def parse_template(text: str) -> Template:
+    """The literal key lines of a template, each with its parent line and list item."""
+    lines = text.splitlines()
+    keys: list[KeyLine] = []
+    stack: list[_Open] = []
+    segment = 0
+    starts = [1]
+    kinds = [""]
+    block_indent = -1  # inside a block scalar deeper than this
+    for number, raw in enumerate(lines, start=1):
+        if raw.startswith("---"):
+            segment += 1
+            starts.append(number + 1)
+            kinds.append("")
+            stack = []
+            block_indent = -1
+            continue
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(raw) - len(raw.lstrip(" "))
+        if block_indent >= 0:
+            if indent > block_indent:
+                continue
+            block_indent = -1
+        if not _ACTION.sub("", raw).strip():
+            continue  # a pure action line: it emits nothing literal
+        match = _KEY.match(raw)
+        if match is None:
+            continue
+        dashes = match["dashes"]
+        key_col = indent + len(dashes)
+        if dashes:
+            while stack and (
+                stack[-1].column > indent or (stack[-1].column == indent and not stack[-1].opens)
+            ):
+                stack.pop()
+        item = 0
+        while stack and stack[-1].column >= key_col:
+            popped = stack.pop()
+            if popped.column == key_col:
+                item = popped.item  # a sibling key continues the same list item
+        if dashes:
+            item = number
+        key = match["key"].strip()
+        if "{{" in key:
+            key = DYNAMIC
+        elif key[:1] in "'\"" and key[-1:] == key[:1]:
+            key = key[1:-1]
+        value = (match["value"] or "").strip()
+        literal_value = _ACTION.sub("", value).strip()
+        opens = not literal_value or literal_value.startswith("#")
+        parent = stack[-1].line if stack else 0
+        keys.append(
+            KeyLine(number, key_col + 1, key, parent, item, bool(dashes), value, segment, raw)
+        )
+        if not stack and key == "kind" and value and "{{" not in value:
+            kinds[segment] = value.split("#")[0].strip().strip("'\"")
+        if _BLOCK_SCALAR.match(value):
+            block_indent = key_col
+        stack.append(_Open(key_col, number, item, opens))
+    return Template(lines, keys, segment + 1, starts, kinds)
+
+
+class DocumentMap:
+    """Field path -> template key line, for one rendered document of one template."""
+
+    def __init__(self, template: Template, obj: Any, doc_index: int, doc_count: int) -> None:
+        self.template = template
+        self.obj = obj
+        self.segment = self._segment(obj, doc_index, doc_count)
+        self.keys = [
+            key for key in template.keys if self.segment is None or key.segment == self.segment
+        ]
+
+    def _segment(self, obj: Any, doc_index: int, doc_count: int) -> int | None:
+        template = self.template
+        if template.segments == 1:
+            return 0
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        same_kind = [i for i, k in enumerate(template.segment_kinds) if k and k == kind]
+        if len(same_kind) == 1:
+            return same_kind[0]
+        if doc_count == template.segments:
+            return doc_index
+        return None  # ambiguous: match against the whole file
+
+    def start_line(self) -> int:
+        if self.segment is not None:
+            own = [key.line for key in self.keys]
+            return min(own) if own else self.template.segment_starts[self.segment]
+        return self.keys[0].line if self.keys else 1
+
+    def resolve(self, path: Path) -> tuple[KeyLine, bool] | None:
+        """The literal template line of exactly this field (for a list item: the line of its
+        `- `, flagged True), or None when no single line is certain."""
+        parent, item = 0, 0
+        node = self.obj
+        found: tuple[KeyLine, bool] | None = None
+        for step in path:
+            if isinstance(step, int):
+                if not isinstance(node, list) or not -len(node) <= step < len(node):
+                    return None
+                node = node[step]
+                if not isinstance(node, dict) or not node:
+                    return None
+                first = next(iter(node))
+                candidates = [
+                    key
+                    for key in self.keys
+                    if key.dashed and key.parent == parent and key.key in (str(first), DYNAMIC)
+                ]
+                chosen = _choose(candidates, node[first])
+                if chosen is None:
+                    return None
+                item = chosen.line
+                found = (chosen, True)
+            else:
+                if not isinstance(node, dict) or step not in node:
+                    return None
+                node = node[step]
+                candidates = [
+                    key
+                    for key in self.keys
+                    if key.parent == parent and key.item == item and key.key in (step, DYNAMIC)
+                ]
+                chosen = _choose(candidates, node)
+                if chosen is None:
+                    return None
+                parent, item = chosen.line, 0
+                found = (chosen, False)
+        return found
+
+    def generator(self, key: KeyLine) -> tuple[int, str] | None:
+        """The action that emits the body of a literal `key:` line (`toYaml`, `include`)."""
+        lines = self.template.lines
+        value = _KEY.match(key.text)
+        if value and value["value"] and "{{" in value["value"]:
+            return key.line, key.text
+        for number in range(key.line + 1, min(key.line + 4, len(lines) + 1)):
+            text = lines[number - 1]
+            stripped = text.strip()
+            if not stripped:
+                continue
+            if _ACTION.sub("", text).strip():
+                return None  # a literal line: the body is literal
+            if re.search(r"\b(toYaml|include|tpl|toJson)\b", stripped):
+                return number, text
+        return None
+
+    def values_ref(self, number: int, text: str) -> tuple[str, ...] | None:
+        """The values path a template line reads (`.Values.a.b`, or `toYaml .` inside
+        `with .Values.a.b`), when it reads exactly one."""
+        refs = {match.group(1) for match in _VALUES_REF.finditer(text)}
+        if len(refs) == 1:
+            return tuple(refs.pop().lstrip(".").split("."))
+        if not refs and re.search(r"\btoYaml\s+\.\s*(\||\}\})", text):
+            for back in range(number - 1, max(number - 6, 0), -1):
+                with_match = _WITH_VALUES.search(self.template.lines[back - 1])
+                if with_match:
+                    return tuple(with_match.group(1).lstrip(".").split("."))
+        return None
+
+
+def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
+    """One candidate line, or None: several lines could have produced the value."""
+    scalar = not isinstance(value, (dict, list))
+    rendered = "" if value is None else str(value).lower()
+    if len(candidates) == 1:
+        only = candidates[0]
+        plain = only.value and "{{" not in only.value and only.value[0] not in "|>{[&*#"
+        if scalar and plain and only.value.strip("'\"").lower() != rendered:
+            return None  # that literal line did not produce this value
+        return only
+    if scalar and candidates:
+        literal = [
+            key
+            for key in candidates
+            if "{{" not in key.value and key.value.strip("'\"").lower() == rendered
+        ]
+        if len(literal) == 1:
+            return literal[0]
+        dynamic = [key for key in candidates if "{{" in key.value or key.key == DYNAMIC]
+        if not literal and len(dynamic) == 1:
+            return dynamic[0]
+    return None
+
+
+def ancestors(path: Path) -> Iterator[Path]:
+    """`path` itself, then each ancestor up to the root."""
+    for length in range(len(path), -1, -1):
+        yield path[:length]

@@ -1,0 +1,191 @@
+"""Helm charts rendered by the real Helm engine, with findings on template and values lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import load_policy_file
+from gatekeeper.scan import scan
+from gatekeeper.sources import LoadContext, helm
+from gatekeeper.sources.helm_lines import DocumentMap, parse_template
+from gatekeeper.tree import MemoryTree, WorkTree
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "data" / "helm"
+PRIVILEGED = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
+
+
+def files_of(root: Path) -> list[tuple[str, bytes]]:
+    return sorted(
+        (path.relative_to(root).as_posix(), path.read_bytes())
+        for path in root.rglob("*")
+        if path.is_file()
+    )
+
+
+def run(options: dict[str, Any]) -> list[Any]:
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(DATA), options={"helm": options})
+    return scan(_prefixed("web"), engine, 1, context).findings
+
+
+def _prefixed(chart: str) -> list[tuple[str, bytes]]:
+    return [(f"{chart}/{name}", data) for name, data in files_of(DATA / chart)]
+
+
+def test_kubernetes_policy_finds_privileged_container_at_the_template_line() -> None:
+    prod = {"charts": [{"path": "web", "valuesFiles": ["web/values-prod.yaml"]}]}
+    findings = [f for f in run(prod) if f.policy_id == "K8S-PSS-PRIVILEGED"]
+    where = sorted((f.file, f.line, f.extra.get("values", "")) for f in findings)
+    assert where == [
+        # the subchart's literal `privileged: {{ .Values.privileged }}`, set by the parent's
+        # values-prod.yaml under the subchart's key
+        ("web/charts/cache/templates/pod.yaml", 10, "web/values-prod.yaml:8"),
+        # toYaml of .Values.securityContext: the toYaml line, attributed to the values line
+        ("web/templates/deployment.yaml", 25, "web/values-prod.yaml:3"),
+    ]
+    assert all(f.source == "helm" for f in findings)
+    deployment = next(f for f in findings if f.file.endswith("deployment.yaml"))
+    assert deployment.extra["exact"] is False
+    assert deployment.path == "spec.template.spec.containers[0].securityContext.privileged"
+
+
+def test_default_values_render_clean_and_chart_files_are_not_plain_manifests() -> None:
+    findings = run({})
+    assert [f for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED"] == []
+    # values*.yaml and templates are never parsed as Kubernetes YAML (no parse errors)
+    assert [f for f in findings if f.policy_id.startswith("GK-")] == []
+
+
+def test_template_lines_for_literal_range_and_include_fields() -> None:
+    context = LoadContext(
+        tree=WorkTree(DATA),
+        options={"helm": {"charts": [{"path": "web", "valuesFiles": ["web/values-prod.yaml"]}]}},
+    )
+    loaded = helm.load("web/Chart.yaml", (DATA / "web/Chart.yaml").read_bytes(), context)
+    assert loaded.problems == []
+    deployment = next(d for d in loaded.documents if d.kind == "Deployment")
+    assert deployment.name == "release-name-web"
+
+    def at(*path: str | int) -> tuple[int, bool, str]:
+        location = deployment.locator.locate(path)
+        return location.line, location.exact, location.values
+
+    containers = ("spec", "template", "spec", "containers")
+    assert at("spec", "replicas") == (8, True, "web/values-prod.yaml:1")
+    assert at(*containers, 0, "ports", 0, "containerPort") == (28, True, "")
+    # the sidecar comes from a range: its lines are the range body's lines
+    assert at(*containers, 1) == (30, True, "")
+    assert at(*containers, 1, "image") == (31, True, "")
+    assert at(*containers, 1, "securityContext", "privileged") == (33, True, "")
+    # `with .Values.podSecurityContext` + `toYaml .`
+    assert at("spec", "template", "spec", "securityContext", "runAsNonRoot") == (
+        19,
+        False,
+        "web/values.yaml:6",
+    )
+    # labels from an include: the include line, not exact
+    assert at("metadata", "labels", "app.kubernetes.io/name") == (6, False, "")
+    # a field that does not exist points at its nearest existing ancestor
+    assert at("spec", "template", "spec", "hostNetwork") == (16, False, "")
+    configmaps = [d for d in loaded.documents if d.kind == "ConfigMap"]
+    assert [d.name for d in configmaps] == ["app", "extra"]
+    assert {d.locator.locate(("data", "level")).line for d in configmaps} == {8}
+
+
+def test_never_a_wrong_exact_line_when_two_template_lines_could_match() -> None:
+    template = parse_template(
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "spec:\n"
+        "  containers:\n"
+        "    {{- range .Values.containers }}\n"
+        "    - name: {{ .name }}\n"
+        "      securityContext:\n"
+        "        privileged: false\n"
+        "    {{- end }}\n"
+        "    {{- range .Values.more }}\n"
+        "    - name: {{ .name }}\n"
+        "      securityContext:\n"
+        "        privileged: true\n"
+        "    {{- end }}\n"
+    )
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "spec": {
+            "containers": [
+                {"name": "a", "securityContext": {"privileged": False}},
+                {"name": "b", "securityContext": {"privileged": True}},
+            ]
+        },
+    }
+    doc_map = DocumentMap(template, obj, 0, 1)
+    assert doc_map.resolve(("spec", "containers", 0)) is None
+    assert doc_map.resolve(("spec", "containers")) is not None
+
+
+def test_render_error_is_a_finding_at_the_template_line() -> None:
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(DATA))
+    findings = scan(_prefixed("broken"), engine, 1, context).findings
+    where = sorted((f.policy_id, f.file, f.line) for f in findings)
+    assert where == [
+        ("GK-RENDER-ERROR", "broken/Chart.yaml", 5),  # the missing dependency, not downloaded
+        ("GK-RENDER-ERROR", "broken/templates/cm.yaml", 6),
+    ]
+    assert any("set .Values.password" in f.message for f in findings)
+
+
+def test_chart_from_a_memory_tree_with_kube_version_and_namespace() -> None:
+    files = {
+        "app/Chart.yaml": b"apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "app/templates/cm.yaml": (
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+            b"  namespace: {{ .Release.Namespace }}\n"
+            b"data:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n"
+        ),
+    }
+    options = {
+        "charts": [
+            {"path": "app", "releaseName": "r1", "namespace": "team", "kubeVersion": "v1.29.0"}
+        ]
+    }
+    context = LoadContext(tree=MemoryTree(files), options={"helm": options})
+    loaded = helm.load("app/Chart.yaml", files["app/Chart.yaml"], context)
+    assert loaded.problems == []
+    (document,) = loaded.documents
+    assert (document.name, document.namespace) == ("r1", "team")
+    assert document.obj["data"]["kube"] == "v1.29.0"
+
+
+def test_subchart_chart_yaml_is_not_rendered_alone() -> None:
+    context = LoadContext(tree=WorkTree(DATA))
+    data = (DATA / "web/charts/cache/Chart.yaml").read_bytes()
+    loaded = helm.load("web/charts/cache/Chart.yaml", data, context)
+    assert loaded.documents == [] and loaded.problems == []
+
+
+def test_cli_scan_of_a_chart_with_configured_values(gatekeeper: Any, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(DATA / "web", tmp_path / "charts" / "web")
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "sources:\n  helm:\n    charts:\n      - path: charts/web\n"
+        "        valuesFiles: [charts/web/values-prod.yaml]\n        releaseName: prod\n"
+    )
+    run = gatekeeper("scan", "--format", "json", "charts", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    import json
+
+    findings = json.loads(run.stdout)["findings"]
+    privileged = {
+        (f["file"], f["line"]) for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    }
+    assert privileged == {
+        ("charts/web/templates/deployment.yaml", 25),
+        ("charts/web/charts/cache/templates/pod.yaml", 10),
+    }
+    assert not [f for f in findings if f["policy_id"].startswith("GK-")]
