@@ -217,6 +217,8 @@ def make_finding(
             document.namespace,
             document.name,
             stable_path(document.obj, real_path),
+            # A rendering variant (an overlay, a chart's values files) is part of the identity.
+            *([str(document.extra["variant"])] if document.extra.get("variant") else []),
         ),
         remediation=policy.remediation,
         fix=_fix(policy, real_path) if policy.fix else None,

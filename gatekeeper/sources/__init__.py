@@ -42,7 +42,7 @@ class Source(Protocol):
 
 
 # Order matters: specific formats before the generic Kubernetes YAML catch-all.
-REGISTRY: tuple[str, ...] = ("helm", "kubernetes")
+REGISTRY: tuple[str, ...] = ("helm", "kustomize", "kubernetes")
 
 
 def adapters() -> list[Source]:

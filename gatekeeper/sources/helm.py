@@ -339,6 +339,8 @@ def _add_documents(
         if not document.namespace and release.namespace != "default":
             document.namespace = release.namespace
         document.extra["release"] = release.name
+        if release.values_files:
+            document.extra["variant"] = ",".join(release.values_files)
         loaded.documents.append(document)
 
 

@@ -53,8 +53,9 @@ def detect(path: str) -> bool:
 
 def _in_chart(path: str, context: LoadContext) -> bool:
     from gatekeeper.sources.helm import in_chart
+    from gatekeeper.sources.kustomize import is_patch
 
-    return in_chart(path, context.tree)
+    return in_chart(path, context.tree) or is_patch(path, context.tree)
 
 
 def is_object(obj: Any) -> bool:
@@ -64,7 +65,7 @@ def is_object(obj: Any) -> bool:
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     loaded = Loaded()
     if context is not None and _in_chart(path, context):
-        return loaded  # a Helm chart's file (values, templates): the helm source renders it
+        return loaded  # a chart's file or an overlay's patch: rendered by helm/kustomize
     problem = check_bytes(path, data)
     if problem is not None:
         loaded.problems.append(problem)

