@@ -85,11 +85,17 @@ def is_subchart(chart_dir: str, tree: Tree) -> bool:
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
+    chart_dir = posixpath.dirname(path)
+    if is_subchart(chart_dir, context.tree):
+        return Loaded()
+    return render_chart(path, data, context, releases(chart_dir, context.options_for(NAME)))
+
+
+def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Release]) -> Loaded:
+    """Render the chart whose Chart.yaml is `path` once per release."""
     loaded = Loaded()
     chart_dir = posixpath.dirname(path)
     tree = context.tree
-    if is_subchart(chart_dir, tree):
-        return loaded
     problem = check_bytes(path, data)
     if problem is not None:
         loaded.problems.append(problem)
@@ -113,7 +119,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             return loaded
         try:
             loaded.problems.extend(_missing_dependencies(chart, meta, path))
-            for release in releases(chart_dir, context.options_for(NAME)):
+            for release in wanted:
                 _render_release(chart, release, chart_dir, path, tree, loaded)
         finally:
             chart.close()
@@ -397,4 +403,4 @@ class HelmLocator:
         return ""
 
 
-__all__ = ["NAME", "Template", "detect", "in_chart", "load", "releases"]
+__all__ = ["NAME", "Release", "Template", "detect", "in_chart", "load", "releases", "render_chart"]

@@ -1,0 +1,123 @@
+"""Argo CD Applications that deploy from this repository: evaluate what they will deploy.
+
+An Application whose source is this repository (its repoURL is one of `sources.gitops.repoURLs`
+in .gatekeeper.yml, or it has a `path` and no repoURL) deploys the manifests, kustomization or
+chart at that path, with the Application's Helm values files, release name and destination
+namespace. Those objects are loaded as the Application would render them, located in their
+own files, and carry the Application's file as their rendering variant.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.sources import LoadContext
+
+NAME = "gitops"
+# Applications being expanded in this process: app-of-apps cycles stop here.
+_ACTIVE: set[str] = set()
+
+
+def is_application(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("kind") == "Application"
+        and str(obj.get("apiVersion", "")).startswith("argoproj.io/")
+    )
+
+
+def local_sources(obj: dict[str, Any], repo_urls: list[str]) -> list[dict[str, Any]]:
+    """The Application's sources that point into this repository."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
+    sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    wanted = {url.rstrip("/").removesuffix(".git") for url in repo_urls}
+    found = []
+    for source in sources:
+        if not isinstance(source.get("path"), str) or source.get("chart"):
+            continue
+        url = str(source.get("repoURL", "")).rstrip("/").removesuffix(".git")
+        if not url or url in wanted:
+            found.append(source)
+    return found
+
+
+def expand(file: str, document: Document, context: LoadContext) -> Loaded:
+    """What `document` (an Application in `file`) deploys from this repository."""
+    loaded = Loaded()
+    obj = document.obj
+    repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    key = f"{file}#{document.index}"
+    if key in _ACTIVE:
+        return loaded
+    _ACTIVE.add(key)
+    try:
+        destination = obj.get("spec", {}).get("destination") or {}
+        namespace = str(destination.get("namespace") or "")
+        for source in local_sources(obj, repo_urls):
+            _expand_source(file, document, source, namespace, context, loaded)
+    finally:
+        _ACTIVE.discard(key)
+    variant = f"{file}:{document.name}"
+    for expanded in loaded.documents:
+        expanded.extra["variant"] = variant
+        expanded.extra["application"] = variant
+        if namespace and not expanded.namespace:
+            expanded.namespace = namespace
+    return loaded
+
+
+def _expand_source(
+    file: str,
+    document: Document,
+    source: dict[str, Any],
+    namespace: str,
+    context: LoadContext,
+    loaded: Loaded,
+) -> None:
+    from gatekeeper.sources import helm, kubernetes, kustomize
+
+    tree = context.tree
+    path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+    chart = posixpath.join(path, helm.CHART_FILE) if path != "." else helm.CHART_FILE
+    if tree.exists(chart):
+        options = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+        assert isinstance(options, dict)
+        values = [
+            posixpath.normpath(posixpath.join(path, str(v))) for v in options.get("valueFiles", [])
+        ]
+        release = helm.Release(
+            tuple(values),
+            str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
+            namespace or "default",
+        )
+        _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release]))
+        return
+    for name in kustomize.KUSTOMIZATION_FILES:
+        candidate = posixpath.join(path, name) if path != "." else name
+        if tree.exists(candidate):
+            _merge(loaded, kustomize.load(candidate, tree.read(candidate), context))
+            return
+    directory = source.get("directory") if isinstance(source.get("directory"), dict) else {}
+    assert isinstance(directory, dict)
+    recurse = bool(directory.get("recurse"))
+    files = [
+        f
+        for f in tree.list_dir(path)
+        if kubernetes.detect(f) and (recurse or posixpath.dirname(f) == path)
+    ]
+    if not files:
+        line = document.locator.locate(("spec", "source", "path")).line
+        loaded.problems.append(
+            Problem("GK-RENDER-ERROR", file, line, f"Application path {path} has no manifests")
+        )
+    for manifest in files:
+        _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+
+
+def _merge(into: Loaded, other: Loaded) -> None:
+    into.documents.extend(other.documents)
+    into.problems.extend(other.problems)
