@@ -189,3 +189,27 @@ def test_cli_scan_of_a_chart_with_configured_values(gatekeeper: Any, tmp_path: P
         ("charts/web/charts/cache/templates/pod.yaml", 10),
     }
     assert not [f for f in findings if f["policy_id"].startswith("GK-")]
+
+
+def test_a_forked_child_of_a_process_that_loaded_helm_renders_in_a_fresh_process() -> None:
+    """Go does not survive fork: the child must not call the library its parent loaded."""
+    import os
+
+    from gatekeeper.sources import helm_engine
+
+    context = LoadContext(tree=WorkTree(DATA))
+    data = (DATA / "web/Chart.yaml").read_bytes()
+    assert helm.load("web/Chart.yaml", data, context).documents  # loads the library here
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            loaded = helm.load("web/Chart.yaml", data, context)
+            fresh = helm_engine._loaded_pid != os.getpid()
+            os.write(write, f"{len(loaded.documents)} {fresh}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() == "4 True"
+    assert status == 0

@@ -10,7 +10,6 @@ that set the field where we can tell.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 import tempfile
@@ -19,7 +18,7 @@ from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, helm_engine
 from gatekeeper.sources.helm_lines import DocumentMap, Template, ancestors, parse_template
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -110,19 +109,39 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if not loaded.problems:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
         return loaded
+    jobs: list[dict[str, Any]] = []
+    values_sources: list[list[tuple[str, NodeLocator]]] = []
+    for release in wanted:
+        values, sources = _user_values(release, path, tree, loaded)
+        values_sources.append(sources)
+        options: dict[str, Any] = {
+            "name": release.name,
+            "namespace": release.namespace,
+            "is_install": True,
+        }
+        if release.kube_version:
+            options["kube_version"] = release.kube_version
+        jobs.append({"values": values, "options": options})
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
         root = FsPath(tmp, "chart")
         _copy_chart(tree, chart_dir, path, data, root)
-        chart, error = _load_chart(root)
-        if chart is None:
-            loaded.problems.append(_render_problem(error, chart_dir, path))
-            return loaded
-        try:
-            loaded.problems.extend(_missing_dependencies(chart, meta, path))
-            for release in wanted:
-                _render_release(chart, release, chart_dir, path, tree, loaded)
-        finally:
-            chart.close()
+        result = helm_engine.render(str(root), jobs)
+    if result.load_error:
+        loaded.problems.append(_render_problem(result.load_error, chart_dir, path))
+        return loaded
+    loaded.problems.extend(_missing_dependencies(result.dependencies, meta, path))
+    defaults: dict[str, NodeLocator | None] = {}
+    for release, rendering, user in zip(wanted, result.renderings, values_sources, strict=True):
+        if rendering.manifests is None:
+            loaded.problems.append(_render_problem(rendering.error, chart_dir, path))
+            continue
+        for name in sorted(rendering.manifests):
+            text = rendering.manifests[name]
+            if name.endswith("NOTES.txt") or not text.strip():
+                continue
+            file = repo_path(name, chart_dir)
+            where = _values_sources(name, chart_dir, user, tree, defaults, loaded)
+            _add_documents(file, text, tree, where, release, loaded)
     return loaded
 
 
@@ -139,18 +158,8 @@ def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath
     (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
 
 
-def _load_chart(root: FsPath) -> tuple[Any, str]:
-    import helm_python
-
-    try:
-        return helm_python.Chart.load(root), ""
-    except helm_python.HelmError as error:
-        return None, str(error)
-
-
-def _missing_dependencies(chart: Any, meta: YamlDocument, path: str) -> list[Problem]:
+def _missing_dependencies(present: tuple[str, ...], meta: YamlDocument, path: str) -> list[Problem]:
     declared = meta.obj.get("dependencies") or []
-    present = {str(dep.get("name")) for dep in chart.dependencies}
     locator = NodeLocator(path, meta.node)
     problems = []
     for index, dep in enumerate(declared if isinstance(declared, list) else []):
@@ -218,13 +227,12 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _render_release(
-    chart: Any, release: Release, chart_dir: str, chart_file: str, tree: Tree, loaded: Loaded
-) -> None:
-    import helm_python
-
+def _user_values(
+    release: Release, chart_file: str, tree: Tree, loaded: Loaded
+) -> tuple[dict[str, Any], list[tuple[str, NodeLocator]]]:
+    """The release's values files merged (Helm `-f a -f b`), and each file's locator."""
     values: dict[str, Any] = {}
-    user_sources: list[tuple[str, NodeLocator]] = []
+    sources: list[tuple[str, NodeLocator]] = []
     for file in release.values_files:
         if not tree.exists(file):
             loaded.problems.append(
@@ -238,41 +246,8 @@ def _render_release(
             loaded.problems.append(Problem("GK-PARSE-ERROR", file, 1, "values file is not a map"))
             continue
         values = merge(values, document.obj)
-        user_sources.append((file, NodeLocator(file, document.node)))
-    try:
-        rendered = _render(chart, values, release)
-    except helm_python.HelmError as error:
-        loaded.problems.append(_render_problem(str(error), chart_dir, chart_file))
-        return
-    defaults: dict[str, NodeLocator | None] = {}
-    for name in sorted(rendered):
-        text = rendered[name]
-        if name.endswith("NOTES.txt") or not text.strip():
-            continue
-        file = repo_path(name, chart_dir)
-        sources = _values_sources(name, chart_dir, user_sources, tree, defaults, loaded)
-        _add_documents(file, text, tree, sources, release, loaded)
-
-
-def _render(chart: Any, values: dict[str, Any], release: Release) -> dict[str, str]:
-    if not release.kube_version:
-        rendered: dict[str, str] = chart.render(
-            values, name=release.name, namespace=release.namespace, is_install=True
-        )
-        return rendered
-    from helm_python import _native
-
-    options = {
-        "name": release.name,
-        "namespace": release.namespace,
-        "is_install": True,
-        "kube_version": release.kube_version,
-    }
-    payload = _native.call_string(
-        "helm_render", chart._raw(), json.dumps(values), json.dumps(options)
-    )
-    result: dict[str, str] = json.loads(payload)
-    return result
+        sources.append((file, NodeLocator(file, document.node)))
+    return values, sources
 
 
 def _values_sources(
