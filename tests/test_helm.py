@@ -213,3 +213,16 @@ def test_a_forked_child_of_a_process_that_loaded_helm_renders_in_a_fresh_process
     _, status = os.waitpid(pid, 0)
     assert os.read(read, 100).decode() == "4 True"
     assert status == 0
+
+
+def test_files_inside_a_chart_are_not_plain_manifests() -> None:
+    from gatekeeper.sources import kubernetes
+
+    pod = (
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"
+        b"spec: {containers: [{name: a, securityContext: {privileged: true}}]}\n"
+    )
+    tree = MemoryTree({"chart/Chart.yaml": b"name: chart\n", "chart/ci/pod.yaml": pod})
+    assert kubernetes.load("chart/ci/pod.yaml", pod, LoadContext(tree=tree)).documents == []
+    elsewhere = MemoryTree({"deploy/pod.yaml": pod})
+    assert kubernetes.load("deploy/pod.yaml", pod, LoadContext(tree=elsewhere)).documents
