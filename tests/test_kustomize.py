@@ -109,3 +109,32 @@ def test_kustomize_error_is_a_finding_and_remote_resources_are_not_fetched() -> 
 def test_kubernetes_policies_apply_to_rendered_sources_only_once(tmp_path: Path) -> None:
     findings = run({**BASE})
     assert [f for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED"] == []
+
+
+def test_image_rewritten_by_the_overlay_is_located_at_its_images_entry() -> None:
+    from gatekeeper.sources import kustomize
+
+    overlay = {
+        "overlays/dev/kustomization.yaml": (
+            "resources:\n  - ../../base\nimages:\n  - name: busybox\n    newTag: latest\n"
+        )
+    }
+    files = {name: text.encode() for name, text in {**BASE, **overlay}.items()}
+    context = LoadContext(tree=MemoryTree(files))
+    path = "overlays/dev/kustomization.yaml"
+    (document,) = kustomize.load(path, files[path], context).documents
+    containers = document.obj["spec"]["template"]["spec"]["containers"]
+    side = next(i for i, c in enumerate(containers) if c["name"] == "side")
+    web = next(i for i, c in enumerate(containers) if c["name"] == "web")
+    assert containers[side]["image"] == "busybox:latest"
+    prefix = ("spec", "template", "spec", "containers")
+    location = document.locator.locate((*prefix, side, "image"))
+    assert (location.file, location.line, location.exact) == (path, 4, False)
+    location = document.locator.locate((*prefix, web, "image"))
+    assert (location.file, location.line, location.exact) == ("base/deploy.yaml", 10, True)
+    assert no_build_annotations(document.obj)
+
+
+def no_build_annotations(obj: Any) -> bool:
+    """The build's own annotations are removed before policies see the object."""
+    return "annotations" not in obj["metadata"]

@@ -263,7 +263,7 @@ def _add_documents(
             if file not in cache:
                 cache[file] = _docs(tree, file)
             source = _find_source(file, cache[file], obj)
-        locator = KustomizeLocator(obj, source, patches, own)
+        locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
         document: Document = make_document(source[0] if source else path, obj, locator, index)
         document.source = NAME
         document.extra["variant"] = directory
@@ -345,8 +345,10 @@ class KustomizeLocator:
         source: tuple[str, YamlDocument] | None,
         patches: list[tuple[str, YamlDocument]],
         kustomization: NodeLocator,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.obj = obj
+        self.settings = settings or {}
         self.source = source
         self.kustomization = kustomization
         original = _name(source[1].obj) if source else _name(obj)
@@ -366,6 +368,9 @@ class KustomizeLocator:
                 if found is not None and not isinstance(leaf, (dict, list)):
                     return NodeLocator(file, doc.node).locate(found)
         setting = self._kustomization_setting(path)
+        image = self._image_setting(path)
+        if image is not None:
+            return image
         if self.source is not None:
             file, doc = self.source
             for length in range(len(path), -1, -1):
@@ -379,6 +384,26 @@ class KustomizeLocator:
         if setting is not None:
             return setting
         return self.kustomization.locate(())._replace(exact=False)
+
+    def _image_setting(self, path: Path) -> Location | None:
+        """A container image rewritten by the kustomization's `images:` is located there."""
+        if not path or path[-1] != "image" or self.source is None:
+            return None
+        built = get(self.obj, path)
+        found = translate(path, self.obj, self.source[1].obj)
+        if not isinstance(built, str) or found is None or get(self.source[1].obj, found) == built:
+            return None
+        images = self.kustomization.node_at(("images",))
+        entries = get(self.settings, ("images",))
+        if images is None or not isinstance(entries, list):
+            return None
+        original = str(get(self.source[1].obj, found) or "")
+        repository = re.split(r"[:@]", original.rsplit("/", 1)[-1])[0]
+        for index, entry in enumerate(entries):
+            name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+            if name and (original.startswith(name) or name.rsplit("/", 1)[-1] == repository):
+                return self.kustomization.locate(("images", index))._replace(exact=False)
+        return None
 
     def _kustomization_setting(self, path: Path) -> Location | None:
         """The kustomization line of a setting that writes this field, if it has one."""
