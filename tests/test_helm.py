@@ -226,3 +226,107 @@ def test_files_inside_a_chart_are_not_plain_manifests() -> None:
     assert kubernetes.load("chart/ci/pod.yaml", pod, LoadContext(tree=tree)).documents == []
     elsewhere = MemoryTree({"deploy/pod.yaml": pod})
     assert kubernetes.load("deploy/pod.yaml", pod, LoadContext(tree=elsewhere)).documents
+
+
+IF_ELSE = """\
+{{- if .Values.deployment }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: x
+spec:
+  {{- if .Values.ha }}
+  replicas: 3
+  {{- else }}
+  replicas: 1
+  {{- end }}
+  template:
+    spec:
+      hostNetwork: {{ .Values.hostNetwork }}
+      containers:
+        - name: app
+          args:
+            - --flag
+          env:
+            - name: A
+              value: "1"
+{{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: x
+spec:
+  type: {{ .Values.type }}
+"""
+
+
+def test_if_else_branches_and_documents_map_to_their_own_lines() -> None:
+    template = parse_template(IF_ELSE)
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "spec": {
+                    "hostNetwork": True,
+                    "containers": [
+                        {"name": "app", "args": ["--flag"], "env": [{"name": "A", "value": "1"}]}
+                    ],
+                }
+            },
+        },
+    }
+
+    def line(doc_map: DocumentMap, *path: str | int) -> int | None:
+        found = doc_map.resolve(path)
+        return found[0].line if found else None
+
+    full = DocumentMap(template, deployment, 0, 2)
+    assert line(full, "spec", "replicas") == 10  # the else branch, by its literal value
+    deployment["spec"]["replicas"] = 3
+    assert line(DocumentMap(template, deployment, 0, 2), "spec", "replicas") == 8
+    deployment["spec"]["replicas"] = 5  # neither literal produced it: no exact line
+    assert line(DocumentMap(template, deployment, 0, 2), "spec", "replicas") is None
+    assert line(full, "spec", "template", "spec", "hostNetwork") == 14
+    containers = ("spec", "template", "spec", "containers")
+    assert line(full, *containers, 0, "env", 0, "value") == 21
+    assert line(full, *containers, 0, "env", 0) == 20
+    # the Deployment switched off: the only rendered document is the Service, found by kind
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {}}
+    service["spec"] = {"type": "ClusterIP"}
+    assert line(DocumentMap(template, service, 0, 1), "spec", "type") == 29
+    assert line(DocumentMap(template, service, 0, 1), "metadata", "name") == 27
+
+
+def test_helm_create_scaffold_privileged_from_values_points_at_the_toyaml_line(
+    tmp_path: Path,
+) -> None:
+    """The chart `helm create` writes (real templates: with/toYaml/include/if), rendered with
+    a values file that makes the container privileged."""
+    import helm_python
+
+    helm_python.Chart.create("demo", tmp_path).close()
+    (tmp_path / "prod.yaml").write_text(
+        "image:\n  tag: '1.0'\nsecurityContext:\n  privileged: true\n"
+    )
+    template = (tmp_path / "demo/templates/deployment.yaml").read_text().splitlines()
+    with_line = next(i for i, t in enumerate(template) if "with .Values.securityContext" in t)
+    expected = next(
+        i + 1 for i in range(with_line, len(template)) if "toYaml . | nindent" in template[i]
+    )
+    options = {"charts": [{"path": "demo", "valuesFiles": ["prod.yaml"], "releaseName": "demo"}]}
+    context = LoadContext(tree=WorkTree(tmp_path), options={"helm": options})
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    pairs = [("demo/Chart.yaml", (tmp_path / "demo/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert [(f.policy_id, f.file, f.line, f.extra) for f in findings] == [
+        (
+            "K8S-PSS-PRIVILEGED",
+            "demo/templates/deployment.yaml",
+            expected,
+            {"exact": False, "values": "prod.yaml:4"},
+        )
+    ]
