@@ -63,10 +63,7 @@ class Engine:
             if view is None:
                 return []
             obj, to_real = view.pod, view.real_path
-        namespace = document.namespace or "default"
-        if policy.match.namespaces and namespace not in policy.match.namespaces:
-            return []
-        if namespace in policy.match.exclude_namespaces:
+        if not _namespace_matches(policy, document.namespace or "default"):
             return []
         params = self.params(policy)
         data: dict[str, Any] = {"object": obj, "params": params, "item": obj, "path": ""}
@@ -148,6 +145,8 @@ class Engine:
                     continue
                 if kinds and entry.kind not in kinds:
                     continue
+                if not _namespace_matches(policy, row["namespace"]):
+                    continue
                 data = {"object": row, "item": row, "params": params, "inventory": rows, "path": ""}
                 try:
                     verdict = policy.rule.evaluate(data)
@@ -180,6 +179,12 @@ class Engine:
                     )
                 )
         return findings
+
+
+def _namespace_matches(policy: Policy, namespace: str) -> bool:
+    if policy.match.namespaces and namespace not in policy.match.namespaces:
+        return False
+    return namespace not in policy.match.exclude_namespaces
 
 
 def _identity(path: Path) -> Path:
