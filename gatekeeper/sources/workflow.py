@@ -1,0 +1,288 @@
+"""CI workflow files: GitHub Actions (`.github/workflows/*.yml`) and GitLab CI (`.gitlab-ci.yml`).
+
+The document is the workflow as written (GitHub) or its jobs gathered under `jobs` (GitLab),
+with a few fields added so rules can look inside scripts:
+
+    events                      GitHub: the trigger names of `on:` (a list, whatever its form)
+    jobs.<id>.steps[*].commands every simple command of a `run:` script (GitLab: `steps` are the
+                                job's before_script/script/after_script), see gatekeeper.shell:
+                                {text, line, program, positional, flags, signature, wrappers...}
+    ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
+    ...context                  on steps and commands: {job, environment, workflow, actors}, the
+                                facts an allow list needs; `actors` are the users a job's or
+                                step's `if:` restricts it to (`github.actor == 'gitops-bot'`)
+
+A command's line is the line inside the script: block start plus offset for `|` scalars, found
+in the source text for folded and multi-line plain scalars.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from typing import Any
+
+from yaml.nodes import Node, ScalarNode, SequenceNode
+
+from gatekeeper import shell
+from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.linemap import LineMapLocator
+from gatekeeper.sources import LoadContext
+from gatekeeper.yamldoc import (
+    NodeLocator,
+    YamlDocument,
+    check_bytes,
+    decode,
+    duplicate_key_problems,
+    load_all,
+)
+
+NAME = "workflow"
+GITHUB = "GitHubWorkflow"
+GITLAB = "GitLabCI"
+
+# Top-level GitLab CI keys that are not jobs.
+_GITLAB_KEYWORDS = frozenset(
+    {
+        "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
+        "before_script", "after_script", "types", "spec",
+    }
+)  # fmt: skip
+_GITLAB_SCRIPTS = ("before_script", "script", "after_script")
+# Actions whose input is a command line: (input, program prefixed to it).
+COMMAND_ACTIONS: dict[str, tuple[str, str]] = {
+    "steebchen/kubectl": ("command", "kubectl "),
+    "actions-hub/kubectl": ("args", "kubectl "),
+    "wyrihaximus/github-action-helm3": ("exec", ""),
+    "koslib/helm-eks-action": ("command", ""),
+    "stefanprodan/kube-tools": ("command", ""),
+}
+_ACTOR = re.compile(
+    r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
+    r"|'([^']*)'\s*==\s*github\.(?:actor|triggering_actor))\s*\)?$"
+)
+
+
+def detect(path: str) -> bool:
+    name = posixpath.basename(path)
+    if name == ".gitlab-ci.yml":
+        return True
+    directory = posixpath.dirname(path)
+    return (directory == ".github/workflows" or directory.endswith("/.github/workflows")) and (
+        name.endswith((".yml", ".yaml"))
+    )
+
+
+def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+    loaded = Loaded()
+    problem = check_bytes(path, data)
+    if problem is not None:
+        loaded.problems.append(problem)
+        return loaded
+    text = decode(data)
+    entries = list(load_all(path, text))
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    loaded.problems.extend(entry for entry in entries if isinstance(entry, Problem))
+    if not documents:
+        return loaded
+    entry = documents[0]
+    loaded.problems.extend(duplicate_key_problems(path, entry))
+    if not isinstance(entry.obj, dict):
+        if entry.obj is not None:
+            line = entry.node.start_mark.line + 1
+            loaded.problems.append(
+                Problem("GK-PARSE-ERROR", path, line, "workflow is not a mapping")
+            )
+        return loaded
+    lines = text.split("\n")
+    gitlab = posixpath.basename(path) == ".gitlab-ci.yml"
+    build = _gitlab if gitlab else _github
+    obj, locator = build(path, entry, lines)
+    loaded.documents.append(
+        Document(
+            source=NAME,
+            file=path,
+            obj=obj,
+            locator=locator,
+            kind=GITLAB if gitlab else GITHUB,
+            name=path,
+        )
+    )
+    return loaded
+
+
+def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+    obj: dict[Any, Any] = entry.obj
+    if True in obj and "on" not in obj:  # YAML 1.1 reads the `on` key as a boolean
+        obj["on"] = obj.pop(True)
+    nodes = NodeLocator(path, entry.node)
+    locator = LineMapLocator(path, fallback=nodes)
+    obj["events"] = _events(obj.get("on"))
+    jobs = obj.get("jobs")
+    for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
+        if not isinstance(job, dict):
+            continue
+        _split_uses(job)
+        actors = _actors(job.get("if"))
+        context: dict[str, Any] = {
+            "job": str(job_id),
+            "environment": _environment(job.get("environment")),
+            "workflow": path,
+            "actors": actors,
+        }
+        steps = job.get("steps")
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict):
+                continue
+            _split_uses(step)
+            step_context = {**context, "actors": actors + _actors(step.get("if"))}
+            step["context"] = step_context
+            step_path: Path = ("jobs", str(job_id), "steps", index)
+            commands: list[dict[str, Any]] = []
+            run = nodes.node_at((*step_path, "run"))
+            if isinstance(step.get("run"), str) and isinstance(run, ScalarNode):
+                commands = _commands(run, lines)
+            action = COMMAND_ACTIONS.get(step.get("action", ""))
+            if action is not None:
+                node = nodes.node_at((*step_path, "with", action[0]))
+                if isinstance(node, ScalarNode):
+                    commands = _commands(node, lines, action[1])
+            if commands or "run" in step:
+                step["commands"] = _with_context(commands, step_context)
+                for number, command in enumerate(step["commands"]):
+                    locator.add((*step_path, "commands", number), command["line"])
+    return obj, locator
+
+
+def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+    raw: dict[str, Any] = entry.obj
+    nodes = NodeLocator(path, entry.node)
+
+    def rewrite(path: Path) -> Path:
+        return path[1:] if path[:1] == ("jobs",) else path
+
+    locator = LineMapLocator(path, fallback=nodes, rewrite=rewrite)
+    obj: dict[str, Any] = {key: value for key, value in raw.items() if key in _GITLAB_KEYWORDS}
+    jobs: dict[str, Any] = {}
+    for name, job in raw.items():
+        if name in _GITLAB_KEYWORDS or not isinstance(job, dict):
+            continue
+        job = dict(job)
+        jobs[str(name)] = job
+        context = {
+            "job": str(name),
+            "environment": _environment(job.get("environment")),
+            "workflow": path,
+            "actors": [],
+        }
+        steps: list[dict[str, Any]] = []
+        for section in _GITLAB_SCRIPTS:
+            node = nodes.node_at((str(name), section))
+            if node is None:
+                continue
+            step_path: Path = ("jobs", str(name), "steps", len(steps))
+            commands = _with_context(
+                [
+                    command
+                    for scalar in _script_scalars(node)
+                    for command in _commands(scalar, lines)
+                ],
+                context,
+            )
+            locator.add(step_path, node.start_mark.line + 1)
+            for number, command in enumerate(commands):
+                locator.add((*step_path, "commands", number), command["line"])
+            steps.append({"name": section, "commands": commands, "context": context})
+        job["steps"] = steps
+    obj["jobs"] = jobs
+    return obj, locator
+
+
+def _script_scalars(node: Node) -> list[ScalarNode]:
+    """The scalars of a GitLab script: a string or a (nested) list; `!reference` is skipped."""
+    if isinstance(node, ScalarNode):
+        return [node] if node.tag != "!reference" else []
+    if isinstance(node, SequenceNode) and node.tag != "!reference":
+        return [scalar for item in node.value for scalar in _script_scalars(item)]
+    return []
+
+
+def _commands(node: ScalarNode, lines: list[str], prefix: str = "") -> list[dict[str, Any]]:
+    script = prefix + str(node.value)
+    found = shell.commands(script)
+    line_of = _line_mapper(node, lines)
+    return [{**command.as_dict(), "line": line_of(command)} for command in found]
+
+
+def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command], int]:
+    """1-based file line of a command found in the value of `node`."""
+    start = node.start_mark.line
+    if node.style == "|":
+        return lambda command: start + 2 + command.line
+    if node.start_mark.line == node.end_mark.line:
+        return lambda command: start + 1
+    # Folded (`>`) or multi-line plain/quoted: find each command's first word in the source,
+    # in order, from where the previous command was found.
+    source = [lines[start][node.start_mark.column :], *lines[start + 1 : node.end_mark.line + 1]]
+    position = [0, 0]  # line index into source, column
+
+    def find(command: shell.Command) -> int:
+        word = command.text.split(" ", 1)[0]
+        row, column = position
+        while row < len(source):
+            found = source[row].find(word, column)
+            if found >= 0:
+                position[:] = [row, found + len(word)]
+                return start + 1 + row
+            row, column = row + 1, 0
+        return start + 1
+
+    return find
+
+
+def _with_context(commands: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**command, "context": context} for command in commands]
+
+
+def _split_uses(holder: dict[str, Any]) -> None:
+    uses = holder.get("uses")
+    if not isinstance(uses, str):
+        return
+    action, _, ref = uses.partition("@")
+    holder["action"] = action.lower() if not action.startswith(("./", "docker://")) else action
+    holder["ref"] = ref
+
+
+def _events(on: Any) -> list[str]:
+    if isinstance(on, str):
+        return [on]
+    if isinstance(on, list):
+        return [str(event) for event in on]
+    if isinstance(on, dict):
+        return [str(event) for event in on]
+    return []
+
+
+def _environment(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("name")
+    return str(value) if isinstance(value, (str, int, float)) else ""
+
+
+def _actors(condition: Any) -> list[str]:
+    """Users an `if:` restricts to; only when every `||`-free conjunct is an actor test holds."""
+    if not isinstance(condition, str):
+        return []
+    text = condition.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2].strip()
+    if "||" in text:
+        return []
+    actors = []
+    for part in text.split("&&"):
+        match = _ACTOR.match(part.strip())
+        if match:
+            actors.append(match.group(1) if match.group(1) is not None else match.group(2))
+    return actors
