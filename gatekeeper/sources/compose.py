@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
 from gatekeeper.yamldoc import (
@@ -67,6 +68,18 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )
     return loaded
+
+
+def images(document: Document) -> list[tuple[str, Path]]:
+    """Service images, for the inventory; images given by a variable are left out."""
+    services = document.obj.get("services")
+    return [
+        (service["image"], ("services", str(name), "image"))
+        for name, service in (services.items() if isinstance(services, dict) else ())
+        if isinstance(service, dict)
+        and isinstance(service.get("image"), str)
+        and "$" not in service["image"]
+    ]
 
 
 def _environment(value: Any) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from gatekeeper import shell
 from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
 from gatekeeper.images import parse_image
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
@@ -72,9 +73,34 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     return Loaded(documents=[document], problems=problems)
 
 
+def images(document: Document) -> list[tuple[str, Path]]:
+    """Base images (FROM) and images copied from (`COPY --from=image`), for the inventory."""
+    found: list[tuple[str, Path]] = []
+    stages = document.obj.get("stages", [])
+    aliases = {stage["alias"] for stage in stages if stage["alias"]}
+    for stage in stages:
+        base = stage["from"]
+        if not (base["stage"] or base["scratch"]) and base["resolved"] and base["image"]:
+            found.append((base["image"], ("stages", stage["index"], "from")))
+        for index, instruction in enumerate(stage["instructions"]):
+            source = instruction["flags"].get("from", "")
+            if (
+                instruction["instruction"] in ("COPY", "ADD")
+                and source
+                and source.lower() not in aliases
+                and not source.isdigit()
+                and "$" not in source
+            ):
+                found.append((source, ("stages", stage["index"], "instructions", index)))
+    return found
+
+
 class Heredoc:
+    """A heredoc body; lines are 0-based, `line` is the body's first line."""
+
     def __init__(self, word: str, body: str, line: int, end_line: int) -> None:
         self.word, self.body, self.line, self.end_line = word, body, line, end_line
+        self.terminated = True
 
 
 def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
@@ -103,16 +129,17 @@ def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
         index = pending["endline"] + 1
         for match in _HEREDOC.finditer(pending["content"]):
             strip, word = match.group(1) == "-", match.group(3)
-            start = index
-            while index < len(lines):
+            start, terminated = index, False
+            while index < len(lines) and not terminated:
                 line = lines[index]
                 index += 1
-                if (line.lstrip("\t") if strip else line) == word:
-                    break
-            body_lines = lines[start : index - 1] if index - 1 >= start else []
+                terminated = (line.lstrip("\t") if strip else line) == word
+            body_lines = lines[start : index - 1 if terminated else index]
             if strip:
                 body_lines = [line.lstrip("\t") for line in body_lines]
-            found.append(Heredoc(word, "\n".join(body_lines) + "\n", start, index - 1))
+            heredoc = Heredoc(word, "\n".join(body_lines) + "\n", start, index - 1)
+            heredoc.terminated = terminated
+            found.append(heredoc)
             for blank in range(start, index):
                 blanked[blank] = ""
         heredocs[pending["startline"]] = found
@@ -134,6 +161,16 @@ def build(
             continue
         line = item["startline"] + 1
         docs = heredocs.get(item["startline"], [])
+        problems.extend(
+            Problem(
+                "GK-PARSE-ERROR",
+                path,
+                item["startline"] + 1,
+                f"invalid Dockerfile: heredoc {doc.word} is never terminated",
+            )
+            for doc in docs
+            if not doc.terminated
+        )
         end_line = (docs[-1].end_line if docs else item["endline"]) + 1
         if keyword == "FROM":
             stage = _stage(item["value"], len(stages), line, defaults, stages)

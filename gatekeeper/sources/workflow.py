@@ -200,6 +200,51 @@ def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     return obj, locator
 
 
+def images(document: Document) -> list[tuple[str, Path]]:
+    """Job containers, service containers and `docker://` steps (GitHub); image and
+    services (GitLab, globally, in `default` and per job), for the inventory."""
+    found: list[tuple[str, Path]] = []
+    obj = document.obj
+    if document.kind == GITLAB:
+        for prefix, holder in [((), obj), (("default",), obj.get("default"))] + [
+            (("jobs", name), job) for name, job in obj.get("jobs", {}).items()
+        ]:
+            if isinstance(holder, dict):
+                found.extend(_gitlab_images(holder, prefix))
+        return [(image, path) for image, path in found if "$" not in image]
+    jobs = obj.get("jobs")
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else ():
+        if not isinstance(job, dict):
+            continue
+        base: Path = ("jobs", str(job_id))
+        found.extend(_image_of(job.get("container"), (*base, "container")))
+        services = job.get("services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            found.extend(_image_of(service, (*base, "services", str(name))))
+        steps = job.get("steps")
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            uses = step.get("uses") if isinstance(step, dict) else None
+            if isinstance(uses, str) and uses.startswith("docker://"):
+                found.append((uses[len("docker://") :], (*base, "steps", index, "uses")))
+    return [(image, path) for image, path in found if "${{" not in image]
+
+
+def _image_of(value: Any, path: Path, key: str = "image") -> list[tuple[str, Path]]:
+    if isinstance(value, str) and value.strip():
+        return [(value, path)]
+    if isinstance(value, dict) and isinstance(value.get(key), str) and value[key].strip():
+        return [(value[key], (*path, key))]
+    return []
+
+
+def _gitlab_images(holder: dict[str, Any], prefix: Path) -> list[tuple[str, Path]]:
+    found = _image_of(holder.get("image"), (*prefix, "image"), "name")
+    services = holder.get("services")
+    for index, service in enumerate(services if isinstance(services, list) else []):
+        found.extend(_image_of(service, (*prefix, "services", index), "name"))
+    return found
+
+
 def _script_scalars(node: Node) -> list[ScalarNode]:
     """The scalars of a GitLab script: a string or a (nested) list; `!reference` is skipped."""
     if isinstance(node, ScalarNode):
