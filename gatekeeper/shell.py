@@ -318,7 +318,7 @@ def commands(script: str, depth: int = 0) -> list[Command]:
         if command is None:
             continue
         found.append(command)
-        if command.program in SHELLS and "-c" in command.args and depth < 3:
+        if command.program in SHELLS and depth < 3:
             inner = _after_c(command.args)
             if inner is not None:
                 for nested in commands(inner, depth + 1):
@@ -328,9 +328,12 @@ def commands(script: str, depth: int = 0) -> list[Command]:
 
 
 def _after_c(args: list[str]) -> str | None:
-    index = args.index("-c")
-    rest = [arg for arg in args[index + 1 :] if not arg.startswith("-")]
-    return rest[0] if rest else None
+    """The script of `sh -c script` (also `bash -ec`, `bash -lc`)."""
+    for index, arg in enumerate(args):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            rest = [word for word in args[index + 1 :] if not word.startswith("-")]
+            return rest[0] if rest else None
+    return None
 
 
 def _command(argv: list[str], line: int, text: str) -> Command | None:

@@ -49,7 +49,7 @@ MAX_HEREDOCS = 500
 
 def detect(path: str) -> bool:
     name = posixpath.basename(path).lower()
-    if name.endswith(".dockerignore"):
+    if name.endswith((".dockerignore", ".md", ".txt", ".rst", ".orig", ".bak", ".swp")):
         return False
     return (
         name in ("dockerfile", "containerfile")
