@@ -27,13 +27,13 @@ RUN --mount=type=cache,target=/root/.cache \\
     pip install -r requirements.txt && \\
     sudo make install
 
-FROM gcr.io/distroless/python3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+FROM gcr.io/distroless/python3@sha256:{hex}
 COPY --from=build /app /app
 COPY --from=ghcr.io/acme/tools:1.0 /bin/tool /bin/tool
 USER 65532
 HEALTHCHECK CMD ["/app/health"]
 ENTRYPOINT ["/app/run"]
-"""
+""".replace("{hex}", "0123456789abcdef" * 4)
 
 
 def load(text: str, path: str = "Dockerfile") -> Any:
