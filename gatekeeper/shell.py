@@ -19,6 +19,7 @@ _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
+_SUBSTITUTION = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
 _FD_CHARS = frozenset("0123456789-")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -314,16 +315,21 @@ def commands(script: str, depth: int = 0) -> list[Command]:
     for words in _Lexer(script).run():
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
         argv = [word.text for word in words]
-        command = _command(argv, words[0].line, text)
-        if command is None:
+        line = words[0].line
+        command = _command(argv, line, text)
+        if command is not None:
+            found.append(command)
+        if depth >= 3:
             continue
-        found.append(command)
-        if command.program in SHELLS and depth < 3:
-            inner = _after_c(command.args)
-            if inner is not None:
-                for nested in commands(inner, depth + 1):
-                    nested.line += command.line
-                    found.append(nested)
+        inner_scripts = [
+            inner[0] or inner[1] for word in argv for inner in _SUBSTITUTION.findall(word)
+        ]  # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`
+        if command is not None and command.program in SHELLS:
+            inner_scripts.append(_after_c(command.args) or "")
+        for inner in inner_scripts:
+            for nested in commands(inner, depth + 1):
+                nested.line += line
+                found.append(nested)
     return found
 
 

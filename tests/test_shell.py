@@ -56,5 +56,15 @@ def test_value_flags_are_not_positional_and_quotes_span_lines() -> None:
     (command,) = commands("helm --kube-context prod -n web upgrade --set a=b web ./chart 2>&1\n")
     assert command.positional == ["upgrade", "web", "./chart"]
     assert command.flags == ["--kube-context=prod", "-n=web", "--set=a=b"]
-    found = commands("echo 'multi\nline' $(kubectl get pods)\nkubectl apply -f x\n")
-    assert [(c.line, c.program) for c in found] == [(0, "echo"), (2, "kubectl")]
+    found = commands("echo 'multi\nline' $(kubectl get pods)\nterraform -chdir=infra apply\n")
+    assert [(c.line, c.signature) for c in found] == [
+        (0, "echo multi\nline $(kubectl get pods)"),
+        (0, "kubectl get pods"),
+        (2, "terraform apply"),
+    ]
+    nested = commands('OUT="$(helm upgrade web ./chart)" `kubectl delete ns x`\n')
+    assert [c.signature for c in nested] == [
+        "`kubectl delete ns x`",
+        "helm upgrade web ./chart",
+        "kubectl delete ns x",
+    ]

@@ -8,10 +8,11 @@ One document per file (kind `Dockerfile`, name = the file path):
               instructions: [{instruction, value, line, endLine, flags, arguments,
                               vars, heredocs, commands}]}]
 
-`name` of a stage is its `AS` alias (or `stage-N`), of an instruction its text, so findings
-keep their fingerprint when lines move. `user` and `healthcheck` are the effective values at
-the end of the stage, inherited from a parent stage (`FROM build`). RUN instructions carry their
-shell commands (gatekeeper.shell), heredoc bodies included, each with its own line.
+`name` of a stage is its `AS` alias (or `stage-N`), of an instruction a short identity (see
+`_identity`), of a command its text, so findings keep their fingerprint when lines move and
+when an unrelated part of the instruction is edited. `user` and `healthcheck` are the effective
+values at the end of the stage, inherited from a parent stage (`FROM build`). RUN instructions
+carry their shell commands (gatekeeper.shell), heredoc bodies included, each with its own line.
 
 dockerfile-parse does not know BuildKit heredocs (`RUN <<EOF ... EOF`): it reads the body as
 instructions. We find the first heredoc it misreads, blank its body (keeping the line count),
@@ -263,7 +264,7 @@ def _instruction(
     value: str = item["value"]
     flags, arguments = _split_flags(value) if keyword in ("RUN", "COPY", "ADD") else ({}, [])
     instruction: dict[str, Any] = {
-        "name": f"{keyword} {value}".strip(),
+        "name": "",
         "instruction": keyword,
         "value": value,
         "line": line,
@@ -276,7 +277,25 @@ def _instruction(
     }
     if keyword == "RUN":
         instruction["commands"] = _run_commands(item, line, arguments, docs)
+    instruction["name"] = _identity(instruction)
     return instruction
+
+
+def _identity(instruction: dict[str, Any]) -> str:
+    """What names an instruction in fingerprints: stable when its details are edited.
+
+    `ENV DB_PASSWORD,LANG` (the names, never the values), `RUN apt-get` (the first program:
+    command findings are named by their own text below it), `ADD <sources> <dest>`.
+    """
+    keyword = instruction["instruction"]
+    if instruction["vars"]:
+        return f"{keyword} " + ",".join(var["name"] for var in instruction["vars"])
+    if keyword == "RUN":
+        commands = instruction["commands"]
+        return f"RUN {commands[0]['program']}" if commands else "RUN"
+    if instruction["arguments"]:
+        return f"{keyword} " + " ".join(instruction["arguments"])
+    return f"{keyword} {instruction['value']}".strip()
 
 
 def _split_flags(value: str) -> tuple[dict[str, str], list[str]]:
