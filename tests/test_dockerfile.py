@@ -151,3 +151,25 @@ def test_images_for_the_inventory() -> None:
         ("gcr.io/distroless/python3@sha256:" + "0123456789abcdef" * 4, 21),
         ("ghcr.io/acme/tools:1.0", 23),
     ]
+
+
+def test_fingerprints_survive_moves_and_unrelated_edits() -> None:
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.policy.loader import builtin_dir, load_bundle
+    from gatekeeper.scan import scan
+
+    engine = Engine(load_bundle([builtin_dir() / "dockerfile"]))
+
+    def fingerprints(text: str) -> set[tuple[str, str]]:
+        result = scan([("Dockerfile", text.encode())], engine, jobs=1)
+        return {(f.policy_id, f.fingerprint) for f in result.findings}
+
+    before = fingerprints(
+        "FROM debian:12\nRUN apt-get update && apt-get install -y curl\nENV API_TOKEN=abc\n"
+    )
+    after = fingerprints(
+        "FROM debian:12\n# moved\nRUN apt-get update -q && apt-get install -y curl\n"
+        "LABEL a=b\nENV API_TOKEN=rotated\n"
+    )
+    assert len(before) == 6  # digest, registry, recommends, secret, user, healthcheck
+    assert before == after
