@@ -122,6 +122,7 @@ def test_github_commands_point_at_their_line_in_every_scalar_style() -> None:
         "environment": "production",
         "workflow": ".github/workflows/release.yml",
         "actors": ["gitops-bot"],
+        "ephemeralCluster": False,
     }
     assert document.locator.locate(("jobs", "deploy", "steps", 0, "uses")).line == 13
 
@@ -157,6 +158,28 @@ def test_gitlab_jobs_and_scripts() -> None:
     assert commands(document, ".template") == [(5, "kubectl apply")]
     assert document.obj["jobs"]["deploy"]["steps"][0]["context"]["environment"] == "production"
     assert document.locator.locate(("jobs", "deploy", "stage")).line == 7
+
+
+def test_python_steps_are_not_shell_and_kind_jobs_are_ephemeral() -> None:
+    text = (
+        "on: push\njobs:\n  e2e:\n    runs-on: ubuntu-latest\n"
+        "    defaults: {run: {shell: bash}}\n    steps:\n"
+        "      - shell: python\n        run: print('kubectl apply -f x')\n"
+        "      - run: kind create cluster --name t\n"
+        "      - run: kubectl apply -f k8s/\n"
+    )
+    document = load(text, ".github/workflows/e2e.yml")
+    steps = document.obj["jobs"]["e2e"]["steps"]
+    assert steps[0]["commands"] == []
+    assert [c["signature"] for c in steps[2]["commands"]] == ["kubectl apply"]
+    assert steps[2]["commands"][0]["context"]["ephemeralCluster"] is True
+
+
+def test_gitlab_global_scripts_are_a_default_job() -> None:
+    text = "before_script:\n  - kubectl apply -f crds/\nbuild:\n  script: [make]\n"
+    document = load(text, ".gitlab-ci.yml")
+    assert commands(document, "default") == [(2, "kubectl apply")]
+    assert commands(document, "build") == [(4, "make")]
 
 
 def test_images_for_the_inventory() -> None:

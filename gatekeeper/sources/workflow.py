@@ -59,6 +59,22 @@ COMMAND_ACTIONS: dict[str, tuple[str, str]] = {
     "koslib/helm-eks-action": ("command", ""),
     "stefanprodan/kube-tools": ("command", ""),
 }
+# Actions and commands that start a throwaway cluster in the CI runner: kubectl and helm in
+# that job test against it, they do not deploy.
+EPHEMERAL_CLUSTER_ACTIONS = frozenset(
+    {
+        "helm/kind-action", "engineerd/setup-kind", "container-tools/kind-action",
+        "medyagh/setup-minikube", "manusa/actions-setup-minikube", "absaoss/k3d-action",
+        "nolar/setup-k3d-k3s", "debianmaster/actions-k3s", "jupyterhub/action-k3s-helm",
+        "balchua/microk8s-actions",
+    }
+)  # fmt: skip
+EPHEMERAL_CLUSTER_COMMANDS = (
+    "kind create cluster", "k3d cluster create", "minikube start", "ctlptl create",
+    "microk8s start", "k3s server",
+)  # fmt: skip
+# `shell:` values whose script is not a POSIX-like shell command list.
+_NOT_SHELL = ("python",)
 _ACTOR = re.compile(
     r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
     r"|'([^']*)'\s*==\s*github\.(?:actor|triggering_actor))\s*\)?$"
@@ -131,24 +147,33 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
             "environment": _environment(job.get("environment")),
             "workflow": path,
             "actors": actors,
+            "ephemeralCluster": False,
         }
+        default_shell = _shell(job) or _shell(obj)
         steps = job.get("steps")
+        found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
         for index, step in enumerate(steps if isinstance(steps, list) else []):
             if not isinstance(step, dict):
                 continue
             _split_uses(step)
-            step_context = {**context, "actors": actors + _actors(step.get("if"))}
-            step["context"] = step_context
             step_path: Path = ("jobs", str(job_id), "steps", index)
             commands: list[dict[str, Any]] = []
             run = nodes.node_at((*step_path, "run"))
-            if isinstance(step.get("run"), str) and isinstance(run, ScalarNode):
+            shell_name = str(step.get("shell") or default_shell)
+            if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
                 commands = _commands(run, lines)
             action = COMMAND_ACTIONS.get(step.get("action", ""))
             if action is not None:
                 node = nodes.node_at((*step_path, "with", action[0]))
                 if isinstance(node, ScalarNode):
                     commands = _commands(node, lines, action[1])
+            found.append((step_path, step, commands))
+        context["ephemeralCluster"] = any(
+            step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
+        ) or any(_creates_cluster(command) for _, _, commands in found for command in commands)
+        for step_path, step, commands in found:
+            step_context = {**context, "actors": actors + _actors(step.get("if"))}
+            step["context"] = step_context
             if commands or "run" in step:
                 step["commands"] = _with_context(commands, step_context)
                 for number, command in enumerate(step["commands"]):
@@ -166,36 +191,26 @@ def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     locator = LineMapLocator(path, fallback=nodes, rewrite=rewrite)
     obj: dict[str, Any] = {key: value for key, value in raw.items() if key in _GITLAB_KEYWORDS}
     jobs: dict[str, Any] = {}
+    # Global before_script/after_script (top level or under `default:`) run in every job.
+    default = raw.get("default")
+    defaults: dict[str, Any] = default if isinstance(default, dict) else {}
+    global_sections: list[tuple[str, Path]] = [
+        (section, ("default", section) if section in defaults else (section,))
+        for section in ("before_script", "after_script")
+        if section in defaults or section in raw
+    ]
+    if global_sections:
+        jobs["default"] = {}
+        _gitlab_steps(jobs["default"], "default", global_sections, path, nodes, lines, locator)
     for name, job in raw.items():
         if name in _GITLAB_KEYWORDS or not isinstance(job, dict):
             continue
         job = dict(job)
         jobs[str(name)] = job
-        context = {
-            "job": str(name),
-            "environment": _environment(job.get("environment")),
-            "workflow": path,
-            "actors": [],
-        }
-        steps: list[dict[str, Any]] = []
-        for section in _GITLAB_SCRIPTS:
-            node = nodes.node_at((str(name), section))
-            if node is None:
-                continue
-            step_path: Path = ("jobs", str(name), "steps", len(steps))
-            commands = _with_context(
-                [
-                    command
-                    for scalar in _script_scalars(node)
-                    for command in _commands(scalar, lines)
-                ],
-                context,
-            )
-            locator.add(step_path, node.start_mark.line + 1)
-            for number, command in enumerate(commands):
-                locator.add((*step_path, "commands", number), command["line"])
-            steps.append({"name": section, "commands": commands, "context": context})
-        job["steps"] = steps
+        sections: list[tuple[str, Path]] = [
+            (section, (str(name), section)) for section in _GITLAB_SCRIPTS
+        ]
+        _gitlab_steps(job, str(name), sections, path, nodes, lines, locator)
     obj["jobs"] = jobs
     return obj, locator
 
@@ -245,6 +260,43 @@ def _gitlab_images(holder: dict[str, Any], prefix: Path) -> list[tuple[str, Path
     return found
 
 
+def _gitlab_steps(
+    job: dict[str, Any],
+    name: str,
+    sections: list[tuple[str, Path]],
+    path: str,
+    nodes: NodeLocator,
+    lines: list[str],
+    locator: LineMapLocator,
+) -> None:
+    """The job's script sections as `steps`, each with its commands and their lines."""
+    context: dict[str, Any] = {
+        "job": name,
+        "environment": _environment(job.get("environment")),
+        "workflow": path,
+        "actors": [],
+        "ephemeralCluster": False,
+    }
+    steps: list[dict[str, Any]] = []
+    for section, raw_path in sections:
+        node = nodes.node_at(raw_path)
+        if node is None:
+            continue
+        step_path: Path = ("jobs", name, "steps", len(steps))
+        commands = _with_context(
+            [command for scalar in _script_scalars(node) for command in _commands(scalar, lines)],
+            context,
+        )
+        locator.add(step_path, node.start_mark.line + 1)
+        for number, command in enumerate(commands):
+            locator.add((*step_path, "commands", number), command["line"])
+        steps.append({"name": section, "commands": commands, "context": context})
+    context["ephemeralCluster"] = any(
+        _creates_cluster(command) for step in steps for command in step["commands"]
+    )
+    job["steps"] = steps
+
+
 def _script_scalars(node: Node) -> list[ScalarNode]:
     """The scalars of a GitLab script: a string or a (nested) list; `!reference` is skipped."""
     if isinstance(node, ScalarNode):
@@ -285,6 +337,18 @@ def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command]
         return start + 1
 
     return find
+
+
+def _shell(holder: dict[str, Any]) -> str:
+    defaults = holder.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    shell_name = run.get("shell") if isinstance(run, dict) else None
+    return str(shell_name) if shell_name else ""
+
+
+def _creates_cluster(command: dict[str, Any]) -> bool:
+    signature = str(command["signature"]) + " "
+    return any(signature.startswith(prefix + " ") for prefix in EPHEMERAL_CLUSTER_COMMANDS)
 
 
 def _with_context(commands: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:
