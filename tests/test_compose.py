@@ -45,3 +45,14 @@ def test_images_skip_variables_and_build_only_services() -> None:
 def test_not_a_mapping_is_a_problem() -> None:
     loaded = compose.load("compose.yaml", b"[1, 2]\n", LoadContext())
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 1)]
+
+
+def test_wrong_shapes_are_problems() -> None:
+    text = b"services:\n  a: 5\n  b:\n    image: [x]\n    privileged: true\n"
+    loaded = compose.load("compose.yaml", text, LoadContext())
+    assert [(p.line, p.message) for p in loaded.problems] == [
+        (2, "invalid compose file: services.a must be a mapping"),
+        (4, "invalid compose file: services.b.image must be a string"),
+    ]
+    (document,) = loaded.documents
+    assert document.obj["services"]["a"] == {}

@@ -237,3 +237,22 @@ def test_scan_reports_imperative_deploys_at_exact_lines(
     run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
     ids = {f["policy_id"] for f in json.loads(run.stdout)["findings"]}
     assert "WF-GITOPS-IMPERATIVE-DEPLOY" not in ids and "WF-ACTION-PINNED-SHA" in ids
+
+
+def test_wrong_shapes_are_problems_at_their_line_not_evaluation_errors(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    write(
+        ".github/workflows/bad.yml",
+        "on: push\njobs:\n  a: just a string\n  b:\n    steps: {run: make}\n"
+        "  c:\n    runs-on: x\n    steps:\n      - 42\n      - run: 5\n      - uses: [a]\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    assert not [f for f in findings if f.get("extra", {}).get("evaluation_error")]
+    assert [(f["policy_id"], f["line"], f["message"]) for f in findings] == [
+        ("GK-PARSE-ERROR", 3, "invalid workflow: jobs.a must be a mapping"),
+        ("GK-PARSE-ERROR", 5, "invalid workflow: jobs.b.steps must be a list"),
+        ("GK-PARSE-ERROR", 9, "invalid workflow: jobs.c.steps[0] must be a mapping"),
+        ("GK-PARSE-ERROR", 11, "invalid workflow: jobs.c.steps[2].uses must be a string"),
+    ]

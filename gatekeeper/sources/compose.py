@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.fieldpath import Path
+from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
 from gatekeeper.yamldoc import (
@@ -58,12 +58,28 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     nodes = NodeLocator(path, entry.node)
     locator = LineMapLocator(path, fallback=nodes)
     services = obj.get("services")
-    for name, service in services.items() if isinstance(services, dict) else ():
-        if isinstance(service, dict):
-            service["environment_vars"] = _environment(service.get("environment"))
-            for index, var in enumerate(service["environment_vars"]):
-                line = nodes.locate(("services", str(name), "environment", var.pop("_key"))).line
-                locator.add(("services", str(name), "environment_vars", index), line)
+    if services is not None and not isinstance(services, dict):
+        loaded.problems.append(_invalid(path, nodes, ("services",), "must be a mapping"))
+        obj["services"] = {}
+    services = obj.get("services") or {}
+    for name, service in list(services.items()):
+        if not isinstance(service, dict):
+            loaded.problems.append(
+                _invalid(path, nodes, ("services", str(name)), "must be a mapping")
+            )
+            services[name] = {}
+            continue
+        image = service.get("image")
+        if isinstance(image, (dict, list)):
+            where = ("services", str(name), "image")
+            loaded.problems.append(_invalid(path, nodes, where, "must be a string"))
+            del service["image"]
+        elif "image" in service and not isinstance(image, str):
+            service["image"] = "" if image is None else str(image)
+        service["environment_vars"] = _environment(service.get("environment"))
+        for index, var in enumerate(service["environment_vars"]):
+            line = nodes.locate(("services", str(name), "environment", var.pop("_key"))).line
+            locator.add(("services", str(name), "environment_vars", index), line)
     loaded.documents.append(
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )
@@ -80,6 +96,13 @@ def images(document: Document) -> list[tuple[str, Path]]:
         and isinstance(service.get("image"), str)
         and "$" not in service["image"]
     ]
+
+
+def _invalid(path: str, nodes: NodeLocator, where: Path, what: str) -> Problem:
+    line = nodes.locate(where).line
+    return Problem(
+        "GK-PARSE-ERROR", path, line, f"invalid compose file: {format_path(where)} {what}"
+    )
 
 
 def _environment(value: Any) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from gatekeeper import shell
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.fieldpath import Path
+from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
 from gatekeeper.yamldoc import (
@@ -115,6 +115,8 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     lines = text.split("\n")
     gitlab = posixpath.basename(path) == ".gitlab-ci.yml"
     build = _gitlab if gitlab else _github
+    if not gitlab:
+        loaded.problems.extend(_shape_github(path, entry))
     obj, locator = build(path, entry, lines)
     loaded.documents.append(
         Document(
@@ -127,6 +129,63 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         )
     )
     return loaded
+
+
+def _shape_github(path: str, entry: YamlDocument) -> list[Problem]:
+    """Report jobs and steps of the wrong type (and blank them), so rules see the right shapes.
+
+    Scalars where a string is expected (`run: 5`) are taken as strings, as GitHub does.
+    """
+    nodes = NodeLocator(path, entry.node)
+    problems: list[Problem] = []
+
+    def bad(where: Path, what: str) -> None:
+        location = nodes.locate(where)
+        message = f"invalid workflow: {format_path(where)} {what}"
+        problems.append(Problem("GK-PARSE-ERROR", path, location.line, message, location.column))
+
+    def strings(holder: dict[str, Any], where: Path, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            if key not in holder or isinstance(holder[key], str):
+                continue
+            if isinstance(holder[key], (dict, list)):
+                bad((*where, key), "must be a string")
+                del holder[key]
+            else:
+                holder[key] = "" if holder[key] is None else str(holder[key])
+
+    obj = entry.obj
+    jobs = obj.get("jobs")
+    if jobs is None:
+        return problems
+    if not isinstance(jobs, dict):
+        bad(("jobs",), "must be a mapping of job ids to jobs")
+        obj["jobs"] = {}
+        return problems
+    for job_id, job in list(jobs.items()):
+        where: Path = ("jobs", str(job_id))
+        if not isinstance(job, dict):
+            bad(where, "must be a mapping")
+            jobs[job_id] = {}
+            continue
+        strings(job, where, ("uses", "if"))
+        steps = job.get("steps")
+        if steps is None:
+            continue
+        if not isinstance(steps, list):
+            bad((*where, "steps"), "must be a list")
+            job["steps"] = []
+            continue
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict):
+                bad((*where, "steps", index), "must be a mapping")
+                steps[index] = {}
+                continue
+            strings(step, (*where, "steps", index), ("uses", "run", "if", "shell"))
+            if "with" in step and not isinstance(step["with"], dict):
+                bad((*where, "steps", index, "with"), "must be a mapping")
+                del step["with"]
+    return problems
 
 
 def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
