@@ -93,6 +93,7 @@ def commands(document: Any, job: str) -> list[tuple[int, str]]:
         (".gitlab-ci.yml", "workflow"),
         (".github/workflows/nested/ci.yml", "kubernetes"),
         (".github/dependabot.yml", "kubernetes"),
+        (".github/actions/deploy/action.yml", "workflow"),
         ("docker-compose.yml", "compose"),
         ("compose.prod.yaml", "compose"),
     ],
@@ -195,6 +196,19 @@ def test_images_for_the_inventory() -> None:
         ("alpine:3.20", 8),
         ("docker:24-dind", 9),
     ]
+
+
+def test_kinds() -> None:
+    assert workflow.kind_of(".github/workflows/action.yml") == "GitHubWorkflow"
+    assert workflow.kind_of("action.yaml") == "GitHubAction"
+    assert workflow.kind_of(".github/workflows/README.md") == ""
+    text = "runs:\n  using: composite\n  steps:\n    - run: kubectl apply -f x\n      shell: bash\n"
+    document = load(text, "action.yml")
+    assert document.kind == "GitHubAction"
+    assert commands(document, "composite") == [(4, "kubectl apply")]
+    assert document.locator.locate(("jobs", "composite", "steps", 0, "shell")).line == 5
+    docker = load("runs:\n  using: docker\n  image: docker://alpine:3.20\n", "action.yml")
+    assert workflow.images(docker) == [("alpine:3.20", ("runs", "image"))]
 
 
 def test_not_a_mapping_and_invalid_yaml_are_problems() -> None:

@@ -1,4 +1,6 @@
-"""CI workflow files: GitHub Actions (`.github/workflows/*.yml`) and GitLab CI (`.gitlab-ci.yml`).
+"""CI workflow files: GitHub Actions (`.github/workflows/*.yml`), composite actions (`action.yml`,
+kind GitHubAction: `runs.steps` appear as the steps of one job, `jobs.composite`) and GitLab CI
+(`.gitlab-ci.yml`).
 
 The document is the workflow as written (GitHub) or its jobs gathered under `jobs` (GitLab),
 with a few fields added so rules can look inside scripts:
@@ -42,6 +44,7 @@ from gatekeeper.yamldoc import (
 NAME = "workflow"
 GITHUB = "GitHubWorkflow"
 GITLAB = "GitLabCI"
+ACTION = "GitHubAction"  # action.yml: a composite action's steps run like a job's
 
 # Top-level GitLab CI keys that are not jobs.
 _GITLAB_KEYWORDS = frozenset(
@@ -82,13 +85,17 @@ _ACTOR = re.compile(
 
 
 def detect(path: str) -> bool:
+    return kind_of(path) != ""
+
+
+def kind_of(path: str) -> str:
     name = posixpath.basename(path)
-    if name == ".gitlab-ci.yml":
-        return True
     directory = posixpath.dirname(path)
-    return (directory == ".github/workflows" or directory.endswith("/.github/workflows")) and (
-        name.endswith((".yml", ".yaml"))
-    )
+    if directory == ".github/workflows" or directory.endswith("/.github/workflows"):
+        return GITHUB if name.endswith((".yml", ".yaml")) else ""
+    if name == ".gitlab-ci.yml":
+        return GITLAB
+    return ACTION if name in ("action.yml", "action.yaml") else ""
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
@@ -113,10 +120,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
             )
         return loaded
     lines = text.split("\n")
-    gitlab = posixpath.basename(path) == ".gitlab-ci.yml"
-    build = _gitlab if gitlab else _github
-    if not gitlab:
+    kind = kind_of(path)
+    if kind == GITHUB:
         loaded.problems.extend(_shape_github(path, entry))
+    build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
     obj, locator = build(path, entry, lines)
     loaded.documents.append(
         Document(
@@ -124,7 +131,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
             file=path,
             obj=obj,
             locator=locator,
-            kind=GITLAB if gitlab else GITHUB,
+            kind=kind,
             name=path,
         )
     )
@@ -197,47 +204,85 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     obj["events"] = _events(obj.get("on"))
     jobs = obj.get("jobs")
     for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
-        if not isinstance(job, dict):
-            continue
-        _split_uses(job)
-        actors = _actors(job.get("if"))
-        context: dict[str, Any] = {
-            "job": str(job_id),
-            "environment": _environment(job.get("environment")),
-            "workflow": path,
-            "actors": actors,
-            "ephemeralCluster": False,
-        }
-        default_shell = _shell(job) or _shell(obj)
-        steps = job.get("steps")
-        found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
-        for index, step in enumerate(steps if isinstance(steps, list) else []):
-            if not isinstance(step, dict):
-                continue
-            _split_uses(step)
-            step_path: Path = ("jobs", str(job_id), "steps", index)
-            commands: list[dict[str, Any]] = []
-            run = nodes.node_at((*step_path, "run"))
-            shell_name = str(step.get("shell") or default_shell)
-            if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
-                commands = _commands(run, lines)
-            action = COMMAND_ACTIONS.get(step.get("action", ""))
-            if action is not None:
-                node = nodes.node_at((*step_path, "with", action[0]))
-                if isinstance(node, ScalarNode):
-                    commands = _commands(node, lines, action[1])
-            found.append((step_path, step, commands))
-        context["ephemeralCluster"] = any(
-            step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
-        ) or any(_creates_cluster(command) for _, _, commands in found for command in commands)
-        for step_path, step, commands in found:
-            step_context = {**context, "actors": actors + _actors(step.get("if"))}
-            step["context"] = step_context
-            if commands or "run" in step:
-                step["commands"] = _with_context(commands, step_context)
-                for number, command in enumerate(step["commands"]):
-                    locator.add((*step_path, "commands", number), command["line"])
+        if isinstance(job, dict):
+            raw: Path = ("jobs", str(job_id))
+            _github_job(path, str(job_id), job, _shell(obj), raw, nodes, lines, locator)
     return obj, locator
+
+
+def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+    """A composite action's `runs.steps`, presented as the steps of one job, `composite`."""
+    obj: dict[str, Any] = entry.obj
+    nodes = NodeLocator(path, entry.node)
+
+    def rewrite(path: Path) -> Path:
+        return ("runs", *path[2:]) if path[:2] == ("jobs", "composite") else path
+
+    locator = LineMapLocator(path, fallback=nodes, rewrite=rewrite)
+    runs = obj.get("runs")
+    steps = runs.get("steps") if isinstance(runs, dict) else None
+    if isinstance(steps, list):
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict):
+                steps[index] = {}
+        job: dict[str, Any] = {"steps": steps}
+        obj["jobs"] = {"composite": job}
+        _github_job(path, "composite", job, "", ("runs",), nodes, lines, locator)
+    else:
+        obj["jobs"] = {}
+    return obj, locator
+
+
+def _github_job(
+    path: str,
+    job_id: str,
+    job: dict[str, Any],
+    workflow_shell: str,
+    raw: Path,
+    nodes: NodeLocator,
+    lines: list[str],
+    locator: LineMapLocator,
+) -> None:
+    """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
+    in the YAML (`jobs.<id>`, or `runs` for a composite action)."""
+    _split_uses(job)
+    actors = _actors(job.get("if"))
+    context: dict[str, Any] = {
+        "job": job_id,
+        "environment": _environment(job.get("environment")),
+        "workflow": path,
+        "actors": actors,
+        "ephemeralCluster": False,
+    }
+    default_shell = _shell(job) or workflow_shell
+    steps = job.get("steps")
+    found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict):
+            continue
+        _split_uses(step)
+        raw_step: Path = (*raw, "steps", index)
+        commands: list[dict[str, Any]] = []
+        run = nodes.node_at((*raw_step, "run"))
+        shell_name = str(step.get("shell") or default_shell)
+        if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
+            commands = _commands(run, lines)
+        action = COMMAND_ACTIONS.get(step.get("action", ""))
+        if action is not None:
+            node = nodes.node_at((*raw_step, "with", action[0]))
+            if isinstance(node, ScalarNode):
+                commands = _commands(node, lines, action[1])
+        found.append((("jobs", job_id, "steps", index), step, commands))
+    context["ephemeralCluster"] = any(
+        step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
+    ) or any(_creates_cluster(command) for _, _, commands in found for command in commands)
+    for step_path, step, commands in found:
+        step_context = {**context, "actors": actors + _actors(step.get("if"))}
+        step["context"] = step_context
+        if commands or "run" in step:
+            step["commands"] = _with_context(commands, step_context)
+            for number, command in enumerate(step["commands"]):
+                locator.add((*step_path, "commands", number), command["line"])
 
 
 def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
@@ -286,6 +331,9 @@ def images(document: Document) -> list[tuple[str, Path]]:
             if isinstance(holder, dict):
                 found.extend(_gitlab_images(holder, prefix))
         return [(image, path) for image, path in found if "$" not in image]
+    runs = obj.get("runs") if document.kind == ACTION else None
+    if isinstance(runs, dict) and str(runs.get("image", "")).startswith("docker://"):
+        found.append((str(runs["image"])[len("docker://") :], ("runs", "image")))
     jobs = obj.get("jobs")
     for job_id, job in jobs.items() if isinstance(jobs, dict) else ():
         if not isinstance(job, dict):
