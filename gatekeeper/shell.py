@@ -19,7 +19,6 @@ _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
-_SUBSTITUTION = re.compile(r"\$\(([^()]*)\)|`([^`]*)`")
 _FD_CHARS = frozenset("0123456789-")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
@@ -148,8 +147,9 @@ class _Lexer:
         self.s = script
         self.i = 0
         self.line = 0
-        self.commands: list[list[_Word]] = []
+        self.commands: list[tuple[list[_Word], list[tuple[str, int]]]] = []
         self.current: list[_Word] = []
+        self.substitutions: list[tuple[str, int]] = []  # (script, line) run by this command
         self.word: list[str] = []
         self.word_start = -1
         self.word_line = 0
@@ -158,7 +158,7 @@ class _Lexer:
         self.heredoc_strip = False
         self.heredocs: list[tuple[str, bool]] = []
 
-    def run(self) -> list[list[_Word]]:
+    def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
         s = self.s
         while self.i < len(s):
             c = s[self.i]
@@ -223,6 +223,13 @@ class _Lexer:
                     self.line += 1
                 i += 2
                 continue
+            if s.startswith("$(", i) or s[i] == "`":
+                end = skip_substitution(s, i)
+                self._record(i, end)
+                out.append(s[i:end])
+                self.line += s.count("\n", i, end)
+                i = end
+                continue
             if s[i] == "\n":
                 self.line += 1
             out.append(s[i])
@@ -233,24 +240,19 @@ class _Lexer:
     def _substitution(self) -> None:
         """`$(...)`, `${...}` or backticks, kept verbatim as part of the word."""
         s, start = self.s, self.i
-        if s[start] == "`":
-            end = s.find("`", start + 1)
-            end = len(s) - 1 if end < 0 else end
-        else:
-            opening, closing = s[start + 1], ")" if s[start + 1] == "(" else "}"
-            depth, end = 0, start + 1
-            while end < len(s):
-                if s[end] == opening:
-                    depth += 1
-                elif s[end] == closing:
-                    depth -= 1
-                    if depth == 0:
-                        break
-                end += 1
-        text = s[start : end + 1]
+        end = skip_substitution(s, start)
+        text = s[start:end]
+        if not text.startswith("${"):
+            self._record(start, end)
         self.line += text.count("\n")
         self.word.append(text)
-        self.i = end + 1
+        self.i = end
+
+    def _record(self, start: int, end: int) -> None:
+        """A command substitution: its script runs too, so it is split into commands as well."""
+        text = self.s[start:end]
+        inner = text[1:-1] if text.startswith("`") else text[2:-1]
+        self.substitutions.append((inner, self.line))
 
     def _operator(self) -> bool:
         s, i = self.s, self.i
@@ -292,8 +294,8 @@ class _Lexer:
 
     def _end_command(self) -> None:
         if self.current:
-            self.commands.append(self.current)
-        self.current = []
+            self.commands.append((self.current, self.substitutions))
+        self.current, self.substitutions = [], []
 
     def _skip_heredocs(self) -> None:
         s = self.s
@@ -309,24 +311,70 @@ class _Lexer:
         self.heredocs = []
 
 
+def skip_substitution(s: str, i: int) -> int:
+    """The index after the `$(...)`, `${...}` or backquoted text starting at `i`.
+
+    Quotes and nested substitutions inside are skipped, so `"$(echo "$x" | tr a b)"` is one.
+    """
+    if s[i] == "`":
+        end = s.find("`", i + 1)
+        return len(s) if end < 0 else end + 1
+    closing = ")" if s[i + 1] == "(" else "}"
+    opening = s[i + 1]
+    depth, j = 1, i + 2
+    while j < len(s):
+        c = s[j]
+        if c == "\\":
+            j += 2
+        elif c == "'" and closing == ")":
+            end = s.find("'", j + 1)
+            j = len(s) if end < 0 else end + 1
+        elif c == '"':
+            j = _skip_double_quoted(s, j)
+        elif s.startswith(("$(", "${"), j) or c == "`":
+            j = skip_substitution(s, j)
+        else:
+            if c == opening:
+                depth += 1
+            elif c == closing:
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+    return len(s)
+
+
+def _skip_double_quoted(s: str, i: int) -> int:
+    j = i + 1
+    while j < len(s):
+        c = s[j]
+        if c == "\\":
+            j += 2
+        elif c == '"':
+            return j + 1
+        elif s.startswith(("$(", "${"), j) or c == "`":
+            j = skip_substitution(s, j)
+        else:
+            j += 1
+    return len(s)
+
+
 def commands(script: str, depth: int = 0) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`."""
     found: list[Command] = []
-    for words in _Lexer(script).run():
+    for words, substitutions in _Lexer(script).run():
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
         argv = [word.text for word in words]
-        line = words[0].line
-        command = _command(argv, line, text)
+        command = _command(argv, [word.line for word in words], text)
         if command is not None:
             found.append(command)
         if depth >= 3:
             continue
-        inner_scripts = [
-            inner[0] or inner[1] for word in argv for inner in _SUBSTITUTION.findall(word)
-        ]  # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`
+        # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`.
+        inner_scripts = list(substitutions)
         if command is not None and command.program in SHELLS:
-            inner_scripts.append(_after_c(command.args) or "")
-        for inner in inner_scripts:
+            inner_scripts.append((_after_c(command.args) or "", command.line))
+        for inner, line in inner_scripts:
             for nested in commands(inner, depth + 1):
                 nested.line += line
                 found.append(nested)
@@ -342,7 +390,8 @@ def _after_c(args: list[str]) -> str | None:
     return None
 
 
-def _command(argv: list[str], line: int, text: str) -> Command | None:
+def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
+    """The command of `argv` (`lines`: each word's line); None for keywords or assignments."""
     words = list(argv)
     while words and (words[0] in _KEYWORDS or _ASSIGNMENT.match(words[0])):
         words.pop(0)
@@ -368,6 +417,7 @@ def _command(argv: list[str], line: int, text: str) -> Command | None:
     program = posixpath.basename(words[0])
     args = words[1:]
     positional, flags = split_args(program, args)
+    line = lines[len(argv) - len(words)]  # the program's line, after `do`, `then`, wrappers
     return Command(argv, line, text, program, args, positional, flags, wrappers)
 
 

@@ -59,12 +59,19 @@ def test_value_flags_are_not_positional_and_quotes_span_lines() -> None:
     found = commands("echo 'multi\nline' $(kubectl get pods)\nterraform -chdir=infra apply\n")
     assert [(c.line, c.signature) for c in found] == [
         (0, "echo multi\nline $(kubectl get pods)"),
-        (0, "kubectl get pods"),
+        (1, "kubectl get pods"),
         (2, "terraform apply"),
     ]
-    nested = commands('OUT="$(helm upgrade web ./chart)" `kubectl delete ns x`\n')
+    nested = commands('OUT="$(helm upgrade web "$(cat chart)")" `kubectl delete ns x`\n')
     assert [c.signature for c in nested] == [
         "`kubectl delete ns x`",
-        "helm upgrade web ./chart",
+        "helm upgrade web $(cat chart)",
+        "cat chart",
         "kubectl delete ns x",
+    ]
+    quoted = commands("echo '$(kubectl apply -f x)'\nfor f in a; do\n  kubectl apply -f $f; done\n")
+    assert [(c.line, c.signature) for c in quoted] == [
+        (0, "echo $(kubectl apply -f x)"),
+        (1, "for f in a"),
+        (2, "kubectl apply"),
     ]
