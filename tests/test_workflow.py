@@ -270,3 +270,30 @@ def test_wrong_shapes_are_problems_at_their_line_not_evaluation_errors(
         ("GK-PARSE-ERROR", 9, "invalid workflow: jobs.c.steps[0] must be a mapping"),
         ("GK-PARSE-ERROR", 11, "invalid workflow: jobs.c.steps[2].uses must be a string"),
     ]
+
+
+def test_sarif_for_dockerfile_workflow_and_compose_findings_is_valid(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    write(".github/workflows/release.yml", GITHUB)
+    write("Dockerfile", "FROM python\nRUN apt-get install -y curl && \\\n    sudo make\n")
+    write("compose.yaml", "services:\n  web: {image: nginx, privileged: true}\n")
+    run = gatekeeper("scan", "--format", "sarif", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    sarif = json.loads(run.stdout)
+    jsonschema.validate(sarif, json.loads((REPO / "tests/data/sarif-2.1.0.json").read_text()))
+    regions = {
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in sarif["runs"][0]["results"]
+    }
+    assert ("DOCKER-NO-SUDO", "Dockerfile", 3) in regions
+    assert ("COMPOSE-PRIVILEGED", "compose.yaml", 2) in regions
+    assert ("WF-GITOPS-IMPERATIVE-DEPLOY", ".github/workflows/release.yml", 29) in regions
