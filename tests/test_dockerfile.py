@@ -115,6 +115,28 @@ def test_stage_references_inherit_user_and_exec_form_runs() -> None:
     assert (command["line"], command["signature"]) == (4, "apt-get install x")
 
 
+@pytest.mark.parametrize(
+    ("text", "image", "resolved"),
+    [
+        ("ARG BASE=alpine:3.20\nFROM $BASE\n", "alpine:3.20", True),
+        ("ARG V\nFROM ${V:-alpine}:3.20\n", "alpine:3.20", True),
+        ("ARG V=edge\nFROM alpine:${V:-3.20}\n", "alpine:edge", True),
+        ("ARG S=1\nFROM alpine${S:+:3.20}\n", "alpine:3.20", True),
+        ("ARG BASE\nFROM ${BASE}\n", "${BASE}", False),
+    ],
+)
+def test_from_expands_global_args(text: str, image: str, resolved: bool) -> None:
+    (document,) = load(text).documents
+    base = document.obj["stages"][0]["from"]
+    assert (base["image"], base["resolved"]) == (image, resolved)
+
+
+def test_utf16_with_bom_and_crlf() -> None:
+    data = "FROM alpine:3.20\r\nUSER app\r\n".encode("utf-16")
+    (document,) = dockerfile.load("Dockerfile", data, LoadContext()).documents
+    assert document.obj["stages"][0]["user"] == "app"
+
+
 def test_python_heredoc_is_not_shell() -> None:
     text = "FROM alpine:3.20\nRUN python3 <<PY\nimport os\nkubectl = 'apply'\nPY\nUSER 1\n"
     (document,) = load(text).documents

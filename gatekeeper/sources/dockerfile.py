@@ -34,7 +34,7 @@ from gatekeeper.fieldpath import Path
 from gatekeeper.images import parse_image
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
-from gatekeeper.yamldoc import check_bytes
+from gatekeeper.yamldoc import check_bytes, decode
 
 NAME = "dockerfile"
 KIND = "Dockerfile"
@@ -42,7 +42,7 @@ KIND = "Dockerfile"
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
 _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 _VARIABLE = re.compile(
-    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))"
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
 _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
 MAX_HEREDOCS = 500
@@ -63,7 +63,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     problem = check_bytes(path, data)
     if problem is not None:
         return Loaded(problems=[problem])
-    text = data.decode("utf-8-sig").replace("\r\n", "\n")
+    text = decode(data).replace("\r\n", "\n")
     try:
         structure, heredocs = parse(text)
     except Exception as error:  # dockerfile-parse raises plain exceptions on odd input
@@ -251,9 +251,17 @@ def _stage(
 
 
 def _substitute(text: str, defaults: dict[str, str]) -> str:
+    """Expand `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}` as BuildKit does."""
+
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return defaults.get(name, match.group(0))
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3) or ""
+        value = defaults.get(name)
+        if operator in ("-", ":-"):
+            return value if value or (operator == "-" and value is not None) else word
+        if operator in ("+", ":+"):
+            return word if value or (operator == "+" and value is not None) else ""
+        return value if value is not None else match.group(0)
 
     return _VARIABLE.sub(replace, text)
 
