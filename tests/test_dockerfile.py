@@ -137,6 +137,40 @@ def test_utf16_with_bom_and_crlf() -> None:
     assert document.obj["stages"][0]["user"] == "app"
 
 
+def test_heredoc_body_ending_in_a_backslash_and_later_heredocs() -> None:
+    text = (
+        "FROM alpine:3.20\n"
+        "RUN <<EOF\n"
+        "apk add \\\n"
+        "  curl \\\n"
+        "EOF\n"
+        "RUN <<A cat >/a && <<B cat >/b\n"
+        "USER root\n"
+        "A\n"
+        "sudo rm -rf /\n"
+        "B\n"
+        "USER app\n"
+    )
+    loaded = load(text)
+    assert loaded.problems == []
+    (document,) = loaded.documents
+    instructions = document.obj["stages"][0]["instructions"]
+    assert [(i["instruction"], i["line"], i["endLine"]) for i in instructions] == [
+        ("RUN", 2, 5),
+        ("RUN", 6, 10),
+        ("USER", 11, 11),
+    ]
+    assert [h["body"] for h in instructions[1]["heredocs"]] == ["USER root\n", "sudo rm -rf /\n"]
+    assert document.obj["stages"][0]["user"] == "app"
+
+
+def test_unterminated_heredoc_at_end_of_file() -> None:
+    problems = load("FROM alpine:3.20\nRUN <<EOF").problems
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "invalid Dockerfile: heredoc EOF is never terminated")
+    ]
+
+
 def test_python_heredoc_is_not_shell() -> None:
     text = "FROM alpine:3.20\nRUN python3 <<PY\nimport os\nkubectl = 'apply'\nPY\nUSER 1\n"
     (document,) = load(text).documents

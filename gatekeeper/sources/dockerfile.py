@@ -45,7 +45,7 @@ _VARIABLE = re.compile(
     r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
 _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
-MAX_HEREDOCS = 500
+MAX_PARSES = 100  # bound the re-parses of pathological heredoc files
 
 
 def detect(path: str) -> bool:
@@ -105,45 +105,68 @@ class Heredoc:
 
 
 def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
-    """dockerfile-parse's structure with heredoc bodies blanked; bodies by 0-based start line."""
+    """dockerfile-parse's structure with heredoc bodies blanked; bodies by 0-based start line.
+
+    A parse is right up to the first heredoc it misreads. Bodies are blanked in order; the
+    same parse serves for the next heredoc unless an instruction straddled the last body's
+    end (a body line ending in `\\` swallowed the terminator), which forces a new parse.
+    Usually two parses in all.
+    """
     from dockerfile_parse import DockerfileParser
+
+    def parse_lines(lines: list[str]) -> list[dict[str, Any]]:
+        data = "\n".join(lines).encode("utf-8")
+        structure: list[dict[str, Any]] = DockerfileParser(fileobj=io.BytesIO(data)).structure
+        return structure
 
     lines = text.split("\n")
     blanked = list(lines)
     heredocs: dict[int, list[Heredoc]] = {}
-    while True:
-        parser = DockerfileParser(fileobj=io.BytesIO("\n".join(blanked).encode("utf-8")))
-        structure: list[dict[str, Any]] = parser.structure
-        pending = next(
-            (
-                item
-                for item in structure
-                if item["instruction"] in _HEREDOC_INSTRUCTIONS
-                and item["startline"] not in heredocs
-                and _HEREDOC.search(item["content"])
-            ),
-            None,
-        )
-        if pending is None or len(heredocs) >= MAX_HEREDOCS:
+    for _ in range(MAX_PARSES):
+        structure = parse_lines(blanked)
+        done_until = -1  # last line of the last body blanked in this round
+        stale = False
+        for item in structure:
+            if item["startline"] <= done_until:
+                if item["endline"] > done_until:
+                    stale = True  # straddles a body's end: parse again
+                    break
+                continue
+            if (
+                item["instruction"] not in _HEREDOC_INSTRUCTIONS
+                or item["startline"] in heredocs
+                or not _HEREDOC.search(item["content"])
+            ):
+                continue
+            found = _bodies(item, lines)
+            heredocs[item["startline"]] = found
+            for doc in found:
+                for blank in range(doc.line, min(doc.end_line + 1, len(lines))):
+                    blanked[blank] = ""
+            done_until = max((doc.end_line for doc in found), default=item["endline"])
+        if not stale and done_until < 0:
             return structure, heredocs
-        found: list[Heredoc] = []
-        index = pending["endline"] + 1
-        for match in _HEREDOC.finditer(pending["content"]):
-            strip, word = match.group(1) == "-", match.group(3)
-            start, terminated = index, False
-            while index < len(lines) and not terminated:
-                line = lines[index]
-                index += 1
-                terminated = (line.lstrip("\t") if strip else line) == word
-            body_lines = lines[start : index - 1 if terminated else index]
-            if strip:
-                body_lines = [line.lstrip("\t") for line in body_lines]
-            heredoc = Heredoc(word, "\n".join(body_lines) + "\n", start, index - 1)
-            heredoc.terminated = terminated
-            found.append(heredoc)
-            for blank in range(start, index):
-                blanked[blank] = ""
-        heredocs[pending["startline"]] = found
+    return parse_lines(blanked), heredocs
+
+
+def _bodies(item: dict[str, Any], lines: list[str]) -> list[Heredoc]:
+    """The heredoc bodies of one instruction, read from the original lines after it."""
+    found: list[Heredoc] = []
+    index = item["endline"] + 1
+    for match in _HEREDOC.finditer(item["content"]):
+        strip, word = match.group(1) == "-", match.group(3)
+        start, terminated = index, False
+        while index < len(lines) and not terminated:
+            line = lines[index]
+            index += 1
+            terminated = (line.lstrip("\t") if strip else line) == word
+        body_lines = lines[start : index - 1 if terminated else index]
+        if strip:
+            body_lines = [line.lstrip("\t") for line in body_lines]
+        heredoc = Heredoc(word, "\n".join(body_lines) + "\n", start, max(index - 1, start))
+        heredoc.terminated = terminated
+        found.append(heredoc)
+    return found
 
 
 def build(
