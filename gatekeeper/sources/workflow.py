@@ -10,9 +10,11 @@ with a few fields added so rules can look inside scripts:
                                 job's before_script/script/after_script), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
-    ...context                  on steps and commands: {job, environment, workflow, actors}, the
-                                facts an allow list needs; `actors` are the users a job's or
-                                step's `if:` restricts it to (`github.actor == 'gitops-bot'`)
+    ...context                  on steps and commands: {job, environment, workflow, actors,
+                                ephemeralCluster}, the facts an allow list needs; `actors` are
+                                the users a job's or step's `if:` restricts it to
+                                (`github.actor == 'gitops-bot'`); `ephemeralCluster` is true when
+                                the job starts a throwaway cluster (kind, k3d, minikube)
 
 A command's line is the line inside the script: block start plus offset for `|` scalars, found
 in the source text for folded and multi-line plain scalars.
