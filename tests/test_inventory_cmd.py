@@ -186,3 +186,8 @@ def test_parse_image(reference: str, registry: str, repository: str, tag: str, d
         tag,
         digest,
     )
+
+
+def test_usage_errors_exit_2(gatekeeper: Gatekeeper, tmp_path: Path) -> None:
+    assert gatekeeper("inventory", "missing", cwd=tmp_path).returncode == 2
+    assert gatekeeper("inventory", "--spec-version", "1.4", cwd=tmp_path).returncode == 2
