@@ -15,6 +15,7 @@ What callers get (and policies see):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,7 +226,22 @@ class _Walker:
                     value, inner_span = self.expression(arguments[0])
                     span.children = inner_span.children
                     return value, span
+        if _is(inner, "HeredocTrimTemplateRule"):
+            return _trim_heredoc(str(inner.heredoc.value)), span
         return node.serialize(self.options), span
+
+
+def _trim_heredoc(token: str) -> str:
+    """`<<-EOT` text with its common indentation removed (the library escapes quotes here)."""
+    match = re.match(r"<<-([A-Za-z][\w.-]*)\r?\n(.*)", token, re.S)
+    if match is None:
+        return token
+    lines = match.group(2).rstrip().split("\n")
+    if lines and lines[-1].strip() == match.group(1):
+        lines = lines[:-1]
+    lines = [line.rstrip("\r") for line in lines]
+    indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
+    return "\n".join(line[indent:] for line in lines)
 
 
 def _function_name(node: Any) -> str:

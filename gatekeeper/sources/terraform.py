@@ -12,7 +12,8 @@ plan). Terraform is never run: values are what the files say. What a policy sees
   apply") is a string starting with `${`. Rules must treat such strings as unknown and pass.
   JSON strings in attributes named `*policy`/`*policies` are decoded into objects.
 - `context` (CEL variable): facts from the rest of the module (the `.tf` files of the same
-  directory, or the whole plan): `context.address`, `context.references` (addresses this
+  directory, or the whole plan): `context.type` (the kind), `context.address` (without
+  instance keys), `context.references` (addresses in the module this
   resource refers to) and `context.referencedBy` (`[{type, name, address, attribute}]`:
   resources that refer to this one, by expression or by the same literal `bucket`/`name`).
   A rule like "an S3 bucket needs a public access block" reads
@@ -251,6 +252,7 @@ def _contexts(resources: list[_Resource]) -> dict[str, dict[str, Any]]:
     referenced_by = _referenced_by(resources)
     return {
         resource.address: {
+            "type": resource.kind,
             "address": resource.address,
             "references": sorted(
                 {a for _, a in resource.references if a in known and a != resource.address}
