@@ -47,6 +47,9 @@ _INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
 def detect(path: str) -> bool:
+    # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
+    if ".terraform" in path.split("/"):
+        return False
     return path.endswith(".tf") or is_plan_name(path)
 
 
