@@ -171,6 +171,12 @@ def test_parse_error_is_a_problem_with_its_line() -> None:
     assert "invalid HCL" in problem.message
 
 
+def test_deep_nesting_is_a_problem_not_a_crash() -> None:
+    text = "a = " + "[" * 3000 + "]" * 3000 + "\n"
+    loaded = terraform.load("deep.tf", text.encode(), LoadContext())
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 1)]
+
+
 def test_unclosed_block_and_redefined_attribute() -> None:
     try:
         parse('resource "a" "b" {\n  x = 1\n')

@@ -99,6 +99,8 @@ def _parse_file(text: str) -> _File:
         return _File(None, error)
     except RecursionError:
         return _File(None, HclError("invalid HCL: nested too deeply", 1))
+    except (RuntimeError, ValueError, TypeError) as error:  # the library's own checks
+        return _File(None, HclError(f"invalid HCL: {error}", 1))
 
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
