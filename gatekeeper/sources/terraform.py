@@ -86,6 +86,12 @@ class _Resource:
 class _File:
     parsed: Parsed | None
     error: HclError | None = None
+    resources: list[_Resource] | None = None  # computed once, shared by the module's files
+
+    def module_resources(self) -> list[_Resource]:
+        if self.resources is None:
+            self.resources = list(_resources(self.parsed)) if self.parsed else []
+        return self.resources
 
 
 _FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
@@ -125,11 +131,11 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
             )
         )
     directory = posixpath.dirname(path)
-    own = list(_resources(parsed))
+    own = parsed_file.module_resources()
     module = own + [
         resource
         for sibling in _siblings(context.tree, directory, path)
-        for resource in _resources(sibling)
+        for resource in sibling.module_resources()
     ]
     contexts = _contexts(module)
     blocks = [block for block in parsed.blocks if block.type in _DOCUMENT_BLOCKS]
@@ -190,7 +196,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _siblings(tree: Tree, directory: str, path: str) -> Iterator[Parsed]:
+def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
     """The other `.tf` files of the module directory, parsed once per tree."""
     listings = _DIRS.setdefault(tree, {})
     if directory not in listings:
@@ -212,8 +218,7 @@ def _siblings(tree: Tree, directory: str, path: str) -> Iterator[Parsed]:
                 files[name] = _parse_file(decode(tree.read(name)))
             except (OSError, UnicodeDecodeError):
                 files[name] = _File(None, HclError("unreadable", 1))
-        if files[name].parsed is not None:
-            yield files[name].parsed  # type: ignore[misc]
+        yield files[name]
 
 
 # --- references ----------------------------------------------------------------------------
