@@ -12,11 +12,13 @@ plan). Terraform is never run: values are what the files say. What a policy sees
   apply") is a string starting with `${`. Rules must treat such strings as unknown and pass.
   JSON strings in attributes named `*policy`/`*policies` are decoded into objects.
 - `context` (CEL variable): facts from the rest of the module (the `.tf` files of the same
-  directory, or the whole plan): `context.type` (the kind), `context.address` (without
-  instance keys), `context.references` (addresses in the module this
-  resource refers to) and `context.referencedBy` (`[{type, name, address, attribute}]`:
-  resources that refer to this one, by expression or by the same literal `bucket`/`name`).
-  A rule like "an S3 bucket needs a public access block" reads
+  directory, or the whole plan): `type` (the kind), `address` (without instance keys),
+  `references` (module addresses this resource refers to), `referencedBy` (resources that
+  refer to this one, by expression or by the same literal `bucket`/`name`, as
+  `{type, name, address, attribute}`), and `unresolved` (same shape: link attributes
+  `bucket`/`name`/`*_id` in the module whose target is unknown, like `bucket = var.bucket`;
+  they might point at this resource, so cross-resource rules count them as a match).
+  "An S3 bucket needs a public access block" reads
   `context.referencedBy.exists(r, r.type == "aws_s3_bucket_public_access_block")`.
 """
 
@@ -43,6 +45,8 @@ UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
 _DOCUMENT_BLOCKS = ("resource", "data", "module")
 _IDENTITY_ATTRIBUTES = ("bucket", "name")
 _REFERENCE = re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w\-]*)")
+# First parts of references that do not name a resource (a value from outside, an iterator).
+_NOT_RESOURCES = frozenset({"var", "local", "each", "count", "module", "path", "terraform", "self"})
 _INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
@@ -260,6 +264,7 @@ def _contexts(resources: list[_Resource]) -> dict[str, dict[str, Any]]:
     """address -> the `context` CEL variable of that resource."""
     known = {resource.address for resource in resources}
     referenced_by = _referenced_by(resources)
+    unresolved = _unresolved(resources, known)
     return {
         resource.address: {
             "type": resource.kind,
@@ -268,9 +273,41 @@ def _contexts(resources: list[_Resource]) -> dict[str, dict[str, Any]]:
                 {a for _, a in resource.references if a in known and a != resource.address}
             ),
             "referencedBy": referenced_by.get(resource.address, []),
+            "unresolved": unresolved,
         }
         for resource in resources
     }
+
+
+def _unresolved(resources: list[_Resource], known: set[str]) -> list[dict[str, str]]:
+    """Link attributes (`bucket`, `name`, `*_id`) whose target is unknown (`var.x`, `each.key`).
+
+    Such a resource may well point at the one being judged: cross-resource rules count it as
+    a possible match instead of reporting a missing control.
+    """
+    found = []
+    for resource in resources:
+        resolved = {
+            attribute
+            for attribute, address in resource.references
+            if address in known or address.split(".")[0] not in _NOT_RESOURCES
+        }
+        for attribute, value in resource.values.items():
+            if (
+                (attribute in _IDENTITY_ATTRIBUTES or attribute.endswith("_id"))
+                and isinstance(value, str)
+                and "${" in value
+                and attribute not in resolved
+            ):
+                found.append(
+                    {
+                        "type": resource.kind,
+                        "name": resource.name,
+                        "address": resource.address,
+                        "attribute": attribute,
+                    }
+                )
+    return found
 
 
 # --- normalisation -------------------------------------------------------------------------
