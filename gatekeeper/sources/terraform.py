@@ -314,11 +314,18 @@ def _unresolved(resources: list[_Resource], known: set[str]) -> list[dict[str, s
 
 
 def decode_policies(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON documents in `*policy`/`*policies` string attributes, decoded (recursively)."""
+    """JSON documents in `*policy`/`*policies` string attributes, decoded (recursively).
+
+    A lone IAM `Statement` object becomes a one-item list, as IAM reads it, so policies can
+    always iterate `policy.Statement[*]`.
+    """
     out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, str) and key.endswith(("policy", "policies")):
-            out[key] = _json_document(value)
+            value = _json_document(value)
+        if key.endswith(("policy", "policies")) and isinstance(value, dict):
+            statement = value.get("Statement")
+            out[key] = {**value, "Statement": [statement]} if isinstance(statement, dict) else value
         elif isinstance(value, dict):
             out[key] = decode_policies(value)
         elif isinstance(value, list):
