@@ -69,7 +69,15 @@ class Engine:
         if namespace in policy.match.exclude_namespaces:
             return []
         params = self.params(policy)
-        data: dict[str, Any] = {"object": obj, "params": params, "item": obj, "path": ""}
+        # Source-specific facts around the document (Terraform: the rest of its module).
+        context = document.extra.get("context", {})
+        data: dict[str, Any] = {
+            "object": obj,
+            "params": params,
+            "item": obj,
+            "path": "",
+            "context": context,
+        }
         if policy.match.condition is not None:
             try:
                 if policy.match.condition.evaluate(data) is not True:
@@ -88,6 +96,7 @@ class Engine:
                 "params": params,
                 "item": item,
                 "path": format_path(subject_path),
+                "context": context,
             }
             try:
                 verdict = policy.rule.evaluate(data)
@@ -149,6 +158,7 @@ class Engine:
                 if kinds and entry.kind not in kinds:
                     continue
                 data = {"object": row, "item": row, "params": params, "inventory": rows, "path": ""}
+                data["context"] = {}
                 try:
                     verdict = policy.rule.evaluate(data)
                     message = (

@@ -69,7 +69,7 @@ class Inventory:
 def kubernetes_images(document: Document) -> list[tuple[str, Path]]:
     """Images of the pod spec of any Kubernetes object with one (workloads, Pods, templates)."""
     obj = document.obj
-    if not isinstance(obj, dict) or "kind" not in obj:
+    if not isinstance(obj, dict) or "kind" not in obj or "apiVersion" not in obj:
         return []
     view = pod_view(obj)
     found: list[tuple[str, Path]] = []

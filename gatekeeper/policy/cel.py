@@ -16,7 +16,7 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_encoders, ext_math, ext_optional, ext_strings
 
-VARIABLES = ("object", "item", "params", "inventory", "path")
+VARIABLES = ("object", "item", "params", "inventory", "path", "context")
 
 
 class CelError(ValueError):
