@@ -66,7 +66,15 @@ class Engine:
         if not _namespace_matches(policy, document.namespace or "default"):
             return []
         params = self.params(policy)
-        data: dict[str, Any] = {"object": obj, "params": params, "item": obj, "path": ""}
+        # Source-specific facts around the document (Terraform: the rest of its module).
+        context = document.extra.get("context", {})
+        data: dict[str, Any] = {
+            "object": obj,
+            "params": params,
+            "item": obj,
+            "path": "",
+            "context": context,
+        }
         if policy.match.condition is not None:
             try:
                 if policy.match.condition.evaluate(data) is not True:
@@ -85,6 +93,7 @@ class Engine:
                 "params": params,
                 "item": item,
                 "path": format_path(subject_path),
+                "context": context,
             }
             try:
                 verdict = policy.rule.evaluate(data)
@@ -148,6 +157,7 @@ class Engine:
                 if not _namespace_matches(policy, row["namespace"]):
                     continue
                 data = {"object": row, "item": row, "params": params, "inventory": rows, "path": ""}
+                data["context"] = {}
                 try:
                     verdict = policy.rule.evaluate(data)
                     message = (

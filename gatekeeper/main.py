@@ -77,6 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
         "dirs", nargs="*", metavar="DIR", help="policy directories (default: built-in)"
     )
     _add_output_options(test, ("text", "junit"))
+
+    inventory = commands.add_parser(
+        "inventory", help="list every container image used, as a CycloneDX JSON SBOM"
+    )
+    inventory.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    inventory.add_argument("--output", "-o", metavar="FILE", help="write the SBOM to FILE")
+    inventory.add_argument("--spec-version", choices=("1.5", "1.6"), default="1.6")
+    inventory.add_argument("--config", "-c", metavar="FILE", help="configuration file")
+    inventory.add_argument("--include", action="append", default=[], metavar="GLOB")
+    inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     return parser
 
 
@@ -91,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gatekeeper.commands import test
 
             return test.run(args)
+        if args.command == "inventory":
+            from gatekeeper.commands import inventory
+
+            return inventory.run(args)
         raise AssertionError(args.command)
     except UsageError as error:
         print(f"gatekeeper: error: {error}", file=sys.stderr)
