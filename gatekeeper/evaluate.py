@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper.document import Document, Location
@@ -14,8 +14,10 @@ from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.cel import CelError
 from gatekeeper.policy.model import Policy
-from gatekeeper.workloads import WORKLOAD_KINDS, pod_view
+from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 
+# Sources whose documents are Kubernetes objects, where a null field means unset.
+KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 
@@ -48,7 +50,10 @@ class Engine:
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
-        for policy in self._by_source.get(document.source, ()):
+        policies = self._by_source.get(document.source, ())
+        if policies and document.source in KUBERNETES_SOURCES:
+            document = replace(document, obj=without_nulls(document.obj))
+        for policy in policies:
             findings.extend(self._evaluate_policy(policy, document))
         return findings
 

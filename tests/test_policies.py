@@ -253,3 +253,39 @@ def test_demo_repo_deploy_findings(gatekeeper: Gatekeeper) -> None:
         ("K8S-IMAGE-ALLOWED-REGISTRY", 20),
         ("K8S-POD-ENV-SECRETS", 26),
     } <= found
+
+
+def test_null_fields_are_unset_not_errors() -> None:
+    """Helm leaves `securityContext:` and `labels:` empty; the API server drops such nulls."""
+    manifest = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: helm-ish
+  labels:
+spec:
+  template:
+    metadata:
+      annotations:
+    spec:
+      securityContext:
+      volumes:
+        - name: cache
+          emptyDir:
+      containers:
+        - name: app
+          image: ghcr.io/acme/app:1.0
+          securityContext:
+            capabilities:
+              add:
+          resources:
+          env:
+            - name: TOKEN
+              value:
+"""
+    engine = Engine(KUBERNETES)
+    findings = scan([("deploy.yaml", manifest.encode())], engine, jobs=1).findings
+    assert [f.message for f in findings if f.extra.get("evaluation_error")] == []
+    ids = {f.policy_id for f in findings}
+    assert {"K8S-PSS-RUN-AS-NON-ROOT", "K8S-POD-RESOURCES", "K8S-META-REQUIRED-LABELS"} <= ids
+    assert "K8S-POD-ENV-SECRETS" not in ids
