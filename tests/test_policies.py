@@ -289,3 +289,9 @@ spec:
     ids = {f.policy_id for f in findings}
     assert {"K8S-PSS-RUN-AS-NON-ROOT", "K8S-POD-RESOURCES", "K8S-META-REQUIRED-LABELS"} <= ids
     assert "K8S-POD-ENV-SECRETS" not in ids
+
+
+def test_pack_readme_lists_every_policy_with_its_severity() -> None:
+    readme = (REPO / "policies" / "kubernetes" / "README.md").read_text()
+    for policy in KUBERNETES:
+        assert f"| `{policy.id}` | {policy.severity} |" in readme, policy.id
