@@ -295,3 +295,23 @@ def test_pack_readme_lists_every_policy_with_its_severity() -> None:
     readme = (REPO / "policies" / "kubernetes" / "README.md").read_text()
     for policy in KUBERNETES:
         assert f"| `{policy.id}` | {policy.severity} |" in readme, policy.id
+
+
+def test_gatekeeper_yml_params_override_builtin_defaults(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "api.yaml").write_bytes(
+        (REPO / "examples" / "demo-repo" / "deploy" / "api.yaml").read_bytes()
+    )
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "params:\n"
+        "  K8S-META-REQUIRED-LABELS: {labels: [app.kubernetes.io/name, team]}\n"
+        "  K8S-IMAGE-ALLOWED-REGISTRY: {allowedRegistries: [quay.io]}\n"
+    )
+    run = gatekeeper("scan", "deploy", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    messages = {f["policy_id"]: f["message"] for f in findings}
+    assert set(messages) == {"K8S-META-REQUIRED-LABELS", "K8S-IMAGE-ALLOWED-REGISTRY"}
+    assert messages["K8S-META-REQUIRED-LABELS"].endswith("lacks the label(s) team")
+    assert "(quay.io)" in messages["K8S-IMAGE-ALLOWED-REGISTRY"]
