@@ -142,10 +142,17 @@ class Engine:
         return finding.with_(extra={"evaluation_error": True})
 
     def evaluate_repository(self, inventory: list[InventoryEntry]) -> list[Finding]:
-        """Repository-scope policies: one evaluation per inventory entry, over the whole list."""
+        """Repository-scope policies: one evaluation per inventory entry.
+
+        A rule sees `item` (the entry) and `inventory`: `{namespace: {kind: count},
+        cluster: {kind: count}}` for the item's namespace and for objects with no namespace.
+        Handing each evaluation only its namespace's counts keeps the cost linear in the
+        repository size (CEL converts its inputs on every call, and caps iterations at 10,000).
+        """
         if not self._repository:
             return []
         rows = [entry.as_cel() for entry in inventory]
+        by_namespace, cluster = kind_counts(inventory)
         findings = []
         for policy in self._repository:
             params = self.params(policy)
@@ -161,8 +168,15 @@ class Engine:
                     continue
                 if not _namespace_matches(policy, row["namespace"]):
                     continue
-                data = {"object": row, "item": row, "params": params, "inventory": rows, "path": ""}
-                data["context"] = {}
+                counts = {"namespace": by_namespace.get(row["namespace"], {}), "cluster": cluster}
+                data = {
+                    "object": row,
+                    "item": row,
+                    "params": params,
+                    "inventory": counts,
+                    "path": "",
+                    "context": {},
+                }
                 try:
                     verdict = policy.rule.evaluate(data)
                     message = (
@@ -194,6 +208,20 @@ class Engine:
                     )
                 )
         return findings
+
+
+def kind_counts(
+    inventory: list[InventoryEntry],
+) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Kinds per namespace (no namespace counts as `default`), and kinds with no namespace."""
+    by_namespace: dict[str, dict[str, int]] = defaultdict(dict)
+    cluster: dict[str, int] = {}
+    for entry in inventory:
+        counts = by_namespace[entry.namespace or "default"]
+        counts[entry.kind] = counts.get(entry.kind, 0) + 1
+        if not entry.namespace:
+            cluster[entry.kind] = cluster.get(entry.kind, 0) + 1
+    return dict(by_namespace), cluster
 
 
 def _namespace_matches(policy: Policy, namespace: str) -> bool:
