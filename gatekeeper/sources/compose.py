@@ -16,14 +16,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
-from gatekeeper.yamldoc import (
-    NodeLocator,
-    YamlDocument,
-    check_bytes,
-    decode,
-    duplicate_key_problems,
-    load_all,
-)
+from gatekeeper.yamldoc import NodeLocator, load_mapping
 
 NAME = "compose"
 KIND = "Compose"
@@ -35,24 +28,9 @@ def detect(path: str) -> bool:
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
-    loaded = Loaded()
-    problem = check_bytes(path, data)
-    if problem is not None:
-        loaded.problems.append(problem)
-        return loaded
-    entries = list(load_all(path, decode(data)))
-    loaded.problems.extend(entry for entry in entries if isinstance(entry, Problem))
-    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
-    if not documents:
-        return loaded
-    entry = documents[0]
-    loaded.problems.extend(duplicate_key_problems(path, entry))
-    if not isinstance(entry.obj, dict):
-        if entry.obj is not None:
-            line = entry.node.start_mark.line + 1
-            loaded.problems.append(
-                Problem("GK-PARSE-ERROR", path, line, "compose file is not a mapping")
-            )
+    entry, _, problems = load_mapping(path, data, "compose file")
+    loaded = Loaded(problems=problems)
+    if entry is None:
         return loaded
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)

@@ -34,14 +34,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
-from gatekeeper.yamldoc import (
-    NodeLocator,
-    YamlDocument,
-    check_bytes,
-    decode,
-    duplicate_key_problems,
-    load_all,
-)
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "workflow"
 GITHUB = "GitHubWorkflow"
@@ -101,25 +94,9 @@ def kind_of(path: str) -> str:
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
-    loaded = Loaded()
-    problem = check_bytes(path, data)
-    if problem is not None:
-        loaded.problems.append(problem)
-        return loaded
-    text = decode(data)
-    entries = list(load_all(path, text))
-    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
-    loaded.problems.extend(entry for entry in entries if isinstance(entry, Problem))
-    if not documents:
-        return loaded
-    entry = documents[0]
-    loaded.problems.extend(duplicate_key_problems(path, entry))
-    if not isinstance(entry.obj, dict):
-        if entry.obj is not None:
-            line = entry.node.start_mark.line + 1
-            loaded.problems.append(
-                Problem("GK-PARSE-ERROR", path, line, "workflow is not a mapping")
-            )
+    entry, text, problems = load_mapping(path, data, "workflow")
+    loaded = Loaded(problems=problems)
+    if entry is None:
         return loaded
     lines = text.split("\n")
     kind = kind_of(path)
