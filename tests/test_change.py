@@ -334,3 +334,37 @@ def test_git_policy_source_and_lock(repo: Repo, tmp_path: Path, gatekeeper: Gate
     assert gatekeeper("lock", cwd=repo.root).returncode == 0
     run = gatekeeper("scan", "deploy", cwd=repo.root)
     assert run.returncode == 0 and "LOW TEST-NO-PRIVILEGED" in run.stdout
+
+
+NETPOL_POLICY = """\
+id: TEST-NETPOL
+title: A NetworkPolicy per namespace
+severity: medium
+scope: repository
+description: test policy
+remediation: add one
+match: {source: kubernetes, kinds: [Pod]}
+rule: "'NetworkPolicy' in inventory.namespace"
+message: "namespace {{ item.namespace }} has no NetworkPolicy"
+"""
+NETPOL = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: team}\n"
+)
+
+
+def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
+    repo.write("policies/netpol.yaml", NETPOL_POLICY)
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.write("net/deny.yaml", NETPOL)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/other.yaml", pod(("x", False), name="other"))
+    repo.commit("add a pod: the NetworkPolicy in an unchanged file counts")
+    assert scan_change(repo.root, "main").verdict.findings == []
+    (repo.root / "net/deny.yaml").unlink()
+    repo.commit("delete the NetworkPolicy")
+    findings = scan_change(repo.root, "main").verdict.findings
+    assert sorted((f.file, f.status, f.blocking) for f in findings) == [
+        ("deploy/other.yaml", "new", True),
+        ("deploy/pod.yaml", "new", True),  # an unchanged file: the change caused it
+    ]
