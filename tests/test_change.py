@@ -368,3 +368,28 @@ def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
         ("deploy/other.yaml", "new", True),
         ("deploy/pod.yaml", "new", True),  # an unchanged file: the change caused it
     ]
+
+
+def test_change_sarif_is_valid_with_baseline_states(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    repo.write("deploy/pod.yaml", pod(("app", True), ("db", True)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", False), ("db", True), ("new", True)))
+    repo.write("policies/extra.yaml", POLICY.replace("TEST-NO-PRIVILEGED", "TEST-EXTRA"))
+    repo.commit("pr")
+    run = gatekeeper("scan", "--base", "main", "--filter", "file", "-f", "sarif", cwd=repo.root)
+    assert run.returncode == 1, run.stderr
+    sarif = json.loads(run.stdout)
+    schema = json.loads((REPO / "tests/data/sarif-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema)
+    states = sorted((r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"])
+    assert states == [
+        ("GK-POLICY-CHANGE", "new"),
+        ("TEST-NO-PRIVILEGED", "absent"),
+        ("TEST-NO-PRIVILEGED", "new"),
+        ("TEST-NO-PRIVILEGED", "unchanged"),
+    ]
