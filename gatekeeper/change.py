@@ -131,7 +131,9 @@ def scan_change(
     findings += _policy_changes(changes, trust_paths, lines)
     findings += [_untrusted_skip(skip) for skip in untrusted]
     findings = waivers_mod.apply(findings, waivers, today)
-    findings = waivers_mod.apply_skips(findings, trusted_skips, forbid=False)
+    # An annotation without a reason is not honoured (the plain scan reports it).
+    honoured = [skip for skip in trusted_skips if skip.reason]
+    findings = waivers_mod.apply_skips(findings, honoured, forbid=False)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
     findings += [waivers_mod.expiring_finding(waiver, today) for waiver in soon]
     threshold = severity_threshold or config.severity_threshold

@@ -263,6 +263,13 @@ def test_inline_skips(repo: Repo, gatekeeper: Gatekeeper) -> None:
         ("deploy/b.yaml", "GK-POLICY-CHANGE", "new", False),
         ("deploy/b.yaml", "TEST-NO-PRIVILEGED", "new", True),  # added by the PR: no effect
     ]
+    repo.write("deploy/c.yaml", "# gatekeeper:skip=TEST-NO-PRIVILEGED\n" + pod(("app", True)))
+    run = gatekeeper("scan", "deploy/c.yaml", cwd=repo.root)
+    assert run.returncode == 1
+    assert (
+        "GK-INLINE-SKIP [blocking]: gatekeeper:skip=TEST-NO-PRIVILEGED has no reason" in run.stdout
+    )
+    assert "HIGH TEST-NO-PRIVILEGED [blocking]" in run.stdout
     repo.write(".gatekeeper.yml", CONFIG + "waivers: {forbidInlineSkips: true}\n")
     run = gatekeeper("scan", "deploy/a.yaml", cwd=repo.root)
     assert run.returncode == 1
