@@ -42,7 +42,15 @@ class Source(Protocol):
 
 
 # Order matters: specific formats before the generic Kubernetes YAML catch-all.
-REGISTRY: tuple[str, ...] = ("helm", "kustomize", "kubernetes")
+REGISTRY: tuple[str, ...] = (
+    "dockerfile",
+    "workflow",
+    "compose",
+    "terraform",
+    "helm",
+    "kustomize",
+    "kubernetes",
+)
 
 
 def adapters() -> list[Source]:
