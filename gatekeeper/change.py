@@ -27,7 +27,7 @@ from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.scan import ScanResult
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.tree import MemoryTree
 from gatekeeper.waivers import Waiver
 
@@ -106,6 +106,7 @@ def scan_change(
 
     def run(files: dict[str, bytes], paths: list[str]) -> ScanResult:
         context = LoadContext(tree=MemoryTree(files), options=config.sources)
+        paths = with_owners(paths, context)  # a changed template brings its chart
         pairs = [(path, files[path]) for path in paths if path in files]
         return pipeline.scan_with_overrides(
             pairs, engine, config, context, jobs, unchanged_inventory

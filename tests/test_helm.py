@@ -330,3 +330,20 @@ def test_helm_create_scaffold_privileged_from_values_points_at_the_toyaml_line(
             {"exact": False, "values": "prod.yaml:4"},
         )
     ]
+
+
+def test_scanning_only_a_changed_template_renders_its_chart(
+    gatekeeper: Any, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    shutil.copytree(DATA / "web", tmp_path / "web")
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "sources: {helm: {charts: [{path: web, valuesFiles: [web/values-prod.yaml]}]}}\n"
+    )
+    for changed in ("web/templates/deployment.yaml", "web/values-prod.yaml"):
+        run = gatekeeper("scan", "--format", "json", changed, cwd=tmp_path)
+        assert run.returncode == 1, run.stderr
+        files = {f["file"] for f in json.loads(run.stdout)["findings"]}
+        assert "web/templates/deployment.yaml" in files, changed

@@ -138,3 +138,21 @@ def test_image_rewritten_by_the_overlay_is_located_at_its_images_entry() -> None
 def no_build_annotations(obj: Any) -> bool:
     """The build's own annotations are removed before policies see the object."""
     return "annotations" not in obj["metadata"]
+
+
+def test_a_changed_base_resource_brings_the_kustomizations_that_build_it() -> None:
+    from gatekeeper.sources import with_owners
+
+    files = {name: text.encode() for name, text in {**BASE, **OVERLAY}.items()}
+    files["base/unrelated.yaml"] = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: u}\n"
+    context = LoadContext(tree=MemoryTree(files))
+    assert with_owners(["base/deploy.yaml"], context) == [
+        "base/deploy.yaml",
+        "base/kustomization.yaml",
+        "overlays/prod/kustomization.yaml",
+    ]
+    assert with_owners(["base/unrelated.yaml"], context) == ["base/unrelated.yaml"]
+    assert with_owners(["overlays/prod/privileged.yaml"], context) == [
+        "overlays/prod/privileged.yaml",
+        "overlays/prod/kustomization.yaml",
+    ]

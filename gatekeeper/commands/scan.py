@@ -17,7 +17,7 @@ from gatekeeper.finding import Finding
 from gatekeeper.problems import to_finding
 from gatekeeper.report import Report, renderer
 from gatekeeper.scan import scan
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.tree import WorkTree
 
 
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     )
     unreadable: list[Problem] = []
     context = LoadContext(tree=WorkTree(root), options=config.sources)
+    files = with_owners(files, context)  # a changed template brings its chart
     pairs = list(read_files(files, root, unreadable))
     if config.overrides:
         result = pipeline.scan_with_overrides(pairs, engine, config, context, jobs)

@@ -65,3 +65,21 @@ def adapter_for(path: str, sources: list[Source]) -> Source | None:
         if source.detect(path):
             return source
     return None
+
+
+def with_owners(paths: list[str], context: LoadContext) -> list[str]:
+    """`paths` plus the files that render them: a changed template brings its chart's
+    Chart.yaml, a changed base resource the kustomizations that build it. An adapter may
+    define `owners(path, context) -> list[str]` for this."""
+    out = list(paths)
+    seen = set(out)
+    for source in adapters():
+        owners = getattr(source, "owners", None)
+        if owners is None:
+            continue
+        for path in paths:
+            for owner in owners(path, context):
+                if owner not in seen and context.tree.exists(owner):
+                    seen.add(owner)
+                    out.append(owner)
+    return out

@@ -77,6 +77,27 @@ def in_chart(path: str, tree: Tree) -> bool:
     return False
 
 
+def owners(path: str, context: LoadContext) -> list[str]:
+    """The Chart.yaml that renders `path`: its outermost enclosing chart, or the chart a
+    configured values file belongs to."""
+    found = []
+    directory = posixpath.dirname(path)
+    outermost = ""
+    while directory:
+        candidate = posixpath.join(directory, CHART_FILE)
+        if context.tree.exists(candidate):
+            outermost = candidate
+        directory = posixpath.dirname(directory)
+    if outermost and outermost != path:
+        found.append(outermost)
+    for entry in context.options_for(NAME).get("charts", []):
+        values = [posixpath.normpath(str(f)) for f in entry.get("valuesFiles", [])]
+        if posixpath.normpath(path) in values:
+            chart = posixpath.normpath(str(entry.get("path", "")).removesuffix(CHART_FILE))
+            found.append(posixpath.join(chart, CHART_FILE) if chart != "." else CHART_FILE)
+    return found
+
+
 def is_subchart(chart_dir: str, tree: Tree) -> bool:
     """A vendored subchart (parent/charts/<name>) renders as part of its parent."""
     parent = posixpath.dirname(chart_dir)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree
+from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "kustomize"
@@ -155,6 +155,42 @@ def is_patch(path: str, tree: Tree) -> bool:
                 patches = frozenset(closure.patches)
         per_tree[directory] = patches
     return path in per_tree[directory]
+
+
+_CLOSURES: weakref.WeakKeyDictionary[Any, dict[str, list[tuple[str, frozenset[str]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def owners(path: str, context: LoadContext) -> list[str]:
+    """The kustomizations (in the same top-level directory) whose build reads `path`."""
+    if detect(path) or not path.endswith((".yaml", ".yml", ".json", ".env", ".properties")):
+        return []
+    tree = context.tree
+    # A tree in memory (a PR's files) is searched whole: overlays usually sit beside their
+    # bases' directory. On disk, only the path's top-level directory, to stay fast for hooks.
+    whole = isinstance(tree, MemoryTree)
+    top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
+    try:
+        per_tree = _CLOSURES.setdefault(tree, {})
+    except TypeError:
+        per_tree = {}
+    if top not in per_tree:
+        builds = []
+        # A top-level directory is searched whole (overlays beside their bases); the root
+        # only for its own kustomization, never the whole repository.
+        if whole or top:
+            listing = tree.list_dir(top or ".")
+        else:
+            listing = [name for name in KUSTOMIZATION_FILES if tree.exists(name)]
+        for file in listing:
+            if detect(file):
+                docs = _docs(tree, file)
+                closure = Closure(tree)
+                closure.add(file, docs[0].obj if docs else None)
+                builds.append((file, frozenset(closure.files)))
+        per_tree[top] = builds
+    return [file for file, files in per_tree[top] if path in files]
 
 
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
