@@ -400,3 +400,34 @@ def test_change_sarif_is_valid_with_baseline_states(repo: Repo, gatekeeper: Gate
         ("TEST-NO-PRIVILEGED", "new"),
         ("TEST-NO-PRIVILEGED", "unchanged"),
     ]
+
+
+def test_pr_changing_a_helm_values_line_reports_a_new_finding_at_the_template(
+    repo: Repo,
+) -> None:
+    """Only values-prod.yaml changes: the chart is rendered on both sides, and the new finding
+    sits at the template line with the changed values line attributed."""
+    import shutil
+
+    chart = Path(__file__).parent / "data" / "helm" / "web"
+    shutil.copytree(chart, repo.root / "charts" / "web")
+    repo.write(
+        ".gatekeeper.yml",
+        CONFIG
+        + "sources:\n  helm:\n    charts:\n      - path: charts/web\n"
+        + "        valuesFiles: [charts/web/values-prod.yaml]\n",
+    )
+    values = (repo.root / "charts/web/values-prod.yaml").read_text()
+    repo.write(
+        "charts/web/values-prod.yaml", values.replace("privileged: true", "privileged: false")
+    )
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("charts/web/values-prod.yaml", values)
+    repo.commit("make it privileged")
+    findings = scan_change(repo.root, "main").verdict.findings
+    new = sorted((f.file, f.line, f.extra.get("values")) for f in findings if f.status == "new")
+    assert new == [
+        ("charts/web/charts/cache/templates/pod.yaml", 10, "charts/web/values-prod.yaml:8"),
+        ("charts/web/templates/deployment.yaml", 25, "charts/web/values-prod.yaml:3"),
+    ]
