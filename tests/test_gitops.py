@@ -101,3 +101,32 @@ def test_application_expands_its_chart_with_its_values_files_and_its_manifests()
 
 def test_application_of_another_repository_is_not_expanded() -> None:
     assert findings({}) == []
+
+
+def test_multi_source_application_with_a_values_ref_to_this_repository() -> None:
+    app = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web}
+spec:
+  project: web
+  destination: {namespace: web}
+  sources:
+    - repoURL: https://github.com/acme/platform
+      path: charts/web
+      helm:
+        valueFiles: [$values/charts/web/values-prod.yaml, $other/prod.yaml]
+    - repoURL: https://github.com/acme/platform.git
+      ref: values
+    - repoURL: https://github.com/acme/elsewhere
+      ref: other
+"""
+    tree = {**files(), "apps/apps.yaml": app.encode()}
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    options = {"gitops": {"repoURLs": ["https://github.com/acme/platform"]}}
+    context = LoadContext(tree=MemoryTree(tree), options=options)
+    found = scan([("apps/apps.yaml", tree["apps/apps.yaml"])], engine, 1, context).findings
+    assert sorted((f.file, f.extra.get("values")) for f in found) == [
+        ("charts/web/charts/cache/templates/pod.yaml", "charts/web/values-prod.yaml:8"),
+        ("charts/web/templates/deployment.yaml", "charts/web/values-prod.yaml:3"),
+    ]

@@ -28,21 +28,37 @@ def is_application(obj: Any) -> bool:
     )
 
 
-def local_sources(obj: dict[str, Any], repo_urls: list[str]) -> list[dict[str, Any]]:
-    """The Application's sources that point into this repository."""
+def _all_sources(obj: dict[str, Any]) -> list[dict[str, Any]]:
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     assert isinstance(spec, dict)
     sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
-    sources += [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    return sources + [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+
+
+def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
     wanted = {url.rstrip("/").removesuffix(".git") for url in repo_urls}
-    found = []
-    for source in sources:
-        if not isinstance(source.get("path"), str) or source.get("chart"):
-            continue
-        url = str(source.get("repoURL", "")).rstrip("/").removesuffix(".git")
-        if not url or url in wanted:
-            found.append(source)
-    return found
+    url = str(source.get("repoURL", "")).rstrip("/").removesuffix(".git")
+    return not url or url in wanted
+
+
+def local_sources(obj: dict[str, Any], repo_urls: list[str]) -> list[dict[str, Any]]:
+    """The Application's sources that deploy a path of this repository."""
+    return [
+        source
+        for source in _all_sources(obj)
+        if isinstance(source.get("path"), str)
+        and not source.get("chart")
+        and _is_local(source, repo_urls)
+    ]
+
+
+def local_refs(obj: dict[str, Any], repo_urls: list[str]) -> set[str]:
+    """`ref:` names of sources that are this repository (`$name/values.yaml` value files)."""
+    return {
+        str(source["ref"])
+        for source in _all_sources(obj)
+        if source.get("ref") and _is_local(source, repo_urls)
+    }
 
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
@@ -57,8 +73,9 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     try:
         destination = obj.get("spec", {}).get("destination") or {}
         namespace = str(destination.get("namespace") or "")
+        refs = local_refs(obj, repo_urls)
         for source in local_sources(obj, repo_urls):
-            _expand_source(file, document, source, namespace, context, loaded)
+            _expand_source(file, document, source, namespace, refs, context, loaded)
     finally:
         _ACTIVE.discard(key)
     variant = f"{file}:{document.name}"
@@ -75,6 +92,7 @@ def _expand_source(
     document: Document,
     source: dict[str, Any],
     namespace: str,
+    refs: set[str],
     context: LoadContext,
     loaded: Loaded,
 ) -> None:
@@ -86,9 +104,14 @@ def _expand_source(
     if tree.exists(chart):
         options = source.get("helm") if isinstance(source.get("helm"), dict) else {}
         assert isinstance(options, dict)
-        values = [
-            posixpath.normpath(posixpath.join(path, str(v))) for v in options.get("valueFiles", [])
-        ]
+        values = []
+        for value in map(str, options.get("valueFiles", [])):
+            if value.startswith("$"):  # `$ref/file`: from the source named `ref`
+                ref, _, rest = value[1:].partition("/")
+                if ref in refs:
+                    values.append(posixpath.normpath(rest))
+                continue  # another repository's file: not ours to read
+            values.append(posixpath.normpath(posixpath.join(path, value)))
         release = helm.Release(
             tuple(values),
             str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
