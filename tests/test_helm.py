@@ -347,3 +347,18 @@ def test_scanning_only_a_changed_template_renders_its_chart(
         assert run.returncode == 1, run.stderr
         files = {f["file"] for f in json.loads(run.stdout)["findings"]}
         assert "web/templates/deployment.yaml" in files, changed
+
+
+def test_lookup_never_reaches_a_cluster() -> None:
+    files = {
+        "app/Chart.yaml": b"apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "app/templates/cm.yaml": (
+            b'{{- $s := lookup "v1" "Secret" "kube-system" "admin" }}\n'
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n"
+            b"data:\n  found: {{ empty $s | quote }}\n"
+        ),
+    }
+    loaded = helm.load("app/Chart.yaml", files["app/Chart.yaml"], LoadContext(MemoryTree(files)))
+    assert loaded.problems == []
+    assert loaded.documents[0].obj["data"]["found"] == "true"
+    assert loaded.documents[0].locator.locate(("data", "found")).line == 7

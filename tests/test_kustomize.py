@@ -94,10 +94,13 @@ def test_overlay_finding_on_a_base_field_is_located_in_the_base_file() -> None:
 
 
 def test_kustomize_error_is_a_finding_and_remote_resources_are_not_fetched() -> None:
-    broken = {"app/kustomization.yaml": "resources:\n  - missing.yaml\n"}
+    broken = {
+        "app/kustomization.yaml": "namespace: x\nresources:\n  - ok.yaml\n  - missing.yaml\n",
+        "app/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n",
+    }
     findings = run(broken)
-    assert [(f.policy_id, f.file) for f in findings] == [
-        ("GK-RENDER-ERROR", "app/kustomization.yaml")
+    assert [(f.policy_id, f.file, f.line) for f in findings] == [
+        ("GK-RENDER-ERROR", "app/kustomization.yaml", 4)
     ]
     assert "missing.yaml" in findings[0].message
     remote = {"app/kustomization.yaml": "resources:\n  - https://github.com/acme/x//base?ref=v1\n"}

@@ -268,10 +268,27 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             return loaded
     if proc.returncode != 0:
         message = " ".join(proc.stderr.replace(tmp + "/", "").split())
-        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {message}"))
+        line = _error_line(message, kustomization)
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
+
+
+def _error_line(message: str, kustomization: YamlDocument) -> int:
+    """The line of the kustomization entry an error names (a missing resource), else 1."""
+    locator = NodeLocator("", kustomization.node)
+    obj = kustomization.obj
+    for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
+        for index, ref in enumerate(obj.get(key) or []):
+            if isinstance(ref, str) and ref.strip("./") and ref.strip("./") in message:
+                return locator.locate((key, index)).line
+    for key in ("patches", "patchesJson6902"):
+        for index, entry in enumerate(obj.get(key) or []):
+            ref = entry.get("path") if isinstance(entry, dict) else None
+            if isinstance(ref, str) and ref.strip("./") in message:
+                return locator.locate((key, index)).line
+    return 1
 
 
 def _add_documents(
