@@ -189,6 +189,12 @@ def test_cli_scan_of_a_chart_with_configured_values(gatekeeper: Any, tmp_path: P
         ("charts/web/charts/cache/templates/pod.yaml", 10),
     }
     assert not [f for f in findings if f["policy_id"].startswith("GK-")]
+    assert {
+        f["extra"].get("values") for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    } == {
+        "charts/web/values-prod.yaml:3",
+        "charts/web/values-prod.yaml:8",
+    }
 
 
 def test_a_forked_child_of_a_process_that_loaded_helm_renders_in_a_fresh_process() -> None:
