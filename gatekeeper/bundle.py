@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gatekeeper.config import Config
 from gatekeeper.errors import ConfigError
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import builtin_dir, load_bundle
+from gatekeeper.policy.model import Policy
+
+if TYPE_CHECKING:
+    from gatekeeper.lock import LockEntry
 
 
-def policy_roots(config: Config, extra: Iterable[str] = (), builtin: bool = True) -> list[Path]:
+LockReader = Callable[[], "list[LockEntry] | None"]
+
+
+def policy_roots(
+    config: Config,
+    extra: Iterable[str] = (),
+    builtin: bool = True,
+    *,
+    base: Path | None = None,
+    read_lock: LockReader | None = None,
+) -> list[Path]:
+    """Directories to load, in order. `base`: where the config's local paths are relative to
+    (default: the config file's directory); `read_lock`: the lock for git sources."""
     roots: list[Path] = []
     if builtin and config.builtin:
         library = builtin_dir()
@@ -24,10 +41,31 @@ def policy_roots(config: Config, extra: Iterable[str] = (), builtin: bool = True
                 f"unknown pack(s) {', '.join(unknown)}; known: {', '.join(packs)}", config.file
             )
         roots.extend(library / pack for pack in packs if not config.packs or pack in config.packs)
-    base = Path(config.file).parent if config.file else Path()
-    roots.extend(base / source["path"] for source in config.policies)
+    if base is None:
+        base = Path(config.file).parent if config.file else Path()
+    from gatekeeper import lock
+
+    git_sources = lock.git_sources(config.policies)
+    lock_name = (Path(config.file).parent / lock.LOCK_NAME).as_posix() if config.file else ""
+    reader = read_lock or (lambda: _read_lock_file(Path(lock_name or lock.LOCK_NAME)))
+    entries = iter(lock.pinned(git_sources, reader() if git_sources else None, lock_name))
+    for source in config.policies:
+        if "git" in source:
+            roots.append(lock.checkout(next(entries), source.get("path", "")))
+        else:
+            roots.append(base / source["path"])
     roots.extend(Path(directory) for directory in extra)
     return roots
+
+
+def _read_lock_file(path: Path) -> list[LockEntry] | None:
+    from gatekeeper import lock
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return lock.parse_lock(path.as_posix(), data)
 
 
 def build_engine(
@@ -36,7 +74,11 @@ def build_engine(
     builtin: bool = True,
     disable: Iterable[str] = (),
 ) -> Engine:
-    policies = load_bundle(policy_roots(config, extra_dirs, builtin))
+    return engine_for(config, load_bundle(policy_roots(config, extra_dirs, builtin)), disable)
+
+
+def engine_for(config: Config, policies: list[Policy], disable: Iterable[str] = ()) -> Engine:
+    """An engine over `policies` with the config's params and disabled ids (checked)."""
     known = {policy.id for policy in policies}
     for what, ids in (("params", config.params), ("disable", [*config.disable, *disable])):
         unknown = sorted(set(ids) - known)

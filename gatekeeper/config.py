@@ -13,6 +13,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 
 CONFIG_NAMES = (".gatekeeper.yml", ".gatekeeper.yaml")
 DEFAULT_THRESHOLD = "medium"
+DEFAULT_WAIVERS_FILE = ".gatekeeper/waivers.yml"
 
 
 @dataclass
@@ -27,7 +28,22 @@ class Config:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-source options
+    overrides: list[Override] = field(default_factory=list)  # per-directory (monorepos)
+    waivers_file: str = DEFAULT_WAIVERS_FILE
+    max_horizon_days: int = 90  # a waiver may not expire later than this many days ahead
+    warn_days: int = 14  # warn about waivers expiring this soon
+    forbid_inline_skips: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Override:
+    """Settings for the files under one glob: `overrides: [{path: services/a/**, ...}]`."""
+
+    path: str
+    severity_threshold: str | None = None
+    disable: tuple[str, ...] = ()
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @functools.cache
@@ -60,6 +76,7 @@ def parse_config(name: str, data: bytes) -> Config:
 
     validate(document.obj, config_schema(), name, NodeLocator(name, document.node), ConfigError)
     raw = document.obj
+    waivers = raw.get("waivers", {})
     return Config(
         file=name,
         severity_threshold=raw.get("severityThreshold", DEFAULT_THRESHOLD),
@@ -71,5 +88,18 @@ def parse_config(name: str, data: bytes) -> Config:
         include=list(raw.get("include", [])),
         exclude=list(raw.get("exclude", [])),
         sources={key: dict(value) for key, value in raw.get("sources", {}).items()},
+        overrides=[
+            Override(
+                path=entry["path"],
+                severity_threshold=entry.get("severityThreshold"),
+                disable=tuple(entry.get("disable", ())),
+                params={key: dict(value) for key, value in entry.get("params", {}).items()},
+            )
+            for entry in raw.get("overrides", [])
+        ],
+        waivers_file=waivers.get("file", DEFAULT_WAIVERS_FILE),
+        max_horizon_days=waivers.get("maxHorizonDays", 90),
+        warn_days=waivers.get("warnDays", 14),
+        forbid_inline_skips=waivers.get("forbidInlineSkips", False),
         raw=raw,
     )

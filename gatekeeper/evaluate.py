@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper.document import Document, Location
@@ -14,8 +14,10 @@ from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.cel import CelError
 from gatekeeper.policy.model import Policy
-from gatekeeper.workloads import WORKLOAD_KINDS, pod_view
+from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 
+# Sources whose documents are Kubernetes objects, where a null field means unset.
+KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 
@@ -48,7 +50,10 @@ class Engine:
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
-        for policy in self._by_source.get(document.source, ()):
+        policies = self._by_source.get(document.source, ())
+        if policies and document.source in KUBERNETES_SOURCES:
+            document = replace(document, obj=without_nulls(document.obj))
+        for policy in policies:
             findings.extend(self._evaluate_policy(policy, document))
         return findings
 
@@ -63,13 +68,18 @@ class Engine:
             if view is None:
                 return []
             obj, to_real = view.pod, view.real_path
-        namespace = document.namespace or "default"
-        if policy.match.namespaces and namespace not in policy.match.namespaces:
-            return []
-        if namespace in policy.match.exclude_namespaces:
+        if not _namespace_matches(policy, document.namespace or "default"):
             return []
         params = self.params(policy)
-        data: dict[str, Any] = {"object": obj, "params": params, "item": obj, "path": ""}
+        # Source-specific facts around the document (Terraform: the rest of its module).
+        context = document.extra.get("context", {})
+        data: dict[str, Any] = {
+            "object": obj,
+            "params": params,
+            "item": obj,
+            "path": "",
+            "context": context,
+        }
         if policy.match.condition is not None:
             try:
                 if policy.match.condition.evaluate(data) is not True:
@@ -88,6 +98,7 @@ class Engine:
                 "params": params,
                 "item": item,
                 "path": format_path(subject_path),
+                "context": context,
             }
             try:
                 verdict = policy.rule.evaluate(data)
@@ -131,10 +142,17 @@ class Engine:
         return finding.with_(extra={"evaluation_error": True})
 
     def evaluate_repository(self, inventory: list[InventoryEntry]) -> list[Finding]:
-        """Repository-scope policies: one evaluation per inventory entry, over the whole list."""
+        """Repository-scope policies: one evaluation per inventory entry.
+
+        A rule sees `item` (the entry) and `inventory`: `{namespace: {kind: count},
+        cluster: {kind: count}}` for the item's namespace and for objects with no namespace.
+        Handing each evaluation only its namespace's counts keeps the cost linear in the
+        repository size (CEL converts its inputs on every call, and caps iterations at 10,000).
+        """
         if not self._repository:
             return []
         rows = [entry.as_cel() for entry in inventory]
+        by_namespace, cluster = kind_counts(inventory)
         findings = []
         for policy in self._repository:
             params = self.params(policy)
@@ -148,7 +166,17 @@ class Engine:
                     continue
                 if kinds and entry.kind not in kinds:
                     continue
-                data = {"object": row, "item": row, "params": params, "inventory": rows, "path": ""}
+                if not _namespace_matches(policy, row["namespace"]):
+                    continue
+                counts = {"namespace": by_namespace.get(row["namespace"], {}), "cluster": cluster}
+                data = {
+                    "object": row,
+                    "item": row,
+                    "params": params,
+                    "inventory": counts,
+                    "path": "",
+                    "context": {},
+                }
                 try:
                     verdict = policy.rule.evaluate(data)
                     message = (
@@ -180,6 +208,26 @@ class Engine:
                     )
                 )
         return findings
+
+
+def kind_counts(
+    inventory: list[InventoryEntry],
+) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Kinds per namespace (no namespace counts as `default`), and kinds with no namespace."""
+    by_namespace: dict[str, dict[str, int]] = defaultdict(dict)
+    cluster: dict[str, int] = {}
+    for entry in inventory:
+        counts = by_namespace[entry.namespace or "default"]
+        counts[entry.kind] = counts.get(entry.kind, 0) + 1
+        if not entry.namespace:
+            cluster[entry.kind] = cluster.get(entry.kind, 0) + 1
+    return dict(by_namespace), cluster
+
+
+def _namespace_matches(policy: Policy, namespace: str) -> bool:
+    if policy.match.namespaces and namespace not in policy.match.namespaces:
+        return False
+    return namespace not in policy.match.exclude_namespaces
 
 
 def _identity(path: Path) -> Path:

@@ -71,12 +71,46 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include", action="append", default=[], metavar="GLOB")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     scan.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: cores)")
+    scan.add_argument(
+        "--base",
+        metavar="REF",
+        help="judge the change merge-base(REF, head)..head like a pull request: only changed "
+        "files, findings new/existing/fixed; policies, config and waivers come from REF",
+    )
+    scan.add_argument(
+        "--hook",
+        action="store_true",
+        help="pre-commit mode: one process, repository-scope policies left to the PR check",
+    )
+    scan.add_argument("--head", metavar="REF", help="the change's head commit (default HEAD)")
+    scan.add_argument(
+        "--filter",
+        choices=("added", "diff_context", "file", "all"),
+        default="added",
+        help="with --base: which existing findings to show beside the new ones "
+        "(default added: on added/modified lines)",
+    )
 
     test = commands.add_parser("test", help="run the policies' own test fixtures")
     test.add_argument(
         "dirs", nargs="*", metavar="DIR", help="policy directories (default: built-in)"
     )
     _add_output_options(test, ("text", "junit"))
+
+    lock = commands.add_parser(
+        "lock", help="resolve git policy sources of .gatekeeper.yml and write gatekeeper.lock"
+    )
+    lock.add_argument("--config", "-c", metavar="FILE", help="configuration file")
+
+    inventory = commands.add_parser(
+        "inventory", help="list every container image used, as a CycloneDX JSON SBOM"
+    )
+    inventory.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    inventory.add_argument("--output", "-o", metavar="FILE", help="write the SBOM to FILE")
+    inventory.add_argument("--spec-version", choices=("1.5", "1.6"), default="1.6")
+    inventory.add_argument("--config", "-c", metavar="FILE", help="configuration file")
+    inventory.add_argument("--include", action="append", default=[], metavar="GLOB")
+    inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
 
     _add_github_parser(commands)
     return parser
@@ -122,6 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gatekeeper.commands import test
 
             return test.run(args)
+        if args.command == "lock":
+            from gatekeeper.commands import lock
+
+            return lock.run(args)
+        if args.command == "inventory":
+            from gatekeeper.commands import inventory
+
+            return inventory.run(args)
         raise AssertionError(args.command)
     except UsageError as error:
         print(f"gatekeeper: error: {error}", file=sys.stderr)

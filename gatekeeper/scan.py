@@ -88,8 +88,12 @@ def scan(
     engine: Engine,
     jobs: int = 0,
     context: sources.LoadContext | None = None,
+    repository: bool = True,
 ) -> ScanResult:
-    """Scan (path, content) pairs; `jobs` 0 means one worker per core when it pays off."""
+    """Scan (path, content) pairs; `jobs` 0 means one worker per core when it pays off.
+
+    `repository=False` leaves repository-scope policies to the caller (it has a larger
+    inventory: a pull request scans only changed files but judges the whole tree)."""
     global _engine, _context
     pairs = list(items)
     context = context or sources.LoadContext(tree=MemoryTree.of(pairs))
@@ -106,8 +110,9 @@ def scan(
             for part in pool.imap(_scan_chunk, chunks):
                 result.merge(part)
         _engine = _context = None
-    result.findings.extend(engine.evaluate_repository(result.inventory))
-    result.findings = finalize(result.findings)
+    if repository:
+        result.findings.extend(engine.evaluate_repository(result.inventory))
+        result.findings = finalize(result.findings)
     return result
 
 

@@ -66,5 +66,18 @@ def pod_view(obj: dict[str, Any]) -> PodView | None:
     return PodView(pod, template_path)
 
 
+def without_nulls(value: Any) -> Any:
+    """The object as the API server stores it: a mapping key set to null is unset.
+
+    Helm output is full of `securityContext:` and `labels:` left empty; rules must see them as
+    absent, not fail on `null.field`.
+    """
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}

@@ -279,6 +279,32 @@ def _build(root: Node) -> YamlDocument:
     return YamlDocument(obj, root, duplicates)
 
 
+def load_mapping(
+    file: str, data: bytes, what: str
+) -> tuple[YamlDocument | None, str, list[Problem]]:
+    """A file whose first YAML document must be a mapping (a workflow, a compose file).
+
+    Returns (the document, or None when there is nothing to check; the decoded text; problems).
+    """
+    problem = check_bytes(file, data)
+    if problem is not None:
+        return None, "", [problem]
+    text = decode(data)
+    entries = list(load_all(file, text))
+    problems = [entry for entry in entries if isinstance(entry, Problem)]
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    if not documents:
+        return None, text, problems
+    document = documents[0]
+    problems.extend(duplicate_key_problems(file, document))
+    if not isinstance(document.obj, dict):
+        if document.obj is not None:
+            line = document.node.start_mark.line + 1
+            problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
+        return None, text, problems
+    return document, text, problems
+
+
 def duplicate_key_problems(file: str, document: YamlDocument) -> list[Problem]:
     return [
         Problem(

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Never read or write the user's cache from tests (subprocesses inherit this).
+os.environ["GATEKEEPER_CACHE_DIR"] = tempfile.mkdtemp(prefix="gatekeeper-cache-")
 
 
 class Run:

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
 
+from gatekeeper.cache import ValidatedSet, digest
 from gatekeeper.errors import PolicyError, UsageError
 from gatekeeper.fieldpath import FieldPathError, concrete, parse
 from gatekeeper.policy.cel import CelError, Program
@@ -29,9 +30,13 @@ def builtin_dir() -> FsPath:
 
 
 @functools.cache
+def policy_schema_text() -> str:
+    return resources.files("gatekeeper").joinpath("schemas/policy.schema.json").read_text()
+
+
+@functools.cache
 def policy_schema() -> dict[str, Any]:
-    text = resources.files("gatekeeper").joinpath("schemas/policy.schema.json").read_text()
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(policy_schema_text())
     return schema
 
 
@@ -51,20 +56,24 @@ def policy_files(root: FsPath) -> Iterator[FsPath]:
 def load_bundle(roots: Iterable[FsPath]) -> list[Policy]:
     """Every policy under `roots`; a later root's policy replaces an earlier one with its id."""
     by_id: dict[str, Policy] = {}
+    validated = ValidatedSet()
     for root in roots:
         seen_here: dict[str, str] = {}
         for file in policy_files(root):
-            policy = load_policy_file(file, pack_root=root)
+            policy = load_policy_file(file, pack_root=root, validated=validated)
             if policy.id in seen_here:
                 raise PolicyError(
                     f"duplicate policy id {policy.id} (also in {seen_here[policy.id]})", str(file)
                 )
             seen_here[policy.id] = str(file)
             by_id[policy.id] = policy
+    validated.save()
     return sorted(by_id.values(), key=lambda policy: policy.id)
 
 
-def load_policy_file(file: FsPath, pack_root: FsPath | None = None) -> Policy:
+def load_policy_file(
+    file: FsPath, pack_root: FsPath | None = None, validated: ValidatedSet | None = None
+) -> Policy:
     name = str(file)
     try:
         data = file.read_bytes()
@@ -87,7 +96,11 @@ def load_policy_file(file: FsPath, pack_root: FsPath | None = None) -> Policy:
             f"duplicate key {'.'.join(map(str, path))}", name, node.start_mark.line + 1
         )
     locator = NodeLocator(name, document.node)
-    validate(document.obj, policy_schema(), name, locator)
+    key = digest(policy_schema_text(), data)
+    if validated is None or key not in validated:
+        validate(document.obj, policy_schema(), name, locator)
+        if validated is not None:
+            validated.add(key)
     pack = ""
     if pack_root is not None and pack_root.is_dir():
         relative = file.parent.relative_to(pack_root)

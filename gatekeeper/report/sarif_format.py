@@ -122,9 +122,6 @@ def render(report: Report) -> str:
                         "rules": rules,
                     }
                 },
-                "originalUriBaseIds": {
-                    "%SRCROOT%": {"uri": "file:///", "description": {"text": "repository root"}}
-                },
                 "results": [
                     _result(finding, index[finding.policy_id])
                     for finding in report.verdict.findings

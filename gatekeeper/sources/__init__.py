@@ -42,7 +42,7 @@ class Source(Protocol):
 
 
 # Order matters: specific formats before the generic Kubernetes YAML catch-all.
-REGISTRY: tuple[str, ...] = ("kubernetes",)
+REGISTRY: tuple[str, ...] = ("dockerfile", "workflow", "compose", "terraform", "kubernetes")
 
 
 def adapters() -> list[Source]:

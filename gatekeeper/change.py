@@ -1,0 +1,359 @@
+"""Judge a change (`base..head`) the way a pull request is judged.
+
+Only changed files are loaded; the merge-base versions of the same files (the old path of a
+renamed file) are scanned too, and findings are matched by fingerprint (never by line) into
+new / existing / fixed. Policies, configuration, lock and waivers come from the *base*
+revision, so a change cannot weaken the checks that judge it; changing them is reported.
+"""
+
+from __future__ import annotations
+
+import datetime
+import posixpath
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import discover, pipeline
+from gatekeeper import git as gitops
+from gatekeeper import waivers as waivers_mod
+from gatekeeper.config import CONFIG_NAMES, Config, parse_config
+from gatekeeper.decide import Verdict
+from gatekeeper.errors import UsageError
+from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.inventory import InventoryEntry
+from gatekeeper.policy.model import Policy
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+from gatekeeper.waivers import Waiver
+
+FILTER_MODES = ("added", "diff_context", "file", "all")
+DIFF_CONTEXT_LINES = 3
+
+
+@dataclass
+class ChangeResult:
+    verdict: Verdict  # every finding with status new | existing | fixed | waived, and blocking
+    changed_lines: dict[str, set[int]]  # head path -> added/modified head line numbers
+    changed_files: list[str]  # head paths (old paths of deleted files)
+    config: Config
+    policies: list[Policy]
+    expiring_waivers: list[Waiver]
+    base_sha: str  # the merge-base the change is compared with
+    head_sha: str
+    trusted_sha: str = ""  # the base ref's commit policies/config/waivers were read from
+    files_scanned: int = 0
+    documents: int = 0
+    context_lines: dict[str, set[int]] = field(default_factory=dict)
+
+
+def scan_change(
+    root: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    filter_mode: str = "added",
+    severity_threshold: str | None = None,
+    extra_policy_dirs: Sequence[str] = (),
+    builtin: bool = True,
+    jobs: int = 0,
+    today: datetime.date | None = None,
+) -> ChangeResult:
+    """Scan what `head` (default HEAD) changes relative to merge-base(base, head)."""
+    if filter_mode not in FILTER_MODES:
+        raise UsageError(f"unknown filter {filter_mode!r}; one of {', '.join(FILTER_MODES)}")
+    today = today or datetime.date.today()
+    repo = gitops.open_repo(root)
+    head_commit = gitops.resolve(repo, head or "HEAD")
+    trusted = gitops.resolve(repo, base)
+    fork_point = gitops.merge_base(repo, trusted, head_commit)
+    base_sha, head_sha = fork_point.hexsha, head_commit.hexsha
+
+    config = _trusted_config(trusted)
+    policies, trust_paths = _trusted_policies(repo, trusted, config, extra_policy_dirs, builtin)
+    from gatekeeper.bundle import engine_for
+
+    engine = engine_for(config, policies)
+    waivers = _trusted_waivers(trusted, config, today)
+
+    changes = gitops.changed_files(repo, base_sha, head_sha)
+    lines = gitops.changed_lines(repo, base_sha, head_sha)
+    context_lines = gitops.changed_lines(repo, base_sha, head_sha, DIFF_CONTEXT_LINES)
+    wanted = set(
+        discover.select([c.new or c.old or "" for c in changes], config.include, config.exclude)
+    )
+    selected = [c for c in changes if (c.new or c.old) in wanted]
+    head_paths = [c.new for c in selected if c.new]
+    base_paths = [c.old for c in selected if c.old]
+    changed_files = [c.new or c.old or "" for c in changes]
+
+    near = _near(changes)
+    head_files = gitops.read_tree(head_commit, near)
+    base_files = gitops.read_tree(fork_point, near)
+    head_files.update(
+        gitops.read_files(head_commit, [p for p in head_paths if p not in head_files])
+    )
+    base_files.update(gitops.read_files(fork_point, [p for p in base_paths if p not in base_files]))
+    unchanged_inventory = (
+        _inventory(head_commit, {p for c in changes for p in (c.old, c.new) if p}, config)
+        if engine.needs_inventory
+        else []
+    )
+
+    def run(files: dict[str, bytes], paths: list[str]) -> list[Finding]:
+        context = LoadContext(tree=MemoryTree(files), options=config.sources)
+        pairs = [(path, files[path]) for path in paths if path in files]
+        result = pipeline.scan_with_overrides(
+            pairs, engine, config, context, jobs, unchanged_inventory
+        )
+        run.scanned = len(result.files)  # type: ignore[attr-defined]
+        run.documents = result.documents  # type: ignore[attr-defined]
+        return result.findings
+
+    base_findings = run(base_files, base_paths)
+    head_findings = run(head_files, head_paths)
+    scanned, documents = run.scanned, run.documents  # type: ignore[attr-defined]
+
+    head_skips = _skips(head_files, head_paths)
+    base_skips = _skips(base_files, base_paths)
+    if config.forbid_inline_skips:
+        head_findings += [waivers_mod.forbidden_finding(skip) for skip in head_skips]
+        base_findings += [waivers_mod.forbidden_finding(skip) for skip in base_skips]
+        trusted_skips: list[waivers_mod.Skip] = []
+        untrusted: list[waivers_mod.Skip] = []
+    else:
+        renamed = {c.new: c.old for c in selected if c.new and c.old}
+        trusted_skips, untrusted = _trust_skips(head_skips, base_skips, renamed)
+
+    findings = classify(head_findings, base_findings)
+    findings = [f for f in findings if _in_filter(f, filter_mode, lines, context_lines, head_paths)]
+    findings += _policy_changes(changes, trust_paths, lines)
+    findings += [_untrusted_skip(skip) for skip in untrusted]
+    findings = waivers_mod.apply(findings, waivers, today)
+    findings = waivers_mod.apply_skips(findings, trusted_skips, forbid=False)
+    soon = waivers_mod.expiring(waivers, today, config.warn_days)
+    findings += [waivers_mod.expiring_finding(waiver, today) for waiver in soon]
+    threshold = severity_threshold or config.severity_threshold
+    return ChangeResult(
+        verdict=pipeline.verdict(findings, config, threshold),
+        changed_lines=lines,
+        changed_files=changed_files,
+        config=config,
+        policies=engine.policies,
+        expiring_waivers=soon,
+        base_sha=base_sha,
+        head_sha=head_sha,
+        trusted_sha=trusted.hexsha,
+        files_scanned=scanned,
+        documents=documents,
+        context_lines=context_lines,
+    )
+
+
+def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
+    """new: not in base; existing: in both; fixed: in base only (matched by fingerprint)."""
+    base_prints = {finding.fingerprint for finding in base}
+    head_prints = {finding.fingerprint for finding in head}
+    out = [
+        finding.with_(status="existing" if finding.fingerprint in base_prints else "new")
+        for finding in head
+    ]
+    out.extend(
+        finding.with_(status="fixed") for finding in base if finding.fingerprint not in head_prints
+    )
+    return out
+
+
+def _in_filter(
+    finding: Finding,
+    mode: str,
+    lines: dict[str, set[int]],
+    context_lines: dict[str, set[int]],
+    head_paths: list[str],
+) -> bool:
+    """Which findings a change reports. New findings always count: the change introduced them
+    even where no line changed (a deleted field, a NetworkPolicy removed elsewhere); the filter
+    picks which *existing* findings are shown beside them."""
+    if finding.status in ("new", "fixed") or mode == "all":
+        return True
+    if mode == "added":
+        return finding.line in lines.get(finding.file, ())
+    if mode == "diff_context":
+        return finding.line in context_lines.get(finding.file, ())
+    return finding.file in head_paths
+
+
+def _near(changes: list[gitops.FileChange]) -> Callable[[str], bool]:
+    """Files a changed file's source may read (chart, overlay): its top-level directory."""
+    tops = {
+        path.split("/", 1)[0] + "/"
+        for c in changes
+        for path in (c.old, c.new)
+        if path and "/" in path
+    }
+
+    def keep(path: str) -> bool:
+        return any(path.startswith(top) for top in tops)
+
+    return keep
+
+
+def _read(commit: Any, path: str) -> bytes | None:
+    return gitops.read_files(commit, [path]).get(path)
+
+
+def _trusted_config(commit: Any) -> Config:
+    for name in CONFIG_NAMES:
+        data = _read(commit, name)
+        if data is not None:
+            return parse_config(name, data)
+    return Config()
+
+
+def _trusted_waivers(commit: Any, config: Config, today: datetime.date) -> list[Waiver]:
+    data = _read(commit, config.waivers_file)
+    if data is None:
+        return []
+    return waivers_mod.parse_waivers(config.waivers_file, data, today, config.max_horizon_days)
+
+
+def _trusted_policies(
+    repo: Any, commit: Any, config: Config, extra_dirs: Sequence[str], builtin: bool
+) -> tuple[list[Policy], list[str]]:
+    """Load policies as the base revision has them; returns them and the repo paths they came
+    from (config, lock, waivers, local policy directories) so changes to those are flagged."""
+    from gatekeeper import lock
+    from gatekeeper.bundle import policy_roots
+    from gatekeeper.policy.loader import load_bundle
+
+    root = Path(repo.working_tree_dir).resolve()
+    trust_paths = [*CONFIG_NAMES, lock.LOCK_NAME, config.waivers_file]
+    local = [source["path"] for source in config.policies if "git" not in source]
+    extra_inside: list[str] = []
+    extra_outside: list[str] = []
+    for directory in extra_dirs:
+        relative = discover.relative(Path(directory), root)
+        if Path(relative).is_absolute() or relative.startswith("../"):
+            extra_outside.append(directory)
+        else:
+            extra_inside.append(relative)
+    local += extra_inside
+    trust_paths.extend(posixpath.normpath(path) + "/" for path in local)
+    temp = Path(tempfile.mkdtemp(prefix="gatekeeper-base-"))
+    try:
+        prefixes = tuple(posixpath.normpath(path) + "/" for path in local)
+        files = gitops.read_tree(commit, lambda p: p.startswith(prefixes)) if prefixes else {}
+        for path, data in files.items():
+            out = temp / path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+        for path in local:
+            (temp / path).mkdir(parents=True, exist_ok=True)  # a dir the base lacks: empty
+
+        def read_lock() -> list[lock.LockEntry] | None:
+            data = _read(commit, lock.LOCK_NAME)
+            return None if data is None else lock.parse_lock(lock.LOCK_NAME, data)
+
+        roots = policy_roots(config, (), builtin, base=temp, read_lock=read_lock)
+        roots += [temp / posixpath.normpath(path) for path in extra_inside]
+        roots += [Path(directory) for directory in extra_outside]
+        return load_bundle(roots), trust_paths
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _inventory(commit: Any, changed: set[str], config: Config) -> list[InventoryEntry]:
+    """Inventory of every unchanged Kubernetes manifest of the tree, for repository-scope
+    policies. Only the plain-YAML adapter is used (cheap), and only files naming a kind."""
+    from gatekeeper import inventory
+    from gatekeeper.sources import kubernetes
+
+    def keep(path: str) -> bool:
+        return path not in changed and kubernetes.detect(path)
+
+    files = gitops.read_tree(commit, keep)
+    names = discover.select(sorted(files), config.include, config.exclude)
+    context = LoadContext(tree=MemoryTree({}), options=config.sources)
+    entries: list[InventoryEntry] = []
+    for name in names:
+        data = files[name]
+        if b"kind" not in data:
+            continue
+        loaded = kubernetes.load(name, data, context)
+        entries.extend(inventory.entry(document) for document in loaded.documents)
+    return entries
+
+
+def _skips(files: dict[str, bytes], paths: list[str]) -> list[waivers_mod.Skip]:
+    skips = []
+    for path in paths:
+        data = files.get(path)
+        if data is not None and b"gatekeeper:skip" in data:
+            skips.extend(waivers_mod.inline_skips(path, data.decode("utf-8", "replace")))
+    return skips
+
+
+def _trust_skips(
+    head: list[waivers_mod.Skip], base: list[waivers_mod.Skip], renamed: dict[str, str]
+) -> tuple[list[waivers_mod.Skip], list[waivers_mod.Skip]]:
+    """An annotation counts only if the base version of the file had it (same policy ids);
+    one added by the change is reported for review instead of silencing its own finding."""
+    known = {(skip.file, skip.policies) for skip in base}
+    trusted, untrusted = [], []
+    for skip in head:
+        if (renamed.get(skip.file, skip.file), skip.policies) in known:
+            trusted.append(skip)
+        else:
+            untrusted.append(skip)
+    return trusted, untrusted
+
+
+def _policy_changes(
+    changes: list[gitops.FileChange], trust_paths: list[str], lines: dict[str, set[int]]
+) -> list[Finding]:
+    out = []
+    for change in changes:
+        for path in {change.old, change.new} - {None}:
+            assert path is not None
+            if not any(path == t or (t.endswith("/") and path.startswith(t)) for t in trust_paths):
+                continue
+            line = min(lines.get(path, {1})) if path == change.new else 1
+            out.append(_policy_change(path, line, change.status))
+            break
+    return out
+
+
+def _policy_change(path: str, line: int, status: str) -> Finding:
+    what = {"A": "added", "D": "deleted", "R": "renamed"}.get(status, "changed")
+    return Finding(
+        policy_id="GK-POLICY-CHANGE",
+        severity="info",
+        title="Policy, configuration or waivers changed",
+        message=(
+            f"{path} is {what} by this change: it judges changes, so it needs review by its "
+            "owners; this change is still judged by the base revision's version"
+        ),
+        file=path,
+        line=line,
+        fingerprint=fingerprint("GK-POLICY-CHANGE", path),
+        status="new",
+    )
+
+
+def _untrusted_skip(skip: waivers_mod.Skip) -> Finding:
+    return Finding(
+        policy_id="GK-POLICY-CHANGE",
+        severity="info",
+        title="Inline skip added",
+        message=(
+            f"gatekeeper:skip={','.join(skip.policies)} is added by this change: it takes effect "
+            "once merged and reviewed, not for the change that adds it"
+        ),
+        file=skip.file,
+        line=skip.line,
+        fingerprint=fingerprint("GK-POLICY-CHANGE", skip.file, *skip.policies),
+        status="new",
+    )

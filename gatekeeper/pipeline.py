@@ -1,0 +1,106 @@
+"""The steps shared by every scan mode after discovery: scan with per-directory overrides,
+waivers and inline skips, and the final verdict."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gatekeeper import waivers as waivers_mod
+from gatekeeper.config import Config, Override
+from gatekeeper.decide import BLOCKING_STATUSES, Verdict
+from gatekeeper.discover import matches
+from gatekeeper.evaluate import Engine
+from gatekeeper.finding import Finding, at_least
+from gatekeeper.inventory import InventoryEntry
+from gatekeeper.scan import ScanResult, finalize, scan
+from gatekeeper.sources import LoadContext
+
+# Findings that inform a reviewer and never block on their own.
+NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
+
+
+def overrides_for(config: Config, file: str) -> list[Override]:
+    return [override for override in config.overrides if matches(file, [override.path])]
+
+
+def threshold_for(config: Config, file: str, default: str) -> str:
+    threshold = default
+    for override in overrides_for(config, file):
+        threshold = override.severity_threshold or threshold
+    return threshold
+
+
+def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
+    disabled = {policy_id for override in overrides for policy_id in override.disable}
+    params: dict[str, dict[str, Any]] = {k: dict(v) for k, v in engine.param_overrides.items()}
+    for override in overrides:
+        for policy_id, values in override.params.items():
+            params.setdefault(policy_id, {}).update(values)
+    return Engine([p for p in engine.policies if p.id not in disabled], params)
+
+
+def scan_with_overrides(
+    pairs: Iterable[tuple[str, bytes]],
+    engine: Engine,
+    config: Config,
+    context: LoadContext,
+    jobs: int = 0,
+    extra_inventory: Sequence[InventoryEntry] = (),
+) -> ScanResult:
+    """Scan each group of files that shares the same overrides with its own engine; judge
+    repository-scope policies once over every file's inventory plus `extra_inventory`."""
+    groups: dict[tuple[int, ...], list[tuple[str, bytes]]] = defaultdict(list)
+    for path, data in pairs:
+        key = tuple(i for i, o in enumerate(config.overrides) if matches(path, [o.path]))
+        groups[key].append((path, data))
+    result = ScanResult()
+    for key, items in groups.items():
+        group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
+        result.merge(scan(items, group_engine, jobs, context, repository=False))
+    repository = engine.evaluate_repository([*result.inventory, *extra_inventory])
+    for finding in repository:
+        disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
+        if finding.policy_id not in disabled:
+            result.findings.append(finding)
+    result.findings = finalize(result.findings)
+    return result
+
+
+def apply_waivers(
+    findings: list[Finding],
+    config: Config,
+    waivers: list[waivers_mod.Waiver],
+    skips: list[waivers_mod.Skip],
+    today: datetime.date,
+) -> tuple[list[Finding], list[waivers_mod.Waiver]]:
+    """Waivers, then inline skips; returns the findings and the waivers about to expire."""
+    findings = waivers_mod.apply(findings, waivers, today)
+    findings = waivers_mod.apply_skips(findings, skips, config.forbid_inline_skips)
+    soon = waivers_mod.expiring(waivers, today, config.warn_days)
+    findings.extend(waivers_mod.expiring_finding(waiver, today) for waiver in soon)
+    return findings, soon
+
+
+def verdict(
+    findings: Iterable[Finding],
+    config: Config,
+    threshold: str,
+    blocking_statuses: frozenset[str] = BLOCKING_STATUSES,
+) -> Verdict:
+    """Mark blocking findings: status counts (or its waiver expired) and severity reaches the
+    threshold of the finding's directory."""
+    marked = []
+    for finding in findings:
+        counts = finding.status in blocking_statuses or (
+            "waiver_expired" in finding.extra and finding.status not in ("fixed", "waived")
+        )
+        blocking = (
+            counts
+            and finding.policy_id not in NEVER_BLOCK
+            and at_least(finding.severity, threshold_for(config, finding.file, threshold))
+        )
+        marked.append(finding.with_(blocking=blocking))
+    return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)

@@ -1,0 +1,445 @@
+"""Split a shell script into simple commands, each with its line, for rules over `run:` scripts.
+
+Not a shell: a small tokenizer that knows what decides whether `kubectl apply` is a command
+or an argument: quotes, comments, `\\` line continuations, `&&`/`||`/`;`/`|` chains, heredoc
+bodies (skipped: they are data), redirections, `sh -c '...'`, wrappers such as `sudo` and
+`env X=1`, shell keywords (`then kubectl apply`). Each command also gets its positional words
+with the values of known value-taking flags removed, so `helm -n prod upgrade web ./chart`
+has the signature `helm upgrade web ./chart`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
+_REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
+_ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
+_FD_CHARS = frozenset("0123456789-")
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh"})
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# Wrappers that run their argument as a command, with their own value-taking flags.
+_WRAPPERS: dict[str, frozenset[str]] = {
+    "sudo": frozenset({"-u", "--user", "-g", "--group", "-h", "--host", "-C", "-D", "-p", "-r"}),
+    "env": frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
+    "exec": frozenset({"-a"}),
+    "command": frozenset(),
+    "nohup": frozenset(),
+    "time": frozenset({"-f", "--format", "-o", "--output"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "timeout": frozenset({"-s", "--signal", "-k", "--kill-after"}),
+    "xargs": frozenset(
+        {"-I", "-i", "-n", "-L", "-P", "-d", "-E", "-s", "-a", "--max-args", "--max-procs"}
+    ),
+    "retry": frozenset({"-t", "--times", "-d", "--delay"}),
+}
+# Launchers whose next word is the real program: `microk8s kubectl apply`.
+_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube"})
+
+_KUBECTL_FLAGS = frozenset(
+    {
+        "-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s",
+        "--server", "--token", "--as", "--as-group", "--as-uid", "--request-timeout",
+        "--cache-dir", "--certificate-authority", "--client-certificate", "--client-key",
+        "--tls-server-name", "-v", "--v", "-f", "--filename", "-k", "--kustomize", "-l",
+        "--selector", "-o", "--output", "--field-manager", "--timeout", "-c", "--container",
+        "--type", "-p", "--patch", "--patch-file", "--field-selector", "--grace-period",
+        "--to-revision", "--dry-run", "--template", "--prune-allowlist",
+    }
+)  # fmt: skip
+# Global and common flags that take a separate value, per program (`--flag=value` needs none).
+VALUE_FLAGS: dict[str, frozenset[str]] = {
+    "kubectl": _KUBECTL_FLAGS,
+    "oc": _KUBECTL_FLAGS,
+    "helm": frozenset(
+        {
+            "-n", "--namespace", "--kube-context", "--kubeconfig", "--kube-token",
+            "--kube-apiserver", "--kube-as-user", "--kube-as-group", "--kube-ca-file",
+            "--kube-tls-server-name", "--registry-config", "--repository-cache",
+            "--repository-config", "--burst-limit", "--qps", "-f", "--values", "--set",
+            "--set-string", "--set-file", "--set-json", "--set-literal", "--version",
+            "--timeout", "-o", "--output", "--repo", "--description", "--post-renderer",
+            "--post-renderer-args", "--username", "--password", "--ca-file", "--cert-file",
+            "--key-file", "--history-max", "--max", "--output-dir", "--api-versions",
+            "--kube-version", "--show-only", "-s", "--dry-run",
+        }
+    ),
+    "terraform": frozenset(
+        {"-var", "-var-file", "-target", "-replace", "-state", "-state-out", "-backup", "-out",
+         "-parallelism", "-lock-timeout"}
+    ),
+    "tofu": frozenset(
+        {"-var", "-var-file", "-target", "-replace", "-state", "-state-out", "-backup", "-out",
+         "-parallelism", "-lock-timeout"}
+    ),
+    "argocd": frozenset(
+        {
+            "--server", "--auth-token", "--grpc-web-root-path", "--config", "--context",
+            "--port-forward-namespace", "--revision", "--local", "--resource", "-l",
+            "--selector", "--timeout", "--loglevel", "--retry-limit", "-H", "--header", "-p",
+            "--parameter", "--helm-set", "--helm-set-string", "--values", "--dest-namespace",
+            "--dest-server", "--repo", "--path", "--project", "--sync-policy", "-o", "--output",
+            "--kube-context", "--app-namespace", "-N",
+        }
+    ),
+    "flux": frozenset({"-n", "--namespace", "--context", "--kubeconfig", "--timeout"}),
+    "helmfile": frozenset(
+        {"-f", "--file", "-e", "--environment", "-n", "--namespace", "--kube-context", "-l",
+         "--selector", "--state-values-set", "--state-values-file", "--helm-binary"}
+    ),
+    "kustomize": frozenset({"-o", "--output"}),
+    "skaffold": frozenset(
+        {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
+         "--default-repo", "-t", "--tag"}
+    ),
+    "apt-get": frozenset({"-o", "-c", "--option", "--config-file", "-t", "--target-release"}),
+    "apt": frozenset({"-o", "-c", "--option", "--config-file", "-t", "--target-release"}),
+}  # fmt: skip
+
+
+@dataclass
+class Command:
+    """One simple command: its words (quotes removed), first line (0-based) and source text."""
+
+    argv: list[str]
+    line: int
+    text: str
+    program: str = ""
+    args: list[str] = field(default_factory=list)
+    positional: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    wrappers: list[str] = field(default_factory=list)  # `sudo`, `env`... that ran the program
+
+    @property
+    def signature(self) -> str:
+        return " ".join([self.program, *self.positional])
+
+    def as_dict(self, line_base: int = 0) -> dict[str, Any]:
+        """The CEL view; `name` is the text so fingerprints name the command, not its index."""
+        return {
+            "name": self.text,
+            "text": self.text,
+            "line": self.line + line_base,
+            "argv": self.argv,
+            "program": self.program,
+            "args": self.args,
+            "positional": self.positional,
+            "flags": self.flags,
+            "wrappers": self.wrappers,
+            "signature": self.signature,
+        }
+
+
+@dataclass
+class _Word:
+    text: str
+    line: int
+    start: int
+    end: int
+
+
+class _Lexer:
+    def __init__(self, script: str) -> None:
+        self.s = script
+        self.i = 0
+        self.line = 0
+        self.commands: list[tuple[list[_Word], list[tuple[str, int]]]] = []
+        self.current: list[_Word] = []
+        self.substitutions: list[tuple[str, int]] = []  # (script, line) run by this command
+        self.word: list[str] = []
+        self.word_start = -1
+        self.word_line = 0
+        self.redirect_target = False  # the next word is a redirection target, not an argument
+        self.heredoc_next = False  # ... and it is a heredoc delimiter
+        self.heredoc_strip = False
+        self.heredocs: list[tuple[str, bool]] = []
+
+    def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
+        s = self.s
+        while self.i < len(s):
+            c = s[self.i]
+            if c == "\\" and self.i + 1 < len(s):
+                if s[self.i + 1] == "\n":
+                    self.i += 2
+                    self.line += 1
+                    continue
+                self._begin()
+                self.word.append(s[self.i + 1])
+                self.i += 2
+            elif c == "\n":
+                self._end_word()
+                self._end_command()
+                self.i += 1
+                self.line += 1
+                self._skip_heredocs()
+            elif c in " \t\r":
+                self._end_word()
+                self.i += 1
+            elif c == "#" and not self.word:
+                while self.i < len(s) and s[self.i] != "\n":
+                    self.i += 1
+            elif c == "'":
+                self._begin()
+                end = s.find("'", self.i + 1)
+                end = len(s) if end < 0 else end
+                self._take(s[self.i + 1 : end])
+                self.i = end + 1
+            elif c == '"':
+                self._begin()
+                self._double_quoted()
+            elif c == "`" or (c == "$" and s.startswith(("$(", "${"), self.i)):
+                self._begin()
+                self._substitution()
+            elif self._operator():
+                continue
+            else:
+                self._begin()
+                self.word.append(c)
+                self.i += 1
+        self._end_word()
+        self._end_command()
+        return self.commands
+
+    def _begin(self) -> None:
+        if self.word_start < 0:
+            self.word_start, self.word_line = self.i, self.line
+
+    def _take(self, text: str) -> None:
+        self.word.append(text)
+        self.line += text.count("\n")
+
+    def _double_quoted(self) -> None:
+        s, i = self.s, self.i + 1
+        out: list[str] = []
+        while i < len(s) and s[i] != '"':
+            if s[i] == "\\" and i + 1 < len(s) and s[i + 1] in '"\\$`\n':
+                if s[i + 1] != "\n":
+                    out.append(s[i + 1])
+                else:
+                    self.line += 1
+                i += 2
+                continue
+            if s.startswith("$(", i) or s[i] == "`":
+                end = skip_substitution(s, i)
+                self._record(i, end)
+                out.append(s[i:end])
+                self.line += s.count("\n", i, end)
+                i = end
+                continue
+            if s[i] == "\n":
+                self.line += 1
+            out.append(s[i])
+            i += 1
+        self.word.append("".join(out))
+        self.i = i + 1
+
+    def _substitution(self) -> None:
+        """`$(...)`, `${...}` or backticks, kept verbatim as part of the word."""
+        s, start = self.s, self.i
+        end = skip_substitution(s, start)
+        text = s[start:end]
+        if not text.startswith("${"):
+            self._record(start, end)
+        self.line += text.count("\n")
+        self.word.append(text)
+        self.i = end
+
+    def _record(self, start: int, end: int) -> None:
+        """A command substitution: its script runs too, so it is split into commands as well."""
+        text = self.s[start:end]
+        inner = text[1:-1] if text.startswith("`") else text[2:-1]
+        self.substitutions.append((inner, self.line))
+
+    def _operator(self) -> bool:
+        s, i = self.s, self.i
+        for op in _REDIRECTS:
+            if s.startswith(op, i):
+                if self.word and "".join(self.word).isdigit():  # `2>&1`: drop the fd
+                    self.word, self.word_start = [], -1
+                self._end_word()
+                self.i += len(op)
+                if op in (">&", "<&") and s[self.i : self.i + 1] in _FD_CHARS:
+                    while s[self.i : self.i + 1] in _FD_CHARS:
+                        self.i += 1
+                    return True
+                self.redirect_target = True
+                self.heredoc_next = op in ("<<", "<<-")
+                self.heredoc_strip = op == "<<-"
+                return True
+        for op in _OPERATORS:
+            if s.startswith(op, i):
+                self._end_word()
+                self._end_command()
+                self.i += len(op)
+                return True
+        return False
+
+    def _end_word(self) -> None:
+        if self.word_start < 0:
+            return
+        text = "".join(self.word)
+        word = _Word(text, self.word_line, self.word_start, self.i)
+        self.word, self.word_start = [], -1
+        if self.redirect_target:
+            self.redirect_target = False
+            if self.heredoc_next:
+                self.heredocs.append((text, self.heredoc_strip))
+                self.heredoc_next = False
+            return
+        self.current.append(word)
+
+    def _end_command(self) -> None:
+        if self.current:
+            self.commands.append((self.current, self.substitutions))
+        self.current, self.substitutions = [], []
+
+    def _skip_heredocs(self) -> None:
+        s = self.s
+        for delimiter, strip in self.heredocs:
+            while self.i < len(s):
+                end = s.find("\n", self.i)
+                end = len(s) if end < 0 else end
+                text = s[self.i : end]
+                self.i = end + 1
+                self.line += 1
+                if (text.lstrip("\t") if strip else text).rstrip("\r") == delimiter:
+                    break
+        self.heredocs = []
+
+
+def skip_substitution(s: str, i: int) -> int:
+    """The index after the `$(...)`, `${...}` or backquoted text starting at `i`.
+
+    Quotes and nested substitutions inside are skipped, so `"$(echo "$x" | tr a b)"` is one.
+    """
+    if s[i] == "`":
+        end = s.find("`", i + 1)
+        return len(s) if end < 0 else end + 1
+    closing = ")" if s[i + 1] == "(" else "}"
+    opening = s[i + 1]
+    depth, j = 1, i + 2
+    while j < len(s):
+        c = s[j]
+        if c == "\\":
+            j += 2
+        elif c == "'" and closing == ")":
+            end = s.find("'", j + 1)
+            j = len(s) if end < 0 else end + 1
+        elif c == '"':
+            j = _skip_double_quoted(s, j)
+        elif s.startswith(("$(", "${"), j) or c == "`":
+            j = skip_substitution(s, j)
+        else:
+            if c == opening:
+                depth += 1
+            elif c == closing:
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+    return len(s)
+
+
+def _skip_double_quoted(s: str, i: int) -> int:
+    j = i + 1
+    while j < len(s):
+        c = s[j]
+        if c == "\\":
+            j += 2
+        elif c == '"':
+            return j + 1
+        elif s.startswith(("$(", "${"), j) or c == "`":
+            j = skip_substitution(s, j)
+        else:
+            j += 1
+    return len(s)
+
+
+def commands(script: str, depth: int = 0) -> list[Command]:
+    """Every simple command of `script`, in order; lines are 0-based offsets into `script`."""
+    found: list[Command] = []
+    for words, substitutions in _Lexer(script).run():
+        text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
+        argv = [word.text for word in words]
+        command = _command(argv, [word.line for word in words], text)
+        if command is not None:
+            found.append(command)
+        if depth >= 3:
+            continue
+        # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`.
+        inner_scripts = list(substitutions)
+        if command is not None and command.program in SHELLS:
+            inner_scripts.append((_after_c(command.args) or "", command.line))
+        for inner, line in inner_scripts:
+            for nested in commands(inner, depth + 1):
+                nested.line += line
+                found.append(nested)
+    return found
+
+
+def _after_c(args: list[str]) -> str | None:
+    """The script of `sh -c script` (also `bash -ec`, `bash -lc`)."""
+    for index, arg in enumerate(args):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            rest = [word for word in args[index + 1 :] if not word.startswith("-")]
+            return rest[0] if rest else None
+    return None
+
+
+def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
+    """The command of `argv` (`lines`: each word's line); None for keywords or assignments."""
+    words = list(argv)
+    while words and (words[0] in _KEYWORDS or _ASSIGNMENT.match(words[0])):
+        words.pop(0)
+    wrappers: list[str] = []
+    while words and posixpath.basename(words[0]) in _WRAPPERS:
+        wrapper = posixpath.basename(words.pop(0))
+        wrappers.append(wrapper)
+        value_flags = _WRAPPERS[wrapper]
+        while words and (words[0].startswith("-") or _ASSIGNMENT.match(words[0])):
+            flag = words.pop(0)
+            if flag == "--":
+                break
+            if flag in value_flags and words:
+                words.pop(0)
+        if wrapper == "timeout" and words:
+            words.pop(0)  # the duration
+    if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
+        words.pop(0)
+        if words[0] == "kubectl" and len(words) > 1 and words[1] == "--":
+            words.pop(1)
+    if not words or words[0] in _ENDINGS:
+        return None
+    program = posixpath.basename(words[0])
+    args = words[1:]
+    positional, flags = split_args(program, args)
+    line = lines[len(argv) - len(words)]  # the program's line, after `do`, `then`, wrappers
+    return Command(argv, line, text, program, args, positional, flags, wrappers)
+
+
+def split_args(program: str, args: list[str]) -> tuple[list[str], list[str]]:
+    """Positional words and flags; values of the program's known value flags are dropped."""
+    value_flags = VALUE_FLAGS.get(program, frozenset())
+    positional: list[str] = []
+    flags: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            positional.extend(args[index:])
+            break
+        if arg.startswith("-") and arg != "-":
+            flags.append(arg)
+            if "=" not in arg and arg in value_flags and index < len(args):
+                if arg == "--dry-run" and args[index] not in ("client", "server", "none"):
+                    continue  # `--dry-run` alone is a boolean in kubectl and helm
+                flags[-1] = f"{arg}={args[index]}"
+                index += 1
+            continue
+        positional.append(arg)
+    return positional, flags

@@ -1,0 +1,399 @@
+"""Dockerfiles (and Containerfiles), parsed with `dockerfile-parse`, heredocs fixed up.
+
+One document per file (kind `Dockerfile`, name = the file path):
+
+    args:   [{name, value, line}]            ARGs before the first FROM
+    stages: [{name, index, line, from: {image, registry, repository, tag, digest, raw,
+              platform, stage, scratch, resolved}, user, healthcheck,
+              instructions: [{instruction, value, line, endLine, flags, arguments,
+                              vars, heredocs, commands}]}]
+
+`name` of a stage is its `AS` alias (or `stage-N`), of an instruction a short identity (see
+`_identity`), of a command its text, so findings keep their fingerprint when lines move and
+when an unrelated part of the instruction is edited. `user` and `healthcheck` are the effective
+values at the end of the stage, inherited from a parent stage (`FROM build`). RUN instructions
+carry their shell commands (gatekeeper.shell), heredoc bodies included, each with its own line.
+
+dockerfile-parse does not know BuildKit heredocs (`RUN <<EOF ... EOF`): it reads the body as
+instructions. We find the first heredoc it misreads, blank its body (keeping the line count),
+parse again, and repeat; bodies are then attached to their instruction from the original text.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import re
+import shlex
+from typing import Any
+
+from gatekeeper import shell
+from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.images import parse_image
+from gatekeeper.linemap import LineMapLocator
+from gatekeeper.sources import LoadContext
+from gatekeeper.yamldoc import check_bytes, decode
+
+NAME = "dockerfile"
+KIND = "Dockerfile"
+
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
+_HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
+_VARIABLE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
+_FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
+MAX_PARSES = 100  # bound the re-parses of pathological heredoc files
+
+
+def detect(path: str) -> bool:
+    name = posixpath.basename(path).lower()
+    if name.endswith((".dockerignore", ".md", ".txt", ".rst", ".orig", ".bak", ".swp")):
+        return False
+    return (
+        name in ("dockerfile", "containerfile")
+        or name.endswith((".dockerfile", ".containerfile"))
+        or name.startswith(("dockerfile.", "containerfile."))
+    )
+
+
+def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+    problem = check_bytes(path, data)
+    if problem is not None:
+        return Loaded(problems=[problem])
+    text = decode(data).replace("\r\n", "\n")
+    try:
+        structure, heredocs = parse(text)
+    except Exception as error:  # dockerfile-parse raises plain exceptions on odd input
+        return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"invalid Dockerfile: {error}")])
+    locator = LineMapLocator(path)
+    obj, problems = build(path, structure, heredocs, locator)
+    document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
+    return Loaded(documents=[document], problems=problems)
+
+
+def images(document: Document) -> list[tuple[str, Path]]:
+    """Base images (FROM) and images copied from (`COPY --from=image`), for the inventory."""
+    found: list[tuple[str, Path]] = []
+    stages = document.obj.get("stages", [])
+    aliases = {stage["alias"] for stage in stages if stage["alias"]}
+    for stage in stages:
+        base = stage["from"]
+        if not (base["stage"] or base["scratch"]) and base["resolved"] and base["image"]:
+            found.append((base["image"], ("stages", stage["index"], "from")))
+        for index, instruction in enumerate(stage["instructions"]):
+            source = instruction["flags"].get("from", "")
+            if (
+                instruction["instruction"] in ("COPY", "ADD")
+                and source
+                and source.lower() not in aliases
+                and not source.isdigit()
+                and "$" not in source
+            ):
+                found.append((source, ("stages", stage["index"], "instructions", index)))
+    return found
+
+
+class Heredoc:
+    """A heredoc body; lines are 0-based, `line` is the body's first line."""
+
+    def __init__(self, word: str, body: str, line: int, end_line: int) -> None:
+        self.word, self.body, self.line, self.end_line = word, body, line, end_line
+        self.terminated = True
+
+
+def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
+    """dockerfile-parse's structure with heredoc bodies blanked; bodies by 0-based start line.
+
+    A parse is right up to the first heredoc it misreads. Bodies are blanked in order; the
+    same parse serves for the next heredoc unless an instruction straddled the last body's
+    end (a body line ending in `\\` swallowed the terminator), which forces a new parse.
+    Usually two parses in all.
+    """
+    from dockerfile_parse import DockerfileParser
+
+    def parse_lines(lines: list[str]) -> list[dict[str, Any]]:
+        data = "\n".join(lines).encode("utf-8")
+        structure: list[dict[str, Any]] = DockerfileParser(fileobj=io.BytesIO(data)).structure
+        return structure
+
+    lines = text.split("\n")
+    blanked = list(lines)
+    heredocs: dict[int, list[Heredoc]] = {}
+    for _ in range(MAX_PARSES):
+        structure = parse_lines(blanked)
+        done_until = -1  # last line of the last body blanked in this round
+        stale = False
+        for item in structure:
+            if item["startline"] <= done_until:
+                if item["endline"] > done_until:
+                    stale = True  # straddles a body's end: parse again
+                    break
+                continue
+            if (
+                item["instruction"] not in _HEREDOC_INSTRUCTIONS
+                or item["startline"] in heredocs
+                or not _HEREDOC.search(item["content"])
+            ):
+                continue
+            found = _bodies(item, lines)
+            heredocs[item["startline"]] = found
+            for doc in found:
+                for blank in range(doc.line, min(doc.end_line + 1, len(lines))):
+                    blanked[blank] = ""
+            done_until = max((doc.end_line for doc in found), default=item["endline"])
+        if not stale and done_until < 0:
+            return structure, heredocs
+    return parse_lines(blanked), heredocs
+
+
+def _bodies(item: dict[str, Any], lines: list[str]) -> list[Heredoc]:
+    """The heredoc bodies of one instruction, read from the original lines after it."""
+    found: list[Heredoc] = []
+    index = item["endline"] + 1
+    for match in _HEREDOC.finditer(item["content"]):
+        strip, word = match.group(1) == "-", match.group(3)
+        start, terminated = index, False
+        while index < len(lines) and not terminated:
+            line = lines[index]
+            index += 1
+            terminated = (line.lstrip("\t") if strip else line) == word
+        body_lines = lines[start : index - 1 if terminated else index]
+        if strip:
+            body_lines = [line.lstrip("\t") for line in body_lines]
+        heredoc = Heredoc(word, "\n".join(body_lines) + "\n", start, max(index - 1, start))
+        heredoc.terminated = terminated
+        found.append(heredoc)
+    return found
+
+
+def build(
+    path: str,
+    structure: list[dict[str, Any]],
+    heredocs: dict[int, list[Heredoc]],
+    locator: LineMapLocator,
+) -> tuple[dict[str, Any], list[Problem]]:
+    problems: list[Problem] = []
+    global_args: list[dict[str, Any]] = []
+    stages: list[dict[str, Any]] = []
+    defaults: dict[str, str] = {}  # global ARG defaults, for FROM ${BASE}
+    for item in structure:
+        keyword = item["instruction"].upper()
+        if keyword == "COMMENT":
+            continue
+        line = item["startline"] + 1
+        docs = heredocs.get(item["startline"], [])
+        problems.extend(
+            Problem(
+                "GK-PARSE-ERROR",
+                path,
+                item["startline"] + 1,
+                f"invalid Dockerfile: heredoc {doc.word} is never terminated",
+            )
+            for doc in docs
+            if not doc.terminated
+        )
+        end_line = (docs[-1].end_line if docs else item["endline"]) + 1
+        if keyword == "FROM":
+            stage = _stage(item["value"], len(stages), line, defaults, stages)
+            stages.append(stage)
+            locator.add(("stages", stage["index"]), line)
+            locator.add(("stages", stage["index"], "from"), line)
+            continue
+        instruction = _instruction(keyword, item, line, end_line, docs)
+        if not stages:
+            if keyword == "ARG":
+                for var in instruction["vars"]:
+                    locator.add(("args", len(global_args)), line)
+                    global_args.append({**var, "line": line})
+                    if var["value"] is not None:
+                        defaults[var["name"]] = var["value"]
+            else:
+                problems.append(
+                    Problem(
+                        "GK-PARSE-ERROR",
+                        path,
+                        line,
+                        f"invalid Dockerfile: {keyword} before the first FROM",
+                    )
+                )
+            continue
+        stage = stages[-1]
+        index = len(stage["instructions"])
+        stage["instructions"].append(instruction)
+        base: tuple[str | int, ...] = ("stages", stage["index"], "instructions", index)
+        locator.add(base, line, end_line)
+        for number, command in enumerate(instruction["commands"]):
+            locator.add((*base, "commands", number), command["line"])
+        if keyword == "USER":
+            stage["user"] = instruction["value"].strip()
+            locator.add(("stages", stage["index"], "user"), line)
+        elif keyword == "HEALTHCHECK":
+            stage["healthcheck"] = instruction["value"].strip().upper() != "NONE"
+            locator.add(("stages", stage["index"], "healthcheck"), line)
+    if not stages and not problems and any(i["instruction"] != "COMMENT" for i in structure):
+        problems.append(Problem("GK-PARSE-ERROR", path, 1, "invalid Dockerfile: no FROM"))
+    return {"args": global_args, "stages": stages}, problems
+
+
+def _stage(
+    value: str, index: int, line: int, defaults: dict[str, str], earlier: list[dict[str, Any]]
+) -> dict[str, Any]:
+    words = value.split()
+    platform = ""
+    while words and words[0].startswith("--"):
+        flag = words.pop(0)
+        if flag.startswith("--platform="):
+            platform = flag.split("=", 1)[1]
+    raw = words[0] if words else ""
+    alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
+    resolved = _substitute(raw, defaults)
+    parent = next((s for s in earlier if s["alias"] and s["alias"] == resolved.lower()), None)
+    image = parse_image(resolved)
+    from_view = {
+        **image.as_dict(),
+        "raw": raw,
+        "platform": platform,
+        "stage": parent is not None,
+        "scratch": resolved.lower() == "scratch",
+        "resolved": "$" not in resolved,
+    }
+    return {
+        "name": alias or f"stage-{index}",
+        "alias": alias.lower(),
+        "index": index,
+        "line": line,
+        "from": from_view,
+        # Effective at the end of the stage; inherited from a parent stage.
+        "user": parent["user"] if parent else "",
+        "healthcheck": parent["healthcheck"] if parent else False,
+        "instructions": [],
+    }
+
+
+def _substitute(text: str, defaults: dict[str, str]) -> str:
+    """Expand `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}` as BuildKit does."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3) or ""
+        value = defaults.get(name)
+        if operator in ("-", ":-"):
+            return value if value or (operator == "-" and value is not None) else word
+        if operator in ("+", ":+"):
+            return word if value or (operator == "+" and value is not None) else ""
+        return value if value is not None else match.group(0)
+
+    return _VARIABLE.sub(replace, text)
+
+
+def _instruction(
+    keyword: str, item: dict[str, Any], line: int, end_line: int, docs: list[Heredoc]
+) -> dict[str, Any]:
+    value: str = item["value"]
+    flags, arguments = _split_flags(value) if keyword in ("RUN", "COPY", "ADD") else ({}, [])
+    instruction: dict[str, Any] = {
+        "name": "",
+        "instruction": keyword,
+        "value": value,
+        "line": line,
+        "endLine": end_line,
+        "flags": flags,
+        "arguments": arguments,
+        "vars": _vars(keyword, value),
+        "heredocs": [{"word": doc.word, "body": doc.body, "line": doc.line + 1} for doc in docs],
+        "commands": [],
+    }
+    if keyword == "RUN":
+        instruction["commands"] = _run_commands(item, line, arguments, docs)
+    instruction["name"] = _identity(instruction)
+    return instruction
+
+
+def _identity(instruction: dict[str, Any]) -> str:
+    """What names an instruction in fingerprints: stable when its details are edited.
+
+    `ENV DB_PASSWORD,LANG` (the names, never the values), `RUN apt-get` (the first program:
+    command findings are named by their own text below it), `ADD <sources> <dest>`.
+    """
+    keyword = instruction["instruction"]
+    if instruction["vars"]:
+        return f"{keyword} " + ",".join(var["name"] for var in instruction["vars"])
+    if keyword == "RUN":
+        commands = instruction["commands"]
+        return f"RUN {commands[0]['program']}" if commands else "RUN"
+    if instruction["arguments"]:
+        return f"{keyword} " + " ".join(instruction["arguments"])
+    return f"{keyword} {instruction['value']}".strip()
+
+
+def _split_flags(value: str) -> tuple[dict[str, str], list[str]]:
+    """Leading `--from=build`, `--mount=...`, `--checksum=...` flags, then the arguments."""
+    stripped = value.strip()
+    if stripped.startswith("["):
+        try:
+            parsed = json.loads(stripped)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return {}, [str(word) for word in parsed]
+    try:
+        words = shlex.split(value, posix=True)
+    except ValueError:
+        words = value.split()
+    flags: dict[str, str] = {}
+    while words:
+        match = _FLAG.match(words[0])
+        if match is None:
+            break
+        words.pop(0)
+        name = match.group(1)
+        flags[name] = (flags[name] + "," if name in flags else "") + (match.group(2) or "true")
+    return flags, words
+
+
+def _vars(keyword: str, value: str) -> list[dict[str, Any]]:
+    """ENV/ARG/LABEL as name/value pairs (`ARG NAME` has value null; legacy `ENV NAME value`)."""
+    if keyword not in ("ENV", "ARG", "LABEL"):
+        return []
+    try:
+        words = shlex.split(value, posix=True)
+    except ValueError:
+        words = value.split()
+    if not words:
+        return []
+    if keyword == "ENV" and "=" not in words[0]:
+        name, _, rest = value.strip().partition(" ")
+        return [{"name": name, "value": rest.strip()}]
+    found: list[dict[str, Any]] = []
+    for word in words:
+        name, equals, assigned = word.partition("=")
+        found.append({"name": name, "value": assigned if equals else None})
+    return found
+
+
+def _run_commands(
+    item: dict[str, Any], line: int, arguments: list[str], docs: list[Heredoc]
+) -> list[dict[str, Any]]:
+    """Shell commands of a RUN: the shell form's text, and every heredoc body."""
+    parts = str(item["content"]).split(None, 1)
+    script = parts[1] if len(parts) > 1 else ""
+    # Drop leading --mount/--network flags; a JSON (exec) form is one command.
+    stripped = re.sub(r"^\s*(?:--[A-Za-z-]+=\S+\s+|--[A-Za-z-]+\s+)*", "", script)
+    base = line + script[: len(script) - len(stripped)].count("\n")
+    if stripped.lstrip().startswith("["):
+        parsed = shell.commands(shlex.join(arguments)) if arguments else []
+        return [command.as_dict(line) for command in parsed[:1]]
+    on_line = shell.commands(stripped)
+    found = [command.as_dict(base) for command in on_line]
+    # `RUN <<EOF` and `RUN <<EOF bash` run the body as a script; `RUN python3 <<EOF` does not.
+    if on_line and not any(command.program in shell.SHELLS for command in on_line):
+        return found
+    for doc in docs:
+        first = doc.body.lstrip().split("\n", 1)[0]
+        if first.startswith("#!") and not any(name in first for name in shell.SHELLS):
+            continue
+        found.extend(command.as_dict(doc.line + 1) for command in shell.commands(doc.body))
+    return found

@@ -1,0 +1,510 @@
+"""Terraform: `.tf` files (HCL2) and plan JSON (`terraform show -json` output).
+
+One Document per `resource`, `data` and `module` block (per planned resource instance in a
+plan). Terraform is never run: values are what the files say. What a policy sees:
+
+- `kind`: the resource type (`aws_s3_bucket`), `data.<type>` for data sources, `module` for
+  module calls; `name`: the block's name (a plan's full address, `module.a.aws_x.y[0]`);
+  `namespace`: the module directory of a `.tf` file (`""` at the repository root), the
+  module address in a plan.
+- `object`: the block's attributes (see gatekeeper.hcl): nested blocks are lists of objects,
+  a value Terraform only knows later (`var.x`, `aws_kms_key.k.arn`, a plan's "known after
+  apply") is a string starting with `${`. Rules must treat such strings as unknown and pass.
+  JSON strings in attributes named `*policy`/`*policies` are decoded into objects.
+- `context` (CEL variable): facts from the rest of the module (the `.tf` files of the same
+  directory, or the whole plan): `type` (the kind), `address` (without instance keys),
+  `references` (module addresses this resource refers to), `referencedBy` (resources that
+  refer to this one, by expression or by the same literal `bucket`/`name`, as
+  `{type, name, address, attribute}`), and `unresolved` (same shape: link attributes
+  `bucket`/`name`/`*_id` in the module whose target is unknown, like `bucket = var.bucket`;
+  they might point at this resource, so cross-resource rules count them as a match).
+  "An S3 bucket needs a public access block" reads
+  `context.referencedBy.exists(r, r.type == "aws_s3_bucket_public_access_block")`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.hcl import HclError, Parsed, Span, parse
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+
+NAME = "terraform"
+
+UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
+_DOCUMENT_BLOCKS = ("resource", "data", "module")
+_IDENTITY_ATTRIBUTES = ("bucket", "name")
+_REFERENCE = re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w\-]*)")
+# First parts of references that do not name a resource (a value from outside, an iterator).
+_NOT_RESOURCES = frozenset({"var", "local", "each", "count", "module", "path", "terraform", "self"})
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
+
+
+def detect(path: str) -> bool:
+    # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
+    if ".terraform" in path.split("/"):
+        return False
+    return path.endswith(".tf") or is_plan_name(path)
+
+
+def is_plan_name(path: str) -> bool:
+    """`plan.json`, `tfplan.json`, `x.tfplan.json`, `x.plan.json`: what plans are called."""
+    return posixpath.basename(path).lower().endswith("plan.json")
+
+
+def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+    context = context or LoadContext()
+    problem = check_bytes(path, data)
+    if problem is not None:
+        return Loaded(problems=[problem])
+    if is_plan_name(path):
+        return _load_plan(path, decode(data))
+    return _load_hcl(path, decode(data), context)
+
+
+# --- .tf files -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Resource:
+    """A resource, data source or module call of a module: what references are computed on."""
+
+    kind: str
+    name: str
+    address: str
+    values: dict[str, Any]
+    references: list[tuple[str, str]] = field(default_factory=list)  # (attribute, address)
+
+
+@dataclass
+class _File:
+    parsed: Parsed | None
+    error: HclError | None = None
+    resources: list[_Resource] | None = None  # computed once, shared by the module's files
+
+    def module_resources(self) -> list[_Resource]:
+        if self.resources is None:
+            self.resources = list(_resources(self.parsed)) if self.parsed else []
+        return self.resources
+
+
+_FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
+_DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _parse_file(text: str) -> _File:
+    try:
+        return _File(parse(text))
+    except HclError as error:
+        return _File(None, error)
+    except RecursionError:
+        return _File(None, HclError("invalid HCL: nested too deeply", 1))
+    except (RuntimeError, ValueError, TypeError) as error:  # the library's own checks
+        return _File(None, HclError(f"invalid HCL: {error}", 1))
+
+
+def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
+    loaded = Loaded()
+    parsed_file = _parse_file(text)
+    _FILES.setdefault(context.tree, {})[path] = parsed_file
+    if parsed_file.parsed is None:
+        assert parsed_file.error is not None
+        error = parsed_file.error
+        loaded.problems.append(
+            Problem("GK-PARSE-ERROR", path, error.line, str(error), error.column)
+        )
+        return loaded
+    parsed = parsed_file.parsed
+    for name, line, first in parsed.duplicates:
+        loaded.problems.append(
+            Problem(
+                "GK-PARSE-ERROR",
+                path,
+                line,
+                f"attribute {name!r} redefined (first set at line {first}); Terraform rejects it",
+            )
+        )
+    directory = posixpath.dirname(path)
+    own = parsed_file.module_resources()
+    module = own + [
+        resource
+        for sibling in _siblings(context.tree, directory, path)
+        for resource in sibling.module_resources()
+    ]
+    contexts = _contexts(module)
+    blocks = [block for block in parsed.blocks if block.type in _DOCUMENT_BLOCKS]
+    for index, (block, resource) in enumerate(zip(blocks, own, strict=True)):
+        loaded.documents.append(
+            Document(
+                source=NAME,
+                file=path,
+                obj=resource.values,
+                locator=SpanLocator(path, block.span),
+                index=index,
+                kind=resource.kind,
+                namespace=directory,
+                name=resource.name,
+                extra={"context": contexts[resource.address]},
+            )
+        )
+    return loaded
+
+
+def _resources(parsed: Parsed) -> Iterator[_Resource]:
+    for block in parsed.blocks:
+        if block.type not in _DOCUMENT_BLOCKS:
+            continue
+        labels = block.labels
+        if block.type == "module":
+            kind, name = "module", labels[0] if labels else ""
+            address = f"module.{name}"
+        else:
+            type_ = labels[0] if labels else ""
+            name = labels[1] if len(labels) > 1 else ""
+            kind = type_ if block.type == "resource" else f"data.{type_}"
+            address = f"{kind}.{name}"
+        values = decode_policies(block.body)
+        references = [
+            (attribute, found)
+            for attribute, value in values.items()
+            for found in _expression_references(value)
+        ]
+        yield _Resource(kind, name, address, values, references)
+
+
+def _expression_references(value: Any) -> Iterator[str]:
+    for text in _strings(value):
+        if "${" in text:
+            for match in _REFERENCE.finditer(text):
+                yield match.group(1)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
+    """The other `.tf` files of the module directory, parsed once per tree."""
+    listings = _DIRS.setdefault(tree, {})
+    if directory not in listings:
+        try:
+            listing = tree.list_dir(directory or ".")
+        except OSError:
+            listing = []
+        listings[directory] = [
+            name
+            for name in listing
+            if name.endswith(".tf") and posixpath.dirname(name) == directory
+        ]
+    files = _FILES.setdefault(tree, {})
+    for name in listings[directory]:
+        if name == path:
+            continue
+        if name not in files:
+            try:
+                files[name] = _parse_file(decode(tree.read(name)))
+            except (OSError, UnicodeDecodeError):
+                files[name] = _File(None, HclError("unreadable", 1))
+        yield files[name]
+
+
+# --- references ----------------------------------------------------------------------------
+
+
+def _referenced_by(resources: list[_Resource]) -> dict[str, list[dict[str, str]]]:
+    """address -> the resources that refer to it (by expression, or by the same literal name)."""
+    known = {resource.address for resource in resources}
+    identities: dict[tuple[str, str], list[_Resource]] = {}
+    for resource in resources:
+        for attribute in _IDENTITY_ATTRIBUTES:
+            value = resource.values.get(attribute)
+            if isinstance(value, str) and value and "${" not in value:
+                identities.setdefault((attribute, value), []).append(resource)
+    result: dict[str, list[dict[str, str]]] = {}
+    for resource in resources:
+        seen: set[tuple[str, str]] = set()
+        for attribute, address in resource.references:
+            if address in known and address != resource.address:
+                seen.add((attribute, address))
+        for attribute in _IDENTITY_ATTRIBUTES:
+            value = resource.values.get(attribute)
+            for other in identities.get((attribute, value), []) if isinstance(value, str) else []:
+                if other.kind != resource.kind:
+                    seen.add((attribute, other.address))
+        for attribute, address in sorted(seen):
+            result.setdefault(address, []).append(
+                {
+                    "type": resource.kind,
+                    "name": resource.name,
+                    "address": resource.address,
+                    "attribute": attribute,
+                }
+            )
+    return result
+
+
+def _contexts(resources: list[_Resource]) -> dict[str, dict[str, Any]]:
+    """address -> the `context` CEL variable of that resource."""
+    known = {resource.address for resource in resources}
+    referenced_by = _referenced_by(resources)
+    unresolved = _unresolved(resources, known)
+    return {
+        resource.address: {
+            "type": resource.kind,
+            "address": resource.address,
+            "references": sorted(
+                {a for _, a in resource.references if a in known and a != resource.address}
+            ),
+            "referencedBy": referenced_by.get(resource.address, []),
+            "unresolved": unresolved,
+        }
+        for resource in resources
+    }
+
+
+def _unresolved(resources: list[_Resource], known: set[str]) -> list[dict[str, str]]:
+    """Link attributes (`bucket`, `name`, `*_id`) whose target is unknown (`var.x`, `each.key`).
+
+    Such a resource may well point at the one being judged: cross-resource rules count it as
+    a possible match instead of reporting a missing control.
+    """
+    found = []
+    for resource in resources:
+        resolved = {
+            attribute
+            for attribute, address in resource.references
+            if address in known or address.split(".")[0] not in _NOT_RESOURCES
+        }
+        for attribute, value in resource.values.items():
+            if (
+                (attribute in _IDENTITY_ATTRIBUTES or attribute.endswith("_id"))
+                and isinstance(value, str)
+                and "${" in value
+                and attribute not in resolved
+            ):
+                found.append(
+                    {
+                        "type": resource.kind,
+                        "name": resource.name,
+                        "address": resource.address,
+                        "attribute": attribute,
+                    }
+                )
+    return found
+
+
+# --- normalisation -------------------------------------------------------------------------
+
+
+def decode_policies(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON documents in `*policy`/`*policies` string attributes, decoded (recursively).
+
+    A lone IAM `Statement` object becomes a one-item list, as IAM reads it, so policies can
+    always iterate `policy.Statement[*]`.
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, str) and key.endswith(("policy", "policies")):
+            value = _json_document(value)
+        if key.endswith(("policy", "policies")) and isinstance(value, dict):
+            statement = value.get("Statement")
+            out[key] = {**value, "Statement": [statement]} if isinstance(statement, dict) else value
+        elif isinstance(value, dict):
+            out[key] = decode_policies(value)
+        elif isinstance(value, list):
+            out[key] = [decode_policies(item) if isinstance(item, dict) else item for item in value]
+        else:
+            out[key] = value
+    return out
+
+
+def _json_document(text: str) -> Any:
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return text
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return text
+
+
+# --- locating ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpanLocator:
+    """Field paths of a block's attributes to lines: attributes, block items, list items."""
+
+    file: str
+    span: Span
+
+    def locate(self, path: Path) -> Location:
+        span, exact = self.span.find(path)
+        return Location(self.file, span.line, span.column, span.end_line, span.end_column, exact)
+
+
+# --- plan JSON -----------------------------------------------------------------------------
+
+
+def _load_plan(path: str, text: str) -> Loaded:
+    loaded = Loaded()
+    entries = list(load_all(path, text))
+    problems = [entry for entry in entries if isinstance(entry, Problem)]
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    if problems:
+        loaded.problems.extend(problems)
+        return loaded
+    plan = documents[0].obj if len(documents) == 1 else None
+    if not isinstance(plan, dict) or not ("resource_changes" in plan or "planned_values" in plan):
+        # Not a plan after all: a Kubernetes manifest that happens to be called plan.json.
+        from gatekeeper.sources import kubernetes
+
+        return kubernetes.load(path, text.encode("utf-8"))
+    locator = NodeLocator(path, documents[0].node)
+    changes = plan.get("resource_changes")
+    if not isinstance(changes, list):
+        return loaded
+    resources: list[_Resource] = []
+    located: list[tuple[_Resource, str, Path]] = []
+    config_refs = _config_references(plan.get("configuration"))
+    for index, change in enumerate(changes):
+        if not isinstance(change, dict) or not isinstance(change.get("change"), dict):
+            continue
+        after = change["change"].get("after")
+        if not isinstance(after, dict) or change.get("mode") not in ("managed", "data", None):
+            continue
+        address = str(change.get("address", ""))
+        type_ = str(change.get("type", ""))
+        kind = type_ if change.get("mode") != "data" else f"data.{type_}"
+        values = decode_policies(_with_unknowns(after, change["change"].get("after_unknown")))
+        config_address = _INSTANCE_KEY.sub("", address)
+        references = [
+            (attribute, target) for attribute, target in config_refs.get(config_address, [])
+        ]
+        resource = _Resource(kind, address, config_address, values, references)
+        resources.append(resource)
+        located.append(
+            (
+                resource,
+                str(change.get("module_address", "")),
+                ("resource_changes", index, "change", "after"),
+            )
+        )
+    contexts = _contexts(resources)
+    for index, (resource, module_address, after_path) in enumerate(located):
+        loaded.documents.append(
+            Document(
+                source=NAME,
+                file=path,
+                obj=resource.values,
+                locator=_PrefixLocator(locator, after_path),
+                index=index,
+                kind=resource.kind,
+                namespace=module_address,
+                name=resource.name,
+                extra={"context": contexts[resource.address]},
+            )
+        )
+    return loaded
+
+
+def _with_unknowns(value: Any, unknown: Any) -> Any:
+    """`after` with every value marked in `after_unknown` set to UNKNOWN, and nulls dropped."""
+    if unknown is True:
+        return UNKNOWN
+    if isinstance(value, dict):
+        unknown_map = unknown if isinstance(unknown, dict) else {}
+        out = {
+            key: _with_unknowns(item, unknown_map.get(key))
+            for key, item in value.items()
+            if item is not None or unknown_map.get(key) is True
+        }
+        for key, flag in unknown_map.items():
+            if flag is True and key not in out:
+                out[key] = UNKNOWN
+        return out
+    if isinstance(value, list):
+        unknown_list = unknown if isinstance(unknown, list) else []
+        return [
+            _with_unknowns(item, unknown_list[i] if i < len(unknown_list) else None)
+            for i, item in enumerate(value)
+        ]
+    return value
+
+
+def _config_references(configuration: Any) -> dict[str, list[tuple[str, str]]]:
+    """Config address -> (attribute, referenced config address), from every module."""
+    result: dict[str, list[tuple[str, str]]] = {}
+
+    def walk(module: Any, prefix: str) -> None:
+        if not isinstance(module, dict):
+            return
+        resources = [r for r in module.get("resources") or [] if isinstance(r, dict)]
+        addresses = {prefix + str(r.get("address", "")) for r in resources}
+        calls = module.get("module_calls") or {}
+        addresses |= {f"{prefix}module.{name}" for name in calls}
+        for resource in resources:
+            refs: list[tuple[str, str]] = []
+            for attribute, expression in (resource.get("expressions") or {}).items():
+                for reference in _expression_refs(expression):
+                    target = _longest_known(prefix + reference, addresses)
+                    if target:
+                        refs.append((attribute, target))
+            result[prefix + str(resource.get("address", ""))] = refs
+        for name, call in calls.items():
+            if isinstance(call, dict):
+                walk(call.get("module"), f"{prefix}module.{name}.")
+
+    root = configuration.get("root_module") if isinstance(configuration, dict) else None
+    walk(root, "")
+    return result
+
+
+def _expression_refs(expression: Any) -> Iterator[str]:
+    if isinstance(expression, dict):
+        references = expression.get("references")
+        if isinstance(references, list):
+            yield from (str(reference) for reference in references)
+        for key, value in expression.items():
+            if key != "references":
+                yield from _expression_refs(value)
+    elif isinstance(expression, list):
+        for item in expression:
+            yield from _expression_refs(item)
+
+
+def _longest_known(reference: str, addresses: set[str]) -> str:
+    parts = _INSTANCE_KEY.sub("", reference).split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in addresses:
+            return candidate
+    return ""
+
+
+@dataclass(frozen=True)
+class _PrefixLocator:
+    """A plan resource's `after` values located in the plan file."""
+
+    parent: NodeLocator
+    prefix: Path
+
+    def locate(self, path: Path) -> Location:
+        return self.parent.locate((*self.prefix, *path))

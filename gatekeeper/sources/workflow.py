@@ -1,0 +1,483 @@
+"""CI workflow files: GitHub Actions (`.github/workflows/*.yml`), composite actions (`action.yml`,
+kind GitHubAction: `runs.steps` appear as the steps of one job, `jobs.composite`) and GitLab CI
+(`.gitlab-ci.yml`).
+
+The document is the workflow as written (GitHub) or its jobs gathered under `jobs` (GitLab),
+with a few fields added so rules can look inside scripts:
+
+    events                      GitHub: the trigger names of `on:` (a list, whatever its form)
+    jobs.<id>.steps[*].commands every simple command of a `run:` script (GitLab: `steps` are the
+                                job's before_script/script/after_script), see gatekeeper.shell:
+                                {text, line, program, positional, flags, signature, wrappers...}
+    ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
+    ...context                  on steps and commands: {job, environment, workflow, actors,
+                                ephemeralCluster}, the facts an allow list needs; `actors` are
+                                the users a job's or step's `if:` restricts it to
+                                (`github.actor == 'gitops-bot'`); `ephemeralCluster` is true when
+                                the job starts a throwaway cluster (kind, k3d, minikube)
+
+A command's line is the line inside the script: block start plus offset for `|` scalars, found
+in the source text for folded and multi-line plain scalars.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from typing import Any
+
+from yaml.nodes import Node, ScalarNode, SequenceNode
+
+from gatekeeper import shell
+from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path, format_path
+from gatekeeper.linemap import LineMapLocator
+from gatekeeper.sources import LoadContext
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
+
+NAME = "workflow"
+GITHUB = "GitHubWorkflow"
+GITLAB = "GitLabCI"
+ACTION = "GitHubAction"  # action.yml: a composite action's steps run like a job's
+
+# Top-level GitLab CI keys that are not jobs.
+_GITLAB_KEYWORDS = frozenset(
+    {
+        "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
+        "before_script", "after_script", "types", "spec",
+    }
+)  # fmt: skip
+_GITLAB_SCRIPTS = ("before_script", "script", "after_script")
+# Actions whose input is a command line: (input, program prefixed to it).
+COMMAND_ACTIONS: dict[str, tuple[str, str]] = {
+    "steebchen/kubectl": ("command", "kubectl "),
+    "actions-hub/kubectl": ("args", "kubectl "),
+    "wyrihaximus/github-action-helm3": ("exec", ""),
+    "koslib/helm-eks-action": ("command", ""),
+    "stefanprodan/kube-tools": ("command", ""),
+}
+# Actions and commands that start a throwaway cluster in the CI runner: kubectl and helm in
+# that job test against it, they do not deploy.
+EPHEMERAL_CLUSTER_ACTIONS = frozenset(
+    {
+        "helm/kind-action", "engineerd/setup-kind", "container-tools/kind-action",
+        "medyagh/setup-minikube", "manusa/actions-setup-minikube", "absaoss/k3d-action",
+        "nolar/setup-k3d-k3s", "debianmaster/actions-k3s", "jupyterhub/action-k3s-helm",
+        "balchua/microk8s-actions",
+    }
+)  # fmt: skip
+EPHEMERAL_CLUSTER_COMMANDS = (
+    "kind create cluster", "k3d cluster create", "minikube start", "ctlptl create",
+    "microk8s start", "k3s server",
+)  # fmt: skip
+# `shell:` values whose script is not a POSIX-like shell command list.
+_NOT_SHELL = ("python",)
+_ACTOR = re.compile(
+    r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
+    r"|'([^']*)'\s*==\s*github\.(?:actor|triggering_actor))\s*\)?$"
+)
+
+
+def detect(path: str) -> bool:
+    return kind_of(path) != ""
+
+
+def kind_of(path: str) -> str:
+    name = posixpath.basename(path)
+    directory = posixpath.dirname(path)
+    if directory == ".github/workflows" or directory.endswith("/.github/workflows"):
+        return GITHUB if name.endswith((".yml", ".yaml")) else ""
+    if name == ".gitlab-ci.yml":
+        return GITLAB
+    return ACTION if name in ("action.yml", "action.yaml") else ""
+
+
+def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+    entry, text, problems = load_mapping(path, data, "workflow")
+    loaded = Loaded(problems=problems)
+    if entry is None:
+        return loaded
+    lines = text.split("\n")
+    kind = kind_of(path)
+    if kind == GITHUB:
+        loaded.problems.extend(_shape_github(path, entry))
+    build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
+    obj, locator = build(path, entry, lines)
+    loaded.documents.append(
+        Document(
+            source=NAME,
+            file=path,
+            obj=obj,
+            locator=locator,
+            kind=kind,
+            name=path,
+        )
+    )
+    return loaded
+
+
+def _shape_github(path: str, entry: YamlDocument) -> list[Problem]:
+    """Report jobs and steps of the wrong type (and blank them), so rules see the right shapes.
+
+    Scalars where a string is expected (`run: 5`) are taken as strings, as GitHub does.
+    """
+    nodes = NodeLocator(path, entry.node)
+    problems: list[Problem] = []
+
+    def bad(where: Path, what: str) -> None:
+        location = nodes.locate(where)
+        message = f"invalid workflow: {format_path(where)} {what}"
+        problems.append(Problem("GK-PARSE-ERROR", path, location.line, message, location.column))
+
+    def strings(holder: dict[str, Any], where: Path, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            if key not in holder or isinstance(holder[key], str):
+                continue
+            if isinstance(holder[key], (dict, list)):
+                bad((*where, key), "must be a string")
+                del holder[key]
+            else:
+                holder[key] = "" if holder[key] is None else str(holder[key])
+
+    obj = entry.obj
+    jobs = obj.get("jobs")
+    if jobs is None:
+        return problems
+    if not isinstance(jobs, dict):
+        bad(("jobs",), "must be a mapping of job ids to jobs")
+        obj["jobs"] = {}
+        return problems
+    for job_id, job in list(jobs.items()):
+        where: Path = ("jobs", str(job_id))
+        if not isinstance(job, dict):
+            bad(where, "must be a mapping")
+            jobs[job_id] = {}
+            continue
+        strings(job, where, ("uses", "if"))
+        steps = job.get("steps")
+        if steps is None:
+            continue
+        if not isinstance(steps, list):
+            bad((*where, "steps"), "must be a list")
+            job["steps"] = []
+            continue
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict):
+                bad((*where, "steps", index), "must be a mapping")
+                steps[index] = {}
+                continue
+            strings(step, (*where, "steps", index), ("uses", "run", "if", "shell"))
+            if "with" in step and not isinstance(step["with"], dict):
+                bad((*where, "steps", index, "with"), "must be a mapping")
+                del step["with"]
+    return problems
+
+
+def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+    obj: dict[Any, Any] = entry.obj
+    if True in obj and "on" not in obj:  # YAML 1.1 reads the `on` key as a boolean
+        obj["on"] = obj.pop(True)
+    nodes = NodeLocator(path, entry.node)
+    locator = LineMapLocator(path, fallback=nodes)
+    obj["events"] = _events(obj.get("on"))
+    jobs = obj.get("jobs")
+    for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
+        if isinstance(job, dict):
+            raw: Path = ("jobs", str(job_id))
+            _github_job(path, str(job_id), job, _shell(obj), raw, nodes, lines, locator)
+    return obj, locator
+
+
+def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+    """A composite action's `runs.steps`, presented as the steps of one job, `composite`."""
+    obj: dict[str, Any] = entry.obj
+    nodes = NodeLocator(path, entry.node)
+
+    def rewrite(path: Path) -> Path:
+        return ("runs", *path[2:]) if path[:2] == ("jobs", "composite") else path
+
+    locator = LineMapLocator(path, fallback=nodes, rewrite=rewrite)
+    runs = obj.get("runs")
+    steps = runs.get("steps") if isinstance(runs, dict) else None
+    if isinstance(steps, list):
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict):
+                steps[index] = {}
+        job: dict[str, Any] = {"steps": steps}
+        obj["jobs"] = {"composite": job}
+        _github_job(path, "composite", job, "", ("runs",), nodes, lines, locator)
+    else:
+        obj["jobs"] = {}
+    return obj, locator
+
+
+def _github_job(
+    path: str,
+    job_id: str,
+    job: dict[str, Any],
+    workflow_shell: str,
+    raw: Path,
+    nodes: NodeLocator,
+    lines: list[str],
+    locator: LineMapLocator,
+) -> None:
+    """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
+    in the YAML (`jobs.<id>`, or `runs` for a composite action)."""
+    _split_uses(job)
+    actors = _actors(job.get("if"))
+    context: dict[str, Any] = {
+        "job": job_id,
+        "environment": _environment(job.get("environment")),
+        "workflow": path,
+        "actors": actors,
+        "ephemeralCluster": False,
+    }
+    default_shell = _shell(job) or workflow_shell
+    steps = job.get("steps")
+    found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict):
+            continue
+        _split_uses(step)
+        raw_step: Path = (*raw, "steps", index)
+        commands: list[dict[str, Any]] = []
+        run = nodes.node_at((*raw_step, "run"))
+        shell_name = str(step.get("shell") or default_shell)
+        if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
+            commands = _commands(run, lines)
+        action = COMMAND_ACTIONS.get(step.get("action", ""))
+        if action is not None:
+            node = nodes.node_at((*raw_step, "with", action[0]))
+            if isinstance(node, ScalarNode):
+                commands = _commands(node, lines, action[1])
+        found.append((("jobs", job_id, "steps", index), step, commands))
+    context["ephemeralCluster"] = any(
+        step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
+    ) or any(_creates_cluster(command) for _, _, commands in found for command in commands)
+    for step_path, step, commands in found:
+        step_context = {**context, "actors": actors + _actors(step.get("if"))}
+        step["context"] = step_context
+        if commands or "run" in step:
+            step["commands"] = _with_context(commands, step_context)
+            for number, command in enumerate(step["commands"]):
+                locator.add((*step_path, "commands", number), command["line"])
+
+
+def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+    raw: dict[str, Any] = entry.obj
+    nodes = NodeLocator(path, entry.node)
+
+    def rewrite(path: Path) -> Path:
+        return path[1:] if path[:1] == ("jobs",) else path
+
+    locator = LineMapLocator(path, fallback=nodes, rewrite=rewrite)
+    obj: dict[str, Any] = {key: value for key, value in raw.items() if key in _GITLAB_KEYWORDS}
+    jobs: dict[str, Any] = {}
+    # Global before_script/after_script (top level or under `default:`) run in every job.
+    default = raw.get("default")
+    defaults: dict[str, Any] = default if isinstance(default, dict) else {}
+    global_sections: list[tuple[str, Path]] = [
+        (section, ("default", section) if section in defaults else (section,))
+        for section in ("before_script", "after_script")
+        if section in defaults or section in raw
+    ]
+    if global_sections:
+        jobs["default"] = {}
+        _gitlab_steps(jobs["default"], "default", global_sections, path, nodes, lines, locator)
+    for name, job in raw.items():
+        if name in _GITLAB_KEYWORDS or not isinstance(job, dict):
+            continue
+        job = dict(job)
+        jobs[str(name)] = job
+        sections: list[tuple[str, Path]] = [
+            (section, (str(name), section)) for section in _GITLAB_SCRIPTS
+        ]
+        _gitlab_steps(job, str(name), sections, path, nodes, lines, locator)
+    obj["jobs"] = jobs
+    return obj, locator
+
+
+def images(document: Document) -> list[tuple[str, Path]]:
+    """Job containers, service containers and `docker://` steps (GitHub); image and
+    services (GitLab, globally, in `default` and per job), for the inventory."""
+    found: list[tuple[str, Path]] = []
+    obj = document.obj
+    if document.kind == GITLAB:
+        for prefix, holder in [((), obj), (("default",), obj.get("default"))] + [
+            (("jobs", name), job) for name, job in obj.get("jobs", {}).items()
+        ]:
+            if isinstance(holder, dict):
+                found.extend(_gitlab_images(holder, prefix))
+        return [(image, path) for image, path in found if "$" not in image]
+    runs = obj.get("runs") if document.kind == ACTION else None
+    if isinstance(runs, dict) and str(runs.get("image", "")).startswith("docker://"):
+        found.append((str(runs["image"])[len("docker://") :], ("runs", "image")))
+    jobs = obj.get("jobs")
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else ():
+        if not isinstance(job, dict):
+            continue
+        base: Path = ("jobs", str(job_id))
+        found.extend(_image_of(job.get("container"), (*base, "container")))
+        services = job.get("services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            found.extend(_image_of(service, (*base, "services", str(name))))
+        steps = job.get("steps")
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            uses = step.get("uses") if isinstance(step, dict) else None
+            if isinstance(uses, str) and uses.startswith("docker://"):
+                found.append((uses[len("docker://") :], (*base, "steps", index, "uses")))
+    return [(image, path) for image, path in found if "${{" not in image]
+
+
+def _image_of(value: Any, path: Path, key: str = "image") -> list[tuple[str, Path]]:
+    if isinstance(value, str) and value.strip():
+        return [(value, path)]
+    if isinstance(value, dict) and isinstance(value.get(key), str) and value[key].strip():
+        return [(value[key], (*path, key))]
+    return []
+
+
+def _gitlab_images(holder: dict[str, Any], prefix: Path) -> list[tuple[str, Path]]:
+    found = _image_of(holder.get("image"), (*prefix, "image"), "name")
+    services = holder.get("services")
+    for index, service in enumerate(services if isinstance(services, list) else []):
+        found.extend(_image_of(service, (*prefix, "services", index), "name"))
+    return found
+
+
+def _gitlab_steps(
+    job: dict[str, Any],
+    name: str,
+    sections: list[tuple[str, Path]],
+    path: str,
+    nodes: NodeLocator,
+    lines: list[str],
+    locator: LineMapLocator,
+) -> None:
+    """The job's script sections as `steps`, each with its commands and their lines."""
+    context: dict[str, Any] = {
+        "job": name,
+        "environment": _environment(job.get("environment")),
+        "workflow": path,
+        "actors": [],
+        "ephemeralCluster": False,
+    }
+    steps: list[dict[str, Any]] = []
+    for section, raw_path in sections:
+        node = nodes.node_at(raw_path)
+        if node is None:
+            continue
+        step_path: Path = ("jobs", name, "steps", len(steps))
+        commands = _with_context(
+            [command for scalar in _script_scalars(node) for command in _commands(scalar, lines)],
+            context,
+        )
+        locator.add(step_path, node.start_mark.line + 1)
+        for number, command in enumerate(commands):
+            locator.add((*step_path, "commands", number), command["line"])
+        steps.append({"name": section, "commands": commands, "context": context})
+    context["ephemeralCluster"] = any(
+        _creates_cluster(command) for step in steps for command in step["commands"]
+    )
+    job["steps"] = steps
+
+
+def _script_scalars(node: Node) -> list[ScalarNode]:
+    """The scalars of a GitLab script: a string or a (nested) list; `!reference` is skipped."""
+    if isinstance(node, ScalarNode):
+        return [node] if node.tag != "!reference" else []
+    if isinstance(node, SequenceNode) and node.tag != "!reference":
+        return [scalar for item in node.value for scalar in _script_scalars(item)]
+    return []
+
+
+def _commands(node: ScalarNode, lines: list[str], prefix: str = "") -> list[dict[str, Any]]:
+    script = prefix + str(node.value)
+    found = shell.commands(script)
+    line_of = _line_mapper(node, lines)
+    return [{**command.as_dict(), "line": line_of(command)} for command in found]
+
+
+def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command], int]:
+    """1-based file line of a command found in the value of `node`."""
+    start = node.start_mark.line
+    if node.style == "|":
+        return lambda command: start + 2 + command.line
+    if node.start_mark.line == node.end_mark.line:
+        return lambda command: start + 1
+    # Folded (`>`) or multi-line plain/quoted: find each command's first word in the source,
+    # in order, from where the previous command was found.
+    source = [lines[start][node.start_mark.column :], *lines[start + 1 : node.end_mark.line + 1]]
+    position = [0, 0]  # line index into source, column
+
+    def find(command: shell.Command) -> int:
+        word = command.text.split(" ", 1)[0]
+        row, column = position
+        while row < len(source):
+            found = source[row].find(word, column)
+            if found >= 0:
+                position[:] = [row, found + len(word)]
+                return start + 1 + row
+            row, column = row + 1, 0
+        return start + 1
+
+    return find
+
+
+def _shell(holder: dict[str, Any]) -> str:
+    defaults = holder.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    shell_name = run.get("shell") if isinstance(run, dict) else None
+    return str(shell_name) if shell_name else ""
+
+
+def _creates_cluster(command: dict[str, Any]) -> bool:
+    signature = str(command["signature"]) + " "
+    return any(signature.startswith(prefix + " ") for prefix in EPHEMERAL_CLUSTER_COMMANDS)
+
+
+def _with_context(commands: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**command, "context": context} for command in commands]
+
+
+def _split_uses(holder: dict[str, Any]) -> None:
+    uses = holder.get("uses")
+    if not isinstance(uses, str):
+        return
+    action, _, ref = uses.partition("@")
+    holder["action"] = action.lower() if not action.startswith(("./", "docker://")) else action
+    holder["ref"] = ref
+
+
+def _events(on: Any) -> list[str]:
+    if isinstance(on, str):
+        return [on]
+    if isinstance(on, list):
+        return [str(event) for event in on]
+    if isinstance(on, dict):
+        return [str(event) for event in on]
+    return []
+
+
+def _environment(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("name")
+    return str(value) if isinstance(value, (str, int, float)) else ""
+
+
+def _actors(condition: Any) -> list[str]:
+    """Users an `if:` restricts to; only when every `||`-free conjunct is an actor test holds."""
+    if not isinstance(condition, str):
+        return []
+    text = condition.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2].strip()
+    if "||" in text:
+        return []
+    actors = []
+    for part in text.split("&&"):
+        match = _ACTOR.match(part.strip())
+        if match:
+            actors.append(match.group(1) if match.group(1) is not None else match.group(2))
+    return actors

@@ -1,0 +1,293 @@
+"""Waivers: owned, reasoned, expiring exceptions to a policy; and inline skip annotations.
+
+A waived finding is still reported (status `waived`), so nothing disappears from view. An
+expired waiver stops applying: its finding blocks again and the waiver itself is reported.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from gatekeeper.discover import matches
+from gatekeeper.errors import ConfigError
+from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+
+DEFAULT_FILE = ".gatekeeper/waivers.yml"
+DEFAULT_MAX_HORIZON_DAYS = 90
+DEFAULT_WARN_DAYS = 14
+
+_SKIP = re.compile(r"#\s*gatekeeper:skip=([A-Za-z0-9_.\-]+(?:\s*,\s*[A-Za-z0-9_.\-]+)*)[ \t]*(.*)$")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    policy: str
+    owner: str
+    reason: str
+    ticket: str
+    expires: datetime.date
+    file_glob: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    fingerprint: str = ""
+    source: str = ""  # the waivers file
+    line: int = 0
+
+    def matches(self, finding: Finding) -> bool:
+        if finding.policy_id != self.policy:
+            return False
+        if self.fingerprint and finding.fingerprint != self.fingerprint:
+            return False
+        if self.file_glob and not matches(finding.file, [self.file_glob]):
+            return False
+        return all(
+            not wanted or wanted == actual
+            for wanted, actual in (
+                (self.kind, finding.kind),
+                (self.namespace, finding.namespace),
+                (self.name, finding.name),
+            )
+        )
+
+    def expired(self, today: datetime.date) -> bool:
+        """`expires` is the last day the waiver applies."""
+        return today > self.expires
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "owner": self.owner,
+            "reason": self.reason,
+            "ticket": self.ticket,
+            "expires": self.expires.isoformat(),
+            "file": self.source,
+            "line": self.line,
+        }
+
+
+@functools.cache
+def waivers_schema() -> dict[str, Any]:
+    text = resources.files("gatekeeper").joinpath("schemas/waivers.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def parse_waivers(
+    name: str,
+    data: bytes,
+    today: datetime.date,
+    max_horizon_days: int = DEFAULT_MAX_HORIZON_DAYS,
+) -> list[Waiver]:
+    """Schema-check a waivers file; a waiver beyond the horizon is a configuration error."""
+    problem = check_bytes(name, data)
+    if problem is not None:
+        raise ConfigError(problem.message, name, problem.line)
+    entries = list(load_all(name, decode(data)))
+    for entry in entries:
+        if not isinstance(entry, YamlDocument):
+            raise ConfigError(entry.message, name, entry.line)
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    if not documents or documents[0].obj is None:
+        return []
+    if len(documents) > 1:
+        raise ConfigError("the waivers file is one YAML document", name, 1)
+    document = documents[0]
+    if document.duplicate_keys:
+        path, node = document.duplicate_keys[0]
+        raise ConfigError(
+            f"duplicate key {'.'.join(map(str, path))}", name, node.start_mark.line + 1
+        )
+    from gatekeeper.policy.loader import validate
+
+    locator = NodeLocator(name, document.node)
+    validate(document.obj, waivers_schema(), name, locator, ConfigError)
+    horizon = today + datetime.timedelta(days=max_horizon_days)
+    waivers = []
+    for index, raw in enumerate(document.obj.get("waivers") or []):
+        line = locator.locate(("waivers", index)).line
+        expires_line = locator.locate(("waivers", index, "expires")).line
+        try:
+            expires = datetime.date.fromisoformat(str(raw["expires"]))
+        except ValueError:
+            raise ConfigError(
+                f"waivers.{index}.expires: not a date (YYYY-MM-DD): {raw['expires']}",
+                name,
+                expires_line,
+            ) from None
+        if expires > horizon:
+            raise ConfigError(
+                f"waivers.{index}.expires: {expires} is more than {max_horizon_days} days ahead "
+                f"(maxHorizonDays); waivers must be renewed, not permanent",
+                name,
+                expires_line,
+            )
+        waivers.append(
+            Waiver(
+                policy=raw["policy"],
+                owner=raw["owner"],
+                reason=raw["reason"],
+                ticket=raw["ticket"],
+                expires=expires,
+                file_glob=raw.get("file", ""),
+                kind=raw.get("kind", ""),
+                namespace=raw.get("namespace", ""),
+                name=raw.get("name", ""),
+                fingerprint=raw.get("fingerprint", ""),
+                source=name,
+                line=line,
+            )
+        )
+    return waivers
+
+
+def expiring(
+    waivers: Iterable[Waiver], today: datetime.date, warn_days: int = DEFAULT_WARN_DAYS
+) -> list[Waiver]:
+    """Active waivers that expire within `warn_days`."""
+    limit = today + datetime.timedelta(days=warn_days)
+    return [w for w in waivers if not w.expired(today) and w.expires <= limit]
+
+
+def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) -> list[Finding]:
+    """Mark findings covered by an active waiver `waived`; report every expired waiver.
+
+    A finding matched only by an expired waiver keeps its status and gets
+    `extra["waiver_expired"]`: it blocks even when it already existed (see `block_expired`).
+    """
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.status in ("fixed", "waived"):
+            out.append(finding)
+            continue
+        candidates = [waiver for waiver in waivers if waiver.matches(finding)]
+        active = [waiver for waiver in candidates if not waiver.expired(today)]
+        if active:
+            out.append(finding.with_(status="waived", waiver=active[0].to_dict()))
+        elif candidates:
+            extra = {**finding.extra, "waiver_expired": candidates[0].to_dict()}
+            out.append(finding.with_(extra=extra))
+        else:
+            out.append(finding)
+    for waiver in waivers:
+        if waiver.expired(today):
+            out.append(expired_finding(waiver))
+    return out
+
+
+def expired_finding(waiver: Waiver) -> Finding:
+    return Finding(
+        policy_id="GK-WAIVER-EXPIRED",
+        severity="high",
+        title="Waiver expired",
+        message=(
+            f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expired "
+            f"on {waiver.expires}; fix the findings or renew the waiver"
+        ),
+        file=waiver.source,
+        line=waiver.line,
+        fingerprint=fingerprint("GK-WAIVER-EXPIRED", waiver.source, waiver.policy, waiver.ticket),
+        remediation="Fix what the waiver covered, or renew it with a new expiry date and review.",
+        extra={"waiver": waiver.to_dict()},
+    )
+
+
+def expiring_finding(waiver: Waiver, today: datetime.date) -> Finding:
+    days = (waiver.expires - today).days
+    return Finding(
+        policy_id="GK-WAIVER-EXPIRING",
+        severity="info",
+        title="Waiver expires soon",
+        message=(
+            f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expires "
+            f"on {waiver.expires} (in {days} day(s))"
+        ),
+        file=waiver.source,
+        line=waiver.line,
+        fingerprint=fingerprint("GK-WAIVER-EXPIRING", waiver.source, waiver.policy, waiver.ticket),
+        extra={"waiver": waiver.to_dict(), "never_blocks": True},
+    )
+
+
+# Inline skip annotations -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skip:
+    """`# gatekeeper:skip=ID[,ID] reason`: applies to the YAML document (or file) it is in."""
+
+    policies: tuple[str, ...]
+    reason: str
+    file: str
+    line: int
+    start: int  # first line of the document it covers
+    end: int  # last line
+
+
+def inline_skips(file: str, text: str) -> list[Skip]:
+    if "gatekeeper:skip" not in text:
+        return []
+    lines = text.splitlines()
+    yaml = file.endswith((".yaml", ".yml"))
+    starts = [0] + [i for i, row in enumerate(lines) if yaml and row.startswith("---")]
+    skips = []
+    for number, row in enumerate(lines, start=1):
+        match = _SKIP.search(row)
+        if not match:
+            continue
+        index = max(i for i, start in enumerate(starts) if start < number)
+        start = starts[index] + 1
+        end = starts[index + 1] if index + 1 < len(starts) else len(lines)
+        policies = tuple(part.strip() for part in match.group(1).split(","))
+        skips.append(Skip(policies, match.group(2).strip(), file, number, start, end))
+    return skips
+
+
+def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> list[Finding]:
+    """Waive findings under an annotation; when annotations are forbidden, report each."""
+    if forbid:
+        return findings + [forbidden_finding(skip) for skip in skips]
+    out = []
+    for finding in findings:
+        skip = next(
+            (
+                s
+                for s in skips
+                if finding.status not in ("fixed", "waived")
+                and s.file == finding.file
+                and finding.policy_id in s.policies
+                and s.start <= finding.line <= s.end
+                and s.reason
+            ),
+            None,
+        )
+        if skip is None:
+            out.append(finding)
+        else:
+            waiver = {"inline": True, "reason": skip.reason, "file": skip.file, "line": skip.line}
+            out.append(finding.with_(status="waived", waiver=waiver))
+    return out
+
+
+def forbidden_finding(skip: Skip) -> Finding:
+    return Finding(
+        policy_id="GK-INLINE-SKIP",
+        severity="medium",
+        title="Inline skip annotations are forbidden",
+        message=(
+            f"gatekeeper:skip={','.join(skip.policies)} is not allowed here "
+            "(waivers.forbidInlineSkips); add a waiver with an owner and an expiry instead"
+        ),
+        file=skip.file,
+        line=skip.line,
+        fingerprint=fingerprint("GK-INLINE-SKIP", skip.file, *skip.policies),
+        remediation="Remove the annotation and add a waiver to the waivers file.",
+    )

@@ -1,0 +1,336 @@
+"""PR-aware scans on real git repositories: classification, filters, trust, waivers, lock."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import git
+import pytest
+
+from gatekeeper.change import scan_change
+from gatekeeper.finding import Finding
+from tests.conftest import Run
+
+Gatekeeper = Callable[..., Run]
+
+POLICY = """\
+id: TEST-NO-PRIVILEGED
+title: No privileged containers
+severity: high
+description: test policy
+remediation: do not
+match: {source: kubernetes, kinds: [Pod]}
+each: spec.containers[*]
+rule: "!item.?securityContext.?privileged.orValue(false)"
+field: securityContext.privileged
+message: "{{ item.name }} is privileged"
+"""
+CONFIG = "builtin: false\npolicies:\n  - path: policies\n"
+
+
+def pod(*containers: tuple[str, bool], name: str = "p", top: str = "") -> str:
+    rows = [f"{top}apiVersion: v1", "kind: Pod", f"metadata: {{name: {name}, namespace: team}}"]
+    rows += ["spec:", "  containers:"]
+    for container, privileged in containers:
+        rows += [
+            f"    - name: {container}",
+            "      image: ghcr.io/acme/app:1.0",
+            "      securityContext:",
+            f"        privileged: {str(privileged).lower()}",
+        ]
+    return "\n".join(rows) + "\n"
+
+
+class Repo:
+    """A temp git repository with a `main` branch holding the config and the test policy."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.git = git.Repo.init(root, initial_branch="main")
+        with self.git.config_writer() as config:
+            config.set_value("user", "name", "test")
+            config.set_value("user", "email", "test@example.com")
+            config.set_value("commit", "gpgsign", "false")
+
+    def write(self, name: str, text: str) -> None:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def commit(self, message: str = "change") -> str:
+        self.git.git.add("-A")
+        self.git.git.commit("-q", "--allow-empty", "-m", message)
+        return str(self.git.head.commit.hexsha)
+
+    def branch(self, name: str) -> None:
+        self.git.git.checkout("-q", "-b", name)
+
+    def mv(self, old: str, new: str) -> None:
+        (self.root / new).parent.mkdir(parents=True, exist_ok=True)
+        self.git.git.mv(old, new)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", CONFIG)
+    repo.write("policies/no-privileged.yaml", POLICY)
+    return repo
+
+
+def by_status(findings: list[Finding], status: str) -> list[str]:
+    return sorted(f"{f.file}:{f.line}:{f.message}" for f in findings if f.status == status)
+
+
+def test_rename_and_line_move_keep_findings_existing(repo: Repo) -> None:
+    repo.write("deploy/pod.yaml", pod(("app", True)))
+    base = repo.commit("base")
+    repo.branch("pr")
+    repo.mv("deploy/pod.yaml", "apps/pod.yaml")
+    # Three comment lines on top move every line; a second privileged container is new.
+    repo.write("apps/pod.yaml", pod(("app", True), ("side", True), top="# a\n# b\n# c\n"))
+    head = repo.commit("rename, move, add")
+    result = scan_change(repo.root, "main", filter_mode="file")
+    findings = result.verdict.findings
+    assert by_status(findings, "existing") == ["apps/pod.yaml:12:app is privileged"]
+    assert by_status(findings, "new") == ["apps/pod.yaml:16:side is privileged"]
+    assert [f.blocking for f in findings] == [False, True]
+    assert result.verdict.exit_code == 1
+    assert result.base_sha == base and result.head_sha == head
+    assert result.changed_files == ["apps/pod.yaml"]
+    assert result.changed_lines["apps/pod.yaml"] == {1, 2, 3, *range(13, 17)}
+
+
+def test_fixed_finding_passes(repo: Repo) -> None:
+    repo.write("deploy/pod.yaml", pod(("app", True), ("db", True)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", False), ("db", True)))
+    repo.commit("fix app")
+    verdict = scan_change(repo.root, "main").verdict
+    assert by_status(verdict.findings, "fixed") == ["deploy/pod.yaml:9:app is privileged"]
+    assert by_status(verdict.findings, "existing") == []  # db's line is untouched (added)
+    assert verdict.passed
+
+
+def test_merge_base_semantics_ignore_base_branch_progress(repo: Repo) -> None:
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/other.yaml", pod(("x", False), name="other"))
+    repo.commit("pr")
+    repo.git.git.checkout("-q", "main")
+    repo.write("deploy/pod.yaml", pod(("app", True)))  # main moves on, with a finding
+    repo.commit("main moves")
+    result = scan_change(repo.root, "main", "pr")
+    assert result.changed_files == ["deploy/other.yaml"]
+    assert result.verdict.findings == [] and result.verdict.passed
+
+
+def test_filter_modes(repo: Repo) -> None:
+    repo.write("deploy/pod.yaml", pod(("a", True), ("b", True), ("c", True)))
+    repo.commit("base")
+    repo.branch("pr")
+    text = pod(("a", True), ("b", True), ("c", True)).replace(
+        "        privileged: true\n    - name: c\n      image: ghcr.io/acme/app:1.0",
+        "        privileged: true # still\n    - name: c\n      image: ghcr.io/acme/app:1.1",
+    )
+    repo.write("deploy/pod.yaml", text)  # b's privileged line (13), c's image (15)
+    repo.commit("touch b and c")
+
+    def shown(mode: str) -> list[str]:
+        findings = scan_change(repo.root, "main", filter_mode=mode).verdict.findings
+        assert all(f.status == "existing" and not f.blocking for f in findings)
+        return [f.message for f in findings]
+
+    assert shown("added") == ["b is privileged"]
+    assert shown("diff_context") == ["b is privileged", "c is privileged"]  # c: 17
+    assert shown("file") == ["a is privileged", "b is privileged", "c is privileged"]
+    assert shown("all") == shown("file")
+
+
+def test_trust_pr_cannot_weaken_its_own_check(repo: Repo) -> None:
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", True)))
+    (repo.root / "policies/no-privileged.yaml").unlink()
+    repo.write(".gatekeeper.yml", CONFIG + "severityThreshold: critical\n")
+    expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    repo.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n  - {policy: TEST-NO-PRIVILEGED, file: 'deploy/*', owner: me, reason: r,"
+        f" ticket: T-1, expires: '{expires}'}}\n",
+    )
+    repo.commit("sneaky")
+    verdict = scan_change(repo.root, "main").verdict
+    blocking = [f for f in verdict.blocking]
+    assert [(f.policy_id, f.status, f.file) for f in blocking] == [
+        ("TEST-NO-PRIVILEGED", "new", "deploy/pod.yaml")
+    ]
+    changes = sorted(
+        (f.file, f.severity, f.blocking)
+        for f in verdict.findings
+        if f.policy_id == "GK-POLICY-CHANGE"
+    )
+    assert changes == [
+        (".gatekeeper.yml", "info", False),
+        (".gatekeeper/waivers.yml", "info", False),
+        ("policies/no-privileged.yaml", "info", False),
+    ]
+
+
+def test_waiver_from_base_applies_and_expired_one_blocks(repo: Repo) -> None:
+    today = datetime.date.today()
+    soon = (today + datetime.timedelta(days=3)).isoformat()
+    gone = (today - datetime.timedelta(days=1)).isoformat()
+    repo.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n"
+        f"  - {{policy: TEST-NO-PRIVILEGED, name: p, owner: a, reason: r, ticket: T-1,"
+        f" expires: '{soon}'}}\n"
+        f"  - {{policy: TEST-NO-PRIVILEGED, name: q, owner: b, reason: r, ticket: T-2,"
+        f" expires: '{gone}'}}\n",
+    )
+    repo.write("deploy/p.yaml", pod(("app", False), name="p"))
+    repo.write("deploy/q.yaml", pod(("app", False), name="q"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/p.yaml", pod(("app", True), name="p"))
+    repo.write("deploy/q.yaml", pod(("app", True), name="q"))
+    repo.commit("privileged")
+    result = scan_change(repo.root, "main")
+    findings = {(f.policy_id, f.file): f for f in result.verdict.findings}
+    waived = findings[("TEST-NO-PRIVILEGED", "deploy/p.yaml")]
+    assert waived.status == "waived" and not waived.blocking
+    assert waived.waiver is not None and waived.waiver["ticket"] == "T-1"
+    assert findings[("TEST-NO-PRIVILEGED", "deploy/q.yaml")].blocking
+    expired = findings[("GK-WAIVER-EXPIRED", ".gatekeeper/waivers.yml")]
+    assert expired.blocking and expired.line == 3
+    assert [w.ticket for w in result.expiring_waivers] == ["T-1"]
+    assert not findings[("GK-WAIVER-EXPIRING", ".gatekeeper/waivers.yml")].blocking
+
+
+def test_waiver_beyond_horizon_is_a_config_error(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    far = (datetime.date.today() + datetime.timedelta(days=400)).isoformat()
+    repo.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n  - policy: TEST-NO-PRIVILEGED\n    name: p\n    owner: a\n    reason: r\n"
+        f"    ticket: T-1\n    expires: '{far}'\n",
+    )
+    repo.write("deploy/p.yaml", pod(("app", True)))
+    repo.commit("base")
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 2
+    assert ".gatekeeper/waivers.yml:7:" in run.stderr and "maxHorizonDays" in run.stderr
+    repo.write(".gatekeeper/waivers.yml", "waivers:\n  - {policy: X, owner: a}\n")
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 2 and ".gatekeeper/waivers.yml:2:" in run.stderr
+
+
+def test_plain_scan_reports_waived_findings(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    soon = (datetime.date.today() + datetime.timedelta(days=20)).isoformat()
+    repo.write(
+        ".gatekeeper/waivers.yml",
+        f"waivers:\n  - {{policy: TEST-NO-PRIVILEGED, file: 'deploy/**', owner: a, reason: r,"
+        f" ticket: T-9, expires: '{soon}'}}\n",
+    )
+    repo.write("deploy/p.yaml", pod(("app", True)))
+    run = gatekeeper("scan", "deploy", "--format", "json", cwd=repo.root)
+    assert run.returncode == 0, run.stdout + run.stderr
+    [finding] = json.loads(run.stdout)["findings"]
+    assert finding["status"] == "waived" and finding["waiver"]["ticket"] == "T-9"
+
+
+def test_inline_skips(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    skipped = "# gatekeeper:skip=TEST-NO-PRIVILEGED needs host devices (OPS-7)\n"
+    repo.write("deploy/a.yaml", skipped + pod(("app", True), name="a"))
+    repo.write("deploy/b.yaml", pod(("app", False), name="b"))
+    repo.commit("base")
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 0 and "(waived)" in run.stdout
+    repo.branch("pr")
+    repo.write("deploy/a.yaml", skipped + pod(("app", True), ("side", True), name="a"))
+    repo.write("deploy/b.yaml", skipped + pod(("app", True), name="b"))
+    repo.commit("skip added in the PR")
+    findings = scan_change(repo.root, "main").verdict.findings
+    statuses = sorted((f.file, f.policy_id, f.status, f.blocking) for f in findings)
+    assert statuses == [
+        ("deploy/a.yaml", "TEST-NO-PRIVILEGED", "waived", False),  # base had the annotation
+        ("deploy/b.yaml", "GK-POLICY-CHANGE", "new", False),
+        ("deploy/b.yaml", "TEST-NO-PRIVILEGED", "new", True),  # added by the PR: no effect
+    ]
+    repo.write(".gatekeeper.yml", CONFIG + "waivers: {forbidInlineSkips: true}\n")
+    run = gatekeeper("scan", "deploy/a.yaml", cwd=repo.root)
+    assert run.returncode == 1
+    assert "deploy/a.yaml:1:1: MEDIUM GK-INLINE-SKIP [blocking]" in run.stdout
+
+
+def test_overrides_per_directory(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    repo.write(
+        ".gatekeeper.yml",
+        CONFIG + "overrides:\n  - {path: 'legacy/**', disable: [TEST-NO-PRIVILEGED]}\n"
+        "  - {path: 'lab/**', severityThreshold: critical}\n",
+    )
+    for directory in ("legacy", "lab", "prod"):
+        repo.write(f"{directory}/p.yaml", pod(("app", True)))
+    run = gatekeeper("scan", ".", "--format", "json", cwd=repo.root)
+    findings = json.loads(run.stdout)["findings"]
+    assert sorted((f["file"], f["blocking"]) for f in findings) == [
+        ("lab/p.yaml", False),
+        ("prod/p.yaml", True),
+    ]
+    repo.write(".gatekeeper.yml", CONFIG + "overrides:\n  - {path: x, bogus: 1}\n")
+    run = gatekeeper("scan", ".", cwd=repo.root)
+    assert run.returncode == 2 and ".gatekeeper.yml:5:" in run.stderr
+
+
+def test_cli_base_head(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", True)))
+    repo.commit("pr")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert run.returncode == 1
+    assert "deploy/pod.yaml:9:9: HIGH TEST-NO-PRIVILEGED [blocking]" in run.stdout
+    assert gatekeeper("scan", "--base", "main", "--head", "main", cwd=repo.root).returncode == 0
+    run = gatekeeper("scan", "--base", "nope", cwd=repo.root)
+    assert run.returncode == 2 and "unknown git revision: nope" in run.stderr
+
+
+def test_git_policy_source_and_lock(repo: Repo, tmp_path: Path, gatekeeper: Gatekeeper) -> None:
+    policies = Repo(tmp_path / "policy-repo")
+    policies.write("k8s/no-privileged.yaml", POLICY)
+    policies.commit("v1")
+    policies.git.create_tag("v1")
+    policies.write("k8s/no-privileged.yaml", POLICY.replace("severity: high", "severity: low"))
+    policies.commit("v2")
+    policies.git.create_tag("v2")
+    url = (tmp_path / "policy-repo").as_uri()
+    repo.write(
+        ".gatekeeper.yml", f"builtin: false\npolicies:\n  - {{git: '{url}', ref: v1, path: k8s}}\n"
+    )
+    repo.write("deploy/pod.yaml", pod(("app", True)))
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 2 and "run `gatekeeper lock`" in run.stderr
+    run = gatekeeper("lock", cwd=repo.root)
+    assert run.returncode == 0, run.stderr
+    lock = json.loads((repo.root / "gatekeeper.lock").read_text())
+    assert lock["sources"][0]["commit"] == policies.git.commit("v1").hexsha
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 1 and "HIGH TEST-NO-PRIVILEGED" in run.stdout
+    # Moving the tag does not move the scan: the lock pins the commit.
+    policies.git.git.tag("-f", "v1", "v2")
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 1 and "HIGH TEST-NO-PRIVILEGED" in run.stdout
+    # A config naming another ref makes the lock stale until `gatekeeper lock` runs.
+    repo.write(".gatekeeper.yml", (repo.root / ".gatekeeper.yml").read_text().replace("v1", "v2"))
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 2 and "stale lock" in run.stderr
+    assert gatekeeper("lock", cwd=repo.root).returncode == 0
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 0 and "LOW TEST-NO-PRIVILEGED" in run.stdout

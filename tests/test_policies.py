@@ -1,0 +1,317 @@
+"""The built-in library: every policy's own cases, naming, Pod Security Standards coverage."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from gatekeeper.commands.test import run_case
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import builtin_dir, load_bundle, load_policy_file
+from gatekeeper.policy.model import Policy
+from gatekeeper.scan import scan
+from tests.conftest import REPO, Run
+
+POLICIES = load_bundle([builtin_dir()])
+BY_ID = {policy.id: policy for policy in POLICIES}
+KUBERNETES = [policy for policy in POLICIES if policy.pack == "kubernetes"]
+CASES = [(policy, case) for policy in POLICIES for case in policy.tests]
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+
+
+@pytest.mark.parametrize(
+    ("policy", "case"), CASES, ids=[f"{policy.id}:{case['name']}" for policy, case in CASES]
+)
+def test_policy_case(policy: Policy, case: dict[str, object]) -> None:
+    result = run_case(policy, case)
+    assert result.passed, f"{policy.file}: {result.detail}"
+
+
+class Control(NamedTuple):
+    level: str  # baseline | restricted
+    policies: tuple[str, ...]
+    containers: bool = False  # restricted on containers, initContainers and ephemeralContainers
+    pod: bool = False  # restricted on spec.securityContext too
+
+
+# Every control of the Pod Security Standards (kubernetes.io/docs/concepts/security/
+# pod-security-standards), Kubernetes 1.34, and the policies that enforce it.
+PSS_CONTROLS: dict[str, Control] = {
+    "HostProcess": Control("baseline", ("K8S-PSS-HOST-PROCESS",), containers=True, pod=True),
+    "Host Namespaces": Control("baseline", ("K8S-PSS-HOST-NAMESPACES",)),
+    "Privileged Containers": Control("baseline", ("K8S-PSS-PRIVILEGED",), containers=True),
+    "Capabilities (baseline)": Control("baseline", ("K8S-PSS-CAPABILITIES",), containers=True),
+    "HostPath Volumes": Control("baseline", ("K8S-PSS-HOST-PATH",)),
+    "Host Ports": Control("baseline", ("K8S-PSS-HOST-PORTS",), containers=True),
+    "Host Probes / Lifecycle Hooks": Control("baseline", ("K8S-PSS-HOST-PROBES",), containers=True),
+    "AppArmor": Control(
+        "baseline", ("K8S-PSS-APPARMOR", "K8S-PSS-APPARMOR-ANNOTATIONS"), containers=True, pod=True
+    ),
+    "SELinux": Control("baseline", ("K8S-PSS-SELINUX",), containers=True, pod=True),
+    "/proc Mount Type": Control("baseline", ("K8S-PSS-PROC-MOUNT",), containers=True),
+    "Seccomp (baseline)": Control("baseline", ("K8S-PSS-SECCOMP",), containers=True, pod=True),
+    "Sysctls": Control("baseline", ("K8S-PSS-SYSCTLS",)),
+    "Volume Types": Control("restricted", ("K8S-PSS-VOLUME-TYPES",)),
+    "Privilege Escalation": Control(
+        "restricted", ("K8S-PSS-PRIVILEGE-ESCALATION",), containers=True
+    ),
+    "Running as Non-root": Control(
+        "restricted", ("K8S-PSS-RUN-AS-NON-ROOT",), containers=True, pod=True
+    ),
+    "Running as Non-root user": Control(
+        "restricted", ("K8S-PSS-RUN-AS-USER",), containers=True, pod=True
+    ),
+    "Seccomp (restricted)": Control("restricted", ("K8S-PSS-SECCOMP-REQUIRED",), containers=True),
+    "Capabilities (restricted)": Control(
+        "restricted", ("K8S-PSS-CAPABILITIES-DROP-ALL", "K8S-PSS-CAPABILITIES-ADD"), containers=True
+    ),
+}
+
+
+@pytest.mark.parametrize("control", sorted(PSS_CONTROLS))
+def test_pss_control_is_enforced(control: str) -> None:
+    spec = PSS_CONTROLS[control]
+    for policy_id in spec.policies:
+        assert policy_id in BY_ID, f"{control}: {policy_id} is not in the library"
+        policy = BY_ID[policy_id]
+        assert policy.raw.get("tags") == [f"pss-{spec.level}"], policy.file
+        assert policy.pod_policy, f"{policy_id} must run on every workload kind"
+        assert f'Pod Security Standards {spec.level} "' in " ".join(policy.references)
+    subjects = [
+        str(pattern[:2]) for policy_id in spec.policies for pattern in (list(BY_ID[policy_id].each))
+    ]
+    if spec.containers:
+        for name in CONTAINER_LISTS:
+            assert any(f"'{name}'" in subject for subject in subjects), (control, name)
+    if spec.pod:
+        assert any(subject == "('spec',)" for subject in subjects), control
+
+
+def test_every_pss_policy_is_in_the_control_table() -> None:
+    tagged = {p.id for p in KUBERNETES if any(t.startswith("pss-") for t in p.raw.get("tags", []))}
+    listed = {policy_id for control in PSS_CONTROLS.values() for policy_id in control.policies}
+    assert tagged == listed
+
+
+# Violates every control of the standard, once.
+EVERY_VIOLATION = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad, namespace: shop}
+spec:
+  selector: {matchLabels: {app: bad}}
+  template:
+    metadata:
+      labels: {app: bad}
+      annotations:
+        container.apparmor.security.beta.kubernetes.io/app: unconfined
+    spec:
+      hostNetwork: true
+      securityContext:
+        windowsOptions: {hostProcess: true}
+        seLinuxOptions: {type: spc_t}
+        seccompProfile: {type: Unconfined}
+        appArmorProfile: {type: Unconfined}
+        runAsNonRoot: false
+        runAsUser: 0
+        sysctls: [{name: kernel.msgmax, value: "65536"}]
+      containers:
+        - name: app
+          image: ghcr.io/acme/app:1.0
+          ports: [{containerPort: 80, hostPort: 80}]
+          livenessProbe: {httpGet: {port: 80, host: 10.0.0.1}}
+          securityContext:
+            privileged: true
+            procMount: Unmasked
+            allowPrivilegeEscalation: true
+            capabilities: {add: [SYS_ADMIN]}
+      volumes:
+        - {name: host, hostPath: {path: /}}
+"""
+
+# Meets the restricted profile.
+RESTRICTED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: good, namespace: shop}
+spec:
+  selector: {matchLabels: {app: good}}
+  template:
+    metadata: {labels: {app: good}}
+    spec:
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        seccompProfile: {type: RuntimeDefault}
+      initContainers:
+        - name: init
+          image: ghcr.io/acme/init:1.0
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL]}
+      containers:
+        - name: app
+          image: ghcr.io/acme/app:1.0
+          ports: [{containerPort: 8080}]
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}
+      volumes:
+        - {name: tmp, emptyDir: {}}
+        - {name: data, persistentVolumeClaim: {claimName: data}}
+"""
+
+
+def pss_findings(manifest: str) -> dict[str, int]:
+    pss = [BY_ID[policy_id] for c in PSS_CONTROLS.values() for policy_id in c.policies]
+    result = scan([("deploy.yaml", manifest.encode())], Engine(pss), jobs=1)
+    counts: dict[str, int] = {}
+    for finding in result.findings:
+        assert not finding.extra.get("evaluation_error"), finding.message
+        counts[finding.policy_id] = counts.get(finding.policy_id, 0) + 1
+    return counts
+
+
+def test_a_manifest_breaking_every_control_fails_every_pss_policy() -> None:
+    expected = {policy_id for c in PSS_CONTROLS.values() for policy_id in c.policies}
+    assert set(pss_findings(EVERY_VIOLATION)) == expected
+
+
+def test_a_restricted_deployment_passes_every_pss_policy() -> None:
+    assert pss_findings(RESTRICTED) == {}
+
+
+ID_SCHEME = re.compile(r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META)-[A-Z0-9]+(-[A-Z0-9]+)*$")
+
+
+def test_policy_ids_are_unique_across_packs() -> None:
+    ids = [load_policy_file(Path(policy.file)).id for policy in POLICIES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("policy", KUBERNETES, ids=[policy.id for policy in KUBERNETES])
+def test_kubernetes_policy_naming_and_metadata(policy: Policy) -> None:
+    assert ID_SCHEME.match(policy.id), policy.id
+    area, rest = policy.id.split("-", 2)[1:]
+    stem = Path(policy.file).stem
+    if area == "PSS":
+        (tag,) = policy.raw["tags"]
+        assert stem == f"{tag}-{rest.lower()}", policy.file
+    else:
+        assert stem == f"{area.lower()}-{rest.lower()}", policy.file
+    assert policy.references, policy.id
+    assert any(case["expect"] == "pass" for case in policy.tests), policy.id
+    fails = [case for case in policy.tests if case["expect"] == "fail"]
+    assert any("lines" in case for case in fails), f"{policy.id}: no fail case pins its lines"
+    if policy.pod_policy:
+        kinds = {str(case["input"]).split("kind: ", 1)[1].split("\n", 1)[0] for case in fails}
+        assert kinds - {"Pod"}, f"{policy.id}: no fail case on a workload kind other than Pod"
+
+
+def test_repository_scope_honours_match_namespaces(tmp_path: Path) -> None:
+    policy_file = tmp_path / "p.yaml"
+    policy_file.write_text(
+        "id: TEST-REPO-NS\ntitle: every workload is reported\nseverity: low\n"
+        "description: d\nremediation: r\nscope: repository\n"
+        "match: {source: kubernetes, kinds: [Pod], excludeNamespaces: [kube-system]}\n"
+        "rule: 'false'\n"
+    )
+    manifest = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: kube-system}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: shop}\n"
+    )
+    engine = Engine([load_policy_file(policy_file)])
+    findings = scan([("pods.yaml", manifest.encode())], engine, jobs=1).findings
+    assert [(f.name, f.line) for f in findings] == [("b", 7)]
+
+
+def test_cel_bind_is_available() -> None:
+    from gatekeeper.policy.cel import Program
+
+    assert Program("cel.bind(x, object.a, x + x)").evaluate({"object": {"a": 2}}) == 4
+
+
+Gatekeeper = Callable[..., Run]
+
+
+def test_demo_repo_deploy_findings(gatekeeper: Gatekeeper) -> None:
+    run = gatekeeper("scan", "deploy", "--format", "json", cwd=REPO / "examples" / "demo-repo")
+    assert run.returncode == 1, run.stderr
+    findings = json.loads(run.stdout)["findings"]
+    assert {f["file"] for f in findings} == {"deploy/web.yaml"}, "deploy/api.yaml must stay clean"
+    found = {(f["policy_id"], f["line"]) for f in findings}
+    assert {
+        ("K8S-PSS-PRIVILEGED", 28),
+        ("K8S-PSS-HOST-PORTS", 23),
+        ("K8S-PSS-HOST-PATH", 31),
+        ("K8S-IMAGE-TAG-PINNED", 20),
+        ("K8S-IMAGE-ALLOWED-REGISTRY", 20),
+        ("K8S-POD-ENV-SECRETS", 26),
+    } <= found
+
+
+def test_null_fields_are_unset_not_errors() -> None:
+    """Helm leaves `securityContext:` and `labels:` empty; the API server drops such nulls."""
+    manifest = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: helm-ish
+  labels:
+spec:
+  template:
+    metadata:
+      annotations:
+    spec:
+      securityContext:
+      volumes:
+        - name: cache
+          emptyDir:
+      containers:
+        - name: app
+          image: ghcr.io/acme/app:1.0
+          securityContext:
+            capabilities:
+              add:
+          resources:
+          env:
+            - name: TOKEN
+              value:
+"""
+    engine = Engine(KUBERNETES)
+    findings = scan([("deploy.yaml", manifest.encode())], engine, jobs=1).findings
+    assert [f.message for f in findings if f.extra.get("evaluation_error")] == []
+    ids = {f.policy_id for f in findings}
+    assert {"K8S-PSS-RUN-AS-NON-ROOT", "K8S-POD-RESOURCES", "K8S-META-REQUIRED-LABELS"} <= ids
+    assert "K8S-POD-ENV-SECRETS" not in ids
+
+
+def test_pack_readme_lists_every_policy_with_its_severity() -> None:
+    readme = (REPO / "policies" / "kubernetes" / "README.md").read_text()
+    for policy in KUBERNETES:
+        assert f"| `{policy.id}` | {policy.severity} |" in readme, policy.id
+
+
+def test_gatekeeper_yml_params_override_builtin_defaults(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "api.yaml").write_bytes(
+        (REPO / "examples" / "demo-repo" / "deploy" / "api.yaml").read_bytes()
+    )
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "params:\n"
+        "  K8S-META-REQUIRED-LABELS: {labels: [app.kubernetes.io/name, team]}\n"
+        "  K8S-IMAGE-ALLOWED-REGISTRY: {allowedRegistries: [quay.io]}\n"
+    )
+    run = gatekeeper("scan", "deploy", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    messages = {f["policy_id"]: f["message"] for f in findings}
+    assert set(messages) == {"K8S-META-REQUIRED-LABELS", "K8S-IMAGE-ALLOWED-REGISTRY"}
+    assert messages["K8S-META-REQUIRED-LABELS"].endswith("lacks the label(s) team")
+    assert "(quay.io)" in messages["K8S-IMAGE-ALLOWED-REGISTRY"]

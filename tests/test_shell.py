@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from gatekeeper.shell import commands
+
+
+def signatures(script: str) -> list[tuple[int, str]]:
+    return [(command.line, command.signature) for command in commands(script)]
+
+
+def test_chains_pipes_continuations_and_comments() -> None:
+    script = (
+        "# kubectl apply -f x\n"
+        'echo "kubectl apply -f x"  # kubectl delete\n'
+        "kubectl diff -f x && \\\n"
+        "  kubectl apply -f x; helm -n prod upgrade --install web ./chart\n"
+        "kustomize build . | kubectl apply -f -\n"
+    )
+    assert signatures(script) == [
+        (1, "echo kubectl apply -f x"),
+        (2, "kubectl diff"),
+        (3, "kubectl apply"),
+        (3, "helm upgrade web ./chart"),
+        (4, "kustomize build ."),
+        (4, "kubectl apply"),
+    ]
+
+
+def test_heredoc_bodies_are_data_not_commands() -> None:
+    script = "cat <<'EOF' | kubectl apply -f -\nkubectl delete ns prod\nEOF\nkubectl get pods\n"
+    assert signatures(script) == [(0, "cat"), (0, "kubectl apply"), (3, "kubectl get pods")]
+    tabbed = "cat <<-EOF >x\n\tkubectl delete ns prod\n\tEOF\nhelm list\n"
+    assert signatures(tabbed) == [(0, "cat"), (3, "helm list")]
+
+
+def test_wrappers_keywords_and_nested_shells() -> None:
+    script = (
+        "if true; then sudo -u root env A=1 /usr/bin/kubectl --context=prod delete ns x; fi\n"
+        "timeout 60s microk8s kubectl rollout restart deploy/web\n"
+        "bash -ec 'terraform apply -auto-approve'\n"
+        'sh -c "kubectl apply -f x"\n'
+    )
+    found = commands(script)
+    assert [(c.line, c.signature) for c in found if c.program != "true"] == [
+        (0, "kubectl delete ns x"),
+        (1, "kubectl rollout restart deploy/web"),
+        (2, "bash terraform apply -auto-approve"),
+        (2, "terraform apply"),
+        (3, "sh kubectl apply -f x"),
+        (3, "kubectl apply"),
+    ]
+    assert found[1].wrappers == ["sudo", "env"]
+    assert found[1].flags == ["--context=prod"]
+
+
+def test_value_flags_are_not_positional_and_quotes_span_lines() -> None:
+    (command,) = commands("helm --kube-context prod -n web upgrade --set a=b web ./chart 2>&1\n")
+    assert command.positional == ["upgrade", "web", "./chart"]
+    assert command.flags == ["--kube-context=prod", "-n=web", "--set=a=b"]
+    found = commands("echo 'multi\nline' $(kubectl get pods)\nterraform -chdir=infra apply\n")
+    assert [(c.line, c.signature) for c in found] == [
+        (0, "echo multi\nline $(kubectl get pods)"),
+        (1, "kubectl get pods"),
+        (2, "terraform apply"),
+    ]
+    nested = commands('OUT="$(helm upgrade web "$(cat chart)")" `kubectl delete ns x`\n')
+    assert [c.signature for c in nested] == [
+        "`kubectl delete ns x`",
+        "helm upgrade web $(cat chart)",
+        "cat chart",
+        "kubectl delete ns x",
+    ]
+    quoted = commands("echo '$(kubectl apply -f x)'\nfor f in a; do\n  kubectl apply -f $f; done\n")
+    assert [(c.line, c.signature) for c in quoted] == [
+        (0, "echo $(kubectl apply -f x)"),
+        (1, "for f in a"),
+        (2, "kubectl apply"),
+    ]

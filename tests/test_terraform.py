@@ -1,0 +1,314 @@
+"""Terraform source: HCL values and lines, module context, plan JSON, problems."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from gatekeeper.document import Document
+from gatekeeper.hcl import HclError, parse
+from gatekeeper.sources import LoadContext, adapter_for, adapters, terraform
+from gatekeeper.tree import MemoryTree, WorkTree
+from tests.conftest import REPO, Run
+
+Gatekeeper = Callable[..., Run]
+Write = Callable[[str, "str | bytes"], Path]
+DATA = REPO / "tests" / "data" / "terraform"
+
+SECURITY_GROUP = """\
+resource "aws_security_group" "web" {
+  name = "web"
+  ingress {
+    from_port   = 22
+    to_port     = 22
+    cidr_blocks = ["10.0.0.0/8", var.extra_cidr]
+  }
+  dynamic "ingress" {
+    for_each = var.ports
+    content {
+      from_port   = ingress.value
+      cidr_blocks = [
+        "0.0.0.0/0",
+      ]
+    }
+  }
+  tags        = merge(local.tags, { Name = "web" })
+  description = "web ${var.env}"
+  unset       = null
+  policy = jsonencode({
+    Statement = [{
+      Action = "*"
+    }]
+  })
+  provisioner "local-exec" {
+    command = "echo hi"
+  }
+}
+"""
+
+
+def load(path: str, text: str, files: dict[str, str] | None = None) -> list[Document]:
+    tree = MemoryTree({name: body.encode() for name, body in (files or {}).items()})
+    loaded = terraform.load(path, text.encode(), LoadContext(tree=tree))
+    assert not loaded.problems, loaded.problems
+    return loaded.documents
+
+
+def test_values_unknowns_and_blocks_as_policies_see_them() -> None:
+    (document,) = load("main.tf", SECURITY_GROUP)
+    assert (document.kind, document.name, document.namespace) == ("aws_security_group", "web", "")
+    obj = document.obj
+    assert obj["ingress"][0] == {
+        "from_port": 22,
+        "to_port": 22,
+        "cidr_blocks": ["10.0.0.0/8", "${var.extra_cidr}"],
+    }
+    # The dynamic block's content is one more ingress item; its iterator values are unknown.
+    assert obj["ingress"][1] == {"from_port": "${ingress.value}", "cidr_blocks": ["0.0.0.0/0"]}
+    assert obj["tags"] == '${merge(local.tags, {Name = "web"})}'
+    assert obj["description"] == "web ${var.env}"
+    assert "unset" not in obj
+    assert obj["policy"] == {"Statement": [{"Action": "*"}]}
+    assert obj["provisioner"] == [{"local-exec": {"command": "echo hi"}}]
+
+
+def test_every_field_path_maps_to_its_line() -> None:
+    (document,) = load("main.tf", SECURITY_GROUP)
+
+    def line(*path: str | int) -> tuple[int, bool]:
+        location = document.locator.locate(path)
+        return location.line, location.exact
+
+    assert line() == (1, True)
+    assert line("ingress", 0) == (3, True)
+    assert line("ingress", 0, "cidr_blocks") == (6, True)
+    assert line("ingress", 1) == (8, True)  # the dynamic block
+    assert line("ingress", 1, "cidr_blocks", 0) == (13, True)
+    assert line("policy", "Statement", 0, "Action") == (22, True)
+    assert line("provisioner", 0, "local-exec", "command") == (26, True)
+    assert line("ingress", 0, "protocol") == (3, False)  # missing: nearest ancestor
+    assert line("nope", "deeper") == (1, False)
+
+
+def test_heredocs_and_json_policy_strings() -> None:
+    text = (
+        'resource "aws_iam_policy" "p" {\n'
+        "  policy = <<-EOT\n"
+        '    {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}\n'
+        "  EOT\n"
+        "  description = <<EOT\n"
+        "two\n"
+        "  lines\n"
+        "EOT\n"
+        "}\n"
+    )
+    (document,) = load("iam.tf", text)
+    assert document.obj["policy"]["Statement"][0]["Action"] == "*"
+    assert document.obj["description"] == "two\n  lines"
+    assert document.locator.locate(("policy", "Statement", 0)).line == 2
+
+
+def test_data_sources_and_modules_are_documents_other_blocks_are_not() -> None:
+    text = (
+        'terraform {\n  required_version = ">= 1.5"\n}\n'
+        'provider "aws" {\n  region = "eu-west-1"\n}\n'
+        'variable "x" {}\n'
+        'data "aws_iam_policy_document" "p" {\n  statement {\n    actions = ["*"]\n  }\n}\n'
+        'module "vpc" {\n  source = "./vpc"\n}\n'
+    )
+    documents = load("infra/main.tf", text)
+    assert [(d.kind, d.name, d.namespace) for d in documents] == [
+        ("data.aws_iam_policy_document", "p", "infra"),
+        ("module", "vpc", "infra"),
+    ]
+    assert documents[0].locator.locate(("statement", 0, "actions")).line == 10
+
+
+def test_module_context_spans_the_files_of_the_directory() -> None:
+    bucket = 'resource "aws_s3_bucket" "b" {\n  bucket = "acme-b"\n}\n'
+    files = {
+        "infra/s3.tf": bucket,
+        "infra/controls.tf": (
+            'resource "aws_s3_bucket_public_access_block" "b" {\n'
+            "  bucket = aws_s3_bucket.b.id\n}\n"
+            'resource "aws_s3_bucket_logging" "b" {\n'
+            '  bucket        = "acme-b"\n  target_bucket = "acme-logs"\n}\n'
+        ),
+        # Another directory is another module: not part of the context.
+        "other/sse.tf": (
+            'resource "aws_s3_bucket_server_side_encryption_configuration" "b" {\n'
+            "  bucket = aws_s3_bucket.b.id\n}\n"
+        ),
+    }
+    (document,) = load("infra/s3.tf", bucket, files)
+    context = document.extra["context"]
+    assert context["address"] == "aws_s3_bucket.b"
+    assert context["referencedBy"] == [
+        {
+            "type": "aws_s3_bucket_public_access_block",
+            "name": "b",
+            "address": "aws_s3_bucket_public_access_block.b",
+            "attribute": "bucket",
+        },
+        {
+            "type": "aws_s3_bucket_logging",
+            "name": "b",
+            "address": "aws_s3_bucket_logging.b",
+            "attribute": "bucket",
+        },
+    ]
+    controls = load("infra/controls.tf", files["infra/controls.tf"], files)
+    assert controls[0].extra["context"]["references"] == ["aws_s3_bucket.b"]
+
+
+def test_unresolved_links_are_listed_but_links_to_other_resources_are_not() -> None:
+    text = (
+        'resource "aws_s3_bucket" "b" {\n  bucket = var.name\n}\n'
+        'resource "aws_s3_bucket_public_access_block" "any" {\n  bucket = each.key\n}\n'
+        'resource "aws_s3_bucket_logging" "other" {\n  bucket = aws_s3_bucket.elsewhere.id\n}\n'
+        'resource "aws_flow_log" "f" {\n  vpc_id = module.network.vpc_id\n}\n'
+    )
+    documents = load("main.tf", text)
+    unresolved = documents[0].extra["context"]["unresolved"]
+    assert [(r["address"], r["attribute"]) for r in unresolved] == [
+        ("aws_s3_bucket.b", "bucket"),
+        ("aws_s3_bucket_public_access_block.any", "bucket"),
+        ("aws_flow_log.f", "vpc_id"),
+    ]
+    assert documents[0].extra["context"]["referencedBy"] == []
+
+
+def test_parse_error_is_a_problem_with_its_line() -> None:
+    text = 'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n  acl = \n}\n'
+    loaded = terraform.load("bad.tf", text.encode(), LoadContext())
+    assert not loaded.documents
+    (problem,) = loaded.problems
+    assert (problem.code, problem.file, problem.line) == ("GK-PARSE-ERROR", "bad.tf", 3)
+    assert "invalid HCL" in problem.message
+
+
+def test_deep_nesting_is_a_problem_not_a_crash() -> None:
+    text = "a = " + "[" * 3000 + "]" * 3000 + "\n"
+    loaded = terraform.load("deep.tf", text.encode(), LoadContext())
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 1)]
+
+
+def test_unclosed_block_and_redefined_attribute() -> None:
+    try:
+        parse('resource "a" "b" {\n  x = 1\n')
+    except HclError as error:
+        assert error.line == 3
+    else:  # pragma: no cover
+        raise AssertionError("no error")
+    loaded = terraform.load("dup.tf", b'resource "a" "b" {\n  x = 1\n  x = 2\n}\n', LoadContext())
+    assert [(p.line, p.code) for p in loaded.problems] == [(3, "GK-PARSE-ERROR")]
+    assert "redefined (first set at line 2)" in loaded.problems[0].message
+
+
+def test_detect_owns_tf_and_plan_files_only() -> None:
+    sources = adapters()
+
+    def owner(path: str) -> str:
+        source = adapter_for(path, sources)
+        return source.NAME if source else ""
+
+    assert owner("infra/main.tf") == "terraform"
+    assert owner("plans/prod.tfplan.json") == "terraform"
+    assert owner("plan.json") == "terraform"
+    assert owner("infra/.terraform/modules/vpc/main.tf") == ""
+    assert owner("deploy/app.json") == "kubernetes"
+
+
+def test_plan_documents_unknowns_references_and_lines() -> None:
+    path = "tests/data/terraform/plan/tfplan.json"
+    data = (REPO / path).read_bytes()
+    loaded = terraform.load(path, data, LoadContext())
+    assert not loaded.problems
+    by_name = {document.name: document for document in loaded.documents}
+    # The deleted security group has no `after`: nothing to check.
+    assert sorted(by_name) == [
+        "aws_s3_bucket.logs",
+        "aws_s3_bucket_public_access_block.logs",
+        "module.db.aws_db_instance.this[0]",
+    ]
+    bucket = by_name["aws_s3_bucket.logs"]
+    assert bucket.obj["id"] == terraform.UNKNOWN and "tags" not in bucket.obj
+    assert bucket.extra["context"]["referencedBy"][0]["address"] == (
+        "aws_s3_bucket_public_access_block.logs"
+    )
+    db = by_name["module.db.aws_db_instance.this[0]"]
+    assert (db.kind, db.namespace) == ("aws_db_instance", "module.db")
+    plan_lines = data.decode().splitlines()
+    line = db.locator.locate(("publicly_accessible",)).line
+    assert plan_lines[line - 1].strip() == '"publicly_accessible": true,'
+
+
+def test_a_plan_named_file_that_is_not_a_plan_is_loaded_as_kubernetes() -> None:
+    text = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plan"}})
+    loaded = terraform.load("plan.json", text.encode(), LoadContext())
+    assert [(d.source, d.kind) for d in loaded.documents] == [("kubernetes", "ConfigMap")]
+
+
+def findings(run: Run) -> list[tuple[str, int, str]]:
+    assert run.returncode in (0, 1), run.stderr
+    report = json.loads(run.stdout)
+    return sorted((f["file"], f["line"], f["policy_id"]) for f in report["findings"])
+
+
+def test_scan_module_directory_with_exact_lines(gatekeeper: Gatekeeper) -> None:
+    run = gatekeeper("scan", "tests/data/terraform/module", "--format", "json", cwd=REPO)
+    base = "tests/data/terraform/module/"
+    assert findings(run) == [
+        (base + "network.tf", 18, "TF-AWS-SG-OPEN-ADMIN-PORTS"),  # dynamic block content
+        (base + "network.tf", 25, "TF-AWS-SG-OPEN-ADMIN-PORTS"),  # all ports from ::/0
+        (base + "s3.tf", 6, "TF-AWS-S3-ACCESS-LOGGING"),
+        # No TF-AWS-S3-ENCRYPTION: the for_each encryption configuration (bucket = each.key)
+        # may cover "assets"; an unknown is not reported as a missing control.
+        (base + "s3.tf", 6, "TF-AWS-S3-PUBLIC-ACCESS-BLOCK"),
+        (base + "s3.tf", 8, "TF-AWS-S3-PUBLIC-ACL"),
+    ]
+
+
+def test_scan_plan_with_exact_lines(gatekeeper: Gatekeeper) -> None:
+    run = gatekeeper("scan", "tests/data/terraform/plan", "--format", "json", cwd=REPO)
+    plan = "tests/data/terraform/plan/tfplan.json"
+    assert findings(run) == [
+        (plan, 19, "TF-AWS-S3-ACCESS-LOGGING"),
+        (plan, 19, "TF-AWS-S3-ENCRYPTION"),
+        (plan, 23, "TF-AWS-S3-PUBLIC-ACL"),
+        (plan, 42, "TF-AWS-S3-PUBLIC-ACCESS-BLOCK-SETTINGS"),
+        (plan, 71, "TF-AWS-RDS-PUBLIC"),
+    ]
+
+
+def test_parse_error_is_a_finding_and_other_files_are_still_scanned(
+    gatekeeper: Gatekeeper, tmp_path: Path, write: Write
+) -> None:
+    write("infra/broken.tf", 'resource "aws_db_instance" "db" {\n  engine = "postgres"\n')
+    write(
+        "infra/rds.tf",
+        'resource "aws_db_instance" "db2" {\n  storage_encrypted   = true\n'
+        "  publicly_accessible = true\n}\n",
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1
+    assert findings(run) == [
+        ("infra/broken.tf", 3, "GK-PARSE-ERROR"),
+        ("infra/rds.tf", 3, "TF-AWS-RDS-PUBLIC"),
+    ]
+
+
+def test_work_tree_context_matches_memory_tree() -> None:
+    root = DATA / "module"
+    files = {p.name: p.read_text() for p in root.glob("*.tf")}
+    memory = terraform.load(
+        "s3.tf",
+        files["s3.tf"].encode(),
+        LoadContext(tree=MemoryTree({name: body.encode() for name, body in files.items()})),
+    )
+    disk = terraform.load("s3.tf", files["s3.tf"].encode(), LoadContext(tree=WorkTree(root)))
+    assert [d.extra["context"] for d in memory.documents] == [
+        d.extra["context"] for d in disk.documents
+    ]
+    assert memory.documents[0].extra["context"]["referencedBy"]

@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.sources import LoadContext, adapter_for, adapters, workflow
+from tests.conftest import Run
+
+Gatekeeper = Callable[..., Run]
+Write = Callable[[str, "str | bytes"], Path]
+
+GITHUB = """\
+name: release
+on:
+  push: {branches: [main]}
+jobs:
+  deploy:
+    if: github.actor == 'gitops-bot'
+    environment: {name: production, url: https://example.com}
+    runs-on: ubuntu-latest
+    container: {image: ghcr.io/acme/ci:2}
+    services:
+      db: {image: "postgres:16"}
+    steps:
+      - uses: actions/checkout@v4
+      - name: literal
+        run: |-
+          kubectl diff -f k8s/
+          kubectl apply -f k8s/ \\
+            --server-side
+      - name: folded
+        run: >
+          helm lint ./chart
+
+          helm upgrade web ./chart
+          --install
+      - name: plain
+        run: kubectl get pods
+          && kubectl delete pod x
+      - name: quoted
+        run: "terraform apply -auto-approve"
+      - uses: docker://alpine:3.20
+"""
+
+GITLAB = """\
+image: {name: "registry.gitlab.com/acme/ci:1"}
+stages: [deploy]
+variables: {A: b}
+.template:
+  script: [kubectl apply -f template/]
+deploy:
+  stage: deploy
+  image: alpine:3.20
+  services: [docker:24-dind]
+  environment: production
+  before_script:
+    - kubectl config use-context prod
+  script:
+    - !reference [.template, script]
+    - - helm upgrade web ./chart
+    - |
+      echo deploying
+      kubectl apply -f k8s/
+"""
+
+
+def load(text: str, path: str) -> Any:
+    loaded = workflow.load(path, text.encode(), LoadContext())
+    assert loaded.problems == []
+    (document,) = loaded.documents
+    return document
+
+
+def commands(document: Any, job: str) -> list[tuple[int, str]]:
+    found = []
+    for index, step in enumerate(document.obj["jobs"][job]["steps"]):
+        for number, command in enumerate(step.get("commands", [])):
+            line = document.locator.locate(("jobs", job, "steps", index, "commands", number)).line
+            assert line == command["line"]
+            found.append((line, command["signature"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [
+        (".github/workflows/ci.yml", "workflow"),
+        ("sub/project/.github/workflows/ci.yaml", "workflow"),
+        (".gitlab-ci.yml", "workflow"),
+        (".github/workflows/nested/ci.yml", "kubernetes"),
+        (".github/dependabot.yml", "kubernetes"),
+        (".github/actions/deploy/action.yml", "workflow"),
+        ("docker-compose.yml", "compose"),
+        ("compose.prod.yaml", "compose"),
+    ],
+)
+def test_registry_order(path: str, source: str) -> None:
+    adapter = adapter_for(path, adapters())
+    assert adapter is not None
+    assert source == adapter.NAME
+
+
+def test_github_commands_point_at_their_line_in_every_scalar_style() -> None:
+    document = load(GITHUB, ".github/workflows/release.yml")
+    assert document.kind == "GitHubWorkflow" and document.obj["events"] == ["push"]
+    assert commands(document, "deploy") == [
+        (16, "kubectl diff"),
+        (17, "kubectl apply"),
+        (21, "helm lint ./chart"),
+        (23, "helm upgrade web ./chart"),
+        (26, "kubectl get pods"),
+        (27, "kubectl delete pod x"),
+        (29, "terraform apply"),
+    ]
+    steps = document.obj["jobs"]["deploy"]["steps"]
+    assert steps[0]["action"] == "actions/checkout" and steps[0]["ref"] == "v4"
+    assert steps[1]["context"] == {
+        "job": "deploy",
+        "environment": "production",
+        "workflow": ".github/workflows/release.yml",
+        "actors": ["gitops-bot"],
+        "ephemeralCluster": False,
+    }
+    assert document.locator.locate(("jobs", "deploy", "steps", 0, "uses")).line == 13
+
+
+@pytest.mark.parametrize(
+    ("condition", "actors"),
+    [
+        ("github.actor == 'gitops-bot'", ["gitops-bot"]),
+        (
+            "${{ github.triggering_actor == 'bot[bot]' && github.ref == 'refs/heads/main' }}",
+            ["bot[bot]"],
+        ),
+        ("'gitops-bot' == github.actor", ["gitops-bot"]),
+        ("github.actor == 'gitops-bot' || always()", []),
+        ("github.actor != 'gitops-bot'", []),
+        ("!(github.actor == 'gitops-bot')", []),
+    ],
+)
+def test_actor_conditions(condition: str, actors: list[str]) -> None:
+    assert workflow._actors(condition) == actors
+
+
+def test_gitlab_jobs_and_scripts() -> None:
+    document = load(GITLAB, ".gitlab-ci.yml")
+    assert document.kind == "GitLabCI"
+    assert set(document.obj["jobs"]) == {".template", "deploy"}
+    assert commands(document, "deploy") == [
+        (12, "kubectl config use-context prod"),
+        (15, "helm upgrade web ./chart"),
+        (17, "echo deploying"),
+        (18, "kubectl apply"),
+    ]
+    assert commands(document, ".template") == [(5, "kubectl apply")]
+    assert document.obj["jobs"]["deploy"]["steps"][0]["context"]["environment"] == "production"
+    assert document.locator.locate(("jobs", "deploy", "stage")).line == 7
+
+
+def test_python_steps_are_not_shell_and_kind_jobs_are_ephemeral() -> None:
+    text = (
+        "on: push\njobs:\n  e2e:\n    runs-on: ubuntu-latest\n"
+        "    defaults: {run: {shell: bash}}\n    steps:\n"
+        "      - shell: python\n        run: print('kubectl apply -f x')\n"
+        "      - run: kind create cluster --name t\n"
+        "      - run: kubectl apply -f k8s/\n"
+    )
+    document = load(text, ".github/workflows/e2e.yml")
+    steps = document.obj["jobs"]["e2e"]["steps"]
+    assert steps[0]["commands"] == []
+    assert [c["signature"] for c in steps[2]["commands"]] == ["kubectl apply"]
+    assert steps[2]["commands"][0]["context"]["ephemeralCluster"] is True
+
+
+def test_gitlab_global_scripts_are_a_default_job() -> None:
+    text = "before_script:\n  - kubectl apply -f crds/\nbuild:\n  script: [make]\n"
+    document = load(text, ".gitlab-ci.yml")
+    assert commands(document, "default") == [(2, "kubectl apply")]
+    assert commands(document, "build") == [(4, "make")]
+
+
+def test_images_for_the_inventory() -> None:
+    github = load(GITHUB, ".github/workflows/release.yml")
+    assert [(i, github.locator.locate(p).line) for i, p in workflow.images(github)] == [
+        ("ghcr.io/acme/ci:2", 9),
+        ("postgres:16", 11),
+        ("alpine:3.20", 30),
+    ]
+    gitlab = load(GITLAB, ".gitlab-ci.yml")
+    assert [(i, gitlab.locator.locate(p).line) for i, p in workflow.images(gitlab)] == [
+        ("registry.gitlab.com/acme/ci:1", 1),
+        ("alpine:3.20", 8),
+        ("docker:24-dind", 9),
+    ]
+
+
+def test_kinds() -> None:
+    assert workflow.kind_of(".github/workflows/action.yml") == "GitHubWorkflow"
+    assert workflow.kind_of("action.yaml") == "GitHubAction"
+    assert workflow.kind_of(".github/workflows/README.md") == ""
+    text = "runs:\n  using: composite\n  steps:\n    - run: kubectl apply -f x\n      shell: bash\n"
+    document = load(text, "action.yml")
+    assert document.kind == "GitHubAction"
+    assert commands(document, "composite") == [(4, "kubectl apply")]
+    assert document.locator.locate(("jobs", "composite", "steps", 0, "shell")).line == 5
+    docker = load("runs:\n  using: docker\n  image: docker://alpine:3.20\n", "action.yml")
+    assert workflow.images(docker) == [("alpine:3.20", ("runs", "image"))]
+
+
+def test_not_a_mapping_and_invalid_yaml_are_problems() -> None:
+    loaded = workflow.load(".github/workflows/x.yml", b"- a\n- b\n", LoadContext())
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 1)]
+    loaded = workflow.load(".github/workflows/x.yml", b"jobs: [\n", LoadContext())
+    assert [p.code for p in loaded.problems] == ["GK-PARSE-ERROR"]
+
+
+def test_scan_reports_imperative_deploys_at_exact_lines(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    write(".github/workflows/release.yml", GITHUB)
+    write(".gitlab-ci.yml", GITLAB)
+    write(
+        ".gatekeeper.yml",
+        "packs: [workflow]\nparams:\n  WF-GITOPS-IMPERATIVE-DEPLOY: {allowedJobs: [.template]}\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [
+        (".github/workflows/release.yml", 17),
+        (".github/workflows/release.yml", 23),
+        (".github/workflows/release.yml", 27),
+        (".github/workflows/release.yml", 29),
+        (".gitlab-ci.yml", 15),
+        (".gitlab-ci.yml", 18),
+    ]
+    write(
+        ".gatekeeper.yml",
+        "packs: [workflow]\nparams:\n  WF-GITOPS-IMPERATIVE-DEPLOY:\n"
+        "    allowedActors: [gitops-bot]\n    allowedEnvironments: [production]\n"
+        "    allowedJobs: [.template]\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    ids = {f["policy_id"] for f in json.loads(run.stdout)["findings"]}
+    assert "WF-GITOPS-IMPERATIVE-DEPLOY" not in ids and "WF-ACTION-PINNED-SHA" in ids
+
+
+def test_wrong_shapes_are_problems_at_their_line_not_evaluation_errors(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    write(
+        ".github/workflows/bad.yml",
+        "on: push\njobs:\n  a: just a string\n  b:\n    steps: {run: make}\n"
+        "  c:\n    runs-on: x\n    steps:\n      - 42\n      - run: 5\n      - uses: [a]\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    assert not [f for f in findings if f.get("extra", {}).get("evaluation_error")]
+    assert [(f["policy_id"], f["line"], f["message"]) for f in findings] == [
+        ("GK-PARSE-ERROR", 3, "invalid workflow: jobs.a must be a mapping"),
+        ("GK-PARSE-ERROR", 5, "invalid workflow: jobs.b.steps must be a list"),
+        ("GK-PARSE-ERROR", 9, "invalid workflow: jobs.c.steps[0] must be a mapping"),
+        ("GK-PARSE-ERROR", 11, "invalid workflow: jobs.c.steps[2].uses must be a string"),
+    ]
+
+
+def test_sarif_for_dockerfile_workflow_and_compose_findings_is_valid(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    write(".github/workflows/release.yml", GITHUB)
+    write("Dockerfile", "FROM python\nRUN apt-get install -y curl && \\\n    sudo make\n")
+    write("compose.yaml", "services:\n  web: {image: nginx, privileged: true}\n")
+    run = gatekeeper("scan", "--format", "sarif", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    sarif = json.loads(run.stdout)
+    jsonschema.validate(sarif, json.loads((REPO / "tests/data/sarif-2.1.0.json").read_text()))
+    regions = {
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in sarif["runs"][0]["results"]
+    }
+    assert ("DOCKER-NO-SUDO", "Dockerfile", 3) in regions
+    assert ("COMPOSE-PRIVILEGED", "compose.yaml", 2) in regions
+    assert ("WF-GITOPS-IMPERATIVE-DEPLOY", ".github/workflows/release.yml", 29) in regions
