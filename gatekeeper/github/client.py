@@ -100,8 +100,9 @@ class Client:
             timeout=settings.timeout,
             seconds_between_requests=0.25 * settings.pace or None,
             seconds_between_writes=1.0 * settings.pace or None,
+            lazy=True,  # no GET for objects we only address (repository, commit)
         )
-        self._repo = self._gh.get_repo(repository, lazy=True)
+        self._repo = self._gh.get_repo(repository)
         self._number = number
         self._pull: Any = None
 
