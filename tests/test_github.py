@@ -35,8 +35,8 @@ fix:
 CONFIG = "builtin: false\npolicies:\n  - path: policies\n"
 
 
-def pod(*containers: tuple[str, bool]) -> str:
-    rows = ["apiVersion: v1", "kind: Pod", "metadata: {name: p, namespace: team}", "spec:"]
+def pod(*containers: tuple[str, bool], name: str = "p") -> str:
+    rows = ["apiVersion: v1", "kind: Pod", f"metadata: {{name: {name}, namespace: team}}", "spec:"]
     rows.append("  containers:")
     for name, privileged in containers:
         rows += [
@@ -213,6 +213,23 @@ def test_first_run_posts_review_summary_and_failing_check(pr: PullRequest) -> No
     assert {a["annotation_level"] for a in standin.annotations(run["id"])} == {"failure"}
     assert "TEST\\-NO\\-PRIVILEGED" in result.summary  # job summary holds the findings too
     assert "gatekeeper: FAIL" in result.stdout
+
+
+def test_new_finding_outside_the_diff_goes_to_the_summary_only(pr: PullRequest) -> None:
+    """Renaming the pod makes its finding new (fingerprints name the resource) while its line,
+    9, lies outside the diff hunk (lines 1-6): GitHub would reject an inline comment there."""
+    standin = pr.open(
+        {"deploy/pod.yaml": pod(("web", True))}, {"deploy/pod.yaml": pod(("web", True), name="q")}
+    )
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert 9 not in standin.pull.hunk_lines["deploy/pod.yaml"]
+    assert standin.reviews == [] and all(r.status < 400 for r in standin.requests)
+    (summary,) = standin.issue_comments
+    assert (
+        "deploy/pod\\.yaml:9" in summary["body"]
+        and "1 of them is not commented inline" in summary["body"]
+    )
 
 
 def test_rerun_edits_the_summary_and_does_not_repeat_inline_comments(pr: PullRequest) -> None:

@@ -59,6 +59,7 @@ def _summary(plan: Plan, marker: bool, notes: list[str], max_rows: int) -> str:
         more_new=max(0, len(new) - max_rows),
         folded=len(plan.folded) + len(plan.already_commented),
         fixed_rows=plan.by_status("fixed")[:max_rows],
+        existing_rows=plan.by_status("existing")[:max_rows],
         waived_rows=plan.by_status("waived")[:max_rows],
         expiring=plan.expiring,
         notes=notes,
