@@ -3,6 +3,7 @@ talking over HTTP to a GitHub stand-in that validates every request against GitH
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -257,6 +258,23 @@ def test_fixed_finding_passes_and_summary_says_fixed(pr: PullRequest) -> None:
     assert run["conclusion"] == "success"
 
 
+def test_waived_finding_and_expiring_waiver_in_the_summary(pr: PullRequest) -> None:
+    soon = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
+    waivers = (
+        "waivers:\n  - {policy: TEST-NO-PRIVILEGED, name: p, owner: '@platform|team',"
+        f" reason: migrating, ticket: T-1, expires: '{soon}'}}\n"
+    )
+    standin = pr.open({".gatekeeper/waivers.yml": waivers}, {"deploy/pod.yaml": pod(("web", True))})
+    result = pr.run(standin)
+    assert result.returncode == 0, result.stderr
+    assert result.outputs["waived"] == "1" and result.outputs["blocking"] == "0"
+    assert standin.reviews == []  # a waived finding gets no inline comment
+    (summary,) = standin.issue_comments
+    body = summary["body"]
+    assert "### Waivers about to expire" in body and soon.replace("-", "\\-") in body
+    assert "@&#8203;platform\\|team" in body
+
+
 def test_fork_pull_request_degrades_and_still_fails(pr: PullRequest) -> None:
     standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
     result = pr.run(standin, fork=True)
@@ -323,6 +341,17 @@ def test_persistent_502_never_turns_a_failure_into_a_pass(pr: PullRequest) -> No
     assert standin.check_runs == {}
     assert "::error file=deploy/pod.yaml,line=9," in result.stdout  # annotations not lost
     assert "could not publish" in result.summary and "web is privileged" in result.summary
+
+
+def test_unreachable_api_keeps_findings_and_the_failure(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.stop()  # connection refused from now on
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "::error file=deploy/pod.yaml,line=9," in result.stdout
+    assert "could not publish" in result.summary and "web is privileged" in result.summary
+    assert result.outputs["verdict"] == "fail"
 
 
 def test_more_than_50_annotations_are_sent_in_batches(pr: PullRequest) -> None:

@@ -107,12 +107,19 @@ class Client:
         self._pull: Any = None
 
     def call(self, what: str, action: Callable[[], T], write: bool = False) -> T:
+        import requests
         from github import GithubException
 
         attempt = 0
         while True:
             try:
                 return action()
+            except requests.RequestException as error:  # connection refused, reset, timeout
+                attempt += 1
+                if attempt < self.settings.attempts:
+                    time.sleep(min(self.settings.max_wait, self.settings.backoff * 2.0**attempt))
+                    continue
+                raise PublishError(what, 0, f"{type(error).__name__}: {error}") from None
             except GithubException as error:
                 delay = retry_delay(error.status, error.headers, error.data, attempt, self.settings)
                 attempt += 1
