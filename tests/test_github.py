@@ -244,6 +244,29 @@ def test_rerun_edits_the_summary_and_does_not_repeat_inline_comments(pr: PullReq
     assert len(standin.check_runs) == 2  # one per run, as a re-run on GitHub does
 
 
+def test_markers_typed_by_a_user_are_ignored(pr: PullRequest) -> None:
+    """A PR author cannot hide an inline comment or hijack the summary by typing our markers."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    first = pr.run(standin)
+    (ours,) = standin.review_comments
+    marker = ours["body"].splitlines()[0]
+    standin.issue_comments.clear()
+    standin.review_comments.clear()
+    standin.add_comment("<!-- gatekeeper:summary --> all good", "mallory")
+    standin.add_comment(marker + " nothing to see", "mallory", ("deploy/pod.yaml", 9))
+    second = pr.run(standin)
+    assert first.returncode == second.returncode == 1
+    assert [c["user"]["login"] for c in standin.issue_comments] == [
+        "mallory",
+        "github-actions[bot]",
+    ]
+    assert standin.issue_comments[0]["body"] == "<!-- gatekeeper:summary --> all good"
+    assert [c["user"]["login"] for c in standin.review_comments] == [
+        "mallory",
+        "github-actions[bot]",
+    ]
+
+
 def test_fixed_finding_passes_and_summary_says_fixed(pr: PullRequest) -> None:
     standin = pr.open(
         {"deploy/pod.yaml": pod(("web", True))}, {"deploy/pod.yaml": pod(("web", False))}

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gatekeeper.decide import Verdict, decide
 from gatekeeper.finding import Finding
 from gatekeeper.github import escape, suggest
 from gatekeeper.github.client import Settings, retry_delay
+from gatekeeper.github.plan import fails
 from tests.conftest import REPO
 
 SETTINGS = Settings(attempts=5, backoff=1.0, max_wait=30.0)
@@ -81,6 +83,20 @@ def test_yaml_scalar_quotes_what_would_change_type() -> None:
     assert suggest.yaml_scalar("1.0") == '"1.0"'
     assert suggest.yaml_scalar(1000) == "1000"
     assert suggest.yaml_scalar(["a"]) is None
+
+
+def test_fail_on() -> None:
+    def verdict(*findings: tuple[str, str]) -> Verdict:
+        return decide(
+            [finding("p", None).with_(status=status, severity=sev) for status, sev in findings],
+            "medium",
+        )
+
+    existing = verdict(("existing", "high"), ("new", "low"))
+    assert not fails(existing, "new") and fails(existing, "all") and not fails(existing, "none")
+    new = verdict(("new", "high"), ("fixed", "critical"))
+    assert fails(new, "new") and fails(new, "all") and not fails(new, "none")
+    assert not fails(verdict(("fixed", "high"), ("waived", "high")), "all")
 
 
 def test_retry_decisions() -> None:

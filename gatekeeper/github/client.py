@@ -126,9 +126,7 @@ class Client:
                 if delay >= 0 and attempt < self.settings.attempts:
                     time.sleep(delay)
                     continue
-                message = (
-                    str(error.data.get("message", "")) if isinstance(error.data, dict) else ""
-                )
+                message = str(error.data.get("message", "")) if isinstance(error.data, dict) else ""
                 kind = NoWriteAccess if write and error.status in (403, 404) else PublishError
                 raise kind(what, error.status, message or str(error)) from None
 

@@ -7,6 +7,7 @@ Nothing here changes the verdict: a failed call adds a note and a warning, never
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +66,10 @@ def publish(
         except NoWriteAccess as error:
             _degrade(outcome, f"the token cannot write ({error})")
 
-    workflow.append(context.step_summary, render.summary(outcome.plan, False, outcome.notes, 500))
+    step_summary = render.summary(
+        outcome.plan, False, outcome.notes, 5000, render.STEP_SUMMARY_LIMIT
+    )
+    workflow.append(context.step_summary, step_summary)
     workflow.set_outputs(context.output, outputs(outcome))
     return outcome
 
@@ -116,6 +120,7 @@ def _publish(
             already = [
                 fingerprint
                 for comment in client.review_comments()
+                if trusted_author(comment)
                 for fingerprint in render.marked_fingerprints(comment.body)
             ]
             outcome.plan = make_plan(change, options, already)
@@ -132,9 +137,7 @@ def _publish(
         workflow.print_annotations(outcome.plan.verdict.findings)
 
 
-def _review(
-    client: Client, outcome: Outcome, read_head: Callable[[str], str | None]
-) -> None:
+def _review(client: Client, outcome: Outcome, read_head: Callable[[str], str | None]) -> None:
     plan = outcome.plan
     if not plan.inline:
         return
@@ -180,13 +183,28 @@ def _summary_comment(client: Client, outcome: Outcome) -> None:
     existing = [
         comment
         for comment in client.issue_comments()
-        if render.SUMMARY_MARKER in (comment.body or "")
+        if render.SUMMARY_MARKER in (comment.body or "") and trusted_author(comment)
     ]
-    if existing:
-        client.edit_issue_comment(existing[0], body)
-    else:
-        client.create_issue_comment(body)
+    try:
+        if existing:
+            client.edit_issue_comment(existing[0], body)
+            outcome.summary_comment = True
+            return
+    except NoWriteAccess:
+        pass  # not ours after all (a bot of another app): post our own
+    client.create_issue_comment(body)
     outcome.summary_comment = True
+
+
+def trusted_author(comment: Any) -> bool:
+    """Markers count only in comments by a bot (github-actions, an app) or by the account named
+    in GATEKEEPER_GITHUB_LOGIN (a personal token): anyone may type a marker into a comment, and
+    a marker in a PR author's comment must neither hide our comment nor become our summary."""
+    user = comment.user
+    if user is None:
+        return False
+    login = os.environ.get("GATEKEEPER_GITHUB_LOGIN", "")
+    return str(user.type) == "Bot" or bool(login and user.login == login)
 
 
 def _annotation(finding: Finding) -> dict[str, Any]:

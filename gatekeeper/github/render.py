@@ -16,6 +16,7 @@ FINDING_MARKER = "<!-- gatekeeper:finding {} -->"
 _FINDING_MARKER_RE = re.compile(r"<!-- gatekeeper:finding ([0-9A-Za-z_-]+) -->")
 # GitHub rejects comment bodies over 65536 characters; keep well under.
 COMMENT_LIMIT = 60000
+STEP_SUMMARY_LIMIT = 900_000  # GitHub takes up to 1 MiB per step
 
 
 @functools.cache
@@ -37,12 +38,14 @@ def _environment() -> Any:
     return env
 
 
-def summary(plan: Plan, marker: bool, notes: list[str], max_rows: int = 50) -> str:
-    """The summary; shorter tables when the rendering would not fit in a comment."""
+def summary(
+    plan: Plan, marker: bool, notes: list[str], max_rows: int = 50, limit: int = COMMENT_LIMIT
+) -> str:
+    """The summary; shorter tables when the rendering would not fit in `limit` characters."""
     while True:
         text = _summary(plan, marker, notes, max_rows)
-        if len(text) <= COMMENT_LIMIT or max_rows <= 1:
-            return text[:COMMENT_LIMIT]
+        if len(text) <= limit or max_rows <= 1:
+            return text[:limit]
         max_rows //= 2
 
 

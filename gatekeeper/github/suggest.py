@@ -15,9 +15,7 @@ from gatekeeper.fieldpath import FieldPathError, parse
 from gatekeeper.finding import Finding
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
-_YAML_WORDS = frozenset(
-    {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
-)
+_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
 
 
 def suggestion(finding: Finding, line_text: str) -> str | None:

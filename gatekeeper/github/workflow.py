@@ -25,9 +25,7 @@ def annotated(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def command(finding: Finding) -> str:
-    name = {"failure": "error", "warning": "warning", "notice": "notice"}[
-        annotation_level(finding)
-    ]
+    name = {"failure": "error", "warning": "warning", "notice": "notice"}[annotation_level(finding)]
     props = [f"file={escape.command_property(finding.file)}", f"line={max(1, finding.line)}"]
     if finding.end_line and finding.end_line >= finding.line:
         props.append(f"endLine={finding.end_line}")

@@ -22,6 +22,7 @@ from tests.github_standin.openapi import Description
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 MAX_ANNOTATIONS = 50
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}  # GITHUB_TOKEN's author
 
 
 @dataclass
@@ -150,6 +151,23 @@ class StandIn:
         ]
 
     # --- resources -------------------------------------------------------------------------
+
+    def add_comment(
+        self, body: str, login: str, review_line: tuple[str, int] | None = None
+    ) -> None:
+        """A comment by someone else (a user): an issue comment, or a review comment."""
+        user = {"login": login, "id": 7, "type": "User"}
+        ident = next(self._ids)
+        if review_line is None:
+            url = self._api(f"/issues/comments/{ident}")
+            self.issue_comments.append({"id": ident, "body": body, "url": url, "user": user})
+        else:
+            path, line = review_line
+            url = self._api(f"/pulls/comments/{ident}")
+            self.review_comments.append(
+                {"id": ident, "path": path, "line": line, "body": body, "url": url, "user": user}
+            )
+
     def _api(self, suffix: str = "") -> str:
         return f"{self.url}/repos/{self.repository}{suffix}"
 
@@ -217,7 +235,7 @@ class StandIn:
             "id": ident,
             "body": body["body"],
             "url": self._api(f"/issues/comments/{ident}"),
-            "user": {"login": "github-actions[bot]"},
+            "user": BOT,
         }
         self.issue_comments.append(comment)
         return 201, comment, {}
@@ -270,7 +288,7 @@ class StandIn:
             "body": body.get("body", ""),
             "state": "COMMENTED",
             "commit_id": commit,
-            "user": {"login": "github-actions[bot]"},
+            "user": BOT,
         }
         self.reviews.append(review)
         for comment in body.get("comments", []):
@@ -285,7 +303,7 @@ class StandIn:
                     "body": comment["body"],
                     "commit_id": commit,
                     "url": self._api(f"/pulls/comments/{ident}"),
-                    "user": {"login": "github-actions[bot]"},
+                    "user": BOT,
                 }
             )
         return 200, review, {}
