@@ -26,6 +26,7 @@ from gatekeeper.errors import UsageError
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
+from gatekeeper.scan import ScanResult
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
 from gatekeeper.waivers import Waiver
@@ -103,19 +104,16 @@ def scan_change(
         else []
     )
 
-    def run(files: dict[str, bytes], paths: list[str]) -> list[Finding]:
+    def run(files: dict[str, bytes], paths: list[str]) -> ScanResult:
         context = LoadContext(tree=MemoryTree(files), options=config.sources)
         pairs = [(path, files[path]) for path in paths if path in files]
-        result = pipeline.scan_with_overrides(
+        return pipeline.scan_with_overrides(
             pairs, engine, config, context, jobs, unchanged_inventory
         )
-        run.scanned = len(result.files)  # type: ignore[attr-defined]
-        run.documents = result.documents  # type: ignore[attr-defined]
-        return result.findings
 
-    base_findings = run(base_files, base_paths)
-    head_findings = run(head_files, head_paths)
-    scanned, documents = run.scanned, run.documents  # type: ignore[attr-defined]
+    base_findings = run(base_files, base_paths).findings
+    head_result = run(head_files, head_paths)
+    head_findings = head_result.findings
 
     head_skips = _skips(head_files, head_paths)
     base_skips = _skips(base_files, base_paths)
@@ -133,7 +131,9 @@ def scan_change(
     findings += _policy_changes(changes, trust_paths, lines)
     findings += [_untrusted_skip(skip) for skip in untrusted]
     findings = waivers_mod.apply(findings, waivers, today)
-    findings = waivers_mod.apply_skips(findings, trusted_skips, forbid=False)
+    # An annotation without a reason is not honoured (the plain scan reports it).
+    honoured = [skip for skip in trusted_skips if skip.reason]
+    findings = waivers_mod.apply_skips(findings, honoured, forbid=False)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
     findings += [waivers_mod.expiring_finding(waiver, today) for waiver in soon]
     threshold = severity_threshold or config.severity_threshold
@@ -147,8 +147,8 @@ def scan_change(
         base_sha=base_sha,
         head_sha=head_sha,
         trusted_sha=trusted.hexsha,
-        files_scanned=scanned,
-        documents=documents,
+        files_scanned=len(head_result.files),
+        documents=head_result.documents,
         context_lines=context_lines,
     )
 

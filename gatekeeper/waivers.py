@@ -255,7 +255,7 @@ def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> lis
     """Waive findings under an annotation; when annotations are forbidden, report each."""
     if forbid:
         return findings + [forbidden_finding(skip) for skip in skips]
-    out = []
+    out = [forbidden_finding(skip) for skip in skips if not skip.reason]
     for finding in findings:
         skip = next(
             (
@@ -278,13 +278,17 @@ def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> lis
 
 
 def forbidden_finding(skip: Skip) -> Finding:
+    """An annotation that does not count: forbidden by the config, or missing its reason."""
+    ids = ",".join(skip.policies)
     return Finding(
         policy_id="GK-INLINE-SKIP",
         severity="medium",
-        title="Inline skip annotations are forbidden",
+        title="Inline skip annotation not honoured",
         message=(
-            f"gatekeeper:skip={','.join(skip.policies)} is not allowed here "
-            "(waivers.forbidInlineSkips); add a waiver with an owner and an expiry instead"
+            f"gatekeeper:skip={ids} is not allowed here (waivers.forbidInlineSkips); "
+            "add a waiver with an owner and an expiry instead"
+            if skip.reason
+            else f"gatekeeper:skip={ids} has no reason: write why after the policy id"
         ),
         file=skip.file,
         line=skip.line,

@@ -263,6 +263,13 @@ def test_inline_skips(repo: Repo, gatekeeper: Gatekeeper) -> None:
         ("deploy/b.yaml", "GK-POLICY-CHANGE", "new", False),
         ("deploy/b.yaml", "TEST-NO-PRIVILEGED", "new", True),  # added by the PR: no effect
     ]
+    repo.write("deploy/c.yaml", "# gatekeeper:skip=TEST-NO-PRIVILEGED\n" + pod(("app", True)))
+    run = gatekeeper("scan", "deploy/c.yaml", cwd=repo.root)
+    assert run.returncode == 1
+    assert (
+        "GK-INLINE-SKIP [blocking]: gatekeeper:skip=TEST-NO-PRIVILEGED has no reason" in run.stdout
+    )
+    assert "HIGH TEST-NO-PRIVILEGED [blocking]" in run.stdout
     repo.write(".gatekeeper.yml", CONFIG + "waivers: {forbidInlineSkips: true}\n")
     run = gatekeeper("scan", "deploy/a.yaml", cwd=repo.root)
     assert run.returncode == 1
@@ -334,3 +341,62 @@ def test_git_policy_source_and_lock(repo: Repo, tmp_path: Path, gatekeeper: Gate
     assert gatekeeper("lock", cwd=repo.root).returncode == 0
     run = gatekeeper("scan", "deploy", cwd=repo.root)
     assert run.returncode == 0 and "LOW TEST-NO-PRIVILEGED" in run.stdout
+
+
+NETPOL_POLICY = """\
+id: TEST-NETPOL
+title: A NetworkPolicy per namespace
+severity: medium
+scope: repository
+description: test policy
+remediation: add one
+match: {source: kubernetes, kinds: [Pod]}
+rule: "'NetworkPolicy' in inventory.namespace"
+message: "namespace {{ item.namespace }} has no NetworkPolicy"
+"""
+NETPOL = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: team}\n"
+)
+
+
+def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
+    repo.write("policies/netpol.yaml", NETPOL_POLICY)
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.write("net/deny.yaml", NETPOL)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/other.yaml", pod(("x", False), name="other"))
+    repo.commit("add a pod: the NetworkPolicy in an unchanged file counts")
+    assert scan_change(repo.root, "main").verdict.findings == []
+    (repo.root / "net/deny.yaml").unlink()
+    repo.commit("delete the NetworkPolicy")
+    findings = scan_change(repo.root, "main").verdict.findings
+    assert sorted((f.file, f.status, f.blocking) for f in findings) == [
+        ("deploy/other.yaml", "new", True),
+        ("deploy/pod.yaml", "new", True),  # an unchanged file: the change caused it
+    ]
+
+
+def test_change_sarif_is_valid_with_baseline_states(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    repo.write("deploy/pod.yaml", pod(("app", True), ("db", True)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", False), ("db", True), ("new", True)))
+    repo.write("policies/extra.yaml", POLICY.replace("TEST-NO-PRIVILEGED", "TEST-EXTRA"))
+    repo.commit("pr")
+    run = gatekeeper("scan", "--base", "main", "--filter", "file", "-f", "sarif", cwd=repo.root)
+    assert run.returncode == 1, run.stderr
+    sarif = json.loads(run.stdout)
+    schema = json.loads((REPO / "tests/data/sarif-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema)
+    states = sorted((r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"])
+    assert states == [
+        ("GK-POLICY-CHANGE", "new"),
+        ("TEST-NO-PRIVILEGED", "absent"),
+        ("TEST-NO-PRIVILEGED", "new"),
+        ("TEST-NO-PRIVILEGED", "unchanged"),
+    ]

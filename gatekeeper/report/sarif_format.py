@@ -98,7 +98,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     if finding.status == "waived" and finding.waiver:
         result["suppressions"] = [
             {
-                "kind": "external",
+                "kind": "inSource" if finding.waiver.get("inline") else "external",
                 "status": "accepted",
                 "justification": str(finding.waiver.get("reason", "")),
             }
