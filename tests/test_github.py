@@ -322,6 +322,16 @@ def test_read_only_token_403_degrades_and_still_fails(pr: PullRequest) -> None:
     assert "web is privileged" in result.summary
 
 
+def test_token_without_checks_write_still_comments_and_annotates(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.fail("POST", r"/check-runs$", 403, message="Resource not accessible by integration")
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.issue_comments) == 1 and len(standin.reviews) == 1
+    assert "::error file=deploy/pod.yaml,line=9," in result.stdout
+    assert "checks: write" in result.summary and result.outputs["degraded"] == "false"
+
+
 def test_review_rejected_with_422_folds_findings_into_the_summary(pr: PullRequest) -> None:
     standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
     standin.fail("POST", r"/pulls/7/reviews$", 422)

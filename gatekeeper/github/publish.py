@@ -105,11 +105,14 @@ def _publish(
     """Each step on its own: one that fails is noted and the others still run. A token that
     cannot write (NoWriteAccess) stops them all: the caller degrades."""
 
-    def step(action: Callable[[], None]) -> None:
+    def step(action: Callable[[], None], needs_pull_requests: bool = True) -> None:
         try:
             action()
         except NoWriteAccess:
-            raise
+            if needs_pull_requests:
+                raise
+            outcome.notes.append("no check run: the token lacks `checks: write`")
+            workflow.warn("no check run: the token lacks `checks: write`")
         except PublishError as error:
             outcome.notes.append(f"could not publish to GitHub: {error}")
             workflow.warn(str(error))
@@ -131,7 +134,7 @@ def _publish(
         options.comment_mode == "inline" and outcome.plan.folded
     ):
         step(lambda: _summary_comment(client, outcome))
-    step(lambda: _check_run(client, outcome, options.check_name))
+    step(lambda: _check_run(client, outcome, options.check_name), needs_pull_requests=False)
     if not (outcome.check_run or outcome.degraded):
         # Without a check run the annotations would be lost: emit them as workflow commands.
         workflow.print_annotations(outcome.plan.verdict.findings)
