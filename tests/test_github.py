@@ -340,6 +340,7 @@ def test_review_rejected_with_422_folds_findings_into_the_summary(pr: PullReques
     assert standin.reviews == []
     (summary,) = standin.issue_comments
     assert "inline comments were not posted" in summary["body"]
+    assert "1 of them is not commented inline" in summary["body"]
     assert "web is privileged" in summary["body"]
     assert len(standin.check_runs) == 1
 
@@ -364,6 +365,17 @@ def test_502_and_secondary_rate_limit_are_retried(pr: PullRequest) -> None:
     ]
     assert posts == [502, 502, 201]
     assert result.outputs["degraded"] == "false"
+
+
+def test_listing_review_comments_failing_folds_into_the_summary(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.fail("GET", r"/pulls/7/comments$", 500, times=100)
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert standin.reviews == []
+    (summary,) = standin.issue_comments
+    assert "could not publish" in summary["body"]
+    assert "1 of them is not commented inline" in summary["body"]
 
 
 def test_persistent_502_never_turns_a_failure_into_a_pass(pr: PullRequest) -> None:

@@ -130,6 +130,10 @@ def _publish(
             _review(client, outcome, read_head)
 
         step(review)
+        plan = outcome.plan
+        if plan.inline and not outcome.inline_posted:  # whatever failed, list them instead
+            plan.folded = sorted([*plan.folded, *plan.inline], key=lambda f: (f.file, f.line))
+            plan.inline = []
     if options.comment_mode in ("summary", "both") or (
         options.comment_mode == "inline" and outcome.plan.folded
     ):
@@ -163,8 +167,6 @@ def _review(client: Client, outcome: Outcome, read_head: Callable[[str], str | N
         # GitHub takes a review whole or not at all: keep every finding, in the summary.
         outcome.notes.append(f"inline comments were not posted ({error}); listed here instead")
         workflow.warn(str(error))
-        plan.folded = sorted([*plan.folded, *plan.inline], key=lambda f: (f.file, f.line))
-        plan.inline = []
         return
     outcome.inline_posted = count
 
