@@ -299,7 +299,10 @@ class Engine:
                     verdict = verdicts[index]
                     if verdict is True:
                         continue
-                    message = render_message(policy.message, data)
+                    if isinstance(verdict, CelError):
+                        verdict, message = False, f"policy could not be evaluated (rule): {verdict}"
+                    else:
+                        message = render_message(policy.message, data)
                 else:
                     try:
                         verdict = policy.rule.evaluate(data)
@@ -336,7 +339,7 @@ class Engine:
     def _repository_verdicts(
         self, policy: Policy, candidates: list[dict[str, Any]], rows: list[dict[str, Any]]
     ) -> list[Any] | None:
-        """The rule's verdict for every candidate row, in one CEL evaluation; None: do it plainly.
+        """The rule's verdict (or CelError) for every candidate row; None: do it plainly.
 
         Evaluated once per distinct value of the row fields the rule reads (a NetworkPolicy rule
         reads `item.namespace`: one evaluation per namespace, not per workload), on one
@@ -375,11 +378,24 @@ class Engine:
             try:
                 found = policy.rule.evaluate_in(wrapper, variables)
             except CelError:
-                return None
+                # One row errs, or the chunk ran out of iterations: each row plainly, which
+                # gives the authoritative verdict or error (the wrapper's own iterations
+                # count against the budget too).
+                found = [self._repository_plain(policy, row, rows) for row in chunk]
             if not isinstance(found, list) or len(found) != len(chunk):
                 return None
             verdicts.extend(found)
         return [verdicts[group] for group in members]
+
+    def _repository_plain(
+        self, policy: Policy, row: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> Any:
+        data = {"object": row, "item": row, "params": self.params(policy), "inventory": rows}
+        data.update(path="", context={})
+        try:
+            return policy.rule.evaluate(data)
+        except CelError as error:
+            return error
 
 
 def _source_matches(policy: Policy, source: str) -> bool:
