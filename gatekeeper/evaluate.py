@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -465,7 +466,7 @@ class _Scope:
             paths = self.group.paths[pod]
             subjects = {
                 format_path(pattern): [
-                    [item, format_path(path) if paths else ""] for path, item in found
+                    [item, _format_path(path) if paths else ""] for path, item in found
                 ]
                 for pattern, found in self._all_subjects(pod).items()
             }
@@ -478,6 +479,10 @@ class _Scope:
                 }
             )
         return self._activations[pod]
+
+
+# Subject paths repeat across documents (`spec.containers[0]`): format each once.
+_format_path = functools.lru_cache(maxsize=4096)(format_path)
 
 
 def _namespace_matches(policy: Policy, namespace: str) -> bool:

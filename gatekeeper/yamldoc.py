@@ -24,6 +24,35 @@ try:
 except AttributeError:  # pragma: no cover - libyaml is a declared expectation, not a must
     _Loader = yaml.SafeLoader
 
+
+class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
+    """The C loader with its Python tag resolver memoised.
+
+    libyaml calls back into Python to resolve the tag of every scalar (a chain of regular
+    expressions), and `name`, `image`, `true` repeat endlessly. The safe loaders have no path
+    resolvers, so a tag depends on (kind, value, implicit) alone.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        key = (kind, value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) < 65536:
+                _RESOLVED[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+_RESOLVED: dict[tuple[Any, Any, Any], str] = {}
+# Path resolvers would make tags depend on the position: then resolve every time.
+_LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
+
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # A document may expand (through aliases) to at most this many nodes, or ten times its
 # own size, whichever is larger: real manifests are far below, alias bombs far above.
@@ -163,7 +192,7 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
 
 def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
-    loader = _Loader(text)
+    loader = _LOADER(text)
     try:
         while loader.check_node():
             node = loader.get_node()
