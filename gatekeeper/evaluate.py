@@ -42,7 +42,7 @@ class Engine:
         }
         self._groups: dict[tuple[str, str], _Group] = {}
         self._wrapper_cache: dict[str, tuple[str, str] | None] = {}
-        self._memos: dict[str, dict[Any, Any] | None] = {}
+        self._memos: dict[str, tuple[dict[Any, Any] | None, tuple[str, ...] | None]] = {}
 
     def params(self, policy: Policy) -> dict[str, Any]:
         return self._params[policy.id]
@@ -107,18 +107,21 @@ class Engine:
             self._wrapper_cache[policy.id] = wrappers
         return self._wrapper_cache[policy.id]
 
-    def _memo(self, policy: Policy) -> dict[Any, Any] | None:
+    def _memo(self, policy: Policy) -> tuple[dict[Any, Any] | None, tuple[str, ...] | None]:
         """Verdicts by subject value, for rules worth it: regular expressions on the item only.
 
         cel-cpp compiles the pattern of `matches` on every call (~40 us each); a rule that reads
         nothing but `item` and `params` gives the same verdict for equal items, and env
-        entries, images and names repeat across a repository.
+        entries, images and names repeat across a repository. The key is made of the item's
+        fields the rule reads, when they are known.
         """
         if policy.id not in self._memos:
             rule = policy.rule
             costly = any(call in rule.source for call in ("matches(", "find(", "findAll("))
             item_only = not any(rule.reads(name) for name in ("object", "path", "context"))
-            self._memos[policy.id] = {} if costly and item_only else None
+            read = rule.fields_read("item")
+            fields = None if read is None else tuple(sorted(read))
+            self._memos[policy.id] = ({} if costly and item_only else None, fields)
         return self._memos[policy.id]
 
     def _evaluate_fast(
@@ -148,13 +151,20 @@ class Engine:
                 return []
             if not subjects:
                 return []
-            memo = self._memo(policy)
+            memo, fields = self._memo(policy)
             if memo is None:
                 verdicts = policy.rule.evaluate_in(wrappers[1], variables)
             else:
                 verdicts = []
                 for _, item in subjects:
-                    key = _freeze(item, ordered=True)
+                    key = (
+                        tuple(
+                            (name, name in item, _freeze(item.get(name), ordered=True))
+                            for name in fields
+                        )
+                        if fields is not None and isinstance(item, dict)
+                        else _freeze(item, ordered=True)
+                    )
                     if key not in memo:
                         memo[key] = policy.rule.evaluate(
                             {
