@@ -25,7 +25,7 @@ def fingerprint(*parts: str) -> str:
     return digest[:20]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     policy_id: str
     severity: str
@@ -57,8 +57,8 @@ class Finding:
         if unknown:
             raise TypeError(f"Finding has no field {sorted(unknown)[0]!r}")
         new = object.__new__(Finding)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.update(changes)
+        for name in _FIELD_NAMES:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
         return new
 
     def to_dict(self) -> dict[str, Any]:

@@ -228,46 +228,66 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
 
 
 def _check_expansion(root: Node) -> None:
-    sizes: dict[int, int] = {}
-    unique = 0
+    sizer = _Sizer()
+    expanded = sizer.size(root)
+    if expanded > max(MAX_EXPANDED_NODES, 10 * sizer.unique):
+        raise YamlBombError(root, expanded)
 
-    def size(node: Node) -> int:
-        nonlocal unique
-        known = sizes.get(id(node))
+
+class _Sizer:
+    """Expanded sizes of nodes (aliases counted at every use).
+
+    A class, not a recursive closure: a closure that calls itself is a reference cycle,
+    freed only by the cyclic collector, which scans pause.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}
+        self.unique = 0
+
+    def size(self, node: Node) -> int:
+        known = self.sizes.get(id(node))
         if known is not None:
             return known
-        unique += 1
+        self.unique += 1
         total = 1
         if isinstance(node, MappingNode):
             for key, value in node.value:
-                total += size(key) + size(value)
+                total += self.size(key) + self.size(value)
         elif isinstance(node, SequenceNode):
             for item in node.value:
-                total += size(item)
-        sizes[id(node)] = total
+                total += self.size(item)
+        self.sizes[id(node)] = total
         return total
-
-    expanded = size(root)
-    if expanded > max(MAX_EXPANDED_NODES, 10 * unique):
-        raise YamlBombError(root, expanded)
 
 
 def _build(root: Node) -> YamlDocument:
     """Plain Python objects from a node tree; aliases become shared objects."""
-    built: dict[int, Any] = {}
-    open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
-    duplicates: list[tuple[Path, ScalarNode]] = []
-    has_alias = False
+    builder = _Builder()
+    obj = builder.build(root, ())
+    if builder.has_alias or len(builder.built) > MAX_EXPANDED_NODES // 10:
+        _check_expansion(root)
+    return YamlDocument(obj, root, builder.duplicates)
 
-    def build(node: Node, path: Path) -> Any:
-        nonlocal has_alias
+
+class _Builder:
+    """One document's objects (a class, not a recursive closure: see _Sizer)."""
+
+    def __init__(self) -> None:
+        self.built: dict[int, Any] = {}
+        self.open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
+        self.duplicates: list[tuple[Path, ScalarNode]] = []
+        self.has_alias = False
+
+    def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
             return _SCALARS.get(node.tag, _as_str)(node)
+        built, open_nodes, build = self.built, self.open_nodes, self.build
         known = built.get(id(node))
         if known is not None:
             if id(node) in open_nodes:
                 raise YamlBombError(node, 0, "recursive alias (a collection that contains itself)")
-            has_alias = True
+            self.has_alias = True
             return known
         open_nodes.add(id(node))
         if isinstance(node, SequenceNode):
@@ -287,7 +307,7 @@ def _build(root: Node) -> YamlDocument:
             if isinstance(key, (list, dict)):
                 raise ValueError(f"unhashable mapping key at line {key_node.start_mark.line + 1}")
             if key in mapping and isinstance(key_node, ScalarNode):
-                duplicates.append(((*path, str(key)), key_node))
+                self.duplicates.append(((*path, str(key)), key_node))
             mapping[key] = build(value_node, (*path, str(key)))
         for merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
@@ -301,11 +321,6 @@ def _build(root: Node) -> YamlDocument:
                     mapping.setdefault(key, item)
         open_nodes.discard(id(node))
         return mapping
-
-    obj = build(root, ())
-    if has_alias or len(built) > MAX_EXPANDED_NODES // 10:
-        _check_expansion(root)
-    return YamlDocument(obj, root, duplicates)
 
 
 def duplicate_key_problems(file: str, document: YamlDocument) -> list[Problem]:
