@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -9,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper.document import Document, Location
-from gatekeeper.fieldpath import Path, expand, format_path, get
+from gatekeeper.fieldpath import Path, Pattern, expand, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.policy.cel import CelError
+from gatekeeper.policy.cel import CelError, activation, literal
 from gatekeeper.policy.model import Policy
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 
@@ -42,6 +44,9 @@ class Engine:
             policy.id: {**policy.params, **self.param_overrides.get(policy.id, {})}
             for policy in self.policies
         }
+        self._groups: dict[tuple[str, str], _Group] = {}
+        self._wrapper_cache: dict[str, tuple[str, str] | None] = {}
+        self._memos: dict[str, tuple[dict[Any, Any] | None, tuple[str, ...] | None]] = {}
 
     def params(self, policy: Policy) -> dict[str, Any]:
         return self._params[policy.id]
@@ -52,14 +57,157 @@ class Engine:
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
-        policies = list(self._by_source.get(document.source, ()))
-        if document.source in RENDERED_KUBERNETES:
-            # Rendered charts and overlays are Kubernetes objects: kubernetes policies apply.
-            policies.extend(self._by_source.get("kubernetes", ()))
-        if policies and document.source in KUBERNETES_SOURCES:
+        group = self._group(document.source, document.kind)
+        if not group.policies:
+            return findings
+        if document.source in KUBERNETES_SOURCES:
             document = replace(document, obj=without_nulls(document.obj))
-        for policy in policies:
-            findings.extend(self._evaluate_policy(policy, document))
+        scope = _Scope(document, group)
+        for policy, pod in group.policies:
+            if not _namespace_matches(policy, document.namespace or "default"):
+                continue
+            fast = self._evaluate_fast(policy, document, scope, pod)
+            findings.extend(fast if fast is not None else self._evaluate_policy(policy, document))
+        return findings
+
+    def _group(self, source: str, kind: str) -> _Group:
+        """The policies that apply to one (source, kind), computed once per engine."""
+        group = self._groups.get((source, kind))
+        if group is None:
+            group = _Group()
+            candidates = list(self._by_source.get(source, ()))
+            if source in RENDERED_KUBERNETES:
+                # Rendered charts and overlays are Kubernetes objects: kubernetes policies apply.
+                candidates.extend(self._by_source.get("kubernetes", ()))
+            for policy in candidates:
+                if not policy.match.kinds or kind in policy.match.kinds:
+                    group.policies.append((policy, False))
+                elif policy.pod_policy and kind in WORKLOAD_KINDS:
+                    group.policies.append((policy, True))
+                else:
+                    continue
+                pod = group.policies[-1][1]
+                for pattern in policy.each:
+                    if pattern not in group.patterns[pod]:
+                        group.patterns[pod].append(pattern)
+                if policy.rule.reads("path"):
+                    group.paths[pod] = True
+            self._groups[(source, kind)] = group
+        return group
+
+    def _wrappers(self, policy: Policy) -> tuple[str, str] | None:
+        """The batch forms of a policy's condition and rule (see cel.Program.evaluate_in)."""
+        if policy.id not in self._wrapper_cache:
+            params = literal(self.params(policy))
+            wrappers = None
+            if params is not None:
+                bind = f"cel.bind(params, {params}, "
+                condition = f"{bind}cel.bind(item, object, RULE))"
+                if policy.each:
+                    subjects = " + ".join(
+                        f"gk_subjects[{json.dumps(format_path(each))}]" for each in policy.each
+                    )
+                    rule = (
+                        f"{bind}({subjects}).map(gk_s, "
+                        "cel.bind(item, gk_s[0], cel.bind(path, gk_s[1], RULE))))"
+                    )
+                else:
+                    rule = f"{bind}cel.bind(item, object, [RULE]))"
+                wrappers = (condition, rule)
+            self._wrapper_cache[policy.id] = wrappers
+        return self._wrapper_cache[policy.id]
+
+    def _memo(self, policy: Policy) -> tuple[dict[Any, Any] | None, tuple[str, ...] | None]:
+        """Verdicts by subject value, for rules worth it: regular expressions on the item only.
+
+        cel-cpp compiles the pattern of `matches` on every call (~40 us each); a rule that reads
+        nothing but `item` and `params` gives the same verdict for equal items, and env
+        entries, images and names repeat across a repository. The key is made of the item's
+        fields the rule reads, when they are known.
+        """
+        if policy.id not in self._memos:
+            rule = policy.rule
+            costly = any(call in rule.source for call in ("matches(", "find(", "findAll("))
+            item_only = not any(rule.reads(name) for name in ("object", "path", "context"))
+            read = rule.fields_read("item")
+            fields = None if read is None else tuple(sorted(read))
+            self._memos[policy.id] = ({} if costly and item_only else None, fields)
+        return self._memos[policy.id]
+
+    def _evaluate_fast(
+        self, policy: Policy, document: Document, scope: _Scope, pod: bool
+    ) -> list[Finding] | None:
+        """One CEL evaluation per policy and document, on the document's shared Activation.
+
+        None when the result needs the plain path (an evaluation error, a non-bool verdict, a
+        parameter with no CEL literal): that path then gives the authoritative findings.
+        """
+        wrappers = self._wrappers(policy)
+        if wrappers is None:
+            return None
+        view = scope.view(pod)
+        if view is None:
+            return []
+        obj, to_real = view
+        subjects = scope.subjects(pod, policy.each) if policy.each else [((), obj)]
+        if not subjects and policy.match.condition is None:
+            return []
+        variables = scope.activation(pod)
+        params = self.params(policy)
+        context = document.extra.get("context", {})
+        try:
+            condition = policy.match.condition
+            if condition is not None and condition.evaluate_in(wrappers[0], variables) is not True:
+                return []
+            if not subjects:
+                return []
+            memo, fields = self._memo(policy)
+            if memo is None:
+                verdicts = policy.rule.evaluate_in(wrappers[1], variables)
+            else:
+                verdicts = []
+                for _, item in subjects:
+                    key = (
+                        tuple(
+                            (name, name in item, _freeze(item.get(name), ordered=True))
+                            for name in fields
+                        )
+                        if fields is not None and isinstance(item, dict)
+                        else _freeze(item, ordered=True)
+                    )
+                    if key not in memo:
+                        memo[key] = policy.rule.evaluate(
+                            {
+                                "object": obj,
+                                "params": params,
+                                "item": item,
+                                "path": "",
+                                "context": context,
+                            }
+                        )
+                    verdicts.append(memo[key])
+        except CelError:
+            return None
+        if not isinstance(verdicts, list) or len(verdicts) != len(subjects):
+            return None
+        if any(verdict is not True and verdict is not False for verdict in verdicts):
+            return None
+        findings = []
+        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
+            if verdict:
+                continue
+            data = {
+                "object": obj,
+                "params": params,
+                "item": item,
+                "path": format_path(subject_path),
+                "context": context,
+            }
+            findings.append(
+                self._violation(
+                    policy, document, data, to_real((*subject_path, *policy.field_path))
+                )
+            )
         return findings
 
     def _evaluate_policy(self, policy: Policy, document: Document) -> list[Finding]:
@@ -165,9 +313,7 @@ class Engine:
             if policy.pod_policy:
                 kinds = kinds | WORKLOAD_KINDS
             for entry, row in zip(inventory, rows, strict=True):
-                if entry.source != policy.match.source and not (
-                    policy.match.source == "kubernetes" and entry.source in RENDERED_KUBERNETES
-                ):
+                if not _source_matches(policy, entry.source):
                     continue
                 if kinds and entry.kind not in kinds:
                     continue
@@ -213,6 +359,92 @@ class Engine:
                     )
                 )
         return findings
+
+
+def _source_matches(policy: Policy, source: str) -> bool:
+    """Rendered Helm and kustomize output is Kubernetes to repository-scope policies."""
+    if source == policy.match.source:
+        return True
+    return policy.match.source == "kubernetes" and source in ("helm", "kustomize")
+
+
+def _freeze(value: Any, ordered: bool = False) -> Any:
+    """A hashable stand-in for a value: equal values (and types), equal stand-ins.
+
+    `ordered`: mappings with the same items in another order are different stand-ins.
+    """
+    if isinstance(value, dict):
+        items = [(_freeze(k), _freeze(v, ordered)) for k, v in value.items()]
+        return ("{}", tuple(items if ordered else sorted(items, key=repr)))
+    if isinstance(value, list):
+        return ("[]", tuple(_freeze(item, ordered) for item in value))
+    return (type(value).__name__, value)
+
+
+@dataclass
+class _Group:
+    """Policies of one (source, kind): (policy, runs on the pod view), and their subjects."""
+
+    policies: list[tuple[Policy, bool]] = field(default_factory=list)
+    patterns: dict[bool, list[Pattern]] = field(default_factory=lambda: {False: [], True: []})
+    paths: dict[bool, bool] = field(default_factory=lambda: {False: False, True: False})
+
+
+class _Scope:
+    """One document's views (itself, its virtual Pod), subjects and Activations, built once."""
+
+    def __init__(self, document: Document, group: _Group) -> None:
+        self.document = document
+        self.group = group
+        self._views: dict[bool, tuple[Any, Callable[[Path], Path]] | None] = {}
+        self._subjects: dict[bool, dict[Pattern, list[tuple[Path, Any]]]] = {}
+        self._activations: dict[bool, Any] = {}
+
+    def view(self, pod: bool) -> tuple[Any, Callable[[Path], Path]] | None:
+        if pod not in self._views:
+            if pod:
+                view = pod_view(self.document.obj)
+                self._views[pod] = None if view is None else (view.pod, view.real_path)
+            else:
+                self._views[pod] = (self.document.obj, _identity)
+        return self._views[pod]
+
+    def _all_subjects(self, pod: bool) -> dict[Pattern, list[tuple[Path, Any]]]:
+        if pod not in self._subjects:
+            view = self.view(pod)
+            obj = view[0] if view else None
+            self._subjects[pod] = {
+                pattern: list(expand(obj, pattern)) for pattern in self.group.patterns[pod]
+            }
+        return self._subjects[pod]
+
+    def subjects(self, pod: bool, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
+        every = self._all_subjects(pod)
+        return [subject for pattern in patterns for subject in every[pattern]]
+
+    def activation(self, pod: bool) -> Any:
+        if pod not in self._activations:
+            view = self.view(pod)
+            paths = self.group.paths[pod]
+            subjects = {
+                format_path(pattern): [
+                    [item, _format_path(path) if paths else ""] for path, item in found
+                ]
+                for pattern, found in self._all_subjects(pod).items()
+            }
+            self._activations[pod] = activation(
+                {
+                    "object": view[0] if view else None,
+                    "path": "",
+                    "context": self.document.extra.get("context", {}),
+                    "gk_subjects": subjects,
+                }
+            )
+        return self._activations[pod]
+
+
+# Subject paths repeat across documents (`spec.containers[0]`): format each once.
+_format_path = functools.lru_cache(maxsize=4096)(format_path)
 
 
 def kind_counts(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -25,7 +25,7 @@ def fingerprint(*parts: str) -> str:
     return digest[:20]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     policy_id: str
     severity: str
@@ -52,10 +52,22 @@ class Finding:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Finding:
-        return replace(self, **changes)
+        """dataclasses.replace, without its keyword __init__ (a scan replaces every finding)."""
+        unknown = changes.keys() - _FIELD_SET
+        if unknown:
+            raise TypeError(f"Finding has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(Finding)
+        for name in _FIELD_NAMES:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Like dataclasses.asdict (nested values copied), without its per-value deepcopy."""
+        out = {}
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
+            out[name] = value if type(value) in _SCALARS else _plain(value)
+        return out
 
     @property
     def resource(self) -> str:
@@ -67,3 +79,18 @@ class Finding:
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.policy_id)
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(Finding))
+_FIELD_SET = frozenset(_FIELD_NAMES)
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    return value

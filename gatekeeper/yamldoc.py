@@ -24,6 +24,35 @@ try:
 except AttributeError:  # pragma: no cover - libyaml is a declared expectation, not a must
     _Loader = yaml.SafeLoader
 
+
+class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
+    """The C loader with its Python tag resolver memoised.
+
+    libyaml calls back into Python to resolve the tag of every scalar (a chain of regular
+    expressions), and `name`, `image`, `true` repeat endlessly. The safe loaders have no path
+    resolvers, so a tag depends on (kind, value, implicit) alone.
+    """
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        key = (kind, value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_RESOLVED) < 65536:
+                _RESOLVED[key] = tag
+        return tag
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+_RESOLVED: dict[tuple[Any, Any, Any], str] = {}
+# Path resolvers would make tags depend on the position: then resolve every time.
+_LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
+
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # A document may expand (through aliases) to at most this many nodes, or ten times its
 # own size, whichever is larger: real manifests are far below, alias bombs far above.
@@ -163,7 +192,7 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
 
 def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
-    loader = _Loader(text)
+    loader = _LOADER(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -199,46 +228,66 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
 
 
 def _check_expansion(root: Node) -> None:
-    sizes: dict[int, int] = {}
-    unique = 0
+    sizer = _Sizer()
+    expanded = sizer.size(root)
+    if expanded > max(MAX_EXPANDED_NODES, 10 * sizer.unique):
+        raise YamlBombError(root, expanded)
 
-    def size(node: Node) -> int:
-        nonlocal unique
-        known = sizes.get(id(node))
+
+class _Sizer:
+    """Expanded sizes of nodes (aliases counted at every use).
+
+    A class, not a recursive closure: a closure that calls itself is a reference cycle,
+    freed only by the cyclic collector, which scans pause.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: dict[int, int] = {}
+        self.unique = 0
+
+    def size(self, node: Node) -> int:
+        known = self.sizes.get(id(node))
         if known is not None:
             return known
-        unique += 1
+        self.unique += 1
         total = 1
         if isinstance(node, MappingNode):
             for key, value in node.value:
-                total += size(key) + size(value)
+                total += self.size(key) + self.size(value)
         elif isinstance(node, SequenceNode):
             for item in node.value:
-                total += size(item)
-        sizes[id(node)] = total
+                total += self.size(item)
+        self.sizes[id(node)] = total
         return total
-
-    expanded = size(root)
-    if expanded > max(MAX_EXPANDED_NODES, 10 * unique):
-        raise YamlBombError(root, expanded)
 
 
 def _build(root: Node) -> YamlDocument:
     """Plain Python objects from a node tree; aliases become shared objects."""
-    built: dict[int, Any] = {}
-    open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
-    duplicates: list[tuple[Path, ScalarNode]] = []
-    has_alias = False
+    builder = _Builder()
+    obj = builder.build(root, ())
+    if builder.has_alias or len(builder.built) > MAX_EXPANDED_NODES // 10:
+        _check_expansion(root)
+    return YamlDocument(obj, root, builder.duplicates)
 
-    def build(node: Node, path: Path) -> Any:
-        nonlocal has_alias
+
+class _Builder:
+    """One document's objects (a class, not a recursive closure: see _Sizer)."""
+
+    def __init__(self) -> None:
+        self.built: dict[int, Any] = {}
+        self.open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
+        self.duplicates: list[tuple[Path, ScalarNode]] = []
+        self.has_alias = False
+
+    def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
             return _SCALARS.get(node.tag, _as_str)(node)
+        built, open_nodes, build = self.built, self.open_nodes, self.build
         known = built.get(id(node))
         if known is not None:
             if id(node) in open_nodes:
                 raise YamlBombError(node, 0, "recursive alias (a collection that contains itself)")
-            has_alias = True
+            self.has_alias = True
             return known
         open_nodes.add(id(node))
         if isinstance(node, SequenceNode):
@@ -258,7 +307,7 @@ def _build(root: Node) -> YamlDocument:
             if isinstance(key, (list, dict)):
                 raise ValueError(f"unhashable mapping key at line {key_node.start_mark.line + 1}")
             if key in mapping and isinstance(key_node, ScalarNode):
-                duplicates.append(((*path, str(key)), key_node))
+                self.duplicates.append(((*path, str(key)), key_node))
             mapping[key] = build(value_node, (*path, str(key)))
         for merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
@@ -272,11 +321,6 @@ def _build(root: Node) -> YamlDocument:
                     mapping.setdefault(key, item)
         open_nodes.discard(id(node))
         return mapping
-
-    obj = build(root, ())
-    if has_alias or len(built) > MAX_EXPANDED_NODES // 10:
-        _check_expansion(root)
-    return YamlDocument(obj, root, duplicates)
 
 
 def load_mapping(

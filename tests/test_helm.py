@@ -368,3 +368,12 @@ def test_lookup_never_reaches_a_cluster() -> None:
     assert loaded.problems == []
     assert loaded.documents[0].obj["data"]["found"] == "true"
     assert loaded.documents[0].locator.locate(("data", "found")).line == 7
+
+
+def test_chart_lookup_terminates_on_absolute_paths() -> None:
+    from gatekeeper.sources.helm import in_chart, parents
+    from gatekeeper.tree import MemoryTree
+
+    assert parents("/a/b/c.yaml") == ["/a/b", "/a", "/"]
+    assert parents("a/b/c.yaml") == ["a/b", "a"]
+    assert not in_chart("/abs/dir/m.yaml", MemoryTree({}))

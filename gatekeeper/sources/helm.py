@@ -67,27 +67,33 @@ def releases(chart_dir: str, options: dict[str, Any]) -> list[Release]:
     return found or [Release()]
 
 
+def parents(path: str) -> list[str]:
+    """The directories above `path`, innermost first (`a/b/c.yaml` -> `a/b`, `a`).
+
+    Stops at the root of an absolute path too, where dirname() no longer changes it.
+    """
+    found = []
+    directory = posixpath.dirname(path)
+    while directory and directory not in found:
+        found.append(directory)
+        directory = posixpath.dirname(directory)
+    return found
+
+
 def in_chart(path: str, tree: Tree) -> bool:
     """Is `path` inside a chart directory (below a directory holding a Chart.yaml)?"""
-    directory = posixpath.dirname(path)
-    while directory:
-        if tree.exists(posixpath.join(directory, CHART_FILE)):
-            return True
-        directory = posixpath.dirname(directory)
-    return False
+    return any(tree.exists(posixpath.join(directory, CHART_FILE)) for directory in parents(path))
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
     """The Chart.yaml that renders `path`: its outermost enclosing chart, or the chart a
     configured values file belongs to."""
     found = []
-    directory = posixpath.dirname(path)
     outermost = ""
-    while directory:
+    for directory in parents(path):
         candidate = posixpath.join(directory, CHART_FILE)
         if context.tree.exists(candidate):
             outermost = candidate
-        directory = posixpath.dirname(directory)
     if outermost and outermost != path:
         found.append(outermost)
     for entry in context.options_for(NAME).get("charts", []):
