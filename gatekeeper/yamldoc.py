@@ -165,12 +165,13 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
     return None
 
 
-def _too_deep(text: str) -> yaml.Mark | None:
+def _too_deep(text: str) -> Any:
     """Where nesting first exceeds MAX_DEPTH, if it does.
 
     Cheap bounds first (milliseconds per megabyte): each level opens with one of `[{-:?`;
     block levels need indentation (at most two levels per column), flow levels a bracket.
-    Only a text that fails both bounds is walked as events (as long as composing it)."""
+    Only a text that fails both bounds is walked as events (as long as composing it).
+    Returns a yaml Mark."""
     if sum(text.count(char) for char in "[{-:?") <= _SHALLOW:
         return None
     widest = max(map(len, text.splitlines()), default=0)
@@ -180,14 +181,13 @@ def _too_deep(text: str) -> yaml.Mark | None:
     depth = 0
     try:
         while True:
-            event = loader.get_event()
+            event = loader.get_event()  # type: ignore[no-untyped-call]
             if event is None or isinstance(event, yaml.StreamEndEvent):
                 return None
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark: yaml.Mark = event.start_mark
-                    return mark
+                    return event.start_mark
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:
@@ -225,13 +225,13 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
                     error.node.start_mark.column + 1,
                 )
             except RecursionError:
-                deep = _first_deeper(node, 100)
+                nested = _first_deeper(node, 100)
                 yield Problem(
                     "GK-PARSE-ERROR",
                     file,
-                    deep.start_mark.line + 1,
+                    nested.start_mark.line + 1,
                     "document nested too deeply; not loaded",
-                    deep.start_mark.column + 1,
+                    nested.start_mark.column + 1,
                 )
             except (yaml.YAMLError, ValueError, TypeError) as error:
                 yield Problem(
