@@ -146,7 +146,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
         root = FsPath(tmp, "chart")
         _copy_chart(tree, chart_dir, path, data, root)
-        result = helm_engine.render(str(root), jobs)
+        limit = helm_engine.limits(context.options_for(NAME))
+        result = helm_engine.render(str(root), jobs, limit)
     if result.load_error:
         loaded.problems.append(_render_problem(result.load_error, chart_dir, path))
         return loaded
