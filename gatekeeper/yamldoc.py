@@ -362,14 +362,15 @@ def load_mapping(
     entries = list(load_all(file, text))
     problems = [entry for entry in entries if isinstance(entry, Problem)]
     documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
-    if not documents:
+    if not documents or documents[0].obj is None:
+        if not problems:  # an empty workflow or compose file is an error to its tool too
+            problems.append(Problem("GK-PARSE-ERROR", file, 1, f"{what} is empty"))
         return None, text, problems
     document = documents[0]
     problems.extend(duplicate_key_problems(file, document))
     if not isinstance(document.obj, dict):
-        if document.obj is not None:
-            line = document.node.start_mark.line + 1
-            problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
+        line = document.node.start_mark.line + 1
+        problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
         return None, text, problems
     return document, text, problems
 
