@@ -201,7 +201,7 @@ def _shape_action(path: str, entry: YamlDocument) -> list[Problem]:
         bad(("runs", "steps"), "must be a list")
         del runs["steps"]
         return problems
-    for index, step in enumerate(steps or []):
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             bad(("runs", "steps", index), "must be a mapping")
             steps[index] = {}
