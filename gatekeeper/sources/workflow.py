@@ -196,12 +196,12 @@ def _shape_action(path: str, entry: YamlDocument) -> list[Problem]:
         return problems
     if not isinstance(runs, dict):
         return problems
-    steps = runs.get("steps")
+    steps: Any = runs.get("steps")
     if steps is not None and not isinstance(steps, list):
         bad(("runs", "steps"), "must be a list")
         del runs["steps"]
         return problems
-    for index, step in enumerate(steps if isinstance(steps, list) else []):
+    for index, step in enumerate(steps or []):
         if not isinstance(step, dict):
             bad(("runs", "steps", index), "must be a mapping")
             steps[index] = {}
