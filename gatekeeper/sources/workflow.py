@@ -196,15 +196,16 @@ def _shape_action(path: str, entry: YamlDocument) -> list[Problem]:
         return problems
     if not isinstance(runs, dict):
         return problems
-    steps: Any = runs.get("steps")
+    steps = runs.get("steps")
     if steps is not None and not isinstance(steps, list):
         bad(("runs", "steps"), "must be a list")
         del runs["steps"]
         return problems
-    for index, step in enumerate(steps or []):
+    items: list[Any] = steps or []
+    for index, step in enumerate(items):
         if not isinstance(step, dict):
             bad(("runs", "steps", index), "must be a mapping")
-            steps[index] = {}
+            items[index] = {}
             continue
         for key in ("run", "uses"):
             if isinstance(step.get(key), (dict, list)):
