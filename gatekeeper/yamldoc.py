@@ -241,7 +241,8 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(part for part in (error.context, error.problem) if part)
-        yield Problem("GK-PARSE-ERROR", file, line, f"invalid YAML: {problem}", column)
+        what = "JSON" if file.endswith(".json") else "YAML"
+        yield Problem("GK-PARSE-ERROR", file, line, f"invalid {what}: {problem}", column)
     except yaml.YAMLError as error:
         yield Problem("GK-PARSE-ERROR", file, 1, f"invalid YAML: {error}")
     finally:
