@@ -73,6 +73,13 @@ class Closure:
             if "\n" not in ref and self.tree.exists(target):
                 self.patches.append(target)
 
+    def _line_of(self, file: str, ref: str) -> int:
+        """The line of the kustomization entry naming `ref` (1 if not found)."""
+        for document in _docs(self.tree, file)[:1]:
+            if isinstance(document.obj, dict):
+                return _error_line(ref, document)
+        return 1
+
     def add(self, file: str, obj: Any) -> None:
         directory = posixpath.dirname(file)
         if directory in self.seen:
@@ -111,7 +118,7 @@ class Closure:
                     Problem(
                         "GK-RENDER-ERROR",
                         file,
-                        1,
+                        self._line_of(file, ref),
                         f"remote resource {ref} is not fetched (gatekeeper never uses the network)",
                     )
                 )
@@ -303,6 +310,9 @@ def _error_line(message: str, kustomization: YamlDocument) -> int:
     """The line of the kustomization entry an error names (a missing resource), else 1."""
     locator = NodeLocator("", kustomization.node)
     obj = kustomization.obj
+    field = re.search(r"Kustomization\.(\w+)", message)  # a field of the wrong type
+    if field and locator.node_at((field.group(1),)) is not None:
+        return locator.locate((field.group(1),)).line
     for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
         for index, ref in enumerate(obj.get(key) or []):
             if isinstance(ref, str) and ref.strip("./") and ref.strip("./") in message:
