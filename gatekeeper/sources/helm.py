@@ -148,6 +148,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         _copy_chart(tree, chart_dir, path, data, root)
         limit = helm_engine.limits(context.options_for(NAME))
         result = helm_engine.render(str(root), jobs, limit)
+    if result.failed:  # a limit, or the renderer crashed: no template line to point at
+        message = f"helm: {result.load_error}"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+        return loaded
     if result.load_error:
         own = _values_problems(tree, chart_dir) if "values.yaml" in result.load_error else []
         loaded.problems.extend(own or [_render_problem(result.load_error, chart_dir, path)])

@@ -23,7 +23,14 @@ from typing import IO, Any, NamedTuple
 
 TIMEOUT_SECONDS = 30.0
 MEMORY_MIB = 2048
-_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "memoryerror", "mmap")
+# What a process says when it runs into RLIMIT_AS (Go runtime, cgo, Python).
+_OUT_OF_MEMORY = (
+    "out of memory",
+    "cannot allocate memory",
+    "failed to reserve",
+    "pthread_create failed",
+    "memoryerror",
+)
 
 
 class Rendering(NamedTuple):
@@ -35,6 +42,7 @@ class ChartResult(NamedTuple):
     load_error: str = ""
     dependencies: tuple[str, ...] = ()  # names of the subcharts Helm loaded
     renderings: tuple[Rendering, ...] = ()
+    failed: bool = False  # the renderer itself failed (a limit): load_error names no template
 
 
 class Limits(NamedTuple):
@@ -62,7 +70,7 @@ def render(
         return worker.request({"root": root, "jobs": jobs}, limit.seconds)
     except _Failed as failure:
         worker.stop()
-        return ChartResult(load_error=str(failure))
+        return ChartResult(load_error=str(failure), failed=True)
 
 
 class _Failed(Exception):
@@ -140,8 +148,10 @@ class _Worker:
         text = self.stderr.read().decode("utf-8", "replace")
         if any(marker in text.lower() for marker in _OUT_OF_MEMORY):
             return f"render exceeded the memory limit ({self.memory_mib} MiB, renderMemoryMiB)"
-        last = next((line for line in reversed(text.splitlines()) if line.strip()), "")
-        return f"the Helm renderer stopped (exit {self.proc.returncode}): {last[:300]}".strip()
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        fatal = [line for line in lines if line.startswith(("fatal error:", "panic:"))]
+        detail = (fatal or lines[-1:] or [""])[0][:300]
+        return f"the Helm renderer stopped (exit {self.proc.returncode}): {detail}".strip()
 
     def stop(self) -> None:
         if _Worker.current is self:

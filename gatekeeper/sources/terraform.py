@@ -433,8 +433,8 @@ def _load_plan(path: str, text: str) -> Loaded:
         loaded.problems.extend(problems)
         return loaded
     plan = documents[0].obj if len(documents) == 1 else None
-    if documents and not isinstance(documents[0].obj, dict):
-        what = "empty" if documents[0].obj is None else "not a JSON object"
+    if not documents or not isinstance(documents[0].obj, dict):
+        what = "empty" if not documents or documents[0].obj is None else "not a JSON object"
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"Terraform plan is {what}")])
     if not isinstance(plan, dict) or not ("resource_changes" in plan or "planned_values" in plan):
         # Not a plan after all: a Kubernetes manifest that happens to be called plan.json.
