@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--config", "-c", metavar="FILE", help="configuration file")
     inventory.add_argument("--include", action="append", default=[], metavar="GLOB")
     inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
-    for command in (scan, test, lock, inventory):  # `gatekeeper scan --debug` works too
+
+    _add_github_parser(commands)
+    for command in commands.choices.values():  # `gatekeeper scan --debug` works too
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
         )
@@ -123,6 +125,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 REPORT_URL = "https://github.com/acme/gatekeeper/issues"
+
+
+def _add_github_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    github = commands.add_parser(
+        "github", help="judge a pull request in GitHub Actions: comments, check run, summary"
+    )
+    github.add_argument("--root", default=".", help="repository checkout (default: .)")
+    github.add_argument("--base", help="base revision (default: the event's base commit)")
+    github.add_argument("--head", help="head revision (default: the event's head commit)")
+    github.add_argument(
+        "--filter-mode",
+        choices=("added", "diff_context", "file", "all"),
+        default="added",
+        help="which existing findings to report beside the new ones",
+    )
+    github.add_argument("--severity-threshold", "-t", choices=SEVERITIES)
+    github.add_argument("--policies", "-p", action="append", default=[], metavar="DIR")
+    github.add_argument("--no-builtin", action="store_true")
+    github.add_argument(
+        "--comment-mode", choices=("summary", "inline", "both", "none"), default="both"
+    )
+    github.add_argument("--fail-on", choices=("new", "all", "none"), default="new")
+    github.add_argument("--max-inline-comments", type=int, default=25, metavar="N")
+    github.add_argument("--check-name", default="gatekeeper")
+    github.add_argument("--jobs", "-j", type=int, default=0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,6 +189,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from gatekeeper.commands import scan
 
         return scan.run(args)
+    if args.command == "github":
+        from gatekeeper.commands import github
+
+        return github.run(args)
     if args.command == "test":
         from gatekeeper.commands import test
 

@@ -195,3 +195,11 @@ def test_parallel_scan_matches_serial(gatekeeper: Gatekeeper, repo: Path, write:
 def test_builtin_library_self_tests_pass(gatekeeper: Gatekeeper) -> None:
     run = gatekeeper("test")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_text_output_names_the_values_line_behind_a_helm_finding(gatekeeper: Gatekeeper) -> None:
+    run = gatekeeper("scan", "examples/demo-repo/charts", cwd=REPO)
+    assert run.returncode == 1, run.stderr
+    (line,) = [line for line in run.stdout.splitlines() if "K8S-PSS-PRIVILEGE-ESCALATION" in line]
+    assert line.startswith("examples/demo-repo/charts/shop/templates/deployment.yaml:27:")
+    assert line.endswith("[value set at examples/demo-repo/charts/shop/values.yaml:8]")

@@ -26,7 +26,12 @@ def _line(finding: Finding, color: bool) -> str:
     status = "" if finding.status == "new" else f" ({finding.status})"
     marker = " [blocking]" if finding.blocking else ""
     resource = f" ({finding.resource})" if finding.resource else ""
-    return f"{where}: {severity} {finding.policy_id}{status}{marker}: {finding.message}{resource}"
+    values = finding.extra.get("values")
+    origin = f" [value set at {values}]" if values else ""
+    return (
+        f"{where}: {severity} {finding.policy_id}{status}{marker}: {finding.message}"
+        f"{resource}{origin}"
+    )
 
 
 def render(report: Report) -> str:

@@ -1,0 +1,87 @@
+"""What the GitHub Actions run tells us: repository, pull request, token, output files."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gatekeeper.errors import UsageError
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    base_sha: str
+    head_sha: str
+    base_repo: str  # owner/name
+    head_repo: str  # owner/name; differs from base_repo for a fork
+
+    @property
+    def from_fork(self) -> bool:
+        return self.head_repo != self.base_repo
+
+
+@dataclass(frozen=True)
+class ActionsContext:
+    repository: str
+    api_url: str
+    token: str
+    sha: str
+    pull_request: PullRequest | None
+    step_summary: str  # file path or ""
+    output: str  # file path or ""
+    event_name: str = ""
+
+    def __repr__(self) -> str:  # never print the token
+        return f"ActionsContext(repository={self.repository!r}, api_url={self.api_url!r})"
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> ActionsContext:
+    env = os.environ if environ is None else environ
+    repository = env.get("GITHUB_REPOSITORY", "")
+    if not repository:
+        raise UsageError("GITHUB_REPOSITORY is not set: `gatekeeper github` runs in GitHub Actions")
+    event = _read_event(env.get("GITHUB_EVENT_PATH", ""))
+    return ActionsContext(
+        repository=repository,
+        api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+        token=env.get("GITHUB_TOKEN", "") or env.get("INPUT_GITHUB_TOKEN", ""),
+        sha=env.get("GITHUB_SHA", ""),
+        pull_request=_pull_request(event, repository),
+        step_summary=env.get("GITHUB_STEP_SUMMARY", ""),
+        output=env.get("GITHUB_OUTPUT", ""),
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
+    )
+
+
+def _read_event(path: str) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            event = json.load(handle)
+    except OSError as error:
+        raise UsageError(f"cannot read the event payload: {error.strerror}", path) from None
+    except ValueError as error:
+        raise UsageError(f"the event payload is not JSON: {error}", path) from None
+    return event if isinstance(event, dict) else {}
+
+
+def _pull_request(event: dict[str, Any], repository: str) -> PullRequest | None:
+    pr = event.get("pull_request")
+    if not isinstance(pr, dict):
+        return None
+    head, base = pr.get("head") or {}, pr.get("base") or {}
+    base_repo = (base.get("repo") or {}).get("full_name") or repository
+    # A deleted fork has no head repo: treat it as a fork (never as our own repository).
+    head_repo = (head.get("repo") or {}).get("full_name") or ""
+    return PullRequest(
+        number=int(pr.get("number") or event.get("number") or 0),
+        base_sha=str(base.get("sha") or ""),
+        head_sha=str(head.get("sha") or ""),
+        base_repo=base_repo,
+        head_repo=head_repo,
+    )

@@ -1,0 +1,1 @@
+"""Markdown templates (Jinja2) and the starter workflow, shipped with gatekeeper as data."""

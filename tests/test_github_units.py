@@ -1,0 +1,167 @@
+"""The GitHub layer's small parts: escaping, suggestions, retry decisions, the action script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gatekeeper.decide import Verdict, decide
+from gatekeeper.finding import Finding
+from gatekeeper.github import escape, suggest
+from gatekeeper.github.client import Settings, retry_delay
+from gatekeeper.github.plan import fails
+from tests.conftest import REPO
+
+SETTINGS = Settings(attempts=5, backoff=1.0, max_wait=30.0)
+
+
+def test_markdown_escape_neutralises_tables_code_html_and_mentions() -> None:
+    text = escape.markdown("a|b `x` <script>alert(1)</script> @admin [l](http://e) *s*\nnext")
+    assert "|" not in text.replace("\\|", "")
+    assert "`" not in text.replace("\\`", "")
+    assert "<" not in text and ">" not in text
+    assert "@admin" not in text and "@&#8203;admin" in text
+    assert "\n" not in text
+    assert text.startswith("a\\|b \\`x\\` &lt;script&gt;alert\\(1\\)&lt;/script&gt;")
+
+
+def test_workflow_command_escaping() -> None:
+    assert escape.command_data("50%\r\ndone") == "50%25%0D%0Adone"
+    assert escape.command_property("a:b,c%") == "a%3Ab%2Cc%25"
+
+
+def finding(path: str, fix: dict[str, object] | None, exact: bool = True) -> Finding:
+    return Finding(
+        policy_id="P",
+        severity="high",
+        title="t",
+        message="m",
+        file="f.yaml",
+        line=3,
+        path=path,
+        fix=fix,
+        extra={"exact": exact},
+    )
+
+
+FIX = {"subject": "spec.containers[0]", "set": {"securityContext.privileged": False}}
+FIELD = "spec.containers[0].securityContext.privileged"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("        privileged: true", "        privileged: false"),
+        ("      - privileged: true   # why", "      - privileged: false   # why"),
+        ('    "privileged": "true"', '    "privileged": false'),
+        ("    privileged: {a: 1}", None),  # not a scalar
+        ("    securityContext: {privileged: true}", None),  # flow style: not one key's line
+        ("    privileged: false", None),  # nothing to change
+        ("    privileged: &x true", None),  # anchors are not touched
+    ],
+)
+def test_suggestion_replaces_only_the_value(line: str, expected: str | None) -> None:
+    assert suggest.suggestion(finding(FIELD, FIX), line) == expected
+
+
+def test_no_suggestion_when_the_finding_is_not_at_the_fixed_field() -> None:
+    # The field is missing: the finding points at the nearest ancestor, not the field line.
+    assert suggest.suggestion(finding("spec.containers[0]", FIX), "  - name: web") is None
+    assert suggest.suggestion(finding(FIELD, FIX, exact=False), "  privileged: true") is None
+    two = {"subject": "spec", "set": {"a": 1, "b": 2}}
+    assert suggest.suggestion(finding("spec.a", two), "  a: 0") is None
+
+
+def test_yaml_scalar_quotes_what_would_change_type() -> None:
+    assert suggest.yaml_scalar("RuntimeDefault") == "RuntimeDefault"
+    assert suggest.yaml_scalar("yes") == '"yes"'
+    assert suggest.yaml_scalar("1.0") == '"1.0"'
+    assert suggest.yaml_scalar(1000) == "1000"
+    assert suggest.yaml_scalar(["a"]) is None
+
+
+def test_fail_on() -> None:
+    def verdict(*findings: tuple[str, str]) -> Verdict:
+        return decide(
+            [finding("p", None).with_(status=status, severity=sev) for status, sev in findings],
+            "medium",
+        )
+
+    existing = verdict(("existing", "high"), ("new", "low"))
+    assert not fails(existing, "new") and fails(existing, "all") and not fails(existing, "none")
+    new = verdict(("new", "high"), ("fixed", "critical"))
+    assert fails(new, "new") and fails(new, "all") and not fails(new, "none")
+    assert not fails(verdict(("fixed", "high"), ("waived", "high")), "all")
+
+
+def test_retry_decisions() -> None:
+    assert retry_delay(502, {}, {}, 0, SETTINGS) == 1.0
+    assert retry_delay(503, {}, {}, 2, SETTINGS) == 4.0
+    assert retry_delay(403, {"Retry-After": "7"}, {}, 0, SETTINGS) == 7.0
+    assert retry_delay(403, {"retry-after": "600"}, {}, 0, SETTINGS) == 30.0
+    limited = {"message": "You have exceeded a secondary rate limit"}
+    assert retry_delay(403, {}, limited, 0, SETTINGS) == 1.0
+    assert retry_delay(429, {}, {}, 0, SETTINGS) == 1.0
+    assert retry_delay(403, {"x-ratelimit-remaining": "0"}, {}, 0, SETTINGS) >= 0
+    forbidden = {"message": "Resource not accessible by integration"}
+    assert retry_delay(403, {}, forbidden, 0, SETTINGS) == -1
+    assert retry_delay(422, {}, {}, 0, SETTINGS) == -1
+    assert retry_delay(404, {}, {}, 0, SETTINGS) == -1
+
+
+def test_action_script_passes_inputs_as_flags(tmp_path: Path) -> None:
+    """Run action.yml's script with a `gatekeeper` on PATH that records its arguments."""
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert set(action["outputs"]) >= {"new", "existing", "fixed", "waived", "blocking", "verdict"}
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "gatekeeper"]
+    for name in action["inputs"]:
+        assert f"inputs.{name}" in str(step["env"]) or name == "python-version", name
+    fake = tmp_path / "bin" / "gatekeeper"
+    fake.parent.mkdir()
+    log = tmp_path / "args.txt"
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\nopen({str(log)!r}, 'w').write('\\n'.join(sys.argv[1:]))\n"
+    )
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}",
+        "INPUT_POLICIES": "policies/team a\n\npolicies/b\n",
+        "INPUT_BUILTIN": "false",
+        "INPUT_SEVERITY_THRESHOLD": "high",
+        "INPUT_FILTER_MODE": "added",
+        "INPUT_COMMENT_MODE": "both",
+        "INPUT_FAIL_ON": "new",
+        "INPUT_MAX_INLINE_COMMENTS": "25",
+        "INPUT_CHECK_NAME": "gk; rm -rf /",
+    }
+    subprocess.run(["bash", "-c", step["run"]], env=env, check=True)
+    args = log.read_text().splitlines()
+    assert args[0] == "github"
+    assert args[args.index("--check-name") + 1] == "gk; rm -rf /"
+    assert [args[i + 1] for i, a in enumerate(args) if a == "--policies"] == [
+        "policies/team a",
+        "policies/b",
+    ]
+    assert "--no-builtin" in args and args[args.index("--severity-threshold") + 1] == "high"
+    # Every flag the script passes exists on the real CLI.
+    from gatekeeper.main import build_parser
+
+    build_parser().parse_args(args)
+
+
+def test_starter_workflow_permissions() -> None:
+    workflow = yaml.safe_load((REPO / "templates/workflows/gatekeeper.yml").read_text())
+    assert workflow["permissions"] == {
+        "contents": "read",
+        "pull-requests": "write",
+        "checks": "write",
+    }
+    assert workflow[True] == {"pull_request": None}  # `on:` reads as True in YAML 1.1
+    checkout = workflow["jobs"]["gatekeeper"]["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0
