@@ -412,13 +412,13 @@ def test_hostile_helm_templates_hit_the_time_and_memory_limits(tmp_path: Path) -
     _write(
         tmp_path,
         {
-            ".gatekeeper.yml": "sources:\n  helm:\n    renderTimeoutSeconds: 1\n"
-            "    renderMemoryMiB: 1280\n",
+            ".gatekeeper.yml": "sources:\n  helm:\n    renderTimeoutSeconds: 2\n"
+            "    renderMemoryMiB: 1536\n",
             "slow/Chart.yaml": CHART,
             "slow/templates/x.yaml": "{{ range until 100000 }}{{ range until 100000 }}"
             "{{ end }}{{ end }}\n",
             "big/Chart.yaml": CHART,
-            "big/templates/x.yaml": "{{ range until 100000000 }}xxxxxxxxxxxxxxxx{{ end }}\n",
+            "big/templates/x.yaml": "{{ repeat 2000000000 \"x\" }}\n",
             "fine/Chart.yaml": CHART,
             "fine/templates/cm.yaml": CM,
         },
@@ -427,8 +427,8 @@ def test_hostile_helm_templates_hit_the_time_and_memory_limits(tmp_path: Path) -
     _no_traceback(run)
     assert run.returncode == 1
     found = {(f["file"], f["line"]): f["message"] for f in _findings(run)}
-    assert "exceeded 1 s" in found[("slow/Chart.yaml", 1)]
-    assert "exceeded the memory limit (1280 MiB" in found[("big/Chart.yaml", 1)]
+    assert "exceeded 2 s" in found[("slow/Chart.yaml", 1)]
+    assert "exceeded the memory limit (1536 MiB" in found[("big/Chart.yaml", 1)]
     assert not [key for key in found if key[0].startswith("fine/")]  # the next chart renders
 
 

@@ -22,6 +22,7 @@ import time
 from typing import IO, Any, NamedTuple
 
 TIMEOUT_SECONDS = 30.0
+STARTUP_SECONDS = 60.0
 MEMORY_MIB = 2048
 # What a process says when it runs into RLIMIT_AS (Go runtime, cgo, Python).
 _OUT_OF_MEMORY = (
@@ -92,8 +93,12 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
+            # Under an address-space cap, reservations count, not use: Go's collector keeps
+            # under a soft limit, and glibc must not reserve 64 MiB arenas per Go thread.
+            env={**os.environ, "GOMEMLIMIT": f"{memory_mib // 2}MiB", "MALLOC_ARENA_MAX": "2"},
         )
         self.buffer = b""
+        self.ready = False  # the child says so once the library is loaded
 
     @classmethod
     def get(cls, memory_mib: int) -> _Worker:
@@ -111,6 +116,10 @@ class _Worker:
 
     def request(self, payload: dict[str, Any], seconds: float) -> ChartResult:
         assert self.proc.stdin is not None and self.proc.stdout is not None
+        if not self.ready:  # the limit is for rendering, not for starting up (a busy CI box)
+            if self._read_line(max(seconds, STARTUP_SECONDS)) != b"ready":
+                raise _Failed("the Helm renderer did not start")
+            self.ready = True
         try:
             self.proc.stdin.write(json.dumps(payload).encode("utf-8") + b"\n")
             self.proc.stdin.flush()
@@ -208,8 +217,10 @@ def serve(memory_mib: int) -> int:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    import helm_python  # noqa: F401 - load the library while the parent copies the chart
+    import helm_python  # noqa: F401 - load the library before the clock starts
 
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:

@@ -269,7 +269,13 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
                 capture_output=True,
                 text=True,
                 timeout=limit.seconds,
-                env={"PATH": os.environ.get("PATH", ""), "HOME": tmp, "KUBECONFIG": os.devnull},
+                env={
+                    "PATH": os.environ.get("PATH", ""),
+                    "HOME": tmp,
+                    "KUBECONFIG": os.devnull,
+                    "GOMEMLIMIT": f"{limit.memory_mib // 2}MiB",  # see helm_engine
+                    "MALLOC_ARENA_MAX": "2",
+                },
                 preexec_fn=_address_space(limit.memory_mib),
                 check=False,
             )
