@@ -26,6 +26,7 @@ from gatekeeper.errors import UsageError
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
+from gatekeeper.problems import PROBLEM_KINDS
 from gatekeeper.scan import ScanResult
 from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.tree import MemoryTree
@@ -331,8 +332,8 @@ def _policy_change(path: str, line: int, status: str) -> Finding:
     what = {"A": "added", "D": "deleted", "R": "renamed"}.get(status, "changed")
     return Finding(
         policy_id="GK-POLICY-CHANGE",
-        severity="info",
-        title="Policy, configuration or waivers changed",
+        severity=PROBLEM_KINDS["GK-POLICY-CHANGE"].severity,
+        title=PROBLEM_KINDS["GK-POLICY-CHANGE"].title,
         message=(
             f"{path} is {what} by this change: it judges changes, so it needs review by its "
             "owners; this change is still judged by the base revision's version"
@@ -340,6 +341,7 @@ def _policy_change(path: str, line: int, status: str) -> Finding:
         file=path,
         line=line,
         fingerprint=fingerprint("GK-POLICY-CHANGE", path),
+        remediation=PROBLEM_KINDS["GK-POLICY-CHANGE"].remediation,
         status="new",
     )
 
@@ -347,7 +349,7 @@ def _policy_change(path: str, line: int, status: str) -> Finding:
 def _untrusted_skip(skip: waivers_mod.Skip) -> Finding:
     return Finding(
         policy_id="GK-POLICY-CHANGE",
-        severity="info",
+        severity=PROBLEM_KINDS["GK-POLICY-CHANGE"].severity,
         title="Inline skip added",
         message=(
             f"gatekeeper:skip={','.join(skip.policies)} is added by this change: it takes effect "
@@ -356,5 +358,6 @@ def _untrusted_skip(skip: waivers_mod.Skip) -> Finding:
         file=skip.file,
         line=skip.line,
         fingerprint=fingerprint("GK-POLICY-CHANGE", skip.file, *skip.policies),
+        remediation=PROBLEM_KINDS["GK-POLICY-CHANGE"].remediation,
         status="new",
     )

@@ -11,6 +11,7 @@ from gatekeeper.finding import SEVERITIES, Finding, at_least
 EXIT_PASS = 0
 EXIT_BLOCK = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3  # a bug in gatekeeper, never a verdict
 
 # Statuses that count against a change. `existing` blocks only when asked to.
 BLOCKING_STATUSES = frozenset({"new"})

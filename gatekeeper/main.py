@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from gatekeeper import __version__
-from gatekeeper.decide import EXIT_USAGE
+from gatekeeper.decide import EXIT_INTERNAL, EXIT_USAGE
 from gatekeeper.errors import UsageError
 from gatekeeper.finding import SEVERITIES
 from gatekeeper.report import FORMATS
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gatekeeper", description="Policy-as-code checks for GitOps repositories."
     )
     parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an internal error"
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     scan = commands.add_parser("scan", help="check files against the policies")
@@ -113,7 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
 
     _add_github_parser(commands)
+    for command in commands.choices.values():  # `gatekeeper scan --debug` works too
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
+
+
+REPORT_URL = "https://github.com/acme/gatekeeper/issues"
 
 
 def _add_github_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -144,32 +155,57 @@ def _add_github_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "scan":
-            from gatekeeper.commands import scan
-
-            return scan.run(args)
-        if args.command == "github":
-            from gatekeeper.commands import github
-
-            return github.run(args)
-        if args.command == "test":
-            from gatekeeper.commands import test
-
-            return test.run(args)
-        if args.command == "lock":
-            from gatekeeper.commands import lock
-
-            return lock.run(args)
-        if args.command == "inventory":
-            from gatekeeper.commands import inventory
-
-            return inventory.run(args)
-        raise AssertionError(args.command)
+        return _dispatch(args)
     except UsageError as error:
         print(f"gatekeeper: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `gatekeeper scan | head`: the reader left, nothing to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
+        return EXIT_USAGE
+    except Exception as error:  # a bug: say so briefly, never pass it off as a verdict
+        debug = getattr(args, "debug", False) or os.environ.get("GATEKEEPER_DEBUG") == "1"
+        return _internal_error(error, debug)
+
+
+def _internal_error(error: Exception, debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+    detail = str(error).splitlines()[0][:300] if str(error) else ""
+    print(
+        f"gatekeeper: internal error: {type(error).__name__}{': ' if detail else ''}{detail}\n"
+        f"gatekeeper: this is a bug; please report it at {REPORT_URL}"
+        + ("" if debug else " with the output of --debug (or GATEKEEPER_DEBUG=1)"),
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "scan":
+        from gatekeeper.commands import scan
+
+        return scan.run(args)
+    if args.command == "github":
+        from gatekeeper.commands import github
+
+        return github.run(args)
+    if args.command == "test":
+        from gatekeeper.commands import test
+
+        return test.run(args)
+    if args.command == "lock":
+        from gatekeeper.commands import lock
+
+        return lock.run(args)
+    if args.command == "inventory":
+        from gatekeeper.commands import inventory
+
+        return inventory.run(args)
+    raise AssertionError(args.command)
 
 
 if __name__ == "__main__":

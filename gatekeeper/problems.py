@@ -44,6 +44,27 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     "GK-RENDER-ERROR": ProblemKind(
         "high", "Template could not be rendered", "Fix the template or its values."
     ),
+    # Findings about the process itself, not about a scanned file's content.
+    "GK-POLICY-CHANGE": ProblemKind(
+        "info",
+        "Policy, configuration or waivers changed",
+        "Have the owners of the policies review the change; it applies once merged.",
+    ),
+    "GK-WAIVER-EXPIRED": ProblemKind(
+        "high",
+        "Waiver expired",
+        "Fix what the waiver covered, or renew it with a new expiry date and review.",
+    ),
+    "GK-WAIVER-EXPIRING": ProblemKind(
+        "info",
+        "Waiver expires soon",
+        "Fix what the waiver covers before it expires, or renew it with review.",
+    ),
+    "GK-INLINE-SKIP": ProblemKind(
+        "medium",
+        "Inline skip annotation not honoured",
+        "Remove the annotation and add a waiver to the waivers file.",
+    ),
 }
 
 

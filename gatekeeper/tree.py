@@ -26,6 +26,13 @@ class Tree(Protocol):
         ...
 
 
+def _inside(path: str) -> bool:
+    """Does `path` stay inside the tree? A scanned file names paths (an Application's
+    `path: ../..`), and nothing outside the repository may be read because of it."""
+    normal = posixpath.normpath(path)
+    return not (normal.startswith("/") or normal == ".." or normal.startswith("../"))
+
+
 class WorkTree:
     """Files on disk below `root`."""
 
@@ -33,12 +40,16 @@ class WorkTree:
         self.root = root
 
     def read(self, path: str) -> bytes:
+        if not _inside(path):
+            raise FileNotFoundError(path)
         return (self.root / path).read_bytes()
 
     def exists(self, path: str) -> bool:
-        return (self.root / path).is_file()
+        return _inside(path) and (self.root / path).is_file()
 
     def list_dir(self, path: str) -> list[str]:
+        if not _inside(path):
+            return []
         base = self.root / path
         found: list[str] = []
         for directory, dirnames, filenames in os.walk(base):

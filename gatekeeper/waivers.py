@@ -18,6 +18,7 @@ from typing import Any
 from gatekeeper.discover import matches
 from gatekeeper.errors import ConfigError
 from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.problems import PROBLEM_KINDS
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 DEFAULT_FILE = ".gatekeeper/waivers.yml"
@@ -186,8 +187,8 @@ def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) 
 def expired_finding(waiver: Waiver) -> Finding:
     return Finding(
         policy_id="GK-WAIVER-EXPIRED",
-        severity="high",
-        title="Waiver expired",
+        severity=PROBLEM_KINDS["GK-WAIVER-EXPIRED"].severity,
+        title=PROBLEM_KINDS["GK-WAIVER-EXPIRED"].title,
         message=(
             f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expired "
             f"on {waiver.expires}; fix the findings or renew the waiver"
@@ -195,7 +196,7 @@ def expired_finding(waiver: Waiver) -> Finding:
         file=waiver.source,
         line=waiver.line,
         fingerprint=fingerprint("GK-WAIVER-EXPIRED", waiver.source, waiver.policy, waiver.ticket),
-        remediation="Fix what the waiver covered, or renew it with a new expiry date and review.",
+        remediation=PROBLEM_KINDS["GK-WAIVER-EXPIRED"].remediation,
         extra={"waiver": waiver.to_dict()},
     )
 
@@ -204,8 +205,8 @@ def expiring_finding(waiver: Waiver, today: datetime.date) -> Finding:
     days = (waiver.expires - today).days
     return Finding(
         policy_id="GK-WAIVER-EXPIRING",
-        severity="info",
-        title="Waiver expires soon",
+        severity=PROBLEM_KINDS["GK-WAIVER-EXPIRING"].severity,
+        title=PROBLEM_KINDS["GK-WAIVER-EXPIRING"].title,
         message=(
             f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expires "
             f"on {waiver.expires} (in {days} day(s))"
@@ -213,6 +214,7 @@ def expiring_finding(waiver: Waiver, today: datetime.date) -> Finding:
         file=waiver.source,
         line=waiver.line,
         fingerprint=fingerprint("GK-WAIVER-EXPIRING", waiver.source, waiver.policy, waiver.ticket),
+        remediation=PROBLEM_KINDS["GK-WAIVER-EXPIRING"].remediation,
         extra={"waiver": waiver.to_dict(), "never_blocks": True},
     )
 
@@ -282,8 +284,8 @@ def forbidden_finding(skip: Skip) -> Finding:
     ids = ",".join(skip.policies)
     return Finding(
         policy_id="GK-INLINE-SKIP",
-        severity="medium",
-        title="Inline skip annotation not honoured",
+        severity=PROBLEM_KINDS["GK-INLINE-SKIP"].severity,
+        title=PROBLEM_KINDS["GK-INLINE-SKIP"].title,
         message=(
             f"gatekeeper:skip={ids} is not allowed here (waivers.forbidInlineSkips); "
             "add a waiver with an owner and an expiry instead"
@@ -293,5 +295,5 @@ def forbidden_finding(skip: Skip) -> Finding:
         file=skip.file,
         line=skip.line,
         fingerprint=fingerprint("GK-INLINE-SKIP", skip.file, *skip.policies),
-        remediation="Remove the annotation and add a waiver to the waivers file.",
+        remediation=PROBLEM_KINDS["GK-INLINE-SKIP"].remediation,
     )

@@ -57,6 +57,10 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 # A document may expand (through aliases) to at most this many nodes, or ten times its
 # own size, whichever is larger: real manifests are far below, alias bombs far above.
 MAX_EXPANDED_NODES = 200_000
+# Deeper documents are refused before libyaml composes them: its composer recurses in C and
+# overflows the stack (a segfault, not an exception) some tens of thousands of levels down.
+MAX_DEPTH = 500
+_SHALLOW = 10_000  # a bound on depth below which libyaml is safe without the event walk
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
@@ -190,8 +194,49 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
     return None
 
 
+def _too_deep(text: str) -> Any:
+    """Where nesting first exceeds MAX_DEPTH, if it does.
+
+    Cheap bounds first (milliseconds per megabyte): each level opens with one of `[{-:?`;
+    block levels need indentation (at most two levels per column), flow levels a bracket.
+    Only a text that fails both bounds is walked as events (as long as composing it).
+    Returns a yaml Mark."""
+    if sum(text.count(char) for char in "[{-:?") <= _SHALLOW:
+        return None
+    widest = max(map(len, text.splitlines()), default=0)
+    if text.count("[") + text.count("{") + 2 * widest + 2 <= _SHALLOW:
+        return None
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()  # type: ignore[no-untyped-call]
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return None
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the composer stops at the same error, before any deeper level
+    finally:
+        loader.dispose()
+
+
 def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
+    deep = _too_deep(text)
+    if deep is not None:
+        yield Problem(
+            "GK-PARSE-ERROR",
+            file,
+            deep.line + 1,
+            f"nested more than {MAX_DEPTH} levels deep; not loaded",
+            deep.column + 1,
+        )
+        return
     loader = _LOADER(text)
     try:
         while loader.check_node():
@@ -209,8 +254,13 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
                     error.node.start_mark.column + 1,
                 )
             except RecursionError:
+                nested = _first_deeper(node, 100)
                 yield Problem(
-                    "GK-PARSE-ERROR", file, node.start_mark.line + 1, "document nested too deeply"
+                    "GK-PARSE-ERROR",
+                    file,
+                    nested.start_mark.line + 1,
+                    "document nested too deeply; not loaded",
+                    nested.start_mark.column + 1,
                 )
             except (yaml.YAMLError, ValueError, TypeError) as error:
                 yield Problem(
@@ -220,11 +270,31 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(part for part in (error.context, error.problem) if part)
-        yield Problem("GK-PARSE-ERROR", file, line, f"invalid YAML: {problem}", column)
+        what = "JSON" if file.endswith(".json") else "YAML"
+        yield Problem("GK-PARSE-ERROR", file, line, f"invalid {what}: {problem}", column)
     except yaml.YAMLError as error:
         yield Problem("GK-PARSE-ERROR", file, 1, f"invalid YAML: {error}")
     finally:
         loader.dispose()
+
+
+def _first_deeper(root: Node, limit: int) -> Node:
+    """The first node more than `limit` levels down (or the root), found without recursion."""
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return node
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend((item, depth + 1) for item in reversed(node.value))
+        elif isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                stack.extend(((value, depth + 1), (key, depth + 1)))
+    return root
 
 
 def _check_expansion(root: Node) -> None:
@@ -337,14 +407,15 @@ def load_mapping(
     entries = list(load_all(file, text))
     problems = [entry for entry in entries if isinstance(entry, Problem)]
     documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
-    if not documents:
+    if not documents or documents[0].obj is None:
+        if not problems:  # an empty workflow or compose file is an error to its tool too
+            problems.append(Problem("GK-PARSE-ERROR", file, 1, f"{what} is empty"))
         return None, text, problems
     document = documents[0]
     problems.extend(duplicate_key_problems(file, document))
     if not isinstance(document.obj, dict):
-        if document.obj is not None:
-            line = document.node.start_mark.line + 1
-            problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
+        line = document.node.start_mark.line + 1
+        problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
         return None, text, problems
     return document, text, problems
 

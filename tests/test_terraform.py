@@ -294,7 +294,7 @@ def test_parse_error_is_a_finding_and_other_files_are_still_scanned(
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert run.returncode == 1
     assert findings(run) == [
-        ("infra/broken.tf", 3, "GK-PARSE-ERROR"),
+        ("infra/broken.tf", 1, "GK-PARSE-ERROR"),  # the block never closed
         ("infra/rds.tf", 3, "TF-AWS-RDS-PUBLIC"),
     ]
 

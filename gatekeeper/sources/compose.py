@@ -54,7 +54,11 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
             del service["image"]
         elif "image" in service and not isinstance(image, str):
             service["image"] = "" if image is None else str(image)
-        service["environment_vars"] = _environment(service.get("environment"))
+        environment = service.get("environment")
+        if environment is not None and not isinstance(environment, (dict, list)):
+            where = ("services", str(name), "environment")
+            loaded.problems.append(_invalid(path, nodes, where, "must be a mapping or a list"))
+        service["environment_vars"] = _environment(environment)
         for index, var in enumerate(service["environment_vars"]):
             line = nodes.locate(("services", str(name), "environment", var.pop("_key"))).line
             locator.add(("services", str(name), "environment_vars", index), line)

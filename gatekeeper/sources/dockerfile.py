@@ -202,7 +202,12 @@ def build(
             locator.add(("stages", stage["index"]), line)
             locator.add(("stages", stage["index"], "from"), line)
             continue
-        instruction = _instruction(keyword, item, line, end_line, docs)
+        try:
+            instruction = _instruction(keyword, item, line, end_line, docs)
+        except RecursionError:
+            message = f"invalid Dockerfile: {keyword} nested too deeply to read; not checked"
+            problems.append(Problem("GK-PARSE-ERROR", path, line, message))
+            continue
         if not stages:
             if keyword == "ARG":
                 for var in instruction["vars"]:
@@ -233,8 +238,9 @@ def build(
         elif keyword == "HEALTHCHECK":
             stage["healthcheck"] = instruction["value"].strip().upper() != "NONE"
             locator.add(("stages", stage["index"], "healthcheck"), line)
-    if not stages and not problems and any(i["instruction"] != "COMMENT" for i in structure):
-        problems.append(Problem("GK-PARSE-ERROR", path, 1, "invalid Dockerfile: no FROM"))
+    if not stages and not problems:
+        what = "no FROM" if any(i["instruction"] != "COMMENT" for i in structure) else "empty"
+        problems.append(Problem("GK-PARSE-ERROR", path, 1, f"invalid Dockerfile: {what}"))
     return {"args": global_args, "stages": stages}, problems
 
 

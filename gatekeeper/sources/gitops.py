@@ -28,11 +28,26 @@ def is_application(obj: Any) -> bool:
     )
 
 
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _source_paths(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """Each source with its field path (`spec.source`, `spec.sources[1]`)."""
+    spec = _spec(obj)
+    found: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
+    if isinstance(spec.get("source"), dict):
+        found.append((("spec", "source"), spec["source"]))
+    listed = spec.get("sources")
+    for index, source in enumerate(listed if isinstance(listed, list) else []):
+        if isinstance(source, dict):
+            found.append((("spec", "sources", index), source))
+    return found
+
+
 def _all_sources(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    assert isinstance(spec, dict)
-    sources = [spec["source"]] if isinstance(spec.get("source"), dict) else []
-    return sources + [s for s in spec.get("sources") or [] if isinstance(s, dict)]
+    return [source for _, source in _source_paths(obj)]
 
 
 def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
@@ -71,11 +86,13 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         return loaded
     _ACTIVE.add(key)
     try:
-        destination = obj.get("spec", {}).get("destination") or {}
-        namespace = str(destination.get("namespace") or "")
+        destination = _spec(obj).get("destination")
+        namespace = str(destination.get("namespace") or "") if isinstance(destination, dict) else ""
         refs = local_refs(obj, repo_urls)
-        for source in local_sources(obj, repo_urls):
-            _expand_source(file, document, source, namespace, refs, context, loaded)
+        local = [id(source) for source in local_sources(obj, repo_urls)]
+        for where, source in _source_paths(obj):
+            if id(source) in local:
+                _expand_source(file, document, source, where, namespace, refs, context, loaded)
     finally:
         _ACTIVE.discard(key)
     variant = f"{file}:{document.name}"
@@ -91,6 +108,7 @@ def _expand_source(
     file: str,
     document: Document,
     source: dict[str, Any],
+    where: tuple[str | int, ...],
     namespace: str,
     refs: set[str],
     context: LoadContext,
@@ -100,12 +118,24 @@ def _expand_source(
 
     tree = context.tree
     path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+    if path == ".." or path.startswith("../"):
+        line = document.locator.locate((*where, "path")).line
+        message = f"Application path {path} is outside the repository; not read"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        return
     chart = posixpath.join(path, helm.CHART_FILE) if path != "." else helm.CHART_FILE
     if tree.exists(chart):
         options = source.get("helm") if isinstance(source.get("helm"), dict) else {}
         assert isinstance(options, dict)
         values = []
-        for value in map(str, options.get("valueFiles", [])):
+        value_files = options.get("valueFiles") or []
+        if not isinstance(value_files, list):
+            line = document.locator.locate((*where, "helm", "valueFiles")).line
+            loaded.problems.append(
+                Problem("GK-PARSE-ERROR", file, line, "helm.valueFiles must be a list")
+            )
+            value_files = []
+        for value in map(str, value_files):
             if value.startswith("$"):  # `$ref/file`: from the source named `ref`
                 ref, _, rest = value[1:].partition("/")
                 if ref in refs:
@@ -133,7 +163,7 @@ def _expand_source(
         if kubernetes.detect(f) and (recurse or posixpath.dirname(f) == path)
     ]
     if not files:
-        line = document.locator.locate(("spec", "source", "path")).line
+        line = document.locator.locate((*where, "path")).line
         loaded.problems.append(
             Problem("GK-RENDER-ERROR", file, line, f"Application path {path} has no manifests")
         )

@@ -152,9 +152,15 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
         root = FsPath(tmp, "chart")
         _copy_chart(tree, chart_dir, path, data, root)
-        result = helm_engine.render(str(root), jobs)
+        limit = helm_engine.limits(context.options_for(NAME))
+        result = helm_engine.render(str(root), jobs, limit)
+    if result.failed:  # a limit, or the renderer crashed: no template line to point at
+        message = f"helm: {result.load_error}"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+        return loaded
     if result.load_error:
-        loaded.problems.append(_render_problem(result.load_error, chart_dir, path))
+        own = _values_problems(tree, chart_dir) if "values.yaml" in result.load_error else []
+        loaded.problems.extend(own or [_render_problem(result.load_error, chart_dir, path)])
         return loaded
     loaded.problems.extend(_missing_dependencies(result.dependencies, meta, path))
     defaults: dict[str, NodeLocator | None] = {}
@@ -204,10 +210,26 @@ def _missing_dependencies(present: tuple[str, ...], meta: YamlDocument, path: st
     return problems
 
 
+def _values_problems(tree: Tree, chart_dir: str) -> list[Problem]:
+    """Our own reading of a values.yaml Helm could not load: it gives the line."""
+    file = posixpath.join(chart_dir, "values.yaml")
+    if not tree.exists(file):
+        return []
+    problems: list[Problem] = []
+    document = _read_values(tree, file, Loaded(problems=problems))
+    if document is not None and document.obj is not None and not isinstance(document.obj, dict):
+        line = document.node.start_mark.line + 1
+        problems.append(Problem("GK-PARSE-ERROR", file, line, "values file is not a map"))
+    return problems
+
+
 def _render_problem(message: str, chart_dir: str, chart_file: str) -> Problem:
     """A Helm error, located at the template file and line it names when it names one."""
     message = " ".join(message.split())
-    match = _ERROR_AT.search(message)
+    # "unclosed action started at x.yaml:6" is more useful than the end of file it hit.
+    started = message.find("started at ")
+    match = _ERROR_AT.search(message, started) if started >= 0 else None
+    match = match or _ERROR_AT.search(message)
     if match:
         file = repo_path(match["file"], chart_dir)
         return Problem(
@@ -323,21 +345,29 @@ def _add_documents(
         template = parse_template("")  # a packaged (.tgz) subchart: no file to point into
     entries = list(load_all(file, text))
     documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
+    rendered = text.splitlines()
     for entry in entries:
         if isinstance(entry, Problem):
+            line = template_line(template.lines, rendered, entry.line)
             loaded.problems.append(
                 Problem(
                     "GK-RENDER-ERROR",
                     file,
-                    1,
+                    line or 1,
                     f"rendered output is not valid YAML (rendered line {entry.line}):"
                     f" {entry.message}",
                 )
             )
     for index, entry in enumerate(documents):
         if not is_object(entry.obj):
+            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1)
             loaded.problems.append(
-                Problem("GK-NOT-AN-OBJECT", file, 1, "rendered document is not a Kubernetes object")
+                Problem(
+                    "GK-NOT-AN-OBJECT",
+                    file,
+                    line or 1,
+                    "rendered document is not a Kubernetes object",
+                )
             )
             continue
         doc_map = DocumentMap(template, entry.obj, index, len(documents))
@@ -350,6 +380,25 @@ def _add_documents(
         if release.values_files:
             document.extra["variant"] = ",".join(release.values_files)
         loaded.documents.append(document)
+
+
+def template_line(template: list[str], rendered: list[str], number: int) -> int:
+    """The template line that most likely produced rendered line `number` (0: none found):
+    the nearest one whose literal text, with `{{ }}` actions as wildcards, matches it."""
+    while number > len(rendered) or (number > 1 and not rendered[number - 1].strip()):
+        number -= 1  # an error at the end of the output: the last line written
+    if number < 1 or not rendered:
+        return 0
+    wanted = rendered[number - 1].rstrip()
+    best = 0
+    for candidate, text in enumerate(template, start=1):
+        parts = re.split(r"\{\{.*?\}\}", text.rstrip())
+        pattern = ".*?".join(re.escape(part) for part in parts)
+        if re.fullmatch(pattern, wanted, re.DOTALL) and (
+            not best or abs(candidate - number) < abs(best - number)
+        ):
+            best = candidate
+    return best
 
 
 class HelmLocator:

@@ -1,21 +1,37 @@
-"""The Helm SDK boundary: load a chart directory and render it.
+"""The Helm SDK boundary: load a chart directory and render it, in a child process.
 
-The SDK is a Go shared library, and a Go runtime does not survive fork(): a forked child that
-calls into a library its parent had loaded can hang. So a process renders in-process only if
-it loaded the library itself; a forked child of a process that did renders in a fresh
-interpreter (`python -m gatekeeper.sources.helm_engine`, JSON over stdin/stdout).
+Templates come from the scanned repository, so a render may not be trusted to end or to fit in
+memory (`{{ range until 100000000 }}`). Every render runs in one long-lived child interpreter
+per scanning process (`python -m gatekeeper.sources.helm_engine --serve`, one JSON line per
+request and per answer) whose address space is capped with RLIMIT_AS; the parent waits at most
+the wall-time limit for each chart, then kills the child and starts a fresh one for the next
+chart. One child per process also keeps the Go runtime (which does not survive fork()) out
+of forked scan workers: each worker starts its own.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import subprocess
 import sys
-from typing import Any, NamedTuple
+import tempfile
+import time
+from typing import IO, Any, NamedTuple
 
-TIMEOUT_SECONDS = 120
-_loaded_pid: int | None = None
+TIMEOUT_SECONDS = 30.0
+STARTUP_SECONDS = 60.0
+MEMORY_MIB = 2048
+# What a process says when it runs into RLIMIT_AS (Go runtime, cgo, Python).
+_OUT_OF_MEMORY = (
+    "out of memory",
+    "cannot allocate memory",
+    "failed to reserve",
+    "pthread_create failed",
+    "memoryerror",
+)
 
 
 class Rendering(NamedTuple):
@@ -27,21 +43,148 @@ class ChartResult(NamedTuple):
     load_error: str = ""
     dependencies: tuple[str, ...] = ()  # names of the subcharts Helm loaded
     renderings: tuple[Rendering, ...] = ()
+    failed: bool = False  # the renderer itself failed (a limit): load_error names no template
 
 
-def render(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
+class Limits(NamedTuple):
+    seconds: float = TIMEOUT_SECONDS
+    memory_mib: int = MEMORY_MIB
+
+
+def limits(options: dict[str, Any]) -> Limits:
+    """`renderTimeoutSeconds` and `renderMemoryMiB` of a source's options."""
+    return Limits(
+        float(options.get("renderTimeoutSeconds", TIMEOUT_SECONDS)),
+        int(options.get("renderMemoryMiB", MEMORY_MIB)),
+    )
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def render(
+    root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS
+) -> ChartResult:
     """Render the chart directory `root` once per job ({"values": ..., "options": ...})."""
-    if _loaded_pid is not None and _loaded_pid != os.getpid():
-        return _in_fresh_process(root, jobs)
-    return render_here(root, jobs)
+    worker = _Worker.get(limit.memory_mib)
+    try:
+        return worker.request({"root": root, "jobs": jobs}, limit.seconds)
+    except _Failed as failure:
+        worker.stop()
+        return ChartResult(load_error=str(failure), failed=True)
+
+
+class _Failed(Exception):
+    pass
+
+
+class _Worker:
+    """The child interpreter that renders for this process."""
+
+    current: _Worker | None = None
+
+    def __init__(self, memory_mib: int) -> None:
+        self.memory_mib = memory_mib
+        self.owner = os.getpid()
+        # The child's stderr (a Go panic can be long): read back only when it dies.
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gatekeeper.sources.helm_engine", "--serve", str(memory_mib)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            # Under an address-space cap, reservations count, not use: Go's collector keeps
+            # under a soft limit, and glibc must not reserve 64 MiB arenas per Go thread.
+            env={**os.environ, "GOMEMLIMIT": f"{memory_mib // 2}MiB", "MALLOC_ARENA_MAX": "2"},
+        )
+        self.buffer = b""
+        self.ready = False  # the child says so once the library is loaded
+
+    @classmethod
+    def get(cls, memory_mib: int) -> _Worker:
+        worker = cls.current
+        if (
+            worker is None
+            or worker.owner != os.getpid()  # inherited through fork: not ours to talk to
+            or worker.memory_mib != memory_mib
+            or worker.proc.poll() is not None
+        ):
+            if worker is not None and worker.owner == os.getpid():
+                worker.stop()
+            worker = cls.current = _Worker(memory_mib)
+        return worker
+
+    def request(self, payload: dict[str, Any], seconds: float) -> ChartResult:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if not self.ready:  # the limit is for rendering, not for starting up (a busy CI box)
+            if self._read_line(max(seconds, STARTUP_SECONDS)) != b"ready":
+                raise _Failed("the Helm renderer did not start")
+            self.ready = True
+        try:
+            self.proc.stdin.write(json.dumps(payload).encode("utf-8") + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            raise _Failed(self._died()) from None
+        line = self._read_line(seconds)
+        try:
+            data = json.loads(line)
+        except ValueError:
+            raise _Failed("the Helm renderer answered garbage") from None
+        return ChartResult(
+            data["load_error"],
+            tuple(data["dependencies"]),
+            tuple(Rendering(r["manifests"], r["error"]) for r in data["renderings"]),
+        )
+
+    def _read_line(self, seconds: float) -> bytes:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + seconds
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise _Failed(f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked")
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise _Failed(self._died())
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
+
+    def _died(self) -> str:
+        self.proc.wait()
+        self.stderr.seek(0)
+        text = self.stderr.read().decode("utf-8", "replace")
+        if any(marker in text.lower() for marker in _OUT_OF_MEMORY):
+            return f"render exceeded the memory limit ({self.memory_mib} MiB, renderMemoryMiB)"
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        fatal = [line for line in lines if line.startswith(("fatal error:", "panic:"))]
+        detail = (fatal or lines[-1:] or [""])[0][:300]
+        return f"the Helm renderer stopped (exit {self.proc.returncode}): {detail}".strip()
+
+    def stop(self) -> None:
+        if _Worker.current is self:
+            _Worker.current = None
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@atexit.register
+def _stop_worker() -> None:
+    worker = _Worker.current
+    if worker is not None and worker.owner == os.getpid():
+        worker.stop()
 
 
 def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
-    global _loaded_pid
+    """Render in this process: only the child does this."""
     import helm_python
     from helm_python import _native
 
-    _loaded_pid = os.getpid()
     try:
         chart = helm_python.Chart.load(root)
     except helm_python.HelmError as error:
@@ -65,39 +208,37 @@ def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
         chart.close()
 
 
-def _in_fresh_process(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "gatekeeper.sources.helm_engine"],
-            input=json.dumps({"root": root, "jobs": jobs}),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
-        data = json.loads(proc.stdout)
-    except (OSError, subprocess.TimeoutExpired, ValueError) as error:
-        return ChartResult(load_error=f"could not run the Helm renderer: {error}")
-    return ChartResult(
-        data["load_error"],
-        tuple(data["dependencies"]),
-        tuple(Rendering(r["manifests"], r["error"]) for r in data["renderings"]),
-    )
+def serve(memory_mib: int) -> int:
+    """The child: cap the address space, then answer one JSON line per request line."""
+    import resource
 
+    limit = memory_mib * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    import helm_python  # noqa: F401 - load the library before the clock starts
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
-    result = render_here(request["root"], request["jobs"])
-    json.dump(
-        {
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        try:
+            result = render_here(request["root"], request["jobs"])
+        except MemoryError:
+            sys.stderr.write("MemoryError\n")
+            return 1
+        answer = {
             "load_error": result.load_error,
             "dependencies": list(result.dependencies),
             "renderings": [r._asdict() for r in result.renderings],
-        },
-        sys.stdout,
-    )
+        }
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        raise SystemExit(serve(int(sys.argv[2])))
+    raise SystemExit("usage: python -m gatekeeper.sources.helm_engine --serve MEMORY_MIB")

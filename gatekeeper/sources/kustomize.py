@@ -16,12 +16,14 @@ import re
 import subprocess
 import tempfile
 import weakref
+from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.helm_engine import limits
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -29,7 +31,6 @@ NAME = "kustomize"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
-TIMEOUT_SECONDS = 60
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/)|\?ref=")
 
 
@@ -72,6 +73,13 @@ class Closure:
             if "\n" not in ref and self.tree.exists(target):
                 self.patches.append(target)
 
+    def _line_of(self, file: str, ref: str) -> int:
+        """The line of the kustomization entry naming `ref` (1 if not found)."""
+        for document in _docs(self.tree, file)[:1]:
+            if isinstance(document.obj, dict):
+                return _error_line(ref, document)
+        return 1
+
     def add(self, file: str, obj: Any) -> None:
         directory = posixpath.dirname(file)
         if directory in self.seen:
@@ -110,7 +118,7 @@ class Closure:
                     Problem(
                         "GK-RENDER-ERROR",
                         file,
-                        1,
+                        self._line_of(file, ref),
                         f"remote resource {ref} is not fetched (gatekeeper never uses the network)",
                     )
                 )
@@ -254,20 +262,34 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(own, sort_keys=False))
+        limit = limits(context.options_for(NAME))
         try:
             proc = subprocess.run(
                 [kubectl(), "kustomize", str(target.parent)],
                 capture_output=True,
                 text=True,
-                timeout=TIMEOUT_SECONDS,
-                env={"PATH": os.environ.get("PATH", ""), "HOME": tmp, "KUBECONFIG": os.devnull},
+                timeout=limit.seconds,
+                env={
+                    "PATH": os.environ.get("PATH", ""),
+                    "HOME": tmp,
+                    "KUBECONFIG": os.devnull,
+                    "GOMEMLIMIT": f"{limit.memory_mib // 2}MiB",  # see helm_engine
+                    "MALLOC_ARENA_MAX": "2",
+                },
+                preexec_fn=_address_space(limit.memory_mib),
                 check=False,
             )
-        except (OSError, subprocess.TimeoutExpired) as error:
+        except subprocess.TimeoutExpired:
+            message = f"build exceeded {limit.seconds:g} s (renderTimeoutSeconds); not checked"
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {message}"))
+            return loaded
+        except OSError as error:
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
         message = " ".join(proc.stderr.replace(tmp + "/", "").split())
+        if "out of memory" in message or "cannot allocate memory" in message:
+            message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
         line = _error_line(message, kustomization)
         loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
         return loaded
@@ -275,10 +297,28 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     return loaded
 
 
+def _address_space(memory_mib: int) -> Callable[[], None]:
+    """Cap the child's address space (run between fork and exec)."""
+
+    def limit() -> None:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        wanted = memory_mib * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            wanted = min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+    return limit
+
+
 def _error_line(message: str, kustomization: YamlDocument) -> int:
     """The line of the kustomization entry an error names (a missing resource), else 1."""
     locator = NodeLocator("", kustomization.node)
     obj = kustomization.obj
+    field = re.search(r"Kustomization\.(\w+)", message)  # a field of the wrong type
+    if field and locator.node_at((field.group(1),)) is not None:
+        return locator.locate((field.group(1),)).line
     for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
         for index, ref in enumerate(obj.get(key) or []):
             if isinstance(ref, str) and ref.strip("./") and ref.strip("./") in message:

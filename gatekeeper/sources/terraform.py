@@ -106,11 +106,72 @@ def _parse_file(text: str) -> _File:
     try:
         return _File(parse(text))
     except HclError as error:
+        if "end of file" in str(error):
+            opened = _brackets(text)[0]
+            if opened:
+                line, char = opened
+                message = f"{error}: the {char!r} opened at line {line} is never closed"
+                return _File(None, HclError(message, line))
         return _File(None, error)
     except RecursionError:
-        return _File(None, HclError("invalid HCL: nested too deeply", 1))
+        line = _brackets(text)[1] or 1
+        return _File(None, HclError("invalid HCL: nested too deeply; not checked", line))
     except (RuntimeError, ValueError, TypeError) as error:  # the library's own checks
         return _File(None, HclError(f"invalid HCL: {error}", 1))
+
+
+_CLOSE = {"{": "}", "[": "]", "(": ")"}
+
+
+def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
+    """(line and bracket of the outermost bracket never closed, first line nested deeper than
+    `deep`), skipping strings, comments and heredocs: only read when the parser failed."""
+    stack: list[tuple[int, str]] = []
+    too_deep = 0
+    line, index, size = 1, 0, len(text)
+    heredoc = ""
+    while index < size:
+        char = text[index]
+        if heredoc:
+            end = text.find("\n", index)
+            end = size if end < 0 else end
+            if text[index:end].strip() == heredoc:
+                heredoc = ""
+            index, line = end + 1, line + 1
+            continue
+        if char == "\n":
+            line += 1
+        elif char == "#" or text.startswith("//", index):
+            end = text.find("\n", index)
+            index = size if end < 0 else end
+            continue
+        elif text.startswith("/*", index):
+            end = text.find("*/", index + 2)
+            end = size if end < 0 else end + 2
+            line += text.count("\n", index, end)
+            index = end
+            continue
+        elif char == '"':
+            index += 1
+            while index < size and text[index] not in '"\n':
+                index += 2 if text[index] == "\\" else 1
+            if index < size and text[index] == "\n":
+                continue
+        elif text.startswith("<<", index):
+            match = re.match(r"<<-?([A-Za-z_][\w-]*)[ \t]*\n", text[index:])
+            if match:
+                heredoc = match.group(1)
+                index += match.end()
+                line += 1
+                continue
+        elif char in _CLOSE:
+            stack.append((line, char))
+            if len(stack) > deep and not too_deep:
+                too_deep = line
+        elif char in "}])" and stack and _CLOSE[stack[-1][1]] == char:
+            stack.pop()
+        index += 1
+    return (stack[0] if stack else None), too_deep
 
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
@@ -372,6 +433,9 @@ def _load_plan(path: str, text: str) -> Loaded:
         loaded.problems.extend(problems)
         return loaded
     plan = documents[0].obj if len(documents) == 1 else None
+    if not documents or not isinstance(documents[0].obj, dict):
+        what = "empty" if not documents or documents[0].obj is None else "not a JSON object"
+        return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"Terraform plan is {what}")])
     if not isinstance(plan, dict) or not ("resource_changes" in plan or "planned_values" in plan):
         # Not a plan after all: a Kubernetes manifest that happens to be called plan.json.
         from gatekeeper.sources import kubernetes
@@ -380,12 +444,19 @@ def _load_plan(path: str, text: str) -> Loaded:
     locator = NodeLocator(path, documents[0].node)
     changes = plan.get("resource_changes")
     if not isinstance(changes, list):
+        if changes is not None:
+            line = locator.locate(("resource_changes",)).line
+            message = "invalid Terraform plan: resource_changes must be a list"
+            loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
         return loaded
     resources: list[_Resource] = []
     located: list[tuple[_Resource, str, Path]] = []
     config_refs = _config_references(plan.get("configuration"))
     for index, change in enumerate(changes):
         if not isinstance(change, dict) or not isinstance(change.get("change"), dict):
+            line = locator.locate(("resource_changes", index)).line
+            message = f"invalid Terraform plan: resource_changes[{index}] has no change object"
+            loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
             continue
         after = change["change"].get("after")
         if not isinstance(after, dict) or change.get("mode") not in ("managed", "data", None):

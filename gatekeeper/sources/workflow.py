@@ -102,6 +102,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     kind = kind_of(path)
     if kind == GITHUB:
         loaded.problems.extend(_shape_github(path, entry))
+    elif kind == ACTION:
+        loaded.problems.extend(_shape_action(path, entry))
+    else:
+        loaded.problems.extend(_shape_gitlab(path, entry))
     build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
     obj, locator = build(path, entry, lines)
     loaded.documents.append(
@@ -171,6 +175,55 @@ def _shape_github(path: str, entry: YamlDocument) -> list[Problem]:
             if "with" in step and not isinstance(step["with"], dict):
                 bad((*where, "steps", index, "with"), "must be a mapping")
                 del step["with"]
+    return problems
+
+
+def _shape_action(path: str, entry: YamlDocument) -> list[Problem]:
+    """A composite action's `runs` and `runs.steps` of the wrong type, reported and blanked."""
+    nodes = NodeLocator(path, entry.node)
+    obj = entry.obj
+    problems: list[Problem] = []
+
+    def bad(where: Path, what: str) -> None:
+        location = nodes.locate(where)
+        message = f"invalid action: {format_path(where)} {what}"
+        problems.append(Problem("GK-PARSE-ERROR", path, location.line, message, location.column))
+
+    runs = obj.get("runs")
+    if runs is not None and not isinstance(runs, dict):
+        bad(("runs",), "must be a mapping")
+        obj["runs"] = {}
+        return problems
+    if not isinstance(runs, dict):
+        return problems
+    steps = runs.get("steps")
+    if steps is not None and not isinstance(steps, list):
+        bad(("runs", "steps"), "must be a list")
+        del runs["steps"]
+        return problems
+    items: list[Any] = steps or []
+    for index, step in enumerate(items):
+        if not isinstance(step, dict):
+            bad(("runs", "steps", index), "must be a mapping")
+            items[index] = {}
+            continue
+        for key in ("run", "uses"):
+            if isinstance(step.get(key), (dict, list)):
+                bad(("runs", "steps", index, key), "must be a string")
+                del step[key]
+    return problems
+
+
+def _shape_gitlab(path: str, entry: YamlDocument) -> list[Problem]:
+    """GitLab jobs that are not mappings (hidden `.keys` may be anything: YAML templates)."""
+    nodes = NodeLocator(path, entry.node)
+    problems: list[Problem] = []
+    for name, job in entry.obj.items():
+        if name in _GITLAB_KEYWORDS or str(name).startswith(".") or isinstance(job, dict):
+            continue
+        location = nodes.locate((str(name),))
+        message = f"invalid GitLab CI: job {name} must be a mapping"
+        problems.append(Problem("GK-PARSE-ERROR", path, location.line, message, location.column))
     return problems
 
 
