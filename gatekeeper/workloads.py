@@ -72,11 +72,21 @@ def without_nulls(value: Any) -> Any:
     Helm output is full of `securityContext:` and `labels:` left empty; rules must see them as
     absent, not fail on `null.field`.
     """
+    if not _has_null(value):
+        return value  # the common case: no copy
     if isinstance(value, dict):
         return {key: without_nulls(item) for key, item in value.items() if item is not None}
     if isinstance(value, list):
         return [without_nulls(item) for item in value]
     return value
+
+
+def _has_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(item is None or _has_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_null(item) for item in value)
+    return False
 
 
 def _mapping(value: Any) -> dict[str, Any]:
