@@ -9,7 +9,7 @@ from importlib import resources
 from typing import Any
 
 from gatekeeper.errors import ConfigError
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, read_single
 
 CONFIG_NAMES = (".gatekeeper.yml", ".gatekeeper.yaml")
 DEFAULT_THRESHOLD = "medium"
@@ -54,24 +54,9 @@ def config_schema() -> dict[str, Any]:
 
 
 def parse_config(name: str, data: bytes) -> Config:
-    problem = check_bytes(name, data)
-    if problem is not None:
-        raise ConfigError(problem.message, name, problem.line)
-    entries = list(load_all(name, decode(data)))
-    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
-    for entry in entries:
-        if not isinstance(entry, YamlDocument):
-            raise ConfigError(entry.message, name, entry.line)
-    if not documents or documents[0].obj is None:
+    document = read_single(name, data, "the configuration", ConfigError)
+    if document is None:
         return Config(file=name)
-    if len(documents) > 1:
-        raise ConfigError("the configuration is one YAML document", name, 1)
-    document = documents[0]
-    if document.duplicate_keys:
-        path, node = document.duplicate_keys[0]
-        raise ConfigError(
-            f"duplicate key {'.'.join(map(str, path))}", name, node.start_mark.line + 1
-        )
     from gatekeeper.policy.loader import validate
 
     validate(document.obj, config_schema(), name, NodeLocator(name, document.node), ConfigError)

@@ -19,7 +19,7 @@ from gatekeeper.discover import matches
 from gatekeeper.errors import ConfigError
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.problems import PROBLEM_KINDS
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, read_single
 
 DEFAULT_FILE = ".gatekeeper/waivers.yml"
 DEFAULT_MAX_HORIZON_DAYS = 90
@@ -89,24 +89,9 @@ def parse_waivers(
     max_horizon_days: int = DEFAULT_MAX_HORIZON_DAYS,
 ) -> list[Waiver]:
     """Schema-check a waivers file; a waiver beyond the horizon is a configuration error."""
-    problem = check_bytes(name, data)
-    if problem is not None:
-        raise ConfigError(problem.message, name, problem.line)
-    entries = list(load_all(name, decode(data)))
-    for entry in entries:
-        if not isinstance(entry, YamlDocument):
-            raise ConfigError(entry.message, name, entry.line)
-    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
-    if not documents or documents[0].obj is None:
+    document = read_single(name, data, "the waivers file", ConfigError)
+    if document is None:
         return []
-    if len(documents) > 1:
-        raise ConfigError("the waivers file is one YAML document", name, 1)
-    document = documents[0]
-    if document.duplicate_keys:
-        path, node = document.duplicate_keys[0]
-        raise ConfigError(
-            f"duplicate key {'.'.join(map(str, path))}", name, node.start_mark.line + 1
-        )
     from gatekeeper.policy.loader import validate
 
     locator = NodeLocator(name, document.node)

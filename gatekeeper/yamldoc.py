@@ -17,6 +17,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper.document import Location, Problem
+from gatekeeper.errors import UsageError
 from gatekeeper.fieldpath import Path, format_path
 
 try:
@@ -418,6 +419,32 @@ def load_mapping(
         problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
         return None, text, problems
     return document, text, problems
+
+
+def read_single(
+    file: str, data: bytes, what: str, error_type: type[UsageError]
+) -> YamlDocument | None:
+    """A settings file (policy, config, waivers): one YAML document, strictly.
+
+    Anything wrong raises `error_type` with the file and line; None for an empty file.
+    """
+    problem = check_bytes(file, data)
+    if problem is not None:
+        raise error_type(problem.message, file, problem.line)
+    entries = list(load_all(file, decode(data)))
+    for entry in entries:
+        if not isinstance(entry, YamlDocument):
+            raise error_type(entry.message, file, entry.line)
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    if not documents or documents[0].obj is None:
+        return None
+    if len(documents) > 1:
+        raise error_type(f"{what} is one YAML document", file, 1)
+    document = documents[0]
+    if document.duplicate_keys:
+        path, node = document.duplicate_keys[0]
+        raise error_type(f"duplicate key {format_path(path)}", file, node.start_mark.line + 1)
+    return document
 
 
 def duplicate_key_problems(file: str, document: YamlDocument) -> list[Problem]:

@@ -15,7 +15,7 @@ from gatekeeper.errors import PolicyError, UsageError
 from gatekeeper.fieldpath import FieldPathError, concrete, parse
 from gatekeeper.policy.cel import CelError, Program
 from gatekeeper.policy.model import Match, Policy
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, read_single
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 # Directories inside a policy bundle that hold test inputs, not policies.
@@ -79,22 +79,9 @@ def load_policy_file(
         data = file.read_bytes()
     except OSError as error:
         raise PolicyError(f"cannot read policy: {error.strerror}", name) from None
-    problem = check_bytes(name, data)
-    if problem is not None:
-        raise PolicyError(problem.message, name, problem.line)
-    documents = list(load_all(name, decode(data)))
-    for entry in documents:
-        if not isinstance(entry, YamlDocument):
-            raise PolicyError(entry.message, name, entry.line)
-    if len(documents) != 1:
+    document = read_single(name, data, "a policy file", PolicyError)
+    if document is None:
         raise PolicyError("a policy file holds exactly one YAML document", name, 1)
-    document = documents[0]
-    assert isinstance(document, YamlDocument)
-    if document.duplicate_keys:
-        path, node = document.duplicate_keys[0]
-        raise PolicyError(
-            f"duplicate key {'.'.join(map(str, path))}", name, node.start_mark.line + 1
-        )
     locator = NodeLocator(name, document.node)
     key = digest(policy_schema_text(), data)
     if validated is None or key not in validated:

@@ -62,9 +62,7 @@ def limits(options: dict[str, Any]) -> Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def render(
-    root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS
-) -> ChartResult:
+def render(root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS) -> ChartResult:
     """Render the chart directory `root` once per job ({"values": ..., "options": ...})."""
     worker = _Worker.get(limit.memory_mib)
     try:
