@@ -22,11 +22,12 @@ from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, parse_config
 from gatekeeper.decide import Verdict
+from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
-from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
-from gatekeeper.problems import PROBLEM_KINDS
+from gatekeeper.problems import to_finding
 from gatekeeper.scan import ScanResult
 from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.tree import MemoryTree
@@ -330,34 +331,20 @@ def _policy_changes(
 
 def _policy_change(path: str, line: int, status: str) -> Finding:
     what = {"A": "added", "D": "deleted", "R": "renamed"}.get(status, "changed")
-    return Finding(
-        policy_id="GK-POLICY-CHANGE",
-        severity=PROBLEM_KINDS["GK-POLICY-CHANGE"].severity,
-        title=PROBLEM_KINDS["GK-POLICY-CHANGE"].title,
-        message=(
-            f"{path} is {what} by this change: it judges changes, so it needs review by its "
-            "owners; this change is still judged by the base revision's version"
-        ),
-        file=path,
-        line=line,
-        fingerprint=fingerprint("GK-POLICY-CHANGE", path),
-        remediation=PROBLEM_KINDS["GK-POLICY-CHANGE"].remediation,
-        status="new",
+    message = (
+        f"{path} is {what} by this change: it judges changes, so it needs review by its "
+        "owners; this change is still judged by the base revision's version"
     )
+    return to_finding(Problem("GK-POLICY-CHANGE", path, line, message), identity=())
 
 
 def _untrusted_skip(skip: waivers_mod.Skip) -> Finding:
-    return Finding(
-        policy_id="GK-POLICY-CHANGE",
-        severity=PROBLEM_KINDS["GK-POLICY-CHANGE"].severity,
+    message = (
+        f"gatekeeper:skip={','.join(skip.policies)} is added by this change: it takes effect "
+        "once merged and reviewed, not for the change that adds it"
+    )
+    return to_finding(
+        Problem("GK-POLICY-CHANGE", skip.file, skip.line, message),
+        identity=skip.policies,
         title="Inline skip added",
-        message=(
-            f"gatekeeper:skip={','.join(skip.policies)} is added by this change: it takes effect "
-            "once merged and reviewed, not for the change that adds it"
-        ),
-        file=skip.file,
-        line=skip.line,
-        fingerprint=fingerprint("GK-POLICY-CHANGE", skip.file, *skip.policies),
-        remediation=PROBLEM_KINDS["GK-POLICY-CHANGE"].remediation,
-        status="new",
     )

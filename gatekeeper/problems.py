@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from gatekeeper.document import Problem
 from gatekeeper.finding import Finding, fingerprint
@@ -68,17 +68,28 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
 }
 
 
-def to_finding(problem: Problem, source: str = "") -> Finding:
+def to_finding(
+    problem: Problem,
+    source: str = "",
+    *,
+    identity: tuple[str, ...] | None = None,
+    title: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Finding:
+    """The finding for a problem; `identity` (default: its message) keys the fingerprint."""
     kind = PROBLEM_KINDS.get(problem.code) or ProblemKind("high", problem.code, "")
     return Finding(
         policy_id=problem.code,
         severity=kind.severity,
-        title=kind.title,
+        title=title or kind.title,
         message=problem.message,
         file=problem.file,
         line=problem.line,
         column=problem.column,
         source=source,
-        fingerprint=fingerprint(problem.code, problem.file, problem.message),
+        fingerprint=fingerprint(
+            problem.code, problem.file, *(identity if identity is not None else (problem.message,))
+        ),
         remediation=kind.remediation,
+        extra=extra or {},
     )

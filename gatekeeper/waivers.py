@@ -16,9 +16,10 @@ from importlib import resources
 from typing import Any
 
 from gatekeeper.discover import matches
+from gatekeeper.document import Problem
 from gatekeeper.errors import ConfigError
-from gatekeeper.finding import Finding, fingerprint
-from gatekeeper.problems import PROBLEM_KINDS
+from gatekeeper.finding import Finding
+from gatekeeper.problems import to_finding
 from gatekeeper.yamldoc import NodeLocator, read_single
 
 DEFAULT_FILE = ".gatekeeper/waivers.yml"
@@ -170,36 +171,26 @@ def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) 
 
 
 def expired_finding(waiver: Waiver) -> Finding:
-    return Finding(
-        policy_id="GK-WAIVER-EXPIRED",
-        severity=PROBLEM_KINDS["GK-WAIVER-EXPIRED"].severity,
-        title=PROBLEM_KINDS["GK-WAIVER-EXPIRED"].title,
-        message=(
-            f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expired "
-            f"on {waiver.expires}; fix the findings or renew the waiver"
-        ),
-        file=waiver.source,
-        line=waiver.line,
-        fingerprint=fingerprint("GK-WAIVER-EXPIRED", waiver.source, waiver.policy, waiver.ticket),
-        remediation=PROBLEM_KINDS["GK-WAIVER-EXPIRED"].remediation,
+    message = (
+        f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expired "
+        f"on {waiver.expires}; fix the findings or renew the waiver"
+    )
+    return to_finding(
+        Problem("GK-WAIVER-EXPIRED", waiver.source, waiver.line, message),
+        identity=(waiver.policy, waiver.ticket),
         extra={"waiver": waiver.to_dict()},
     )
 
 
 def expiring_finding(waiver: Waiver, today: datetime.date) -> Finding:
     days = (waiver.expires - today).days
-    return Finding(
-        policy_id="GK-WAIVER-EXPIRING",
-        severity=PROBLEM_KINDS["GK-WAIVER-EXPIRING"].severity,
-        title=PROBLEM_KINDS["GK-WAIVER-EXPIRING"].title,
-        message=(
-            f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expires "
-            f"on {waiver.expires} (in {days} day(s))"
-        ),
-        file=waiver.source,
-        line=waiver.line,
-        fingerprint=fingerprint("GK-WAIVER-EXPIRING", waiver.source, waiver.policy, waiver.ticket),
-        remediation=PROBLEM_KINDS["GK-WAIVER-EXPIRING"].remediation,
+    message = (
+        f"waiver for {waiver.policy} (owner {waiver.owner}, ticket {waiver.ticket}) expires "
+        f"on {waiver.expires} (in {days} day(s))"
+    )
+    return to_finding(
+        Problem("GK-WAIVER-EXPIRING", waiver.source, waiver.line, message),
+        identity=(waiver.policy, waiver.ticket),
         extra={"waiver": waiver.to_dict(), "never_blocks": True},
     )
 
@@ -267,18 +258,12 @@ def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> lis
 def forbidden_finding(skip: Skip) -> Finding:
     """An annotation that does not count: forbidden by the config, or missing its reason."""
     ids = ",".join(skip.policies)
-    return Finding(
-        policy_id="GK-INLINE-SKIP",
-        severity=PROBLEM_KINDS["GK-INLINE-SKIP"].severity,
-        title=PROBLEM_KINDS["GK-INLINE-SKIP"].title,
-        message=(
-            f"gatekeeper:skip={ids} is not allowed here (waivers.forbidInlineSkips); "
-            "add a waiver with an owner and an expiry instead"
-            if skip.reason
-            else f"gatekeeper:skip={ids} has no reason: write why after the policy id"
-        ),
-        file=skip.file,
-        line=skip.line,
-        fingerprint=fingerprint("GK-INLINE-SKIP", skip.file, *skip.policies),
-        remediation=PROBLEM_KINDS["GK-INLINE-SKIP"].remediation,
+    message = (
+        f"gatekeeper:skip={ids} is not allowed here (waivers.forbidInlineSkips); "
+        "add a waiver with an owner and an expiry instead"
+        if skip.reason
+        else f"gatekeeper:skip={ids} has no reason: write why after the policy id"
+    )
+    return to_finding(
+        Problem("GK-INLINE-SKIP", skip.file, skip.line, message), identity=skip.policies
     )
