@@ -176,15 +176,7 @@ class Engine:
                         else _freeze(item, ordered=True)
                     )
                     if key not in memo:
-                        memo[key] = policy.rule.evaluate(
-                            {
-                                "object": obj,
-                                "params": params,
-                                "item": item,
-                                "path": "",
-                                "context": context,
-                            }
-                        )
+                        memo[key] = policy.rule.evaluate(_variables(obj, params, item, "", context))
                     verdicts.append(memo[key])
         except CelError:
             return None
@@ -196,13 +188,7 @@ class Engine:
         for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
             if verdict:
                 continue
-            data = {
-                "object": obj,
-                "params": params,
-                "item": item,
-                "path": format_path(subject_path),
-                "context": context,
-            }
+            data = _variables(obj, params, item, format_path(subject_path), context)
             findings.append(
                 self._violation(
                     policy, document, data, to_real((*subject_path, *policy.field_path))
@@ -226,13 +212,7 @@ class Engine:
         params = self.params(policy)
         # Source-specific facts around the document (Terraform: the rest of its module).
         context = document.extra.get("context", {})
-        data: dict[str, Any] = {
-            "object": obj,
-            "params": params,
-            "item": obj,
-            "path": "",
-            "context": context,
-        }
+        data: dict[str, Any] = _variables(obj, params, obj, "", context)
         if policy.match.condition is not None:
             try:
                 if policy.match.condition.evaluate(data) is not True:
@@ -246,13 +226,7 @@ class Engine:
         )
         findings = []
         for subject_path, item in subjects:
-            data = {
-                "object": obj,
-                "params": params,
-                "item": item,
-                "path": format_path(subject_path),
-                "context": context,
-            }
+            data = _variables(obj, params, item, format_path(subject_path), context)
             try:
                 verdict = policy.rule.evaluate(data)
             except CelError as error:
@@ -465,6 +439,13 @@ def _namespace_matches(policy: Policy, namespace: str) -> bool:
     if policy.match.namespaces and namespace not in policy.match.namespaces:
         return False
     return namespace not in policy.match.exclude_namespaces
+
+
+def _variables(
+    obj: Any, params: dict[str, Any], item: Any, path: str, context: Any
+) -> dict[str, Any]:
+    """The CEL variables of one evaluation."""
+    return {"object": obj, "params": params, "item": item, "path": path, "context": context}
 
 
 def _identity(path: Path) -> Path:
