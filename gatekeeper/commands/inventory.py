@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from gatekeeper import discover, output
-from gatekeeper.commands.scan import find_config, read_files
+from gatekeeper import output
+from gatekeeper.commands.scan import find_config, read_files, select_files
 from gatekeeper.document import Problem
 from gatekeeper.sbom import collect, cyclonedx
 from gatekeeper.sources import LoadContext
@@ -19,11 +19,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0, or 1 when a file could not be loaded (the inventory may then be incomplete)."""
     root = Path.cwd()
     config = find_config(args.config, root)
-    files = discover.select(
-        discover.walk(args.paths, root),
-        [*config.include, *args.include],
-        [*config.exclude, *args.exclude],
-    )
+    files = select_files(args, config, root)
     unreadable: list[Problem] = []
     context = LoadContext(tree=WorkTree(root), options=config.sources)
     inventory = collect(read_files(files, root, unreadable), context)

@@ -43,6 +43,15 @@ def read_files(
             unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {error.strerror}"))
 
 
+def select_files(args: argparse.Namespace, config: Config, root: Path) -> list[str]:
+    """The files under the PATH arguments that the config's and the command's globs keep."""
+    return discover.select(
+        discover.walk(args.paths, root),
+        [*config.include, *args.include],
+        [*config.exclude, *args.exclude],
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "base", None):
         return run_change(args)
@@ -60,11 +69,7 @@ def run(args: argparse.Namespace) -> int:
             [policy for policy in engine.policies if policy.scope != "repository"],
             engine.param_overrides,
         )
-    files = discover.select(
-        discover.walk(args.paths, root),
-        [*config.include, *args.include],
-        [*config.exclude, *args.exclude],
-    )
+    files = select_files(args, config, root)
     unreadable: list[Problem] = []
     context = LoadContext(tree=WorkTree(root), options=config.sources)
     files = with_owners(files, context)  # a changed template brings its chart
