@@ -1,12 +1,11 @@
-"""Turn findings into a verdict: which block, and the exit code."""
+"""The verdict of a run: its findings (marked blocking by pipeline.verdict), counts, exit codes."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gatekeeper.finding import SEVERITIES, Finding, at_least
+from gatekeeper.finding import SEVERITIES, Finding
 
 EXIT_PASS = 0
 EXIT_BLOCK = 1
@@ -43,18 +42,3 @@ class Verdict:
             **{f"status_{status}": count for status, count in sorted(by_status.items())},
             **{severity: by_severity.get(severity, 0) for severity in SEVERITIES},
         }
-
-
-def decide(
-    findings: Iterable[Finding],
-    threshold: str,
-    blocking_statuses: frozenset[str] = BLOCKING_STATUSES,
-) -> Verdict:
-    """Mark each finding blocking when its status counts and its severity reaches the threshold."""
-    marked = [
-        finding.with_(
-            blocking=finding.status in blocking_statuses and at_least(finding.severity, threshold)
-        )
-        for finding in findings
-    ]
-    return Verdict(marked, threshold)

@@ -418,7 +418,7 @@ def test_hostile_helm_templates_hit_the_time_and_memory_limits(tmp_path: Path) -
             "slow/templates/x.yaml": "{{ range until 100000 }}{{ range until 100000 }}"
             "{{ end }}{{ end }}\n",
             "big/Chart.yaml": CHART,
-            "big/templates/x.yaml": "{{ repeat 2000000000 \"x\" }}\n",
+            "big/templates/x.yaml": '{{ repeat 2000000000 "x" }}\n',
             "fine/Chart.yaml": CHART,
             "fine/templates/cm.yaml": CM,
         },

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gatekeeper.decide import Verdict, decide
+from gatekeeper.config import Config
+from gatekeeper.decide import Verdict
 from gatekeeper.finding import Finding
 from gatekeeper.github import escape, suggest
 from gatekeeper.github.client import Settings, retry_delay
 from gatekeeper.github.plan import fails
+from gatekeeper.pipeline import verdict as decide
 from tests.conftest import REPO
 
 SETTINGS = Settings(attempts=5, backoff=1.0, max_wait=30.0)
@@ -89,6 +91,7 @@ def test_fail_on() -> None:
     def verdict(*findings: tuple[str, str]) -> Verdict:
         return decide(
             [finding("p", None).with_(status=status, severity=sev) for status, sev in findings],
+            Config(),
             "medium",
         )
 
