@@ -27,16 +27,6 @@ class Locator(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class FixedLocator:
-    """Every path maps to one place: for documents with no finer position."""
-
-    location: Location
-
-    def locate(self, path: Path) -> Location:
-        return self.location._replace(exact=not path)
-
-
 @dataclass
 class Document:
     """One parsed object of a source file (a Kubernetes object, a Dockerfile, a workflow...)."""
