@@ -13,6 +13,20 @@ REPO = Path(__file__).resolve().parent.parent
 # Never read or write the user's cache from tests (subprocesses inherit this).
 os.environ["GATEKEEPER_CACHE_DIR"] = tempfile.mkdtemp(prefix="gatekeeper-cache-")
 
+# The policy most CLI tests load instead of the built-in library.
+PRIVILEGED_POLICY = """\
+id: TEST-NO-PRIVILEGED
+title: No privileged containers
+severity: high
+description: test policy
+remediation: do not
+match: {source: kubernetes, kinds: [Pod]}
+each: spec.containers[*]
+rule: "!item.?securityContext.?privileged.orValue(false)"
+field: securityContext.privileged
+message: "{{ item.name }} is privileged"
+"""
+
 
 class Run:
     def __init__(self, returncode: int, stdout: str, stderr: str) -> None:

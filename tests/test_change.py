@@ -12,22 +12,11 @@ import pytest
 
 from gatekeeper.change import scan_change
 from gatekeeper.finding import Finding
+from tests.conftest import PRIVILEGED_POLICY as POLICY
 from tests.conftest import Run
 
 Gatekeeper = Callable[..., Run]
 
-POLICY = """\
-id: TEST-NO-PRIVILEGED
-title: No privileged containers
-severity: high
-description: test policy
-remediation: do not
-match: {source: kubernetes, kinds: [Pod]}
-each: spec.containers[*]
-rule: "!item.?securityContext.?privileged.orValue(false)"
-field: securityContext.privileged
-message: "{{ item.name }} is privileged"
-"""
 CONFIG = "builtin: false\npolicies:\n  - path: policies\n"
 
 

@@ -8,6 +8,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
+from tests.conftest import PRIVILEGED_POLICY as POLICY
 from tests.conftest import REPO, Run
 
 Gatekeeper = Callable[..., Run]
@@ -23,18 +24,6 @@ spec:
       image: ghcr.io/acme/app:1.0
       securityContext:
         privileged: true
-"""
-POLICY = """\
-id: TEST-NO-PRIVILEGED
-title: No privileged containers
-severity: high
-description: test policy
-remediation: do not
-match: {source: kubernetes, kinds: [Pod]}
-each: spec.containers[*]
-rule: "!item.?securityContext.?privileged.orValue(false)"
-field: securityContext.privileged
-message: "{{ item.name }} is privileged"
 """
 
 
