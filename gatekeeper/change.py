@@ -12,12 +12,12 @@ import datetime
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import discover, pipeline
+from gatekeeper import depgraph, discover, pipeline
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, parse_config
@@ -29,7 +29,7 @@ from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scan import ScanResult
-from gatekeeper.sources import LoadContext, with_owners
+from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
 from gatekeeper.waivers import Waiver
 
@@ -93,33 +93,40 @@ def scan_change(
     base_paths = [c.old for c in selected if c.old]
     changed_files = [c.new or c.old or "" for c in changes]
 
-    near = _near(changes)
-    head_files = gitops.read_tree(head_commit, near)
-    base_files = gitops.read_tree(fork_point, near)
-    head_files.update(
-        gitops.read_files(head_commit, [p for p in head_paths if p not in head_files])
-    )
-    base_files.update(gitops.read_files(fork_point, [p for p in base_paths if p not in base_files]))
-    unchanged_inventory = (
-        _inventory(head_commit, {p for c in changes for p in (c.old, c.new) if p}, config)
-        if engine.needs_inventory
-        else []
-    )
-
-    def run(files: dict[str, bytes], paths: list[str]) -> ScanResult:
-        context = LoadContext(tree=MemoryTree(files), options=config.sources)
-        paths = with_owners(paths, context)  # a changed template brings its chart
-        pairs = [(path, files[path]) for path in paths if path in files]
-        return pipeline.scan_with_overrides(
-            pairs, engine, config, context, jobs, unchanged_inventory
+    head_tree = gitops.RevisionTree(head_commit)
+    base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
+    try:
+        head_context = LoadContext(tree=head_tree, options=config.sources)
+        base_context = LoadContext(tree=base_tree, options=config.sources)
+        # Every chart, overlay and Application a changed file feeds is judged on both sides.
+        touched = {path for c in changes for path in (c.old, c.new) if path}
+        fed = discover.select(
+            depgraph.build(head_context).affected(touched), config.include, config.exclude
+        )
+        head_scan = _existing(head_tree, [*head_paths, *fed])
+        base_scan = _existing(base_tree, [*base_paths, *fed])
+        unchanged_inventory = (
+            _inventory(head_tree, touched | set(head_scan), config)
+            if engine.needs_inventory
+            else []
         )
 
-    base_findings = run(base_files, base_paths).findings
-    head_result = run(head_files, head_paths)
-    head_findings = head_result.findings
+        def run(context: LoadContext, paths: list[str]) -> ScanResult:
+            tree = context.tree
+            assert isinstance(tree, gitops.RevisionTree)
+            pairs = list(tree.read_many(paths).items())
+            return pipeline.scan_with_overrides(
+                pairs, engine, config, context, jobs, unchanged_inventory
+            )
 
-    head_skips = _skips(head_files, head_paths)
-    base_skips = _skips(base_files, base_paths)
+        base_findings = run(base_context, base_scan).findings
+        head_result = run(head_context, head_scan)
+        head_findings = head_result.findings
+
+        head_skips = _skips(head_tree, head_paths)
+        base_skips = _skips(base_tree, base_paths)
+    finally:
+        head_tree.reader.close()
     if config.forbid_inline_skips:
         head_findings += [waivers_mod.forbidden_finding(skip) for skip in head_skips]
         base_findings += [waivers_mod.forbidden_finding(skip) for skip in base_skips]
@@ -189,19 +196,9 @@ def _in_filter(
     return finding.file in head_paths
 
 
-def _near(changes: list[gitops.FileChange]) -> Callable[[str], bool]:
-    """Files a changed file's source may read (chart, overlay): its top-level directory."""
-    tops = {
-        path.split("/", 1)[0] + "/"
-        for c in changes
-        for path in (c.old, c.new)
-        if path and "/" in path
-    }
-
-    def keep(path: str) -> bool:
-        return any(path.startswith(top) for top in tops)
-
-    return keep
+def _existing(tree: gitops.RevisionTree, paths: list[str]) -> list[str]:
+    """`paths` that the revision has, once each, in order."""
+    return [path for path in dict.fromkeys(paths) if tree.exists(path)]
 
 
 def _read(commit: Any, path: str) -> bytes | None:
@@ -268,21 +265,20 @@ def _trusted_policies(
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _inventory(commit: Any, changed: set[str], config: Config) -> list[InventoryEntry]:
-    """Inventory of every unchanged Kubernetes manifest of the tree, for repository-scope
+def _inventory(
+    tree: gitops.RevisionTree, scanned: set[str], config: Config
+) -> list[InventoryEntry]:
+    """Inventory of every other Kubernetes manifest of the tree, for repository-scope
     policies. Only the plain-YAML adapter is used (cheap), and only files naming a kind."""
     from gatekeeper import inventory
     from gatekeeper.sources import kubernetes
 
-    def keep(path: str) -> bool:
-        return path not in changed and kubernetes.detect(path)
-
-    files = gitops.read_tree(commit, keep)
-    names = discover.select(sorted(files), config.include, config.exclude)
+    paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
+    names = discover.select(paths, config.include, config.exclude)
+    files = tree.read_many([n for n in names if tree.blobs[n].size <= gitops.MAX_BLOB_BYTES])
     context = LoadContext(tree=MemoryTree({}), options=config.sources)
     entries: list[InventoryEntry] = []
-    for name in names:
-        data = files[name]
+    for name, data in files.items():
         if b"kind" not in data:
             continue
         loaded = kubernetes.load(name, data, context)
@@ -290,11 +286,10 @@ def _inventory(commit: Any, changed: set[str], config: Config) -> list[Inventory
     return entries
 
 
-def _skips(files: dict[str, bytes], paths: list[str]) -> list[waivers_mod.Skip]:
+def _skips(tree: gitops.RevisionTree, paths: list[str]) -> list[waivers_mod.Skip]:
     skips = []
-    for path in paths:
-        data = files.get(path)
-        if data is not None and b"gatekeeper:skip" in data:
+    for path, data in tree.read_many(paths).items():
+        if b"gatekeeper:skip" in data:
             skips.extend(waivers_mod.inline_skips(path, data.decode("utf-8", "replace")))
     return skips
 

@@ -6,7 +6,12 @@ Contents are read up front into plain dicts, so the scan can fork workers safely
 
 from __future__ import annotations
 
+import bisect
+import os
+import posixpath
 import re
+import subprocess
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,13 +138,167 @@ def _blob(commit: git.Commit, path: str) -> Any:
 
 def read_tree(commit: git.Commit, keep: Any = None) -> dict[str, bytes]:
     """The revision's blobs (those `keep(path)` accepts), skipping very large ones."""
-    files: dict[str, bytes] = {}
-    item: Any
-    for item in commit.tree.traverse():
-        if item.type != "blob" or item.size > MAX_BLOB_BYTES:
+    blobs = list_tree(commit)
+    wanted = {
+        path: blob
+        for path, blob in blobs.items()
+        if blob.size <= MAX_BLOB_BYTES and (keep is None or keep(path))
+    }
+    reader = BlobReader(commit.repo.git_dir)
+    try:
+        contents = reader.read_many([blob.sha for blob in wanted.values()])
+    finally:
+        reader.close()
+    return {path: contents[blob.sha] for path, blob in wanted.items() if blob.sha in contents}
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A file of a revision as `git ls-tree` lists it: content id, size, mode (120000: link)."""
+
+    sha: str
+    size: int
+    mode: str
+
+
+def list_tree(commit: git.Commit) -> dict[str, Blob]:
+    """Every blob of the revision by path, from one `git ls-tree` (submodules left out)."""
+    raw: bytes = commit.repo.git.ls_tree(
+        "-r", "-z", "--long", "--full-tree", commit.hexsha, stdout_as_string=False
+    )
+    blobs: dict[str, Blob] = {}
+    for row in raw.split(b"\0"):
+        if not row:
             continue
-        path = str(item.path)
-        if keep is not None and not keep(path):
-            continue
-        files[path] = item.data_stream.read()
-    return files
+        meta, _, name = row.partition(b"\t")
+        mode, kind, sha, size = meta.split()
+        if kind == b"blob":
+            path = name.decode("utf-8", "surrogateescape")
+            blobs[path] = Blob(sha.decode(), int(size), mode.decode())
+    return blobs
+
+
+class BlobReader:
+    """Blob contents through one `git cat-file --batch` process (started on first use).
+
+    A forked worker that inherits the reader starts its own process rather than sharing the
+    parent's pipes. Blobs above READ_LIMIT are cut there: sources report them as too large.
+    """
+
+    READ_LIMIT = 8 * MAX_BLOB_BYTES
+
+    def __init__(self, git_dir: str | os.PathLike[str]) -> None:
+        self.git_dir = str(git_dir)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pid = 0
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._pid != os.getpid():
+            self._process = subprocess.Popen(
+                ["git", f"--git-dir={self.git_dir}", "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            self._pid = os.getpid()
+        return self._process
+
+    def read(self, sha: str) -> bytes | None:
+        return self.read_many([sha]).get(sha)
+
+    def read_many(self, shas: list[str]) -> dict[str, bytes]:
+        """Contents by id; ids git does not have are left out. Requests are written by a
+        thread while answers are read, so neither pipe fills up and blocks the other."""
+        if not shas:
+            return {}
+        process = self._started()
+        assert process.stdin is not None and process.stdout is not None
+        stdin, stdout = process.stdin, process.stdout
+
+        def request() -> None:
+            stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+            stdin.flush()
+
+        writer = threading.Thread(target=request, daemon=True)
+        writer.start()
+        found: dict[str, bytes] = {}
+        for sha in shas:
+            header = stdout.readline().split()
+            if len(header) != 3:
+                continue  # `<id> missing`
+            size = int(header[2])
+            data = stdout.read(min(size, self.READ_LIMIT))
+            left = size - len(data)
+            while left > 0:  # the part beyond the limit is read and dropped
+                left -= len(stdout.read(min(left, 1 << 20)))
+            stdout.read(1)  # the newline after the content
+            if header[1] == b"blob":
+                found[sha] = data
+        writer.join()
+        return found
+
+    def close(self) -> None:
+        if self._process is not None and self._pid == os.getpid():
+            assert self._process.stdin is not None
+            self._process.stdin.close()
+            self._process.wait()
+        self._process = None
+
+
+class RevisionTree:
+    """A revision's files, read on demand through one BlobReader: a pull request needs the
+    whole tree to follow what a changed file feeds, but reads only the files it follows."""
+
+    def __init__(self, commit: git.Commit, reader: BlobReader | None = None) -> None:
+        self.commit = commit
+        self.blobs = list_tree(commit)
+        self.paths = sorted(self.blobs)
+        self.reader = reader or BlobReader(commit.repo.git_dir)
+        self._cache: dict[str, bytes] = {}
+
+    def read(self, path: str) -> bytes:
+        path = posixpath.normpath(path)
+        if path not in self._cache:
+            blob = self.blobs.get(path)
+            data = None if blob is None else self.reader.read(blob.sha)
+            if data is None:
+                raise FileNotFoundError(path)
+            self._cache[path] = data
+        return self._cache[path]
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        """Several files at once (one round trip); missing paths are left out."""
+        missing = [p for p in paths if p not in self._cache and p in self.blobs]
+        contents = self.reader.read_many([self.blobs[p].sha for p in missing])
+        for path in missing:
+            if self.blobs[path].sha in contents:
+                self._cache[path] = contents[self.blobs[path].sha]
+        return {p: self._cache[p] for p in paths if p in self._cache}
+
+    def exists(self, path: str) -> bool:
+        return posixpath.normpath(path) in self.blobs
+
+    def list_dir(self, path: str) -> list[str]:
+        if path in ("", "."):
+            return list(self.paths)
+        prefix = posixpath.normpath(path).rstrip("/") + "/"
+        start = bisect.bisect_left(self.paths, prefix)
+        end = bisect.bisect_left(self.paths, prefix[:-1] + "0")  # "0" sorts right after "/"
+        return self.paths[start:end]
+
+    def grep(self, text: str) -> list[str]:
+        """Paths of the revision's files containing `text` (one `git grep`, no work tree)."""
+        import git as gitpython
+
+        try:
+            raw: bytes = self.commit.repo.git.grep(
+                "-l", "-z", "-F", "-I", "-e", text, self.commit.hexsha, stdout_as_string=False
+            )
+        except gitpython.GitCommandError:  # exit 1: no match
+            return []
+        prefix = f"{self.commit.hexsha}:".encode()
+        return [
+            row.removeprefix(prefix).decode("utf-8", "surrogateescape")
+            for row in raw.split(b"\0")
+            if row
+        ]

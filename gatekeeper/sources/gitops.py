@@ -10,6 +10,7 @@ own files, and carry the Application's file as their rendering variant.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -136,12 +137,9 @@ def _expand_source(
             )
             value_files = []
         for value in map(str, value_files):
-            if value.startswith("$"):  # `$ref/file`: from the source named `ref`
-                ref, _, rest = value[1:].partition("/")
-                if ref in refs:
-                    values.append(posixpath.normpath(rest))
-                continue  # another repository's file: not ours to read
-            values.append(posixpath.normpath(posixpath.join(path, value)))
+            resolved = _values_file(path, value, refs)
+            if resolved is not None:
+                values.append(resolved)
         release = helm.Release(
             tuple(values),
             str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
@@ -169,6 +167,47 @@ def _expand_source(
         )
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+
+
+def _values_file(path: str, value: str, refs: set[str]) -> str | None:
+    """The repository path of a `helm.valueFiles` entry of a source at `path`; None for a
+    file of another repository (`$ref/file` from a source that is not this repository)."""
+    if value.startswith("$"):  # `$ref/file`: from the source named `ref`
+        ref, _, rest = value[1:].partition("/")
+        return posixpath.normpath(rest) if ref in refs else None
+    return posixpath.normpath(posixpath.join(path, value))
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a file holding Applications reads, per source of this
+    repository, everything below its path and its Helm values files."""
+    from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import kubernetes
+    from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
+
+    tree = context.tree
+    grep = getattr(tree, "grep", None)  # a git revision finds candidates without reading all
+    candidates = grep("argoproj.io") if grep is not None else tree.list_dir(".")
+    repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    for file in candidates:
+        if not kubernetes.detect(file):
+            continue
+        data = tree.read(file)
+        if b"argoproj.io" not in data or check_bytes(file, data) is not None:
+            continue
+        for entry in load_all(file, decode(data)):
+            if not isinstance(entry, YamlDocument) or not is_application(entry.obj):
+                continue
+            refs = local_refs(entry.obj, repo_urls)
+            for source in local_sources(entry.obj, repo_urls):
+                path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+                yield file, directory_input(path)
+                options = source.get("helm")
+                values = options.get("valueFiles") if isinstance(options, dict) else None
+                for value in map(str, values if isinstance(values, list) else []):
+                    resolved = _values_file(path, value, refs)
+                    if resolved is not None:
+                        yield file, resolved
 
 
 def _merge(into: Loaded, other: Loaded) -> None:

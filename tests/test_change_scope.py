@@ -1,0 +1,201 @@
+"""A pull request is judged on everything a changed file feeds, wherever that lives: the
+overlay above a base, the chart a values file renders, the Application that deploys it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gatekeeper import depgraph
+from gatekeeper.change import scan_change
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+from tests.conftest import Run
+from tests.test_change import CONFIG, Repo, pod
+from tests.test_change import repo as repo  # the fixture
+
+Gatekeeper = Callable[..., Run]
+
+CHART = "apiVersion: v2\nname: app\nversion: 0.1.0\n"
+TEMPLATE = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: team}
+spec:
+  containers:
+    - name: app
+      image: ghcr.io/acme/app:1.0
+      securityContext:
+        privileged: {{ .Values.privileged }}
+"""
+
+
+def application(values: str, name: str = "app", path: str = "charts/app") -> str:
+    return f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: {name}, namespace: argocd}}
+spec:
+  project: default
+  destination: {{namespace: team}}
+  source:
+    path: {path}
+    helm:
+      valueFiles: [{values}]
+"""
+
+
+def blocked(run: Run) -> list[str]:
+    """`file:line: policy` of each blocking finding in the text report."""
+    assert run.returncode == 1, run.stdout + run.stderr
+    return sorted(
+        row.split(": ", 2)[0].rsplit(":", 1)[0] + " " + row.split()[2]
+        for row in run.stdout.splitlines()
+        if "[blocking]" in row
+    )
+
+
+def test_patch_to_an_overlay_whose_base_is_in_another_top_level_folder(
+    repo: Repo, gatekeeper: Gatekeeper
+) -> None:
+    repo.write("base/kustomization.yaml", "resources: [pod.yaml]\n")
+    repo.write("base/pod.yaml", pod(("app", False)))
+    repo.write(
+        "overlays/prod/kustomization.yaml",
+        "resources: [../../base]\npatches:\n  - path: patch.yaml\n",
+    )
+    patch = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: team}\nspec:\n"
+    patch += "  containers:\n    - name: app\n      securityContext: {privileged: %s}\n"
+    repo.write("overlays/prod/patch.yaml", patch % "false")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("overlays/prod/patch.yaml", patch % "true")
+    repo.commit("privileged in prod")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["overlays/prod/patch.yaml:7 TEST-NO-PRIVILEGED"]
+    # The other direction: a base resource changes, the overlay elsewhere rebuilds it.
+    repo.git.git.checkout("-q", "main")
+    repo.branch("pr2")
+    repo.write("overlays/prod/patch.yaml", "")
+    repo.write("overlays/prod/kustomization.yaml", "resources: [../../base]\n")
+    repo.commit("no patch")
+    repo.git.git.checkout("-q", "-b", "pr3")
+    repo.write("base/pod.yaml", pod(("app", False), ("side", True)))
+    repo.commit("privileged side container in the base")
+    run = gatekeeper("scan", "--base", "pr2", "--format", "json", cwd=repo.root)
+    assert run.returncode == 1
+    result = scan_change(repo.root, "pr2")
+    new = sorted((f.file, f.line, f.source) for f in result.verdict.findings if f.blocking)
+    # The plain file, the base's build and the overlay's build: as a plain scan sees them.
+    assert new == [("base/pod.yaml", 13, "kubernetes")] + [("base/pod.yaml", 13, "kustomize")] * 2
+
+
+def test_values_file_outside_the_chart_named_by_an_application_or_the_config(
+    repo: Repo, gatekeeper: Gatekeeper
+) -> None:
+    repo.write(
+        ".gatekeeper.yml",
+        CONFIG + "sources:\n  helm:\n    charts:\n      - path: charts/app\n"
+        "        valuesFiles: [env/staging/values.yaml]\n",
+    )
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    repo.write("apps/app.yaml", application("../../env/prod/values.yaml"))
+    repo.write("env/prod/values.yaml", "privileged: false\n")
+    repo.write("env/staging/values.yaml", "privileged: false\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("env/prod/values.yaml", "privileged: true\n")
+    repo.commit("privileged in prod")
+    result = scan_change(repo.root, "main")
+    [finding] = result.verdict.blocking
+    assert (finding.file, finding.line, finding.status) == (
+        "charts/app/templates/pod.yaml",
+        9,
+        "new",
+    )
+    assert finding.extra["values"] == "env/prod/values.yaml:1"
+    repo.git.git.checkout("-q", "main")
+    repo.branch("staging")
+    repo.write("env/staging/values.yaml", "privileged: true\n")
+    repo.commit("privileged in staging")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+    assert "env/staging/values.yaml:1" in run.stdout
+
+
+def test_chart_at_the_repository_root(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    repo.write("Chart.yaml", CHART)
+    repo.write("values.yaml", "privileged: false\n")
+    repo.write("templates/pod.yaml", TEMPLATE)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("values.yaml", "privileged: true\n")
+    repo.commit("privileged")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+    assert gatekeeper("scan", ".", cwd=repo.root).returncode == 1  # as the plain scan
+
+
+def test_application_switching_to_an_existing_privileged_values_file(
+    repo: Repo, gatekeeper: Gatekeeper
+) -> None:
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    repo.write("charts/app/values-debug.yaml", "privileged: true\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    repo.write("apps/app.yaml", application("values.yaml"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("apps/app.yaml", application("values-debug.yaml"))
+    repo.commit("debug values")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+    assert "charts/app/values-debug.yaml:1" in run.stdout
+
+
+def test_unrelated_change_renders_nothing_else(repo: Repo) -> None:
+    """A change that feeds no chart, overlay or Application re-evaluates only itself."""
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: true\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    repo.write("apps/app.yaml", application("values.yaml"))
+    repo.commit("base: a privileged chart")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("x", False)))
+    repo.commit("an unrelated pod")
+    result = scan_change(repo.root, "main", filter_mode="all")
+    assert result.verdict.findings == [] and result.files_scanned == 1
+
+
+def test_graph_follows_readers_transitively() -> None:
+    files = {
+        "Chart.yaml": CHART,
+        "templates/pod.yaml": TEMPLATE,
+        "charts/app/Chart.yaml": CHART,
+        "charts/app/templates/pod.yaml": TEMPLATE,
+        "base/kustomization.yaml": "resources: [pod.yaml]\n",
+        "base/pod.yaml": pod(("a", False)),
+        "overlays/prod/kustomization.yaml": "resources: [../../base]\n",
+        "apps/overlay.yaml": application("x.yaml", path="overlays/prod"),
+        "apps/web.yaml": application("$values/env/v.yaml", path="charts/app"),
+        "apps/root.yaml": application("v.yaml", name="root", path="apps"),
+    }
+    tree = MemoryTree({name: text.encode() for name, text in files.items()})
+    context = LoadContext(tree=tree, options={"helm": {"charts": []}})
+    graph = depgraph.build(context)
+    everything = ["Chart.yaml"]  # the root chart reads every file
+    assert graph.affected(["base/pod.yaml"]) == sorted(
+        [
+            *everything,
+            "apps/overlay.yaml",
+            "apps/root.yaml",
+            "base/kustomization.yaml",
+            "overlays/prod/kustomization.yaml",
+        ]
+    )
+    assert graph.affected(["charts/app/values.yaml"]) == sorted(
+        [*everything, "apps/web.yaml", "apps/root.yaml", "charts/app/Chart.yaml"]
+    )
+    # `$values/...` names a file of another repository unless a source of this one is `values`.
+    assert "apps/web.yaml" not in graph.affected(["env/v.yaml"])
