@@ -8,6 +8,7 @@ revision, so a change cannot weaken the checks that judge it; changing them is r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import posixpath
 import shutil
@@ -123,8 +124,11 @@ def scan_change(
         head_result = run(head_context, head_scan)
         head_findings = head_result.findings
 
-        head_skips = _skips(head_tree, head_paths)
-        base_skips = _skips(base_tree, base_paths)
+        # Annotations of the changed files, and of unchanged files the findings point at
+        # (a template a values change renders, a base an overlay builds).
+        pointed = sorted({finding.file for finding in head_findings} - touched)
+        head_skips = _skips(head_tree, [*head_paths, *pointed])
+        base_skips = _skips(base_tree, [*base_paths, *pointed])
     finally:
         head_tree.reader.close()
     if config.forbid_inline_skips:
@@ -286,26 +290,43 @@ def _inventory(
     return entries
 
 
-def _skips(tree: gitops.RevisionTree, paths: list[str]) -> list[waivers_mod.Skip]:
-    skips = []
+def _skips(
+    tree: gitops.RevisionTree, paths: list[str]
+) -> dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]]:
+    """The inline skips of `paths`, each with the objects of the document it sits in."""
+    skips = {}
     for path, data in tree.read_many(paths).items():
         if b"gatekeeper:skip" in data:
-            skips.extend(waivers_mod.inline_skips(path, data.decode("utf-8", "replace")))
+            text = data.decode("utf-8", "replace")
+            for skip in waivers_mod.inline_skips(path, text):
+                skips[skip] = waivers_mod.document_identities(skip, text)
     return skips
 
 
 def _trust_skips(
-    head: list[waivers_mod.Skip], base: list[waivers_mod.Skip], renamed: dict[str, str]
+    head: dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]],
+    base: dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]],
+    renamed: dict[str, str],
 ) -> tuple[list[waivers_mod.Skip], list[waivers_mod.Skip]]:
-    """An annotation counts only if the base version of the file had it (same policy ids);
-    one added by the change is reported for review instead of silencing its own finding."""
-    known = {(skip.file, skip.policies) for skip in base}
+    """An annotation counts only for the policies that the base already skipped, with a
+    reason, for the same objects (kind, namespace, name) in the same file (or the file it was
+    renamed from). One added by the change, or copied or moved to another object, is reported
+    for review instead of silencing its own finding."""
+    known: dict[tuple[str, waivers_mod.Identity], set[str]] = {}
+    for skip, identities in base.items():
+        if skip.reason:
+            for identity in identities:
+                known.setdefault((skip.file, identity), set()).update(skip.policies)
     trusted, untrusted = [], []
-    for skip in head:
-        if (renamed.get(skip.file, skip.file), skip.policies) in known:
-            trusted.append(skip)
-        else:
-            untrusted.append(skip)
+    for skip, identities in head.items():
+        file = renamed.get(skip.file, skip.file)
+        allowed = set.intersection(*(known.get((file, i), set()) for i in identities))
+        ok = tuple(p for p in skip.policies if p in allowed)
+        rest = tuple(p for p in skip.policies if p not in allowed)
+        if ok:
+            trusted.append(dataclasses.replace(skip, policies=ok))
+        if rest:
+            untrusted.append(dataclasses.replace(skip, policies=rest))
     return trusted, untrusted
 
 

@@ -199,3 +199,19 @@ def test_graph_follows_readers_transitively() -> None:
     )
     # `$values/...` names a file of another repository unless a source of this one is `values`.
     assert "apps/web.yaml" not in graph.affected(["env/v.yaml"])
+
+
+def test_skip_in_an_unchanged_template_holds_for_a_values_change(repo: Repo) -> None:
+    """The annotation sits in the template (unchanged); only a values file changes."""
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    skip = "# gatekeeper:skip=TEST-NO-PRIVILEGED the node agent needs it (OPS-9)\n"
+    repo.write("charts/app/templates/pod.yaml", skip + TEMPLATE)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("charts/app/values.yaml", "privileged: true\n")
+    repo.commit("privileged")
+    findings = scan_change(repo.root, "main").verdict.findings
+    assert [(f.file, f.status, f.blocking) for f in findings] == [
+        ("charts/app/templates/pod.yaml", "waived", False)
+    ]
