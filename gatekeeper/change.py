@@ -36,6 +36,7 @@ from gatekeeper.waivers import Waiver
 
 FILTER_MODES = ("added", "diff_context", "file", "all")
 DIFF_CONTEXT_LINES = 3
+_READ_CHUNK = 512  # blobs read at once for the inventory
 
 
 @dataclass
@@ -106,23 +107,24 @@ def scan_change(
         )
         head_scan = _existing(head_tree, [*head_paths, *fed])
         base_scan = _existing(base_tree, [*base_paths, *fed])
-        unchanged_inventory = (
-            _inventory(head_tree, touched | set(head_scan), config)
-            if engine.needs_inventory
-            else []
-        )
 
         def run(context: LoadContext, paths: list[str]) -> ScanResult:
             tree = context.tree
             assert isinstance(tree, gitops.RevisionTree)
             pairs = list(tree.read_many(paths).items())
-            return pipeline.scan_with_overrides(
-                pairs, engine, config, context, jobs, unchanged_inventory
-            )
+            return pipeline.scan_with_overrides(pairs, engine, config, context, jobs, (), False)
 
-        base_findings = run(base_context, base_scan).findings
+        base_result = run(base_context, base_scan)
         head_result = run(head_context, head_scan)
-        head_findings = head_result.findings
+        unchanged_inventory: list[InventoryEntry] = []
+        if engine.needs_inventory:
+            scanned = [*base_result.inventory, *head_result.inventory]
+            namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
+            others = touched | set(head_scan)
+            unchanged_inventory = _inventory(head_tree, others, config, namespaces)
+        pipeline.judge_repository(base_result, engine, config, unchanged_inventory)
+        pipeline.judge_repository(head_result, engine, config, unchanged_inventory)
+        base_findings, head_findings = base_result.findings, head_result.findings
 
         # Annotations of the changed files, and of unchanged files the findings point at
         # (a template a values change renders, a base an overlay builds).
@@ -270,24 +272,51 @@ def _trusted_policies(
 
 
 def _inventory(
-    tree: gitops.RevisionTree, scanned: set[str], config: Config
+    tree: gitops.RevisionTree, scanned: set[str], config: Config, namespaces: set[str] | None
 ) -> list[InventoryEntry]:
-    """Inventory of every other Kubernetes manifest of the tree, for repository-scope
-    policies. Only the plain-YAML adapter is used (cheap), and only files naming a kind."""
+    """Inventory of the tree's other Kubernetes manifests (those with objects in `namespaces`;
+    None: all), for repository-scope policies: from the cache by blob id, else parsed with
+    the plain-YAML adapter (cheap) and cached."""
     from gatekeeper import inventory
+    from gatekeeper.blobcache import BlobCache, Rows, from_rows, to_rows
     from gatekeeper.sources import kubernetes
 
     paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
     names = discover.select(paths, config.include, config.exclude)
-    files = tree.read_many([n for n in names if tree.blobs[n].size <= gitops.MAX_BLOB_BYTES])
-    context = LoadContext(tree=MemoryTree({}), options=config.sources)
+    cache = BlobCache()
+    try:
+        known = cache.get_many(sorted({tree.blobs[name].sha for name in names}), namespaces)
+        context = LoadContext(tree=MemoryTree({}), options=config.sources)
+        fresh: dict[str, Rows] = {}
+        missing = {tree.blobs[n].sha: n for n in names if tree.blobs[n].sha not in known}
+        shas = list(missing)
+        for start in range(0, len(shas), _READ_CHUNK):  # a chunk at a time: flat memory
+            for sha, data in tree.reader.read_many(shas[start : start + _READ_CHUNK]).items():
+                rows: Rows = []
+                if b"kind" in data:
+                    loaded = kubernetes.load(missing[sha], data, context)
+                    rows = to_rows(inventory.entry(document) for document in loaded.documents)
+                fresh[sha] = rows
+        cache.put_many(fresh)
+    finally:
+        cache.close()
+    known.update(fresh)
     entries: list[InventoryEntry] = []
-    for name, data in files.items():
-        if b"kind" not in data:
-            continue
-        loaded = kubernetes.load(name, data, context)
-        entries.extend(inventory.entry(document) for document in loaded.documents)
+    for name in names:
+        entries.extend(
+            entry
+            for entry in from_rows(known.get(tree.blobs[name].sha) or [], name)
+            if namespaces is None or (entry.namespace or "default") in namespaces
+        )
     return entries
+
+
+def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str]:
+    """Where the repository-scope verdict on unchanged objects can change: each namespace in
+    which a scanned file (either side) declares objects, and `default` (where objects without
+    a namespace count, as do cluster-wide ones). Elsewhere every count, and so every finding,
+    is the same on both sides: existing findings that only the `all` filter shows."""
+    return {entry.namespace or "default" for entry in scanned} | {"default"}
 
 
 def _skips(

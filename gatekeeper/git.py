@@ -13,6 +13,7 @@ import re
 import subprocess
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,42 +140,41 @@ def _blob(commit: git.Commit, path: str) -> Any:
 def read_tree(commit: git.Commit, keep: Any = None) -> dict[str, bytes]:
     """The revision's blobs (those `keep(path)` accepts), skipping very large ones."""
     blobs = list_tree(commit)
-    wanted = {
-        path: blob
-        for path, blob in blobs.items()
-        if blob.size <= MAX_BLOB_BYTES and (keep is None or keep(path))
-    }
+    wanted = {path: blob for path, blob in blobs.items() if keep is None or keep(path)}
     reader = BlobReader(commit.repo.git_dir)
     try:
         contents = reader.read_many([blob.sha for blob in wanted.values()])
     finally:
         reader.close()
-    return {path: contents[blob.sha] for path, blob in wanted.items() if blob.sha in contents}
+    return {
+        path: contents[blob.sha]
+        for path, blob in wanted.items()
+        if len(contents.get(blob.sha, b"")) <= MAX_BLOB_BYTES and blob.sha in contents
+    }
 
 
 @dataclass(frozen=True)
 class Blob:
-    """A file of a revision as `git ls-tree` lists it: content id, size, mode (120000: link)."""
+    """A file of a revision as `git ls-tree` lists it: content id and mode (120000: a link)."""
 
     sha: str
-    size: int
     mode: str
 
 
 def list_tree(commit: git.Commit) -> dict[str, Blob]:
     """Every blob of the revision by path, from one `git ls-tree` (submodules left out)."""
     raw: bytes = commit.repo.git.ls_tree(
-        "-r", "-z", "--long", "--full-tree", commit.hexsha, stdout_as_string=False
+        "-r", "-z", "--full-tree", commit.hexsha, stdout_as_string=False
     )
     blobs: dict[str, Blob] = {}
     for row in raw.split(b"\0"):
         if not row:
             continue
         meta, _, name = row.partition(b"\t")
-        mode, kind, sha, size = meta.split()
+        mode, kind, sha = meta.split()
         if kind == b"blob":
             path = name.decode("utf-8", "surrogateescape")
-            blobs[path] = Blob(sha.decode(), int(size), mode.decode())
+            blobs[path] = Blob(sha.decode(), mode.decode())
     return blobs
 
 
@@ -286,19 +286,24 @@ class RevisionTree:
         end = bisect.bisect_left(self.paths, prefix[:-1] + "0")  # "0" sorts right after "/"
         return self.paths[start:end]
 
-    def grep(self, text: str) -> list[str]:
-        """Paths of the revision's files containing `text` (one `git grep`, no work tree)."""
-        import git as gitpython
+    def grep(self, text: str, keep: Callable[[str], bool] = bool) -> list[str]:
+        """Paths (those `keep` accepts) of the revision's files that contain `text`: known
+        blobs from the blob cache, the others read (a chunk at a time) and remembered."""
+        from gatekeeper.blobcache import BlobCache
 
+        needle = text.encode()
+        paths = [path for path in self.paths if keep(path)]
+        shas = sorted({self.blobs[path].sha for path in paths})
+        cache = BlobCache()
         try:
-            raw: bytes = self.commit.repo.git.grep(
-                "-l", "-z", "-F", "-I", "-e", text, self.commit.hexsha, stdout_as_string=False
-            )
-        except gitpython.GitCommandError:  # exit 1: no match
-            return []
-        prefix = f"{self.commit.hexsha}:".encode()
-        return [
-            row.removeprefix(prefix).decode("utf-8", "surrogateescape")
-            for row in raw.split(b"\0")
-            if row
-        ]
+            found = cache.mentions(text, shas)
+            missing = [sha for sha in shas if sha not in found]
+            fresh: dict[str, bool] = {}
+            for start in range(0, len(missing), 512):
+                for sha, data in self.reader.read_many(missing[start : start + 512]).items():
+                    fresh[sha] = needle in data
+            cache.put_mentions(text, fresh)
+        finally:
+            cache.close()
+        found.update(fresh)
+        return [path for path in paths if found.get(self.blobs[path].sha)]

@@ -187,11 +187,13 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 
     tree = context.tree
     grep = getattr(tree, "grep", None)  # a git revision finds candidates without reading all
-    candidates = grep("argoproj.io") if grep is not None else tree.list_dir(".")
+    candidates = (
+        grep("argoproj.io", kubernetes.detect)
+        if grep is not None
+        else [path for path in tree.list_dir(".") if kubernetes.detect(path)]
+    )
     repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
     for file in candidates:
-        if not kubernetes.detect(file):
-            continue
         data = tree.read(file)
         if b"argoproj.io" not in data or check_bytes(file, data) is not None:
             continue
