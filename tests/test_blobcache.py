@@ -1,0 +1,105 @@
+"""The blob cache behind `scan --base`: a speed-up that a stranger cannot steer."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import git as gitops
+from gatekeeper.blobcache import BlobCache, code_digest
+from gatekeeper.change import scan_change
+from tests.test_change import NETPOL, NETPOL_POLICY, Repo, pod
+from tests.test_change import repo as repo  # the fixture
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
+    return directory
+
+
+def netpol_repo(repo: Repo) -> str:
+    """main: a pod and a NetworkPolicy in `team`; the PR adds a pod. Returns the policy's
+    blob id."""
+    repo.write("policies/netpol.yaml", NETPOL_POLICY)
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.write("net/deny.yaml", NETPOL)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/other.yaml", pod(("x", False), name="other"))
+    repo.commit("add a pod")
+    return str(repo.git.head.commit.tree["net/deny.yaml"].hexsha)
+
+
+def poison(directory: Path, blob: str) -> None:
+    """Claim the NetworkPolicy's blob holds nothing."""
+    db = sqlite3.connect(directory / "blobs-v1.sqlite")
+    with db:
+        db.execute(
+            "UPDATE inventory SET rows = '[]', namespaces = '' WHERE version = ? AND blob = ?",
+            [code_digest(), blob],
+        )
+    db.close()
+
+
+def verdicts(repo: Repo) -> list[tuple[str, str]]:
+    return sorted((f.file, f.status) for f in scan_change(repo.root, "main").verdict.findings)
+
+
+def test_warm_cache_gives_the_cold_result(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    assert verdicts(repo) == []  # cold: parses and fills the cache
+    rows = BlobCache(cache).get_many([blob])
+    assert [row[2] for row in rows[blob]] == ["NetworkPolicy"]
+    assert verdicts(repo) == []  # warm
+
+
+def test_cache_is_used_only_when_private(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    verdicts(repo)
+    poison(cache, blob)
+    # Ours alone: the cache is believed (this is what makes the check below meaningful).
+    assert verdicts(repo) == [("deploy/other.yaml", "new")]
+    os.chmod(cache, 0o777)  # writable by anyone: not used, the tree is parsed again
+    assert verdicts(repo) == []
+    os.chmod(cache, 0o700)
+    os.chmod(cache / "blobs-v1.sqlite", 0o666)
+    assert verdicts(repo) == []
+
+
+def test_malformed_or_unreadable_cache_is_a_miss(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    verdicts(repo)
+    db = sqlite3.connect(cache / "blobs-v1.sqlite")
+    with db:
+        db.execute("UPDATE inventory SET rows = ?", [json.dumps([["x", 1]])])
+    db.close()
+    assert BlobCache(cache).get_many([blob]) == {}
+    assert verdicts(repo) == []
+    (cache / "blobs-v1.sqlite").write_bytes(b"not a database")
+    assert BlobCache(cache).get_many([blob]) == {}
+    assert verdicts(repo) == []
+
+
+def test_revision_tree_reads_lists_and_searches(repo: Repo, cache: Path) -> None:
+    repo.write("a/app.yaml", "kind: Application # argoproj.io\n")
+    repo.write("a/b/c.yaml", "kind: Pod\n")
+    repo.write("ab.yaml", "x: 1\n")
+    repo.commit("tree")
+    tree = gitops.RevisionTree(repo.git.head.commit)
+    try:
+        assert tree.list_dir("a") == ["a/app.yaml", "a/b/c.yaml"]
+        assert tree.read("a/b/../b/c.yaml") == b"kind: Pod\n"
+        assert tree.read_many(["ab.yaml", "missing.yaml"]) == {"ab.yaml": b"x: 1\n"}
+        with pytest.raises(FileNotFoundError):
+            tree.read("missing.yaml")
+        for _ in range(2):  # cold, then from the cache
+            assert tree.grep("argoproj.io") == ["a/app.yaml"]
+        assert tree.grep("argoproj.io", lambda path: path.startswith("b")) == []
+    finally:
+        tree.reader.close()
