@@ -215,3 +215,29 @@ def test_skip_in_an_unchanged_template_holds_for_a_values_change(repo: Repo) -> 
     assert [(f.file, f.status, f.blocking) for f in findings] == [
         ("charts/app/templates/pod.yaml", "waived", False)
     ]
+
+
+def test_large_change_scanned_by_forked_workers_reads_blobs_in_each(repo: Repo) -> None:
+    """Over PARALLEL_MIN_FILES changed files the scan forks workers; a worker that expands an
+    Application reads the revision through its own cat-file process."""
+    from gatekeeper.scan import PARALLEL_MIN_FILES
+
+    count = PARALLEL_MIN_FILES + 2
+    for index in range(count):
+        repo.write(f"deploy/p{index}.yaml", pod(("app", False), name=f"p{index}"))
+    repo.write("manifests/safe/pod.yaml", pod(("app", False), name="safe"))
+    repo.write("manifests/debug/pod.yaml", pod(("app", True), name="debug"))
+    app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\n"
+    app += "spec: {destination: {namespace: team}, source: {path: manifests/%s}}\n"
+    repo.write("apps/app.yaml", app % "safe")
+    repo.commit("base")
+    repo.branch("pr")
+    for index in range(count):
+        text = pod(("app", False), name=f"p{index}").replace(":1.0", ":1.1")
+        repo.write(f"deploy/p{index}.yaml", text)
+    repo.write("apps/app.yaml", app % "debug")
+    repo.commit("many pods, and the Application now deploys the debug pod")
+    result = scan_change(repo.root, "main", jobs=2)
+    blocking = [(f.file, f.name, f.status) for f in result.verdict.blocking]
+    assert blocking == [("manifests/debug/pod.yaml", "debug", "new")]
+    assert result.files_scanned == count + 1
