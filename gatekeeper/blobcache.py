@@ -1,10 +1,11 @@
-"""Facts about git blobs by id, kept between pull request runs: the inventory entries of a
-manifest, and whether a blob mentions a text.
+"""The objects each manifest blob declares (inventory entries), by git blob id, kept between
+pull request runs.
 
 Repository-scope policies (a NetworkPolicy per namespace) judge a change against every
-manifest of the tree, and the dependency graph looks for Applications in every file; almost
-none of them change from one run to the next. Parsing them all again was most of a
+manifest of the tree, and the dependency graph looks for Applications in every manifest;
+almost none of them change from one run to the next. Parsing them all again was most of a
 `scan --base`; a blob id names exact content, so what a blob yielded once it yields always.
+Objects are found by parsing, never by searching bytes (YAML escapes hide any text).
 
 The cache is only a speed-up, never trusted beyond that:
 - keys are content ids plus a digest of the code that builds entries (a new loader misses);
@@ -22,18 +23,24 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.cache import cache_dir
 from gatekeeper.inventory import InventoryEntry
 
-_FILE = "blobs-v1.sqlite"
+if TYPE_CHECKING:
+    from gatekeeper.git import RevisionTree
+
+_FILE = "blobs-v2.sqlite"
 _CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
+_READ_CHUNK = 512  # blobs read and parsed at once
 
 # What a blob yields: the entries without their file (the same blob may sit at many paths).
 Rows = list[tuple[str, str, str, str, str, dict[str, str], int]]
+# Whether a blob matters, from its objects' namespaces and `apiVersion kind`s.
+Keep = Callable[[list[str], list[str]], bool]
 
 
 @functools.cache
@@ -103,17 +110,13 @@ class BlobCache:
             os.chmod(self.path, 0o600)
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS inventory (version TEXT, blob TEXT,"
-                " namespaces TEXT, rows TEXT, PRIMARY KEY (version, blob))"
-            )
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS mentions"
-                " (text TEXT, blob TEXT, found INTEGER, PRIMARY KEY (text, blob))"
+                " namespaces TEXT, kinds TEXT, rows TEXT, PRIMARY KEY (version, blob))"
             )
         except (OSError, sqlite3.Error):
             self.close()
 
-    def get_many(self, blobs: list[str], namespaces: set[str] | None = None) -> dict[str, Rows]:
-        """Rows of the known blobs; with `namespaces`, a blob whose objects all sit elsewhere
+    def get_many(self, blobs: list[str], keep: Keep | None = None) -> dict[str, Rows]:
+        """Rows of the known blobs. With `keep`, a blob whose namespaces and kinds it refuses
         is answered without decoding its rows (as an empty list)."""
         found: dict[str, Rows] = {}
         if self.db is None:
@@ -123,12 +126,12 @@ class BlobCache:
                 chunk = blobs[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 cursor = self.db.execute(
-                    "SELECT blob, namespaces, rows FROM inventory"
+                    "SELECT blob, namespaces, kinds, rows FROM inventory"
                     f" WHERE version = ? AND blob IN ({marks})",
                     [self.version, *chunk],
                 )
-                for blob, where, text in cursor:
-                    if namespaces is not None and not namespaces.intersection(where.split("\n")):
+                for blob, namespaces, kinds, text in cursor:
+                    if keep is not None and not keep(namespaces.split("\n"), kinds.split("\n")):
                         found[blob] = []
                         continue
                     rows = _valid(_json(text))
@@ -146,42 +149,12 @@ class BlobCache:
                 # Entries of older code would never be read again: one version is kept.
                 self.db.execute("DELETE FROM inventory WHERE version != ?", [self.version])
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO inventory (version, blob, namespaces, rows)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO inventory (version, blob, namespaces, kinds, rows)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     [
-                        (self.version, blob, _namespaces(value), json.dumps(value))
+                        (self.version, blob, *_keys(value), json.dumps(value))
                         for blob, value in rows.items()
                     ],
-                )
-        except sqlite3.Error:
-            return
-
-    def mentions(self, text: str, blobs: list[str]) -> dict[str, bool]:
-        """Whether each known blob contains `text`."""
-        found: dict[str, bool] = {}
-        if self.db is None:
-            return found
-        try:
-            for start in range(0, len(blobs), _CHUNK):
-                chunk = blobs[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                cursor = self.db.execute(
-                    f"SELECT blob, found FROM mentions WHERE text = ? AND blob IN ({marks})",
-                    [text, *chunk],
-                )
-                found.update((blob, value == 1) for blob, value in cursor)
-        except sqlite3.Error:
-            return {}
-        return found
-
-    def put_mentions(self, text: str, found: dict[str, bool]) -> None:
-        if self.db is None or not found:
-            return
-        try:
-            with self.db:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO mentions (text, blob, found) VALUES (?, ?, ?)",
-                    [(text, blob, int(value)) for blob, value in found.items()],
                 )
         except sqlite3.Error:
             return
@@ -192,9 +165,55 @@ class BlobCache:
         self.db = None
 
 
-def _namespaces(rows: Rows) -> str:
-    """The namespaces of a blob's objects (`default` for none), one per line."""
-    return "\n".join(sorted({row[3] or "default" for row in rows}))
+def _keys(rows: Rows) -> tuple[str, str]:
+    """The namespaces (`default` for none) and `apiVersion kind`s of a blob's objects."""
+    namespaces = sorted({row[3] or "default" for row in rows})
+    kinds = sorted({f"{row[1]} {row[2]}" for row in rows})
+    return "\n".join(namespaces), "\n".join(kinds)
+
+
+def keys_of(entry: InventoryEntry) -> tuple[str, str]:
+    """The `keep` arguments' form of one entry: its namespace and `apiVersion kind`."""
+    return entry.namespace or "default", f"{entry.api_version} {entry.kind}"
+
+
+def inventory(
+    tree: RevisionTree,
+    paths: list[str],
+    options: dict[str, dict[str, Any]],
+    keep: Keep | None = None,
+) -> dict[str, list[InventoryEntry]]:
+    """The objects the manifests at `paths` declare, parsed with the plain-YAML adapter (no
+    rendering), from the cache where it knows the blob. With `keep(namespaces, kinds)`, files
+    whose objects it refuses are left out; cached or not, the answer is the same."""
+    from gatekeeper import inventory as inventory_mod
+    from gatekeeper.sources import LoadContext, kubernetes
+    from gatekeeper.tree import MemoryTree
+
+    cache = BlobCache()
+    try:
+        shas = sorted({tree.blobs[path].sha for path in paths})
+        known = cache.get_many(shas, keep)
+        context = LoadContext(tree=MemoryTree({}), options=options)
+        fresh: dict[str, Rows] = {}
+        missing = {tree.blobs[p].sha: p for p in paths if tree.blobs[p].sha not in known}
+        ids = list(missing)
+        for start in range(0, len(ids), _READ_CHUNK):  # a chunk at a time: flat memory
+            for sha, data in tree.reader.read_many(ids[start : start + _READ_CHUNK]).items():
+                loaded = kubernetes.load(missing[sha], data, context)
+                fresh[sha] = to_rows(inventory_mod.entry(document) for document in loaded.documents)
+        cache.put_many(fresh)
+    finally:
+        cache.close()
+    known.update(fresh)
+    found: dict[str, list[InventoryEntry]] = {}
+    for path in paths:
+        entries = from_rows(known.get(tree.blobs[path].sha) or [], path)
+        if keep is not None:
+            entries = [e for e in entries if keep(*([key] for key in keys_of(e)))]
+        if entries:
+            found[path] = entries
+    return found
 
 
 def _json(text: Any) -> Any:

@@ -31,12 +31,10 @@ from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scan import ScanResult
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import MemoryTree
 from gatekeeper.waivers import Waiver
 
 FILTER_MODES = ("added", "diff_context", "file", "all")
 DIFF_CONTEXT_LINES = 3
-_READ_CHUNK = 512  # blobs read at once for the inventory
 
 
 @dataclass
@@ -274,41 +272,19 @@ def _trusted_policies(
 def _inventory(
     tree: gitops.RevisionTree, scanned: set[str], config: Config, namespaces: set[str] | None
 ) -> list[InventoryEntry]:
-    """Inventory of the tree's other Kubernetes manifests (those with objects in `namespaces`;
-    None: all), for repository-scope policies: from the cache by blob id, else parsed with
-    the plain-YAML adapter (cheap) and cached."""
-    from gatekeeper import inventory
-    from gatekeeper.blobcache import BlobCache, Rows, from_rows, to_rows
+    """Inventory of the tree's other Kubernetes manifests with objects in `namespaces` (None:
+    all), for repository-scope policies."""
+    from gatekeeper import blobcache
     from gatekeeper.sources import kubernetes
 
     paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
     names = discover.select(paths, config.include, config.exclude)
-    cache = BlobCache()
-    try:
-        known = cache.get_many(sorted({tree.blobs[name].sha for name in names}), namespaces)
-        context = LoadContext(tree=MemoryTree({}), options=config.sources)
-        fresh: dict[str, Rows] = {}
-        missing = {tree.blobs[n].sha: n for n in names if tree.blobs[n].sha not in known}
-        shas = list(missing)
-        for start in range(0, len(shas), _READ_CHUNK):  # a chunk at a time: flat memory
-            for sha, data in tree.reader.read_many(shas[start : start + _READ_CHUNK]).items():
-                rows: Rows = []
-                if b"kind" in data:
-                    loaded = kubernetes.load(missing[sha], data, context)
-                    rows = to_rows(inventory.entry(document) for document in loaded.documents)
-                fresh[sha] = rows
-        cache.put_many(fresh)
-    finally:
-        cache.close()
-    known.update(fresh)
-    entries: list[InventoryEntry] = []
-    for name in names:
-        entries.extend(
-            entry
-            for entry in from_rows(known.get(tree.blobs[name].sha) or [], name)
-            if namespaces is None or (entry.namespace or "default") in namespaces
-        )
-    return entries
+
+    def keep(where: list[str], kinds: list[str]) -> bool:
+        return namespaces is None or not namespaces.isdisjoint(where)
+
+    found = blobcache.inventory(tree, names, config.sources, keep)
+    return [entry for name in names for entry in found.get(name, [])]
 
 
 def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str]:

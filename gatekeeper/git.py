@@ -13,7 +13,6 @@ import re
 import subprocess
 import threading
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -285,25 +284,3 @@ class RevisionTree:
         start = bisect.bisect_left(self.paths, prefix)
         end = bisect.bisect_left(self.paths, prefix[:-1] + "0")  # "0" sorts right after "/"
         return self.paths[start:end]
-
-    def grep(self, text: str, keep: Callable[[str], bool] = bool) -> list[str]:
-        """Paths (those `keep` accepts) of the revision's files that contain `text`: known
-        blobs from the blob cache, the others read (a chunk at a time) and remembered."""
-        from gatekeeper.blobcache import BlobCache
-
-        needle = text.encode()
-        paths = [path for path in self.paths if keep(path)]
-        shas = sorted({self.blobs[path].sha for path in paths})
-        cache = BlobCache()
-        try:
-            found = cache.mentions(text, shas)
-            missing = [sha for sha in shas if sha not in found]
-            fresh: dict[str, bool] = {}
-            for start in range(0, len(missing), 512):
-                for sha, data in self.reader.read_many(missing[start : start + 512]).items():
-                    fresh[sha] = needle in data
-            cache.put_mentions(text, fresh)
-        finally:
-            cache.close()
-        found.update(fresh)
-        return [path for path in paths if found.get(self.blobs[path].sha)]

@@ -241,3 +241,26 @@ def test_large_change_scanned_by_forked_workers_reads_blobs_in_each(repo: Repo) 
     blocking = [(f.file, f.name, f.status) for f in result.verdict.blocking]
     assert blocking == [("manifests/debug/pod.yaml", "debug", "new")]
     assert result.files_scanned == count + 1
+
+
+def test_application_hidden_behind_yaml_escapes_is_still_followed(
+    repo: Repo, gatekeeper: Gatekeeper
+) -> None:
+    """`"argoproj\\x2eio/v1alpha1"` is argoproj.io to YAML: Applications are found by parsing,
+    never by searching bytes. Only the values file outside the chart changes."""
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    hidden = application("../../env/prod.yaml").replace(
+        "apiVersion: argoproj.io/v1alpha1", 'apiVersion: "argoproj\\x2eio/v1alpha1"'
+    )
+    assert "argoproj.io" not in hidden
+    repo.write("apps/app.yaml", hidden)
+    repo.write("env/prod.yaml", "privileged: false\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("env/prod.yaml", "privileged: true\n")
+    repo.commit("privileged")
+    for _ in range(2):  # cold cache, then warm
+        run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+        assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]

@@ -180,36 +180,44 @@ def _values_file(path: str, value: str, refs: set[str]) -> str | None:
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see depgraph): a file holding Applications reads, per source of this
-    repository, everything below its path and its Helm values files."""
+    repository, everything below its path and its Helm values files. In a git revision the
+    files holding Applications come from the blob cache (found by parsing: never by bytes)."""
+    from gatekeeper import blobcache
     from gatekeeper.depgraph import directory_input
+    from gatekeeper.git import RevisionTree
     from gatekeeper.sources import kubernetes
     from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
 
     tree = context.tree
-    grep = getattr(tree, "grep", None)  # a git revision finds candidates without reading all
-    candidates = (
-        grep("argoproj.io", kubernetes.detect)
-        if grep is not None
-        else [path for path in tree.list_dir(".") if kubernetes.detect(path)]
-    )
+    files = [path for path in tree.list_dir(".") if kubernetes.detect(path)]
+    if isinstance(tree, RevisionTree):
+        files = sorted(blobcache.inventory(tree, files, context.options, _holds_application))
     repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
-    for file in candidates:
+    for file in files:
         data = tree.read(file)
-        if b"argoproj.io" not in data or check_bytes(file, data) is not None:
+        if check_bytes(file, data) is not None:
             continue
         for entry in load_all(file, decode(data)):
-            if not isinstance(entry, YamlDocument) or not is_application(entry.obj):
+            if not isinstance(entry, YamlDocument):
                 continue
-            refs = local_refs(entry.obj, repo_urls)
-            for source in local_sources(entry.obj, repo_urls):
-                path = posixpath.normpath(str(source["path"]).strip("/") or ".")
-                yield file, directory_input(path)
-                options = source.get("helm")
-                values = options.get("valueFiles") if isinstance(options, dict) else None
-                for value in map(str, values if isinstance(values, list) else []):
-                    resolved = _values_file(path, value, refs)
-                    if resolved is not None:
-                        yield file, resolved
+            items = entry.obj.get("items") if isinstance(entry.obj, dict) else None
+            for obj in [entry.obj, *(items if isinstance(items, list) else [])]:
+                if not is_application(obj):
+                    continue
+                refs = local_refs(obj, repo_urls)
+                for source in local_sources(obj, repo_urls):
+                    path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+                    yield file, directory_input(path)
+                    options = source.get("helm")
+                    values = options.get("valueFiles") if isinstance(options, dict) else None
+                    for value in map(str, values if isinstance(values, list) else []):
+                        resolved = _values_file(path, value, refs)
+                        if resolved is not None:
+                            yield file, resolved
+
+
+def _holds_application(namespaces: list[str], kinds: list[str]) -> bool:
+    return any(kind.startswith("argoproj.io/") and kind.endswith(" Application") for kind in kinds)
 
 
 def _merge(into: Loaded, other: Loaded) -> None:
