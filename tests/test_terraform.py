@@ -312,3 +312,26 @@ def test_work_tree_context_matches_memory_tree() -> None:
         d.extra["context"] for d in disk.documents
     ]
     assert memory.documents[0].extra["context"]["referencedBy"]
+
+
+def test_heredoc_closing_marker_with_trailing_blanks_swallows_nothing() -> None:
+    """Terraform accepts `EOT   `; the block after it must still be judged, on its line."""
+    text = (
+        'resource "aws_iam_policy" "p" {\n'
+        "  policy = <<EOT\n"
+        '{"Version": "2012-10-17"}\n'
+        "EOT   \n"
+        "}\n"
+        'resource "aws_s3_bucket_acl" "pub" {\n'
+        '  acl = "public-read"\n'
+        "}\n"
+        'resource "aws_iam_policy" "q" {\n'
+        "  policy = <<-EOT\n"
+        "    {}\n"
+        "    EOT\t\n"
+        "}\n"
+    )
+    documents = load("main.tf", text)
+    assert [d.name for d in documents] == ["p", "pub", "q"]
+    assert documents[0].obj["policy"] == {"Version": "2012-10-17"}
+    assert documents[1].locator.locate(("acl",)).line == 7
