@@ -378,3 +378,65 @@ def test_chart_lookup_terminates_on_absolute_paths() -> None:
     assert parents("/a/b/c.yaml") == ["/a/b", "/a", "/"]
     assert parents("a/b/c.yaml") == ["a/b", "a"]
     assert not in_chart("/abs/dir/m.yaml", MemoryTree({}))
+
+
+MULTI = """\
+{{- if .Values.a.enabled }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+spec:
+  containers:
+    - name: a
+      image: ghcr.io/x/a:1
+---
+{{- end }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+spec:
+  containers:
+    - name: b
+      image: ghcr.io/x/b:1
+      securityContext:
+        privileged: {{ .Values.b.privileged }}
+{{- range .Values.workers }}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: w-{{ . }}
+spec:
+  containers:
+    - name: w
+      image: ghcr.io/x/w:1
+      securityContext:
+        privileged: true
+{{- end }}
+"""
+
+
+def test_documents_of_one_kind_with_conditionals_and_ranges_find_their_own_part(
+    tmp_path: Path,
+) -> None:
+    """Three Pod parts; the first switched off and the last rendered twice by `range`: each
+    rendered Pod is located in the part that produced it, never at line 1 or a sibling."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "a:\n  enabled: false\nb:\n  privileged: true\nworkers: [one, two]\n"
+    )
+    (tmp_path / "c/templates/pods.yaml").write_text(MULTI)
+    context = LoadContext(tree=WorkTree(tmp_path))
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert sorted(
+        (f.name, f.line, f.extra.get("exact"), f.extra.get("values")) for f in findings
+    ) == [
+        ("b", 21, True, "c/values.yaml:4"),
+        ("w-one", 33, True, None),
+        ("w-two", 33, True, None),
+    ]

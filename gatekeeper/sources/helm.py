@@ -19,7 +19,13 @@ from typing import Any, NamedTuple
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_engine
-from gatekeeper.sources.helm_lines import DocumentMap, Template, ancestors, parse_template
+from gatekeeper.sources.helm_lines import (
+    DocumentMap,
+    Template,
+    ancestors,
+    assign_segments,
+    parse_template,
+)
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -346,6 +352,7 @@ def _add_documents(
     entries = list(load_all(file, text))
     documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
     rendered = text.splitlines()
+    segments = assign_segments(template, [entry.obj for entry in documents])
     for entry in entries:
         if isinstance(entry, Problem):
             line = template_line(template.lines, rendered, entry.line)
@@ -370,7 +377,7 @@ def _add_documents(
                 )
             )
             continue
-        doc_map = DocumentMap(template, entry.obj, index, len(documents))
+        doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
         locator = HelmLocator(file, doc_map, entry.obj, sources)
         document: Document = make_document(file, entry.obj, locator, index)
         document.source = NAME

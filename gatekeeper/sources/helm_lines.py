@@ -119,13 +119,106 @@ def parse_template(text: str) -> Template:
     return Template(lines, keys, segment + 1, starts, kinds)
 
 
+def assign_segments(template: Template, objs: list[Any]) -> list[int]:
+    """Which `---` part of the template rendered each document, in one consistent reading.
+
+    Documents come out in template order, but a part may render none (`if`) or many
+    (`range`), so counting is not enough: each document goes to the part whose literal keys
+    and values it shows best, the parts taken in order (a dynamic programme over
+    non-decreasing assignments)."""
+    parts = template.segments
+    if parts == 1 or not objs:
+        return [0] * len(objs)
+    paths = _key_paths(template)
+    flats = [_flatten(obj) for obj in objs]
+    scores = [
+        [_score(template, paths, flat, obj, part) for part in range(parts)]
+        for flat, obj in zip(flats, objs, strict=True)
+    ]
+    best = [scores[0][:]]
+    for row in scores[1:]:
+        previous, running, out = best[-1], float("-inf"), []
+        for part in range(parts):
+            running = max(running, previous[part])
+            out.append(running + row[part])
+        best.append(out)
+    chosen = [max(range(parts), key=lambda part: (best[-1][part], -part))]
+    for index in range(len(objs) - 2, -1, -1):
+        limit = chosen[-1]
+        chosen.append(max(range(limit + 1), key=lambda part: (best[index][part], -part)))
+    return chosen[::-1]
+
+
+def _key_paths(template: Template) -> dict[int, tuple[str, ...]]:
+    """Template line of each literal key -> its key path (list indices left out)."""
+    paths: dict[int, tuple[str, ...]] = {}
+    for key in template.keys:
+        paths[key.line] = (*paths.get(key.parent, ()), key.key)
+    return paths
+
+
+def _flatten(obj: Any) -> dict[tuple[str, ...], set[str]]:
+    """Key path (list indices left out) -> the scalar values found there, lower case."""
+    flat: dict[tuple[str, ...], set[str]] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, (*path, str(key)))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, path)
+        if path:
+            values = flat.setdefault(path, set())
+            if not isinstance(node, (dict, list)):
+                values.add("" if node is None else str(node).lower())
+
+    walk(obj, ())
+    return flat
+
+
+def _score(
+    template: Template,
+    paths: dict[int, tuple[str, ...]],
+    flat: dict[tuple[str, ...], set[str]],
+    obj: Any,
+    part: int,
+) -> float:
+    kind = template.segment_kinds[part]
+    if kind and isinstance(obj, dict) and obj.get("kind") != kind:
+        return -1000.0
+    score = 0.0
+    for key in template.keys:
+        if key.segment != part:
+            continue
+        path = paths[key.line]
+        if DYNAMIC in path:
+            continue
+        if path not in flat:
+            score -= 1
+            continue
+        literal = key.value.split(" #")[0].strip()
+        if literal and "{{" not in literal and literal[0] not in "|>{[&*#":
+            score += 2 if literal.strip("'\"").lower() in flat[path] else -2
+        else:
+            score += 1
+    return score
+
+
 class DocumentMap:
     """Field path -> template key line, for one rendered document of one template."""
 
-    def __init__(self, template: Template, obj: Any, doc_index: int, doc_count: int) -> None:
+    def __init__(
+        self,
+        template: Template,
+        obj: Any,
+        doc_index: int,
+        doc_count: int,
+        segment: int | None = None,
+    ) -> None:
         self.template = template
         self.obj = obj
-        self.segment = self._segment(obj, doc_index, doc_count)
+        self.segment = segment if segment is not None else self._segment(obj, doc_index, doc_count)
         self.keys = [
             key for key in template.keys if self.segment is None or key.segment == self.segment
         ]
