@@ -440,3 +440,37 @@ def test_documents_of_one_kind_with_conditionals_and_ranges_find_their_own_part(
         ("w-one", 33, True, None),
         ("w-two", 33, True, None),
     ]
+
+
+def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) -> None:
+    """An image built from several values, directly or in a named template (`include`), is
+    attributed to each values line it reads, or to the values block they share."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "image:\n  registry: docker.io\n  repository: nginx\n  tag: latest\n"
+        "sidecar:\n  repository: busybox\n  tag: '1.36'\n"
+    )
+    (tmp_path / "c/templates/_helpers.tpl").write_text(
+        '{{- define "c.image" -}}\n'
+        "{{- if .Values.image.registry }}\n"
+        '{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository'
+        " .Values.image.tag }}\n"
+        "{{- end }}\n"
+        "{{- end }}\n"
+    )
+    (tmp_path / "c/templates/pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        '    - name: app\n      image: {{ include "c.image" . }}\n'
+        '    - name: sidecar\n      image: "{{ .Values.sidecar.repository }}:'
+        '{{ .Values.sidecar.tag }}"\n'
+    )
+    policy = REPO / "policies" / "kubernetes" / "image-allowed-registry.yaml"
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert sorted((f.line, f.extra.get("values")) for f in findings) == [
+        (8, "c/values.yaml:1"),  # the `image:` block the named template reads
+        (10, "c/values.yaml:6, c/values.yaml:7"),
+    ]

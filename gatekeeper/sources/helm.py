@@ -24,6 +24,7 @@ from gatekeeper.sources.helm_lines import (
     Template,
     ancestors,
     assign_segments,
+    defines,
     parse_template,
 )
 from gatekeeper.tree import Tree
@@ -157,7 +158,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         jobs.append({"values": values, "options": options})
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
         root = FsPath(tmp, "chart")
-        _copy_chart(tree, chart_dir, path, data, root)
+        named = defines(_copy_chart(tree, chart_dir, path, data, root))
         limit = helm_engine.limits(context.options_for(NAME))
         result = helm_engine.render(str(root), jobs, limit)
     if result.failed:  # a limit, or the renderer crashed: no template line to point at
@@ -180,21 +181,27 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 continue
             file = repo_path(name, chart_dir)
             where = _values_sources(name, chart_dir, user, tree, defaults, loaded)
-            _add_documents(file, text, tree, where, release, loaded)
+            _add_documents(file, text, tree, where, release, loaded, named)
     return loaded
 
 
-def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> None:
+def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:
+    """Write the chart for Helm; returns the text of its templates (for named templates)."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
+    templates = []
     for name in tree.list_dir(chart_dir or "."):
         relative = name[len(prefix) :] if name.startswith(prefix) else name
         if relative.startswith("../") or "/.git/" in f"/{relative}":
             continue
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(tree.read(name))
+        content = tree.read(name)
+        target.write_bytes(content)
+        if "templates/" in f"/{relative}" and b"define" in content:
+            templates.append(content.decode("utf-8", "replace"))
     (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
+    return templates
 
 
 def _missing_dependencies(present: tuple[str, ...], meta: YamlDocument, path: str) -> list[Problem]:
@@ -342,6 +349,7 @@ def _add_documents(
     sources: list[ValuesSource],
     release: Release,
     loaded: Loaded,
+    named: dict[str, list[tuple[str, ...]]] | None = None,
 ) -> None:
     from gatekeeper.sources.kubernetes import is_object, make_document
 
@@ -378,7 +386,7 @@ def _add_documents(
             )
             continue
         doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
-        locator = HelmLocator(file, doc_map, entry.obj, sources)
+        locator = HelmLocator(file, doc_map, entry.obj, sources, named)
         document: Document = make_document(file, entry.obj, locator, index)
         document.source = NAME
         if not document.namespace and release.namespace != "default":
@@ -412,12 +420,18 @@ class HelmLocator:
     """A rendered field -> its template line, and the values line that set it."""
 
     def __init__(
-        self, file: str, doc_map: DocumentMap, obj: Any, sources: list[ValuesSource]
+        self,
+        file: str,
+        doc_map: DocumentMap,
+        obj: Any,
+        sources: list[ValuesSource],
+        defines: dict[str, list[tuple[str, ...]]] | None = None,
     ) -> None:
         self.file = file
         self.map = doc_map
         self.obj = obj
         self.sources = sources
+        self.defines = defines or {}
 
     def locate(self, path: Path) -> Location:
         existing = self._existing(path)
@@ -451,14 +465,16 @@ class HelmLocator:
         return self.map.resolve(path)
 
     def _values(self, line: int, text: str, rest: Path) -> str:
-        ref = self.map.values_ref(line, text)
-        if ref is None:
-            return ""
-        for source in self.sources:
-            node_path = (*source.prefix, *ref, *rest)
-            if source.locator.node_at(node_path) is not None:
-                return f"{source.file}:{source.locator.locate(node_path).line}"
-        return ""
+        """`file:line` of each values entry the template line reads (the highest-priority
+        file that sets it), comma-separated."""
+        found = []
+        for ref in self.map.values_refs(line, text, self.defines):
+            for source in self.sources:
+                node_path = (*source.prefix, *ref, *rest)
+                if source.locator.node_at(node_path) is not None:
+                    found.append(f"{source.file}:{source.locator.locate(node_path).line}")
+                    break
+        return ", ".join(dict.fromkeys(found))
 
 
 __all__ = ["NAME", "Release", "Template", "detect", "in_chart", "load", "releases", "render_chart"]

@@ -298,18 +298,94 @@ class DocumentMap:
                 return number, text
         return None
 
-    def values_ref(self, number: int, text: str) -> tuple[str, ...] | None:
-        """The values path a template line reads (`.Values.a.b`, or `toYaml .` inside
-        `with .Values.a.b`), when it reads exactly one."""
-        refs = {match.group(1) for match in _VALUES_REF.finditer(text)}
-        if len(refs) == 1:
-            return tuple(refs.pop().lstrip(".").split("."))
+    def values_refs(
+        self, number: int, text: str, defines: dict[str, list[tuple[str, ...]]] | None = None
+    ) -> list[tuple[str, ...]]:
+        """The values paths a template line reads: `.Values.a.b` (several on an image line),
+        `toYaml .` inside `with .Values.a.b`, or what a named template it includes reads."""
+        refs = list(dict.fromkeys(_split(match.group(1)) for match in _VALUES_REF.finditer(text)))
         if not refs and re.search(r"\btoYaml\s+\.\s*(\||\}\})", text):
             for back in range(number - 1, max(number - 6, 0), -1):
                 with_match = _WITH_VALUES.search(self.template.lines[back - 1])
                 if with_match:
-                    return tuple(with_match.group(1).lstrip(".").split("."))
-        return None
+                    return [_split(with_match.group(1))]
+        for name in _INCLUDE.findall(text):
+            included = _summarised((defines or {}).get(name, []))
+            refs.extend(ref for ref in included if ref not in refs)
+        return refs
+
+
+def _summarised(refs: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """What a named template reads, said briefly: the block they share (`image` for
+    `image.registry`, `image.repository`, `image.tag`, ...), else a few paths, else nothing
+    (a template reading many unrelated values renders a whole spec, not one value)."""
+    local = [ref for ref in refs if ref[0] != "global"]
+    if len(local) > 2:
+        shared = local[0]
+        for ref in local[1:]:
+            length = 0
+            while length < min(len(shared), len(ref)) and shared[length] == ref[length]:
+                length += 1
+            shared = shared[:length]
+        if shared:
+            return [shared]
+    return refs if len(refs) <= MAX_INCLUDED_REFS else []
+
+
+def _split(ref: str) -> tuple[str, ...]:
+    return tuple(ref.lstrip(".").split("."))
+
+
+_DEFINE = re.compile(r"\{\{-?\s*define\s+\"([^\"]+)\"")
+_INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
+_BLOCK_ACTION = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
+MAX_INCLUDED_REFS = 4  # a named template reading more is a whole spec, not one value
+
+
+def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
+    """Named templates (`define "x"`) of a chart -> the values paths each reads, following
+    the templates it includes in turn."""
+    direct: dict[str, list[tuple[str, ...]]] = {}
+    includes: dict[str, list[str]] = {}
+    for text in texts:
+        if "define" not in text:
+            continue
+        name, depth = "", 0
+        for line in text.splitlines():
+            for action in _BLOCK_ACTION.finditer(line):
+                word = action.group(1)
+                if word == "define" and depth == 0:
+                    found = _DEFINE.search(line, action.start())
+                    name = found.group(1) if found else ""
+                    direct.setdefault(name, [])
+                    includes.setdefault(name, [])
+                if word == "end":
+                    depth -= 1
+                    if depth == 0:
+                        name = ""
+                else:
+                    depth += 1
+            if name:
+                for match in _VALUES_REF.finditer(line):
+                    ref = _split(match.group(1))
+                    if ref not in direct[name]:
+                        direct[name].append(ref)
+                includes[name].extend(_INCLUDE.findall(line))
+    resolved: dict[str, list[tuple[str, ...]]] = {}
+
+    def refs_of(name: str, seen: frozenset[str]) -> list[tuple[str, ...]]:
+        if name in resolved:
+            return resolved[name]
+        out = list(direct.get(name, []))
+        for other in includes.get(name, []):
+            if other not in seen:
+                out.extend(r for r in refs_of(other, seen | {other}) if r not in out)
+        resolved[name] = out
+        return out
+
+    for name in direct:
+        refs_of(name, frozenset({name}))
+    return resolved
 
 
 def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
