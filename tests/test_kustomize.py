@@ -82,12 +82,16 @@ def test_overlay_finding_on_a_base_field_is_located_in_the_base_file() -> None:
         "privileged: false", "privileged: true"
     )
     findings = run({**base, **OVERLAY})
-    where = sorted((f.source, f.file, f.line) for f in findings if f.policy_id.startswith("K8S"))
+    where = sorted(
+        (f.source, f.file, f.line, tuple(f.extra.get("variants", ())))
+        for f in findings
+        if f.policy_id.startswith("K8S")
+    )
+    # The base line is said once: as a plain manifest, built by the base kustomization, and
+    # by the overlay (namePrefix and namespace differ: still the same line and field).
     assert where == [
-        ("kubernetes", "base/deploy.yaml", 12),  # the base is a plain manifest too
-        ("kustomize", "base/deploy.yaml", 12),  # the base kustomization's object
-        ("kustomize", "base/deploy.yaml", 12),  # the overlay's object, built from the base
-        ("kustomize", "overlays/prod/privileged.yaml", 11),
+        ("kubernetes", "base/deploy.yaml", 12, ("kustomize base", "kustomize overlays/prod")),
+        ("kustomize", "overlays/prod/privileged.yaml", 11, ("kustomize overlays/prod",)),
     ]
     fingerprints = [f.fingerprint for f in findings]
     assert len(set(fingerprints)) == len(fingerprints)
@@ -159,3 +163,33 @@ def test_a_changed_base_resource_brings_the_kustomizations_that_build_it() -> No
         "overlays/prod/privileged.yaml",
         "overlays/prod/kustomization.yaml",
     ]
+
+
+def test_a_base_line_built_by_many_overlays_is_one_finding_with_its_variants() -> None:
+    """Three overlays with their own prefixes and namespaces build the same privileged base
+    container: one finding at the base line, listing every overlay, with the fingerprint the
+    plain manifest has on its own (so adding an overlay changes nothing for a PR)."""
+    base = dict(BASE)
+    base["base/deploy.yaml"] = base["base/deploy.yaml"].replace(
+        "privileged: false", "privileged: true"
+    )
+    overlays = {
+        f"overlays/{name}/kustomization.yaml": f"namespace: {name}\nnamePrefix: {name}-\n"
+        "resources:\n  - ../../base\n"
+        for name in ("dev", "stage", "prod")
+    }
+    alone = run(base)
+    findings = run({**base, **overlays})
+    assert [(f.file, f.line, f.extra["variants"]) for f in findings] == [
+        (
+            "base/deploy.yaml",
+            12,
+            [
+                "kustomize base",
+                "kustomize overlays/dev",
+                "kustomize overlays/prod",
+                "kustomize overlays/stage",
+            ],
+        )
+    ]
+    assert [f.fingerprint for f in findings] == [f.fingerprint for f in alone]

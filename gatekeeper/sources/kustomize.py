@@ -359,7 +359,9 @@ def _add_documents(
         locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
         document: Document = make_document(source[0] if source else path, obj, locator, index)
         document.source = NAME
-        document.extra["variant"] = directory
+        document.extra["variant"] = f"kustomize {directory or '.'}"
+        if source is not None:
+            document.extra["origin"] = f"{source[0]}#{cache[source[0]].index(source[1])}"
         loaded.documents.append(document)
 
 
