@@ -333,6 +333,7 @@ class Engine:
                             policy.id, entry.source, entry.kind, entry.namespace, entry.name, ""
                         ),
                         remediation=policy.remediation,
+                        extra={"variants": [entry.variant]} if entry.variant else {},
                     )
                 )
         return findings

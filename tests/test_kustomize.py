@@ -193,3 +193,22 @@ def test_a_base_line_built_by_many_overlays_is_one_finding_with_its_variants() -
         )
     ]
     assert [f.fingerprint for f in findings] == [f.fingerprint for f in alone]
+
+
+def test_a_component_is_built_only_through_the_overlays_that_use_it() -> None:
+    """Built on its own a Component fails (its patches have no target): that is not a
+    finding. Through the overlay that lists it, what it adds is judged."""
+    component = {
+        "components/priv/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\npatches:\n  - path: patch.yaml\n",
+        "components/priv/patch.yaml": OVERLAY["overlays/prod/privileged.yaml"],
+    }
+    assert run({**BASE, **component}) == []
+    overlay = {
+        "overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n"
+        "components:\n  - ../../components/priv\n"
+    }
+    findings = run({**BASE, **component, **overlay})
+    assert [(f.policy_id, f.file, f.line) for f in findings] == [
+        ("K8S-PSS-PRIVILEGED", "components/priv/patch.yaml", 11)
+    ]

@@ -243,6 +243,8 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "kustomization is not a map"))
         return loaded
     kustomization = documents[0]
+    if kustomization.obj.get("kind") == "Component":
+        return loaded  # built only through the kustomizations that list it in `components`
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
