@@ -130,3 +130,139 @@ spec:
         ("charts/web/charts/cache/templates/pod.yaml", "charts/web/values-prod.yaml:8"),
         ("charts/web/templates/deployment.yaml", "charts/web/values-prod.yaml:3"),
     ]
+
+
+def scan_tree(tree: dict[str, bytes], entry: str, repo_urls: list[str]) -> list[Any]:
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=MemoryTree(tree), options={"gitops": {"repoURLs": repo_urls}})
+    return scan([(entry, tree[entry])], engine, 1, context).findings
+
+
+def test_repository_urls_match_in_every_spelling() -> None:
+    """ssh, scp-like and https addresses of this repository are all this repository."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    spellings = [
+        "git@github.com:acme/platform.git",
+        "ssh://git@github.com/acme/platform",
+        "ssh://git@github.com:22/acme/platform.git",
+        "https://github.com/acme/platform/",
+        "HTTPS://GitHub.com/acme/platform.git",
+    ]
+    assert {normalise_url(url) for url in spellings} == {"github.com/acme/platform"}
+    assert normalise_url("https://github.com/acme/platform-x") != "github.com/acme/platform"
+    app = APPS.replace("https://github.com/acme/platform\n", "git@github.com:acme/platform.git\n")
+    tree = {**files(), "apps/apps.yaml": app.encode()}
+    found = scan_tree(tree, "apps/apps.yaml", ["https://github.com/acme/platform"])
+    assert ("manifests/tools/pod.yaml", 8) in [(f.file, f.line) for f in found]
+
+
+APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: apps, namespace: argocd}
+spec:
+  goTemplate: GO
+  generators:
+    - git:
+        repoURL: git@github.com:acme/platform.git
+        revision: HEAD
+        directories:
+          - path: apps/*
+          - path: apps/skipped
+            exclude: true
+    - list:
+        elements:
+          - ELEMENT
+    - clusters: {}
+  template:
+    metadata:
+      name: NAME
+    spec:
+      project: default
+      source:
+        repoURL: https://github.com/acme/platform
+        targetRevision: v1.0.0
+        path: PATH
+      destination: {server: https://kubernetes.default.svc, namespace: NAME}
+"""
+
+
+def test_application_set_generators_make_applications_that_are_expanded() -> None:
+    """Directories matched by a git generator (one added by a PR included), list elements,
+    fasttemplate and goTemplate; a cluster generator is said not to be expanded."""
+    pod = TOOL.replace("debug", "web")
+    base = {
+        "apps/web/pod.yaml": pod.encode(),
+        "apps/skipped/pod.yaml": pod.encode(),
+        "manifests/tools/pod.yaml": TOOL.encode(),
+    }
+    for go, name, path, element in (
+        (
+            "false",
+            "{{path.basename}}",
+            "{{path}}",
+            "{path: manifests/tools, path.basename: tools}",
+        ),
+        (
+            "true",
+            "{{ .path.basename }}",
+            "{{ .path.path }}",
+            "{path: {path: manifests/tools, basename: tools}}",
+        ),
+    ):
+        appset = APPSET.replace("GO", go).replace("NAME", f"'{name}'")
+        appset = appset.replace("PATH", f"'{path}'").replace("ELEMENT", element)
+        tree = {**base, "apps/set.yaml": appset.encode()}
+        found = scan_tree(tree, "apps/set.yaml", ["https://github.com/acme/platform"])
+        assert sorted((f.policy_id, f.file, f.line, f.namespace) for f in found) == [
+            ("GK-NOT-EXPANDED", "apps/set.yaml", 17, ""),
+            ("K8S-PSS-PRIVILEGED", "apps/web/pod.yaml", 8, "web"),
+            ("K8S-PSS-PRIVILEGED", "manifests/tools/pod.yaml", 8, "tools"),
+        ], go
+
+
+def test_app_of_apps_chart_expands_the_applications_it_renders() -> None:
+    chart = {
+        "apps/Chart.yaml": b"apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+        "apps/values.yaml": b"apps: [tools]\n",
+        "apps/templates/apps.yaml": b"{{- range .Values.apps }}\n---\n"
+        b"apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ . }}\n"
+        b"spec:\n  project: default\n  destination: {namespace: {{ . }}}\n  source:\n"
+        b"    repoURL: https://github.com/acme/platform\n    targetRevision: v1\n"
+        b"    path: manifests/{{ . }}\n{{- end }}\n",
+        "manifests/tools/pod.yaml": TOOL.encode(),
+    }
+    found = scan_tree(chart, "apps/Chart.yaml", ["https://github.com/acme/platform"])
+    assert [(f.file, f.line, f.namespace) for f in found] == [
+        ("manifests/tools/pod.yaml", 8, "tools")
+    ]
+
+
+def test_application_set_git_files_generator_reads_parameters_from_this_repository() -> None:
+    appset = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: envs}
+spec:
+  generators:
+    - git:
+        repoURL: https://github.com/acme/platform
+        files:
+          - path: "envs/**/config.json"
+  template:
+    metadata: {name: '{{env}}-{{path.basename}}'}
+    spec:
+      project: default
+      source: {repoURL: https://github.com/acme/platform, targetRevision: v1, path: '{{dir}}'}
+      destination: {namespace: '{{env}}'}
+"""
+    tree = {
+        "apps/envs.yaml": appset.encode(),
+        "envs/eu/prod/config.json": b'{"env": "prod", "dir": "manifests/tools"}',
+        "manifests/tools/pod.yaml": TOOL.encode(),
+    }
+    found = scan_tree(tree, "apps/envs.yaml", ["https://github.com/acme/platform"])
+    assert [(f.file, f.line, f.namespace) for f in found] == [
+        ("manifests/tools/pod.yaml", 8, "prod")
+    ]
