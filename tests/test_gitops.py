@@ -266,3 +266,87 @@ spec:
     assert [(f.file, f.line, f.namespace) for f in found] == [
         ("manifests/tools/pod.yaml", 8, "prod")
     ]
+
+
+FLUX_SYNC = """\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m
+  url: ssh://git@github.com/acme/fleet
+  ref: {branch: main}
+"""
+
+
+def test_flux_kustomization_applies_its_path_with_post_build_substitution() -> None:
+    """The bootstrap GitRepository is this repository: the Kustomization's path is judged
+    after `${PRIVILEGED}` is substituted (and typed as a boolean, as Flux does)."""
+    kustomization = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/prod
+  prune: true
+  targetNamespace: prod
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substitute: {PRIVILEGED: "true"}
+"""
+    pod = TOOL.replace("{privileged: true}", "\n        privileged: ${PRIVILEGED}")
+    tree = {
+        "clusters/prod/flux-system/gotk-sync.yaml": FLUX_SYNC.encode(),
+        "clusters/prod/apps.yaml": kustomization.encode(),
+        "apps/prod/pod.yaml": pod.encode(),
+    }
+    found = scan_tree(tree, "clusters/prod/apps.yaml", [])
+    assert [(f.policy_id, f.file, f.line, f.namespace) for f in found] == [
+        ("K8S-PSS-PRIVILEGED", "apps/prod/pod.yaml", 9, "prod")
+    ]
+    other = kustomization.replace("flux-system}", "elsewhere}")
+    tree["clusters/prod/apps.yaml"] = other.encode()
+    assert scan_tree(tree, "clusters/prod/apps.yaml", []) == []  # not this repository
+
+
+def test_flux_helm_release_renders_its_chart_with_values_from_this_repository() -> None:
+    release = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: fleet, namespace: flux-system}
+  valuesFrom:
+    - kind: ConfigMap
+      name: web-values
+  values:
+    cache:
+      privileged: true
+"""
+    config = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-values, namespace: web}
+data:
+  values.yaml: |
+    replicas: 2
+    securityContext:
+      privileged: true
+"""
+    fleet = FLUX_SYNC.replace("flux-system, namespace", "fleet, namespace")
+    tree = {
+        **{k: v for k, v in files().items() if k.startswith("charts/")},
+        "clusters/fleet.yaml": fleet.encode(),
+        "releases/web.yaml": release.encode(),
+        "releases/values.yaml": config.encode(),
+    }
+    found = scan_tree(tree, "releases/web.yaml", ["git@github.com:acme/fleet.git"])
+    assert sorted((f.file, f.line, f.extra.get("values")) for f in found) == [
+        ("charts/web/charts/cache/templates/pod.yaml", 10, "releases/web.yaml:15"),
+        ("charts/web/templates/deployment.yaml", 25, "releases/values.yaml:8"),
+    ]

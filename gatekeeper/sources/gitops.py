@@ -30,10 +30,12 @@ def is_application(obj: Any) -> bool:
 
 
 def is_expandable(obj: Any) -> bool:
-    """An Application or ApplicationSet: it names what it deploys."""
+    """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease: it
+    names what it deploys."""
     from gatekeeper.sources.applicationsets import is_application_set
+    from gatekeeper.sources.flux import is_flux_deployer
 
-    return is_application(obj) or is_application_set(obj)
+    return is_application(obj) or is_application_set(obj) or is_flux_deployer(obj)
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
@@ -101,14 +103,17 @@ def local_refs(obj: dict[str, Any], repo_urls: list[str]) -> set[str]:
 
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
-    """What `document` (an Application in `file`) deploys from this repository."""
+    """What `document` (an Application, ApplicationSet, Flux Kustomization or HelmRelease in
+    `file`) deploys from this repository."""
     loaded = Loaded()
     obj = document.obj
     repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
     key = f"{file}#{document.index}#{document.kind}/{document.name}"
     if key in _ACTIVE:
         return loaded
-    if not is_application(obj):  # an ApplicationSet: each Application it makes
+    from gatekeeper.sources.applicationsets import is_application_set
+
+    if is_application_set(obj):  # each Application it makes
         from gatekeeper.sources.applicationsets import applications
 
         made, problems = applications(
@@ -124,13 +129,21 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         return loaded
     _ACTIVE.add(key)
     try:
-        destination = _spec(obj).get("destination")
-        namespace = str(destination.get("namespace") or "") if isinstance(destination, dict) else ""
-        refs = local_refs(obj, repo_urls)
-        local = [id(source) for source in local_sources(obj, repo_urls)]
-        for where, source in _source_paths(obj):
-            if id(source) in local:
-                _expand_source(file, document, source, where, namespace, refs, context, loaded)
+        if is_application(obj):
+            destination = _spec(obj).get("destination")
+            namespace = (
+                str(destination.get("namespace") or "") if isinstance(destination, dict) else ""
+            )
+            refs = local_refs(obj, repo_urls)
+            local = [id(source) for source in local_sources(obj, repo_urls)]
+            for where, source in _source_paths(obj):
+                if id(source) in local:
+                    _expand_source(file, document, source, where, namespace, refs, context, loaded)
+        else:  # a Flux Kustomization or HelmRelease
+            from gatekeeper.sources import flux
+
+            namespace = str(_spec(obj).get("targetNamespace") or "")
+            _merge(loaded, flux.expand(file, document, context))
     finally:
         _ACTIVE.discard(key)
     variant = f"{file}:{document.name}"

@@ -48,6 +48,9 @@ class Release(NamedTuple):
     name: str = DEFAULT_RELEASE
     namespace: str = "default"
     kube_version: str = ""
+    # Values written inside another object (a Flux HelmRelease's spec.values, a ConfigMap),
+    # layered over the files: (values, their locator).
+    inline: tuple[tuple[dict[str, Any], NodeLocator], ...] = ()
 
 
 class ValuesSource(NamedTuple):
@@ -403,6 +406,9 @@ def _user_values(
             continue
         values = merge(values, document.obj)
         sources.append((file, NodeLocator(file, document.node)))
+    for obj, locator in release.inline:
+        values = merge(values, obj)
+        sources.append((locator.file, locator))
     return values, sources
 
 
