@@ -280,8 +280,9 @@ spec:
 
 
 def test_flux_kustomization_applies_its_path_with_post_build_substitution() -> None:
-    """The bootstrap GitRepository is this repository: the Kustomization's path is judged
-    after `${PRIVILEGED}` is substituted (and typed as a boolean, as Flux does)."""
+    """The bootstrap GitRepository (flux-system) is this repository: the Kustomization's path
+    is judged after `${PRIVILEGED}` is substituted (and typed as a boolean, as Flux does); a
+    GitRepository of another repository is not read."""
     kustomization = """\
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -307,6 +308,9 @@ spec:
     ]
     other = kustomization.replace("flux-system}", "elsewhere}")
     tree["clusters/prod/apps.yaml"] = other.encode()
+    tree["clusters/prod/elsewhere.yaml"] = (
+        FLUX_SYNC.replace("flux-system,", "elsewhere,").replace("acme/fleet", "acme/other").encode()
+    )
     assert scan_tree(tree, "clusters/prod/apps.yaml", []) == []  # not this repository
 
 

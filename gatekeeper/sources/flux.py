@@ -1,9 +1,10 @@
 """Flux Kustomizations and HelmReleases that deploy from this repository: what they apply.
 
 A Flux `Kustomization` or `HelmRelease` names its source (`sourceRef`): a `GitRepository`
-object. When that object is in this repository and points at this repository (its `url` is
-one of `sources.gitops.repoURLs`, or it is the `flux-system` repository that `flux bootstrap`
-commits beside itself), the objects it applies are judged as Flux builds them:
+object. When it is this repository (a GitRepository of this repository whose `url` is one of
+`sources.gitops.repoURLs`, or the `flux-system` GitRepository, which `flux bootstrap` points at
+the repository holding the cluster's configuration), what it applies is judged as Flux builds
+it:
 - Kustomization: `spec.path` built with kustomize (or, without a kustomization.yaml, every
   manifest below it), then `postBuild.substitute` variables replaced as Flux does (`${VAR}`,
   `${VAR:=default}`), typed again where a whole value was one variable;
@@ -75,11 +76,13 @@ def _source_is_local(ref: Any, tree: Tree, repo_urls: list[str]) -> bool:
     if not isinstance(ref, dict) or ref.get("kind") != "GitRepository":
         return False
     name = str(ref.get("name") or "")
+    if name == BOOTSTRAP_SOURCE:  # the repository `flux bootstrap` syncs: this one
+        return True
     wanted = {normalise_url(url) for url in repo_urls}
     for _, entry in _objects(tree, "GitRepository", name):
         spec = entry.obj.get("spec")
         url = str(spec.get("url") or "") if isinstance(spec, dict) else ""
-        if normalise_url(url) in wanted or name == BOOTSTRAP_SOURCE:
+        if normalise_url(url) in wanted:
             return True
     return False
 
