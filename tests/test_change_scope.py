@@ -76,7 +76,7 @@ def test_patch_to_an_overlay_whose_base_is_in_another_top_level_folder(
     repo.git.git.checkout("-q", "main")
     repo.branch("pr2")
     repo.write("overlays/prod/patch.yaml", "")
-    repo.write("overlays/prod/kustomization.yaml", "resources: [../../base]\n")
+    repo.write("overlays/prod/kustomization.yaml", "namespace: prod\nresources: [../../base]\n")
     repo.commit("no patch")
     repo.git.git.checkout("-q", "-b", "pr3")
     repo.write("base/pod.yaml", pod(("app", False), ("side", True)))
@@ -84,9 +84,10 @@ def test_patch_to_an_overlay_whose_base_is_in_another_top_level_folder(
     run = gatekeeper("scan", "--base", "pr2", "--format", "json", cwd=repo.root)
     assert run.returncode == 1
     result = scan_change(repo.root, "pr2")
-    new = sorted((f.file, f.line, f.source) for f in result.verdict.findings if f.blocking)
-    # The plain file, the base's build and the overlay's build: as a plain scan sees them.
-    assert new == [("base/pod.yaml", 13, "kubernetes")] + [("base/pod.yaml", 13, "kustomize")] * 2
+    # One finding at the base line, for the plain file and both builds (the overlay's too).
+    [finding] = result.verdict.blocking
+    assert (finding.file, finding.line, finding.status) == ("base/pod.yaml", 13, "new")
+    assert "kustomize overlays/prod" in finding.extra["variants"]
 
 
 def test_values_file_outside_the_chart_named_by_an_application_or_the_config(
