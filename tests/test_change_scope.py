@@ -265,3 +265,79 @@ def test_application_hidden_behind_yaml_escapes_is_still_followed(
     for _ in range(2):  # cold cache, then warm
         run = gatekeeper("scan", "--base", "main", cwd=repo.root)
         assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+
+
+HELM_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: app, namespace: team}
+spec:
+  chart:
+    spec:
+      chart: ./charts/app
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+  valuesFrom:
+    - {kind: ConfigMap, name: app-values}
+"""
+VALUES_CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-values, namespace: team}
+data:
+  values.yaml: |
+    privileged: %s
+"""
+
+
+def test_configmap_values_of_a_flux_helmrelease(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    """Only the ConfigMap a HelmRelease takes its values from changes, in another folder."""
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    repo.write("clusters/prod/app.yaml", HELM_RELEASE)
+    repo.write("config/app-values.yaml", VALUES_CONFIG_MAP % "false")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("config/app-values.yaml", VALUES_CONFIG_MAP % "true")
+    repo.commit("privileged through the ConfigMap")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+
+
+APPLICATION_SET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: envs, namespace: argocd}
+spec:
+  generators:
+    - git: {repoURL: https://github.com/acme/platform, revision: HEAD,
+            directories: [{path: "envs/*"}]}
+  template:
+    metadata: {name: "app-{{path.basename}}"}
+    spec:
+      project: default
+      destination: {namespace: team}
+      source:
+        repoURL: https://github.com/acme/platform
+        path: charts/app
+        helm: {valueFiles: ["../../{{path}}/values.yaml"]}
+"""
+
+
+def test_values_of_an_applicationset_environment(repo: Repo, gatekeeper: Gatekeeper) -> None:
+    repo.write(
+        ".gatekeeper.yml",
+        CONFIG + "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/platform]\n",
+    )
+    repo.write("charts/app/Chart.yaml", CHART)
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    repo.write("argocd/envs.yaml", APPLICATION_SET)
+    repo.write("envs/prod/values.yaml", "privileged: false\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("envs/prod/values.yaml", "privileged: true\n")
+    repo.commit("privileged in prod")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+    assert "envs/prod/values.yaml:1" in run.stdout
