@@ -12,7 +12,7 @@ import pytest
 from gatekeeper import git as gitops
 from gatekeeper.blobcache import BlobCache, code_digest
 from gatekeeper.change import scan_change
-from tests.test_change import NETPOL, NETPOL_POLICY, Repo, pod
+from tests.test_change import Repo, netpol_change
 from tests.test_change import repo as repo  # the fixture
 
 
@@ -24,15 +24,8 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def netpol_repo(repo: Repo) -> str:
-    """main: a pod and a NetworkPolicy in `team`; the PR adds a pod. Returns the policy's
-    blob id."""
-    repo.write("policies/netpol.yaml", NETPOL_POLICY)
-    repo.write("deploy/pod.yaml", pod(("app", False)))
-    repo.write("net/deny.yaml", NETPOL)
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("deploy/other.yaml", pod(("x", False), name="other"))
-    repo.commit("add a pod")
+    """netpol_change; returns the NetworkPolicy's blob id."""
+    netpol_change(repo)
     return str(repo.git.head.commit.tree["net/deny.yaml"].hexsha)
 
 

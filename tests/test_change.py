@@ -348,7 +348,8 @@ NETPOL = (
 )
 
 
-def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
+def netpol_change(repo: Repo) -> None:
+    """main: a pod and a NetworkPolicy in `team`; the branch `pr` adds a pod."""
     repo.write("policies/netpol.yaml", NETPOL_POLICY)
     repo.write("deploy/pod.yaml", pod(("app", False)))
     repo.write("net/deny.yaml", NETPOL)
@@ -356,6 +357,10 @@ def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
     repo.branch("pr")
     repo.write("deploy/other.yaml", pod(("x", False), name="other"))
     repo.commit("add a pod: the NetworkPolicy in an unchanged file counts")
+
+
+def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
+    netpol_change(repo)
     assert scan_change(repo.root, "main").verdict.findings == []
     (repo.root / "net/deny.yaml").unlink()
     repo.commit("delete the NetworkPolicy")

@@ -44,6 +44,24 @@ spec:
 """
 
 
+def pull_request(repo: Repo, before: dict[str, str], after: dict[str, str]) -> None:
+    """Commit `before` on main, then `after` on the branch `pr` (left checked out)."""
+    for name, text in before.items():
+        repo.write(name, text)
+    repo.commit("base")
+    repo.branch("pr")
+    for name, text in after.items():
+        repo.write(name, text)
+    repo.commit("pull request")
+
+
+CHART_FILES = {
+    "charts/app/Chart.yaml": CHART,
+    "charts/app/values.yaml": "privileged: false\n",
+    "charts/app/templates/pod.yaml": TEMPLATE,
+}
+
+
 def blocked(run: Run) -> list[str]:
     """`file:line: policy` of each blocking finding in the text report."""
     assert run.returncode == 1, run.stdout + run.stderr
@@ -126,13 +144,10 @@ def test_values_file_outside_the_chart_named_by_an_application_or_the_config(
 
 
 def test_chart_at_the_repository_root(repo: Repo, gatekeeper: Gatekeeper) -> None:
-    repo.write("Chart.yaml", CHART)
-    repo.write("values.yaml", "privileged: false\n")
-    repo.write("templates/pod.yaml", TEMPLATE)
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("values.yaml", "privileged: true\n")
-    repo.commit("privileged")
+    root_chart = {"Chart.yaml": CHART, "values.yaml": "privileged: false\n"}
+    pull_request(
+        repo, {**root_chart, "templates/pod.yaml": TEMPLATE}, {"values.yaml": "privileged: true\n"}
+    )
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert gatekeeper("scan", ".", cwd=repo.root).returncode == 1  # as the plain scan
@@ -141,15 +156,9 @@ def test_chart_at_the_repository_root(repo: Repo, gatekeeper: Gatekeeper) -> Non
 def test_application_switching_to_an_existing_privileged_values_file(
     repo: Repo, gatekeeper: Gatekeeper
 ) -> None:
-    repo.write("charts/app/Chart.yaml", CHART)
-    repo.write("charts/app/values.yaml", "privileged: false\n")
-    repo.write("charts/app/values-debug.yaml", "privileged: true\n")
-    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
-    repo.write("apps/app.yaml", application("values.yaml"))
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("apps/app.yaml", application("values-debug.yaml"))
-    repo.commit("debug values")
+    before = {**CHART_FILES, "charts/app/values-debug.yaml": "privileged: true\n"}
+    before["apps/app.yaml"] = application("values.yaml")
+    pull_request(repo, before, {"apps/app.yaml": application("values-debug.yaml")})
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "charts/app/values-debug.yaml:1" in run.stdout
@@ -204,14 +213,9 @@ def test_graph_follows_readers_transitively() -> None:
 
 def test_skip_in_an_unchanged_template_holds_for_a_values_change(repo: Repo) -> None:
     """The annotation sits in the template (unchanged); only a values file changes."""
-    repo.write("charts/app/Chart.yaml", CHART)
-    repo.write("charts/app/values.yaml", "privileged: false\n")
     skip = "# gatekeeper:skip=TEST-NO-PRIVILEGED the node agent needs it (OPS-9)\n"
-    repo.write("charts/app/templates/pod.yaml", skip + TEMPLATE)
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("charts/app/values.yaml", "privileged: true\n")
-    repo.commit("privileged")
+    before = {**CHART_FILES, "charts/app/templates/pod.yaml": skip + TEMPLATE}
+    pull_request(repo, before, {"charts/app/values.yaml": "privileged: true\n"})
     findings = scan_change(repo.root, "main").verdict.findings
     assert [(f.file, f.status, f.blocking) for f in findings] == [
         ("charts/app/templates/pod.yaml", "waived", False)
@@ -249,19 +253,12 @@ def test_application_hidden_behind_yaml_escapes_is_still_followed(
 ) -> None:
     """`"argoproj\\x2eio/v1alpha1"` is argoproj.io to YAML: Applications are found by parsing,
     never by searching bytes. Only the values file outside the chart changes."""
-    repo.write("charts/app/Chart.yaml", CHART)
-    repo.write("charts/app/values.yaml", "privileged: false\n")
-    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
     hidden = application("../../env/prod.yaml").replace(
         "apiVersion: argoproj.io/v1alpha1", 'apiVersion: "argoproj\\x2eio/v1alpha1"'
     )
     assert "argoproj.io" not in hidden
-    repo.write("apps/app.yaml", hidden)
-    repo.write("env/prod.yaml", "privileged: false\n")
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("env/prod.yaml", "privileged: true\n")
-    repo.commit("privileged")
+    before = {**CHART_FILES, "apps/app.yaml": hidden, "env/prod.yaml": "privileged: false\n"}
+    pull_request(repo, before, {"env/prod.yaml": "privileged: true\n"})
     for _ in range(2):  # cold cache, then warm
         run = gatekeeper("scan", "--base", "main", cwd=repo.root)
         assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
@@ -291,15 +288,9 @@ data:
 
 def test_configmap_values_of_a_flux_helmrelease(repo: Repo, gatekeeper: Gatekeeper) -> None:
     """Only the ConfigMap a HelmRelease takes its values from changes, in another folder."""
-    repo.write("charts/app/Chart.yaml", CHART)
-    repo.write("charts/app/values.yaml", "privileged: false\n")
-    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
-    repo.write("clusters/prod/app.yaml", HELM_RELEASE)
-    repo.write("config/app-values.yaml", VALUES_CONFIG_MAP % "false")
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("config/app-values.yaml", VALUES_CONFIG_MAP % "true")
-    repo.commit("privileged through the ConfigMap")
+    before = {**CHART_FILES, "clusters/prod/app.yaml": HELM_RELEASE}
+    before["config/app-values.yaml"] = VALUES_CONFIG_MAP % "false"
+    pull_request(repo, before, {"config/app-values.yaml": VALUES_CONFIG_MAP % "true"})
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
 
@@ -329,15 +320,9 @@ def test_values_of_an_applicationset_environment(repo: Repo, gatekeeper: Gatekee
         ".gatekeeper.yml",
         CONFIG + "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/platform]\n",
     )
-    repo.write("charts/app/Chart.yaml", CHART)
-    repo.write("charts/app/values.yaml", "privileged: false\n")
-    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
-    repo.write("argocd/envs.yaml", APPLICATION_SET)
-    repo.write("envs/prod/values.yaml", "privileged: false\n")
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("envs/prod/values.yaml", "privileged: true\n")
-    repo.commit("privileged in prod")
+    before = {**CHART_FILES, "argocd/envs.yaml": APPLICATION_SET}
+    before["envs/prod/values.yaml"] = "privileged: false\n"
+    pull_request(repo, before, {"envs/prod/values.yaml": "privileged: true\n"})
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "envs/prod/values.yaml:1" in run.stdout
