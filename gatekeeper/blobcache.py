@@ -33,7 +33,7 @@ from gatekeeper.inventory import InventoryEntry
 if TYPE_CHECKING:
     from gatekeeper.git import RevisionTree
 
-_FILE = "blobs-v2.sqlite"
+_FILE = "blobs-v1.sqlite"
 _CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
 _READ_CHUNK = 512  # blobs read and parsed at once
 

@@ -31,7 +31,7 @@ def netpol_repo(repo: Repo) -> str:
 
 def poison(directory: Path, blob: str) -> None:
     """Claim the NetworkPolicy's blob holds nothing."""
-    db = sqlite3.connect(directory / "blobs-v2.sqlite")
+    db = sqlite3.connect(directory / "blobs-v1.sqlite")
     with db:
         db.execute(
             "UPDATE inventory SET rows = '[]', namespaces = '', kinds = ''"
@@ -62,20 +62,20 @@ def test_cache_is_used_only_when_private(repo: Repo, cache: Path) -> None:
     os.chmod(cache, 0o777)  # writable by anyone: not used, the tree is parsed again
     assert verdicts(repo) == []
     os.chmod(cache, 0o700)
-    os.chmod(cache / "blobs-v2.sqlite", 0o666)
+    os.chmod(cache / "blobs-v1.sqlite", 0o666)
     assert verdicts(repo) == []
 
 
 def test_malformed_or_unreadable_cache_is_a_miss(repo: Repo, cache: Path) -> None:
     blob = netpol_repo(repo)
     verdicts(repo)
-    db = sqlite3.connect(cache / "blobs-v2.sqlite")
+    db = sqlite3.connect(cache / "blobs-v1.sqlite")
     with db:
         db.execute("UPDATE inventory SET rows = ?", [json.dumps([["x", 1]])])
     db.close()
     assert BlobCache(cache).get_many([blob]) == {}
     assert verdicts(repo) == []
-    (cache / "blobs-v2.sqlite").write_bytes(b"not a database")
+    (cache / "blobs-v1.sqlite").write_bytes(b"not a database")
     assert BlobCache(cache).get_many([blob]) == {}
     assert verdicts(repo) == []
 

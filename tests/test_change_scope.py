@@ -326,3 +326,11 @@ def test_values_of_an_applicationset_environment(repo: Repo, gatekeeper: Gatekee
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "envs/prod/values.yaml:1" in run.stdout
+    # A new environment directory: the generator makes a new Application from it.
+    repo.git.git.checkout("-q", "main")
+    repo.branch("staging")
+    repo.write("envs/staging/values.yaml", "privileged: true\n")
+    repo.commit("a privileged staging environment")
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+    assert "envs/staging/values.yaml:1" in run.stdout
