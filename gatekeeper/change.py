@@ -109,8 +109,18 @@ def scan_change(
         def run(context: LoadContext, paths: list[str]) -> ScanResult:
             tree = context.tree
             assert isinstance(tree, gitops.RevisionTree)
-            pairs = list(tree.read_many(paths).items())
-            return pipeline.scan_with_overrides(pairs, engine, config, context, jobs, (), False)
+            contents = tree.read_many(paths)
+            result = pipeline.scan_with_overrides(
+                contents.items(), engine, config, context, jobs, (), False
+            )
+            # A blob the clone lacks (a partial clone: never fetched during a scan) is said.
+            message = "content not in this clone (partial clone?); not scanned"
+            result.findings += [
+                to_finding(Problem("GK-READ-ERROR", path, 1, message))
+                for path in paths
+                if path not in contents
+            ]
+            return result
 
         base_result = run(base_context, base_scan)
         head_result = run(head_context, head_scan)

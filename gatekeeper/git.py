@@ -7,6 +7,7 @@ Contents are read up front into plain dicts, so the scan can fork workers safely
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import posixpath
 import re
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
 # Larger blobs are not read into the revision tree (sources reject them as too large anyway).
 MAX_BLOB_BYTES = 2 * 1024 * 1024
+# A partial clone fetches missing blobs on demand; a scan never uses the network.
+# (GIT_NO_LAZY_FETCH since git 2.44; before it, no transport may be used at all.)
+NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -40,9 +44,11 @@ def open_repo(root: Path) -> git.Repo:
     import git
 
     try:
-        return git.Repo(root, search_parent_directories=True)
+        repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise UsageError(f"not a git repository: {root}") from None
+    repo.git.update_environment(**NO_NETWORK)
+    return repo
 
 
 def resolve(repo: git.Repo, ref: str) -> git.Commit:
@@ -60,9 +66,24 @@ def merge_base(repo: git.Repo, base: git.Commit, head: git.Commit) -> git.Commit
     return found[0] if found else base
 
 
+def _diff(repo: git.Repo, *args: str, **options: Any) -> Any:
+    """`git diff`; objects the clone lacks (a partial or shallow clone) are a usage error:
+    the scan never fetches them."""
+    import git
+
+    try:
+        return repo.git.diff(*args, **options)
+    except git.GitCommandError as error:
+        detail = str(error.stderr).strip().splitlines()[-1:] or [str(error)]
+        raise UsageError(
+            f"git diff failed: {detail[0].strip(chr(39))}; the clone must hold both revisions'"
+            " contents (gatekeeper never fetches: fetch them before the scan)"
+        ) from None
+
+
 def changed_files(repo: git.Repo, base: str, head: str) -> list[FileChange]:
-    out: str = repo.git.diff(
-        "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv", base, head
+    out: str = _diff(
+        repo, "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv", base, head
     )
     fields = out.split("\0")
     changes: list[FileChange] = []
@@ -83,7 +104,8 @@ def changed_files(repo: git.Repo, base: str, head: str) -> list[FileChange]:
 
 def changed_lines(repo: git.Repo, base: str, head: str, context: int = 0) -> dict[str, set[int]]:
     """Per head path, the head line numbers in hunks (added/modified lines when context=0)."""
-    raw: bytes = repo.git.diff(
+    raw: bytes = _diff(
+        repo,
         f"--unified={context}",
         "-M",
         "--no-color",
@@ -192,9 +214,10 @@ class BlobReader:
         self._pid = 0
 
     def _started(self) -> subprocess.Popen[bytes]:
-        if self._process is None or self._pid != os.getpid():
+        if self._process is None or self._pid != os.getpid() or self._process.poll() is not None:
             self._process = subprocess.Popen(
                 ["git", f"--git-dir={self.git_dir}", "cat-file", "--batch"],
+                env={**os.environ, **NO_NETWORK},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -215,14 +238,19 @@ class BlobReader:
         stdin, stdout = process.stdin, process.stdout
 
         def request() -> None:
-            stdin.write("".join(f"{sha}\n" for sha in shas).encode())
-            stdin.flush()
+            try:
+                stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+                stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # git stopped (a blob it may not fetch): the rest are left out
 
         writer = threading.Thread(target=request, daemon=True)
         writer.start()
         found: dict[str, bytes] = {}
         for sha in shas:
             header = stdout.readline().split()
+            if not header:
+                break  # git stopped
             if len(header) != 3:
                 continue  # `<id> missing`
             size = int(header[2])
@@ -239,7 +267,8 @@ class BlobReader:
     def close(self) -> None:
         if self._process is not None and self._pid == os.getpid():
             assert self._process.stdin is not None
-            self._process.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
             self._process.wait()
         self._process = None
 

@@ -12,6 +12,7 @@ import pytest
 from gatekeeper import git as gitops
 from gatekeeper.blobcache import BlobCache, code_digest
 from gatekeeper.change import scan_change
+from gatekeeper.errors import UsageError
 from tests.test_change import Repo, netpol_change
 from tests.test_change import repo as repo  # the fixture
 
@@ -94,3 +95,34 @@ def test_revision_tree_reads_and_lists(repo: Repo) -> None:
             tree.read("missing.yaml")
     finally:
         tree.reader.close()
+
+
+def test_partial_clone_is_never_fetched_from(repo: Repo, tmp_path: Path) -> None:
+    """A blob:none clone lacks the base's blobs; the scan says so instead of fetching them."""
+    import subprocess
+
+    from tests.test_change import pod
+
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", True)))
+    repo.commit("privileged")
+    repo.git.git.config("uploadpack.allowFilter", "true")
+    clone = tmp_path / "clone"
+    source = repo.root.as_uri()
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", "-b", "pr", source, str(clone)], check=True
+    )
+    base_blob = repo.git.commit("main").tree["deploy/pod.yaml"].hexsha
+    with pytest.raises(UsageError, match="gatekeeper never fetches"):
+        scan_change(clone, "origin/main")
+    offline = {**os.environ, "GIT_ALLOW_PROTOCOL": "none"}  # look without fetching
+    present = subprocess.run(["git", "-C", str(clone), "cat-file", "-e", base_blob], env=offline)
+    assert present.returncode != 0  # still not in the clone: nothing was fetched
+    # Once the clone has the contents, the change is judged.
+    subprocess.run(
+        ["git", "-C", str(clone), "cat-file", "-p", base_blob], check=True, capture_output=True
+    )
+    result = scan_change(clone, "origin/main")
+    assert [(f.file, f.status) for f in result.verdict.blocking] == [("deploy/pod.yaml", "new")]
