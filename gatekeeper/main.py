@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SEVERITIES,
         help="block on findings at or above this severity (default from config: medium)",
     )
+    scan.add_argument(
+        "--sarif-min-severity",
+        choices=SEVERITIES,
+        default="low",
+        help="SARIF only: leave out findings below this severity (default: low)",
+    )
     scan.add_argument("--include", action="append", default=[], metavar="GLOB")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     scan.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: cores)")

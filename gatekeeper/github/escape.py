@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from gatekeeper.report.safe import visible
+
 # Characters with meaning in GitHub Flavored Markdown (tables included); each gets a backslash.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~.])")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
@@ -13,6 +15,7 @@ def markdown(text: object) -> str:
     """Inline Markdown that renders as the literal text: no HTML, links, code, mentions, cells."""
     value = str(text)
     value = value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    value = visible(value)  # ANSI escapes, bidi overrides, zero-width characters
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     value = _MARKDOWN.sub(r"\\\1", value)
     # A zero-width space after `@` stops GitHub from notifying whoever the file names.
@@ -20,8 +23,8 @@ def markdown(text: object) -> str:
 
 
 def command_data(text: object) -> str:
-    """The message part of `::error ...::message` (workflow command rules)."""
-    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part of `::error ...::message` (workflow command rules), one printable line."""
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def command_property(text: object) -> str:

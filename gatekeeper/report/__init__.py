@@ -9,7 +9,7 @@ from typing import Protocol
 from gatekeeper.decide import Verdict
 from gatekeeper.policy.model import Policy
 
-FORMATS = ("text", "json", "sarif", "junit")
+FORMATS = ("text", "json", "sarif", "junit", "github")
 
 
 @dataclass
@@ -19,6 +19,8 @@ class Report:
     files_scanned: int = 0
     documents: int = 0
     color: bool = False
+    # SARIF only: findings below this severity are left out (code scanning alerts on each).
+    sarif_min_severity: str = "low"
 
 
 class Renderer(Protocol):
