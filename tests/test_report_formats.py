@@ -163,8 +163,8 @@ def test_github_format_annotates_with_escaped_properties_and_forges_nothing(
     assert all(commands), lines  # every line is one command of ours, nothing else
     assert [name for name, _ in commands] == ["error", "error", "notice"]  # type: ignore[misc]
     assert lines[0].startswith(
-        "::error file=deploy/a\\n%3A%3Aerror%3A%3Ab%2C c%25.yaml,line=11,endLine=11,"
-        "title=TEST-NO-PRIVILEGED (high)::app\\r\\n  ::error::indented"
+        "::error file=deploy/a%0A%3A%3Aerror%3A%3Ab%2C c%25.yaml,line=11,endLine=11,"
+        "title=TEST-NO-PRIVILEGED (high)::app%0D%0A  ::error::indented"
     )
     assert lines[-1].startswith("::notice title=gatekeeper::FAIL: 2 findings (2 high)")
 

@@ -9,6 +9,7 @@ from gatekeeper.report.safe import visible
 # Characters with meaning in GitHub Flavored Markdown (tables included); each gets a backslash.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~.])")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
+_LINE_BREAK = re.compile(r"(\r|\n)")
 
 
 def markdown(text: object) -> str:
@@ -23,8 +24,11 @@ def markdown(text: object) -> str:
 
 
 def command_data(text: object) -> str:
-    """The message part of `::error ...::message` (workflow command rules), one printable line."""
-    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part of `::error ...::message` (workflow command rules): line breaks as the
+    runner's escapes, other hidden characters spelled out."""
+    parts = _LINE_BREAK.split(str(text))
+    value = "".join(part if _LINE_BREAK.fullmatch(part) else visible(part) for part in parts)
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def command_property(text: object) -> str:
