@@ -400,3 +400,26 @@ def test_visible_escapes_every_hidden_character() -> None:
         assert visible(char).startswith("\\"), hex(ord(char))
     assert visible("caf\u00e9 \u4e2d\u6587 \U0001f600") == "caf\u00e9 \u4e2d\u6587 \U0001f600"
     assert visible("\udcff") == "\\xff"  # a byte of an undecodable file name
+
+
+def test_policy_test_junit_is_schema_valid_with_failures(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    cases = """tests:
+  - name: "a wrong expectation \\x1b[31m"
+    expect: pass
+    input: |
+      apiVersion: v1
+      kind: Pod
+      metadata: {name: p}
+      spec:
+        containers: [{name: app, image: x, securityContext: {privileged: true}}]
+"""
+    write("policies/tested.yaml", PRIVILEGED_POLICY + cases)
+    write("policies/untested.yaml", PRIVILEGED_POLICY.replace("TEST-NO-PRIV", "TEST-UNTESTED"))
+    run = gatekeeper("test", "policies", "--format", "junit", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    document = etree.fromstring(run.stdout.encode())
+    JUNIT_SCHEMA.assertValid(document)
+    failed = [case.get("name") for case in document.iter("testcase") if len(case)]
+    assert failed == ["a wrong expectation \\x1b[31m", "has tests"]
