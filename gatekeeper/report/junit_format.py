@@ -88,10 +88,10 @@ def _case(finding: Finding, name: str) -> Case:
 
 def cases(findings: list[Finding]) -> list[Case]:
     """One case per finding; names shared within a file get the finding's fingerprint."""
-    names = Counter((finding.file, case_name(finding)) for finding in findings)
+    named = [(finding, case_name(finding)) for finding in findings]
+    names = Counter((finding.file, name) for finding, name in named)
     out = []
-    for finding in findings:
-        name = case_name(finding)
+    for finding, name in named:
         if names[(finding.file, name)] > 1:
             name = f"{name} [{finding.fingerprint[:8]}]"
         out.append(_case(finding, name))

@@ -39,7 +39,10 @@ def _escape(match: re.Match[str]) -> str:
 
 def visible(text: object) -> str:
     """One line of printable text: every hidden or line-breaking character as a `\\x..` escape."""
-    return _UNSAFE.sub(_escape, str(text))
+    value = str(text)
+    if value.isascii() and value.isprintable():  # the common case, checked in C
+        return value
+    return _UNSAFE.sub(_escape, value)
 
 
 def unrunnable(text: str, escape_char: Callable[[str], str]) -> str:
