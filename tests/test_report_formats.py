@@ -423,3 +423,15 @@ def test_policy_test_junit_is_schema_valid_with_failures(
     JUNIT_SCHEMA.assertValid(document)
     failed = [case.get("name") for case in document.iter("testcase") if len(case)]
     assert failed == ["a wrong expectation \\x1b[31m", "has tests"]
+
+
+def test_github_format_puts_the_most_severe_first_and_counts_what_a_step_hides() -> None:
+    findings = [finding("low", index) for index in range(12)]
+    findings += [finding("critical", index, blocking=True) for index in range(11)]
+    out = renderer("github").render(Report(verdict=Verdict(findings, "medium")))
+    lines = out.splitlines()
+    assert all(line.startswith("::error ") for line in lines[:11])
+    assert all(line.startswith("::warning ") for line in lines[11:23])
+    assert lines[-1].endswith(
+        "not shown as annotations: 1 error, 2 warning (all are in this step's log)"
+    )

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 from gatekeeper import __version__
-from gatekeeper.finding import Finding, at_least, severity_rank
+from gatekeeper.finding import Finding, at_least
 from gatekeeper.problems import PROBLEM_KINDS
-from gatekeeper.report import Report
+from gatekeeper.report import Report, by_priority
 from gatekeeper.report.safe import json_char, unrunnable, visible
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -166,22 +166,12 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
-def _priority(finding: Finding) -> tuple[int, int, int, tuple[str, int, int, str]]:
-    """Most severe first; then blocking, then new, then by place."""
-    return (
-        -severity_rank(finding.severity),
-        not finding.blocking,
-        finding.status != "new",
-        finding.sort_key,
-    )
-
-
 def selected(report: Report) -> tuple[list[Finding], int, int]:
     """The findings that become results, and how many the floor and the cap left out."""
     present = [finding for finding in report.verdict.findings if finding.status != "fixed"]
     kept = [f for f in present if f.blocking or at_least(f.severity, report.sarif_min_severity)]
     below = len(present) - len(kept)
-    kept.sort(key=_priority)
+    kept = by_priority(kept)
     over = max(0, len(kept) - MAX_RESULTS)
     return kept[:MAX_RESULTS], below, over
 
