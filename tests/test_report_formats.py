@@ -435,3 +435,24 @@ def test_github_format_puts_the_most_severe_first_and_counts_what_a_step_hides()
     assert lines[-1].endswith(
         "not shown as annotations: 1 error, 2 warning (all are in this step's log)"
     )
+
+
+def test_error_messages_on_stderr_run_no_workflow_command(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """The runner reads stderr for commands too; a config error quotes what the file says."""
+    write(".gatekeeper.yml", '"bad\\n::error::forged ##[add-mask]m \\e[2J": 1\n')
+    run = gatekeeper("scan", cwd=tmp_path)
+    assert run.returncode == 2
+    assert ".gatekeeper.yml:1:" in run.stderr
+    assert [c for line in runner_lines(run.stderr) if (c := runner_command(line))] == []
+    assert "\x1b" not in run.stderr
+
+
+def test_markdown_escape_hides_nothing_and_breaks_no_line() -> None:
+    from gatekeeper.github import escape
+
+    text = escape.markdown("a\r\n::error::x \x1b[2J \u202eevil [l](https://e) ##[add-mask]m")
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u202e" not in text
+    assert "\\\\x1b" in text and "\\\\u202e" in text  # shown, as an escaped backslash
+    assert "##[" not in text and "](" not in text

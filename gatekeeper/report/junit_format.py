@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 
 from gatekeeper.finding import Finding
 from gatekeeper.report import Report
-from gatekeeper.report.safe import unrunnable, visible, xml_char
+from gatekeeper.report.safe import printable, unrunnable, visible, xml_char
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,6 @@ class Case:
 class Suite:
     name: str
     cases: list[Case]
-
-
-def _text(value: str) -> str:
-    """Multi-line text kept as lines, each line printable."""
-    return "\n".join(visible(line) for line in value.splitlines())
 
 
 def document(name: str, suites: list[Suite]) -> str:
@@ -63,7 +58,7 @@ def document(name: str, suites: list[Suite]) -> str:
                 outcome = ET.SubElement(case_element, case.outcome, message=visible(case.message))
                 if case.type:
                     outcome.set("type", visible(case.type))
-                outcome.text = _text(case.detail) or None
+                outcome.text = printable(case.detail) or None
     ET.indent(root)
     xml = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + unrunnable(xml, xml_char) + "\n"

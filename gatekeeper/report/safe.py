@@ -45,6 +45,16 @@ def visible(text: object) -> str:
     return _UNSAFE.sub(_escape, value)
 
 
+def printable(text: object) -> str:
+    """Multi-line text kept as lines, each line printable (`\r` and the rest spelled out)."""
+    return "\n".join(visible(line) for line in str(text).split("\n"))
+
+
+def for_log(text: object) -> str:
+    """A message for stderr, which the Actions runner reads for commands as it reads stdout."""
+    return unrunnable(printable(text), text_char)
+
+
 def unrunnable(text: str, escape_char: Callable[[str], str]) -> str:
     """`text` with no line that the Actions runner would run as a workflow command.
 
