@@ -456,3 +456,26 @@ def test_markdown_escape_hides_nothing_and_breaks_no_line() -> None:
     assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u202e" not in text
     assert "\\\\x1b" in text and "\\\\u202e" in text  # shown, as an escaped backslash
     assert "##[" not in text and "](" not in text
+
+
+def test_action_annotations_and_warnings_forge_no_command() -> None:
+    """What `gatekeeper github` prints when it cannot comment: annotations and warnings."""
+    import io
+
+    from gatekeeper.github import workflow
+
+    hostile = finding(
+        "high",
+        1,
+        blocking=True,
+        file="a\n::add-mask::x.yaml",
+        message="m\r\n::stop-commands::tok ##[add-mask]y \x1b[2J",
+    )
+    out = io.StringIO()
+    workflow.print_annotations([hostile], out)
+    workflow.warn("could not comment: \n::error::forged", out)
+    lines = runner_lines(out.getvalue().rstrip("\n"))
+    commands = [runner_command(line) for line in lines]
+    assert [c[0] if c else None for c in commands] == ["error", "warning"]
+    assert "\x1b" not in out.getvalue()
+    assert lines[0].endswith("::m%0D%0A::stop-commands::tok ##[add-mask]y \\x1b[2J")

@@ -153,6 +153,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             "blocking": finding.blocking,
             "status": finding.status,
             "path": finding.path,
+            # The overlays or releases a finding holds for, when rendered several ways.
+            **({"variants": finding.extra["variants"]} if finding.extra.get("variants") else {}),
         },
     }
     if finding.status == "waived" and finding.waiver:
