@@ -479,3 +479,23 @@ def test_action_annotations_and_warnings_forge_no_command() -> None:
     assert [c[0] if c else None for c in commands] == ["error", "warning"]
     assert "\x1b" not in out.getvalue()
     assert lines[0].endswith("::m%0D%0A::stop-commands::tok ##[add-mask]y \\x1b[2J")
+
+
+def test_sarif_links_every_values_line_of_a_finding() -> None:
+    hit = finding("high", 1, extra={"values": "chart/values.yaml:8, env/values prod.yaml:3"})
+    sarif = json.loads(renderer("sarif").render(Report(verdict=Verdict([hit], "medium"))))
+    jsonschema.validate(sarif, SARIF_SCHEMA)
+    check_github_sarif(sarif)
+    (result,) = sarif["runs"][0]["results"]
+    places = [
+        (
+            location["id"],
+            location["physicalLocation"]["artifactLocation"]["uri"],
+            location["physicalLocation"]["region"]["startLine"],
+        )
+        for location in result["relatedLocations"]
+    ]
+    assert places == [(1, "chart/values.yaml", 8), (2, "env/values%20prod.yaml", 3)]
+    assert result["message"]["text"].endswith(
+        "(the value is set in [chart/values.yaml:8](1), [env/values prod.yaml:3](2))"
+    )

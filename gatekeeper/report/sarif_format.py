@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from gatekeeper import __version__
 from gatekeeper.finding import Finding, at_least
@@ -100,19 +100,28 @@ def _physical(file: str, region: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _values_location(finding: Finding) -> dict[str, Any] | None:
-    """The Helm values line that set the field, as a related location (`file:line`)."""
+def _values_locations(finding: Finding) -> list[dict[str, Any]]:
+    """The Helm values lines that set the field (`file:line, file:line`), as related locations."""
     values = finding.extra.get("values")
-    if not isinstance(values, str) or ":" not in values:
-        return None
-    file, _, line = values.rpartition(":")
-    if not file or not line.isdigit() or int(line) < 1:
-        return None
-    return {
-        "id": 1,
-        "physicalLocation": _physical(file, {"startLine": int(line)}),
-        "message": {"text": "the value is set here"},
-    }
+    if not isinstance(values, str):
+        return []
+    related = []
+    for entry in values.split(", "):
+        file, _, line = entry.rpartition(":")
+        if file and line.isdigit() and int(line) >= 1:
+            related.append(
+                {
+                    "id": len(related) + 1,
+                    "physicalLocation": _physical(file, {"startLine": int(line)}),
+                    "message": {"text": "the value is set here"},
+                }
+            )
+    return related
+
+
+def _place(location: dict[str, Any]) -> str:
+    physical = location["physicalLocation"]
+    return f"{unquote(physical['artifactLocation']['uri'])}:{physical['region']['startLine']}"
 
 
 def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
@@ -127,9 +136,12 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         ):
             region["endColumn"] = finding.end_column
     message = message_text(finding.message)
-    related = _values_location(finding)
+    related = _values_locations(finding)
     if related:
-        message += f" (the value is set in [{message_text(finding.extra['values'])}](1))"
+        links = ", ".join(
+            f"[{message_text(_place(location))}]({location['id']})" for location in related
+        )
+        message += f" (the value is set in {links})"
     result: dict[str, Any] = {
         "ruleId": finding.policy_id,
         "ruleIndex": rule_index,
@@ -145,7 +157,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
                 ),
             }
         ],
-        **({"relatedLocations": [related]} if related else {}),
+        **({"relatedLocations": related} if related else {}),
         "partialFingerprints": {"gatekeeperFingerprint/v1": finding.fingerprint},
         "baselineState": _BASELINE.get(finding.status, "new"),
         "properties": {
