@@ -105,7 +105,7 @@ def _values_locations(finding: Finding) -> list[dict[str, Any]]:
     values = finding.extra.get("values")
     if not isinstance(values, str):
         return []
-    related = []
+    related: list[dict[str, Any]] = []
     for entry in values.split(", "):
         file, _, line = entry.rpartition(":")
         if file and line.isdigit() and int(line) >= 1:
