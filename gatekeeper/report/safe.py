@@ -46,7 +46,7 @@ def visible(text: object) -> str:
 
 
 def printable(text: object) -> str:
-    """Multi-line text kept as lines, each line printable (`\r` and the rest spelled out)."""
+    """Multi-line text kept as lines, each line printable (`\\r` and the rest spelled out)."""
     return "\n".join(visible(line) for line in str(text).split("\n"))
 
 
