@@ -499,3 +499,47 @@ def test_sarif_links_every_values_line_of_a_finding() -> None:
     assert result["message"]["text"].endswith(
         "(the value is set in [chart/values.yaml:8](1), [env/values prod.yaml:3](2))"
     )
+
+
+def test_random_hostile_text_breaks_no_format() -> None:
+    """Seeded random names from an alphabet of the characters that matter, in every field."""
+    import random
+
+    pieces = ["::", "##[", "error", "add-mask", "]", "\n", "\r", " ", "\u3000", "\x85", "\x00",
+              "\x1b", "\u2028", "\u202e", "\ufffe", "\udcff", "%", ",", ":", "[", "(", "&", "<",
+              '"', "\\", "a", "\U0001f600"]  # fmt: skip
+    rng = random.Random(12)
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+
+    findings = [
+        finding(
+            rng.choice(SEVERITIES),
+            index,
+            blocking=rng.random() < 0.5,
+            status=rng.choice(["new", "existing", "waived", "fixed"]),
+            message=text(),
+            file=text() or "f.yaml",
+            kind=text(),
+            name=text(),
+            path=text(),
+            extra={"values": f"{text()}:{rng.randint(0, 9)}"},
+        )
+        for index in range(300)
+    ]
+    report = Report(verdict=Verdict(findings, "medium"), sarif_min_severity="info")
+    for fmt in FORMATS:
+        out = renderer(fmt).render(report)
+        lines = runner_lines(out.rstrip("\n"))
+        commands = [runner_command(line) for line in lines]
+        if fmt == "github":
+            assert all(c and c[0] in ("error", "warning", "notice") for c in commands), fmt
+        else:
+            assert not any(commands), fmt
+        out.encode("utf-8")  # no lone surrogate left
+    JUNIT_SCHEMA.assertValid(etree.fromstring(renderer("junit").render(report).encode()))
+    sarif = json.loads(renderer("sarif").render(report))
+    jsonschema.validate(sarif, SARIF_SCHEMA)
+    check_github_sarif(sarif)
+    json.loads(renderer("json").render(report))

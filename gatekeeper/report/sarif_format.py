@@ -135,7 +135,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             finding.end_line > finding.line or finding.end_column > finding.column
         ):
             region["endColumn"] = finding.end_column
-    message = message_text(finding.message)
+    # Code scanning drops a result without message text (a policy message may render empty).
+    message = message_text(finding.message.strip() or finding.title or finding.policy_id)
     related = _values_locations(finding)
     if related:
         links = ", ".join(
