@@ -136,7 +136,9 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         ):
             region["endColumn"] = finding.end_column
     # Code scanning drops a result without message text (a policy message may render empty).
-    message = message_text(finding.message.strip() or finding.title or finding.policy_id)
+    message = message_text(
+        finding.message if finding.message.strip() else finding.title or finding.policy_id
+    )
     related = _values_locations(finding)
     if related:
         links = ", ".join(
