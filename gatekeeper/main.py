@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sarif-min-severity",
         choices=SEVERITIES,
         default="low",
-        help="SARIF only: leave out findings below this severity (default: low)",
+        help="SARIF only: leave out non-blocking findings below this severity (default: low)",
     )
     scan.add_argument("--include", action="append", default=[], metavar="GLOB")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB")

@@ -20,7 +20,7 @@ class Report:
     files_scanned: int = 0
     documents: int = 0
     color: bool = False
-    # SARIF only: findings below this severity are left out (code scanning alerts on each).
+    # SARIF only: non-blocking findings below it are left out (code scanning alerts on each).
     sarif_min_severity: str = "low"
 
 

@@ -24,7 +24,6 @@ from gatekeeper.report.safe import json_char, unrunnable, visible
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # GitHub keeps the top 5,000 results of a run, by severity, and rejects more than 25,000.
 MAX_RESULTS = 5000
-DEFAULT_MIN_SEVERITY = "low"
 _LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # GitHub code scanning ranks by this property (CVSS-like, 0.0-10.0).
 _SECURITY_SEVERITY = {
