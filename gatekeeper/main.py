@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE")
     _add_policy_options(export)
 
+    docs = commands.add_parser(
+        "docs", help="write the policy table of each pack's README.md (--check: fail if stale)"
+    )
+    docs.add_argument("dirs", nargs="*", metavar="DIR", help="policy packs (default: built-in)")
+    docs.add_argument("--check", action="store_true", help="exit 1 when a table is stale")
+
     _add_github_parser(commands)
     for command in commands.choices.values():  # `gatekeeper scan --debug` works too
         command.add_argument(
@@ -216,6 +222,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from gatekeeper.commands import lock
 
         return lock.run(args)
+    if args.command == "docs":
+        from gatekeeper.commands import docs
+
+        return docs.run(args)
     if args.command == "export":
         from gatekeeper.commands import export
 
