@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import git
+
 from tests import test_github
 from tests.github_standin import StandIn, hunk_lines
 from tests.github_standin.gate_routes import add_review, dismiss, ruleset_requiring
@@ -273,3 +275,28 @@ def test_merge_group_concludes_the_check_and_comments_nothing(pr: PullRequest) -
     (check,) = standin.check_runs.values()
     assert check["conclusion"] == "failure" and check["head_sha"] == pr.head
     assert result.outputs["degraded"] == "false"
+
+
+def test_trusted_workflow_judges_a_fork_change_checked_out_as_data(pr: PullRequest) -> None:
+    """pull_request_target: the base branch's workflow, a fork's change cloned into ./change
+    (as templates/workflows/gatekeeper-trusted.yml does); the token may write, so the run
+    comments and reports the check instead of degrading as on `pull_request` from a fork."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    change = pr.tmp / "workspace" / "change"
+    git.Repo.clone_from(pr.root, change, no_checkout=True).git.checkout(pr.head)
+    target = event(pr, head={"sha": pr.head, "repo": {"full_name": "someone/app"}})
+    result = pr.run(
+        standin,
+        "--root",
+        str(change),
+        event=target,
+        extra_env={"GITHUB_EVENT_NAME": "pull_request_target", **WORKFLOW_ENV},
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.outputs["degraded"] == "false"
+    assert len(standin.issue_comments) == 1 and len(standin.reviews) == 1
+    (check,) = standin.check_runs.values()
+    assert check["conclusion"] == "failure" and check["head_sha"] == pr.head
+    # The same fork on `pull_request` gets a read-only token: it degrades, and still fails.
+    degraded = pr.run(standin, "--root", str(change), event=target, extra_env=WORKFLOW_ENV)
+    assert degraded.returncode == 1 and degraded.outputs["degraded"] == "true"

@@ -40,6 +40,13 @@ class ActionsContext:
     workflow: str = ""  # this run's workflow file, e.g. .github/workflows/gatekeeper.yml
 
     @property
+    def fork_token(self) -> bool:
+        """A fork's pull request gets a read-only token, except under `pull_request_target`
+        (the base branch's workflow, which must then treat the change as data only)."""
+        pr = self.pull_request
+        return pr is not None and pr.from_fork and self.event_name != "pull_request_target"
+
+    @property
     def merge_group(self) -> bool:
         """A merge queue's run: judge and conclude the check, comment on nothing."""
         return self.event_name == "merge_group"

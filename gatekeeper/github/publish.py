@@ -54,7 +54,7 @@ def publish(
         reason = "no GitHub token"
     elif pr is None or not pr.number:
         reason = "not a pull request event"
-    elif pr.from_fork:
+    elif context.fork_token:
         reason = "pull request from a fork: the token is read-only"
     else:
         client = Client(context.api_url, context.token, context.repository, pr.number, settings)
