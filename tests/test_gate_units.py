@@ -15,6 +15,7 @@ import yaml
 from gatekeeper.config import parse_config
 from gatekeeper.github import codeowners, gatefiles
 from gatekeeper.github.approval import Review, approved_by, approvers, is_owner
+from gatekeeper.github.context import ActionsContext
 from gatekeeper.github.gate import Settings, input_line, settle
 from tests.conftest import REPO
 
@@ -255,3 +256,67 @@ def test_scanning_a_checkout_never_imports_its_python(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr  # the chart was rendered and judged
     assert '"chart/templates/pod.yaml"' in proc.stdout
     assert not marker.exists()
+
+
+def test_actions_context_for_the_gate(tmp_path: Path) -> None:
+    import json
+
+    from gatekeeper.github.context import from_environment
+
+    def context(name: str, payload: dict[str, object], ref: str = "") -> ActionsContext:
+        (tmp_path / "event.json").write_text(json.dumps(payload))
+        return from_environment(
+            {
+                "GITHUB_REPOSITORY": "acme/app",
+                "GITHUB_EVENT_NAME": name,
+                "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+                "GITHUB_WORKFLOW_REF": ref,
+            }
+        )
+
+    fork = {
+        "pull_request": {
+            "number": 3,
+            "user": {"login": "mallory"},
+            "head": {"sha": "h", "repo": {"full_name": "mallory/app"}},
+            "base": {"sha": "b", "ref": "main", "repo": {"full_name": "acme/app"}},
+        }
+    }
+    ours = context("pull_request", fork, "acme/app/.github/workflows/gk.yml@refs/pull/3/merge")
+    assert ours.fork_token and ours.workflow == ours.own_workflow == ".github/workflows/gk.yml"
+    pr = ours.pull_request
+    assert pr is not None and (pr.author, pr.base_ref) == ("mallory", "main")
+    target = context("pull_request_target", fork, "acme/policy/.github/workflows/gk.yml@v1")
+    assert not target.fork_token  # the base branch's workflow gets a write token
+    assert target.workflow == ".github/workflows/gk.yml" and target.own_workflow == ""
+    group = {
+        "merge_group": {
+            "head_sha": "g",
+            "head_ref": "refs/heads/gh-readonly-queue/main/pr-42-0a1b2c",
+            "base_sha": "b",
+            "base_ref": "refs/heads/main",
+        }
+    }
+    queued = context("merge_group", group)
+    assert queued.merge_group and queued.pull_request is not None
+    assert (queued.pull_request.number, queued.pull_request.head_sha) == (42, "g")
+    assert queued.pull_request.base_ref == "main"
+
+
+def test_a_ruleset_requiring_this_workflow_makes_the_check_required() -> None:
+    from gatekeeper.github.required import required_by_rules
+
+    rules = [
+        {"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+        {
+            "type": "workflows",
+            "parameters": {
+                "workflows": [{"path": ".github/workflows/gk.yml", "repository_id": 1, "ref": "v1"}]
+            },
+        },
+    ]
+    assert required_by_rules(rules, "gatekeeper", ".github/workflows/gk.yml").startswith(
+        "a ruleset"
+    )
+    assert required_by_rules(rules, "gatekeeper", ".github/workflows/other.yml") == ""
+    assert required_by_rules({"message": "Not Found"}, "gatekeeper", "") == ""

@@ -37,7 +37,20 @@ class ActionsContext:
     step_summary: str  # file path or ""
     output: str  # file path or ""
     event_name: str = ""
-    workflow: str = ""  # this run's workflow file, e.g. .github/workflows/gatekeeper.yml
+    workflow_ref: str = ""  # GITHUB_WORKFLOW_REF: owner/repo/.github/workflows/x.yml@ref
+
+    @property
+    def workflow(self) -> str:
+        """This run's workflow file in its repository, e.g. `.github/workflows/gatekeeper.yml`
+        (a ruleset's required workflow may live in another repository)."""
+        path = self.workflow_ref.partition("@")[0]
+        return path.split("/", 2)[2] if path.count("/") >= 2 else ""
+
+    @property
+    def own_workflow(self) -> str:
+        """The workflow file when it lives in this repository (its inputs are in the change)."""
+        inside = self.workflow_ref.startswith(self.repository + "/")
+        return self.workflow if inside else ""
 
     @property
     def fork_token(self) -> bool:
@@ -70,16 +83,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> ActionsContext
         step_summary=env.get("GITHUB_STEP_SUMMARY", ""),
         output=env.get("GITHUB_OUTPUT", ""),
         event_name=env.get("GITHUB_EVENT_NAME", ""),
-        workflow=workflow_path(env.get("GITHUB_WORKFLOW_REF", ""), repository),
+        workflow_ref=env.get("GITHUB_WORKFLOW_REF", ""),
     )
-
-
-def workflow_path(ref: str, repository: str) -> str:
-    """`owner/repo/.github/workflows/x.yml@refs/...` -> `.github/workflows/x.yml` when the
-    workflow lives in this repository (a ruleset's required workflow may live elsewhere)."""
-    path, _, _ = ref.partition("@")
-    prefix = repository + "/"
-    return path[len(prefix) :] if path.startswith(prefix) else ""
 
 
 def _read_event(path: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def requirement(
     repo = f"/repos/{repository}"
     try:
         rules = client.get_json("read rules for a branch", f"{repo}/rules/branches/{name}")
-        found = _in_rules(rules, check_name, workflow)
+        found = required_by_rules(rules, check_name, workflow)
         if found:
             return Requirement("required", found)
         rules_read = True
@@ -70,7 +70,7 @@ def requirement(
     return Requirement("not required", "neither branch protection nor a ruleset lists it")
 
 
-def _in_rules(rules: Any, check_name: str, workflow: str) -> str:
+def required_by_rules(rules: Any, check_name: str, workflow: str) -> str:
     for rule in rules if isinstance(rules, list) else []:
         parameters = rule.get("parameters") or {}
         if rule.get("type") == "required_status_checks":

@@ -44,7 +44,8 @@ def guard(
     base, head = repo.commit(change.base_sha), repo.commit(change.head_sha)
     notes = [item.message() for item in ignored]
     added = [
-        _ignored_finding(item, context.workflow or config.file, _reader(head)) for item in ignored
+        _ignored_finding(item, context.own_workflow or config.file, _reader(head))
+        for item in ignored
     ]
 
     trees = gatefiles.Trees(_reader(base), _reader(head), lambda: _paths(base) | _paths(head))
