@@ -91,15 +91,21 @@ def test_the_base_gate_section_sets_the_floor() -> None:
         b"gate:\n  failOn: all\n  filterMode: file\n  checkName: policy-gate\n"
         b"  policies: [team/policies]\n",
     )
-    asked = Settings(fail_on="new", filter_mode="added", policies=("./team/policies/",))
-    settled, ignored = settle(asked, base)
-    assert [item.name for item in ignored] == ["fail-on", "filter-mode", "check-name"]
-    assert (settled.fail_on, settled.filter_mode, settled.check_name) == (
+    # Inputs left at the action's defaults are raised to the floor without a report.
+    defaults, quiet = settle(Settings(policies=("./team/policies/",)), base)
+    assert quiet == []
+    assert (defaults.fail_on, defaults.filter_mode, defaults.check_name) == (
         "all",
         "file",
         "policy-gate",
     )
-    assert settled.policies == ("./team/policies/",)  # listed, so honoured
+    assert defaults.policies == ("./team/policies/",)  # listed, so honoured
+    asked = Settings(fail_on="none", filter_mode="diff_context", check_name="other")
+    settled, ignored = settle(asked, base)
+    assert [item.name for item in ignored] == ["fail-on", "filter-mode", "check-name"]
+    assert settled == defaults.__class__(
+        fail_on="all", filter_mode="file", check_name="policy-gate"
+    )
     with pytest.raises(Exception, match="gate"):
         parse_config(".gatekeeper.yml", b"gate:\n  failOn: never\n")
 

@@ -38,6 +38,9 @@ class Settings:
     head: str | None = None
 
 
+DEFAULTS = Settings()
+
+
 @dataclass(frozen=True)
 class Ignored:
     """One input that was not honoured."""
@@ -88,8 +91,12 @@ def settle(
     settled = asked
 
     def undo(name: str, asked_value: str, used: str, why: str, **changes: Any) -> None:
+        """Apply the floor; report it unless the input was left at the action's default (a
+        base configuration stricter than the defaults is no news on every pull request)."""
         nonlocal settled
-        ignored.append(Ignored(name, asked_value, used, why))
+        defaulted = all(getattr(asked, key) == getattr(DEFAULTS, key) for key in changes)
+        if not defaulted:
+            ignored.append(Ignored(name, asked_value, used, why))
         settled = replace(settled, **changes)
 
     if FAIL_ON_ORDER.index(asked.fail_on) < FAIL_ON_ORDER.index(floor.fail_on):

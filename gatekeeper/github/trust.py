@@ -63,9 +63,13 @@ def guard(
             who = owners.owners_of(gate_file.path)
             added.append(_gate_change_finding(gate_file, login, why_not, who))
     pr = context.pull_request
-    if client is not None and pr is not None:
-        found = required.requirement(
-            client, context.repository, pr.base_ref, check_name, context.workflow
+    if pr is not None:
+        found = (
+            required.requirement(
+                client, context.repository, pr.base_ref, check_name, context.workflow
+            )
+            if client is not None
+            else required.Requirement("unknown", "no token to ask GitHub")
         )
         notes.append(found.note(check_name, pr.base_ref or "the base branch"))
     if not added:
