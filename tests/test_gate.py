@@ -11,6 +11,7 @@ import git
 from tests import test_github
 from tests.github_standin import StandIn, hunk_lines
 from tests.github_standin.gate_routes import add_review, dismiss, ruleset_requiring
+from tests.github_standin.responses import response_errors
 from tests.test_github import REPOSITORY, PullRequest, Result, pod
 
 # test_github's fixtures: a temp repository with a pull request, and GitHub's OpenAPI description.
@@ -300,3 +301,28 @@ def test_trusted_workflow_judges_a_fork_change_checked_out_as_data(pr: PullReque
     # The same fork on `pull_request` gets a read-only token: it degrades, and still fails.
     degraded = pr.run(standin, "--root", str(change), event=target, extra_env=WORKFLOW_ENV)
     assert degraded.returncode == 1 and degraded.outputs["degraded"] == "true"
+
+
+def test_standin_gate_answers_match_githubs_response_schemas(pr: PullRequest) -> None:
+    """The stand-in's reviews, required status checks, rules and team memberships are shaped as
+    GitHub's OpenAPI description says (and 404 only where GitHub documents or sends it)."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", False))})
+    add_review(standin, "bob", "APPROVED")
+    standin.gate.admin = True
+    standin.gate.protected["main"] = ["gatekeeper"]
+    standin.gate.rules["main"] = [ruleset_requiring("gatekeeper")]
+    standin.gate.teams["acme/platform"] = {"dave"}
+    repo = f"/repos/{REPOSITORY}"
+    for path in (
+        f"{repo}/pulls/7/reviews",
+        f"{repo}/branches/main/protection/required_status_checks",
+        f"{repo}/rules/branches/main",
+        "/orgs/acme/teams/platform/memberships/dave",
+    ):
+        status, body, _ = standin.handle("GET", path, None, "token t")
+        assert status == 200, path
+        assert response_errors(standin.description, "GET", path, status, body) == [], path
+    status, body, _ = standin.handle(
+        "GET", f"{repo}/branches/dev/protection/required_status_checks", None, "token t"
+    )
+    assert (status, body["message"]) == (404, "Branch not protected")

@@ -33,7 +33,33 @@ class GateState:
 
 
 def user(login: str, bot: bool = False) -> dict[str, Any]:
-    return {"login": login, "id": abs(hash(login)) % 10**6, "type": "Bot" if bot else "User"}
+    """A simple-user object as GitHub returns it."""
+    url = f"https://api.github.com/users/{login}"
+    return {
+        "login": login,
+        "id": sum(login.encode()) + 1000,
+        "node_id": f"U_{login}",
+        "avatar_url": "https://avatars.githubusercontent.com/u/1",
+        "gravatar_id": "",
+        "url": url,
+        "html_url": f"https://github.com/{login}",
+        **{
+            f"{name}_url": f"{url}/{name}"
+            for name in (
+                "followers",
+                "following",
+                "gists",
+                "starred",
+                "subscriptions",
+                "organizations",
+                "repos",
+                "events",
+                "received_events",
+            )
+        },
+        "type": "Bot" if bot else "User",
+        "site_admin": False,
+    }
 
 
 def add_review(
