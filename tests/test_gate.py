@@ -245,8 +245,9 @@ def test_summary_says_whether_the_check_is_required(pr: PullRequest) -> None:
         for r in standin.requests
     )
     standin.gate.admin = True  # can read protection: the branch is not protected
-    run(pr, standin)
+    unprotected = run(pr, standin)
     assert "WARNING: the check 'gatekeeper' is not required on main" in notes()
+    assert "::warning::" in unprotected.stdout and "not required on main" in unprotected.stdout
     assert "does not block merging" in notes()
     standin.gate.protected["main"] = ["ci/test"]
     run(pr, standin)
@@ -326,3 +327,21 @@ def test_standin_gate_answers_match_githubs_response_schemas(pr: PullRequest) ->
         "GET", f"{repo}/branches/dev/protection/required_status_checks", None, "token t"
     )
     assert (status, body["message"]) == (404, "Branch not protected")
+
+
+def test_owners_come_from_the_base_codeowners_not_from_the_change(pr: PullRequest) -> None:
+    """A change that names a friend owner of the workflows in CODEOWNERS, and edits a
+    workflow: the friend's approval does not count; the base revision's owner's does."""
+    owners = "/.github/ @carol\n"
+    standin = pr.open(
+        {WORKFLOW: workflow(), ".github/CODEOWNERS": owners},
+        {WORKFLOW: workflow("none"), ".github/CODEOWNERS": "/.github/ @friend\n"},
+    )
+    add_review(standin, "friend", "APPROVED")
+    result = run(pr, standin)
+    assert result.returncode == 1, result.stderr
+    rows = gate_findings(standin, "GK-GATE-CHANGE")
+    assert len(rows) == 2 and all(":no_entry:" in row for row in rows), rows
+    assert all("@&#8203;carol" in row for row in rows)
+    add_review(standin, "carol", "APPROVED")
+    assert run(pr, standin).returncode == 0

@@ -14,8 +14,9 @@ from gatekeeper import git as gitops
 from gatekeeper.config import Config
 from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
+from gatekeeper.errors import UsageError
 from gatekeeper.finding import Finding
-from gatekeeper.github import approval, codeowners, gatefiles, required
+from gatekeeper.github import approval, codeowners, gatefiles, required, workflow
 from gatekeeper.github.client import Client, PublishError
 from gatekeeper.github.context import ActionsContext
 from gatekeeper.github.gate import Ignored, input_line
@@ -72,6 +73,8 @@ def guard(
             else required.Requirement("unknown", "no token to ask GitHub")
         )
         notes.append(found.note(check_name, pr.base_ref or "the base branch"))
+        if found.state == "not required":
+            workflow.warn(notes[-1])
     if not added:
         return Guarded(change, notes)
     verdict = Verdict(
@@ -124,8 +127,8 @@ def _fresh(repo: Any, head: Any) -> Callable[[str, str], bool]:
         if commit == head_sha:
             return True
         try:
-            approved = repo.commit(commit)
-        except Exception:  # a commit this clone does not have: cannot tell, so no
+            approved = gitops.resolve(repo, commit)
+        except UsageError:  # a commit this clone does not have: cannot tell, so no
             return False
         return _reader(approved)(path) == _reader(head)(path)
 
