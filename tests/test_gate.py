@@ -238,8 +238,10 @@ def test_summary_says_whether_the_check_is_required(pr: PullRequest) -> None:
     def notes() -> str:
         return standin.issue_comments[-1]["body"].split("### Notes")[1]
 
-    run(pr, standin)  # an integration token: no administration rights, no ruleset
+    named = run(pr, standin, GITHUB_JOB="gatekeeper")  # no admin rights, no ruleset
     assert "required on main is unknown" in notes()
+    assert "this job is named 'gatekeeper' like the check" in notes()
+    assert "::warning title=gatekeeper::WARNING: this job is named" in named.stdout
     assert any(
         r.path.endswith("/protection/required_status_checks") and r.status == 403
         for r in standin.requests

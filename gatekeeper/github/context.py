@@ -38,6 +38,7 @@ class ActionsContext:
     output: str  # file path or ""
     event_name: str = ""
     workflow_ref: str = ""  # GITHUB_WORKFLOW_REF: owner/repo/.github/workflows/x.yml@ref
+    job: str = ""  # GITHUB_JOB: the job's id, whose check GitHub reports under the job's name
 
     @property
     def workflow(self) -> str:
@@ -84,6 +85,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> ActionsContext
         output=env.get("GITHUB_OUTPUT", ""),
         event_name=env.get("GITHUB_EVENT_NAME", ""),
         workflow_ref=env.get("GITHUB_WORKFLOW_REF", ""),
+        job=env.get("GITHUB_JOB", ""),
     )
 
 
