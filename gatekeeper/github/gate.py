@@ -9,7 +9,6 @@ revision's `.gatekeeper.yml` sets the floor (top-level `severityThreshold`, `bui
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -146,7 +145,7 @@ def settle(
             check_name=floor.check_name,
         )
     for name, value, event in (("base", asked.base, event_base), ("head", asked.head, event_head)):
-        if value and event and not _same_commit(value, event):
+        if value and event and value != event:  # both full commit ids
             undo(
                 f"--{name}",
                 value,
@@ -161,10 +160,6 @@ def _directory(path: str) -> str:
     return re.sub(r"^(\./)+", "", path).rstrip("/")
 
 
-def _same_commit(given: str, event: str) -> bool:
-    return len(given) >= 7 and event.startswith(given.lower())
-
-
 def input_line(text: str, name: str) -> int:
     """The line of a workflow that sets input `name` (`fail-on:` or `--fail-on`), else 1."""
     flag = name if name.startswith("--") else f"--{name}"
@@ -173,7 +168,3 @@ def input_line(text: str, name: str) -> int:
         if pattern.search(line):
             return number
     return 1
-
-
-def describe(ignored: Sequence[Ignored]) -> list[str]:
-    return [item.message() for item in ignored]
