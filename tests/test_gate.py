@@ -238,23 +238,28 @@ def test_summary_says_whether_the_check_is_required(pr: PullRequest) -> None:
     def notes() -> str:
         return standin.issue_comments[-1]["body"].split("### Notes")[1]
 
-    named = run(pr, standin, GITHUB_JOB="gatekeeper")  # no admin rights, no ruleset
-    assert "required on main is unknown" in notes()
-    assert "this job is named 'gatekeeper' like the check" in notes()
-    assert "::warning title=gatekeeper::WARNING: this job is named" in named.stdout
-    assert any(
-        r.path.endswith("/protection/required_status_checks") and r.status == 403
-        for r in standin.requests
-    )
-    standin.gate.admin = True  # can read protection: the branch is not protected
+    # The branch as anyone may read it says it is not protected.
     unprotected = run(pr, standin)
     assert "WARNING: the check 'gatekeeper' is not required on main" in notes()
-    assert "::warning title=gatekeeper::WARNING: the check" in unprotected.stdout
     assert "does not block merging" in notes()
+    assert "::warning title=gatekeeper::WARNING: the check" in unprotected.stdout
     standin.gate.protected["main"] = ["ci/test"]
     run(pr, standin)
     assert "is not required on main" in notes()
     standin.gate.protected["main"] = ["ci/test", "gatekeeper"]
+    run(pr, standin)
+    assert "is required on main: branch protection requires it" in notes()
+    # Without the branch's summary, the protection endpoint: 403 for an integration token.
+    standin.gate.branch_details = False
+    named = run(pr, standin, GITHUB_JOB="gatekeeper")
+    assert "required on main is unknown \\(the token cannot read branch protection\\)" in notes()
+    assert any(
+        r.path.endswith("/protection/required_status_checks") and r.status == 403
+        for r in standin.requests
+    )
+    assert "this job is named 'gatekeeper' like the check" in notes()
+    assert "::warning title=gatekeeper::WARNING: this job is named" in named.stdout
+    standin.gate.admin = True
     run(pr, standin)
     assert "is required on main: branch protection requires it" in notes()
     standin.gate.admin = False
@@ -318,6 +323,7 @@ def test_standin_gate_answers_match_githubs_response_schemas(pr: PullRequest) ->
     repo = f"/repos/{REPOSITORY}"
     for path in (
         f"{repo}/pulls/7/reviews",
+        f"{repo}/branches/main",
         f"{repo}/branches/main/protection/required_status_checks",
         f"{repo}/rules/branches/main",
         "/orgs/acme/teams/platform/memberships/dave",

@@ -1,9 +1,10 @@
 """Is the check required on the base branch? Without that, a failing check blocks nothing.
 
-Two places can require it: classic branch protection (`required_status_checks`, readable only
-with administration rights: 403 otherwise, 404 when the branch or its status checks are not
-protected) and repository rulesets (`rules for a branch`, readable with read access): a
-`required_status_checks` rule naming the check, or a `workflows` rule requiring this workflow.
+Two places can require it: classic branch protection (its summary comes with the branch,
+readable with read access; the `required_status_checks` endpoint needs administration rights:
+403 otherwise, 404 when the branch or its status checks are not protected) and repository
+rulesets (`rules for a branch`, readable with read access): a `required_status_checks` rule
+naming the check, or a `workflows` rule requiring this workflow.
 """
 
 from __future__ import annotations
@@ -51,23 +52,44 @@ def requirement(
         rules_read = True
     except PublishError:
         rules_read = False
-    try:
-        checks = client.get_json(
-            "read required status checks",
-            f"{repo}/branches/{name}/protection/required_status_checks",
-        )
-    except PublishError as error:
-        if error.status == 404 and rules_read:
-            return Requirement("not required", "no branch protection status checks, no ruleset")
-        why = "the token cannot read branch protection" if error.status == 403 else str(error)
-        return Requirement("unknown", why)
-    contexts = {str(c) for c in checks.get("contexts") or []}
-    contexts |= {str(c.get("context")) for c in checks.get("checks") or [] if isinstance(c, dict)}
+    contexts = _protection_contexts(client, repo, name)
+    if isinstance(contexts, str):
+        return Requirement("unknown", contexts)
     if check_name in contexts:
         return Requirement("required", "branch protection requires it")
     if not rules_read:
         return Requirement("unknown", "branch protection does not list it; rulesets unreadable")
     return Requirement("not required", "neither branch protection nor a ruleset lists it")
+
+
+def _protection_contexts(client: Client, repo: str, name: str) -> set[str] | str:
+    """The checks classic branch protection requires, or why that is unknown. The branch
+    itself (readable with read access) usually says; the protection endpoint needs admin."""
+    try:
+        found = client.get_json("read the base branch", f"{repo}/branches/{name}")
+    except PublishError as error:
+        return f"the base branch could not be read ({error})"
+    if found.get("protected") is False:
+        return set()
+    checks = (found.get("protection") or {}).get("required_status_checks")
+    if not isinstance(checks, dict):
+        try:
+            checks = client.get_json(
+                "read required status checks",
+                f"{repo}/branches/{name}/protection/required_status_checks",
+            )
+        except PublishError as error:
+            if error.status == 404:  # protected, without required status checks
+                return set()
+            if error.status == 403:
+                return "the token cannot read branch protection"
+            return str(error)
+    elif checks.get("enforcement_level") == "off":
+        return set()
+    contexts = {str(c) for c in checks.get("contexts") or []}
+    return contexts | {
+        str(c.get("context")) for c in checks.get("checks") or [] if isinstance(c, dict)
+    }
 
 
 def required_by_rules(rules: Any, check_name: str, workflow: str) -> str:

@@ -3,9 +3,11 @@ status checks, rules for a branch (rulesets), team memberships. As GitHub behave
 
 - reviews list oldest first; a dismissed review keeps its place with state DISMISSED; GitHub
   refuses an author's approval of their own pull request (422), so none can exist;
-- required status checks need administration rights: 403 for an integration token without
-  them ("Resource not accessible by integration"); with them, 404 "Branch not protected" or
-  404 "Required status checks not enabled";
+- a branch shows whether it is protected and a summary of its required status checks to anyone
+  who can read it (`branch_details=False` models an answer without that summary);
+- the required status checks endpoint needs administration rights: 403 for an integration
+  token without them ("Resource not accessible by integration"); with them, 404 "Branch not
+  protected" or 404 "Required status checks not enabled";
 - rules for a branch are readable with read access: a list of rules (empty when none apply);
 - a team membership is 200 with state active/pending, or 404 (not a member, or not visible).
 """
@@ -27,6 +29,7 @@ Reply = tuple[int, Any, dict[str, str]]
 class GateState:
     author: str = "alice"  # the pull request's author
     admin: bool = False  # the token may read branch protection (administration: read)
+    branch_details: bool = True  # GET branch shows protection's required status checks
     protected: dict[str, list[str]] = field(default_factory=dict)  # branch -> required contexts
     rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # branch -> rules
     teams: dict[str, set[str]] = field(default_factory=dict)  # "org/slug" -> member logins
@@ -124,6 +127,40 @@ def routes(standin: StandIn, repo: str) -> list[tuple[str, str, Callable[..., Re
             {},
         )
 
+    def get_branch(params: dict[str, str], _: Any, __: Any) -> Reply:
+        branch = unquote(params["branch"])
+        if branch not in ("main", *gate.protected):
+            return 404, {"message": "Branch not found"}, {}
+        contexts = gate.protected.get(branch, [])
+        protected = branch in gate.protected
+        commit = dict(
+            standin.description.document["components"]["examples"]["branch-get"]["value"]["commit"]
+        )
+        commit["sha"] = standin.pull.base_sha
+        protection: dict[str, Any] = {"enabled": protected}
+        if gate.branch_details:
+            protection["required_status_checks"] = {
+                "enforcement_level": "non_admins" if contexts else "off",
+                "contexts": contexts,
+                "checks": [{"context": c, "app_id": 15368} for c in contexts],
+            }
+        url = standin._api(f"/branches/{branch}")
+        return (
+            200,
+            {
+                "name": branch,
+                "commit": commit,
+                "_links": {
+                    "self": url,
+                    "html": f"https://github.com/{standin.repository}/tree/{branch}",
+                },
+                "protected": protected,
+                "protection": protection,
+                "protection_url": url + "/protection",
+            },
+            {},
+        )
+
     def branch_rules(params: dict[str, str], query: dict[str, list[str]], _: Any) -> Reply:
         branch = unquote(params["branch"])
         path = f"/repos/{standin.repository}/rules/branches/{params['branch']}"
@@ -144,6 +181,7 @@ def routes(standin: StandIn, repo: str) -> list[tuple[str, str, Callable[..., Re
             required_checks,
         ),
         ("GET", rf"{repo}/rules/branches/(?P<branch>[^/]+)", branch_rules),
+        ("GET", rf"{repo}/branches/(?P<branch>[^/]+)", get_branch),
         (
             "GET",
             r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<user>[^/]+)",
