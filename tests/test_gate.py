@@ -206,8 +206,14 @@ def test_codeowners_decide_who_may_approve(pr: PullRequest) -> None:
     result = run(pr, standin)
     assert result.returncode == 1, result.stderr
     (row,) = gate_findings(standin, "GK-GATE-CHANGE")
-    assert "@&#8203;acme/platform" in row
+    assert "@&#8203;acme/platform" in row and "may not read the members" not in row
     add_review(standin, "dave", "APPROVED")  # a member of the owning team
+    standin.gate.teams_readable = False  # a GITHUB_TOKEN: cannot tell, so it still blocks
+    unreadable = run(pr, standin)
+    assert unreadable.returncode == 1
+    (row,) = gate_findings(standin, "GK-GATE-CHANGE")
+    assert "the token may not read the members of @&#8203;acme/platform" in row
+    standin.gate.teams_readable = True
     assert run(pr, standin).returncode == 0
     assert any(
         r.path == "/orgs/acme/teams/platform/memberships/dave" and r.status == 200

@@ -58,11 +58,19 @@ def guard(
         owners = codeowners.find(_reader(trusted))
         approved, why_not = _approvals(client, context, notes)
         fresh = _fresh(repo, head)
-        member = _membership(client)
+        unreadable: set[str] = set()
+        member = _membership(client, unreadable)
         for gate_file in touched:
             login = approval.approved_by(gate_file.path, owners, approved, fresh, member)
             who = owners.owners_of(gate_file.path)
-            added.append(_gate_change_finding(gate_file, login, why_not, who))
+            teams = sorted(unreadable & set(who or ()))
+            reason = why_not or (
+                f"the token may not read the members of {', '.join(teams)}: give the workflow "
+                "a token with organization members read access, or name people in CODEOWNERS"
+                if teams and not login
+                else ""
+            )
+            added.append(_gate_change_finding(gate_file, login, reason, who))
     if context.job and context.job == check_name:
         notes.append(
             f"WARNING: this job is named {check_name!r} like the check: GitHub reports a green "
@@ -142,26 +150,29 @@ def _fresh(repo: Any, head: Any) -> Callable[[str, str], bool]:
     return fresh
 
 
-def _membership(client: Client | None) -> Callable[[str, str, str], bool]:
+def _membership(client: Client | None, unreadable: set[str]) -> Callable[[str, str, str], bool]:
+    """`member(org, team, login)`; teams whose membership the token may not read (403, as for
+    a workflow's GITHUB_TOKEN) are added to `unreadable` and count as no."""
     cache: dict[tuple[str, str, str], bool] = {}
 
     def member(org: str, team: str, login: str) -> bool:
         key = (org, team, login.lower())
         if key not in cache:
-            cache[key] = client is not None and _active_member(client, org, team, login)
+            cache[key] = False
+            if client is None:
+                unreadable.add(f"@{org}/{team}")
+                return False
+            try:
+                data = client.get_json(
+                    "read team membership", f"/orgs/{org}/teams/{team}/memberships/{login}"
+                )
+                cache[key] = isinstance(data, dict) and data.get("state") == "active"
+            except PublishError as error:  # 404: not a member (or a team it cannot see)
+                if error.status != 404:
+                    unreadable.add(f"@{org}/{team}")
         return cache[key]
 
     return member
-
-
-def _active_member(client: Client, org: str, team: str, login: str) -> bool:
-    try:
-        data = client.get_json(
-            "read team membership", f"/orgs/{org}/teams/{team}/memberships/{login}"
-        )
-    except PublishError:
-        return False  # 404: not a member, or a team this token cannot see
-    return isinstance(data, dict) and data.get("state") == "active"
 
 
 def _ignored_finding(item: Ignored, file: str, read_head: Callable[[str], bytes | None]) -> Finding:

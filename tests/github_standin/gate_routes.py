@@ -9,7 +9,8 @@ status checks, rules for a branch (rulesets), team memberships. As GitHub behave
   token without them ("Resource not accessible by integration"); with them, 404 "Branch not
   protected" or 404 "Required status checks not enabled";
 - rules for a branch are readable with read access: a list of rules (empty when none apply);
-- a team membership is 200 with state active/pending, or 404 (not a member, or not visible).
+- a team membership is 200 with state active/pending, or 404 (not a member, or not visible);
+  403 for a token without organization members read access (a workflow's GITHUB_TOKEN).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class GateState:
     protected: dict[str, list[str]] = field(default_factory=dict)  # branch -> required contexts
     rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # branch -> rules
     teams: dict[str, set[str]] = field(default_factory=dict)  # "org/slug" -> member logins
+    teams_readable: bool = True  # False: a token without organization members read (403)
 
 
 def user(login: str, bot: bool = False) -> dict[str, Any]:
@@ -167,6 +169,8 @@ def routes(standin: StandIn, repo: str) -> list[tuple[str, str, Callable[..., Re
         return standin._page(gate.rules.get(branch, []), query, path)
 
     def membership(params: dict[str, str], _: Any, __: Any) -> Reply:
+        if not gate.teams_readable:
+            return 403, {"message": "Resource not accessible by integration"}, {}
         members = gate.teams.get(f"{params['org']}/{params['team']}", set())
         if params["user"] not in members:
             return 404, {"message": "Not Found"}, {}
