@@ -11,7 +11,6 @@ import git
 from tests import test_github
 from tests.github_standin import StandIn, hunk_lines
 from tests.github_standin.gate_routes import add_review, dismiss, ruleset_requiring
-from tests.github_standin.responses import response_errors
 from tests.test_github import REPOSITORY, PullRequest, Result, pod
 
 # test_github's fixtures: a temp repository with a pull request, and GitHub's OpenAPI description.
@@ -336,7 +335,7 @@ def test_standin_gate_answers_match_githubs_response_schemas(pr: PullRequest) ->
     ):
         status, body, _ = standin.handle("GET", path, None, "token t")
         assert status == 200, path
-        assert response_errors(standin.description, "GET", path, status, body) == [], path
+        assert standin.description.response_errors("GET", path, status, body) == [], path
     status, body, _ = standin.handle(
         "GET", f"{repo}/branches/dev/protection/required_status_checks", None, "token t"
     )
