@@ -165,15 +165,29 @@ def test_owners_and_freshness_decide_an_approval() -> None:
     assert not is_owner("x", ("x@example.com",), member)  # an e-mail names no login
 
 
+NAMED = "it names a job or status 'policy-gate', like the check"
+API = "it calls the check runs or commit statuses API"
+WRITES = "it may write check runs or commit statuses"
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("steps:\n  - uses: acme/gatekeeper@v1\n", "it runs gatekeeper"),
+        ("steps:\n  - uses: 'acme/gatekeeper/sub@0123abc'\n", "it runs gatekeeper"),
         ("steps:\n  - run: pipx run gatekeeper github\n", "it runs gatekeeper"),
-        ("permissions:\n  checks: write\n", "it may write check runs or commit statuses"),
-        ("permissions:\n  statuses: write\n", "it may write check runs or commit statuses"),
-        ("permissions: write-all\n", "it may write check runs or commit statuses"),
-        ("env: {NAME: policy-gate}\n", "it names the check 'policy-gate'"),
+        ("steps:\n  - run: python -m gatekeeper scan --base x\n", "it runs gatekeeper"),
+        ("jobs:\n  policy-gate:\n    steps: []\n", NAMED),
+        ("jobs:\n  x:\n    name: Policy-Gate\n", NAMED),
+        ("run: gh api repos/o/r/statuses/$SHA -f context=policy-gate\n", NAMED),
+        ("run: gh api repos/o/r/check-runs -f name=ci\n", API),
+        ("uses: actions/github-script@v7\nwith: {script: github.rest.checks.create(x)}\n", API),
+        ("permissions:\n  checks: write\n", WRITES),
+        ("permissions:\n  statuses: write\n", WRITES),
+        ("permissions: write-all\n", WRITES),
+        # Noise that is no gate: OPA Gatekeeper deployed by a GitOps repository, reads only.
+        ("steps:\n  - run: helm install gatekeeper/gatekeeper --name-template=gatekeeper\n", ""),
+        ("env: {NAME: policy-gate-docs}\n", ""),
         ("permissions:\n  checks: read\nsteps:\n  - run: make test\n", ""),
     ],
 )

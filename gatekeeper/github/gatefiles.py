@@ -17,9 +17,29 @@ from gatekeeper.github import codeowners
 
 Reader = Callable[[str], bytes | None]
 
-# What makes a workflow part of the judge: it runs gatekeeper, names its check, or may write
-# check runs or commit statuses (and so could report a green check of that name itself).
+# What makes a workflow part of the judge: it runs gatekeeper, or could report a check of its
+# name itself (a job or status named like it, the checks or statuses API, a write permission).
+# Not a mere mention of the word: GitOps repositories deploy OPA Gatekeeper.
+_RUNS_GATEKEEPER = re.compile(
+    r"uses:\s*['\"]?[\w.-]+/gatekeeper(?:/[^@\s'\"]*)?@"
+    r"|\bgatekeeper(?:\.exe)?\s+(?:github|scan)\b|-m\s+gatekeeper\b",
+    re.IGNORECASE,
+)
+_CHECKS_API = re.compile(
+    r"check[-_]runs|checks\.(?:create|update)|/statuses/|createCommitStatus|createStatus"
+    r"|checks-action",
+    re.IGNORECASE,
+)
 _WRITES_CHECKS = re.compile(r"^\s*(checks|statuses)\s*:\s*write\b|\bwrite-all\b", re.MULTILINE)
+
+
+def _names_check(text: str, check_name: str) -> bool:
+    """A job id, `name:`, `context:` or `name=` that is the check's name."""
+    name = re.escape(check_name)
+    pattern = (
+        rf"^\s+['\"]?{name}['\"]?:\s*$|\b(?:name|context)\s*[:=]\s*['\"]?{name}['\"]?(?=[\s,}}]|$)"
+    )
+    return bool(re.search(pattern, text, re.MULTILINE | re.IGNORECASE))
 
 
 @dataclass(frozen=True)
@@ -51,11 +71,12 @@ def is_workflow(path: str) -> bool:
 
 def workflow_reason(text: str, check_name: str) -> str:
     """Why a workflow's text makes it part of the gate, or ""."""
-    lowered = text.lower()
-    if "gatekeeper" in lowered:
+    if _RUNS_GATEKEEPER.search(text):
         return "it runs gatekeeper"
-    if check_name and check_name.lower() in lowered:
-        return f"it names the check {check_name!r}"
+    if check_name and _names_check(text, check_name):
+        return f"it names a job or status {check_name!r}, like the check"
+    if _CHECKS_API.search(text):
+        return "it calls the check runs or commit statuses API"
     if _WRITES_CHECKS.search(text):
         return "it may write check runs or commit statuses"
     return ""
