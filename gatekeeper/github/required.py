@@ -69,9 +69,12 @@ def _protection_contexts(client: Client, repo: str, name: str) -> set[str] | str
         found = client.get_json("read the base branch", f"{repo}/branches/{name}")
     except PublishError as error:
         return f"the base branch could not be read ({error})"
+    if not isinstance(found, dict):
+        return "the base branch answer is not an object"
     if found.get("protected") is False:
         return set()
-    checks = (found.get("protection") or {}).get("required_status_checks")
+    protection = found.get("protection")
+    checks = protection.get("required_status_checks") if isinstance(protection, dict) else None
     if not isinstance(checks, dict):
         try:
             checks = client.get_json(
@@ -86,6 +89,8 @@ def _protection_contexts(client: Client, repo: str, name: str) -> set[str] | str
             return str(error)
     elif checks.get("enforcement_level") == "off":
         return set()
+    if not isinstance(checks, dict):
+        return "the required status checks answer is not an object"
     contexts = {str(c) for c in checks.get("contexts") or []}
     return contexts | {
         str(c.get("context")) for c in checks.get("checks") or [] if isinstance(c, dict)
@@ -94,6 +99,8 @@ def _protection_contexts(client: Client, repo: str, name: str) -> set[str] | str
 
 def required_by_rules(rules: Any, check_name: str, workflow: str) -> str:
     for rule in rules if isinstance(rules, list) else []:
+        if not isinstance(rule, dict):
+            continue
         parameters = rule.get("parameters") or {}
         if rule.get("type") == "required_status_checks":
             for check in parameters.get("required_status_checks") or []:
