@@ -123,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--include", action="append", default=[], metavar="GLOB")
     inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
 
+    export = commands.add_parser(
+        "export",
+        help="write the Kubernetes policies as ValidatingAdmissionPolicies with bindings",
+    )
+    export.add_argument("--format", choices=("vap",), default="vap", help="output format")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE")
+    _add_policy_options(export)
+
+    docs = commands.add_parser(
+        "docs", help="write the policy table of each pack's README.md (--check: fail if stale)"
+    )
+    docs.add_argument("dirs", nargs="*", metavar="DIR", help="policy packs (default: built-in)")
+    docs.add_argument("--check", action="store_true", help="exit 1 when a table is stale")
+
     _add_github_parser(commands)
     for command in commands.choices.values():  # `gatekeeper scan --debug` works too
         command.add_argument(
@@ -208,6 +222,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from gatekeeper.commands import lock
 
         return lock.run(args)
+    if args.command == "docs":
+        from gatekeeper.commands import docs
+
+        return docs.run(args)
+    if args.command == "export":
+        from gatekeeper.commands import export
+
+        return export.run(args)
     if args.command == "inventory":
         from gatekeeper.commands import inventory
 
