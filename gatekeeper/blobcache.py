@@ -207,13 +207,20 @@ def inventory(
         cache.close()
     known.update(fresh)
     found: dict[str, list[InventoryEntry]] = {}
+    kept: dict[tuple[str, str], bool] = {}  # keep's answer per (namespace, kind)
     for path in paths:
         entries = from_rows(known.get(tree.blobs[path].sha) or [], path)
         if keep is not None:
-            entries = [e for e in entries if keep(*([key] for key in keys_of(e)))]
+            entries = [e for e in entries if _kept(keep, keys_of(e), kept)]
         if entries:
             found[path] = entries
     return found
+
+
+def _kept(keep: Keep, keys: tuple[str, str], memo: dict[tuple[str, str], bool]) -> bool:
+    if keys not in memo:
+        memo[keys] = keep([keys[0]], [keys[1]])
+    return memo[keys]
 
 
 def _json(text: Any) -> Any:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 # Larger blobs are not read into the revision tree (sources reject them as too large anyway).
 MAX_BLOB_BYTES = 2 * 1024 * 1024
+_READ_AHEAD = 256  # files read at once when a walk reads the tree in order
+_INLINE_REQUESTS = 64  # ids (41 bytes each) written without a thread: far below a pipe's 64 KiB
 # A partial clone fetches missing blobs on demand; a scan never uses the network.
 # (GIT_NO_LAZY_FETCH since git 2.44; before it, no transport may be used at all.)
 NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
@@ -229,8 +231,8 @@ class BlobReader:
         return self.read_many([sha]).get(sha)
 
     def read_many(self, shas: list[str]) -> dict[str, bytes]:
-        """Contents by id; ids git does not have are left out. Requests are written by a
-        thread while answers are read, so neither pipe fills up and blocks the other."""
+        """Contents by id; ids git does not have are left out. Many requests are written by
+        a thread while answers are read, so neither pipe fills up and blocks the other."""
         if not shas:
             return {}
         process = self._started()
@@ -245,7 +247,10 @@ class BlobReader:
                 pass  # git stopped (a blob it may not fetch): the rest are left out
 
         writer = threading.Thread(target=request, daemon=True)
-        writer.start()
+        if len(shas) < _INLINE_REQUESTS:
+            request()  # a few ids fit in the pipe: no thread
+        else:
+            writer.start()
         found: dict[str, bytes] = {}
         for sha in shas:
             header = stdout.readline().split()
@@ -261,7 +266,8 @@ class BlobReader:
             stdout.read(1)  # the newline after the content
             if header[1] == b"blob":
                 found[sha] = data
-        writer.join()
+        if writer.is_alive():
+            writer.join()
         return found
 
     def close(self) -> None:
@@ -283,15 +289,23 @@ class RevisionTree:
         self.paths = sorted(self.blobs)
         self.reader = reader or BlobReader(commit.repo.git_dir)
         self._cache: dict[str, bytes] = {}
+        self._after_last_miss = -1  # index in `paths` after the last file read from git
 
     def read(self, path: str) -> bytes:
+        """One file; files read one after another in listing order (a walk of the tree) are
+        read ahead in batches, one round trip to git each."""
         path = posixpath.normpath(path)
         if path not in self._cache:
-            blob = self.blobs.get(path)
-            data = None if blob is None else self.reader.read(blob.sha)
-            if data is None:
+            if path not in self.blobs:
                 raise FileNotFoundError(path)
-            self._cache[path] = data
+            index = bisect.bisect_left(self.paths, path)
+            batch = [path]
+            if index == self._after_last_miss:
+                batch = self.paths[index : index + _READ_AHEAD]
+            self._after_last_miss = index + len(batch)
+            self.read_many(batch)
+            if path not in self._cache:
+                raise FileNotFoundError(path)
         return self._cache[path]
 
     def read_many(self, paths: list[str]) -> dict[str, bytes]:

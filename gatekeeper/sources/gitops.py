@@ -231,12 +231,12 @@ def _values_file(path: str, value: str, refs: set[str]) -> str | None:
 
 
 # What deploys from a path of this repository, and the objects those read by name.
-_DEPLOYERS = (
-    "argoproj.io/ Application",
-    "argoproj.io/ ApplicationSet",
-    "kustomize.toolkit.fluxcd.io/ Kustomization",
-    "helm.toolkit.fluxcd.io/ HelmRelease",
-)
+_DEPLOYERS = {
+    "Application": "argoproj.io/",
+    "ApplicationSet": "argoproj.io/",
+    "Kustomization": "kustomize.toolkit.fluxcd.io/",
+    "HelmRelease": "helm.toolkit.fluxcd.io/",
+}
 _NAMED = ("GitRepository", "ConfigMap")  # a Flux deployer's source, a HelmRelease's values
 _PATTERN = re.compile(r"\{\{|[*?\[]")
 
@@ -244,9 +244,8 @@ _PATTERN = re.compile(r"\{\{|[*?\[]")
 def _is_deployer(kind: str) -> bool:
     """`kind` is `apiVersion kind`."""
     api, _, name = kind.partition(" ")
-    return any(
-        api.startswith(a) and name == k for a, _, k in (d.partition(" ") for d in _DEPLOYERS)
-    )
+    group = _DEPLOYERS.get(name)
+    return group is not None and api.startswith(group)
 
 
 def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[str, str]]]:
@@ -258,7 +257,8 @@ def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[st
     from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
 
     def wanted(kind: str) -> bool:
-        return _is_deployer(kind) or kind.rpartition(" ")[2] in _NAMED
+        name = kind.rpartition(" ")[2]
+        return name in _NAMED or (name in _DEPLOYERS and _is_deployer(kind))
 
     tree = context.tree
     found: dict[str, list[tuple[str, str]]] = {}
