@@ -87,7 +87,10 @@ def test_revision_tree_reads_and_lists(repo: Repo) -> None:
     repo.write("ab.yaml", "x: 1\n")
     repo.commit("tree")
     tree = gitops.RevisionTree(repo.git.head.commit)
+    walk = gitops.RevisionTree(repo.git.head.commit, tree.reader)
     try:
+        expected = {path: (repo.root / path).read_bytes() for path in tree.paths}
+        assert {path: walk.read(path) for path in walk.paths} == expected  # read ahead
         assert tree.list_dir("a") == ["a/app.yaml", "a/b/c.yaml"]
         assert tree.read("a/b/../b/c.yaml") == b"kind: Pod\n"
         assert tree.read_many(["ab.yaml", "missing.yaml"]) == {"ab.yaml": b"x: 1\n"}
