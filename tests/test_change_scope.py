@@ -62,6 +62,15 @@ CHART_FILES = {
 }
 
 
+def from_main(repo: Repo, branch: str, files: dict[str, str]) -> None:
+    """Another pull request: `files` committed on a new branch from main."""
+    repo.git.git.checkout("-q", "main")
+    repo.branch(branch)
+    for name, text in files.items():
+        repo.write(name, text)
+    repo.commit(branch)
+
+
 def blocked(run: Run) -> list[str]:
     """`file:line: policy` of each blocking finding in the text report."""
     assert run.returncode == 1, run.stdout + run.stderr
@@ -91,11 +100,10 @@ def test_patch_to_an_overlay_whose_base_is_in_another_top_level_folder(
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["overlays/prod/patch.yaml:7 TEST-NO-PRIVILEGED"]
     # The other direction: a base resource changes, the overlay elsewhere rebuilds it.
-    repo.git.git.checkout("-q", "main")
-    repo.branch("pr2")
-    repo.write("overlays/prod/patch.yaml", "")
-    repo.write("overlays/prod/kustomization.yaml", "namespace: prod\nresources: [../../base]\n")
-    repo.commit("no patch")
+    overlay = "namespace: prod\nresources: [../../base]\n"
+    from_main(
+        repo, "pr2", {"overlays/prod/patch.yaml": "", "overlays/prod/kustomization.yaml": overlay}
+    )
     repo.git.git.checkout("-q", "-b", "pr3")
     repo.write("base/pod.yaml", pod(("app", False), ("side", True)))
     repo.commit("privileged side container in the base")
@@ -134,10 +142,7 @@ def test_values_file_outside_the_chart_named_by_an_application_or_the_config(
         "new",
     )
     assert finding.extra["values"] == "env/prod/values.yaml:1"
-    repo.git.git.checkout("-q", "main")
-    repo.branch("staging")
-    repo.write("env/staging/values.yaml", "privileged: true\n")
-    repo.commit("privileged in staging")
+    from_main(repo, "staging", {"env/staging/values.yaml": "privileged: true\n"})
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "env/staging/values.yaml:1" in run.stdout
@@ -327,10 +332,7 @@ def test_values_of_an_applicationset_environment(repo: Repo, gatekeeper: Gatekee
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "envs/prod/values.yaml:1" in run.stdout
     # A new environment directory: the generator makes a new Application from it.
-    repo.git.git.checkout("-q", "main")
-    repo.branch("staging")
-    repo.write("envs/staging/values.yaml", "privileged: true\n")
-    repo.commit("a privileged staging environment")
+    from_main(repo, "staging", {"envs/staging/values.yaml": "privileged: true\n"})
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "envs/staging/values.yaml:1" in run.stdout
