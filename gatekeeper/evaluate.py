@@ -10,19 +10,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatekeeper.document import Document, Location
+from gatekeeper.document import Document, Location, Problem
 from gatekeeper.fieldpath import Path, Pattern, expand, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.cel import CelError, activation, literal
-from gatekeeper.policy.model import Policy
+from gatekeeper.policy.model import PLACEHOLDER, Policy
+from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 
 # Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 # Sources whose documents are Kubernetes objects, where a null field means unset.
 KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 
 @dataclass
@@ -268,19 +268,37 @@ class Engine:
         finding = make_finding(policy, document, message, location, path)
         return finding.with_(extra={"evaluation_error": True})
 
+    def override_notices(self) -> list[Finding]:
+        """One notice per policy that replaces an earlier one (`overrides:`), in every report."""
+        return [
+            to_finding(
+                Problem(
+                    "GK-POLICY-OVERRIDE",
+                    policy.file,
+                    policy.line("overrides"),
+                    f"policy {policy.id} from {policy.file} replaces {policy.overrides}"
+                    f" from {policy.replaced}",
+                ),
+                identity=(policy.id, policy.overrides),
+            )
+            for policy in self.policies
+            if policy.overrides
+        ]
+
     def evaluate_repository(self, inventory: list[InventoryEntry]) -> list[Finding]:
-        """Repository-scope policies: one evaluation per inventory entry.
+        """Once per scan: the override notices, and repository-scope policies (one evaluation
+        per inventory entry).
 
         A rule sees `item` (the entry) and `inventory`: `{namespace: {kind: count},
         cluster: {kind: count}}` for the item's namespace and for objects with no namespace.
         Handing each evaluation only its namespace's counts keeps the cost linear in the
         repository size (CEL converts its inputs on every call, and caps iterations at 10,000).
         """
+        findings = self.override_notices()
         if not self._repository:
-            return []
+            return findings
         rows = [entry.as_cel() for entry in inventory]
         by_namespace, cluster = kind_counts(inventory)
-        findings = []
         for policy in self._repository:
             params = self.params(policy)
             kinds = policy.match.kinds
@@ -536,4 +554,4 @@ def render_message(template: str, data: dict[str, Any]) -> str:
             return ", ".join(str(item) for item in value)
         return "" if value is None else str(value)
 
-    return _PLACEHOLDER.sub(replace, template)
+    return PLACEHOLDER.sub(replace, template)

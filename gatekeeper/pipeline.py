@@ -19,7 +19,7 @@ from gatekeeper.scan import ScanResult, finalize, scan
 from gatekeeper.sources import LoadContext
 
 # Findings that inform a reviewer and never block on their own.
-NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
+NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-POLICY-OVERRIDE", "GK-WAIVER-EXPIRING"})
 
 
 def overrides_for(config: Config, file: str) -> list[Override]:

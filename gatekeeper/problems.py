@@ -50,6 +50,11 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Policy, configuration or waivers changed",
         "Have the owners of the policies review the change; it applies once merged.",
     ),
+    "GK-POLICY-OVERRIDE": ProblemKind(
+        "info",
+        "Policy replaced by a custom policy",
+        "Check that the replacement enforces at least what the policy it replaces did.",
+    ),
     "GK-WAIVER-EXPIRED": ProblemKind(
         "high",
         "Waiver expired",
