@@ -302,3 +302,19 @@ def test_authoring_mistakes_are_reported_at_their_line(
     write("p/policy.yaml", text)
     error = policy_error(tmp_path / "p")
     assert (error.line, error.message[: len(message)]) == (line, message)
+
+
+def test_gatekeeper_test_runs_the_policies_the_configuration_lists(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    write(".gatekeeper.yml", "packs: [compose]\npolicies:\n  - path: custom\n")
+    write(
+        "custom/policy.yaml",
+        "id: TEST-CUSTOM\n"
+        + HEAD
+        + 'rule: "false"\ntests:\n  - {name: wrongly expected, expect: pass, input: "kind: Pod"}\n',
+    )
+    run = gatekeeper("test", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "FAIL TEST-CUSTOM: wrongly expected" in run.stdout
+    assert "PASS COMPOSE-" in run.stdout and "K8S-" not in run.stdout  # the configured packs

@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 from gatekeeper import output
 from gatekeeper.errors import PolicyError
 from gatekeeper.evaluate import Engine
-from gatekeeper.policy.loader import builtin_dir, load_bundle
+from gatekeeper.policy.loader import load_bundle
 from gatekeeper.policy.model import Policy
 from gatekeeper.scan import scan
 
@@ -149,7 +149,13 @@ def render_junit(results: list[CaseResult], untested: list[Policy]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    roots = [Path(directory) for directory in args.dirs] or [builtin_dir()]
+    if args.dirs:
+        roots = [Path(directory) for directory in args.dirs]
+    else:  # what a scan here would load: the built-in packs and `.gatekeeper.yml` policies
+        from gatekeeper.bundle import policy_roots
+        from gatekeeper.commands.scan import find_config
+
+        roots = policy_roots(find_config(None, Path.cwd()))
     policies = load_bundle(roots)
     if not policies:
         raise PolicyError("no policies found", ", ".join(map(str, roots)))
