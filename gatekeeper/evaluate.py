@@ -14,6 +14,7 @@ from gatekeeper.document import Document, Location, Problem
 from gatekeeper.fieldpath import Path, Pattern, expand, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import CelError, activation, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
@@ -23,6 +24,8 @@ from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 # Sources whose documents are Kubernetes objects, where a null field means unset.
 KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
+# GK-SCHEMA findings per document: past a few, the file is not a manifest of that kind.
+MAX_SHAPE_FINDINGS = 10
 
 
 @dataclass
@@ -57,17 +60,27 @@ class Engine:
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
+        skip: frozenset[Path] = frozenset()
+        if document.source in KUBERNETES_SOURCES:
+            document = replace(document, obj=without_nulls(document.obj))
+            errors = shape_errors(document.obj)
+            if errors:
+                # Reported once each; policies judge the rest: ill-typed fields are unset to
+                # them, ill-typed list items are no subject.
+                findings.extend(shape_findings(document, errors))
+                skip = frozenset(error.path for error in errors)
+                document = replace(document, obj=_without(document.obj, list(skip)))
         group = self._group(document.source, document.kind)
         if not group.policies:
             return findings
-        if document.source in KUBERNETES_SOURCES:
-            document = replace(document, obj=without_nulls(document.obj))
-        scope = _Scope(document, group)
+        scope = _Scope(document, group, skip)
         for policy, pod in group.policies:
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
             fast = self._evaluate_fast(policy, document, scope, pod)
-            findings.extend(fast if fast is not None else self._evaluate_policy(policy, document))
+            findings.extend(
+                fast if fast is not None else self._evaluate_policy(policy, document, skip)
+            )
         return findings
 
     def _group(self, source: str, kind: str) -> _Group:
@@ -196,7 +209,11 @@ class Engine:
             )
         return findings
 
-    def _evaluate_policy(self, policy: Policy, document: Document) -> list[Finding]:
+    def _evaluate_policy(
+        self, policy: Policy, document: Document, skip: frozenset[Path] = frozenset()
+    ) -> list[Finding]:
+        """The plain path. `skip`: paths of ill-typed values (already reported): no subject
+        there, and an evaluation error on such a document is theirs, not reported again."""
         kind = document.kind
         obj = document.obj
         to_real: Callable[[Path], Path] = _identity
@@ -218,7 +235,7 @@ class Engine:
                 if policy.match.condition.evaluate(data) is not True:
                     return []
             except CelError as error:
-                return [self._error(policy, document, error, "match.condition")]
+                return [] if skip else [self._error(policy, document, error, "match.condition")]
         subjects: Iterable[tuple[Path, Any]] = (
             (subject for pattern in policy.each for subject in expand(obj, pattern))
             if policy.each
@@ -226,14 +243,21 @@ class Engine:
         )
         findings = []
         for subject_path, item in subjects:
+            if skip and _under(to_real(subject_path), skip):
+                continue
             data = _variables(obj, params, item, format_path(subject_path), context)
             try:
                 verdict = policy.rule.evaluate(data)
             except CelError as error:
-                findings.append(self._error(policy, document, error, "rule", to_real(subject_path)))
+                if not skip:
+                    findings.append(
+                        self._error(policy, document, error, "rule", to_real(subject_path))
+                    )
                 continue
             if verdict is True:
                 continue
+            if skip:
+                continue  # a non-bool verdict on ill-typed input
             if verdict is not False:
                 wrong = CelError(f"rule returned {verdict!r}, not a bool")
                 findings.append(self._error(policy, document, wrong, "rule", to_real(subject_path)))
@@ -385,9 +409,10 @@ class _Group:
 class _Scope:
     """One document's views (itself, its virtual Pod), subjects and Activations, built once."""
 
-    def __init__(self, document: Document, group: _Group) -> None:
+    def __init__(self, document: Document, group: _Group, skip: frozenset[Path]) -> None:
         self.document = document
         self.group = group
+        self.skip = skip  # paths of ill-typed values: no subject there
         self._views: dict[bool, tuple[Any, Callable[[Path], Path]] | None] = {}
         self._subjects: dict[bool, dict[Pattern, list[tuple[Path, Any]]]] = {}
         self._activations: dict[bool, Any] = {}
@@ -406,7 +431,12 @@ class _Scope:
             view = self.view(pod)
             obj = view[0] if view else None
             self._subjects[pod] = {
-                pattern: list(expand(obj, pattern)) for pattern in self.group.patterns[pod]
+                pattern: [
+                    (path, item)
+                    for path, item in expand(obj, pattern)
+                    if not (self.skip and view and _under(view[1](path), self.skip))
+                ]
+                for pattern in self.group.patterns[pod]
             }
         return self._subjects[pod]
 
@@ -468,6 +498,62 @@ def _variables(
 
 def _identity(path: Path) -> Path:
     return path
+
+
+def _under(path: Path, paths: frozenset[Path]) -> bool:
+    """Is `path` one of `paths`, or inside one?"""
+    return any(path[:length] in paths for length in range(len(path) + 1))
+
+
+def _without(value: Any, paths: list[Path]) -> Any:
+    """`value` without the mapping entries at `paths`, copied only along them; list items stay,
+    so that indexes (and the lines they locate) keep their meaning."""
+    if not paths:
+        return value
+    here = {path[0] for path in paths if len(path) == 1}
+    deeper: dict[Any, list[Path]] = defaultdict(list)
+    for path in paths:
+        if len(path) > 1:
+            deeper[path[0]].append(path[1:])
+    if isinstance(value, dict):
+        return {
+            key: _without(item, deeper.get(key, []))
+            for key, item in value.items()
+            if key not in here
+        }
+    if isinstance(value, list):
+        return [_without(item, deeper.get(index, [])) for index, item in enumerate(value)]
+    return value
+
+
+def shape_findings(document: Document, errors: list[ShapeError]) -> list[Finding]:
+    """One GK-SCHEMA finding per ill-typed field, at its line."""
+    findings = []
+    for number, error in enumerate(errors[:MAX_SHAPE_FINDINGS], 1):
+        location = document.locator.locate(error.path)
+        where = format_path(error.path)
+        message = (
+            f"{where}: {error.message} ({document.kind} schema of Kubernetes {schema_version()})"
+        )
+        if number == MAX_SHAPE_FINDINGS and len(errors) > MAX_SHAPE_FINDINGS:
+            message += f"; {len(errors) - MAX_SHAPE_FINDINGS} more ill-typed field(s) not listed"
+        problem = Problem("GK-SCHEMA", location.file, location.line, message, location.column)
+        identity = (
+            document.kind,
+            document.namespace,
+            document.name,
+            stable_path(document.obj, error.path),
+        )
+        findings.append(
+            to_finding(problem, document.source, identity=identity).with_(
+                kind=document.kind,
+                namespace=document.namespace,
+                name=document.name,
+                path=where,
+                extra=_location_extra(location),
+            )
+        )
+    return findings
 
 
 def make_finding(
