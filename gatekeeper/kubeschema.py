@@ -18,6 +18,7 @@ import functools
 import importlib.util
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -91,6 +92,12 @@ def schema_version() -> str:
 def known(api_version: str, kind: str) -> bool:
     schemas = _schemas()
     return schemas is not None and (api_version, kind) in schemas.kinds
+
+
+def has_kind(kind: str) -> bool:
+    """Is there a schema for `kind` in some API version?"""
+    schemas = _schemas()
+    return schemas is not None and any(known_kind == kind for _, known_kind in schemas.kinds)
 
 
 def shape_errors(obj: Any) -> list[ShapeError]:
@@ -219,3 +226,43 @@ def describe(value: Any) -> str:
         return f"the number {value}"
     text = str(value)
     return f"the string {json.dumps(text if len(text) <= 40 else text[:37] + '...')}"
+
+
+def unknown_field(kind: str, path: Sequence[Any]) -> tuple[int, list[str]] | None:
+    """Where `path` (keys, list indexes, wildcards) leaves every schema of `kind`.
+
+    None when some version of the kind has every field, or when the kind or a step is not
+    known well enough to say (a map, a free-form object, a kind with no schema). Otherwise
+    (index of the first unknown key, the fields that were possible there).
+    """
+    schemas = _schemas()
+    if schemas is None:
+        return None
+    names = [name for (_, known_kind), name in schemas.kinds.items() if known_kind == kind]
+    worst: tuple[int, list[str]] | None = None
+    for name in dict.fromkeys(names):
+        found = _unknown_step(_node(name), path)
+        if found is None:
+            return None
+        if worst is None or found[0] > worst[0]:
+            worst = found
+    return worst
+
+
+def _unknown_step(node: _Node, path: Sequence[Any]) -> tuple[int, list[str]] | None:
+    for index, key in enumerate(path):
+        if not node._compiled:
+            node._compile()
+        if not isinstance(key, str):  # a list index or wildcard
+            if node.items is None:
+                return None
+            node = node.items
+        elif key in node.properties:
+            node = node.properties[key]
+        elif node.additional is not None:
+            node = node.additional
+        elif not node.properties or "object" not in node.types:
+            return None  # free-form: anything goes
+        else:
+            return index, sorted(node.properties)
+    return None

@@ -237,6 +237,70 @@ def test_every_builtin_policy_with_params_declares_their_schema() -> None:
 # -- authoring diagnostics ---------------------------------------------------------------
 
 
+FIELDS = """\
+id: TEST-FIELDS
+title: Field references
+severity: high
+description: d
+remediation: r
+match: {source: kubernetes, kinds: [Pod, Deployment]}
+each: spec.containers[*]
+rule: >
+  !item.?securityContext.?privileged.orValue(false) &&
+  object.spec.?hostNetwork.orValue(false) != true &&
+  object.metadata.?annotations["a.b/c"].orValue("") != "x.y"
+field: securityContext.privileged
+message: "container {{ item.name }} of {{ object.metadata.name }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("", "", 0, ""),
+        (
+            "?privileged.orValue",
+            "?privilegd.orValue",
+            9,
+            "rule: item.securityContext.privilegd: Pod has no field 'privilegd' here"
+            " (did you mean privileged?)",
+        ),
+        (
+            "hostNetwork.orValue",
+            "hostNetwrk.orValue",
+            10,
+            "rule: object.spec.hostNetwrk: Pod has no field 'hostNetwrk' here"
+            " (did you mean hostNetwork?)",
+        ),
+        ("each: spec.containers", "each: spec.contaners", 7, "each: spec.contaners[*]: Pod has"),
+        ("field: securityContext.privileged", "field: securityContext.priv", 12, "field: "),
+        ("{{ item.name }}", "{{ item.nam }}", 13, "message: item.nam: Pod has no field 'nam'"),
+    ],
+)
+def test_field_references_are_checked_against_the_kinds_schemas(
+    write: Write, tmp_path: Path, old: str, new: str, line: int, message: str
+) -> None:
+    """Each reference exists in one kind (a Deployment has no spec.containers, a Pod has)."""
+    write("p/policy.yaml", FIELDS.replace(old, new) if old else FIELDS)
+    if not message:
+        assert [policy.id for policy in load_bundle([tmp_path / "p"])] == ["TEST-FIELDS"]
+        return
+    error = policy_error(tmp_path / "p")
+    assert (error.line, error.message[: len(message)]) == (line, message)
+
+
+def test_references_of_custom_resources_and_free_form_fields_pass(
+    write: Write, tmp_path: Path
+) -> None:
+    text = FIELDS.replace("kinds: [Pod, Deployment]", "kinds: [Pod, Widget]").replace(
+        "?privileged.orValue", "?anything.orValue"
+    )
+    write("p/policy.yaml", text)
+    load_bundle([tmp_path / "p"])  # Widget has no schema: nothing to check against
+    write("p/policy.yaml", FIELDS.replace("metadata.name }}", "metadata.labels.team.x }}"))
+    load_bundle([tmp_path / "p"])  # labels is a map: any key
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [

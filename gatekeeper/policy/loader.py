@@ -18,6 +18,7 @@ from gatekeeper.policy.cel import VARIABLES, CelError, Program
 from gatekeeper.policy.hints import did_you_mean
 from gatekeeper.policy.model import PLACEHOLDER, Match, Policy
 from gatekeeper.policy.params import check_schema, params_schema
+from gatekeeper.policy.references import check_references
 from gatekeeper.policy.schema import validate as validate  # also for config and waivers
 from gatekeeper.yamldoc import NodeLocator, decode, read_single
 
@@ -139,16 +140,21 @@ def load_policy_file(
         raise PolicyError("a policy file holds exactly one YAML document", name, 1)
     locator = NodeLocator(name, document.node)
     key = digest(policy_schema_text(), data)
-    if validated is None or key not in validated:
+    check = validated is None or key not in validated
+    if check:
         validate(document.obj, policy_schema(), name, locator)
         check_policy_params(document.obj, name, locator)
-        if validated is not None:
-            validated.add(key)
     pack = ""
     if pack_root is not None and pack_root.is_dir():
         relative = file.parent.relative_to(pack_root)
         pack = relative.parts[0] if relative.parts else pack_root.name
-    return compile_policy(document.obj, name, locator, pack, decode(data))
+    policy = compile_policy(document.obj, name, locator, pack, decode(data))
+    if check:
+        text = decode(data)
+        check_references(policy, lambda path, offset: scalar_line(locator, path, text, offset))
+        if validated is not None:
+            validated.add(key)
+    return policy
 
 
 def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) -> None:
@@ -247,23 +253,31 @@ def cel_error_line(error: CelError, locator: NodeLocator, path: Path, text: str)
     """The file line of a CEL error's `at LINE:COLUMN`, inside a multi-line YAML scalar."""
     found = re.match(r"at (\d+):(\d+):", str(error))
     node = locator.node_at(path)
+    if found is None or node is None or not isinstance(node.value, str):
+        return locator.locate(path).line
+    cel_line, column = int(found.group(1)), int(found.group(2))
+    starts = [0, *(index + 1 for index, char in enumerate(node.value) if char == "\n")]
+    if cel_line > len(starts):
+        return locator.locate(path).line
+    return scalar_line(locator, path, text, starts[cel_line - 1] + column - 1)
+
+
+def scalar_line(locator: NodeLocator, path: Path, text: str, offset: int) -> int:
+    """The file line of character `offset` of the string value at `path` (a YAML scalar that
+    may span lines: literal `|`, folded `>` or plain), given the file's text."""
+    node = locator.node_at(path)
     fallback = locator.locate(path).line
-    if found is None or node is None or not text or not isinstance(node.value, str):
+    if node is None or not text or not isinstance(node.value, str):
         return fallback
     source: str = node.value
-    cel_line, column = int(found.group(1)), int(found.group(2))
-    starts = [0, *(index + 1 for index, char in enumerate(source) if char == "\n")]
-    if cel_line > len(starts):
-        return fallback
-    offset = starts[cel_line - 1] + column - 1
-    # Find each YAML line's text in the scalar's value, in order: this maps offsets for
-    # literal (|), folded (>) and plain multi-line scalars alike.
+    # Find each YAML line's text in the scalar's value, in order.
     lines = text.splitlines()
     best, position = fallback, 0
-    for number in range(node.start_mark.line, min(node.end_mark.line + 1, len(lines))):
+    first = node.start_mark.line + (1 if getattr(node, "style", None) in ("|", ">") else 0)
+    for number in range(first, min(node.end_mark.line + 1, len(lines))):
         content = lines[number].strip()
         if number == node.start_mark.line:
-            content = lines[number][node.start_mark.column :].strip()
+            content = lines[number][node.start_mark.column :].strip().lstrip("\"'")
         if not content:
             continue
         at = source.find(content, position)
