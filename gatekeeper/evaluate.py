@@ -24,6 +24,8 @@ from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 # Sources whose documents are Kubernetes objects, where a null field means unset.
 KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
+# CEL errors that mean a value of the wrong type, not a policy bug.
+_TYPE_ERROR = re.compile(r"No matching overloads|non-message type|type conversion error")
 # GK-SCHEMA findings per document: past a few, the file is not a manifest of that kind.
 MAX_SHAPE_FINDINGS = 10
 
@@ -286,11 +288,19 @@ class Engine:
     def _error(
         self, policy: Policy, document: Document, error: CelError, what: str, path: Path = ()
     ) -> Finding:
-        """A rule that errs on a document is reported, never taken as a pass."""
+        """A rule that errs on a document is reported, never taken as a pass.
+
+        It still blocks, but says what is likely wrong, and is never `critical`: that is kept
+        for violations found, not for input a policy could not read.
+        """
         location = document.locator.locate(path)
-        message = f"policy could not be evaluated ({what}): {error}"
+        hint = ""
+        if _TYPE_ERROR.search(str(error)):
+            hint = " (a field it reads has an unexpected type: check the object's shape)"
+        message = f"policy could not be evaluated ({what}){hint}: {error}"
         finding = make_finding(policy, document, message, location, path)
-        return finding.with_(extra={"evaluation_error": True})
+        severity = "high" if finding.severity == "critical" else finding.severity
+        return finding.with_(severity=severity, extra={**finding.extra, "evaluation_error": True})
 
     def override_notices(self) -> list[Finding]:
         """One notice per policy that replaces an earlier one (`overrides:`), in every report."""

@@ -160,3 +160,19 @@ def test_the_schemas_ship_with_the_package() -> None:
     assert kubeschema.known("networking.k8s.io/v1", "NetworkPolicy")
     assert not kubeschema.known("argoproj.io/v1alpha1", "Application")
     assert Path(kubeschema.__file__).exists() and kubeschema.schema_version().startswith("v1.")
+
+
+def test_an_evaluation_error_on_a_kind_without_schema_blocks_but_is_not_critical(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "policy.yaml").write_text(
+        "id: TEST-WIDGET\ntitle: Widgets are safe\nseverity: critical\ndescription: d\n"
+        "remediation: r\nmatch: {source: kubernetes, kinds: [Widget]}\n"
+        'rule: "object.spec.size < 3"\n'
+    )
+    engine = Engine(load_bundle([tmp_path / "p"]))
+    text = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big}\n"
+    (error,) = findings(text, engine=engine)
+    assert error.severity == "high" and error.extra["evaluation_error"]
+    assert "a field it reads has an unexpected type" in error.message
