@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gatekeeper.bundle import engine_for
 from gatekeeper.config import parse_config
@@ -230,7 +231,8 @@ def test_policy_params_fit_the_policy_schema(
 def test_every_builtin_policy_with_params_declares_their_schema() -> None:
     for policy in load_bundle([builtin_dir()]):
         if policy.params:
-            assert "paramsSchema" in policy.raw, policy.file
+            inferred = yaml.safe_dump({"paramsSchema": policy.params_schema}, sort_keys=False)
+            assert "paramsSchema" in policy.raw, f"{policy.file}: add e.g.\n{inferred}"
             assert policy.params_schema.get("additionalProperties") is False, policy.file
 
 
