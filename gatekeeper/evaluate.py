@@ -319,7 +319,7 @@ class Engine:
                 identity=(policy.id, policy.overrides),
             )
             for policy in self.policies
-            if policy.overrides
+            if policy.replaced
         ]
 
     def evaluate_repository(self, inventory: list[InventoryEntry]) -> list[Finding]:

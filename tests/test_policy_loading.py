@@ -384,3 +384,25 @@ def test_gatekeeper_test_runs_the_policies_the_configuration_lists(
     assert run.returncode == 1, run.stderr
     assert "FAIL TEST-CUSTOM: wrongly expected" in run.stdout
     assert "PASS COMPOSE-" in run.stdout and "K8S-" not in run.stdout  # the configured packs
+
+
+def test_an_overriding_policy_is_tested_on_its_own_and_with_what_it_replaces(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    strict = (
+        "id: ACME-PRIVILEGED\noverrides: K8S-PSS-PRIVILEGED\n"
+        + HEAD
+        + 'each: spec.containers[*]\nrule: "!has(item.securityContext)"\n'
+        + "tests:\n  - {name: privileged fails, expect: fail, input: "
+        + json.dumps(PRIVILEGED_POD)
+        + "}\n"
+    )
+    write("custom/strict.yaml", strict)
+    write(".gatekeeper.yml", "packs: [kubernetes]\npolicies:\n  - path: custom\n")
+    for args in (("custom",), ()):
+        run = gatekeeper("test", *args, cwd=tmp_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "PASS ACME-PRIVILEGED: privileged fails" in run.stdout
+    policies = {policy.id: policy for policy in load_bundle([builtin_dir(), tmp_path / "custom"])}
+    assert "K8S-PSS-PRIVILEGED" not in policies  # replaced under another id
+    assert policies["ACME-PRIVILEGED"].replaced == BUILTIN_PRIVILEGED

@@ -62,7 +62,11 @@ def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
     engine = Engine([policy], {policy.id: dict(params)} if isinstance(params, dict) else {})
     result = scan([(filename, data)], engine, jobs=1)
     own = [finding for finding in result.findings if finding.policy_id == policy.id]
-    others = [finding for finding in result.findings if finding.policy_id != policy.id]
+    others = [
+        finding
+        for finding in result.findings
+        if finding.policy_id not in (policy.id, "GK-POLICY-OVERRIDE")  # about the policy itself
+    ]
     errors = [finding for finding in own if finding.extra.get("evaluation_error")]
     problems: list[str] = []
     if not result.files:
@@ -156,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         from gatekeeper.commands.scan import find_config
 
         roots = policy_roots(find_config(None, Path.cwd()))
-    policies = load_bundle(roots)
+    policies = load_bundle(roots, standalone=bool(args.dirs))
     if not policies:
         raise PolicyError("no policies found", ", ".join(map(str, roots)))
     results = run_policies(policies)

@@ -71,12 +71,14 @@ def policy_files(root: FsPath) -> Iterator[FsPath]:
                 yield FsPath(directory, name)
 
 
-def load_bundle(roots: Iterable[FsPath]) -> list[Policy]:
+def load_bundle(roots: Iterable[FsPath], standalone: bool = False) -> list[Policy]:
     """Every policy under `roots`.
 
     An id may appear once; a later root's policy replaces an earlier one only when it says
     `overrides: ID`, and the replacement is recorded on it (`Policy.replaced`) so every report
-    can show it: a custom file must not quietly weaken a built-in policy.
+    can show it: a custom file must not quietly weaken a built-in policy. `standalone`: the
+    roots are loaded without what they override (`gatekeeper test DIR`), so an `overrides`
+    target may be absent.
     """
     by_id: dict[str, Policy] = {}
     validated = ValidatedSet()
@@ -92,17 +94,17 @@ def load_bundle(roots: Iterable[FsPath]) -> list[Policy]:
                     policy.line("id"),
                 )
             seen_here[policy.id] = policy
-            _place(policy, by_id)
+            _place(policy, by_id, standalone)
     validated.save()
     return sorted(by_id.values(), key=lambda policy: policy.id)
 
 
-def _place(policy: Policy, by_id: dict[str, Policy]) -> None:
+def _place(policy: Policy, by_id: dict[str, Policy], standalone: bool) -> None:
     """Add `policy` to the bundle, replacing an earlier policy only if it says so."""
     earlier = by_id.get(policy.id)
     if policy.overrides:
         replaced = by_id.pop(policy.overrides, None)
-        if replaced is None:
+        if replaced is None and not standalone:
             raise PolicyError(
                 f"overrides: no earlier policy has id {policy.overrides}"
                 f"{did_you_mean(policy.overrides, by_id)}",
@@ -116,7 +118,7 @@ def _place(policy: Policy, by_id: dict[str, Policy]) -> None:
                 policy.file,
                 policy.line("id"),
             )
-        policy.replaced = where(replaced)
+        policy.replaced = where(replaced) if replaced is not None else ""
     elif earlier is not None:
         raise PolicyError(
             f"duplicate policy id {policy.id} (also in {where(earlier)}); "
