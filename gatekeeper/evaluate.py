@@ -70,8 +70,9 @@ class Engine:
                 # Reported once each; policies judge the rest: ill-typed fields are unset to
                 # them, ill-typed list items are no subject.
                 findings.extend(shape_findings(document, errors))
-                skip = frozenset(error.path for error in errors)
-                document = replace(document, obj=_without(document.obj, list(skip)))
+                skip = frozenset(error.path for error in errors if error.as_read is None)
+                read = {error.path: error.as_read for error in errors if error.as_read is not None}
+                document = replace(document, obj=_without(document.obj, list(skip), read))
         group = self._group(document.source, document.kind)
         if not group.policies:
             return findings
@@ -519,24 +520,33 @@ def _under(path: Path, paths: frozenset[Path]) -> bool:
     return any(path[:length] in paths for length in range(len(path) + 1))
 
 
-def _without(value: Any, paths: list[Path]) -> Any:
-    """`value` without the mapping entries at `paths`, copied only along them; list items stay,
-    so that indexes (and the lines they locate) keep their meaning."""
-    if not paths:
+def _without(value: Any, paths: list[Path], numbers: dict[Path, Any]) -> Any:
+    """`value` without the mapping entries at `paths` and with `numbers` set (path -> value),
+    copied only along them; list items stay, so indexes (and the lines they locate) keep
+    their meaning."""
+    if not paths and not numbers:
         return value
+    if () in numbers:
+        return numbers[()]
     here = {path[0] for path in paths if len(path) == 1}
     deeper: dict[Any, list[Path]] = defaultdict(list)
     for path in paths:
         if len(path) > 1:
             deeper[path[0]].append(path[1:])
+    below: dict[Any, dict[Path, Any]] = defaultdict(dict)
+    for path, number in numbers.items():
+        below[path[0]][path[1:]] = number
     if isinstance(value, dict):
         return {
-            key: _without(item, deeper.get(key, []))
+            key: _without(item, deeper.get(key, []), below.get(key, {}))
             for key, item in value.items()
             if key not in here
         }
     if isinstance(value, list):
-        return [_without(item, deeper.get(index, [])) for index, item in enumerate(value)]
+        return [
+            _without(item, deeper.get(index, []), below.get(index, {}))
+            for index, item in enumerate(value)
+        ]
     return value
 
 

@@ -50,6 +50,9 @@ _TYPE_NAMES = {
 class ShapeError:
     path: Path
     message: str
+    # A string that kubectl's YAML reader takes for this number (`0e0`, `8e1`, `0o17`): what
+    # policies must judge, since that is what the API server would get.
+    as_read: int | float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,13 @@ class _Node:
             and type(value) not in self.exact
             and not any(_is(value, name) for name in self.types)
         ):
-            errors.append(_error(path, self.types, value))
+            number = go_yaml_number(value) if isinstance(value, str) else None
+            if number is not None and any(_is(number, name) for name in self.types):
+                message = _error(path, self.types, value).message
+                message += f" (unquoted, Kubernetes tools read it as the number {number})"
+                errors.append(ShapeError(path, message, number))
+            else:
+                errors.append(_error(path, self.types, value))
             return
         if isinstance(value, dict):
             properties, additional = self.properties, self.additional
@@ -212,6 +221,23 @@ def _is(value: Any, type_name: str) -> bool:
 def _error(path: Path, expected: tuple[str, ...], value: Any) -> ShapeError:
     wanted = " or ".join(dict.fromkeys(_TYPE_NAMES.get(name, name) for name in expected))
     return ShapeError(path, f"expected {wanted}, found {describe(value)}")
+
+
+# go-yaml's (v2, used by kubectl and Helm) plain floats; PyYAML wants a dot where it does not.
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def go_yaml_number(text: str) -> int | float | None:
+    """The number kubectl's YAML reader makes of a plain scalar that PyYAML keeps a string."""
+    plain = text.replace("_", "")
+    try:
+        return int(plain, 0)  # 0o17, 0x1F, 0b1
+    except ValueError:
+        pass
+    if _GO_FLOAT.fullmatch(plain):
+        number = float(plain)
+        return int(number) if number.is_integer() else number  # as JSON carries it
+    return None
 
 
 def describe(value: Any) -> str:

@@ -176,3 +176,31 @@ def test_an_evaluation_error_on_a_kind_without_schema_blocks_but_is_not_critical
     (error,) = findings(text, engine=engine)
     assert error.severity == "high" and error.extra["evaluation_error"]
     assert "a field it reads has an unexpected type" in error.message
+
+
+def test_a_number_that_only_kubectl_reads_as_a_number_is_judged_as_that_number() -> None:
+    """`runAsUser: 0e0` is a string to PyYAML and the number 0 to kubectl's YAML reader: the
+    pod runs as root. It was a silent pass; now the policy judges 0, and the spelling is
+    reported."""
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - name: app\n      image: app:1\n"
+        "      securityContext: {runAsUser: 0e0}\n"
+        "      ports: [{containerPort: 8080, hostPort: 8e1}]\n"
+    )
+    found = findings(text)
+    shapes = schema_lines(found)
+    assert [line for line, _ in shapes] == [8, 9]
+    assert "(unquoted, Kubernetes tools read it as the number 0)" in shapes[0][1]
+    judged = {f.policy_id: (f.line, f.message) for f in found}
+    assert judged["K8S-PSS-RUN-AS-USER"] == (8, "container app runs as UID 0 (root)")
+    assert judged["K8S-PSS-HOST-PORTS"][1].endswith("bound to host port 80")
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("0e0", 0), ("8e1", 80), ("1.5e3", 1500), ("0o17", 15), ("1_000", 1000), ("-2E-1", -0.2)],
+)
+def test_go_yaml_numbers(text: str, number: float) -> None:
+    assert kubeschema.go_yaml_number(text) == number
+    assert kubeschema.go_yaml_number("8080/TCP") is None and kubeschema.go_yaml_number("e1") is None
