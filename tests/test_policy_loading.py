@@ -406,3 +406,27 @@ def test_an_overriding_policy_is_tested_on_its_own_and_with_what_it_replaces(
     policies = {policy.id: policy for policy in load_bundle([builtin_dir(), tmp_path / "custom"])}
     assert "K8S-PSS-PRIVILEGED" not in policies  # replaced under another id
     assert policies["ACME-PRIVILEGED"].replaced == BUILTIN_PRIVILEGED
+
+
+def test_a_pull_request_report_shows_the_override_with_repository_paths(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path)
+    repo.write(
+        "custom/weak.yaml",
+        WEAK_PRIVILEGED.replace("title:", "overrides: K8S-PSS-PRIVILEGED\ntitle:"),
+    )
+    repo.write(".gatekeeper.yml", "packs: [kubernetes]\npolicies:\n  - path: custom\n")
+    base = repo.commit("base")
+    repo.write("pod.yaml", PRIVILEGED_POD)
+    repo.commit("head")
+    run = gatekeeper("scan", "--base", base, "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    (notice,) = [f for f in findings if f["policy_id"] == "GK-POLICY-OVERRIDE"]
+    assert (notice["file"], notice["line"], notice["blocking"]) == ("custom/weak.yaml", 2, False)
+    assert notice["message"] == (
+        "policy K8S-PSS-PRIVILEGED from custom/weak.yaml replaces K8S-PSS-PRIVILEGED from "
+        + BUILTIN_PRIVILEGED
+    )
