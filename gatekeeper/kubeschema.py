@@ -74,9 +74,9 @@ def _schemas() -> _Schemas | None:
         versions = [entry.name for entry in root.iterdir() if entry.name.endswith("-local")]
         version = max(versions, key=lambda name: tuple(map(int, re.findall(r"\d+", name))))
         document = json.loads((root / version / "_definitions.json").read_text())
-    except (OSError, ValueError):
+        definitions: dict[str, Any] = dict(document["$defs"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    definitions: dict[str, Any] = document["$defs"]
     kinds: dict[tuple[str, str], str] = {}
     for name, definition in definitions.items():
         for gvk in definition.get("x-kubernetes-group-version-kind", ()):
@@ -116,7 +116,10 @@ def shape_errors(obj: Any) -> list[ShapeError]:
     if name is None:
         return []
     errors: list[ShapeError] = []
-    _node(name).check(obj, (), errors)
+    try:
+        _node(name).check(obj, (), errors)
+    except RecursionError:  # deeper than any real object (YAML depth is capped at 500)
+        return errors
     return errors
 
 
@@ -190,8 +193,8 @@ def _child(raw: dict[str, Any]) -> _Node:
 @functools.cache
 def _node(name: str) -> _Node:
     schemas = _schemas()
-    assert schemas is not None
-    return _Node(schemas.definitions[name])
+    definition = schemas.definitions.get(name) if schemas else None
+    return _Node(definition if isinstance(definition, dict) else {})  # unknown: anything goes
 
 
 def _types(schema: dict[str, Any]) -> list[str]:
