@@ -277,6 +277,12 @@ message: "container {{ item.name }} of {{ object.metadata.name }}"
         ("each: spec.containers", "each: spec.contaners", 7, "each: spec.contaners[*]: Pod has"),
         ("field: securityContext.privileged", "field: securityContext.priv", 12, "field: "),
         ("{{ item.name }}", "{{ item.nam }}", 13, "message: item.nam: Pod has no field 'nam'"),
+        (
+            "field: securityContext.privileged\n",
+            "field: securityContext.privileged\nfix:\n  set: {securityContext.privilege: false}\n",
+            14,
+            "fix.set: securityContext.privilege: Pod has no field 'privilege' here",
+        ),
     ],
 )
 def test_field_references_are_checked_against_the_kinds_schemas(

@@ -15,7 +15,7 @@ from typing import Any
 
 from gatekeeper import kubeschema
 from gatekeeper.errors import PolicyError
-from gatekeeper.fieldpath import Path, Pattern, format_path
+from gatekeeper.fieldpath import FieldPathError, Path, Pattern, format_path, parse
 from gatekeeper.policy.hints import did_you_mean
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 
@@ -52,6 +52,13 @@ def check_references(policy: Policy, line: Callable[[Path, int], int]) -> None:
     if policy.field_path:
         path = policy.field_path
         _check(policy, kinds, subjects, path, f"field: {format_path(path)}", line(("field",), 0))
+    for text in (policy.fix or {}).get("set", {}):
+        try:
+            pattern = parse(str(text))
+        except FieldPathError as error:
+            raise PolicyError(f"fix.set: {error}", policy.file, line(("fix", "set"), 0)) from None
+        what = f"fix.set: {text}"
+        _check(policy, kinds, subjects, pattern, what, line(("fix", "set", str(text)), 0))
 
 
 def _expressions(policy: Policy) -> Iterator[tuple[tuple[str, ...], str, int]]:
