@@ -212,6 +212,17 @@ PARAMS_POLICY = "id: TEST-PARAMS\n" + HEAD + 'rule: "params.names.size() >= 0"\n
             11,
             "paramsSchema.properties.names.type: not a valid JSON Schema",
         ),
+        (  # no network, ever: a remote reference is an error, not a fetch
+            "params: {names: []}\nparamsSchema:\n  $ref: https://example.com/s.json\n",
+            10,
+            "paramsSchema.$ref: only references inside the schema (#/...) are allowed",
+        ),
+        (
+            "params: {names: [a], more: 1}\nparamsSchema:\n  $defs: {n: {type: array}}\n"
+            "  properties: {names: {$ref: '#/$defs/n'}, more: {$ref: '#/$defs/m'}}\n",
+            8,
+            "params: the schema's reference '/$defs/m' cannot be resolved",
+        ),
     ],
 )
 def test_policy_params_fit_the_policy_schema(

@@ -61,3 +61,26 @@ def check_schema(schema: dict[str, Any], file: str, locator: NodeLocator) -> Non
         raise PolicyError(
             f"{where}: not a valid JSON Schema: {error.message}", file, locator.locate(path).line
         ) from None
+    for path, ref in _refs(schema, ("paramsSchema",)):
+        if not ref.startswith("#"):
+            raise PolicyError(
+                f"{'.'.join(map(str, path))}: only references inside the schema (#/...) are"
+                " allowed: nothing is fetched",
+                file,
+                locator.locate(path).line,
+            )
+
+
+def _refs(value: Any, path: Path) -> list[tuple[Path, str]]:
+    """Every `$ref` in a schema, with its path."""
+    found: list[tuple[Path, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str):
+                found.append(((*path, key), item))
+            else:
+                found.extend(_refs(item, (*path, str(key))))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_refs(item, (*path, index)))
+    return found

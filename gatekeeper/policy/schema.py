@@ -22,9 +22,18 @@ def validate(
     """Schema-validate `obj` (found at `at` in the file), reporting the most relevant error
     at its line; an unknown key is reported at the key itself, with a did-you-mean."""
     import jsonschema
+    from referencing.exceptions import Unresolvable
 
     validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    except Unresolvable as unresolvable:  # a $ref to outside the schema: nothing is fetched
+        where = ".".join(str(key) for key in at) or "(top level)"
+        raise error_type(
+            f"{where}: the schema's reference {unresolvable.ref!r} cannot be resolved",
+            file,
+            locator.locate(at).line,
+        ) from None
     if error is None:
         return
     path: Path = (*at, *error.absolute_path)
