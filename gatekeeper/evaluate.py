@@ -262,11 +262,12 @@ class Engine:
                 continue
             if verdict is True:
                 continue
-            if skip:
-                continue  # a non-bool verdict on ill-typed input
             if verdict is not False:
-                wrong = CelError(f"rule returned {verdict!r}, not a bool")
-                findings.append(self._error(policy, document, wrong, "rule", to_real(subject_path)))
+                if not skip:  # else: a non-bool verdict on ill-typed input, already reported
+                    wrong = CelError(f"rule returned {verdict!r}, not a bool")
+                    findings.append(
+                        self._error(policy, document, wrong, "rule", to_real(subject_path))
+                    )
                 continue
             findings.append(
                 self._violation(

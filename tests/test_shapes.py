@@ -204,3 +204,24 @@ def test_a_number_that_only_kubectl_reads_as_a_number_is_judged_as_that_number()
 def test_go_yaml_numbers(text: str, number: float) -> None:
     assert kubeschema.go_yaml_number(text) == number
     assert kubeschema.go_yaml_number("8080/TCP") is None and kubeschema.go_yaml_number("e1") is None
+
+
+def test_the_plain_evaluation_path_judges_the_well_formed_rest_too(tmp_path: Path) -> None:
+    """A param with no CEL literal (an int past 2**63) sends every evaluation down the plain
+    path: it must skip the ill-typed subjects and still report the well-formed ones."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "policy.yaml").write_text(
+        "id: TEST-PLAIN\ntitle: No privileged containers\nseverity: high\ndescription: d\n"
+        "remediation: r\nmatch: {source: kubernetes, kinds: [Pod]}\n"
+        "params: {big: 9223372036854775808}\n"
+        "each: ['spec.containers[*]', 'spec.initContainers[*]']\n"
+        'rule: "!item.?securityContext.?privileged.orValue(false)"\n'
+        "field: securityContext.privileged\n"
+    )
+    engine = Engine(load_bundle([tmp_path / "p"]))
+    found = findings(MIXED, engine=engine)
+    assert [(f.policy_id, f.line) for f in found] == [
+        ("GK-SCHEMA", 8),
+        ("GK-SCHEMA", 14),
+        ("TEST-PLAIN", 18),
+    ]
