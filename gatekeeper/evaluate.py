@@ -36,6 +36,10 @@ class Engine:
 
     policies: list[Policy]
     param_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ValidatingAdmissionPolicies (gatekeeper.admission): those of the policy directories as
+    # documents, and once a scan knows its tree, the compiled set with the repository's own.
+    admission_documents: tuple[Any, ...] = ()
+    admission: Any = None
 
     def __post_init__(self) -> None:
         self._by_source: dict[str, list[Policy]] = defaultdict(list)
@@ -62,6 +66,8 @@ class Engine:
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
+        if self.admission and document.source in KUBERNETES_SOURCES:
+            findings.extend(self.admission.evaluate(document))
         skip: frozenset[Path] = frozenset()
         if document.source in KUBERNETES_SOURCES:
             document = replace(document, obj=without_nulls(document.obj))

@@ -8,16 +8,18 @@ pin the findings down exactly. A fixture that does not load is a failed case, no
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from gatekeeper import output
 from gatekeeper.errors import PolicyError
 from gatekeeper.evaluate import Engine
+from gatekeeper.finding import Finding
 from gatekeeper.policy.loader import load_bundle
 from gatekeeper.policy.model import Policy
+from gatekeeper.report import junit_format
 from gatekeeper.scan import scan
 
 DEFAULT_FILENAMES = {
@@ -41,8 +43,16 @@ class CaseResult:
     seconds: float
 
 
-def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
-    started = time.perf_counter()
+def case_findings(policy: Policy, case: dict[str, object]) -> list[Finding]:
+    """The policy's own findings on a case's input (for coverage)."""
+    data, filename = _fixture(policy, case)
+    params = case.get("params")
+    engine = Engine([policy], {policy.id: dict(params)} if isinstance(params, dict) else {})
+    result = scan([(filename, data)], engine, jobs=1)
+    return [finding for finding in result.findings if finding.policy_id == policy.id]
+
+
+def _fixture(policy: Policy, case: dict[str, object]) -> tuple[bytes, str]:
     name = str(case["name"])
     if "file" in case:
         fixture = Path(policy.file).parent / str(case["file"])
@@ -58,6 +68,13 @@ def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
         filename = str(
             case.get("filename") or DEFAULT_FILENAMES.get(policy.match.source, "fixture")
         )
+    return data, filename
+
+
+def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
+    started = time.perf_counter()
+    name = str(case["name"])
+    data, filename = _fixture(policy, case)
     params = case.get("params")
     engine = Engine([policy], {policy.id: dict(params)} if isinstance(params, dict) else {})
     result = scan([(filename, data)], engine, jobs=1)
@@ -116,40 +133,25 @@ def render_text(results: list[CaseResult], untested: list[Policy]) -> str:
 
 
 def render_junit(results: list[CaseResult], untested: list[Policy]) -> str:
-    suites = ET.Element("testsuites", name="gatekeeper test")
-    by_policy: dict[str, list[CaseResult]] = {}
+    """A suite per policy, a case per fixture; a policy without fixtures fails `has tests`."""
+    by_policy: dict[str, list[junit_format.Case]] = {}
     for result in results:
-        by_policy.setdefault(result.policy.id, []).append(result)
-    for policy in untested:
-        by_policy.setdefault(policy.id, [])
-    for policy_id, cases in by_policy.items():
-        failures = sum(not case.passed for case in cases) or (0 if cases else 1)
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=policy_id,
-            tests=str(max(len(cases), 1)),
-            failures=str(failures),
-            errors="0",
-        )
-        if not cases:
-            case_el = ET.SubElement(suite, "testcase", classname=policy_id, name="has tests")
-            ET.SubElement(case_el, "failure", message="policy has no tests")
-        for case in cases:
-            case_el = ET.SubElement(
-                suite,
-                "testcase",
-                classname=policy_id,
-                name=case.name,
-                time=f"{case.seconds:.4f}",
-                file=case.policy.file,
+        by_policy.setdefault(result.policy.id, []).append(
+            junit_format.Case(
+                result.policy.id,
+                result.name,
+                "" if result.passed else "failure",
+                result.detail,
+                f"{result.policy.file}: {result.detail}",
+                seconds=result.seconds,
             )
-            if not case.passed:
-                ET.SubElement(case_el, "failure", message=case.detail).text = case.detail
-    ET.indent(suites)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
-    )
+        )
+    for policy in untested:
+        by_policy[policy.id] = [
+            junit_format.Case(policy.id, "has tests", "failure", "policy has no tests", policy.file)
+        ]
+    suites = [junit_format.Suite(policy_id, cases) for policy_id, cases in by_policy.items()]
+    return junit_format.document("gatekeeper test", suites)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,5 +168,18 @@ def run(args: argparse.Namespace) -> int:
     results = run_policies(policies)
     untested = [policy for policy in policies if not policy.tests]
     render = render_junit if args.format == "junit" else render_text
-    output.write(render(results, untested), args.output)
-    return 0 if all(result.passed for result in results) and not untested else 1
+    text = render(results, untested)
+    covered = True
+    if getattr(args, "coverage", False) or getattr(args, "min_coverage", None) is not None:
+        from gatekeeper import coverage
+
+        report, percent = coverage.render(policies, coverage.gaps(policies))
+        minimum = args.min_coverage if args.min_coverage is not None else 0.0
+        covered = percent >= minimum
+        if args.format == "junit":
+            sys.stderr.write(report)
+        else:
+            text += "\n" + report
+    output.write(text, args.output)
+    passed = all(result.passed for result in results) and not untested
+    return 0 if passed and covered else 1

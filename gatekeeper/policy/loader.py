@@ -85,6 +85,8 @@ def load_bundle(roots: Iterable[FsPath], standalone: bool = False) -> list[Polic
     for root in roots:
         seen_here: dict[str, Policy] = {}
         for file in policy_files(root):
+            if is_admission_file(file):
+                continue  # a ValidatingAdmissionPolicy: gatekeeper.admission runs it
             policy = load_policy_file(file, pack_root=root, validated=validated)
             here = seen_here.get(policy.id)
             if here is not None:
@@ -127,6 +129,15 @@ def _place(policy: Policy, by_id: dict[str, Policy], standalone: bool) -> None:
             policy.line("id"),
         )
     by_id[policy.id] = policy
+
+
+def is_admission_file(file: FsPath) -> bool:
+    """A ValidatingAdmissionPolicy (or its binding) kept among the policies."""
+    try:
+        head = file.read_bytes()[:65536]
+    except OSError:
+        return False
+    return b"admissionregistration.k8s.io/" in head and b"ValidatingAdmissionPolicy" in head
 
 
 def load_policy_file(
