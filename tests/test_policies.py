@@ -56,6 +56,9 @@ PSS_CONTROLS: dict[str, Control] = {
     "/proc Mount Type": Control("baseline", ("K8S-PSS-PROC-MOUNT",), containers=True),
     "Seccomp (baseline)": Control("baseline", ("K8S-PSS-SECCOMP",), containers=True, pod=True),
     "Sysctls": Control("baseline", ("K8S-PSS-SYSCTLS",)),
+    "/proc Mount Type (restricted)": Control(
+        "restricted", ("K8S-PSS-PROC-MOUNT-DEFAULT",), containers=True
+    ),
     "Volume Types": Control("restricted", ("K8S-PSS-VOLUME-TYPES",)),
     "Privilege Escalation": Control(
         "restricted", ("K8S-PSS-PRIVILEGE-ESCALATION",), containers=True
@@ -354,3 +357,39 @@ def test_findings_in_test_fixture_and_docs_paths_inform_without_blocking(
     (tmp_path / "deploy/kustomization.yaml").unlink()
     (tmp_path / ".gatekeeper.yml").write_text("advisoryPaths: []\n")
     assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 1
+
+
+def test_pod_security_version_from_the_configuration(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """`podSecurity.version` judges every K8S-PSS-* control as it stood at that version: a
+    v1.18 cluster did not require dropping capabilities or a seccomp profile, and tcp_rmem
+    became safe only in v1.32."""
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n"
+        "  securityContext:\n    runAsNonRoot: true\n"
+        "    sysctls: [{name: net.ipv4.tcp_rmem, value: '4096 87380 6291456'}]\n"
+        "  containers:\n    - name: app\n      image: ghcr.io/acme/app:1.0\n"
+        "      securityContext: {allowPrivilegeEscalation: false}\n"
+    )
+
+    def pss(config: str) -> list[str]:
+        (tmp_path / ".gatekeeper.yml").write_text(config)
+        run = gatekeeper("scan", "pod.yaml", "--format", "json", cwd=tmp_path)
+        assert run.returncode in (0, 1), run.stderr
+        return sorted(
+            {
+                f["policy_id"]
+                for f in json.loads(run.stdout)["findings"]
+                if "-PSS-" in f["policy_id"]
+            }
+        )
+
+    assert pss("severityThreshold: high\n") == [
+        "K8S-PSS-CAPABILITIES-DROP-ALL",
+        "K8S-PSS-SECCOMP-REQUIRED",
+    ]
+    assert pss("podSecurity: {version: v1.18}\n") == ["K8S-PSS-SYSCTLS"]
+    assert (
+        pss("podSecurity: {version: v1.18}\nparams:\n  K8S-PSS-SYSCTLS: {version: latest}\n") == []
+    )
