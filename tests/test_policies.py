@@ -393,3 +393,26 @@ def test_pod_security_version_from_the_configuration(
     assert (
         pss("podSecurity: {version: v1.18}\nparams:\n  K8S-PSS-SYSCTLS: {version: latest}\n") == []
     )
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "prefix"),
+    [
+        ("v1", "PodTemplate", "template:\n"),
+        ("apps.openshift.io/v1", "DeploymentConfig", "spec:\n  template:\n"),
+        ("argoproj.io/v1alpha1", "Rollout", "spec:\n  template:\n"),
+    ],
+)
+def test_every_kind_with_a_pod_template_is_judged(api_version: str, kind: str, prefix: str) -> None:
+    indent = "  " * prefix.count("\n")
+    template = (
+        "metadata: {labels: {app: x}}\nspec:\n  containers:\n    - name: c\n"
+        "      image: ghcr.io/acme/c:1.0\n      securityContext: {privileged: true}\n"
+    )
+    body = "".join(indent + line + "\n" for line in template.splitlines())
+    manifest = f"apiVersion: {api_version}\nkind: {kind}\nmetadata: {{name: x}}\n{prefix}{body}"
+    result = scan([("x.yaml", manifest.encode())], Engine([BY_ID["K8S-PSS-PRIVILEGED"]]), jobs=1)
+    found = result.findings
+    assert [f.path.rsplit(".securityContext", 1)[0] for f in found] == [
+        ("template" if kind == "PodTemplate" else "spec.template") + ".spec.containers[0]"
+    ]
