@@ -416,3 +416,35 @@ def test_every_kind_with_a_pod_template_is_judged(api_version: str, kind: str, p
     assert [f.path.rsplit(".securityContext", 1)[0] for f in found] == [
         ("template" if kind == "PodTemplate" else "spec.template") + ".spec.containers[0]"
     ]
+
+
+def test_a_namespace_enforcing_a_level_says_the_pod_will_be_rejected(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """The repository's Namespace labels predict admission: a baseline violation in a
+    namespace enforcing restricted will be rejected; a restricted one in a namespace that
+    only warns at restricted will be warned about; no labels, no prediction."""
+    (tmp_path / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: restricted\n"
+        "    pod-security.kubernetes.io/enforce-version: v1.30\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: privileged\n"
+        "    pod-security.kubernetes.io/warn: restricted\n"
+    )
+    for namespace in ("prod", "dev", "other"):
+        (tmp_path / f"{namespace}.yaml").write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {namespace}}}\nspec:\n"
+            "  containers:\n    - name: c\n      image: ghcr.io/acme/c:1.0\n"
+            "      securityContext: {privileged: true}\n"
+        )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    privileged = {
+        f["file"]: (f["extra"].get("admission"), f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    }
+    assert privileged["prod.yaml"][0] == "rejected"
+    assert "enforce=restricted:v1.30: the API server will reject it" in privileged["prod.yaml"][1]
+    assert privileged["dev.yaml"][0] == "warned"
+    assert privileged["other.yaml"] == (None, "container c runs privileged")
