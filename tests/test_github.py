@@ -98,16 +98,46 @@ class PullRequest:
         diff = self.git.git.diff(self.base, self.head)
         pull = PullRequestState(7, self.base, self.head, hunk_lines(diff))
         standin = start(self.description, REPOSITORY, pull)
+        standin.file_lines = self.file_lines()
         self.standins.append(standin)
         return standin
 
-    def run(self, standin: StandIn, *args: str, fork: bool = False, token: str = "t0k") -> Result:
+    def file_lines(self) -> dict[str, int]:
+        return {
+            str(path.relative_to(self.root)): len(path.read_text().splitlines())
+            for path in self.root.rglob("*.yaml")
+        }
+
+    def push(self, standin: StandIn, files: dict[str, str]) -> str:
+        """Another commit on the pull request's branch, as GitHub sees a push."""
+        old = self.head
+        for name, text in files.items():
+            self.write(name, text)
+        self.head = self.commit("push")
+        standin.push(
+            self.head,
+            hunk_lines(self.git.git.diff(self.base, self.head)),
+            self.git.git.diff(old, self.head),
+        )
+        standin.file_lines = self.file_lines()
+        return self.head
+
+    def run(
+        self,
+        standin: StandIn,
+        *args: str,
+        fork: bool = False,
+        token: str = "t0k",
+        head: str = "",
+        extra_env: dict[str, str] | None = None,
+    ) -> Result:
+        head = head or self.head
         event = {
             "number": 7,
             "pull_request": {
                 "number": 7,
                 "head": {
-                    "sha": self.head,
+                    "sha": head,
                     "repo": {"full_name": "someone/app" if fork else REPOSITORY},
                 },
                 "base": {"sha": self.base, "repo": {"full_name": REPOSITORY}},
@@ -124,12 +154,13 @@ class PullRequest:
             "GITHUB_REPOSITORY": REPOSITORY,
             "GITHUB_API_URL": standin.url,
             "GITHUB_TOKEN": token,
-            "GITHUB_SHA": self.head,
+            "GITHUB_SHA": head,
             "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
             "GITHUB_OUTPUT": str(self.tmp / "output.txt"),
             "GATEKEEPER_GITHUB_PACE": "0",
             "GATEKEEPER_GITHUB_BACKOFF": "0.001",
             "GATEKEEPER_GITHUB_MAX_WAIT": "0.01",
+            **(extra_env or {}),
         }
         proc = subprocess.run(
             [sys.executable, "-m", "gatekeeper", "github", "--root", str(self.root), *args],
@@ -194,7 +225,7 @@ def test_first_run_posts_review_summary_and_failing_check(pr: PullRequest) -> No
     # One sticky summary, escaped: no live HTML, mention, code span or table break.
     (summary,) = standin.issue_comments
     body = summary["body"]
-    assert body.startswith("<!-- gatekeeper:summary -->")
+    assert body.startswith("<!-- gatekeeper:summary gatekeeper -->")
     assert "2 new" in body and "**2 blocking**" in body
     assert "evil\\|\\`@&#8203;octocat\\`&lt;img src=x&gt; is privileged" in body
     assert "<img" not in body and "@octocat" not in body
@@ -225,7 +256,9 @@ def test_new_finding_outside_the_diff_goes_to_the_summary_only(pr: PullRequest) 
     result = pr.run(standin)
     assert result.returncode == 1, result.stderr
     assert 9 not in standin.pull.hunk_lines["deploy/pod.yaml"]
-    assert standin.reviews == [] and all(r.status < 400 for r in standin.requests)
+    assert standin.reviews == []
+    # Only `GET /user` fails: GITHUB_TOKEN is an installation token, not a user.
+    assert [r.path for r in standin.requests if r.status >= 400] == ["/user"]
     (summary,) = standin.issue_comments
     assert (
         "deploy/pod\\.yaml:9" in summary["body"]
@@ -448,3 +481,234 @@ def test_standin_rejects_a_review_comment_outside_the_diff(pr: PullRequest) -> N
     status, _, _ = standin.handle("POST", f"/repos/{REPOSITORY}/check-runs", {"name": 3}, "token t")
     assert status == 422 and "head_sha" in standin.violations[-1]
     standin.violations.clear()
+
+
+# --- the conversation over many pushes (issue 9) ---------------------------------------------
+
+
+def test_editing_a_flagged_line_without_fixing_it_comments_again(pr: PullRequest) -> None:
+    """GitHub marks a comment outdated (line null) when a push changes its line: it no longer
+    shows on the diff, so the finding is commented again on its current line."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    pr.run(standin)
+    (first,) = standin.review_comments
+    assert first["line"] == 9
+    edited = pod(("web", True)).replace("# keep", "# really")
+    pr.push(standin, {"deploy/pod.yaml": edited})
+    assert first["line"] is None and first["position"] is None  # outdated
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    live = [(c["line"], c["commit_id"]) for c in standin.review_comments if c["line"]]
+    assert live == [(9, pr.head)]
+    assert "already commented" not in standin.issue_comments[0]["body"]
+    # A push that only moves the line keeps the comment live (GitHub moves it): no repeat.
+    pr.push(standin, {"deploy/pod.yaml": "# moved down\n" + edited})
+    assert [c["line"] for c in standin.review_comments] == [None, 10]
+    pr.run(standin)
+    assert len(standin.review_comments) == 2
+
+
+def test_a_later_push_that_fixes_a_finding_resolves_its_thread(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True), ("db", True))})
+    pr.run(standin)
+    assert len(standin.review_comments) == 2
+    fix = pr.push(standin, {"deploy/pod.yaml": pod(("web", False), ("db", True))})
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    web, db = sorted(standin.review_comments, key=lambda c: c["original_line"])
+    assert standin.thread_resolved(web["id"]) and not standin.thread_resolved(db["id"])
+    assert f"Fixed in {fix[:12]}" in web["body"] and "Fixed" not in db["body"]
+    assert len(standin.review_comments) == 2  # the live db comment still counts
+    pr.run(standin)  # nothing more to settle
+    assert web["edits"] == 1 and len(standin.review_comments) == 2
+    # The finding comes back: the comment marked fixed no longer speaks for it.
+    pr.push(standin, {"deploy/pod.yaml": pod(("web", True), ("db", True))})
+    pr.run(standin)
+    assert [c["line"] for c in standin.review_comments if c["line"]] == [13, 9]
+
+
+def test_without_graphql_a_fixed_comment_is_edited_to_say_so(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    pr.run(standin)
+    standin.graphql_denied = True
+    fix = pr.push(standin, {"deploy/pod.yaml": pod(("web", False))})
+    result = pr.run(standin)
+    assert result.returncode == 0, result.stderr
+    (comment,) = standin.review_comments
+    assert f"Fixed in {fix[:12]}" in comment["body"] and not standin.resolved_threads
+    assert "threads stay open" in standin.issue_comments[0]["body"]
+
+
+def test_an_older_run_finishing_last_does_not_overwrite_the_newer_verdict(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    old = pr.head
+    fixed = pr.push(standin, {"deploy/pod.yaml": pod(("web", False))})
+    newer = pr.run(standin)
+    assert newer.returncode == 0, newer.stderr
+    (summary,) = standin.issue_comments
+    passed = summary["body"]
+    older = pr.run(standin, head=old)
+    assert older.returncode == 1, older.stderr  # its own commit still fails
+    assert standin.issue_comments == [summary] and summary["body"] == passed
+    assert standin.reviews == [] and standin.review_comments == []
+    assert f"its head is now {fixed[:12]}" in older.summary
+    # Check runs belong to their commit: the old one's cannot change the head's verdict.
+    runs = {run["head_sha"]: run["conclusion"] for run in standin.check_runs.values()}
+    assert runs == {fixed: "success", old: "failure"}
+
+
+def test_a_message_over_githubs_body_limit_is_cut_not_lost(pr: PullRequest) -> None:
+    """A 70,000-character message would make GitHub refuse the whole review."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("x" * 70_000, True), ("web", True))})
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.reviews) == 1 and len(standin.review_comments) == 2
+    assert all(len(c["body"]) <= 65536 for c in standin.review_comments)
+    (summary,) = standin.issue_comments
+    assert len(summary["body"]) <= 65536 and "web is privileged" in summary["body"]
+    assert len(standin.check_runs) == 1
+
+
+def test_a_comment_github_refuses_does_not_sink_the_others(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("a", True), ("b", True), ("c", True))})
+    standin.pull.hunk_lines["deploy/pod.yaml"].discard(13)  # GitHub disagrees about line 13
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert sorted(c["line"] for c in standin.review_comments) == [9, 17]
+    assert [r["state"] for r in standin.reviews] == ["COMMENTED"]  # trial reviews deleted
+    body = standin.issue_comments[0]["body"]
+    assert "GitHub refused 1 inline comment" in body and "1 of them is not commented" in body
+    assert "deploy/pod\\.yaml:13" in body
+
+
+def test_personal_access_token_learns_its_login_and_sets_a_commit_status(
+    pr: PullRequest,
+) -> None:
+    """No GATEKEEPER_GITHUB_LOGIN: the token's user comes from `GET /user`. Such a token cannot
+    create check runs: the verdict becomes a commit status, and the note says why."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.add_comment("<!-- gatekeeper:summary gatekeeper --> all good", "mallory")
+    pr.run(standin, token="ghp_example")
+    result = pr.run(standin, token="ghp_example")
+    assert result.returncode == 1, result.stderr
+    ours = [c for c in standin.issue_comments if c["user"]["login"] == "release-robot"]
+    assert len(ours) == 1 and ours[0]["edits"] == 1
+    assert standin.issue_comments[0]["body"].endswith("all good")
+    assert len(standin.review_comments) == 1
+    assert standin.check_runs == {}
+    statuses = [(s["state"], s["context"], s["sha"]) for s in standin.statuses]
+    assert statuses == [("failure", "gatekeeper", pr.head)] * 2
+    assert "personal access token cannot create check runs" in result.summary
+    assert "checks: write" not in result.summary
+    assert "::error file=deploy/pod.yaml,line=9," in result.stdout
+
+
+def test_writes_applied_but_answered_502_are_not_repeated(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(*[(f"c{i}", True) for i in range(60)])})
+    for method, path in (
+        ("POST", r"/issues/7/comments$"),
+        ("POST", r"/pulls/7/reviews$"),
+        ("POST", r"/check-runs$"),
+        ("PATCH", r"/check-runs/\d+$"),
+    ):
+        standin.fail(method, path, 502, applied=True)
+    result = pr.run(standin, "--max-inline-comments", "10")
+    assert result.returncode == 1, result.stderr
+    assert len(standin.issue_comments) == 1 and "could not" not in result.summary
+    assert len(standin.reviews) == 1 and len(standin.review_comments) == 10
+    (run,) = standin.check_runs.values()
+    assert len(standin.annotations(run["id"])) == 60
+    assert [r.status for r in standin.writes() if r.path.endswith("/check-runs")] == [502]
+
+
+def test_two_gatekeeper_jobs_keep_their_own_summaries(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    # A summary by an older version (no name in its marker) belongs to the default check.
+    standin.issue_comments.append(
+        {"id": 1, "body": "<!-- gatekeeper:summary -->\nold", "user": BOT, "url": ""}
+    )
+    standin.issue_comments[0]["url"] = f"{standin.url}/repos/{REPOSITORY}/issues/comments/1"
+    for name in ("gatekeeper", "gatekeeper / infra", "gatekeeper / infra"):
+        assert pr.run(standin, "--check-name", name).returncode == 1
+    default, infra = standin.issue_comments
+    assert default["edits"] == 1 and default["body"].startswith(
+        "<!-- gatekeeper:summary gatekeeper -->"
+    )
+    assert infra["edits"] == 1 and infra["body"].startswith(
+        "<!-- gatekeeper:summary gatekeeper%20%2F%20infra -->"
+    )
+    assert sorted(run["name"] for run in standin.check_runs.values()) == [
+        "gatekeeper",
+        "gatekeeper / infra",
+        "gatekeeper / infra",
+    ]
+
+
+def test_check_run_limits_count_utf8_bytes(pr: PullRequest) -> None:
+    """30,000 characters are 90,000 bytes in UTF-8: under the character limit, over GitHub's
+    byte limit. The check run must still be accepted (a required check that never reports
+    blocks every merge)."""
+    wide = "€" * 30_000
+    standin = pr.open({}, {"deploy/pod.yaml": pod((wide, True), ("web", True))})
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    (run,) = standin.check_runs.values()
+    assert run["conclusion"] == "failure"
+    assert len(run["output"]["summary"].encode()) <= 65535
+    messages = [a["message"] for a in standin.annotations(run["id"])]
+    assert len(messages) == 2 and all(len(m.encode()) <= 65535 for m in messages)
+    assert messages[0].startswith("€€€") and messages[0].endswith("…")
+
+
+def test_a_trickling_server_does_not_hold_the_run(pr: PullRequest) -> None:
+    """One byte every 2 s never trips a socket timeout; the run's deadline stops it. Without
+    the deadline this run would take many minutes (the subprocess timeout fails the test)."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.fail("GET", r"/pulls/7$", 200, times=100, trickle=2.0)
+    result = pr.run(standin, extra_env={"GATEKEEPER_GITHUB_DEADLINE": "4"})
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "::error file=deploy/pod.yaml,line=9," in result.stdout
+    assert "no time left" in result.summary and result.outputs["verdict"] == "fail"
+
+
+def test_a_busy_pull_request_is_paged_at_100(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    for i in range(150):
+        standin.add_comment(f"looks good {i}", "alice")
+    pr.run(standin)
+    pr.run(standin)
+    ours = [c for c in standin.issue_comments if c["user"]["type"] == "Bot"]
+    assert len(ours) == 1 and ours[0]["edits"] == 1
+    lists = [r for r in standin.requests if r.path.endswith("/issues/7/comments")]
+    assert len([r for r in lists if r.method == "GET"]) == 2 * 2  # 2 runs, 2 pages each
+
+
+def test_standin_is_as_strict_as_github(pr: PullRequest) -> None:
+    """The stand-in's own rules: token kinds, limits, paging cap, outdated comments."""
+    standin = pr.open({}, {"a.yaml": "a: 1\nb: 2\n"})
+    pat, app = "token ghp_x", "token ghs_x"
+    assert standin.handle("GET", "/user", None, pat)[0] == 200
+    assert standin.handle("GET", "/user", None, app)[0] == 403
+    repo = f"/repos/{REPOSITORY}"
+    run = {"name": "c", "head_sha": pr.head, "output": {"title": "t", "summary": "€" * 30_000}}
+    assert standin.handle("POST", f"{repo}/check-runs", run, app)[0] == 422  # 90,000 bytes
+    run["output"]["summary"] = "ok"
+    assert standin.handle("POST", f"{repo}/check-runs", run, pat)[0] == 403  # no PAT runs
+    assert standin.handle("POST", f"{repo}/check-runs", run, app)[0] == 201
+    long = {"body": "x" * 65_537}
+    assert standin.handle("POST", f"{repo}/issues/7/comments", long, app)[0] == 422
+    for i in range(120):
+        standin.add_comment(str(i), "alice")
+    status, page, headers = standin.handle(
+        "GET", f"{repo}/issues/7/comments?per_page=500", None, app
+    )
+    assert status == 200 and len(page) == 100 and "page=2" in headers["Link"]
+    standin.add_comment("on b", "alice", ("a.yaml", 2))
+    standin.add_comment("on a", "alice", ("a.yaml", 1))
+    pr.push(standin, {"a.yaml": "new: 0\na: 1\nb: 3\n"})
+    assert [c["line"] for c in standin.review_comments] == [None, 2]
+    standin.violations.clear()
+
+
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}

@@ -438,6 +438,8 @@ class StandIn:
             "state": "PENDING" if event is None else "COMMENTED",
             "commit_id": commit,
             "user": self._caller,
+            "node_id": f"PRR_{review_id}",
+            "pull_request_url": self._api(f"/pulls/{self.pull.number}"),
         }
         self.reviews.append(review)
         for comment in body.get("comments", []):
