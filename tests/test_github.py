@@ -105,7 +105,8 @@ class PullRequest:
     def file_lines(self) -> dict[str, int]:
         return {
             str(path.relative_to(self.root)): len(path.read_text().splitlines())
-            for path in self.root.rglob("*.yaml")
+            for path in self.root.rglob("*")
+            if path.is_file() and ".git" not in path.relative_to(self.root).parts
         }
 
     def push(self, standin: StandIn, files: dict[str, str]) -> str:

@@ -335,14 +335,19 @@ class StandIn:
     def _edit_issue_comment(
         self, params: dict[str, str], _: Any, body: dict[str, Any]
     ) -> tuple[int, Any, dict[str, str]]:
-        rejected = self._too_long("body", body["body"])
+        return self._edit_body(self.issue_comments, int(params["id"]), body["body"])
+
+    def _edit_body(
+        self, comments: list[dict[str, Any]], ident: int, text: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        rejected = self._too_long("body", text)
         if rejected:
             return rejected
-        for comment in self.issue_comments:
-            if comment["id"] == int(params["id"]):
-                comment["body"] = body["body"]
+        for comment in comments:
+            if comment["id"] == ident and not comment.get("_pending"):
+                comment["body"] = text
                 comment["edits"] = comment.get("edits", 0) + 1
-                return 200, comment, {}
+                return 200, self._public(comment), {}
         return 404, {"message": "Not Found"}, {}
 
     def _review_comment(
@@ -376,15 +381,7 @@ class StandIn:
     def _edit_review_comment(
         self, params: dict[str, str], _: Any, body: dict[str, Any]
     ) -> tuple[int, Any, dict[str, str]]:
-        rejected = self._too_long("body", body["body"])
-        if rejected:
-            return rejected
-        for comment in self.review_comments:
-            if comment["id"] == int(params["id"]) and not comment.get("_pending"):
-                comment["body"] = body["body"]
-                comment["edits"] = comment.get("edits", 0) + 1
-                return 200, self._public(comment), {}
-        return 404, {"message": "Not Found"}, {}
+        return self._edit_body(self.review_comments, int(params["id"]), body["body"])
 
     def _list_reviews(
         self, params: dict[str, str], query: dict[str, list[str]], _: Any
