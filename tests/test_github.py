@@ -638,6 +638,7 @@ def test_two_gatekeeper_jobs_keep_their_own_summaries(pr: PullRequest) -> None:
     assert infra["edits"] == 1 and infra["body"].startswith(
         "<!-- gatekeeper:summary gatekeeper%20%2F%20infra -->"
     )
+    assert "## :x: gatekeeper / infra: blocking findings" in infra["body"]
     assert sorted(run["name"] for run in standin.check_runs.values()) == [
         "gatekeeper",
         "gatekeeper / infra",

@@ -59,7 +59,7 @@ def summary(
     cut = limits.utf8 if in_bytes else limits.chars
     notes = [limits.chars(note, 2000) for note in notes]  # an error answer can be huge
     while True:
-        text = _summary(plan, summary_marker(check) if marker else "", notes, max_rows)
+        text = _summary(plan, summary_marker(check) if marker else "", notes, max_rows, check)
         if size(text) <= limit or max_rows <= 1:
             return cut(text, limit)
         max_rows //= 2
@@ -73,11 +73,12 @@ def _rows(findings: list[Finding], max_rows: int) -> list[Finding]:
     ]
 
 
-def _summary(plan: Plan, marker: str, notes: list[str], max_rows: int) -> str:
+def _summary(plan: Plan, marker: str, notes: list[str], max_rows: int, check: str) -> str:
     new = sorted(plan.by_status("new"), key=lambda f: (not f.blocking, f.file, f.line))
     template = _environment().get_template("summary.md.j2")
     text: str = template.render(
         marker=marker,
+        check=check,  # the title: two gatekeeper jobs on one pull request read apart
         failed=plan.failed,
         counts=plan.counts,
         threshold=plan.verdict.threshold,
