@@ -501,6 +501,8 @@ def test_editing_a_flagged_line_without_fixing_it_comments_again(pr: PullRequest
     assert result.returncode == 1, result.stderr
     live = [(c["line"], c["commit_id"]) for c in standin.review_comments if c["line"]]
     assert live == [(9, pr.head)]
+    # The outdated thread is resolved: the new comment carries the conversation.
+    assert standin.resolved_threads == {first["id"]} and "Fixed" not in first["body"]
     assert "already commented" not in standin.issue_comments[0]["body"]
     # A push that only moves the line keeps the comment live (GitHub moves it): no repeat.
     pr.push(standin, {"deploy/pod.yaml": "# moved down\n" + edited})
@@ -537,7 +539,7 @@ def test_without_graphql_a_fixed_comment_is_edited_to_say_so(pr: PullRequest) ->
     assert result.returncode == 0, result.stderr
     (comment,) = standin.review_comments
     assert f"Fixed in {fix[:12]}" in comment["body"] and not standin.resolved_threads
-    assert "threads stay open" in standin.issue_comments[0]["body"]
+    assert "review threads stay open" in standin.issue_comments[0]["body"]
 
 
 def test_an_older_run_finishing_last_does_not_overwrite_the_newer_verdict(pr: PullRequest) -> None:

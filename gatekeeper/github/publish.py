@@ -162,7 +162,7 @@ def _publish(
             ]
             outcome.plan = make_plan(change, options, _already(ours, check))
             _review(client, outcome, read_head, check, fresh)
-            _settle_fixed(client, outcome, ours, check, fresh)
+            _settle(client, outcome, ours, check, fresh)
 
         step(review)
         plan = outcome.plan
@@ -277,37 +277,47 @@ def _accepted_part(
     return _accepted(client, head_sha, comments)
 
 
-def _settle_fixed(
+def _settle(
     client: Client, outcome: Outcome, ours: list[Any], check: str, fresh: Callable[[], None]
 ) -> None:
-    """Our inline comments whose finding is gone from the head: resolve the thread (GraphQL)
-    and say in the comment which commit fixed it. Without GraphQL the edit alone says so."""
+    """Close the threads this run made obsolete (open threads block a merge where the branch
+    rule requires resolved conversations):
+    - our comments whose finding is gone from the head: thread resolved (GraphQL), and the
+      comment says which commit fixed it (without GraphQL the edit alone says so);
+    - our outdated comments whose finding this run commented again on its current line:
+      thread resolved, the new comment carries the conversation."""
     present = {f.fingerprint for f in outcome.plan.verdict.findings if f.status != "fixed"}
-    gone = [
-        comment
-        for comment in ours
-        if render.fixed_in(comment.body) is None
-        and not set(render.marked_fingerprints(comment.body, check)) & present
-    ]
-    if not gone:
+    again = {f.fingerprint for f in outcome.plan.inline}  # posted by this run
+    gone, superseded = [], []
+    for comment in ours:
+        prints = set(render.marked_fingerprints(comment.body, check))
+        if render.fixed_in(comment.body) is not None:
+            continue
+        if not prints & present:
+            gone.append(comment)
+        elif comment.line is None and prints & again:
+            superseded.append(comment)
+    if not gone and not superseded:
         return
     threads: dict[int, tuple[str, bool]] = {}
     try:
         threads = {first: (ident, done) for ident, done, first in client.review_threads()}
     except PublishError as error:
-        outcome.notes.append(f"fixed findings' threads stay open: {error}")
+        outcome.notes.append(f"review threads stay open: {error}")
     sha = outcome.plan.head_sha
-    for comment in gone:
-        fresh()
+    for comment in [*gone, *superseded]:
         thread = threads.get(int(comment.id))
         if thread is not None and not thread[1]:
+            fresh()
             try:
                 client.resolve_thread(thread[0])
             except PublishError as error:
                 threads.clear()  # the same refusal for the others: edit only
-                outcome.notes.append(f"fixed findings' threads stay open: {error}")
-        client.edit_review_comment(comment, render.mark_fixed(comment.body, sha))
-        outcome.resolved += 1
+                outcome.notes.append(f"review threads stay open: {error}")
+        if comment in gone:
+            fresh()
+            client.edit_review_comment(comment, render.mark_fixed(comment.body, sha))
+            outcome.resolved += 1
 
 
 def _suggestion(finding: Finding, read_head: Callable[[str], str | None]) -> str | None:
