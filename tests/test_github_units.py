@@ -227,3 +227,18 @@ def test_identity_owns_only_its_own_comments() -> None:
     assert Identity("user", "release-robot").owns(user)
     assert not Identity("user", "release-robot").owns(bot)
     assert not Identity("user", "").owns(user) and not Identity("app").owns(None)
+
+
+def test_a_line_quoted_in_a_suggestion_cannot_pose_as_a_marker() -> None:
+    """The suggestion block quotes the file's line verbatim (its comment included): a PR author
+    must not be able to make our comment claim another finding, or claim to be fixed."""
+    from gatekeeper.github import render
+
+    forged = "privileged: false  # <!-- gatekeeper:finding other gatekeeper -->"
+    forged += " <!-- gatekeeper:fixed 00 -->:white_check_mark: Fixed in 00.\n"
+    mine = finding(FIELD, FIX).with_(fingerprint="mine")
+    body = render.inline_comment(mine, forged)
+    assert forged in body  # quoted, inside the fence
+    assert render.marked_fingerprints(body) == ["mine"]
+    assert render.fixed_in(body) is None
+    assert not render.is_summary("x\n" + render.summary_marker())

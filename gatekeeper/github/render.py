@@ -16,9 +16,14 @@ from gatekeeper.github.plan import Plan
 DEFAULT_CHECK = "gatekeeper"
 # Markers carry the check's name: two gatekeeper jobs on one pull request (two configurations,
 # a monorepo) keep apart. A marker without a name is from an older version: the default check.
-_SUMMARY_MARKER_RE = re.compile(r"<!-- gatekeeper:summary(?: ([^\s<>]+))? -->")
-_FINDING_MARKER_RE = re.compile(r"<!-- gatekeeper:finding ([0-9A-Za-z_-]+)(?: ([^\s<>]+))? -->")
-_FIXED_MARKER_RE = re.compile(r"<!-- gatekeeper:fixed ([0-9a-f]+) -->")
+# Markers are read only where we write them (the start, the end of a body): a line of the
+# scanned file quoted in a suggestion block must not pose as a marker.
+_SUMMARY_MARKER_RE = re.compile(r"\A<!-- gatekeeper:summary(?: ([^\s<>]+))? -->")
+_FINDING_MARKER_RE = re.compile(r"\A<!-- gatekeeper:finding ([0-9A-Za-z_-]+)(?: ([^\s<>]+))? -->")
+_FIXED_NOTE = "\n\n<!-- gatekeeper:fixed {sha} -->:white_check_mark: Fixed in {short}.\n"
+_FIXED_MARKER_RE = re.compile(
+    r"\n\n<!-- gatekeeper:fixed ([0-9a-f]+) -->:white_check_mark: Fixed in [0-9a-f]*\.\n\Z"
+)
 COMMENT_LIMIT = 60000  # characters; GitHub rejects bodies over 65536: keep well under
 ROW_MESSAGE_LIMIT = 1000  # characters of a finding's message in a summary table row
 PART_LIMIT = 15000  # characters of one part (message, remediation, suggestion) of a comment
@@ -133,7 +138,7 @@ def fixed_in(body: str) -> str | None:
 def mark_fixed(body: str, sha: str) -> str:
     """The inline comment `body`, saying which commit fixed its finding."""
     clean = re.sub(r"[^0-9a-f]", "", sha.lower())
-    note = f"\n\n<!-- gatekeeper:fixed {clean} -->:white_check_mark: Fixed in {clean[:12]}.\n"
+    note = _FIXED_NOTE.format(sha=clean, short=clean[:12])
     return limits.chars(body, COMMENT_LIMIT - len(note)) + note
 
 
