@@ -358,12 +358,23 @@ def test_read_only_token_403_degrades_and_still_fails(pr: PullRequest) -> None:
 
 def test_token_without_checks_write_still_comments_and_annotates(pr: PullRequest) -> None:
     standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
-    standin.fail("POST", r"/check-runs$", 403, message="Resource not accessible by integration")
+    standin.permissions = {"pull-requests"}  # the starter workflow grants no `statuses`
     result = pr.run(standin)
     assert result.returncode == 1, result.stderr
     assert len(standin.issue_comments) == 1 and len(standin.reviews) == 1
     assert "::error file=deploy/pod.yaml,line=9," in result.stdout
     assert "checks: write" in result.summary and result.outputs["degraded"] == "false"
+    assert "no commit status either" in result.summary and standin.statuses == []
+
+
+def test_token_without_checks_but_with_statuses_sets_a_commit_status(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.permissions = {"pull-requests", "statuses"}
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert standin.check_runs == {}
+    assert [(s["state"], s["context"]) for s in standin.statuses] == [("failure", "gatekeeper")]
+    assert "the verdict is the commit status `gatekeeper` instead" in result.stdout
 
 
 def test_review_rejected_with_422_folds_findings_into_the_summary(pr: PullRequest) -> None:

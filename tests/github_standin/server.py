@@ -91,6 +91,8 @@ class StandIn:
     pull: PullRequestState
     read_only: bool = False
     graphql_denied: bool = False  # GraphQL answers FORBIDDEN (a token without that access)
+    # What an installation token (GITHUB_TOKEN) may write: the workflow's `permissions`.
+    permissions: set[str] = field(default_factory=lambda: {"pull-requests", "checks", "statuses"})
     file_lines: dict[str, int] = field(default_factory=dict)  # head files' lengths, if known
     issue_comments: list[dict[str, Any]] = field(default_factory=list)
     review_comments: list[dict[str, Any]] = field(default_factory=list)
@@ -198,7 +200,9 @@ class StandIn:
                 if fault.applied:
                     self._route(method, path, query, body)
                 return fault.status, {"message": fault.message}, dict(fault.headers)
-        if self.read_only and method in WRITE_METHODS:
+        if method in WRITE_METHODS and (
+            self.read_only or (self._kind == "app" and _permission(path) not in self.permissions)
+        ):
             return 403, {"message": "Resource not accessible by integration"}, {}
         return self._route(method, path, query, body)
 
@@ -725,6 +729,15 @@ def hunk_lines(diff: str) -> dict[str, set[int]]:
             start, count = int(match[1]), int(match[2] if match[2] is not None else 1)
             out.setdefault(path, set()).update(range(start, start + count))
     return out
+
+
+def _permission(path: str) -> str:
+    """The token permission a write to `path` needs."""
+    if "/check-runs" in path:
+        return "checks"
+    if "/statuses/" in path:
+        return "statuses"
+    return "pull-requests"
 
 
 def line_moves(diff: str) -> dict[str, Callable[[int], int | None]]:
