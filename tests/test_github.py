@@ -571,6 +571,19 @@ def test_an_older_run_finishing_last_does_not_overwrite_the_newer_verdict(pr: Pu
     assert runs == {fixed: "success", old: "failure"}
 
 
+def test_a_push_landing_during_a_run_stops_its_later_writes(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    scanned = pr.head
+    newer = pr.push(standin, {"deploy/pod.yaml": pod(("web", False))})
+    standin.pull.head_sha = scanned  # GitHub learns of the push while the run is writing
+    standin.after("POST", r"/pulls/7/reviews$", lambda: setattr(standin.pull, "head_sha", newer))
+    result = pr.run(standin, head=scanned)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.reviews) == 1  # written while its commit was the head
+    assert standin.issue_comments == []  # the summary would have been stale
+    assert f"its head is now {newer[:12]}" in result.summary
+
+
 def test_a_message_over_githubs_body_limit_is_cut_not_lost(pr: PullRequest) -> None:
     """A 70,000-character message would make GitHub refuse the whole review."""
     standin = pr.open({}, {"deploy/pod.yaml": pod(("x" * 70_000, True), ("web", True))})

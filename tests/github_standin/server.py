@@ -106,7 +106,8 @@ class StandIn:
     url: str = ""
 
     def __post_init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
+        self._hooks: list[tuple[str, re.Pattern[str], Callable[[], None]]] = []
         self._ids = itertools.count(1000)
         self._server: ThreadingHTTPServer | None = None
         self._caller: dict[str, Any] = BOT
@@ -130,6 +131,11 @@ class StandIn:
         fault = Fault(method, re.compile(path), status, times, headers or {}, message)
         fault.applied, fault.trickle = applied, trickle
         self.faults.append(fault)
+
+    def after(self, method: str, path: str, action: Callable[[], None]) -> None:
+        """Call `action` once, right after the next request matching (method, path regex)
+        (say, a push landing while a run is writing)."""
+        self._hooks.append((method, re.compile(path), action))
 
     def push(self, head_sha: str, hunk_lines: dict[str, set[int]], diff: str) -> None:
         """A new head commit: `hunk_lines` of base..new head, `diff` of old head..new head.
@@ -172,6 +178,10 @@ class StandIn:
             self.requests.append(request)
             status, payload, headers = self._handle(method, path, query, body, auth)
             request.status = status
+            for hook in list(self._hooks):
+                if hook[0] == method and hook[1].search(path):
+                    self._hooks.remove(hook)
+                    hook[2]()
             return status, payload, headers
 
     def _handle(
