@@ -740,3 +740,38 @@ def test_standin_is_as_strict_as_github(pr: PullRequest) -> None:
 
 
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+
+
+def test_client_pages_review_threads_and_resolves_them(pr: PullRequest) -> None:
+    from gatekeeper.github.client import Client, Settings
+
+    standin = pr.open({}, {"a.yaml": "a: 1\n"})
+    for i in range(150):
+        standin.add_comment(f"note {i}", "alice", ("a.yaml", 1))
+    client = Client(standin.url, "t0k", REPOSITORY, 7, Settings(pace=0))
+    threads = client.review_threads()
+    assert len(threads) == 150 and not any(done for _, done, _ in threads)
+    assert [first for _, _, first in threads] == [c["id"] for c in standin.review_comments]
+    client.resolve_thread(threads[120][0])
+    assert standin.resolved_threads == {standin.review_comments[120]["id"]}
+    assert client.identity().kind == "app"
+
+
+def test_the_deadline_bounds_retry_waits_too() -> None:
+    """A retry whose wait would pass the deadline is not waited for."""
+    import github
+
+    from gatekeeper.github.client import Client, DeadlineExceeded, Settings
+
+    client = Client("http://127.0.0.1:9", "t", REPOSITORY, 7, Settings(backoff=30, deadline=1))
+    calls = []
+
+    def flaky() -> None:
+        calls.append(1)
+        raise github.GithubException(502, {"message": "bad gateway"}, {})
+
+    with pytest.raises(DeadlineExceeded):
+        client.call("flaky", flaky)
+    assert calls == [1]
+    client.call("next", lambda: calls.append(2))  # time is left for a call that needs no wait
+    assert calls == [1, 2]
