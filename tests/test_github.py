@@ -522,6 +522,17 @@ def test_editing_a_flagged_line_without_fixing_it_comments_again(pr: PullRequest
     assert len(standin.review_comments) == 2
 
 
+def test_an_outdated_thread_stays_open_when_commenting_again_fails(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    pr.run(standin)
+    pr.push(standin, {"deploy/pod.yaml": pod(("web", True)).replace("# keep", "# really")})
+    standin.fail("POST", r"/pulls/7/reviews$", 500, times=100)
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.review_comments) == 1 and standin.resolved_threads == set()
+    assert "web is privileged" in standin.issue_comments[0]["body"]
+
+
 def test_a_later_push_that_fixes_a_finding_resolves_its_thread(pr: PullRequest) -> None:
     standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True), ("db", True))})
     pr.run(standin)

@@ -287,7 +287,8 @@ def _settle(
     - our outdated comments whose finding this run commented again on its current line:
       thread resolved, the new comment carries the conversation."""
     present = {f.fingerprint for f in outcome.plan.verdict.findings if f.status != "fixed"}
-    again = {f.fingerprint for f in outcome.plan.inline}  # posted by this run
+    # Commented again by this run (when its review went through).
+    again = {f.fingerprint for f in outcome.plan.inline} if outcome.inline_posted else set()
     gone, superseded = [], []
     for comment in ours:
         prints = set(render.marked_fingerprints(comment.body, check))
