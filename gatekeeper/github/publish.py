@@ -223,7 +223,7 @@ def _review(
             workflow.warn(str(error))
             return
         # One comment GitHub refuses sinks the review: find it, post the others.
-        posted = _accepted(client, plan.head_sha, list(enumerate(comments)))
+        posted = _accepted(client, plan.head_sha, list(enumerate(comments)), refused=True)
         refused = len(comments) - len(posted)
         outcome.notes.append(
             f"GitHub refused {refused} inline comment(s) ({error}); they are listed here instead"
@@ -256,25 +256,22 @@ def _create_review(client: Client, head_sha: str, comments: list[dict[str, Any]]
 
 
 def _accepted(
-    client: Client, head_sha: str, comments: list[tuple[int, dict[str, Any]]]
+    client: Client,
+    head_sha: str,
+    comments: list[tuple[int, dict[str, Any]]],
+    refused: bool = False,
 ) -> list[int]:
-    """Indexes of the comments GitHub takes, found by halving (pending reviews, deleted
-    again): a few requests for one bad comment among many, and no comment lost."""
-    if len(comments) > 1:
-        middle = len(comments) // 2
-        halves = (comments[:middle], comments[middle:])
-        return [i for half in halves for i in _accepted_part(client, head_sha, half)]
-    return _accepted_part(client, head_sha, comments)
-
-
-def _accepted_part(
-    client: Client, head_sha: str, comments: list[tuple[int, dict[str, Any]]]
-) -> list[int]:
-    if client.accepts(head_sha, [comment for _, comment in comments]):
+    """Indexes of the comments GitHub takes, found by halving with pending reviews (invisible,
+    deleted again): a few requests for one bad comment among many, and no good one lost.
+    `refused`: GitHub already refused these together."""
+    if not refused and client.accepts(head_sha, [comment for _, comment in comments]):
         return [i for i, _ in comments]
     if len(comments) == 1:
         return []
-    return _accepted(client, head_sha, comments)
+    middle = len(comments) // 2
+    return _accepted(client, head_sha, comments[:middle]) + _accepted(
+        client, head_sha, comments[middle:]
+    )
 
 
 def _settle(
