@@ -304,16 +304,15 @@ def _settle(
         outcome.notes.append(f"review threads stay open: {error}")
     sha = outcome.plan.head_sha
     for comment in [*gone, *superseded]:
+        fresh()  # once for the comment's two writes, made back to back
         thread = threads.get(int(comment.id))
         if thread is not None and not thread[1]:
-            fresh()
             try:
                 client.resolve_thread(thread[0])
             except PublishError as error:
                 threads.clear()  # the same refusal for the others: edit only
                 outcome.notes.append(f"review threads stay open: {error}")
         if comment in gone:
-            fresh()
             client.edit_review_comment(comment, render.mark_fixed(comment.body, sha))
             outcome.resolved += 1
 
