@@ -619,6 +619,22 @@ def test_a_comment_github_refuses_does_not_sink_the_others(pr: PullRequest) -> N
     assert "deploy/pod\\.yaml:13" in body
 
 
+def test_trial_reviews_survive_lost_answers(pr: PullRequest) -> None:
+    """A trial (pending) review applied but answered 502 is found again, not made twice (a
+    second pending review would be refused and its comments taken for bad ones); a delete
+    applied but answered 502 and retried (404) is done."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("a", True), ("b", True), ("c", True))})
+    standin.pull.hunk_lines["deploy/pod.yaml"].discard(13)
+    reviews = r"/pulls/7/reviews$"
+    standin.after("POST", reviews, lambda: standin.fail("POST", reviews, 502, applied=True))
+    standin.fail("DELETE", r"/pulls/7/reviews/\d+$", 502, applied=True)
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert sorted(c["line"] for c in standin.review_comments) == [9, 17]
+    assert [r["state"] for r in standin.reviews] == ["COMMENTED"]
+    assert 502 in [r.status for r in standin.writes() if r.method == "POST"]
+
+
 def test_personal_access_token_learns_its_login_and_sets_a_commit_status(
     pr: PullRequest,
 ) -> None:

@@ -304,15 +304,22 @@ class Client:
             recover=recover,
         )
 
-    def accepts(self, head_sha: str, comments: list[dict[str, Any]]) -> bool:
-        """Would GitHub take these review comments? Asked with a pending review (invisible to
-        others), deleted straight away; False on 422."""
+    def accepts(
+        self,
+        head_sha: str,
+        comments: list[dict[str, Any]],
+        body: str,
+        recover: Callable[[], Any] | None = None,
+    ) -> bool:
+        """Would GitHub take these review comments? Asked with a pending review (seen by its
+        author only), deleted straight away; False on 422."""
         commit = self._repo.get_commit(head_sha)
         try:
             pending = self.call(
                 "try review comments",
-                lambda: self.pull.create_review(commit=commit, comments=comments),
+                lambda: self.pull.create_review(commit=commit, body=body, comments=comments),
                 write=True,
+                recover=recover,
             )
         except NoWriteAccess:
             raise
@@ -320,7 +327,11 @@ class Client:
             if error.status == 422:
                 return False
             raise
-        self.call("delete trial review", pending.delete, write=True)
+        try:  # not a `write`: a 404 here means an earlier attempt deleted it already
+            self.call("delete trial review", pending.delete)
+        except PublishError as error:
+            if error.status != 404:
+                raise
         return True
 
     def edit_review_comment(self, comment: Any, body: str) -> None:

@@ -241,18 +241,21 @@ def _review(
     outcome.inline_posted = len(plan.inline)
 
 
-def _create_review(client: Client, head_sha: str, comments: list[dict[str, Any]]) -> None:
-    """One review; its hidden token finds it again when GitHub applied it but the answer got
-    lost (a 502, a timeout), so the retry does not post every comment twice."""
-    token = uuid.uuid4().hex
-    body = f"gatekeeper: {len(comments)} new finding(s) on the changed lines.\n\n"
-    body += render.review_marker(token)
+def _review_token(client: Client) -> tuple[str, Callable[[], Any]]:
+    """A marker for a new review's body, and what finds that review again when GitHub applied
+    it but the answer got lost (a 502, a timeout): the retry then posts nothing twice."""
+    marker = render.review_marker(uuid.uuid4().hex)
 
-    def posted_before() -> Any:
-        marker = render.review_marker(token)
+    def made_before() -> Any:
         return next((r for r in client.reviews() if marker in (r.body or "")), None)
 
-    client.create_review(head_sha, body, comments, recover=posted_before)
+    return marker, made_before
+
+
+def _create_review(client: Client, head_sha: str, comments: list[dict[str, Any]]) -> None:
+    marker, made_before = _review_token(client)
+    body = f"gatekeeper: {len(comments)} new finding(s) on the changed lines.\n\n{marker}"
+    client.create_review(head_sha, body, comments, recover=made_before)
 
 
 def _accepted(
@@ -264,8 +267,10 @@ def _accepted(
     """Indexes of the comments GitHub takes, found by halving with pending reviews (invisible,
     deleted again): a few requests for one bad comment among many, and no good one lost.
     `refused`: GitHub already refused these together."""
-    if not refused and client.accepts(head_sha, [comment for _, comment in comments]):
-        return [i for i, _ in comments]
+    if not refused:
+        marker, made_before = _review_token(client)
+        if client.accepts(head_sha, [comment for _, comment in comments], marker, made_before):
+            return [i for i, _ in comments]
     if len(comments) == 1:
         return []
     middle = len(comments) // 2

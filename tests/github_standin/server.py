@@ -400,7 +400,8 @@ class StandIn:
     def _list_reviews(
         self, params: dict[str, str], query: dict[str, list[str]], _: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        visible = [r for r in self.reviews if r["state"] != "PENDING"]
+        # A pending review is seen by its author only.
+        visible = [r for r in self.reviews if r["state"] != "PENDING" or r["user"] == self._caller]
         return self._check_pull(params["n"]) or self._page(
             visible, query, f"/repos/{self.repository}/pulls/{params['n']}/reviews"
         )
