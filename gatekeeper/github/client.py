@@ -150,14 +150,16 @@ class Client:
         from github import GithubException
 
         attempt = 0
+        lost = False  # an earlier attempt may have been applied, its answer lost
         while True:
             try:
-                if attempt and recover is not None:
+                if lost and recover is not None:
                     found = self._recovered(recover)
                     if found is not None:
                         return found
                 return self._in_time(what, action)
             except requests.RequestException as error:  # connection refused, reset, timeout
+                lost = True
                 attempt += 1
                 if attempt < self.settings.attempts:
                     self._sleep(what, self.settings.backoff * 2.0**attempt)
@@ -165,8 +167,7 @@ class Client:
                 raise PublishError(what, 0, f"{type(error).__name__}: {error}") from None
             except GithubException as error:
                 delay = retry_delay(error.status, error.headers, error.data, attempt, self.settings)
-                if error.status < 500:
-                    recover = None  # refused, not lost: nothing was written
+                lost = lost or error.status >= 500  # a 4xx is a refusal: nothing written
                 attempt += 1
                 if delay >= 0 and attempt < self.settings.attempts:
                     self._sleep(what, delay)
@@ -220,16 +221,11 @@ class Client:
             " (GATEKEEPER_GITHUB_DEADLINE)"
         )
 
-    def _rest(self, what: str, verb: str, path: str, body: Any = None) -> Any:
-        """A REST call PyGithub has no method for; `path` is relative to the API root."""
+    def _get(self, what: str, path: str) -> dict[str, Any]:
+        """A GET as plain JSON (no PyGithub object); `path` is relative to the API root."""
         requester = self._gh.requester
-
-        def send() -> Any:
-            if verb == "GET":
-                return requester.requestJsonAndCheck(verb, path)[1]
-            return requester.requestJsonAndCheck(verb, path, input=body)[1]
-
-        return self.call(what, send, write=verb != "GET")
+        data = self.call(what, lambda: requester.requestJsonAndCheck("GET", path)[1])
+        return data if isinstance(data, dict) else {}
 
     @property
     def pull(self) -> Any:
@@ -239,10 +235,8 @@ class Client:
 
     def current_head(self) -> str:
         """The pull request's head commit now (not the cached one): has a newer push come?"""
-        data = self._rest(
-            "get pull request", "GET", f"/repos/{self._repository}/pulls/{self._number}"
-        )
-        return str(((data or {}).get("head") or {}).get("sha") or "")
+        data = self._get("get pull request", f"/repos/{self._repository}/pulls/{self._number}")
+        return str((data.get("head") or {}).get("sha") or "")
 
     def identity(self) -> Identity:
         """Who the token writes as, from the API (`GATEKEEPER_GITHUB_LOGIN` overrides)."""
@@ -256,7 +250,7 @@ class Client:
 
     def _ask_identity(self) -> Identity:
         try:
-            user = self._rest("who am I", "GET", "/user")
+            user = self._get("who am I", "/user")
         except PublishError as error:
             if error.status in (403, 404):  # an installation token: it writes as its bot
                 return Identity("app")
@@ -345,14 +339,19 @@ class Client:
         while True:
             variables = {"owner": owner, "name": name, "number": self._number, "after": after}
             data = self._graphql("list review threads", _THREADS, variables)
-            page = data["repository"]["pullRequest"]["reviewThreads"]
-            for node in page["nodes"]:
-                comments = node["comments"]["nodes"]
-                if comments:
-                    threads.append((node["id"], node["isResolved"], comments[0]["databaseId"]))
-            if not page["pageInfo"]["hasNextPage"]:
+            try:
+                page = data["repository"]["pullRequest"]["reviewThreads"]
+                for node in page["nodes"]:
+                    comments = node["comments"]["nodes"]
+                    if comments:
+                        first = int(comments[0]["databaseId"])
+                        threads.append((str(node["id"]), bool(node["isResolved"]), first))
+                more, after = bool(page["pageInfo"]["hasNextPage"]), page["pageInfo"]["endCursor"]
+            except (KeyError, TypeError, ValueError) as error:
+                message = f"unexpected answer: {error!r}"
+                raise PublishError("list review threads", 0, message) from None
+            if not more:
                 return threads
-            after = page["pageInfo"]["endCursor"]
 
     def resolve_thread(self, thread_id: str) -> None:
         self._graphql("resolve review thread", _RESOLVE, {"threadId": thread_id})
