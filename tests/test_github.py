@@ -278,6 +278,17 @@ def test_rerun_edits_the_summary_and_does_not_repeat_inline_comments(pr: PullReq
     assert len(standin.check_runs) == 2  # one per run, as a re-run on GitHub does
 
 
+def test_markers_in_another_bots_comments_are_ignored(pr: PullRequest) -> None:
+    """GITHUB_TOKEN cannot read `GET /user`; GraphQL's `viewer` names its bot, so another app's
+    bot (or a workflow of the PR with its own app token) cannot pose as gatekeeper."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.add_comment("<!-- gatekeeper:summary gatekeeper --> all good", "other[bot]", kind="Bot")
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    mine = [c for c in standin.issue_comments if c["user"]["login"] == "github-actions[bot]"]
+    assert len(mine) == 1 and standin.issue_comments[0]["body"].endswith("all good")
+
+
 def test_markers_typed_by_a_user_are_ignored(pr: PullRequest) -> None:
     """A PR author cannot hide an inline comment or hijack the summary by typing our markers."""
     standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})

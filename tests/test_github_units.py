@@ -227,6 +227,9 @@ def test_identity_owns_only_its_own_comments() -> None:
     assert Identity("user", "release-robot").owns(user)
     assert not Identity("user", "release-robot").owns(bot)
     assert not Identity("user", "").owns(user) and not Identity("app").owns(None)
+    other = SimpleNamespace(login="other[bot]", type="Bot")
+    assert Identity("app", "github-actions[bot]").owns(bot)
+    assert not Identity("app", "github-actions[bot]").owns(other)
 
 
 def test_a_line_quoted_in_a_suggestion_cannot_pose_as_a_marker() -> None:

@@ -39,17 +39,18 @@ class DeadlineExceeded(PublishError):
 @dataclass(frozen=True)
 class Identity:
     """Who the token writes as: a user (a personal access token) or an app's bot account
-    (GITHUB_TOKEN, an app installation token: `GET /user` is 403 for those)."""
+    (GITHUB_TOKEN, an app installation token: `GET /user` is 403 for those; GraphQL's
+    `viewer` names the bot, `github-actions[bot]` or `<app slug>[bot]`)."""
 
     kind: str  # "user" | "app"
-    login: str = ""  # the user's login; "" for an app token (any bot account is ours)
+    login: str = ""  # "" for an app whose bot could not be learnt: any bot account is ours
 
     def owns(self, user: Any) -> bool:
         if user is None:
             return False
         if self.kind == "user":
             return bool(self.login) and str(user.login) == self.login
-        return str(user.type) == "Bot"
+        return str(user.type) == "Bot" and (not self.login or str(user.login) == self.login)
 
 
 @dataclass(frozen=True)
@@ -253,11 +254,21 @@ class Client:
             user = self._get("who am I", "/user")
         except PublishError as error:
             if error.status in (403, 404):  # an installation token: it writes as its bot
-                return Identity("app")
+                return Identity("app", self._bot_login())
             raise
         if str(user.get("type")) == "Bot":
-            return Identity("app")
+            return Identity("app", str(user.get("login") or ""))
         return Identity("user", str(user.get("login") or ""))
+
+    def _bot_login(self) -> str:
+        """The installation token's bot as REST spells it (`name[bot]`), or "" when GraphQL
+        will not say (then any bot account counts as ours, as before)."""
+        try:
+            data = self._graphql("who am I (GraphQL)", "query { viewer { login } }", {})
+            login = str(data["viewer"]["login"] or "")
+        except (PublishError, KeyError, TypeError):
+            return ""
+        return login if not login or login.endswith("[bot]") else f"{login}[bot]"
 
     # --- the summary comment -------------------------------------------------------------
     def issue_comments(self) -> list[Any]:

@@ -251,10 +251,15 @@ class StandIn:
     # --- resources -------------------------------------------------------------------------
 
     def add_comment(
-        self, body: str, login: str, review_line: tuple[str, int] | None = None
+        self,
+        body: str,
+        login: str,
+        review_line: tuple[str, int] | None = None,
+        kind: str = "User",
     ) -> None:
-        """A comment by someone else (a user): an issue comment, or a review comment."""
-        user = {"login": login, "id": 7, "type": "User"}
+        """A comment by someone else (a user, or another app's bot): an issue comment, or a
+        review comment."""
+        user = {"login": login, "id": 7, "type": kind}
         ident = next(self._ids)
         if review_line is None:
             url = self._api(f"/issues/comments/{ident}")
@@ -621,6 +626,8 @@ class StandIn:
         if self.graphql_denied:
             error = {"type": "FORBIDDEN", "message": "Resource not accessible by integration"}
             return 200, {"data": None, "errors": [error]}, {}
+        if re.fullmatch(r"\s*query\s*\{\s*viewer\s*\{\s*login\s*\}\s*\}\s*", query):
+            return 200, {"data": {"viewer": {"login": self._caller["login"]}}}, {}
         if "resolveReviewThread" in query:
             thread = str(variables.get("threadId", ""))
             first = next((c for c in self._threads() if f"PRRT_{c['id']}" == thread), None)
