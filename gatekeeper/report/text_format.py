@@ -24,7 +24,11 @@ def _line(finding: Finding, color: bool) -> str:
     if color:
         where = f"{_BOLD}{where}{_RESET}"
     status = "" if finding.status == "new" else f" ({finding.status})"
-    marker = " [blocking]" if finding.blocking else ""
+    marker = (
+        " [blocking]"
+        if finding.blocking
+        else (" [advisory]" if finding.extra.get("advisory") else "")
+    )
     resource = f" ({finding.resource})" if finding.resource else ""
     values = finding.extra.get("values")
     origin = f" [value set at {values}]" if values else ""
@@ -52,6 +56,11 @@ def render(report: Report) -> str:
         f"(threshold: {verdict.threshold}) in {report.files_scanned} file(s), "
         f"{report.documents} document(s)"
     )
+    if counts["advisory"]:
+        summary += (
+            f"; {counts['advisory']} in test, fixture or docs paths do not block"
+            " (advisoryPaths in .gatekeeper.yml)"
+        )
     outcome = "PASS" if verdict.passed else "FAIL"
     if report.color:
         outcome = (
