@@ -160,7 +160,8 @@ class StandIn:
         return list(self.check_runs[run_id]["_annotations"])
 
     def writes(self) -> list[Request]:
-        return [r for r in self.requests if r.method in WRITE_METHODS]
+        """Requests that change something (a GraphQL query is a read, a mutation a write)."""
+        return [r for r in self.requests if r.method in WRITE_METHODS and not _graphql_read(r)]
 
     def stop(self) -> None:
         if self._server is not None:
@@ -623,7 +624,7 @@ class StandIn:
         them (errors come with status 200). A review thread is its first comment."""
         query = str((body or {}).get("query", ""))
         variables = (body or {}).get("variables") or {}
-        if self.graphql_denied:
+        if self.graphql_denied or (self.read_only and query.lstrip().startswith("mutation")):
             error = {"type": "FORBIDDEN", "message": "Resource not accessible by integration"}
             return 200, {"data": None, "errors": [error]}, {}
         if re.fullmatch(r"\s*query\s*\{\s*viewer\s*\{\s*login\s*\}\s*\}\s*", query):
@@ -747,6 +748,11 @@ def hunk_lines(diff: str) -> dict[str, set[int]]:
             start, count = int(match[1]), int(match[2] if match[2] is not None else 1)
             out.setdefault(path, set()).update(range(start, start + count))
     return out
+
+
+def _graphql_read(request: Request) -> bool:
+    query = str((request.body or {}).get("query", "")) if isinstance(request.body, dict) else ""
+    return request.path == "/graphql" and not query.lstrip().startswith("mutation")
 
 
 def _permission(path: str) -> str:
