@@ -12,6 +12,7 @@ newer run reports on the newer head: an older run finishing last must not put ba
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 from collections.abc import Callable, Sequence
@@ -59,12 +60,21 @@ def publish(
     read_head: Callable[[str], str | None] = lambda path: None,
     settings: Settings | None = None,
     notes: Sequence[str] = (),
+    client: Client | None = None,
 ) -> Outcome:
     """`read_head(path)`: the file's text at the head commit, for suggestions; `notes`: lines
-    for the summary's notes (the gate's own, see github/trust.py)."""
+    for the summary's notes (the gate's own, see github/trust.py); `client`: the run's client
+    when it already has one (the gate's reads), so all its calls share one deadline.
+
+    A merge queue's run (`merge_group`) writes nothing on the pull request: its commit is the
+    queue's, never the pull request's head, so the check run (or commit status) is its only
+    write, and the stale-run check, which compares the pull request's head before writes on the
+    pull request, never applies to it."""
     settings = settings or Settings.from_env()
     pr = context.pull_request
-    client: Client | None = None
+    if context.merge_group:
+        options = dataclasses.replace(options, comment_mode="none")
+    given, client = client, None
     reason = ""
     if not context.token:
         reason = "no GitHub token"
@@ -73,7 +83,9 @@ def publish(
     elif context.fork_token:
         reason = "pull request from a fork: the token is read-only"
     else:
-        client = Client(context.api_url, context.token, context.repository, pr.number, settings)
+        client = given or Client(
+            context.api_url, context.token, context.repository, pr.number, settings
+        )
 
     outcome = Outcome(plan=make_plan(change, options), notes=list(notes))
     if client is None:
@@ -146,7 +158,9 @@ def _publish(
             workflow.warn(str(error))
 
     def fresh() -> None:
-        """Before each write on the pull request: is the scanned commit still its head?"""
+        """Before each write on the pull request: is the scanned commit still its head? (Not
+        before the check run or commit status: they belong to the scanned commit, which for a
+        merge queue is not the pull request's head at all.)"""
         if outcome.stale:
             raise Stale(outcome.stale)
         head = client.current_head()

@@ -100,6 +100,8 @@ class StandIn:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    # Commits of the repository outside the pull request (a merge queue's merge commit).
+    repo_commits: list[str] = field(default_factory=list)
     resolved_threads: set[int] = field(default_factory=set)  # ids of threads' first comments
     requests: list[Request] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -329,7 +331,7 @@ class StandIn:
         self, params: dict[str, str], _: Any, __: Any
     ) -> tuple[int, Any, dict[str, str]]:
         sha = params["sha"]
-        if sha not in (*self.pull.commits, self.pull.base_sha):
+        if sha not in (*self.pull.commits, self.pull.base_sha, *self.repo_commits):
             return 422, {"message": f"No commit found for SHA: {sha}"}, {}
         return 200, {"sha": sha, "url": self._api(f"/commits/{sha}")}, {}
 
@@ -606,7 +608,7 @@ class StandIn:
     def _create_status(
         self, params: dict[str, str], _: Any, body: dict[str, Any]
     ) -> tuple[int, Any, dict[str, str]]:
-        if params["sha"] not in self.pull.commits:
+        if params["sha"] not in (*self.pull.commits, *self.repo_commits):
             return 422, {"message": f"No commit found for SHA: {params['sha']}"}, {}
         if len(body.get("description") or "") > MAX_STATUS_DESCRIPTION:
             error = f"description is too long (maximum is {MAX_STATUS_DESCRIPTION} characters)"
