@@ -85,6 +85,16 @@ def in_chart(path: str, tree: Tree) -> bool:
     return any(tree.exists(posixpath.join(directory, CHART_FILE)) for directory in parents(path))
 
 
+def rendered_by_chart(path: str, tree: Tree) -> bool:
+    """Does a chart render `path`? Helm renders a chart's templates/ and its subcharts
+    (charts/); any other file in a chart directory is nothing Helm applies."""
+    for directory in parents(path):
+        rest = path[len(directory) + 1 :].split("/", 1)[0]
+        if rest in ("templates", "charts") and tree.exists(posixpath.join(directory, CHART_FILE)):
+            return True
+    return False
+
+
 def owners(path: str, context: LoadContext) -> list[str]:
     """The Chart.yaml that renders `path`: its outermost enclosing chart, or the chart a
     configured values file belongs to."""
@@ -454,4 +464,14 @@ class HelmLocator:
         return ""
 
 
-__all__ = ["NAME", "Release", "Template", "detect", "in_chart", "load", "releases", "render_chart"]
+__all__ = [
+    "NAME",
+    "Release",
+    "Template",
+    "detect",
+    "in_chart",
+    "load",
+    "releases",
+    "render_chart",
+    "rendered_by_chart",
+]
