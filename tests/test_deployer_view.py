@@ -1,0 +1,312 @@
+"""What the check judges is what a deployer applies (issue 10), through the real CLI.
+
+Each case is a change a pull request author could make to get a green check: a privileged Pod
+under a name no source claims, a symbolic link, a link out of the repository, a FIFO. All
+cases live side by side in one repository, so one `scan` and one `scan --base` cover them;
+each case is its own test on that output (file, line and finding code).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import git
+import pytest
+
+from tests.conftest import PRIVILEGED_POLICY, Run
+
+CONFIG = "builtin: false\npolicies:\n  - path: policies\n"
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers:
+  - name: app
+    image: ghcr.io/acme/app:1.0
+    securityContext: {privileged: true}
+"""
+POD_JSON = json.dumps(
+    {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "bad"},
+        "spec": {"containers": [{"name": "app", "securityContext": {"privileged": True}}]},
+    },
+    indent=1,
+)
+CHART = "apiVersion: v2\nname: c\nversion: 0.1.0\n"
+SECRET = "top secret outside the repository\n"
+
+
+class Link(NamedTuple):
+    target: str
+
+
+Files = dict[str, "str | Link"]
+Expected = list[tuple[str, int, str]]  # (file, line, finding code); [] means no finding
+CASES: dict[str, tuple[Files, Expected]] = {}
+DISK_ONLY: set[str] = set()  # what git cannot hold (a FIFO) or a PR cannot carry
+
+
+def case(name: str, files: Files, *expected: tuple[str, int, str], disk: bool = False) -> None:
+    CASES[name] = (files, list(expected))
+    if disk:
+        DISK_ONLY.add(name)
+
+
+PRIVILEGED = "TEST-NO-PRIVILEGED"
+
+# 1. Any YAML/JSON file whose documents are Kubernetes objects, whatever its name.
+for weird in [
+    "deploy/templates/pod.yaml",
+    "deploy/chart.yaml",
+    "deploy/Chart.Yaml",
+    "deploy/.gatekeeper.yml",
+    "deploy/Kustomization.yml",
+    "deploy/.pre-commit-config.yaml",
+    "charts/values-pod.yaml",
+    "deploy/POD.YML",
+]:
+    case(f"name-{weird.rsplit('/', 1)[-1].lower()}", {weird: POD}, (weird, 8, PRIVILEGED))
+for weird in ["deploy/package.json", "deploy/tsconfig.json"]:
+    case(f"name-{weird.rsplit('/', 1)[-1]}", {weird: POD_JSON}, (weird, 12, PRIVILEGED))
+case(
+    "beside-a-chart",  # kubectl apply -f deploy/ applies pod.yaml; Helm renders only templates/
+    {"deploy/Chart.yaml": CHART, "deploy/pod.yaml": POD},
+    ("deploy/pod.yaml", 8, PRIVILEGED),
+)
+case(  # what a real chart renders is judged once, as rendered, never as a raw template
+    "chart-template",
+    {"c/Chart.yaml": CHART, "c/templates/pod.yaml": POD.replace("bad", "{{ .Release.Name }}")},
+    ("c/templates/pod.yaml", 8, PRIVILEGED),
+)
+case(  # other tools' files that hold no objects are no noise
+    "other-tools-quiet",
+    {
+        "web/package.json": '{"name": "web", "version": "1.0.0"}\n',
+        "web/tsconfig.json": '{"compilerOptions": {"strict": true}}\n',
+        "web/templates/page.yaml": "title: {{ .Title }}\nkind: [\n",
+        "web/values-prod.yaml": "replicas: 3\n",
+    },
+)
+
+# 2. Symbolic links: followed inside the repository, refused outside it.
+case(
+    "link-to-file",
+    {"store/pod.txt": POD, "deploy/pod.yaml": Link("../store/pod.txt")},
+    ("deploy/pod.yaml", 8, PRIVILEGED),
+)
+case(
+    "link-chain",
+    {
+        "store/pod.yaml": POD,
+        "store/again.yaml": Link("pod.yaml"),
+        "app.yaml": Link("store/again.yaml"),
+    },
+    ("app.yaml", 8, PRIVILEGED),
+    ("store/again.yaml", 8, PRIVILEGED),
+    ("store/pod.yaml", 8, PRIVILEGED),
+)
+case(
+    "link-to-directory",
+    {"store/pod.yaml": POD, "deploy/linked": Link("../store")},
+    ("deploy/linked/pod.yaml", 8, PRIVILEGED),
+    ("store/pod.yaml", 8, PRIVILEGED),
+)
+case(
+    "link-outside",
+    {"deploy/secret.yaml": Link("{outside}")},
+    ("deploy/secret.yaml", 1, "GK-SYMLINK"),
+)
+case(
+    "link-outside-relative",
+    {"deploy/secret.yaml": Link("../../../../../../../../../../../../{outside}")},
+    ("deploy/secret.yaml", 1, "GK-SYMLINK"),
+)
+case(
+    "link-to-dev-zero",
+    {"deploy/zero.yaml": Link("/dev/zero")},
+    ("deploy/zero.yaml", 1, "GK-SYMLINK"),
+)
+case(
+    "link-directory-outside",
+    {"deploy/etc": Link("{outside_dir}")},
+    ("deploy/etc", 1, "GK-SYMLINK"),
+)
+case(
+    "link-loop",
+    {"deploy/a.yaml": Link("b.yaml"), "deploy/b.yaml": Link("a.yaml")},
+    ("deploy/a.yaml", 1, "GK-READ-ERROR"),
+    ("deploy/b.yaml", 1, "GK-READ-ERROR"),
+)
+case(
+    "link-to-parent",  # walked once, not forever
+    {"deploy/pod.yaml": POD, "deploy/again": Link("..")},
+    ("deploy/pod.yaml", 8, PRIVILEGED),
+)
+case(
+    "helm-files-get-outside",
+    {
+        "c/Chart.yaml": CHART,
+        "c/files/secret": Link("{outside}"),
+        "c/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+        'data:\n  x: {{ .Files.Get "files/secret" | quote }}\n',
+    },
+    ("c/files/secret", 1, "GK-SYMLINK"),
+)
+case(
+    "kustomize-resource-outside",
+    {
+        "k/kustomization.yaml": "resources:\n- pod.yaml\n",
+        "k/pod.yaml": Link("{outside}"),
+    },
+    ("k/kustomization.yaml", 2, "GK-RENDER-ERROR"),
+    ("k/pod.yaml", 1, "GK-SYMLINK"),
+)
+case(
+    "argocd-path-outside",
+    {
+        "app.yaml": "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a}\n"
+        "spec:\n  destination: {server: https://kubernetes.default.svc}\n"
+        "  source: {path: argocd-path-outside/apps}\n",
+        "apps": Link("{outside_dir}"),
+    },
+    ("app.yaml", 6, "GK-RENDER-ERROR"),
+    ("apps", 1, "GK-SYMLINK"),
+)
+
+# 3. What cannot be read is a finding at its path, never a hang.
+case("fifo", {"deploy/fifo.yaml": Link("")}, ("deploy/fifo.yaml", 1, "GK-READ-ERROR"), disk=True)
+
+
+def _outside(tmp: Path) -> dict[str, str]:
+    outside = tmp / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "secret.yaml").write_text(SECRET)
+    (outside / "dir" / "pod.yaml").write_text(POD.replace("{", "{ ") + "# " + SECRET)
+    return {"outside": str(outside / "secret.yaml"), "outside_dir": str(outside / "dir")}
+
+
+def _write(root: Path, files: Files, names: dict[str, str]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Link):
+            if content.target:
+                os.symlink(content.target.format(**names), path)
+            else:
+                os.mkfifo(path)
+        else:
+            path.write_text(content)
+
+
+class Scans(NamedTuple):
+    scan: Run
+    change: Run
+
+
+def _cli(*args: str, cwd: Path) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory: pytest.TempPathFactory) -> Scans:
+    tmp = tmp_path_factory.mktemp("deployer")
+    names = _outside(tmp)
+    root = tmp / "repo"
+    repo = git.Repo.init(root, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "test")
+        config.set_value("user", "email", "test@example.com")
+        config.set_value("commit", "gpgsign", "false")
+    _write(root, {".gatekeeper.yml": CONFIG, "policies/p.yaml": PRIVILEGED_POLICY}, names)
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "base")
+    repo.git.checkout("-q", "-b", "pr")
+    for name, (files, _) in CASES.items():
+        if name not in DISK_ONLY:
+            _write(root / name, files, names)
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "the change")
+    change = _cli("scan", "--base", "main", "--format", "json", cwd=root)
+    for name in DISK_ONLY:
+        _write(root / name, CASES[name][0], names)
+    return Scans(_cli("scan", "--format", "json", cwd=root), change)
+
+
+def _found(run: Run) -> list[dict[str, Any]]:
+    assert "Traceback" not in run.stderr, run.stderr
+    findings: list[dict[str, Any]] = json.loads(run.stdout)["findings"]
+    return findings
+
+
+def _check(name: str, run: Run) -> None:
+    findings = _found(run)
+    mine = sorted(
+        (f["file"], f["line"], f["policy_id"]) for f in findings if f["file"].startswith(f"{name}/")
+    )
+    wanted = sorted((f"{name}/{file}", line, code) for file, line, code in CASES[name][1])
+    assert mine == wanted
+    for finding in findings:
+        assert "top secret" not in json.dumps(finding), finding  # never read, never shown
+
+
+def test_every_bypass_blocks(scans: Scans) -> None:
+    assert scans.scan.returncode == 1, scans.scan.stderr
+    assert scans.change.returncode == 1, scans.change.stderr
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_scan_judges_what_a_deployer_applies(name: str, scans: Scans) -> None:
+    _check(name, scans.scan)
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - DISK_ONLY))
+def test_change_judges_what_a_deployer_applies(name: str, scans: Scans) -> None:
+    _check(name, scans.change)
+    statuses = {f["status"] for f in _found(scans.change) if f["file"].startswith(f"{name}/")}
+    assert statuses <= {"new"}
+
+
+def test_a_directory_that_cannot_be_listed_is_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tests run as root, who can list anything: the refusal is simulated where it happens."""
+    from gatekeeper import main
+
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "pod.yaml").write_text(POD)
+    (tmp_path / "open").mkdir()
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def refuse(path: Any) -> Any:
+        if str(path).rstrip("/").endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    def refuse_list(path: Any) -> Any:
+        if str(path).rstrip("/").endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    monkeypatch.setattr(os, "listdir", refuse_list)
+    monkeypatch.chdir(tmp_path)
+    assert main.main(["scan", "--no-builtin", "--format", "json"]) == 1
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["file"], f["line"], f["policy_id"], f["message"]) for f in findings] == [
+        ("locked", 1, "GK-READ-ERROR", "cannot read: Permission denied")
+    ]
