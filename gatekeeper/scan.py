@@ -70,7 +70,13 @@ def scan_one(
     result.documents = len(loaded.documents)
     result.findings.extend(problems.to_finding(p, adapter.NAME) for p in loaded.problems)
     for document in loaded.documents:
-        result.findings.extend(engine.evaluate(document))
+        try:
+            result.findings.extend(engine.evaluate(document))
+        except RecursionError:  # a document nested deeper than evaluation can follow
+            line = document.locator.locate(()).line
+            message = "document nested too deeply to evaluate; not checked"
+            problem = Problem("GK-PARSE-ERROR", document.file, line, message)
+            result.findings.append(problems.to_finding(problem, adapter.NAME))
         if engine.needs_inventory:
             result.inventory.append(inventory_mod.entry(document))
     return result

@@ -83,6 +83,15 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
 }
 
 
+class BadValueError(ValueError):
+    """A scalar its explicit tag cannot hold (`!!int ""`, `!!bool maybe`)."""
+
+    def __init__(self, node: Node, tag: str, error: Exception) -> None:
+        tag = tag.removeprefix(_TAG)
+        super().__init__(f"{node.value[:40]!r} is not a valid !!{tag} ({type(error).__name__})")
+        self.node = node
+
+
 class YamlBombError(ValueError):
     def __init__(self, node: Node, expanded: int, reason: str = "") -> None:
         super().__init__(reason or f"aliases expand to {expanded} nodes (YAML bomb?)")
@@ -254,6 +263,14 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
                     f"document not loaded: {error}",
                     error.node.start_mark.column + 1,
                 )
+            except BadValueError as error:
+                yield Problem(
+                    "GK-PARSE-ERROR",
+                    file,
+                    error.node.start_mark.line + 1,
+                    f"invalid YAML value: {error}",
+                    error.node.start_mark.column + 1,
+                )
             except RecursionError:
                 nested = _first_deeper(node, 100)
                 yield Problem(
@@ -352,7 +369,10 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
-            return _SCALARS.get(node.tag, _as_str)(node)
+            try:
+                return _SCALARS.get(node.tag, _as_str)(node)
+            except (ValueError, IndexError, KeyError, TypeError) as error:
+                raise BadValueError(node, node.tag, error) from None
         built, open_nodes, build = self.built, self.open_nodes, self.build
         known = built.get(id(node))
         if known is not None:

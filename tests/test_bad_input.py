@@ -182,7 +182,22 @@ case(
 case(
     "kustomize-resources-string",
     {"kustomization.yaml": "namespace: a\nresources: cm.yaml\n", "cm.yaml": CM},
-    ("kustomization.yaml", 2, "GK-RENDER-ERROR"),
+    ("kustomization.yaml", 2, "GK-PARSE-ERROR"),
+)
+case(
+    "kustomize-generator-files-int",
+    {"kustomization.yaml": "configMapGenerator:\n- name: a\n  files: 1\n"},
+    ("kustomization.yaml", 3, "GK-PARSE-ERROR"),
+)
+case(
+    "kustomize-patch-path-list",
+    {"kustomization.yaml": "resources: [cm.yaml]\npatches:\n- path: [x]\n", "cm.yaml": CM},
+    ("kustomization.yaml", 3, "GK-PARSE-ERROR"),
+)
+case(
+    "kustomize-build-metadata-mapping",
+    {"kustomization.yaml": "buildMetadata:\n- {a: b}\n"},
+    ("kustomization.yaml", 2, "GK-PARSE-ERROR"),
 )
 case("plan-list", {"tfplan.json": "[1, 2]\n"}, ("tfplan.json", 1, "GK-PARSE-ERROR"))
 case(
@@ -247,6 +262,30 @@ case(
     "kubernetes-deep-block",
     {"pod.yaml": POD + "x:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(1500))},
     ("pod.yaml", 104, "GK-PARSE-ERROR"),
+)
+case(
+    "kubernetes-deep-mapping",  # deep enough to load (under 500 levels), too deep to recurse
+    {
+        "pod.yaml": POD
+        + "spec:\n  containers:\n  - name: a\n    x: "
+        + "{a: " * 480
+        + "null"
+        + "}" * 480
+        + "\n"
+    },
+)
+case(
+    "kubernetes-odd-int-tag", {"pod.yaml": POD + "x: !!int ''\n"}, ("pod.yaml", 4, "GK-PARSE-ERROR")
+)
+case(
+    "kubernetes-odd-bool-tag",
+    {"pod.yaml": POD + "x: !!bool maybe\n"},
+    ("pod.yaml", 4, "GK-PARSE-ERROR"),
+)
+case(
+    "kubernetes-odd-float-key",
+    {"pod.yaml": POD + "x:\n  ? !!float ''\n  : 1\n"},
+    ("pod.yaml", 5, "GK-PARSE-ERROR"),
 )
 case(
     "workflow-deep",

@@ -90,8 +90,7 @@ class Closure:
             return
 
         def strings(key: str) -> list[str]:
-            value = obj.get(key)
-            return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+            return [v for v in _list(obj, key) if isinstance(v, str)]
 
         refs = [
             *strings("resources"),
@@ -105,10 +104,10 @@ class Closure:
         patches = _patch_refs(obj)
         inputs: list[str] = []
         for key in ("configMapGenerator", "secretGenerator"):
-            for entry in obj.get(key) or []:
+            for entry in _list(obj, key):
                 if not isinstance(entry, dict):
                     continue
-                for source in [*(entry.get("files") or []), *(entry.get("envs") or [])]:
+                for source in [*_list(entry, "files"), *_list(entry, "envs")]:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
@@ -201,10 +200,68 @@ def owners(path: str, context: LoadContext) -> list[str]:
     return [file for file, files in per_tree[top] if path in files]
 
 
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    """A field that must be a list; anything else counts as empty (load reports it)."""
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
+# Fields a kustomization lists, and what each item must be.
+_STRING_LISTS = ("resources", "bases", "components", "crds", "buildMetadata")
+_MAPPING_LISTS = (
+    "patches",
+    "patchesJson6902",
+    "replacements",
+    "configMapGenerator",
+    "secretGenerator",
+    "images",
+    "replicas",
+    "labels",
+    "helmCharts",
+)
+_GENERATOR_LISTS = ("files", "envs", "literals")
+
+
+def _shape(path: str, kustomization: YamlDocument) -> list[Problem]:
+    """Fields of the wrong type, at their line (Kustomize's own message names no line)."""
+    locator = NodeLocator(path, kustomization.node)
+    obj = kustomization.obj
+    problems: list[Problem] = []
+
+    def bad(where: Path, what: str) -> None:
+        message = f"kustomization field {'.'.join(map(str, where))} must be {what}"
+        problems.append(Problem("GK-PARSE-ERROR", path, locator.locate(where).line, message))
+
+    for key in (*_STRING_LISTS, "patchesStrategicMerge", *_MAPPING_LISTS):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            bad((key,), "a list")
+            continue
+        for index, item in enumerate(value):
+            if key in _STRING_LISTS and not isinstance(item, str):
+                bad((key, index), "a string")
+            elif key in _MAPPING_LISTS and not isinstance(item, dict):
+                bad((key, index), "a mapping")
+            elif isinstance(item, dict):
+                if "path" in item and not isinstance(item["path"], str):
+                    bad((key, index, "path"), "a string")
+                for field in _GENERATOR_LISTS:
+                    found = item.get(field)
+                    if found is not None and not (
+                        isinstance(found, list) and all(isinstance(f, str) for f in found)
+                    ):
+                        bad((key, index, field), "a list of strings")
+                if "env" in item and not isinstance(item["env"], str):
+                    bad((key, index, "env"), "a string")
+    return problems
+
+
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
-    refs = [str(v) for v in obj.get("patchesStrategicMerge") or [] if isinstance(v, str)]
+    refs = [v for v in _list(obj, "patchesStrategicMerge") if isinstance(v, str)]
     for key in ("patches", "patchesJson6902", "replacements"):
-        for entry in obj.get(key) or []:
+        for entry in _list(obj, key):
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 refs.append(entry["path"])
     return refs
@@ -243,6 +300,9 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "kustomization is not a map"))
         return loaded
     kustomization = documents[0]
+    loaded.problems.extend(_shape(path, kustomization))
+    if loaded.problems:
+        return loaded
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
@@ -320,11 +380,11 @@ def _error_line(message: str, kustomization: YamlDocument) -> int:
     if field and locator.node_at((field.group(1),)) is not None:
         return locator.locate((field.group(1),)).line
     for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
-        for index, ref in enumerate(obj.get(key) or []):
+        for index, ref in enumerate(_list(obj, key)):
             if isinstance(ref, str) and ref.strip("./") and ref.strip("./") in message:
                 return locator.locate((key, index)).line
     for key in ("patches", "patchesJson6902"):
-        for index, entry in enumerate(obj.get(key) or []):
+        for index, entry in enumerate(_list(obj, key)):
             ref = entry.get("path") if isinstance(entry, dict) else None
             if isinstance(ref, str) and ref.strip("./") in message:
                 return locator.locate((key, index)).line
