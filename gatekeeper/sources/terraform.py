@@ -100,6 +100,9 @@ class _File:
 
 _FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
 _DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+_CONTEXTS: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _parse_file(text: str) -> _File:
@@ -197,12 +200,16 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
         )
     directory = posixpath.dirname(path)
     own = parsed_file.module_resources()
-    module = own + [
-        resource
-        for sibling in _siblings(context.tree, directory, path)
-        for resource in sibling.module_resources()
-    ]
-    contexts = _contexts(module)
+    # One module's contexts serve all its files (computing them per file is quadratic).
+    modules = _CONTEXTS.setdefault(context.tree, {})
+    contexts = modules.get(directory, {})
+    if any(resource.address not in contexts for resource in own):
+        module = own + [
+            resource
+            for sibling in _siblings(context.tree, directory, path)
+            for resource in sibling.module_resources()
+        ]
+        contexts = modules[directory] = _contexts(module)
     blocks = [block for block in parsed.blocks if block.type in _DOCUMENT_BLOCKS]
     for index, (block, resource) in enumerate(zip(blocks, own, strict=True)):
         loaded.documents.append(
@@ -289,32 +296,49 @@ def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
 # --- references ----------------------------------------------------------------------------
 
 
+# A literal name shared by many resources links each to at most this many resources of each
+# other type, of at most this many types: policies ask whether *a* resource of a type refers
+# to it, and 20,000 resources with one bucket name must not make 400 million links.
+MAX_SAME_NAME_PER_TYPE = 8
+MAX_SAME_NAME_TYPES = 64
+
+
 def _referenced_by(resources: list[_Resource]) -> dict[str, list[dict[str, str]]]:
     """address -> the resources that refer to it (by expression, or by the same literal name)."""
     known = {resource.address for resource in resources}
-    identities: dict[tuple[str, str], list[_Resource]] = {}
-    for resource in resources:
+    # (attribute, literal value) -> type -> the first resources of that type with it
+    identities: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for index, resource in enumerate(resources):
         for attribute in _IDENTITY_ATTRIBUTES:
             value = resource.values.get(attribute)
             if isinstance(value, str) and value and "${" not in value:
-                identities.setdefault((attribute, value), []).append(resource)
-    result: dict[str, list[dict[str, str]]] = {}
-    for resource in resources:
-        seen: set[tuple[str, str]] = set()
+                by_type = identities.setdefault((attribute, value), {})
+                same = by_type.get(resource.kind)
+                if same is None and len(by_type) < MAX_SAME_NAME_TYPES:
+                    same = by_type[resource.kind] = []
+                if same is not None and len(same) < MAX_SAME_NAME_PER_TYPE:
+                    same.append(index)
+    links: dict[str, set[tuple[int, str]]] = {}  # address -> (referrer index, attribute)
+    for index, resource in enumerate(resources):
         for attribute, address in resource.references:
             if address in known and address != resource.address:
-                seen.add((attribute, address))
+                links.setdefault(address, set()).add((index, attribute))
         for attribute in _IDENTITY_ATTRIBUTES:
             value = resource.values.get(attribute)
-            for other in identities.get((attribute, value), []) if isinstance(value, str) else []:
-                if other.kind != resource.kind:
-                    seen.add((attribute, other.address))
-        for attribute, address in sorted(seen):
+            by_type = identities.get((attribute, value), {}) if isinstance(value, str) else {}
+            for kind, referrers in by_type.items():
+                if kind != resource.kind:
+                    found = links.setdefault(resource.address, set())
+                    found.update((referrer, attribute) for referrer in referrers)
+    result: dict[str, list[dict[str, str]]] = {}
+    for address in known:
+        for index, attribute in sorted(links.get(address, ())):
+            referrer = resources[index]
             result.setdefault(address, []).append(
                 {
-                    "type": resource.kind,
-                    "name": resource.name,
-                    "address": resource.address,
+                    "type": referrer.kind,
+                    "name": referrer.name,
+                    "address": referrer.address,
                     "attribute": attribute,
                 }
             )
