@@ -206,7 +206,8 @@ def _near(changes: list[gitops.FileChange]) -> Callable[[str], bool]:
     }
 
     def keep(path: str) -> bool:
-        return any(path.startswith(top) for top in tops)
+        # Files at the root too: they own files below (`.gitlab-ci.yml` includes).
+        return "/" not in path or any(path.startswith(top) for top in tops)
 
     return keep
 

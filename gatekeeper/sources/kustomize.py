@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
-from gatekeeper.sources.helm_engine import limits
+from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -405,8 +405,17 @@ def _add_documents(
     own = NodeLocator(path, kustomization.node)
     patches = [(file, doc) for file in closure.patches for doc in _docs(tree, file)]
     cache: dict[str, list[YamlDocument]] = {}
+    if len(output) > MAX_OUTPUT_BYTES:
+        message = f"kustomize: build output is {len(output)} bytes, over the"
+        message += f" {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+        return
     for index, entry in enumerate(load_all(path, output)):
-        if isinstance(entry, Problem) or not is_object(entry.obj):
+        if isinstance(entry, Problem):  # built output we cannot read is not dropped
+            message = f"kustomize: build output not checked: {entry.message}"
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+            continue
+        if not is_object(entry.obj):
             continue
         obj = entry.obj
         origin = _pop_annotations(obj)
