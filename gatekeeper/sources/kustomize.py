@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
@@ -31,7 +33,13 @@ NAME = "kustomize"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/)|\?ref=")
+# What Kustomize would fetch: a scheme or getter prefix in any case (`HTTPS://`, `git::`,
+# `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=` or `//` subdirectory.
+_REMOTE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*:|[\w.-]+@[\w.-]+:|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io)/)"
+    r"|\?ref=|//",
+    re.IGNORECASE,
+)
 
 
 def detect(path: str) -> bool:
@@ -76,8 +84,16 @@ class Closure:
     def _line_of(self, file: str, ref: str) -> int:
         """The line of the kustomization entry naming `ref` (1 if not found)."""
         for document in _docs(self.tree, file)[:1]:
-            if isinstance(document.obj, dict):
-                return _error_line(ref, document)
+            stack = [document.node]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ScalarNode):
+                    if ref in (node.value, node.value.rsplit("=", 1)[-1]):
+                        return int(node.start_mark.line) + 1
+                elif isinstance(node, MappingNode):
+                    stack.extend(item for pair in reversed(node.value) for item in pair[::-1])
+                elif isinstance(node, SequenceNode):
+                    stack.extend(reversed(node.value))
         return 1
 
     def add(self, file: str, obj: Any) -> None:
@@ -111,8 +127,20 @@ class Closure:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
-        for ref in refs:
-            if _REMOTE.search(ref):
+        openapi = obj.get("openapi")
+        fetched = [
+            *refs,
+            *patches,
+            *inputs,
+            *strings("configurations"),
+            *(
+                [openapi["path"]]
+                if isinstance(openapi, dict) and isinstance(openapi.get("path"), str)
+                else []
+            ),
+        ]
+        for ref in fetched:
+            if "\n" not in ref and _REMOTE.search(ref):
                 self.problems.append(
                     Problem(
                         "GK-RENDER-ERROR",
@@ -121,6 +149,8 @@ class Closure:
                         f"remote resource {ref} is not fetched (gatekeeper never uses the network)",
                     )
                 )
+        for ref in refs:
+            if _REMOTE.search(ref):
                 continue
             target = posixpath.normpath(posixpath.join(directory, ref))
             nested = self.kustomization_in(target)
