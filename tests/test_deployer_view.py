@@ -8,19 +8,22 @@ each case is its own test on that output (file, line and finding code).
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import git
 import pytest
 
-from tests.conftest import PRIVILEGED_POLICY, Run
+from tests.conftest import PRIVILEGED_POLICY, REPO, Run
 
 CONFIG = "builtin: false\npolicies:\n  - path: policies\n"
+BUILTIN = ["workflow/imperative-deploy.yaml", "terraform/aws/rds-public.yaml"]
 POD = """\
 apiVersion: v1
 kind: Pod
@@ -184,6 +187,115 @@ case(
 # 3. What cannot be read is a finding at its path, never a hang.
 case("fifo", {"deploy/fifo.yaml": Link("")}, ("deploy/fifo.yaml", 1, "GK-READ-ERROR"), disk=True)
 
+# 4. Rendered output over a limit blocks; it is never dropped.
+case(
+    "helm-output-over-limit",
+    {
+        "c/Chart.yaml": CHART,
+        "c/values.yaml": "size: 17000000\n",
+        "c/templates/pod.yaml": POD + '  annotations: {a: {{ repeat (int .Values.size) "x" }}}\n',
+    },
+    ("c/Chart.yaml", 1, "GK-RENDER-ERROR"),
+)
+case(
+    "kustomize-output-too-deep",
+    {
+        "k/kustomization.yaml": "resources: [pod.yaml]\npatches:\n- path: patch.yaml\n",
+        "k/pod.yaml": POD.replace("{privileged: true}", "{}"),
+        "k/patch.yaml": POD + "    x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+    },
+    ("k/kustomization.yaml", 1, "GK-RENDER-ERROR"),
+)
+
+
+# 5. GitLab CI: the jobs of local includes run in the pipeline (the root .gitlab-ci.yml
+# includes these, see ROOT).
+def _job(name: str, command: str) -> str:
+    return f"{name}:\n  stage: deploy\n  script:\n    - echo start\n    - {command}\n"
+
+
+case(
+    "gitlab-include",
+    {
+        "ci/deploy.yml": _job("deploy", "kubectl apply -f k8s/"),
+        "ci/more-helm.yml": "include: {local: gitlab-include/ci/nested.yml}\n"
+        + _job("helm", "helm upgrade --install app ./chart"),
+        "ci/nested.yml": _job("nested", "kubectl delete namespace prod"),
+        "ci/unused.yml": _job("unused", "kubectl apply -f x/"),
+    },
+    ("ci/deploy.yml", 5, "WF-GITOPS-IMPERATIVE-DEPLOY"),
+    ("ci/more-helm.yml", 6, "WF-GITOPS-IMPERATIVE-DEPLOY"),
+    ("ci/nested.yml", 5, "WF-GITOPS-IMPERATIVE-DEPLOY"),
+)
+ROOT = {
+    ".gitlab-ci.yml": "stages: [deploy]\ninclude:\n  - local: /gitlab-include/ci/deploy.yml\n"
+    "  - 'gitlab-include/ci/more-*.yml'\n  - remote: https://example.invalid/ci.yml\n"
+}
+
+
+# 6. Terraform plans: nothing hides in a second document or in planned_values alone.
+def _plan(**fields: Any) -> str:
+    return json.dumps({"format_version": "1.2", **fields}, indent=1) + "\n"
+
+
+PUBLIC_DB = {
+    "address": "aws_db_instance.db",
+    "mode": "managed",
+    "type": "aws_db_instance",
+    "name": "db",
+}
+CHANGES = [{**PUBLIC_DB, "change": {"after": {"publicly_accessible": True}}}]
+PLANNED = _plan(
+    planned_values={
+        "root_module": {"resources": [{**PUBLIC_DB, "values": {"publicly_accessible": True}}]}
+    }
+)
+PUBLIC_LINE = next(n for n, t in enumerate(PLANNED.splitlines(), 1) if "publicly_accessible" in t)
+case(
+    "plan-second-document",
+    {"tfplan.json": _plan(resource_changes=[]) + "---\n" + _plan(resource_changes=CHANGES)},
+    ("tfplan.json", 6, "GK-PARSE-ERROR"),
+)
+case(
+    "plan-planned-values-only",
+    {"tfplan.json": PLANNED},
+    (
+        "tfplan.json",
+        PUBLIC_LINE,
+        "TF-AWS-RDS-PUBLIC",
+    ),
+)
+
+# 7. No network: every reference is to a local HTTP server that must see no request.
+case(
+    "helm-schema-urls",
+    {
+        "c/Chart.yaml": CHART,
+        "c/values.schema.json": '{"$schema": "@SERVER@/meta.json",\n'
+        ' "properties": {"a": {"$ref": "HTTP://@HOST@/a.json"},\n'
+        '  "b": {"$ref": "#/definitions/b"}}, "definitions": {"b": {"type": "string"}}}\n',
+        "c/templates/pod.yaml": POD,
+    },
+    ("c/templates/pod.yaml", 8, PRIVILEGED),
+    ("c/values.schema.json", 1, "GK-RENDER-ERROR"),
+    ("c/values.schema.json", 2, "GK-RENDER-ERROR"),
+)
+case(
+    "kustomize-remote-forms",
+    {
+        "k/kustomization.yaml": "resources:\n- HTTP://@HOST@/pod.yaml\n- git::@SERVER@/repo.git\n"
+        "- file::@SERVER@/f\n- pod.yaml\npatches:\n- path: @SERVER@/patch.yaml\n"
+        "configMapGenerator:\n- name: c\n  files: [k=Https://@HOST@/f]\n",
+        "k/pod.yaml": POD,
+    },
+    ("k/kustomization.yaml", 2, "GK-RENDER-ERROR"),
+    ("k/kustomization.yaml", 3, "GK-RENDER-ERROR"),
+    ("k/kustomization.yaml", 4, "GK-RENDER-ERROR"),
+    ("k/kustomization.yaml", 7, "GK-RENDER-ERROR"),
+    ("k/kustomization.yaml", 10, "GK-RENDER-ERROR"),
+    ("k/pod.yaml", 8, PRIVILEGED),
+)
+
 
 def _outside(tmp: Path) -> dict[str, str]:
     outside = tmp / "outside"
@@ -203,12 +315,32 @@ def _write(root: Path, files: Files, names: dict[str, str]) -> None:
             else:
                 os.mkfifo(path)
         else:
-            path.write_text(content)
+            path.write_text(
+                content.replace("@SERVER@", f"http://{names['host']}").replace(
+                    "@HOST@", names["host"]
+                )
+            )
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A web server on 127.0.0.1 that records every request: a scan must make none."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"type": "object"}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
 class Scans(NamedTuple):
     scan: Run
     change: Run
+    hits: list[str]
 
 
 def _cli(*args: str, cwd: Path) -> Run:
@@ -225,17 +357,31 @@ def _cli(*args: str, cwd: Path) -> Run:
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory: pytest.TempPathFactory) -> Scans:
     tmp = tmp_path_factory.mktemp("deployer")
-    names = _outside(tmp)
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        return _scans(tmp, {**_outside(tmp), "host": f"127.0.0.1:{server.server_port}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _scans(tmp: Path, names: dict[str, str]) -> Scans:
     root = tmp / "repo"
     repo = git.Repo.init(root, initial_branch="main")
     with repo.config_writer() as config:
         config.set_value("user", "name", "test")
         config.set_value("user", "email", "test@example.com")
         config.set_value("commit", "gpgsign", "false")
-    _write(root, {".gatekeeper.yml": CONFIG, "policies/p.yaml": PRIVILEGED_POLICY}, names)
+    policies = {
+        "policies/p.yaml": PRIVILEGED_POLICY,
+        **{f"policies/{name}": (REPO / "policies" / name).read_text() for name in BUILTIN},
+    }
+    _write(root, {".gatekeeper.yml": CONFIG, **policies}, names)
     repo.git.add("-A")
     repo.git.commit("-q", "-m", "base")
     repo.git.checkout("-q", "-b", "pr")
+    _write(root, ROOT, names)
     for name, (files, _) in CASES.items():
         if name not in DISK_ONLY:
             _write(root / name, files, names)
@@ -244,7 +390,7 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Scans:
     change = _cli("scan", "--base", "main", "--format", "json", cwd=root)
     for name in DISK_ONLY:
         _write(root / name, CASES[name][0], names)
-    return Scans(_cli("scan", "--format", "json", cwd=root), change)
+    return Scans(_cli("scan", "--format", "json", cwd=root), change, _Recorder.hits)
 
 
 def _found(run: Run) -> list[dict[str, Any]]:
@@ -267,6 +413,10 @@ def _check(name: str, run: Run) -> None:
 def test_every_bypass_blocks(scans: Scans) -> None:
     assert scans.scan.returncode == 1, scans.scan.stderr
     assert scans.change.returncode == 1, scans.change.stderr
+
+
+def test_no_scan_makes_a_network_request(scans: Scans) -> None:
+    assert scans.hits == []
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
