@@ -77,6 +77,20 @@ for weird in [
     "deploy/POD.YML",
 ]:
     case(f"name-{weird.rsplit('/', 1)[-1].lower()}", {weird: POD}, (weird, 8, PRIVILEGED))
+for claimed in [  # names other sources own: their objects are judged all the same
+    "deploy/compose.yaml",
+    "deploy/docker-compose.yml",
+    "deploy/action.yml",
+    "deploy/tfplan.json",
+]:
+    case(f"owned-{claimed.rsplit('/', 1)[-1]}", {claimed: POD}, (claimed, 8, PRIVILEGED))
+case(
+    "owned-gitlab-ci",  # GitLab also says what it makes of it: jobs that are not mappings
+    {"deploy/.gitlab-ci.yml": POD},
+    ("deploy/.gitlab-ci.yml", 1, "GK-PARSE-ERROR"),
+    ("deploy/.gitlab-ci.yml", 2, "GK-PARSE-ERROR"),
+    ("deploy/.gitlab-ci.yml", 8, PRIVILEGED),
+)
 for weird in ["deploy/package.json", "deploy/tsconfig.json"]:
     case(f"name-{weird.rsplit('/', 1)[-1]}", {weird: POD_JSON}, (weird, 12, PRIVILEGED))
 case(
