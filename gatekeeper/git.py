@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import git
 
 LINK_MODE = 0o120000  # a blob that is a symbolic link: its content is the target path
+SUBMODULE = "\0submodule"  # in the links of a revision: a submodule, not a link
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -158,6 +159,9 @@ def _index(commit: git.Commit) -> tuple[dict[str, Any], dict[str, str]]:
         links: dict[str, str] = {}
         item: Any
         for item in commit.tree.traverse():
+            if item.type == "submodule":
+                links[str(item.path)] = SUBMODULE
+                continue
             if item.type != "blob":
                 continue
             if item.mode == LINK_MODE:
@@ -180,6 +184,10 @@ def _follow(
     """What a deployer reads through `link`: the file it leads to, or every file of the
     directory it leads to (under the link's name). A link out of the repository, a loop or
     a dangling link is a problem at the link, and nothing is read."""
+    if links[link] == SUBMODULE:  # Argo CD checks submodules out; we cannot see them
+        message = "git submodule: its files are in another repository; not checked"
+        _report(problems, Problem("GK-READ-ERROR", link, 1, message))
+        return {}
     try:
         target = resolve_link(link, links)
     except OutsideLink:

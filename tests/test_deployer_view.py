@@ -382,11 +382,7 @@ def scans(tmp_path_factory: pytest.TempPathFactory) -> Scans:
 
 def _scans(tmp: Path, names: dict[str, str]) -> Scans:
     root = tmp / "repo"
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "test")
-        config.set_value("user", "email", "test@example.com")
-        config.set_value("commit", "gpgsign", "false")
+    repo = _repo(root)
     policies = {
         "policies/p.yaml": PRIVILEGED_POLICY,
         **{f"policies/{name}": (REPO / "policies" / name).read_text() for name in BUILTIN},
@@ -474,3 +470,38 @@ def test_a_directory_that_cannot_be_listed_is_a_finding(
     assert [(f["file"], f["line"], f["policy_id"], f["message"]) for f in findings] == [
         ("locked", 1, "GK-READ-ERROR", "cannot read: Permission denied")
     ]
+
+
+def _repo(root: Path) -> git.Repo:
+    repo = git.Repo.init(root, initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "test")
+        config.set_value("user", "email", "test@example.com")
+        config.set_value("commit", "gpgsign", "false")
+    return repo
+
+
+def test_a_submodule_a_change_adds_is_reported(tmp_path: Path) -> None:
+    """Argo CD checks submodules out and applies their files; a change can't be judged on
+    files that live in another repository, so adding one blocks."""
+    vendored = _repo(tmp_path / "vendored")
+    (tmp_path / "vendored" / "pod.yaml").write_text(POD)
+    vendored.git.add("-A")
+    vendored.git.commit("-q", "-m", "pods")
+    root = tmp_path / "repo"
+    repo = _repo(root)
+    (root / "policies").mkdir()
+    (root / "policies" / "p.yaml").write_text(PRIVILEGED_POLICY)
+    (root / ".gatekeeper.yml").write_text(CONFIG)
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "base")
+    repo.git.checkout("-q", "-b", "pr")
+    repo.git.execute(
+        ["git", "-c", "protocol.file.allow=always", "submodule", "-q", "add",
+         str(tmp_path / "vendored"), "deploy/vendor"],
+    )  # fmt: skip
+    repo.git.commit("-q", "-m", "vendor pods")
+    run = _cli("scan", "--base", "main", "--format", "json", cwd=root)
+    assert run.returncode == 1, run.stderr
+    found = [(f["file"], f["line"], f["policy_id"], f["status"]) for f in _found(run)]
+    assert found == [("deploy/vendor", 1, "GK-READ-ERROR", "new")]
