@@ -287,7 +287,7 @@ def _inventory(commit: Any, changed: set[str], config: Config) -> list[Inventory
 
     files = gitops.read_tree(commit, keep)
     names = discover.select(sorted(files), config.include, config.exclude)
-    context = LoadContext(tree=MemoryTree({}), options=config.sources)
+    context = LoadContext(tree=MemoryTree(files), options=config.sources)  # charts: rendered
     entries: list[InventoryEntry] = []
     for name in names:
         data = files[name]
