@@ -103,6 +103,15 @@ case(  # what a real chart renders is judged once, as rendered, never as a raw t
     {"c/Chart.yaml": CHART, "c/templates/pod.yaml": POD.replace("bad", "{{ .Release.Name }}")},
     ("c/templates/pod.yaml", 8, PRIVILEGED),
 )
+case(  # a patch is judged in the overlay it patches, once, wherever below it lives
+    "patch-in-subdirectory",
+    {
+        "k/kustomization.yaml": "resources: [pod.yaml]\npatches:\n- path: overlays/patch.yaml\n",
+        "k/pod.yaml": POD.replace("{privileged: true}", "{}"),
+        "k/overlays/patch.yaml": POD,
+    },
+    ("k/overlays/patch.yaml", 8, PRIVILEGED),
+)
 case(  # other tools' files that hold no objects are no noise
     "other-tools-quiet",
     {

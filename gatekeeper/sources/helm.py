@@ -209,7 +209,7 @@ MAX_SCHEMA_BYTES = 8 * 2**20
 # built in (anything else it would download).
 _SCHEMA_REFS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
 _KNOWN_SCHEMAS = re.compile(
-    r"^https?://json-schema\.org/(?:draft-0[4-7]/schema|draft/20(?:19-09|20-12)/schema)#?$"
+    r"^https?://json-schema\.org/(?:schema|draft-0[467]/schema|draft/20(?:19-09|20-12)/schema)#?$"
 )
 
 

@@ -25,6 +25,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -173,25 +174,33 @@ _PATCHES: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.We
 
 
 def is_patch(path: str, tree: Tree) -> bool:
-    """Is `path` a patch of the kustomization beside it? A patch is a partial object, not a
-    manifest: the overlay's build checks it in place."""
-    directory = posixpath.dirname(path)
+    """Is `path` a patch of a kustomization in its directory or above (Kustomize loads files
+    only from below the kustomization)? A patch is a partial object, not a manifest: the
+    overlay's build checks it in place."""
     try:
         per_tree = _PATCHES.setdefault(tree, {})
     except TypeError:  # a tree that cannot be weakly referenced: no cache
         per_tree = {}
-    if directory not in per_tree:
-        closure = Closure(tree)
-        file = closure.kustomization_in(directory)
-        patches: frozenset[str] = frozenset()
-        if file is not None:
-            docs = _docs(tree, file)
-            if docs and isinstance(docs[0].obj, dict):
-                closure.seen.add("")  # do not follow resources: only this file's patches
-                closure.collect_patches(file, docs[0].obj)
-                patches = frozenset(closure.patches)
-        per_tree[directory] = patches
-    return path in per_tree[directory]
+    directory = posixpath.dirname(path)
+    for candidate in dict.fromkeys([directory, *parents(directory), ""]):
+        if candidate not in per_tree:
+            per_tree[candidate] = _own_patches(candidate, tree)
+        if path in per_tree[candidate]:
+            return True
+    return False
+
+
+def _own_patches(directory: str, tree: Tree) -> frozenset[str]:
+    """The patch files the kustomization in `directory` names (none without one)."""
+    closure = Closure(tree)
+    file = closure.kustomization_in(directory)
+    if file is None:
+        return frozenset()
+    docs = _docs(tree, file)
+    if not docs or not isinstance(docs[0].obj, dict):
+        return frozenset()
+    closure.collect_patches(file, docs[0].obj)
+    return frozenset(closure.patches)
 
 
 _CLOSURES: weakref.WeakKeyDictionary[Any, dict[str, list[tuple[str, frozenset[str]]]]] = (
@@ -289,7 +298,10 @@ def _shape(path: str, kustomization: YamlDocument) -> list[Problem]:
 
 
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
+    """The patch files a kustomization names (`patches: [file]` too: Kustomize rejects that
+    form, and the file is still a patch, not a manifest)."""
     refs = [v for v in _list(obj, "patchesStrategicMerge") if isinstance(v, str)]
+    refs += [v for v in _list(obj, "patches") if isinstance(v, str)]
     for key in ("patches", "patchesJson6902", "replacements"):
         for entry in _list(obj, key):
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
