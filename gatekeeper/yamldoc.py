@@ -182,7 +182,7 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
             "GK-FILE-TOO-LARGE",
             file,
             1,
-            f"file is {len(data)} bytes, over the {MAX_FILE_BYTES}-byte limit; not scanned",
+            f"file is over the {MAX_FILE_BYTES}-byte limit; not scanned",
         )
     if b"\0" in data[:8192] and not data.startswith(
         (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
