@@ -255,20 +255,13 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
                 continue
             try:
                 yield _build(node)
-            except YamlBombError as error:
+            except (YamlBombError, BadValueError) as error:
+                bomb = isinstance(error, YamlBombError)
                 yield Problem(
-                    "GK-YAML-BOMB",
+                    "GK-YAML-BOMB" if bomb else "GK-PARSE-ERROR",
                     file,
                     error.node.start_mark.line + 1,
-                    f"document not loaded: {error}",
-                    error.node.start_mark.column + 1,
-                )
-            except BadValueError as error:
-                yield Problem(
-                    "GK-PARSE-ERROR",
-                    file,
-                    error.node.start_mark.line + 1,
-                    f"invalid YAML value: {error}",
+                    f"document not loaded: {error}" if bomb else f"invalid YAML value: {error}",
                     error.node.start_mark.column + 1,
                 )
             except RecursionError:

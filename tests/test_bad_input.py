@@ -8,7 +8,6 @@ The cases live side by side in one tree, so one `scan` (and one `inventory`, one
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 
 from gatekeeper.yamldoc import MAX_FILE_BYTES
 from tests.conftest import Run
+from tests.conftest import run_cli as _cli
 
 Gatekeeper = Callable[..., Run]
 Files = dict[str, "str | bytes"]
@@ -352,21 +352,6 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, list[tuple[s
     run = _cli("scan", "--no-builtin", "--format", "json", cwd=root)
     findings = [(f["file"], f["line"], f["policy_id"]) for f in _findings(run)]
     return run, findings
-
-
-def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
-    import os
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "gatekeeper", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def test_scan_of_every_bad_file_exits_1_without_a_traceback(

@@ -11,8 +11,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -21,6 +19,7 @@ import git
 import pytest
 
 from tests.conftest import PRIVILEGED_POLICY, REPO, Run
+from tests.conftest import run_cli as _cli
 
 CONFIG = "builtin: false\npolicies:\n  - path: policies\n"
 BUILTIN = ["workflow/imperative-deploy.yaml", "terraform/aws/rds-public.yaml"]
@@ -364,17 +363,6 @@ class Scans(NamedTuple):
     scan: Run
     change: Run
     hits: list[str]
-
-
-def _cli(*args: str, cwd: Path) -> Run:
-    proc = subprocess.run(
-        [sys.executable, "-m", "gatekeeper", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")
