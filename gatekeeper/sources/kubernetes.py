@@ -66,7 +66,8 @@ def looks_like_objects(data: bytes) -> bool:
 
 def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     """Does a source that owns the file render it? A real chart renders its templates/ and
-    charts/, a real kustomization builds its patches; everything else is applied as is."""
+    charts/ (and applies crds/), a real kustomization builds its patches; everything else is
+    applied as is."""
     from gatekeeper.sources.helm import rendered_by_chart
     from gatekeeper.sources.kustomize import is_patch
 
@@ -78,7 +79,7 @@ def _expand_applications(path: str, loaded: Loaded, context: LoadContext) -> Non
     from gatekeeper.sources import gitops
 
     for document in list(loaded.documents):
-        if gitops.is_application(document.obj):
+        if gitops.is_expandable(document.obj):
             expanded = gitops.expand(path, document, context)
             loaded.documents.extend(expanded.documents)
             loaded.problems.extend(expanded.problems)

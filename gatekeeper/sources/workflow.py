@@ -98,7 +98,7 @@ def kind_of(path: str) -> str:
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     kind = kind_of(path)
-    loaded = _load_one(path, data, kind)
+    loaded = _load_one(path, data, kind, context)
     if kind == GITLAB and context is not None and loaded.documents:
         # Jobs of local `include:` files run in the same pipeline: each file is judged.
         for name in included(path, loaded.documents[0].obj, context.tree)[1:]:
@@ -106,7 +106,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
                 other = context.tree.read(name)
             except OSError:
                 continue  # GitLab refuses a pipeline whose include is missing
-            more = _load_one(name, other, GITLAB)
+            more = _load_one(name, other, GITLAB, context)
             loaded.documents.extend(more.documents)
             loaded.problems.extend(more.problems)
     return loaded
@@ -173,7 +173,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
     return [".gitlab-ci.yml"] if path in closure[1:] else []
 
 
-def _load_one(path: str, data: bytes, kind: str) -> Loaded:
+def _load_one(path: str, data: bytes, kind: str, context: LoadContext | None) -> Loaded:
     entry, text, problems = load_mapping(path, data, "workflow")
     loaded = Loaded(problems=problems)
     if entry is None:
@@ -187,6 +187,10 @@ def _load_one(path: str, data: bytes, kind: str) -> Loaded:
         loaded.problems.extend(_shape_gitlab(path, entry))
     build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
     obj, locator = build(path, entry, lines)
+    if context is not None:
+        from gatekeeper.sources.workflow_scripts import follow_all
+
+        follow_all(obj, locator, context.tree, _creates_cluster)
     loaded.documents.append(
         Document(
             source=NAME,
