@@ -118,8 +118,18 @@ def scan_change(
             pairs, engine, config, context, jobs, unchanged_inventory
         )
 
-    # A changed link to a directory changes every file a deployer reads through it.
+    # A changed link to a directory changes every file a deployer reads through it, and a
+    # changed file changes what is read through every link to it.
     head_paths, base_paths = below(head_paths, head_files), below(base_paths, base_files)
+    touched = {path for change in changes for path in (change.old, change.new) if path}
+    for paths, files, commit in (
+        (head_paths, head_files, head_commit),
+        (base_paths, base_files, fork_point),
+    ):
+        through = gitops.linked(commit, touched)
+        files.update(through)
+        kept = discover.select(sorted(through), config.include, config.exclude)
+        paths.extend(path for path in kept if path not in paths)
     base_findings = run(base_files, base_paths).findings
     base_findings += [to_finding(p) for p in dict.fromkeys(base_links)]
     head_result = run(head_files, head_paths)

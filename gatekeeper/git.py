@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,9 +182,21 @@ def _follow(
     names: list[str],
     problems: list[Problem] | None,
 ) -> dict[str, bytes]:
+    """What a deployer reads through `link` (see _targets), read."""
+    found = _targets(link, blobs, links, names, problems)
+    return {path: _data(blobs[target]) for path, target in found.items()}
+
+
+def _targets(
+    link: str,
+    blobs: dict[str, Any],
+    links: dict[str, str],
+    names: list[str],
+    problems: list[Problem] | None,
+) -> dict[str, str]:
     """What a deployer reads through `link`: the file it leads to, or every file of the
-    directory it leads to (under the link's name). A link out of the repository, a loop or
-    a dangling link is a problem at the link, and nothing is read."""
+    directory it leads to (under the link's name), as {path read: blob path}. A link out of
+    the repository, a loop or a dangling link is a problem at the link, and nothing is read."""
     if links[link] == SUBMODULE:  # Argo CD checks submodules out; we cannot see them
         message = "git submodule: its files are in another repository; not checked"
         _report(problems, Problem("GK-READ-ERROR", link, 1, message))
@@ -197,21 +210,35 @@ def _follow(
         _report(problems, Problem("GK-READ-ERROR", link, 1, f"cannot read: {error.strerror}"))
         return {}
     if target in blobs:
-        return {link: _data(blobs[target])}
+        return {link: target}
     if not target or link.startswith(f"{target}/"):
         return {}  # a link to a directory above it: walking it again would never end
     prefix = f"{target}/"
     names = names or sorted(blobs)
     start = bisect.bisect_left(names, prefix)
-    found: dict[str, bytes] = {}
+    found: dict[str, str] = {}
     for name in names[start:]:
         if not name.startswith(prefix):
             break
-        found[f"{link}/{name[len(prefix) :]}"] = _data(blobs[name])
+        found[f"{link}/{name[len(prefix) :]}"] = name
     if not found:
         message = "cannot read: No such file or directory"
         _report(problems, Problem("GK-READ-ERROR", link, 1, message))
     return found
+
+
+def linked(commit: git.Commit, changed: Iterable[str]) -> dict[str, bytes]:
+    """The files read through symbolic links that lead to a `changed` file, with their
+    content: a change to a link's target changes what is applied at the link."""
+    blobs, links = _index(commit)
+    wanted = set(changed)
+    names = sorted(blobs)
+    return {
+        path: _data(blobs[target])
+        for link in sorted(links)
+        for path, target in _targets(link, blobs, links, names, None).items()
+        if target in wanted
+    }
 
 
 def _report(problems: list[Problem] | None, problem: Problem) -> None:

@@ -502,3 +502,26 @@ def test_a_submodule_a_change_adds_is_reported(tmp_path: Path) -> None:
     assert run.returncode == 1, run.stderr
     found = [(f["file"], f["line"], f["policy_id"], f["status"]) for f in _found(run)]
     assert found == [("deploy/vendor", 1, "GK-READ-ERROR", "new")]
+
+
+def test_a_change_to_a_link_target_is_judged_at_the_link(tmp_path: Path) -> None:
+    """The PR changes only `store/pod.txt` (no YAML name: nothing applies it as itself); the
+    unchanged link `deploy/pod.yaml` that leads to it is what the deployer applies."""
+    root = tmp_path / "repo"
+    repo = _repo(root)
+    (root / "policies").mkdir()
+    (root / "policies" / "p.yaml").write_text(PRIVILEGED_POLICY)
+    (root / ".gatekeeper.yml").write_text(CONFIG)
+    (root / "store").mkdir()
+    (root / "store" / "pod.txt").write_text(POD.replace("{privileged: true}", "{}"))
+    (root / "deploy").mkdir()
+    os.symlink("../store/pod.txt", root / "deploy" / "pod.yaml")
+    repo.git.add("-A")
+    repo.git.commit("-q", "-m", "base")
+    repo.git.checkout("-q", "-b", "pr")
+    (root / "store" / "pod.txt").write_text(POD)
+    repo.git.commit("-q", "-am", "privileged")
+    run = _cli("scan", "--base", "main", "--format", "json", cwd=root)
+    assert run.returncode == 1, run.stderr
+    found = [(f["file"], f["line"], f["policy_id"], f["status"]) for f in _found(run)]
+    assert found == [("deploy/pod.yaml", 8, PRIVILEGED, "new")]
