@@ -525,3 +525,37 @@ def test_a_change_to_a_link_target_is_judged_at_the_link(tmp_path: Path) -> None
     assert run.returncode == 1, run.stderr
     found = [(f["file"], f["line"], f["policy_id"], f["status"]) for f in _found(run)]
     assert found == [("deploy/pod.yaml", 8, PRIVILEGED, "new")]
+
+
+def test_a_packaged_subchart_schema_is_not_fetched(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{server.server_port}"
+    _Recorder.hits.clear()
+    sub = {
+        "sub/Chart.yaml": CHART.replace("name: c", "name: sub"),
+        "sub/values.schema.json": f'{{"$ref": "http://{host}/sub.json"}}\n',
+        "sub/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n",
+    }
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for name, text in sub.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    (tmp_path / "c" / "charts").mkdir(parents=True)
+    (tmp_path / "c" / "charts" / "sub-0.1.0.tgz").write_bytes(archive.getvalue())
+    (tmp_path / "c" / "Chart.yaml").write_text(
+        CHART + "dependencies:\n- {name: sub, version: 0.1.0}\n"
+    )
+    try:
+        run = _cli("scan", "--no-builtin", "--format", "json", cwd=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Recorder.hits == []
+    found = {(f["file"], f["line"], f["policy_id"]) for f in _found(run)}
+    assert ("c/charts/sub-0.1.0.tgz", 1, "GK-RENDER-ERROR") in found
