@@ -139,6 +139,9 @@ SEEDS: dict[str, tuple[str, dict[str, bytes]]] = {
     "action": ("action.yml", {"action.yml": ACTION}),
     "compose": ("compose.yaml", {"compose.yaml": COMPOSE}),
 }
+# Values of the wrong type or that their tag cannot hold, put where a value was.
+VALUES = ["[1]", "{}", "null", "1", "''", "[[]]", "{a: {b: [c]}}", "-1", "*a", "&a [*a]"]
+VALUES += ["!!int ''", "!!bool maybe", "!!float ''", "!!int", "!!binary x"]
 # Rendering starts a process: fewer cases for the sources that render.
 RENDERED = {"helm-template": 4, "helm-values": 4, "kustomize": 4, "gitops": 2}
 
@@ -161,11 +164,14 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
             lines.insert(at, " " * rng.randint(0, 12) + rng.choice(TOKENS))
         elif choice == 4 and ": " in line:
             key = line.split(": ", 1)[0]
-            value = rng.choice(["[1]", "{}", "null", "1", "''", "[[]]", "{a: {b: [c]}}", "-1"])
+            value = rng.choice(VALUES)
             lines[at : at + 1] = [f"{key}: {value}"]
         elif choice == 5:
-            depth = rng.choice([10, 100, 490, 600])
-            lines.insert(at, "x: " + "[" * depth + "]" * depth)
+            depth = rng.choice([10, 100, 460, 490, 600])
+            if rng.random() < 0.5:
+                lines.insert(at, "x: " + "[" * depth + "]" * depth)
+            else:  # mappings nest one call deep per level where sequences nest two
+                lines.insert(at, "x: " + "{a: " * depth + "null" + "}" * depth)
         elif choice == 6 and lines:
             other = rng.randrange(len(lines))
             lines[at : at + 1], lines[other : other + 1] = lines[other : other + 1], [line]

@@ -10,6 +10,7 @@ never fetched: they are reported.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -362,11 +363,14 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         own = dict(kustomization.obj)
         metadata = list(own.get("buildMetadata") or [])
         own["buildMetadata"] = sorted({*metadata, "originAnnotations", "transformerAnnotations"})
-        import yaml
-
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(own, sort_keys=False))
+        try:  # JSON is YAML, and its C encoder writes deep documents the YAML dumper cannot
+            target.write_text(json.dumps(own))
+        except (RecursionError, TypeError, ValueError) as error:
+            message = f"kustomization cannot be built as written: {type(error).__name__}"
+            loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
+            return loaded
         limit = limits(context.options_for(NAME))
         try:
             proc = subprocess.run(
