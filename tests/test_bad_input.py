@@ -275,6 +275,11 @@ case(
     },
 )
 case(
+    "kustomize-deep-mapping",  # loads (under 500 levels), and is passed on without recursing
+    {"kustomization.yaml": "resources: []\nx: " + "{a: " * 470 + "null" + "}" * 470 + "\n"},
+    ("kustomization.yaml", 1, "GK-RENDER-ERROR"),
+)
+case(
     "kubernetes-odd-int-tag", {"pod.yaml": POD + "x: !!int ''\n"}, ("pod.yaml", 4, "GK-PARSE-ERROR")
 )
 case(
