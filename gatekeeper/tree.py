@@ -120,6 +120,7 @@ class WorkTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.real_root = os.path.realpath(root)
 
     def read(self, path: str) -> bytes:
         if not _inside(path):
@@ -130,8 +131,8 @@ class WorkTree:
         if not _inside(path):
             return False
         full = self.root / path
-        real = os.path.realpath(full)
-        return _contains(os.path.realpath(self.root), real) and os.path.isfile(real)
+        # One stat answers the common question (no such file); links are resolved after.
+        return full.is_file() and _contains(self.real_root, os.path.realpath(full))
 
     def list_dir(self, path: str) -> list[str]:
         if not _inside(path):
