@@ -92,6 +92,15 @@ case(
 )
 for weird in ["deploy/package.json", "deploy/tsconfig.json"]:
     case(f"name-{weird.rsplit('/', 1)[-1]}", {weird: POD_JSON}, (weird, 12, PRIVILEGED))
+case(  # JSON escapes spell the keys: the bytes do not say `apiVersion`, the document does
+    "name-escaped-keys",
+    {
+        "deploy/package.json": POD_JSON.replace("apiVersion", "api\\u0056ersion").replace(
+            '"kind"', '"\\u006bind"'
+        )
+    },
+    ("deploy/package.json", 12, PRIVILEGED),
+)
 case(
     "beside-a-chart",  # kubectl apply -f deploy/ applies pod.yaml; Helm renders only templates/
     {"deploy/Chart.yaml": CHART, "deploy/pod.yaml": POD},

@@ -54,14 +54,19 @@ def _other_tool(path: str) -> bool:
     return name in _OTHER_TOOLS or "templates" in parts[:-1] or name.startswith("values")
 
 
+_WIDE = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def looks_like_objects(data: bytes) -> bool:
-    """A cheap test on bytes: could a document of this file have `apiVersion` and `kind`?"""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    r"""A cheap test on bytes: could a document of this file have `apiVersion` and `kind`?
+
+    Not when neither word is there, unless escapes could spell them (`"api\u0056ersion"`)."""
+    if data.startswith(_WIDE):
         try:
             data = decode(data).encode("utf-8")
         except UnicodeDecodeError:
             return True  # let the loader report it
-    return b"apiVersion" in data and b"kind" in data
+    return (b"apiVersion" in data and b"kind" in data) or b"\\" in data
 
 
 def rendered_elsewhere(path: str, context: LoadContext) -> bool:
