@@ -228,6 +228,15 @@ case(
     },
     ("c/Chart.yaml", 1, "GK-RENDER-ERROR"),
 )
+BIG = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\ndata: {a: %s}\n"
+case(
+    "kustomize-output-over-limit",  # three files under the 8 MiB file limit, built together
+    {
+        "k/kustomization.yaml": "resources: [a.yaml, b.yaml, c.yaml]\n",
+        **{f"k/{n}.yaml": BIG % (i, "x" * 6_000_000) for i, n in enumerate("abc")},
+    },
+    ("k/kustomization.yaml", 1, "GK-RENDER-ERROR"),
+)
 case(
     "kustomize-output-too-deep",
     {
