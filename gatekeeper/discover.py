@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper.errors import UsageError
-from gatekeeper.tree import walk_files
+from gatekeeper.tree import contains, walk_files
 
 SKIP_DIRS = frozenset(
     {
@@ -80,10 +80,8 @@ def walk(paths: Iterable[str], root: Path) -> Iterator[str]:
 
 def _leaves(path: Path, root: Path) -> bool:
     """Is `path` inside `root` while the directory it resolves to is not?"""
-    inside = os.path.abspath(path) + "/"
-    top = os.path.abspath(root).rstrip("/") + "/"
-    real = os.path.realpath(path) + "/"
-    return inside.startswith(top) and not real.startswith(os.path.realpath(root).rstrip("/") + "/")
+    inside = contains(os.path.abspath(root), os.path.abspath(path))
+    return inside and not contains(os.path.realpath(root), os.path.realpath(path))
 
 
 def select(

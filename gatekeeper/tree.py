@@ -53,7 +53,8 @@ class OutsideLink(OSError):
         super().__init__(errno.EACCES, "symbolic link leads outside the repository", path)
 
 
-def _contains(root: str, path: str) -> bool:
+def contains(root: str, path: str) -> bool:
+    """Is `path` `root` or below it (both absolute, compared as written)?"""
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
@@ -66,7 +67,7 @@ def read_file(path: Path, root: Path, limit: int = MAX_READ_BYTES) -> bytes:
     real = os.path.realpath(path)
     lexical = os.path.abspath(path)
     top = os.path.realpath(root)
-    if _contains(os.path.abspath(root), lexical) and not _contains(top, real):
+    if contains(os.path.abspath(root), lexical) and not contains(top, real):
         raise OutsideLink(str(path))
     mode = os.stat(real).st_mode
     if stat.S_ISDIR(mode):
@@ -106,7 +107,7 @@ def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) 
                     if entry.name not in skip:
                         stack.append((path, above))
                     continue
-                inside = entry.is_symlink() and _contains(top, os.path.realpath(path))
+                inside = entry.is_symlink() and contains(top, os.path.realpath(path))
                 if inside and entry.is_dir():
                     stack.append((path, above))
                     continue
@@ -132,7 +133,7 @@ class WorkTree:
             return False
         full = self.root / path
         # One stat answers the common question (no such file); links are resolved after.
-        return full.is_file() and _contains(self.real_root, os.path.realpath(full))
+        return full.is_file() and contains(self.real_root, os.path.realpath(full))
 
     def list_dir(self, path: str) -> list[str]:
         if not _inside(path):
