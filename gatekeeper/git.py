@@ -129,7 +129,7 @@ def read_files(
             continue
         if blob.mode == LINK_MODE:
             blobs, links = _index(commit)
-            found.update(_follow(path, blobs, links, [], problems))
+            found.update(_read(_targets(path, blobs, links, [], problems), blobs))
         else:
             found[path] = _data(blob)
     return found
@@ -175,15 +175,8 @@ def _index(commit: git.Commit) -> tuple[dict[str, Any], dict[str, str]]:
     return _INDEXES[key]
 
 
-def _follow(
-    link: str,
-    blobs: dict[str, Any],
-    links: dict[str, str],
-    names: list[str],
-    problems: list[Problem] | None,
-) -> dict[str, bytes]:
-    """What a deployer reads through `link` (see _targets), read."""
-    found = _targets(link, blobs, links, names, problems)
+def _read(found: dict[str, str], blobs: dict[str, Any]) -> dict[str, bytes]:
+    """{path read: blob path} (see _targets) -> {path read: content}."""
     return {path: _data(blobs[target]) for path, target in found.items()}
 
 
@@ -257,5 +250,5 @@ def read_tree(
     names = sorted(blobs)
     for link in sorted(links):
         if keep is None or keep(link):
-            files.update(_follow(link, blobs, links, names, problems))
+            files.update(_read(_targets(link, blobs, links, names, problems), blobs))
     return files
