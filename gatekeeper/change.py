@@ -13,10 +13,10 @@ import datetime
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gatekeeper import depgraph, discover, pipeline
 from gatekeeper import git as gitops
@@ -31,6 +31,7 @@ from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scan import ScanResult
 from gatekeeper.sources import LoadContext
+from gatekeeper.tree import below
 from gatekeeper.waivers import Waiver
 
 FILTER_MODES = ("added", "diff_context", "file", "all")
@@ -98,8 +99,12 @@ def scan_change(
     try:
         head_context = LoadContext(tree=head_tree, options=config.sources)
         base_context = LoadContext(tree=base_tree, options=config.sources)
-        # Every chart, overlay and Application a changed file feeds is judged on both sides.
         touched = {path for c in changes for path in (c.old, c.new) if path}
+        # A changed link to a directory changes every file a deployer reads through it, and a
+        # changed file changes what is read through every link to it.
+        head_paths = _through_links(head_tree, head_paths, touched, config)
+        base_paths = _through_links(base_tree, base_paths, touched, config)
+        # Every chart, overlay and Application a changed file feeds is judged on both sides.
         fed = discover.select(
             depgraph.build(head_context).affected(touched), config.include, config.exclude
         )
@@ -132,7 +137,8 @@ def scan_change(
             unchanged_inventory = _inventory(head_tree, others, config, namespaces)
         pipeline.judge_repository(base_result, engine, config, unchanged_inventory)
         pipeline.judge_repository(head_result, engine, config, unchanged_inventory)
-        base_findings, head_findings = base_result.findings, head_result.findings
+        base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
+        head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
 
         # Annotations of the changed files, and of unchanged files the findings point at
         # (a template a values change renders, a base an overlay builds).
@@ -152,6 +158,10 @@ def scan_change(
 
     findings = classify(head_findings, base_findings)
     findings = [f for f in findings if _in_filter(f, filter_mode, lines, context_lines, head_paths)]
+    shown = {finding.fingerprint for finding in findings}  # a replaced policy: in every report
+    findings += [
+        n.with_(status="existing") for n in engine.override_notices() if n.fingerprint not in shown
+    ]
     findings += _policy_changes(changes, trust_paths, lines)
     findings += [_untrusted_skip(skip) for skip in untrusted]
     findings = waivers_mod.apply(findings, waivers, today)
@@ -223,6 +233,17 @@ def _in_filter(
     return finding.file in head_paths
 
 
+def _through_links(
+    tree: gitops.RevisionTree, paths: list[str], touched: set[str], config: Config
+) -> list[str]:
+    """`paths` with a link to a directory replaced by the files read through it, plus the
+    files read through links that lead to a `touched` file."""
+    out = below(paths, cast("Mapping[str, bytes]", tree.blobs))
+    through = sorted(path for path, target in tree.read_through.items() if target in touched)
+    kept = discover.select(through, config.include, config.exclude)
+    return [*out, *(path for path in kept if path not in out)]
+
+
 def _existing(tree: gitops.RevisionTree, paths: list[str]) -> list[str]:
     """`paths` that the revision has, once each, in order."""
     return [path for path in dict.fromkeys(paths) if tree.exists(path)]
@@ -287,7 +308,11 @@ def _trusted_policies(
         roots = policy_roots(config, (), builtin, base=temp, read_lock=read_lock)
         roots += [temp / posixpath.normpath(path) for path in extra_inside]
         roots += [Path(directory) for directory in extra_outside]
-        return load_bundle(roots), trust_paths
+        policies = load_bundle(roots)
+        for policy in policies:  # the repository's paths, not the temporary copy's
+            policy.file = policy.file.replace(f"{temp}/", "", 1)
+            policy.replaced = policy.replaced.replace(f"{temp}/", "", 1)
+        return policies, trust_paths
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 

@@ -14,22 +14,27 @@ import re
 import subprocess
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
+from gatekeeper.tree import MAX_READ_BYTES, OUTSIDE_MESSAGE, OutsideLink, resolve_link
 
 if TYPE_CHECKING:
     import git
 
-# Larger blobs are not read into the revision tree (sources reject them as too large anyway).
-MAX_BLOB_BYTES = 2 * 1024 * 1024
+LINK_MODE = 0o120000  # a blob that is a symbolic link: its content is the target path
+SUBMODULE = "\0submodule"  # in the links of a revision: a submodule, not a link
 _READ_AHEAD = 256  # files read at once when a walk reads the tree in order
 _INLINE_REQUESTS = 64  # ids (41 bytes each) written without a thread: far below a pipe's 64 KiB
 # A partial clone fetches missing blobs on demand; a scan never uses the network.
 # (GIT_NO_LAZY_FETCH since git 2.44; before it, no transport may be used at all.)
 NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
+_SUBMODULE_MODE = 0o160000
+_NOT_FILES = (LINK_MODE, _SUBMODULE_MODE)
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -142,13 +147,21 @@ def _unquote(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def read_files(commit: git.Commit, paths: list[str]) -> dict[str, bytes]:
-    """Contents of `paths` at `commit`; missing paths are left out."""
+def read_files(
+    commit: git.Commit, paths: list[str], problems: list[Problem] | None = None
+) -> dict[str, bytes]:
+    """Contents of `paths` at `commit`; missing paths are left out. A symbolic link is read
+    as its target (see read_tree)."""
     found: dict[str, bytes] = {}
     for path in paths:
         blob = _blob(commit, path)
-        if blob is not None:
-            found[path] = blob.data_stream.read()
+        if blob is None:
+            continue
+        if blob.mode == LINK_MODE:
+            blobs, links = _index(commit)
+            found.update(_read(_targets(path, blobs, links, [], problems), blobs))
+        else:
+            found[path] = _data(blob)
     return found
 
 
@@ -160,20 +173,115 @@ def _blob(commit: git.Commit, path: str) -> Any:
     return obj if obj.type == "blob" else None
 
 
-def read_tree(commit: git.Commit, keep: Any = None) -> dict[str, bytes]:
-    """The revision's blobs (those `keep(path)` accepts), skipping very large ones."""
-    blobs = list_tree(commit)
-    wanted = {path: blob for path, blob in blobs.items() if keep is None or keep(path)}
-    reader = BlobReader(commit.repo.git_dir)
+def _data(blob: Any) -> bytes:
+    """A blob's content, at most the read limit and one byte more (the size check sees it)."""
+    data: bytes = blob.data_stream.read(MAX_READ_BYTES + 1)
+    return data
+
+
+_INDEXES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+
+
+def _index(commit: git.Commit) -> tuple[dict[str, Any], dict[str, str]]:
+    """The revision's blobs by path, and its symbolic links (path -> target as stored)."""
+    key = f"{commit.repo.git_dir}:{commit.hexsha}"
+    if key not in _INDEXES:
+        blobs: dict[str, Any] = {}
+        links: dict[str, str] = {}
+        item: Any
+        for item in commit.tree.traverse():
+            if item.type == "submodule":
+                links[str(item.path)] = SUBMODULE
+                continue
+            if item.type != "blob":
+                continue
+            if item.mode == LINK_MODE:
+                links[str(item.path)] = item.data_stream.read().decode("utf-8", "surrogateescape")
+            else:
+                blobs[str(item.path)] = item
+        if len(_INDEXES) >= 4:  # a change reads a few revisions: the trusted base, base, head
+            del _INDEXES[next(iter(_INDEXES))]
+        _INDEXES[key] = (blobs, links)
+    return _INDEXES[key]
+
+
+def _read(found: dict[str, str], blobs: dict[str, Any]) -> dict[str, bytes]:
+    """{path read: blob path} (see _targets) -> {path read: content}."""
+    return {path: _data(blobs[target]) for path, target in found.items()}
+
+
+def _targets(
+    link: str,
+    blobs: dict[str, Any],
+    links: dict[str, str],
+    names: list[str],
+    problems: list[Problem] | None,
+) -> dict[str, str]:
+    """What a deployer reads through `link`: the file it leads to, or every file of the
+    directory it leads to (under the link's name), as {path read: blob path}. A link out of
+    the repository, a loop or a dangling link is a problem at the link, and nothing is read."""
+    if links[link] == SUBMODULE:  # Argo CD checks submodules out; we cannot see them
+        message = "git submodule: its files are in another repository; not checked"
+        _report(problems, Problem("GK-READ-ERROR", link, 1, message))
+        return {}
     try:
-        contents = reader.read_many([blob.sha for blob in wanted.values()])
-    finally:
-        reader.close()
+        target = resolve_link(link, links)
+    except OutsideLink:
+        _report(problems, Problem("GK-SYMLINK", link, 1, OUTSIDE_MESSAGE))
+        return {}
+    except OSError as error:
+        _report(problems, Problem("GK-READ-ERROR", link, 1, f"cannot read: {error.strerror}"))
+        return {}
+    if target in blobs:
+        return {link: target}
+    if not target or link.startswith(f"{target}/"):
+        return {}  # a link to a directory above it: walking it again would never end
+    prefix = f"{target}/"
+    names = names or sorted(blobs)
+    start = bisect.bisect_left(names, prefix)
+    found: dict[str, str] = {}
+    for name in names[start:]:
+        if not name.startswith(prefix):
+            break
+        found[f"{link}/{name[len(prefix) :]}"] = name
+    if not found:
+        message = "cannot read: No such file or directory"
+        _report(problems, Problem("GK-READ-ERROR", link, 1, message))
+    return found
+
+
+def linked(commit: git.Commit, changed: Iterable[str]) -> dict[str, bytes]:
+    """The files read through symbolic links that lead to a `changed` file, with their
+    content: a change to a link's target changes what is applied at the link."""
+    blobs, links = _index(commit)
+    wanted = set(changed)
+    names = sorted(blobs)
     return {
-        path: contents[blob.sha]
-        for path, blob in wanted.items()
-        if len(contents.get(blob.sha, b"")) <= MAX_BLOB_BYTES and blob.sha in contents
+        path: _data(blobs[target])
+        for link in sorted(links)
+        for path, target in _targets(link, blobs, links, names, None).items()
+        if target in wanted
     }
+
+
+def _report(problems: list[Problem] | None, problem: Problem) -> None:
+    if problems is not None:
+        problems.append(problem)
+
+
+def read_tree(
+    commit: git.Commit, keep: Any = None, problems: list[Problem] | None = None
+) -> dict[str, bytes]:
+    """The revision's files (those `keep(path)` accepts) as a deployer reads them: symbolic
+    links followed inside the repository, larger files cut at the read limit. Links that
+    cannot be followed go to `problems`."""
+    blobs, links = _index(commit)
+    files = {path: _data(blob) for path, blob in blobs.items() if keep is None or keep(path)}
+    names = sorted(blobs)
+    for link in sorted(links):
+        if keep is None or keep(link):
+            files.update(_read(_targets(link, blobs, links, names, problems), blobs))
+    return files
 
 
 @dataclass(frozen=True)
@@ -185,7 +293,8 @@ class Blob:
 
 
 def list_tree(commit: git.Commit) -> dict[str, Blob]:
-    """Every blob of the revision by path, from one `git ls-tree` (submodules left out)."""
+    """Every blob (links included) and submodule of the revision by path, from one
+    `git ls-tree`."""
     raw: bytes = commit.repo.git.ls_tree(
         "-r", "-z", "--full-tree", commit.hexsha, stdout_as_string=False
     )
@@ -195,7 +304,7 @@ def list_tree(commit: git.Commit) -> dict[str, Blob]:
             continue
         meta, _, name = row.partition(b"\t")
         mode, kind, sha = meta.split()
-        if kind == b"blob":
+        if kind in (b"blob", b"commit"):  # a commit: a submodule (mode 160000)
             path = name.decode("utf-8", "surrogateescape")
             blobs[path] = Blob(sha.decode(), mode.decode())
     return blobs
@@ -208,7 +317,7 @@ class BlobReader:
     parent's pipes. Blobs above READ_LIMIT are cut there: sources report them as too large.
     """
 
-    READ_LIMIT = 8 * MAX_BLOB_BYTES
+    READ_LIMIT = MAX_READ_BYTES + 1  # the size check sees a file over the limit
 
     def __init__(self, git_dir: str | os.PathLike[str]) -> None:
         self.git_dir = str(git_dir)
@@ -285,9 +394,24 @@ class RevisionTree:
 
     def __init__(self, commit: git.Commit, reader: BlobReader | None = None) -> None:
         self.commit = commit
-        self.blobs = list_tree(commit)
-        self.paths = sorted(self.blobs)
         self.reader = reader or BlobReader(commit.repo.git_dir)
+        listed = list_tree(commit)
+        files = {path: blob for path, blob in listed.items() if int(blob.mode, 8) not in _NOT_FILES}
+        stored = {p: b.sha for p, b in listed.items() if int(b.mode, 8) == LINK_MODE}
+        targets = self.reader.read_many(sorted(set(stored.values())))
+        links = {
+            p: targets.get(sha, b"").decode("utf-8", "surrogateescape") for p, sha in stored.items()
+        }
+        links.update({p: SUBMODULE for p, b in listed.items() if int(b.mode, 8) == _SUBMODULE_MODE})
+        # As a deployer reads the tree: a link is read as its target, a link to a directory
+        # as the files below it (under the link's name); one that cannot be is a problem.
+        self.problems: list[Problem] = []
+        self.read_through: dict[str, str] = {}  # path read through a link -> the file read
+        names = sorted(files)
+        for link in sorted(links):
+            self.read_through.update(_targets(link, files, links, names, self.problems))
+        self.blobs = {**files, **{p: files[t] for p, t in self.read_through.items()}}
+        self.paths = sorted(self.blobs)
         self._cache: dict[str, bytes] = {}
         self._after_last_miss = -1  # index in `paths` after the last file read from git
 

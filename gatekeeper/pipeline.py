@@ -15,12 +15,12 @@ from gatekeeper.discover import matches
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.scan import ScanResult, finalize, scan
+from gatekeeper.scan import ScanResult, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
 # Findings that inform a reviewer and never block on their own.
-NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
+NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-POLICY-OVERRIDE", "GK-WAIVER-EXPIRING"})
 
 
 def overrides_for(config: Config, file: str) -> list[Override]:
@@ -86,7 +86,8 @@ def judge_repository(
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
             result.findings.append(finding)
-    result.findings = finalize(result.findings)
+    inventory = [*result.inventory, *extra_inventory]
+    result.findings = finalize(predict_admission(result.findings, inventory, engine))
 
 
 def apply_waivers(
