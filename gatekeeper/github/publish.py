@@ -241,7 +241,7 @@ def _check_run(client: Client, outcome: Outcome, name: str) -> None:
     def output(batch: list[dict[str, Any]]) -> dict[str, Any]:
         return {"title": title, "summary": summary, "annotations": batch}
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     run = client.create_check_run(
         name=name,
         head_sha=plan.head_sha,
