@@ -12,6 +12,7 @@ of forked scan workers: each worker starts its own.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import select
@@ -60,6 +61,21 @@ def limits(options: dict[str, Any]) -> Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+# What a chart is reported as when no renderer is installed: the light core (the pre-commit
+# hook's environment) has none, the [helm] extra brings the SDK.
+MISSING = (
+    "Helm chart not rendered, so not checked: the Helm renderer is not installed"
+    " (pip install 'gitops-policy-gate[helm]', or [all]; in a pre-commit hook,"
+    " additional_dependencies: [helm-python-sdk])"
+)
+
+
+def available() -> bool:
+    """Whether the Helm SDK is installed (looked up, not imported: the Go runtime stays out of
+    this process)."""
+    return importlib.util.find_spec("helm_python") is not None
 
 
 def render(root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS) -> ChartResult:
