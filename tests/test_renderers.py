@@ -33,7 +33,7 @@ spec:
         privileged: true
 """
 RENDERERS = {"helm", "kubectl", "kustomize"}
-EVIL = "#!/bin/sh\ntouch \"$(dirname \"$0\")/../ran\"\n"
+EVIL = '#!/bin/sh\ntouch "$(dirname "$0")/../ran"\n'
 
 
 def _bin(root: Path, **programs: str) -> Path:
