@@ -82,12 +82,16 @@ def test_overlay_finding_on_a_base_field_is_located_in_the_base_file() -> None:
         "privileged: false", "privileged: true"
     )
     findings = run({**base, **OVERLAY})
-    where = sorted((f.source, f.file, f.line) for f in findings if f.policy_id.startswith("K8S"))
+    where = sorted(
+        (f.source, f.file, f.line, tuple(f.extra.get("variants", ())))
+        for f in findings
+        if f.policy_id.startswith("K8S")
+    )
+    # The base line is said once: as a plain manifest, built by the base kustomization, and
+    # by the overlay (namePrefix and namespace differ: still the same line and field).
     assert where == [
-        ("kubernetes", "base/deploy.yaml", 12),  # the base is a plain manifest too
-        ("kustomize", "base/deploy.yaml", 12),  # the base kustomization's object
-        ("kustomize", "base/deploy.yaml", 12),  # the overlay's object, built from the base
-        ("kustomize", "overlays/prod/privileged.yaml", 11),
+        ("kubernetes", "base/deploy.yaml", 12, ("kustomize base", "kustomize overlays/prod")),
+        ("kustomize", "overlays/prod/privileged.yaml", 11, ("kustomize overlays/prod",)),
     ]
     fingerprints = [f.fingerprint for f in findings]
     assert len(set(fingerprints)) == len(fingerprints)
@@ -158,4 +162,53 @@ def test_a_changed_base_resource_brings_the_kustomizations_that_build_it() -> No
     assert with_owners(["overlays/prod/privileged.yaml"], context) == [
         "overlays/prod/privileged.yaml",
         "overlays/prod/kustomization.yaml",
+    ]
+
+
+def test_a_base_line_built_by_many_overlays_is_one_finding_with_its_variants() -> None:
+    """Three overlays with their own prefixes and namespaces build the same privileged base
+    container: one finding at the base line, listing every overlay, with the fingerprint the
+    plain manifest has on its own (so adding an overlay changes nothing for a PR)."""
+    base = dict(BASE)
+    base["base/deploy.yaml"] = base["base/deploy.yaml"].replace(
+        "privileged: false", "privileged: true"
+    )
+    overlays = {
+        f"overlays/{name}/kustomization.yaml": f"namespace: {name}\nnamePrefix: {name}-\n"
+        "resources:\n  - ../../base\n"
+        for name in ("dev", "stage", "prod")
+    }
+    alone = run(base)
+    findings = run({**base, **overlays})
+    assert [(f.file, f.line, f.extra["variants"]) for f in findings] == [
+        (
+            "base/deploy.yaml",
+            12,
+            [
+                "kustomize base",
+                "kustomize overlays/dev",
+                "kustomize overlays/prod",
+                "kustomize overlays/stage",
+            ],
+        )
+    ]
+    assert [f.fingerprint for f in findings] == [f.fingerprint for f in alone]
+
+
+def test_a_component_is_built_only_through_the_overlays_that_use_it() -> None:
+    """Built on its own a Component fails (its patches have no target): that is not a
+    finding. Through the overlay that lists it, what it adds is judged."""
+    component = {
+        "components/priv/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\npatches:\n  - path: patch.yaml\n",
+        "components/priv/patch.yaml": OVERLAY["overlays/prod/privileged.yaml"],
+    }
+    assert run({**BASE, **component}) == []
+    overlay = {
+        "overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n"
+        "components:\n  - ../../components/priv\n"
+    }
+    findings = run({**BASE, **component, **overlay})
+    assert [(f.policy_id, f.file, f.line) for f in findings] == [
+        ("K8S-PSS-PRIVILEGED", "components/priv/patch.yaml", 11)
     ]

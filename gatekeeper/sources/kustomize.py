@@ -266,6 +266,8 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "kustomization is not a map"))
         return loaded
     kustomization = documents[0]
+    if kustomization.obj.get("kind") == "Component":
+        return loaded  # built only through the kustomizations that list it in `components`
     command = builder()
     if command is None:
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, MISSING))
@@ -386,7 +388,9 @@ def _add_documents(
         locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
         document: Document = make_document(source[0] if source else path, obj, locator, index)
         document.source = NAME
-        document.extra["variant"] = directory
+        document.extra["variant"] = f"kustomize {directory or '.'}"
+        if source is not None:
+            document.extra["origin"] = f"{source[0]}#{cache[source[0]].index(source[1])}"
         loaded.documents.append(document)
 
 
