@@ -50,6 +50,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Install gitops-policy-gate[all] (or [helm] / [kustomize]), or put kubectl or"
         " kustomize on PATH for Kustomize.",
     ),
+    "GK-NOT-EXPANDED": ProblemKind(
+        "low",
+        "What this object deploys is not judged",
+        "List what it deploys in the repository (a git or list generator), or judge it where "
+        "it is defined.",
+    ),
     # Findings about the process itself, not about a scanned file's content.
     "GK-POLICY-CHANGE": ProblemKind(
         "info",

@@ -48,6 +48,9 @@ class Release(NamedTuple):
     name: str = DEFAULT_RELEASE
     namespace: str = "default"
     kube_version: str = ""
+    # Values written inside another object (a Flux HelmRelease's spec.values, a ConfigMap),
+    # layered over the files: (values, their locator).
+    inline: tuple[tuple[dict[str, Any], NodeLocator], ...] = ()
 
 
 class ValuesSource(NamedTuple):
@@ -196,7 +199,19 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             file = repo_path(name, chart_dir, subcharts)
             where = _values_sources(name, chart_dir, user, tree, defaults, loaded, subcharts)
             _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
+    _expand_applications(loaded, context)
     return loaded
+
+
+def _expand_applications(loaded: Loaded, context: LoadContext) -> None:
+    """An app-of-apps chart renders Applications: what they deploy from here is judged."""
+    from gatekeeper.sources import gitops
+
+    for document in list(loaded.documents):
+        if gitops.is_expandable(document.obj):
+            expanded = gitops.expand(document.file, document, context)
+            loaded.documents.extend(expanded.documents)
+            loaded.problems.extend(expanded.problems)
 
 
 def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:
@@ -394,6 +409,9 @@ def _user_values(
             continue
         values = merge(values, document.obj)
         sources.append((file, NodeLocator(file, document.node)))
+    for obj, locator in release.inline:
+        values = merge(values, obj)
+        sources.append((locator.file, locator))
     return values, sources
 
 
