@@ -22,16 +22,7 @@ __all__ = ["pre_commit_home"]  # the fixture, shared with test_precommit
 CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
 KUSTOMIZATION = "resources: [pod.yaml]\npatches:\n  - path: patch.yaml\n"
 # Only the build shows this: patch files are not scanned as manifests of their own.
-PATCH = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: team}
-spec:
-  containers:
-    - name: app
-      securityContext:
-        privileged: true
-"""
+PATCH = pod(("app", True))
 RENDERERS = {"helm", "kubectl", "kustomize"}
 EVIL = '#!/bin/sh\ntouch "$(dirname "$0")/../ran"\n'
 
@@ -127,4 +118,4 @@ def test_a_kubectl_on_path_builds_kustomizations(tmp_path: Path) -> None:
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert _lines(run.stdout, "GK-RENDERER-MISSING") == ["chart/Chart.yaml:1"], run.stdout
-    assert _lines(run.stdout, "TEST-NO-PRIVILEGED") == ["overlay/patch.yaml:8"], run.stdout
+    assert _lines(run.stdout, "TEST-NO-PRIVILEGED") == ["overlay/patch.yaml:9"], run.stdout
