@@ -119,3 +119,31 @@ def test_a_kubectl_on_path_builds_kustomizations(tmp_path: Path) -> None:
     assert run.returncode == 1, run.stdout + run.stderr
     assert _lines(run.stdout, "GK-RENDERER-MISSING") == ["chart/Chart.yaml:1"], run.stdout
     assert _lines(run.stdout, "TEST-NO-PRIVILEGED") == ["overlay/patch.yaml:9"], run.stdout
+
+
+# Modules a scanned repository could plant where `python -m` would look first (its root is the
+# working directory of a scan): each records that it ran.
+PLANTED = "from pathlib import Path\nPath(__file__).with_suffix('.ran').touch()\n"
+
+
+def test_the_helm_renderer_imports_nothing_from_the_scanned_repository(tmp_path: Path) -> None:
+    pytest.importorskip("helm_python")
+    repo = Repo(tmp_path / "repo")
+    repo.write("chart/Chart.yaml", CHART)
+    repo.write("chart/templates/pod.yaml", pod(("app", True)))
+    for module in ("tempfile.py", "json.py", "select.py", "gatekeeper/__init__.py"):
+        repo.write(module, PLANTED)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies/no-privileged.yaml").write_text(POLICY)
+    program = Path(sys.executable).with_name("gatekeeper")  # the console script, as users run it
+    run = subprocess.run(
+        [str(program), "scan", "chart", "--policies", str(tmp_path / "policies"), "--no-builtin"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert sorted(path.name for path in repo.root.rglob("*.ran")) == []
+    assert run.returncode == 1, run.stdout + run.stderr  # and the chart was rendered and judged
+    assert "chart/templates/pod.yaml" in run.stdout

@@ -102,8 +102,18 @@ class _Worker:
         self.owner = os.getpid()
         # The child's stderr (a Go panic can be long): read back only when it dies.
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        # -I (isolated): no current directory on sys.path, no PYTHON* variables. The scan runs
+        # in the scanned repository, so without it a `tempfile.py` (or `gatekeeper/`) there
+        # would be imported here, with the workflow's token in the environment.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gatekeeper.sources.helm_engine", "--serve", str(memory_mib)],
+            [
+                sys.executable,
+                "-I",
+                "-m",
+                "gatekeeper.sources.helm_engine",
+                "--serve",
+                str(memory_mib),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
