@@ -7,8 +7,10 @@ import ast
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import urllib.request
 import zipfile
@@ -177,7 +179,9 @@ def _resolve(platform: str, python: str) -> str:
     marker = cache_dir() / "wheels-resolve" / hashlib.sha256(key.encode()).hexdigest()
     if marker.is_file():
         return ""
-    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"]
+    # --target: older pips accept platform options only with it (nothing is written: dry run).
+    target = tempfile.mkdtemp(prefix="gatekeeper-resolve-")
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--target", target]
     command += ["--only-binary=:all:", "--implementation", "cp", "--python-version", python]
     for tag in PLATFORMS[platform]:
         command += ["--platform", tag]
@@ -187,6 +191,7 @@ def _resolve(platform: str, python: str) -> str:
         text=True,
         timeout=300,
     )
+    shutil.rmtree(target, ignore_errors=True)
     if run.returncode != 0:
         errors = [line for line in run.stderr.splitlines() if line.startswith("ERROR")]
         return "\n".join(errors) or run.stderr[-2000:]
