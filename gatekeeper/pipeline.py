@@ -17,6 +17,7 @@ from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.scan import ScanResult, finalize, scan
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.gitops import DEPLOYED_BY
 
 # Findings that inform a reviewer and never block on their own.
 NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
@@ -84,6 +85,16 @@ def apply_waivers(
     return findings, soon
 
 
+def advisory(finding: Finding, config: Config) -> bool:
+    """A finding in test data, fixtures or docs (config.advisory_paths) informs and does not
+    block, unless something in the repository deploys that file (an Argo CD Application, an
+    ApplicationSet, a Flux object expanded it): then it is what the cluster gets."""
+    if not config.advisory_paths or not matches(finding.file, config.advisory_paths):
+        return False
+    variants = finding.extra.get("variants") or ()
+    return not any(str(variant).startswith(DEPLOYED_BY) for variant in variants)
+
+
 def verdict(
     findings: Iterable[Finding],
     config: Config,
@@ -102,5 +113,8 @@ def verdict(
             and finding.policy_id not in NEVER_BLOCK
             and at_least(finding.severity, threshold_for(config, finding.file, threshold))
         )
+        if blocking and advisory(finding, config):
+            finding = finding.with_(extra={**finding.extra, "advisory": True})
+            blocking = False
         marked.append(finding.with_(blocking=blocking))
     return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)

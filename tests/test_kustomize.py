@@ -212,3 +212,108 @@ def test_a_component_is_built_only_through_the_overlays_that_use_it() -> None:
     assert [(f.policy_id, f.file, f.line) for f in findings] == [
         ("K8S-PSS-PRIVILEGED", "components/priv/patch.yaml", 11)
     ]
+
+
+NON_ROOT = REPO / "policies" / "kubernetes" / "pss-restricted-run-as-non-root.yaml"
+HARDENED = {
+    "base/kustomization.yaml": "resources:\n  - deploy.yaml\n",
+    "base/deploy.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsNonRoot: true
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0
+          securityContext:
+            allowPrivilegeEscalation: false
+""",
+}
+ESCALATION = REPO / "policies" / "kubernetes" / "pss-restricted-privilege-escalation.yaml"
+
+
+def located(files: dict[str, str], policy: Path) -> list[tuple[str, str, int, bool]]:
+    pairs = [(name, text.encode()) for name, text in sorted(files.items())]
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=MemoryTree(dict(pairs)))
+    found = scan(pairs, engine, 1, context).findings
+    return sorted((f.source, f.file, f.line, f.extra["exact"]) for f in found)
+
+
+def test_inline_json6902_replace_and_remove_are_located_at_the_operation() -> None:
+    """The base line literally says `runAsNonRoot: true`: an overlay operation that replaces
+    or removes it is where the finding belongs, never an exact claim on the base line."""
+    replace = {
+        "overlays/prod/kustomization.yaml": """\
+resources:
+  - ../../base
+patches:
+  - target: {kind: Deployment, name: web}
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/securityContext/runAsNonRoot
+        value: false
+""",
+    }
+    assert located({**HARDENED, **replace}, NON_ROOT) == [
+        ("kustomize", "base/deploy.yaml", 13, False),  # the container, which inherits it
+        ("kustomize", "overlays/prod/kustomization.yaml", 8, True),
+    ]
+    remove = {
+        "overlays/prod/kustomization.yaml": replace["overlays/prod/kustomization.yaml"]
+        .replace("op: replace", "op: remove")
+        .replace(
+            "securityContext/runAsNonRoot", "containers/0/securityContext/allowPrivilegeEscalation"
+        )
+        .replace("        value: false\n", "")
+    }
+    assert located({**HARDENED, **remove}, ESCALATION) == [
+        ("kustomize", "overlays/prod/kustomization.yaml", 7, False)
+    ]
+
+
+def test_a_container_added_by_a_patch_or_component_is_located_there() -> None:
+    sidecar = {
+        "overlays/prod/kustomization.yaml": "resources:\n  - ../../base\n"
+        "patches:\n  - path: sidecar.yaml\ncomponents:\n  - ../../components/debug\n",
+        "overlays/prod/sidecar.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: proxy
+          image: ghcr.io/acme/proxy:1.0
+          securityContext:
+            privileged: true
+""",
+        "components/debug/kustomization.yaml": """\
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+  - patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        template:
+          spec:
+            initContainers:
+              - name: debug
+                image: ghcr.io/acme/debug:1.0
+                securityContext: {privileged: true}
+""",
+    }
+    assert located({**HARDENED, **sidecar}, PRIVILEGED) == [
+        ("kustomize", "components/debug/kustomization.yaml", 15, True),
+        ("kustomize", "overlays/prod/sidecar.yaml", 12, True),
+    ]

@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         files_scanned=len(result.files),
         documents=result.documents,
         color=use_color_for(args),
+        sarif_min_severity=args.sarif_min_severity,
     )
     output.write(renderer(args.format).render(report), args.output)
     return verdict.exit_code
@@ -144,6 +145,7 @@ def run_change(args: argparse.Namespace) -> int:
         files_scanned=result.files_scanned,
         documents=result.documents,
         color=use_color_for(args),
+        sarif_min_severity=args.sarif_min_severity,
     )
     output.write(renderer(args.format).render(report), args.output)
     return result.verdict.exit_code
