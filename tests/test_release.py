@@ -54,8 +54,8 @@ def test_release_tags_pins_and_records(clone: git.Repo) -> None:
     assert f"## 7.3.1 - {datetime.date.today().isoformat()}" in at_tag["CHANGELOG.md"]
     assert "    rev: v7.3.1\n" in at_tag["README.md"]
     assert f'__version__ = "{__version__}"' not in at_tag["gatekeeper/__init__.py"]
-    workflow = (Path(clone.working_dir) / "templates/workflows/gatekeeper.yml").read_text()
-    assert f"uses: acme/gatekeeper@{tagged.hexsha} # v7.3.1\n" in workflow
+    for workflow in (Path(clone.working_dir) / "templates/workflows").glob("*.yml"):
+        assert f"uses: acme/gatekeeper@{tagged.hexsha} # v7.3.1\n" in workflow.read_text()
 
     again = _release(clone, "7.3.1")
     assert again.returncode == 2 and "already exists" in again.stderr
