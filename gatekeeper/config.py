@@ -45,6 +45,7 @@ class Config:
     warn_days: int = 14  # warn about waivers expiring this soon
     forbid_inline_skips: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    locator: NodeLocator | None = None  # lines of settings checked later (policy params)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def parse_config(name: str, data: bytes) -> Config:
         return Config(file=name)
     from gatekeeper.policy.loader import validate
 
-    validate(document.obj, config_schema(), name, NodeLocator(name, document.node), ConfigError)
+    locator = NodeLocator(name, document.node)
+    validate(document.obj, config_schema(), name, locator, ConfigError)
     raw = document.obj
     waivers = raw.get("waivers", {})
     return Config(
@@ -99,4 +101,5 @@ def parse_config(name: str, data: bytes) -> Config:
         warn_days=waivers.get("warnDays", 14),
         forbid_inline_skips=waivers.get("forbidInlineSkips", False),
         raw=raw,
+        locator=locator,
     )

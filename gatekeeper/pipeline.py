@@ -20,7 +20,7 @@ from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
 # Findings that inform a reviewer and never block on their own.
-NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
+NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-POLICY-OVERRIDE", "GK-WAIVER-EXPIRING"})
 
 
 def overrides_for(config: Config, file: str) -> list[Override]:
