@@ -15,7 +15,7 @@ from gatekeeper.discover import matches
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.scan import ScanResult, finalize, scan
+from gatekeeper.scan import ScanResult, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
@@ -71,7 +71,8 @@ def scan_with_overrides(
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
             result.findings.append(finding)
-    result.findings = finalize(result.findings)
+    inventory = [*result.inventory, *extra_inventory]
+    result.findings = finalize(predict_admission(result.findings, inventory, engine))
     return result
 
 
