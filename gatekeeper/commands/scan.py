@@ -18,7 +18,7 @@ from gatekeeper.problems import to_finding
 from gatekeeper.report import Report, renderer
 from gatekeeper.scan import scan
 from gatekeeper.sources import LoadContext, with_owners
-from gatekeeper.tree import WorkTree
+from gatekeeper.tree import OUTSIDE_MESSAGE, OutsideLink, WorkTree, read_file
 
 
 def find_config(explicit: str | None, root: Path) -> Config:
@@ -38,7 +38,9 @@ def read_files(
 ) -> Iterator[tuple[str, bytes]]:
     for name in files:
         try:
-            yield name, (root / name).read_bytes()
+            yield name, read_file(root / name, root)
+        except OutsideLink:
+            unreadable.append(Problem("GK-SYMLINK", name, 1, OUTSIDE_MESSAGE))
         except OSError as error:
             unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {error.strerror}"))
 
