@@ -165,6 +165,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if not loaded.problems:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
         return loaded
+    if not helm_engine.available():
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
+        return loaded
     jobs: list[dict[str, Any]] = []
     values_sources: list[list[tuple[str, NodeLocator]]] = []
     for release in wanted:
