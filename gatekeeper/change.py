@@ -28,7 +28,7 @@ from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
-from gatekeeper.scan import ScanResult
+from gatekeeper.scanner import ScanResult
 from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.tree import MemoryTree
 from gatekeeper.waivers import Waiver

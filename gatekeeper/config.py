@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, read_single
 
 CONFIG_NAMES = (".gatekeeper.yml", ".gatekeeper.yaml")
@@ -34,6 +36,11 @@ class Config:
     warn_days: int = 14  # warn about waivers expiring this soon
     forbid_inline_skips: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    locator: NodeLocator | None = field(default=None, repr=False, compare=False)
+
+    def line_of(self, *path: str | int) -> int:
+        """The line of a setting, for errors that name it (1 when unknown)."""
+        return self.locator.locate(path).line if self.locator else 1
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,8 @@ def parse_config(name: str, data: bytes) -> Config:
         return Config(file=name)
     from gatekeeper.policy.loader import validate
 
-    validate(document.obj, config_schema(), name, NodeLocator(name, document.node), ConfigError)
+    locator = NodeLocator(name, document.node)
+    validate(document.obj, config_schema(), name, locator, ConfigError)
     raw = document.obj
     waivers = raw.get("waivers", {})
     return Config(
@@ -87,4 +95,28 @@ def parse_config(name: str, data: bytes) -> Config:
         warn_days=waivers.get("warnDays", 14),
         forbid_inline_skips=waivers.get("forbidInlineSkips", False),
         raw=raw,
+        locator=locator,
     )
+
+
+def check_paths(config: Config, tree: Tree) -> None:
+    """Paths the configuration names must exist in the tree: a chart entry with a typo would
+    otherwise leave the chart rendered with its defaults (or not at all), silently."""
+    from gatekeeper.sources.helm import CHART_FILE
+
+    charts = config.sources.get("helm", {}).get("charts", [])
+    for index, entry in enumerate(charts):
+        chart = posixpath.normpath(str(entry["path"]).removesuffix(CHART_FILE) or ".")
+        if not tree.exists(posixpath.join(chart, CHART_FILE)):
+            raise ConfigError(
+                f"sources.helm.charts[{index}].path: no {CHART_FILE} at {entry['path']!r}",
+                config.file,
+                config.line_of("sources", "helm", "charts", index, "path"),
+            )
+        for number, values in enumerate(entry.get("valuesFiles", [])):
+            if not tree.exists(posixpath.normpath(values)):
+                raise ConfigError(
+                    f"sources.helm.charts[{index}].valuesFiles: no file {values!r}",
+                    config.file,
+                    config.line_of("sources", "helm", "charts", index, "valuesFiles", number),
+                )

@@ -6,17 +6,23 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import Config, Override
 from gatekeeper.decide import BLOCKING_STATUSES, Verdict
 from gatekeeper.discover import matches
+from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.scan import ScanResult, finalize, scan
-from gatekeeper.sources import LoadContext
+from gatekeeper.problems import to_finding
+from gatekeeper.scanner import ScanResult, finalize, scan
+from gatekeeper.sources import LoadContext, with_owners
+
+if TYPE_CHECKING:
+    from gatekeeper.context import RunContext
 
 # Findings that inform a reviewer and never block on their own.
 NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
@@ -104,3 +110,61 @@ def verdict(
         )
         marked.append(finding.with_(blocking=blocking))
     return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a scan of files concluded, ready to render."""
+
+    verdict: Verdict
+    files_scanned: int  # files a source adapter recognised and loaded
+    documents: int
+    files_seen: int  # files handed to the scan
+
+
+def judge(
+    run: RunContext,
+    pairs: Sequence[tuple[str, bytes]],
+    *,
+    jobs: int = 0,
+    threshold: str | None = None,
+    problems: Sequence[Problem] = (),
+    owners: bool = True,
+) -> Outcome:
+    """Scan (path, content) pairs in the run's context: per-directory overrides, then the
+    run's waivers and the files' inline skips, then the verdict. `owners` adds the charts
+    and overlays that render the given files (read from the run's tree)."""
+    pairs = list(pairs)
+    if owners:
+        known = {path for path, _ in pairs}
+        for path in with_owners([path for path, _ in pairs], run.load):
+            if path not in known:
+                try:
+                    pairs.append((path, run.tree.read(path)))
+                except OSError:
+                    continue  # with_owners lists only files the tree has
+    if run.config.overrides:
+        result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs)
+    else:
+        result = scan(pairs, run.engine, jobs, run.load)
+    findings = result.findings + [to_finding(problem) for problem in problems]
+    findings = waive(findings, run, pairs)
+    chosen = threshold or run.config.severity_threshold
+    return Outcome(
+        verdict(findings, run.config, chosen), len(result.files), result.documents, len(pairs)
+    )
+
+
+def waive(
+    findings: list[Finding], run: RunContext, contents: Iterable[tuple[str, bytes]]
+) -> list[Finding]:
+    """The run's waivers, and the inline skips of the scanned files."""
+    skips = [
+        skip
+        for path, data in contents
+        if b"gatekeeper:skip" in data
+        for skip in waivers_mod.inline_skips(path, data.decode("utf-8", "replace"))
+    ]
+    if not run.waivers and not skips:
+        return findings
+    return apply_waivers(findings, run.config, run.waivers, skips, run.today)[0]

@@ -14,7 +14,7 @@ from gatekeeper.commands.test import run_case
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import builtin_dir, load_bundle, load_policy_file
 from gatekeeper.policy.model import Policy
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 from tests.conftest import REPO, Run
 
 POLICIES = load_bundle([builtin_dir()])

@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from gatekeeper.context import find_root
 from gatekeeper.errors import UsageError
 from gatekeeper.github.plan import ChangeLike
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no base revision: not a pull_request event; pass --base")
     if args.max_inline_comments < 0:
         raise UsageError("--max-inline-comments must be 0 or more")
-    root = Path(args.root)
+    root = find_root((), args.root)
     change = _scan_change()(
         root,
         base,

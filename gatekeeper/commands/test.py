@@ -18,7 +18,7 @@ from gatekeeper.errors import PolicyError
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.policy.model import Policy
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 
 DEFAULT_FILENAMES = {
     "kubernetes": "fixture.yaml",

@@ -1,0 +1,201 @@
+"""One run context per command: the repository root and everything read from it.
+
+The root is what makes an answer independent of the working directory: the configuration,
+the waivers, chart and overlay resolution and every reported path are taken from it, never
+from wherever the command happens to run. It is `--root` when given, else the git top level
+of the scanned path, else the scanned directory itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gatekeeper import discover
+from gatekeeper.config import CONFIG_NAMES, Config, check_paths, parse_config
+from gatekeeper.document import Problem
+from gatekeeper.errors import UsageError
+from gatekeeper.evaluate import Engine
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree, WorkTree
+from gatekeeper.waivers import Waiver
+
+STDIN = "-"
+
+
+@dataclass
+class RunContext:
+    root: Path  # absolute and resolved: every path below is relative to it
+    config: Config
+    engine: Engine
+    waivers: list[Waiver]
+    tree: Tree
+    today: datetime.date = field(default_factory=datetime.date.today)
+
+    def __post_init__(self) -> None:
+        # One LoadContext for the whole run: adapters cache chart and overlay lookups per tree.
+        self.load = LoadContext(tree=self.tree, options=self.config.sources)
+
+
+def git_top_level(start: Path) -> Path | None:
+    """The nearest enclosing directory holding `.git` (a directory, or the file of a worktree
+    or submodule), as `git rev-parse --show-toplevel` would say; no git process needed."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def config_home(start: Path) -> Path | None:
+    """The nearest enclosing directory holding a .gatekeeper.yml: a project without git."""
+    for directory in (start, *start.parents):
+        if any((directory / name).is_file() for name in CONFIG_NAMES):
+            return directory
+    return None
+
+
+def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
+    """`explicit` (`--root`); else the git top level of the scanned paths; else the nearest
+    directory above them holding a .gatekeeper.yml; else the working directory when they lie
+    inside it, else the scanned directory itself. Never a directory below a scanned path."""
+    if explicit:
+        root = Path(explicit).resolve()
+        if not root.is_dir():
+            raise UsageError(f"--root: no such directory: {explicit}")
+        return root
+    cwd = Path.cwd().resolve()
+    on_disk = [Path(path).resolve() for path in paths if path != STDIN] or [cwd]
+    for path, raw in zip(on_disk, paths):
+        if not path.exists():
+            raise UsageError(f"no such file or directory: {raw}")
+    directories = [path if path.is_dir() else path.parent for path in on_disk]
+    start = Path(os.path.commonpath(directories))
+    found = git_top_level(start) or config_home(start)
+    if found is not None:
+        return found
+    return cwd if cwd == start or cwd in start.parents else start
+
+
+def inside(root: Path, paths: Sequence[str]) -> list[str]:
+    """The PATH arguments as absolute paths, each checked to lie inside the root: a scan
+    never reads outside its repository."""
+    out = []
+    for raw in paths:
+        path = Path(os.path.abspath(raw))
+        if not path.exists():
+            raise UsageError(f"no such file or directory: {raw}")
+        resolved = path.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise UsageError(f"{raw} is outside the repository root {root}; pass --root")
+        out.append(str(path))
+    return out
+
+
+def load_config(root: Path, explicit: str | None = None) -> Config:
+    """`explicit` (`--config`, relative to the working directory), else the root's
+    .gatekeeper.yml; named relative to the root in messages."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError("configuration file not found", explicit)
+        return parse_config(discover.relative(path, root), path.read_bytes())
+    for name in CONFIG_NAMES:
+        if (root / name).is_file():
+            return parse_config(name, (root / name).read_bytes())
+    return Config()
+
+
+def config_dir(root: Path, config: Config) -> Path:
+    """Where the configuration's own relative paths (policies, waivers, lock) start."""
+    if not config.file:
+        return root
+    directory = Path(config.file).parent
+    return directory if directory.is_absolute() else root / directory
+
+
+def load_waivers(root: Path, config: Config, today: datetime.date) -> list[Waiver]:
+    from gatekeeper.waivers import parse_waivers
+
+    path = config_dir(root, config) / config.waivers_file
+    if not path.is_file():
+        return []
+    name = discover.relative(path, root)
+    return parse_waivers(name, path.read_bytes(), today, config.max_horizon_days)
+
+
+def build_engine(
+    root: Path,
+    config: Config,
+    policy_dirs: Sequence[str] = (),
+    builtin: bool = True,
+    disable: Sequence[str] = (),
+) -> Engine:
+    """The engine with the configuration's policy sources resolved against its directory (and
+    its lock file read from there), not against the working directory."""
+    from gatekeeper import lock
+    from gatekeeper.bundle import engine_for, policy_roots
+    from gatekeeper.policy.loader import load_bundle
+
+    base = config_dir(root, config)
+
+    def read_lock() -> list[lock.LockEntry] | None:
+        path = base / lock.LOCK_NAME
+        if not path.is_file():
+            return None
+        return lock.parse_lock(discover.relative(path, root), path.read_bytes())
+
+    extra = [os.path.abspath(directory) for directory in policy_dirs]
+    roots = policy_roots(config, extra, builtin, base=base, read_lock=read_lock)
+    return engine_for(config, load_bundle(roots), disable)
+
+
+def for_worktree(
+    paths: Sequence[str] = (),
+    *,
+    root: str | None = None,
+    config_file: str | None = None,
+    policy_dirs: Sequence[str] = (),
+    builtin: bool = True,
+    disable: Sequence[str] = (),
+    with_engine: bool = True,
+    repository_scope: bool = True,
+    today: datetime.date | None = None,
+) -> RunContext:
+    """The context of a scan of files on disk (`scan`, `scan --hook`, `inventory`).
+
+    `repository_scope=False` (pre-commit: a few staged files) leaves the policies that need
+    every file of the repository to the pull request check."""
+    top = find_root(paths, root)
+    config = load_config(top, config_file)
+    tree = WorkTree(top)
+    check_paths(config, tree)
+    today = today or datetime.date.today()
+    engine = build_engine(top, config, policy_dirs, builtin, disable) if with_engine else Engine([])
+    if not repository_scope:
+        kept = [policy for policy in engine.policies if policy.scope != "repository"]
+        engine = Engine(kept, engine.param_overrides)
+    return RunContext(top, config, engine, load_waivers(top, config, today), tree, today)
+
+
+def select_files(
+    run: RunContext, paths: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[str]:
+    """The files under the PATH arguments (default: the root) that the config's and the
+    command's globs keep, relative to the root."""
+    found = discover.walk(inside(run.root, paths) if paths else [str(run.root)], run.root)
+    return discover.select(found, [*run.config.include, *include], [*run.config.exclude, *exclude])
+
+
+def read_files(
+    run: RunContext, files: Sequence[str], unreadable: list[Problem]
+) -> Iterator[tuple[str, bytes]]:
+    """(path, content) of each file; one that cannot be read becomes a problem at its path."""
+    for name in files:
+        try:
+            yield name, run.tree.read(name)
+        except OSError as error:
+            reason = error.strerror or "not readable inside the repository"
+            unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {reason}"))
