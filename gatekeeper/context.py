@@ -67,10 +67,10 @@ def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
             raise UsageError(f"--root: no such directory: {explicit}")
         return root
     cwd = Path.cwd().resolve()
-    on_disk = [Path(path).resolve() for path in paths if path != STDIN] or [cwd]
-    for path, raw in zip(on_disk, paths):
-        if not path.exists():
+    for raw in paths:
+        if raw != STDIN and not Path(raw).exists():
             raise UsageError(f"no such file or directory: {raw}")
+    on_disk = [Path(path).resolve() for path in paths if path != STDIN] or [cwd]
     directories = [path if path.is_dir() else path.parent for path in on_disk]
     start = Path(os.path.commonpath(directories))
     found = git_top_level(start) or config_home(start)
@@ -149,7 +149,20 @@ def build_engine(
 
     extra = [os.path.abspath(directory) for directory in policy_dirs]
     roots = policy_roots(config, extra, builtin, base=base, read_lock=read_lock)
-    return engine_for(config, load_bundle(roots), disable)
+    try:
+        policies = load_bundle(roots)
+    except UsageError as error:  # name the policy file as every other path: from the root
+        error.file = shown(error.file, root)
+        raise
+    return engine_for(config, policies, disable)
+
+
+def shown(file: str, root: Path) -> str:
+    """A path as messages and listings show it: relative to the root when inside it."""
+    if not file or not Path(file).is_absolute():
+        return file
+    name = discover.relative(Path(file), root)
+    return file if name.startswith("/") else name
 
 
 def for_worktree(

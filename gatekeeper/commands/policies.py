@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+from pathlib import Path
 from typing import Any
 
 from gatekeeper import context, output
@@ -23,10 +24,10 @@ def run(args: argparse.Namespace) -> int:
     config = context.load_config(root, args.config)
     engine = context.build_engine(root, config, args.policies, not args.no_builtin, args.disable)
     if args.command == "explain":
-        text = explain(engine.policies, args.id, args.format)
+        text = explain(engine.policies, args.id, args.format, root)
     else:
         chosen = select(engine.policies, args.source, _severities(args.severity), args.pack)
-        text = render_list(chosen, args.format)
+        text = render_list(chosen, args.format, root)
     output.write(text, None)
     return 0
 
@@ -57,7 +58,7 @@ def select(
     return sorted(kept, key=lambda p: (SEVERITIES.index(p.severity), p.id))
 
 
-def summary(policy: Policy) -> dict[str, Any]:
+def summary(policy: Policy, root: Path) -> dict[str, Any]:
     return {
         "id": policy.id,
         "title": policy.title,
@@ -66,13 +67,13 @@ def summary(policy: Policy) -> dict[str, Any]:
         "kinds": sorted(policy.match.kinds),
         "pack": policy.pack,
         "scope": policy.scope,
-        "file": policy.file,
+        "file": context.shown(policy.file, root),
     }
 
 
-def render_list(policies: list[Policy], form: str) -> str:
+def render_list(policies: list[Policy], form: str, root: Path) -> str:
     if form == "json":
-        return json.dumps([summary(policy) for policy in policies], indent=2) + "\n"
+        return json.dumps([summary(policy, root) for policy in policies], indent=2) + "\n"
     if not policies:
         return "no policy matches\n"
     width = max(len(policy.id) for policy in policies)
@@ -84,9 +85,9 @@ def render_list(policies: list[Policy], form: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def details(policy: Policy) -> dict[str, Any]:
+def details(policy: Policy, root: Path) -> dict[str, Any]:
     return {
-        **summary(policy),
+        **summary(policy, root),
         "description": policy.description,
         "remediation": policy.remediation,
         "references": list(policy.references),
@@ -96,12 +97,12 @@ def details(policy: Policy) -> dict[str, Any]:
     }
 
 
-def explain(policies: list[Policy], wanted: str, form: str) -> str:
+def explain(policies: list[Policy], wanted: str, form: str, root: Path) -> str:
     """A policy's full description; the GK-* findings gatekeeper itself reports are known too."""
     by_id = {policy.id.upper(): policy for policy in policies}
     policy = by_id.get(wanted.upper())
     if policy is not None:
-        info = details(policy)
+        info = details(policy, root)
     elif wanted.upper() in PROBLEM_KINDS:
         kind = PROBLEM_KINDS[wanted.upper()]
         info = {

@@ -90,8 +90,7 @@ class Closure:
             return
 
         def strings(key: str) -> list[str]:
-            value = obj.get(key)
-            return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+            return [v for v in _items(obj.get(key)) if isinstance(v, str)]
 
         refs = [
             *strings("resources"),
@@ -105,10 +104,10 @@ class Closure:
         patches = _patch_refs(obj)
         inputs: list[str] = []
         for key in ("configMapGenerator", "secretGenerator"):
-            for entry in obj.get(key) or []:
+            for entry in _items(obj.get(key)):
                 if not isinstance(entry, dict):
                     continue
-                for source in [*(entry.get("files") or []), *(entry.get("envs") or [])]:
+                for source in [*_items(entry.get("files")), *_items(entry.get("envs"))]:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
@@ -201,10 +200,16 @@ def owners(path: str, context: LoadContext) -> list[str]:
     return [file for file, files in per_tree[top] if path in files]
 
 
+def _items(value: Any) -> list[Any]:
+    """A kustomization list field; anything else (a typo'd map, a number) holds no files:
+    the build reports the mistake, the file search must not crash on it."""
+    return value if isinstance(value, list) else []
+
+
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
-    refs = [str(v) for v in obj.get("patchesStrategicMerge") or [] if isinstance(v, str)]
+    refs = [v for v in _items(obj.get("patchesStrategicMerge")) if isinstance(v, str)]
     for key in ("patches", "patchesJson6902", "replacements"):
-        for entry in obj.get(key) or []:
+        for entry in _items(obj.get(key)):
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 refs.append(entry["path"])
     return refs

@@ -1,0 +1,283 @@
+"""One repository root: the same repository scanned from any working directory, with any
+form of path argument, gives the same findings at the same paths (issue 12)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import git
+import pytest
+
+from gatekeeper.sources import LoadContext, kustomize
+from gatekeeper.tree import MemoryTree
+from tests.conftest import REPO, Run
+
+Gatekeeper = Callable[..., Run]
+
+EXPIRES = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+
+CONFIG = """\
+packs: [kubernetes]
+sources:
+  helm:
+    charts:
+      - path: charts/web
+        valuesFiles: [charts/web/values-prod.yaml]
+"""
+WAIVERS = f"""\
+waivers:
+  - policy: K8S-PSS-PRIVILEGED
+    file: deploy/pod.yaml
+    owner: platform
+    reason: the node agent needs the host
+    ticket: OPS-1
+    expires: {EXPIRES}
+"""
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: team}
+spec:
+  containers:
+    - name: agent
+      image: ghcr.io/acme/agent:1.0
+      securityContext:
+        privileged: true
+"""
+BASE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.25
+        - name: side
+          image: busybox:1.36
+"""
+OVERLAY = """\
+namespace: prod
+resources:
+  - ../../base
+patches:
+  - path: privileged.yaml
+"""
+PATCH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: side
+          securityContext:
+            privileged: true
+"""
+# Traps around the repository: read from the wrong place, each fails the run loudly.
+BROKEN_KUSTOMIZATION = "configMapGenerator: 5\nresources: [{x: 1}]\n"
+BOGUS_CONFIG = "not-a-setting: true\n"
+
+
+def write(root: Path, name: str, text: str) -> None:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """outer/ (traps) > repo/ (git): a chart with a configured values file, an overlay with
+    a patch, a waived manifest; elsewhere/ (traps) is an unrelated working directory."""
+    top = tmp_path_factory.mktemp("context")
+    outer, repo = top / "outer", top / "outer" / "repo"
+    for trap in (outer, top / "elsewhere"):
+        write(trap, "kustomization.yaml", BROKEN_KUSTOMIZATION)
+        write(trap, ".gatekeeper.yml", BOGUS_CONFIG)
+    shutil.copytree(REPO / "tests" / "data" / "helm" / "web", repo / "charts" / "web")
+    write(repo, ".gatekeeper.yml", CONFIG)
+    write(repo, ".gatekeeper/waivers.yml", WAIVERS)
+    write(repo, "deploy/pod.yaml", POD)
+    write(repo, "k/base/kustomization.yaml", "resources: [deploy.yaml]\n")
+    write(repo, "k/base/deploy.yaml", BASE)
+    write(repo, "k/overlays/prod/kustomization.yaml", OVERLAY)
+    write(repo, "k/overlays/prod/privileged.yaml", PATCH)
+    handle = git.Repo.init(repo)
+    handle.git.add("-A")
+    handle.git.commit("-q", "-m", "init", "--no-gpg-sign", author="t <t@example.com>")
+    return top
+
+
+def scan_json(gatekeeper: Gatekeeper, cwd: Path, *args: str) -> dict[str, object]:
+    run = gatekeeper("scan", "--format", "json", "--jobs", "1", *args, cwd=cwd)
+    assert run.returncode == 1, run.stderr
+    assert "internal error" not in run.stderr
+    report: dict[str, object] = json.loads(run.stdout)
+    return report
+
+
+def essence(report: dict[str, object]) -> list[tuple[object, ...]]:
+    findings = report["findings"]
+    assert isinstance(findings, list)
+    return [
+        (f["file"], f["line"], f["column"], f["policy_id"], f["status"], f["fingerprint"])
+        for f in findings
+    ]
+
+
+@pytest.fixture(scope="module")
+def reference(layout: Path) -> dict[str, object]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "scan", "--format", "json", "--jobs", "1"],
+        cwd=layout / "outer" / "repo",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    report: dict[str, object] = json.loads(proc.stdout)
+    return report
+
+
+def test_the_reference_scan_sees_chart_overlay_patch_and_waiver(
+    reference: dict[str, object],
+) -> None:
+    rows = {(f["file"], f["line"], f["policy_id"]): f for f in reference["findings"]}  # type: ignore[attr-defined]
+    # the chart renders with its configured values file (it turns the cache privileged)
+    assert any(file.startswith("charts/web/templates/") for file, _, _ in rows)
+    # the overlay's finding sits in its patch, at the line that sets it
+    assert ("k/overlays/prod/privileged.yaml", 11, "K8S-PSS-PRIVILEGED") in rows
+    # the patch is a partial object, not a manifest of its own
+    patch = [f for f in reference["findings"] if f["file"] == "k/overlays/prod/privileged.yaml"]  # type: ignore[attr-defined]
+    assert {f["source"] for f in patch} == {"kustomize"}
+    # the root's waivers apply
+    assert rows[("deploy/pod.yaml", 9, "K8S-PSS-PRIVILEGED")]["status"] == "waived"
+
+
+FORMS = {
+    "repo root, .": ("outer/repo", ["."]),
+    "repo root, no argument": ("outer/repo", []),
+    "parent, relative path": ("outer", ["repo"]),
+    "subfolder, ../..": ("outer/repo/k/overlays/prod", ["../../.."]),
+    "unrelated cwd, absolute path": ("elsewhere", ["{repo}"]),
+    "subfolder, absolute path": ("outer/repo/deploy", ["{repo}"]),
+    "filesystem root, absolute path": ("/", ["{repo}"]),
+}
+
+
+@pytest.mark.parametrize("form", FORMS, ids=list(FORMS))
+def test_same_findings_and_paths_from_any_working_directory(
+    gatekeeper: Gatekeeper, layout: Path, reference: dict[str, object], form: str
+) -> None:
+    cwd, args = FORMS[form]
+    repo = layout / "outer" / "repo"
+    report = scan_json(gatekeeper, layout / cwd, *(a.format(repo=repo) for a in args))
+    assert essence(report) == essence(reference)
+    assert report["summary"] == reference["summary"]
+
+
+@pytest.mark.parametrize(
+    ("cwd", "arg"),
+    [("outer/repo/k", "."), ("outer/repo/k", "{repo}/k"), ("/", "{repo}/k"), ("outer", "repo/k")],
+)
+def test_sarif_paths_are_relative_to_the_root(
+    gatekeeper: Gatekeeper, layout: Path, cwd: str, arg: str
+) -> None:
+    repo = layout / "outer" / "repo"
+    run = gatekeeper(
+        "scan", "--format", "sarif", "--jobs", "1", arg.format(repo=repo), cwd=layout / cwd
+    )
+    assert run.returncode == 1, run.stderr
+    uris = {
+        location["physicalLocation"]["artifactLocation"]["uri"]
+        for result in json.loads(run.stdout)["runs"][0]["results"]
+        for location in result["locations"]
+    }
+    assert uris == {
+        "k/base/deploy.yaml",
+        "k/overlays/prod/kustomization.yaml",
+        "k/overlays/prod/privileged.yaml",
+    }
+
+
+def test_a_path_outside_the_given_root_is_a_usage_error(
+    gatekeeper: Gatekeeper, layout: Path
+) -> None:
+    run = gatekeeper("scan", "--root", "repo/k", "repo/deploy", cwd=layout / "outer")
+    assert run.returncode == 2
+    assert "outside the repository root" in run.stderr
+
+
+def test_without_git_the_nearest_config_marks_the_root(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    write(project, ".gatekeeper.yml", "packs: [kubernetes]\nseverityThreshold: critical\n")
+    write(project, "apps/web/pod.yaml", POD)
+    inside = gatekeeper("scan", "--format", "json", ".", cwd=project / "apps")
+    outside = gatekeeper("scan", "--format", "json", str(project / "apps"), cwd=tmp_path)
+    for run in (inside, outside):
+        report = json.loads(run.stdout)
+        assert report["threshold"] == "critical"  # the project's config, not the cwd's
+        assert {f["file"] for f in report["findings"]} == {"apps/web/pod.yaml"}
+    assert essence(json.loads(inside.stdout)) == essence(json.loads(outside.stdout))
+
+
+def test_kustomize_owner_search_survives_badly_shaped_kustomizations() -> None:
+    tree = MemoryTree(
+        {
+            "k/odd/kustomization.yaml": BROKEN_KUSTOMIZATION.encode(),
+            "k/gen/kustomization.yaml": b"configMapGenerator:\n  - {name: x, files: 5}\n",
+            "k/app/kustomization.yaml": b"resources: [pod.yaml]\npatches: 3\n",
+            "k/app/pod.yaml": POD.encode(),
+        }
+    )
+    owners = kustomize.owners("k/app/pod.yaml", LoadContext(tree=tree))
+    assert owners == ["k/app/kustomization.yaml"]
+
+
+def test_a_missing_chart_in_the_config_is_an_error_at_its_line(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    write(tmp_path, "deploy/pod.yaml", POD)
+    write(
+        tmp_path,
+        ".gatekeeper.yml",
+        "sources:\n  helm:\n    charts:\n      - path: charts/wbe\n",
+    )
+    run = gatekeeper("scan", "deploy", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert ".gatekeeper.yml:4: sources.helm.charts[0].path: no Chart.yaml at 'charts/wbe'" in (
+        run.stderr
+    )
+    shutil.copytree(REPO / "tests" / "data" / "helm" / "web", tmp_path / "charts" / "wbe")
+    write(
+        tmp_path,
+        ".gatekeeper.yml",
+        "sources:\n  helm:\n    charts:\n      - path: charts/wbe\n"
+        "        valuesFiles:\n          - charts/wbe/values-prd.yaml\n",
+    )
+    run = gatekeeper("scan", "deploy", cwd=tmp_path)
+    assert run.returncode == 2
+    assert ".gatekeeper.yml:6: sources.helm.charts[0].valuesFiles: no file" in run.stderr
+
+
+def test_a_scan_that_recognises_no_file_says_so(gatekeeper: Gatekeeper, tmp_path: Path) -> None:
+    write(tmp_path, "src/app.py", "print('hello')\n")
+    write(tmp_path, "README.md", "# app\n")
+    run = gatekeeper("scan", cwd=tmp_path)
+    assert run.returncode == 0
+    assert "no file was recognised" in run.stderr
+    assert "2 files looked at" in run.stderr
+    assert "no file was recognised" not in gatekeeper("scan", "-q", cwd=tmp_path).stderr
