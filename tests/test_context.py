@@ -281,3 +281,31 @@ def test_a_scan_that_recognises_no_file_says_so(gatekeeper: Gatekeeper, tmp_path
     assert "no file was recognised" in run.stderr
     assert "2 files looked at" in run.stderr
     assert "no file was recognised" not in gatekeeper("scan", "-q", cwd=tmp_path).stderr
+
+
+def test_change_scan_and_inventory_are_the_same_from_a_subfolder(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    write(repo, ".gatekeeper.yml", CONFIG.split("sources:")[0])
+    write(repo, "deploy/pod.yaml", POD.replace("true", "false"))
+    handle = git.Repo.init(repo, initial_branch="main")
+    handle.git.add("-A")
+    handle.git.commit("-q", "-m", "init", "--no-gpg-sign", author="t <t@example.com>")
+    handle.git.checkout("-q", "-b", "feature")
+    write(repo, "deploy/pod.yaml", POD)
+    handle.git.commit("-q", "-am", "privileged", "--no-gpg-sign", author="t <t@example.com>")
+    outputs = []
+    for cwd, extra in ((repo, []), (repo / "deploy", []), (tmp_path, ["--root", str(repo)])):
+        run = gatekeeper("scan", "--base", "main", "--format", "json", *extra, cwd=cwd)
+        assert run.returncode == 1, run.stderr
+        outputs.append(essence(json.loads(run.stdout)))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert ("deploy/pod.yaml", 9, 9, "K8S-PSS-PRIVILEGED", "new") in [row[:5] for row in outputs[0]]
+    sboms = [
+        gatekeeper("inventory", *args, cwd=cwd).stdout
+        for cwd, args in ((repo, []), (repo / "deploy", [".."]), (tmp_path, [str(repo)]))
+    ]
+    assert sboms[0] and all(
+        json.loads(sbom)["components"] == json.loads(sboms[0])["components"] for sbom in sboms
+    )
