@@ -13,19 +13,8 @@ import pytest
 import gatekeeper
 from gatekeeper.errors import ConfigError, UsageError
 from gatekeeper.report import renderer
+from tests.conftest import PRIVILEGED_POD as POD
 from tests.conftest import PRIVILEGED_POLICY
-
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: team}
-spec:
-  containers:
-    - name: app
-      image: ghcr.io/acme/app:1.0
-      securityContext:
-        privileged: true
-"""
 
 
 def make_repo(root: Path) -> git.Repo:

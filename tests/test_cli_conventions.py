@@ -15,22 +15,11 @@ import pytest
 
 from gatekeeper import output
 from gatekeeper.main import build_parser
+from tests.conftest import PRIVILEGED_POD as PRIVILEGED
 from tests.conftest import PRIVILEGED_POLICY, Run
 
 Gatekeeper = Callable[..., Run]
 Write = Callable[[str, "str | bytes"], Path]
-
-PRIVILEGED = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: team}
-spec:
-  containers:
-    - name: app
-      image: ghcr.io/acme/app:1.0
-      securityContext:
-        privileged: true
-"""
 
 
 @pytest.fixture

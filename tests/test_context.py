@@ -14,7 +14,9 @@ import pytest
 
 from gatekeeper.sources import LoadContext, kustomize
 from gatekeeper.tree import MemoryTree
+from tests.conftest import PRIVILEGED_POD as POD
 from tests.conftest import REPO, Run
+from tests.test_kustomize import BASE, OVERLAY
 
 Gatekeeper = Callable[..., Run]
 
@@ -36,51 +38,6 @@ waivers:
     reason: the node agent needs the host
     ticket: OPS-1
     expires: {EXPIRES}
-"""
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: agent, namespace: team}
-spec:
-  containers:
-    - name: agent
-      image: ghcr.io/acme/agent:1.0
-      securityContext:
-        privileged: true
-"""
-BASE = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  template:
-    spec:
-      containers:
-        - name: web
-          image: nginx:1.25
-        - name: side
-          image: busybox:1.36
-"""
-OVERLAY = """\
-namespace: prod
-resources:
-  - ../../base
-patches:
-  - path: privileged.yaml
-"""
-PATCH = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  template:
-    spec:
-      containers:
-        - name: side
-          securityContext:
-            privileged: true
 """
 # Traps around the repository: read from the wrong place, each fails the run loudly.
 BROKEN_KUSTOMIZATION = "configMapGenerator: 5\nresources: [{x: 1}]\n"
@@ -106,10 +63,8 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write(repo, ".gatekeeper.yml", CONFIG)
     write(repo, ".gatekeeper/waivers.yml", WAIVERS)
     write(repo, "deploy/pod.yaml", POD)
-    write(repo, "k/base/kustomization.yaml", "resources: [deploy.yaml]\n")
-    write(repo, "k/base/deploy.yaml", BASE)
-    write(repo, "k/overlays/prod/kustomization.yaml", OVERLAY)
-    write(repo, "k/overlays/prod/privileged.yaml", PATCH)
+    for name, text in {**BASE, **OVERLAY}.items():  # overlays/prod patches base: privileged
+        write(repo, f"k/{name}", text)
     handle = git.Repo.init(repo)
     handle.git.add("-A")
     handle.git.commit("-q", "-m", "init", "--no-gpg-sign", author="t <t@example.com>")
