@@ -68,6 +68,9 @@ class Engine:
                 continue
             fast = self._evaluate_fast(policy, document, scope, pod)
             findings.extend(fast if fast is not None else self._evaluate_policy(policy, document))
+        only = document.extra.get("findings_in")
+        if only:  # an instantiated module: only what the calling file's values cause
+            findings = [finding for finding in findings if finding.file == only]
         return findings
 
     def _group(self, source: str, kind: str) -> _Group:

@@ -84,7 +84,7 @@ def parse(text: str) -> Parsed:
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
     try:
-        tree = hcl2.parses(text, discard_comments=True)
+        tree = hcl2.parses(_close_heredocs(text), discard_comments=True)
     except UnexpectedToken as error:
         token = error.token
         what = "end of file" if token.type == "$END" else repr(str(token).strip()[:40] or token)
@@ -107,6 +107,31 @@ def parse(text: str) -> Parsed:
             parsed.blocks.append(Block(labels[0], labels[1:], value, span))
     parsed.duplicates = walker.duplicates
     return parsed
+
+
+_HEREDOC_START = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?$")
+
+
+def _close_heredocs(text: str) -> str:
+    """Trailing blanks after a heredoc's closing marker, as Terraform accepts them.
+
+    python-hcl2's lexer wants the marker alone on its line; with `EOT  ` it reads on to the
+    next heredoc's marker and silently swallows every block in between (a public bucket
+    vanished). Stripping those blanks keeps every line where it was."""
+    if "<<" not in text:
+        return text
+    lines = text.split("\n")
+    marker = ""
+    for index, line in enumerate(lines):
+        if marker:
+            if line.strip() == marker:
+                lines[index] = line.rstrip()
+                marker = ""
+            continue
+        start = _HEREDOC_START.search(line)
+        if start:
+            marker = start.group(1)
+    return "\n".join(lines)
 
 
 def _is(node: Any, name: str) -> bool:

@@ -312,3 +312,94 @@ def test_work_tree_context_matches_memory_tree() -> None:
         d.extra["context"] for d in disk.documents
     ]
     assert memory.documents[0].extra["context"]["referencedBy"]
+
+
+def test_heredoc_closing_marker_with_trailing_blanks_swallows_nothing() -> None:
+    """Terraform accepts `EOT   `; the block after it must still be judged, on its line."""
+    text = (
+        'resource "aws_iam_policy" "p" {\n'
+        "  policy = <<EOT\n"
+        '{"Version": "2012-10-17"}\n'
+        "EOT   \n"
+        "}\n"
+        'resource "aws_s3_bucket_acl" "pub" {\n'
+        '  acl = "public-read"\n'
+        "}\n"
+        'resource "aws_iam_policy" "q" {\n'
+        "  policy = <<-EOT\n"
+        "    {}\n"
+        "    EOT\t\n"
+        "}\n"
+    )
+    documents = load("main.tf", text)
+    assert [d.name for d in documents] == ["p", "pub", "q"]
+    assert documents[0].obj["policy"] == {"Version": "2012-10-17"}
+    assert documents[1].locator.locate(("acl",)).line == 7
+
+
+BUCKET_MODULE = """\
+variable "name" {}
+variable "acl" {
+  default = "private"
+}
+variable "public" {
+  default = false
+}
+
+resource "aws_s3_bucket_acl" "this" {
+  bucket = var.name
+  acl    = var.acl
+}
+
+resource "aws_db_instance" "db" {
+  storage_encrypted   = true
+  publicly_accessible = var.public
+}
+"""
+
+
+def test_local_module_calls_are_judged_with_the_values_they_pass(
+    gatekeeper: Gatekeeper, tmp_path: Path, write: Write
+) -> None:
+    """A module collection: generic resources, bad values in the calls (root and examples/).
+    Each finding sits at the argument that brought the value, once per call, and the module
+    itself (all values unknown or its safe defaults) is clean."""
+    write("modules/bucket/main.tf", BUCKET_MODULE)
+    write(
+        "main.tf",
+        'variable "acl" {}\n'
+        'module "site" {\n  source = "./modules/bucket"\n  name   = "acme-site"\n'
+        '  acl    = "public-read"\n}\n'
+        'module "passed" {\n  source = "./modules/bucket"\n  name   = "acme-passed"\n'
+        "  acl    = var.acl\n}\n"
+        'module "logs" {\n  source = "./modules/bucket"\n  name   = "acme-logs"\n}\n'
+        'module "remote" {\n  source  = "terraform-aws-modules/s3-bucket/aws"\n'
+        '  version = "4.1.0"\n  acl     = "public-read"\n}\n',
+    )
+    write(
+        "examples/public/main.tf",
+        'module "root" {\n  source = "../.."\n  acl    = "public-read-write"\n}\n'
+        'module "db" {\n  source = "../../modules/bucket"\n  name   = "x"\n'
+        "  public = true\n}\n",
+    )
+    write("examples/outside/main.tf", 'module "up" {\n  source = "../../../elsewhere"\n}\n')
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert findings(run) == [
+        ("examples/public/main.tf", 3, "TF-AWS-S3-PUBLIC-ACL"),  # through main.tf's var.acl
+        ("examples/public/main.tf", 8, "TF-AWS-RDS-PUBLIC"),
+        ("main.tf", 5, "TF-AWS-S3-PUBLIC-ACL"),
+    ]
+
+
+def test_module_call_cycles_and_self_calls_end(tmp_path: Path) -> None:
+    files = {
+        "a/main.tf": 'variable "x" {}\nmodule "b" {\n  source = "../b"\n  x = var.x\n}\n',
+        "b/main.tf": 'variable "x" {}\nmodule "a" {\n  source = "../a"\n  x = var.x\n}\n'
+        'resource "aws_s3_bucket_acl" "t" {\n  acl = var.x\n}\n',
+        "main.tf": 'module "a" {\n  source = "./a"\n  x = "public-read"\n}\n'
+        'module "me" {\n  source = "./"\n}\n',
+    }
+    documents = load("main.tf", files["main.tf"], files)
+    called = [(d.namespace, d.name, d.locator.locate(("acl",)).line) for d in documents[2:]]
+    assert called == [("module.a.module.b", "t", 3)]

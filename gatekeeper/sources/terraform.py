@@ -42,7 +42,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 NAME = "terraform"
 
 UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
-_DOCUMENT_BLOCKS = ("resource", "data", "module")
+DOCUMENT_BLOCKS = ("resource", "data", "module")
 _IDENTITY_ATTRIBUTES = ("bucket", "name")
 _REFERENCE = re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w\-]*)")
 # First parts of references that do not name a resource (a value from outside, an iterator).
@@ -202,8 +202,8 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
         for sibling in _siblings(context.tree, directory, path)
         for resource in sibling.module_resources()
     ]
-    contexts = _contexts(module)
-    blocks = [block for block in parsed.blocks if block.type in _DOCUMENT_BLOCKS]
+    contexts = contexts_of(module)
+    blocks = [block for block in parsed.blocks if block.type in DOCUMENT_BLOCKS]
     for index, (block, resource) in enumerate(zip(blocks, own, strict=True)):
         loaded.documents.append(
             Document(
@@ -218,12 +218,16 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
                 extra={"context": contexts[resource.address]},
             )
         )
+    if "module" in text:
+        from gatekeeper.sources.terraform_modules import call_documents
+
+        loaded.documents.extend(call_documents(path, parsed, context))
     return loaded
 
 
 def _resources(parsed: Parsed) -> Iterator[_Resource]:
     for block in parsed.blocks:
-        if block.type not in _DOCUMENT_BLOCKS:
+        if block.type not in DOCUMENT_BLOCKS:
             continue
         labels = block.labels
         if block.type == "module":
@@ -261,8 +265,23 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+def module_files(tree: Tree, directory: str) -> list[tuple[str, Parsed, list[_Resource]]]:
+    """Every `.tf` file of a module directory that parses, with its resources."""
+    out = []
+    for name, file in _module_files(tree, directory):
+        if file.parsed is not None:
+            out.append((name, file.parsed, file.module_resources()))
+    return out
+
+
 def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
     """The other `.tf` files of the module directory, parsed once per tree."""
+    for name, file in _module_files(tree, directory):
+        if name != path:
+            yield file
+
+
+def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
     listings = _DIRS.setdefault(tree, {})
     if directory not in listings:
         try:
@@ -276,14 +295,12 @@ def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
         ]
     files = _FILES.setdefault(tree, {})
     for name in listings[directory]:
-        if name == path:
-            continue
         if name not in files:
             try:
                 files[name] = _parse_file(decode(tree.read(name)))
             except (OSError, UnicodeDecodeError):
                 files[name] = _File(None, HclError("unreadable", 1))
-        yield files[name]
+        yield name, files[name]
 
 
 # --- references ----------------------------------------------------------------------------
@@ -321,7 +338,7 @@ def _referenced_by(resources: list[_Resource]) -> dict[str, list[dict[str, str]]
     return result
 
 
-def _contexts(resources: list[_Resource]) -> dict[str, dict[str, Any]]:
+def contexts_of(resources: list[_Resource]) -> dict[str, dict[str, Any]]:
     """address -> the `context` CEL variable of that resource."""
     known = {resource.address for resource in resources}
     referenced_by = _referenced_by(resources)
@@ -478,7 +495,7 @@ def _load_plan(path: str, text: str) -> Loaded:
                 ("resource_changes", index, "change", "after"),
             )
         )
-    contexts = _contexts(resources)
+    contexts = contexts_of(resources)
     for index, (resource, module_address, after_path) in enumerate(located):
         loaded.documents.append(
             Document(
