@@ -15,6 +15,7 @@ import pytest
 
 from gatekeeper import output
 from gatekeeper.main import build_parser
+from gatekeeper.report import FORMATS
 from tests.conftest import PRIVILEGED_POD as PRIVILEGED
 from tests.conftest import PRIVILEGED_POLICY, Run
 
@@ -64,6 +65,11 @@ def test_policies_filters_by_source_severity_and_pack(
     both = ids("--pack", "kubernetes", "--severity", "critical")
     assert both and all(p["pack"] == "kubernetes" and p["severity"] == "critical" for p in both)
     assert gatekeeper("policies", "--severity", "urgent", cwd=tmp_path).returncode == 2
+    typo = gatekeeper("policies", "--source", "dockerfle", cwd=tmp_path)
+    assert typo.returncode == 2 and "did you mean dockerfile?" in typo.stderr
+    assert gatekeeper("policies", "--pack", "nope", cwd=tmp_path).returncode == 2
+    helm = ids("--source", "helm")  # Kubernetes policies judge what charts render
+    assert "K8S-PSS-PRIVILEGED" in {p["id"] for p in helm}
 
 
 def test_policies_follow_the_configuration(gatekeeper: Gatekeeper, repo: Path) -> None:
@@ -216,7 +222,7 @@ def test_bash_completion_is_valid_and_complete() -> None:
 
     assert {"scan", "policies", "explain", "config", "completion"} <= set(complete(""))
     assert {"--exit-zero", "--quiet", "--stdin-filename", "--root"} <= set(complete("scan", "--"))
-    assert set(complete("scan", "--format", "")) == {"text", "json", "sarif", "junit"}
+    assert set(complete("scan", "--format", "")) == set(FORMATS)
     assert complete("config", "") == ["validate"]
     assert "--root" in complete("config", "validate", "--")
     assert "--debug" not in complete("scan", "--")  # hidden options stay hidden

@@ -17,6 +17,7 @@ from gatekeeper.errors import UsageError
 from gatekeeper.finding import SEVERITIES
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import PROBLEM_KINDS
+from gatekeeper.sources import REGISTRY
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,10 +27,20 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "explain":
         text = explain(engine.policies, args.id, args.format, root)
     else:
+        _known("--source", args.source, {p.match.source for p in engine.policies} | set(REGISTRY))
+        _known("--pack", args.pack, {policy.pack for policy in engine.policies} - {""})
         chosen = select(engine.policies, args.source, _severities(args.severity), args.pack)
         text = render_list(chosen, args.format, root)
     output.write(text, None)
     return 0
+
+
+def _known(option: str, given: str | None, known: set[str]) -> None:
+    """A filter value nothing could match is a typo, not an empty list."""
+    if given and given not in known:
+        close = difflib.get_close_matches(given, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else f"; one of {', '.join(sorted(known))}"
+        raise UsageError(f"{option}: no policy has {given!r}{hint}")
 
 
 def _severities(given: str | None) -> set[str]:
@@ -51,11 +62,19 @@ def select(
     kept = [
         policy
         for policy in policies
-        if (not source or policy.match.source == source)
+        if (not source or applies_to(policy, source))
         and (not severities or policy.severity in severities)
         and (not pack or policy.pack == pack)
     ]
     return sorted(kept, key=lambda p: (SEVERITIES.index(p.severity), p.id))
+
+
+def applies_to(policy: Policy, source: str) -> bool:
+    """Does the policy run on documents of `source`? (Kubernetes policies also judge what
+    Helm and Kustomize render.) The engine's own rule, so the list cannot drift from it."""
+    from gatekeeper.evaluate import _source_matches
+
+    return _source_matches(policy, source)
 
 
 def summary(policy: Policy, root: Path) -> dict[str, Any]:
