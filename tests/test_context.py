@@ -236,6 +236,9 @@ def test_a_scan_that_recognises_no_file_says_so(gatekeeper: Gatekeeper, tmp_path
     assert "no file was recognised" in run.stderr
     assert "2 files looked at" in run.stderr
     assert "no file was recognised" not in gatekeeper("scan", "-q", cwd=tmp_path).stderr
+    # a commit of code files is the hook's common case: no note there
+    hook = gatekeeper("scan", "--hook", "src/app.py", cwd=tmp_path)
+    assert hook.returncode == 0 and hook.stderr == ""
 
 
 def test_change_scan_and_inventory_are_the_same_from_a_subfolder(

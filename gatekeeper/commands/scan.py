@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         problems=unreadable,
         owners=not stdin,
     )
-    if not outcome.files_scanned and not args.quiet:
+    # (not for the hook: a commit of code files only is the common case there)
+    if not outcome.files_scanned and not args.quiet and not args.hook:
         print(nothing_recognised(outcome.files_seen), file=sys.stderr)
     report = Report(
         verdict=_shown(outcome.verdict, args),
