@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.fieldpath import format_path
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, read_single
 
@@ -99,24 +100,29 @@ def parse_config(name: str, data: bytes) -> Config:
     )
 
 
+def named_files(config: Config) -> list[tuple[str, tuple[str | int, ...], str]]:
+    """Every file the configuration names: (path in the tree, the setting that names it,
+    what it should be)."""
+    from gatekeeper.sources.helm import CHART_FILE
+
+    found: list[tuple[str, tuple[str | int, ...], str]] = []
+    charts = config.sources.get("helm", {}).get("charts", [])
+    for index, entry in enumerate(charts):
+        setting: tuple[str | int, ...] = ("sources", "helm", "charts", index)
+        chart = posixpath.normpath(str(entry["path"]).removesuffix(CHART_FILE) or ".")
+        found.append((posixpath.join(chart, CHART_FILE), (*setting, "path"), "a chart"))
+        for number, values in enumerate(entry.get("valuesFiles", [])):
+            found.append((posixpath.normpath(values), (*setting, "valuesFiles", number), "a file"))
+    return found
+
+
 def check_paths(config: Config, tree: Tree) -> None:
     """Paths the configuration names must exist in the tree: a chart entry with a typo would
     otherwise leave the chart rendered with its defaults (or not at all), silently."""
-    from gatekeeper.sources.helm import CHART_FILE
-
-    charts = config.sources.get("helm", {}).get("charts", [])
-    for index, entry in enumerate(charts):
-        chart = posixpath.normpath(str(entry["path"]).removesuffix(CHART_FILE) or ".")
-        if not tree.exists(posixpath.join(chart, CHART_FILE)):
+    for file, setting, what in named_files(config):
+        if not tree.exists(file):
             raise ConfigError(
-                f"sources.helm.charts[{index}].path: no {CHART_FILE} at {entry['path']!r}",
+                f"{format_path(setting)}: {file!r} is not {what} in the repository",
                 config.file,
-                config.line_of("sources", "helm", "charts", index, "path"),
+                config.line_of(*setting),
             )
-        for number, values in enumerate(entry.get("valuesFiles", [])):
-            if not tree.exists(posixpath.normpath(values)):
-                raise ConfigError(
-                    f"sources.helm.charts[{index}].valuesFiles: no file {values!r}",
-                    config.file,
-                    config.line_of("sources", "helm", "charts", index, "valuesFiles", number),
-                )

@@ -213,9 +213,8 @@ def test_a_missing_chart_in_the_config_is_an_error_at_its_line(
     )
     run = gatekeeper("scan", "deploy", cwd=tmp_path)
     assert run.returncode == 2, run.stdout + run.stderr
-    assert ".gatekeeper.yml:4: sources.helm.charts[0].path: no Chart.yaml at 'charts/wbe'" in (
-        run.stderr
-    )
+    where = ".gatekeeper.yml:4: sources.helm.charts[0].path:"
+    assert f"{where} 'charts/wbe/Chart.yaml' is not a chart" in run.stderr
     shutil.copytree(REPO / "tests" / "data" / "helm" / "web", tmp_path / "charts" / "wbe")
     write(
         tmp_path,
@@ -225,7 +224,8 @@ def test_a_missing_chart_in_the_config_is_an_error_at_its_line(
     )
     run = gatekeeper("scan", "deploy", cwd=tmp_path)
     assert run.returncode == 2
-    assert ".gatekeeper.yml:6: sources.helm.charts[0].valuesFiles: no file" in run.stderr
+    where = ".gatekeeper.yml:6: sources.helm.charts[0].valuesFiles[0]:"
+    assert f"{where} 'charts/wbe/values-prd.yaml' is not a file" in run.stderr
 
 
 def test_a_scan_that_recognises_no_file_says_so(gatekeeper: Gatekeeper, tmp_path: Path) -> None:
@@ -267,3 +267,17 @@ def test_change_scan_and_inventory_are_the_same_from_a_subfolder(
     assert sboms[0] and all(
         json.loads(sbom)["components"] == json.loads(sboms[0])["components"] for sbom in sboms
     )
+
+
+def test_a_missing_chart_in_the_base_config_is_an_error_in_a_change_scan(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    write(repo, ".gatekeeper.yml", "sources:\n  helm:\n    charts:\n      - path: charts/web\n")
+    write(repo, "deploy/pod.yaml", POD)
+    handle = git.Repo.init(repo, initial_branch="main")
+    handle.git.add("-A")
+    handle.git.commit("-q", "-m", "init", "--no-gpg-sign", author="t <t@example.com>")
+    run = gatekeeper("scan", "--base", "main", cwd=repo)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert ".gatekeeper.yml:4: sources.helm.charts[0].path:" in run.stderr
