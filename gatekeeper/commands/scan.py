@@ -94,8 +94,8 @@ def _shown(verdict: Verdict, args: argparse.Namespace) -> Verdict:
 
 
 def _render(report: Report, args: argparse.Namespace) -> None:
-    if args.quiet and args.format == "text" and report.verdict.passed:
-        return  # a quiet pass prints nothing
+    if args.quiet and args.format == "text" and report.verdict.passed and not args.output:
+        return  # a quiet pass prints nothing (a requested report file is still written)
     output.write(renderer(args.format).render(report), args.output)
 
 
