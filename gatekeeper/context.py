@@ -66,17 +66,21 @@ def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
         if not root.is_dir():
             raise UsageError(f"--root: no such directory: {explicit}")
         return root
-    cwd = Path.cwd().resolve()
+    cwd = Path.cwd()
     for raw in paths:
         if raw != STDIN and not Path(raw).exists():
             raise UsageError(f"no such file or directory: {raw}")
-    on_disk = [Path(path).resolve() for path in paths if path != STDIN] or [cwd]
-    directories = [path if path.is_dir() else path.parent for path in on_disk]
+    # Where the arguments sit, not where their symlinks lead: a link out of the repository
+    # must meet the repository's root (and be refused there), not become a root of its own.
+    on_disk = [Path(os.path.abspath(path)) for path in paths if path != STDIN] or [cwd]
+    directories = [
+        path if path.is_dir() and not path.is_symlink() else path.parent for path in on_disk
+    ]
     start = Path(os.path.commonpath(directories))
     found = git_top_level(start) or config_home(start)
-    if found is not None:
-        return found
-    return cwd if cwd == start or cwd in start.parents else start
+    if found is None:
+        found = cwd if cwd == start or cwd in start.parents else start
+    return found.resolve()
 
 
 def inside(root: Path, paths: Sequence[str]) -> list[str]:
@@ -207,6 +211,11 @@ def read_files(
 ) -> Iterator[tuple[str, bytes]]:
     """(path, content) of each file; one that cannot be read becomes a problem at its path."""
     for name in files:
+        target = (run.root / name).resolve()
+        if target != run.root and run.root not in target.parents:
+            message = "a symlink to outside the repository; not read"
+            unreadable.append(Problem("GK-READ-ERROR", name, 1, message))
+            continue
         try:
             yield name, run.tree.read(name)
         except OSError as error:

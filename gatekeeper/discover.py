@@ -29,8 +29,8 @@ SKIP_DIRS = frozenset(
 
 def relative(path: Path, root: Path) -> str:
     """A posix path relative to `root` where possible: that is what reports show."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+    try:  # the link's own place, not its target's: a link out of the tree stays in view
+        return (path.parent.resolve() / path.name).relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
 

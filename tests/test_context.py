@@ -281,3 +281,25 @@ def test_a_missing_chart_in_the_base_config_is_an_error_in_a_change_scan(
     run = gatekeeper("scan", "--base", "main", cwd=repo)
     assert run.returncode == 2, run.stdout + run.stderr
     assert ".gatekeeper.yml:4: sources.helm.charts[0].path:" in run.stderr
+
+
+def test_a_symlink_out_of_the_repository_is_named_in_it_and_not_read(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    write(tmp_path, "secret/pod.yaml", POD)
+    write(repo, "deploy/ok.yaml", POD.replace("true", "false"))
+    (repo / "deploy" / "link.yaml").symlink_to(tmp_path / "secret" / "pod.yaml")
+    (repo / "deploy" / "linkdir").symlink_to(tmp_path / "secret")
+    git.Repo.init(repo)
+    for cwd, arg in ((repo, "deploy"), (tmp_path, str(repo / "deploy"))):
+        run = gatekeeper("scan", "--format", "json", arg, cwd=cwd)
+        findings = json.loads(run.stdout)["findings"]
+        link = [f for f in findings if f["file"] == "deploy/link.yaml"]
+        assert [(f["policy_id"], f["line"]) for f in link] == [("GK-READ-ERROR", 1)]
+        assert "outside the repository" in link[0]["message"]
+        assert not any("secret" in f["file"] or f["file"].startswith("/") for f in findings)
+    for arg in ("deploy/linkdir", "deploy/link.yaml"):
+        refused = gatekeeper("scan", arg, cwd=repo)
+        assert refused.returncode == 2
+        assert "outside the repository root" in refused.stderr
