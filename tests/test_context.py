@@ -303,3 +303,17 @@ def test_a_symlink_out_of_the_repository_is_named_in_it_and_not_read(
         refused = gatekeeper("scan", arg, cwd=repo)
         assert refused.returncode == 2
         assert "outside the repository root" in refused.stderr
+
+
+def test_lock_writes_beside_the_roots_config_from_a_subfolder(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    write(repo, ".gatekeeper.yml", "packs: [kubernetes]\n")
+    write(repo, "deploy/pod.yaml", POD)
+    git.Repo.init(repo)
+    run = gatekeeper("lock", cwd=repo / "deploy")
+    assert run.returncode == 0, run.stderr
+    assert (repo / "gatekeeper.lock").is_file()
+    assert not (repo / "deploy" / "gatekeeper.lock").exists()
+    assert "gatekeeper.lock: written" in run.stderr

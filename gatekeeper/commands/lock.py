@@ -28,5 +28,6 @@ def run(args: argparse.Namespace) -> int:
         path.write_text(text)
     for entry in entries:
         print(f"{entry.git} {entry.ref} -> {entry.commit}", file=sys.stderr)
-    print(f"{path}: {'unchanged' if previous == text else 'written'}", file=sys.stderr)
+    shown = context.shown(str(path), root)
+    print(f"{shown}: {'unchanged' if previous == text else 'written'}", file=sys.stderr)
     return 0
