@@ -3,14 +3,15 @@
 The root is what makes an answer independent of the working directory: the configuration,
 the waivers, chart and overlay resolution and every reported path are taken from it, never
 from wherever the command happens to run. It is `--root` when given, else the git top level
-of the scanned path, else the scanned directory itself.
+of the scanned paths, else the nearest directory above them with a .gatekeeper.yml, else the
+working directory (when the paths lie in it) or the scanned directory (see `find_root`).
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,27 +35,29 @@ class RunContext:
     waivers: list[Waiver]
     tree: Tree
     today: datetime.date = field(default_factory=datetime.date.today)
+    # One LoadContext for the whole run: adapters cache chart and overlay lookups per tree.
+    load: LoadContext = field(init=False)
 
     def __post_init__(self) -> None:
-        # One LoadContext for the whole run: adapters cache chart and overlay lookups per tree.
         self.load = LoadContext(tree=self.tree, options=self.config.sources)
+
+
+def _nearest(start: Path, holds: Callable[[Path], bool]) -> Path | None:
+    for directory in (start, *start.parents):
+        if holds(directory):
+            return directory
+    return None
 
 
 def git_top_level(start: Path) -> Path | None:
     """The nearest enclosing directory holding `.git` (a directory, or the file of a worktree
     or submodule), as `git rev-parse --show-toplevel` would say; no git process needed."""
-    for directory in (start, *start.parents):
-        if (directory / ".git").exists():
-            return directory
-    return None
+    return _nearest(start, lambda directory: (directory / ".git").exists())
 
 
 def config_home(start: Path) -> Path | None:
     """The nearest enclosing directory holding a .gatekeeper.yml: a project without git."""
-    for directory in (start, *start.parents):
-        if any((directory / name).is_file() for name in CONFIG_NAMES):
-            return directory
-    return None
+    return _nearest(start, lambda d: any((d / name).is_file() for name in CONFIG_NAMES))
 
 
 def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
