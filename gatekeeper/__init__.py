@@ -67,7 +67,12 @@ def scan(
     files = context.select_files(run, names, include, exclude)
     pairs = list(context.read_files(run, files, unreadable))
     outcome = pipeline.judge(
-        run, pairs, jobs=jobs, threshold=severity_threshold, problems=unreadable
+        run,
+        pairs,
+        jobs=jobs,
+        threshold=severity_threshold,
+        problems=unreadable,
+        rest=context.rest_of(run, files, include, exclude),
     )
     return Report(
         verdict=outcome.verdict,

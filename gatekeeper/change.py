@@ -273,7 +273,6 @@ def _trusted_policies(
 def _inventory(commit: Any, changed: set[str], config: Config) -> list[InventoryEntry]:
     """Inventory of every unchanged Kubernetes manifest of the tree, for repository-scope
     policies. Only the plain-YAML adapter is used (cheap), and only files naming a kind."""
-    from gatekeeper import inventory
     from gatekeeper.sources import kubernetes
 
     def keep(path: str) -> bool:
@@ -282,14 +281,7 @@ def _inventory(commit: Any, changed: set[str], config: Config) -> list[Inventory
     files = gitops.read_tree(commit, keep)
     names = discover.select(sorted(files), config.include, config.exclude)
     context = LoadContext(tree=MemoryTree({}), options=config.sources)
-    entries: list[InventoryEntry] = []
-    for name in names:
-        data = files[name]
-        if b"kind" not in data:
-            continue
-        loaded = kubernetes.load(name, data, context)
-        entries.extend(inventory.entry(document) for document in loaded.documents)
-    return entries
+    return pipeline.inventory_of(((name, files[name]) for name in names), context)
 
 
 def _skips(files: dict[str, bytes], paths: list[str]) -> list[waivers_mod.Skip]:

@@ -224,3 +224,15 @@ def read_files(
         except OSError as error:
             reason = error.strerror or "not readable inside the repository"
             unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {reason}"))
+
+
+def rest_of(
+    run: RunContext, files: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Iterator[tuple[str, bytes]]:
+    """The root's files other than `files` (same globs), read lazily and only when a
+    repository-scope policy needs them: scanning part of a repository sees the whole."""
+    if not run.engine.needs_inventory:
+        return
+    scanned = set(files)
+    others = [name for name in select_files(run, [], include, exclude) if name not in scanned]
+    yield from read_files(run, others, [])

@@ -130,10 +130,14 @@ def judge(
     threshold: str | None = None,
     problems: Sequence[Problem] = (),
     owners: bool = True,
+    rest: Iterable[tuple[str, bytes]] = (),
 ) -> Outcome:
     """Scan (path, content) pairs in the run's context: per-directory overrides, then the
     run's waivers and the files' inline skips, then the verdict. `owners` adds the charts
-    and overlays that render the given files (read from the run's tree)."""
+    and overlays that render the given files (read from the run's tree). `rest`: the root's
+    other files (read only if a repository-scope policy needs them), whose objects those
+    policies see too: a NetworkPolicy beside the scanned folder counts, so scanning part of a
+    repository judges it as scanning the whole does."""
     pairs = list(pairs)
     if owners:
         known = {path for path, _ in pairs}
@@ -143,10 +147,13 @@ def judge(
                     pairs.append((path, run.tree.read(path)))
                 except OSError:
                     continue  # with_owners lists only files the tree has
-    if run.config.overrides:
-        result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs)
-    else:
-        result = scan(pairs, run.engine, jobs, run.load)
+    scanned = {path for path, _ in pairs}
+    others = (pair for pair in rest if pair[0] not in scanned)
+    extra = inventory_of(others, run.load) if run.engine.needs_inventory else []
+    result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs, extra)
+    # the other files inform the judgement; their own findings belong to their own scan
+    beside = {entry.file for entry in extra} - scanned
+    result.findings = [finding for finding in result.findings if finding.file not in beside]
     findings = result.findings + [to_finding(problem) for problem in problems]
     findings = waive(findings, run, pairs)
     chosen = threshold or run.config.severity_threshold
@@ -168,3 +175,18 @@ def waive(
     if not run.waivers and not skips:
         return findings
     return apply_waivers(findings, run.config, run.waivers, skips, run.today)[0]
+
+
+def inventory_of(pairs: Iterable[tuple[str, bytes]], context: LoadContext) -> list[InventoryEntry]:
+    """The objects of plain Kubernetes files, for repository-scope policies judging part of a
+    tree. Only the cheap YAML adapter, and only files that name a kind."""
+    from gatekeeper import inventory
+    from gatekeeper.sources import kubernetes
+
+    entries: list[InventoryEntry] = []
+    for path, data in pairs:
+        if not kubernetes.detect(path) or b"kind" not in data:
+            continue
+        loaded = kubernetes.load(path, data, context)
+        entries.extend(inventory.entry(document) for document in loaded.documents)
+    return entries

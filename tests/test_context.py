@@ -317,3 +317,42 @@ def test_lock_writes_beside_the_roots_config_from_a_subfolder(
     assert (repo / "gatekeeper.lock").is_file()
     assert not (repo / "deploy" / "gatekeeper.lock").exists()
     assert "gatekeeper.lock: written" in run.stderr
+
+
+NETWORK_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: team}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+"""
+
+
+def test_scanning_part_of_a_repository_judges_it_as_the_whole_does(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Repository-scope policies see the objects beside the scanned folder (the team's
+    NetworkPolicy lives in another folder), and report nothing about files not scanned."""
+    repo = tmp_path / "repo"
+    write(repo, ".gatekeeper.yml", "packs: [kubernetes]\n")
+    write(repo, "apps/pod.yaml", POD)
+    write(repo, "netpol/team.yaml", NETWORK_POLICY)
+    write(repo, "other/pod.yaml", POD.replace("namespace: team", "namespace: lonely"))
+    git.Repo.init(repo)
+
+    def findings(*args: str) -> list[tuple[str, int, str]]:
+        run = gatekeeper("scan", "--format", "json", *args, cwd=repo)
+        return [(f["file"], f["line"], f["policy_id"]) for f in json.loads(run.stdout)["findings"]]
+
+    whole, part = findings(), findings("apps")
+    assert part == [row for row in whole if row[0].startswith("apps/")]
+    assert not any(policy == "K8S-NETWORK-POLICY-PRESENT" for _, _, policy in part)
+    assert ("other/pod.yaml", 3, "K8S-NETWORK-POLICY-PRESENT") in whole
+    api = gatekeeper_api_rows(repo / "apps")
+    assert api == part
+
+
+def gatekeeper_api_rows(path: Path) -> list[tuple[str, int, str]]:
+    import gatekeeper as api
+
+    report = api.scan(path, jobs=1)
+    return [(f.file, f.line, f.policy_id) for f in report.verdict.findings]

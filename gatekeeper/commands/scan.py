@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from gatekeeper import context, output, pipeline
@@ -35,11 +36,14 @@ def run(args: argparse.Namespace) -> int:
         repository_scope=not args.hook,
     )
     unreadable: list[Problem] = []
+    rest: Iterable[tuple[str, bytes]] = ()
     if stdin:
         pairs = [(_stdin_name(args.stdin_filename, run_context.root), sys.stdin.buffer.read())]
     else:
         files = context.select_files(run_context, args.paths, args.include, args.exclude)
         pairs = list(context.read_files(run_context, files, unreadable))
+        if not args.hook:  # the hook leaves repository-scope policies to the PR check
+            rest = context.rest_of(run_context, files, args.include, args.exclude)
     # pre-commit passes a few staged files: one process, no pool.
     outcome = pipeline.judge(
         run_context,
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.severity_threshold,
         problems=unreadable,
         owners=not stdin,
+        rest=rest,
     )
     # (not for the hook: a commit of code files only is the common case there)
     if not outcome.files_scanned and not args.quiet and not args.hook:
