@@ -333,6 +333,7 @@ class Engine:
                             policy.id, entry.source, entry.kind, entry.namespace, entry.name, ""
                         ),
                         remediation=policy.remediation,
+                        extra={"variants": [entry.variant]} if entry.variant else {},
                     )
                 )
         return findings
@@ -458,6 +459,10 @@ def _identity(path: Path) -> Path:
 def make_finding(
     policy: Policy, document: Document, message: str, location: Location, real_path: Path
 ) -> Finding:
+    variant = str(document.extra.get("variant") or "")
+    extra = _location_extra(location)
+    if variant:
+        extra["variants"] = [variant]
     return Finding(
         policy_id=policy.id,
         severity=policy.severity,
@@ -477,16 +482,24 @@ def make_finding(
             policy.id,
             document.source,
             document.kind,
-            document.namespace,
-            document.name,
+            *_identity_of(document, variant),
             stable_path(document.obj, real_path),
-            # A rendering variant (an overlay, a chart's values files) is part of the identity.
-            *([str(document.extra["variant"])] if document.extra.get("variant") else []),
         ),
         remediation=policy.remediation,
         fix=_fix(policy, real_path) if policy.fix else None,
-        extra=_location_extra(location),
+        extra=extra,
     )
+
+
+def _identity_of(document: Document, variant: str) -> tuple[str, ...]:
+    """What names the object in a fingerprint. A rendered object (an overlay, a chart's
+    release) is named by the source document it came from, not by its rendered name: one
+    base line judged in several overlays is one finding (see scan.finalize), and its
+    fingerprint stays when overlays come and go."""
+    origin = document.extra.get("origin") if variant else None
+    if origin:
+        return (str(origin),)
+    return (document.namespace, document.name)
 
 
 def _location_extra(location: Location) -> dict[str, Any]:

@@ -20,6 +20,7 @@ class InventoryEntry(NamedTuple):
     labels: dict[str, str]
     file: str
     line: int
+    variant: str = ""  # the overlay or release that rendered it (Document.extra["variant"])
 
     def as_cel(self) -> dict[str, Any]:
         return {
@@ -51,4 +52,5 @@ def entry(document: Document) -> InventoryEntry:
         labels={str(k): str(v) for k, v in labels.items()},
         file=location.file,
         line=location.line,
+        variant=str(document.extra.get("variant") or ""),
     )

@@ -22,8 +22,13 @@ class LineMapLocator:
     # Maps a path of the built object to the path of the fallback's (e.g. YAML) object.
     rewrite: Callable[[Path], Path] | None = None
 
-    def add(self, path: Path, line: int, end_line: int = 0) -> None:
+    # Paths recorded in another file than `file` (a script a workflow step runs).
+    files: dict[Path, str] = field(default_factory=dict)
+
+    def add(self, path: Path, line: int, end_line: int = 0, file: str = "") -> None:
         self.lines[path] = (line, end_line or line)
+        if file:
+            self.files[path] = file
 
     def locate(self, path: Path) -> Location:
         for length in range(len(path), -1, -1):
@@ -35,7 +40,8 @@ class LineMapLocator:
                 beyond = self._fallback(path)
                 if beyond.exact:
                     return beyond
-            return Location(self.file, found[0], 1, found[1], 0, exact)
+            file = self.files.get(path[:length], self.file)
+            return Location(file, found[0], 1, found[1], 0, exact)
         if self.fallback is not None:
             return self._fallback(path)
         return Location(self.file, 1, 1, 1, 0, not path)

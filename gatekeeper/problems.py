@@ -44,6 +44,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     "GK-RENDER-ERROR": ProblemKind(
         "high", "Template could not be rendered", "Fix the template or its values."
     ),
+    "GK-NOT-EXPANDED": ProblemKind(
+        "low",
+        "What this object deploys is not judged",
+        "List what it deploys in the repository (a git or list generator), or judge it where "
+        "it is defined.",
+    ),
     # Findings about the process itself, not about a scanned file's content.
     "GK-POLICY-CHANGE": ProblemKind(
         "info",

@@ -150,8 +150,9 @@ def _start_methods() -> list[str]:
 
 
 def finalize(findings: list[Finding]) -> list[Finding]:
-    """Sort, and make fingerprints unique: same resource identity in two places gets an ordinal."""
-    findings = sorted(findings, key=lambda finding: finding.sort_key)
+    """Merge variants, sort, and make fingerprints unique: same resource identity in two
+    places gets an ordinal."""
+    findings = sorted(merge_variants(findings), key=lambda finding: finding.sort_key)
     groups: dict[str, list[int]] = defaultdict(list)
     for index, finding in enumerate(findings):
         groups[finding.fingerprint].append(index)
@@ -161,3 +162,24 @@ def finalize(findings: list[Finding]) -> list[Finding]:
                 fingerprint=f"{findings[index].fingerprint}:{ordinal}"
             )
     return findings
+
+
+def merge_variants(findings: list[Finding]) -> list[Finding]:
+    """One finding per place, policy and field for every rendering that shows it: a base line
+    built by five overlays (and read as a plain manifest) is said once, with the overlays and
+    releases (`variants`) it holds for. The plain manifest's finding is kept where there is
+    one, so its fingerprint does not change when a kustomization starts building the file."""
+    groups: dict[tuple[str, str, int, int], list[Finding]] = {}
+    for finding in findings:
+        # Not the path: an overlay may reorder containers, the line is what a reader fixes.
+        key = (finding.policy_id, finding.file, finding.line, finding.column)
+        groups.setdefault(key, []).append(finding)
+    out: list[Finding] = []
+    for group in groups.values():
+        if len(group) == 1 or not any(f.extra.get("variants") for f in group):
+            out.extend(group)  # nothing rendered: distinct findings stay distinct
+            continue
+        kept = next((f for f in group if not f.extra.get("variants")), group[0])
+        variants = sorted({v for f in group for v in f.extra.get("variants", ())})
+        out.append(kept.with_(extra={**kept.extra, "variants": variants}))
+    return out

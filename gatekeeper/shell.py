@@ -37,8 +37,8 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     ),
     "retry": frozenset({"-t", "--times", "-d", "--delay"}),
 }
-# Launchers whose next word is the real program: `microk8s kubectl apply`.
-_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube"})
+# Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
+_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx"})
 
 _KUBECTL_FLAGS = frozenset(
     {
@@ -410,8 +410,12 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
             words.pop(0)  # the duration
     if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
         words.pop(0)
+        while len(words) > 1 and words[0] in ("-y", "--yes", "--no-install"):
+            words.pop(0)  # npx's own switches
         if words[0] == "kubectl" and len(words) > 1 and words[1] == "--":
             words.pop(1)
+        if words[0] == "aws-cdk":  # the package name of the `cdk` command
+            words[0] = "cdk"
     if not words or words[0] in _ENDINGS:
         return None
     program = posixpath.basename(words[0])

@@ -334,7 +334,7 @@ def test_helm_create_scaffold_privileged_from_values_points_at_the_toyaml_line(
             "K8S-PSS-PRIVILEGED",
             "demo/templates/deployment.yaml",
             expected,
-            {"exact": False, "values": "prod.yaml:4"},
+            {"exact": False, "values": "prod.yaml:4", "variants": ["helm demo -f prod.yaml"]},
         )
     ]
 
@@ -378,3 +378,145 @@ def test_chart_lookup_terminates_on_absolute_paths() -> None:
     assert parents("/a/b/c.yaml") == ["/a/b", "/a", "/"]
     assert parents("a/b/c.yaml") == ["a/b", "a"]
     assert not in_chart("/abs/dir/m.yaml", MemoryTree({}))
+
+
+MULTI = """\
+{{- if .Values.a.enabled }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+spec:
+  containers:
+    - name: a
+      image: ghcr.io/x/a:1
+---
+{{- end }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+spec:
+  containers:
+    - name: b
+      image: ghcr.io/x/b:1
+      securityContext:
+        privileged: {{ .Values.b.privileged }}
+{{- range .Values.workers }}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: w-{{ . }}
+spec:
+  containers:
+    - name: w
+      image: ghcr.io/x/w:1
+      securityContext:
+        privileged: true
+{{- end }}
+"""
+
+
+def test_documents_of_one_kind_with_conditionals_and_ranges_find_their_own_part(
+    tmp_path: Path,
+) -> None:
+    """Three Pod parts; the first switched off and the last rendered twice by `range`: each
+    rendered Pod is located in the part that produced it, never at line 1 or a sibling."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "a:\n  enabled: false\nb:\n  privileged: true\nworkers: [one, two]\n"
+    )
+    (tmp_path / "c/templates/pods.yaml").write_text(MULTI)
+    context = LoadContext(tree=WorkTree(tmp_path))
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert sorted(
+        (f.name, f.line, f.extra.get("exact"), f.extra.get("values")) for f in findings
+    ) == [
+        ("b", 21, True, "c/values.yaml:4"),
+        ("w-one", 33, True, None),  # w-two, privileged by the same line, is the same finding
+    ]
+
+
+def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) -> None:
+    """An image built from several values, directly or in a named template (`include`), is
+    attributed to each values line it reads, or to the values block they share."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "image:\n  registry: docker.io\n  repository: nginx\n  tag: latest\n"
+        "sidecar:\n  repository: busybox\n  tag: '1.36'\n"
+    )
+    (tmp_path / "c/templates/_helpers.tpl").write_text(
+        '{{- define "c.image" -}}\n'
+        "{{- if .Values.image.registry }}\n"
+        '{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository'
+        " .Values.image.tag }}\n"
+        "{{- end }}\n"
+        "{{- end }}\n"
+    )
+    (tmp_path / "c/templates/pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        '    - name: app\n      image: {{ include "c.image" . }}\n'
+        '    - name: sidecar\n      image: "{{ .Values.sidecar.repository }}:'
+        '{{ .Values.sidecar.tag }}"\n'
+    )
+    policy = REPO / "policies" / "kubernetes" / "image-allowed-registry.yaml"
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert sorted((f.line, f.extra.get("values")) for f in findings) == [
+        (8, "c/values.yaml:1"),  # the `image:` block the named template reads
+        (10, "c/values.yaml:6, c/values.yaml:7"),
+    ]
+
+
+def test_dependencies_file_alias_global_requirements_and_crds(
+    gatekeeper: Any, tmp_path: Path
+) -> None:
+    """A `file://` dependency in the repository renders as the parent's subchart, under its
+    alias, with the parent's values (and `global`) attributed to the parent's values lines; a
+    v1 chart's requirements.yaml is read; missing remote dependencies are one finding with the
+    command that vendors them; whatever sits in crds/ is judged as Helm applies it."""
+    files = {
+        "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n"
+        "  - name: common\n    alias: shared\n    version: 0.1.0\n"
+        "    repository: file://../common\n",
+        "charts/app/values.yaml": "shared:\n  hostNetwork: true\nglobal:\n  pid: true\n",
+        "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+        "charts/app/crds/crd.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sneaky\n"
+        "spec:\n  hostIPC: true\n  containers:\n    - name: c\n      image: ghcr.io/x/c:1\n",
+        "charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 0.1.0\n",
+        "charts/common/values.yaml": "hostNetwork: false\nglobal:\n  pid: false\n",
+        "charts/common/templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n"
+        "  name: common\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n"
+        "  hostPID: {{ .Values.global.pid }}\n  containers:\n    - name: c\n"
+        "      image: ghcr.io/x/c:1\n",
+        "charts/legacy/Chart.yaml": "apiVersion: v1\nname: legacy\nversion: 0.1.0\n",
+        "charts/legacy/requirements.yaml": "dependencies:\n  - name: redis\n"
+        "    version: 17.0.0\n    repository: https://charts.example.com\n"
+        "  - name: kafka\n    version: 1.0.0\n    repository: https://charts.example.com\n",
+        "charts/legacy/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+        "  name: legacy\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    policy = REPO / "policies" / "kubernetes" / "pss-baseline-host-namespaces.yaml"
+    run = gatekeeper("scan", ".", "--no-builtin", "-p", str(policy), "-f", "json", cwd=tmp_path)
+    import json
+
+    findings = json.loads(run.stdout)["findings"]
+    assert sorted((f["file"], f["line"], f["extra"].get("values")) for f in findings) == [
+        ("charts/app/crds/crd.yaml", 6, None),
+        ("charts/common/templates/pod.yaml", 6, "charts/app/values.yaml:2"),  # via the alias
+        ("charts/common/templates/pod.yaml", 7, "charts/app/values.yaml:4"),  # global
+        ("charts/legacy/requirements.yaml", 2, None),
+    ]
+    missing = next(f for f in findings if f["policy_id"] == "GK-RENDER-ERROR")
+    assert "kafka, redis" in missing["message"]
+    assert "helm dependency build charts/legacy" in missing["message"]

@@ -82,12 +82,16 @@ def test_overlay_finding_on_a_base_field_is_located_in_the_base_file() -> None:
         "privileged: false", "privileged: true"
     )
     findings = run({**base, **OVERLAY})
-    where = sorted((f.source, f.file, f.line) for f in findings if f.policy_id.startswith("K8S"))
+    where = sorted(
+        (f.source, f.file, f.line, tuple(f.extra.get("variants", ())))
+        for f in findings
+        if f.policy_id.startswith("K8S")
+    )
+    # The base line is said once: as a plain manifest, built by the base kustomization, and
+    # by the overlay (namePrefix and namespace differ: still the same line and field).
     assert where == [
-        ("kubernetes", "base/deploy.yaml", 12),  # the base is a plain manifest too
-        ("kustomize", "base/deploy.yaml", 12),  # the base kustomization's object
-        ("kustomize", "base/deploy.yaml", 12),  # the overlay's object, built from the base
-        ("kustomize", "overlays/prod/privileged.yaml", 11),
+        ("kubernetes", "base/deploy.yaml", 12, ("kustomize base", "kustomize overlays/prod")),
+        ("kustomize", "overlays/prod/privileged.yaml", 11, ("kustomize overlays/prod",)),
     ]
     fingerprints = [f.fingerprint for f in findings]
     assert len(set(fingerprints)) == len(fingerprints)
@@ -158,4 +162,158 @@ def test_a_changed_base_resource_brings_the_kustomizations_that_build_it() -> No
     assert with_owners(["overlays/prod/privileged.yaml"], context) == [
         "overlays/prod/privileged.yaml",
         "overlays/prod/kustomization.yaml",
+    ]
+
+
+def test_a_base_line_built_by_many_overlays_is_one_finding_with_its_variants() -> None:
+    """Three overlays with their own prefixes and namespaces build the same privileged base
+    container: one finding at the base line, listing every overlay, with the fingerprint the
+    plain manifest has on its own (so adding an overlay changes nothing for a PR)."""
+    base = dict(BASE)
+    base["base/deploy.yaml"] = base["base/deploy.yaml"].replace(
+        "privileged: false", "privileged: true"
+    )
+    overlays = {
+        f"overlays/{name}/kustomization.yaml": f"namespace: {name}\nnamePrefix: {name}-\n"
+        "resources:\n  - ../../base\n"
+        for name in ("dev", "stage", "prod")
+    }
+    alone = run(base)
+    findings = run({**base, **overlays})
+    assert [(f.file, f.line, f.extra["variants"]) for f in findings] == [
+        (
+            "base/deploy.yaml",
+            12,
+            [
+                "kustomize base",
+                "kustomize overlays/dev",
+                "kustomize overlays/prod",
+                "kustomize overlays/stage",
+            ],
+        )
+    ]
+    assert [f.fingerprint for f in findings] == [f.fingerprint for f in alone]
+
+
+def test_a_component_is_built_only_through_the_overlays_that_use_it() -> None:
+    """Built on its own a Component fails (its patches have no target): that is not a
+    finding. Through the overlay that lists it, what it adds is judged."""
+    component = {
+        "components/priv/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\npatches:\n  - path: patch.yaml\n",
+        "components/priv/patch.yaml": OVERLAY["overlays/prod/privileged.yaml"],
+    }
+    assert run({**BASE, **component}) == []
+    overlay = {
+        "overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n"
+        "components:\n  - ../../components/priv\n"
+    }
+    findings = run({**BASE, **component, **overlay})
+    assert [(f.policy_id, f.file, f.line) for f in findings] == [
+        ("K8S-PSS-PRIVILEGED", "components/priv/patch.yaml", 11)
+    ]
+
+
+NON_ROOT = REPO / "policies" / "kubernetes" / "pss-restricted-run-as-non-root.yaml"
+HARDENED = {
+    "base/kustomization.yaml": "resources:\n  - deploy.yaml\n",
+    "base/deploy.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      securityContext:
+        runAsNonRoot: true
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0
+          securityContext:
+            allowPrivilegeEscalation: false
+""",
+}
+ESCALATION = REPO / "policies" / "kubernetes" / "pss-restricted-privilege-escalation.yaml"
+
+
+def located(files: dict[str, str], policy: Path) -> list[tuple[str, str, int, bool]]:
+    pairs = [(name, text.encode()) for name, text in sorted(files.items())]
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=MemoryTree(dict(pairs)))
+    found = scan(pairs, engine, 1, context).findings
+    return sorted((f.source, f.file, f.line, f.extra["exact"]) for f in found)
+
+
+def test_inline_json6902_replace_and_remove_are_located_at_the_operation() -> None:
+    """The base line literally says `runAsNonRoot: true`: an overlay operation that replaces
+    or removes it is where the finding belongs, never an exact claim on the base line."""
+    replace = {
+        "overlays/prod/kustomization.yaml": """\
+resources:
+  - ../../base
+patches:
+  - target: {kind: Deployment, name: web}
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/securityContext/runAsNonRoot
+        value: false
+""",
+    }
+    assert located({**HARDENED, **replace}, NON_ROOT) == [
+        ("kustomize", "base/deploy.yaml", 13, False),  # the container, which inherits it
+        ("kustomize", "overlays/prod/kustomization.yaml", 8, True),
+    ]
+    remove = {
+        "overlays/prod/kustomization.yaml": replace["overlays/prod/kustomization.yaml"]
+        .replace("op: replace", "op: remove")
+        .replace(
+            "securityContext/runAsNonRoot", "containers/0/securityContext/allowPrivilegeEscalation"
+        )
+        .replace("        value: false\n", "")
+    }
+    assert located({**HARDENED, **remove}, ESCALATION) == [
+        ("kustomize", "overlays/prod/kustomization.yaml", 7, False)
+    ]
+
+
+def test_a_container_added_by_a_patch_or_component_is_located_there() -> None:
+    sidecar = {
+        "overlays/prod/kustomization.yaml": "resources:\n  - ../../base\n"
+        "patches:\n  - path: sidecar.yaml\ncomponents:\n  - ../../components/debug\n",
+        "overlays/prod/sidecar.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: proxy
+          image: ghcr.io/acme/proxy:1.0
+          securityContext:
+            privileged: true
+""",
+        "components/debug/kustomization.yaml": """\
+apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+patches:
+  - patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: web
+      spec:
+        template:
+          spec:
+            initContainers:
+              - name: debug
+                image: ghcr.io/acme/debug:1.0
+                securityContext: {privileged: true}
+""",
+    }
+    assert located({**HARDENED, **sidecar}, PRIVILEGED) == [
+        ("kustomize", "components/debug/kustomization.yaml", 15, True),
+        ("kustomize", "overlays/prod/sidecar.yaml", 12, True),
     ]

@@ -297,3 +297,46 @@ def test_sarif_for_dockerfile_workflow_and_compose_findings_is_valid(
     assert ("DOCKER-NO-SUDO", "Dockerfile", 3) in regions
     assert ("COMPOSE-PRIVILEGED", "compose.yaml", 2) in regions
     assert ("WF-GITOPS-IMPERATIVE-DEPLOY", ".github/workflows/release.yml", 29) in regions
+
+
+def test_deploys_in_repository_scripts_and_make_targets_are_found_at_their_line(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`make deploy` and `./hack/deploy.sh` hide the deploy from the workflow: it is reported
+    at the script's and the Makefile's own line, via the step that ran it. A job whose
+    `make dev-env` starts kind tests against a throwaway cluster and passes."""
+    write(
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n"
+        "  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make deploy\n"
+        "      - run: ./hack/deploy.sh prod\n"
+        "      - run: bash hack/other.sh\n"
+        "  e2e:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make dev-env\n"
+        "      - run: make -C ops test-install\n",
+    )
+    write(
+        "Makefile",
+        "KUBECTL ?= kubectl\n\n"
+        ".PHONY: deploy dev-env\n"
+        "deploy: build\n\t@echo deploying\n\t$(KUBECTL) apply -k overlays/prod\n\n"
+        "build:\n\tdocker build -t app .\n\n"
+        "dev-env:\n\tkind create cluster --name dev\n",
+    )
+    write("ops/Makefile", "test-install:\n\thelm upgrade --install app ../chart\n")
+    write(
+        "hack/deploy.sh",
+        '#!/bin/sh\nset -e\n# kubectl apply -f old/\nhelm upgrade --install app ./chart -n "$1"\n',
+    )
+    write("hack/other.sh", "echo hi\n. hack/lib.sh\n")
+    write("hack/lib.sh", "pulumi up --yes\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [("Makefile", 6), ("hack/deploy.sh", 4), ("hack/lib.sh", 1)]

@@ -10,6 +10,7 @@ own files, and carry the Application's file as their rendering variant.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -26,6 +27,15 @@ def is_application(obj: Any) -> bool:
         and obj.get("kind") == "Application"
         and str(obj.get("apiVersion", "")).startswith("argoproj.io/")
     )
+
+
+def is_expandable(obj: Any) -> bool:
+    """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease: it
+    names what it deploys."""
+    from gatekeeper.sources.applicationsets import is_application_set
+    from gatekeeper.sources.flux import is_flux_deployer
+
+    return is_application(obj) or is_application_set(obj) or is_flux_deployer(obj)
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
@@ -50,10 +60,26 @@ def _all_sources(obj: dict[str, Any]) -> list[dict[str, Any]]:
     return [source for _, source in _source_paths(obj)]
 
 
+def normalise_url(url: str) -> str:
+    """One spelling of a git repository's address: `git@github.com:acme/x.git`,
+    `ssh://git@github.com:22/acme/x`, `https://github.com/acme/x/` -> `github.com/acme/x`."""
+    text = url.strip()
+    scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text)
+    rest = text[scheme.end() :] if scheme else text
+    host, slash, path = rest.partition("/")
+    host = host.rsplit("@", 1)[-1]
+    if scheme:
+        host = host.split(":", 1)[0]  # a port
+    elif ":" in host:  # scp-like `host:owner/repo`
+        host, _, first = host.partition(":")
+        path = f"{first}/{path}" if slash else first
+    path = path.strip("/").removesuffix(".git").strip("/")
+    return f"{host.lower()}/{path}" if path else host.lower()
+
+
 def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
-    wanted = {url.rstrip("/").removesuffix(".git") for url in repo_urls}
-    url = str(source.get("repoURL", "")).rstrip("/").removesuffix(".git")
-    return not url or url in wanted
+    url = str(source.get("repoURL", ""))
+    return not url.strip() or normalise_url(url) in {normalise_url(u) for u in repo_urls}
 
 
 def local_sources(obj: dict[str, Any], repo_urls: list[str]) -> list[dict[str, Any]]:
@@ -77,22 +103,47 @@ def local_refs(obj: dict[str, Any], repo_urls: list[str]) -> set[str]:
 
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
-    """What `document` (an Application in `file`) deploys from this repository."""
+    """What `document` (an Application, ApplicationSet, Flux Kustomization or HelmRelease in
+    `file`) deploys from this repository."""
     loaded = Loaded()
     obj = document.obj
     repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
-    key = f"{file}#{document.index}"
+    key = f"{file}#{document.index}#{document.kind}/{document.name}"
     if key in _ACTIVE:
+        return loaded
+    from gatekeeper.sources.applicationsets import is_application_set
+
+    if is_application_set(obj):  # each Application it makes
+        from gatekeeper.sources.applicationsets import applications
+
+        made, problems = applications(
+            file, document, context.tree, lambda git: _is_local(git, repo_urls)
+        )
+        loaded.problems.extend(problems)
+        _ACTIVE.add(key)
+        try:
+            for application in made:
+                _merge(loaded, expand(file, application, context))
+        finally:
+            _ACTIVE.discard(key)
         return loaded
     _ACTIVE.add(key)
     try:
-        destination = _spec(obj).get("destination")
-        namespace = str(destination.get("namespace") or "") if isinstance(destination, dict) else ""
-        refs = local_refs(obj, repo_urls)
-        local = [id(source) for source in local_sources(obj, repo_urls)]
-        for where, source in _source_paths(obj):
-            if id(source) in local:
-                _expand_source(file, document, source, where, namespace, refs, context, loaded)
+        if is_application(obj):
+            destination = _spec(obj).get("destination")
+            namespace = (
+                str(destination.get("namespace") or "") if isinstance(destination, dict) else ""
+            )
+            refs = local_refs(obj, repo_urls)
+            local = [id(source) for source in local_sources(obj, repo_urls)]
+            for where, source in _source_paths(obj):
+                if id(source) in local:
+                    _expand_source(file, document, source, where, namespace, refs, context, loaded)
+        else:  # a Flux Kustomization or HelmRelease
+            from gatekeeper.sources import flux
+
+            namespace = str(_spec(obj).get("targetNamespace") or "")
+            _merge(loaded, flux.expand(file, document, context))
     finally:
         _ACTIVE.discard(key)
     variant = f"{file}:{document.name}"

@@ -19,7 +19,14 @@ from typing import Any, NamedTuple
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_engine
-from gatekeeper.sources.helm_lines import DocumentMap, Template, ancestors, parse_template
+from gatekeeper.sources.helm_lines import (
+    DocumentMap,
+    Template,
+    ancestors,
+    assign_segments,
+    defines,
+    parse_template,
+)
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -41,6 +48,9 @@ class Release(NamedTuple):
     name: str = DEFAULT_RELEASE
     namespace: str = "default"
     kube_version: str = ""
+    # Values written inside another object (a Flux HelmRelease's spec.values, a ConfigMap),
+    # layered over the files: (values, their locator).
+    inline: tuple[tuple[dict[str, Any], NodeLocator], ...] = ()
 
 
 class ValuesSource(NamedTuple):
@@ -149,9 +159,17 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if release.kube_version:
             options["kube_version"] = release.kube_version
         jobs.append({"values": values, "options": options})
+    dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
+    subcharts = {d.key: d.local or d.vendored for d in dependencies}
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
         root = FsPath(tmp, "chart")
-        _copy_chart(tree, chart_dir, path, data, root)
+        texts = _copy_chart(tree, chart_dir, path, data, root)
+        for dependency in dependencies:
+            if dependency.local and not tree.list_dir(dependency.vendored):
+                texts += _copy_chart(
+                    tree, dependency.local, "", b"", root / "charts" / dependency.name
+                )
+        named = defines(texts)
         limit = helm_engine.limits(context.options_for(NAME))
         result = helm_engine.render(str(root), jobs, limit)
     if result.failed:  # a limit, or the renderer crashed: no template line to point at
@@ -160,54 +178,140 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         return loaded
     if result.load_error:
         own = _values_problems(tree, chart_dir) if "values.yaml" in result.load_error else []
-        loaded.problems.extend(own or [_render_problem(result.load_error, chart_dir, path)])
+        loaded.problems.extend(
+            own or [_render_problem(result.load_error, chart_dir, path, subcharts)]
+        )
         return loaded
-    loaded.problems.extend(_missing_dependencies(result.dependencies, meta, path))
+    loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
+    _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
     for release, rendering, user in zip(wanted, result.renderings, values_sources, strict=True):
         if rendering.manifests is None:
-            loaded.problems.append(_render_problem(rendering.error, chart_dir, path))
+            loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
         for name in sorted(rendering.manifests):
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
                 continue
-            file = repo_path(name, chart_dir)
-            where = _values_sources(name, chart_dir, user, tree, defaults, loaded)
-            _add_documents(file, text, tree, where, release, loaded)
+            file = repo_path(name, chart_dir, subcharts)
+            where = _values_sources(name, chart_dir, user, tree, defaults, loaded, subcharts)
+            _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
+    _expand_applications(loaded, context)
     return loaded
 
 
-def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> None:
+def _expand_applications(loaded: Loaded, context: LoadContext) -> None:
+    """An app-of-apps chart renders Applications: what they deploy from here is judged."""
+    from gatekeeper.sources import gitops
+
+    for document in list(loaded.documents):
+        if gitops.is_expandable(document.obj):
+            expanded = gitops.expand(document.file, document, context)
+            loaded.documents.extend(expanded.documents)
+            loaded.problems.extend(expanded.problems)
+
+
+def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:
+    """Write the chart for Helm; returns the text of its templates (for named templates)."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
+    templates = []
     for name in tree.list_dir(chart_dir or "."):
         relative = name[len(prefix) :] if name.startswith(prefix) else name
         if relative.startswith("../") or "/.git/" in f"/{relative}":
             continue
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(tree.read(name))
-    (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
+        content = tree.read(name)
+        target.write_bytes(content)
+        if "templates/" in f"/{relative}" and b"define" in content:
+            templates.append(content.decode("utf-8", "replace"))
+    if data:
+        (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
+    return templates
 
 
-def _missing_dependencies(present: tuple[str, ...], meta: YamlDocument, path: str) -> list[Problem]:
-    declared = meta.obj.get("dependencies") or []
-    locator = NodeLocator(path, meta.node)
-    problems = []
-    for index, dep in enumerate(declared if isinstance(declared, list) else []):
-        name = str(dep.get("name", "")) if isinstance(dep, dict) else ""
-        if name and name not in present:
-            problems.append(
-                Problem(
-                    "GK-RENDER-ERROR",
-                    path,
-                    locator.locate(("dependencies", index)).line,
-                    f"dependency {name!r} is missing from charts/ (vendor it; gatekeeper"
-                    " never downloads dependencies)",
-                )
-            )
-    return problems
+class Dependency(NamedTuple):
+    """A chart's declared dependency (Chart.yaml `dependencies`, or v1 requirements.yaml)."""
+
+    name: str
+    key: str  # its alias, else its name: its values key and its directory in Helm's output
+    file: str  # where it is declared
+    line: int
+    vendored: str  # charts/<name> of the chart, where `helm dependency build` puts it
+    local: str  # the repository directory of a `file://` dependency ("" otherwise)
+
+
+def _dependencies(
+    meta: YamlDocument, path: str, chart_dir: str, tree: Tree, loaded: Loaded
+) -> list[Dependency]:
+    declared: list[tuple[str, YamlDocument]] = [(path, meta)]
+    requirements = posixpath.join(chart_dir, "requirements.yaml")
+    if tree.exists(requirements):
+        document = _read_values(tree, requirements, loaded)
+        if document is not None and isinstance(document.obj, dict):
+            declared.append((requirements, document))
+    found = []
+    for file, document in declared:
+        entries = document.obj.get("dependencies")
+        locator = NodeLocator(file, document.node)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict) or not entry.get("name"):
+                continue
+            name = str(entry["name"])
+            line = locator.locate(("dependencies", index)).line
+            repository = str(entry.get("repository") or "")
+            local = ""
+            if repository.startswith("file://"):
+                target = posixpath.normpath(posixpath.join(chart_dir, repository[7:]))
+                if target == ".." or target.startswith(("../", "/")):
+                    message = (
+                        f"dependency {name!r} is outside the repository ({repository}): not read"
+                    )
+                    loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+                elif tree.exists(posixpath.join(target, CHART_FILE)):
+                    local = target
+            vendored = posixpath.join(chart_dir, "charts", name)
+            key = str(entry.get("alias") or name)
+            found.append(Dependency(name, key, file, line, vendored, local))
+    return found
+
+
+def _missing_dependencies(
+    present: tuple[str, ...], dependencies: list[Dependency], chart_dir: str
+) -> list[Problem]:
+    """One finding per chart for the dependencies it could not be rendered with."""
+    missing = [d for d in dependencies if d.name not in present and d.key not in present]
+    if not missing:
+        return []
+    names = ", ".join(sorted({d.name for d in missing}))
+    message = (
+        f"dependencies not vendored, so not rendered or judged: {names}; run "
+        f"`helm dependency build {chart_dir or '.'}` and commit charts/ (or run it in CI before "
+        "gatekeeper); gatekeeper never downloads dependencies"
+    )
+    first = missing[0]
+    return [Problem("GK-RENDER-ERROR", first.file, first.line, message)]
+
+
+def _add_crds(directories: list[str], tree: Tree, loaded: Loaded) -> None:
+    """Files in a chart's crds/ are applied by Helm as they are: judge them as manifests."""
+    from gatekeeper.sources import kubernetes
+
+    for directory in directories:
+        crds = posixpath.join(directory, "crds")
+        for file in tree.list_dir(crds):
+            if not file.lower().endswith((".yaml", ".yml", ".json")):
+                continue
+            try:
+                data = tree.read(file)
+            except OSError:
+                continue
+            found = kubernetes.load(file, data)
+            for document in found.documents:
+                document.source = NAME
+            loaded.documents.extend(found.documents)
+            loaded.problems.extend(found.problems)
 
 
 def _values_problems(tree: Tree, chart_dir: str) -> list[Problem]:
@@ -223,7 +327,9 @@ def _values_problems(tree: Tree, chart_dir: str) -> list[Problem]:
     return problems
 
 
-def _render_problem(message: str, chart_dir: str, chart_file: str) -> Problem:
+def _render_problem(
+    message: str, chart_dir: str, chart_file: str, subcharts: dict[str, str] | None = None
+) -> Problem:
     """A Helm error, located at the template file and line it names when it names one."""
     message = " ".join(message.split())
     # "unclosed action started at x.yaml:6" is more useful than the end of file it hit.
@@ -231,7 +337,7 @@ def _render_problem(message: str, chart_dir: str, chart_file: str) -> Problem:
     match = _ERROR_AT.search(message, started) if started >= 0 else None
     match = match or _ERROR_AT.search(message)
     if match:
-        file = repo_path(match["file"], chart_dir)
+        file = repo_path(match["file"], chart_dir, subcharts)
         return Problem(
             "GK-RENDER-ERROR",
             file,
@@ -242,9 +348,13 @@ def _render_problem(message: str, chart_dir: str, chart_file: str) -> Problem:
     return Problem("GK-RENDER-ERROR", chart_file, 1, f"helm: {message}")
 
 
-def repo_path(rendered_name: str, chart_dir: str) -> str:
-    """`mychart/templates/x.yaml` (Helm's name) -> the file's path in the repository."""
+def repo_path(rendered_name: str, chart_dir: str, subcharts: dict[str, str] | None = None) -> str:
+    """`mychart/templates/x.yaml` (Helm's name) -> the file's path in the repository; a
+    subchart's files are found where its dependency lives (`file://`, an alias)."""
     _, _, rest = rendered_name.partition("/")
+    parts = rest.split("/")
+    if subcharts and len(parts) > 2 and parts[0] == "charts" and parts[1] in subcharts:
+        return posixpath.join(subcharts[parts[1]], *parts[2:])
     return posixpath.join(chart_dir, rest) if chart_dir else rest
 
 
@@ -296,6 +406,9 @@ def _user_values(
             continue
         values = merge(values, document.obj)
         sources.append((file, NodeLocator(file, document.node)))
+    for obj, locator in release.inline:
+        values = merge(values, obj)
+        sources.append((locator.file, locator))
     return values, sources
 
 
@@ -306,6 +419,7 @@ def _values_sources(
     tree: Tree,
     defaults: dict[str, NodeLocator | None],
     loaded: Loaded,
+    subchart_dirs: dict[str, str] | None = None,
 ) -> list[ValuesSource]:
     """Where a template's `.Values` come from, highest priority first."""
     parts = rendered_name.split("/")[1:]
@@ -325,7 +439,12 @@ def _values_sources(
         if locator is not None:
             sources.append(ValuesSource(file, locator, prefix[depth:]))
         if depth < len(subcharts):
-            directory = posixpath.join(directory, "charts", subcharts[depth])
+            first = depth == 0 and subcharts[0] in (subchart_dirs or {})
+            directory = (
+                (subchart_dirs or {})[subcharts[0]]
+                if first
+                else posixpath.join(directory, "charts", subcharts[depth])
+            )
     return sources
 
 
@@ -336,6 +455,8 @@ def _add_documents(
     sources: list[ValuesSource],
     release: Release,
     loaded: Loaded,
+    named: dict[str, list[tuple[str, ...]]] | None = None,
+    chart_dir: str = "",
 ) -> None:
     from gatekeeper.sources.kubernetes import is_object, make_document
 
@@ -346,6 +467,7 @@ def _add_documents(
     entries = list(load_all(file, text))
     documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
     rendered = text.splitlines()
+    segments = assign_segments(template, [entry.obj for entry in documents])
     for entry in entries:
         if isinstance(entry, Problem):
             line = template_line(template.lines, rendered, entry.line)
@@ -370,16 +492,22 @@ def _add_documents(
                 )
             )
             continue
-        doc_map = DocumentMap(template, entry.obj, index, len(documents))
-        locator = HelmLocator(file, doc_map, entry.obj, sources)
+        doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
+        locator = HelmLocator(file, doc_map, entry.obj, sources, named)
         document: Document = make_document(file, entry.obj, locator, index)
         document.source = NAME
         if not document.namespace and release.namespace != "default":
             document.namespace = release.namespace
         document.extra["release"] = release.name
-        if release.values_files:
-            document.extra["variant"] = ",".join(release.values_files)
+        document.extra["variant"] = _variant(chart_dir, release)
+        document.extra["origin"] = f"{file}#{segments[index]}"
         loaded.documents.append(document)
+
+
+def _variant(chart_dir: str, release: Release) -> str:
+    """How a rendering is named to a reader: the chart rendered, with its values files."""
+    values = f" -f {' -f '.join(release.values_files)}" if release.values_files else ""
+    return f"helm {chart_dir or '.'}{values}"
 
 
 def template_line(template: list[str], rendered: list[str], number: int) -> int:
@@ -405,12 +533,18 @@ class HelmLocator:
     """A rendered field -> its template line, and the values line that set it."""
 
     def __init__(
-        self, file: str, doc_map: DocumentMap, obj: Any, sources: list[ValuesSource]
+        self,
+        file: str,
+        doc_map: DocumentMap,
+        obj: Any,
+        sources: list[ValuesSource],
+        defines: dict[str, list[tuple[str, ...]]] | None = None,
     ) -> None:
         self.file = file
         self.map = doc_map
         self.obj = obj
         self.sources = sources
+        self.defines = defines or {}
 
     def locate(self, path: Path) -> Location:
         existing = self._existing(path)
@@ -444,14 +578,19 @@ class HelmLocator:
         return self.map.resolve(path)
 
     def _values(self, line: int, text: str, rest: Path) -> str:
-        ref = self.map.values_ref(line, text)
-        if ref is None:
-            return ""
-        for source in self.sources:
-            node_path = (*source.prefix, *ref, *rest)
-            if source.locator.node_at(node_path) is not None:
-                return f"{source.file}:{source.locator.locate(node_path).line}"
-        return ""
+        """`file:line` of each values entry the template line reads (the highest-priority
+        file that sets it), comma-separated."""
+        found = []
+        for ref in self.map.values_refs(line, text, self.defines):
+            for source in self.sources:
+                # `global` values are shared: a subchart reads the parent's top-level ones.
+                prefixes = [source.prefix, ()] if ref[0] == "global" else [source.prefix]
+                places = [(*prefix, *ref, *rest) for prefix in prefixes]
+                node_path = next((p for p in places if source.locator.node_at(p) is not None), None)
+                if node_path is not None:
+                    found.append(f"{source.file}:{source.locator.locate(node_path).line}")
+                    break
+        return ", ".join(dict.fromkeys(found))
 
 
 __all__ = ["NAME", "Release", "Template", "detect", "in_chart", "load", "releases", "render_chart"]

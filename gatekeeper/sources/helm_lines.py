@@ -119,13 +119,106 @@ def parse_template(text: str) -> Template:
     return Template(lines, keys, segment + 1, starts, kinds)
 
 
+def assign_segments(template: Template, objs: list[Any]) -> list[int]:
+    """Which `---` part of the template rendered each document, in one consistent reading.
+
+    Documents come out in template order, but a part may render none (`if`) or many
+    (`range`), so counting is not enough: each document goes to the part whose literal keys
+    and values it shows best, the parts taken in order (a dynamic programme over
+    non-decreasing assignments)."""
+    parts = template.segments
+    if parts == 1 or not objs:
+        return [0] * len(objs)
+    paths = _key_paths(template)
+    flats = [_flatten(obj) for obj in objs]
+    scores = [
+        [_score(template, paths, flat, obj, part) for part in range(parts)]
+        for flat, obj in zip(flats, objs, strict=True)
+    ]
+    best = [scores[0][:]]
+    for row in scores[1:]:
+        previous, running, out = best[-1], float("-inf"), []
+        for part in range(parts):
+            running = max(running, previous[part])
+            out.append(running + row[part])
+        best.append(out)
+    chosen = [max(range(parts), key=lambda part: (best[-1][part], -part))]
+    for index in range(len(objs) - 2, -1, -1):
+        limit = chosen[-1]
+        chosen.append(max(range(limit + 1), key=lambda part: (best[index][part], -part)))
+    return chosen[::-1]
+
+
+def _key_paths(template: Template) -> dict[int, tuple[str, ...]]:
+    """Template line of each literal key -> its key path (list indices left out)."""
+    paths: dict[int, tuple[str, ...]] = {}
+    for key in template.keys:
+        paths[key.line] = (*paths.get(key.parent, ()), key.key)
+    return paths
+
+
+def _flatten(obj: Any) -> dict[tuple[str, ...], set[str]]:
+    """Key path (list indices left out) -> the scalar values found there, lower case."""
+    flat: dict[tuple[str, ...], set[str]] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, (*path, str(key)))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, path)
+        if path:
+            values = flat.setdefault(path, set())
+            if not isinstance(node, (dict, list)):
+                values.add("" if node is None else str(node).lower())
+
+    walk(obj, ())
+    return flat
+
+
+def _score(
+    template: Template,
+    paths: dict[int, tuple[str, ...]],
+    flat: dict[tuple[str, ...], set[str]],
+    obj: Any,
+    part: int,
+) -> float:
+    kind = template.segment_kinds[part]
+    if kind and isinstance(obj, dict) and obj.get("kind") != kind:
+        return -1000.0
+    score = 0.0
+    for key in template.keys:
+        if key.segment != part:
+            continue
+        path = paths[key.line]
+        if DYNAMIC in path:
+            continue
+        if path not in flat:
+            score -= 1
+            continue
+        literal = key.value.split(" #")[0].strip()
+        if literal and "{{" not in literal and literal[0] not in "|>{[&*#":
+            score += 2 if literal.strip("'\"").lower() in flat[path] else -2
+        else:
+            score += 1
+    return score
+
+
 class DocumentMap:
     """Field path -> template key line, for one rendered document of one template."""
 
-    def __init__(self, template: Template, obj: Any, doc_index: int, doc_count: int) -> None:
+    def __init__(
+        self,
+        template: Template,
+        obj: Any,
+        doc_index: int,
+        doc_count: int,
+        segment: int | None = None,
+    ) -> None:
         self.template = template
         self.obj = obj
-        self.segment = self._segment(obj, doc_index, doc_count)
+        self.segment = segment if segment is not None else self._segment(obj, doc_index, doc_count)
         self.keys = [
             key for key in template.keys if self.segment is None or key.segment == self.segment
         ]
@@ -205,18 +298,94 @@ class DocumentMap:
                 return number, text
         return None
 
-    def values_ref(self, number: int, text: str) -> tuple[str, ...] | None:
-        """The values path a template line reads (`.Values.a.b`, or `toYaml .` inside
-        `with .Values.a.b`), when it reads exactly one."""
-        refs = {match.group(1) for match in _VALUES_REF.finditer(text)}
-        if len(refs) == 1:
-            return tuple(refs.pop().lstrip(".").split("."))
+    def values_refs(
+        self, number: int, text: str, defines: dict[str, list[tuple[str, ...]]] | None = None
+    ) -> list[tuple[str, ...]]:
+        """The values paths a template line reads: `.Values.a.b` (several on an image line),
+        `toYaml .` inside `with .Values.a.b`, or what a named template it includes reads."""
+        refs = list(dict.fromkeys(_split(match.group(1)) for match in _VALUES_REF.finditer(text)))
         if not refs and re.search(r"\btoYaml\s+\.\s*(\||\}\})", text):
             for back in range(number - 1, max(number - 6, 0), -1):
                 with_match = _WITH_VALUES.search(self.template.lines[back - 1])
                 if with_match:
-                    return tuple(with_match.group(1).lstrip(".").split("."))
-        return None
+                    return [_split(with_match.group(1))]
+        for name in _INCLUDE.findall(text):
+            included = _summarised((defines or {}).get(name, []))
+            refs.extend(ref for ref in included if ref not in refs)
+        return refs
+
+
+def _summarised(refs: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """What a named template reads, said briefly: the block they share (`image` for
+    `image.registry`, `image.repository`, `image.tag`, ...), else a few paths, else nothing
+    (a template reading many unrelated values renders a whole spec, not one value)."""
+    local = [ref for ref in refs if ref[0] != "global"]
+    if len(local) > 2:
+        shared = local[0]
+        for ref in local[1:]:
+            length = 0
+            while length < min(len(shared), len(ref)) and shared[length] == ref[length]:
+                length += 1
+            shared = shared[:length]
+        if shared:
+            return [shared]
+    return refs if len(refs) <= MAX_INCLUDED_REFS else []
+
+
+def _split(ref: str) -> tuple[str, ...]:
+    return tuple(ref.lstrip(".").split("."))
+
+
+_DEFINE = re.compile(r"\{\{-?\s*define\s+\"([^\"]+)\"")
+_INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
+_BLOCK_ACTION = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
+MAX_INCLUDED_REFS = 4  # a named template reading more is a whole spec, not one value
+
+
+def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
+    """Named templates (`define "x"`) of a chart -> the values paths each reads, following
+    the templates it includes in turn."""
+    direct: dict[str, list[tuple[str, ...]]] = {}
+    includes: dict[str, list[str]] = {}
+    for text in texts:
+        if "define" not in text:
+            continue
+        name, depth = "", 0
+        for line in text.splitlines():
+            for action in _BLOCK_ACTION.finditer(line):
+                word = action.group(1)
+                if word == "define" and depth == 0:
+                    found = _DEFINE.search(line, action.start())
+                    name = found.group(1) if found else ""
+                    direct.setdefault(name, [])
+                    includes.setdefault(name, [])
+                if word == "end":
+                    depth -= 1
+                    if depth == 0:
+                        name = ""
+                else:
+                    depth += 1
+            if name:
+                for match in _VALUES_REF.finditer(line):
+                    ref = _split(match.group(1))
+                    if ref not in direct[name]:
+                        direct[name].append(ref)
+                includes[name].extend(_INCLUDE.findall(line))
+    resolved: dict[str, list[tuple[str, ...]]] = {}
+
+    def refs_of(name: str, seen: frozenset[str]) -> list[tuple[str, ...]]:
+        if name in resolved:
+            return resolved[name]
+        out = list(direct.get(name, []))
+        for other in includes.get(name, []):
+            if other not in seen:
+                out.extend(r for r in refs_of(other, seen | {other}) if r not in out)
+        resolved[name] = out
+        return out
+
+    for name in direct:
+        refs_of(name, frozenset({name}))
+    return resolved
 
 
 def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:

@@ -63,7 +63,7 @@ def _expand_applications(path: str, loaded: Loaded, context: LoadContext) -> Non
     from gatekeeper.sources import gitops
 
     for document in list(loaded.documents):
-        if gitops.is_application(document.obj):
+        if gitops.is_expandable(document.obj):
             expanded = gitops.expand(path, document, context)
             loaded.documents.extend(expanded.documents)
             loaded.problems.extend(expanded.problems)

@@ -24,6 +24,7 @@ from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.helm_engine import limits
+from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -248,6 +249,8 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "kustomization is not a map"))
         return loaded
     kustomization = documents[0]
+    if kustomization.obj.get("kind") == "Component":
+        return loaded  # built only through the kustomizations that list it in `components`
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
@@ -348,7 +351,10 @@ def _add_documents(
 
     directory = posixpath.dirname(path)
     own = NodeLocator(path, kustomization.node)
-    patches = [(file, doc) for file in closure.patches for doc in _docs(tree, file)]
+    kustomizations = sorted(
+        f for f in closure.files if posixpath.basename(f) in KUSTOMIZATION_FILES
+    )
+    patches = collect([*kustomizations, path], tree)
     cache: dict[str, list[YamlDocument]] = {}
     for index, entry in enumerate(load_all(path, output)):
         if isinstance(entry, Problem) or not is_object(entry.obj):
@@ -364,7 +370,9 @@ def _add_documents(
         locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
         document: Document = make_document(source[0] if source else path, obj, locator, index)
         document.source = NAME
-        document.extra["variant"] = directory
+        document.extra["variant"] = f"kustomize {directory or '.'}"
+        if source is not None:
+            document.extra["origin"] = f"{source[0]}#{cache[source[0]].index(source[1])}"
         loaded.documents.append(document)
 
 
@@ -435,13 +443,14 @@ def translate(path: Path, obj: Any, target: Any) -> Path | None:
 
 
 class KustomizeLocator:
-    """A built field -> the patch line that set it, the resource line, or the kustomization."""
+    """A built field -> the patch or operation that set it, the resource line, or the
+    kustomization; `exact` only where that line holds the built value."""
 
     def __init__(
         self,
         obj: dict[str, Any],
         source: tuple[str, YamlDocument] | None,
-        patches: list[tuple[str, YamlDocument]],
+        patches: list[Patch],
         kustomization: NodeLocator,
         settings: dict[str, Any] | None = None,
     ) -> None:
@@ -449,38 +458,85 @@ class KustomizeLocator:
         self.settings = settings or {}
         self.source = source
         self.kustomization = kustomization
-        original = _name(source[1].obj) if source else _name(obj)
-        self.patches = [
-            (file, doc)
-            for file, doc in reversed(patches)
-            if isinstance(doc.obj, dict)
-            and doc.obj.get("kind") == obj.get("kind")
-            and _name(doc.obj) in (original, _name(obj))
-        ]
+        names = {_name(source[1].obj) if source else "", _name(obj)}
+        kind = str(obj.get("kind", ""))
+        mine = [patch for patch in patches if targets(patch, kind, names)]
+        self.operations = [patch for patch in mine if patch.operations]
+        self.merges = [patch for patch in mine if not patch.operations]
 
     def locate(self, path: Path) -> Location:
         if path and path[:2] != ("metadata", "name") and path[0] not in ("kind", "apiVersion"):
-            leaf = get(self.obj, path)
-            for file, doc in self.patches:
-                found = translate(path, self.obj, doc.obj)
-                if found is not None and not isinstance(leaf, (dict, list)):
-                    return NodeLocator(file, doc.node).locate(found)
+            operation = self._operation(path)
+            if operation is not None:
+                return operation
         setting = self._kustomization_setting(path)
         image = self._image_setting(path)
         if image is not None:
             return image
+        built = get(self.obj, path)
+        candidates = []  # (depth, holds the built value, order, locator, found path)
         if self.source is not None:
             file, doc = self.source
-            for length in range(len(path), -1, -1):
-                found = translate(path[:length], self.obj, doc.obj)
-                if found is None:
-                    continue
-                if length < len(path) and setting is not None:
-                    break  # e.g. metadata.namespace: set by the kustomization's `namespace:`
-                location = NodeLocator(file, doc.node).locate(found)
-                return location._replace(exact=location.exact and length == len(path))
+            candidates.append(self._candidate(path, NodeLocator(file, doc.node), doc.obj, 0))
+        if path and path[:2] != ("metadata", "name") and path[0] not in ("kind", "apiVersion"):
+            for order, patch in enumerate(self.merges, start=1):
+                candidates.append(self._candidate(path, patch.locator, patch.obj, order))
+        found = [c for c in candidates if c is not None]
+        full = [c for c in found if c[0] == len(path)]
+        if full:
+            _, holds, _, locator, where = max(full, key=lambda c: (c[1], c[2]))
+            if holds or isinstance(built, (dict, list)):
+                return locator.locate(where)._replace(exact=True)
+            # The line shows another value: something else set it (a replacement, a
+            # transformer): the kustomization that changed it, not a line that contradicts it.
+            return self._changed_here()
+        if found:
+            if setting is not None and path[:1] == ("metadata",):
+                return setting  # e.g. metadata.namespace: set by the kustomization's `namespace:`
+            _, _, _, locator, where = max(found, key=lambda c: (c[0], -c[2]))
+            return locator.locate(where)._replace(exact=False)
         if setting is not None:
             return setting
+        return self.kustomization.locate(())._replace(exact=False)
+
+    def _candidate(
+        self, path: Path, locator: NodeLocator, target: Any, order: int
+    ) -> tuple[int, bool, int, NodeLocator, Path] | None:
+        """How deep `path` reaches into one source or patch document, and whether that
+        document holds the built value there."""
+        for length in range(len(path), -1, -1):
+            found = translate(path[:length], self.obj, target)
+            if found is None:
+                continue
+            if length < len(path) and length == 0 and order:
+                return None  # a patch that only shares the object: not where the field is
+            holds = length == len(path) and get(target, found) == get(self.obj, path)
+            return (length, holds, order, locator, found)
+        return None
+
+    def _operation(self, path: Path) -> Location | None:
+        """The last JSON6902 operation whose path is this field, inside it, or above it."""
+        built = get(self.obj, path)
+        for patch in reversed(self.operations):
+            operations = patch.obj
+            for index in range(len(operations) - 1, -1, -1):
+                operation = operations[index]
+                if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
+                    continue
+                target = pointer(operation["path"])
+                if not _related(target, path):
+                    continue
+                same = len(target) == len(path) and operation.get("op") in ("add", "replace")
+                locator: NodeLocator = patch.locator
+                if same and operation.get("value") == built and "value" in operation:
+                    return locator.locate((index, "value"))
+                return locator.locate((index, "path"))._replace(exact=False)
+        return None
+
+    def _changed_here(self) -> Location:
+        for key in ("patches", "replacements", "transformers", "components"):
+            if self.kustomization.node_at((key,)) is not None:
+                return self.kustomization.locate((key,))._replace(exact=False)
         return self.kustomization.locate(())._replace(exact=False)
 
     def _image_setting(self, path: Path) -> Location | None:
@@ -511,3 +567,14 @@ class KustomizeLocator:
         if key and self.kustomization.node_at((key,)) is not None:
             return self.kustomization.locate((key,))._replace(exact=False)
         return None
+
+
+def _related(operation: Path, path: Path) -> bool:
+    """Does an operation on `operation` touch the field `path` (it, inside it, or above it)?
+    An append (`-`) matches any index."""
+    for a, b in zip(operation, path, strict=False):
+        if a == "-" and isinstance(b, int):
+            continue
+        if a != b:
+            return False
+    return True

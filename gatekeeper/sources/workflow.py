@@ -108,6 +108,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         loaded.problems.extend(_shape_gitlab(path, entry))
     build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
     obj, locator = build(path, entry, lines)
+    if context is not None:
+        from gatekeeper.sources.workflow_scripts import follow_all
+
+        follow_all(obj, locator, context.tree, _creates_cluster)
     loaded.documents.append(
         Document(
             source=NAME,

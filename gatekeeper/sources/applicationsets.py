@@ -1,0 +1,245 @@
+"""Argo CD ApplicationSets: the Applications their generators make, as Argo CD makes them.
+
+An ApplicationSet whose `list` or `git` generators (directories, files) read this repository
+stamps its `template` once per parameter set; each Application it makes is then expanded like
+a hand-written one (gitops.expand), so a new directory under `apps/*` is judged the moment a
+pull request adds it. Parameters follow Argo CD: `{{path}}`, `{{path.basename}}`,
+`{{path[1]}}`, element keys (fasttemplate), or `{{ .path.path }}` with `goTemplate: true`.
+Generators that need a cluster or an API (clusters, pull requests, SCM providers, plugins)
+are said to be not expanded, never silently passed over.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from gatekeeper.document import Document, Location, Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.tree import Tree
+
+MAX_APPLICATIONS = 200  # Applications made from one ApplicationSet
+_FAST = re.compile(r"\{\{\s*([A-Za-z0-9_.\[\]-]+)\s*\}\}")
+_GO = re.compile(r"\{\{-?\s*\.([A-Za-z0-9_.]+)\s*-?\}\}")
+
+
+def is_application_set(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("kind") == "ApplicationSet"
+        and str(obj.get("apiVersion", "")).startswith("argoproj.io/")
+    )
+
+
+class _Prefixed:
+    """The template's fields located in the ApplicationSet's `spec.template`."""
+
+    def __init__(self, parent: Any, prefix: Path) -> None:
+        self.parent = parent
+        self.prefix = prefix
+
+    def locate(self, path: Path) -> Location:
+        location: Location = self.parent.locate((*self.prefix, *path))
+        return location
+
+
+def applications(
+    file: str, document: Document, tree: Tree, is_local: Any
+) -> tuple[list[Document], list[Problem]]:
+    """The Applications `document` (an ApplicationSet) makes from this repository."""
+    spec = document.obj.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    template = spec.get("template")
+    generators = spec.get("generators")
+    problems: list[Problem] = []
+    if not isinstance(template, dict) or not isinstance(generators, list):
+        return [], problems
+    go = bool(spec.get("goTemplate"))
+    sets: list[dict[str, Any]] = []
+    for index, generator in enumerate(generators):
+        where = ("spec", "generators", index)
+        sets.extend(_generate(generator, tree, is_local, file, document, where, problems))
+    made = []
+    for params in sets[:MAX_APPLICATIONS]:
+        rendered = _render(template, params, go)
+        metadata = rendered.get("metadata") if isinstance(rendered.get("metadata"), dict) else {}
+        app = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": metadata,
+            "spec": rendered.get("spec") if isinstance(rendered.get("spec"), dict) else {},
+        }
+        made.append(
+            Document(
+                source=document.source,
+                file=file,
+                obj=app,
+                locator=_Prefixed(document.locator, ("spec", "template")),
+                index=document.index,
+                kind="Application",
+                namespace=str(metadata.get("namespace") or ""),
+                name=str(metadata.get("name") or ""),
+            )
+        )
+    return made, problems
+
+
+def _generate(
+    generator: Any,
+    tree: Tree,
+    is_local: Any,
+    file: str,
+    document: Document,
+    where: Path,
+    problems: list[Problem],
+) -> list[dict[str, Any]]:
+    if not isinstance(generator, dict):
+        return []
+    if isinstance(generator.get("list"), dict):
+        elements = generator["list"].get("elements")
+        return [e for e in elements if isinstance(e, dict)] if isinstance(elements, list) else []
+    if isinstance(generator.get("git"), dict):
+        git = generator["git"]
+        if not is_local(git):
+            return []  # another repository: not ours to read
+        found = _directories(git.get("directories"), tree)
+        found += _files(git.get("files"), tree)
+        return found
+    if isinstance(generator.get("matrix"), dict):
+        children = generator["matrix"].get("generators")
+        parts = [
+            _generate(child, tree, is_local, file, document, (*where, "matrix", i), problems)
+            for i, child in enumerate(children if isinstance(children, list) else [])
+        ]
+        if len(parts) != 2:
+            return []
+        return [{**a, **b} for a in parts[0] for b in parts[1]]
+    kinds = ", ".join(sorted(generator)) or "empty"
+    line = document.locator.locate(where).line
+    message = (
+        f"ApplicationSet generator {kinds} needs a cluster or an API to list its Applications:"
+        " what they deploy is not judged here"
+    )
+    problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+    return []
+
+
+def _matches(path: str, pattern: str) -> bool:
+    """Argo CD's globs: `*` within one path segment, `**` across segments."""
+    regex = ""
+    for part in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
+        if part in ("**", "**/"):
+            regex += ".*"
+        elif part == "*":
+            regex += "[^/]*"
+        elif part == "?":
+            regex += "[^/]"
+        else:
+            regex += re.escape(part)
+    return re.fullmatch(regex, path) is not None
+
+
+def _directories(entries: Any, tree: Tree) -> list[dict[str, Any]]:
+    if not isinstance(entries, list):
+        return []
+    include = [
+        str(e["path"])
+        for e in entries
+        if isinstance(e, dict) and "path" in e and not e.get("exclude")
+    ]
+    exclude = [
+        str(e["path"]) for e in entries if isinstance(e, dict) and "path" in e and e.get("exclude")
+    ]
+    if not include:
+        return []
+    directories = sorted(
+        {posixpath.dirname(name) for name in tree.list_dir(".")} - {""}
+        | {d for name in tree.list_dir(".") for d in _parents(name)}
+    )
+    return [
+        _path_params(directory)
+        for directory in directories
+        if any(_matches(directory, p) for p in include)
+        and not any(_matches(directory, p) for p in exclude)
+    ]
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _files(entries: Any, tree: Tree) -> list[dict[str, Any]]:
+    import json
+
+    import yaml
+
+    if not isinstance(entries, list):
+        return []
+    patterns = [str(e["path"]) for e in entries if isinstance(e, dict) and "path" in e]
+    found = []
+    for name in tree.list_dir("."):
+        if not any(_matches(name, p) for p in patterns):
+            continue
+        try:
+            text = tree.read(name).decode("utf-8")
+            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict):
+                found.append({**item, **_path_params(posixpath.dirname(name), name)})
+    return found
+
+
+def _path_params(directory: str, file: str = "") -> dict[str, Any]:
+    segments = directory.split("/") if directory else []
+    basename = segments[-1] if segments else ""
+    path: dict[str, Any] = {
+        "path": directory,
+        "basename": basename,
+        "basenameNormalized": re.sub(r"[^a-z0-9-]", "-", basename.lower()),
+        "segments": segments,
+    }
+    if file:
+        path["filename"] = posixpath.basename(file)
+        path["filenameNormalized"] = re.sub(r"[^a-z0-9-.]", "-", path["filename"].lower())
+    return {"path": path}
+
+
+def _lookup(params: dict[str, Any], name: str, go: bool) -> Any:
+    """A parameter by name: `path.basename`, `path[1]`, `values.x` (fasttemplate names the
+    directory `path` itself; goTemplate calls it `.path.path`)."""
+    match = re.fullmatch(r"path\[(\d+)\]", name)
+    if match:
+        segments = params.get("path", {}).get("segments", [])
+        index = int(match.group(1))
+        return segments[index] if index < len(segments) else None
+    if name in params:  # a list element's own key, dots and all
+        node: Any = params[name]
+        return node.get("path") if not go and isinstance(node, dict) else node
+    node = params
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    if not go and name == "path" and isinstance(node, dict):
+        return node.get("path")
+    return node
+
+
+def _render(value: Any, params: dict[str, Any], go: bool) -> Any:
+    if isinstance(value, str):
+        pattern = _GO if go else _FAST
+
+        def substitute(match: re.Match[str]) -> str:
+            found = _lookup(params, match.group(1), go)
+            return match.group(0) if found is None or isinstance(found, dict) else str(found)
+
+        return pattern.sub(substitute, value)
+    if isinstance(value, dict):
+        return {key: _render(item, params, go) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, params, go) for item in value]
+    return value

@@ -1,0 +1,212 @@
+"""Follow a CI step into the repository's own scripts and Makefile targets.
+
+`run: make deploy` or `run: ./hack/deploy.sh` hides the `kubectl apply` from a rule that reads
+only the workflow. For each command of a step that runs a script of this repository (a path,
+or `bash`/`sh`/`source` of one) or a `make` target of a Makefile here, the commands of that
+script or recipe (and of the scripts and targets they run in turn, a few levels deep) join
+the step's commands. Each keeps its own file and line, and says which step command led to it
+(`via`), so a finding points at the script line. Throwaway clusters that a followed script
+creates (`make dev-env` starting kind) count for the job, as if the step had created them.
+Nothing is run; files outside the repository are never read.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable
+from typing import Any
+
+from gatekeeper import shell
+from gatekeeper.linemap import LineMapLocator
+from gatekeeper.tree import Tree
+
+MAX_DEPTH = 3
+MAX_COMMANDS = 2000  # commands followed for one workflow
+_MAKE_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
+_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
+_MAKE_VAR = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
+_SOURCES = frozenset({"source", "."})
+
+
+def follow_all(
+    obj: dict[str, Any],
+    locator: LineMapLocator,
+    tree: Tree,
+    creates_cluster: Callable[[dict[str, Any]], bool],
+) -> None:
+    """Add the followed commands to every step of every job of a built workflow object."""
+    jobs = obj.get("jobs")
+    budget = [MAX_COMMANDS]
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+        steps = job.get("steps") if isinstance(job, dict) else None
+        ephemeral = False
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            commands = step.get("commands") if isinstance(step, dict) else None
+            if not isinstance(commands, list) or not commands:
+                continue
+            directory = _working_directory(step, job)
+            added: list[dict[str, Any]] = []
+            for command in commands:
+                for found in _follow(command, directory, tree, 1, budget):
+                    added.append({**found, "context": command["context"], "via": command["text"]})
+            for number, command in enumerate(added, start=len(commands)):
+                locator.add(
+                    ("jobs", job_id, "steps", index, "commands", number),
+                    command["line"],
+                    file=command["file"],
+                )
+            commands.extend(added)
+            ephemeral = ephemeral or any(creates_cluster(command) for command in added)
+        if ephemeral:
+            for step in steps if isinstance(steps, list) else []:
+                if isinstance(step, dict) and isinstance(step.get("context"), dict):
+                    step["context"]["ephemeralCluster"] = True
+
+
+def _working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
+    for holder in (step, job):
+        value = holder.get("working-directory")
+        if isinstance(value, str) and "${{" not in value:
+            return posixpath.normpath(value)
+    defaults = job.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    value = run.get("working-directory") if isinstance(run, dict) else None
+    return posixpath.normpath(value) if isinstance(value, str) and "${{" not in value else "."
+
+
+def _inside(path: str) -> str | None:
+    normal = posixpath.normpath(path)
+    if normal == ".." or normal.startswith(("../", "/")):
+        return None
+    return normal
+
+
+def _follow(
+    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    if depth > MAX_DEPTH or budget[0] <= 0:
+        return []
+    program = str(command.get("program") or "")
+    positional = [str(word) for word in command.get("positional") or []]
+    if program in ("make", "gmake"):
+        return _make(command, directory, tree, depth, budget)
+    script = ""
+    if program in shell.SHELLS or program in _SOURCES:
+        script = positional[0] if positional else ""
+        if program in shell.SHELLS and "-c" in (command.get("flags") or []):
+            script = ""  # `sh -c '...'` was split by shell.commands already
+    else:  # the program as written (`./hack/deploy.sh`), not its base name
+        argv = [str(word) for word in command.get("argv") or []]
+        written = next((w for w in argv if posixpath.basename(w) == program), program)
+        if "/" in written or written.endswith(".sh"):
+            script = written
+    if not script or "$" in script:
+        return []
+    path = _inside(posixpath.join(directory, script))
+    if path is None or not tree.exists(path):
+        return []
+    try:
+        text = tree.read(path).decode("utf-8", "replace")
+    except OSError:
+        return []
+    out: list[dict[str, Any]] = []
+    for found in shell.commands(text):
+        out.extend(_take(found.as_dict(), path, found.line + 1, budget))
+        out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
+    return out
+
+
+def _take(command: dict[str, Any], file: str, line: int, budget: list[int]) -> list[dict[str, Any]]:
+    if budget[0] <= 0:
+        return []
+    budget[0] -= 1
+    return [{**command, "file": file, "line": line}]
+
+
+def _make(
+    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """The recipes of the named targets (and their prerequisites) of a Makefile here."""
+    argv = [str(word) for word in command.get("argv") or []]
+    makefile, targets = "", []
+    words = iter(argv[1:])
+    for word in words:
+        if word in ("-C", "--directory"):
+            directory = posixpath.join(directory, next(words, "."))
+        elif word in ("-f", "--file", "--makefile"):
+            makefile = next(words, "")
+        elif word.startswith("-") or "=" in word:
+            continue
+        else:
+            targets.append(word)
+    names = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
+    path = next(
+        (p for p in (_inside(posixpath.join(directory, n)) for n in names) if p and tree.exists(p)),
+        None,
+    )
+    if path is None:
+        return []
+    try:
+        text = tree.read(path).decode("utf-8", "replace")
+    except OSError:
+        return []
+    rules, variables, default = _parse_makefile(text)
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    pending = list(targets or ([default] if default else []))
+    while pending:
+        target = pending.pop(0)
+        if target in seen or target not in rules:
+            continue
+        seen.add(target)
+        prerequisites, recipe = rules[target]
+        pending = [*prerequisites, *pending]
+        for number, line in recipe:
+            expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
+            expanded = expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make")
+            for found in shell.commands(expanded.lstrip("@-+ \t")):
+                out.extend(_take(found.as_dict(), path, number, budget))
+                base = posixpath.dirname(path) or "."
+                out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
+    return out
+
+
+def _parse_makefile(
+    text: str,
+) -> tuple[dict[str, tuple[list[str], list[tuple[int, str]]]], dict[str, str], str]:
+    """Targets -> (prerequisites, recipe lines with their numbers), simple variables, and the
+    default goal. Enough of make for reading what a target runs, not for running it."""
+    rules: dict[str, tuple[list[str], list[tuple[int, str]]]] = {}
+    variables: dict[str, str] = {"MAKE": "make"}
+    current: list[tuple[int, str]] | None = None
+    default = ""
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("\t"):
+            if current is not None and line.strip() and not line.strip().startswith("#"):
+                current.append((number, line.strip()))
+            continue
+        stripped = line.split("#", 1)[0].rstrip()
+        if not stripped:
+            continue
+        assignment = _MAKE_ASSIGN.match(stripped)
+        if assignment:
+            variables[assignment.group(1)] = assignment.group(2).strip()
+            current = None
+            continue
+        rule = _MAKE_RULE.match(stripped)
+        if rule is None:
+            current = None
+            continue
+        recipe: list[tuple[int, str]] = []
+        prerequisites, _, inline = rule.group(2).partition(";")
+        if inline.strip():
+            recipe.append((number, inline.strip()))
+        for target in rule.group(1).split():
+            if target.startswith("."):
+                continue
+            default = default or target
+            rules[target] = (prerequisites.split(), recipe)
+        current = recipe
+    return rules, variables, default
