@@ -17,6 +17,16 @@ from gatekeeper.yamldoc import NodeLocator, read_single
 CONFIG_NAMES = (".gatekeeper.yml", ".gatekeeper.yaml")
 DEFAULT_THRESHOLD = "medium"
 DEFAULT_WAIVERS_FILE = ".gatekeeper/waivers.yml"
+# Test data, fixtures and docs: manifests there are examples, not what is deployed.
+DEFAULT_ADVISORY_PATHS = (
+    "**/test/**",
+    "**/tests/**",
+    "**/testdata/**",
+    "**/test-data/**",
+    "**/fixtures/**",
+    "**/__fixtures__/**",
+    "**/docs/**",
+)
 
 
 @dataclass
@@ -30,6 +40,7 @@ class Config:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    advisory_paths: list[str] = field(default_factory=lambda: list(DEFAULT_ADVISORY_PATHS))
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-source options
     overrides: list[Override] = field(default_factory=list)  # per-directory (monorepos)
     waivers_file: str = DEFAULT_WAIVERS_FILE
@@ -81,6 +92,7 @@ def parse_config(name: str, data: bytes) -> Config:
         params={key: dict(value) for key, value in raw.get("params", {}).items()},
         include=list(raw.get("include", [])),
         exclude=list(raw.get("exclude", [])),
+        advisory_paths=list(raw.get("advisoryPaths", DEFAULT_ADVISORY_PATHS)),
         sources={key: dict(value) for key, value in raw.get("sources", {}).items()},
         overrides=[
             Override(

@@ -39,6 +39,7 @@ class Verdict:
         return {
             "total": len(self.findings),
             "blocking": len(self.blocking),
+            "advisory": sum(1 for finding in self.findings if finding.extra.get("advisory")),
             **{f"status_{status}": count for status, count in sorted(by_status.items())},
             **{severity: by_severity.get(severity, 0) for severity in SEVERITIES},
         }

@@ -12,6 +12,7 @@ from gatekeeper.decide import EXIT_INTERNAL, EXIT_USAGE
 from gatekeeper.errors import UsageError
 from gatekeeper.finding import SEVERITIES
 from gatekeeper.report import FORMATS
+from gatekeeper.report.safe import for_log
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-t",
         choices=SEVERITIES,
         help="block on findings at or above this severity (default from config: medium)",
+    )
+    scan.add_argument(
+        "--sarif-min-severity",
+        choices=SEVERITIES,
+        default="low",
+        help="SARIF only: leave out non-blocking findings below this severity (default: low)",
     )
     scan.add_argument("--include", action="append", default=[], metavar="GLOB")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB")
@@ -223,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except UsageError as error:
-        print(f"gatekeeper: error: {error}", file=sys.stderr)
+        print(f"gatekeeper: error: {for_log(error)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -240,7 +247,7 @@ def _internal_error(error: Exception, debug: bool) -> int:
         import traceback
 
         traceback.print_exc(file=sys.stderr)
-    detail = str(error).splitlines()[0][:300] if str(error) else ""
+    detail = for_log(str(error).splitlines()[0][:300]) if str(error) else ""
     print(
         f"gatekeeper: internal error: {type(error).__name__}{': ' if detail else ''}{detail}\n"
         f"gatekeeper: this is a bug; please report it at {REPORT_URL}"

@@ -20,6 +20,7 @@ from gatekeeper.inventory import InventoryEntry
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, finalize, scan
 from gatekeeper.sources import LoadContext, with_owners
+from gatekeeper.sources.gitops import DEPLOYED_BY
 
 if TYPE_CHECKING:
     from gatekeeper.context import RunContext
@@ -90,6 +91,16 @@ def apply_waivers(
     return findings, soon
 
 
+def advisory(finding: Finding, config: Config) -> bool:
+    """A finding in test data, fixtures or docs (config.advisory_paths) informs and does not
+    block, unless something in the repository deploys that file (an Argo CD Application, an
+    ApplicationSet, a Flux object expanded it): then it is what the cluster gets."""
+    if not config.advisory_paths or not matches(finding.file, config.advisory_paths):
+        return False
+    variants = finding.extra.get("variants") or ()
+    return not any(str(variant).startswith(DEPLOYED_BY) for variant in variants)
+
+
 def verdict(
     findings: Iterable[Finding],
     config: Config,
@@ -108,6 +119,9 @@ def verdict(
             and finding.policy_id not in NEVER_BLOCK
             and at_least(finding.severity, threshold_for(config, finding.file, threshold))
         )
+        if blocking and advisory(finding, config):
+            finding = finding.with_(extra={**finding.extra, "advisory": True})
+            blocking = False
         marked.append(finding.with_(blocking=blocking))
     return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)
 

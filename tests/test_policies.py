@@ -318,3 +318,33 @@ def test_gatekeeper_yml_params_override_builtin_defaults(
     assert set(messages) == {"K8S-META-REQUIRED-LABELS", "K8S-IMAGE-ALLOWED-REGISTRY"}
     assert messages["K8S-META-REQUIRED-LABELS"].endswith("lacks the label(s) team")
     assert "(quay.io)" in messages["K8S-IMAGE-ALLOWED-REGISTRY"]
+
+
+def test_findings_in_test_fixture_and_docs_paths_inform_without_blocking(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Test data is not what is deployed: reported, marked advisory, not blocking; unless an
+    Application of the repository deploys it, or advisoryPaths is emptied."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - name: c\n      image: ghcr.io/acme/c:1.0\n"
+        "      securityContext: {privileged: true}\n"
+    )
+    (tmp_path / "tests/fixtures").mkdir(parents=True)
+    (tmp_path / "tests/fixtures/pod.yaml").write_text(pod)
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    privileged = [f for f in report["findings"] if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    assert run.returncode == 0, run.stdout
+    assert [(f["blocking"], f["extra"]["advisory"]) for f in privileged] == [(False, True)]
+    text = gatekeeper("scan", ".", cwd=tmp_path).stdout
+    assert "[advisory]" in text and "do not block (advisoryPaths" in text
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: fx}\n"
+        "spec:\n  project: x\n  destination: {namespace: fx}\n"
+        "  source: {path: tests/fixtures, targetRevision: v1}\n"
+    )
+    assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 1  # deployed: it counts
+    (tmp_path / "app.yaml").unlink()
+    (tmp_path / ".gatekeeper.yml").write_text("advisoryPaths: []\n")
+    assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 1

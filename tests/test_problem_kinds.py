@@ -34,9 +34,10 @@ def test_every_emitted_gk_code_is_registered() -> None:
 
 def test_sarif_rules_describe_every_registered_code() -> None:
     findings = [to_finding(Problem(code, "a.yaml", 1, "m")) for code in PROBLEM_KINDS]
-    report = Report(verdict=Verdict(findings, "medium"), policies=[])
+    report = Report(verdict=Verdict(findings, "medium"), policies=[], sarif_min_severity="info")
     sarif = json.loads(renderer("sarif").render(report))
     rules = {rule["id"]: rule for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
     for code, kind in PROBLEM_KINDS.items():
         assert rules[code]["shortDescription"]["text"] == kind.title
         assert rules[code]["help"]["text"] == kind.remediation
+        assert kind.title in rules[code]["fullDescription"]["text"]  # code scanning shows it

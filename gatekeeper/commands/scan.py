@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         files_scanned=outcome.files_scanned,
         documents=outcome.documents,
         color=use_color_for(args),
+        sarif_min_severity=args.sarif_min_severity,
     )
     _render(report, args)
     return EXIT_PASS if args.exit_zero else outcome.verdict.exit_code
@@ -129,6 +130,7 @@ def run_change(args: argparse.Namespace) -> int:
         files_scanned=result.files_scanned,
         documents=result.documents,
         color=use_color_for(args),
+        sarif_min_severity=args.sarif_min_severity,
     )
     _render(report, args)
     return EXIT_PASS if args.exit_zero else result.verdict.exit_code

@@ -11,13 +11,13 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from gatekeeper import output
 from gatekeeper.errors import PolicyError
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.policy.model import Policy
+from gatekeeper.report import junit_format
 from gatekeeper.scanner import scan
 
 DEFAULT_FILENAMES = {
@@ -112,40 +112,25 @@ def render_text(results: list[CaseResult], untested: list[Policy]) -> str:
 
 
 def render_junit(results: list[CaseResult], untested: list[Policy]) -> str:
-    suites = ET.Element("testsuites", name="gatekeeper test")
-    by_policy: dict[str, list[CaseResult]] = {}
+    """A suite per policy, a case per fixture; a policy without fixtures fails `has tests`."""
+    by_policy: dict[str, list[junit_format.Case]] = {}
     for result in results:
-        by_policy.setdefault(result.policy.id, []).append(result)
-    for policy in untested:
-        by_policy.setdefault(policy.id, [])
-    for policy_id, cases in by_policy.items():
-        failures = sum(not case.passed for case in cases) or (0 if cases else 1)
-        suite = ET.SubElement(
-            suites,
-            "testsuite",
-            name=policy_id,
-            tests=str(max(len(cases), 1)),
-            failures=str(failures),
-            errors="0",
-        )
-        if not cases:
-            case_el = ET.SubElement(suite, "testcase", classname=policy_id, name="has tests")
-            ET.SubElement(case_el, "failure", message="policy has no tests")
-        for case in cases:
-            case_el = ET.SubElement(
-                suite,
-                "testcase",
-                classname=policy_id,
-                name=case.name,
-                time=f"{case.seconds:.4f}",
-                file=case.policy.file,
+        by_policy.setdefault(result.policy.id, []).append(
+            junit_format.Case(
+                result.policy.id,
+                result.name,
+                "" if result.passed else "failure",
+                result.detail,
+                f"{result.policy.file}: {result.detail}",
+                seconds=result.seconds,
             )
-            if not case.passed:
-                ET.SubElement(case_el, "failure", message=case.detail).text = case.detail
-    ET.indent(suites)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
-    )
+        )
+    for policy in untested:
+        by_policy[policy.id] = [
+            junit_format.Case(policy.id, "has tests", "failure", "policy has no tests", policy.file)
+        ]
+    suites = [junit_format.Suite(policy_id, cases) for policy_id, cases in by_policy.items()]
+    return junit_format.document("gatekeeper test", suites)
 
 
 def run(args: argparse.Namespace) -> int:

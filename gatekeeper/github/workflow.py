@@ -30,7 +30,9 @@ def command(finding: Finding) -> str:
     if finding.end_line and finding.end_line >= finding.line:
         props.append(f"endLine={finding.end_line}")
     props.append(f"title={escape.command_property(f'{finding.policy_id} ({finding.severity})')}")
-    return f"::{name} {','.join(props)}::{escape.command_data(finding.message)}"
+    # Never an empty annotation (a policy message may render empty).
+    message = finding.message if finding.message.strip() else finding.title or finding.policy_id
+    return f"::{name} {','.join(props)}::{escape.command_data(message)}"
 
 
 def print_annotations(findings: Iterable[Finding], out: TextIO | None = None) -> None:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from gatekeeper.decide import Verdict
+from gatekeeper.finding import Finding, severity_rank
 from gatekeeper.policy.model import Policy
 
-FORMATS = ("text", "json", "sarif", "junit")
+FORMATS = ("text", "json", "sarif", "junit", "github")
 
 
 @dataclass
@@ -19,6 +20,22 @@ class Report:
     files_scanned: int = 0
     documents: int = 0
     color: bool = False
+    # SARIF only: non-blocking findings below it are left out (code scanning alerts on each).
+    sarif_min_severity: str = "low"
+
+
+def by_priority(findings: list[Finding]) -> list[Finding]:
+    """Most severe first; then blocking, then new, then by place. For outputs whose reader keeps
+    only the first N (code scanning keeps 5,000 results, an Actions step shows 10 annotations)."""
+    return sorted(
+        findings,
+        key=lambda finding: (
+            -severity_rank(finding.severity),
+            not finding.blocking,
+            finding.status != "new",
+            finding.sort_key,
+        ),
+    )
 
 
 class Renderer(Protocol):

@@ -7,6 +7,7 @@ from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.report import Report
+from gatekeeper.report.safe import json_char, unrunnable
 
 
 def render(report: Report) -> str:
@@ -24,7 +25,7 @@ def render(report: Report) -> str:
     }
     head = json.dumps(payload, indent=2, sort_keys=False)
     if not verdict.findings:
-        return head + "\n"
+        return unrunnable(head, json_char) + "\n"
     # The same text as dumping the whole payload with indent=2, finding by finding: the json
     # module's indenting encoder keeps every small piece of the whole document alive until
     # the end (hundreds of MB for 60,000 findings). JSON strings hold no raw newline.
@@ -33,4 +34,5 @@ def render(report: Report) -> str:
         for finding in verdict.findings
     )
     assert head.endswith('"findings": []\n}')
-    return head[: -len("]\n}")] + "\n    " + findings + "\n  ]\n}\n"
+    text = head[: -len("]\n}")] + "\n    " + findings + "\n  ]\n}"
+    return unrunnable(text, json_char) + "\n"

@@ -1,9 +1,18 @@
-"""Human output: `file:line:col: SEVERITY [ID] message`, like a compiler, optionally coloured."""
+"""Human output: `file:line:col: SEVERITY ID: message`, like a compiler, one line per finding.
+
+Findings are grouped per file (a blank line between files) so a large repository reads file by
+file; the last line is the verdict with counts per severity. Everything taken from a scanned file
+is printed through `safe.visible`, and the whole text through `safe.unrunnable`.
+"""
 
 from __future__ import annotations
 
-from gatekeeper.finding import Finding
+from itertools import groupby
+
+from gatekeeper.decide import Verdict
+from gatekeeper.finding import SEVERITIES, Finding
 from gatekeeper.report import Report
+from gatekeeper.report.safe import text_char, unrunnable, visible
 
 _COLORS = {
     "critical": "\033[1;35m",
@@ -16,48 +25,90 @@ _RESET = "\033[0m"
 _BOLD = "\033[1m"
 
 
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{_RESET}" if color else text
+
+
 def _line(finding: Finding, color: bool) -> str:
-    severity = finding.severity.upper()
-    if color:
-        severity = f"{_COLORS[finding.severity]}{severity}{_RESET}"
-    where = f"{finding.file}:{finding.line}:{finding.column}"
-    if color:
-        where = f"{_BOLD}{where}{_RESET}"
+    severity = _paint(finding.severity.upper(), _COLORS[finding.severity], color)
+    where = _paint(f"{visible(finding.file)}:{finding.line}:{finding.column}", _BOLD, color)
     status = "" if finding.status == "new" else f" ({finding.status})"
-    marker = " [blocking]" if finding.blocking else ""
-    resource = f" ({finding.resource})" if finding.resource else ""
+    marker = (
+        " [blocking]"
+        if finding.blocking
+        else (" [advisory]" if finding.extra.get("advisory") else "")
+    )
+    resource = f" ({visible(finding.resource)})" if finding.resource else ""
     values = finding.extra.get("values")
-    origin = f" [value set at {values}]" if values else ""
+    origin = f" [value set at {visible(values)}]" if values else ""
     return (
-        f"{where}: {severity} {finding.policy_id}{status}{marker}: {finding.message}"
+        f"{where}: {severity} {finding.policy_id}{status}{marker}: {visible(finding.message)}"
         f"{resource}{origin}"
     )
 
 
+def _grouped(findings: list[Finding], color: bool) -> list[str]:
+    """The findings file by file, in line order, a blank line between files."""
+    lines: list[str] = []
+    ordered = sorted(findings, key=lambda finding: finding.sort_key)
+    for _, group in groupby(ordered, key=lambda finding: finding.file):
+        if lines:
+            lines.append("")
+        lines.extend(_line(finding, color) for finding in group)
+    return lines
+
+
+def summary(verdict: Verdict, files: int, documents: int) -> str:
+    """`3 findings (1 critical, 2 high), 1 blocking (threshold: medium) in 4 files, 9 documents`."""
+    counts = verdict.counts()
+    shown = [finding for finding in verdict.findings if finding.status != "fixed"]
+    by_severity = [
+        f"{count} {severity}"
+        for severity in SEVERITIES
+        if (count := sum(1 for finding in shown if finding.severity == severity))
+    ]
+    statuses = sorted(
+        (key.removeprefix("status_"), count)
+        for key, count in counts.items()
+        if key.startswith("status_") and key != "status_fixed"
+    )
+    detail = [", ".join(by_severity)] if by_severity else []
+    if statuses and [name for name, _ in statuses] != ["new"]:
+        detail.append(", ".join(f"{count} {name}" for name, count in statuses))
+    fixed = counts.get("status_fixed", 0)
+    advisory = (
+        f"; {counts['advisory']} in test, fixture or docs paths do not block"
+        " (advisoryPaths in .gatekeeper.yml)"
+        if counts.get("advisory")
+        else ""
+    )
+    return (
+        f"{_plural(len(shown), 'finding')}{' (' + '; '.join(detail) + ')' if detail else ''}, "
+        f"{counts['blocking']} blocking (threshold: {verdict.threshold})"
+        f"{f', {fixed} fixed' if fixed else ''} in {_plural(files, 'file')}, "
+        f"{_plural(documents, 'document')}{advisory}"
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def render(report: Report) -> str:
     verdict = report.verdict
-    lines = [
-        _line(finding, report.color) for finding in verdict.findings if finding.status != "fixed"
-    ]
+    lines = _grouped([f for f in verdict.findings if f.status != "fixed"], report.color)
     fixed = [finding for finding in verdict.findings if finding.status == "fixed"]
     if fixed:
-        lines.append("")
+        if lines:
+            lines.append("")
         lines.append(f"fixed by this change ({len(fixed)}):")
         lines.extend(
-            f"  {finding.policy_id}: {finding.message} ({finding.file})" for finding in fixed
+            f"  {finding.policy_id}: {visible(finding.message)} ({visible(finding.file)})"
+            for finding in fixed
         )
-    counts = verdict.counts()
-    summary = (
-        f"{counts['total']} finding(s), {counts['blocking']} blocking "
-        f"(threshold: {verdict.threshold}) in {report.files_scanned} file(s), "
-        f"{report.documents} document(s)"
-    )
     outcome = "PASS" if verdict.passed else "FAIL"
-    if report.color:
-        outcome = (
-            f"\033[1;32m{outcome}{_RESET}" if verdict.passed else f"\033[1;31m{outcome}{_RESET}"
-        )
+    outcome = _paint(outcome, "\033[1;32m" if verdict.passed else "\033[1;31m", report.color)
     if lines:
         lines.append("")
-    lines.append(f"{outcome}: {summary}")
-    return "\n".join(lines) + "\n"
+    lines.append(f"{outcome}: {summary(verdict, report.files_scanned, report.documents)}")
+    return unrunnable("\n".join(lines), text_char) + "\n"

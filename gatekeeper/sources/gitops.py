@@ -17,6 +17,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext
 
 NAME = "gitops"
+DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
 # Applications being expanded in this process: app-of-apps cycles stop here.
 _ACTIVE: set[str] = set()
 
@@ -146,10 +147,10 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
             _merge(loaded, flux.expand(file, document, context))
     finally:
         _ACTIVE.discard(key)
-    variant = f"{file}:{document.name}"
+    deployer = f"{file}:{document.name}"
     for expanded in loaded.documents:
-        expanded.extra["variant"] = variant
-        expanded.extra["application"] = variant
+        expanded.extra["variant"] = DEPLOYED_BY + deployer
+        expanded.extra["application"] = deployer
         if namespace and not expanded.namespace:
             expanded.namespace = namespace
     return loaded
