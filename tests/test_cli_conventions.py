@@ -62,6 +62,8 @@ def test_policies_filters_by_source_severity_and_pack(
     assert severe and {p["severity"] for p in severe} == {"critical", "high"}
     pack = ids("--pack", "aws")
     assert pack and {p["pack"] for p in pack} == {"aws"}
+    library = ids("--pack", "terraform")  # the folder `packs:` names holds aws, azure, gcp
+    assert {p["pack"] for p in library} >= {"aws", "azure", "gcp"}
     both = ids("--pack", "kubernetes", "--severity", "critical")
     assert both and all(p["pack"] == "kubernetes" and p["severity"] == "critical" for p in both)
     assert gatekeeper("policies", "--severity", "urgent", cwd=tmp_path).returncode == 2

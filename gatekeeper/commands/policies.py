@@ -7,6 +7,7 @@ disabled ids, `--policies`), so the list is the truth about the next scan, not t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 from pathlib import Path
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         text = explain(engine.policies, args.id, args.format, root)
     else:
         _known("--source", args.source, {p.match.source for p in engine.policies} | set(REGISTRY))
-        _known("--pack", args.pack, {policy.pack for policy in engine.policies} - {""})
+        _known("--pack", args.pack, {pack for p in engine.policies for pack in packs_of(p)})
         chosen = select(engine.policies, args.source, _severities(args.severity), args.pack)
         text = render_list(chosen, args.format, root)
     output.write(text, None)
@@ -64,9 +65,20 @@ def select(
         for policy in policies
         if (not source or applies_to(policy, source))
         and (not severities or policy.severity in severities)
-        and (not pack or policy.pack == pack)
+        and (not pack or pack in packs_of(policy))
     ]
     return sorted(kept, key=lambda p: (SEVERITIES.index(p.severity), p.id))
+
+
+def packs_of(policy: Policy) -> set[str]:
+    """The policy's pack, and for a built-in one the library folder `packs:` names in
+    .gatekeeper.yml (terraform holds aws, azure and gcp)."""
+    from gatekeeper.policy.loader import builtin_dir
+
+    found = {policy.pack} - {""}
+    with contextlib.suppress(ValueError, IndexError):  # not from the built-in library
+        found.add(Path(policy.file).resolve().relative_to(builtin_dir().resolve()).parts[0])
+    return found
 
 
 def applies_to(policy: Policy, source: str) -> bool:
