@@ -74,7 +74,12 @@ def build_engine(
     builtin: bool = True,
     disable: Iterable[str] = (),
 ) -> Engine:
-    return engine_for(config, load_bundle(policy_roots(config, extra_dirs, builtin)), disable)
+    roots = policy_roots(config, extra_dirs, builtin)
+    engine = engine_for(config, load_bundle(roots), disable)
+    from gatekeeper.admission import documents_in
+
+    engine.admission_documents = tuple(documents_in(roots))
+    return engine
 
 
 def engine_for(config: Config, policies: list[Policy], disable: Iterable[str] = ()) -> Engine:

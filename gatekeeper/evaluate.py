@@ -31,6 +31,10 @@ class Engine:
 
     policies: list[Policy]
     param_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ValidatingAdmissionPolicies (gatekeeper.admission): those of the policy directories as
+    # documents, and once a scan knows its tree, the compiled set with the repository's own.
+    admission_documents: tuple[Any, ...] = ()
+    admission: Any = None
 
     def __post_init__(self) -> None:
         self._by_source: dict[str, list[Policy]] = defaultdict(list)
@@ -57,6 +61,8 @@ class Engine:
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
+        if self.admission and document.source in KUBERNETES_SOURCES:
+            findings.extend(self.admission.evaluate(document))
         group = self._group(document.source, document.kind)
         if not group.policies:
             return findings

@@ -46,7 +46,12 @@ def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
     for override in overrides:
         for policy_id, values in override.params.items():
             params.setdefault(policy_id, {}).update(values)
-    return Engine([p for p in engine.policies if p.id not in disabled], params)
+    return Engine(
+        [p for p in engine.policies if p.id not in disabled],
+        params,
+        engine.admission_documents,
+        engine.admission,
+    )
 
 
 def scan_with_overrides(

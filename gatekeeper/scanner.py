@@ -126,6 +126,10 @@ def _scan(
     global _engine, _context
     pairs = list(items)
     context = context or sources.LoadContext(tree=MemoryTree.of(pairs))
+    if engine.admission is None:
+        from gatekeeper import admission
+
+        engine.admission = admission.discover(context.tree, engine.admission_documents)
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():

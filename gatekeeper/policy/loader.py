@@ -60,6 +60,8 @@ def load_bundle(roots: Iterable[FsPath]) -> list[Policy]:
     for root in roots:
         seen_here: dict[str, str] = {}
         for file in policy_files(root):
+            if is_admission_file(file):
+                continue  # a ValidatingAdmissionPolicy: gatekeeper.admission runs it
             policy = load_policy_file(file, pack_root=root, validated=validated)
             if policy.id in seen_here:
                 raise PolicyError(
@@ -69,6 +71,15 @@ def load_bundle(roots: Iterable[FsPath]) -> list[Policy]:
             by_id[policy.id] = policy
     validated.save()
     return sorted(by_id.values(), key=lambda policy: policy.id)
+
+
+def is_admission_file(file: FsPath) -> bool:
+    """A ValidatingAdmissionPolicy (or its binding) kept among the policies."""
+    try:
+        head = file.read_bytes()[:65536]
+    except OSError:
+        return False
+    return b"admissionregistration.k8s.io/" in head and b"ValidatingAdmissionPolicy" in head
 
 
 def load_policy_file(

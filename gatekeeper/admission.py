@@ -1,0 +1,588 @@
+"""ValidatingAdmissionPolicies run in the pull request, as the API server would run them.
+
+A `ValidatingAdmissionPolicy` (admissionregistration.k8s.io/v1) acts through its
+`ValidatingAdmissionPolicyBinding`s. For each object a scan loads, every binding whose policy
+matches it (policy `matchConstraints` and binding `matchResources`: resource rules, exclusions,
+namespace selector against the repository's `Namespace` objects, object selector) has its
+policy's `matchConditions`, `variables` and `validations` evaluated with the variables
+Kubernetes gives: `object`, `oldObject` (null: the object is created), `request`
+(operation CREATE, kind, namespace, name, `userInfo` from configuration), `namespaceObject`,
+`params` (the `paramRef` object of the repository, each one a selector matches) and
+`variables`. A failed validation is a finding at the object, or at the field when the
+expression reads one field path. `validationActions` decide its weight: Deny blocks (high),
+Warn and Audit inform (low, info). An expression that errs follows `failurePolicy` (Fail: a
+finding; Ignore: nothing). Expressions that read `authorizer` need the cluster: reported as
+not evaluable, never passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper.admission_cel import AdmissionError, Expression
+from gatekeeper.document import Document, Problem
+from gatekeeper.evaluate import stable_path
+from gatekeeper.fieldpath import Path, format_path, get
+from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.problems import to_finding
+from gatekeeper.yamldoc import NodeLocator, YamlDocument
+
+GROUP = "admissionregistration.k8s.io/"
+POLICY_KIND = "ValidatingAdmissionPolicy"
+BINDING_KIND = "ValidatingAdmissionPolicyBinding"
+SEVERITY = {"Deny": "high", "Warn": "low", "Audit": "info"}
+_OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*)+)")
+# kind -> resource, where adding "s" is wrong
+_IRREGULAR = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"}
+
+
+def resource_of(kind: str) -> str:
+    """The plural resource name of a kind (`NetworkPolicy` -> `networkpolicies`)."""
+    if kind in _IRREGULAR:
+        return _IRREGULAR[kind]
+    lower = kind.lower()
+    if lower.endswith("y") and not lower.endswith(("ay", "ey", "oy", "uy")):
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"
+
+
+def is_admission_object(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("kind") in (POLICY_KIND, BINDING_KIND)
+        and str(obj.get("apiVersion", "")).startswith(GROUP)
+    )
+
+
+@dataclass
+class Validation:
+    expression: Expression
+    message: str
+    message_expression: Expression | None
+    line: int
+
+
+@dataclass
+class Binding:
+    name: str
+    match: dict[str, Any] | None
+    param_ref: dict[str, Any] | None
+    actions: tuple[str, ...]
+
+
+@dataclass
+class AdmissionPolicy:
+    name: str
+    file: str
+    line: int
+    constraints: dict[str, Any]
+    conditions: list[tuple[str, Expression]]
+    variables: list[tuple[str, Expression]]
+    validations: list[Validation]
+    param_kind: dict[str, Any] | None
+    ignore_failures: bool
+    bindings: list[Binding] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"VAP-{self.name}"
+
+
+@dataclass
+class Admission:
+    """Every admission policy with its bindings, and the repository objects they read."""
+
+    policies: list[AdmissionPolicy] = field(default_factory=list)
+    namespaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: list[dict[str, Any]] = field(default_factory=list)  # params candidates
+    problems: list[Problem] = field(default_factory=list)
+    user_info: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(policy.bindings for policy in self.policies)
+
+    def evaluate(self, document: Document) -> list[Finding]:
+        obj = document.obj
+        if is_admission_object(obj):  # its own problems (an expression that does not compile)
+            return [
+                to_finding(problem)
+                for problem in self.problems
+                if problem.file == document.file
+                and (get(obj, ("metadata", "name")) or "") in problem.message
+            ]
+        if not isinstance(obj, dict):
+            return []
+        findings: list[Finding] = []
+        for policy in self.policies:
+            for binding in policy.bindings:
+                if not self._matches(policy.constraints, obj, document.namespace):
+                    continue
+                if binding.match and not self._matches(binding.match, obj, document.namespace):
+                    continue
+                findings.extend(self._judge(policy, binding, document))
+        return findings
+
+    # --- matching --------------------------------------------------------------------------
+
+    def _matches(self, match: dict[str, Any], obj: dict[str, Any], namespace: str) -> bool:
+        rules = match.get("resourceRules")
+        if isinstance(rules, list) and not any(_rule_matches(r, obj) for r in rules):
+            return False
+        excluded = match.get("excludeResourceRules")
+        if isinstance(excluded, list) and any(_rule_matches(r, obj) for r in excluded):
+            return False
+        if not _selected(match.get("objectSelector"), _labels(obj)):
+            return False
+        if namespace or obj.get("kind") == "Namespace":
+            name = namespace or str(get(obj, ("metadata", "name")) or "")
+            namespace_object = self.namespaces.get(name, {})
+            labels = {**_labels(namespace_object), "kubernetes.io/metadata.name": name}
+            if not _selected(match.get("namespaceSelector"), labels):
+                return False
+        return True
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def _judge(
+        self, policy: AdmissionPolicy, binding: Binding, document: Document
+    ) -> list[Finding]:
+        params_list: list[Any] = [None]
+        if policy.param_kind:
+            params_list = self._params(policy, binding)
+            if not params_list:
+                action = str((binding.param_ref or {}).get("parameterNotFoundAction") or "Deny")
+                if action == "Allow":
+                    return []
+                kind = policy.param_kind.get("kind")
+                message = f"no {kind} parameters found for binding {binding.name}"
+                return [self._finding(policy, binding, document, message, ())]
+        findings = []
+        for params in params_list:
+            findings.extend(self._judge_with(policy, binding, document, params))
+        return findings
+
+    def _judge_with(
+        self, policy: AdmissionPolicy, binding: Binding, document: Document, params: Any
+    ) -> list[Finding]:
+        obj = document.obj
+        namespace = document.namespace
+        data: dict[str, Any] = {
+            "object": obj,
+            "oldObject": None,
+            "params": params,
+            "namespaceObject": self.namespaces.get(namespace) if namespace else None,
+            "request": {
+                "operation": "CREATE",
+                "kind": _gvk(obj),
+                "resource": {**_gvk(obj), "resource": resource_of(str(obj.get("kind", "")))},
+                "name": str(get(obj, ("metadata", "name")) or ""),
+                "namespace": namespace,
+                "userInfo": self.user_info,
+                "dryRun": False,
+            },
+            "variables": {},
+        }
+        try:
+            for _, condition in policy.conditions:
+                if condition.needs_cluster:
+                    return [self._not_evaluable(policy, binding, document)]
+                if condition.evaluate(data) is not True:
+                    return []
+            variables: dict[str, Any] = {}
+            for name, expression in policy.variables:
+                data["variables"] = dict(variables)
+                if expression.needs_cluster:
+                    return [self._not_evaluable(policy, binding, document)]
+                variables[name] = expression.evaluate(data)
+            data["variables"] = variables
+        except AdmissionError as error:
+            if policy.ignore_failures:
+                return []
+            message = f"admission policy {policy.name} could not be evaluated: {error}"
+            return [self._finding(policy, binding, document, message, ())]
+        findings = []
+        for validation in policy.validations:
+            if validation.expression.needs_cluster:
+                findings.append(self._not_evaluable(policy, binding, document))
+                continue
+            try:
+                passed = validation.expression.evaluate(data) is True
+            except AdmissionError as error:
+                if policy.ignore_failures:
+                    continue
+                message = f"{validation.expression.source}: could not be evaluated: {error}"
+                findings.append(self._finding(policy, binding, document, message, ()))
+                continue
+            if passed:
+                continue
+            message = validation.message
+            if validation.message_expression is not None:
+                try:
+                    rendered = validation.message_expression.evaluate(data)
+                    message = str(rendered) if str(rendered).strip() else message
+                except AdmissionError:
+                    pass
+            message = message or f"failed expression: {validation.expression.source}"
+            path = _field_read(validation.expression.source, obj)
+            findings.append(self._finding(policy, binding, document, message, path))
+        return findings
+
+    def _params(self, policy: AdmissionPolicy, binding: Binding) -> list[Any]:
+        kind = policy.param_kind or {}
+        ref = binding.param_ref or {}
+        found = []
+        for candidate in self.objects:
+            if candidate.get("kind") != kind.get("kind"):
+                continue
+            if kind.get("apiVersion") and candidate.get("apiVersion") != kind.get("apiVersion"):
+                continue
+            metadata = _mapping(candidate.get("metadata"))
+            if ref.get("namespace") and metadata.get("namespace") != ref.get("namespace"):
+                continue
+            if ref.get("name"):
+                if metadata.get("name") == ref["name"]:
+                    found.append(candidate)
+            elif isinstance(ref.get("selector"), dict) and _selected(
+                ref["selector"], _labels(candidate)
+            ):
+                found.append(candidate)
+        return found
+
+    def _not_evaluable(
+        self, policy: AdmissionPolicy, binding: Binding, document: Document
+    ) -> Finding:
+        message = (
+            f"admission policy {policy.name} reads `authorizer`, which needs the cluster: "
+            "not evaluated here"
+        )
+        return self._finding(policy, binding, document, message, (), severity="low")
+
+    def _finding(
+        self,
+        policy: AdmissionPolicy,
+        binding: Binding,
+        document: Document,
+        message: str,
+        path: Path,
+        severity: str = "",
+    ) -> Finding:
+        actions = binding.actions or ("Deny",)
+        weight = severity or next(
+            (SEVERITY[a] for a in ("Deny", "Warn", "Audit") if a in actions), "high"
+        )
+        location = document.locator.locate(path)
+        return Finding(
+            policy_id=policy.id,
+            severity=weight,
+            title=f"ValidatingAdmissionPolicy {policy.name}",
+            message=message,
+            file=location.file,
+            line=location.line,
+            column=location.column,
+            path=format_path(path),
+            source=document.source,
+            kind=document.kind,
+            namespace=document.namespace,
+            name=document.name,
+            fingerprint=fingerprint(
+                policy.id,
+                binding.name,
+                document.source,
+                document.kind,
+                document.namespace,
+                document.name,
+                stable_path(document.obj, path),
+                message,
+            ),
+            remediation=(
+                f"Make the object pass {policy.name} (bound by {binding.name}, actions "
+                f"{', '.join(actions)}): the API server will "
+                + ("reject it" if "Deny" in actions else "warn about it")
+            ),
+            extra={"exact": location.exact, "admission": f"{policy.file}:{policy.line}"},
+        )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _gvk(obj: dict[str, Any]) -> dict[str, str]:
+    group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+    return {"group": group, "version": version, "kind": str(obj.get("kind", ""))}
+
+
+def _labels(obj: Any) -> dict[str, str]:
+    labels = get(obj, ("metadata", "labels")) if isinstance(obj, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _selected(selector: Any, labels: dict[str, str]) -> bool:
+    """A Kubernetes label selector (matchLabels and matchExpressions); none selects all."""
+    if not isinstance(selector, dict):
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(str(key)) != str(value):
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        if not isinstance(expression, dict):
+            continue
+        key, operator = str(expression.get("key")), expression.get("operator")
+        values = [str(v) for v in expression.get("values") or []]
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and labels.get(key) in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _rule_matches(rule: Any, obj: dict[str, Any]) -> bool:
+    if not isinstance(rule, dict):
+        return False
+    gvk = _gvk(obj)
+    operations = rule.get("operations") or ["*"]
+    if "*" not in operations and "CREATE" not in operations:
+        return False
+
+    def allows(key: str, value: str) -> bool:
+        listed = rule.get(key)
+        return listed is None or "*" in listed or value in listed
+
+    resources = [str(r).split("/")[0] for r in rule.get("resources") or []]
+    resource = resource_of(gvk["kind"])
+    return (
+        allows("apiGroups", gvk["group"])
+        and allows("apiVersions", gvk["version"])
+        and ("*" in resources or resource in resources)
+        and (
+            not rule.get("resourceNames")
+            or str(get(obj, ("metadata", "name"))) in rule["resourceNames"]
+        )
+    )
+
+
+def _field_read(source: str, obj: Any) -> Path:
+    """The one field path of `object` an expression reads, if it reads exactly one."""
+    paths = {
+        tuple(part.lstrip("?") for part in match.group(1).split(".") if part)
+        for match in _OBJECT_PATH.finditer(source)
+    }
+    if len(paths) != 1:
+        return ()
+    path: Path = paths.pop()
+    return path
+
+
+def build(
+    documents: Iterable[tuple[str, YamlDocument]], user_info: dict[str, Any] | None = None
+) -> Admission:
+    """The admission policies, bindings, Namespaces and parameter objects among `documents`."""
+    admission = Admission(user_info=user_info or {"username": "gatekeeper", "groups": []})
+    bindings: list[tuple[dict[str, Any], Binding]] = []
+    for file, document in documents:
+        obj = document.obj
+        if not isinstance(obj, dict):
+            continue
+        kind = obj.get("kind")
+        if kind == "Namespace":
+            admission.namespaces[str(get(obj, ("metadata", "name")) or "")] = obj
+        if is_admission_object(obj) and kind == POLICY_KIND:
+            compiled = _compile(file, document, admission.problems)
+            if compiled is not None:
+                admission.policies.append(compiled)
+        elif is_admission_object(obj) and kind == BINDING_KIND:
+            spec = _mapping(obj.get("spec"))
+            actions = tuple(str(a) for a in spec.get("validationActions") or ["Deny"])
+            binding = Binding(
+                str(get(obj, ("metadata", "name")) or ""),
+                spec.get("matchResources")
+                if isinstance(spec.get("matchResources"), dict)
+                else None,
+                spec.get("paramRef") if isinstance(spec.get("paramRef"), dict) else None,
+                actions,
+            )
+            bindings.append((spec, binding))
+        else:
+            admission.objects.append(obj)
+    by_name = {policy.name: policy for policy in admission.policies}
+    for spec, binding in bindings:
+        policy = by_name.get(str(spec.get("policyName") or ""))
+        if policy is not None:
+            policy.bindings.append(binding)
+    return admission
+
+
+def _compile(file: str, document: YamlDocument, problems: list[Problem]) -> AdmissionPolicy | None:
+    obj = document.obj
+    locator = NodeLocator(file, document.node)
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+
+    def compiled(source: Any, *where: str | int) -> Expression | None:
+        try:
+            return Expression(str(source))
+        except AdmissionError as error:
+            line = locator.locate(("spec", *where)).line
+            name = get(obj, ("metadata", "name")) or ""
+            message = f"ValidatingAdmissionPolicy {name}: invalid CEL: {error}"
+            problems.append(Problem("GK-PARSE-ERROR", file, line, message))
+            return None
+
+    def entries(key: str) -> list[tuple[int, dict[str, Any]]]:
+        value = spec.get(key)
+        return [
+            (i, e)
+            for i, e in enumerate(value if isinstance(value, list) else [])
+            if isinstance(e, dict)
+        ]
+
+    conditions = [
+        (str(e.get("name")), c)
+        for i, e in entries("matchConditions")
+        if (c := compiled(e.get("expression"), "matchConditions", i, "expression")) is not None
+    ]
+    variables = [
+        (str(e.get("name")), c)
+        for i, e in entries("variables")
+        if (c := compiled(e.get("expression"), "variables", i, "expression")) is not None
+    ]
+    validations = []
+    for i, entry in entries("validations"):
+        expression = compiled(entry.get("expression"), "validations", i, "expression")
+        if expression is None:
+            continue
+        message_expression = (
+            compiled(entry["messageExpression"], "validations", i, "messageExpression")
+            if entry.get("messageExpression")
+            else None
+        )
+        validations.append(
+            Validation(
+                expression,
+                str(entry.get("message") or ""),
+                message_expression,
+                locator.locate(("spec", "validations", i)).line,
+            )
+        )
+    constraints = spec.get("matchConstraints")
+    return AdmissionPolicy(
+        name=str(get(obj, ("metadata", "name")) or ""),
+        file=file,
+        line=locator.locate(()).line,
+        constraints=constraints if isinstance(constraints, dict) else {},
+        conditions=conditions,
+        variables=variables,
+        validations=validations,
+        param_kind=spec.get("paramKind") if isinstance(spec.get("paramKind"), dict) else None,
+        ignore_failures=spec.get("failurePolicy") == "Ignore",
+    )
+
+
+def documents_in(roots: Iterable[Any]) -> list[tuple[str, YamlDocument]]:
+    """The admission policies, bindings and their parameter objects in policy directories."""
+    from gatekeeper.policy.loader import is_admission_file, policy_files
+    from gatekeeper.yamldoc import decode, load_all
+
+    found: list[tuple[str, YamlDocument]] = []
+    for root in roots:
+        for file in policy_files(root):
+            if not is_admission_file(file):
+                continue
+            name = str(file)
+            for entry in load_all(name, decode(file.read_bytes())):
+                if isinstance(entry, YamlDocument):
+                    found.append((name, entry))
+    return found
+
+
+_WANTED = (b"ValidatingAdmissionPolicy", b"Namespace")
+
+
+def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admission:
+    """The admission policies of the policy directories (`extra`) and of the repository, with
+    the repository's Namespaces and parameter objects. Reads the repository's YAML only when
+    it or the policy directories hold an admission policy."""
+    from gatekeeper.yamldoc import decode, load_all
+
+    documents = list(extra)
+    files: list[tuple[str, bytes]] = []
+    if not documents and _none_on_disk(tree):
+        return Admission()
+    try:
+        listing = tree.list_dir(".")
+    except OSError:
+        listing = []
+    for name in listing:
+        if not name.lower().endswith((".yaml", ".yml", ".json")):
+            continue
+        try:
+            data = tree.read(name)
+        except OSError:
+            continue
+        files.append((name, data))
+    has_policy = any(is_admission_object(d.obj) for _, d in documents) or any(
+        b"admissionregistration.k8s.io/" in data and b"ValidatingAdmissionPolicy" in data
+        for _, data in files
+    )
+    if not has_policy:
+        return Admission()
+    trusted = build(list(extra))
+    if trusted.problems:  # a policy directory's admission policy does not compile
+        from gatekeeper.errors import PolicyError
+
+        problem = trusted.problems[0]
+        raise PolicyError(problem.message, problem.file, problem.line)
+    for name, data in files:
+        if b"kind" not in data:
+            continue
+        try:
+            text = decode(data)
+        except UnicodeDecodeError:
+            continue
+        for entry in load_all(name, text):
+            if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+                documents.append((name, entry))
+    return build(documents)
+
+
+def _none_on_disk(tree: Any) -> bool:
+    """A work tree in git with no file naming an admission policy (one `git grep`, so a
+    pre-commit run does not read the whole repository for nothing)."""
+    import subprocess
+
+    from gatekeeper.tree import WorkTree
+
+    if not isinstance(tree, WorkTree):
+        return False
+    try:
+        found = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(tree.root),
+                "grep",
+                "-l",
+                "-I",
+                "--untracked",
+                "-e",
+                "ValidatingAdmissionPolicy",
+                "--",
+                "*.yaml",
+                "*.yml",
+                "*.json",
+            ],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return found.returncode == 1  # 1: no match; 0: found; anything else: not a git tree

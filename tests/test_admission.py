@@ -1,0 +1,216 @@
+"""ValidatingAdmissionPolicies evaluated in the pull request as the API server would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.evaluate import Engine
+from gatekeeper.scan import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+from tests.conftest import Run
+
+Gatekeeper = Callable[..., Run]
+
+REPLICA_LIMIT = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: replica-limit
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: ["apps"]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["deployments"]
+  validations:
+    - expression: "object.spec.replicas <= 5"
+      message: "at most 5 replicas"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: replica-limit-test
+spec:
+  policyName: replica-limit
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels:
+        environment: test
+"""
+NAMESPACES = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: test
+  labels: {environment: test}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: prod
+"""
+
+
+def deployment(name: str, namespace: str, replicas: int, **extra: str) -> str:
+    labels = "".join(f"\n    {key}: {value}" for key, value in extra.items())
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {namespace}
+  labels:
+    app: {name}{labels}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+        - name: {name}
+          image: ghcr.io/acme/{name}:1.0
+          resources:
+            limits: {{memory: 3Gi}}
+"""
+
+
+def findings(files: dict[str, str]) -> list[Any]:
+    pairs = [(name, text.encode()) for name, text in sorted(files.items())]
+    context = LoadContext(tree=MemoryTree(dict(pairs)))
+    return scan(pairs, Engine([]), 1, context).findings
+
+
+def where(found: list[Any]) -> list[tuple[str, str, int, str, str]]:
+    return sorted((f.policy_id, f.file, f.line, f.severity, f.message) for f in found)
+
+
+def test_a_bound_policy_judges_the_objects_its_namespace_selector_picks() -> None:
+    found = findings(
+        {
+            "admission/replicas.yaml": REPLICA_LIMIT,
+            "namespaces.yaml": NAMESPACES,
+            "apps/test.yaml": deployment("web", "test", 6),
+            "apps/prod.yaml": deployment("api", "prod", 9),
+            "apps/small.yaml": deployment("tiny", "test", 2),
+        }
+    )
+    assert where(found) == [
+        ("VAP-replica-limit", "apps/test.yaml", 9, "high", "at most 5 replicas")
+    ]
+    assert found[0].path == "spec.replicas"
+
+
+def test_without_a_binding_a_policy_does_nothing() -> None:
+    unbound = REPLICA_LIMIT.split("---")[0]
+    assert findings({"vap.yaml": unbound, "app.yaml": deployment("web", "test", 9)}) == []
+
+
+def test_params_variables_match_conditions_and_message_expressions() -> None:
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: limits}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"]}
+  matchConditions:
+    - name: workloads-only
+      expression: "has(object.spec) && has(object.spec.template)"
+  variables:
+    - name: containers
+      expression: "object.spec.template.spec.containers"
+    - name: limit
+      expression: "quantity(params.data.maxMemory)"
+  validations:
+    - expression: >-
+        variables.containers.all(c, !has(c.resources.limits.memory) ||
+          !quantity(c.resources.limits.memory).isGreaterThan(variables.limit))
+      messageExpression: "object.metadata.name + ' asks for more than ' + params.data.maxMemory"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: limits-binding}
+spec:
+  policyName: limits
+  validationActions: [Warn]
+  paramRef: {name: memory-limit, namespace: platform, parameterNotFoundAction: Deny}
+"""
+    params = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: memory-limit, namespace: platform}
+data: {maxMemory: 2Gi}
+"""
+    service = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec: {}\n"
+    files = {"vap.yaml": policy, "app.yaml": deployment("web", "x", 1), "svc.yaml": service}
+    found = findings({**files, "params.yaml": params})
+    assert where(found) == [("VAP-limits", "app.yaml", 1, "low", "web asks for more than 2Gi")]
+    assert found[0].blocking is False
+    # Deny when the parameters are not there: before the match conditions, as the API
+    # server looks parameters up first
+    missing = findings(files)
+    assert sorted((f.file, f.message) for f in missing) == [
+        ("app.yaml", "no ConfigMap parameters found for binding limits-binding"),
+        ("svc.yaml", "no ConfigMap parameters found for binding limits-binding"),
+    ]
+
+
+def test_failure_policy_and_the_authorizer() -> None:
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: p}
+spec:
+  failurePolicy: FAILURE
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"]}
+  validations:
+    - expression: "int(object.data.size) < 10"
+    - expression: "authorizer.group('').resource('secrets').check('get').allowed()"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: b}
+spec: {policyName: p, validationActions: [Deny]}
+"""
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {size: big}\n"
+    failing = findings({"vap.yaml": policy.replace("FAILURE", "Fail"), "cm.yaml": config})
+    assert sorted((f.severity, "could not be evaluated" in f.message) for f in failing) == [
+        ("high", True),
+        ("low", False),  # authorizer: said not evaluable, never passed
+    ]
+    assert any("needs the cluster" in f.message for f in failing)
+    ignoring = findings({"vap.yaml": policy.replace("FAILURE", "Ignore"), "cm.yaml": config})
+    assert [f.severity for f in ignoring] == ["low"]
+
+
+def test_policies_from_a_policy_directory_and_from_the_repository_block_the_scan(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    policies = tmp_path / "org-policies"
+    policies.mkdir()
+    (policies / "replicas.yaml").write_text(REPLICA_LIMIT)
+    repo = tmp_path / "repo"
+    (repo / "apps").mkdir(parents=True)
+    (repo / "namespaces.yaml").write_text(NAMESPACES)
+    (repo / "apps/web.yaml").write_text(deployment("web", "test", 7))
+    run = gatekeeper("scan", ".", "--no-builtin", "-p", str(policies), "--format", "json", cwd=repo)
+    assert run.returncode == 1, run.stderr
+    report = json.loads(run.stdout)
+    assert [(f["policy_id"], f["file"], f["line"]) for f in report["findings"]] == [
+        ("VAP-replica-limit", "apps/web.yaml", 9)
+    ]
+    (repo / "admission.yaml").write_text(REPLICA_LIMIT)  # the repository deploys it itself
+    run = gatekeeper("scan", ".", "--no-builtin", "--format", "json", cwd=repo)
+    assert run.returncode == 1, run.stderr
