@@ -9,6 +9,7 @@ working directory (when the paths lie in it) or the scanned directory (see `find
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -142,9 +143,7 @@ def build_engine(
 ) -> Engine:
     """The engine with the configuration's policy sources resolved against its directory (and
     its lock file read from there), not against the working directory."""
-    from gatekeeper import lock
-    from gatekeeper.bundle import engine_for, policy_roots
-    from gatekeeper.policy.loader import load_bundle
+    from gatekeeper import bundle, lock
 
     base = config_dir(root, config)
 
@@ -155,13 +154,11 @@ def build_engine(
         return lock.parse_lock(discover.relative(path, root), path.read_bytes())
 
     extra = [os.path.abspath(directory) for directory in policy_dirs]
-    roots = policy_roots(config, extra, builtin, base=base, read_lock=read_lock)
     try:
-        policies = load_bundle(roots)
+        return bundle.build_engine(config, extra, builtin, disable, base=base, read_lock=read_lock)
     except UsageError as error:  # name the policy file as every other path: from the root
         error.file = shown(error.file, root)
         raise
-    return engine_for(config, policies, disable)
 
 
 def shown(file: str, root: Path) -> str:
@@ -196,7 +193,7 @@ def for_worktree(
     engine = build_engine(top, config, policy_dirs, builtin, disable) if with_engine else Engine([])
     if not repository_scope:
         kept = [policy for policy in engine.policies if policy.scope != "repository"]
-        engine = Engine(kept, engine.param_overrides)
+        engine = dataclasses.replace(engine, policies=kept)
     return RunContext(top, config, engine, load_waivers(top, config, today), tree, today)
 
 

@@ -356,3 +356,36 @@ def gatekeeper_api_rows(path: Path) -> list[tuple[str, int, str]]:
 
     report = api.scan(path, jobs=1)
     return [(f.file, f.line, f.policy_id) for f in report.verdict.findings]
+
+
+def test_admission_policies_of_a_policy_directory_apply_from_any_directory(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    from tests.test_admission import NAMESPACES, REPLICA_LIMIT, deployment
+
+    write(tmp_path, "org-policies/replicas.yaml", REPLICA_LIMIT)
+    repo = tmp_path / "repo"
+    write(repo, "namespaces.yaml", NAMESPACES)
+    write(repo, "apps/web.yaml", deployment("web", "test", 7))
+    git.Repo.init(repo)
+    rows = []
+    for cwd, args in ((repo, ["."]), (repo / "apps", [".."]), (tmp_path, [str(repo)])):
+        run = gatekeeper(
+            "scan", *args, "--no-builtin", "-p", str(tmp_path / "org-policies"), "-f", "json",
+            cwd=cwd,
+        )  # fmt: skip
+        assert run.returncode == 1, run.stderr
+        rows.append(
+            [(f["policy_id"], f["file"], f["line"]) for f in json.loads(run.stdout)["findings"]]
+        )
+    assert rows[0] == rows[1] == rows[2] == [("VAP-replica-limit", "apps/web.yaml", 9)]
+    hook = gatekeeper(
+        "scan",
+        "--hook",
+        "apps/web.yaml",
+        "--no-builtin",
+        "-p",
+        str(tmp_path / "org-policies"),
+        cwd=repo,
+    )
+    assert hook.returncode == 1 and "VAP-replica-limit" in hook.stdout
