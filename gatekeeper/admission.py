@@ -51,12 +51,29 @@ def resource_of(kind: str) -> str:
     return lower + "s"
 
 
+KYVERNO_GROUP = "policies.kyverno.io/"
+KYVERNO_KIND = "ValidatingPolicy"
+
+
 def is_admission_object(obj: Any) -> bool:
+    return isinstance(obj, dict) and (
+        (obj.get("kind") in (POLICY_KIND, BINDING_KIND) and _api(obj).startswith(GROUP))
+        or is_kyverno_policy(obj)
+    )
+
+
+def is_kyverno_policy(obj: Any) -> bool:
+    """Kyverno's CEL ValidatingPolicy: a ValidatingAdmissionPolicy with its binding inside
+    (`spec.validationActions`)."""
     return (
         isinstance(obj, dict)
-        and obj.get("kind") in (POLICY_KIND, BINDING_KIND)
-        and str(obj.get("apiVersion", "")).startswith(GROUP)
+        and obj.get("kind") == KYVERNO_KIND
+        and _api(obj).startswith(KYVERNO_GROUP)
     )
+
+
+def _api(obj: dict[str, Any]) -> str:
+    return str(obj.get("apiVersion", ""))
 
 
 @dataclass
@@ -395,7 +412,14 @@ def build(
         kind = obj.get("kind")
         if kind == "Namespace":
             admission.namespaces[str(get(obj, ("metadata", "name")) or "")] = obj
-        if is_admission_object(obj) and kind == POLICY_KIND:
+        if is_kyverno_policy(obj):
+            compiled = _compile(file, document, admission.problems, kyverno=True)
+            if compiled is not None:
+                spec = _mapping(obj.get("spec"))
+                actions = tuple(str(a) for a in spec.get("validationActions") or ["Deny"])
+                compiled.bindings.append(Binding(compiled.name, None, None, actions))
+                admission.policies.append(compiled)
+        elif is_admission_object(obj) and kind == POLICY_KIND:
             compiled = _compile(file, document, admission.problems)
             if compiled is not None:
                 admission.policies.append(compiled)
@@ -421,7 +445,9 @@ def build(
     return admission
 
 
-def _compile(file: str, document: YamlDocument, problems: list[Problem]) -> AdmissionPolicy | None:
+def _compile(
+    file: str, document: YamlDocument, problems: list[Problem], kyverno: bool = False
+) -> AdmissionPolicy | None:
     obj = document.obj
     locator = NodeLocator(file, document.node)
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -432,8 +458,15 @@ def _compile(file: str, document: YamlDocument, problems: list[Problem]) -> Admi
         except AdmissionError as error:
             line = locator.locate(("spec", *where)).line
             name = get(obj, ("metadata", "name")) or ""
-            message = f"ValidatingAdmissionPolicy {name}: invalid CEL: {error}"
-            problems.append(Problem("GK-PARSE-ERROR", file, line, message))
+            if kyverno:  # most likely one of Kyverno's own libraries: it needs Kyverno
+                message = (
+                    f"ValidatingPolicy {name}: expression not evaluable here (Kyverno's "
+                    f"own CEL libraries are not available): {error}"
+                )
+                problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+            else:
+                message = f"ValidatingAdmissionPolicy {name}: invalid CEL: {error}"
+                problems.append(Problem("GK-PARSE-ERROR", file, line, message))
             return None
 
     def entries(key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -503,9 +536,6 @@ def documents_in(roots: Iterable[Any]) -> list[tuple[str, YamlDocument]]:
     return found
 
 
-_WANTED = (b"ValidatingAdmissionPolicy", b"Namespace")
-
-
 def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admission:
     """The admission policies of the policy directories (`extra`) and of the repository, with
     the repository's Namespaces and parameter objects. Reads the repository's YAML only when
@@ -529,8 +559,7 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
             continue
         files.append((name, data))
     has_policy = any(is_admission_object(d.obj) for _, d in documents) or any(
-        b"admissionregistration.k8s.io/" in data and b"ValidatingAdmissionPolicy" in data
-        for _, data in files
+        names_policy(data) for _, data in files
     )
     if not has_policy:
         return Admission()
@@ -574,6 +603,8 @@ def _none_on_disk(tree: Any) -> bool:
                 "--untracked",
                 "-e",
                 "ValidatingAdmissionPolicy",
+                "-e",
+                "ValidatingPolicy",
                 "--",
                 "*.yaml",
                 "*.yml",
@@ -586,3 +617,10 @@ def _none_on_disk(tree: Any) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return found.returncode == 1  # 1: no match; 0: found; anything else: not a git tree
+
+
+def names_policy(data: bytes) -> bool:
+    """Might these bytes hold an admission policy (ours to evaluate)?"""
+    return (b"admissionregistration.k8s.io/" in data and b"ValidatingAdmissionPolicy" in data) or (
+        b"policies.kyverno.io/" in data and b"ValidatingPolicy" in data
+    )

@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cel_expr_python import cel
-from cel_expr_python.ext import ext_bindings, ext_encoders, ext_math, ext_optional, ext_strings
+
+from gatekeeper.policy import cel as policy_cel
 
 VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "variables")
 # Needs the cluster: never given a value (see Expression.needs_cluster).
@@ -127,8 +128,6 @@ def _sorted(items: list[Any]) -> bool:
 
 
 def _declarations() -> list[Any]:
-    from gatekeeper.policy import cel as policy_cel
-
     s, i, b, d, dyn = cel.Type.STRING, cel.Type.INT, cel.Type.BOOL, cel.Type.DOUBLE, cel.Type.DYN
     dyn_list = cel.Type.List(dyn)
 
@@ -188,13 +187,7 @@ def _declarations() -> list[Any]:
 def environment() -> Any:
     return cel.NewEnv(
         variables={name: cel.Type.DYN for name in (*VARIABLES, *CLUSTER_VARIABLES)},
-        extensions=[
-            ext_strings.ExtStrings(),
-            ext_optional.ExtOptional(),
-            ext_math.ExtMath(),
-            ext_encoders.ExtEncoders(),
-            ext_bindings.ExtBindings(),
-        ],
+        extensions=policy_cel.extensions(),
         functions=_declarations(),
     )
 

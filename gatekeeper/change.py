@@ -159,13 +159,26 @@ def scan_change(
 
 
 def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
-    """new: not in base; existing: in both; fixed: in base only (matched by fingerprint)."""
-    base_prints = {finding.fingerprint for finding in base}
+    """new: not in base; existing: in both; fixed: in base only (matched by fingerprint).
+
+    A finding the base had in some renderings (overlays, releases) that the change brings to
+    another one is new: deploying a known violation to one more environment is a change."""
+    base_variants = {
+        finding.fingerprint: set(finding.extra.get("variants", ())) for finding in base
+    }
     head_prints = {finding.fingerprint for finding in head}
-    out = [
-        finding.with_(status="existing" if finding.fingerprint in base_prints else "new")
-        for finding in head
-    ]
+    out = []
+    for finding in head:
+        known = base_variants.get(finding.fingerprint)
+        if known is None:
+            out.append(finding.with_(status="new"))
+            continue
+        added = sorted(set(finding.extra.get("variants", ())) - known) if known else []
+        if added:
+            extra = {**finding.extra, "new_variants": added}
+            out.append(finding.with_(status="new", extra=extra))
+        else:
+            out.append(finding.with_(status="existing"))
     out.extend(
         finding.with_(status="fixed") for finding in base if finding.fingerprint not in head_prints
     )

@@ -136,6 +136,18 @@ def build_parser() -> argparse.ArgumentParser:
         "dirs", nargs="*", metavar="DIR", help="policy directories (default: built-in)"
     )
     _add_output_options(test, ("text", "junit"))
+    test.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report policies without a passing case, a failing case, or a case exercising "
+        "their fix",
+    )
+    test.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="PERCENT",
+        help="fail when fewer policies than this are covered (implies --coverage)",
+    )
 
     lock = commands.add_parser(
         "lock", help="resolve git policy sources of .gatekeeper.yml and write gatekeeper.lock"
@@ -153,6 +165,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_root_option(inventory)
     inventory.add_argument("--include", action="append", default=[], metavar="GLOB")
     inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+
+    export = commands.add_parser(
+        "export",
+        help="write the Kubernetes policies as ValidatingAdmissionPolicies with bindings",
+    )
+    export.add_argument("--format", choices=("vap",), default="vap", help="output format")
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE")
+    _add_policy_options(export)
+
+    docs = commands.add_parser(
+        "docs", help="write the policy table of each pack's README.md (--check: fail if stale)"
+    )
+    docs.add_argument("dirs", nargs="*", metavar="DIR", help="policy packs (default: built-in)")
+    docs.add_argument("--check", action="store_true", help="exit 1 when a table is stale")
+
+    impact = commands.add_parser(
+        "impact", help="what a policy change (base..head of this repository) does to consumers"
+    )
+    impact.add_argument("--base", required=True, metavar="REF")
+    impact.add_argument("--head", default="HEAD", metavar="REF")
+    impact.add_argument(
+        "--against",
+        action="append",
+        default=[],
+        metavar="PATH|URL@REF",
+        help="a consumer repository (repeatable)",
+    )
+    impact.add_argument("--path", default=".", help="the policies' directory in this repository")
+    impact.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    impact.add_argument("--output", "-o", metavar="FILE")
+
+    changelog = commands.add_parser(
+        "changelog", help="policies added, removed or changed between two revisions"
+    )
+    changelog.add_argument("--from", dest="from_ref", required=True, metavar="REF")
+    changelog.add_argument("--to", default="HEAD", metavar="REF")
+    changelog.add_argument("--path", default=".", help="the policies' directory")
+    changelog.add_argument("--output", "-o", metavar="FILE")
 
     _add_github_parser(commands)
     _add_policy_parsers(commands)
@@ -274,6 +324,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         from gatekeeper.commands import lock
 
         return lock.run(args)
+    if args.command == "changelog":
+        from gatekeeper.commands import changelog
+
+        return changelog.run(args)
+    if args.command == "impact":
+        from gatekeeper.commands import impact
+
+        return impact.run(args)
+    if args.command == "docs":
+        from gatekeeper.commands import docs
+
+        return docs.run(args)
+    if args.command == "export":
+        from gatekeeper.commands import export
+
+        return export.run(args)
     if args.command == "inventory":
         from gatekeeper.commands import inventory
 

@@ -98,12 +98,27 @@ def apply_waivers(
 
 def advisory(finding: Finding, config: Config) -> bool:
     """A finding in test data, fixtures or docs (config.advisory_paths) informs and does not
-    block, unless something in the repository deploys that file (an Argo CD Application, an
-    ApplicationSet, a Flux object expanded it): then it is what the cluster gets."""
-    if not config.advisory_paths or not matches(finding.file, config.advisory_paths):
+    block, unless something outside those paths builds or deploys the file: a kustomization
+    or chart that takes it in, an Argo CD Application, an ApplicationSet or a Flux object that
+    expands it. Then it is what the cluster gets (a `docs/pod.yaml` that `deploy/` lists as a
+    resource blocks like any other)."""
+    paths = config.advisory_paths
+    if not paths or not matches(finding.file, paths):
         return False
     variants = finding.extra.get("variants") or ()
-    return not any(str(variant).startswith(DEPLOYED_BY) for variant in variants)
+    return all(matches(_variant_home(str(variant)), paths) for variant in variants)
+
+
+def _variant_home(variant: str) -> str:
+    """Where the thing that rendered a finding lives: `kustomize overlays/prod` ->
+    `overlays/prod/kustomization.yaml`, `helm charts/web -f v.yaml` -> `charts/web/Chart.yaml`,
+    `deployed by apps/app.yaml:web` -> `apps/app.yaml`."""
+    if variant.startswith(DEPLOYED_BY):
+        return variant[len(DEPLOYED_BY) :].rsplit(":", 1)[0]
+    tool, _, rest = variant.partition(" ")
+    directory = rest.split(" -f ", 1)[0].strip() or "."
+    name = {"kustomize": "kustomization.yaml", "helm": "Chart.yaml"}.get(tool, "x")
+    return name if directory == "." else f"{directory}/{name}"
 
 
 def verdict(

@@ -214,3 +214,37 @@ def test_policies_from_a_policy_directory_and_from_the_repository_block_the_scan
     (repo / "admission.yaml").write_text(REPLICA_LIMIT)  # the repository deploys it itself
     run = gatekeeper("scan", ".", "--no-builtin", "--format", "json", cwd=repo)
     assert run.returncode == 1, run.stderr
+
+
+def test_kyverno_validating_policies_bind_themselves() -> None:
+    """Kyverno's CEL ValidatingPolicy is a ValidatingAdmissionPolicy with its actions inside;
+    an expression using Kyverno's own libraries is said not to be evaluable."""
+    policy = """\
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata: {name: check-labels}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  validations:
+    - message: label 'environment' is required
+      expression: "'environment' in object.metadata.?labels.orValue([])"
+    - expression: "resource.Get('v1', 'configmaps', 'x', 'y').data.a == 'b'"
+"""
+    found = findings(
+        {
+            "kyverno.yaml": policy,
+            "a.yaml": deployment("web", "x", 1),
+            "b.yaml": deployment("api", "x", 1, environment="prod"),
+        }
+    )
+    assert sorted((f.policy_id, f.file, f.line, f.severity) for f in found) == [
+        ("GK-NOT-EXPANDED", "kyverno.yaml", 15, "low"),
+        ("VAP-check-labels", "a.yaml", 6, "high"),  # at the labels it reads
+    ]
+    assert any("Kyverno's own CEL libraries" in f.message for f in found)

@@ -346,5 +346,14 @@ def test_findings_in_test_fixture_and_docs_paths_inform_without_blocking(
     )
     assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 1  # deployed: it counts
     (tmp_path / "app.yaml").unlink()
+    (tmp_path / "tests/fixtures/kustomization.yaml").write_text("resources:\n  - pod.yaml\n")
+    assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 0  # built by a test itself
+    (tmp_path / "deploy").mkdir()  # a kustomization outside the test paths builds it
+    (tmp_path / "deploy/kustomization.yaml").write_text("resources:\n  - ../tests/fixtures\n")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1
+    blocking = [f["policy_id"] for f in json.loads(run.stdout)["findings"] if f["blocking"]]
+    assert "K8S-PSS-PRIVILEGED" in blocking and "GK-RENDER-ERROR" not in blocking
+    (tmp_path / "deploy/kustomization.yaml").unlink()
     (tmp_path / ".gatekeeper.yml").write_text("advisoryPaths: []\n")
     assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 1

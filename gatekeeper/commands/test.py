@@ -8,6 +8,7 @@ pin the findings down exactly. A fixture that does not load is a failed case, no
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from gatekeeper import output
 from gatekeeper.errors import PolicyError
 from gatekeeper.evaluate import Engine
+from gatekeeper.finding import Finding
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.policy.model import Policy
 from gatekeeper.report import junit_format
@@ -41,8 +43,16 @@ class CaseResult:
     seconds: float
 
 
-def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
-    started = time.perf_counter()
+def case_findings(policy: Policy, case: dict[str, object]) -> list[Finding]:
+    """The policy's own findings on a case's input (for coverage)."""
+    data, filename = _fixture(policy, case)
+    params = case.get("params")
+    engine = Engine([policy], {policy.id: dict(params)} if isinstance(params, dict) else {})
+    result = scan([(filename, data)], engine, jobs=1)
+    return [finding for finding in result.findings if finding.policy_id == policy.id]
+
+
+def _fixture(policy: Policy, case: dict[str, object]) -> tuple[bytes, str]:
     name = str(case["name"])
     if "file" in case:
         fixture = Path(policy.file).parent / str(case["file"])
@@ -58,6 +68,13 @@ def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
         filename = str(
             case.get("filename") or DEFAULT_FILENAMES.get(policy.match.source, "fixture")
         )
+    return data, filename
+
+
+def run_case(policy: Policy, case: dict[str, object]) -> CaseResult:
+    started = time.perf_counter()
+    name = str(case["name"])
+    data, filename = _fixture(policy, case)
     params = case.get("params")
     engine = Engine([policy], {policy.id: dict(params)} if isinstance(params, dict) else {})
     result = scan([(filename, data)], engine, jobs=1)
@@ -141,5 +158,18 @@ def run(args: argparse.Namespace) -> int:
     results = run_policies(policies)
     untested = [policy for policy in policies if not policy.tests]
     render = render_junit if args.format == "junit" else render_text
-    output.write(render(results, untested), args.output)
-    return 0 if all(result.passed for result in results) and not untested else 1
+    text = render(results, untested)
+    covered = True
+    if getattr(args, "coverage", False) or getattr(args, "min_coverage", None) is not None:
+        from gatekeeper import coverage
+
+        report, percent = coverage.render(policies, coverage.gaps(policies))
+        minimum = args.min_coverage if args.min_coverage is not None else 0.0
+        covered = percent >= minimum
+        if args.format == "junit":
+            sys.stderr.write(report)
+        else:
+            text += "\n" + report
+    output.write(text, args.output)
+    passed = all(result.passed for result in results) and not untested
+    return 0 if passed and covered else 1

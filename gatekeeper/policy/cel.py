@@ -109,18 +109,23 @@ def _declarations() -> list[Any]:
     return sets + regex
 
 
+def extensions() -> list[Any]:
+    """The CEL extensions Kubernetes enables, which policies (and admission policies) use."""
+    return [
+        ext_strings.ExtStrings(),
+        ext_optional.ExtOptional(),
+        ext_math.ExtMath(),
+        ext_encoders.ExtEncoders(),
+        ext_bindings.ExtBindings(),
+    ]
+
+
 @functools.cache
 def environment(batch: bool = False) -> Any:
     names = VARIABLES + BATCH_VARIABLES if batch else VARIABLES
     return cel.NewEnv(
         variables={name: cel.Type.DYN for name in names},
-        extensions=[
-            ext_strings.ExtStrings(),
-            ext_optional.ExtOptional(),
-            ext_math.ExtMath(),
-            ext_encoders.ExtEncoders(),
-            ext_bindings.ExtBindings(),
-        ],
+        extensions=extensions(),
         functions=_declarations(),
     )
 

@@ -79,7 +79,9 @@ def is_admission_file(file: FsPath) -> bool:
         head = file.read_bytes()[:65536]
     except OSError:
         return False
-    return b"admissionregistration.k8s.io/" in head and b"ValidatingAdmissionPolicy" in head
+    from gatekeeper.admission import names_policy
+
+    return names_policy(head)
 
 
 def load_policy_file(

@@ -1,0 +1,216 @@
+"""What a policy change would do to the repositories that consume the policies.
+
+The policy bundle at two revisions of the policy repository (`base`, `head`) is run on each
+consumer repository (a local directory, or a git repository pinned to a commit and cached as
+policy sources are); each consumer's files are loaded once and both bundles judge the same
+documents. A finding only the head bundle gives is new, one only the base gives is fixed, one
+both give with another severity changed; `blocking` uses the consumer's own threshold.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import discover, sources
+from gatekeeper.config import CONFIG_NAMES, Config, parse_config
+from gatekeeper.document import Document
+from gatekeeper.errors import UsageError
+from gatekeeper.evaluate import Engine
+from gatekeeper.finding import Finding, at_least
+from gatekeeper.policy.model import Policy
+from gatekeeper.tree import WorkTree
+
+
+@dataclass
+class ConsumerImpact:
+    name: str
+    threshold: str
+    new: list[Finding] = field(default_factory=list)
+    fixed: list[Finding] = field(default_factory=list)
+    changed: list[tuple[Finding, Finding]] = field(default_factory=list)  # (base, head)
+
+    @property
+    def newly_blocking(self) -> list[Finding]:
+        return [f for f in self.new if at_least(f.severity, self.threshold)] + [
+            head
+            for base, head in self.changed
+            if at_least(head.severity, self.threshold)
+            and not at_least(base.severity, self.threshold)
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        def brief(finding: Finding) -> dict[str, Any]:
+            return {
+                "policy_id": finding.policy_id,
+                "severity": finding.severity,
+                "file": finding.file,
+                "line": finding.line,
+                "message": finding.message,
+            }
+
+        return {
+            "consumer": self.name,
+            "threshold": self.threshold,
+            "newly_blocking": len(self.newly_blocking),
+            "new": [brief(f) for f in self.new],
+            "fixed": [brief(f) for f in self.fixed],
+            "severity_changed": [
+                {**brief(head), "from": base.severity} for base, head in self.changed
+            ],
+        }
+
+
+def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
+    """The policies under `path` of the policy repository at `ref`."""
+    from gatekeeper import git as gitops
+    from gatekeeper.policy.loader import load_bundle
+
+    repo = gitops.open_repo(repo_root)
+    commit = gitops.resolve(repo, ref)
+    prefix = "" if path in ("", ".") else path.strip("/") + "/"
+    files = gitops.read_tree(commit, lambda name: name.startswith(prefix))
+    temp = Path(tempfile.mkdtemp(prefix="gatekeeper-impact-"))
+    try:
+        for name, data in files.items():
+            out = temp / name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+        root = temp / prefix if prefix else temp
+        root.mkdir(parents=True, exist_ok=True)
+        return load_bundle([root])
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def consumer_root(spec: str) -> tuple[str, Path]:
+    """A local directory, or `URL@REF` resolved and exported into the cache."""
+    local = Path(spec)
+    if local.is_dir():
+        return spec, local
+    url, at, ref = spec.rpartition("@")
+    if not at or not url:
+        raise UsageError(f"consumer {spec!r} is neither a directory nor URL@REF")
+    from gatekeeper import lock
+
+    entry = lock.LockEntry(url, ref, lock.resolve(url, ref))
+    return spec, lock.checkout(entry)
+
+
+def measure(
+    name: str, root: Path, base: Sequence[Policy], head: Sequence[Policy]
+) -> ConsumerImpact:
+    from gatekeeper.change import classify
+    from gatekeeper.scan import finalize
+
+    config = _config(root)
+    documents = _load(root, config)
+    results = []
+    for policies in (base, head):
+        known = {policy.id for policy in policies}
+        params = {k: v for k, v in config.params.items() if k in known}
+        engine = Engine([p for p in policies if p.id not in set(config.disable)], params)
+        findings = [f for document in documents for f in engine.evaluate(document)]
+        if engine.needs_inventory:
+            from gatekeeper import inventory
+
+            entries = [inventory.entry(document) for document in documents]
+            findings.extend(engine.evaluate_repository(entries))
+        results.append(finalize(findings))
+    impact = ConsumerImpact(name, config.severity_threshold)
+    base_by = {f.fingerprint: f for f in results[0]}
+    for finding in classify(results[1], results[0]):
+        if finding.status == "new":
+            impact.new.append(finding)
+        elif finding.status == "fixed":
+            impact.fixed.append(finding)
+        elif base_by[finding.fingerprint].severity != finding.severity:
+            impact.changed.append((base_by[finding.fingerprint], finding))
+    return impact
+
+
+def _config(root: Path) -> Config:
+    for name in CONFIG_NAMES:
+        if (root / name).is_file():
+            return parse_config(name, (root / name).read_bytes())
+    return Config()
+
+
+def _load(root: Path, config: Config) -> list[Document]:
+    """Every document of the consumer, loaded once for both bundles (files that do not load
+    are judged the same by both, so they are no impact)."""
+    names = discover.select(discover.walk([str(root)], root), config.include, config.exclude)
+    context = sources.LoadContext(tree=WorkTree(root), options=config.sources)
+    adapters = sources.adapters()
+    documents: list[Document] = []
+    for name in names:
+        adapter = sources.adapter_for(name, adapters)
+        if adapter is None:
+            continue
+        try:
+            data = (root / name).read_bytes()
+        except OSError:
+            continue
+        documents.extend(adapter.load(name, data, context).documents)
+    return documents
+
+
+def summary(impacts: list[ConsumerImpact]) -> str:
+    blocking = sum(len(i.newly_blocking) for i in impacts)
+    hit = sum(1 for i in impacts if i.newly_blocking)
+    return (
+        f"this change would newly block {blocking} finding{'s' if blocking != 1 else ''} in "
+        f"{hit} of {len(impacts)} consumer{'s' if len(impacts) != 1 else ''}"
+    )
+
+
+@dataclass
+class PolicyChanges:
+    """What changed in a policy bundle between two revisions: release notes."""
+
+    added: list[Policy] = field(default_factory=list)
+    removed: list[Policy] = field(default_factory=list)
+    changed: list[tuple[Policy, list[str]]] = field(default_factory=list)  # (head, what)
+
+    def render(self) -> str:
+        lines = []
+        for title, policies in (("Added", self.added), ("Removed", self.removed)):
+            if policies:
+                lines.append(f"## {title}\n")
+                lines.extend(f"- `{p.id}` ({p.severity}): {p.title}" for p in policies)
+                lines.append("")
+        if self.changed:
+            lines.append("## Changed\n")
+            lines.extend(f"- `{p.id}`: {'; '.join(what)}" for p, what in self.changed)
+            lines.append("")
+        return "\n".join(lines) if lines else "No policy changes.\n"
+
+
+def policy_changes(base: Sequence[Policy], head: Sequence[Policy]) -> PolicyChanges:
+    before = {p.id: p for p in base}
+    after = {p.id: p for p in head}
+    changes = PolicyChanges(
+        added=[after[i] for i in sorted(after.keys() - before.keys())],
+        removed=[before[i] for i in sorted(before.keys() - after.keys())],
+    )
+    for policy_id in sorted(before.keys() & after.keys()):
+        old, new = before[policy_id], after[policy_id]
+        what = []
+        if old.severity != new.severity:
+            what.append(f"severity {old.severity} -> {new.severity}")
+        if old.params != new.params:
+            keys = sorted(
+                k for k in {*old.params, *new.params} if old.params.get(k) != new.params.get(k)
+            )
+            what.append(f"parameters {', '.join(keys)}")
+        if old.rule.source != new.rule.source or old.each != new.each:
+            what.append("rule")
+        if old.match != new.match:
+            what.append("what it matches")
+        if what:
+            changes.changed.append((new, what))
+    return changes

@@ -1,0 +1,109 @@
+"""`gatekeeper impact`: a policy repository sees what a change does to its consumers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import git
+
+from tests.conftest import PRIVILEGED_POLICY, Run
+
+Gatekeeper = Callable[..., Run]
+
+HOST_NETWORK = """\
+id: ORG-NO-HOST-NETWORK
+title: No host network
+severity: low
+description: test policy
+remediation: do not
+match: {source: kubernetes, kinds: [Pod]}
+rule: "!object.spec.?hostNetwork.orValue(false)"
+field: spec.hostNetwork
+message: "{{ object.metadata.name }} uses the host network"
+"""
+
+
+def pod(name: str, privileged: bool, host_network: bool) -> str:
+    return (
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n"
+        f"  hostNetwork: {str(host_network).lower()}\n  containers:\n    - name: c\n"
+        f"      image: ghcr.io/acme/c:1.0\n"
+        f"      securityContext: {{privileged: {str(privileged).lower()}}}\n"
+    )
+
+
+def test_impact_of_a_policy_change_on_two_consumers(gatekeeper: Gatekeeper, tmp_path: Path) -> None:
+    """base: a privileged rule and a low host-network rule; head: the host-network rule made
+    high (blocking) and the privileged rule removed. Consumer a (host network, privileged):
+    one newly blocking, one fixed; consumer b (clean): nothing."""
+    policies = tmp_path / "policies"
+    (policies / "k8s").mkdir(parents=True)
+    repo = git.Repo.init(policies, initial_branch="main")
+    repo.config_writer().set_value("user", "name", "t").set_value("user", "email", "t@t").release()
+    (policies / "k8s/privileged.yaml").write_text(PRIVILEGED_POLICY)
+    (policies / "k8s/host-network.yaml").write_text(HOST_NETWORK)
+    repo.git.add(A=True)
+    repo.git.commit(m="v1")
+    repo.git.tag("v1")
+    (policies / "k8s/privileged.yaml").unlink()
+    (policies / "k8s/host-network.yaml").write_text(HOST_NETWORK.replace("low", "high"))
+    repo.git.add(A=True)
+    repo.git.commit(m="v2")
+    consumer_a, consumer_b = tmp_path / "a", tmp_path / "b"
+    (consumer_a / "deploy").mkdir(parents=True)
+    (consumer_b / "deploy").mkdir(parents=True)
+    (consumer_a / "deploy/pod.yaml").write_text(pod("web", True, True))
+    (consumer_b / "deploy/pod.yaml").write_text(pod("api", False, False))
+    run = gatekeeper(
+        "impact", "--base", "v1", "--path", "k8s", "--against", str(consumer_a),
+        "--against", str(consumer_b), "--format", "json", cwd=policies,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["summary"] == "this change would newly block 1 finding in 1 of 2 consumers"
+    a, b = report["consumers"]
+    assert [(f["policy_id"], f["file"], f["line"]) for f in a["fixed"]] == [
+        ("TEST-NO-PRIVILEGED", "deploy/pod.yaml", 9)
+    ]
+    assert [(f["policy_id"], f["from"], f["severity"]) for f in a["severity_changed"]] == [
+        ("ORG-NO-HOST-NETWORK", "low", "high")
+    ]
+    assert a["newly_blocking"] == 1 and a["new"] == []
+    assert (b["newly_blocking"], b["new"], b["fixed"], b["severity_changed"]) == (0, [], [], [])
+    text = gatekeeper(
+        "impact", "--base", "v1", "--path", "k8s", "--against", str(consumer_a), cwd=policies
+    )
+    assert "low -> high ORG-NO-HOST-NETWORK deploy/pod.yaml:5" in text.stdout
+    assert text.stdout.endswith("this change would newly block 1 finding in 1 of 1 consumer\n")
+
+
+def test_changelog_lists_policies_added_removed_and_changed(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    repo = git.Repo.init(policies, initial_branch="main")
+    repo.config_writer().set_value("user", "name", "t").set_value("user", "email", "t@t").release()
+    (policies / "privileged.yaml").write_text(PRIVILEGED_POLICY)
+    (policies / "host.yaml").write_text(HOST_NETWORK)
+    repo.git.add(A=True)
+    repo.git.commit(m="v1")
+    repo.git.tag("v1")
+    (policies / "privileged.yaml").unlink()
+    (policies / "host.yaml").write_text(
+        HOST_NETWORK.replace("low", "high").replace(
+            "remediation: do not", "remediation: not so\nparams: {x: 1}"
+        )
+    )
+    (policies / "new.yaml").write_text(PRIVILEGED_POLICY.replace("TEST-NO-PRIVILEGED", "ORG-NEW"))
+    repo.git.add(A=True)
+    repo.git.commit(m="v2")
+    run = gatekeeper("changelog", "--from", "v1", cwd=policies)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == (
+        "## Added\n\n- `ORG-NEW` (high): No privileged containers\n\n"
+        "## Removed\n\n- `TEST-NO-PRIVILEGED` (high): No privileged containers\n\n"
+        "## Changed\n\n- `ORG-NO-HOST-NETWORK`: severity low -> high; parameters x\n"
+    )
