@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("vap",), default="vap", help="output format")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE")
     _add_policy_options(export)
+    _add_root_option(export)
 
     docs = commands.add_parser(
         "docs", help="write the policy table of each pack's README.md (--check: fail if stale)"
