@@ -56,6 +56,18 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Policy, configuration or waivers changed",
         "Have the owners of the policies review the change; it applies once merged.",
     ),
+    "GK-GATE-CHANGE": ProblemKind(
+        "high",
+        "Workflow or CODEOWNERS of the gate changed",
+        "Have someone other than the author (a code owner, where CODEOWNERS names one) "
+        "approve the pull request; the check passes on its next run.",
+    ),
+    "GK-GATE-INPUT": ProblemKind(
+        "medium",
+        "Action input looser than the base configuration ignored",
+        "Set the gate's settings in the base branch's .gatekeeper.yml (`gate:`); "
+        "inputs may only make them stricter.",
+    ),
     "GK-WAIVER-EXPIRED": ProblemKind(
         "high",
         "Waiver expired",

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -101,8 +102,17 @@ class PullRequest:
         self.standins.append(standin)
         return standin
 
-    def run(self, standin: StandIn, *args: str, fork: bool = False, token: str = "t0k") -> Result:
-        event = {
+    def run(
+        self,
+        standin: StandIn,
+        *args: str,
+        fork: bool = False,
+        token: str = "t0k",
+        event: dict[str, Any] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> Result:
+        """`event`/`extra_env`: another event payload (default: pull_request) and variables."""
+        event = event or {
             "number": 7,
             "pull_request": {
                 "number": 7,
@@ -130,6 +140,7 @@ class PullRequest:
             "GATEKEEPER_GITHUB_PACE": "0",
             "GATEKEEPER_GITHUB_BACKOFF": "0.001",
             "GATEKEEPER_GITHUB_MAX_WAIT": "0.01",
+            **(extra_env or {}),
         }
         proc = subprocess.run(
             [sys.executable, "-m", "gatekeeper", "github", "--root", str(self.root), *args],

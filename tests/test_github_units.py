@@ -142,11 +142,13 @@ def test_action_script_passes_inputs_as_flags(tmp_path: Path) -> None:
         "INPUT_FAIL_ON": "new",
         "INPUT_MAX_INLINE_COMMENTS": "25",
         "INPUT_CHECK_NAME": "gk; rm -rf /",
+        "INPUT_PATH": "change",
     }
     subprocess.run(["bash", "-c", step["run"]], env=env, check=True)
     args = log.read_text().splitlines()
     assert args[0] == "github"
     assert args[args.index("--check-name") + 1] == "gk; rm -rf /"
+    assert args[args.index("--root") + 1] == "change"
     assert [args[i + 1] for i, a in enumerate(args) if a == "--policies"] == [
         "policies/team a",
         "policies/b",
@@ -165,6 +167,6 @@ def test_starter_workflow_permissions() -> None:
         "pull-requests": "write",
         "checks": "write",
     }
-    assert workflow[True] == {"pull_request": None}  # `on:` reads as True in YAML 1.1
-    checkout = workflow["jobs"]["gatekeeper"]["steps"][0]
+    assert set(workflow[True]) == {"pull_request", "pull_request_review", "merge_group"}
+    checkout = workflow["jobs"]["policy"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0

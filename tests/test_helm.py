@@ -488,7 +488,9 @@ def test_dependencies_file_alias_global_requirements_and_crds(
         "    repository: file://../common\n",
         "charts/app/values.yaml": "shared:\n  hostNetwork: true\nglobal:\n  pid: true\n",
         "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
-        "charts/app/crds/crd.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sneaky\n"
+        "charts/app/crds/crd.yaml": "apiVersion: apiextensions.k8s.io/v1\n"
+        "kind: CustomResourceDefinition\nmetadata:\n  name: a.b.c\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sneaky\n"
         "spec:\n  hostIPC: true\n  containers:\n    - name: c\n      image: ghcr.io/x/c:1\n",
         "charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 0.1.0\n",
         "charts/common/values.yaml": "hostNetwork: false\nglobal:\n  pid: false\n",
@@ -512,7 +514,7 @@ def test_dependencies_file_alias_global_requirements_and_crds(
 
     findings = json.loads(run.stdout)["findings"]
     assert sorted((f["file"], f["line"], f["extra"].get("values")) for f in findings) == [
-        ("charts/app/crds/crd.yaml", 6, None),
+        ("charts/app/crds/crd.yaml", 11, None),  # a Pod hidden after a definition
         ("charts/common/templates/pod.yaml", 6, "charts/app/values.yaml:2"),  # via the alias
         ("charts/common/templates/pod.yaml", 7, "charts/app/values.yaml:4"),  # global
         ("charts/legacy/requirements.yaml", 2, None),

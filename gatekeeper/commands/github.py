@@ -19,36 +19,70 @@ from gatekeeper.github.plan import ChangeLike
 
 
 def run(args: argparse.Namespace) -> int:
+    from gatekeeper import git as gitops
+    from gatekeeper.change import _trusted_config
     from gatekeeper.github import context as actions
+    from gatekeeper.github import gate
+    from gatekeeper.github.client import Client, Settings
     from gatekeeper.github.plan import Options
     from gatekeeper.github.publish import publish
+    from gatekeeper.github.trust import guard
 
     env = actions.from_environment()
     pr = env.pull_request
-    base = args.base or (pr.base_sha if pr else "")
-    head = args.head or (pr.head_sha if pr else "") or None
-    if not base:
-        raise UsageError("no base revision: not a pull_request event; pass --base")
     if args.max_inline_comments < 0:
         raise UsageError("--max-inline-comments must be 0 or more")
     root = find_root((), args.root)
-    change = _scan_change()(
-        root,
-        base,
-        head,
+    repo = gitops.open_repo(root)
+
+    def commit(ref: str | None) -> str | None:
+        return gitops.resolve(repo, ref).hexsha if ref else None
+
+    event_base, event_head = (pr.base_sha, pr.head_sha) if pr else ("", "")
+    base = commit(args.base or event_base)
+    if not base:
+        raise UsageError("no base revision: not a pull_request event; pass --base")
+    # The inputs may only tighten what the base revision's configuration says.
+    asked = gate.Settings(
+        fail_on=args.fail_on,
+        comment_mode=args.comment_mode,
         filter_mode=args.filter_mode,
         severity_threshold=args.severity_threshold,
-        extra_policy_dirs=args.policies,
         builtin=not args.no_builtin,
+        policies=tuple(args.policies),
+        check_name=args.check_name,
+        base=base,
+        head=commit(args.head),
+    )
+    config = _trusted_config(gitops.resolve(repo, event_base or base))
+    settled, ignored = gate.settle(asked, config, event_base, event_head)
+    change = _scan_change()(
+        root,
+        settled.base or base,
+        settled.head or event_head or None,
+        filter_mode=settled.filter_mode,
+        severity_threshold=settled.severity_threshold,
+        extra_policy_dirs=list(settled.policies),
+        builtin=settled.builtin,
         jobs=args.jobs,
     )
+    client = None
+    if env.token and pr is not None and pr.number:
+        client = Client(env.api_url, env.token, env.repository, pr.number, Settings.from_env())
+    guarded = guard(change, env, config, ignored, settled.check_name, root, client)
     options = Options(
-        comment_mode=args.comment_mode,
-        fail_on=args.fail_on,
+        comment_mode="none" if env.merge_group else settled.comment_mode,
+        fail_on=settled.fail_on,
         max_inline=args.max_inline_comments,
-        check_name=args.check_name,
+        check_name=settled.check_name,
     )
-    outcome = publish(change, env, options, read_head=_reader(root, change.head_sha))
+    outcome = publish(
+        guarded.change,
+        env,
+        options,
+        read_head=_reader(root, change.head_sha),
+        notes=guarded.notes,
+    )
     counts = outcome.plan.counts
     print(
         f"gatekeeper: {'FAIL' if outcome.plan.failed else 'PASS'}: {counts['new']} new, "

@@ -170,3 +170,19 @@ class Client:
 
     def update_check_run(self, run: Any, **fields: Any) -> None:
         self.call("update check run", lambda: run.edit(**fields), write=True)
+
+    # --- the gate's reads (reviews, branch protection, rulesets, teams): see github/gate* ---
+    def reviews(self) -> list[Any]:
+        return self.call("list reviews", lambda: list(self.pull.get_reviews()))
+
+    def author(self) -> str:
+        user = self.pull.user
+        return str(user.login) if user is not None else ""
+
+    def get_json(self, what: str, path: str, **params: Any) -> Any:
+        """GET a REST path (under the API root) that PyGithub does not wrap; errors raise
+        PublishError with the status, so a caller can tell 404 from 403."""
+        _, data = self.call(
+            what, lambda: self._gh.requester.requestJsonAndCheck("GET", path, parameters=params)
+        )
+        return data

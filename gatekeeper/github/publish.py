@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +42,10 @@ def publish(
     options: Options,
     read_head: Callable[[str], str | None] = lambda path: None,
     settings: Settings | None = None,
+    notes: Sequence[str] = (),
 ) -> Outcome:
-    """`read_head(path)`: the file's text at the head commit, for suggestions."""
+    """`read_head(path)`: the file's text at the head commit, for suggestions; `notes`: lines
+    for the summary's notes (the gate's own, see github/trust.py)."""
     settings = settings or Settings.from_env()
     pr = context.pull_request
     client: Client | None = None
@@ -52,12 +54,12 @@ def publish(
         reason = "no GitHub token"
     elif pr is None or not pr.number:
         reason = "not a pull request event"
-    elif pr.from_fork:
+    elif context.fork_token:
         reason = "pull request from a fork: the token is read-only"
     else:
         client = Client(context.api_url, context.token, context.repository, pr.number, settings)
 
-    outcome = Outcome(plan=make_plan(change, options))
+    outcome = Outcome(plan=make_plan(change, options), notes=list(notes))
     if client is None:
         _degrade(outcome, reason)
     else:

@@ -294,6 +294,21 @@ def _missing_dependencies(
     return [Problem("GK-RENDER-ERROR", first.file, first.line, message)]
 
 
+_TOP_KIND = re.compile(rb"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
+
+
+def _only_definitions(data: bytes) -> bool:
+    """Is every document a CustomResourceDefinition (by its top-level `kind:` line)? Anything
+    else in the file, or a document we cannot tell this way, is parsed and judged."""
+    for chunk in re.split(rb"(?m)^---[^\n]*$", data):
+        lines = [line for line in chunk.splitlines() if line.strip()]
+        if all(line.lstrip().startswith(b"#") for line in lines):
+            continue
+        if _TOP_KIND.findall(chunk) != [b"CustomResourceDefinition"]:
+            return False
+    return True
+
+
 def _add_crds(directories: list[str], tree: Tree, loaded: Loaded) -> None:
     """Files in a chart's crds/ are applied by Helm as they are: judge them as manifests."""
     from gatekeeper.sources import kubernetes
@@ -307,6 +322,8 @@ def _add_crds(directories: list[str], tree: Tree, loaded: Loaded) -> None:
                 data = tree.read(file)
             except OSError:
                 continue
+            if _only_definitions(data):
+                continue  # CustomResourceDefinitions (often megabytes): no policy judges them
             found = kubernetes.load(file, data)
             for document in found.documents:
                 document.source = NAME

@@ -21,6 +21,8 @@ import tempfile
 import time
 from typing import IO, Any, NamedTuple
 
+# The directory that holds the gatekeeper package (site-packages, or a source checkout).
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT_SECONDS = 30.0
 STARTUP_SECONDS = 60.0
 MEMORY_MIB = 2048
@@ -94,6 +96,9 @@ class _Worker:
             # Under an address-space cap, reservations count, not use: Go's collector keeps
             # under a soft limit, and glibc must not reserve 64 MiB arenas per Go thread.
             env={**os.environ, "GOMEMLIMIT": f"{memory_mib // 2}MiB", "MALLOC_ARENA_MAX": "2"},
+            # `-m` puts the working directory first on sys.path: run where gatekeeper itself is
+            # installed, never in the scanned checkout (its own `gatekeeper/` would be imported).
+            cwd=_PACKAGE_PARENT,
         )
         self.buffer = b""
         self.ready = False  # the child says so once the library is loaded

@@ -130,11 +130,15 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
     if parts == 1 or not objs:
         return [0] * len(objs)
     paths = _key_paths(template)
-    flats = [_flatten(obj) for obj in objs]
-    scores = [
-        [_score(template, paths, flat, obj, part) for part in range(parts)]
-        for flat, obj in zip(flats, objs, strict=True)
-    ]
+    by_part: list[list[KeyLine]] = [[] for _ in range(parts)]
+    for key in template.keys:
+        by_part[key.segment].append(key)
+    scores = []
+    for obj in objs:
+        flat = _flatten(obj)
+        scores.append(
+            [_score(template, paths, by_part[part], flat, obj, part) for part in range(parts)]
+        )
     best = [scores[0][:]]
     for row in scores[1:]:
         previous, running, out = best[-1], float("-inf"), []
@@ -180,6 +184,7 @@ def _flatten(obj: Any) -> dict[tuple[str, ...], set[str]]:
 def _score(
     template: Template,
     paths: dict[int, tuple[str, ...]],
+    keys: list[KeyLine],
     flat: dict[tuple[str, ...], set[str]],
     obj: Any,
     part: int,
@@ -188,9 +193,7 @@ def _score(
     if kind and isinstance(obj, dict) and obj.get("kind") != kind:
         return -1000.0
     score = 0.0
-    for key in template.keys:
-        if key.segment != part:
-            continue
+    for key in keys:
         path = paths[key.line]
         if DYNAMIC in path:
             continue

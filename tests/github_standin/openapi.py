@@ -115,6 +115,27 @@ class Description:
             return ["no JSON request body defined"]
         if body is None:
             return ["a request body is required"] if request.get("required") else []
+        return self._json_errors(pointer, body)
+
+    def response_errors(self, method: str, path: str, status: int, body: Any) -> list[str]:
+        """How an answer differs from what GitHub documents for it (keeps the stand-in's
+        made-up objects shaped like GitHub's: required fields, types, enums)."""
+        operation = self.operation(method, path)
+        if operation is None:
+            return [f"{method} {path}: no such operation"]
+        response = operation.spec.get("responses", {}).get(str(status))
+        if response is None:
+            return [f"{method} {operation.template}: GitHub documents no {status} answer"]
+        pointer = f"{operation.pointer}/responses/{status}"
+        if "$ref" in response:
+            pointer = response["$ref"].lstrip("#")
+            response = self._resolve(response["$ref"])
+        if "application/json" not in response.get("content", {}):
+            return []
+        return self._json_errors(pointer, body)
+
+    def _json_errors(self, pointer: str, body: Any) -> list[str]:
+        """Errors of `body` against the JSON schema of the content object at `pointer`."""
         schema = {
             "$ref": "urn:github#"
             + pointer

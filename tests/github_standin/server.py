@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.github_standin import gate_routes
 from tests.github_standin.openapi import Description
 
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -66,6 +67,7 @@ class StandIn:
     violations: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     url: str = ""
+    gate: gate_routes.GateState = field(default_factory=gate_routes.GateState)
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -148,6 +150,7 @@ class StandIn:
             ("POST", rf"{repo}/pulls/(?P<n>\d+)/reviews", self._create_review),
             ("POST", rf"{repo}/check-runs", self._create_check_run),
             ("PATCH", rf"{repo}/check-runs/(?P<id>\d+)", self._update_check_run),
+            *gate_routes.routes(self, repo),
         ]
 
     # --- resources -------------------------------------------------------------------------
@@ -179,6 +182,7 @@ class StandIn:
             "state": "open",
             "url": self._api(f"/pulls/{pull.number}"),
             "issue_url": self._api(f"/issues/{pull.number}"),
+            "user": gate_routes.user(self.gate.author),
             "head": {
                 "sha": pull.head_sha,
                 "repo": {"full_name": pull.head_repo or self.repository},

@@ -1,0 +1,174 @@
+"""Files that decide whether the gate runs at all: the workflows that run (or could forge) the
+check, and the CODEOWNERS lines that say who must review policy and configuration changes.
+
+A change to one of them is judged by no base-revision copy (GitHub runs the pull request's own
+workflow), so it blocks until someone other than its author approves it (see `approval`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from gatekeeper import git as gitops
+from gatekeeper.config import CONFIG_NAMES, Config
+from gatekeeper.github import codeowners
+
+Reader = Callable[[str], bytes | None]
+
+# What makes a workflow part of the judge: it runs gatekeeper, or could report a check of its
+# name itself (a job or status named like it, the checks or statuses API, a write permission).
+# Not a mere mention of the word: GitOps repositories deploy OPA Gatekeeper.
+_RUNS_GATEKEEPER = re.compile(
+    r"uses:\s*['\"]?[\w.-]+/gatekeeper(?:/[^@\s'\"]*)?@"
+    r"|\bgatekeeper(?:\.exe)?\s+(?:github|scan)\b|-m\s+gatekeeper\b",
+    re.IGNORECASE,
+)
+_CHECKS_API = re.compile(
+    r"check[-_]runs|checks\.(?:create|update)|/statuses/|createCommitStatus|createStatus"
+    r"|checks-action",
+    re.IGNORECASE,
+)
+_WRITES_CHECKS = re.compile(r"^\s*(checks|statuses)\s*:\s*write\b|\bwrite-all\b", re.MULTILINE)
+
+
+def _names_check(text: str, check_name: str) -> bool:
+    """A job id, `name:`, `context:` or `name=` that is the check's name."""
+    name = re.escape(check_name)
+    pattern = (
+        rf"^\s+['\"]?{name}['\"]?:\s*$|\b(?:name|context)\s*[:=]\s*['\"]?{name}['\"]?(?=[\s,}}]|$)"
+    )
+    return bool(re.search(pattern, text, re.MULTILINE | re.IGNORECASE))
+
+
+@dataclass(frozen=True)
+class Trees:
+    """The two revisions a change compares, read lazily."""
+
+    read_base: Reader
+    read_head: Reader
+    paths: Callable[[], set[str]]  # every file path of either revision
+
+
+@dataclass(frozen=True)
+class GateFile:
+    path: str  # the head path (the old path when the change deletes it)
+    line: int  # where to point: the first changed line, else 1
+    reason: str
+    guarded: tuple[str, ...] = ()  # the paths whose review it is about (CODEOWNERS)
+
+
+def is_workflow(path: str) -> bool:
+    """A workflow, or a local action a workflow may call."""
+    return path.endswith((".yml", ".yaml")) and (
+        path.startswith(".github/workflows/")
+        or (
+            path.startswith(".github/") and path.rsplit("/", 1)[-1] in ("action.yml", "action.yaml")
+        )
+    )
+
+
+def workflow_reason(text: str, check_name: str) -> str:
+    """Why a workflow's text makes it part of the gate, or ""."""
+    if _RUNS_GATEKEEPER.search(text):
+        return "it runs gatekeeper"
+    if check_name and _names_check(text, check_name):
+        return f"it names a job or status {check_name!r}, like the check"
+    if _CHECKS_API.search(text):
+        return "it calls the check runs or commit statuses API"
+    if _WRITES_CHECKS.search(text):
+        return "it may write check runs or commit statuses"
+    return ""
+
+
+def trusted_paths(config: Config) -> list[str]:
+    """Files and directories (ending in /) whose owners must review a change to them."""
+    from gatekeeper.lock import LOCK_NAME
+
+    local = [s["path"] for s in config.policies if "git" not in s and "path" in s]
+    local += [str(path) for path in (config.raw.get("gate") or {}).get("policies", ())]
+    return [
+        *CONFIG_NAMES,
+        LOCK_NAME,
+        config.waivers_file,
+        *(path.strip("/").removeprefix("./") + "/" for path in local),
+    ]
+
+
+def changed_gate_files(
+    changes: Iterable[gitops.FileChange],
+    trees: Trees,
+    lines: dict[str, set[int]],
+    config: Config,
+    check_name: str,
+) -> list[GateFile]:
+    """The gate files a change touches (`lines`: the changed head lines per path)."""
+    found: list[GateFile] = []
+    changes = list(changes)
+    for change in changes:
+        path = change.new or change.old or ""
+        for candidate in (change.old, change.new):
+            if candidate and is_workflow(candidate):
+                read = trees.read_head if candidate == change.new else trees.read_base
+                reason = workflow_reason(_text(read(candidate)), check_name)
+                if reason:
+                    found.append(GateFile(path, _first_line(lines, change), f"workflow: {reason}"))
+                    break
+    found.extend(_codeowners_changes(trees, lines, config, check_name, changes))
+    return found
+
+
+def _codeowners_changes(
+    trees: Trees,
+    lines: dict[str, set[int]],
+    config: Config,
+    check_name: str,
+    changes: list[gitops.FileChange],
+) -> list[GateFile]:
+    """CODEOWNERS changes that give a policy, configuration or gate file other owners."""
+    before, after = codeowners.find(trees.read_base), codeowners.find(trees.read_head)
+    if before == after:
+        return []
+    guarded = guarded_paths(config, check_name, trees, changes) | {before.file, after.file}
+    guarded.discard("")
+    moved = sorted(path for path in guarded if before.owners_of(path) != after.owners_of(path))
+    if not moved:
+        return []
+    file = after.file or before.file
+    rule = after.rule_for(moved[0])
+    line = rule.line if rule is not None and after.file else 1
+    changed = lines.get(file, set())
+    if rule is None or line not in changed:
+        line = min(changed) if changed else line
+    shown = ", ".join(moved[:5]) + (f" and {len(moved) - 5} more" if len(moved) > 5 else "")
+    return [GateFile(file, line, f"CODEOWNERS: other owners for {shown}", tuple(moved))]
+
+
+def guarded_paths(
+    config: Config, check_name: str, trees: Trees, changes: list[gitops.FileChange]
+) -> set[str]:
+    """Every path, in either tree, that CODEOWNERS must keep covered: configuration, lock,
+    waivers, policy files and gate workflows (the trusted names even where no file exists yet,
+    so a rule for a future file counts too). The caller adds the CODEOWNERS files."""
+    trusted = trusted_paths(config)
+    out = {path for path in trusted if not path.endswith("/")}
+    changed = {p for c in changes for p in (c.old, c.new) if p}
+    for path in trees.paths():
+        if any(t.endswith("/") and path.startswith(t) for t in trusted):
+            out.add(path)
+        elif is_workflow(path):
+            read = trees.read_head if path in changed else trees.read_base
+            text = _text(read(path) or trees.read_base(path))
+            if workflow_reason(text, check_name):
+                out.add(path)
+    return out
+
+
+def _text(data: bytes | None) -> str:
+    return "" if data is None else data.decode("utf-8", "replace")
+
+
+def _first_line(lines: dict[str, set[int]], change: gitops.FileChange) -> int:
+    changed = lines.get(change.new or "", set())
+    return min(changed) if changed and change.new else 1
