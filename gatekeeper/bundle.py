@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from gatekeeper.config import Config
-from gatekeeper.errors import ConfigError
+from gatekeeper.errors import ConfigError, UsageError
 from gatekeeper.evaluate import Engine
+from gatekeeper.fieldpath import Path as FieldPath
+from gatekeeper.policy.hints import unknown_names
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.policy.model import Policy
+from gatekeeper.policy.schema import validate
+from gatekeeper.yamldoc import NodeLocator
 
 if TYPE_CHECKING:
     from gatekeeper.lock import LockEntry
@@ -88,10 +94,59 @@ def build_engine(
 
 def engine_for(config: Config, policies: list[Policy], disable: Iterable[str] = ()) -> Engine:
     """An engine over `policies` with the config's params and disabled ids (checked)."""
-    known = {policy.id for policy in policies}
-    for what, ids in (("params", config.params), ("disable", [*config.disable, *disable])):
-        unknown = sorted(set(ids) - known)
-        if unknown:
-            raise ConfigError(f"{what}: unknown policy id(s) {', '.join(unknown)}", config.file)
+    check_config(config, policies)
+    message = unknown_names("policy id(s)", disable, (policy.id for policy in policies))
+    if message:
+        raise UsageError(f"--disable: {message}")
     disabled = {*config.disable, *disable}
     return Engine([policy for policy in policies if policy.id not in disabled], config.params)
+
+
+def check_config(config: Config, policies: list[Policy]) -> None:
+    """Where the configuration names policies (`params`, `disable`, and both per directory),
+    every id exists and every param value fits its policy's params schema."""
+    by_id = {policy.id: policy for policy in policies}
+    locator = config.locator or _locator_without_lines(config)
+    scopes: list[tuple[FieldPath, dict[str, dict[str, Any]], Iterable[str]]] = [
+        ((), config.params, config.disable)
+    ]
+    scopes.extend(
+        (("overrides", index), override.params, override.disable)
+        for index, override in enumerate(config.overrides)
+    )
+    for at, params, disabled in scopes:
+        for index, policy_id in enumerate(disabled):
+            if policy_id not in by_id:
+                _unknown_id(policy_id, by_id, config.file, locator, (*at, "disable", index))
+        for policy_id, values in params.items():
+            policy = by_id.get(policy_id)
+            if policy is None:
+                _unknown_id(policy_id, by_id, config.file, locator, (*at, "params", policy_id))
+                continue
+            merged = {**policy.params, **values}
+            validate(
+                merged,
+                policy.params_schema,
+                config.file,
+                locator,
+                ConfigError,
+                (*at, "params", policy_id),
+            )
+
+
+def _unknown_id(
+    policy_id: str, by_id: dict[str, Policy], file: str, locator: NodeLocator, path: FieldPath
+) -> None:
+    where = ".".join(map(str, path[:-1]))
+    raise ConfigError(
+        f"{where}: {unknown_names('policy id', [policy_id], by_id)}",
+        file,
+        locator.locate(path).line,
+    )
+
+
+def _locator_without_lines(config: Config) -> NodeLocator:
+    """For a configuration built in code, not read from a file."""
+    node = yaml.compose(yaml.safe_dump(config.raw or {}))
+    assert node is not None
+    return NodeLocator(config.file, node)

@@ -133,6 +133,10 @@ def scan_change(
 
     findings = classify(head_findings, base_findings)
     findings = [f for f in findings if _in_filter(f, filter_mode, lines, context_lines, head_paths)]
+    shown = {finding.fingerprint for finding in findings}  # a replaced policy: in every report
+    findings += [
+        n.with_(status="existing") for n in engine.override_notices() if n.fingerprint not in shown
+    ]
     findings += _policy_changes(changes, trust_paths, lines)
     findings += [_untrusted_skip(skip) for skip in untrusted]
     findings = waivers_mod.apply(findings, waivers, today)
@@ -278,7 +282,11 @@ def _trusted_policies(
         roots = policy_roots(config, (), builtin, base=temp, read_lock=read_lock)
         roots += [temp / posixpath.normpath(path) for path in extra_inside]
         roots += [Path(directory) for directory in extra_outside]
-        return load_bundle(roots), trust_paths
+        policies = load_bundle(roots)
+        for policy in policies:  # the repository's paths, not the temporary copy's
+            policy.file = policy.file.replace(f"{temp}/", "", 1)
+            policy.replaced = policy.replaced.replace(f"{temp}/", "", 1)
+        return policies, trust_paths
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 

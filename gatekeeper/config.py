@@ -48,6 +48,7 @@ class Config:
     warn_days: int = 14  # warn about waivers expiring this soon
     forbid_inline_skips: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    # lines of settings, for errors that name them (chart paths, policy params)
     locator: NodeLocator | None = field(default=None, repr=False, compare=False)
 
     def line_of(self, *path: str | int) -> int:

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gatekeeper import discover
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, parse_config
@@ -134,16 +135,10 @@ def load_waivers(root: Path, config: Config, today: datetime.date) -> list[Waive
     return parse_waivers(name, path.read_bytes(), today, config.max_horizon_days)
 
 
-def build_engine(
-    root: Path,
-    config: Config,
-    policy_dirs: Sequence[str] = (),
-    builtin: bool = True,
-    disable: Sequence[str] = (),
-) -> Engine:
-    """The engine with the configuration's policy sources resolved against its directory (and
-    its lock file read from there), not against the working directory."""
-    from gatekeeper import bundle, lock
+def policy_sources(root: Path, config: Config) -> dict[str, Any]:
+    """Where the configuration's policy sources resolve: its own directory (`base`) and its
+    lock file there (`read_lock`), not the working directory; keywords of policy_roots."""
+    from gatekeeper import lock
 
     base = config_dir(root, config)
 
@@ -153,9 +148,22 @@ def build_engine(
             return None
         return lock.parse_lock(discover.relative(path, root), path.read_bytes())
 
+    return {"base": base, "read_lock": read_lock}
+
+
+def build_engine(
+    root: Path,
+    config: Config,
+    policy_dirs: Sequence[str] = (),
+    builtin: bool = True,
+    disable: Sequence[str] = (),
+) -> Engine:
+    """The engine with the configuration's policy sources resolved from the root."""
+    from gatekeeper import bundle
+
     extra = [os.path.abspath(directory) for directory in policy_dirs]
     try:
-        return bundle.build_engine(config, extra, builtin, disable, base=base, read_lock=read_lock)
+        return bundle.build_engine(config, extra, builtin, disable, **policy_sources(root, config))
     except UsageError as error:  # name the policy file as every other path: from the root
         error.file = shown(error.file, root)
         raise

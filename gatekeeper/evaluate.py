@@ -10,19 +10,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatekeeper.document import Document, Location
+from gatekeeper.document import Document, Location, Problem
 from gatekeeper.fieldpath import Path, Pattern, expand, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import CelError, activation, literal
-from gatekeeper.policy.model import Policy
+from gatekeeper.policy.model import PLACEHOLDER, Policy
+from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
 
 # Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 # Sources whose documents are Kubernetes objects, where a null field means unset.
 KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
+# CEL errors that mean a value of the wrong type, not a policy bug.
+_TYPE_ERROR = re.compile(r"No matching overloads|non-message type|type conversion error")
+# GK-SCHEMA findings per document: past a few, the file is not a manifest of that kind.
+MAX_SHAPE_FINDINGS = 10
 
 
 @dataclass
@@ -63,17 +68,28 @@ class Engine:
         findings: list[Finding] = []
         if self.admission and document.source in KUBERNETES_SOURCES:
             findings.extend(self.admission.evaluate(document))
+        skip: frozenset[Path] = frozenset()
+        if document.source in KUBERNETES_SOURCES:
+            document = replace(document, obj=without_nulls(document.obj))
+            errors = shape_errors(document.obj)
+            if errors:
+                # Reported once each; policies judge the rest: ill-typed fields are unset to
+                # them, ill-typed list items are no subject.
+                findings.extend(shape_findings(document, errors))
+                skip = frozenset(error.path for error in errors if error.as_read is None)
+                read = {error.path: error.as_read for error in errors if error.as_read is not None}
+                document = replace(document, obj=_without(document.obj, list(skip), read))
         group = self._group(document.source, document.kind)
         if not group.policies:
             return findings
-        if document.source in KUBERNETES_SOURCES:
-            document = replace(document, obj=without_nulls(document.obj))
-        scope = _Scope(document, group)
+        scope = _Scope(document, group, skip)
         for policy, pod in group.policies:
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
             fast = self._evaluate_fast(policy, document, scope, pod)
-            findings.extend(fast if fast is not None else self._evaluate_policy(policy, document))
+            findings.extend(
+                fast if fast is not None else self._evaluate_policy(policy, document, skip)
+            )
         only = document.extra.get("findings_in")
         if only:  # an instantiated module: only what the calling file's values cause
             findings = [finding for finding in findings if finding.file == only]
@@ -205,7 +221,11 @@ class Engine:
             )
         return findings
 
-    def _evaluate_policy(self, policy: Policy, document: Document) -> list[Finding]:
+    def _evaluate_policy(
+        self, policy: Policy, document: Document, skip: frozenset[Path] = frozenset()
+    ) -> list[Finding]:
+        """The plain path. `skip`: paths of ill-typed values (already reported): no subject
+        there, and an evaluation error on such a document is theirs, not reported again."""
         kind = document.kind
         obj = document.obj
         to_real: Callable[[Path], Path] = _identity
@@ -227,7 +247,7 @@ class Engine:
                 if policy.match.condition.evaluate(data) is not True:
                     return []
             except CelError as error:
-                return [self._error(policy, document, error, "match.condition")]
+                return [] if skip else [self._error(policy, document, error, "match.condition")]
         subjects: Iterable[tuple[Path, Any]] = (
             (subject for pattern in policy.each for subject in expand(obj, pattern))
             if policy.each
@@ -235,17 +255,25 @@ class Engine:
         )
         findings = []
         for subject_path, item in subjects:
+            if skip and _under(to_real(subject_path), skip):
+                continue
             data = _variables(obj, params, item, format_path(subject_path), context)
             try:
                 verdict = policy.rule.evaluate(data)
             except CelError as error:
-                findings.append(self._error(policy, document, error, "rule", to_real(subject_path)))
+                if not skip:
+                    findings.append(
+                        self._error(policy, document, error, "rule", to_real(subject_path))
+                    )
                 continue
             if verdict is True:
                 continue
             if verdict is not False:
-                wrong = CelError(f"rule returned {verdict!r}, not a bool")
-                findings.append(self._error(policy, document, wrong, "rule", to_real(subject_path)))
+                if not skip:  # else: a non-bool verdict on ill-typed input, already reported
+                    wrong = CelError(f"rule returned {verdict!r}, not a bool")
+                    findings.append(
+                        self._error(policy, document, wrong, "rule", to_real(subject_path))
+                    )
                 continue
             findings.append(
                 self._violation(
@@ -271,25 +299,51 @@ class Engine:
     def _error(
         self, policy: Policy, document: Document, error: CelError, what: str, path: Path = ()
     ) -> Finding:
-        """A rule that errs on a document is reported, never taken as a pass."""
+        """A rule that errs on a document is reported, never taken as a pass.
+
+        It still blocks, but says what is likely wrong, and is never `critical`: that is kept
+        for violations found, not for input a policy could not read.
+        """
         location = document.locator.locate(path)
-        message = f"policy could not be evaluated ({what}): {error}"
+        hint = ""
+        if _TYPE_ERROR.search(str(error)):
+            hint = " (a field it reads has an unexpected type: check the object's shape)"
+        message = f"policy could not be evaluated ({what}){hint}: {error}"
         finding = make_finding(policy, document, message, location, path)
-        return finding.with_(extra={"evaluation_error": True})
+        severity = "high" if finding.severity == "critical" else finding.severity
+        return finding.with_(severity=severity, extra={**finding.extra, "evaluation_error": True})
+
+    def override_notices(self) -> list[Finding]:
+        """One notice per policy that replaces an earlier one (`overrides:`), in every report."""
+        return [
+            to_finding(
+                Problem(
+                    "GK-POLICY-OVERRIDE",
+                    policy.file,
+                    policy.line("overrides"),
+                    f"policy {policy.id} from {policy.file} replaces {policy.overrides}"
+                    f" from {policy.replaced}",
+                ),
+                identity=(policy.id, policy.overrides),
+            )
+            for policy in self.policies
+            if policy.replaced
+        ]
 
     def evaluate_repository(self, inventory: list[InventoryEntry]) -> list[Finding]:
-        """Repository-scope policies: one evaluation per inventory entry.
+        """Once per scan: the override notices, and repository-scope policies (one evaluation
+        per inventory entry).
 
         A rule sees `item` (the entry) and `inventory`: `{namespace: {kind: count},
         cluster: {kind: count}}` for the item's namespace and for objects with no namespace.
         Handing each evaluation only its namespace's counts keeps the cost linear in the
         repository size (CEL converts its inputs on every call, and caps iterations at 10,000).
         """
+        findings = self.override_notices()
         if not self._repository:
-            return []
+            return findings
         rows = [entry.as_cel() for entry in inventory]
         by_namespace, cluster = kind_counts(inventory)
-        findings = []
         for policy in self._repository:
             params = self.params(policy)
             kinds = policy.match.kinds
@@ -377,9 +431,10 @@ class _Group:
 class _Scope:
     """One document's views (itself, its virtual Pod), subjects and Activations, built once."""
 
-    def __init__(self, document: Document, group: _Group) -> None:
+    def __init__(self, document: Document, group: _Group, skip: frozenset[Path]) -> None:
         self.document = document
         self.group = group
+        self.skip = skip  # paths of ill-typed values: no subject there
         self._views: dict[bool, tuple[Any, Callable[[Path], Path]] | None] = {}
         self._subjects: dict[bool, dict[Pattern, list[tuple[Path, Any]]]] = {}
         self._activations: dict[bool, Any] = {}
@@ -398,7 +453,12 @@ class _Scope:
             view = self.view(pod)
             obj = view[0] if view else None
             self._subjects[pod] = {
-                pattern: list(expand(obj, pattern)) for pattern in self.group.patterns[pod]
+                pattern: [
+                    (path, item)
+                    for path, item in expand(obj, pattern)
+                    if not (self.skip and view and _under(view[1](path), self.skip))
+                ]
+                for pattern in self.group.patterns[pod]
             }
         return self._subjects[pod]
 
@@ -460,6 +520,71 @@ def _variables(
 
 def _identity(path: Path) -> Path:
     return path
+
+
+def _under(path: Path, paths: frozenset[Path]) -> bool:
+    """Is `path` one of `paths`, or inside one?"""
+    return any(path[:length] in paths for length in range(len(path) + 1))
+
+
+def _without(value: Any, paths: list[Path], numbers: dict[Path, Any]) -> Any:
+    """`value` without the mapping entries at `paths` and with `numbers` set (path -> value),
+    copied only along them; list items stay, so indexes (and the lines they locate) keep
+    their meaning."""
+    if not paths and not numbers:
+        return value
+    if () in numbers:
+        return numbers[()]
+    here = {path[0] for path in paths if len(path) == 1}
+    deeper: dict[Any, list[Path]] = defaultdict(list)
+    for path in paths:
+        if len(path) > 1:
+            deeper[path[0]].append(path[1:])
+    below: dict[Any, dict[Path, Any]] = defaultdict(dict)
+    for path, number in numbers.items():
+        below[path[0]][path[1:]] = number
+    if isinstance(value, dict):
+        return {
+            key: _without(item, deeper.get(key, []), below.get(key, {}))
+            for key, item in value.items()
+            if key not in here
+        }
+    if isinstance(value, list):
+        return [
+            _without(item, deeper.get(index, []), below.get(index, {}))
+            for index, item in enumerate(value)
+        ]
+    return value
+
+
+def shape_findings(document: Document, errors: list[ShapeError]) -> list[Finding]:
+    """One GK-SCHEMA finding per ill-typed field, at its line."""
+    findings = []
+    for number, error in enumerate(errors[:MAX_SHAPE_FINDINGS], 1):
+        location = document.locator.locate(error.path)
+        where = format_path(error.path)
+        message = (
+            f"{where}: {error.message} ({document.kind} schema of Kubernetes {schema_version()})"
+        )
+        if number == MAX_SHAPE_FINDINGS and len(errors) > MAX_SHAPE_FINDINGS:
+            message += f"; {len(errors) - MAX_SHAPE_FINDINGS} more ill-typed field(s) not listed"
+        problem = Problem("GK-SCHEMA", location.file, location.line, message, location.column)
+        identity = (
+            document.kind,
+            document.namespace,
+            document.name,
+            stable_path(document.obj, error.path),
+        )
+        findings.append(
+            to_finding(problem, document.source, identity=identity).with_(
+                kind=document.kind,
+                namespace=document.namespace,
+                name=document.name,
+                path=where,
+                extra=_location_extra(location),
+            )
+        )
+    return findings
 
 
 def make_finding(
@@ -558,4 +683,4 @@ def render_message(template: str, data: dict[str, Any]) -> str:
             return ", ".join(str(item) for item in value)
         return "" if value is None else str(value)
 
-    return _PLACEHOLDER.sub(replace, template)
+    return PLACEHOLDER.sub(replace, template)

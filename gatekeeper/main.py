@@ -133,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = commands.add_parser("test", help="run the policies' own test fixtures")
     test.add_argument(
-        "dirs", nargs="*", metavar="DIR", help="policy directories (default: built-in)"
+        "dirs",
+        nargs="*",
+        metavar="DIR",
+        help="policy directories (default: the built-in packs and .gatekeeper.yml policies)",
     )
     _add_output_options(test, ("text", "junit"))
     test.add_argument(

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from gatekeeper.context import RunContext
 
 # Findings that inform a reviewer and never block on their own.
-NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-WAIVER-EXPIRING"})
+NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-POLICY-OVERRIDE", "GK-WAIVER-EXPIRING"})
 
 
 def overrides_for(config: Config, file: str) -> list[Override]:

@@ -33,6 +33,13 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Document is not a Kubernetes object",
         "Every document in a manifest file must be a mapping with apiVersion and kind.",
     ),
+    "GK-SCHEMA": ProblemKind(
+        "high",
+        "Field has the wrong type for its kind",
+        "Write the field as the Kubernetes API defines it (e.g. a list of containers, not a "
+        "mapping; a quoted string for a label value): the API server rejects the object, and "
+        "policies cannot check the ill-typed part.",
+    ),
     "GK-FILE-TOO-LARGE": ProblemKind(
         "high", "File too large to scan", "Split the file, or exclude it in .gatekeeper.yml."
     ),
@@ -55,6 +62,11 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "info",
         "Policy, configuration or waivers changed",
         "Have the owners of the policies review the change; it applies once merged.",
+    ),
+    "GK-POLICY-OVERRIDE": ProblemKind(
+        "info",
+        "Policy replaced by a custom policy",
+        "Check that the replacement enforces at least what the policy it replaces did.",
     ),
     "GK-GATE-CHANGE": ProblemKind(
         "high",

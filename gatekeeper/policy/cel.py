@@ -151,6 +151,10 @@ class Program:
             raise CelError(_clean(str(error))) from None
         self._wrapped: dict[str, Any] = {}
 
+    def result_type(self) -> str:
+        """The static type of the result: BOOL, STRING, INT..., or DYN when unknown."""
+        return str(self._expression.return_type())
+
     def evaluate(self, data: dict[str, Any]) -> Any:
         try:
             value = self._expression.eval(data=data)

@@ -5,17 +5,22 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
 
 from gatekeeper.cache import ValidatedSet, digest
-from gatekeeper.errors import PolicyError, UsageError
-from gatekeeper.fieldpath import FieldPathError, concrete, parse
-from gatekeeper.policy.cel import CelError, Program
-from gatekeeper.policy.model import Match, Policy
-from gatekeeper.yamldoc import NodeLocator, read_single
+from gatekeeper.errors import PolicyError
+from gatekeeper.fieldpath import FieldPathError, Path, concrete, parse
+from gatekeeper.policy.cel import VARIABLES, CelError, Program
+from gatekeeper.policy.hints import did_you_mean
+from gatekeeper.policy.model import PLACEHOLDER, Match, Policy
+from gatekeeper.policy.params import check_schema, params_schema
+from gatekeeper.policy.references import check_references
+from gatekeeper.policy.schema import validate as validate  # also for config and waivers
+from gatekeeper.yamldoc import NodeLocator, decode, read_single
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 # Directories inside a policy bundle that hold test inputs, not policies.
@@ -40,6 +45,19 @@ def policy_schema() -> dict[str, Any]:
     return schema
 
 
+def display_file(file: str) -> str:
+    """A policy file as a reader knows it: `built-in kubernetes/x.yaml`, or its path."""
+    try:
+        return f"built-in {FsPath(file).resolve().relative_to(builtin_dir().resolve()).as_posix()}"
+    except ValueError:
+        return file
+
+
+def where(policy: Policy) -> str:
+    """`file:line` of a policy's id, for messages that point at two policies."""
+    return f"{display_file(policy.file)}:{policy.line('id')}"
+
+
 def policy_files(root: FsPath) -> Iterator[FsPath]:
     if root.is_file():
         yield root
@@ -53,24 +71,64 @@ def policy_files(root: FsPath) -> Iterator[FsPath]:
                 yield FsPath(directory, name)
 
 
-def load_bundle(roots: Iterable[FsPath]) -> list[Policy]:
-    """Every policy under `roots`; a later root's policy replaces an earlier one with its id."""
+def load_bundle(roots: Iterable[FsPath], standalone: bool = False) -> list[Policy]:
+    """Every policy under `roots`.
+
+    An id may appear once; a later root's policy replaces an earlier one only when it says
+    `overrides: ID`, and the replacement is recorded on it (`Policy.replaced`) so every report
+    can show it: a custom file must not quietly weaken a built-in policy. `standalone`: the
+    roots are loaded without what they override (`gatekeeper test DIR`), so an `overrides`
+    target may be absent.
+    """
     by_id: dict[str, Policy] = {}
     validated = ValidatedSet()
     for root in roots:
-        seen_here: dict[str, str] = {}
+        seen_here: dict[str, Policy] = {}
         for file in policy_files(root):
             if is_admission_file(file):
                 continue  # a ValidatingAdmissionPolicy: gatekeeper.admission runs it
             policy = load_policy_file(file, pack_root=root, validated=validated)
-            if policy.id in seen_here:
+            here = seen_here.get(policy.id)
+            if here is not None:
                 raise PolicyError(
-                    f"duplicate policy id {policy.id} (also in {seen_here[policy.id]})", str(file)
+                    f"duplicate policy id {policy.id} (also in {where(here)})",
+                    policy.file,
+                    policy.line("id"),
                 )
-            seen_here[policy.id] = str(file)
-            by_id[policy.id] = policy
+            seen_here[policy.id] = policy
+            _place(policy, by_id, standalone)
     validated.save()
     return sorted(by_id.values(), key=lambda policy: policy.id)
+
+
+def _place(policy: Policy, by_id: dict[str, Policy], standalone: bool) -> None:
+    """Add `policy` to the bundle, replacing an earlier policy only if it says so."""
+    earlier = by_id.get(policy.id)
+    if policy.overrides:
+        replaced = by_id.pop(policy.overrides, None)
+        if replaced is None and not standalone:
+            raise PolicyError(
+                f"overrides: no earlier policy has id {policy.overrides}"
+                f"{did_you_mean(policy.overrides, by_id)}",
+                policy.file,
+                policy.line("overrides"),
+            )
+        if earlier is not None and earlier is not replaced:
+            raise PolicyError(
+                f"duplicate policy id {policy.id} (also in {where(earlier)}); "
+                f"it overrides {policy.overrides}, not {policy.id}",
+                policy.file,
+                policy.line("id"),
+            )
+        policy.replaced = where(replaced) if replaced is not None else ""
+    elif earlier is not None:
+        raise PolicyError(
+            f"duplicate policy id {policy.id} (also in {where(earlier)}); "
+            f"to replace that policy, say so with `overrides: {policy.id}`",
+            policy.file,
+            policy.line("id"),
+        )
+    by_id[policy.id] = policy
 
 
 def is_admission_file(file: FsPath) -> bool:
@@ -97,48 +155,59 @@ def load_policy_file(
         raise PolicyError("a policy file holds exactly one YAML document", name, 1)
     locator = NodeLocator(name, document.node)
     key = digest(policy_schema_text(), data)
-    if validated is None or key not in validated:
+    check = validated is None or key not in validated
+    if check:
         validate(document.obj, policy_schema(), name, locator)
-        if validated is not None:
-            validated.add(key)
+        check_policy_params(document.obj, name, locator)
     pack = ""
     if pack_root is not None and pack_root.is_dir():
         relative = file.parent.relative_to(pack_root)
         pack = relative.parts[0] if relative.parts else pack_root.name
-    return compile_policy(document.obj, name, locator, pack)
+    policy = compile_policy(document.obj, name, locator, pack, decode(data))
+    if check:
+        text = decode(data)
+        check_references(policy, lambda path, offset: scalar_line(locator, path, text, offset))
+        if validated is not None:
+            validated.add(key)
+    return policy
 
 
-def validate(
-    obj: Any,
-    schema: dict[str, Any],
-    file: str,
-    locator: NodeLocator,
-    error_type: type[UsageError] = PolicyError,
-) -> None:
-    """Schema-validate, reporting the most relevant error at its line."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
-    if error is None:
-        return
-    path = tuple(error.absolute_path)
-    where = ".".join(str(key) for key in path) or "(top level)"
-    line = locator.locate(path).line
-    raise error_type(f"{where}: {error.message}", file, line)
+def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) -> None:
+    """The policy's params schema is a schema, and its defaults and test params fit it."""
+    if "paramsSchema" in raw:
+        check_schema(raw["paramsSchema"], file, locator)
+    schema = params_schema(raw)
+    validate(raw.get("params", {}), schema, file, locator, at=("params",))
+    for index, case in enumerate(raw.get("tests", [])):
+        if "params" in case:
+            merged = {**raw.get("params", {}), **case["params"]}
+            validate(merged, schema, file, locator, at=("tests", index, "params"))
 
 
-def compile_policy(raw: dict[str, Any], file: str, locator: NodeLocator, pack: str) -> Policy:
+def compile_policy(
+    raw: dict[str, Any], file: str, locator: NodeLocator, pack: str, text: str = ""
+) -> Policy:
     def line(*path: str | int) -> int:
         return locator.locate(path).line
 
-    def program(source: str, *path: str | int) -> Program:
+    def program(source: str, returns: tuple[str, ...], *path: str | int) -> Program:
         try:
-            return Program(source)
+            compiled = Program(source)
         except CelError as error:
             raise PolicyError(
-                f"{'.'.join(map(str, path))}: invalid CEL: {error}", file, line(*path)
+                f"{'.'.join(map(str, path))}: invalid CEL: {error}",
+                file,
+                cel_error_line(error, locator, path, text),
             ) from None
+        result = compiled.result_type()
+        if result not in (*returns, "DYN"):
+            raise PolicyError(
+                f"{'.'.join(map(str, path))}: must give a {' or '.join(returns).lower()},"
+                f" gives {result.lower()}",
+                file,
+                line(*path),
+            )
+        return compiled
 
     match_raw = raw["match"]
     match = Match(
@@ -146,7 +215,7 @@ def compile_policy(raw: dict[str, Any], file: str, locator: NodeLocator, pack: s
         kinds=frozenset(match_raw.get("kinds", ())),
         namespaces=frozenset(match_raw.get("namespaces", ())),
         exclude_namespaces=frozenset(match_raw.get("excludeNamespaces", ())),
-        condition=program(match_raw["condition"], "match", "condition")
+        condition=program(match_raw["condition"], ("BOOL",), "match", "condition")
         if "condition" in match_raw
         else None,
     )
@@ -164,6 +233,9 @@ def compile_policy(raw: dict[str, Any], file: str, locator: NodeLocator, pack: s
         raise PolicyError(
             "each: a repository-scope policy iterates the inventory", file, line("each")
         )
+    schema = params_schema(raw)
+    message = raw.get("message", raw["title"])
+    check_placeholders(message, schema, file, line("message") if "message" in raw else 1)
     return Policy(
         id=raw["id"],
         title=raw["title"],
@@ -171,19 +243,91 @@ def compile_policy(raw: dict[str, Any], file: str, locator: NodeLocator, pack: s
         description=raw["description"].strip(),
         remediation=raw["remediation"].strip(),
         match=match,
-        rule=program(raw["rule"], "rule"),
+        rule=program(raw["rule"], ("BOOL",), "rule"),
         file=file,
         pack=raw.get("pack", pack),
         references=tuple(raw.get("references", ())),
         each=each,
         field_path=field,
-        message=raw.get("message", raw["title"]),
-        message_expression=program(raw["messageExpression"], "messageExpression")
+        message=message,
+        message_expression=program(raw["messageExpression"], ("STRING",), "messageExpression")
         if "messageExpression" in raw
         else None,
         params=dict(raw.get("params", {})),
+        params_schema=schema,
         fix=raw.get("fix"),
         tests=list(raw.get("tests", [])),
         scope=raw.get("scope", "document"),
+        overrides=raw.get("overrides", ""),
+        lines={str(key): line(key) for key in raw},
         raw=raw,
     )
+
+
+def cel_error_line(error: CelError, locator: NodeLocator, path: Path, text: str) -> int:
+    """The file line of a CEL error's `at LINE:COLUMN`, inside a multi-line YAML scalar."""
+    found = re.match(r"at (\d+):(\d+):", str(error))
+    node = locator.node_at(path)
+    if found is None or node is None or not isinstance(node.value, str):
+        return locator.locate(path).line
+    cel_line, column = int(found.group(1)), int(found.group(2))
+    starts = [0, *(index + 1 for index, char in enumerate(node.value) if char == "\n")]
+    if cel_line > len(starts):
+        return locator.locate(path).line
+    return scalar_line(locator, path, text, starts[cel_line - 1] + column - 1)
+
+
+def scalar_line(locator: NodeLocator, path: Path, text: str, offset: int) -> int:
+    """The file line of character `offset` of the string value at `path` (a YAML scalar that
+    may span lines: literal `|`, folded `>` or plain), given the file's text."""
+    node = locator.node_at(path)
+    fallback = locator.locate(path).line
+    if node is None or not text or not isinstance(node.value, str):
+        return fallback
+    source: str = node.value
+    # Find each YAML line's text in the scalar's value, in order.
+    lines = text.splitlines()
+    best, position = fallback, 0
+    first = node.start_mark.line + (1 if getattr(node, "style", None) in ("|", ">") else 0)
+    for number in range(first, min(node.end_mark.line + 1, len(lines))):
+        content = lines[number].strip()
+        if number == node.start_mark.line:
+            content = lines[number][node.start_mark.column :].strip().lstrip("\"'")
+        if not content:
+            continue
+        at = source.find(content, position)
+        if at < 0:
+            continue
+        if at > offset:
+            break
+        best, position = number + 1, at + len(content)
+    return best
+
+
+def check_placeholders(message: str, schema: dict[str, Any], file: str, line: int) -> None:
+    """Every `{{ ... }}` of a message names a variable (and a declared param): a misspelt
+    placeholder would render empty in every finding."""
+    for found in PLACEHOLDER.finditer(message):
+        text = found.group(1)
+        try:
+            pattern = parse(text)
+        except FieldPathError as error:
+            raise PolicyError(f"message: {{{{ {text} }}}}: {error}", file, line) from None
+        root = pattern[0] if pattern else ""
+        if not isinstance(root, str) or root not in VARIABLES:
+            raise PolicyError(
+                f"message: {{{{ {text} }}}}: unknown variable {root!r}"
+                f"{did_you_mean(str(root), VARIABLES)}; use one of {', '.join(VARIABLES)}",
+                file,
+                line,
+            )
+        declared = schema.get("properties")
+        if root == "params" and len(pattern) > 1 and isinstance(declared, dict):
+            name = pattern[1]
+            if isinstance(name, str) and name not in declared:
+                raise PolicyError(
+                    f"message: {{{{ {text} }}}}: the policy has no param {name!r}"
+                    f"{did_you_mean(name, declared)}",
+                    file,
+                    line,
+                )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.fieldpath import Path, Pattern
 from gatekeeper.policy.cel import Program
+
+# A message placeholder: `{{ item.name }}`, a field path into a CEL variable.
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,17 @@ class Policy:
     message: str = ""
     message_expression: Program | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    params_schema: dict[str, Any] = field(default_factory=dict)  # declared or inferred
     fix: dict[str, Any] | None = None
     tests: list[dict[str, Any]] = field(default_factory=list)
     scope: str = "document"  # document | repository (see gatekeeper.inventory)
+    overrides: str = ""  # the id of an earlier policy this one replaces, on purpose
+    replaced: str = ""  # `file:line` of the policy it replaced (set by load_bundle)
+    lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
 
     @property
     def pod_policy(self) -> bool:

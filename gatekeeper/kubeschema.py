@@ -1,0 +1,297 @@
+"""Wrongly typed fields of Kubernetes objects, from the Kubernetes OpenAPI schemas.
+
+A list written as a mapping or a string where an object belongs is rejected by the API server,
+and policies cannot judge it: they err, or see a field as unset. Finding these first lets the
+scan say so once, at the offending line, and lets policies run on the well-formed rest.
+
+The schemas are the JSON Schema form of the Kubernetes OpenAPI definitions that the
+kubernetes-validate package ships (Apache-2.0), newest Kubernetes version only, read from its
+package data without running its code. One file holds every definition; it is parsed once per
+process, on the first Kubernetes object of a known kind. The check is types only (no
+`required`, no enums, unknown fields allowed): what makes an object unusable to policies.
+Custom resources and removed API versions have no schema and are not checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+from gatekeeper.fieldpath import Path
+
+_PACKAGE = "kubernetes_validate"
+_SCHEMAS = "kubernetes-json-schema"
+_REF = re.compile(r"^.*#/\$defs/")
+_EXACT: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
+
+
+@dataclass(frozen=True)
+class ShapeError:
+    path: Path
+    message: str
+    # A string that kubectl's YAML reader takes for this number (`0e0`, `8e1`, `0o17`): what
+    # policies must judge, since that is what the API server would get.
+    as_read: int | float | None = None
+
+
+@dataclass(frozen=True)
+class _Schemas:
+    version: str  # the Kubernetes version of the schemas, e.g. v1.37.0
+    definitions: dict[str, Any]
+    kinds: dict[tuple[str, str], str]  # (apiVersion, kind) -> definition name
+
+
+@functools.cache
+def _schemas() -> _Schemas | None:
+    """The newest schemas the package ships, or None when it is not installed."""
+    # Located, not imported: importing the package costs ~0.2 s (jsonschema, referencing).
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = FsPath(next(iter(spec.submodule_search_locations)), _SCHEMAS)
+    try:
+        versions = [entry.name for entry in root.iterdir() if entry.name.endswith("-local")]
+        version = max(versions, key=lambda name: tuple(map(int, re.findall(r"\d+", name))))
+        document = json.loads((root / version / "_definitions.json").read_text())
+        definitions: dict[str, Any] = dict(document["$defs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    kinds: dict[tuple[str, str], str] = {}
+    for name, definition in definitions.items():
+        for gvk in definition.get("x-kubernetes-group-version-kind", ()):
+            group, api_version = gvk.get("group", ""), gvk["version"]
+            api = f"{group}/{api_version}" if group else api_version
+            kinds.setdefault((api, gvk["kind"]), name)
+    return _Schemas(version.removesuffix("-local"), definitions, kinds)
+
+
+def schema_version() -> str:
+    """The Kubernetes version objects are checked against ("" when no schemas are installed)."""
+    schemas = _schemas()
+    return schemas.version if schemas else ""
+
+
+def known(api_version: str, kind: str) -> bool:
+    schemas = _schemas()
+    return schemas is not None and (api_version, kind) in schemas.kinds
+
+
+def has_kind(kind: str) -> bool:
+    """Is there a schema for `kind` in some API version?"""
+    schemas = _schemas()
+    return schemas is not None and any(known_kind == kind for _, known_kind in schemas.kinds)
+
+
+def shape_errors(obj: Any) -> list[ShapeError]:
+    """Fields of a Kubernetes object whose value has the wrong type for its apiVersion and
+    kind, outermost first; [] for a kind without a schema."""
+    if not isinstance(obj, dict):
+        return []
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    schemas = _schemas()
+    if schemas is None or not isinstance(api_version, str) or not isinstance(kind, str):
+        return []
+    name = schemas.kinds.get((api_version, kind))
+    if name is None:
+        return []
+    errors: list[ShapeError] = []
+    try:
+        _node(name).check(obj, (), errors)
+    except RecursionError:  # deeper than any real object (YAML depth is capped at 500)
+        return errors
+    return errors
+
+
+class _Node:
+    """One schema, compiled: its allowed types and the schemas of its children.
+
+    Children are compiled on first use and shared by reference, so each definition is
+    compiled once per process however many objects use it.
+    """
+
+    __slots__ = ("_compiled", "_raw", "additional", "exact", "items", "properties", "types")
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+        self._compiled = False
+        self.types: tuple[str, ...] = ()
+        self.exact: frozenset[type] = frozenset()  # Python types that surely fit
+        self.properties: dict[str, _Node] = {}
+        self.additional: _Node | None = None
+        self.items: _Node | None = None
+
+    def _compile(self) -> None:
+        raw = self._raw
+        alternatives = raw.get("oneOf")
+        options = alternatives if isinstance(alternatives, list) else [raw]
+        self.types = tuple(dict.fromkeys(t for option in options for t in _types(option)))
+        self.exact = frozenset(t for name in self.types for t in _EXACT.get(name, ()))
+        self.properties = {key: _child(value) for key, value in raw.get("properties", {}).items()}
+        extra = raw.get("additionalProperties")
+        self.additional = _child(extra) if isinstance(extra, dict) else None
+        items = raw.get("items")
+        self.items = _child(items) if isinstance(items, dict) else None
+        self._compiled = True
+
+    def check(self, value: Any, path: Path, errors: list[ShapeError]) -> None:
+        if not self._compiled:
+            self._compile()
+        if value is None:
+            return  # null means unset
+        if (
+            self.types
+            and type(value) not in self.exact
+            and not any(_is(value, name) for name in self.types)
+        ):
+            number = go_yaml_number(value) if isinstance(value, str) else None
+            if number is not None and any(_is(number, name) for name in self.types):
+                message = _error(path, self.types, value).message
+                message += f" (unquoted, Kubernetes tools read it as the number {number})"
+                errors.append(ShapeError(path, message, number))
+            else:
+                errors.append(_error(path, self.types, value))
+            return
+        if isinstance(value, dict):
+            properties, additional = self.properties, self.additional
+            if not properties and additional is None:
+                return
+            for key, item in value.items():
+                child = properties.get(key, additional)
+                if child is not None:
+                    child.check(item, (*path, key), errors)
+        elif isinstance(value, list) and self.items is not None:
+            for index, item in enumerate(value):
+                self.items.check(item, (*path, index), errors)
+
+
+def _child(raw: dict[str, Any]) -> _Node:
+    ref = raw.get("$ref")
+    return _node(_REF.sub("", ref)) if isinstance(ref, str) else _Node(raw)
+
+
+@functools.cache
+def _node(name: str) -> _Node:
+    schemas = _schemas()
+    definition = schemas.definitions.get(name) if schemas else None
+    return _Node(definition if isinstance(definition, dict) else {})  # unknown: anything goes
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    declared = schema.get("type", [])
+    names = [declared] if isinstance(declared, str) else list(declared)
+    return [name for name in names if name != "null"]
+
+
+def _is(value: Any, type_name: str) -> bool:
+    if type_name == "object":
+        return isinstance(value, dict)
+    if type_name == "array":
+        return isinstance(value, list)
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False  # a bool is an int to Python, not to Kubernetes
+    if type_name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if type_name == "number":
+        return isinstance(value, (int, float))
+    return True
+
+
+def _error(path: Path, expected: tuple[str, ...], value: Any) -> ShapeError:
+    wanted = " or ".join(dict.fromkeys(_TYPE_NAMES.get(name, name) for name in expected))
+    return ShapeError(path, f"expected {wanted}, found {describe(value)}")
+
+
+# go-yaml's (v2, used by kubectl and Helm) plain floats; PyYAML wants a dot where it does not.
+_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def go_yaml_number(text: str) -> int | float | None:
+    """The number kubectl's YAML reader makes of a plain scalar that PyYAML keeps a string."""
+    plain = text.replace("_", "")
+    try:
+        return int(plain, 0)  # 0o17, 0x1F, 0b1
+    except ValueError:
+        pass
+    if _GO_FLOAT.fullmatch(plain):
+        number = float(plain)
+        return int(number) if number.is_integer() else number  # as JSON carries it
+    return None
+
+
+def describe(value: Any) -> str:
+    """A value's YAML type for a message: `a mapping`, `the string "x"`, `the number 3`."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    text = str(value)
+    return f"the string {json.dumps(text if len(text) <= 40 else text[:37] + '...')}"
+
+
+def unknown_field(kind: str, path: Sequence[Any]) -> tuple[int, list[str]] | None:
+    """Where `path` (keys, list indexes, wildcards) leaves every schema of `kind`.
+
+    None when some version of the kind has every field, or when the kind or a step is not
+    known well enough to say (a map, a free-form object, a kind with no schema). Otherwise
+    (index of the first unknown key, the fields that were possible there).
+    """
+    schemas = _schemas()
+    if schemas is None:
+        return None
+    names = [name for (_, known_kind), name in schemas.kinds.items() if known_kind == kind]
+    worst: tuple[int, list[str]] | None = None
+    for name in dict.fromkeys(names):
+        found = _unknown_step(_node(name), path)
+        if found is None:
+            return None
+        if worst is None or found[0] > worst[0]:
+            worst = found
+    return worst
+
+
+def _unknown_step(node: _Node, path: Sequence[Any]) -> tuple[int, list[str]] | None:
+    for index, key in enumerate(path):
+        if not node._compiled:
+            node._compile()
+        if not isinstance(key, str):  # a list index or wildcard
+            if node.items is None:
+                return None
+            node = node.items
+        elif key in node.properties:
+            node = node.properties[key]
+        elif node.additional is not None:
+            node = node.additional
+        elif not node.properties or "object" not in node.types:
+            return None  # free-form: anything goes
+        else:
+            return index, sorted(node.properties)
+    return None
