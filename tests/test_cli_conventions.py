@@ -119,8 +119,8 @@ def test_config_validate_accepts_a_valid_file(gatekeeper: Gatekeeper, repo: Path
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("builtin: false\nseverityTreshold: high\n", "'severityTreshold' was unexpected"),
-        ("disable: [K8S-PSS-PRIVILEGD]\n", "other.yml: disable: unknown policy id"),
+        ("builtin: false\nseverityTreshold: high\n", "other.yml:2: severityTreshold: unknown key"),
+        ("disable: [K8S-PSS-PRIVILEGD]\n", "other.yml:1: disable: unknown policy id"),
         ("packs: [kubernets]\n", "other.yml: unknown pack(s) kubernets"),
         ("sources:\n  helm:\n    charts:\n      - path: nowhere\n", "other.yml:4:"),
     ],
