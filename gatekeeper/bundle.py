@@ -99,7 +99,23 @@ def engine_for(config: Config, policies: list[Policy], disable: Iterable[str] = 
     if message:
         raise UsageError(f"--disable: {message}")
     disabled = {*config.disable, *disable}
-    return Engine([policy for policy in policies if policy.id not in disabled], config.params)
+    return Engine(
+        [policy for policy in policies if policy.id not in disabled],
+        _with_pss_version(config, policies),
+    )
+
+
+def _with_pss_version(config: Config, policies: list[Policy]) -> dict[str, dict[str, Any]]:
+    """`podSecurity.version` sets the `version` param of every policy that has one (the Pod
+    Security Standards controls); a policy's own `params` entry still wins."""
+    version = (config.raw.get("podSecurity") or {}).get("version")
+    if not version:
+        return config.params
+    params = {key: dict(value) for key, value in config.params.items()}
+    for policy in policies:
+        if "version" in policy.params:
+            params[policy.id] = {"version": version, **params.get(policy.id, {})}
+    return params
 
 
 def check_config(config: Config, policies: list[Policy]) -> None:

@@ -62,7 +62,11 @@ class Engine:
 
     @property
     def needs_inventory(self) -> bool:
-        return bool(self._repository)
+        """Repository-scope policies, and Pod Security findings (which read the repository's
+        Namespace labels: gatekeeper.pss_admission), need every object's summary."""
+        return bool(self._repository) or any(
+            str(tag).startswith("pss-") for p in self.policies for tag in p.raw.get("tags") or ()
+        )
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []

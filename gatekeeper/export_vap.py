@@ -37,6 +37,8 @@ POD_KINDS = {
     "ReplicaSet": ("apps", "replicasets"),
     "Job": ("batch", "jobs"),
     "CronJob": ("batch", "cronjobs"),
+    "DeploymentConfig": ("apps.openshift.io", "deploymentconfigs"),
+    "Rollout": ("argoproj.io", "rollouts"),
 }
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

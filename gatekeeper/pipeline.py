@@ -18,7 +18,7 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.problems import to_finding
-from gatekeeper.scanner import ScanResult, finalize, scan
+from gatekeeper.scanner import ScanResult, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
@@ -77,7 +77,8 @@ def scan_with_overrides(
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
             result.findings.append(finding)
-    result.findings = finalize(result.findings)
+    inventory = [*result.inventory, *extra_inventory]
+    result.findings = finalize(predict_admission(result.findings, inventory, engine))
     return result
 
 

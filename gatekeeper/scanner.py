@@ -145,12 +145,22 @@ def _scan(
         _engine = _context = None
     if repository:
         result.findings.extend(engine.evaluate_repository(result.inventory))
-        result.findings = finalize(result.findings)
+        result.findings = finalize(predict_admission(result.findings, result.inventory, engine))
     return result
 
 
 def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
+
+
+def predict_admission(
+    findings: list[Finding], inventory: list[InventoryEntry], engine: Engine
+) -> list[Finding]:
+    """PSS findings in a namespace whose Pod Security labels will reject or warn (see
+    gatekeeper.pss_admission)."""
+    from gatekeeper import pss_admission
+
+    return pss_admission.annotate(findings, inventory, pss_admission.policy_levels(engine.policies))
 
 
 def finalize(findings: list[Finding]) -> list[Finding]:

@@ -22,8 +22,11 @@ POD_TEMPLATE_PATHS: dict[str, Path] = {
     "ReplicationController": ("spec", "template"),
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "DeploymentConfig": ("spec", "template"),  # OpenShift (apps.openshift.io)
+    "Rollout": ("spec", "template"),  # Argo Rollouts (a `workloadRef` Rollout has none)
 }
-WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS) - {"Pod", "PodTemplate"}
+# Kinds a pod rule reaches through their pod template (PodTemplate included: it is one).
+WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS) - {"Pod"}
 
 
 class PodView(NamedTuple):

@@ -291,6 +291,42 @@ def test_merge_group_concludes_the_check_and_comments_nothing(pr: PullRequest) -
     assert result.outputs["degraded"] == "false"
 
 
+def test_merge_group_commit_is_not_the_pull_requests_head_and_still_gets_the_verdict(
+    pr: PullRequest,
+) -> None:
+    """The queue's merge commit is never the pull request's head: the stale-run check (which
+    skips writes on the pull request once its head moved) must not skip the check run on the
+    queued commit, nor the commit status a personal access token falls back to."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    queued = pr.git.git.commit_tree(
+        f"{pr.head}^{{tree}}", "-p", pr.base, "-p", pr.head, "-m", "Merge pull request #7"
+    )
+    standin.repo_commits.append(queued)
+    group = {
+        "merge_group": {
+            "head_sha": queued,
+            "head_ref": f"refs/heads/gh-readonly-queue/main/pr-7-{pr.head}",
+            "base_sha": pr.base,
+            "base_ref": "refs/heads/main",
+        }
+    }
+    queue_env = {"GITHUB_EVENT_NAME": "merge_group", "GITHUB_SHA": queued}
+    result = pr.run(standin, event=group, extra_env=queue_env)
+    assert result.returncode == 1, result.stderr
+    assert standin.issue_comments == [] and standin.reviews == []
+    (check,) = standin.check_runs.values()
+    assert check["conclusion"] == "failure" and check["head_sha"] == queued
+    assert result.outputs["degraded"] == "false"
+    assert "nothing written" not in result.summary + result.stderr
+    # A personal access token cannot create check runs: the status lands on the queued commit.
+    pat = pr.run(standin, token="ghp_queue", event=group, extra_env=queue_env)
+    assert pat.returncode == 1, pat.stderr
+    (status,) = standin.statuses
+    assert (status["sha"], status["state"], status["context"]) == (queued, "failure", "gatekeeper")
+    assert standin.issue_comments == [] and standin.reviews == []
+    assert "nothing written" not in pat.summary + pat.stderr
+
+
 def test_trusted_workflow_judges_a_fork_change_checked_out_as_data(pr: PullRequest) -> None:
     """pull_request_target: the base branch's workflow, a fork's change cloned into ./change
     (as templates/workflows/gatekeeper-trusted.yml does); the token may write, so the run

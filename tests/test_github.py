@@ -99,8 +99,30 @@ class PullRequest:
         diff = self.git.git.diff(self.base, self.head)
         pull = PullRequestState(7, self.base, self.head, hunk_lines(diff))
         standin = start(self.description, REPOSITORY, pull)
+        standin.file_lines = self.file_lines()
         self.standins.append(standin)
         return standin
+
+    def file_lines(self) -> dict[str, int]:
+        return {
+            str(path.relative_to(self.root)): len(path.read_text().splitlines())
+            for path in self.root.rglob("*")
+            if path.is_file() and ".git" not in path.relative_to(self.root).parts
+        }
+
+    def push(self, standin: StandIn, files: dict[str, str]) -> str:
+        """Another commit on the pull request's branch, as GitHub sees a push."""
+        old = self.head
+        for name, text in files.items():
+            self.write(name, text)
+        self.head = self.commit("push")
+        standin.push(
+            self.head,
+            hunk_lines(self.git.git.diff(self.base, self.head)),
+            self.git.git.diff(old, self.head),
+        )
+        standin.file_lines = self.file_lines()
+        return self.head
 
     def run(
         self,
@@ -108,16 +130,19 @@ class PullRequest:
         *args: str,
         fork: bool = False,
         token: str = "t0k",
+        head: str = "",
         event: dict[str, Any] | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> Result:
-        """`event`/`extra_env`: another event payload (default: pull_request) and variables."""
+        """`head`: the pull request's head the event names (default: the latest commit);
+        `event`/`extra_env`: another event payload (default: pull_request) and variables."""
+        head = head or self.head
         event = event or {
             "number": 7,
             "pull_request": {
                 "number": 7,
                 "head": {
-                    "sha": self.head,
+                    "sha": head,
                     "repo": {"full_name": "someone/app" if fork else REPOSITORY},
                 },
                 "base": {"sha": self.base, "repo": {"full_name": REPOSITORY}},
@@ -134,7 +159,7 @@ class PullRequest:
             "GITHUB_REPOSITORY": REPOSITORY,
             "GITHUB_API_URL": standin.url,
             "GITHUB_TOKEN": token,
-            "GITHUB_SHA": self.head,
+            "GITHUB_SHA": head,
             "GITHUB_STEP_SUMMARY": str(self.tmp / "summary.md"),
             "GITHUB_OUTPUT": str(self.tmp / "output.txt"),
             "GATEKEEPER_GITHUB_PACE": "0",
@@ -205,7 +230,7 @@ def test_first_run_posts_review_summary_and_failing_check(pr: PullRequest) -> No
     # One sticky summary, escaped: no live HTML, mention, code span or table break.
     (summary,) = standin.issue_comments
     body = summary["body"]
-    assert body.startswith("<!-- gatekeeper:summary -->")
+    assert body.startswith("<!-- gatekeeper:summary gatekeeper -->")
     assert "2 new" in body and "**2 blocking**" in body
     assert "evil\\|\\`@&#8203;octocat\\`&lt;img src=x&gt; is privileged" in body
     assert "<img" not in body and "@octocat" not in body
@@ -236,7 +261,9 @@ def test_new_finding_outside_the_diff_goes_to_the_summary_only(pr: PullRequest) 
     result = pr.run(standin)
     assert result.returncode == 1, result.stderr
     assert 9 not in standin.pull.hunk_lines["deploy/pod.yaml"]
-    assert standin.reviews == [] and all(r.status < 400 for r in standin.requests)
+    assert standin.reviews == []
+    # Only `GET /user` fails: GITHUB_TOKEN is an installation token, not a user.
+    assert [r.path for r in standin.requests if r.status >= 400] == ["/user"]
     (summary,) = standin.issue_comments
     assert (
         "deploy/pod\\.yaml:9" in summary["body"]
@@ -253,6 +280,17 @@ def test_rerun_edits_the_summary_and_does_not_repeat_inline_comments(pr: PullReq
     assert summary["edits"] == 1
     assert len(standin.reviews) == 1 and len(standin.review_comments) == 1
     assert len(standin.check_runs) == 2  # one per run, as a re-run on GitHub does
+
+
+def test_markers_in_another_bots_comments_are_ignored(pr: PullRequest) -> None:
+    """GITHUB_TOKEN cannot read `GET /user`; GraphQL's `viewer` names its bot, so another app's
+    bot (or a workflow of the PR with its own app token) cannot pose as gatekeeper."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.add_comment("<!-- gatekeeper:summary gatekeeper --> all good", "other[bot]", kind="Bot")
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    mine = [c for c in standin.issue_comments if c["user"]["login"] == "github-actions[bot]"]
+    assert len(mine) == 1 and standin.issue_comments[0]["body"].endswith("all good")
 
 
 def test_markers_typed_by_a_user_are_ignored(pr: PullRequest) -> None:
@@ -335,12 +373,23 @@ def test_read_only_token_403_degrades_and_still_fails(pr: PullRequest) -> None:
 
 def test_token_without_checks_write_still_comments_and_annotates(pr: PullRequest) -> None:
     standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
-    standin.fail("POST", r"/check-runs$", 403, message="Resource not accessible by integration")
+    standin.permissions = {"pull-requests"}  # the starter workflow grants no `statuses`
     result = pr.run(standin)
     assert result.returncode == 1, result.stderr
     assert len(standin.issue_comments) == 1 and len(standin.reviews) == 1
     assert "::error file=deploy/pod.yaml,line=9," in result.stdout
     assert "checks: write" in result.summary and result.outputs["degraded"] == "false"
+    assert "no commit status either" in result.summary and standin.statuses == []
+
+
+def test_token_without_checks_but_with_statuses_sets_a_commit_status(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.permissions = {"pull-requests", "statuses"}
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert standin.check_runs == {}
+    assert [(s["state"], s["context"]) for s in standin.statuses] == [("failure", "gatekeeper")]
+    assert "the verdict is the commit status `gatekeeper` instead" in result.stdout
 
 
 def test_review_rejected_with_422_folds_findings_into_the_summary(pr: PullRequest) -> None:
@@ -459,3 +508,312 @@ def test_standin_rejects_a_review_comment_outside_the_diff(pr: PullRequest) -> N
     status, _, _ = standin.handle("POST", f"/repos/{REPOSITORY}/check-runs", {"name": 3}, "token t")
     assert status == 422 and "head_sha" in standin.violations[-1]
     standin.violations.clear()
+
+
+# --- the conversation over many pushes (issue 9) ---------------------------------------------
+
+
+def test_editing_a_flagged_line_without_fixing_it_comments_again(pr: PullRequest) -> None:
+    """GitHub marks a comment outdated (line null) when a push changes its line: it no longer
+    shows on the diff, so the finding is commented again on its current line."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    pr.run(standin)
+    (first,) = standin.review_comments
+    assert first["line"] == 9
+    edited = pod(("web", True)).replace("# keep", "# really")
+    pr.push(standin, {"deploy/pod.yaml": edited})
+    assert first["line"] is None and first["position"] is None  # outdated
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    live = [(c["line"], c["commit_id"]) for c in standin.review_comments if c["line"]]
+    assert live == [(9, pr.head)]
+    # The outdated thread is resolved: the new comment carries the conversation.
+    assert standin.resolved_threads == {first["id"]} and "Fixed" not in first["body"]
+    assert "already commented" not in standin.issue_comments[0]["body"]
+    # A push that only moves the line keeps the comment live (GitHub moves it): no repeat.
+    pr.push(standin, {"deploy/pod.yaml": "# moved down\n" + edited})
+    assert [c["line"] for c in standin.review_comments] == [None, 10]
+    pr.run(standin)
+    assert len(standin.review_comments) == 2
+
+
+def test_an_outdated_thread_stays_open_when_commenting_again_fails(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    pr.run(standin)
+    pr.push(standin, {"deploy/pod.yaml": pod(("web", True)).replace("# keep", "# really")})
+    standin.fail("POST", r"/pulls/7/reviews$", 500, times=100)
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.review_comments) == 1 and standin.resolved_threads == set()
+    assert "web is privileged" in standin.issue_comments[0]["body"]
+
+
+def test_a_later_push_that_fixes_a_finding_resolves_its_thread(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True), ("db", True))})
+    pr.run(standin)
+    assert len(standin.review_comments) == 2
+    fix = pr.push(standin, {"deploy/pod.yaml": pod(("web", False), ("db", True))})
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    web, db = sorted(standin.review_comments, key=lambda c: c["original_line"])
+    assert standin.thread_resolved(web["id"]) and not standin.thread_resolved(db["id"])
+    assert f"Fixed in {fix[:12]}" in web["body"] and "Fixed" not in db["body"]
+    assert len(standin.review_comments) == 2  # the live db comment still counts
+    pr.run(standin)  # nothing more to settle
+    assert web["edits"] == 1 and len(standin.review_comments) == 2
+    # The finding comes back: the comment marked fixed no longer speaks for it.
+    pr.push(standin, {"deploy/pod.yaml": pod(("web", True), ("db", True))})
+    pr.run(standin)
+    assert [c["line"] for c in standin.review_comments if c["line"]] == [13, 9]
+
+
+def test_without_graphql_a_fixed_comment_is_edited_to_say_so(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    pr.run(standin)
+    standin.graphql_denied = True
+    fix = pr.push(standin, {"deploy/pod.yaml": pod(("web", False))})
+    result = pr.run(standin)
+    assert result.returncode == 0, result.stderr
+    (comment,) = standin.review_comments
+    assert f"Fixed in {fix[:12]}" in comment["body"] and not standin.resolved_threads
+    assert "review threads stay open" in standin.issue_comments[0]["body"]
+
+
+def test_an_older_run_finishing_last_does_not_overwrite_the_newer_verdict(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    old = pr.head
+    fixed = pr.push(standin, {"deploy/pod.yaml": pod(("web", False))})
+    newer = pr.run(standin)
+    assert newer.returncode == 0, newer.stderr
+    (summary,) = standin.issue_comments
+    passed = summary["body"]
+    older = pr.run(standin, head=old)
+    assert older.returncode == 1, older.stderr  # its own commit still fails
+    assert standin.issue_comments == [summary] and summary["body"] == passed
+    assert standin.reviews == [] and standin.review_comments == []
+    assert f"its head is now {fixed[:12]}" in older.summary
+    # Check runs belong to their commit: the old one's cannot change the head's verdict.
+    runs = {run["head_sha"]: run["conclusion"] for run in standin.check_runs.values()}
+    assert runs == {fixed: "success", old: "failure"}
+
+
+def test_a_push_landing_during_a_run_stops_its_later_writes(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    scanned = pr.head
+    newer = pr.push(standin, {"deploy/pod.yaml": pod(("web", False))})
+    standin.pull.head_sha = scanned  # GitHub learns of the push while the run is writing
+    standin.after("POST", r"/pulls/7/reviews$", lambda: setattr(standin.pull, "head_sha", newer))
+    result = pr.run(standin, head=scanned)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.reviews) == 1  # written while its commit was the head
+    assert standin.issue_comments == []  # the summary would have been stale
+    assert f"its head is now {newer[:12]}" in result.summary
+
+
+def test_a_message_over_githubs_body_limit_is_cut_not_lost(pr: PullRequest) -> None:
+    """A 70,000-character message would make GitHub refuse the whole review."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("x" * 70_000, True), ("web", True))})
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert len(standin.reviews) == 1 and len(standin.review_comments) == 2
+    assert all(len(c["body"]) <= 65536 for c in standin.review_comments)
+    (summary,) = standin.issue_comments
+    assert len(summary["body"]) <= 65536 and "web is privileged" in summary["body"]
+    assert len(standin.check_runs) == 1
+
+
+def test_a_comment_github_refuses_does_not_sink_the_others(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("a", True), ("b", True), ("c", True))})
+    standin.pull.hunk_lines["deploy/pod.yaml"].discard(13)  # GitHub disagrees about line 13
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert sorted(c["line"] for c in standin.review_comments) == [9, 17]
+    assert [r["state"] for r in standin.reviews] == ["COMMENTED"]  # trial reviews deleted
+    body = standin.issue_comments[0]["body"]
+    assert "GitHub refused 1 inline comment" in body and "1 of them is not commented" in body
+    assert "deploy/pod\\.yaml:13" in body
+
+
+def test_trial_reviews_survive_lost_answers(pr: PullRequest) -> None:
+    """A trial (pending) review applied but answered 502 is found again, not made twice (a
+    second pending review would be refused and its comments taken for bad ones); a delete
+    applied but answered 502 and retried (404) is done."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("a", True), ("b", True), ("c", True))})
+    standin.pull.hunk_lines["deploy/pod.yaml"].discard(13)
+    reviews = r"/pulls/7/reviews$"
+    standin.after("POST", reviews, lambda: standin.fail("POST", reviews, 502, applied=True))
+    standin.fail("DELETE", r"/pulls/7/reviews/\d+$", 502, applied=True)
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    assert sorted(c["line"] for c in standin.review_comments) == [9, 17]
+    assert [r["state"] for r in standin.reviews] == ["COMMENTED"]
+    assert 502 in [r.status for r in standin.writes() if r.method == "POST"]
+
+
+def test_personal_access_token_learns_its_login_and_sets_a_commit_status(
+    pr: PullRequest,
+) -> None:
+    """No GATEKEEPER_GITHUB_LOGIN: the token's user comes from `GET /user`. Such a token cannot
+    create check runs: the verdict becomes a commit status, and the note says why."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.add_comment("<!-- gatekeeper:summary gatekeeper --> all good", "mallory")
+    pr.run(standin, token="ghp_example")
+    result = pr.run(standin, token="ghp_example")
+    assert result.returncode == 1, result.stderr
+    ours = [c for c in standin.issue_comments if c["user"]["login"] == "release-robot"]
+    assert len(ours) == 1 and ours[0]["edits"] == 1
+    assert standin.issue_comments[0]["body"].endswith("all good")
+    assert len(standin.review_comments) == 1
+    assert standin.check_runs == {}
+    statuses = [(s["state"], s["context"], s["sha"]) for s in standin.statuses]
+    assert statuses == [("failure", "gatekeeper", pr.head)] * 2
+    assert "personal access token cannot create check runs" in result.summary
+    assert "checks: write" not in result.summary
+    assert "::error file=deploy/pod.yaml,line=9," in result.stdout
+
+
+def test_writes_applied_but_answered_502_are_not_repeated(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(*[(f"c{i}", True) for i in range(60)])})
+    for method, path in (
+        ("POST", r"/issues/7/comments$"),
+        ("POST", r"/pulls/7/reviews$"),
+        ("POST", r"/check-runs$"),
+        ("PATCH", r"/check-runs/\d+$"),
+    ):
+        standin.fail(method, path, 502, applied=True)
+    result = pr.run(standin, "--max-inline-comments", "10")
+    assert result.returncode == 1, result.stderr
+    assert len(standin.issue_comments) == 1 and "could not" not in result.summary
+    assert len(standin.reviews) == 1 and len(standin.review_comments) == 10
+    (run,) = standin.check_runs.values()
+    assert len(standin.annotations(run["id"])) == 60
+    assert [r.status for r in standin.writes() if r.path.endswith("/check-runs")] == [502]
+
+
+def test_two_gatekeeper_jobs_keep_their_own_summaries(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    # A summary by an older version (no name in its marker) belongs to the default check.
+    standin.issue_comments.append(
+        {"id": 1, "body": "<!-- gatekeeper:summary -->\nold", "user": BOT, "url": ""}
+    )
+    standin.issue_comments[0]["url"] = f"{standin.url}/repos/{REPOSITORY}/issues/comments/1"
+    for name in ("gatekeeper", "gatekeeper / infra", "gatekeeper / infra"):
+        assert pr.run(standin, "--check-name", name).returncode == 1
+    default, infra = standin.issue_comments
+    assert default["edits"] == 1 and default["body"].startswith(
+        "<!-- gatekeeper:summary gatekeeper -->"
+    )
+    assert infra["edits"] == 1 and infra["body"].startswith(
+        "<!-- gatekeeper:summary gatekeeper%20%2F%20infra -->"
+    )
+    assert "## :x: gatekeeper / infra: blocking findings" in infra["body"]
+    assert sorted(run["name"] for run in standin.check_runs.values()) == [
+        "gatekeeper",
+        "gatekeeper / infra",
+        "gatekeeper / infra",
+    ]
+
+
+def test_check_run_limits_count_utf8_bytes(pr: PullRequest) -> None:
+    """30,000 characters are 90,000 bytes in UTF-8: under the character limit, over GitHub's
+    byte limit. The check run must still be accepted (a required check that never reports
+    blocks every merge)."""
+    wide = "€" * 30_000
+    standin = pr.open({}, {"deploy/pod.yaml": pod((wide, True), ("web", True))})
+    result = pr.run(standin)
+    assert result.returncode == 1, result.stderr
+    (run,) = standin.check_runs.values()
+    assert run["conclusion"] == "failure"
+    assert len(run["output"]["summary"].encode()) <= 65535
+    messages = [a["message"] for a in standin.annotations(run["id"])]
+    assert len(messages) == 2 and all(len(m.encode()) <= 65535 for m in messages)
+    assert messages[0].startswith("€€€") and messages[0].endswith("…")
+
+
+def test_a_trickling_server_does_not_hold_the_run(pr: PullRequest) -> None:
+    """One byte every 2 s never trips a socket timeout; the run's deadline stops it. Without
+    the deadline this run would take many minutes (the subprocess timeout fails the test)."""
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    standin.fail("GET", r"/pulls/7$", 200, times=100, trickle=2.0)
+    result = pr.run(standin, extra_env={"GATEKEEPER_GITHUB_DEADLINE": "4"})
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "::error file=deploy/pod.yaml,line=9," in result.stdout
+    assert "no time left" in result.summary and result.outputs["verdict"] == "fail"
+
+
+def test_a_busy_pull_request_is_paged_at_100(pr: PullRequest) -> None:
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", True))})
+    for i in range(150):
+        standin.add_comment(f"looks good {i}", "alice")
+    pr.run(standin)
+    pr.run(standin)
+    ours = [c for c in standin.issue_comments if c["user"]["type"] == "Bot"]
+    assert len(ours) == 1 and ours[0]["edits"] == 1
+    lists = [r for r in standin.requests if r.path.endswith("/issues/7/comments")]
+    assert len([r for r in lists if r.method == "GET"]) == 2 * 2  # 2 runs, 2 pages each
+
+
+def test_standin_is_as_strict_as_github(pr: PullRequest) -> None:
+    """The stand-in's own rules: token kinds, limits, paging cap, outdated comments."""
+    standin = pr.open({}, {"a.yaml": "a: 1\nb: 2\n"})
+    pat, app = "token ghp_x", "token ghs_x"
+    assert standin.handle("GET", "/user", None, pat)[0] == 200
+    assert standin.handle("GET", "/user", None, app)[0] == 403
+    repo = f"/repos/{REPOSITORY}"
+    run = {"name": "c", "head_sha": pr.head, "output": {"title": "t", "summary": "€" * 30_000}}
+    assert standin.handle("POST", f"{repo}/check-runs", run, app)[0] == 422  # 90,000 bytes
+    run["output"]["summary"] = "ok"
+    assert standin.handle("POST", f"{repo}/check-runs", run, pat)[0] == 403  # no PAT runs
+    assert standin.handle("POST", f"{repo}/check-runs", run, app)[0] == 201
+    long = {"body": "x" * 65_537}
+    assert standin.handle("POST", f"{repo}/issues/7/comments", long, app)[0] == 422
+    for i in range(120):
+        standin.add_comment(str(i), "alice")
+    status, page, headers = standin.handle(
+        "GET", f"{repo}/issues/7/comments?per_page=500", None, app
+    )
+    assert status == 200 and len(page) == 100 and "page=2" in headers["Link"]
+    standin.add_comment("on b", "alice", ("a.yaml", 2))
+    standin.add_comment("on a", "alice", ("a.yaml", 1))
+    pr.push(standin, {"a.yaml": "new: 0\na: 1\nb: 3\n"})
+    assert [c["line"] for c in standin.review_comments] == [None, 2]
+    standin.violations.clear()
+
+
+BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+
+
+def test_client_pages_review_threads_and_resolves_them(pr: PullRequest) -> None:
+    from gatekeeper.github.client import Client, Settings
+
+    standin = pr.open({}, {"a.yaml": "a: 1\n"})
+    for i in range(150):
+        standin.add_comment(f"note {i}", "alice", ("a.yaml", 1))
+    client = Client(standin.url, "t0k", REPOSITORY, 7, Settings(pace=0))
+    threads = client.review_threads()
+    assert len(threads) == 150 and not any(done for _, done, _ in threads)
+    assert [first for _, _, first in threads] == [c["id"] for c in standin.review_comments]
+    client.resolve_thread(threads[120][0])
+    assert standin.resolved_threads == {standin.review_comments[120]["id"]}
+    assert client.identity().kind == "app"
+
+
+def test_the_deadline_bounds_retry_waits_too() -> None:
+    """A retry whose wait would pass the deadline is not waited for."""
+    import github
+
+    from gatekeeper.github.client import Client, DeadlineExceeded, Settings
+
+    client = Client("http://127.0.0.1:9", "t", REPOSITORY, 7, Settings(backoff=30, deadline=1))
+    calls = []
+
+    def flaky() -> None:
+        calls.append(1)
+        raise github.GithubException(502, {"message": "bad gateway"}, {})
+
+    with pytest.raises(DeadlineExceeded):
+        client.call("flaky", flaky)
+    assert calls == [1]
+    client.call("next", lambda: calls.append(2))  # time is left for a call that needs no wait
+    assert calls == [1, 2]

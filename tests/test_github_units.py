@@ -170,3 +170,80 @@ def test_starter_workflow_permissions() -> None:
     assert set(workflow[True]) == {"pull_request", "pull_request_review", "merge_group"}
     checkout = workflow["jobs"]["policy"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
+
+
+def test_action_declares_every_output_the_command_writes() -> None:
+    from gatekeeper.github.plan import Plan
+    from gatekeeper.github.publish import Outcome, outputs
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    plan = Plan(verdict=decide([], Config(), "high"), failed=False, counts={}, inline=[])
+    plan.counts = {key: 0 for key in ("new", "existing", "fixed", "waived", "blocking")}
+    written = set(outputs(Outcome(plan=plan)))
+    assert written <= set(action["outputs"]), written - set(action["outputs"])
+    for name in written:
+        assert action["outputs"][name]["value"] == f"${{{{ steps.gatekeeper.outputs.{name} }}}}"
+
+
+def test_annotations_never_end_past_the_end_of_the_file() -> None:
+    from gatekeeper.github.publish import _annotation
+
+    late = finding("p", None).with_(line=12, end_line=40, status="new")
+    assert (_annotation(late, 20)["start_line"], _annotation(late, 20)["end_line"]) == (12, 20)
+    assert (_annotation(late, 5)["start_line"], _annotation(late, 5)["end_line"]) == (5, 5)
+    assert (_annotation(late, 0)["start_line"], _annotation(late, 0)["end_line"]) == (1, 1)
+    assert _annotation(late, None)["end_line"] == 40  # length unknown: as the finding says
+
+
+def test_cuts_respect_characters_and_utf8_bytes() -> None:
+    from gatekeeper.github import limits
+
+    assert limits.chars("abcdef", 4) == "abc…" and limits.chars("abc", 3) == "abc"
+    cut = limits.utf8("€" * 10, 10)  # 3 bytes each: never half a character
+    assert cut == "€€…" and len(cut.encode()) <= 10
+    assert limits.utf8("ab", 2) == "ab"
+
+
+def test_markers_carry_the_check_name() -> None:
+    from gatekeeper.github import render
+
+    assert render.is_summary(render.summary_marker("a b-->"), "a b-->")
+    assert not render.is_summary(render.summary_marker("a"), "b")
+    assert "-->" not in render.summary_marker("x-->")[:-3]
+    assert render.is_summary("<!-- gatekeeper:summary -->", "gatekeeper")  # older versions
+    body = render.finding_marker("f1", "infra") + render.finding_marker("f2")
+    assert render.marked_fingerprints(body, "infra") == ["f1"]
+    assert render.marked_fingerprints("<!-- gatekeeper:finding f3 -->") == ["f3"]
+    fixed = render.mark_fixed(body, "ABCDEF0123456789")
+    assert render.fixed_in(fixed) == "abcdef0123456789" and render.fixed_in(body) is None
+
+
+def test_identity_owns_only_its_own_comments() -> None:
+    from types import SimpleNamespace
+
+    from gatekeeper.github.client import Identity
+
+    bot = SimpleNamespace(login="github-actions[bot]", type="Bot")
+    user = SimpleNamespace(login="release-robot", type="User")
+    assert Identity("app").owns(bot) and not Identity("app").owns(user)
+    assert Identity("user", "release-robot").owns(user)
+    assert not Identity("user", "release-robot").owns(bot)
+    assert not Identity("user", "").owns(user) and not Identity("app").owns(None)
+    other = SimpleNamespace(login="other[bot]", type="Bot")
+    assert Identity("app", "github-actions[bot]").owns(bot)
+    assert not Identity("app", "github-actions[bot]").owns(other)
+
+
+def test_a_line_quoted_in_a_suggestion_cannot_pose_as_a_marker() -> None:
+    """The suggestion block quotes the file's line verbatim (its comment included): a PR author
+    must not be able to make our comment claim another finding, or claim to be fixed."""
+    from gatekeeper.github import render
+
+    forged = "privileged: false  # <!-- gatekeeper:finding other gatekeeper -->"
+    forged += " <!-- gatekeeper:fixed 00 -->:white_check_mark: Fixed in 00.\n"
+    mine = finding(FIELD, FIX).with_(fingerprint="mine")
+    body = render.inline_comment(mine, forged)
+    assert forged in body  # quoted, inside the fence
+    assert render.marked_fingerprints(body) == ["mine"]
+    assert render.fixed_in(body) is None
+    assert not render.is_summary("x\n" + render.summary_marker())

@@ -56,6 +56,9 @@ PSS_CONTROLS: dict[str, Control] = {
     "/proc Mount Type": Control("baseline", ("K8S-PSS-PROC-MOUNT",), containers=True),
     "Seccomp (baseline)": Control("baseline", ("K8S-PSS-SECCOMP",), containers=True, pod=True),
     "Sysctls": Control("baseline", ("K8S-PSS-SYSCTLS",)),
+    "/proc Mount Type (restricted)": Control(
+        "restricted", ("K8S-PSS-PROC-MOUNT-DEFAULT",), containers=True
+    ),
     "Volume Types": Control("restricted", ("K8S-PSS-VOLUME-TYPES",)),
     "Privilege Escalation": Control(
         "restricted", ("K8S-PSS-PRIVILEGE-ESCALATION",), containers=True
@@ -357,3 +360,94 @@ def test_findings_in_test_fixture_and_docs_paths_inform_without_blocking(
     (tmp_path / "deploy/kustomization.yaml").unlink()
     (tmp_path / ".gatekeeper.yml").write_text("advisoryPaths: []\n")
     assert gatekeeper("scan", ".", cwd=tmp_path).returncode == 1
+
+
+def test_pod_security_version_from_the_configuration(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """`podSecurity.version` judges every K8S-PSS-* control as it stood at that version: a
+    v1.18 cluster did not require dropping capabilities or a seccomp profile, and tcp_rmem
+    became safe only in v1.32."""
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\nspec:\n"
+        "  securityContext:\n    runAsNonRoot: true\n"
+        "    sysctls: [{name: net.ipv4.tcp_rmem, value: '4096 87380 6291456'}]\n"
+        "  containers:\n    - name: app\n      image: ghcr.io/acme/app:1.0\n"
+        "      securityContext: {allowPrivilegeEscalation: false}\n"
+    )
+
+    def pss(config: str) -> list[str]:
+        (tmp_path / ".gatekeeper.yml").write_text(config)
+        run = gatekeeper("scan", "pod.yaml", "--format", "json", cwd=tmp_path)
+        assert run.returncode in (0, 1), run.stderr
+        return sorted(
+            {
+                f["policy_id"]
+                for f in json.loads(run.stdout)["findings"]
+                if "-PSS-" in f["policy_id"]
+            }
+        )
+
+    assert pss("severityThreshold: high\n") == [
+        "K8S-PSS-CAPABILITIES-DROP-ALL",
+        "K8S-PSS-SECCOMP-REQUIRED",
+    ]
+    assert pss("podSecurity: {version: v1.18}\n") == ["K8S-PSS-SYSCTLS"]
+    assert (
+        pss("podSecurity: {version: v1.18}\nparams:\n  K8S-PSS-SYSCTLS: {version: latest}\n") == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "prefix"),
+    [
+        ("v1", "PodTemplate", "template:\n"),
+        ("apps.openshift.io/v1", "DeploymentConfig", "spec:\n  template:\n"),
+        ("argoproj.io/v1alpha1", "Rollout", "spec:\n  template:\n"),
+    ],
+)
+def test_every_kind_with_a_pod_template_is_judged(api_version: str, kind: str, prefix: str) -> None:
+    indent = "  " * prefix.count("\n")
+    template = (
+        "metadata: {labels: {app: x}}\nspec:\n  containers:\n    - name: c\n"
+        "      image: ghcr.io/acme/c:1.0\n      securityContext: {privileged: true}\n"
+    )
+    body = "".join(indent + line + "\n" for line in template.splitlines())
+    manifest = f"apiVersion: {api_version}\nkind: {kind}\nmetadata: {{name: x}}\n{prefix}{body}"
+    result = scan([("x.yaml", manifest.encode())], Engine([BY_ID["K8S-PSS-PRIVILEGED"]]), jobs=1)
+    found = result.findings
+    assert [f.path.rsplit(".securityContext", 1)[0] for f in found] == [
+        ("template" if kind == "PodTemplate" else "spec.template") + ".spec.containers[0]"
+    ]
+
+
+def test_a_namespace_enforcing_a_level_says_the_pod_will_be_rejected(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """The repository's Namespace labels predict admission: a baseline violation in a
+    namespace enforcing restricted will be rejected; a restricted one in a namespace that
+    only warns at restricted will be warned about; no labels, no prediction."""
+    (tmp_path / "ns.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: prod\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: restricted\n"
+        "    pod-security.kubernetes.io/enforce-version: v1.30\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dev\n  labels:\n"
+        "    pod-security.kubernetes.io/enforce: privileged\n"
+        "    pod-security.kubernetes.io/warn: restricted\n"
+    )
+    for namespace in ("prod", "dev", "other"):
+        (tmp_path / f"{namespace}.yaml").write_text(
+            f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: {namespace}}}\nspec:\n"
+            "  containers:\n    - name: c\n      image: ghcr.io/acme/c:1.0\n"
+            "      securityContext: {privileged: true}\n"
+        )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    privileged = {
+        f["file"]: (f["extra"].get("admission"), f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    }
+    assert privileged["prod.yaml"][0] == "rejected"
+    assert "enforce=restricted:v1.30: the API server will reject it" in privileged["prod.yaml"][1]
+    assert privileged["dev.yaml"][0] == "warned"
+    assert privileged["other.yaml"] == (None, "container c runs privileged")

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         options,
         read_head=_reader(root, change.head_sha),
         notes=guarded.notes,
+        client=client,
     )
     counts = outcome.plan.counts
     print(

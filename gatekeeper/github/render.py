@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import quote, unquote
 
 from gatekeeper.finding import Finding
-from gatekeeper.github import escape
+from gatekeeper.github import escape, limits
 from gatekeeper.github.plan import Plan
 
-SUMMARY_MARKER = "<!-- gatekeeper:summary -->"
-FINDING_MARKER = "<!-- gatekeeper:finding {} -->"
-_FINDING_MARKER_RE = re.compile(r"<!-- gatekeeper:finding ([0-9A-Za-z_-]+) -->")
-# GitHub rejects comment bodies over 65536 characters; keep well under.
-COMMENT_LIMIT = 60000
+DEFAULT_CHECK = "gatekeeper"
+# Markers carry the check's name: two gatekeeper jobs on one pull request (two configurations,
+# a monorepo) keep apart. A marker without a name is from an older version: the default check.
+# Markers are read only where we write them (the start, the end of a body): a line of the
+# scanned file quoted in a suggestion block must not pose as a marker.
+_SUMMARY_MARKER_RE = re.compile(r"\A<!-- gatekeeper:summary(?: ([^\s<>]+))? -->")
+_FINDING_MARKER_RE = re.compile(r"\A<!-- gatekeeper:finding ([0-9A-Za-z_-]+)(?: ([^\s<>]+))? -->")
+_FIXED_NOTE = "\n\n<!-- gatekeeper:fixed {sha} -->:white_check_mark: Fixed in {short}.\n"
+_FIXED_MARKER_RE = re.compile(
+    r"\n\n<!-- gatekeeper:fixed ([0-9a-f]+) -->:white_check_mark: Fixed in [0-9a-f]*\.\n\Z"
+)
+COMMENT_LIMIT = 60000  # characters; GitHub rejects bodies over 65536: keep well under
+ROW_MESSAGE_LIMIT = 1000  # characters of a finding's message in a summary table row
+PART_LIMIT = 15000  # characters of one part (message, remediation, suggestion) of a comment
 STEP_SUMMARY_LIMIT = 900_000  # GitHub takes up to 1 MiB per step
 
 
@@ -39,59 +50,120 @@ def _environment() -> Any:
 
 
 def summary(
-    plan: Plan, marker: bool, notes: list[str], max_rows: int = 50, limit: int = COMMENT_LIMIT
+    plan: Plan,
+    marker: bool,
+    notes: list[str],
+    max_rows: int = 50,
+    limit: int = COMMENT_LIMIT,
+    check: str = DEFAULT_CHECK,
+    in_bytes: bool = False,
 ) -> str:
-    """The summary; shorter tables when the rendering would not fit in `limit` characters."""
+    """The summary; shorter tables when the rendering would not fit in `limit` characters (or
+    UTF-8 bytes: a check run's summary), cut as a last resort."""
+    size: Callable[[str], int] = limits.utf8_size if in_bytes else len
+    cut = limits.utf8 if in_bytes else limits.chars
+    notes = [limits.chars(note, 2000) for note in notes]  # an error answer can be huge
     while True:
-        text = _summary(plan, marker, notes, max_rows)
-        if len(text) <= limit or max_rows <= 1:
-            return text[:limit]
+        text = _summary(plan, summary_marker(check) if marker else "", notes, max_rows, check)
+        if size(text) <= limit or max_rows <= 1:
+            return cut(text, limit)
         max_rows //= 2
 
 
-def _summary(plan: Plan, marker: bool, notes: list[str], max_rows: int) -> str:
+def _rows(findings: list[Finding], max_rows: int) -> list[Finding]:
+    """At most `max_rows` table rows, each message bounded: one huge message must not push
+    every other finding out of the summary."""
+    return [
+        f.with_(message=limits.chars(f.message, ROW_MESSAGE_LIMIT)) for f in findings[:max_rows]
+    ]
+
+
+def _summary(plan: Plan, marker: str, notes: list[str], max_rows: int, check: str) -> str:
     new = sorted(plan.by_status("new"), key=lambda f: (not f.blocking, f.file, f.line))
     template = _environment().get_template("summary.md.j2")
     text: str = template.render(
-        marker=SUMMARY_MARKER if marker else "",
+        marker=marker,
+        check=check,  # the title: two gatekeeper jobs on one pull request read apart
         failed=plan.failed,
         counts=plan.counts,
         threshold=plan.verdict.threshold,
         head_sha=plan.head_sha,
-        new_rows=new[:max_rows],
+        new_rows=_rows(new, max_rows),
         more_new=max(0, len(new) - max_rows),
         folded=len(plan.folded) + len(plan.already_commented),
-        fixed_rows=plan.by_status("fixed")[:max_rows],
-        existing_rows=plan.by_status("existing")[:max_rows],
-        waived_rows=plan.by_status("waived")[:max_rows],
+        fixed_rows=_rows(plan.by_status("fixed"), max_rows),
+        existing_rows=_rows(plan.by_status("existing"), max_rows),
+        waived_rows=_rows(plan.by_status("waived"), max_rows),
         expiring=plan.expiring,
         notes=notes,
     )
     return text
 
 
-def finding_marker(fingerprint: str) -> str:
-    return FINDING_MARKER.format(re.sub(r"[^0-9A-Za-z_-]", "", fingerprint))
+def _check_tag(check: str) -> str:
+    return quote(check, safe="")  # no blank, `<`, `>` or `-->` inside the HTML comment
 
 
-def marked_fingerprints(body: str) -> list[str]:
-    return _FINDING_MARKER_RE.findall(body or "")
+def summary_marker(check: str = DEFAULT_CHECK) -> str:
+    return f"<!-- gatekeeper:summary {_check_tag(check)} -->"
 
 
-def inline_comment(finding: Finding, suggestion: str | None) -> str:
+def is_summary(body: str, check: str = DEFAULT_CHECK) -> bool:
+    """Is this the summary comment of the check named `check`?"""
+    return any(
+        unquote(tag or DEFAULT_CHECK) == check for tag in _SUMMARY_MARKER_RE.findall(body or "")
+    )
+
+
+def finding_marker(fingerprint: str, check: str = DEFAULT_CHECK) -> str:
+    clean = re.sub(r"[^0-9A-Za-z_-]", "", fingerprint)
+    return f"<!-- gatekeeper:finding {clean} {_check_tag(check)} -->"
+
+
+def marked_fingerprints(body: str, check: str = DEFAULT_CHECK) -> list[str]:
+    """Fingerprints the inline comment `body` of the check named `check` is about."""
+    return [
+        fingerprint
+        for fingerprint, tag in _FINDING_MARKER_RE.findall(body or "")
+        if unquote(tag or DEFAULT_CHECK) == check
+    ]
+
+
+def fixed_in(body: str) -> str | None:
+    """The commit an inline comment was marked fixed in, if it was."""
+    match = _FIXED_MARKER_RE.search(body or "")
+    return match[1] if match else None
+
+
+def mark_fixed(body: str, sha: str) -> str:
+    """The inline comment `body`, saying which commit fixed its finding."""
+    clean = re.sub(r"[^0-9a-f]", "", sha.lower())
+    note = _FIXED_NOTE.format(sha=clean, short=clean[:12])
+    return limits.chars(body, COMMENT_LIMIT - len(note)) + note
+
+
+def review_marker(token: str) -> str:
+    """Hidden in a review's body, to find that review again after a lost answer."""
+    return f"<!-- gatekeeper:review {re.sub(r'[^0-9A-Za-z]', '', token)} -->"
+
+
+def inline_comment(finding: Finding, suggestion: str | None, check: str = DEFAULT_CHECK) -> str:
+    """One review comment, bounded: a message or line of any length still fits GitHub's limit
+    (one comment over it would make GitHub reject every comment of the review)."""
     icon = ":no_entry:" if finding.blocking else ":warning:"
+    message = limits.chars(escape.markdown(finding.message), PART_LIMIT)
     parts = [
-        finding_marker(finding.fingerprint),
-        f"{icon} **{finding.severity.upper()}** {escape.markdown(finding.policy_id)}: "
-        f"{escape.markdown(finding.message)}",
+        finding_marker(finding.fingerprint, check),
+        f"{icon} **{finding.severity.upper()}** "
+        f"{limits.chars(escape.markdown(finding.policy_id), 300)}: {message}",
     ]
     if finding.remediation:
         parts.append("")
-        parts.append(escape.markdown(finding.remediation))
-    if suggestion is not None:
+        parts.append(limits.chars(escape.markdown(finding.remediation), PART_LIMIT))
+    if suggestion is not None and len(suggestion) <= PART_LIMIT:
         fence = "`" * max(3, _longest_backtick_run(suggestion) + 1)
         parts += ["", f"{fence}suggestion", suggestion, fence]
-    return "\n".join(parts) + "\n"
+    return limits.chars("\n".join(parts) + "\n", COMMENT_LIMIT)
 
 
 def _longest_backtick_run(text: str) -> int:

@@ -1,5 +1,7 @@
-"""The stand-in's routes for the gate's reads: pull request reviews, branch protection's required
-status checks, rules for a branch (rulesets), team memberships. As GitHub behaves:
+"""The stand-in's routes for the gate's reads: branch protection's required status checks, rules
+for a branch (rulesets), team memberships; and test controls for other people's reviews (listed by
+the server's `GET /pulls/{n}/reviews`, which also hides pending reviews from all but their author).
+As GitHub behaves:
 
 - reviews list oldest first; a dismissed review keeps its place with state DISMISSED; GitHub
   refuses an author's approval of their own pull request (422), so none can exist;
@@ -100,13 +102,6 @@ def dismiss(standin: StandIn, login: str) -> None:
 def routes(standin: StandIn, repo: str) -> list[tuple[str, str, Callable[..., Reply]]]:
     gate = standin.gate
 
-    def list_reviews(params: dict[str, str], query: dict[str, list[str]], _: Any) -> Reply:
-        missing = standin._check_pull(params["n"])
-        if missing:
-            return missing
-        path = f"/repos/{standin.repository}/pulls/{params['n']}/reviews"
-        return standin._page(standin.reviews, query, path)
-
     def required_checks(params: dict[str, str], _: Any, __: Any) -> Reply:
         if not gate.admin:
             return 403, {"message": "Resource not accessible by integration"}, {}
@@ -178,7 +173,6 @@ def routes(standin: StandIn, repo: str) -> list[tuple[str, str, Callable[..., Re
         return 200, {"url": url, "role": "member", "state": "active"}, {}
 
     return [
-        ("GET", rf"{repo}/pulls/(?P<n>\d+)/reviews", list_reviews),
         (
             "GET",
             rf"{repo}/branches/(?P<branch>[^/]+)/protection/required_status_checks",
