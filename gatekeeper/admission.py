@@ -18,6 +18,7 @@ not evaluable, never passed.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -533,6 +534,24 @@ def documents_in(roots: Iterable[Any]) -> list[tuple[str, YamlDocument]]:
             for entry in load_all(name, decode(file.read_bytes())):
                 if isinstance(entry, YamlDocument):
                     found.append((name, entry))
+    return found
+
+
+_BY_TREE: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Admission]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def for_tree(tree: Any, extra: tuple[tuple[str, YamlDocument], ...] = ()) -> Admission:
+    """discover(), once per tree and set of policy-directory documents."""
+    try:
+        cached = _BY_TREE.get(tree)
+    except TypeError:  # a tree that cannot be weakly referenced
+        return discover(tree, extra)
+    if cached is not None and cached[0] is extra:
+        return cached[1]
+    found = discover(tree, extra)
+    _BY_TREE[tree] = (extra, found)
     return found
 
 

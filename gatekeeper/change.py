@@ -30,7 +30,7 @@ from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
 from gatekeeper.sources import LoadContext, with_owners
-from gatekeeper.tree import MemoryTree
+from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
 FILTER_MODES = ("added", "diff_context", "file", "all")
@@ -96,12 +96,16 @@ def scan_change(
     changed_files = [c.new or c.old or "" for c in changes]
 
     near = _near(changes)
-    head_files = gitops.read_tree(head_commit, near)
-    base_files = gitops.read_tree(fork_point, near)
+    head_links: list[Problem] = []  # symbolic links that cannot be followed
+    base_links: list[Problem] = []
+    head_files = gitops.read_tree(head_commit, near, head_links)
+    base_files = gitops.read_tree(fork_point, near, base_links)
     head_files.update(
-        gitops.read_files(head_commit, [p for p in head_paths if p not in head_files])
+        gitops.read_files(head_commit, [p for p in head_paths if p not in head_files], head_links)
     )
-    base_files.update(gitops.read_files(fork_point, [p for p in base_paths if p not in base_files]))
+    base_files.update(
+        gitops.read_files(fork_point, [p for p in base_paths if p not in base_files], base_links)
+    )
     unchanged_inventory = (
         _inventory(head_commit, {p for c in changes for p in (c.old, c.new) if p}, config)
         if engine.needs_inventory
@@ -116,9 +120,22 @@ def scan_change(
             pairs, engine, config, context, jobs, unchanged_inventory
         )
 
+    # A changed link to a directory changes every file a deployer reads through it, and a
+    # changed file changes what is read through every link to it.
+    head_paths, base_paths = below(head_paths, head_files), below(base_paths, base_files)
+    touched = {path for change in changes for path in (change.old, change.new) if path}
+    for paths, files, commit in (
+        (head_paths, head_files, head_commit),
+        (base_paths, base_files, fork_point),
+    ):
+        through = gitops.linked(commit, touched)
+        files.update(through)
+        kept = discover.select(sorted(through), config.include, config.exclude)
+        paths.extend(path for path in kept if path not in paths)
     base_findings = run(base_files, base_paths).findings
+    base_findings += [to_finding(p) for p in dict.fromkeys(base_links)]
     head_result = run(head_files, head_paths)
-    head_findings = head_result.findings
+    head_findings = head_result.findings + [to_finding(p) for p in dict.fromkeys(head_links)]
 
     head_skips = _skips(head_files, head_paths)
     base_skips = _skips(base_files, base_paths)
@@ -218,7 +235,8 @@ def _near(changes: list[gitops.FileChange]) -> Callable[[str], bool]:
     }
 
     def keep(path: str) -> bool:
-        return any(path.startswith(top) for top in tops)
+        # Files at the root too: they own files below (`.gitlab-ci.yml` includes).
+        return "/" not in path or any(path.startswith(top) for top in tops)
 
     return keep
 
@@ -301,7 +319,7 @@ def _inventory(commit: Any, changed: set[str], config: Config) -> list[Inventory
 
     files = gitops.read_tree(commit, keep)
     names = discover.select(sorted(files), config.include, config.exclude)
-    context = LoadContext(tree=MemoryTree({}), options=config.sources)
+    context = LoadContext(tree=MemoryTree(files), options=config.sources)  # charts: rendered
     return pipeline.inventory_of(((name, files[name]) for name in names), context)
 
 

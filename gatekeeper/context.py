@@ -23,7 +23,7 @@ from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.evaluate import Engine
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree, WorkTree
+from gatekeeper.tree import OUTSIDE_MESSAGE, OutsideLink, Tree, WorkTree
 from gatekeeper.waivers import Waiver
 
 STDIN = "-"
@@ -219,13 +219,10 @@ def read_files(
 ) -> Iterator[tuple[str, bytes]]:
     """(path, content) of each file; one that cannot be read becomes a problem at its path."""
     for name in files:
-        target = (run.root / name).resolve()
-        if target != run.root and run.root not in target.parents:
-            message = "a symlink to outside the repository; not read"
-            unreadable.append(Problem("GK-READ-ERROR", name, 1, message))
-            continue
         try:
             yield name, run.tree.read(name)
+        except OutsideLink:
+            unreadable.append(Problem("GK-SYMLINK", name, 1, OUTSIDE_MESSAGE))
         except OSError as error:
             reason = error.strerror or "not readable inside the repository"
             unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {reason}"))

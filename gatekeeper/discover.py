@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gatekeeper.errors import UsageError
+from gatekeeper.tree import contains, walk_files
 
 SKIP_DIRS = frozenset(
     {
@@ -28,11 +29,18 @@ SKIP_DIRS = frozenset(
 
 
 def relative(path: Path, root: Path) -> str:
-    """A posix path relative to `root` where possible: that is what reports show."""
-    try:  # the link's own place, not its target's: a link out of the tree stays in view
-        return (path.parent.resolve() / path.name).relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """A posix path relative to `root` where possible: that is what reports show.
+
+    A symbolic link keeps its own name (the file a deployer applies is the link)."""
+    for base, full in (
+        (os.path.abspath(root), os.path.abspath(path)),
+        (os.path.realpath(root), os.path.join(os.path.realpath(path.parent), path.name)),
+    ):
+        try:
+            return Path(full).relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def matches(path: str, patterns: Iterable[str]) -> bool:
@@ -50,23 +58,30 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
 
 
 def walk(paths: Iterable[str], root: Path) -> Iterator[str]:
-    """Every file under `paths` (files are taken as given), relative to `root`, sorted."""
+    """Every file under `paths` (files are taken as given), relative to `root`, sorted.
+
+    Symbolic links are walked as a deployer walks them (see tree.walk_files); what cannot be
+    walked or read (a link out of the repository, a FIFO, an unlistable directory) is listed
+    too, so that reading it reports it."""
     seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_file():
-            found = [relative(path, root)]
-        elif path.is_dir():
-            found = []
-            for directory, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-                found.extend(relative(Path(directory, name), root) for name in filenames)
-        else:
+        if not os.path.lexists(path):
             raise UsageError(f"no such file or directory: {raw}")
+        if path.is_dir() and not _leaves(path, root):
+            found = [relative(p, root) for p in walk_files(path, root, SKIP_DIRS)]
+        else:
+            found = [relative(path, root)]
         for name in sorted(found):
             if name not in seen:
                 seen.add(name)
                 yield name
+
+
+def _leaves(path: Path, root: Path) -> bool:
+    """Is `path` inside `root` while the directory it resolves to is not?"""
+    inside = contains(os.path.abspath(root), os.path.abspath(path))
+    return inside and not contains(os.path.realpath(root), os.path.realpath(path))
 
 
 def select(

@@ -178,7 +178,9 @@ class Engine:
         if view is None:
             return []
         obj, to_real = view
-        subjects = scope.subjects(pod, policy.each) if policy.each else [((), obj)]
+        subjects: list[tuple[Path, Any]] = (
+            scope.subjects(pod, policy.each) if policy.each else [((), obj)]
+        )
         if not subjects and policy.match.condition is None:
             return []
         variables = scope.activation(pod)
@@ -191,7 +193,13 @@ class Engine:
             if not subjects:
                 return []
             memo, fields = self._memo(policy)
-            if memo is None:
+            if memo is None and len(subjects) > MAX_BATCH_SUBJECTS:
+                verdicts = []
+                for start in range(0, len(subjects), MAX_BATCH_SUBJECTS):
+                    part = subjects[start : start + MAX_BATCH_SUBJECTS]
+                    sliced = scope.activation(pod, policy.each, part)
+                    verdicts.extend(policy.rule.evaluate_in(wrappers[1], sliced))
+            elif memo is None:
                 verdicts = policy.rule.evaluate_in(wrappers[1], variables)
             else:
                 verdicts = []
@@ -432,6 +440,11 @@ class _Group:
     paths: dict[bool, bool] = field(default_factory=lambda: {False: False, True: False})
 
 
+# CEL's map() copies its accumulated list at every step: mapping a rule over n subjects at
+# once costs n^2 memory (8,000 commands of one RUN: 1 GB). Larger batches go in slices.
+MAX_BATCH_SUBJECTS = 500
+
+
 class _Scope:
     """One document's views (itself, its virtual Pod), subjects and Activations, built once."""
 
@@ -470,25 +483,39 @@ class _Scope:
         every = self._all_subjects(pod)
         return [subject for pattern in patterns for subject in every[pattern]]
 
-    def activation(self, pod: bool) -> Any:
-        if pod not in self._activations:
-            view = self.view(pod)
-            paths = self.group.paths[pod]
-            subjects = {
-                format_path(pattern): [
-                    [item, _format_path(path) if paths else ""] for path, item in found
-                ]
-                for pattern, found in self._all_subjects(pod).items()
+    def activation(
+        self,
+        pod: bool,
+        patterns: tuple[Pattern, ...] = (),
+        part: list[tuple[Path, Any]] | None = None,
+    ) -> Any:
+        """The document's shared Activation; with `part`, one holding only those subjects
+        (as the subjects of `patterns`), for documents with too many to map at once."""
+        if part is None and pod in self._activations:
+            return self._activations[pod]
+        view = self.view(pod)
+        paths = self.group.paths[pod]
+        every = self._all_subjects(pod)
+        if part is not None:
+            every = {pattern: [] for pattern in patterns}
+            every[patterns[0]] = part
+        subjects = {
+            format_path(pattern): [
+                [item, _format_path(path) if paths else ""] for path, item in found
+            ]
+            for pattern, found in every.items()
+        }
+        made = activation(
+            {
+                "object": view[0] if view else None,
+                "path": "",
+                "context": self.document.extra.get("context", {}),
+                "gk_subjects": subjects,
             }
-            self._activations[pod] = activation(
-                {
-                    "object": view[0] if view else None,
-                    "path": "",
-                    "context": self.document.extra.get("context", {}),
-                    "gk_subjects": subjects,
-                }
-            )
-        return self._activations[pod]
+        )
+        if part is None:
+            self._activations[pod] = made
+        return made
 
 
 # Subject paths repeat across documents (`spec.containers[0]`): format each once.

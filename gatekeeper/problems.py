@@ -47,7 +47,16 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "high", "Binary file where text was expected", "Exclude the file in .gatekeeper.yml."
     ),
     "GK-ENCODING-ERROR": ProblemKind("high", "File is not valid UTF-8", "Save the file as UTF-8."),
-    "GK-READ-ERROR": ProblemKind("high", "File could not be read", "Check the file's permissions."),
+    "GK-READ-ERROR": ProblemKind(
+        "high",
+        "File could not be read",
+        "Check the file's permissions; replace a FIFO, device or link loop with a file.",
+    ),
+    "GK-SYMLINK": ProblemKind(
+        "high",
+        "Symbolic link leads outside the repository",
+        "Replace the link with the file, or link to a file inside the repository.",
+    ),
     "GK-RENDER-ERROR": ProblemKind(
         "high", "Template could not be rendered", "Fix the template or its values."
     ),

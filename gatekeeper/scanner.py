@@ -64,16 +64,41 @@ def scan_one(
         loaded = adapter.load(path, data, context)
     except Exception as error:  # an adapter bug must surface as a finding, not vanish
         loaded = Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")])
+    if not any(document.source in sources.KUBERNETES_OWNERS for document in loaded.documents):
+        loaded.documents.extend(_objects_elsewhere(adapter, path, data, context))
     if not loaded.documents and not loaded.problems:
         return result
     result.files.append(path)
     result.documents = len(loaded.documents)
     result.findings.extend(problems.to_finding(p, adapter.NAME) for p in loaded.problems)
     for document in loaded.documents:
-        result.findings.extend(engine.evaluate(document))
+        try:
+            result.findings.extend(engine.evaluate(document))
+        except RecursionError:  # a document nested deeper than evaluation can follow
+            line = document.locator.locate(()).line
+            message = "document nested too deeply to evaluate; not checked"
+            problem = Problem("GK-PARSE-ERROR", document.file, line, message)
+            result.findings.append(problems.to_finding(problem, adapter.NAME))
         if engine.needs_inventory:
             result.inventory.append(inventory_mod.entry(document))
     return result
+
+
+def _objects_elsewhere(
+    adapter: sources.Source, path: str, data: bytes, context: sources.LoadContext
+) -> list[Document]:
+    """Kubernetes objects in a YAML/JSON file another source owns (a Pod named compose.yaml
+    or action.yml): `kubectl apply -f dir/` applies them all the same."""
+    from gatekeeper.sources import kubernetes
+
+    if adapter.NAME in sources.KUBERNETES_OWNERS or not kubernetes.detect(path):
+        return []
+    if not kubernetes.looks_like_objects(data):
+        return []
+    try:
+        return kubernetes.load(path, data, context).documents
+    except Exception:  # the owning source reports what is wrong with the file
+        return []
 
 
 def _scan_chunk(chunk: Sequence[tuple[str, bytes]]) -> ScanResult:
@@ -126,10 +151,10 @@ def _scan(
     global _engine, _context
     pairs = list(items)
     context = context or sources.LoadContext(tree=MemoryTree.of(pairs))
-    if engine.admission is None:
-        from gatekeeper import admission
+    from gatekeeper import admission
 
-        engine.admission = admission.discover(context.tree, engine.admission_documents)
+    # The admission policies of this tree (a pull request's base and head differ).
+    engine.admission = admission.for_tree(context.tree, engine.admission_documents)
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():

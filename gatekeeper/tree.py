@@ -7,11 +7,21 @@ Both implementations are safe to inherit into forked worker processes.
 
 from __future__ import annotations
 
+import bisect
+import errno
 import os
 import posixpath
-from collections.abc import Iterable, Mapping
+import stat
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
+
+# Larger files are read only this far (and one byte more, so the size check sees them): a
+# link to /dev/zero or a huge file never fills memory.
+MAX_READ_BYTES = 8 * 1024 * 1024
+# A directory reached through this many links is not walked again (links fanning out to the
+# same directories would otherwise multiply the walk exponentially).
+MAX_LINKED_VISITS = 16
 
 
 class Tree(Protocol):
@@ -33,30 +43,106 @@ def _inside(path: str) -> bool:
     return not (normal.startswith("/") or normal == ".." or normal.startswith("../"))
 
 
+OUTSIDE_MESSAGE = "symbolic link leads outside the repository; not read"
+
+
+class OutsideLink(OSError):
+    """A symbolic link that leads out of the repository: never followed, never read."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EACCES, "symbolic link leads outside the repository", path)
+
+
+def contains(root: str, path: str) -> bool:
+    """Is `path` `root` or below it (both absolute, compared as written)?"""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def read_file(path: Path, root: Path, limit: int = MAX_READ_BYTES) -> bytes:
+    """A file as a deployer reads it: symbolic links followed while they stay below `root`.
+
+    Raises OutsideLink for a link out of `root`, OSError for a loop, a directory that cannot
+    be listed or anything but a regular file (a FIFO would block, a device never ends).
+    At most `limit` + 1 bytes are read."""
+    real = os.path.realpath(path)
+    lexical = os.path.abspath(path)
+    top = os.path.realpath(root)
+    if contains(os.path.abspath(root), lexical) and not contains(top, real):
+        raise OutsideLink(str(path))
+    mode = os.stat(real).st_mode
+    if stat.S_ISDIR(mode):
+        os.listdir(real)  # the reason it was not walked (permission denied), if any
+        raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+    if not stat.S_ISREG(mode):
+        kind = "FIFO" if stat.S_ISFIFO(mode) else "device or socket"
+        raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+    with open(real, "rb") as handle:
+        return handle.read(limit + 1)
+
+
+def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Every entry below `directory` that is not a directory, as a deployer walks it:
+    symbolic links to directories are followed while they stay below `root`, except to a
+    directory being walked already (a loop). Whatever cannot be walked is yielded for the
+    reader to report: a link out of the repository, a directory that cannot be listed."""
+    top = os.path.realpath(root)
+    stack: list[tuple[Path, frozenset[str]]] = [(directory, frozenset())]
+    visits: dict[str, int] = {}
+    while stack:
+        current, above = stack.pop()
+        real = os.path.realpath(current)
+        visits[real] = visits.get(real, 0) + 1
+        if real in above or visits[real] > MAX_LINKED_VISITS:
+            continue
+        above = above | {real}
+        try:
+            entries = sorted(os.scandir(current), key=lambda entry: entry.name, reverse=True)
+        except OSError:
+            yield current  # reading it says why it could not be listed
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in skip:
+                        stack.append((path, above))
+                    continue
+                inside = entry.is_symlink() and contains(top, os.path.realpath(path))
+                if inside and entry.is_dir():
+                    stack.append((path, above))
+                    continue
+            except OSError:
+                pass
+            yield path
+
+
 class WorkTree:
-    """Files on disk below `root`."""
+    """Files on disk below `root`; symbolic links are followed only while they stay below it."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.real_root = os.path.realpath(root)
 
     def read(self, path: str) -> bytes:
         if not _inside(path):
             raise FileNotFoundError(path)
-        return (self.root / path).read_bytes()
+        return read_file(self.root / path, self.root)
 
     def exists(self, path: str) -> bool:
-        return _inside(path) and (self.root / path).is_file()
+        if not _inside(path):
+            return False
+        full = self.root / path
+        # One stat answers the common question (no such file); links are resolved after.
+        return full.is_file() and contains(self.real_root, os.path.realpath(full))
 
     def list_dir(self, path: str) -> list[str]:
         if not _inside(path):
             return []
-        base = self.root / path
-        found: list[str] = []
-        for directory, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if d != ".git"]
-            for name in filenames:
-                full = Path(directory, name)
-                found.append(full.relative_to(self.root).as_posix())
+        found = []
+        for full in walk_files(self.root / path, self.root, frozenset({".git"})):
+            name = full.relative_to(self.root).as_posix()
+            if self.exists(name):
+                found.append(name)
         return sorted(found)
 
 
@@ -82,3 +168,50 @@ class MemoryTree:
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, bytes]]) -> MemoryTree:
         return cls(dict(pairs))
+
+
+MAX_LINK_HOPS = 40  # as Linux: more links in one path is a loop
+
+
+def resolve_link(path: str, is_link: Mapping[str, str]) -> str:
+    """`path` with every symbolic link in it followed, in a tree given as data (a git
+    revision: link path -> target as stored). Raises OutsideLink when a link leads out of
+    the tree, OSError(ELOOP) for a loop."""
+    parts = path.split("/")
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                raise OutsideLink(path)
+            resolved.pop()
+            continue
+        candidate = "/".join([*resolved, part])
+        target = is_link.get(candidate)
+        if target is None:
+            resolved.append(part)
+            continue
+        hops += 1
+        if hops > MAX_LINK_HOPS:
+            raise OSError(errno.ELOOP, "symbolic link loop", path)
+        if target.startswith("/"):
+            raise OutsideLink(path)
+        parts = [*target.split("/"), *parts]
+    return "/".join(resolved)
+
+
+def below(paths: list[str], files: Mapping[str, bytes]) -> list[str]:
+    """`paths`, where one that is not a file but a directory (a link to one) is replaced by
+    the files below it."""
+    names = sorted(files)
+    out: list[str] = []
+    for path in paths:
+        if path in files:
+            out.append(path)
+            continue
+        start = bisect.bisect_left(names, f"{path}/")
+        out.extend(n for n in names[start:] if n.startswith(f"{path}/"))
+    return out

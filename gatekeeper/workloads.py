@@ -7,6 +7,7 @@ that virtual Pod map back to the workload's own paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from gatekeeper.fieldpath import Path
@@ -73,22 +74,44 @@ def without_nulls(value: Any) -> Any:
     """The object as the API server stores it: a mapping key set to null is unset.
 
     Helm output is full of `securityContext:` and `labels:` left empty; rules must see them as
-    absent, not fail on `null.field`.
+    absent, not fail on `null.field`. No recursion: documents may nest 500 levels deep.
     """
     if not _has_null(value):
         return value  # the common case: no copy
-    if isinstance(value, dict):
-        return {key: without_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [without_nulls(item) for item in value]
-    return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (value, holder, key in holder)
+    while stack:
+        item, holder, key = stack.pop()
+        if isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            for name, child in item.items():
+                if child is not None:
+                    copy[name] = None
+                    stack.append((child, copy, name))
+            item = copy
+        elif isinstance(item, list):
+            items: list[Any] = [None] * len(item)
+            stack.extend((child, items, index) for index, child in enumerate(item))
+            item = items
+        holder[key] = item
+    return root[0]
 
 
 def _has_null(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(item is None or _has_null(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_null(item) for item in value)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        children: Iterable[Any]
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        for child in children:
+            if child is None:
+                return True
+            stack.append(child)
     return False
 
 

@@ -83,6 +83,15 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
 }
 
 
+class BadValueError(ValueError):
+    """A scalar its explicit tag cannot hold (`!!int ""`, `!!bool maybe`)."""
+
+    def __init__(self, node: Node, tag: str, error: Exception) -> None:
+        tag = tag.removeprefix(_TAG)
+        super().__init__(f"{node.value[:40]!r} is not a valid !!{tag} ({type(error).__name__})")
+        self.node = node
+
+
 class YamlBombError(ValueError):
     def __init__(self, node: Node, expanded: int, reason: str = "") -> None:
         super().__init__(reason or f"aliases expand to {expanded} nodes (YAML bomb?)")
@@ -173,7 +182,7 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
             "GK-FILE-TOO-LARGE",
             file,
             1,
-            f"file is {len(data)} bytes, over the {MAX_FILE_BYTES}-byte limit; not scanned",
+            f"file is over the {MAX_FILE_BYTES}-byte limit; not scanned",
         )
     if b"\0" in data[:8192] and not data.startswith(
         (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
@@ -246,12 +255,13 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
                 continue
             try:
                 yield _build(node)
-            except YamlBombError as error:
+            except (YamlBombError, BadValueError) as error:
+                bomb = isinstance(error, YamlBombError)
                 yield Problem(
-                    "GK-YAML-BOMB",
+                    "GK-YAML-BOMB" if bomb else "GK-PARSE-ERROR",
                     file,
                     error.node.start_mark.line + 1,
-                    f"document not loaded: {error}",
+                    f"document not loaded: {error}" if bomb else f"invalid YAML value: {error}",
                     error.node.start_mark.column + 1,
                 )
             except RecursionError:
@@ -352,7 +362,10 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
-            return _SCALARS.get(node.tag, _as_str)(node)
+            try:
+                return _SCALARS.get(node.tag, _as_str)(node)
+            except (ValueError, IndexError, KeyError, TypeError) as error:
+                raise BadValueError(node, node.tag, error) from None
         built, open_nodes, build = self.built, self.open_nodes, self.build
         known = built.get(id(node))
         if known is not None:

@@ -48,22 +48,29 @@ class Run:
         self.stderr = stderr
 
 
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """Run the real CLI in a subprocess (`python -m gatekeeper`), as users do."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
 @pytest.fixture
 def gatekeeper() -> Callable[..., Run]:
     """Run the real CLI in a subprocess (`python -m gatekeeper`), as users do."""
-
-    def run(*args: str, cwd: Path | None = None, input: str | None = None) -> Run:
-        proc = subprocess.run(
-            [sys.executable, "-m", "gatekeeper", *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=120,
-        )
-        return Run(proc.returncode, proc.stdout, proc.stderr)
-
-    return run
+    return run_cli
 
 
 @pytest.fixture

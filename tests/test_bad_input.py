@@ -8,7 +8,6 @@ The cases live side by side in one tree, so one `scan` (and one `inventory`, one
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 
 from gatekeeper.yamldoc import MAX_FILE_BYTES
 from tests.conftest import Run
+from tests.conftest import run_cli as _cli
 
 Gatekeeper = Callable[..., Run]
 Files = dict[str, "str | bytes"]
@@ -182,7 +182,22 @@ case(
 case(
     "kustomize-resources-string",
     {"kustomization.yaml": "namespace: a\nresources: cm.yaml\n", "cm.yaml": CM},
-    ("kustomization.yaml", 2, "GK-RENDER-ERROR"),
+    ("kustomization.yaml", 2, "GK-PARSE-ERROR"),
+)
+case(
+    "kustomize-generator-files-int",
+    {"kustomization.yaml": "configMapGenerator:\n- name: a\n  files: 1\n"},
+    ("kustomization.yaml", 3, "GK-PARSE-ERROR"),
+)
+case(
+    "kustomize-patch-path-list",
+    {"kustomization.yaml": "resources: [cm.yaml]\npatches:\n- path: [x]\n", "cm.yaml": CM},
+    ("kustomization.yaml", 3, "GK-PARSE-ERROR"),
+)
+case(
+    "kustomize-build-metadata-mapping",
+    {"kustomization.yaml": "buildMetadata:\n- {a: b}\n"},
+    ("kustomization.yaml", 2, "GK-PARSE-ERROR"),
 )
 case("plan-list", {"tfplan.json": "[1, 2]\n"}, ("tfplan.json", 1, "GK-PARSE-ERROR"))
 case(
@@ -249,6 +264,35 @@ case(
     ("pod.yaml", 104, "GK-PARSE-ERROR"),
 )
 case(
+    "kubernetes-deep-mapping",  # deep enough to load (under 500 levels), too deep to recurse
+    {
+        "pod.yaml": POD
+        + "spec:\n  containers:\n  - name: a\n    x: "
+        + "{a: " * 480
+        + "null"
+        + "}" * 480
+        + "\n"
+    },
+)
+case(
+    "kustomize-deep-mapping",  # loads (under 500 levels), and is passed on without recursing
+    {"kustomization.yaml": "resources: []\nx: " + "{a: " * 470 + "null" + "}" * 470 + "\n"},
+    ("kustomization.yaml", 1, "GK-RENDER-ERROR"),
+)
+case(
+    "kubernetes-odd-int-tag", {"pod.yaml": POD + "x: !!int ''\n"}, ("pod.yaml", 4, "GK-PARSE-ERROR")
+)
+case(
+    "kubernetes-odd-bool-tag",
+    {"pod.yaml": POD + "x: !!bool maybe\n"},
+    ("pod.yaml", 4, "GK-PARSE-ERROR"),
+)
+case(
+    "kubernetes-odd-float-key",
+    {"pod.yaml": POD + "x:\n  ? !!float ''\n  : 1\n"},
+    ("pod.yaml", 5, "GK-PARSE-ERROR"),
+)
+case(
     "workflow-deep",
     {".github/workflows/ci.yml": "on: push\njobs: " + "[" * 60_000 + "]" * 60_000 + "\n"},
     (".github/workflows/ci.yml", 2, "GK-PARSE-ERROR"),
@@ -313,21 +357,6 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, list[tuple[s
     run = _cli("scan", "--no-builtin", "--format", "json", cwd=root)
     findings = [(f["file"], f["line"], f["policy_id"]) for f in _findings(run)]
     return run, findings
-
-
-def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Run:
-    import os
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "gatekeeper", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def test_scan_of_every_bad_file_exits_1_without_a_traceback(

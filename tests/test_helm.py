@@ -222,15 +222,21 @@ def test_a_forked_child_of_a_process_that_rendered_renders_with_its_own_renderer
     assert status == 0
 
 
-def test_files_inside_a_chart_are_not_plain_manifests() -> None:
+def test_only_what_a_chart_renders_is_left_to_helm() -> None:
+    """templates/ and charts/ are Helm's; any other file in a chart directory is applied as is
+    by `kubectl apply -f`, so a Chart.yaml beside a manifest does not hide it."""
     from gatekeeper.sources import kubernetes
 
     pod = (
         b"apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"
         b"spec: {containers: [{name: a, securityContext: {privileged: true}}]}\n"
     )
-    tree = MemoryTree({"chart/Chart.yaml": b"name: chart\n", "chart/ci/pod.yaml": pod})
-    assert kubernetes.load("chart/ci/pod.yaml", pod, LoadContext(tree=tree)).documents == []
+    names = ["chart/templates/pod.yaml", "chart/charts/sub/templates/pod.yaml", "chart/ci/pod.yaml"]
+    tree = MemoryTree({"chart/Chart.yaml": b"name: chart\n", **dict.fromkeys(names, pod)})
+    context = LoadContext(tree=tree)
+    assert kubernetes.load(names[0], pod, context).documents == []
+    assert kubernetes.load(names[1], pod, context).documents == []
+    assert kubernetes.load(names[2], pod, context).documents
     elsewhere = MemoryTree({"deploy/pod.yaml": pod})
     assert kubernetes.load("deploy/pod.yaml", pod, LoadContext(tree=elsewhere)).documents
 

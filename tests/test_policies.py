@@ -189,7 +189,7 @@ def test_a_restricted_deployment_passes_every_pss_policy() -> None:
     assert pss_findings(RESTRICTED) == {}
 
 
-ID_SCHEME = re.compile(r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META)-[A-Z0-9]+(-[A-Z0-9]+)*$")
+ID_SCHEME = re.compile(r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API)-[A-Z0-9]+(-[A-Z0-9]+)*$")
 
 
 def test_policy_ids_are_unique_across_packs() -> None:
@@ -451,3 +451,35 @@ def test_a_namespace_enforcing_a_level_says_the_pod_will_be_rejected(
     assert "enforce=restricted:v1.30: the API server will reject it" in privileged["prod.yaml"][1]
     assert privileged["dev.yaml"][0] == "warned"
     assert privileged["other.yaml"] == (None, "container c runs privileged")
+
+
+def test_default_namespace_is_not_reported_where_helm_renders_the_release_namespace(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Helm renders `{{ .Release.Namespace }}` as `default` when no namespace is configured: a
+    chart's own objects are the deployer's choice; a plain manifest saying `default` is not."""
+    chart = tmp_path / "charts" / "app"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n"
+        "  namespace: {{ .Release.Namespace }}\n"
+        "  labels: {app.kubernetes.io/managed-by: {{ .Release.Service }}}\n"
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stray\n  namespace: default\n"
+    )
+    run = gatekeeper(
+        "scan", ".", "--format", "json", "--no-builtin", "--policies",
+        str(REPO / "policies" / "kubernetes"), cwd=tmp_path,
+    )  # fmt: skip
+    report = json.loads(run.stdout)
+    found = [
+        (f["file"], f["line"], f["source"])
+        for f in report["findings"]
+        if f["policy_id"] == "K8S-META-DEFAULT-NAMESPACE"
+    ]
+    assert found == [("deploy/cm.yaml", 5, "kubernetes")], run.stderr
+    rendered = [f for f in report["findings"] if f["source"] == "helm"]
+    assert not [f for f in rendered if f["policy_id"].startswith("GK-")], rendered

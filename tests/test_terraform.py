@@ -262,10 +262,14 @@ def test_scan_module_directory_with_exact_lines(gatekeeper: Gatekeeper) -> None:
     assert findings(run) == [
         (base + "network.tf", 18, "TF-AWS-SG-OPEN-ADMIN-PORTS"),  # dynamic block content
         (base + "network.tf", 25, "TF-AWS-SG-OPEN-ADMIN-PORTS"),  # all ports from ::/0
+        (base + "s3.tf", 2, "TF-AWS-S3-TLS-ONLY"),  # low: no bucket policy in the module
+        (base + "s3.tf", 2, "TF-AWS-S3-VERSIONING"),  # low
         (base + "s3.tf", 6, "TF-AWS-S3-ACCESS-LOGGING"),
         # No TF-AWS-S3-ENCRYPTION: the for_each encryption configuration (bucket = each.key)
         # may cover "assets"; an unknown is not reported as a missing control.
         (base + "s3.tf", 6, "TF-AWS-S3-PUBLIC-ACCESS-BLOCK"),
+        (base + "s3.tf", 6, "TF-AWS-S3-TLS-ONLY"),
+        (base + "s3.tf", 6, "TF-AWS-S3-VERSIONING"),
         (base + "s3.tf", 8, "TF-AWS-S3-PUBLIC-ACL"),
     ]
 
@@ -276,6 +280,8 @@ def test_scan_plan_with_exact_lines(gatekeeper: Gatekeeper) -> None:
     assert findings(run) == [
         (plan, 19, "TF-AWS-S3-ACCESS-LOGGING"),
         (plan, 19, "TF-AWS-S3-ENCRYPTION"),
+        (plan, 19, "TF-AWS-S3-TLS-ONLY"),
+        (plan, 19, "TF-AWS-S3-VERSIONING"),
         (plan, 23, "TF-AWS-S3-PUBLIC-ACL"),
         (plan, 42, "TF-AWS-S3-PUBLIC-ACCESS-BLOCK-SETTINGS"),
         (plan, 71, "TF-AWS-RDS-PUBLIC"),

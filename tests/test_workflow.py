@@ -265,6 +265,12 @@ def test_wrong_shapes_are_problems_at_their_line_not_evaluation_errors(
     findings = json.loads(run.stdout)["findings"]
     assert not [f for f in findings if f.get("extra", {}).get("evaluation_error")]
     assert [(f["policy_id"], f["line"], f["message"]) for f in findings] == [
+        (
+            "WF-PERMISSIONS-MISSING",
+            1,
+            "workflow declares no permissions and 3 of its 3 jobs set none: "
+            "the GITHUB_TOKEN gets the repository default",
+        ),
         ("GK-PARSE-ERROR", 3, "invalid workflow: jobs.a must be a mapping"),
         ("GK-PARSE-ERROR", 5, "invalid workflow: jobs.b.steps must be a list"),
         ("GK-PARSE-ERROR", 9, "invalid workflow: jobs.c.steps[0] must be a mapping"),

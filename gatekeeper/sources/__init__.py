@@ -53,6 +53,10 @@ REGISTRY: tuple[str, ...] = (
 )
 
 
+# The sources whose documents already are Kubernetes objects, rendered or as written.
+KUBERNETES_OWNERS = frozenset({"kubernetes", "helm", "kustomize"})
+
+
 def adapters() -> list[Source]:
     modules: list[ModuleType] = [
         importlib.import_module(f"gatekeeper.sources.{name}") for name in REGISTRY

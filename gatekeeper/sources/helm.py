@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_engine
@@ -95,6 +97,20 @@ def in_chart(path: str, tree: Tree) -> bool:
     return any(tree.exists(posixpath.join(directory, CHART_FILE)) for directory in parents(path))
 
 
+# What Helm renders or applies of a chart directory: templates, subcharts, CRDs (judged by
+# this source, see _add_crds). Any other file in a chart directory is nothing Helm applies.
+RENDERED_DIRS = ("templates", "charts", "crds")
+
+
+def rendered_by_chart(path: str, tree: Tree) -> bool:
+    """Does a chart render (or apply) `path`? See RENDERED_DIRS."""
+    for directory in parents(path):
+        rest = path[len(directory) + 1 :].split("/", 1)[0]
+        if rest in RENDERED_DIRS and tree.exists(posixpath.join(directory, CHART_FILE)):
+            return True
+    return False
+
+
 def owners(path: str, context: LoadContext) -> list[str]:
     """The Chart.yaml that renders `path`: its outermost enclosing chart, or the chart a
     configured values file belongs to."""
@@ -170,6 +186,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
         named = defines(texts)
+        loaded.problems.extend(_offline_schemas(root, chart_dir))
         limit = helm_engine.limits(context.options_for(NAME))
         result = helm_engine.render(str(root), jobs, limit)
     if result.failed:  # a limit, or the renderer crashed: no template line to point at
@@ -229,6 +246,95 @@ def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath
     if data:
         (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
     return templates
+
+
+MAX_SCHEMA_BYTES = 8 * 2**20
+# JSON Schema keywords whose value Helm's validator would load, and the meta-schemas it has
+# built in (anything else it would download).
+_SCHEMA_REFS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
+_KNOWN_SCHEMAS = re.compile(
+    r"^https?://json-schema\.org/(?:schema|draft-0[467]/schema|draft/20(?:19-09|20-12)/schema)#?$"
+)
+
+
+def _offline_schemas(root: FsPath, chart_dir: str) -> list[Problem]:
+    """Every values.schema.json of the chart copy that names a schema outside itself (a URL,
+    another file) is reported and removed before Helm sees it: Helm would fetch it. The same
+    for packaged subcharts (charts/x.tgz) holding such a schema."""
+    problems: list[Problem] = []
+    for schema in sorted([*root.rglob("values.schema.json"), *root.rglob("*.tgz")]):
+        relative = schema.relative_to(root).as_posix()
+        file = posixpath.join(chart_dir, relative) if chart_dir else relative
+        found = (
+            _remote_refs(file, schema.read_bytes())
+            if schema.name == "values.schema.json"
+            else _packaged_remote_refs(file, schema)
+        )
+        if found:
+            problems.extend(found)
+            schema.unlink()
+    return problems
+
+
+def _remote_refs(file: str, data: bytes, line: int = 0) -> list[Problem]:
+    """A schema's references Helm would load from outside it (`line`: report them there)."""
+    try:
+        entries = list(load_all(file, decode(data)))
+    except UnicodeDecodeError:
+        return []  # Helm reports a schema it cannot read
+    problems = []
+    for entry in entries:
+        if not isinstance(entry, YamlDocument):
+            continue
+        for key, value in _pairs(entry.node):
+            target = str(value.value)
+            if key in _SCHEMA_REFS:
+                local = target.startswith("#")
+            else:
+                local = bool(_KNOWN_SCHEMAS.match(target))
+            if not local:
+                message = (
+                    f"{key} {target[:200]!r} is not loaded (gatekeeper never uses the network);"
+                    " the chart is rendered without this schema"
+                )
+                where = line or value.start_mark.line + 1
+                problems.append(Problem("GK-RENDER-ERROR", file, where, message))
+    return problems
+
+
+def _packaged_remote_refs(file: str, archive: FsPath) -> list[Problem]:
+    import tarfile
+
+    problems: list[Problem] = []
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if member.isfile() and member.name.endswith("/values.schema.json"):
+                    handle = tar.extractfile(member)
+                    data = handle.read(MAX_SCHEMA_BYTES) if handle else b""
+                    problems.extend(_remote_refs(file, data, line=1))
+    except (OSError, tarfile.TarError, EOFError):
+        pass  # Helm reports an archive it cannot read
+    return problems
+
+
+def _pairs(root: Node) -> list[tuple[str, ScalarNode]]:
+    """(keyword, value) of every `$ref`-like and `$schema` entry of a schema, found without
+    recursion."""
+    found: list[tuple[str, ScalarNode]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, ScalarNode) else ""
+                if name in (*_SCHEMA_REFS, "$schema") and isinstance(value, ScalarNode):
+                    found.append((name, value))
+                else:
+                    stack.append(value)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return found
 
 
 class Dependency(NamedTuple):
@@ -610,4 +716,14 @@ class HelmLocator:
         return ", ".join(dict.fromkeys(found))
 
 
-__all__ = ["NAME", "Release", "Template", "detect", "in_chart", "load", "releases", "render_chart"]
+__all__ = [
+    "NAME",
+    "Release",
+    "Template",
+    "detect",
+    "in_chart",
+    "load",
+    "releases",
+    "render_chart",
+    "rendered_by_chart",
+]

@@ -26,6 +26,9 @@ _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 TIMEOUT_SECONDS = 30.0
 STARTUP_SECONDS = 60.0
 MEMORY_MIB = 2048
+# Rendered output beyond this is refused (a blocking finding): every object becomes a
+# document with its nodes in the parent (20,000 Pods, 6 MiB of YAML: about 300 MB).
+MAX_OUTPUT_BYTES = 16 * 2**20
 # What a process says when it runs into RLIMIT_AS (Go runtime, cgo, Python).
 _OUT_OF_MEMORY = (
     "out of memory",
@@ -203,12 +206,24 @@ def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
                     json.dumps(job["values"]),
                     json.dumps(job["options"]),
                 )
-                renderings.append(Rendering(json.loads(payload)))
+                renderings.append(_bounded(json.loads(payload)))
             except helm_python.HelmError as error:
                 renderings.append(Rendering(None, str(error)))
         return ChartResult("", dependencies, tuple(renderings))
     finally:
         chart.close()
+
+
+def _bounded(manifests: dict[str, str]) -> Rendering:
+    """A rendering over the output limit is an error, never passed on or silently cut."""
+    size = sum(len(text) for text in manifests.values())
+    if size > MAX_OUTPUT_BYTES:
+        return Rendering(
+            None,
+            f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
+            " not checked",
+        )
+    return Rendering(manifests)
 
 
 def serve(memory_mib: int) -> int:

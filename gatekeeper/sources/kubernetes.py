@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import posixpath
 from typing import Any
 
@@ -20,19 +21,17 @@ from gatekeeper.yamldoc import (
 NAME = "kubernetes"
 
 _EXTENSIONS = (".yaml", ".yml", ".json")
-# YAML files that are some other tool's configuration, never manifests.
-_NOT_MANIFESTS = frozenset(
+# Names that are usually some other tool's file, not manifests. `kubectl apply -f dir/` and
+# Argo CD apply them all the same, so they are judged when their content holds objects.
+_OTHER_TOOLS = frozenset(
     {
         "chart.yaml",
-        "chart.lock",
         "kustomization.yaml",
         "kustomization.yml",
         ".gatekeeper.yml",
         ".gatekeeper.yaml",
-        "gatekeeper.lock",
         ".pre-commit-config.yaml",
         ".pre-commit-hooks.yaml",
-        ".yamllint",
         ".yamllint.yaml",
         "package.json",
         "package-lock.json",
@@ -43,19 +42,41 @@ _NOT_MANIFESTS = frozenset(
 
 
 def detect(path: str) -> bool:
+    """Every YAML or JSON file: what a deployer applies is decided by content, not by name."""
+    return posixpath.basename(path).lower().endswith(_EXTENSIONS)
+
+
+def _other_tool(path: str) -> bool:
+    """Named like another tool's file (a template, a values file, a tool's configuration):
+    judged only when its content looks like Kubernetes objects, and without noise."""
     name = posixpath.basename(path).lower()
-    if not name.endswith(_EXTENSIONS) or name in _NOT_MANIFESTS:
-        return False
     parts = path.split("/")
-    # Helm chart templates and values are Go templates, not manifests.
-    return not ("templates" in parts[:-1] or (name.startswith("values") and "charts" in parts))
+    return name in _OTHER_TOOLS or "templates" in parts[:-1] or name.startswith("values")
 
 
-def _in_chart(path: str, context: LoadContext) -> bool:
-    from gatekeeper.sources.helm import in_chart
+_WIDE = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def looks_like_objects(data: bytes) -> bool:
+    r"""A cheap test on bytes: could a document of this file have `apiVersion` and `kind`?
+
+    Not when neither word is there, unless escapes could spell them (`"api\u0056ersion"`)."""
+    if data.startswith(_WIDE):
+        try:
+            data = decode(data).encode("utf-8")
+        except UnicodeDecodeError:
+            return True  # let the loader report it
+    return (b"apiVersion" in data and b"kind" in data) or b"\\" in data
+
+
+def rendered_elsewhere(path: str, context: LoadContext) -> bool:
+    """Does a source that owns the file render it? A real chart renders its templates/ and
+    charts/ (and applies crds/), a real kustomization builds its patches; everything else is
+    applied as is."""
+    from gatekeeper.sources.helm import rendered_by_chart
     from gatekeeper.sources.kustomize import is_patch
 
-    return in_chart(path, context.tree) or is_patch(path, context.tree)
+    return rendered_by_chart(path, context.tree) or is_patch(path, context.tree)
 
 
 def _expand_applications(path: str, loaded: Loaded, context: LoadContext) -> None:
@@ -75,16 +96,23 @@ def is_object(obj: Any) -> bool:
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     loaded = Loaded()
-    if context is not None and _in_chart(path, context):
-        return loaded  # a chart's file or an overlay's patch: rendered by helm/kustomize
+    if context is not None and rendered_elsewhere(path, context):
+        return loaded  # a chart's template or an overlay's patch: rendered by helm/kustomize
+    quiet = _other_tool(path)
+    if quiet and not looks_like_objects(data):
+        return loaded
     problem = check_bytes(path, data)
     if problem is not None:
         loaded.problems.append(problem)
         return loaded
+    text = decode(data)
+    # Another tool's template ({{ }}) that is not valid YAML is nothing a deployer applies.
+    quiet = quiet and "{{" in text
     others: list[YamlDocument] = []
-    for index, entry in enumerate(load_all(path, decode(data))):
+    for index, entry in enumerate(load_all(path, text)):
         if isinstance(entry, Problem):
-            loaded.problems.append(entry)
+            if not quiet:
+                loaded.problems.append(entry)
             continue
         loaded.problems.extend(duplicate_key_problems(path, entry))
         if is_object(entry.obj):

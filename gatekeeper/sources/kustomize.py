@@ -10,6 +10,7 @@ never fetched: they are reported.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -20,10 +21,13 @@ from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
-from gatekeeper.sources.helm_engine import limits
+from gatekeeper.sources.helm import parents
+from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
 from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -32,7 +36,13 @@ NAME = "kustomize"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
-_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/)|\?ref=")
+# What Kustomize would fetch: a scheme or getter prefix in any case (`HTTPS://`, `git::`,
+# `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=` or `//` subdirectory.
+_REMOTE = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*:|[\w.-]+@[\w.-]+:|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io)/)"
+    r"|\?ref=|//",
+    re.IGNORECASE,
+)
 
 
 def detect(path: str) -> bool:
@@ -77,8 +87,16 @@ class Closure:
     def _line_of(self, file: str, ref: str) -> int:
         """The line of the kustomization entry naming `ref` (1 if not found)."""
         for document in _docs(self.tree, file)[:1]:
-            if isinstance(document.obj, dict):
-                return _error_line(ref, document)
+            stack = [document.node]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ScalarNode):
+                    if ref in (node.value, node.value.rsplit("=", 1)[-1]):
+                        return int(node.start_mark.line) + 1
+                elif isinstance(node, MappingNode):
+                    stack.extend(item for pair in reversed(node.value) for item in pair[::-1])
+                elif isinstance(node, SequenceNode):
+                    stack.extend(reversed(node.value))
         return 1
 
     def add(self, file: str, obj: Any) -> None:
@@ -91,7 +109,7 @@ class Closure:
             return
 
         def strings(key: str) -> list[str]:
-            return [v for v in _items(obj.get(key)) if isinstance(v, str)]
+            return [v for v in _list(obj, key) if isinstance(v, str)]
 
         refs = [
             *strings("resources"),
@@ -105,15 +123,27 @@ class Closure:
         patches = _patch_refs(obj)
         inputs: list[str] = []
         for key in ("configMapGenerator", "secretGenerator"):
-            for entry in _items(obj.get(key)):
+            for entry in _list(obj, key):
                 if not isinstance(entry, dict):
                     continue
-                for source in [*_items(entry.get("files")), *_items(entry.get("envs"))]:
+                for source in [*_list(entry, "files"), *_list(entry, "envs")]:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
-        for ref in refs:
-            if _REMOTE.search(ref):
+        openapi = obj.get("openapi")
+        fetched = [
+            *refs,
+            *patches,
+            *inputs,
+            *strings("configurations"),
+            *(
+                [openapi["path"]]
+                if isinstance(openapi, dict) and isinstance(openapi.get("path"), str)
+                else []
+            ),
+        ]
+        for ref in fetched:
+            if "\n" not in ref and _REMOTE.search(ref):
                 self.problems.append(
                     Problem(
                         "GK-RENDER-ERROR",
@@ -122,6 +152,8 @@ class Closure:
                         f"remote resource {ref} is not fetched (gatekeeper never uses the network)",
                     )
                 )
+        for ref in refs:
+            if _REMOTE.search(ref):
                 continue
             target = posixpath.normpath(posixpath.join(directory, ref))
             nested = self.kustomization_in(target)
@@ -144,25 +176,33 @@ _PATCHES: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.We
 
 
 def is_patch(path: str, tree: Tree) -> bool:
-    """Is `path` a patch of the kustomization beside it? A patch is a partial object, not a
-    manifest: the overlay's build checks it in place."""
-    directory = posixpath.dirname(path)
+    """Is `path` a patch of a kustomization in its directory or above (Kustomize loads files
+    only from below the kustomization)? A patch is a partial object, not a manifest: the
+    overlay's build checks it in place."""
     try:
         per_tree = _PATCHES.setdefault(tree, {})
     except TypeError:  # a tree that cannot be weakly referenced: no cache
         per_tree = {}
-    if directory not in per_tree:
-        closure = Closure(tree)
-        file = closure.kustomization_in(directory)
-        patches: frozenset[str] = frozenset()
-        if file is not None:
-            docs = _docs(tree, file)
-            if docs and isinstance(docs[0].obj, dict):
-                closure.seen.add("")  # do not follow resources: only this file's patches
-                closure.collect_patches(file, docs[0].obj)
-                patches = frozenset(closure.patches)
-        per_tree[directory] = patches
-    return path in per_tree[directory]
+    directory = posixpath.dirname(path)
+    for candidate in dict.fromkeys([directory, *parents(directory), ""]):
+        if candidate not in per_tree:
+            per_tree[candidate] = _own_patches(candidate, tree)
+        if path in per_tree[candidate]:
+            return True
+    return False
+
+
+def _own_patches(directory: str, tree: Tree) -> frozenset[str]:
+    """The patch files the kustomization in `directory` names (none without one)."""
+    closure = Closure(tree)
+    file = closure.kustomization_in(directory)
+    if file is None:
+        return frozenset()
+    docs = _docs(tree, file)
+    if not docs or not isinstance(docs[0].obj, dict):
+        return frozenset()
+    closure.collect_patches(file, docs[0].obj)
+    return frozenset(closure.patches)
 
 
 _CLOSURES: weakref.WeakKeyDictionary[Any, dict[str, list[tuple[str, frozenset[str]]]]] = (
@@ -201,16 +241,71 @@ def owners(path: str, context: LoadContext) -> list[str]:
     return [file for file, files in per_tree[top] if path in files]
 
 
-def _items(value: Any) -> list[Any]:
-    """A kustomization list field; anything else (a typo'd map, a number) holds no files:
-    the build reports the mistake, the file search must not crash on it."""
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    """A field that must be a list; anything else counts as empty (load reports it)."""
+    value = obj.get(key)
     return value if isinstance(value, list) else []
 
 
+# Fields a kustomization lists, and what each item must be.
+_STRING_LISTS = ("resources", "bases", "components", "crds", "buildMetadata")
+_MAPPING_LISTS = (
+    "patches",
+    "patchesJson6902",
+    "replacements",
+    "configMapGenerator",
+    "secretGenerator",
+    "images",
+    "replicas",
+    "labels",
+    "helmCharts",
+)
+_GENERATOR_LISTS = ("files", "envs", "literals")
+
+
+def _shape(path: str, kustomization: YamlDocument) -> list[Problem]:
+    """Fields of the wrong type, at their line (Kustomize's own message names no line)."""
+    locator = NodeLocator(path, kustomization.node)
+    obj = kustomization.obj
+    problems: list[Problem] = []
+
+    def bad(where: Path, what: str) -> None:
+        message = f"kustomization field {'.'.join(map(str, where))} must be {what}"
+        problems.append(Problem("GK-PARSE-ERROR", path, locator.locate(where).line, message))
+
+    for key in (*_STRING_LISTS, "patchesStrategicMerge", *_MAPPING_LISTS):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            bad((key,), "a list")
+            continue
+        for index, item in enumerate(value):
+            if key in _STRING_LISTS and not isinstance(item, str):
+                bad((key, index), "a string")
+            elif key in _MAPPING_LISTS and not isinstance(item, dict):
+                bad((key, index), "a mapping")
+            elif isinstance(item, dict):
+                if "path" in item and not isinstance(item["path"], str):
+                    bad((key, index, "path"), "a string")
+                for field in _GENERATOR_LISTS:
+                    found = item.get(field)
+                    if found is not None and not (
+                        isinstance(found, list) and all(isinstance(f, str) for f in found)
+                    ):
+                        bad((key, index, field), "a list of strings")
+                if "env" in item and not isinstance(item["env"], str):
+                    bad((key, index, "env"), "a string")
+    return problems
+
+
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
-    refs = [v for v in _items(obj.get("patchesStrategicMerge")) if isinstance(v, str)]
+    """The patch files a kustomization names (`patches: [file]` too: Kustomize rejects that
+    form, and the file is still a patch, not a manifest)."""
+    refs = [v for v in _list(obj, "patchesStrategicMerge") if isinstance(v, str)]
+    refs += [v for v in _list(obj, "patches") if isinstance(v, str)]
     for key in ("patches", "patchesJson6902", "replacements"):
-        for entry in _items(obj.get(key)):
+        for entry in _list(obj, key):
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 refs.append(entry["path"])
     return refs
@@ -249,6 +344,9 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "kustomization is not a map"))
         return loaded
     kustomization = documents[0]
+    loaded.problems.extend(_shape(path, kustomization))
+    if loaded.problems:
+        return loaded
     if kustomization.obj.get("kind") == "Component":
         return loaded  # built only through the kustomizations that list it in `components`
     closure = Closure(context.tree)
@@ -265,11 +363,14 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         own = dict(kustomization.obj)
         metadata = list(own.get("buildMetadata") or [])
         own["buildMetadata"] = sorted({*metadata, "originAnnotations", "transformerAnnotations"})
-        import yaml
-
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(own, sort_keys=False))
+        try:  # JSON is YAML, and its C encoder writes deep documents the YAML dumper cannot
+            target.write_text(json.dumps(own))
+        except (RecursionError, TypeError, ValueError) as error:
+            message = f"kustomization cannot be built as written: {type(error).__name__}"
+            loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
+            return loaded
         limit = limits(context.options_for(NAME))
         try:
             proc = subprocess.run(
@@ -328,11 +429,11 @@ def _error_line(message: str, kustomization: YamlDocument) -> int:
     if field and locator.node_at((field.group(1),)) is not None:
         return locator.locate((field.group(1),)).line
     for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
-        for index, ref in enumerate(obj.get(key) or []):
+        for index, ref in enumerate(_list(obj, key)):
             if isinstance(ref, str) and ref.strip("./") and ref.strip("./") in message:
                 return locator.locate((key, index)).line
     for key in ("patches", "patchesJson6902"):
-        for index, entry in enumerate(obj.get(key) or []):
+        for index, entry in enumerate(_list(obj, key)):
             ref = entry.get("path") if isinstance(entry, dict) else None
             if isinstance(ref, str) and ref.strip("./") in message:
                 return locator.locate((key, index)).line
@@ -356,8 +457,17 @@ def _add_documents(
     )
     patches = collect([*kustomizations, path], tree)
     cache: dict[str, list[YamlDocument]] = {}
+    if len(output) > MAX_OUTPUT_BYTES:
+        message = f"kustomize: build output is {len(output)} bytes, over the"
+        message += f" {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+        return
     for index, entry in enumerate(load_all(path, output)):
-        if isinstance(entry, Problem) or not is_object(entry.obj):
+        if isinstance(entry, Problem):  # built output we cannot read is not dropped
+            message = f"kustomize: build output not checked: {entry.message}"
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+            continue
+        if not is_object(entry.obj):
             continue
         obj = entry.obj
         origin = _pop_annotations(obj)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Location, Problem
-from gatekeeper.fieldpath import Path
+from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.hcl import HclError, Parsed, Span, parse
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
@@ -100,6 +100,9 @@ class _File:
 
 _FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
 _DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+_CONTEXTS: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _parse_file(text: str) -> _File:
@@ -197,12 +200,16 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
         )
     directory = posixpath.dirname(path)
     own = parsed_file.module_resources()
-    module = own + [
-        resource
-        for sibling in _siblings(context.tree, directory, path)
-        for resource in sibling.module_resources()
-    ]
-    contexts = contexts_of(module)
+    # One module's contexts serve all its files (computing them per file is quadratic).
+    modules = _CONTEXTS.setdefault(context.tree, {})
+    contexts = modules.get(directory, {})
+    if any(resource.address not in contexts for resource in own):
+        module = own + [
+            resource
+            for sibling in _siblings(context.tree, directory, path)
+            for resource in sibling.module_resources()
+        ]
+        contexts = modules[directory] = contexts_of(module)
     blocks = [block for block in parsed.blocks if block.type in DOCUMENT_BLOCKS]
     for index, (block, resource) in enumerate(zip(blocks, own, strict=True)):
         loaded.documents.append(
@@ -306,32 +313,49 @@ def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
 # --- references ----------------------------------------------------------------------------
 
 
+# A literal name shared by many resources links each to at most this many resources of each
+# other type, of at most this many types: policies ask whether *a* resource of a type refers
+# to it, and 20,000 resources with one bucket name must not make 400 million links.
+MAX_SAME_NAME_PER_TYPE = 8
+MAX_SAME_NAME_TYPES = 64
+
+
 def _referenced_by(resources: list[_Resource]) -> dict[str, list[dict[str, str]]]:
     """address -> the resources that refer to it (by expression, or by the same literal name)."""
     known = {resource.address for resource in resources}
-    identities: dict[tuple[str, str], list[_Resource]] = {}
-    for resource in resources:
+    # (attribute, literal value) -> type -> the first resources of that type with it
+    identities: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for index, resource in enumerate(resources):
         for attribute in _IDENTITY_ATTRIBUTES:
             value = resource.values.get(attribute)
             if isinstance(value, str) and value and "${" not in value:
-                identities.setdefault((attribute, value), []).append(resource)
-    result: dict[str, list[dict[str, str]]] = {}
-    for resource in resources:
-        seen: set[tuple[str, str]] = set()
+                by_type = identities.setdefault((attribute, value), {})
+                same = by_type.get(resource.kind)
+                if same is None and len(by_type) < MAX_SAME_NAME_TYPES:
+                    same = by_type[resource.kind] = []
+                if same is not None and len(same) < MAX_SAME_NAME_PER_TYPE:
+                    same.append(index)
+    links: dict[str, set[tuple[int, str]]] = {}  # address -> (referrer index, attribute)
+    for index, resource in enumerate(resources):
         for attribute, address in resource.references:
             if address in known and address != resource.address:
-                seen.add((attribute, address))
+                links.setdefault(address, set()).add((index, attribute))
         for attribute in _IDENTITY_ATTRIBUTES:
             value = resource.values.get(attribute)
-            for other in identities.get((attribute, value), []) if isinstance(value, str) else []:
-                if other.kind != resource.kind:
-                    seen.add((attribute, other.address))
-        for attribute, address in sorted(seen):
+            by_type = identities.get((attribute, value), {}) if isinstance(value, str) else {}
+            for kind, referrers in by_type.items():
+                if kind != resource.kind:
+                    found = links.setdefault(resource.address, set())
+                    found.update((referrer, attribute) for referrer in referrers)
+    result: dict[str, list[dict[str, str]]] = {}
+    for address in known:
+        for index, attribute in sorted(links.get(address, ())):
+            referrer = resources[index]
             result.setdefault(address, []).append(
                 {
-                    "type": resource.kind,
-                    "name": resource.name,
-                    "address": resource.address,
+                    "type": referrer.kind,
+                    "name": referrer.name,
+                    "address": referrer.address,
                     "attribute": attribute,
                 }
             )
@@ -441,6 +465,10 @@ class SpanLocator:
 # --- plan JSON -----------------------------------------------------------------------------
 
 
+def _is_plan(obj: Any) -> bool:
+    return isinstance(obj, dict) and ("resource_changes" in obj or "planned_values" in obj)
+
+
 def _load_plan(path: str, text: str) -> Loaded:
     loaded = Loaded()
     entries = list(load_all(path, text))
@@ -449,30 +477,45 @@ def _load_plan(path: str, text: str) -> Loaded:
     if problems:
         loaded.problems.extend(problems)
         return loaded
-    plan = documents[0].obj if len(documents) == 1 else None
     if not documents or not isinstance(documents[0].obj, dict):
         what = "empty" if not documents or documents[0].obj is None else "not a JSON object"
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"Terraform plan is {what}")])
-    if not isinstance(plan, dict) or not ("resource_changes" in plan or "planned_values" in plan):
+    if not any(_is_plan(document.obj) for document in documents):
         # Not a plan after all: a Kubernetes manifest that happens to be called plan.json.
         from gatekeeper.sources import kubernetes
 
         return kubernetes.load(path, text.encode("utf-8"))
+    for extra in documents[1:]:  # `terraform show -json` writes one document; nothing hides
+        line = extra.node.start_mark.line + 1
+        message = "a Terraform plan is one JSON document; this one is not checked"
+        loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
+    plan = documents[0].obj
     locator = NodeLocator(path, documents[0].node)
+    if not _is_plan(plan):
+        message = "invalid Terraform plan: no resource_changes or planned_values"
+        loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
+        return loaded
     changes = plan.get("resource_changes")
-    if not isinstance(changes, list):
-        if changes is not None:
-            line = locator.locate(("resource_changes",)).line
-            message = "invalid Terraform plan: resource_changes must be a list"
-            loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
+    found: list[tuple[Any, Path, Path]]  # (change, its path, the path of its values)
+    if changes is None:
+        found = _planned_changes(plan.get("planned_values"), path, locator, loaded)
+    elif isinstance(changes, list):
+        found = [
+            (change, ("resource_changes", i), ("resource_changes", i, "change", "after"))
+            for i, change in enumerate(changes)
+        ]
+    else:
+        line = locator.locate(("resource_changes",)).line
+        message = "invalid Terraform plan: resource_changes must be a list"
+        loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
         return loaded
     resources: list[_Resource] = []
     located: list[tuple[_Resource, str, Path]] = []
     config_refs = _config_references(plan.get("configuration"))
-    for index, change in enumerate(changes):
+    for change, where, after_path in found:
         if not isinstance(change, dict) or not isinstance(change.get("change"), dict):
-            line = locator.locate(("resource_changes", index)).line
-            message = f"invalid Terraform plan: resource_changes[{index}] has no change object"
+            line = locator.locate(where).line
+            message = f"invalid Terraform plan: {format_path(where)} has no change object"
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
             continue
         after = change["change"].get("after")
@@ -488,13 +531,7 @@ def _load_plan(path: str, text: str) -> Loaded:
         ]
         resource = _Resource(kind, address, config_address, values, references)
         resources.append(resource)
-        located.append(
-            (
-                resource,
-                str(change.get("module_address", "")),
-                ("resource_changes", index, "change", "after"),
-            )
-        )
+        located.append((resource, str(change.get("module_address", "")), after_path))
     contexts = contexts_of(resources)
     for index, (resource, module_address, after_path) in enumerate(located):
         loaded.documents.append(
@@ -511,6 +548,54 @@ def _load_plan(path: str, text: str) -> Loaded:
             )
         )
     return loaded
+
+
+def _planned_changes(
+    planned: Any, path: str, locator: NodeLocator, loaded: Loaded
+) -> list[tuple[Any, Path, Path]]:
+    """A plan with only `planned_values` (no resource_changes): its resources, as changes."""
+    if not isinstance(planned, dict) or not isinstance(planned.get("root_module"), dict):
+        message = "invalid Terraform plan: planned_values has no root_module"
+        loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
+        return []
+    changes: list[tuple[Any, Path, Path]] = []
+    stack: list[tuple[dict[str, Any], Path]] = [
+        (planned["root_module"], ("planned_values", "root_module"))
+    ]
+    while stack:
+        module, where = stack.pop(0)
+        for index, resource in enumerate(_items(module, "resources", where, path, locator, loaded)):
+            at: Path = (*where, "resources", index)
+            if not isinstance(resource, dict) or not isinstance(resource.get("values"), dict):
+                message = "invalid Terraform plan: a planned resource has no values object"
+                loaded.problems.append(
+                    Problem("GK-PARSE-ERROR", path, locator.locate(at).line, message)
+                )
+                continue
+            change = {key: resource.get(key) for key in ("address", "type", "mode")}
+            change["module_address"] = module.get("address", "")
+            change["change"] = {"after": resource["values"]}
+            changes.append((change, at, (*at, "values")))
+        for index, child in enumerate(
+            _items(module, "child_modules", where, path, locator, loaded)
+        ):
+            if isinstance(child, dict):
+                stack.append((child, (*where, "child_modules", index)))
+    return changes
+
+
+def _items(
+    holder: dict[str, Any], key: str, where: Path, path: str, locator: NodeLocator, loaded: Loaded
+) -> list[Any]:
+    value = holder.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        line = locator.locate((*where, key)).line
+        message = f"invalid Terraform plan: {key} must be a list"
+        loaded.problems.append(Problem("GK-PARSE-ERROR", path, line, message))
+        return []
+    return value
 
 
 def _with_unknowns(value: Any, unknown: Any) -> Any:

@@ -22,8 +22,10 @@ in the source text for folded and multi-line plain scalars.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +36,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "workflow"
@@ -94,12 +97,88 @@ def kind_of(path: str) -> str:
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+    kind = kind_of(path)
+    loaded = _load_one(path, data, kind, context)
+    if kind == GITLAB and context is not None and loaded.documents:
+        # Jobs of local `include:` files run in the same pipeline: each file is judged.
+        for name in included(path, loaded.documents[0].obj, context.tree)[1:]:
+            try:
+                other = context.tree.read(name)
+            except OSError:
+                continue  # GitLab refuses a pipeline whose include is missing
+            more = _load_one(name, other, GITLAB, context)
+            loaded.documents.extend(more.documents)
+            loaded.problems.extend(more.problems)
+    return loaded
+
+
+# GitLab's own bound on the files one pipeline includes.
+MAX_INCLUDES = 150
+
+
+def included(path: str, obj: dict[str, Any], tree: Tree) -> list[str]:
+    """`path` and every local file its `include:` brings, transitively (GitLab: paths from
+    the repository root, `*` globs allowed; remote, project and template includes are not
+    in the repository)."""
+    found = [path]
+    pending = [obj]
+    listing: list[str] | None = None
+    while pending and len(found) <= MAX_INCLUDES:
+        for pattern in _local_includes(pending.pop(0)):
+            pattern = posixpath.normpath(pattern.lstrip("/"))
+            if "*" in pattern:
+                listing = tree.list_dir(".") if listing is None else listing
+                names = [n for n in listing if fnmatch.fnmatchcase(n, pattern)]
+            else:
+                names = [pattern] if tree.exists(pattern) else []
+            for name in names:
+                if name in found or len(found) > MAX_INCLUDES:
+                    continue
+                found.append(name)
+                try:
+                    entry, _, _ = load_mapping(name, tree.read(name), "workflow")
+                except OSError:
+                    continue
+                if entry is not None:
+                    pending.append(entry.obj)
+    return found
+
+
+def _local_includes(obj: Any) -> list[str]:
+    value = obj.get("include") if isinstance(obj, dict) else None
+    patterns = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and "://" not in item:
+            patterns.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("local"), str):
+            patterns.append(item["local"])
+    return patterns
+
+
+_OWNERS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
+def owners(path: str, context: LoadContext) -> list[str]:
+    """The root `.gitlab-ci.yml` when it includes `path`: a changed include re-judges it."""
+    if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
+        return []
+    tree = context.tree
+    if tree not in _OWNERS:
+        _OWNERS[tree] = []
+        if tree.exists(".gitlab-ci.yml"):
+            entry, _, _ = load_mapping(".gitlab-ci.yml", tree.read(".gitlab-ci.yml"), "workflow")
+            if entry is not None and isinstance(entry.obj, dict):
+                _OWNERS[tree] = included(".gitlab-ci.yml", entry.obj, tree)
+    closure = _OWNERS[tree]
+    return [".gitlab-ci.yml"] if path in closure[1:] else []
+
+
+def _load_one(path: str, data: bytes, kind: str, context: LoadContext | None) -> Loaded:
     entry, text, problems = load_mapping(path, data, "workflow")
     loaded = Loaded(problems=problems)
     if entry is None:
         return loaded
     lines = text.split("\n")
-    kind = kind_of(path)
     if kind == GITHUB:
         loaded.problems.extend(_shape_github(path, entry))
     elif kind == ACTION:
