@@ -1,16 +1,24 @@
-"""Wall time of the pre-commit hook on one staged file, against `python -c pass`.
+"""The pre-commit hook as a developer meets it: a cold install, its size, and one-file runs.
 
-    python benchmarks/precommit_bench.py [--runs 15]
+    python benchmarks/precommit_bench.py [--runs 15] [--warm-pip-cache] [--json FILE]
 
-Runs the real CLI exactly as `.pre-commit-hooks.yaml` does (`gatekeeper scan --hook FILE`) in
-a temporary git repository holding one Deployment, with the built-in library, N times, and
-reports the median; `python -c pass` is the lower bound of any Python hook. The first run
-(which fills the schema-validation cache) is not counted, as pre-commit users hit a warm cache.
+1. Cold install: `pre-commit install-hooks` in a fresh consumer repository whose
+   `.pre-commit-config.yaml` names this repository at its HEAD commit (commit first: pre-commit
+   clones the commit), with an empty PRE_COMMIT_HOME and, unless --warm-pip-cache, no pip
+   cache: what a new laptop downloads and builds. The hook's environment is the light core.
+2. Size of that environment on disk (and of a venv with every extra, `[all]`, for contrast).
+3. One staged file: `pre-commit run --files deploy/web.yaml` through pre-commit, and the hook's
+   own command (`gatekeeper scan --hook FILE`) from its environment, N times each, medians,
+   against `python -c pass` (the floor of any Python hook). The first run fills the schema
+   cache and is not counted. Every run must report the privileged container (exit 1 and the
+   finding in the output): a hook that failed to start does not count as a result.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -18,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -32,34 +41,107 @@ spec:
           image: ghcr.io/acme/web:1.4.2
           securityContext: {privileged: true}
 """
+EXPECTED = "deploy/web.yaml:12"  # K8S-PSS-PRIVILEGED at `privileged: true`
 
 
-def median_seconds(command: list[str], cwd: Path, runs: int) -> float:
+def run_checked(command: list[str], cwd: Path, env: dict[str, str]) -> float:
+    """Seconds one hook run took; fails unless it found the privileged container."""
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    found = EXPECTED in proc.stdout and "K8S-PSS-PRIVILEGED" in proc.stdout
+    if proc.returncode != 1 or not found:
+        raise SystemExit(
+            f"{' '.join(command)}: expected exit 1 and K8S-PSS-PRIVILEGED at {EXPECTED}, got "
+            f"exit {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+        )
+    return seconds
+
+
+def median_seconds(command: list[str], cwd: Path, env: dict[str, str], runs: int) -> float:
+    return statistics.median(run_checked(command, cwd, env) for _ in range(runs))
+
+
+def median_floor(cwd: Path, runs: int) -> float:
+    """`python -c pass`: the least any Python hook costs."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-c", "pass"], cwd=cwd, check=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
+def megabytes(path: Path) -> float:
+    total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return total / 1e6
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--warm-pip-cache", action="store_true")
+    parser.add_argument("--skip-all-size", action="store_true", help="no [all] venv for contrast")
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if dirty:
+        print(f"note: uncommitted changes are not measured (HEAD {head[:12]} is)", file=sys.stderr)
+    pre_commit = Path(sys.executable).with_name("pre-commit")
+    results: dict[str, float | str] = {"rev": head, "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
-        subprocess.run(["git", "init", "-q", str(root)], check=True)
-        (root / "deploy").mkdir()
-        (root / "deploy/web.yaml").write_text(DEPLOYMENT)
-        hook = [sys.executable, "-m", "gatekeeper", "scan", "--hook", "deploy/web.yaml"]
-        check = subprocess.run(hook, cwd=root, capture_output=True, text=True)
-        assert check.returncode == 1, check.stdout + check.stderr  # the warm-up run, and a check
-        floor = median_seconds([sys.executable, "-c", "pass"], root, args.runs)
-        wall = median_seconds(hook, root, args.runs)
-    print(f"python -c pass            median {floor * 1000:7.1f} ms  ({args.runs} runs)")
-    print(f"gatekeeper hook, 1 file   median {wall * 1000:7.1f} ms  ({args.runs} runs)")
-    print(f"hook overhead over bare interpreter: {(wall - floor) * 1000:.1f} ms")
+        consumer = root / "consumer"
+        subprocess.run(["git", "init", "-q", str(consumer)], check=True)
+        (consumer / "deploy").mkdir()
+        (consumer / "deploy/web.yaml").write_text(DEPLOYMENT)
+        (consumer / ".pre-commit-config.yaml").write_text(
+            f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks: [{{id: gatekeeper}}]\n"
+        )
+        subprocess.run(["git", "add", "-A"], cwd=consumer, check=True)
+        env = {**os.environ, "PRE_COMMIT_HOME": str(root / "home"), "NO_COLOR": "1"}
+        env.pop("PIP_CONSTRAINT", None)  # a developer's install: the newest releases
+        if not args.warm_pip_cache:
+            env["PIP_NO_CACHE_DIR"] = "1"
+        start = time.perf_counter()
+        subprocess.run([str(pre_commit), "install-hooks"], cwd=consumer, env=env, check=True)
+        results["cold_install_s"] = round(time.perf_counter() - start, 1)
+        (environment,) = (root / "home").glob("repo*/py_env-*")
+        results["hook_env_mb"] = round(megabytes(environment), 1)
+        hook = [str(environment / "bin" / "gatekeeper"), "scan", "--hook", "deploy/web.yaml"]
+        through = [str(pre_commit), "run", "--files", "deploy/web.yaml"]
+        run_checked(hook, consumer, env)  # warm-up: fills the schema-validation cache
+        floor = median_floor(consumer, args.runs)
+        results["python_pass_ms"] = round(floor * 1000, 1)
+        results["hook_one_file_ms"] = round(
+            median_seconds(hook, consumer, env, args.runs) * 1000, 1
+        )
+        results["pre_commit_run_one_file_ms"] = round(
+            median_seconds(through, consumer, env, args.runs) * 1000, 1
+        )
+        if not args.skip_all_size:
+            venv = root / "all"
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run(
+                [str(venv / "bin/python"), "-m", "pip", "install", "-q", f"{REPO}[all]"],
+                env=env,
+                check=True,
+            )
+            results["all_extras_venv_mb"] = round(megabytes(venv), 1)
+    results["runs"] = args.runs
+    for key, value in results.items():
+        print(f"{key:28} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     "GK-RENDER-ERROR": ProblemKind(
         "high", "Template could not be rendered", "Fix the template or its values."
     ),
+    "GK-RENDERER-MISSING": ProblemKind(
+        "high",
+        "No renderer installed: chart or kustomization not checked",
+        "Install gitops-policy-gate[all] (or [helm] / [kustomize]), or put kubectl or"
+        " kustomize on PATH for Kustomize.",
+    ),
     "GK-NOT-EXPANDED": ProblemKind(
         "low",
         "What this object deploys is not judged",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gatekeeper import __version__, sources
@@ -164,7 +164,7 @@ def cyclonedx(inventory: Inventory, spec_version: str = "1.6") -> dict[str, Any]
         "serialNumber": uuid.uuid4().urn,
         "version": 1,
         "metadata": {
-            "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "timestamp": datetime.now(UTC).replace(microsecond=0).isoformat(),
             "tools": {"components": [tool]},
         },
         "components": [component(image) for image in images],

@@ -58,10 +58,14 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 # A document may expand (through aliases) to at most this many nodes, or ten times its
 # own size, whichever is larger: real manifests are far below, alias bombs far above.
 MAX_EXPANDED_NODES = 200_000
-# Deeper documents are refused before libyaml composes them: its composer recurses in C and
-# overflows the stack (a segfault, not an exception) some tens of thousands of levels down.
-MAX_DEPTH = 500
-_SHALLOW = 10_000  # a bound on depth below which libyaml is safe without the event walk
+# Deeper documents are refused, at the line where level MAX_DEPTH + 1 opens: real manifests
+# (CRD schemas included) stay far below, and every later stage recurses over the objects.
+MAX_DEPTH = 100
+# Texts that may nest deeper than this are walked as events before libyaml composes them: its
+# composer recurses in C and overflows the stack (a segfault, not an exception) some tens of
+# thousands of levels down, and since 0.2.6 it stops by itself at 1000 with its own message.
+# Below it, the builder counts levels for free.
+_SHALLOW = 900
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
@@ -81,6 +85,12 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     _TAG + "timestamp": _as_str,
     _TAG + "binary": _as_str,
 }
+
+
+class TooDeepError(ValueError):
+    def __init__(self, node: Node) -> None:
+        super().__init__(f"nested more than {MAX_DEPTH} levels deep")
+        self.node = node
 
 
 class BadValueError(ValueError):
@@ -205,7 +215,7 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
 
 
 def _too_deep(text: str) -> Any:
-    """Where nesting first exceeds MAX_DEPTH, if it does.
+    """Where nesting first exceeds MAX_DEPTH, in a text that may nest deeper than _SHALLOW.
 
     Cheap bounds first (milliseconds per megabyte): each level opens with one of `[{-:?`;
     block levels need indentation (at most two levels per column), flow levels a bracket.
@@ -239,13 +249,7 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
     deep = _too_deep(text)
     if deep is not None:
-        yield Problem(
-            "GK-PARSE-ERROR",
-            file,
-            deep.line + 1,
-            f"nested more than {MAX_DEPTH} levels deep; not loaded",
-            deep.column + 1,
-        )
+        yield _too_deep_problem(file, deep)
         return
     loader = _LOADER(text)
     try:
@@ -264,15 +268,8 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
                     f"document not loaded: {error}" if bomb else f"invalid YAML value: {error}",
                     error.node.start_mark.column + 1,
                 )
-            except RecursionError:
-                nested = _first_deeper(node, 100)
-                yield Problem(
-                    "GK-PARSE-ERROR",
-                    file,
-                    nested.start_mark.line + 1,
-                    "document nested too deeply; not loaded",
-                    nested.start_mark.column + 1,
-                )
+            except TooDeepError as error:
+                yield _too_deep_problem(file, error.node.start_mark)
             except (yaml.YAMLError, ValueError, TypeError) as error:
                 yield Problem(
                     "GK-PARSE-ERROR", file, node.start_mark.line + 1, f"invalid YAML value: {error}"
@@ -289,23 +286,15 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
         loader.dispose()
 
 
-def _first_deeper(root: Node, limit: int) -> Node:
-    """The first node more than `limit` levels down (or the root), found without recursion."""
-    stack: list[tuple[Node, int]] = [(root, 0)]
-    seen: set[int] = set()
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return node
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, SequenceNode):
-            stack.extend((item, depth + 1) for item in reversed(node.value))
-        elif isinstance(node, MappingNode):
-            for key, value in reversed(node.value):
-                stack.extend(((value, depth + 1), (key, depth + 1)))
-    return root
+def _too_deep_problem(file: str, mark: Any) -> Problem:
+    """The one answer to a document nested deeper than MAX_DEPTH, at the line of `mark`."""
+    return Problem(
+        "GK-PARSE-ERROR",
+        file,
+        mark.line + 1,
+        f"nested more than {MAX_DEPTH} levels deep; not loaded",
+        mark.column + 1,
+    )
 
 
 def _check_expansion(root: Node) -> None:
@@ -359,6 +348,7 @@ class _Builder:
         self.open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
         self.duplicates: list[tuple[Path, ScalarNode]] = []
         self.has_alias = False
+        self.depth = 0  # collections open on the way down, complex keys and merges included
 
     def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
@@ -374,11 +364,15 @@ class _Builder:
             self.has_alias = True
             return known
         open_nodes.add(id(node))
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise TooDeepError(node)
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             built[id(node)] = items
             items.extend(build(item, (*path, index)) for index, item in enumerate(node.value))
             open_nodes.discard(id(node))
+            self.depth -= 1
             return items
         mapping: dict[Any, Any] = {}
         built[id(node)] = mapping
@@ -404,6 +398,7 @@ class _Builder:
                 for key, item in value.items():
                     mapping.setdefault(key, item)
         open_nodes.discard(id(node))
+        self.depth -= 1
         return mapping
 
 

@@ -264,7 +264,7 @@ case(
     ("pod.yaml", 104, "GK-PARSE-ERROR"),
 )
 case(
-    "kubernetes-deep-mapping",  # deep enough to load (under 500 levels), too deep to recurse
+    "kubernetes-deep-mapping",  # under libyaml's limit, over ours (100): refused where it opens
     {
         "pod.yaml": POD
         + "spec:\n  containers:\n  - name: a\n    x: "
@@ -273,11 +273,12 @@ case(
         + "}" * 480
         + "\n"
     },
+    ("pod.yaml", 7, "GK-PARSE-ERROR"),
 )
 case(
-    "kustomize-deep-mapping",  # loads (under 500 levels), and is passed on without recursing
+    "kustomize-deep-mapping",  # over 100 levels: refused at its line, never built
     {"kustomization.yaml": "resources: []\nx: " + "{a: " * 470 + "null" + "}" * 470 + "\n"},
-    ("kustomization.yaml", 1, "GK-RENDER-ERROR"),
+    ("kustomization.yaml", 2, "GK-PARSE-ERROR"),
 )
 case(
     "kubernetes-odd-int-tag", {"pod.yaml": POD + "x: !!int ''\n"}, ("pod.yaml", 4, "GK-PARSE-ERROR")

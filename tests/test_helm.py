@@ -528,3 +528,26 @@ def test_dependencies_file_alias_global_requirements_and_crds(
     missing = next(f for f in findings if f["policy_id"] == "GK-RENDER-ERROR")
     assert "kafka, redis" in missing["message"]
     assert "helm dependency build charts/legacy" in missing["message"]
+
+
+def test_capabilities_know_every_built_in_api_and_the_configured_ones(tmp_path: Path) -> None:
+    """Helm's own list lacks apiregistration.k8s.io/v1; CRD-gated templates (a ServiceMonitor
+    `if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1"`) render when configured."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n"
+        '  registration: "{{ .Capabilities.APIVersions.Has "apiregistration.k8s.io/v1" }}"\n'
+        '  monitoring: "{{ .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}"\n'
+    )
+
+    def data(options: dict[str, Any]) -> Any:
+        context = LoadContext(tree=WorkTree(tmp_path), options={"helm": options})
+        chart = (tmp_path / "c/Chart.yaml").read_bytes()
+        (document,) = helm.load("c/Chart.yaml", chart, context).documents
+        return document.obj["data"]
+
+    assert data({}) == {"registration": "true", "monitoring": "false"}
+    assert data({"apiVersions": ["monitoring.coreos.com/v1"]})["monitoring"] == "true"
+    per_chart = {"charts": [{"path": "c", "apiVersions": ["monitoring.coreos.com/v1"]}]}
+    assert data(per_chart)["monitoring"] == "true"

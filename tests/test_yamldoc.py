@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from gatekeeper.document import Problem
 from gatekeeper.sources import kubernetes
-from gatekeeper.yamldoc import YamlDocument, load_all
+from gatekeeper.yamldoc import MAX_DEPTH, YamlDocument, load_all
 
 POD = """\
 apiVersion: v1
@@ -73,6 +75,46 @@ def test_recursive_alias_is_a_problem() -> None:
 def test_deep_nesting_is_a_problem() -> None:
     entries = list(load_all("deep.yaml", "[" * 5000 + "]" * 5000 + "\n"))
     assert entries and all(isinstance(e, Problem) for e in entries)
+
+
+def _block(levels: int) -> str:
+    """`levels` nested block mappings, level n opening on line n."""
+    return "".join(" " * depth + "a:\n" for depth in range(levels - 1)) + " " * levels + "b: 1\n"
+
+
+def _merged(levels: int) -> str:
+    """`levels` nested mappings reached through merge keys only (the path never grows)."""
+    return "x: " + "{<<: " * (levels - 1) + "{b: 1}" + "}" * (levels - 1) + "\n"
+
+
+@pytest.mark.parametrize(
+    "text, deepest_line",
+    [
+        (_block(MAX_DEPTH), None),
+        (_block(MAX_DEPTH + 1), MAX_DEPTH + 1),
+        # Past libyaml's own limit (1000 levels since 0.2.6): our limit still answers, same line.
+        (_block(2000), MAX_DEPTH + 1),
+        ("x:\n" + "- " * (MAX_DEPTH - 1) + "y\n", None),
+        ("x:\n" + "- " * MAX_DEPTH + "y\n", 2),
+        ("[\n" * 3000 + "]\n" * 3000, MAX_DEPTH + 1),
+        (_merged(MAX_DEPTH - 1), None),
+        (_merged(MAX_DEPTH), 1),
+    ],
+)
+def test_nesting_limit_is_ours_and_exact(text: str, deepest_line: int | None) -> None:
+    """Level MAX_DEPTH loads; one more is refused at the line where it opens, whatever the
+    YAML library's own limits, and every later stage can recurse over what loads."""
+    entries = list(load_all("deep.yaml", text))
+    if deepest_line is None:
+        assert [type(e) for e in entries] == [YamlDocument]
+    else:
+        assert [(e.code, e.line, e.message) for e in entries if isinstance(e, Problem)] == [
+            (
+                "GK-PARSE-ERROR",
+                deepest_line,
+                f"nested more than {MAX_DEPTH} levels deep; not loaded",
+            )
+        ]
 
 
 def test_duplicate_keys_are_reported_with_line() -> None:

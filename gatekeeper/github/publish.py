@@ -474,7 +474,7 @@ def _check_run(
         runs = client.check_runs(plan.head_sha, name)
         return next((run for run in runs if run.external_id == token), None)
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     run = client.create_check_run(
         recover=created_before,
         name=name,

@@ -50,6 +50,8 @@ class Release(NamedTuple):
     name: str = DEFAULT_RELEASE
     namespace: str = "default"
     kube_version: str = ""
+    # Capabilities.APIVersions besides Kubernetes' own: CRDs the cluster has.
+    api_versions: tuple[str, ...] = ()
     # Values written inside another object (a Flux HelmRelease's spec.values, a ConfigMap),
     # layered over the files: (values, their locator).
     inline: tuple[tuple[dict[str, Any], NodeLocator], ...] = ()
@@ -74,6 +76,7 @@ def releases(chart_dir: str, options: dict[str, Any]) -> list[Release]:
                 str(entry.get("releaseName", DEFAULT_RELEASE)),
                 str(entry.get("namespace", "default")),
                 str(entry.get("kubeVersion", "")),
+                api_versions=tuple(map(str, entry.get("apiVersions", []))),
             )
         )
     return found or [Release()]
@@ -162,6 +165,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if not loaded.problems:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
         return loaded
+    if not helm_engine.available():
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
+        return loaded
     jobs: list[dict[str, Any]] = []
     values_sources: list[list[tuple[str, NodeLocator]]] = []
     for release in wanted:
@@ -174,6 +180,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         }
         if release.kube_version:
             options["kube_version"] = release.kube_version
+        # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.
+        shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
+        versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions]
+        options["api_versions"] = list(dict.fromkeys(versions))
         jobs.append({"values": values, "options": options})
     dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
     subcharts = {d.key: d.local or d.vendored for d in dependencies}

