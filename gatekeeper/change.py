@@ -8,16 +8,17 @@ revision, so a change cannot weaken the checks that judge it; changing them is r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from gatekeeper import discover, pipeline
+from gatekeeper import depgraph, discover, pipeline
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
@@ -29,7 +30,7 @@ from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
-from gatekeeper.sources import LoadContext, with_owners
+from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
@@ -95,50 +96,59 @@ def scan_change(
     base_paths = [c.old for c in selected if c.old]
     changed_files = [c.new or c.old or "" for c in changes]
 
-    near = _near(changes)
-    head_links: list[Problem] = []  # symbolic links that cannot be followed
-    base_links: list[Problem] = []
-    head_files = gitops.read_tree(head_commit, near, head_links)
-    base_files = gitops.read_tree(fork_point, near, base_links)
-    head_files.update(
-        gitops.read_files(head_commit, [p for p in head_paths if p not in head_files], head_links)
-    )
-    base_files.update(
-        gitops.read_files(fork_point, [p for p in base_paths if p not in base_files], base_links)
-    )
-    unchanged_inventory = (
-        _inventory(head_commit, {p for c in changes for p in (c.old, c.new) if p}, config)
-        if engine.needs_inventory
-        else []
-    )
-
-    def run(files: dict[str, bytes], paths: list[str]) -> ScanResult:
-        context = LoadContext(tree=MemoryTree(files), options=config.sources)
-        paths = with_owners(paths, context)  # a changed template brings its chart
-        pairs = [(path, files[path]) for path in paths if path in files]
-        return pipeline.scan_with_overrides(
-            pairs, engine, config, context, jobs, unchanged_inventory
+    head_tree = gitops.RevisionTree(head_commit)
+    base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
+    try:
+        head_context = LoadContext(tree=head_tree, options=config.sources)
+        base_context = LoadContext(tree=base_tree, options=config.sources)
+        touched = {path for c in changes for path in (c.old, c.new) if path}
+        # A changed link to a directory changes every file a deployer reads through it, and a
+        # changed file changes what is read through every link to it.
+        head_paths = _through_links(head_tree, head_paths, touched, config)
+        base_paths = _through_links(base_tree, base_paths, touched, config)
+        # Every chart, overlay and Application a changed file feeds is judged on both sides.
+        fed = discover.select(
+            depgraph.build(head_context).affected(touched), config.include, config.exclude
         )
+        head_scan = _existing(head_tree, [*head_paths, *fed])
+        base_scan = _existing(base_tree, [*base_paths, *fed])
 
-    # A changed link to a directory changes every file a deployer reads through it, and a
-    # changed file changes what is read through every link to it.
-    head_paths, base_paths = below(head_paths, head_files), below(base_paths, base_files)
-    touched = {path for change in changes for path in (change.old, change.new) if path}
-    for paths, files, commit in (
-        (head_paths, head_files, head_commit),
-        (base_paths, base_files, fork_point),
-    ):
-        through = gitops.linked(commit, touched)
-        files.update(through)
-        kept = discover.select(sorted(through), config.include, config.exclude)
-        paths.extend(path for path in kept if path not in paths)
-    base_findings = run(base_files, base_paths).findings
-    base_findings += [to_finding(p) for p in dict.fromkeys(base_links)]
-    head_result = run(head_files, head_paths)
-    head_findings = head_result.findings + [to_finding(p) for p in dict.fromkeys(head_links)]
+        def run(context: LoadContext, paths: list[str]) -> ScanResult:
+            tree = context.tree
+            assert isinstance(tree, gitops.RevisionTree)
+            contents = tree.read_many(paths)
+            result = pipeline.scan_with_overrides(
+                contents.items(), engine, config, context, jobs, (), False
+            )
+            # A blob the clone lacks (a partial clone: never fetched during a scan) is said.
+            message = "content not in this clone (partial clone?); not scanned"
+            result.findings += [
+                to_finding(Problem("GK-READ-ERROR", path, 1, message))
+                for path in paths
+                if path not in contents
+            ]
+            return result
 
-    head_skips = _skips(head_files, head_paths)
-    base_skips = _skips(base_files, base_paths)
+        base_result = run(base_context, base_scan)
+        head_result = run(head_context, head_scan)
+        unchanged_inventory: list[InventoryEntry] = []
+        if engine.needs_inventory:
+            scanned = [*base_result.inventory, *head_result.inventory]
+            namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
+            others = touched | set(head_scan)
+            unchanged_inventory = _inventory(head_tree, others, config, namespaces)
+        pipeline.judge_repository(base_result, engine, config, unchanged_inventory)
+        pipeline.judge_repository(head_result, engine, config, unchanged_inventory)
+        base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
+        head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
+
+        # Annotations of the changed files, and of unchanged files the findings point at
+        # (a template a values change renders, a base an overlay builds).
+        pointed = sorted({finding.file for finding in head_findings} - touched)
+        head_skips = _skips(head_tree, [*head_paths, *pointed])
+        base_skips = _skips(base_tree, [*base_paths, *pointed])
+    finally:
+        head_tree.reader.close()
     if config.forbid_inline_skips:
         head_findings += [waivers_mod.forbidden_finding(skip) for skip in head_skips]
         base_findings += [waivers_mod.forbidden_finding(skip) for skip in base_skips]
@@ -225,20 +235,20 @@ def _in_filter(
     return finding.file in head_paths
 
 
-def _near(changes: list[gitops.FileChange]) -> Callable[[str], bool]:
-    """Files a changed file's source may read (chart, overlay): its top-level directory."""
-    tops = {
-        path.split("/", 1)[0] + "/"
-        for c in changes
-        for path in (c.old, c.new)
-        if path and "/" in path
-    }
+def _through_links(
+    tree: gitops.RevisionTree, paths: list[str], touched: set[str], config: Config
+) -> list[str]:
+    """`paths` with a link to a directory replaced by the files read through it, plus the
+    files read through links that lead to a `touched` file."""
+    out = below(paths, cast("Mapping[str, bytes]", tree.blobs))
+    through = sorted(path for path, target in tree.read_through.items() if target in touched)
+    kept = discover.select(through, config.include, config.exclude)
+    return [*out, *(path for path in kept if path not in out)]
 
-    def keep(path: str) -> bool:
-        # Files at the root too: they own files below (`.gitlab-ci.yml` includes).
-        return "/" not in path or any(path.startswith(top) for top in tops)
 
-    return keep
+def _existing(tree: gitops.RevisionTree, paths: list[str]) -> list[str]:
+    """`paths` that the revision has, once each, in order."""
+    return [path for path in dict.fromkeys(paths) if tree.exists(path)]
 
 
 def _read(commit: Any, path: str) -> bytes | None:
@@ -309,41 +319,69 @@ def _trusted_policies(
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _inventory(commit: Any, changed: set[str], config: Config) -> list[InventoryEntry]:
-    """Inventory of every unchanged Kubernetes manifest of the tree, for repository-scope
-    policies. Only the plain-YAML adapter is used (cheap), and only files naming a kind."""
+def _inventory(
+    tree: gitops.RevisionTree, scanned: set[str], config: Config, namespaces: set[str] | None
+) -> list[InventoryEntry]:
+    """Inventory of the tree's other Kubernetes manifests with objects in `namespaces` (None:
+    all), for repository-scope policies."""
+    from gatekeeper import blobcache
     from gatekeeper.sources import kubernetes
 
-    def keep(path: str) -> bool:
-        return path not in changed and kubernetes.detect(path)
+    paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
+    names = discover.select(paths, config.include, config.exclude)
 
-    files = gitops.read_tree(commit, keep)
-    names = discover.select(sorted(files), config.include, config.exclude)
-    context = LoadContext(tree=MemoryTree(files), options=config.sources)  # charts: rendered
-    return pipeline.inventory_of(((name, files[name]) for name in names), context)
+    def keep(where: list[str], kinds: list[str]) -> bool:
+        return namespaces is None or not namespaces.isdisjoint(where)
+
+    found = blobcache.inventory(tree, names, config.sources, keep)
+    return [entry for name in names for entry in found.get(name, [])]
 
 
-def _skips(files: dict[str, bytes], paths: list[str]) -> list[waivers_mod.Skip]:
-    skips = []
-    for path in paths:
-        data = files.get(path)
-        if data is not None and b"gatekeeper:skip" in data:
-            skips.extend(waivers_mod.inline_skips(path, data.decode("utf-8", "replace")))
+def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str]:
+    """Where the repository-scope verdict on unchanged objects can change: each namespace in
+    which a scanned file (either side) declares objects, and `default` (where objects without
+    a namespace count, as do cluster-wide ones). Elsewhere every count, and so every finding,
+    is the same on both sides: existing findings that only the `all` filter shows."""
+    return {entry.namespace or "default" for entry in scanned} | {"default"}
+
+
+def _skips(
+    tree: gitops.RevisionTree, paths: list[str]
+) -> dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]]:
+    """The inline skips of `paths`, each with the objects of the document it sits in."""
+    skips = {}
+    for path, data in tree.read_many(paths).items():
+        if b"gatekeeper:skip" in data:
+            text = data.decode("utf-8", "replace")
+            for skip in waivers_mod.inline_skips(path, text):
+                skips[skip] = waivers_mod.document_identities(skip, text)
     return skips
 
 
 def _trust_skips(
-    head: list[waivers_mod.Skip], base: list[waivers_mod.Skip], renamed: dict[str, str]
+    head: dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]],
+    base: dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]],
+    renamed: dict[str, str],
 ) -> tuple[list[waivers_mod.Skip], list[waivers_mod.Skip]]:
-    """An annotation counts only if the base version of the file had it (same policy ids);
-    one added by the change is reported for review instead of silencing its own finding."""
-    known = {(skip.file, skip.policies) for skip in base}
+    """An annotation counts only for the policies that the base already skipped, with a
+    reason, for the same objects (kind, namespace, name) in the same file (or the file it was
+    renamed from). One added by the change, or copied or moved to another object, is reported
+    for review instead of silencing its own finding."""
+    known: dict[tuple[str, waivers_mod.Identity], set[str]] = {}
+    for skip, identities in base.items():
+        if skip.reason:
+            for identity in identities:
+                known.setdefault((skip.file, identity), set()).update(skip.policies)
     trusted, untrusted = [], []
-    for skip in head:
-        if (renamed.get(skip.file, skip.file), skip.policies) in known:
-            trusted.append(skip)
-        else:
-            untrusted.append(skip)
+    for skip, identities in head.items():
+        file = renamed.get(skip.file, skip.file)
+        allowed = set.intersection(*(known.get((file, i), set()) for i in identities))
+        ok = tuple(p for p in skip.policies if p in allowed)
+        rest = tuple(p for p in skip.policies if p not in allowed)
+        if ok:
+            trusted.append(dataclasses.replace(skip, policies=ok))
+        if rest:
+            untrusted.append(dataclasses.replace(skip, policies=rest))
     return trusted, untrusted
 
 

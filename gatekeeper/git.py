@@ -7,7 +7,12 @@ Contents are read up front into plain dicts, so the scan can fork workers safely
 from __future__ import annotations
 
 import bisect
+import contextlib
+import os
+import posixpath
 import re
+import subprocess
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +28,13 @@ if TYPE_CHECKING:
 
 LINK_MODE = 0o120000  # a blob that is a symbolic link: its content is the target path
 SUBMODULE = "\0submodule"  # in the links of a revision: a submodule, not a link
+_READ_AHEAD = 256  # files read at once when a walk reads the tree in order
+_INLINE_REQUESTS = 64  # ids (41 bytes each) written without a thread: far below a pipe's 64 KiB
+# A partial clone fetches missing blobs on demand; a scan never uses the network.
+# (GIT_NO_LAZY_FETCH since git 2.44; before it, no transport may be used at all.)
+NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
+_SUBMODULE_MODE = 0o160000
+_NOT_FILES = (LINK_MODE, _SUBMODULE_MODE)
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
@@ -39,9 +51,11 @@ def open_repo(root: Path) -> git.Repo:
     import git
 
     try:
-        return git.Repo(root, search_parent_directories=True)
+        repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise UsageError(f"not a git repository: {root}") from None
+    repo.git.update_environment(**NO_NETWORK)
+    return repo
 
 
 def resolve(repo: git.Repo, ref: str) -> git.Commit:
@@ -59,9 +73,24 @@ def merge_base(repo: git.Repo, base: git.Commit, head: git.Commit) -> git.Commit
     return found[0] if found else base
 
 
+def _diff(repo: git.Repo, *args: str, **options: Any) -> Any:
+    """`git diff`; objects the clone lacks (a partial or shallow clone) are a usage error:
+    the scan never fetches them."""
+    import git
+
+    try:
+        return repo.git.diff(*args, **options)
+    except git.GitCommandError as error:
+        detail = str(error.stderr).strip().splitlines()[-1:] or [str(error)]
+        raise UsageError(
+            f"git diff failed: {detail[0].strip(chr(39))}; the clone must hold both revisions'"
+            " contents (gatekeeper never fetches: fetch them before the scan)"
+        ) from None
+
+
 def changed_files(repo: git.Repo, base: str, head: str) -> list[FileChange]:
-    out: str = repo.git.diff(
-        "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv", base, head
+    out: str = _diff(
+        repo, "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv", base, head
     )
     fields = out.split("\0")
     changes: list[FileChange] = []
@@ -82,7 +111,8 @@ def changed_files(repo: git.Repo, base: str, head: str) -> list[FileChange]:
 
 def changed_lines(repo: git.Repo, base: str, head: str, context: int = 0) -> dict[str, set[int]]:
     """Per head path, the head line numbers in hunks (added/modified lines when context=0)."""
-    raw: bytes = repo.git.diff(
+    raw: bytes = _diff(
+        repo,
         f"--unified={context}",
         "-M",
         "--no-color",
@@ -252,3 +282,172 @@ def read_tree(
         if keep is None or keep(link):
             files.update(_read(_targets(link, blobs, links, names, problems), blobs))
     return files
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A file of a revision as `git ls-tree` lists it: content id and mode (120000: a link)."""
+
+    sha: str
+    mode: str
+
+
+def list_tree(commit: git.Commit) -> dict[str, Blob]:
+    """Every blob (links included) and submodule of the revision by path, from one
+    `git ls-tree`."""
+    raw: bytes = commit.repo.git.ls_tree(
+        "-r", "-z", "--full-tree", commit.hexsha, stdout_as_string=False
+    )
+    blobs: dict[str, Blob] = {}
+    for row in raw.split(b"\0"):
+        if not row:
+            continue
+        meta, _, name = row.partition(b"\t")
+        mode, kind, sha = meta.split()
+        if kind in (b"blob", b"commit"):  # a commit: a submodule (mode 160000)
+            path = name.decode("utf-8", "surrogateescape")
+            blobs[path] = Blob(sha.decode(), mode.decode())
+    return blobs
+
+
+class BlobReader:
+    """Blob contents through one `git cat-file --batch` process (started on first use).
+
+    A forked worker that inherits the reader starts its own process rather than sharing the
+    parent's pipes. Blobs above READ_LIMIT are cut there: sources report them as too large.
+    """
+
+    READ_LIMIT = MAX_READ_BYTES + 1  # the size check sees a file over the limit
+
+    def __init__(self, git_dir: str | os.PathLike[str]) -> None:
+        self.git_dir = str(git_dir)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._pid = 0
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._pid != os.getpid() or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                ["git", f"--git-dir={self.git_dir}", "cat-file", "--batch"],
+                env={**os.environ, **NO_NETWORK},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            self._pid = os.getpid()
+        return self._process
+
+    def read(self, sha: str) -> bytes | None:
+        return self.read_many([sha]).get(sha)
+
+    def read_many(self, shas: list[str]) -> dict[str, bytes]:
+        """Contents by id; ids git does not have are left out. Many requests are written by
+        a thread while answers are read, so neither pipe fills up and blocks the other."""
+        if not shas:
+            return {}
+        process = self._started()
+        assert process.stdin is not None and process.stdout is not None
+        stdin, stdout = process.stdin, process.stdout
+
+        def request() -> None:
+            try:
+                stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+                stdin.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # git stopped (a blob it may not fetch): the rest are left out
+
+        writer = threading.Thread(target=request, daemon=True)
+        if len(shas) < _INLINE_REQUESTS:
+            request()  # a few ids fit in the pipe: no thread
+        else:
+            writer.start()
+        found: dict[str, bytes] = {}
+        for sha in shas:
+            header = stdout.readline().split()
+            if not header:
+                break  # git stopped
+            if len(header) != 3:
+                continue  # `<id> missing`
+            size = int(header[2])
+            data = stdout.read(min(size, self.READ_LIMIT))
+            left = size - len(data)
+            while left > 0:  # the part beyond the limit is read and dropped
+                left -= len(stdout.read(min(left, 1 << 20)))
+            stdout.read(1)  # the newline after the content
+            if header[1] == b"blob":
+                found[sha] = data
+        if writer.is_alive():
+            writer.join()
+        return found
+
+    def close(self) -> None:
+        if self._process is not None and self._pid == os.getpid():
+            assert self._process.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
+            self._process.wait()
+        self._process = None
+
+
+class RevisionTree:
+    """A revision's files, read on demand through one BlobReader: a pull request needs the
+    whole tree to follow what a changed file feeds, but reads only the files it follows."""
+
+    def __init__(self, commit: git.Commit, reader: BlobReader | None = None) -> None:
+        self.commit = commit
+        self.reader = reader or BlobReader(commit.repo.git_dir)
+        listed = list_tree(commit)
+        files = {path: blob for path, blob in listed.items() if int(blob.mode, 8) not in _NOT_FILES}
+        stored = {p: b.sha for p, b in listed.items() if int(b.mode, 8) == LINK_MODE}
+        targets = self.reader.read_many(sorted(set(stored.values())))
+        links = {
+            p: targets.get(sha, b"").decode("utf-8", "surrogateescape") for p, sha in stored.items()
+        }
+        links.update({p: SUBMODULE for p, b in listed.items() if int(b.mode, 8) == _SUBMODULE_MODE})
+        # As a deployer reads the tree: a link is read as its target, a link to a directory
+        # as the files below it (under the link's name); one that cannot be is a problem.
+        self.problems: list[Problem] = []
+        self.read_through: dict[str, str] = {}  # path read through a link -> the file read
+        names = sorted(files)
+        for link in sorted(links):
+            self.read_through.update(_targets(link, files, links, names, self.problems))
+        self.blobs = {**files, **{p: files[t] for p, t in self.read_through.items()}}
+        self.paths = sorted(self.blobs)
+        self._cache: dict[str, bytes] = {}
+        self._after_last_miss = -1  # index in `paths` after the last file read from git
+
+    def read(self, path: str) -> bytes:
+        """One file; files read one after another in listing order (a walk of the tree) are
+        read ahead in batches, one round trip to git each."""
+        path = posixpath.normpath(path)
+        if path not in self._cache:
+            if path not in self.blobs:
+                raise FileNotFoundError(path)
+            index = bisect.bisect_left(self.paths, path)
+            batch = [path]
+            if index == self._after_last_miss:
+                batch = self.paths[index : index + _READ_AHEAD]
+            self._after_last_miss = index + len(batch)
+            self.read_many(batch)
+            if path not in self._cache:
+                raise FileNotFoundError(path)
+        return self._cache[path]
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        """Several files at once (one round trip); missing paths are left out."""
+        missing = [p for p in paths if p not in self._cache and p in self.blobs]
+        contents = self.reader.read_many([self.blobs[p].sha for p in missing])
+        for path in missing:
+            if self.blobs[path].sha in contents:
+                self._cache[path] = contents[self.blobs[path].sha]
+        return {p: self._cache[p] for p in paths if p in self._cache}
+
+    def exists(self, path: str) -> bool:
+        return posixpath.normpath(path) in self.blobs
+
+    def list_dir(self, path: str) -> list[str]:
+        if path in ("", "."):
+            return list(self.paths)
+        prefix = posixpath.normpath(path).rstrip("/") + "/"
+        start = bisect.bisect_left(self.paths, prefix)
+        end = bisect.bisect_left(self.paths, prefix[:-1] + "0")  # "0" sorts right after "/"
+        return self.paths[start:end]

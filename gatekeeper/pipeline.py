@@ -61,9 +61,11 @@ def scan_with_overrides(
     context: LoadContext,
     jobs: int = 0,
     extra_inventory: Sequence[InventoryEntry] = (),
+    repository: bool = True,
 ) -> ScanResult:
     """Scan each group of files that shares the same overrides with its own engine; judge
-    repository-scope policies once over every file's inventory plus `extra_inventory`."""
+    repository-scope policies once over every file's inventory plus `extra_inventory`
+    (`repository=False`: the caller calls judge_repository itself)."""
     groups: dict[tuple[int, ...], list[tuple[str, bytes]]] = defaultdict(list)
     for path, data in pairs:
         key = tuple(i for i, o in enumerate(config.overrides) if matches(path, [o.path]))
@@ -72,6 +74,19 @@ def scan_with_overrides(
     for key, items in groups.items():
         group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
         result.merge(scan(items, group_engine, jobs, context, repository=False))
+    if repository:
+        judge_repository(result, engine, config, extra_inventory)
+    return result
+
+
+def judge_repository(
+    result: ScanResult,
+    engine: Engine,
+    config: Config,
+    extra_inventory: Sequence[InventoryEntry] = (),
+) -> None:
+    """Add the findings of repository-scope policies over the result's inventory plus
+    `extra_inventory` (per-directory disables apply), and finalize the result's findings."""
     repository = engine.evaluate_repository([*result.inventory, *extra_inventory])
     for finding in repository:
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
@@ -79,7 +94,6 @@ def scan_with_overrides(
             result.findings.append(finding)
     inventory = [*result.inventory, *extra_inventory]
     result.findings = finalize(predict_admission(result.findings, inventory, engine))
-    return result
 
 
 def apply_waivers(

@@ -229,6 +229,60 @@ def inline_skips(file: str, text: str) -> list[Skip]:
     return skips
 
 
+# kind, namespace, name of an object an annotation's document holds.
+Identity = tuple[str, str, str]
+_TOP_KEY = re.compile(r"^(kind|metadata):[ \t]*(.*?)[ \t]*$")
+_META_KEY = re.compile(r"^[ \t]+(name|namespace):[ \t]*(.*?)[ \t]*$")
+
+
+def document_identities(skip: Skip, text: str) -> frozenset[Identity]:
+    """Which objects the document under `skip` declares, so an annotation stays bound to them:
+    from the YAML when it parses, else (a Helm template) from its `kind:` and `metadata:`
+    lines as written. A document that names no object has the empty identity."""
+    from gatekeeper.sources.kubernetes import is_object
+    from gatekeeper.yamldoc import YamlDocument, load_all
+
+    segment = "\n".join(text.splitlines()[skip.start - 1 : skip.end])
+    found: set[Identity] = set()
+    parsed = list(load_all(skip.file, segment)) if skip.file.endswith((".yaml", ".yml")) else []
+    if parsed and all(isinstance(entry, YamlDocument) for entry in parsed):
+        for entry in parsed:
+            assert isinstance(entry, YamlDocument)
+            obj = entry.obj
+            items = obj.get("items") if isinstance(obj, dict) else None
+            for item in [obj, *(items if isinstance(items, list) else [])]:
+                if is_object(item):
+                    meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+                    found.add(
+                        (
+                            str(item["kind"]),
+                            str(meta.get("namespace") or ""),
+                            str(meta.get("name") or ""),
+                        )
+                    )
+    else:
+        found.update(_written_identity(segment))
+    return frozenset(found or {("", "", "")})
+
+
+def _written_identity(segment: str) -> set[Identity]:
+    fields = {"kind": "", "name": "", "namespace": ""}
+    in_metadata = False
+    for row in segment.splitlines():
+        top = _TOP_KEY.match(row)
+        if top:
+            in_metadata = top.group(1) == "metadata"
+            if top.group(1) == "kind":
+                fields["kind"] = top.group(2)
+        elif row.strip() and row[:1] not in (" ", "\t"):
+            in_metadata = False
+        elif in_metadata:
+            meta = _META_KEY.match(row)
+            if meta and not fields[meta.group(1)]:
+                fields[meta.group(1)] = meta.group(2)
+    return {(fields["kind"], fields["namespace"], fields["name"])} if fields["kind"] else set()
+
+
 def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> list[Finding]:
     """Waive findings under an annotation; when annotations are forbidden, report each."""
     if forbid:

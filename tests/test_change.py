@@ -348,7 +348,8 @@ NETPOL = (
 )
 
 
-def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
+def netpol_change(repo: Repo) -> None:
+    """main: a pod and a NetworkPolicy in `team`; the branch `pr` adds a pod."""
     repo.write("policies/netpol.yaml", NETPOL_POLICY)
     repo.write("deploy/pod.yaml", pod(("app", False)))
     repo.write("net/deny.yaml", NETPOL)
@@ -356,6 +357,10 @@ def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
     repo.branch("pr")
     repo.write("deploy/other.yaml", pod(("x", False), name="other"))
     repo.commit("add a pod: the NetworkPolicy in an unchanged file counts")
+
+
+def test_repository_scope_sees_the_whole_head_tree(repo: Repo) -> None:
+    netpol_change(repo)
     assert scan_change(repo.root, "main").verdict.findings == []
     (repo.root / "net/deny.yaml").unlink()
     repo.commit("delete the NetworkPolicy")
@@ -424,3 +429,86 @@ def test_pr_changing_a_helm_values_line_reports_a_new_finding_at_the_template(
         ("charts/web/charts/cache/templates/pod.yaml", 10, "charts/web/values-prod.yaml:8"),
         ("charts/web/templates/deployment.yaml", 25, "charts/web/values-prod.yaml:3"),
     ]
+
+
+SKIP = "# gatekeeper:skip=TEST-NO-PRIVILEGED needs host devices (OPS-7)\n"
+
+
+def test_inline_skip_binds_to_the_object_that_carried_it_in_the_base(repo: Repo) -> None:
+    repo.write(
+        "deploy/pods.yaml",
+        SKIP + pod(("app", True), name="a") + "---\n" + pod(("app", False), name="b"),
+    )
+    repo.commit("base: a is skipped")
+    repo.branch("pr")
+    # The annotation moves to b (now privileged); a loses it.
+    moved = pod(("app", True), name="a") + "---\n" + SKIP + pod(("app", True), name="b")
+    repo.write("deploy/pods.yaml", moved)
+    repo.commit("move the skip")
+    findings = scan_change(repo.root, "main", filter_mode="file").verdict.findings
+    statuses = sorted((f.policy_id, f.name, f.line, f.status, f.blocking) for f in findings)
+    assert statuses == [
+        ("GK-POLICY-CHANGE", "", 11, "new", False),  # "Inline skip added", at the annotation
+        ("TEST-NO-PRIVILEGED", "a", 9, "existing", False),
+        ("TEST-NO-PRIVILEGED", "b", 20, "new", True),
+    ]
+    assert [f.title for f in findings if f.policy_id == "GK-POLICY-CHANGE"] == ["Inline skip added"]
+    # Copied: a keeps its annotation (honoured), b's copy is not.
+    repo.write("deploy/pods.yaml", SKIP + moved)
+    repo.commit("copy the skip")
+    findings = scan_change(repo.root, "main", filter_mode="file").verdict.findings
+    statuses = sorted((f.policy_id, f.name, f.status, f.blocking) for f in findings)
+    assert statuses == [
+        ("GK-POLICY-CHANGE", "", "new", False),
+        ("TEST-NO-PRIVILEGED", "a", "waived", False),
+        ("TEST-NO-PRIVILEGED", "b", "new", True),
+    ]
+    # Renamed file, same object, a new privileged container: still honoured.
+    repo.git.git.checkout("-q", "main")
+    repo.branch("rename")
+    repo.mv("deploy/pods.yaml", "apps/pods.yaml")
+    text = (
+        SKIP
+        + pod(("app", True), ("side", True), name="a")
+        + "---\n"
+        + pod(("app", False), name="b")
+    )
+    repo.write("apps/pods.yaml", text)
+    repo.commit("rename")
+    findings = scan_change(repo.root, "main", filter_mode="file").verdict.findings
+    assert sorted((f.policy_id, f.status) for f in findings) == [
+        ("TEST-NO-PRIVILEGED", "waived"),
+        ("TEST-NO-PRIVILEGED", "waived"),
+    ]
+    # Same file, the object renamed: a new identity, so a new skip.
+    repo.write("apps/pods.yaml", text.replace("name: a,", "name: c,"))
+    repo.commit("rename the object")
+    findings = scan_change(repo.root, "main").verdict.findings
+    assert sorted((f.policy_id, f.name, f.status, f.blocking) for f in findings) == [
+        ("GK-POLICY-CHANGE", "", "new", False),
+        ("TEST-NO-PRIVILEGED", "a", "fixed", False),
+        ("TEST-NO-PRIVILEGED", "c", "new", True),
+        ("TEST-NO-PRIVILEGED", "c", "new", True),
+    ]
+
+
+def test_document_identities_of_manifests_lists_and_templates() -> None:
+    from gatekeeper.waivers import document_identities, inline_skips
+
+    lists = (
+        SKIP
+        + "apiVersion: v1\nkind: List\nitems:\n  - "
+        + pod(("a", True), name="x").replace("\n", "\n    ")
+    )
+    [skip] = inline_skips("l.yaml", lists)
+    assert document_identities(skip, lists) == {("List", "", ""), ("Pod", "team", "x")}
+    template = (
+        "---\n"
+        + SKIP
+        + "kind: Pod\nmetadata:\n  name: {{ .Release.Name }}-web\n\n  labels: {a: b}\nspec: {}\n"
+    )
+    [skip] = inline_skips("templates/t.yaml", template)
+    assert document_identities(skip, template) == {("Pod", "", "{{ .Release.Name }}-web")}
+    dockerfile = "# gatekeeper:skip=DF-1 reason\nFROM x\n"
+    [skip] = inline_skips("Dockerfile", dockerfile)
+    assert document_identities(skip, dockerfile) == {("", "", "")}

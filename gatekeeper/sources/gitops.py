@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -188,12 +189,9 @@ def _expand_source(
             )
             value_files = []
         for value in map(str, value_files):
-            if value.startswith("$"):  # `$ref/file`: from the source named `ref`
-                ref, _, rest = value[1:].partition("/")
-                if ref in refs:
-                    values.append(posixpath.normpath(rest))
-                continue  # another repository's file: not ours to read
-            values.append(posixpath.normpath(posixpath.join(path, value)))
+            resolved = _values_file(path, value, refs)
+            if resolved is not None:
+                values.append(resolved)
         release = helm.Release(
             tuple(values),
             str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
@@ -221,6 +219,187 @@ def _expand_source(
         )
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+
+
+def _values_file(path: str, value: str, refs: set[str]) -> str | None:
+    """The repository path of a `helm.valueFiles` entry of a source at `path`; None for a
+    file of another repository (`$ref/file` from a source that is not this repository)."""
+    if value.startswith("$"):  # `$ref/file`: from the source named `ref`
+        ref, _, rest = value[1:].partition("/")
+        return posixpath.normpath(rest) if ref in refs else None
+    return posixpath.normpath(posixpath.join(path, value))
+
+
+# What deploys from a path of this repository, and the objects those read by name.
+_DEPLOYERS = {
+    "Application": "argoproj.io/",
+    "ApplicationSet": "argoproj.io/",
+    "Kustomization": "kustomize.toolkit.fluxcd.io/",
+    "HelmRelease": "helm.toolkit.fluxcd.io/",
+}
+_NAMED = ("GitRepository", "ConfigMap")  # a Flux deployer's source, a HelmRelease's values
+_PATTERN = re.compile(r"\{\{|[*?\[]")
+
+
+def _is_deployer(kind: str) -> bool:
+    """`kind` is `apiVersion kind`."""
+    api, _, name = kind.partition(" ")
+    group = _DEPLOYERS.get(name)
+    return group is not None and api.startswith(group)
+
+
+def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """The (`apiVersion kind`, name) of the deployers and named sources each file declares,
+    found by parsing (never by searching bytes: YAML escapes hide any text); in a git
+    revision through the blob cache."""
+    from gatekeeper import blobcache
+    from gatekeeper.git import RevisionTree
+    from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
+
+    def wanted(kind: str) -> bool:
+        name = kind.rpartition(" ")[2]
+        return name in _NAMED or (name in _DEPLOYERS and _is_deployer(kind))
+
+    tree = context.tree
+    found: dict[str, list[tuple[str, str]]] = {}
+    if isinstance(tree, RevisionTree):
+        keep = lambda _, kinds: any(map(wanted, kinds))  # noqa: E731
+        for file, entries in blobcache.inventory(tree, files, context.options, keep).items():
+            found[file] = [(f"{e.api_version} {e.kind}", e.name) for e in entries]
+        return found
+    for file in files:
+        data = tree.read(file)
+        if check_bytes(file, data) is not None:
+            continue
+        for entry in load_all(file, decode(data)):
+            if isinstance(entry, YamlDocument):
+                for obj in _with_items(entry.obj):
+                    metadata = obj.get("metadata")
+                    name = metadata.get("name") if isinstance(metadata, dict) else ""
+                    kind = f"{obj.get('apiVersion', '')} {obj.get('kind', '')}"
+                    if wanted(kind):
+                        found.setdefault(file, []).append((kind, str(name or "")))
+    return found
+
+
+def _with_items(obj: Any) -> list[dict[str, Any]]:
+    """The object and, for a List, its items."""
+    items = obj.get("items") if isinstance(obj, dict) else None
+    listed = items if isinstance(items, list) else []
+    return [o for o in [obj, *listed] if isinstance(o, dict)]
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph). A file holding an Application reads, per source of
+    this repository, everything below its path and its Helm values files; an ApplicationSet
+    everything below the fixed part of each path its generators and template name; a Flux
+    Kustomization its path, a HelmRelease its chart and values ConfigMaps, both the files
+    declaring their GitRepository."""
+    from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources.applicationsets import is_application_set
+    from gatekeeper.sources.flux import is_flux_deployer
+    from gatekeeper.yamldoc import YamlDocument, decode, load_all
+
+    tree = context.tree
+    declared = _declared(context, [p for p in tree.list_dir(".") if kubernetes.detect(p)])
+    by_name: dict[tuple[str, str], list[str]] = {}
+    for file, objects in declared.items():
+        for kind, name in objects:
+            by_name.setdefault((kind.rpartition(" ")[2], name), []).append(file)
+    repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    for file, objects in declared.items():
+        if not any(_is_deployer(kind) for kind, _ in objects):
+            continue
+        for entry in load_all(file, decode(tree.read(file))):
+            if not isinstance(entry, YamlDocument):
+                continue
+            for obj in _with_items(entry.obj):
+                if is_application(obj):
+                    for needed in _application_inputs(obj, repo_urls):
+                        yield file, needed
+                elif is_application_set(obj):
+                    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+                    assert isinstance(spec, dict)
+                    for text in _strings_at(spec.get("generators"), ("path",)):
+                        yield file, _fixed_part(text)  # a directory added there: a new app
+                    for made in _made(file, entry, obj, context, repo_urls):
+                        for needed in _application_inputs(made.obj, repo_urls):
+                            yield file, needed
+                elif is_flux_deployer(obj):
+                    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+                    assert isinstance(spec, dict)
+                    chart = spec.get("chart") if isinstance(spec.get("chart"), dict) else {}
+                    assert isinstance(chart, dict)
+                    chart_spec = chart.get("spec") if isinstance(chart.get("spec"), dict) else {}
+                    assert isinstance(chart_spec, dict)
+                    for path in (spec.get("path"), chart_spec.get("chart")):
+                        if isinstance(path, str):
+                            yield file, directory_input(path.strip().strip("/") or ".")
+                    values_from = spec.get("valuesFrom")
+                    refs: list[Any] = [spec.get("sourceRef"), chart_spec.get("sourceRef")]
+                    refs += values_from if isinstance(values_from, list) else []
+                    for ref in refs:
+                        if isinstance(ref, dict) and ref.get("kind") in _NAMED:
+                            for source in by_name.get((ref["kind"], str(ref.get("name"))), []):
+                                yield file, source
+
+
+def _made(
+    file: str, entry: Any, obj: dict[str, Any], context: LoadContext, repo_urls: list[str]
+) -> list[Document]:
+    """The Applications an ApplicationSet makes from the tree as it is."""
+    from gatekeeper.sources.applicationsets import applications
+    from gatekeeper.sources.kubernetes import make_document
+    from gatekeeper.yamldoc import NodeLocator
+
+    document = make_document(file, obj, NodeLocator(file, entry.node), 0)
+    made, _ = applications(file, document, context.tree, lambda git: _is_local(git, repo_urls))
+    return made
+
+
+def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[str]:
+    from gatekeeper.depgraph import directory_input
+
+    refs = local_refs(obj, repo_urls)
+    for source in local_sources(obj, repo_urls):
+        path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+        yield directory_input(path)
+        options = source.get("helm")
+        values = options.get("valueFiles") if isinstance(options, dict) else None
+        for value in map(str, values if isinstance(values, list) else []):
+            resolved = _values_file(path, value, refs)
+            if resolved is not None:
+                yield resolved
+
+
+def _strings_at(value: Any, keys: tuple[str, ...]) -> Iterator[str]:
+    """Every string under one of `keys`, anywhere in `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in keys:
+                for text in item if isinstance(item, list) else [item]:
+                    if isinstance(text, str):
+                        yield text
+            else:
+                yield from _strings_at(item, keys)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_at(item, keys)
+
+
+def _fixed_part(text: str) -> str:
+    """The directory input for a path that may hold template parameters or globs: everything
+    below its fixed leading directories (`apps/{{path.basename}}` -> `apps/`)."""
+    from gatekeeper.depgraph import directory_input
+
+    text = text.strip()
+    if text.startswith("$"):  # `$ref/file`: a values file of a referenced source
+        text = text.partition("/")[2]
+    match = _PATTERN.search(text)
+    if match is None:
+        return directory_input(posixpath.dirname(text.rstrip("/")) or ".")
+    return directory_input(posixpath.dirname(text[: match.start()]) or ".")
 
 
 def _merge(into: Loaded, other: Loaded) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -128,9 +129,27 @@ def owners(path: str, context: LoadContext) -> list[str]:
     for entry in context.options_for(NAME).get("charts", []):
         values = [posixpath.normpath(str(f)) for f in entry.get("valuesFiles", [])]
         if posixpath.normpath(path) in values:
-            chart = posixpath.normpath(str(entry.get("path", "")).removesuffix(CHART_FILE))
-            found.append(posixpath.join(chart, CHART_FILE) if chart != "." else CHART_FILE)
+            found.append(_configured_chart(entry))
     return found
+
+
+def _configured_chart(entry: dict[str, Any]) -> str:
+    """The Chart.yaml of a `sources.helm.charts[]` entry."""
+    chart = posixpath.normpath(str(entry.get("path", "")).removesuffix(CHART_FILE) or ".")
+    return posixpath.join(chart, CHART_FILE) if chart != "." else CHART_FILE
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a chart reads every file below its directory (a chart
+    at the repository root: every file), and the values files configured for it."""
+    from gatekeeper.depgraph import directory_input
+
+    for path in context.tree.list_dir("."):
+        if detect(path):
+            yield path, directory_input(posixpath.dirname(path) or ".")
+    for entry in context.options_for(NAME).get("charts", []):
+        for values in entry.get("valuesFiles", []):
+            yield _configured_chart(entry), posixpath.normpath(str(values))
 
 
 def is_subchart(chart_dir: str, tree: Tree) -> bool:

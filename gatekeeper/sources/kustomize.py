@@ -10,6 +10,7 @@ never fetched: they are reported.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -18,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -262,6 +263,21 @@ def owners(path: str, context: LoadContext) -> list[str]:
                 builds.append((file, frozenset(closure.files)))
         per_tree[top] = builds
     return [file for file, files in per_tree[top] if path in files]
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a kustomization reads every file of its build
+    (resources, bases, components, patches, generator inputs; nested kustomizations)."""
+    tree = context.tree
+    for path in tree.list_dir("."):
+        if detect(path):
+            docs = _docs(tree, path)
+            closure = Closure(tree)
+            # A malformed field: the build reports it; keep the edges found so far.
+            with contextlib.suppress(TypeError, AttributeError, ValueError):
+                closure.add(path, docs[0].obj if docs else None)
+            for needed in closure.files:
+                yield path, needed
 
 
 def _list(obj: dict[str, Any], key: str) -> list[Any]:

@@ -1,0 +1,230 @@
+"""The objects each manifest blob declares (inventory entries), by git blob id, kept between
+pull request runs.
+
+Repository-scope policies (a NetworkPolicy per namespace) judge a change against every
+manifest of the tree, and the dependency graph looks for Applications in every manifest;
+almost none of them change from one run to the next. Parsing them all again was most of a
+`scan --base`; a blob id names exact content, so what a blob yielded once it yields always.
+Objects are found by parsing, never by searching bytes (YAML escapes hide any text).
+
+The cache is only a speed-up, never trusted beyond that:
+- keys are content ids plus a digest of the code that builds entries (a new loader misses);
+- it lives in the user's cache directory (GATEKEEPER_CACHE_DIR), never in the scanned tree,
+  and is not used when that directory or file is writable by others or owned by someone else;
+- values are JSON checked for shape (nothing in it is executed); anything unreadable, locked
+  or malformed is a miss, and a failing write is dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.cache import cache_dir
+from gatekeeper.inventory import InventoryEntry
+
+if TYPE_CHECKING:
+    from gatekeeper.git import RevisionTree
+
+_FILE = "blobs-v1.sqlite"
+_CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
+_READ_CHUNK = 512  # blobs read and parsed at once
+
+# What a blob yields: the entries without their file (the same blob may sit at many paths).
+Rows = list[tuple[str, str, str, str, str, dict[str, str], int]]
+# Whether a blob matters, from its objects' namespaces and `apiVersion kind`s.
+Keep = Callable[[list[str], list[str]], bool]
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the modules that turn a blob into entries: a change to them is a miss."""
+    from gatekeeper import inventory, yamldoc
+    from gatekeeper.sources import kubernetes
+
+    digest = hashlib.sha256()
+    for module in (inventory, yamldoc, kubernetes):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _private(path: Path) -> bool:
+    """Ours alone: owned by this user and writable by no one else."""
+    info = path.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def to_rows(entries: Iterable[InventoryEntry]) -> Rows:
+    return [
+        (e.source, e.api_version, e.kind, e.namespace, e.name, e.labels, e.line) for e in entries
+    ]
+
+
+def from_rows(rows: Rows, file: str) -> list[InventoryEntry]:
+    return [
+        InventoryEntry(source, api, kind, namespace, name, labels, file, line)
+        for source, api, kind, namespace, name, labels, line in rows
+    ]
+
+
+def _valid(value: Any) -> Rows | None:
+    if not isinstance(value, list):
+        return None
+    rows: Rows = []
+    for row in value:
+        if not (isinstance(row, list) and len(row) == 7):
+            return None
+        *texts, labels, line = row
+        if not all(isinstance(text, str) for text in texts) or type(line) is not int:
+            return None
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+        ):
+            return None
+        source, api, kind, namespace, name = texts
+        rows.append((source, api, kind, namespace, name, labels, line))
+    return rows
+
+
+class BlobCache:
+    """Facts by blob id in one SQLite file; every method is safe to call when it is off."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.path = (directory or cache_dir()) / _FILE
+        self.version = code_digest()
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not _private(self.path.parent):
+                return
+            if self.path.exists() and (self.path.is_symlink() or not _private(self.path)):
+                return
+            self.db = sqlite3.connect(self.path, timeout=1)
+            os.chmod(self.path, 0o600)
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS inventory (version TEXT, blob TEXT,"
+                " namespaces TEXT, kinds TEXT, rows TEXT, PRIMARY KEY (version, blob))"
+            )
+        except (OSError, sqlite3.Error):
+            self.close()
+
+    def get_many(self, blobs: list[str], keep: Keep | None = None) -> dict[str, Rows]:
+        """Rows of the known blobs. With `keep`, a blob whose namespaces and kinds it refuses
+        is answered without decoding its rows (as an empty list)."""
+        found: dict[str, Rows] = {}
+        if self.db is None:
+            return found
+        try:
+            for start in range(0, len(blobs), _CHUNK):
+                chunk = blobs[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                cursor = self.db.execute(
+                    "SELECT blob, namespaces, kinds, rows FROM inventory"
+                    f" WHERE version = ? AND blob IN ({marks})",
+                    [self.version, *chunk],
+                )
+                for blob, namespaces, kinds, text in cursor:
+                    if keep is not None and not keep(namespaces.split("\n"), kinds.split("\n")):
+                        found[blob] = []
+                        continue
+                    rows = _valid(_json(text))
+                    if rows is not None:
+                        found[blob] = rows
+        except (sqlite3.Error, AttributeError):
+            return {}
+        return found
+
+    def put_many(self, rows: dict[str, Rows]) -> None:
+        if self.db is None or not rows:
+            return
+        try:
+            with self.db:
+                # Entries of older code would never be read again: one version is kept.
+                self.db.execute("DELETE FROM inventory WHERE version != ?", [self.version])
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO inventory (version, blob, namespaces, kinds, rows)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (self.version, blob, *_keys(value), json.dumps(value))
+                        for blob, value in rows.items()
+                    ],
+                )
+        except sqlite3.Error:
+            return
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+        self.db = None
+
+
+def _keys(rows: Rows) -> tuple[str, str]:
+    """The namespaces (`default` for none) and `apiVersion kind`s of a blob's objects."""
+    namespaces = sorted({row[3] or "default" for row in rows})
+    kinds = sorted({f"{row[1]} {row[2]}" for row in rows})
+    return "\n".join(namespaces), "\n".join(kinds)
+
+
+def keys_of(entry: InventoryEntry) -> tuple[str, str]:
+    """The `keep` arguments' form of one entry: its namespace and `apiVersion kind`."""
+    return entry.namespace or "default", f"{entry.api_version} {entry.kind}"
+
+
+def inventory(
+    tree: RevisionTree,
+    paths: list[str],
+    options: dict[str, dict[str, Any]],
+    keep: Keep | None = None,
+) -> dict[str, list[InventoryEntry]]:
+    """The objects the manifests at `paths` declare, parsed with the plain-YAML adapter (no
+    rendering), from the cache where it knows the blob. With `keep(namespaces, kinds)`, files
+    whose objects it refuses are left out; cached or not, the answer is the same."""
+    from gatekeeper import inventory as inventory_mod
+    from gatekeeper.sources import LoadContext, kubernetes
+    from gatekeeper.tree import MemoryTree
+
+    cache = BlobCache()
+    try:
+        shas = sorted({tree.blobs[path].sha for path in paths})
+        known = cache.get_many(shas, keep)
+        context = LoadContext(tree=MemoryTree({}), options=options)
+        fresh: dict[str, Rows] = {}
+        missing = {tree.blobs[p].sha: p for p in paths if tree.blobs[p].sha not in known}
+        ids = list(missing)
+        for start in range(0, len(ids), _READ_CHUNK):  # a chunk at a time: flat memory
+            for sha, data in tree.reader.read_many(ids[start : start + _READ_CHUNK]).items():
+                loaded = kubernetes.load(missing[sha], data, context)
+                fresh[sha] = to_rows(inventory_mod.entry(document) for document in loaded.documents)
+        cache.put_many(fresh)
+    finally:
+        cache.close()
+    known.update(fresh)
+    found: dict[str, list[InventoryEntry]] = {}
+    kept: dict[tuple[str, str], bool] = {}  # keep's answer per (namespace, kind)
+    for path in paths:
+        entries = from_rows(known.get(tree.blobs[path].sha) or [], path)
+        if keep is not None:
+            entries = [e for e in entries if _kept(keep, keys_of(e), kept)]
+        if entries:
+            found[path] = entries
+    return found
+
+
+def _kept(keep: Keep, keys: tuple[str, str], memo: dict[tuple[str, str], bool]) -> bool:
+    if keys not in memo:
+        memo[keys] = keep([keys[0]], [keys[1]])
+    return memo[keys]
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None

@@ -1,0 +1,131 @@
+"""The blob cache behind `scan --base`: a speed-up that a stranger cannot steer."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import git as gitops
+from gatekeeper.blobcache import BlobCache, code_digest
+from gatekeeper.change import scan_change
+from gatekeeper.errors import UsageError
+from tests.test_change import Repo, netpol_change
+from tests.test_change import repo as repo  # the fixture
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
+    return directory
+
+
+def netpol_repo(repo: Repo) -> str:
+    """netpol_change; returns the NetworkPolicy's blob id."""
+    netpol_change(repo)
+    return str(repo.git.head.commit.tree["net/deny.yaml"].hexsha)
+
+
+def poison(directory: Path, blob: str) -> None:
+    """Claim the NetworkPolicy's blob holds nothing."""
+    db = sqlite3.connect(directory / "blobs-v1.sqlite")
+    with db:
+        db.execute(
+            "UPDATE inventory SET rows = '[]', namespaces = '', kinds = ''"
+            " WHERE version = ? AND blob = ?",
+            [code_digest(), blob],
+        )
+    db.close()
+
+
+def verdicts(repo: Repo) -> list[tuple[str, str]]:
+    return sorted((f.file, f.status) for f in scan_change(repo.root, "main").verdict.findings)
+
+
+def test_warm_cache_gives_the_cold_result(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    assert verdicts(repo) == []  # cold: parses and fills the cache
+    rows = BlobCache(cache).get_many([blob])
+    assert [row[2] for row in rows[blob]] == ["NetworkPolicy"]
+    assert verdicts(repo) == []  # warm
+
+
+def test_cache_is_used_only_when_private(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    verdicts(repo)
+    poison(cache, blob)
+    # Ours alone: the cache is believed (this is what makes the check below meaningful).
+    assert verdicts(repo) == [("deploy/other.yaml", "new")]
+    os.chmod(cache, 0o777)  # writable by anyone: not used, the tree is parsed again
+    assert verdicts(repo) == []
+    os.chmod(cache, 0o700)
+    os.chmod(cache / "blobs-v1.sqlite", 0o666)
+    assert verdicts(repo) == []
+
+
+def test_malformed_or_unreadable_cache_is_a_miss(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    verdicts(repo)
+    db = sqlite3.connect(cache / "blobs-v1.sqlite")
+    with db:
+        db.execute("UPDATE inventory SET rows = ?", [json.dumps([["x", 1]])])
+    db.close()
+    assert BlobCache(cache).get_many([blob]) == {}
+    assert verdicts(repo) == []
+    (cache / "blobs-v1.sqlite").write_bytes(b"not a database")
+    assert BlobCache(cache).get_many([blob]) == {}
+    assert verdicts(repo) == []
+
+
+def test_revision_tree_reads_and_lists(repo: Repo) -> None:
+    repo.write("a/app.yaml", "kind: Application\n")
+    repo.write("a/b/c.yaml", "kind: Pod\n")
+    repo.write("ab.yaml", "x: 1\n")
+    repo.commit("tree")
+    tree = gitops.RevisionTree(repo.git.head.commit)
+    walk = gitops.RevisionTree(repo.git.head.commit, tree.reader)
+    try:
+        expected = {path: (repo.root / path).read_bytes() for path in tree.paths}
+        assert {path: walk.read(path) for path in walk.paths} == expected  # read ahead
+        assert tree.list_dir("a") == ["a/app.yaml", "a/b/c.yaml"]
+        assert tree.read("a/b/../b/c.yaml") == b"kind: Pod\n"
+        assert tree.read_many(["ab.yaml", "missing.yaml"]) == {"ab.yaml": b"x: 1\n"}
+        with pytest.raises(FileNotFoundError):
+            tree.read("missing.yaml")
+    finally:
+        tree.reader.close()
+
+
+def test_partial_clone_is_never_fetched_from(repo: Repo, tmp_path: Path) -> None:
+    """A blob:none clone lacks the base's blobs; the scan says so instead of fetching them."""
+    import subprocess
+
+    from tests.test_change import pod
+
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/pod.yaml", pod(("app", True)))
+    repo.commit("privileged")
+    repo.git.git.config("uploadpack.allowFilter", "true")
+    clone = tmp_path / "clone"
+    source = repo.root.as_uri()
+    subprocess.run(
+        ["git", "clone", "-q", "--filter=blob:none", "-b", "pr", source, str(clone)], check=True
+    )
+    base_blob = repo.git.commit("main").tree["deploy/pod.yaml"].hexsha
+    with pytest.raises(UsageError, match="gatekeeper never fetches"):
+        scan_change(clone, "origin/main")
+    offline = {**os.environ, "GIT_ALLOW_PROTOCOL": "none"}  # look without fetching
+    present = subprocess.run(["git", "-C", str(clone), "cat-file", "-e", base_blob], env=offline)
+    assert present.returncode != 0  # still not in the clone: nothing was fetched
+    # Once the clone has the contents, the change is judged.
+    subprocess.run(
+        ["git", "-C", str(clone), "cat-file", "-p", base_blob], check=True, capture_output=True
+    )
+    result = scan_change(clone, "origin/main")
+    assert [(f.file, f.status) for f in result.verdict.blocking] == [("deploy/pod.yaml", "new")]
