@@ -602,36 +602,26 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
 
 
 def _none_on_disk(tree: Any) -> bool:
-    """A work tree in git with no file naming an admission policy (one `git grep`, so a
-    pre-commit run does not read the whole repository for nothing)."""
+    """No file of the tree names an admission policy, by one `git grep` (of the work tree, or
+    of a pull request's revision), so a scan does not read the whole repository for nothing."""
     import subprocess
 
     from gatekeeper.tree import WorkTree
 
-    if not isinstance(tree, WorkTree):
+    patterns = ["-e", "ValidatingAdmissionPolicy", "-e", "ValidatingPolicy"]
+    globs = ["--", "*.yaml", "*.yml", "*.json"]
+    commit = getattr(tree, "commit", None)
+    if isinstance(tree, WorkTree):
+        where = ["-C", str(tree.root)]
+        command = ["grep", "-l", "-I", "--untracked", *patterns, *globs]
+    elif commit is not None and hasattr(commit, "hexsha") and hasattr(commit, "repo"):
+        where = [f"--git-dir={commit.repo.git_dir}"]
+        command = ["grep", "-l", "-I", *patterns, commit.hexsha, *globs]
+    else:
         return False
     try:
         found = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(tree.root),
-                "grep",
-                "-l",
-                "-I",
-                "--untracked",
-                "-e",
-                "ValidatingAdmissionPolicy",
-                "-e",
-                "ValidatingPolicy",
-                "--",
-                "*.yaml",
-                "*.yml",
-                "*.json",
-            ],
-            capture_output=True,
-            timeout=30,
-            check=False,
+            ["git", *where, *command], capture_output=True, timeout=60, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return False

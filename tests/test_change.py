@@ -512,3 +512,27 @@ def test_document_identities_of_manifests_lists_and_templates() -> None:
     dockerfile = "# gatekeeper:skip=DF-1 reason\nFROM x\n"
     [skip] = inline_skips("Dockerfile", dockerfile)
     assert document_identities(skip, dockerfile) == {("", "", "")}
+
+
+def test_an_overlay_that_brings_a_known_violation_to_another_environment_is_new(
+    repo: Repo,
+) -> None:
+    """The base is privileged and built by the dev overlay (an existing finding); a change
+    adding a prod overlay deploys it once more: the one finding at the base line is new for
+    prod, and blocks."""
+    repo.write("base/pod.yaml", pod(("app", True)))
+    repo.write("base/kustomization.yaml", "resources:\n  - pod.yaml\n")
+    repo.write("overlays/dev/kustomization.yaml", "namePrefix: dev-\nresources:\n  - ../../base\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        "overlays/prod/kustomization.yaml", "namePrefix: prod-\nresources:\n  - ../../base\n"
+    )
+    repo.write("base/pod.yaml", "# deployed to prod too\n" + pod(("app", True)))
+    repo.commit("prod")
+    verdict = scan_change(repo.root, "main", filter_mode="all").verdict
+    new = [f for f in verdict.findings if f.status == "new"]
+    assert [(f.file, f.line, f.extra.get("new_variants")) for f in new] == [
+        ("base/pod.yaml", 10, ["kustomize overlays/prod"])
+    ]
+    assert verdict.exit_code == 1
