@@ -23,7 +23,7 @@ from gatekeeper import discover, sources  # noqa: E402
 from gatekeeper.evaluate import Engine  # noqa: E402
 from gatekeeper.fieldpath import get, parse  # noqa: E402
 from gatekeeper.policy.loader import builtin_dir, load_bundle  # noqa: E402
-from gatekeeper.scan import finalize  # noqa: E402
+from gatekeeper.scanner import finalize  # noqa: E402
 from gatekeeper.tree import WorkTree  # noqa: E402
 
 RENDERED = ("helm", "kustomize")

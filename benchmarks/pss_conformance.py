@@ -20,7 +20,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from gatekeeper.evaluate import Engine  # noqa: E402
 from gatekeeper.policy.loader import builtin_dir, load_bundle  # noqa: E402
-from gatekeeper.scan import scan  # noqa: E402
+from gatekeeper.scanner import scan  # noqa: E402
 
 
 def _minor(version: str) -> tuple[int, ...]:

@@ -79,8 +79,12 @@ def build_engine(
     extra_dirs: Iterable[str] = (),
     builtin: bool = True,
     disable: Iterable[str] = (),
+    *,
+    base: Path | None = None,
+    read_lock: LockReader | None = None,
 ) -> Engine:
-    roots = policy_roots(config, extra_dirs, builtin)
+    """`base` and `read_lock` as for `policy_roots`."""
+    roots = policy_roots(config, extra_dirs, builtin, base=base, read_lock=read_lock)
     engine = engine_for(config, load_bundle(roots), disable)
     from gatekeeper.admission import documents_in
 

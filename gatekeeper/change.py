@@ -21,7 +21,7 @@ from typing import Any, cast
 from gatekeeper import depgraph, discover, pipeline
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
-from gatekeeper.config import CONFIG_NAMES, Config, parse_config
+from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
 from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
@@ -29,9 +29,9 @@ from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
-from gatekeeper.scan import ScanResult
+from gatekeeper.scanner import ScanResult
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import below
+from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
 FILTER_MODES = ("added", "diff_context", "file", "all")
@@ -77,6 +77,8 @@ def scan_change(
     base_sha, head_sha = fork_point.hexsha, head_commit.hexsha
 
     config = _trusted_config(trusted)
+    named = [file for file, _, _ in named_files(config)]  # charts it names exist in the base
+    check_paths(config, MemoryTree(gitops.read_files(trusted, named)))
     policies, trust_paths = _trusted_policies(repo, trusted, config, extra_policy_dirs, builtin)
     from gatekeeper.bundle import engine_for
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from gatekeeper.errors import ConfigError
+from gatekeeper.fieldpath import format_path
+from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, read_single
 
 CONFIG_NAMES = (".gatekeeper.yml", ".gatekeeper.yaml")
@@ -45,7 +48,12 @@ class Config:
     warn_days: int = 14  # warn about waivers expiring this soon
     forbid_inline_skips: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
-    locator: NodeLocator | None = None  # lines of settings checked later (policy params)
+    # lines of settings, for errors that name them (chart paths, policy params)
+    locator: NodeLocator | None = field(default=None, repr=False, compare=False)
+
+    def line_of(self, *path: str | int) -> int:
+        """The line of a setting, for errors that name it (1 when unknown)."""
+        return self.locator.locate(path).line if self.locator else 1
 
 
 @dataclass(frozen=True)
@@ -103,3 +111,31 @@ def parse_config(name: str, data: bytes) -> Config:
         raw=raw,
         locator=locator,
     )
+
+
+def named_files(config: Config) -> list[tuple[str, tuple[str | int, ...], str]]:
+    """Every file the configuration names: (path in the tree, the setting that names it,
+    what it should be)."""
+    from gatekeeper.sources.helm import CHART_FILE
+
+    found: list[tuple[str, tuple[str | int, ...], str]] = []
+    charts = config.sources.get("helm", {}).get("charts", [])
+    for index, entry in enumerate(charts):
+        setting: tuple[str | int, ...] = ("sources", "helm", "charts", index)
+        chart = posixpath.normpath(str(entry["path"]).removesuffix(CHART_FILE) or ".")
+        found.append((posixpath.join(chart, CHART_FILE), (*setting, "path"), "a chart"))
+        for number, values in enumerate(entry.get("valuesFiles", [])):
+            found.append((posixpath.normpath(values), (*setting, "valuesFiles", number), "a file"))
+    return found
+
+
+def check_paths(config: Config, tree: Tree) -> None:
+    """Paths the configuration names must exist in the tree: a chart entry with a typo would
+    otherwise leave the chart rendered with its defaults (or not at all), silently."""
+    for file, setting, what in named_files(config):
+        if not tree.exists(file):
+            raise ConfigError(
+                f"{format_path(setting)}: {file!r} is not {what} in the repository",
+                config.file,
+                config.line_of(*setting),
+            )

@@ -105,7 +105,7 @@ def measure(
     name: str, root: Path, base: Sequence[Policy], head: Sequence[Policy]
 ) -> ConsumerImpact:
     from gatekeeper.change import classify
-    from gatekeeper.scan import finalize
+    from gatekeeper.scanner import finalize
 
     config = _config(root)
     documents = _load(root, config)

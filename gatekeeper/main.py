@@ -53,6 +53,15 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the repository root that config, waivers and reported paths are relative to "
+        "(default: the git top level of the scanned path, else the scanned directory)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gatekeeper", description="Policy-as-code checks for GitOps repositories."
@@ -64,9 +73,29 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     scan = commands.add_parser("scan", help="check files against the policies")
-    scan.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    scan.add_argument(
+        "paths", nargs="*", default=["."], metavar="PATH", help="files and directories; - for stdin"
+    )
     _add_output_options(scan, FORMATS)
     _add_policy_options(scan)
+    _add_root_option(scan)
+    scan.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        help="with -: the path the stream stands for, which decides its format "
+        "(default stdin.yaml, Kubernetes YAML)",
+    )
+    scan.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no notes; text output shows only blocking findings, and nothing on a pass",
+    )
+    scan.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when findings block (soft fail); errors still exit 2 or 3",
+    )
     scan.add_argument(
         "--severity-threshold",
         "-t",
@@ -127,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lock", help="resolve git policy sources of .gatekeeper.yml and write gatekeeper.lock"
     )
     lock.add_argument("--config", "-c", metavar="FILE", help="configuration file")
+    _add_root_option(lock)
 
     inventory = commands.add_parser(
         "inventory", help="list every container image used, as a CycloneDX JSON SBOM"
@@ -135,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("--output", "-o", metavar="FILE", help="write the SBOM to FILE")
     inventory.add_argument("--spec-version", choices=("1.5", "1.6"), default="1.6")
     inventory.add_argument("--config", "-c", metavar="FILE", help="configuration file")
+    _add_root_option(inventory)
     inventory.add_argument("--include", action="append", default=[], metavar="GLOB")
     inventory.add_argument("--exclude", action="append", default=[], metavar="GLOB")
 
@@ -145,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("vap",), default="vap", help="output format")
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE")
     _add_policy_options(export)
+    _add_root_option(export)
 
     docs = commands.add_parser(
         "docs", help="write the policy table of each pack's README.md (--check: fail if stale)"
@@ -177,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     changelog.add_argument("--output", "-o", metavar="FILE")
 
     _add_github_parser(commands)
+    _add_policy_parsers(commands)
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     for command in commands.choices.values():  # `gatekeeper scan --debug` works too
         command.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -191,7 +226,9 @@ def _add_github_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     github = commands.add_parser(
         "github", help="judge a pull request in GitHub Actions: comments, check run, summary"
     )
-    github.add_argument("--root", default=".", help="repository checkout (default: .)")
+    github.add_argument(
+        "--root", metavar="DIR", help="repository checkout (default: git top level of .)"
+    )
     github.add_argument("--base", help="base revision (default: the event's base commit)")
     github.add_argument("--head", help="head revision (default: the event's head commit)")
     github.add_argument(
@@ -210,6 +247,36 @@ def _add_github_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     github.add_argument("--max-inline-comments", type=int, default=25, metavar="N")
     github.add_argument("--check-name", default="gatekeeper")
     github.add_argument("--jobs", "-j", type=int, default=0)
+
+
+def _add_policy_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    policies = commands.add_parser("policies", help="list the policies a scan here would run")
+    policies.add_argument("--source", metavar="SOURCE", help="only policies for this source type")
+    policies.add_argument(
+        "--severity",
+        metavar="LIST",
+        help=f"only these severities, comma-separated ({','.join(SEVERITIES)})",
+    )
+    policies.add_argument("--pack", metavar="PACK", help="only policies of this pack")
+    policies.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    _add_policy_options(policies)
+    _add_root_option(policies)
+
+    explain = commands.add_parser("explain", help="show what a policy checks and how to fix it")
+    explain.add_argument("id", metavar="ID", help="a policy id, e.g. K8S-PSS-PRIVILEGED")
+    explain.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    _add_policy_options(explain)
+    _add_root_option(explain)
+
+    config = commands.add_parser("config", help="work with .gatekeeper.yml")
+    actions = config.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    validate = actions.add_parser(
+        "validate", help="check a configuration: schema, paths, policy ids (exit 2 on an error)"
+    )
+    validate.add_argument("file", nargs="?", metavar="FILE", help="default: the root's config")
+    _add_root_option(validate)
+    validate.add_argument("--policies", "-p", action="append", default=[], metavar="DIR")
+    validate.add_argument("--no-builtin", action="store_true")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -281,6 +348,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from gatekeeper.commands import inventory
 
         return inventory.run(args)
+    if args.command in ("policies", "explain"):
+        from gatekeeper.commands import policies
+
+        return policies.run(args)
+    if args.command == "config":
+        from gatekeeper.commands import config
+
+        return config.run(args)
+    if args.command == "completion":
+        from gatekeeper.commands import completion
+
+        return completion.run(args, build_parser())
     raise AssertionError(args.command)
 
 

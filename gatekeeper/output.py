@@ -11,7 +11,8 @@ from gatekeeper.errors import UsageError
 def use_color(choice: str, output: str | None) -> bool:
     if choice != "auto":
         return choice == "always"
-    return output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    # no-color.org: set *and non-empty* disables colour; NO_COLOR="" does not
+    return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def write(text: str, output: str | None) -> None:

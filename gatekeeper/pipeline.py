@@ -6,18 +6,24 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import Config, Override
 from gatekeeper.decide import BLOCKING_STATUSES, Verdict
 from gatekeeper.discover import matches
+from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.scan import ScanResult, finalize, predict_admission, scan
-from gatekeeper.sources import LoadContext
+from gatekeeper.problems import to_finding
+from gatekeeper.scanner import ScanResult, finalize, predict_admission, scan
+from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.sources.gitops import DEPLOYED_BY
+
+if TYPE_CHECKING:
+    from gatekeeper.context import RunContext
 
 # Findings that inform a reviewer and never block on their own.
 NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-POLICY-OVERRIDE", "GK-WAIVER-EXPIRING"})
@@ -153,3 +159,83 @@ def verdict(
             blocking = False
         marked.append(finding.with_(blocking=blocking))
     return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a scan of files concluded, ready to render."""
+
+    verdict: Verdict
+    files_scanned: int  # files a source adapter recognised and loaded
+    documents: int
+    files_seen: int  # files handed to the scan
+
+
+def judge(
+    run: RunContext,
+    pairs: Sequence[tuple[str, bytes]],
+    *,
+    jobs: int = 0,
+    threshold: str | None = None,
+    problems: Sequence[Problem] = (),
+    owners: bool = True,
+    rest: Iterable[tuple[str, bytes]] = (),
+) -> Outcome:
+    """Scan (path, content) pairs in the run's context: per-directory overrides, then the
+    run's waivers and the files' inline skips, then the verdict. `owners` adds the charts
+    and overlays that render the given files (read from the run's tree). `rest`: the root's
+    other files (read only if a repository-scope policy needs them), whose objects those
+    policies see too: a NetworkPolicy beside the scanned folder counts, so scanning part of a
+    repository judges it as scanning the whole does."""
+    pairs = list(pairs)
+    if owners:
+        known = {path for path, _ in pairs}
+        for path in with_owners([path for path, _ in pairs], run.load):
+            if path not in known:
+                try:
+                    pairs.append((path, run.tree.read(path)))
+                except OSError:
+                    continue  # with_owners lists only files the tree has
+    scanned = {path for path, _ in pairs}
+    others = (pair for pair in rest if pair[0] not in scanned)
+    extra = inventory_of(others, run.load) if run.engine.needs_inventory else []
+    result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs, extra)
+    # the other files inform the judgement; their own findings belong to their own scan
+    beside = {entry.file for entry in extra} - scanned
+    result.findings = [finding for finding in result.findings if finding.file not in beside]
+    findings = result.findings + [to_finding(problem) for problem in problems]
+    findings = waive(findings, run, pairs)
+    chosen = threshold or run.config.severity_threshold
+    return Outcome(
+        verdict(findings, run.config, chosen), len(result.files), result.documents, len(pairs)
+    )
+
+
+def waive(
+    findings: list[Finding], run: RunContext, contents: Iterable[tuple[str, bytes]]
+) -> list[Finding]:
+    """The run's waivers, and the inline skips of the scanned files."""
+    skips = [
+        skip
+        for path, data in contents
+        if b"gatekeeper:skip" in data
+        for skip in waivers_mod.inline_skips(path, data.decode("utf-8", "replace"))
+    ]
+    if not run.waivers and not skips:
+        return findings
+    return apply_waivers(findings, run.config, run.waivers, skips, run.today)[0]
+
+
+def inventory_of(pairs: Iterable[tuple[str, bytes]], context: LoadContext) -> list[InventoryEntry]:
+    """The objects of plain Kubernetes files, for repository-scope policies judging part of a
+    tree. Only the cheap YAML adapter, and only files that name a kind."""
+    from gatekeeper import inventory
+    from gatekeeper.sources import kubernetes
+
+    entries: list[InventoryEntry] = []
+    for path, data in pairs:
+        if not kubernetes.detect(path) or b"kind" not in data:
+            continue
+        loaded = kubernetes.load(path, data, context)
+        entries.extend(inventory.entry(document) for document in loaded.documents)
+    return entries

@@ -27,6 +27,19 @@ field: securityContext.privileged
 message: "{{ item.name }} is privileged"
 """
 
+# A Pod whose container `app` runs privileged (line 9): what most CLI tests scan.
+PRIVILEGED_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: team}
+spec:
+  containers:
+    - name: app
+      image: ghcr.io/acme/app:1.0
+      securityContext:
+        privileged: true
+"""
+
 
 class Run:
     def __init__(self, returncode: int, stdout: str, stderr: str) -> None:

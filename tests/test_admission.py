@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.evaluate import Engine
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
 from tests.conftest import Run

@@ -230,7 +230,7 @@ def test_skip_in_an_unchanged_template_holds_for_a_values_change(repo: Repo) -> 
 def test_large_change_scanned_by_forked_workers_reads_blobs_in_each(repo: Repo) -> None:
     """Over PARALLEL_MIN_FILES changed files the scan forks workers; a worker that expands an
     Application reads the revision through its own cat-file process."""
-    from gatekeeper.scan import PARALLEL_MIN_FILES
+    from gatekeeper.scanner import PARALLEL_MIN_FILES
 
     count = PARALLEL_MIN_FILES + 2
     for index in range(count):

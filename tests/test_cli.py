@@ -8,23 +8,12 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
+from tests.conftest import PRIVILEGED_POD as PRIVILEGED
 from tests.conftest import PRIVILEGED_POLICY as POLICY
 from tests.conftest import REPO, Run
 
 Gatekeeper = Callable[..., Run]
 Write = Callable[[str, "str | bytes"], Path]
-
-PRIVILEGED = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: p, namespace: team}
-spec:
-  containers:
-    - name: app
-      image: ghcr.io/acme/app:1.0
-      securityContext:
-        privileged: true
-"""
 
 
 def scan(gatekeeper: Gatekeeper, tmp_path: Path, *args: str) -> Run:

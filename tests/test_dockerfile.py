@@ -50,6 +50,15 @@ def load(text: str, path: str = "Dockerfile") -> Any:
         ("docker/dockerfile", True),
         ("Dockerfile.dockerignore", False),
         ("docs/Dockerfile.md", False),
+        ("gatekeeper/sources/dockerfile.py", False),  # the module that parses Dockerfiles
+        ("tests/test_dockerfile.py", False),
+        ("pkg/dockerfile.go", False),
+        ("Dockerfile.j2", False),  # a template, built only once rendered
+        ("Dockerfile.prod.bak", False),
+        ("docker/Dockerfile.alpine.3", True),
+        ("docker/dockerfile.prod", True),
+        ("ci/Containerfile.rhel9", True),
+        (".dockerfile", False),
         ("deploy/pod.yaml", False),
     ],
 )
@@ -212,7 +221,7 @@ def test_images_for_the_inventory() -> None:
 def test_fingerprints_survive_moves_and_unrelated_edits() -> None:
     from gatekeeper.evaluate import Engine
     from gatekeeper.policy.loader import builtin_dir, load_bundle
-    from gatekeeper.scan import scan
+    from gatekeeper.scanner import scan
 
     engine = Engine(load_bundle([builtin_dir() / "dockerfile"]))
 

@@ -18,7 +18,7 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import entry
 from gatekeeper.policy.cel import CelError, Program, literal
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext, kubernetes
 
 

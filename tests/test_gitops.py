@@ -6,7 +6,7 @@ from typing import Any
 
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
 from tests.conftest import REPO

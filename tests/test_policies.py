@@ -14,7 +14,7 @@ from gatekeeper.commands.test import run_case
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import builtin_dir, load_bundle, load_policy_file
 from gatekeeper.policy.model import Policy
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 from tests.conftest import REPO, Run
 
 POLICIES = load_bundle([builtin_dir()])
@@ -243,7 +243,10 @@ Gatekeeper = Callable[..., Run]
 
 
 def test_demo_repo_deploy_findings(gatekeeper: Gatekeeper) -> None:
-    run = gatekeeper("scan", "deploy", "--format", "json", cwd=REPO / "examples" / "demo-repo")
+    # --root: the example stands for a repository of its own (it sits inside ours)
+    run = gatekeeper(
+        "scan", "deploy", "--root", ".", "--format", "json", cwd=REPO / "examples" / "demo-repo"
+    )
     assert run.returncode == 1, run.stderr
     findings = json.loads(run.stdout)["findings"]
     assert {f["file"] for f in findings} == {"deploy/web.yaml"}, "deploy/api.yaml must stay clean"

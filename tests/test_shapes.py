@@ -12,7 +12,7 @@ from gatekeeper import kubeschema
 from gatekeeper.evaluate import MAX_SHAPE_FINDINGS, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.policy.loader import builtin_dir, load_bundle
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 from tests.conftest import REPO
 
 ENGINE = Engine(load_bundle([builtin_dir() / "kubernetes"]))

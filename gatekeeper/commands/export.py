@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import yaml
 
-from gatekeeper import output
-from gatekeeper.bundle import build_engine
-from gatekeeper.commands.scan import find_config
+from gatekeeper import context, output
 from gatekeeper.export_vap import export
 
 
 def run(args: argparse.Namespace) -> int:
-    config = find_config(args.config, Path.cwd())
-    engine = build_engine(config, args.policies, not args.no_builtin)
+    root = context.find_root((), args.root)
+    config = context.load_config(root, args.config)
+    engine = context.build_engine(root, config, args.policies, not args.no_builtin, args.disable)
     documents = []
     skipped = []
     others = 0

@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
+from gatekeeper.context import find_root
 from gatekeeper.errors import UsageError
 from gatekeeper.github.plan import ChangeLike
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     pr = env.pull_request
     if args.max_inline_comments < 0:
         raise UsageError("--max-inline-comments must be 0 or more")
-    root = Path(args.root)
+    root = find_root((), args.root)
     repo = gitops.open_repo(root)
 
     def commit(ref: str | None) -> str | None:

@@ -5,24 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from gatekeeper import output
-from gatekeeper.commands.scan import find_config, read_files, select_files
+from gatekeeper import context, output
 from gatekeeper.document import Problem
 from gatekeeper.sbom import collect, cyclonedx
-from gatekeeper.sources import LoadContext
-from gatekeeper.tree import WorkTree
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0, or 1 when a file could not be loaded (the inventory may then be incomplete)."""
-    root = Path.cwd()
-    config = find_config(args.config, root)
-    files = select_files(args, config, root)
+    run_context = context.for_worktree(
+        args.paths, root=args.root, config_file=args.config, with_engine=False
+    )
+    files = context.select_files(run_context, args.paths, args.include, args.exclude)
     unreadable: list[Problem] = []
-    context = LoadContext(tree=WorkTree(root), options=config.sources)
-    inventory = collect(read_files(files, root, unreadable), context)
+    inventory = collect(context.read_files(run_context, files, unreadable), run_context.load)
     problems = sorted([*inventory.problems, *unreadable], key=lambda p: (p.file, p.line))
     for problem in problems:
         print(

@@ -1,125 +1,108 @@
-"""`gatekeeper scan [PATHS]`: check files on disk."""
+"""`gatekeeper scan [PATHS | -]`: check files on disk (or a stream on stdin), or a change."""
 
 from __future__ import annotations
 
 import argparse
-import datetime
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
-from gatekeeper import discover, output, pipeline
-from gatekeeper.bundle import build_engine
-from gatekeeper.config import CONFIG_NAMES, Config, parse_config
+from gatekeeper import context, output, pipeline
+from gatekeeper.decide import EXIT_PASS, Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
-from gatekeeper.evaluate import Engine
-from gatekeeper.finding import Finding
-from gatekeeper.problems import to_finding
 from gatekeeper.report import Report, renderer
-from gatekeeper.scan import scan
-from gatekeeper.sources import LoadContext, with_owners
-from gatekeeper.tree import OUTSIDE_MESSAGE, OutsideLink, WorkTree, read_file
 
-
-def find_config(explicit: str | None, root: Path) -> Config:
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise UsageError("configuration file not found", explicit)
-        return parse_config(explicit, path.read_bytes())
-    for name in CONFIG_NAMES:
-        if (root / name).is_file():
-            return parse_config(name, (root / name).read_bytes())
-    return Config()
-
-
-def read_files(
-    files: list[str], root: Path, unreadable: list[Problem]
-) -> Iterator[tuple[str, bytes]]:
-    for name in files:
-        try:
-            yield name, read_file(root / name, root)
-        except OutsideLink:
-            unreadable.append(Problem("GK-SYMLINK", name, 1, OUTSIDE_MESSAGE))
-        except OSError as error:
-            unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {error.strerror}"))
-
-
-def select_files(args: argparse.Namespace, config: Config, root: Path) -> list[str]:
-    """The files under the PATH arguments that the config's and the command's globs keep."""
-    return discover.select(
-        discover.walk(args.paths, root),
-        [*config.include, *args.include],
-        [*config.exclude, *args.exclude],
-    )
+STDIN_DEFAULT_NAME = "stdin.yaml"  # a Kubernetes YAML stream unless --stdin-filename says
 
 
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "base", None):
+    if args.base:
         return run_change(args)
-    if getattr(args, "head", None):
+    if args.head:
         raise UsageError("--head needs --base")
-    root = Path.cwd()
-    config = find_config(args.config, root)
-    engine = build_engine(config, args.policies, not args.no_builtin, args.disable)
-    jobs = args.jobs
-    if getattr(args, "hook", False):
-        # pre-commit passes a few staged files: no pool, and repository-scope policies (which
-        # need every file of the repository) are left to the pull request check.
-        jobs = 1
-        engine = Engine(
-            [policy for policy in engine.policies if policy.scope != "repository"],
-            engine.param_overrides,
-        )
-    files = select_files(args, config, root)
+    stdin = context.STDIN in args.paths
+    if stdin and args.paths != [context.STDIN]:
+        raise UsageError("'-' (stdin) cannot be combined with other paths")
+    if args.stdin_filename and not stdin:
+        raise UsageError("--stdin-filename needs '-' as the path")
+    run_context = context.for_worktree(
+        [] if stdin else args.paths,
+        root=args.root,
+        config_file=args.config,
+        policy_dirs=args.policies,
+        builtin=not args.no_builtin,
+        disable=args.disable,
+        repository_scope=not args.hook,
+    )
     unreadable: list[Problem] = []
-    context = LoadContext(tree=WorkTree(root), options=config.sources)
-    files = with_owners(files, context)  # a changed template brings its chart
-    pairs = list(read_files(files, root, unreadable))
-    if config.overrides:
-        result = pipeline.scan_with_overrides(pairs, engine, config, context, jobs)
+    rest: Iterable[tuple[str, bytes]] = ()
+    if stdin:
+        pairs = [(_stdin_name(args.stdin_filename, run_context.root), sys.stdin.buffer.read())]
     else:
-        result = scan(pairs, engine, jobs, context)
-    findings = result.findings + [to_finding(problem) for problem in unreadable]
-    findings = _waive(findings, config, root, dict(pairs))
-    threshold = args.severity_threshold or config.severity_threshold
-    verdict = pipeline.verdict(findings, config, threshold)
+        files = context.select_files(run_context, args.paths, args.include, args.exclude)
+        pairs = list(context.read_files(run_context, files, unreadable))
+        if not args.hook:  # the hook leaves repository-scope policies to the PR check
+            rest = context.rest_of(run_context, files, args.include, args.exclude)
+    # pre-commit passes a few staged files: one process, no pool.
+    outcome = pipeline.judge(
+        run_context,
+        pairs,
+        jobs=1 if args.hook else args.jobs,
+        threshold=args.severity_threshold,
+        problems=unreadable,
+        owners=not stdin,
+        rest=rest,
+    )
+    # (not for the hook: a commit of code files only is the common case there)
+    if not outcome.files_scanned and not args.quiet and not args.hook:
+        print(nothing_recognised(outcome.files_seen), file=sys.stderr)
     report = Report(
-        verdict=verdict,
-        policies=engine.policies,
-        files_scanned=len(result.files),
-        documents=result.documents,
+        verdict=_shown(outcome.verdict, args),
+        policies=run_context.engine.policies,
+        files_scanned=outcome.files_scanned,
+        documents=outcome.documents,
         color=use_color_for(args),
         sarif_min_severity=args.sarif_min_severity,
     )
+    _render(report, args)
+    return EXIT_PASS if args.exit_zero else outcome.verdict.exit_code
+
+
+def nothing_recognised(seen: int) -> str:
+    """Say so when no file was checked: a green result over nothing is no result."""
+    looked = f"{seen} file{'s' if seen != 1 else ''} looked at" if seen else "no file found"
+    return (
+        f"gatekeeper: note: no file was recognised as a format gatekeeper checks ({looked}); "
+        "nothing was checked"
+    )
+
+
+def _stdin_name(given: str | None, root: Path) -> str:
+    """The stream's path as reports show it: relative to the root, like every path."""
+    if not given:
+        return STDIN_DEFAULT_NAME
+    path = Path(given)
+    if path.is_absolute() or Path.cwd().resolve() != root:
+        from gatekeeper.discover import relative
+
+        name = relative(Path.cwd() / path, root)
+        if not name.startswith(("/", "../")):
+            return name
+    return path.as_posix()
+
+
+def _shown(verdict: Verdict, args: argparse.Namespace) -> Verdict:
+    """`--quiet` keeps only the blocking findings in the text report."""
+    if args.quiet and args.format == "text":
+        return Verdict(verdict.blocking, verdict.threshold)
+    return verdict
+
+
+def _render(report: Report, args: argparse.Namespace) -> None:
+    if args.quiet and args.format == "text" and report.verdict.passed and not args.output:
+        return  # a quiet pass prints nothing (a requested report file is still written)
     output.write(renderer(args.format).render(report), args.output)
-    return verdict.exit_code
-
-
-def _waive(
-    findings: list[Finding], config: Config, root: Path, contents: dict[str, bytes]
-) -> list[Finding]:
-    """Waivers from the work tree's waivers file, and inline skips of the scanned files."""
-    from gatekeeper import waivers
-
-    today = datetime.date.today()
-    base = Path(config.file).parent if config.file else root
-    waivers_path = base / config.waivers_file
-    active: list[waivers.Waiver] = []
-    if waivers_path.is_file():
-        name = discover.relative(waivers_path, root)
-        active = waivers.parse_waivers(
-            name, waivers_path.read_bytes(), today, config.max_horizon_days
-        )
-    skips = [
-        skip
-        for path, data in contents.items()
-        if b"gatekeeper:skip" in data
-        for skip in waivers.inline_skips(path, data.decode("utf-8", "replace"))
-    ]
-    if not active and not skips:
-        return findings
-    return pipeline.apply_waivers(findings, config, active, skips, today)[0]
 
 
 def run_change(args: argparse.Namespace) -> int:
@@ -132,25 +115,25 @@ def run_change(args: argparse.Namespace) -> int:
             "--config, --include, --exclude, --disable and paths are not allowed"
         )
     result = scan_change(
-        Path.cwd(),
+        context.find_root((), args.root),
         args.base,
         args.head,
         filter_mode=args.filter,
         severity_threshold=args.severity_threshold,
-        extra_policy_dirs=args.policies,
+        extra_policy_dirs=[str(Path(d).resolve()) for d in args.policies],
         builtin=not args.no_builtin,
         jobs=args.jobs,
     )
     report = Report(
-        verdict=result.verdict,
+        verdict=_shown(result.verdict, args),
         policies=result.policies,
         files_scanned=result.files_scanned,
         documents=result.documents,
         color=use_color_for(args),
         sarif_min_severity=args.sarif_min_severity,
     )
-    output.write(renderer(args.format).render(report), args.output)
-    return result.verdict.exit_code
+    _render(report, args)
+    return EXIT_PASS if args.exit_zero else result.verdict.exit_code
 
 
 def use_color_for(args: argparse.Namespace) -> bool:

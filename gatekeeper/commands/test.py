@@ -20,7 +20,7 @@ from gatekeeper.finding import Finding
 from gatekeeper.policy.loader import load_bundle
 from gatekeeper.policy.model import Policy
 from gatekeeper.report import junit_format
-from gatekeeper.scan import scan
+from gatekeeper.scanner import scan
 
 DEFAULT_FILENAMES = {
     "kubernetes": "fixture.yaml",
@@ -158,10 +158,12 @@ def run(args: argparse.Namespace) -> int:
     if args.dirs:
         roots = [Path(directory) for directory in args.dirs]
     else:  # what a scan here would load: the built-in packs and `.gatekeeper.yml` policies
+        from gatekeeper import context
         from gatekeeper.bundle import policy_roots
-        from gatekeeper.commands.scan import find_config
 
-        roots = policy_roots(find_config(None, Path.cwd()))
+        root = context.find_root()
+        config = context.load_config(root)
+        roots = policy_roots(config, **context.policy_sources(root, config))
     policies = load_bundle(roots, standalone=bool(args.dirs))
     if not policies:
         raise PolicyError("no policies found", ", ".join(map(str, roots)))

@@ -48,15 +48,36 @@ _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
 MAX_PARSES = 100  # bound the re-parses of pathological heredoc files
 
 
+# `Dockerfile.<suffix>` names a variant (Dockerfile.prod, Dockerfile.alpine) unless the suffix is
+# another format's extension: dockerfile.py is the Python module that writes Dockerfiles.
+NOT_A_VARIANT = frozenset(
+    {
+        # documentation, backups, editor files
+        "md", "txt", "rst", "adoc", "html", "orig", "bak", "swp", "tmp", "old", "dockerignore",
+        # source code and its tests
+        "py", "pyc", "pyi", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "rs", "java",
+        "kt", "scala", "cs", "php", "pl", "lua", "c", "h", "cc", "cpp", "hpp", "swift", "sh",
+        "bash", "zsh", "ps1", "bat", "cmd", "snap", "spec", "test",
+        # data, configuration and templates (rendered elsewhere, not built as they are)
+        "json", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "csv", "lock", "sum",
+        "j2", "jinja", "jinja2", "tpl", "tmpl", "template", "mustache", "hbs", "erb", "gotmpl",
+        "sample", "example", "dist", "in",
+    }
+)  # fmt: skip
+
+
 def detect(path: str) -> bool:
+    """Dockerfile, Containerfile (any case), `<name>.Dockerfile`, and `Dockerfile.<variant>`."""
     name = posixpath.basename(path).lower()
-    if name.endswith((".dockerignore", ".md", ".txt", ".rst", ".orig", ".bak", ".swp")):
+    if name in ("dockerfile", "containerfile"):
+        return True
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
         return False
-    return (
-        name in ("dockerfile", "containerfile")
-        or name.endswith((".dockerfile", ".containerfile"))
-        or name.startswith(("dockerfile.", "containerfile."))
-    )
+    if suffix in ("dockerfile", "containerfile"):
+        return True  # api.Dockerfile
+    first = name.split(".", 1)[0]
+    return first in ("dockerfile", "containerfile") and suffix not in NOT_A_VARIANT
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:

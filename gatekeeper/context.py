@@ -1,0 +1,240 @@
+"""One run context per command: the repository root and everything read from it.
+
+The root is what makes an answer independent of the working directory: the configuration,
+the waivers, chart and overlay resolution and every reported path are taken from it, never
+from wherever the command happens to run. It is `--root` when given, else the git top level
+of the scanned paths, else the nearest directory above them with a .gatekeeper.yml, else the
+working directory (when the paths lie in it) or the scanned directory (see `find_root`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import discover
+from gatekeeper.config import CONFIG_NAMES, Config, check_paths, parse_config
+from gatekeeper.document import Problem
+from gatekeeper.errors import UsageError
+from gatekeeper.evaluate import Engine
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import OUTSIDE_MESSAGE, OutsideLink, Tree, WorkTree
+from gatekeeper.waivers import Waiver
+
+STDIN = "-"
+
+
+@dataclass
+class RunContext:
+    root: Path  # absolute and resolved: every path below is relative to it
+    config: Config
+    engine: Engine
+    waivers: list[Waiver]
+    tree: Tree
+    today: datetime.date = field(default_factory=datetime.date.today)
+    # One LoadContext for the whole run: adapters cache chart and overlay lookups per tree.
+    load: LoadContext = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.load = LoadContext(tree=self.tree, options=self.config.sources)
+
+
+def _nearest(start: Path, holds: Callable[[Path], bool]) -> Path | None:
+    for directory in (start, *start.parents):
+        if holds(directory):
+            return directory
+    return None
+
+
+def git_top_level(start: Path) -> Path | None:
+    """The nearest enclosing directory holding `.git` (a directory, or the file of a worktree
+    or submodule), as `git rev-parse --show-toplevel` would say; no git process needed."""
+    return _nearest(start, lambda directory: (directory / ".git").exists())
+
+
+def config_home(start: Path) -> Path | None:
+    """The nearest enclosing directory holding a .gatekeeper.yml: a project without git."""
+    return _nearest(start, lambda d: any((d / name).is_file() for name in CONFIG_NAMES))
+
+
+def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
+    """`explicit` (`--root`); else the git top level of the scanned paths; else the nearest
+    directory above them holding a .gatekeeper.yml; else the working directory when they lie
+    inside it, else the scanned directory itself. Never a directory below a scanned path."""
+    if explicit:
+        root = Path(explicit).resolve()
+        if not root.is_dir():
+            raise UsageError(f"--root: no such directory: {explicit}")
+        return root
+    cwd = Path.cwd()
+    for raw in paths:
+        if raw != STDIN and not Path(raw).exists():
+            raise UsageError(f"no such file or directory: {raw}")
+    # Where the arguments sit, not where their symlinks lead: a link out of the repository
+    # must meet the repository's root (and be refused there), not become a root of its own.
+    on_disk = [Path(os.path.abspath(path)) for path in paths if path != STDIN] or [cwd]
+    directories = [
+        path if path.is_dir() and not path.is_symlink() else path.parent for path in on_disk
+    ]
+    start = Path(os.path.commonpath(directories))
+    found = git_top_level(start) or config_home(start)
+    if found is None:
+        found = cwd if cwd == start or cwd in start.parents else start
+    return found.resolve()
+
+
+def inside(root: Path, paths: Sequence[str]) -> list[str]:
+    """The PATH arguments as absolute paths, each checked to lie inside the root: a scan
+    never reads outside its repository."""
+    out = []
+    for raw in paths:
+        path = Path(os.path.abspath(raw))
+        if not path.exists():
+            raise UsageError(f"no such file or directory: {raw}")
+        resolved = path.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise UsageError(f"{raw} is outside the repository root {root}; pass --root")
+        out.append(str(path))
+    return out
+
+
+def load_config(root: Path, explicit: str | None = None) -> Config:
+    """`explicit` (`--config`, relative to the working directory), else the root's
+    .gatekeeper.yml; named relative to the root in messages."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError("configuration file not found", explicit)
+        return parse_config(discover.relative(path, root), path.read_bytes())
+    for name in CONFIG_NAMES:
+        if (root / name).is_file():
+            return parse_config(name, (root / name).read_bytes())
+    return Config()
+
+
+def config_dir(root: Path, config: Config) -> Path:
+    """Where the configuration's own relative paths (policies, waivers, lock) start."""
+    if not config.file:
+        return root
+    directory = Path(config.file).parent
+    return directory if directory.is_absolute() else root / directory
+
+
+def load_waivers(root: Path, config: Config, today: datetime.date) -> list[Waiver]:
+    from gatekeeper.waivers import parse_waivers
+
+    path = config_dir(root, config) / config.waivers_file
+    if not path.is_file():
+        return []
+    name = discover.relative(path, root)
+    return parse_waivers(name, path.read_bytes(), today, config.max_horizon_days)
+
+
+def policy_sources(root: Path, config: Config) -> dict[str, Any]:
+    """Where the configuration's policy sources resolve: its own directory (`base`) and its
+    lock file there (`read_lock`), not the working directory; keywords of policy_roots."""
+    from gatekeeper import lock
+
+    base = config_dir(root, config)
+
+    def read_lock() -> list[lock.LockEntry] | None:
+        path = base / lock.LOCK_NAME
+        if not path.is_file():
+            return None
+        return lock.parse_lock(discover.relative(path, root), path.read_bytes())
+
+    return {"base": base, "read_lock": read_lock}
+
+
+def build_engine(
+    root: Path,
+    config: Config,
+    policy_dirs: Sequence[str] = (),
+    builtin: bool = True,
+    disable: Sequence[str] = (),
+) -> Engine:
+    """The engine with the configuration's policy sources resolved from the root."""
+    from gatekeeper import bundle
+
+    extra = [os.path.abspath(directory) for directory in policy_dirs]
+    try:
+        return bundle.build_engine(config, extra, builtin, disable, **policy_sources(root, config))
+    except UsageError as error:  # name the policy file as every other path: from the root
+        error.file = shown(error.file, root)
+        raise
+
+
+def shown(file: str, root: Path) -> str:
+    """A path as messages and listings show it: relative to the root when inside it."""
+    if not file or not Path(file).is_absolute():
+        return file
+    name = discover.relative(Path(file), root)
+    return file if name.startswith("/") else name
+
+
+def for_worktree(
+    paths: Sequence[str] = (),
+    *,
+    root: str | None = None,
+    config_file: str | None = None,
+    policy_dirs: Sequence[str] = (),
+    builtin: bool = True,
+    disable: Sequence[str] = (),
+    with_engine: bool = True,
+    repository_scope: bool = True,
+    today: datetime.date | None = None,
+) -> RunContext:
+    """The context of a scan of files on disk (`scan`, `scan --hook`, `inventory`).
+
+    `repository_scope=False` (pre-commit: a few staged files) leaves the policies that need
+    every file of the repository to the pull request check."""
+    top = find_root(paths, root)
+    config = load_config(top, config_file)
+    tree = WorkTree(top)
+    check_paths(config, tree)
+    today = today or datetime.date.today()
+    engine = build_engine(top, config, policy_dirs, builtin, disable) if with_engine else Engine([])
+    if not repository_scope:
+        kept = [policy for policy in engine.policies if policy.scope != "repository"]
+        engine = dataclasses.replace(engine, policies=kept)
+    return RunContext(top, config, engine, load_waivers(top, config, today), tree, today)
+
+
+def select_files(
+    run: RunContext, paths: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[str]:
+    """The files under the PATH arguments (default: the root) that the config's and the
+    command's globs keep, relative to the root."""
+    found = discover.walk(inside(run.root, paths) if paths else [str(run.root)], run.root)
+    return discover.select(found, [*run.config.include, *include], [*run.config.exclude, *exclude])
+
+
+def read_files(
+    run: RunContext, files: Sequence[str], unreadable: list[Problem]
+) -> Iterator[tuple[str, bytes]]:
+    """(path, content) of each file; one that cannot be read becomes a problem at its path."""
+    for name in files:
+        try:
+            yield name, run.tree.read(name)
+        except OutsideLink:
+            unreadable.append(Problem("GK-SYMLINK", name, 1, OUTSIDE_MESSAGE))
+        except OSError as error:
+            reason = error.strerror or "not readable inside the repository"
+            unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {reason}"))
+
+
+def rest_of(
+    run: RunContext, files: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> Iterator[tuple[str, bytes]]:
+    """The root's files other than `files` (same globs), read lazily and only when a
+    repository-scope policy needs them: scanning part of a repository sees the whole."""
+    if not run.engine.needs_inventory:
+        return
+    scanned = set(files)
+    others = [name for name in select_files(run, [], include, exclude) if name not in scanned]
+    yield from read_files(run, others, [])
