@@ -246,8 +246,10 @@ class Admission:
                 except AdmissionError:
                     pass
             message = message or f"failed expression: {validation.expression.source}"
-            path = _field_read(validation.expression.source, obj)
-            findings.append(self._finding(policy, binding, document, message, path))
+            path = _field_read(validation.expression.source)
+            findings.append(
+                self._finding(policy, binding, document, message, path, rule=validation.line)
+            )
         return findings
 
     def _params(self, policy: AdmissionPolicy, binding: Binding) -> list[Any]:
@@ -288,6 +290,7 @@ class Admission:
         message: str,
         path: Path,
         severity: str = "",
+        rule: int = 0,
     ) -> Finding:
         actions = binding.actions or ("Deny",)
         weight = severity or next(
@@ -322,7 +325,11 @@ class Admission:
                 f"{', '.join(actions)}): the API server will "
                 + ("reject it" if "Deny" in actions else "warn about it")
             ),
-            extra={"exact": location.exact, "admission": f"{policy.file}:{policy.line}"},
+            # where the policy (the failing validation, if one) is written
+            extra={
+                "exact": location.exact,
+                "admission_policy": f"{policy.file}:{rule or policy.line}",
+            },
         )
 
 
@@ -388,7 +395,7 @@ def _rule_matches(rule: Any, obj: dict[str, Any]) -> bool:
     )
 
 
-def _field_read(source: str, obj: Any) -> Path:
+def _field_read(source: str) -> Path:
     """The one field path of `object` an expression reads, if it reads exactly one."""
     paths = {
         tuple(part.lstrip("?") for part in match.group(1).split(".") if part)
