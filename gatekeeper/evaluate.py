@@ -56,17 +56,18 @@ class Engine:
         self._groups: dict[tuple[str, str], _Group] = {}
         self._wrapper_cache: dict[str, tuple[str, str] | None] = {}
         self._memos: dict[str, tuple[dict[Any, Any] | None, tuple[str, ...] | None]] = {}
+        # Repository-scope policies, and Pod Security findings (which read the repository's
+        # Namespace labels: gatekeeper.pss_admission), need every object's summary.
+        self._needs_inventory = bool(self._repository) or any(
+            str(tag).startswith("pss-") for p in self.policies for tag in p.raw.get("tags") or ()
+        )
 
     def params(self, policy: Policy) -> dict[str, Any]:
         return self._params[policy.id]
 
     @property
     def needs_inventory(self) -> bool:
-        """Repository-scope policies, and Pod Security findings (which read the repository's
-        Namespace labels: gatekeeper.pss_admission), need every object's summary."""
-        return bool(self._repository) or any(
-            str(tag).startswith("pss-") for p in self.policies for tag in p.raw.get("tags") or ()
-        )
+        return self._needs_inventory
 
     def evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
