@@ -255,31 +255,17 @@ def test_a_pull_request_is_judged_by_the_admission_policies_of_its_revision(
 ) -> None:
     """scan --base: the repository's admission policy, bound in a namespace the repository
     declares, judges a Deployment the change scales past its limit."""
-    import git
-
     from gatekeeper.change import scan_change
+    from tests.test_change import Repo
 
-    repo = git.Repo.init(tmp_path, initial_branch="main")
-    with repo.config_writer() as config:
-        config.set_value("user", "name", "t").set_value("user", "email", "t@t")
-
-    def commit(files: dict[str, str], message: str) -> None:
-        for name, text in files.items():
-            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-            (tmp_path / name).write_text(text)
-        repo.git.add(A=True)
-        repo.git.commit(m=message)
-
-    commit(
-        {
-            "cluster/admission.yaml": REPLICA_LIMIT,
-            "cluster/namespaces.yaml": NAMESPACES,
-            "apps/web.yaml": deployment("web", "test", 3),
-        },
-        "base",
-    )
-    repo.git.checkout("-b", "pr")
-    commit({"apps/web.yaml": deployment("web", "test", 9)}, "scale")
+    repo = Repo(tmp_path)
+    repo.write("cluster/admission.yaml", REPLICA_LIMIT)
+    repo.write("cluster/namespaces.yaml", NAMESPACES)
+    repo.write("apps/web.yaml", deployment("web", "test", 3))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("apps/web.yaml", deployment("web", "test", 9))
+    repo.commit("scale")
     verdict = scan_change(tmp_path, "main", filter_mode="all").verdict
     new = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.status == "new"]
     assert ("VAP-replica-limit", "apps/web.yaml", 9) in new

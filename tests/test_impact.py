@@ -6,9 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import git
-
 from tests.conftest import PRIVILEGED_POLICY, Run
+from tests.test_change import Repo
 
 Gatekeeper = Callable[..., Run]
 
@@ -39,18 +38,14 @@ def test_impact_of_a_policy_change_on_two_consumers(gatekeeper: Gatekeeper, tmp_
     high (blocking) and the privileged rule removed. Consumer a (host network, privileged):
     one newly blocking, one fixed; consumer b (clean): nothing."""
     policies = tmp_path / "policies"
-    (policies / "k8s").mkdir(parents=True)
-    repo = git.Repo.init(policies, initial_branch="main")
-    repo.config_writer().set_value("user", "name", "t").set_value("user", "email", "t@t").release()
-    (policies / "k8s/privileged.yaml").write_text(PRIVILEGED_POLICY)
-    (policies / "k8s/host-network.yaml").write_text(HOST_NETWORK)
-    repo.git.add(A=True)
-    repo.git.commit(m="v1")
-    repo.git.tag("v1")
+    repo = Repo(policies)
+    repo.write("k8s/privileged.yaml", PRIVILEGED_POLICY)
+    repo.write("k8s/host-network.yaml", HOST_NETWORK)
+    repo.commit("v1")
+    repo.git.git.tag("v1")
     (policies / "k8s/privileged.yaml").unlink()
-    (policies / "k8s/host-network.yaml").write_text(HOST_NETWORK.replace("low", "high"))
-    repo.git.add(A=True)
-    repo.git.commit(m="v2")
+    repo.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "high"))
+    repo.commit("v2")
     consumer_a, consumer_b = tmp_path / "a", tmp_path / "b"
     (consumer_a / "deploy").mkdir(parents=True)
     (consumer_b / "deploy").mkdir(parents=True)
@@ -83,23 +78,20 @@ def test_changelog_lists_policies_added_removed_and_changed(
     gatekeeper: Gatekeeper, tmp_path: Path
 ) -> None:
     policies = tmp_path / "policies"
-    policies.mkdir()
-    repo = git.Repo.init(policies, initial_branch="main")
-    repo.config_writer().set_value("user", "name", "t").set_value("user", "email", "t@t").release()
-    (policies / "privileged.yaml").write_text(PRIVILEGED_POLICY)
-    (policies / "host.yaml").write_text(HOST_NETWORK)
-    repo.git.add(A=True)
-    repo.git.commit(m="v1")
-    repo.git.tag("v1")
+    repo = Repo(policies)
+    repo.write("privileged.yaml", PRIVILEGED_POLICY)
+    repo.write("host.yaml", HOST_NETWORK)
+    repo.commit("v1")
+    repo.git.git.tag("v1")
     (policies / "privileged.yaml").unlink()
-    (policies / "host.yaml").write_text(
+    repo.write(
+        "host.yaml",
         HOST_NETWORK.replace("low", "high").replace(
             "remediation: do not", "remediation: not so\nparams: {x: 1}"
-        )
+        ),
     )
-    (policies / "new.yaml").write_text(PRIVILEGED_POLICY.replace("TEST-NO-PRIVILEGED", "ORG-NEW"))
-    repo.git.add(A=True)
-    repo.git.commit(m="v2")
+    repo.write("new.yaml", PRIVILEGED_POLICY.replace("TEST-NO-PRIVILEGED", "ORG-NEW"))
+    repo.commit("v2")
     run = gatekeeper("changelog", "--from", "v1", cwd=policies)
     assert run.returncode == 0, run.stderr
     assert run.stdout == (
