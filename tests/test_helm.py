@@ -481,6 +481,33 @@ def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) ->
     ]
 
 
+# A `file://` dependency under an alias, global values, CRDs, and a v1 chart whose
+# requirements.yaml names dependencies that are not vendored.
+DEPENDENCY_CHARTS = {
+    "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n"
+    "  - name: common\n    alias: shared\n    version: 0.1.0\n"
+    "    repository: file://../common\n",
+    "charts/app/values.yaml": "shared:\n  hostNetwork: true\nglobal:\n  pid: true\n",
+    "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+    "charts/app/crds/crd.yaml": "apiVersion: apiextensions.k8s.io/v1\n"
+    "kind: CustomResourceDefinition\nmetadata:\n  name: a.b.c\n---\n"
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sneaky\n"
+    "spec:\n  hostIPC: true\n  containers:\n    - name: c\n      image: ghcr.io/x/c:1\n",
+    "charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 0.1.0\n",
+    "charts/common/values.yaml": "hostNetwork: false\nglobal:\n  pid: false\n",
+    "charts/common/templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n"
+    "  name: common\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n"
+    "  hostPID: {{ .Values.global.pid }}\n  containers:\n    - name: c\n"
+    "      image: ghcr.io/x/c:1\n",
+    "charts/legacy/Chart.yaml": "apiVersion: v1\nname: legacy\nversion: 0.1.0\n",
+    "charts/legacy/requirements.yaml": "dependencies:\n  - name: redis\n"
+    "    version: 17.0.0\n    repository: https://charts.example.com\n"
+    "  - name: kafka\n    version: 1.0.0\n    repository: https://charts.example.com\n",
+    "charts/legacy/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+    "  name: legacy\n",
+}
+
+
 def test_dependencies_file_alias_global_requirements_and_crds(
     gatekeeper: Any, tmp_path: Path
 ) -> None:
@@ -488,30 +515,7 @@ def test_dependencies_file_alias_global_requirements_and_crds(
     alias, with the parent's values (and `global`) attributed to the parent's values lines; a
     v1 chart's requirements.yaml is read; missing remote dependencies are one finding with the
     command that vendors them; whatever sits in crds/ is judged as Helm applies it."""
-    files = {
-        "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n"
-        "  - name: common\n    alias: shared\n    version: 0.1.0\n"
-        "    repository: file://../common\n",
-        "charts/app/values.yaml": "shared:\n  hostNetwork: true\nglobal:\n  pid: true\n",
-        "charts/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
-        "charts/app/crds/crd.yaml": "apiVersion: apiextensions.k8s.io/v1\n"
-        "kind: CustomResourceDefinition\nmetadata:\n  name: a.b.c\n---\n"
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sneaky\n"
-        "spec:\n  hostIPC: true\n  containers:\n    - name: c\n      image: ghcr.io/x/c:1\n",
-        "charts/common/Chart.yaml": "apiVersion: v2\nname: common\nversion: 0.1.0\n",
-        "charts/common/values.yaml": "hostNetwork: false\nglobal:\n  pid: false\n",
-        "charts/common/templates/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n"
-        "  name: common\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n"
-        "  hostPID: {{ .Values.global.pid }}\n  containers:\n    - name: c\n"
-        "      image: ghcr.io/x/c:1\n",
-        "charts/legacy/Chart.yaml": "apiVersion: v1\nname: legacy\nversion: 0.1.0\n",
-        "charts/legacy/requirements.yaml": "dependencies:\n  - name: redis\n"
-        "    version: 17.0.0\n    repository: https://charts.example.com\n"
-        "  - name: kafka\n    version: 1.0.0\n    repository: https://charts.example.com\n",
-        "charts/legacy/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
-        "  name: legacy\n",
-    }
-    for name, text in files.items():
+    for name, text in DEPENDENCY_CHARTS.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     policy = REPO / "policies" / "kubernetes" / "pss-baseline-host-namespaces.yaml"

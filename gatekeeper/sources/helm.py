@@ -21,7 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_engine
+from gatekeeper.sources import LoadContext, helm_cli, helm_engine
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -184,7 +184,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if not loaded.problems:
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
         return loaded
-    if not helm_engine.available():
+    # The SDK ([helm] extra) when installed, else a helm on PATH (gatekeeper.sources.helm_cli).
+    helm = None if helm_engine.available() else helm_cli.find()
+    if helm is None and not helm_engine.available():
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
         return loaded
     jobs: list[dict[str, Any]] = []
@@ -217,7 +219,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         named = defines(texts)
         loaded.problems.extend(_offline_schemas(root, chart_dir))
         limit = helm_engine.limits(context.options_for(NAME))
-        result = helm_engine.render(str(root), jobs, limit)
+        if helm is None:
+            result = helm_engine.render(str(root), jobs, limit)
+        else:
+            result = helm_cli.render(helm, str(root), jobs, limit)
     if result.failed:  # a limit, or the renderer crashed: no template line to point at
         message = f"helm: {result.load_error}"
         loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))

@@ -73,7 +73,7 @@ DEFAULT_LIMITS = Limits()
 MISSING = (
     "Helm chart not rendered, so not checked: the Helm renderer is not installed"
     " (pip install 'gitops-policy-gate[helm]', or [all]; in a pre-commit hook,"
-    " additional_dependencies: [helm-python-sdk])"
+    " additional_dependencies: [helm-python-sdk]; or put helm on PATH)"
 )
 
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import posixpath
 import re
-import shutil
 import subprocess
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -27,7 +25,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, programs
 from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
 from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
@@ -69,11 +67,8 @@ def builder() -> list[str] | None:
         pass
     else:
         return [str(kubectl_path()), "kustomize"]
-    path = os.pathsep.join(
-        entry for entry in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(entry)
-    )
     for program, verb in (("kubectl", "kustomize"), ("kustomize", "build")):
-        found = shutil.which(program, path=path)
+        found = programs.on_path(program)
         if found is not None:
             return [found, verb]
     return None
@@ -421,14 +416,8 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
                 capture_output=True,
                 text=True,
                 timeout=limit.seconds,
-                env={
-                    "PATH": os.environ.get("PATH", ""),
-                    "HOME": tmp,
-                    "KUBECONFIG": os.devnull,
-                    "GOMEMLIMIT": f"{limit.memory_mib // 2}MiB",  # see helm_engine
-                    "MALLOC_ARENA_MAX": "2",
-                },
-                preexec_fn=_address_space(limit.memory_mib),
+                env=programs.environment(tmp, limit.memory_mib),
+                preexec_fn=programs.address_space(limit.memory_mib),
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -447,21 +436,6 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
-
-
-def _address_space(memory_mib: int) -> Callable[[], None]:
-    """Cap the child's address space (run between fork and exec)."""
-
-    def limit() -> None:
-        import resource
-
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        wanted = memory_mib * 1024 * 1024
-        if hard != resource.RLIM_INFINITY:
-            wanted = min(wanted, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
-
-    return limit
 
 
 def _error_line(message: str, kustomization: YamlDocument) -> int:

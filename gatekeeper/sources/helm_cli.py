@@ -1,0 +1,225 @@
+"""Charts rendered by a `helm` on PATH, for installs without the [helm] extra (the SDK).
+
+`helm template` gets what the SDK gets: the chart copy, the merged user values (one JSON file,
+`-f`), the release name and namespace, the Kubernetes version and API versions; never
+`--dependency-update` (no network). Its output is mapped back to what the SDK answers, one text
+per template, from the `# Source: chart/templates/x.yaml` line Helm writes above each document.
+
+Where the two differ, the difference is reported, never skipped: `helm template` refuses a chart
+whose declared dependencies are not vendored, so those are left out of a copy of Chart.yaml and
+the chart rendered without them (the scan then says they were not judged, as with the SDK); it
+refuses a rendered document that is not YAML, which becomes a render error naming the template.
+Helm orders the documents of a template by kind, and trims the blank lines around each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gatekeeper.sources import programs
+from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, ChartResult, Limits, Rendering
+
+# Helm's `CheckDependencies`: "found in Chart.yaml, but missing in charts/ directory: a, b".
+_MISSING = re.compile(r"missing in charts/ directory: (?P<names>[^\n]+)")
+_HEADER = "# Source: "
+# What the CLI adds to a render error: no use to a reader of the finding.
+_DEBUG_HINT = "Use --debug flag to render out invalid YAML"
+_OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "failed to reserve")
+
+
+def find() -> str | None:
+    """The `helm` to render with when the SDK is not installed (absolute PATH entries only)."""
+    return programs.on_path("helm")
+
+
+def render(helm: str, root: str, jobs: list[dict[str, Any]], limit: Limits) -> ChartResult:
+    """Render the chart directory `root` once per job, as helm_engine.render does."""
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-cli-") as home:
+        dropped: list[str] = []
+        renderings = []
+        for index, job in enumerate(jobs):
+            values = Path(home, f"values-{index}.json")
+            values.write_text(json.dumps(job["values"]))
+            command = [helm, "template", "-f", str(values), *arguments(job["options"]), root]
+            ran = _run(command, home, limit)
+            if ran.failed:
+                return ChartResult(load_error=ran.error, failed=True)
+            missing = _MISSING.search(ran.error) if ran.error and not dropped else None
+            if missing:  # once per chart: what the SDK renders, without them
+                dropped = [name.strip() for name in missing["names"].split(",")]
+                _drop_dependencies(Path(root), dropped)
+                ran = _run(command, home, limit)
+                if ran.failed:
+                    return ChartResult(load_error=ran.error, failed=True)
+            if ran.error and index == 0 and _load_error(helm, root, home, limit):
+                return ChartResult(load_error=_clean(ran.error, root))
+            if ran.error:
+                renderings.append(Rendering(None, _clean(ran.error, root)))
+            else:
+                found = manifests(ran.output)
+                unknown = f"helm template output not understood: {ran.output[:200]!r}"
+                renderings.append(Rendering(found, "" if found is not None else unknown))
+        return ChartResult("", _loaded_dependencies(Path(root), dropped), tuple(renderings))
+
+
+def arguments(options: dict[str, Any]) -> list[str]:
+    """`helm template` flags for the SDK's render options, ending with the release name
+    (the chart directory follows)."""
+    found = [f"--namespace={options.get('namespace', 'default')}"]
+    if options.get("kube_version"):
+        found.append(f"--kube-version={options['kube_version']}")
+    found += [f"--api-versions={version}" for version in options.get("api_versions", ())]
+    # After `--` nothing is a flag: a release name cannot add `--post-renderer`.
+    return [*found, "--", str(options.get("name", "release-name"))]
+
+
+def manifests(output: str) -> dict[str, str] | None:
+    """`helm template` output -> template name -> its documents, as the SDK returns them
+    (None when the output is not in Helm's format: text outside every document).
+
+    Every document Helm writes starts with a `---` line and a `# Source: NAME` line; a `---`
+    line cannot occur inside a document (Helm splits there), so a `# Source:` line further down
+    is the template's own text and stays in it.
+    """
+    texts: dict[str, list[list[str]]] = {}
+    document: list[str] | None = None
+    lines = output.splitlines()
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line == "---" and index + 1 < len(lines) and lines[index + 1].startswith(_HEADER):
+            document = []
+            texts.setdefault(lines[index + 1][len(_HEADER) :].strip(), []).append(document)
+            index += 2
+            continue
+        if document is not None:
+            document.append(line)
+        elif line.strip():
+            return None
+        index += 1
+    return {
+        name: "---\n".join("\n".join(text).strip("\n") + "\n" for text in documents)
+        for name, documents in texts.items()
+    }
+
+
+class _Ran:
+    def __init__(self, output: str = "", error: str = "", failed: bool = False) -> None:
+        self.output = output
+        self.error = error
+        self.failed = failed  # a limit: no template to point at
+
+
+def _run(command: list[str], home: str, limit: Limits) -> _Ran:
+    """Run helm under the time, memory and output limits of the SDK renderer."""
+    env = programs.environment(home, limit.memory_mib)
+    for name in ("CACHE", "CONFIG", "DATA"):
+        env[f"HELM_{name}_HOME"] = os.path.join(home, name.lower())
+    env["HELM_PLUGINS"] = os.path.join(home, "plugins")
+    with tempfile.TemporaryFile() as stderr:
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=env,
+                cwd=home,
+                preexec_fn=programs.address_space(limit.memory_mib),
+            )
+        except OSError as error:
+            return _Ran(error=f"helm could not be run: {error}", failed=True)
+        output, problem = _read(proc, limit.seconds)
+        if problem:
+            proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+        stderr.seek(0)
+        said = stderr.read().decode("utf-8", "replace")
+    if problem:
+        return _Ran(error=problem, failed=True)
+    if proc.returncode != 0:
+        if any(marker in said.lower() for marker in _OUT_OF_MEMORY):
+            message = f"render exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
+            return _Ran(error=message, failed=True)
+        said = said.replace(_DEBUG_HINT, "").strip().removeprefix("Error: ")
+        return _Ran(error=said or f"helm exited with {proc.returncode}")
+    return _Ran(output=output.decode("utf-8", "replace"))
+
+
+def _read(proc: subprocess.Popen[bytes], seconds: float) -> tuple[bytes, str]:
+    """Everything helm writes, or why reading stopped (the time or the output limit)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return b"", f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked"
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks), ""
+        size += len(chunk)
+        if size > MAX_OUTPUT_BYTES:
+            return b"", (
+                f"rendered output is over the {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
+            )
+        chunks.append(chunk)
+
+
+def _load_error(helm: str, root: str, home: str, limit: Limits) -> bool:
+    """Does the chart itself fail to load (Chart.yaml, values.yaml), as opposed to a template?"""
+    ran = _run([helm, "show", "chart", root], home, limit)
+    return bool(ran.error)
+
+
+def _clean(message: str, root: str) -> str:
+    """Helm's message without the temporary directory the chart was copied to."""
+    return message.replace(root.rstrip("/") + "/", "").replace(root, ".")
+
+
+def _drop_dependencies(root: Path, names: list[str]) -> None:
+    """Leave the dependencies Helm found missing out of the chart copy's metadata."""
+    for file in (root / "Chart.yaml", root / "requirements.yaml"):
+        if not file.is_file():
+            continue
+        try:
+            meta = yaml.safe_load(file.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        declared = meta.get("dependencies") if isinstance(meta, dict) else None
+        if isinstance(declared, list):
+            meta["dependencies"] = [
+                entry
+                for entry in declared
+                if not (isinstance(entry, dict) and str(entry.get("name")) in names)
+            ]
+            file.write_text(json.dumps(meta))
+
+
+def _loaded_dependencies(root: Path, dropped: list[str]) -> tuple[str, ...]:
+    """The declared dependencies Helm rendered with: all but those it found missing."""
+    names: list[str] = []
+    for file in (root / "Chart.yaml", root / "requirements.yaml"):
+        try:
+            meta = yaml.safe_load(file.read_text()) if file.is_file() else None
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        declared = meta.get("dependencies") if isinstance(meta, dict) else None
+        for entry in declared if isinstance(declared, list) else ():
+            if isinstance(entry, dict) and entry.get("name"):
+                names.append(str(entry["name"]))
+    return tuple(name for name in dict.fromkeys(names) if name not in dropped)
