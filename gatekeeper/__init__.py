@@ -79,6 +79,7 @@ def scan(
         policies=run.engine.policies,
         files_scanned=outcome.files_scanned,
         documents=outcome.documents,
+        notices=outcome.notices,
     )
 
 

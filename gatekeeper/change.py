@@ -52,6 +52,7 @@ class ChangeResult:
     files_scanned: int = 0
     documents: int = 0
     context_lines: dict[str, set[int]] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # what the run could not do (ScanResult.notices)
 
 
 def scan_change(
@@ -186,6 +187,7 @@ def scan_change(
         files_scanned=len(head_result.files),
         documents=head_result.documents,
         context_lines=context_lines,
+        notices=tuple(sorted(head_result.notices | base_result.notices)),
     )
 
 

@@ -6,8 +6,10 @@ scan say so once, at the offending line, and lets policies run on the well-forme
 
 The schemas are the JSON Schema form of the Kubernetes OpenAPI definitions that the
 kubernetes-validate package ships (Apache-2.0), newest Kubernetes version only, read from its
-package data without running its code. One file holds every definition; it is parsed once per
-process, on the first Kubernetes object of a known kind. The check is types only (no
+package data without running its code. The package (108 MB: every Kubernetes version) is the
+[schema] extra, left out of the light core the pre-commit hook installs; without it no object
+is checked, and the scan says so once (MISSING). One file holds every definition; it is parsed
+once per process, on the first Kubernetes object of a known kind. The check is types only (no
 `required`, no enums, unknown fields allowed): what makes an object unusable to policies.
 Custom resources and removed API versions have no schema and are not checked.
 """
@@ -84,6 +86,19 @@ def _schemas() -> _Schemas | None:
             api = f"{group}/{api_version}" if group else api_version
             kinds.setdefault((api, gvk["kind"]), name)
     return _Schemas(version.removesuffix("-local"), definitions, kinds)
+
+
+# Said once per scan (not per file) when Kubernetes objects were judged without the schemas.
+MISSING = (
+    "Kubernetes objects were not checked for wrongly typed fields (GK-SCHEMA): the schemas"
+    " are not installed (pip install 'gitops-policy-gate[schema]', or [all]; in a pre-commit"
+    " hook, additional_dependencies: [kubernetes-validate])"
+)
+
+
+def installed() -> bool:
+    """Whether the schemas can be read (the [schema] extra's kubernetes-validate)."""
+    return _schemas() is not None
 
 
 def schema_version() -> str:

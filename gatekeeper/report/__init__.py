@@ -22,6 +22,8 @@ class Report:
     color: bool = False
     # SARIF only: non-blocking findings below it are left out (code scanning alerts on each).
     sarif_min_severity: str = "low"
+    # What the run could not do, once per report and never blocking (kubeschema.MISSING).
+    notices: tuple[str, ...] = ()
 
 
 def by_priority(findings: list[Finding]) -> list[Finding]:

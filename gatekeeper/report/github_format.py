@@ -33,5 +33,6 @@ def render(report: Report) -> str:
             + ", ".join(f"{count} {kind}" for kind, count in hidden.items())
             + " (all are in this step's log)"
         )
+    lines.extend(f"::notice title=gatekeeper::{command_data(notice)}" for notice in report.notices)
     lines.append(f"::notice title=gatekeeper::{command_data(text)}")
     return "\n".join(lines) + "\n"

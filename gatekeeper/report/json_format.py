@@ -21,6 +21,7 @@ def render(report: Report) -> str:
             "files": report.files_scanned,
             "documents": report.documents,
         },
+        "notices": list(report.notices),
         "findings": [],
     }
     head = json.dumps(payload, indent=2, sort_keys=False)

@@ -204,7 +204,8 @@ def _notifications(report: Report, below: int, over: int) -> list[dict[str, Any]
             f"{over} further finding(s) are not included: a run holds at most {MAX_RESULTS} "
             "results, most severe first (the JSON report has every finding)"
         )
-    return [{"level": "warning", "message": {"text": text}} for text in notes]
+    warnings = [{"level": "warning", "message": {"text": text}} for text in notes]
+    return warnings + [{"level": "note", "message": {"text": text}} for text in report.notices]
 
 
 def render(report: Report) -> str:

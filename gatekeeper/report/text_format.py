@@ -110,5 +110,6 @@ def render(report: Report) -> str:
     outcome = _paint(outcome, "\033[1;32m" if verdict.passed else "\033[1;31m", report.color)
     if lines:
         lines.append("")
+    lines.extend(f"note: {notice}" for notice in report.notices)
     lines.append(f"{outcome}: {summary(verdict, report.files_scanned, report.documents)}")
     return unrunnable("\n".join(lines), text_char) + "\n"
