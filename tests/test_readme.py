@@ -124,3 +124,25 @@ def test_readme_block_runs(block: Block, tmp_path: Path) -> None:
     )
     assert run.returncode == block.exit, f"README.md:{block.line}\n{run.stdout}{run.stderr}"
     CHECKS[block.name](root, run)
+
+
+# The README's pre-commit table row -> the key of benchmarks/results-precommit.json it shows.
+BENCHMARK_ROWS = {
+    "hook environment on disk": ("hook_env_mb", "MB"),
+    "a venv with `[all]`": ("all_extras_venv_mb", "MB"),
+    "cold `pre-commit install-hooks`": ("cold_install_s", "s"),
+    "`python -c pass`": ("python_pass_ms", "ms"),
+    "`gatekeeper scan --hook deploy/web.yaml`": ("hook_one_file_ms", "ms"),
+    "`pre-commit run --files deploy/web.yaml`": ("pre_commit_run_one_file_ms", "ms"),
+}
+
+
+def test_install_and_hook_numbers_are_the_benchmark_results() -> None:
+    """Install size, cold hook install and one-file hook run: as benchmarks/ measured them."""
+    results = json.loads((REPO / "benchmarks/results-precommit.json").read_text())
+    readme = (REPO / "README.md").read_text()
+    for row, (key, unit) in BENCHMARK_ROWS.items():
+        (line,) = [line for line in readme.splitlines() if line.startswith(f"| {row}")]
+        assert line.endswith(f"| {results[key]:,} {unit} |"), (line, results[key])
+    assert f"medians of {results['runs']} runs" in readme
+    assert f"Python {results['python']}" in readme

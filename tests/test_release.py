@@ -1,15 +1,21 @@
 """`./scripts/release X.Y.Z` on a copy of this checkout with its own git history: the tag
-carries the version everywhere, the major tag follows, the starter workflow pins the tag's
-commit, and it refuses to run twice or on uncommitted changes."""
+carries the version everywhere (gatekeeper --version, the package metadata, the changelog, the
+README's pre-commit `rev:`), the major tag follows, the starter workflow pins the tag's commit,
+the action at the tag installs that version, and it refuses to run twice or on uncommitted
+changes."""
 
 from __future__ import annotations
 
 import datetime
+import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import git
 import pytest
+import yaml
 
 from gatekeeper import __version__
 from tests.test_readme import _checkout_copy
@@ -68,3 +74,49 @@ def test_release_refuses_uncommitted_changes_and_bad_versions(clone: git.Repo) -
     run = _release(clone, "1.2.3")
     assert run.returncode == 2 and "uncommitted" in run.stderr
     assert not clone.tags
+
+
+def test_a_release_is_what_its_tag_installs_and_reports(clone: git.Repo, tmp_path: Path) -> None:
+    """`uses: <repo>@v7` runs action.yml at the tag: its install step installs gatekeeper from
+    the action's own checkout (not PyPI), at the tag's version, which `--version` reports."""
+    assert _release(clone, "7.3.1").returncode == 0
+    clone.git.checkout("-q", "v7")
+    root = Path(clone.working_dir)
+    steps = yaml.safe_load((root / "action.yml").read_text())["runs"]["steps"]
+    (install,) = [step for step in steps if step.get("name") == "Install gatekeeper"]
+    assert install["working-directory"] == "${{ github.action_path }}"
+    report = tmp_path / "pip-report.json"
+    env = {
+        **os.environ,
+        "GITHUB_ACTION_PATH": str(root),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        # The step's own command, as a dry run: what it would install, resolved offline.
+        "PIP_DRY_RUN": "1",
+        "PIP_NO_DEPS": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",  # pip reads 0 here as "no isolation"
+        "PIP_REPORT": str(report),
+    }
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", install["run"]],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    (installed,) = json.loads(report.read_text())["install"]
+    assert installed["metadata"]["name"] == "gitops-policy-gate"
+    assert installed["metadata"]["version"] == "7.3.1"
+    assert installed["download_info"]["url"] == root.as_uri()
+    assert installed["requested_extras"] == ["all"]
+
+    version = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "--version"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert version.stdout.strip() == "gatekeeper 7.3.1", version.stdout + version.stderr
