@@ -159,17 +159,38 @@ def test_a_helm_in_the_scanned_repository_is_never_run(tmp_path: Path, helm_dir:
 
 
 def test_render_limits_hold_for_the_helm_binary(tmp_path: Path, helm_dir: Path) -> None:
-    """A template that never ends is stopped at renderTimeoutSeconds: a finding, not a hang."""
-    (tmp_path / "chart/templates").mkdir(parents=True)
-    (tmp_path / "chart/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
-    (tmp_path / "chart/templates/spin.yaml").write_text("{{- range until 2000000000 }}{{ end }}\n")
-    (tmp_path / ".gatekeeper.yml").write_text("sources:\n  helm:\n    renderTimeoutSeconds: 2\n")
+    """A template that never ends is stopped at renderTimeoutSeconds, one that fills memory at
+    renderMemoryMiB: a finding each, not a hang or a swapping machine."""
+    for chart, template in {
+        "spin": "{{- range until 100000 }}{{- range until 100000 }}{{ end }}{{ end }}\n",
+        "hog": "{{- range until 2000000000 }}{{ end }}\n",
+    }.items():
+        (tmp_path / chart / "templates").mkdir(parents=True)
+        (tmp_path / chart / "Chart.yaml").write_text(
+            f"apiVersion: v2\nname: {chart}\nversion: 1.0.0\n"
+        )
+        (tmp_path / chart / "templates/t.yaml").write_text(template)
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "sources:\n  helm:\n    renderTimeoutSeconds: 5\n    renderMemoryMiB: 1024\n"
+    )
     start = time.monotonic()
-    run = _scan(tmp_path, "chart", "-f", "json", path=str(helm_dir), sdk=False)
-    assert time.monotonic() - start < 60
-    ((code, file, line, _, message, _, _),) = _findings(run)
-    assert (code, file, line) == ("GK-RENDER-ERROR", "chart/Chart.yaml", 1)
-    assert "exceeded 2 s" in message
+    run = _scan(tmp_path, ".", "-f", "json", path=str(helm_dir), sdk=False)
+    assert time.monotonic() - start < 120
+    found = sorted((f[0], f[1], f[2], f[4]) for f in _findings(run))
+    assert found == [
+        (
+            "GK-RENDER-ERROR",
+            "hog/Chart.yaml",
+            1,
+            "helm: render exceeded the memory limit (1024 MiB, renderMemoryMiB)",
+        ),
+        (
+            "GK-RENDER-ERROR",
+            "spin/Chart.yaml",
+            1,
+            "helm: render exceeded 5 s (renderTimeoutSeconds); not checked",
+        ),
+    ]
 
 
 def test_output_is_split_by_source_line_and_never_by_text_inside_a_document() -> None:

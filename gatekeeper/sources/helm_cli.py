@@ -21,6 +21,7 @@ import select
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,35 +192,36 @@ def _clean(message: str, root: str) -> str:
     return message.replace(root.rstrip("/") + "/", "").replace(root, ".")
 
 
-def _drop_dependencies(root: Path, names: list[str]) -> None:
-    """Leave the dependencies Helm found missing out of the chart copy's metadata."""
-    for file in (root / "Chart.yaml", root / "requirements.yaml"):
-        if not file.is_file():
-            continue
-        try:
-            meta = yaml.safe_load(file.read_text())
-        except (yaml.YAMLError, UnicodeDecodeError):
-            continue
-        declared = meta.get("dependencies") if isinstance(meta, dict) else None
-        if isinstance(declared, list):
-            meta["dependencies"] = [
-                entry
-                for entry in declared
-                if not (isinstance(entry, dict) and str(entry.get("name")) in names)
-            ]
-            file.write_text(json.dumps(meta))
-
-
-def _loaded_dependencies(root: Path, dropped: list[str]) -> tuple[str, ...]:
-    """The declared dependencies Helm rendered with: all but those it found missing."""
-    names: list[str] = []
+def _dependency_lists(root: Path) -> Iterator[tuple[Path, dict[str, Any], list[Any]]]:
+    """Each metadata file of the chart copy that declares dependencies (Chart.yaml, and a v1
+    chart's requirements.yaml): the file, its content and its `dependencies` list."""
     for file in (root / "Chart.yaml", root / "requirements.yaml"):
         try:
             meta = yaml.safe_load(file.read_text()) if file.is_file() else None
         except (yaml.YAMLError, UnicodeDecodeError):
-            continue
+            continue  # helm says what is wrong with it
         declared = meta.get("dependencies") if isinstance(meta, dict) else None
-        for entry in declared if isinstance(declared, list) else ():
-            if isinstance(entry, dict) and entry.get("name"):
-                names.append(str(entry["name"]))
+        if isinstance(meta, dict) and isinstance(declared, list):
+            yield file, meta, declared
+
+
+def _drop_dependencies(root: Path, names: list[str]) -> None:
+    """Leave the dependencies Helm found missing out of the chart copy's metadata."""
+    for file, meta, declared in list(_dependency_lists(root)):
+        meta["dependencies"] = [
+            entry
+            for entry in declared
+            if not (isinstance(entry, dict) and str(entry.get("name")) in names)
+        ]
+        file.write_text(json.dumps(meta))  # JSON is YAML
+
+
+def _loaded_dependencies(root: Path, dropped: list[str]) -> tuple[str, ...]:
+    """The declared dependencies Helm rendered with: all but those it found missing."""
+    names = [
+        str(entry["name"])
+        for _, _, declared in _dependency_lists(root)
+        for entry in declared
+        if isinstance(entry, dict) and entry.get("name")
+    ]
     return tuple(name for name in dict.fromkeys(names) if name not in dropped)
