@@ -193,6 +193,24 @@ def test_render_limits_hold_for_the_helm_binary(tmp_path: Path, helm_dir: Path) 
     ]
 
 
+def test_output_over_the_limit_is_refused_not_cut(tmp_path: Path, helm_dir: Path) -> None:
+    """17 MiB of rendered YAML (the limit is 16): one finding, nothing judged from a part."""
+    (tmp_path / "flood/templates").mkdir(parents=True)
+    (tmp_path / "flood/Chart.yaml").write_text("apiVersion: v2\nname: flood\nversion: 1.0.0\n")
+    (tmp_path / "flood/templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: flood}\ndata:\n"
+        '{{- range until 180000 }}\n  k{{ . }}: "{{ repeat 90 "x" }}"\n{{- end }}\n'
+    )
+    run = _scan(tmp_path, "flood", "-f", "json", path=str(helm_dir), sdk=False)
+    assert [(f[0], f[1], f[4]) for f in _findings(run)] == [
+        (
+            "GK-RENDER-ERROR",
+            "flood/Chart.yaml",
+            "helm: rendered output is over the 16 MiB limit; not checked",
+        )
+    ]
+
+
 def test_output_is_split_by_source_line_and_never_by_text_inside_a_document() -> None:
     output = (
         "---\n# Source: c/templates/a.yaml\nkind: Namespace\n\n"

@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import subprocess
 import tempfile
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,25 +159,36 @@ def _run(command: list[str], home: str, limit: Limits) -> _Ran:
 
 
 def _read(proc: subprocess.Popen[bytes], seconds: float) -> tuple[bytes, str]:
-    """Everything helm writes, or why reading stopped (the time or the output limit)."""
+    """Everything helm writes, or why reading stopped (the time or the output limit). A thread
+    reads, so the clock runs on every platform (select() takes no pipes on Windows)."""
     assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    deadline = time.monotonic() + seconds
+    stdout = proc.stdout
     chunks: list[bytes] = []
-    size = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return b"", f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked"
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return b"".join(chunks), ""
-        size += len(chunk)
-        if size > MAX_OUTPUT_BYTES:
-            return b"", (
-                f"rendered output is over the {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
-            )
-        chunks.append(chunk)
+    over = threading.Event()
+
+    def pump() -> None:
+        size = 0
+        for chunk in iter(lambda: stdout.read(1 << 20), b""):
+            size += len(chunk)
+            if size > MAX_OUTPUT_BYTES:
+                over.set()
+                proc.kill()
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    reader.join(seconds)
+    if reader.is_alive():
+        proc.kill()
+        reader.join()
+        return b"", f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked"
+    if over.is_set():
+        return (
+            b"",
+            f"rendered output is over the {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked",
+        )
+    return b"".join(chunks), ""
 
 
 def _load_error(helm: str, root: str, home: str, limit: Limits) -> bool:

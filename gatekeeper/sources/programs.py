@@ -35,8 +35,11 @@ def environment(home: str, memory_mib: int) -> dict[str, str]:
     }
 
 
-def address_space(memory_mib: int) -> Callable[[], None]:
-    """Cap the child's address space (run between fork and exec)."""
+def address_space(memory_mib: int) -> Callable[[], None] | None:
+    """Cap the child's address space (run between fork and exec). None on Windows, which has
+    neither fork nor RLIMIT_AS: there GOMEMLIMIT (environment) is the only bound."""
+    if os.name != "posix":
+        return None
 
     def limit() -> None:
         import resource
