@@ -73,7 +73,7 @@ CHARTS = {
     # it trims), a namespace, and a template rendered only for the configured Kubernetes
     # version and API versions.
     "charts/ops/Chart.yaml": "apiVersion: v2\nname: ops\nversion: 0.1.0\n",
-    "charts/ops/values.yaml": "privileged: false\n",
+    "charts/ops/values.yaml": "privileged: false\na: alpha\naNet: false\nb: beta\nbNet: true\n",
     "charts/ops/templates/both.yaml": (
         "\n\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-a\n"
         "  namespace: {{ .Release.Namespace }}\nspec:\n  containers:\n    - name: a\n"
@@ -89,6 +89,18 @@ CHARTS = {
         "  containers:\n    - name: m\n      image: ghcr.io/acme/m:1\n{{- end }}\n"
     ),
     "charts/ops/values-prod.yaml": "privileged: true\n",
+    # Two groups of a ServiceAccount, a Deployment and a Service with templated names (as in
+    # microservices-demo's chart): Helm prints both ServiceAccounts first.
+    "charts/ops/templates/pair.yaml": "".join(
+        f"{'---' if name == 'b' else ''}\n"
+        f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{{{ .Values.{name} }}}}\n---\n"
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{{{ .Values.{name} }}}}\n"
+        f"spec:\n  template:\n    spec:\n      serviceAccountName: {{{{ .Values.{name} }}}}\n"
+        f"      hostNetwork: {{{{ .Values.{name}Net }}}}\n"
+        f"      containers: [{{name: c, image: ghcr.io/acme/c:1}}]\n---\n"
+        f"apiVersion: v1\nkind: Service\nmetadata:\n  name: {{{{ .Values.{name} }}}}\n"
+        for name in ("a", "b")
+    ),
 }
 CONFIG = """\
 sources:
@@ -125,6 +137,7 @@ def test_helm_on_path_gives_the_findings_the_sdk_gives(tmp_path: Path, helm_dir:
     assert {
         ("K8S-PSS-PRIVILEGED", "charts/ops/templates/both.yaml", 13),
         ("K8S-PSS-HOST-NAMESPACES", "charts/ops/templates/monitor.yaml", 9),
+        ("K8S-PSS-HOST-NAMESPACES", "charts/ops/templates/pair.yaml", 36),
         ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25),
         ("GK-RENDER-ERROR", "charts/broken/templates/cm.yaml", 6),
         ("GK-RENDER-ERROR", "charts/broken/Chart.yaml", 5),

@@ -9,7 +9,8 @@ Where the two differ, the difference is reported, never skipped: `helm template`
 whose declared dependencies are not vendored, so those are left out of a copy of Chart.yaml and
 the chart rendered without them (the scan then says they were not judged, as with the SDK); it
 refuses a rendered document that is not YAML, which becomes a render error naming the template.
-Helm orders the documents of a template by kind, and trims the blank lines around each.
+Helm orders the documents of a template by kind (put back in the template's order, which the
+line mapping reads), and trims the blank lines around each.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ import yaml
 
 from gatekeeper.sources import programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, ChartResult, Limits, Rendering
+from gatekeeper.sources.helm_lines import parse_template, template_order
+from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
 # Helm's `CheckDependencies`: "found in Chart.yaml, but missing in charts/ directory: a, b".
 _MISSING = re.compile(r"missing in charts/ directory: (?P<names>[^\n]+)")
 _HEADER = "# Source: "
+_KIND = re.compile(r"^kind:[ \t]*['\"]?([^'\"\s#]+)", re.MULTILINE)
 # What the CLI adds to a render error: no use to a reader of the finding.
 _DEBUG_HINT = "Use --debug flag to render out invalid YAML"
 _OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "failed to reserve")
@@ -66,7 +70,7 @@ def render(helm: str, root: str, jobs: list[dict[str, Any]], limit: Limits) -> C
             if ran.error:
                 renderings.append(Rendering(None, _clean(ran.error, root)))
             else:
-                found = manifests(ran.output)
+                found = manifests(ran.output, Path(root))
                 unknown = f"helm template output not understood: {ran.output[:200]!r}"
                 renderings.append(Rendering(found, "" if found is not None else unknown))
         return ChartResult("", _loaded_dependencies(Path(root), dropped), tuple(renderings))
@@ -83,13 +87,14 @@ def arguments(options: dict[str, Any]) -> list[str]:
     return [*found, "--", str(options.get("name", "release-name"))]
 
 
-def manifests(output: str) -> dict[str, str] | None:
+def manifests(output: str, root: Path | None = None) -> dict[str, str] | None:
     """`helm template` output -> template name -> its documents, as the SDK returns them
     (None when the output is not in Helm's format: text outside every document).
 
     Every document Helm writes starts with a `---` line and a `# Source: NAME` line; a `---`
     line cannot occur inside a document (Helm splits there), so a `# Source:` line further down
-    is the template's own text and stays in it.
+    is the template's own text and stays in it. Helm sorts documents by kind: with the chart
+    directory `root`, the documents of each template are put back in the template's order.
     """
     texts: dict[str, list[list[str]]] = {}
     document: list[str] | None = None
@@ -107,10 +112,33 @@ def manifests(output: str) -> dict[str, str] | None:
         elif line.strip():
             return None
         index += 1
-    return {
-        name: "---\n".join("\n".join(text).strip("\n") + "\n" for text in documents)
-        for name, documents in texts.items()
-    }
+    found = {}
+    for name, documents in texts.items():
+        joined = ["\n".join(text).strip("\n") + "\n" for text in documents]
+        if root is not None and len(joined) > 1:
+            joined = _in_template_order(joined, root / name.partition("/")[2])
+        found[name] = "---\n".join(joined)
+    return found
+
+
+def _in_template_order(documents: list[str], template: Path) -> list[str]:
+    """The documents of one template in the order it wrote them (as rendered by the SDK)."""
+    kinds = {match.group(1) for text in documents for match in [_KIND.search(text)] if match}
+    if len(kinds) < 2 or not template.is_file():
+        return documents  # one kind: Helm's sort is stable, the order is the template's
+    objs = []
+    for text in documents:
+        # The project's loader: depth and alias-bomb checks before anything walks the object.
+        loaded = list(load_all(str(template), text))
+        if len(loaded) != 1 or not isinstance(loaded[0], YamlDocument):
+            return documents  # helm.py reports what is wrong with the YAML
+        objs.append(loaded[0].obj)
+    try:
+        source = decode(template.read_bytes())
+    except (OSError, UnicodeDecodeError):
+        return documents
+    order = template_order(parse_template(source), objs)
+    return [documents[index] for index in order]
 
 
 class _Ran:

@@ -153,6 +153,41 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
     return chosen[::-1]
 
 
+def template_order(template: Template, objs: list[Any]) -> list[int]:
+    """The indexes of `objs` in the order the template wrote them, from documents that the
+    helm CLI sorted by kind (its install order; stable within a kind).
+
+    Each document goes to the part whose literal keys and values it shows best, never before
+    the part of the previous document of its kind, and among parts that fit equally well to
+    one no document of its kind has taken yet (two `kind: ServiceAccount` parts whose names
+    are templated: the second ServiceAccount is the second part's); a stable sort by part then
+    restores the template's order of parts, which is what assign_segments reads."""
+    parts = template.segments
+    if parts == 1 or len(objs) < 2:
+        return list(range(len(objs)))
+    paths = _key_paths(template)
+    by_part: list[list[KeyLine]] = [[] for _ in range(parts)]
+    for key in template.keys:
+        by_part[key.segment].append(key)
+    taken: dict[str, list[int]] = {}
+    chosen = []
+    for obj in objs:
+        flat = _flatten(obj)
+        kind = str(obj.get("kind")) if isinstance(obj, dict) else ""
+        before = taken.setdefault(kind, [])
+        part = max(
+            range(before[-1] if before else 0, parts),
+            key=lambda part: (
+                _score(template, paths, by_part[part], flat, obj, part),
+                part not in before,
+                -part,
+            ),
+        )
+        before.append(part)
+        chosen.append(part)
+    return sorted(range(len(objs)), key=lambda index: chosen[index])
+
+
 def _key_paths(template: Template) -> dict[int, tuple[str, ...]]:
     """Template line of each literal key -> its key path (list indices left out)."""
     paths: dict[int, tuple[str, ...]] = {}
