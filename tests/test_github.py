@@ -16,6 +16,7 @@ from typing import Any
 import git
 import pytest
 
+from gatekeeper import kubeschema
 from tests.github_standin import PullRequestState, StandIn, hunk_lines, start
 from tests.github_standin.openapi import Description, description_path
 
@@ -817,3 +818,24 @@ def test_the_deadline_bounds_retry_waits_too() -> None:
     assert calls == [1]
     client.call("next", lambda: calls.append(2))  # time is left for a call that needs no wait
     assert calls == [1, 2]
+
+
+def test_without_the_kubernetes_schemas_the_summary_says_so(
+    pr: PullRequest, tmp_path: Path
+) -> None:
+    """A core install without [schema] (kubernetes-validate hidden at start-up): the summary's
+    notes say once that wrongly typed fields were not checked; the check still passes."""
+    hidden = tmp_path / "without-schemas"
+    hidden.mkdir()
+    (hidden / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['kubernetes_validate'] = None\n"
+    )
+    standin = pr.open({}, {"deploy/pod.yaml": pod(("web", False))})
+    result = pr.run(standin, "--comment-mode", "summary", extra_env={"PYTHONPATH": str(hidden)})
+    assert result.returncode == 0, result.stderr
+    (summary,) = standin.issue_comments
+    notes = summary["body"].split("### Notes", 1)[1].replace("\\", "")  # Markdown escapes
+    assert notes.count(f"- {kubeschema.MISSING}\n") == 1, notes
+    assert kubeschema.MISSING in result.summary.replace("\\", "")  # and the job summary
+    again = pr.run(standin, "--comment-mode", "summary")  # with the schemas: no such note
+    assert "GK-SCHEMA" not in again.summary.replace("\\", "")
