@@ -18,12 +18,13 @@ deployment will fail on it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.sources import LoadContext, with_owners
 
 LABEL = "pod-security.kubernetes.io/"
 LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
@@ -33,9 +34,10 @@ _MODES = (("enforce", "rejected", "the API server will reject it"),
           ("warn", "warned", "the API server will warn"),
           ("audit", "audited", "the API server will record it in the audit log"))  # fmt: skip
 
-# The scan's findings again, evaluated by another engine (the same files, documents and
-# repository; only the policies and their parameters differ).
-Rejudge = Callable[[Engine], list[Finding]]
+# The scan's findings again, evaluated by another engine (the same documents and repository;
+# only the policies and their parameters differ). The files are those of the objects in the
+# namespaces concerned: a caller may scan only those, or everything.
+Rejudge = Callable[[Engine, frozenset[str]], list[Finding]]
 
 
 class Mode(NamedTuple):
@@ -96,13 +98,27 @@ def at_version(engine: Engine, policy_ids: Iterable[str], version: str) -> Engin
     return Engine(policies, params)
 
 
+def rescan(pairs: Sequence[tuple[str, bytes]], context: LoadContext, jobs: int = 0) -> Rejudge:
+    """A Rejudge that scans `pairs` again, keeping the files it is given and those that
+    render them (a template's Chart.yaml, a base's kustomization)."""
+
+    def rejudge(engine: Engine, files: frozenset[str]) -> list[Finding]:
+        from gatekeeper import scanner  # scanner imports this module
+
+        wanted = set(with_owners(sorted(files), context))
+        chosen = [(path, data) for path, data in pairs if path in wanted]
+        return scanner.scan(chosen, engine, jobs, context, repository=False).findings
+
+    return rejudge
+
+
 def _key(finding: Finding) -> tuple[str, str, int, int, str]:
     return (finding.policy_id, finding.file, finding.line, finding.column, finding.fingerprint)
 
 
 def annotate(
     findings: list[Finding],
-    inventory: Iterable[InventoryEntry],
+    inventory: Sequence[InventoryEntry],
     levels: dict[str, int],
     engine: Engine | None = None,
     rejudge: Rejudge | None = None,
@@ -121,7 +137,7 @@ def annotate(
     if not modes or not levels:
         return findings
     versioned = configured_versions(engine, levels) if engine is not None else {}
-    judged = _judged_at_pins(findings, modes, versioned, engine, rejudge)
+    judged = _judged_at_pins(findings, inventory, modes, versioned, engine, rejudge)
 
     known = {_key(finding) for finding in findings}
 
@@ -153,6 +169,7 @@ def annotate(
 
 def _judged_at_pins(
     findings: list[Finding],
+    inventory: Sequence[InventoryEntry],
     modes: dict[str, list[Mode]],
     versioned: dict[str, str],
     engine: Engine | None,
@@ -170,7 +187,12 @@ def _judged_at_pins(
     judged: dict[str, dict[tuple[str, str, int, int, str], Finding]] = {}
     for version, namespaces in sorted(pins.items()):
         policy_ids = [pid for pid, configured in versioned.items() if configured != version]
-        found = rejudge(at_version(engine, policy_ids, version))
+        files = frozenset(
+            entry.file
+            for entry in inventory
+            if entry.kind != "Namespace" and (entry.namespace or "default") in namespaces
+        )
+        found = rejudge(at_version(engine, policy_ids, version), files)
         judged[version] = {
             _key(finding): finding
             for finding in found

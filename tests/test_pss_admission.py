@@ -11,6 +11,8 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
 
 PSS = [p for p in load_bundle([builtin_dir()]) if p.id.startswith("K8S-PSS-")]
 
@@ -52,11 +54,14 @@ def predict(
     """(file, policy id) -> (admission, version judged at) for every PSS finding that has a
     prediction, or (None, None) for a run-as-user or sysctl one that has none."""
     pairs = [(path, text.encode()) for path, text in files.items()]
+    context = LoadContext(tree=MemoryTree.of(pairs))
     engine = Engine(PSS, params or {})
-    result = scan(pairs, engine, jobs=1, repository=False)
+    result = scan(pairs, engine, jobs=1, context=context, repository=False)
+    rescan = pss_admission.rescan(pairs, context, jobs=1)
 
-    def again(other: Engine) -> list[Finding]:
-        return scan(pairs, other, jobs=1, repository=False).findings
+    def again(other: Engine, files: frozenset[str]) -> list[Finding]:
+        assert "ns.yaml" not in files  # only the files of objects in pinned namespaces
+        return rescan(other, files)
 
     levels = pss_admission.policy_levels(engine.policies)
     found = pss_admission.annotate(
@@ -141,6 +146,18 @@ def test_without_a_second_judgement_no_prediction_is_made_at_another_version() -
         rejudge=False,
     )
     assert found == {("old.yaml", "K8S-PSS-RUN-AS-USER"): (None, None)}
+
+
+def test_a_chart_template_is_judged_again_with_its_chart() -> None:
+    """The object's file is a template; judging it again needs the chart that renders it."""
+    found = predict(
+        {
+            "ns.yaml": namespace("v131", enforce="baseline", enforce_version="v1.31"),
+            "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+            "charts/app/templates/pod.yaml": TCP_RMEM.replace("NS", "v131"),
+        }
+    )
+    assert found == {("charts/app/templates/pod.yaml", "K8S-PSS-SYSCTLS"): ("rejected", "v1.31")}
 
 
 @pytest.mark.parametrize(
