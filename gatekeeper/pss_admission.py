@@ -149,10 +149,9 @@ def annotate(
         return _key(finding) in judged.get(version, {})
 
     out = []
-    extra = [
-        finding for found in judged.values() for key, finding in found.items() if key not in known
-    ]
-    for finding in [*findings, *extra]:
+    # Found only at a pin (once, though several pins of the namespace may find it).
+    extra = {key: finding for found in judged.values() for key, finding in found.items()}
+    for finding in [*findings, *(f for key, f in extra.items() if key not in known)]:
         level = levels.get(finding.policy_id)
         own = modes.get(finding.namespace or "default")
         if level is None or own is None:

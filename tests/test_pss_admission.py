@@ -48,11 +48,10 @@ spec:
 """
 
 
-def predict(
+def annotated(
     files: dict[str, str], params: dict[str, dict[str, Any]] | None = None, rejudge: bool = True
-) -> dict[tuple[str, str], tuple[str | None, str | None]]:
-    """(file, policy id) -> (admission, version judged at) for every PSS finding that has a
-    prediction, or (None, None) for a run-as-user or sysctl one that has none."""
+) -> list[Finding]:
+    """The PSS findings of a scan of `files`, with the predictions of their namespaces."""
     pairs = [(path, text.encode()) for path, text in files.items()]
     context = LoadContext(tree=MemoryTree.of(pairs))
     engine = Engine(PSS, params or {})
@@ -64,9 +63,17 @@ def predict(
         return rescan(other, files)
 
     levels = pss_admission.policy_levels(engine.policies)
-    found = pss_admission.annotate(
+    return pss_admission.annotate(
         result.findings, result.inventory, levels, engine, again if rejudge else None
     )
+
+
+def predict(
+    files: dict[str, str], params: dict[str, dict[str, Any]] | None = None, rejudge: bool = True
+) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    """(file, policy id) -> (admission, version judged at) for every PSS finding that has a
+    prediction, or (None, None) for a run-as-user or sysctl one that has none."""
+    found = annotated(files, params, rejudge)
     return {
         (f.file, f.policy_id): (f.extra.get("admission"), f.extra.get("admission_version"))
         for f in found
@@ -121,6 +128,25 @@ def test_each_mode_judges_at_its_own_version() -> None:
         ("a.yaml", "K8S-PSS-SYSCTLS"): ("rejected", "v1.31"),
         ("b.yaml", "K8S-PSS-SYSCTLS"): ("warned", "v1.31"),
     }
+
+
+def test_a_finding_only_two_pins_see_is_reported_once() -> None:
+    found = annotated(
+        {
+            "ns.yaml": namespace(
+                "a",
+                enforce="baseline",
+                enforce_version="v1.31",
+                warn="baseline",
+                warn_version="v1.30",
+            ),
+            "a.yaml": TCP_RMEM.replace("NS", "a"),
+        }
+    )
+    sysctls = [f for f in found if f.policy_id == "K8S-PSS-SYSCTLS"]
+    assert [(f.file, f.extra["admission"], f.extra["admission_version"]) for f in sysctls] == [
+        ("a.yaml", "rejected", "v1.31")
+    ]
 
 
 def test_the_configured_version_does_not_decide_the_prediction() -> None:
