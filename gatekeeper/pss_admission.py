@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from gatekeeper.evaluate import Engine
+from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext, with_owners
@@ -70,11 +70,12 @@ def label_version(value: str | None) -> str:
 
 
 def namespace_modes(labels: dict[str, str]) -> list[Mode]:
-    """The namespace's modes that judge anything, in the order enforce, warn, audit."""
+    """The namespace's modes that judge anything (not privileged), in the order enforce, warn,
+    audit."""
     modes = []
     for name, outcome, consequence in _MODES:
         level = labels.get(LABEL + name)
-        if level in LEVELS:
+        if level in LEVELS and LEVELS[level] > 0:
             version = label_version(labels.get(f"{LABEL}{name}-version"))
             modes.append(Mode(name, outcome, consequence, LEVELS[level], level, version))
     return modes
@@ -131,13 +132,13 @@ def annotate(
     modes = {
         entry.name: namespace_modes(entry.labels)
         for entry in inventory
-        if entry.kind == "Namespace"
+        if entry.kind == "Namespace" and entry.source in KUBERNETES_SOURCES
     }
     modes = {name: found for name, found in modes.items() if found}
     if not modes or not levels:
         return findings
     versioned = configured_versions(engine, levels) if engine is not None else {}
-    judged = _judged_at_pins(findings, inventory, modes, versioned, engine, rejudge)
+    judged = _judged_at_pins(inventory, modes, versioned, engine, rejudge)
 
     known = {_key(finding) for finding in findings}
 
@@ -167,7 +168,6 @@ def annotate(
 
 
 def _judged_at_pins(
-    findings: list[Finding],
     inventory: Sequence[InventoryEntry],
     modes: dict[str, list[Mode]],
     versioned: dict[str, str],
@@ -189,8 +189,12 @@ def _judged_at_pins(
         files = frozenset(
             entry.file
             for entry in inventory
-            if entry.kind != "Namespace" and (entry.namespace or "default") in namespaces
+            if entry.source in KUBERNETES_SOURCES
+            and entry.kind != "Namespace"
+            and (entry.namespace or "default") in namespaces
         )
+        if not files:
+            continue
         found = rejudge(at_version(engine, policy_ids, version), files)
         judged[version] = {
             _key(finding): finding

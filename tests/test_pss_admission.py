@@ -186,6 +186,37 @@ def test_a_chart_template_is_judged_again_with_its_chart() -> None:
     assert found == {("charts/app/templates/pod.yaml", "K8S-PSS-SYSCTLS"): ("rejected", "v1.31")}
 
 
+def test_only_pins_that_can_change_a_prediction_are_judged_again() -> None:
+    """A privileged pin judges nothing; a pin equal to the configured version needs nothing
+    new; a namespace with no workloads in the repository has nothing to judge."""
+    files = {
+        "ns.yaml": namespace("p", enforce="privileged", enforce_version="v1.20")
+        + namespace("same", enforce="baseline", enforce_version="v1.22")
+        + namespace("empty", enforce="baseline", enforce_version="v1.25"),
+        "p.yaml": TCP_RMEM.replace("NS", "p"),
+        "same.yaml": TCP_RMEM.replace("NS", "same"),
+    }
+    pairs = [(path, text.encode()) for path, text in files.items()]
+    params = {p.id: {"version": "v1.22"} for p in PSS if "version" in p.params}
+    engine = Engine(PSS, params)
+    result = scan(pairs, engine, jobs=1, repository=False)
+    calls: list[frozenset[str]] = []
+
+    def again(other: Engine, judged: frozenset[str]) -> list[Finding]:
+        calls.append(judged)
+        return []
+
+    levels = pss_admission.policy_levels(engine.policies)
+    found = pss_admission.annotate(result.findings, result.inventory, levels, engine, again)
+    assert calls == []
+    assert [
+        (f.file, f.extra.get("admission")) for f in found if f.policy_id == "K8S-PSS-SYSCTLS"
+    ] == [
+        ("p.yaml", None),
+        ("same.yaml", "rejected"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "version"),
     [(None, "latest"), ("latest", "latest"), ("v1.22", "v1.22"), ("1.22", "latest"),
