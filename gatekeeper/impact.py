@@ -176,15 +176,17 @@ class PolicyChanges:
     removed: list[Policy] = field(default_factory=list)
     changed: list[tuple[Policy, list[str]]] = field(default_factory=list)  # (head, what)
 
-    def render(self) -> str:
+    def render(self, level: int = 2) -> str:
+        """Markdown; `level`: the headings' level (3 under a heading of its own)."""
+        heading = "#" * level
         lines = []
         for title, policies in (("Added", self.added), ("Removed", self.removed)):
             if policies:
-                lines.append(f"## {title}\n")
+                lines.append(f"{heading} {title}\n")
                 lines.extend(f"- `{p.id}` ({p.severity}): {p.title}" for p in policies)
                 lines.append("")
         if self.changed:
-            lines.append("## Changed\n")
+            lines.append(f"{heading} Changed\n")
             lines.extend(f"- `{p.id}`: {'; '.join(what)}" for p, what in self.changed)
             lines.append("")
         return "\n".join(lines) if lines else "No policy changes.\n"

@@ -99,3 +99,53 @@ def test_changelog_lists_policies_added_removed_and_changed(
         "## Removed\n\n- `TEST-NO-PRIVILEGED` (high): No privileged containers\n\n"
         "## Changed\n\n- `ORG-NO-HOST-NETWORK`: severity low -> high; parameters x\n"
     )
+
+
+def test_lock_shows_the_release_notes_of_each_policy_source_that_moves(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """v1 -> v2 by editing the ref; then a tag moved under the pin: only --update follows it."""
+    policies = Repo(tmp_path / "policies")
+    policies.write("k8s/privileged.yaml", PRIVILEGED_POLICY)
+    policies.write("k8s/host-network.yaml", HOST_NETWORK)
+    policies.write("other/ignored.yaml", PRIVILEGED_POLICY.replace("TEST-NO-", "OTHER-"))
+    v1 = policies.commit("v1")
+    policies.git.git.tag("v1")
+    (policies.root / "k8s/privileged.yaml").unlink()
+    policies.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "high"))
+    policies.write("other/new.yaml", PRIVILEGED_POLICY.replace("TEST-NO-", "OTHER-NEW-"))
+    v2 = policies.commit("v2")
+    policies.git.git.tag("v2")
+    url = policies.root.as_uri()
+    consumer = Repo(tmp_path / "consumer")
+    consumer.write(
+        ".gatekeeper.yml", f"builtin: false\npolicies: [{{git: '{url}', ref: v1, path: k8s}}]\n"
+    )
+    consumer.commit("use v1")
+    first = gatekeeper("lock", cwd=consumer.root)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ""  # a new pin moved from nowhere: no notes
+    assert f"{url} v1 -> {v1}" in first.stderr
+    config = consumer.root / ".gatekeeper.yml"
+    config.write_text(config.read_text().replace("ref: v1", "ref: v2"))
+    moved = gatekeeper("lock", cwd=consumer.root)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout == (
+        f"## {url} (k8s): v1 ({v1[:12]}) -> v2 ({v2[:12]})\n\n"
+        "### Removed\n\n- `TEST-NO-PRIVILEGED` (high): No privileged containers\n\n"
+        "### Changed\n\n- `ORG-NO-HOST-NETWORK`: severity low -> high\n"
+    )  # `other/` is not this source's directory: OTHER-NEW is no news here
+    assert gatekeeper("lock", cwd=consumer.root).stdout == ""
+    policies.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "critical"))
+    v3 = policies.commit("v3")
+    policies.git.git.tag("-f", "v2", v3)
+    kept = gatekeeper("lock", cwd=consumer.root)
+    assert (kept.returncode, kept.stdout) == (0, "")
+    assert json.loads((consumer.root / "gatekeeper.lock").read_text())["sources"][0]["commit"] == v2
+    updated = gatekeeper("lock", "--update", cwd=consumer.root)
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout == (
+        f"## {url} (k8s): v2 ({v2[:12]}) -> v2 ({v3[:12]})\n\n"
+        "### Changed\n\n- `ORG-NO-HOST-NETWORK`: severity high -> critical\n"
+    )
+    assert json.loads((consumer.root / "gatekeeper.lock").read_text())["sources"][0]["commit"] == v3
