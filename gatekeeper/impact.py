@@ -9,9 +9,11 @@ both give with another severity changed; `blocking` uses the consumer's own thre
 
 from __future__ import annotations
 
+import contextlib
+import posixpath
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ from typing import Any
 from gatekeeper import discover, sources
 from gatekeeper.config import CONFIG_NAMES, Config, parse_config
 from gatekeeper.document import Document
-from gatekeeper.errors import UsageError
+from gatekeeper.errors import ConfigError, UsageError
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
+from gatekeeper.lock import LockEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.tree import WorkTree
 
@@ -66,13 +69,30 @@ class ConsumerImpact:
 
 
 def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
-    """The policies under `path` of the policy repository at `ref`."""
+    """The policies under `path` of the policy repository at `ref`, named by their paths in
+    the repository (errors too: a broken policy is reported where the maintainer edits it)."""
     from gatekeeper import git as gitops
     from gatekeeper.policy.loader import load_bundle
 
-    repo = gitops.open_repo(repo_root)
-    commit = gitops.resolve(repo, ref)
-    prefix = "" if path in ("", ".") else path.strip("/") + "/"
+    commit = gitops.resolve(gitops.open_repo(repo_root), ref)
+    with exported(commit, path) as (temp, root):
+        try:
+            policies = load_bundle([root])
+        except UsageError as error:
+            error.file = error.file.replace(f"{temp}/", "", 1)
+            raise
+    for policy in policies:
+        policy.file = policy.file.replace(f"{temp}/", "", 1)
+    return policies
+
+
+@contextlib.contextmanager
+def exported(commit: Any, path: str) -> Iterator[tuple[Path, Path]]:
+    """The files under `path` of a revision in a temporary directory, removed afterwards:
+    (the directory, `path` inside it)."""
+    from gatekeeper import git as gitops
+
+    prefix = "" if path in ("", ".") else posixpath.normpath(path).strip("/") + "/"
     files = gitops.read_tree(commit, lambda name: name.startswith(prefix))
     temp = Path(tempfile.mkdtemp(prefix="gatekeeper-impact-"))
     try:
@@ -82,9 +102,69 @@ def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
             out.write_bytes(data)
         root = temp / prefix if prefix else temp
         root.mkdir(parents=True, exist_ok=True)
-        return load_bundle([root])
+        yield temp, root
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+FAIL_ON = ("none", "new-blocking")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A policy repository's `impact:` section: the consumers its pull requests are previewed
+    on, where its policies are, and whether newly blocking findings fail the check."""
+
+    path: str = "."
+    consumers: tuple[dict[str, str], ...] = ()
+    fail_on: str = "none"
+
+    @classmethod
+    def of(cls, config: Config) -> Settings | None:
+        """None: the configuration has no `impact:` section (not a policy repository)."""
+        raw = config.raw.get("impact")
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            path=raw.get("path", "."),
+            consumers=tuple(dict(consumer) for consumer in raw.get("consumers", ())),
+            fail_on=raw.get("failOn", "none"),
+        )
+
+
+def consumer_name(spec: dict[str, str]) -> str:
+    """A directory's path; a git consumer's URL and ref (not `URL@ref`: GitHub would read
+    `@ref` as a mention)."""
+    return spec["path"] if "path" in spec else f"{spec['git']} ({spec['ref']})"
+
+
+@contextlib.contextmanager
+def configured_consumer(
+    spec: dict[str, str], root: Path, commit: Any, locked: list[LockEntry] | None
+) -> Iterator[Path]:
+    """The files of one `impact.consumers` entry: a directory of this repository as `commit`
+    has it (None: the working tree under `root`), or a git consumer at the commit `locked`
+    pins (exported into the cache like a policy source; fetched only when not there)."""
+    from gatekeeper import lock
+
+    if "git" in spec:
+        (entry,) = lock.pinned([spec], locked, lock.LOCK_NAME)
+        yield lock.checkout(entry)
+        return
+    path = posixpath.normpath(spec["path"])
+    if path == ".." or path.startswith("../") or posixpath.isabs(path):
+        raise ConfigError(f"consumer {spec['path']!r} is outside the repository")
+    if commit is None:
+        if not (root / path).is_dir():
+            raise ConfigError(f"consumer {spec['path']!r}: no such directory")
+        yield root / path
+        return
+    with exported(commit, path) as (_, directory):
+        if not any(directory.iterdir()):
+            raise ConfigError(
+                f"consumer {spec['path']!r}: no such directory at {commit.hexsha[:12]}"
+            )
+        yield directory
 
 
 def consumer_root(spec: str) -> tuple[str, Path]:
