@@ -200,9 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATH|URL@REF",
-        help="a consumer repository (repeatable)",
+        help="a consumer repository (repeatable; default: `impact.consumers` of .gatekeeper.yml)",
     )
-    impact.add_argument("--path", default=".", help="the policies' directory in this repository")
+    impact.add_argument(
+        "--path",
+        help="the policies' directory in this repository (default: `impact.path`, else all)",
+    )
     impact.add_argument("--format", "-f", choices=("text", "json"), default="text")
     impact.add_argument("--output", "-o", metavar="FILE")
 

@@ -149,3 +149,43 @@ def test_lock_shows_the_release_notes_of_each_policy_source_that_moves(
         "### Changed\n\n- `ORG-NO-HOST-NETWORK`: severity high -> critical\n"
     )
     assert json.loads((consumer.root / "gatekeeper.lock").read_text())["sources"][0]["commit"] == v3
+
+
+def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Without --against, `impact.consumers` of .gatekeeper.yml: a directory of the policy
+    repository and a git repository at its gatekeeper.lock pin (not where its branch is now)."""
+    b = Repo(tmp_path / "b")
+    b.write("deploy/one.yaml", pod("one", False, True))
+    b.write(".gatekeeper.yml", "severityThreshold: critical\n")  # b's own threshold counts
+    b.commit("b")
+    policies = Repo(tmp_path / "policies")
+    policies.write(
+        ".gatekeeper.yml",
+        "impact:\n  path: k8s\n  consumers:\n    - path: examples/a\n"
+        f"    - {{git: '{b.root.as_uri()}', ref: main}}\n",
+    )
+    policies.write("k8s/host-network.yaml", HOST_NETWORK)
+    policies.write("examples/a/pod.yaml", pod("web", False, True))
+    assert gatekeeper("impact", "--base", "HEAD", cwd=policies.root).returncode == 2  # no lock
+    assert gatekeeper("lock", cwd=policies.root).returncode == 0
+    policies.commit("v1")
+    policies.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "critical"))
+    policies.commit("v2")
+    b.write("deploy/two.yaml", pod("two", False, True))
+    b.commit("after the pin")
+    run = gatekeeper("impact", "--base", "HEAD~1", "--format", "json", cwd=policies.root)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["summary"] == "this change would newly block 2 findings in 2 of 2 consumers"
+    a, pinned = report["consumers"]
+    assert (a["consumer"], a["newly_blocking"]) == ("examples/a", 1)
+    assert pinned["consumer"] == f"{b.root.as_uri()} (main)"
+    assert (pinned["threshold"], pinned["newly_blocking"]) == ("critical", 1)  # one.yaml only
+    # --against URL@REF resolves the ref now: the branch's newer commit has both pods.
+    run = gatekeeper(
+        "impact", "--base", "HEAD~1", "--against", f"{b.root.as_uri()}@main", cwd=policies.root
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.endswith("this change would newly block 2 findings in 1 of 1 consumer\n")
