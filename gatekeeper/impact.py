@@ -138,6 +138,33 @@ def consumer_name(spec: dict[str, str]) -> str:
     return spec["path"] if "path" in spec else f"{spec['git']} ({spec['ref']})"
 
 
+def check_consumers(config: Config, root: Path, locked: list[LockEntry] | None) -> None:
+    """`gatekeeper config validate`: each `impact.consumers` entry is a directory of the
+    repository, or a git repository pinned in the lock (the preview would not judge it)."""
+
+    settings = Settings.of(config)
+    for index, spec in enumerate(settings.consumers if settings else ()):
+        setting = ("impact", "consumers", index)
+        if "git" in spec:
+            if not any(entry.matches(spec) for entry in locked or ()):
+                raise ConfigError(
+                    f"impact consumer {spec['git']} at {spec['ref']} is not locked; "
+                    "run `gatekeeper lock`",
+                    config.file,
+                    config.line_of(*setting),
+                )
+            continue
+        path = posixpath.normpath(spec["path"])
+        inside = _inside(path)
+        if not inside or not (root / path).is_dir():
+            where = "outside the repository" if not inside else "not a directory"
+            raise ConfigError(
+                f"impact consumer {spec['path']!r} is {where}",
+                config.file,
+                config.line_of(*setting, "path"),
+            )
+
+
 @contextlib.contextmanager
 def configured_consumer(
     spec: dict[str, str], root: Path, commit: Any, locked: list[LockEntry] | None
@@ -152,7 +179,7 @@ def configured_consumer(
         yield lock.checkout(entry)
         return
     path = posixpath.normpath(spec["path"])
-    if path == ".." or path.startswith("../") or posixpath.isabs(path):
+    if not _inside(path):
         raise ConfigError(f"consumer {spec['path']!r} is outside the repository")
     if commit is None:
         if not (root / path).is_dir():
@@ -165,6 +192,11 @@ def configured_consumer(
                 f"consumer {spec['path']!r}: no such directory at {commit.hexsha[:12]}"
             )
         yield directory
+
+
+def _inside(path: str) -> bool:
+    """Is the normalised relative `path` inside the repository?"""
+    return not (path == ".." or path.startswith("../") or posixpath.isabs(path))
 
 
 def consumer_root(spec: str) -> tuple[str, Path]:

@@ -189,3 +189,30 @@ def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.endswith("this change would newly block 2 findings in 1 of 1 consumer\n")
+
+
+def test_config_validate_checks_the_impact_consumers(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    b = Repo(tmp_path / "b")
+    b.write("deploy/one.yaml", pod("one", False, True))
+    b.commit("b")
+    policies = Repo(tmp_path / "policies")
+    policies.write("examples/a/pod.yaml", pod("web", False, True))
+    config = policies.root / ".gatekeeper.yml"
+    config.write_text(
+        "builtin: false\nimpact:\n  consumers:\n    - path: examples/a\n"
+        f"    - git: '{b.root.as_uri()}'\n      ref: main\n"
+    )
+    unlocked = gatekeeper("config", "validate", cwd=policies.root)
+    assert unlocked.returncode == 2
+    assert f".gatekeeper.yml:5: impact consumer {b.root.as_uri()} at main is not locked" in (
+        unlocked.stderr
+    )
+    assert gatekeeper("lock", cwd=policies.root).returncode == 0
+    valid = gatekeeper("config", "validate", cwd=policies.root)
+    assert valid.returncode == 0, valid.stderr
+    config.write_text(config.read_text().replace("examples/a", "../a"))
+    outside = gatekeeper("config", "validate", cwd=policies.root)
+    assert outside.returncode == 2
+    assert ".gatekeeper.yml:4: impact consumer '../a' is outside the repository" in outside.stderr
