@@ -86,14 +86,24 @@ def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
     return policies
 
 
+def files_under(commit: Any, path: str) -> dict[str, bytes]:
+    """The files under `path` of a revision (links inside the repository followed)."""
+    from gatekeeper import git as gitops
+
+    prefix = _prefix(path)
+    return gitops.read_tree(commit, lambda name: name.startswith(prefix))
+
+
+def _prefix(path: str) -> str:
+    return "" if path in ("", ".") else posixpath.normpath(path).strip("/") + "/"
+
+
 @contextlib.contextmanager
 def exported(commit: Any, path: str) -> Iterator[tuple[Path, Path]]:
     """The files under `path` of a revision in a temporary directory, removed afterwards:
     (the directory, `path` inside it)."""
-    from gatekeeper import git as gitops
-
-    prefix = "" if path in ("", ".") else posixpath.normpath(path).strip("/") + "/"
-    files = gitops.read_tree(commit, lambda name: name.startswith(prefix))
+    prefix = _prefix(path)
+    files = files_under(commit, path)
     temp = Path(tempfile.mkdtemp(prefix="gatekeeper-impact-"))
     try:
         for name, data in files.items():
@@ -278,53 +288,3 @@ def summary(impacts: list[ConsumerImpact]) -> str:
         f"this change would newly block {blocking} finding{'s' if blocking != 1 else ''} in "
         f"{hit} of {len(impacts)} consumer{'s' if len(impacts) != 1 else ''}"
     )
-
-
-@dataclass
-class PolicyChanges:
-    """What changed in a policy bundle between two revisions: release notes."""
-
-    added: list[Policy] = field(default_factory=list)
-    removed: list[Policy] = field(default_factory=list)
-    changed: list[tuple[Policy, list[str]]] = field(default_factory=list)  # (head, what)
-
-    def render(self, level: int = 2) -> str:
-        """Markdown; `level`: the headings' level (3 under a heading of its own)."""
-        heading = "#" * level
-        lines = []
-        for title, policies in (("Added", self.added), ("Removed", self.removed)):
-            if policies:
-                lines.append(f"{heading} {title}\n")
-                lines.extend(f"- `{p.id}` ({p.severity}): {p.title}" for p in policies)
-                lines.append("")
-        if self.changed:
-            lines.append(f"{heading} Changed\n")
-            lines.extend(f"- `{p.id}`: {'; '.join(what)}" for p, what in self.changed)
-            lines.append("")
-        return "\n".join(lines) if lines else "No policy changes.\n"
-
-
-def policy_changes(base: Sequence[Policy], head: Sequence[Policy]) -> PolicyChanges:
-    before = {p.id: p for p in base}
-    after = {p.id: p for p in head}
-    changes = PolicyChanges(
-        added=[after[i] for i in sorted(after.keys() - before.keys())],
-        removed=[before[i] for i in sorted(before.keys() - after.keys())],
-    )
-    for policy_id in sorted(before.keys() & after.keys()):
-        old, new = before[policy_id], after[policy_id]
-        what = []
-        if old.severity != new.severity:
-            what.append(f"severity {old.severity} -> {new.severity}")
-        if old.params != new.params:
-            keys = sorted(
-                k for k in {*old.params, *new.params} if old.params.get(k) != new.params.get(k)
-            )
-            what.append(f"parameters {', '.join(keys)}")
-        if old.rule.source != new.rule.source or old.each != new.each:
-            what.append("rule")
-        if old.match != new.match:
-            what.append("what it matches")
-        if what:
-            changes.changed.append((new, what))
-    return changes

@@ -164,8 +164,8 @@ def moved_from(source: dict[str, Any], previous: list[LockEntry]) -> LockEntry |
 def release_notes(old: LockEntry, new: LockEntry, subdir: str = "") -> str:
     """What moving a git policy source from `old` to `new` changes: policies added, removed,
     changed (Markdown), as `gatekeeper changelog` lists them; the reason when it cannot tell."""
+    from gatekeeper.changelog import policy_changes
     from gatekeeper.errors import UsageError
-    from gatekeeper.impact import policy_changes
     from gatekeeper.policy.loader import load_bundle
 
     try:

@@ -143,11 +143,25 @@ def test_a_consumer_missing_from_the_lock_is_named_at_its_line_and_fails_closed(
     policy_repository(pr, tmp_path, fail_on="new-blocking")
     config = (pr.root / ".gatekeeper.yml").read_text()
     pr.write(".gatekeeper.yml", config.replace("ref: main", "ref: v9"))  # not in the lock
-    standin = pr.open({}, {"README.md": "no policy change\n"})
+    standin = pr.open({}, stricter_policies())
     result = pr.run(standin)
     assert result.returncode == 1, result.stderr
-    ((title, path, line, message),) = impact_findings(standin)
+    ((title, path, line, message), blocking) = impact_findings(standin)  # by file
+    assert blocking[:3] == ("GK-IMPACT (medium, new)", "k8s/host-network.yaml", 3)
     assert (title, path, line) == ("GK-IMPACT-ERROR (high, new)", ".gatekeeper.yml", 6)
     assert "is not locked; run `gatekeeper lock`" in message
     body = standin.issue_comments[0]["body"]
-    assert "would newly block 0 findings in 0 of 1 consumer; 1 more not judged" in body
+    assert "would newly block 1 finding in 1 of 1 consumer; 1 more not judged" in body
+
+
+def test_a_change_that_leaves_the_policies_as_they_are_measures_nothing(
+    pr: PullRequest, tmp_path: Path
+) -> None:
+    policy_repository(pr, tmp_path, fail_on="new-blocking")
+    standin = pr.open({}, {"README.md": "words\n", "examples/app-a/deploy/pod.yaml": "x: 1\n"})
+    result = pr.run(standin)
+    assert result.returncode == 0, result.stderr
+    assert impact_findings(standin) == []
+    body = standin.issue_comments[0]["body"]
+    assert "this change leaves the policies in k8s as they are: no consumer to judge" in body
+    assert "| Consumer |" not in body and "newly block" not in body  # nothing was measured

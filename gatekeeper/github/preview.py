@@ -51,6 +51,7 @@ class Preview:
     failures: list[Failure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     places: dict[str, tuple[str, int]] = field(default_factory=dict)  # head policy -> file:line
+    unchanged: bool = False  # the change leaves the policies as they are: nothing measured
 
     @property
     def blocks(self) -> bool:
@@ -59,6 +60,8 @@ class Preview:
     def summary_line(self) -> str:
         """ "this change would newly block 14 findings in 3 of 5 consumers", and how many more
         could not be judged."""
+        if self.unchanged:
+            return f"this change leaves the policies in {self.settings.path} as they are"
         line = impact.summary(self.impacts)
         missed = sum(1 for failure in self.failures if failure.name != "policies")
         return f"{line}; {missed} more not judged" if missed else line
@@ -76,6 +79,12 @@ def preview(root: Path, config: Config, change: Any) -> Preview | None:
     trusted = repo.commit(trusted_sha)
     found = Preview(settings, config.file or CONFIG_NAMES[0], config.line_of("impact"))
     found.notes.extend(_changed_in_head(repo, config, trusted, base_sha, head_sha, settings))
+    before, after = (
+        impact.files_under(repo.commit(sha), settings.path) for sha in (base_sha, head_sha)
+    )
+    if before == after:  # the same policies judge every consumer the same: spare the work
+        found.unchanged = True
+        return found
     try:
         base = impact.bundle_at(root, base_sha, settings.path)
     except UsageError as error:
@@ -233,6 +242,7 @@ def section(found: Preview) -> str:
     return render.template(
         "impact.md.j2",
         line=found.summary_line(),
+        unchanged=found.unchanged,
         blocks=found.blocks,
         path=found.settings.path,
         consumers=consumers[:MAX_ROWS],
