@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gatekeeper.policy.model import Policy
+from gatekeeper.policy.model import Match, Policy
 
 
 @dataclass
@@ -56,8 +56,15 @@ def policy_changes(base: Sequence[Policy], head: Sequence[Policy]) -> PolicyChan
             what.append(f"parameters {', '.join(keys)}")
         if old.rule.source != new.rule.source or old.each != new.each:
             what.append("rule")
-        if old.match != new.match:
+        if _match_key(old.match) != _match_key(new.match):
             what.append("what it matches")
         if what:
             changes.changed.append((new, what))
     return changes
+
+
+def _match_key(match: Match) -> tuple[object, ...]:
+    """What a policy matches, comparable across loads (a compiled condition is compared by
+    its source, not by identity)."""
+    condition = match.condition.source if match.condition else None
+    return (match.source, match.kinds, match.namespaces, match.exclude_namespaces, condition)

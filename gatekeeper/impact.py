@@ -78,8 +78,9 @@ def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
     with exported(commit, path) as (temp, root):
         try:
             policies = load_bundle([root])
-        except UsageError as error:
+        except UsageError as error:  # "duplicate id X (also in FILE:LINE)" names one more
             error.file = error.file.replace(f"{temp}/", "", 1)
+            error.message = error.message.replace(f"{temp}/", "")
             raise
     for policy in policies:
         policy.file = policy.file.replace(f"{temp}/", "", 1)

@@ -23,6 +23,12 @@ field: spec.hostNetwork
 message: "{{ object.metadata.name }} uses the host network"
 """
 
+# A policy with a match condition (a compiled CEL program: compared by its text).
+SCOPED = HOST_NETWORK.replace("ORG-NO-HOST-NETWORK", "ORG-SCOPED").replace(
+    "match: {source: kubernetes, kinds: [Pod]}",
+    "match: {source: kubernetes, kinds: [Pod], condition: \"object.metadata.name != 'a'\"}",
+)
+
 
 def pod(name: str, privileged: bool, host_network: bool) -> str:
     return (
@@ -81,6 +87,8 @@ def test_changelog_lists_policies_added_removed_and_changed(
     repo = Repo(policies)
     repo.write("privileged.yaml", PRIVILEGED_POLICY)
     repo.write("host.yaml", HOST_NETWORK)
+    repo.write("scoped.yaml", SCOPED)
+    repo.write("narrowed.yaml", SCOPED.replace("ORG-SCOPED", "ORG-NARROWED").replace("'a'", "'b'"))
     repo.commit("v1")
     repo.git.git.tag("v1")
     (policies / "privileged.yaml").unlink()
@@ -91,13 +99,16 @@ def test_changelog_lists_policies_added_removed_and_changed(
         ),
     )
     repo.write("new.yaml", PRIVILEGED_POLICY.replace("TEST-NO-PRIVILEGED", "ORG-NEW"))
+    repo.write("scoped.yaml", SCOPED)  # the same at both tags: no news
+    repo.write("narrowed.yaml", SCOPED.replace("ORG-SCOPED", "ORG-NARROWED"))
     repo.commit("v2")
     run = gatekeeper("changelog", "--from", "v1", cwd=policies)
     assert run.returncode == 0, run.stderr
     assert run.stdout == (
         "## Added\n\n- `ORG-NEW` (high): No privileged containers\n\n"
         "## Removed\n\n- `TEST-NO-PRIVILEGED` (high): No privileged containers\n\n"
-        "## Changed\n\n- `ORG-NO-HOST-NETWORK`: severity low -> high; parameters x\n"
+        "## Changed\n\n- `ORG-NARROWED`: what it matches\n"
+        "- `ORG-NO-HOST-NETWORK`: severity low -> high; parameters x\n"
     )
 
 

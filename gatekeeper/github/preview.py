@@ -40,6 +40,7 @@ class Failure:
     why: str
     file: str
     line: int
+    consumer: bool = True  # False: the head's policies
 
 
 @dataclass
@@ -58,12 +59,12 @@ class Preview:
         return self.settings.fail_on == "new-blocking"
 
     def summary_line(self) -> str:
-        """ "this change would newly block 14 findings in 3 of 5 consumers", and how many more
-        could not be judged."""
+        """The headline, e.g. "this change would newly block 14 findings in 3 of 5 consumers",
+        and how many more could not be judged."""
         if self.unchanged:
             return f"this change leaves the policies in {self.settings.path} as they are"
         line = impact.summary(self.impacts)
-        missed = sum(1 for failure in self.failures if failure.name != "policies")
+        missed = sum(1 for failure in self.failures if failure.consumer)
         return f"{line}; {missed} more not judged" if missed else line
 
 
@@ -95,7 +96,7 @@ def preview(root: Path, config: Config, change: Any) -> Preview | None:
     except UsageError as error:
         why = f"the policies of this change do not load: {error.message}"
         found.failures.append(
-            Failure("policies", why, error.file or found.config_file, error.line or 1)
+            Failure("policies", why, error.file or found.config_file, error.line or 1, False)
         )
         return found
     found.places = {policy.id: (policy.file, policy.line("severity")) for policy in head}
@@ -182,7 +183,7 @@ def _pins(entries: list[lock.LockEntry] | None, keys: set[tuple[str, str]]) -> s
 def findings(found: Preview) -> list[Finding]:
     """`GK-IMPACT` per policy that newly blocks findings in a consumer (at its severity line in
     the head), `GK-IMPACT-ERROR` per consumer not judged; new, blocking with failOn."""
-    total = len(found.impacts) + sum(1 for f in found.failures if f.name != "policies")
+    total = len(found.impacts) + sum(1 for f in found.failures if f.consumer)
     per_policy: dict[str, Counter[str]] = {}
     for consumer in found.impacts:
         for finding in consumer.newly_blocking:
