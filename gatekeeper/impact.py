@@ -23,7 +23,7 @@ from gatekeeper.config import CONFIG_NAMES, Config, parse_config
 from gatekeeper.document import Document
 from gatekeeper.errors import ConfigError, UsageError
 from gatekeeper.evaluate import Engine
-from gatekeeper.finding import Finding, at_least
+from gatekeeper.finding import Finding
 from gatekeeper.lock import LockEntry
 from gatekeeper.policy.model import Policy
 from gatekeeper.tree import WorkTree
@@ -39,11 +39,10 @@ class ConsumerImpact:
 
     @property
     def newly_blocking(self) -> list[Finding]:
-        return [f for f in self.new if at_least(f.severity, self.threshold)] + [
-            head
-            for base, head in self.changed
-            if at_least(head.severity, self.threshold)
-            and not at_least(base.severity, self.threshold)
+        """New findings that block, and findings a severity change makes block (as a scan of
+        the consumer marks them: its thresholds per directory, its advisory paths)."""
+        return [f for f in self.new if f.blocking] + [
+            head for base, head in self.changed if head.blocking and not base.blocking
         ]
 
     def as_dict(self) -> dict[str, Any]:
@@ -227,6 +226,7 @@ def consumer_root(spec: str) -> tuple[str, Path]:
 def measure(
     name: str, root: Path, base: Sequence[Policy], head: Sequence[Policy]
 ) -> ConsumerImpact:
+    from gatekeeper import pipeline
     from gatekeeper.change import classify
     from gatekeeper.scanner import finalize
 
@@ -243,10 +243,10 @@ def measure(
 
             entries = [inventory.entry(document) for document in documents]
             findings.extend(engine.evaluate_repository(entries))
-        results.append(finalize(findings))
+        results.append(pipeline.verdict(finalize(findings), config, config.severity_threshold))
     impact = ConsumerImpact(name, config.severity_threshold)
-    base_by = {f.fingerprint: f for f in results[0]}
-    for finding in classify(results[1], results[0]):
+    base_by = {f.fingerprint: f for f in results[0].findings}
+    for finding in classify(results[1].findings, results[0].findings):
         if finding.status == "new":
             impact.new.append(finding)
         elif finding.status == "fixed":

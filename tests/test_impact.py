@@ -179,6 +179,7 @@ def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
     )
     policies.write("k8s/host-network.yaml", HOST_NETWORK)
     policies.write("examples/a/pod.yaml", pod("web", False, True))
+    policies.write("examples/a/tests/pod.yaml", pod("fixture", False, True))  # advisory in a
     assert gatekeeper("impact", "--base", "HEAD", cwd=policies.root).returncode == 2  # no lock
     assert gatekeeper("lock", cwd=policies.root).returncode == 0
     policies.commit("v1")
@@ -191,7 +192,8 @@ def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
     report = json.loads(run.stdout)
     assert report["summary"] == "this change would newly block 2 findings in 2 of 2 consumers"
     a, pinned = report["consumers"]
-    assert (a["consumer"], a["newly_blocking"]) == ("examples/a", 1)
+    assert (a["consumer"], a["newly_blocking"]) == ("examples/a", 1)  # not its test fixture
+    assert [f["file"] for f in a["severity_changed"]] == ["pod.yaml", "tests/pod.yaml"]
     assert pinned["consumer"] == f"{b.root.as_uri()} (main)"
     assert (pinned["threshold"], pinned["newly_blocking"]) == ("critical", 1)  # one.yaml only
     # --against URL@REF resolves the ref now: the branch's newer commit has both pods.
