@@ -232,17 +232,31 @@ def measure(
 
     config = _config(root)
     documents = _load(root, config)
+    groups: dict[tuple[int, ...], list[Document]] = {}  # by the per-directory overrides
+    for document in documents:
+        key = tuple(
+            i for i, o in enumerate(config.overrides) if discover.matches(document.file, [o.path])
+        )
+        groups.setdefault(key, []).append(document)
     results = []
     for policies in (base, head):
         known = {policy.id for policy in policies}
         params = {k: v for k, v in config.params.items() if k in known}
         engine = Engine([p for p in policies if p.id not in set(config.disable)], params)
-        findings = [f for document in documents for f in engine.evaluate(document)]
+        findings: list[Finding] = []
+        for key, members in groups.items():
+            overrides = [config.overrides[i] for i in key]
+            judge = pipeline._group_engine(engine, overrides) if overrides else engine
+            findings.extend(f for document in members for f in judge.evaluate(document))
         if engine.needs_inventory:
             from gatekeeper import inventory
 
             entries = [inventory.entry(document) for document in documents]
-            findings.extend(engine.evaluate_repository(entries))
+            findings.extend(
+                f
+                for f in engine.evaluate_repository(entries)
+                if not any(f.policy_id in o.disable for o in pipeline.overrides_for(config, f.file))
+            )
         results.append(pipeline.verdict(finalize(findings), config, config.severity_threshold))
     impact = ConsumerImpact(name, config.severity_threshold)
     base_by = {f.fingerprint: f for f in results[0].findings}

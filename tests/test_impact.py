@@ -169,7 +169,12 @@ def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
     repository and a git repository at its gatekeeper.lock pin (not where its branch is now)."""
     b = Repo(tmp_path / "b")
     b.write("deploy/one.yaml", pod("one", False, True))
-    b.write(".gatekeeper.yml", "severityThreshold: critical\n")  # b's own threshold counts
+    b.write(  # b's own threshold counts, and its per-directory overrides
+        ".gatekeeper.yml",
+        "severityThreshold: critical\n"
+        "overrides: [{path: legacy/**, disable: [ORG-NO-HOST-NETWORK]}]\n",
+    )
+    b.write("legacy/old.yaml", pod("old", False, True))
     b.commit("b")
     policies = Repo(tmp_path / "policies")
     policies.write(
@@ -195,7 +200,7 @@ def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
     assert (a["consumer"], a["newly_blocking"]) == ("examples/a", 1)  # not its test fixture
     assert [f["file"] for f in a["severity_changed"]] == ["pod.yaml", "tests/pod.yaml"]
     assert pinned["consumer"] == f"{b.root.as_uri()} (main)"
-    assert (pinned["threshold"], pinned["newly_blocking"]) == ("critical", 1)  # one.yaml only
+    assert (pinned["threshold"], pinned["newly_blocking"]) == ("critical", 1)  # not legacy/
     # --against URL@REF resolves the ref now: the branch's newer commit has both pods.
     run = gatekeeper(
         "impact", "--base", "HEAD~1", "--against", f"{b.root.as_uri()}@main", cwd=policies.root
