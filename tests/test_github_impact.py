@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import PRIVILEGED_POLICY, run_cli
+import yaml
+
+from tests.conftest import PRIVILEGED_POLICY, REPO, run_cli
 from tests.github_standin import StandIn
 from tests.test_change import Repo
 from tests.test_github import PullRequest, description, pr  # the fixtures
@@ -60,6 +62,9 @@ def test_the_preview_is_in_the_summary_and_does_not_fail_by_default(
     result = pr.run(standin)
     assert result.returncode == 0, result.stderr
     assert "impact: this change would newly block 3 findings in 2 of 2 consumers" in result.stdout
+    assert result.outputs["impact-newly-blocking"] == "3" and result.outputs["verdict"] == "pass"
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert "impact-newly-blocking" in action["outputs"]
     (summary,) = standin.issue_comments
     body = summary["body"]
     assert "**this change would newly block 3 findings in 2 of 2 consumers**" in body

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from gatekeeper import git as gitops
     from gatekeeper.change import _trusted_config
     from gatekeeper.github import context as actions
-    from gatekeeper.github import gate, preview
+    from gatekeeper.github import gate, preview, workflow
     from gatekeeper.github.client import Client, Settings
     from gatekeeper.github.plan import Options
     from gatekeeper.github.publish import publish
@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         guarded.change = with_findings(guarded.change, preview.findings(found))
         sections.append(preview.section(found))
         print(f"gatekeeper: impact: {found.summary_line()}")
+        newly = sum(len(consumer.newly_blocking) for consumer in found.impacts)
+        workflow.set_outputs(env.output, {"impact-newly-blocking": newly})
     options = Options(
         comment_mode="none" if env.merge_group else settled.comment_mode,
         fail_on=settled.fail_on,
