@@ -41,8 +41,11 @@ def policy_repository(pr: PullRequest, tmp_path: Path, fail_on: str = "none") ->
 
 def stricter_policies() -> dict[str, str]:
     """The change: host network from low to high (blocking at the consumers' default
-    threshold, medium)."""
-    return {"k8s/host-network.yaml": HOST_NETWORK.replace("severity: low", "severity: high")}
+    threshold, medium), its message written to break out of the summary's Markdown."""
+    stricter = HOST_NETWORK.replace("severity: low", "severity: high").replace(
+        'message: "', 'message: "<img src=x> @octocat | '
+    )
+    return {"k8s/host-network.yaml": stricter}
 
 
 def impact_findings(standin: StandIn) -> list[tuple[str, str, int, str]]:
@@ -74,6 +77,8 @@ def test_the_preview_is_in_the_summary_and_does_not_fail_by_default(
     assert f"| {b} | **2** | 0 | 0 | 2 | medium |" in body.replace("\\", "")
     assert "| ORG\\-NO\\-HOST\\-NETWORK | examples/app\\-a | **1** | 0 | 0 | 1 |" in body
     assert "| examples/app\\-a | high | ORG\\-NO\\-HOST\\-NETWORK | deploy/pod\\.yaml:5 |" in body
+    assert "&lt;img src=x&gt; @&#8203;octocat \\| web uses the host network |" in body
+    assert "<img" not in body and "@octocat" not in body
     (run,) = standin.check_runs.values()
     assert run["conclusion"] == "success"
     assert "Impact on consumers" in run["output"]["summary"]
