@@ -67,14 +67,15 @@ class ConsumerImpact:
         }
 
 
-def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
+def bundle_at(repo_root: Path, ref: str, path: str, skip: Sequence[str] = ()) -> list[Policy]:
     """The policies under `path` of the policy repository at `ref`, named by their paths in
-    the repository (errors too: a broken policy is reported where the maintainer edits it)."""
+    the repository (errors too: a broken policy is reported where the maintainer edits it);
+    `skip`: directories that are no policies (consumers kept in the repository)."""
     from gatekeeper import git as gitops
     from gatekeeper.policy.loader import load_bundle
 
     commit = gitops.resolve(gitops.open_repo(repo_root), ref)
-    with exported(commit, path) as (temp, root):
+    with exported(commit, path, skip) as (temp, root):
         try:
             policies = load_bundle([root])
         except UsageError as error:  # "duplicate id X (also in FILE:LINE)" names one more
@@ -86,12 +87,18 @@ def bundle_at(repo_root: Path, ref: str, path: str) -> list[Policy]:
     return policies
 
 
-def files_under(commit: Any, path: str) -> dict[str, bytes]:
-    """The files under `path` of a revision (links inside the repository followed)."""
+def files_under(commit: Any, path: str, skip: Sequence[str] = ()) -> dict[str, bytes]:
+    """The files under `path` of a revision (links inside the repository followed), but for
+    those under a directory of `skip`."""
     from gatekeeper import git as gitops
 
     prefix = _prefix(path)
-    return gitops.read_tree(commit, lambda name: name.startswith(prefix))
+    skipped = tuple(_prefix(directory) for directory in skip if _prefix(directory))
+
+    def keep(name: str) -> bool:
+        return name.startswith(prefix) and not (skipped and name.startswith(skipped))
+
+    return gitops.read_tree(commit, keep)
 
 
 def _prefix(path: str) -> str:
@@ -99,11 +106,11 @@ def _prefix(path: str) -> str:
 
 
 @contextlib.contextmanager
-def exported(commit: Any, path: str) -> Iterator[tuple[Path, Path]]:
+def exported(commit: Any, path: str, skip: Sequence[str] = ()) -> Iterator[tuple[Path, Path]]:
     """The files under `path` of a revision in a temporary directory, removed afterwards:
     (the directory, `path` inside it)."""
     prefix = _prefix(path)
-    files = files_under(commit, path)
+    files = files_under(commit, path, skip)
     temp = Path(tempfile.mkdtemp(prefix="gatekeeper-impact-"))
     try:
         for name, data in files.items():
@@ -128,6 +135,12 @@ class Settings:
     path: str = "."
     consumers: tuple[dict[str, str], ...] = ()
     fail_on: str = "none"
+
+    @property
+    def skip(self) -> tuple[str, ...]:
+        """The consumer directories of this repository: never loaded as policies, even when
+        they lie under `path` (by default the whole repository)."""
+        return tuple(consumer["path"] for consumer in self.consumers if "path" in consumer)
 
     @classmethod
     def of(cls, config: Config) -> Settings | None:

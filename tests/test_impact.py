@@ -179,7 +179,7 @@ def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
     policies = Repo(tmp_path / "policies")
     policies.write(
         ".gatekeeper.yml",
-        "impact:\n  path: k8s\n  consumers:\n    - path: examples/a\n"
+        "impact:\n  consumers:\n    - path: examples/a\n"  # policies: the rest of the repo
         f"    - {{git: '{b.root.as_uri()}', ref: main}}\n",
     )
     policies.write("k8s/host-network.yaml", HOST_NETWORK)

@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
             " in .gatekeeper.yml"
         )
     path = args.path or (settings.path if settings else ".")
-    base = bundle_at(root, args.base, path)
-    head = bundle_at(root, args.head, path)
+    skip = settings.skip if settings else ()
+    base = bundle_at(root, args.base, path, skip)
+    head = bundle_at(root, args.head, path, skip)
     if args.against or settings is None:
         impacts = [measure(*consumer_root(spec), base, head) for spec in args.against]
     else:

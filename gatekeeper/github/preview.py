@@ -81,18 +81,19 @@ def preview(root: Path, config: Config, change: Any) -> Preview | None:
     found = Preview(settings, config.file or CONFIG_NAMES[0], config.line_of("impact"))
     found.notes.extend(_changed_in_head(repo, config, trusted, base_sha, head_sha, settings))
     before, after = (
-        impact.files_under(repo.commit(sha), settings.path) for sha in (base_sha, head_sha)
+        impact.files_under(repo.commit(sha), settings.path, settings.skip)
+        for sha in (base_sha, head_sha)
     )
     if before == after:  # the same policies judge every consumer the same: spare the work
         found.unchanged = True
         return found
     try:
-        base = impact.bundle_at(root, base_sha, settings.path)
+        base = impact.bundle_at(root, base_sha, settings.path, settings.skip)
     except UsageError as error:
         found.notes.append(f"no impact preview: the base revision's policies do not load ({error})")
         return found
     try:
-        head = impact.bundle_at(root, head_sha, settings.path)
+        head = impact.bundle_at(root, head_sha, settings.path, settings.skip)
     except UsageError as error:
         why = f"the policies of this change do not load: {error.message}"
         found.failures.append(
