@@ -407,5 +407,5 @@ def test_module_call_cycles_and_self_calls_end(tmp_path: Path) -> None:
         'module "me" {\n  source = "./"\n}\n',
     }
     documents = load("main.tf", files["main.tf"], files)
-    called = [(d.namespace, d.name, d.locator.locate(("acl",)).line) for d in documents[2:]]
-    assert called == [("module.a.module.b", "t", 3)]
+    called = [(d.name, d.locator.locate(("acl",))[:2]) for d in documents[2:]]
+    assert called == [("module.a.module.b.aws_s3_bucket_acl.t", ("main.tf", 3))]

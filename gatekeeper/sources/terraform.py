@@ -249,12 +249,12 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
         references = [
             (attribute, found)
             for attribute, value in values.items()
-            for found in _expression_references(value)
+            for found in expression_references(value)
         ]
         yield _Resource(kind, name, address, values, references)
 
 
-def _expression_references(value: Any) -> Iterator[str]:
+def expression_references(value: Any) -> Iterator[str]:
     for text in _strings(value):
         if "${" in text:
             for match in _REFERENCE.finditer(text):
