@@ -179,6 +179,14 @@ def _under(origins: Origins, key: str | int) -> Origins:
     return out
 
 
+def _chosen(item: Value, key: Value) -> Value:
+    """An item picked by a key from elsewhere (`var.rules[var.ingress_rules[0]]`): where the
+    item has no origin of its own, the key's origin chose it."""
+    if item.origins or not key.origins:
+        return item
+    return Value(item.data, {(): _first(key.origins)})
+
+
 def _whole(data: Any, *sources: Value) -> Value:
     """A value computed from others: located where the first of them with an origin was."""
     for source in sources:
@@ -309,8 +317,8 @@ def _reference(expr: Name | GetAttr | Index, scope: Scope) -> Value:
     if isinstance(target.data, Unknown):
         return child(target, _key(key.data))
     if isinstance(target.data, list):
-        return child(target, int(_number(key.data)))
-    return child(target, _string(key.data))
+        return _chosen(child(target, int(_number(key.data))), key)
+    return _chosen(child(target, _string(key.data)), key)
 
 
 def _unknown_text(value: Value) -> str:
@@ -527,10 +535,13 @@ def _try(expr: Call, scope: Scope) -> Value:
 
 
 def _lookup(arguments: list[Value]) -> Value:
+    for argument in arguments[:2]:
+        if isinstance(argument.data, Unknown):
+            return Value(Unknown(f"lookup({argument.data.text})"))
     mapping, key = arguments[0], _string(arguments[1].data)
     _map(mapping.data)
     if key in mapping.data:
-        return child(mapping, key)
+        return _chosen(child(mapping, key), arguments[1])
     if len(arguments) > 2:
         return arguments[2]
     raise EvalError(f"lookup: no key {key!r}")
@@ -599,7 +610,7 @@ def _element(arguments: list[Value]) -> Value:
     items = _list(arguments[0].data)
     if not items:
         raise EvalError("element of an empty list")
-    return child(arguments[0], int(_number(arguments[1].data)) % len(items))
+    return _chosen(child(arguments[0], int(_number(arguments[1].data)) % len(items)), arguments[1])
 
 
 def _length(arguments: list[Value]) -> Value:
@@ -823,10 +834,8 @@ _FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "sum": _text_function(lambda items: _tidy(sum(_number(i) for i in _list(items)))),
     "reverse": lambda arguments: _items([i for _, i in reversed(elements(arguments[0]))]),
 }
-# Functions that decide with unknown arguments themselves (coalesce: an unknown first).
-_TAKES_UNKNOWN = frozenset({"coalesce", "coalescelist", "length", "concat", "merge", "flatten"})
-_TAKES_UNKNOWN |= {"element", "lookup", "tolist", "toset", "distinct", "compact", "values"}
-_TAKES_UNKNOWN |= {"reverse", "slice", "one", "contains", "keys", "zipmap"}
+# Functions that decide with unknown arguments themselves (coalesce: a known first one wins).
+_TAKES_UNKNOWN = frozenset({"coalesce", "coalescelist", "lookup"})
 
 
 # --- type constraints of variables ----------------------------------------------------------
@@ -850,8 +859,8 @@ def _convert(value: Value, type_expr: Expr) -> Value:
         return value
     if isinstance(type_expr, Name):
         kind = type_expr.name
-        if kind == "string" and isinstance(data, (bool, int, float, str)):
-            return Value(_string(data), value.origins)
+        # `string` is left alone: a resource attribute takes its provider's type in the end,
+        # and `from_port = 22` in a `map(string)` is a port, not "22", to a policy.
         if kind == "number":
             return Value(_number(data), value.origins)
         if kind == "bool":

@@ -69,8 +69,11 @@ class CallLocator:
 
     module: Any  # the module resource's own locator (terraform.SpanLocator)
     origins: tuple[tuple[Path, Origin], ...]  # longest path first
+    caller: str = ""
 
     def locate(self, path: Path) -> Location:
+        if not path and self.origins and self.origins[-1][0]:
+            return self._arguments()  # the resource as a whole: what the call gave it
         for prefix, origin in self.origins:
             if tuple(path[: len(prefix)]) == prefix:
                 span, exact = origin.span.find(tuple(path[len(prefix) :]))
@@ -79,6 +82,18 @@ class CallLocator:
                 )
         location: Location = self.module.locate(path)
         return location
+
+    def _arguments(self) -> Location:
+        """The lines of the calling file that set this resource's values (not exact)."""
+        spans = [origin.span for _, origin in self.origins if origin.file == self.caller]
+        if not spans:
+            location: Location = self.module.locate(())
+            return location
+        first = min(spans, key=lambda span: (span.line, span.column))
+        last = max(spans, key=lambda span: (span.end_line, span.end_column))
+        return Location(
+            self.caller, first.line, first.column, last.end_line, last.end_column, exact=False
+        )
 
 
 def local_source(directory: str, block: Block) -> str | None:
@@ -431,7 +446,9 @@ def _instantiate(
             file=caller,
             obj=resource.values,
             locator=CallLocator(
-                terraform.SpanLocator(name, evaluated.span), _longest_first(evaluated.origins)
+                terraform.SpanLocator(name, evaluated.span),
+                _longest_first(evaluated.origins),
+                caller,
             ),
             kind=resource.kind,
             namespace=namespace,
