@@ -124,7 +124,7 @@ def evaluate_attribute(attribute: RawAttribute, scope: Scope, origin: Origin | N
         value = Value(Unknown(_text(attribute.value)))
     except RecursionError:
         value = Value(Unknown(_text(attribute.value)))
-    if origin is not None and () not in value.origins:
+    if origin is not None and () not in value.origins and not isinstance(value.data, Unknown):
         value = Value(value.data, {(): origin, **value.origins})
     return value
 

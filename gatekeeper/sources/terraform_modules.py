@@ -69,7 +69,7 @@ class CallLocator:
 
     module: Any  # the module resource's own locator (terraform.SpanLocator)
     origins: tuple[tuple[Path, Origin], ...]  # longest path first
-    caller: str = ""
+    call: Origin | None = None  # the module block in the calling file
 
     def locate(self, path: Path) -> Location:
         if not path and self.origins and self.origins[-1][0]:
@@ -84,15 +84,22 @@ class CallLocator:
         return location
 
     def _arguments(self) -> Location:
-        """The lines of the calling file that set this resource's values (not exact)."""
-        spans = [origin.span for _, origin in self.origins if origin.file == self.caller]
-        if not spans:
+        """The arguments of the module block that set this resource's values (not exact), or
+        the block itself when its values came from further away (a local, a tfvars file)."""
+        call = self.call
+        if call is None:
             location: Location = self.module.locate(())
             return location
+        block = call.span
+        spans = [
+            origin.span
+            for _, origin in self.origins
+            if origin.file == call.file and block.line <= origin.span.line <= block.end_line
+        ] or [Span(block.line, block.column, block.line, block.column)]
         first = min(spans, key=lambda span: (span.line, span.column))
         last = max(spans, key=lambda span: (span.end_line, span.end_column))
         return Location(
-            self.caller, first.line, first.column, last.end_line, last.end_column, exact=False
+            call.file, first.line, first.column, last.end_line, last.end_column, exact=False
         )
 
 
@@ -392,7 +399,8 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
                 if name not in _META_ARGUMENTS
             }
             address = f"module.{block.labels[0]}{key}"
-            documents.extend(_instantiate(tree, target, inputs, path, address, (target,)))
+            call = Origin(path, raw_block.span)
+            documents.extend(_instantiate(tree, target, inputs, call, address, (target,)))
     for index, document in enumerate(documents):
         document.index = 10_000 + index
     return documents
@@ -402,12 +410,13 @@ def _instantiate(
     tree: Tree,
     directory: str,
     inputs: dict[str, Value],
-    caller: str,
+    call: Origin,
     address: str,
     chain: tuple[str, ...],
 ) -> Iterator[Document]:
     from gatekeeper.sources import terraform
 
+    caller = call.file
     module = _module(tree, directory)
     scope = _scope(module, inputs, calling=False)
     resources: list[terraform._Resource] = []
@@ -417,7 +426,7 @@ def _instantiate(
             if block.raw is None or block.type not in terraform.DOCUMENT_BLOCKS:
                 continue
             if block.type == "module":
-                yield from _nested(tree, (name, block), scope, caller, address, chain)
+                yield from _nested(tree, (name, block), scope, call, address, chain)
                 continue
             type_ = block.labels[0] if block.labels else ""
             label = block.labels[1] if len(block.labels) > 1 else ""
@@ -448,7 +457,7 @@ def _instantiate(
             locator=CallLocator(
                 terraform.SpanLocator(name, evaluated.span),
                 _longest_first(evaluated.origins),
-                caller,
+                call,
             ),
             kind=resource.kind,
             namespace=namespace,
@@ -464,15 +473,15 @@ def _instantiate(
 
 def _nested(
     tree: Tree,
-    call: tuple[str, Block],
+    block_in: tuple[str, Block],
     scope: Scope,
-    caller: str,
+    call: Origin,
     address: str,
     chain: tuple[str, ...],
 ) -> Iterator[Document]:
     """A local module called by an instantiated module, with values evaluated in it: a value
     the calling module writes itself is located at its argument there."""
-    file, block = call
+    file, block = block_in
     target = local_source(posixpath.dirname(file), block)
     if block.raw is None or target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
@@ -483,7 +492,7 @@ def _nested(
             if name not in _META_ARGUMENTS
         }
         inner = f"{address}.module.{block.labels[0]}{key}"
-        yield from _instantiate(tree, target, inputs, caller, inner, (*chain, target))
+        yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
 
 
 def _longest_first(origins: Origins) -> tuple[tuple[Path, Origin], ...]:
