@@ -1,0 +1,96 @@
+"""Do module collections give module-call findings, on lines that say the value? (issue 13)
+
+    python benchmarks/terraform_modules.py REPO [REPO...]
+
+Loads every `.tf` file of each repository the way a scan does (local module calls evaluated
+with the values their callers pass, gatekeeper.tfeval), evaluates the built-in Terraform
+policies and counts: findings from instantiated modules, those located at a module-call
+argument in the calling file (the example's line), and at the module's own lines. Each such
+finding marked `exact` whose field is a scalar must sit on a line that shows that value (the
+argument wrote it); anything else is a contradiction. Prints the counts and every
+contradiction; exits 1 when there is one.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from gatekeeper import discover, sources  # noqa: E402
+from gatekeeper.evaluate import Engine  # noqa: E402
+from gatekeeper.fieldpath import get, parse  # noqa: E402
+from gatekeeper.policy.loader import builtin_dir, load_bundle  # noqa: E402
+from gatekeeper.scanner import finalize  # noqa: E402
+from gatekeeper.sources import terraform  # noqa: E402
+from gatekeeper.tree import WorkTree  # noqa: E402
+
+INSTANTIATED = 10_000  # Document.index of a module instance (terraform_modules)
+
+
+def check(root: Path) -> tuple[Counter[str], list[str]]:
+    engine = Engine(load_bundle([builtin_dir() / "terraform"]))
+    context = sources.LoadContext(tree=WorkTree(root))
+    counts: Counter[str] = Counter()
+    wrong: list[str] = []
+    findings = []
+    for name in discover.walk([str(root)], root):
+        if not name.endswith(".tf") or not terraform.detect(name):
+            continue
+        loaded = terraform.load(name, (root / name).read_bytes(), context)
+        for document in loaded.documents:
+            instance = document.index >= INSTANTIATED
+            counts["module instances" if instance else "resources"] += 1
+            for finding in engine.evaluate(document):
+                findings.append(finding)
+                if not instance:
+                    continue
+                at_call = finding.file == document.file
+                counts["module-call findings"] += 1
+                counts["... at the calling file" if at_call else "... at the module's lines"] += 1
+                if not (at_call and finding.extra.get("exact")):
+                    continue
+                try:
+                    value = get(document.obj, tuple(parse(finding.path)))  # type: ignore[arg-type]
+                except (ValueError, TypeError):
+                    continue
+                if value is None or isinstance(value, (dict, list)):
+                    continue
+                counts["exact scalar findings at a call"] += 1
+                lines = (root / finding.file).read_text().splitlines()
+                text = " ".join(lines[finding.line - 1 : max(finding.end_line, finding.line)])
+                shown = str(value).lower()
+                if shown not in text.lower():
+                    wrong.append(
+                        f"{finding.file}:{finding.line}: {finding.policy_id} {finding.path} is "
+                        f"{value!r} but the line says {text.strip()!r}"
+                    )
+    merged = finalize(findings)
+    counts["findings (merged)"] = len(merged)
+    counts["module-call findings (merged)"] = sum(
+        1
+        for f in merged
+        if any(str(v).startswith("deployed by ") for v in f.extra.get("variants", ()))
+    )
+    counts["contradicted lines"] = len(wrong)
+    return counts, wrong
+
+
+def main() -> int:
+    failed = False
+    for argument in sys.argv[1:]:
+        counts, wrong = check(Path(argument).resolve())
+        print(argument)
+        for key, value in sorted(counts.items()):
+            print(f"  {key}: {value}")
+        for line in wrong:
+            print(f"  CONTRADICTS {line}")
+        failed = failed or bool(wrong)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
