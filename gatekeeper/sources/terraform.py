@@ -107,7 +107,9 @@ _CONTEXTS: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, dict[str, Any]]]]
 
 def _parse_file(text: str) -> _File:
     try:
-        return _File(parse(text))
+        # With expressions: a module's files are evaluated when a local module call uses
+        # them (terraform_modules), and parsing twice costs more than keeping the trees.
+        return _File(parse(text, expressions=True))
     except HclError as error:
         if "end of file" in str(error):
             opened = _brackets(text)[0]

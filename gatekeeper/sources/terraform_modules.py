@@ -37,7 +37,6 @@ from gatekeeper.hcl import (
     RawBlock,
     RawBody,
     Span,
-    parse,
     parse_attributes,
 )
 from gatekeeper.sources import LoadContext
@@ -130,18 +129,14 @@ _MODULES: weakref.WeakKeyDictionary[Tree, dict[str, _Module]] = weakref.WeakKeyD
 
 
 def _module(tree: Tree, directory: str) -> _Module:
-    """Parsed again with expressions, once per tree: only called modules and callers pay."""
+    """A module directory's declarations, collected once per tree."""
     from gatekeeper.sources import terraform
 
     modules = _MODULES.setdefault(tree, {})
     if directory in modules:
         return modules[directory]
     module = modules[directory] = _Module()
-    for name, _, _ in terraform.module_files(tree, directory):
-        try:
-            parsed = parse(decode(tree.read(name)), expressions=True)
-        except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
-            continue  # the file's own load reports it
+    for name, parsed, _ in terraform.module_files(tree, directory):
         module.files.append((name, parsed))
         for block in parsed.blocks:
             if block.raw is None:
@@ -378,9 +373,7 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         return []
     tree = context.tree
     module = _module(tree, directory)
-    raw = next((parsed for name, parsed in module.files if name == path), None)
-    if raw is None:
-        return []
+    raw = parsed
     scope = _scope(module, _tfvars(tree, directory), calling=True)
     raw_blocks = {
         block.labels[0]: block
