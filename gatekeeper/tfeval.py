@@ -42,6 +42,9 @@ from gatekeeper.hcl import (
 )
 
 MAX_ITEMS = 10_000  # a collection built bigger than this (range(1e9)) is unknown
+# Steps (and items built) per module instance: nested `for`s over `range()` end as unknown
+# instead of running for hours.
+MAX_STEPS = 2_000_000
 
 
 class Unknown:
@@ -86,6 +89,7 @@ class Scope:
     names: dict[str, Value] = field(default_factory=dict)  # count, each, iterators
     _local_values: dict[str, Value] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
+    budget: list[int] = field(default_factory=lambda: [MAX_STEPS])  # shared by the module
 
     def bind(self, **names: Value) -> Scope:
         """The same module with more names (an iterator, `each`, `count`)."""
@@ -95,6 +99,7 @@ class Scope:
             {**self.names, **names},
             self._local_values,
             self._resolving,
+            self.budget,
         )
 
     def local(self, name: str) -> Value:
@@ -105,7 +110,9 @@ class Scope:
         attribute, origin = self.locals[name]
         self._resolving.add(name)
         try:
-            module = Scope(self.variables, self.locals, {}, self._local_values, self._resolving)
+            module = Scope(
+                self.variables, self.locals, {}, self._local_values, self._resolving, self.budget
+            )
             value = evaluate_attribute(attribute, module, origin)
         finally:
             self._resolving.discard(name)
@@ -230,6 +237,9 @@ def elements(value: Value) -> list[tuple[Any, Value]]:
 
 
 def evaluate(expr: Expr, scope: Scope) -> Value:
+    scope.budget[0] -= 1
+    if scope.budget[0] < 0:
+        return Value(Unknown("(too much to evaluate)"))
     if isinstance(expr, Literal):
         return Value(expr.value)
     if isinstance(expr, Template):
@@ -515,9 +525,12 @@ def _call(expr: Call, scope: Scope) -> Value:
             if isinstance(argument.data, Unknown):
                 return Value(Unknown(f"{name}({argument.data.text})"))
     try:
-        return function(arguments)
+        result = function(arguments)
     except (TypeError, ValueError, IndexError, KeyError, AttributeError) as error:
         raise EvalError(f"{name}: {error}") from None
+    if isinstance(result.data, (list, dict, str)):
+        scope.budget[0] -= len(result.data)
+    return result
 
 
 def _try(expr: Call, scope: Scope) -> Value:
@@ -683,6 +696,8 @@ def _format(arguments: list[Value]) -> Value:
         verb = match.group(1)
         if verb == "%":
             return "%"
+        if any(int(width) > 1000 for width in re.findall(r"\d+", verb)):
+            raise EvalError("format: width too large")
         data = next(rest).data
         if verb.endswith("d"):
             return ("%" + verb) % int(_number(data))
@@ -714,13 +729,14 @@ def _cidrsubnet(arguments: list[Value]) -> Value:
 
     network = ipaddress.ip_network(_string(arguments[0].data), strict=False)
     bits, number = int(_number(arguments[1].data)), int(_number(arguments[2].data))
-    subnets = network.subnets(prefixlen_diff=bits)
-    if not 0 <= number < 2**bits:
-        raise EvalError("cidrsubnet: number out of range")
-    for index, subnet in enumerate(subnets):
-        if index == number:
-            return _whole(str(subnet), *arguments)
-    raise EvalError("cidrsubnet: out of range")  # pragma: no cover - range checked above
+    prefix = network.prefixlen + bits
+    if bits < 0 or prefix > network.max_prefixlen or not 0 <= number < 2**bits:
+        raise EvalError("cidrsubnet: out of range")
+    start = int(network.network_address) + (number << (network.max_prefixlen - prefix))
+    subnet = ipaddress.ip_network((start, prefix)) if network.version == 4 else None
+    if subnet is None:
+        subnet = ipaddress.IPv6Network((start, prefix))
+    return _whole(str(subnet), *arguments)
 
 
 def _jsondecode(arguments: list[Value]) -> Value:

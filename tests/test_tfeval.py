@@ -163,3 +163,16 @@ def test_conversion_to_variable_types() -> None:
     assert converted == {"cidr": "0.0.0.0/0", "port": 22, "on": None}
     assert convert(Value(["b", "a", "a"]), types["s"].expr).data == ["a", "b"]
     assert convert(Value("maybe"), types["b"].expr).data == "maybe"  # Terraform rejects it
+
+
+def test_what_would_run_for_hours_ends_unknown() -> None:
+    """A PR cannot stall the check: nested loops, huge ranges and widths end as unknown."""
+    assert isinstance(value("range(100000000)").data, Unknown)
+    loops = "length(flatten([for a in range(5000) : [for b in range(5000) : b]]))"
+    small = scope()
+    small.budget[0] = 20_000  # MAX_STEPS, made small to keep the test fast
+    attribute = parse_attributes(f"x = {loops}\n").attributes["x"]
+    assert isinstance(evaluate_attribute(attribute, small, None).data, Unknown)
+    assert small.budget[0] < 0
+    assert data('format("%999999999d", 1)') == 'format("%999999999d", 1)'
+    assert data('cidrsubnet("fd00::/8", 100, 12345)') == "fd00::3:390:0/108"

@@ -42,6 +42,7 @@ from gatekeeper.hcl import (
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.tfeval import (
+    MAX_ITEMS,
     EvalError,
     Origin,
     Origins,
@@ -58,7 +59,7 @@ from gatekeeper.yamldoc import decode
 # Arguments of a module block that are Terraform's own, not the module's input variables.
 _META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 MAX_DEPTH = 4  # module calls followed inside a called module
-MAX_INSTANCES = 256  # count / for_each instances (and dynamic items) evaluated per block
+MAX_INSTANCES = MAX_ITEMS  # count / for_each instances (and dynamic items) per block
 _COUNT_INDEX = re.compile(r"\[\d+\]")
 
 
