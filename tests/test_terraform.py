@@ -612,3 +612,50 @@ def test_module_instances_values_and_origins() -> None:
     assert not [name for name in by_name if name.startswith("module.off.")]
     unknown = by_name["module.unknown.aws_security_group_rule.ingress_rules[0]"]
     assert unknown.obj["cidr_blocks"] == ["${data.aws_vpc.this.cidr_block}"]
+
+
+def test_a_pr_changing_only_a_module_or_tfvars_judges_the_calls_again() -> None:
+    """The dependency graph: a called module's files and the caller's tfvars, variables and
+    locals feed the calling file; a nested call feeds through the module that makes it."""
+    from gatekeeper import depgraph
+
+    files = {
+        "main.tf": SG_MODULE,
+        "outputs.tf": "",
+        "examples/complete/main.tf": SG_EXAMPLE,
+        "examples/complete/terraform.tfvars": 'open = ["0.0.0.0/0"]\n',
+        "examples/complete/variables.tf": 'variable "open" {}\n',
+        "modules/ssh/main.tf": 'module "sg" {\n  source = "../../"\n}\n',
+        "examples/ssh/main.tf": 'module "ssh" {\n  source = "../../modules/ssh"\n}\n',
+        "other/main.tf": 'module "remote" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n',
+        "other/.terraform/modules/x/main.tf": 'module "y" {\n  source = "./z"\n}\n',
+    }
+    tree = MemoryTree({name: body.encode() for name, body in files.items()})
+    graph = depgraph.build(LoadContext(tree=tree))
+    assert graph.affected(["examples/complete/terraform.tfvars"]) == ["examples/complete/main.tf"]
+    assert graph.affected(["outputs.tf"]) == [
+        "examples/complete/main.tf",
+        "examples/ssh/main.tf",
+        "modules/ssh/main.tf",
+    ]
+    assert graph.affected(["other/main.tf", "examples/ssh/main.tf"]) == []
+
+
+def test_pr_opening_ssh_through_an_examples_tfvars_is_a_new_finding(tmp_path: Path) -> None:
+    """The attack: leave every `.tf` file alone and change what a variable is set to."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "packs: [terraform]\n")
+    repo.write("main.tf", SG_MODULE)
+    repo.write("examples/complete/main.tf", SG_EXAMPLE)
+    repo.write("examples/complete/variables.tf", 'variable "open" {\n  type = list(string)\n}\n')
+    repo.write("examples/complete/terraform.tfvars", 'open = ["10.0.0.0/8"]\n')
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("examples/complete/terraform.tfvars", 'open = ["0.0.0.0/0"]\n')
+    repo.commit("open it")
+    findings = scan_change(repo.root, "main").verdict.findings
+    new = sorted((f.file, f.line, f.policy_id) for f in findings if f.status == "new")
+    assert new == [("examples/complete/main.tf", 3, "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS")]

@@ -50,6 +50,13 @@ _NOT_RESOURCES = frozenset({"var", "local", "each", "count", "module", "path", "
 _INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges of local module calls (see gatekeeper.depgraph)."""
+    from gatekeeper.sources import terraform_modules
+
+    return terraform_modules.feeds(context)
+
+
 def detect(path: str) -> bool:
     # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
     if ".terraform" in path.split("/"):

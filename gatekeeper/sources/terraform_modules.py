@@ -103,6 +103,45 @@ class CallLocator:
         )
 
 
+_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see gatekeeper.depgraph): a `.tf` file with local module calls reads
+    the called modules' `.tf` files and the other `.tf` and `.tfvars` files of its directory
+    (the variables, locals and tfvars its arguments evaluate). A pull request that changes
+    only a module or an example's `terraform.tfvars` judges the calls again. A text search,
+    not a parse: every `.tf` file of the tree is read for it."""
+    tree = context.tree
+    by_directory: dict[str, list[str]] = {}
+    for name in tree.list_dir("."):
+        if name.endswith((".tf", ".tfvars")) and ".terraform" not in name.split("/"):
+            by_directory.setdefault(posixpath.dirname(name), []).append(name)
+    for directory, names in by_directory.items():
+        for path in names:
+            if not path.endswith(".tf"):
+                continue
+            try:
+                text = decode(tree.read(path))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            targets = set()
+            for source in _LOCAL_SOURCE.findall(text) if "module" in text else ():
+                target = posixpath.normpath(posixpath.join(directory, source))
+                if target != ".." and not target.startswith(("../", "/")):
+                    targets.add("" if target == "." else target)
+            targets.discard(directory)
+            if not targets:
+                continue
+            for target in sorted(targets):
+                for needed in by_directory.get(target, ()):
+                    if needed.endswith(".tf"):
+                        yield path, needed
+            for needed in names:
+                if needed != path:
+                    yield path, needed
+
+
 def local_source(directory: str, block: Block) -> str | None:
     """The repository directory a module block calls, or None (registry, git, outside)."""
     source = block.body.get("source")
