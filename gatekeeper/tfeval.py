@@ -628,8 +628,10 @@ def _element(arguments: list[Value]) -> Value:
 
 def _length(arguments: list[Value]) -> Value:
     data = arguments[0].data
+    whole = arguments[0].origins.get(())
     if isinstance(data, (list, dict, str)):
-        return Value(len(data))
+        # Located at the collection when one place wrote all of it (`count = length(var.x)`).
+        return Value(len(data), {(): whole} if whole is not None else {})
     raise EvalError("length of a non-collection")
 
 
@@ -870,6 +872,15 @@ def convert(value: Value, type_expr: Expr | None) -> Value:
 
 
 def _convert(value: Value, type_expr: Expr) -> Value:
+    """One level of conversion; the converted value keeps the place that wrote all of it."""
+    converted = _convert_items(value, type_expr)
+    whole = value.origins.get(())
+    if whole is not None and () not in converted.origins:
+        converted = Value(converted.data, {(): whole, **converted.origins})
+    return converted
+
+
+def _convert_items(value: Value, type_expr: Expr) -> Value:
     data = value.data
     if isinstance(data, Unknown) or data is None:
         return value

@@ -567,10 +567,10 @@ def test_module_collection_findings_at_the_arguments_that_set_them(
             "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS",
             "module.ssh.aws_security_group_rule.ingress_rules[1]",
         ),
-        # the second object of the list: its own from_port and cidr_blocks
+        # the second object of the list (its own from_port and cidr_blocks), where it opens
         (
             example,
-            15,
+            14,
             "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS",
             "module.custom.aws_security_group_rule.with_cidr[1]",
         ),
@@ -609,6 +609,9 @@ def test_module_instances_values_and_origins() -> None:
     assert sg.obj["name"] == "sg-on"
     assert [item["from_port"] for item in sg.obj["ingress"]] == [443, 3389]
     assert sg.extra["variant"] == "deployed by examples/complete/main.tf:module.custom"
+    # The resource as a whole: the list item that made the instance, else the module block.
+    assert ssh.locator.locate(())[:2] == ("examples/complete/main.tf", 3)
+    assert sg.locator.locate(())[:2] == ("examples/complete/main.tf", 7)
     assert not [name for name in by_name if name.startswith("module.off.")]
     unknown = by_name["module.unknown.aws_security_group_rule.ingress_rules[0]"]
     assert unknown.obj["cidr_blocks"] == ["${data.aws_vpc.this.cidr_block}"]

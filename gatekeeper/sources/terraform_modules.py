@@ -70,9 +70,10 @@ class CallLocator:
     module: Any  # the module resource's own locator (terraform.SpanLocator)
     origins: tuple[tuple[Path, Origin], ...]  # longest path first
     call: Origin | None = None  # the module block in the calling file
+    item: Origin | None = None  # the passed item that made this count / for_each instance
 
     def locate(self, path: Path) -> Location:
-        if not path and self.origins and self.origins[-1][0]:
+        if not path and not (self.origins and not self.origins[-1][0]):
             return self._arguments()  # the resource as a whole: what the call gave it
         for prefix, origin in self.origins:
             if tuple(path[: len(prefix)]) == prefix:
@@ -84,23 +85,16 @@ class CallLocator:
         return location
 
     def _arguments(self) -> Location:
-        """The arguments of the module block that set this resource's values (not exact), or
-        the block itself when its values came from further away (a local, a tfvars file)."""
-        call = self.call
+        """The resource as a whole: the item of a passed list or map that made this instance
+        (`ingress_rules = ["ssh-tcp"]`), else the module block that made it (not exact)."""
+        call, item = self.call, self.item
         if call is None:
             location: Location = self.module.locate(())
             return location
-        block = call.span
-        spans = [
-            origin.span
-            for _, origin in self.origins
-            if origin.file == call.file and block.line <= origin.span.line <= block.end_line
-        ] or [Span(block.line, block.column, block.line, block.column)]
-        first = min(spans, key=lambda span: (span.line, span.column))
-        last = max(spans, key=lambda span: (span.end_line, span.end_column))
-        return Location(
-            call.file, first.line, first.column, last.end_line, last.end_column, exact=False
-        )
+        span = item.span if item is not None and item.file == call.file else call.span
+        if span is call.span:
+            span = Span(span.line, span.column, span.line, span.column)
+        return Location(call.file, span.line, span.column, span.end_line, span.end_column, False)
 
 
 _LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
@@ -249,31 +243,51 @@ def _scope(module: _Module, given: dict[str, Value], calling: bool) -> Scope:
 # --- instances and bodies --------------------------------------------------------------------
 
 
-def _instances(body: RawBody, scope: Scope) -> list[tuple[str, Scope]]:
-    """`count` / `for_each` instances: (address key, scope with count/each); none for 0."""
+@dataclass(frozen=True)
+class _Instance:
+    key: str  # `[0]`, `["admin"]`, "" for a block without count / for_each
+    scope: Scope
+    origin: Origin | None = None  # the item of a passed collection that made this instance
+
+
+def _instances(body: RawBody, scope: Scope) -> list[_Instance]:
+    """`count` / `for_each` instances, with count/each bound; none for 0."""
     count = body.attributes.get("count")
     if count is not None:
-        number = evaluate_attribute(count, scope, None).data
+        value = evaluate_attribute(count, scope, None)
+        number = value.data
         if isinstance(number, bool) or not isinstance(number, (int, float)):
-            return [("", scope.bind(count=Value(Unknown("count"))))]
+            return [_Instance("", scope.bind(count=Value(Unknown("count"))))]
         indices = range(min(int(number), MAX_INSTANCES))
-        return [(f"[{i}]", scope.bind(count=Value({"index": i}))) for i in indices]
+        # `count = length(var.rules)`: instance i is item i of the list the call passed.
+        whole = value.origins.get(())
+        items = whole.span.children if whole is not None else None
+        return [
+            _Instance(
+                f"[{i}]",
+                scope.bind(count=Value({"index": i})),
+                Origin(whole.file, items[i])
+                if whole is not None and isinstance(items, list) and len(items) == len(indices)
+                else None,
+            )
+            for i in indices
+        ]
     for_each = body.attributes.get("for_each")
     if for_each is None:
-        return [("", scope)]
+        return [_Instance("", scope)]
     collection = evaluate_attribute(for_each, scope, None)
     try:
-        items = elements(collection)
+        items_ = elements(collection)
     except EvalError:
-        return [("", scope.bind(each=Value(Unknown("each"))))]
+        return [_Instance("", scope.bind(each=Value(Unknown("each"))))]
     out = []
-    for key, item in items[:MAX_INSTANCES]:
+    for key, item in items_[:MAX_INSTANCES]:
         if isinstance(collection.data, list):  # a set: each.key is each.value
             key = item.data
         if isinstance(key, Unknown):
-            return [("", scope.bind(each=Value(Unknown("each"))))]
+            return [_Instance("", scope.bind(each=Value(Unknown("each"))))]
         each = Value({"key": key, "value": item.data}, _prefixed("value", item.origins))
-        out.append((f"[{json.dumps(key)}]", scope.bind(each=each)))
+        out.append(_Instance(f"[{json.dumps(key)}]", scope.bind(each=each), item.origins.get(())))
     return out
 
 
@@ -425,13 +439,13 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         raw_block = raw_blocks.get(block.labels[0])
         if raw_block is None or raw_block.raw is None:
             continue
-        for key, instance in _instances(raw_block.raw, scope):
+        for instance in _instances(raw_block.raw, scope):
             inputs = {
-                name: evaluate_attribute(attribute, instance, Origin(path, attribute.span))
+                name: evaluate_attribute(attribute, instance.scope, Origin(path, attribute.span))
                 for name, attribute in raw_block.raw.attributes.items()
                 if name not in _META_ARGUMENTS
             }
-            address = f"module.{block.labels[0]}{key}"
+            address = f"module.{block.labels[0]}{instance.key}"
             call = Origin(path, raw_block.span)
             documents.extend(_instantiate(tree, target, inputs, call, address, (target,)))
     for index, document in enumerate(documents):
@@ -453,7 +467,8 @@ def _instantiate(
     module = _module(tree, directory)
     scope = _scope(module, inputs, calling=False)
     resources: list[terraform._Resource] = []
-    placed: list[tuple[str, _Evaluated, str]] = []  # file, evaluated, instance name
+    # file, evaluated, instance name, the passed item that made the instance
+    placed: list[tuple[str, _Evaluated, str, Origin | None]] = []
     for name, parsed in module.files:
         for block in parsed.blocks:
             if block.raw is None or block.type not in terraform.DOCUMENT_BLOCKS:
@@ -465,8 +480,8 @@ def _instantiate(
             label = block.labels[1] if len(block.labels) > 1 else ""
             kind = type_ if block.type == "resource" else f"data.{type_}"
             own = terraform.decode_policies(block.body)
-            for key, instance in _instances(block.raw, scope):
-                evaluated = _body(block.raw, instance, block.span)
+            for instance in _instances(block.raw, scope):
+                evaluated = _body(block.raw, instance.scope, block.span)
                 values = terraform.decode_policies(evaluated.values)
                 if values == own and not evaluated.origins:
                     continue  # nothing new: the module's own document judges it
@@ -478,11 +493,13 @@ def _instantiate(
                 resources.append(
                     terraform._Resource(kind, label, f"{kind}.{label}", values, references)
                 )
-                placed.append((name, evaluated, f"{address}.{kind}.{label}{key}"))
+                placed.append(
+                    (name, evaluated, f"{address}.{kind}.{label}{instance.key}", instance.origin)
+                )
     contexts = terraform.contexts_of(resources)
     namespace = posixpath.dirname(caller)
     variant = f"{DEPLOYED_BY}{caller}:{_COUNT_INDEX.sub('', address)}"
-    for resource, (name, evaluated, instance_name) in zip(resources, placed, strict=True):
+    for resource, (name, evaluated, instance_name, item) in zip(resources, placed, strict=True):
         yield Document(
             source=terraform.NAME,
             file=caller,
@@ -491,6 +508,7 @@ def _instantiate(
                 terraform.SpanLocator(name, evaluated.span),
                 _longest_first(evaluated.origins),
                 call,
+                item,
             ),
             kind=resource.kind,
             namespace=namespace,
@@ -518,13 +536,13 @@ def _nested(
     target = local_source(posixpath.dirname(file), block)
     if block.raw is None or target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
-    for key, instance in _instances(block.raw, scope):
+    for instance in _instances(block.raw, scope):
         inputs = {
-            name: evaluate_attribute(attribute, instance, Origin(file, attribute.span))
+            name: evaluate_attribute(attribute, instance.scope, Origin(file, attribute.span))
             for name, attribute in block.raw.attributes.items()
             if name not in _META_ARGUMENTS
         }
-        inner = f"{address}.module.{block.labels[0]}{key}"
+        inner = f"{address}.module.{block.labels[0]}{instance.key}"
         yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
 
 
