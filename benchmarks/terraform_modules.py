@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from gatekeeper import discover, sources  # noqa: E402
+from gatekeeper import discover, hcl, sources  # noqa: E402
 from gatekeeper.evaluate import Engine  # noqa: E402
 from gatekeeper.fieldpath import get, parse  # noqa: E402
 from gatekeeper.policy.loader import builtin_dir, load_bundle  # noqa: E402
@@ -51,19 +51,31 @@ def check(root: Path) -> tuple[Counter[str], list[str]]:
                 at_call = finding.file == document.file
                 counts["module-call findings"] += 1
                 counts["... at the calling file" if at_call else "... at the module's lines"] += 1
-                if not (at_call and finding.extra.get("exact")):
+                exact = finding.extra.get("exact")
+                # A value from a local or default of the caller may sit anywhere in the file;
+                # a whole-resource finding must sit in the call (its item or its block).
+                if (
+                    at_call
+                    and not exact
+                    and not _inside_call(root, finding.file, document.name, finding.line)
+                ):
+                    wrong.append(
+                        f"{finding.file}:{finding.line}: {finding.policy_id} of {document.name} "
+                        "is outside the module block that made it"
+                    )
+                if not (at_call and exact):
                     continue
                 try:
                     value = get(document.obj, tuple(parse(finding.path)))  # type: ignore[arg-type]
                 except (ValueError, TypeError):
                     continue
-                if value is None or isinstance(value, (dict, list)):
+                shown = _scalars(value)
+                if not shown:
                     continue
-                counts["exact scalar findings at a call"] += 1
+                counts["exact findings at a call with a value"] += 1
                 lines = (root / finding.file).read_text().splitlines()
                 text = " ".join(lines[finding.line - 1 : max(finding.end_line, finding.line)])
-                shown = str(value).lower()
-                if shown not in text.lower():
+                if not any(item in text.lower() for item in shown):
                     wrong.append(
                         f"{finding.file}:{finding.line}: {finding.policy_id} {finding.path} is "
                         f"{value!r} but the line says {text.strip()!r}"
@@ -77,6 +89,27 @@ def check(root: Path) -> tuple[Counter[str], list[str]]:
     )
     counts["contradicted lines"] = len(wrong)
     return counts, wrong
+
+
+def _scalars(value: object) -> list[str]:
+    """How a value (or the items of a list) would be written, lower case."""
+    items = value if isinstance(value, list) else [value]
+    return [
+        str(item).lower()
+        for item in items
+        if item is not None and not isinstance(item, (dict, list)) and "${" not in str(item)
+    ]
+
+
+def _inside_call(root: Path, file: str, name: str, line: int) -> bool:
+    """Is `line` inside the `module "<x>"` block of the instance `module.<x>...`?"""
+    label = name.split(".")[1].split("[")[0]
+    parsed = hcl.parse((root / file).read_text())
+    return any(
+        block.span.line <= line <= block.span.end_line
+        for block in parsed.blocks
+        if block.type == "module" and block.labels[:1] == [label]
+    )
 
 
 def main() -> int:
