@@ -69,6 +69,7 @@ class Origin:
 
     file: str
     span: Span
+    exact: bool = True  # False: the key that chose the value, not the value itself
 
 
 Origins = dict[Path, Origin]
@@ -180,7 +181,9 @@ def _under(origins: Origins, key: str | int) -> Origins:
     for path, origin in origins.items():
         if not path:
             inner = origin.span.child(key)
-            out.setdefault((), Origin(origin.file, inner) if inner is not None else origin)
+            out.setdefault(
+                (), Origin(origin.file, inner, origin.exact) if inner is not None else origin
+            )
         elif path[0] == key:
             out[path[1:]] = origin
     return out
@@ -191,7 +194,8 @@ def _chosen(item: Value, key: Value) -> Value:
     item has no origin of its own, the key's origin chose it."""
     if item.origins or not key.origins:
         return item
-    return Value(item.data, {(): _first(key.origins)})
+    chooser = _first(key.origins)
+    return Value(item.data, {(): Origin(chooser.file, chooser.span, exact=False)})
 
 
 def _whole(data: Any, *sources: Value) -> Value:

@@ -599,7 +599,9 @@ def test_module_instances_values_and_origins() -> None:
     by_name = {d.name: d for d in documents}
     ssh = by_name["module.ssh.aws_security_group_rule.ingress_rules[1]"]
     assert (ssh.obj["from_port"], ssh.obj["cidr_blocks"]) == (22, "${var.open}")
+    # 22 is the module's; "ssh-tcp" at line 3 chose it: located there, but not exact
     assert ssh.locator.locate(("from_port",))[:2] == ("examples/complete/main.tf", 3)
+    assert not ssh.locator.locate(("from_port",)).exact
     assert ssh.locator.locate(("type",))[:2] == ("main.tf", 37)  # the module's own value
     custom = by_name["module.custom.aws_security_group_rule.with_cidr[1]"]
     assert custom.obj["cidr_blocks"] == ["10.0.0.0/8", "0.0.0.0/0"]

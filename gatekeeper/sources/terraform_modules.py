@@ -79,7 +79,12 @@ class CallLocator:
             if tuple(path[: len(prefix)]) == prefix:
                 span, exact = origin.span.find(tuple(path[len(prefix) :]))
                 return Location(
-                    origin.file, span.line, span.column, span.end_line, span.end_column, exact
+                    origin.file,
+                    span.line,
+                    span.column,
+                    span.end_line,
+                    span.end_column,
+                    exact and origin.exact,
                 )
         location: Location = self.module.locate(path)
         return location
