@@ -611,9 +611,9 @@ def test_module_instances_values_and_origins() -> None:
     assert sg.obj["name"] == "sg-on"
     assert [item["from_port"] for item in sg.obj["ingress"]] == [443, 3389]
     assert sg.extra["variant"] == "deployed by examples/complete/main.tf:module.custom"
-    # The resource as a whole: the list item that made the instance, else the module block.
+    # The resource as a whole: the list item that made the instance, else in the module.
     assert ssh.locator.locate(())[:2] == ("examples/complete/main.tf", 3)
-    assert sg.locator.locate(())[:2] == ("examples/complete/main.tf", 7)
+    assert sg.locator.locate(())[:2] == ("main.tf", 68)
     assert not [name for name in by_name if name.startswith("module.off.")]
     unknown = by_name["module.unknown.aws_security_group_rule.ingress_rules[0]"]
     assert unknown.obj["cidr_blocks"] == ["${data.aws_vpc.this.cidr_block}"]

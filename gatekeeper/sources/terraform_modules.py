@@ -91,15 +91,15 @@ class CallLocator:
 
     def _arguments(self) -> Location:
         """The resource as a whole: the item of a passed list or map that made this instance
-        (`ingress_rules = ["ssh-tcp"]`), else the module block that made it (not exact)."""
+        (`ingress_rules = ["ssh-tcp"]`, not exact), else the resource in the module."""
         call, item = self.call, self.item
-        if call is None:
-            location: Location = self.module.locate(())
-            return location
-        span = item.span if item is not None and item.file == call.file else call.span
-        if span is call.span:
-            span = Span(span.line, span.column, span.line, span.column)
-        return Location(call.file, span.line, span.column, span.end_line, span.end_column, False)
+        if call is not None and item is not None and item.file == call.file:
+            span = item.span
+            return Location(
+                item.file, span.line, span.column, span.end_line, span.end_column, False
+            )
+        location: Location = self.module.locate(())
+        return location
 
 
 _LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
