@@ -611,9 +611,14 @@ def test_module_instances_values_and_origins() -> None:
     assert sg.obj["name"] == "sg-on"
     assert [item["from_port"] for item in sg.obj["ingress"]] == [443, 3389]
     assert sg.extra["variant"] == "deployed by examples/complete/main.tf:module.custom"
-    # The resource as a whole: the list item that made the instance, else in the module.
+    # The resource as a whole: the list item that made the instance, else the passed key
+    # that chose values from the module (a rule name), else the resource in the module.
     assert ssh.locator.locate(())[:2] == ("examples/complete/main.tf", 3)
-    assert sg.locator.locate(())[:2] == ("main.tf", 68)
+    assert sg.locator.locate(())[:2] == ("examples/complete/main.tf", 11)
+    assert by_name["module.named.aws_security_group.this[0]"].locator.locate(())[:2] == (
+        "main.tf",
+        68,
+    )
     assert not [name for name in by_name if name.startswith("module.off.")]
     unknown = by_name["module.unknown.aws_security_group_rule.ingress_rules[0]"]
     assert unknown.obj["cidr_blocks"] == ["${data.aws_vpc.this.cidr_block}"]

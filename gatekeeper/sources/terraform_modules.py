@@ -91,8 +91,13 @@ class CallLocator:
 
     def _arguments(self) -> Location:
         """The resource as a whole: the item of a passed list or map that made this instance
-        (`ingress_rules = ["ssh-tcp"]`, not exact), else the resource in the module."""
+        (`ingress_rules = ["ssh-tcp"]`), else the passed key that chose its values from the
+        module (`computed_ingress_rules = ["ssh-tcp"]` picking a rule), not exact; else the
+        resource in the module."""
         call, item = self.call, self.item
+        if call is not None and (item is None or item.file != call.file):
+            choosers = [o for _, o in self.origins if not o.exact and o.file == call.file]
+            item = min(choosers, key=lambda o: (o.span.line, o.span.column), default=None)
         if call is not None and item is not None and item.file == call.file:
             span = item.span
             return Location(
