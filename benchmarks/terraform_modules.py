@@ -20,6 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.line_accuracy import run  # noqa: E402
 from gatekeeper import discover, hcl, sources  # noqa: E402
 from gatekeeper.evaluate import Engine  # noqa: E402
 from gatekeeper.fieldpath import get, parse  # noqa: E402
@@ -113,16 +114,7 @@ def _inside_call(root: Path, file: str, name: str, line: int) -> bool:
 
 
 def main() -> int:
-    failed = False
-    for argument in sys.argv[1:]:
-        counts, wrong = check(Path(argument).resolve())
-        print(argument)
-        for key, value in sorted(counts.items()):
-            print(f"  {key}: {value}")
-        for line in wrong:
-            print(f"  CONTRADICTS {line}")
-        failed = failed or bool(wrong)
-    return 1 if failed else 0
+    return run(check, sys.argv[1:])
 
 
 if __name__ == "__main__":

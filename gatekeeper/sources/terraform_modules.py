@@ -450,11 +450,7 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         if raw_block is None or raw_block.raw is None:
             continue
         for instance in _instances(raw_block.raw, scope):
-            inputs = {
-                name: evaluate_attribute(attribute, instance.scope, Origin(path, attribute.span))
-                for name, attribute in raw_block.raw.attributes.items()
-                if name not in _META_ARGUMENTS
-            }
+            inputs = _inputs(raw_block.raw, instance.scope, path)
             address = f"module.{block.labels[0]}{instance.key}"
             call = Origin(path, raw_block.span)
             documents.extend(_instantiate(tree, target, inputs, call, address, (target,)))
@@ -547,13 +543,18 @@ def _nested(
     if block.raw is None or target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
     for instance in _instances(block.raw, scope):
-        inputs = {
-            name: evaluate_attribute(attribute, instance.scope, Origin(file, attribute.span))
-            for name, attribute in block.raw.attributes.items()
-            if name not in _META_ARGUMENTS
-        }
+        inputs = _inputs(block.raw, instance.scope, file)
         inner = f"{address}.module.{block.labels[0]}{instance.key}"
         yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
+
+
+def _inputs(call: RawBody, scope: Scope, file: str) -> dict[str, Value]:
+    """A module block's arguments, evaluated where it stands; each located at its line."""
+    return {
+        name: evaluate_attribute(attribute, scope, Origin(file, attribute.span))
+        for name, attribute in call.attributes.items()
+        if name not in _META_ARGUMENTS
+    }
 
 
 def _longest_first(origins: Origins) -> tuple[tuple[Path, Origin], ...]:
