@@ -10,9 +10,12 @@ locals, `count`/`for_each` instances and `dynamic` blocks evaluated (gatekeeper.
 every instance judged again.
 
 A finding sits at the argument (or `.tfvars` line, or default of the calling module) that
-supplied the bad value, else at the resource's line inside the module. Each instance is a
-variant (`deployed by examples/x/main.tf:module.sg`), so one module line judged for many calls
-and instances is one finding that names them all.
+supplied the bad value, else at the resource's line inside the module. A finding on the
+resource as a whole sits at the passed item that made its instance (`count` over a passed
+list, `for_each` over a passed map), else at the passed key that chose its values from the
+module (a rule name), else at the resource in the module. Each instance is a variant
+(`deployed by examples/x/main.tf:module.sg`), so one module line judged for many calls and
+instances is one finding that names them all.
 """
 
 from __future__ import annotations
