@@ -669,3 +669,28 @@ def test_pr_opening_ssh_through_an_examples_tfvars_is_a_new_finding(tmp_path: Pa
     findings = scan_change(repo.root, "main").verdict.findings
     new = sorted((f.file, f.line, f.policy_id) for f in findings if f.status == "new")
     assert new == [("examples/complete/main.tf", 3, "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS")]
+
+
+def test_module_blocks_with_for_each_and_count_are_instances_too() -> None:
+    """`for_each` on the call: each instance its own values (`each.value`) and address; a
+    call with `count = 0` deploys nothing, so it judges nothing."""
+    caller = (
+        'module "buckets" {\n'
+        '  source   = "./modules/bucket"\n'
+        '  for_each = { logs = "private", site = "public-read" }\n'
+        "  name     = each.key\n"
+        "  acl      = each.value\n"
+        "}\n"
+        'module "never" {\n'
+        '  source = "./modules/bucket"\n'
+        "  count  = 0\n"
+        '  acl    = "public-read"\n'
+        "}\n"
+    )
+    files = {"modules/bucket/main.tf": BUCKET_MODULE, "main.tf": caller}
+    documents = [d for d in load("main.tf", caller, files) if d.kind == "aws_s3_bucket_acl"]
+    found = [(d.name, d.obj["acl"], d.locator.locate(("acl",))[:2]) for d in documents]
+    assert found == [
+        ('module.buckets["logs"].aws_s3_bucket_acl.this', "private", ("main.tf", 3)),
+        ('module.buckets["site"].aws_s3_bucket_acl.this', "public-read", ("main.tf", 3)),
+    ]

@@ -263,11 +263,12 @@ class _Instance:
     origin: Origin | None = None  # the item of a passed collection that made this instance
 
 
-def _instances(body: RawBody, scope: Scope) -> list[_Instance]:
-    """`count` / `for_each` instances, with count/each bound; none for 0."""
+def _instances(body: RawBody, scope: Scope, file: str | None = None) -> list[_Instance]:
+    """`count` / `for_each` instances, with count/each bound; none for 0. With `file`, the
+    block is a module call there: what its count or for_each writes is located in it."""
     count = body.attributes.get("count")
     if count is not None:
-        value = evaluate_attribute(count, scope, None)
+        value = evaluate_attribute(count, scope, Origin(file, count.span) if file else None)
         number = value.data
         if isinstance(number, bool) or not isinstance(number, (int, float)):
             return [_Instance("", scope.bind(count=Value(Unknown("count"))))]
@@ -288,7 +289,7 @@ def _instances(body: RawBody, scope: Scope) -> list[_Instance]:
     for_each = body.attributes.get("for_each")
     if for_each is None:
         return [_Instance("", scope)]
-    collection = evaluate_attribute(for_each, scope, None)
+    collection = evaluate_attribute(for_each, scope, Origin(file, for_each.span) if file else None)
     try:
         items_ = elements(collection)
     except EvalError:
@@ -452,7 +453,7 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         raw_block = raw_blocks.get(block.labels[0])
         if raw_block is None or raw_block.raw is None:
             continue
-        for instance in _instances(raw_block.raw, scope):
+        for instance in _instances(raw_block.raw, scope, path):
             inputs = _inputs(raw_block.raw, instance.scope, path)
             address = f"module.{block.labels[0]}{instance.key}"
             call = Origin(path, raw_block.span)
@@ -545,7 +546,7 @@ def _nested(
     target = local_source(posixpath.dirname(file), block)
     if block.raw is None or target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
-    for instance in _instances(block.raw, scope):
+    for instance in _instances(block.raw, scope, file):
         inputs = _inputs(block.raw, instance.scope, file)
         inner = f"{address}.module.{block.labels[0]}{instance.key}"
         yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
