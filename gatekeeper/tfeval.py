@@ -181,8 +181,13 @@ def _under(origins: Origins, key: str | int) -> Origins:
     for path, origin in origins.items():
         if not path:
             inner = origin.span.child(key)
+            # No span of its own (`x = concat(...)`, an optional attribute's default): the
+            # place that wrote the whole, which does not show this part.
             out.setdefault(
-                (), Origin(origin.file, inner, origin.exact) if inner is not None else origin
+                (),
+                Origin(origin.file, inner, origin.exact)
+                if inner is not None
+                else Origin(origin.file, origin.span, exact=False),
             )
         elif path[0] == key:
             out[path[1:]] = origin

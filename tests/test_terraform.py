@@ -602,13 +602,22 @@ def test_module_instances_values_and_origins() -> None:
     # 22 is the module's; "ssh-tcp" at line 3 chose it: located there, but not exact
     assert ssh.locator.locate(("from_port",))[:2] == ("examples/complete/main.tf", 3)
     assert not ssh.locator.locate(("from_port",)).exact
-    assert ssh.locator.locate(("type",))[:2] == ("main.tf", 37)  # the module's own value
+    assert ssh.locator.locate(("type",))[:2] == ("main.tf", 37)
+    assert ssh.locator.locate(("type",)).exact  # `type = "ingress"`: the line holds it
+    # 22 from the module's rules map: the resource's line, which does not show it
+    assert not ssh.locator.locate(("to_port",)).exact  # the module's own value
     custom = by_name["module.custom.aws_security_group_rule.with_cidr[1]"]
     assert custom.obj["cidr_blocks"] == ["10.0.0.0/8", "0.0.0.0/0"]
     assert custom.obj["protocol"] == "tcp"  # try() fell back: the object has no protocol
     assert custom.locator.locate(("cidr_blocks", 1))[:2] == ("examples/complete/main.tf", 17)
     sg = by_name["module.custom.aws_security_group.this[0]"]
     assert sg.obj["name"] == "sg-on"
+    assert sg.locator.locate(("name",))[0] == "main.tf"
+    assert not sg.locator.locate(("name",)).exact  # the line says "sg-${...}"
+    admin = by_name['module.named.aws_security_group_rule.named["admin"]']
+    assert admin.obj["from_port"] == 3389  # the optional attribute's default
+    assert admin.locator.locate(("from_port",))[:2] == ("examples/complete/main.tf", 25)
+    assert not admin.locator.locate(("from_port",)).exact
     assert [item["from_port"] for item in sg.obj["ingress"]] == [443, 3389]
     assert sg.extra["variant"] == "deployed by examples/complete/main.tf:module.custom"
     # The resource as a whole: the list item that made the instance, else the passed key

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.document import Document, Location
-from gatekeeper.fieldpath import Path
+from gatekeeper.fieldpath import Path, get
 from gatekeeper.hcl import (
     Block,
     Call,
@@ -74,6 +74,8 @@ class CallLocator:
     origins: tuple[tuple[Path, Origin], ...]  # longest path first
     call: Origin | None = None  # the module block in the calling file
     item: Origin | None = None  # the passed item that made this count / for_each instance
+    written: Any = None  # the module resource's values as its file writes them
+    values: Any = None  # ... and as evaluated for this instance
 
     def locate(self, path: Path) -> Location:
         if not path and not (self.origins and not self.origins[-1][0]):
@@ -90,6 +92,9 @@ class CallLocator:
                     exact and origin.exact,
                 )
         location: Location = self.module.locate(path)
+        if location.exact and get(self.written, path) != get(self.values, path):
+            # `cidr = var.cidrs` holds a default from elsewhere: the line, not the value.
+            location = location._replace(exact=False)
         return location
 
     def _arguments(self) -> Location:
@@ -477,8 +482,8 @@ def _instantiate(
     module = _module(tree, directory)
     scope = _scope(module, inputs, calling=False)
     resources: list[terraform._Resource] = []
-    # file, evaluated, instance name, the passed item that made the instance
-    placed: list[tuple[str, _Evaluated, str, Origin | None]] = []
+    # file, evaluated, instance name, the passed item that made it, the values as written
+    placed: list[tuple[str, _Evaluated, str, Origin | None, dict[str, Any]]] = []
     for name, parsed in module.files:
         for block in parsed.blocks:
             if block.raw is None or block.type not in terraform.DOCUMENT_BLOCKS:
@@ -503,13 +508,14 @@ def _instantiate(
                 resources.append(
                     terraform._Resource(kind, label, f"{kind}.{label}", values, references)
                 )
-                placed.append(
-                    (name, evaluated, f"{address}.{kind}.{label}{instance.key}", instance.origin)
-                )
+                instance_name = f"{address}.{kind}.{label}{instance.key}"
+                placed.append((name, evaluated, instance_name, instance.origin, own))
     contexts = terraform.contexts_of(resources)
     namespace = posixpath.dirname(caller)
     variant = f"{DEPLOYED_BY}{caller}:{_COUNT_INDEX.sub('', address)}"
-    for resource, (name, evaluated, instance_name, item) in zip(resources, placed, strict=True):
+    for resource, (name, evaluated, instance_name, item, own) in zip(
+        resources, placed, strict=True
+    ):
         yield Document(
             source=terraform.NAME,
             file=caller,
@@ -519,6 +525,8 @@ def _instantiate(
                 _longest_first(evaluated.origins),
                 call,
                 item,
+                own,
+                resource.values,
             ),
             kind=resource.kind,
             namespace=namespace,
