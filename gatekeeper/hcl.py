@@ -263,7 +263,7 @@ class _Walker:
             mapping: dict[str, Any] = {}
             key_spans: dict[str, Span] = {}
             for element in inner.elements:
-                key = str(element.key.serialize(self.options))
+                key = str(_serialized(element.key, self.options))
                 value, value_span = self.expression(element.expression)
                 element_span = _span(element)
                 element_span.children = value_span.children
@@ -283,7 +283,16 @@ class _Walker:
                     return value, span
         if _is(inner, "HeredocTrimTemplateRule"):
             return _trim_heredoc(str(inner.heredoc.value)), span
-        return node.serialize(self.options), span
+        return _serialized(node, self.options), span
+
+
+def _serialized(node: Any, options: Any) -> Any:
+    """The library's text of an expression. Its serializer fails on some valid ones
+    (`[for k in v : 1]`: a number in a `for`); such an expression is unknown, as written."""
+    try:
+        return node.serialize(options)
+    except (TypeError, ValueError, AttributeError):
+        return "${" + type(node).__name__.removesuffix("Rule") + "}"
 
 
 def _trim_heredoc(token: str) -> str:
@@ -520,7 +529,7 @@ def _expr(node: Any) -> Expr:
         if "${" in text.replace("$${", "") or "%{" in text.replace("%%{", ""):
             return Opaque(text)
         return Literal(text.replace("$${", "${").replace("%%{", "%{"))
-    return Opaque(str(node.serialize(_options())))
+    return Opaque(str(_serialized(node, _options())))
 
 
 def _index(node: Any) -> Expr:
@@ -538,7 +547,7 @@ def _key(node: Any) -> Expr:
         return Literal(str(children[0].serialize()))
     if len(children) == 1:
         return _expr(children[0])
-    return Opaque(str(node.serialize(_options())))
+    return Opaque(str(_serialized(node, _options())))
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
@@ -568,7 +577,7 @@ def _template(node: Any) -> Expr:
         elif token == "STRING_CHARS_TOKEN":
             parts.append(_unescape(str(content.value)))
         else:  # a template directive (`%{ if }`): not evaluated
-            return Opaque(str(node.serialize(_options())))
+            return Opaque(str(_serialized(node, _options())))
     if all(isinstance(part, str) for part in parts):
         return Literal("".join(str(part) for part in parts))
     return Template(tuple(parts))

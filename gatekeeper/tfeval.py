@@ -709,7 +709,10 @@ def _format(arguments: list[Value]) -> Value:
             return "%"
         if any(int(width) > 1000 for width in re.findall(r"\d+", verb)):
             raise EvalError("format: width too large")
-        data = next(rest).data
+        argument = next(rest, None)
+        if argument is None:
+            raise EvalError("format: too few arguments")
+        data = argument.data
         if verb.endswith("d"):
             return ("%" + verb) % int(_number(data))
         if verb.endswith(("f", "e", "E", "g", "G")):

@@ -194,6 +194,14 @@ def test_deep_nesting_is_a_problem_not_a_crash() -> None:
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 1)]
 
 
+def test_a_for_expression_the_library_cannot_print_is_unknown_not_a_parse_error() -> None:
+    """python-hcl2 fails to serialize `[for k in v : 1]`; the file still loads."""
+    text = 'resource "aws_x" "y" {\n  ids = [for k in var.v : 1]\n  acl = "private"\n}\n'
+    [document] = load("main.tf", text)
+    assert document.obj["acl"] == "private"
+    assert document.obj["ids"].startswith("${")
+
+
 def test_unclosed_block_and_redefined_attribute() -> None:
     try:
         parse('resource "a" "b" {\n  x = 1\n')
