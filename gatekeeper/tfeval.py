@@ -69,7 +69,8 @@ class Origin:
 
     file: str
     span: Span
-    exact: bool = True  # False: the key that chose the value, not the value itself
+    exact: bool = True  # False: the span holds more than the value (or only its chooser)
+    chooser: bool = False  # the span is the key that chose the value (`rules["ssh-tcp"]`)
 
 
 Origins = dict[Path, Origin]
@@ -185,9 +186,9 @@ def _under(origins: Origins, key: str | int) -> Origins:
             # place that wrote the whole, which does not show this part.
             out.setdefault(
                 (),
-                Origin(origin.file, inner, origin.exact)
+                Origin(origin.file, inner, origin.exact, origin.chooser)
                 if inner is not None
-                else Origin(origin.file, origin.span, exact=False),
+                else Origin(origin.file, origin.span, False, origin.chooser),
             )
         elif path[0] == key:
             out[path[1:]] = origin
@@ -200,7 +201,7 @@ def _chosen(item: Value, key: Value) -> Value:
     if item.origins or not key.origins:
         return item
     chooser = _first(key.origins)
-    return Value(item.data, {(): Origin(chooser.file, chooser.span, exact=False)})
+    return Value(item.data, {(): Origin(chooser.file, chooser.span, False, chooser=True)})
 
 
 def _whole(data: Any, *sources: Value) -> Value:

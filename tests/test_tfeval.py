@@ -137,6 +137,13 @@ def test_origins_follow_the_value() -> None:
     assert items.origins[()].span.line == 4
     chosen = value("var.rules[var.items[0].rule][0]")
     assert (chosen.data, chosen.origins[()].span.line) == (22, 3)
+    assert chosen.origins[()].exact  # the tfvars wrote 22 itself
+    picked = value("{ ssh = [22] }[var.items[0].rule][0]")  # the module's 22, chosen at line 4
+    assert (picked.data, picked.origins[()].span.line) == (22, 4)
+    assert picked.origins[()].chooser and not picked.origins[()].exact
+    part = value('split(",", var.items[0].cidr)[0]')  # inside a value: the line, inexact
+    assert (part.data, part.origins[()].span.line) == ("0.0.0.0/0", 4)
+    assert not part.origins[()].exact and not part.origins[()].chooser
     joined = value("concat([1], var.ports)")
     assert 0 not in [path[0] for path in joined.origins if path]
     assert joined.origins[(1,)].span.line == 2

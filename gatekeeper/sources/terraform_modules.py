@@ -104,7 +104,7 @@ class CallLocator:
         resource in the module."""
         call, item = self.call, self.item
         if call is not None and (item is None or item.file != call.file):
-            choosers = [o for _, o in self.origins if not o.exact and o.file == call.file]
+            choosers = [o for _, o in self.origins if o.chooser and o.file == call.file]
             item = min(choosers, key=lambda o: (o.span.line, o.span.column), default=None)
         if call is not None and item is not None and item.file == call.file:
             span = item.span
