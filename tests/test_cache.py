@@ -54,3 +54,14 @@ def test_an_unwritable_cache_is_not_an_error(tmp_path: Path, own_cache: Path) ->
     (tmp_path / "p/a.yaml").write_text(POLICY)
     assert [policy.id for policy in load_bundle([tmp_path / "p"])] == ["TEST-CACHED"]
     assert cache_dir() == own_cache
+
+
+def test_a_file_that_compiled_before_compiles_its_cel_on_first_use(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/a.yaml").write_text(POLICY.replace('rule: "true"', 'rule: "1 + 1 == 2"'))
+    [first] = load_bundle([tmp_path / "p"])
+    assert first.rule._compiled is not None  # checked (type and syntax) the first time
+    [again] = load_bundle([tmp_path / "p"])
+    assert again.rule._compiled is None  # a pre-commit run compiles only what it evaluates
+    assert again.rule.evaluate({}) is True
+    assert again.rule._compiled is not None

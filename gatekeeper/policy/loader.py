@@ -163,7 +163,7 @@ def load_policy_file(
     if pack_root is not None and pack_root.is_dir():
         relative = file.parent.relative_to(pack_root)
         pack = relative.parts[0] if relative.parts else pack_root.name
-    policy = compile_policy(document.obj, name, locator, pack, decode(data))
+    policy = compile_policy(document.obj, name, locator, pack, decode(data), compiled=not check)
     if check:
         text = decode(data)
         check_references(policy, lambda path, offset: scalar_line(locator, path, text, offset))
@@ -185,21 +185,31 @@ def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) ->
 
 
 def compile_policy(
-    raw: dict[str, Any], file: str, locator: NodeLocator, pack: str, text: str = ""
+    raw: dict[str, Any],
+    file: str,
+    locator: NodeLocator,
+    pack: str,
+    text: str = "",
+    compiled: bool = False,
 ) -> Policy:
+    """The policy of a validated file. `compiled`: these exact bytes compiled before (the
+    validated-file cache says so), so their CEL is compiled on first use, not checked now."""
+
     def line(*path: str | int) -> int:
         return locator.locate(path).line
 
     def program(source: str, returns: tuple[str, ...], *path: str | int) -> Program:
+        if compiled:
+            return Program(source, lazy=True)
         try:
-            compiled = Program(source)
+            compiled_program = Program(source)
         except CelError as error:
             raise PolicyError(
                 f"{'.'.join(map(str, path))}: invalid CEL: {error}",
                 file,
                 cel_error_line(error, locator, path, text),
             ) from None
-        result = compiled.result_type()
+        result = compiled_program.result_type()
         if result not in (*returns, "DYN"):
             raise PolicyError(
                 f"{'.'.join(map(str, path))}: must give a {' or '.join(returns).lower()},"
@@ -207,7 +217,7 @@ def compile_policy(
                 file,
                 line(*path),
             )
-        return compiled
+        return compiled_program
 
     match_raw = raw["match"]
     match = Match(
