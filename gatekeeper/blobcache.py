@@ -32,6 +32,7 @@ from gatekeeper.inventory import InventoryEntry
 
 if TYPE_CHECKING:
     from gatekeeper.git import RevisionTree
+    from gatekeeper.sources import LoadContext
 
 _FILE = "blobs-v1.sqlite"
 _CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
@@ -215,6 +216,67 @@ def inventory(
         if entries:
             found[path] = entries
     return found
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives a blob of these bytes: a file on disk and the same content in a
+    revision share their cache entry."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+# What deploys other files: its objects depend on the tree, not on its bytes alone.
+_DEPLOYERS = ("argoproj.io/", "kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/")
+
+
+def contents_inventory(
+    pairs: Iterable[tuple[str, bytes]], context: LoadContext
+) -> list[InventoryEntry]:
+    """The objects of plain Kubernetes files given with their content (a work tree's files),
+    from the cache where it knows the content's blob id. A file that holds an Application or
+    Flux deployer is loaded in full in `context` (what it deploys from the tree counts too,
+    and is never cached)."""
+    from gatekeeper.sources import LoadContext as Context
+    from gatekeeper.tree import MemoryTree
+
+    alone = Context(tree=MemoryTree({}), options=context.options)
+    entries: list[InventoryEntry] = []
+    cache = BlobCache()
+    try:
+        batch: list[tuple[str, bytes, str]] = []
+        for path, data in pairs:
+            batch.append((path, data, blob_id(data)))
+            if len(batch) == _READ_CHUNK:
+                entries.extend(_batch_inventory(batch, cache, alone, context))
+                batch = []
+        entries.extend(_batch_inventory(batch, cache, alone, context))
+    finally:
+        cache.close()
+    return entries
+
+
+def _batch_inventory(
+    batch: list[tuple[str, bytes, str]], cache: BlobCache, alone: LoadContext, context: LoadContext
+) -> list[InventoryEntry]:
+    from gatekeeper import inventory as inventory_mod
+    from gatekeeper.sources import kubernetes
+
+    known = cache.get_many(sorted({sha for _, _, sha in batch}))
+    fresh: dict[str, Rows] = {}
+    for path, data, sha in batch:
+        if sha not in known and sha not in fresh:
+            loaded = kubernetes.load(path, data, alone)
+            fresh[sha] = to_rows(inventory_mod.entry(document) for document in loaded.documents)
+    cache.put_many(fresh)
+    known.update(fresh)
+    entries: list[InventoryEntry] = []
+    for path, data, sha in batch:
+        rows = known.get(sha) or []
+        if any(row[1].startswith(_DEPLOYERS) for row in rows):
+            loaded = kubernetes.load(path, data, context)
+            entries.extend(inventory_mod.entry(document) for document in loaded.documents)
+        else:
+            entries.extend(from_rows(rows, path))
+    return entries
 
 
 def _kept(keep: Keep, keys: tuple[str, str], memo: dict[tuple[str, str], bool]) -> bool:

@@ -82,7 +82,9 @@ def test_a_kustomization_linking_out_of_the_repository_does_not_count(tmp_path: 
     (repo.root / "apps/evil").mkdir()
     (repo.root / "apps/evil/kustomization.yaml").symlink_to(outside)
     repo.commit()
-    assert "apps/evil/kustomization.yaml" not in ownership.Ownership(tree).named_below("apps", NAMES)
+    assert "apps/evil/kustomization.yaml" not in ownership.Ownership(tree).named_below(
+        "apps", NAMES
+    )
 
 
 def test_without_git_the_folder_is_walked(tmp_path: Path) -> None:
