@@ -192,3 +192,18 @@ def test_a_deployer_is_loaded_in_its_tree_every_time(
     monkeypatch.setattr(kubernetes, "load", lambda p, *a: loads.append(p) or real_load(p, *a))
     assert [e.file for e in blobcache.contents_inventory(pairs, context)] == expected
     assert loads[:1] == ["apps/web.yaml"]  # loaded again, with what it deploys
+
+
+def test_a_pull_request_without_admission_policies_is_not_searched_for_them(
+    repo: Repo, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its revisions' parsed objects (the blob cache) say so: no search of every blob."""
+    from gatekeeper import admission
+
+    def searched(tree: object) -> bool:
+        raise AssertionError("searched every blob for admission policies")
+
+    netpol_change(repo)
+    monkeypatch.setattr(admission, "_none_on_disk", searched)
+    for _ in range(2):  # cold, then warm
+        assert scan_change(repo.root, "main").verdict.findings == []
