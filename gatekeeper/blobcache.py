@@ -22,12 +22,12 @@ import hashlib
 import json
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.cache import cache_dir
+from gatekeeper.cache import private as _private
 from gatekeeper.inventory import InventoryEntry
 
 if TYPE_CHECKING:
@@ -54,12 +54,6 @@ def code_digest() -> str:
     for module in (inventory, yamldoc, kubernetes):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _private(path: Path) -> bool:
-    """Ours alone: owned by this user and writable by no one else."""
-    info = path.stat()
-    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def to_rows(entries: Iterable[InventoryEntry]) -> Rows:
