@@ -212,10 +212,11 @@ def inventory(
     return found
 
 
-def blob_id(data: bytes) -> str:
-    """The id git gives a blob of these bytes: a file on disk and the same content in a
-    revision share their cache entry."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+def content_id(data: bytes) -> str:
+    """The cache key of a file's bytes outside git: SHA-256, never the same length as a git
+    blob id (git detects SHA-1 collisions, hashlib does not: content crafted to collide
+    must not borrow another file's objects)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 # What deploys other files: its objects depend on the tree, not on its bytes alone.
@@ -226,7 +227,7 @@ def contents_inventory(
     pairs: Iterable[tuple[str, bytes]], context: LoadContext
 ) -> list[InventoryEntry]:
     """The objects of plain Kubernetes files given with their content (a work tree's files),
-    from the cache where it knows the content's blob id. A file that holds an Application or
+    from the cache where it knows the content (by content_id). A file that holds an Application or
     Flux deployer is loaded in full in `context` (what it deploys from the tree counts too,
     and is never cached)."""
     from gatekeeper.sources import LoadContext as Context
@@ -238,7 +239,7 @@ def contents_inventory(
     try:
         batch: list[tuple[str, bytes, str]] = []
         for path, data in pairs:
-            batch.append((path, data, blob_id(data)))
+            batch.append((path, data, content_id(data)))
             if len(batch) == _READ_CHUNK:
                 entries.extend(_batch_inventory(batch, cache, alone, context))
                 batch = []
