@@ -8,7 +8,8 @@ No third-party file is committed here: the corpus is rebuilt from the pinned com
 not reach GitHub, and benchmarks do not run in CI). A mirror is a bare git directory named
 `owner+name` (or `owner+name/repo`) under `--mirrors`; with `--network`, missing ones are
 fetched (one commit, no history) into `--cache`. Layout below the output directory (default
-benchmarks/corpus/real/), each target holding `<owner>+<name>/<path in the repository>`:
+~/.cache/gatekeeper-bench/real/, outside this repository), each target its own git root
+holding `<owner>+<name>/<path in the repository>`:
 
     k8s/          YAML files of the Kubernetes repositories, outside Helm charts and fixtures
     k8s-full/     k8s plus the policy libraries' test fixture folders (many findings per file)
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,8 +34,11 @@ from typing import Any
 
 import yaml
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "corpus" / "real"
-DEFAULT_CACHE = Path(__file__).resolve().parent / "corpus" / "mirrors"
+# Outside this repository: gatekeeper's root is the git top level, and a corpus below it
+# (ignored or not) would be read by every scan of this repository, tests included.
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gatekeeper-bench"
+DEFAULT_OUT = CACHE / "real"
+DEFAULT_CACHE = CACHE / "mirrors"
 YAML_SUFFIXES = (".yaml", ".yml")
 TERRAFORM_SUFFIXES = (".tf", ".tfvars")
 DEFAULT_SCALES = (2, 4, 8)
