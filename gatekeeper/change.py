@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from gatekeeper import depgraph, discover, pipeline
+from gatekeeper import admission, depgraph, discover, pipeline, pss_admission
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
@@ -100,6 +100,10 @@ def scan_change(
     head_tree = gitops.RevisionTree(head_commit)
     base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
     try:
+        if not engine.admission_documents:
+            for tree in (head_tree, base_tree):
+                if not _admission_objects(tree, config.sources):
+                    admission.assume_none(tree, engine.admission_documents)
         head_context = LoadContext(tree=head_tree, options=config.sources)
         base_context = LoadContext(tree=base_tree, options=config.sources)
         touched = {path for c in changes for path in (c.old, c.new) if path}
@@ -114,10 +118,12 @@ def scan_change(
         head_scan = _existing(head_tree, [*head_paths, *fed])
         base_scan = _existing(base_tree, [*base_paths, *fed])
 
+        read: dict[int, dict[str, bytes]] = {}
+
         def run(context: LoadContext, paths: list[str]) -> ScanResult:
             tree = context.tree
             assert isinstance(tree, gitops.RevisionTree)
-            contents = tree.read_many(paths)
+            contents = read[id(context)] = tree.read_many(paths)
             result = pipeline.scan_with_overrides(
                 contents.items(), engine, config, context, jobs, (), False
             )
@@ -138,8 +144,10 @@ def scan_change(
             namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
             others = touched | set(head_scan)
             unchanged_inventory = _inventory(head_tree, others, config, namespaces)
-        pipeline.judge_repository(base_result, engine, config, unchanged_inventory)
-        pipeline.judge_repository(head_result, engine, config, unchanged_inventory)
+        for result, context in ((base_result, base_context), (head_result, head_context)):
+            # Files of namespaces pinned to an older Pod Security version are judged again.
+            rejudge = pss_admission.rescan(list(read[id(context)].items()), context, jobs)
+            pipeline.judge_repository(result, engine, config, unchanged_inventory, rejudge)
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
 
@@ -337,6 +345,25 @@ def _inventory(
 
     found = blobcache.inventory(tree, names, config.sources, keep)
     return [entry for name in names for entry in found.get(name, [])]
+
+
+def _admission_objects(tree: gitops.RevisionTree, options: dict[str, dict[str, Any]]) -> bool:
+    """Does a YAML or JSON file of the revision declare an admission policy or binding?
+    Parsed, through the blob cache (searching every blob's bytes cost more than the rest of
+    a warm pull request run)."""
+    from gatekeeper import blobcache
+
+    names = [path for path in tree.paths if path.lower().endswith((".yaml", ".yml", ".json"))]
+
+    def keep(_: list[str], kinds: list[str]) -> bool:
+        return any(kind.endswith(_ADMISSION_KINDS) for kind in kinds)
+
+    return bool(blobcache.inventory(tree, names, options, keep))
+
+
+_ADMISSION_KINDS = tuple(
+    f" {kind}" for kind in (admission.POLICY_KIND, admission.BINDING_KIND, admission.KYVERNO_KIND)
+)
 
 
 def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str]:
