@@ -109,7 +109,7 @@ def test_heredocs_and_json_policy_strings() -> None:
     assert document.locator.locate(("policy", "Statement", 0)).line == 2
 
 
-def test_data_sources_and_modules_are_documents_other_blocks_are_not() -> None:
+def test_data_sources_modules_and_settings_are_documents_other_blocks_are_not() -> None:
     text = (
         'terraform {\n  required_version = ">= 1.5"\n}\n'
         'provider "aws" {\n  region = "eu-west-1"\n}\n'
@@ -119,10 +119,12 @@ def test_data_sources_and_modules_are_documents_other_blocks_are_not() -> None:
     )
     documents = load("infra/main.tf", text)
     assert [(d.kind, d.name, d.namespace) for d in documents] == [
+        ("terraform", "terraform", "infra"),
         ("data.aws_iam_policy_document", "p", "infra"),
         ("module", "vpc", "infra"),
     ]
-    assert documents[0].locator.locate(("statement", 0, "actions")).line == 10
+    assert documents[0].obj == {"required_version": ">= 1.5"}
+    assert documents[1].locator.locate(("statement", 0, "actions")).line == 10
 
 
 def test_module_context_spans_the_files_of_the_directory() -> None:
