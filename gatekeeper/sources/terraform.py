@@ -4,7 +4,8 @@ One Document per `resource`, `data`, `module` and `terraform` block (per planned
 instance in a plan). Terraform is never run: values are what the files say. What a policy sees:
 
 - `kind`: the resource type (`aws_s3_bucket`), `data.<type>` for data sources, `module` for
-  module calls, `terraform` for `terraform {}` settings (`required_providers`); `name`: the block's name (a plan's full address, `module.a.aws_x.y[0]`);
+  module calls, `terraform` for `terraform {}` settings (`required_providers`); `name`: the
+  block's name (`terraform` for settings; a plan's full address, `module.a.aws_x.y[0]`);
   `namespace`: the module directory of a `.tf` file (`""` at the repository root), the
   module address in a plan.
 - `object`: the block's attributes (see gatekeeper.hcl): nested blocks are lists of objects,
