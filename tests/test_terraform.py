@@ -303,7 +303,7 @@ def test_parse_error_is_a_finding_and_other_files_are_still_scanned(
         "infra/rds.tf",
         'resource "aws_db_instance" "db2" {\n  storage_encrypted   = true\n'
         "  publicly_accessible = true\n  deletion_protection = true\n"
-        "  monitoring_interval = 60\n  enabled_cloudwatch_logs_exports = [\"error\"]\n}\n",
+        '  monitoring_interval = 60\n  enabled_cloudwatch_logs_exports = ["error"]\n}\n',
     )
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert run.returncode == 1
@@ -430,7 +430,7 @@ def test_terraform_blocks_are_judged_by_the_version_policies_only(
     write(
         "good/versions.tf",
         'terraform {\n  required_version = ">= 1.5"\n  backend "s3" {\n    bucket = "acme"\n'
-        '    encrypt = false\n  }\n  required_providers {\n    aws = {\n'
+        "    encrypt = false\n  }\n  required_providers {\n    aws = {\n"
         '      source  = "hashicorp/aws"\n      version = "~> 5.0"\n    }\n  }\n}\n',
     )
     write(
