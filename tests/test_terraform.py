@@ -109,7 +109,7 @@ def test_heredocs_and_json_policy_strings() -> None:
     assert document.locator.locate(("policy", "Statement", 0)).line == 2
 
 
-def test_data_sources_and_modules_are_documents_other_blocks_are_not() -> None:
+def test_data_sources_modules_and_settings_are_documents_other_blocks_are_not() -> None:
     text = (
         'terraform {\n  required_version = ">= 1.5"\n}\n'
         'provider "aws" {\n  region = "eu-west-1"\n}\n'
@@ -119,10 +119,12 @@ def test_data_sources_and_modules_are_documents_other_blocks_are_not() -> None:
     )
     documents = load("infra/main.tf", text)
     assert [(d.kind, d.name, d.namespace) for d in documents] == [
+        ("terraform", "terraform", "infra"),
         ("data.aws_iam_policy_document", "p", "infra"),
         ("module", "vpc", "infra"),
     ]
-    assert documents[0].locator.locate(("statement", 0, "actions")).line == 10
+    assert documents[0].obj == {"required_version": ">= 1.5"}
+    assert documents[1].locator.locate(("statement", 0, "actions")).line == 10
 
 
 def test_module_context_spans_the_files_of_the_directory() -> None:
@@ -292,6 +294,11 @@ def test_scan_plan_with_exact_lines(gatekeeper: Gatekeeper) -> None:
         (plan, 19, "TF-AWS-S3-VERSIONING"),
         (plan, 23, "TF-AWS-S3-PUBLIC-ACL"),
         (plan, 42, "TF-AWS-S3-PUBLIC-ACCESS-BLOCK-SETTINGS"),
+        # The planned instance (line 69) leaves these unset: their defaults are off.
+        (plan, 69, "TF-AWS-RDS-DELETION-PROTECTION"),
+        (plan, 69, "TF-AWS-RDS-ENHANCED-MONITORING"),
+        (plan, 69, "TF-AWS-RDS-IAM-AUTH"),
+        (plan, 69, "TF-AWS-RDS-LOG-EXPORTS"),
         (plan, 71, "TF-AWS-RDS-PUBLIC"),
     ]
 
@@ -303,7 +310,8 @@ def test_parse_error_is_a_finding_and_other_files_are_still_scanned(
     write(
         "infra/rds.tf",
         'resource "aws_db_instance" "db2" {\n  storage_encrypted   = true\n'
-        "  publicly_accessible = true\n}\n",
+        "  publicly_accessible = true\n  deletion_protection = true\n"
+        '  monitoring_interval = 60\n  enabled_cloudwatch_logs_exports = ["error"]\n}\n',
     )
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert run.returncode == 1
@@ -366,8 +374,11 @@ resource "aws_s3_bucket_acl" "this" {
 }
 
 resource "aws_db_instance" "db" {
-  storage_encrypted   = true
-  publicly_accessible = var.public
+  storage_encrypted               = true
+  publicly_accessible             = var.public
+  deletion_protection             = true
+  monitoring_interval             = 60
+  enabled_cloudwatch_logs_exports = ["postgresql"]
 }
 """
 
@@ -711,3 +722,30 @@ def test_module_blocks_with_for_each_and_count_are_instances_too() -> None:
         ('module.buckets["logs"].aws_s3_bucket_acl.this', "private", ("main.tf", 3)),
         ('module.buckets["site"].aws_s3_bucket_acl.this', "public-read", ("main.tf", 3)),
     ]
+
+
+def test_terraform_blocks_are_judged_by_the_version_policies_only(
+    gatekeeper: Gatekeeper, tmp_path: Path, write: Write
+) -> None:
+    """`terraform {}` settings are documents of kind `terraform`: the built-in library judges
+    their provider and Terraform version constraints, and no resource policy fires on them."""
+    write(
+        "good/versions.tf",
+        'terraform {\n  required_version = ">= 1.5"\n  backend "s3" {\n    bucket = "acme"\n'
+        "    encrypt = false\n  }\n  required_providers {\n    aws = {\n"
+        '      source  = "hashicorp/aws"\n      version = "~> 5.0"\n    }\n  }\n}\n',
+    )
+    write(
+        "bad/versions.tf",
+        'terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n'
+        '    }\n    random = ">= 0"\n  }\n}\n',
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert findings(run) == [
+        ("bad/versions.tf", 1, "TF-TERRAFORM-REQUIRED-VERSION"),
+        ("bad/versions.tf", 3, "TF-PROVIDER-VERSION-CONSTRAINT"),  # the aws entry
+        ("bad/versions.tf", 6, "TF-PROVIDER-VERSION-CONSTRAINT"),  # ">= 0" allows everything
+    ]
+    report = json.loads(run.stdout)
+    assert {f["kind"] for f in report["findings"]} == {"terraform"}
+    assert "provider aws has no version constraint" in run.stdout

@@ -1,10 +1,11 @@
 """Terraform: `.tf` files (HCL2) and plan JSON (`terraform show -json` output).
 
-One Document per `resource`, `data` and `module` block (per planned resource instance in a
-plan). Terraform is never run: values are what the files say. What a policy sees:
+One Document per `resource`, `data`, `module` and `terraform` block (per planned resource
+instance in a plan). Terraform is never run: values are what the files say. What a policy sees:
 
 - `kind`: the resource type (`aws_s3_bucket`), `data.<type>` for data sources, `module` for
-  module calls; `name`: the block's name (a plan's full address, `module.a.aws_x.y[0]`);
+  module calls, `terraform` for `terraform {}` settings (`required_providers`); `name`: the
+  block's name (`terraform` for settings; a plan's full address, `module.a.aws_x.y[0]`);
   `namespace`: the module directory of a `.tf` file (`""` at the repository root), the
   module address in a plan.
 - `object`: the block's attributes (see gatekeeper.hcl): nested blocks are lists of objects,
@@ -42,7 +43,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 NAME = "terraform"
 
 UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
-DOCUMENT_BLOCKS = ("resource", "data", "module")
+DOCUMENT_BLOCKS = ("resource", "data", "module", "terraform")
 _IDENTITY_ATTRIBUTES = ("bucket", "name")
 _REFERENCE = re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w\-]*)")
 # First parts of references that do not name a resource (a value from outside, an iterator).
@@ -249,6 +250,8 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
         if block.type == "module":
             kind, name = "module", labels[0] if labels else ""
             address = f"module.{name}"
+        elif block.type == "terraform":  # settings, not a resource: never referred to
+            kind = name = address = "terraform"
         else:
             type_ = labels[0] if labels else ""
             name = labels[1] if len(labels) > 1 else ""
