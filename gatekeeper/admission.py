@@ -5,14 +5,21 @@ A `ValidatingAdmissionPolicy` (admissionregistration.k8s.io/v1) acts through its
 matches it (policy `matchConstraints` and binding `matchResources`: resource rules, exclusions,
 namespace selector against the repository's `Namespace` objects, object selector) has its
 policy's `matchConditions`, `variables` and `validations` evaluated with the variables
-Kubernetes gives: `object`, `oldObject` (null: the object is created), `request`
-(operation CREATE, kind, namespace, name, `userInfo` from configuration), `namespaceObject`,
+Kubernetes gives: `object`, `oldObject`, `request` (operation, kind, namespace, name,
+`userInfo` from configuration), `namespaceObject`,
 `params` (the `paramRef` object of the repository, each one a selector matches) and
 `variables`. A failed validation is a finding at the object, or at the field when the
 expression reads one field path. `validationActions` decide its weight: Deny blocks (high),
 Warn and Audit inform (low, info). An expression that errs follows `failurePolicy` (Fail: a
 finding; Ignore: nothing). Expressions that read `authorizer` need the cluster: reported as
 not evaluable, never passed.
+
+A plain scan creates every object (operation CREATE, `oldObject` null). In a pull request an
+object the base revision has (same API group, kind, namespace and name) and the change alters
+is an UPDATE of the base's object: immutable-field and no-scale-down rules work, and rules
+whose `operations` leave UPDATE out do not apply (see `compare_with_base`). An object the
+change leaves as it was is judged as the plain scan judges it, so its findings stay
+"existing" rather than turning into "fixed" or "new" by the change of operation.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ GROUP = "admissionregistration.k8s.io/"
 POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
 SEVERITY = {"Deny": "high", "Warn": "low", "Audit": "info"}
+RENDERED = frozenset({"helm", "kustomize"})  # sources whose objects a tool renders
 _OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*)+)")
 # kind -> resource, where adding "s" is wrong
 _IRREGULAR = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"}
@@ -120,6 +128,8 @@ class Admission:
     objects: list[dict[str, Any]] = field(default_factory=list)  # params candidates
     problems: list[Problem] = field(default_factory=list)
     user_info: dict[str, Any] = field(default_factory=dict)
+    # In a pull request: the base revision's objects by identity (None: everything is created)
+    old: dict[Identity, dict[str, Any]] | None = None
 
     def __bool__(self) -> bool:
         return any(policy.bindings for policy in self.policies)
@@ -135,24 +145,41 @@ class Admission:
             ]
         if not isinstance(obj, dict):
             return []
+        old = self.old_object(document)
+        operation = "CREATE" if old is None else "UPDATE"
         findings: list[Finding] = []
         for policy in self.policies:
             for binding in policy.bindings:
-                if not self._matches(policy.constraints, obj, document.namespace):
+                if not self._matches(policy.constraints, obj, document.namespace, operation):
                     continue
-                if binding.match and not self._matches(binding.match, obj, document.namespace):
+                if binding.match and not self._matches(
+                    binding.match, obj, document.namespace, operation
+                ):
                     continue
-                findings.extend(self._judge(policy, binding, document))
+                findings.extend(self._judge(policy, binding, document, old))
         return findings
+
+    def old_object(self, document: Document) -> dict[str, Any] | None:
+        """The base revision's object a pull request changes into `document` (None: created,
+        or left as it was)."""
+        if self.old is None or not isinstance(document.obj, dict):
+            return None
+        variant = str(document.extra.get("variant") or "")
+        old = self.old.get(identity(document.obj, document.namespace, variant))
+        if old is None and variant:
+            old = self.old.get(identity(document.obj, document.namespace))
+        return None if old == document.obj else old
 
     # --- matching --------------------------------------------------------------------------
 
-    def _matches(self, match: dict[str, Any], obj: dict[str, Any], namespace: str) -> bool:
+    def _matches(
+        self, match: dict[str, Any], obj: dict[str, Any], namespace: str, operation: str
+    ) -> bool:
         rules = match.get("resourceRules")
-        if isinstance(rules, list) and not any(_rule_matches(r, obj) for r in rules):
+        if isinstance(rules, list) and not any(_rule_matches(r, obj, operation) for r in rules):
             return False
         excluded = match.get("excludeResourceRules")
-        if isinstance(excluded, list) and any(_rule_matches(r, obj) for r in excluded):
+        if isinstance(excluded, list) and any(_rule_matches(r, obj, operation) for r in excluded):
             return False
         if not _selected(match.get("objectSelector"), _labels(obj)):
             return False
@@ -167,7 +194,11 @@ class Admission:
     # --- evaluation ------------------------------------------------------------------------
 
     def _judge(
-        self, policy: AdmissionPolicy, binding: Binding, document: Document
+        self,
+        policy: AdmissionPolicy,
+        binding: Binding,
+        document: Document,
+        old: dict[str, Any] | None,
     ) -> list[Finding]:
         params_list: list[Any] = [None]
         if policy.param_kind:
@@ -181,21 +212,26 @@ class Admission:
                 return [self._finding(policy, binding, document, message, ())]
         findings = []
         for params in params_list:
-            findings.extend(self._judge_with(policy, binding, document, params))
+            findings.extend(self._judge_with(policy, binding, document, params, old))
         return findings
 
     def _judge_with(
-        self, policy: AdmissionPolicy, binding: Binding, document: Document, params: Any
+        self,
+        policy: AdmissionPolicy,
+        binding: Binding,
+        document: Document,
+        params: Any,
+        old: dict[str, Any] | None,
     ) -> list[Finding]:
         obj = document.obj
         namespace = document.namespace
         data: dict[str, Any] = {
             "object": obj,
-            "oldObject": None,
+            "oldObject": old,
             "params": params,
             "namespaceObject": self.namespaces.get(namespace) if namespace else None,
             "request": {
-                "operation": "CREATE",
+                "operation": "CREATE" if old is None else "UPDATE",
                 "kind": _gvk(obj),
                 "resource": {**_gvk(obj), "resource": resource_of(str(obj.get("kind", "")))},
                 "name": str(get(obj, ("metadata", "name")) or ""),
@@ -337,6 +373,19 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# (variant, API group, kind, namespace, name): the same object in two revisions
+Identity = tuple[str, str, str, str, str]
+
+
+def identity(obj: dict[str, Any], namespace: str = "", variant: str = "") -> Identity:
+    """An object's identity as the API server keys it; no namespace is `default` (where
+    `kubectl apply` puts a namespaced object without one)."""
+    metadata = _mapping(obj.get("metadata"))
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    namespace = namespace or str(metadata.get("namespace") or "") or "default"
+    return (variant, group, str(obj.get("kind", "")), namespace, str(metadata.get("name") or ""))
+
+
 def _gvk(obj: dict[str, Any]) -> dict[str, str]:
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
     return {"group": group, "version": version, "kind": str(obj.get("kind", ""))}
@@ -370,12 +419,12 @@ def _selected(selector: Any, labels: dict[str, str]) -> bool:
     return True
 
 
-def _rule_matches(rule: Any, obj: dict[str, Any]) -> bool:
+def _rule_matches(rule: Any, obj: dict[str, Any], operation: str) -> bool:
     if not isinstance(rule, dict):
         return False
     gvk = _gvk(obj)
     operations = rule.get("operations") or ["*"]
-    if "*" not in operations and "CREATE" not in operations:
+    if "*" not in operations and operation not in operations:
         return False
 
     def allows(key: str, value: str) -> bool:
@@ -566,24 +615,10 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
     """The admission policies of the policy directories (`extra`) and of the repository, with
     the repository's Namespaces and parameter objects. Reads the repository's YAML only when
     it or the policy directories hold an admission policy."""
-    from gatekeeper.yamldoc import decode, load_all
-
     documents = list(extra)
-    files: list[tuple[str, bytes]] = []
     if not documents and _none_on_disk(tree):
         return Admission()
-    try:
-        listing = tree.list_dir(".")
-    except OSError:
-        listing = []
-    for name in listing:
-        if not name.lower().endswith((".yaml", ".yml", ".json")):
-            continue
-        try:
-            data = tree.read(name)
-        except OSError:
-            continue
-        files.append((name, data))
+    files = _yaml_files(tree)
     has_policy = any(is_admission_object(d.obj) for _, d in documents) or any(
         names_policy(data) for _, data in files
     )
@@ -595,6 +630,31 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
 
         problem = trusted.problems[0]
         raise PolicyError(problem.message, problem.file, problem.line)
+    return build([*documents, *_objects_in(files)])
+
+
+def _yaml_files(tree: Any) -> list[tuple[str, bytes]]:
+    """Every YAML and JSON file of the tree, with its content."""
+    try:
+        listing = tree.list_dir(".")
+    except OSError:
+        listing = []
+    files = []
+    for name in listing:
+        if not name.lower().endswith((".yaml", ".yml", ".json")):
+            continue
+        try:
+            files.append((name, tree.read(name)))
+        except OSError:
+            continue
+    return files
+
+
+def _objects_in(files: Iterable[tuple[str, bytes]]) -> list[tuple[str, YamlDocument]]:
+    """The mappings the files hold, as written (not rendered)."""
+    from gatekeeper.yamldoc import decode, load_all
+
+    found = []
     for name, data in files:
         if b"kind" not in data:
             continue
@@ -604,8 +664,45 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
             continue
         for entry in load_all(name, text):
             if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
-                documents.append((name, entry))
-    return build(documents)
+                found.append((name, entry))
+    return found
+
+
+def compare_with_base(
+    head_tree: Any,
+    extra: tuple[tuple[str, YamlDocument], ...],
+    base_context: Any,
+    base_paths: Iterable[str],
+) -> None:
+    """Make a pull request's head an update of its base: the head's admission policies see
+    each object the base revision has as an UPDATE with that object as `oldObject`.
+
+    The base objects are every object written in the base tree (wherever it moved from) and
+    every object the base renders from `base_paths` (charts and overlays the change feeds).
+    Nothing is read when the head has no bound admission policy."""
+    head = for_tree(head_tree, extra)
+    if not head:
+        return
+    from gatekeeper import sources
+
+    old: dict[Identity, dict[str, Any]] = {}
+    for _, written in _objects_in(_yaml_files(base_context.tree)):
+        if not is_admission_object(written.obj) and written.obj.get("kind"):
+            old.setdefault(identity(written.obj), written.obj)
+    adapters = sources.adapters()
+    for path in base_paths:
+        adapter = sources.adapter_for(path, adapters)
+        if adapter is None or adapter.NAME not in sources.KUBERNETES_OWNERS:
+            continue
+        try:
+            loaded = adapter.load(path, base_context.tree.read(path), base_context)
+        except Exception:  # the base scan reports what is wrong with the base's files
+            continue
+        for document in loaded.documents:
+            if isinstance(document.obj, dict) and document.source in RENDERED:
+                variant = str(document.extra.get("variant") or "")
+                old[identity(document.obj, document.namespace, variant)] = document.obj
+    head.old = old
 
 
 def _none_on_disk(tree: Any) -> bool:

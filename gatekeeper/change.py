@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from gatekeeper import depgraph, discover, pipeline
+from gatekeeper import admission, depgraph, discover, pipeline
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
@@ -130,6 +130,8 @@ def scan_change(
             return result
 
         base_result = run(base_context, base_scan)
+        # Admission policies see an object the base has as an update of it (oldObject).
+        admission.compare_with_base(head_tree, engine.admission_documents, base_context, base_scan)
         head_result = run(head_context, head_scan)
         unchanged_inventory: list[InventoryEntry] = []
         if engine.needs_inventory:

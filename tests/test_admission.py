@@ -270,3 +270,171 @@ def test_a_pull_request_is_judged_by_the_admission_policies_of_its_revision(
     new = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.status == "new"]
     assert ("VAP-replica-limit", "apps/web.yaml", 9) in new
     assert verdict.exit_code == 1
+
+
+NO_SCALE_DOWN = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-scale-down}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [UPDATE], resources: [deployments]}
+  validations:
+    - expression: "object.spec.replicas >= oldObject.spec.replicas"
+      messageExpression: "'replicas ' + string(oldObject.spec.replicas) + ' -> ' +
+        string(object.spec.replicas) + ' (' + request.operation + ')'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: team-is-immutable}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: ["*"]}
+  validations:
+    - expression: >-
+        oldObject == null ||
+        object.metadata.?labels.team.orValue('') == oldObject.metadata.?labels.team.orValue('')
+      message: the team label cannot change
+    - expression: "request.operation != 'CREATE' || has(object.metadata.labels.team)"
+      message: a new object names its team
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-scale-down}
+spec: {policyName: no-scale-down, validationActions: [Deny]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: team-is-immutable}
+spec:
+  policyName: team-is-immutable
+  validationActions: [Deny]
+  matchResources:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: ["*"], resources: [deployments]}
+"""
+
+
+def pull_request(tmp_path: Path, base: dict[str, str], head: dict[str, str | None]) -> list[Any]:
+    """The findings of a pull request that turns `base` into `head` (None: deleted)."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path)
+    for name, text in base.items():
+        repo.write(name, text)
+    repo.commit("base")
+    repo.branch("pr")
+    for name, changed in head.items():
+        if changed is None:
+            (tmp_path / name).unlink()
+        else:
+            repo.write(name, changed)
+    repo.commit("change")
+    return scan_change(tmp_path, "main", filter_mode="all").verdict.findings
+
+
+def statuses(found: list[Any]) -> list[tuple[str, str, str, str]]:
+    return sorted(
+        (f.status, f.policy_id, f.file, f.message) for f in found if f.policy_id.startswith("VAP")
+    )
+
+
+def test_in_a_pull_request_an_object_the_base_has_is_updated(tmp_path: Path) -> None:
+    """oldObject is the base revision's object and the operation UPDATE: scaling down is
+    denied, a new Deployment is a CREATE (the UPDATE-only policy does not apply to it)."""
+    team = {"team": "a"}
+    found = pull_request(
+        tmp_path,
+        {
+            "cluster/admission.yaml": NO_SCALE_DOWN,
+            "apps/web.yaml": deployment("web", "shop", 5, **team),
+            "apps/api.yaml": deployment("api", "shop", 2, **team),
+        },
+        {
+            "apps/web.yaml": deployment("web", "shop", 3, **team),
+            "apps/api.yaml": deployment("api", "shop", 4, **team),
+            "apps/new.yaml": deployment("new", "shop", 1, **team),
+        },
+    )
+    assert statuses(found) == [
+        ("new", "VAP-no-scale-down", "apps/web.yaml", "replicas 5 -> 3 (UPDATE)"),
+    ]
+    vap = [f for f in found if f.policy_id == "VAP-no-scale-down"]
+    assert [f.line for f in vap] == [10]  # spec.replicas: the one field path of `object`
+
+
+def test_an_update_may_not_change_an_immutable_field_wherever_the_object_moves(
+    tmp_path: Path,
+) -> None:
+    """The identity (group, kind, namespace, name) decides, not the file: an object moved to
+    another file, or copied into a new file beside the untouched original (a second apply of
+    the same object), is still an update; no namespace is `default`."""
+    original = deployment("web", "default", 2, team="a")
+    found = pull_request(
+        tmp_path,
+        {
+            "cluster/admission.yaml": NO_SCALE_DOWN,
+            "apps/web.yaml": original,
+            "apps/db.yaml": deployment("db", "default", 1, team="a"),
+        },
+        {
+            "apps/web.yaml": None,
+            "moved/web.yaml": original.replace("team: a", "team: b"),
+            "apps/copy.yaml": deployment("db", "default", 1, team="c").replace(
+                "  namespace: default\n", ""
+            ),
+            "apps/fresh.yaml": deployment("fresh", "default", 1),
+        },
+    )
+    assert statuses(found) == [
+        ("new", "VAP-team-is-immutable", "apps/copy.yaml", "the team label cannot change"),
+        ("new", "VAP-team-is-immutable", "apps/fresh.yaml", "a new object names its team"),
+        ("new", "VAP-team-is-immutable", "moved/web.yaml", "the team label cannot change"),
+    ]
+
+
+def test_an_object_the_change_leaves_alone_keeps_its_findings(tmp_path: Path) -> None:
+    """In a changed file, an unchanged object is judged as the plain scan judges it (the
+    API server is not asked again): its CREATE-time finding stays existing, not fixed. The
+    changed one is an UPDATE, which the CREATE-time rule does not judge."""
+    found = pull_request(
+        tmp_path,
+        {
+            "cluster/admission.yaml": NO_SCALE_DOWN,
+            "apps/both.yaml": deployment("old", "x", 1) + "---\n" + deployment("b", "x", 1),
+        },
+        {"apps/both.yaml": deployment("old", "x", 1) + "---\n" + deployment("b", "x", 2)},
+    )
+    assert statuses(found) == [
+        ("existing", "VAP-team-is-immutable", "apps/both.yaml", "a new object names its team"),
+        ("fixed", "VAP-team-is-immutable", "apps/both.yaml", "a new object names its team"),
+    ]
+
+
+def test_a_plain_scan_creates_everything() -> None:
+    """No base: every object is a CREATE with a null oldObject (UPDATE-only rules wait)."""
+    found = findings({"vap.yaml": NO_SCALE_DOWN, "app.yaml": deployment("web", "x", 1, team="a")})
+    assert found == []
+    found = findings({"vap.yaml": NO_SCALE_DOWN, "app.yaml": deployment("web", "x", 1)})
+    assert [f.message for f in found] == ["a new object names its team"]
+
+
+def test_an_overlay_the_change_scales_down_is_an_update(tmp_path: Path) -> None:
+    """Rendered objects (a Kustomize overlay) are compared with the base's rendering."""
+    overlay = "resources:\n  - ../../base\nnamespace: prod\nreplicas:\n  - {name: web, count: N}\n"
+    base = {
+        "cluster/admission.yaml": NO_SCALE_DOWN,
+        "base/kustomization.yaml": "resources:\n  - web.yaml\n",
+        "base/web.yaml": deployment("web", "default", 1, team="a"),
+        "overlays/prod/kustomization.yaml": overlay.replace("N", "6"),
+    }
+    found = pull_request(
+        tmp_path, base, {"overlays/prod/kustomization.yaml": overlay.replace("N", "2")}
+    )
+    assert statuses(found) == [
+        ("new", "VAP-no-scale-down", "overlays/prod/kustomization.yaml", "replicas 6 -> 2 (UPDATE)")
+    ]
