@@ -30,7 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper.admission_cel import AdmissionError, Expression
+from gatekeeper import admission_cost as cost
+from gatekeeper.admission_cel import AdmissionError, Expression, NotEvaluable, OverBudget
 from gatekeeper.document import Document, Problem
 from gatekeeper.evaluate import stable_path
 from gatekeeper.fieldpath import Path, format_path, get
@@ -241,19 +242,19 @@ class Admission:
             },
             "variables": {},
         }
+        conditions = _Budget(cost.PER_MATCH_CONDITIONS, "matchConditions")
+        budget = _Budget(cost.PER_EVALUATION, "the policy")
         try:
             for _, condition in policy.conditions:
-                if condition.needs_cluster:
-                    return [self._not_evaluable(policy, binding, document)]
-                if condition.evaluate(data) is not True:
+                if conditions.evaluate(condition, data) is not True:
                     return []
             variables: dict[str, Any] = {}
             for name, expression in policy.variables:
                 data["variables"] = dict(variables)
-                if expression.needs_cluster:
-                    return [self._not_evaluable(policy, binding, document)]
-                variables[name] = expression.evaluate(data)
+                variables[name] = budget.evaluate(expression, data)
             data["variables"] = variables
+        except NotEvaluable as error:
+            return [self._not_evaluable(policy, binding, document, str(error))]
         except AdmissionError as error:
             if policy.ignore_failures:
                 return []
@@ -261,16 +262,17 @@ class Admission:
             return [self._finding(policy, binding, document, message, ())]
         findings = []
         for validation in policy.validations:
-            if validation.expression.needs_cluster:
-                findings.append(self._not_evaluable(policy, binding, document))
-                continue
             try:
-                passed = validation.expression.evaluate(data) is True
+                passed = budget.evaluate(validation.expression, data) is True
+            except NotEvaluable as error:
+                findings.append(self._not_evaluable(policy, binding, document, str(error)))
+                continue
             except AdmissionError as error:
-                if policy.ignore_failures:
-                    continue
-                message = f"{validation.expression.source}: could not be evaluated: {error}"
-                findings.append(self._finding(policy, binding, document, message, ()))
+                if not policy.ignore_failures:
+                    message = f"{validation.expression.source}: could not be evaluated: {error}"
+                    findings.append(self._finding(policy, binding, document, message, ()))
+                if isinstance(error, OverBudget):
+                    break  # as the API server: no further validation is run
                 continue
             if passed:
                 continue
@@ -310,12 +312,9 @@ class Admission:
         return found
 
     def _not_evaluable(
-        self, policy: AdmissionPolicy, binding: Binding, document: Document
+        self, policy: AdmissionPolicy, binding: Binding, document: Document, reason: str
     ) -> Finding:
-        message = (
-            f"admission policy {policy.name} reads `authorizer`, which needs the cluster: "
-            "not evaluated here"
-        )
+        message = f"admission policy {policy.name} is not evaluated here: {reason}"
         return self._finding(policy, binding, document, message, (), severity="low")
 
     def _finding(
@@ -367,6 +366,33 @@ class Admission:
                 "admission_policy": f"{policy.file}:{rule or policy.line}",
             },
         )
+
+
+@dataclass
+class _Budget:
+    """The API server's runtime cost limits: per expression, and over one evaluation of a
+    policy (its matchConditions have their own), estimated by gatekeeper.admission_cost."""
+
+    limit: int
+    what: str
+    spent: int = 0
+
+    def evaluate(self, expression: Expression, data: dict[str, Any]) -> Any:
+        if expression.costly:
+            charged = expression.cost(data)
+            if charged > cost.PER_EXPRESSION:
+                raise AdmissionError(
+                    "operation cancelled: actual cost limit exceeded (estimated cost over "
+                    f"the API server's {cost.PER_EXPRESSION:,} per expression)"
+                )
+            self.spent += charged
+            if self.spent > self.limit:
+                raise OverBudget(
+                    f"validation failed due to running out of cost budget (estimated cost of "
+                    f"{self.what} over the API server's {self.limit:,}), no further "
+                    "validation rules will be run"
+                )
+        return expression.evaluate(data)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -27,7 +27,9 @@ from urllib.parse import urlsplit
 
 from cel_expr_python import cel
 
+from gatekeeper import admission_cost as cost
 from gatekeeper import admission_formats as formats
+from gatekeeper.admission_cost import CostError
 from gatekeeper.policy import cel as policy_cel
 
 VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "variables")
@@ -282,12 +284,26 @@ class AdmissionError(ValueError):
     pass
 
 
+class NotEvaluable(AdmissionError):
+    """The API server could evaluate it, this environment cannot: never a pass nor a fail."""
+
+
+class OverBudget(AdmissionError):
+    """An evaluation of a policy spent its whole cost budget: no further expression runs."""
+
+
+# cel-cpp's fixed limit of macro iterations per evaluation (the API server has none)
+_ITERATIONS = "Iteration budget exceeded"
+
+
 class Expression:
     """A compiled admission expression."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.needs_cluster = re.search(r"(?<![\w.])authorizer(?!\w)", source) is not None
+        self._tree: cost.Node | None = None
+        self.costly = False
         if self.needs_cluster:  # its library (`authorizer.group(...).check(...)`) is not here
             self._compiled = None
             return
@@ -295,17 +311,35 @@ class Expression:
             self._compiled = environment().compile(rewrite(source))
         except RuntimeError as error:
             raise AdmissionError(_clean(str(_original_error(source) or error))) from None
+        try:
+            self._tree = cost.parse(source)
+        except CostError:  # a form the estimate does not know: charged as cheap
+            self._tree = None
+        self.costly = self._tree is not None and cost.might_be_costly(self._tree)
+
+    def cost(self, data: dict[str, Any], limit: int = cost.PER_EXPRESSION) -> int:
+        """The estimated runtime cost on `data` (see gatekeeper.admission_cost)."""
+        return cost.estimate(self._tree, data, limit) if self._tree is not None else 1
 
     def evaluate(self, data: dict[str, Any]) -> Any:
         if self._compiled is None:
-            raise AdmissionError("reads `authorizer`, which needs the cluster")
+            raise NotEvaluable("it reads `authorizer`, which needs the cluster")
         try:
             value = self._compiled.eval(data=data)
         except (RuntimeError, ValueError, TypeError, ZeroDivisionError) as error:
-            raise AdmissionError(_clean(str(error))) from None
+            raise _error(str(error)) from None
         if value.type() == cel.Type.ERROR:
-            raise AdmissionError(_clean(str(value.value())))
+            raise _error(str(value.value()))
         return value.plain_value()
+
+
+def _error(message: str) -> AdmissionError:
+    if _ITERATIONS in message:
+        return NotEvaluable(
+            "it iterates more than the 10,000 times offline evaluation allows (the API "
+            "server allows more, within its cost limit)"
+        )
+    return AdmissionError(_clean(message))
 
 
 def _original_error(source: str) -> RuntimeError | None:
@@ -324,18 +358,7 @@ def _clean(message: str) -> str:
 
 # --- the rewrite before compiling ---------------------------------------------------------
 
-_LITERAL = re.compile(
-    r"[rRbB]{0,2}(?:"
-    + "|".join(
-        (
-            r"\'\'\'[\s\S]*?\'\'\'",  # triple-quoted
-            r'"""[\s\S]*?"""',
-            r"'(?:\\.|[^'\\\n])*'",
-            r'"(?:\\.|[^"\\\n])*"',
-        )
-    )
-    + ")"
-)
+_LITERAL = re.compile(cost.STRING)
 _RENAMED = re.compile(r"\.\s*(indexOf|lastIndexOf)\s*\(")
 _VALIDATE = re.compile(r"\.\s*validate\s*\(")
 _NAMED = re.compile(r"(?<![\w.])format\s*\.\s*named\s*\(")

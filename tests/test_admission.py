@@ -438,3 +438,73 @@ def test_an_overlay_the_change_scales_down_is_an_update(tmp_path: Path) -> None:
     assert statuses(found) == [
         ("new", "VAP-no-scale-down", "overlays/prod/kustomization.yaml", "replicas 6 -> 2 (UPDATE)")
     ]
+
+
+def cost_policy(failure_policy: str, *validations: str) -> str:
+    rules = "".join(f"    - expression: {json.dumps(v)}\n" for v in validations)
+    return f"""\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: costly}}
+spec:
+  failurePolicy: {failure_policy}
+  matchConstraints:
+    resourceRules:
+      - {{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}}
+  validations:
+{rules}---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: costly}}
+spec: {{policyName: costly, validationActions: [Deny]}}
+"""
+
+
+def config_map(keys: int) -> str:
+    data = ", ".join(f"k{i}: v{i}" for i in range(keys))
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{{data}}}\n"
+
+
+def test_an_expression_over_the_cost_limit_fails_as_failure_policy_says() -> None:
+    """The API server stops an expression past 1,000,000 cost units: the error follows
+    failurePolicy. A nested walk over 1,500 keys (about 2,250,000 visits) is over, the same
+    walk over 20 keys is not."""
+    pairs = "object.data.all(k, object.data.all(j, k == j || object.data[k] != object.data[j]))"
+    found = findings({"vap.yaml": cost_policy("Fail", pairs), "cm.yaml": config_map(1500)})
+    assert [(f.severity, f.file) for f in found] == [("high", "cm.yaml")]
+    assert "actual cost limit exceeded" in found[0].message
+    assert findings({"vap.yaml": cost_policy("Ignore", pairs), "cm.yaml": config_map(1500)}) == []
+    assert findings({"vap.yaml": cost_policy("Fail", pairs), "cm.yaml": config_map(20)}) == []
+
+
+def test_list_membership_costs_the_list_and_the_policy_has_one_budget() -> None:
+    """`x in list` costs the list's length: 950 tests against 950 names cost about 900,000
+    units, under the limit of one expression. Twelve such validations pass one by one but
+    not together: past 10,000,000 the API server runs no further validation (one failure,
+    not twelve)."""
+    walk = "object.spec.used.all(n, n in object.spec.names)"
+    names = json.dumps([f"n{i}" for i in range(950)])
+    allowlist = f"""\
+apiVersion: example.com/v1
+kind: Allowlist
+metadata: {{name: big}}
+spec: {{names: {names}, used: {names}}}
+"""
+    rule = '{apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [configmaps]}'
+    custom = "{apiGroups: [example.com], apiVersions: [v1], operations: [CREATE], "
+    custom += "resources: [allowlists]}"
+    one = cost_policy("Fail", walk).replace(rule, custom)
+    assert findings({"vap.yaml": one, "list.yaml": allowlist}) == []
+    twelve = cost_policy("Fail", *[walk] * 12).replace(rule, custom)
+    found = findings({"vap.yaml": twelve, "list.yaml": allowlist})
+    assert [f.severity for f in found] == ["high"]
+    assert "running out of cost budget" in found[0].message
+
+
+def test_more_iterations_than_offline_evaluation_allows_are_not_evaluated() -> None:
+    """cel-cpp stops at 10,000 macro iterations, the API server does not (20,000 keys cost
+    about 60,000 units): said not evaluable, never a failure nor a pass."""
+    keys = "object.data.all(k, k.startsWith('k'))"
+    found = findings({"vap.yaml": cost_policy("Fail", keys), "cm.yaml": config_map(20000)})
+    assert [(f.severity, f.blocking) for f in found] == [("low", False)]
+    assert "more than the 10,000 times" in found[0].message

@@ -102,3 +102,37 @@ def test_the_rewrite_leaves_literals_and_other_calls_alone() -> None:
         "f(optional.ofNonZeroValue(variables.fmt.gk_validate('x')))"
     )
     assert rewrite("myformat.named('x')") == "myformat.named('x')"
+
+
+def test_the_cost_estimate_follows_the_data() -> None:
+    """Macros cost per element they visit, nested ones multiply, membership costs the list;
+    an expression without either costs a few units whatever the data."""
+    from gatekeeper.admission_cost import estimate, might_be_costly, parse
+
+    data = {"object": {"a": list(range(100)), "m": {str(i): i for i in range(10)}}}
+    single = parse("object.a.all(x, x >= 0)")
+    nested = parse("object.a.all(x, object.a.exists(y, y == x))")
+    member = parse("object.a.all(x, x in object.a)")
+    assert 200 < estimate(single, data) < 1_000 < estimate(nested, data) < 100_000
+    assert 10_000 < estimate(member, data) < 20_000
+    assert estimate(parse("object.m.all(k, v, v >= 0)"), data) < 100
+    assert estimate(nested, data, limit=5_000) > 5_000  # stops once past the limit
+    assert not might_be_costly(parse("has(object.a) && object.a[0] == 1 ? 'x' : 'y'"))
+
+
+def test_every_exported_expression_is_estimated() -> None:
+    """The estimate parses what the built-in library exports (one it cannot parse would be
+    charged as cheap)."""
+    from gatekeeper.admission_cost import parse
+    from gatekeeper.export_vap import export
+    from gatekeeper.policy.loader import builtin_dir, load_bundle
+
+    policies = load_bundle([builtin_dir() / "kubernetes", builtin_dir() / "gitops"])
+    count = 0
+    for policy in policies:
+        for document in export(policy).documents:
+            for key in ("validations", "variables", "matchConditions"):
+                for entry in document["spec"].get(key) or []:
+                    parse(entry["expression"])
+                    count += 1
+    assert count > 50
