@@ -508,3 +508,220 @@ def test_more_iterations_than_offline_evaluation_allows_are_not_evaluated() -> N
     found = findings({"vap.yaml": cost_policy("Fail", keys), "cm.yaml": config_map(20000)})
     assert [(f.severity, f.blocking) for f in found] == [("low", False)]
     assert "more than the 10,000 times" in found[0].message
+
+
+# --- the examples of the Kubernetes documentation, in our own words -----------------------
+
+REPLICA_LIMIT_PARAMS = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replica-cap}
+spec:
+  failurePolicy: Fail
+  paramKind: {apiVersion: limits.acme.io/v1, kind: ReplicaCap}
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  validations:
+    - expression: "object.spec.replicas <= params.max"
+      messageExpression: "'replicas above ' + string(params.max) + ' for ' + params.metadata.name"
+      reason: Invalid
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replica-cap-test}
+spec:
+  policyName: replica-cap
+  validationActions: [Deny]
+  paramRef: {name: cap-test, namespace: policy, parameterNotFoundAction: Deny}
+  matchResources:
+    namespaceSelector: {matchLabels: {environment: test}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replica-cap-elsewhere}
+spec:
+  policyName: replica-cap
+  validationActions: [Warn, Audit]
+  paramRef: {name: cap-wide, namespace: policy, parameterNotFoundAction: Deny}
+  matchResources:
+    namespaceSelector:
+      matchExpressions: [{key: environment, operator: NotIn, values: [test]}]
+---
+apiVersion: limits.acme.io/v1
+kind: ReplicaCap
+metadata: {name: cap-test, namespace: policy}
+max: 3
+---
+apiVersion: limits.acme.io/v1
+kind: ReplicaCap
+metadata: {name: cap-wide, namespace: policy}
+max: 8
+"""
+
+
+def test_docs_parameters_select_a_limit_per_environment() -> None:
+    """One policy, two bindings: the test namespaces get their parameter object and Deny,
+    every other namespace the cluster-wide one, as a warning."""
+    found = findings(
+        {
+            "policy.yaml": REPLICA_LIMIT_PARAMS,
+            "namespaces.yaml": NAMESPACES,
+            "apps/test-ok.yaml": deployment("small", "test", 3),
+            "apps/test.yaml": deployment("web", "test", 4),
+            "apps/prod-ok.yaml": deployment("api", "prod", 8),
+            "apps/prod.yaml": deployment("batch", "prod", 9),
+        }
+    )
+    assert where(found) == [
+        ("VAP-replica-cap", "apps/prod.yaml", 9, "low", "replicas above 8 for cap-wide"),
+        ("VAP-replica-cap", "apps/test.yaml", 9, "high", "replicas above 3 for cap-test"),
+    ]
+
+
+def test_docs_match_conditions_narrow_what_a_policy_judges() -> None:
+    """matchConditions run before the validations: leases, requests of nodes and RBAC
+    objects are left alone; everything else named `demo...` must live in `demo`."""
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: demo-names}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: ["*"]}
+  matchConditions:
+    - name: not-leases
+      expression: >-
+        !(request.resource.group == 'coordination.k8s.io' &&
+          request.resource.resource == 'leases')
+    - name: not-nodes
+      expression: "!('system:nodes' in request.userInfo.groups)"
+    - name: not-rbac
+      expression: "request.resource.group != 'rbac.authorization.k8s.io'"
+  validations:
+    - expression: "!object.metadata.name.contains('demo') || object.metadata.namespace == 'demo'"
+      message: demo objects belong in the demo namespace
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: demo-names}
+spec: {policyName: demo-names, validationActions: [Deny]}
+"""
+
+    def obj(api: str, kind: str, name: str, namespace: str) -> str:
+        return (
+            f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: {name}, namespace: {namespace}}}\n"
+        )
+
+    found = findings(
+        {
+            "policy.yaml": policy,
+            "lease.yaml": obj("coordination.k8s.io/v1", "Lease", "demo-lock", "x"),
+            "role.yaml": obj("rbac.authorization.k8s.io/v1", "Role", "demo-reader", "x"),
+            "bad.yaml": obj("v1", "ConfigMap", "demo-settings", "x"),
+            "good.yaml": obj("v1", "ConfigMap", "demo-settings", "demo"),
+        }
+    )
+    assert where(found) == [
+        ("VAP-demo-names", "bad.yaml", 1, "high", "demo objects belong in the demo namespace")
+    ]
+
+
+def test_docs_variables_compose_a_namespace_rule() -> None:
+    """Variables read the namespace's labels and each other: images of `acme.example/`
+    must come from the registry of the namespace's environment, unless exempted."""
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: image-environment}
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  variables:
+    - name: environment
+      expression: "namespaceObject.metadata.?labels.environment.orValue('prod')"
+    - name: exempt
+      expression: "object.metadata.?labels.exempt.orValue('') == 'true'"
+    - name: checked
+      expression: >-
+        object.spec.template.spec.containers.filter(c, c.image.contains('acme.example/'))
+  validations:
+    - expression: >-
+        variables.exempt ||
+        variables.checked.all(c, c.image.startsWith(variables.environment + '.'))
+      messageExpression: >-
+        'only ' + variables.environment + ' images in namespace ' + namespaceObject.metadata.name
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: image-environment}
+spec: {policyName: image-environment, validationActions: [Deny]}
+"""
+    namespaces = NAMESPACES.replace("environment: test", "environment: staging")
+
+    def app(name: str, namespace: str, image: str, **labels: str) -> str:
+        return deployment(name, namespace, 1, **labels).replace(f"ghcr.io/acme/{name}:1.0", image)
+
+    found = findings(
+        {
+            "policy.yaml": policy,
+            "namespaces.yaml": namespaces,
+            "a.yaml": app("a", "test", "staging.acme.example/a:1"),
+            "b.yaml": app("b", "test", "prod.acme.example/b:1"),
+            "c.yaml": app("c", "test", "prod.acme.example/c:1", exempt="'true'"),
+            "d.yaml": app("d", "prod", "prod.acme.example/d:1"),
+            "e.yaml": app("e", "test", "docker.io/library/e:1"),  # not acme's: not checked
+        }
+    )
+    assert where(found) == [
+        ("VAP-image-environment", "b.yaml", 1, "high", "only staging images in namespace test")
+    ]
+
+
+def test_docs_format_and_semver_libraries_in_a_policy() -> None:
+    """The format library checks names as the API server's validation does, semver
+    compares versions: a label naming a version below the supported one is refused."""
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: versions}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: [deployments]}
+  validations:
+    - expression: "!format.dns1035Label().validate(object.metadata.name).hasValue()"
+      messageExpression: "format.dns1035Label().validate(object.metadata.name).value()[0]"
+    - expression: >-
+        !has(object.metadata.labels.version) ||
+        (isSemver(object.metadata.labels.version, true) &&
+         !semver(object.metadata.labels.version, true).isLessThan(semver('2.4.0')))
+      message: version 2.4.0 or later
+    - expression: "object.spec.template.spec.containers.map(c, c.name).indexOf('sidecar') <= 0"
+      message: a sidecar comes first
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: versions}
+spec: {policyName: versions, validationActions: [Deny]}
+"""
+    found = findings(
+        {
+            "policy.yaml": policy,
+            "ok.yaml": deployment("web", "x", 1, version="v2.10"),
+            "old.yaml": deployment("api", "x", 1, version="2.3.9"),
+            "name.yaml": deployment("1st", "x", 1),
+        }
+    )
+    assert sorted((f.file, f.message[:40]) for f in found) == [
+        ("name.yaml", "a DNS-1035 label must consist of lower c"),
+        ("old.yaml", "version 2.4.0 or later"),
+    ]
