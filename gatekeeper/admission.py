@@ -712,9 +712,15 @@ def compare_with_base(
     from gatekeeper import sources
 
     old: dict[Identity, dict[str, Any]] = {}
-    for _, written in _objects_in(_yaml_files(base_context.tree)):
-        if not is_admission_object(written.obj) and written.obj.get("kind"):
-            old.setdefault(identity(written.obj), written.obj)
+    # what the base scan's discovery read already, when the base had admission policies
+    written = for_tree(base_context.tree, extra).objects or [
+        document.obj
+        for _, document in _objects_in(_yaml_files(base_context.tree))
+        if not is_admission_object(document.obj)
+    ]
+    for obj in written:
+        if obj.get("kind"):
+            old.setdefault(identity(obj), obj)
     adapters = sources.adapters()
     for path in base_paths:
         adapter = sources.adapter_for(path, adapters)
@@ -728,6 +734,8 @@ def compare_with_base(
             if isinstance(document.obj, dict) and document.source in RENDERED:
                 variant = str(document.extra.get("variant") or "")
                 old[identity(document.obj, document.namespace, variant)] = document.obj
+                # an object moved out of its chart or overlay is still the same object
+                old.setdefault(identity(document.obj, document.namespace), document.obj)
     head.old = old
 
 

@@ -433,10 +433,17 @@ def test_an_overlay_the_change_scales_down_is_an_update(tmp_path: Path) -> None:
         "overlays/prod/kustomization.yaml": overlay.replace("N", "6"),
     }
     found = pull_request(
-        tmp_path, base, {"overlays/prod/kustomization.yaml": overlay.replace("N", "2")}
+        tmp_path / "scaled", base, {"overlays/prod/kustomization.yaml": overlay.replace("N", "2")}
     )
     assert statuses(found) == [
         ("new", "VAP-no-scale-down", "overlays/prod/kustomization.yaml", "replicas 6 -> 2 (UPDATE)")
+    ]
+    # taken out of the overlay into a plain manifest: still the same object, still an update
+    plain = deployment("web", "prod", 2, team="a")
+    moved = {"overlays/prod/kustomization.yaml": None, "apps/web.yaml": plain}
+    found = pull_request(tmp_path / "moved", base, moved)
+    assert statuses(found) == [
+        ("new", "VAP-no-scale-down", "apps/web.yaml", "replicas 6 -> 2 (UPDATE)")
     ]
 
 
