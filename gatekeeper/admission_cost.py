@@ -112,10 +112,13 @@ class _Parser:
         return node
 
     def unary(self) -> Node:
-        if self.peek() in ("!", "-"):
-            operator = self.take()[1]
-            return Node("unary", operator, [self.unary()])
-        return self.postfix(self.primary())
+        operators = []
+        while self.peek() in ("!", "-"):
+            operators.append(self.take()[1])
+        node = self.postfix(self.primary())
+        for operator in reversed(operators):
+            node = Node("unary", operator, [node])
+        return node
 
     def postfix(self, node: Node) -> Node:
         while self.peek() in (".", ".?", "[", "[?"):
@@ -181,7 +184,10 @@ class _Parser:
 
 
 def parse(source: str) -> Node:
-    return _Parser(source).parse()
+    try:
+        return _Parser(source).parse()
+    except RecursionError:  # nested deeper than cel-cpp allows anyway
+        raise CostError("nested too deeply") from None
 
 
 class _Over(Exception):
@@ -278,7 +284,7 @@ def _literal(node: Node) -> Any:
 
 
 def _get(base: Any, key: Any) -> Any:
-    if isinstance(base, dict):
+    if isinstance(base, dict) and isinstance(key, str | int | float | bool):
         return base.get(key, _UNKNOWN)
     if isinstance(base, list) and isinstance(key, int) and 0 <= key < len(base):
         return base[key]
@@ -288,7 +294,7 @@ def _get(base: Any, key: Any) -> Any:
 def estimate(tree: Node, data: dict[str, Any], limit: int = PER_EXPRESSION) -> int:
     """The estimated cost of an expression on `data`; past `limit`, a value above it."""
     estimator = _Estimate(limit)
-    with contextlib.suppress(_Over):
+    with contextlib.suppress(_Over, RecursionError):  # too deep: what was counted so far
         estimator.walk(tree, dict(data))
     return estimator.cost
 

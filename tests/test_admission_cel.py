@@ -136,3 +136,13 @@ def test_every_exported_expression_is_estimated() -> None:
                     parse(entry["expression"])
                     count += 1
     assert count > 50
+
+
+def test_odd_expressions_are_estimated_without_error() -> None:
+    """What compiles is estimated, however deep or odd (no traceback, at worst a low
+    estimate): thousands of negations, a list used as a map key."""
+    deep = Expression("!" * 3000 + "object.a.all(x, x > 0)")
+    data = {"object": {"a": [1], "m": {"a": 1}, "k": [1]}}
+    assert deep.evaluate(data) is True and deep.cost(data) >= 0
+    odd = Expression("object.a.all(x, object.m[object.k] == 1)")
+    assert odd.cost(data) > 0
