@@ -203,7 +203,7 @@ class Admission:
     ) -> list[Finding]:
         params_list: list[Any] = [None]
         if policy.param_kind:
-            params_list = self._params(policy, binding)
+            params_list = self._params(policy, binding, document.namespace or "default")
             if not params_list:
                 action = str((binding.param_ref or {}).get("parameterNotFoundAction") or "Deny")
                 if action == "Allow":
@@ -290,17 +290,25 @@ class Admission:
             )
         return findings
 
-    def _params(self, policy: AdmissionPolicy, binding: Binding) -> list[Any]:
+    def _params(self, policy: AdmissionPolicy, binding: Binding, namespace: str) -> list[Any]:
+        """The parameter objects of one evaluation. A namespaced parameter kind without
+        `paramRef.namespace` is looked up in the namespace of the object judged."""
         kind = policy.param_kind or {}
         ref = binding.param_ref or {}
+        candidates = [
+            candidate
+            for candidate in self.objects
+            if candidate.get("kind") == kind.get("kind")
+            and (
+                not kind.get("apiVersion") or candidate.get("apiVersion") == kind.get("apiVersion")
+            )
+        ]
+        namespaced = any(get(c, ("metadata", "namespace")) for c in candidates)
+        where = ref.get("namespace") or (namespace if namespaced else None)
         found = []
-        for candidate in self.objects:
-            if candidate.get("kind") != kind.get("kind"):
-                continue
-            if kind.get("apiVersion") and candidate.get("apiVersion") != kind.get("apiVersion"):
-                continue
+        for candidate in candidates:
             metadata = _mapping(candidate.get("metadata"))
-            if ref.get("namespace") and metadata.get("namespace") != ref.get("namespace"):
+            if where and metadata.get("namespace") != where:
                 continue
             if ref.get("name"):
                 if metadata.get("name") == ref["name"]:

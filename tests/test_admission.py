@@ -732,3 +732,54 @@ spec: {policyName: versions, validationActions: [Deny]}
         ("name.yaml", "a DNS-1035 label must consist of lower c"),
         ("old.yaml", "version 2.4.0 or later"),
     ]
+
+
+def test_docs_per_namespace_parameters() -> None:
+    """A namespaced parameter kind with no `paramRef.namespace` is looked up in the namespace
+    of the object judged: each team sets its own rule; a namespace without one is denied."""
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: team-limits}
+spec:
+  paramKind: {apiVersion: v1, kind: ConfigMap}
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  validations:
+    - expression: "params.data.enforce != 'true' || object.spec.replicas <= 2"
+      messageExpression: "'at most 2 replicas in ' + params.metadata.namespace"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: team-limits}
+spec:
+  policyName: team-limits
+  validationActions: [Deny]
+  paramRef: {name: team-policy, parameterNotFoundAction: Deny}
+"""
+
+    def team(namespace: str, enforce: str) -> str:
+        return f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: team-policy, namespace: {namespace}}}
+data: {{enforce: "{enforce}"}}
+"""
+
+    found = findings(
+        {
+            "policy.yaml": policy,
+            "teams.yaml": team("alpha", "true") + "---\n" + team("beta", "false"),
+            "alpha.yaml": deployment("a", "alpha", 3),
+            "beta.yaml": deployment("b", "beta", 3),
+            "gamma.yaml": deployment("c", "gamma", 1),
+        }
+    )
+    assert sorted((f.file, f.message) for f in found if f.policy_id.startswith("VAP")) == [
+        ("alpha.yaml", "at most 2 replicas in alpha"),
+        ("gamma.yaml", "no ConfigMap parameters found for binding team-limits"),
+    ]
