@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper import admission_cost as cost
@@ -37,6 +37,7 @@ from gatekeeper.evaluate import stable_path
 from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.problems import to_finding
+from gatekeeper.workloads import pod_view
 from gatekeeper.yamldoc import NodeLocator, YamlDocument
 
 GROUP = "admissionregistration.k8s.io/"
@@ -44,7 +45,8 @@ POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
 SEVERITY = {"Deny": "high", "Warn": "low", "Audit": "info"}
 RENDERED = frozenset({"helm", "kustomize"})  # sources whose objects a tool renders
-_OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*)+)")
+# `object` and the fields it selects, up to a method call (`.orValue(...)`, `.all(...)`)
+_OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*(?![\w(]))+)")
 # kind -> resource, where adding "s" is wrong
 _IRREGULAR = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"}
 
@@ -146,19 +148,34 @@ class Admission:
             ]
         if not isinstance(obj, dict):
             return []
-        old = self.old_object(document)
+        findings, judged = self._admit(document, self.old_object(document))
+        pods = _pods_of(document)
+        if pods is not None:  # what its controller will ask the API server to admit
+            findings += self._admit(pods, None, judged)[0]
+        return findings
+
+    def _admit(
+        self, document: Document, old: dict[str, Any] | None, judged: frozenset[int] = frozenset()
+    ) -> tuple[list[Finding], frozenset[int]]:
+        """The findings of every binding that matches the object (bar those `judged`
+        already), and those bindings."""
+        obj = document.obj
         operation = "CREATE" if old is None else "UPDATE"
         findings: list[Finding] = []
+        matched = set(judged)
         for policy in self.policies:
             for binding in policy.bindings:
+                if id(binding) in judged:
+                    continue
                 if not self._matches(policy.constraints, obj, document.namespace, operation):
                     continue
                 if binding.match and not self._matches(
                     binding.match, obj, document.namespace, operation
                 ):
                     continue
+                matched.add(id(binding))
                 findings.extend(self._judge(policy, binding, document, old))
-        return findings
+        return findings, frozenset(matched)
 
     def old_object(self, document: Document) -> dict[str, Any] | None:
         """The base revision's object a pull request changes into `document` (None: created,
@@ -237,7 +254,7 @@ class Admission:
                 "resource": {**_gvk(obj), "resource": resource_of(str(obj.get("kind", "")))},
                 "name": str(get(obj, ("metadata", "name")) or ""),
                 "namespace": namespace,
-                "userInfo": self.user_info,
+                "userInfo": document.extra.get(_CREATOR) or self.user_info,
                 "dryRun": False,
             },
             "variables": {},
@@ -339,6 +356,11 @@ class Admission:
         weight = severity or next(
             (SEVERITY[a] for a in ("Deny", "Warn", "Audit") if a in actions), "high"
         )
+        template: Path | None = document.extra.get(_TEMPLATE)
+        if template is not None:  # a Pod its controller creates: at the pod template
+            path = (*template, *path) if path[:1] in (("metadata",), ("spec",)) else path
+            document = replace(document, obj=document.extra[_WORKLOAD])
+            message = f"{message} (in the Pods that {document.kind} {document.name} creates)"
         location = document.locator.locate(path)
         return Finding(
             policy_id=policy.id,
@@ -405,6 +427,34 @@ class _Budget:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+# Who creates the Pods of each workload kind (kube-controller-manager's service accounts).
+POD_CREATORS = {
+    "Deployment": "replicaset-controller",
+    "ReplicaSet": "replicaset-controller",
+    "StatefulSet": "statefulset-controller",
+    "DaemonSet": "daemon-set-controller",
+    "Job": "job-controller",
+    "CronJob": "job-controller",
+    "ReplicationController": "replication-controller",
+}
+_TEMPLATE, _WORKLOAD, _CREATOR = "admission_pod_template", "admission_workload", "admission_user"
+
+
+def _pods_of(document: Document) -> Document | None:
+    """The Pod a workload's controller creates from its template, as a document the API
+    server is asked to admit (CREATE, by the controller's service account); None for an
+    object that creates no Pods."""
+    creator = POD_CREATORS.get(document.kind)
+    view = pod_view(document.obj) if creator else None
+    if view is None:
+        return None
+    account = f"system:serviceaccount:kube-system:{creator}"
+    groups = ["system:serviceaccounts", "system:serviceaccounts:kube-system"]
+    user = {"username": account, "groups": [*groups, "system:authenticated"]}
+    extra = {_TEMPLATE: view.template_path, _WORKLOAD: document.obj, _CREATOR: user}
+    return replace(document, obj=view.pod, extra={**document.extra, **extra})
 
 
 # (variant, API group, kind, namespace, name): the same object in two revisions

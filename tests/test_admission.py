@@ -783,3 +783,52 @@ data: {{enforce: "{enforce}"}}
         ("alpha.yaml", "at most 2 replicas in alpha"),
         ("gamma.yaml", "no ConfigMap parameters found for binding team-limits"),
     ]
+
+
+def test_a_pod_policy_judges_the_pods_a_workload_will_create() -> None:
+    """A policy written for Pods admits a Deployment, then refuses the Pods its controller
+    creates: the rollout fails. Said at the pod template's field, with the controller as
+    the requesting user (a policy that exempts kube-system's controllers exempts them)."""
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-host-network}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [pods]}
+  matchConditions:
+    - name: not-exempt
+      expression: "request.userInfo.username != 'system:serviceaccount:kube-system:EXEMPT'"
+  validations:
+    - expression: "!object.spec.?hostNetwork.orValue(false)"
+      message: host networking is not allowed
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-host-network}
+spec: {policyName: no-host-network, validationActions: [Deny]}
+"""
+    host = deployment("web", "x", 1).replace("    spec:\n", "    spec:\n      hostNetwork: true\n")
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: x}\n"
+    pod += "spec:\n  hostNetwork: true\n  containers: [{name: c, image: c}]\n"
+    files = {"host.yaml": host, "pod.yaml": pod, "fine.yaml": deployment("ok", "x", 1)}
+    found = findings({**files, "policy.yaml": policy})
+    assert [(f.file, f.line, f.path, f.message, f.kind) for f in found] == [
+        (
+            "host.yaml",
+            14,
+            "spec.template.spec.hostNetwork",
+            "host networking is not allowed (in the Pods that Deployment web creates)",
+            "Deployment",
+        ),
+        ("pod.yaml", 5, "spec.hostNetwork", "host networking is not allowed", "Pod"),
+    ]
+    exempt = policy.replace("EXEMPT", "replicaset-controller")
+    assert [f.file for f in findings({**files, "policy.yaml": exempt})] == ["pod.yaml"]
+    # a policy that judges Deployments as well: said once, at the Deployment
+    both = policy.replace("resources: [pods]", "resources: [pods, deployments]")
+    both = both.replace('apiGroups: [""]', 'apiGroups: ["", apps]')
+    both = both.replace("object.spec.?hostNetwork", "object.spec.?template.spec.hostNetwork")
+    found = findings({"host.yaml": host, "policy.yaml": both})
+    assert [(f.file, f.message) for f in found] == [("host.yaml", "host networking is not allowed")]
