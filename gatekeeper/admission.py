@@ -133,6 +133,7 @@ class Admission:
     user_info: dict[str, Any] = field(default_factory=dict)
     # In a pull request: the base revision's objects by identity (None: everything is created)
     old: dict[Identity, dict[str, Any]] | None = None
+    _last_sized: tuple[Any, tuple[int, int]] | None = field(default=None, repr=False)
 
     def __bool__(self) -> bool:
         return any(policy.bindings for policy in self.policies)
@@ -259,8 +260,9 @@ class Admission:
             },
             "variables": {},
         }
-        conditions = _Budget(cost.PER_MATCH_CONDITIONS, "matchConditions")
-        budget = _Budget(cost.PER_EVALUATION, "the policy")
+        sizes = self._sizes(obj, old, params, data["namespaceObject"])
+        conditions = _Budget(cost.PER_MATCH_CONDITIONS, "matchConditions", sizes)
+        budget = _Budget(cost.PER_EVALUATION, "the policy", sizes)
         try:
             for _, condition in policy.conditions:
                 if conditions.evaluate(condition, data) is not True:
@@ -306,6 +308,14 @@ class Admission:
                 self._finding(policy, binding, document, message, path, rule=validation.line)
             )
         return findings
+
+    def _sizes(self, obj: Any, *others: Any) -> tuple[int, int]:
+        """cost.sizes of an evaluation's data; the object's are kept while it is judged by
+        one policy after another."""
+        if self._last_sized is None or self._last_sized[0] is not obj:
+            self._last_sized = (obj, cost.sizes(obj))
+        lists, strings = cost.sizes(*others)
+        return max(lists, self._last_sized[1][0]), max(strings, self._last_sized[1][1])
 
     def _params(self, policy: AdmissionPolicy, binding: Binding, namespace: str) -> list[Any]:
         """The parameter objects of one evaluation. A namespaced parameter kind without
@@ -401,28 +411,46 @@ class Admission:
 @dataclass
 class _Budget:
     """The API server's runtime cost limits: per expression, and over one evaluation of a
-    policy (its matchConditions have their own), estimated by gatekeeper.admission_cost."""
+    policy (its matchConditions have their own), estimated by gatekeeper.admission_cost.
+
+    An expression whose ceiling (from the longest list and string of the data) is within
+    the limits is charged its ceiling without walking the data; should the ceilings charged
+    add up past the budget, they are replaced by estimates before anything is reported."""
 
     limit: int
     what: str
+    sizes: tuple[int, int] = (0, 0)  # the longest list and string of the data but variables
     spent: int = 0
+    bounded: list[tuple[Expression, int]] = field(default_factory=list)
 
     def evaluate(self, expression: Expression, data: dict[str, Any]) -> Any:
         if expression.costly:
-            charged = expression.cost(data)
-            if charged > cost.PER_EXPRESSION:
-                raise AdmissionError(
-                    "operation cancelled: actual cost limit exceeded (estimated cost over "
-                    f"the API server's {cost.PER_EXPRESSION:,} per expression)"
-                )
-            self.spent += charged
-            if self.spent > self.limit:
-                raise OverBudget(
-                    f"validation failed due to running out of cost budget (estimated cost of "
-                    f"{self.what} over the API server's {self.limit:,}), no further "
-                    "validation rules will be run"
-                )
+            self._charge(expression, data)
         return expression.evaluate(data)
+
+    def _charge(self, expression: Expression, data: dict[str, Any]) -> None:
+        lists, strings = cost.sizes(data.get("variables"))
+        bound = expression.ceiling(max(lists, self.sizes[0]), max(strings, self.sizes[1]))
+        if bound is not None and bound <= cost.PER_EXPRESSION and self.spent + bound <= self.limit:
+            self.spent += bound
+            self.bounded.append((expression, bound))
+            return
+        charged = expression.cost(data)
+        if charged > cost.PER_EXPRESSION:
+            raise AdmissionError(
+                "operation cancelled: actual cost limit exceeded (estimated cost over "
+                f"the API server's {cost.PER_EXPRESSION:,} per expression)"
+            )
+        self.spent += charged
+        if self.spent > self.limit and self.bounded:
+            self.spent += sum(e.cost(data) - bound for e, bound in self.bounded)
+            self.bounded.clear()
+        if self.spent > self.limit:
+            raise OverBudget(
+                f"validation failed due to running out of cost budget (estimated cost of "
+                f"{self.what} over the API server's {self.limit:,}), no further "
+                "validation rules will be run"
+            )
 
 
 def _mapping(value: Any) -> dict[str, Any]:

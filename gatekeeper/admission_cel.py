@@ -304,6 +304,7 @@ class Expression:
         self.needs_cluster = re.search(r"(?<![\w.])authorizer(?!\w)", source) is not None
         self._tree: cost.Node | None = None
         self.costly = False
+        self.shape: cost.Shape | None = None
         if self.needs_cluster:  # its library (`authorizer.group(...).check(...)`) is not here
             self._compiled = None
             return
@@ -316,10 +317,17 @@ class Expression:
         except CostError:  # a form the estimate does not know: charged as cheap
             self._tree = None
         self.costly = self._tree is not None and cost.might_be_costly(self._tree)
+        self.shape = cost.shape(self._tree) if self._tree is not None else None
 
     def cost(self, data: dict[str, Any], limit: int = cost.PER_EXPRESSION) -> int:
         """The estimated runtime cost on `data` (see gatekeeper.admission_cost)."""
         return cost.estimate(self._tree, data, limit) if self._tree is not None else 1
+
+    def ceiling(self, longest_list: int, longest_string: int) -> int | None:
+        """An upper bound of `cost` on data whose lists and strings are no longer."""
+        if self.shape is None:
+            return 1
+        return cost.ceiling(self.shape, longest_list, longest_string)
 
     def evaluate(self, data: dict[str, Any]) -> Any:
         if self._compiled is None:

@@ -309,3 +309,72 @@ def might_be_costly(tree: Node) -> bool:
             return True
         stack.extend(node.children)
     return False
+
+
+# List-building functions: from a string, a list as long as the string; flatten and range,
+# lists of any length (no ceiling without walking the data).
+_FROM_STRINGS = frozenset({"split", "findAll"})
+_UNBOUNDED = frozenset({"flatten", "lists.range", "range", "sortBy"})
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What bounds an expression's cost whatever the data: its size, how deeply it nests
+    walks of collections, and how it builds lists."""
+
+    nodes: int
+    depth: int  # nested macros and list memberships
+    joins: int  # `+` operations (a list joined from several)
+    literal: int  # the longest list or map written in the expression
+    from_strings: bool
+    unbounded: bool
+
+
+def shape(tree: Node) -> Shape:
+    nodes = depth = joins = literal = 0
+    from_strings = unbounded = False
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        nodes += 1
+        walks = (node.kind == "call" and node.member and node.name in MACROS) or (
+            node.kind == "binary" and node.name == "in"
+        )
+        level += walks
+        depth = max(depth, level)
+        joins += node.kind == "binary" and node.name == "+"
+        if node.kind in ("list", "map"):
+            literal = max(literal, len(node.children))
+        from_strings |= node.kind == "call" and node.name in _FROM_STRINGS
+        unbounded |= node.kind == "call" and node.name in _UNBOUNDED
+        stack.extend((child, level) for child in node.children)
+    return Shape(nodes, depth, joins, literal, from_strings, unbounded)
+
+
+def ceiling(form: Shape, longest_list: int, longest_string: int) -> int | None:
+    """An upper bound of `estimate` from the longest list (or map) and string of the data;
+    None when the expression can build lists of any length."""
+    if form.unbounded:
+        return None
+    size = max(longest_list, form.literal)
+    if form.from_strings:
+        size = max(size, longest_string + 1)
+    size *= 1 + form.joins
+    return int(form.nodes * (size + 3) ** form.depth)
+
+
+def sizes(*values: Any) -> tuple[int, int]:
+    """The longest list or map, and the longest string, anywhere in `values`."""
+    longest_list = longest_string = 0
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            longest_list = max(longest_list, len(value))
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            longest_list = max(longest_list, len(value))
+            stack.extend(value)
+        elif isinstance(value, str):
+            longest_string = max(longest_string, len(value))
+    return longest_list, longest_string

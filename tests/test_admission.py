@@ -832,3 +832,21 @@ spec: {policyName: no-host-network, validationActions: [Deny]}
     both = both.replace("object.spec.?hostNetwork", "object.spec.?template.spec.hostNetwork")
     found = findings({"host.yaml": host, "policy.yaml": both})
     assert [(f.file, f.message) for f in found] == [("host.yaml", "host networking is not allowed")]
+
+
+def test_ceilings_that_add_up_past_the_budget_are_estimated_before_failing() -> None:
+    """An expression is charged a ceiling when that is within the limits (no walk of the
+    data); ceilings that add up past the budget are replaced by estimates first, so thirteen
+    cheap walks do not fail where the API server passes them."""
+    from gatekeeper import admission_cost as cost
+    from gatekeeper.admission import _Budget
+    from gatekeeper.admission_cel import Expression
+
+    items = list(range(120_000))
+    data: dict[str, Any] = {"object": {"a": items}, "variables": {}}
+    walk = Expression("object.a.exists(x, x == 0)")  # ceiling ~840,000, estimate ~480,000
+    assert (walk.ceiling(len(items), 0) or 0) > 800_000
+    budget = _Budget(cost.PER_EVALUATION, "the policy", cost.sizes(data["object"]))
+    for _ in range(13):  # 11 ceilings, then estimates: the 13th re-estimates the 11
+        assert budget.evaluate(walk, data) is True
+    assert 5_000_000 < budget.spent < cost.PER_EVALUATION and not budget.bounded
