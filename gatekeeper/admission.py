@@ -134,6 +134,10 @@ class Admission:
     # In a pull request: the base revision's objects by identity (None: everything is created)
     old: dict[Identity, dict[str, Any]] | None = None
     _last_sized: tuple[Any, tuple[int, int]] | None = field(default=None, repr=False)
+    # (id of a match, apiVersion, kind, operation) -> do its resource rules match
+    _resource_verdicts: dict[tuple[int, str, str, str], bool] = field(
+        default_factory=dict, repr=False
+    )
 
     def __bool__(self) -> bool:
         return any(policy.bindings for policy in self.policies)
@@ -194,11 +198,7 @@ class Admission:
     def _matches(
         self, match: dict[str, Any], obj: dict[str, Any], namespace: str, operation: str
     ) -> bool:
-        rules = match.get("resourceRules")
-        if isinstance(rules, list) and not any(_rule_matches(r, obj, operation) for r in rules):
-            return False
-        excluded = match.get("excludeResourceRules")
-        if isinstance(excluded, list) and any(_rule_matches(r, obj, operation) for r in excluded):
+        if not self._resources_match(match, obj, operation):
             return False
         if not _selected(match.get("objectSelector"), _labels(obj)):
             return False
@@ -209,6 +209,28 @@ class Admission:
             if not _selected(match.get("namespaceSelector"), labels):
                 return False
         return True
+
+    def _resources_match(self, match: dict[str, Any], obj: dict[str, Any], operation: str) -> bool:
+        """resourceRules and excludeResourceRules; the same for every object of one API
+        version and kind unless a rule names resources, so remembered per kind."""
+        key = (id(match), str(obj.get("apiVersion")), str(obj.get("kind")), operation)
+        known = self._resource_verdicts.get(key)
+        if known is not None:
+            return known
+        rules = match.get("resourceRules")
+        excluded = match.get("excludeResourceRules")
+        verdict = not (
+            isinstance(rules, list) and not any(_rule_matches(r, obj, operation) for r in rules)
+        ) and not (
+            isinstance(excluded, list) and any(_rule_matches(r, obj, operation) for r in excluded)
+        )
+        named = any(
+            isinstance(rule, dict) and rule.get("resourceNames")
+            for rule in [*(rules or []), *(excluded or [])]
+        )
+        if not named:
+            self._resource_verdicts[key] = verdict
+        return verdict
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -543,12 +565,14 @@ def _rule_matches(rule: Any, obj: dict[str, Any], operation: str) -> bool:
         listed = rule.get(key)
         return listed is None or "*" in listed or value in listed
 
-    resources = [str(r).split("/")[0] for r in rule.get("resources") or []]
+    # an object is created or updated through its resource, never a subresource
+    # (`pods/ephemeralcontainers`, `deployments/scale`); `*/*` is every resource and more
+    resources = [str(r) for r in rule.get("resources") or []]
     resource = resource_of(gvk["kind"])
     return (
         allows("apiGroups", gvk["group"])
         and allows("apiVersions", gvk["version"])
-        and ("*" in resources or resource in resources)
+        and ("*" in resources or "*/*" in resources or resource in resources)
         and (
             not rule.get("resourceNames")
             or str(get(obj, ("metadata", "name"))) in rule["resourceNames"]

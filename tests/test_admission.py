@@ -850,3 +850,29 @@ def test_ceilings_that_add_up_past_the_budget_are_estimated_before_failing() -> 
     for _ in range(13):  # 11 ceilings, then estimates: the 13th re-estimates the 11
         assert budget.evaluate(walk, data) is True
     assert 5_000_000 < budget.spent < cost.PER_EVALUATION and not budget.bounded
+
+
+def test_resource_rules_name_resources_not_subresources() -> None:
+    """A rule for `deployments/scale` or `pods/ephemeralcontainers` is about requests the
+    repository never makes; `*/*` covers every resource; resourceNames pick by name."""
+    rule = "{apiGroups: [apps], apiVersions: [v1], operations: [CREATE], resources: RESOURCES}"
+    base = REPLICA_LIMIT.replace(
+        """      - apiGroups: ["apps"]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["deployments"]""",
+        f"      - {rule}",
+    ).replace("    namespaceSelector:\n      matchLabels:\n        environment: test\n", "")
+    base = base.replace("  matchResources:\n", "")
+    assert "RESOURCES" in base and "namespaceSelector" not in base
+    apps = {"a.yaml": deployment("web", "x", 9), "b.yaml": deployment("api", "x", 9)}
+
+    def denied(resources: str) -> list[str]:
+        policy = base.replace("RESOURCES", resources)
+        return sorted(f.file for f in findings({"vap.yaml": policy, **apps}))
+
+    assert denied("[deployments/scale]") == []
+    assert denied("[deployments]") == ["a.yaml", "b.yaml"]
+    assert denied('["*/*"]') == ["a.yaml", "b.yaml"]
+    named = base.replace("resources: RESOURCES}", "resources: [deployments], resourceNames: [api]}")
+    assert sorted(f.file for f in findings({"vap.yaml": named, **apps})) == ["b.yaml"]
