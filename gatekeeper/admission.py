@@ -20,6 +20,10 @@ is an UPDATE of the base's object: immutable-field and no-scale-down rules work,
 whose `operations` leave UPDATE out do not apply (see `compare_with_base`). An object the
 change leaves as it was is judged as the plain scan judges it, so its findings stay
 "existing" rather than turning into "fixed" or "new" by the change of operation.
+
+A workload is admitted, then its controller asks for its Pods: a policy that matches Pods
+judges the Pod of each workload's template too (said at the template). Expressions are held
+to the API server's cost limits (gatekeeper.admission_cost); past them `failurePolicy` applies.
 """
 
 from __future__ import annotations
