@@ -204,13 +204,15 @@ class Admission:
     ) -> bool:
         if not self._resources_match(match, obj, operation):
             return False
-        if not _selected(match.get("objectSelector"), _labels(obj)):
+        selector = match.get("objectSelector")
+        if selector and not _selected(selector, _labels(obj)):
             return False
-        if namespace or obj.get("kind") == "Namespace":
+        selector = match.get("namespaceSelector")
+        if selector and (namespace or obj.get("kind") == "Namespace"):
             name = namespace or str(get(obj, ("metadata", "name")) or "")
             namespace_object = self.namespaces.get(name, {})
             labels = {**_labels(namespace_object), "kubernetes.io/metadata.name": name}
-            if not _selected(match.get("namespaceSelector"), labels):
+            if not _selected(selector, labels):
                 return False
         return True
 
@@ -838,7 +840,7 @@ def compare_with_base(
     adapters = sources.adapters()
     for path in base_paths:
         adapter = sources.adapter_for(path, adapters)
-        if adapter is None or adapter.NAME not in sources.KUBERNETES_OWNERS:
+        if adapter is None or adapter.NAME not in RENDERED:  # plain manifests: read above
             continue
         try:
             loaded = adapter.load(path, base_context.tree.read(path), base_context)
