@@ -19,7 +19,9 @@ object the base revision has (same API group, kind, namespace and name) and the 
 is an UPDATE of the base's object: immutable-field and no-scale-down rules work, and rules
 whose `operations` leave UPDATE out do not apply (see `compare_with_base`). An object the
 change leaves as it was is judged as the plain scan judges it, so its findings stay
-"existing" rather than turning into "fixed" or "new" by the change of operation.
+"existing" rather than turning into "fixed" or "new" by the change of operation. The base's
+version of an admission policy the change alters or removes judges the change as well: a
+change cannot loosen the policies that judge it.
 
 A workload is admitted, then its controller asks for its Pods: a policy that matches Pods
 judges the Pod of each workload's template too (said at the template). Expressions are held
@@ -28,6 +30,7 @@ to the API server's cost limits (gatekeeper.admission_cost); past them `failureP
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from collections.abc import Iterable
@@ -106,6 +109,7 @@ class Binding:
     match: dict[str, Any] | None
     param_ref: dict[str, Any] | None
     actions: tuple[str, ...]
+    spec: Any = None  # as written (a Kyverno policy's binding is the policy)
 
 
 @dataclass
@@ -120,6 +124,13 @@ class AdmissionPolicy:
     param_kind: dict[str, Any] | None
     ignore_failures: bool
     bindings: list[Binding] = field(default_factory=list)
+    spec: Any = None  # as written
+    from_base: bool = False  # the base revision's version, which the change alters
+
+    def written(self) -> str:
+        """The policy and its bindings as written: equal when nothing changed."""
+        bindings = sorted(_canonical(binding.spec) for binding in self.bindings)
+        return _canonical([self.spec, bindings])
 
     @property
     def id(self) -> str:
@@ -137,6 +148,8 @@ class Admission:
     user_info: dict[str, Any] = field(default_factory=dict)
     # In a pull request: the base revision's objects by identity (None: everything is created)
     old: dict[Identity, dict[str, Any]] | None = None
+    # and the base's bound policies that the change alters or removes: they judge it too
+    trusted: list[AdmissionPolicy] = field(default_factory=list)
     _last_sized: tuple[Any, tuple[int, int]] | None = field(default=None, repr=False)
     # (id of a match, apiVersion, kind, operation) -> do its resource rules match
     _resource_verdicts: dict[tuple[int, str, str, str], bool] = field(
@@ -144,7 +157,7 @@ class Admission:
     )
 
     def __bool__(self) -> bool:
-        return any(policy.bindings for policy in self.policies)
+        return any(policy.bindings for policy in [*self.policies, *self.trusted])
 
     def evaluate(self, document: Document) -> list[Finding]:
         obj = document.obj
@@ -172,7 +185,7 @@ class Admission:
         operation = "CREATE" if old is None else "UPDATE"
         findings: list[Finding] = []
         matched = set(judged)
-        for policy in self.policies:
+        for policy in [*self.policies, *self.trusted]:
             for binding in policy.bindings:
                 if id(binding) in judged:
                     continue
@@ -427,11 +440,20 @@ class Admission:
                 f"Make the object pass {policy.name} (bound by {binding.name}, actions "
                 f"{', '.join(actions)}): the API server will "
                 + ("reject it" if "Deny" in actions else "warn about it")
+                + (
+                    ". This is the base revision's version of the policy, which this change "
+                    "alters: a change is judged by the policies it starts from; change the "
+                    "policy first, on its own"
+                    if policy.from_base
+                    else ""
+                )
             ),
             # where the policy (the failing validation, if one) is written
             extra={
                 "exact": location.exact,
                 "admission_policy": f"{policy.file}:{rule or policy.line}",
+                # the base's version of a policy the change alters: it judges the change too
+                **({"admission_policy_revision": "base"} if policy.from_base else {}),
             },
         )
 
@@ -479,6 +501,10 @@ class _Budget:
                 f"{self.what} over the API server's {self.limit:,}), no further "
                 "validation rules will be run"
             )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -632,6 +658,7 @@ def build(
                 else None,
                 spec.get("paramRef") if isinstance(spec.get("paramRef"), dict) else None,
                 actions,
+                spec,
             )
             bindings.append((spec, binding))
         else:
@@ -715,6 +742,7 @@ def _compile(
         validations=validations,
         param_kind=spec.get("paramKind") if isinstance(spec.get("paramKind"), dict) else None,
         ignore_failures=spec.get("failurePolicy") == "Ignore",
+        spec=spec,
     )
 
 
@@ -823,13 +851,20 @@ def compare_with_base(
     every object the base renders from `base_paths` (charts and overlays the change feeds).
     Nothing is read when the head has no bound admission policy."""
     head = for_tree(head_tree, extra)
+    base = for_tree(base_context.tree, extra)
+    unchanged = {(policy.name, policy.written()) for policy in head.policies}
+    head.trusted = [
+        replace(policy, from_base=True)
+        for policy in base.policies
+        if policy.bindings and (policy.name, policy.written()) not in unchanged
+    ]
     if not head:
         return
     from gatekeeper import sources
 
     old: dict[Identity, dict[str, Any]] = {}
     # what the base scan's discovery read already, when the base had admission policies
-    written = for_tree(base_context.tree, extra).objects or [
+    written = base.objects or [
         document.obj
         for _, document in _objects_in(_yaml_files(base_context.tree))
         if not is_admission_object(document.obj)

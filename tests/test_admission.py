@@ -879,3 +879,27 @@ def test_resource_rules_name_resources_not_subresources() -> None:
     assert denied('["*/*"]') == ["a.yaml", "b.yaml"]
     named = base.replace("resources: RESOURCES}", "resources: [deployments], resourceNames: [api]}")
     assert sorted(f.file for f in findings({"vap.yaml": named, **apps})) == ["b.yaml"]
+
+
+def test_a_change_that_weakens_an_admission_policy_is_judged_by_the_base_version(
+    tmp_path: Path,
+) -> None:
+    """Deleting the binding, or loosening the rule, in the pull request that breaks it does
+    not make it pass: the base revision's version judges the change too (new violations are
+    new, old ones stay existing); an unrelated change to the policy adds nothing twice."""
+    loose = NO_SCALE_DOWN.replace(">= oldObject.spec.replicas", ">= 0")
+    base = {"cluster/admission.yaml": NO_SCALE_DOWN, "apps/web.yaml": deployment("web", "x", 5)}
+    scaled = deployment("web", "x", 2)
+    for changed in (loose, NO_SCALE_DOWN.split("---")[0]):
+        repo = tmp_path / str(len(changed))
+        found = pull_request(
+            repo, base, {"cluster/admission.yaml": changed, "apps/web.yaml": scaled}
+        )
+        new = [f for f in found if f.status == "new" and f.policy_id == "VAP-no-scale-down"]
+        assert [f.message for f in new] == ["replicas 5 -> 2 (UPDATE)"]
+        assert new[0].extra["admission_policy_revision"] == "base"
+        assert "change the policy first" in new[0].remediation
+    # the policy unchanged: judged once, by the head's (the same) version
+    found = pull_request(tmp_path / "same", base, {"apps/web.yaml": scaled})
+    vap = [f for f in found if f.policy_id == "VAP-no-scale-down"]
+    assert len(vap) == 1 and "admission_policy_revision" not in vap[0].extra
