@@ -21,7 +21,8 @@ whose `operations` leave UPDATE out do not apply (see `compare_with_base`). An o
 change leaves as it was is judged as the plain scan judges it, so its findings stay
 "existing" rather than turning into "fixed" or "new" by the change of operation. The base's
 version of an admission policy the change alters or removes judges the change as well: a
-change cannot loosen the policies that judge it.
+change cannot loosen the policies that judge it. An object the change removes is a DELETE
+(a deployer that prunes deletes it), judged at its line in the base.
 
 A workload is admitted, then its controller asks for its Pods: a policy that matches Pods
 judges the Pod of each workload's template too (said at the template). Expressions are held
@@ -177,12 +178,16 @@ class Admission:
         return findings
 
     def _admit(
-        self, document: Document, old: dict[str, Any] | None, judged: frozenset[int] = frozenset()
+        self,
+        document: Document,
+        old: dict[str, Any] | None,
+        judged: frozenset[int] = frozenset(),
+        operation: str = "",
     ) -> tuple[list[Finding], frozenset[int]]:
         """The findings of every binding that matches the object (bar those `judged`
         already), and those bindings."""
         obj = document.obj
-        operation = "CREATE" if old is None else "UPDATE"
+        operation = operation or ("CREATE" if old is None else "UPDATE")
         findings: list[Finding] = []
         matched = set(judged)
         for policy in [*self.policies, *self.trusted]:
@@ -196,8 +201,26 @@ class Admission:
                 ):
                     continue
                 matched.add(id(binding))
-                findings.extend(self._judge(policy, binding, document, old))
+                findings.extend(self._judge(policy, binding, document, old, operation))
         return findings, frozenset(matched)
+
+    def may_delete(self) -> bool:
+        """Does a bound policy judge deletions (DELETE or every operation)?"""
+        for policy in [*self.policies, *self.trusted]:
+            matches = [policy.constraints, *(b.match or {} for b in policy.bindings)]
+            for match in matches:
+                for rule in match.get("resourceRules") or []:
+                    if isinstance(rule, dict):
+                        operations = rule.get("operations") or ["*"]
+                        if "*" in operations or "DELETE" in operations:
+                            return True
+        return False
+
+    def delete(self, document: Document) -> list[Finding]:
+        """The findings of deleting the base revision's object `document`: `object` null,
+        `oldObject` the object, at the object's line in the base."""
+        deleting = replace(document, extra={**document.extra, _DELETED: True})
+        return self._admit(deleting, document.obj, operation="DELETE")[0]
 
     def old_object(self, document: Document) -> dict[str, Any] | None:
         """The base revision's object a pull request changes into `document` (None: created,
@@ -259,6 +282,7 @@ class Admission:
         binding: Binding,
         document: Document,
         old: dict[str, Any] | None,
+        operation: str,
     ) -> list[Finding]:
         params_list: list[Any] = [None]
         if policy.param_kind:
@@ -272,7 +296,7 @@ class Admission:
                 return [self._finding(policy, binding, document, message, ())]
         findings = []
         for params in params_list:
-            findings.extend(self._judge_with(policy, binding, document, params, old))
+            findings.extend(self._judge_with(policy, binding, document, params, old, operation))
         return findings
 
     def _judge_with(
@@ -282,16 +306,17 @@ class Admission:
         document: Document,
         params: Any,
         old: dict[str, Any] | None,
+        operation: str,
     ) -> list[Finding]:
         obj = document.obj
         namespace = document.namespace
         data: dict[str, Any] = {
-            "object": obj,
+            "object": None if operation == "DELETE" else obj,
             "oldObject": old,
             "params": params,
             "namespaceObject": self.namespaces.get(namespace) if namespace else None,
             "request": {
-                "operation": "CREATE" if old is None else "UPDATE",
+                "operation": operation,
                 "kind": _gvk(obj),
                 "resource": {**_gvk(obj), "resource": resource_of(str(obj.get("kind", "")))},
                 "name": str(get(obj, ("metadata", "name")) or ""),
@@ -408,6 +433,10 @@ class Admission:
             (SEVERITY[a] for a in ("Deny", "Warn", "Audit") if a in actions), "high"
         )
         template: Path | None = document.extra.get(_TEMPLATE)
+        if document.extra.get(_DELETED):
+            message = (
+                f"{message} (deleting {document.kind} {document.name}, which the change removes)"
+            )
         if template is not None:  # a Pod its controller creates: at the pod template
             path = (*template, *path) if path[:1] in (("metadata",), ("spec",)) else path
             document = replace(document, obj=document.extra[_WORKLOAD])
@@ -522,6 +551,7 @@ POD_CREATORS = {
     "ReplicationController": "replication-controller",
 }
 _TEMPLATE, _WORKLOAD, _CREATOR = "admission_pod_template", "admission_workload", "admission_user"
+_DELETED = "admission_deleted"
 
 
 def _pods_of(document: Document) -> Document | None:
@@ -839,18 +869,21 @@ def _objects_in(files: Iterable[tuple[str, bytes]]) -> list[tuple[str, YamlDocum
 
 
 def compare_with_base(
-    head_tree: Any,
+    head_context: Any,
     extra: tuple[tuple[str, YamlDocument], ...],
     base_context: Any,
     base_paths: Iterable[str],
-) -> None:
+    head_paths: Iterable[str],
+) -> list[Finding]:
     """Make a pull request's head an update of its base: the head's admission policies see
-    each object the base revision has as an UPDATE with that object as `oldObject`.
+    each object the base revision has as an UPDATE with that object as `oldObject`, and
+    judge each object the change removes as a DELETE (the findings returned: a deployer
+    that prunes deletes it).
 
     The base objects are every object written in the base tree (wherever it moved from) and
     every object the base renders from `base_paths` (charts and overlays the change feeds).
     Nothing is read when the head has no bound admission policy."""
-    head = for_tree(head_tree, extra)
+    head = for_tree(head_context.tree, extra)
     base = for_tree(base_context.tree, extra)
     unchanged = {(policy.name, policy.written()) for policy in head.policies}
     head.trusted = [
@@ -859,9 +892,7 @@ def compare_with_base(
         if policy.bindings and (policy.name, policy.written()) not in unchanged
     ]
     if not head:
-        return
-    from gatekeeper import sources
-
+        return []
     old: dict[Identity, dict[str, Any]] = {}
     # what the base scan's discovery read already, when the base had admission policies
     written = base.objects or [
@@ -872,22 +903,61 @@ def compare_with_base(
     for obj in written:
         if obj.get("kind"):
             old.setdefault(identity(obj), obj)
+    base_paths = list(base_paths)
+    rendered = _rendered(base_context, base_paths)
+    for document in rendered:
+        variant = str(document.extra.get("variant") or "")
+        old[identity(document.obj, document.namespace, variant)] = document.obj
+        # an object moved out of its chart or overlay is still the same object
+        old.setdefault(identity(document.obj, document.namespace), document.obj)
+    head.old = old
+    if not head.may_delete():
+        return []
+    kept = {identity(obj) for obj in head.objects if obj.get("kind")}
+    kept |= {identity(d.obj, d.namespace) for d in _rendered(head_context, list(head_paths))}
+    findings = []
+    for document in [*_written_in(base_context.tree, base_paths), *rendered]:
+        if identity(document.obj, document.namespace) not in kept:
+            findings += head.delete(document)
+    return findings
+
+
+def _rendered(context: Any, paths: list[str]) -> list[Document]:
+    """The objects the charts and overlays among `paths` render."""
+    from gatekeeper import sources
+
     adapters = sources.adapters()
-    for path in base_paths:
+    found = []
+    for path in paths:
         adapter = sources.adapter_for(path, adapters)
-        if adapter is None or adapter.NAME not in RENDERED:  # plain manifests: read above
+        if adapter is None or adapter.NAME not in RENDERED:  # plain manifests: read apart
             continue
         try:
-            loaded = adapter.load(path, base_context.tree.read(path), base_context)
-        except Exception:  # the base scan reports what is wrong with the base's files
+            loaded = adapter.load(path, context.tree.read(path), context)
+        except Exception:  # the scan of that revision reports what is wrong with the file
             continue
-        for document in loaded.documents:
-            if isinstance(document.obj, dict) and document.source in RENDERED:
-                variant = str(document.extra.get("variant") or "")
-                old[identity(document.obj, document.namespace, variant)] = document.obj
-                # an object moved out of its chart or overlay is still the same object
-                old.setdefault(identity(document.obj, document.namespace), document.obj)
-    head.old = old
+        found += [d for d in loaded.documents if isinstance(d.obj, dict) and d.source in RENDERED]
+    return found
+
+
+def _written_in(tree: Any, paths: list[str]) -> list[Document]:
+    """The Kubernetes objects written in `paths` of the tree, with their lines."""
+    from gatekeeper.sources import kubernetes
+
+    found = []
+    for path in paths:
+        if not kubernetes.detect(path):
+            continue
+        try:
+            loaded = kubernetes.load(path, tree.read(path))
+        except Exception:  # the scan of that revision reports what is wrong with the file
+            continue
+        found += [
+            d
+            for d in loaded.documents
+            if isinstance(d.obj, dict) and d.obj.get("kind") and not is_admission_object(d.obj)
+        ]
+    return found
 
 
 def _none_on_disk(tree: Any) -> bool:

@@ -903,3 +903,59 @@ def test_a_change_that_weakens_an_admission_policy_is_judged_by_the_base_version
     found = pull_request(tmp_path / "same", base, {"apps/web.yaml": scaled})
     vap = [f for f in found if f.policy_id == "VAP-no-scale-down"]
     assert len(vap) == 1 and "admission_policy_revision" not in vap[0].extra
+
+
+def test_an_object_the_change_removes_is_deleted(tmp_path: Path) -> None:
+    """A deployer that prunes deletes what the change removes: a policy on DELETE judges it
+    with `object` null and `oldObject` the base's object, at its line in the base. Moved to
+    another file, it is not deleted."""
+    policy = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: keep-protected}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [DELETE], resources: [namespaces]}
+  validations:
+    - expression: "object == null && oldObject.metadata.?labels.protected.orValue('') != 'true'"
+      messageExpression: "request.operation + ' of protected namespace ' + oldObject.metadata.name"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: keep-protected}
+spec: {policyName: keep-protected, validationActions: [Deny]}
+"""
+
+    def namespace(name: str, protected: bool) -> str:
+        labels = "\n  labels: {protected: 'true'}" if protected else ""
+        return f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}{labels}\n"
+
+    found = pull_request(
+        tmp_path,
+        {
+            "cluster/policy.yaml": policy,
+            "cluster/namespaces.yaml": namespace("payments", True)
+            + "---\n"
+            + namespace("scratch", False)
+            + "---\n"
+            + namespace("ledger", True),
+            "cluster/moving.yaml": namespace("audit", True),
+        },
+        {
+            "cluster/namespaces.yaml": namespace("ledger", True),
+            "cluster/moving.yaml": None,
+            "cluster/moved.yaml": namespace("audit", True),
+        },
+    )
+    assert [
+        (f.status, f.file, f.line, f.message) for f in found if f.policy_id.startswith("VAP")
+    ] == [
+        (
+            "new",
+            "cluster/namespaces.yaml",
+            1,
+            "DELETE of protected namespace payments (deleting Namespace payments, which the "
+            "change removes)",
+        )
+    ]
