@@ -916,8 +916,10 @@ def compare_with_base(
     kept = {identity(obj) for obj in head.objects if obj.get("kind")}
     kept |= {identity(d.obj, d.namespace) for d in _rendered(head_context, list(head_paths))}
     findings = []
-    for document in [*_written_in(base_context.tree, base_paths), *rendered]:
-        if identity(document.obj, document.namespace) not in kept:
+    for document in [*_written_in(base_context, base_paths), *rendered]:
+        key = identity(document.obj, document.namespace)
+        if key not in kept:
+            kept.add(key)  # one deletion per object, however many renderings had it
             findings += head.delete(document)
     return findings
 
@@ -940,8 +942,9 @@ def _rendered(context: Any, paths: list[str]) -> list[Document]:
     return found
 
 
-def _written_in(tree: Any, paths: list[str]) -> list[Document]:
-    """The Kubernetes objects written in `paths` of the tree, with their lines."""
+def _written_in(context: Any, paths: list[str]) -> list[Document]:
+    """The Kubernetes objects written in `paths` of the context's tree that a deployer applies
+    as written (not a chart's template nor an overlay's base), with their lines."""
     from gatekeeper.sources import kubernetes
 
     found = []
@@ -949,7 +952,7 @@ def _written_in(tree: Any, paths: list[str]) -> list[Document]:
         if not kubernetes.detect(path):
             continue
         try:
-            loaded = kubernetes.load(path, tree.read(path))
+            loaded = kubernetes.load(path, context.tree.read(path), context)
         except Exception:  # the scan of that revision reports what is wrong with the file
             continue
         found += [

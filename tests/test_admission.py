@@ -959,3 +959,25 @@ spec: {policyName: keep-protected, validationActions: [Deny]}
             "change removes)",
         )
     ]
+
+
+def test_removing_an_overlay_and_its_base_deletes_each_object_once(tmp_path: Path) -> None:
+    """Removing an overlay and its base deletes what the overlay rendered (prod/web) and
+    the base as a deployer may apply it (default/web: written, and built by its own
+    kustomization), each object once."""
+    policy = NO_SCALE_DOWN.split("---")[0].replace("[UPDATE]", "[DELETE]")
+    policy = policy.replace("object.spec.replicas >= oldObject.spec.replicas", "false")
+    policy += "---\n" + NO_SCALE_DOWN.split("---")[2]
+    base = {
+        "cluster/admission.yaml": policy,
+        "base/kustomization.yaml": "resources:\n  - web.yaml\n",
+        "base/web.yaml": deployment("web", "default", 1),
+        "overlays/prod/kustomization.yaml": "resources:\n  - ../../base\nnamespace: prod\n",
+    }
+    removed = {path: None for path in base if path != "cluster/admission.yaml"}
+    found = pull_request(tmp_path, base, removed)
+    deleted = [(f.namespace, f.name, f.file) for f in found if f.policy_id.startswith("VAP")]
+    assert sorted(deleted) == [
+        ("default", "web", "base/web.yaml"),
+        ("prod", "web", "base/web.yaml"),
+    ]
