@@ -146,3 +146,31 @@ def checkout(entry: LockEntry, subdir: str = "") -> Path:
     if not path.is_dir():
         raise ConfigError(f"{entry.git}@{entry.ref}: no directory {subdir!r}", LOCK_NAME)
     return path
+
+
+def consumer_sources(config_raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The git consumers of a policy repository's `impact:` section: pinned like sources."""
+    impact = config_raw.get("impact") or {}
+    return [consumer for consumer in impact.get("consumers", ()) if "git" in consumer]
+
+
+def moved_from(source: dict[str, Any], previous: list[LockEntry]) -> LockEntry | None:
+    """The pin `source` had before: the same URL and ref, else the same URL (its ref was
+    edited, say v1.4.0 to v1.5.0), else none (a new source)."""
+    same_url = [entry for entry in previous if entry.git == source["git"]]
+    return next((e for e in same_url if e.ref == source["ref"]), None) or next(iter(same_url), None)
+
+
+def release_notes(old: LockEntry, new: LockEntry, subdir: str = "") -> str:
+    """What moving a git policy source from `old` to `new` changes: policies added, removed,
+    changed (Markdown), as `gatekeeper changelog` lists them; the reason when it cannot tell."""
+    from gatekeeper.changelog import policy_changes
+    from gatekeeper.errors import UsageError
+    from gatekeeper.policy.loader import load_bundle
+
+    try:
+        before = load_bundle([checkout(old, subdir)])
+        after = load_bundle([checkout(new, subdir)])
+    except UsageError as error:
+        return f"No release notes: {error}\n"
+    return policy_changes(before, after).render(level=3)

@@ -153,9 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     lock = commands.add_parser(
-        "lock", help="resolve git policy sources of .gatekeeper.yml and write gatekeeper.lock"
+        "lock", help="pin git policy sources of .gatekeeper.yml in gatekeeper.lock"
     )
     lock.add_argument("--config", "-c", metavar="FILE", help="configuration file")
+    lock.add_argument(
+        "--update",
+        action="store_true",
+        help="resolve every ref again (a branch or moved tag advances); prints the release "
+        "notes of each policy source that moved",
+    )
     _add_root_option(lock)
 
     inventory = commands.add_parser(
@@ -194,9 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATH|URL@REF",
-        help="a consumer repository (repeatable)",
+        help="a consumer repository (repeatable; default: `impact.consumers` of .gatekeeper.yml)",
     )
-    impact.add_argument("--path", default=".", help="the policies' directory in this repository")
+    impact.add_argument(
+        "--path",
+        help="the policies' directory in this repository (default: `impact.path`, else all)",
+    )
     impact.add_argument("--format", "-f", choices=("text", "json"), default="text")
     impact.add_argument("--output", "-o", metavar="FILE")
 

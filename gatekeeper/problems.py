@@ -95,6 +95,18 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Set the gate's settings in the base branch's .gatekeeper.yml (`gate:`); "
         "inputs may only make them stricter.",
     ),
+    "GK-IMPACT": ProblemKind(
+        "medium",
+        "Policy change newly blocks findings in consumers",
+        "Check with the consumers' owners (or announce it in the release notes) before "
+        "releasing; `impact.failOn` in .gatekeeper.yml decides whether it fails the check.",
+    ),
+    "GK-IMPACT-ERROR": ProblemKind(
+        "high",
+        "Impact on consumers could not be judged",
+        "Fix the policies or the `impact:` consumer named (pin git consumers with "
+        "`gatekeeper lock`), so the preview can judge every consumer.",
+    ),
     "GK-WAIVER-EXPIRED": ProblemKind(
         "high",
         "Waiver expired",

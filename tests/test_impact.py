@@ -23,6 +23,12 @@ field: spec.hostNetwork
 message: "{{ object.metadata.name }} uses the host network"
 """
 
+# A policy with a match condition (a compiled CEL program: compared by its text).
+SCOPED = HOST_NETWORK.replace("ORG-NO-HOST-NETWORK", "ORG-SCOPED").replace(
+    "match: {source: kubernetes, kinds: [Pod]}",
+    "match: {source: kubernetes, kinds: [Pod], condition: \"object.metadata.name != 'a'\"}",
+)
+
 
 def pod(name: str, privileged: bool, host_network: bool) -> str:
     return (
@@ -81,6 +87,8 @@ def test_changelog_lists_policies_added_removed_and_changed(
     repo = Repo(policies)
     repo.write("privileged.yaml", PRIVILEGED_POLICY)
     repo.write("host.yaml", HOST_NETWORK)
+    repo.write("scoped.yaml", SCOPED)
+    repo.write("narrowed.yaml", SCOPED.replace("ORG-SCOPED", "ORG-NARROWED").replace("'a'", "'b'"))
     repo.commit("v1")
     repo.git.git.tag("v1")
     (policies / "privileged.yaml").unlink()
@@ -91,11 +99,138 @@ def test_changelog_lists_policies_added_removed_and_changed(
         ),
     )
     repo.write("new.yaml", PRIVILEGED_POLICY.replace("TEST-NO-PRIVILEGED", "ORG-NEW"))
+    repo.write("scoped.yaml", SCOPED)  # the same at both tags: no news
+    repo.write("narrowed.yaml", SCOPED.replace("ORG-SCOPED", "ORG-NARROWED"))
     repo.commit("v2")
     run = gatekeeper("changelog", "--from", "v1", cwd=policies)
     assert run.returncode == 0, run.stderr
     assert run.stdout == (
         "## Added\n\n- `ORG-NEW` (high): No privileged containers\n\n"
         "## Removed\n\n- `TEST-NO-PRIVILEGED` (high): No privileged containers\n\n"
-        "## Changed\n\n- `ORG-NO-HOST-NETWORK`: severity low -> high; parameters x\n"
+        "## Changed\n\n- `ORG-NARROWED`: what it matches\n"
+        "- `ORG-NO-HOST-NETWORK`: severity low -> high; parameters x\n"
     )
+
+
+def test_lock_shows_the_release_notes_of_each_policy_source_that_moves(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """v1 -> v2 by editing the ref; then a tag moved under the pin: only --update follows it."""
+    policies = Repo(tmp_path / "policies")
+    policies.write("k8s/privileged.yaml", PRIVILEGED_POLICY)
+    policies.write("k8s/host-network.yaml", HOST_NETWORK)
+    policies.write("other/ignored.yaml", PRIVILEGED_POLICY.replace("TEST-NO-", "OTHER-"))
+    v1 = policies.commit("v1")
+    policies.git.git.tag("v1")
+    (policies.root / "k8s/privileged.yaml").unlink()
+    policies.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "high"))
+    policies.write("other/new.yaml", PRIVILEGED_POLICY.replace("TEST-NO-", "OTHER-NEW-"))
+    v2 = policies.commit("v2")
+    policies.git.git.tag("v2")
+    url = policies.root.as_uri()
+    consumer = Repo(tmp_path / "consumer")
+    consumer.write(
+        ".gatekeeper.yml", f"builtin: false\npolicies: [{{git: '{url}', ref: v1, path: k8s}}]\n"
+    )
+    consumer.commit("use v1")
+    first = gatekeeper("lock", cwd=consumer.root)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ""  # a new pin moved from nowhere: no notes
+    assert f"{url} v1 -> {v1}" in first.stderr
+    config = consumer.root / ".gatekeeper.yml"
+    config.write_text(config.read_text().replace("ref: v1", "ref: v2"))
+    moved = gatekeeper("lock", cwd=consumer.root)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout == (
+        f"## {url} (k8s): v1 ({v1[:12]}) -> v2 ({v2[:12]})\n\n"
+        "### Removed\n\n- `TEST-NO-PRIVILEGED` (high): No privileged containers\n\n"
+        "### Changed\n\n- `ORG-NO-HOST-NETWORK`: severity low -> high\n"
+    )  # `other/` is not this source's directory: OTHER-NEW is no news here
+    assert gatekeeper("lock", cwd=consumer.root).stdout == ""
+    policies.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "critical"))
+    v3 = policies.commit("v3")
+    policies.git.git.tag("-f", "v2", v3)
+    kept = gatekeeper("lock", cwd=consumer.root)
+    assert (kept.returncode, kept.stdout) == (0, "")
+    assert json.loads((consumer.root / "gatekeeper.lock").read_text())["sources"][0]["commit"] == v2
+    updated = gatekeeper("lock", "--update", cwd=consumer.root)
+    assert updated.returncode == 0, updated.stderr
+    assert updated.stdout == (
+        f"## {url} (k8s): v2 ({v2[:12]}) -> v2 ({v3[:12]})\n\n"
+        "### Changed\n\n- `ORG-NO-HOST-NETWORK`: severity high -> critical\n"
+    )
+    assert json.loads((consumer.root / "gatekeeper.lock").read_text())["sources"][0]["commit"] == v3
+
+
+def test_impact_on_the_configured_consumers_one_of_them_a_pinned_git_repository(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Without --against, `impact.consumers` of .gatekeeper.yml: a directory of the policy
+    repository and a git repository at its gatekeeper.lock pin (not where its branch is now)."""
+    b = Repo(tmp_path / "b")
+    b.write("deploy/one.yaml", pod("one", False, True))
+    b.write(  # b's own threshold counts, and its per-directory overrides
+        ".gatekeeper.yml",
+        "severityThreshold: critical\n"
+        "overrides: [{path: legacy/**, disable: [ORG-NO-HOST-NETWORK]}]\n",
+    )
+    b.write("legacy/old.yaml", pod("old", False, True))
+    b.commit("b")
+    policies = Repo(tmp_path / "policies")
+    policies.write(
+        ".gatekeeper.yml",
+        "impact:\n  consumers:\n    - path: examples/a\n"  # policies: the rest of the repo
+        f"    - {{git: '{b.root.as_uri()}', ref: main}}\n",
+    )
+    policies.write("k8s/host-network.yaml", HOST_NETWORK)
+    policies.write("examples/a/pod.yaml", pod("web", False, True))
+    policies.write("examples/a/tests/pod.yaml", pod("fixture", False, True))  # advisory in a
+    assert gatekeeper("impact", "--base", "HEAD", cwd=policies.root).returncode == 2  # no lock
+    assert gatekeeper("lock", cwd=policies.root).returncode == 0
+    policies.commit("v1")
+    policies.write("k8s/host-network.yaml", HOST_NETWORK.replace("low", "critical"))
+    policies.commit("v2")
+    b.write("deploy/two.yaml", pod("two", False, True))
+    b.commit("after the pin")
+    run = gatekeeper("impact", "--base", "HEAD~1", "--format", "json", cwd=policies.root)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["summary"] == "this change would newly block 2 findings in 2 of 2 consumers"
+    a, pinned = report["consumers"]
+    assert (a["consumer"], a["newly_blocking"]) == ("examples/a", 1)  # not its test fixture
+    assert [f["file"] for f in a["severity_changed"]] == ["pod.yaml", "tests/pod.yaml"]
+    assert pinned["consumer"] == f"{b.root.as_uri()} (main)"
+    assert (pinned["threshold"], pinned["newly_blocking"]) == ("critical", 1)  # not legacy/
+    # --against URL@REF resolves the ref now: the branch's newer commit has both pods.
+    run = gatekeeper(
+        "impact", "--base", "HEAD~1", "--against", f"{b.root.as_uri()}@main", cwd=policies.root
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.endswith("this change would newly block 2 findings in 1 of 1 consumer\n")
+
+
+def test_config_validate_checks_the_impact_consumers(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    b = Repo(tmp_path / "b")
+    b.write("deploy/one.yaml", pod("one", False, True))
+    b.commit("b")
+    policies = Repo(tmp_path / "policies")
+    policies.write("examples/a/pod.yaml", pod("web", False, True))
+    config = policies.root / ".gatekeeper.yml"
+    config.write_text(
+        "builtin: false\nimpact:\n  consumers:\n    - path: examples/a\n"
+        f"    - git: '{b.root.as_uri()}'\n      ref: main\n"
+    )
+    unlocked = gatekeeper("config", "validate", cwd=policies.root)
+    assert unlocked.returncode == 2
+    assert f".gatekeeper.yml:5: impact consumer {b.root.as_uri()} at main is not locked" in (
+        unlocked.stderr
+    )
+    assert gatekeeper("lock", cwd=policies.root).returncode == 0
+    valid = gatekeeper("config", "validate", cwd=policies.root)
+    assert valid.returncode == 0, valid.stderr
+    config.write_text(config.read_text().replace("examples/a", "../a"))
+    outside = gatekeeper("config", "validate", cwd=policies.root)
+    assert outside.returncode == 2
+    assert ".gatekeeper.yml:4: impact consumer '../a' is outside the repository" in outside.stderr

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from gatekeeper import output
-from gatekeeper.impact import bundle_at, policy_changes
+from gatekeeper.changelog import policy_changes
+from gatekeeper.impact import bundle_at
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gatekeeper import context
+from gatekeeper import context, lock
 from gatekeeper.config import check_paths
 from gatekeeper.errors import UsageError
+from gatekeeper.impact import check_consumers
 from gatekeeper.tree import WorkTree
 
 
@@ -21,6 +22,11 @@ def run(args: argparse.Namespace) -> int:
     if not config.file:
         raise UsageError(f"no .gatekeeper.yml in {root}: nothing to validate")
     check_paths(config, WorkTree(root))
+    lock_file = context.config_dir(root, config) / lock.LOCK_NAME
+    locked = (
+        lock.parse_lock(lock.LOCK_NAME, lock_file.read_bytes()) if lock_file.is_file() else None
+    )
+    check_consumers(config, root, locked)
     engine = context.build_engine(root, config, args.policies, not args.no_builtin)
     print(f"{config.file}: valid ({len(engine.policies)} policies enabled)", file=sys.stderr)
     return 0

@@ -22,11 +22,11 @@ def run(args: argparse.Namespace) -> int:
     from gatekeeper import git as gitops
     from gatekeeper.change import _trusted_config
     from gatekeeper.github import context as actions
-    from gatekeeper.github import gate
+    from gatekeeper.github import gate, preview, workflow
     from gatekeeper.github.client import Client, Settings
     from gatekeeper.github.plan import Options
     from gatekeeper.github.publish import publish
-    from gatekeeper.github.trust import guard
+    from gatekeeper.github.trust import guard, with_findings
 
     env = actions.from_environment()
     pr = env.pull_request
@@ -70,6 +70,14 @@ def run(args: argparse.Namespace) -> int:
     if env.token and pr is not None and pr.number:
         client = Client(env.api_url, env.token, env.repository, pr.number, Settings.from_env())
     guarded = guard(change, env, config, ignored, settled.check_name, root, client)
+    sections = []
+    found = preview.preview(root, config, guarded.change)
+    if found is not None:  # a policy repository: what the change does to its consumers
+        guarded.change = with_findings(guarded.change, preview.findings(found))
+        sections.append(preview.section(found))
+        print(f"gatekeeper: impact: {found.summary_line()}")
+        newly = sum(len(consumer.newly_blocking) for consumer in found.impacts)
+        workflow.set_outputs(env.output, {"impact-newly-blocking": newly})
     options = Options(
         comment_mode="none" if env.merge_group else settled.comment_mode,
         fail_on=settled.fail_on,
@@ -83,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         read_head=_reader(root, change.head_sha),
         notes=guarded.notes,
         client=client,
+        sections=sections,
     )
     counts = outcome.plan.counts
     print(

@@ -1,4 +1,5 @@
-"""`gatekeeper impact --base REF [--head REF] --against CONSUMER...`: a policy change's effect."""
+"""`gatekeeper impact --base REF [--head REF] [--against CONSUMER...]`: a policy change's effect
+on consumers (default: those `impact.consumers` of .gatekeeper.yml lists)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,37 @@ import argparse
 import json
 from pathlib import Path
 
-from gatekeeper import output
+from gatekeeper import context, lock, output
 from gatekeeper.errors import UsageError
-from gatekeeper.impact import bundle_at, consumer_root, measure, summary
+from gatekeeper.impact import (
+    ConsumerImpact,
+    Settings,
+    bundle_at,
+    configured_consumer,
+    consumer_name,
+    consumer_root,
+    measure,
+    summary,
+)
+from gatekeeper.policy.model import Policy
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.against:
-        raise UsageError("impact needs at least one --against PATH or URL@REF")
-    root = Path.cwd()
-    base = bundle_at(root, args.base, args.path)
-    head = bundle_at(root, args.head, args.path)
-    impacts = [measure(*consumer_root(spec), base, head) for spec in args.against]
+    root = context.find_root((), None)
+    settings = Settings.of(context.load_config(root))
+    if not args.against and settings is None:
+        raise UsageError(
+            "impact needs at least one --against PATH or URL@REF, or `impact: {consumers: ...}`"
+            " in .gatekeeper.yml"
+        )
+    path = args.path or (settings.path if settings else ".")
+    skip = settings.skip if settings else ()
+    base = bundle_at(root, args.base, path, skip)
+    head = bundle_at(root, args.head, path, skip)
+    if args.against or settings is None:
+        impacts = [measure(*consumer_root(spec), base, head) for spec in args.against]
+    else:
+        impacts = _configured(root, settings, base, head)
     if args.format == "json":
         text = json.dumps(
             {"summary": summary(impacts), "consumers": [i.as_dict() for i in impacts]}, indent=2
@@ -46,3 +66,18 @@ def run(args: argparse.Namespace) -> int:
     lines.append(summary(impacts))
     output.write("\n".join(lines) + "\n", args.output)
     return 0
+
+
+def _configured(
+    root: Path, settings: Settings, base: list[Policy], head: list[Policy]
+) -> list[ConsumerImpact]:
+    """The configured consumers as the working tree has them (git ones at their lock pins)."""
+    lock_file = root / lock.LOCK_NAME
+    locked = (
+        lock.parse_lock(lock.LOCK_NAME, lock_file.read_bytes()) if lock_file.is_file() else None
+    )
+    impacts = []
+    for spec in settings.consumers:
+        with configured_consumer(spec, root, None, locked) as directory:
+            impacts.append(measure(consumer_name(spec), directory, base, head))
+    return impacts

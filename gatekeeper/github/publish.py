@@ -46,6 +46,7 @@ class Outcome:
     check_run: bool = False
     commit_status: bool = False
     resolved: int = 0  # inline comments marked fixed
+    sections: list[str] = field(default_factory=list)  # more Markdown for the summary
     stale: str = ""  # the newer head, when this run's commit is no longer the head
 
     @property
@@ -61,10 +62,12 @@ def publish(
     settings: Settings | None = None,
     notes: Sequence[str] = (),
     client: Client | None = None,
+    sections: Sequence[str] = (),
 ) -> Outcome:
     """`read_head(path)`: the file's text at the head commit, for suggestions; `notes`: lines
     for the summary's notes (the gate's own, see github/trust.py); `client`: the run's client
-    when it already has one (the gate's reads), so all its calls share one deadline.
+    when it already has one (the gate's reads), so all its calls share one deadline;
+    `sections`: more Markdown for the summary, already escaped (a policy repository's impact).
 
     A merge queue's run (`merge_group`) writes nothing on the pull request: its commit is the
     queue's, never the pull request's head, so the check run (or commit status) is its only
@@ -87,7 +90,7 @@ def publish(
             context.api_url, context.token, context.repository, pr.number, settings
         )
 
-    outcome = Outcome(plan=make_plan(change, options), notes=list(notes))
+    outcome = Outcome(plan=make_plan(change, options), notes=list(notes), sections=list(sections))
     if client is None:
         _degrade(outcome, reason)
     else:
@@ -97,7 +100,13 @@ def publish(
             _degrade(outcome, f"the token cannot write ({error})")
 
     step_summary = render.summary(
-        outcome.plan, False, outcome.notes, 5000, render.STEP_SUMMARY_LIMIT, options.check_name
+        outcome.plan,
+        False,
+        outcome.notes,
+        5000,
+        render.STEP_SUMMARY_LIMIT,
+        options.check_name,
+        sections=outcome.sections,
     )
     workflow.append(context.step_summary, step_summary)
     workflow.set_outputs(context.output, outputs(outcome))
@@ -353,7 +362,7 @@ def _suggestion(finding: Finding, read_head: Callable[[str], str | None]) -> str
 def _summary_comment(
     client: Client, outcome: Outcome, check: str, fresh: Callable[[], None]
 ) -> None:
-    body = render.summary(outcome.plan, True, outcome.notes, check=check)
+    body = render.summary(outcome.plan, True, outcome.notes, check=check, sections=outcome.sections)
     identity = client.identity()
 
     def ours() -> list[Any]:
@@ -462,7 +471,13 @@ def _check_run(
     ] or [[]]
     title = limits.utf8(_title(plan), limits.TITLE_CHARS)
     summary = render.summary(
-        plan, False, outcome.notes, limit=limits.OUTPUT_BYTES, check=name, in_bytes=True
+        plan,
+        False,
+        outcome.notes,
+        limit=limits.OUTPUT_BYTES,
+        check=name,
+        in_bytes=True,
+        sections=outcome.sections,
     )
 
     def output(batch: list[dict[str, Any]]) -> dict[str, Any]:

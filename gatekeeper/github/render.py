@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 from urllib.parse import quote, unquote
@@ -49,6 +49,12 @@ def _environment() -> Any:
     return env
 
 
+def template(name: str, **values: Any) -> str:
+    """A Markdown template of `templates/` rendered with `values` (escape them with `md`)."""
+    text: str = _environment().get_template(name).render(**values)
+    return text
+
+
 def summary(
     plan: Plan,
     marker: bool,
@@ -57,14 +63,17 @@ def summary(
     limit: int = COMMENT_LIMIT,
     check: str = DEFAULT_CHECK,
     in_bytes: bool = False,
+    sections: Sequence[str] = (),
 ) -> str:
-    """The summary; shorter tables when the rendering would not fit in `limit` characters (or
+    """The summary (`sections`: more Markdown, already escaped, e.g. a policy repository's
+    impact preview); shorter tables when the rendering would not fit in `limit` characters (or
     UTF-8 bytes: a check run's summary), cut as a last resort."""
     size: Callable[[str], int] = limits.utf8_size if in_bytes else len
     cut = limits.utf8 if in_bytes else limits.chars
     notes = [limits.chars(note, 2000) for note in notes]  # an error answer can be huge
     while True:
-        text = _summary(plan, summary_marker(check) if marker else "", notes, max_rows, check)
+        marked = summary_marker(check) if marker else ""
+        text = _summary(plan, marked, notes, max_rows, check, sections)
         if size(text) <= limit or max_rows <= 1:
             return cut(text, limit)
         max_rows //= 2
@@ -78,7 +87,14 @@ def _rows(findings: list[Finding], max_rows: int) -> list[Finding]:
     ]
 
 
-def _summary(plan: Plan, marker: str, notes: list[str], max_rows: int, check: str) -> str:
+def _summary(
+    plan: Plan,
+    marker: str,
+    notes: list[str],
+    max_rows: int,
+    check: str,
+    sections: Sequence[str] = (),
+) -> str:
     new = sorted(plan.by_status("new"), key=lambda f: (not f.blocking, f.file, f.line))
     template = _environment().get_template("summary.md.j2")
     text: str = template.render(
@@ -96,6 +112,7 @@ def _summary(plan: Plan, marker: str, notes: list[str], max_rows: int, check: st
         waived_rows=_rows(plan.by_status("waived"), max_rows),
         expiring=plan.expiring,
         notes=notes,
+        sections=sections,
     )
     return text
 

@@ -90,13 +90,18 @@ def guard(
         notes.append(found.note(check_name, pr.base_ref or "the base branch"))
         if found.state == "not required":
             workflow.warn(notes[-1])
+    return Guarded(with_findings(change, added), notes)
+
+
+def with_findings(change: Any, added: list[Finding]) -> Any:
+    """`change` (a `gatekeeper.change.ChangeResult`) with `added` in its verdict."""
     if not added:
-        return Guarded(change, notes)
+        return change
     verdict = Verdict(
         sorted([*change.verdict.findings, *added], key=lambda f: f.sort_key),
         change.verdict.threshold,
     )
-    return Guarded(dataclasses.replace(change, verdict=verdict), notes)
+    return dataclasses.replace(change, verdict=verdict)
 
 
 def _reader(commit: Any) -> Callable[[str], bytes | None]:
