@@ -981,3 +981,30 @@ def test_removing_an_overlay_and_its_base_deletes_each_object_once(tmp_path: Pat
         ("default", "web", "base/web.yaml"),
         ("prod", "web", "base/web.yaml"),
     ]
+
+
+def test_object_selectors_exclusions_and_audit_only_bindings() -> None:
+    """A binding's objectSelector picks objects by label and excludeResourceRules leave some
+    out (here by name); an Audit-only binding informs (`info`) and blocks nothing."""
+    policy = REPLICA_LIMIT.replace(
+        """    namespaceSelector:
+      matchLabels:
+        environment: test
+""",
+        """    objectSelector:
+      matchExpressions: [{key: tier, operator: In, values: [frontend]}]
+    excludeResourceRules:
+      - {apiGroups: [apps], apiVersions: [v1], operations: ["*"], resources: [deployments],
+         resourceNames: [legacy]}
+""",
+    ).replace("validationActions: [Deny]", "validationActions: [Audit]")
+    assert "objectSelector" in policy and "[Audit]" in policy
+    found = findings(
+        {
+            "vap.yaml": policy,
+            "front.yaml": deployment("web", "x", 9, tier="frontend"),
+            "legacy.yaml": deployment("legacy", "x", 9, tier="frontend"),
+            "back.yaml": deployment("api", "x", 9, tier="backend"),
+        }
+    )
+    assert [(f.file, f.severity, f.blocking) for f in found] == [("front.yaml", "info", False)]
