@@ -26,6 +26,8 @@ RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 # CEL errors that mean a value of the wrong type, not a policy bug.
 _TYPE_ERROR = re.compile(r"No matching overloads|non-message type|type conversion error")
+# How a Terraform value known only at apply is written (sources/terraform.py, README).
+_UNKNOWN_PREFIX = "${"
 # GK-SCHEMA findings per document: past a few, the file is not a manifest of that kind.
 MAX_SHAPE_FINDINGS = 10
 
@@ -260,7 +262,9 @@ class Engine:
                 if policy.match.condition.evaluate(data) is not True:
                     return []
             except CelError as error:
-                return [] if skip else [self._error(policy, document, error, "match.condition")]
+                if skip or _unknown_shape(document, policy.match.condition, data, error):
+                    return []
+                return [self._error(policy, document, error, "match.condition")]
         subjects: Iterable[tuple[Path, Any]] = (
             (subject for pattern in policy.each for subject in expand(obj, pattern))
             if policy.each
@@ -274,6 +278,8 @@ class Engine:
             try:
                 verdict = policy.rule.evaluate(data)
             except CelError as error:
+                if _unknown_shape(document, policy.rule, data, error):
+                    continue
                 if not skip:
                     findings.append(
                         self._error(policy, document, error, "rule", to_real(subject_path))
@@ -548,6 +554,46 @@ def _variables(
 ) -> dict[str, Any]:
     """The CEL variables of one evaluation."""
     return {"object": obj, "params": params, "item": item, "path": path, "context": context}
+
+
+def _unknown_shape(document: Document, program: Any, data: dict[str, Any], error: CelError) -> bool:
+    """A type error on a Terraform object that only its values known after apply cause.
+
+    A whole block or list item unknown at plan time (`dynamic` over an unknown `for_each`,
+    `after_unknown`) is the string "${unknown}" where a rule expects a list or an object, and
+    the rule cannot read it. Unknowns pass (README, Terraform), so the error is theirs when the
+    same program runs without error once every unknown is left out; an ill-typed value written
+    in the configuration still errs then, and is still reported."""
+    if document.source != "terraform" or _TYPE_ERROR.search(str(error)) is None:
+        return False
+    if _is_unknown(data["item"]):
+        return True  # an `each` subject that is itself unknown: nothing known to judge
+    known = {
+        **data,
+        "object": _without_unknowns(data["object"]),
+        "item": _without_unknowns(data["item"]),
+    }
+    if known["object"] == data["object"] and known["item"] == data["item"]:
+        return False
+    try:
+        program.evaluate(known)
+    except CelError:
+        return False
+    return True
+
+
+def _without_unknowns(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _without_unknowns(item) for key, item in value.items() if not _is_unknown(item)
+        }
+    if isinstance(value, list):
+        return [_without_unknowns(item) for item in value if not _is_unknown(item)]
+    return value
+
+
+def _is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(_UNKNOWN_PREFIX)
 
 
 def _identity(path: Path) -> Path:
