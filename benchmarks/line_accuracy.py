@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -91,8 +92,13 @@ def _reads_values(root: Path, file: str, line: int) -> bool:
 
 
 def main() -> int:
+    return run(check, sys.argv[1:])
+
+
+def run(check: Callable[[Path], tuple[Counter[str], list[str]]], arguments: list[str]) -> int:
+    """Check each repository, print its counts and contradictions; 1 when there is one."""
     failed = False
-    for argument in sys.argv[1:]:
+    for argument in arguments:
         counts, wrong = check(Path(argument).resolve())
         print(argument)
         for key, value in sorted(counts.items()):

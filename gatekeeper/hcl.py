@@ -70,6 +70,32 @@ class Block:
     body: dict[str, Any]
     span: Span  # of the block; its children are the body's
     end_line: int = 0
+    raw: RawBody | None = None  # the unevaluated expressions, when parsed with expressions=True
+
+
+@dataclass
+class RawBlock:
+    """A nested block as written: `dynamic "ingress" { for_each = ...; content {...} }`."""
+
+    type: str
+    labels: list[str]
+    body: RawBody
+    span: Span
+
+
+@dataclass
+class RawBody:
+    """A body's expressions (gatekeeper.tfeval evaluates them) and nested blocks, in order."""
+
+    attributes: dict[str, RawAttribute] = field(default_factory=dict)
+    blocks: list[RawBlock] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RawAttribute:
+    expr: Expr
+    span: Span  # of the attribute; children are its value's
+    value: Any  # as `parse` reads it (`"${var.x}"` for an expression): what unknown shows
 
 
 @dataclass
@@ -78,8 +104,11 @@ class Parsed:
     duplicates: list[tuple[str, int, int]] = field(default_factory=list)  # name, line, first
 
 
-def parse(text: str) -> Parsed:
-    """Top-level blocks of an HCL file; HclError (with line) when it does not parse."""
+def parse(text: str, expressions: bool = False) -> Parsed:
+    """Top-level blocks of an HCL file; HclError (with line) when it does not parse.
+
+    With `expressions`, every block also keeps its expressions as trees (`Block.raw`): only
+    module instantiation needs them, so ordinary parsing does not pay for them."""
     import hcl2
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
@@ -104,7 +133,8 @@ def parse(text: str) -> Parsed:
         if _is(child, "BlockRule"):
             labels = [_label(label) for label in child.labels]
             value, span = walker.body(child.body, _span(child))
-            parsed.blocks.append(Block(labels[0], labels[1:], value, span))
+            raw = _raw_body(child.body) if expressions else None
+            parsed.blocks.append(Block(labels[0], labels[1:], value, span, raw=raw))
     parsed.duplicates = walker.duplicates
     return parsed
 
@@ -233,7 +263,7 @@ class _Walker:
             mapping: dict[str, Any] = {}
             key_spans: dict[str, Span] = {}
             for element in inner.elements:
-                key = str(element.key.serialize(self.options))
+                key = str(_serialized(element.key, self.options))
                 value, value_span = self.expression(element.expression)
                 element_span = _span(element)
                 element_span.children = value_span.children
@@ -253,7 +283,16 @@ class _Walker:
                     return value, span
         if _is(inner, "HeredocTrimTemplateRule"):
             return _trim_heredoc(str(inner.heredoc.value)), span
-        return node.serialize(self.options), span
+        return _serialized(node, self.options), span
+
+
+def _serialized(node: Any, options: Any) -> Any:
+    """The library's text of an expression. Its serializer fails on some valid ones
+    (`[for k in v : 1]`: a number in a `for`); such an expression is unknown, as written."""
+    try:
+        return node.serialize(options)
+    except (TypeError, ValueError, AttributeError):
+        return "${" + type(node).__name__.removesuffix("Rule") + "}"
 
 
 def _trim_heredoc(token: str) -> str:
@@ -279,3 +318,266 @@ def _arguments(node: Any) -> list[Any]:
         if _is(child, "ArgumentsRule"):
             return list(child.arguments)
     return []
+
+
+# --- expressions as trees (for gatekeeper.tfeval) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any  # str, int, float, bool or None
+
+
+@dataclass(frozen=True)
+class Template:
+    """A quoted string with interpolations: parts are literal text or expressions."""
+
+    parts: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True)
+class TupleExpr:
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class ObjectExpr:
+    items: tuple[tuple[Expr, Expr], ...]  # key (a Literal for `name = ...`), value
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare name: `var`, `local`, `each`, `count`, an iterator, a resource type."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class GetAttr:
+    target: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class Index:
+    target: Expr
+    key: Expr
+
+
+@dataclass(frozen=True)
+class Splat:
+    """`x[*].a.b` or `x.*.a`: the steps (attribute names or index expressions) per item."""
+
+    target: Expr
+    steps: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    arguments: tuple[Expr, ...]
+    expand_last: bool = False  # `f(list...)`
+
+
+@dataclass(frozen=True)
+class Unary:
+    operator: str
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary:
+    operator: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Conditional:
+    condition: Expr
+    if_true: Expr
+    if_false: Expr
+
+
+@dataclass(frozen=True)
+class ForExpr:
+    """`[for k, v in coll : v if c]` or `{for k, v in coll : k => v... if c}`."""
+
+    key_name: str | None
+    value_name: str
+    collection: Expr
+    value: Expr
+    key: Expr | None = None  # set for an object `for`
+    condition: Expr | None = None
+    group: bool = False  # `...`: values grouped by key
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """What we do not evaluate (template directives, heredocs with interpolations)."""
+
+    text: str
+
+
+Expr = (
+    Literal
+    | Template
+    | TupleExpr
+    | ObjectExpr
+    | Name
+    | GetAttr
+    | Index
+    | Splat
+    | Call
+    | Unary
+    | Binary
+    | Conditional
+    | ForExpr
+    | Opaque
+)
+
+
+def parse_attributes(text: str) -> RawBody:
+    """A `.tfvars` file: attributes only (HclError when it does not parse)."""
+    import hcl2
+    from lark.exceptions import UnexpectedInput
+
+    try:
+        tree = hcl2.parses(_close_heredocs(text), discard_comments=True)
+    except UnexpectedInput as error:
+        raise HclError("invalid HCL", error.line, error.column) from None
+    return _raw_body(tree.body)
+
+
+def _raw_body(body: Any) -> RawBody:
+    walker = _Walker()
+    raw = RawBody()
+    for child in body.children:
+        if _is(child, "AttributeRule"):
+            name = str(child.identifier.serialize(walker.options))
+            value, value_span = walker.expression(child.expression)
+            span = _span(child)
+            span.children = value_span.children
+            raw.attributes[name] = RawAttribute(_expr(child.expression), span, value)
+        elif _is(child, "BlockRule"):
+            labels = [_label(label) for label in child.labels]
+            raw.blocks.append(RawBlock(labels[0], labels[1:], _raw_body(child.body), _span(child)))
+    return raw
+
+
+def _expr(node: Any) -> Expr:
+    """The library's rule tree of an expression as our own small tree."""
+    while _is(node, "ExprTermRule"):
+        node = node.expression
+    kind = type(node).__name__
+    if kind in ("IntLitRule", "FloatLitRule", "LiteralValueRule"):
+        return Literal(node.serialize(_options()))
+    if kind == "StringRule":
+        return _template(node)
+    if kind == "TupleRule":
+        return TupleExpr(tuple(_expr(element) for element in node.elements))
+    if kind == "ObjectRule":
+        return ObjectExpr(tuple((_key(e.key), _expr(e.expression)) for e in node.elements))
+    if kind == "IdentifierRule":
+        return Name(str(node.serialize(_options())))
+    if kind == "GetAttrExprTermRule":
+        return GetAttr(_expr(node.expr_term), str(node.get_attr.identifier.serialize()))
+    if kind == "IndexExprTermRule":
+        return Index(_expr(node.children[0]), _index(node.children[1]))
+    if kind in ("AttrSplatExprTermRule", "FullSplatExprTermRule"):
+        steps = tuple(
+            str(step.identifier.serialize()) if _is(step, "GetAttrRule") else _index(step)
+            for step in node.attr_splat.get_attrs
+        )
+        return Splat(_expr(node.expr_term), steps)
+    if kind == "FunctionCallRule":
+        arguments = node.arguments
+        return Call(
+            _function_name(node),
+            tuple(_expr(argument) for argument in _arguments(node)),
+            bool(arguments is not None and arguments.has_ellipsis),
+        )
+    if kind == "UnaryOpRule":
+        return Unary(str(node.operator), _expr(node.expr_term))
+    if kind == "BinaryOpRule":
+        term = node.binary_term
+        operator = str(term.binary_operator.serialize(_options()))
+        return Binary(operator, _expr(node.expr_term), _expr(term.expr_term))
+    if kind == "ConditionalRule":
+        return Conditional(_expr(node.condition), _expr(node.if_true), _expr(node.if_false))
+    if kind in ("ForTupleExprRule", "ForObjectExprRule"):
+        intro = node.for_intro
+        first = str(intro.first_iterator.serialize())
+        second = intro.second_iterator
+        condition = node.condition
+        is_object = kind == "ForObjectExprRule"
+        return ForExpr(
+            key_name=first if second is not None else None,
+            value_name=str(second.serialize()) if second is not None else first,
+            collection=_expr(intro.iterable),
+            value=_expr(node.value_expr),
+            key=_expr(node.key_expr) if is_object else None,
+            condition=_expr(condition.condition_expr) if condition is not None else None,
+            group=bool(is_object and node.ellipsis is not None),
+        )
+    if kind in ("HeredocTemplateRule", "HeredocTrimTemplateRule"):
+        text = (
+            _trim_heredoc(str(node.heredoc.value))
+            if kind == "HeredocTrimTemplateRule"
+            else str(node.serialize(_options()))
+        )
+        if "${" in text.replace("$${", "") or "%{" in text.replace("%%{", ""):
+            return Opaque(text)
+        return Literal(text.replace("$${", "${").replace("%%{", "%{"))
+    return Opaque(str(_serialized(node, _options())))
+
+
+def _index(node: Any) -> Expr:
+    if _is(node, "ShortIndexRule"):
+        return Literal(int(str(node.index)))
+    return _expr(node.index_expression)
+
+
+def _key(node: Any) -> Expr:
+    """An object key: a bare name is that string, `"k"` and `(expr)` are evaluated."""
+    children = [child for child in node.children if child is not None]
+    if len(children) == 1 and (
+        _is(children[0], "IdentifierRule") or _is(children[0], "KeywordRule")
+    ):
+        return Literal(str(children[0].serialize()))
+    if len(children) == 1:
+        return _expr(children[0])
+    return Opaque(str(_serialized(node, _options())))
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
+
+
+def _unescape(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if len(code) > 1:
+            return chr(int(code[1:], 16))
+        return _ESCAPES.get(code, match.group(0))
+
+    return _ESCAPE.sub(one, text)
+
+
+def _template(node: Any) -> Expr:
+    parts: list[str | Expr] = []
+    for part in node.string_parts:
+        content = part.content
+        if _is(content, "InterpolationRule"):
+            parts.append(_expr(content.expression))
+            continue
+        token = type(content).__name__
+        if token in ("ESCAPED_INTERPOLATION_TOKEN", "ESCAPED_DIRECTIVE_TOKEN"):
+            parts.append(str(content.value)[1:])
+        elif token == "STRING_CHARS_TOKEN":
+            parts.append(_unescape(str(content.value)))
+        else:  # a template directive (`%{ if }`): not evaluated
+            return Opaque(str(_serialized(node, _options())))
+    if all(isinstance(part, str) for part in parts):
+        return Literal("".join(str(part) for part in parts))
+    return Template(tuple(parts))

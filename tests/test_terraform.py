@@ -194,6 +194,14 @@ def test_deep_nesting_is_a_problem_not_a_crash() -> None:
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 1)]
 
 
+def test_a_for_expression_the_library_cannot_print_is_unknown_not_a_parse_error() -> None:
+    """python-hcl2 fails to serialize `[for k in v : 1]`; the file still loads."""
+    text = 'resource "aws_x" "y" {\n  ids = [for k in var.v : 1]\n  acl = "private"\n}\n'
+    [document] = load("main.tf", text)
+    assert document.obj["acl"] == "private"
+    assert document.obj["ids"].startswith("${")
+
+
 def test_unclosed_block_and_redefined_attribute() -> None:
     try:
         parse('resource "a" "b" {\n  x = 1\n')
@@ -407,5 +415,299 @@ def test_module_call_cycles_and_self_calls_end(tmp_path: Path) -> None:
         'module "me" {\n  source = "./"\n}\n',
     }
     documents = load("main.tf", files["main.tf"], files)
-    called = [(d.namespace, d.name, d.locator.locate(("acl",)).line) for d in documents[2:]]
-    assert called == [("module.a.module.b", "t", 3)]
+    called = [(d.name, d.locator.locate(("acl",))[:2]) for d in documents[2:]]
+    assert called == [("module.a.module.b.aws_s3_bucket_acl.t", ("main.tf", 3))]
+
+
+SG_MODULE = """\
+variable "create" {
+  type    = bool
+  default = true
+}
+variable "rules" {
+  type = map(list(any))
+  default = {
+    "ssh-tcp"   = [22, 22, "tcp", "SSH"]
+    "https-tcp" = [443, 443, "tcp", "HTTPS"]
+    "_"         = ["", "", ""]
+  }
+}
+variable "ingress_rules" {
+  type    = list(string)
+  default = []
+}
+variable "ingress_cidr_blocks" {
+  type    = list(string)
+  default = []
+}
+variable "ingress_with_cidr_blocks" {
+  type    = list(map(string))
+  default = []
+}
+variable "named" {
+  type    = map(object({ cidr = string, port = optional(number, 3389) }))
+  default = {}
+}
+locals {
+  create = var.create && length(var.ingress_rules) >= 0
+  cidr   = var.ingress_with_cidr_blocks
+}
+
+resource "aws_security_group_rule" "ingress_rules" {
+  count = local.create ? length(var.ingress_rules) : 0
+
+  type        = "ingress"
+  cidr_blocks = var.ingress_cidr_blocks
+  from_port   = var.rules[var.ingress_rules[count.index]][0]
+  to_port     = var.rules[var.ingress_rules[count.index]][1]
+  protocol    = var.rules[var.ingress_rules[count.index]][2]
+}
+
+resource "aws_security_group_rule" "with_cidr" {
+  count = var.create ? length(var.ingress_with_cidr_blocks) : 0
+
+  type        = "ingress"
+  cidr_blocks = compact(split(",", lookup(local.cidr[count.index], "cidr_blocks", "")))
+  from_port = lookup(
+    local.cidr[count.index], "from_port", var.rules[lookup(local.cidr[count.index], "rule", "_")][0]
+  )
+  to_port = lookup(
+    local.cidr[count.index], "to_port", var.rules[lookup(local.cidr[count.index], "rule", "_")][1]
+  )
+  protocol = try(local.cidr[count.index].protocol, "tcp")
+}
+
+resource "aws_security_group_rule" "named" {
+  for_each = { for name, rule in var.named : name => rule if rule.cidr != "" }
+
+  type        = "ingress"
+  cidr_blocks = [each.value.cidr]
+  from_port   = each.value.port
+  to_port     = each.value.port
+  protocol    = "tcp"
+}
+
+resource "aws_security_group" "this" {
+  count = var.create ? 1 : 0
+  name  = "sg-${var.create ? "on" : "off"}"
+
+  dynamic "ingress" {
+    for_each = var.ingress_with_cidr_blocks
+    content {
+      from_port   = try(ingress.value.from_port, var.rules[ingress.value.rule][0])
+      to_port     = try(ingress.value.to_port, var.rules[ingress.value.rule][1])
+      protocol    = "tcp"
+      cidr_blocks = split(",", ingress.value["cidr_blocks"])
+    }
+  }
+}
+"""
+
+SG_EXAMPLE = """\
+module "ssh" {
+  source              = "../.."
+  ingress_rules       = ["https-tcp", "ssh-tcp"]
+  ingress_cidr_blocks = var.open
+}
+
+module "custom" {
+  source = "../../"
+  ingress_with_cidr_blocks = [
+    {
+      rule        = "https-tcp"
+      cidr_blocks = "0.0.0.0/0"
+    },
+    {
+      from_port   = 3389
+      to_port     = 3389
+      cidr_blocks = "10.0.0.0/8,0.0.0.0/0"
+    },
+  ]
+}
+
+module "named" {
+  source = "../.."
+  named = {
+    admin = { cidr = "0.0.0.0/0" }
+    web   = { cidr = "0.0.0.0/0", port = 443 }
+  }
+}
+
+module "off" {
+  source              = "../.."
+  create              = false
+  ingress_rules       = ["ssh-tcp"]
+  ingress_cidr_blocks = ["0.0.0.0/0"]
+}
+
+module "unknown" {
+  source              = "../.."
+  ingress_rules       = ["ssh-tcp"]
+  ingress_cidr_blocks = [data.aws_vpc.this.cidr_block]
+}
+"""
+
+
+def test_module_collection_findings_at_the_arguments_that_set_them(
+    gatekeeper: Gatekeeper, tmp_path: Path, write: Write
+) -> None:
+    """A module with a rules map, count over a variable list, lookup/try/split, a `for`
+    filtered for_each with optional object attributes, and a dynamic block: an example's
+    calls give findings at the lines that opened the admin port, nowhere else. A module
+    turned off (`create = false`) and values only known after apply give nothing."""
+    write("main.tf", SG_MODULE)
+    write("examples/complete/main.tf", SG_EXAMPLE)
+    write("examples/complete/variables.tf", 'variable "open" {\n  type = list(string)\n}\n')
+    write("examples/complete/terraform.tfvars", 'open = ["0.0.0.0/0"]\n')
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = {
+        (f["file"], f["line"], f["policy_id"], f["name"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS"
+    }
+    example = "examples/complete/main.tf"
+    assert found == {
+        # ssh-tcp, chosen at line 3, opened to the tfvars' 0.0.0.0/0
+        (
+            example,
+            3,
+            "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS",
+            "module.ssh.aws_security_group_rule.ingress_rules[1]",
+        ),
+        # the second object of the list (its own from_port and cidr_blocks), where it opens
+        (
+            example,
+            14,
+            "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS",
+            "module.custom.aws_security_group_rule.with_cidr[1]",
+        ),
+        # for_each over a filtered map; port from the optional attribute's default
+        (
+            example,
+            25,
+            "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS",
+            'module.named.aws_security_group_rule.named["admin"]',
+        ),
+    }
+    admin_sg = [
+        f
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "TF-AWS-SG-OPEN-ADMIN-PORTS"
+    ]
+    # the dynamic block's second item, at the CIDR that opened it
+    assert [(f["file"], f["line"]) for f in admin_sg] == [(example, 17)]
+
+
+def test_module_instances_values_and_origins() -> None:
+    """What the evaluated documents hold: instance addresses, each value, the line it came
+    from, unknowns shown as written, and nothing for count = 0."""
+    files = {"main.tf": SG_MODULE, "examples/complete/main.tf": SG_EXAMPLE}
+    documents = load("examples/complete/main.tf", SG_EXAMPLE, files)
+    by_name = {d.name: d for d in documents}
+    ssh = by_name["module.ssh.aws_security_group_rule.ingress_rules[1]"]
+    assert (ssh.obj["from_port"], ssh.obj["cidr_blocks"]) == (22, "${var.open}")
+    # 22 is the module's; "ssh-tcp" at line 3 chose it: located there, but not exact
+    assert ssh.locator.locate(("from_port",))[:2] == ("examples/complete/main.tf", 3)
+    assert not ssh.locator.locate(("from_port",)).exact
+    assert ssh.locator.locate(("type",))[:2] == ("main.tf", 37)
+    assert ssh.locator.locate(("type",)).exact  # `type = "ingress"`: the line holds it
+    # 22 from the module's rules map: the resource's line, which does not show it
+    assert not ssh.locator.locate(("to_port",)).exact  # the module's own value
+    custom = by_name["module.custom.aws_security_group_rule.with_cidr[1]"]
+    assert custom.obj["cidr_blocks"] == ["10.0.0.0/8", "0.0.0.0/0"]
+    assert custom.obj["protocol"] == "tcp"  # try() fell back: the object has no protocol
+    assert custom.locator.locate(("cidr_blocks", 1))[:2] == ("examples/complete/main.tf", 17)
+    sg = by_name["module.custom.aws_security_group.this[0]"]
+    assert sg.obj["name"] == "sg-on"
+    assert sg.locator.locate(("name",))[0] == "main.tf"
+    assert not sg.locator.locate(("name",)).exact  # the line says "sg-${...}"
+    admin = by_name['module.named.aws_security_group_rule.named["admin"]']
+    assert admin.obj["from_port"] == 3389  # the optional attribute's default
+    assert admin.locator.locate(("from_port",))[:2] == ("examples/complete/main.tf", 25)
+    assert not admin.locator.locate(("from_port",)).exact
+    assert [item["from_port"] for item in sg.obj["ingress"]] == [443, 3389]
+    assert sg.extra["variant"] == "deployed by examples/complete/main.tf:module.custom"
+    # The resource as a whole: the list item that made the instance, else the passed key
+    # that chose values from the module (a rule name), else the resource in the module.
+    assert ssh.locator.locate(())[:2] == ("examples/complete/main.tf", 3)
+    assert sg.locator.locate(())[:2] == ("examples/complete/main.tf", 11)
+    assert by_name["module.named.aws_security_group.this[0]"].locator.locate(())[:2] == (
+        "main.tf",
+        68,
+    )
+    assert not [name for name in by_name if name.startswith("module.off.")]
+    unknown = by_name["module.unknown.aws_security_group_rule.ingress_rules[0]"]
+    assert unknown.obj["cidr_blocks"] == ["${data.aws_vpc.this.cidr_block}"]
+
+
+def test_a_pr_changing_only_a_module_or_tfvars_judges_the_calls_again() -> None:
+    """The dependency graph: a called module's files and the caller's tfvars, variables and
+    locals feed the calling file; a nested call feeds through the module that makes it."""
+    from gatekeeper import depgraph
+
+    files = {
+        "main.tf": SG_MODULE,
+        "outputs.tf": "",
+        "examples/complete/main.tf": SG_EXAMPLE,
+        "examples/complete/terraform.tfvars": 'open = ["0.0.0.0/0"]\n',
+        "examples/complete/variables.tf": 'variable "open" {}\n',
+        "modules/ssh/main.tf": 'module "sg" {\n  source = "../../"\n}\n',
+        "examples/ssh/main.tf": 'module "ssh" {\n  source = "../../modules/ssh"\n}\n',
+        "other/main.tf": 'module "remote" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n',
+        "other/.terraform/modules/x/main.tf": 'module "y" {\n  source = "./z"\n}\n',
+    }
+    tree = MemoryTree({name: body.encode() for name, body in files.items()})
+    graph = depgraph.build(LoadContext(tree=tree))
+    assert graph.affected(["examples/complete/terraform.tfvars"]) == ["examples/complete/main.tf"]
+    assert graph.affected(["outputs.tf"]) == [
+        "examples/complete/main.tf",
+        "examples/ssh/main.tf",
+        "modules/ssh/main.tf",
+    ]
+    assert graph.affected(["other/main.tf", "examples/ssh/main.tf"]) == []
+
+
+def test_pr_opening_ssh_through_an_examples_tfvars_is_a_new_finding(tmp_path: Path) -> None:
+    """The attack: leave every `.tf` file alone and change what a variable is set to."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "packs: [terraform]\n")
+    repo.write("main.tf", SG_MODULE)
+    repo.write("examples/complete/main.tf", SG_EXAMPLE)
+    repo.write("examples/complete/variables.tf", 'variable "open" {\n  type = list(string)\n}\n')
+    repo.write("examples/complete/terraform.tfvars", 'open = ["10.0.0.0/8"]\n')
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("examples/complete/terraform.tfvars", 'open = ["0.0.0.0/0"]\n')
+    repo.commit("open it")
+    findings = scan_change(repo.root, "main").verdict.findings
+    new = sorted((f.file, f.line, f.policy_id) for f in findings if f.status == "new")
+    assert new == [("examples/complete/main.tf", 3, "TF-AWS-SG-RULE-OPEN-ADMIN-PORTS")]
+
+
+def test_module_blocks_with_for_each_and_count_are_instances_too() -> None:
+    """`for_each` on the call: each instance its own values (`each.value`) and address; a
+    call with `count = 0` deploys nothing, so it judges nothing."""
+    caller = (
+        'module "buckets" {\n'
+        '  source   = "./modules/bucket"\n'
+        '  for_each = { logs = "private", site = "public-read" }\n'
+        "  name     = each.key\n"
+        "  acl      = each.value\n"
+        "}\n"
+        'module "never" {\n'
+        '  source = "./modules/bucket"\n'
+        "  count  = 0\n"
+        '  acl    = "public-read"\n'
+        "}\n"
+    )
+    files = {"modules/bucket/main.tf": BUCKET_MODULE, "main.tf": caller}
+    documents = [d for d in load("main.tf", caller, files) if d.kind == "aws_s3_bucket_acl"]
+    found = [(d.name, d.obj["acl"], d.locator.locate(("acl",))[:2]) for d in documents]
+    assert found == [
+        ('module.buckets["logs"].aws_s3_bucket_acl.this', "private", ("main.tf", 3)),
+        ('module.buckets["site"].aws_s3_bucket_acl.this', "public-read", ("main.tf", 3)),
+    ]

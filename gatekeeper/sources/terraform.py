@@ -50,6 +50,13 @@ _NOT_RESOURCES = frozenset({"var", "local", "each", "count", "module", "path", "
 _INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges of local module calls (see gatekeeper.depgraph)."""
+    from gatekeeper.sources import terraform_modules
+
+    return terraform_modules.feeds(context)
+
+
 def detect(path: str) -> bool:
     # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
     if ".terraform" in path.split("/"):
@@ -107,7 +114,9 @@ _CONTEXTS: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, dict[str, Any]]]]
 
 def _parse_file(text: str) -> _File:
     try:
-        return _File(parse(text))
+        # With expressions: a module's files are evaluated when a local module call uses
+        # them (terraform_modules), and parsing twice costs more than keeping the trees.
+        return _File(parse(text, expressions=True))
     except HclError as error:
         if "end of file" in str(error):
             opened = _brackets(text)[0]
@@ -249,12 +258,12 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
         references = [
             (attribute, found)
             for attribute, value in values.items()
-            for found in _expression_references(value)
+            for found in expression_references(value)
         ]
         yield _Resource(kind, name, address, values, references)
 
 
-def _expression_references(value: Any) -> Iterator[str]:
+def expression_references(value: Any) -> Iterator[str]:
     for text in _strings(value):
         if "${" in text:
             for match in _REFERENCE.finditer(text):

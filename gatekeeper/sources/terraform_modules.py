@@ -1,44 +1,69 @@
 """Local module calls: a module's resources judged with the values a call passes in.
 
-Module collections keep their resources generic (`acl = var.acl`): on its own such a value is
-unknown and every rule passes, while the bad value sits in a call (`module "site" { source =
-"../.."; acl = "public-read" }`, in an example or a root module). For every call whose source
-is a directory of this repository, the module's resources are instantiated with the call's
-arguments (and the variables' defaults) and judged again; a finding is kept only when it
-points into the calling file, at the argument that brought the value. What a module gets
-wrong on its own is reported once, by the module's own files, not once per call.
+Module collections keep their resources generic (`acl = var.acl`, `from_port =
+var.rules[var.ingress_rules[count.index]][0]`): on its own such a value is unknown and every
+rule passes, while the bad value sits in a call (`module "sg" { source = "../.."; ingress_rules
+= ["ssh-tcp"] }`, in an example or a root module). For every call whose source is a directory
+of this repository, the module is instantiated: its variables set from the call's arguments
+(evaluated in the calling module, with its `.tfvars` and defaults) or their defaults, its
+locals, `count`/`for_each` instances and `dynamic` blocks evaluated (gatekeeper.tfeval), and
+every instance judged again.
+
+A finding sits at the argument (or `.tfvars` line, or default of the calling module) that
+supplied the bad value, else at the resource's line inside the module. A finding on the
+resource as a whole sits at the passed item that made its instance (`count` over a passed
+list, `for_each` over a passed map), else at the passed key that chose its values from the
+module (a rule name), else at the resource in the module. Each instance is a variant
+(`deployed by examples/x/main.tf:module.sg`), so one module line judged for many calls and
+instances is one finding that names them all.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
+import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.document import Document, Location
-from gatekeeper.fieldpath import Path
-from gatekeeper.hcl import Block, Parsed, Span
+from gatekeeper.fieldpath import Path, get
+from gatekeeper.hcl import (
+    Block,
+    Call,
+    HclError,
+    Name,
+    Parsed,
+    RawAttribute,
+    RawBlock,
+    RawBody,
+    Span,
+    parse_attributes,
+)
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.tfeval import (
+    MAX_ITEMS,
+    EvalError,
+    Origin,
+    Origins,
+    Scope,
+    Unknown,
+    Value,
+    convert,
+    elements,
+    evaluate_attribute,
+)
 from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import decode
 
-_VARIABLE = re.compile(r"^\$\{var\.([A-Za-z_][\w-]*)\}$")
 # Arguments of a module block that are Terraform's own, not the module's input variables.
 _META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 MAX_DEPTH = 4  # module calls followed inside a called module
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a value came from: an argument of the calling module block."""
-
-    file: str
-    span: Span
-
-
-# A value passed to a module, with the places (by path inside the value) it came from.
-Input = tuple[Any, dict[Path, Origin]]
+MAX_INSTANCES = MAX_ITEMS  # count / for_each instances (and dynamic items) per block
+_COUNT_INDEX = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -46,17 +71,87 @@ class CallLocator:
     """Paths set from a call's arguments point at the argument; the rest into the module."""
 
     module: Any  # the module resource's own locator (terraform.SpanLocator)
-    origins: tuple[tuple[Path, Origin], ...]
+    origins: tuple[tuple[Path, Origin], ...]  # longest path first
+    call: Origin | None = None  # the module block in the calling file
+    item: Origin | None = None  # the passed item that made this count / for_each instance
+    written: Any = None  # the module resource's values as its file writes them
+    values: Any = None  # ... and as evaluated for this instance
 
     def locate(self, path: Path) -> Location:
+        if not path and not (self.origins and not self.origins[-1][0]):
+            return self._arguments()  # the resource as a whole: what the call gave it
         for prefix, origin in self.origins:
             if tuple(path[: len(prefix)]) == prefix:
                 span, exact = origin.span.find(tuple(path[len(prefix) :]))
                 return Location(
-                    origin.file, span.line, span.column, span.end_line, span.end_column, exact
+                    origin.file,
+                    span.line,
+                    span.column,
+                    span.end_line,
+                    span.end_column,
+                    exact and origin.exact,
                 )
         location: Location = self.module.locate(path)
+        if location.exact and get(self.written, path) != get(self.values, path):
+            # `cidr = var.cidrs` holds a default from elsewhere: the line, not the value.
+            location = location._replace(exact=False)
         return location
+
+    def _arguments(self) -> Location:
+        """The resource as a whole: the item of a passed list or map that made this instance
+        (`ingress_rules = ["ssh-tcp"]`), else the passed key that chose its values from the
+        module (`computed_ingress_rules = ["ssh-tcp"]` picking a rule), not exact; else the
+        resource in the module."""
+        call, item = self.call, self.item
+        if call is not None and (item is None or item.file != call.file):
+            choosers = [o for _, o in self.origins if o.chooser and o.file == call.file]
+            item = min(choosers, key=lambda o: (o.span.line, o.span.column), default=None)
+        if call is not None and item is not None and item.file == call.file:
+            span = item.span
+            return Location(
+                item.file, span.line, span.column, span.end_line, span.end_column, False
+            )
+        location: Location = self.module.locate(())
+        return location
+
+
+_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see gatekeeper.depgraph): a `.tf` file with local module calls reads
+    the called modules' `.tf` files and the other `.tf` and `.tfvars` files of its directory
+    (the variables, locals and tfvars its arguments evaluate). A pull request that changes
+    only a module or an example's `terraform.tfvars` judges the calls again. A text search,
+    not a parse: every `.tf` file of the tree is read for it."""
+    tree = context.tree
+    by_directory: dict[str, list[str]] = {}
+    for name in tree.list_dir("."):
+        if name.endswith((".tf", ".tfvars")) and ".terraform" not in name.split("/"):
+            by_directory.setdefault(posixpath.dirname(name), []).append(name)
+    for directory, names in by_directory.items():
+        for path in names:
+            if not path.endswith(".tf"):
+                continue
+            try:
+                text = decode(tree.read(path))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            targets = set()
+            for source in _LOCAL_SOURCE.findall(text) if "module" in text else ():
+                target = posixpath.normpath(posixpath.join(directory, source))
+                if target != ".." and not target.startswith(("../", "/")):
+                    targets.add("" if target == "." else target)
+            targets.discard(directory)
+            if not targets:
+                continue
+            for target in sorted(targets):
+                for needed in by_directory.get(target, ()):
+                    if needed.endswith(".tf"):
+                        yield path, needed
+            for needed in names:
+                if needed != path:
+                    yield path, needed
 
 
 def local_source(directory: str, block: Block) -> str | None:
@@ -70,112 +165,409 @@ def local_source(directory: str, block: Block) -> str | None:
     return "" if target == "." else target
 
 
+# --- modules as expressions ------------------------------------------------------------------
+
+
+@dataclass
+class _Module:
+    """A module directory's files parsed with their expressions, and its declarations."""
+
+    files: list[tuple[str, Parsed]] = field(default_factory=list)
+    variables: dict[str, tuple[str, RawBody]] = field(default_factory=dict)
+    locals: dict[str, tuple[str, RawAttribute]] = field(default_factory=dict)
+
+
+_MODULES: weakref.WeakKeyDictionary[Tree, dict[str, _Module]] = weakref.WeakKeyDictionary()
+
+
+def _module(tree: Tree, directory: str) -> _Module:
+    """A module directory's declarations, collected once per tree."""
+    from gatekeeper.sources import terraform
+
+    modules = _MODULES.setdefault(tree, {})
+    if directory in modules:
+        return modules[directory]
+    module = modules[directory] = _Module()
+    for name, parsed, _ in terraform.module_files(tree, directory):
+        module.files.append((name, parsed))
+        for block in parsed.blocks:
+            if block.raw is None:
+                continue
+            if block.type == "variable" and block.labels:
+                module.variables[block.labels[0]] = (name, block.raw)
+            elif block.type == "locals":
+                for key, attribute in block.raw.attributes.items():
+                    module.locals[key] = (name, attribute)
+    return module
+
+
+def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
+    """`terraform.tfvars` and `*.auto.tfvars` of a root module (an example), in load order."""
+    try:
+        names = tree.list_dir(directory or ".")
+    except OSError:
+        return {}
+    found = sorted(
+        name
+        for name in names
+        if posixpath.dirname(name) == directory
+        and (posixpath.basename(name) == "terraform.tfvars" or name.endswith(".auto.tfvars"))
+    )
+    found.sort(key=lambda name: posixpath.basename(name) != "terraform.tfvars")
+    values: dict[str, Value] = {}
+    for name in found:
+        try:
+            body = parse_attributes(decode(tree.read(name)))
+        except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
+            continue
+        for key, attribute in body.attributes.items():
+            values[key] = evaluate_attribute(attribute, Scope(), Origin(name, attribute.span))
+    return values
+
+
+def _scope(module: _Module, given: dict[str, Value], calling: bool) -> Scope:
+    """A module's names: variables from `given` (call arguments, tfvars) else their defaults.
+
+    In the calling module (`calling`) what its own files say is an origin too: a variable's
+    default, a local's line. Inside the called module it is the module's own business."""
+    variables: dict[str, Value] = {}
+    for name, (file, body) in module.variables.items():
+        attributes = body.attributes
+        default = attributes.get("default")
+        nullable = attributes.get("nullable")
+        value = given.get(name)
+        if (
+            value is not None
+            and value.data is None
+            and default is not None
+            and nullable is not None
+            and nullable.value is False
+        ):
+            value = None  # `nullable = false`: null means the default
+        if value is None:
+            if default is None:
+                continue  # unknown: no value anywhere
+            origin = Origin(file, default.span) if calling else None
+            value = evaluate_attribute(default, Scope(), origin)
+        kind = attributes.get("type")
+        variables[name] = convert(value, kind.expr if kind is not None else None)
+    locals_ = {
+        key: (attribute, Origin(file, attribute.span) if calling else None)
+        for key, (file, attribute) in module.locals.items()
+    }
+    return Scope(variables, locals_)
+
+
+# --- instances and bodies --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Instance:
+    key: str  # `[0]`, `["admin"]`, "" for a block without count / for_each
+    scope: Scope
+    origin: Origin | None = None  # the item of a passed collection that made this instance
+
+
+def _instances(body: RawBody, scope: Scope, file: str | None = None) -> list[_Instance]:
+    """`count` / `for_each` instances, with count/each bound; none for 0. With `file`, the
+    block is a module call there: what its count or for_each writes is located in it."""
+    count = body.attributes.get("count")
+    if count is not None:
+        value = evaluate_attribute(count, scope, Origin(file, count.span) if file else None)
+        number = value.data
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            return [_Instance("", scope.bind(count=Value(Unknown("count"))))]
+        indices = range(min(int(number), MAX_INSTANCES))
+        # `count = length(var.rules)`: instance i is item i of the list the call passed.
+        whole = value.origins.get(())
+        items = whole.span.children if whole is not None else None
+        return [
+            _Instance(
+                f"[{i}]",
+                scope.bind(count=Value({"index": i})),
+                Origin(whole.file, items[i])
+                if whole is not None and isinstance(items, list) and len(items) == len(indices)
+                else None,
+            )
+            for i in indices
+        ]
+    for_each = body.attributes.get("for_each")
+    if for_each is None:
+        return [_Instance("", scope)]
+    collection = evaluate_attribute(for_each, scope, Origin(file, for_each.span) if file else None)
+    try:
+        items_ = elements(collection)
+    except EvalError:
+        return [_Instance("", scope.bind(each=Value(Unknown("each"))))]
+    out = []
+    for key, item in items_[:MAX_INSTANCES]:
+        if isinstance(collection.data, list):  # a set: each.key is each.value
+            key = item.data
+        if isinstance(key, Unknown):
+            return [_Instance("", scope.bind(each=Value(Unknown("each"))))]
+        each = Value({"key": key, "value": item.data}, _prefixed("value", item.origins))
+        out.append(_Instance(f"[{json.dumps(key)}]", scope.bind(each=each), item.origins.get(())))
+    return out
+
+
+def _prefixed(key: str, origins: Origins) -> Origins:
+    return {(key, *path): origin for path, origin in origins.items()}
+
+
+@dataclass
+class _Evaluated:
+    values: dict[str, Any]
+    span: Span
+    origins: Origins
+
+
+def _body(body: RawBody, scope: Scope, span: Span) -> _Evaluated:
+    """A block body evaluated: plain values (unknown as `"${...}"`), spans, origins."""
+    values: dict[str, Any] = {}
+    spans: dict[str, Span] = {}
+    origins: Origins = {}
+    for name, attribute in body.attributes.items():
+        value = _attribute(attribute, scope)
+        spans[name] = attribute.span
+        data = render(value.data)
+        if data is None:
+            continue  # `null`: unset, as Terraform reads it
+        values[name] = data
+        for path, origin in value.origins.items():
+            origins[(name, *path)] = origin
+    for block in body.blocks:
+        if block.type == "dynamic" and block.labels:
+            name, items = block.labels[0], _dynamic(block, scope)
+        else:
+            name = block.type
+            item = _body(block.body, scope, block.span)
+            for label in reversed(block.labels):  # `provisioner "x" {}`: {x: {...}}
+                wrapped = Span(
+                    block.span.line, block.span.column, block.span.end_line, block.span.end_column
+                )
+                wrapped.children = {label: item.span}
+                item = _Evaluated({label: item.values}, wrapped, _prefixed(label, item.origins))
+            items = [item]
+        if name not in spans or not isinstance(spans[name].children, list):
+            spans[name] = Span(block.span.line, block.span.column, block.span.end_line, 0, [])
+        listed = spans[name].children
+        assert isinstance(listed, list)
+        for item in items:
+            index = len(listed)
+            values.setdefault(name, []).append(item.values)
+            listed.append(item.span)
+            for path, origin in item.origins.items():
+                origins[(name, index, *path)] = origin
+    return _Evaluated(
+        values, Span(span.line, span.column, span.end_line, span.end_column, spans), origins
+    )
+
+
+def _attribute(attribute: RawAttribute, scope: Scope) -> Value:
+    """An attribute's value; `jsonencode({...})` stays the object, as gatekeeper.hcl reads it."""
+    expr = attribute.expr
+    if isinstance(expr, Call) and expr.name == "jsonencode" and len(expr.arguments) == 1:
+        inner = RawAttribute(expr.arguments[0], attribute.span, attribute.value)
+        value = evaluate_attribute(inner, scope, None)
+        if not isinstance(value.data, Unknown):
+            return value
+    return evaluate_attribute(attribute, scope, None)
+
+
+def _dynamic(block: RawBlock, scope: Scope) -> list[_Evaluated]:
+    """A `dynamic` block's items: one per element when the collection is known, else one
+    with the iterator unknown; located at the dynamic block, fields at the content's lines."""
+    content = next((b for b in block.body.blocks if b.type == "content"), None)
+    if content is None:
+        return []
+    iterator = block.labels[0]
+    named = block.body.attributes.get("iterator")
+    if named is not None and isinstance(named.expr, Name):
+        iterator = named.expr.name
+    for_each = block.body.attributes.get("for_each")
+    collection = (
+        evaluate_attribute(for_each, scope, None) if for_each else Value(Unknown("for_each"))
+    )
+    try:
+        items = elements(collection)
+    except EvalError:
+        items = []
+        scopes = [scope.bind(**{iterator: Value(Unknown(iterator))})]
+    else:
+        scopes = [
+            scope.bind(
+                **{
+                    iterator: Value(
+                        {"key": key, "value": item.data}, _prefixed("value", item.origins)
+                    )
+                }
+            )
+            for key, item in items[:MAX_INSTANCES]
+        ]
+    out = []
+    for inner in scopes:
+        item = _body(content.body, inner, content.span)
+        item.span = Span(
+            block.span.line,
+            block.span.column,
+            block.span.end_line,
+            block.span.end_column,
+            item.span.children,
+        )
+        out.append(item)
+    return out
+
+
+def render(data: Any) -> Any:
+    """Plain data for policies: an unknown is a `"${...}"` string, as a `.tf` file shows it."""
+    if isinstance(data, Unknown):
+        return "${" + data.text + "}"
+    if isinstance(data, list):
+        return [render(item) for item in data]
+    if isinstance(data, dict):
+        return {key: render(item) for key, item in data.items()}
+    return data
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
 def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Document]:
     """The documents of every local module that a file's module blocks call."""
     directory = posixpath.dirname(path)
+    calls = [
+        (block, target)
+        for block in parsed.blocks
+        if block.type == "module" and block.labels
+        for target in [local_source(directory, block)]
+        if target is not None and target != directory
+    ]
+    if not calls:
+        return []
+    tree = context.tree
+    module = _module(tree, directory)
+    raw = parsed
+    scope = _scope(module, _tfvars(tree, directory), calling=True)
+    raw_blocks = {
+        block.labels[0]: block
+        for block in raw.blocks
+        if block.type == "module" and block.labels and block.raw is not None
+    }
     documents: list[Document] = []
-    for block in parsed.blocks:
-        if block.type != "module" or not block.labels:
+    for block, target in calls:
+        raw_block = raw_blocks.get(block.labels[0])
+        if raw_block is None or raw_block.raw is None:
             continue
-        target = local_source(directory, block)
-        if target is None or target == directory:
-            continue
-        inputs: dict[str, Input] = {}
-        for name, value in block.body.items():
-            span = block.span.child(name)
-            if name not in _META_ARGUMENTS and span is not None:
-                inputs[name] = (value, {(): Origin(path, span)})
-        address = f"module.{block.labels[0]}"
-        documents.extend(_instantiate(context.tree, target, inputs, path, address, (target,)))
+        for instance in _instances(raw_block.raw, scope, path):
+            inputs = _inputs(raw_block.raw, instance.scope, path)
+            address = f"module.{block.labels[0]}{instance.key}"
+            call = Origin(path, raw_block.span)
+            documents.extend(_instantiate(tree, target, inputs, call, address, (target,)))
+    for index, document in enumerate(documents):
+        document.index = 10_000 + index
     return documents
 
 
 def _instantiate(
     tree: Tree,
     directory: str,
-    inputs: dict[str, Input],
-    caller: str,
+    inputs: dict[str, Value],
+    call: Origin,
     address: str,
     chain: tuple[str, ...],
 ) -> Iterator[Document]:
     from gatekeeper.sources import terraform
 
-    files = terraform.module_files(tree, directory)
-    values = {**_defaults([parsed for _, parsed, _ in files]), **inputs}
-    resources = []
-    placed = []
-    for name, parsed, own in files:
-        blocks = [b for b in parsed.blocks if b.type in terraform.DOCUMENT_BLOCKS]
-        for block, resource in zip(blocks, own, strict=True):
-            if block.type == "module":
-                target = local_source(directory, block)
-                if target is not None and target not in chain and len(chain) < MAX_DEPTH:
-                    nested = {
-                        key: _substitute(value, values)
-                        for key, value in block.body.items()
-                        if key not in _META_ARGUMENTS
-                    }
-                    yield from _instantiate(
-                        tree,
-                        target,
-                        nested,
-                        caller,
-                        f"{address}.module.{block.labels[0]}",
-                        (*chain, target),
-                    )
+    caller = call.file
+    module = _module(tree, directory)
+    scope = _scope(module, inputs, calling=False)
+    resources: list[terraform._Resource] = []
+    # file, evaluated, instance name, the passed item that made it, the values as written
+    placed: list[tuple[str, _Evaluated, str, Origin | None, dict[str, Any]]] = []
+    for name, parsed in module.files:
+        for block in parsed.blocks:
+            if block.raw is None or block.type not in terraform.DOCUMENT_BLOCKS:
                 continue
-            obj, origins = _substitute(resource.values, values)
-            resources.append(replace(resource, values=obj))
-            placed.append((name, block, origins))
-    contexts = terraform.contexts_of(resources)  # cross-resource facts over the whole module
-    namespace = f"{posixpath.dirname(caller)}:{address}".lstrip(":")
-    for index, (resource, (name, block, origins)) in enumerate(zip(resources, placed, strict=True)):
-        if not origins:
-            continue  # nothing from the call: the module's own files judge it
+            if block.type == "module":
+                yield from _nested(tree, (name, block), scope, call, address, chain)
+                continue
+            type_ = block.labels[0] if block.labels else ""
+            label = block.labels[1] if len(block.labels) > 1 else ""
+            kind = type_ if block.type == "resource" else f"data.{type_}"
+            own = terraform.decode_policies(block.body)
+            for instance in _instances(block.raw, scope):
+                evaluated = _body(block.raw, instance.scope, block.span)
+                values = terraform.decode_policies(evaluated.values)
+                if values == own and not evaluated.origins:
+                    continue  # nothing new: the module's own document judges it
+                references = [
+                    (attribute, found)
+                    for attribute, value in values.items()
+                    for found in terraform.expression_references(value)
+                ]
+                resources.append(
+                    terraform._Resource(kind, label, f"{kind}.{label}", values, references)
+                )
+                instance_name = f"{address}.{kind}.{label}{instance.key}"
+                placed.append((name, evaluated, instance_name, instance.origin, own))
+    contexts = terraform.contexts_of(resources)
+    namespace = posixpath.dirname(caller)
+    variant = f"{DEPLOYED_BY}{caller}:{_COUNT_INDEX.sub('', address)}"
+    for resource, (name, evaluated, instance_name, item, own) in zip(
+        resources, placed, strict=True
+    ):
         yield Document(
             source=terraform.NAME,
             file=caller,
             obj=resource.values,
-            locator=CallLocator(terraform.SpanLocator(name, block.span), _longest_first(origins)),
-            index=10_000 + index,
+            locator=CallLocator(
+                terraform.SpanLocator(name, evaluated.span),
+                _longest_first(evaluated.origins),
+                call,
+                item,
+                own,
+                resource.values,
+            ),
             kind=resource.kind,
             namespace=namespace,
-            name=resource.name,
-            extra={"context": contexts[resource.address], "findings_in": caller},
+            name=instance_name,
+            extra={
+                "context": contexts[resource.address],
+                "variant": variant,
+                # Fingerprints name the instance without count indexes, which shift.
+                "origin": f"{caller}:{_COUNT_INDEX.sub('', instance_name)}",
+            },
         )
 
 
-def _longest_first(origins: dict[Path, Origin]) -> tuple[tuple[Path, Origin], ...]:
+def _nested(
+    tree: Tree,
+    block_in: tuple[str, Block],
+    scope: Scope,
+    call: Origin,
+    address: str,
+    chain: tuple[str, ...],
+) -> Iterator[Document]:
+    """A local module called by an instantiated module, with values evaluated in it: a value
+    the calling module writes itself is located at its argument there."""
+    file, block = block_in
+    target = local_source(posixpath.dirname(file), block)
+    if block.raw is None or target is None or target in chain or len(chain) >= MAX_DEPTH:
+        return
+    for instance in _instances(block.raw, scope, file):
+        inputs = _inputs(block.raw, instance.scope, file)
+        inner = f"{address}.module.{block.labels[0]}{instance.key}"
+        yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
+
+
+def _inputs(call: RawBody, scope: Scope, file: str) -> dict[str, Value]:
+    """A module block's arguments, evaluated where it stands; each located at its line."""
+    return {
+        name: evaluate_attribute(attribute, scope, Origin(file, attribute.span))
+        for name, attribute in call.attributes.items()
+        if name not in _META_ARGUMENTS
+    }
+
+
+def _longest_first(origins: Origins) -> tuple[tuple[Path, Origin], ...]:
     return tuple(sorted(origins.items(), key=lambda item: -len(item[0])))
-
-
-def _defaults(files: list[Parsed]) -> dict[str, Input]:
-    """`variable "x" { default = ... }` of the module: used where a call passes nothing."""
-    defaults: dict[str, Input] = {}
-    for parsed in files:
-        for block in parsed.blocks:
-            if block.type == "variable" and block.labels and "default" in block.body:
-                defaults[block.labels[0]] = (block.body["default"], {})
-    return defaults
-
-
-def _substitute(value: Any, inputs: dict[str, Input]) -> Input:
-    """`value` with every whole `${var.x}` replaced by the input, and where each came from."""
-    origins: dict[Path, Origin] = {}
-
-    def walk(item: Any, path: Path) -> Any:
-        if isinstance(item, str):
-            match = _VARIABLE.match(item)
-            if match and match.group(1) in inputs:
-                new, places = inputs[match.group(1)]
-                for inner, origin in places.items():
-                    origins[(*path, *inner)] = origin
-                return new
-            return item
-        if isinstance(item, dict):
-            return {key: walk(child, (*path, key)) for key, child in item.items()}
-        if isinstance(item, list):
-            return [walk(child, (*path, index)) for index, child in enumerate(item)]
-        return item
-
-    return walk(value, ()), origins
