@@ -5,7 +5,7 @@
     python benchmarks/corpus.py --files 50 --docs 400 --out /tmp/corpus
 
 Everything comes from one seeded random generator, so a seed and a size always give the same
-bytes. Layout (below the output directory, default benchmarks/corpus/):
+bytes. Layout (below the output directory, default ~/.cache/gatekeeper-bench/):
 
     kubernetes/<team>/<app>.yaml     multi-document manifest files: Deployments, StatefulSets,
                                      CronJobs, Services, Ingresses, ConfigMaps, NetworkPolicies,
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 from dataclasses import asdict, dataclass
@@ -27,7 +28,8 @@ from typing import Any
 
 import yaml
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "corpus"
+# Outside this repository (see real_corpus.CACHE): a scan of it would read the corpus too.
+DEFAULT_OUT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gatekeeper-bench"
 
 
 @dataclass(frozen=True)

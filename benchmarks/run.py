@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks import corpus as corpus_mod  # noqa: E402
+from benchmarks import real_corpus  # noqa: E402
 
 CHECKOV_VENV = HERE / ".venv-checkov"
 TIME = "/usr/bin/time"
@@ -49,11 +51,17 @@ CHECKOV_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE
 LOWER_BOUND = """
 import os, sys, yaml
 documents = 0
-for directory, _, names in os.walk(sys.argv[1]):
+for directory, folders, names in os.walk(sys.argv[1]):
+    folders[:] = [folder for folder in folders if folder != ".git"]
     for name in names:
         if name.endswith((".yaml", ".yml")):
             with open(os.path.join(directory, name), "rb") as handle:
-                documents += sum(1 for _ in yaml.load_all(handle.read(), Loader=yaml.CSafeLoader))
+                data = handle.read()
+            try:  # real repositories hold templates and custom tags: count what parses
+                for _ in yaml.load_all(data, Loader=yaml.CSafeLoader):
+                    documents += 1
+            except yaml.YAMLError:
+                pass
 print(documents)
 """
 
@@ -61,6 +69,7 @@ print(documents)
 @dataclass
 class Measure:
     wall: float
+    cpu: float  # user + system seconds of the process and the children it waited for
     max_rss_mb: float  # largest single process
     tree_rss_mb: float  # sampled sum over the process tree
     exit_code: int
@@ -80,6 +89,10 @@ class Result:
         return statistics.median(run.wall for run in self.runs)
 
     @property
+    def cpu(self) -> float:
+        return statistics.median(run.cpu for run in self.runs)
+
+    @property
     def max_rss_mb(self) -> float:
         return statistics.median(run.max_rss_mb for run in self.runs)
 
@@ -91,6 +104,7 @@ class Result:
         return {
             **asdict(self),
             "median_wall_s": round(self.wall, 3),
+            "median_cpu_s": round(self.cpu, 3),
             "median_max_rss_mb": round(self.max_rss_mb, 1),
             "median_tree_rss_mb": round(self.tree_rss_mb, 1),
         }
@@ -121,10 +135,11 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) -> Measure:
-    """Run once; wall time, peak RSS (largest process) and sampled peak RSS of the tree."""
+    """Run once; wall and CPU time, peak RSS (largest process), sampled peak RSS of the tree."""
     use_time = os.access(TIME, os.X_OK)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, stdout.open("wb") as out:
-        full = [TIME, "-f", "%e %M", "-o", timing.name, *command] if use_time else command
+        full = [TIME, "-f", "%e %M %U %S", "-o", timing.name, *command] if use_time else command
         peak = 0
         start = time.perf_counter()
         process = subprocess.Popen(
@@ -146,17 +161,22 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) ->
         if use_time:
             # GNU time prints the child's own stderr first; its line is the last one.
             last = timing.read().strip().splitlines()[-1]
-            _, max_kb = last.split()
+            _, max_kb, user, system = last.split()
             max_rss = int(max_kb)
+            cpu = float(user) + float(system)
         else:
-            import resource
-
-            max_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            max_rss = after.ru_maxrss
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode not in (0, 1):
         tail = stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
     return Measure(
-        round(wall, 3), round(max_rss / 1024, 1), round(peak / 1024, 1), process.returncode
+        round(wall, 3),
+        round(cpu, 2),
+        round(max_rss / 1024, 1),
+        round(peak / 1024, 1),
+        process.returncode,
     )
 
 
@@ -216,116 +236,163 @@ def lower_bound_findings(output: Path) -> int:
 # --- the run ---------------------------------------------------------------------------------
 
 
-def run_tool(
-    result: Result,
-    runs: int,
-    cwd: Path,
-    env: dict[str, str],
-    count: Callable[[Path], int],
-    workdir: Path,
-) -> Result:
-    for index in range(runs):
-        output = workdir / f"{result.tool}-{result.target}-{index}.out"
-        measured = measure(result.command, cwd, env, output)
-        result.runs.append(measured)
-        result.findings = count(output)
-        output.unlink()
-        print(
-            f"  {result.tool:<12} {result.target:<11} run {index + 1}: {measured.wall:7.2f} s"
-            f"  {measured.max_rss_mb:7.1f} MB  (tree {measured.tree_rss_mb:.1f} MB)",
-            file=sys.stderr,
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    command: list[str]
+    count: Callable[[Path], int]
+    runs: int
+    env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+def tools_for(
+    target: str, framework: str, runs: int, checkov: bool, checkov_runs: int, jobs: int
+) -> list[Tool]:
+    """What runs on one target: gatekeeper, the parse bound (YAML targets), and Checkov with
+    the framework of the target (`helm` only when the helm binary exists: Checkov needs it)."""
+    gk_jobs = ["--jobs", str(jobs)] if jobs else []
+    tools = [
+        Tool(
+            "gatekeeper",
+            [*gatekeeper_command(), "scan", target, "--format", "json", *gk_jobs],
+            gatekeeper_findings,
+            runs,
         )
-    return result
+    ]
+    if framework == "kubernetes":
+        tools.append(
+            Tool(
+                "lower-bound",
+                [sys.executable, "-c", LOWER_BOUND, target],
+                lower_bound_findings,
+                runs,
+                note="documents parsed (no findings)",
+            )
+        )
+    if checkov and (framework != "helm" or shutil.which("helm")):
+        command = [*checkov_command(), "-d", target, "--framework", framework]
+        command += ["--quiet", "-o", "json", "--skip-download"]
+        tools.append(Tool("checkov", command, checkov_findings, checkov_runs, CHECKOV_ENV))
+    return tools
+
+
+def run_paired(target: str, tools: list[Tool], cwd: Path, workdir: Path) -> list[Result]:
+    """Run i of every tool back to back, then run i+1: the tools of a pair see the same load
+    on a shared machine, and ratios are taken pair by pair."""
+    results = [Result(tool.name, target, tool.command, note=tool.note) for tool in tools]
+    for index in range(max(tool.runs for tool in tools)):
+        for tool, result in zip(tools, results, strict=True):
+            if index >= tool.runs:
+                continue
+            output = workdir / f"{tool.name}-{index}.out"
+            measured = measure(tool.command, cwd, tool.env, output)
+            result.runs.append(measured)
+            result.findings = tool.count(output)
+            output.unlink()
+            print(
+                f"  {tool.name:<12} {target:<11} run {index + 1}: {measured.wall:7.2f} s wall"
+                f" {measured.cpu:7.2f} s CPU {measured.max_rss_mb:7.1f} MB"
+                f" (tree {measured.tree_rss_mb:.1f} MB)",
+                file=sys.stderr,
+            )
+    return results
+
+
+# Targets of each corpus, with the Checkov framework that reads them.
+REAL_TARGETS = {
+    "k8s": "kubernetes",
+    "k8s-full": "kubernetes",
+    "charts": "helm",
+    "terraform": "terraform",
+}
+GENERATED_TARGETS = {"kubernetes": "kubernetes", "charts": "helm", "terraform": "terraform"}
 
 
 def benchmark(
-    corpus: Path, runs: int, with_checkov: bool, jobs: int, checkov_runs: int
+    corpus: Path,
+    runs: int,
+    with_checkov: bool,
+    jobs: int,
+    checkov_runs: int,
+    only: list[str] | None = None,
+    scaled_runs: int = 1,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
+    """Every target in turn; `progress` gets the report so far after each (a run on a busy
+    machine takes an hour: what is measured is kept)."""
     sources = gatekeeper_sources()
-    gk = gatekeeper_command()
-    gk_jobs = ["--jobs", str(jobs)] if jobs else []
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="gk-bench-") as tmp:
-        workdir = Path(tmp)
-        targets = ["kubernetes"]
-        if "terraform" in sources:
-            targets.append("terraform")
-        if "helm" in sources:
-            targets.append("charts")
-        for target in targets:
-            results.append(
-                run_tool(
-                    Result(
-                        "gatekeeper",
-                        target,
-                        [*gk, "scan", target, "--format", "json", *gk_jobs],
-                    ),
-                    runs,
-                    corpus,
-                    {},
-                    gatekeeper_findings,
-                    workdir,
-                )
-            )
-            if target == "kubernetes":
-                results.append(
-                    run_tool(
-                        Result(
-                            "lower-bound",
-                            target,
-                            [sys.executable, "-c", LOWER_BOUND, target],
-                            note="documents parsed (no findings)",
-                        ),
-                        runs,
-                        corpus,
-                        {},
-                        lower_bound_findings,
-                        workdir,
-                    )
-                )
-            if with_checkov and target in ("kubernetes", "terraform"):
-                command = [
-                    *checkov_command(),
-                    "-d",
-                    target,
-                    "--framework",
-                    target,
-                    "--quiet",
-                    "-o",
-                    "json",
-                    "--skip-download",
-                ]
-                results.append(
-                    run_tool(
-                        Result("checkov", target, command),
-                        checkov_runs,
-                        corpus,
-                        CHECKOV_ENV,
-                        checkov_findings,
-                        workdir,
-                    )
-                )
     summary = json.loads((corpus / "corpus.json").read_text())
+    real = summary.get("kind") == "real"
+    targets = dict(REAL_TARGETS if real else GENERATED_TARGETS)
+    if "helm" not in sources:
+        targets.pop("charts")
+    if "terraform" not in sources:
+        targets.pop("terraform")
+    scales = [f"scaled-{n}x" for n in summary.get("scales", [])] if real else []
+    wanted = [*(only or [*targets, *(["scaled"] if scales else [])])]
+    wanted += [target for target in scales if "scaled" in wanted]
+    results: list[Result] = []
+    checkov = checkov_version() if with_checkov else None
+
+    def report() -> dict[str, Any]:
+        return {
+            "corpus": summary,
+            "runs": runs,
+            "machine": machine(),
+            "checkov_version": checkov,
+            "gatekeeper_sources": list(sources),
+            "results": [result.as_json() for result in results],
+            "ratios": ratios(results),
+            "memory_by_size": memory_by_size(results),
+        }
+
+    plan = [(target, framework, runs) for target, framework in targets.items()]
+    if "scaled" in wanted:
+        # Memory against size: gatekeeper alone on 2x, 4x, 8x copies of k8s (1x is k8s).
+        plan += [(target, "", scaled_runs) for target in scales]
+    # In the order asked for (`--targets`): what matters most is measured first.
+    plan = sorted(
+        (step for step in plan if step[0] in wanted),
+        key=lambda step: wanted.index("scaled" if step[0] in scales else step[0]),
+    )
+    with tempfile.TemporaryDirectory(prefix="gk-bench-") as tmp:
+        for target, framework, count in plan:
+            real_corpus.make_repository(corpus / target)
+            checkov_here = with_checkov and bool(framework)
+            tools = tools_for(target, framework, count, checkov_here, checkov_runs, jobs)
+            results.extend(run_paired(target, tools, corpus, Path(tmp)))
+            if progress is not None:
+                progress(report())
+    return report()
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+                "",
+            )
+    except OSError:
+        pass
     return {
-        "corpus": summary,
-        "runs": runs,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "memory_gb": _memory_gb(),
-        },
-        "checkov_version": checkov_version() if with_checkov else None,
-        "gatekeeper_sources": list(sources),
-        "results": [result.as_json() for result in results],
-        "ratios": ratios(results),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "memory_gb": _memory_gb(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
     }
 
 
 def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
+    """gatekeeper over each peer, per target: medians of the ratios of paired runs (wall, CPU),
+    and the ratios of the median peak memories."""
     by = {(result.tool, result.target): result for result in results}
     out: dict[str, dict[str, float]] = {}
-    for target in {result.target for result in results}:
+    for target in sorted({result.target for result in results}):
         gk = by.get(("gatekeeper", target))
         if gk is None:
             continue
@@ -333,11 +400,26 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
             peer = by.get((other, target))
             if peer is None:
                 continue
+            pairs = list(zip(gk.runs, peer.runs, strict=False))
             out[f"{target}: gatekeeper/{other}"] = {
-                "wall": round(gk.wall / peer.wall, 3),
+                "wall": round(statistics.median(g.wall / p.wall for g, p in pairs), 3),
+                "cpu": round(statistics.median(g.cpu / max(p.cpu, 0.01) for g, p in pairs), 3),
                 "max_rss": round(gk.max_rss_mb / peer.max_rss_mb, 3),
                 "tree_rss": round(gk.tree_rss_mb / peer.tree_rss_mb, 3),
             }
+    return out
+
+
+def memory_by_size(results: list[Result]) -> dict[str, float]:
+    """gatekeeper's median peak memory (process tree) on k8s and its scaled copies."""
+    out = {}
+    for result in results:
+        if result.tool != "gatekeeper":
+            continue
+        if result.target == "k8s":
+            out["1x"] = round(result.tree_rss_mb, 1)
+        elif result.target.startswith("scaled-"):
+            out[result.target.removeprefix("scaled-")] = round(result.tree_rss_mb, 1)
     return out
 
 
@@ -352,8 +434,8 @@ def _memory_gb() -> float:
 
 def table(report: dict[str, Any]) -> str:
     lines = [
-        "| target | tool | wall (s, median) | peak RSS (MB) | tree RSS (MB) | findings |",
-        "|---|---|---:|---:|---:|---:|",
+        "| target | tool | wall (s) | CPU (s) | peak RSS (MB) | tree RSS (MB) | findings |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for result in report["results"]:
         findings = result["findings"]
@@ -361,31 +443,54 @@ def table(report: dict[str, Any]) -> str:
             findings = f"({findings} docs)"
         lines.append(
             f"| {result['target']} | {result['tool']} | {result['median_wall_s']:.2f} "
-            f"| {result['median_max_rss_mb']:.0f} | {result['median_tree_rss_mb']:.0f} "
-            f"| {findings} |"
+            f"| {result['median_cpu_s']:.2f} | {result['median_max_rss_mb']:.0f} "
+            f"| {result['median_tree_rss_mb']:.0f} | {findings} |"
         )
-    lines += ["", "| ratio | wall | peak RSS | tree RSS |", "|---|---:|---:|---:|"]
-    for name, ratio in sorted(report["ratios"].items()):
+    lines += [
+        "",
+        "| ratio (median of paired runs) | wall | CPU | peak RSS | tree RSS |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, ratio in report["ratios"].items():
         lines.append(
-            f"| {name} | {ratio['wall']:.3f} | {ratio['max_rss']:.3f} | {ratio['tree_rss']:.3f} |"
+            f"| {name} | {ratio['wall']:.2f} | {ratio['cpu']:.2f} | {ratio['max_rss']:.3f} "
+            f"| {ratio['tree_rss']:.3f} |"
         )
+    if report.get("memory_by_size"):
+        sizes = report["memory_by_size"]
+        lines += ["", "| copies of k8s | " + " | ".join(sizes) + " |"]
+        lines += ["|---|" + "---:|" * len(sizes)]
+        lines += [
+            "| gatekeeper peak tree RSS (MB) | " + " | ".join(map(str, sizes.values())) + " |"
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     corpus_mod.add_size_arguments(parser)
-    parser.add_argument("--corpus", type=Path, help="corpus directory (default: generate)")
+    parser.add_argument(
+        "--corpus", type=Path, help=f"corpus directory (default: {real_corpus.DEFAULT_OUT})"
+    )
+    parser.add_argument(
+        "--generated", action="store_true", help="the generated corpus (a scaling test)"
+    )
+    parser.add_argument(
+        "--targets", nargs="*", help="only these targets (k8s, k8s-full, charts, terraform, scaled)"
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per tool (median reported)")
-    parser.add_argument("--json", type=Path, default=HERE / "results.json", help="results file")
+    parser.add_argument("--json", type=Path, help="results file (default: by corpus)")
     parser.add_argument("--skip-checkov", action="store_true")
     parser.add_argument(
         "--checkov-runs", type=int, help="runs of Checkov (default: --runs; it is slow)"
     )
+    parser.add_argument(
+        "--scaled-runs", type=int, default=1, help="runs on each scaled-Nx copy (memory)"
+    )
     parser.add_argument("--jobs", type=int, default=0, help="gatekeeper --jobs (default: cores)")
     args = parser.parse_args()
     corpus = args.corpus
-    if corpus is None:
+    if corpus is None and args.generated:
         size = corpus_mod.size_from(args)
         corpus = corpus_mod.DEFAULT_OUT / ("small" if args.small else "full")
         wanted = {"seed": args.seed, "size": asdict(size)}
@@ -394,17 +499,42 @@ def main() -> None:
         if {key: current.get(key) for key in wanted} != wanted:
             print(f"generating corpus in {corpus} ...", file=sys.stderr)
             corpus_mod.generate(corpus, size, args.seed)
+    elif corpus is None:
+        corpus = real_corpus.DEFAULT_OUT
+        if not real_corpus.is_built(corpus):
+            sys.exit(
+                f"run.py: no real-repository corpus in {corpus} (or one of other sources).\n"
+                f"Build it first (a minute):\n    {real_corpus.build_command()}\n"
+                "or run the generated corpus: python benchmarks/run.py --generated"
+            )
+    if not (corpus / "corpus.json").exists():
+        sys.exit(f"run.py: {corpus} holds no corpus.json")
     if not shutil.which(TIME) and not os.access(TIME, os.X_OK):
         print(
             "note: /usr/bin/time missing (apt-get install time); using getrusage", file=sys.stderr
         )
     checkov_runs = args.checkov_runs or args.runs
-    report = benchmark(corpus.resolve(), args.runs, not args.skip_checkov, args.jobs, checkov_runs)
-    report["checkov_runs"] = checkov_runs
-    report["command"] = " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    real = json.loads((corpus / "corpus.json").read_text()).get("kind") == "real"
+    output = args.json or HERE / ("results-real.json" if real else "results.json")
+
+    def save(report: dict[str, Any]) -> None:
+        report["checkov_runs"] = checkov_runs
+        report["command"] = " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])
+        output.write_text(json.dumps(report, indent=2) + "\n")
+
+    report = benchmark(
+        corpus.resolve(),
+        args.runs,
+        not args.skip_checkov,
+        args.jobs,
+        checkov_runs,
+        args.targets,
+        args.scaled_runs,
+        save,
+    )
+    save(report)
     print(table(report))
-    print(f"\nresults: {args.json}", file=sys.stderr)
+    print(f"\nresults: {output}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ to the API server's cost limits (gatekeeper.admission_cost); past them `failureP
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import weakref
@@ -809,6 +810,14 @@ def for_tree(tree: Any, extra: tuple[tuple[str, YamlDocument], ...] = ()) -> Adm
     found = discover(tree, extra)
     _BY_TREE[tree] = (extra, found)
     return found
+
+
+def assume_none(tree: Any, extra: tuple[tuple[str, YamlDocument], ...] = ()) -> None:
+    """Record that `tree` holds no admission policy, for a caller that knows from parsing
+    every file of it (a pull request's revisions, through the blob cache): for_tree then
+    need not search it."""
+    with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
+        _BY_TREE[tree] = (extra, Admission())
 
 
 def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admission:

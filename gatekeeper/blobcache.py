@@ -22,16 +22,17 @@ import hashlib
 import json
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.cache import cache_dir
+from gatekeeper.cache import private as _private
 from gatekeeper.inventory import InventoryEntry
 
 if TYPE_CHECKING:
     from gatekeeper.git import RevisionTree
+    from gatekeeper.sources import LoadContext
 
 _FILE = "blobs-v1.sqlite"
 _CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
@@ -53,12 +54,6 @@ def code_digest() -> str:
     for module in (inventory, yamldoc, kubernetes):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _private(path: Path) -> bool:
-    """Ours alone: owned by this user and writable by no one else."""
-    info = path.stat()
-    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def to_rows(entries: Iterable[InventoryEntry]) -> Rows:
@@ -215,6 +210,68 @@ def inventory(
         if entries:
             found[path] = entries
     return found
+
+
+def content_id(data: bytes) -> str:
+    """The cache key of a file's bytes outside git: SHA-256, never the same length as a git
+    blob id (git detects SHA-1 collisions, hashlib does not: content crafted to collide
+    must not borrow another file's objects)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# What deploys other files: its objects depend on the tree, not on its bytes alone.
+_DEPLOYERS = ("argoproj.io/", "kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/")
+
+
+def contents_inventory(
+    pairs: Iterable[tuple[str, bytes]], context: LoadContext
+) -> list[InventoryEntry]:
+    """The objects of plain Kubernetes files given with their content (a work tree's files),
+    from the cache where it knows the content (by content_id). A file that holds an Application or
+    Flux deployer is loaded in full in `context` (what it deploys from the tree counts too,
+    and is never cached)."""
+    from gatekeeper.sources import LoadContext as Context
+    from gatekeeper.tree import MemoryTree
+
+    alone = Context(tree=MemoryTree({}), options=context.options)
+    entries: list[InventoryEntry] = []
+    cache = BlobCache()
+    try:
+        batch: list[tuple[str, bytes, str]] = []
+        for path, data in pairs:
+            batch.append((path, data, content_id(data)))
+            if len(batch) == _READ_CHUNK:
+                entries.extend(_batch_inventory(batch, cache, alone, context))
+                batch = []
+        entries.extend(_batch_inventory(batch, cache, alone, context))
+    finally:
+        cache.close()
+    return entries
+
+
+def _batch_inventory(
+    batch: list[tuple[str, bytes, str]], cache: BlobCache, alone: LoadContext, context: LoadContext
+) -> list[InventoryEntry]:
+    from gatekeeper import inventory as inventory_mod
+    from gatekeeper.sources import kubernetes
+
+    known = cache.get_many(sorted({sha for _, _, sha in batch}))
+    fresh: dict[str, Rows] = {}
+    for path, data, sha in batch:
+        if sha not in known and sha not in fresh:
+            loaded = kubernetes.load(path, data, alone)
+            fresh[sha] = to_rows(inventory_mod.entry(document) for document in loaded.documents)
+    cache.put_many(fresh)
+    known.update(fresh)
+    entries: list[InventoryEntry] = []
+    for path, data, sha in batch:
+        rows = known.get(sha) or []
+        if any(row[1].startswith(_DEPLOYERS) for row in rows):
+            loaded = kubernetes.load(path, data, context)
+            entries.extend(inventory_mod.entry(document) for document in loaded.documents)
+        else:
+            entries.extend(from_rows(rows, path))
+    return entries
 
 
 def _kept(keep: Keep, keys: tuple[str, str], memo: dict[tuple[str, str], bool]) -> bool:

@@ -7,12 +7,17 @@ The cache is an optimisation only: when it cannot be read or written, everything
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 _FILE = "validated-policies-v1"
+_PARSED_FILE = "parsed-policies-v1.json"
 _MAX_ENTRIES = 5000
 
 
@@ -28,8 +33,22 @@ def digest(schema_text: str, data: bytes) -> str:
     return hashlib.sha256(schema_text.encode() + b"\0" + data).hexdigest()
 
 
+def private(path: Path) -> bool:
+    """Ours alone: owned by this user and writable by no one else."""
+    info = path.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+# A policy file's parsed content and the line of each top-level key.
+Parsed = tuple[dict[str, Any], dict[str, int]]
+
+
 class ValidatedSet:
-    """Digests of (schema, policy file) pairs that passed validation."""
+    """Digests of (schema, policy file) pairs that passed validation, and their parsed
+    content: a pre-commit run then neither validates nor parses the library's files again.
+
+    The parsed content is JSON in a file of this user's alone (like the blob cache): one
+    that someone else could write is not read, as its content becomes the policies."""
 
     def __init__(self) -> None:
         self.path = cache_dir() / _FILE
@@ -38,6 +57,45 @@ class ValidatedSet:
         except (OSError, UnicodeDecodeError):
             self.known = set()
         self.added: set[str] = set()
+        self.parsed_path = cache_dir() / _PARSED_FILE
+        self._parsed: dict[str, Any] | None = None  # read on first use
+        self._parsed_added = False
+
+    def _parsed_entries(self) -> dict[str, Any]:
+        if self._parsed is None:
+            self._parsed = {}
+            try:
+                if private(self.parsed_path.parent) and private(self.parsed_path):
+                    found = json.loads(self.parsed_path.read_text())
+                    self._parsed = found if isinstance(found, dict) else {}
+            except (OSError, ValueError, RecursionError):
+                self._parsed = {}
+        return self._parsed
+
+    def parsed(self, key: str) -> Parsed | None:
+        """The remembered content of a validated file, if well-formed."""
+        if key not in self:
+            return None
+        entry = self._parsed_entries().get(key)
+        if not (isinstance(entry, list) and len(entry) == 2):
+            return None
+        raw, lines = entry
+        if not isinstance(raw, dict) or not isinstance(lines, dict):
+            return None
+        if not all(isinstance(k, str) and type(v) is int for k, v in lines.items()):
+            return None
+        return raw, lines
+
+    def remember(self, key: str, raw: dict[str, Any], lines: dict[str, int]) -> None:
+        """Keep a validated file's content, when JSON holds it exactly (else it is parsed
+        every time)."""
+        try:
+            same = json.loads(json.dumps(raw)) == raw
+        except (TypeError, ValueError, RecursionError):
+            return
+        if same:
+            self._parsed_entries()[key] = [raw, lines]
+            self._parsed_added = True
 
     def __contains__(self, key: str) -> bool:
         return key in self.known or key in self.added
@@ -47,16 +105,25 @@ class ValidatedSet:
             self.added.add(key)
 
     def save(self) -> None:
-        if not self.added:
+        digests = sorted(self.known | self.added)[-_MAX_ENTRIES:]
+        if self._parsed_added and self._parsed is not None:
+            kept = set(digests)
+            parsed = {key: value for key, value in self._parsed.items() if key in kept}
+            _write(self.parsed_path, json.dumps(parsed), private_only=True)
+            self._parsed_added = False
+        if self.added:
+            _write(self.path, "\n".join(digests) + "\n")
+            self.known.update(self.added)
+            self.added.clear()
+
+
+def _write(path: Path, text: str, private_only: bool = False) -> None:
+    """Replace `path` with `text` atomically; a failure is dropped (a cache only)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if private_only and not private(path.parent):
             return
-        entries = sorted(self.known | self.added)[-_MAX_ENTRIES:]
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".validated-")
-            with os.fdopen(handle, "w") as out:
-                out.write("\n".join(entries) + "\n")
-            os.replace(temp, self.path)
-        except OSError:
-            return
-        self.known.update(self.added)
-        self.added.clear()
+        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(temp, path)

@@ -99,6 +99,10 @@ def scan_change(
     head_tree = gitops.RevisionTree(head_commit)
     base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
     try:
+        if not engine.admission_documents:
+            for tree in (head_tree, base_tree):
+                if not _admission_objects(tree, config.sources):
+                    admission.assume_none(tree, engine.admission_documents)
         head_context = LoadContext(tree=head_tree, options=config.sources)
         base_context = LoadContext(tree=base_tree, options=config.sources)
         touched = {path for c in changes for path in (c.old, c.new) if path}
@@ -341,6 +345,25 @@ def _inventory(
 
     found = blobcache.inventory(tree, names, config.sources, keep)
     return [entry for name in names for entry in found.get(name, [])]
+
+
+def _admission_objects(tree: gitops.RevisionTree, options: dict[str, dict[str, Any]]) -> bool:
+    """Does a YAML or JSON file of the revision declare an admission policy or binding?
+    Parsed, through the blob cache (searching every blob's bytes cost more than the rest of
+    a warm pull request run)."""
+    from gatekeeper import blobcache
+
+    names = [path for path in tree.paths if path.lower().endswith((".yaml", ".yml", ".json"))]
+
+    def keep(_: list[str], kinds: list[str]) -> bool:
+        return any(kind.endswith(_ADMISSION_KINDS) for kind in kinds)
+
+    return bool(blobcache.inventory(tree, names, options, keep))
+
+
+_ADMISSION_KINDS = tuple(
+    f" {kind}" for kind in (admission.POLICY_KIND, admission.BINDING_KIND, admission.KYVERNO_KIND)
+)
 
 
 def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str]:

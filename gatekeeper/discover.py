@@ -32,6 +32,9 @@ def relative(path: Path, root: Path) -> str:
     """A posix path relative to `root` where possible: that is what reports show.
 
     A symbolic link keeps its own name (the file a deployer applies is the link)."""
+    base, full = os.path.abspath(root), os.path.abspath(path)
+    if full.startswith(base + "/") and base != "/":  # the common case, without pathlib
+        return full[len(base) + 1 :]
     for base, full in (
         (os.path.abspath(root), os.path.abspath(path)),
         (os.path.realpath(root), os.path.join(os.path.realpath(path.parent), path.name)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 
 from gatekeeper.errors import UsageError
 
@@ -15,13 +16,17 @@ def use_color(choice: str, output: str | None) -> bool:
     return output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def write(text: str, output: str | None) -> None:
+def write(text: str | Iterable[str], output: str | None) -> None:
+    """`text`, or its pieces as they come (a large report is never held whole)."""
+    pieces = [text] if isinstance(text, str) else text
     if output is None:
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
         return
     try:
         with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            for piece in pieces:
+                handle.write(piece)
     except OSError as error:
         raise UsageError(f"cannot write report: {error.strerror}", output) from None

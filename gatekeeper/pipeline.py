@@ -87,12 +87,12 @@ def judge_repository(
 ) -> None:
     """Add the findings of repository-scope policies over the result's inventory plus
     `extra_inventory` (per-directory disables apply), and finalize the result's findings."""
-    repository = engine.evaluate_repository([*result.inventory, *extra_inventory])
+    inventory = [*result.inventory, *extra_inventory]
+    repository = engine.evaluate_repository(inventory)
     for finding in repository:
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
             result.findings.append(finding)
-    inventory = [*result.inventory, *extra_inventory]
     result.findings = finalize(predict_admission(result.findings, inventory, engine))
 
 
@@ -200,7 +200,9 @@ def judge(
     others = (pair for pair in rest if pair[0] not in scanned)
     extra = inventory_of(others, run.load) if run.engine.needs_inventory else []
     result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs, extra)
-    # the other files inform the judgement; their own findings belong to their own scan
+    # The other files inform the judgement; their own findings belong to their own scan. They
+    # are judged all the same: a finding's fingerprint ordinal counts its twins in every file,
+    # so that scanning part of a tree gives the fingerprints (and waivers) of a whole scan.
     beside = {entry.file for entry in extra} - scanned
     result.findings = [finding for finding in result.findings if finding.file not in beside]
     findings = result.findings + [to_finding(problem) for problem in problems]
@@ -228,14 +230,16 @@ def waive(
 
 def inventory_of(pairs: Iterable[tuple[str, bytes]], context: LoadContext) -> list[InventoryEntry]:
     """The objects of plain Kubernetes files, for repository-scope policies judging part of a
-    tree. Only the cheap YAML adapter, and only files that name a kind."""
-    from gatekeeper import inventory
+    tree. Only the cheap YAML adapter, only files that name a kind and that no chart or
+    overlay renders, and through the blob cache: most of them are the same as last run."""
+    from gatekeeper import blobcache
     from gatekeeper.sources import kubernetes
 
-    entries: list[InventoryEntry] = []
-    for path, data in pairs:
-        if not kubernetes.detect(path) or b"kind" not in data:
-            continue
-        loaded = kubernetes.load(path, data, context)
-        entries.extend(inventory.entry(document) for document in loaded.documents)
-    return entries
+    plain = (
+        (path, data)
+        for path, data in pairs
+        if kubernetes.detect(path)
+        and b"kind" in data
+        and not kubernetes.rendered_elsewhere(path, context)
+    )
+    return blobcache.contents_inventory(plain, context)

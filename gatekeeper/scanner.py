@@ -167,6 +167,10 @@ def _scan(
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for part in pool.imap(_scan_chunk, chunks):
                 result.merge(part)
+            # Workers end on their own (not terminated): they stop and wait for their Helm
+            # renderers, whose CPU then counts in this process's children's time.
+            pool.close()
+            pool.join()
         _engine = _context = None
     if repository:
         result.findings.extend(engine.evaluate_repository(result.inventory))

@@ -58,14 +58,17 @@ def contains(root: str, path: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def read_file(path: Path, root: Path, limit: int = MAX_READ_BYTES) -> bytes:
+def read_file(
+    path: Path, root: Path, limit: int = MAX_READ_BYTES, folders: dict[str, str] | None = None
+) -> bytes:
     """A file as a deployer reads it: symbolic links followed while they stay below `root`.
 
     Raises OutsideLink for a link out of `root`, OSError for a loop, a directory that cannot
     be listed or anything but a regular file (a FIFO would block, a device never ends).
-    At most `limit` + 1 bytes are read."""
-    real = os.path.realpath(path)
+    At most `limit` + 1 bytes are read. `folders` remembers where each folder resolves to
+    (one tree's reads: a file then costs one lstat, not one per folder above it)."""
     lexical = os.path.abspath(path)
+    real = _resolved(lexical, folders) if folders is not None else os.path.realpath(path)
     top = os.path.realpath(root)
     if contains(os.path.abspath(root), lexical) and not contains(top, real):
         raise OutsideLink(str(path))
@@ -78,6 +81,17 @@ def read_file(path: Path, root: Path, limit: int = MAX_READ_BYTES) -> bytes:
         raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
     with open(real, "rb") as handle:
         return handle.read(limit + 1)
+
+
+def _resolved(path: str, folders: dict[str, str]) -> str:
+    """os.path.realpath(path), with the folder's own resolution remembered in `folders`."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    folder, name = os.path.split(path)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder)
+    return os.path.join(real, name)
 
 
 def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) -> Iterator[Path]:
@@ -122,11 +136,12 @@ class WorkTree:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.real_root = os.path.realpath(root)
+        self._folders: dict[str, str] = {}  # where each folder read from resolves to
 
     def read(self, path: str) -> bytes:
         if not _inside(path):
             raise FileNotFoundError(path)
-        return read_file(self.root / path, self.root)
+        return read_file(self.root / path, self.root, folders=self._folders)
 
     def exists(self, path: str) -> bool:
         if not _inside(path):

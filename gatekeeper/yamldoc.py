@@ -9,6 +9,7 @@ are reported, and timestamps stay strings as they do in Kubernetes' JSON view of
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,14 +219,14 @@ def _too_deep(text: str) -> Any:
     """Where nesting first exceeds MAX_DEPTH, in a text that may nest deeper than _SHALLOW.
 
     Cheap bounds first (milliseconds per megabyte): each level opens with one of `[{-:?`;
-    block levels need indentation (at most two levels per column), flow levels a bracket.
-    Only a text that fails both bounds is walked as events (as long as composing it).
-    Returns a yaml Mark."""
+    block levels need indentation (at most two levels per column), or an indicator (`- `,
+    `? `, `: `) in the run a line starts with; flow levels a bracket. Only a text that fails
+    every bound is walked as events (as long as composing it). Returns a yaml Mark."""
     if sum(text.count(char) for char in "[{-:?") <= _SHALLOW:
         return None
-    widest = max(map(len, text.splitlines()), default=0)
-    if text.count("[") + text.count("{") + 2 * widest + 2 <= _SHALLOW:
-        return None
+    brackets = text.count("[") + text.count("{")
+    if brackets + 2 * _widest_lead(text) + 2 <= _SHALLOW:
+        return None  # large manifests (CRDs, rendered overlays) end here
     loader = _Loader(text)
     depth = 0
     try:
@@ -243,6 +244,17 @@ def _too_deep(text: str) -> Any:
         return None  # the composer stops at the same error, before any deeper level
     finally:
         loader.dispose()
+
+
+# The run of indentation and block indicators a line starts with; a line whose node
+# properties (`&anchor`, `!tag`) follow that run counts whole.
+_LEAD = re.compile(r"^[ \t?:-]*(?:[&!].*)?", re.MULTILINE)
+
+
+def _widest_lead(text: str) -> int:
+    """The widest run of indentation and block indicators starting a line: past it, no block
+    level opens on that line."""
+    return max(map(len, _LEAD.findall(text)), default=0)
 
 
 def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:

@@ -129,3 +129,81 @@ def test_partial_clone_is_never_fetched_from(repo: Repo, tmp_path: Path) -> None
     )
     result = scan_change(clone, "origin/main")
     assert [(f.file, f.status) for f in result.verdict.blocking] == [("deploy/pod.yaml", "new")]
+
+
+DEPLOY = b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+APPLICATION = b"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  destination: {namespace: shop}
+  source: {repoURL: https://github.com/acme/deploy, path: app}
+"""
+
+
+def test_files_on_disk_are_cached_by_content(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gatekeeper import blobcache
+    from gatekeeper.sources import LoadContext, kubernetes
+    from gatekeeper.tree import MemoryTree
+
+    context = LoadContext(tree=MemoryTree({"a.yaml": DEPLOY, "b/c.yaml": DEPLOY}))
+    pairs = [("a.yaml", DEPLOY), ("b/c.yaml", DEPLOY)]
+    cold = blobcache.contents_inventory(pairs, context)
+    assert [(e.file, e.kind, e.namespace) for e in cold] == [
+        ("a.yaml", "Deployment", "shop"),
+        ("b/c.yaml", "Deployment", "shop"),
+    ]
+    assert len(blobcache.content_id(DEPLOY)) != len(gitops_blob_id(DEPLOY))  # own key space
+    loads: list[str] = []
+    real_load = kubernetes.load
+    monkeypatch.setattr(kubernetes, "load", lambda p, *a: loads.append(p) or real_load(p, *a))
+    assert blobcache.contents_inventory(pairs, context) == cold
+    assert loads == []  # warm: nothing parsed
+
+
+def gitops_blob_id(data: bytes) -> str:
+    import subprocess
+
+    run = subprocess.run(
+        ["git", "hash-object", "--stdin"], input=data, capture_output=True, check=True
+    )
+    return run.stdout.decode().strip()
+
+
+def test_a_deployer_is_loaded_in_its_tree_every_time(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an Application deploys depends on the tree, not on its own bytes: never cached."""
+    from gatekeeper import blobcache
+    from gatekeeper.sources import LoadContext, kubernetes
+    from gatekeeper.tree import MemoryTree
+
+    files = {"apps/web.yaml": APPLICATION, "app/deploy.yaml": DEPLOY}
+    options = {"gitops": {"repoURLs": ["https://github.com/acme/deploy"]}}
+    context = LoadContext(tree=MemoryTree(files), options=options)
+    pairs = [("apps/web.yaml", APPLICATION)]
+    expected = [e.file for e in blobcache.contents_inventory(pairs, context)]
+    assert "app/deploy.yaml" in expected  # deployed by the Application
+    loads: list[str] = []
+    real_load = kubernetes.load
+    monkeypatch.setattr(kubernetes, "load", lambda p, *a: loads.append(p) or real_load(p, *a))
+    assert [e.file for e in blobcache.contents_inventory(pairs, context)] == expected
+    assert loads[:1] == ["apps/web.yaml"]  # loaded again, with what it deploys
+
+
+def test_a_pull_request_without_admission_policies_is_not_searched_for_them(
+    repo: Repo, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its revisions' parsed objects (the blob cache) say so: no search of every blob."""
+    from gatekeeper import admission
+
+    def searched(tree: object) -> bool:
+        raise AssertionError("searched every blob for admission policies")
+
+    netpol_change(repo)
+    monkeypatch.setattr(admission, "_none_on_disk", searched)
+    for _ in range(2):  # cold, then warm
+        assert scan_change(repo.root, "main").verdict.findings == []

@@ -551,3 +551,42 @@ def test_capabilities_know_every_built_in_api_and_the_configured_ones(tmp_path: 
     assert data({"apiVersions": ["monitoring.coreos.com/v1"]})["monitoring"] == "true"
     per_chart = {"charts": [{"path": "c", "apiVersions": ["monitoring.coreos.com/v1"]}]}
     assert data(per_chart)["monitoring"] == "true"
+
+
+REAPED = """
+import ctypes, os, sys
+from pathlib import Path
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
+from gatekeeper.evaluate import Engine
+from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+chart = sorted((p.relative_to(sys.argv[1]).as_posix(), p.read_bytes())
+               for p in Path(sys.argv[1]).rglob("*") if p.is_file())
+pairs = [(f"c{n}/{name}", data) for n in (0, 1) for name, data in chart]
+pairs = pairs[: len(chart)] + [(f"x{i}.txt", b"") for i in range(40)] + pairs[len(chart) :]
+result = scan(pairs, Engine([]), 2, LoadContext(tree=MemoryTree.of(pairs)))
+assert result.documents == 8, result.documents
+try:
+    print("left behind:", os.waitpid(-1, os.WNOHANG))
+except ChildProcessError:
+    print("none left")
+"""
+
+
+def test_forked_workers_wait_for_their_renderers(tmp_path: Path) -> None:
+    """A scan's pool workers stop their Helm renderers: none is left for init to reap, so
+    the renderers' CPU counts in the scanning process's children's time."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "reaped.py"
+    script.write_text(REAPED)
+    run = subprocess.run(
+        [sys.executable, str(script), str(DATA / "web")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert run.stdout.strip() == "none left", run.stdout + run.stderr

@@ -545,3 +545,25 @@ def test_random_hostile_text_breaks_no_format() -> None:
     jsonschema.validate(sarif, SARIF_SCHEMA)
     check_github_sarif(sarif)
     json.loads(renderer("json").render(report))
+
+
+def test_json_report_is_written_finding_by_finding_as_one_dump_would_be() -> None:
+    """The JSON report streams one piece per finding (a large scan never holds its whole text),
+    yet reads as `json.dumps(payload, indent=2)` with hostile text made unrunnable."""
+    from gatekeeper.report import json_format
+    from gatekeeper.report.safe import json_char, unrunnable
+
+    hostile = "x\n::error::forged ##[add-mask]y"
+    findings = [
+        Finding("P-1", severity, "t", f"{hostile} {n}", HOSTILE_FILE, n, fingerprint=f"f{n}")
+        for n, severity in enumerate(SEVERITIES, 1)
+    ]
+    report = Report(Verdict(findings, "high"), files_scanned=2, documents=3)
+    pieces = list(json_format.stream(report))
+    assert len(pieces) == len(findings) + 2
+    text = "".join(pieces)
+    assert text == json_format.render(report)
+    whole = json.loads(text)
+    assert [f["message"] for f in whole["findings"]] == [f.message for f in findings]
+    assert text == unrunnable(json.dumps(whole, indent=2), json_char) + "\n"
+    assert not any(line.lstrip().startswith("::") for line in text.splitlines())

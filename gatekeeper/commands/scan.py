@@ -102,7 +102,9 @@ def _shown(verdict: Verdict, args: argparse.Namespace) -> Verdict:
 def _render(report: Report, args: argparse.Namespace) -> None:
     if args.quiet and args.format == "text" and report.verdict.passed and not args.output:
         return  # a quiet pass prints nothing (a requested report file is still written)
-    output.write(renderer(args.format).render(report), args.output)
+    chosen = renderer(args.format)
+    stream = getattr(chosen, "stream", None)  # formats that can be written piece by piece
+    output.write(stream(report) if stream else chosen.render(report), args.output)
 
 
 def run_change(args: argparse.Namespace) -> int:

@@ -143,13 +143,26 @@ def activation(data: dict[str, Any]) -> Any:
 class Program:
     """A compiled CEL expression."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, lazy: bool = False) -> None:
+        """`lazy`: compile on first use (a policy file that compiled before, unchanged: a
+        pre-commit run uses a few of the library's programs and need not compile them all)."""
         self.source = source
-        try:
-            self._expression = environment().compile(source)
-        except RuntimeError as error:
-            raise CelError(_clean(str(error))) from None
+        self._compiled: Any = None
+        if not lazy:
+            self._compile()
         self._wrapped: dict[str, Any] = {}
+
+    def _compile(self) -> Any:
+        if self._compiled is None:
+            try:
+                self._compiled = environment().compile(self.source)
+            except RuntimeError as error:
+                raise CelError(_clean(str(error))) from None
+        return self._compiled
+
+    @property
+    def _expression(self) -> Any:
+        return self._compiled if self._compiled is not None else self._compile()
 
     def result_type(self) -> str:
         """The static type of the result: BOOL, STRING, INT..., or DYN when unknown."""

@@ -11,6 +11,9 @@ from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
 
+from yaml.error import Mark
+from yaml.nodes import MappingNode, ScalarNode
+
 from gatekeeper.cache import ValidatedSet, digest
 from gatekeeper.errors import PolicyError
 from gatekeeper.fieldpath import FieldPathError, Path, concrete, parse
@@ -150,26 +153,45 @@ def load_policy_file(
         data = file.read_bytes()
     except OSError as error:
         raise PolicyError(f"cannot read policy: {error.strerror}", name) from None
-    document = read_single(name, data, "a policy file", PolicyError)
-    if document is None:
-        raise PolicyError("a policy file holds exactly one YAML document", name, 1)
-    locator = NodeLocator(name, document.node)
-    key = digest(policy_schema_text(), data)
-    check = validated is None or key not in validated
-    if check:
-        validate(document.obj, policy_schema(), name, locator)
-        check_policy_params(document.obj, name, locator)
     pack = ""
     if pack_root is not None and pack_root.is_dir():
         relative = file.parent.relative_to(pack_root)
         pack = relative.parts[0] if relative.parts else pack_root.name
-    policy = compile_policy(document.obj, name, locator, pack, decode(data))
+    key = digest(policy_schema_text(), data)
+    known = validated.parsed(key) if validated is not None else None
+    if known is not None:  # validated, compiled and parsed before: these exact bytes
+        raw, lines = known
+        return compile_policy(raw, name, NodeLocator(name, keys_at(lines)), pack, compiled=True)
+    document = read_single(name, data, "a policy file", PolicyError)
+    if document is None:
+        raise PolicyError("a policy file holds exactly one YAML document", name, 1)
+    locator = NodeLocator(name, document.node)
+    check = validated is None or key not in validated
+    if check:
+        validate(document.obj, policy_schema(), name, locator)
+        check_policy_params(document.obj, name, locator)
+    policy = compile_policy(document.obj, name, locator, pack, decode(data), compiled=not check)
     if check:
         text = decode(data)
         check_references(policy, lambda path, offset: scalar_line(locator, path, text, offset))
-        if validated is not None:
-            validated.add(key)
+    if validated is not None:
+        validated.add(key)
+        validated.remember(key, document.obj, policy.lines)
     return policy
+
+
+def keys_at(lines: dict[str, int]) -> MappingNode:
+    """A mapping node that knows only the line of each top-level key: what locating a policy
+    file's keys needs once its content comes from the cache."""
+    pairs = []
+    for key, line in lines.items():
+        mark = Mark("", 0, line - 1, 0, None, 0)
+        pairs.append((ScalarNode(_STR, key, mark, mark), ScalarNode(_NULL, "", mark, mark)))
+    start = Mark("", 0, 0, 0, None, 0)
+    return MappingNode(_MAP, pairs, start, start)
+
+
+_STR, _NULL, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map"
 
 
 def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) -> None:
@@ -185,21 +207,31 @@ def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) ->
 
 
 def compile_policy(
-    raw: dict[str, Any], file: str, locator: NodeLocator, pack: str, text: str = ""
+    raw: dict[str, Any],
+    file: str,
+    locator: NodeLocator,
+    pack: str,
+    text: str = "",
+    compiled: bool = False,
 ) -> Policy:
+    """The policy of a validated file. `compiled`: these exact bytes compiled before (the
+    validated-file cache says so), so their CEL is compiled on first use, not checked now."""
+
     def line(*path: str | int) -> int:
         return locator.locate(path).line
 
     def program(source: str, returns: tuple[str, ...], *path: str | int) -> Program:
+        if compiled:
+            return Program(source, lazy=True)
         try:
-            compiled = Program(source)
+            compiled_program = Program(source)
         except CelError as error:
             raise PolicyError(
                 f"{'.'.join(map(str, path))}: invalid CEL: {error}",
                 file,
                 cel_error_line(error, locator, path, text),
             ) from None
-        result = compiled.result_type()
+        result = compiled_program.result_type()
         if result not in (*returns, "DYN"):
             raise PolicyError(
                 f"{'.'.join(map(str, path))}: must give a {' or '.join(returns).lower()},"
@@ -207,7 +239,7 @@ def compile_policy(
                 file,
                 line(*path),
             )
-        return compiled
+        return compiled_program
 
     match_raw = raw["match"]
     match = Match(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper import __version__
@@ -11,6 +12,16 @@ from gatekeeper.report.safe import json_char, unrunnable
 
 
 def render(report: Report) -> str:
+    return "".join(stream(report))
+
+
+def stream(report: Report) -> Iterator[str]:
+    """The report in pieces, one finding each, written as they are encoded: a scan with
+    60,000 findings never holds its whole report text (nor the json module's pieces of it).
+
+    The same text as dumping the whole payload with indent=2. Every piece but the first starts
+    where a line starts or inside a line that holds no `::` or `##[` of its own (a `,` after a
+    finding), so making each piece unrunnable makes the whole so."""
     verdict = report.verdict
     payload: dict[str, Any] = {
         "tool": {"name": "gatekeeper", "version": __version__},
@@ -25,14 +36,14 @@ def render(report: Report) -> str:
     }
     head = json.dumps(payload, indent=2, sort_keys=False)
     if not verdict.findings:
-        return unrunnable(head, json_char) + "\n"
-    # The same text as dumping the whole payload with indent=2, finding by finding: the json
-    # module's indenting encoder keeps every small piece of the whole document alive until
-    # the end (hundreds of MB for 60,000 findings). JSON strings hold no raw newline.
-    findings = ",\n    ".join(
-        json.dumps(finding.to_dict(), indent=2).replace("\n", "\n    ")
-        for finding in verdict.findings
-    )
+        yield unrunnable(head, json_char) + "\n"
+        return
     assert head.endswith('"findings": []\n}')
-    text = head[: -len("]\n}")] + "\n    " + findings + "\n  ]\n}"
-    return unrunnable(text, json_char) + "\n"
+    yield unrunnable(head[: -len("]\n}")], json_char)
+    separator = "\n    "
+    for finding in verdict.findings:
+        # JSON strings hold no raw newline: re-indenting by replacing newlines is exact.
+        text = json.dumps(finding.to_dict(), indent=2).replace("\n", "\n    ")
+        yield unrunnable(separator + text, json_char)
+        separator = ",\n    "
+    yield "\n  ]\n}\n"

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_engine
@@ -96,9 +97,14 @@ def parents(path: str) -> list[str]:
     return found
 
 
+def has_chart(directory: str, tree: Tree) -> bool:
+    """Does `directory` hold a Chart.yaml? Asked once per directory and tree (see ownership)."""
+    return ownership.of(tree).exists(posixpath.join(directory, CHART_FILE))
+
+
 def in_chart(path: str, tree: Tree) -> bool:
     """Is `path` inside a chart directory (below a directory holding a Chart.yaml)?"""
-    return any(tree.exists(posixpath.join(directory, CHART_FILE)) for directory in parents(path))
+    return any(has_chart(directory, tree) for directory in parents(path))
 
 
 # What Helm renders or applies of a chart directory: templates, subcharts, CRDs (judged by
@@ -110,7 +116,7 @@ def rendered_by_chart(path: str, tree: Tree) -> bool:
     """Does a chart render (or apply) `path`? See RENDERED_DIRS."""
     for directory in parents(path):
         rest = path[len(directory) + 1 :].split("/", 1)[0]
-        if rest in RENDERED_DIRS and tree.exists(posixpath.join(directory, CHART_FILE)):
+        if rest in RENDERED_DIRS and has_chart(directory, tree):
             return True
     return False
 
@@ -121,9 +127,8 @@ def owners(path: str, context: LoadContext) -> list[str]:
     found = []
     outermost = ""
     for directory in parents(path):
-        candidate = posixpath.join(directory, CHART_FILE)
-        if context.tree.exists(candidate):
-            outermost = candidate
+        if has_chart(directory, context.tree):
+            outermost = posixpath.join(directory, CHART_FILE)
     if outermost and outermost != path:
         found.append(outermost)
     for entry in context.options_for(NAME).get("charts", []):

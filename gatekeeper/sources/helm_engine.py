@@ -144,6 +144,7 @@ class _Worker:
             if worker is not None and worker.owner == os.getpid():
                 worker.stop()
             worker = cls.current = _Worker(memory_mib)
+            _stop_at_exit()
         return worker
 
     def request(self, payload: dict[str, Any], seconds: float) -> ChartResult:
@@ -210,6 +211,19 @@ def _stop_worker() -> None:
     worker = _Worker.current
     if worker is not None and worker.owner == os.getpid():
         worker.stop()
+
+
+_STOPPED_AT_EXIT: set[int] = set()
+
+
+def _stop_at_exit() -> None:
+    """Also when this process is a multiprocessing worker, which ends without atexit: the
+    renderer is stopped and waited for, never left to init (its CPU would go uncounted)."""
+    if os.getpid() not in _STOPPED_AT_EXIT:
+        _STOPPED_AT_EXIT.add(os.getpid())
+        from multiprocessing import util
+
+        util.Finalize(None, _stop_worker, exitpriority=10)
 
 
 def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:

@@ -18,13 +18,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
@@ -36,6 +36,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 
 NAME = "kustomize"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 # What Kustomize would fetch: a scheme or getter prefix in any case (`HTTPS://`, `git::`,
@@ -95,11 +96,7 @@ class Closure:
         self.seen: set[str] = set()
 
     def kustomization_in(self, directory: str) -> str | None:
-        for name in KUSTOMIZATION_FILES:
-            candidate = posixpath.join(directory, name) if directory else name
-            if self.tree.exists(candidate):
-                return candidate
-        return None
+        return ownership.of(self.tree).first_of(directory, KUSTOMIZATION_FILES)
 
     def collect_patches(self, file: str, obj: dict[str, Any]) -> None:
         directory = posixpath.dirname(file)
@@ -196,27 +193,19 @@ class Closure:
                     self.patches.append(target)
 
 
-_PATCHES: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
-
-
 def is_patch(path: str, tree: Tree) -> bool:
     """Is `path` a patch of a kustomization in its directory or above (Kustomize loads files
     only from below the kustomization)? A patch is a partial object, not a manifest: the
     overlay's build checks it in place."""
-    try:
-        per_tree = _PATCHES.setdefault(tree, {})
-    except TypeError:  # a tree that cannot be weakly referenced: no cache
-        per_tree = {}
+    index = ownership.of(tree)
     directory = posixpath.dirname(path)
     for candidate in dict.fromkeys([directory, *parents(directory), ""]):
-        if candidate not in per_tree:
-            per_tree[candidate] = _own_patches(candidate, tree)
-        if path in per_tree[candidate]:
+        if path in index.remember("kustomize patches", candidate, _own_patches):
             return True
     return False
 
 
-def _own_patches(directory: str, tree: Tree) -> frozenset[str]:
+def _own_patches(tree: Tree, directory: str) -> frozenset[str]:
     """The patch files the kustomization in `directory` names (none without one)."""
     closure = Closure(tree)
     file = closure.kustomization_in(directory)
@@ -229,11 +218,6 @@ def _own_patches(directory: str, tree: Tree) -> frozenset[str]:
     return frozenset(closure.patches)
 
 
-_CLOSURES: weakref.WeakKeyDictionary[Any, dict[str, list[tuple[str, frozenset[str]]]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def owners(path: str, context: LoadContext) -> list[str]:
     """The kustomizations (in the same top-level directory) whose build reads `path`."""
     if detect(path) or not path.endswith((".yaml", ".yml", ".json", ".env", ".properties")):
@@ -243,26 +227,26 @@ def owners(path: str, context: LoadContext) -> list[str]:
     # bases' directory. On disk, only the path's top-level directory, to stay fast for hooks.
     whole = isinstance(tree, MemoryTree)
     top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
-    try:
-        per_tree = _CLOSURES.setdefault(tree, {})
-    except TypeError:
-        per_tree = {}
-    if top not in per_tree:
-        builds = []
-        # A top-level directory is searched whole (overlays beside their bases); the root
-        # only for its own kustomization, never the whole repository.
-        if whole or top:
-            listing = tree.list_dir(top or ".")
-        else:
-            listing = [name for name in KUSTOMIZATION_FILES if tree.exists(name)]
-        for file in listing:
-            if detect(file):
-                docs = _docs(tree, file)
-                closure = Closure(tree)
-                closure.add(file, docs[0].obj if docs else None)
-                builds.append((file, frozenset(closure.files)))
-        per_tree[top] = builds
-    return [file for file, files in per_tree[top] if path in files]
+    builds = ownership.of(tree).remember("kustomize builds", top, _builds)
+    return [file for file, files in builds if path in files]
+
+
+def _builds(tree: Tree, top: str) -> list[tuple[str, frozenset[str]]]:
+    """Each kustomization below `top` ("" for a tree in memory: all of it) with every file
+    its build reads. A top-level directory is searched whole (overlays beside their bases);
+    on disk the root only for its own kustomization, never the whole repository."""
+    index = ownership.of(tree)
+    if top or isinstance(tree, MemoryTree):
+        listing = index.named_below(top, _KUSTOMIZATION_NAMES)
+    else:
+        listing = [name for name in KUSTOMIZATION_FILES if index.exists(name)]
+    builds = []
+    for file in listing:
+        docs = _docs(tree, file)
+        closure = Closure(tree)
+        closure.add(file, docs[0].obj if docs else None)
+        builds.append((file, frozenset(closure.files)))
+    return builds
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,85 @@
+"""`scan --hook FILE` (what pre-commit runs for one staged file) in real repositories.
+
+    python benchmarks/hook_bench.py REPO:FILE [REPO:FILE ...] [--runs 7] [--source DIR ...]
+
+Each case is a checkout and a file in it (a manifest, a chart's values file, a base that
+overlays build). Every `--source` (a checkout of gatekeeper, e.g. main from `git archive`;
+default: this one) runs the case in turn, `--runs` paired rounds after one warm-up run (the
+policy cache fills then), each with its own cache directory. Reports medians of wall time and
+of CPU (user + system of the process and of every helper it waited for: kubectl, the Helm
+renderer), and the exit code (a hook that failed to start is no result: 0 or 1 only).
+The machine's load decides wall time; compare CPU when it is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (children included) of one run; exit 0 or 1 only."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} in {cwd} failed ({proc.returncode}):\n{proc.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="+", metavar="REPO:FILE")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--source", action="append", help="import gatekeeper from here")
+    parser.add_argument("--json", help="write the results here too")
+    args = parser.parse_args()
+    sources = args.source or [str(Path(__file__).resolve().parent.parent)]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-hook-bench-") as temp:
+        for case in args.cases:
+            repo, _, file = case.rpartition(":")
+            samples: dict[str, list[tuple[float, float]]] = {source: [] for source in sources}
+            envs = {}
+            for index, source in enumerate(sources):
+                env = {**os.environ, "PYTHONPATH": str(Path(source).resolve())}
+                env["GATEKEEPER_CACHE_DIR"] = str(Path(temp, f"cache{index}"))
+                env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: byte code cached
+                envs[source] = env
+            command = [sys.executable, "-m", "gatekeeper", "scan", "--hook", file]
+            for source in sources:
+                timed(command, Path(repo), envs[source])  # warm-up: caches, byte code
+            for _ in range(args.runs):
+                for source in sources:
+                    samples[source].append(timed(command, Path(repo), envs[source]))
+            results[case] = {
+                source: {
+                    "wall": statistics.median(wall for wall, _ in runs),
+                    "cpu": statistics.median(cpu for _, cpu in runs),
+                }
+                for source, runs in samples.items()
+            }
+    machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(machine, f"load average {os.getloadavg()[0]:.1f}")
+    for case, by_source in results.items():
+        for source, values in by_source.items():
+            print(f"{case}  [{source}]  wall {values['wall']:.3f} s  CPU {values['cpu']:.3f} s")
+    if args.json:
+        report = {"machine": machine, "runs": args.runs, "results": results}
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Which chart or kustomization may own a file: one index per tree, each folder asked once.
+
+Ownership used to be found by asking the disk, for every file, whether each folder above it
+held a Chart.yaml (a fifth of a full scan), and by walking a file's whole top-level folder for
+kustomizations that might build it (most of a pre-commit run in a large repository). The
+index remembers every answer for the tree it belongs to (one run): a folder's Chart.yaml is
+looked up once however many files sit below it, and the kustomizations below a folder of a
+git work tree come from `git ls-files` filtered by git itself, which costs a few milliseconds
+for tens of thousands of files where a walk of them cost hundreds.
+
+Answers stay the tree's own: the files git names are confirmed with `tree.exists` (a link
+out of the repository does not count), and what git cannot see into (symbolic links to
+folders, submodules) is walked as before. Files git ignores are not searched: they are not
+what a deployer checks out.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import subprocess
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from gatekeeper.tree import Tree, WorkTree
+
+T = TypeVar("T")
+
+_NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
+# Modes of the entries git does not look into: symbolic links and submodules.
+_OPAQUE_MODES = (b"120000 ", b"160000 ")
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _ls_files(root: str, folder: str, *options: str) -> bytes:
+    command = ["git", "-C", root, "ls-files", "-z", *options]
+    if folder:
+        command += ["--", folder]
+    try:
+        proc = subprocess.run(
+            command, capture_output=True, env={**os.environ, **_NO_NETWORK}, timeout=60
+        )
+    except subprocess.SubprocessError as error:
+        raise OSError(str(error)) from None
+    if proc.returncode != 0:
+        raise OSError(proc.stderr.decode("utf-8", "replace").strip())
+    return proc.stdout
+
+
+def _entries_at(raw: bytes, needles: Iterable[bytes]) -> Iterator[bytes]:
+    """The NUL-separated entries of `raw` holding one of `needles` (a needle may take in the
+    NUL before or after its entry): found with bytes.find, not a loop over every entry."""
+    for needle in needles:
+        at = raw.find(needle)
+        while at != -1:
+            inside = at + 1 if needle.startswith(b"\0") else at
+            end = raw.find(b"\0", inside)
+            end = len(raw) if end == -1 else end
+            yield raw[raw.rfind(b"\0", 0, inside) + 1 : end]
+            at = raw.find(needle, end)
+
+
+def git_named_below(root: str, folder: str, names: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Files called one of `names` below `folder` of the git work tree at `root` (tracked, or
+    untracked and not ignored), and the entries below it that git does not look into
+    (links, submodules). Raises OSError when git cannot answer."""
+    names = tuple(names)
+    tracked = b"\0" + _ls_files(root, folder, "-s", "-c")  # "<mode> <id> <stage>\t<path>"
+    found: set[str] = set()
+    opaque: set[str] = set()
+    ends = [f"{sep}{name}\0".encode() for name in names for sep in ("/", "\t")]
+    for entry in _entries_at(tracked + b"\0", ends):
+        found.add(_decode(entry.partition(b"\t")[2]))
+    for entry in _entries_at(tracked, [b"\0" + mode for mode in _OPAQUE_MODES]):
+        opaque.add(_decode(entry.partition(b"\t")[2]))
+    for raw in _ls_files(root, folder, "-o", "--exclude-standard").split(b"\0"):
+        path = _decode(raw)
+        if raw and posixpath.basename(path) in names:
+            found.add(path)
+        if raw and os.path.islink(os.path.join(root, path)):
+            opaque.add(path)
+    return found, opaque
+
+
+class Ownership:
+    """Lookups of chart and kustomization files over one tree, each answered once."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self._exists: dict[str, bool] = {}
+        self._memo: dict[tuple[str, str], Any] = {}
+
+    def exists(self, path: str) -> bool:
+        """`tree.exists(path)`, asked once per path."""
+        found = self._exists.get(path)
+        if found is None:
+            found = self._exists[path] = self.tree.exists(path)
+        return found
+
+    def first_of(self, folder: str, names: Iterable[str]) -> str | None:
+        """The first of `names` in `folder` ("" the root) that the tree has."""
+        for name in names:
+            candidate = posixpath.join(folder, name) if folder else name
+            if self.exists(candidate):
+                return candidate
+        return None
+
+    def named_below(self, folder: str, names: frozenset[str]) -> list[str]:
+        """The files called one of `names` anywhere below `folder` ("" the whole tree),
+        sorted: what a walk of the folder finds, without walking it in a git work tree."""
+        tree = self.tree
+        if isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git")):
+            try:
+                found, opaque = git_named_below(str(tree.root), folder, sorted(names))
+            except OSError:
+                pass
+            else:
+                kept = {name for name in found if self.exists(name)}
+                for entry in opaque:  # links and submodules: walked as the tree walks them
+                    below = tree.list_dir(entry)
+                    kept.update(name for name in below if posixpath.basename(name) in names)
+                return sorted(kept)
+        listing = tree.list_dir(folder or ".")
+        return [name for name in listing if posixpath.basename(name) in names]
+
+    def remember(self, kind: str, key: str, compute: Callable[[Tree, str], T]) -> T:
+        """`compute(tree, key)` once per (kind, key) for this tree: a source's per-folder
+        facts (the patches a folder's kustomization names, the builds below a folder)."""
+        if (kind, key) not in self._memo:
+            self._memo[kind, key] = compute(self.tree, key)
+        value: T = self._memo[kind, key]
+        return value
+
+
+_OWNERSHIP: weakref.WeakKeyDictionary[Any, Ownership] = weakref.WeakKeyDictionary()
+_LAST: list[Ownership | None] = [None]
+
+
+def of(tree: Tree) -> Ownership:
+    """The tree's index: built on first use, kept as long as the tree (one run)."""
+    last = _LAST[0]
+    if last is not None and last.tree is tree:  # asked for every file: skip the weak lookup
+        return last
+    try:
+        found = _OWNERSHIP.get(tree)
+    except TypeError:  # a tree that cannot be weakly referenced: an index for this call
+        return Ownership(tree)
+    if found is None:
+        found = _OWNERSHIP[tree] = Ownership(tree)
+    _LAST[0] = found
+    return found

@@ -1,0 +1,130 @@
+"""The ownership index: chart and kustomization lookups once per folder, from git's listing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import ownership
+from gatekeeper.sources import LoadContext, helm, kustomize, with_owners
+from gatekeeper.tree import MemoryTree, WorkTree
+from tests.test_change import Repo
+
+NAMES = frozenset(kustomize.KUSTOMIZATION_FILES)
+DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+
+
+class CountingTree(MemoryTree):
+    """A tree in memory that counts the existence checks asked of it."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(files)
+        self.asked: list[str] = []
+
+    def exists(self, path: str) -> bool:
+        self.asked.append(path)
+        return super().exists(path)
+
+
+def test_a_folder_is_asked_for_its_chart_once_however_many_files_it_holds() -> None:
+    files = {f"apps/web/templates/t{i}.yaml": b"x" for i in range(50)}
+    files["apps/web/Chart.yaml"] = b"name: web"
+    tree = CountingTree(files)
+    assert all(helm.rendered_by_chart(name, tree) for name in list(files)[:50])
+    assert not helm.rendered_by_chart("apps/other/deploy.yaml", tree)
+    charts = [path for path in tree.asked if path.endswith("Chart.yaml")]
+    assert sorted(charts) == sorted(set(charts))  # each folder once
+    assert "apps/web/Chart.yaml" in charts
+
+
+def _work_tree(tmp_path: Path) -> tuple[Repo, WorkTree]:
+    repo = Repo(tmp_path / "repo")
+    repo.write("apps/base/deploy.yaml", DEPLOYMENT)
+    repo.write("apps/base/kustomization.yaml", "resources: [deploy.yaml]\n")
+    repo.write("apps/overlays/prod/kustomization.yml", "resources: [../../base]\n")
+    repo.write("apps/Kustomization", "resources: [base/deploy.yaml]\n")
+    repo.write("apps/notes/kustomization.yaml.txt", "not a kustomization\n")
+    repo.write("apps/kustomization.yaml-old/x.yaml", "a folder named like one\n")
+    repo.write(".gitignore", "apps/generated/\n")
+    repo.commit()
+    return repo, WorkTree(repo.root)
+
+
+def test_git_names_the_kustomizations_a_walk_finds(tmp_path: Path) -> None:
+    repo, tree = _work_tree(tmp_path)
+    repo.write("apps/staged/kustomization.yaml", "resources: []\n")  # untracked, not ignored
+    walked = [n for n in tree.list_dir("apps") if os.path.basename(n) in NAMES]
+    found = ownership.Ownership(tree).named_below("apps", NAMES)
+    assert found == walked
+    assert "apps/staged/kustomization.yaml" in found and "apps/Kustomization" in found
+    assert ownership.Ownership(tree).named_below("", NAMES) == walked
+
+
+def test_git_listing_leaves_out_ignored_files_and_walks_links_to_folders(tmp_path: Path) -> None:
+    repo, tree = _work_tree(tmp_path)
+    repo.write("apps/generated/kustomization.yaml", "resources: []\n")
+    (repo.root / "apps/linked").symlink_to("overlays")  # a link to a folder, untracked
+    repo.write("shared/kustomization.yaml", "resources: []\n")
+    (repo.root / "apps/tracked-link").symlink_to("../shared")
+    repo.commit()
+    found = ownership.Ownership(tree).named_below("apps", NAMES)
+    assert "apps/generated/kustomization.yaml" not in found  # ignored: not checked out
+    assert "apps/linked/prod/kustomization.yml" in found
+    assert "apps/tracked-link/kustomization.yaml" in found
+
+
+def test_a_kustomization_linking_out_of_the_repository_does_not_count(tmp_path: Path) -> None:
+    repo, tree = _work_tree(tmp_path)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("resources: []\n")
+    (repo.root / "apps/evil").mkdir()
+    (repo.root / "apps/evil/kustomization.yaml").symlink_to(outside)
+    repo.commit()
+    assert "apps/evil/kustomization.yaml" not in ownership.Ownership(tree).named_below(
+        "apps", NAMES
+    )
+
+
+def test_without_git_the_folder_is_walked(tmp_path: Path) -> None:
+    repo, _ = _work_tree(tmp_path)
+    (repo.root / ".git").rename(repo.root / "git-moved")
+    tree = WorkTree(repo.root)
+    found = ownership.Ownership(tree).named_below("apps", NAMES)
+    assert "apps/base/kustomization.yaml" in found
+
+
+def test_a_broken_git_directory_falls_back_to_the_walk(tmp_path: Path) -> None:
+    repo, _ = _work_tree(tmp_path)
+    (repo.root / ".git").rename(repo.root / "git-moved")
+    (repo.root / ".git").write_text("gitdir: /nonexistent\n")
+    tree = WorkTree(repo.root)
+    assert "apps/base/kustomization.yaml" in ownership.Ownership(tree).named_below("apps", NAMES)
+
+
+def test_owners_of_a_base_file_come_from_the_index(tmp_path: Path) -> None:
+    _, tree = _work_tree(tmp_path)
+    context = LoadContext(tree=tree)
+    owners = with_owners(["apps/base/deploy.yaml"], context)
+    assert owners == [
+        "apps/base/deploy.yaml",
+        "apps/Kustomization",
+        "apps/base/kustomization.yaml",
+        "apps/overlays/prod/kustomization.yml",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["kustomize builds", "kustomize patches"])
+def test_one_index_per_tree(kind: str) -> None:
+    tree = MemoryTree({})
+    calls: list[str] = []
+
+    def compute(_tree: object, key: str) -> str:
+        calls.append(key)
+        return key.upper()
+
+    assert ownership.of(tree).remember(kind, "a", compute) == "A"
+    assert ownership.of(tree).remember(kind, "a", compute) == "A"
+    assert ownership.of(MemoryTree({})).remember(kind, "a", compute) == "A"
+    assert calls == ["a", "a"]  # once for each tree
