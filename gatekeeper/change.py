@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from gatekeeper import admission, depgraph, discover, pipeline
+from gatekeeper import admission, depgraph, discover, pipeline, pss_admission
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
@@ -117,10 +117,12 @@ def scan_change(
         head_scan = _existing(head_tree, [*head_paths, *fed])
         base_scan = _existing(base_tree, [*base_paths, *fed])
 
+        read: dict[int, dict[str, bytes]] = {}
+
         def run(context: LoadContext, paths: list[str]) -> ScanResult:
             tree = context.tree
             assert isinstance(tree, gitops.RevisionTree)
-            contents = tree.read_many(paths)
+            contents = read[id(context)] = tree.read_many(paths)
             result = pipeline.scan_with_overrides(
                 contents.items(), engine, config, context, jobs, (), False
             )
@@ -146,8 +148,10 @@ def scan_change(
             namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
             others = touched | set(head_scan)
             unchanged_inventory = _inventory(head_tree, others, config, namespaces)
-        pipeline.judge_repository(base_result, engine, config, unchanged_inventory)
-        pipeline.judge_repository(head_result, engine, config, unchanged_inventory)
+        for result, context in ((base_result, base_context), (head_result, head_context)):
+            # Files of namespaces pinned to an older Pod Security version are judged again.
+            rejudge = pss_admission.rescan(list(read[id(context)].items()), context, jobs)
+            pipeline.judge_repository(result, engine, config, unchanged_inventory, rejudge)
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
         head_findings += deleted

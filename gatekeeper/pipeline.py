@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import pss_admission
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import Config, Override
 from gatekeeper.decide import BLOCKING_STATUSES, Verdict
@@ -66,6 +67,7 @@ def scan_with_overrides(
     """Scan each group of files that shares the same overrides with its own engine; judge
     repository-scope policies once over every file's inventory plus `extra_inventory`
     (`repository=False`: the caller calls judge_repository itself)."""
+    pairs = list(pairs)
     groups: dict[tuple[int, ...], list[tuple[str, bytes]]] = defaultdict(list)
     for path, data in pairs:
         key = tuple(i for i, o in enumerate(config.overrides) if matches(path, [o.path]))
@@ -75,7 +77,9 @@ def scan_with_overrides(
         group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
         result.merge(scan(items, group_engine, jobs, context, repository=False))
     if repository:
-        judge_repository(result, engine, config, extra_inventory)
+        judge_repository(
+            result, engine, config, extra_inventory, pss_admission.rescan(pairs, context, jobs)
+        )
     return result
 
 
@@ -84,16 +88,18 @@ def judge_repository(
     engine: Engine,
     config: Config,
     extra_inventory: Sequence[InventoryEntry] = (),
+    rejudge: pss_admission.Rejudge | None = None,
 ) -> None:
     """Add the findings of repository-scope policies over the result's inventory plus
-    `extra_inventory` (per-directory disables apply), and finalize the result's findings."""
+    `extra_inventory` (per-directory disables apply), and finalize the result's findings
+    (`rejudge`: how to scan files again at a namespace's pinned Pod Security version)."""
     inventory = [*result.inventory, *extra_inventory]
     repository = engine.evaluate_repository(inventory)
     for finding in repository:
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
             result.findings.append(finding)
-    result.findings = finalize(predict_admission(result.findings, inventory, engine))
+    result.findings = finalize(predict_admission(result.findings, inventory, engine, rejudge))
 
 
 def apply_waivers(

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gatekeeper import inventory as inventory_mod
 from gatekeeper import problems, sources
@@ -22,6 +23,9 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.tree import MemoryTree
+
+if TYPE_CHECKING:
+    from gatekeeper.pss_admission import Rejudge
 
 # Below this many files a pool costs more than it saves (pre-commit runs live here).
 PARALLEL_MIN_FILES = 48
@@ -174,7 +178,12 @@ def _scan(
         _engine = _context = None
     if repository:
         result.findings.extend(engine.evaluate_repository(result.inventory))
-        result.findings = finalize(predict_admission(result.findings, result.inventory, engine))
+        from gatekeeper import pss_admission
+
+        rejudge = pss_admission.rescan(pairs, context, jobs)
+        result.findings = finalize(
+            predict_admission(result.findings, result.inventory, engine, rejudge)
+        )
     return result
 
 
@@ -183,13 +192,18 @@ def _start_methods() -> list[str]:
 
 
 def predict_admission(
-    findings: list[Finding], inventory: list[InventoryEntry], engine: Engine
+    findings: list[Finding],
+    inventory: list[InventoryEntry],
+    engine: Engine,
+    rejudge: Rejudge | None = None,
 ) -> list[Finding]:
-    """PSS findings in a namespace whose Pod Security labels will reject or warn (see
-    gatekeeper.pss_admission)."""
+    """PSS findings in a namespace whose Pod Security labels will reject or warn, each judged
+    at that namespace's own version label (`rejudge` scans its files again at a pinned
+    version; see gatekeeper.pss_admission)."""
     from gatekeeper import pss_admission
 
-    return pss_admission.annotate(findings, inventory, pss_admission.policy_levels(engine.policies))
+    levels = pss_admission.policy_levels(engine.policies)
+    return pss_admission.annotate(findings, inventory, levels, engine, rejudge)
 
 
 def finalize(findings: list[Finding]) -> list[Finding]:

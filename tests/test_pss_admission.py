@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,8 @@ from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
+from tests.conftest import run_cli
+from tests.test_change import Repo
 
 PSS = [p for p in load_bundle([builtin_dir()]) if p.id.startswith("K8S-PSS-")]
 
@@ -224,3 +228,36 @@ def test_only_pins_that_can_change_a_prediction_are_judged_again() -> None:
 )  # fmt: skip
 def test_label_version(value: str | None, version: str) -> None:
     assert pss_admission.label_version(value) == version
+
+
+def _predictions(output: str) -> dict[tuple[str, str], Any]:
+    return {
+        (f["file"], f["policy_id"]): f["extra"].get("admission")
+        for f in json.loads(output)["findings"]
+        if f["policy_id"] in ("K8S-PSS-RUN-AS-USER", "K8S-PSS-SYSCTLS")
+    }
+
+
+def test_the_scan_command_and_a_pull_request_predict_at_the_namespace_version(
+    tmp_path: Path,
+) -> None:
+    """End to end: the CLI's plain scan and `scan --base` both judge again at the pin."""
+    repo = Repo(tmp_path)
+    repo.write("ns.yaml", namespace("old", enforce="restricted", enforce_version="v1.31"))
+    repo.write("uid0.yaml", UID_0.replace("NS", "old"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("rmem.yaml", TCP_RMEM.replace("NS", "old"))
+    repo.commit("a sysctl")
+    expected = {
+        ("uid0.yaml", "K8S-PSS-RUN-AS-USER"): "rejected",  # checked since v1.23
+        ("rmem.yaml", "K8S-PSS-SYSCTLS"): "rejected",  # allowed only since v1.32
+    }
+    plain = run_cli("scan", "--format", "json", str(tmp_path), cwd=tmp_path)
+    assert plain.returncode == 1, plain.stderr
+    assert _predictions(plain.stdout) == expected
+    change = run_cli("scan", "--base", "main", "--filter", "all", "--format", "json", cwd=tmp_path)
+    assert change.returncode == 1, change.stderr
+    # The pull request judges the file it changed (tcp_rmem is allowed at latest: the
+    # finding exists only because the namespace is pinned before v1.32).
+    assert _predictions(change.stdout) == {("rmem.yaml", "K8S-PSS-SYSCTLS"): "rejected"}
