@@ -5,38 +5,57 @@ A `ValidatingAdmissionPolicy` (admissionregistration.k8s.io/v1) acts through its
 matches it (policy `matchConstraints` and binding `matchResources`: resource rules, exclusions,
 namespace selector against the repository's `Namespace` objects, object selector) has its
 policy's `matchConditions`, `variables` and `validations` evaluated with the variables
-Kubernetes gives: `object`, `oldObject` (null: the object is created), `request`
-(operation CREATE, kind, namespace, name, `userInfo` from configuration), `namespaceObject`,
+Kubernetes gives: `object`, `oldObject`, `request` (operation, kind, namespace, name,
+`userInfo` from configuration), `namespaceObject`,
 `params` (the `paramRef` object of the repository, each one a selector matches) and
 `variables`. A failed validation is a finding at the object, or at the field when the
 expression reads one field path. `validationActions` decide its weight: Deny blocks (high),
 Warn and Audit inform (low, info). An expression that errs follows `failurePolicy` (Fail: a
 finding; Ignore: nothing). Expressions that read `authorizer` need the cluster: reported as
 not evaluable, never passed.
+
+A plain scan creates every object (operation CREATE, `oldObject` null). In a pull request an
+object the base revision has (same API group, kind, namespace and name) and the change alters
+is an UPDATE of the base's object: immutable-field and no-scale-down rules work, and rules
+whose `operations` leave UPDATE out do not apply (see `compare_with_base`). An object the
+change leaves as it was is judged as the plain scan judges it, so its findings stay
+"existing" rather than turning into "fixed" or "new" by the change of operation. The base's
+version of an admission policy the change alters or removes judges the change as well: a
+change cannot loosen the policies that judge it. An object the change removes is a DELETE
+(a deployer that prunes deletes it), judged at its line in the base.
+
+A workload is admitted, then its controller asks for its Pods: a policy that matches Pods
+judges the Pod of each workload's template too (said at the template). Expressions are held
+to the API server's cost limits (gatekeeper.admission_cost); past them `failurePolicy` applies.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatekeeper.admission_cel import AdmissionError, Expression
+from gatekeeper import admission_cost as cost
+from gatekeeper.admission_cel import AdmissionError, Expression, NotEvaluable, OverBudget
 from gatekeeper.document import Document, Problem
 from gatekeeper.evaluate import stable_path
 from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.problems import to_finding
+from gatekeeper.workloads import pod_view
 from gatekeeper.yamldoc import NodeLocator, YamlDocument
 
 GROUP = "admissionregistration.k8s.io/"
 POLICY_KIND = "ValidatingAdmissionPolicy"
 BINDING_KIND = "ValidatingAdmissionPolicyBinding"
 SEVERITY = {"Deny": "high", "Warn": "low", "Audit": "info"}
-_OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*)+)")
+RENDERED = frozenset({"helm", "kustomize"})  # sources whose objects a tool renders
+# `object` and the fields it selects, up to a method call (`.orValue(...)`, `.all(...)`)
+_OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*(?![\w(]))+)")
 # kind -> resource, where adding "s" is wrong
 _IRREGULAR = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"}
 
@@ -92,6 +111,7 @@ class Binding:
     match: dict[str, Any] | None
     param_ref: dict[str, Any] | None
     actions: tuple[str, ...]
+    spec: Any = None  # as written (a Kyverno policy's binding is the policy)
 
 
 @dataclass
@@ -106,6 +126,13 @@ class AdmissionPolicy:
     param_kind: dict[str, Any] | None
     ignore_failures: bool
     bindings: list[Binding] = field(default_factory=list)
+    spec: Any = None  # as written
+    from_base: bool = False  # the base revision's version, which the change alters
+
+    def written(self) -> str:
+        """The policy and its bindings as written: equal when nothing changed."""
+        bindings = sorted(_canonical(binding.spec) for binding in self.bindings)
+        return _canonical([self.spec, bindings])
 
     @property
     def id(self) -> str:
@@ -121,9 +148,18 @@ class Admission:
     objects: list[dict[str, Any]] = field(default_factory=list)  # params candidates
     problems: list[Problem] = field(default_factory=list)
     user_info: dict[str, Any] = field(default_factory=dict)
+    # In a pull request: the base revision's objects by identity (None: everything is created)
+    old: dict[Identity, dict[str, Any]] | None = None
+    # and the base's bound policies that the change alters or removes: they judge it too
+    trusted: list[AdmissionPolicy] = field(default_factory=list)
+    _last_sized: tuple[Any, tuple[int, int]] | None = field(default=None, repr=False)
+    # (id of a match, apiVersion, kind, operation) -> do its resource rules match
+    _resource_verdicts: dict[tuple[int, str, str, str], bool] = field(
+        default_factory=dict, repr=False
+    )
 
     def __bool__(self) -> bool:
-        return any(policy.bindings for policy in self.policies)
+        return any(policy.bindings for policy in [*self.policies, *self.trusted])
 
     def evaluate(self, document: Document) -> list[Finding]:
         obj = document.obj
@@ -136,43 +172,122 @@ class Admission:
             ]
         if not isinstance(obj, dict):
             return []
-        findings: list[Finding] = []
-        for policy in self.policies:
-            for binding in policy.bindings:
-                if not self._matches(policy.constraints, obj, document.namespace):
-                    continue
-                if binding.match and not self._matches(binding.match, obj, document.namespace):
-                    continue
-                findings.extend(self._judge(policy, binding, document))
+        findings, judged = self._admit(document, self.old_object(document))
+        pods = _pods_of(document)
+        if pods is not None:  # what its controller will ask the API server to admit
+            findings += self._admit(pods, None, judged)[0]
         return findings
+
+    def _admit(
+        self,
+        document: Document,
+        old: dict[str, Any] | None,
+        judged: frozenset[int] = frozenset(),
+        operation: str = "",
+    ) -> tuple[list[Finding], frozenset[int]]:
+        """The findings of every binding that matches the object (bar those `judged`
+        already), and those bindings."""
+        obj = document.obj
+        operation = operation or ("CREATE" if old is None else "UPDATE")
+        findings: list[Finding] = []
+        matched = set(judged)
+        for policy in [*self.policies, *self.trusted]:
+            for binding in policy.bindings:
+                if id(binding) in judged:
+                    continue
+                if not self._matches(policy.constraints, obj, document.namespace, operation):
+                    continue
+                if binding.match and not self._matches(
+                    binding.match, obj, document.namespace, operation
+                ):
+                    continue
+                matched.add(id(binding))
+                findings.extend(self._judge(policy, binding, document, old, operation))
+        return findings, frozenset(matched)
+
+    def may_delete(self) -> bool:
+        """Does a bound policy judge deletions (DELETE or every operation)?"""
+        for policy in [*self.policies, *self.trusted]:
+            matches = [policy.constraints, *(b.match or {} for b in policy.bindings)]
+            for match in matches:
+                for rule in match.get("resourceRules") or []:
+                    if isinstance(rule, dict):
+                        operations = rule.get("operations") or ["*"]
+                        if "*" in operations or "DELETE" in operations:
+                            return True
+        return False
+
+    def delete(self, document: Document) -> list[Finding]:
+        """The findings of deleting the base revision's object `document`: `object` null,
+        `oldObject` the object, at the object's line in the base."""
+        deleting = replace(document, extra={**document.extra, _DELETED: True})
+        return self._admit(deleting, document.obj, operation="DELETE")[0]
+
+    def old_object(self, document: Document) -> dict[str, Any] | None:
+        """The base revision's object a pull request changes into `document` (None: created,
+        or left as it was)."""
+        if self.old is None or not isinstance(document.obj, dict):
+            return None
+        variant = str(document.extra.get("variant") or "")
+        old = self.old.get(identity(document.obj, document.namespace, variant))
+        if old is None and variant:
+            old = self.old.get(identity(document.obj, document.namespace))
+        return None if old == document.obj else old
 
     # --- matching --------------------------------------------------------------------------
 
-    def _matches(self, match: dict[str, Any], obj: dict[str, Any], namespace: str) -> bool:
-        rules = match.get("resourceRules")
-        if isinstance(rules, list) and not any(_rule_matches(r, obj) for r in rules):
+    def _matches(
+        self, match: dict[str, Any], obj: dict[str, Any], namespace: str, operation: str
+    ) -> bool:
+        if not self._resources_match(match, obj, operation):
             return False
-        excluded = match.get("excludeResourceRules")
-        if isinstance(excluded, list) and any(_rule_matches(r, obj) for r in excluded):
+        selector = match.get("objectSelector")
+        if selector and not _selected(selector, _labels(obj)):
             return False
-        if not _selected(match.get("objectSelector"), _labels(obj)):
-            return False
-        if namespace or obj.get("kind") == "Namespace":
+        selector = match.get("namespaceSelector")
+        if selector and (namespace or obj.get("kind") == "Namespace"):
             name = namespace or str(get(obj, ("metadata", "name")) or "")
             namespace_object = self.namespaces.get(name, {})
             labels = {**_labels(namespace_object), "kubernetes.io/metadata.name": name}
-            if not _selected(match.get("namespaceSelector"), labels):
+            if not _selected(selector, labels):
                 return False
         return True
+
+    def _resources_match(self, match: dict[str, Any], obj: dict[str, Any], operation: str) -> bool:
+        """resourceRules and excludeResourceRules; the same for every object of one API
+        version and kind unless a rule names resources, so remembered per kind."""
+        key = (id(match), str(obj.get("apiVersion")), str(obj.get("kind")), operation)
+        known = self._resource_verdicts.get(key)
+        if known is not None:
+            return known
+        rules = match.get("resourceRules")
+        excluded = match.get("excludeResourceRules")
+        verdict = not (
+            isinstance(rules, list) and not any(_rule_matches(r, obj, operation) for r in rules)
+        ) and not (
+            isinstance(excluded, list) and any(_rule_matches(r, obj, operation) for r in excluded)
+        )
+        named = any(
+            isinstance(rule, dict) and rule.get("resourceNames")
+            for rule in [*(rules or []), *(excluded or [])]
+        )
+        if not named:
+            self._resource_verdicts[key] = verdict
+        return verdict
 
     # --- evaluation ------------------------------------------------------------------------
 
     def _judge(
-        self, policy: AdmissionPolicy, binding: Binding, document: Document
+        self,
+        policy: AdmissionPolicy,
+        binding: Binding,
+        document: Document,
+        old: dict[str, Any] | None,
+        operation: str,
     ) -> list[Finding]:
         params_list: list[Any] = [None]
         if policy.param_kind:
-            params_list = self._params(policy, binding)
+            params_list = self._params(policy, binding, document.namespace or "default")
             if not params_list:
                 action = str((binding.param_ref or {}).get("parameterNotFoundAction") or "Deny")
                 if action == "Allow":
@@ -182,43 +297,50 @@ class Admission:
                 return [self._finding(policy, binding, document, message, ())]
         findings = []
         for params in params_list:
-            findings.extend(self._judge_with(policy, binding, document, params))
+            findings.extend(self._judge_with(policy, binding, document, params, old, operation))
         return findings
 
     def _judge_with(
-        self, policy: AdmissionPolicy, binding: Binding, document: Document, params: Any
+        self,
+        policy: AdmissionPolicy,
+        binding: Binding,
+        document: Document,
+        params: Any,
+        old: dict[str, Any] | None,
+        operation: str,
     ) -> list[Finding]:
         obj = document.obj
         namespace = document.namespace
         data: dict[str, Any] = {
-            "object": obj,
-            "oldObject": None,
+            "object": None if operation == "DELETE" else obj,
+            "oldObject": old,
             "params": params,
             "namespaceObject": self.namespaces.get(namespace) if namespace else None,
             "request": {
-                "operation": "CREATE",
+                "operation": operation,
                 "kind": _gvk(obj),
                 "resource": {**_gvk(obj), "resource": resource_of(str(obj.get("kind", "")))},
                 "name": str(get(obj, ("metadata", "name")) or ""),
                 "namespace": namespace,
-                "userInfo": self.user_info,
+                "userInfo": document.extra.get(_CREATOR) or self.user_info,
                 "dryRun": False,
             },
             "variables": {},
         }
+        sizes = self._sizes(obj, old, params, data["namespaceObject"])
+        conditions = _Budget(cost.PER_MATCH_CONDITIONS, "matchConditions", sizes)
+        budget = _Budget(cost.PER_EVALUATION, "the policy", sizes)
         try:
             for _, condition in policy.conditions:
-                if condition.needs_cluster:
-                    return [self._not_evaluable(policy, binding, document)]
-                if condition.evaluate(data) is not True:
+                if conditions.evaluate(condition, data) is not True:
                     return []
             variables: dict[str, Any] = {}
             for name, expression in policy.variables:
                 data["variables"] = dict(variables)
-                if expression.needs_cluster:
-                    return [self._not_evaluable(policy, binding, document)]
-                variables[name] = expression.evaluate(data)
+                variables[name] = budget.evaluate(expression, data)
             data["variables"] = variables
+        except NotEvaluable as error:
+            return [self._not_evaluable(policy, binding, document, str(error))]
         except AdmissionError as error:
             if policy.ignore_failures:
                 return []
@@ -226,16 +348,17 @@ class Admission:
             return [self._finding(policy, binding, document, message, ())]
         findings = []
         for validation in policy.validations:
-            if validation.expression.needs_cluster:
-                findings.append(self._not_evaluable(policy, binding, document))
-                continue
             try:
-                passed = validation.expression.evaluate(data) is True
+                passed = budget.evaluate(validation.expression, data) is True
+            except NotEvaluable as error:
+                findings.append(self._not_evaluable(policy, binding, document, str(error)))
+                continue
             except AdmissionError as error:
-                if policy.ignore_failures:
-                    continue
-                message = f"{validation.expression.source}: could not be evaluated: {error}"
-                findings.append(self._finding(policy, binding, document, message, ()))
+                if not policy.ignore_failures:
+                    message = f"{validation.expression.source}: could not be evaluated: {error}"
+                    findings.append(self._finding(policy, binding, document, message, ()))
+                if isinstance(error, OverBudget):
+                    break  # as the API server: no further validation is run
                 continue
             if passed:
                 continue
@@ -253,17 +376,33 @@ class Admission:
             )
         return findings
 
-    def _params(self, policy: AdmissionPolicy, binding: Binding) -> list[Any]:
+    def _sizes(self, obj: Any, *others: Any) -> tuple[int, int]:
+        """cost.sizes of an evaluation's data; the object's are kept while it is judged by
+        one policy after another."""
+        if self._last_sized is None or self._last_sized[0] is not obj:
+            self._last_sized = (obj, cost.sizes(obj))
+        lists, strings = cost.sizes(*others)
+        return max(lists, self._last_sized[1][0]), max(strings, self._last_sized[1][1])
+
+    def _params(self, policy: AdmissionPolicy, binding: Binding, namespace: str) -> list[Any]:
+        """The parameter objects of one evaluation. A namespaced parameter kind without
+        `paramRef.namespace` is looked up in the namespace of the object judged."""
         kind = policy.param_kind or {}
         ref = binding.param_ref or {}
+        candidates = [
+            candidate
+            for candidate in self.objects
+            if candidate.get("kind") == kind.get("kind")
+            and (
+                not kind.get("apiVersion") or candidate.get("apiVersion") == kind.get("apiVersion")
+            )
+        ]
+        namespaced = any(get(c, ("metadata", "namespace")) for c in candidates)
+        where = ref.get("namespace") or (namespace if namespaced else None)
         found = []
-        for candidate in self.objects:
-            if candidate.get("kind") != kind.get("kind"):
-                continue
-            if kind.get("apiVersion") and candidate.get("apiVersion") != kind.get("apiVersion"):
-                continue
+        for candidate in candidates:
             metadata = _mapping(candidate.get("metadata"))
-            if ref.get("namespace") and metadata.get("namespace") != ref.get("namespace"):
+            if where and metadata.get("namespace") != where:
                 continue
             if ref.get("name"):
                 if metadata.get("name") == ref["name"]:
@@ -275,12 +414,9 @@ class Admission:
         return found
 
     def _not_evaluable(
-        self, policy: AdmissionPolicy, binding: Binding, document: Document
+        self, policy: AdmissionPolicy, binding: Binding, document: Document, reason: str
     ) -> Finding:
-        message = (
-            f"admission policy {policy.name} reads `authorizer`, which needs the cluster: "
-            "not evaluated here"
-        )
+        message = f"admission policy {policy.name} is not evaluated here: {reason}"
         return self._finding(policy, binding, document, message, (), severity="low")
 
     def _finding(
@@ -297,6 +433,15 @@ class Admission:
         weight = severity or next(
             (SEVERITY[a] for a in ("Deny", "Warn", "Audit") if a in actions), "high"
         )
+        template: Path | None = document.extra.get(_TEMPLATE)
+        if document.extra.get(_DELETED):
+            message = (
+                f"{message} (deleting {document.kind} {document.name}, which the change removes)"
+            )
+        if template is not None:  # a Pod its controller creates: at the pod template
+            path = (*template, *path) if path[:1] in (("metadata",), ("spec",)) else path
+            document = replace(document, obj=document.extra[_WORKLOAD])
+            message = f"{message} (in the Pods that {document.kind} {document.name} creates)"
         location = document.locator.locate(path)
         return Finding(
             policy_id=policy.id,
@@ -325,17 +470,117 @@ class Admission:
                 f"Make the object pass {policy.name} (bound by {binding.name}, actions "
                 f"{', '.join(actions)}): the API server will "
                 + ("reject it" if "Deny" in actions else "warn about it")
+                + (
+                    ". This is the base revision's version of the policy, which this change "
+                    "alters: a change is judged by the policies it starts from; change the "
+                    "policy first, on its own"
+                    if policy.from_base
+                    else ""
+                )
             ),
             # where the policy (the failing validation, if one) is written
             extra={
                 "exact": location.exact,
                 "admission_policy": f"{policy.file}:{rule or policy.line}",
+                # the base's version of a policy the change alters: it judges the change too
+                **({"admission_policy_revision": "base"} if policy.from_base else {}),
             },
         )
 
 
+@dataclass
+class _Budget:
+    """The API server's runtime cost limits: per expression, and over one evaluation of a
+    policy (its matchConditions have their own), estimated by gatekeeper.admission_cost.
+
+    An expression whose ceiling (from the longest list and string of the data) is within
+    the limits is charged its ceiling without walking the data; should the ceilings charged
+    add up past the budget, they are replaced by estimates before anything is reported."""
+
+    limit: int
+    what: str
+    sizes: tuple[int, int] = (0, 0)  # the longest list and string of the data but variables
+    spent: int = 0
+    bounded: list[tuple[Expression, int]] = field(default_factory=list)
+
+    def evaluate(self, expression: Expression, data: dict[str, Any]) -> Any:
+        if expression.costly:
+            self._charge(expression, data)
+        return expression.evaluate(data)
+
+    def _charge(self, expression: Expression, data: dict[str, Any]) -> None:
+        lists, strings = cost.sizes(data.get("variables"))
+        bound = expression.ceiling(max(lists, self.sizes[0]), max(strings, self.sizes[1]))
+        if bound is not None and bound <= cost.PER_EXPRESSION and self.spent + bound <= self.limit:
+            self.spent += bound
+            self.bounded.append((expression, bound))
+            return
+        charged = expression.cost(data)
+        if charged > cost.PER_EXPRESSION:
+            raise AdmissionError(
+                "operation cancelled: actual cost limit exceeded (estimated cost over "
+                f"the API server's {cost.PER_EXPRESSION:,} per expression)"
+            )
+        self.spent += charged
+        if self.spent > self.limit and self.bounded:
+            self.spent += sum(e.cost(data) - bound for e, bound in self.bounded)
+            self.bounded.clear()
+        if self.spent > self.limit:
+            raise OverBudget(
+                f"validation failed due to running out of cost budget (estimated cost of "
+                f"{self.what} over the API server's {self.limit:,}), no further "
+                "validation rules will be run"
+            )
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+# Who creates the Pods of each workload kind (kube-controller-manager's service accounts).
+POD_CREATORS = {
+    "Deployment": "replicaset-controller",
+    "ReplicaSet": "replicaset-controller",
+    "StatefulSet": "statefulset-controller",
+    "DaemonSet": "daemon-set-controller",
+    "Job": "job-controller",
+    "CronJob": "job-controller",
+    "ReplicationController": "replication-controller",
+}
+_TEMPLATE, _WORKLOAD, _CREATOR = "admission_pod_template", "admission_workload", "admission_user"
+_DELETED = "admission_deleted"
+
+
+def _pods_of(document: Document) -> Document | None:
+    """The Pod a workload's controller creates from its template, as a document the API
+    server is asked to admit (CREATE, by the controller's service account); None for an
+    object that creates no Pods."""
+    creator = POD_CREATORS.get(document.kind)
+    view = pod_view(document.obj) if creator else None
+    if view is None:
+        return None
+    account = f"system:serviceaccount:kube-system:{creator}"
+    groups = ["system:serviceaccounts", "system:serviceaccounts:kube-system"]
+    user = {"username": account, "groups": [*groups, "system:authenticated"]}
+    extra = {_TEMPLATE: view.template_path, _WORKLOAD: document.obj, _CREATOR: user}
+    return replace(document, obj=view.pod, extra={**document.extra, **extra})
+
+
+# (variant, API group, kind, namespace, name): the same object in two revisions
+Identity = tuple[str, str, str, str, str]
+
+
+def identity(obj: dict[str, Any], namespace: str = "", variant: str = "") -> Identity:
+    """An object's identity as the API server keys it; no namespace is `default` (where
+    `kubectl apply` puts a namespaced object without one)."""
+    metadata = _mapping(obj.get("metadata"))
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    namespace = namespace or str(metadata.get("namespace") or "") or "default"
+    return (variant, group, str(obj.get("kind", "")), namespace, str(metadata.get("name") or ""))
 
 
 def _gvk(obj: dict[str, Any]) -> dict[str, str]:
@@ -371,24 +616,26 @@ def _selected(selector: Any, labels: dict[str, str]) -> bool:
     return True
 
 
-def _rule_matches(rule: Any, obj: dict[str, Any]) -> bool:
+def _rule_matches(rule: Any, obj: dict[str, Any], operation: str) -> bool:
     if not isinstance(rule, dict):
         return False
     gvk = _gvk(obj)
     operations = rule.get("operations") or ["*"]
-    if "*" not in operations and "CREATE" not in operations:
+    if "*" not in operations and operation not in operations:
         return False
 
     def allows(key: str, value: str) -> bool:
         listed = rule.get(key)
         return listed is None or "*" in listed or value in listed
 
-    resources = [str(r).split("/")[0] for r in rule.get("resources") or []]
+    # an object is created or updated through its resource, never a subresource
+    # (`pods/ephemeralcontainers`, `deployments/scale`); `*/*` is every resource and more
+    resources = [str(r) for r in rule.get("resources") or []]
     resource = resource_of(gvk["kind"])
     return (
         allows("apiGroups", gvk["group"])
         and allows("apiVersions", gvk["version"])
-        and ("*" in resources or resource in resources)
+        and ("*" in resources or "*/*" in resources or resource in resources)
         and (
             not rule.get("resourceNames")
             or str(get(obj, ("metadata", "name"))) in rule["resourceNames"]
@@ -442,6 +689,7 @@ def build(
                 else None,
                 spec.get("paramRef") if isinstance(spec.get("paramRef"), dict) else None,
                 actions,
+                spec,
             )
             bindings.append((spec, binding))
         else:
@@ -525,6 +773,7 @@ def _compile(
         validations=validations,
         param_kind=spec.get("paramKind") if isinstance(spec.get("paramKind"), dict) else None,
         ignore_failures=spec.get("failurePolicy") == "Ignore",
+        spec=spec,
     )
 
 
@@ -575,24 +824,10 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
     """The admission policies of the policy directories (`extra`) and of the repository, with
     the repository's Namespaces and parameter objects. Reads the repository's YAML only when
     it or the policy directories hold an admission policy."""
-    from gatekeeper.yamldoc import decode, load_all
-
     documents = list(extra)
-    files: list[tuple[str, bytes]] = []
     if not documents and _none_on_disk(tree):
         return Admission()
-    try:
-        listing = tree.list_dir(".")
-    except OSError:
-        listing = []
-    for name in listing:
-        if not name.lower().endswith((".yaml", ".yml", ".json")):
-            continue
-        try:
-            data = tree.read(name)
-        except OSError:
-            continue
-        files.append((name, data))
+    files = _yaml_files(tree)
     has_policy = any(is_admission_object(d.obj) for _, d in documents) or any(
         names_policy(data) for _, data in files
     )
@@ -604,6 +839,31 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
 
         problem = trusted.problems[0]
         raise PolicyError(problem.message, problem.file, problem.line)
+    return build([*documents, *_objects_in(files)])
+
+
+def _yaml_files(tree: Any) -> list[tuple[str, bytes]]:
+    """Every YAML and JSON file of the tree, with its content."""
+    try:
+        listing = tree.list_dir(".")
+    except OSError:
+        listing = []
+    files = []
+    for name in listing:
+        if not name.lower().endswith((".yaml", ".yml", ".json")):
+            continue
+        try:
+            files.append((name, tree.read(name)))
+        except OSError:
+            continue
+    return files
+
+
+def _objects_in(files: Iterable[tuple[str, bytes]]) -> list[tuple[str, YamlDocument]]:
+    """The mappings the files hold, as written (not rendered)."""
+    from gatekeeper.yamldoc import decode, load_all
+
+    found = []
     for name, data in files:
         if b"kind" not in data:
             continue
@@ -613,8 +873,103 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
             continue
         for entry in load_all(name, text):
             if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
-                documents.append((name, entry))
-    return build(documents)
+                found.append((name, entry))
+    return found
+
+
+def compare_with_base(
+    head_context: Any,
+    extra: tuple[tuple[str, YamlDocument], ...],
+    base_context: Any,
+    base_paths: Iterable[str],
+    head_paths: Iterable[str],
+) -> list[Finding]:
+    """Make a pull request's head an update of its base: the head's admission policies see
+    each object the base revision has as an UPDATE with that object as `oldObject`, and
+    judge each object the change removes as a DELETE (the findings returned: a deployer
+    that prunes deletes it).
+
+    The base objects are every object written in the base tree (wherever it moved from) and
+    every object the base renders from `base_paths` (charts and overlays the change feeds).
+    Nothing is read when the head has no bound admission policy."""
+    head = for_tree(head_context.tree, extra)
+    base = for_tree(base_context.tree, extra)
+    unchanged = {(policy.name, policy.written()) for policy in head.policies}
+    head.trusted = [
+        replace(policy, from_base=True)
+        for policy in base.policies
+        if policy.bindings and (policy.name, policy.written()) not in unchanged
+    ]
+    if not head:
+        return []
+    old: dict[Identity, dict[str, Any]] = {}
+    # what the base scan's discovery read already, when the base had admission policies
+    written = base.objects or [
+        document.obj
+        for _, document in _objects_in(_yaml_files(base_context.tree))
+        if not is_admission_object(document.obj)
+    ]
+    for obj in written:
+        if obj.get("kind"):
+            old.setdefault(identity(obj), obj)
+    base_paths = list(base_paths)
+    rendered = _rendered(base_context, base_paths)
+    for document in rendered:
+        variant = str(document.extra.get("variant") or "")
+        old[identity(document.obj, document.namespace, variant)] = document.obj
+        # an object moved out of its chart or overlay is still the same object
+        old.setdefault(identity(document.obj, document.namespace), document.obj)
+    head.old = old
+    if not head.may_delete():
+        return []
+    kept = {identity(obj) for obj in head.objects if obj.get("kind")}
+    kept |= {identity(d.obj, d.namespace) for d in _rendered(head_context, list(head_paths))}
+    findings = []
+    for document in [*_written_in(base_context, base_paths), *rendered]:
+        key = identity(document.obj, document.namespace)
+        if key not in kept:
+            kept.add(key)  # one deletion per object, however many renderings had it
+            findings += head.delete(document)
+    return findings
+
+
+def _rendered(context: Any, paths: list[str]) -> list[Document]:
+    """The objects the charts and overlays among `paths` render."""
+    from gatekeeper import sources
+
+    adapters = sources.adapters()
+    found = []
+    for path in paths:
+        adapter = sources.adapter_for(path, adapters)
+        if adapter is None or adapter.NAME not in RENDERED:  # plain manifests: read apart
+            continue
+        try:
+            loaded = adapter.load(path, context.tree.read(path), context)
+        except Exception:  # the scan of that revision reports what is wrong with the file
+            continue
+        found += [d for d in loaded.documents if isinstance(d.obj, dict) and d.source in RENDERED]
+    return found
+
+
+def _written_in(context: Any, paths: list[str]) -> list[Document]:
+    """The Kubernetes objects written in `paths` of the context's tree that a deployer applies
+    as written (not a chart's template nor an overlay's base), with their lines."""
+    from gatekeeper.sources import kubernetes
+
+    found = []
+    for path in paths:
+        if not kubernetes.detect(path):
+            continue
+        try:
+            loaded = kubernetes.load(path, context.tree.read(path), context)
+        except Exception:  # the scan of that revision reports what is wrong with the file
+            continue
+        found += [
+            d
+            for d in loaded.documents
+            if isinstance(d.obj, dict) and d.obj.get("kind") and not is_admission_object(d.obj)
+        ]
+    return found
 
 
 def _none_on_disk(tree: Any) -> bool:

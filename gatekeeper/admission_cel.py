@@ -2,12 +2,17 @@
 
 The variables the API server gives (`object`, `oldObject`, `request`, `params`,
 `namespaceObject`, `variables`) and the Kubernetes CEL libraries that offline evaluation can
-honour: quantity, URL, IP and CIDR, lists (`isSorted`, `sum`, `min`, `max`), regex (`find`,
-`findAll`), sets, plus the strings, optional and bindings extensions (the strings extension
-owns `indexOf`, so the list forms of `indexOf`/`lastIndexOf` are not available). Quantities,
-URLs, IPs and CIDRs travel as tagged strings (`q:1073741824`, `ip:10.0.0.1`) so that equal
+honour: quantity, URL, IP and CIDR, lists (`isSorted`, `sum`, `min`, `max`, `indexOf`,
+`lastIndexOf`), regex (`find`, `findAll`), sets, format and semver (gatekeeper.admission_formats),
+plus the strings, optional and bindings extensions. Quantities, URLs, IPs, CIDRs, formats and
+semvers travel as tagged strings (`q:1073741824`, `ip:10.0.0.1`, `semver:1.2.3`) so that equal
 values compare equal; their methods take those strings. `authorizer` needs the cluster:
 expressions that read it are refused before evaluation.
+
+cel-cpp cannot declare a second `indexOf` beside the strings extension's, nor return an
+optional from Python: an expression is rewritten before it compiles (outside its string
+literals) so that `x.indexOf(y)` dispatches on the receiver's type at run time and
+`format.named(n)` / `<format>.validate(s)` return optionals built in CEL.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from urllib.parse import urlsplit
 
 from cel_expr_python import cel
 
+from gatekeeper import admission_cost as cost
+from gatekeeper import admission_formats as formats
+from gatekeeper.admission_cost import CostError
 from gatekeeper.policy import cel as policy_cel
 
 VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "variables")
@@ -78,6 +86,8 @@ def _quantity(text: str) -> str:
 
 
 def _compare(a: str, b: str) -> int:
+    if a.startswith("semver:"):
+        return formats.compare_semver(a, b)
     x, y = _value(a), _value(b)
     return (x > y) - (x < y)
 
@@ -125,6 +135,36 @@ def _split(text: str) -> Any:
 
 def _sorted(items: list[Any]) -> bool:
     return all(a <= b for a, b in itertools.pairwise(items))
+
+
+def _index_of(text: str, part: str, offset: int = 0) -> int:
+    if not 0 <= offset <= len(text):
+        raise ValueError(f"index out of range: {offset}")
+    return text.find(part, offset)
+
+
+def _last_index_of(text: str, part: str, offset: int | None = None) -> int:
+    if offset is None:
+        return text.rfind(part)
+    if not 0 <= offset <= len(text):
+        raise ValueError(f"index out of range: {offset}")
+    return text.rfind(part, 0, offset + len(part))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """CEL equality: numbers across int and double, never a bool with a number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _list_index_of(items: list[Any], value: Any) -> int:
+    return next((i for i, item in enumerate(items) if _same(item, value)), -1)
+
+
+def _list_last_index_of(items: list[Any], value: Any) -> int:
+    found = [i for i, item in enumerate(items) if _same(item, value)]
+    return found[-1] if found else -1
 
 
 def _declarations() -> list[Any]:
@@ -179,7 +219,55 @@ def _declarations() -> list[Any]:
         member("sum", dyn, [dyn_list], lambda items: sum(items), "list"),
         member("min", dyn, [dyn_list], lambda items: min(items), "list"),
         member("max", dyn, [dyn_list], lambda items: max(items), "list"),
+        member("major", i, [s], lambda v: formats.component(v, 0)),
+        member("minor", i, [s], lambda v: formats.component(v, 1)),
+        member("patch", i, [s], lambda v: formats.component(v, 2)),
+        function("format.gk_named", s, [s], formats.named),
+        member("gk_validate", cel.Type.List(s), [s, s], formats.validate),
     ]
+    found += [  # semver(s, normalize?) and isSemver(s, normalize?)
+        cel.FunctionDecl(
+            name,
+            [
+                cel.Overload(f"k8s_{name}", result, [s], impl=impl),
+                cel.Overload(f"k8s_{name}_normalize", result, [s, b], impl=impl),
+            ],
+        )
+        for name, result, impl in (
+            ("semver", s, formats.parse_semver),
+            ("isSemver", b, formats.is_semver),
+        )
+    ]
+    found += [
+        cel.FunctionDecl(
+            f"format.{name}",
+            [cel.Overload(f"k8s_format_{name}", s, [], impl=lambda n=name: f"format:{n}")],
+        )
+        for name in formats.FORMATS
+    ]
+    element_types = [
+        s,
+        i,
+        d,
+        b,
+        cel.Type.UINT,
+        cel.Type.BYTES,
+        cel.Type.NULL,
+        dyn_list,
+        cel.Type.Map(dyn, dyn),
+    ]
+    for name, on_text, on_list in (
+        ("indexOf", _index_of, _list_index_of),
+        ("lastIndexOf", _last_index_of, _list_last_index_of),
+    ):
+        overloads = [
+            cel.Overload(f"gk_{name}_string", i, [s, s], is_member=True, impl=on_text),
+            cel.Overload(f"gk_{name}_string_int", i, [s, s, i], is_member=True, impl=on_text),
+        ] + [  # one per element type: cel-cpp dispatches no `dyn` argument at run time
+            cel.Overload(f"gk_{name}_list_{n}", i, [dyn_list, t], is_member=True, impl=on_list)
+            for n, t in enumerate(element_types)
+        ]
+        found.append(cel.FunctionDecl(f"gk_{name}", overloads))
     return found + policy_cel._declarations()
 
 
@@ -196,32 +284,180 @@ class AdmissionError(ValueError):
     pass
 
 
+class NotEvaluable(AdmissionError):
+    """The API server could evaluate it, this environment cannot: never a pass nor a fail."""
+
+
+class OverBudget(AdmissionError):
+    """An evaluation of a policy spent its whole cost budget: no further expression runs."""
+
+
+# cel-cpp's fixed limit of macro iterations per evaluation (the API server has none)
+_ITERATIONS = "Iteration budget exceeded"
+
+
 class Expression:
     """A compiled admission expression."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.needs_cluster = re.search(r"(?<![\w.])authorizer(?!\w)", source) is not None
+        self._tree: cost.Node | None = None
+        self.costly = False
+        self.shape: cost.Shape | None = None
         if self.needs_cluster:  # its library (`authorizer.group(...).check(...)`) is not here
             self._compiled = None
             return
         try:
-            self._compiled = environment().compile(source)
+            self._compiled = environment().compile(rewrite(source))
         except RuntimeError as error:
-            raise AdmissionError(_clean(str(error))) from None
+            raise AdmissionError(_clean(str(_original_error(source) or error))) from None
+        try:
+            self._tree = cost.parse(source)
+        except CostError:  # a form the estimate does not know: charged as cheap
+            self._tree = None
+        self.costly = self._tree is not None and cost.might_be_costly(self._tree)
+        self.shape = cost.shape(self._tree) if self._tree is not None else None
+
+    def cost(self, data: dict[str, Any], limit: int = cost.PER_EXPRESSION) -> int:
+        """The estimated runtime cost on `data` (see gatekeeper.admission_cost)."""
+        return cost.estimate(self._tree, data, limit) if self._tree is not None else 1
+
+    def ceiling(self, longest_list: int, longest_string: int) -> int | None:
+        """An upper bound of `cost` on data whose lists and strings are no longer."""
+        if self.shape is None:
+            return 1
+        return cost.ceiling(self.shape, longest_list, longest_string)
 
     def evaluate(self, data: dict[str, Any]) -> Any:
         if self._compiled is None:
-            raise AdmissionError("reads `authorizer`, which needs the cluster")
+            raise NotEvaluable("it reads `authorizer`, which needs the cluster")
         try:
             value = self._compiled.eval(data=data)
         except (RuntimeError, ValueError, TypeError, ZeroDivisionError) as error:
-            raise AdmissionError(_clean(str(error))) from None
+            raise _error(str(error)) from None
         if value.type() == cel.Type.ERROR:
-            raise AdmissionError(_clean(str(value.value())))
+            raise _error(str(value.value()))
         return value.plain_value()
+
+
+def _error(message: str) -> AdmissionError:
+    if _ITERATIONS in message:
+        return NotEvaluable(
+            "it iterates more than the 10,000 times offline evaluation allows (the API "
+            "server allows more, within its cost limit)"
+        )
+    return AdmissionError(_clean(message))
+
+
+def _original_error(source: str) -> RuntimeError | None:
+    """The error the expression as written gives (its columns are the author's)."""
+    try:
+        environment().compile(source)
+    except RuntimeError as error:
+        return error
+    return None
 
 
 def _clean(message: str) -> str:
     message = re.sub(r"^[A-Z_]+: ", "", message.strip())
     return re.sub(r" \[[A-Z_]+\]$", "", message).replace("ERROR: <input>:", "at ")
+
+
+# --- the rewrite before compiling ---------------------------------------------------------
+
+_LITERAL = re.compile(cost.STRING)
+_RENAMED = re.compile(r"\.\s*(indexOf|lastIndexOf)\s*\(")
+_VALIDATE = re.compile(r"\.\s*validate\s*\(")
+_NAMED = re.compile(r"(?<![\w.])format\s*\.\s*named\s*\(")
+_CLOSE = {")": "(", "]": "["}
+
+
+def rewrite(source: str) -> str:
+    """`source` with the list-or-string `indexOf`/`lastIndexOf` and the format library's
+    optionals expressed in what the environment declares (see the module docstring)."""
+    while True:
+        code = _code_mask(source)
+        match = _first(_RENAMED, source, code)
+        if match is not None:
+            name = match.group(1)
+            start = match.start(1)
+            source = source[:start] + "gk_" + name + source[start + len(name) :]
+            continue
+        match = _first(_NAMED, source, code)
+        if match is not None:
+            end = _call_end(source, match.end() - 1, code)
+            inner = source[match.start() : end].replace("named", "gk_named", 1)
+            source = f"{source[: match.start()]}optional.ofNonZeroValue({inner}){source[end:]}"
+            continue
+        match = _first(_VALIDATE, source, code)
+        if match is None:
+            return source
+        start = _receiver_start(source, match.start(), code)
+        end = _call_end(source, match.end() - 1, code)
+        call = source[start:end]
+        call = call[: match.start() - start] + ".gk_validate" + call[match.end() - 1 - start :]
+        source = f"{source[:start]}optional.ofNonZeroValue({call}){source[end:]}"
+
+
+def _code_mask(source: str) -> list[bool]:
+    """For each character: is it code (not inside a string literal)?"""
+    mask = [True] * len(source)
+    for literal in _LITERAL.finditer(source):
+        for index in range(literal.start(), literal.end()):
+            mask[index] = False
+    return mask
+
+
+def _first(pattern: re.Pattern[str], source: str, code: list[bool]) -> re.Match[str] | None:
+    return next((m for m in pattern.finditer(source) if code[m.start()]), None)
+
+
+def _call_end(source: str, opening: int, code: list[bool]) -> int:
+    """The index after the parenthesis that closes the one at `opening`."""
+    depth = 0
+    for index in range(opening, len(source)):
+        if not code[index]:
+            continue
+        depth += source[index] in "([{"
+        depth -= source[index] in ")]}"
+        if depth == 0:
+            return index + 1
+    raise AdmissionError(f"unbalanced parentheses in {source!r}")
+
+
+def _receiver_start(source: str, dot: int, code: list[bool]) -> int:
+    """Where the operand a member call at `dot` is called on begins: identifiers, selections,
+    calls and indexes back to the first character that cannot continue it."""
+    index = dot
+    while index > 0:
+        previous = source[index - 1]
+        if not code[index - 1]:  # a string literal receiver
+            while index > 0 and not code[index - 1]:
+                index -= 1
+            continue
+        if previous in _CLOSE:
+            depth = 0
+            for back in range(index - 1, -1, -1):
+                if not code[back]:
+                    continue
+                depth += source[back] in ")]}"
+                depth -= source[back] in "([{"
+                if depth == 0:
+                    index = back
+                    break
+            else:
+                return 0
+            continue
+        inside = previous.isspace() and _continues(source, index)
+        if previous.isalnum() or previous in "_.?" or inside:
+            index -= 1
+            continue
+        break
+    return index
+
+
+def _continues(source: str, index: int) -> bool:
+    """Does whitespace before `index` sit inside one operand (`a .b`), not between two?"""
+    before = source[:index].rstrip()
+    return bool(before) and (before[-1] == "." or source[index:].lstrip()[:1] == ".")

@@ -137,6 +137,11 @@ def scan_change(
             return result
 
         base_result = run(base_context, base_scan)
+        # Admission policies see an object the base has as an update of it (oldObject), and
+        # judge the deletion of one the change removes.
+        deleted = admission.compare_with_base(
+            head_context, engine.admission_documents, base_context, base_scan, head_scan
+        )
         head_result = run(head_context, head_scan)
         unchanged_inventory: list[InventoryEntry] = []
         if engine.needs_inventory:
@@ -150,6 +155,7 @@ def scan_change(
             pipeline.judge_repository(result, engine, config, unchanged_inventory, rejudge)
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
+        head_findings += deleted
 
         # Annotations of the changed files, and of unchanged files the findings point at
         # (a template a values change renders, a base an overlay builds).
