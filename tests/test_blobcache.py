@@ -142,9 +142,7 @@ spec:
 """
 
 
-def test_files_on_disk_are_cached_by_content(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_files_on_disk_are_cached_by_content(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gatekeeper import blobcache
     from gatekeeper.sources import LoadContext, kubernetes
     from gatekeeper.tree import MemoryTree
