@@ -799,16 +799,26 @@ _BY_TREE: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], Admission]] = (
 )
 
 
-def for_tree(tree: Any, extra: tuple[tuple[str, YamlDocument], ...] = ()) -> Admission:
-    """discover(), once per tree and set of policy-directory documents."""
+def for_tree(
+    tree: Any,
+    extra: tuple[tuple[str, YamlDocument], ...] = (),
+    user_info: dict[str, Any] | None = None,
+) -> Admission:
+    """discover(), once per tree and set of policy-directory documents; `user_info` is the
+    requester the policies see (`request.userInfo`: `admission.userInfo` in .gatekeeper.yml,
+    the deployer's identity)."""
     try:
         cached = _BY_TREE.get(tree)
     except TypeError:  # a tree that cannot be weakly referenced
-        return discover(tree, extra)
+        cached = None
     if cached is not None and cached[0] is extra:
-        return cached[1]
-    found = discover(tree, extra)
-    _BY_TREE[tree] = (extra, found)
+        found = cached[1]
+    else:
+        found = discover(tree, extra)
+        with contextlib.suppress(TypeError):
+            _BY_TREE[tree] = (extra, found)
+    if user_info:
+        found.user_info = user_info
     return found
 
 

@@ -102,6 +102,7 @@ def engine_for(config: Config, policies: list[Policy], disable: Iterable[str] = 
     return Engine(
         [policy for policy in policies if policy.id not in disabled],
         _with_pss_version(config, policies),
+        admission_user_info=dict((config.raw.get("admission") or {}).get("userInfo") or {}),
     )
 
 

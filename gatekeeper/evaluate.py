@@ -42,6 +42,8 @@ class Engine:
     # documents, and once a scan knows its tree, the compiled set with the repository's own.
     admission_documents: tuple[Any, ...] = ()
     admission: Any = None
+    # `request.userInfo` of admission policies: the deployer (`admission.userInfo` in config).
+    admission_user_info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_source: dict[str, list[Policy]] = defaultdict(list)

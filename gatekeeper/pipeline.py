@@ -52,6 +52,7 @@ def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
         params,
         engine.admission_documents,
         engine.admission,
+        engine.admission_user_info,
     )
 
 

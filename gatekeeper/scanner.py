@@ -165,7 +165,9 @@ def _scan(
     from gatekeeper import admission
 
     # The admission policies of this tree (a pull request's base and head differ).
-    engine.admission = admission.for_tree(context.tree, engine.admission_documents)
+    engine.admission = admission.for_tree(
+        context.tree, engine.admission_documents, engine.admission_user_info
+    )
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():

@@ -1008,3 +1008,47 @@ def test_object_selectors_exclusions_and_audit_only_bindings() -> None:
         }
     )
     assert [(f.file, f.severity, f.blocking) for f in found] == [("front.yaml", "info", False)]
+
+
+_DEPLOYER_ONLY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: deployer-only}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+    - expression: "'gitops-deployers' in request.userInfo.groups"
+      messageExpression: "'only the deployer may apply, not ' + request.userInfo.username"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: deployer-only}
+spec: {policyName: deployer-only, validationActions: [Deny]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: apps}
+"""
+
+
+def test_request_user_info_comes_from_the_configuration(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`admission.userInfo` is who the policies see apply: the GitOps deployer's identity.
+    Without it they see `gatekeeper` with no groups, and a group rule denies."""
+    (tmp_path / "all.yaml").write_text(_DEPLOYER_ONLY)
+    denied = gatekeeper("scan", "--format", "json", str(tmp_path), cwd=tmp_path)
+    assert denied.returncode == 1, denied.stderr
+    [finding] = [f for f in json.loads(denied.stdout)["findings"] if f["kind"] == "ConfigMap"]
+    assert "not gatekeeper" in finding["message"]
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "admission:\n  userInfo:\n    username: system:serviceaccount:argocd:argocd\n"
+        "    groups: [gitops-deployers]\n"
+    )
+    allowed = gatekeeper("scan", "--format", "json", str(tmp_path), cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    (tmp_path / ".gatekeeper.yml").write_text("admission:\n  userInfo:\n    group: [x]\n")
+    bad = gatekeeper("scan", str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2 and ".gatekeeper.yml:3" in bad.stderr, bad.stderr
