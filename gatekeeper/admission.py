@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gatekeeper import admission_cel
 from gatekeeper import admission_cost as cost
 from gatekeeper.admission_cel import AdmissionError, Expression, NotEvaluable, OverBudget
 from gatekeeper.document import Document, Problem
@@ -148,6 +149,7 @@ class Admission:
     objects: list[dict[str, Any]] = field(default_factory=list)  # params candidates
     problems: list[Problem] = field(default_factory=list)
     user_info: dict[str, Any] = field(default_factory=dict)
+    kube_version: str = ""  # the API server version expressions were checked against
     # In a pull request: the base revision's objects by identity (None: everything is created)
     old: dict[Identity, dict[str, Any]] | None = None
     # and the base's bound policies that the change alters or removes: they judge it too
@@ -164,6 +166,8 @@ class Admission:
     def evaluate(self, document: Document) -> list[Finding]:
         obj = document.obj
         if is_admission_object(obj):  # its own problems (an expression that does not compile)
+            if get(obj, ("kind",)) == BINDING_KIND:  # its policy's, reported there, not here
+                return []
             return [
                 to_finding(problem)
                 for problem in self.problems
@@ -656,10 +660,15 @@ def _field_read(source: str) -> Path:
 
 
 def build(
-    documents: Iterable[tuple[str, YamlDocument]], user_info: dict[str, Any] | None = None
+    documents: Iterable[tuple[str, YamlDocument]],
+    user_info: dict[str, Any] | None = None,
+    kube_version: str = "",
 ) -> Admission:
-    """The admission policies, bindings, Namespaces and parameter objects among `documents`."""
+    """The admission policies, bindings, Namespaces and parameter objects among `documents`;
+    with `kube_version`, an expression that the API server of that version cannot compile is a
+    problem, as it would reject the policy."""
     admission = Admission(user_info=user_info or {"username": "gatekeeper", "groups": []})
+    admission.kube_version = kube_version
     bindings: list[tuple[dict[str, Any], Binding]] = []
     for file, document in documents:
         obj = document.obj
@@ -669,14 +678,14 @@ def build(
         if kind == "Namespace":
             admission.namespaces[str(get(obj, ("metadata", "name")) or "")] = obj
         if is_kyverno_policy(obj):
-            compiled = _compile(file, document, admission.problems, kyverno=True)
+            compiled = _compile(file, document, admission.problems, kube_version, kyverno=True)
             if compiled is not None:
                 spec = _mapping(obj.get("spec"))
                 actions = tuple(str(a) for a in spec.get("validationActions") or ["Deny"])
                 compiled.bindings.append(Binding(compiled.name, None, None, actions))
                 admission.policies.append(compiled)
         elif is_admission_object(obj) and kind == POLICY_KIND:
-            compiled = _compile(file, document, admission.problems)
+            compiled = _compile(file, document, admission.problems, kube_version)
             if compiled is not None:
                 admission.policies.append(compiled)
         elif is_admission_object(obj) and kind == BINDING_KIND:
@@ -703,7 +712,11 @@ def build(
 
 
 def _compile(
-    file: str, document: YamlDocument, problems: list[Problem], kyverno: bool = False
+    file: str,
+    document: YamlDocument,
+    problems: list[Problem],
+    kube_version: str = "",
+    kyverno: bool = False,
 ) -> AdmissionPolicy | None:
     obj = document.obj
     locator = NodeLocator(file, document.node)
@@ -711,6 +724,13 @@ def _compile(
 
     def compiled(source: Any, *where: str | int) -> Expression | None:
         try:
+            missing = None if kyverno else admission_cel.unavailable(str(source), kube_version)
+            if missing is not None:
+                what, added = missing
+                raise AdmissionError(
+                    f"it uses {what}, which the API server has since Kubernetes {added}, not "
+                    f"in {kube_version} (admission.kubeVersion): it would reject the policy"
+                )
             return Expression(str(source))
         except AdmissionError as error:
             line = locator.locate(("spec", *where)).line
@@ -803,18 +823,23 @@ def for_tree(
     tree: Any,
     extra: tuple[tuple[str, YamlDocument], ...] = (),
     user_info: dict[str, Any] | None = None,
+    kube_version: str = "",
 ) -> Admission:
     """discover(), once per tree and set of policy-directory documents; `user_info` is the
     requester the policies see (`request.userInfo`: `admission.userInfo` in .gatekeeper.yml,
-    the deployer's identity)."""
+    the deployer's identity), `kube_version` the API server's (`admission.kubeVersion`)."""
     try:
         cached = _BY_TREE.get(tree)
     except TypeError:  # a tree that cannot be weakly referenced
         cached = None
-    if cached is not None and cached[0] is extra:
+    if (
+        cached is not None
+        and cached[0] is extra
+        and (cached[1].kube_version == kube_version or not cached[1].policies)
+    ):
         found = cached[1]
     else:
-        found = discover(tree, extra)
+        found = discover(tree, extra, kube_version)
         with contextlib.suppress(TypeError):
             _BY_TREE[tree] = (extra, found)
     if user_info:
@@ -830,7 +855,9 @@ def assume_none(tree: Any, extra: tuple[tuple[str, YamlDocument], ...] = ()) -> 
         _BY_TREE[tree] = (extra, Admission())
 
 
-def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admission:
+def discover(
+    tree: Any, extra: Iterable[tuple[str, YamlDocument]] = (), kube_version: str = ""
+) -> Admission:
     """The admission policies of the policy directories (`extra`) and of the repository, with
     the repository's Namespaces and parameter objects. Reads the repository's YAML only when
     it or the policy directories hold an admission policy."""
@@ -843,13 +870,13 @@ def discover(tree: Any, extra: Iterable[tuple[str, YamlDocument]] = ()) -> Admis
     )
     if not has_policy:
         return Admission()
-    trusted = build(list(extra))
+    trusted = build(list(extra), kube_version=kube_version)
     if trusted.problems:  # a policy directory's admission policy does not compile
         from gatekeeper.errors import PolicyError
 
         problem = trusted.problems[0]
         raise PolicyError(problem.message, problem.file, problem.line)
-    return build([*documents, *_objects_in(files)])
+    return build([*documents, *_objects_in(files)], kube_version=kube_version)
 
 
 def _yaml_files(tree: Any) -> list[tuple[str, bytes]]:
@@ -893,6 +920,7 @@ def compare_with_base(
     base_context: Any,
     base_paths: Iterable[str],
     head_paths: Iterable[str],
+    kube_version: str = "",
 ) -> list[Finding]:
     """Make a pull request's head an update of its base: the head's admission policies see
     each object the base revision has as an UPDATE with that object as `oldObject`, and
@@ -902,8 +930,8 @@ def compare_with_base(
     The base objects are every object written in the base tree (wherever it moved from) and
     every object the base renders from `base_paths` (charts and overlays the change feeds).
     Nothing is read when the head has no bound admission policy."""
-    head = for_tree(head_context.tree, extra)
-    base = for_tree(base_context.tree, extra)
+    head = for_tree(head_context.tree, extra, kube_version=kube_version)
+    base = for_tree(base_context.tree, extra, kube_version=kube_version)
     unchanged = {(policy.name, policy.written()) for policy in head.policies}
     head.trusted = [
         replace(policy, from_base=True)

@@ -461,3 +461,48 @@ def _continues(source: str, index: int) -> bool:
     """Does whitespace before `index` sit inside one operand (`a .b`), not between two?"""
     before = source[:index].rstrip()
     return bool(before) and (before[-1] == "." or source[index:].lstrip()[:1] == ".")
+
+
+# What the API server's CEL environment gained, by the Kubernetes minor version that added it
+# (k8s.io/apiserver pkg/cel/environment/base.go): an expression using a later library does
+# not compile there, so a policy that uses it is rejected when applied.
+LIBRARY_VERSIONS: tuple[tuple[int, str, re.Pattern[str]], ...] = (
+    (28, "the quantity library", re.compile(r"(?<![\w.])(quantity|isQuantity)\(")),
+    (
+        28,
+        "optional types",
+        re.compile(r"\.\?|\[\?|(?<![\w.])optional\.|\.(orValue|hasValue|optMap|optFlatMap)\("),
+    ),
+    (29, "the sets extension", re.compile(r"(?<![\w.])sets\.(contains|equivalent|intersects)\(")),
+    (29, "strings extension version 2", re.compile(r"(?<![\w.])strings\.quote\(|\.format\(")),
+    (30, "the ip and cidr libraries", re.compile(r"(?<![\w.])(ip|isIP|cidr|isCIDR)\(")),
+    (31, "the format library", re.compile(r"(?<![\w.])format\.\w+\(")),
+    (
+        32,
+        "two-variable comprehensions",
+        re.compile(
+            r"\.(all|exists|existsOne|exists_one)\(\s*[A-Za-z_]\w*\s*,\s*[A-Za-z_]\w*\s*,"
+            r"|\.(transformList|transformMap|transformMapEntry)\("
+        ),
+    ),
+    (33, "the semver library", re.compile(r"(?<![\w.])(semver|isSemver)\(")),
+    (
+        34,
+        "the lists extension",
+        re.compile(r"(?<![\w.])lists\.range\(|\.(slice|flatten|distinct|reverse|sort|sortBy)\("),
+    ),
+)
+
+
+def unavailable(source: str, kube_version: str) -> tuple[str, str] | None:
+    """(what, the version that added it) for the first library `source` uses that the API
+    server of `kube_version` ("1.30", "v1.30"; empty: the newest) does not have."""
+    match = re.fullmatch(r"v?1\.(\d+)(?:\.\d+)?", kube_version.strip())
+    if match is None:
+        return None
+    minor = int(match.group(1))
+    code = _code_mask(source)
+    for added, what, pattern in LIBRARY_VERSIONS:
+        if minor < added and _first(pattern, source, code) is not None:
+            return what, f"1.{added}"
+    return None

@@ -99,10 +99,12 @@ def engine_for(config: Config, policies: list[Policy], disable: Iterable[str] = 
     if message:
         raise UsageError(f"--disable: {message}")
     disabled = {*config.disable, *disable}
+    admission = config.raw.get("admission") or {}
     return Engine(
         [policy for policy in policies if policy.id not in disabled],
         _with_pss_version(config, policies),
-        admission_user_info=dict((config.raw.get("admission") or {}).get("userInfo") or {}),
+        admission_user_info=dict(admission.get("userInfo") or {}),
+        admission_kube_version=str(admission.get("kubeVersion") or ""),
     )
 
 

@@ -140,7 +140,12 @@ def scan_change(
         # Admission policies see an object the base has as an update of it (oldObject), and
         # judge the deletion of one the change removes.
         deleted = admission.compare_with_base(
-            head_context, engine.admission_documents, base_context, base_scan, head_scan
+            head_context,
+            engine.admission_documents,
+            base_context,
+            base_scan,
+            head_scan,
+            engine.admission_kube_version,
         )
         head_result = run(head_context, head_scan)
         unchanged_inventory: list[InventoryEntry] = []

@@ -44,6 +44,7 @@ class Engine:
     admission: Any = None
     # `request.userInfo` of admission policies: the deployer (`admission.userInfo` in config).
     admission_user_info: dict[str, Any] = field(default_factory=dict)
+    admission_kube_version: str = ""  # the API server's: the CEL libraries it has
 
     def __post_init__(self) -> None:
         self._by_source: dict[str, list[Policy]] = defaultdict(list)

@@ -53,6 +53,7 @@ def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
         engine.admission_documents,
         engine.admission,
         engine.admission_user_info,
+        engine.admission_kube_version,
     )
 
 

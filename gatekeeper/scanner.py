@@ -166,7 +166,10 @@ def _scan(
 
     # The admission policies of this tree (a pull request's base and head differ).
     engine.admission = admission.for_tree(
-        context.tree, engine.admission_documents, engine.admission_user_info
+        context.tree,
+        engine.admission_documents,
+        engine.admission_user_info,
+        engine.admission_kube_version,
     )
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()

@@ -1052,3 +1052,62 @@ def test_request_user_info_comes_from_the_configuration(
     (tmp_path / ".gatekeeper.yml").write_text("admission:\n  userInfo:\n    group: [x]\n")
     bad = gatekeeper("scan", str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2 and ".gatekeeper.yml:3" in bad.stderr, bad.stderr
+
+
+_SEMVER_POLICY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: versioned-images}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}
+  validations:
+    - expression: "isSemver(object.data.version) && 'semver(' != ''"
+      message: the version must be a semantic version
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: versioned-images}
+spec: {policyName: versioned-images, validationActions: [Deny]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: apps}
+data: {version: "1.2.3"}
+"""
+
+
+def test_a_library_the_configured_api_server_lacks_is_reported_at_the_expression(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """semver came with Kubernetes 1.33: an API server of 1.32 rejects the policy, so it is
+    reported at its expression (a string that merely names it is not a use)."""
+    (tmp_path / "all.yaml").write_text(_SEMVER_POLICY)
+    (tmp_path / ".gatekeeper.yml").write_text("admission:\n  kubeVersion: '1.33'\n")
+    current = gatekeeper("scan", "--format", "json", str(tmp_path), cwd=tmp_path)
+    assert current.returncode == 0, current.stdout + current.stderr
+    (tmp_path / ".gatekeeper.yml").write_text("admission:\n  kubeVersion: v1.32\n")
+    older = gatekeeper("scan", "--format", "json", str(tmp_path), cwd=tmp_path)
+    assert older.returncode == 1, older.stderr
+    [finding] = json.loads(older.stdout)["findings"]
+    assert (finding["file"], finding["line"]) == ("all.yaml", 9)
+    assert "the semver library" in finding["message"] and "1.33" in finding["message"]
+
+
+def test_library_versions() -> None:
+    from gatekeeper.admission_cel import unavailable
+
+    assert unavailable("ip(object.x).family() == 4", "1.29") == (
+        "the ip and cidr libraries",
+        "1.30",
+    )
+    assert unavailable("ip(object.x).family() == 4", "1.30") is None
+    assert unavailable("object.?spec.orValue({}) == {}", "1.27")[1] == "1.28"  # type: ignore[index]
+    assert unavailable("object.m.all(k, v, v > 0)", "1.31") == (
+        "two-variable comprehensions",
+        "1.32",
+    )
+    assert unavailable("object.m.all(k, k > 0)", "1.31") is None
+    assert unavailable("format.dns1123Label().validate(object.n)", "") is None
+    assert unavailable("'format.x(' + object.n", "1.20") is None
