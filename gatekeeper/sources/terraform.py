@@ -257,7 +257,7 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
             name = labels[1] if len(labels) > 1 else ""
             kind = type_ if block.type == "resource" else f"data.{type_}"
             address = f"{kind}.{name}"
-        values = decode_policies(block.body)
+        values = typed_literals(decode_policies(block.body))
         references = [
             (attribute, found)
             for attribute, value in values.items()
@@ -425,6 +425,26 @@ def _unresolved(resources: list[_Resource], known: set[str]) -> list[dict[str, s
 
 
 # --- normalisation -------------------------------------------------------------------------
+
+
+def typed_literals(values: dict[str, Any]) -> dict[str, Any]:
+    """"true" and "false" written as strings, as booleans: Terraform converts them for a bool
+    attribute, so `encrypted = "false"` is unencrypted and must not read as a passing string.
+    Not inside IAM-style policy documents, where JSON keeps "false" a string."""
+    return {
+        key: value if key.endswith(("policy", "policies")) else _typed(value)
+        for key, value in values.items()
+    }
+
+
+def _typed(value: Any) -> Any:
+    if value == "true" or value == "false":
+        return value == "true"
+    if isinstance(value, dict):
+        return typed_literals(value)
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return value
 
 
 def decode_policies(values: dict[str, Any]) -> dict[str, Any]:
