@@ -428,7 +428,7 @@ def _unresolved(resources: list[_Resource], known: set[str]) -> list[dict[str, s
 
 
 def typed_literals(values: dict[str, Any]) -> dict[str, Any]:
-    """"true" and "false" written as strings, as booleans: Terraform converts them for a bool
+    """ "true" and "false" written as strings, as booleans: Terraform converts them for a bool
     attribute, so `encrypted = "false"` is unencrypted and must not read as a passing string.
     Not inside IAM-style policy documents, where JSON keeps "false" a string."""
     return {
