@@ -118,12 +118,12 @@ def scan_change(
         head_scan = _existing(head_tree, [*head_paths, *fed])
         base_scan = _existing(base_tree, [*base_paths, *fed])
 
-        read: dict[int, dict[str, bytes]] = {}
-
-        def run(context: LoadContext, paths: list[str]) -> ScanResult:
+        def run(context: LoadContext, paths: list[str]) -> tuple[ScanResult, pss_admission.Rejudge]:
+            """The scan of `paths`, and how to judge its files again at a namespace's pinned
+            Pod Security version (when the repository-scope findings are added)."""
             tree = context.tree
             assert isinstance(tree, gitops.RevisionTree)
-            contents = read[id(context)] = tree.read_many(paths)
+            contents = tree.read_many(paths)
             result = pipeline.scan_with_overrides(
                 contents.items(), engine, config, context, jobs, (), False
             )
@@ -134,9 +134,9 @@ def scan_change(
                 for path in paths
                 if path not in contents
             ]
-            return result
+            return result, pss_admission.rescan(list(contents.items()), context, jobs)
 
-        base_result = run(base_context, base_scan)
+        base_result, base_rejudge = run(base_context, base_scan)
         # Admission policies see an object the base has as an update of it (oldObject), and
         # judge the deletion of one the change removes.
         deleted = admission.compare_with_base(
@@ -147,17 +147,15 @@ def scan_change(
             head_scan,
             engine.admission_kube_version,
         )
-        head_result = run(head_context, head_scan)
+        head_result, head_rejudge = run(head_context, head_scan)
         unchanged_inventory: list[InventoryEntry] = []
         if engine.needs_inventory:
             scanned = [*base_result.inventory, *head_result.inventory]
             namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
             others = touched | set(head_scan)
             unchanged_inventory = _inventory(head_tree, others, config, namespaces)
-        for result, context in ((base_result, base_context), (head_result, head_context)):
-            # Files of namespaces pinned to an older Pod Security version are judged again.
-            rejudge = pss_admission.rescan(list(read[id(context)].items()), context, jobs)
-            pipeline.judge_repository(result, engine, config, unchanged_inventory, rejudge)
+        pipeline.judge_repository(base_result, engine, config, unchanged_inventory, base_rejudge)
+        pipeline.judge_repository(head_result, engine, config, unchanged_inventory, head_rejudge)
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
         head_findings += deleted
