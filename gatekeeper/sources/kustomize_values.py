@@ -112,8 +112,9 @@ def _scalar(node: ScalarNode) -> Any:
             return _integer(number.group(1), number.group(2))
         if _FLOAT.fullmatch(plain):
             return _number(float(plain))
-    if node.tag in (_STR, _TAG + "timestamp", _TAG + "bool"):
-        return text  # v3: `yes`/`on` are strings, timestamps stay strings too
+    if node.tag in (_STR, _TAG + "bool"):
+        return text  # v3: `yes` and `on` are strings
+    # A timestamp comes out in RFC 3339 (`2020-01-01T00:00:00Z`): left to kubectl.
     raise Unsupported(f"a value PyYAML reads as {node.tag}")
 
 
