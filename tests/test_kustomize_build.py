@@ -266,10 +266,58 @@ images:
     assert any(o["metadata"].get("annotations", {}).get("team") == "platform" for o in objs)
 
 
+def test_namespace_and_targets_by_namespace() -> None:
+    files = {
+        ROOT: """\
+namespace: prod
+resources: [../base, objects.yaml]
+patches:
+  - target: {kind: ConfigMap, namespace: other}
+    patch: '[{"op": "add", "path": "/data/b", "value": "2"}]'
+  - target: {kind: Deployment, namespace: default}
+    patch: |
+      - {op: replace, path: /spec/replicas, value: 5}
+""",
+        "app/objects.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: other}
+data: {a: "1"}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+""",
+        "base/kustomization.yaml": "namespace: staging\nresources: [deploy.yaml]\n"
+        "patches:\n  - target: {namespace: staging}\n"
+        "    patch: '- {op: add, path: /metadata/labels/base, value: x}'\n",
+        "base/deploy.yaml": DEPLOYMENT,
+    }
+    objs = both_ways(files)
+    assert {o["metadata"]["namespace"] for o in objs} == {"prod"}
+
+
 @pytest.mark.parametrize(
     ("kustomization", "extra", "reason"),
     [
         ("namePrefix: p-\n", {}, "namePrefix"),
+        (
+            "resources: [deploy.yaml, role.yaml]\nnamespace: x\n",
+            {
+                "app/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                "metadata: {name: r}\n"
+            },
+            "namespace on rbac.authorization.k8s.io/v1 ClusterRole",
+        ),
+        (
+            "resources: [deploy.yaml, role.yaml]\npatches: [{target: {namespace: default},"
+            " patch: '- {op: add, path: /metadata/labels/a, value: b}'}]\n",
+            {
+                "app/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                "metadata: {name: r}\n"
+            },
+            "scope",
+        ),
         ("components: [../c]\n", {}, "components"),
         ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
         ("patchesStrategicMerge: [p.yaml]\n", {}, "patchesStrategicMerge"),
@@ -277,22 +325,28 @@ images:
         ("patches: [{path: p.yaml, target: {kind: Deployment}}]\n", {}, "strategic"),
         ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
         (
-            "patches: [{patch: '[{op: move, from: /spec, path: /x}]',"
+            'patches: [{patch: \'[{"op": "move", "from": "/spec", "path": "/x"}]\','
             " target: {kind: Deployment}}]\n",
             {},
             "move",
         ),
         (
-            "patches: [{patch: '[{op: replace, path: /metadata/name, value: x}]',"
+            "patches: [{patch: '- {op: replace, path: /metadata/name, value: x}',"
             " target: {kind: Deployment}}]\n",
             {},
             "identity",
         ),
         (
-            "patches: [{patch: '[{op: add, path: /spec/paused, value: yes}]',"
+            "patches: [{patch: '- {op: add, path: /spec/paused, value: yes}',"
             " target: {kind: Deployment}}]\n",
             {},
             "v2",
+        ),
+        (
+            "patches: [{patch: '[{op: add, path: /spec/paused, value: true}]',"
+            " target: {kind: Deployment}}]\n",
+            {},
+            "not JSON",
         ),
         ("images: [{name: nginx, newTag: 1.27}]\n", {}, "not strings"),
         ("images: [{name: nginx, tagSuffix: -x}]\n", {}, "other fields"),

@@ -12,6 +12,7 @@ only a slow verdict.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections.abc import Callable
@@ -43,6 +44,7 @@ _FIELDS = frozenset(
         "patchesJson6902",
         "images",
         "commonAnnotations",
+        "namespace",
         "buildMetadata",
     }
 )
@@ -52,7 +54,7 @@ _RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomi
 _SIMPLE_PATTERN = re.compile(r"[A-Za-z0-9._/-]*")
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9._/:-]+")
 _IMAGE_FIELDS = frozenset({"name", "newName", "newTag", "digest"})
-_SELECTOR_FIELDS = frozenset({"group", "version", "kind", "name"})
+_SELECTOR_FIELDS = frozenset({"group", "version", "kind", "name", "namespace"})
 # kustomize's legacy output order: these kinds first, in this order; webhooks last.
 _FIRST = (
     "Namespace",
@@ -102,6 +104,10 @@ class Built:
 
     obj: dict[str, Any]
     origin: str
+    namespace: str = ""  # as the resource was written: targets match it, or the current one
+
+    def __post_init__(self) -> None:
+        self.namespace = self.obj["metadata"].get("namespace") or ""
 
 
 def build(
@@ -111,6 +117,8 @@ def build(
     documents of every resource file read. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
+    if len({_identity(item.obj) for item in built}) != len(built):
+        raise Unsupported("two objects with the same id")  # after `namespace:`
     built.sort(key=cmp_to_key(_legacy_order))
     return built, builder.parsed
 
@@ -150,12 +158,14 @@ class _Builder:
                 built.append(item)
         # kustomize's order of its built-in transformers
         for entry in _list(obj, "patches"):
-            self._patch(directory, entry, built)
+            self._patch(directory, entry, built, trim=True)
+        if obj.get("namespace"):
+            _set_namespace(built, obj["namespace"])
         annotations = obj.get("commonAnnotations")
         if annotations is not None:
             _annotate(built, annotations)
         for entry in _list(obj, "patchesJson6902"):
-            self._patch(directory, entry, built)
+            self._patch(directory, entry, built, trim=False)
         for entry in _list(obj, "images"):
             _image(built, entry)
         return built
@@ -176,8 +186,8 @@ class _Builder:
         return found[0], docs[0]
 
     def _documents(self, file: str) -> list[YamlDocument]:
-        if file in self.parsed:
-            raise Unsupported("a file read twice")
+        if file in self.parsed:  # a patch file named twice; a resource twice clashes on ids
+            return self.parsed[file]
         try:
             data = self.tree.read(file)
         except OSError:
@@ -215,7 +225,8 @@ class _Builder:
             out.append(Built(obj, file))
         return out
 
-    def _patch(self, directory: str, entry: Any, built: list[Built]) -> None:
+    def _patch(self, directory: str, entry: Any, built: list[Built], trim: bool) -> None:
+        """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not)."""
         if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target"}:
             raise Unsupported("a patch with options")
         target = entry.get("target")
@@ -224,28 +235,46 @@ class _Builder:
         if ("path" in entry) == ("patch" in entry):
             raise Unsupported("a patch with both or neither of path and patch")
         if "path" in entry:
-            ref = entry["path"]
-            file = posixpath.normpath(posixpath.join(directory, str(ref)))
+            file = posixpath.normpath(posixpath.join(directory, str(entry["path"])))
             if directory and not file.startswith(directory + "/"):
                 raise Unsupported("a patch outside the kustomization's directory")
-            docs = self._documents(file)
+            try:
+                text = decode(self.tree.read(file))
+            except (OSError, UnicodeDecodeError):
+                raise Unsupported("a patch file that cannot be read") from None
         else:
             text = entry["patch"]
             if not isinstance(text, str):
                 raise Unsupported("an inline patch that is not text")
-            docs = []
-            for parsed in load_all("", text):
-                if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
-                    raise Unsupported("an inline patch that does not parse cleanly")
-                if parsed.obj is not None:
-                    docs.append(parsed)
-        if len(docs) != 1 or not isinstance(docs[0].obj, list) or not docs[0].obj:
+            text = text.strip() if trim else text
+        matches = _selector(target)
+        operations = _operations(text)
+        for item in built:
+            if matches(item):
+                item.obj = _json_patch(item.obj, operations)
+
+
+def _operations(text: str) -> list[Any]:
+    """JSON 6902 operations: text that starts with `[` is JSON (kustomize does not read it
+    as YAML), anything else YAML (go-yaml v2)."""
+    if text.startswith("["):
+        try:
+            operations = normalised(json.loads(text))
+        except ValueError:
+            raise Unsupported("a JSON patch that is not JSON") from None
+    else:
+        docs = []
+        for parsed in load_all("", text):
+            if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
+                raise Unsupported("a patch that does not parse cleanly")
+            if parsed.obj is not None:
+                docs.append(parsed)
+        if len(docs) != 1 or not isinstance(docs[0].obj, list):
             raise Unsupported("a strategic-merge patch")
         operations = canonical_patch(docs[0].node)
-        matches = _selector(target)
-        for item in built:
-            if matches(item.obj):
-                item.obj = _json_patch(item.obj, operations)
+    if not isinstance(operations, list) or not operations:
+        raise Unsupported("a strategic-merge patch, or no operations")
+    return operations
 
 
 def node_items(node: Node) -> list[tuple[Any, Node]] | None:
@@ -351,7 +380,7 @@ def _group_version(api_version: str) -> tuple[str, str]:
     return group, version
 
 
-def _selector(target: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+def _selector(target: dict[str, Any]) -> Callable[[Built], bool]:
     patterns = {}
     for key, value in target.items():
         if not isinstance(value, str) or not _SIMPLE_PATTERN.fullmatch(value):
@@ -359,7 +388,10 @@ def _selector(target: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
         if value:
             patterns[key] = re.compile(f"(?:{value})")
 
-    def matches(obj: dict[str, Any]) -> bool:
+    namespace = patterns.pop("namespace", None)
+
+    def matches(item: Built) -> bool:
+        obj = item.obj
         group, version = _group_version(obj["apiVersion"])
         fields = {
             "group": group,
@@ -367,9 +399,31 @@ def _selector(target: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
             "kind": obj["kind"],
             "name": obj["metadata"]["name"],
         }
-        return all(pattern.fullmatch(fields[key]) for key, pattern in patterns.items())
+        if not all(pattern.fullmatch(fields[key]) for key, pattern in patterns.items()):
+            return False
+        if namespace is None:
+            return True
+        return any(
+            _namespace_matches(namespace, written, _namespaced(obj))
+            for written in (item.namespace, obj["metadata"].get("namespace") or "")
+        )
 
     return matches
+
+
+def _namespace_matches(pattern: re.Pattern[str], namespace: str, namespaced: bool) -> bool:
+    """Does a target's namespace match an object's effective namespace: its own, else
+    `default` for a namespaced kind, or none for a cluster-scoped one (for a kind we do not
+    know, only when the answer is the same both ways)."""
+    if namespace or namespaced:
+        return pattern.fullmatch(namespace or "default") is not None
+    namespaced, cluster = (
+        pattern.fullmatch("default") is not None,
+        pattern.fullmatch("") is not None,
+    )
+    if namespaced != cluster:
+        raise Unsupported("a target namespace that depends on the kind's scope")
+    return namespaced
 
 
 # What identifies an object: a patch of these (or of what holds them) goes to kubectl.
@@ -598,3 +652,54 @@ def _sort_string(obj: dict[str, Any]) -> str:
     metadata = obj["metadata"]
     gvk = ".".join((obj["kind"], version or "[noVer]", group or "[noGrp]"))
     return "|".join((gvk, metadata.get("namespace") or "~X", metadata["name"]))
+
+
+# Kinds kustomize certainly treats as namespaced (its OpenAPI data), by apiVersion.
+_NAMESPACED = {
+    "v1": {
+        "Pod",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "PersistentVolumeClaim",
+        "Endpoints",
+        "LimitRange",
+        "ResourceQuota",
+        "ReplicationController",
+    },
+    "apps/v1": {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"},
+    "batch/v1": {"Job", "CronJob"},
+    "networking.k8s.io/v1": {"Ingress", "NetworkPolicy"},
+    "policy/v1": {"PodDisruptionBudget"},
+    "autoscaling/v1": {"HorizontalPodAutoscaler"},
+    "autoscaling/v2": {"HorizontalPodAutoscaler"},
+    "rbac.authorization.k8s.io/v1": {"Role"},
+}
+_BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "autoscaling", "extensions"})
+
+
+def _set_namespace(built: list[Built], namespace: Any) -> None:
+    """kustomize's `namespace:` on objects whose scope we know: built-in namespaced kinds and
+    custom resources (namespaced to kustomize). Cluster-scoped and other built-in kinds,
+    and the kinds it treats specially (bindings' subjects, Namespace, webhooks, APIService,
+    CRD conversion), go to kubectl."""
+    if not isinstance(namespace, str):
+        raise Unsupported("a namespace that is not a string")
+    for item in built:
+        obj = item.obj
+        if not _namespaced(obj):
+            raise Unsupported(f"namespace on {obj['apiVersion']} {obj['kind']}")
+        if obj["metadata"].get("namespace") != namespace:
+            changed = _copy(obj)
+            changed["metadata"]["namespace"] = namespace
+            item.obj = normalised(changed)
+
+
+def _namespaced(obj: dict[str, Any]) -> bool:
+    """Is the object certainly namespaced to kustomize: a built-in namespaced kind, or a
+    custom resource (kustomize knows no CRD's scope)? False when we do not know."""
+    group, _ = _group_version(obj["apiVersion"])
+    if group in _BUILTIN_GROUPS or group.endswith(".k8s.io") or group == "k8s.io":
+        return obj["kind"] in _NAMESPACED.get(obj["apiVersion"], ())
+    return True
