@@ -76,7 +76,7 @@ def compare(root: Path, show: int) -> tuple[int, int, int, collections.Counter[s
     seconds = {"in-process": 0.0, "kubectl": 0.0}
     for path in paths:
         data = tree.read(path)
-        reason = why_not(path, data, tree)
+        reason = why_not(path, data, WorkTree(root))  # its own tree: a cache of its own
         if reason is not None:
             fell_back += 1
             reasons[reason] += 1

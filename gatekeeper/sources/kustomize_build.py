@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cmp_to_key
@@ -22,6 +23,7 @@ from typing import Any
 
 from yaml.nodes import Node
 
+from gatekeeper import ownership
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
     Unsupported,
@@ -128,6 +130,7 @@ class _Builder:
         self.tree = tree
         self.parsed: dict[str, list[YamlDocument]] = {}
         self.size = 0
+        self.cache = ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
 
     def accumulate(
         self, file: str, kustomization: YamlDocument, stack: tuple[str, ...]
@@ -186,44 +189,30 @@ class _Builder:
         return found[0], docs[0]
 
     def _documents(self, file: str) -> list[YamlDocument]:
-        if file in self.parsed:  # a patch file named twice; a resource twice clashes on ids
-            return self.parsed[file]
-        try:
-            data = self.tree.read(file)
-        except OSError:
-            raise Unsupported("a resource that is not a readable file") from None
-        if check_bytes(file, data) is not None:
-            raise Unsupported("a file that is not text")
-        self.size += len(data)
-        if self.size > MAX_OUTPUT_BYTES // 2:
-            raise Unsupported("a build near kubectl's output limit")
-        docs = []
-        for entry in load_all(file, decode(data)):
-            if not isinstance(entry, YamlDocument) or entry.duplicate_keys:
-                raise Unsupported("a file that does not parse cleanly")
-            if entry.obj is not None:
-                docs.append(entry)
-        self.parsed[file] = docs
-        return docs
+        return self._parsed(file).docs
+
+    def _parsed(self, file: str) -> _Parsed:
+        parsed = self.cache.get(file)
+        if parsed is None:
+            parsed = self.cache.put(file, _parse(self.tree, file))
+        if file not in self.parsed:
+            self.size += parsed.size
+            if self.size > MAX_OUTPUT_BYTES // 2:
+                raise Unsupported("a build near kubectl's output limit")
+            self.parsed[file] = parsed.docs
+        return parsed
 
     def _resources(self, file: str) -> list[Built]:
-        queue: list[tuple[Any, Node]] = [(doc.obj, doc.node) for doc in self._documents(file)]
-        out: list[Built] = []
-        while queue:
-            raw, node = queue.pop(0)
-            if raw in ({}, []):
-                continue  # kustomize drops empty documents
-            obj = canonical(node)
-            kind = obj.get("kind") if isinstance(obj, dict) else None
-            if isinstance(kind, str) and kind.endswith("List") and "items" in obj:
-                items = node_items(node)
-                if items is None:
-                    raise Unsupported("a List whose items are not a list")
-                queue.extend(items)
-                continue
-            _check_object(obj)
-            out.append(Built(obj, file))
-        return out
+        parsed = self._parsed(file)
+        if parsed.objects is None:
+            try:
+                parsed.objects = _objects(parsed.docs)
+            except Unsupported as error:
+                parsed.objects = error
+        if isinstance(parsed.objects, Unsupported):
+            raise parsed.objects
+        # Shared by the builds of this tree: transformations copy before they change one.
+        return [Built(obj, file) for obj in parsed.objects]
 
     def _patch(self, directory: str, entry: Any, built: list[Built], trim: bool) -> None:
         """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not)."""
@@ -275,6 +264,76 @@ def _operations(text: str) -> list[Any]:
     if not isinstance(operations, list) or not operations:
         raise Unsupported("a strategic-merge patch, or no operations")
     return operations
+
+
+@dataclass
+class _Parsed:
+    size: int
+    docs: list[YamlDocument]
+    objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
+
+
+def _parse(tree: Tree, file: str) -> _Parsed:
+    try:
+        data = tree.read(file)
+    except OSError:
+        raise Unsupported("a resource that is not a readable file") from None
+    if check_bytes(file, data) is not None:
+        raise Unsupported("a file that is not text")
+    docs = []
+    for entry in load_all(file, decode(data)):
+        if not isinstance(entry, YamlDocument) or entry.duplicate_keys:
+            raise Unsupported("a file that does not parse cleanly")
+        if entry.obj is not None:
+            docs.append(entry)
+    return _Parsed(len(data), docs)
+
+
+def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
+    """The objects of a resource file as kubectl prints them, Lists expanded as kustomize
+    does (their items after the file's other documents)."""
+    queue: list[tuple[Any, Node]] = [(doc.obj, doc.node) for doc in docs]
+    out: list[dict[str, Any]] = []
+    while queue:
+        raw, node = queue.pop(0)
+        if raw in ({}, []):
+            continue  # kustomize drops empty documents
+        obj = canonical(node)
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        if isinstance(kind, str) and kind.endswith("List") and "items" in obj:
+            items = node_items(node)
+            if items is None:
+                raise Unsupported("a List whose items are not a list")
+            queue.extend(items)
+            continue
+        _check_object(obj)
+        out.append(obj)
+    return out
+
+
+class _Cache:
+    """Parsed resource files shared by the builds of one tree (the CRD file that eight
+    overlays include is parsed once), the most recent up to LIMIT bytes of source."""
+
+    LIMIT = 4 * 2**20
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[str, _Parsed] = OrderedDict()
+        self.size = 0
+
+    def get(self, file: str) -> _Parsed | None:
+        found = self.entries.get(file)
+        if found is not None:
+            self.entries.move_to_end(file)
+        return found
+
+    def put(self, file: str, parsed: _Parsed) -> _Parsed:
+        self.entries[file] = parsed
+        self.size += parsed.size
+        while self.size > self.LIMIT and len(self.entries) > 1:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= dropped.size
+        return parsed
 
 
 def node_items(node: Node) -> list[tuple[Any, Node]] | None:
