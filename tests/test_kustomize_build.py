@@ -178,7 +178,7 @@ metadata: {name: a}
 
 JSON_PATCHES = """\
 patches:
-  - target: {kind: Deployment, name: w.b}
+  - target: {kind: Deployment, name: "(w.b|other)"}
     patch: |-
       - op: replace
         path: /spec/replicas
@@ -266,6 +266,39 @@ images:
     assert any(o["metadata"].get("annotations", {}).get("team") == "platform" for o in objs)
 
 
+def test_labels_without_selectors() -> None:
+    workloads = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, labels: {tier: data}}
+spec: {template: {spec: {containers: []}}}
+---
+apiVersion: example.com/v1
+kind: StatefulSet
+metadata: {name: other}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: job}
+spec: {jobTemplate: {spec: {template: {spec: {containers: []}}}}}
+"""
+    files = {
+        ROOT: """\
+resources: [deploy.yaml, workloads.yaml]
+labels:
+  - pairs: {team: platform, tier: web}
+  - pairs: {owner: sre}
+    includeSelectors: false
+    includeTemplates: true
+commonAnnotations: {}
+""",
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/workloads.yaml": workloads,
+    }
+    objs = both_ways(files)
+    assert all(o["metadata"]["labels"]["team"] == "platform" for o in objs)
+
+
 def test_namespace_and_targets_by_namespace() -> None:
     files = {
         ROOT: """\
@@ -301,6 +334,8 @@ metadata: {name: w}
     ("kustomization", "extra", "reason"),
     [
         ("namePrefix: p-\n", {}, "namePrefix"),
+        ("labels: [{pairs: {a: b}, includeSelectors: true}]\n", {}, "selectors"),
+        ("commonLabels: {a: b}\n", {}, "commonLabels"),
         (
             "resources: [deploy.yaml, role.yaml]\nnamespace: x\n",
             {

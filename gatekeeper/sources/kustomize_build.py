@@ -46,6 +46,7 @@ _FIELDS = frozenset(
         "patchesJson6902",
         "images",
         "commonAnnotations",
+        "labels",
         "namespace",
         "buildMetadata",
     }
@@ -53,7 +54,8 @@ _FIELDS = frozenset(
 _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
 # Annotations kustomize itself reads or strips (local-config, behavior, origins).
 _RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/")
-_SIMPLE_PATTERN = re.compile(r"[A-Za-z0-9._/-]*")
+# Target patterns Go's RE2 and Python's re read alike: literals, `.`, groups, `|`, `*`, `+`.
+_SIMPLE_PATTERN = re.compile(r"[A-Za-z0-9._/|()*+-]*")
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9._/:-]+")
 _IMAGE_FIELDS = frozenset({"name", "newName", "newTag", "digest"})
 _SELECTOR_FIELDS = frozenset({"group", "version", "kind", "name", "namespace"})
@@ -86,18 +88,20 @@ _LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 _ORDER = {kind: index - len(_FIRST) for index, kind in enumerate(_FIRST)}
 _ORDER.update({kind: 1 + index for index, kind in enumerate(_LAST)})
 # commonAnnotations: metadata of every object, and the pod templates of these kinds.
-_TEMPLATE_ANNOTATIONS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
-    ("", "ReplicationController"): (("spec", "template", "metadata", "annotations"),),
-    ("*", "Deployment"): (("spec", "template", "metadata", "annotations"),),
-    ("*", "ReplicaSet"): (("spec", "template", "metadata", "annotations"),),
-    ("*", "DaemonSet"): (("spec", "template", "metadata", "annotations"),),
-    ("*", "StatefulSet"): (("spec", "template", "metadata", "annotations"),),
-    ("batch", "Job"): (("spec", "template", "metadata", "annotations"),),
-    ("batch", "CronJob"): (
-        ("spec", "jobTemplate", "metadata", "annotations"),
-        ("spec", "jobTemplate", "spec", "template", "metadata", "annotations"),
-    ),
-}
+# The pod templates kustomize also gives commonAnnotations (and `labels` with
+# includeTemplates): (group, or "*" any, or "" any with version v1; kind; where). Its
+# label specs want group apps for a StatefulSet; its annotation specs any group.
+_TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("", "ReplicationController", ("spec", "template", "metadata")),
+    ("*", "Deployment", ("spec", "template", "metadata")),
+    ("*", "ReplicaSet", ("spec", "template", "metadata")),
+    ("*", "DaemonSet", ("spec", "template", "metadata")),
+    ("*", "StatefulSet", ("spec", "template", "metadata")),
+    ("batch", "Job", ("spec", "template", "metadata")),
+    ("batch", "CronJob", ("spec", "jobTemplate", "metadata")),
+    ("batch", "CronJob", ("spec", "jobTemplate", "spec", "template", "metadata")),
+)
+_LABEL_LIMITS = frozenset({"pairs", "includeSelectors", "includeTemplates"})
 
 
 @dataclass
@@ -164,6 +168,8 @@ class _Builder:
             self._patch(directory, entry, built, trim=True)
         if obj.get("namespace"):
             _set_namespace(built, obj["namespace"])
+        for entry in _list(obj, "labels"):
+            _label(built, entry)
         annotations = obj.get("commonAnnotations")
         if annotations is not None:
             _annotate(built, annotations)
@@ -443,9 +449,12 @@ def _selector(target: dict[str, Any]) -> Callable[[Built], bool]:
     patterns = {}
     for key, value in target.items():
         if not isinstance(value, str) or not _SIMPLE_PATTERN.fullmatch(value):
-            raise Unsupported("a target pattern beyond letters, digits and dots")
+            raise Unsupported("a target pattern beyond literals, groups, | * +")
         if value:
-            patterns[key] = re.compile(f"(?:{value})")
+            try:
+                patterns[key] = re.compile(f"(?:{value})")
+            except re.error:
+                raise Unsupported("a target pattern that does not compile") from None
 
     namespace = patterns.pop("namespace", None)
 
@@ -567,21 +576,47 @@ def _copy(value: Any) -> Any:
 
 
 def _annotate(built: list[Built], annotations: Any) -> None:
-    if not isinstance(annotations, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
-    ):
-        raise Unsupported("commonAnnotations that are not strings")
-    if any(key.startswith(_RESERVED) for key in annotations):
+    """commonAnnotations: on every object, and on the pod templates of workloads."""
+    if any(key.startswith(_RESERVED) for key in _pairs(annotations)):
         raise Unsupported("an annotation kustomize reads")
+    _set_metadata(built, "annotations", annotations, templates=True)
+
+
+def _label(built: list[Built], entry: Any) -> None:
+    """A `labels:` entry without selectors: on every object (and pod templates)."""
+    if not isinstance(entry, dict) or set(entry) - _LABEL_LIMITS:
+        raise Unsupported("labels with other fields")
+    if entry.get("includeSelectors", False) is not False:
+        raise Unsupported("labels that include selectors")
+    templates = entry.get("includeTemplates", False)
+    if not isinstance(templates, bool):
+        raise Unsupported("includeTemplates that is not a boolean")
+    _set_metadata(built, "labels", entry.get("pairs") or {}, templates)
+
+
+def _pairs(values: Any) -> dict[str, str]:
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise Unsupported("labels or annotations that are not strings")
+    return values
+
+
+def _set_metadata(built: list[Built], field: str, values: Any, templates: bool) -> None:
+    values = _pairs(values)
+    if not values:
+        return
     for item in built:
         obj = _copy(item.obj)
         group, version = _group_version(obj["apiVersion"])
-        paths: list[tuple[str, ...]] = [("metadata", "annotations")]
-        for (wanted, kind), more in _TEMPLATE_ANNOTATIONS.items():
+        paths: list[tuple[str, ...]] = [("metadata",)]
+        for wanted, kind, where in _TEMPLATES if templates else ():
+            if field == "labels" and kind == "StatefulSet":
+                wanted = "apps"
             if kind == obj["kind"] and wanted in ("*", group) and (wanted or version == "v1"):
-                paths.extend(more)
+                paths.append(where)
         for path in paths:
-            _set_all(obj, path, annotations)
+            _set_all(obj, (*path, field), values)
         item.obj = normalised(obj)
 
 
