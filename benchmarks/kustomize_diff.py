@@ -76,7 +76,8 @@ def compare(root: Path, show: int) -> tuple[int, int, int, collections.Counter[s
     seconds = {"in-process": 0.0, "kubectl": 0.0}
     for path in paths:
         data = tree.read(path)
-        if b"kind: Component" in data:
+        head = next((e for e in load_all(path, decode(data)) if isinstance(e, YamlDocument)), None)
+        if head is not None and isinstance(head.obj, dict) and head.obj.get("kind") == "Component":
             components += 1  # built only through the kustomizations that list it
             continue
         reason = why_not(path, data, WorkTree(root))  # its own tree: a cache of its own
