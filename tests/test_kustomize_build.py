@@ -299,6 +299,25 @@ commonAnnotations: {}
     assert all(o["metadata"]["labels"]["team"] == "platform" for o in objs)
 
 
+def test_components_add_resources_and_transform_the_parents() -> None:
+    component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+    files = {
+        ROOT: "resources: [deploy.yaml]\ncomponents: [../monitoring]\n"
+        "images: [{name: nginx, newTag: '2'}]\n",
+        "app/deploy.yaml": DEPLOYMENT,
+        "monitoring/kustomization.yaml": component
+        + "resources: [monitor.yaml]\ncomponents: [../labelled]\n"
+        "patches:\n  - target: {kind: Deployment}\n"
+        "    patch: '- {op: add, path: /metadata/labels/monitored, value: \"yes\"}'\n",
+        "monitoring/monitor.yaml": "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n"
+        "metadata: {name: web}\nspec: {endpoints: [{port: http}]}\n",
+        "labelled/kustomization.yaml": component + "labels: [{pairs: {team: sre}}]\n",
+    }
+    deployment, monitor = both_ways(files)
+    assert deployment["metadata"]["labels"] == {"app": "web", "monitored": "yes", "team": "sre"}
+    assert monitor["metadata"]["labels"] == {"team": "sre"}
+
+
 def test_namespace_and_targets_by_namespace() -> None:
     files = {
         ROOT: """\
@@ -353,7 +372,12 @@ metadata: {name: w}
             },
             "scope",
         ),
-        ("components: [../c]\n", {}, "components"),
+        (
+            "components: [../c]\n",
+            {"c/kustomization.yaml": "kind: Component\nnamePrefix: c-\n"},
+            "namePrefix",
+        ),
+        ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
         ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
         ("patchesStrategicMerge: [p.yaml]\n", {}, "patchesStrategicMerge"),
         ("patches: [{path: p.yaml}]\n", {}, "target"),

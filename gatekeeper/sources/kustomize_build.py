@@ -42,6 +42,7 @@ _FIELDS = frozenset(
         "kind",
         "resources",
         "bases",
+        "components",
         "patches",
         "patchesJson6902",
         "images",
@@ -137,15 +138,20 @@ class _Builder:
         self.cache = ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
 
     def accumulate(
-        self, file: str, kustomization: YamlDocument, stack: tuple[str, ...]
+        self,
+        file: str,
+        kustomization: YamlDocument,
+        stack: tuple[str, ...],
+        into: tuple[list[Built], set[tuple[str, str, str, str]]] | None = None,
     ) -> list[Built]:
+        """A kustomization's objects; a component (`into` its parent's objects and ids)
+        adds its resources to the parent's and transforms them all."""
         directory = posixpath.dirname(file)
         if directory in stack:
             raise Unsupported("a cycle of kustomizations")
         obj = kustomization.obj
-        _check_kustomization(obj)
-        built: list[Built] = []
-        identities: set[tuple[str, str, str, str]] = set()
+        _check_kustomization(obj, component=into is not None)
+        built, identities = into if into is not None else ([], set())
         for ref in [*_strings(obj, "resources"), *_strings(obj, "bases")]:
             target = posixpath.normpath(posixpath.join(directory, ref))
             if target.startswith("../") or target == "..":
@@ -163,6 +169,12 @@ class _Builder:
                     raise Unsupported("two objects with the same id")
                 identities.add(identity)
                 built.append(item)
+        for ref in _strings(obj, "components"):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            nested = self._kustomization_in(target)
+            if nested is None or target.startswith("../") or target == "..":
+                raise Unsupported("a component that is not a local kustomization")
+            self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
         # kustomize's order of its built-in transformers
         for entry in _list(obj, "patches"):
             self._patch(directory, entry, built, trim=True)
@@ -356,20 +368,20 @@ def node_items(node: Node) -> list[tuple[Any, Node]] | None:
     return None
 
 
-def _check_kustomization(obj: dict[str, Any]) -> None:
+def _check_kustomization(obj: dict[str, Any], component: bool) -> None:
     unknown = set(obj) - _FIELDS
     if unknown:
         raise Unsupported(f"kustomization field {sorted(unknown)[0]}")
-    if obj.get("kind", "Kustomization") != "Kustomization":
-        raise Unsupported("not a Kustomization")
-    if (
-        obj.get("apiVersion", "kustomize.config.k8s.io/v1beta1")
-        != "kustomize.config.k8s.io/v1beta1"
+    kind, version = ("Component", "v1alpha1") if component else ("Kustomization", "v1beta1")
+    if obj.get("kind", "Kustomization") != kind:
+        raise Unsupported(f"not a {kind}")
+    if obj.get("apiVersion", f"kustomize.config.k8s.io/{version}") != (
+        f"kustomize.config.k8s.io/{version}"
     ):
         raise Unsupported("another kustomization apiVersion")
     if set(_strings(obj, "buildMetadata")) - _OWN_METADATA:
         raise Unsupported("buildMetadata")
-    for key in ("resources", "bases"):
+    for key in ("resources", "bases", "components"):
         for ref in _list(obj, key):
             if not isinstance(ref, str) or not ref or "\n" in ref or "://" in ref or "?" in ref:
                 raise Unsupported("a resource that is not a local path")
