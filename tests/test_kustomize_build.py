@@ -353,6 +353,8 @@ metadata: {name: w}
     ("kustomization", "extra", "reason"),
     [
         ("namePrefix: p-\n", {}, "namePrefix"),
+        ("resources: [../empty]\n", {"empty/kustomization.yaml": "resources:\n"}, "empty"),
+        ("resources: [deploy.yaml]\nresources: [deploy.yaml]\n", {}, "twice"),
         ("labels: [{pairs: {a: b}, includeSelectors: true}]\n", {}, "selectors"),
         ("commonLabels: {a: b}\n", {}, "commonLabels"),
         (

@@ -150,7 +150,13 @@ class _Builder:
         if directory in stack:
             raise Unsupported("a cycle of kustomizations")
         obj = kustomization.obj
+        if kustomization.duplicate_keys:
+            raise Unsupported("a kustomization with a key twice")
         _check_kustomization(obj, component=into is not None)
+        if stack and all(
+            v in (None, "") for k, v in obj.items() if k not in ("apiVersion", "kind")
+        ):
+            raise Unsupported("an empty kustomization (kubectl rejects it)")
         built, identities = into if into is not None else ([], set())
         for ref in [*_strings(obj, "resources"), *_strings(obj, "bases")]:
             target = posixpath.normpath(posixpath.join(directory, ref))
