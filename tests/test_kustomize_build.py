@@ -124,7 +124,19 @@ spec:
   list: [3, -4, +5, "6", seven]
   nested: {z: 1, y: [{b: 1, a: 2}]}
 """
-    (obj,) = both_ways({ROOT: "resources: [thing.yaml]\n", "app/thing.yaml": thing})
+    empties = """\
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, annotations: {}, labels: {}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+  annotations:
+"""
+    *_, obj = both_ways({ROOT: "resources: [thing.yaml]\n", "app/thing.yaml": thing + empties})
     assert obj["spec"]["yes_word"] == "yes" and obj["spec"]["octal12"] == 15
     assert obj["spec"]["whole"] == 1 and isinstance(obj["spec"]["whole"], int)
 

@@ -330,6 +330,10 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
                 raise Unsupported("a List whose items are not a list")
             queue.extend(items)
             continue
+        metadata = obj.get("metadata") if isinstance(obj, dict) else None
+        if isinstance(metadata, dict) and metadata.get("annotations", 1) in (None, {}):
+            # kustomize adds its origin there, and we take it out again with the map
+            del metadata["annotations"]
         _check_object(obj)
         out.append(obj)
     return out
@@ -428,8 +432,8 @@ def _check_object(obj: Any) -> None:
         if key not in metadata:
             continue
         values = metadata[key]
-        if not isinstance(values, dict) or not values:
-            raise Unsupported(f"metadata.{key} that is empty or not a mapping")
+        if not isinstance(values, dict) or (key == "annotations" and not values):
+            raise Unsupported(f"metadata.{key} that is not a mapping, or empty annotations")
         if not all(isinstance(v, str) for v in values.values()):
             raise Unsupported(f"metadata.{key} with a value that is not a string")
         if key == "annotations" and any(k.startswith(_RESERVED) for k in values):
