@@ -28,13 +28,13 @@ from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, kustomize_build, programs
 from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
+from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
 from gatekeeper.sources.kustomize_values import Unsupported
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "kustomize"
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"

@@ -2,8 +2,9 @@
 
 `kubectl kustomize` costs a fork of a 60 MB Go program per overlay, a copy of its files and
 a parse of its output: most of a scan of a repository full of small kustomizations. The
-common subset (resources and bases, files and nested kustomizations, `kind: List`,
-JSON 6902 patches, images, commonAnnotations) is built here from the parsed documents,
+common subset (resources and bases, files, nested kustomizations and components, `kind: List`,
+JSON 6902 patches, images, namespace, labels without selectors, commonAnnotations) is built
+here from the parsed documents,
 objects as kubectl prints them (kustomize_values), in its output order. Anything else, and
 anything kustomize would reject, raises Unsupported: the caller then runs kubectl, whose
 result (or error message) stays the reference. A wrong object is a wrong verdict, a slow one
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
@@ -88,7 +89,6 @@ _FIRST = (
 _LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 _ORDER = {kind: index - len(_FIRST) for index, kind in enumerate(_FIRST)}
 _ORDER.update({kind: 1 + index for index, kind in enumerate(_LAST)})
-# commonAnnotations: metadata of every object, and the pod templates of these kinds.
 # The pod templates kustomize also gives commonAnnotations (and `labels` with
 # includeTemplates): (group, or "*" any, or "" any with version v1; kind; where). Its
 # label specs want group apps for a StatefulSet; its annotation specs any group.
@@ -325,7 +325,7 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
         obj = canonical(node)
         kind = obj.get("kind") if isinstance(obj, dict) else None
         if isinstance(kind, str) and kind.endswith("List") and "items" in obj:
-            items = node_items(node)
+            items = _node_items(node)
             if items is None:
                 raise Unsupported("a List whose items are not a list")
             queue.extend(items)
@@ -364,10 +364,8 @@ class _Cache:
         return parsed
 
 
-def node_items(node: Node) -> list[tuple[Any, Node]] | None:
+def _node_items(node: Node) -> list[tuple[Any, Node]] | None:
     """The items of a List's node, each with its (canonical) object."""
-    from yaml.nodes import MappingNode, SequenceNode
-
     if not isinstance(node, MappingNode):
         return None
     for key, value in node.value:
