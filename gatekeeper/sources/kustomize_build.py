@@ -672,8 +672,42 @@ def _image(built: list[Built], entry: Any) -> None:
             continue
         obj = _copy(item.obj)
         changed = _retag(obj, pattern, entry)
+        changed |= _retag_specs(obj, pattern, entry)
         if changed:
             item.obj = obj
+
+
+# The image field specs kustomize applies after its walk over `containers`: an image the
+# walk set to a name that matches again (`newName: nginx:2` for nginx) changes twice.
+_IMAGE_SPECS = (
+    ("spec", "containers"),
+    ("spec", "initContainers"),
+    ("spec", "template", "spec", "containers"),
+    ("spec", "template", "spec", "initContainers"),
+)
+
+
+def _retag_specs(obj: dict[str, Any], pattern: re.Pattern[str], entry: dict[str, str]) -> bool:
+    changed = False
+    for path in _IMAGE_SPECS:
+        current: Any = obj
+        for key in path:
+            if current is None:
+                break
+            if not isinstance(current, dict):
+                raise Unsupported("an image field spec through a value that is not a mapping")
+            current = current.get(key)
+        if current is None:
+            continue
+        if not isinstance(current, list):
+            raise Unsupported("containers that are not a list")
+        for container in current:  # mappings with string images: checked by _retag
+            image = container.get("image")
+            if image is not None:
+                new = _new_image(image, pattern, entry)
+                changed |= new != image
+                container["image"] = new
+    return changed
 
 
 def _retag(value: Any, pattern: re.Pattern[str], entry: dict[str, str]) -> bool:
@@ -682,19 +716,23 @@ def _retag(value: Any, pattern: re.Pattern[str], entry: dict[str, str]) -> bool:
     if isinstance(value, dict):
         for key, child in value.items():
             changed |= _retag(child, pattern, entry)
-            if (
-                key == "volumes"
-                and isinstance(child, list)
-                and any(isinstance(v, dict) and "image" in v for v in child)
+            if key == "volumes" and (
+                (isinstance(child, dict) and "image" in child)
+                or (
+                    isinstance(child, list)
+                    and any(isinstance(v, dict) and "image" in v for v in child)
+                )
             ):
                 raise Unsupported("an image volume")
             if key in ("containers", "initContainers") and isinstance(child, list):
                 for container in child:
                     if not isinstance(container, dict):
                         raise Unsupported("a container that is not a mapping")
-                    image = container.get("image")
-                    if image is None:
+                    if "image" not in container:
                         continue
+                    image = container["image"]
+                    if image is None:  # kustomize matches its text (`null`, `~`)
+                        raise Unsupported("a null image")
                     if not isinstance(image, str):
                         raise Unsupported("an image that is not a string")
                     new = _new_image(image, pattern, entry)

@@ -1,0 +1,76 @@
+"""Overlays shaped so the in-process kustomize build could differ from `kubectl kustomize`.
+
+Each case here once built differently in-process (or was built where kubectl fails): the
+fixture is built both ways against the real kubectl, and must either agree or be refused
+by the builder (so kubectl builds it). A PR author who finds such a difference gets the
+gate to judge objects that Argo CD or Flux would never apply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.test_kustomize_build import ROOT, both_ways, refused
+
+
+def pod(container: str, kind: str = "Pod", api: str = "v1") -> str:
+    spec = f"spec:\n  containers:\n  - {container}\n"
+    if kind != "Pod":
+        spec = (
+            "spec:\n  selector: {matchLabels: {a: b}}\n  template:\n"
+            "    metadata: {labels: {a: b}}\n"
+            f"    spec:\n      containers:\n      - {container}\n"
+        )
+    return f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: p}}\n{spec}"
+
+
+def images(entry: str, resource: str) -> dict[str, str]:
+    return {ROOT: f"resources: [r.yaml]\nimages:\n- {entry}\n", "app/r.yaml": resource}
+
+
+def image_of(objects: list[dict[str, Any]]) -> str:
+    spec = objects[0]["spec"]
+    spec = spec.get("template", {}).get("spec", spec)
+    image: str = spec["containers"][0]["image"]
+    return image
+
+
+def test_images_applied_again_by_their_field_specs() -> None:
+    """kustomize sets images twice on pod specs at the usual paths (its walk over
+    `containers`, then its field specs): a new name that matches the old one changes
+    twice, and the gate must see the doubled tag kubectl prints."""
+    for kind, api in (("Pod", "v1"), ("Deployment", "apps/v1")):
+        built = both_ways(
+            images("{name: nginx, newName: 'nginx:2.0'}", pod("{name: a, image: nginx}", kind, api))
+        )
+        assert image_of(built) == "nginx:2.0:2.0"
+        built = both_ways(
+            images(
+                "{name: nginx, newName: 'nginx@sha256:ab'}",
+                pod("{name: a, image: nginx}", kind, api),
+            )
+        )
+        assert image_of(built) == "nginx@sha256:ab@sha256:ab"
+
+
+def test_images_on_a_null_image_or_containers_that_are_a_mapping_go_to_kubectl() -> None:
+    """kustomize matches a null image by its text (`null` -> evil), and its field specs
+    reach `spec.containers` when it is a mapping."""
+    for written in ("null", "Null", "~"):
+        files = images("{name: 'null', newName: evil}", pod(f"{{name: a, image: {written}}}"))
+        assert refused(files) == "a null image"
+    mapping = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {image: nginx}\n"
+    )
+    assert (
+        refused(images("{name: nginx, newName: evil}", mapping)) == "containers that are not a list"
+    )
+    custom = (
+        "apiVersion: x.io/v1\nkind: Foo\nmetadata: {name: f}\nspec:\n  containers: {image: nginx}\n"
+    )
+    assert "not a list" in refused(images("{name: nginx, newName: evil}", custom))
+    volume = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        "spec:\n  containers: []\n  volumes: {image: {reference: nginx}}\n"
+    )
+    assert refused(images("{name: nginx, newName: evil}", volume)) == "an image volume"
