@@ -74,3 +74,37 @@ def test_images_on_a_null_image_or_containers_that_are_a_mapping_go_to_kubectl()
         "spec:\n  containers: []\n  volumes: {image: {reference: nginx}}\n"
     )
     assert refused(images("{name: nginx, newName: evil}", volume)) == "an image volume"
+
+
+CONFIG_MAP = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: b}\n"
+
+
+def kustomization(extra: str) -> dict[str, str]:
+    return {ROOT: f"resources: [cm.yaml]\n{extra}", "app/cm.yaml": CONFIG_MAP}
+
+
+def test_kustomization_fields_of_the_wrong_type_go_to_kubectl() -> None:
+    """kubectl rejects these; in-process they were skipped as empty (`namespace: off`
+    built the objects without a namespace)."""
+    for extra in ("namespace: 0\n", "namespace: off\n", "namespace: []\n", "namespace: {}\n"):
+        assert refused(kustomization(extra)) == "a namespace that is not a string"
+    for pairs in ("0", "[]", "''"):
+        assert "not strings" in refused(kustomization(f"labels: [{{pairs: {pairs}}}]\n"))
+    assert both_ways(kustomization("namespace: ''\nlabels: [{pairs: {}}]\n"))[0] == {
+        "apiVersion": "v1",
+        "data": {"a": "b"},
+        "kind": "ConfigMap",
+        "metadata": {"name": "cm"},
+    }
+
+
+def test_kustomization_values_go_yaml_v2_reads_as_numbers_or_booleans_go_to_kubectl() -> None:
+    """kustomize reads its kustomization with go-yaml v2: `0o17`, `1e3`, `08` are numbers
+    and `y`/`n` booleans there (kubectl fails), strings to PyYAML."""
+    for value in ("0o17", "1e3", "08", "y", "N", "+1e3"):
+        for extra in (f"namespace: {value}\n", f"commonAnnotations: {{a: {value}}}\n"):
+            assert refused(kustomization(extra)) == (
+                "a kustomization value go-yaml v2 reads as another type"
+            )
+    quoted = both_ways(kustomization("namespace: '0o17'\ncommonAnnotations: {a: 'y'}\n"))
+    assert quoted[0]["metadata"] == {"annotations": {"a": "y"}, "name": "cm", "namespace": "0o17"}

@@ -30,6 +30,7 @@ from gatekeeper.sources.kustomize_values import (
     Unsupported,
     canonical,
     canonical_patch,
+    check_kustomization_values,
     normalised,
 )
 from gatekeeper.tree import Tree
@@ -153,6 +154,7 @@ class _Builder:
         if kustomization.duplicate_keys:
             raise Unsupported("a kustomization with a key twice")
         _check_kustomization(obj, component=into is not None)
+        check_kustomization_values(kustomization.node)
         if stack and all(
             v in (None, "") for k, v in obj.items() if k not in ("apiVersion", "kind")
         ):
@@ -184,7 +186,7 @@ class _Builder:
         # kustomize's order of its built-in transformers
         for entry in _list(obj, "patches"):
             self._patch(directory, entry, built, trim=True)
-        if obj.get("namespace"):
+        if obj.get("namespace") is not None:
             _set_namespace(built, obj["namespace"])
         for entry in _list(obj, "labels"):
             _label(built, entry)
@@ -611,7 +613,8 @@ def _label(built: list[Built], entry: Any) -> None:
     templates = entry.get("includeTemplates", False)
     if not isinstance(templates, bool):
         raise Unsupported("includeTemplates that is not a boolean")
-    _set_metadata(built, "labels", entry.get("pairs") or {}, templates)
+    pairs = entry.get("pairs")
+    _set_metadata(built, "labels", {} if pairs is None else pairs, templates)
 
 
 def _pairs(values: Any) -> dict[str, str]:
@@ -838,6 +841,8 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
     CRD conversion), go to kubectl."""
     if not isinstance(namespace, str):
         raise Unsupported("a namespace that is not a string")
+    if not namespace:
+        return
     for item in built:
         obj = item.obj
         if not _namespaced(obj):

@@ -75,6 +75,33 @@ def canonical_patch(node: Node) -> Any:
     return canonical(node)
 
 
+# go-yaml v2's booleans that PyYAML (YAML 1.1 too) reads as strings.
+_V2_ONLY_BOOLS = frozenset({"y", "Y", "n", "N"})
+
+
+def check_kustomization_values(node: Node) -> None:
+    """Kustomize reads its kustomization file with go-yaml v2 (through JSON): a plain value
+    that PyYAML reads as a string but v2 as a number or boolean (`0o17`, `1e3`, `08`, `y`)
+    makes kubectl fail where we would build; such a kustomization goes to kubectl."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ScalarNode):
+            if current.style or current.tag != _STR:
+                continue
+            text = current.value
+            plain = text.replace("_", "")
+            number = text[:1] in "-+.0123456789" and (
+                _INT.fullmatch(plain) is not None or _FLOAT.fullmatch(plain) is not None
+            )
+            if number or text in _V2_ONLY_BOOLS:
+                raise Unsupported("a kustomization value go-yaml v2 reads as another type")
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, MappingNode):
+            stack.extend(item for pair in current.value for item in pair)
+
+
 def normalised(value: Any) -> Any:
     """A value after a JSON round trip and go-yaml v2's printing: keys in v2's order,
     whole floats as integers."""
