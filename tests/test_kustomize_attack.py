@@ -108,3 +108,37 @@ def test_kustomization_values_go_yaml_v2_reads_as_numbers_or_booleans_go_to_kube
             )
     quoted = both_ways(kustomization("namespace: '0o17'\ncommonAnnotations: {a: 'y'}\n"))
     assert quoted[0]["metadata"] == {"annotations": {"a": "y"}, "name": "cm", "namespace": "0o17"}
+
+
+PRIVILEGED = pod("{name: a, image: nginx, securityContext: {privileged: true}}")
+OTHER = PRIVILEGED.replace("name: p", "name: q")
+
+
+def resource(text: str) -> dict[str, str]:
+    return {ROOT: "resources: [r.yaml]\n", "app/r.yaml": text}
+
+
+def test_files_kustomize_splits_otherwise_than_yaml_go_to_kubectl() -> None:
+    """kustomize splits a file at lines starting with `---` before YAML reads it, and reads
+    one document per part: what the YAML stream holds beyond that is not what it builds
+    (kubectl fails, or drops the second document)."""
+    cases = {
+        "a document separator followed by content": [
+            PRIVILEGED + "--- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n",
+            PRIVILEGED + "----\n" + OTHER,
+        ],
+        "a document end marker or a directive": [
+            PRIVILEGED + "---\n...\n",
+            PRIVILEGED + "...\n---\n" + OTHER,
+            "%YAML 1.1\n---\n" + PRIVILEGED,
+        ],
+        "a line break kustomize does not split at": [
+            (PRIVILEGED + "---\n" + OTHER).replace("\n", brk) for brk in ("\r", "\x85", "\u2028")
+        ],
+    }
+    for reason, texts in cases.items():
+        for text in texts:
+            assert refused(resource(text)) == reason, text
+    fine = "---\n---\n" + PRIVILEGED + "--- # next\n" + OTHER + "---\t\n# end\n---\n"
+    assert [obj["metadata"]["name"] for obj in both_ways(resource(fine))] == ["p", "q"]
+    assert len(both_ways(resource((PRIVILEGED + "---\n" + OTHER).replace("\n", "\r\n")))) == 2

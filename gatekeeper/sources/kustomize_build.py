@@ -306,13 +306,38 @@ def _parse(tree: Tree, file: str) -> _Parsed:
         raise Unsupported("a resource that is not a readable file") from None
     if check_bytes(file, data) is not None:
         raise Unsupported("a file that is not text")
+    text = decode(data)
+    _check_separators(text)
     docs = []
-    for entry in load_all(file, decode(data)):
+    for entry in load_all(file, text):
         if not isinstance(entry, YamlDocument) or entry.duplicate_keys:
             raise Unsupported("a file that does not parse cleanly")
         if entry.obj is not None:
             docs.append(entry)
     return _Parsed(len(data), docs)
+
+
+# Lines kustomize splits a file at (its own split, before YAML), and what it rejects there.
+_SEPARATOR = re.compile(r"\n---(.*)(?=\n)")
+_END_OR_DIRECTIVE = re.compile(r"^(\.\.\.|%)", re.MULTILINE)
+# Line breaks to YAML (a carriage return alone, NEL, line and paragraph separators).
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
+def _check_separators(text: str) -> None:
+    """kustomize splits a file into documents at lines that start with `---` and reads one
+    YAML document from each part: a separator with more than a comment after it fails the
+    build, and `...`, directives or lone carriage returns make its documents differ from
+    the YAML stream's. Such files go to kubectl."""
+    text = text.replace("\r\n", "\n")
+    if any(brk in text for brk in _OTHER_BREAKS):
+        raise Unsupported("a line break kustomize does not split at")
+    for match in _SEPARATOR.finditer(text):
+        rest = match.group(1).strip()
+        if rest and not rest.startswith("#"):
+            raise Unsupported("a document separator followed by content")
+    if _END_OR_DIRECTIVE.search(text):
+        raise Unsupported("a document end marker or a directive")
 
 
 def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
