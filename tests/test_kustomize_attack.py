@@ -142,3 +142,27 @@ def test_files_kustomize_splits_otherwise_than_yaml_go_to_kubectl() -> None:
     fine = "---\n---\n" + PRIVILEGED + "--- # next\n" + OTHER + "---\t\n# end\n---\n"
     assert [obj["metadata"]["name"] for obj in both_ways(resource(fine))] == ["p", "q"]
     assert len(both_ways(resource((PRIVILEGED + "---\n" + OTHER).replace("\n", "\r\n")))) == 2
+
+
+def json_patch(operations: str) -> dict[str, str]:
+    lines = "".join(f"    {line}\n" for line in operations.splitlines())
+    kustomization = f"resources: [r.yaml]\npatches:\n- target: {{kind: Pod}}\n  patch: |\n{lines}"
+    return {
+        ROOT: kustomization,
+        "app/r.yaml": PRIVILEGED.replace("{name: p}", "{name: p, annotations: {a: b}}"),
+    }
+
+
+def test_json_patches_kustomize_reads_otherwise_go_to_kubectl() -> None:
+    """Patch text is go-yaml v2's: `y` is true there (as a value and as a key); an empty
+    key in a pointer (`/metadata/annotations/`) drops all the annotations in kubectl."""
+    for operations in (
+        "- {op: add, path: /spec/x, value: y}",
+        "- {op: add, path: /spec/x, value: {N: 1}}",
+    ):
+        assert refused(json_patch(operations)) == "a patch value go-yaml v2 and v3 read differently"
+    for path in ("/metadata/annotations/", "/", "/spec//x"):
+        operations = f"- {{op: add, path: '{path}', value: z}}"
+        assert refused(json_patch(operations)) == "a JSON pointer with an empty key"
+    built = both_ways(json_patch("- {op: add, path: /spec/x, value: 'y'}"))
+    assert built[0]["spec"]["x"] == "y"

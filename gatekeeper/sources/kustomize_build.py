@@ -560,6 +560,8 @@ def _json_patch(obj: dict[str, Any], operations: Any) -> dict[str, Any]:
         if not path.startswith("/"):
             raise Unsupported("a JSON pointer that is not absolute")
         where = tuple(part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:])
+        if "" in where:
+            raise Unsupported("a JSON pointer with an empty key")
         if any(where[: len(fixed)] == fixed or fixed[: len(where)] == where for fixed in _FIXED):
             raise Unsupported("a JSON patch of the object's identity")
         if op != "remove" and "value" not in operation:

@@ -30,6 +30,8 @@ _STR = _TAG + "str"
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
+# go-yaml v2's booleans that PyYAML (YAML 1.1 too) reads as strings.
+_V2_ONLY_BOOLS = frozenset({"y", "Y", "n", "N"})
 # go-yaml v3's numbers (underscores removed first): Go's ParseInt with base 0, and its float.
 _INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
@@ -65,7 +67,11 @@ def canonical_patch(node: Node) -> Any:
         current = stack.pop()
         if isinstance(current, ScalarNode):
             text = current.value.lower().lstrip("+-")
-            doubtful = current.tag in (_TAG + "bool", _TAG + "timestamp") or text.startswith("0o")
+            doubtful = (
+                current.tag in (_TAG + "bool", _TAG + "timestamp")
+                or text.startswith("0o")
+                or current.value in _V2_ONLY_BOOLS
+            )
             if not current.style and doubtful and current.value not in _TRUE | _FALSE:
                 raise Unsupported("a patch value go-yaml v2 and v3 read differently")
         elif isinstance(current, SequenceNode):
@@ -73,10 +79,6 @@ def canonical_patch(node: Node) -> Any:
         elif isinstance(current, MappingNode):
             stack.extend(item for pair in current.value for item in pair)
     return canonical(node)
-
-
-# go-yaml v2's booleans that PyYAML (YAML 1.1 too) reads as strings.
-_V2_ONLY_BOOLS = frozenset({"y", "Y", "n", "N"})
 
 
 def check_kustomization_values(node: Node) -> None:
