@@ -166,3 +166,14 @@ def test_json_patches_kustomize_reads_otherwise_go_to_kubectl() -> None:
         assert refused(json_patch(operations)) == "a JSON pointer with an empty key"
     built = both_ways(json_patch("- {op: add, path: /spec/x, value: 'y'}"))
     assert built[0]["spec"]["x"] == "y"
+
+
+def test_target_patterns_re2_rejects_go_to_kubectl() -> None:
+    """`web*+` is possessive to Python 3.11 and an error to Go's RE2 (kubectl fails)."""
+    for pattern in ("web*+", "web++", "we+*b"):
+        files = json_patch("- {op: add, path: /spec/x, value: z}")
+        files[ROOT] = files[ROOT].replace("{kind: Pod}", f"{{kind: Pod, name: '{pattern}'}}")
+        assert refused(files) == "a target pattern with a repeated repetition"
+    files = json_patch("- {op: add, path: /spec/x, value: z}")
+    files[ROOT] = files[ROOT].replace("{kind: Pod}", "{kind: Pod, name: '(w)*p+|x'}")
+    assert both_ways(files)[0]["spec"]["x"] == "z"

@@ -497,6 +497,8 @@ def _selector(target: dict[str, Any]) -> Callable[[Built], bool]:
     for key, value in target.items():
         if not isinstance(value, str) or not _SIMPLE_PATTERN.fullmatch(value):
             raise Unsupported("a target pattern beyond literals, groups, | * +")
+        if re.search(r"[*+][*+]", value):  # possessive in Python 3.11, an error in RE2
+            raise Unsupported("a target pattern with a repeated repetition")
         if value:
             try:
                 patterns[key] = re.compile(f"(?:{value})")
