@@ -177,3 +177,32 @@ def test_target_patterns_re2_rejects_go_to_kubectl() -> None:
     files = json_patch("- {op: add, path: /spec/x, value: z}")
     files[ROOT] = files[ROOT].replace("{kind: Pod}", "{kind: Pod, name: '(w)*p+|x'}")
     assert both_ways(files)[0]["spec"]["x"] == "z"
+
+
+REPLICATION_CONTROLLER = """\
+apiVersion: {api}
+kind: ReplicationController
+metadata: {{name: rc}}
+spec:
+  template:
+    spec: {{containers: [{{name: c, image: nginx}}]}}
+"""
+
+
+def test_replication_controller_templates_by_version_in_any_group() -> None:
+    """kustomize's field specs for a ReplicationController's template name version v1 and
+    no group: x.io/v1 gets the template annotations and labels, core v2 does not."""
+    extras = ("commonAnnotations: {q: w}\n", "labels: [{pairs: {q: w}, includeTemplates: true}]\n")
+    for api, templated in (("v1", True), ("x.io/v1", True), ("v2", False), ("x.io/v2", False)):
+        for extra in extras:
+            files = {
+                ROOT: f"resources: [r.yaml]\n{extra}",
+                "app/r.yaml": REPLICATION_CONTROLLER.format(api=api),
+            }
+            template = both_ways(files)[0]["spec"]["template"]
+            assert ("metadata" in template) == templated, (api, extra)
+
+
+def test_labels_and_annotations_with_an_empty_key_go_to_kubectl() -> None:
+    for extra in ("commonAnnotations: {'': z}\n", "labels: [{pairs: {'': z}}]\n"):
+        assert "empty key" in refused(kustomization(extra))

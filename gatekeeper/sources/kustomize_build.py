@@ -651,6 +651,8 @@ def _pairs(values: Any) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in values.items()
     ):
         raise Unsupported("labels or annotations that are not strings")
+    if "" in values:
+        raise Unsupported("a label or annotation with an empty key (kubectl fails)")
     return values
 
 
@@ -665,7 +667,7 @@ def _set_metadata(built: list[Built], field: str, values: Any, templates: bool) 
         for wanted, kind, where in _TEMPLATES if templates else ():
             if field == "labels" and kind == "StatefulSet":
                 wanted = "apps"
-            if kind == obj["kind"] and wanted in ("*", group) and (wanted or version == "v1"):
+            if kind == obj["kind"] and (wanted in ("*", group) if wanted else version == "v1"):
                 paths.append(where)
         for path in paths:
             _set_all(obj, (*path, field), values)
