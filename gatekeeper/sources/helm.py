@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_cli, helm_engine
+from gatekeeper.sources import LoadContext, helm_cli, helm_engine, programs
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -213,7 +213,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         jobs.append({"values": values, "options": options})
     dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
     subcharts = {d.key: d.local or d.vendored for d in dependencies}
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="gatekeeper-helm-", dir=programs.scratch_parent()
+    ) as tmp:
         root = FsPath(tmp, "chart")
         texts = _copy_chart(tree, chart_dir, path, data, root)
         for dependency in dependencies:
