@@ -594,3 +594,34 @@ def test_forked_workers_wait_for_their_renderers(tmp_path: Path) -> None:
         timeout=300,
     )
     assert run.stdout.strip() == "none left", run.stdout + run.stderr
+
+
+def test_output_limit_counts_the_rendered_text_not_its_json() -> None:
+    """The renderer passes Helm's JSON on when it is short enough; a longer one is counted: a
+    template of 3 MiB of `<` (6 bytes each in Helm's JSON) is within the 16 MiB limit, 17 MiB of
+    text is not, and neither stops the next chart."""
+    from gatekeeper.sources import helm_engine
+
+    chart = b"apiVersion: v2\nname: c\nversion: 0.1.0\n"
+    configmap = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    files = {
+        "escaped/Chart.yaml": chart,
+        "escaped/templates/cm.yaml": configmap + b'# {{ repeat 3145728 "<" }}\n',
+        "long/Chart.yaml": chart,
+        "long/templates/cm.yaml": configmap + b'# {{ repeat 17825792 "x" }}\n',
+        "next/Chart.yaml": chart,
+        "next/templates/cm.yaml": configmap,
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    loaded = {
+        name: helm.load(f"{name}/Chart.yaml", files[f"{name}/Chart.yaml"], context)
+        for name in ("escaped", "long", "next")
+    }
+    assert [d.name for d in loaded["escaped"].documents] == ["c"]
+    assert loaded["escaped"].problems == []
+    (problem,) = loaded["long"].problems
+    assert loaded["long"].documents == []
+    limit = helm_engine.MAX_OUTPUT_BYTES // 2**20
+    assert f"bytes, over the {limit} MiB limit; not checked" in problem.message
+    assert (problem.file, problem.line) == ("long/Chart.yaml", 1)
+    assert [d.name for d in loaded["next"].documents] == ["c"]

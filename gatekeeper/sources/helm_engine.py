@@ -173,15 +173,18 @@ class _Worker:
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + seconds
-        while b"\n" not in self.buffer:
+        chunks = [self.buffer]
+        while b"\n" not in chunks[-1]:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.buffer = b"".join(chunks)
                 raise _Failed(f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked")
             chunk = os.read(fd, 1 << 20)
             if not chunk:
+                self.buffer = b"".join(chunks)
                 raise _Failed(self._died())
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
+            chunks.append(chunk)
+        line, _, self.buffer = b"".join(chunks).partition(b"\n")
         return line
 
     def _died(self) -> str:
@@ -226,17 +229,17 @@ def _stop_at_exit() -> None:
         util.Finalize(None, _stop_worker, exitpriority=10)
 
 
-def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
-    """Render in this process: only the child does this."""
+def render_here(root: str, jobs: list[dict[str, Any]]) -> str:
+    """Render in this process (only the child does this): the answer, one line of JSON."""
     import helm_python
     from helm_python import _native
 
     try:
         chart = helm_python.Chart.load(root)
     except helm_python.HelmError as error:
-        return ChartResult(load_error=str(error))
+        return json.dumps({"load_error": str(error), "dependencies": [], "renderings": []})
     try:
-        dependencies = tuple(str(dep.get("name")) for dep in chart.dependencies)
+        dependencies = [str(dep.get("name")) for dep in chart.dependencies]
         renderings = []
         for job in jobs:
             try:
@@ -246,24 +249,33 @@ def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
                     json.dumps(job["values"]),
                     json.dumps(job["options"]),
                 )
-                renderings.append(_bounded(json.loads(payload)))
+                renderings.append(_bounded(payload))
             except helm_python.HelmError as error:
-                renderings.append(Rendering(None, str(error)))
-        return ChartResult("", dependencies, tuple(renderings))
+                renderings.append(json.dumps(Rendering(None, str(error))._asdict()))
+        head = json.dumps({"load_error": "", "dependencies": dependencies})
+        return f'{head[:-1]}, "renderings": [{", ".join(renderings)}]}}'
     finally:
         chart.close()
 
 
-def _bounded(manifests: dict[str, str]) -> Rendering:
-    """A rendering over the output limit is an error, never passed on or silently cut."""
+def _bounded(payload: str) -> str:
+    """Helm's JSON of one rendering (template name -> text) as a Rendering in JSON. Within the
+    output limit it is passed on as Helm wrote it: it is most of the answer, and decoding and
+    encoding it again doubled the child's work and memory. Over the limit it is an error,
+    never passed on or silently cut."""
+    # A JSON text is at least as long as the strings it holds, and Helm's has no line breaks
+    # (they are escaped): one that is short enough needs no counting.
+    if len(payload) <= MAX_OUTPUT_BYTES and "\n" not in payload:
+        return f'{{"manifests": {payload}, "error": ""}}'
+    manifests = json.loads(payload)
     size = sum(len(text) for text in manifests.values())
     if size > MAX_OUTPUT_BYTES:
-        return Rendering(
-            None,
+        message = (
             f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
-            " not checked",
+            " not checked"
         )
-    return Rendering(manifests)
+        return json.dumps(Rendering(None, message)._asdict())
+    return json.dumps(Rendering(manifests)._asdict())
 
 
 def serve(memory_mib: int) -> int:
@@ -282,16 +294,11 @@ def serve(memory_mib: int) -> int:
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:
-            result = render_here(request["root"], request["jobs"])
+            answer = render_here(request["root"], request["jobs"])
         except MemoryError:
             sys.stderr.write("MemoryError\n")
             return 1
-        answer = {
-            "load_error": result.load_error,
-            "dependencies": list(result.dependencies),
-            "renderings": [r._asdict() for r in result.renderings],
-        }
-        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.write(answer + "\n")
         sys.stdout.flush()
     return 0
 
