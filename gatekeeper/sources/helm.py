@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -161,6 +161,16 @@ def is_subchart(chart_dir: str, tree: Tree) -> bool:
     """A vendored subchart (parent/charts/<name>) renders as part of its parent."""
     parent = posixpath.dirname(chart_dir)
     return posixpath.basename(parent) == "charts" and in_chart(parent, tree)
+
+
+def share_renderer(paths: Iterable[str], context: LoadContext) -> None:
+    """Before a scan forks its workers: when a chart is among `paths`, start the renderer here
+    for all of them to share (one Helm library in memory, one start-up; helm_engine.share).
+    A helm on PATH (helm_cli) runs once per chart: nothing to share."""
+    if helm_engine.available() and any(
+        detect(path) and not is_subchart(posixpath.dirname(path), context.tree) for path in paths
+    ):
+        helm_engine.share(helm_engine.limits(context.options_for(NAME)))
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
