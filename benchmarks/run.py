@@ -3,6 +3,7 @@
     python benchmarks/run.py                   # full corpus (generated if missing), 3 runs each
     python benchmarks/run.py --small --runs 1  # quick
     python benchmarks/run.py --corpus DIR --json results.json --skip-checkov
+    python benchmarks/run.py --targets charts --merge   # measure one target again, keep the rest
 
 Each tool runs `--runs` times as its own process (the real command lines, below) and the
 median is reported: wall time, peak RSS of the largest process (`/usr/bin/time -v`, or
@@ -536,6 +537,32 @@ def memory_by_size(results: list[Result]) -> dict[str, float]:
     return out
 
 
+def merged(earlier: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """`report`'s targets replace those of an `earlier` results file; the others are kept.
+    Every result carries the command, machine and Checkov runs of the run that measured it."""
+    run = {key: report[key] for key in ("command", "machine", "checkov_runs", "checkov_version")}
+    targets = {result["target"] for result in report["results"]}
+    kept = [
+        {"measured_by": {key: earlier.get(key) for key in run}, **result}
+        if "measured_by" not in result
+        else result
+        for result in earlier.get("results", [])
+        if result["target"] not in targets
+    ]
+    fresh = [{"measured_by": run, **result} for result in report["results"]]
+    ratios = {
+        name: ratio
+        for name, ratio in earlier.get("ratios", {}).items()
+        if name.split(":", 1)[0] not in targets
+    }
+    return {
+        **report,
+        "results": kept + fresh,
+        "ratios": {**ratios, **report["ratios"]},
+        "memory_by_size": {**earlier.get("memory_by_size", {}), **report["memory_by_size"]},
+    }
+
+
 def _memory_gb() -> float:
     try:
         with open("/proc/meminfo") as handle:
@@ -604,6 +631,11 @@ def main() -> None:
         "--scaled-runs", type=int, default=1, help="runs on each scaled-Nx copy (memory)"
     )
     parser.add_argument("--jobs", type=int, default=0, help="gatekeeper --jobs (default: cores)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other targets of an existing results file (each result says its run)",
+    )
     args = parser.parse_args()
     corpus = args.corpus
     if corpus is None and args.generated:
@@ -633,9 +665,13 @@ def main() -> None:
     real = json.loads((corpus / "corpus.json").read_text()).get("kind") == "real"
     output = args.json or HERE / ("results-real.json" if real else "results.json")
 
+    earlier = json.loads(output.read_text()) if args.merge and output.exists() else None
+
     def save(report: dict[str, Any]) -> None:
         report["checkov_runs"] = checkov_runs
         report["command"] = " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])
+        if earlier is not None:
+            report = merged(earlier, report)
         output.write_text(json.dumps(report, indent=2) + "\n")
 
     report = benchmark(
