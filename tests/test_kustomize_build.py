@@ -278,6 +278,19 @@ images:
     assert any(o["metadata"].get("annotations", {}).get("team") == "platform" for o in objs)
 
 
+def test_replicas() -> None:
+    files = {
+        ROOT: "resources: [deploy.yaml, more.yaml]\nreplicas:\n  - {name: web, count: 4}\n"
+        "  - {name: db, count: 0}\n",
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/more.yaml": "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+        "---\napiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n",
+    }
+    objs = both_ways(files)
+    assert [o.get("spec", {}).get("replicas") for o in objs] == [None, 4, 4, 0]
+
+
 def test_labels_without_selectors() -> None:
     workloads = """\
 apiVersion: apps/v1
@@ -365,6 +378,8 @@ metadata: {name: w}
     ("kustomization", "extra", "reason"),
     [
         ("namePrefix: p-\n", {}, "namePrefix"),
+        ("replicas: [{name: nothing, count: 2}]\n", {}, "not built"),
+        ("replicas: [{name: web, count: '2'}]\n", {}, "another type"),
         ("resources: [../empty]\n", {"empty/kustomization.yaml": "resources:\n"}, "empty"),
         ("resources: [deploy.yaml]\nresources: [deploy.yaml]\n", {}, "twice"),
         ("labels: [{pairs: {a: b}, includeSelectors: true}]\n", {}, "selectors"),

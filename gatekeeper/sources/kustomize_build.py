@@ -3,7 +3,8 @@
 `kubectl kustomize` costs a fork of a 60 MB Go program per overlay, a copy of its files and
 a parse of its output: most of a scan of a repository full of small kustomizations. The
 common subset (resources and bases, files, nested kustomizations and components, `kind: List`,
-JSON 6902 patches, images, namespace, labels without selectors, commonAnnotations) is built
+JSON 6902 patches, images, replicas, namespace, labels without selectors, commonAnnotations)
+is built
 here from the parsed documents,
 objects as kubectl prints them (kustomize_values), in its output order. Anything else, and
 anything kustomize would reject, raises Unsupported: the caller then runs kubectl, whose
@@ -48,6 +49,7 @@ _FIELDS = frozenset(
         "patches",
         "patchesJson6902",
         "images",
+        "replicas",
         "commonAnnotations",
         "labels",
         "namespace",
@@ -195,6 +197,8 @@ class _Builder:
             _annotate(built, annotations)
         for entry in _list(obj, "patchesJson6902"):
             self._patch(directory, entry, built, trim=False)
+        for entry in _list(obj, "replicas"):
+            _replicas(built, entry)
         for entry in _list(obj, "images"):
             _image(built, entry)
         return built
@@ -687,6 +691,29 @@ def _set_all(obj: dict[str, Any], path: tuple[str, ...], values: dict[str, str])
     if not isinstance(current, dict):
         raise Unsupported("annotations that are not a mapping")
     current.update(values)
+
+
+_SCALABLE = frozenset({"Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"})
+
+
+def _replicas(built: list[Built], entry: Any) -> None:
+    """A `replicas:` entry: spec.replicas of the scalable kinds of that name (kustomize fails
+    when there is none)."""
+    if not isinstance(entry, dict) or set(entry) != {"name", "count"}:
+        raise Unsupported("a replicas entry without exactly name and count")
+    name, count = entry["name"], entry["count"]
+    if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
+        raise Unsupported("a replicas entry whose name or count has another type")
+    found = [i for i in built if i.obj["kind"] in _SCALABLE and i.obj["metadata"]["name"] == name]
+    if not found:
+        raise Unsupported("replicas for a name that is not built")
+    for item in found:
+        obj = _copy(item.obj)
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            raise Unsupported("a spec that is not a mapping")
+        spec["replicas"] = count
+        item.obj = normalised(obj)
 
 
 def _image(built: list[Built], entry: Any) -> None:
