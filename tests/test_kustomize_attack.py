@@ -206,3 +206,25 @@ def test_replication_controller_templates_by_version_in_any_group() -> None:
 def test_labels_and_annotations_with_an_empty_key_go_to_kubectl() -> None:
     for extra in ("commonAnnotations: {'': z}\n", "labels: [{pairs: {'': z}}]\n"):
         assert "empty key" in refused(kustomization(extra))
+
+
+def test_replicas_over_a_value_of_another_type_go_to_kubectl() -> None:
+    """kustomize sets the count's text and keeps the written tag: `replicas: '1'` becomes
+    the string "3", which the gate must not read as the number 3."""
+    deployment = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  replicas: WRITTEN
+  template:
+    spec: {containers: [{name: c, image: nginx}]}
+"""
+    for written in ("'1'", "null", "true", "1.5"):
+        files = {
+            ROOT: "resources: [r.yaml]\nreplicas: [{name: d, count: 3}]\n",
+            "app/r.yaml": deployment.replace("WRITTEN", written),
+        }
+        assert "another type" in refused(files)
+    files["app/r.yaml"] = deployment.replace("WRITTEN", "1")
+    assert both_ways(files)[0]["spec"]["replicas"] == 3

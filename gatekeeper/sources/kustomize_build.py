@@ -712,6 +712,9 @@ def _replicas(built: list[Built], entry: Any) -> None:
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             raise Unsupported("a spec that is not a mapping")
+        written = spec.get("replicas", 0)
+        if not isinstance(written, int) or isinstance(written, bool):
+            raise Unsupported("replicas written as another type (kustomize keeps its tag)")
         spec["replicas"] = count
         item.obj = normalised(obj)
 
