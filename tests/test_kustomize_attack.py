@@ -228,3 +228,39 @@ spec:
         assert "another type" in refused(files)
     files["app/r.yaml"] = deployment.replace("WRITTEN", "1")
     assert both_ways(files)[0]["spec"]["replicas"] == 3
+
+
+def thing(api: str, kind: str, name: str, namespace: str = "") -> str:
+    where = f", namespace: {namespace}" if namespace else ""
+    return f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: {name}{where}}}\nspec: {{x: 1}}\n"
+
+
+def test_ids_as_kustomize_compares_them() -> None:
+    """kustomize ignores the namespace of a cluster-scoped kind when it looks for two
+    objects with one id (kubectl fails), and parses `/v1` as `v1` and `a/b/c` as group a."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    for first, second in (
+        (thing(rbac, "ClusterRole", "a"), thing(rbac, "ClusterRole", "a", "x")),
+        (thing("v1", "Namespace", "a", "y"), thing("v1", "Namespace", "a", "x")),
+    ):
+        assert refused(resource(first + "---\n" + second)) == "two objects with the same id"
+    for api in ("/v1", "a/b/c"):
+        assert "parses otherwise" in refused(resource(thing(api, "Foo", "f")))
+    namespaced = (
+        thing("v1", "ConfigMap", "a", "x")
+        + "---\n"
+        + thing("v1", "ConfigMap", "a", "y")
+        + "---\n"
+        + thing(rbac, "RoleBinding", "b", "x")
+        + "---\n"
+        + thing(rbac, "RoleBinding", "b", "y")
+    )
+    assert len(both_ways(resource(namespaced))) == 4
+
+
+def test_a_list_with_a_function_config_goes_to_kubectl() -> None:
+    """kustomize's reader unwraps a file that is one List or ResourceList with a
+    functionConfig: its items, not the List, are the resources."""
+    for kind in ("List", "ResourceList"):
+        text = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: l}}\nfunctionConfig: {{a: b}}\n"
+        assert "functionConfig" in refused(resource(text))

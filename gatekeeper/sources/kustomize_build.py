@@ -355,6 +355,8 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
             continue  # kustomize drops empty documents
         obj = canonical(node)
         kind = obj.get("kind") if isinstance(obj, dict) else None
+        if kind in ("List", "ResourceList") and "functionConfig" in obj:
+            raise Unsupported("a List with a functionConfig (kustomize's reader unwraps it)")
         if isinstance(kind, str) and kind.endswith("List") and "items" in obj:
             items = _node_items(node)
             if items is None:
@@ -451,6 +453,8 @@ def _check_object(obj: Any) -> None:
         raise Unsupported("an object without kind")
     if not isinstance(obj.get("apiVersion"), str) or not obj["apiVersion"]:
         raise Unsupported("an object without apiVersion")
+    if obj["apiVersion"].count("/") > 1 or obj["apiVersion"].startswith("/"):
+        raise Unsupported("an apiVersion kustomize parses otherwise (`a/b/c`, `/v1`)")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
         raise Unsupported("an object without metadata.name")
     if not metadata["name"] or (
@@ -485,10 +489,15 @@ def _check_lists(value: Any) -> None:
                     stack.append(item)
 
 
-def _identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
+def _identity(obj: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """kustomize's id: group, version, kind, name, and the namespace only for a kind it
+    treats as namespaced (for a cluster-scoped kind any two namespaces are equal; a kind we
+    do not know counts as cluster-scoped, which at worst sends a build to kubectl)."""
     metadata = obj["metadata"]
     namespace = metadata.get("namespace") or "default"
-    return (obj["apiVersion"], obj["kind"], namespace, metadata["name"])
+    if not (_namespaced(obj) or obj["kind"] in _NAMESPACED_ELSE.get(obj["apiVersion"], ())):
+        namespace = ""
+    return (*_group_version(obj["apiVersion"]), obj["kind"], namespace, metadata["name"])
 
 
 def _group_version(api_version: str) -> tuple[str, str]:
@@ -892,6 +901,8 @@ _NAMESPACED = {
     "autoscaling/v2": {"HorizontalPodAutoscaler"},
     "rbac.authorization.k8s.io/v1": {"Role"},
 }
+# Namespaced kinds whose `namespace:` transformation kustomize does more than set.
+_NAMESPACED_ELSE = {"rbac.authorization.k8s.io/v1": {"RoleBinding"}}
 _BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "autoscaling", "extensions"})
 
 
