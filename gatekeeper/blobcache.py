@@ -177,14 +177,18 @@ def inventory(
     paths: list[str],
     options: dict[str, dict[str, Any]],
     keep: Keep | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> dict[str, list[InventoryEntry]]:
     """The objects the manifests at `paths` declare, parsed with the plain-YAML adapter (no
     rendering), from the cache where it knows the blob. With `keep(namespaces, kinds)`, files
-    whose objects it refuses are left out; cached or not, the answer is the same."""
+    whose objects it refuses are left out; with `kinds`, objects of other kinds are, and a
+    blob that cannot spell one of them (kubernetes.may_spell) is not parsed at all. Cached or
+    not, the answer is the same."""
     from gatekeeper import inventory as inventory_mod
     from gatekeeper.sources import LoadContext, kubernetes
     from gatekeeper.tree import MemoryTree
 
+    words = None if kinds is None else [kind.encode() for kind in sorted(kinds)]
     cache = BlobCache()
     try:
         shas = sorted({tree.blobs[path].sha for path in paths})
@@ -195,6 +199,8 @@ def inventory(
         ids = list(missing)
         for start in range(0, len(ids), _READ_CHUNK):  # a chunk at a time: flat memory
             for sha, data in tree.reader.read_many(ids[start : start + _READ_CHUNK]).items():
+                if words is not None and not kubernetes.may_spell(data, words):
+                    continue  # none of the objects wanted; not cached (others want all)
                 loaded = kubernetes.load(missing[sha], data, context)
                 fresh[sha] = to_rows(inventory_mod.entry(document) for document in loaded.documents)
         cache.put_many(fresh)
@@ -205,6 +211,8 @@ def inventory(
     kept: dict[tuple[str, str], bool] = {}  # keep's answer per (namespace, kind)
     for path in paths:
         entries = from_rows(known.get(tree.blobs[path].sha) or [], path)
+        if kinds is not None:
+            entries = [e for e in entries if e.kind in kinds]
         if keep is not None:
             entries = [e for e in entries if _kept(keep, keys_of(e), kept)]
         if entries:

@@ -17,7 +17,7 @@ from gatekeeper.discover import matches
 from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
-from gatekeeper.inventory import InventoryEntry
+from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
@@ -96,7 +96,7 @@ def judge_repository(
     `extra_inventory` (per-directory disables apply), and finalize the result's findings
     (`rejudge`: how to scan files again at a namespace's pinned Pod Security version)."""
     inventory = [*result.inventory, *extra_inventory]
-    repository = engine.evaluate_repository(inventory)
+    repository = engine.evaluate_repository(projected(inventory, counted_kinds(engine)))
     for finding in repository:
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
