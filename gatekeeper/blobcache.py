@@ -232,12 +232,15 @@ _DEPLOYERS = ("argoproj.io/", "kustomize.toolkit.fluxcd.io/", "helm.toolkit.flux
 
 
 def contents_inventory(
-    pairs: Iterable[tuple[str, bytes]], context: LoadContext
+    pairs: Iterable[tuple[str, bytes]],
+    context: LoadContext,
+    kinds: frozenset[str] | None = None,
 ) -> list[InventoryEntry]:
     """The objects of plain Kubernetes files given with their content (a work tree's files),
     from the cache where it knows the content (by content_id). A file that holds an Application or
     Flux deployer is loaded in full in `context` (what it deploys from the tree counts too,
-    and is never cached)."""
+    and is never cached). With `kinds`, only objects of those kinds (a file that can spell
+    neither one of them nor a deployer's kind, kubernetes.may_spell, holds none)."""
     from gatekeeper.sources import LoadContext as Context
     from gatekeeper.tree import MemoryTree
 
@@ -254,7 +257,7 @@ def contents_inventory(
         entries.extend(_batch_inventory(batch, cache, alone, context))
     finally:
         cache.close()
-    return entries
+    return entries if kinds is None else [entry for entry in entries if entry.kind in kinds]
 
 
 def _batch_inventory(

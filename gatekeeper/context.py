@@ -231,10 +231,16 @@ def read_files(
 def rest_of(
     run: RunContext, files: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
 ) -> Iterator[tuple[str, bytes]]:
-    """The root's files other than `files` (same globs), read lazily and only when a
-    repository-scope policy needs them: scanning part of a repository sees the whole."""
+    """The root's Kubernetes manifests other than `files` (same globs), read lazily and only
+    when a repository-scope policy needs them: scanning part of a repository sees the whole."""
+    from gatekeeper.sources import kubernetes
+
     if not run.engine.needs_inventory:
         return
     scanned = set(files)
-    others = [name for name in select_files(run, [], include, exclude) if name not in scanned]
+    others = [
+        name
+        for name in select_files(run, [], include, exclude)
+        if name not in scanned and kubernetes.detect(name)
+    ]
     yield from read_files(run, others, [])

@@ -313,3 +313,28 @@ def test_a_pull_request_counts_the_declared_kinds_of_unchanged_files(
     repo.write("net/deny.json", TRICKY["net.json"].replace('"js"}', '"js", "namespace": "b"}'))
     repo.commit("the NetworkPolicy moves to another namespace")
     assert netpol() == [("deploy/other.yaml", "new"), ("deploy/pod.yaml", "new")]
+
+
+def test_scanning_one_file_counts_the_declared_kinds_of_the_others(
+    tmp_path: Path, cache: Path
+) -> None:
+    """A scan of part of a tree reads only the other files that can declare what the
+    built-in NetworkPolicy rule counts, however the kind (or `kind` itself) is spelled."""
+    import gatekeeper
+
+    root = tmp_path / "tree"
+    (root / "deploy").mkdir(parents=True)
+    (root / "net").mkdir()
+    (root / ".git").mkdir()  # the root
+    (root / "deploy/pod.yaml").write_text(pod(("app", False)))
+    (root / "net/settings.yaml").write_text(TRICKY["decoy.yaml"])
+
+    def netpol() -> list[str]:
+        report = gatekeeper.scan(root / "deploy/pod.yaml")
+        return [f.file for f in report.verdict.findings if "NETWORK" in f.policy_id]
+
+    assert netpol() == ["deploy/pod.yaml"]
+    policy = '{"apiVersion": "v1", "\\u006bind": "Network\\u0050olicy",'
+    policy += ' "metadata": {"name": "d", "namespace": "team"}}'
+    (root / "net/deny.json").write_text(policy)
+    assert netpol() == []

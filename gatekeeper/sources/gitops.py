@@ -237,6 +237,7 @@ _DEPLOYERS = {
     "Kustomization": "kustomize.toolkit.fluxcd.io/",
     "HelmRelease": "helm.toolkit.fluxcd.io/",
 }
+DEPLOYER_KINDS = frozenset(_DEPLOYERS)  # what is_expandable may answer yes to
 _NAMED = ("GitRepository", "ConfigMap")  # a Flux deployer's source, a HelmRelease's values
 _PATTERN = re.compile(r"\{\{|[*?\[]")
 
