@@ -202,6 +202,13 @@ def for_worktree(
     if not repository_scope:
         kept = [policy for policy in engine.policies if policy.scope != "repository"]
         engine = dataclasses.replace(engine, policies=kept)
+        if not engine.admission_documents:
+            # The repository's own admission policies are found by searching all of it (a
+            # `git grep` of every file): they judge the staged files from anywhere in the
+            # tree, like a repository-scope policy. Those of policy directories still run.
+            from gatekeeper import admission
+
+            admission.assume_none(tree)
     return RunContext(top, config, engine, load_waivers(top, config, today), tree, today)
 
 
