@@ -189,10 +189,17 @@ def inventory(
     from gatekeeper.tree import MemoryTree
 
     words = None if kinds is None else [kind.encode() for kind in sorted(kinds)]
+
+    def wanted(namespaces: list[str], kind_keys: list[str]) -> bool:
+        """A cached blob's rows are decoded only when they may hold something asked for."""
+        if kinds is not None and not any(k.rpartition(" ")[2] in kinds for k in kind_keys):
+            return False
+        return keep is None or keep(namespaces, kind_keys)
+
     cache = BlobCache()
     try:
         shas = sorted({tree.blobs[path].sha for path in paths})
-        known = cache.get_many(shas, keep)
+        known = cache.get_many(shas, wanted if kinds is not None or keep is not None else None)
         context = LoadContext(tree=MemoryTree({}), options=options)
         fresh: dict[str, Rows] = {}
         missing = {tree.blobs[p].sha: p for p in paths if tree.blobs[p].sha not in known}

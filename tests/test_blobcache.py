@@ -338,3 +338,28 @@ def test_scanning_one_file_counts_the_declared_kinds_of_the_others(
     policy += ' "metadata": {"name": "d", "namespace": "team"}}'
     (root / "net/deny.json").write_text(policy)
     assert netpol() == []
+
+
+def test_files_of_a_name_read_before_are_read_ahead_together(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dependency graph reads every kustomization of the tree, scattered through the
+    listing: from the second one on, the others of that name come in the same round trip."""
+    for index in range(6):
+        repo.write(f"d{index}/kustomization.yaml", f"resources: [r{index}.yaml]\n")
+        repo.write(f"d{index}/r{index}.yaml", "kind: Pod\n")
+    repo.commit("tree")
+    tree = gitops.RevisionTree(repo.git.head.commit)
+    trips: list[int] = []
+    real_read_many = tree.reader.read_many
+    monkeypatch.setattr(
+        tree.reader, "read_many", lambda ids: trips.append(len(ids)) or real_read_many(ids)
+    )
+    try:
+        for index in (0, 2, 4, 1, 3, 5):
+            text = tree.read(f"d{index}/kustomization.yaml")
+            assert text == f"resources: [r{index}.yaml]\n".encode()
+        assert tree.read("d5/r5.yaml") == b"kind: Pod\n"
+    finally:
+        tree.reader.close()
+    assert trips == [1, 5, 1]
