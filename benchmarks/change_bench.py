@@ -73,6 +73,7 @@ def build_repository(
         raise SystemExit(f"{changed}: {old!r} not found")
     changed.write_text(text.replace(old, new, 1))
     subprocess.run([*git, "commit", "-q", "-am", "one file"], check=True)
+    subprocess.run([*git, "gc", "-q"], check=True)  # packed, as a clone is (not loose objects)
     return changed.relative_to(root).as_posix()
 
 
