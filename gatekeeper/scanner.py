@@ -179,6 +179,9 @@ def _scan(
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
         _engine, _context = engine, context
+        from gatekeeper.sources import helm
+
+        helm.share_renderer((path for path, _ in pairs), context)  # one for all the workers
         chunks = [pairs[i : i + CHUNK_FILES] for i in range(0, len(pairs), CHUNK_FILES)]
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             for part in pool.imap(_scan_chunk, chunks):
