@@ -106,6 +106,11 @@ def test_kustomization_values_go_yaml_v2_reads_as_numbers_or_booleans_go_to_kube
             assert refused(kustomization(extra)) == (
                 "a kustomization value go-yaml v2 reads as another type"
             )
+    files = {
+        ROOT: "resources: [r.yaml]\nreplicas: [{name: d, count: 1:20}]\n",  # 80 to PyYAML
+        "app/r.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
+    }
+    assert refused(files) == "a sexagesimal number (a string to go-yaml v2)"
     quoted = both_ways(kustomization("namespace: '0o17'\ncommonAnnotations: {a: 'y'}\n"))
     assert quoted[0]["metadata"] == {"annotations": {"a": "y"}, "name": "cm", "namespace": "0o17"}
 

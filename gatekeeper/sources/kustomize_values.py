@@ -83,15 +83,20 @@ def canonical_patch(node: Node) -> Any:
 
 def check_kustomization_values(node: Node) -> None:
     """Kustomize reads its kustomization file with go-yaml v2 (through JSON): a plain value
-    that PyYAML reads as a string but v2 as a number or boolean (`0o17`, `1e3`, `08`, `y`)
-    makes kubectl fail where we would build; such a kustomization goes to kubectl."""
+    that PyYAML reads as a string but v2 as a number or boolean (`0o17`, `1e3`, `08`, `y`),
+    or the reverse (`1:20`), makes kubectl fail where we would build; such a kustomization
+    goes to kubectl."""
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, ScalarNode):
-            if current.style or current.tag != _STR:
+            if current.style:
                 continue
             text = current.value
+            if current.tag in (_TAG + "int", _TAG + "float") and ":" in text:
+                raise Unsupported("a sexagesimal number (a string to go-yaml v2)")
+            if current.tag != _STR:
+                continue
             plain = text.replace("_", "")
             number = text[:1] in "-+.0123456789" and (
                 _INT.fullmatch(plain) is not None or _FLOAT.fullmatch(plain) is not None
