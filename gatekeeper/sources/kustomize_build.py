@@ -106,6 +106,8 @@ _TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("batch", "CronJob", ("spec", "jobTemplate", "spec", "template", "metadata")),
 )
 _LABEL_LIMITS = frozenset({"pairs", "includeSelectors", "includeTemplates"})
+# An object's id as kustomize compares ids: group, version, kind, namespace, name.
+_Id = tuple[str, str, str, str, str]
 
 
 @dataclass
@@ -145,7 +147,7 @@ class _Builder:
         file: str,
         kustomization: YamlDocument,
         stack: tuple[str, ...],
-        into: tuple[list[Built], set[tuple[str, str, str, str]]] | None = None,
+        into: tuple[list[Built], set[_Id]] | None = None,
     ) -> list[Built]:
         """A kustomization's objects; a component (`into` its parent's objects and ids)
         adds its resources to the parent's and transforms them all."""
@@ -489,7 +491,7 @@ def _check_lists(value: Any) -> None:
                     stack.append(item)
 
 
-def _identity(obj: dict[str, Any]) -> tuple[str, str, str, str, str]:
+def _identity(obj: dict[str, Any]) -> _Id:
     """kustomize's id: group, version, kind, name, and the namespace only for a kind it
     treats as namespaced (for a cluster-scoped kind any two namespaces are equal; a kind we
     do not know counts as cluster-scoped, which at worst sends a build to kubectl)."""
