@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatekeeper.sources import LoadContext, kustomize
+from gatekeeper.tree import MemoryTree
 from tests.test_kustomize_build import ROOT, both_ways, refused
 
 
@@ -269,3 +271,23 @@ def test_a_list_with_a_function_config_goes_to_kubectl() -> None:
     for kind in ("List", "ResourceList"):
         text = f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: l}}\nfunctionConfig: {{a: b}}\n"
         assert "functionConfig" in refused(resource(text))
+
+
+def test_merge_keys_in_kustomizations_are_not_read_as_pyyaml_merges_them() -> None:
+    """go-yaml v2 applies `<<` in document order: `namespace: shown` then
+    `<<: {namespace: kube-system}` deploys into kube-system, while PyYAML lets the written
+    key win. A base goes to kubectl (which reads its file as written); the top kustomization,
+    which the gate hands kubectl re-encoded, is a parse error at the merge key."""
+    base = "resources: [cm.yaml]\nnamespace: shown\n<<: {namespace: kube-system}\n"
+    files = {ROOT: "resources: [base]\n", "app/base/kustomization.yaml": base}
+    files["app/base/cm.yaml"] = CONFIG_MAP
+    assert refused(files) == "a merge key in a kustomization (go-yaml v2 merges otherwise)"
+    data = {name: text.encode() for name, text in files.items()}
+    loaded = kustomize.load(ROOT, data[ROOT], LoadContext(tree=MemoryTree(data)))
+    assert [d.namespace for d in loaded.documents] == ["kube-system"]
+    top = (
+        "resources: [cm.yaml]\nimages:\n- name: nginx\n  newName: corp/nginx\n  <<: {newName: x}\n"
+    )
+    loaded = kustomize.load(ROOT, top.encode(), LoadContext(tree=MemoryTree({})))
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 5)]
+    assert "merge key" in loaded.problems[0].message

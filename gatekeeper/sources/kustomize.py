@@ -30,7 +30,7 @@ from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
-from gatekeeper.sources.kustomize_values import Unsupported
+from gatekeeper.sources.kustomize_values import Unsupported, first_merge_key
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -291,6 +291,14 @@ def _shape(path: str, kustomization: YamlDocument) -> list[Problem]:
     def bad(where: Path, what: str) -> None:
         message = f"kustomization field {'.'.join(map(str, where))} must be {what}"
         problems.append(Problem("GK-PARSE-ERROR", path, locator.locate(where).line, message))
+
+    merge = first_merge_key(kustomization.node)
+    if merge is not None:  # we would build (and hand kubectl) what PyYAML merged
+        message = (
+            "kustomization uses a YAML merge key (<<), which kustomize applies in another"
+            " order (a merge after a key overrides it); write the keys out"
+        )
+        problems.append(Problem("GK-PARSE-ERROR", path, merge.start_mark.line + 1, message))
 
     for key in (*_STRING_LISTS, "patchesStrategicMerge", *_MAPPING_LISTS):
         value = obj.get(key)

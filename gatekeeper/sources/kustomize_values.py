@@ -81,11 +81,31 @@ def canonical_patch(node: Node) -> Any:
     return canonical(node)
 
 
+def first_merge_key(node: Node) -> Node | None:
+    """The first YAML merge key (`<<`) in a document. go-yaml v2, which reads kustomization
+    files, applies merges in document order (a merge after a key overrides it) where YAML
+    and PyYAML let the written key win."""
+    stack = [node]
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, MappingNode):
+            for key, value in current.value:
+                if key.tag == _TAG + "merge":
+                    found: Node = key
+                    return found
+                stack.extend((key, value))
+    return None
+
+
 def check_kustomization_values(node: Node) -> None:
     """Kustomize reads its kustomization file with go-yaml v2 (through JSON): a plain value
     that PyYAML reads as a string but v2 as a number or boolean (`0o17`, `1e3`, `08`, `y`),
     or the reverse (`1:20`), makes kubectl fail where we would build; such a kustomization
     goes to kubectl."""
+    if first_merge_key(node) is not None:
+        raise Unsupported("a merge key in a kustomization (go-yaml v2 merges otherwise)")
     stack = [node]
     while stack:
         current = stack.pop()
