@@ -26,7 +26,8 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
 BOOTSTRAP_SOURCE = "flux-system"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
-_INDEX: weakref.WeakKeyDictionary[Tree, dict[tuple[str, str], list[tuple[str, YamlDocument]]]] = (
+# (tree, kind) -> name -> (file, document): the few kinds a deployer refers to by name.
+_INDEX: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, list[tuple[str, YamlDocument]]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -42,10 +43,12 @@ def is_flux_deployer(obj: Any) -> bool:
 
 def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]:
     """Objects of a kind and name anywhere in the repository (GitRepositories, ConfigMaps),
-    read once per tree."""
-    index = _INDEX.get(tree)
+    read once per tree and kind. Only files that name the kind are parsed, and only objects
+    of the kind are kept: a repository's other documents (CRDs of megabytes) are not held."""
+    by_kind = _INDEX.setdefault(tree, {})
+    index = by_kind.get(kind)
     if index is None:
-        index = {}
+        index = by_kind[kind] = {}
         for file in tree.list_dir("."):
             if not file.endswith((".yaml", ".yml")):
                 continue
@@ -53,21 +56,23 @@ def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]
                 data = tree.read(file)
             except OSError:
                 continue
-            if b"GitRepository" not in data and b"ConfigMap" not in data:
+            if kind.encode() not in data:
                 continue
             try:
                 entries = list(load_all(file, decode(data)))
             except UnicodeDecodeError:
                 continue
             for entry in entries:
-                if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+                if (
+                    isinstance(entry, YamlDocument)
+                    and isinstance(entry.obj, dict)
+                    and str(entry.obj.get("kind")) == kind
+                ):
                     metadata = entry.obj.get("metadata")
                     found = metadata.get("name") if isinstance(metadata, dict) else None
                     if isinstance(found, str):
-                        key = (str(entry.obj.get("kind")), found)
-                        index.setdefault(key, []).append((file, entry))
-        _INDEX[tree] = index
-    return index.get((kind, name), [])
+                        index.setdefault(found, []).append((file, entry))
+    return index.get(name, [])
 
 
 def _source_is_local(ref: Any, tree: Tree, repo_urls: list[str]) -> bool:
