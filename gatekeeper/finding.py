@@ -57,14 +57,14 @@ class Finding:
         if unknown:
             raise TypeError(f"Finding has no field {sorted(unknown)[0]!r}")
         new = object.__new__(Finding)
-        for name in _FIELD_NAMES:
+        for name in FIELD_NAMES:
             object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
         return new
 
     def to_dict(self) -> dict[str, Any]:
         """Like dataclasses.asdict (nested values copied), without its per-value deepcopy."""
         out = {}
-        for name in _FIELD_NAMES:
+        for name in FIELD_NAMES:
             value = getattr(self, name)
             out[name] = value if type(value) in _SCALARS else _plain(value)
         return out
@@ -81,8 +81,9 @@ class Finding:
         return (self.file, self.line, self.column, self.policy_id)
 
 
-_FIELD_NAMES = tuple(item.name for item in fields(Finding))
-_FIELD_SET = frozenset(_FIELD_NAMES)
+# Every field, in order (reports write them in this order).
+FIELD_NAMES = tuple(item.name for item in fields(Finding))
+_FIELD_SET = frozenset(FIELD_NAMES)
 _SCALARS = frozenset({str, int, bool, float, type(None)})
 
 
