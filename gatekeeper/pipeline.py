@@ -19,7 +19,7 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.problems import to_finding
-from gatekeeper.scanner import ScanResult, finalize, predict_admission, scan
+from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
@@ -165,7 +165,8 @@ def verdict(
         if blocking and advisory(finding, config):
             finding = finding.with_(extra={**finding.extra, "advisory": True})
             blocking = False
-        marked.append(finding.with_(blocking=blocking))
+        # frozen: an unchanged finding is shared, not copied
+        marked.append(finding if finding.blocking == blocking else finding.with_(blocking=blocking))
     return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)
 
 
@@ -196,7 +197,19 @@ def judge(
     other files (read only if a repository-scope policy needs them), whose objects those
     policies see too: a NetworkPolicy beside the scanned folder counts, so scanning part of a
     repository judges it as scanning the whole does."""
-    pairs = list(pairs)
+    with collector_paused():
+        return _judge(run, list(pairs), jobs, threshold, problems, owners, rest)
+
+
+def _judge(
+    run: RunContext,
+    pairs: list[tuple[str, bytes]],
+    jobs: int,
+    threshold: str | None,
+    problems: Sequence[Problem],
+    owners: bool,
+    rest: Iterable[tuple[str, bytes]],
+) -> Outcome:
     if owners:
         known = {path for path, _ in pairs}
         for path in with_owners([path for path, _ in pairs], run.load):
