@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -69,6 +70,11 @@ class Finding:
             out[name] = value if type(value) in _SCALARS else _plain(value)
         return out
 
+    def __reduce__(self) -> tuple[type[Finding], tuple[Any, ...]]:
+        """Pickled as its values in order (pool workers send every finding to the parent):
+        smaller and quicker both ways than the dataclass's per-field state."""
+        return Finding, _values(self)
+
     @property
     def resource(self) -> str:
         if not self.kind:
@@ -84,6 +90,7 @@ class Finding:
 # Every field, in order (reports write them in this order).
 FIELD_NAMES = tuple(item.name for item in fields(Finding))
 _FIELD_SET = frozenset(FIELD_NAMES)
+_values = operator.attrgetter(*FIELD_NAMES)
 _SCALARS = frozenset({str, int, bool, float, type(None)})
 
 

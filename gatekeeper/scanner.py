@@ -11,7 +11,7 @@ import gc
 import multiprocessing
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -51,9 +51,11 @@ class ScanResult:
 
 DocumentHook = Callable[[Document], None]
 
-# Set in the parent before forking workers, inherited by them.
+# Set in the parent before forking workers, inherited by them: a worker is sent the bounds
+# of its chunk, not the files' contents.
 _engine: Engine | None = None
 _context: sources.LoadContext | None = None
+_pairs: list[tuple[str, bytes]] = []
 
 
 def scan_one(
@@ -112,11 +114,11 @@ def _objects_elsewhere(
         return []
 
 
-def _scan_chunk(chunk: Sequence[tuple[str, bytes]]) -> ScanResult:
+def _scan_chunk(bounds: tuple[int, int]) -> ScanResult:
     assert _engine is not None and _context is not None
     adapters = sources.adapters()
     result = ScanResult()
-    for path, data in chunk:
+    for path, data in _pairs[bounds[0] : bounds[1]]:
         result.merge(scan_one(path, data, _engine, adapters, _context))
     return result
 
@@ -160,7 +162,7 @@ def _scan(
     context: sources.LoadContext | None,
     repository: bool,
 ) -> ScanResult:
-    global _engine, _context
+    global _engine, _context, _pairs
     pairs = list(items)
     context = context or sources.LoadContext(tree=MemoryTree.of(pairs))
     from gatekeeper import admission
@@ -179,16 +181,18 @@ def _scan(
         for path, data in pairs:
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
-        _engine, _context = engine, context
-        chunks = [pairs[i : i + CHUNK_FILES] for i in range(0, len(pairs), CHUNK_FILES)]
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for part in pool.imap(_scan_chunk, chunks):
-                result.merge(part)
-            # Workers end on their own (not terminated): they stop and wait for their Helm
-            # renderers, whose CPU then counts in this process's children's time.
-            pool.close()
-            pool.join()
-        _engine = _context = None
+        _engine, _context, _pairs = engine, context, pairs
+        chunks = [(i, i + CHUNK_FILES) for i in range(0, len(pairs), CHUNK_FILES)]
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                for part in pool.imap(_scan_chunk, chunks):
+                    result.merge(part)
+                # Workers end on their own (not terminated): they stop and wait for their Helm
+                # renderers, whose CPU then counts in this process's children's time.
+                pool.close()
+                pool.join()
+        finally:
+            _engine, _context, _pairs = None, None, []
     if repository:
         result.findings.extend(engine.evaluate_repository(result.inventory))
         from gatekeeper import pss_admission
