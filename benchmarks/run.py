@@ -6,11 +6,12 @@
 
 Each tool runs `--runs` times as its own process (the real command lines, below) and the
 median is reported: wall time, peak RSS of the largest process (`/usr/bin/time -v`, or
-getrusage when it is missing), and the peak of the RSS summed over the whole process tree
-(sampled from /proc every 20 ms; this counts pages shared by forked workers once per process,
-so it overstates multi-process tools, gatekeeper included). Checkov is installed into its own
-venv (benchmarks/.venv-checkov) when missing and runs offline (`--skip-download`,
-BC_SKIP_MAPPING, no update check, no external modules).
+getrusage when it is missing), and the peaks of the RSS and of the PSS summed over the whole
+process tree (sampled from /proc every 20 ms; summed RSS counts pages shared by forked workers
+once per process, so it overstates multi-process tools, gatekeeper included; summed PSS splits
+them and is the tree's real footprint: `memory_by_size` and the README report it). Checkov
+is installed into its own venv (benchmarks/.venv-checkov) when missing and runs offline
+(`--skip-download`, BC_SKIP_MAPPING, no update check, no external modules).
 
 The Terraform comparison runs only when gatekeeper has a terraform source
 (gatekeeper.sources.REGISTRY); the Helm charts of the corpus are scanned by gatekeeper only
@@ -73,6 +74,7 @@ class Measure:
     max_rss_mb: float  # largest single process
     tree_rss_mb: float  # sampled sum over the process tree
     exit_code: int
+    tree_pss_mb: float = 0.0  # the same for PSS: shared pages split between processes
 
 
 @dataclass
@@ -100,6 +102,10 @@ class Result:
     def tree_rss_mb(self) -> float:
         return statistics.median(run.tree_rss_mb for run in self.runs)
 
+    @property
+    def tree_pss_mb(self) -> float:
+        return statistics.median(run.tree_pss_mb for run in self.runs)
+
     def as_json(self) -> dict[str, Any]:
         return {
             **asdict(self),
@@ -107,13 +113,17 @@ class Result:
             "median_cpu_s": round(self.cpu, 3),
             "median_max_rss_mb": round(self.max_rss_mb, 1),
             "median_tree_rss_mb": round(self.tree_rss_mb, 1),
+            "median_tree_pss_mb": round(self.tree_pss_mb, 1),
         }
 
 
-def _tree_rss_kb(root: int) -> int:
-    """RSS summed over `root` and its descendants, from /proc."""
+def _tree_memory_kb(root: int) -> tuple[int, int]:
+    """RSS and PSS summed over `root` and its descendants, from /proc.
+
+    RSS counts a page shared by forked workers once per process; PSS (proportional set size,
+    /proc/PID/smaps_rollup) splits it between them, so its sum is the memory the tree really
+    holds. Without smaps_rollup (old kernels, other users' processes) PSS is taken as RSS."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -123,15 +133,37 @@ def _tree_rss_kb(root: int) -> int:
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, stack = 0, [root]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    rss_total = pss_total = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        rss, pss = _process_memory_kb(pid)
+        rss_total += rss
+        pss_total += pss
         stack.extend(children.get(pid, ()))
-    return total
+    return rss_total, pss_total
+
+
+def _process_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in KiB; (0, 0) once it is gone."""
+    rss = pss = -1
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    if rss < 0:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                rss = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except (OSError, IndexError, ValueError):
+            return 0, 0
+    return rss, pss if pss >= 0 else rss
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) -> Measure:
@@ -140,7 +172,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) ->
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, stdout.open("wb") as out:
         full = [TIME, "-f", "%e %M %U %S", "-o", timing.name, *command] if use_time else command
-        peak = 0
+        peak = peak_pss = 0
         start = time.perf_counter()
         process = subprocess.Popen(
             full, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.PIPE
@@ -148,9 +180,10 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) ->
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.wait(0.02):
-                peak = max(peak, _tree_rss_kb(process.pid))
+                rss, pss = _tree_memory_kb(process.pid)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -177,6 +210,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) ->
         round(max_rss / 1024, 1),
         round(peak / 1024, 1),
         process.returncode,
+        round(peak_pss / 1024, 1),
     )
 
 
@@ -246,12 +280,17 @@ class Tool:
     note: str = ""
 
 
+# More gatekeeper options for every run (`--gatekeeper-config`).
+GATEKEEPER_OPTIONS: list[str] = []
+
+
 def tools_for(
     target: str, framework: str, runs: int, checkov: bool, checkov_runs: int, jobs: int
 ) -> list[Tool]:
     """What runs on one target: gatekeeper, the parse bound (YAML targets), and Checkov with
     the framework of the target (`helm` only when the helm binary exists: Checkov needs it)."""
     gk_jobs = ["--jobs", str(jobs)] if jobs else []
+    gk_jobs += GATEKEEPER_OPTIONS
     tools = [
         Tool(
             "gatekeeper",
@@ -410,17 +449,37 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
     return out
 
 
-def memory_by_size(results: list[Result]) -> dict[str, float]:
-    """gatekeeper's median peak memory (process tree) on k8s and its scaled copies."""
+def memory_by_size(results: list[Result]) -> dict[str, dict[str, float]]:
+    """gatekeeper's median peak memory on k8s and its scaled copies: the process tree's PSS
+    (what it holds: the goal's measure), its RSS (shared pages once per process) and the
+    largest process."""
     out = {}
     for result in results:
         if result.tool != "gatekeeper":
             continue
         if result.target == "k8s":
-            out["1x"] = round(result.tree_rss_mb, 1)
+            size = "1x"
         elif result.target.startswith("scaled-"):
-            out[result.target.removeprefix("scaled-")] = round(result.tree_rss_mb, 1)
+            size = result.target.removeprefix("scaled-")
+        else:
+            continue
+        out[size] = {
+            "tree_pss_mb": round(result.tree_pss_mb, 1),
+            "tree_rss_mb": round(result.tree_rss_mb, 1),
+            "max_rss_mb": round(result.max_rss_mb, 1),
+            "cpu_s": round(result.cpu, 2),
+            "findings": result.findings or 0,
+        }
     return out
+
+
+MEMORY_ROWS = (
+    ("tree_pss_mb", "gatekeeper peak PSS, process tree (MB)"),
+    ("tree_rss_mb", "gatekeeper peak RSS, process tree (MB)"),
+    ("max_rss_mb", "largest process RSS (MB)"),
+    ("cpu_s", "CPU (s)"),
+    ("findings", "findings"),
+)
 
 
 def _memory_gb() -> float:
@@ -460,9 +519,9 @@ def table(report: dict[str, Any]) -> str:
         sizes = report["memory_by_size"]
         lines += ["", "| copies of k8s | " + " | ".join(sizes) + " |"]
         lines += ["|---|" + "---:|" * len(sizes)]
-        lines += [
-            "| gatekeeper peak tree RSS (MB) | " + " | ".join(map(str, sizes.values())) + " |"
-        ]
+        for key, label in MEMORY_ROWS:
+            row = [f"{size[key]:,.0f}" for size in sizes.values()]
+            lines.append(f"| {label} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
@@ -488,7 +547,14 @@ def main() -> None:
         "--scaled-runs", type=int, default=1, help="runs on each scaled-Nx copy (memory)"
     )
     parser.add_argument("--jobs", type=int, default=0, help="gatekeeper --jobs (default: cores)")
+    parser.add_argument(
+        "--gatekeeper-config",
+        type=Path,
+        help="gatekeeper -c FILE (e.g. `sources: {kustomize: {enabled: false}}`)",
+    )
     args = parser.parse_args()
+    if args.gatekeeper_config:
+        GATEKEEPER_OPTIONS.extend(["-c", str(args.gatekeeper_config.resolve())])
     corpus = args.corpus
     if corpus is None and args.generated:
         size = corpus_mod.size_from(args)
