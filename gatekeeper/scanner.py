@@ -11,13 +11,14 @@ import gc
 import multiprocessing
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gatekeeper import inventory as inventory_mod
 from gatekeeper import kubeschema, problems, sources
+from gatekeeper.contents import Contents
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
@@ -55,7 +56,7 @@ DocumentHook = Callable[[Document], None]
 # of its chunk, not the files' contents.
 _engine: Engine | None = None
 _context: sources.LoadContext | None = None
-_pairs: list[tuple[str, bytes]] = []
+_pairs: Sequence[tuple[str, bytes]] = ()
 
 
 def scan_one(
@@ -163,7 +164,8 @@ def _scan(
     repository: bool,
 ) -> ScanResult:
     global _engine, _context, _pairs
-    pairs = list(items)
+    # A Contents is read file by file (by the workers, in a pool), never held whole.
+    pairs = items if isinstance(items, Contents) else list(items)
     context = context or sources.LoadContext(tree=MemoryTree.of(pairs))
     from gatekeeper import admission
 
@@ -192,7 +194,7 @@ def _scan(
                 pool.close()
                 pool.join()
         finally:
-            _engine, _context, _pairs = None, None, []
+            _engine, _context, _pairs = None, None, ()
     if repository:
         result.findings.extend(engine.evaluate_repository(result.inventory))
         from gatekeeper import pss_admission
