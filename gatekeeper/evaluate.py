@@ -231,7 +231,7 @@ class Engine:
         for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
             if verdict:
                 continue
-            data = _variables(obj, params, item, format_path(subject_path), context)
+            data = _variables(obj, params, item, _format_path(subject_path), context)
             findings.append(
                 self._violation(
                     policy, document, data, to_real((*subject_path, *policy.field_path))
@@ -277,7 +277,7 @@ class Engine:
         for subject_path, item in subjects:
             if skip and _under(to_real(subject_path), skip):
                 continue
-            data = _variables(obj, params, item, format_path(subject_path), context)
+            data = _variables(obj, params, item, _format_path(subject_path), context)
             try:
                 verdict = policy.rule.evaluate(data)
             except CelError as error:
@@ -510,7 +510,7 @@ class _Scope:
             every = {pattern: [] for pattern in patterns}
             every[patterns[0]] = part
         subjects = {
-            format_path(pattern): [
+            _format_path(pattern): [
                 [item, _format_path(path) if paths else ""] for path, item in found
             ]
             for pattern, found in every.items()
@@ -530,6 +530,12 @@ class _Scope:
 
 # Subject paths repeat across documents (`spec.containers[0]`): format each once.
 _format_path = functools.lru_cache(maxsize=4096)(format_path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_text(key: str | int) -> str:
+    """One key of a path on its own (stable_path): keys repeat in every finding."""
+    return format_path((key,))
 
 
 def kind_counts(
@@ -685,7 +691,7 @@ def make_finding(
         column=location.column,
         end_line=location.end_line,
         end_column=location.end_column,
-        path=format_path(real_path),
+        path=_format_path(real_path),
         source=document.source,
         kind=document.kind,
         namespace=document.namespace,
@@ -727,7 +733,7 @@ def _fix(policy: Policy, real_path: Path) -> dict[str, Any]:
     subject = (
         real_path[: len(real_path) - len(policy.field_path)] if policy.field_path else real_path
     )
-    return {"subject": format_path(subject), "set": dict(policy.fix["set"])}
+    return {"subject": _format_path(subject), "set": dict(policy.fix["set"])}
 
 
 def stable_path(obj: Any, path: Path) -> str:
@@ -742,7 +748,7 @@ def stable_path(obj: Any, path: Path) -> str:
         if isinstance(key, int) and isinstance(value, dict) and isinstance(value.get("name"), str):
             out.append(f"[name={value['name']}]")
         else:
-            out.append(format_path((key,)) if out or isinstance(key, int) else str(key))
+            out.append(_key_text(key) if out or isinstance(key, int) else str(key))
         node = value
     return "".join(out)
 

@@ -360,3 +360,8 @@ def test_finding_crosses_to_the_parent_process_unchanged() -> None:
     assert [getattr(copy, name) for name in FIELD_NAMES] == list(values.values())
     with pytest.raises(dataclasses.FrozenInstanceError):
         copy.line = 1  # type: ignore[misc]
+    changed = copy.with_(line=8, extra={})
+    assert (changed.line, changed.extra, changed.fix) == (8, {}, copy.fix)
+    assert (copy.line, copy.extra) == (7, values["extra"])  # the original is untouched
+    with pytest.raises(TypeError, match="no field 'lines'"):
+        copy.with_(lines=1)
