@@ -368,6 +368,7 @@ class Engine:
         by_namespace, cluster = kind_counts(inventory)
         for policy in self._repository:
             params = self.params(policy)
+            verdicts = _RepositoryVerdicts(policy)
             kinds = policy.match.kinds
             if policy.pod_policy:
                 kinds = kinds | WORKLOAD_KINDS
@@ -388,7 +389,7 @@ class Engine:
                     "context": {},
                 }
                 try:
-                    verdict = policy.rule.evaluate(data)
+                    verdict = verdicts.of(data)
                     message = (
                         str(policy.message_expression.evaluate(data))
                         if policy.message_expression
@@ -419,6 +420,39 @@ class Engine:
                     )
                 )
         return findings
+
+
+class _RepositoryVerdicts:
+    """A repository-scope rule's verdicts, evaluated once per distinct input.
+
+    The rule sees its item's namespace counts and whichever item fields it reads: rows of
+    one namespace that agree on those fields get the same verdict (or the same error), and
+    a repository has thousands of rows in a handful of namespaces."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.rule = policy.rule
+        self.fields = policy.rule.fields_read("item", "object")
+        self.known: dict[Any, Any] = {}
+
+    def of(self, data: dict[str, Any]) -> Any:
+        if self.fields is None:
+            return self.rule.evaluate(data)
+        row = data["item"]
+        key = (
+            row["namespace"],
+            tuple(
+                (name, name in row, _freeze(row.get(name), ordered=True)) for name in self.fields
+            ),
+        )
+        if key not in self.known:
+            try:
+                self.known[key] = self.rule.evaluate(data)
+            except CelError as error:
+                self.known[key] = error
+        found = self.known[key]
+        if isinstance(found, CelError):
+            raise found
+        return found
 
 
 def _source_matches(policy: Policy, source: str) -> bool:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import gatekeeper
-
 from gatekeeper.bundle import build_engine
 from gatekeeper.config import Config
 from gatekeeper.contents import Contents, added, names_of, subset
