@@ -3,19 +3,26 @@
     python benchmarks/run.py                   # full corpus (generated if missing), 3 runs each
     python benchmarks/run.py --small --runs 1  # quick
     python benchmarks/run.py --corpus DIR --json results.json --skip-checkov
+    python benchmarks/run.py --targets charts --merge   # measure one target again, keep the rest
 
 Each tool runs `--runs` times as its own process (the real command lines, below) and the
 median is reported: wall time, peak RSS of the largest process (`/usr/bin/time -v`, or
 getrusage when it is missing), and the peaks of the RSS and of the PSS summed over the whole
-process tree (sampled from /proc every 20 ms; summed RSS counts pages shared by forked workers
-once per process, so it overstates multi-process tools, gatekeeper included; summed PSS splits
-them and is the tree's real footprint: `memory_by_size` and the README report it). Checkov
-is installed into its own venv (benchmarks/.venv-checkov) when missing and runs offline
-(`--skip-download`, BC_SKIP_MAPPING, no update check, no external modules).
+process tree (sampled from /proc every 20 ms; the RSS sum counts pages shared by forked workers
+or by two processes mapping one library once per process, so it overstates multi-process tools,
+gatekeeper included; the PSS sum counts each page once). Checkov is installed into its own venv
+(benchmarks/.venv-checkov) when missing and runs offline (`--skip-download`, BC_SKIP_MAPPING,
+no update check, no external modules).
 
 The Terraform comparison runs only when gatekeeper has a terraform source
-(gatekeeper.sources.REGISTRY); the Helm charts of the corpus are scanned by gatekeeper only
-when it has a helm source (Checkov's helm framework needs the helm binary: not compared).
+(gatekeeper.sources.REGISTRY), the Helm one when it has a helm source. Checkov's helm framework
+runs `helm template --dependency-update` on every chart folder: it gets a helm on its PATH (the
+one on PATH, else the pinned Helm that scripts/test_helm.py puts in .venv/libexec), no remote
+chart repository (CHECKOV_HELM_ALLOWED_REMOTE_REPOS=none: a chart whose dependencies must be
+downloaded is skipped, as gatekeeper reports it not vendored), and a fresh copy of the charts
+per run (it writes Chart.lock and charts/ into the chart folders it vendors local dependencies
+for). Both tools' rendered objects are counted (`documents`), so a ratio is between tools that
+judged about the same.
 """
 
 from __future__ import annotations
@@ -74,7 +81,7 @@ class Measure:
     max_rss_mb: float  # largest single process
     tree_rss_mb: float  # sampled sum over the process tree
     exit_code: int
-    tree_pss_mb: float = 0.0  # the same for PSS: shared pages split between processes
+    tree_pss_mb: float = 0.0  # sampled sum of proportional set sizes: shared pages counted once
 
 
 @dataclass
@@ -84,6 +91,7 @@ class Result:
     command: list[str]
     runs: list[Measure] = field(default_factory=list)
     findings: int | None = None
+    documents: int | None = None  # objects the tool judged (rendered ones included)
     note: str = ""
 
     @property
@@ -117,13 +125,10 @@ class Result:
         }
 
 
-def _tree_memory_kb(root: int) -> tuple[int, int]:
-    """RSS and PSS summed over `root` and its descendants, from /proc.
-
-    RSS counts a page shared by forked workers once per process; PSS (proportional set size,
-    /proc/PID/smaps_rollup) splits it between them, so its sum is the memory the tree really
-    holds. Without smaps_rollup (old kernels, other users' processes) PSS is taken as RSS."""
+def _tree(root: int) -> list[tuple[int, int]]:
+    """(pid, RSS in KiB) of `root` and its descendants, from /proc."""
     children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -133,37 +138,34 @@ def _tree_memory_kb(root: int) -> tuple[int, int]:
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    rss_total = pss_total = 0
-    stack = [root]
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        rss, pss = _process_memory_kb(pid)
-        rss_total += rss
-        pss_total += pss
+        found.append((pid, rss.get(pid, 0)))
         stack.extend(children.get(pid, ()))
-    return rss_total, pss_total
+    return found
 
 
-def _process_memory_kb(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in KiB; (0, 0) once it is gone."""
-    rss = pss = -1
+def _pss_kb(pid: int) -> int:
+    """The proportional set size of one process (0 when it is gone or unreadable)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as handle:
             for line in handle:
-                if line.startswith("Rss:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss = int(line.split()[1])
-    except OSError:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
         pass
-    if rss < 0:
-        try:
-            with open(f"/proc/{pid}/statm") as handle:
-                rss = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
-        except (OSError, IndexError, ValueError):
-            return 0, 0
-    return rss, pss if pss >= 0 else rss
+    return 0
+
+
+def tree_memory_kb(root: int) -> tuple[int, int]:
+    """(RSS, PSS) summed over `root` and its descendants: RSS counts a page shared by n
+    processes n times (forked workers, one library mapped by two renderers), PSS once."""
+    tree = _tree(root)
+    return sum(rss for _, rss in tree), sum(_pss_kb(pid) for pid, _ in tree)
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) -> Measure:
@@ -182,7 +184,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) ->
         def sample() -> None:
             nonlocal peak, peak_pss
             while not done.wait(0.02):
-                rss, pss = _tree_memory_kb(process.pid)
+                rss, pss = tree_memory_kb(process.pid)
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -232,6 +234,10 @@ def gatekeeper_findings(output: Path) -> int:
     return len(json.loads(output.read_text())["findings"])
 
 
+def gatekeeper_documents(output: Path) -> int:
+    return int(json.loads(output.read_text())["summary"]["documents"])
+
+
 def checkov_command() -> list[str]:
     checkov = CHECKOV_VENV / "bin" / "checkov"
     if not checkov.exists():
@@ -256,11 +262,36 @@ def checkov_version() -> str:
 _FAILED = re.compile(rb'"summary":\s*\{[^{}]*?"failed":\s*(\d+)')
 
 
+_RESOURCES = re.compile(rb'"summary":\s*\{[^{}]*?"resource_count":\s*(\d+)')
+
+
 def checkov_findings(output: Path) -> int:
     """Failed checks, summed over the reports; read from the summaries, not the whole JSON."""
-    with output.open("rb") as handle:
-        data = handle.read()
-    return sum(int(match.group(1)) for match in _FAILED.finditer(data))
+    return sum(int(match.group(1)) for match in _FAILED.finditer(output.read_bytes()))
+
+
+def checkov_documents(output: Path) -> int:
+    """Resources (Kubernetes objects, rendered ones included) Checkov judged."""
+    return sum(int(match.group(1)) for match in _RESOURCES.finditer(output.read_bytes()))
+
+
+def helm_binary() -> str | None:
+    """The helm Checkov's helm framework runs: one on PATH, else the pinned Helm release that
+    scripts/test_helm.py installs into this checkout's .venv/libexec."""
+    pinned = HERE.parent / ".venv" / "libexec" / "helm"
+    return shutil.which("helm") or (str(pinned) if os.access(pinned, os.X_OK) else None)
+
+
+def checkov_helm_env(helm: str, home: Path) -> dict[str, str]:
+    """Checkov's environment for `--framework helm`: helm first on PATH, no remote chart
+    repository (a chart whose dependencies must be downloaded is skipped), helm's own
+    cache and configuration in `home`."""
+    return {
+        **CHECKOV_ENV,
+        "PATH": os.pathsep.join([os.path.dirname(helm), os.environ.get("PATH", "")]),
+        "CHECKOV_HELM_ALLOWED_REMOTE_REPOS": "none",
+        **{f"HELM_{name}_HOME": str(home / name.lower()) for name in ("CACHE", "CONFIG", "DATA")},
+    }
 
 
 def lower_bound_findings(output: Path) -> int:
@@ -278,6 +309,8 @@ class Tool:
     runs: int
     env: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    documents: Callable[[Path], int] | None = None
+    fresh_copy: bool = False  # runs in a new copy of the target: the tool writes into it
 
 
 # More gatekeeper options for every run (`--gatekeeper-config`).
@@ -285,10 +318,16 @@ GATEKEEPER_OPTIONS: list[str] = []
 
 
 def tools_for(
-    target: str, framework: str, runs: int, checkov: bool, checkov_runs: int, jobs: int
+    target: str,
+    framework: str,
+    runs: int,
+    checkov: bool,
+    checkov_runs: int,
+    jobs: int,
+    workdir: Path | None = None,
 ) -> list[Tool]:
     """What runs on one target: gatekeeper, the parse bound (YAML targets), and Checkov with
-    the framework of the target (`helm` only when the helm binary exists: Checkov needs it)."""
+    the framework of the target (`helm` only when a helm binary exists: Checkov needs it)."""
     gk_jobs = ["--jobs", str(jobs)] if jobs else []
     gk_jobs += GATEKEEPER_OPTIONS
     tools = [
@@ -297,6 +336,7 @@ def tools_for(
             [*gatekeeper_command(), "scan", target, "--format", "json", *gk_jobs],
             gatekeeper_findings,
             runs,
+            documents=gatekeeper_documents,
         )
     ]
     if framework == "kubernetes":
@@ -309,11 +349,40 @@ def tools_for(
                 note="documents parsed (no findings)",
             )
         )
-    if checkov and (framework != "helm" or shutil.which("helm")):
-        command = [*checkov_command(), "-d", target, "--framework", framework]
-        command += ["--quiet", "-o", "json", "--skip-download"]
-        tools.append(Tool("checkov", command, checkov_findings, checkov_runs, CHECKOV_ENV))
+    if not checkov:
+        return tools
+    command = [*checkov_command(), "-d", target, "--framework", framework]
+    command += ["--quiet", "-o", "json", "--skip-download"]
+    env, note = CHECKOV_ENV, ""
+    if framework == "helm":
+        helm = helm_binary()
+        if helm is None:
+            print(
+                "  checkov --framework helm not run: no helm on PATH nor in .venv/libexec"
+                " (python scripts/test_helm.py .venv)",
+                file=sys.stderr,
+            )
+            return tools
+        env = checkov_helm_env(helm, (workdir or Path(tempfile.gettempdir())) / "helm-home")
+        note = f"helm {_helm_version(helm)}; no remote chart repositories"
+    tools.append(
+        Tool(
+            "checkov",
+            command,
+            checkov_findings,
+            checkov_runs,
+            env,
+            note,
+            documents=checkov_documents,
+            fresh_copy=framework == "helm",
+        )
+    )
     return tools
+
+
+def _helm_version(helm: str) -> str:
+    out = subprocess.run([helm, "version", "--short"], capture_output=True, text=True, check=False)
+    return out.stdout.strip()
 
 
 def run_paired(target: str, tools: list[Tool], cwd: Path, workdir: Path) -> list[Result]:
@@ -325,17 +394,27 @@ def run_paired(target: str, tools: list[Tool], cwd: Path, workdir: Path) -> list
             if index >= tool.runs:
                 continue
             output = workdir / f"{tool.name}-{index}.out"
-            measured = measure(tool.command, cwd, tool.env, output)
+            here = _fresh_copy(cwd / target, workdir / "copy") if tool.fresh_copy else cwd
+            measured = measure(tool.command, here, tool.env, output)
             result.runs.append(measured)
             result.findings = tool.count(output)
+            result.documents = tool.documents(output) if tool.documents else None
             output.unlink()
             print(
                 f"  {tool.name:<12} {target:<11} run {index + 1}: {measured.wall:7.2f} s wall"
                 f" {measured.cpu:7.2f} s CPU {measured.max_rss_mb:7.1f} MB"
-                f" (tree {measured.tree_rss_mb:.1f} MB)",
+                f" (tree {measured.tree_rss_mb:.1f} MB, PSS {measured.tree_pss_mb:.1f} MB)"
+                f" {result.findings} findings, {result.documents} documents",
                 file=sys.stderr,
             )
     return results
+
+
+def _fresh_copy(target: Path, parent: Path) -> Path:
+    """A new copy of `target` under `parent` (an earlier one removed); returns `parent`."""
+    shutil.rmtree(parent, ignore_errors=True)
+    shutil.copytree(target, parent / target.name, symlinks=True)
+    return parent
 
 
 # Targets of each corpus, with the Checkov framework that reads them.
@@ -399,7 +478,7 @@ def benchmark(
         for target, framework, count in plan:
             real_corpus.make_repository(corpus / target)
             checkov_here = with_checkov and bool(framework)
-            tools = tools_for(target, framework, count, checkov_here, checkov_runs, jobs)
+            tools = tools_for(target, framework, count, checkov_here, checkov_runs, jobs, Path(tmp))
             results.extend(run_paired(target, tools, corpus, Path(tmp)))
             if progress is not None:
                 progress(report())
@@ -445,14 +524,15 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
                 "cpu": round(statistics.median(g.cpu / max(p.cpu, 0.01) for g, p in pairs), 3),
                 "max_rss": round(gk.max_rss_mb / peer.max_rss_mb, 3),
                 "tree_rss": round(gk.tree_rss_mb / peer.tree_rss_mb, 3),
+                "tree_pss": round(gk.tree_pss_mb / max(peer.tree_pss_mb, 0.1), 3),
             }
     return out
 
 
 def memory_by_size(results: list[Result]) -> dict[str, dict[str, float]]:
     """gatekeeper's median peak memory on k8s and its scaled copies: the process tree's PSS
-    (what it holds: the goal's measure), its RSS (shared pages once per process) and the
-    largest process."""
+    (what it holds: the goal's measure), its RSS (shared pages once per process), the
+    largest process, and the CPU and findings at that size."""
     out = {}
     for result in results:
         if result.tool != "gatekeeper":
@@ -482,6 +562,40 @@ MEMORY_ROWS = (
 )
 
 
+def _size_cell(measured: Any, key: str) -> str:
+    """One cell of the size table; results files before PSS held the tree RSS alone."""
+    if isinstance(measured, (int, float)):
+        measured = {"tree_rss_mb": measured}
+    value = measured.get(key)
+    return "" if value is None else f"{value:,.0f}"
+
+
+def merged(earlier: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """`report`'s targets replace those of an `earlier` results file; the others are kept.
+    Every result carries the command, machine and Checkov runs of the run that measured it."""
+    run = {key: report[key] for key in ("command", "machine", "checkov_runs", "checkov_version")}
+    targets = {result["target"] for result in report["results"]}
+    kept = [
+        {"measured_by": {key: earlier.get(key) for key in run}, **result}
+        if "measured_by" not in result
+        else result
+        for result in earlier.get("results", [])
+        if result["target"] not in targets
+    ]
+    fresh = [{"measured_by": run, **result} for result in report["results"]]
+    ratios = {
+        name: ratio
+        for name, ratio in earlier.get("ratios", {}).items()
+        if name.split(":", 1)[0] not in targets
+    }
+    return {
+        **report,
+        "results": kept + fresh,
+        "ratios": {**ratios, **report["ratios"]},
+        "memory_by_size": {**earlier.get("memory_by_size", {}), **report["memory_by_size"]},
+    }
+
+
 def _memory_gb() -> float:
     try:
         with open("/proc/meminfo") as handle:
@@ -493,35 +607,38 @@ def _memory_gb() -> float:
 
 def table(report: dict[str, Any]) -> str:
     lines = [
-        "| target | tool | wall (s) | CPU (s) | peak RSS (MB) | tree RSS (MB) | findings |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| target | tool | wall (s) | CPU (s) | peak RSS (MB) | tree RSS (MB) | tree PSS (MB)"
+        " | findings | documents |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in report["results"]:
         findings = result["findings"]
         if result["tool"] == "lower-bound":
             findings = f"({findings} docs)"
+        documents = "" if result.get("documents") is None else result["documents"]
         lines.append(
             f"| {result['target']} | {result['tool']} | {result['median_wall_s']:.2f} "
             f"| {result['median_cpu_s']:.2f} | {result['median_max_rss_mb']:.0f} "
-            f"| {result['median_tree_rss_mb']:.0f} | {findings} |"
+            f"| {result['median_tree_rss_mb']:.0f} | {result.get('median_tree_pss_mb', 0):.0f} "
+            f"| {findings} | {documents} |"
         )
     lines += [
         "",
-        "| ratio (median of paired runs) | wall | CPU | peak RSS | tree RSS |",
-        "|---|---:|---:|---:|---:|",
+        "| ratio (median of paired runs) | wall | CPU | peak RSS | tree RSS | tree PSS |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, ratio in report["ratios"].items():
         lines.append(
             f"| {name} | {ratio['wall']:.2f} | {ratio['cpu']:.2f} | {ratio['max_rss']:.3f} "
-            f"| {ratio['tree_rss']:.3f} |"
+            f"| {ratio['tree_rss']:.3f} | {ratio.get('tree_pss', 0):.3f} |"
         )
     if report.get("memory_by_size"):
         sizes = report["memory_by_size"]
         lines += ["", "| copies of k8s | " + " | ".join(sizes) + " |"]
         lines += ["|---|" + "---:|" * len(sizes)]
         for key, label in MEMORY_ROWS:
-            row = [f"{size[key]:,.0f}" for size in sizes.values()]
-            lines.append(f"| {label} | " + " | ".join(row) + " |")
+            cells = [_size_cell(measured, key) for measured in sizes.values()]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -551,6 +668,11 @@ def main() -> None:
         "--gatekeeper-config",
         type=Path,
         help="gatekeeper -c FILE (e.g. `sources: {kustomize: {enabled: false}}`)",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other targets of an existing results file (each result says its run)",
     )
     args = parser.parse_args()
     if args.gatekeeper_config:
@@ -583,9 +705,13 @@ def main() -> None:
     real = json.loads((corpus / "corpus.json").read_text()).get("kind") == "real"
     output = args.json or HERE / ("results-real.json" if real else "results.json")
 
+    earlier = json.loads(output.read_text()) if args.merge and output.exists() else None
+
     def save(report: dict[str, Any]) -> None:
         report["checkov_runs"] = checkov_runs
         report["command"] = " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])
+        if earlier is not None:
+            report = merged(earlier, report)
         output.write_text(json.dumps(report, indent=2) + "\n")
 
     report = benchmark(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import inventory as inventory_mod
 from gatekeeper import kubeschema, problems, sources
-from gatekeeper.contents import Contents
+from gatekeeper.contents import Contents, names_of
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
@@ -184,6 +184,9 @@ def _scan(
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
         _engine, _context, _pairs = engine, context, pairs
+        from gatekeeper.sources import helm
+
+        helm.share_renderer(names_of(pairs), context)  # one for all the workers
         chunks = [(i, i + CHUNK_FILES) for i in range(0, len(pairs), CHUNK_FILES)]
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:

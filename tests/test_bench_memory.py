@@ -33,7 +33,7 @@ def test_tree_pss_counts_pages_a_forked_child_shares_once() -> None:
     try:
         assert process.stdout is not None and process.stdout.readline() == "ready\n"
         time.sleep(0.2)
-        rss, pss = run._tree_memory_kb(process.pid)
+        rss, pss = run.tree_memory_kb(process.pid)
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the fork too
         process.wait()

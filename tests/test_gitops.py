@@ -354,3 +354,44 @@ data:
         ("charts/web/charts/cache/templates/pod.yaml", 10, "releases/web.yaml:15"),
         ("charts/web/templates/deployment.yaml", 25, "releases/values.yaml:8"),
     ]
+
+
+def test_flux_sources_are_found_however_their_kind_is_spelled() -> None:
+    """Files are searched for a kind's name before they are parsed (only files that can
+    declare a GitRepository are); a kind spelled with escapes or a joined line, or a file in
+    UTF-16, is still found, and an object of another kind with the same name is not one."""
+    fleet = FLUX_SYNC.replace("flux-system, namespace", "fleet, namespace")
+    release = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: fleet}
+  values:
+    cache:
+      privileged: true
+"""
+    charts = {k: v for k, v in files().items() if k.startswith("charts/")}
+    url = ["git@github.com:acme/fleet.git"]
+    spellings = [
+        fleet.replace("kind: GitRepository", 'kind: "Git\\u0052epository"').encode(),
+        fleet.replace("kind: GitRepository", 'kind: "Git\\x52epository"').encode(),
+        fleet.replace("kind: GitRepository", 'kind: "Git\\\n    Repository"').encode(),
+        fleet.replace("kind: GitRepository", 'kind: "Git\\\r\n\tRepository"').encode(),
+        fleet.replace("kind: GitRepository", 'kind: "Git\\\rRepository"').encode(),
+        fleet.replace("kind: GitRepository", 'kind: "Git\\\u2028Repository"').encode(),
+        fleet.encode("utf-16"),
+        fleet.replace("kind: GitRepository", "kind: &k GitRepository")
+        .replace("metadata:", "other: *k\nmetadata:")
+        .encode(),
+    ]
+    for spelled in spellings:
+        tree = {**charts, "clusters/fleet.yaml": spelled, "releases/web.yaml": release.encode()}
+        assert scan_tree(tree, "releases/web.yaml", url), spelled
+    named_alike = fleet.replace("kind: GitRepository", "kind: OCIRepository")
+    tree = {**charts, "clusters/fleet.yaml": named_alike.encode()}
+    tree["releases/web.yaml"] = release.encode()
+    assert scan_tree(tree, "releases/web.yaml", url) == []

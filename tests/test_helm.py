@@ -571,6 +571,8 @@ pairs = [(f"c{n}/{name}", data) for n in (0, 1) for name, data in chart]
 pairs = pairs[: len(chart)] + [(f"x{i}.txt", b"") for i in range(40)] + pairs[len(chart) :]
 result = scan(pairs, Engine([]), 2, LoadContext(tree=MemoryTree.of(pairs)))
 assert result.documents == 8, result.documents
+from gatekeeper.sources import helm_engine
+helm_engine._stop_worker()  # this process's own (shared with the workers): stopped at exit
 try:
     print("left behind:", os.waitpid(-1, os.WNOHANG))
 except ChildProcessError:
@@ -594,3 +596,125 @@ def test_forked_workers_wait_for_their_renderers(tmp_path: Path) -> None:
         timeout=300,
     )
     assert run.stdout.strip() == "none left", run.stdout + run.stderr
+
+
+def test_output_limit_counts_the_rendered_text_not_its_json() -> None:
+    """The renderer passes Helm's JSON on when it is short enough; a longer one is counted: a
+    template of 3 MiB of `<` (6 bytes each in Helm's JSON) is within the 16 MiB limit, 17 MiB of
+    text is not, and neither stops the next chart."""
+    from gatekeeper.sources import helm_engine
+
+    chart = b"apiVersion: v2\nname: c\nversion: 0.1.0\n"
+    configmap = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    files = {
+        "escaped/Chart.yaml": chart,
+        "escaped/templates/cm.yaml": configmap + b'# {{ repeat 3145728 "<" }}\n',
+        "long/Chart.yaml": chart,
+        "long/templates/cm.yaml": configmap + b'# {{ repeat 17825792 "x" }}\n',
+        "next/Chart.yaml": chart,
+        "next/templates/cm.yaml": configmap,
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    loaded = {
+        name: helm.load(f"{name}/Chart.yaml", files[f"{name}/Chart.yaml"], context)
+        for name in ("escaped", "long", "next")
+    }
+    assert [d.name for d in loaded["escaped"].documents] == ["c"]
+    assert loaded["escaped"].problems == []
+    (problem,) = loaded["long"].problems
+    assert loaded["long"].documents == []
+    limit = helm_engine.MAX_OUTPUT_BYTES // 2**20
+    assert f"bytes, over the {limit} MiB limit; not checked" in problem.message
+    assert (problem.file, problem.line) == ("long/Chart.yaml", 1)
+    assert [d.name for d in loaded["next"].documents] == ["c"]
+
+
+def _charts_for_workers(names: list[str], hostile: str = "") -> dict[str, bytes]:
+    """Charts of 16 templates each (a scan chunk), so forked workers render them."""
+    files = {}
+    for name in names:
+        files[f"{name}/Chart.yaml"] = f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n".encode()
+        for index in range(15):
+            files[f"{name}/templates/cm{index:02}.yaml"] = (
+                f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}-{index}}}\n".encode()
+            )
+    if hostile:  # a template that never ends
+        files[f"{hostile}/templates/cm00.yaml"] = (
+            b"{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n"
+        )
+    return files
+
+
+def _scan_counting_renderers(
+    files: dict[str, bytes], tmp_path: Path, options: dict[str, Any] | None = None
+) -> tuple[list[Any], int]:
+    """A scan with two forked workers; the findings, and how many renderers were started
+    (counted by every process, the workers included, in a file)."""
+    import pytest
+
+    from gatekeeper.sources import helm_engine
+
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=MemoryTree(files), options={"helm": options or {}})
+    starts = tmp_path / "starts"
+    starts.touch()
+    original = helm_engine._Worker.__init__
+
+    def counted(self: Any, memory_mib: int) -> None:
+        with starts.open("a") as handle:
+            handle.write("x")
+        original(self, memory_mib)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(helm_engine._Worker, "__init__", counted)
+        patch.setattr(helm_engine._Worker, "current", None)
+        findings = scan(sorted(files.items()), engine, 2, context).findings
+        helm_engine._stop_worker()
+    return findings, len(starts.read_text())
+
+
+def test_forked_workers_share_one_renderer(tmp_path: Path) -> None:
+    names = ["a", "b", "c", "d"]
+    findings, starts = _scan_counting_renderers(_charts_for_workers(names), tmp_path)
+    assert [f for f in findings if f.policy_id.startswith("GK-")] == []
+    assert starts == 1
+
+
+def test_a_chart_that_stops_the_shared_renderer_does_not_stop_the_others(tmp_path: Path) -> None:
+    """The hostile chart's finding says so; every worker goes on with its own renderer and
+    every other chart is rendered and judged (here: its ConfigMaps have no name clash)."""
+    names = ["a", "b", "c", "d", "e"]
+    files = _charts_for_workers(names, hostile="b")
+    files["e/templates/pod.yaml"] = (
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        b"spec: {containers: [{name: a, image: a, securityContext: {privileged: true}}]}\n"
+    )
+    findings, starts = _scan_counting_renderers(files, tmp_path, {"renderTimeoutSeconds": 2})
+    problems = [(f.file, f.message) for f in findings if f.policy_id.startswith("GK-")]
+    assert problems == [
+        ("b/Chart.yaml", "helm: render exceeded 2 s (renderTimeoutSeconds); not checked")
+    ]
+    assert [f.file for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED"] == [
+        "e/templates/pod.yaml"
+    ]
+    assert 2 <= starts <= 3  # the shared one, then one per worker that rendered after it
+
+
+def test_chart_copies_go_to_memory_backed_scratch_space_unless_tmpdir_says_otherwise(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    import os
+
+    import pytest
+
+    from gatekeeper.sources import programs
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert programs.scratch_parent() is None
+    monkeypatch.delenv("TMPDIR")
+    if not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no writable /dev/shm here")
+    monkeypatch.setattr(programs, "_SCRATCH_FREE_BYTES", 0)
+    assert programs.scratch_parent() == "/dev/shm"
+    monkeypatch.setattr(programs, "_SCRATCH_FREE_BYTES", 2**62)  # too small: the default
+    assert programs.scratch_parent() is None

@@ -26,7 +26,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
 BOOTSTRAP_SOURCE = "flux-system"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
-# (tree, kind) -> name -> (file, document): the few kinds a deployer refers to by name.
+# Per tree, per kind: objects by name (GitRepositories, ConfigMaps), found once per kind.
 _INDEX: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, list[tuple[str, YamlDocument]]]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -42,37 +42,39 @@ def is_flux_deployer(obj: Any) -> bool:
 
 
 def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]:
-    """Objects of a kind and name anywhere in the repository (GitRepositories, ConfigMaps),
-    read once per tree and kind. Only files that name the kind are parsed, and only objects
-    of the kind are kept: a repository's other documents (CRDs of megabytes) are not held."""
+    """Objects of a kind and name anywhere in the repository, found once per tree and kind:
+    a GitRepository is looked up for every deployer, a ConfigMap (far more files name one)
+    only for a HelmRelease's valuesFrom."""
     by_kind = _INDEX.setdefault(tree, {})
-    index = by_kind.get(kind)
-    if index is None:
-        index = by_kind[kind] = {}
-        for file in tree.list_dir("."):
-            if not file.endswith((".yaml", ".yml")):
-                continue
-            try:
-                data = tree.read(file)
-            except OSError:
-                continue
-            if kind.encode() not in data:
-                continue
-            try:
-                entries = list(load_all(file, decode(data)))
-            except UnicodeDecodeError:
-                continue
-            for entry in entries:
-                if (
-                    isinstance(entry, YamlDocument)
-                    and isinstance(entry.obj, dict)
-                    and str(entry.obj.get("kind")) == kind
-                ):
-                    metadata = entry.obj.get("metadata")
-                    found = metadata.get("name") if isinstance(metadata, dict) else None
-                    if isinstance(found, str):
-                        index.setdefault(found, []).append((file, entry))
-    return index.get(name, [])
+    if kind not in by_kind:
+        by_kind[kind] = _index(tree, kind)
+    return by_kind[kind].get(name, [])
+
+
+def _index(tree: Tree, kind: str) -> dict[str, list[tuple[str, YamlDocument]]]:
+    from gatekeeper.sources.kubernetes import may_spell
+
+    index: dict[str, list[tuple[str, YamlDocument]]] = {}
+    for file in tree.list_dir("."):
+        if not file.endswith((".yaml", ".yml")):
+            continue
+        try:
+            data = tree.read(file)
+        except OSError:
+            continue
+        if not may_spell(data, [kind.encode()]):
+            continue
+        try:
+            entries = list(load_all(file, decode(data)))
+        except UnicodeDecodeError:
+            continue
+        for entry in entries:
+            if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+                metadata = entry.obj.get("metadata")
+                found = metadata.get("name") if isinstance(metadata, dict) else None
+                if isinstance(found, str) and entry.obj.get("kind") == kind:
+                    index.setdefault(found, []).append((file, entry))
+    return index
 
 
 def _source_is_local(ref: Any, tree: Tree, repo_urls: list[str]) -> bool:

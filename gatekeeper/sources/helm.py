@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_cli, helm_engine
+from gatekeeper.sources import LoadContext, helm_cli, helm_engine, programs
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -163,6 +163,16 @@ def is_subchart(chart_dir: str, tree: Tree) -> bool:
     return posixpath.basename(parent) == "charts" and in_chart(parent, tree)
 
 
+def share_renderer(paths: Iterable[str], context: LoadContext) -> None:
+    """Before a scan forks its workers: when a chart is among `paths`, start the renderer here
+    for all of them to share (one Helm library in memory, one start-up; helm_engine.share).
+    A helm on PATH (helm_cli) runs once per chart: nothing to share."""
+    if helm_engine.available() and any(
+        detect(path) and not is_subchart(posixpath.dirname(path), context.tree) for path in paths
+    ):
+        helm_engine.share(helm_engine.limits(context.options_for(NAME)))
+
+
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     chart_dir = posixpath.dirname(path)
     if is_subchart(chart_dir, context.tree):
@@ -213,7 +223,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         jobs.append({"values": values, "options": options})
     dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
     subcharts = {d.key: d.local or d.vendored for d in dependencies}
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="gatekeeper-helm-", dir=programs.scratch_parent()
+    ) as tmp:
         root = FsPath(tmp, "chart")
         texts = _copy_chart(tree, chart_dir, path, data, root)
         for dependency in dependencies:

@@ -48,7 +48,8 @@ def find() -> str | None:
 
 def render(helm: str, root: str, jobs: list[dict[str, Any]], limit: Limits) -> ChartResult:
     """Render the chart directory `root` once per job, as helm_engine.render does."""
-    with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-cli-") as home:
+    scratch = programs.scratch_parent()
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-cli-", dir=scratch) as home:
         dropped: list[str] = []
         renderings = []
         for index, job in enumerate(jobs):

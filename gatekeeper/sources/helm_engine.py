@@ -5,22 +5,32 @@ memory (`{{ range until 100000000 }}`). Every render runs in one long-lived chil
 per scanning process (`python -m gatekeeper.sources.helm_engine --serve`, one JSON line per
 request and per answer) whose address space is capped with RLIMIT_AS; the parent waits at most
 the wall-time limit for each chart, then kills the child and starts a fresh one for the next
-chart. One child per process also keeps the Go runtime (which does not survive fork()) out
-of forked scan workers: each worker starts its own.
+chart. The Go runtime (which does not survive fork()) stays out of the scanning processes.
+
+A scan that forks workers starts the child first and shares it (`share`): the workers take
+turns on its pipes under one lock, so a scan holds one Helm library in memory and pays one
+start-up, not one per worker. When a render kills or crashes the shared child, that chart's
+finding says so as before and every worker goes on with a child of its own.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import Synchronized
+    from multiprocessing.synchronize import Lock
 
 # The directory that holds the gatekeeper package (site-packages, or a source checkout).
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -86,25 +96,56 @@ def available() -> bool:
 def render(root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS) -> ChartResult:
     """Render the chart directory `root` once per job ({"values": ..., "options": ...})."""
     worker = _Worker.get(limit.memory_mib)
+    payload = {"root": root, "jobs": jobs}
     try:
-        return worker.request({"root": root, "jobs": jobs}, limit.seconds)
+        try:
+            return worker.request(payload, limit.seconds)
+        except _Gone:  # the shared child was stopped by another worker's chart: start ours
+            worker.stop()
+            worker = _Worker.get(limit.memory_mib)
+            return worker.request(payload, limit.seconds)
     except _Failed as failure:
         worker.stop()
         return ChartResult(load_error=str(failure), failed=True)
+
+
+def share(limit: Limits = DEFAULT_LIMITS) -> None:
+    """Before forking workers that render: start this process's child (unless it has one) and
+    let the workers share it rather than start one each."""
+    import multiprocessing
+
+    worker = _Worker.get(limit.memory_mib)
+    if worker.shared is None:
+        context = multiprocessing.get_context("fork")
+        worker.shared = _Shared(context.Lock(), context.Value("i", _STARTING))
 
 
 class _Failed(Exception):
     pass
 
 
+class _Gone(Exception):
+    """The shared child was stopped before this request: nothing was sent to it."""
+
+
+# The shared child's state, seen by every process that holds it.
+_STARTING, _READY, _GONE = 0, 1, 2
+
+
+class _Shared(NamedTuple):
+    lock: Lock  # held for a whole request and answer
+    state: Synchronized[int]
+
+
 class _Worker:
-    """The child interpreter that renders for this process."""
+    """The child interpreter that renders for this process (and its forked workers, shared)."""
 
     current: _Worker | None = None
 
     def __init__(self, memory_mib: int) -> None:
         self.memory_mib = memory_mib
         self.owner = os.getpid()
+        self.shared: _Shared | None = None
         # The child's stderr (a Go panic can be long): read back only when it dies.
         self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         # -I (isolated): no current directory on sys.path, no PYTHON* variables. The scan runs
@@ -135,24 +176,46 @@ class _Worker:
     @classmethod
     def get(cls, memory_mib: int) -> _Worker:
         worker = cls.current
-        if (
-            worker is None
-            or worker.owner != os.getpid()  # inherited through fork: not ours to talk to
-            or worker.memory_mib != memory_mib
-            or worker.proc.poll() is not None
-        ):
-            if worker is not None and worker.owner == os.getpid():
+        if worker is not None and worker.owner != os.getpid():
+            # Inherited through fork: ours to use only when its owner shares it.
+            if worker.shared is not None and worker.memory_mib == memory_mib:
+                return worker
+            worker = None
+        if worker is None or worker.memory_mib != memory_mib or worker.gone():
+            if worker is not None:
                 worker.stop()
             worker = cls.current = _Worker(memory_mib)
             _stop_at_exit()
         return worker
 
+    def gone(self) -> bool:
+        """Has the child ended, or been stopped by a worker it was shared with?"""
+        stopped = self.shared is not None and self.shared.state.value == _GONE
+        return stopped or self.proc.poll() is not None
+
     def request(self, payload: dict[str, Any], seconds: float) -> ChartResult:
+        if self.shared is None:
+            return self._exchange(payload, seconds)
+        with self.shared.lock:
+            if self.shared.state.value == _GONE:
+                raise _Gone
+            try:
+                return self._exchange(payload, seconds)
+            except _Failed:
+                self.shared.state.value = _GONE  # this chart stopped it: no one else writes
+                raise
+
+    def _ready(self) -> bool:
+        return self.ready or (self.shared is not None and self.shared.state.value == _READY)
+
+    def _exchange(self, payload: dict[str, Any], seconds: float) -> ChartResult:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        if not self.ready:  # the limit is for rendering, not for starting up (a busy CI box)
+        if not self._ready():  # the limit is for rendering, not for starting up (a busy CI box)
             if self._read_line(max(seconds, STARTUP_SECONDS)) != b"ready":
                 raise _Failed("the Helm renderer did not start")
             self.ready = True
+            if self.shared is not None:
+                self.shared.state.value = _READY
         try:
             self.proc.stdin.write(json.dumps(payload).encode("utf-8") + b"\n")
             self.proc.stdin.flush()
@@ -173,19 +236,23 @@ class _Worker:
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + seconds
-        while b"\n" not in self.buffer:
+        chunks = [self.buffer]
+        while b"\n" not in chunks[-1]:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
+                self.buffer = b"".join(chunks)
                 raise _Failed(f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked")
             chunk = os.read(fd, 1 << 20)
             if not chunk:
+                self.buffer = b"".join(chunks)
                 raise _Failed(self._died())
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
+            chunks.append(chunk)
+        line, _, self.buffer = b"".join(chunks).partition(b"\n")
         return line
 
     def _died(self) -> str:
-        self.proc.wait()
+        if self.owner == os.getpid():
+            self.proc.wait()
         self.stderr.seek(0)
         text = self.stderr.read().decode("utf-8", "replace")
         if any(marker in text.lower() for marker in _OUT_OF_MEMORY):
@@ -193,14 +260,22 @@ class _Worker:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         fatal = [line for line in lines if line.startswith(("fatal error:", "panic:"))]
         detail = (fatal or lines[-1:] or [""])[0][:300]
-        return f"the Helm renderer stopped (exit {self.proc.returncode}): {detail}".strip()
+        # A shared child's exit status is for its owner's wait() alone.
+        code = self.proc.returncode if self.owner == os.getpid() else "unknown"
+        return f"the Helm renderer stopped (exit {code}): {detail}".strip()
 
     def stop(self) -> None:
         if _Worker.current is self:
             _Worker.current = None
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        if self.owner == os.getpid():
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+        elif self.shared is not None and self.shared.state.value == _GONE:
+            # The owner's child, stopped by this process's chart (a limit): killed here, waited
+            # for by the owner (it cannot exit and be reaped before then: no pid is reused).
+            with contextlib.suppress(OSError):
+                os.kill(self.proc.pid, signal.SIGKILL)
         for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
             if stream is not None:
                 stream.close()
@@ -226,17 +301,17 @@ def _stop_at_exit() -> None:
         util.Finalize(None, _stop_worker, exitpriority=10)
 
 
-def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
-    """Render in this process: only the child does this."""
+def render_here(root: str, jobs: list[dict[str, Any]]) -> str:
+    """Render in this process (only the child does this): the answer, one line of JSON."""
     import helm_python
     from helm_python import _native
 
     try:
         chart = helm_python.Chart.load(root)
     except helm_python.HelmError as error:
-        return ChartResult(load_error=str(error))
+        return json.dumps({"load_error": str(error), "dependencies": [], "renderings": []})
     try:
-        dependencies = tuple(str(dep.get("name")) for dep in chart.dependencies)
+        dependencies = [str(dep.get("name")) for dep in chart.dependencies]
         renderings = []
         for job in jobs:
             try:
@@ -246,24 +321,33 @@ def render_here(root: str, jobs: list[dict[str, Any]]) -> ChartResult:
                     json.dumps(job["values"]),
                     json.dumps(job["options"]),
                 )
-                renderings.append(_bounded(json.loads(payload)))
+                renderings.append(_bounded(payload))
             except helm_python.HelmError as error:
-                renderings.append(Rendering(None, str(error)))
-        return ChartResult("", dependencies, tuple(renderings))
+                renderings.append(json.dumps(Rendering(None, str(error))._asdict()))
+        head = json.dumps({"load_error": "", "dependencies": dependencies})
+        return f'{head[:-1]}, "renderings": [{", ".join(renderings)}]}}'
     finally:
         chart.close()
 
 
-def _bounded(manifests: dict[str, str]) -> Rendering:
-    """A rendering over the output limit is an error, never passed on or silently cut."""
+def _bounded(payload: str) -> str:
+    """Helm's JSON of one rendering (template name -> text) as a Rendering in JSON. Within the
+    output limit it is passed on as Helm wrote it: it is most of the answer, and decoding and
+    encoding it again doubled the child's work and memory. Over the limit it is an error,
+    never passed on or silently cut."""
+    # A JSON text is at least as long as the strings it holds, and Helm's has no line breaks
+    # (they are escaped): one that is short enough needs no counting.
+    if len(payload) <= MAX_OUTPUT_BYTES and "\n" not in payload:
+        return f'{{"manifests": {payload}, "error": ""}}'
+    manifests = json.loads(payload)
     size = sum(len(text) for text in manifests.values())
     if size > MAX_OUTPUT_BYTES:
-        return Rendering(
-            None,
+        message = (
             f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
-            " not checked",
+            " not checked"
         )
-    return Rendering(manifests)
+        return json.dumps(Rendering(None, message)._asdict())
+    return json.dumps(Rendering(manifests)._asdict())
 
 
 def serve(memory_mib: int) -> int:
@@ -282,16 +366,11 @@ def serve(memory_mib: int) -> int:
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:
-            result = render_here(request["root"], request["jobs"])
+            answer = render_here(request["root"], request["jobs"])
         except MemoryError:
             sys.stderr.write("MemoryError\n")
             return 1
-        answer = {
-            "load_error": result.load_error,
-            "dependencies": list(result.dependencies),
-            "renderings": [r._asdict() for r in result.renderings],
-        }
-        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.write(answer + "\n")
         sys.stdout.flush()
     return 0
 

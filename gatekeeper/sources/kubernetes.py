@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import posixpath
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -61,12 +63,34 @@ def looks_like_objects(data: bytes) -> bool:
     r"""A cheap test on bytes: could a document of this file have `apiVersion` and `kind`?
 
     Not when neither word is there, unless escapes could spell them (`"api\u0056ersion"`)."""
+    return may_spell(data, [b"apiVersion"]) and may_spell(data, [b"kind"])
+
+
+def may_spell(data: bytes, words: Iterable[bytes]) -> bool:
+    r"""A cheap test on bytes: could a YAML or JSON scalar of this file be one of `words`?
+
+    Only when a word is there in UTF-8, or escapes could spell one: a letter escaped
+    (`"Git\u0052epository"`, `\x52`, `\U00000052`) or a line joined by a backslash at its
+    end (double-quoted YAML). Aliases and merge keys repeat text of the same file, folding
+    adds spaces, and a file in UTF-16 or UTF-32 is searched once decoded."""
     if data.startswith(_WIDE):
         try:
             data = decode(data).encode("utf-8")
         except UnicodeDecodeError:
             return True  # let the loader report it
-    return (b"apiVersion" in data and b"kind" in data) or b"\\" in data
+    if any(word in data for word in words) or _ESCAPED_CHARACTER.search(data):
+        return True
+    if b"\\" not in data or not _JOINED_LINE.search(data):
+        return False
+    joined = _JOINED_LINE.sub(b"", data)  # a block scalar's backslashes (scripts) join too
+    return any(word in joined for word in words)
+
+
+# Escapes that can produce a letter; and the double-quoted line continuation at any YAML
+# line break (LF, CR, in YAML 1.1 also NEL, LINE and PARAGRAPH SEPARATOR), which drops the
+# break and the next line's indentation.
+_ESCAPED_CHARACTER = re.compile(rb"\\[xuU]")
+_JOINED_LINE = re.compile(rb"\\(?:\r\n|[\n\r]|\xc2\x85|\xe2\x80[\xa8\xa9])[ \t]*")
 
 
 def rendered_elsewhere(path: str, context: LoadContext) -> bool:

@@ -37,6 +37,7 @@ from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.hcl import HclError, Parsed, Span, parse
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.terraform_bools import BOOL_ATTRIBUTES
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -257,7 +258,7 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
             name = labels[1] if len(labels) > 1 else ""
             kind = type_ if block.type == "resource" else f"data.{type_}"
             address = f"{kind}.{name}"
-        values = typed_literals(decode_policies(block.body))
+        values = typed_literals(decode_policies(block.body), kind)
         references = [
             (attribute, found)
             for attribute, value in values.items()
@@ -427,23 +428,31 @@ def _unresolved(resources: list[_Resource], known: set[str]) -> list[dict[str, s
 # --- normalisation -------------------------------------------------------------------------
 
 
-def typed_literals(values: dict[str, Any]) -> dict[str, Any]:
+def typed_literals(values: dict[str, Any], kind: str = "") -> dict[str, Any]:
     """ "true" and "false" written as strings, as booleans: Terraform converts them for a bool
     attribute, so `encrypted = "false"` is unencrypted and must not read as a passing string.
-    Not inside IAM-style policy documents, where JSON keeps "false" a string."""
+    "1" and "0" too, but only for the attributes known to be booleans for `kind`
+    (terraform_bools), since elsewhere they are numbers written as strings. Not inside
+    IAM-style policy documents, where JSON keeps "false" a string."""
+    return _typed_map(values, BOOL_ATTRIBUTES.get(kind, frozenset()))
+
+
+def _typed_map(values: dict[str, Any], bools: frozenset[str]) -> dict[str, Any]:
     return {
-        key: value if key.endswith(("policy", "policies")) else _typed(value)
+        key: value if key.endswith(("policy", "policies")) else _typed(value, key in bools, bools)
         for key, value in values.items()
     }
 
 
-def _typed(value: Any) -> Any:
+def _typed(value: Any, is_bool: bool, bools: frozenset[str]) -> Any:
     if value == "true" or value == "false":
         return value == "true"
+    if is_bool and (value == "1" or value == "0"):
+        return value == "1"
     if isinstance(value, dict):
-        return typed_literals(value)
+        return _typed_map(value, bools)
     if isinstance(value, list):
-        return [_typed(item) for item in value]
+        return [_typed(item, is_bool, bools) for item in value]
     return value
 
 

@@ -494,10 +494,10 @@ def _instantiate(
             type_ = block.labels[0] if block.labels else ""
             label = block.labels[1] if len(block.labels) > 1 else ""
             kind = type_ if block.type == "resource" else f"data.{type_}"
-            own = terraform.typed_literals(terraform.decode_policies(block.body))
+            own = terraform.typed_literals(terraform.decode_policies(block.body), kind)
             for instance in _instances(block.raw, scope):
                 evaluated = _body(block.raw, instance.scope, block.span)
-                values = terraform.typed_literals(terraform.decode_policies(evaluated.values))
+                values = terraform.typed_literals(terraform.decode_policies(evaluated.values), kind)
                 if values == own and not evaluated.origins:
                     continue  # nothing new: the module's own document judges it
                 references = [

@@ -1,0 +1,97 @@
+"""benchmarks/run.py's Helm comparison: what it reads from the tools' reports, the helm it gives
+Checkov, and how a run of some targets joins an earlier results file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from benchmarks import run
+
+# Checkov's JSON for one framework (a list when several ran), cut to what run.py reads.
+CHECKOV_REPORT = [
+    {
+        "check_type": "helm",
+        "results": {"failed_checks": [{"check_id": "CKV_K8S_1"}]},
+        "summary": {"passed": 50, "failed": 12, "skipped": 0, "resource_count": 30},
+    },
+    {
+        "check_type": "kubernetes",
+        "results": {"failed_checks": []},
+        "summary": {"passed": 4, "failed": 3, "skipped": 1, "resource_count": 5},
+    },
+]
+
+
+def test_checkov_findings_and_documents_come_from_every_summary(tmp_path: Path) -> None:
+    output = tmp_path / "checkov.json"
+    output.write_text(json.dumps(CHECKOV_REPORT, indent=2))
+    assert run.checkov_findings(output) == 15
+    assert run.checkov_documents(output) == 35
+
+
+def test_gatekeeper_documents_are_the_report_summary(tmp_path: Path) -> None:
+    output = tmp_path / "gatekeeper.json"
+    output.write_text(json.dumps({"summary": {"documents": 275}, "findings": [{}, {}]}))
+    assert (run.gatekeeper_findings(output), run.gatekeeper_documents(output)) == (2, 275)
+
+
+def test_checkov_gets_helm_first_on_path_and_no_remote_chart_repository(tmp_path: Path) -> None:
+    env = run.checkov_helm_env("/opt/helm/bin/helm", tmp_path)
+    assert env["PATH"].split(os.pathsep)[0] == "/opt/helm/bin"
+    assert env["CHECKOV_HELM_ALLOWED_REMOTE_REPOS"] == "none"
+    assert env["HELM_CACHE_HOME"] == str(tmp_path / "cache")
+    assert env["BC_SKIP_MAPPING"] == "TRUE"
+
+
+def test_checkov_runs_on_a_fresh_copy_of_the_charts(tmp_path: Path) -> None:
+    """It writes Chart.lock and charts/ into the charts it vendors dependencies for: every run
+    starts from the corpus as it is, and the corpus is left alone."""
+    corpus = tmp_path / "corpus"
+    (corpus / "charts" / "c").mkdir(parents=True)
+    (corpus / "charts" / "c" / "Chart.yaml").write_text("name: c\n")
+    work = tmp_path / "work"
+    first = run._fresh_copy(corpus / "charts", work)
+    (first / "charts" / "c" / "Chart.lock").write_text("written by the tool\n")
+    second = run._fresh_copy(corpus / "charts", work)
+    assert sorted(p.name for p in (second / "charts" / "c").iterdir()) == ["Chart.yaml"]
+    assert sorted(p.name for p in (corpus / "charts" / "c").iterdir()) == ["Chart.yaml"]
+
+
+def test_a_merged_run_replaces_its_targets_and_keeps_the_others() -> None:
+    def result(tool: str, target: str, cpu: float) -> dict[str, object]:
+        return {"tool": tool, "target": target, "median_cpu_s": cpu}
+
+    earlier = {
+        "command": "python benchmarks/run.py",
+        "machine": {"cpus": 2},
+        "checkov_runs": 1,
+        "checkov_version": "3.3.30",
+        "results": [result("gatekeeper", "k8s", 48.1), result("gatekeeper", "charts", 9.0)],
+        "ratios": {"k8s: gatekeeper/checkov": {"cpu": 0.75}, "charts: gatekeeper/x": {}},
+        "memory_by_size": {"1x": 1101.5},
+    }
+    report = {
+        "command": "python benchmarks/run.py --targets charts --merge",
+        "machine": {"cpus": 2, "load_average_at_start": [3.0]},
+        "checkov_runs": 3,
+        "checkov_version": "3.3.30",
+        "results": [result("gatekeeper", "charts", 2.4), result("checkov", "charts", 16.3)],
+        "ratios": {"charts: gatekeeper/checkov": {"cpu": 0.15}},
+        "memory_by_size": {},
+    }
+    out = run.merged(earlier, report)
+    assert [(r["tool"], r["target"], r["median_cpu_s"]) for r in out["results"]] == [
+        ("gatekeeper", "k8s", 48.1),
+        ("gatekeeper", "charts", 2.4),
+        ("checkov", "charts", 16.3),
+    ]
+    assert out["results"][0]["measured_by"]["command"] == "python benchmarks/run.py"
+    assert out["results"][1]["measured_by"]["checkov_runs"] == 3
+    assert out["ratios"] == {
+        "k8s: gatekeeper/checkov": {"cpu": 0.75},
+        "charts: gatekeeper/checkov": {"cpu": 0.15},
+    }
+    assert out["memory_by_size"] == {"1x": 1101.5}
+    assert run.merged(out, report)["results"] == out["results"]  # merging again changes nothing
