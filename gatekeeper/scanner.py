@@ -7,6 +7,8 @@ parent and inherited, so workers never recompile policies.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gc
 import multiprocessing
 import os
@@ -121,7 +123,29 @@ def _scan_chunk(bounds: tuple[int, int]) -> ScanResult:
     result = ScanResult()
     for path, data in _pairs[bounds[0] : bounds[1]]:
         result.merge(scan_one(path, data, _engine, adapters, _context))
+    _give_back_freed_memory()
     return result
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where there is one."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+def _give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system after a worker's chunk.
+
+    A large file's parse (libyaml, CEL's C++ values) leaves freed memory between live blocks
+    that glibc keeps: a worker's resident size grew with the number of files it had seen (157
+    MB at 8 copies of the k8s corpus, 99 MB at one); trimmed it stays about flat (124 MB)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def scan(

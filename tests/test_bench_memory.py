@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -40,3 +41,15 @@ def test_tree_pss_counts_pages_a_forked_child_shares_once() -> None:
     shared = 64 * 1024
     assert rss >= 2 * shared  # each process's RSS counts the 64 MiB
     assert shared <= pss < 1.5 * shared  # PSS counts them once
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc_trim")
+def test_pool_workers_can_give_freed_memory_back() -> None:
+    """Workers trim the C heap after each chunk (scanner._give_back_freed_memory): on glibc
+    the call is found, so a worker's memory does not grow with the repository."""
+    from gatekeeper import scanner
+
+    trim = scanner._malloc_trim()
+    assert trim is not None
+    assert trim(0) in (0, 1)
+    scanner._give_back_freed_memory()
