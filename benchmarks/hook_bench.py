@@ -26,6 +26,17 @@ import time
 from pathlib import Path
 
 
+def import_path(source: str, temp: str) -> str:
+    """A PYTHONPATH that imports gatekeeper and its built-in library (the package
+    `gatekeeper_policies`, `policies/` in a checkout) from the checkout `source`: links in
+    a folder of `temp`, so an installed editable copy's library is not used instead."""
+    checkout = Path(source).resolve()
+    folder = Path(tempfile.mkdtemp(prefix="source-", dir=temp))
+    (folder / "gatekeeper").symlink_to(checkout / "gatekeeper")
+    (folder / "gatekeeper_policies").symlink_to(checkout / "policies")
+    return str(folder)
+
+
 def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (children included) of one run; exit 0 or 1 only."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -54,7 +65,7 @@ def main() -> None:
             samples: dict[str, list[tuple[float, float]]] = {source: [] for source in sources}
             envs = {}
             for index, source in enumerate(sources):
-                env = {**os.environ, "PYTHONPATH": str(Path(source).resolve())}
+                env = {**os.environ, "PYTHONPATH": import_path(source, temp)}
                 env["GATEKEEPER_CACHE_DIR"] = str(Path(temp, f"cache{index}"))
                 env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: byte code cached
                 envs[source] = env

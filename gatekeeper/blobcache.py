@@ -177,24 +177,37 @@ def inventory(
     paths: list[str],
     options: dict[str, dict[str, Any]],
     keep: Keep | None = None,
+    kinds: frozenset[str] | None = None,
 ) -> dict[str, list[InventoryEntry]]:
     """The objects the manifests at `paths` declare, parsed with the plain-YAML adapter (no
     rendering), from the cache where it knows the blob. With `keep(namespaces, kinds)`, files
-    whose objects it refuses are left out; cached or not, the answer is the same."""
+    whose objects it refuses are left out; with `kinds`, objects of other kinds are, and a
+    blob that cannot spell one of them (kubernetes.may_spell) is not parsed at all. Cached or
+    not, the answer is the same."""
     from gatekeeper import inventory as inventory_mod
     from gatekeeper.sources import LoadContext, kubernetes
     from gatekeeper.tree import MemoryTree
 
+    words = None if kinds is None else [kind.encode() for kind in sorted(kinds)]
+
+    def wanted(namespaces: list[str], kind_keys: list[str]) -> bool:
+        """A cached blob's rows are decoded only when they may hold something asked for."""
+        if kinds is not None and not any(k.rpartition(" ")[2] in kinds for k in kind_keys):
+            return False
+        return keep is None or keep(namespaces, kind_keys)
+
     cache = BlobCache()
     try:
         shas = sorted({tree.blobs[path].sha for path in paths})
-        known = cache.get_many(shas, keep)
+        known = cache.get_many(shas, wanted if kinds is not None or keep is not None else None)
         context = LoadContext(tree=MemoryTree({}), options=options)
         fresh: dict[str, Rows] = {}
         missing = {tree.blobs[p].sha: p for p in paths if tree.blobs[p].sha not in known}
         ids = list(missing)
         for start in range(0, len(ids), _READ_CHUNK):  # a chunk at a time: flat memory
             for sha, data in tree.reader.read_many(ids[start : start + _READ_CHUNK]).items():
+                if words is not None and not kubernetes.may_spell(data, words):
+                    continue  # none of the objects wanted; not cached (others want all)
                 loaded = kubernetes.load(missing[sha], data, context)
                 fresh[sha] = to_rows(inventory_mod.entry(document) for document in loaded.documents)
         cache.put_many(fresh)
@@ -205,6 +218,8 @@ def inventory(
     kept: dict[tuple[str, str], bool] = {}  # keep's answer per (namespace, kind)
     for path in paths:
         entries = from_rows(known.get(tree.blobs[path].sha) or [], path)
+        if kinds is not None:
+            entries = [e for e in entries if e.kind in kinds]
         if keep is not None:
             entries = [e for e in entries if _kept(keep, keys_of(e), kept)]
         if entries:
@@ -224,12 +239,15 @@ _DEPLOYERS = ("argoproj.io/", "kustomize.toolkit.fluxcd.io/", "helm.toolkit.flux
 
 
 def contents_inventory(
-    pairs: Iterable[tuple[str, bytes]], context: LoadContext
+    pairs: Iterable[tuple[str, bytes]],
+    context: LoadContext,
+    kinds: frozenset[str] | None = None,
 ) -> list[InventoryEntry]:
     """The objects of plain Kubernetes files given with their content (a work tree's files),
     from the cache where it knows the content (by content_id). A file that holds an Application or
     Flux deployer is loaded in full in `context` (what it deploys from the tree counts too,
-    and is never cached)."""
+    and is never cached). With `kinds`, only objects of those kinds (a file that can spell
+    neither one of them nor a deployer's kind, kubernetes.may_spell, holds none)."""
     from gatekeeper.sources import LoadContext as Context
     from gatekeeper.tree import MemoryTree
 
@@ -246,7 +264,7 @@ def contents_inventory(
         entries.extend(_batch_inventory(batch, cache, alone, context))
     finally:
         cache.close()
-    return entries
+    return entries if kinds is None else [entry for entry in entries if entry.kind in kinds]
 
 
 def _batch_inventory(

@@ -26,7 +26,7 @@ from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.finding import Finding
-from gatekeeper.inventory import InventoryEntry
+from gatekeeper.inventory import InventoryEntry, counted_kinds
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
@@ -153,7 +153,10 @@ def scan_change(
             scanned = [*base_result.inventory, *head_result.inventory]
             namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
             others = touched | set(head_scan)
-            unchanged_inventory = _inventory(head_tree, others, config, namespaces)
+            # What repository-scope policies count, and Namespaces (their Pod Security labels).
+            counted = counted_kinds(engine)
+            kinds = None if counted is None else counted | {"Namespace"}
+            unchanged_inventory = _inventory(head_tree, others, config, namespaces, kinds)
         pipeline.judge_repository(base_result, engine, config, unchanged_inventory, base_rejudge)
         pipeline.judge_repository(head_result, engine, config, unchanged_inventory, head_rejudge)
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
@@ -339,39 +342,38 @@ def _trusted_policies(
 
 
 def _inventory(
-    tree: gitops.RevisionTree, scanned: set[str], config: Config, namespaces: set[str] | None
+    tree: gitops.RevisionTree,
+    scanned: set[str],
+    config: Config,
+    namespaces: set[str] | None,
+    kinds: frozenset[str] | None,
 ) -> list[InventoryEntry]:
     """Inventory of the tree's other Kubernetes manifests with objects in `namespaces` (None:
-    all), for repository-scope policies."""
+    all) of `kinds` (None: all), for repository-scope policies."""
     from gatekeeper import blobcache
     from gatekeeper.sources import kubernetes
 
     paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
     names = discover.select(paths, config.include, config.exclude)
 
-    def keep(where: list[str], kinds: list[str]) -> bool:
+    def keep(where: list[str], _: list[str]) -> bool:
         return namespaces is None or not namespaces.isdisjoint(where)
 
-    found = blobcache.inventory(tree, names, config.sources, keep)
+    found = blobcache.inventory(tree, names, config.sources, keep, kinds)
     return [entry for name in names for entry in found.get(name, [])]
 
 
 def _admission_objects(tree: gitops.RevisionTree, options: dict[str, dict[str, Any]]) -> bool:
     """Does a YAML or JSON file of the revision declare an admission policy or binding?
-    Parsed, through the blob cache (searching every blob's bytes cost more than the rest of
-    a warm pull request run)."""
+    Parsed, through the blob cache; a blob that cannot spell one of their kinds is not."""
     from gatekeeper import blobcache
 
     names = [path for path in tree.paths if path.lower().endswith((".yaml", ".yml", ".json"))]
-
-    def keep(_: list[str], kinds: list[str]) -> bool:
-        return any(kind.endswith(_ADMISSION_KINDS) for kind in kinds)
-
-    return bool(blobcache.inventory(tree, names, options, keep))
+    return bool(blobcache.inventory(tree, names, options, kinds=_ADMISSION_KINDS))
 
 
-_ADMISSION_KINDS = tuple(
-    f" {kind}" for kind in (admission.POLICY_KIND, admission.BINDING_KIND, admission.KYVERNO_KIND)
+_ADMISSION_KINDS = frozenset(
+    {admission.POLICY_KIND, admission.BINDING_KIND, admission.KYVERNO_KIND}
 )
 
 

@@ -202,6 +202,13 @@ def for_worktree(
     if not repository_scope:
         kept = [policy for policy in engine.policies if policy.scope != "repository"]
         engine = dataclasses.replace(engine, policies=kept)
+        if not engine.admission_documents:
+            # The repository's own admission policies are found by searching all of it (a
+            # `git grep` of every file): they judge the staged files from anywhere in the
+            # tree, like a repository-scope policy. Those of policy directories still run.
+            from gatekeeper import admission
+
+            admission.assume_none(tree)
     return RunContext(top, config, engine, load_waivers(top, config, today), tree, today)
 
 
@@ -231,10 +238,16 @@ def read_files(
 def rest_of(
     run: RunContext, files: Sequence[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
 ) -> Iterator[tuple[str, bytes]]:
-    """The root's files other than `files` (same globs), read lazily and only when a
-    repository-scope policy needs them: scanning part of a repository sees the whole."""
+    """The root's Kubernetes manifests other than `files` (same globs), read lazily and only
+    when a repository-scope policy needs them: scanning part of a repository sees the whole."""
+    from gatekeeper.sources import kubernetes
+
     if not run.engine.needs_inventory:
         return
     scanned = set(files)
-    others = [name for name in select_files(run, [], include, exclude) if name not in scanned]
+    others = [
+        name
+        for name in select_files(run, [], include, exclude)
+        if name not in scanned and kubernetes.detect(name)
+    ]
     yield from read_files(run, others, [])

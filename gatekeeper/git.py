@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 LINK_MODE = 0o120000  # a blob that is a symbolic link: its content is the target path
 SUBMODULE = "\0submodule"  # in the links of a revision: a submodule, not a link
 _READ_AHEAD = 256  # files read at once when a walk reads the tree in order
+_SAME_NAME_AHEAD = 4096  # at most this many files of one name read ahead at once
 _INLINE_REQUESTS = 64  # ids (41 bytes each) written without a thread: far below a pipe's 64 KiB
 # A partial clone fetches missing blobs on demand; a scan never uses the network.
 # (GIT_NO_LAZY_FETCH since git 2.44; before it, no transport may be used at all.)
@@ -414,23 +415,42 @@ class RevisionTree:
         self.paths = sorted(self.blobs)
         self._cache: dict[str, bytes] = {}
         self._after_last_miss = -1  # index in `paths` after the last file read from git
+        self._named: dict[str, list[str]] | None = None  # file name -> paths (on first use)
+        self._missed_names: set[str] = set()
 
     def read(self, path: str) -> bytes:
         """One file; files read one after another in listing order (a walk of the tree) are
-        read ahead in batches, one round trip to git each."""
+        read ahead in batches, one round trip to git each, and so are, from the second miss
+        of a file name on, the tree's other files of that name (every kustomization or
+        Chart.yaml a dependency graph reads)."""
         path = posixpath.normpath(path)
         if path not in self._cache:
             if path not in self.blobs:
                 raise FileNotFoundError(path)
             index = bisect.bisect_left(self.paths, path)
-            batch = [path]
             if index == self._after_last_miss:
                 batch = self.paths[index : index + _READ_AHEAD]
-            self._after_last_miss = index + len(batch)
+                self._after_last_miss = index + len(batch)
+            else:
+                batch = [path, *self._same_name(path)]
+                self._after_last_miss = index + 1
             self.read_many(batch)
             if path not in self._cache:
                 raise FileNotFoundError(path)
         return self._cache[path]
+
+    def _same_name(self, path: str) -> list[str]:
+        """The other unread files named like `path`, once its name has been missed before."""
+        name = posixpath.basename(path)
+        if name not in self._missed_names:
+            self._missed_names.add(name)
+            return []
+        if self._named is None:
+            self._named = defaultdict(list)
+            for other in self.paths:
+                self._named[posixpath.basename(other)].append(other)
+        unread = [p for p in self._named[name] if p != path and p not in self._cache]
+        return unread[:_SAME_NAME_AHEAD]
 
     def read_many(self, paths: list[str]) -> dict[str, bytes]:
         """Several files at once (one round trip); missing paths are left out."""

@@ -18,7 +18,7 @@ from gatekeeper.discover import matches
 from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
-from gatekeeper.inventory import InventoryEntry
+from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
@@ -98,7 +98,7 @@ def judge_repository(
     `extra_inventory` (per-directory disables apply), and finalize the result's findings
     (`rejudge`: how to scan files again at a namespace's pinned Pod Security version)."""
     inventory = [*result.inventory, *extra_inventory]
-    repository = engine.evaluate_repository(inventory)
+    repository = engine.evaluate_repository(projected(inventory, counted_kinds(engine)))
     for finding in repository:
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:
@@ -221,7 +221,7 @@ def _judge(
         pairs = added(pairs, owned, run.tree.read)
     scanned = set(names_of(pairs))
     others = (pair for pair in rest if pair[0] not in scanned)
-    extra = inventory_of(others, run.load) if run.engine.needs_inventory else []
+    extra = inventory_of(others, run.load, run.engine) if run.engine.needs_inventory else []
     result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs, extra)
     # The other files inform the judgement; their own findings belong to their own scan. They
     # are judged all the same: a finding's fingerprint ordinal counts its twins in every file,
@@ -257,18 +257,26 @@ def waive(
     return apply_waivers(findings, run.config, run.waivers, skips, run.today)[0]
 
 
-def inventory_of(pairs: Iterable[tuple[str, bytes]], context: LoadContext) -> list[InventoryEntry]:
+def inventory_of(
+    pairs: Iterable[tuple[str, bytes]], context: LoadContext, engine: Engine
+) -> list[InventoryEntry]:
     """The objects of plain Kubernetes files, for repository-scope policies judging part of a
     tree. Only the cheap YAML adapter, only files that name a kind and that no chart or
-    overlay renders, and through the blob cache: most of them are the same as last run."""
+    overlay renders, only the kinds those policies count and Namespaces (Pod Security labels),
+    and through the blob cache: most of them are the same as last run."""
     from gatekeeper import blobcache
     from gatekeeper.sources import kubernetes
+    from gatekeeper.sources.gitops import DEPLOYER_KINDS
 
+    counted = counted_kinds(engine)
+    kinds = None if counted is None else counted | {"Namespace"}
+    # A file that can spell none of them, nor a deployer's kind, holds nothing wanted.
+    words = [b"kind"] if kinds is None else [k.encode() for k in sorted(kinds | DEPLOYER_KINDS)]
     plain = (
         (path, data)
         for path, data in pairs
         if kubernetes.detect(path)
-        and b"kind" in data
+        and kubernetes.may_spell(data, words)
         and not kubernetes.rendered_elsewhere(path, context)
     )
-    return blobcache.contents_inventory(plain, context)
+    return blobcache.contents_inventory(plain, context, kinds)

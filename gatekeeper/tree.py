@@ -66,10 +66,11 @@ def read_file(
     Raises OutsideLink for a link out of `root`, OSError for a loop, a directory that cannot
     be listed or anything but a regular file (a FIFO would block, a device never ends).
     At most `limit` + 1 bytes are read. `folders` remembers where each folder resolves to
-    (one tree's reads: a file then costs one lstat, not one per folder above it)."""
+    (one tree's reads: a file then costs one lstat, not one per folder above it; the root
+    is a folder too)."""
     lexical = os.path.abspath(path)
     real = _resolved(lexical, folders) if folders is not None else os.path.realpath(path)
-    top = os.path.realpath(root)
+    top = _folder(os.path.abspath(root), folders) if folders is not None else os.path.realpath(root)
     if contains(os.path.abspath(root), lexical) and not contains(top, real):
         raise OutsideLink(str(path))
     mode = os.stat(real).st_mode
@@ -88,10 +89,14 @@ def _resolved(path: str, folders: dict[str, str]) -> str:
     if os.path.islink(path):
         return os.path.realpath(path)
     folder, name = os.path.split(path)
+    return os.path.join(_folder(folder, folders), name)
+
+
+def _folder(folder: str, folders: dict[str, str]) -> str:
     real = folders.get(folder)
     if real is None:
         real = folders[folder] = os.path.realpath(folder)
-    return os.path.join(real, name)
+    return real
 
 
 def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) -> Iterator[Path]:
@@ -146,9 +151,11 @@ class WorkTree:
     def exists(self, path: str) -> bool:
         if not _inside(path):
             return False
-        full = self.root / path
+        full = os.path.join(self.root, path)
         # One stat answers the common question (no such file); links are resolved after.
-        return full.is_file() and contains(self.real_root, os.path.realpath(full))
+        return os.path.isfile(full) and contains(
+            self.real_root, _resolved(os.path.abspath(full), self._folders)
+        )
 
     def list_dir(self, path: str) -> list[str]:
         if not _inside(path):

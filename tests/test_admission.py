@@ -1111,3 +1111,30 @@ def test_library_versions() -> None:
     assert unavailable("object.m.all(k, k > 0)", "1.31") is None
     assert unavailable("format.dns1123Label().validate(object.n)", "") is None
     assert unavailable("'format.x(' + object.n", "1.20") is None
+
+
+def test_the_hook_leaves_the_repositorys_own_admission_policies_to_the_pull_request(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Finding them means searching every file of the repository: the hook (a few staged
+    files) leaves them to the pull request check, as it leaves repository-scope policies;
+    those of a policy directory still judge the staged files."""
+    repo = tmp_path / "repo"
+    (repo / "apps").mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (repo / "namespaces.yaml").write_text(NAMESPACES)
+    (repo / "admission.yaml").write_text(REPLICA_LIMIT)
+    (repo / "apps/web.yaml").write_text(deployment("web", "test", 7))
+
+    def found(*args: str) -> list[str]:
+        run = gatekeeper("scan", *args, "--no-builtin", "--format", "json", cwd=repo)
+        assert run.returncode in (0, 1), run.stderr
+        return [f["policy_id"] for f in json.loads(run.stdout)["findings"]]
+
+    assert found("apps/web.yaml") == ["VAP-replica-limit"]
+    assert found("--hook", "apps/web.yaml") == []
+    policies = tmp_path / "org-policies"
+    policies.mkdir()
+    (policies / "replicas.yaml").write_text(REPLICA_LIMIT)
+    (repo / "admission.yaml").unlink()
+    assert found("--hook", "apps/web.yaml", "-p", str(policies)) == ["VAP-replica-limit"]

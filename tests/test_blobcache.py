@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from gatekeeper import git as gitops
 from gatekeeper.blobcache import BlobCache, code_digest
 from gatekeeper.change import scan_change
 from gatekeeper.errors import UsageError
-from tests.test_change import Repo, netpol_change
+from tests.test_change import Repo, netpol_change, pod
 from tests.test_change import repo as repo  # the fixture
 
 
@@ -205,3 +206,160 @@ def test_a_pull_request_without_admission_policies_is_not_searched_for_them(
     monkeypatch.setattr(admission, "_none_on_disk", searched)
     for _ in range(2):  # cold, then warm
         assert scan_change(repo.root, "main").verdict.findings == []
+
+
+# Objects whose kind is spelled every way YAML and JSON allow; `decoy` files name the kind
+# without declaring it, `plain` files cannot spell it at all.
+TRICKY = {
+    "anchor.yaml": "x: &k NetworkPolicy\napiVersion: v1\nkind: *k\nmetadata: {name: a}\n",
+    "merge.yaml": ("base: &b {apiVersion: v1, kind: NetworkPolicy}\n<<: *b\nmetadata: {name: m}\n"),
+    "flow.yaml": '{apiVersion: v1, kind: "NetworkPolicy", metadata: {name: f, namespace: x}}\n',
+    "quoted.yaml": "apiVersion: v1\n'kind': 'NetworkPolicy'\nmetadata: {name: q}\n",
+    "escaped.yaml": 'apiVersion: v1\nkind: "Network\\u0050olicy"\nmetadata: {name: e}\n',
+    "joined.yaml": 'apiVersion: v1\nkind: "Network\\\n  Policy"\nmetadata: {name: j}\n',
+    "multi.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\n"
+        "apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: y}\n"
+    ),
+    "list.yaml": (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "  - {apiVersion: v1, kind: NetworkPolicy, metadata: {name: l1}}\n"
+        "  - {apiVersion: v1, kind: Namespace, metadata: {name: l2, labels: {a: b}}}\n"
+    ),
+    "net.json": '{"apiVersion": "v1", "kind": "Network\\u0050olicy", "metadata": {"name": "js"}}',
+    "decoy.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {k: NetworkPolicy}\n"
+    ),
+    "plain.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n",
+    "script.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n"
+        "data:\n  run.sh: |\n    make \\\n      Network Policy\n"
+    ),
+}
+
+
+def test_inventory_of_some_kinds_is_the_full_inventory_narrowed(
+    repo: Repo, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked for some kinds, the inventory parses only blobs that can spell one, and gives
+    exactly the full inventory's objects of those kinds: cold, and warm from either."""
+    from gatekeeper import blobcache
+    from gatekeeper.sources import kubernetes
+
+    for name, text in TRICKY.items():
+        repo.write(f"m/{name}", text)
+    (repo.root / "m/wide.yaml").write_bytes(
+        TRICKY["flow.yaml"].replace("f,", "w,").encode("utf-16")
+    )
+    repo.commit("tricky")
+    tree = gitops.RevisionTree(repo.git.head.commit)
+    paths = [path for path in tree.paths if path.startswith("m/")]
+    kinds = frozenset({"NetworkPolicy", "Namespace"})
+    parsed: list[str] = []
+    real_load = kubernetes.load
+    monkeypatch.setattr(kubernetes, "load", lambda p, *a: parsed.append(p) or real_load(p, *a))
+    try:
+        narrowed = blobcache.inventory(tree, paths, {}, kinds=kinds)  # cold
+        assert sorted(set(paths) - set(parsed)) == ["m/plain.yaml", "m/script.yaml"]
+        full = blobcache.inventory(tree, paths, {})
+        expected = {
+            path: [entry for entry in entries if entry.kind in kinds]
+            for path, entries in full.items()
+        }
+        expected = {path: entries for path, entries in expected.items() if entries}
+        assert narrowed == expected
+        assert sorted(e.name for entries in narrowed.values() for e in entries) == [
+            "a", "e", "f", "j", "js", "l1", "l2", "m", "n", "q", "w",
+        ]  # fmt: skip
+        assert blobcache.inventory(tree, paths, {}, kinds=kinds) == expected  # warm
+        shutil.rmtree(cache)
+        blobcache.inventory(tree, paths, {}, kinds=frozenset({"Pod"}))  # caches a few
+        assert blobcache.inventory(tree, paths, {}, kinds=kinds) == expected
+    finally:
+        tree.reader.close()
+
+
+def test_a_pull_request_counts_the_declared_kinds_of_unchanged_files(
+    repo: Repo, cache: Path
+) -> None:
+    """The built-in NetworkPolicy rule declares what it counts; a pull request reads only
+    unchanged files that can declare those kinds, and judges as a full scan: a policy in an
+    unchanged JSON file, its kind spelled with an escape, covers the namespace; one in another
+    namespace does not."""
+    from gatekeeper.bundle import engine_for
+    from gatekeeper.config import Config
+    from gatekeeper.inventory import counted_kinds
+    from gatekeeper.policy.loader import load_bundle
+    from tests.conftest import REPO
+
+    builtin = engine_for(Config(), load_bundle([REPO / "policies"]))
+    counted = counted_kinds(builtin)
+    assert counted is not None and {"NetworkPolicy", "Deployment", "Pod"} <= counted
+    assert "ConfigMap" not in counted
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("deploy/pod.yaml", pod(("app", False)))
+    repo.write("net/deny.json", TRICKY["net.json"].replace('"js"}', '"js", "namespace": "team"}'))
+    repo.write("net/settings.yaml", TRICKY["decoy.yaml"])
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/other.yaml", pod(("x", False), name="other"))
+    repo.commit("a pod in a namespace with a NetworkPolicy")
+
+    def netpol() -> list[tuple[str, str]]:
+        findings = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+        return sorted((f.file, f.status) for f in findings if "NETWORK" in f.policy_id)
+
+    assert netpol() == []
+    repo.write("net/deny.json", TRICKY["net.json"].replace('"js"}', '"js", "namespace": "b"}'))
+    repo.commit("the NetworkPolicy moves to another namespace")
+    assert netpol() == [("deploy/other.yaml", "new"), ("deploy/pod.yaml", "new")]
+
+
+def test_scanning_one_file_counts_the_declared_kinds_of_the_others(
+    tmp_path: Path, cache: Path
+) -> None:
+    """A scan of part of a tree reads only the other files that can declare what the
+    built-in NetworkPolicy rule counts, however the kind (or `kind` itself) is spelled."""
+    import gatekeeper
+
+    root = tmp_path / "tree"
+    (root / "deploy").mkdir(parents=True)
+    (root / "net").mkdir()
+    (root / ".git").mkdir()  # the root
+    (root / "deploy/pod.yaml").write_text(pod(("app", False)))
+    (root / "net/settings.yaml").write_text(TRICKY["decoy.yaml"])
+
+    def netpol() -> list[str]:
+        report = gatekeeper.scan(root / "deploy/pod.yaml")
+        return [f.file for f in report.verdict.findings if "NETWORK" in f.policy_id]
+
+    assert netpol() == ["deploy/pod.yaml"]
+    policy = '{"apiVersion": "v1", "\\u006bind": "Network\\u0050olicy",'
+    policy += ' "metadata": {"name": "d", "namespace": "team"}}'
+    (root / "net/deny.json").write_text(policy)
+    assert netpol() == []
+
+
+def test_files_of_a_name_read_before_are_read_ahead_together(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dependency graph reads every kustomization of the tree, scattered through the
+    listing: from the second one on, the others of that name come in the same round trip."""
+    for index in range(6):
+        repo.write(f"d{index}/kustomization.yaml", f"resources: [r{index}.yaml]\n")
+        repo.write(f"d{index}/r{index}.yaml", "kind: Pod\n")
+    repo.commit("tree")
+    tree = gitops.RevisionTree(repo.git.head.commit)
+    trips: list[int] = []
+    real_read_many = tree.reader.read_many
+    monkeypatch.setattr(
+        tree.reader, "read_many", lambda ids: trips.append(len(ids)) or real_read_many(ids)
+    )
+    try:
+        for index in (0, 2, 4, 1, 3, 5):
+            text = tree.read(f"d{index}/kustomization.yaml")
+            assert text == f"resources: [r{index}.yaml]\n".encode()
+        assert tree.read("d5/r5.yaml") == b"kind: Pod\n"
+    finally:
+        tree.reader.close()
+    assert trips == [1, 5, 1]

@@ -447,3 +447,29 @@ def test_a_pull_request_report_shows_the_override_with_repository_paths(
         "policy K8S-PSS-PRIVILEGED from custom/weak.yaml replaces K8S-PSS-PRIVILEGED from "
         + BUILTIN_PRIVILEGED
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ("scope: repository\ninventoryKinds: '[\"NetworkPolicy\"]'\n", 0, ""),
+        ("inventoryKinds: '[\"NetworkPolicy\"]'\n", 8, "inventoryKinds: only a repository-scope"),
+        (
+            "scope: repository\ninventoryKinds: '\"NetworkPolicy\"'\n",
+            9,
+            "inventoryKinds: must give",
+        ),
+        ("scope: repository\ninventoryKinds: '[NetworkPolicy'\n", 9, "inventoryKinds: invalid CEL"),
+    ],
+)
+def test_what_a_repository_rule_counts_is_declared_as_a_list_of_kinds(
+    write: Write, tmp_path: Path, extra: str, line: int, message: str
+) -> None:
+    path = write("p/policy.yaml", "id: TEST-COUNTS\n" + HEAD + 'rule: "true"\n' + extra)
+    if not message:
+        policy = load_policy_file(path)
+        assert policy.inventory_kinds is not None
+        assert policy.inventory_kinds.evaluate({"params": {}}) == ["NetworkPolicy"]
+        return
+    error = policy_error(tmp_path / "p")
+    assert (error.line, error.message[: len(message)]) == (line, message)

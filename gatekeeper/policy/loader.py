@@ -265,6 +265,12 @@ def compile_policy(
         raise PolicyError(
             "each: a repository-scope policy iterates the inventory", file, line("each")
         )
+    if "inventoryKinds" in raw and raw.get("scope") != "repository":
+        raise PolicyError(
+            "inventoryKinds: only a repository-scope policy counts the inventory",
+            file,
+            line("inventoryKinds"),
+        )
     schema = params_schema(raw)
     message = raw.get("message", raw["title"])
     check_placeholders(message, schema, file, line("message") if "message" in raw else 1)
@@ -290,6 +296,9 @@ def compile_policy(
         fix=raw.get("fix"),
         tests=list(raw.get("tests", [])),
         scope=raw.get("scope", "document"),
+        inventory_kinds=program(raw["inventoryKinds"], ("LIST<STRING>",), "inventoryKinds")
+        if "inventoryKinds" in raw
+        else None,
         overrides=raw.get("overrides", ""),
         lines={str(key): line(key) for key in raw},
         raw=raw,

@@ -43,6 +43,8 @@ class Policy:
     fix: dict[str, Any] | None = None
     tests: list[dict[str, Any]] = field(default_factory=list)
     scope: str = "document"  # document | repository (see gatekeeper.inventory)
+    # Repository scope: CEL over `params` giving the kinds the rule counts (`inventory`).
+    inventory_kinds: Program | None = None
     overrides: str = ""  # the id of an earlier policy this one replaces, on purpose
     replaced: str = ""  # `file:line` of the policy it replaced (set by load_bundle)
     lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line

@@ -237,6 +237,7 @@ _DEPLOYERS = {
     "Kustomization": "kustomize.toolkit.fluxcd.io/",
     "HelmRelease": "helm.toolkit.fluxcd.io/",
 }
+DEPLOYER_KINDS = frozenset(_DEPLOYERS)  # what is_expandable may answer yes to
 _NAMED = ("GitRepository", "ConfigMap")  # a Flux deployer's source, a HelmRelease's values
 _PATTERN = re.compile(r"\{\{|[*?\[]")
 
@@ -248,12 +249,16 @@ def _is_deployer(kind: str) -> bool:
     return group is not None and api.startswith(group)
 
 
+_DECLARED = frozenset({*_DEPLOYERS, *_NAMED})
+
+
 def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[str, str]]]:
     """The (`apiVersion kind`, name) of the deployers and named sources each file declares,
-    found by parsing (never by searching bytes: YAML escapes hide any text); in a git
-    revision through the blob cache."""
+    found by parsing the files that can spell one of their kinds (kubernetes.may_spell
+    counts escapes); in a git revision through the blob cache."""
     from gatekeeper import blobcache
     from gatekeeper.git import RevisionTree
+    from gatekeeper.sources.kubernetes import may_spell
     from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
 
     def wanted(kind: str) -> bool:
@@ -264,12 +269,14 @@ def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[st
     found: dict[str, list[tuple[str, str]]] = {}
     if isinstance(tree, RevisionTree):
         keep = lambda _, kinds: any(map(wanted, kinds))  # noqa: E731
-        for file, entries in blobcache.inventory(tree, files, context.options, keep).items():
+        inventory = blobcache.inventory(tree, files, context.options, keep, _DECLARED)
+        for file, entries in inventory.items():
             found[file] = [(f"{e.api_version} {e.kind}", e.name) for e in entries]
         return found
+    words = [kind.encode() for kind in sorted(_DECLARED)]
     for file in files:
         data = tree.read(file)
-        if check_bytes(file, data) is not None:
+        if check_bytes(file, data) is not None or not may_spell(data, words):
             continue
         for entry in load_all(file, decode(data)):
             if isinstance(entry, YamlDocument):
