@@ -25,15 +25,16 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, programs
+from gatekeeper.sources import LoadContext, kustomize_build, programs
 from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
+from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
+from gatekeeper.sources.kustomize_values import Unsupported
 from gatekeeper.tree import MemoryTree, Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "kustomize"
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
@@ -344,7 +345,10 @@ def _docs(tree: Tree, file: str) -> list[YamlDocument]:
     return _parse(tree, file).docs
 
 
-def load(path: str, data: bytes, context: LoadContext) -> Loaded:
+def load(path: str, data: bytes, context: LoadContext, in_process: bool = True) -> Loaded:
+    """The built objects of the kustomization at `path`: in-process when kustomize_build
+    supports all it uses (`in_process=False`: always kubectl, for the differential checks),
+    else through kubectl."""
     loaded = Loaded()
     if context.options_for(NAME).get("enabled", True) is False:
         return loaded
@@ -367,14 +371,24 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return loaded
     if kustomization.obj.get("kind") == "Component":
         return loaded  # built only through the kustomizations that list it in `components`
-    command = builder()
-    if command is None:
-        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, MISSING))
-        return loaded
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
     if closure.problems:
+        return loaded
+    try:
+        if not in_process:
+            raise Unsupported("asked for kubectl")
+        built, parsed = kustomize_build.build(path, kustomization, context.tree)
+    except (Unsupported, RecursionError):
+        pass  # beyond the subset built in-process: kubectl builds it
+    else:
+        outputs: list[tuple[Any, str | None]] = [(item.obj, item.origin) for item in built]
+        _add_built(path, kustomization, outputs, context.tree, closure, loaded, parsed)
+        return loaded
+    command = builder()  # only now: what the builder handles needs no kubectl
+    if command is None:
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, MISSING))
         return loaded
     with tempfile.TemporaryDirectory(prefix="gatekeeper-kustomize-") as tmp:
         root = FsPath(tmp)
@@ -449,6 +463,40 @@ def _add_documents(
     closure: Closure,
     loaded: Loaded,
 ) -> None:
+    from gatekeeper.sources.kubernetes import is_object
+
+    directory = posixpath.dirname(path)
+    if len(output) > MAX_OUTPUT_BYTES:
+        message = f"kustomize: build output is {len(output)} bytes, over the"
+        message += f" {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+        return
+    outputs: list[tuple[Any, str | None]] = []
+    for entry in load_all(path, output):
+        if isinstance(entry, Problem):  # built output we cannot read is not dropped
+            message = f"kustomize: build output not checked: {entry.message}"
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+            outputs.append((None, None))
+            continue
+        origin = _pop_annotations(entry.obj) if is_object(entry.obj) else {}
+        file = origin.get("path")
+        if isinstance(file, str):
+            file = posixpath.normpath(posixpath.join(directory, file))
+        outputs.append((entry.obj, file if isinstance(file, str) else None))
+    _add_built(path, kustomization, outputs, tree, closure, loaded, {})
+
+
+def _add_built(
+    path: str,
+    kustomization: YamlDocument,
+    outputs: list[tuple[Any, str | None]],
+    tree: Tree,
+    closure: Closure,
+    loaded: Loaded,
+    cache: dict[str, list[YamlDocument]],
+) -> None:
+    """Documents for the built objects (each with the file it came from, if known),
+    located through their source documents and the build's patches."""
     from gatekeeper.sources.kubernetes import is_object, make_document
 
     directory = posixpath.dirname(path)
@@ -457,24 +505,11 @@ def _add_documents(
         f for f in closure.files if posixpath.basename(f) in KUSTOMIZATION_FILES
     )
     patches = collect([*kustomizations, path], tree)
-    cache: dict[str, list[YamlDocument]] = {}
-    if len(output) > MAX_OUTPUT_BYTES:
-        message = f"kustomize: build output is {len(output)} bytes, over the"
-        message += f" {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
-        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
-        return
-    for index, entry in enumerate(load_all(path, output)):
-        if isinstance(entry, Problem):  # built output we cannot read is not dropped
-            message = f"kustomize: build output not checked: {entry.message}"
-            loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+    for index, (obj, file) in enumerate(outputs):
+        if not is_object(obj):
             continue
-        if not is_object(entry.obj):
-            continue
-        obj = entry.obj
-        origin = _pop_annotations(obj)
         source: tuple[str, YamlDocument] | None = None
-        if isinstance(origin.get("path"), str):
-            file = posixpath.normpath(posixpath.join(directory, origin["path"]))
+        if file is not None:
             if file not in cache:
                 cache[file] = _docs(tree, file)
             source = _find_source(file, cache[file], obj)

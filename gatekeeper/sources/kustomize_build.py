@@ -1,0 +1,846 @@
+"""Kustomize overlays built in-process, for the subset whose result we reproduce exactly.
+
+`kubectl kustomize` costs a fork of a 60 MB Go program per overlay, a copy of its files and
+a parse of its output: most of a scan of a repository full of small kustomizations. The
+common subset (resources and bases, files, nested kustomizations and components, `kind: List`,
+JSON 6902 patches, images, replicas, namespace, labels without selectors, commonAnnotations)
+is built
+here from the parsed documents,
+objects as kubectl prints them (kustomize_values), in its output order. Anything else, and
+anything kustomize would reject, raises Unsupported: the caller then runs kubectl, whose
+result (or error message) stays the reference. A wrong object is a wrong verdict, a slow one
+only a slow verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cmp_to_key
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from gatekeeper import ownership
+from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
+from gatekeeper.sources.kustomize_values import (
+    Unsupported,
+    canonical,
+    canonical_patch,
+    normalised,
+)
+from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# What a kustomization may hold for us to build it; anything else goes to kubectl.
+_FIELDS = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "resources",
+        "bases",
+        "components",
+        "patches",
+        "patchesJson6902",
+        "images",
+        "replicas",
+        "commonAnnotations",
+        "labels",
+        "namespace",
+        "buildMetadata",
+    }
+)
+_OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
+# Annotations kustomize itself reads or strips (local-config, behavior, origins).
+_RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/")
+# Target patterns Go's RE2 and Python's re read alike: literals, `.`, groups, `|`, `*`, `+`.
+_SIMPLE_PATTERN = re.compile(r"[A-Za-z0-9._/|()*+-]*")
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9._/:-]+")
+_IMAGE_FIELDS = frozenset({"name", "newName", "newTag", "digest"})
+_SELECTOR_FIELDS = frozenset({"group", "version", "kind", "name", "namespace"})
+# kustomize's legacy output order: these kinds first, in this order; webhooks last.
+_FIRST = (
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+)
+_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+_ORDER = {kind: index - len(_FIRST) for index, kind in enumerate(_FIRST)}
+_ORDER.update({kind: 1 + index for index, kind in enumerate(_LAST)})
+# The pod templates kustomize also gives commonAnnotations (and `labels` with
+# includeTemplates): (group, or "*" any, or "" any with version v1; kind; where). Its
+# label specs want group apps for a StatefulSet; its annotation specs any group.
+_TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("", "ReplicationController", ("spec", "template", "metadata")),
+    ("*", "Deployment", ("spec", "template", "metadata")),
+    ("*", "ReplicaSet", ("spec", "template", "metadata")),
+    ("*", "DaemonSet", ("spec", "template", "metadata")),
+    ("*", "StatefulSet", ("spec", "template", "metadata")),
+    ("batch", "Job", ("spec", "template", "metadata")),
+    ("batch", "CronJob", ("spec", "jobTemplate", "metadata")),
+    ("batch", "CronJob", ("spec", "jobTemplate", "spec", "template", "metadata")),
+)
+_LABEL_LIMITS = frozenset({"pairs", "includeSelectors", "includeTemplates"})
+
+
+@dataclass
+class Built:
+    """One object of the build's output and the file it came from."""
+
+    obj: dict[str, Any]
+    origin: str
+    namespace: str = ""  # as the resource was written: targets match it, or the current one
+
+    def __post_init__(self) -> None:
+        self.namespace = self.obj["metadata"].get("namespace") or ""
+
+
+def build(
+    path: str, kustomization: YamlDocument, tree: Tree
+) -> tuple[list[Built], dict[str, list[YamlDocument]]]:
+    """The objects of the kustomization at `path`, in kubectl's order, and the parsed
+    documents of every resource file read. Raises Unsupported."""
+    builder = _Builder(tree)
+    built = builder.accumulate(path, kustomization, ())
+    if len({_identity(item.obj) for item in built}) != len(built):
+        raise Unsupported("two objects with the same id")  # after `namespace:`
+    built.sort(key=cmp_to_key(_legacy_order))
+    return built, builder.parsed
+
+
+class _Builder:
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.parsed: dict[str, list[YamlDocument]] = {}
+        self.size = 0
+        self.cache = ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
+
+    def accumulate(
+        self,
+        file: str,
+        kustomization: YamlDocument,
+        stack: tuple[str, ...],
+        into: tuple[list[Built], set[tuple[str, str, str, str]]] | None = None,
+    ) -> list[Built]:
+        """A kustomization's objects; a component (`into` its parent's objects and ids)
+        adds its resources to the parent's and transforms them all."""
+        directory = posixpath.dirname(file)
+        if directory in stack:
+            raise Unsupported("a cycle of kustomizations")
+        obj = kustomization.obj
+        if kustomization.duplicate_keys:
+            raise Unsupported("a kustomization with a key twice")
+        _check_kustomization(obj, component=into is not None)
+        if stack and all(
+            v in (None, "") for k, v in obj.items() if k not in ("apiVersion", "kind")
+        ):
+            raise Unsupported("an empty kustomization (kubectl rejects it)")
+        built, identities = into if into is not None else ([], set())
+        for ref in [*_strings(obj, "resources"), *_strings(obj, "bases")]:
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if target.startswith("../") or target == "..":
+                raise Unsupported("a resource outside the repository")
+            nested = self._kustomization_in(target)
+            if nested is not None:
+                found = self.accumulate(nested[0], nested[1], (*stack, directory))
+            else:
+                if directory and not target.startswith(directory + "/"):
+                    raise Unsupported("a resource file outside the kustomization's directory")
+                found = self._resources(target)
+            for item in found:
+                identity = _identity(item.obj)
+                if identity in identities:
+                    raise Unsupported("two objects with the same id")
+                identities.add(identity)
+                built.append(item)
+        for ref in _strings(obj, "components"):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            nested = self._kustomization_in(target)
+            if nested is None or target.startswith("../") or target == "..":
+                raise Unsupported("a component that is not a local kustomization")
+            self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
+        # kustomize's order of its built-in transformers
+        for entry in _list(obj, "patches"):
+            self._patch(directory, entry, built, trim=True)
+        if obj.get("namespace"):
+            _set_namespace(built, obj["namespace"])
+        for entry in _list(obj, "labels"):
+            _label(built, entry)
+        annotations = obj.get("commonAnnotations")
+        if annotations is not None:
+            _annotate(built, annotations)
+        for entry in _list(obj, "patchesJson6902"):
+            self._patch(directory, entry, built, trim=False)
+        for entry in _list(obj, "replicas"):
+            _replicas(built, entry)
+        for entry in _list(obj, "images"):
+            _image(built, entry)
+        return built
+
+    def _kustomization_in(self, directory: str) -> tuple[str, YamlDocument] | None:
+        found = [
+            posixpath.join(directory, name) if directory not in ("", ".") else name
+            for name in KUSTOMIZATION_FILES
+        ]
+        found = [name for name in found if self.tree.exists(name)]
+        if not found:
+            return None
+        if len(found) > 1:
+            raise Unsupported("more than one kustomization file")
+        docs = self._documents(found[0])
+        if len(docs) != 1 or not isinstance(docs[0].obj, dict):
+            raise Unsupported("a kustomization that is not one mapping")
+        return found[0], docs[0]
+
+    def _documents(self, file: str) -> list[YamlDocument]:
+        return self._parsed(file).docs
+
+    def _parsed(self, file: str) -> _Parsed:
+        parsed = self.cache.get(file)
+        if parsed is None:
+            parsed = self.cache.put(file, _parse(self.tree, file))
+        if file not in self.parsed:
+            self.size += parsed.size
+            if self.size > MAX_OUTPUT_BYTES // 2:
+                raise Unsupported("a build near kubectl's output limit")
+            self.parsed[file] = parsed.docs
+        return parsed
+
+    def _resources(self, file: str) -> list[Built]:
+        parsed = self._parsed(file)
+        if parsed.objects is None:
+            try:
+                parsed.objects = _objects(parsed.docs)
+            except Unsupported as error:
+                parsed.objects = error
+        if isinstance(parsed.objects, Unsupported):
+            raise parsed.objects
+        # Shared by the builds of this tree: transformations copy before they change one.
+        return [Built(obj, file) for obj in parsed.objects]
+
+    def _patch(self, directory: str, entry: Any, built: list[Built], trim: bool) -> None:
+        """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not)."""
+        if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target"}:
+            raise Unsupported("a patch with options")
+        target = entry.get("target")
+        if not isinstance(target, dict) or set(target) - _SELECTOR_FIELDS:
+            raise Unsupported("a patch without a simple target")
+        if ("path" in entry) == ("patch" in entry):
+            raise Unsupported("a patch with both or neither of path and patch")
+        if "path" in entry:
+            file = posixpath.normpath(posixpath.join(directory, str(entry["path"])))
+            if directory and not file.startswith(directory + "/"):
+                raise Unsupported("a patch outside the kustomization's directory")
+            try:
+                text = decode(self.tree.read(file))
+            except (OSError, UnicodeDecodeError):
+                raise Unsupported("a patch file that cannot be read") from None
+        else:
+            text = entry["patch"]
+            if not isinstance(text, str):
+                raise Unsupported("an inline patch that is not text")
+            text = text.strip() if trim else text
+        matches = _selector(target)
+        operations = _operations(text)
+        for item in built:
+            if matches(item):
+                item.obj = _json_patch(item.obj, operations)
+
+
+def _operations(text: str) -> list[Any]:
+    """JSON 6902 operations: text that starts with `[` is JSON (kustomize does not read it
+    as YAML), anything else YAML (go-yaml v2)."""
+    if text.startswith("["):
+        try:
+            operations = normalised(json.loads(text))
+        except ValueError:
+            raise Unsupported("a JSON patch that is not JSON") from None
+    else:
+        docs = []
+        for parsed in load_all("", text):
+            if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
+                raise Unsupported("a patch that does not parse cleanly")
+            if parsed.obj is not None:
+                docs.append(parsed)
+        if len(docs) != 1 or not isinstance(docs[0].obj, list):
+            raise Unsupported("a strategic-merge patch")
+        operations = canonical_patch(docs[0].node)
+    if not isinstance(operations, list) or not operations:
+        raise Unsupported("a strategic-merge patch, or no operations")
+    return operations
+
+
+@dataclass
+class _Parsed:
+    size: int
+    docs: list[YamlDocument]
+    objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
+
+
+def _parse(tree: Tree, file: str) -> _Parsed:
+    try:
+        data = tree.read(file)
+    except OSError:
+        raise Unsupported("a resource that is not a readable file") from None
+    if check_bytes(file, data) is not None:
+        raise Unsupported("a file that is not text")
+    docs = []
+    for entry in load_all(file, decode(data)):
+        if not isinstance(entry, YamlDocument) or entry.duplicate_keys:
+            raise Unsupported("a file that does not parse cleanly")
+        if entry.obj is not None:
+            docs.append(entry)
+    return _Parsed(len(data), docs)
+
+
+def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
+    """The objects of a resource file as kubectl prints them, Lists expanded as kustomize
+    does (their items after the file's other documents)."""
+    queue: list[tuple[Any, Node]] = [(doc.obj, doc.node) for doc in docs]
+    out: list[dict[str, Any]] = []
+    while queue:
+        raw, node = queue.pop(0)
+        if raw in ({}, []):
+            continue  # kustomize drops empty documents
+        obj = canonical(node)
+        kind = obj.get("kind") if isinstance(obj, dict) else None
+        if isinstance(kind, str) and kind.endswith("List") and "items" in obj:
+            items = _node_items(node)
+            if items is None:
+                raise Unsupported("a List whose items are not a list")
+            queue.extend(items)
+            continue
+        metadata = obj.get("metadata") if isinstance(obj, dict) else None
+        if isinstance(metadata, dict) and metadata.get("annotations", 1) in (None, {}):
+            # kustomize adds its origin there, and we take it out again with the map
+            del metadata["annotations"]
+        _check_object(obj)
+        out.append(obj)
+    return out
+
+
+class _Cache:
+    """Parsed resource files shared by the builds of one tree (the CRD file that eight
+    overlays include is parsed once), the most recent up to LIMIT bytes of source."""
+
+    LIMIT = 4 * 2**20
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[str, _Parsed] = OrderedDict()
+        self.size = 0
+
+    def get(self, file: str) -> _Parsed | None:
+        found = self.entries.get(file)
+        if found is not None:
+            self.entries.move_to_end(file)
+        return found
+
+    def put(self, file: str, parsed: _Parsed) -> _Parsed:
+        self.entries[file] = parsed
+        self.size += parsed.size
+        while self.size > self.LIMIT and len(self.entries) > 1:
+            _, dropped = self.entries.popitem(last=False)
+            self.size -= dropped.size
+        return parsed
+
+
+def _node_items(node: Node) -> list[tuple[Any, Node]] | None:
+    """The items of a List's node, each with its (canonical) object."""
+    if not isinstance(node, MappingNode):
+        return None
+    for key, value in node.value:
+        if key.value == "items":
+            if not isinstance(value, SequenceNode):
+                return None
+            return [(canonical(item), item) for item in value.value]
+    return None
+
+
+def _check_kustomization(obj: dict[str, Any], component: bool) -> None:
+    unknown = set(obj) - _FIELDS
+    if unknown:
+        raise Unsupported(f"kustomization field {sorted(unknown)[0]}")
+    kind, version = ("Component", "v1alpha1") if component else ("Kustomization", "v1beta1")
+    if obj.get("kind", "Kustomization") != kind:
+        raise Unsupported(f"not a {kind}")
+    if obj.get("apiVersion", f"kustomize.config.k8s.io/{version}") != (
+        f"kustomize.config.k8s.io/{version}"
+    ):
+        raise Unsupported("another kustomization apiVersion")
+    if set(_strings(obj, "buildMetadata")) - _OWN_METADATA:
+        raise Unsupported("buildMetadata")
+    for key in ("resources", "bases", "components"):
+        for ref in _list(obj, key):
+            if not isinstance(ref, str) or not ref or "\n" in ref or "://" in ref or "?" in ref:
+                raise Unsupported("a resource that is not a local path")
+
+
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Unsupported(f"{key} is not a list")
+    return value
+
+
+def _strings(obj: dict[str, Any], key: str) -> list[str]:
+    values = _list(obj, key)
+    if not all(isinstance(value, str) for value in values):
+        raise Unsupported(f"{key} holds something other than strings")
+    return values
+
+
+def _check_object(obj: Any) -> None:
+    """What kustomize requires of a resource (else it fails), and what it would change."""
+    if not isinstance(obj, dict):
+        raise Unsupported("a document that is not a mapping")
+    metadata = obj.get("metadata")
+    if not isinstance(obj.get("kind"), str) or not obj["kind"]:
+        raise Unsupported("an object without kind")
+    if not isinstance(obj.get("apiVersion"), str) or not obj["apiVersion"]:
+        raise Unsupported("an object without apiVersion")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise Unsupported("an object without metadata.name")
+    if not metadata["name"] or (
+        "namespace" in metadata and not isinstance(metadata["namespace"], str)
+    ):
+        raise Unsupported("an object with an empty name or odd namespace")
+    for key in ("labels", "annotations"):
+        if key not in metadata:
+            continue
+        values = metadata[key]
+        if not isinstance(values, dict) or (key == "annotations" and not values):
+            raise Unsupported(f"metadata.{key} that is not a mapping, or empty annotations")
+        if not all(isinstance(v, str) for v in values.values()):
+            raise Unsupported(f"metadata.{key} with a value that is not a string")
+        if key == "annotations" and any(k.startswith(_RESERVED) for k in values):
+            raise Unsupported("an annotation kustomize reads")
+    _check_lists(obj)
+
+
+def _check_lists(value: Any) -> None:
+    """kustomize rejects a null item in any list."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
+        elif isinstance(current, list):
+            for item in current:
+                if item is None:
+                    raise Unsupported("a null list item")
+                if isinstance(item, (dict, list)):
+                    stack.append(item)
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str, str, str]:
+    metadata = obj["metadata"]
+    namespace = metadata.get("namespace") or "default"
+    return (obj["apiVersion"], obj["kind"], namespace, metadata["name"])
+
+
+def _group_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def _selector(target: dict[str, Any]) -> Callable[[Built], bool]:
+    patterns = {}
+    for key, value in target.items():
+        if not isinstance(value, str) or not _SIMPLE_PATTERN.fullmatch(value):
+            raise Unsupported("a target pattern beyond literals, groups, | * +")
+        if value:
+            try:
+                patterns[key] = re.compile(f"(?:{value})")
+            except re.error:
+                raise Unsupported("a target pattern that does not compile") from None
+
+    namespace = patterns.pop("namespace", None)
+
+    def matches(item: Built) -> bool:
+        obj = item.obj
+        group, version = _group_version(obj["apiVersion"])
+        fields = {
+            "group": group,
+            "version": version,
+            "kind": obj["kind"],
+            "name": obj["metadata"]["name"],
+        }
+        if not all(pattern.fullmatch(fields[key]) for key, pattern in patterns.items()):
+            return False
+        if namespace is None:
+            return True
+        return any(
+            _namespace_matches(namespace, written, _namespaced(obj))
+            for written in (item.namespace, obj["metadata"].get("namespace") or "")
+        )
+
+    return matches
+
+
+def _namespace_matches(pattern: re.Pattern[str], namespace: str, namespaced: bool) -> bool:
+    """Does a target's namespace match an object's effective namespace: its own, else
+    `default` for a namespaced kind, or none for a cluster-scoped one (for a kind we do not
+    know, only when the answer is the same both ways)."""
+    if namespace or namespaced:
+        return pattern.fullmatch(namespace or "default") is not None
+    namespaced, cluster = (
+        pattern.fullmatch("default") is not None,
+        pattern.fullmatch("") is not None,
+    )
+    if namespaced != cluster:
+        raise Unsupported("a target namespace that depends on the kind's scope")
+    return namespaced
+
+
+# What identifies an object: a patch of these (or of what holds them) goes to kubectl.
+_FIXED = (("kind",), ("apiVersion",), ("metadata", "name"), ("metadata", "namespace"))
+
+
+def _json_patch(obj: dict[str, Any], operations: Any) -> dict[str, Any]:
+    """RFC 6902 as evanphx/json-patch v4 applies it, then kustomize's JSON round trip."""
+    if not isinstance(operations, list):
+        raise Unsupported("JSON patch operations that are not a list")
+    result = _copy(obj)
+    for operation in operations:
+        if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
+            raise Unsupported("a JSON patch operation without a path")
+        op = operation.get("op")
+        if set(operation) - {"op", "path", "value"} or op not in ("add", "remove", "replace"):
+            raise Unsupported(f"JSON patch operation {op}")
+        path = operation["path"]
+        if not path.startswith("/"):
+            raise Unsupported("a JSON pointer that is not absolute")
+        where = tuple(part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:])
+        if any(where[: len(fixed)] == fixed or fixed[: len(where)] == where for fixed in _FIXED):
+            raise Unsupported("a JSON patch of the object's identity")
+        if op != "remove" and "value" not in operation:
+            raise Unsupported("a JSON patch operation without a value")
+        parent = result
+        for key in where[:-1]:
+            parent = _step(parent, key)
+        _apply(parent, where[-1], op, operation.get("value"))
+    out: dict[str, Any] = normalised(result)
+    _check_object(out)
+    return out
+
+
+def _step(container: Any, key: str) -> Any:
+    if isinstance(container, dict):
+        if key not in container:
+            raise Unsupported("a JSON patch path that does not exist")
+        return container[key]
+    if isinstance(container, list):
+        return container[_index(container, key, False)]
+    raise Unsupported("a JSON patch path through a scalar")
+
+
+def _index(container: list[Any], key: str, insert: bool) -> int:
+    if key == "-" and insert:
+        return len(container)
+    if not key.isdigit() or (key != "0" and key.startswith("0")) or not key.isascii():
+        raise Unsupported("a JSON patch index that is not a plain number")
+    index = int(key)
+    if index > len(container) or (index == len(container) and not insert):
+        raise Unsupported("a JSON patch index out of range")
+    return index
+
+
+def _apply(parent: Any, key: str, op: str, value: Any) -> None:
+    if isinstance(parent, dict):
+        if op != "add" and key not in parent:
+            raise Unsupported("a JSON patch of a field that does not exist")
+        if op == "remove":
+            del parent[key]
+        else:
+            parent[key] = _copy(value)
+    elif isinstance(parent, list):
+        index = _index(parent, key, op == "add")
+        if op == "add":
+            parent.insert(index, _copy(value))
+        elif op == "remove":
+            del parent[index]
+        else:
+            parent[index] = _copy(value)
+    else:
+        raise Unsupported("a JSON patch path through a scalar")
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _annotate(built: list[Built], annotations: Any) -> None:
+    """commonAnnotations: on every object, and on the pod templates of workloads."""
+    if any(key.startswith(_RESERVED) for key in _pairs(annotations)):
+        raise Unsupported("an annotation kustomize reads")
+    _set_metadata(built, "annotations", annotations, templates=True)
+
+
+def _label(built: list[Built], entry: Any) -> None:
+    """A `labels:` entry without selectors: on every object (and pod templates)."""
+    if not isinstance(entry, dict) or set(entry) - _LABEL_LIMITS:
+        raise Unsupported("labels with other fields")
+    if entry.get("includeSelectors", False) is not False:
+        raise Unsupported("labels that include selectors")
+    templates = entry.get("includeTemplates", False)
+    if not isinstance(templates, bool):
+        raise Unsupported("includeTemplates that is not a boolean")
+    _set_metadata(built, "labels", entry.get("pairs") or {}, templates)
+
+
+def _pairs(values: Any) -> dict[str, str]:
+    if not isinstance(values, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise Unsupported("labels or annotations that are not strings")
+    return values
+
+
+def _set_metadata(built: list[Built], field: str, values: Any, templates: bool) -> None:
+    values = _pairs(values)
+    if not values:
+        return
+    for item in built:
+        obj = _copy(item.obj)
+        group, version = _group_version(obj["apiVersion"])
+        paths: list[tuple[str, ...]] = [("metadata",)]
+        for wanted, kind, where in _TEMPLATES if templates else ():
+            if field == "labels" and kind == "StatefulSet":
+                wanted = "apps"
+            if kind == obj["kind"] and wanted in ("*", group) and (wanted or version == "v1"):
+                paths.append(where)
+        for path in paths:
+            _set_all(obj, (*path, field), values)
+        item.obj = normalised(obj)
+
+
+def _set_all(obj: dict[str, Any], path: tuple[str, ...], values: dict[str, str]) -> None:
+    """Set `values` in the mapping at `path`, creating what is missing (kustomize's
+    `create: true`); a field on the way that is not a mapping goes to kubectl."""
+    current: Any = obj
+    for key in path:
+        if not isinstance(current, dict):
+            raise Unsupported("a field path through a value that is not a mapping")
+        if key not in current:
+            current[key] = {}
+        current = current[key]
+    if not isinstance(current, dict):
+        raise Unsupported("annotations that are not a mapping")
+    current.update(values)
+
+
+_SCALABLE = frozenset({"Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"})
+
+
+def _replicas(built: list[Built], entry: Any) -> None:
+    """A `replicas:` entry: spec.replicas of the scalable kinds of that name (kustomize fails
+    when there is none)."""
+    if not isinstance(entry, dict) or set(entry) != {"name", "count"}:
+        raise Unsupported("a replicas entry without exactly name and count")
+    name, count = entry["name"], entry["count"]
+    if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
+        raise Unsupported("a replicas entry whose name or count has another type")
+    found = [i for i in built if i.obj["kind"] in _SCALABLE and i.obj["metadata"]["name"] == name]
+    if not found:
+        raise Unsupported("replicas for a name that is not built")
+    for item in found:
+        obj = _copy(item.obj)
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            raise Unsupported("a spec that is not a mapping")
+        spec["replicas"] = count
+        item.obj = normalised(obj)
+
+
+def _image(built: list[Built], entry: Any) -> None:
+    if not isinstance(entry, dict) or set(entry) - _IMAGE_FIELDS:
+        raise Unsupported("an image entry with other fields")
+    if not all(isinstance(value, str) for value in entry.values()):
+        raise Unsupported("an image entry whose values are not strings")
+    name = entry.get("name", "")
+    if not _IMAGE_NAME.fullmatch(name):
+        raise Unsupported("an image name that is a pattern")
+    pattern = re.compile(
+        f"(?:{name})"
+        + r"(:[a-zA-Z0-9_.{}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{}-]*)?"
+    )
+    for item in built:
+        if item.obj["kind"] == "CustomResourceDefinition":
+            continue
+        obj = _copy(item.obj)
+        changed = _retag(obj, pattern, entry)
+        if changed:
+            item.obj = obj
+
+
+def _retag(value: Any, pattern: re.Pattern[str], entry: dict[str, str]) -> bool:
+    """Every `image` of an item of any `containers`/`initContainers` list, at any depth."""
+    changed = False
+    if isinstance(value, dict):
+        for key, child in value.items():
+            changed |= _retag(child, pattern, entry)
+            if (
+                key == "volumes"
+                and isinstance(child, list)
+                and any(isinstance(v, dict) and "image" in v for v in child)
+            ):
+                raise Unsupported("an image volume")
+            if key in ("containers", "initContainers") and isinstance(child, list):
+                for container in child:
+                    if not isinstance(container, dict):
+                        raise Unsupported("a container that is not a mapping")
+                    image = container.get("image")
+                    if image is None:
+                        continue
+                    if not isinstance(image, str):
+                        raise Unsupported("an image that is not a string")
+                    new = _new_image(image, pattern, entry)
+                    if new != image:
+                        container["image"] = new
+                        changed = True
+    elif isinstance(value, list):
+        for item in value:
+            changed |= _retag(item, pattern, entry)
+    return changed
+
+
+def _new_image(image: str, pattern: re.Pattern[str], entry: dict[str, str]) -> str:
+    if not pattern.fullmatch(image):
+        return image
+    name, tag, digest = _split(image)
+    name = entry.get("newName") or name
+    if entry.get("newTag") and entry.get("digest"):
+        tag, digest = entry["newTag"], entry["digest"]
+    elif entry.get("newTag"):
+        tag, digest = entry["newTag"], ""
+    elif entry.get("digest"):
+        tag, digest = "", entry["digest"]
+    if tag:
+        name += ":" + tag
+    if digest:
+        name += "@" + digest
+    return name
+
+
+def _split(image: str) -> tuple[str, str, str]:
+    """kustomize's image.Split: name, tag, digest (a port in the registry is not a tag)."""
+    slash = image.find("/")
+    search, offset = (image[slash:], slash) if slash > 0 else (image, 0)
+    at, colon = search.find("@"), search.find(":")
+    if colon < 0 and at < 0:
+        return image, "", ""
+    if at >= 0 and (at < colon or colon < 0):
+        return image[: at + offset], "", image[at + offset + 1 :]
+    if at >= 0 and colon >= 0:
+        return (
+            image[: colon + offset],
+            image[colon + offset + 1 : at + offset],
+            image[at + offset + 1 :],
+        )
+    return image[: colon + offset], image[colon + offset + 1 :], ""
+
+
+def _legacy_order(a: Built, b: Built) -> int:
+    """kustomize's legacy sort (SortOrderTransformer): kind rank, then group_version_kind,
+    then kind.version.group|namespace|name."""
+    ga, va = _group_version(a.obj["apiVersion"])
+    gb, vb = _group_version(b.obj["apiVersion"])
+    ka, kb = a.obj["kind"], b.obj["kind"]
+    if (ga, va, ka) != (gb, vb, kb):
+        ra, rb = _ORDER.get(ka, 0), _ORDER.get(kb, 0)
+        if ra != rb:
+            return -1 if ra < rb else 1
+        sa, sb = "_".join((ga or "~G", va or "~V", ka)), "_".join((gb or "~G", vb or "~V", kb))
+        if ka == kb == "Namespace" and (not ga or not gb):
+            sa, sb = sb, sa
+        return (sa > sb) - (sa < sb)
+    ia, ib = _sort_string(a.obj), _sort_string(b.obj)
+    return (ia > ib) - (ia < ib)
+
+
+def _sort_string(obj: dict[str, Any]) -> str:
+    group, version = _group_version(obj["apiVersion"])
+    metadata = obj["metadata"]
+    gvk = ".".join((obj["kind"], version or "[noVer]", group or "[noGrp]"))
+    return "|".join((gvk, metadata.get("namespace") or "~X", metadata["name"]))
+
+
+# Kinds kustomize certainly treats as namespaced (its OpenAPI data), by apiVersion.
+_NAMESPACED = {
+    "v1": {
+        "Pod",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "PersistentVolumeClaim",
+        "Endpoints",
+        "LimitRange",
+        "ResourceQuota",
+        "ReplicationController",
+    },
+    "apps/v1": {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"},
+    "batch/v1": {"Job", "CronJob"},
+    "networking.k8s.io/v1": {"Ingress", "NetworkPolicy"},
+    "policy/v1": {"PodDisruptionBudget"},
+    "autoscaling/v1": {"HorizontalPodAutoscaler"},
+    "autoscaling/v2": {"HorizontalPodAutoscaler"},
+    "rbac.authorization.k8s.io/v1": {"Role"},
+}
+_BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "autoscaling", "extensions"})
+
+
+def _set_namespace(built: list[Built], namespace: Any) -> None:
+    """kustomize's `namespace:` on objects whose scope we know: built-in namespaced kinds and
+    custom resources (namespaced to kustomize). Cluster-scoped and other built-in kinds,
+    and the kinds it treats specially (bindings' subjects, Namespace, webhooks, APIService,
+    CRD conversion), go to kubectl."""
+    if not isinstance(namespace, str):
+        raise Unsupported("a namespace that is not a string")
+    for item in built:
+        obj = item.obj
+        if not _namespaced(obj):
+            raise Unsupported(f"namespace on {obj['apiVersion']} {obj['kind']}")
+        if obj["metadata"].get("namespace") != namespace:
+            changed = _copy(obj)
+            changed["metadata"]["namespace"] = namespace
+            item.obj = normalised(changed)
+
+
+def _namespaced(obj: dict[str, Any]) -> bool:
+    """Is the object certainly namespaced to kustomize: a built-in namespaced kind, or a
+    custom resource (kustomize knows no CRD's scope)? False when we do not know."""
+    group, _ = _group_version(obj["apiVersion"])
+    if group in _BUILTIN_GROUPS or group.endswith(".k8s.io") or group == "k8s.io":
+        return obj["kind"] in _NAMESPACED.get(obj["apiVersion"], ())
+    return True

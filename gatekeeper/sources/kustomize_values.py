@@ -1,0 +1,178 @@
+"""Objects as `kubectl kustomize` prints them, built from their YAML nodes.
+
+Kustomize reads resources with go-yaml v3 (YAML 1.2: `yes` is a string, `0o17` a number),
+prints every object through JSON (a float that is whole becomes an integer) and go-yaml v2,
+whose mapping keys come out in its own natural order (`a2` before `a10`). We read that output
+back with PyYAML (YAML 1.1). `canonical` builds, from the nodes of a source document, the
+object that round trip yields, and raises Unsupported wherever we are not sure of it: an
+explicit tag, a merge key, a value no JSON holds, a float whose printed form PyYAML would
+read as a string.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import cmp_to_key
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from gatekeeper.yamldoc import _LOADER
+
+
+class Unsupported(Exception):
+    """The in-process build cannot be sure of its result: kubectl builds it instead."""
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR = _TAG + "str"
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+# go-yaml v3's numbers (underscores removed first): Go's ParseInt with base 0, and its float.
+_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOATS = frozenset(
+    {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"}
+    | {".nan", ".NaN", ".NAN"}
+)
+_resolver = _LOADER("")
+
+
+def canonical(node: Node) -> Any:
+    """The value of `node` as the build prints it (keys in go-yaml v2's order)."""
+    if isinstance(node, ScalarNode):
+        return _scalar(node)
+    if isinstance(node, SequenceNode):
+        return [canonical(item) for item in node.value]
+    if isinstance(node, MappingNode):
+        pairs: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = canonical(key_node) if isinstance(key_node, ScalarNode) else None
+            if not isinstance(key, str) or key in pairs:
+                raise Unsupported("a mapping key that is not a string, or twice")
+            pairs[key] = canonical(value_node)
+        return {key: pairs[key] for key in sorted(pairs, key=_KEY_ORDER)}
+    raise Unsupported("an unknown node")
+
+
+def canonical_patch(node: Node) -> Any:
+    """A patch's value: kustomize reads YAML patch text with go-yaml v2 (YAML 1.1), where
+    `yes` and `on` are booleans and `0o17` a string; such values go to kubectl."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ScalarNode):
+            text = current.value.lower().lstrip("+-")
+            doubtful = current.tag in (_TAG + "bool", _TAG + "timestamp") or text.startswith("0o")
+            if not current.style and doubtful and current.value not in _TRUE | _FALSE:
+                raise Unsupported("a patch value go-yaml v2 and v3 read differently")
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, MappingNode):
+            stack.extend(item for pair in current.value for item in pair)
+    return canonical(node)
+
+
+def normalised(value: Any) -> Any:
+    """A value after a JSON round trip and go-yaml v2's printing: keys in v2's order,
+    whole floats as integers."""
+    if isinstance(value, dict):
+        return {key: normalised(value[key]) for key in sorted(value, key=_KEY_ORDER)}
+    if isinstance(value, list):
+        return [normalised(item) for item in value]
+    if isinstance(value, float):
+        return _number(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        raise Unsupported("an integer JSON cannot hold exactly")
+    return value
+
+
+def _scalar(node: ScalarNode) -> Any:
+    text = node.value
+    if node.style:  # quoted, literal or folded: a string, unless tagged otherwise
+        if node.tag != _STR:
+            raise Unsupported("an explicitly tagged value")
+        return text
+    if node.tag != _resolver.resolve(ScalarNode, text, (True, False)):  # type: ignore[no-untyped-call]
+        raise Unsupported("an explicitly tagged value")
+    if text in _NULLS:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if text in _SPECIAL_FLOATS or text == "<<":
+        raise Unsupported("a value JSON cannot hold, or a merge key")
+    if text[:1] in "-+.0123456789":
+        plain = text.replace("_", "")
+        number = _INT.fullmatch(plain)
+        if number is not None:
+            return _integer(number.group(1), number.group(2))
+        if _FLOAT.fullmatch(plain):
+            return _number(float(plain))
+    if node.tag in (_STR, _TAG + "bool"):
+        return text  # v3: `yes` and `on` are strings
+    # A timestamp comes out in RFC 3339 (`2020-01-01T00:00:00Z`): left to kubectl.
+    raise Unsupported(f"a value PyYAML reads as {node.tag}")
+
+
+def _integer(sign: str, digits: str) -> int:
+    base = {"x": 16, "o": 8, "b": 2}.get(digits[1:2].lower(), 8 if digits[:1] == "0" else 10)
+    body = digits[2:] if base != 10 and digits[1:2].isalpha() else digits
+    value = int(body or "0", base) * (-1 if sign == "-" else 1)
+    if not -(2**63) <= value < 2**63:
+        raise Unsupported("an integer beyond 64 bits")
+    if abs(value) > 2**53:
+        raise Unsupported("an integer JSON cannot hold exactly")
+    return value
+
+
+def _number(value: float) -> int | float:
+    """A float as JSON and go-yaml v2 print it, read back by PyYAML."""
+    if not math.isfinite(value):
+        raise Unsupported("a value JSON cannot hold")
+    if value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if abs(value) < 1e-4:  # printed as `1e-05`, which PyYAML reads as a string
+        raise Unsupported("a float printed in exponent form")
+    return value
+
+
+def _compare(a: str, b: str) -> int:
+    """go-yaml v2's key order for strings: letters by code point, digit runs by value."""
+    for i in range(min(len(a), len(b))):
+        ca, cb = a[i], b[i]
+        if ca == cb:
+            continue
+        al, bl = ca.isalpha(), cb.isalpha()
+        if al and bl:
+            return -1 if ca < cb else 1
+        if al or bl:
+            return 1 if al else -1
+        an = bn = 0
+        if ca == "0" or cb == "0":
+            j = i - 1
+            while j >= 0 and a[j].isdecimal():
+                if a[j] != "0":
+                    an = bn = 1
+                    break
+                j -= 1
+        ai = i
+        while ai < len(a) and a[ai].isdecimal():
+            an = an * 10 + ord(a[ai]) - 48
+            ai += 1
+        bi = i
+        while bi < len(b) and b[bi].isdecimal():
+            bn = bn * 10 + ord(b[bi]) - 48
+            bi += 1
+        if an != bn:
+            return -1 if an < bn else 1
+        if ai != bi:
+            return -1 if ai < bi else 1
+        return -1 if ca < cb else 1
+    return (len(a) > len(b)) - (len(a) < len(b))
+
+
+_KEY_ORDER = cmp_to_key(_compare)

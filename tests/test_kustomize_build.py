@@ -1,0 +1,505 @@
+"""The in-process kustomize builder against the real `kubectl kustomize`, feature by feature.
+
+Every supported case is built both ways in the test and must give the same documents (objects
+as JSON text: key order and 1 against 1.0 count), files, origins, identities, locations and
+problems; every unsupported case must be refused by the builder (so kubectl builds it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from gatekeeper.document import Loaded
+from gatekeeper.sources import LoadContext, kustomize, kustomize_build
+from gatekeeper.sources.kustomize_values import Unsupported
+from gatekeeper.tree import MemoryTree
+from gatekeeper.yamldoc import YamlDocument, load_all
+
+ROOT = "app/kustomization.yaml"
+
+
+def seen(loaded: Loaded) -> list[Any]:
+    """What a scan sees of a build: each document (with a few locations) and problem."""
+    out: list[Any] = []
+    for document in loaded.documents:
+        where = [
+            document.locator.locate(path)
+            for path in (("metadata", "name"), ("spec",), ("metadata", "annotations"))
+        ]
+        out.append(
+            (
+                json.dumps(document.obj),
+                document.file,
+                document.index,
+                (document.kind, document.namespace, document.name),
+                sorted(document.extra.items()),
+                [(w.file, w.line, w.exact) for w in where],
+            )
+        )
+    out.extend((p.code, p.file, p.line, p.message) for p in loaded.problems)
+    return out
+
+
+def both_ways(files: dict[str, str], path: str = ROOT) -> list[Any]:
+    """Build in-process and with kubectl; they must agree. Returns the built objects."""
+    data = {name: text.encode() for name, text in files.items()}
+    tree = MemoryTree(data)
+    (kustomization,) = [e for e in load_all(path, files[path]) if isinstance(e, YamlDocument)]
+    kustomize_build.build(path, kustomization, tree)  # raises if it would fall back
+    ours = kustomize.load(path, data[path], LoadContext(tree=tree))
+    theirs = kustomize.load(path, data[path], LoadContext(tree=tree), in_process=False)
+    assert theirs.documents, theirs.problems  # the reference built something
+    assert seen(ours) == seen(theirs)
+    return [document.obj for document in ours.documents]
+
+
+def refused(files: dict[str, str], path: str = ROOT) -> str:
+    """The builder refuses (kubectl builds it), and the scan still gets kubectl's result."""
+    data = {name: text.encode() for name, text in files.items()}
+    tree = MemoryTree(data)
+    (kustomization,) = [e for e in load_all(path, files[path]) if isinstance(e, YamlDocument)]
+    with pytest.raises(Unsupported) as caught:
+        kustomize_build.build(path, kustomization, tree)
+    loaded = kustomize.load(path, data[path], LoadContext(tree=tree))
+    kubectl = kustomize.load(path, data[path], LoadContext(tree=tree), in_process=False)
+    assert seen(loaded) == seen(kubectl)
+    return str(caught.value)
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      initContainers:
+        - {name: init, image: busybox}
+      containers:
+        - name: web
+          image: nginx:1.25
+          ports: [{containerPort: 80}]
+        - name: side
+          image: localhost:5000/tools/side@sha256:0123abcd
+"""
+
+
+def test_values_read_as_kubectl_prints_them() -> None:
+    """YAML 1.2 reading, JSON numbers, go-yaml v2's natural key order."""
+    thing = """\
+apiVersion: example.com/v1
+kind: Thing
+metadata: {name: values}
+spec:
+  yes_word: yes
+  on_word: on
+  octal12: 0o17
+  octal11: 017
+  not_octal: 08
+  hex: 0x1F
+  exponent: 1e3
+  whole: 1.0
+  half: 2.5
+  big: 1234567.5
+  underscored: 1_000
+  tilde: ~
+  empty:
+  quoted: "true"
+  text: plain words
+  a10: x
+  a2: x
+  A: x
+  _x: x
+  1a: x
+  b01: x
+  b1: x
+  list: [3, -4, +5, "6", seven]
+  nested: {z: 1, y: [{b: 1, a: 2}]}
+"""
+    empties = """\
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, annotations: {}, labels: {}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: b
+  annotations:
+"""
+    *_, obj = both_ways({ROOT: "resources: [thing.yaml]\n", "app/thing.yaml": thing + empties})
+    assert obj["spec"]["yes_word"] == "yes" and obj["spec"]["octal12"] == 15
+    assert obj["spec"]["whole"] == 1 and isinstance(obj["spec"]["whole"], int)
+
+
+def test_resources_bases_lists_and_kustomize_output_order() -> None:
+    files = {
+        ROOT: "resources:\n  - objects.yaml\n  - ../base\nbases:\n  - ../other\n",
+        "app/objects.yaml": """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: hook}
+---
+apiVersion: v1
+kind: List
+items:
+  - {apiVersion: v1, kind: ConfigMap, metadata: {name: from-list}}
+  - {apiVersion: v1, kind: Secret, metadata: {name: from-list}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: b}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: a}
+---
+
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+""",
+        "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+        "base/deploy.yaml": DEPLOYMENT,
+        "other/kustomization.yml": "resources: [more.json]\n",
+        "other/more.json": '{"apiVersion": "other.io/v2", "kind": "Widget",'
+        ' "metadata": {"name": "w"}, "spec": {"n": 1.5}}',
+    }
+    objs = both_ways(files)
+    assert [o["kind"] for o in objs][:2] == ["Namespace", "CustomResourceDefinition"]
+    assert objs[-1]["kind"] == "ValidatingWebhookConfiguration"
+
+
+JSON_PATCHES = """\
+patches:
+  - target: {kind: Deployment, name: "(w.b|other)"}
+    patch: |-
+      - op: replace
+        path: /spec/replicas
+        value: 3
+      - op: add
+        path: /spec/template/spec/containers/0/securityContext
+        value: {privileged: true, runAsUser: 1000000}
+      - op: add
+        path: /spec/template/spec/containers/-
+        value: {name: added, image: nginx}
+      - op: remove
+        path: /spec/template/spec/initContainers
+      - op: add
+        path: /metadata/labels/tier
+        value: front
+  - path: ops.yaml
+    target: {group: apps, version: v1, kind: Deployment}
+patchesJson6902:
+  - target: {version: v1, kind: Service, name: web}
+    path: service-ops.json
+"""
+
+
+def test_json_6902_patches() -> None:
+    files = {
+        ROOT: "resources: [deploy.yaml, service.yaml]\n" + JSON_PATCHES,
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/ops.yaml": "- op: add\n  path: /spec/template/spec/containers/1/args\n"
+        "  value: ['--port', '8080', 'true']\n",
+        "app/service.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+        "spec:\n  ports: [{port: 80}]\n  selector: {app: web}\n",
+        "app/service-ops.json": '[{"op": "add", "path": "/spec/ports/0/targetPort",'
+        ' "value": 8080}, {"op": "replace", "path": "/spec/selector", "value": {"b": 1e3}}]',
+    }
+    service, deployment = both_ways(files)
+    assert service["spec"]["selector"] == {"b": 1000}
+    assert deployment["spec"]["replicas"] == 3
+
+
+def test_images_and_common_annotations() -> None:
+    workloads = "".join(
+        f"---\napiVersion: {api}\nkind: {kind}\nmetadata: {{name: {name}}}\n{spec}"
+        for api, kind, name, spec in (
+            (
+                "apps/v1",
+                "StatefulSet",
+                "db",
+                "spec:\n  template:\n    spec:\n"
+                "      containers: [{name: db, image: 'docker.io/library/nginx:1'}]\n",
+            ),
+            (
+                "batch/v1",
+                "CronJob",
+                "job",
+                "spec:\n  jobTemplate:\n    spec:\n      template:\n"
+                "        spec:\n          containers: [{name: j, image: nginx}]\n",
+            ),
+            ("batch/v1", "Job", "once", "spec: {template: {spec: {containers: []}}}\n"),
+            ("v1", "ReplicationController", "rc", "spec: {}\n"),
+            ("v1", "Pod", "pod", "spec: {containers: [{name: p, image: 'nginx@sha256:abc'}]}\n"),
+            (
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                "x.example.com",
+                "spec: {containers: [{image: nginx}]}\n",
+            ),
+        )
+    )
+    files = {
+        ROOT: """\
+resources: [deploy.yaml, workloads.yaml]
+commonAnnotations: {team: platform, note: "reviewed"}
+images:
+  - {name: nginx, newTag: "1.27"}
+  - {name: busybox, newName: registry.example.com/busybox, digest: "sha256:feed"}
+  - {name: localhost:5000/tools/side, newName: side, newTag: v2, digest: "sha256:beef"}
+  - {name: docker.io/library/nginx, newName: mirror/nginx}
+""",
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/workloads.yaml": workloads.replace(
+            "{name: pod}", "{name: pod, annotations: {team: a}}"
+        ),
+    }
+    objs = both_ways(files)
+    assert any(o["metadata"].get("annotations", {}).get("team") == "platform" for o in objs)
+
+
+def test_replicas() -> None:
+    files = {
+        ROOT: "resources: [deploy.yaml, more.yaml]\nreplicas:\n  - {name: web, count: 4}\n"
+        "  - {name: db, count: 0}\n",
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/more.yaml": "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+        "---\napiVersion: example.com/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n",
+    }
+    objs = both_ways(files)
+    assert [o.get("spec", {}).get("replicas") for o in objs] == [None, 4, 4, 0]
+
+
+def test_labels_without_selectors() -> None:
+    workloads = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, labels: {tier: data}}
+spec: {template: {spec: {containers: []}}}
+---
+apiVersion: example.com/v1
+kind: StatefulSet
+metadata: {name: other}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: job}
+spec: {jobTemplate: {spec: {template: {spec: {containers: []}}}}}
+"""
+    files = {
+        ROOT: """\
+resources: [deploy.yaml, workloads.yaml]
+labels:
+  - pairs: {team: platform, tier: web}
+  - pairs: {owner: sre}
+    includeSelectors: false
+    includeTemplates: true
+commonAnnotations: {}
+""",
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/workloads.yaml": workloads,
+    }
+    objs = both_ways(files)
+    assert all(o["metadata"]["labels"]["team"] == "platform" for o in objs)
+
+
+def test_components_add_resources_and_transform_the_parents() -> None:
+    component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+    files = {
+        ROOT: "resources: [deploy.yaml]\ncomponents: [../monitoring]\n"
+        "images: [{name: nginx, newTag: '2'}]\n",
+        "app/deploy.yaml": DEPLOYMENT,
+        "monitoring/kustomization.yaml": component
+        + "resources: [monitor.yaml]\ncomponents: [../labelled]\n"
+        "patches:\n  - target: {kind: Deployment}\n"
+        "    patch: '- {op: add, path: /metadata/labels/monitored, value: \"yes\"}'\n",
+        "monitoring/monitor.yaml": "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n"
+        "metadata: {name: web}\nspec: {endpoints: [{port: http}]}\n",
+        "labelled/kustomization.yaml": component + "labels: [{pairs: {team: sre}}]\n",
+    }
+    deployment, monitor = both_ways(files)
+    assert deployment["metadata"]["labels"] == {"app": "web", "monitored": "yes", "team": "sre"}
+    assert monitor["metadata"]["labels"] == {"team": "sre"}
+
+
+def test_namespace_and_targets_by_namespace() -> None:
+    files = {
+        ROOT: """\
+namespace: prod
+resources: [../base, objects.yaml]
+patches:
+  - target: {kind: ConfigMap, namespace: other}
+    patch: '[{"op": "add", "path": "/data/b", "value": "2"}]'
+  - target: {kind: Deployment, namespace: default}
+    patch: |
+      - {op: replace, path: /spec/replicas, value: 5}
+""",
+        "app/objects.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: other}
+data: {a: "1"}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+""",
+        "base/kustomization.yaml": "namespace: staging\nresources: [deploy.yaml]\n"
+        "patches:\n  - target: {namespace: staging}\n"
+        "    patch: '- {op: add, path: /metadata/labels/base, value: x}'\n",
+        "base/deploy.yaml": DEPLOYMENT,
+    }
+    objs = both_ways(files)
+    assert {o["metadata"]["namespace"] for o in objs} == {"prod"}
+
+
+@pytest.mark.parametrize(
+    ("kustomization", "extra", "reason"),
+    [
+        ("namePrefix: p-\n", {}, "namePrefix"),
+        ("replicas: [{name: nothing, count: 2}]\n", {}, "not built"),
+        ("replicas: [{name: web, count: '2'}]\n", {}, "another type"),
+        ("resources: [../empty]\n", {"empty/kustomization.yaml": "resources:\n"}, "empty"),
+        ("resources: [deploy.yaml]\nresources: [deploy.yaml]\n", {}, "twice"),
+        ("labels: [{pairs: {a: b}, includeSelectors: true}]\n", {}, "selectors"),
+        ("commonLabels: {a: b}\n", {}, "commonLabels"),
+        (
+            "resources: [deploy.yaml, role.yaml]\nnamespace: x\n",
+            {
+                "app/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                "metadata: {name: r}\n"
+            },
+            "namespace on rbac.authorization.k8s.io/v1 ClusterRole",
+        ),
+        (
+            "resources: [deploy.yaml, role.yaml]\npatches: [{target: {namespace: default},"
+            " patch: '- {op: add, path: /metadata/labels/a, value: b}'}]\n",
+            {
+                "app/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+                "metadata: {name: r}\n"
+            },
+            "scope",
+        ),
+        (
+            "components: [../c]\n",
+            {"c/kustomization.yaml": "kind: Component\nnamePrefix: c-\n"},
+            "namePrefix",
+        ),
+        ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
+        ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
+        ("patchesStrategicMerge: [p.yaml]\n", {}, "patchesStrategicMerge"),
+        ("patches: [{path: p.yaml}]\n", {}, "target"),
+        ("patches: [{path: p.yaml, target: {kind: Deployment}}]\n", {}, "strategic"),
+        ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
+        (
+            'patches: [{patch: \'[{"op": "move", "from": "/spec", "path": "/x"}]\','
+            " target: {kind: Deployment}}]\n",
+            {},
+            "move",
+        ),
+        (
+            "patches: [{patch: '- {op: replace, path: /metadata/name, value: x}',"
+            " target: {kind: Deployment}}]\n",
+            {},
+            "identity",
+        ),
+        (
+            "patches: [{patch: '- {op: add, path: /spec/paused, value: yes}',"
+            " target: {kind: Deployment}}]\n",
+            {},
+            "v2",
+        ),
+        (
+            "patches: [{patch: '[{op: add, path: /spec/paused, value: true}]',"
+            " target: {kind: Deployment}}]\n",
+            {},
+            "not JSON",
+        ),
+        ("images: [{name: nginx, newTag: 1.27}]\n", {}, "not strings"),
+        ("images: [{name: nginx, tagSuffix: -x}]\n", {}, "other fields"),
+        ("resources: [deploy.yaml, dup.yaml]\n", {"app/dup.yaml": DEPLOYMENT}, "same id"),
+        (
+            "resources: [local.yaml]\n",
+            {
+                "app/local.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: l\n"
+                "  annotations: {config.kubernetes.io/local-config: 'true'}\n"
+            },
+            "kustomize reads",
+        ),
+        (
+            "resources: [merge.yaml]\n",
+            {
+                "app/merge.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: &m {name: m}\n"
+                "data: {<<: *m}\n"
+            },
+            "merge",
+        ),
+        (
+            "resources: [tagged.yaml]\n",
+            {
+                "app/tagged.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: t}\n"
+                "data: {a: !!str 1}\n"
+            },
+            "tagged",
+        ),
+        (
+            "resources: [tiny.yaml]\n",
+            {"app/tiny.yaml": "apiVersion: v1\nkind: X\nmetadata: {name: t}\nspec: {a: 1e-5}\n"},
+            "exponent",
+        ),
+        (
+            "resources: [nulls.yaml]\n",
+            {"app/nulls.yaml": "apiVersion: v1\nkind: X\nmetadata: {name: t}\nspec: [1, null]\n"},
+            "null list item",
+        ),
+        (
+            "resources: [dated.yaml]\n",
+            {
+                "app/dated.yaml": "apiVersion: v1\nkind: X\nmetadata: {name: t}\n"
+                "spec: {a: 2020-01-01}\n"
+            },
+            "PyYAML reads as tag:yaml.org,2002:timestamp",
+        ),
+        ("resources: [../outside.yaml]\n", {"outside.yaml": DEPLOYMENT}, "outside"),
+        (
+            "resources: [nameless.yaml]\n",
+            {"app/nameless.yaml": "apiVersion: v1\nkind: X\n"},
+            "metadata.name",
+        ),
+    ],
+)
+def test_everything_else_goes_to_kubectl(
+    kustomization: str, extra: dict[str, str], reason: str
+) -> None:
+    files = {
+        ROOT: "resources: [deploy.yaml]\n" + kustomization,
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/p.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec: {replicas: 1}\n",
+        "c/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+        **extra,
+    }
+    if kustomization.startswith("resources:"):
+        files[ROOT] = kustomization
+    assert reason in refused(files)
