@@ -313,6 +313,10 @@ class Tool:
     fresh_copy: bool = False  # runs in a new copy of the target: the tool writes into it
 
 
+# More gatekeeper options for every run (`--gatekeeper-config`).
+GATEKEEPER_OPTIONS: list[str] = []
+
+
 def tools_for(
     target: str,
     framework: str,
@@ -325,6 +329,7 @@ def tools_for(
     """What runs on one target: gatekeeper, the parse bound (YAML targets), and Checkov with
     the framework of the target (`helm` only when a helm binary exists: Checkov needs it)."""
     gk_jobs = ["--jobs", str(jobs)] if jobs else []
+    gk_jobs += GATEKEEPER_OPTIONS
     tools = [
         Tool(
             "gatekeeper",
@@ -524,17 +529,45 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
     return out
 
 
-def memory_by_size(results: list[Result]) -> dict[str, float]:
-    """gatekeeper's median peak memory (process tree) on k8s and its scaled copies."""
+def memory_by_size(results: list[Result]) -> dict[str, dict[str, float]]:
+    """gatekeeper's median peak memory on k8s and its scaled copies: the process tree's PSS
+    (what it holds: the goal's measure), its RSS (shared pages once per process), the
+    largest process, and the CPU and findings at that size."""
     out = {}
     for result in results:
         if result.tool != "gatekeeper":
             continue
         if result.target == "k8s":
-            out["1x"] = round(result.tree_rss_mb, 1)
+            size = "1x"
         elif result.target.startswith("scaled-"):
-            out[result.target.removeprefix("scaled-")] = round(result.tree_rss_mb, 1)
+            size = result.target.removeprefix("scaled-")
+        else:
+            continue
+        out[size] = {
+            "tree_pss_mb": round(result.tree_pss_mb, 1),
+            "tree_rss_mb": round(result.tree_rss_mb, 1),
+            "max_rss_mb": round(result.max_rss_mb, 1),
+            "cpu_s": round(result.cpu, 2),
+            "findings": result.findings or 0,
+        }
     return out
+
+
+MEMORY_ROWS = (
+    ("tree_pss_mb", "gatekeeper peak PSS, process tree (MB)"),
+    ("tree_rss_mb", "gatekeeper peak RSS, process tree (MB)"),
+    ("max_rss_mb", "largest process RSS (MB)"),
+    ("cpu_s", "CPU (s)"),
+    ("findings", "findings"),
+)
+
+
+def _size_cell(measured: Any, key: str) -> str:
+    """One cell of the size table; results files before PSS held the tree RSS alone."""
+    if isinstance(measured, (int, float)):
+        measured = {"tree_rss_mb": measured}
+    value = measured.get(key)
+    return "" if value is None else f"{value:,.0f}"
 
 
 def merged(earlier: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
@@ -603,9 +636,9 @@ def table(report: dict[str, Any]) -> str:
         sizes = report["memory_by_size"]
         lines += ["", "| copies of k8s | " + " | ".join(sizes) + " |"]
         lines += ["|---|" + "---:|" * len(sizes)]
-        lines += [
-            "| gatekeeper peak tree RSS (MB) | " + " | ".join(map(str, sizes.values())) + " |"
-        ]
+        for key, label in MEMORY_ROWS:
+            cells = [_size_cell(measured, key) for measured in sizes.values()]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -632,11 +665,18 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=0, help="gatekeeper --jobs (default: cores)")
     parser.add_argument(
+        "--gatekeeper-config",
+        type=Path,
+        help="gatekeeper -c FILE (e.g. `sources: {kustomize: {enabled: false}}`)",
+    )
+    parser.add_argument(
         "--merge",
         action="store_true",
         help="keep the other targets of an existing results file (each result says its run)",
     )
     args = parser.parse_args()
+    if args.gatekeeper_config:
+        GATEKEEPER_OPTIONS.extend(["-c", str(args.gatekeeper_config.resolve())])
     corpus = args.corpus
     if corpus is None and args.generated:
         size = corpus_mod.size_from(args)

@@ -49,6 +49,7 @@ def scan(
     (with file and line) for bad arguments, configuration or policies.
     """
     from gatekeeper import context, pipeline
+    from gatekeeper.contents import Contents
     from gatekeeper.document import Problem
     from gatekeeper.report import Report
 
@@ -65,7 +66,7 @@ def scan(
     )
     unreadable: list[Problem] = []
     files = context.select_files(run, names, include, exclude)
-    pairs = list(context.read_files(run, files, unreadable))
+    pairs = Contents.of(context.read_files(run, files, unreadable), run.tree.read)
     outcome = pipeline.judge(
         run,
         pairs,

@@ -231,7 +231,7 @@ class Engine:
         for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
             if verdict:
                 continue
-            data = _variables(obj, params, item, format_path(subject_path), context)
+            data = _variables(obj, params, item, _format_path(subject_path), context)
             findings.append(
                 self._violation(
                     policy, document, data, to_real((*subject_path, *policy.field_path))
@@ -277,7 +277,7 @@ class Engine:
         for subject_path, item in subjects:
             if skip and _under(to_real(subject_path), skip):
                 continue
-            data = _variables(obj, params, item, format_path(subject_path), context)
+            data = _variables(obj, params, item, _format_path(subject_path), context)
             try:
                 verdict = policy.rule.evaluate(data)
             except CelError as error:
@@ -368,6 +368,7 @@ class Engine:
         by_namespace, cluster = kind_counts(inventory)
         for policy in self._repository:
             params = self.params(policy)
+            verdicts = _RepositoryVerdicts(policy)
             kinds = policy.match.kinds
             if policy.pod_policy:
                 kinds = kinds | WORKLOAD_KINDS
@@ -388,7 +389,7 @@ class Engine:
                     "context": {},
                 }
                 try:
-                    verdict = policy.rule.evaluate(data)
+                    verdict = verdicts.of(data)
                     message = (
                         str(policy.message_expression.evaluate(data))
                         if policy.message_expression
@@ -419,6 +420,39 @@ class Engine:
                     )
                 )
         return findings
+
+
+class _RepositoryVerdicts:
+    """A repository-scope rule's verdicts, evaluated once per distinct input.
+
+    The rule sees its item's namespace counts and whichever item fields it reads: rows of
+    one namespace that agree on those fields get the same verdict (or the same error), and
+    a repository has thousands of rows in a handful of namespaces."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.rule = policy.rule
+        self.fields = policy.rule.fields_read("item", "object")
+        self.known: dict[Any, Any] = {}
+
+    def of(self, data: dict[str, Any]) -> Any:
+        if self.fields is None:
+            return self.rule.evaluate(data)
+        row = data["item"]
+        key = (
+            row["namespace"],
+            tuple(
+                (name, name in row, _freeze(row.get(name), ordered=True)) for name in self.fields
+            ),
+        )
+        if key not in self.known:
+            try:
+                self.known[key] = self.rule.evaluate(data)
+            except CelError as error:
+                self.known[key] = error
+        found = self.known[key]
+        if isinstance(found, CelError):
+            raise found
+        return found
 
 
 def _source_matches(policy: Policy, source: str) -> bool:
@@ -510,7 +544,7 @@ class _Scope:
             every = {pattern: [] for pattern in patterns}
             every[patterns[0]] = part
         subjects = {
-            format_path(pattern): [
+            _format_path(pattern): [
                 [item, _format_path(path) if paths else ""] for path, item in found
             ]
             for pattern, found in every.items()
@@ -530,6 +564,12 @@ class _Scope:
 
 # Subject paths repeat across documents (`spec.containers[0]`): format each once.
 _format_path = functools.lru_cache(maxsize=4096)(format_path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_text(key: str | int) -> str:
+    """One key of a path on its own (stable_path): keys repeat in every finding."""
+    return format_path((key,))
 
 
 def kind_counts(
@@ -685,7 +725,7 @@ def make_finding(
         column=location.column,
         end_line=location.end_line,
         end_column=location.end_column,
-        path=format_path(real_path),
+        path=_format_path(real_path),
         source=document.source,
         kind=document.kind,
         namespace=document.namespace,
@@ -727,7 +767,7 @@ def _fix(policy: Policy, real_path: Path) -> dict[str, Any]:
     subject = (
         real_path[: len(real_path) - len(policy.field_path)] if policy.field_path else real_path
     )
-    return {"subject": format_path(subject), "set": dict(policy.fix["set"])}
+    return {"subject": _format_path(subject), "set": dict(policy.fix["set"])}
 
 
 def stable_path(obj: Any, path: Path) -> str:
@@ -742,7 +782,7 @@ def stable_path(obj: Any, path: Path) -> str:
         if isinstance(key, int) and isinstance(value, dict) and isinstance(value.get("name"), str):
             out.append(f"[name={value['name']}]")
         else:
-            out.append(format_path((key,)) if out or isinstance(key, int) else str(key))
+            out.append(_key_text(key) if out or isinstance(key, int) else str(key))
         node = value
     return "".join(out)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gatekeeper import pss_admission
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import Config, Override
+from gatekeeper.contents import SKIP_MARKER, Contents, added, names_of, subset
 from gatekeeper.decide import BLOCKING_STATUSES, Verdict
 from gatekeeper.discover import matches
 from gatekeeper.document import Problem
@@ -19,7 +20,7 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
 from gatekeeper.problems import to_finding
-from gatekeeper.scanner import ScanResult, finalize, predict_admission, scan
+from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
@@ -58,7 +59,7 @@ def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
 
 
 def scan_with_overrides(
-    pairs: Iterable[tuple[str, bytes]],
+    pairs: Iterable[tuple[str, bytes]] | Contents,
     engine: Engine,
     config: Config,
     context: LoadContext,
@@ -69,14 +70,15 @@ def scan_with_overrides(
     """Scan each group of files that shares the same overrides with its own engine; judge
     repository-scope policies once over every file's inventory plus `extra_inventory`
     (`repository=False`: the caller calls judge_repository itself)."""
-    pairs = list(pairs)
-    groups: dict[tuple[int, ...], list[tuple[str, bytes]]] = defaultdict(list)
-    for path, data in pairs:
+    pairs = pairs if isinstance(pairs, Contents) else list(pairs)
+    groups: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for path in names_of(pairs):
         key = tuple(i for i, o in enumerate(config.overrides) if matches(path, [o.path]))
-        groups[key].append((path, data))
+        groups[key].append(path)
     result = ScanResult()
-    for key, items in groups.items():
+    for key, names in groups.items():
         group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
+        items = pairs if len(groups) == 1 else subset(pairs, names)
         result.merge(scan(items, group_engine, jobs, context, repository=False))
     if repository:
         judge_repository(
@@ -165,7 +167,8 @@ def verdict(
         if blocking and advisory(finding, config):
             finding = finding.with_(extra={**finding.extra, "advisory": True})
             blocking = False
-        marked.append(finding.with_(blocking=blocking))
+        # frozen: an unchanged finding is shared, not copied
+        marked.append(finding if finding.blocking == blocking else finding.with_(blocking=blocking))
     return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)
 
 
@@ -196,16 +199,27 @@ def judge(
     other files (read only if a repository-scope policy needs them), whose objects those
     policies see too: a NetworkPolicy beside the scanned folder counts, so scanning part of a
     repository judges it as scanning the whole does."""
-    pairs = list(pairs)
+    with collector_paused():
+        contents = pairs if isinstance(pairs, Contents) else list(pairs)
+        return _judge(run, contents, jobs, threshold, problems, owners, rest)
+
+
+def _judge(
+    run: RunContext,
+    pairs: Contents | list[tuple[str, bytes]],
+    jobs: int,
+    threshold: str | None,
+    problems: Sequence[Problem],
+    owners: bool,
+    rest: Iterable[tuple[str, bytes]],
+) -> Outcome:
     if owners:
-        known = {path for path, _ in pairs}
-        for path in with_owners([path for path, _ in pairs], run.load):
-            if path not in known:
-                try:
-                    pairs.append((path, run.tree.read(path)))
-                except OSError:
-                    continue  # with_owners lists only files the tree has
-    scanned = {path for path, _ in pairs}
+        names = names_of(pairs)
+        known = set(names)
+        # with_owners lists only files the tree has
+        owned = [path for path in with_owners(names, run.load) if path not in known]
+        pairs = added(pairs, owned, run.tree.read)
+    scanned = set(names_of(pairs))
     others = (pair for pair in rest if pair[0] not in scanned)
     extra = inventory_of(others, run.load, run.engine) if run.engine.needs_inventory else []
     result = scan_with_overrides(pairs, run.engine, run.config, run.load, jobs, extra)
@@ -227,13 +241,15 @@ def judge(
 
 
 def waive(
-    findings: list[Finding], run: RunContext, contents: Iterable[tuple[str, bytes]]
+    findings: list[Finding], run: RunContext, contents: Iterable[tuple[str, bytes]] | Contents
 ) -> list[Finding]:
     """The run's waivers, and the inline skips of the scanned files."""
+    if isinstance(contents, Contents):
+        contents = contents.subset(contents.marked)  # only these hold a skip to read
     skips = [
         skip
         for path, data in contents
-        if b"gatekeeper:skip" in data
+        if SKIP_MARKER in data
         for skip in waivers_mod.inline_skips(path, data.decode("utf-8", "replace"))
     ]
     if not run.waivers and not skips:

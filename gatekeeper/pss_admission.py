@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+from gatekeeper.contents import subset
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
@@ -107,7 +108,7 @@ def rescan(pairs: Sequence[tuple[str, bytes]], context: LoadContext, jobs: int =
         from gatekeeper import scanner  # scanner imports this module
 
         wanted = set(with_owners(sorted(files), context))
-        chosen = [(path, data) for path, data in pairs if path in wanted]
+        chosen = subset(pairs, wanted)  # a Contents reads only these again
         return scanner.scan(chosen, engine, jobs, context, repository=False).findings
 
     return rejudge

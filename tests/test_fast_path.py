@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,54 @@ def test_finding_with_and_to_dict_match_dataclasses() -> None:
 def test_inventory_entry_still_located(library: Engine) -> None:
     (document,) = documents("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\n")
     assert entry(document).line == 3
+
+
+def test_repository_verdicts_once_per_input_are_those_of_every_row(tmp_path: Path) -> None:
+    """Repository-scope rules are evaluated once per (namespace, fields the rule reads): the
+    findings are those of one evaluation per row, errors included, for rules that read item
+    fields, that read none, and that read the whole item."""
+    from gatekeeper import evaluate
+
+    rules = {
+        "R-NS": "inventory.namespace.exists(k, k == 'NetworkPolicy')",
+        "R-NAME": "item.name.startsWith('ok') || 'NetworkPolicy' in inventory.namespace",
+        "R-WHOLE": "size(item) > 100",
+        # no label `zone`: an evaluation error where the tier is web
+        "R-ERR": "item.labels['tier'] == 'web' && item.labels['zone'] == 'a'",
+    }
+    for policy_id, rule in rules.items():
+        (tmp_path / f"{policy_id}.yaml").write_text(
+            f"id: {policy_id}\ntitle: a repository rule\nseverity: low\n"
+            "description: a rule over the inventory\nremediation: add what it asks for\n"
+            "scope: repository\nmatch: {source: kubernetes, kinds: [Pod]}\n"
+            f'rule: "{rule}"\nmessage: "{{{{ item.name }}}} in {{{{ item.namespace }}}}"\n'
+        )
+    engine = build_engine(Config(), [str(tmp_path)], builtin=False)
+    text = "".join(
+        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {'ok' if i % 4 else 'p'}{i}, "
+        f"namespace: ns{i % 3}, labels: {{tier: {'web' if i % 5 else 'db'}}}}}\n"
+        for i in range(40)
+    )
+    text += "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+    text += "metadata: {name: n, namespace: ns1}\n"
+    inventory = [entry(document) for document in documents(text)]
+    memoized = engine.evaluate_repository(inventory)
+
+    class Plain(evaluate._RepositoryVerdicts):
+        def of(self, data: dict[str, object]) -> object:
+            return self.rule.evaluate(data)
+
+    original = evaluate._RepositoryVerdicts
+    evaluate._RepositoryVerdicts = Plain  # type: ignore[misc]
+    try:
+        plain_findings = engine.evaluate_repository(inventory)
+    finally:
+        evaluate._RepositoryVerdicts = original  # type: ignore[misc]
+    assert memoized == plain_findings
+    by_policy = Counter(finding.policy_id for finding in memoized)
+    assert by_policy["R-NS"] == 27 and 0 < by_policy["R-NAME"] < 27 and by_policy["R-WHOLE"] == 40
+    errors = [
+        f for f in memoized if f.policy_id == "R-ERR" and "could not be evaluated" in f.message
+    ]
+    assert by_policy["R-ERR"] == 40 and {f.policy_id for f in errors} == {"R-ERR"}
+    assert len(errors) == 32

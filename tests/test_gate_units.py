@@ -340,3 +340,28 @@ def test_a_ruleset_requiring_this_workflow_makes_the_check_required() -> None:
     )
     assert required_by_rules(rules, "gatekeeper", ".github/workflows/other.yml") == ""
     assert required_by_rules({"message": "Not Found"}, "gatekeeper", "") == ""
+
+
+def test_finding_crosses_to_the_parent_process_unchanged() -> None:
+    """Pool workers pickle their findings (as their values, in order): every field survives,
+    nested values included, and the copy is still frozen."""
+    import dataclasses
+    import pickle
+
+    from gatekeeper.finding import FIELD_NAMES, Finding
+
+    values = {name: f"{name}-value" for name in FIELD_NAMES}
+    values.update(line=7, column=3, end_line=9, end_column=2, blocking=True)
+    values.update(fix={"subject": "spec", "set": {"a": [1, None]}}, waiver={"owner": "o"})
+    values.update(extra={"variants": ["kustomize a"], "exact": False})
+    finding = Finding(**values)
+    copy = pickle.loads(pickle.dumps(finding, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == finding and copy is not finding
+    assert [getattr(copy, name) for name in FIELD_NAMES] == list(values.values())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.line = 1  # type: ignore[misc]
+    changed = copy.with_(line=8, extra={})
+    assert (changed.line, changed.extra, changed.fix) == (8, {}, copy.fix)
+    assert (copy.line, copy.extra) == (7, values["extra"])  # the original is untouched
+    with pytest.raises(TypeError, match="no field 'lines'"):
+        copy.with_(lines=1)

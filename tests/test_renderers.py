@@ -1,5 +1,6 @@
-"""The light core (what the pre-commit hook installs) has no renderer: every chart and
-kustomization is a finding saying how to get one, and a kubectl on PATH builds kustomizations.
+"""The light core (what the pre-commit hook installs) has no renderer: every chart and every
+kustomization beyond the in-process builder is a finding saying how to get one, and a kubectl
+on PATH builds kustomizations.
 
 Runs the real hook through `pre-commit try-repo`, with a PATH made for each case.
 """
@@ -150,3 +151,28 @@ def test_the_helm_renderer_imports_nothing_from_the_scanned_repository(tmp_path:
     assert sorted(path.name for path in repo.root.rglob("*.ran")) == []
     assert run.returncode == 1, run.stdout + run.stderr  # and the chart was rendered and judged
     assert "chart/templates/pod.yaml" in run.stdout
+
+
+def test_without_kubectl_the_overlays_built_in_process_are_judged(tmp_path: Path) -> None:
+    """The light core has no kubectl: an overlay the in-process builder handles is judged
+    anyway; one it does not (a strategic-merge patch) is the renderer-missing finding."""
+    consumer = _consumer(tmp_path)
+    consumer.write("simple/kustomization.yaml", "resources: [pod.yaml]\nnamespace: team\n")
+    consumer.write("simple/pod.yaml", pod(("app", True)))
+    consumer.git.git.add("simple")
+    staged = consumer.git.git.diff("--cached", "--name-only").split()
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXTRAS, "scan", "--hook", *staged],
+        cwd=consumer.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", "PATH": str(_bin(tmp_path))},
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _lines(run.stdout, "GK-RENDERER-MISSING") == [
+        "chart/Chart.yaml:1",
+        "overlay/kustomization.yaml:1",
+    ], run.stdout
+    assert _lines(run.stdout, "TEST-NO-PRIVILEGED") == ["simple/pod.yaml:9"], run.stdout
+    assert "(Pod team/p)" in run.stdout  # the overlay's object: its namespace is set

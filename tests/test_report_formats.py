@@ -567,3 +567,46 @@ def test_json_report_is_written_finding_by_finding_as_one_dump_would_be() -> Non
     assert [f["message"] for f in whole["findings"]] == [f.message for f in findings]
     assert text == unrunnable(json.dumps(whole, indent=2), json_char) + "\n"
     assert not any(line.lstrip().startswith("::") for line in text.splitlines())
+
+
+def test_json_report_encodes_every_value_as_the_json_module_does() -> None:
+    """Findings are encoded without the json module's pure-Python indenting encoder: the text
+    must be the module's, for every value a finding can hold (nested fixes, waivers, variants,
+    empty containers, floats, keys that are not strings, non-ASCII and hostile text)."""
+    from gatekeeper.report import json_format
+
+    class Label(str):
+        pass
+
+    odd = 'é\u2028\udcff\U0001f600\x00"\\::'
+    values: list[object] = [
+        {},
+        [],
+        (),
+        {"a": []},
+        {"a": {}},
+        [[], {}, [1, [2, {"b": None}]]],
+        ("t", 1),
+        {1: "int key", None: "none key", False: "bool key", 2.5: "float key"},
+        {"nan": float("nan"), "inf": float("-inf"), "x": 1.5, "e": 1e-300},
+        {odd: [odd, True, False, None, 0, -7, 2**70]},
+        Label("a str subclass"),
+        {"nested": Label("inside")},
+    ]
+    findings = [
+        Finding(
+            f"P-{index}",
+            "high",
+            odd,
+            odd,
+            "f.yaml",
+            index,
+            fix={"subject": "spec", "set": value} if index % 2 else None,
+            waiver={"owner": odd, "reason": value} if index % 3 else None,
+            extra={"variants": [odd, "kustomize a"], "value": value, "exact": False},
+        )
+        for index, value in enumerate(values)
+    ]
+    for finding in findings:
+        expected = json.dumps(finding.to_dict(), indent=2).replace("\n", "\n    ")
+        assert json_format._finding_text(finding) == expected

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from gatekeeper import context, output, pipeline
+from gatekeeper.contents import Contents
 from gatekeeper.decide import EXIT_PASS, Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
@@ -37,11 +38,16 @@ def run(args: argparse.Namespace) -> int:
     )
     unreadable: list[Problem] = []
     rest: Iterable[tuple[str, bytes]] = ()
+    pairs: Contents | list[tuple[str, bytes]]
     if stdin:
         pairs = [(_stdin_name(args.stdin_filename, run_context.root), sys.stdin.buffer.read())]
     else:
         files = context.select_files(run_context, args.paths, args.include, args.exclude)
-        pairs = list(context.read_files(run_context, files, unreadable))
+        # Read once here (unreadable files reported), then again by whichever pass needs
+        # a file: the repository's contents are never all held at once.
+        pairs = Contents.of(
+            context.read_files(run_context, files, unreadable), run_context.tree.read
+        )
         if not args.hook:  # the hook leaves repository-scope policies to the PR check
             rest = context.rest_of(run_context, files, args.include, args.exclude)
     # pre-commit passes a few staged files: one process, no pool.

@@ -379,10 +379,6 @@ def load(path: str, data: bytes, context: LoadContext, in_process: bool = True) 
         return loaded
     if kustomization.obj.get("kind") == "Component":
         return loaded  # built only through the kustomizations that list it in `components`
-    command = builder()
-    if command is None:
-        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, MISSING))
-        return loaded
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
@@ -397,6 +393,10 @@ def load(path: str, data: bytes, context: LoadContext, in_process: bool = True) 
     else:
         outputs: list[tuple[Any, str | None]] = [(item.obj, item.origin) for item in built]
         _add_built(path, kustomization, outputs, context.tree, closure, loaded, parsed)
+        return loaded
+    command = builder()  # only now: what the builder handles needs no kubectl
+    if command is None:
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, MISSING))
         return loaded
     with tempfile.TemporaryDirectory(prefix="gatekeeper-kustomize-") as tmp:
         root = FsPath(tmp)
