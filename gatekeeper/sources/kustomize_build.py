@@ -908,23 +908,82 @@ _NAMESPACED_ELSE = {"rbac.authorization.k8s.io/v1": {"RoleBinding"}}
 _BUILTIN_GROUPS = frozenset({"", "apps", "batch", "policy", "autoscaling", "extensions"})
 
 
+# Kinds kustomize's OpenAPI data (Kubernetes 1.21's) holds as cluster-scoped: `namespace:`
+# leaves their metadata alone, and touches them only through its namespace field specs.
+_CLUSTER_SCOPED = {
+    "v1": {"Namespace", "PersistentVolume"},
+    "rbac.authorization.k8s.io/v1": {"ClusterRole", "ClusterRoleBinding"},
+    "apiextensions.k8s.io/v1": {"CustomResourceDefinition"},
+    "storage.k8s.io/v1": {"StorageClass"},
+    "scheduling.k8s.io/v1": {"PriorityClass"},
+}
+
+
 def _set_namespace(built: list[Built], namespace: Any) -> None:
     """kustomize's `namespace:` on objects whose scope we know: built-in namespaced kinds and
-    custom resources (namespaced to kustomize). Cluster-scoped and other built-in kinds,
-    and the kinds it treats specially (bindings' subjects, Namespace, webhooks, APIService,
-    CRD conversion), go to kubectl."""
+    custom resources (namespaced to kustomize) get it; the cluster-scoped kinds above keep
+    theirs, except what its field specs change (a v1 Namespace is renamed to it). Other
+    built-in kinds, and the special cases we do not copy (binding subjects kustomize
+    changes, a CRD's conversion webhook, several Namespaces), go to kubectl."""
     if not isinstance(namespace, str):
         raise Unsupported("a namespace that is not a string")
     if not namespace:
         return
+    if sum(item.obj["kind"] == "Namespace" for item in built) > 1:
+        raise Unsupported("namespace over several Namespaces")
     for item in built:
         obj = item.obj
-        if not _namespaced(obj):
+        if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
+            _namespace_field_specs(item, namespace)
+            continue
+        binding = (
+            obj["apiVersion"] == "rbac.authorization.k8s.io/v1" and obj["kind"] == "RoleBinding"
+        )
+        if binding:
+            _no_fixed_subject(obj)
+        elif not _namespaced(obj):
             raise Unsupported(f"namespace on {obj['apiVersion']} {obj['kind']}")
         if obj["metadata"].get("namespace") != namespace:
             changed = _copy(obj)
             changed["metadata"]["namespace"] = namespace
             item.obj = normalised(changed)
+
+
+def _no_fixed_subject(binding: dict[str, Any]) -> None:
+    """Under `namespace:` kustomize changes a (Cluster)RoleBinding's subjects: those named
+    `default` get the namespace (its roleBindingHack), and ServiceAccount subjects follow the
+    namespace of an account in the same build (its name references). Such bindings, or
+    subjects we cannot read, go to kubectl; User and Group subjects are left alone."""
+    subjects = binding.get("subjects")
+    if subjects is not None and not (
+        isinstance(subjects, list)
+        and all(
+            isinstance(s, dict) and s.get("name") != "default" and s.get("kind") != "ServiceAccount"
+            for s in subjects
+        )
+    ):
+        raise Unsupported(f"namespace over {binding['kind']} subjects kustomize changes")
+
+
+def _namespace_field_specs(item: Built, namespace: str) -> None:
+    """What kustomize's namespace transformer does to a cluster-scoped object: renames a v1
+    Namespace (metadata/name, create: true), sets the namespace of ClusterRoleBinding
+    subjects and of a CRD's conversion webhook service (those two refused)."""
+    obj = item.obj
+    kind = obj["kind"]
+    if kind == "ClusterRoleBinding":
+        _no_fixed_subject(obj)
+    elif kind == "CustomResourceDefinition":
+        spec = obj.get("spec")
+        conversion = spec.get("conversion") if isinstance(spec, dict) else None
+        if conversion is not None and not (
+            isinstance(conversion, dict) and "webhook" not in conversion
+        ):
+            raise Unsupported("namespace over a CRD with a conversion webhook")
+    elif kind == "Namespace" and obj["metadata"].get("name") != namespace:
+        changed = _copy(obj)
+        changed["metadata"]["name"] = namespace
+        item.obj = normalised(changed)
 
 
 def _namespaced(obj: dict[str, Any]) -> bool:
