@@ -291,3 +291,21 @@ def test_merge_keys_in_kustomizations_are_not_read_as_pyyaml_merges_them() -> No
     loaded = kustomize.load(ROOT, top.encode(), LoadContext(tree=MemoryTree({})))
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 5)]
     assert "merge key" in loaded.problems[0].message
+
+
+def test_a_renamed_namespace_is_still_a_target_by_its_written_name() -> None:
+    """`namespace: prod` renames a v1 Namespace `dev` to prod; kustomize still selects it
+    by its first name, so an overlay's patch for `dev` (here: a privileged Pod Security
+    level) lands on it."""
+    label = "{op: add, path: /metadata/labels, value: {pod-security.kubernetes.io/enforce: x}}"
+    files = {
+        ROOT: f"resources: [base]\npatches:\n- target: {{kind: Namespace, name: dev}}\n"
+        f"  patch: |\n    - {label}\n",
+        "app/base/kustomization.yaml": "resources: [ns.yaml]\nnamespace: prod\n",
+        "app/base/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n",
+    }
+    (namespace,) = both_ways(files)
+    assert namespace["metadata"] == {
+        "labels": {"pod-security.kubernetes.io/enforce": "x"},
+        "name": "prod",
+    }

@@ -117,9 +117,11 @@ class Built:
     obj: dict[str, Any]
     origin: str
     namespace: str = ""  # as the resource was written: targets match it, or the current one
+    name: str = ""  # likewise (`namespace:` renames a v1 Namespace)
 
     def __post_init__(self) -> None:
         self.namespace = self.obj["metadata"].get("namespace") or ""
+        self.name = self.obj["metadata"]["name"]
 
 
 def build(
@@ -525,13 +527,13 @@ def _selector(target: dict[str, Any]) -> Callable[[Built], bool]:
     def matches(item: Built) -> bool:
         obj = item.obj
         group, version = _group_version(obj["apiVersion"])
-        fields = {
-            "group": group,
-            "version": version,
-            "kind": obj["kind"],
-            "name": obj["metadata"]["name"],
-        }
-        if not all(pattern.fullmatch(fields[key]) for key, pattern in patterns.items()):
+        fields = {"group": group, "version": version, "kind": obj["kind"]}
+        if not all(
+            pattern.fullmatch(item.name) or pattern.fullmatch(obj["metadata"]["name"])
+            if key == "name"
+            else pattern.fullmatch(fields[key])
+            for key, pattern in patterns.items()
+        ):
             return False
         if namespace is None:
             return True
