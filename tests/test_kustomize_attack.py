@@ -309,3 +309,42 @@ def test_a_renamed_namespace_is_still_a_target_by_its_written_name() -> None:
         "labels": {"pod-security.kubernetes.io/enforce": "x"},
         "name": "prod",
     }
+
+
+COMPONENT = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+PRIVILEGED_PATCH = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+    - name: web
+      securityContext: {privileged: true}
+"""
+
+
+def test_an_overlay_turned_component_is_still_built_and_judged() -> None:
+    """kubectl builds a Component on its own, and Argo CD can point at its folder: a PR that
+    turns an overlay into a Component (its patch makes the pod privileged) is judged."""
+    files = {
+        ROOT: COMPONENT + "resources: [pod.yaml]\npatches:\n  - path: patch.yaml\n",
+        "app/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n"
+        "spec: {containers: [{name: web, image: nginx}]}\n",
+        "app/patch.yaml": PRIVILEGED_PATCH,
+    }
+    data = {name: text.encode() for name, text in files.items()}
+    loaded = kustomize.load(ROOT, data[ROOT], LoadContext(tree=MemoryTree(data)))
+    assert loaded.problems == []
+    [document] = loaded.documents
+    assert document.obj["spec"]["containers"][0]["securityContext"] == {"privileged": True}
+
+
+def test_a_component_that_builds_only_inside_a_parent_is_quiet() -> None:
+    """Its patch needs the parent's resources: built alone it fails, and deploys nothing."""
+    files = {
+        ROOT: COMPONENT + "patches:\n  - path: patch.yaml\n",
+        "app/patch.yaml": PRIVILEGED_PATCH,
+    }
+    data = {name: text.encode() for name, text in files.items()}
+    loaded = kustomize.load(ROOT, data[ROOT], LoadContext(tree=MemoryTree(data)))
+    assert (loaded.documents, loaded.problems) == ([], [])

@@ -378,7 +378,29 @@ def load(path: str, data: bytes, context: LoadContext, in_process: bool = True) 
     if loaded.problems:
         return loaded
     if kustomization.obj.get("kind") == "Component":
-        return loaded  # built only through the kustomizations that list it in `components`
+        return _component(path, kustomization, context, in_process)
+    return _build_overlay(path, kustomization, context, in_process, loaded)
+
+
+def _component(
+    path: str, kustomization: YamlDocument, context: LoadContext, in_process: bool
+) -> Loaded:
+    """A Component is built through the kustomizations that list it, but kubectl builds one
+    on its own as well, and an Argo CD Application can point at its folder: turning an
+    overlay into a Component must not take it out of the gate. So one that builds is judged
+    too. One that cannot be built on its own (its patches need a parent's resources) deploys
+    nothing by itself: its errors belong to the builds that list it, not here."""
+    built = _build_overlay(path, kustomization, context, in_process, Loaded())
+    return built if built.documents else Loaded()
+
+
+def _build_overlay(
+    path: str,
+    kustomization: YamlDocument,
+    context: LoadContext,
+    in_process: bool,
+    loaded: Loaded,
+) -> Loaded:
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
