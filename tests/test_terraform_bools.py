@@ -62,8 +62,37 @@ def test_one_and_zero_are_booleans_only_where_the_attribute_is() -> None:
     assert typed_literals({"encrypted": "0"}, "aws_s3_object") == {"encrypted": "0"}
 
 
+def _blocking(root: Path, main_tf: str) -> set[tuple[str, int]]:
+    """(policy, line) of each blocking finding on a main.tf holding `main_tf`."""
+    (root / "main.tf").write_text(main_tf)
+    report = gatekeeper.scan(root / "main.tf", root=root, jobs=1)
+    return {(f.policy_id, f.line) for f in report.verdict.findings if f.blocking}
+
+
+def test_booleans_written_as_strings_are_judged_as_terraform_reads_them(tmp_path: Path) -> None:
+    """Terraform converts "false" to false for a bool attribute: quoting the value must not
+    get an unencrypted volume or a public database past the gate."""
+    blocking = _blocking(
+        tmp_path,
+        'resource "aws_ebs_volume" "data" {\n'
+        '  availability_zone = "eu-west-1a"\n'
+        '  encrypted         = "false"\n'
+        "}\n"
+        'resource "aws_db_instance" "db" {\n'
+        '  storage_encrypted   = "false"\n'
+        '  publicly_accessible = "true"\n'
+        "}\n",
+    )
+    assert {
+        ("TF-AWS-EBS-ENCRYPTION", 3),
+        ("TF-AWS-RDS-ENCRYPTION", 6),
+        ("TF-AWS-RDS-PUBLIC", 7),
+    } <= blocking
+
+
 def test_one_and_zero_as_strings_do_not_pass_the_gate(tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text(
+    blocking = _blocking(
+        tmp_path,
         'resource "aws_ebs_volume" "data" {\n'
         '  availability_zone = "eu-west-1a"\n'
         '  encrypted         = "0"\n'
@@ -72,10 +101,8 @@ def test_one_and_zero_as_strings_do_not_pass_the_gate(tmp_path: Path) -> None:
         '  storage_encrypted   = "1"\n'
         '  publicly_accessible = "1"\n'
         '  port                = "1"\n'
-        "}\n"
+        "}\n",
     )
-    report = gatekeeper.scan(tmp_path / "main.tf", root=tmp_path, jobs=1)
-    blocking = {(f.policy_id, f.line) for f in report.verdict.findings if f.blocking}
     assert ("TF-AWS-EBS-ENCRYPTION", 3) in blocking
     assert ("TF-AWS-RDS-PUBLIC", 7) in blocking
     assert not any(policy == "TF-AWS-RDS-ENCRYPTION" for policy, _ in blocking)

@@ -164,25 +164,3 @@ def test_an_ill_typed_value_still_errs_beside_an_unknown(tmp_path: Path) -> None
     volume = 'resource "aws_ebs_volume" "v" {\n  size = "big"\n  tags = var.tags\n}\n'
     [message] = _errors_on(tmp_path, volume)
     assert "could not be evaluated" in message
-
-
-def test_booleans_written_as_strings_are_judged_as_terraform_reads_them(tmp_path: Path) -> None:
-    """Terraform converts "false" to false for a bool attribute: quoting the value must not
-    get an unencrypted volume or a public database past the gate."""
-    (tmp_path / "main.tf").write_text(
-        'resource "aws_ebs_volume" "data" {\n'
-        '  availability_zone = "eu-west-1a"\n'
-        '  encrypted         = "false"\n'
-        "}\n"
-        'resource "aws_db_instance" "db" {\n'
-        '  storage_encrypted   = "false"\n'
-        '  publicly_accessible = "true"\n'
-        "}\n"
-    )
-    report = gatekeeper.scan(tmp_path / "main.tf", root=tmp_path, jobs=1)
-    blocking = {(f.policy_id, f.line) for f in report.verdict.findings if f.blocking}
-    assert {
-        ("TF-AWS-EBS-ENCRYPTION", 3),
-        ("TF-AWS-RDS-ENCRYPTION", 6),
-        ("TF-AWS-RDS-PUBLIC", 7),
-    } <= blocking
