@@ -280,7 +280,14 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
     out: list[Finding] = []
     for group in groups.values():
         if len(group) == 1 or not any(f.extra.get("variants") for f in group):
-            out.extend(group)  # nothing rendered: distinct findings stay distinct
+            # Nothing rendered: distinct findings stay distinct, but the same one is said
+            # once (a base's render error, reported by every overlay whose build reads it).
+            seen: set[tuple[str, str, str]] = set()
+            for finding in group:
+                said = (finding.message, finding.path, finding.severity)
+                if said not in seen:
+                    seen.add(said)
+                    out.append(finding)
             continue
         kept = next((f for f in group if not f.extra.get("variants")), group[0])
         variants = sorted({v for f in group for v in f.extra.get("variants", ())})

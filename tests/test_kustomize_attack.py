@@ -8,8 +8,10 @@ gate to judge objects that Argo CD or Flux would never apply.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import gatekeeper
 from gatekeeper.sources import LoadContext, kustomize
 from gatekeeper.tree import MemoryTree
 from tests.test_kustomize_build import ROOT, both_ways, refused
@@ -348,3 +350,19 @@ def test_a_component_that_builds_only_inside_a_parent_is_quiet() -> None:
     data = {name: text.encode() for name, text in files.items()}
     loaded = kustomize.load(ROOT, data[ROOT], LoadContext(tree=MemoryTree(data)))
     assert (loaded.documents, loaded.problems) == ([], [])
+
+
+def test_a_base_error_read_by_several_overlays_is_said_once(tmp_path: Path) -> None:
+    """Every overlay whose build reads the base reports the base's remote resource at the
+    base's line: one finding there, not one per overlay."""
+    files = {
+        "base/kustomization.yaml": "resources:\n  - https://example.com/remote.yaml\n",
+        "one/kustomization.yaml": "resources: [../base]\n",
+        "two/kustomization.yaml": "resources: [../base]\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    errors = [(f.file, f.line) for f in report.verdict.findings if f.policy_id == "GK-RENDER-ERROR"]
+    assert errors.count(("base/kustomization.yaml", 2)) == 1, errors
