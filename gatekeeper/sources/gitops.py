@@ -12,10 +12,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
 DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
@@ -178,26 +179,9 @@ def _expand_source(
         return
     chart = posixpath.join(path, helm.CHART_FILE) if path != "." else helm.CHART_FILE
     if tree.exists(chart):
-        options = source.get("helm") if isinstance(source.get("helm"), dict) else {}
-        assert isinstance(options, dict)
-        values = []
-        value_files = options.get("valueFiles") or []
-        if not isinstance(value_files, list):
-            line = document.locator.locate((*where, "helm", "valueFiles")).line
-            loaded.problems.append(
-                Problem("GK-PARSE-ERROR", file, line, "helm.valueFiles must be a list")
-            )
-            value_files = []
-        for value in map(str, value_files):
-            resolved = _values_file(path, value, refs)
-            if resolved is not None:
-                values.append(resolved)
-        release = helm.Release(
-            tuple(values),
-            str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
-            namespace or "default",
-        )
-        _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release]))
+        release = _helm_release(file, document, source, where, path, namespace, refs, context)
+        _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
+        loaded.problems.extend(release.problems)
         return
     for name in kustomize.KUSTOMIZATION_FILES:
         candidate = posixpath.join(path, name) if path != "." else name
@@ -219,6 +203,172 @@ def _expand_source(
         )
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+
+
+class _Release(NamedTuple):
+    release: Any  # helm.Release
+    problems: list[Problem]
+
+
+def _helm_release(
+    file: str,
+    document: Document,
+    source: dict[str, Any],
+    where: tuple[str | int, ...],
+    path: str,
+    namespace: str,
+    refs: set[str],
+    context: LoadContext,
+) -> _Release:
+    """The rendering an Application's `helm:` asks for: its values files, then `values` or
+    `valuesObject` (which wins), then `parameters` and `fileParameters` (Helm's --set,
+    --set-string, --set-file), over everything; release name and namespace, Kubernetes
+    version and API versions for `.Capabilities`."""
+    from gatekeeper.sources import helm
+
+    problems: list[Problem] = []
+    options = source.get("helm") if isinstance(source.get("helm"), dict) else {}
+    assert isinstance(options, dict)
+    at = (*where, "helm")
+
+    def problem(code: str, key: tuple[str | int, ...], message: str) -> None:
+        line = document.locator.locate((*at, *key)).line
+        problems.append(Problem(code, file, line, message))
+
+    values = []
+    value_files = options.get("valueFiles") or []
+    if not isinstance(value_files, list):
+        problem("GK-PARSE-ERROR", ("valueFiles",), "helm.valueFiles must be a list")
+        value_files = []
+    for value in map(str, value_files):
+        resolved = _values_file(path, value, refs)
+        if resolved is not None:
+            values.append(resolved)
+    inline = _inline_values(file, document, options, at, problem)
+    sets, located = _parameters(file, document, options, at, path, context, problem)
+    api_versions = options.get("apiVersions")
+    release = helm.Release(
+        tuple(values),
+        str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
+        str(options.get("namespace") or namespace or "default"),
+        kube_version=str(options.get("kubeVersion") or ""),
+        api_versions=tuple(map(str, api_versions if isinstance(api_versions, list) else [])),
+        inline=inline,
+        sets=sets,
+        sets_locator=located,
+    )
+    return _Release(release, problems)
+
+
+def _inline_values(
+    file: str,
+    document: Document,
+    options: dict[str, Any],
+    at: tuple[str | int, ...],
+    problem: Any,
+) -> tuple[tuple[dict[str, Any], NodeLocator], ...]:
+    """`helm.valuesObject`, else `helm.values` (YAML in a string), located in the file."""
+    locator = document.locator
+    own = locator if isinstance(locator, NodeLocator) else None
+    chosen = options.get("valuesObject")
+    key = "valuesObject"
+    if chosen is None:
+        key = "values"
+        text = options.get("values")
+        if text is None or text == "":
+            return ()
+        if not isinstance(text, str):
+            problem("GK-PARSE-ERROR", (key,), "helm.values must be a string of YAML")
+            return ()
+        documents = [e for e in load_all(file, text)]
+        for entry in documents:
+            if isinstance(entry, Problem):
+                problem("GK-PARSE-ERROR", (key,), f"helm.values: {entry.message}")
+                return ()
+        if not documents or not isinstance(documents[0], YamlDocument):
+            return ()
+        parsed = documents[0]
+        if parsed.obj is None:
+            return ()
+        if not isinstance(parsed.obj, dict):
+            problem("GK-PARSE-ERROR", (key,), "helm.values is not a map")
+            return ()
+        node = own.node_at((*at, key)) if own is not None else None
+        if node is None:  # made by a template: the values are judged, not attributed
+            return ((parsed.obj, NodeLocator(file, _empty_map())),)
+        # A block scalar's content starts on the line after its `values: |`.
+        base = node.start_mark.line + (1 if getattr(node, "style", None) in ("|", ">") else 0)
+        return ((parsed.obj, NodeLocator(file, parsed.node, base)),)
+    if not isinstance(chosen, dict):
+        problem("GK-PARSE-ERROR", (key,), "helm.valuesObject must be a map")
+        return ()
+    node = own.node_at((*at, key)) if own is not None else None
+    if node is None:
+        return ((chosen, NodeLocator(file, _empty_map())),)
+    return ((chosen, NodeLocator(file, node)),)
+
+
+def _empty_map() -> Any:
+    """A node where no value is found: values that cannot be attributed to a line."""
+    from yaml.nodes import MappingNode
+
+    return MappingNode("tag:yaml.org,2002:map", [])
+
+
+def _parameters(
+    file: str,
+    document: Document,
+    options: dict[str, Any],
+    at: tuple[str | int, ...],
+    path: str,
+    context: LoadContext,
+    problem: Any,
+) -> tuple[tuple[tuple[tuple[str | int, ...], Any], ...], NodeLocator | None]:
+    """`helm.parameters` (--set, or --set-string with forceString) then `fileParameters`
+    (--set-file: the file's text), in the order Helm applies them, and a locator that puts
+    each value at its parameter's line."""
+    from gatekeeper.sources import helm_set
+
+    plain: list[tuple[tuple[str | int, ...], Any, int]] = []
+    strings: list[tuple[tuple[str | int, ...], Any, int]] = []
+    files: list[tuple[tuple[str | int, ...], Any, int]] = []
+    for key in ("parameters", "fileParameters"):
+        entries = options.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            problem("GK-PARSE-ERROR", (key,), f"helm.{key} must be a list")
+            continue
+        for index, entry in enumerate(entries):
+            line = document.locator.locate((*at, key, index)).line
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                problem("GK-PARSE-ERROR", (key, index), f"helm.{key} entry needs a name")
+                continue
+            try:
+                where = tuple(helm_set.path_of(entry["name"]))
+            except helm_set.SetError as error:
+                problem("GK-RENDER-ERROR", (key, index), f"helm {key}: {error}")
+                continue
+            if key == "parameters":
+                text = str(entry.get("value") if entry.get("value") is not None else "")
+                force = entry.get("forceString") is True
+                value = helm_set.typed(text, force)
+                (strings if force else plain).append((where, value, line))
+                continue
+            name = posixpath.normpath(posixpath.join(path, str(entry.get("path") or "")))
+            try:
+                content = context.tree.read(name).decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                problem("GK-RENDER-ERROR", (key, index), f"helm fileParameters: {name} not read")
+                continue
+            files.append((where, content, line))
+    ordered = [*plain, *strings, *files]
+    if not ordered:
+        return (), None
+    from gatekeeper.sources.helm_set import located
+
+    node = located([(list(where), line - 1) for where, _, line in ordered])
+    return tuple((where, value) for where, value, _ in ordered), NodeLocator(file, node)
 
 
 def _values_file(path: str, value: str, refs: set[str]) -> str | None:
@@ -378,6 +528,10 @@ def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[s
             resolved = _values_file(path, value, refs)
             if resolved is not None:
                 yield resolved
+        read = options.get("fileParameters") if isinstance(options, dict) else None
+        for entry in read if isinstance(read, list) else []:  # --set-file
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                yield posixpath.normpath(posixpath.join(path, entry["path"]))
 
 
 def _strings_at(value: Any, keys: tuple[str, ...]) -> Iterator[str]:

@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_cli, helm_engine, programs
+from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_set, programs
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -57,6 +57,10 @@ class Release(NamedTuple):
     # Values written inside another object (a Flux HelmRelease's spec.values, a ConfigMap),
     # layered over the files: (values, their locator).
     inline: tuple[tuple[dict[str, Any], NodeLocator], ...] = ()
+    # `--set` parameters (an Argo CD Application's helm.parameters), applied over all the
+    # values as Helm applies them, and where they are written.
+    sets: tuple[tuple[tuple[str | int, ...], Any], ...] = ()
+    sets_locator: NodeLocator | None = None
 
 
 class ValuesSource(NamedTuple):
@@ -583,6 +587,10 @@ def _user_values(
     for obj, locator in release.inline:
         values = merge(values, obj)
         sources.append((locator.file, locator))
+    for path, value in release.sets:
+        values = helm_set.apply(values, list(path), value)
+    if release.sets_locator is not None:
+        sources.append((release.sets_locator.file, release.sets_locator))
     return values, sources
 
 

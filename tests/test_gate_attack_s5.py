@@ -1,0 +1,122 @@
+"""Attacks on the gate from the deployer's side: options of an Argo CD Application or a Flux
+object that change what is applied. What the deployer would apply is what is judged, or the
+check says it cannot judge it; never a silent pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import load_policy_file
+from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+from tests.conftest import REPO
+
+WEB = REPO / "tests" / "data" / "helm" / "web"
+POLICIES = REPO / "policies" / "kubernetes"
+REPO_URL = "https://github.com/acme/platform"
+
+
+def chart() -> dict[str, bytes]:
+    """A chart whose defaults are compliant; `securityContext` and `cache.privileged` are
+    knobs a values override can turn."""
+    return {
+        f"charts/web/{p.relative_to(WEB).as_posix()}": p.read_bytes()
+        for p in WEB.rglob("*")
+        if p.is_file() and p.name != "values-prod.yaml"
+    }
+
+
+def scan_tree(tree: dict[str, bytes], entry: str, *policies: str) -> list[tuple[Any, ...]]:
+    """(policy, file, line[, values line]) of the findings of a scan of `entry` in `tree`."""
+    names = policies or ("pss-baseline-privileged",)
+    engine = Engine([load_policy_file(POLICIES / f"{name}.yaml") for name in names])
+    context = LoadContext(tree=MemoryTree(tree), options={"gitops": {"repoURLs": [REPO_URL]}})
+    found = scan([(entry, tree[entry])], engine, 1, context).findings
+    return sorted(
+        (f.policy_id, f.file, f.line, *([f.extra["values"]] if "values" in f.extra else []))
+        for f in found
+    )
+
+
+def application(source: str) -> bytes:
+    """An Application deploying `charts/web` of this repository with the given extra source
+    fields (indented under `source:`)."""
+    head = f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: web
+  destination: {{namespace: web}}
+  source:
+    repoURL: {REPO_URL}
+    targetRevision: v1.0.0
+    path: charts/web
+"""
+    return (head + source).encode()
+
+
+def test_argo_helm_values_string_is_judged() -> None:
+    """`helm.values` (a YAML string) overrides the chart's values as Argo CD passes it."""
+    app = application(
+        "    helm:\n      values: |\n        securityContext:\n          privileged: true\n"
+    )
+    tree = {**chart(), "apps/web.yaml": app}
+    assert scan_tree(tree, "apps/web.yaml") == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "apps/web.yaml:14")
+    ]
+
+
+def test_argo_helm_values_object_is_judged_over_the_string() -> None:
+    app = application(
+        "    helm:\n"
+        "      values: 'cache: {privileged: true}'\n"
+        "      valuesObject:\n"
+        "        securityContext: {privileged: true}\n"
+    )
+    tree = {**chart(), "apps/web.yaml": app}
+    # valuesObject wins over values: Argo CD passes only one of them
+    assert scan_tree(tree, "apps/web.yaml") == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "apps/web.yaml:14")
+    ]
+
+
+def test_argo_helm_parameters_are_judged() -> None:
+    """`helm.parameters` are Helm's `--set`: typed as --set types them, over every values
+    source; `forceString` keeps the string."""
+    app = application(
+        "    helm:\n"
+        "      parameters:\n"
+        "        - name: securityContext.privileged\n"
+        '          value: "true"\n'
+        "        - {name: cache.privileged, value: 'true', forceString: true}\n"
+    )
+    tree = {**chart(), "apps/web.yaml": app}
+    assert scan_tree(tree, "apps/web.yaml") == [
+        (
+            "K8S-PSS-PRIVILEGED",
+            "charts/web/charts/cache/templates/pod.yaml",
+            10,
+            "apps/web.yaml:15",
+        ),
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "apps/web.yaml:13"),
+    ]
+
+
+def test_helm_set_names_and_values_as_helm_reads_them() -> None:
+    from gatekeeper.sources import helm_set
+
+    assert helm_set.path_of(r"a.b\.c[1][0].d") == ["a", "b.c", 1, 0, "d"]
+    typed = [helm_set.typed(t, False) for t in ("TRUE", "false", "null", "0", "42", "-3", "07")]
+    assert typed == [True, False, None, 0, 42, -3, "07"]
+    assert helm_set.typed("{a,1}", False) == ["a", 1]
+    assert helm_set.typed("true", True) == "true"
+    values = {"sidecars": [{"name": "log", "image": "busybox:1.36"}], "x": 1}
+    # an index sets into the list the values files made, as Helm's --set does
+    assert helm_set.apply(values, ["sidecars", 0, "image"], "busybox") == {
+        "sidecars": [{"name": "log", "image": "busybox"}],
+        "x": 1,
+    }
+    assert helm_set.apply({}, ["a", 2], True) == {"a": [None, None, True]}
