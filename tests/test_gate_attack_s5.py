@@ -120,3 +120,124 @@ def test_helm_set_names_and_values_as_helm_reads_them() -> None:
         "x": 1,
     }
     assert helm_set.apply({}, ["a", 2], True) == {"a": [None, None, True]}
+
+
+FLUX_SYNC = """\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m
+  url: https://github.com/acme/platform
+  ref: {branch: main}
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0
+          securityContext: {privileged: false}
+"""
+
+
+def flux_kustomization(extra: str) -> bytes:
+    return (
+        """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/web
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+"""
+        + extra
+    ).encode()
+
+
+PRIVILEGED_PATCH = """\
+    - target: {kind: Deployment}
+      patch: |
+        - op: replace
+          path: /spec/template/spec/containers/0/securityContext/privileged
+          value: true
+"""
+
+
+def test_flux_kustomization_patches_are_applied() -> None:
+    """Flux adds `spec.patches` to the kustomization it builds (or generates one of every
+    manifest when there is none): a patch in the Kustomization is judged, at its line."""
+    with_kustomization = {
+        "apps/web/kustomization.yaml": b"resources: [deployment.yaml]\n",
+        "apps/web/deployment.yaml": DEPLOYMENT.encode(),
+    }
+    without = {"apps/web/deployment.yaml": DEPLOYMENT.encode()}
+    for files in (with_kustomization, without):
+        tree = {
+            **files,
+            "clusters/sync.yaml": FLUX_SYNC.encode(),
+            "clusters/apps.yaml": flux_kustomization("  patches:\n" + PRIVILEGED_PATCH),
+        }
+        assert scan_tree(tree, "clusters/apps.yaml") == [
+            ("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 9)
+        ], files
+
+
+def test_flux_kustomization_images_and_components_are_applied() -> None:
+    tree = {
+        "apps/web/kustomization.yaml": b"resources: [deployment.yaml]\n",
+        "apps/web/deployment.yaml": DEPLOYMENT.encode(),
+        "components/debug/kustomization.yaml": (
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n"
+            + PRIVILEGED_PATCH
+        ).encode(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/apps.yaml": flux_kustomization(
+            "  images:\n    - {name: ghcr.io/acme/web, newTag: latest}\n"
+            "  components: [../../components/debug]\n"
+        ),
+    }
+    found = scan_tree(tree, "clusters/apps.yaml", "pss-baseline-privileged", "image-tag-pinned")
+    assert found == [
+        ("K8S-IMAGE-TAG-PINNED", "clusters/apps.yaml", 9),
+        ("K8S-PSS-PRIVILEGED", "components/debug/kustomization.yaml", 8),
+    ]
+
+
+def test_argo_kustomize_options_are_applied() -> None:
+    """Argo CD edits the kustomization at the Application's path with `kustomize.patches`
+    (inline, or a file of the repository), `images` (`new:tag` or `old=new:tag`) and
+    `components` before it builds it."""
+    tree = {
+        "apps/web/kustomization.yaml": b"resources: [deployment.yaml]\n",
+        "apps/web/deployment.yaml": DEPLOYMENT.encode(),
+        "apps/web/debug.yaml": b"- {op: add, path: /spec/template/spec/hostNetwork, value: true}\n",
+    }
+    app = application(
+        "    kustomize:\n"
+        "      images: ['ghcr.io/acme/web=ghcr.io/acme/web:latest']\n"
+        "      patches:\n"
+        + PRIVILEGED_PATCH.replace("    ", "        ", 1).replace("\n    ", "\n        ")
+        + "        - {path: debug.yaml, target: {kind: Deployment}}\n"
+    ).replace(b"path: charts/web", b"path: apps/web")
+    tree["apps/web-app.yaml"] = app
+    found = scan_tree(
+        tree,
+        "apps/web-app.yaml",
+        "pss-baseline-privileged",
+        "image-tag-pinned",
+        "pss-baseline-host-namespaces",
+    )
+    assert found == [
+        ("K8S-IMAGE-TAG-PINNED", "apps/web-app.yaml", 12),
+        ("K8S-PSS-HOST-NAMESPACES", "apps/web-app.yaml", 13),
+        ("K8S-PSS-PRIVILEGED", "apps/web-app.yaml", 13),
+    ]

@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, gitops_kustomize
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
@@ -131,24 +131,16 @@ def _path(
 def _kustomization(
     file: str, document: Document, spec: dict[str, Any], context: LoadContext, loaded: Loaded
 ) -> None:
-    from gatekeeper.sources import kubernetes, kustomize
+    from gatekeeper.sources import kustomize
 
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
     if path is None:
         return
-    tree = context.tree
-    built = Loaded()
-    for name in kustomize.KUSTOMIZATION_FILES:
-        candidate = name if path == "." else posixpath.join(path, name)
-        if tree.exists(candidate):
-            built = kustomize.load(candidate, tree.read(candidate), context)
-            break
+    edits = _edits(file, document, spec, path)
+    if edits is not None:
+        built = gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context)
     else:
-        for manifest in tree.list_dir(path):
-            if kubernetes.detect(manifest):
-                found = kubernetes.load(manifest, tree.read(manifest), context)
-                built.documents.extend(found.documents)
-                built.problems.extend(found.problems)
+        built = _build(path, context)
     variables = _mapping(_mapping(spec.get("postBuild")).get("substitute"))
     for built_document in built.documents:
         built_document.obj = substitute(
@@ -156,6 +148,45 @@ def _kustomization(
         )
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
+
+
+def _build(path: str, context: LoadContext) -> Loaded:
+    """The kustomization at `path` built, or without one every manifest below it."""
+    from gatekeeper.sources import kubernetes, kustomize
+
+    tree = context.tree
+    for name in kustomize.KUSTOMIZATION_FILES:
+        candidate = name if path == "." else posixpath.join(path, name)
+        if tree.exists(candidate):
+            return kustomize.load(candidate, tree.read(candidate), context)
+    built = Loaded()
+    for manifest in tree.list_dir(path):
+        if kubernetes.detect(manifest):
+            found = kubernetes.load(manifest, tree.read(manifest), context)
+            built.documents.extend(found.documents)
+            built.problems.extend(found.problems)
+    return built
+
+
+def _edits(
+    file: str, document: Document, spec: dict[str, Any], path: str
+) -> gitops_kustomize.Edits | None:
+    """What the Kustomization adds to the kustomization it builds (`patches`, `images`,
+    `components`, `namePrefix`, `nameSuffix`); None when it adds nothing."""
+    edits = gitops_kustomize.Edits(file)
+    for key in ("namePrefix", "nameSuffix", "images", "patches", "components"):
+        value = spec.get(key)
+        if value is None or value == [] or value == "":
+            continue
+        line = document.locator.locate(("spec", key)).line
+        if key in ("images", "patches", "components") and not isinstance(value, list):
+            message = f"spec.{key} must be a list"
+            edits.problems.append(Problem("GK-PARSE-ERROR", file, line, message))
+            continue
+        if key == "components":
+            value = gitops_kustomize.components(value, path)
+        edits.add(key, value, line)
+    return edits if edits.fields or edits.problems else None
 
 
 def substitute(value: Any, variables: dict[str, str]) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, gitops_kustomize
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
@@ -183,6 +183,10 @@ def _expand_source(
         _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
         loaded.problems.extend(release.problems)
         return
+    edits = _kustomize_edits(file, document, source, where, path, context)
+    if edits is not None:  # Argo CD edits the kustomization before it builds it
+        _merge(loaded, gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context))
+        return
     for name in kustomize.KUSTOMIZATION_FILES:
         candidate = posixpath.join(path, name) if path != "." else name
         if tree.exists(candidate):
@@ -203,6 +207,54 @@ def _expand_source(
         )
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+
+
+# An Application's `kustomize:` options and the kustomization field each one sets.
+_ARGO_KUSTOMIZE = {
+    "namespace": "namespace",
+    "namePrefix": "namePrefix",
+    "nameSuffix": "nameSuffix",
+    "images": "images",
+    "replicas": "replicas",
+    "patches": "patches",
+    "components": "components",
+}
+
+
+def _kustomize_edits(
+    file: str,
+    document: Document,
+    source: dict[str, Any],
+    where: tuple[str | int, ...],
+    path: str,
+    context: LoadContext,
+) -> gitops_kustomize.Edits | None:
+    """What an Application's `kustomize:` adds to the kustomization at its path (Argo CD
+    runs `kustomize edit` with them before the build); None when it adds nothing."""
+    options = source.get("kustomize")
+    if not isinstance(options, dict):
+        return None
+    edits = gitops_kustomize.Edits(file)
+    for key, field in _ARGO_KUSTOMIZE.items():
+        value = options.get(key)
+        if value is None or value == [] or value == "":
+            continue
+        line = document.locator.locate((*where, "kustomize", key)).line
+        if key in ("images", "replicas", "patches", "components") and not isinstance(value, list):
+            message = f"kustomize.{key} must be a list"
+            edits.problems.append(Problem("GK-PARSE-ERROR", file, line, message))
+            continue
+        if key == "images":
+            value = gitops_kustomize.argo_images(value)
+        elif key == "components":
+            value = gitops_kustomize.components(value, path)
+        elif key == "patches":
+            value, missing = gitops_kustomize.inline_patches(value, path, context.tree)
+            for name in missing:
+                message = f"kustomize patch {name} not found"
+                edits.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        edits.add(field, value, line)
+    return edits if edits.fields or edits.problems else None
 
 
 class _Release(NamedTuple):
@@ -493,6 +545,11 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for path in (spec.get("path"), chart_spec.get("chart")):
                         if isinstance(path, str):
                             yield file, directory_input(path.strip().strip("/") or ".")
+                    base = str(spec.get("path") or ".").strip().strip("/") or "."
+                    for component in _listed(spec.get("components")):
+                        if isinstance(component, str):
+                            place = posixpath.normpath(posixpath.join(base, component))
+                            yield file, directory_input(place)
                     values_from = spec.get("valuesFrom")
                     refs: list[Any] = [spec.get("sourceRef"), chart_spec.get("sourceRef")]
                     refs += values_from if isinstance(values_from, list) else []
@@ -528,10 +585,22 @@ def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[s
             resolved = _values_file(path, value, refs)
             if resolved is not None:
                 yield resolved
+        edits = source.get("kustomize")
+        edits = edits if isinstance(edits, dict) else {}
+        for value in _listed(edits.get("components")):  # components and patch files
+            if isinstance(value, str):
+                yield directory_input(posixpath.normpath(posixpath.join(path, value)))
+        for value in _listed(edits.get("patches")):
+            if isinstance(value, dict) and isinstance(value.get("path"), str):
+                yield posixpath.normpath(posixpath.join(path, value["path"]))
         read = options.get("fileParameters") if isinstance(options, dict) else None
         for entry in read if isinstance(read, list) else []:  # --set-file
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 yield posixpath.normpath(posixpath.join(path, entry["path"]))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _strings_at(value: Any, keys: tuple[str, ...]) -> Iterator[str]:

@@ -1,0 +1,187 @@
+"""A deployer's own kustomize edits: what Argo CD's `source.kustomize` and a Flux
+Kustomization's `patches`, `images` and `components` add to the kustomization they build.
+
+Both deployers write these into the kustomization at their path before building it (Flux
+writes one listing every manifest when there is none), so a patch written in the deployer
+(`privileged: true`), an image retagged to `latest` or a component added there is applied to
+the cluster without touching the kustomization itself. They are built here as an overlay of
+the path, inside a view of the tree that holds it; what the overlay adds is located at the
+deployer's own field.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gatekeeper.document import Loaded, Location, Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
+
+# Where the overlay sits, as the deployer's path below this folder (no repository file is).
+OVERLAY = ".gatekeeper-deployer"
+# Fields a deployer may add, in the order they are written; each maps to its kustomization key.
+FIELDS = ("namespace", "namePrefix", "nameSuffix", "images", "replicas", "patches", "components")
+
+
+@dataclass
+class Edits:
+    """Kustomization fields a deployer adds, each with the deployer's line for it."""
+
+    file: str  # the deployer's file
+    fields: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, key: str, value: Any, line: int) -> None:
+        self.fields[key] = value
+        self.lines[key] = line
+
+
+class _WithFiles:
+    """The tree with a few more files (the overlay, a kustomization a deployer generates)."""
+
+    def __init__(self, tree: Tree, extra: dict[str, bytes]) -> None:
+        self.tree = tree
+        self.extra = extra
+
+    def read(self, path: str) -> bytes:
+        name = posixpath.normpath(path)
+        return self.extra[name] if name in self.extra else self.tree.read(path)
+
+    def exists(self, path: str) -> bool:
+        return posixpath.normpath(path) in self.extra or self.tree.exists(path)
+
+    def list_dir(self, path: str) -> list[str]:
+        prefix = "" if path in ("", ".") else posixpath.normpath(path).rstrip("/") + "/"
+        added = [name for name in self.extra if name.startswith(prefix)]
+        return sorted({*self.tree.list_dir(path), *added})
+
+
+class _Relocated:
+    """A built document's locator, with what the overlay wrote pointed at the deployer."""
+
+    def __init__(self, inner: Any, overlay: str, lines: dict[int, int], file: str) -> None:
+        self.inner = inner
+        self.overlay = overlay
+        self.lines = lines
+        self.file = file
+
+    def locate(self, path: Path) -> Location:
+        location: Location = self.inner.locate(path)
+        if location.file != self.overlay:
+            return location
+        return Location(self.file, _line(self.lines, location.line), exact=False)
+
+
+def _line(lines: dict[int, int], line: int) -> int:
+    """The deployer's line for a line of the overlay: that of the nearest field above."""
+    return next((lines[n] for n in sorted(lines, reverse=True) if n <= line), min(lines.values()))
+
+
+def build(path: str, kustomizations: tuple[str, ...], edits: Edits, context: LoadContext) -> Loaded:
+    """The kustomization at directory `path` (or, without one, every manifest below it) built
+    with the deployer's edits."""
+    from gatekeeper.sources import kubernetes, kustomize
+
+    tree = context.tree
+    extra: dict[str, bytes] = {}
+    base = next(
+        (c for c in (posixpath.join(path, n) for n in kustomizations) if tree.exists(c)), None
+    )
+    if base is None:  # as Flux: a kustomization of every manifest below the path
+        resources = [
+            posixpath.relpath(f, path) for f in tree.list_dir(path) if kubernetes.detect(f)
+        ]
+        base = posixpath.join(path, "kustomization.yaml")
+        extra[base] = json.dumps({"resources": resources}).encode()
+    # Beside the tree, not below the path: kustomize refuses a base that holds its overlay.
+    overlay = posixpath.normpath(posixpath.join(OVERLAY, path, "kustomization.yaml"))
+    text, lines = _overlay_text(posixpath.relpath(path, posixpath.dirname(overlay)), edits)
+    extra[overlay] = text.encode()
+    view = LoadContext(tree=_WithFiles(tree, extra), options=context.options)
+    built = kustomize.load(overlay, extra[overlay], view)
+    loaded = Loaded(problems=list(edits.problems))
+    for document in built.documents:
+        document.locator = _Relocated(document.locator, overlay, lines, edits.file)
+        if document.file == overlay:
+            document.file = edits.file
+        loaded.documents.append(document)
+    for problem in built.problems:
+        if problem.file == overlay:
+            problem = replace(problem, file=edits.file, line=_line(lines, problem.line))
+        loaded.problems.append(problem)
+    return loaded
+
+
+def _overlay_text(base: str, edits: Edits) -> tuple[str, dict[int, int]]:
+    """The overlay's YAML (one JSON value a line) and, for each of its lines, the line of
+    the deployer's field it came from."""
+    rows = [f"resources: [{json.dumps(base)}]"]
+    lines: dict[int, int] = {}
+    for key in FIELDS:
+        if key not in edits.fields:
+            continue
+        lines[len(rows) + 1] = edits.lines[key]
+        rows.append(f"{key}: {json.dumps(edits.fields[key])}")
+    return "\n".join(rows) + "\n", lines or {1: min(edits.lines.values(), default=1)}
+
+
+def components(values: list[Any], path: str) -> list[Any]:
+    """Component paths of a deployer (relative to its path), as the overlay names them."""
+    up = posixpath.relpath(path, posixpath.join(OVERLAY, path))
+    return [posixpath.join(up, value) if isinstance(value, str) else value for value in values]
+
+
+def inline_patches(values: list[Any], path: str, tree: Tree) -> tuple[list[Any], list[str]]:
+    """Patches as the overlay writes them: a `path:` patch (Argo CD, relative to the
+    deployer's path) read into an inline `patch:`; and the patch files that were not read."""
+    out: list[Any] = []
+    missing: list[str] = []
+    for value in values:
+        if isinstance(value, dict) and isinstance(value.get("path"), str):
+            name = posixpath.normpath(posixpath.join(path, value["path"]))
+            try:
+                text = tree.read(name).decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                missing.append(name)
+                continue
+            value = {k: v for k, v in value.items() if k != "path"} | {"patch": text}
+        out.append(value)
+    return out, missing
+
+
+def argo_images(values: list[Any]) -> list[Any]:
+    """Argo CD's `kustomize.images` (`[old=]new:tag`, `[old=]new@digest`, as `kustomize edit
+    set image` reads them) as kustomization `images:` entries."""
+    out: list[Any] = []
+    for value in values:
+        if not isinstance(value, str):
+            out.append(value)  # kustomize reports what it cannot read
+            continue
+        old, equals, new = value.partition("=")
+        if not equals:
+            new = old
+        name, tag, digest = _split_image(new)
+        entry: dict[str, str] = {"name": _split_image(old)[0] if equals else name}
+        if name != entry["name"]:
+            entry["newName"] = name
+        if digest:
+            entry["digest"] = digest
+        elif tag:
+            entry["newTag"] = tag
+        out.append(entry)
+    return out
+
+
+def _split_image(image: str) -> tuple[str, str, str]:
+    """(name, tag, digest) of `registry:5000/app:1.2` or `app@sha256:...`."""
+    name, _, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1 :], digest
+    return name, "", digest
