@@ -241,3 +241,106 @@ def test_argo_kustomize_options_are_applied() -> None:
         ("K8S-PSS-HOST-NAMESPACES", "apps/web-app.yaml", 13),
         ("K8S-PSS-PRIVILEGED", "apps/web-app.yaml", 13),
     ]
+
+
+def helm_release(extra: str) -> bytes:
+    return (
+        """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+"""
+        + extra
+    ).encode()
+
+
+def test_flux_values_from_a_target_path_and_a_secret_are_judged() -> None:
+    """`valuesFrom` a ConfigMap key set at `targetPath` (typed as --set types it), and values
+    from a Secret of the repository (`stringData`, or base64 `data`)."""
+    config = b"""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: flags, namespace: web}
+data:
+  privileged: "true"
+"""
+    secret = b"""\
+apiVersion: v1
+kind: Secret
+metadata: {name: web-values, namespace: web}
+data:
+  values.yaml: Y2FjaGU6IHtwcml2aWxlZ2VkOiB0cnVlfQo=
+"""
+    release = helm_release(
+        "  valuesFrom:\n"
+        "    - {kind: ConfigMap, name: flags, valuesKey: privileged,"
+        " targetPath: securityContext.privileged}\n"
+        "    - {kind: Secret, name: web-values}\n"
+    )
+    tree = {
+        **chart(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "releases/web.yaml": release,
+        "releases/flags.yaml": config,
+        "releases/secret.yaml": secret,
+    }
+    assert scan_tree(tree, "releases/web.yaml") == [
+        (
+            "K8S-PSS-PRIVILEGED",
+            "charts/web/charts/cache/templates/pod.yaml",
+            10,
+            "releases/secret.yaml:5",
+        ),
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "releases/flags.yaml:5"),
+    ]
+
+
+def test_flux_chart_values_files_replace_the_chart_defaults() -> None:
+    """`chart.spec.valuesFiles` (paths in the source) are the chart's values: the chart's
+    own values.yaml counts only when listed."""
+    release = helm_release("      valuesFiles: [charts/web/values-debug.yaml]\n")
+    tree = {
+        **chart(),
+        "charts/web/values-debug.yaml": (
+            b"image: {repository: web, tag: latest}\nsecurityContext:\n  privileged: true\n"
+        ),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "releases/web.yaml": release,
+    }
+    found = scan_tree(tree, "releases/web.yaml", "pss-baseline-privileged", "image-tag-pinned")
+    assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25) in [
+        f[:3] for f in found
+    ]
+    assert ("K8S-IMAGE-TAG-PINNED", "charts/web/templates/deployment.yaml", 23) in [
+        f[:3] for f in found
+    ]
+
+
+def test_flux_post_build_substitute_from_config_maps_and_secrets() -> None:
+    """`postBuild.substituteFrom` ConfigMaps and Secrets of the repository give the
+    variables (`substitute` wins over them); a variable with no value anywhere is
+    replaced by its default, else left for the gate to say it cannot judge it."""
+    pod = DEPLOYMENT.replace("{privileged: false}", "\n            privileged: ${PRIVILEGED}")
+    variables = b"""\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: vars, namespace: flux-system}
+data: {PRIVILEGED: "true"}
+"""
+    tree = {
+        "apps/web/deployment.yaml": pod.encode(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/vars.yaml": variables,
+        "clusters/apps.yaml": flux_kustomization(
+            "  postBuild:\n    substituteFrom:\n      - {kind: ConfigMap, name: vars}\n"
+        ),
+    }
+    assert [f[:3] for f in scan_tree(tree, "clusters/apps.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "apps/web/deployment.yaml", 13)
+    ]

@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext, gitops_kustomize
+from gatekeeper.sources import LoadContext, gitops_kustomize, helm_set
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
@@ -141,11 +141,9 @@ def _kustomization(
         built = gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context)
     else:
         built = _build(path, context)
-    variables = _mapping(_mapping(spec.get("postBuild")).get("substitute"))
+    variables = _variables(_mapping(spec.get("postBuild")), document, context.tree)
     for built_document in built.documents:
-        built_document.obj = substitute(
-            built_document.obj, {str(k): str(v) for k, v in variables.items()}
-        )
+        built_document.obj = substitute(built_document.obj, variables)
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
 
@@ -187,6 +185,29 @@ def _edits(
             value = gitops_kustomize.components(value, path)
         edits.add(key, value, line)
     return edits if edits.fields or edits.problems else None
+
+
+def _variables(post_build: dict[str, Any], document: Document, tree: Tree) -> dict[str, str]:
+    """`postBuild` variables: those of each `substituteFrom` ConfigMap or Secret of this
+    repository in the Kustomization's namespace (a later one wins), then `substitute`."""
+    variables: dict[str, str] = {}
+    namespace = document.namespace or "default"
+    listed = post_build.get("substituteFrom")
+    for entry in listed if isinstance(listed, list) else []:
+        if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
+            continue
+        kind = str(entry["kind"])
+        for _, found in _objects(tree, kind, str(entry.get("name") or "")):
+            metadata = _mapping(found.obj.get("metadata"))
+            if str(metadata.get("namespace") or namespace) != namespace:
+                continue
+            keys = [*_mapping(found.obj.get("data")), *_mapping(found.obj.get("stringData"))]
+            for key in dict.fromkeys(map(str, keys)):
+                value = _data(found.obj, kind, key)
+                if value is not None:
+                    variables[key] = value[1]
+    own = _mapping(post_build.get("substitute"))
+    return variables | {str(k): str(v) for k, v in own.items()}
 
 
 def substitute(value: Any, variables: dict[str, str]) -> Any:
@@ -242,15 +263,31 @@ def _helm_release(
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
         return
     inline: list[tuple[dict[str, Any], NodeLocator]] = []
+    files, defaults = _chart_values_files(chart_spec, path)
+    if files or not defaults:
+        at = document.locator.locate(("spec", "chart", "spec", "valuesFiles")).line
+        read = _read_values_files(file, at, files, context, loaded)
+        if not defaults:  # the files are the chart's values: its own values.yaml is not read
+            own = posixpath.join(path, "values.yaml") if path != "." else "values.yaml"
+            merged: dict[str, Any] = {}
+            for obj, _ in read:
+                merged = helm.merge(merged, obj)
+            replacing = _replacing(_yaml_map(context.tree, own), merged)
+            inline.append((replacing, NodeLocator(file, helm_set.located([]))))
+        inline.extend(read)
     namespace = document.namespace or "default"
-    for entry in spec.get("valuesFrom") or []:
-        values = _config_map_values(entry, namespace, context.tree)
+    listed = spec.get("valuesFrom")
+    for entry in listed if isinstance(listed, list) else []:
+        values = _values_from(entry, namespace, context.tree)
         if values is not None:
             inline.append(values)
     locator = document.locator
     node = locator.node_at(("spec", "values")) if isinstance(locator, NodeLocator) else None
-    if isinstance(spec.get("values"), dict) and node is not None:
-        inline.append((spec["values"], NodeLocator(file, node)))
+    values = spec.get("values")
+    if isinstance(values, dict):  # made by a template: at the HelmRelease's `values:`
+        line = locator.locate(("spec", "values")).line
+        where = node if node is not None else helm_set.located_at(values, line - 1)
+        inline.append((values, NodeLocator(file, where)))
     release = helm.Release(
         name=str(spec.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
         namespace=str(spec.get("targetNamespace") or namespace),
@@ -261,29 +298,122 @@ def _helm_release(
     loaded.problems.extend(rendered.problems)
 
 
-def _config_map_values(
+def _chart_values_files(chart_spec: dict[str, Any], path: str) -> tuple[tuple[str, ...], bool]:
+    """`chart.spec.valuesFiles` (and the older `valuesFile`), paths in the source, and
+    whether the chart's own values.yaml is read: the files replace the chart's values, and
+    its values.yaml counts only when listed."""
+    listed = chart_spec.get("valuesFiles")
+    names = [str(n) for n in listed] if isinstance(listed, list) else []
+    if isinstance(chart_spec.get("valuesFile"), str):
+        names.insert(0, chart_spec["valuesFile"])
+    if not names:
+        return (), True
+    own = posixpath.normpath(posixpath.join(path, "values.yaml"))
+    files = [posixpath.normpath(n.strip().removeprefix("./").strip("/")) for n in names]
+    return tuple(f for f in files if f != own), own in files
+
+
+def _yaml_map(tree: Tree, file: str) -> dict[str, Any]:
+    try:
+        text = decode(tree.read(file))
+    except (OSError, UnicodeDecodeError):
+        return {}
+    for entry in load_all(file, text):
+        return entry.obj if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict) else {}
+    return {}
+
+
+def _replacing(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """`values`, with null for every key of `defaults` they do not set: a null removes a
+    default in Helm, so the chart renders with `values` in place of its defaults."""
+    out = dict(values)
+    for key, default in defaults.items():
+        if key not in values:
+            out[key] = None
+        elif isinstance(default, dict) and isinstance(values[key], dict):
+            out[key] = _replacing(default, values[key])
+    return out
+
+
+def _read_values_files(
+    file: str, line: int, names: tuple[str, ...], context: LoadContext, loaded: Loaded
+) -> list[tuple[dict[str, Any], NodeLocator]]:
+    """The HelmRelease's chart values files, each with its locator."""
+    read = []
+    for name in names:
+        document = None
+        try:
+            entries = list(load_all(name, decode(context.tree.read(name))))
+        except (OSError, UnicodeDecodeError):
+            entries = []
+        for entry in entries:
+            if isinstance(entry, Problem):
+                loaded.problems.append(entry)
+            elif document is None:
+                document = entry
+        if document is None:
+            message = f"HelmRelease values file {name} not found"
+            loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        elif isinstance(document.obj, dict):
+            read.append((document.obj, NodeLocator(name, document.node)))
+    return read
+
+
+def _values_from(
     entry: Any, namespace: str, tree: Tree
 ) -> tuple[dict[str, Any], NodeLocator] | None:
-    """`valuesFrom: [{kind: ConfigMap, name, valuesKey}]`: the values in a ConfigMap of this
-    repository, located at their lines inside its data block."""
-    if not isinstance(entry, dict) or entry.get("kind") != "ConfigMap":
+    """`valuesFrom: [{kind: ConfigMap|Secret, name, valuesKey, targetPath}]`: the values in
+    a ConfigMap or Secret (`stringData`, or base64 `data`) of this repository, located at
+    their lines; with `targetPath` the key's text set at that path, typed as Helm's --set
+    types it (Flux parses `targetPath=text` with Helm's own parser)."""
+    if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
         return None
+    kind = str(entry["kind"])
     key = str(entry.get("valuesKey") or "values.yaml")
-    for file, document in _objects(tree, "ConfigMap", str(entry.get("name") or "")):
+    target = entry.get("targetPath")
+    for file, document in _objects(tree, kind, str(entry.get("name") or "")):
         metadata = document.obj.get("metadata") or {}
         if str(metadata.get("namespace") or namespace) != namespace:
             continue
-        data = document.obj.get("data")
+        found = _data(document.obj, kind, key)
+        if found is None:
+            continue
+        field, text = found
+        node = NodeLocator(file, document.node).node_at((field, key))
+        line = node.start_mark.line if node is not None else 0
+        if isinstance(target, str) and target:
+            try:
+                path = helm_set.path_of(target)
+            except helm_set.SetError:
+                return None
+            value = helm_set.typed(text.strip() if field != "stringData" else text, False)
+            located = NodeLocator(file, helm_set.located([(path, line)]))
+            return helm_set.apply({}, path, value), located
+        for values in load_all(file, text):
+            if isinstance(values, YamlDocument) and isinstance(values.obj, dict):
+                if field == "data" and kind == "Secret":  # base64: at its key
+                    return values.obj, NodeLocator(file, helm_set.located_at(values.obj, line))
+                # A block scalar's content starts on the line after its `key: |`.
+                return values.obj, NodeLocator(file, values.node, line + 1)
+    return None
+
+
+def _data(obj: dict[str, Any], kind: str, key: str) -> tuple[str, str] | None:
+    """(field, text) of a ConfigMap's or Secret's key: a Secret's `stringData` wins over
+    its `data`, which is base64."""
+    import base64
+    import binascii
+
+    fields = ("stringData", "data") if kind == "Secret" else ("data",)
+    for field in fields:
+        data = obj.get(field)
         text = data.get(key) if isinstance(data, dict) else None
         if not isinstance(text, str):
             continue
-        node = NodeLocator(file, document.node).node_at(("data", key))
-        for values in load_all(file, text):
-            if (
-                isinstance(values, YamlDocument)
-                and isinstance(values.obj, dict)
-                and node is not None
-            ):
-                # A block scalar's content starts on the line after its `key: |`.
-                return values.obj, NodeLocator(file, values.node, node.start_mark.line + 1)
+        if field == "data" and kind == "Secret":
+            try:
+                text = base64.b64decode(text, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+        return field, text
     return None

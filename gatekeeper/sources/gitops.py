@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext, gitops_kustomize
+from gatekeeper.sources import LoadContext, gitops_kustomize, helm_set
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
@@ -346,8 +346,9 @@ def _inline_values(
             problem("GK-PARSE-ERROR", (key,), "helm.values is not a map")
             return ()
         node = own.node_at((*at, key)) if own is not None else None
-        if node is None:  # made by a template: the values are judged, not attributed
-            return ((parsed.obj, NodeLocator(file, _empty_map())),)
+        if node is None:  # made by a template: at the Application's `values:`
+            line = document.locator.locate((*at, key)).line - 1
+            return ((parsed.obj, NodeLocator(file, helm_set.located_at(parsed.obj, line))),)
         # A block scalar's content starts on the line after its `values: |`.
         base = node.start_mark.line + (1 if getattr(node, "style", None) in ("|", ">") else 0)
         return ((parsed.obj, NodeLocator(file, parsed.node, base)),)
@@ -356,15 +357,9 @@ def _inline_values(
         return ()
     node = own.node_at((*at, key)) if own is not None else None
     if node is None:
-        return ((chosen, NodeLocator(file, _empty_map())),)
+        line = document.locator.locate((*at, key)).line - 1
+        return ((chosen, NodeLocator(file, helm_set.located_at(chosen, line))),)
     return ((chosen, NodeLocator(file, node)),)
-
-
-def _empty_map() -> Any:
-    """A node where no value is found: values that cannot be attributed to a line."""
-    from yaml.nodes import MappingNode
-
-    return MappingNode("tag:yaml.org,2002:map", [])
 
 
 def _parameters(
@@ -379,8 +374,6 @@ def _parameters(
     """`helm.parameters` (--set, or --set-string with forceString) then `fileParameters`
     (--set-file: the file's text), in the order Helm applies them, and a locator that puts
     each value at its parameter's line."""
-    from gatekeeper.sources import helm_set
-
     plain: list[tuple[tuple[str | int, ...], Any, int]] = []
     strings: list[tuple[tuple[str | int, ...], Any, int]] = []
     files: list[tuple[tuple[str | int, ...], Any, int]] = []
@@ -417,9 +410,7 @@ def _parameters(
     ordered = [*plain, *strings, *files]
     if not ordered:
         return (), None
-    from gatekeeper.sources.helm_set import located
-
-    node = located([(list(where), line - 1) for where, _, line in ordered])
+    node = helm_set.located([(list(where), line - 1) for where, _, line in ordered])
     return tuple((where, value) for where, value, _ in ordered), NodeLocator(file, node)
 
 
@@ -440,7 +431,8 @@ _DEPLOYERS = {
     "HelmRelease": "helm.toolkit.fluxcd.io/",
 }
 DEPLOYER_KINDS = frozenset(_DEPLOYERS)  # what is_expandable may answer yes to
-_NAMED = ("GitRepository", "ConfigMap")  # a Flux deployer's source, a HelmRelease's values
+# A Flux deployer's source, a HelmRelease's values, a Kustomization's variables.
+_NAMED = ("GitRepository", "ConfigMap", "Secret")
 _PATTERN = re.compile(r"\{\{|[*?\[]")
 
 
@@ -550,9 +542,14 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                         if isinstance(component, str):
                             place = posixpath.normpath(posixpath.join(base, component))
                             yield file, directory_input(place)
-                    values_from = spec.get("valuesFrom")
+                    for name in _listed(chart_spec.get("valuesFiles")):
+                        if isinstance(name, str):
+                            yield file, posixpath.normpath(name.strip().removeprefix("./"))
+                    post_build = spec.get("postBuild")
                     refs: list[Any] = [spec.get("sourceRef"), chart_spec.get("sourceRef")]
-                    refs += values_from if isinstance(values_from, list) else []
+                    refs += _listed(spec.get("valuesFrom"))
+                    if isinstance(post_build, dict):
+                        refs += _listed(post_build.get("substituteFrom"))
                     for ref in refs:
                         if isinstance(ref, dict) and ref.get("kind") in _NAMED:
                             for source in by_name.get((ref["kind"], str(ref.get("name"))), []):

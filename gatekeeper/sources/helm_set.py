@@ -111,3 +111,15 @@ def located(paths: list[tuple[list[str | int], int]]) -> Node:
                 node.value.append((ScalarNode("tag:yaml.org,2002:str", key, mark, mark), found))
             node = found
     return root
+
+
+def located_at(values: Any, line: int) -> Node:
+    """A node that puts every value of `values` at one line (0-based): values written where
+    no line of their own can be found (base64, or made by a template)."""
+    return located([(path, line) for path in _leaves(values, [])])
+
+
+def _leaves(value: Any, prefix: list[str | int]) -> list[list[str | int]]:
+    if isinstance(value, dict) and value:
+        return [p for k, v in value.items() for p in _leaves(v, [*prefix, str(k)])]
+    return [prefix] if prefix else []
