@@ -344,3 +344,32 @@ data: {PRIVILEGED: "true"}
     assert [f[:3] for f in scan_tree(tree, "clusters/apps.yaml")] == [
         ("K8S-PSS-PRIVILEGED", "apps/web/deployment.yaml", 13)
     ]
+
+
+def test_flux_post_renderers_are_not_passed_silently() -> None:
+    release = helm_release(
+        "  postRenderers:\n"
+        "    - kustomize:\n"
+        "        patches:\n"
+        + PRIVILEGED_PATCH.replace("\n    ", "\n          ").replace("    - ", "          - ", 1)
+    )
+    tree = {**chart(), "clusters/sync.yaml": FLUX_SYNC.encode(), "releases/web.yaml": release}
+    found = scan_tree(tree, "releases/web.yaml")
+    assert [f[:3] for f in found] == [("K8S-PSS-PRIVILEGED", "releases/web.yaml", 12)]
+
+
+def test_post_rendered_fields_the_patch_left_stay_at_the_chart_lines() -> None:
+    """A post-renderer that patches something else leaves every finding where the chart
+    wrote it; one that retags the image is at the HelmRelease."""
+    release = helm_release(
+        "  values:\n    securityContext: {privileged: true}\n"
+        "  postRenderers:\n"
+        "    - kustomize:\n"
+        "        images: [{name: ghcr.io/acme/web, newTag: latest}]\n"
+    )
+    tree = {**chart(), "clusters/sync.yaml": FLUX_SYNC.encode(), "releases/web.yaml": release}
+    found = scan_tree(tree, "releases/web.yaml", "pss-baseline-privileged", "image-tag-pinned")
+    assert found == [
+        ("K8S-IMAGE-TAG-PINNED", "releases/web.yaml", 14),
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "releases/web.yaml:11"),
+    ]

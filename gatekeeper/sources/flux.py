@@ -294,8 +294,33 @@ def _helm_release(
         inline=tuple(inline),
     )
     rendered = helm.render_chart(chart, context.tree.read(chart), context, [release])
+    edits = _post_renderers(file, document, spec)
+    if edits is not None and rendered.documents:
+        rendered = gitops_kustomize.post_render(rendered, edits, release.name, context)
     loaded.documents.extend(rendered.documents)
     loaded.problems.extend(rendered.problems)
+
+
+def _post_renderers(
+    file: str, document: Document, spec: dict[str, Any]
+) -> gitops_kustomize.Edits | None:
+    """The kustomize patches and images of a HelmRelease's `postRenderers`, which Flux
+    applies to what the chart renders; None when it has none."""
+    edits = gitops_kustomize.Edits(file)
+    listed = spec.get("postRenderers")
+    for index, renderer in enumerate(listed if isinstance(listed, list) else []):
+        options = _mapping(_mapping(renderer).get("kustomize"))
+        for key in ("patches", "patchesStrategicMerge", "patchesJson6902", "images"):
+            value = options.get(key)
+            if value is None:
+                continue
+            line = document.locator.locate(("spec", "postRenderers", index, "kustomize", key))
+            if not isinstance(value, list):
+                message = f"postRenderers kustomize.{key} must be a list"
+                edits.problems.append(Problem("GK-PARSE-ERROR", file, line.line, message))
+                continue
+            edits.add(key, [*edits.fields.get(key, []), *value], line.line)
+    return edits if edits.fields or edits.problems else None
 
 
 def _chart_values_files(chart_spec: dict[str, Any], path: str) -> tuple[tuple[str, ...], bool]:

@@ -24,7 +24,17 @@ from gatekeeper.tree import Tree
 # Where the overlay sits, as the deployer's path below this folder (no repository file is).
 OVERLAY = ".gatekeeper-deployer"
 # Fields a deployer may add, in the order they are written; each maps to its kustomization key.
-FIELDS = ("namespace", "namePrefix", "nameSuffix", "images", "replicas", "patches", "components")
+FIELDS = (
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "components",
+)
 
 
 @dataclass
@@ -185,3 +195,87 @@ def _split_image(image: str) -> tuple[str, str, str]:
     if colon > slash:
         return name[:colon], name[colon + 1 :], digest
     return name, "", digest
+
+
+_MISSING = object()
+
+
+class _PostRendered:
+    """A rendered document's locator after a post-renderer patched it: a field the patch
+    changed (or added) is at the deployer's field, the rest where the chart wrote it."""
+
+    def __init__(self, inner: Any, before: Any, after: Any, file: str, line: int) -> None:
+        self.inner = inner
+        self.before = before
+        self.after = after
+        self.file = file
+        self.line = line
+
+    def locate(self, path: Path) -> Location:
+        for depth in range(len(path), -1, -1):
+            before = _at(self.before, path[:depth])
+            if before is not _MISSING:
+                if before != _at(self.after, path[:depth]):
+                    return Location(self.file, self.line, exact=False)
+                location: Location = self.inner.locate(path)
+                return location
+        return Location(self.file, self.line, exact=False)
+
+
+def _at(obj: Any, path: Path) -> Any:
+    for key in path:
+        in_map = isinstance(key, str) and isinstance(obj, dict) and key in obj
+        in_list = isinstance(key, int) and isinstance(obj, list) and -len(obj) <= key < len(obj)
+        if not (in_map or in_list):
+            return _MISSING
+        obj = obj[key]
+    return obj
+
+
+def _identity(obj: Any) -> tuple[str, str, str]:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    kind = str(obj.get("kind", "")) if isinstance(obj, dict) else ""
+    return kind, str(metadata.get("namespace") or ""), str(metadata.get("name") or "")
+
+
+def post_render(rendered: Loaded, edits: Edits, name: str, context: LoadContext) -> Loaded:
+    """Rendered documents after a deployer's kustomize post-renderer (a Flux HelmRelease's
+    `postRenderers[].kustomize`): built as kustomize builds them, each kept at the chart's
+    lines except for what the patches changed, which is at the deployer's field."""
+    from gatekeeper.sources import kustomize
+
+    folder = posixpath.join(OVERLAY, "post-rendered", name or "release")
+    resources = posixpath.join(folder, "rendered.yaml")
+    texts = [json.dumps(document.obj) for document in rendered.documents]
+    extra = {resources: "\n---\n".join(texts).encode()}
+    overlay = posixpath.join(folder, "kustomization.yaml")
+    text, lines = _overlay_text("rendered.yaml", edits)
+    extra[overlay] = text.encode()
+    view = LoadContext(tree=_WithFiles(context.tree, extra), options=context.options)
+    built = kustomize.load(overlay, extra[overlay], view)
+    loaded = Loaded(problems=[*rendered.problems, *edits.problems])
+    for problem in built.problems:
+        if problem.file in extra:
+            problem = replace(problem, file=edits.file, line=_line(lines, problem.line))
+        loaded.problems.append(problem)
+    if built.problems and not built.documents:
+        return loaded
+    originals: dict[tuple[str, str, str], list[Any]] = {}
+    for document in rendered.documents:
+        originals.setdefault(_identity(document.obj), []).append(document)
+    line = min(lines.values())
+    for made in built.documents:
+        matches = originals.get(_identity(made.obj)) or []
+        if matches:
+            document = matches.pop(0)
+            document.locator = _PostRendered(
+                document.locator, document.obj, made.obj, edits.file, line
+            )
+            document.obj = made.obj
+        else:  # a name the patches changed, or an object they made: all at the deployer
+            document = made
+            document.file = edits.file
+            document.locator = _PostRendered(None, {}, made.obj, edits.file, line)
+        loaded.documents.append(document)
+    return loaded
