@@ -373,3 +373,34 @@ def test_post_rendered_fields_the_patch_left_stay_at_the_chart_lines() -> None:
         ("K8S-IMAGE-TAG-PINNED", "releases/web.yaml", 14),
         ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "releases/web.yaml:11"),
     ]
+
+
+def test_a_helm_release_patched_by_an_overlay_deploys_the_patched_values() -> None:
+    """Flux's usual layout: a base HelmRelease and a production overlay that patches its
+    `spec.values`; the overlay's HelmRelease is what is applied, so it is expanded too."""
+    base = helm_release("  values:\n    replicaCount: 2\n")
+    patch = b"""\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  values:
+    securityContext: {privileged: true}
+"""
+    tree = {
+        **chart(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "apps/base/release.yaml": base,
+        "apps/base/kustomization.yaml": b"resources: [release.yaml]\n",
+        "apps/prod/kustomization.yaml": b"resources: [../base]\npatches: [{path: values.yaml}]\n",
+        "apps/prod/values.yaml": patch,
+    }
+    found = scan_tree(tree, "apps/prod/kustomization.yaml")
+    assert found == [
+        (
+            "K8S-PSS-PRIVILEGED",
+            "charts/web/templates/deployment.yaml",
+            25,
+            "apps/prod/values.yaml:6",
+        ),
+    ]

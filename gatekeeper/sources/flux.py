@@ -284,10 +284,10 @@ def _helm_release(
     locator = document.locator
     node = locator.node_at(("spec", "values")) if isinstance(locator, NodeLocator) else None
     values = spec.get("values")
-    if isinstance(values, dict):  # made by a template: at the HelmRelease's `values:`
-        line = locator.locate(("spec", "values")).line
-        where = node if node is not None else helm_set.located_at(values, line - 1)
-        inline.append((values, NodeLocator(file, where)))
+    if isinstance(values, dict) and node is not None:
+        inline.append((values, NodeLocator(file, node)))
+    elif isinstance(values, dict):  # built or rendered: where its locator puts each value
+        inline.extend(helm_set.attributed(values, lambda p: locator.locate(("spec", "values", *p))))
     release = helm.Release(
         name=str(spec.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
         namespace=str(spec.get("targetNamespace") or namespace),

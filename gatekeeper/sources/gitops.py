@@ -105,6 +105,14 @@ def local_refs(obj: dict[str, Any], repo_urls: list[str]) -> set[str]:
     }
 
 
+def expand_made(loaded: Loaded, context: LoadContext) -> None:
+    """A chart or kustomization made Applications or Flux objects (app of apps, an overlay
+    patching a HelmRelease's values): what they deploy from here is judged as made."""
+    for document in list(loaded.documents):
+        if is_expandable(document.obj):
+            _merge(loaded, expand(document.file, document, context))
+
+
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     """What `document` (an Application, ApplicationSet, Flux Kustomization or HelmRelease in
     `file`) deploys from this repository."""
@@ -347,8 +355,9 @@ def _inline_values(
             return ()
         node = own.node_at((*at, key)) if own is not None else None
         if node is None:  # made by a template: at the Application's `values:`
-            line = document.locator.locate((*at, key)).line - 1
-            return ((parsed.obj, NodeLocator(file, helm_set.located_at(parsed.obj, line))),)
+            place = document.locator.locate((*at, key))
+            located = helm_set.located_at(parsed.obj, place.line - 1)
+            return ((parsed.obj, NodeLocator(place.file, located)),)
         # A block scalar's content starts on the line after its `values: |`.
         base = node.start_mark.line + (1 if getattr(node, "style", None) in ("|", ">") else 0)
         return ((parsed.obj, NodeLocator(file, parsed.node, base)),)
@@ -356,9 +365,8 @@ def _inline_values(
         problem("GK-PARSE-ERROR", (key,), "helm.valuesObject must be a map")
         return ()
     node = own.node_at((*at, key)) if own is not None else None
-    if node is None:
-        line = document.locator.locate((*at, key)).line - 1
-        return ((chosen, NodeLocator(file, helm_set.located_at(chosen, line))),)
+    if node is None:  # made by a template: where its locator puts each value
+        return tuple(helm_set.attributed(chosen, lambda p: locator.locate((*at, key, *p))))
     return ((chosen, NodeLocator(file, node)),)
 
 

@@ -268,19 +268,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             file = repo_path(name, chart_dir, subcharts)
             where = _values_sources(name, chart_dir, user, tree, defaults, loaded, subcharts)
             _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
-    _expand_applications(loaded, context)
-    return loaded
-
-
-def _expand_applications(loaded: Loaded, context: LoadContext) -> None:
-    """An app-of-apps chart renders Applications: what they deploy from here is judged."""
     from gatekeeper.sources import gitops
 
-    for document in list(loaded.documents):
-        if gitops.is_expandable(document.obj):
-            expanded = gitops.expand(document.file, document, context)
-            loaded.documents.extend(expanded.documents)
-            loaded.problems.extend(expanded.problems)
+    gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
+    return loaded
 
 
 def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:

@@ -113,6 +113,23 @@ def located(paths: list[tuple[list[str | int], int]]) -> Node:
     return root
 
 
+def attributed(values: dict[str, Any], locate: Any) -> list[tuple[dict[str, Any], Any]]:
+    """`values` whose lines only a locator knows (`locate(path) -> Location`; a templated
+    or kustomize-built object's), split by the file each value is at: (values, locator)
+    pairs that merge back into `values`, each value at its own line."""
+    from gatekeeper.yamldoc import NodeLocator
+
+    by_file: dict[str, tuple[dict[str, Any], list[tuple[list[str | int], int]]]] = {}
+    for path in _leaves(values, []):
+        location = locate(tuple(path))
+        part, lines = by_file.setdefault(location.file, ({}, []))
+        value: Any = values
+        for key in path:
+            value = value[key]
+        by_file[location.file] = (apply(part, path, value), [*lines, (path, location.line - 1)])
+    return [(part, NodeLocator(file, located(lines))) for file, (part, lines) in by_file.items()]
+
+
 def located_at(values: Any, line: int) -> Node:
     """A node that puts every value of `values` at one line (0-based): values written where
     no line of their own can be found (base64, or made by a template)."""

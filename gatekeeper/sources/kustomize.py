@@ -25,7 +25,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, kustomize_build, programs
+from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
 from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
@@ -379,7 +379,9 @@ def load(path: str, data: bytes, context: LoadContext, in_process: bool = True) 
         return loaded
     if kustomization.obj.get("kind") == "Component":
         return _component(path, kustomization, context, in_process)
-    return _build_overlay(path, kustomization, context, in_process, loaded)
+    built = _build_overlay(path, kustomization, context, in_process, loaded)
+    gitops.expand_made(built, context)  # what the built Applications and Flux objects deploy
+    return built
 
 
 def _component(
