@@ -404,3 +404,72 @@ spec:
             "apps/prod/values.yaml:6",
         ),
     ]
+
+
+APPSET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: web, namespace: argocd}
+spec:
+  goTemplate: true
+  generators:
+GENERATORS
+  template:
+    metadata: {name: '{{ .name }}'}
+    spec:
+      project: default
+      source: {repoURL: https://github.com/acme/platform, targetRevision: v1, path: charts/web}
+      destination: {namespace: '{{ .name }}'}
+PATCH"""
+
+
+def application_set(generators: str, patch: str = "") -> bytes:
+    return APPSET.replace("GENERATORS\n", generators).replace("PATCH", patch).encode()
+
+
+def test_application_set_template_patch_is_applied() -> None:
+    """`templatePatch` (a templated YAML patch over each Application) can add Helm values:
+    it is rendered and merged; its control lines (`{{- if }}`) are taken on every branch."""
+    patch = (
+        "  templatePatch: |\n"
+        "    {{- if .debug }}\n"
+        "    spec:\n"
+        "      source:\n"
+        "        helm:\n"
+        "          valuesObject:\n"
+        "            securityContext: {privileged: true}\n"
+        "    {{- end }}\n"
+    )
+    generators = "    - list:\n        elements: [{name: web, debug: 'true'}]\n"
+    tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+    ]
+
+
+def test_application_set_merge_generator_and_elements_yaml_are_expanded() -> None:
+    """A `merge` generator over generators of this repository, and `elementsYaml`, make
+    Applications like any other generator (they were said to need a cluster)."""
+    merge = (
+        "    - merge:\n"
+        "        mergeKeys: [name]\n"
+        "        generators:\n"
+        "          - list:\n"
+        "              elementsYaml: '[{name: web, values: \"cache: {privileged: false}\"}]'\n"
+        "          - list:\n"
+        "              elements: [{name: web, values: 'cache: {privileged: true}'}]\n"
+    )
+    tree = {**chart(), "apps/set.yaml": application_set(merge)}
+    tree["apps/set.yaml"] = tree["apps/set.yaml"].replace(
+        b"path: charts/web}", b"path: charts/web, helm: {values: '{{ .values }}'}}"
+    )
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)
+    ]
+
+
+def test_a_template_patch_that_cannot_be_read_is_said() -> None:
+    patch = "  templatePatch: |\n    spec: {{ toJson .spec }}\n"
+    generators = "    - list:\n        elements: [{name: web}]\n"
+    tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
+    assert scan_tree(tree, "apps/set.yaml") == [("GK-RENDER-ERROR", "apps/set.yaml", 15)]

@@ -60,9 +60,22 @@ def applications(
     for index, generator in enumerate(generators):
         where = ("spec", "generators", index)
         sets.extend(_generate(generator, tree, is_local, file, document, where, problems))
+    patch = spec.get("templatePatch")
     made = []
     for params in sets[:MAX_APPLICATIONS]:
         rendered = _render(template, params, go)
+        if isinstance(patch, str) and go:
+            patched = _template_patch(rendered, patch, params)
+            if patched is None:
+                line = document.locator.locate(("spec", "templatePatch")).line
+                message = (
+                    "templatePatch could not be rendered here: the Applications it patches"
+                    " are judged without it"
+                )
+                problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+                patch = None  # said once
+            else:
+                rendered = patched
         metadata = rendered.get("metadata") if isinstance(rendered.get("metadata"), dict) else {}
         app = {
             "apiVersion": "argoproj.io/v1alpha1",
@@ -97,8 +110,23 @@ def _generate(
     if not isinstance(generator, dict):
         return []
     if isinstance(generator.get("list"), dict):
-        elements = generator["list"].get("elements")
-        return [e for e in elements if isinstance(e, dict)] if isinstance(elements, list) else []
+        listed = generator["list"]
+        elements = listed.get("elements")
+        found = [e for e in elements if isinstance(e, dict)] if isinstance(elements, list) else []
+        text = listed.get("elementsYaml")
+        if isinstance(text, str) and text.strip():
+            parsed = _yaml(text)
+            if not isinstance(parsed, list):
+                line = document.locator.locate((*where, "list", "elementsYaml")).line
+                message = (
+                    "list elementsYaml is not a YAML list here: its Applications are not judged"
+                )
+                problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+                parsed = []
+            found += [e for e in parsed if isinstance(e, dict)]
+        return found
+    if isinstance(generator.get("merge"), dict):
+        return _merged(generator["merge"], tree, is_local, file, document, where, problems)
     if isinstance(generator.get("git"), dict):
         git = generator["git"]
         if not is_local(git):
@@ -123,6 +151,79 @@ def _generate(
     )
     problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
     return []
+
+
+def _merged(
+    merge: dict[str, Any],
+    tree: Tree,
+    is_local: Any,
+    file: str,
+    document: Document,
+    where: Path,
+    problems: list[Problem],
+) -> list[dict[str, Any]]:
+    """Argo CD's merge generator: the first generator's parameter sets, each updated by the
+    sets of later generators that agree with it on every `mergeKeys` value."""
+    children = merge.get("generators")
+    keys = [str(k) for k in merge.get("mergeKeys") or [] if isinstance(k, str)]
+    parts = [
+        _generate(
+            child, tree, is_local, file, document, (*where, "merge", "generators", i), problems
+        )
+        for i, child in enumerate(children if isinstance(children, list) else [])
+    ]
+    if not parts:
+        return []
+
+    def key(params: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(repr(_lookup(params, k.lstrip("."), True)) for k in keys)
+
+    merged = [dict(params) for params in parts[0]]
+    for later in parts[1:]:
+        for params in later:
+            for base in merged:
+                if keys and key(base) == key(params):
+                    base.update(params)
+    return merged
+
+
+_CONTROL = re.compile(r"^\s*\{\{-?\s*(if|else|end|range|with)\b[^}]*-?\}\}\s*$")
+
+
+def _template_patch(app: dict[str, Any], patch: str, params: dict[str, Any]) -> Any:
+    """`templatePatch` over a made Application: rendered (control lines taken on every
+    branch: a superset of what any one branch adds), parsed, merged as a JSON merge patch
+    (maps merge, anything else replaces, null removes). None when it cannot be read."""
+    lines = [line for line in patch.splitlines() if not _CONTROL.match(line)]
+    text = _render("\n".join(lines), params, True)
+    if "{{" in text:
+        return None
+    parsed = _yaml(text)
+    if parsed is None and not text.strip():
+        return app
+    return _merge_patch(app, parsed) if isinstance(parsed, dict) else None
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_patch(out.get(key), value)
+    return out
+
+
+def _yaml(text: str) -> Any:
+    """The YAML in `text`; None when it is not YAML (or empty)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
 
 
 def _matches(path: str, pattern: str) -> bool:
