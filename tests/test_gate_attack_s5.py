@@ -473,3 +473,21 @@ def test_a_template_patch_that_cannot_be_read_is_said() -> None:
     generators = "    - list:\n        elements: [{name: web}]\n"
     tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
     assert scan_tree(tree, "apps/set.yaml") == [("GK-RENDER-ERROR", "apps/set.yaml", 15)]
+
+
+def test_jsonnet_and_plugins_of_a_directory_application_are_not_passed_silently() -> None:
+    """Argo CD evaluates the `.jsonnet` files of a directory Application beside its YAML: a
+    privileged pod written in Jsonnet is said not to be judged (it used to be skipped
+    while the YAML beside it passed). A plugin source is said to be judged only as files."""
+    app = application("").replace(b"path: charts/web", b"path: deploy")
+    tree = {
+        "deploy/service.yaml": b"apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
+        "deploy/debug.jsonnet": b"{apiVersion: 'v1', kind: 'Pod'}\n",
+        "deploy/lib.libsonnet": b"{}\n",
+        "apps/web.yaml": app,
+    }
+    found = scan_tree(tree, "apps/web.yaml")
+    assert found == [("GK-RENDERER-MISSING", "deploy/debug.jsonnet", 1)]
+    plugin = app + b"    plugin: {name: avp}\n"
+    tree["apps/web.yaml"] = plugin
+    assert scan_tree(tree, "apps/web.yaml") == [("GK-NOT-EXPANDED", "apps/web.yaml", 11)]

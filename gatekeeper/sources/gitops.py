@@ -180,6 +180,15 @@ def _expand_source(
 
     tree = context.tree
     path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+    plugin = source.get("plugin")
+    if plugin is not None:  # a config management plugin renders it: its files are read here
+        named = plugin.get("name") if isinstance(plugin, dict) else None
+        line = document.locator.locate((*where, "plugin")).line
+        message = (
+            f"Argo CD renders {path} with the config management plugin {named or '(found)'};"
+            " its chart, kustomization or manifests are judged, not what the plugin makes"
+        )
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
     if path == ".." or path.startswith("../"):
         line = document.locator.locate((*where, "path")).line
         message = f"Application path {path} is outside the repository; not read"
@@ -203,16 +212,19 @@ def _expand_source(
     directory = source.get("directory") if isinstance(source.get("directory"), dict) else {}
     assert isinstance(directory, dict)
     recurse = bool(directory.get("recurse"))
-    files = [
-        f
-        for f in tree.list_dir(path)
-        if kubernetes.detect(f) and (recurse or posixpath.dirname(f) == path)
-    ]
-    if not files:
+    listed = [f for f in tree.list_dir(path) if recurse or (posixpath.dirname(f) or ".") == path]
+    files = [f for f in listed if kubernetes.detect(f)]
+    if plugin is None and not files and not any(f.endswith(".jsonnet") for f in listed):
         line = document.locator.locate((*where, "path")).line
         loaded.problems.append(
             Problem("GK-RENDER-ERROR", file, line, f"Application path {path} has no manifests")
         )
+    for jsonnet in [f for f in listed if f.endswith(".jsonnet")] if plugin is None else []:
+        message = (
+            f"Argo CD evaluates {jsonnet} and applies what it makes; Jsonnet is not evaluated"
+            " here, so it is not judged"
+        )
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", jsonnet, 1, message))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
 
