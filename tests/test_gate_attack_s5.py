@@ -491,3 +491,40 @@ def test_jsonnet_and_plugins_of_a_directory_application_are_not_passed_silently(
     plugin = app + b"    plugin: {name: avp}\n"
     tree["apps/web.yaml"] = plugin
     assert scan_tree(tree, "apps/web.yaml") == [("GK-NOT-EXPANDED", "apps/web.yaml", 11)]
+
+
+def test_a_helm_release_chart_ref_to_a_helm_chart_of_this_repository_is_rendered() -> None:
+    release = b"""\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  chartRef: {kind: HelmChart, name: web}
+"""
+    helm_chart = b"""\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata: {name: web, namespace: web}
+spec:
+  chart: ./charts/web
+  sourceRef: {kind: GitRepository, name: flux-system}
+  valuesFiles: [charts/web/values.yaml, charts/web/values-debug.yaml]
+"""
+    tree = {
+        **chart(),
+        "charts/web/values-debug.yaml": b"securityContext: {privileged: true}\n",
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "releases/web.yaml": release,
+        "releases/chart.yaml": helm_chart,
+    }
+    assert [f[:3] for f in scan_tree(tree, "releases/web.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+    ]
+
+
+def test_a_flux_kustomization_path_not_in_the_repository_is_said() -> None:
+    tree = {
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/apps.yaml": flux_kustomization("").replace(b"./apps/web", b"./apps/gone"),
+    }
+    assert scan_tree(tree, "clusters/apps.yaml") == [("GK-RENDER-ERROR", "clusters/apps.yaml", 6)]

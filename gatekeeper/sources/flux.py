@@ -106,10 +106,24 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
             _kustomization(file, document, spec, context, loaded)
     else:
         chart = _mapping(spec.get("chart"))
-        chart_spec = _mapping(chart.get("spec"))
+        chart_spec = _mapping(chart.get("spec")) or chart_ref(document, context.tree)
         if _source_is_local(chart_spec.get("sourceRef"), context.tree, repo_urls):
             _helm_release(file, document, spec, chart_spec, context, loaded)
     return loaded
+
+
+def chart_ref(document: Document, tree: Tree) -> dict[str, Any]:
+    """The spec of the HelmChart a HelmRelease names in `chartRef` (a chart of a
+    GitRepository, with its values files), when the repository holds it; else {}."""
+    ref = _mapping(_mapping(document.obj.get("spec")).get("chartRef"))
+    if ref.get("kind") != "HelmChart":
+        return {}
+    namespace = str(ref.get("namespace") or document.namespace or "default")
+    for _, entry in _objects(tree, "HelmChart", str(ref.get("name") or "")):
+        metadata = _mapping(entry.obj.get("metadata"))
+        if str(metadata.get("namespace") or namespace) == namespace:
+            return _mapping(entry.obj.get("spec"))
+    return {}
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -135,6 +149,11 @@ def _kustomization(
 
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
     if path is None:
+        return
+    if not context.tree.list_dir(path):  # Flux fails: nothing of it is applied or judged
+        line = document.locator.locate(("spec", "path")).line
+        message = f"Kustomization path {path} is not in this repository; not judged"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
         return
     edits = _edits(file, document, spec, path)
     if edits is not None:

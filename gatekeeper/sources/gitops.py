@@ -452,7 +452,7 @@ _DEPLOYERS = {
 }
 DEPLOYER_KINDS = frozenset(_DEPLOYERS)  # what is_expandable may answer yes to
 # A Flux deployer's source, a HelmRelease's values, a Kustomization's variables.
-_NAMED = ("GitRepository", "ConfigMap", "Secret")
+_NAMED = ("GitRepository", "ConfigMap", "Secret", "HelmChart")
 _PATTERN = re.compile(r"\{\{|[*?\[]")
 
 
@@ -554,6 +554,16 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     assert isinstance(chart, dict)
                     chart_spec = chart.get("spec") if isinstance(chart.get("spec"), dict) else {}
                     assert isinstance(chart_spec, dict)
+                    if not chart_spec and isinstance(spec.get("chartRef"), dict):
+                        from gatekeeper.sources.flux import chart_ref
+                        from gatekeeper.sources.kubernetes import make_document
+                        from gatekeeper.yamldoc import NodeLocator
+
+                        named = make_document(file, obj, NodeLocator(file, entry.node), 0)
+                        chart_spec = chart_ref(named, tree)
+                        ref = spec["chartRef"]
+                        for source in by_name.get(("HelmChart", str(ref.get("name"))), []):
+                            yield file, source
                     for path in (spec.get("path"), chart_spec.get("chart")):
                         if isinstance(path, str):
                             yield file, directory_input(path.strip().strip("/") or ".")
