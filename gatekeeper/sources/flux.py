@@ -150,7 +150,10 @@ def _kustomization(
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
     if path is None:
         return
-    if not context.tree.list_dir(path):  # Flux fails: nothing of it is applied or judged
+    from gatekeeper.ownership import of
+
+    has_kustomization = of(context.tree).first_of(path, kustomize.KUSTOMIZATION_FILES)
+    if not has_kustomization and not context.tree.list_dir(path):  # Flux fails on it
         line = document.locator.locate(("spec", "path")).line
         message = f"Kustomization path {path} is not in this repository; not judged"
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
