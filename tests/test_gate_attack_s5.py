@@ -528,3 +528,20 @@ def test_a_flux_kustomization_path_not_in_the_repository_is_said() -> None:
         "clusters/apps.yaml": flux_kustomization("").replace(b"./apps/web", b"./apps/gone"),
     }
     assert scan_tree(tree, "clusters/apps.yaml") == [("GK-RENDER-ERROR", "clusters/apps.yaml", 6)]
+
+
+def test_repository_urls_match_as_the_git_host_does() -> None:
+    """GitHub clones `Acme/Platform` and `www.github.com` as this repository: an Application
+    spelling the URL so still deploys from here, and is judged."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    for spelling in (
+        "https://github.com/Acme/PLATFORM.git",
+        "https://www.github.com/acme/platform",
+    ):
+        assert normalise_url(spelling) == normalise_url(REPO_URL), spelling
+        app = application("    helm: {valuesObject: {securityContext: {privileged: true}}}\n")
+        tree = {**chart(), "apps/web.yaml": app.replace(REPO_URL.encode(), spelling.encode())}
+        assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
+            ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+        ], spelling

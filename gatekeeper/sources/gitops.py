@@ -65,7 +65,7 @@ def _all_sources(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 def normalise_url(url: str) -> str:
     """One spelling of a git repository's address: `git@github.com:acme/x.git`,
-    `ssh://git@github.com:22/acme/x`, `https://github.com/acme/x/` -> `github.com/acme/x`."""
+    `ssh://git@github.com:22/acme/x`, `https://www.github.com/Acme/X/` -> `github.com/acme/x`."""
     text = url.strip()
     scheme = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text)
     rest = text[scheme.end() :] if scheme else text
@@ -77,7 +77,11 @@ def normalise_url(url: str) -> str:
         host, _, first = host.partition(":")
         path = f"{first}/{path}" if slash else first
     path = path.strip("/").removesuffix(".git").strip("/")
-    return f"{host.lower()}/{path}" if path else host.lower()
+    # Hosts name repositories case-insensitively (GitHub, GitLab) and serve `www.` alike: a
+    # spelling that reaches this repository must not escape the gate (a different repository
+    # matched by case alone only makes more judged).
+    host = host.lower().removeprefix("www.")
+    return f"{host}/{path.lower()}" if path else host
 
 
 def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
