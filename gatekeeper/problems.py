@@ -72,6 +72,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "List what it deploys in the repository (a git or list generator), or judge it where "
         "it is defined.",
     ),
+    "GK-REVISION-UNSEEN": ProblemKind(
+        "high",
+        "Deploys a revision of this repository the checkout lacks: not judged",
+        "Fetch that tag or commit before the check (actions/checkout with fetch-depth: 0), "
+        "or point the deployer at the branch the change lands on.",
+    ),
     # Findings about the process itself, not about a scanned file's content.
     "GK-POLICY-CHANGE": ProblemKind(
         "info",

@@ -545,3 +545,61 @@ def test_repository_urls_match_as_the_git_host_does() -> None:
         assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
             ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
         ], spelling
+
+
+def test_an_application_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:
+    """A pull request points an Application of this repository at a tag pushed from an
+    unreviewed commit: Argo CD deploys the tag, so the tag's files are judged, at the
+    `targetRevision` line; a tag the checkout lacks is said not to be judged."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
+    config = "builtin: false\npolicies: [{path: policies}]\n" + gitops
+    repo.write(".gatekeeper.yml", config)
+    repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
+    repo.write("apps/web/pod.yaml", DEPLOYMENT)
+    tracking = application("").replace(b"charts/web", b"apps/web").replace(b"v1.0.0", b"main")
+    repo.write("apps/web.yaml", tracking.decode())
+    repo.commit("base")
+    repo.branch("evil")
+    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
+    repo.commit("unreviewed")
+    repo.git.git.tag("v9.9.9")
+    repo.git.git.checkout("-q", "main")
+    repo.branch("pr")
+    repo.write("apps/web.yaml", tracking.replace(b"main", b"v9.9.9").decode())
+    repo.commit("pin")
+    verdict = scan_change(repo.root, "main").verdict
+    blocking = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking]
+    assert blocking == [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)]
+    repo.git.git.tag("-d", "v9.9.9")  # a shallow checkout: the tag is not there
+    verdict = scan_change(repo.root, "main").verdict
+    blocking = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking]
+    assert blocking == [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)]
+
+
+def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
+    repo.write(".gatekeeper.yml", "builtin: false\npolicies: [{path: policies}]\n" + gitops)
+    repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
+    repo.write("apps/web/pod.yaml", DEPLOYMENT)
+    repo.write("clusters/apps.yaml", flux_kustomization("").decode())
+    repo.write("clusters/sync.yaml", FLUX_SYNC)
+    repo.commit("base")
+    repo.branch("evil")
+    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
+    repo.commit("unreviewed")
+    repo.git.git.tag("v9.9.9")
+    repo.git.git.checkout("-q", "main")
+    repo.branch("pr")
+    repo.write("clusters/sync.yaml", FLUX_SYNC.replace("{branch: main}", "{tag: v9.9.9}"))
+    repo.commit("pin the cluster to a tag")
+    verdict = scan_change(repo.root, "main").verdict
+    blocking = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking]
+    assert blocking == [("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 8)]

@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext, gitops_kustomize, helm_set
+from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
@@ -78,37 +78,76 @@ def _index(tree: Tree, kind: str) -> dict[str, list[tuple[str, YamlDocument]]]:
 
 
 def _source_is_local(ref: Any, tree: Tree, repo_urls: list[str]) -> bool:
+    return _local_ref(ref, tree, repo_urls) is not None
+
+
+def _local_ref(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | None:
+    """The `spec.ref` of a deployer's GitRepository when it is this repository ({} when it
+    names none, or is the flux-system one the repository does not hold); None when it is
+    another repository."""
     from gatekeeper.sources.gitops import normalise_url
 
     if not isinstance(ref, dict) or ref.get("kind") != "GitRepository":
-        return False
+        return None
     name = str(ref.get("name") or "")
-    if name == BOOTSTRAP_SOURCE:  # the repository `flux bootstrap` syncs: this one
-        return True
     wanted = {normalise_url(url) for url in repo_urls}
     for _, entry in _objects(tree, "GitRepository", name):
-        spec = entry.obj.get("spec")
-        url = str(spec.get("url") or "") if isinstance(spec, dict) else ""
-        if normalise_url(url) in wanted:
-            return True
-    return False
+        spec = _mapping(entry.obj.get("spec"))
+        if name == BOOTSTRAP_SOURCE or normalise_url(str(spec.get("url") or "")) in wanted:
+            return _mapping(spec.get("ref"))
+    if name == BOOTSTRAP_SOURCE:  # the repository `flux bootstrap` syncs: this one
+        return {}
+    return None
+
+
+def _revision_name(ref: dict[str, Any]) -> str:
+    """What a GitRepository ref checks out, in Flux's order: a commit, a ref name, a
+    semver range of tags, a tag; a branch (or nothing) is the branch the change lands on."""
+    for key in ("commit", "name", "semver", "tag"):
+        if isinstance(ref.get(key), str) and ref[key].strip():
+            value = str(ref[key]).strip()
+            if key == "semver":  # a range: whichever tag matches; never the tree at hand
+                return f"*{value}"
+            return value.removeprefix("refs/tags/").removeprefix("refs/heads/")
+    return ""
 
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
-    """What a Flux Kustomization or HelmRelease in `file` applies from this repository."""
+    """What a Flux Kustomization or HelmRelease in `file` applies from this repository, at
+    the revision its GitRepository checks out."""
     from gatekeeper.sources.gitops import NAME as GITOPS
 
     loaded = Loaded()
     spec = _mapping(document.obj.get("spec"))
     repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    chart_spec: dict[str, Any] = {}
     if document.kind == "Kustomization":
-        if _source_is_local(spec.get("sourceRef"), context.tree, repo_urls):
-            _kustomization(file, document, spec, context, loaded)
+        ref = _local_ref(spec.get("sourceRef"), context.tree, repo_urls)
+        where: tuple[str, ...] = ("spec", "sourceRef")
     else:
         chart = _mapping(spec.get("chart"))
         chart_spec = _mapping(chart.get("spec")) or chart_ref(document, context.tree)
-        if _source_is_local(chart_spec.get("sourceRef"), context.tree, repo_urls):
-            _helm_release(file, document, spec, chart_spec, context, loaded)
+        ref = _local_ref(chart_spec.get("sourceRef"), context.tree, repo_urls)
+        where = ("spec", "chart", "spec", "sourceRef")
+    if ref is None:
+        return loaded
+    name = _revision_name(ref)
+    found = gitops_revision.revision(name, context.tree)
+    line = document.locator.locate(where).line
+    if found.tree is None:
+        message = (
+            f"applies revision {name.lstrip('*')} of this repository, which this checkout"
+            " does not have: what it applies is not judged"
+        )
+        loaded.problems.append(Problem("GK-REVISION-UNSEEN", file, line, message))
+        return loaded
+    at = LoadContext(tree=found.tree, options=context.options) if found.other else context
+    if document.kind == "Kustomization":
+        _kustomization(file, document, spec, at, loaded)
+    else:
+        _helm_release(file, document, spec, chart_spec, at, loaded)
+    if found.other:  # judged at that revision, at the line that names its source
+        gitops_revision.pin(loaded, file, line, name)
     return loaded
 
 

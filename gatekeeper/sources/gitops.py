@@ -153,7 +153,9 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
             local = [id(source) for source in local_sources(obj, repo_urls)]
             for where, source in _source_paths(obj):
                 if id(source) in local:
-                    _expand_source(file, document, source, where, namespace, refs, context, loaded)
+                    _expand_at_revision(
+                        file, document, source, where, namespace, refs, context, loaded
+                    )
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 
@@ -168,6 +170,41 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         if namespace and not expanded.namespace:
             expanded.namespace = namespace
     return loaded
+
+
+def _expand_at_revision(
+    file: str,
+    document: Document,
+    source: dict[str, Any],
+    where: tuple[str | int, ...],
+    namespace: str,
+    refs: set[str],
+    context: LoadContext,
+    loaded: Loaded,
+) -> None:
+    """A source of this repository as Argo CD deploys it: from the revision its
+    `targetRevision` names. Another tag or commit is judged from git, every finding at the
+    `targetRevision` line; one this checkout lacks is said not to be judged."""
+    from gatekeeper.sources import gitops_revision
+
+    revision = source.get("targetRevision")
+    found = gitops_revision.revision(revision, context.tree)
+    line = document.locator.locate((*where, "targetRevision")).line
+    if found.tree is None:
+        message = (
+            f"deploys {source.get('path')} at revision {revision} of this repository, which"
+            " this checkout does not have: what it deploys is not judged"
+        )
+        loaded.problems.append(Problem("GK-REVISION-UNSEEN", file, line, message))
+        return
+    if not found.other:
+        _expand_source(file, document, source, where, namespace, refs, context, loaded)
+        return
+    pinned = Loaded()
+    at = LoadContext(tree=found.tree, options=context.options)
+    _expand_source(file, document, source, where, namespace, refs, at, pinned)
+    gitops_revision.pin(pinned, file, line, str(revision))
+    _merge(loaded, pinned)
 
 
 def _expand_source(
