@@ -547,40 +547,10 @@ def test_repository_urls_match_as_the_git_host_does() -> None:
         ], spelling
 
 
-def test_an_application_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:
-    """A pull request points an Application of this repository at a tag pushed from an
-    unreviewed commit: Argo CD deploys the tag, so the tag's files are judged, at the
-    `targetRevision` line; a tag the checkout lacks is said not to be judged."""
-    from gatekeeper.change import scan_change
-    from tests.test_change import Repo
-
-    repo = Repo(tmp_path / "repo")
-    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
-    config = "builtin: false\npolicies: [{path: policies}]\n" + gitops
-    repo.write(".gatekeeper.yml", config)
-    repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
-    repo.write("apps/web/pod.yaml", DEPLOYMENT)
-    tracking = application("").replace(b"charts/web", b"apps/web").replace(b"v1.0.0", b"main")
-    repo.write("apps/web.yaml", tracking.decode())
-    repo.commit("base")
-    repo.branch("evil")
-    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
-    repo.commit("unreviewed")
-    repo.git.git.tag("v9.9.9")
-    repo.git.git.checkout("-q", "main")
-    repo.branch("pr")
-    repo.write("apps/web.yaml", tracking.replace(b"main", b"v9.9.9").decode())
-    repo.commit("pin")
-    verdict = scan_change(repo.root, "main").verdict
-    blocking = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking]
-    assert blocking == [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)]
-    repo.git.git.tag("-d", "v9.9.9")  # a shallow checkout: the tag is not there
-    verdict = scan_change(repo.root, "main").verdict
-    blocking = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking]
-    assert blocking == [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)]
-
-
-def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:
+def pinned(tmp_path: Any, deployer: dict[str, str], pin: dict[str, str]) -> list[Any]:
+    """(policy, file, line) blocking a pull request that applies `pin` to a repository whose
+    `deployer` files deploy apps/web, after a tag v9.9.9 was pushed from an unreviewed
+    commit making it privileged; then the same without the tag (a shallow checkout)."""
     from gatekeeper.change import scan_change
     from tests.test_change import Repo
 
@@ -589,8 +559,8 @@ def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any)
     repo.write(".gatekeeper.yml", "builtin: false\npolicies: [{path: policies}]\n" + gitops)
     repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
     repo.write("apps/web/pod.yaml", DEPLOYMENT)
-    repo.write("clusters/apps.yaml", flux_kustomization("").decode())
-    repo.write("clusters/sync.yaml", FLUX_SYNC)
+    for name, text in deployer.items():
+        repo.write(name, text)
     repo.commit("base")
     repo.branch("evil")
     repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
@@ -598,8 +568,35 @@ def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any)
     repo.git.git.tag("v9.9.9")
     repo.git.git.checkout("-q", "main")
     repo.branch("pr")
-    repo.write("clusters/sync.yaml", FLUX_SYNC.replace("{branch: main}", "{tag: v9.9.9}"))
-    repo.commit("pin the cluster to a tag")
-    verdict = scan_change(repo.root, "main").verdict
-    blocking = [(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking]
-    assert blocking == [("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 8)]
+    for name, text in pin.items():
+        repo.write(name, text)
+    repo.commit("pin")
+    found = []
+    for tagged in (True, False):
+        if not tagged:
+            repo.git.git.tag("-d", "v9.9.9")
+        verdict = scan_change(repo.root, "main").verdict
+        found.append([(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking])
+    return found
+
+
+def test_an_application_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:
+    """A pull request points an Application of this repository at a tag pushed from an
+    unreviewed commit: Argo CD deploys the tag, so the tag's files are judged, at the
+    `targetRevision` line; a tag the checkout lacks is said not to be judged."""
+    tracking = application("").replace(b"charts/web", b"apps/web").replace(b"v1.0.0", b"main")
+    app = {"apps/web.yaml": tracking.decode()}
+    pin = {"apps/web.yaml": tracking.replace(b"main", b"v9.9.9").decode()}
+    assert pinned(tmp_path, app, pin) == [
+        [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)],
+        [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)],
+    ]
+
+
+def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:
+    flux = {"clusters/apps.yaml": flux_kustomization("").decode(), "clusters/sync.yaml": FLUX_SYNC}
+    pin = {"clusters/sync.yaml": FLUX_SYNC.replace("{branch: main}", "{tag: v9.9.9}")}
+    assert pinned(tmp_path, flux, pin) == [
+        [("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 8)],
+        [("GK-REVISION-UNSEEN", "clusters/apps.yaml", 8)],
+    ]

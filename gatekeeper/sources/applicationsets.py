@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Location, Problem
 from gatekeeper.fieldpath import Path
@@ -59,7 +59,7 @@ def applications(
     sets: list[dict[str, Any]] = []
     for index, generator in enumerate(generators):
         where = ("spec", "generators", index)
-        sets.extend(_generate(generator, tree, is_local, file, document, where, problems))
+        sets.extend(_generate(generator, _Reading(tree, is_local, file, document, problems), where))
     patch = spec.get("templatePatch")
     made = []
     for params in sets[:MAX_APPLICATIONS]:
@@ -98,15 +98,18 @@ def applications(
     return made, problems
 
 
-def _generate(
-    generator: Any,
-    tree: Tree,
-    is_local: Any,
-    file: str,
-    document: Document,
-    where: Path,
-    problems: list[Problem],
-) -> list[dict[str, Any]]:
+class _Reading(NamedTuple):
+    """What every generator of one ApplicationSet is read with."""
+
+    tree: Tree
+    is_local: Any  # a git generator's repository is this one
+    file: str
+    document: Document
+    problems: list[Problem]
+
+
+def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, Any]]:
+    tree, is_local, file, document, problems = reading
     if not isinstance(generator, dict):
         return []
     if isinstance(generator.get("list"), dict):
@@ -126,7 +129,7 @@ def _generate(
             found += [e for e in parsed if isinstance(e, dict)]
         return found
     if isinstance(generator.get("merge"), dict):
-        return _merged(generator["merge"], tree, is_local, file, document, where, problems)
+        return _merged(generator["merge"], reading, where)
     if isinstance(generator.get("git"), dict):
         git = generator["git"]
         if not is_local(git):
@@ -137,7 +140,7 @@ def _generate(
     if isinstance(generator.get("matrix"), dict):
         children = generator["matrix"].get("generators")
         parts = [
-            _generate(child, tree, is_local, file, document, (*where, "matrix", i), problems)
+            _generate(child, reading, (*where, "matrix", i))
             for i, child in enumerate(children if isinstance(children, list) else [])
         ]
         if len(parts) != 2:
@@ -153,23 +156,13 @@ def _generate(
     return []
 
 
-def _merged(
-    merge: dict[str, Any],
-    tree: Tree,
-    is_local: Any,
-    file: str,
-    document: Document,
-    where: Path,
-    problems: list[Problem],
-) -> list[dict[str, Any]]:
+def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[str, Any]]:
     """Argo CD's merge generator: the first generator's parameter sets, each updated by the
     sets of later generators that agree with it on every `mergeKeys` value."""
     children = merge.get("generators")
     keys = [str(k) for k in merge.get("mergeKeys") or [] if isinstance(k, str)]
     parts = [
-        _generate(
-            child, tree, is_local, file, document, (*where, "merge", "generators", i), problems
-        )
+        _generate(child, reading, (*where, "merge", "generators", i))
         for i, child in enumerate(children if isinstance(children, list) else [])
     ]
     if not parts:

@@ -153,9 +153,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
             local = [id(source) for source in local_sources(obj, repo_urls)]
             for where, source in _source_paths(obj):
                 if id(source) in local:
-                    _expand_at_revision(
-                        file, document, source, where, namespace, refs, context, loaded
-                    )
+                    deployed = _Source(file, document, source, where, namespace, refs)
+                    _expand_at_revision(deployed, context, loaded)
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 
@@ -172,21 +171,24 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     return loaded
 
 
-def _expand_at_revision(
-    file: str,
-    document: Document,
-    source: dict[str, Any],
-    where: tuple[str | int, ...],
-    namespace: str,
-    refs: set[str],
-    context: LoadContext,
-    loaded: Loaded,
-) -> None:
+class _Source(NamedTuple):
+    """One source of an Application that deploys from this repository."""
+
+    file: str  # the Application's
+    document: Document  # the Application
+    source: dict[str, Any]
+    where: tuple[str | int, ...]  # the source's field path in the Application
+    namespace: str  # its destination namespace
+    refs: set[str]  # `ref:` names of sources that are this repository
+
+
+def _expand_at_revision(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
     """A source of this repository as Argo CD deploys it: from the revision its
     `targetRevision` names. Another tag or commit is judged from git, every finding at the
     `targetRevision` line; one this checkout lacks is said not to be judged."""
     from gatekeeper.sources import gitops_revision
 
+    file, document, source, where, _, _ = deployed
     revision = source.get("targetRevision")
     found = gitops_revision.revision(revision, context.tree)
     line = document.locator.locate((*where, "targetRevision")).line
@@ -198,27 +200,19 @@ def _expand_at_revision(
         loaded.problems.append(Problem("GK-REVISION-UNSEEN", file, line, message))
         return
     if not found.other:
-        _expand_source(file, document, source, where, namespace, refs, context, loaded)
+        _expand_source(deployed, context, loaded)
         return
     pinned = Loaded()
     at = LoadContext(tree=found.tree, options=context.options)
-    _expand_source(file, document, source, where, namespace, refs, at, pinned)
+    _expand_source(deployed, at, pinned)
     gitops_revision.pin(pinned, file, line, str(revision))
     _merge(loaded, pinned)
 
 
-def _expand_source(
-    file: str,
-    document: Document,
-    source: dict[str, Any],
-    where: tuple[str | int, ...],
-    namespace: str,
-    refs: set[str],
-    context: LoadContext,
-    loaded: Loaded,
-) -> None:
+def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
     from gatekeeper.sources import helm, kubernetes, kustomize
 
+    file, document, source, where, _, _ = deployed
     tree = context.tree
     path = posixpath.normpath(str(source["path"]).strip("/") or ".")
     plugin = source.get("plugin")
@@ -237,11 +231,11 @@ def _expand_source(
         return
     chart = posixpath.join(path, helm.CHART_FILE) if path != "." else helm.CHART_FILE
     if tree.exists(chart):
-        release = _helm_release(file, document, source, where, path, namespace, refs, context)
+        release = _helm_release(deployed, path, context)
         _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
         loaded.problems.extend(release.problems)
         return
-    edits = _kustomize_edits(file, document, source, where, path, context)
+    edits = _kustomize_edits(deployed, path, context)
     if edits is not None:  # Argo CD edits the kustomization before it builds it
         _merge(loaded, gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context))
         return
@@ -283,15 +277,11 @@ _ARGO_KUSTOMIZE = {
 
 
 def _kustomize_edits(
-    file: str,
-    document: Document,
-    source: dict[str, Any],
-    where: tuple[str | int, ...],
-    path: str,
-    context: LoadContext,
+    deployed: _Source, path: str, context: LoadContext
 ) -> gitops_kustomize.Edits | None:
     """What an Application's `kustomize:` adds to the kustomization at its path (Argo CD
     runs `kustomize edit` with them before the build); None when it adds nothing."""
+    file, document, source, where, _, _ = deployed
     options = source.get("kustomize")
     if not isinstance(options, dict):
         return None
@@ -323,22 +313,14 @@ class _Release(NamedTuple):
     problems: list[Problem]
 
 
-def _helm_release(
-    file: str,
-    document: Document,
-    source: dict[str, Any],
-    where: tuple[str | int, ...],
-    path: str,
-    namespace: str,
-    refs: set[str],
-    context: LoadContext,
-) -> _Release:
+def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Release:
     """The rendering an Application's `helm:` asks for: its values files, then `values` or
     `valuesObject` (which wins), then `parameters` and `fileParameters` (Helm's --set,
     --set-string, --set-file), over everything; release name and namespace, Kubernetes
     version and API versions for `.Capabilities`."""
     from gatekeeper.sources import helm
 
+    file, document, source, where, namespace, refs = deployed
     problems: list[Problem] = []
     options = source.get("helm") if isinstance(source.get("helm"), dict) else {}
     assert isinstance(options, dict)
