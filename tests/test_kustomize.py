@@ -113,6 +113,15 @@ def test_kustomize_error_is_a_finding_and_remote_resources_are_not_fetched() -> 
     assert "not fetched" in findings[0].message
 
 
+def test_kustomize_deprecation_warnings_are_not_the_error() -> None:
+    """kubectl prints `# Warning: 'commonLabels' is deprecated...` before the real error."""
+    broken = {"app/kustomization.yaml": "commonLabels: {a: b}\nresources:\n  - missing.yaml\n"}
+    (finding,) = run(broken)
+    assert (finding.policy_id, finding.line) == ("GK-RENDER-ERROR", 3)
+    assert finding.message.startswith("kustomize: error:")
+    assert "missing.yaml" in finding.message and "deprecated" not in finding.message
+
+
 def test_kubernetes_policies_apply_to_rendered_sources_only_once(tmp_path: Path) -> None:
     findings = run({**BASE})
     assert [f for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED"] == []

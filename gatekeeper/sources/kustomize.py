@@ -456,7 +456,7 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
-        message = " ".join(proc.stderr.replace(tmp + "/", "").split())
+        message = _error_text(proc.stderr.replace(tmp + "/", ""))
         if "out of memory" in message or "cannot allocate memory" in message:
             message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
         line = _error_line(message, kustomization)
@@ -464,6 +464,13 @@ def _build_overlay(
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
+
+
+def _error_text(stderr: str) -> str:
+    """kubectl's error on one line, without the deprecation warnings kustomize prints first
+    (`# Warning: 'commonLabels' is deprecated...`): they are not why the build failed."""
+    lines = [line for line in stderr.splitlines() if not line.startswith("# Warning:")]
+    return " ".join(" ".join(lines).split())
 
 
 def _error_line(message: str, kustomization: YamlDocument) -> int:
