@@ -39,10 +39,12 @@ _KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 # What Kustomize would fetch: a scheme or getter prefix in any case (`HTTPS://`, `git::`,
-# `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=` or `//` subdirectory.
+# `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=`, or a `//` subdirectory
+# after a host-like first segment (`git.corp/team/repo//base`). A local path with `//`
+# (`.//a.yaml`, `base//`) is local to kustomize too.
 _REMOTE = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*:|[\w.-]+@[\w.-]+:|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io)/)"
-    r"|\?ref=|//",
+    r"|\?ref=|^[\w-]+(?:\.[\w-]+)+/.*//",
     re.IGNORECASE,
 )
 
