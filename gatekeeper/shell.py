@@ -498,11 +498,15 @@ def _in_container(verb: str, args: list[str]) -> list[str]:
     image, rest = args[index], args[index + 1 :]
     if entrypoint:
         return [entrypoint, *rest]
-    name = image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0]
-    program = _IMAGE_PROGRAMS.get(name) if verb == "run" else None
+    program = image_program(image) if verb == "run" else None
     if program and rest and _program_name(rest[0]) != program:
         return [program, *rest]
     return rest
+
+
+def image_program(image: str) -> str | None:
+    """The deploying CLI a container image runs as its entrypoint (`bitnami/kubectl:1.30`)."""
+    return _IMAGE_PROGRAMS.get(image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0])
 
 
 def _program_name(word: str) -> str:

@@ -384,7 +384,7 @@ def _github_job(
         if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
             variables = {**(workflow_env or {}), **_env(job), **_env(step)}
             commands = _commands(run, lines, variables=variables)
-        action = COMMAND_ACTIONS.get(step.get("action", ""))
+        action = COMMAND_ACTIONS.get(step.get("action", "")) or _docker_action(step)
         if action is not None:
             node = nodes.node_at((*raw_step, "with", action[0]))
             if isinstance(node, ScalarNode):
@@ -528,6 +528,18 @@ def _gitlab_steps(
         _creates_cluster(command) for step in steps for command in step["commands"]
     )
     job["steps"] = steps
+
+
+def _docker_action(step: dict[str, Any]) -> tuple[str, str] | None:
+    """A `uses: docker://IMAGE` step runs its `with.args` behind the image's entrypoint (or
+    `with.entrypoint`): a CLI's image (`docker://bitnami/kubectl`) is that CLI."""
+    action = str(step.get("action", ""))
+    if not action.startswith("docker://"):
+        return None
+    given = step.get("with")
+    entrypoint = given.get("entrypoint") if isinstance(given, dict) else None
+    program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
+    return ("args", f"{program} " if program else "")
 
 
 def _env(holder: dict[str, Any]) -> dict[str, str]:
