@@ -359,7 +359,7 @@ def _skip_double_quoted(s: str, i: int) -> int:
     return len(s)
 
 
-def commands(script: str, depth: int = 0, variables: dict[str, str] | None = None) -> list[Command]:
+def commands(script: str, variables: dict[str, str] | None = None, depth: int = 0) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
     `variables`: names known to hold a program name (a CI job's `env:`); the script's own
     plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`."""
@@ -382,7 +382,7 @@ def commands(script: str, depth: int = 0, variables: dict[str, str] | None = Non
         if command is not None and command.program == "eval":
             inner_scripts.append((" ".join(command.args), command.line))
         for inner, line in inner_scripts:
-            for nested in commands(inner, depth + 1, known):
+            for nested in commands(inner, known, depth + 1):
                 nested.line += line
                 found.append(nested)
         if command is not None:
@@ -513,6 +513,64 @@ def _program_name(word: str) -> str:
     """The program a command word names: its file name, without a Windows `.exe`."""
     name = re.split(r"[/\\]", word)[-1]
     return name[:-4] if name.lower().endswith(".exe") else name
+
+
+# Python calls that run a command: os.system("..."), subprocess.run([...]), sh.Command...
+_PYTHON_RUNNERS = frozenset(
+    {"system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput",
+     "getstatusoutput", "spawnlp", "execlp", "execvp"}
+)  # fmt: skip
+
+
+def python_commands(script: str) -> list[Command]:
+    """The commands a Python script (a CI step with `shell: python`) runs through os or
+    subprocess with literal arguments: `subprocess.run(["kubectl", "apply", ...])` and
+    `os.system("kubectl apply ...")`, at their line. A script that does not parse has none."""
+    import ast
+
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    found: list[Command] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else ""
+        name = function.id if isinstance(function, ast.Name) else name
+        if name not in _PYTHON_RUNNERS:
+            continue
+        first = node.args[0]
+        if name.startswith(("spawn", "exec")):  # os.execlp(file, arg0, arg1, ...)
+            ran = _command_of(_literal_words(node.args[1:]))
+        elif isinstance(first, (ast.List, ast.Tuple)):
+            ran = _command_of(_literal_words(first.elts))
+        elif isinstance(first, ast.Constant) and isinstance(first.value, str):
+            ran = commands(first.value)
+        else:
+            continue
+        for command in ran:
+            command.line = node.lineno - 1
+            found.append(command)
+    return sorted(found, key=lambda command: command.line)
+
+
+def _literal_words(nodes: list[Any]) -> list[str]:
+    """The leading string literals of a list of Python expressions (up to the first other)."""
+    import ast
+
+    words: list[str] = []
+    for node in nodes:
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            break
+        words.append(node.value)
+    return words
+
+
+def _command_of(words: list[str]) -> list[Command]:
+    command = _command(words, [0] * len(words), " ".join(words)) if words else None
+    return [command] if command is not None else []
 
 
 def _after_c(args: list[str]) -> str | None:

@@ -168,12 +168,17 @@ def test_python_steps_are_not_shell_and_kind_jobs_are_ephemeral() -> None:
         "      - shell: python\n        run: print('kubectl apply -f x')\n"
         "      - run: kind create cluster --name t\n"
         "      - run: kubectl apply -f k8s/\n"
+        "      - shell: python\n        run: |\n          import os, subprocess\n"
+        "          subprocess.run(['kubectl', 'apply', '-f', 'k8s/'], check=True)\n"
+        "          os.system('helm upgrade web ./chart')\n"
     )
     document = load(text, ".github/workflows/e2e.yml")
     steps = document.obj["jobs"]["e2e"]["steps"]
-    assert steps[0]["commands"] == []
+    assert steps[0]["commands"] == []  # a string that is printed, not run
     assert [c["signature"] for c in steps[2]["commands"]] == ["kubectl apply"]
     assert steps[2]["commands"][0]["context"]["ephemeralCluster"] is True
+    ran = [(c["signature"], c["line"]) for c in steps[3]["commands"]]
+    assert ran == [("kubectl apply", 14), ("helm upgrade web ./chart", 15)]
 
 
 def test_gitlab_global_scripts_are_a_default_job() -> None:

@@ -74,7 +74,8 @@ EPHEMERAL_CLUSTER_COMMANDS = (
     "kind create cluster", "k3d cluster create", "minikube start", "ctlptl create",
     "microk8s start", "k3s server",
 )  # fmt: skip
-# `shell:` values whose script is not a POSIX-like shell command list.
+# `shell:` values whose script is Python, not a POSIX-like shell command list: the commands
+# it runs through os/subprocess are read from its syntax tree.
 _NOT_SHELL = ("python",)
 _ACTOR = re.compile(
     r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
@@ -381,7 +382,9 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
-        if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
+        if isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
+            commands = _commands(run, lines, python=True)
+        elif isinstance(run, ScalarNode):
             variables = {**(workflow_env or {}), **_env(job), **_env(step)}
             commands = _commands(run, lines, variables=variables)
         action = COMMAND_ACTIONS.get(step.get("action", "")) or _docker_action(step)
@@ -567,10 +570,15 @@ def _script_scalars(node: Node) -> list[ScalarNode]:
 
 
 def _commands(
-    node: ScalarNode, lines: list[str], prefix: str = "", variables: dict[str, str] | None = None
+    node: ScalarNode,
+    lines: list[str],
+    prefix: str = "",
+    variables: dict[str, str] | None = None,
+    python: bool = False,
 ) -> list[dict[str, Any]]:
+    """The commands of a script scalar; `python`: the ones a Python script runs."""
     script = prefix + str(node.value)
-    found = shell.commands(script, variables=variables)
+    found = shell.python_commands(script) if python else shell.commands(script, variables=variables)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
 
