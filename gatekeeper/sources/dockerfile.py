@@ -200,6 +200,10 @@ def build(
     global_args: list[dict[str, Any]] = []
     stages: list[dict[str, Any]] = []
     defaults: dict[str, str] = {}  # global ARG defaults, for FROM ${BASE}
+    # Per stage, what `$NAME` is at this point of it: its ARGs (a global ARG redeclared
+    # without a value takes the global default) and ENVs (inherited from a parent stage).
+    arguments: list[dict[str, str]] = []
+    environments: list[dict[str, str]] = []
     for item in structure:
         keyword = item["instruction"].upper()
         if keyword == "COMMENT":
@@ -218,8 +222,10 @@ def build(
         )
         end_line = (docs[-1].end_line if docs else item["endline"]) + 1
         if keyword == "FROM":
-            stage = _stage(item["value"], len(stages), line, defaults, stages)
+            stage, parent = _stage(item["value"], len(stages), line, defaults, stages)
             stages.append(stage)
+            arguments.append({})
+            environments.append(dict(environments[parent["index"]]) if parent else {})
             locator.add(("stages", stage["index"]), line)
             locator.add(("stages", stage["index"], "from"), line)
             continue
@@ -253,8 +259,17 @@ def build(
         locator.add(base, line, end_line)
         for number, command in enumerate(instruction["commands"]):
             locator.add((*base, "commands", number), command["line"])
-        if keyword == "USER":
-            stage["user"] = instruction["value"].strip()
+        known = {**arguments[-1], **environments[-1]}
+        if keyword in ("ARG", "ENV"):
+            for var in instruction["vars"]:
+                value = var["value"]
+                if keyword == "ARG" and value is None:
+                    value = defaults.get(var["name"])
+                if value is not None:
+                    scope = arguments[-1] if keyword == "ARG" else environments[-1]
+                    scope[var["name"]] = _substitute(value, known)
+        if keyword == "USER":  # as the builder expands it: `ARG U=root` + `USER $U` is root
+            stage["user"] = _substitute(instruction["value"].strip(), known)
             locator.add(("stages", stage["index"], "user"), line)
         elif keyword == "HEALTHCHECK":
             stage["healthcheck"] = instruction["value"].strip().upper() != "NONE"
@@ -267,7 +282,8 @@ def build(
 
 def _stage(
     value: str, index: int, line: int, defaults: dict[str, str], earlier: list[dict[str, Any]]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The stage a FROM starts, and the earlier stage it builds on (if any)."""
     words = value.split()
     platform = ""
     while words and words[0].startswith("--"):
@@ -287,7 +303,7 @@ def _stage(
         "scratch": resolved.lower() == "scratch",
         "resolved": "$" not in resolved,
     }
-    return {
+    stage: dict[str, Any] = {
         "name": alias or f"stage-{index}",
         "alias": alias.lower(),
         "index": index,
@@ -298,6 +314,7 @@ def _stage(
         "healthcheck": parent["healthcheck"] if parent else False,
         "instructions": [],
     }
+    return stage, parent
 
 
 def _substitute(text: str, defaults: dict[str, str]) -> str:
