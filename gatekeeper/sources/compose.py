@@ -48,7 +48,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
     while True:
         for candidate in _DEFAULT_NAMES:
             file = posixpath.join(directory, candidate) if directory else candidate
-            if index.exists(file) and name in context.tree.read(file):
+            if index.exists(file) and name in (_read(context.tree, file) or b""):
                 found.append(file)
         if not directory:
             return found
