@@ -11,8 +11,10 @@ One document per file (kind `Dockerfile`, name = the file path):
 `name` of a stage is its `AS` alias (or `stage-N`), of an instruction a short identity (see
 `_identity`), of a command its text, so findings keep their fingerprint when lines move and
 when an unrelated part of the instruction is edited. `user` and `healthcheck` are the effective
-values at the end of the stage, inherited from a parent stage (`FROM build`). RUN instructions
-carry their shell commands (gatekeeper.shell), heredoc bodies included, each with its own line.
+values at the end of the stage, inherited from a parent stage (`FROM build`). The `user` and
+the `arguments` of ADD and COPY have the stage's ARG and ENV values substituted, as the builder
+does. RUN instructions carry their shell commands (gatekeeper.shell), heredoc bodies included,
+each with its own line.
 
 dockerfile-parse does not know BuildKit heredocs (`RUN <<EOF ... EOF`): it reads the body as
 instructions. We find the first heredoc it misreads, blank its body (keeping the line count),
@@ -260,6 +262,8 @@ def build(
         for number, command in enumerate(instruction["commands"]):
             locator.add((*base, "commands", number), command["line"])
         known = {**arguments[-1], **environments[-1]}
+        if keyword in ("ADD", "COPY"):  # sources and destination, as the builder expands them
+            instruction["arguments"] = [_substitute(a, known) for a in instruction["arguments"]]
         if keyword in ("ARG", "ENV"):
             for var in instruction["vars"]:
                 value = var["value"]
