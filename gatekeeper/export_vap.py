@@ -39,6 +39,7 @@ POD_KINDS = {
     "CronJob": ("batch", "cronjobs"),
     "DeploymentConfig": ("apps.openshift.io", "deploymentconfigs"),
     "Rollout": ("argoproj.io", "rollouts"),
+    "ScaledJob": ("keda.sh", "scaledjobs"),
 }
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 

@@ -25,6 +25,7 @@ POD_TEMPLATE_PATHS: dict[str, Path] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
     "DeploymentConfig": ("spec", "template"),  # OpenShift (apps.openshift.io)
     "Rollout": ("spec", "template"),  # Argo Rollouts (a `workloadRef` Rollout has none)
+    "ScaledJob": ("spec", "jobTargetRef", "template"),  # KEDA: Jobs it starts on events
 }
 # Kinds a pod rule reaches through their pod template (PodTemplate included: it is one).
 WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS) - {"Pod"}

@@ -600,3 +600,22 @@ def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any)
         [("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 8)],
         [("GK-REVISION-UNSEEN", "clusters/apps.yaml", 8)],
     ]
+
+
+def test_a_keda_scaled_job_is_judged_as_the_jobs_it_starts() -> None:
+    scaled = b"""\
+apiVersion: keda.sh/v1alpha1
+kind: ScaledJob
+metadata: {name: worker}
+spec:
+  jobTargetRef:
+    template:
+      spec:
+        containers:
+          - name: worker
+            image: ghcr.io/acme/worker:1.0
+            securityContext: {privileged: true}
+  triggers: [{type: cron, metadata: {start: 0 * * * *, end: 5 * * * *}}]
+"""
+    tree = {"jobs/worker.yaml": scaled}
+    assert scan_tree(tree, "jobs/worker.yaml") == [("K8S-PSS-PRIVILEGED", "jobs/worker.yaml", 11)]
