@@ -112,17 +112,6 @@ def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     return rendered_by_chart(path, context.tree) or is_patch(path, context.tree)
 
 
-def _expand_applications(path: str, loaded: Loaded, context: LoadContext) -> None:
-    """Argo CD Applications deploying from this repository bring what they deploy."""
-    from gatekeeper.sources import gitops
-
-    for document in list(loaded.documents):
-        if gitops.is_expandable(document.obj):
-            expanded = gitops.expand(path, document, context)
-            loaded.documents.extend(expanded.documents)
-            loaded.problems.extend(expanded.problems)
-
-
 def is_object(obj: Any) -> bool:
     return isinstance(obj, dict) and "kind" in obj and "apiVersion" in obj
 
@@ -152,8 +141,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
             _add(loaded, path, entry, index)
         elif entry.obj is not None:
             others.append(entry)
-    if context is not None:
-        _expand_applications(path, loaded, context)
+    if context is not None:  # Applications and Flux objects bring what they deploy
+        from gatekeeper.sources import gitops
+
+        gitops.expand_made(loaded, context)
     if loaded.documents or loaded.problems:
         # In a file of manifests, a document that is not an object is an error, not noise.
         for entry in others:
