@@ -110,8 +110,9 @@ def local_refs(obj: dict[str, Any], repo_urls: list[str]) -> set[str]:
 
 
 def expand_made(loaded: Loaded, context: LoadContext) -> None:
-    """A chart or kustomization made Applications or Flux objects (app of apps, an overlay
-    patching a HelmRelease's values): what they deploy from here is judged as made."""
+    """Applications and Flux objects among loaded documents (written in manifests, rendered
+    by a chart: app of apps, built by a kustomization: an overlay patching a HelmRelease's
+    values): what they deploy from here is judged as they are."""
     for document in list(loaded.documents):
         if is_expandable(document.obj):
             _merge(loaded, expand(document.file, document, context))
