@@ -619,3 +619,27 @@ spec:
 """
     tree = {"jobs/worker.yaml": scaled}
     assert scan_tree(tree, "jobs/worker.yaml") == [("K8S-PSS-PRIVILEGED", "jobs/worker.yaml", 11)]
+
+
+def test_helm_values_from_a_generated_config_map_are_judged() -> None:
+    """Flux's documented pattern: the HelmRelease's values ConfigMap is made by the
+    kustomization's configMapGenerator from a values file; the built HelmRelease reads it."""
+    release = helm_release("  valuesFrom:\n    - {kind: ConfigMap, name: web-values}\n")
+    tree = {
+        **chart(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "apps/web/release.yaml": release,
+        "apps/web/values.yaml": b"securityContext: {privileged: true}\n",
+        "apps/web/kustomization.yaml": b"""\
+resources: [release.yaml]
+configMapGenerator:
+  - name: web-values
+    namespace: web
+    files: [values.yaml=values.yaml]
+generatorOptions: {disableNameSuffixHash: true}
+""",
+    }
+    found = scan_tree(tree, "apps/web/kustomization.yaml")
+    assert [f[:3] for f in found] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+    ]

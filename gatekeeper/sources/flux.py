@@ -17,7 +17,10 @@ from __future__ import annotations
 import posixpath
 import re
 import weakref
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
@@ -258,7 +261,7 @@ def _variables(post_build: dict[str, Any], document: Document, tree: Tree) -> di
         if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
             continue
         kind = str(entry["kind"])
-        for _, found in _objects(tree, kind, str(entry.get("name") or "")):
+        for found in _named(tree, kind, str(entry.get("name") or "")):
             metadata = _mapping(found.obj.get("metadata"))
             if str(metadata.get("namespace") or namespace) != namespace:
                 continue
@@ -445,6 +448,33 @@ def _read_values_files(
     return read
 
 
+class _Named(NamedTuple):
+    obj: dict[str, Any]
+    locator: Any  # a NodeLocator for an object of a file, else a built object's locator
+
+
+# Objects built with the deployer being expanded (a kustomization's configMapGenerator
+# makes the ConfigMap a HelmRelease's valuesFrom names): found before the repository's.
+_BUILT: ContextVar[tuple[Document, ...]] = ContextVar("flux_built", default=())
+
+
+@contextmanager
+def built_with(documents: list[Document]) -> Iterator[None]:
+    """Deployers expanded inside find ConfigMaps and Secrets among `documents` first."""
+    token = _BUILT.set(tuple(documents))
+    try:
+        yield
+    finally:
+        _BUILT.reset(token)
+
+
+def _named(tree: Tree, kind: str, name: str) -> list[_Named]:
+    """Objects of a kind and name: built with the deployer, then in the repository."""
+    built = [_Named(d.obj, d.locator) for d in _BUILT.get() if d.kind == kind and d.name == name]
+    found = [_Named(e.obj, NodeLocator(f, e.node)) for f, e in _objects(tree, kind, name)]
+    return built + found
+
+
 def _values_from(
     entry: Any, namespace: str, tree: Tree
 ) -> tuple[dict[str, Any], NodeLocator] | None:
@@ -457,16 +487,17 @@ def _values_from(
     kind = str(entry["kind"])
     key = str(entry.get("valuesKey") or "values.yaml")
     target = entry.get("targetPath")
-    for file, document in _objects(tree, kind, str(entry.get("name") or "")):
-        metadata = document.obj.get("metadata") or {}
+    for named in _named(tree, kind, str(entry.get("name") or "")):
+        metadata = _mapping(named.obj.get("metadata"))
         if str(metadata.get("namespace") or namespace) != namespace:
             continue
-        found = _data(document.obj, kind, key)
+        found = _data(named.obj, kind, key)
         if found is None:
             continue
         field, text = found
-        node = NodeLocator(file, document.node).node_at((field, key))
-        line = node.start_mark.line if node is not None else 0
+        place = named.locator.locate((field, key))
+        file, line = place.file, place.line - 1
+        own = isinstance(named.locator, NodeLocator)  # its text's lines are the file's
         if isinstance(target, str) and target:
             try:
                 path = helm_set.path_of(target)
@@ -477,7 +508,7 @@ def _values_from(
             return helm_set.apply({}, path, value), located
         for values in load_all(file, text):
             if isinstance(values, YamlDocument) and isinstance(values.obj, dict):
-                if field == "data" and kind == "Secret":  # base64: at its key
+                if not own or (field == "data" and kind == "Secret"):  # base64, generated
                     return values.obj, NodeLocator(file, helm_set.located_at(values.obj, line))
                 # A block scalar's content starts on the line after its `key: |`.
                 return values.obj, NodeLocator(file, values.node, line + 1)

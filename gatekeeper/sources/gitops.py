@@ -113,9 +113,13 @@ def expand_made(loaded: Loaded, context: LoadContext) -> None:
     """Applications and Flux objects among loaded documents (written in manifests, rendered
     by a chart: app of apps, built by a kustomization: an overlay patching a HelmRelease's
     values): what they deploy from here is judged as they are."""
-    for document in list(loaded.documents):
-        if is_expandable(document.obj):
-            _merge(loaded, expand(document.file, document, context))
+    from gatekeeper.sources.flux import built_with
+
+    made = list(loaded.documents)
+    with built_with(made):
+        for document in made:
+            if is_expandable(document.obj):
+                _merge(loaded, expand(document.file, document, context))
 
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
