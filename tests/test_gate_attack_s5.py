@@ -643,3 +643,28 @@ generatorOptions: {disableNameSuffixHash: true}
     assert [f[:3] for f in found] == [
         ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
     ]
+
+
+def test_a_matrix_whose_second_generator_uses_the_first_is_expanded() -> None:
+    """Argo CD's documented matrix: git directories, then a git files generator under each
+    directory found (`{{ .path.path }}/config.json`); it made no Application here."""
+    matrix = (
+        "    - matrix:\n"
+        "        generators:\n"
+        "          - git:\n"
+        f"              repoURL: {REPO_URL}\n"
+        "              directories: [{path: envs/*}]\n"
+        "          - git:\n"
+        f"              repoURL: {REPO_URL}\n"
+        "              files: [{path: '{{ .path.path }}/config.json'}]\n"
+    )
+    tree = {
+        **chart(),
+        "envs/prod/config.json": b'{"name": "web", "values": "cache: {privileged: true}"}',
+        "apps/set.yaml": application_set(matrix).replace(
+            b"path: charts/web}", b"path: charts/web, helm: {values: '{{ .values }}'}}"
+        ),
+    }
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)
+    ]

@@ -59,7 +59,8 @@ def applications(
     sets: list[dict[str, Any]] = []
     for index, generator in enumerate(generators):
         where = ("spec", "generators", index)
-        sets.extend(_generate(generator, _Reading(tree, is_local, file, document, problems), where))
+        reading = _Reading(tree, is_local, file, document, problems, go)
+        sets.extend(_generate(generator, reading, where))
     patch = spec.get("templatePatch")
     made = []
     for params in sets[:MAX_APPLICATIONS]:
@@ -106,10 +107,11 @@ class _Reading(NamedTuple):
     file: str
     document: Document
     problems: list[Problem]
+    go: bool  # goTemplate
 
 
 def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, Any]]:
-    tree, is_local, file, document, problems = reading
+    tree, is_local, file, document, problems, _ = reading
     if not isinstance(generator, dict):
         return []
     if isinstance(generator.get("list"), dict):
@@ -139,13 +141,16 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         return found
     if isinstance(generator.get("matrix"), dict):
         children = generator["matrix"].get("generators")
-        parts = [
-            _generate(child, reading, (*where, "matrix", i))
-            for i, child in enumerate(children if isinstance(children, list) else [])
+        if not isinstance(children, list) or len(children) != 2:
+            return []  # Argo CD refuses it: it makes no Application
+        first = _generate(children[0], reading, (*where, "matrix", "generators", 0))
+        at = (*where, "matrix", "generators", 1)
+        # The second generator may use the first's parameters (`{{ .path.path }}/*.json`).
+        return [
+            {**a, **b}
+            for a in first
+            for b in _generate(_render(children[1], a, reading.go), reading, at)
         ]
-        if len(parts) != 2:
-            return []
-        return [{**a, **b} for a in parts[0] for b in parts[1]]
     kinds = ", ".join(sorted(generator)) or "empty"
     line = document.locator.locate(where).line
     message = (
