@@ -668,3 +668,16 @@ def test_a_matrix_whose_second_generator_uses_the_first_is_expanded() -> None:
     assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
         ("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)
     ]
+
+
+def test_missing_values_files_argo_cd_is_told_to_ignore_are_quiet() -> None:
+    """`ignoreMissingValueFiles` (the ApplicationSet default/override pattern): a missing
+    file is skipped as Argo CD skips it; without it a missing file is an error."""
+    options = "    helm:\n      valueFiles: [values-missing.yaml]\n"
+    tree = {
+        **chart(),
+        "apps/web.yaml": application(options + "      ignoreMissingValueFiles: true\n"),
+    }
+    assert scan_tree(tree, "apps/web.yaml") == []
+    tree["apps/web.yaml"] = application(options)
+    assert scan_tree(tree, "apps/web.yaml") == [("GK-RENDER-ERROR", "apps/web.yaml", 12)]

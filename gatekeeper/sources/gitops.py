@@ -340,10 +340,17 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
     if not isinstance(value_files, list):
         problem("GK-PARSE-ERROR", ("valueFiles",), "helm.valueFiles must be a list")
         value_files = []
-    for value in map(str, value_files):
+    ignore_missing = options.get("ignoreMissingValueFiles") is True
+    for index, value in enumerate(map(str, value_files)):
         resolved = _values_file(path, value, refs)
-        if resolved is not None:
-            values.append(resolved)
+        if resolved is None:
+            continue  # another repository's
+        if not context.tree.exists(resolved):  # Argo CD fails, unless told to skip it
+            if not ignore_missing:
+                message = f"values file {resolved} not found: nothing is deployed"
+                problem("GK-RENDER-ERROR", ("valueFiles", index), message)
+            continue
+        values.append(resolved)
     inline = _inline_values(file, document, options, at, problem)
     sets, located = _parameters(file, document, options, at, path, context, problem)
     api_versions = options.get("apiVersions")
