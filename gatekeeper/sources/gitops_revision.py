@@ -11,6 +11,7 @@ change under review lands on, and is judged as the tree at hand.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Loaded, Location, Problem
@@ -58,12 +59,12 @@ def revision(name: Any, tree: Tree) -> Revision:
     if text in ("", "HEAD"):
         return Revision(tree, False)
     if text.startswith("*"):  # a range of tags (Flux semver): which one is not known here
-        repo, _ = _repository(tree)
+        repo = _repository(tree)[0]
         return Revision(None, True) if repo is not None else Revision(tree, False)
-    repo, judged = _repository(tree)
+    repo, judged, refs = _repository(tree)
     if repo is None:  # files without git (a test's, stdin): only the tree at hand
         return Revision(tree, False)
-    if _is_branch(repo, text):
+    if _is_branch(refs, text):
         return Revision(tree, False)
     commit = _commit(repo, text)
     if commit is None:
@@ -79,31 +80,42 @@ def revision(name: Any, tree: Tree) -> Revision:
     return Revision(_TREES[key], True)
 
 
-def _repository(tree: Tree) -> tuple[Any, str]:
-    """The git repository of a tree and the commit judged (a work tree's HEAD)."""
-    from gatekeeper.git import RevisionTree
+_REPOSITORIES: weakref.WeakKeyDictionary[Any, tuple[Any, str, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
-    if isinstance(tree, RevisionTree):
-        return tree.commit.repo, tree.commit.hexsha
-    if isinstance(tree, WorkTree):
-        import git
 
-        from gatekeeper.git import NO_NETWORK
+def _repository(tree: Tree) -> tuple[Any, str, frozenset[str]]:
+    """The git repository of a tree, the commit judged (a work tree's HEAD) and the
+    repository's ref names; found once per tree."""
+    if tree not in _REPOSITORIES:
+        _REPOSITORIES[tree] = _open(tree)
+    return _REPOSITORIES[tree]
 
-        try:
+
+def _open(tree: Tree) -> tuple[Any, str, frozenset[str]]:
+    import git
+
+    from gatekeeper.git import NO_NETWORK, RevisionTree
+
+    try:
+        if isinstance(tree, RevisionTree):
+            repo, judged = tree.commit.repo, tree.commit.hexsha
+        elif isinstance(tree, WorkTree):
             repo = git.Repo(tree.root)
             repo.git.update_environment(**NO_NETWORK)
-            return repo, repo.head.commit.hexsha
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
-            return None, ""
-    return None, ""
+            judged = repo.head.commit.hexsha
+        else:
+            return None, "", frozenset()
+        return repo, judged, frozenset(ref.path for ref in repo.refs)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return None, "", frozenset()
 
 
-def _is_branch(repo: Any, name: str) -> bool:
-    refs = [f"refs/heads/{name}", f"refs/remotes/origin/{name}"]
-    names = {ref.path for ref in repo.refs}
-    return any(ref in names for ref in refs) or any(
-        path.startswith("refs/remotes/") and path.endswith(f"/{name}") for path in names
+def _is_branch(refs: frozenset[str], name: str) -> bool:
+    """A local branch, or one of a remote (what a CI checkout has)."""
+    return f"refs/heads/{name}" in refs or any(
+        ref.startswith("refs/remotes/") and ref.endswith(f"/{name}") for ref in refs
     )
 
 
