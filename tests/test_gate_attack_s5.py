@@ -681,3 +681,31 @@ def test_missing_values_files_argo_cd_is_told_to_ignore_are_quiet() -> None:
     assert scan_tree(tree, "apps/web.yaml") == []
     tree["apps/web.yaml"] = application(options)
     assert scan_tree(tree, "apps/web.yaml") == [("GK-RENDER-ERROR", "apps/web.yaml", 12)]
+
+
+def test_a_directory_application_judges_what_its_include_and_exclude_let_through() -> None:
+    app = application(
+        "    directory: {recurse: true, include: '{*.yaml,*.json}', exclude: 'test/*'}\n"
+    )
+    pod = b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n"
+    tree = {
+        "deploy/a.yaml": pod,
+        "deploy/b.json": b'{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},'
+        b' "spec": {"hostNetwork": true}}',
+        "deploy/c.yml": pod.replace(b"name: p", b"name: r"),
+        "deploy/test/d.yaml": pod.replace(b"name: p", b"name: s"),
+        "apps/web.yaml": app.replace(b"path: charts/web", b"path: deploy"),
+    }
+    found = scan_tree(tree, "apps/web.yaml", "pss-baseline-host-namespaces")
+    assert found == [
+        ("K8S-PSS-HOST-NAMESPACES", "deploy/a.yaml", 5),
+        ("K8S-PSS-HOST-NAMESPACES", "deploy/b.json", 1),
+    ]
+    from gatekeeper.sources.gitops import _glob
+
+    assert [_glob(p, "a/b.yaml") for p in ("*.yaml", "a/{b,c}.yaml", "[ab]*", "{a")] == [
+        True,
+        True,
+        None,
+        None,
+    ]

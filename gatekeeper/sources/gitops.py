@@ -252,7 +252,11 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
     directory = source.get("directory") if isinstance(source.get("directory"), dict) else {}
     assert isinstance(directory, dict)
     recurse = bool(directory.get("recurse"))
-    listed = [f for f in tree.list_dir(path) if recurse or (posixpath.dirname(f) or ".") == path]
+    listed = [
+        f
+        for f in tree.list_dir(path)
+        if (recurse or (posixpath.dirname(f) or ".") == path) and _included(f, path, directory)
+    ]
     files = [f for f in listed if kubernetes.detect(f)]
     if plugin is None and not files and not any(f.endswith(".jsonnet") for f in listed):
         line = document.locator.locate((*where, "path")).line
@@ -267,6 +271,40 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         loaded.problems.append(Problem("GK-RENDERER-MISSING", jsonnet, 1, message))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+
+
+def _included(file: str, path: str, directory: dict[str, Any]) -> bool:
+    """Argo CD's `directory.include` and `exclude`: globs (`*` crosses `/`, `{a,b}`) over
+    the path below the Application's; a pattern beyond that subset excludes nothing."""
+    relative = posixpath.relpath(file, path)
+    include, exclude = directory.get("include"), directory.get("exclude")
+    if isinstance(exclude, str) and exclude and _glob(exclude, relative) is True:
+        return False
+    return not (isinstance(include, str) and include and _glob(include, relative) is False)
+
+
+def _glob(pattern: str, text: str) -> bool | None:
+    """gobwas/glob without separators, as Argo CD compiles it; None when not understood."""
+    regex = ""
+    depth = 0
+    for char in pattern:
+        if char == "*":
+            regex += ".*"
+        elif char == "?":
+            regex += "."
+        elif char == "{":
+            depth += 1
+            regex += "(?:"
+        elif char == "}" and depth:
+            depth -= 1
+            regex += ")"
+        elif char == "," and depth:
+            regex += "|"
+        elif char in "[]\\!":
+            return None
+        else:
+            regex += re.escape(char)
+    return None if depth else re.fullmatch(regex, text) is not None
 
 
 # An Application's `kustomize:` options and the kustomization field each one sets.
