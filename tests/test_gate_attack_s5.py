@@ -709,3 +709,24 @@ def test_a_directory_application_judges_what_its_include_and_exclude_let_through
         None,
         None,
     ]
+
+
+def test_a_directory_deployer_applies_chart_templates_as_written() -> None:
+    """An Application (or a Flux Kustomization) pointed at a chart's templates/ folder
+    applies its files as plain manifests: one the chart itself never renders (.helmignore)
+    is still judged there."""
+    pod = DEPLOYMENT.replace("privileged: false", "privileged: true").encode()
+    app = application("    directory: {recurse: true}\n")
+    tree = {
+        **chart(),
+        "charts/web/.helmignore": b"templates/debug.yaml\n",
+        "charts/web/templates/debug.yaml": pod,
+        "apps/web.yaml": app.replace(b"path: charts/web", b"path: charts/web/templates"),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/apps.yaml": flux_kustomization("").replace(
+            b"./apps/web", b"./charts/web/templates"
+        ),
+    }
+    for entry in ("apps/web.yaml", "clusters/apps.yaml"):
+        found = [f[:3] for f in scan_tree(tree, entry)]
+        assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/debug.yaml", 12) in found, entry

@@ -224,7 +224,7 @@ def _build(path: str, context: LoadContext) -> Loaded:
     built = Loaded()
     for manifest in tree.list_dir(path):
         if kubernetes.detect(manifest):
-            found = kubernetes.load(manifest, tree.read(manifest), context)
+            found = kubernetes.load(manifest, tree.read(manifest), context, applied=True)
             built.documents.extend(found.documents)
             built.problems.extend(found.problems)
     return built

@@ -270,7 +270,7 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         )
         loaded.problems.append(Problem("GK-RENDERER-MISSING", jsonnet, 1, message))
     for manifest in files:
-        _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context))
+        _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
 
 
 def _included(file: str, path: str, directory: dict[str, Any]) -> bool:

@@ -116,9 +116,13 @@ def is_object(obj: Any) -> bool:
     return isinstance(obj, dict) and "kind" in obj and "apiVersion" in obj
 
 
-def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+def load(
+    path: str, data: bytes, context: LoadContext | None = None, applied: bool = False
+) -> Loaded:
+    """The objects of a manifest file. `applied`: a deployer applies the file as written (a
+    directory Application, a Flux path without a kustomization), even a chart's template."""
     loaded = Loaded()
-    if context is not None and rendered_elsewhere(path, context):
+    if context is not None and not applied and rendered_elsewhere(path, context):
         return loaded  # a chart's template or an overlay's patch: rendered by helm/kustomize
     quiet = _other_tool(path)
     if quiet and not looks_like_objects(data):
