@@ -730,3 +730,32 @@ def test_a_directory_deployer_applies_chart_templates_as_written() -> None:
     for entry in ("apps/web.yaml", "clusters/apps.yaml"):
         found = [f[:3] for f in scan_tree(tree, entry)]
         assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/debug.yaml", 12) in found, entry
+
+
+def test_sops_encrypted_variables_are_not_substituted_as_ciphertext() -> None:
+    """A SOPS-encrypted Secret's values are ciphertext here: its variables stay unknown
+    (a whole-value one in a boolean field is then a GK-SCHEMA finding), not `ENC[...]`."""
+    pod = DEPLOYMENT.replace("{privileged: false}", "\n            privileged: ${PRIVILEGED}")
+    secret = b"""\
+apiVersion: v1
+kind: Secret
+metadata: {name: vars, namespace: flux-system}
+stringData: {PRIVILEGED: "ENC[AES256_GCM,data:abc,type:str]"}
+sops: {version: 3.8.1}
+"""
+    tree = {
+        "apps/web/deployment.yaml": pod.encode(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/vars.yaml": secret,
+        "clusters/apps.yaml": flux_kustomization(
+            "  postBuild:\n    substituteFrom:\n      - {kind: Secret, name: vars}\n"
+        ),
+    }
+    found = scan_tree(tree, "clusters/apps.yaml")
+    assert [f[:2] for f in found] == [("GK-SCHEMA", "apps/web/deployment.yaml")]
+    from gatekeeper.sources import flux
+    from gatekeeper.sources.kubernetes import load
+
+    kustomization = load("clusters/apps.yaml", tree["clusters/apps.yaml"]).documents[0]
+    post_build = kustomization.obj["spec"]["postBuild"]
+    assert flux._variables(post_build, kustomization, MemoryTree(tree)) == {}

@@ -469,10 +469,11 @@ def built_with(documents: list[Document]) -> Iterator[None]:
 
 
 def _named(tree: Tree, kind: str, name: str) -> list[_Named]:
-    """Objects of a kind and name: built with the deployer, then in the repository."""
+    """Objects of a kind and name: built with the deployer, then in the repository; not a
+    SOPS-encrypted one (Flux decrypts it; here its values are ciphertext, so unknown)."""
     built = [_Named(d.obj, d.locator) for d in _BUILT.get() if d.kind == kind and d.name == name]
     found = [_Named(e.obj, NodeLocator(f, e.node)) for f, e in _objects(tree, kind, name)]
-    return built + found
+    return [named for named in built + found if "sops" not in named.obj]
 
 
 def _values_from(
