@@ -759,3 +759,26 @@ sops: {version: 3.8.1}
     kustomization = load("clusters/apps.yaml", tree["clusters/apps.yaml"]).documents[0]
     post_build = kustomization.obj["spec"]["postBuild"]
     assert flux._variables(post_build, kustomization, MemoryTree(tree)) == {}
+
+
+def test_ill_typed_deployer_options_are_findings_not_tracebacks() -> None:
+    """Every new option read with a value of the wrong type: the scan goes on, and no
+    adapter error is turned into a parse error at line 1."""
+    cases = [
+        ("apps/web.yaml", application("    helm: {values: 5, parameters: [5, {name: 'a[x'}]}\n")),
+        ("apps/web.yaml", application("    kustomize: {patches: x, images: [5, '=']}\n")),
+        ("apps/web.yaml", application("    directory: {include: 5}\n    targetRevision: [1]\n")),
+        ("clusters/apps.yaml", flux_kustomization("  patches: [5]\n  postBuild: 5\n")),
+        ("r.yaml", helm_release("  valuesFrom: [5]\n  postRenderers: [5, {kustomize: 5}]\n")),
+        ("apps/set.yaml", application_set("    - merge: {generators: x, mergeKeys: 5}\n")),
+        (
+            "apps/set.yaml",
+            application_set("    - list: {elementsYaml: 5}\n", "  templatePatch: 5\n"),
+        ),
+    ]
+    for entry, text in cases:
+        tree = {**chart(), "clusters/sync.yaml": FLUX_SYNC.encode(), entry: text}
+        engine = Engine([load_policy_file(POLICIES / "pss-baseline-privileged.yaml")])
+        context = LoadContext(tree=MemoryTree(tree), options={"gitops": {"repoURLs": [REPO_URL]}})
+        found = scan([(entry, text)], engine, 1, context).findings
+        assert not [f for f in found if f.message.startswith("kubernetes:")], (entry, text)

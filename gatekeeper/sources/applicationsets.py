@@ -165,7 +165,8 @@ def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[
     """Argo CD's merge generator: the first generator's parameter sets, each updated by the
     sets of later generators that agree with it on every `mergeKeys` value."""
     children = merge.get("generators")
-    keys = [str(k) for k in merge.get("mergeKeys") or [] if isinstance(k, str)]
+    listed = merge.get("mergeKeys")
+    keys = [k for k in listed if isinstance(k, str)] if isinstance(listed, list) else []
     parts = [
         _generate(child, reading, (*where, "merge", "generators", i))
         for i, child in enumerate(children if isinstance(children, list) else [])
