@@ -782,3 +782,15 @@ def test_ill_typed_deployer_options_are_findings_not_tracebacks() -> None:
         context = LoadContext(tree=MemoryTree(tree), options={"gitops": {"repoURLs": [REPO_URL]}})
         found = scan([(entry, text)], engine, 1, context).findings
         assert not [f for f in found if f.message.startswith("kubernetes:")], (entry, text)
+
+
+def test_an_application_of_this_repository_without_a_path_deploys_its_root() -> None:
+    app = application("").replace(b"    path: charts/web\n", b"")
+    pod = DEPLOYMENT.replace("privileged: false", "privileged: true").encode()
+    tree = {"debug.yaml": pod, "apps/web.yaml": app}
+    assert scan_tree(tree, "apps/web.yaml") == [("K8S-PSS-PRIVILEGED", "debug.yaml", 12)]
+    values_only = app.replace(
+        b"targetRevision: v1.0.0\n", b"targetRevision: v1.0.0\n    ref: values\n"
+    )
+    tree["apps/web.yaml"] = values_only
+    assert scan_tree(tree, "apps/web.yaml") == []

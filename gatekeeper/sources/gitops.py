@@ -90,13 +90,17 @@ def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
 
 
 def local_sources(obj: dict[str, Any], repo_urls: list[str]) -> list[dict[str, Any]]:
-    """The Application's sources that deploy a path of this repository."""
+    """The Application's sources that deploy a path of this repository: a source of this
+    repository without `path` deploys its root (unless it only lends values as a `ref`)."""
     return [
         source
         for source in _all_sources(obj)
-        if isinstance(source.get("path"), str)
-        and not source.get("chart")
+        if not source.get("chart")
         and _is_local(source, repo_urls)
+        and (
+            isinstance(source.get("path"), str)
+            or (source.get("path") is None and not source.get("ref") and source.get("repoURL"))
+        )
     ]
 
 
@@ -219,7 +223,7 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
 
     file, document, source, where, _, _ = deployed
     tree = context.tree
-    path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+    path = posixpath.normpath(str(source.get("path") or "").strip("/") or ".")
     plugin = source.get("plugin")
     if plugin is not None:  # a config management plugin renders it: its files are read here
         named = plugin.get("name") if isinstance(plugin, dict) else None
@@ -677,7 +681,7 @@ def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[s
 
     refs = local_refs(obj, repo_urls)
     for source in local_sources(obj, repo_urls):
-        path = posixpath.normpath(str(source["path"]).strip("/") or ".")
+        path = posixpath.normpath(str(source.get("path") or "").strip("/") or ".")
         yield directory_input(path)
         options = source.get("helm")
         values = options.get("valueFiles") if isinstance(options, dict) else None
