@@ -188,7 +188,9 @@ def test_a_deployer_is_loaded_in_its_tree_every_time(
     assert "app/deploy.yaml" in expected  # deployed by the Application
     loads: list[str] = []
     real_load = kubernetes.load
-    monkeypatch.setattr(kubernetes, "load", lambda p, *a: loads.append(p) or real_load(p, *a))
+    monkeypatch.setattr(
+        kubernetes, "load", lambda p, *a, **k: loads.append(p) or real_load(p, *a, **k)
+    )
     assert [e.file for e in blobcache.contents_inventory(pairs, context)] == expected
     assert loads[:1] == ["apps/web.yaml"]  # loaded again, with what it deploys
 
