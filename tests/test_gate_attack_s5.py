@@ -547,10 +547,16 @@ def test_repository_urls_match_as_the_git_host_does() -> None:
         ], spelling
 
 
-def pinned(tmp_path: Any, deployer: dict[str, str], pin: dict[str, str]) -> list[Any]:
+def pinned(
+    tmp_path: Any,
+    deployer: dict[str, str],
+    pin: dict[str, str],
+    evil: dict[str, str] | None = None,
+) -> list[Any]:
     """(policy, file, line) blocking a pull request that applies `pin` to a repository whose
     `deployer` files deploy apps/web, after a tag v9.9.9 was pushed from an unreviewed
-    commit making it privileged; then the same without the tag (a shallow checkout)."""
+    commit making it privileged (and writing `evil`); then the same without the tag (a
+    shallow checkout)."""
     from gatekeeper.change import scan_change
     from tests.test_change import Repo
 
@@ -564,6 +570,8 @@ def pinned(tmp_path: Any, deployer: dict[str, str], pin: dict[str, str]) -> list
     repo.commit("base")
     repo.branch("evil")
     repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
+    for name, text in (evil or {}).items():
+        repo.write(name, text)
     repo.commit("unreviewed")
     repo.git.git.tag("v9.9.9")
     repo.git.git.checkout("-q", "main")
@@ -591,6 +599,30 @@ def test_an_application_pinned_to_another_revision_is_judged_there(tmp_path: Any
         [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)],
         [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)],
     ]
+
+
+def test_an_application_set_reading_another_revision_reads_it_there(tmp_path: Any) -> None:
+    """A git files generator pinned to the unreviewed tag takes its parameters (here the
+    Helm values of each Application) from that tag."""
+    generator = (
+        "    - git:\n"
+        f"        repoURL: {REPO_URL}\n"
+        "        revision: main\n"
+        "        files: [{path: 'envs/*.json'}]\n"
+    )
+    appset = (
+        application_set(generator)
+        .replace(b"path: charts/web}", b"path: charts/web, helm: {values: '{{ .values }}'}}")
+        .replace(b"targetRevision: v1", b"targetRevision: main")
+    )
+    env = '{"name": "web", "values": "cache: {privileged: PRIVILEGED}"}'
+    files = {**{k: v.decode() for k, v in chart().items()}, "apps/set.yaml": appset.decode()}
+    files["envs/prod.json"] = env.replace("PRIVILEGED", "false")
+    evil = {"envs/prod.json": env.replace("PRIVILEGED", "true")}
+    pin = {"apps/set.yaml": appset.decode().replace("revision: main", "revision: v9.9.9")}
+    found = pinned(tmp_path, files, pin, evil)
+    assert found[0] == [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
+    assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)]
 
 
 def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:

@@ -136,8 +136,19 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         git = generator["git"]
         if not is_local(git):
             return []  # another repository: not ours to read
-        found = _directories(git.get("directories"), tree)
-        found += _files(git.get("files"), tree)
+        from gatekeeper.sources.gitops_revision import revision
+
+        listed = revision(git.get("revision"), tree).tree  # it lists the revision it names
+        if listed is None:
+            line = document.locator.locate((*where, "git", "revision")).line
+            message = (
+                f"git generator reads revision {git.get('revision')} of this repository, which"
+                " this checkout does not have: the Applications it makes are not judged"
+            )
+            problems.append(Problem("GK-REVISION-UNSEEN", file, line, message))
+            return []
+        found = _directories(git.get("directories"), listed)
+        found += _files(git.get("files"), listed)
         return found
     if isinstance(generator.get("matrix"), dict):
         children = generator["matrix"].get("generators")
