@@ -826,3 +826,26 @@ def test_an_application_of_this_repository_without_a_path_deploys_its_root() -> 
     )
     tree["apps/web.yaml"] = values_only
     assert scan_tree(tree, "apps/web.yaml") == []
+
+
+def test_values_of_a_ref_pinned_to_another_revision_are_said_not_judged(tmp_path: Any) -> None:
+    """A multi-source Application whose `$values` ref names the unreviewed tag takes its
+    Helm values from there; they are not read here, so the check says so, blocking."""
+    app = f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: web
+  destination: {{namespace: web}}
+  sources:
+    - {{repoURL: {REPO_URL}, targetRevision: main, path: charts/web,
+       helm: {{valueFiles: [$values/envs/prod.yaml]}}}}
+    - {{repoURL: {REPO_URL}, targetRevision: main, ref: values}}
+"""
+    files = {**{k: v.decode() for k, v in chart().items()}, "apps/web.yaml": app}
+    files["envs/prod.yaml"] = "cache: {privileged: false}\n"
+    evil = {"envs/prod.yaml": "cache: {privileged: true}\n"}
+    pin = {"apps/web.yaml": app.replace("main, ref", "v9.9.9, ref")}
+    found = pinned(tmp_path, files, pin, evil)
+    assert found == [[("GK-REVISION-UNSEEN", "apps/web.yaml", 10)]] * 2

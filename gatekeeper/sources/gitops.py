@@ -161,6 +161,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
             refs = local_refs(obj, repo_urls)
             local = [id(source) for source in local_sources(obj, repo_urls)]
             for where, source in _source_paths(obj):
+                if source.get("ref") and str(source["ref"]) in refs:
+                    loaded.problems.extend(_pinned_ref(file, document, source, where, context))
                 if id(source) in local:
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _expand_at_revision(deployed, context, loaded)
@@ -178,6 +180,29 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         if namespace and not expanded.namespace:
             expanded.namespace = namespace
     return loaded
+
+
+def _pinned_ref(
+    file: str,
+    document: Document,
+    source: dict[str, Any],
+    where: tuple[str | int, ...],
+    context: LoadContext,
+) -> list[Problem]:
+    """A `ref` source of this repository lends its values files at its own revision: one
+    other than the judged tree's is not read here, and says so (its values could make the
+    chart privileged unjudged)."""
+    from gatekeeper.sources import gitops_revision
+
+    revision = source.get("targetRevision")
+    if not gitops_revision.revision(revision, context.tree).other:
+        return []
+    line = document.locator.locate((*where, "targetRevision")).line
+    message = (
+        f"values files of ref {source['ref']} are read at revision {revision} of this"
+        " repository; they are judged as the tree at hand has them, not as deployed"
+    )
+    return [Problem("GK-REVISION-UNSEEN", file, line, message)]
 
 
 class _Source(NamedTuple):
