@@ -409,8 +409,6 @@ metadata: {name: w}
         ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
         ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
         ("patchesStrategicMerge: [p.yaml]\n", {}, "patchesStrategicMerge"),
-        ("patches: [{path: p.yaml}]\n", {}, "target"),
-        ("patches: [{path: p.yaml, target: {kind: Deployment}}]\n", {}, "strategic"),
         ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
         (
             'patches: [{patch: \'[{"op": "move", "from": "/spec", "path": "/x"}]\','

@@ -26,6 +26,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
+from gatekeeper.sources import kustomize_merge
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
     Unsupported,
@@ -249,11 +250,12 @@ class _Builder:
         return [Built(obj, file) for obj in parsed.objects]
 
     def _patch(self, directory: str, entry: Any, built: list[Built], trim: bool) -> None:
-        """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not)."""
+        """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not), or
+        under `patches:` a strategic-merge patch."""
         if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target"}:
             raise Unsupported("a patch with options")
         target = entry.get("target")
-        if not isinstance(target, dict) or set(target) - _SELECTOR_FIELDS:
+        if target is not None and (not isinstance(target, dict) or set(target) - _SELECTOR_FIELDS):
             raise Unsupported("a patch without a simple target")
         if ("path" in entry) == ("patch" in entry):
             raise Unsupported("a patch with both or neither of path and patch")
@@ -270,11 +272,128 @@ class _Builder:
             if not isinstance(text, str):
                 raise Unsupported("an inline patch that is not text")
             text = text.strip() if trim else text
+        merge = _merge_patch(text) if trim and not text.startswith("[") else None
+        if merge is not None:
+            self._merge(merge, target, built)
+            return
+        if target is None:
+            raise Unsupported("a JSON patch without a target")
         matches = _selector(target)
         operations = _operations(text)
         for item in built:
             if matches(item):
                 item.obj = _json_patch(item.obj, operations)
+
+    def _merge(
+        self, patch: dict[str, Any], target: dict[str, Any] | None, built: list[Built]
+    ) -> None:
+        """A strategic-merge patch: on the one object of its id, or on every `target:`."""
+        if target is None:
+            found = [item for item in built if _patch_id_matches(patch, item)]
+            if len(found) != 1:
+                raise Unsupported("a strategic-merge patch without exactly one object of its id")
+        else:
+            matches = _selector(target)
+            found = [item for item in built if matches(item)]
+        for item in found:
+            if self._parsed(item.origin).schema_comments:
+                raise Unsupported("a comment kustomize may read as a schema in a patched resource")
+            obj = item.obj
+            merged = kustomize_merge.merge(obj, patch, _schema_of(obj))
+            if merged is None:
+                built.remove(item)
+                continue
+            metadata = merged["metadata"]
+            merged.update(apiVersion=obj["apiVersion"], kind=obj["kind"])
+            metadata["name"] = obj["metadata"]["name"]
+            metadata.pop("namespace", None)
+            if obj["metadata"].get("namespace"):
+                metadata["namespace"] = obj["metadata"]["namespace"]
+            out = normalised(merged)
+            _check_object(out)
+            item.obj = out
+
+
+# A comment kustomize's walker reads as a field's OpenAPI schema (`# {"type": ...}`).
+_SCHEMA_COMMENT = re.compile(r"#[^\n]*\{")
+
+
+def _merge_patch(text: str) -> dict[str, Any] | None:
+    """The object of a strategic-merge patch (one YAML mapping, read as kustomize reads
+    it: go-yaml v3), or None for text that is not one (JSON 6902 operations)."""
+    docs = []
+    for parsed in load_all("", text):
+        if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
+            raise Unsupported("a patch that does not parse cleanly")
+        if parsed.obj is not None:
+            docs.append(parsed)
+    if not docs or not all(isinstance(doc.obj, dict) for doc in docs):
+        return None
+    if len(docs) > 1:
+        raise Unsupported("several strategic-merge patches in one text")
+    _check_separators(text)
+    if _SCHEMA_COMMENT.search(text):
+        raise Unsupported("a comment kustomize may read as a schema in a patch")
+    patch: dict[str, Any] = canonical(docs[0].node, timestamps=True)
+    metadata = patch.get("metadata")
+    if not isinstance(patch.get("apiVersion"), str) or not isinstance(patch.get("kind"), str):
+        raise Unsupported("a strategic-merge patch without apiVersion and kind")
+    if patch["kind"].endswith("List") or patch["apiVersion"].count("/") > 1:
+        raise Unsupported("a strategic-merge patch that is a List or has an odd apiVersion")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise Unsupported("a strategic-merge patch without metadata.name")
+    if not metadata["name"] or not isinstance(metadata.get("namespace", ""), str):
+        raise Unsupported("a strategic-merge patch with an empty name or odd namespace")
+    for key, value in metadata.items():
+        if value is None or key.startswith("$"):
+            raise Unsupported("a strategic-merge patch that deletes metadata or has directives")
+        if key in ("labels", "annotations"):
+            if not isinstance(value, dict) or not value:
+                raise Unsupported(f"metadata.{key} in a patch that is not a mapping, or empty")
+            if any(
+                k.startswith("$") or not isinstance(v, (str, type(None))) for k, v in value.items()
+            ):
+                raise Unsupported(f"metadata.{key} in a patch with directives or non-strings")
+            if key == "annotations" and any(k.startswith(_RESERVED) for k in value):
+                raise Unsupported("an annotation kustomize reads")
+    return patch
+
+
+def _patch_id_matches(patch: dict[str, Any], item: Built) -> bool:
+    """Is `item` the object of the patch's id (kustomize's GetById: group, version, kind,
+    name and effective namespace equal, to its id as written or as it is now)?"""
+    obj = item.obj
+    if (patch["apiVersion"], patch["kind"]) != (obj["apiVersion"], obj["kind"]):
+        return False
+    name = patch["metadata"]["name"]
+    namespace = patch["metadata"].get("namespace") or ""
+    current = (obj["metadata"]["name"], obj["metadata"].get("namespace") or "")
+    return any(
+        name == n and _same_namespace(namespace, ns, obj)
+        for n, ns in ((item.name, item.namespace), current)
+    )
+
+
+def _same_namespace(a: str, b: str, obj: dict[str, Any]) -> bool:
+    """kustomize's effective namespaces equal: any two for a cluster-scoped kind, `default`
+    for none for a namespaced one."""
+    if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
+        return True
+    if not _namespaced(obj) and a != b and {a or "default", b or "default"} == {"default"}:
+        raise Unsupported("a patch id whose namespace depends on the kind's scope")
+    return (a or "default") == (b or "default")
+
+
+def _schema_of(obj: dict[str, Any]) -> kustomize_merge.Schema | None:
+    """kustomize's OpenAPI for the object's kind: ours, none for a custom resource; a
+    built-in kind we have none for goes to kubectl."""
+    schema = kustomize_merge.SCHEMAS.get((obj["apiVersion"], obj["kind"]))
+    if schema is not None:
+        return schema
+    group, _ = _group_version(obj["apiVersion"])
+    if group in _BUILTIN_GROUPS or group.endswith(".k8s.io") or group == "k8s.io":
+        raise Unsupported(f"a strategic-merge patch of {obj['apiVersion']} {obj['kind']}")
+    return None
 
 
 def _operations(text: str) -> list[Any]:
@@ -304,6 +423,7 @@ def _operations(text: str) -> list[Any]:
 class _Parsed:
     size: int
     docs: list[YamlDocument]
+    schema_comments: bool  # a comment a strategic merge of its objects may read as a schema
     objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
 
 
@@ -322,7 +442,7 @@ def _parse(tree: Tree, file: str) -> _Parsed:
             raise Unsupported("a file that does not parse cleanly")
         if entry.obj is not None:
             docs.append(entry)
-    return _Parsed(len(data), docs)
+    return _Parsed(len(data), docs, _SCHEMA_COMMENT.search(text) is not None)
 
 
 # Lines kustomize splits a file at (its own split, before YAML), and what it rejects there.
