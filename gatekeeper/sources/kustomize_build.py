@@ -26,7 +26,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.sources import kustomize_merge
+from gatekeeper.sources import kustomize_merge, kustomize_subjects
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
     Unsupported,
@@ -119,6 +119,7 @@ class Built:
     origin: str
     namespace: str = ""  # as the resource was written: targets match it, or the current one
     name: str = ""  # likewise (`namespace:` renames a v1 Namespace)
+    renamespaced: bool = False  # a `namespace:` went over it (kustomize keeps its first id)
 
     def __post_init__(self) -> None:
         self.namespace = self.obj["metadata"].get("namespace") or ""
@@ -132,6 +133,7 @@ def build(
     documents of every resource file read. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
+    kustomize_subjects.resolve_references(built, _effective)
     if len({_identity(item.obj) for item in built}) != len(built):
         raise Unsupported("two objects with the same id")  # after `namespace:`
     built.sort(key=cmp_to_key(_legacy_order))
@@ -1044,9 +1046,9 @@ _CLUSTER_SCOPED = {
 def _set_namespace(built: list[Built], namespace: Any) -> None:
     """kustomize's `namespace:` on objects whose scope we know: built-in namespaced kinds and
     custom resources (namespaced to kustomize) get it; the cluster-scoped kinds above keep
-    theirs, except what its field specs change (a v1 Namespace is renamed to it). Other
-    built-in kinds, and the special cases we do not copy (binding subjects kustomize
-    changes, a CRD's conversion webhook, several Namespaces), go to kubectl."""
+    theirs, except what its field specs change (a v1 Namespace is renamed to it); binding
+    subjects named `default` get it. Other built-in kinds, and the special cases we do not
+    copy (a CRD's conversion webhook, several Namespaces), go to kubectl."""
     if not isinstance(namespace, str):
         raise Unsupported("a namespace that is not a string")
     if not namespace:
@@ -1054,6 +1056,11 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
     if sum(item.obj["kind"] == "Namespace" for item in built) > 1:
         raise Unsupported("namespace over several Namespaces")
     for item in built:
+        item.renamespaced = True
+        if kustomize_subjects.is_binding(item.obj):
+            changed = kustomize_subjects.namespace_default_subjects(item.obj, namespace)
+            if changed is not None:
+                item.obj = normalised(changed)
         obj = item.obj
         if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
             _namespace_field_specs(item, namespace)
@@ -1061,9 +1068,7 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
         binding = (
             obj["apiVersion"] == "rbac.authorization.k8s.io/v1" and obj["kind"] == "RoleBinding"
         )
-        if binding:
-            _no_fixed_subject(obj)
-        elif not _namespaced(obj):
+        if not binding and not _namespaced(obj):
             raise Unsupported(f"namespace on {obj['apiVersion']} {obj['kind']}")
         if obj["metadata"].get("namespace") != namespace:
             changed = _copy(obj)
@@ -1071,31 +1076,23 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
             item.obj = normalised(changed)
 
 
-def _no_fixed_subject(binding: dict[str, Any]) -> None:
-    """Under `namespace:` kustomize changes a (Cluster)RoleBinding's subjects: those named
-    `default` get the namespace (its roleBindingHack), and ServiceAccount subjects follow the
-    namespace of an account in the same build (its name references). Such bindings, or
-    subjects we cannot read, go to kubectl; User and Group subjects are left alone."""
-    subjects = binding.get("subjects")
-    if subjects is not None and not (
-        isinstance(subjects, list)
-        and all(
-            isinstance(s, dict) and s.get("name") != "default" and s.get("kind") != "ServiceAccount"
-            for s in subjects
-        )
-    ):
-        raise Unsupported(f"namespace over {binding['kind']} subjects kustomize changes")
+def _effective(obj: dict[str, Any], namespace: str) -> str | None:
+    """kustomize's effective namespace of an object: none for a cluster-scoped kind,
+    `default` for an unset one."""
+    if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
+        return None
+    if _namespaced(obj) or obj["kind"] in _NAMESPACED_ELSE.get(obj["apiVersion"], ()):
+        return namespace or "default"
+    raise Unsupported(f"the scope of {obj['apiVersion']} {obj['kind']}")
 
 
 def _namespace_field_specs(item: Built, namespace: str) -> None:
     """What kustomize's namespace transformer does to a cluster-scoped object: renames a v1
-    Namespace (metadata/name, create: true), sets the namespace of ClusterRoleBinding
-    subjects and of a CRD's conversion webhook service (those two refused)."""
+    Namespace (metadata/name, create: true), sets the namespace of a CRD's conversion
+    webhook service (refused)."""
     obj = item.obj
     kind = obj["kind"]
-    if kind == "ClusterRoleBinding":
-        _no_fixed_subject(obj)
-    elif kind == "CustomResourceDefinition":
+    if kind == "CustomResourceDefinition":
         spec = obj.get("spec")
         conversion = spec.get("conversion") if isinstance(spec, dict) else None
         if conversion is not None and not (
