@@ -105,7 +105,8 @@ def containers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "          image: new:1\n        - name: web\n          image: nginx:2\n",
         # env by name, with $patch: delete on an element
         "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n"
-        "          env: [{name: C, value: '3'}, {name: B, value: '9'}, {name: A, $patch: delete}]\n",
+        "          env: [{name: C, value: '3'}, {name: B, value: '9'},"
+        " {name: A, $patch: delete}]\n",
         # a list without a merge key is replaced
         "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n"
         "          args: [--c]\n      tolerations: [{key: b, operator: Exists}]\n",
