@@ -322,3 +322,33 @@ def test_merge_keys_are_kubectls(kind: tuple[str, str], path: tuple[str, ...], k
     for part in path:
         found = found[0] if part == "0" else found[part]
     assert [item[key] for item in found] == ["b", "a"]
+
+
+def test_patches_in_sequence_with_json_patches_between() -> None:
+    """Each patch sees what the ones before it left: a strategic merge, a JSON patch of what
+    it added, another merge that deletes a container."""
+    files = {
+        ROOT: "resources: [base.yaml]\npatches:\n- path: one.yaml\n"
+        "- target: {kind: Deployment}\n  patch: |-\n"
+        "    - {op: add, path: /spec/template/spec/containers/0/env/0,"
+        " value: {name: J, value: j}}\n"
+        "- path: two.yaml\n",
+        "app/base.yaml": BASE,
+        "app/one.yaml": deployment(
+            "spec:\n  template:\n    spec:\n      containers:\n        - name: side\n"
+            "          env: [{name: S, value: s}]\n"
+        ),
+        "app/two.yaml": deployment(
+            "spec:\n  template:\n    spec:\n      containers:\n"
+            "        - {name: web, $patch: delete}\n"
+        ),
+    }
+    objects = both_ways(files)
+    assert [c["name"] for c in containers(objects)] == ["side"]
+    assert containers(objects)[0]["env"][0] == {"name": "J", "value": "j"}
+
+
+def test_an_object_with_a_container_name_twice_goes_to_kubectl() -> None:
+    base = BASE.replace("        - name: side\n", "        - name: web\n", 1)
+    patch = deployment("spec: {replicas: 1}\n")
+    assert "twice" in refused(patched(patch, base=base))
