@@ -408,7 +408,7 @@ metadata: {name: w}
         ),
         ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
         ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
-        ("patchesStrategicMerge: [p.yaml]\n", {}, "patchesStrategicMerge"),
+        ("patchesStrategicMerge: ['a: b']\n", {}, "read as YAML"),
         ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
         (
             'patches: [{patch: \'[{"op": "move", "from": "/spec", "path": "/x"}]\','

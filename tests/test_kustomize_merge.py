@@ -247,7 +247,6 @@ def test_attacks_are_judged_as_kubectl_builds_them(name: str) -> None:
             ),
             "$deleteFromPrimitiveList",
         ),
-        (deployment("spec: {replicas: 1}\n---\n") + deployment("spec: {replicas: 2}\n"), "several"),
         (deployment("spec: {replicas: 1}\n").replace("name: web", "name: nothing"), "exactly one"),
         (deployment("metadata:\n  annotations: null\n"), "metadata"),
         (deployment('spec:\n  replicas: 1 # {"type": "array"}\n'), "schema"),
@@ -352,3 +351,24 @@ def test_an_object_with_a_container_name_twice_goes_to_kubectl() -> None:
     base = BASE.replace("        - name: side\n", "        - name: web\n", 1)
     patch = deployment("spec: {replicas: 1}\n")
     assert "twice" in refused(patched(patch, base=base))
+
+
+def test_patches_strategic_merge_before_patches_and_documents_in_order() -> None:
+    """`patchesStrategicMerge:` (files or inline text) applies before `patches:`; each
+    document of a file is a patch of its own, in order."""
+    two = deployment("spec: {replicas: 1, minReadySeconds: 3}\n---\n")
+    two += deployment("spec: {replicas: 2}\n")
+    files = {
+        ROOT: "resources: [base.yaml]\npatchesStrategicMerge:\n- two.yaml\n- |-\n"
+        "  apiVersion: v1\n  kind: Service\n  metadata: {name: web}\n  spec: {type: NodePort}\n"
+        "patches: [{path: three.yaml}]\n",
+        "app/base.yaml": BASE,
+        "app/two.yaml": two,
+        "app/three.yaml": deployment("spec: {replicas: 3}\n"),
+    }
+    objects = both_ways(files)
+    assert kind_of(objects, "Deployment")["spec"]["replicas"] == 3
+    assert kind_of(objects, "Deployment")["spec"]["minReadySeconds"] == 3
+    assert kind_of(objects, "Service")["spec"]["type"] == "NodePort"
+    files[ROOT] = "resources: [base.yaml]\npatches: [{path: two.yaml}]\n"
+    assert kind_of(both_ways(files), "Deployment")["spec"]["replicas"] == 2

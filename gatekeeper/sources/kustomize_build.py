@@ -48,6 +48,7 @@ _FIELDS = frozenset(
         "bases",
         "components",
         "patches",
+        "patchesStrategicMerge",
         "patchesJson6902",
         "images",
         "replicas",
@@ -193,6 +194,8 @@ class _Builder:
                 raise Unsupported("a component that is not a local kustomization")
             self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
         # kustomize's order of its built-in transformers
+        for entry in _list(obj, "patchesStrategicMerge"):
+            self._strategic(directory, entry, built)
         for entry in _list(obj, "patches"):
             self._patch(directory, entry, built, trim=True)
         if obj.get("namespace") is not None:
@@ -262,21 +265,16 @@ class _Builder:
         if ("path" in entry) == ("patch" in entry):
             raise Unsupported("a patch with both or neither of path and patch")
         if "path" in entry:
-            file = posixpath.normpath(posixpath.join(directory, str(entry["path"])))
-            if directory and not file.startswith(directory + "/"):
-                raise Unsupported("a patch outside the kustomization's directory")
-            try:
-                text = decode(self.tree.read(file))
-            except (OSError, UnicodeDecodeError):
-                raise Unsupported("a patch file that cannot be read") from None
+            text = self._patch_file(directory, str(entry["path"]))
         else:
             text = entry["patch"]
             if not isinstance(text, str):
                 raise Unsupported("an inline patch that is not text")
             text = text.strip() if trim else text
-        merge = _merge_patch(text) if trim and not text.startswith("[") else None
-        if merge is not None:
-            self._merge(merge, target, built)
+        merges = _merge_patches(text) if trim and not text.startswith("[") else None
+        if merges is not None:
+            for merge in merges:
+                self._merge(merge, target, built)
             return
         if target is None:
             raise Unsupported("a JSON patch without a target")
@@ -285,6 +283,29 @@ class _Builder:
         for item in built:
             if matches(item):
                 item.obj = _json_patch(item.obj, operations)
+
+    def _patch_file(self, directory: str, path: str) -> str:
+        file = posixpath.normpath(posixpath.join(directory, path))
+        if directory and not file.startswith(directory + "/"):
+            raise Unsupported("a patch outside the kustomization's directory")
+        try:
+            return decode(self.tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            raise Unsupported("a patch file that cannot be read") from None
+
+    def _strategic(self, directory: str, entry: Any, built: list[Built]) -> None:
+        """A `patchesStrategicMerge:` entry: a file, or YAML text (kustomize tries the entry
+        as YAML first), each of its documents a patch on the one object of its id."""
+        if not isinstance(entry, str) or not entry.strip():
+            raise Unsupported("a patchesStrategicMerge entry that is not a path or text")
+        if "\n" not in entry and (":" in entry or entry.lstrip()[:1] in "{[-"):
+            raise Unsupported("a patchesStrategicMerge entry that may be read as YAML")
+        text = entry if "\n" in entry else self._patch_file(directory, entry)
+        merges = _merge_patches(text)
+        if not merges:
+            raise Unsupported("a patchesStrategicMerge entry without strategic-merge patches")
+        for merge in merges:
+            self._merge(merge, None, built)
 
     def _merge(
         self, patch: dict[str, Any], target: dict[str, Any] | None, built: list[Built]
@@ -320,9 +341,9 @@ class _Builder:
 _SCHEMA_COMMENT = re.compile(r"#[^\n]*\{")
 
 
-def _merge_patch(text: str) -> dict[str, Any] | None:
-    """The object of a strategic-merge patch (one YAML mapping, read as kustomize reads
-    it: go-yaml v3), or None for text that is not one (JSON 6902 operations)."""
+def _merge_patches(text: str) -> list[dict[str, Any]] | None:
+    """The objects of strategic-merge patches (YAML mappings, read as kustomize reads them:
+    go-yaml v3), applied in order; None for text that is not (JSON 6902 operations)."""
     docs = []
     for parsed in load_all("", text):
         if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
@@ -331,12 +352,14 @@ def _merge_patch(text: str) -> dict[str, Any] | None:
             docs.append(parsed)
     if not docs or not all(isinstance(doc.obj, dict) for doc in docs):
         return None
-    if len(docs) > 1:
-        raise Unsupported("several strategic-merge patches in one text")
     _check_separators(text)
     if _SCHEMA_COMMENT.search(text):
         raise Unsupported("a comment kustomize may read as a schema in a patch")
-    patch: dict[str, Any] = canonical(docs[0].node, timestamps=True)
+    return [_merge_patch(doc) for doc in docs]
+
+
+def _merge_patch(doc: YamlDocument) -> dict[str, Any]:
+    patch: dict[str, Any] = canonical(doc.node, timestamps=True)
     metadata = patch.get("metadata")
     if not isinstance(patch.get("apiVersion"), str) or not isinstance(patch.get("kind"), str):
         raise Unsupported("a strategic-merge patch without apiVersion and kind")
