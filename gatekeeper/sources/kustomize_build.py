@@ -341,15 +341,21 @@ class _Builder:
 _SCHEMA_COMMENT = re.compile(r"#[^\n]*\{")
 
 
-def _merge_patches(text: str) -> list[dict[str, Any]] | None:
-    """The objects of strategic-merge patches (YAML mappings, read as kustomize reads them:
-    go-yaml v3), applied in order; None for text that is not (JSON 6902 operations)."""
+def _patch_documents(text: str) -> list[YamlDocument]:
+    """The non-empty documents of a patch's text."""
     docs = []
     for parsed in load_all("", text):
         if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
             raise Unsupported("a patch that does not parse cleanly")
         if parsed.obj is not None:
             docs.append(parsed)
+    return docs
+
+
+def _merge_patches(text: str) -> list[dict[str, Any]] | None:
+    """The objects of strategic-merge patches (YAML mappings, read as kustomize reads them:
+    go-yaml v3), applied in order; None for text that is not (JSON 6902 operations)."""
+    docs = _patch_documents(text)
     if not docs or not all(isinstance(doc.obj, dict) for doc in docs):
         return None
     _check_separators(text)
@@ -430,12 +436,7 @@ def _operations(text: str) -> list[Any]:
         except ValueError:
             raise Unsupported("a JSON patch that is not JSON") from None
     else:
-        docs = []
-        for parsed in load_all("", text):
-            if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
-                raise Unsupported("a patch that does not parse cleanly")
-            if parsed.obj is not None:
-                docs.append(parsed)
+        docs = _patch_documents(text)
         if len(docs) != 1 or not isinstance(docs[0].obj, list):
             raise Unsupported("a strategic-merge patch")
         operations = canonical_patch(docs[0].node)

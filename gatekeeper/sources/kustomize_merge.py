@@ -185,30 +185,24 @@ def _keyed(dest: list[Any] | None, patch: list[Any], keyed: Keyed) -> list[Any] 
 def _check_replacing(value: Any) -> None:
     """A list that replaces the object's is taken as written: kustomize keeps a null or a
     `$patch` in it, which we do not copy."""
-    stack = [value]
-    while stack:
-        current = stack.pop()
-        if current is None:
-            raise Unsupported("a null inside a list a patch replaces")
-        if isinstance(current, dict):
-            if any(key.startswith("$") for key in current):
-                raise Unsupported("a directive inside a list a patch replaces")
-            stack.extend(current.values())
-        elif isinstance(current, list):
-            stack.extend(current)
+    _no_null_or_directive(value, "inside a list a patch replaces")
 
 
 def _check_object(value: Any) -> None:
     """kustomize keeps `key: null` of the object it patches but drops `key:`, which read
     alike; keys starting with `$` are left to it too."""
+    _no_null_or_directive(value, "in an object a strategic-merge patch changes")
+
+
+def _no_null_or_directive(value: Any, where: str) -> None:
     stack = [value]
     while stack:
         current = stack.pop()
         if current is None:
-            raise Unsupported("a null in an object a strategic-merge patch changes")
+            raise Unsupported(f"a null {where}")
         if isinstance(current, dict):
             if any(key.startswith("$") for key in current):
-                raise Unsupported("a key starting with $ in a patched object")
+                raise Unsupported(f"a key starting with $ {where}")
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
