@@ -372,3 +372,24 @@ def test_patches_strategic_merge_before_patches_and_documents_in_order() -> None
     assert kind_of(objects, "Service")["spec"]["type"] == "NodePort"
     files[ROOT] = "resources: [base.yaml]\npatches: [{path: two.yaml}]\n"
     assert kind_of(both_ways(files), "Deployment")["spec"]["replicas"] == 2
+
+
+def test_nulls_of_the_patched_object() -> None:
+    """kustomize keeps a null written `null` or `~` of the object it patches (a patch over it
+    merges as over nothing) but drops one written as nothing: that goes to kubectl."""
+    base = BASE.replace(
+        "  labels: {app: web}\n", "  labels: {app: web}\n  creationTimestamp: null\n"
+    )
+    base = base.replace(
+        "  replicas: 2\n", "  replicas: 2\n  paused: ~\n  revisionHistoryLimit: null\n"
+    )
+    base = base.replace("      tolerations:", "      affinity: null\n      tolerations:")
+    patch = deployment(
+        "spec:\n  revisionHistoryLimit: 3\n  template:\n    spec:\n"
+        "      affinity: {nodeAffinity: {}}\n"
+    )
+    objects = both_ways(patched(patch, base=base))
+    assert kind_of(objects, "Deployment")["metadata"]["creationTimestamp"] is None
+    assert kind_of(objects, "Deployment")["spec"]["paused"] is None
+    empty = base.replace("  paused: ~\n", "  paused:\n")
+    assert "null" in refused(patched(patch, base=empty))

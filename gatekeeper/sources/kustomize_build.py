@@ -121,6 +121,7 @@ class Built:
     namespace: str = ""  # as the resource was written: targets match it, or the current one
     name: str = ""  # likewise (`namespace:` renames a v1 Namespace)
     renamespaced: bool = False  # a `namespace:` went over it (kustomize keeps its first id)
+    json_patched: bool = False  # a JSON patch changed it (its nulls may be kustomize's own)
 
     def __post_init__(self) -> None:
         self.namespace = self.obj["metadata"].get("namespace") or ""
@@ -283,6 +284,7 @@ class _Builder:
         for item in built:
             if matches(item):
                 item.obj = _json_patch(item.obj, operations)
+                item.json_patched = True
 
     def _patch_file(self, directory: str, path: str) -> str:
         file = posixpath.normpath(posixpath.join(directory, path))
@@ -319,10 +321,14 @@ class _Builder:
             matches = _selector(target)
             found = [item for item in built if matches(item)]
         for item in found:
-            if self._parsed(item.origin).schema_comments:
+            parsed = self._parsed(item.origin)
+            if parsed.schema_comments:
                 raise Unsupported("a comment kustomize may read as a schema in a patched resource")
+            if parsed.empty_nulls is None:
+                parsed.empty_nulls = _empty_nulls(parsed.docs)
+            nulls_kept = not parsed.empty_nulls and not item.json_patched
             obj = item.obj
-            merged = kustomize_merge.merge(obj, patch, _schema_of(obj))
+            merged = kustomize_merge.merge(obj, patch, _schema_of(obj), nulls_kept)
             if merged is None:
                 built.remove(item)
                 continue
@@ -450,6 +456,7 @@ class _Parsed:
     size: int
     docs: list[YamlDocument]
     schema_comments: bool  # a comment a strategic merge of its objects may read as a schema
+    empty_nulls: bool | None = None  # a null written as nothing (`key:`); once asked for
     objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
 
 
@@ -476,6 +483,20 @@ _SEPARATOR = re.compile(r"\n---(.*)(?=\n)")
 _END_OR_DIRECTIVE = re.compile(r"^(\.\.\.|%)", re.MULTILINE)
 # Line breaks to YAML (a carriage return alone, NEL, line and paragraph separators).
 _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
+def _empty_nulls(docs: list[YamlDocument]) -> bool:
+    """Is a null of these documents written as nothing (`key:`, `- `)?"""
+    stack: list[Node] = [doc.node for doc in docs]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif node.tag == "tag:yaml.org,2002:null" and not node.value:
+            return True
+    return False
 
 
 def _check_separators(text: str) -> None:

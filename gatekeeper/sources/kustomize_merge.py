@@ -79,14 +79,18 @@ _DIRECTIVE = "$patch"
 _DIRECTIVES = frozenset({"delete", "replace", "merge"})
 
 
-def merge(obj: dict[str, Any], patch: dict[str, Any], schema: Schema | None) -> Any:
+def merge(
+    obj: dict[str, Any], patch: dict[str, Any], schema: Schema | None, nulls_kept: bool
+) -> Any:
     """`patch` merged into `obj` (neither changed); None when the patch deletes the object.
-    `schema`: SCHEMAS' entry for the object's kind, None for a kind kustomize has none for."""
+    `schema`: SCHEMAS' entry for the object's kind, None for a kind kustomize has none for.
+    `nulls_kept`: every null of the object is written `null` or `~`, which kustomize keeps
+    (a null written as nothing, `key:`, it drops)."""
     if schema is not None:
         if "status" in obj or "status" in patch:
             raise Unsupported("a strategic-merge patch of an object with a status")
         _check_lists(obj, schema)
-    _check_object(obj)
+    _check_object(obj, nulls_kept)
     directive = patch.get(_DIRECTIVE)
     if directive == "delete":
         return None
@@ -114,8 +118,8 @@ def _map(dest: dict[str, Any] | None, patch: dict[str, Any], schema: Schema | No
         current = out.get(key)
         if value is None:
             out.pop(key, None)
-        elif isinstance(value, dict):
-            if key in out and not isinstance(current, dict):
+        elif isinstance(value, dict):  # over a null: as over nothing
+            if current is not None and not isinstance(current, dict):
                 raise Unsupported("a patch map over a value that is not a map")
             merged = _map(current, value, sub if isinstance(sub, dict) else None)
             if merged is None:
@@ -123,7 +127,7 @@ def _map(dest: dict[str, Any] | None, patch: dict[str, Any], schema: Schema | No
             else:
                 out[key] = merged
         elif isinstance(value, list):
-            if key in out and not isinstance(current, list):
+            if current is not None and not isinstance(current, list):
                 raise Unsupported("a patch list over a value that is not a list")
             if isinstance(sub, Keyed):
                 merged = _keyed(current, value, sub)
@@ -188,17 +192,17 @@ def _check_replacing(value: Any) -> None:
     _no_null_or_directive(value, "inside a list a patch replaces")
 
 
-def _check_object(value: Any) -> None:
+def _check_object(value: Any, nulls_kept: bool) -> None:
     """kustomize keeps `key: null` of the object it patches but drops `key:`, which read
     alike; keys starting with `$` are left to it too."""
-    _no_null_or_directive(value, "in an object a strategic-merge patch changes")
+    _no_null_or_directive(value, "in an object a strategic-merge patch changes", nulls_kept)
 
 
-def _no_null_or_directive(value: Any, where: str) -> None:
+def _no_null_or_directive(value: Any, where: str, nulls: bool = False) -> None:
     stack = [value]
     while stack:
         current = stack.pop()
-        if current is None:
+        if current is None and not nulls:
             raise Unsupported(f"a null {where}")
         if isinstance(current, dict):
             if any(key.startswith("$") for key in current):
