@@ -8,10 +8,12 @@ green check: they must be judged as kubectl builds them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import gatekeeper
 from gatekeeper.sources.kustomize_merge import SCHEMAS, Keyed, Schema
 from tests.test_kustomize_build import ROOT, both_ways, refused
 
@@ -393,3 +395,31 @@ def test_nulls_of_the_patched_object() -> None:
     assert kind_of(objects, "Deployment")["spec"]["paused"] is None
     empty = base.replace("  paused: ~\n", "  paused:\n")
     assert "null" in refused(patched(patch, base=empty))
+
+
+def test_a_privileged_sidecar_set_by_a_component_patch_is_found_at_the_patch(
+    tmp_path: Path,
+) -> None:
+    """End to end: the overlay built in-process, the finding at the patch file's line of the
+    container kustomize merged it into (a sidecar named by the patch)."""
+    files = {
+        "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+        "base/deploy.yaml": BASE.split("---\n")[0],
+        "overlay/kustomization.yaml": "resources: [../base]\ncomponents: [../debug]\n",
+        "debug/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\npatches: [{path: patch.yaml}]\n",
+        "debug/patch.yaml": deployment(
+            "spec:\n  template:\n    spec:\n      containers:\n        - name: side\n"
+            "          securityContext:\n            privileged: true\n"
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    found = {
+        (f.file, f.line)
+        for f in report.verdict.findings
+        if f.policy_id == "K8S-PSS-PRIVILEGED"
+    }
+    assert ("debug/patch.yaml", 11) in found, found
