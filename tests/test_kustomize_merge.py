@@ -259,6 +259,14 @@ def test_attacks_are_judged_as_kubectl_builds_them(name: str) -> None:
             "exactly one",
         ),
         (deployment("spec:\n  replicas: [1]\n"), "not a list"),
+        (deployment("spec:\n  strategy: {$patch: [delete]}\n"), "unknown $patch"),
+        (
+            deployment(
+                "spec:\n  template:\n    spec:\n      containers:\n"
+                "        - $patch: {delete: true}\n"
+            ),
+            "unknown $patch",
+        ),
         (deployment("metadata:\n  annotations: {at: 2019-03-20}\n"), "timestamp"),
     ],
 )
@@ -418,8 +426,6 @@ def test_a_privileged_sidecar_set_by_a_component_patch_is_found_at_the_patch(
         (tmp_path / name).write_text(text)
     report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
     found = {
-        (f.file, f.line)
-        for f in report.verdict.findings
-        if f.policy_id == "K8S-PSS-PRIVILEGED"
+        (f.file, f.line) for f in report.verdict.findings if f.policy_id == "K8S-PSS-PRIVILEGED"
     }
     assert ("debug/patch.yaml", 11) in found, found

@@ -102,7 +102,7 @@ def merge(
 def _map(dest: dict[str, Any] | None, patch: dict[str, Any], schema: Schema | None) -> Any:
     """A map merged: None when its `$patch: delete` removes it."""
     directive = patch.get(_DIRECTIVE)
-    if directive is not None and directive not in _DIRECTIVES:
+    if directive is not None and not _known(directive):
         raise Unsupported("an unknown $patch directive")
     if directive == "delete":
         return None
@@ -145,6 +145,10 @@ def _map(dest: dict[str, Any] | None, patch: dict[str, Any], schema: Schema | No
     return out
 
 
+def _known(directive: Any) -> bool:
+    return isinstance(directive, str) and directive in _DIRECTIVES
+
+
 def _keyed(dest: list[Any] | None, patch: list[Any], keyed: Keyed) -> list[Any] | None:
     """A list merged on its merge key: the patch's elements (merged with the object's of
     the same key) in the patch's order, then the object's others. None: deleted."""
@@ -160,7 +164,7 @@ def _keyed(dest: list[Any] | None, patch: list[Any], keyed: Keyed) -> list[Any] 
     directives = [item for item in patch if isinstance(item, dict) and _DIRECTIVE in item]
     if directives and len(directives[0]) == 1:  # kustomize reads the first one only
         directive = directives[0][_DIRECTIVE]
-        if directive not in _DIRECTIVES:
+        if not _known(directive):
             raise Unsupported("an unknown $patch directive")
         if directive == "delete":
             return None
