@@ -118,6 +118,9 @@ def containers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "spec:\n  template:\n    spec:\n      initContainers:\n        - $patch: delete\n",
         "spec:\n  template:\n    spec:\n      containers:\n        - name: web\n"
         "          securityContext: {$patch: replace, privileged: false}\n",
+        # ... but on an element the object has, the object's element stays as it is
+        "spec:\n  template:\n    spec:\n      containers:\n        - $patch: merge\n"
+        "        - name: web\n          image: other\n          $patch: replace\n",
         # volumes and volumeMounts by their keys; a new container's nulls are dropped
         "spec:\n  template:\n    spec:\n      volumes: [{name: extra, emptyDir: {}},"
         " {name: data, $patch: delete}]\n      containers:\n        - name: web\n"

@@ -151,7 +151,9 @@ def _known(directive: Any) -> bool:
 
 def _keyed(dest: list[Any] | None, patch: list[Any], keyed: Keyed) -> list[Any] | None:
     """A list merged on its merge key: the patch's elements (merged with the object's of
-    the same key) in the patch's order, then the object's others. None: deleted."""
+    the same key) in the patch's order, then the object's others. None: deleted. An element
+    `$patch: replace` of one the object has leaves the object's as it is (kyaml puts the
+    object's elements back over the merged ones: a merge changed those in place)."""
     if not keyed.keys:
         raise Unsupported("a strategic-merge patch of a list of scalars with a merge strategy")
     if len(keyed.keys) != 1:
@@ -182,6 +184,10 @@ def _keyed(dest: list[Any] | None, patch: list[Any], keyed: Keyed) -> list[Any] 
         if item[key] in seen:
             raise Unsupported("a patch list with a merge key twice")
         seen.add(item[key])
+        if item.get(_DIRECTIVE) == "replace" and item[key] in by_key:
+            # kustomize puts the object's own element back over the replacement
+            out.append(by_key[item[key]])
+            continue
         merged = _map(by_key.get(item[key]), item, keyed.items)
         if merged is not None:
             merged[key] = item[key]
