@@ -130,7 +130,7 @@ def containers(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "spec:\n  template:\n    spec:\n      containers:\n        - name: side\n"
         "          ports: [{containerPort: 8080}, {containerPort: 9090, protocol: UDP}]\n",
         # labels, annotations, a timestamp as kustomize prints it
-        "metadata:\n  labels: {app: null, tier: web}\n  annotations: {at: 2019-03-20T17:54:53Z}\n",
+        "metadata:\n  labels: {app: api, tier: web}\n  annotations: {at: 2019-03-20T17:54:53Z}\n",
         # the whole object deleted
         "$patch: delete\n",
     ],
@@ -254,6 +254,7 @@ def test_attacks_are_judged_as_kubectl_builds_them(name: str) -> None:
         ),
         (deployment("spec: {replicas: 1}\n").replace("name: web", "name: nothing"), "exactly one"),
         (deployment("metadata:\n  annotations: null\n"), "metadata"),
+        (deployment("metadata:\n  labels: {app: null}\n"), "non-strings"),
         (deployment('spec:\n  replicas: 1 # {"type": "array"}\n'), "schema"),
         (deployment("spec:\n  tolerations: [{key: a, value: null}]\n"), "null"),
         (

@@ -387,9 +387,8 @@ def _merge_patch(doc: YamlDocument) -> dict[str, Any]:
         if key in ("labels", "annotations"):
             if not isinstance(value, dict) or not value:
                 raise Unsupported(f"metadata.{key} in a patch that is not a mapping, or empty")
-            if any(
-                k.startswith("$") or not isinstance(v, (str, type(None))) for k, v in value.items()
-            ):
+            if any(k.startswith("$") or not isinstance(v, str) for k, v in value.items()):
+                # kustomize reads a patch's null label as the string `null`
                 raise Unsupported(f"metadata.{key} in a patch with directives or non-strings")
             if key == "annotations" and any(k.startswith(_RESERVED) for k in value):
                 raise Unsupported("an annotation kustomize reads")
