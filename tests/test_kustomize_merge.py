@@ -8,13 +8,16 @@ green check: they must be judged as kubectl builds them.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import gatekeeper
 from gatekeeper.sources.kustomize_merge import SCHEMAS, Keyed, Schema
+from gatekeeper.sources.kustomize_values import Unsupported
 from tests.test_kustomize_build import ROOT, both_ways, refused
 
 BASE = """\
@@ -433,3 +436,56 @@ def test_a_privileged_sidecar_set_by_a_component_patch_is_found_at_the_patch(
         (f.file, f.line) for f in report.verdict.findings if f.policy_id == "K8S-PSS-PRIVILEGED"
     }
     assert ("debug/patch.yaml", 11) in found, found
+
+
+def _random_patch(rng: random.Random) -> dict[str, Any]:
+    """A strategic-merge patch of BASE's objects, from the parts kustomize treats apart:
+    containers and env by name, lists replaced, nulls, directives on maps and lists."""
+    if rng.random() < 0.3:
+        spec: dict[str, Any] = {
+            "items": [{"name": rng.choice("abc"), "size": rng.choice([1, None])}],
+            "nested": rng.choice([{"y": {"z": 3, "w": None}}, {"$patch": "replace", "q": 1}]),
+        }
+        return {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "web"},
+            "spec": spec,
+        }
+    containers = []
+    for name in rng.sample(["web", "side", "new"], rng.randint(1, 3)):
+        container: dict[str, Any] = {"name": name}
+        for key in rng.sample(["image", "env", "securityContext", "args", "$patch"], 2):
+            container[key] = {
+                "image": rng.choice(["a:1", None]),
+                "env": [{"name": "B", "$patch": "delete"}, {"name": "C", "value": "c"}],
+                "securityContext": rng.choice([None, {"privileged": True}, {"runAsUser": None}]),
+                "args": rng.choice([[], ["--x"]]),
+                "$patch": rng.choice(["delete", "replace", "merge"]),
+            }[key]
+        containers.append(container)
+    if rng.random() < 0.2:
+        containers.insert(0, {"$patch": rng.choice(["replace", "merge"])})
+    pod = {"containers": containers, "tolerations": [{"key": "b", "operator": "Exists"}]}
+    if rng.random() < 0.5:
+        pod["volumes"] = [{"name": rng.choice(["data", "v2"]), "hostPath": {"path": "/"}}]
+    return deployment_object({"spec": {"template": {"spec": pod}}})
+
+
+def deployment_object(fields: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, **fields}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_patches_agree_with_kubectl(seed: int) -> None:
+    """Random patches (a run of several hundred found two differences, now cases above):
+    each is built both ways, or refused and built by kubectl."""
+    rng = random.Random(seed)
+    for _ in range(2):
+        patch = _random_patch(rng)
+        target = rng.choice(["", "{kind: " + patch["kind"] + "}"])
+        files = patched(yaml.safe_dump(patch), target)
+        try:
+            both_ways(files)
+        except Unsupported:
+            refused(files)
