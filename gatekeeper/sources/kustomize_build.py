@@ -3,10 +3,10 @@
 `kubectl kustomize` costs a fork of a 60 MB Go program per overlay, a copy of its files and
 a parse of its output: most of a scan of a repository full of small kustomizations. The
 common subset (resources and bases, files, nested kustomizations and components, `kind: List`,
-JSON 6902 patches, images, replicas, namespace, labels without selectors, commonAnnotations)
-is built
-here from the parsed documents,
-objects as kubectl prints them (kustomize_values), in its output order. Anything else, and
+JSON 6902 and strategic-merge patches (kustomize_merge), images, replicas, namespace and the
+binding subjects it moves (kustomize_subjects), labels without selectors, commonAnnotations)
+is built here from the parsed documents, objects as kubectl prints them (kustomize_values),
+in its output order. Anything else, and
 anything kustomize would reject, raises Unsupported: the caller then runs kubectl, whose
 result (or error message) stays the reference. A wrong object is a wrong verdict, a slow one
 only a slow verdict.
