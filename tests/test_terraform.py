@@ -670,10 +670,16 @@ def test_a_pr_changing_only_a_module_or_tfvars_judges_the_calls_again() -> None:
     }
     tree = MemoryTree({name: body.encode() for name, body in files.items()})
     graph = depgraph.build(LoadContext(tree=tree))
-    assert graph.affected(["examples/complete/terraform.tfvars"]) == ["examples/complete/main.tf"]
+    # The files of a directory read each other (locals, variables, overrides): all judged.
+    assert graph.affected(["examples/complete/terraform.tfvars"]) == [
+        "examples/complete/main.tf",
+        "examples/complete/variables.tf",
+    ]
     assert graph.affected(["outputs.tf"]) == [
         "examples/complete/main.tf",
+        "examples/complete/variables.tf",
         "examples/ssh/main.tf",
+        "main.tf",
         "modules/ssh/main.tf",
     ]
     assert graph.affected(["other/main.tf", "examples/ssh/main.tf"]) == []

@@ -36,7 +36,7 @@ from typing import Any
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.hcl import HclError, Parsed, Span, parse
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, terraform_root
 from gatekeeper.sources.terraform_bools import BOOL_ATTRIBUTES
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -109,9 +109,6 @@ class _File:
 
 _FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
 _DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDictionary()
-_CONTEXTS: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, dict[str, Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def _parse_file(text: str) -> _File:
@@ -192,6 +189,9 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     loaded = Loaded()
     parsed_file = _parse_file(text)
     _FILES.setdefault(context.tree, {})[path] = parsed_file
+    listing = _listing(context.tree, posixpath.dirname(path))
+    if path not in listing:  # text given for a file the tree does not hold (yet)
+        listing.append(path)
     if parsed_file.parsed is None:
         assert parsed_file.error is not None
         error = parsed_file.error
@@ -211,29 +211,27 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
         )
     directory = posixpath.dirname(path)
     own = parsed_file.module_resources()
-    # One module's contexts serve all its files (computing them per file is quadratic).
-    modules = _CONTEXTS.setdefault(context.tree, {})
-    contexts = modules.get(directory, {})
-    if any(resource.address not in contexts for resource in own):
-        module = own + [
-            resource
-            for sibling in _siblings(context.tree, directory, path)
-            for resource in sibling.module_resources()
-        ]
-        contexts = modules[directory] = contexts_of(module)
+    # One module's contexts (and evaluated blocks) serve all its files.
+    evaluated = terraform_root.directory(context.tree, directory)
     blocks = [block for block in parsed.blocks if block.type in DOCUMENT_BLOCKS]
-    for index, (block, resource) in enumerate(zip(blocks, own, strict=True)):
+    for block, resource in zip(blocks, own, strict=True):
+        instances = evaluated.documents.get((path, block.span.line, block.span.column))
+        if instances is not None:
+            for document in instances:
+                document.index = len(loaded.documents)
+                loaded.documents.append(document)
+            continue
         loaded.documents.append(
             Document(
                 source=NAME,
                 file=path,
                 obj=resource.values,
                 locator=SpanLocator(path, block.span),
-                index=index,
+                index=len(loaded.documents),
                 kind=resource.kind,
                 namespace=directory,
                 name=resource.name,
-                extra={"context": contexts[resource.address]},
+                extra={"context": evaluated.contexts[resource.address]},
             )
         )
     if "module" in text:
@@ -258,13 +256,17 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
             name = labels[1] if len(labels) > 1 else ""
             kind = type_ if block.type == "resource" else f"data.{type_}"
             address = f"{kind}.{name}"
-        values = typed_literals(decode_policies(block.body), kind)
-        references = [
-            (attribute, found)
-            for attribute, value in values.items()
-            for found in expression_references(value)
-        ]
-        yield _Resource(kind, name, address, values, references)
+        yield resource(kind, name, address, typed_literals(decode_policies(block.body), kind))
+
+
+def resource(kind: str, name: str, address: str, values: dict[str, Any]) -> _Resource:
+    """A resource with the addresses its values refer to."""
+    references = [
+        (attribute, found)
+        for attribute, value in values.items()
+        for found in expression_references(value)
+    ]
+    return _Resource(kind, name, address, values, references)
 
 
 def expression_references(value: Any) -> Iterator[str]:
@@ -294,14 +296,8 @@ def module_files(tree: Tree, directory: str) -> list[tuple[str, Parsed, list[_Re
     return out
 
 
-def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
-    """The other `.tf` files of the module directory, parsed once per tree."""
-    for name, file in _module_files(tree, directory):
-        if name != path:
-            yield file
-
-
-def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
+def _listing(tree: Tree, directory: str) -> list[str]:
+    """The `.tf` files of a module directory, listed once per tree."""
     listings = _DIRS.setdefault(tree, {})
     if directory not in listings:
         try:
@@ -313,8 +309,12 @@ def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
             for name in listing
             if name.endswith(".tf") and posixpath.dirname(name) == directory
         ]
+    return listings[directory]
+
+
+def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
     files = _FILES.setdefault(tree, {})
-    for name in listings[directory]:
+    for name in _listing(tree, directory):
         if name not in files:
             try:
                 files[name] = _parse_file(decode(tree.read(name)))

@@ -1,0 +1,157 @@
+"""A directory's resources judged as Terraform deploys them: locals, variables, overrides.
+
+In a root module (a directory no local module call uses, where `terraform apply` runs) a
+value may come from elsewhere in the directory: `encrypted = local.off`, `publicly_accessible
+= var.pub` with a default or a `terraform.tfvars` line, `count` and `for_each` over a local
+list, a `dynamic` block, an override file (`override.tf`, `x_override.tf`) merged over the
+resource. Judged as written, such a value is unknown and every rule passes; so every block
+whose values are expressions is evaluated with the root module's scope (gatekeeper.tfeval,
+the same evaluation a local module call gets: terraform_modules), and each instance is
+judged. A value that came from a local, a default, a `.tfvars` line or an override file is
+located there, and the document names the resource that uses it (a variant, so two resources
+reading one bad local stay two findings at that line). Unknown stays unknown: a variable with
+no default and no `.tfvars` value is not a violation.
+
+A directory that a local module call uses is judged through its calls (terraform_modules);
+here only its override files are merged, with every name left unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper.document import Document
+from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.sources.terraform_modules import (
+    CallLocator,
+    MergedBlock,
+    block_key,
+    evaluate_block,
+    is_root,
+    kind_and_label,
+    longest_first,
+    module_of,
+    root_scope,
+    strip_count,
+    written_values,
+)
+from gatekeeper.tfeval import Scope
+from gatekeeper.tree import Tree
+
+BlockKey = tuple[str, int, int]  # file, line, column of a top-level block
+
+
+@dataclass
+class Directory:
+    """What a module directory's blocks deploy, where that differs from how they read."""
+
+    # A block evaluated: its instances (none: `count = 0`, or merged into another block).
+    documents: dict[BlockKey, list[Document]] = field(default_factory=dict)
+    contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+_DIRECTORIES: weakref.WeakKeyDictionary[Tree, dict[str, Directory]] = weakref.WeakKeyDictionary()
+
+
+def directory(tree: Tree, path: str) -> Directory:
+    """The evaluated blocks of the module directory `path`, computed once per tree."""
+    from gatekeeper.sources import terraform
+
+    cache = _DIRECTORIES.setdefault(tree, {})
+    if path in cache:
+        return cache[path]
+    module = module_of(tree, path)
+    root = is_root(tree, path)
+    scope = root_scope(tree, path) if root else Scope()
+    found = cache[path] = Directory({key: [] for key in module.merged})
+    for merged in module.blocks:
+        if merged.block.type != "module" and (merged.overridden or (root and _computed(merged))):
+            found.documents[block_key(merged.file, merged.block)] = _instances(merged, scope, path)
+    resources = []
+    for name, parsed, own in terraform.module_files(tree, path):
+        blocks = [block for block in parsed.blocks if block.type in terraform.DOCUMENT_BLOCKS]
+        for block, resource in zip(blocks, own, strict=True):
+            documents = found.documents.get(block_key(name, block))
+            if documents is None:
+                resources.append(resource)
+                continue
+            resources.extend(
+                terraform.resource(d.kind, d.name, d.extra["address"], d.obj) for d in documents
+            )
+    found.contexts = terraform.contexts_of(resources)
+    for documents in found.documents.values():
+        for document in documents:
+            document.extra["context"] = found.contexts[document.extra.pop("address")]
+    return found
+
+
+def _computed(merged: MergedBlock) -> bool:
+    """Whether evaluating a block can change what it reads: an expression, instances or a
+    dynamic block. A block of literals is judged as written (and costs nothing more)."""
+    body = merged.body
+    if "count" in body.attributes or "for_each" in body.attributes:
+        return True
+    if any(block.type == "dynamic" for block in body.blocks):
+        return True
+    return "${" in json.dumps(merged.block.body, default=str)
+
+
+def _instances(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
+    from gatekeeper.sources import terraform
+
+    kind, label = kind_and_label(merged.block)
+    own = written_values(merged, kind)
+    out = []
+    for instance, evaluated in evaluate_block(merged, scope):
+        values = _as_written_unknowns(
+            terraform.typed_literals(terraform.decode_policies(evaluated.values), kind), own
+        )
+        origins = evaluated.origins
+        name = f"{label}{instance.key}"
+        extra: dict[str, Any] = {"address": f"{kind}.{label}"}
+        if origins:
+            extra["variant"] = f"{DEPLOYED_BY}{merged.file}:{kind}.{strip_count(name)}"
+        out.append(
+            Document(
+                source=terraform.NAME,
+                file=merged.file,
+                obj=values,
+                locator=CallLocator(
+                    terraform.SpanLocator(merged.file, evaluated.span),
+                    longest_first(origins),
+                    written=own,
+                    values=values,
+                ),
+                kind=kind,
+                namespace=path,
+                name=name,
+                extra=extra,
+            )
+        )
+    if len(out) == 1 and not out[0].extra.get("variant") and out[0].obj == own:
+        return [_as_written(out[0], merged)]
+    return out
+
+
+def _as_written_unknowns(value: Any, own: Any) -> Any:
+    """A value still unknown reads as its file writes it (`"web ${var.env}"`, not the
+    evaluator's shorter name for it): what a reader recognises, and references in it link
+    resources."""
+    if isinstance(value, str) and value.startswith("${"):
+        return own if isinstance(own, str) and "${" in own else value
+    if isinstance(value, dict) and isinstance(own, dict):
+        return {key: _as_written_unknowns(item, own.get(key)) for key, item in value.items()}
+    if isinstance(value, list) and isinstance(own, list) and len(value) == len(own):
+        return [_as_written_unknowns(item, mine) for item, mine in zip(value, own, strict=True)]
+    return value
+
+
+def _as_written(document: Document, merged: MergedBlock) -> Document:
+    """Nothing came from elsewhere: the block's own lines, as an unevaluated block has."""
+    from gatekeeper.sources import terraform
+
+    document.locator = terraform.SpanLocator(merged.file, merged.block.span)
+    return document
