@@ -22,8 +22,7 @@ VOLUME = (
     'resource "aws_ebs_volume" "v" {\n  availability_zone = "eu-west-1a"\n  encrypted = %s\n}\n'
 )
 DATABASE = (
-    'resource "aws_db_instance" "db" {\n  storage_encrypted = true\n'
-    "  publicly_accessible = %s\n}\n"
+    'resource "aws_db_instance" "db" {\n  storage_encrypted = true\n  publicly_accessible = %s\n}\n'
 )
 
 
@@ -158,8 +157,7 @@ def test_overrides_of_locals_and_variables_and_later_overrides_win(tmp_path: Pat
         'variable "pub" {\n  type    = bool\n  default = false\n}\n'
         + VOLUME % "local.enc"
         + DATABASE % "var.pub",
-        "a_override.tf": "locals {\n  enc = false\n}\n"
-        'variable "pub" {\n  default = true\n}\n',
+        "a_override.tf": 'locals {\n  enc = false\n}\nvariable "pub" {\n  default = true\n}\n',
         "z_override.tf": 'variable "pub" {\n\n  default = "true"\n}\n',
     }
     assert found(tmp_path, files) == {
@@ -221,7 +219,7 @@ def test_moved_and_import_blocks_hide_nothing(tmp_path: Path) -> None:
     main = (
         "locals {\n  off = false\n}\n"
         + VOLUME % "local.off"
-        + 'moved {\n  from = aws_ebs_volume.old\n  to   = aws_ebs_volume.v\n}\n'
+        + "moved {\n  from = aws_ebs_volume.old\n  to   = aws_ebs_volume.v\n}\n"
         + 'import {\n  to = aws_ebs_volume.v\n  id = "vol-1"\n}\n'
     )
     assert found(tmp_path, {"main.tf": main}) == {("TF-AWS-EBS-ENCRYPTION", "main.tf", 2)}
