@@ -253,3 +253,32 @@ def test_a_called_module_is_judged_through_its_calls_not_with_its_defaults(
     assert found(tmp_path, files) == set()
     (tmp_path / "main.tf").write_text('module "bare" {\n  source = "./modules/disk"\n}\n')
     assert found(tmp_path, {}) == {("TF-AWS-EBS-ENCRYPTION", "modules/disk/main.tf", 6)}
+
+
+def test_defaults_that_deploy_nothing_do_not_hide_what_a_caller_deploys(tmp_path: Path) -> None:
+    """A module published from this repository (called from elsewhere) looks like a root
+    module: `count = var.create ? 1 : 0` with `create = false`, or a dynamic block over an
+    empty default, deploys nothing here, but a caller that sets them deploys what the block
+    writes. The block as written is still judged, as before root modules were evaluated."""
+    main = (
+        'variable "create" {\n  default = false\n}\n'  # 1-3
+        'variable "rules" {\n  default = []\n}\n'  # 4-6
+        'resource "aws_ebs_volume" "v" {\n'  # 7
+        "  count             = var.create ? 1 : 0\n"  # 8
+        '  availability_zone = "eu-west-1a"\n'  # 9
+        "  encrypted         = false\n"  # 10
+        "}\n"  # 11
+        'resource "aws_security_group" "sg" {\n'  # 12
+        '  dynamic "ingress" {\n'  # 13
+        "    for_each = var.rules\n"  # 14
+        "    content {\n"  # 15
+        "      from_port   = 22\n"  # 16
+        "      to_port     = 22\n"  # 17
+        '      protocol    = "tcp"\n'  # 18
+        '      cidr_blocks = ["0.0.0.0/0"]\n'  # 19
+        "    }\n  }\n}\n"
+    )
+    assert found(tmp_path, {"main.tf": main}) == {
+        ("TF-AWS-EBS-ENCRYPTION", "main.tf", 10),
+        ("TF-AWS-SG-OPEN-ADMIN-PORTS", "main.tf", 19),
+    }

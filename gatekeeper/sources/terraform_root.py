@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper.document import Document
+from gatekeeper.hcl import RawBody
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.terraform_modules import (
     CallLocator,
@@ -91,28 +92,50 @@ def directory(tree: Tree, path: str) -> Directory:
 def _computed(merged: MergedBlock) -> bool:
     """Whether evaluating a block can change what it reads: an expression, instances or a
     dynamic block. A block of literals is judged as written (and costs nothing more)."""
-    body = merged.body
+    return _shaped(merged.body) or "${" in json.dumps(merged.block.body, default=str)
+
+
+def _shaped(body: RawBody) -> bool:
+    """Whether a body's instances or nested blocks depend on values (count, for_each,
+    dynamic), so that evaluating it can make something disappear."""
     if "count" in body.attributes or "for_each" in body.attributes:
         return True
-    if any(block.type == "dynamic" for block in body.blocks):
-        return True
-    return "${" in json.dumps(merged.block.body, default=str)
+    return any(block.type == "dynamic" or _shaped(block.body) for block in body.blocks)
 
 
 def _instances(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
+    """The block's instances as evaluated in `scope`. Where its shape depends on values,
+    the block as written (every name unknown) is judged too: a module published from this
+    repository and called elsewhere looks like a root module here, and its defaults (`count
+    = var.create ? 1 : 0`, an empty list for a dynamic block) must not hide what a caller
+    that sets them deploys. The two agree wherever both see a value: one finding."""
+    written = (
+        _evaluated(merged, Scope(), path)
+        if (scope.variables or scope.locals) and _shaped(merged.body)
+        else []
+    )
+    evaluated = _evaluated(merged, scope, path)
+    if written and len(evaluated) == 1 and evaluated[0].obj == written[0].obj:
+        return written
+    return written + evaluated
+
+
+def _evaluated(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
     from gatekeeper.sources import terraform
 
     kind, label = kind_and_label(merged.block)
     own = written_values(merged, kind)
     out = []
+    located = False  # a value came from elsewhere (a local, a default, an override file)
     for instance, evaluated in evaluate_block(merged, scope):
         values = _as_written_unknowns(
             terraform.typed_literals(terraform.decode_policies(evaluated.values), kind), own
         )
         origins = evaluated.origins
+        located = located or bool(origins)
         name = f"{label}{instance.key}"
         extra: dict[str, Any] = {"address": f"{kind}.{label}"}
-        if origins:
+        if origins and (scope.variables or scope.locals):
             extra["variant"] = f"{DEPLOYED_BY}{merged.file}:{kind}.{strip_count(name)}"
         out.append(
             Document(
@@ -131,7 +154,7 @@ def _instances(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
                 extra=extra,
             )
         )
-    if len(out) == 1 and not out[0].extra.get("variant") and out[0].obj == own:
+    if len(out) == 1 and not located and out[0].obj == own:
         return [_as_written(out[0], merged)]
     return out
 
