@@ -115,8 +115,8 @@ def _instances(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
         else []
     )
     evaluated = _evaluated(merged, scope, path)
-    if written and len(evaluated) == 1 and evaluated[0].obj == written[0].obj:
-        return written
+    if [document.obj for document in written] == [document.obj for document in evaluated]:
+        return evaluated  # the scope changed nothing (`for_each` over a literal map)
     return written + evaluated
 
 
