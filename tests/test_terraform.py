@@ -224,6 +224,7 @@ def test_detect_owns_tf_and_plan_files_only() -> None:
         return source.NAME if source else ""
 
     assert owner("infra/main.tf") == "terraform"
+    assert owner("infra/main.tf.json") == "terraform"  # Terraform loads it like main.tf
     assert owner("plans/prod.tfplan.json") == "terraform"
     assert owner("plan.json") == "terraform"
     assert owner("infra/.terraform/modules/vpc/main.tf") == ""

@@ -282,3 +282,36 @@ def test_defaults_that_deploy_nothing_do_not_hide_what_a_caller_deploys(tmp_path
         ("TF-AWS-EBS-ENCRYPTION", "main.tf", 10),
         ("TF-AWS-SG-OPEN-ADMIN-PORTS", "main.tf", 19),
     }
+
+
+def test_tf_json_files_are_terraform_with_their_own_lines(tmp_path: Path) -> None:
+    """A resource written in JSON syntax was never judged. Its strings are templates
+    (`"${local.off}"`), its locals and variables join the module's scope, an override in
+    JSON merges like one in HCL, and what is not Terraform JSON is a problem at its line."""
+    files = {
+        "locals.tf": "locals {\n  off = false\n}\n",
+        "main.tf.json": "{\n"  # 1
+        '  "variable": {"pub": {"default": true}},\n'  # 2
+        '  "resource": {\n'  # 3
+        '    "aws_ebs_volume": {\n'  # 4
+        '      "v": {"availability_zone": "a", "encrypted": "${local.off}"},\n'  # 5
+        '      "w": {"availability_zone": "a", "encrypted": false}\n'  # 6
+        "    },\n"  # 7
+        '    "aws_db_instance": {"db": {"storage_encrypted": true,\n'  # 8
+        '      "publicly_accessible": "${var.pub}"}},\n'  # 9
+        '    "aws_security_group": {"sg": {"ingress": [{"from_port": 22, "to_port": 22,\n'  # 10
+        '      "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]}]}}\n'  # 11
+        "  }\n}\n",
+        "db_override.tf.json": '{"variable": {"pub": {\n  "default": false}}}\n',
+        "bad.tf.json": '{\n  "resourc": {}\n}\n',
+    }
+    assert found(tmp_path, files) == {
+        ("TF-AWS-EBS-ENCRYPTION", "locals.tf", 2),
+        ("TF-AWS-EBS-ENCRYPTION", "main.tf.json", 6),
+        ("TF-AWS-SG-OPEN-ADMIN-PORTS", "main.tf.json", 11),
+    }
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    problems = [
+        (f.file, f.line) for f in report.verdict.findings if f.policy_id == "GK-PARSE-ERROR"
+    ]
+    assert problems == [("bad.tf.json", 2)]

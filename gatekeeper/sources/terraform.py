@@ -38,6 +38,7 @@ from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.hcl import HclError, Parsed, Span, parse
 from gatekeeper.sources import LoadContext, terraform_root
 from gatekeeper.sources.terraform_bools import BOOL_ATTRIBUTES
+from gatekeeper.sources.terraform_modules import TF_SUFFIXES
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -63,7 +64,7 @@ def detect(path: str) -> bool:
     # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
     if ".terraform" in path.split("/"):
         return False
-    return path.endswith(".tf") or is_plan_name(path)
+    return path.endswith(TF_SUFFIXES) or is_plan_name(path)
 
 
 def is_plan_name(path: str) -> bool:
@@ -109,6 +110,28 @@ class _File:
 
 _FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
 _DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _parse_source(path: str, text: str) -> _File:
+    """A `.tf` file parsed, or a `.tf.json` file read as the HCL it stands for, with its
+    lines in the JSON file (terraform_json)."""
+    if not path.endswith(".json"):
+        return _parse_file(text)
+    from gatekeeper.sources import terraform_json
+
+    try:
+        hcl, places = terraform_json.to_hcl(text, path)
+    except HclError as error:
+        return _File(None, error)
+    except RecursionError:
+        return _File(None, HclError("invalid JSON: nested too deeply; not checked", 1))
+    parsed = _parse_file(hcl)
+    if parsed.parsed is not None:
+        terraform_json.relocate(parsed.parsed, places)
+    elif parsed.error is not None:
+        line = places[min(max(parsed.error.line, 1), len(places)) - 1][0] if places else 1
+        parsed.error = HclError(str(parsed.error), line)
+    return parsed
 
 
 def _parse_file(text: str) -> _File:
@@ -187,7 +210,7 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     loaded = Loaded()
-    parsed_file = _parse_file(text)
+    parsed_file = _parse_source(path, text)
     _FILES.setdefault(context.tree, {})[path] = parsed_file
     listing = _listing(context.tree, posixpath.dirname(path))
     if path not in listing:  # text given for a file the tree does not hold (yet)
@@ -307,7 +330,7 @@ def _listing(tree: Tree, directory: str) -> list[str]:
         listings[directory] = [
             name
             for name in listing
-            if name.endswith(".tf") and posixpath.dirname(name) == directory
+            if name.endswith(TF_SUFFIXES) and posixpath.dirname(name) == directory
         ]
     return listings[directory]
 
@@ -317,7 +340,7 @@ def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
     for name in _listing(tree, directory):
         if name not in files:
             try:
-                files[name] = _parse_file(decode(tree.read(name)))
+                files[name] = _parse_source(name, decode(tree.read(name)))
             except (OSError, UnicodeDecodeError):
                 files[name] = _File(None, HclError("unreadable", 1))
         yield name, files[name]

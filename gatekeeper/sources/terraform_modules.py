@@ -125,7 +125,8 @@ class CallLocator:
         return location
 
 
-_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+# `source = "./x"`, and `"source": "./x"` in a `.tf.json` file.
+_LOCAL_SOURCE = re.compile(r'^\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"', re.MULTILINE)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -139,10 +140,10 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     for path, targets in layout.calls.items():
         for target in sorted(targets):
             for needed in layout.directories.get(target, ()):
-                if needed.endswith(".tf"):
+                if needed.endswith(TF_SUFFIXES):
                     yield path, needed
     for names in layout.directories.values():
-        readers = [name for name in names if name.endswith(".tf")]
+        readers = [name for name in names if name.endswith(TF_SUFFIXES)]
         if not readers:
             continue
         ring = readers[1:] + readers[:1]
@@ -150,7 +151,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             if needed != reader:
                 yield reader, needed
         for needed in names:
-            if not needed.endswith(".tf"):
+            if not needed.endswith(TF_SUFFIXES):
                 yield readers[0], needed
 
 
@@ -172,11 +173,11 @@ def _layout(tree: Tree) -> _Layout:
         return _LAYOUTS[tree]
     layout = _LAYOUTS[tree] = _Layout()
     for name in tree.list_dir("."):
-        if name.endswith((*TFVARS_SUFFIXES, ".tf")) and ".terraform" not in name.split("/"):
+        if name.endswith((*TFVARS_SUFFIXES, *TF_SUFFIXES)) and ".terraform" not in name.split("/"):
             layout.directories.setdefault(posixpath.dirname(name), []).append(name)
     for directory, names in layout.directories.items():
         for path in names:
-            if not path.endswith(".tf"):
+            if not path.endswith(TF_SUFFIXES):
                 continue
             try:
                 text = decode(tree.read(path))
@@ -312,6 +313,7 @@ def _block_names(body: RawBody) -> list[str]:
 
 
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
+TF_SUFFIXES = (".tf", ".tf.json")  # what Terraform loads from a module directory
 
 
 def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
