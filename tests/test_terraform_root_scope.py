@@ -68,6 +68,7 @@ def test_locals_through_locals_conditionals_functions_and_templates(tmp_path: Pa
         "  both = merge({ enc = true }, { enc = false })\n"  # 5
         "}\n"  # 6
         'variable "strict" {\n  default = true\n}\n'  # 7-9
+        'variable "unset" {}\n'  # 10
     )
     cases = [
         "local.alias",  # through a local that names a local: line 2
@@ -79,8 +80,10 @@ def test_locals_through_locals_conditionals_functions_and_templates(tmp_path: Pa
         "local.both.enc",  # line 5
         '"${local.base}"',  # line 2
         "!var.strict",  # line 8: the default
+        "var.unset ? false : false",  # false whatever var.unset is
+        "sensitive(local.base)",  # line 2
     ]
-    expected = [2, 0, 0, 0, 2, 4, 5, 2, 8]  # 0: the attribute's own line
+    expected = [2, 0, 0, 0, 2, 4, 5, 2, 8, 0, 2]  # 0: the attribute's own line
     for index, expression in enumerate(cases):
         if not expected[index]:
             expected[index] = main.count("\n") + 3
