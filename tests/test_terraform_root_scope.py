@@ -318,3 +318,33 @@ def test_tf_json_files_are_terraform_with_their_own_lines(tmp_path: Path) -> Non
         (f.file, f.line) for f in report.verdict.findings if f.policy_id == "GK-PARSE-ERROR"
     ]
     assert problems == [("bad.tf.json", 2)]
+
+
+def test_a_pull_request_changing_only_tfvars_or_adding_an_override_is_judged(
+    tmp_path: Path,
+) -> None:
+    """Leave main.tf alone and change what it evaluates to: the resource is judged again and
+    the finding is new, at the line the pull request wrote."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "packs: [terraform]\n")
+    repo.write(
+        "infra/main.tf",
+        'variable "pub" {\n  default = false\n}\n' + VOLUME % "true" + DATABASE % "var.pub",
+    )
+    repo.write("infra/terraform.tfvars", "pub = false\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("infra/terraform.tfvars", "pub = true\n")
+    repo.write(
+        "infra/disk_override.tf", 'resource "aws_ebs_volume" "v" {\n  encrypted = false\n}\n'
+    )
+    repo.commit("open it")
+    findings = scan_change(repo.root, "main").verdict.findings
+    new = sorted((f.file, f.line, f.policy_id) for f in findings if f.status == "new")
+    assert new == [
+        ("infra/disk_override.tf", 2, "TF-AWS-EBS-ENCRYPTION"),
+        ("infra/terraform.tfvars", 1, "TF-AWS-RDS-PUBLIC"),
+    ]
