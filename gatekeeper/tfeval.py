@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper.fieldpath import Path
@@ -71,6 +71,7 @@ class Origin:
     span: Span
     exact: bool = True  # False: the span holds more than the value (or only its chooser)
     chooser: bool = False  # the span is the key that chose the value (`rules["ssh-tcp"]`)
+    via: str = ""  # the name the value travelled through (`local.off`, `var.pub`)
 
 
 Origins = dict[Path, Origin]
@@ -186,9 +187,7 @@ def _under(origins: Origins, key: str | int) -> Origins:
             # place that wrote the whole, which does not show this part.
             out.setdefault(
                 (),
-                Origin(origin.file, inner, origin.exact, origin.chooser)
-                if inner is not None
-                else Origin(origin.file, origin.span, False, origin.chooser),
+                replace(origin, span=inner) if inner is not None else replace(origin, exact=False),
             )
         elif path[0] == key:
             out[path[1:]] = origin
@@ -201,7 +200,7 @@ def _chosen(item: Value, key: Value) -> Value:
     if item.origins or not key.origins:
         return item
     chooser = _first(key.origins)
-    return Value(item.data, {(): Origin(chooser.file, chooser.span, False, chooser=True)})
+    return Value(item.data, {(): replace(chooser, exact=False, chooser=True)})
 
 
 def _whole(data: Any, *sources: Value) -> Value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gatekeeper
+from gatekeeper.report import text_format
 
 WATCHED = {
     "TF-AWS-EBS-ENCRYPTION",
@@ -48,6 +49,12 @@ def test_a_local_or_a_default_is_judged_where_it_is_written(tmp_path: Path) -> N
         ("TF-AWS-EBS-ENCRYPTION", "main.tf", 2),
         ("TF-AWS-RDS-PUBLIC", "main.tf", 5),
     }
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    traces = {f.policy_id: f.extra.get("via") for f in report.verdict.findings}
+    # The trace names what the value went through and the line that uses it.
+    assert traces["TF-AWS-EBS-ENCRYPTION"] == "local.off, used at main.tf:9"
+    assert traces["TF-AWS-RDS-PUBLIC"] == "var.pub, used at main.tf:13"
+    assert "[via local.off, used at main.tf:9]" in text_format.render(report)
 
 
 def test_a_variable_without_value_stays_unknown(tmp_path: Path) -> None:

@@ -85,27 +85,28 @@ class CallLocator:
         for prefix, origin in self.origins:
             if tuple(path[: len(prefix)]) == prefix:
                 span, exact = origin.span.find(tuple(path[len(prefix) :]))
-                return Location(
-                    origin.file,
-                    span.line,
-                    span.column,
-                    span.end_line,
-                    span.end_column,
-                    exact and origin.exact,
-                )
+                return self._at(origin, span, exact and origin.exact, path)
         under = [o for prefix, o in self.origins if tuple(prefix[: len(path)]) == tuple(path)]
         if len(under) == 1:
             # `cidr_blocks = [local.cidr]`: the one part that came from elsewhere is what
             # the line shows least; it is located there (the field holds more than it).
-            span = under[0].span
-            return Location(
-                under[0].file, span.line, span.column, span.end_line, span.end_column, False
-            )
+            return self._at(under[0], under[0].span, False, path)
         location: Location = self.module.locate(path)
         if location.exact and get(self.written, path) != get(self.values, path):
             # `cidr = var.cidrs` holds a default from elsewhere: the line, not the value.
             location = location._replace(exact=False)
         return location
+
+    def _at(self, origin: Origin, span: Span, exact: bool, path: Path) -> Location:
+        """A value's place; through a name (`local.off`), the trace names it and the line
+        that uses it."""
+        via = ""
+        if origin.via:
+            use = self.module.locate(path)
+            via = f"{origin.via}, used at {use.file}:{use.line}"
+        return Location(
+            origin.file, span.line, span.column, span.end_line, span.end_column, exact, via=via
+        )
 
     def _arguments(self) -> Location:
         """The resource as a whole: the item of a passed list or map that made this instance
@@ -345,7 +346,8 @@ def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
         except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
             continue
         for key, attribute in body.attributes.items():
-            values[key] = evaluate_attribute(attribute, Scope(), Origin(name, attribute.span))
+            origin = Origin(name, attribute.span, via=f"var.{key}")
+            values[key] = evaluate_attribute(attribute, Scope(), origin)
     return values
 
 
@@ -357,7 +359,7 @@ def _json_values(name: str, text: str) -> dict[str, Value]:
         span = node_span(entry.node)
         assert isinstance(span.children, dict)
         return {
-            str(key): Value(value, {(): Origin(name, span.children[str(key)])})
+            str(key): Value(value, {(): Origin(name, span.children[str(key)], via=f"var.{key}")})
             for key, value in entry.obj.items()
             if str(key) in span.children
         }
@@ -406,12 +408,12 @@ def _scope(module: _Module, given: dict[str, Value], calling: bool) -> Scope:
         if value is None:
             if default is None:
                 continue  # unknown: no value anywhere
-            origin = Origin(file, default.span) if calling else None
+            origin = Origin(file, default.span, via=f"var.{name}") if calling else None
             value = evaluate_attribute(default, Scope(), origin)
         kind = attributes.get("type")
         variables[name] = convert(value, kind.expr if kind is not None else None)
     locals_ = {
-        key: (attribute, Origin(file, attribute.span) if calling else None)
+        key: (attribute, Origin(file, attribute.span, via=f"local.{key}") if calling else None)
         for key, (file, attribute) in module.locals.items()
     }
     return Scope(variables, locals_)
