@@ -355,3 +355,20 @@ def test_a_pull_request_changing_only_tfvars_or_adding_an_override_is_judged(
         ("infra/disk_override.tf", 2, "TF-AWS-EBS-ENCRYPTION"),
         ("infra/terraform.tfvars", 1, "TF-AWS-RDS-PUBLIC"),
     ]
+
+
+def test_burning_the_evaluation_budget_is_said_not_passed(tmp_path: Path) -> None:
+    """A local built from nested `for`s over big ranges exhausts the evaluation: a resource
+    whose `false` then stays unknown is a problem at its block, not a quiet pass."""
+    main = (
+        "locals {\n"
+        "  burn = [for i in range(10000) : [for j in range(10000) : j]]\n"
+        "  off  = false\n"
+        "}\n"
+        'resource "aws_ebs_volume" "a" {\n  availability_zone = "a"\n'
+        "  encrypted = length(local.burn) > 0\n}\n" + VOLUME % "local.off"
+    )
+    (tmp_path / "main.tf").write_text(main)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    problems = {(f.policy_id, f.line) for f in report.verdict.findings if f.blocking}
+    assert ("GK-RENDER-ERROR", 9) in problems

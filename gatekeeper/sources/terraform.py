@@ -238,7 +238,11 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     evaluated = terraform_root.directory(context.tree, directory)
     blocks = [block for block in parsed.blocks if block.type in DOCUMENT_BLOCKS]
     for block, resource in zip(blocks, own, strict=True):
-        instances = evaluated.documents.get((path, block.span.line, block.span.column))
+        key = (path, block.span.line, block.span.column)
+        if key in evaluated.problems:
+            message = evaluated.problems[key]
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, block.span.line, message))
+        instances = evaluated.documents.get(key)
         if instances is not None:
             for document in instances:
                 document.index = len(loaded.documents)

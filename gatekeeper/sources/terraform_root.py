@@ -39,7 +39,7 @@ from gatekeeper.sources.terraform_modules import (
     strip_count,
     written_values,
 )
-from gatekeeper.tfeval import Scope
+from gatekeeper.tfeval import MAX_STEPS, Scope
 from gatekeeper.tree import Tree
 
 BlockKey = tuple[str, int, int]  # file, line, column of a top-level block
@@ -52,6 +52,7 @@ class Directory:
     # A block evaluated: its instances (none: `count = 0`, or merged into another block).
     documents: dict[BlockKey, list[Document]] = field(default_factory=dict)
     contexts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: dict[BlockKey, str] = field(default_factory=dict)  # a block not evaluated: why
 
 
 _DIRECTORIES: weakref.WeakKeyDictionary[Tree, dict[str, Directory]] = weakref.WeakKeyDictionary()
@@ -70,7 +71,16 @@ def directory(tree: Tree, path: str) -> Directory:
     found = cache[path] = Directory({key: [] for key in module.merged})
     for merged in module.blocks:
         if merged.block.type != "module" and (merged.overridden or (root and _computed(merged))):
-            found.documents[block_key(merged.file, merged.block)] = _instances(merged, scope, path)
+            key = block_key(merged.file, merged.block)
+            found.documents[key] = _instances(merged, scope, path)
+            if scope.budget[0] < 0:
+                # Its values are not known (a local built from huge `for`s): judged as
+                # written, and said, so that burning the budget hides nothing quietly.
+                found.documents[key] = _evaluated(merged, Scope(), path)
+                found.problems[key] = (
+                    f"too much to evaluate (more than {MAX_STEPS:,} steps in this module): "
+                    "its values from locals and variables are not known; judged as written"
+                )
     resources = []
     for name, parsed, own in terraform.module_files(tree, path):
         blocks = [block for block in parsed.blocks if block.type in terraform.DOCUMENT_BLOCKS]
