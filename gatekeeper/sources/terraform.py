@@ -101,6 +101,7 @@ class _File:
     parsed: Parsed | None
     error: HclError | None = None
     resources: list[_Resource] | None = None  # computed once, shared by the module's files
+    text: str = ""  # what was parsed: a sibling parsed first is not parsed again
 
     def module_resources(self) -> list[_Resource]:
         if self.resources is None:
@@ -115,8 +116,12 @@ _DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDi
 def _parse_source(path: str, text: str) -> _File:
     """A `.tf` file parsed, or a `.tf.json` file read as the HCL it stands for, with its
     lines in the JSON file (terraform_json)."""
-    if not path.endswith(".json"):
-        return _parse_file(text)
+    parsed = _parse_json(path, text) if path.endswith(".json") else _parse_file(text)
+    parsed.text = text
+    return parsed
+
+
+def _parse_json(path: str, text: str) -> _File:
     from gatekeeper.sources import terraform_json
 
     try:
@@ -210,8 +215,10 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     loaded = Loaded()
-    parsed_file = _parse_source(path, text)
-    _FILES.setdefault(context.tree, {})[path] = parsed_file
+    files = _FILES.setdefault(context.tree, {})
+    parsed_file = files.get(path) or _File(None)
+    if parsed_file.text != text or not text:
+        parsed_file = files[path] = _parse_source(path, text)
     listing = _listing(context.tree, posixpath.dirname(path))
     if path not in listing:  # text given for a file the tree does not hold (yet)
         listing.append(path)
