@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gatekeeper.document import Document
 from gatekeeper.hcl import HclError, parse
@@ -756,3 +757,24 @@ def test_terraform_blocks_are_judged_by_the_version_policies_only(
     report = json.loads(run.stdout)
     assert {f["kind"] for f in report["findings"]} == {"terraform"}
     assert "provider aws has no version constraint" in run.stdout
+
+
+def test_each_file_of_a_module_is_parsed_once(monkeypatch: Any, tmp_path: Path) -> None:
+    """A module's files are read together (contexts, locals, overrides): a file parsed as
+    another's sibling is not parsed again when it is loaded itself, and is judged the same."""
+    import gatekeeper
+
+    for name in ("main.tf", "variables.tf", "outputs.tf"):
+        (tmp_path / name).write_text(f'resource "aws_s3_bucket" "{name[:-3]}" {{}}\n')
+    parsed: list[str] = []
+    real = terraform._parse_file
+
+    def counting(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(terraform, "_parse_file", counting)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    assert len(parsed) == 3
+    names = {f.name for f in report.verdict.findings if f.policy_id == "TF-AWS-S3-ENCRYPTION"}
+    assert names == {"main", "variables", "outputs"}
