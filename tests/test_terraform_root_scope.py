@@ -372,3 +372,16 @@ def test_burning_the_evaluation_budget_is_said_not_passed(tmp_path: Path) -> Non
     report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
     problems = {(f.policy_id, f.line) for f in report.verdict.findings if f.blocking}
     assert ("GK-RENDER-ERROR", 9) in problems
+
+
+def test_a_decoy_call_deploying_nothing_does_not_hide_a_modules_own_locals(
+    tmp_path: Path,
+) -> None:
+    """Calling infra/ from elsewhere with `count = 0` makes it a called module (its
+    variables are then the callers'), but its locals are its own: still judged, once."""
+    files = {
+        "infra/main.tf": "locals {\n  off = false\n}\n" + VOLUME % "local.off",
+        "decoy/main.tf": 'module "x" {\n  source = "../infra"\n  count  = 0\n}\n',
+        "live/main.tf": 'module "y" {\n  source = "../infra"\n}\n',
+    }
+    assert found(tmp_path, files) == {("TF-AWS-EBS-ENCRYPTION", "infra/main.tf", 2)}

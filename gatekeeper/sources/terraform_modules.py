@@ -412,11 +412,20 @@ def _scope(module: _Module, given: dict[str, Value], calling: bool) -> Scope:
             value = evaluate_attribute(default, Scope(), origin)
         kind = attributes.get("type")
         variables[name] = convert(value, kind.expr if kind is not None else None)
-    locals_ = {
-        key: (attribute, Origin(file, attribute.span, via=f"local.{key}") if calling else None)
+    return Scope(variables, _locals(module, calling))
+
+
+def _locals(module: _Module, located: bool) -> dict[str, tuple[RawAttribute, Origin | None]]:
+    return {
+        key: (attribute, Origin(file, attribute.span, via=f"local.{key}") if located else None)
         for key, (file, attribute) in module.locals.items()
     }
-    return Scope(variables, locals_)
+
+
+def locals_scope(tree: Tree, directory: str) -> Scope:
+    """A called module's own names: its locals, located; its variables are unknown (what
+    each call passes is judged with the call)."""
+    return Scope({}, _locals(module_of(tree, directory), True))
 
 
 def root_scope(tree: Tree, directory: str) -> Scope:
@@ -663,9 +672,10 @@ def _instantiate(
             continue
         kind, label = kind_and_label(block)
         own = written_values(merged, kind)
+        judged = [own, *own_values(tree, directory, merged)]
         for instance, evaluated in evaluate_block(merged, scope):
             values = terraform.typed_literals(terraform.decode_policies(evaluated.values), kind)
-            if values == own and not evaluated.origins:
+            if values in judged and not evaluated.origins:
                 continue  # nothing new: the module's own document judges it
             resources.append(terraform.resource(kind, label, f"{kind}.{label}", values))
             instance_name = f"{address}.{kind}.{label}{instance.key}"
@@ -761,3 +771,11 @@ def written_values(merged: MergedBlock, kind: str) -> dict[str, Any]:
         return terraform.typed_literals(terraform.decode_policies(merged.block.body), kind)
     evaluated = _body(merged.body, Scope(), merged.block.span)
     return terraform.typed_literals(terraform.decode_policies(evaluated.values), kind)
+
+
+def own_values(tree: Tree, directory: str, merged: MergedBlock) -> list[dict[str, Any]]:
+    """What the module's own documents of a block hold (its locals evaluated)."""
+    from gatekeeper.sources import terraform_root
+
+    documents = terraform_root.directory(tree, directory).documents
+    return [document.obj for document in documents.get(block_key(merged.file, merged.block), ())]

@@ -12,8 +12,9 @@ located there, and the document names the resource that uses it (a variant, so t
 reading one bad local stay two findings at that line). Unknown stays unknown: a variable with
 no default and no `.tfvars` value is not a violation.
 
-A directory that a local module call uses is judged through its calls (terraform_modules);
-here only its override files are merged, with every name left unknown.
+A directory that a local module call uses gets its variables from its calls, judged with
+each call (terraform_modules); here it is judged with its own locals and override files and
+its variables unknown, so a call deploying nothing (`count = 0`) hides none of its own values.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gatekeeper.sources.terraform_modules import (
     evaluate_block,
     is_root,
     kind_and_label,
+    locals_scope,
     longest_first,
     module_of,
     root_scope,
@@ -67,10 +69,10 @@ def directory(tree: Tree, path: str) -> Directory:
         return cache[path]
     module = module_of(tree, path)
     root = is_root(tree, path)
-    scope = root_scope(tree, path) if root else Scope()
+    scope = root_scope(tree, path) if root else locals_scope(tree, path)
     found = cache[path] = Directory({key: [] for key in module.merged})
     for merged in module.blocks:
-        if merged.block.type != "module" and (merged.overridden or (root and _computed(merged))):
+        if merged.block.type != "module" and (merged.overridden or _computed(merged)):
             key = block_key(merged.file, merged.block)
             found.documents[key] = _instances(merged, scope, path)
             if scope.budget[0] < 0:
