@@ -385,3 +385,18 @@ def test_a_decoy_call_deploying_nothing_does_not_hide_a_modules_own_locals(
         "live/main.tf": 'module "y" {\n  source = "../infra"\n}\n',
     }
     assert found(tmp_path, files) == {("TF-AWS-EBS-ENCRYPTION", "infra/main.tf", 2)}
+
+
+def test_new_text_for_a_file_already_read_is_judged_as_given() -> None:
+    """A file loaded with other text than its module was first read with (a staged version)
+    is judged as given, with its module read again."""
+    from gatekeeper.sources import LoadContext, terraform
+    from gatekeeper.tree import MemoryTree
+
+    tree = MemoryTree({"main.tf": (VOLUME % "local.off").encode(), "locals.tf": b""})
+    context = LoadContext(tree=tree)
+    terraform.load("locals.tf", b"", context)  # reads main.tf as its sibling
+    text = "locals {\n  off = false\n}\n" + VOLUME % "local.off"
+    (document,) = terraform.load("main.tf", text.encode(), context).documents
+    assert document.obj["encrypted"] is False
+    assert document.locator.locate(("encrypted",))[:2] == ("main.tf", 2)

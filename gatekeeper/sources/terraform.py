@@ -218,6 +218,8 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     files = _FILES.setdefault(context.tree, {})
     parsed_file = files.get(path) or _File(None)
     if parsed_file.text != text or not text:
+        if path in files:  # new text for a file already read: its module is read again
+            terraform_root.forget(context.tree, posixpath.dirname(path))
         parsed_file = files[path] = _parse_source(path, text)
     listing = _listing(context.tree, posixpath.dirname(path))
     if path not in listing:  # text given for a file the tree does not hold (yet)

@@ -241,6 +241,10 @@ class _Module:
 _MODULES: weakref.WeakKeyDictionary[Tree, dict[str, _Module]] = weakref.WeakKeyDictionary()
 
 
+def forget_module(tree: Tree, directory: str) -> None:
+    _MODULES.get(tree, {}).pop(directory, None)
+
+
 def is_override(name: str) -> bool:
     """`override.tf`, `x_override.tf` (and `.tf.json`): merged over the other files."""
     stem = posixpath.basename(name).removesuffix(".json").removesuffix(".tf")

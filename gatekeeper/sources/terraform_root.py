@@ -32,6 +32,7 @@ from gatekeeper.sources.terraform_modules import (
     MergedBlock,
     block_key,
     evaluate_block,
+    forget_module,
     is_root,
     kind_and_label,
     locals_scope,
@@ -99,6 +100,12 @@ def directory(tree: Tree, path: str) -> Directory:
         for document in documents:
             document.extra["context"] = found.contexts[document.extra.pop("address")]
     return found
+
+
+def forget(tree: Tree, path: str) -> None:
+    """A file of the directory changed: what was evaluated from it is read again."""
+    _DIRECTORIES.get(tree, {}).pop(path, None)
+    forget_module(tree, path)
 
 
 def _computed(merged: MergedBlock) -> bool:
