@@ -7,28 +7,17 @@ import random
 from collections import defaultdict
 
 from gatekeeper.finding import Finding
-from gatekeeper.scanner import finalize
+from gatekeeper.scanner import finalize, merge_variants
 
 
 def _grouped_then_sorted(findings: list[Finding]) -> list[Finding]:
-    """finalize as it was written before (groups by place in a dict, then a stable sort)."""
+    """finalize as it was written before: findings grouped by place in a dict (first seen,
+    first), each group merged, then a stable sort and ordinals from lists of positions."""
     groups: dict[tuple[str, str, int, int], list[Finding]] = {}
     for finding in findings:
         key = (finding.policy_id, finding.file, finding.line, finding.column)
         groups.setdefault(key, []).append(finding)
-    merged: list[Finding] = []
-    for group in groups.values():
-        if len(group) == 1 or not any(f.extra.get("variants") for f in group):
-            seen: set[tuple[str, str, str]] = set()
-            for finding in group:
-                said = (finding.message, finding.path, finding.severity)
-                if said not in seen:
-                    seen.add(said)
-                    merged.append(finding)
-            continue
-        kept = next((f for f in group if not f.extra.get("variants")), group[0])
-        variants = sorted({v for f in group for v in f.extra.get("variants", ())})
-        merged.append(kept.with_(extra={**kept.extra, "variants": variants}))
+    merged = [kept for group in groups.values() for kept in merge_variants(group)]
     out = sorted(merged, key=lambda finding: finding.sort_key)
     indices: dict[str, list[int]] = defaultdict(list)
     for index, finding in enumerate(out):
