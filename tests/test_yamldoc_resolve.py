@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from gatekeeper import yamldoc
@@ -44,7 +45,8 @@ def test_values_are_what_pyyaml_resolves() -> None:
     assert ours["block"] == "true\n" and ours["folded"] == "123\n"
 
 
-def test_the_memo_keeps_short_plain_scalars_only() -> None:
+def test_the_memo_keeps_short_plain_scalars_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamldoc, "_RESOLVED", {})  # a fresh memo (others' tests filled it)
     long_word = "w" * (yamldoc._RESOLVED_LENGTH + 1)
     text = f"a: {long_word}\nb: 'quoted-{long_word}'\nc: short-word\n"
     (document,) = yamldoc.load_all("x.yaml", text)
