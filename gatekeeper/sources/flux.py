@@ -17,6 +17,7 @@ from __future__ import annotations
 import posixpath
 import re
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -25,6 +26,8 @@ from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
 BOOTSTRAP_SOURCE = "flux-system"
+_KUSTOMIZATION_API = b"kustomize.toolkit.fluxcd.io/"
+_HELM_RELEASE_API = b"helm.toolkit.fluxcd.io/"
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
 # Per tree, per kind: objects by name (GitRepositories, ConfigMaps), found once per kind.
 _INDEX: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, list[tuple[str, YamlDocument]]]]] = (
@@ -49,6 +52,21 @@ def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]
     if kind not in by_kind:
         by_kind[kind] = _index(tree, kind)
     return by_kind[kind].get(name, [])
+
+
+def prepare(tree: Tree, files: Iterable[tuple[str, bytes]]) -> None:
+    """Build the indexes that the Flux deployers among `files` will look up, before a scan
+    forks its workers: they inherit one copy, where each built its own (a read of every
+    file of the tree: ~1 CPU-s per worker on 8,000 files). A deployer missed here (spelled
+    through a chart's template) still finds its index, built where it is needed."""
+    kinds: set[str] = set()
+    for _, data in files:
+        if _KUSTOMIZATION_API in data or _HELM_RELEASE_API in data:
+            kinds.add("GitRepository")
+        if _HELM_RELEASE_API in data and b"valuesFrom" in data:
+            kinds.add("ConfigMap")
+    for kind in sorted(kinds):
+        _objects(tree, kind, "")
 
 
 def _index(tree: Tree, kind: str) -> dict[str, list[tuple[str, YamlDocument]]]:
