@@ -359,26 +359,218 @@ def _skip_double_quoted(s: str, i: int) -> int:
     return len(s)
 
 
-def commands(script: str, depth: int = 0) -> list[Command]:
-    """Every simple command of `script`, in order; lines are 0-based offsets into `script`."""
+def commands(script: str, variables: dict[str, str] | None = None, depth: int = 0) -> list[Command]:
+    """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
+    `variables`: names known to hold a program name (a CI job's `env:`); the script's own
+    plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`."""
     found: list[Command] = []
+    known = dict(variables or {})
     for words, substitutions in _Lexer(script).run():
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
-        argv = [word.text for word in words]
-        command = _command(argv, [word.line for word in words], text)
+        argv, lines = _expanded_words(words, known)
+        command = _command(argv, lines, text)
+        if command is None or command.program in _DECLARATIONS:
+            known.update(_assignments(argv))
         if command is not None:
             found.append(command)
         if depth >= 3:
             continue
-        # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`.
+        # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`, `eval`.
         inner_scripts = list(substitutions)
         if command is not None and command.program in SHELLS:
             inner_scripts.append((_after_c(command.args) or "", command.line))
+        if command is not None and command.program == "eval":
+            inner_scripts.append((" ".join(command.args), command.line))
         for inner, line in inner_scripts:
-            for nested in commands(inner, depth + 1):
+            for nested in commands(inner, known, depth + 1):
                 nested.line += line
                 found.append(nested)
+        if command is not None:
+            found.extend(_run_by(command))
     return found
+
+
+# Commands that only set variables: `export K=kubectl`.
+_DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
+_VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
+
+def _expanded_words(words: list[_Word], known: dict[str, str]) -> tuple[list[str], list[int]]:
+    """The words' texts with each `$NAME`/`${NAME}` of a known value replaced by it (a word
+    that is only the variable split at spaces, as the shell splits it), and their lines."""
+    argv: list[str] = []
+    lines: list[int] = []
+    for word in words:
+        text = word.text
+        if "$" in text:
+            whole = _VARIABLE.fullmatch(text)
+            value = known.get((whole.group(1) or whole.group(2)) if whole else "")
+            if value is not None and value.split():
+                argv.extend(value.split())
+                lines.extend([word.line] * len(value.split()))
+                continue
+            text = _VARIABLE.sub(lambda m: known.get(m.group(1) or m.group(2), m.group(0)), text)
+        argv.append(text)
+        lines.append(word.line)
+    return argv, lines
+
+
+def _assignments(argv: list[str]) -> dict[str, str]:
+    """The plain `NAME=value` words of an assignment or declaration command."""
+    found: dict[str, str] = {}
+    for word in argv:
+        if _ASSIGNMENT.match(word):
+            name, _, value = word.partition("=")
+            found[name] = value
+    return found
+
+
+# Programs that run another command given in their arguments: `find -exec CMD ;`, and
+# container runs (`docker run IMAGE CMD...`, whose image may itself be the program).
+_FIND_ACTIONS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
+_CONTAINER_ENGINES = frozenset({"docker", "podman", "nerdctl"})
+_CONTAINER_VALUE_FLAGS = frozenset(
+    {
+        "-e", "--env", "--env-file", "-v", "--volume", "--mount", "-w", "--workdir", "-u",
+        "--user", "--name", "--network", "--net", "-p", "--publish", "--platform",
+        "--entrypoint", "-l", "--label", "--label-file", "--add-host", "--cap-add",
+        "--cap-drop", "--device", "--dns", "-h", "--hostname", "--ipc", "--pid", "--restart",
+        "--runtime", "--security-opt", "--shm-size", "--ulimit", "--volumes-from", "-m",
+        "--memory", "--cpus", "--gpus", "--log-driver", "--log-opt", "--pull", "--tmpfs",
+        "--userns", "--uts", "--cidfile", "--link", "--group-add", "--expose", "--init-path",
+        "--stop-signal", "--stop-timeout", "--health-cmd", "--detach-keys", "--ip", "--mac-address",
+    }
+)  # fmt: skip
+# Images whose entrypoint is a deploying CLI (`docker run bitnami/kubectl apply -f x`).
+_IMAGE_PROGRAMS = {
+    "kubectl": "kubectl",
+    "k8s-kubectl": "kubectl",
+    "helm": "helm",
+    "k8s-helm": "helm",
+    "terraform": "terraform",
+    "opentofu": "tofu",
+    "helmfile": "helmfile",
+    "argocd": "argocd",
+    "flux-cli": "flux",
+    "oc": "oc",
+}
+
+
+def _run_by(command: Command) -> list[Command]:
+    """The commands `command` runs from its own arguments, at its line."""
+    args = command.args
+    runs: list[list[str]] = []
+    if command.program == "find":
+        for index, arg in enumerate(args):
+            if arg in _FIND_ACTIONS:
+                rest = args[index + 1 :]
+                ends = [at for at, word in enumerate(rest) if word in (";", "+")]
+                runs.append(rest[: ends[0]] if ends else rest)
+    elif command.program in _CONTAINER_ENGINES and args[:1] in (["run"], ["exec"]):
+        runs.append(_in_container(args[0], args[1:]))
+    found = []
+    for argv in runs:
+        inner = _command(argv, [command.line] * len(argv), command.text) if argv else None
+        if inner is not None:
+            found.append(inner)
+    return found
+
+
+def _in_container(verb: str, args: list[str]) -> list[str]:
+    """What `docker run|exec ARGS` runs: the words after the image (or container), behind
+    the image's own program when the image is a CLI's (`bitnami/kubectl:1.30 apply`) or
+    behind `--entrypoint`."""
+    entrypoint = ""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "-":
+        flag = args[index]
+        index += 1
+        if flag == "--":
+            break
+        if "=" not in flag and flag in _CONTAINER_VALUE_FLAGS and index < len(args):
+            if flag == "--entrypoint":
+                entrypoint = args[index]
+            index += 1
+        elif flag.startswith("--entrypoint="):
+            entrypoint = flag.partition("=")[2]
+    if index >= len(args):
+        return []
+    image, rest = args[index], args[index + 1 :]
+    if entrypoint:
+        return [entrypoint, *rest]
+    program = image_program(image) if verb == "run" else None
+    if program and rest and _program_name(rest[0]) != program:
+        return [program, *rest]
+    return rest
+
+
+def image_program(image: str) -> str | None:
+    """The deploying CLI a container image runs as its entrypoint (`bitnami/kubectl:1.30`)."""
+    return _IMAGE_PROGRAMS.get(image.rsplit("/", 1)[-1].split("@", 1)[0].split(":", 1)[0])
+
+
+def _program_name(word: str) -> str:
+    """The program a command word names: its file name, without a Windows `.exe`."""
+    name = re.split(r"[/\\]", word)[-1]
+    return name[:-4] if name.lower().endswith(".exe") else name
+
+
+# Python calls that run a command: os.system("..."), subprocess.run([...]), sh.Command...
+_PYTHON_RUNNERS = frozenset(
+    {"system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput",
+     "getstatusoutput", "spawnlp", "execlp", "execvp"}
+)  # fmt: skip
+
+
+def python_commands(script: str) -> list[Command]:
+    """The commands a Python script (a CI step with `shell: python`) runs through os or
+    subprocess with literal arguments: `subprocess.run(["kubectl", "apply", ...])` and
+    `os.system("kubectl apply ...")`, at their line. A script that does not parse has none."""
+    import ast
+
+    try:
+        tree = ast.parse(script)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    found: list[Command] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        function = node.func
+        name = function.attr if isinstance(function, ast.Attribute) else ""
+        name = function.id if isinstance(function, ast.Name) else name
+        if name not in _PYTHON_RUNNERS:
+            continue
+        first = node.args[0]
+        if name.startswith(("spawn", "exec")):  # os.execlp(file, arg0, arg1, ...)
+            ran = _command_of(_literal_words(node.args[1:]))
+        elif isinstance(first, (ast.List, ast.Tuple)):
+            ran = _command_of(_literal_words(first.elts))
+        elif isinstance(first, ast.Constant) and isinstance(first.value, str):
+            ran = commands(first.value)
+        else:
+            continue
+        for command in ran:
+            command.line = node.lineno - 1
+            found.append(command)
+    return sorted(found, key=lambda command: command.line)
+
+
+def _literal_words(nodes: list[Any]) -> list[str]:
+    """The leading string literals of a list of Python expressions (up to the first other)."""
+    import ast
+
+    words: list[str] = []
+    for node in nodes:
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            break
+        words.append(node.value)
+    return words
+
+
+def _command_of(words: list[str]) -> list[Command]:
+    command = _command(words, [0] * len(words), " ".join(words)) if words else None
+    return [command] if command is not None else []
 
 
 def _after_c(args: list[str]) -> str | None:
@@ -418,7 +610,7 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
             words[0] = "cdk"
     if not words or words[0] in _ENDINGS:
         return None
-    program = posixpath.basename(words[0])
+    program = _program_name(words[0])
     args = words[1:]
     positional, flags = split_args(program, args)
     line = lines[len(argv) - len(words)]  # the program's line, after `do`, `then`, wrappers

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from gatekeeper.sources import LoadContext, compose
+from gatekeeper.tree import MemoryTree
 
 COMPOSE = """\
 services:
@@ -56,3 +57,48 @@ def test_wrong_shapes_are_problems() -> None:
     ]
     (document,) = loaded.documents
     assert document.obj["services"]["a"] == {}
+
+
+def test_extends_and_include_are_judged_as_compose_merges_them() -> None:
+    """A service extending a privileged base (in another file or the same one) is privileged,
+    located at the base's line; an included file's services are judged in that file."""
+    files = {
+        "compose.yaml": (
+            "include:\n  - extra/db.yaml\n  - compose.other.yaml\n"
+            "services:\n"
+            "  web:\n    image: web:1\n    extends: {file: common/base.yaml, service: base}\n"
+            "  api:\n    extends: web\n    network_mode: bridge\n"
+        ),
+        "common/base.yaml": (
+            "services:\n  base:\n    image: base:1\n    privileged: true\n    network_mode: host\n"
+        ),
+        "extra/db.yaml": "services:\n  db:\n    image: db:1\n    privileged: true\n",
+        "compose.other.yaml": "services: {}\n",
+    }
+    tree = MemoryTree({name: text.encode() for name, text in files.items()})
+    loaded = compose.load("compose.yaml", files["compose.yaml"].encode(), LoadContext(tree=tree))
+    assert loaded.problems == []
+    main, included = loaded.documents  # compose.other.yaml is scanned on its own
+    assert included.file == "extra/db.yaml"
+    assert included.locator.locate(("services", "db", "privileged")).line == 4
+    web, api = main.obj["services"]["web"], main.obj["services"]["api"]
+    assert (web["image"], web["privileged"], web["network_mode"]) == ("web:1", True, "host")
+    assert (api["image"], api["privileged"], api["network_mode"]) == ("web:1", True, "bridge")
+    where = main.locator.locate(("services", "api", "privileged"))
+    assert (where.file, where.line) == ("common/base.yaml", 4)
+    assert main.locator.locate(("services", "api", "network_mode")).file == "compose.yaml"
+    assert compose.owners("common/base.yaml", LoadContext(tree=tree)) == ["compose.yaml"]
+    assert compose.owners("extra/db.yaml", LoadContext(tree=tree)) == ["compose.yaml"]
+
+
+def test_a_base_or_include_that_is_not_there_is_a_problem() -> None:
+    text = (
+        "include: [../outside.yaml]\nservices:\n"
+        "  web:\n    extends: {file: nowhere.yaml, service: base}\n"
+    )
+    tree = MemoryTree({"compose.yaml": text.encode()})
+    loaded = compose.load("compose.yaml", text.encode(), LoadContext(tree=tree))
+    assert sorted((p.line, p.message) for p in loaded.problems) == [
+        (1, "invalid compose file: include ../outside.yaml is not a file of this repository"),
+        (4, "invalid compose file: services.web extends a service not in this repository"),
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
@@ -532,6 +534,22 @@ def test_dependencies_file_alias_global_requirements_and_crds(
     missing = next(f for f in findings if f["policy_id"] == "GK-RENDER-ERROR")
     assert "kafka, redis" in missing["message"]
     assert "helm dependency build charts/legacy" in missing["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "skipped"),
+    [
+        ("# c\n---\nkind: CustomResourceDefinition\n---\n  # only a comment\n\n", True),
+        ("kind: CustomResourceDefinition\n---\nkind: Pod\n", False),
+        ("kind: CustomResourceDefinition\n---\n # c\r  kind: Pod\n", False),  # CR ends a line
+        ("kind: CustomResourceDefinition\n---\n\x0b\x0c#c\r\n\t\n", True),
+        ("kind: CustomResourceDefinition\n---\n{kind: Pod}\n", False),
+    ],
+)
+def test_a_crds_file_is_skipped_only_when_every_document_is_a_definition(
+    text: str, skipped: bool
+) -> None:
+    assert helm._only_definitions(text.encode()) is skipped
 
 
 def test_capabilities_know_every_built_in_api_and_the_configured_ones(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
 from tests.conftest import REPO
+from tests.test_kustomize_build import both_ways
 
 PRIVILEGED = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
 
@@ -111,6 +112,32 @@ def test_kustomize_error_is_a_finding_and_remote_resources_are_not_fetched() -> 
     findings = run(remote)
     assert [f.policy_id for f in findings] == ["GK-RENDER-ERROR"]
     assert "not fetched" in findings[0].message
+
+
+def test_a_local_path_with_a_double_slash_is_local_and_a_host_first_is_remote() -> None:
+    """kustomize reads `.//a.yaml` and `sub//` from disk; `git.corp/x/y//base` it would clone."""
+    files = {
+        "app/kustomization.yaml": "resources:\n  - .//a.yaml\n  - sub//\n",
+        "app/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        "app/sub/kustomization.yaml": "resources: [b.yaml]\n",
+        "app/sub/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+    }
+    built = both_ways(files)
+    assert [obj["metadata"]["name"] for obj in built] == ["a", "b"]
+    assert [f.policy_id for f in run(files) if f.policy_id.startswith("GK-")] == []
+    remote = {"app/kustomization.yaml": "resources:\n  - git.corp/team/repo//base\n"}
+    assert [(f.policy_id, "not fetched" in f.message) for f in run(remote)] == [
+        ("GK-RENDER-ERROR", True)
+    ]
+
+
+def test_kustomize_deprecation_warnings_are_not_the_error() -> None:
+    """kubectl prints `# Warning: 'commonLabels' is deprecated...` before the real error."""
+    broken = {"app/kustomization.yaml": "commonLabels: {a: b}\nresources:\n  - missing.yaml\n"}
+    (finding,) = run(broken)
+    assert (finding.policy_id, finding.line) == ("GK-RENDER-ERROR", 3)
+    assert finding.message.startswith("kustomize: error:")
+    assert "missing.yaml" in finding.message and "deprecated" not in finding.message
 
 
 def test_kubernetes_policies_apply_to_rendered_sources_only_once(tmp_path: Path) -> None:

@@ -168,12 +168,17 @@ def test_python_steps_are_not_shell_and_kind_jobs_are_ephemeral() -> None:
         "      - shell: python\n        run: print('kubectl apply -f x')\n"
         "      - run: kind create cluster --name t\n"
         "      - run: kubectl apply -f k8s/\n"
+        "      - shell: python\n        run: |\n          import os, subprocess\n"
+        "          subprocess.run(['kubectl', 'apply', '-f', 'k8s/'], check=True)\n"
+        "          os.system('helm upgrade web ./chart')\n"
     )
     document = load(text, ".github/workflows/e2e.yml")
     steps = document.obj["jobs"]["e2e"]["steps"]
-    assert steps[0]["commands"] == []
+    assert steps[0]["commands"] == []  # a string that is printed, not run
     assert [c["signature"] for c in steps[2]["commands"]] == ["kubectl apply"]
     assert steps[2]["commands"][0]["context"]["ephemeralCluster"] is True
+    ran = [(c["signature"], c["line"]) for c in steps[3]["commands"]]
+    assert ran == [("kubectl apply", 14), ("helm upgrade web ./chart", 15)]
 
 
 def test_gitlab_global_scripts_are_a_default_job() -> None:
@@ -346,3 +351,42 @@ def test_deploys_in_repository_scripts_and_make_targets_are_found_at_their_line(
         if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
     )
     assert found == [("Makefile", 6), ("hack/deploy.sh", 4), ("hack/lib.sh", 1)]
+
+
+def test_deploys_in_package_json_scripts_are_found_at_their_line(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`npm run deploy` (with its pre- and post- scripts), `yarn NAME`, `npm --prefix DIR` and
+    an install's lifecycle scripts (`npm ci` runs postinstall) hide a deploy in package.json."""
+    write(
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n"
+        "  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: npm run deploy\n"
+        "      - run: npm --prefix web run ship\n"
+        "      - run: npm ci && yarn lint\n",
+    )
+    write(
+        "package.json",
+        '{\n  "name": "app",\n  "scripts": {\n'
+        '    "predeploy": "helm upgrade --install app ./chart",\n'
+        '    "deploy": "kubectl diff -f k8s/ || kubectl apply -f k8s/",\n'
+        '    "postinstall": "kubectl delete ns old",\n'
+        '    "lint": "eslint ."\n  }\n}\n',
+    )
+    write("web/package.json", '{"scripts": {"ship": "./ship.sh"}}\n')
+    write("web/ship.sh", "#!/bin/sh\nterraform apply -auto-approve\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["file"], f["line"], f["message"].split(": ", 1)[1].split(" (")[0])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [
+        ("package.json", 4, "helm upgrade --install app ./chart"),
+        ("package.json", 5, "kubectl apply -f k8s/"),
+        ("package.json", 6, "kubectl delete ns old"),
+        ("web/ship.sh", 2, "terraform apply -auto-approve"),
+    ]

@@ -4,6 +4,11 @@ The document is the file as written (kind `Compose`, name = the file path), with
 added per service: `environment_vars`, the `environment:` entries as [{name, value}] whether
 written as a list (`- A=b`) or a mapping (`A: b`); a value is null when passed through from
 the host (`- A`). Each entry is located at its own line.
+
+What Compose itself merges is judged merged: a service's `extends:` (in the same file or
+another) brings the base service's fields, located in the file that wrote them, and the files
+of `include:` are judged with their own lines (those named like compose files are scanned on
+their own anyway).
 """
 
 from __future__ import annotations
@@ -12,22 +17,45 @@ import posixpath
 import re
 from typing import Any
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
-from gatekeeper.yamldoc import NodeLocator, load_mapping
+from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "compose"
 KIND = "Compose"
 _NAMES = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
+_DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+MAX_DEPTH = 5  # extends and include followed this deep
 
 
 def detect(path: str) -> bool:
     return bool(_NAMES.match(posixpath.basename(path).lower()))
 
 
-def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
+def owners(path: str, context: LoadContext) -> list[str]:
+    """The compose files beside or above `path` (by their default names) that may include it
+    or extend a service of it: they judge it."""
+    if detect(path) or not path.endswith((".yaml", ".yml")):
+        return []
+    index = ownership.of(context.tree)
+    name = posixpath.basename(path).encode()
+    found = []
+    directory = posixpath.dirname(path)
+    while True:
+        for candidate in _DEFAULT_NAMES:
+            file = posixpath.join(directory, candidate) if directory else candidate
+            if index.exists(file) and name in (_read(context.tree, file) or b""):
+                found.append(file)
+        if not directory:
+            return found
+        directory = posixpath.dirname(directory)
+
+
+def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:
     entry, _, problems = load_mapping(path, data, "compose file")
     loaded = Loaded(problems=problems)
     if entry is None:
@@ -35,11 +63,16 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
     locator = LineMapLocator(path, fallback=nodes)
+    tree = context.tree if context is not None else None
     services = obj.get("services")
     if services is not None and not isinstance(services, dict):
         loaded.problems.append(_invalid(path, nodes, ("services",), "must be a mapping"))
         obj["services"] = {}
     services = obj.get("services") or {}
+    written = dict(services)  # as written: a base in this file is merged from its own text
+    for name, service in list(services.items()):
+        if isinstance(service, dict) and "extends" in service and tree is not None:
+            services[name] = _extended(path, written, nodes, str(name), tree, locator, loaded)
     for name, service in list(services.items()):
         if not isinstance(service, dict):
             loaded.problems.append(
@@ -65,6 +98,8 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     loaded.documents.append(
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )
+    if tree is not None and depth < MAX_DEPTH:
+        _include(path, obj, nodes, tree, loaded, context, depth)
     return loaded
 
 
@@ -100,3 +135,116 @@ def _environment(value: Any) -> list[dict[str, Any]]:
             name, equals, assigned = str(item).partition("=")
             found.append({"name": name, "value": assigned if equals else None, "_key": index})
     return found
+
+
+def _include(
+    path: str,
+    obj: dict[str, Any],
+    nodes: NodeLocator,
+    tree: Tree,
+    loaded: Loaded,
+    context: LoadContext | None,
+    depth: int,
+) -> None:
+    """Judge the files of `include:` (a path, a list of paths, or `{path: ...}`) that are
+    not scanned on their own; one that cannot be read is a finding, as Compose fails."""
+    entries = obj.get("include")
+    for index, item in enumerate(entries if isinstance(entries, list) else []):
+        paths = item.get("path") if isinstance(item, dict) else item
+        for file in paths if isinstance(paths, list) else [paths]:
+            if not isinstance(file, str) or "://" in file or file.startswith("oci:"):
+                continue  # remote includes are not fetched
+            target = _inside(posixpath.join(posixpath.dirname(path), file))
+            if target is not None and detect(target):
+                continue
+            data = _read(tree, target)
+            if data is None:
+                where = nodes.locate(("include", index)).line
+                message = f"invalid compose file: include {file} is not a file of this repository"
+                loaded.problems.append(Problem("GK-PARSE-ERROR", path, where, message))
+                continue
+            included = load(str(target), data, context, depth + 1)
+            loaded.documents.extend(included.documents)
+            loaded.problems.extend(included.problems)
+
+
+def _extended(
+    path: str,
+    written: dict[Any, Any],
+    nodes: NodeLocator,
+    name: str,
+    tree: Tree,
+    locator: LineMapLocator,
+    loaded: Loaded,
+) -> dict[str, Any]:
+    """The service `name` merged over what it extends, as Compose merges it (mappings key by
+    key, the service's own values winning); fields that came from a base point at the file
+    and line that wrote them. A base that cannot be found is a finding, as Compose fails."""
+    bases: list[tuple[str, NodeLocator, str, dict[str, Any]]] = []
+    file, services, at = path, written, name
+    seen = {(path, name)}
+    while isinstance(services.get(at), dict) and "extends" in services[at]:
+        extends = services[at]["extends"]
+        base_file = extends.get("file") if isinstance(extends, dict) else None
+        base = extends.get("service") if isinstance(extends, dict) else extends
+        document, target = None, None
+        if isinstance(base_file, str):
+            target = _inside(posixpath.join(posixpath.dirname(file), base_file))
+            document = _document(tree, target)
+        if (isinstance(base_file, str) and document is None) or not isinstance(base, str):
+            where = nodes.locate(("services", at, "extends")).line
+            message = (
+                f"invalid compose file: services.{at} extends a service not in this repository"
+            )
+            loaded.problems.append(Problem("GK-PARSE-ERROR", file, where, message))
+            break
+        if document is not None and target is not None:
+            file, nodes = target, NodeLocator(target, document.node)
+            services = document.obj.get("services") or {}
+        if (file, base) in seen or len(seen) > MAX_DEPTH or not isinstance(services, dict):
+            break
+        seen.add((file, base))
+        at = base
+        if isinstance(services.get(at), dict):
+            bases.append((file, nodes, at, services[at]))
+    merged: dict[str, Any] = {}
+    for file, nodes, at, base_service in reversed(bases):
+        for key, value in base_service.items():
+            if key != "extends":
+                merged[key] = _merge(merged.get(key), value)
+                line = nodes.locate(("services", at, key)).line
+                locator.add(("services", name, key), line, file=file)
+    for key, value in written[name].items():
+        merged[key] = _merge(merged.get(key), value)
+        locator.lines.pop(("services", name, key), None)  # its own line, from the YAML
+        locator.files.pop(("services", name, key), None)
+    locator.files = {where: file for where, file in locator.files.items() if file != path}
+    return merged
+
+
+def _merge(base: Any, own: Any) -> Any:
+    if isinstance(base, dict) and isinstance(own, dict):
+        return {**base, **{key: _merge(base.get(key), value) for key, value in own.items()}}
+    return own
+
+
+def _document(tree: Tree, path: str | None) -> YamlDocument | None:
+    data = _read(tree, path)
+    if data is None:
+        return None
+    entry, _, _ = load_mapping(str(path), data, "compose file")
+    return entry
+
+
+def _read(tree: Tree, path: str | None) -> bytes | None:
+    if path is None or not tree.exists(path):
+        return None
+    try:
+        return tree.read(path)
+    except OSError:
+        return None
+
+
+def _inside(path: str) -> str | None:
+    normal = posixpath.normpath(path)
+    return None if normal == ".." or normal.startswith(("../", "/")) else normal

@@ -11,8 +11,10 @@ One document per file (kind `Dockerfile`, name = the file path):
 `name` of a stage is its `AS` alias (or `stage-N`), of an instruction a short identity (see
 `_identity`), of a command its text, so findings keep their fingerprint when lines move and
 when an unrelated part of the instruction is edited. `user` and `healthcheck` are the effective
-values at the end of the stage, inherited from a parent stage (`FROM build`). RUN instructions
-carry their shell commands (gatekeeper.shell), heredoc bodies included, each with its own line.
+values at the end of the stage, inherited from a parent stage (`FROM build`). The `user` and
+the `arguments` of ADD and COPY have the stage's ARG and ENV values substituted, as the builder
+does. RUN instructions carry their shell commands (gatekeeper.shell), heredoc bodies included,
+each with its own line.
 
 dockerfile-parse does not know BuildKit heredocs (`RUN <<EOF ... EOF`): it reads the body as
 instructions. We find the first heredoc it misreads, blank its body (keeping the line count),
@@ -200,6 +202,10 @@ def build(
     global_args: list[dict[str, Any]] = []
     stages: list[dict[str, Any]] = []
     defaults: dict[str, str] = {}  # global ARG defaults, for FROM ${BASE}
+    # Per stage, what `$NAME` is at this point of it: its ARGs (a global ARG redeclared
+    # without a value takes the global default) and ENVs (inherited from a parent stage).
+    arguments: list[dict[str, str]] = []
+    environments: list[dict[str, str]] = []
     for item in structure:
         keyword = item["instruction"].upper()
         if keyword == "COMMENT":
@@ -218,8 +224,10 @@ def build(
         )
         end_line = (docs[-1].end_line if docs else item["endline"]) + 1
         if keyword == "FROM":
-            stage = _stage(item["value"], len(stages), line, defaults, stages)
+            stage, parent = _stage(item["value"], len(stages), line, defaults, stages)
             stages.append(stage)
+            arguments.append({})
+            environments.append(dict(environments[parent["index"]]) if parent else {})
             locator.add(("stages", stage["index"]), line)
             locator.add(("stages", stage["index"], "from"), line)
             continue
@@ -253,8 +261,19 @@ def build(
         locator.add(base, line, end_line)
         for number, command in enumerate(instruction["commands"]):
             locator.add((*base, "commands", number), command["line"])
-        if keyword == "USER":
-            stage["user"] = instruction["value"].strip()
+        known = {**arguments[-1], **environments[-1]}
+        if keyword in ("ADD", "COPY"):  # sources and destination, as the builder expands them
+            instruction["arguments"] = [_substitute(a, known) for a in instruction["arguments"]]
+        if keyword in ("ARG", "ENV"):
+            for var in instruction["vars"]:
+                value = var["value"]
+                if keyword == "ARG" and value is None:
+                    value = defaults.get(var["name"])
+                if value is not None:
+                    scope = arguments[-1] if keyword == "ARG" else environments[-1]
+                    scope[var["name"]] = _substitute(value, known)
+        if keyword == "USER":  # as the builder expands it: `ARG U=root` + `USER $U` is root
+            stage["user"] = _substitute(instruction["value"].strip(), known)
             locator.add(("stages", stage["index"], "user"), line)
         elif keyword == "HEALTHCHECK":
             stage["healthcheck"] = instruction["value"].strip().upper() != "NONE"
@@ -267,7 +286,8 @@ def build(
 
 def _stage(
     value: str, index: int, line: int, defaults: dict[str, str], earlier: list[dict[str, Any]]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The stage a FROM starts, and the earlier stage it builds on (if any)."""
     words = value.split()
     platform = ""
     while words and words[0].startswith("--"):
@@ -287,7 +307,7 @@ def _stage(
         "scratch": resolved.lower() == "scratch",
         "resolved": "$" not in resolved,
     }
-    return {
+    stage: dict[str, Any] = {
         "name": alias or f"stage-{index}",
         "alias": alias.lower(),
         "index": index,
@@ -298,6 +318,7 @@ def _stage(
         "healthcheck": parent["healthcheck"] if parent else False,
         "instructions": [],
     }
+    return stage, parent
 
 
 def _substitute(text: str, defaults: dict[str, str]) -> str:

@@ -452,15 +452,16 @@ def _missing_dependencies(
 
 
 _TOP_KIND = re.compile(rb"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
+# A line (bytes.splitlines: after LF or CR) holding more than white space and a comment.
+_CONTENT_LINE = re.compile(rb"(?:^|\r)[ \t\x0b\x0c]*[^\s#]", re.MULTILINE)
 
 
 def _only_definitions(data: bytes) -> bool:
     """Is every document a CustomResourceDefinition (by its top-level `kind:` line)? Anything
     else in the file, or a document we cannot tell this way, is parsed and judged."""
     for chunk in re.split(rb"(?m)^---[^\n]*$", data):
-        lines = [line for line in chunk.splitlines() if line.strip()]
-        if all(line.lstrip().startswith(b"#") for line in lines):
-            continue
+        if not _CONTENT_LINE.search(chunk):
+            continue  # blank lines and comments only
         if _TOP_KIND.findall(chunk) != [b"CustomResourceDefinition"]:
             return False
     return True

@@ -73,17 +73,26 @@ def may_spell(data: bytes, words: Iterable[bytes]) -> bool:
     (`"Git\u0052epository"`, `\x52`, `\U00000052`) or a line joined by a backslash at its
     end (double-quoted YAML). Aliases and merge keys repeat text of the same file, folding
     adds spaces, and a file in UTF-16 or UTF-32 is searched once decoded."""
+    if not data.startswith(_WIDE) and any(word in data for word in words):
+        return True
+    text = spelled(data)
+    return text is None or any(word in text for word in words)
+
+
+def spelled(data: bytes) -> bytes | None:
+    """The bytes in which every scalar of this file is spelled, for plain `in` tests (see
+    may_spell): the file, re-encoded from UTF-16/32, with double-quoted lines joined after
+    it; None when escapes could spell any word (or the file does not decode)."""
     if data.startswith(_WIDE):
         try:
             data = decode(data).encode("utf-8")
         except UnicodeDecodeError:
-            return True  # let the loader report it
-    if any(word in data for word in words) or _ESCAPED_CHARACTER.search(data):
-        return True
+            return None  # let the loader report it
+    if _ESCAPED_CHARACTER.search(data):
+        return None
     if b"\\" not in data or not _JOINED_LINE.search(data):
-        return False
-    joined = _JOINED_LINE.sub(b"", data)  # a block scalar's backslashes (scripts) join too
-    return any(word in joined for word in words)
+        return data
+    return data + b"\0" + _JOINED_LINE.sub(b"", data)  # a block scalar's backslashes join too
 
 
 # Escapes that can produce a letter; and the double-quoted line continuation at any YAML

@@ -28,6 +28,7 @@ from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, kustomize_build, programs
 from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
+from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
 from gatekeeper.sources.kustomize_values import Unsupported, first_merge_key
@@ -39,10 +40,12 @@ _KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 # What Kustomize would fetch: a scheme or getter prefix in any case (`HTTPS://`, `git::`,
-# `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=` or `//` subdirectory.
+# `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=`, or a `//` subdirectory
+# after a host-like first segment (`git.corp/team/repo//base`). A local path with `//`
+# (`.//a.yaml`, `base//`) is local to kustomize too.
 _REMOTE = re.compile(
     r"^(?:[a-z][a-z0-9+.-]*:|[\w.-]+@[\w.-]+:|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io)/)"
-    r"|\?ref=|//",
+    r"|\?ref=|^[\w-]+(?:\.[\w-]+)+/.*//",
     re.IGNORECASE,
 )
 
@@ -223,26 +226,71 @@ def owners(path: str, context: LoadContext) -> list[str]:
     # bases' directory. On disk, only the path's top-level directory, to stay fast for hooks.
     whole = isinstance(tree, MemoryTree)
     top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
-    builds = ownership.of(tree).remember("kustomize builds", top, _builds)
-    return [file for file, files in builds if path in files]
+    index = ownership.of(tree)
+    listing = index.remember("kustomizations", top, _listing)
+    candidates = set(_may_read(listing, path))
+    return [
+        file
+        for file, _ in listing
+        if file in candidates and path in index.remember("kustomize reads", file, _reads)
+    ]
 
 
-def _builds(tree: Tree, top: str) -> list[tuple[str, frozenset[str]]]:
-    """Each kustomization below `top` ("" for a tree in memory: all of it) with every file
-    its build reads. A top-level directory is searched whole (overlays beside their bases);
-    on disk the root only for its own kustomization, never the whole repository."""
+def _listing(tree: Tree, top: str) -> list[tuple[str, bytes | None]]:
+    """Each kustomization below `top` ("" for a tree in memory: all of it), with the text
+    its entries are spelled in (None: any name may be, see _may_read). A top-level directory
+    is searched whole (overlays beside their bases); on disk the root only for its own
+    kustomization, never the whole repository."""
     index = ownership.of(tree)
     if top or isinstance(tree, MemoryTree):
-        listing = index.named_below(top, _KUSTOMIZATION_NAMES)
+        files = index.named_below(top, _KUSTOMIZATION_NAMES)
     else:
-        listing = [name for name in KUSTOMIZATION_FILES if index.exists(name)]
-    builds = []
-    for file in listing:
-        docs = _docs(tree, file)
-        closure = Closure(tree)
-        closure.add(file, docs[0].obj if docs else None)
-        builds.append((file, frozenset(closure.files)))
-    return builds
+        files = [name for name in KUSTOMIZATION_FILES if index.exists(name)]
+    listing: list[tuple[str, bytes | None]] = []
+    for file in files:
+        try:
+            text = spelled(tree.read(file))
+        except OSError:
+            text = None
+        listing.append((file, None if text is None or _DOT_ENDED.search(text) else text))
+    return listing
+
+
+# Where a path entry of a kustomization (a list item, `path:`, a generator's `key=file`, in
+# YAML or JSON) may begin and end; an entry ends with the name of what it names (trailing
+# slashes aside), or at `.` or `..` (`../..`, `base/..`, `./`), naming a folder unspelled.
+_ENTRY_START = rb"(?:^|[\s/\"'\[{,=])"
+_ENTRY_END = rb"/*\s*(?:$|[\"'\]},#])"
+_DOT_ENDED = re.compile(_ENTRY_START + rb"\.\.?" + _ENTRY_END, re.MULTILINE)
+
+
+def _may_read(listing: list[tuple[str, bytes | None]], path: str) -> list[str]:
+    """The kustomizations whose build may read `path`, found without parsing them: those
+    that may spell its name, then those that may spell the folder name of one of those, and
+    so on (an entry names a file or folder by a path that ends with its name, or at `.` or
+    `..`). Parsing only these is what keeps a hook fast in a repository of thousands."""
+    names = {posixpath.basename(path).encode()}
+    chosen: dict[str, None] = {}
+    while names:
+        alternatives = b"|".join(re.escape(name) for name in sorted(names))
+        ending = re.compile(_ENTRY_START + b"(?:" + alternatives + b")" + _ENTRY_END, re.M)
+        found = [
+            file
+            for file, text in listing
+            if file not in chosen and (text is None or ending.search(text))
+        ]
+        chosen.update(dict.fromkeys(found))
+        names = {posixpath.basename(posixpath.dirname(file)).encode() for file in found}
+        names.discard(b"")
+    return list(chosen)
+
+
+def _reads(tree: Tree, file: str) -> frozenset[str]:
+    """Every file the build of the kustomization `file` reads."""
+    docs = _docs(tree, file)
+    closure = Closure(tree)
+    closure.add(file, docs[0].obj if docs else None)
+    return frozenset(closure.files)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -456,7 +504,7 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
-        message = " ".join(proc.stderr.replace(tmp + "/", "").split())
+        message = _error_text(proc.stderr.replace(tmp + "/", ""))
         if "out of memory" in message or "cannot allocate memory" in message:
             message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
         line = _error_line(message, kustomization)
@@ -464,6 +512,13 @@ def _build_overlay(
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
+
+
+def _error_text(stderr: str) -> str:
+    """kubectl's error on one line, without the deprecation warnings kustomize prints first
+    (`# Warning: 'commonLabels' is deprecated...`): they are not why the build failed."""
+    lines = [line for line in stderr.splitlines() if not line.startswith("# Warning:")]
+    return " ".join(" ".join(lines).split())
 
 
 def _error_line(message: str, kustomization: YamlDocument) -> int:

@@ -74,7 +74,8 @@ EPHEMERAL_CLUSTER_COMMANDS = (
     "kind create cluster", "k3d cluster create", "minikube start", "ctlptl create",
     "microk8s start", "k3s server",
 )  # fmt: skip
-# `shell:` values whose script is not a POSIX-like shell command list.
+# `shell:` values whose script is Python, not a POSIX-like shell command list: the commands
+# it runs through os/subprocess are read from its syntax tree.
 _NOT_SHELL = ("python",)
 _ACTOR = re.compile(
     r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
@@ -321,7 +322,7 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
         if isinstance(job, dict):
             raw: Path = ("jobs", str(job_id))
-            _github_job(path, str(job_id), job, _shell(obj), raw, nodes, lines, locator)
+            _github_job(path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj))
     return obj, locator
 
 
@@ -357,9 +358,10 @@ def _github_job(
     nodes: NodeLocator,
     lines: list[str],
     locator: LineMapLocator,
+    workflow_env: dict[str, str] | None = None,
 ) -> None:
     """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
-    in the YAML (`jobs.<id>`, or `runs` for a composite action)."""
+    in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`."""
     _split_uses(job)
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
@@ -380,9 +382,12 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
-        if isinstance(run, ScalarNode) and not shell_name.startswith(_NOT_SHELL):
-            commands = _commands(run, lines)
-        action = COMMAND_ACTIONS.get(step.get("action", ""))
+        if isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
+            commands = _commands(run, lines, python=True)
+        elif isinstance(run, ScalarNode):
+            variables = {**(workflow_env or {}), **_env(job), **_env(step)}
+            commands = _commands(run, lines, variables=variables)
+        action = COMMAND_ACTIONS.get(step.get("action", "")) or _docker_action(step)
         if action is not None:
             node = nodes.node_at((*raw_step, "with", action[0]))
             if isinstance(node, ScalarNode):
@@ -420,7 +425,9 @@ def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     ]
     if global_sections:
         jobs["default"] = {}
-        _gitlab_steps(jobs["default"], "default", global_sections, path, nodes, lines, locator)
+        _gitlab_steps(
+            jobs["default"], "default", global_sections, path, nodes, lines, locator, _env(raw)
+        )
     for name, job in raw.items():
         if name in _GITLAB_KEYWORDS or not isinstance(job, dict):
             continue
@@ -429,7 +436,8 @@ def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
         sections: list[tuple[str, Path]] = [
             (section, (str(name), section)) for section in _GITLAB_SCRIPTS
         ]
-        _gitlab_steps(job, str(name), sections, path, nodes, lines, locator)
+        variables = {**_env(raw), **_env(job)}
+        _gitlab_steps(job, str(name), sections, path, nodes, lines, locator, variables)
     obj["jobs"] = jobs
     return obj, locator
 
@@ -490,8 +498,10 @@ def _gitlab_steps(
     nodes: NodeLocator,
     lines: list[str],
     locator: LineMapLocator,
+    variables: dict[str, str],
 ) -> None:
-    """The job's script sections as `steps`, each with its commands and their lines."""
+    """The job's script sections as `steps`, each with its commands and their lines
+    (`variables`: the global and the job's, which a script's `$NAME` may spell)."""
     context: dict[str, Any] = {
         "job": name,
         "environment": _environment(job.get("environment")),
@@ -506,7 +516,11 @@ def _gitlab_steps(
             continue
         step_path: Path = ("jobs", name, "steps", len(steps))
         commands = _with_context(
-            [command for scalar in _script_scalars(node) for command in _commands(scalar, lines)],
+            [
+                command
+                for scalar in _script_scalars(node)
+                for command in _commands(scalar, lines, variables=variables)
+            ],
             context,
         )
         locator.add(step_path, node.start_mark.line + 1)
@@ -519,6 +533,33 @@ def _gitlab_steps(
     job["steps"] = steps
 
 
+def _docker_action(step: dict[str, Any]) -> tuple[str, str] | None:
+    """A `uses: docker://IMAGE` step runs its `with.args` behind the image's entrypoint (or
+    `with.entrypoint`): a CLI's image (`docker://bitnami/kubectl`) is that CLI."""
+    action = str(step.get("action", ""))
+    if not action.startswith("docker://"):
+        return None
+    given = step.get("with")
+    entrypoint = given.get("entrypoint") if isinstance(given, dict) else None
+    program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
+    return ("args", f"{program} " if program else "")
+
+
+def _env(holder: dict[str, Any]) -> dict[str, str]:
+    """The plain values of an `env:` (GitHub) or `variables:` (GitLab) mapping: a script's
+    `$NAME` may be the program it runs (`env: {K: kubectl}`, `run: $K apply`)."""
+    env = holder.get("env", holder.get("variables"))
+    if not isinstance(env, dict):
+        return {}
+    plain: dict[str, str] = {}
+    for name, value in env.items():
+        if isinstance(value, dict):  # GitLab's {value: ..., description: ...}
+            value = value.get("value")
+        if isinstance(value, str) and value.strip():
+            plain[str(name)] = value
+    return plain
+
+
 def _script_scalars(node: Node) -> list[ScalarNode]:
     """The scalars of a GitLab script: a string or a (nested) list; `!reference` is skipped."""
     if isinstance(node, ScalarNode):
@@ -528,9 +569,16 @@ def _script_scalars(node: Node) -> list[ScalarNode]:
     return []
 
 
-def _commands(node: ScalarNode, lines: list[str], prefix: str = "") -> list[dict[str, Any]]:
+def _commands(
+    node: ScalarNode,
+    lines: list[str],
+    prefix: str = "",
+    variables: dict[str, str] | None = None,
+    python: bool = False,
+) -> list[dict[str, Any]]:
+    """The commands of a script scalar; `python`: the ones a Python script runs."""
     script = prefix + str(node.value)
-    found = shell.commands(script)
+    found = shell.python_commands(script) if python else shell.commands(script, variables=variables)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
 

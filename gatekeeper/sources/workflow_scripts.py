@@ -12,6 +12,8 @@ Nothing is run; files outside the repository are never read.
 
 from __future__ import annotations
 
+import itertools
+import json
 import posixpath
 import re
 from collections.abc import Callable
@@ -91,6 +93,8 @@ def _follow(
     positional = [str(word) for word in command.get("positional") or []]
     if program in ("make", "gmake"):
         return _make(command, directory, tree, depth, budget)
+    if program in _PACKAGE_MANAGERS:
+        return _package_script(command, directory, tree, depth, budget)
     script = ""
     if program in shell.SHELLS or program in _SOURCES:
         script = positional[0] if positional else ""
@@ -170,6 +174,76 @@ def _make(
                 base = posixpath.dirname(path) or "."
                 out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
     return out
+
+
+# Package managers whose `run NAME` (also `npm test`, `yarn NAME`) runs a package.json script.
+_PACKAGE_MANAGERS = frozenset({"npm", "yarn", "pnpm", "bun"})
+_NPM_SHORTHANDS = frozenset({"test", "start", "stop", "restart"})
+_PACKAGE_DIRECTORY_FLAGS = frozenset({"--prefix", "-C", "--cwd", "--dir"})
+_PACKAGE_VALUE_FLAGS = _PACKAGE_DIRECTORY_FLAGS | {"-w", "--workspace", "--filter", "-F"}
+
+
+def _package_script(
+    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """The commands of the package.json scripts a package manager runs (`npm run deploy`
+    with its `predeploy` and `postdeploy`; `npm ci` its install scripts), each at its line
+    of package.json."""
+    program = str(command.get("program") or "")
+    argv = [str(word) for word in command.get("argv") or []]
+    words = argv[argv.index(program) + 1 :] if program in argv else argv[1:]
+    names = _script_names(program, words)
+    for flag, value in itertools.pairwise(words):
+        if flag in _PACKAGE_DIRECTORY_FLAGS:
+            directory = posixpath.join(directory, value)
+    path = _inside(posixpath.join(directory, "package.json"))
+    if not names or path is None or not tree.exists(path):
+        return []
+    try:
+        text = tree.read(path).decode("utf-8", "replace")
+        scripts = json.loads(text).get("scripts")
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(scripts, dict):
+        return []
+    out: list[dict[str, Any]] = []
+    for key in [f"{stage}{name}" for name in names for stage in ("pre", "", "post")]:
+        script = scripts.get(key)
+        if not isinstance(script, str):
+            continue
+        line = _json_key_line(text, key)
+        for found in shell.commands(script):
+            out.extend(_take(found.as_dict(), path, line, budget))
+            out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
+    return out
+
+
+def _script_names(program: str, words: list[str]) -> list[str]:
+    """The scripts `npm run NAME`, `npm test`, `yarn NAME`, `pnpm run NAME` run; an install
+    (`npm ci`, plain `yarn`) runs the package's install and prepare scripts."""
+    positional: list[str] = []
+    taken = False
+    for word in words:
+        if taken or word.startswith("-"):
+            taken = word in _PACKAGE_VALUE_FLAGS
+            continue
+        positional.append(word)
+    first = positional[0] if positional else "install"
+    if first in ("install", "i", "ci", "add"):
+        return ["install", "prepare"]
+    if first in ("run", "run-script", "rum", "urn"):
+        return positional[1:2]
+    if first in _NPM_SHORTHANDS or program != "npm":
+        return [first]
+    return []
+
+
+def _json_key_line(text: str, key: str) -> int:
+    """The 1-based line of the last `"key":` in a JSON text (scripts come after the name)."""
+    at = text.rfind(json.dumps(key) + ":")
+    if at < 0:
+        at = text.rfind(json.dumps(key))
+    return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
 def _parse_makefile(
