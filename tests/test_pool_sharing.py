@@ -96,3 +96,47 @@ def test_the_flux_index_is_built_once_before_the_pool_forks(
     assert variants == [
         f"deployed by clusters/apps{index:02}.yaml:apps{index}" for index in deployers
     ]
+
+
+RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: SOURCE}
+  valuesFrom:
+    - {kind: ConfigMap, name: web-values}
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "indexed"),
+    [
+        # syncing the bootstrap source: it is this repository, nothing is looked up
+        ({"apps.yaml": DEPLOYER.replace("name: fleet", "name: flux-system")}, []),
+        ({"apps.yaml": DEPLOYER}, ["GitRepository"]),
+        ({"web.yaml": RELEASE.replace("SOURCE", "flux-system")}, ["ConfigMap"]),
+        ({"web.yaml": RELEASE.replace("SOURCE", "fleet")}, ["ConfigMap", "GitRepository"]),
+        # another repository's source, by kind: not looked up
+        ({"apps.yaml": DEPLOYER.replace("GitRepository", "OCIRepository")}, []),
+        # a template the parent cannot read: whatever it may look up
+        (
+            {"chart/templates/apps.yaml": "{{ if .Values.x }}\n" + DEPLOYER},
+            ["ConfigMap", "GitRepository"],
+        ),
+        ({"plain.yaml": FLEET}, []),
+    ],
+)
+def test_the_parent_indexes_only_what_its_deployers_look_up(
+    monkeypatch: pytest.MonkeyPatch, files: dict[str, str], indexed: list[str]
+) -> None:
+    built: list[str] = []
+    monkeypatch.setattr(flux, "_index", lambda tree, kind: built.append(kind) or {})
+    data = {
+        name: (text % (0, 0) if "%d" in text else text).encode() for name, text in files.items()
+    }
+    flux.prepare(MemoryTree(data), sorted(data.items()))
+    assert built == indexed
