@@ -1,7 +1,7 @@
 """Every kustomization of a directory built both ways, in-process and by `kubectl kustomize`.
 
     python benchmarks/kustomize_diff.py                 # the real corpus, k8s and k8s-full
-    python benchmarks/kustomize_diff.py DIR [DIR...] [--show 5]
+    python benchmarks/kustomize_diff.py DIR [DIR...] [--show 5] [--no-kubectl]
 
 For each kustomization the in-process builder either builds it or says why it cannot (then
 gatekeeper runs kubectl). A built one must give what kubectl gives: the same documents in the
@@ -67,7 +67,9 @@ def why_not(path: str, data: bytes, tree: WorkTree) -> str | None:
     return None
 
 
-def compare(root: Path, show: int) -> tuple[int, int, int, collections.Counter[str]]:
+def compare(
+    root: Path, show: int, kubectl: bool = True
+) -> tuple[int, int, int, collections.Counter[str]]:
     tree = WorkTree(root)
     context = LoadContext(tree=tree)
     paths = [p for p in tree.list_dir(".") if kustomize.detect(p)]
@@ -86,6 +88,8 @@ def compare(root: Path, show: int) -> tuple[int, int, int, collections.Counter[s
             reasons[reason] += 1
             continue
         built += 1
+        if not kubectl:
+            continue
         start = time.perf_counter()
         ours = summary(kustomize.load(path, data, context))
         seconds["in-process"] += time.perf_counter() - start
@@ -115,12 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("roots", nargs="*", type=Path)
     parser.add_argument("--show", type=int, default=5, help="mismatches shown in full")
+    parser.add_argument(
+        "--no-kubectl", action="store_true", help="only count what is built in-process"
+    )
     args = parser.parse_args(argv)
     roots = args.roots or [CORPUS / "k8s", CORPUS / "k8s-full"]
     total: collections.Counter[str] = collections.Counter()
     mismatched = 0
     for root in roots:
-        _, _, bad, reasons = compare(root, args.show)
+        _, _, bad, reasons = compare(root, args.show, not args.no_kubectl)
         mismatched += bad
         total.update(reasons)
     for reason, count in total.most_common(12):

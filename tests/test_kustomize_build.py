@@ -408,9 +408,7 @@ metadata: {name: w}
         ),
         ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
         ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
-        ("patchesStrategicMerge: [p.yaml]\n", {}, "patchesStrategicMerge"),
-        ("patches: [{path: p.yaml}]\n", {}, "target"),
-        ("patches: [{path: p.yaml, target: {kind: Deployment}}]\n", {}, "strategic"),
+        ("patchesStrategicMerge: ['a: b']\n", {}, "read as YAML"),
         ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
         (
             'patches: [{patch: \'[{"op": "move", "from": "/spec", "path": "/x"}]\','
@@ -573,16 +571,10 @@ def test_namespace_over_cluster_scoped_kinds() -> None:
     ("extra", "reason"),
     [
         (
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
-            "metadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io,"
-            " kind: ClusterRole, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n",
-            "ClusterRoleBinding subjects kustomize changes",
-        ),
-        (
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+            "apiVersion: rbac.authorization.k8s.io/v1beta1\nkind: RoleBinding\n"
             "metadata: {name: b}\nroleRef: {apiGroup: rbac.authorization.k8s.io,"
             " kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n",
-            "RoleBinding subjects kustomize changes",
+            "subjects kustomize may read otherwise",
         ),
         (
             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
@@ -594,13 +586,6 @@ def test_namespace_over_cluster_scoped_kinds() -> None:
             "  versions: [{name: v1, served: true, storage: true,"
             " schema: {openAPIV3Schema: {type: object}}}]\n",
             "conversion webhook",
-        ),
-        (
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b}\n"
-            "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\n"
-            "subjects: [{kind: ServiceAccount, name: web, namespace: default}]\n---\n"
-            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n",
-            "RoleBinding subjects kustomize changes",
         ),
         ("apiVersion: v1\nkind: Namespace\nmetadata: {name: second}\n", "several Namespaces"),
         (
@@ -617,3 +602,88 @@ def test_namespace_special_cases_go_to_kubectl(extra: str, reason: str) -> None:
         "app/extra.yaml": extra,
     }
     assert reason in refused(files)
+
+
+SUBJECTS = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: other, namespace: old}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: kept}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: b}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}
+subjects:
+- {kind: User, name: web}
+- {kind: ServiceAccount, name: web, namespace: default}
+- {kind: ServiceAccount, name: other, namespace: old}
+- {kind: ServiceAccount, name: other, namespace: elsewhere}
+- {kind: ServiceAccount, name: other, namespace: kept}
+- {kind: ServiceAccount, name: other}
+- {kind: ServiceAccount, name: missing, namespace: x}
+- {kind: Group, name: default}
+- {kind: ServiceAccount, name: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: cb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}
+subjects:
+- {kind: ServiceAccount, name: web, namespace: default}
+- {kind: User, name: other}
+- {kind: ServiceAccount, name: default, namespace: old}
+"""
+
+
+def test_namespace_over_binding_subjects() -> None:
+    """`namespace:` moves the subjects named `default` (any kind) and, through kustomize's
+    name references, every subject named like a ServiceAccount it moved (a User too),
+    unless the subject names a namespace where no such account was."""
+    files = {ROOT: "namespace: team\nresources: [r.yaml]\n", "app/r.yaml": SUBJECTS}
+    objs = both_ways(files)
+    by_kind = {o["kind"]: o for o in objs if o["kind"].endswith("Binding")}
+    subjects = [(s["name"], s.get("namespace")) for s in by_kind["RoleBinding"]["subjects"]]
+    assert subjects == [
+        ("web", "team"),
+        ("web", "team"),
+        ("other", "team"),
+        ("other", "elsewhere"),
+        ("other", "kept"),
+        ("other", "team"),
+        ("missing", "x"),
+        ("default", "team"),
+        ("default", "team"),
+    ]
+    assert by_kind["ClusterRoleBinding"]["subjects"][1] == {
+        "kind": "User",
+        "name": "other",
+        "namespace": "team",
+    }
+    # the accounts moved in a base, a RoleBinding in another namespace: kustomize's subset
+    # of what it may refer to is not copied
+    files = {
+        ROOT: "resources: [../base, bindings.yaml]\n",
+        "base/kustomization.yaml": "namespace: team\nresources: [accounts.yaml]\n",
+        "base/accounts.yaml": SUBJECTS.split("---\n", 1)[0],
+        "app/bindings.yaml": SUBJECTS.split("---\n", 3)[3],
+    }
+    assert "other namespaces" in refused(files)
+    # two accounts of the name moved to two namespaces: kustomize fails the build
+    account = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web}\n"
+    files = {
+        ROOT: "resources: [../a, ../b, binding.yaml]\n",
+        "a/kustomization.yaml": "namespace: a\nresources: [sa.yaml]\n",
+        "a/sa.yaml": account,
+        "b/kustomization.yaml": "namespace: b\nresources: [sa.yaml]\n",
+        "b/sa.yaml": account,
+        "app/binding.yaml": SUBJECTS.split("---\n")[4],
+    }
+    assert "several accounts" in refused(files)

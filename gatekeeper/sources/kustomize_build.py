@@ -3,10 +3,10 @@
 `kubectl kustomize` costs a fork of a 60 MB Go program per overlay, a copy of its files and
 a parse of its output: most of a scan of a repository full of small kustomizations. The
 common subset (resources and bases, files, nested kustomizations and components, `kind: List`,
-JSON 6902 patches, images, replicas, namespace, labels without selectors, commonAnnotations)
-is built
-here from the parsed documents,
-objects as kubectl prints them (kustomize_values), in its output order. Anything else, and
+JSON 6902 and strategic-merge patches (kustomize_merge), images, replicas, namespace and the
+binding subjects it moves (kustomize_subjects), labels without selectors, commonAnnotations)
+is built here from the parsed documents, objects as kubectl prints them (kustomize_values),
+in its output order. Anything else, and
 anything kustomize would reject, raises Unsupported: the caller then runs kubectl, whose
 result (or error message) stays the reference. A wrong object is a wrong verdict, a slow one
 only a slow verdict.
@@ -26,6 +26,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
+from gatekeeper.sources import kustomize_merge, kustomize_subjects
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
     Unsupported,
@@ -47,6 +48,7 @@ _FIELDS = frozenset(
         "bases",
         "components",
         "patches",
+        "patchesStrategicMerge",
         "patchesJson6902",
         "images",
         "replicas",
@@ -118,6 +120,8 @@ class Built:
     origin: str
     namespace: str = ""  # as the resource was written: targets match it, or the current one
     name: str = ""  # likewise (`namespace:` renames a v1 Namespace)
+    renamespaced: bool = False  # a `namespace:` went over it (kustomize keeps its first id)
+    json_patched: bool = False  # a JSON patch changed it (its nulls may be kustomize's own)
 
     def __post_init__(self) -> None:
         self.namespace = self.obj["metadata"].get("namespace") or ""
@@ -131,6 +135,7 @@ def build(
     documents of every resource file read. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
+    kustomize_subjects.resolve_references(built, _effective)
     if len({_identity(item.obj) for item in built}) != len(built):
         raise Unsupported("two objects with the same id")  # after `namespace:`
     built.sort(key=cmp_to_key(_legacy_order))
@@ -190,6 +195,8 @@ class _Builder:
                 raise Unsupported("a component that is not a local kustomization")
             self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
         # kustomize's order of its built-in transformers
+        for entry in _list(obj, "patchesStrategicMerge"):
+            self._strategic(directory, entry, built)
         for entry in _list(obj, "patches"):
             self._patch(directory, entry, built, trim=True)
         if obj.get("namespace") is not None:
@@ -249,32 +256,180 @@ class _Builder:
         return [Built(obj, file) for obj in parsed.objects]
 
     def _patch(self, directory: str, entry: Any, built: list[Built], trim: bool) -> None:
-        """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not)."""
+        """A JSON 6902 patch (`patches:` trims inline text, `patchesJson6902:` does not), or
+        under `patches:` a strategic-merge patch."""
         if not isinstance(entry, dict) or set(entry) - {"path", "patch", "target"}:
             raise Unsupported("a patch with options")
         target = entry.get("target")
-        if not isinstance(target, dict) or set(target) - _SELECTOR_FIELDS:
+        if target is not None and (not isinstance(target, dict) or set(target) - _SELECTOR_FIELDS):
             raise Unsupported("a patch without a simple target")
         if ("path" in entry) == ("patch" in entry):
             raise Unsupported("a patch with both or neither of path and patch")
         if "path" in entry:
-            file = posixpath.normpath(posixpath.join(directory, str(entry["path"])))
-            if directory and not file.startswith(directory + "/"):
-                raise Unsupported("a patch outside the kustomization's directory")
-            try:
-                text = decode(self.tree.read(file))
-            except (OSError, UnicodeDecodeError):
-                raise Unsupported("a patch file that cannot be read") from None
+            text = self._patch_file(directory, str(entry["path"]))
         else:
             text = entry["patch"]
             if not isinstance(text, str):
                 raise Unsupported("an inline patch that is not text")
             text = text.strip() if trim else text
+        merges = _merge_patches(text) if trim and not text.startswith("[") else None
+        if merges is not None:
+            for merge in merges:
+                self._merge(merge, target, built)
+            return
+        if target is None:
+            raise Unsupported("a JSON patch without a target")
         matches = _selector(target)
         operations = _operations(text)
         for item in built:
             if matches(item):
                 item.obj = _json_patch(item.obj, operations)
+                item.json_patched = True
+
+    def _patch_file(self, directory: str, path: str) -> str:
+        file = posixpath.normpath(posixpath.join(directory, path))
+        if directory and not file.startswith(directory + "/"):
+            raise Unsupported("a patch outside the kustomization's directory")
+        try:
+            return decode(self.tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            raise Unsupported("a patch file that cannot be read") from None
+
+    def _strategic(self, directory: str, entry: Any, built: list[Built]) -> None:
+        """A `patchesStrategicMerge:` entry: a file, or YAML text (kustomize tries the entry
+        as YAML first), each of its documents a patch on the one object of its id."""
+        if not isinstance(entry, str) or not entry.strip():
+            raise Unsupported("a patchesStrategicMerge entry that is not a path or text")
+        if "\n" not in entry and (":" in entry or entry.lstrip()[:1] in "{[-"):
+            raise Unsupported("a patchesStrategicMerge entry that may be read as YAML")
+        text = entry if "\n" in entry else self._patch_file(directory, entry)
+        merges = _merge_patches(text)
+        if not merges:
+            raise Unsupported("a patchesStrategicMerge entry without strategic-merge patches")
+        for merge in merges:
+            self._merge(merge, None, built)
+
+    def _merge(
+        self, patch: dict[str, Any], target: dict[str, Any] | None, built: list[Built]
+    ) -> None:
+        """A strategic-merge patch: on the one object of its id, or on every `target:`."""
+        if target is None:
+            found = [item for item in built if _patch_id_matches(patch, item)]
+            if len(found) != 1:
+                raise Unsupported("a strategic-merge patch without exactly one object of its id")
+        else:
+            matches = _selector(target)
+            found = [item for item in built if matches(item)]
+        for item in found:
+            parsed = self._parsed(item.origin)
+            if parsed.schema_comments:
+                raise Unsupported("a comment kustomize may read as a schema in a patched resource")
+            if parsed.empty_nulls is None:
+                parsed.empty_nulls = _empty_nulls(parsed.docs)
+            nulls_kept = not parsed.empty_nulls and not item.json_patched
+            obj = item.obj
+            merged = kustomize_merge.merge(obj, patch, _schema_of(obj), nulls_kept)
+            if merged is None:
+                built.remove(item)
+                continue
+            metadata = merged["metadata"]
+            merged.update(apiVersion=obj["apiVersion"], kind=obj["kind"])
+            metadata["name"] = obj["metadata"]["name"]
+            metadata.pop("namespace", None)
+            if obj["metadata"].get("namespace"):
+                metadata["namespace"] = obj["metadata"]["namespace"]
+            out = normalised(merged)
+            _check_object(out)
+            item.obj = out
+
+
+# A comment kustomize's walker reads as a field's OpenAPI schema (`# {"type": ...}`).
+_SCHEMA_COMMENT = re.compile(r"#[^\n]*\{")
+
+
+def _patch_documents(text: str) -> list[YamlDocument]:
+    """The non-empty documents of a patch's text."""
+    docs = []
+    for parsed in load_all("", text):
+        if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
+            raise Unsupported("a patch that does not parse cleanly")
+        if parsed.obj is not None:
+            docs.append(parsed)
+    return docs
+
+
+def _merge_patches(text: str) -> list[dict[str, Any]] | None:
+    """The objects of strategic-merge patches (YAML mappings, read as kustomize reads them:
+    go-yaml v3), applied in order; None for text that is not (JSON 6902 operations)."""
+    docs = _patch_documents(text)
+    if not docs or not all(isinstance(doc.obj, dict) for doc in docs):
+        return None
+    _check_separators(text)
+    if _SCHEMA_COMMENT.search(text):
+        raise Unsupported("a comment kustomize may read as a schema in a patch")
+    return [_merge_patch(doc) for doc in docs]
+
+
+def _merge_patch(doc: YamlDocument) -> dict[str, Any]:
+    patch: dict[str, Any] = canonical(doc.node, timestamps=True)
+    metadata = patch.get("metadata")
+    if not isinstance(patch.get("apiVersion"), str) or not isinstance(patch.get("kind"), str):
+        raise Unsupported("a strategic-merge patch without apiVersion and kind")
+    if patch["kind"].endswith("List") or patch["apiVersion"].count("/") > 1:
+        raise Unsupported("a strategic-merge patch that is a List or has an odd apiVersion")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise Unsupported("a strategic-merge patch without metadata.name")
+    if not metadata["name"] or not isinstance(metadata.get("namespace", ""), str):
+        raise Unsupported("a strategic-merge patch with an empty name or odd namespace")
+    for key, value in metadata.items():
+        if value is None or key.startswith("$"):
+            raise Unsupported("a strategic-merge patch that deletes metadata or has directives")
+        if key in ("labels", "annotations"):
+            if not isinstance(value, dict) or not value:
+                raise Unsupported(f"metadata.{key} in a patch that is not a mapping, or empty")
+            if any(k.startswith("$") or not isinstance(v, str) for k, v in value.items()):
+                # kustomize reads a patch's null label as the string `null`
+                raise Unsupported(f"metadata.{key} in a patch with directives or non-strings")
+            if key == "annotations" and any(k.startswith(_RESERVED) for k in value):
+                raise Unsupported("an annotation kustomize reads")
+    return patch
+
+
+def _patch_id_matches(patch: dict[str, Any], item: Built) -> bool:
+    """Is `item` the object of the patch's id (kustomize's GetById: group, version, kind,
+    name and effective namespace equal, to its id as written or as it is now)?"""
+    obj = item.obj
+    if (patch["apiVersion"], patch["kind"]) != (obj["apiVersion"], obj["kind"]):
+        return False
+    name = patch["metadata"]["name"]
+    namespace = patch["metadata"].get("namespace") or ""
+    current = (obj["metadata"]["name"], obj["metadata"].get("namespace") or "")
+    return any(
+        name == n and _same_namespace(namespace, ns, obj)
+        for n, ns in ((item.name, item.namespace), current)
+    )
+
+
+def _same_namespace(a: str, b: str, obj: dict[str, Any]) -> bool:
+    """kustomize's effective namespaces equal: any two for a cluster-scoped kind, `default`
+    for none for a namespaced one."""
+    if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
+        return True
+    if not _namespaced(obj) and a != b and {a or "default", b or "default"} == {"default"}:
+        raise Unsupported("a patch id whose namespace depends on the kind's scope")
+    return (a or "default") == (b or "default")
+
+
+def _schema_of(obj: dict[str, Any]) -> kustomize_merge.Schema | None:
+    """kustomize's OpenAPI for the object's kind: ours, none for a custom resource; a
+    built-in kind we have none for goes to kubectl."""
+    schema = kustomize_merge.SCHEMAS.get((obj["apiVersion"], obj["kind"]))
+    if schema is not None:
+        return schema
+    group, _ = _group_version(obj["apiVersion"])
+    if group in _BUILTIN_GROUPS or group.endswith(".k8s.io") or group == "k8s.io":
+        raise Unsupported(f"a strategic-merge patch of {obj['apiVersion']} {obj['kind']}")
+    return None
 
 
 def _operations(text: str) -> list[Any]:
@@ -286,12 +441,7 @@ def _operations(text: str) -> list[Any]:
         except ValueError:
             raise Unsupported("a JSON patch that is not JSON") from None
     else:
-        docs = []
-        for parsed in load_all("", text):
-            if not isinstance(parsed, YamlDocument) or parsed.duplicate_keys:
-                raise Unsupported("a patch that does not parse cleanly")
-            if parsed.obj is not None:
-                docs.append(parsed)
+        docs = _patch_documents(text)
         if len(docs) != 1 or not isinstance(docs[0].obj, list):
             raise Unsupported("a strategic-merge patch")
         operations = canonical_patch(docs[0].node)
@@ -304,6 +454,8 @@ def _operations(text: str) -> list[Any]:
 class _Parsed:
     size: int
     docs: list[YamlDocument]
+    schema_comments: bool  # a comment a strategic merge of its objects may read as a schema
+    empty_nulls: bool | None = None  # a null written as nothing (`key:`); once asked for
     objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
 
 
@@ -322,7 +474,7 @@ def _parse(tree: Tree, file: str) -> _Parsed:
             raise Unsupported("a file that does not parse cleanly")
         if entry.obj is not None:
             docs.append(entry)
-    return _Parsed(len(data), docs)
+    return _Parsed(len(data), docs, _SCHEMA_COMMENT.search(text) is not None)
 
 
 # Lines kustomize splits a file at (its own split, before YAML), and what it rejects there.
@@ -330,6 +482,20 @@ _SEPARATOR = re.compile(r"\n---(.*)(?=\n)")
 _END_OR_DIRECTIVE = re.compile(r"^(\.\.\.|%)", re.MULTILINE)
 # Line breaks to YAML (a carriage return alone, NEL, line and paragraph separators).
 _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
+def _empty_nulls(docs: list[YamlDocument]) -> bool:
+    """Is a null of these documents written as nothing (`key:`, `- `)?"""
+    stack: list[Node] = [doc.node for doc in docs]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            stack.extend(item for pair in node.value for item in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif node.tag == "tag:yaml.org,2002:null" and not node.value:
+            return True
+    return False
 
 
 def _check_separators(text: str) -> None:
@@ -924,9 +1090,9 @@ _CLUSTER_SCOPED = {
 def _set_namespace(built: list[Built], namespace: Any) -> None:
     """kustomize's `namespace:` on objects whose scope we know: built-in namespaced kinds and
     custom resources (namespaced to kustomize) get it; the cluster-scoped kinds above keep
-    theirs, except what its field specs change (a v1 Namespace is renamed to it). Other
-    built-in kinds, and the special cases we do not copy (binding subjects kustomize
-    changes, a CRD's conversion webhook, several Namespaces), go to kubectl."""
+    theirs, except what its field specs change (a v1 Namespace is renamed to it); binding
+    subjects named `default` get it. Other built-in kinds, and the special cases we do not
+    copy (a CRD's conversion webhook, several Namespaces), go to kubectl."""
     if not isinstance(namespace, str):
         raise Unsupported("a namespace that is not a string")
     if not namespace:
@@ -934,6 +1100,11 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
     if sum(item.obj["kind"] == "Namespace" for item in built) > 1:
         raise Unsupported("namespace over several Namespaces")
     for item in built:
+        item.renamespaced = True
+        if kustomize_subjects.is_binding(item.obj):
+            changed = kustomize_subjects.namespace_default_subjects(item.obj, namespace)
+            if changed is not None:
+                item.obj = normalised(changed)
         obj = item.obj
         if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
             _namespace_field_specs(item, namespace)
@@ -941,9 +1112,7 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
         binding = (
             obj["apiVersion"] == "rbac.authorization.k8s.io/v1" and obj["kind"] == "RoleBinding"
         )
-        if binding:
-            _no_fixed_subject(obj)
-        elif not _namespaced(obj):
+        if not binding and not _namespaced(obj):
             raise Unsupported(f"namespace on {obj['apiVersion']} {obj['kind']}")
         if obj["metadata"].get("namespace") != namespace:
             changed = _copy(obj)
@@ -951,31 +1120,23 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
             item.obj = normalised(changed)
 
 
-def _no_fixed_subject(binding: dict[str, Any]) -> None:
-    """Under `namespace:` kustomize changes a (Cluster)RoleBinding's subjects: those named
-    `default` get the namespace (its roleBindingHack), and ServiceAccount subjects follow the
-    namespace of an account in the same build (its name references). Such bindings, or
-    subjects we cannot read, go to kubectl; User and Group subjects are left alone."""
-    subjects = binding.get("subjects")
-    if subjects is not None and not (
-        isinstance(subjects, list)
-        and all(
-            isinstance(s, dict) and s.get("name") != "default" and s.get("kind") != "ServiceAccount"
-            for s in subjects
-        )
-    ):
-        raise Unsupported(f"namespace over {binding['kind']} subjects kustomize changes")
+def _effective(obj: dict[str, Any], namespace: str) -> str | None:
+    """kustomize's effective namespace of an object: none for a cluster-scoped kind,
+    `default` for an unset one."""
+    if obj["kind"] in _CLUSTER_SCOPED.get(obj["apiVersion"], ()):
+        return None
+    if _namespaced(obj) or obj["kind"] in _NAMESPACED_ELSE.get(obj["apiVersion"], ()):
+        return namespace or "default"
+    raise Unsupported(f"the scope of {obj['apiVersion']} {obj['kind']}")
 
 
 def _namespace_field_specs(item: Built, namespace: str) -> None:
     """What kustomize's namespace transformer does to a cluster-scoped object: renames a v1
-    Namespace (metadata/name, create: true), sets the namespace of ClusterRoleBinding
-    subjects and of a CRD's conversion webhook service (those two refused)."""
+    Namespace (metadata/name, create: true), sets the namespace of a CRD's conversion
+    webhook service (refused)."""
     obj = item.obj
     kind = obj["kind"]
-    if kind == "ClusterRoleBinding":
-        _no_fixed_subject(obj)
-    elif kind == "CustomResourceDefinition":
+    if kind == "CustomResourceDefinition":
         spec = obj.get("spec")
         conversion = spec.get("conversion") if isinstance(spec, dict) else None
         if conversion is not None and not (

@@ -40,21 +40,26 @@ _SPECIAL_FLOATS = frozenset(
     | {".nan", ".NaN", ".NAN"}
 )
 _resolver = _LOADER("")
+_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
-def canonical(node: Node) -> Any:
-    """The value of `node` as the build prints it (keys in go-yaml v2's order)."""
+def canonical(node: Node, timestamps: bool = False) -> Any:
+    """The value of `node` as the build prints it (keys in go-yaml v2's order).
+    `timestamps`: a plain UTC timestamp in RFC 3339 form (`2019-03-20T17:54:53Z`) is the
+    string kustomize prints for it (so it prints those of a strategic-merge patch)."""
     if isinstance(node, ScalarNode):
+        if timestamps and node.tag == _TAG + "timestamp" and _RFC3339.fullmatch(node.value):
+            return node.value
         return _scalar(node)
     if isinstance(node, SequenceNode):
-        return [canonical(item) for item in node.value]
+        return [canonical(item, timestamps) for item in node.value]
     if isinstance(node, MappingNode):
         pairs: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = canonical(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str) or key in pairs:
                 raise Unsupported("a mapping key that is not a string, or twice")
-            pairs[key] = canonical(value_node)
+            pairs[key] = canonical(value_node, timestamps)
         return {key: pairs[key] for key in sorted(pairs, key=_KEY_ORDER)}
     raise Unsupported("an unknown node")
 

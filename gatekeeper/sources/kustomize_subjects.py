@@ -1,0 +1,118 @@
+"""(Cluster)RoleBinding subjects as kustomize's `namespace:` leaves them.
+
+Two of its special cases change who a binding grants: its namespace transformer gives the
+namespace to every subject named `default` (of any kind), and at the end of the build its
+name references give a subject the namespace of the ServiceAccount of that name that a
+`namespace:` moved (any subject kind: a User named like the account moves too). Both are
+copied here from kustomize (api/filters/namespace, api/filters/nameref), for one namespace
+per binding; what we do not copy raises Unsupported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.sources.kustomize_values import Unsupported
+
+if TYPE_CHECKING:
+    from gatekeeper.sources.kustomize_build import Built
+
+_BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
+_RBAC = "rbac.authorization.k8s.io/v1"
+# An object's effective namespace to kustomize: None for a cluster-scoped kind, `default`
+# for none; raises Unsupported for a kind whose scope we do not know.
+Effective = Callable[[dict[str, Any], str], "str | None"]
+
+
+def is_binding(obj: dict[str, Any]) -> bool:
+    return obj["kind"] in _BINDINGS
+
+
+def _subjects(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    subjects = obj.get("subjects")
+    if subjects is None:
+        return []
+    if obj["apiVersion"] != _RBAC or not (
+        isinstance(subjects, list)
+        and all(
+            isinstance(s, dict)
+            and isinstance(s.get("name"), str)
+            and isinstance(s.get("namespace", ""), str)
+            for s in subjects
+        )
+    ):
+        raise Unsupported("binding subjects kustomize may read otherwise")
+    return subjects
+
+
+def namespace_default_subjects(obj: dict[str, Any], namespace: str) -> dict[str, Any] | None:
+    """The binding with `namespace` on its subjects named `default` (a copy), or None when
+    none is."""
+    subjects = _subjects(obj)
+    if not any(s["name"] == "default" for s in subjects):
+        return None
+    changed = dict(obj)
+    changed["subjects"] = [
+        {**s, "namespace": namespace} if s["name"] == "default" else s for s in subjects
+    ]
+    return changed
+
+
+def resolve_references(built: list[Built], effective: Effective) -> None:
+    """kustomize's name references from binding subjects to the ServiceAccounts a
+    `namespace:` moved: a subject takes the namespace of the one account of its name (among
+    those first in its namespace, if it names one); several accounts fail the build."""
+    accounts = {
+        id(item)
+        for item in built
+        if item.renamespaced
+        and item.obj["apiVersion"] == "v1"
+        and item.obj["kind"] == "ServiceAccount"
+    }
+    if not accounts:
+        return
+    original = [_original(item, effective) for item in built]
+    current = [effective(item.obj, item.obj["metadata"].get("namespace") or "") for item in built]
+    for index, item in enumerate(built):
+        if not is_binding(item.obj):
+            continue
+        subjects = _subjects(item.obj)
+        if not subjects:
+            continue
+        own = current[index]
+        if own is not None and any(ns not in (None, own) for ns in current):
+            raise Unsupported("a RoleBinding beside objects of other namespaces")
+        changed = [_resolved(s, built, accounts, original, current) for s in subjects]
+        if changed != subjects:
+            item.obj = {**item.obj, "subjects": changed}
+
+
+def _resolved(
+    subject: dict[str, Any],
+    built: list[Built],
+    accounts: set[int],
+    original: list[str | None],
+    current: list[str | None],
+) -> dict[str, Any]:
+    pool = built
+    if "namespace" in subject:
+        wanted = subject["namespace"]
+        pool = [item for item, ns in zip(built, original, strict=True) if ns == wanted]
+        if not pool:
+            pool = [item for item, ns in zip(built, current, strict=True) if ns == wanted]
+    found = [item for item in pool if id(item) in accounts and item.name == subject["name"]]
+    if not found:
+        return subject
+    namespaces = {item.obj["metadata"].get("namespace") or "" for item in found}
+    if len(namespaces) > 1:
+        raise Unsupported("a binding subject kustomize finds several accounts for")
+    (namespace,) = namespaces
+    return {**subject, "namespace": namespace} if namespace else subject
+
+
+def _original(item: Built, effective: Effective) -> str | None:
+    """The namespace of the object's first id (kustomize's OrgId): as written if a
+    `namespace:` moved it, else its current one."""
+    written = item.namespace if item.renamespaced else item.obj["metadata"].get("namespace")
+    return effective(item.obj, written or "")
