@@ -19,6 +19,9 @@ class Location(NamedTuple):
     exact: bool = True
     # Where a rendered field's value was set, as `file:line` (a Helm values line), if known.
     values: str = ""
+    # The name a value travelled through to the field, and where that is used (Terraform:
+    # `local.off, used at main.tf:9`), when the location is where the value is written.
+    via: str = ""
 
 
 class Locator(Protocol):

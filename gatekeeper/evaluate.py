@@ -843,6 +843,8 @@ def _location_extra(location: Location) -> dict[str, Any]:
     extra: dict[str, Any] = {"exact": location.exact}
     if location.values:
         extra["values"] = location.values  # the values line that set the field (Helm)
+    if location.via:
+        extra["via"] = location.via  # the local or variable it came through (Terraform)
     return extra
 
 

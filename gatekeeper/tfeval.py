@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper.fieldpath import Path
@@ -71,6 +71,7 @@ class Origin:
     span: Span
     exact: bool = True  # False: the span holds more than the value (or only its chooser)
     chooser: bool = False  # the span is the key that chose the value (`rules["ssh-tcp"]`)
+    via: str = ""  # the name the value travelled through (`local.off`, `var.pub`)
 
 
 Origins = dict[Path, Origin]
@@ -186,9 +187,7 @@ def _under(origins: Origins, key: str | int) -> Origins:
             # place that wrote the whole, which does not show this part.
             out.setdefault(
                 (),
-                Origin(origin.file, inner, origin.exact, origin.chooser)
-                if inner is not None
-                else Origin(origin.file, origin.span, False, origin.chooser),
+                replace(origin, span=inner) if inner is not None else replace(origin, exact=False),
             )
         elif path[0] == key:
             out[path[1:]] = origin
@@ -201,7 +200,7 @@ def _chosen(item: Value, key: Value) -> Value:
     if item.origins or not key.origins:
         return item
     chooser = _first(key.origins)
-    return Value(item.data, {(): Origin(chooser.file, chooser.span, False, chooser=True)})
+    return Value(item.data, {(): replace(chooser, exact=False, chooser=True)})
 
 
 def _whole(data: Any, *sources: Value) -> Value:
@@ -282,6 +281,10 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
     if isinstance(expr, Conditional):
         condition = evaluate(expr.condition, scope)
         if isinstance(condition.data, Unknown):
+            # `var.unset ? false : false` is false whatever the condition turns out to be.
+            if_true, if_false = evaluate(expr.if_true, scope), evaluate(expr.if_false, scope)
+            if wholly_known(if_true.data) and _same(if_true.data, if_false.data):
+                return if_true
             return Value(Unknown(f"{condition.data.text} ? ... : ..."))
         return evaluate(expr.if_true if _bool(condition.data) else expr.if_false, scope)
     if isinstance(expr, ForExpr):
@@ -418,6 +421,15 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return bool(a == b)
     return type(a) is type(b) and bool(a == b)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same types, all the way down (True is not 1)."""
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    return not isinstance(a, (list, dict)) and _equal(a, b)
 
 
 def _tidy(number: Any) -> Any:
@@ -863,6 +875,9 @@ _FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "alltrue": _text_function(lambda items: all(_bool(i) for i in _list(items))),
     "anytrue": _text_function(lambda items: any(_bool(i) for i in _list(items))),
     "sum": _text_function(lambda items: _tidy(sum(_number(i) for i in _list(items)))),
+    # Marks that change how Terraform shows a value, not the value.
+    "sensitive": lambda arguments: arguments[0],
+    "nonsensitive": lambda arguments: arguments[0],
     "reverse": lambda arguments: _items([i for _, i in reversed(elements(arguments[0]))]),
 }
 # Functions that decide with unknown arguments themselves (coalesce: a known first one wins).

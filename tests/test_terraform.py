@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gatekeeper.document import Document
 from gatekeeper.hcl import HclError, parse
@@ -224,6 +225,7 @@ def test_detect_owns_tf_and_plan_files_only() -> None:
         return source.NAME if source else ""
 
     assert owner("infra/main.tf") == "terraform"
+    assert owner("infra/main.tf.json") == "terraform"  # Terraform loads it like main.tf
     assert owner("plans/prod.tfplan.json") == "terraform"
     assert owner("plan.json") == "terraform"
     assert owner("infra/.terraform/modules/vpc/main.tf") == ""
@@ -670,10 +672,16 @@ def test_a_pr_changing_only_a_module_or_tfvars_judges_the_calls_again() -> None:
     }
     tree = MemoryTree({name: body.encode() for name, body in files.items()})
     graph = depgraph.build(LoadContext(tree=tree))
-    assert graph.affected(["examples/complete/terraform.tfvars"]) == ["examples/complete/main.tf"]
+    # The files of a directory read each other (locals, variables, overrides): all judged.
+    assert graph.affected(["examples/complete/terraform.tfvars"]) == [
+        "examples/complete/main.tf",
+        "examples/complete/variables.tf",
+    ]
     assert graph.affected(["outputs.tf"]) == [
         "examples/complete/main.tf",
+        "examples/complete/variables.tf",
         "examples/ssh/main.tf",
+        "main.tf",
         "modules/ssh/main.tf",
     ]
     assert graph.affected(["other/main.tf", "examples/ssh/main.tf"]) == []
@@ -749,3 +757,24 @@ def test_terraform_blocks_are_judged_by_the_version_policies_only(
     report = json.loads(run.stdout)
     assert {f["kind"] for f in report["findings"]} == {"terraform"}
     assert "provider aws has no version constraint" in run.stdout
+
+
+def test_each_file_of_a_module_is_parsed_once(monkeypatch: Any, tmp_path: Path) -> None:
+    """A module's files are read together (contexts, locals, overrides): a file parsed as
+    another's sibling is not parsed again when it is loaded itself, and is judged the same."""
+    import gatekeeper
+
+    for name in ("main.tf", "variables.tf", "outputs.tf"):
+        (tmp_path / name).write_text(f'resource "aws_s3_bucket" "{name[:-3]}" {{}}\n')
+    parsed: list[str] = []
+    real = terraform._parse_file
+
+    def counting(text: str) -> Any:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(terraform, "_parse_file", counting)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    assert len(parsed) == 3
+    names = {f.name for f in report.verdict.findings if f.policy_id == "TF-AWS-S3-ENCRYPTION"}
+    assert names == {"main", "variables", "outputs"}

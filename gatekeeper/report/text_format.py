@@ -41,6 +41,8 @@ def _line(finding: Finding, color: bool) -> str:
     resource = f" ({visible(finding.resource)})" if finding.resource else ""
     values = finding.extra.get("values")
     origin = f" [value set at {visible(values)}]" if values else ""
+    via = finding.extra.get("via")
+    origin += f" [via {visible(via)}]" if via else ""
     return (
         f"{where}: {severity} {finding.policy_id}{status}{marker}: {visible(finding.message)}"
         f"{resource}{origin}"

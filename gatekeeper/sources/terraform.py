@@ -36,8 +36,9 @@ from typing import Any
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.hcl import HclError, Parsed, Span, parse
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, terraform_root
 from gatekeeper.sources.terraform_bools import BOOL_ATTRIBUTES
+from gatekeeper.sources.terraform_modules import TF_SUFFIXES
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -63,7 +64,7 @@ def detect(path: str) -> bool:
     # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
     if ".terraform" in path.split("/"):
         return False
-    return path.endswith(".tf") or is_plan_name(path)
+    return path.endswith(TF_SUFFIXES) or is_plan_name(path)
 
 
 def is_plan_name(path: str) -> bool:
@@ -100,6 +101,7 @@ class _File:
     parsed: Parsed | None
     error: HclError | None = None
     resources: list[_Resource] | None = None  # computed once, shared by the module's files
+    text: str = ""  # what was parsed: a sibling parsed first is not parsed again
 
     def module_resources(self) -> list[_Resource]:
         if self.resources is None:
@@ -109,9 +111,32 @@ class _File:
 
 _FILES: weakref.WeakKeyDictionary[Tree, dict[str, _File]] = weakref.WeakKeyDictionary()
 _DIRS: weakref.WeakKeyDictionary[Tree, dict[str, list[str]]] = weakref.WeakKeyDictionary()
-_CONTEXTS: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, dict[str, Any]]]] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+def _parse_source(path: str, text: str) -> _File:
+    """A `.tf` file parsed, or a `.tf.json` file read as the HCL it stands for, with its
+    lines in the JSON file (terraform_json)."""
+    parsed = _parse_json(path, text) if path.endswith(".json") else _parse_file(text)
+    parsed.text = text
+    return parsed
+
+
+def _parse_json(path: str, text: str) -> _File:
+    from gatekeeper.sources import terraform_json
+
+    try:
+        hcl, places = terraform_json.to_hcl(text, path)
+    except HclError as error:
+        return _File(None, error)
+    except RecursionError:
+        return _File(None, HclError("invalid JSON: nested too deeply; not checked", 1))
+    parsed = _parse_file(hcl)
+    if parsed.parsed is not None:
+        terraform_json.relocate(parsed.parsed, places)
+    elif parsed.error is not None:
+        line = places[min(max(parsed.error.line, 1), len(places)) - 1][0] if places else 1
+        parsed.error = HclError(str(parsed.error), line)
+    return parsed
 
 
 def _parse_file(text: str) -> _File:
@@ -190,8 +215,15 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     loaded = Loaded()
-    parsed_file = _parse_file(text)
-    _FILES.setdefault(context.tree, {})[path] = parsed_file
+    files = _FILES.setdefault(context.tree, {})
+    parsed_file = files.get(path) or _File(None)
+    if parsed_file.text != text or not text:
+        if path in files:  # new text for a file already read: its module is read again
+            terraform_root.forget(context.tree, posixpath.dirname(path))
+        parsed_file = files[path] = _parse_source(path, text)
+    listing = _listing(context.tree, posixpath.dirname(path))
+    if path not in listing:  # text given for a file the tree does not hold (yet)
+        listing.append(path)
     if parsed_file.parsed is None:
         assert parsed_file.error is not None
         error = parsed_file.error
@@ -211,29 +243,31 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
         )
     directory = posixpath.dirname(path)
     own = parsed_file.module_resources()
-    # One module's contexts serve all its files (computing them per file is quadratic).
-    modules = _CONTEXTS.setdefault(context.tree, {})
-    contexts = modules.get(directory, {})
-    if any(resource.address not in contexts for resource in own):
-        module = own + [
-            resource
-            for sibling in _siblings(context.tree, directory, path)
-            for resource in sibling.module_resources()
-        ]
-        contexts = modules[directory] = contexts_of(module)
+    # One module's contexts (and evaluated blocks) serve all its files.
+    evaluated = terraform_root.directory(context.tree, directory)
     blocks = [block for block in parsed.blocks if block.type in DOCUMENT_BLOCKS]
-    for index, (block, resource) in enumerate(zip(blocks, own, strict=True)):
+    for block, resource in zip(blocks, own, strict=True):
+        key = (path, block.span.line, block.span.column)
+        if key in evaluated.problems:
+            message = evaluated.problems[key]
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, block.span.line, message))
+        instances = evaluated.documents.get(key)
+        if instances is not None:
+            for document in instances:
+                document.index = len(loaded.documents)
+                loaded.documents.append(document)
+            continue
         loaded.documents.append(
             Document(
                 source=NAME,
                 file=path,
                 obj=resource.values,
                 locator=SpanLocator(path, block.span),
-                index=index,
+                index=len(loaded.documents),
                 kind=resource.kind,
                 namespace=directory,
                 name=resource.name,
-                extra={"context": contexts[resource.address]},
+                extra={"context": evaluated.contexts[resource.address]},
             )
         )
     if "module" in text:
@@ -258,13 +292,17 @@ def _resources(parsed: Parsed) -> Iterator[_Resource]:
             name = labels[1] if len(labels) > 1 else ""
             kind = type_ if block.type == "resource" else f"data.{type_}"
             address = f"{kind}.{name}"
-        values = typed_literals(decode_policies(block.body), kind)
-        references = [
-            (attribute, found)
-            for attribute, value in values.items()
-            for found in expression_references(value)
-        ]
-        yield _Resource(kind, name, address, values, references)
+        yield resource(kind, name, address, typed_literals(decode_policies(block.body), kind))
+
+
+def resource(kind: str, name: str, address: str, values: dict[str, Any]) -> _Resource:
+    """A resource with the addresses its values refer to."""
+    references = [
+        (attribute, found)
+        for attribute, value in values.items()
+        for found in expression_references(value)
+    ]
+    return _Resource(kind, name, address, values, references)
 
 
 def expression_references(value: Any) -> Iterator[str]:
@@ -294,14 +332,8 @@ def module_files(tree: Tree, directory: str) -> list[tuple[str, Parsed, list[_Re
     return out
 
 
-def _siblings(tree: Tree, directory: str, path: str) -> Iterator[_File]:
-    """The other `.tf` files of the module directory, parsed once per tree."""
-    for name, file in _module_files(tree, directory):
-        if name != path:
-            yield file
-
-
-def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
+def _listing(tree: Tree, directory: str) -> list[str]:
+    """The `.tf` files of a module directory, listed once per tree."""
     listings = _DIRS.setdefault(tree, {})
     if directory not in listings:
         try:
@@ -311,13 +343,17 @@ def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
         listings[directory] = [
             name
             for name in listing
-            if name.endswith(".tf") and posixpath.dirname(name) == directory
+            if name.endswith(TF_SUFFIXES) and posixpath.dirname(name) == directory
         ]
+    return listings[directory]
+
+
+def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
     files = _FILES.setdefault(tree, {})
-    for name in listings[directory]:
+    for name in _listing(tree, directory):
         if name not in files:
             try:
-                files[name] = _parse_file(decode(tree.read(name)))
+                files[name] = _parse_source(name, decode(tree.read(name)))
             except (OSError, UnicodeDecodeError):
                 files[name] = _File(None, HclError("unreadable", 1))
         yield name, files[name]

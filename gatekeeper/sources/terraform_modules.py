@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from yaml.nodes import MappingNode, Node, SequenceNode
+
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.hcl import (
@@ -57,7 +59,7 @@ from gatekeeper.tfeval import (
     evaluate_attribute,
 )
 from gatekeeper.tree import Tree
-from gatekeeper.yamldoc import decode
+from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
 # Arguments of a module block that are Terraform's own, not the module's input variables.
 _META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
@@ -83,19 +85,28 @@ class CallLocator:
         for prefix, origin in self.origins:
             if tuple(path[: len(prefix)]) == prefix:
                 span, exact = origin.span.find(tuple(path[len(prefix) :]))
-                return Location(
-                    origin.file,
-                    span.line,
-                    span.column,
-                    span.end_line,
-                    span.end_column,
-                    exact and origin.exact,
-                )
+                return self._at(origin, span, exact and origin.exact, path)
+        under = [o for prefix, o in self.origins if tuple(prefix[: len(path)]) == tuple(path)]
+        if len(under) == 1:
+            # `cidr_blocks = [local.cidr]`: the one part that came from elsewhere is what
+            # the line shows least; it is located there (the field holds more than it).
+            return self._at(under[0], under[0].span, False, path)
         location: Location = self.module.locate(path)
         if location.exact and get(self.written, path) != get(self.values, path):
             # `cidr = var.cidrs` holds a default from elsewhere: the line, not the value.
             location = location._replace(exact=False)
         return location
+
+    def _at(self, origin: Origin, span: Span, exact: bool, path: Path) -> Location:
+        """A value's place; through a name (`local.off`), the trace names it and the line
+        that uses it."""
+        via = ""
+        if origin.via:
+            use = self.module.locate(path)
+            via = f"{origin.via}, used at {use.file}:{use.line}"
+        return Location(
+            origin.file, span.line, span.column, span.end_line, span.end_column, exact, via=via
+        )
 
     def _arguments(self) -> Location:
         """The resource as a whole: the item of a passed list or map that made this instance
@@ -115,23 +126,59 @@ class CallLocator:
         return location
 
 
-_LOCAL_SOURCE = re.compile(r'^\s*source\s*=\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+# `source = "./x"`, and `"source": "./x"` in a `.tf.json` file.
+_LOCAL_SOURCE = re.compile(r'^\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"', re.MULTILINE)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see gatekeeper.depgraph): a `.tf` file with local module calls reads
-    the called modules' `.tf` files and the other `.tf` and `.tfvars` files of its directory
-    (the variables, locals and tfvars its arguments evaluate). A pull request that changes
-    only a module or an example's `terraform.tfvars` judges the calls again. A text search,
-    not a parse: every `.tf` file of the tree is read for it."""
-    tree = context.tree
-    by_directory: dict[str, list[str]] = {}
+    the called modules' `.tf` files; every `.tf` file reads the other `.tf` and `.tfvars`
+    files of its directory (the variables, locals, overrides and tfvars its values evaluate).
+    A pull request that changes only a module, a default or an example's `terraform.tfvars`
+    judges the resources and calls again. The files of a directory feed each other as a
+    ring (each reads the next, the graph is followed transitively): n edges, not n squared."""
+    layout = _layout(context.tree)
+    for path, targets in layout.calls.items():
+        for target in sorted(targets):
+            for needed in layout.directories.get(target, ()):
+                if needed.endswith(TF_SUFFIXES):
+                    yield path, needed
+    for names in layout.directories.values():
+        readers = [name for name in names if name.endswith(TF_SUFFIXES)]
+        if not readers:
+            continue
+        ring = readers[1:] + readers[:1]
+        for reader, needed in zip(readers, ring, strict=True):
+            if needed != reader:
+                yield reader, needed
+        for needed in names:
+            if not needed.endswith(TF_SUFFIXES):
+                yield readers[0], needed
+
+
+@dataclass
+class _Layout:
+    """The `.tf` and `.tfvars` files of a tree by directory, and the local module calls."""
+
+    directories: dict[str, list[str]] = field(default_factory=dict)
+    calls: dict[str, set[str]] = field(default_factory=dict)  # file -> directories it calls
+    called: set[str] = field(default_factory=set)
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[Tree, _Layout] = weakref.WeakKeyDictionary()
+
+
+def _layout(tree: Tree) -> _Layout:
+    """A text search, not a parse: every `.tf` file of the tree is read once for it."""
+    if tree in _LAYOUTS:
+        return _LAYOUTS[tree]
+    layout = _LAYOUTS[tree] = _Layout()
     for name in tree.list_dir("."):
-        if name.endswith((".tf", ".tfvars")) and ".terraform" not in name.split("/"):
-            by_directory.setdefault(posixpath.dirname(name), []).append(name)
-    for directory, names in by_directory.items():
+        if name.endswith((*TFVARS_SUFFIXES, *TF_SUFFIXES)) and ".terraform" not in name.split("/"):
+            layout.directories.setdefault(posixpath.dirname(name), []).append(name)
+    for directory, names in layout.directories.items():
         for path in names:
-            if not path.endswith(".tf"):
+            if not path.endswith(TF_SUFFIXES):
                 continue
             try:
                 text = decode(tree.read(path))
@@ -143,15 +190,16 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 if target != ".." and not target.startswith(("../", "/")):
                     targets.add("" if target == "." else target)
             targets.discard(directory)
-            if not targets:
-                continue
-            for target in sorted(targets):
-                for needed in by_directory.get(target, ()):
-                    if needed.endswith(".tf"):
-                        yield path, needed
-            for needed in names:
-                if needed != path:
-                    yield path, needed
+            if targets:
+                layout.calls[path] = targets
+                layout.called |= targets
+    return layout
+
+
+def is_root(tree: Tree, directory: str) -> bool:
+    """A directory no local module call uses: its variables are what its defaults and
+    `.tfvars` say (`terraform apply` there), not what a caller passes."""
+    return directory not in _layout(tree).called
 
 
 def local_source(directory: str, block: Block) -> str | None:
@@ -169,60 +217,177 @@ def local_source(directory: str, block: Block) -> str | None:
 
 
 @dataclass
+class MergedBlock:
+    """A resource, data source or module block with what override files merge into it."""
+
+    file: str
+    block: Block
+    body: RawBody  # the block's expressions, overrides applied
+    overridden: dict[str, str]  # attribute or nested block type -> the override file that set it
+
+
+@dataclass
 class _Module:
     """A module directory's files parsed with their expressions, and its declarations."""
 
     files: list[tuple[str, Parsed]] = field(default_factory=list)
     variables: dict[str, tuple[str, RawBody]] = field(default_factory=dict)
     locals: dict[str, tuple[str, RawAttribute]] = field(default_factory=dict)
+    blocks: list[MergedBlock] = field(default_factory=list)
+    # Blocks of override files merged into another block: not objects of their own.
+    merged: set[tuple[str, int, int]] = field(default_factory=set)
 
 
 _MODULES: weakref.WeakKeyDictionary[Tree, dict[str, _Module]] = weakref.WeakKeyDictionary()
 
 
-def _module(tree: Tree, directory: str) -> _Module:
-    """A module directory's declarations, collected once per tree."""
+def forget_module(tree: Tree, directory: str) -> None:
+    _MODULES.get(tree, {}).pop(directory, None)
+
+
+def is_override(name: str) -> bool:
+    """`override.tf`, `x_override.tf` (and `.tf.json`): merged over the other files."""
+    stem = posixpath.basename(name).removesuffix(".json").removesuffix(".tf")
+    return stem == "override" or stem.endswith("_override")
+
+
+def block_key(file: str, block: Block) -> tuple[str, int, int]:
+    return (file, block.span.line, block.span.column)
+
+
+def module_of(tree: Tree, directory: str) -> _Module:
+    """A module directory's declarations, collected once per tree. Override files come last,
+    by name, and merge into the block with the same header (Terraform's override files:
+    arguments replace arguments, nested blocks replace every block of their type)."""
     from gatekeeper.sources import terraform
 
     modules = _MODULES.setdefault(tree, {})
     if directory in modules:
         return modules[directory]
     module = modules[directory] = _Module()
-    for name, parsed, _ in terraform.module_files(tree, directory):
+    files = sorted(
+        ((name, parsed) for name, parsed, _ in terraform.module_files(tree, directory)),
+        key=lambda item: (is_override(item[0]), item[0]),
+    )
+    headers: dict[tuple[str, ...], MergedBlock] = {}
+    for name, parsed in files:
         module.files.append((name, parsed))
+        override = is_override(name)
         for block in parsed.blocks:
             if block.raw is None:
                 continue
             if block.type == "variable" and block.labels:
-                module.variables[block.labels[0]] = (name, block.raw)
+                known = module.variables.get(block.labels[0])
+                if override and known is not None:
+                    merged = _merge(known[1], block.raw)
+                    file = name if "default" in block.raw.attributes else known[0]
+                    module.variables[block.labels[0]] = (file, merged)
+                else:
+                    module.variables[block.labels[0]] = (name, block.raw)
             elif block.type == "locals":
                 for key, attribute in block.raw.attributes.items():
                     module.locals[key] = (name, attribute)
+            elif block.type in ("resource", "data", "module"):
+                header = (block.type, *block.labels)
+                original = headers.get(header) if override else None
+                if original is None:
+                    headers[header] = MergedBlock(name, block, block.raw, {})
+                    module.blocks.append(headers[header])
+                    continue
+                original.body = _merge(original.body, block.raw)
+                for key in [*block.raw.attributes, *_block_names(block.raw)]:
+                    original.overridden[key] = name
+                module.merged.add(block_key(name, block))
     return module
 
 
+def _merge(base: RawBody, override: RawBody) -> RawBody:
+    types = {block.type for block in override.blocks}
+    return RawBody(
+        {**base.attributes, **override.attributes},
+        [block for block in base.blocks if block.type not in types] + override.blocks,
+    )
+
+
+def _block_names(body: RawBody) -> list[str]:
+    """The keys nested blocks have in a body's values (a dynamic block's is its label)."""
+    return [
+        block.labels[0] if block.type == "dynamic" and block.labels else block.type
+        for block in body.blocks
+    ]
+
+
+TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
+TF_SUFFIXES = (".tf", ".tf.json")  # what Terraform loads from a module directory
+
+
 def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
-    """`terraform.tfvars` and `*.auto.tfvars` of a root module (an example), in load order."""
+    """The variable files Terraform reads by itself in a root module, in its order (later
+    wins): `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and
+    `*.auto.tfvars.json` by name. A file that does not parse gives no values."""
     try:
         names = tree.list_dir(directory or ".")
     except OSError:
         return {}
+    ranked = {"terraform.tfvars": 0, "terraform.tfvars.json": 1}
     found = sorted(
-        name
+        (ranked.get(posixpath.basename(name), 2), posixpath.basename(name), name)
         for name in names
         if posixpath.dirname(name) == directory
-        and (posixpath.basename(name) == "terraform.tfvars" or name.endswith(".auto.tfvars"))
+        and (
+            posixpath.basename(name) in ranked
+            or name.endswith((".auto.tfvars", ".auto.tfvars.json"))
+        )
     )
-    found.sort(key=lambda name: posixpath.basename(name) != "terraform.tfvars")
     values: dict[str, Value] = {}
-    for name in found:
+    for _, _, name in found:
         try:
-            body = parse_attributes(decode(tree.read(name)))
+            text = decode(tree.read(name))
+            if name.endswith(".json"):
+                values.update(_json_values(name, text))
+                continue
+            body = parse_attributes(text)
         except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
             continue
         for key, attribute in body.attributes.items():
-            values[key] = evaluate_attribute(attribute, Scope(), Origin(name, attribute.span))
+            origin = Origin(name, attribute.span, via=f"var.{key}")
+            values[key] = evaluate_attribute(attribute, Scope(), origin)
     return values
+
+
+def _json_values(name: str, text: str) -> dict[str, Value]:
+    """A `.tfvars.json` file: each top-level key, located at its line."""
+    for entry in load_all(name, text):
+        if not isinstance(entry, YamlDocument) or not isinstance(entry.obj, dict):
+            return {}
+        span = node_span(entry.node)
+        assert isinstance(span.children, dict)
+        return {
+            str(key): Value(value, {(): Origin(name, span.children[str(key)], via=f"var.{key}")})
+            for key, value in entry.obj.items()
+            if str(key) in span.children
+        }
+    return {}
+
+
+def node_span(node: Node) -> Span:
+    """A JSON (YAML) node's place, with its children's: what gatekeeper.hcl gives HCL."""
+    span = Span(
+        node.start_mark.line + 1,
+        node.start_mark.column + 1,
+        node.end_mark.line + 1,
+        node.end_mark.column + 1,
+    )
+    if isinstance(node, MappingNode):
+        children: dict[str, Span] = {}
+        for key, value in node.value:
+            inner = node_span(value)
+            inner.line, inner.column = key.start_mark.line + 1, key.start_mark.column + 1
+            children[str(key.value)] = inner
+        span.children = children
+    elif isinstance(node, SequenceNode):
+        span.children = [node_span(item) for item in node.value]
+    return span
 
 
 def _scope(module: _Module, given: dict[str, Value], calling: bool) -> Scope:
@@ -247,15 +412,36 @@ def _scope(module: _Module, given: dict[str, Value], calling: bool) -> Scope:
         if value is None:
             if default is None:
                 continue  # unknown: no value anywhere
-            origin = Origin(file, default.span) if calling else None
+            origin = Origin(file, default.span, via=f"var.{name}") if calling else None
             value = evaluate_attribute(default, Scope(), origin)
         kind = attributes.get("type")
         variables[name] = convert(value, kind.expr if kind is not None else None)
-    locals_ = {
-        key: (attribute, Origin(file, attribute.span) if calling else None)
+    return Scope(variables, _locals(module, calling))
+
+
+def _locals(module: _Module, located: bool) -> dict[str, tuple[RawAttribute, Origin | None]]:
+    return {
+        key: (attribute, Origin(file, attribute.span, via=f"local.{key}") if located else None)
         for key, (file, attribute) in module.locals.items()
     }
-    return Scope(variables, locals_)
+
+
+def locals_scope(tree: Tree, directory: str) -> Scope:
+    """A called module's own names: its locals, located; its variables are unknown (what
+    each call passes is judged with the call)."""
+    return Scope({}, _locals(module_of(tree, directory), True))
+
+
+def root_scope(tree: Tree, directory: str) -> Scope:
+    """The names of a root module (or an example calling a module): its locals, its
+    variables from its `.tfvars` files else their defaults, each located where written."""
+    return _scope(module_of(tree, directory), _tfvars(tree, directory), calling=True)
+
+
+def strip_count(name: str) -> str:
+    """An instance name without count indexes, which shift: what fingerprints and variants
+    name."""
+    return _COUNT_INDEX.sub("", name)
 
 
 # --- instances and bodies --------------------------------------------------------------------
@@ -445,9 +631,8 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
     if not calls:
         return []
     tree = context.tree
-    module = _module(tree, directory)
     raw = parsed
-    scope = _scope(module, _tfvars(tree, directory), calling=True)
+    scope = root_scope(tree, directory)
     raw_blocks = {
         block.labels[0]: block
         for block in raw.blocks
@@ -479,40 +664,29 @@ def _instantiate(
     from gatekeeper.sources import terraform
 
     caller = call.file
-    module = _module(tree, directory)
+    module = module_of(tree, directory)
     scope = _scope(module, inputs, calling=False)
     resources: list[terraform._Resource] = []
     # file, evaluated, instance name, the passed item that made it, the values as written
     placed: list[tuple[str, _Evaluated, str, Origin | None, dict[str, Any]]] = []
-    for name, parsed in module.files:
-        for block in parsed.blocks:
-            if block.raw is None or block.type not in terraform.DOCUMENT_BLOCKS:
-                continue
-            if block.type == "module":
-                yield from _nested(tree, (name, block), scope, call, address, chain)
-                continue
-            type_ = block.labels[0] if block.labels else ""
-            label = block.labels[1] if len(block.labels) > 1 else ""
-            kind = type_ if block.type == "resource" else f"data.{type_}"
-            own = terraform.typed_literals(terraform.decode_policies(block.body), kind)
-            for instance in _instances(block.raw, scope):
-                evaluated = _body(block.raw, instance.scope, block.span)
-                values = terraform.typed_literals(terraform.decode_policies(evaluated.values), kind)
-                if values == own and not evaluated.origins:
-                    continue  # nothing new: the module's own document judges it
-                references = [
-                    (attribute, found)
-                    for attribute, value in values.items()
-                    for found in terraform.expression_references(value)
-                ]
-                resources.append(
-                    terraform._Resource(kind, label, f"{kind}.{label}", values, references)
-                )
-                instance_name = f"{address}.{kind}.{label}{instance.key}"
-                placed.append((name, evaluated, instance_name, instance.origin, own))
+    for merged in module.blocks:
+        name, block = merged.file, merged.block
+        if block.type == "module":
+            yield from _nested(tree, merged, scope, call, address, chain)
+            continue
+        kind, label = kind_and_label(block)
+        own = written_values(merged, kind)
+        judged = [own, *own_values(tree, directory, merged)]
+        for instance, evaluated in evaluate_block(merged, scope):
+            values = terraform.typed_literals(terraform.decode_policies(evaluated.values), kind)
+            if values in judged and not evaluated.origins:
+                continue  # nothing new: the module's own document judges it
+            resources.append(terraform.resource(kind, label, f"{kind}.{label}", values))
+            instance_name = f"{address}.{kind}.{label}{instance.key}"
+            placed.append((name, evaluated, instance_name, instance.origin, own))
     contexts = terraform.contexts_of(resources)
     namespace = posixpath.dirname(caller)
-    variant = f"{DEPLOYED_BY}{caller}:{_COUNT_INDEX.sub('', address)}"
+    variant = f"{DEPLOYED_BY}{caller}:{strip_count(address)}"
     for resource, (name, evaluated, instance_name, item, own) in zip(
         resources, placed, strict=True
     ):
@@ -522,7 +696,7 @@ def _instantiate(
             obj=resource.values,
             locator=CallLocator(
                 terraform.SpanLocator(name, evaluated.span),
-                _longest_first(evaluated.origins),
+                longest_first(evaluated.origins),
                 call,
                 item,
                 own,
@@ -535,14 +709,14 @@ def _instantiate(
                 "context": contexts[resource.address],
                 "variant": variant,
                 # Fingerprints name the instance without count indexes, which shift.
-                "origin": f"{caller}:{_COUNT_INDEX.sub('', instance_name)}",
+                "origin": f"{caller}:{strip_count(instance_name)}",
             },
         )
 
 
 def _nested(
     tree: Tree,
-    block_in: tuple[str, Block],
+    merged: MergedBlock,
     scope: Scope,
     call: Origin,
     address: str,
@@ -550,12 +724,12 @@ def _nested(
 ) -> Iterator[Document]:
     """A local module called by an instantiated module, with values evaluated in it: a value
     the calling module writes itself is located at its argument there."""
-    file, block = block_in
+    file, block = merged.file, merged.block
     target = local_source(posixpath.dirname(file), block)
-    if block.raw is None or target is None or target in chain or len(chain) >= MAX_DEPTH:
+    if target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
-    for instance in _instances(block.raw, scope, file):
-        inputs = _inputs(block.raw, instance.scope, file)
+    for instance in _instances(merged.body, scope, file):
+        inputs = _inputs(merged.body, instance.scope, file)
         inner = f"{address}.module.{block.labels[0]}{instance.key}"
         yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
 
@@ -569,5 +743,43 @@ def _inputs(call: RawBody, scope: Scope, file: str) -> dict[str, Value]:
     }
 
 
-def _longest_first(origins: Origins) -> tuple[tuple[Path, Origin], ...]:
+def longest_first(origins: Origins) -> tuple[tuple[Path, Origin], ...]:
     return tuple(sorted(origins.items(), key=lambda item: -len(item[0])))
+
+
+def kind_and_label(block: Block) -> tuple[str, str]:
+    """`aws_s3_bucket`, `logs` of a resource block; `data.aws_vpc`, `this` of a data block."""
+    type_ = block.labels[0] if block.labels else ""
+    label = block.labels[1] if len(block.labels) > 1 else ""
+    return (type_ if block.type == "resource" else f"data.{type_}"), label
+
+
+def evaluate_block(merged: MergedBlock, scope: Scope) -> Iterator[tuple[_Instance, _Evaluated]]:
+    """Each instance of a block, its body evaluated; what an override file set is located
+    there, unless a deeper origin (a local, a default) says where the value was written."""
+    for instance in _instances(merged.body, scope):
+        evaluated = _body(merged.body, instance.scope, merged.block.span)
+        spans = evaluated.span.children
+        assert isinstance(spans, dict)
+        for key, file in merged.overridden.items():
+            if key in spans and (key,) not in evaluated.origins:
+                evaluated.origins[(key,)] = Origin(file, spans[key])
+        yield instance, evaluated
+
+
+def written_values(merged: MergedBlock, kind: str) -> dict[str, Any]:
+    """A block's values as its files write them (`"${var.x}"` unknown), overrides merged."""
+    from gatekeeper.sources import terraform
+
+    if not merged.overridden:
+        return terraform.typed_literals(terraform.decode_policies(merged.block.body), kind)
+    evaluated = _body(merged.body, Scope(), merged.block.span)
+    return terraform.typed_literals(terraform.decode_policies(evaluated.values), kind)
+
+
+def own_values(tree: Tree, directory: str, merged: MergedBlock) -> list[dict[str, Any]]:
+    """What the module's own documents of a block hold (its locals evaluated)."""
+    from gatekeeper.sources import terraform_root
+
+    documents = terraform_root.directory(tree, directory).documents
+    return [document.obj for document in documents.get(block_key(merged.file, merged.block), ())]
