@@ -12,10 +12,10 @@ import functools
 import gc
 import multiprocessing
 import os
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 from gatekeeper import inventory as inventory_mod
@@ -256,15 +256,13 @@ def predict_admission(
 def finalize(findings: list[Finding]) -> list[Finding]:
     """Merge variants, sort, and make fingerprints unique: same resource identity in two
     places gets an ordinal."""
-    findings = sorted(merge_variants(findings), key=lambda finding: finding.sort_key)
-    groups: dict[str, list[int]] = defaultdict(list)
+    findings = merge_variants(findings)
+    # How often each fingerprint was seen so far: the second gets `:2`, and so on.
+    seen: dict[str, int] = {}
     for index, finding in enumerate(findings):
-        groups[finding.fingerprint].append(index)
-    for indices in groups.values():
-        for ordinal, index in enumerate(indices[1:], start=2):
-            findings[index] = findings[index].with_(
-                fingerprint=f"{findings[index].fingerprint}:{ordinal}"
-            )
+        count = seen[finding.fingerprint] = seen.get(finding.fingerprint, 0) + 1
+        if count > 1:
+            findings[index] = finding.with_(fingerprint=f"{finding.fingerprint}:{count}")
     return findings
 
 
@@ -272,14 +270,16 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
     """One finding per place, policy and field for every rendering that shows it: a base line
     built by five overlays (and read as a plain manifest) is said once, with the overlays and
     releases (`variants`) it holds for. The plain manifest's finding is kept where there is
-    one, so its fingerprint does not change when a kustomization starts building the file."""
-    groups: dict[tuple[str, str, int, int], list[Finding]] = {}
-    for finding in findings:
-        # Not the path: an overlay may reorder containers, the line is what a reader fixes.
-        key = (finding.policy_id, finding.file, finding.line, finding.column)
-        groups.setdefault(key, []).append(finding)
+    one, so its fingerprint does not change when a kustomization starts building the file.
+
+    Returned in place order (sort_key). A place is (file, line, column, policy): not the
+    path, an overlay may reorder containers, the line is what a reader fixes. The sort key is
+    the place, so sorting (stable) puts a place's findings next to each other in the order
+    they came: no table of 100,000 groups is held."""
+    ordered = sorted(findings, key=_sort_key)
     out: list[Finding] = []
-    for group in groups.values():
+    for _, run in groupby(ordered, key=_sort_key):
+        group = list(run)
         if len(group) == 1 or not any(f.extra.get("variants") for f in group):
             # Nothing rendered: distinct findings stay distinct, but the same one is said
             # once (a base's render error, reported by every overlay whose build reads it).
@@ -294,3 +294,7 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
         variants = sorted({v for f in group for v in f.extra.get("variants", ())})
         out.append(kept.with_(extra={**kept.extra, "variants": variants}))
     return out
+
+
+def _sort_key(finding: Finding) -> tuple[str, int, int, str]:
+    return finding.sort_key

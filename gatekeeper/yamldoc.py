@@ -30,18 +30,24 @@ except AttributeError:  # pragma: no cover - libyaml is a declared expectation, 
 class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
     """The C loader with its Python tag resolver memoised.
 
-    libyaml calls back into Python to resolve the tag of every scalar (a chain of regular
-    expressions), and `name`, `image`, `true` repeat endlessly. The safe loaders have no path
-    resolvers, so a tag depends on (kind, value, implicit) alone.
+    libyaml calls back into Python to resolve the tag of every node without an explicit tag.
+    The safe loaders have no path resolvers, so a tag depends on the kind and, for a plain
+    scalar, its text alone (a chain of regular expressions): collections and quoted or block
+    scalars take the default tag at once, and the plain scalars that repeat (`name`, `true`,
+    `80`) are remembered. Only short ones: a process keeps the table for its life, and long
+    texts are neither repeated nor worth the memory they would pin.
     """
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        key = (kind, value, implicit)
-        tag = _RESOLVED.get(key)
+        if kind is not ScalarNode:
+            return _SEQUENCE_TAG if kind is SequenceNode else _MAPPING_TAG
+        if not implicit[0]:
+            return _STR_TAG
+        tag = _RESOLVED.get(value)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
-            if len(_RESOLVED) < 65536:
-                _RESOLVED[key] = tag
+            if len(value) <= _RESOLVED_LENGTH and len(_RESOLVED) < _RESOLVED_SIZE:
+                _RESOLVED[value] = tag
         return tag
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -51,7 +57,12 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
         pass
 
 
-_RESOLVED: dict[tuple[Any, Any, Any], str] = {}
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_LENGTH = 40
+_RESOLVED_SIZE = 16384
+_STR_TAG = yaml.SafeLoader.DEFAULT_SCALAR_TAG
+_SEQUENCE_TAG = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
+_MAPPING_TAG = yaml.SafeLoader.DEFAULT_MAPPING_TAG
 # Path resolvers would make tags depend on the position: then resolve every time.
 _LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
 

@@ -8,7 +8,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.finding import FIELD_NAMES, Finding
+from gatekeeper.finding import FIELD_NAMES, Finding, SharedDict, SharedList
 from gatekeeper.report import Report
 from gatekeeper.report.safe import json_char, unrunnable
 
@@ -80,7 +80,7 @@ def _indented(value: Any, indent: str) -> str:
     if kind is int:
         return int.__repr__(value)
     inner = indent + "  "
-    if kind is dict and all(type(key) is str for key in value):
+    if (kind is dict or kind is SharedDict) and all(type(key) is str for key in value):
         if not value:
             return "{}"
         items = [
@@ -88,7 +88,7 @@ def _indented(value: Any, indent: str) -> str:
             for key, item in value.items()
         ]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if kind is list or kind is tuple:
+    if kind is list or kind is tuple or kind is SharedList:
         if not value:
             return "[]"
         items = [inner + _indented(item, inner) for item in value]

@@ -7,6 +7,7 @@ is printed through `safe.visible`, and the whole text through `safe.unrunnable`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import groupby
 
 from gatekeeper.decide import Verdict
@@ -49,15 +50,15 @@ def _line(finding: Finding, color: bool) -> str:
     )
 
 
-def _grouped(findings: list[Finding], color: bool) -> list[str]:
-    """The findings file by file, in line order, a blank line between files."""
-    lines: list[str] = []
+def _grouped(findings: list[Finding], color: bool) -> Iterator[list[str]]:
+    """The findings file by file, in line order: each file's lines, a blank line between."""
     ordered = sorted(findings, key=lambda finding: finding.sort_key)
+    first = True
     for _, group in groupby(ordered, key=lambda finding: finding.file):
-        if lines:
-            lines.append("")
+        lines = [] if first else [""]
         lines.extend(_line(finding, color) for finding in group)
-    return lines
+        first = False
+        yield lines
 
 
 def summary(verdict: Verdict, files: int, documents: int) -> str:
@@ -97,21 +98,30 @@ def _plural(count: int, noun: str) -> str:
 
 
 def render(report: Report) -> str:
+    return "".join(stream(report))
+
+
+def stream(report: Report) -> Iterator[str]:
+    """The report in pieces, a file's findings each: a scan with 100,000 findings never holds
+    its whole text. Every piece is whole lines, so making each unrunnable makes the whole so."""
     verdict = report.verdict
-    lines = _grouped([f for f in verdict.findings if f.status != "fixed"], report.color)
+    shown = [finding for finding in verdict.findings if finding.status != "fixed"]
     fixed = [finding for finding in verdict.findings if finding.status == "fixed"]
+    for lines in _grouped(shown, report.color):
+        yield unrunnable("\n".join(lines), text_char) + "\n"
+    tail: list[str] = []
     if fixed:
-        if lines:
-            lines.append("")
-        lines.append(f"fixed by this change ({len(fixed)}):")
-        lines.extend(
+        if shown:
+            tail.append("")
+        tail.append(f"fixed by this change ({len(fixed)}):")
+        tail.extend(
             f"  {finding.policy_id}: {visible(finding.message)} ({visible(finding.file)})"
             for finding in fixed
         )
     outcome = "PASS" if verdict.passed else "FAIL"
     outcome = _paint(outcome, "\033[1;32m" if verdict.passed else "\033[1;31m", report.color)
-    if lines:
-        lines.append("")
-    lines.extend(f"note: {notice}" for notice in report.notices)
-    lines.append(f"{outcome}: {summary(verdict, report.files_scanned, report.documents)}")
-    return unrunnable("\n".join(lines), text_char) + "\n"
+    if shown or fixed:
+        tail.append("")
+    tail.extend(f"note: {notice}" for notice in report.notices)
+    tail.append(f"{outcome}: {summary(verdict, report.files_scanned, report.documents)}")
+    yield unrunnable("\n".join(tail), text_char) + "\n"

@@ -1,0 +1,135 @@
+"""Findings keep what many of them say once: texts interned, extra/fix/waiver dicts shared and
+read-only, however a finding was made (built, copied with with_, or sent by a pool worker)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import pytest
+
+from gatekeeper.decide import Verdict
+from gatekeeper.finding import Finding, SharedDict, SharedList
+from gatekeeper.report import Report, json_format
+
+
+def _finding(number: int, **changes: Any) -> Finding:
+    values: dict[str, Any] = {
+        "policy_id": "K8S-POD-RUN-AS-NON-ROOT",
+        "severity": "high",
+        "title": "Containers must not run as root",
+        # texts built per finding, as a rendered message is: equal, never the same object
+        "message": "".join(["container ", "web", " may run as root"]),
+        "file": "deploy/app.yaml",
+        "line": 10 + number,
+        "path": ".".join(["spec", "containers[0]", "securityContext"]),
+        "kind": "Deployment",
+        "name": "web",
+        "fingerprint": f"{number:020x}",
+        "remediation": "Set runAsNonRoot.",
+        "fix": {"subject": "spec.containers[0]", "set": {"securityContext.runAsNonRoot": True}},
+        "extra": {"exact": True, "variants": ["kustomize overlays/prod"]},
+    }
+    values.update(changes)
+    return Finding(**values)
+
+
+def test_findings_built_apart_share_their_texts_and_dicts() -> None:
+    first, second = _finding(1), _finding(2)
+    assert first.message is second.message
+    assert first.path is second.path
+    assert first.extra is second.extra
+    assert first.fix is second.fix
+    assert first.extra["variants"] is second.extra["variants"]
+    assert first.fingerprint != second.fingerprint
+
+
+def test_findings_sent_by_separate_workers_are_shared_again() -> None:
+    """A pickle shares objects within itself only: two workers' chunks arrive as copies."""
+    one = pickle.loads(pickle.dumps([_finding(1)]))[0]
+    two = pickle.loads(pickle.dumps([_finding(2)]))[0]
+    assert one == _finding(1) and two == _finding(2)
+    for name in ("policy_id", "title", "message", "file", "remediation", "extra", "fix"):
+        assert getattr(one, name) is getattr(two, name), name
+
+
+def test_with_shares_the_dicts_it_is_given() -> None:
+    first = _finding(1).with_(extra={"exact": True, "advisory": True})
+    second = _finding(2).with_(extra={"exact": True, "advisory": True})
+    assert first.extra is second.extra
+    assert type(first.extra) is SharedDict
+
+
+def test_shared_dicts_and_lists_refuse_changes_in_place() -> None:
+    finding = _finding(1)
+    with pytest.raises(TypeError):
+        finding.extra["advisory"] = True
+    with pytest.raises(TypeError):
+        finding.extra.update(advisory=True)
+    with pytest.raises(TypeError):
+        finding.extra.pop("exact")
+    with pytest.raises(TypeError):
+        finding.extra |= {"advisory": True}
+    with pytest.raises(TypeError):
+        finding.extra["variants"].append("helm charts/web")
+    assert finding.fix is not None
+    with pytest.raises(TypeError):
+        finding.fix["set"]["x"] = 1
+    # a new dict from it is an ordinary one
+    copied = {**finding.extra, "advisory": True}
+    copied["more"] = 1
+    assert _finding(2).extra == {"exact": True, "variants": ["kustomize overlays/prod"]}
+
+
+def test_equal_but_differently_typed_values_stay_apart() -> None:
+    """`1 == True` and `[1] == (1,)` in Python, not in a report."""
+    as_bool = _finding(1, extra={"exact": True})
+    as_int = _finding(2, extra={"exact": 1})
+    as_float = _finding(3, extra={"exact": 1.0})
+    assert as_bool.extra["exact"] is True
+    assert type(as_int.extra["exact"]) is int
+    assert type(as_float.extra["exact"]) is float
+    as_tuple = _finding(4, extra={"values": ("a",)})
+    as_list = _finding(5, extra={"values": ["a"]})
+    assert type(as_tuple.extra["values"]) is tuple
+    assert isinstance(as_list.extra["values"], list)
+
+
+def test_unhashable_values_are_kept_read_only() -> None:
+    finding = _finding(1, extra={"seen": {"a"}})
+    assert finding.extra == {"seen": {"a"}}
+    with pytest.raises(TypeError):
+        finding.extra["other"] = 1
+
+
+def test_to_dict_gives_plain_values() -> None:
+    out = _finding(1).to_dict()
+    assert type(out["extra"]) is dict
+    assert type(out["extra"]["variants"]) is list
+    assert type(out["fix"]["set"]) is dict
+
+
+def test_json_report_writes_shared_values_as_the_json_module_does() -> None:
+    findings = [
+        _finding(1),
+        _finding(2, waiver={"owner": "a", "reason": "b", "expires": "2030-01-01"}),
+        _finding(3, extra={}, fix=None),
+        _finding(4, extra={"nested": {"list": [1, {"a": None}], "empty": {}, "n": 1.5}}),
+    ]
+    report = Report(Verdict(findings, "high"))
+    text = json_format.render(report)
+    expected = [json.loads(json.dumps(finding.to_dict())) for finding in findings]
+    assert json.loads(text)["findings"] == expected
+    for finding in findings:
+        dumped = json.dumps(finding.to_dict(), indent=2).replace("\n", "\n    ")
+        assert dumped in text
+
+
+def test_a_shared_dict_pickles_as_itself() -> None:
+    finding = _finding(1)
+    assert finding.fix is not None
+    copied = pickle.loads(pickle.dumps(finding.fix))
+    assert type(copied) is SharedDict and copied == finding.fix
+    variants = pickle.loads(pickle.dumps(finding.extra["variants"]))
+    assert type(variants) is SharedList and variants == ["kustomize overlays/prod"]
