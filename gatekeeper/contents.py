@@ -13,6 +13,11 @@ from typing import overload
 
 # The files a waiver pass must read: those holding an inline skip (gatekeeper.waivers).
 SKIP_MARKER = b"gatekeeper:skip"
+# The files that may hold a Flux deployer: a scan builds the indexes those look up once,
+# before its pool forks (gatekeeper.sources.flux.prepare), not once per worker.
+FLUX_MARKER = b"toolkit.fluxcd.io"
+# What `Contents.of` notes while it has the bytes in hand.
+MARKERS = (SKIP_MARKER, FLUX_MARKER)
 
 
 class Contents(Sequence[tuple[str, bytes]]):
@@ -23,27 +28,37 @@ class Contents(Sequence[tuple[str, bytes]]):
     later (removed during the scan) reads as empty."""
 
     def __init__(
-        self, names: list[str], read: Callable[[str], bytes], marked: frozenset[str]
+        self,
+        names: list[str],
+        read: Callable[[str], bytes],
+        holding: dict[bytes, frozenset[str]] | None = None,
     ) -> None:
         self.names = names
         self._read = read
-        self.marked = marked  # names whose content holds SKIP_MARKER
+        self.holding = holding or {}  # marker (MARKERS) -> names whose content holds it
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """The names whose content holds an inline skip (SKIP_MARKER)."""
+        return self.holding.get(SKIP_MARKER, frozenset())
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, bytes]], read: Callable[[str], bytes]) -> Contents:
-        """Keep the names of `pairs` (and which hold an inline skip), drop their bytes."""
+        """Keep the names of `pairs` (and which hold each of MARKERS), drop their bytes."""
         names: list[str] = []
-        marked: set[str] = set()
+        holding: dict[bytes, set[str]] = {marker: set() for marker in MARKERS}
         for name, data in pairs:
             names.append(name)
-            if SKIP_MARKER in data:
-                marked.add(name)
-        return cls(names, read, frozenset(marked))
+            for marker, found in holding.items():
+                if marker in data:
+                    found.add(name)
+        return cls(names, read, {marker: frozenset(found) for marker, found in holding.items()})
 
     def subset(self, wanted: Iterable[str]) -> Contents:
         """The files named in `wanted`, in this order."""
         keep = set(wanted)
-        return Contents([n for n in self.names if n in keep], self._read, self.marked & keep)
+        holding = {marker: found & keep for marker, found in self.holding.items()}
+        return Contents([n for n in self.names if n in keep], self._read, holding)
 
     @property
     def read(self) -> Callable[[str], bytes]:
@@ -102,4 +117,16 @@ def added(
     if not isinstance(pairs, Contents):
         return [*pairs, *more]
     extra = Contents.of(more, pairs.read)
-    return Contents([*pairs.names, *extra.names], pairs.read, pairs.marked | extra.marked)
+    holding = {
+        marker: pairs.holding.get(marker, frozenset()) | extra.holding.get(marker, frozenset())
+        for marker in MARKERS
+    }
+    return Contents([*pairs.names, *extra.names], pairs.read, holding)
+
+
+def holding(pairs: Sequence[tuple[str, bytes]], marker: bytes) -> list[tuple[str, bytes]]:
+    """The pairs whose content holds `marker` (one of MARKERS), reading only those of a
+    Contents."""
+    if isinstance(pairs, Contents):
+        return pairs.subset(pairs.holding.get(marker, frozenset()))[:]
+    return [(path, data) for path, data in pairs if marker in data]

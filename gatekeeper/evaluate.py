@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import marshal
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatekeeper.document import Document, Location, Problem
+from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import Path, Pattern, expand, format_path, get
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
@@ -30,6 +32,10 @@ _TYPE_ERROR = re.compile(r"No matching overloads|non-message type|type conversio
 _UNKNOWN_PREFIX = "${"
 # GK-SCHEMA findings per document: past a few, the file is not a manifest of that kind.
 MAX_SHAPE_FINDINGS = 10
+# Rendered objects whose findings are kept for their copies (Engine.evaluate): the copies of
+# a base's object come from overlays that sit near each other, scanned one after another;
+# keeping every object's findings until the end held a worker's share of them all.
+JUDGED_KEPT = 256
 
 
 @dataclass
@@ -61,6 +67,10 @@ class Engine:
         self._groups: dict[tuple[str, str], _Group] = {}
         self._wrapper_cache: dict[str, tuple[str, str] | None] = {}
         self._memos: dict[str, tuple[dict[Any, Any] | None, tuple[str, ...] | None]] = {}
+        # Rendered copies judged: key -> (variant, (path, location) asked, findings).
+        self._judged: dict[tuple[Any, ...], tuple[str, list[tuple[Path, Location]], list[Finding]]]
+        self._judged = {}
+        self._judged_admission: Any = None
         # Repository-scope policies, and Pod Security findings (which read the repository's
         # Namespace labels: gatekeeper.pss_admission), need every object's summary.
         self._needs_inventory = bool(self._repository) or any(
@@ -75,6 +85,57 @@ class Engine:
         return self._needs_inventory
 
     def evaluate(self, document: Document) -> list[Finding]:
+        """The findings of every policy that applies to `document`.
+
+        A base's object that several overlays (or releases) render unchanged is judged once:
+        a copy with the same object, identity, source file, extra facts and admission inputs
+        gets the first copy's findings, with its own variant, when its locator places every
+        field they were located at where the first copy's did (an overlay that sets the
+        namespace places that field at its own kustomization: judged on its own)."""
+        key = self._judged_key(document)
+        if key is None:
+            return self._evaluate(document)
+        known = self._judged.get(key)
+        if known is not None:
+            variant, asked, findings = known
+            if all(document.locator.locate(path) == where for path, where in asked):
+                return _as_variant(findings, variant, str(document.extra["variant"]))
+        recorder = _Recorder(document.locator)
+        findings = self._evaluate(replace(document, locator=recorder))
+        if known is None:
+            if len(self._judged) >= JUDGED_KEPT:  # the oldest: its copies are behind us
+                del self._judged[next(iter(self._judged))]
+            self._judged[key] = (str(document.extra["variant"]), recorder.asked, findings)
+        return findings
+
+    def _judged_key(self, document: Document) -> tuple[Any, ...] | None:
+        """What a copy of a rendered object must share with another to be judged as it was;
+        None for what has no copies (no variant) or cannot be compared exactly."""
+        variant = document.extra.get("variant")
+        if not variant or not isinstance(variant, str) or document.source not in KUBERNETES_SOURCES:
+            return None
+        if self._judged_admission is not self.admission:  # another tree's admission policies
+            self._judged_admission = self.admission
+            self._judged.clear()
+        old = self.admission.old_object(document) if self.admission else None
+        extra = {name: value for name, value in document.extra.items() if name != "variant"}
+        try:
+            # Faithful to types and key order (1 is not 1.0 nor True); version 0 writes
+            # equal values alike, however they are shared or interned.
+            written = marshal.dumps((document.obj, extra), 0)
+        except ValueError:  # a value marshal does not write (a YAML timestamp)
+            return None
+        return (
+            document.source,
+            document.file,
+            document.kind,
+            document.namespace,
+            document.name,
+            id(old),  # the base revision's object a change turns into this one (kept alive)
+            hashlib.blake2b(written, digest_size=20).digest(),
+        )
+
+    def _evaluate(self, document: Document) -> list[Finding]:
         findings: list[Finding] = []
         if self.admission and document.source in KUBERNETES_SOURCES:
             findings.extend(self.admission.evaluate(document))
@@ -420,6 +481,30 @@ class Engine:
                     )
                 )
         return findings
+
+
+class _Recorder:
+    """A locator that remembers each path it was asked for and its answer."""
+
+    def __init__(self, locator: Locator) -> None:
+        self.locator = locator
+        self.asked: list[tuple[Path, Location]] = []
+
+    def locate(self, path: Path) -> Location:
+        location = self.locator.locate(path)
+        self.asked.append((path, location))
+        return location
+
+
+def _as_variant(findings: list[Finding], variant: str, other: str) -> list[Finding]:
+    """Findings judged on one variant's copy, said for another's identical copy."""
+    mine = [variant]
+    return [
+        finding.with_(extra={**finding.extra, "variants": [other]})
+        if finding.extra.get("variants") == mine
+        else finding
+        for finding in findings
+    ]
 
 
 class _RepositoryVerdicts:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import inventory as inventory_mod
 from gatekeeper import kubeschema, problems, sources
-from gatekeeper.contents import Contents, names_of
+from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
@@ -208,9 +208,10 @@ def _scan(
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
         _engine, _context, _pairs = engine, context, pairs
-        from gatekeeper.sources import helm
+        from gatekeeper.sources import flux, helm
 
         helm.share_renderer(names_of(pairs), context)  # one for all the workers
+        flux.prepare(context.tree, holding(pairs, FLUX_MARKER))  # one index for them all
         chunks = [(i, i + CHUNK_FILES) for i in range(0, len(pairs), CHUNK_FILES)]
         try:
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
