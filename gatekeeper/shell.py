@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,12 +382,12 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
             inner_scripts.append((_after_c(command.args) or "", command.line))
         if command is not None and command.program == "eval":
             inner_scripts.append((" ".join(command.args), command.line))
+        if command is not None:  # `find -exec CMD ;`, `docker run IMAGE CMD`: split like any
+            inner_scripts.extend((shlex.join(argv), command.line) for argv in _run_by(command))
         for inner, line in inner_scripts:
             for nested in commands(inner, known, depth + 1):
                 nested.line += line
                 found.append(nested)
-        if command is not None:
-            found.extend(_run_by(command))
     return found
 
 
@@ -456,8 +457,8 @@ _IMAGE_PROGRAMS = {
 }
 
 
-def _run_by(command: Command) -> list[Command]:
-    """The commands `command` runs from its own arguments, at its line."""
+def _run_by(command: Command) -> list[list[str]]:
+    """The words of the commands `command` runs from its own arguments."""
     args = command.args
     runs: list[list[str]] = []
     if command.program == "find":
@@ -468,12 +469,7 @@ def _run_by(command: Command) -> list[Command]:
                 runs.append(rest[: ends[0]] if ends else rest)
     elif command.program in _CONTAINER_ENGINES and args[:1] in (["run"], ["exec"]):
         runs.append(_in_container(args[0], args[1:]))
-    found = []
-    for argv in runs:
-        inner = _command(argv, [command.line] * len(argv), command.text) if argv else None
-        if inner is not None:
-            found.append(inner)
-    return found
+    return [argv for argv in runs if argv]
 
 
 def _in_container(verb: str, args: list[str]) -> list[str]:
