@@ -39,8 +39,13 @@ class Tree(Protocol):
 def _inside(path: str) -> bool:
     """Does `path` stay inside the tree? A scanned file names paths (an Application's
     `path: ../..`), and nothing outside the repository may be read because of it."""
+    return inside(path) is not None
+
+
+def inside(path: str) -> str | None:
+    """`path` normalised, or None when it leaves the tree (`../x`, `/etc/x`)."""
     normal = posixpath.normpath(path)
-    return not (normal.startswith("/") or normal == ".." or normal.startswith("../"))
+    return None if normal.startswith("/") or normal == ".." or normal.startswith("../") else normal
 
 
 OUTSIDE_MESSAGE = "symbolic link leads outside the repository; not read"

@@ -22,7 +22,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree
+from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "compose"
@@ -154,7 +154,7 @@ def _include(
         for file in paths if isinstance(paths, list) else [paths]:
             if not isinstance(file, str) or "://" in file or file.startswith("oci:"):
                 continue  # remote includes are not fetched
-            target = _inside(posixpath.join(posixpath.dirname(path), file))
+            target = inside(posixpath.join(posixpath.dirname(path), file))
             if target is not None and detect(target):
                 continue
             data = _read(tree, target)
@@ -189,7 +189,7 @@ def _extended(
         base = extends.get("service") if isinstance(extends, dict) else extends
         document, target = None, None
         if isinstance(base_file, str):
-            target = _inside(posixpath.join(posixpath.dirname(file), base_file))
+            target = inside(posixpath.join(posixpath.dirname(file), base_file))
             document = _document(tree, target)
         if (isinstance(base_file, str) and document is None) or not isinstance(base, str):
             where = nodes.locate(("services", at, "extends")).line
@@ -243,8 +243,3 @@ def _read(tree: Tree, path: str | None) -> bytes | None:
         return tree.read(path)
     except OSError:
         return None
-
-
-def _inside(path: str) -> str | None:
-    normal = posixpath.normpath(path)
-    return None if normal == ".." or normal.startswith(("../", "/")) else normal

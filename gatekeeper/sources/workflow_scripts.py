@@ -21,7 +21,7 @@ from typing import Any
 
 from gatekeeper import shell
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.tree import Tree
+from gatekeeper.tree import Tree, inside
 
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
@@ -77,13 +77,6 @@ def _working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
     return posixpath.normpath(value) if isinstance(value, str) and "${{" not in value else "."
 
 
-def _inside(path: str) -> str | None:
-    normal = posixpath.normpath(path)
-    if normal == ".." or normal.startswith(("../", "/")):
-        return None
-    return normal
-
-
 def _follow(
     command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
 ) -> list[dict[str, Any]]:
@@ -107,7 +100,7 @@ def _follow(
             script = written
     if not script or "$" in script:
         return []
-    path = _inside(posixpath.join(directory, script))
+    path = inside(posixpath.join(directory, script))
     if path is None or not tree.exists(path):
         return []
     try:
@@ -146,7 +139,7 @@ def _make(
             targets.append(word)
     names = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
     path = next(
-        (p for p in (_inside(posixpath.join(directory, n)) for n in names) if p and tree.exists(p)),
+        (p for p in (inside(posixpath.join(directory, n)) for n in names) if p and tree.exists(p)),
         None,
     )
     if path is None:
@@ -196,7 +189,7 @@ def _package_script(
     for flag, value in itertools.pairwise(words):
         if flag in _PACKAGE_DIRECTORY_FLAGS:
             directory = posixpath.join(directory, value)
-    path = _inside(posixpath.join(directory, "package.json"))
+    path = inside(posixpath.join(directory, "package.json"))
     if not names or path is None or not tree.exists(path):
         return []
     try:
