@@ -1,0 +1,86 @@
+"""What a pooled scan keeps where: the parent scans chunks itself, results merge in order,
+and what comes back from the workers is compact (issue 17: flat memory)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper import scanner
+from gatekeeper.bundle import build_engine
+from gatekeeper.config import Config
+from gatekeeper.contents import Contents
+from gatekeeper.scanner import CHUNK_FILES, PARALLEL_MIN_FILES, scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+from tests.conftest import PRIVILEGED_POD
+
+
+def pods(count: int) -> dict[str, bytes]:
+    named = (PRIVILEGED_POD.replace("name: p,", f"name: p{index},") for index in range(count))
+    return {f"deploy/pod{index:03}.yaml": text.encode() for index, text in enumerate(named)}
+
+
+def scanned_by(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, files: dict[str, bytes], jobs: int
+) -> tuple[Any, dict[str, int]]:
+    """The scan's result, and the pid of the process that scanned each file."""
+    log = tmp_path / f"scanned-{jobs}.log"
+    one = scanner.scan_one
+
+    def logged(path: str, *args: Any) -> Any:
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()} {path}\n")
+        return one(path, *args)
+
+    monkeypatch.setattr(scanner, "scan_one", logged)
+    tree = MemoryTree(files)
+    contents = Contents.of(sorted(files.items()), tree.read)
+    result = scan(contents, build_engine(Config()), jobs, LoadContext(tree=tree))
+    lines = log.read_text().splitlines()
+    return result, {path: int(pid) for pid, path in (line.split(" ", 1) for line in lines)}
+
+
+def test_the_parent_scans_chunks_beside_one_worker_and_the_result_is_the_serial_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two jobs are the parent and one forked worker (not two workers and a waiting parent):
+    every file is scanned once, by one of the two, and the merged result (findings, files,
+    inventory, in order) is the serial scan's."""
+    files = pods(PARALLEL_MIN_FILES + 5 * CHUNK_FILES + 3)  # a last chunk that is not full
+    serial, serial_pids = scanned_by(monkeypatch, tmp_path, files, 1)
+    pooled, pooled_pids = scanned_by(monkeypatch, tmp_path, files, 2)
+    assert set(serial_pids.values()) == {os.getpid()}
+    assert sorted(pooled_pids) == sorted(files)  # each file once
+    assert os.getpid() in set(pooled_pids.values())
+    assert len(set(pooled_pids.values())) <= 2
+    assert pooled.findings == serial.findings
+    assert pooled.files == serial.files == sorted(files)
+    assert pooled.inventory == serial.inventory
+    assert pooled.documents == serial.documents == len(files)
+
+
+def test_a_worker_error_still_fails_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in a worker surfaces in the parent (exit 3), it is not a chunk silently lost."""
+    files = pods(PARALLEL_MIN_FILES + CHUNK_FILES)
+    parent = os.getpid()
+    one = scanner.scan_one
+
+    def failing(path: str, *args: Any) -> Any:
+        if os.getpid() != parent:
+            raise RuntimeError("worker bug")
+        waited = 0.0
+        claimed = scanner._claimed
+        while claimed is not None and claimed.value < 2 and waited < 30:
+            time.sleep(0.01)  # until the worker has taken a chunk: it is not left none
+            waited += 0.01
+        return one(path, *args)
+
+    monkeypatch.setattr(scanner, "scan_one", failing)
+    tree = MemoryTree(files)
+    with pytest.raises(RuntimeError, match="worker bug"):
+        scan(sorted(files.items()), build_engine(Config()), 2, LoadContext(tree=tree))
