@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.cache import cache_dir
 from gatekeeper.cache import private as _private
-from gatekeeper.inventory import InventoryEntry
+from gatekeeper.inventory import InventoryEntry, make
 
 if TYPE_CHECKING:
     from gatekeeper.git import RevisionTree
@@ -64,7 +64,7 @@ def to_rows(entries: Iterable[InventoryEntry]) -> Rows:
 
 def from_rows(rows: Rows, file: str) -> list[InventoryEntry]:
     return [
-        InventoryEntry(source, api, kind, namespace, name, labels, file, line)
+        make(source, api, kind, namespace, name, labels, file, line)
         for source, api, kind, namespace, name, labels, line in rows
     ]
 

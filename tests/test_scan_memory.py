@@ -84,3 +84,25 @@ def test_a_worker_error_still_fails_the_scan(monkeypatch: pytest.MonkeyPatch) ->
     tree = MemoryTree(files)
     with pytest.raises(RuntimeError, match="worker bug"):
         scan(sorted(files.items()), build_engine(Config()), 2, LoadContext(tree=tree))
+
+
+def test_inventory_entries_come_back_from_a_worker_sharing_their_texts_and_labels() -> None:
+    """Entries are pickled by the workers; unpickled, equal ones share their label dict and
+    texts with each other and with those already in the parent, and compare equal."""
+    import pickle
+
+    from gatekeeper.inventory import InventoryEntry, make
+
+    labels = {"app": "web", "tier": "front"}
+    first = make("kubernetes", "v1", "Pod", "prod", "web-1", dict(labels), "deploy/a.yaml", 3)
+    second = make("kubernetes", "v1", "Pod", "prod", "web-2", dict(labels), "deploy/a.yaml", 9)
+    assert first.labels is second.labels and first.labels == labels
+    back = pickle.loads(pickle.dumps([first, second]))
+    again = pickle.loads(pickle.dumps(second))
+    assert back == [first, second] and isinstance(back[0], InventoryEntry)
+    assert back[0].labels is first.labels and again.labels is first.labels
+    assert again.file is first.file and again.namespace is first.namespace
+    # Label order is kept: a report or a rule sees the labels as written.
+    other = make("kubernetes", "v1", "Pod", "", "x", {"tier": "front", "app": "web"}, "b.yaml", 1)
+    assert list(other.labels) == ["tier", "app"] and other.labels is not first.labels
+    assert first.as_cel()["labels"] == labels
