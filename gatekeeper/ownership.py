@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import posixpath
 import subprocess
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -91,14 +92,21 @@ class Ownership:
 
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
-        self._exists: dict[str, bool] = {}
+        # folder -> name -> does the tree have it: the names asked in every folder (Chart.yaml,
+        # kustomization.yaml, compose files) are one string each, not a path per folder.
+        self._exists: dict[str, dict[str, bool]] = {}
         self._memo: dict[tuple[str, str], Any] = {}
 
     def exists(self, path: str) -> bool:
         """`tree.exists(path)`, asked once per path."""
-        found = self._exists.get(path)
+        cut = path.rfind("/") + 1  # the folder keeps its slash: `/x` is not `x`
+        folder, name = path[:cut], path[cut:]
+        known = self._exists.get(folder)
+        if known is None:
+            known = self._exists[folder] = {}
+        found = known.get(name)
         if found is None:
-            found = self._exists[path] = self.tree.exists(path)
+            found = known[sys.intern(name)] = self.tree.exists(path)
         return found
 
     def first_of(self, folder: str, names: Iterable[str]) -> str | None:

@@ -106,3 +106,24 @@ def test_inventory_entries_come_back_from_a_worker_sharing_their_texts_and_label
     other = make("kubernetes", "v1", "Pod", "", "x", {"tier": "front", "app": "web"}, "b.yaml", 1)
     assert list(other.labels) == ["tier", "app"] and other.labels is not first.labels
     assert first.as_cel()["labels"] == labels
+
+
+def test_ownership_remembers_each_answer_per_folder_and_name() -> None:
+    """Existence answers are kept per folder (one string per name asked in every folder),
+    and a path is never taken for another one split the same way (`/x` is not `x`)."""
+    from gatekeeper import ownership
+
+    asked: list[str] = []
+
+    class Counting(MemoryTree):
+        def exists(self, path: str) -> bool:
+            asked.append(path)
+            return super().exists(path)
+
+    tree = Counting({"x": b"", "a/Chart.yaml": b"", "b/c/values.yaml": b""})
+    index = ownership.Ownership(tree)
+    answers = [index.exists(p) for p in ("/x", "x", "a/Chart.yaml", "b/Chart.yaml", "x")]
+    assert answers == [False, True, True, False, True]
+    assert index.exists("a/Chart.yaml") and not index.exists("b/Chart.yaml")
+    assert asked == ["/x", "x", "a/Chart.yaml", "b/Chart.yaml"]  # each once
+    assert index.first_of("b/c", ["Chart.yaml", "values.yaml"]) == "b/c/values.yaml"
