@@ -229,6 +229,7 @@ def _scan(
 
         helm.share_renderer(names_of(pairs), context)  # one for all the workers
         flux.prepare(context.tree, holding(pairs, FLUX_MARKER))  # one index for them all
+        kubeschema.installed()  # read here, shared by the fork (5 MB read again by each)
         try:
             _scan_pooled(jobs, result)
         finally:
