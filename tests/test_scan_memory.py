@@ -45,19 +45,25 @@ def scanned_by(
     return result, {path: int(pid) for pid, path in (line.split(" ", 1) for line in lines)}
 
 
-def test_the_parent_scans_chunks_beside_one_worker_and_the_result_is_the_serial_one(
+def test_the_parent_builds_overlays_beside_one_worker_and_the_result_is_the_serial_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Two jobs are the parent and one forked worker (not two workers and a waiting parent):
-    every file is scanned once, by one of the two, and the merged result (findings, files,
-    inventory, in order) is the serial scan's."""
+    every file is scanned once, by one of the two, kustomizations by the parent (one process
+    holds the files overlays parse), and the merged result (findings, files, inventory, in
+    order) is the serial scan's."""
     files = pods(PARALLEL_MIN_FILES + 5 * CHUNK_FILES + 3)  # a last chunk that is not full
+    for name in ("deploy", "other"):  # overlays, which the parent builds (see _scan_pooled)
+        files[f"{name}/kustomization.yaml"] = b"resources: [pod001.yaml]\nnamePrefix: x-\n"
+    files["other/pod001.yaml"] = files["deploy/pod001.yaml"]
     serial, serial_pids = scanned_by(monkeypatch, tmp_path, files, 1)
     pooled, pooled_pids = scanned_by(monkeypatch, tmp_path, files, 2)
     assert set(serial_pids.values()) == {os.getpid()}
     assert sorted(pooled_pids) == sorted(files)  # each file once
-    assert os.getpid() in set(pooled_pids.values())
-    assert len(set(pooled_pids.values())) <= 2
+    assert len(set(pooled_pids.values())) == 2
+    overlays = [name for name in files if name.endswith("kustomization.yaml")]
+    assert {pooled_pids[name] for name in overlays} == {os.getpid()}
+    assert any("variants" in finding.extra for finding in serial.findings)
     assert pooled.findings == serial.findings
     assert pooled.files == serial.files == sorted(files)
     assert pooled.inventory == serial.inventory
@@ -74,8 +80,8 @@ def test_a_worker_error_still_fails_the_scan(monkeypatch: pytest.MonkeyPatch) ->
         if os.getpid() != parent:
             raise RuntimeError("worker bug")
         waited = 0.0
-        claimed = scanner._claimed
-        while claimed is not None and claimed.value < 2 and waited < 30:
+        taken = scanner._taken
+        while taken is not None and sum(taken) < 2 and waited < 30:
             time.sleep(0.01)  # until the worker has taken a chunk: it is not left none
             waited += 0.01
         return one(path, *args)
