@@ -143,6 +143,11 @@ class Ownership:
         value: T = self._memo[kind, key]
         return value
 
+    def forget(self, kind: str) -> None:
+        """Drop what `remember` keeps for `kind`: computed again if asked again."""
+        for key in [key for key in self._memo if key[0] == kind]:
+            del self._memo[key]
+
 
 _OWNERSHIP: weakref.WeakKeyDictionary[Any, Ownership] = weakref.WeakKeyDictionary()
 _LAST: list[Ownership | None] = [None]

@@ -19,7 +19,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from gatekeeper import inventory as inventory_mod
-from gatekeeper import kubeschema, problems, sources
+from gatekeeper import kubeschema, ownership, problems, sources
 from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from gatekeeper.pss_admission import Rejudge
 
+# What overlay builds keep with `ownership.remember` (sources.kustomize_build._Cache).
+PARSED_FOR_BUILDS = "kustomize parsed"
 # Below this many files a pool costs more than it saves (pre-commit runs live here).
 PARALLEL_MIN_FILES = 48
 CHUNK_FILES = 16
@@ -283,6 +285,7 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     done = bytearray(len(names))
     found: dict[int, ScanResult] = {}
     merged = 0
+    built = False
 
     def take(queue: int, index: int, parts: list[tuple[int, ScanResult]]) -> None:
         nonlocal merged
@@ -300,6 +303,9 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
             tasks = sum(len(queue) for queue in _queues)
             parts = pool.imap_unordered(_worker_task, range(tasks))
             while (taken := _claim((_BUILDS, _PLAIN))) is not None:
+                if taken[0] == _PLAIN and not built:
+                    built = True
+                    _forget_builds()
                 take(*taken, _scan_files(_queues[taken[0]][taken[1]]))
             for part in parts:
                 if part is not None:
@@ -311,6 +317,14 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     finally:
         _queues, _taken = ([], []), None
     assert merged == len(done) and not found
+
+
+def _forget_builds() -> None:
+    """Every overlay is built: the files the builds parsed are not needed again (a later
+    build, of an Application's overlay, parses what it reads again)."""
+    assert _context is not None
+    ownership.of(_context.tree).forget(PARSED_FOR_BUILDS)
+    _give_back_freed_memory()
 
 
 def _chunked(numbers: list[int]) -> list[list[int]]:

@@ -133,3 +133,17 @@ def test_ownership_remembers_each_answer_per_folder_and_name() -> None:
     assert index.exists("a/Chart.yaml") and not index.exists("b/Chart.yaml")
     assert asked == ["/x", "x", "a/Chart.yaml", "b/Chart.yaml"]  # each once
     assert index.first_of("b/c", ["Chart.yaml", "values.yaml"]) == "b/c/values.yaml"
+
+
+def test_the_parent_drops_what_overlay_builds_parsed_once_every_overlay_is_built() -> None:
+    """Builds keep the files they parsed under scanner.PARSED_FOR_BUILDS (a serial scan
+    keeps them); a pooled scan drops them when the parent turns to plain files."""
+    from gatekeeper import ownership
+
+    files = pods(PARALLEL_MIN_FILES + 2 * CHUNK_FILES)
+    files["deploy/kustomization.yaml"] = b"resources: [pod001.yaml]\nnamePrefix: x-\n"
+    for jobs, kept in ((1, True), (2, False)):
+        tree = MemoryTree(files)
+        scan(sorted(files.items()), build_engine(Config()), jobs, LoadContext(tree=tree))
+        memo = ownership.of(tree)._memo
+        assert any(kind == scanner.PARSED_FOR_BUILDS for kind, _ in memo) is kept
