@@ -298,6 +298,7 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
                 result.merge(part)
             merged += 1
 
+    _give_back_freed_memory()  # what reading the tree freed: not inherited by the fork
     try:
         with fork.Pool(jobs - 1) as pool:
             tasks = sum(len(queue) for queue in _queues)
