@@ -61,6 +61,8 @@ class Release(NamedTuple):
     # values as Helm applies them, and where they are written.
     sets: tuple[tuple[tuple[str | int, ...], Any], ...] = ()
     sets_locator: NodeLocator | None = None
+    # API versions a cluster may serve that the templates ask about (see with_cluster_apis).
+    assumed: tuple[str, ...] = ()
 
 
 class ValuesSource(NamedTuple):
@@ -208,6 +210,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     if helm is None and not helm_engine.available():
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
         return loaded
+    shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
+    wanted = with_cluster_apis(wanted, chart_dir, tree, shared)
     jobs: list[dict[str, Any]] = []
     values_sources: list[list[tuple[str, NodeLocator]]] = []
     for release in wanted:
@@ -221,8 +225,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if release.kube_version:
             options["kube_version"] = release.kube_version
         # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.
-        shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
-        versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions]
+        versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions, *release.assumed]
         options["api_versions"] = list(dict.fromkeys(versions))
         jobs.append({"values": values, "options": options})
     dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
@@ -272,6 +275,112 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
     return loaded
+
+
+def with_cluster_apis(
+    wanted: list[Release], chart_dir: str, tree: Tree, shared: list[str]
+) -> list[Release]:
+    """`wanted` as a cluster renders them, and for each a rendering on a cluster that also
+    serves every custom API the chart's templates test with `.Capabilities.APIVersions.Has`
+    (and the configuration, `shared` or the release's own, does not already say it serves).
+
+    Argo CD and Flux render with the cluster's API versions, which name each resource too
+    (`networking.k8s.io/v1/Ingress`); Helm's offline defaults name only group/versions, so
+    without them a chart's branch for today's Ingress is never rendered and its branch for
+    the removed one is. And a branch taken only where cert-manager or the Prometheus operator
+    is installed deploys on such a cluster, so it is judged too. Kubernetes' own groups stay
+    as served by the release's Kubernetes (an old cluster's branch would only bring API
+    versions that cluster still serves, reported as removed)."""
+    tested = _tested_api_versions(tree, chart_dir)
+    if not tested:
+        return wanted
+    custom = [v for v in tested if _group(v) not in _KUBERNETES_GROUPS]
+    served = [v for v in tested if v.count("/") == 2 and v.rsplit("/", 1)[0] in _SERVED]
+    out = []
+    variants = []
+    for release in wanted:
+        if served and not release.kube_version:
+            extra = tuple(v for v in served if v not in release.api_versions)
+            release = release._replace(api_versions=(*release.api_versions, *extra))
+        out.append(release)
+        extra = tuple(v for v in custom if v not in release.api_versions and v not in shared)
+        if extra:
+            variants.append(release._replace(assumed=extra))
+    return [*out, *variants]
+
+
+def _group(version: str) -> str:
+    """The API group of `group/version[/Kind]` ("" for the core `v1`)."""
+    return version.split("/", 1)[0] if "/" in version and "." in version.split("/", 1)[0] else ""
+
+
+# `.Capabilities.APIVersions.Has "group/version[/Kind]"` (or `$.Capabilities`), quoted or raw.
+_HAS_API = re.compile(rb"\.Capabilities\.APIVersions\.Has\s+(?:\"([^\"\\]+)\"|`([^`]+)`)")
+# The API groups Kubernetes itself serves ("": the core group and the legacy ones without a
+# dot, apps, batch, policy...), and the group/versions its current release serves.
+_KUBERNETES_GROUPS = frozenset(
+    {
+        "",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
+        "certificates.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "internal.apiserver.k8s.io",
+        "networking.k8s.io",
+        "node.k8s.io",
+        "rbac.authorization.k8s.io",
+        "resource.k8s.io",
+        "scheduling.k8s.io",
+        "storage.k8s.io",
+        "storagemigration.k8s.io",
+    }
+)
+_SERVED = frozenset(
+    {
+        "v1",
+        "apps/v1",
+        "batch/v1",
+        "autoscaling/v1",
+        "autoscaling/v2",
+        "policy/v1",
+        "admissionregistration.k8s.io/v1",
+        "apiextensions.k8s.io/v1",
+        "apiregistration.k8s.io/v1",
+        "authentication.k8s.io/v1",
+        "authorization.k8s.io/v1",
+        "certificates.k8s.io/v1",
+        "coordination.k8s.io/v1",
+        "discovery.k8s.io/v1",
+        "events.k8s.io/v1",
+        "flowcontrol.apiserver.k8s.io/v1",
+        "networking.k8s.io/v1",
+        "node.k8s.io/v1",
+        "rbac.authorization.k8s.io/v1",
+        "resource.k8s.io/v1",
+        "scheduling.k8s.io/v1",
+        "storage.k8s.io/v1",
+    }
+)
+
+
+def _tested_api_versions(tree: Tree, chart_dir: str) -> list[str]:
+    """The API versions the templates of the chart (and its vendored subcharts) ask the
+    cluster about, in the order first met."""
+    found: dict[str, None] = {}
+    for name in tree.list_dir(chart_dir or "."):
+        if "/templates/" not in f"/{name}":
+            continue
+        content = tree.read(name)
+        if b".Capabilities.APIVersions.Has" in content:
+            for quoted, raw in _HAS_API.findall(content):
+                found[(quoted or raw).decode("utf-8", "replace").strip()] = None
+    return list(found)
 
 
 def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:
@@ -681,7 +790,8 @@ def _add_documents(
 def _variant(chart_dir: str, release: Release) -> str:
     """How a rendering is named to a reader: the chart rendered, with its values files."""
     values = f" -f {' -f '.join(release.values_files)}" if release.values_files else ""
-    return f"helm {chart_dir or '.'}{values}"
+    assumed = f" --api-versions {','.join(release.assumed)}" if release.assumed else ""
+    return f"helm {chart_dir or '.'}{values}{assumed}"
 
 
 def template_line(template: list[str], rendered: list[str], number: int) -> int:

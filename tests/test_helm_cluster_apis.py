@@ -1,0 +1,127 @@
+"""Branches on `.Capabilities.APIVersions.Has` for a custom API are judged on both sides.
+
+Argo CD renders a chart with the API versions its cluster serves: a container made privileged
+only where cert-manager is installed deploys privileged there. The chart is also rendered as
+such a cluster would, and its findings name that rendering.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatekeeper.change import scan_change
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import load_policy_file
+from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import MemoryTree
+from tests.conftest import PRIVILEGED_POLICY, REPO
+from tests.test_change import CONFIG, Repo
+
+POLICIES = REPO / "policies" / "kubernetes"
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+
+
+def deployment(condition: str) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          securityContext:
+{{{{- if {condition} }}}}
+            privileged: true
+{{{{- else }}}}
+            privileged: false
+{{{{- end }}}}
+"""
+
+
+def findings_of(files: dict[str, str], policy: str) -> list[tuple[str, int, list[str]]]:
+    engine = Engine([load_policy_file(POLICIES / policy)])
+    data = {name: text.encode() for name, text in files.items()}
+    context = LoadContext(tree=MemoryTree(data))
+    found = scan(sorted(data.items()), engine, 1, context).findings
+    return [(f.file, f.line, f.extra.get("variants", [])) for f in found]
+
+
+def test_a_branch_taken_where_a_custom_api_is_served_is_judged() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            '.Capabilities.APIVersions.Has "cert-manager.io/v1"'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
+    ]
+
+
+def test_the_branch_taken_where_the_custom_api_is_missing_is_judged_too() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            "not ($.Capabilities.APIVersions.Has `monitoring.coreos.com/v1/ServiceMonitor`)"
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_kubernetes_own_apis_are_served_by_resource_as_a_cluster_serves_them() -> None:
+    """A cluster names every resource it serves (`networking.k8s.io/v1/Ingress`); Helm's
+    offline defaults only group/versions. Rendered offline, the chart below would bring the
+    removed Ingress and hide the privileged branch. An old cluster's branch (PodSecurityPolicy)
+    is not rendered: it only brings API versions such a cluster serves."""
+    psp = (
+        '{{- if .Capabilities.APIVersions.Has "policy/v1beta1/PodSecurityPolicy" }}\n'
+        "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: web}\n"
+        "spec: {privileged: false}\n{{- end }}\n"
+    )
+    ingress = (
+        '{{- if .Capabilities.APIVersions.Has "networking.k8s.io/v1/Ingress" }}\n'
+        "apiVersion: networking.k8s.io/v1\n{{- else }}\napiVersion: extensions/v1beta1\n"
+        "{{- end }}\nkind: Ingress\nmetadata: {name: web}\nspec: {}\n"
+    )
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/psp.yaml": psp,
+        "web/templates/ingress.yaml": ingress,
+        "web/templates/deploy.yaml": deployment(
+            '.Capabilities.APIVersions.Has "apps/v1/Deployment"'
+        ),
+    }
+    assert findings_of(files, "api-removed.yaml") == []
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_a_pull_request_adding_the_branch_is_blocked(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", CONFIG)
+    repo.write("policies/no-privileged.yaml", PRIVILEGED_POLICY)
+    repo.write("web/Chart.yaml", CHART)
+    repo.write("web/templates/deploy.yaml", deployment("false"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        "web/templates/deploy.yaml",
+        deployment('.Capabilities.APIVersions.Has "cert-manager.io/v1"'),
+    )
+    repo.commit("privileged where cert-manager runs")
+    verdict = scan_change(repo.root, "main").verdict
+    new = [(f.file, f.line, f.status) for f in verdict.findings if f.blocking]
+    assert new == [("web/templates/deploy.yaml", 17, "new")]
+    assert not verdict.passed
