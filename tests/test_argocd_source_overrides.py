@@ -4,8 +4,13 @@ pull request can make a chart privileged there as well as in the Application."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gatekeeper.change import scan_change
 from gatekeeper.sources.gitops_overrides import merge_patch
-from tests.test_gate_attack_s5 import DEPLOYMENT, application, chart, scan_tree
+from tests.conftest import PRIVILEGED_POLICY
+from tests.test_change import CONFIG, Repo
+from tests.test_gate_attack_s5 import DEPLOYMENT, REPO_URL, application, chart, scan_tree
 
 
 def test_helm_parameters_in_the_application_s_override_file_are_judged_there() -> None:
@@ -103,3 +108,24 @@ def test_merge_patch_follows_rfc_7386() -> None:
     assert merge_patch(target, patch) == {"a": {"c": [3]}, "d": {"e": 1}, "keep": True}
     assert merge_patch(target, [1]) == [1]
     assert target == {"a": {"b": 1, "c": [1, 2]}, "d": 1, "keep": True}  # not changed
+
+
+def test_a_pull_request_adding_only_an_override_file_is_judged(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", f"{CONFIG}sources:\n  gitops:\n    repoURLs: [{REPO_URL}]\n")
+    repo.write("policies/no-privileged.yaml", PRIVILEGED_POLICY)
+    for name, data in chart().items():
+        repo.write(name, data.decode())
+    repo.write("apps/web.yaml", application("").decode().replace("v1.0.0", "HEAD"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        "charts/web/.argocd-source-web.yaml",
+        "helm:\n  parameters:\n    - {name: securityContext.privileged, value: 'true'}\n",
+    )
+    repo.commit("privileged through the override file")
+    verdict = scan_change(repo.root, "main").verdict
+    assert [(f.file, f.line, f.status) for f in verdict.findings if f.blocking] == [
+        ("charts/web/templates/deployment.yaml", 25, "new")
+    ]
+    assert not verdict.passed
