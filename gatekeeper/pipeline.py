@@ -4,6 +4,7 @@ waivers and inline skips, and the final verdict."""
 from __future__ import annotations
 
 import datetime
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -142,7 +143,8 @@ def _variant_home(variant: str) -> str:
     if variant.startswith(DEPLOYED_BY):
         return variant[len(DEPLOYED_BY) :].rsplit(":", 1)[0]
     tool, _, rest = variant.partition(" ")
-    directory = rest.split(" --api-versions ", 1)[0].split(" -f ", 1)[0].strip() or "."
+    directory = re.split(r" (?:-f|--api-versions|--kube-version) ", rest, maxsplit=1)[0]
+    directory = directory.strip() or "."
     name = {"kustomize": "kustomization.yaml", "helm": "Chart.yaml"}.get(tool, "x")
     return name if directory == "." else f"{directory}/{name}"
 

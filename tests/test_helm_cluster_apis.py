@@ -14,6 +14,7 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.helm import allows
 from gatekeeper.tree import MemoryTree
 from tests.conftest import PRIVILEGED_POLICY, REPO
 from tests.test_change import CONFIG, Repo
@@ -125,3 +126,52 @@ def test_a_pull_request_adding_the_branch_is_blocked(tmp_path: Path) -> None:
     new = [(f.file, f.line, f.status) for f in verdict.findings if f.blocking]
     assert new == [("web/templates/deploy.yaml", 17, "new")]
     assert not verdict.passed
+
+
+def test_a_branch_for_older_kubernetes_than_helm_assumes_is_judged() -> None:
+    """Helm assumes the newest Kubernetes; a cluster a release or two behind takes the
+    branch below. Each version a constraint starts a branch at is rendered, from 1.30 on."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            'semverCompare "<1.33-0" .Capabilities.KubeVersion.Version'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --kube-version v1.30.0"])
+    ]
+
+
+def test_a_branch_for_a_future_kubernetes_is_judged_unless_the_chart_refuses_it() -> None:
+    later = deployment("ge (.Capabilities.KubeVersion.Minor | int) 40")
+    files = {"web/Chart.yaml": CHART, "web/templates/deploy.yaml": later}
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        (
+            "web/templates/deploy.yaml",
+            17,
+            ["helm web --kube-version v1.40.0", "helm web --kube-version v1.41.0"],
+        )
+    ]
+    files["web/Chart.yaml"] = CHART + 'kubeVersion: "<1.38.0-0"\n'
+    assert findings_of(files, "pss-baseline-privileged.yaml") == []
+
+
+def test_constraints_on_versions_long_out_of_support_render_once() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            'semverCompare ">=1.14-0" .Capabilities.KubeVersion.GitVersion'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_a_chart_s_kube_version_constraint_is_read_as_helm_reads_it() -> None:
+    assert allows(">=1.30.0-0, <1.38.0", "v1.37.0")
+    assert not allows(">=1.30.0-0, <1.38.0", "v1.40.0")
+    assert allows("<1.31 || >=1.40", "v1.40.0")
+    assert not allows("<1.31 || >=1.41", "v1.40.0")
+    assert not allows(">= 1.33", "v1.30.0")
+    assert allows("~1.30", "v1.99.0")  # a form not read here: rendered, judged
