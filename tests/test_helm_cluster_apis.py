@@ -175,3 +175,16 @@ def test_a_chart_s_kube_version_constraint_is_read_as_helm_reads_it() -> None:
     assert not allows("<1.31 || >=1.41", "v1.40.0")
     assert not allows(">= 1.33", "v1.30.0")
     assert allows("~1.30", "v1.99.0")  # a form not read here: rendered, judged
+
+
+def test_a_constraint_passed_through_a_variable_is_found_in_the_values() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": 'legacy: "<1.34.0-0"\n',
+        "web/templates/deploy.yaml": deployment(
+            "semverCompare .Values.legacy .Capabilities.KubeVersion.Version"
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --kube-version v1.30.0"])
+    ]

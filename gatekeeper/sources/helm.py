@@ -381,12 +381,17 @@ _SERVED = frozenset(
 def _cluster_tests(tree: Tree, chart_dir: str) -> tuple[list[str], list[str]]:
     """The API versions the templates of the chart (and its vendored subcharts) ask the
     cluster about, in the order first met; and the Kubernetes versions from OLDEST_KUBE on
-    (below FUTURE_KUBE) where a comparison of theirs may change its answer (each version a
-    constraint names, and the next patch, for `>` and `<=`), when they read KubeVersion."""
+    where a comparison of theirs may change its answer (each version a constraint names, and
+    the next patch, for `>` and `<=`), when they read KubeVersion. A constraint passed in a
+    variable may be any the chart writes, in a template or a values file. (One built by
+    `printf` is not seen.)"""
     found: dict[str, None] = {}
     texts = []
+    values = []
     for name in tree.list_dir(chart_dir or "."):
         if "/templates/" not in f"/{name}":
+            if posixpath.basename(name).startswith("values") and name.endswith((".yaml", ".yml")):
+                values.append(name)
             continue
         content = tree.read(name)
         texts.append(content)
@@ -404,6 +409,12 @@ def _cluster_tests(tree: Tree, chart_dir: str) -> tuple[list[str], list[str]]:
         for line in _MINOR_LINE.findall(text):
             for number in map(int, _NUMBER.findall(line)):  # `gt`: the next one differs
                 boundaries.update({(1, number, 0), (1, number + 1, 0)})
+    if any(_PASSED_CONSTRAINT.search(text) for text in texts):
+        # A constraint held in a variable: every one written in the chart, values included.
+        for text in [*texts, *(tree.read(name) for name in values)]:
+            for major, minor, patch in _CONSTRAINT.findall(text):
+                at = (int(major), int(minor), int(patch or 0))
+                boundaries.update({at, (at[0], at[1], at[2] + 1)})
     wanted = sorted(b for b in boundaries if _OLDEST <= b < _FUTURE)
     if wanted and wanted[0] != _OLDEST:
         wanted.insert(0, _OLDEST)
@@ -451,6 +462,8 @@ _FUTURE = (2, 0, 0)
 OLDEST_KUBE = "v1.30.0"
 _SEMVER_COMPARE = re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
 _VERSION = re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
+_PASSED_CONSTRAINT = re.compile(rb"semverCompare\s+[^\s\"`]")
+_CONSTRAINT = re.compile(rb"(?:>=|<=|!=|[<>=~^])\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
 _MINOR_LINE = re.compile(rb"^.*KubeVersion\.Minor.*$", re.MULTILINE)
 _NUMBER = re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
 
