@@ -19,6 +19,7 @@ from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, 
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
+CHART_FILE = "Chart.yaml"
 DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
 # Applications being expanded in this process: app-of-apps cycles stop here.
 _ACTIVE: set[str] = set()
@@ -166,6 +167,9 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                 if id(source) in local:
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _expand_at_revision(deployed, context, loaded)
+                elif source.get("chart"):
+                    deployed = _Source(file, document, source, where, namespace, refs)
+                    _external_chart(deployed, context, loaded)
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 
@@ -241,6 +245,37 @@ def _expand_at_revision(deployed: _Source, context: LoadContext, loaded: Loaded)
     _expand_source(deployed, at, pinned)
     gitops_revision.pin(pinned, file, line, str(revision))
     _merge(loaded, pinned)
+
+
+def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
+    """A chart of a chart repository: rendered from its vendored copy in this repository
+    (`sources.helm.vendored`) with the Application's values; without one, said not judged."""
+    from gatekeeper.sources import helm
+
+    file, document, source, where, _, _ = deployed
+    chart, url = str(source["chart"]), str(source.get("repoURL") or "")
+    version = str(source.get("targetRevision") or "")
+    path = helm.vendored(context.options_for(helm.NAME), chart, url, version)
+    if path is None or not context.tree.exists(_chart_file(path)):
+        line = document.locator.locate((*where, "chart")).line
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
+        return
+    _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
+
+
+def external(chart: str, url: str, path: str | None) -> str:
+    """What is said of an external chart that is not judged."""
+    named = f"chart {chart} of {url or 'its chart repository'}"  # one note for all versions
+    if path is not None:
+        return f"deploys {named}; its vendored copy {path} has no {CHART_FILE}: not judged"
+    return (
+        f"deploys {named}, which is not in this repository: what it deploys is not judged"
+        " (vendor it and name the copy in sources.helm.vendored)"
+    )
+
+
+def _chart_file(path: str) -> str:
+    return CHART_FILE if path == "." else posixpath.join(path, CHART_FILE)
 
 
 def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
