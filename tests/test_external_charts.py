@@ -3,14 +3,17 @@ vendored copy named in `sources.helm.vendored`, or said not judged (never a sile
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from gatekeeper.change import scan_change
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
-from tests.conftest import REPO
+from tests.conftest import PRIVILEGED_POLICY, REPO
+from tests.test_change import CONFIG, Repo
 
 POLICY = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
 REPO_URL = "https://github.com/acme/platform"
@@ -116,4 +119,28 @@ def test_a_vendored_path_outside_the_repository_is_not_read() -> None:
     outside = {"vendored": [{"chart": "web", "path": "../web"}]}
     assert findings(files, "clusters/web.yaml", outside) == [
         ("GK-NOT-EXPANDED", "low", "clusters/web.yaml", 12, "")
+    ]
+
+
+def test_a_pull_request_changing_only_the_values_of_a_vendored_chart_is_judged(
+    tmp_path: Path,
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write(
+        ".gatekeeper.yml",
+        f"{CONFIG}sources:\n  gitops:\n    repoURLs: [{REPO_URL}]\n"
+        f"  helm:\n    vendored: [{{chart: web, repoURL: '{CHARTS}', path: vendor/web}}]\n",
+    )
+    repo.write("policies/no-privileged.yaml", PRIVILEGED_POLICY)
+    for name, text in VENDORED.items():
+        repo.write(name, text)
+    repo.write("apps/web.yaml", APPLICATION)
+    repo.write("envs/prod.yaml", "privileged: false\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("envs/prod.yaml", "privileged: true\n")
+    repo.commit("privileged through the values of a vendored chart")
+    verdict = scan_change(repo.root, "main").verdict
+    assert [(f.file, f.line, f.status) for f in verdict.findings if f.blocking] == [
+        ("vendor/web/templates/pod.yaml", 9, "new")
     ]

@@ -677,6 +677,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         for kind, name in objects:
             by_name.setdefault((kind.rpartition(" ")[2], name), []).append(file)
     repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    helm_options = context.options_for("helm")
     for file, objects in declared.items():
         if not any(_is_deployer(kind) for kind, _ in objects):
             continue
@@ -685,7 +686,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 continue
             for obj in _with_items(entry.obj):
                 if is_application(obj):
-                    for needed in _application_inputs(obj, repo_urls):
+                    for needed in _application_inputs(obj, repo_urls, helm_options):
                         yield file, needed
                 elif is_application_set(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -693,7 +694,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for text in _strings_at(spec.get("generators"), ("path",)):
                         yield file, _fixed_part(text)  # a directory added there: a new app
                     for made in _made(file, entry, obj, context, repo_urls):
-                        for needed in _application_inputs(made.obj, repo_urls):
+                        for needed in _application_inputs(made.obj, repo_urls, helm_options):
                             yield file, needed
                 elif is_flux_deployer(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -747,19 +748,26 @@ def _made(
     return made
 
 
-def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[str]:
+def _application_inputs(
+    obj: dict[str, Any], repo_urls: list[str], helm_options: dict[str, Any]
+) -> Iterator[str]:
     from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import helm
 
     refs = local_refs(obj, repo_urls)
-    for source in local_sources(obj, repo_urls):
+    local = local_sources(obj, repo_urls)
+    for source in _all_sources(obj):  # a chart repository's: its vendored copy, `$ref` values
+        if source.get("chart") and not any(source is mine for mine in local):
+            url, version = str(source.get("repoURL") or ""), str(source.get("targetRevision") or "")
+            copy = helm.vendored(helm_options, str(source["chart"]), url, version)
+            if copy is not None:
+                yield directory_input(copy)
+            yield from _values_files(source, copy or ".", refs, only_refs=copy is None)
+    for source in local:
         path = posixpath.normpath(str(source.get("path") or "").strip("/") or ".")
         yield directory_input(path)
         options = source.get("helm")
-        values = options.get("valueFiles") if isinstance(options, dict) else None
-        for value in map(str, values if isinstance(values, list) else []):
-            resolved = _values_file(path, value, refs)
-            if resolved is not None:
-                yield resolved
+        yield from _values_files(source, path, refs)
         edits = source.get("kustomize")
         edits = edits if isinstance(edits, dict) else {}
         for value in _listed(edits.get("components")):  # components and patch files
@@ -772,6 +780,19 @@ def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[s
         for entry in read if isinstance(read, list) else []:  # --set-file
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 yield posixpath.normpath(posixpath.join(path, entry["path"]))
+
+
+def _values_files(
+    source: dict[str, Any], path: str, refs: set[str], only_refs: bool = False
+) -> Iterator[str]:
+    """The values files of this repository a source's `helm.valueFiles` name (`only_refs`:
+    those of a `$ref` source only, for a chart that is not here)."""
+    options = source.get("helm")
+    values = options.get("valueFiles") if isinstance(options, dict) else None
+    for value in map(str, values if isinstance(values, list) else []):
+        resolved = _values_file(path, value, refs)
+        if resolved is not None and (not only_refs or value.startswith("$")):
+            yield resolved
 
 
 def _listed(value: Any) -> list[Any]:
