@@ -144,3 +144,26 @@ def test_a_pull_request_changing_only_the_values_of_a_vendored_chart_is_judged(
     assert [(f.file, f.line, f.status) for f in verdict.findings if f.blocking] == [
         ("vendor/web/templates/pod.yaml", 9, "new")
     ]
+
+
+def test_a_pull_request_changing_only_the_vendored_copy_re_judges_its_helm_release(
+    tmp_path: Path,
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write(
+        ".gatekeeper.yml",
+        f"{CONFIG}sources:\n  helm:\n    vendored: [{{chart: web, path: vendor/web}}]\n",
+    )
+    repo.write("policies/no-privileged.yaml", PRIVILEGED_POLICY)
+    for name, text in VENDORED.items():
+        repo.write(name, text)
+    repo.write("clusters/web.yaml", HELM_RELEASE.replace("privileged: true", "debug: true"))
+    repo.commit("base")
+    repo.branch("pr")
+    template = VENDORED["vendor/web/templates/pod.yaml"]
+    debug = template.replace(".Values.privileged", ".Values.debug | default false")
+    repo.write("vendor/web/templates/pod.yaml", debug)  # privileged where a release debugs
+    repo.commit("the copy's template reads another value")
+    verdict = scan_change(repo.root, "main").verdict
+    blocking = {(f.file, f.line, f.status) for f in verdict.findings if f.blocking}
+    assert blocking == {("vendor/web/templates/pod.yaml", 9, "new")}

@@ -716,6 +716,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for path in (spec.get("path"), chart_spec.get("chart")):
                         if isinstance(path, str):
                             yield file, directory_input(path.strip().strip("/") or ".")
+                    for entry in helm_options.get("vendored", []):  # a chart repository's
+                        if entry.get("chart") == chart_spec.get("chart"):
+                            yield file, directory_input(str(entry.get("path", "")).strip("/"))
                     base = str(spec.get("path") or ".").strip().strip("/") or "."
                     for component in _listed(spec.get("components")):
                         if isinstance(component, str):
