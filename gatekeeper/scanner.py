@@ -308,6 +308,8 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
                     built = True
                     _forget_builds()
                 take(*taken, _scan_files(_queues[taken[0]][taken[1]]))
+            if not built:  # the worker took every plain file while this one built
+                _forget_builds()
             for part in parts:
                 if part is not None:
                     take(*part)
