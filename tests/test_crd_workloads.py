@@ -1,0 +1,671 @@
+"""Pods that custom resources make their controllers run are judged as pods.
+
+The same privileged container that fails in a Deployment fails in an Argo Workflow, a Tekton
+Task, a training job, a Ray cluster, a Knative or KServe service and a Spark application, at
+the line of the real field; what the controller sets itself (Argo's restartPolicy Never,
+KubeRay's probes) asks nothing more of the author than a Deployment would.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gatekeeper.evaluate import Engine
+from gatekeeper.finding import Finding
+from gatekeeper.inventory import entry
+from gatekeeper.policy.loader import builtin_dir, load_bundle
+from gatekeeper.sbom import kubernetes_images
+from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext, kubernetes
+from gatekeeper.workloads import pod_views
+
+POLICIES = load_bundle([builtin_dir()])
+BY_ID = {policy.id: policy for policy in POLICIES}
+MARK = "# <- judged here"
+
+
+def findings(manifest: str, *ids: str) -> list[Finding]:
+    engine = Engine([BY_ID[i] for i in ids] if ids else POLICIES)
+    text = textwrap.dedent(manifest)
+    return scan([("crd.yaml", text.encode())], engine, jobs=1, repository=False).findings
+
+
+def marked(manifest: str) -> list[int]:
+    """The lines a fixture marks: where its findings must sit."""
+    lines = textwrap.dedent(manifest).splitlines()
+    return [number for number, line in enumerate(lines, 1) if MARK in line]
+
+
+# One privileged container per kind, at the marked line.
+PRIVILEGED = {
+    "Workflow container": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: build-}
+        spec:
+          entrypoint: main
+          templates:
+            - name: main
+              steps:
+                - - {name: build, template: build}
+            - name: build
+              container:
+                image: ghcr.io/acme/build:1.0
+                securityContext:
+                  privileged: true  # <- judged here
+        """,
+    "WorkflowTemplate script": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: WorkflowTemplate
+        metadata: {name: t}
+        spec:
+          templates:
+            - name: run
+              script:
+                image: ghcr.io/acme/python:3.12
+                source: print(1)
+                securityContext: {privileged: true}  # <- judged here
+        """,
+    "ClusterWorkflowTemplate containerSet": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: ClusterWorkflowTemplate
+        metadata: {name: t}
+        spec:
+          templates:
+            - name: run
+              containerSet:
+                containers:
+                  - name: a
+                    image: ghcr.io/acme/a:1.0
+                  - name: b
+                    image: ghcr.io/acme/b:1.0
+                    securityContext: {privileged: true}  # <- judged here
+        """,
+    "CronWorkflow sidecar": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: CronWorkflow
+        metadata: {name: nightly}
+        spec:
+          schedule: "0 1 * * *"
+          workflowSpec:
+            entrypoint: run
+            templates:
+              - name: run
+                container: {image: ghcr.io/acme/a:1.0}
+                sidecars:
+                  - name: dind
+                    image: docker:27-dind
+                    securityContext: {privileged: true}  # <- judged here
+        """,
+    "Workflow init container": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          templates:
+            - name: run
+              container: {image: ghcr.io/acme/a:1.0}
+              initContainers:
+                - name: setup
+                  image: ghcr.io/acme/setup:1.0
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+    "Workflow templateDefaults": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          templateDefaults:
+            container:
+              securityContext: {privileged: true}  # <- judged here
+          templates:
+            - name: a
+              container: {image: ghcr.io/acme/a:1.0}
+            - name: b
+              container: {image: ghcr.io/acme/b:1.0}
+        """,
+    "Workflow podSpecPatch": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          templates:
+            - name: a
+              container: {name: main, image: ghcr.io/acme/a:1.0}
+              podSpecPatch: |  # <- judged here
+                containers:
+                  - name: main
+                    securityContext: {privileged: true}
+        """,
+    "Task step": """\
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build}
+        spec:
+          steps:
+            - name: build
+              image: ghcr.io/acme/build:1.0
+              securityContext: {privileged: true}  # <- judged here
+        """,
+    "ClusterTask stepTemplate": """\
+        apiVersion: tekton.dev/v1beta1
+        kind: ClusterTask
+        metadata: {name: build}
+        spec:
+          stepTemplate:
+            securityContext: {privileged: true}  # <- judged here
+          steps:
+            - {name: a, image: ghcr.io/acme/a:1.0}
+            - {name: b, image: ghcr.io/acme/b:1.0}
+        """,
+    "TaskRun taskSpec sidecar": """\
+        apiVersion: tekton.dev/v1
+        kind: TaskRun
+        metadata: {name: run}
+        spec:
+          taskSpec:
+            steps:
+              - {name: a, image: ghcr.io/acme/a:1.0}
+            sidecars:
+              - name: dind
+                image: docker:27-dind
+                securityContext: {privileged: true}  # <- judged here
+        """,
+    "Pipeline finally taskSpec": """\
+        apiVersion: tekton.dev/v1
+        kind: Pipeline
+        metadata: {name: p}
+        spec:
+          tasks:
+            - name: ok
+              taskSpec:
+                steps:
+                  - {name: a, image: ghcr.io/acme/a:1.0}
+          finally:
+            - name: cleanup
+              taskSpec:
+                steps:
+                  - name: rm
+                    image: ghcr.io/acme/rm:1.0
+                    securityContext: {privileged: true}  # <- judged here
+        """,
+    "PipelineRun pipelineSpec": """\
+        apiVersion: tekton.dev/v1
+        kind: PipelineRun
+        metadata: {name: r}
+        spec:
+          pipelineSpec:
+            tasks:
+              - name: build
+                taskSpec:
+                  steps:
+                    - name: a
+                      image: ghcr.io/acme/a:1.0
+                      securityContext: {privileged: true}  # <- judged here
+        """,
+    **{
+        f"{kind} replica": f"""\
+        apiVersion: kubeflow.org/v1
+        kind: {kind}
+        metadata: {{name: train}}
+        spec:
+          {key}:
+            Worker:
+              replicas: 2
+              template:
+                spec:
+                  containers:
+                    - name: worker
+                      image: ghcr.io/acme/train:1.0
+                      securityContext: {{privileged: true}}  # <- judged here
+        """
+        for kind, key in (
+            ("PyTorchJob", "pytorchReplicaSpecs"),
+            ("TFJob", "tfReplicaSpecs"),
+            ("MPIJob", "mpiReplicaSpecs"),
+            ("XGBoostJob", "xgbReplicaSpecs"),
+            ("PaddleJob", "paddleReplicaSpecs"),
+            ("JAXJob", "jaxReplicaSpecs"),
+        )
+    },
+    "Notebook": """\
+        apiVersion: kubeflow.org/v1
+        kind: Notebook
+        metadata: {name: nb}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: nb
+                  image: ghcr.io/acme/jupyter:1.0
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+    "RayCluster worker group": """\
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: ray}
+        spec:
+          headGroupSpec:
+            template:
+              spec:
+                containers:
+                  - {name: ray-head, image: ghcr.io/acme/ray:2.9}
+          workerGroupSpecs:
+            - groupName: small
+              template:
+                spec:
+                  containers:
+                    - name: ray-worker
+                      image: ghcr.io/acme/ray:2.9
+                      securityContext: {privileged: true}  # <- judged here
+        """,
+    "RayJob head group": """\
+        apiVersion: ray.io/v1
+        kind: RayJob
+        metadata: {name: job}
+        spec:
+          entrypoint: python run.py
+          rayClusterSpec:
+            headGroupSpec:
+              template:
+                spec:
+                  containers:
+                    - name: ray-head
+                      image: ghcr.io/acme/ray:2.9
+                      securityContext: {privileged: true}  # <- judged here
+        """,
+    "RayService head group": """\
+        apiVersion: ray.io/v1
+        kind: RayService
+        metadata: {name: svc}
+        spec:
+          rayClusterConfig:
+            headGroupSpec:
+              template:
+                spec:
+                  containers:
+                    - name: ray-head
+                      image: ghcr.io/acme/ray:2.9
+                      securityContext: {privileged: true}  # <- judged here
+        """,
+    "Knative Service": """\
+        apiVersion: serving.knative.dev/v1
+        kind: Service
+        metadata: {name: hello}
+        spec:
+          template:
+            spec:
+              containers:
+                - image: ghcr.io/acme/hello:1.0
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+    "Knative Configuration": """\
+        apiVersion: serving.knative.dev/v1
+        kind: Configuration
+        metadata: {name: hello}
+        spec:
+          template:
+            spec:
+              containers:
+                - image: ghcr.io/acme/hello:1.0
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+    "InferenceService model": """\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: iris}
+        spec:
+          predictor:
+            sklearn:
+              storageUri: gs://acme/models/iris
+              securityContext: {privileged: true}  # <- judged here
+        """,
+    "InferenceService transformer containers": """\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: iris}
+        spec:
+          predictor:
+            model: {modelFormat: {name: sklearn}, storageUri: gs://acme/models/iris}
+          transformer:
+            containers:
+              - image: ghcr.io/acme/transformer:1.0
+                securityContext: {privileged: true}  # <- judged here
+        """,
+    "ServingRuntime": """\
+        apiVersion: serving.kserve.io/v1alpha1
+        kind: ServingRuntime
+        metadata: {name: rt}
+        spec:
+          containers:
+            - name: kserve-container
+              image: ghcr.io/acme/server:1.0
+              securityContext: {privileged: true}  # <- judged here
+        """,
+    "ClusterServingRuntime": """\
+        apiVersion: serving.kserve.io/v1alpha1
+        kind: ClusterServingRuntime
+        metadata: {name: rt}
+        spec:
+          containers:
+            - name: kserve-container
+              image: ghcr.io/acme/server:1.0
+              securityContext: {privileged: true}  # <- judged here
+        """,
+    "SparkApplication driver": """\
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: SparkApplication
+        metadata: {name: pi}
+        spec:
+          image: ghcr.io/acme/spark:3.5
+          driver:
+            cores: 1
+            securityContext: {privileged: true}  # <- judged here
+          executor:
+            instances: 2
+        """,
+    "ScheduledSparkApplication executor sidecar": """\
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: ScheduledSparkApplication
+        metadata: {name: pi}
+        spec:
+          schedule: "@every 1h"
+          template:
+            image: ghcr.io/acme/spark:3.5
+            executor:
+              sidecars:
+                - name: proxy
+                  image: ghcr.io/acme/proxy:1.0
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+}
+
+
+@pytest.mark.parametrize("manifest", PRIVILEGED.values(), ids=PRIVILEGED.keys())
+def test_a_privileged_container_fails_in_every_kind_that_runs_pods(manifest: str) -> None:
+    found = findings(manifest, "K8S-PSS-PRIVILEGED")
+    assert [finding.line for finding in found] == marked(manifest)
+    assert all(finding.file == "crd.yaml" for finding in found)
+
+
+# Pod-level settings, at the marked line.
+POD_LEVEL = {
+    "Argo workflow hostNetwork": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          hostNetwork: true  # <- judged here
+          templates:
+            - {name: a, container: {image: ghcr.io/acme/a:1.0}}
+            - {name: b, script: {image: ghcr.io/acme/b:1.0, source: "true"}}
+        """,
+    "Argo workflow podSpecPatch hostPID": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          podSpecPatch: '{"hostPID": true}'  # <- judged here
+          templates:
+            - {name: a, container: {image: ghcr.io/acme/a:1.0}}
+        """,
+    "PipelineRun podTemplate of a referenced pipeline": """\
+        apiVersion: tekton.dev/v1
+        kind: PipelineRun
+        metadata: {name: r}
+        spec:
+          pipelineRef: {name: build}
+          taskRunTemplate:
+            podTemplate:
+              hostNetwork: true  # <- judged here
+        """,
+    "TaskRun podTemplate": """\
+        apiVersion: tekton.dev/v1beta1
+        kind: TaskRun
+        metadata: {name: r}
+        spec:
+          taskRef: {name: build}
+          podTemplate:
+            hostNetwork: true  # <- judged here
+        """,
+    "InferenceService predictor": """\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: iris}
+        spec:
+          predictor:
+            hostNetwork: true  # <- judged here
+            model: {modelFormat: {name: sklearn}, storageUri: gs://acme/models/iris}
+        """,
+    "SparkApplication executor": """\
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: SparkApplication
+        metadata: {name: pi}
+        spec:
+          image: ghcr.io/acme/spark:3.5
+          driver: {cores: 1}
+          executor:
+            hostNetwork: true  # <- judged here
+        """,
+}
+
+
+@pytest.mark.parametrize("manifest", POD_LEVEL.values(), ids=POD_LEVEL.keys())
+def test_host_namespaces_fail_once_at_the_field_that_sets_them(manifest: str) -> None:
+    found = findings(manifest, "K8S-PSS-HOST-NAMESPACES")
+    assert [finding.line for finding in found] == marked(manifest)
+
+
+def test_a_core_service_with_a_template_field_is_no_workload() -> None:
+    manifest = """\
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web}
+        spec:
+          ports: [{port: 80}]
+          template:
+            spec:
+              containers:
+                - name: x
+                  securityContext: {privileged: true}
+        """
+    pod_policies = [policy.id for policy in POLICIES if policy.pod_policy]
+    assert findings(manifest, *pod_policies) == []
+
+
+def test_an_argo_template_is_judged_like_a_pod_of_a_job_no_more() -> None:
+    """No probes asked of a batch step (Argo runs it with restartPolicy Never); steps, DAGs
+    and suspends run no pod of the author's."""
+    manifest = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          entrypoint: main
+          templates:
+            - name: main
+              dag:
+                tasks:
+                  - {name: a, template: run}
+            - name: wait
+              suspend: {}
+            - name: run
+              container:
+                image: ghcr.io/acme/a:1.0
+        """
+    found = findings(manifest)
+    assert found
+    assert {
+        f.path.split(".")[:3] == ["spec", "templates[2]", "container"]
+        or f.path == "spec.templates[2].automountServiceAccountToken"
+        for f in found
+    } == {True}
+    assert not {"K8S-POD-LIVENESS-PROBE", "K8S-POD-READINESS-PROBE"} & {f.policy_id for f in found}
+
+
+def test_a_field_shared_by_every_template_is_one_finding() -> None:
+    manifest = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          securityContext: {runAsUser: 0}
+          templates:
+            - {name: a, container: {image: ghcr.io/acme/a:1.0}}
+            - {name: b, container: {image: ghcr.io/acme/b:1.0}}
+            - {name: c, container: {image: ghcr.io/acme/c:1.0}}
+        """
+    found = findings(manifest, "K8S-PSS-RUN-AS-USER")
+    assert [(f.line, f.path) for f in found] == [(5, "spec.securityContext.runAsUser")]
+
+
+def test_tekton_compute_resources_are_a_containers_resources() -> None:
+    manifest = """\
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build}
+        spec:
+          steps:
+            - name: sized
+              image: ghcr.io/acme/a:1.0
+              computeResources:
+                requests: {cpu: 100m, memory: 64Mi}
+                limits: {cpu: 200m, memory: 64Mi}
+            - name: unsized
+              image: ghcr.io/acme/b:1.0
+        """
+    found = findings(manifest, "K8S-POD-RESOURCES")
+    assert [(f.line, f.path) for f in found] == [(11, "spec.steps[1].computeResources")]
+
+
+def test_tekton_step_template_env_is_judged_at_the_template() -> None:
+    manifest = """\
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build}
+        spec:
+          stepTemplate:
+            env:
+              - {name: API_TOKEN, value: ghp_0123456789abcdefghijklmnopqrstuvwxyzAB}
+          steps:
+            - {name: a, image: ghcr.io/acme/a:1.0}
+            - {name: b, image: ghcr.io/acme/b:1.0, env: [{name: OTHER, value: x}]}
+        """
+    found = findings(manifest, "K8S-POD-ENV-SECRETS")
+    assert [(f.line, f.path) for f in found] == [(7, "spec.stepTemplate.env[0].value")]
+
+
+def test_controller_probes_and_names_are_not_asked_of_the_author() -> None:
+    """KubeRay gives the Ray container its probes, Knative a readiness probe and the name
+    user-container: a rule reads them as the controller will set them."""
+    ray = """\
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: ray}
+        spec:
+          headGroupSpec:
+            template:
+              spec:
+                containers:
+                  - {name: ray-head, image: ghcr.io/acme/ray:2.9}
+        """
+    assert findings(ray, "K8S-POD-LIVENESS-PROBE", "K8S-POD-READINESS-PROBE") == []
+    knative = """\
+        apiVersion: serving.knative.dev/v1
+        kind: Service
+        metadata: {name: hello}
+        spec:
+          template:
+            spec:
+              containers:
+                - image: ghcr.io/acme/hello:1.0
+        """
+    found = findings(knative, "K8S-POD-LIVENESS-PROBE", "K8S-POD-READINESS-PROBE")
+    assert [(f.policy_id, f.message) for f in found] == [
+        ("K8S-POD-LIVENESS-PROBE", "container user-container has no liveness probe")
+    ]
+
+
+def test_spark_resources_come_from_cores_memory_and_core_limit() -> None:
+    manifest = """\
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: SparkApplication
+        metadata: {name: pi}
+        spec:
+          image: ghcr.io/acme/spark:3.5
+          driver: {cores: 1, coreLimit: 1200m, memory: 512m}
+          executor:
+            cores: 2
+        """
+    found = findings(manifest, "K8S-POD-RESOURCES")
+    assert [(f.line, f.path) for f in found] == [(7, "spec.executor.coreLimit")]
+
+
+def test_ephemeral_and_init_containers_of_custom_resources_are_judged() -> None:
+    manifest = """\
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: ray}
+        spec:
+          headGroupSpec:
+            template:
+              spec:
+                initContainers:
+                  - {name: init, image: ghcr.io/acme/i:1.0, securityContext: {privileged: true}}
+                ephemeralContainers:
+                  - {name: dbg, image: ghcr.io/acme/d:1.0, securityContext: {privileged: true}}
+                containers:
+                  - {name: ray-head, image: ghcr.io/acme/ray:2.9}
+        """
+    found = findings(manifest, "K8S-PSS-PRIVILEGED")
+    assert [f.line for f in found] == [9, 11]
+
+
+def test_custom_workloads_need_a_network_policy_and_core_services_do_not() -> None:
+    manifest = """\
+        apiVersion: serving.knative.dev/v1
+        kind: Service
+        metadata: {name: hello, namespace: apps}
+        spec:
+          template:
+            spec:
+              containers: [{image: ghcr.io/acme/hello:1.0}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: web}
+        spec:
+          ports: [{port: 80}]
+        """
+    documents = kubernetes.load(
+        "m.yaml", textwrap.dedent(manifest).encode(), LoadContext()
+    ).documents
+    engine = Engine([BY_ID["K8S-NETWORK-POLICY-PRESENT"]])
+    found = engine.evaluate_repository([entry(document) for document in documents])
+    assert [(f.policy_id, f.namespace) for f in found] == [("K8S-NETWORK-POLICY-PRESENT", "apps")]
+
+
+def test_images_of_custom_resources_are_in_the_sbom() -> None:
+    manifest = PRIVILEGED["CronWorkflow sidecar"]
+    (document,) = kubernetes.load(
+        "m.yaml", textwrap.dedent(manifest).encode(), LoadContext()
+    ).documents
+    assert kubernetes_images(document) == [
+        ("ghcr.io/acme/a:1.0", ("spec", "workflowSpec", "templates", 0, "container", "image")),
+        ("docker:27-dind", ("spec", "workflowSpec", "templates", 0, "sidecars", 0, "image")),
+    ]
+
+
+def test_a_pod_spec_patch_that_is_an_expression_is_not_a_traceback() -> None:
+    obj = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "spec": {
+            "podSpecPatch": "{{inputs.parameters.patch}}: [",
+            "templates": [{"name": "a", "container": {"image": "x"}}, "junk", None],
+        },
+    }
+    (view,) = pod_views(obj)
+    assert view.pod["spec"]["containers"] == [{"image": "x", "name": "main"}]
