@@ -67,12 +67,14 @@ def pod_views(obj: dict[str, Any]) -> list[PodView]:
     kind = obj.get("kind")
     if not isinstance(kind, str):
         return []
+    views = CUSTOM_WORKLOADS.get((api_group(obj), kind)) if kind in WORKLOAD_KINDS else None
+    if views is not None:  # before the kind alone: a Volcano Job is no batch Job
+        return views(obj)
     template_path = POD_TEMPLATE_PATHS.get(kind)
     if template_path is not None:
         view = _template_view(obj, template_path)
         return [] if view is None else [view]
-    views = CUSTOM_WORKLOADS.get((api_group(obj), kind))
-    return views(obj) if views is not None else []
+    return []
 
 
 def api_group(obj: dict[str, Any]) -> str:
@@ -81,10 +83,11 @@ def api_group(obj: dict[str, Any]) -> str:
 
 
 def runs_pods(api_version: str, kind: str) -> bool:
-    """Does an object of this apiVersion and kind run pods (in its own namespace)?"""
-    if kind in POD_TEMPLATE_PATHS:
-        return True
-    return (api_version.rpartition("/")[0], kind) in CUSTOM_WORKLOADS and kind not in _CLUSTER
+    """Does applying an object of this apiVersion and kind run pods (in its namespace)?
+    Templates others refer to (a Tekton Task, an Argo WorkflowTemplate) run none."""
+    if (api_version.rpartition("/")[0], kind) in CUSTOM_WORKLOADS:
+        return kind not in _TEMPLATES
+    return kind in POD_TEMPLATE_PATHS
 
 
 def _template_view(obj: dict[str, Any], template_path: Path) -> PodView | None:
@@ -265,12 +268,21 @@ def _argo_workflow(obj: dict[str, Any]) -> list[PodView]:
             view = _argo_template(obj, spec_path, (*spec_path, "templates", index), template)
             if view is not None:
                 views.append(view)
+    if not views and spec:
+        # Templates of a WorkflowTemplate it refers to run with its pod settings.
+        view = _argo_template(obj, spec_path, spec_path, {}, containers=False)
+        views.extend([view] if view is not None else [])
     return views
 
 
 def _argo_template(
-    obj: dict[str, Any], spec_path: Path, here: Path, template: dict[str, Any]
+    obj: dict[str, Any],
+    spec_path: Path,
+    here: Path,
+    template: dict[str, Any],
+    containers: bool = True,
 ) -> PodView | None:
+    """The pod of one template; `containers=False`: of the workflow's own settings alone."""
     spec = _mapping(get(obj, spec_path))
     defaults_path: Path = (*spec_path, "templateDefaults")
     defaults = _mapping(spec.get("templateDefaults"))
@@ -284,7 +296,7 @@ def _argo_template(
         [(item, (*here, "containerSet", "containers", number), True)]
         for number, item in enumerate(_list(container_set.get("containers")))
     )
-    if not mains:
+    if not mains and containers:
         return None
     pod = _Pod(
         obj,
@@ -328,6 +340,11 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
     template_path: Path = ("spec", "podTemplate")
     if kind in ("Task", "ClusterTask"):
         tasks.append((spec, ("spec",)))
+    elif kind == "StepAction":  # one step that steps of tasks refer to (`ref:`)
+        pod = _Pod(obj, ("spec",), [(obj.get("metadata"), ("metadata",))])
+        pod.add("containers", [(spec, ("spec",), True)])
+        pod.fixed("restartPolicy", "Never", ("spec",))
+        return [pod.view()]
     elif kind == "TaskRun":
         tasks.append((spec.get("taskSpec"), ("spec", "taskSpec")))
     else:
@@ -362,11 +379,18 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
         pod.rename("containers", "computeResources", "resources", missing=v1)
         _tekton_pod_template(pod, task, here, pod_template, template_path)
         views.append(pod.view())
-    if not views and pod_template and kind in ("TaskRun", "PipelineRun"):
+    alone = [(pod_template, template_path)] if pod_template and not views else []
+    if kind == "PipelineRun":  # a podTemplate for one task of the pipeline
+        alone.extend(
+            (found, path)
+            for path, found in expand(obj, ("spec", "taskRunSpecs", WILDCARD, "podTemplate"))
+        )
+    for found, path in alone:
         # A run of a referenced task or pipeline: its podTemplate alone still sets the pod.
-        pod = _Pod(obj, template_path, [])
-        _tekton_pod_template(pod, {}, template_path, pod_template, template_path)
-        views.append(pod.view())
+        if isinstance(found, dict):
+            pod = _Pod(obj, path, [])
+            _tekton_pod_template(pod, {}, path, found, path)
+            views.append(pod.view())
     return views
 
 
@@ -446,7 +470,8 @@ def _named(view: PodView, name: str) -> PodView:
 
 
 # What a probe the controller adds looks like to a rule (an exec probe touches no host).
-_INJECTED_PROBE = {"exec": {"command": ["(added by the controller)"]}}
+_DEFAULTED = "(set by the controller)"
+_INJECTED_PROBE = {"exec": {"command": [_DEFAULTED]}}
 
 
 def _probed(view: PodView, probes: tuple[str, ...]) -> PodView:
@@ -464,6 +489,26 @@ def _probed(view: PodView, probes: tuple[str, ...]) -> PodView:
     return view._replace(pod={**view.pod, "spec": {**spec, "containers": named}})
 
 
+def _resourced(view: PodView) -> PodView:
+    """KServe gives the first container of a component the configured default requests and
+    limits (`resource` of inferenceservice-config; a `model:` gets its ServingRuntime's)."""
+    spec = view.pod["spec"]
+    containers = spec.get("containers")
+    first = containers[0] if isinstance(containers, list) and containers else None
+    if not isinstance(first, dict):
+        return view
+    own = _mapping(first.get("resources"))
+    resources = {
+        **own,
+        **{
+            kind: {"cpu": _DEFAULTED, "memory": _DEFAULTED, **_mapping(own.get(kind))}
+            for kind in ("requests", "limits")
+        },
+    }
+    named = [{**first, "resources": resources}, *containers[1:]]
+    return view._replace(pod={**view.pod, "spec": {**spec, "containers": named}})
+
+
 # KServe: a component's fields that are containers of their own (the model server).
 _KSERVE_CONTAINERS = (
     "model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
@@ -476,13 +521,18 @@ def _kserve(obj: dict[str, Any]) -> list[PodView]:
     pod spec written inline, plus the model server container (`sklearn:`, `model:`...); a
     ServingRuntime's spec is a pod spec."""
     if obj.get("kind") != "InferenceService":
-        return [_inline_pod(obj, ("spec",), ())]
+        return _pod_spec(obj)
     views = []
     for component in ("predictor", "transformer", "explainer"):
         if isinstance(get(obj, ("spec", component)), dict):
             view = _inline_pod(obj, ("spec", component), _KSERVE_CONTAINERS)
-            views.append(_probed(view, ("readinessProbe",)))  # Knative's (serverless mode)
+            views.append(_resourced(_probed(view, ("readinessProbe",))))
     return views
+
+
+def _pod_spec(obj: dict[str, Any]) -> list[PodView]:
+    """Kinds whose spec is a pod spec (a KServe ServingRuntime, a Kruise SidecarSet)."""
+    return [_inline_pod(obj, ("spec",), ())]
 
 
 def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> PodView:
@@ -564,6 +614,8 @@ def _spark_resources(settings: dict[str, Any], pod: _Pod, here: Path) -> dict[st
 
 
 _RAY_PROBES = ("livenessProbe", "readinessProbe")
+# A JobSet's Jobs' pod templates.
+_JOBSET: Pattern = ("spec", "replicatedJobs", WILDCARD, "template", "spec", "template")
 
 
 def _ray_groups(cluster: Path) -> tuple[Pattern, Pattern]:
@@ -593,7 +645,7 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     },
     **{
         ("tekton.dev", kind): _tekton
-        for kind in ("Task", "ClusterTask", "TaskRun", "Pipeline", "PipelineRun")
+        for kind in ("Task", "ClusterTask", "TaskRun", "Pipeline", "PipelineRun", "StepAction")
     },
     **{
         ("kubeflow.org", kind): _replica_specs
@@ -618,11 +670,49 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
         ("serving.kserve.io", kind): _kserve
         for kind in ("InferenceService", "ServingRuntime", "ClusterServingRuntime")
     },
+    # JobSet (and the Kubeflow Trainer runtimes built on it), LeaderWorkerSet, Volcano,
+    # OpenKruise, Flink: pod templates at their own paths.
+    ("jobset.x-k8s.io", "JobSet"): _templates(_JOBSET),
+    **{
+        ("trainer.kubeflow.org", kind): _templates(("spec", "template", *_JOBSET))
+        for kind in ("TrainingRuntime", "ClusterTrainingRuntime")
+    },
+    ("leaderworkerset.x-k8s.io", "LeaderWorkerSet"): _templates(
+        ("spec", "leaderWorkerTemplate", "leaderTemplate"),
+        ("spec", "leaderWorkerTemplate", "workerTemplate"),
+    ),
+    ("batch.volcano.sh", "Job"): _templates(("spec", "tasks", WILDCARD, "template")),
+    ("apps.kruise.io", "CloneSet"): _templates(("spec", "template")),
+    ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
+    ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
+    **{
+        ("flink.apache.org", kind): _templates(
+            ("spec", "podTemplate"),
+            ("spec", "jobManager", "podTemplate"),
+            ("spec", "taskManager", "podTemplate"),
+        )
+        for kind in ("FlinkDeployment", "FlinkSessionJob")
+    },
     ("sparkoperator.k8s.io", "SparkApplication"): _spark,
     ("sparkoperator.k8s.io", "ScheduledSparkApplication"): _spark,
 }
-# Cluster-scoped templates: their pods run in the namespace of whatever uses them.
-_CLUSTER = frozenset({"ClusterWorkflowTemplate", "ClusterTask", "ClusterServingRuntime"})
+# Kinds that only describe pods for others to run: their pods run where a Workflow, a
+# TaskRun or an InferenceService that uses them runs.
+_TEMPLATES = frozenset(
+    {
+        "WorkflowTemplate",
+        "ClusterWorkflowTemplate",
+        "Task",
+        "ClusterTask",
+        "Pipeline",
+        "StepAction",
+        "ServingRuntime",
+        "ClusterServingRuntime",
+        "TrainingRuntime",
+        "ClusterTrainingRuntime",
+        "SidecarSet",
+    }
+)
 # Kinds a pod rule reaches through a pod template (PodTemplate included: it is one); for
 # custom resources, pod_views decides by API group.
 WORKLOAD_KINDS = (frozenset(POD_TEMPLATE_PATHS) - {"Pod"}) | {kind for _, kind in CUSTOM_WORKLOADS}

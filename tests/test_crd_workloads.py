@@ -366,6 +366,112 @@ PRIVILEGED = {
           executor:
             instances: 2
         """,
+    "StepAction": """\
+        apiVersion: tekton.dev/v1beta1
+        kind: StepAction
+        metadata: {name: git-clone}
+        spec:
+          image: ghcr.io/acme/git:1.0
+          securityContext: {privileged: true}  # <- judged here
+        """,
+    "JobSet": """\
+        apiVersion: jobset.x-k8s.io/v1alpha2
+        kind: JobSet
+        metadata: {name: js}
+        spec:
+          replicatedJobs:
+            - name: workers
+              template:
+                spec:
+                  template:
+                    spec:
+                      containers:
+                        - name: w
+                          image: ghcr.io/acme/w:1.0
+                          securityContext: {privileged: true}  # <- judged here
+        """,
+    "ClusterTrainingRuntime": """\
+        apiVersion: trainer.kubeflow.org/v1alpha1
+        kind: ClusterTrainingRuntime
+        metadata: {name: torch}
+        spec:
+          template:
+            spec:
+              replicatedJobs:
+                - name: node
+                  template:
+                    spec:
+                      template:
+                        spec:
+                          containers:
+                            - name: node
+                              image: ghcr.io/acme/torch:1.0
+                              securityContext: {privileged: true}  # <- judged here
+        """,
+    "LeaderWorkerSet worker": """\
+        apiVersion: leaderworkerset.x-k8s.io/v1
+        kind: LeaderWorkerSet
+        metadata: {name: lws}
+        spec:
+          leaderWorkerTemplate:
+            size: 4
+            workerTemplate:
+              spec:
+                containers:
+                  - name: w
+                    image: ghcr.io/acme/w:1.0
+                    securityContext: {privileged: true}  # <- judged here
+        """,
+    "Volcano Job": """\
+        apiVersion: batch.volcano.sh/v1alpha1
+        kind: Job
+        metadata: {name: vj}
+        spec:
+          tasks:
+            - name: t
+              replicas: 2
+              template:
+                spec:
+                  containers:
+                    - name: w
+                      image: ghcr.io/acme/w:1.0
+                      securityContext: {privileged: true}  # <- judged here
+        """,
+    "Kruise CloneSet": """\
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: CloneSet
+        metadata: {name: cs}
+        spec:
+          template:
+            spec:
+              containers:
+                - name: w
+                  image: ghcr.io/acme/w:1.0
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+    "Kruise SidecarSet": """\
+        apiVersion: apps.kruise.io/v1alpha1
+        kind: SidecarSet
+        metadata: {name: ss}
+        spec:
+          selector: {matchLabels: {app: web}}
+          containers:
+            - name: agent
+              image: ghcr.io/acme/agent:1.0
+              securityContext: {privileged: true}  # <- judged here
+        """,
+    "FlinkDeployment task manager": """\
+        apiVersion: flink.apache.org/v1beta1
+        kind: FlinkDeployment
+        metadata: {name: f}
+        spec:
+          taskManager:
+            podTemplate:
+              spec:
+                containers:
+                  - name: flink-main-container
+                    securityContext: {privileged: true}  # <- judged here
+        """,
     "ScheduledSparkApplication executor sidecar": """\
         apiVersion: sparkoperator.k8s.io/v1beta2
         kind: ScheduledSparkApplication
@@ -410,6 +516,25 @@ POD_LEVEL = {
           podSpecPatch: '{"hostPID": true}'  # <- judged here
           templates:
             - {name: a, container: {image: ghcr.io/acme/a:1.0}}
+        """,
+    "Workflow of a referenced WorkflowTemplate": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: run-}
+        spec:
+          workflowTemplateRef: {name: build}
+          hostNetwork: true  # <- judged here
+        """,
+    "PipelineRun podTemplate of one task": """\
+        apiVersion: tekton.dev/v1
+        kind: PipelineRun
+        metadata: {name: r}
+        spec:
+          pipelineRef: {name: build}
+          taskRunSpecs:
+            - pipelineTaskName: push
+              podTemplate:
+                hostNetwork: true  # <- judged here
         """,
     "PipelineRun podTemplate of a referenced pipeline": """\
         apiVersion: tekton.dev/v1
@@ -588,6 +713,27 @@ def test_controller_probes_and_names_are_not_asked_of_the_author() -> None:
     ]
 
 
+def test_kserve_default_resources_are_not_asked_of_the_author() -> None:
+    manifest = """\
+        apiVersion: serving.kserve.io/v1beta1
+        kind: InferenceService
+        metadata: {name: iris}
+        spec:
+          predictor:
+            sklearn: {storageUri: gs://acme/models/iris}
+          transformer:
+            containers:
+              - image: ghcr.io/acme/transformer:1.0
+              - name: extra
+                image: ghcr.io/acme/extra:1.0
+        """
+    found = findings(manifest, "K8S-POD-RESOURCES", "K8S-POD-READINESS-PROBE")
+    assert [(f.policy_id, f.line) for f in found] == [
+        ("K8S-POD-RESOURCES", 10),
+        ("K8S-POD-READINESS-PROBE", 10),
+    ]
+
+
 def test_spark_resources_come_from_cores_memory_and_core_limit() -> None:
     manifest = """\
         apiVersion: sparkoperator.k8s.io/v1beta2
@@ -638,6 +784,12 @@ def test_custom_workloads_need_a_network_policy_and_core_services_do_not() -> No
         metadata: {name: web, namespace: web}
         spec:
           ports: [{port: 80}]
+        ---
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build, namespace: ci}
+        spec:
+          steps: [{name: a, image: ghcr.io/acme/a:1.0}]
         """
     documents = kubernetes.load(
         "m.yaml", textwrap.dedent(manifest).encode(), LoadContext()
