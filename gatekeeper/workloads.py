@@ -263,16 +263,37 @@ def _argo_workflow(obj: dict[str, Any]) -> list[PodView]:
     spec_path: Path = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)
     spec = _mapping(get(obj, spec_path))
     views = []
-    for index, template in enumerate(_list(spec.get("templates"))):
-        if isinstance(template, dict):
-            view = _argo_template(obj, spec_path, (*spec_path, "templates", index), template)
-            if view is not None:
-                views.append(view)
+    for here, template in _argo_templates(obj, spec_path):
+        view = _argo_template(obj, spec_path, here, template)
+        if view is not None:
+            views.append(view)
     if not views and spec:
         # Templates of a WorkflowTemplate it refers to run with its pod settings.
         view = _argo_template(obj, spec_path, spec_path, {}, containers=False)
         views.extend([view] if view is not None else [])
     return views
+
+
+# Where Argo templates are written: in the list, and inline in a step or a DAG task.
+_ARGO_INLINE: tuple[Pattern, ...] = (
+    ("steps", WILDCARD, WILDCARD, "inline"),
+    ("dag", "tasks", WILDCARD, "inline"),
+)
+
+
+def _argo_templates(obj: dict[str, Any], spec_path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    found = []
+    for index, template in enumerate(_list(get(obj, (*spec_path, "templates")))):
+        if isinstance(template, dict):
+            here: Path = (*spec_path, "templates", index)
+            found.append((here, template))
+            found.extend(
+                (path, inline)
+                for pattern in _ARGO_INLINE
+                for path, inline in expand(template, pattern, here)
+                if isinstance(inline, dict)
+            )
+    return found
 
 
 def _argo_template(
@@ -373,8 +394,12 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
             (task.get("stepTemplate"), (*here, "stepTemplate"), False),
         ]
         for index, step in enumerate(steps):
-            pod.add("containers", [*defaults, (step, (*here, "steps", index), True)])
-        pod.extend("containers", [(task.get("sidecars"), (*here, "sidecars"))])
+            if isinstance(step, dict) and "ref" in step:
+                continue  # a StepAction's: judged where it is written
+            # Tekton names an unnamed step `step-unnamed-<index>`
+            layers = [*defaults, (step, (*here, "steps", index), True)]
+            pod.add("containers", layers, name=f"unnamed-{index}")
+        pod.extend("containers", [(task.get("sidecars"), (*here, "sidecars"))], "unnamed")
         v1 = str(obj.get("apiVersion")).endswith("/v1")
         pod.rename("containers", "computeResources", "resources", missing=v1)
         _tekton_pod_template(pod, task, here, pod_template, template_path)

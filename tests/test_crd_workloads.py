@@ -139,6 +139,37 @@ PRIVILEGED = {
                   - name: main
                     securityContext: {privileged: true}
         """,
+    "Workflow inline step template": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          entrypoint: main
+          templates:
+            - name: main
+              steps:
+                - - name: a
+                    inline:
+                      container:
+                        image: ghcr.io/acme/a:1.0
+                        securityContext: {privileged: true}  # <- judged here
+        """,
+    "WorkflowTemplate inline DAG task": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: WorkflowTemplate
+        metadata: {name: w}
+        spec:
+          templates:
+            - name: main
+              dag:
+                tasks:
+                  - name: a
+                    inline:
+                      script:
+                        image: ghcr.io/acme/a:1.0
+                        source: "true"
+                        securityContext: {privileged: true}  # <- judged here
+        """,
     "Task step": """\
         apiVersion: tekton.dev/v1
         kind: Task
@@ -663,6 +694,27 @@ def test_tekton_compute_resources_are_a_containers_resources() -> None:
         """
     found = findings(manifest, "K8S-POD-RESOURCES")
     assert [(f.line, f.path) for f in found] == [(11, "spec.steps[1].computeResources")]
+    unnamed = manifest.replace("- name: unsized\n              image:", "- image:")
+    found = findings(unnamed, "K8S-POD-RESOURCES")
+    assert [f.message for f in found] == [
+        "container unnamed-1 does not set resources"
+        " requests.cpu, requests.memory, limits.cpu, limits.memory"
+    ]
+
+
+def test_a_tekton_step_of_a_step_action_is_judged_at_the_step_action() -> None:
+    manifest = """\
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build}
+        spec:
+          steps:
+            - name: clone
+              ref: {name: git-clone}
+            - name: build
+              image: ghcr.io/acme/a@sha256:DIGEST
+        """.replace("DIGEST", "0" * 64)
+    assert findings(manifest, "K8S-IMAGE-DIGEST", "K8S-IMAGE-ALLOWED-REGISTRY") == []
 
 
 def test_tekton_step_template_env_is_judged_at_the_template() -> None:
