@@ -577,9 +577,9 @@ def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> Po
 def _spark(obj: dict[str, Any]) -> list[PodView]:
     """Spark operator: the driver and the executors run pods, written as Spark settings, not
     pod specs. Judged: the container (image, securityContext, env, ports), its sidecars and
-    init containers, the pod's securityContext, hostNetwork and volumes, and the resources
+    init containers, the pod's securityContext, hostNetwork and volumes, the resources
     Spark sets from cores, coreLimit and memory (requests always; a CPU limit only with
-    coreLimit)."""
+    coreLimit), over the role's pod `template`."""
     spec_path: Path = (
         ("spec", "template") if obj.get("kind") == "ScheduledSparkApplication" else ("spec",)
     )
@@ -611,8 +611,24 @@ def _spark(obj: dict[str, Any]) -> list[PodView]:
         )
         pod.first("hostNetwork", [(settings.get("hostNetwork"), (*here, "hostNetwork"))])
         pod.fixed("restartPolicy", "Never", here)
+        _spark_template(pod, settings, here)
         views.append(pod.view())
     return views
+
+
+def _spark_template(pod: _Pod, settings: dict[str, Any], here: Path) -> None:
+    """A role's `template` (Spark 3+): the pod Spark starts from, its settings on top."""
+    template = settings.get("template")
+    if not isinstance(template, dict):
+        return
+    where: Path = (*here, "template")
+    for key, mine in (("metadata", pod.metadata), ("spec", pod.spec)):
+        base = (template.get(key), (*where, key), False)
+        merged = _mapping(_merge([base, (mine, None, True)], (key,), pod))
+        if key == "spec":
+            pod.spec = merged
+        else:
+            pod.metadata = merged
 
 
 def _spark_metadata(settings: dict[str, Any]) -> dict[str, Any]:

@@ -503,6 +503,20 @@ PRIVILEGED = {
                   - name: flink-main-container
                     securityContext: {privileged: true}  # <- judged here
         """,
+    "SparkApplication driver pod template": """\
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: SparkApplication
+        metadata: {name: pi}
+        spec:
+          image: ghcr.io/acme/spark:3.5
+          driver:
+            cores: 1
+            template:
+              spec:
+                containers:
+                  - name: spark-kubernetes-driver
+                    securityContext: {privileged: true}  # <- judged here
+        """,
     "ScheduledSparkApplication executor sidecar": """\
         apiVersion: sparkoperator.k8s.io/v1beta2
         kind: ScheduledSparkApplication
@@ -594,6 +608,17 @@ POD_LEVEL = {
           predictor:
             hostNetwork: true  # <- judged here
             model: {modelFormat: {name: sklearn}, storageUri: gs://acme/models/iris}
+        """,
+    "SparkApplication executor pod template": """\
+        apiVersion: sparkoperator.k8s.io/v1beta2
+        kind: SparkApplication
+        metadata: {name: pi}
+        spec:
+          image: ghcr.io/acme/spark:3.5
+          executor:
+            template:
+              spec:
+                hostPID: true  # <- judged here
         """,
     "SparkApplication executor": """\
         apiVersion: sparkoperator.k8s.io/v1beta2
