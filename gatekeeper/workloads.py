@@ -259,19 +259,23 @@ def _suffix(layers: list[_Layer], same: Any) -> list[_Layer]:
 def _argo_workflow(obj: dict[str, Any]) -> list[PodView]:
     """Argo Workflows: one pod per template that runs a container (`container`, `script`,
     `containerSet`), with its init containers and sidecars, the workflow's and the template's
-    pod settings, `templateDefaults` and `podSpecPatch`. Steps, DAGs and suspends run none."""
+    pod settings, `templateDefaults` and `podSpecPatch`; and the pods of the objects its
+    `resource` templates create. Steps, DAGs and suspends run none."""
     spec_path: Path = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)
     spec = _mapping(get(obj, spec_path))
     views = []
+    created = []
     for here, template in _argo_templates(obj, spec_path):
         view = _argo_template(obj, spec_path, here, template)
         if view is not None:
             views.append(view)
+        where: Path = (*here, "resource", "manifest")
+        created.extend(_embedded(get(template, ("resource", "manifest")), where))
     if not views and spec:
         # Templates of a WorkflowTemplate it refers to run with its pod settings.
         view = _argo_template(obj, spec_path, spec_path, {}, containers=False)
         views.extend([view] if view is not None else [])
-    return views
+    return views + created
 
 
 # Where Argo templates are written: in the list, and inline in a step or a DAG task.
@@ -294,6 +298,27 @@ def _argo_templates(obj: dict[str, Any], spec_path: Path) -> list[tuple[Path, di
                 if isinstance(inline, dict)
             )
     return found
+
+
+def _embedded(text: Any, where: Path) -> list[PodView]:
+    """The pods of an object written as a YAML string (an Argo `resource` template's
+    manifest: a Job, a Pod the workflow creates), each field located at the string."""
+    if not isinstance(text, str):
+        return []
+    try:
+        manifest = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # filled at run time (`{{inputs.parameters.manifest}}`)
+    if not isinstance(manifest, dict) or manifest.get("kind") in _ARGO_WORKFLOWS:
+        return []  # a workflow creating a workflow: judged where that one is written
+    views = []
+    for view in pod_views(manifest):
+        if view.moves is not None:
+            moves = {virtual: (*where, *real) for virtual, real in view.moves.items()}
+        else:
+            moves = {(key,): (*where, *view.real_path((key,))) for key in ("metadata", "spec")}
+        views.append(PodView(view.pod, where, moves))
+    return views
 
 
 def _argo_template(
@@ -678,12 +703,12 @@ def _both(
     return views
 
 
+_ARGO_WORKFLOWS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+
+
 # (API group, kind) -> the virtual Pods of an object of that kind.
 CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]]] = {
-    **{
-        ("argoproj.io", kind): _argo_workflow
-        for kind in ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
-    },
+    **{("argoproj.io", kind): _argo_workflow for kind in _ARGO_WORKFLOWS},
     **{
         ("tekton.dev", kind): _tekton
         for kind in ("Task", "ClusterTask", "TaskRun", "Pipeline", "PipelineRun", "StepAction")

@@ -170,6 +170,29 @@ PRIVILEGED = {
                         source: "true"
                         securityContext: {privileged: true}  # <- judged here
         """,
+    "Workflow resource template creating a Job": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          entrypoint: create
+          templates:
+            - name: create
+              resource:
+                action: create
+                manifest: |  # <- judged here
+                  apiVersion: batch/v1
+                  kind: Job
+                  metadata: {generateName: escape-}
+                  spec:
+                    template:
+                      spec:
+                        restartPolicy: Never
+                        containers:
+                          - name: c
+                            image: ghcr.io/acme/a:1.0
+                            securityContext: {privileged: true}
+        """,
     "Task step": """\
         apiVersion: tekton.dev/v1
         kind: Task
