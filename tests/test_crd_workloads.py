@@ -20,6 +20,7 @@ from gatekeeper.sbom import kubernetes_images
 from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext, kubernetes
 from gatekeeper.workloads import pod_views
+from tests.test_fast_path import plain
 
 POLICIES = load_bundle([builtin_dir()])
 BY_ID = {policy.id: policy for policy in POLICIES}
@@ -921,3 +922,13 @@ def test_a_pod_spec_patch_that_is_an_expression_is_not_a_traceback() -> None:
     }
     (view,) = pod_views(obj)
     assert view.pod["spec"]["containers"] == [{"image": "x", "name": "main"}]
+
+
+@pytest.mark.parametrize(
+    "manifest", [*PRIVILEGED.values(), *POD_LEVEL.values()], ids=[*PRIVILEGED, *POD_LEVEL]
+)
+def test_the_fast_path_gives_what_the_plain_path_gives(manifest: str) -> None:
+    engine = Engine(POLICIES)
+    text = textwrap.dedent(manifest).encode()
+    for document in kubernetes.load("m.yaml", text, LoadContext()).documents:
+        assert engine.evaluate(document) == plain(engine, document)
