@@ -454,8 +454,10 @@ class Engine:
                     continue
                 if kinds and entry.kind not in kinds:
                     continue
-                if entry.kind not in policy.match.kinds and not runs_pods(
-                    entry.api_version, entry.kind
+                if (
+                    policy.pod_policy
+                    and entry.kind not in policy.match.kinds
+                    and not runs_pods(entry.api_version, entry.kind)
                 ):
                     continue  # a core Service is no Knative Service
                 if not _namespace_matches(policy, row["namespace"]):

@@ -3,6 +3,11 @@
 A workload is presented to pod rules as a virtual Pod whose `metadata` is the pod template's
 metadata (with the workload's name and namespace) and whose `spec` is the pod spec; paths in
 that virtual Pod map back to the workload's own paths.
+
+A custom resource may run several pods, each assembled from parts of it (an Argo template's
+container over `templateDefaults`, with the workflow's `securityContext`; a Tekton step over
+its `stepTemplate`): each is a virtual Pod of its own, and every part of it maps back to the
+field it came from (`PodView.moves`), so a finding sits at the line that wrote the value.
 """
 
 from __future__ import annotations

@@ -9,9 +9,12 @@ KubeRay's probes) asks nothing more of the author than a Deployment would.
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from gatekeeper.bundle import build_engine
+from gatekeeper.config import Config
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import entry
@@ -932,3 +935,19 @@ def test_the_fast_path_gives_what_the_plain_path_gives(manifest: str) -> None:
     text = textwrap.dedent(manifest).encode()
     for document in kubernetes.load("m.yaml", text, LoadContext()).documents:
         assert engine.evaluate(document) == plain(engine, document)
+
+
+def test_a_repository_rule_for_every_kind_still_sees_every_kind(tmp_path: Path) -> None:
+    """Only a Pod rule skips objects that run no pods (a core Service)."""
+    (tmp_path / "every.yaml").write_text(
+        "id: R-EVERY\ntitle: a repository rule\nseverity: low\n"
+        "description: every object\nremediation: none\n"
+        "scope: repository\nmatch: {source: kubernetes}\n"
+        'rule: "false"\nmessage: "{{ item.kind }}"\n'
+    )
+    engine = build_engine(Config(), [str(tmp_path)], builtin=False)
+    text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+    text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    documents = kubernetes.load("m.yaml", text.encode(), LoadContext()).documents
+    found = engine.evaluate_repository([entry(document) for document in documents])
+    assert sorted(f.message for f in found) == ["ConfigMap", "Service"]
