@@ -382,6 +382,23 @@ def _argo_template(
     return pod.view()
 
 
+def _argo_events(obj: dict[str, Any]) -> list[PodView]:
+    """Argo Events: a Sensor or an EventSource runs a Deployment of the controller's image
+    whose container (`main`) takes what `spec.template.container` sets, with the template's
+    volumes and securityContext. The token is mounted whatever the author writes (no field
+    turns it off): not asked of the author."""
+    here: Path = ("spec", "template")
+    template = _mapping(get(obj, here))
+    pod = _Pod(obj, here, [(template.get("metadata"), (*here, "metadata"))])
+    container = template.get("container")
+    written = container if isinstance(container, dict) else {}  # where it would be written
+    pod.add("containers", [(written, (*here, "container"), True)], "main")
+    pod.extend("volumes", [(template.get("volumes"), (*here, "volumes"))])
+    pod.first("securityContext", [(template.get("securityContext"), (*here, "securityContext"))])
+    pod.fixed("automountServiceAccountToken", False, here)
+    return [pod.view()]
+
+
 def _tekton(obj: dict[str, Any]) -> list[PodView]:
     """Tekton: one pod per task (a Task, a TaskRun's or a Pipeline's embedded task specs):
     its steps over `stepTemplate`, its sidecars and volumes, and a run's `podTemplate`."""
@@ -741,6 +758,8 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
         ("serving.kserve.io", kind): _kserve
         for kind in ("InferenceService", "ServingRuntime", "ClusterServingRuntime")
     },
+    ("argoproj.io", "Sensor"): _argo_events,
+    ("argoproj.io", "EventSource"): _argo_events,
     # JobSet (and the Kubeflow Trainer runtimes built on it), LeaderWorkerSet, Volcano,
     # OpenKruise, Flink: pod templates at their own paths.
     ("jobset.x-k8s.io", "JobSet"): _templates(_JOBSET),

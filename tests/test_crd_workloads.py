@@ -197,6 +197,27 @@ PRIVILEGED = {
                             image: ghcr.io/acme/a:1.0
                             securityContext: {privileged: true}
         """,
+    "Argo Events Sensor": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Sensor
+        metadata: {name: s}
+        spec:
+          template:
+            container:
+              securityContext: {privileged: true}  # <- judged here
+          dependencies: []
+        """,
+    "Argo Events EventSource volume": """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: EventSource
+        metadata: {name: e}
+        spec:
+          template:
+            volumes:
+              - name: host
+                hostPath: {path: /}  # <- judged here
+          webhook: {}
+        """,
     "Task step": """\
         apiVersion: tekton.dev/v1
         kind: Task
@@ -563,7 +584,7 @@ PRIVILEGED = {
 
 @pytest.mark.parametrize("manifest", PRIVILEGED.values(), ids=PRIVILEGED.keys())
 def test_a_privileged_container_fails_in_every_kind_that_runs_pods(manifest: str) -> None:
-    found = findings(manifest, "K8S-PSS-PRIVILEGED")
+    found = findings(manifest, "K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-PATH")
     assert [finding.line for finding in found] == marked(manifest)
     assert all(finding.file == "crd.yaml" for finding in found)
 
