@@ -191,9 +191,11 @@ class _Pod:
             if isinstance(item, dict) and old in item and new not in item:
                 self.spec[key][index] = {(new if k == old else k): v for k, v in item.items()}
                 prefix = ("spec", key, index, old)
+                real = PodView({}, self.home, self.moves).real_path(prefix)
                 for virtual in [path for path in self.moves if path[: len(prefix)] == prefix]:
                     renamed = (*prefix[:-1], new, *virtual[len(prefix) :])
                     self.moves[renamed] = self.moves.pop(virtual)
+                self.moves[(*prefix[:-1], new)] = real
 
     def view(self) -> PodView:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata, "spec": self.spec}

@@ -764,15 +764,22 @@ def test_tekton_compute_resources_are_a_containers_resources() -> None:
                 limits: {cpu: 200m, memory: 64Mi}
             - name: unsized
               image: ghcr.io/acme/b:1.0
+            - name: half
+              image: ghcr.io/acme/c:1.0
+              computeResources:
+                requests: {cpu: 100m, memory: 64Mi}
         """
     found = findings(manifest, "K8S-POD-RESOURCES")
-    assert [(f.line, f.path) for f in found] == [(11, "spec.steps[1].computeResources")]
+    assert [(f.line, f.path) for f in found] == [
+        (11, "spec.steps[1].computeResources"),
+        (15, "spec.steps[2].computeResources"),
+    ]
     unnamed = manifest.replace("- name: unsized\n              image:", "- image:")
     found = findings(unnamed, "K8S-POD-RESOURCES")
-    assert [f.message for f in found] == [
+    assert found[0].message == (
         "container unnamed-1 does not set resources"
         " requests.cpu, requests.memory, limits.cpu, limits.memory"
-    ]
+    )
 
 
 def test_a_tekton_step_of_a_step_action_is_judged_at_the_step_action() -> None:
