@@ -128,6 +128,14 @@ class CallLocator:
 
 # `source = "./x"`, and `"source": "./x"` in a `.tf.json` file.
 _LOCAL_SOURCE = re.compile(r'^\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+# What only a root module configures (a module called by others must not): a backend, HCP
+# Terraform, a provider configuration; in HCL or in JSON syntax (where a resource's own
+# `"provider":` also matches: one more root, never one less).
+_ROOT_ONLY = re.compile(
+    r'^[ \t]*(?:backend[ \t]+"|cloud[ \t]*\{|provider[ \t]+"?[\w-]+"?[ \t]*\{)'
+    r'|"(?:backend|cloud|provider)"[ \t]*:',
+    re.MULTILINE,
+)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -163,6 +171,7 @@ class _Layout:
     directories: dict[str, list[str]] = field(default_factory=dict)
     calls: dict[str, set[str]] = field(default_factory=dict)  # file -> directories it calls
     called: set[str] = field(default_factory=set)
+    rooted: set[str] = field(default_factory=set)  # configured as roots (_ROOT_ONLY, tfvars)
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[Tree, _Layout] = weakref.WeakKeyDictionary()
@@ -179,11 +188,14 @@ def _layout(tree: Tree) -> _Layout:
     for directory, names in layout.directories.items():
         for path in names:
             if not path.endswith(TF_SUFFIXES):
+                layout.rooted.add(directory)  # a .tfvars file: values for `terraform apply`
                 continue
             try:
                 text = decode(tree.read(path))
             except (OSError, UnicodeDecodeError, ValueError):
                 continue
+            if _ROOT_ONLY.search(text):
+                layout.rooted.add(directory)
             targets = set()
             for source in _LOCAL_SOURCE.findall(text) if "module" in text else ():
                 target = posixpath.normpath(posixpath.join(directory, source))
@@ -197,9 +209,12 @@ def _layout(tree: Tree) -> _Layout:
 
 
 def is_root(tree: Tree, directory: str) -> bool:
-    """A directory no local module call uses: its variables are what its defaults and
-    `.tfvars` say (`terraform apply` there), not what a caller passes."""
-    return directory not in _layout(tree).called
+    """A directory no local module call uses, or one configured as a root whatever calls it
+    (a backend, a provider block, a `.tfvars` file): its variables are what its defaults
+    and `.tfvars` say (`terraform apply` there), not what a caller passes. A call from a
+    decoy directory does not make a configured root a module."""
+    layout = _layout(tree)
+    return directory not in layout.called or directory in layout.rooted
 
 
 def local_source(directory: str, block: Block) -> str | None:
@@ -632,7 +647,11 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         return []
     tree = context.tree
     raw = parsed
-    scope = root_scope(tree, directory)
+    # A module's calls take its callers' values (followed from each caller: _nested); its
+    # own defaults are what a caller that sets nothing gets, judged with that caller.
+    scope = (
+        root_scope(tree, directory) if is_root(tree, directory) else locals_scope(tree, directory)
+    )
     raw_blocks = {
         block.labels[0]: block
         for block in raw.blocks
