@@ -27,6 +27,12 @@ except AttributeError:  # pragma: no cover - libyaml is a declared expectation, 
     _Loader = yaml.SafeLoader
 
 
+def _libyaml_version() -> tuple[int, ...]:
+    from yaml import _yaml
+
+    return tuple(_yaml.get_version())
+
+
 class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
     """The C loader with its Python tag resolver memoised.
 
@@ -75,9 +81,11 @@ MAX_EXPANDED_NODES = 200_000
 MAX_DEPTH = 100
 # Texts that may nest deeper than this are walked as events before libyaml composes them: its
 # composer recurses in C and overflows the stack (a segfault, not an exception) some tens of
-# thousands of levels down, and since 0.2.6 it stops by itself at 1000 with its own message.
-# Below it, the builder counts levels for free.
+# thousands of levels down. Since 0.2.6 it stops by itself at 1000 with its own message: then
+# such a text is composed first, and walked only when that stops at a problem (which may be
+# the depth). Below it, the builder counts levels for free.
 _SHALLOW = 900
+_NESTING_LIMITED = _Loader is not yaml.SafeLoader and _libyaml_version() >= (0, 2, 6)
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
@@ -226,18 +234,20 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
     return None
 
 
-def _too_deep(text: str) -> Any:
-    """Where nesting first exceeds MAX_DEPTH, in a text that may nest deeper than _SHALLOW.
-
-    Cheap bounds first (milliseconds per megabyte): each level opens with one of `[{-:?`;
-    block levels need indentation (at most two levels per column), or an indicator (`- `,
-    `? `, `: `) in the run a line starts with; flow levels a bracket. Only a text that fails
-    every bound is walked as events (as long as composing it). Returns a yaml Mark."""
+def _may_be_deep(text: str) -> bool:
+    """Might `text` nest deeper than _SHALLOW? Cheap bounds (milliseconds per megabyte): each
+    level opens with one of `[{-:?`; block levels need indentation (at most two levels per
+    column), or an indicator (`- `, `? `, `: `) in the run a line starts with; flow levels a
+    bracket."""
     if sum(text.count(char) for char in "[{-:?") <= _SHALLOW:
-        return None
+        return False
     brackets = text.count("[") + text.count("{")
-    if brackets + 2 * _widest_lead(text) + 2 <= _SHALLOW:
-        return None  # large manifests (CRDs, rendered overlays) end here
+    return brackets + 2 * _widest_lead(text) + 2 > _SHALLOW  # large manifests end below
+
+
+def _too_deep(text: str) -> Any:
+    """Where nesting first exceeds MAX_DEPTH, walking the text as events (as long as composing
+    it), or None. Returns a yaml Mark."""
     loader = _Loader(text)
     depth = 0
     try:
@@ -269,11 +279,29 @@ def _widest_lead(text: str) -> int:
 
 
 def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
-    """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
+    """Every document of a YAML stream, then a Problem where parsing stopped, if it did.
+
+    A text nested deeper than MAX_DEPTH anywhere is one Problem, at the line where level
+    MAX_DEPTH + 1 opens, when it may nest deeper than _SHALLOW (else per document)."""
+    if not _may_be_deep(text):
+        yield from _load_all(file, text)
+        return
+    entries: list[YamlDocument | Problem] | None = None
+    if _NESTING_LIMITED:
+        # The builder counts the levels it builds as the event walk does: documents built
+        # without a problem nest no deeper than MAX_DEPTH, and need no walk.
+        entries = list(_load_all(file, text))
+        if not any(isinstance(entry, Problem) for entry in entries):
+            yield from entries
+            return
     deep = _too_deep(text)
     if deep is not None:
         yield _too_deep_problem(file, deep)
         return
+    yield from _load_all(file, text) if entries is None else entries
+
+
+def _load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     loader = _LOADER(text)
     try:
         while loader.check_node():
