@@ -107,6 +107,13 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
 }
 
 
+def _scalar(node: ScalarNode) -> Any:
+    try:
+        return _SCALARS.get(node.tag, _as_str)(node)
+    except (ValueError, IndexError, KeyError, TypeError) as error:
+        raise BadValueError(node, node.tag, error) from None
+
+
 class TooDeepError(ValueError):
     def __init__(self, node: Node) -> None:
         super().__init__(f"nested more than {MAX_DEPTH} levels deep")
@@ -403,10 +410,7 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
-            try:
-                return _SCALARS.get(node.tag, _as_str)(node)
-            except (ValueError, IndexError, KeyError, TypeError) as error:
-                raise BadValueError(node, node.tag, error) from None
+            return _scalar(node)
         built, open_nodes, build = self.built, self.open_nodes, self.build
         known = built.get(id(node))
         if known is not None:
@@ -418,10 +422,16 @@ class _Builder:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise TooDeepError(node)
+        # Scalars are most nodes: taken here, strings at once, not through a call each.
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             built[id(node)] = items
-            items.extend(build(item, (*path, index)) for index, item in enumerate(node.value))
+            append = items.append
+            for index, item in enumerate(node.value):
+                if not isinstance(item, ScalarNode):
+                    append(build(item, (*path, index)))
+                else:
+                    append(item.value if item.tag == _STR_TAG else _scalar(item))
             open_nodes.discard(id(node))
             self.depth -= 1
             return items
@@ -432,12 +442,20 @@ class _Builder:
             if key_node.tag == _MERGE:
                 merges.append(value_node)
                 continue
-            key = build(key_node, path)
-            if isinstance(key, (list, dict)):
-                raise ValueError(f"unhashable mapping key at line {key_node.start_mark.line + 1}")
-            if key in mapping and isinstance(key_node, ScalarNode):
-                self.duplicates.append(((*path, str(key)), key_node))
-            mapping[key] = build(value_node, (*path, str(key)))
+            if not isinstance(key_node, ScalarNode):
+                key = build(key_node, path)
+                if isinstance(key, (list, dict)):
+                    line = key_node.start_mark.line + 1
+                    raise ValueError(f"unhashable mapping key at line {line}")
+            else:
+                key = key_node.value if key_node.tag == _STR_TAG else _scalar(key_node)
+                if key in mapping:
+                    self.duplicates.append(((*path, str(key)), key_node))
+            if not isinstance(value_node, ScalarNode):
+                mapping[key] = build(value_node, (*path, str(key)))
+            else:
+                value = value_node.value if value_node.tag == _STR_TAG else _scalar(value_node)
+                mapping[key] = value
         for merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
             for source in sources:
