@@ -140,6 +140,19 @@ def _parse_json(path: str, text: str) -> _File:
 
 
 def _parse_file(text: str) -> _File:
+    """The parse of a module file's text: from the parse cache when this exact text (with
+    this code) was parsed before, as the module's unchanged files are in a hook."""
+    from gatekeeper.sources import terraform_cache
+
+    known = terraform_cache.load(text)
+    if known is not None:
+        return _File(*known)
+    parsed = _parse_text(text)
+    terraform_cache.store(text, parsed.parsed, parsed.error)
+    return parsed
+
+
+def _parse_text(text: str) -> _File:
     try:
         # With expressions: a module's files are evaluated when a local module call uses
         # them (terraform_modules), and parsing twice costs more than keeping the trees.
