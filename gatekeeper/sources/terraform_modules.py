@@ -46,6 +46,7 @@ from gatekeeper.hcl import (
 )
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.sources.terraform import TF_SUFFIXES
 from gatekeeper.tfeval import (
     MAX_ITEMS,
     EvalError,
@@ -318,7 +319,6 @@ def _block_names(body: RawBody) -> list[str]:
 
 
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
-TF_SUFFIXES = (".tf", ".tf.json")  # what Terraform loads from a module directory
 
 
 def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:

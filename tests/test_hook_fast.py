@@ -1,0 +1,49 @@
+"""What a pre-commit run (`scan --hook FILE`) loads: only what the staged files need.
+
+Start-up is most of a hook on one file, so a format's parser is imported when a file of that
+format is loaded, not because the adapter registry asks every format whether it owns a path.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import PRIVILEGED_POD
+
+_LOADED = """\
+import json, sys
+from gatekeeper.main import main
+code = main(["scan", "--hook", *sys.argv[1:]])
+sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _hook_modules(repo: Path, *files: str) -> tuple[int, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, *files],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(proc.stderr.splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def test_a_manifest_hook_does_not_load_the_terraform_parser(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
+    code, modules = _hook_modules(tmp_path, "pod.yaml")
+    assert code == 1  # the privileged Pod blocks: the run judged it
+    assert not {"gatekeeper.hcl", "gatekeeper.tfeval", "lark", "hcl2"} & modules
+
+
+def test_a_terraform_hook_loads_it(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  encrypted = false\n}\n'
+    )
+    code, modules = _hook_modules(tmp_path, "main.tf")
+    assert code == 1
+    assert {"gatekeeper.hcl", "gatekeeper.sources.terraform_root"} <= modules
