@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PRIVILEGED_POD
 
 _LOADED = """\
@@ -47,3 +49,29 @@ def test_a_terraform_hook_loads_it(tmp_path: Path) -> None:
     code, modules = _hook_modules(tmp_path, "main.tf")
     assert code == 1
     assert {"gatekeeper.hcl", "gatekeeper.sources.terraform_root"} <= modules
+
+
+def test_a_hook_in_a_chart_starts_the_renderer_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only for a file below a Chart.yaml inside the working directory (pre-commit's paths)."""
+    from gatekeeper.sources import helm, helm_engine
+
+    helm_engine._stop_worker()  # none left by an earlier test
+    (tmp_path / "chart/templates").mkdir(parents=True)
+    (tmp_path / "chart/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "deploy").mkdir()
+    monkeypatch.chdir(tmp_path / "deploy")
+    helm.prestart(["pod.yaml", "../chart/values.yaml", str(tmp_path / "chart/values.yaml")])
+    assert helm_engine._Worker.current is None  # outside the working directory: not looked at
+    monkeypatch.chdir(tmp_path)
+    helm.prestart(["deploy/pod.yaml"])
+    assert helm_engine._Worker.current is None
+    try:
+        helm.prestart(["deploy/pod.yaml", "chart/templates/deploy.yaml"])
+        worker = helm_engine._Worker.current
+        assert worker is not None and worker.proc.poll() is None
+        assert helm_engine.render(str(tmp_path / "chart"), []).load_error == ""
+        assert helm_engine._Worker.current is worker  # the render used the started child
+    finally:
+        helm_engine._stop_worker()
