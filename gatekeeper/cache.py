@@ -8,6 +8,7 @@ The cache is an optimisation only: when it cannot be read or written, everything
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -31,7 +32,14 @@ def cache_dir() -> Path:
 
 
 def digest(schema_text: str, data: bytes) -> str:
-    return hashlib.sha256(schema_text.encode() + b"\0" + data).hexdigest()
+    hasher = _schema_hasher(schema_text).copy()  # the schema hashed once, not per file
+    hasher.update(data)
+    return str(hasher.hexdigest())
+
+
+@functools.lru_cache(maxsize=4)
+def _schema_hasher(schema_text: str) -> Any:
+    return hashlib.sha256(schema_text.encode() + b"\0")
 
 
 def private(path: Path) -> bool:
