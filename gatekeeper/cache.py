@@ -220,3 +220,28 @@ class Entries:
         for _, stale in entries[self.per_shard :]:
             with contextlib.suppress(OSError):
                 os.unlink(stale)
+
+
+def installed(package: str, distribution: str) -> bytes | None:
+    """The RECORD of the installed `distribution` that holds the top-level `package`: the
+    sha256 of each of its files, so a digest of it names the exact installed code (found,
+    not imported). None when it cannot be found: then nothing derived from it is cached."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    places = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not places:
+        return None
+    site = Path(places[0]).parent
+    try:
+        found = [
+            entry.path
+            for entry in os.scandir(site)
+            if entry.name.startswith(f"{distribution}-") and entry.name.endswith(".dist-info")
+        ]
+        return (Path(found[0]) / "RECORD").read_bytes() if len(found) == 1 else None
+    except OSError:
+        return None

@@ -105,6 +105,7 @@ def test_a_damaged_entry_is_a_miss_and_parsed_again(own_cache: Path, damage: obj
 
 def test_a_well_formed_entry_of_unknown_shape_is_a_miss(own_cache: Path) -> None:
     key = terraform_cache._key(BUCKET)
+    assert key is not None
     for value in (
         {"parsed": {"@": "Popen", "v": ["rm -rf /"]}},
         {"parsed": {"@": "Span", "v": [1, 2]}},  # a field short
@@ -192,3 +193,18 @@ def test_a_hook_judges_an_edited_sibling_anew(tmp_path: Path, own_cache: Path) -
     again = run_cli("scan", "--hook", "main.tf", cwd=repo, env=env)
     assert again.returncode == 1, again.stdout + again.stderr
     assert "locals.tf:2" in again.stdout and "TF-AWS-EBS-ENCRYPTION" in again.stdout
+
+
+def test_without_the_parser_s_record_nothing_is_cached(
+    own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed python-hcl2 and Lark are part of the key; when their files cannot be
+    named, a parse is not kept (an unknown parser version must not be trusted)."""
+    monkeypatch.setattr(terraform_cache, "installed", lambda *_: None)
+    terraform_cache._code_digest.cache_clear()
+    try:
+        terraform._parse_file(BUCKET)
+        assert not _entry_files(own_cache)
+        assert terraform_cache.load(BUCKET) is None
+    finally:
+        terraform_cache._code_digest.cache_clear()

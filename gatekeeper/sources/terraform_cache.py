@@ -18,13 +18,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 from gatekeeper import hcl
-from gatekeeper.cache import Entries
+from gatekeeper.cache import Entries, installed
 from gatekeeper.hcl import HclError, Parsed
 
 _NAME = "terraform-parses-v1"
@@ -42,33 +41,40 @@ class _Unknown(ValueError):
 
 
 @functools.cache
-def _code_digest() -> str:
-    """Our parsing code and the parser's version files and grammar (found, not imported:
-    a cached parse needs neither Lark nor python-hcl2 loaded)."""
+def _code_digest() -> str | None:
+    """Our parsing code and the installed python-hcl2 and Lark (their RECORDs: every file's
+    sha256; found, not imported: a cached parse needs neither loaded). None when they cannot
+    be found: nothing is cached then."""
     from gatekeeper.sources import terraform
 
     digest = hashlib.sha256()
     for module in (hcl, terraform):
         digest.update(Path(str(module.__file__)).read_bytes())
     digest.update(Path(__file__).read_bytes())
-    for package, files in (("hcl2", ("version.py", "hcl2.lark")), ("lark", ("__init__.py",))):
-        spec = importlib.util.find_spec(package)
-        folders = list(spec.submodule_search_locations or ()) if spec else []
-        for name in files:
-            digest.update(b"\0" + Path(folders[0], name).read_bytes() if folders else b"\0")
+    for package, distribution in (("hcl2", "python_hcl2"), ("lark", "lark")):
+        record = installed(package, distribution)
+        if record is None:
+            return None
+        digest.update(b"\0" + record)
     return digest.hexdigest()
 
 
-def _key(text: str) -> str:
-    digest = hashlib.sha256(_code_digest().encode() + b"\0")
+def _key(text: str) -> str | None:
+    code = _code_digest()
+    if code is None:
+        return None
+    digest = hashlib.sha256(code.encode() + b"\0")
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
 def load(text: str) -> tuple[Parsed | None, HclError | None] | None:
     """The parse of `text` kept before, or None."""
+    key = _key(text)
+    if key is None:
+        return None
     try:
-        found = Entries(_NAME).get(_key(text), object_hook=_decoded)
+        found = Entries(_NAME).get(key, object_hook=_decoded)
     except (_Unknown, TypeError):
         return None
     if isinstance(found, dict) and set(found) == {"parsed"}:
@@ -95,7 +101,9 @@ def store(text: str, parsed: Parsed | None, error: HclError | None) -> None:
             return
     except (_Unknown, RecursionError):
         return
-    Entries(_NAME).put(_key(text), value)
+    key = _key(text)
+    if key is not None:
+        Entries(_NAME).put(key, value)
 
 
 def encode(value: Any) -> Any:
