@@ -148,8 +148,8 @@ class Entries:
     and anything that fails to read or write is a miss. Each of 256 shards keeps at most
     `per_shard` entries, the oldest dropped first."""
 
-    def __init__(self, name: str, per_shard: int = 64) -> None:
-        self.folder = cache_dir() / name
+    def __init__(self, name: str, per_shard: int = 64, root: Path | None = None) -> None:
+        self.folder = (root or cache_dir()) / name
         self.per_shard = per_shard
         self._usable: bool | None = None  # the folder checked on first use
 
