@@ -75,3 +75,36 @@ def test_a_hook_in_a_chart_starts_the_renderer_first(
         assert helm_engine._Worker.current is worker  # the render used the started child
     finally:
         helm_engine._stop_worker()
+
+
+def test_the_terraform_files_git_lists_are_those_a_walk_finds(tmp_path: Path) -> None:
+    """terraform_modules._terraform_files from git's listing equals the walk of the tree:
+    tracked, untracked, ignored, a link to a folder inside, a file linking out (left out by
+    both), a tracked file deleted from disk, a `.tf` folder, and `.tf.json`/`.tfvars`."""
+    from gatekeeper.sources import terraform_modules
+    from gatekeeper.tree import WorkTree
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    for name in ("main.tf", "mod/a.tf", "mod/b.tf.json", "env/prod.tfvars", "gone/x.tf"):
+        repo.write(name, "locals {\n  a = 1\n}\n")
+    repo.write(".gitignore", "local/\n*.auto.tfvars\n")
+    repo.write("notes.txt", "x")
+    repo.commit()
+    repo.write("untracked/u.tf", "")
+    repo.write("local/override.tf", "")  # ignored: still on disk, still walked
+    repo.write("env/dev.auto.tfvars", "")
+    (repo.root / "gone/x.tf").unlink()
+    (repo.root / "linked").symlink_to("mod")
+    outside = tmp_path / "outside.tf"
+    outside.write_text("")
+    (repo.root / "mod/evil.tf").symlink_to(outside)
+    (repo.root / "folder.tf").mkdir()
+    (repo.root / "folder.tf/inner.tf").write_text("")
+    tree = WorkTree(repo.root)
+    suffixes = (*terraform_modules.TFVARS_SUFFIXES, *terraform_modules.TF_SUFFIXES)
+    walked = [name for name in tree.list_dir(".") if name.endswith(suffixes)]
+    listed = terraform_modules._terraform_files(tree, suffixes)
+    assert listed == walked
+    assert {"local/override.tf", "linked/a.tf", "untracked/u.tf"} <= set(listed)
+    assert "mod/evil.tf" not in listed and "gone/x.tf" not in listed
