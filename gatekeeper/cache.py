@@ -210,12 +210,13 @@ class Entries:
     def _trim(self, shard: Path) -> None:
         """Keep the newest `per_shard` files of a shard (a dead writer's temporary file
         among them, so it goes in time too)."""
-        entries = []
-        for entry in os.scandir(shard):
-            with contextlib.suppress(OSError):
-                entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
-        if len(entries) <= self.per_shard:
+        names = os.listdir(shard)
+        if len(names) <= self.per_shard:  # the common case: no file's age is asked
             return
+        entries = []
+        for name in names:
+            with contextlib.suppress(OSError):
+                entries.append((os.lstat(shard / name).st_mtime, str(shard / name)))
         entries.sort(reverse=True)
         for _, stale in entries[self.per_shard :]:
             with contextlib.suppress(OSError):
