@@ -20,11 +20,7 @@ rule: "true"
 """
 
 
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("own_cache")  # each test its own cache directory
 
 
 def test_a_validated_file_is_remembered_by_content(tmp_path: Path) -> None:

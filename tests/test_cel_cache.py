@@ -14,12 +14,7 @@ from gatekeeper.policy import cel
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from tests.conftest import PRIVILEGED_POD, run_cli
 
-
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("own_cache")  # each test its own cache directory
 
 
 def _entries(cache: Path) -> list[Path]:

@@ -24,11 +24,7 @@ resource "aws_ebs_volume" "data" {
 """
 
 
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("own_cache")  # each test its own cache directory
 
 
 def _entry_files(cache: Path) -> list[Path]:
