@@ -100,3 +100,32 @@ def test_without_the_library_s_record_nothing_is_kept(
     monkeypatch.setattr(cel, "_code_digest", lambda: None)
     assert cel.compile_cached("true").eval(data={}).plain_value() is True
     assert not _entries(own_cache)
+
+
+def _compile_all(cache: str, texts: list[str]) -> None:
+    import os
+
+    os.environ["GATEKEEPER_CACHE_DIR"] = cache
+    for _ in range(10):
+        for text in texts:
+            cel.compile_cached(text)
+
+
+def test_programs_written_by_several_processes_at_once_stay_exact(own_cache: Path) -> None:
+    """Hooks run side by side (pre-commit on several repositories, CI jobs sharing a home):
+    whatever this process reads while two others write is the program of its own text."""
+    import multiprocessing
+
+    texts = [f"object.n == {n} && '{n}' == string({n})" for n in range(20)]
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_compile_all, args=(str(own_cache), texts)) for _ in "ab"]
+    for writer in writers:
+        writer.start()
+    while any(writer.is_alive() for writer in writers):
+        for n, text in enumerate(texts):
+            assert cel.compile_cached(text).eval(data={"object": {"n": n}}).plain_value()
+            assert not cel.compile_cached(text).eval(data={"object": {"n": -1}}).plain_value()
+    for writer in writers:
+        writer.join()
+        assert writer.exitcode == 0
+    assert len(_entries(own_cache)) == len(texts)
