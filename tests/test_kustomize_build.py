@@ -377,7 +377,7 @@ metadata: {name: w}
 @pytest.mark.parametrize(
     ("kustomization", "extra", "reason"),
     [
-        ("namePrefix: p-\n", {}, "namePrefix"),
+        ("vars: []\n", {}, "vars"),
         ("replicas: [{name: nothing, count: 2}]\n", {}, "not built"),
         ("replicas: [{name: web, count: '2'}]\n", {}, "another type"),
         ("resources: [../empty]\n", {"empty/kustomization.yaml": "resources:\n"}, "empty"),
@@ -403,8 +403,8 @@ metadata: {name: w}
         ),
         (
             "components: [../c]\n",
-            {"c/kustomization.yaml": "kind: Component\nnamePrefix: c-\n"},
-            "namePrefix",
+            {"c/kustomization.yaml": "kind: Component\nsortOptions: {order: fifo}\n"},
+            "sortOptions",
         ),
         ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
         ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),

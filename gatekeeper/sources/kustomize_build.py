@@ -19,14 +19,14 @@ import posixpath
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cmp_to_key
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.sources import kustomize_merge, kustomize_subjects
+from gatekeeper.sources import kustomize_merge, kustomize_names, kustomize_subjects
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
     Unsupported,
@@ -55,6 +55,8 @@ _FIELDS = frozenset(
         "commonAnnotations",
         "labels",
         "namespace",
+        "namePrefix",
+        "nameSuffix",
         "buildMetadata",
     }
 )
@@ -122,10 +124,22 @@ class Built:
     name: str = ""  # likewise (`namespace:` renames a v1 Namespace)
     renamespaced: bool = False  # a `namespace:` went over it (kustomize keeps its first id)
     json_patched: bool = False  # a JSON patch changed it (its nulls may be kustomize's own)
+    # (name, namespace) of each id it had before a transformer that may change ids ran over
+    # it, oldest first (kustomize's PrevIds: name references and patches find it by them)
+    previous: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.namespace = self.obj["metadata"].get("namespace") or ""
         self.name = self.obj["metadata"]["name"]
+
+    def remember(self) -> None:
+        """Keep the current id among the previous ones (kustomize's StorePreviousId)."""
+        metadata = self.obj["metadata"]
+        self.previous.append((metadata["name"], metadata.get("namespace") or ""))
+
+    def names(self) -> set[str]:
+        """Every name it had, and has."""
+        return {self.obj["metadata"]["name"], *(name for name, _ in self.previous)}
 
 
 def build(
@@ -135,6 +149,7 @@ def build(
     documents of every resource file read. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
+    kustomize_names.fix_references(built, _effective)
     kustomize_subjects.resolve_references(built, _effective)
     if len({_identity(item.obj) for item in built}) != len(built):
         raise Unsupported("two objects with the same id")  # after `namespace:`
@@ -201,6 +216,7 @@ class _Builder:
             self._patch(directory, entry, built, trim=True)
         if obj.get("namespace") is not None:
             _set_namespace(built, obj["namespace"])
+        kustomize_names.affix(built, obj.get("namePrefix"), obj.get("nameSuffix"))
         for entry in _list(obj, "labels"):
             _label(built, entry)
         annotations = obj.get("commonAnnotations")
@@ -283,6 +299,8 @@ class _Builder:
         operations = _operations(text)
         for item in built:
             if matches(item):
+                if trim:  # kustomize's PatchTransformer keeps the id before (its PrevIds)
+                    item.remember()
                 item.obj = _json_patch(item.obj, operations)
                 item.json_patched = True
 
@@ -397,7 +415,7 @@ def _merge_patch(doc: YamlDocument) -> dict[str, Any]:
 
 def _patch_id_matches(patch: dict[str, Any], item: Built) -> bool:
     """Is `item` the object of the patch's id (kustomize's GetById: group, version, kind,
-    name and effective namespace equal, to its id as written or as it is now)?"""
+    name and effective namespace equal, to its id as written, before, or as it is now)?"""
     obj = item.obj
     if (patch["apiVersion"], patch["kind"]) != (obj["apiVersion"], obj["kind"]):
         return False
@@ -406,7 +424,7 @@ def _patch_id_matches(patch: dict[str, Any], item: Built) -> bool:
     current = (obj["metadata"]["name"], obj["metadata"].get("namespace") or "")
     return any(
         name == n and _same_namespace(namespace, ns, obj)
-        for n, ns in ((item.name, item.namespace), current)
+        for n, ns in ((item.name, item.namespace), *item.previous, current)
     )
 
 
@@ -883,7 +901,7 @@ def _replicas(built: list[Built], entry: Any) -> None:
     name, count = entry["name"], entry["count"]
     if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
         raise Unsupported("a replicas entry whose name or count has another type")
-    found = [i for i in built if i.obj["kind"] in _SCALABLE and i.obj["metadata"]["name"] == name]
+    found = [i for i in built if i.obj["kind"] in _SCALABLE and name in i.names()]
     if not found:
         raise Unsupported("replicas for a name that is not built")
     for item in found:
@@ -1101,6 +1119,7 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
         raise Unsupported("namespace over several Namespaces")
     for item in built:
         item.renamespaced = True
+        item.remember()
         if kustomize_subjects.is_binding(item.obj):
             changed = kustomize_subjects.namespace_default_subjects(item.obj, namespace)
             if changed is not None:
