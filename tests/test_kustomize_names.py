@@ -185,7 +185,8 @@ def test_prefixes_of_nested_kustomizations_and_patches_by_old_names() -> None:
         "spec:\n  selector: {matchLabels: {app: tool}}\n  template:\n"
         "    metadata: {labels: {app: tool}}\n    spec:\n      containers:\n"
         "        - name: t\n          image: busybox\n"
-        "          envFrom: [{configMapRef: {name: base-settings}}, {configMapRef: {name: settings}}]\n",
+        "          envFrom:\n            - {configMapRef: {name: base-settings}}\n"
+        "            - {configMapRef: {name: settings}}\n",
         "base/kustomization.yaml": "resources: [all.yaml]\nnamePrefix: base-\n",
         "base/all.yaml": WORKLOADS,
     }
@@ -235,7 +236,8 @@ def test_references_across_namespaces() -> None:
             "namePrefix: p-\n",
             {
                 "app/all.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n---\n"
-                "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n"
+                "apiVersion: admissionregistration.k8s.io/v1\n"
+                "kind: ValidatingWebhookConfiguration\n"
                 "metadata: {name: hook}\n"
                 "webhooks: [{name: a.b.c, clientConfig: {service: {name: svc, namespace: d}},"
                 " admissionReviewVersions: [v1], sideEffects: None}]\n"
@@ -247,7 +249,8 @@ def test_references_across_namespaces() -> None:
             {
                 "app/all.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '1'}\n---\n"
                 "apiVersion: v1\nkind: Pod\nmetadata: {name: pod}\n"
-                "spec: {containers: [{name: x, image: x}], volumes: [{name: v, configMap: {name: 1}}]}\n"
+                "spec: {containers: [{name: x, image: x}],"
+                " volumes: [{name: v, configMap: {name: 1}}]}\n"
             },
             "not a string",
         ),

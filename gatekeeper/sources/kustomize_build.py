@@ -26,13 +26,19 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.sources import kustomize_merge, kustomize_names, kustomize_subjects
+from gatekeeper.sources import (
+    kustomize_labels,
+    kustomize_merge,
+    kustomize_names,
+    kustomize_subjects,
+)
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
     Unsupported,
     canonical,
     canonical_patch,
     check_kustomization_values,
+    copied,
     normalised,
 )
 from gatekeeper.tree import Tree
@@ -53,6 +59,7 @@ _FIELDS = frozenset(
         "images",
         "replicas",
         "commonAnnotations",
+        "commonLabels",
         "labels",
         "namespace",
         "namePrefix",
@@ -219,6 +226,8 @@ class _Builder:
         kustomize_names.affix(built, obj.get("namePrefix"), obj.get("nameSuffix"))
         for entry in _list(obj, "labels"):
             _label(built, entry)
+        if obj.get("commonLabels") is not None:
+            kustomize_labels.label_selectors(built, _pairs(obj["commonLabels"]))
         annotations = obj.get("commonAnnotations")
         if annotations is not None:
             _annotate(built, annotations)
@@ -752,7 +761,7 @@ def _json_patch(obj: dict[str, Any], operations: Any) -> dict[str, Any]:
     """RFC 6902 as evanphx/json-patch v4 applies it, then kustomize's JSON round trip."""
     if not isinstance(operations, list):
         raise Unsupported("JSON patch operations that are not a list")
-    result = _copy(obj)
+    result = copied(obj)
     for operation in operations:
         if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
             raise Unsupported("a JSON patch operation without a path")
@@ -806,25 +815,17 @@ def _apply(parent: Any, key: str, op: str, value: Any) -> None:
         if op == "remove":
             del parent[key]
         else:
-            parent[key] = _copy(value)
+            parent[key] = copied(value)
     elif isinstance(parent, list):
         index = _index(parent, key, op == "add")
         if op == "add":
-            parent.insert(index, _copy(value))
+            parent.insert(index, copied(value))
         elif op == "remove":
             del parent[index]
         else:
-            parent[index] = _copy(value)
+            parent[index] = copied(value)
     else:
         raise Unsupported("a JSON patch path through a scalar")
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value
 
 
 def _annotate(built: list[Built], annotations: Any) -> None:
@@ -835,11 +836,16 @@ def _annotate(built: list[Built], annotations: Any) -> None:
 
 
 def _label(built: list[Built], entry: Any) -> None:
-    """A `labels:` entry without selectors: on every object (and pod templates)."""
+    """A `labels:` entry: on every object (and pod templates), or with its selectors too."""
     if not isinstance(entry, dict) or set(entry) - _LABEL_LIMITS:
         raise Unsupported("labels with other fields")
-    if entry.get("includeSelectors", False) is not False:
-        raise Unsupported("labels that include selectors")
+    selectors = entry.get("includeSelectors", False)
+    if not isinstance(selectors, bool):
+        raise Unsupported("includeSelectors that is not a boolean")
+    if selectors:
+        pairs = entry.get("pairs")
+        kustomize_labels.label_selectors(built, _pairs({} if pairs is None else pairs))
+        return
     templates = entry.get("includeTemplates", False)
     if not isinstance(templates, bool):
         raise Unsupported("includeTemplates that is not a boolean")
@@ -862,7 +868,7 @@ def _set_metadata(built: list[Built], field: str, values: Any, templates: bool) 
     if not values:
         return
     for item in built:
-        obj = _copy(item.obj)
+        obj = copied(item.obj)
         group, version = _group_version(obj["apiVersion"])
         paths: list[tuple[str, ...]] = [("metadata",)]
         for wanted, kind, where in _TEMPLATES if templates else ():
@@ -905,7 +911,7 @@ def _replicas(built: list[Built], entry: Any) -> None:
     if not found:
         raise Unsupported("replicas for a name that is not built")
     for item in found:
-        obj = _copy(item.obj)
+        obj = copied(item.obj)
         spec = obj.setdefault("spec", {})
         if not isinstance(spec, dict):
             raise Unsupported("a spec that is not a mapping")
@@ -931,7 +937,7 @@ def _image(built: list[Built], entry: Any) -> None:
     for item in built:
         if item.obj["kind"] == "CustomResourceDefinition":
             continue
-        obj = _copy(item.obj)
+        obj = copied(item.obj)
         changed = _retag(obj, pattern, entry)
         changed |= _retag_specs(obj, pattern, entry)
         if changed:
@@ -1134,7 +1140,7 @@ def _set_namespace(built: list[Built], namespace: Any) -> None:
         if not binding and not _namespaced(obj):
             raise Unsupported(f"namespace on {obj['apiVersion']} {obj['kind']}")
         if obj["metadata"].get("namespace") != namespace:
-            changed = _copy(obj)
+            changed = copied(obj)
             changed["metadata"]["namespace"] = namespace
             item.obj = normalised(changed)
 
@@ -1163,7 +1169,7 @@ def _namespace_field_specs(item: Built, namespace: str) -> None:
         ):
             raise Unsupported("namespace over a CRD with a conversion webhook")
     elif kind == "Namespace" and obj["metadata"].get("name") != namespace:
-        changed = _copy(obj)
+        changed = copied(obj)
         changed["metadata"]["name"] = namespace
         item.obj = normalised(changed)
 

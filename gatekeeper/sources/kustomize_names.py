@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper.sources.kustomize_values import Unsupported, normalised
+from gatekeeper.sources.kustomize_values import Unsupported, copied, normalised
 
 if TYPE_CHECKING:
     from gatekeeper.sources.kustomize_build import Built
@@ -44,8 +44,11 @@ _POD_SPECS: tuple[tuple[Gvk, tuple[str, ...]], ...] = (
     (("", "", "Job"), ("spec", "template", "spec")),
     (("", "", "CronJob"), ("spec", "jobTemplate", "spec", "template", "spec")),
 )
-_ACCOUNT_HOLDERS = ("Pod", "StatefulSet", "Deployment", "ReplicationController", "CronJob", "Job")
-_ACCOUNT_HOLDERS += ("DaemonSet",)
+# The kinds whose pod spec kustomize follows for accounts, claims and priority classes.
+_ACCOUNT_HOLDERS: tuple[str, ...] = (
+    *("Pod", "StatefulSet", "Deployment", "ReplicationController"),
+    *("CronJob", "Job", "DaemonSet"),
+)
 
 
 def _in_pods(*paths: str, kinds: tuple[str, ...] | None = None) -> list[_Spec]:
@@ -221,9 +224,7 @@ def fix_references(built: list[Built], effective: Effective) -> None:
     """kustomize's name references to renamed objects (ServiceAccounts in binding subjects
     aside): each field of REFERENCES that holds the old name of exactly one renamed object of
     the referred kind (in the referrer's namespace, or cluster-scoped) gets its new name."""
-    if not any(
-        name != item.obj["metadata"]["name"] for item in built for name, _ in item.previous
-    ):
+    if not any(name != item.obj["metadata"]["name"] for item in built for name, _ in item.previous):
         return  # no object has another name than before: no reference changes
     for item in built:
         gvk = gvk_of(item.obj)
@@ -235,7 +236,7 @@ def fix_references(built: list[Built], effective: Effective) -> None:
         ]
         if not specs:
             continue
-        obj = _copy(item.obj)
+        obj = copied(item.obj)
         changed = False
         for referred, path in specs:
             for container, key in _places(obj, path):
@@ -312,7 +313,8 @@ def _referral(
     if not found or names == {value}:
         return None
     if len(found) == 1:
-        return found[0].obj["metadata"]["name"]
+        renamed: str = found[0].obj["metadata"]["name"]
+        return renamed
     raise Unsupported("a name reference kustomize may resolve to several objects")
 
 
@@ -336,11 +338,3 @@ def _same_role_kind(binding: dict[str, Any], found: list[Built]) -> list[Built]:
     if not isinstance(group, str) or not isinstance(kind, str):
         raise Unsupported("a roleRef whose apiGroup or kind is not a string")
     return [item for item in found if selected(gvk_of(item.obj), (group, "", kind))]
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_copy(item) for item in value]
-    return value

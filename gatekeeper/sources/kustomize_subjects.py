@@ -67,9 +67,7 @@ def resolve_references(built: list[Built], effective: Effective) -> None:
     accounts = {
         id(item)
         for item in built
-        if item.previous
-        and item.obj["apiVersion"] == "v1"
-        and item.obj["kind"] == "ServiceAccount"
+        if item.previous and item.obj["apiVersion"] == "v1" and item.obj["kind"] == "ServiceAccount"
     }
     if not accounts:
         return
