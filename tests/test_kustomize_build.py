@@ -382,8 +382,7 @@ metadata: {name: w}
         ("replicas: [{name: web, count: '2'}]\n", {}, "another type"),
         ("resources: [../empty]\n", {"empty/kustomization.yaml": "resources:\n"}, "empty"),
         ("resources: [deploy.yaml]\nresources: [deploy.yaml]\n", {}, "twice"),
-        ("labels: [{pairs: {a: b}, includeSelectors: true}]\n", {}, "selectors"),
-        ("commonLabels: {a: b}\n", {}, "commonLabels"),
+        ("labels: [{pairs: {a: b}, includeSelectors: 'yes'}]\n", {}, "boolean"),
         (
             "resources: [deploy.yaml, role.yaml]\nnamespace: x\n",
             {
