@@ -46,6 +46,10 @@ metadata: {name: db}
 spec:
   serviceName: db
   selector: {matchLabels: {app: db}}
+  volumeClaimTemplates:
+    - metadata: {name: d}
+    - metadata: {name: e, labels: {x: y}}
+    - spec: {accessModes: [ReadWriteOnce]}
   template:
     metadata: {labels: {app: db}}
     spec: {containers: [{name: db, image: postgres}]}
@@ -132,8 +136,8 @@ def test_selector_labels(settings: str) -> None:
     [
         (
             "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n"
-            "  volumeClaimTemplates: [{metadata: {name: d}}]\n",
-            "volumeClaimTemplates",
+            "  volumeClaimTemplates: [{metadata: {name: d}}, 1]\n",
+            "scalar",
         ),
         (
             "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: ~}\n",

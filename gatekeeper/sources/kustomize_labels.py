@@ -69,6 +69,7 @@ SELECTOR_SPECS: tuple[_Spec, ...] = (
     _spec("Job", _TEMPLATE, True, group="batch"),
     _spec("CronJob", "spec/jobTemplate/metadata/labels", True, group="batch"),
     _spec("CronJob", "spec/jobTemplate/spec/template/metadata/labels", True, group="batch"),
+    _spec("StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", True, group="apps"),
 )
 
 
@@ -78,8 +79,6 @@ def label_selectors(built: list[Built], pairs: dict[str, str]) -> None:
         return
     for item in built:
         gvk = gvk_of(item.obj)
-        if gvk[2] == "StatefulSet" and _has(item.obj, ("spec", "volumeClaimTemplates")):
-            raise Unsupported("selector labels over a StatefulSet with volumeClaimTemplates")
         obj = copied(item.obj)
         for kinds, path, create in SELECTOR_SPECS:
             if selected(gvk, kinds):
@@ -87,27 +86,19 @@ def label_selectors(built: list[Built], pairs: dict[str, str]) -> None:
         item.obj = normalised(obj)
 
 
-def _has(obj: dict[str, Any], path: tuple[str, ...]) -> bool:
-    current: Any = obj
-    for key in path:
-        if not isinstance(current, dict) or key not in current:
-            return False
-        current = current[key]
-    return True
-
-
 def _set(node: Any, path: tuple[str, ...], create: bool, pairs: dict[str, str]) -> None:
     """kustomize's field spec walk: through each item of a list; a missing field created
-    (as a mapping) or skipped; a null, or a scalar on the way, goes to kubectl."""
+    (as a mapping) or skipped (always for a list field, `name[]`); a null, or a scalar on
+    the way, goes to kubectl."""
     if isinstance(node, list):
         for item in node:
             _set(item, path, create, pairs)
         return
     if not isinstance(node, dict):
         raise Unsupported("a label field spec through a scalar (kubectl fails)")
-    key = path[0]
+    key = path[0].removesuffix("[]")
     if key not in node:
-        if not create:
+        if not create or path[0].endswith("[]"):
             return
         node[key] = {}
     elif node[key] is None:
