@@ -406,7 +406,7 @@ metadata: {name: w}
             "sortOptions",
         ),
         ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
-        ("configMapGenerator: [{name: c, behavior: replace, literals: [a=b]}]\n", {}, "replaces"),
+        ("configMapGenerator: [{name: c, literals: [a=b], env: a.env}]\n", {}, "other fields"),
         ("patchesStrategicMerge: ['a: b']\n", {}, "read as YAML"),
         ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
         (
