@@ -228,22 +228,60 @@ def test_references_across_namespaces() -> None:
     assert names == {"a": {"name": "p-c"}, "b": {"name": "c"}}
 
 
+WEBHOOKS = """\
+apiVersion: v1
+kind: Service
+metadata: {name: hooks, namespace: system}
+spec: {ports: [{port: 443}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: plain}
+spec: {ports: [{port: 443}]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: validate}
+webhooks:
+  - name: a.example.com
+    clientConfig: {service: {name: hooks, namespace: system, path: /validate}}
+    admissionReviewVersions: [v1]
+    sideEffects: None
+  - name: b.example.com
+    clientConfig: {service: {name: plain, namespace: default}}
+    admissionReviewVersions: [v1]
+    sideEffects: None
+  - name: c.example.com
+    clientConfig: {service: {name: elsewhere, namespace: other}}
+    admissionReviewVersions: [v1]
+    sideEffects: None
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: mutate, namespace: stray}
+webhooks:
+  - name: m.example.com
+    clientConfig: {service: {name: plain}}
+    admissionReviewVersions: [v1]
+    sideEffects: None
+"""
+
+
+@pytest.mark.parametrize(
+    "settings", ["namespace: apps\n", "namePrefix: p-\n", "namePrefix: p-\nnamespace: apps\n"]
+)
+def test_webhook_services_follow_the_service(settings: str) -> None:
+    files = {ROOT: "resources: [hooks.yaml]\n" + settings, "app/hooks.yaml": WEBHOOKS}
+    objects = {o["kind"]: o for o in both_ways(files)}
+    hooks = objects["ValidatingWebhookConfiguration"]["webhooks"]
+    services = [w["clientConfig"]["service"] for w in hooks]
+    assert services[2] == {"name": "elsewhere", "namespace": "other"}
+
+
 @pytest.mark.parametrize(
     ("kustomization", "extra", "reason"),
     [
         ("namePrefix: 1\n", {}, "string"),
-        (
-            "namePrefix: p-\n",
-            {
-                "app/all.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n---\n"
-                "apiVersion: admissionregistration.k8s.io/v1\n"
-                "kind: ValidatingWebhookConfiguration\n"
-                "metadata: {name: hook}\n"
-                "webhooks: [{name: a.b.c, clientConfig: {service: {name: svc, namespace: d}},"
-                " admissionReviewVersions: [v1], sideEffects: None}]\n"
-            },
-            "mapping",
-        ),
         (
             "namePrefix: p-\n",
             {

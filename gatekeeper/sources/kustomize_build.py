@@ -1123,6 +1123,10 @@ _CLUSTER_SCOPED = {
     "apiextensions.k8s.io/v1": {"CustomResourceDefinition"},
     "storage.k8s.io/v1": {"StorageClass"},
     "scheduling.k8s.io/v1": {"PriorityClass"},
+    "admissionregistration.k8s.io/v1": {
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    },
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper.sources import kustomize_subjects
 from gatekeeper.sources.kustomize_values import Unsupported, copied, normalised
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ Effective = Callable[[dict[str, Any], str], "str | None"]
 Gvk = tuple[str, str, str]
 _Spec = tuple[Gvk, tuple[str, ...]]
 
+_WEBHOOKS = frozenset({"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"})
 # Kinds a prefix or suffix leaves alone (kustomize's prefixFieldSpecsToSkip).
 _NOT_RENAMED: tuple[Gvk, ...] = (
     ("", "", "CustomResourceDefinition"),
@@ -223,11 +225,15 @@ def affix(built: list[Built], prefix: Any, suffix: Any) -> None:
 def fix_references(built: list[Built], effective: Effective) -> None:
     """kustomize's name references to renamed objects (ServiceAccounts in binding subjects
     aside): each field of REFERENCES that holds the old name of exactly one renamed object of
-    the referred kind (in the referrer's namespace, or cluster-scoped) gets its new name."""
-    if not any(name != item.obj["metadata"]["name"] for item in built for name, _ in item.previous):
-        return  # no object has another name than before: no reference changes
+    the referred kind (in the referrer's namespace, or cluster-scoped) gets its new name; a
+    webhook's service its name and namespace."""
+    renamed = any(
+        name != item.obj["metadata"]["name"] for item in built for name, _ in item.previous
+    )
     for item in built:
         gvk = gvk_of(item.obj)
+        if not renamed and gvk[2] not in _WEBHOOKS:
+            continue  # a name that did not change: no scalar reference changes
         specs = [
             (referred, path)
             for referred, fields in REFERENCES
@@ -281,11 +287,14 @@ def _referral(
     path: tuple[str, ...],
     built: list[Built],
     effective: Effective,
-) -> str | None:
-    """The new name for a reference, None to leave it (kustomize's selectReferral)."""
+) -> Any:
+    """The new name for a reference (a new mapping for a webhook's service), None to leave
+    it (kustomize's selectReferral)."""
     if value is None:
         return None
     if isinstance(value, dict):
+        if path[0] == "webhooks":
+            return kustomize_subjects.resolved_service(value, built, effective)
         name = value.get("name")
         if not isinstance(name, str):
             raise Unsupported("a name reference mapping without a name")

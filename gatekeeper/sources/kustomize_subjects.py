@@ -1,4 +1,4 @@
-"""(Cluster)RoleBinding subjects as kustomize's `namespace:` leaves them.
+"""(Cluster)RoleBinding subjects (and webhook services) as kustomize's `namespace:` leaves them.
 
 Two of its special cases change who a binding grants: its namespace transformer gives the
 namespace to every subject named `default` (of any kind), and at the end of the build its
@@ -85,6 +85,28 @@ def resolve_references(built: list[Built], effective: Effective) -> None:
         changed = [_resolved(s, built, accounts, original, current) for s in subjects]
         if changed != subjects:
             item.obj = normalised({**item.obj, "subjects": changed})
+
+
+def resolved_service(
+    reference: dict[str, Any], built: list[Built], effective: Effective
+) -> dict[str, Any]:
+    """A webhook's `clientConfig.service` ({name, namespace}) as kustomize's name references
+    leave it: like a subject, it takes the name and namespace of the one Service that had
+    its name (kustomize's setMapping, the same as for subjects)."""
+    if not isinstance(reference.get("name"), str) or not isinstance(
+        reference.get("namespace", ""), str
+    ):
+        raise Unsupported("a webhook service reference kustomize may read otherwise")
+    services = {
+        id(item)
+        for item in built
+        if item.previous and item.obj["apiVersion"] == "v1" and item.obj["kind"] == "Service"
+    }
+    if not services:
+        return reference
+    original = [_original(item, effective) for item in built]
+    current = [effective(item.obj, item.obj["metadata"].get("namespace") or "") for item in built]
+    return _resolved(reference, built, services, original, current)
 
 
 def _resolved(
