@@ -588,9 +588,9 @@ def test_namespace_over_cluster_scoped_kinds() -> None:
         ),
         ("apiVersion: v1\nkind: Namespace\nmetadata: {name: second}\n", "several Namespaces"),
         (
-            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n"
-            "metadata: {name: hook}\nwebhooks: []\n",
-            "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration",
+            "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\n"
+            "metadata: {name: v1.example.com}\nspec: {service: {name: api}}\n",
+            "apiregistration.k8s.io/v1 APIService",
         ),
     ],
 )
