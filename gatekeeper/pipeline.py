@@ -4,6 +4,7 @@ waivers and inline skips, and the final verdict."""
 from __future__ import annotations
 
 import datetime
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -137,11 +138,13 @@ def advisory(finding: Finding, config: Config) -> bool:
 def _variant_home(variant: str) -> str:
     """Where the thing that rendered a finding lives: `kustomize overlays/prod` ->
     `overlays/prod/kustomization.yaml`, `helm charts/web -f v.yaml` -> `charts/web/Chart.yaml`,
-    `deployed by apps/app.yaml:web` -> `apps/app.yaml`."""
+    `helm charts/web --api-versions a.io/v1` -> the same, `deployed by apps/app.yaml:web` ->
+    `apps/app.yaml`."""
     if variant.startswith(DEPLOYED_BY):
         return variant[len(DEPLOYED_BY) :].rsplit(":", 1)[0]
     tool, _, rest = variant.partition(" ")
-    directory = rest.split(" -f ", 1)[0].strip() or "."
+    directory = re.split(r" (?:-f|--api-versions|--kube-version) ", rest, maxsplit=1)[0]
+    directory = directory.strip() or "."
     name = {"kustomize": "kustomization.yaml", "helm": "Chart.yaml"}.get(tool, "x")
     return name if directory == "." else f"{directory}/{name}"
 

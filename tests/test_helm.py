@@ -569,7 +569,17 @@ def test_capabilities_know_every_built_in_api_and_the_configured_ones(tmp_path: 
         (document,) = helm.load("c/Chart.yaml", chart, context).documents
         return document.obj["data"]
 
-    assert data({}) == {"registration": "true", "monitoring": "false"}
+    # Unconfigured, the chart is also rendered as on a cluster with the CRD it tests.
+    context = LoadContext(tree=WorkTree(tmp_path))
+    chart = (tmp_path / "c/Chart.yaml").read_bytes()
+    rendered = helm.load("c/Chart.yaml", chart, context).documents
+    assert [(d.obj["data"], d.extra["variant"]) for d in rendered] == [
+        ({"registration": "true", "monitoring": "false"}, "helm c"),
+        (
+            {"registration": "true", "monitoring": "true"},
+            "helm c --api-versions monitoring.coreos.com/v1",
+        ),
+    ]
     assert data({"apiVersions": ["monitoring.coreos.com/v1"]})["monitoring"] == "true"
     per_chart = {"charts": [{"path": "c", "apiVersions": ["monitoring.coreos.com/v1"]}]}
     assert data(per_chart)["monitoring"] == "true"

@@ -132,10 +132,14 @@ def test_one_index_per_tree(kind: str) -> None:
 
 
 # Overlays that name what they build every way a kustomization can: by a path ending at the
-# name, at `..` or `.`, escaped, across a joined double-quoted line, three bases deep.
+# name, at `..` or `.`, escaped, across a joined double-quoted line, three bases deep; and
+# names holding the characters that delimit entries (a space, `,`, `#`, `=`).
 _OWNED = {
     "apps/base/deploy.yaml": DEPLOYMENT,
     "apps/base/kustomization.yaml": "resources: [deploy.yaml]\n",
+    "apps/odd/my app.yaml": DEPLOYMENT,
+    "apps/odd/a,b#c=d.yaml": DEPLOYMENT,
+    "apps/odd/kustomization.yaml": 'resources:\n  - my app.yaml\n  - "a,b#c=d.yaml"\n',
     "apps/base/patch.yaml": DEPLOYMENT,
     "apps/base/app.env": "A=1\n",
     "apps/mid/kustomization.yaml": (

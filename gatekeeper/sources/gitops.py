@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext, gitops_kustomize, helm_set
+from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
@@ -249,6 +249,14 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
     file, document, source, where, _, _ = deployed
     tree = context.tree
     path = posixpath.normpath(str(source.get("path") or "").strip("/") or ".")
+    if path != ".." and not path.startswith("../"):
+        overridden = gitops_overrides.apply(document, where, source, path, tree)
+        if overridden is not None:
+            document, source, problems = overridden
+            loaded.problems.extend(problems)
+            if problems:
+                return  # Argo CD cannot render the source: nothing is deployed
+            deployed = deployed._replace(document=document, source=source)
     plugin = source.get("plugin")
     if plugin is not None:  # a config management plugin renders it: its files are read here
         named = plugin.get("name") if isinstance(plugin, dict) else None
@@ -362,10 +370,11 @@ def _kustomize_edits(
         value = options.get(key)
         if value is None or value == [] or value == "":
             continue
-        line = document.locator.locate((*where, "kustomize", key)).line
+        location = document.locator.locate((*where, "kustomize", key))
+        line = location.line
         if key in ("images", "replicas", "patches", "components") and not isinstance(value, list):
             message = f"kustomize.{key} must be a list"
-            edits.problems.append(Problem("GK-PARSE-ERROR", file, line, message))
+            edits.problems.append(Problem("GK-PARSE-ERROR", location.file, line, message))
             continue
         if key == "images":
             value = gitops_kustomize.argo_images(value)
@@ -375,8 +384,8 @@ def _kustomize_edits(
             value, missing = gitops_kustomize.inline_patches(value, path, context.tree)
             for name in missing:
                 message = f"kustomize patch {name} not found"
-                edits.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
-        edits.add(field, value, line)
+                edits.problems.append(Problem("GK-RENDER-ERROR", location.file, line, message))
+        edits.add(field, value, line, location.file)
     return edits if edits.fields or edits.problems else None
 
 
@@ -399,8 +408,8 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
     at = (*where, "helm")
 
     def problem(code: str, key: tuple[str | int, ...], message: str) -> None:
-        line = document.locator.locate((*at, *key)).line
-        problems.append(Problem(code, file, line, message))
+        location = document.locator.locate((*at, *key))  # an override file's, or the app's
+        problems.append(Problem(code, location.file, location.line, message))
 
     values = []
     value_files = options.get("valueFiles") or []
@@ -507,7 +516,9 @@ def _parameters(
             problem("GK-PARSE-ERROR", (key,), f"helm.{key} must be a list")
             continue
         for index, entry in enumerate(entries):
-            line = document.locator.locate((*at, key, index)).line
+            location = document.locator.locate((*at, key, index))
+            line = location.line
+            file = location.file  # the Application's, or the override file's that set them
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 problem("GK-PARSE-ERROR", (key, index), f"helm.{key} entry needs a name")
                 continue

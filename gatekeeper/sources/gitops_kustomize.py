@@ -45,10 +45,13 @@ class Edits:
     fields: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # a field set in another file
 
-    def add(self, key: str, value: Any, line: int) -> None:
+    def add(self, key: str, value: Any, line: int, file: str = "") -> None:
         self.fields[key] = value
         self.lines[key] = line
+        if file and file != self.file:
+            self.files[key] = file
 
 
 class _WithFiles:
@@ -74,22 +77,22 @@ class _WithFiles:
 class _Relocated:
     """A built document's locator, with what the overlay wrote pointed at the deployer."""
 
-    def __init__(self, inner: Any, overlay: str, lines: dict[int, int], file: str) -> None:
+    def __init__(self, inner: Any, overlay: str, lines: dict[int, tuple[str, int]]) -> None:
         self.inner = inner
         self.overlay = overlay
         self.lines = lines
-        self.file = file
 
     def locate(self, path: Path) -> Location:
         location: Location = self.inner.locate(path)
         if location.file != self.overlay:
             return location
-        return Location(self.file, _line(self.lines, location.line), exact=False)
+        return Location(*_line(self.lines, location.line), exact=False)
 
 
-def _line(lines: dict[int, int], line: int) -> int:
-    """The deployer's line for a line of the overlay: that of the nearest field above."""
-    return next((lines[n] for n in sorted(lines, reverse=True) if n <= line), min(lines.values()))
+def _line(lines: dict[int, tuple[str, int]], line: int) -> tuple[str, int]:
+    """The deployer's file and line for a line of the overlay: the nearest field's above."""
+    first = min(lines.values(), key=lambda place: place[1])
+    return next((lines[n] for n in sorted(lines, reverse=True) if n <= line), first)
 
 
 def build(path: str, kustomizations: tuple[str, ...], edits: Edits, context: LoadContext) -> Loaded:
@@ -116,28 +119,29 @@ def build(path: str, kustomizations: tuple[str, ...], edits: Edits, context: Loa
     built = kustomize.load(overlay, extra[overlay], view)
     loaded = Loaded(problems=list(edits.problems))
     for document in built.documents:
-        document.locator = _Relocated(document.locator, overlay, lines, edits.file)
+        document.locator = _Relocated(document.locator, overlay, lines)
         if document.file == overlay:
             document.file = edits.file
         loaded.documents.append(document)
     for problem in built.problems:
         if problem.file == overlay:
-            problem = replace(problem, file=edits.file, line=_line(lines, problem.line))
+            file, line = _line(lines, problem.line)
+            problem = replace(problem, file=file, line=line)
         loaded.problems.append(problem)
     return loaded
 
 
-def _overlay_text(base: str, edits: Edits) -> tuple[str, dict[int, int]]:
-    """The overlay's YAML (one JSON value a line) and, for each of its lines, the line of
-    the deployer's field it came from."""
+def _overlay_text(base: str, edits: Edits) -> tuple[str, dict[int, tuple[str, int]]]:
+    """The overlay's YAML (one JSON value a line) and, for each of its lines, the file and
+    line of the deployer's field it came from."""
     rows = [f"resources: [{json.dumps(base)}]"]
-    lines: dict[int, int] = {}
+    lines: dict[int, tuple[str, int]] = {}
     for key in FIELDS:
         if key not in edits.fields:
             continue
-        lines[len(rows) + 1] = edits.lines[key]
+        lines[len(rows) + 1] = (edits.files.get(key, edits.file), edits.lines[key])
         rows.append(f"{key}: {json.dumps(edits.fields[key])}")
-    return "\n".join(rows) + "\n", lines or {1: min(edits.lines.values(), default=1)}
+    return "\n".join(rows) + "\n", lines or {1: (edits.file, min(edits.lines.values(), default=1))}
 
 
 def components(values: list[Any], path: str) -> list[Any]:
@@ -257,14 +261,14 @@ def post_render(rendered: Loaded, edits: Edits, name: str, context: LoadContext)
     loaded = Loaded(problems=[*rendered.problems, *edits.problems])
     for problem in built.problems:
         if problem.file in extra:
-            problem = replace(problem, file=edits.file, line=_line(lines, problem.line))
+            problem = replace(problem, file=edits.file, line=_line(lines, problem.line)[1])
         loaded.problems.append(problem)
     if built.problems and not built.documents:
         return loaded
     originals: dict[tuple[str, str, str], list[Any]] = {}
     for document in rendered.documents:
         originals.setdefault(_identity(document.obj), []).append(document)
-    line = min(lines.values())
+    line = min(line for _, line in lines.values())
     for made in built.documents:
         matches = originals.get(_identity(made.obj)) or []
         if matches:

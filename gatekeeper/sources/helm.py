@@ -61,6 +61,10 @@ class Release(NamedTuple):
     # values as Helm applies them, and where they are written.
     sets: tuple[tuple[tuple[str | int, ...], Any], ...] = ()
     sets_locator: NodeLocator | None = None
+    # API versions a cluster may serve that the templates ask about, and a Kubernetes
+    # version they branch on (see with_cluster_apis): renderings no configuration asked for.
+    assumed: tuple[str, ...] = ()
+    assumed_kube: str = ""
 
 
 class ValuesSource(NamedTuple):
@@ -208,6 +212,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     if helm is None and not helm_engine.available():
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
         return loaded
+    shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
+    wanted = with_cluster_apis(
+        wanted, chart_dir, tree, shared, str(meta.obj.get("kubeVersion") or "")
+    )
     jobs: list[dict[str, Any]] = []
     values_sources: list[list[tuple[str, NodeLocator]]] = []
     for release in wanted:
@@ -218,11 +226,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             "namespace": release.namespace,
             "is_install": True,
         }
-        if release.kube_version:
-            options["kube_version"] = release.kube_version
+        if release.kube_version or release.assumed_kube:
+            options["kube_version"] = release.kube_version or release.assumed_kube
         # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.
-        shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
-        versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions]
+        versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions, *release.assumed]
         options["api_versions"] = list(dict.fromkeys(versions))
         jobs.append({"values": values, "options": options})
     dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
@@ -272,6 +279,193 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
     return loaded
+
+
+def with_cluster_apis(
+    wanted: list[Release], chart_dir: str, tree: Tree, shared: list[str], refusing: str = ""
+) -> list[Release]:
+    """`wanted` as a cluster renders them, and each also as rendered on the clusters its
+    templates tell apart: one that serves every custom API they test with
+    `.Capabilities.APIVersions.Has` (unless configured as served, `shared` or the release's
+    own), and, unless the release names its Kubernetes version, each version their
+    `semverCompare` constraints or `KubeVersion.Minor` comparisons start a branch at, from
+    OLDEST_KUBE on, that the chart's own `kubeVersion` constraint (`refusing`) allows.
+
+    Argo CD and Flux render with the cluster's API versions, which name each resource too
+    (`networking.k8s.io/v1/Ingress`); Helm's offline defaults name only group/versions, so
+    without them a chart's branch for today's Ingress is never rendered and its branch for
+    the removed one is. A branch taken only where cert-manager is installed, or only below
+    (or above) the Kubernetes version Helm assumes, deploys on such a cluster: it is judged
+    too. Kubernetes' own groups stay as served by the release's Kubernetes (an old cluster's
+    branch would only bring API versions that cluster still serves, reported as removed)."""
+    tested, versions = _cluster_tests(tree, chart_dir)
+    versions = [v for v in versions if not refusing or allows(refusing, v)]
+    custom = [v for v in tested if _group(v) not in _KUBERNETES_GROUPS]
+    served = [v for v in tested if v.count("/") == 2 and v.rsplit("/", 1)[0] in _SERVED]
+    out = []
+    variants = []
+    for release in wanted:
+        if served and not release.kube_version:
+            extra = tuple(v for v in served if v not in release.api_versions)
+            release = release._replace(api_versions=(*release.api_versions, *extra))
+        out.append(release)
+        kubes = [""] if release.kube_version else ["", *versions]
+        extra = tuple(v for v in custom if v not in release.api_versions and v not in shared)
+        for assumed in [(), extra] if extra else [()]:
+            for kube in kubes:
+                if assumed or kube:
+                    variants.append(release._replace(assumed=assumed, assumed_kube=kube))
+    return [*out, *variants]
+
+
+def _group(version: str) -> str:
+    """The API group of `group/version[/Kind]` ("" for the core `v1`)."""
+    return version.split("/", 1)[0] if "/" in version and "." in version.split("/", 1)[0] else ""
+
+
+# `.Capabilities.APIVersions.Has "group/version[/Kind]"` (or `$.Capabilities`), quoted or raw.
+_HAS_API = re.compile(rb"\.Capabilities\.APIVersions\.Has\s+(?:\"([^\"\\]+)\"|`([^`]+)`)")
+# The API groups Kubernetes itself serves ("": the core group and the legacy ones without a
+# dot, apps, batch, policy...), and the group/versions its current release serves.
+_KUBERNETES_GROUPS = frozenset(
+    {
+        "",
+        "admissionregistration.k8s.io",
+        "apiextensions.k8s.io",
+        "apiregistration.k8s.io",
+        "authentication.k8s.io",
+        "authorization.k8s.io",
+        "certificates.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+        "flowcontrol.apiserver.k8s.io",
+        "internal.apiserver.k8s.io",
+        "networking.k8s.io",
+        "node.k8s.io",
+        "rbac.authorization.k8s.io",
+        "resource.k8s.io",
+        "scheduling.k8s.io",
+        "storage.k8s.io",
+        "storagemigration.k8s.io",
+    }
+)
+_SERVED = frozenset(
+    {
+        "v1",
+        "apps/v1",
+        "batch/v1",
+        "autoscaling/v1",
+        "autoscaling/v2",
+        "policy/v1",
+        "admissionregistration.k8s.io/v1",
+        "apiextensions.k8s.io/v1",
+        "apiregistration.k8s.io/v1",
+        "authentication.k8s.io/v1",
+        "authorization.k8s.io/v1",
+        "certificates.k8s.io/v1",
+        "coordination.k8s.io/v1",
+        "discovery.k8s.io/v1",
+        "events.k8s.io/v1",
+        "flowcontrol.apiserver.k8s.io/v1",
+        "networking.k8s.io/v1",
+        "node.k8s.io/v1",
+        "rbac.authorization.k8s.io/v1",
+        "resource.k8s.io/v1",
+        "scheduling.k8s.io/v1",
+        "storage.k8s.io/v1",
+    }
+)
+
+
+def _cluster_tests(tree: Tree, chart_dir: str) -> tuple[list[str], list[str]]:
+    """The API versions the templates of the chart (and its vendored subcharts) ask the
+    cluster about, in the order first met; and the Kubernetes versions from OLDEST_KUBE on
+    where a comparison of theirs may change its answer (each version a constraint names, and
+    the next patch, for `>` and `<=`), when they read KubeVersion. A constraint passed in a
+    variable may be any the chart writes, in a template or a values file. (One built by
+    `printf` is not seen.)"""
+    found: dict[str, None] = {}
+    texts = []
+    values = []
+    for name in tree.list_dir(chart_dir or "."):
+        if "/templates/" not in f"/{name}":
+            if posixpath.basename(name).startswith("values") and name.endswith((".yaml", ".yml")):
+                values.append(name)
+            continue
+        content = tree.read(name)
+        texts.append(content)
+        if b".Capabilities.APIVersions.Has" in content:
+            for quoted, raw in _HAS_API.findall(content):
+                found[(quoted or raw).decode("utf-8", "replace").strip()] = None
+    if not any(b"Capabilities.KubeVersion" in text for text in texts):
+        return list(found), []
+    boundaries: set[tuple[int, int, int]] = set()
+    for text in texts:
+        for constraint in _SEMVER_COMPARE.findall(text):
+            for major, minor, patch in _VERSION.findall(b"".join(constraint)):
+                at = (int(major), int(minor), int(patch or 0))
+                boundaries.update({at, (at[0], at[1], at[2] + 1)})
+        for line in _MINOR_LINE.findall(text):
+            for number in map(int, _NUMBER.findall(line)):  # `gt`: the next one differs
+                boundaries.update({(1, number, 0), (1, number + 1, 0)})
+    if any(_PASSED_CONSTRAINT.search(text) for text in texts):
+        # A constraint held in a variable: every one written in the chart, values included.
+        for text in [*texts, *(tree.read(name) for name in values)]:
+            for major, minor, patch in _CONSTRAINT.findall(text):
+                at = (int(major), int(minor), int(patch or 0))
+                boundaries.update({at, (at[0], at[1], at[2] + 1)})
+    wanted = sorted(b for b in boundaries if _OLDEST <= b < _FUTURE)
+    if wanted and wanted[0] != _OLDEST:
+        wanted.insert(0, _OLDEST)
+    return list(found), [f"v{major}.{minor}.{patch}" for major, minor, patch in wanted]
+
+
+def allows(constraint: str, version: str) -> bool:
+    """Does a chart's `kubeVersion` constraint let Helm render for Kubernetes `version`?
+    Comparisons joined by `,` or spaces (all) and `||` (any); a form not read here (`~`,
+    `^`, `x`, ranges) allows it: a rendering too many is judged, never one too few."""
+    wanted = _version(version)
+    for alternative in constraint.split("||"):
+        parts = _COMPARISON.findall(alternative.replace(",", " "))
+        if not parts or _COMPARISON.sub("", alternative.replace(",", " ")).strip():
+            return True
+        if all(_OPERATORS[op](wanted, _version(text)) for op, text in parts):
+            return True
+    return False
+
+
+def _version(text: str) -> tuple[int, int, int]:
+    found = _VERSION.search(text.encode())
+    if found is None:
+        return (0, 0, 0)
+    major, minor, patch = found.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+_COMPARISON = re.compile(r"(>=|<=|!=|>|<|=)?\s*(v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?)")
+_OPERATORS: dict[str, Any] = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    "=": lambda a, b: a == b,
+    "": lambda a, b: a == b,
+}
+
+
+# The oldest Kubernetes a cluster is judged at when a chart branches on the version (older
+# ones are out of support by their vendors too), and the end of the versions looked at.
+_OLDEST = (1, 30, 0)
+_FUTURE = (2, 0, 0)
+OLDEST_KUBE = "v1.30.0"
+_SEMVER_COMPARE = re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
+_VERSION = re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
+_PASSED_CONSTRAINT = re.compile(rb"semverCompare\s+[^\s\"`]")
+_CONSTRAINT = re.compile(rb"(?:>=|<=|!=|[<>=~^])\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
+_MINOR_LINE = re.compile(rb"^.*KubeVersion\.Minor.*$", re.MULTILINE)
+_NUMBER = re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
 
 
 def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:
@@ -681,7 +875,9 @@ def _add_documents(
 def _variant(chart_dir: str, release: Release) -> str:
     """How a rendering is named to a reader: the chart rendered, with its values files."""
     values = f" -f {' -f '.join(release.values_files)}" if release.values_files else ""
-    return f"helm {chart_dir or '.'}{values}"
+    assumed = f" --api-versions {','.join(release.assumed)}" if release.assumed else ""
+    kube = f" --kube-version {release.assumed_kube}" if release.assumed_kube else ""
+    return f"helm {chart_dir or '.'}{values}{assumed}{kube}"
 
 
 def template_line(template: list[str], rendered: list[str], number: int) -> int:

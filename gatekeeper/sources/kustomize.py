@@ -17,6 +17,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -228,7 +229,8 @@ def owners(path: str, context: LoadContext) -> list[str]:
     top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
     index = ownership.of(tree)
     listing = index.remember("kustomizations", top, _listing)
-    candidates = set(_may_read(listing, path))
+    spellings = index.remember("kustomization spellings", top, _spellings)
+    candidates = set(_may_read(listing, spellings, path))
     return [
         file
         for file, _ in listing
@@ -264,7 +266,40 @@ _ENTRY_END = rb"/*\s*(?:$|[\"'\]},#])"
 _DOT_ENDED = re.compile(_ENTRY_START + rb"\.\.?" + _ENTRY_END, re.MULTILINE)
 
 
-def _may_read(listing: list[tuple[str, bytes | None]], path: str) -> list[str]:
+@dataclass(frozen=True)
+class _Spellings:
+    """Which kustomizations of a listing may spell a name as an entry, indexed once: a name
+    free of entry delimiters that an entry ends with is a whole segment between them, followed
+    by an entry's end (see _ENTRY_START/_ENTRY_END), so one dictionary lookup replaces a
+    regex search of every kustomization per scanned file."""
+
+    by_segment: dict[bytes, list[str]]
+    any_name: list[str]  # texts where any name may be spelled (escapes, `.`/`..` entries)
+
+
+def _spellings(tree: Tree, top: str) -> _Spellings:
+    by_segment: dict[bytes, list[str]] = {}
+    any_name: list[str] = []
+    for file, text in ownership.of(tree).remember("kustomizations", top, _listing):
+        if text is None:
+            any_name.append(file)
+            continue
+        for segment in set(_ENDING_SEGMENT.findall(text)):
+            by_segment.setdefault(segment, []).append(file)
+    return _Spellings(by_segment, any_name)
+
+
+# Every character that may precede or follow an entry's name (NUL: spelled()'s joint), and
+# a whole segment between them where an entry may end.
+_DELIMITERS = re.compile(rb"[\s/\"'\[\]{},=#\0]")
+_ENDING_SEGMENT = re.compile(
+    rb"(?<![^\s/\"'\[\]{},=#\0])([^\s/\"'\[\]{},=#\0]+)" + _ENTRY_END, re.MULTILINE
+)
+
+
+def _may_read(
+    listing: list[tuple[str, bytes | None]], spellings: _Spellings, path: str
+) -> list[str]:
     """The kustomizations whose build may read `path`, found without parsing them: those
     that may spell its name, then those that may spell the folder name of one of those, and
     so on (an entry names a file or folder by a path that ends with its name, or at `.` or
@@ -272,14 +307,15 @@ def _may_read(listing: list[tuple[str, bytes | None]], path: str) -> list[str]:
     names = {posixpath.basename(path).encode()}
     chosen: dict[str, None] = {}
     while names:
-        alternatives = b"|".join(re.escape(name) for name in sorted(names))
-        ending = re.compile(_ENTRY_START + b"(?:" + alternatives + b")" + _ENTRY_END, re.M)
-        found = [
-            file
-            for file, text in listing
-            if file not in chosen and (text is None or ending.search(text))
-        ]
-        chosen.update(dict.fromkeys(found))
+        found: set[str] = set(spellings.any_name)
+        for name in names:
+            if _DELIMITERS.search(name):  # not one segment: search the texts for it
+                ending = re.compile(_ENTRY_START + re.escape(name) + _ENTRY_END, re.M)
+                found.update(file for file, text in listing if text and ending.search(text))
+            else:
+                found.update(spellings.by_segment.get(name, ()))
+        found.difference_update(chosen)
+        chosen.update(dict.fromkeys(sorted(found)))
         names = {posixpath.basename(posixpath.dirname(file)).encode() for file in found}
         names.discard(b"")
     return list(chosen)

@@ -1,0 +1,190 @@
+"""Branches on `.Capabilities.APIVersions.Has` for a custom API are judged on both sides.
+
+Argo CD renders a chart with the API versions its cluster serves: a container made privileged
+only where cert-manager is installed deploys privileged there. The chart is also rendered as
+such a cluster would, and its findings name that rendering.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatekeeper.change import scan_change
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import load_policy_file
+from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext
+from gatekeeper.sources.helm import allows
+from gatekeeper.tree import MemoryTree
+from tests.conftest import PRIVILEGED_POLICY, REPO
+from tests.test_change import CONFIG, Repo
+
+POLICIES = REPO / "policies" / "kubernetes"
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+
+
+def deployment(condition: str) -> str:
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          securityContext:
+{{{{- if {condition} }}}}
+            privileged: true
+{{{{- else }}}}
+            privileged: false
+{{{{- end }}}}
+"""
+
+
+def findings_of(files: dict[str, str], policy: str) -> list[tuple[str, int, list[str]]]:
+    engine = Engine([load_policy_file(POLICIES / policy)])
+    data = {name: text.encode() for name, text in files.items()}
+    context = LoadContext(tree=MemoryTree(data))
+    found = scan(sorted(data.items()), engine, 1, context).findings
+    return [(f.file, f.line, f.extra.get("variants", [])) for f in found]
+
+
+def test_a_branch_taken_where_a_custom_api_is_served_is_judged() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            '.Capabilities.APIVersions.Has "cert-manager.io/v1"'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
+    ]
+
+
+def test_the_branch_taken_where_the_custom_api_is_missing_is_judged_too() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            "not ($.Capabilities.APIVersions.Has `monitoring.coreos.com/v1/ServiceMonitor`)"
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_kubernetes_own_apis_are_served_by_resource_as_a_cluster_serves_them() -> None:
+    """A cluster names every resource it serves (`networking.k8s.io/v1/Ingress`); Helm's
+    offline defaults only group/versions. Rendered offline, the chart below would bring the
+    removed Ingress and hide the privileged branch. An old cluster's branch (PodSecurityPolicy)
+    is not rendered: it only brings API versions such a cluster serves."""
+    psp = (
+        '{{- if .Capabilities.APIVersions.Has "policy/v1beta1/PodSecurityPolicy" }}\n'
+        "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: web}\n"
+        "spec: {privileged: false}\n{{- end }}\n"
+    )
+    ingress = (
+        '{{- if .Capabilities.APIVersions.Has "networking.k8s.io/v1/Ingress" }}\n'
+        "apiVersion: networking.k8s.io/v1\n{{- else }}\napiVersion: extensions/v1beta1\n"
+        "{{- end }}\nkind: Ingress\nmetadata: {name: web}\nspec: {}\n"
+    )
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/psp.yaml": psp,
+        "web/templates/ingress.yaml": ingress,
+        "web/templates/deploy.yaml": deployment(
+            '.Capabilities.APIVersions.Has "apps/v1/Deployment"'
+        ),
+    }
+    assert findings_of(files, "api-removed.yaml") == []
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_a_pull_request_adding_the_branch_is_blocked(tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", CONFIG)
+    repo.write("policies/no-privileged.yaml", PRIVILEGED_POLICY)
+    repo.write("web/Chart.yaml", CHART)
+    repo.write("web/templates/deploy.yaml", deployment("false"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        "web/templates/deploy.yaml",
+        deployment('.Capabilities.APIVersions.Has "cert-manager.io/v1"'),
+    )
+    repo.commit("privileged where cert-manager runs")
+    verdict = scan_change(repo.root, "main").verdict
+    new = [(f.file, f.line, f.status) for f in verdict.findings if f.blocking]
+    assert new == [("web/templates/deploy.yaml", 17, "new")]
+    assert not verdict.passed
+
+
+def test_a_branch_for_older_kubernetes_than_helm_assumes_is_judged() -> None:
+    """Helm assumes the newest Kubernetes; a cluster a release or two behind takes the
+    branch below. Each version a constraint starts a branch at is rendered, from 1.30 on."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            'semverCompare "<1.33-0" .Capabilities.KubeVersion.Version'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --kube-version v1.30.0"])
+    ]
+
+
+def test_a_branch_for_a_future_kubernetes_is_judged_unless_the_chart_refuses_it() -> None:
+    later = deployment("ge (.Capabilities.KubeVersion.Minor | int) 40")
+    files = {"web/Chart.yaml": CHART, "web/templates/deploy.yaml": later}
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        (
+            "web/templates/deploy.yaml",
+            17,
+            ["helm web --kube-version v1.40.0", "helm web --kube-version v1.41.0"],
+        )
+    ]
+    files["web/Chart.yaml"] = CHART + 'kubeVersion: "<1.38.0-0"\n'
+    assert findings_of(files, "pss-baseline-privileged.yaml") == []
+
+
+def test_constraints_on_versions_long_out_of_support_render_once() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            'semverCompare ">=1.14-0" .Capabilities.KubeVersion.GitVersion'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_a_chart_s_kube_version_constraint_is_read_as_helm_reads_it() -> None:
+    assert allows(">=1.30.0-0, <1.38.0", "v1.37.0")
+    assert not allows(">=1.30.0-0, <1.38.0", "v1.40.0")
+    assert allows("<1.31 || >=1.40", "v1.40.0")
+    assert not allows("<1.31 || >=1.41", "v1.40.0")
+    assert not allows(">= 1.33", "v1.30.0")
+    assert allows("~1.30", "v1.99.0")  # a form not read here: rendered, judged
+
+
+def test_a_constraint_passed_through_a_variable_is_found_in_the_values() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": 'legacy: "<1.34.0-0"\n',
+        "web/templates/deploy.yaml": deployment(
+            "semverCompare .Values.legacy .Capabilities.KubeVersion.Version"
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --kube-version v1.30.0"])
+    ]
