@@ -686,3 +686,21 @@ def test_namespace_over_binding_subjects() -> None:
         "app/binding.yaml": SUBJECTS.split("---\n")[4],
     }
     assert "several accounts" in refused(files)
+
+
+def test_a_json_patch_of_all_annotations_goes_to_kubectl() -> None:
+    """Replacing metadata.annotations drops kustomize's origin annotation too: kubectl then
+    locates the object at the kustomization, which the builder leaves to kubectl."""
+    patch = "- {op: add, path: /metadata/annotations, value: {a: b}}"
+    files = {
+        ROOT: "resources: [deploy.yaml]\n"
+        f"patches: [{{target: {{kind: Deployment}}, patch: '{patch}'}}]\n",
+        "app/deploy.yaml": DEPLOYMENT,
+    }
+    assert "annotations" in refused(files)
+    files[ROOT] = files[ROOT].replace("/metadata/annotations,", "/metadata/annotations/c,")
+    files[ROOT] = files[ROOT].replace("value: {a: b}", "value: d")
+    files["app/deploy.yaml"] = DEPLOYMENT.replace(
+        "  labels: {app: web}\n", "  annotations: {x: y}\n"
+    )
+    assert both_ways(files)[0]["metadata"]["annotations"] == {"c": "d", "x": "y"}

@@ -791,6 +791,10 @@ def _json_patch(obj: dict[str, Any], operations: Any) -> dict[str, Any]:
             raise Unsupported("a JSON pointer with an empty key")
         if any(where[: len(fixed)] == fixed or fixed[: len(where)] == where for fixed in _FIXED):
             raise Unsupported("a JSON patch of the object's identity")
+        if where == ("metadata", "annotations") or (
+            where[:2] == ("metadata", "annotations") and where[2].startswith(_RESERVED)
+        ):  # kustomize's own annotations go with them: kubectl loses the object's origin
+            raise Unsupported("a JSON patch of all annotations, or of kustomize's")
         if op != "remove" and "value" not in operation:
             raise Unsupported("a JSON patch operation without a value")
         parent = result
