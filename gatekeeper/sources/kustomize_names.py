@@ -194,6 +194,12 @@ REFERENCES: tuple[tuple[Gvk, tuple[_Spec, ...]], ...] = (
     ),
 )
 
+# The referrer field specs of REFERENCES by the referrer's kind (each names one).
+_BY_KIND: dict[str, list[tuple[Gvk, Gvk, tuple[str, ...]]]] = {}
+for _referred, _fields in REFERENCES:
+    for _spec, _path in _fields:
+        _BY_KIND.setdefault(_spec[2], []).append((_spec, _referred, _path))
+
 
 def selected(gvk: Gvk, selector: Gvk) -> bool:
     """kustomize's Gvk.IsSelected: each field of the selector that is set must be equal."""
@@ -236,8 +242,7 @@ def fix_references(built: list[Built], effective: Effective) -> None:
             continue  # a name that did not change: no scalar reference changes
         specs = [
             (referred, path)
-            for referred, fields in REFERENCES
-            for spec, path in fields
+            for spec, referred, path in _BY_KIND.get(gvk[2], ())
             if selected(gvk, spec)
         ]
         if not specs:
