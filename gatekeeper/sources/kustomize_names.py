@@ -6,7 +6,7 @@ renamed object (a pod's ConfigMap volume, a RoleBinding's roleRef, an HPA's targ
 new name. The fields are kustomize's nameReference configuration, written here by where
 each workload kind holds its pod spec. A reference kustomize could resolve two ways (two
 renamed objects answer to the old name) goes to kubectl, as does any field we do not
-follow; binding subjects are kustomize_subjects' part.
+follow; binding subjects and webhook services are kustomize_subjects' part.
 """
 
 from __future__ import annotations
