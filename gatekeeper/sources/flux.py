@@ -185,6 +185,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         ref = _local_ref(chart_spec.get("sourceRef"), context.tree, repo_urls)
         where = ("spec", "chart", "spec", "sourceRef")
     if ref is None:
+        if document.kind == "HelmRelease":
+            _external_chart(file, document, spec, chart_spec, context, loaded)
         return loaded
     name = _revision_name(ref)
     found = gitops_revision.revision(name, context.tree)
@@ -204,6 +206,40 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if found.other:  # judged at that revision, at the line that names its source
         gitops_revision.pin(loaded, file, line, name)
     return loaded
+
+
+def _external_chart(
+    file: str,
+    document: Document,
+    spec: dict[str, Any],
+    chart_spec: dict[str, Any],
+    context: LoadContext,
+    loaded: Loaded,
+) -> None:
+    """A HelmRelease of a chart from a HelmRepository (or an OCI chart, `chartRef`): rendered
+    from its vendored copy in this repository (`sources.helm.vendored`), else said not judged.
+    A GitRepository of another repository deploys what is judged there: nothing is said."""
+    from gatekeeper.sources import gitops, helm
+
+    reference = _mapping(spec.get("chartRef"))
+    source = _mapping(chart_spec.get("sourceRef")) or reference
+    if source.get("kind") not in ("HelmRepository", "OCIRepository"):
+        return
+    url = ""
+    for _, entry in _objects(context.tree, str(source["kind"]), str(source.get("name") or "")):
+        url = str(_mapping(entry.obj.get("spec")).get("url") or "")
+    chart = str(chart_spec.get("chart") or reference.get("name") or "")
+    if source["kind"] == "OCIRepository":
+        chart = chart or url.rstrip("/").rpartition("/")[2]
+    version = str(chart_spec.get("version") or "")
+    path = helm.vendored(context.options_for(helm.NAME), chart, url, version)
+    if path is None or not context.tree.exists(gitops._chart_file(path)):
+        where = ("spec", "chart", "spec", "chart") if chart_spec else ("spec", "chartRef")
+        line = document.locator.locate(where).line
+        message = gitops.external(chart, url, path)
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        return
+    _helm_release(file, document, spec, {**chart_spec, "chart": path}, context, loaded)
 
 
 def chart_ref(document: Document, tree: Tree) -> dict[str, Any]:

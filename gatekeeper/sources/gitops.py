@@ -19,6 +19,7 @@ from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, 
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
+CHART_FILE = "Chart.yaml"
 DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
 # Applications being expanded in this process: app-of-apps cycles stop here.
 _ACTIVE: set[str] = set()
@@ -166,6 +167,9 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                 if id(source) in local:
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _expand_at_revision(deployed, context, loaded)
+                elif source.get("chart"):
+                    deployed = _Source(file, document, source, where, namespace, refs)
+                    _external_chart(deployed, context, loaded)
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 
@@ -241,6 +245,37 @@ def _expand_at_revision(deployed: _Source, context: LoadContext, loaded: Loaded)
     _expand_source(deployed, at, pinned)
     gitops_revision.pin(pinned, file, line, str(revision))
     _merge(loaded, pinned)
+
+
+def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
+    """A chart of a chart repository: rendered from its vendored copy in this repository
+    (`sources.helm.vendored`) with the Application's values; without one, said not judged."""
+    from gatekeeper.sources import helm
+
+    file, document, source, where, _, _ = deployed
+    chart, url = str(source["chart"]), str(source.get("repoURL") or "")
+    version = str(source.get("targetRevision") or "")
+    path = helm.vendored(context.options_for(helm.NAME), chart, url, version)
+    if path is None or not context.tree.exists(_chart_file(path)):
+        line = document.locator.locate((*where, "chart")).line
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
+        return
+    _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
+
+
+def external(chart: str, url: str, path: str | None) -> str:
+    """What is said of an external chart that is not judged."""
+    named = f"chart {chart} of {url or 'its chart repository'}"  # one note for all versions
+    if path is not None:
+        return f"deploys {named}; its vendored copy {path} has no {CHART_FILE}: not judged"
+    return (
+        f"deploys {named}, which is not in this repository: what it deploys is not judged"
+        " (vendor it and name the copy in sources.helm.vendored)"
+    )
+
+
+def _chart_file(path: str) -> str:
+    return CHART_FILE if path == "." else posixpath.join(path, CHART_FILE)
 
 
 def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
@@ -642,6 +677,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         for kind, name in objects:
             by_name.setdefault((kind.rpartition(" ")[2], name), []).append(file)
     repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    helm_options = context.options_for("helm")
     for file, objects in declared.items():
         if not any(_is_deployer(kind) for kind, _ in objects):
             continue
@@ -650,7 +686,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 continue
             for obj in _with_items(entry.obj):
                 if is_application(obj):
-                    for needed in _application_inputs(obj, repo_urls):
+                    for needed in _application_inputs(obj, repo_urls, helm_options):
                         yield file, needed
                 elif is_application_set(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -658,7 +694,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for text in _strings_at(spec.get("generators"), ("path",)):
                         yield file, _fixed_part(text)  # a directory added there: a new app
                     for made in _made(file, entry, obj, context, repo_urls):
-                        for needed in _application_inputs(made.obj, repo_urls):
+                        for needed in _application_inputs(made.obj, repo_urls, helm_options):
                             yield file, needed
                 elif is_flux_deployer(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -680,6 +716,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for path in (spec.get("path"), chart_spec.get("chart")):
                         if isinstance(path, str):
                             yield file, directory_input(path.strip().strip("/") or ".")
+                    for entry in helm_options.get("vendored", []):  # a chart repository's
+                        if entry.get("chart") == chart_spec.get("chart"):
+                            yield file, directory_input(str(entry.get("path", "")).strip("/"))
                     base = str(spec.get("path") or ".").strip().strip("/") or "."
                     for component in _listed(spec.get("components")):
                         if isinstance(component, str):
@@ -712,19 +751,26 @@ def _made(
     return made
 
 
-def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[str]:
+def _application_inputs(
+    obj: dict[str, Any], repo_urls: list[str], helm_options: dict[str, Any]
+) -> Iterator[str]:
     from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import helm
 
     refs = local_refs(obj, repo_urls)
-    for source in local_sources(obj, repo_urls):
+    local = local_sources(obj, repo_urls)
+    for source in _all_sources(obj):  # a chart repository's: its vendored copy, `$ref` values
+        if source.get("chart") and not any(source is mine for mine in local):
+            url, version = str(source.get("repoURL") or ""), str(source.get("targetRevision") or "")
+            copy = helm.vendored(helm_options, str(source["chart"]), url, version)
+            if copy is not None:
+                yield directory_input(copy)
+            yield from _values_files(source, copy or ".", refs, only_refs=copy is None)
+    for source in local:
         path = posixpath.normpath(str(source.get("path") or "").strip("/") or ".")
         yield directory_input(path)
         options = source.get("helm")
-        values = options.get("valueFiles") if isinstance(options, dict) else None
-        for value in map(str, values if isinstance(values, list) else []):
-            resolved = _values_file(path, value, refs)
-            if resolved is not None:
-                yield resolved
+        yield from _values_files(source, path, refs)
         edits = source.get("kustomize")
         edits = edits if isinstance(edits, dict) else {}
         for value in _listed(edits.get("components")):  # components and patch files
@@ -737,6 +783,19 @@ def _application_inputs(obj: dict[str, Any], repo_urls: list[str]) -> Iterator[s
         for entry in read if isinstance(read, list) else []:  # --set-file
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 yield posixpath.normpath(posixpath.join(path, entry["path"]))
+
+
+def _values_files(
+    source: dict[str, Any], path: str, refs: set[str], only_refs: bool = False
+) -> Iterator[str]:
+    """The values files of this repository a source's `helm.valueFiles` name (`only_refs`:
+    those of a `$ref` source only, for a chart that is not here)."""
+    options = source.get("helm")
+    values = options.get("valueFiles") if isinstance(options, dict) else None
+    for value in map(str, values if isinstance(values, list) else []):
+        resolved = _values_file(path, value, refs)
+        if resolved is not None and (not only_refs or value.startswith("$")):
+            yield resolved
 
 
 def _listed(value: Any) -> list[Any]:

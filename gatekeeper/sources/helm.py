@@ -92,6 +92,26 @@ def releases(chart_dir: str, options: dict[str, Any]) -> list[Release]:
     return found or [Release()]
 
 
+def vendored(options: dict[str, Any], chart: str, repo_url: str, version: str) -> str | None:
+    """The directory of this repository holding a copy of the chart `chart` of the chart
+    repository `repo_url` at `version` (`sources.helm.vendored`): a deployer's external
+    chart is rendered from there. An entry without repoURL or version matches any."""
+    from gatekeeper.sources.gitops import normalise_url
+    from gatekeeper.tree import inside
+
+    for entry in options.get("vendored", []):
+        if str(entry.get("chart", "")) != chart:
+            continue
+        url = str(entry.get("repoURL") or "")
+        if url and normalise_url(url) != normalise_url(repo_url):
+            continue
+        if entry.get("version") and str(entry["version"]) != version:
+            continue
+        path = inside(str(entry.get("path", "")).removesuffix(CHART_FILE).rstrip("/") or ".")
+        return path or "."
+    return None
+
+
 def parents(path: str) -> list[str]:
     """The directories above `path`, innermost first (`a/b/c.yaml` -> `a/b`, `a`).
 
