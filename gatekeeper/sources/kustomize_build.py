@@ -219,7 +219,10 @@ class _Builder:
         for generated, hashed in kustomize_generators.generate(obj, directory, self.tree):
             item = Built(generated, None, hashed=hashed)
             identity = _identity(item.obj)
-            if identity in identities:
+            if identity in identities or any(
+                other.obj["kind"] == item.obj["kind"] and item.name in other.names()
+                for other in built
+            ):  # kustomize also meets it by a name the object had, in any namespace
                 raise Unsupported("a generated object of an id already built")
             identities.add(identity)
             built.append(item)
@@ -868,6 +871,12 @@ def _label(built: list[Built], entry: Any) -> None:
     templates = entry.get("includeTemplates", False)
     if not isinstance(templates, bool):
         raise Unsupported("includeTemplates that is not a boolean")
+    if templates and any(
+        item.obj["kind"] == "StatefulSet"
+        and (item.obj.get("spec") or {}).get("volumeClaimTemplates")
+        for item in built
+    ):  # kustomize releases differ on whether its claim templates get them too
+        raise Unsupported("includeTemplates over a StatefulSet's volumeClaimTemplates")
     pairs = entry.get("pairs")
     _set_metadata(built, "labels", {} if pairs is None else pairs, templates)
 
