@@ -9,6 +9,11 @@ policy cache fills then), each with its own cache directory. Reports medians of 
 of CPU (user + system of the process and of every helper it waited for: kubectl, the Helm
 renderer), and the exit code (a hook that failed to start is no result: 0 or 1 only).
 The machine's load decides wall time; compare CPU when it is shared.
+
+`--edit`: the file changes before every run (a comment line with the run's number appended,
+in a copy of the repository), as it has when pre-commit runs: content-keyed caches miss on
+it and hit only on what did not change. Without it, every run after the warm-up re-judges
+unchanged content.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,18 +56,31 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, cpu
 
 
+def edit(repo: str, file: str, wanted: bool, number: int) -> None:
+    """Append a comment line (YAML, HCL, Dockerfile: `#`) that no run has seen."""
+    if wanted:
+        with Path(repo, file).open("a") as out:
+            out.write(f"\n# hook-bench edit {number}\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="+", metavar="REPO:FILE")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--source", action="append", help="import gatekeeper from here")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--edit", action="store_true", help="change the file before each run")
     args = parser.parse_args()
     sources = args.source or [str(Path(__file__).resolve().parent.parent)]
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="gatekeeper-hook-bench-") as temp:
         for case in args.cases:
             repo, _, file = case.rpartition(":")
+            if args.edit:  # a copy of ours to change (the corpus is shared and read-only)
+                copy = Path(tempfile.mkdtemp(prefix="repo-", dir=temp), "repo")
+                shutil.copytree(repo, copy, symlinks=True)
+                repo = str(copy)
+            edits = iter(range(1, 1_000_000))
             samples: dict[str, list[tuple[float, float]]] = {source: [] for source in sources}
             envs = {}
             for index, source in enumerate(sources):
@@ -71,9 +90,11 @@ def main() -> None:
                 envs[source] = env
             command = [sys.executable, "-m", "gatekeeper", "scan", "--hook", file]
             for source in sources:
+                edit(repo, file, args.edit, next(edits))
                 timed(command, Path(repo), envs[source])  # warm-up: caches, byte code
             for _ in range(args.runs):
                 for source in sources:
+                    edit(repo, file, args.edit, next(edits))
                     samples[source].append(timed(command, Path(repo), envs[source]))
             results[case] = {
                 source: {
@@ -83,12 +104,13 @@ def main() -> None:
                 for source, runs in samples.items()
             }
     machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(machine, f"load average {os.getloadavg()[0]:.1f}")
+    edited = ", the file edited before each run" if args.edit else ""
+    print(machine, f"load average {os.getloadavg()[0]:.1f}{edited}")
     for case, by_source in results.items():
         for source, values in by_source.items():
             print(f"{case}  [{source}]  wall {values['wall']:.3f} s  CPU {values['cpu']:.3f} s")
     if args.json:
-        report = {"machine": machine, "runs": args.runs, "results": results}
+        report = {"machine": machine, "runs": args.runs, "edit": args.edit, "results": results}
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -20,7 +20,7 @@ from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import CelError, activation, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
-from gatekeeper.workloads import WORKLOAD_KINDS, pod_view, without_nulls
+from gatekeeper.workloads import WORKLOAD_KINDS, pod_views, runs_pods, without_nulls
 
 # Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
@@ -157,10 +157,15 @@ class Engine:
         for policy, pod in group.policies:
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
-            fast = self._evaluate_fast(policy, document, scope, pod)
-            findings.extend(
-                fast if fast is not None else self._evaluate_policy(policy, document, skip)
-            )
+            for view in range(scope.pod_count()) if pod else (None,):
+                fast = self._evaluate_fast(policy, document, scope, view)
+                findings.extend(
+                    fast
+                    if fast is not None
+                    else self._evaluate_policy(policy, document, skip, view)
+                )
+        if scope.custom:
+            findings = _distinct(findings)
         only = document.extra.get("findings_in")
         if only:  # an instantiated module: only what the calling file's values cause
             findings = [finding for finding in findings if finding.file == only]
@@ -231,7 +236,7 @@ class Engine:
         return self._memos[policy.id]
 
     def _evaluate_fast(
-        self, policy: Policy, document: Document, scope: _Scope, pod: bool
+        self, policy: Policy, document: Document, scope: _Scope, pod: int | None
     ) -> list[Finding] | None:
         """One CEL evaluation per policy and document, on the document's shared Activation.
 
@@ -301,20 +306,31 @@ class Engine:
         return findings
 
     def _evaluate_policy(
-        self, policy: Policy, document: Document, skip: frozenset[Path] = frozenset()
+        self,
+        policy: Policy,
+        document: Document,
+        skip: frozenset[Path] = frozenset(),
+        pod: int | None = None,
     ) -> list[Finding]:
         """The plain path. `skip`: paths of ill-typed values (already reported): no subject
-        there, and an evaluation error on such a document is theirs, not reported again."""
+        there, and an evaluation error on such a document is theirs, not reported again.
+        `pod`: which of the document's virtual Pods a pod policy judges (workloads.pod_views;
+        None: each)."""
         kind = document.kind
         obj = document.obj
         to_real: Callable[[Path], Path] = _identity
         if policy.match.kinds and kind not in policy.match.kinds:
             if not (policy.pod_policy and kind in WORKLOAD_KINDS):
                 return []
-            view = pod_view(obj)
-            if view is None:
-                return []
-            obj, to_real = view.pod, view.real_path
+            views = pod_views(obj)
+            if pod is None:
+                every = [
+                    finding
+                    for index in range(len(views))
+                    for finding in self._evaluate_policy(policy, document, skip, index)
+                ]
+                return _distinct(every) if any(v.moves is not None for v in views) else every
+            obj, to_real = views[pod].pod, views[pod].real_path
         if not _namespace_matches(policy, document.namespace or "default"):
             return []
         params = self.params(policy)
@@ -438,6 +454,12 @@ class Engine:
                     continue
                 if kinds and entry.kind not in kinds:
                     continue
+                if (
+                    policy.pod_policy
+                    and entry.kind not in policy.match.kinds
+                    and not runs_pods(entry.api_version, entry.kind)
+                ):
+                    continue  # a core Service is no Knative Service
                 if not _namespace_matches(policy, row["namespace"]):
                     continue
                 counts = {"namespace": by_namespace.get(row["namespace"], {}), "cluster": cluster}
@@ -575,26 +597,31 @@ MAX_BATCH_SUBJECTS = 500
 
 
 class _Scope:
-    """One document's views (itself, its virtual Pod), subjects and Activations, built once."""
+    """One document's views (itself: None; its virtual Pods: 0, 1...), subjects and
+    Activations, built once."""
 
     def __init__(self, document: Document, group: _Group, skip: frozenset[Path]) -> None:
         self.document = document
         self.group = group
         self.skip = skip  # paths of ill-typed values: no subject there
-        self._views: dict[bool, tuple[Any, Callable[[Path], Path]] | None] = {}
-        self._subjects: dict[bool, dict[Pattern, list[tuple[Path, Any]]]] = {}
-        self._activations: dict[bool, Any] = {}
+        self._pods: list[tuple[Any, Callable[[Path], Path]]] | None = None
+        self.custom = False  # virtual Pods made of parts of a custom resource
+        self._subjects: dict[int | None, dict[Pattern, list[tuple[Path, Any]]]] = {}
+        self._activations: dict[int | None, Any] = {}
 
-    def view(self, pod: bool) -> tuple[Any, Callable[[Path], Path]] | None:
-        if pod not in self._views:
-            if pod:
-                view = pod_view(self.document.obj)
-                self._views[pod] = None if view is None else (view.pod, view.real_path)
-            else:
-                self._views[pod] = (self.document.obj, _identity)
-        return self._views[pod]
+    def pod_count(self) -> int:
+        if self._pods is None:
+            views = pod_views(self.document.obj)
+            self._pods = [(view.pod, view.real_path) for view in views]
+            self.custom = any(view.moves is not None for view in views)
+        return len(self._pods)
 
-    def _all_subjects(self, pod: bool) -> dict[Pattern, list[tuple[Path, Any]]]:
+    def view(self, pod: int | None) -> tuple[Any, Callable[[Path], Path]] | None:
+        if pod is None:
+            return (self.document.obj, _identity)
+        return self._pods[pod] if self._pods is not None and pod < len(self._pods) else None
+
+    def _all_subjects(self, pod: int | None) -> dict[Pattern, list[tuple[Path, Any]]]:
         if pod not in self._subjects:
             view = self.view(pod)
             obj = view[0] if view else None
@@ -604,17 +631,17 @@ class _Scope:
                     for path, item in expand(obj, pattern)
                     if not (self.skip and view and _under(view[1](path), self.skip))
                 ]
-                for pattern in self.group.patterns[pod]
+                for pattern in self.group.patterns[pod is not None]
             }
         return self._subjects[pod]
 
-    def subjects(self, pod: bool, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
+    def subjects(self, pod: int | None, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
         every = self._all_subjects(pod)
         return [subject for pattern in patterns for subject in every[pattern]]
 
     def activation(
         self,
-        pod: bool,
+        pod: int | None,
         patterns: tuple[Pattern, ...] = (),
         part: list[tuple[Path, Any]] | None = None,
     ) -> Any:
@@ -623,7 +650,7 @@ class _Scope:
         if part is None and pod in self._activations:
             return self._activations[pod]
         view = self.view(pod)
-        paths = self.group.paths[pod]
+        paths = self.group.paths[pod is not None]
         every = self._all_subjects(pod)
         if part is not None:
             every = {pattern: [] for pattern in patterns}
@@ -722,6 +749,19 @@ def _without_unknowns(value: Any) -> Any:
 
 def _is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(_UNKNOWN_PREFIX)
+
+
+def _distinct(findings: list[Finding]) -> list[Finding]:
+    """Findings of a custom resource's virtual Pods, one per policy and field: a field they
+    share (an Argo workflow's securityContext, a Tekton step template) is judged in each."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for finding in findings:
+        key = (finding.policy_id, finding.path)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
 
 
 def _identity(path: Path) -> Path:

@@ -70,17 +70,40 @@ def git_named_below(root: str, folder: str, names: Iterable[str]) -> tuple[set[s
     untracked and not ignored), and the entries below it that git does not look into
     (links, submodules). Raises OSError when git cannot answer."""
     names = tuple(names)
+    ends = [f"{sep}{name}\0".encode() for name in names for sep in ("/", "\t")]
+    return _git_below(root, folder, ends, lambda path: posixpath.basename(path) in names)
+
+
+def git_ending_below(
+    root: str, folder: str, suffixes: tuple[str, ...]
+) -> tuple[set[str], set[str]]:
+    """As git_named_below, for the files whose name ends with one of `suffixes`, ignored
+    files included: what a walk of the folder finds."""
+    ends = [f"{suffix}\0".encode() for suffix in suffixes]
+    return _git_below(root, folder, ends, lambda path: path.endswith(suffixes), ignored=True)
+
+
+def _git_below(
+    root: str,
+    folder: str,
+    ends: list[bytes],
+    wanted: Callable[[str], bool],
+    ignored: bool = False,
+) -> tuple[set[str], set[str]]:
+    """The tracked entries ending with one of `ends` (a path's end and its NUL), the
+    untracked files `wanted` says (`ignored`: those git ignores too), and the opaque
+    entries (see git_named_below)."""
     tracked = b"\0" + _ls_files(root, folder, "-s", "-c")  # "<mode> <id> <stage>\t<path>"
     found: set[str] = set()
     opaque: set[str] = set()
-    ends = [f"{sep}{name}\0".encode() for name in names for sep in ("/", "\t")]
     for entry in _entries_at(tracked + b"\0", ends):
         found.add(_decode(entry.partition(b"\t")[2]))
     for entry in _entries_at(tracked, [b"\0" + mode for mode in _OPAQUE_MODES]):
         opaque.add(_decode(entry.partition(b"\t")[2]))
-    for raw in _ls_files(root, folder, "-o", "--exclude-standard").split(b"\0"):
+    untracked = ("-o",) if ignored else ("-o", "--exclude-standard")
+    for raw in _ls_files(root, folder, *untracked).split(b"\0"):
         path = _decode(raw)
-        if raw and posixpath.basename(path) in names:
+        if raw and wanted(path):
             found.add(path)
         if raw and os.path.islink(os.path.join(root, path)):
             opaque.add(path)

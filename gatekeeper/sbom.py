@@ -20,7 +20,7 @@ from gatekeeper import __version__, sources
 from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.images import ImageRef, is_valid_digest, parse_image
-from gatekeeper.workloads import PodView, pod_view
+from gatekeeper.workloads import PodView, pod_views
 
 SPEC_VERSIONS = ("1.5", "1.6")
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
@@ -71,20 +71,22 @@ def kubernetes_images(document: Document) -> list[tuple[str, Path]]:
     obj = document.obj
     if not isinstance(obj, dict) or "kind" not in obj or "apiVersion" not in obj:
         return []
-    view = pod_view(obj)
+    views = pod_views(obj)
     found: list[tuple[str, Path]] = []
-    if view is None:
-        # Kinds with a Deployment-like template we do not normalise (Argo Rollouts...).
+    if not views:
+        # Kinds with a Deployment-like template we do not normalise.
         spec = get(obj, ("spec", "template", "spec"))
         if not isinstance(spec, dict):
             return []
-        view = PodView({"spec": spec}, ("spec", "template"))
-    for key in CONTAINER_LISTS:
-        containers = get(view.pod, ("spec", key))
-        for index, container in enumerate(containers if isinstance(containers, list) else []):
-            image = container.get("image") if isinstance(container, dict) else None
-            if isinstance(image, str) and image.strip():
-                found.append((image, view.real_path(("spec", key, index, "image"))))
+        views = [PodView({"spec": spec}, ("spec", "template"))]
+    for view in views:
+        for key in CONTAINER_LISTS:
+            containers = get(view.pod, ("spec", key))
+            for index, container in enumerate(containers if isinstance(containers, list) else []):
+                image = container.get("image") if isinstance(container, dict) else None
+                real = view.real_path(("spec", key, index, "image"))
+                if isinstance(image, str) and image.strip() and (image, real) not in found:
+                    found.append((image, real))
     return found
 
 

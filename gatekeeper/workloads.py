@@ -3,14 +3,21 @@
 A workload is presented to pod rules as a virtual Pod whose `metadata` is the pod template's
 metadata (with the workload's name and namespace) and whose `spec` is the pod spec; paths in
 that virtual Pod map back to the workload's own paths.
+
+A custom resource may run several pods, each assembled from parts of it (an Argo template's
+container over `templateDefaults`, with the workflow's `securityContext`; a Tekton step over
+its `stepTemplate`): each is a virtual Pod of its own, and every part of it maps back to the
+field it came from (`PodView.moves`), so a finding sits at the line that wrote the value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from gatekeeper.fieldpath import Path
+import yaml
+
+from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand, get
 
 # kind -> path of the pod template (the object holding `metadata` and `spec`) in that kind.
 POD_TEMPLATE_PATHS: dict[str, Path] = {
@@ -27,16 +34,23 @@ POD_TEMPLATE_PATHS: dict[str, Path] = {
     "Rollout": ("spec", "template"),  # Argo Rollouts (a `workloadRef` Rollout has none)
     "ScaledJob": ("spec", "jobTargetRef", "template"),  # KEDA: Jobs it starts on events
 }
-# Kinds a pod rule reaches through their pod template (PodTemplate included: it is one).
-WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS) - {"Pod"}
 
 
 class PodView(NamedTuple):
     pod: dict[str, Any]
     template_path: Path
+    # Custom resources: where each part of the virtual Pod really is (virtual path prefix ->
+    # real path prefix, the longest prefix wins); None: `metadata` and `spec` of the template.
+    moves: dict[Path, Path] | None = None
 
     def real_path(self, path: Path) -> Path:
         """Map a path in the virtual Pod back to the workload."""
+        if self.moves is not None:
+            for length in range(len(path), -1, -1):
+                real = self.moves.get(path[:length])
+                if real is not None:
+                    return (*real, *path[length:])
+            return path
         if not self.template_path:
             return path
         if path and path[0] in ("metadata", "spec"):
@@ -46,17 +60,45 @@ class PodView(NamedTuple):
 
 def pod_view(obj: dict[str, Any]) -> PodView | None:
     """The virtual Pod of a workload (or the Pod itself); None if it has no pod template."""
+    views = pod_views(obj)
+    return views[0] if views else None
+
+
+def pod_views(obj: dict[str, Any]) -> list[PodView]:
+    """Every virtual Pod an object makes its controller run: one for a Deployment, one per
+    container template of an Argo Workflow, per task of a Tekton Pipeline, per replica role
+    of a training job. Empty for an object that runs no pod (or a kind of another API group,
+    such as a core Service)."""
     kind = obj.get("kind")
-    template_path = POD_TEMPLATE_PATHS.get(kind) if isinstance(kind, str) else None
-    if template_path is None:
-        return None
+    if not isinstance(kind, str):
+        return []
+    views = CUSTOM_WORKLOADS.get((api_group(obj), kind)) if kind in WORKLOAD_KINDS else None
+    if views is not None:  # before the kind alone: a Volcano Job is no batch Job
+        return views(obj)
+    template_path = POD_TEMPLATE_PATHS.get(kind)
+    if template_path is not None:
+        view = _template_view(obj, template_path)
+        return [] if view is None else [view]
+    return []
+
+
+def api_group(obj: dict[str, Any]) -> str:
+    """The API group of an object (`""` for the core group)."""
+    return str(obj.get("apiVersion") or "").rpartition("/")[0]
+
+
+def runs_pods(api_version: str, kind: str) -> bool:
+    """Does applying an object of this apiVersion and kind run pods (in its namespace)?
+    Templates others refer to (a Tekton Task, an Argo WorkflowTemplate) run none."""
+    if (api_version.rpartition("/")[0], kind) in CUSTOM_WORKLOADS:
+        return kind not in _TEMPLATES
+    return kind in POD_TEMPLATE_PATHS
+
+
+def _template_view(obj: dict[str, Any], template_path: Path) -> PodView | None:
     if not template_path:
         return PodView(obj, ())
-    template: Any = obj
-    for key in template_path:
-        template = template.get(key) if isinstance(template, dict) else None
-    if not isinstance(template, dict):
-        template = {}
+    template = _mapping(get(obj, template_path))
     outer = _mapping(obj.get("metadata"))
     metadata = dict(_mapping(template.get("metadata")))
     for key in ("name", "namespace"):
@@ -69,6 +111,707 @@ def pod_view(obj: dict[str, Any]) -> PodView | None:
         "spec": _mapping(template.get("spec")),
     }
     return PodView(pod, template_path)
+
+
+# --- Custom resources whose controllers run pods (group-aware: a core Service is no pod) ---
+
+# (value, where it really is (None: already placed), strong): a later layer wins; a strong
+# layer is the object's own field (a missing field points there), a weak one a default or a
+# patch (it points at itself only for what it alone sets).
+_Layer = tuple[Any, "Path | None", bool]
+
+
+class _Pod:
+    """A virtual Pod under construction, with where each of its parts really is."""
+
+    def __init__(self, obj: dict[str, Any], home: Path, metadata: list[tuple[Any, Path]]):
+        self.home = home
+        self.moves: dict[Path, Path] = {("spec",): home}
+        self.spec: dict[str, Any] = {}
+        merged = _merge([(value, real, True) for value, real in metadata], ("metadata",), self)
+        self.metadata = dict(_mapping(merged))
+        self.moves.setdefault(("metadata",), (*home, "metadata"))
+        outer = _mapping(obj.get("metadata"))
+        for key in ("name", "namespace"):
+            if key in outer and key not in self.metadata:
+                self.metadata[key] = outer[key]
+                self.moves[("metadata", key)] = ("metadata", key)
+
+    def place(self, key: str, value: Any, real: Path) -> None:
+        self.spec[key] = value
+        self.moves[("spec", key)] = real
+
+    def first(self, key: str, candidates: list[tuple[Any, Path]]) -> None:
+        """The first candidate that is set: a template's own field before its workflow's."""
+        for value, real in candidates:
+            if value is not None:
+                self.place(key, value, real)
+                return
+
+    def extend(self, key: str, lists: list[tuple[Any, Path]], name: str = "") -> None:
+        """Every item of each list runs in the pod (sidecars beside the main container)."""
+        for value, real in lists:
+            for index, item in enumerate(value if isinstance(value, list) else []):
+                self.add(key, [(item, (*real, index), True)], name)
+
+    def add(self, key: str, layers: list[_Layer], name: str = "") -> None:
+        """One item made of `layers` (a step over its step template)."""
+        items = self.spec.setdefault(key, [])
+        where: Path = ("spec", key, len(items))
+        item = _merge(layers, where, self)
+        if name and isinstance(item, dict) and not item.get("name"):
+            item = {**item, "name": name}  # the name the controller gives it
+        items.append(item)
+
+    def fixed(self, key: str, value: Any, real: Path) -> None:
+        """A field the controller sets whatever the object says (Argo: restartPolicy Never)."""
+        self.place(key, value, real)
+
+    def patch(self, patches: list[tuple[Any, Path]]) -> None:
+        """A pod spec patch written as a YAML or JSON string (Argo `podSpecPatch`), merged
+        over the pod as the controller does; what it sets points into the patch."""
+        for text, real in patches:
+            if not isinstance(text, str):
+                continue
+            try:
+                value = yaml.safe_load(text)
+            except yaml.YAMLError:
+                continue  # an expression filled at run time (`{{inputs.parameters.p}}`)
+            if isinstance(value, dict):
+                merged = _merge([(self.spec, None, True), (value, real, False)], ("spec",), self)
+                self.spec = _mapping(merged)
+
+    def rename(self, key: str, old: str, new: str, missing: bool) -> None:
+        """Tekton's `computeResources` is a container's `resources`; `missing`: a finding
+        about it unset names `old` (the field of this API version)."""
+        for index, item in enumerate(self.spec.get(key) or []):
+            home = self.moves.get(("spec", key, index))
+            if missing and isinstance(item, dict) and home and old not in item and new not in item:
+                self.moves[("spec", key, index, new)] = (*home, old)
+            if isinstance(item, dict) and old in item and new not in item:
+                self.spec[key][index] = {(new if k == old else k): v for k, v in item.items()}
+                prefix = ("spec", key, index, old)
+                real = PodView({}, self.home, self.moves).real_path(prefix)
+                for virtual in [path for path in self.moves if path[: len(prefix)] == prefix]:
+                    renamed = (*prefix[:-1], new, *virtual[len(prefix) :])
+                    self.moves[renamed] = self.moves.pop(virtual)
+                self.moves[(*prefix[:-1], new)] = real
+
+    def view(self) -> PodView:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata, "spec": self.spec}
+        return PodView(pod, self.home, self.moves)
+
+
+def _merge(layers: list[_Layer], virtual: Path, pod: _Pod) -> Any:
+    """`layers` merged as a strategic merge patch does (a later layer wins, mappings merge
+    key by key, lists of uniquely named mappings merge by name; other lists of mappings are
+    all kept, so that nothing a layer adds escapes judgement), recording in `pod.moves`
+    where each part really is."""
+    layers = [layer for layer in layers if layer[0] is not None]
+    if not layers:
+        return None
+    top = layers[-1][0]
+    if isinstance(top, dict):
+        layers = _suffix(layers, lambda value: isinstance(value, dict))
+    elif isinstance(top, list) and all(isinstance(item, dict) for item in top):
+        layers = _suffix(
+            layers,
+            lambda value: isinstance(value, list) and all(isinstance(i, dict) for i in value),
+        )
+    else:
+        layers = layers[-1:]
+    if len(layers) == 1:
+        value, real, _ = layers[0]
+        if real is not None:
+            pod.moves[virtual] = real
+        return value
+    strong = [real for _, real, is_strong in layers if is_strong]
+    home = strong[-1] if strong else layers[-1][1]
+    if home is not None:
+        pod.moves[virtual] = home
+    if isinstance(top, dict):
+        keys = list(dict.fromkeys(key for value, _, _ in layers for key in value))
+        return {
+            key: _merge(
+                [
+                    (value[key], None if real is None else (*real, key), is_strong)
+                    for value, real, is_strong in layers
+                    if key in value
+                ],
+                (*virtual, key),
+                pod,
+            )
+            for key in keys
+        }
+    items: dict[Any, list[_Layer]] = {}
+    for value, real, is_strong in layers:
+        names = [item.get("name") for item in value]
+        by_name = all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
+        for index, item in enumerate(value):
+            key = names[index] if by_name else (id(value), index)
+            items.setdefault(key, []).append(
+                (item, None if real is None else (*real, index), is_strong)
+            )
+    return [_merge(found, (*virtual, index), pod) for index, found in enumerate(items.values())]
+
+
+def _suffix(layers: list[_Layer], same: Any) -> list[_Layer]:
+    """The last layers of the top layer's type: a layer of another type is replaced."""
+    start = len(layers)
+    while start and same(layers[start - 1][0]):
+        start -= 1
+    return layers[start:]
+
+
+def _argo_workflow(obj: dict[str, Any]) -> list[PodView]:
+    """Argo Workflows: one pod per template that runs a container (`container`, `script`,
+    `containerSet`), with its init containers and sidecars, the workflow's and the template's
+    pod settings, `templateDefaults` and `podSpecPatch`; and the pods of the objects its
+    `resource` templates create. Steps, DAGs and suspends run none."""
+    spec_path: Path = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)
+    spec = _mapping(get(obj, spec_path))
+    views = []
+    created = []
+    for here, template in _argo_templates(obj, spec_path):
+        view = _argo_template(obj, spec_path, here, template)
+        if view is not None:
+            views.append(view)
+        where: Path = (*here, "resource", "manifest")
+        created.extend(_embedded(get(template, ("resource", "manifest")), where))
+    if not views and spec:
+        # Templates of a WorkflowTemplate it refers to run with its pod settings.
+        view = _argo_template(obj, spec_path, spec_path, {}, containers=False)
+        views.extend([view] if view is not None else [])
+    return views + created
+
+
+# Where Argo templates are written: in the list, and inline in a step or a DAG task.
+_ARGO_INLINE: tuple[Pattern, ...] = (
+    ("steps", WILDCARD, WILDCARD, "inline"),
+    ("dag", "tasks", WILDCARD, "inline"),
+)
+
+
+def _argo_templates(obj: dict[str, Any], spec_path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    found = []
+    for index, template in enumerate(_list(get(obj, (*spec_path, "templates")))):
+        if isinstance(template, dict):
+            here: Path = (*spec_path, "templates", index)
+            found.append((here, template))
+            found.extend(
+                (path, inline)
+                for pattern in _ARGO_INLINE
+                for path, inline in expand(template, pattern, here)
+                if isinstance(inline, dict)
+            )
+    return found
+
+
+def _embedded(text: Any, where: Path) -> list[PodView]:
+    """The pods of an object written as a YAML string (an Argo `resource` template's
+    manifest: a Job, a Pod the workflow creates), each field located at the string."""
+    if not isinstance(text, str):
+        return []
+    try:
+        manifest = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []  # filled at run time (`{{inputs.parameters.manifest}}`)
+    if not isinstance(manifest, dict) or manifest.get("kind") in _ARGO_WORKFLOWS:
+        return []  # a workflow creating a workflow: judged where that one is written
+    views = []
+    for view in pod_views(manifest):
+        if view.moves is not None:
+            moves = {virtual: (*where, *real) for virtual, real in view.moves.items()}
+        else:
+            moves = {(key,): (*where, *view.real_path((key,))) for key in ("metadata", "spec")}
+        views.append(PodView(view.pod, where, moves))
+    return views
+
+
+def _argo_template(
+    obj: dict[str, Any],
+    spec_path: Path,
+    here: Path,
+    template: dict[str, Any],
+    containers: bool = True,
+) -> PodView | None:
+    """The pod of one template; `containers=False`: of the workflow's own settings alone."""
+    spec = _mapping(get(obj, spec_path))
+    defaults_path: Path = (*spec_path, "templateDefaults")
+    defaults = _mapping(spec.get("templateDefaults"))
+    mains: list[list[_Layer]] = [
+        [(defaults.get(key), (*defaults_path, key), False), (template[key], (*here, key), True)]
+        for key in ("container", "script")
+        if isinstance(template.get(key), dict)
+    ]
+    container_set = _mapping(template.get("containerSet"))
+    mains.extend(
+        [(item, (*here, "containerSet", "containers", number), True)]
+        for number, item in enumerate(_list(container_set.get("containers")))
+    )
+    if not mains and containers:
+        return None
+    pod = _Pod(
+        obj,
+        here,
+        [
+            (spec.get("podMetadata"), (*spec_path, "podMetadata")),
+            (defaults.get("metadata"), (*defaults_path, "metadata")),
+            (template.get("metadata"), (*here, "metadata")),
+        ],
+    )
+
+    def own(key: str) -> list[tuple[Any, Path]]:
+        """The template's field, then the template defaults'."""
+        return [(template.get(key), (*here, key)), (defaults.get(key), (*defaults_path, key))]
+
+    def workflow(key: str) -> list[tuple[Any, Path]]:
+        return [(spec.get(key), (*spec_path, key))]
+
+    for layers in mains:
+        pod.add("containers", layers, name="main")
+    pod.extend("containers", own("sidecars"))
+    pod.extend("initContainers", own("initContainers"))
+    pod.extend("volumes", [*workflow("volumes"), *own("volumes")])
+    pod.first("securityContext", [*own("securityContext"), *workflow("securityContext")])
+    pod.first("hostNetwork", workflow("hostNetwork"))
+    pod.first(
+        "automountServiceAccountToken",
+        [*own("automountServiceAccountToken"), *workflow("automountServiceAccountToken")],
+    )
+    pod.fixed("restartPolicy", "Never", here)
+    pod.patch([*workflow("podSpecPatch"), *reversed(own("podSpecPatch"))])
+    return pod.view()
+
+
+def _argo_events(obj: dict[str, Any]) -> list[PodView]:
+    """Argo Events: a Sensor or an EventSource runs a Deployment of the controller's image
+    whose container (`main`) takes what `spec.template.container` sets, with the template's
+    volumes and securityContext. The token is mounted whatever the author writes (no field
+    turns it off): not asked of the author."""
+    here: Path = ("spec", "template")
+    template = _mapping(get(obj, here))
+    pod = _Pod(obj, here, [(template.get("metadata"), (*here, "metadata"))])
+    container = template.get("container")
+    written = container if isinstance(container, dict) else {}  # where it would be written
+    pod.add("containers", [(written, (*here, "container"), True)], "main")
+    pod.extend("volumes", [(template.get("volumes"), (*here, "volumes"))])
+    pod.first("securityContext", [(template.get("securityContext"), (*here, "securityContext"))])
+    pod.fixed("automountServiceAccountToken", False, here)
+    return [pod.view()]
+
+
+def _tekton(obj: dict[str, Any]) -> list[PodView]:
+    """Tekton: one pod per task (a Task, a TaskRun's or a Pipeline's embedded task specs):
+    its steps over `stepTemplate`, its sidecars and volumes, and a run's `podTemplate`."""
+    kind = obj.get("kind")
+    spec = _mapping(obj.get("spec"))
+    tasks: list[tuple[Any, Path]] = []
+    template_path: Path = ("spec", "podTemplate")
+    if kind in ("Task", "ClusterTask"):
+        tasks.append((spec, ("spec",)))
+    elif kind == "StepAction":  # one step that steps of tasks refer to (`ref:`)
+        pod = _Pod(obj, ("spec",), [(obj.get("metadata"), ("metadata",))])
+        pod.add("containers", [(spec, ("spec",), True)])
+        pod.fixed("restartPolicy", "Never", ("spec",))
+        return [pod.view()]
+    elif kind == "TaskRun":
+        tasks.append((spec.get("taskSpec"), ("spec", "taskSpec")))
+    else:
+        pipeline_path: Path = ("spec",)
+        if kind == "PipelineRun":
+            pipeline_path = ("spec", "pipelineSpec")
+            if "taskRunTemplate" in spec:
+                template_path = ("spec", "taskRunTemplate", "podTemplate")
+        pipeline = _mapping(get(obj, pipeline_path))
+        for key in ("tasks", "finally"):
+            for index, task in enumerate(_list(pipeline.get(key))):
+                task_spec = task.get("taskSpec") if isinstance(task, dict) else None
+                tasks.append((task_spec, (*pipeline_path, key, index, "taskSpec")))
+    pod_template = _mapping(get(obj, template_path))
+    views = []
+    for task, here in tasks:
+        task = _mapping(task)
+        steps = _list(task.get("steps"))
+        if not steps and not task.get("sidecars"):
+            continue
+        meta = [(obj.get("metadata"), ("metadata",))] if here == ("spec",) else []
+        pod = _Pod(obj, here, [*meta, (task.get("metadata"), (*here, "metadata"))])
+        env = pod_template.get("env")
+        defaults: list[_Layer] = [
+            ({"env": env} if env is not None else None, template_path, False),
+            (task.get("stepTemplate"), (*here, "stepTemplate"), False),
+        ]
+        for index, step in enumerate(steps):
+            if isinstance(step, dict) and "ref" in step:
+                continue  # a StepAction's: judged where it is written
+            # Tekton names an unnamed step `step-unnamed-<index>`
+            layers = [*defaults, (step, (*here, "steps", index), True)]
+            pod.add("containers", layers, name=f"unnamed-{index}")
+        pod.extend("containers", [(task.get("sidecars"), (*here, "sidecars"))], "unnamed")
+        v1 = str(obj.get("apiVersion")).endswith("/v1")
+        pod.rename("containers", "computeResources", "resources", missing=v1)
+        _tekton_pod_template(pod, task, here, pod_template, template_path)
+        views.append(pod.view())
+    alone = [(pod_template, template_path)] if pod_template and not views else []
+    if kind == "PipelineRun":  # a podTemplate for one task of the pipeline
+        alone.extend(
+            (found, path)
+            for path, found in expand(obj, ("spec", "taskRunSpecs", WILDCARD, "podTemplate"))
+        )
+    for found, path in alone:
+        # A run of a referenced task or pipeline: its podTemplate alone still sets the pod.
+        if isinstance(found, dict):
+            pod = _Pod(obj, path, [])
+            _tekton_pod_template(pod, {}, path, found, path)
+            views.append(pod.view())
+    return views
+
+
+def _tekton_pod_template(
+    pod: _Pod, task: dict[str, Any], here: Path, template: dict[str, Any], template_path: Path
+) -> None:
+    pod.extend(
+        "volumes",
+        [
+            (task.get("volumes"), (*here, "volumes")),
+            (template.get("volumes"), (*template_path, "volumes")),
+        ],
+    )
+    for key in ("securityContext", "hostNetwork", "automountServiceAccountToken"):
+        pod.first(key, [(template.get(key), (*template_path, key))])
+    pod.fixed("restartPolicy", "Never", here)
+
+
+def _replica_specs(obj: dict[str, Any]) -> list[PodView]:
+    """Kubeflow training jobs (PyTorchJob, TFJob, MPIJob, XGBoostJob, PaddleJob, JAXJob...):
+    one pod template per replica role (`spec.<x>ReplicaSpecs.<role>.template`); the role's
+    restartPolicy replaces the template's (ExitCode restarts through the job: Never)."""
+    views = []
+    for key, roles in _mapping(obj.get("spec")).items():
+        if not (isinstance(key, str) and key.endswith("ReplicaSpecs") and isinstance(roles, dict)):
+            continue
+        for role, replica in roles.items():
+            here: Path = ("spec", key, role, "template")
+            template = _mapping(_mapping(replica).get("template"))
+            pod = _Pod(obj, here, [(template.get("metadata"), (*here, "metadata"))])
+            pod.spec = dict(_mapping(template.get("spec")))
+            pod.moves[("spec",)] = (*here, "spec")
+            policy = _mapping(replica).get("restartPolicy", "Never")
+            pod.fixed(
+                "restartPolicy",
+                "Never" if policy == "ExitCode" else policy,
+                ("spec", key, role, "restartPolicy"),
+            )
+            views.append(pod.view())
+    return views
+
+
+def _templates(
+    *paths: Pattern, unnamed: str = "", probes: tuple[str, ...] = ()
+) -> Callable[[dict[str, Any]], list[PodView]]:
+    """Kinds holding plain pod templates at `paths` (`[*]`: every item of a list);
+    `unnamed`: the name the controller gives a container written without one; `probes`:
+    the probes the controller gives the first container when it has none."""
+
+    def views(obj: dict[str, Any]) -> list[PodView]:
+        found = []
+        for pattern in paths:
+            for path, template in expand(obj, pattern):
+                view = _template_view(obj, path) if isinstance(template, dict) else None
+                if view is not None and unnamed:
+                    view = _named(view, unnamed)
+                if view is not None and probes:
+                    view = _probed(view, probes)
+                if view is not None:
+                    found.append(view)
+        return found
+
+    return views
+
+
+def _named(view: PodView, name: str) -> PodView:
+    spec = view.pod["spec"]
+    containers = spec.get("containers")
+    if not isinstance(containers, list) or all(
+        not isinstance(c, dict) or c.get("name") for c in containers
+    ):
+        return view
+    named = [
+        {**c, "name": name} if isinstance(c, dict) and not c.get("name") else c for c in containers
+    ]
+    return view._replace(pod={**view.pod, "spec": {**spec, "containers": named}})
+
+
+# What a probe the controller adds looks like to a rule (an exec probe touches no host).
+_DEFAULTED = "(set by the controller)"
+_INJECTED_PROBE = {"exec": {"command": [_DEFAULTED]}}
+
+
+def _probed(view: PodView, probes: tuple[str, ...]) -> PodView:
+    """KubeRay gives the Ray container liveness and readiness probes, Knative a readiness
+    probe: a rule must not ask the author for them."""
+    spec = view.pod["spec"]
+    containers = spec.get("containers")
+    first = containers[0] if isinstance(containers, list) and containers else None
+    if not isinstance(first, dict):
+        return view
+    added = {probe: _INJECTED_PROBE for probe in probes if probe not in first}
+    if not added:
+        return view
+    named = [{**first, **added}, *containers[1:]]
+    return view._replace(pod={**view.pod, "spec": {**spec, "containers": named}})
+
+
+def _resourced(view: PodView) -> PodView:
+    """KServe gives the first container of a component the configured default requests and
+    limits (`resource` of inferenceservice-config; a `model:` gets its ServingRuntime's)."""
+    spec = view.pod["spec"]
+    containers = spec.get("containers")
+    first = containers[0] if isinstance(containers, list) and containers else None
+    if not isinstance(first, dict):
+        return view
+    own = _mapping(first.get("resources"))
+    resources = {
+        **own,
+        **{
+            kind: {"cpu": _DEFAULTED, "memory": _DEFAULTED, **_mapping(own.get(kind))}
+            for kind in ("requests", "limits")
+        },
+    }
+    named = [{**first, "resources": resources}, *containers[1:]]
+    return view._replace(pod={**view.pod, "spec": {**spec, "containers": named}})
+
+
+# KServe: a component's fields that are containers of their own (the model server).
+_KSERVE_CONTAINERS = (
+    "model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "huggingface",
+    "lightgbm", "paddle", "pmml", "art", "alibi",
+)  # fmt: skip
+
+
+def _kserve(obj: dict[str, Any]) -> list[PodView]:
+    """KServe: an InferenceService's predictor, transformer and explainer each run a pod: a
+    pod spec written inline, plus the model server container (`sklearn:`, `model:`...); a
+    ServingRuntime's spec is a pod spec."""
+    if obj.get("kind") != "InferenceService":
+        return _pod_spec(obj)
+    views = []
+    for component in ("predictor", "transformer", "explainer"):
+        if isinstance(get(obj, ("spec", component)), dict):
+            view = _inline_pod(obj, ("spec", component), _KSERVE_CONTAINERS)
+            views.append(_resourced(_probed(view, ("readinessProbe",))))
+    return views
+
+
+def _pod_spec(obj: dict[str, Any]) -> list[PodView]:
+    """Kinds whose spec is a pod spec (a KServe ServingRuntime, a Kruise SidecarSet)."""
+    return [_inline_pod(obj, ("spec",), ())]
+
+
+def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> PodView:
+    """A pod spec written inline at `here`, with model servers as first containers."""
+    spec = _mapping(get(obj, here))
+    pod = _Pod(obj, here, [(obj.get("metadata"), ("metadata",))])
+    for key in servers:
+        if isinstance(spec.get(key), dict):
+            pod.add("containers", [(spec[key], (*here, key), True)], name="kserve-container")
+    pod.extend("containers", [(spec.get("containers"), (*here, "containers"))], "kserve-container")
+    for key, value in spec.items():
+        if key not in pod.spec and key not in servers:
+            pod.place(key, value, (*here, key))
+    return pod.view()
+
+
+def _spark(obj: dict[str, Any]) -> list[PodView]:
+    """Spark operator: the driver and the executors run pods, written as Spark settings, not
+    pod specs. Judged: the container (image, securityContext, env, ports), its sidecars and
+    init containers, the pod's securityContext, hostNetwork and volumes, the resources
+    Spark sets from cores, coreLimit and memory (requests always; a CPU limit only with
+    coreLimit), over the role's pod `template`."""
+    spec_path: Path = (
+        ("spec", "template") if obj.get("kind") == "ScheduledSparkApplication" else ("spec",)
+    )
+    spec = _mapping(get(obj, spec_path))
+    views = []
+    for role in ("driver", "executor"):
+        here: Path = (*spec_path, role)
+        settings = _mapping(spec.get(role))
+        pod = _Pod(obj, here, [(_spark_metadata(settings), here)])
+        main = {
+            key: settings[key]
+            for key in ("securityContext", "env", "envFrom", "volumeMounts", "ports", "lifecycle")
+            if key in settings
+        }
+        pod.add("containers", [(main, here, True)], name=f"spark-kubernetes-{role}")
+        container = pod.spec["containers"][0]
+        image = settings.get("image", spec.get("image"))
+        if image is not None:
+            container["image"] = image
+            pod.moves[("spec", "containers", 0, "image")] = (
+                (*here, "image") if "image" in settings else (*spec_path, "image")
+            )
+        container["resources"] = _spark_resources(settings, pod, here)
+        pod.extend("containers", [(settings.get("sidecars"), (*here, "sidecars"))])
+        pod.extend("initContainers", [(settings.get("initContainers"), (*here, "initContainers"))])
+        pod.extend("volumes", [(spec.get("volumes"), (*spec_path, "volumes"))])
+        pod.first(
+            "securityContext", [(settings.get("podSecurityContext"), (*here, "podSecurityContext"))]
+        )
+        pod.first("hostNetwork", [(settings.get("hostNetwork"), (*here, "hostNetwork"))])
+        pod.fixed("restartPolicy", "Never", here)
+        _spark_template(pod, settings, here)
+        views.append(pod.view())
+    return views
+
+
+def _spark_template(pod: _Pod, settings: dict[str, Any], here: Path) -> None:
+    """A role's `template` (Spark 3+): the pod Spark starts from, its settings on top."""
+    template = settings.get("template")
+    if not isinstance(template, dict):
+        return
+    where: Path = (*here, "template")
+    for key, mine in (("metadata", pod.metadata), ("spec", pod.spec)):
+        base = (template.get(key), (*where, key), False)
+        merged = _mapping(_merge([base, (mine, None, True)], (key,), pod))
+        if key == "spec":
+            pod.spec = merged
+        else:
+            pod.metadata = merged
+
+
+def _spark_metadata(settings: dict[str, Any]) -> dict[str, Any]:
+    return {key: settings[key] for key in ("labels", "annotations") if key in settings}
+
+
+def _spark_resources(settings: dict[str, Any], pod: _Pod, here: Path) -> dict[str, Any]:
+    """The resources Spark gives the pod: cores and memory (default 1 and 1g) are requested,
+    memory is also the limit; coreLimit is the CPU limit."""
+    where = ("spec", "containers", 0, "resources")
+    pod.moves[where] = (*here, "coreLimit")  # the one Spark may leave unset
+    resources: dict[str, Any] = {"requests": {}, "limits": {}}
+    for kind, name, key, default in (
+        ("requests", "cpu", "cores", 1),
+        ("requests", "memory", "memory", "1g"),
+        ("limits", "memory", "memory", "1g"),
+        ("limits", "cpu", "coreLimit", None),
+    ):
+        value = settings.get(key, default)
+        if value is not None:
+            resources[kind][name] = value
+            pod.moves[(*where, kind, name)] = (*here, key) if key in settings else here
+    return resources
+
+
+_RAY_PROBES = ("livenessProbe", "readinessProbe")
+# A JobSet's Jobs' pod templates.
+_JOBSET: Pattern = ("spec", "replicatedJobs", WILDCARD, "template", "spec", "template")
+
+
+def _ray_groups(cluster: Path) -> tuple[Pattern, Pattern]:
+    """A Ray cluster's head and worker group pod templates."""
+    return (*cluster, "headGroupSpec", "template"), (
+        *cluster,
+        "workerGroupSpecs",
+        WILDCARD,
+        "template",
+    )
+
+
+def _both(
+    *makers: Callable[[dict[str, Any]], list[PodView]],
+) -> Callable[[dict[str, Any]], list[PodView]]:
+    def views(obj: dict[str, Any]) -> list[PodView]:
+        return [view for make in makers for view in make(obj)]
+
+    return views
+
+
+_ARGO_WORKFLOWS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+
+
+# (API group, kind) -> the virtual Pods of an object of that kind.
+CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]]] = {
+    **{("argoproj.io", kind): _argo_workflow for kind in _ARGO_WORKFLOWS},
+    **{
+        ("tekton.dev", kind): _tekton
+        for kind in ("Task", "ClusterTask", "TaskRun", "Pipeline", "PipelineRun", "StepAction")
+    },
+    **{
+        ("kubeflow.org", kind): _replica_specs
+        for kind in ("PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "JAXJob", "MXJob")
+    },
+    ("kubeflow.org", "Notebook"): _templates(("spec", "template")),
+    ("ray.io", "RayCluster"): _templates(*_ray_groups(("spec",)), probes=_RAY_PROBES),
+    ("ray.io", "RayJob"): _both(
+        _templates(*_ray_groups(("spec", "rayClusterSpec")), probes=_RAY_PROBES),
+        _templates(("spec", "submitterPodTemplate")),
+    ),
+    ("ray.io", "RayService"): _templates(
+        *_ray_groups(("spec", "rayClusterConfig")), probes=_RAY_PROBES
+    ),
+    **{
+        ("serving.knative.dev", kind): _templates(
+            ("spec", "template"), unnamed="user-container", probes=("readinessProbe",)
+        )
+        for kind in ("Service", "Configuration")
+    },
+    **{
+        ("serving.kserve.io", kind): _kserve
+        for kind in ("InferenceService", "ServingRuntime", "ClusterServingRuntime")
+    },
+    ("argoproj.io", "Sensor"): _argo_events,
+    ("argoproj.io", "EventSource"): _argo_events,
+    # JobSet (and the Kubeflow Trainer runtimes built on it), LeaderWorkerSet, Volcano,
+    # OpenKruise, Flink: pod templates at their own paths.
+    ("jobset.x-k8s.io", "JobSet"): _templates(_JOBSET),
+    **{
+        ("trainer.kubeflow.org", kind): _templates(("spec", "template", *_JOBSET))
+        for kind in ("TrainingRuntime", "ClusterTrainingRuntime")
+    },
+    ("leaderworkerset.x-k8s.io", "LeaderWorkerSet"): _templates(
+        ("spec", "leaderWorkerTemplate", "leaderTemplate"),
+        ("spec", "leaderWorkerTemplate", "workerTemplate"),
+    ),
+    ("batch.volcano.sh", "Job"): _templates(("spec", "tasks", WILDCARD, "template")),
+    ("apps.kruise.io", "CloneSet"): _templates(("spec", "template")),
+    ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
+    ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
+    **{
+        ("flink.apache.org", kind): _templates(
+            ("spec", "podTemplate"),
+            ("spec", "jobManager", "podTemplate"),
+            ("spec", "taskManager", "podTemplate"),
+        )
+        for kind in ("FlinkDeployment", "FlinkSessionJob")
+    },
+    ("sparkoperator.k8s.io", "SparkApplication"): _spark,
+    ("sparkoperator.k8s.io", "ScheduledSparkApplication"): _spark,
+}
+# Kinds that only describe pods for others to run: their pods run where a Workflow, a
+# TaskRun or an InferenceService that uses them runs.
+_TEMPLATES = frozenset(
+    {
+        "WorkflowTemplate",
+        "ClusterWorkflowTemplate",
+        "Task",
+        "ClusterTask",
+        "Pipeline",
+        "StepAction",
+        "ServingRuntime",
+        "ClusterServingRuntime",
+        "TrainingRuntime",
+        "ClusterTrainingRuntime",
+        "SidecarSet",
+    }
+)
+# Kinds a pod rule reaches through a pod template (PodTemplate included: it is one); for
+# custom resources, pod_views decides by API group.
+WORKLOAD_KINDS = (frozenset(POD_TEMPLATE_PATHS) - {"Pod"}) | {kind for _, kind in CUSTOM_WORKLOADS}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def without_nulls(value: Any) -> Any:

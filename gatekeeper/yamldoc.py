@@ -27,6 +27,12 @@ except AttributeError:  # pragma: no cover - libyaml is a declared expectation, 
     _Loader = yaml.SafeLoader
 
 
+def _libyaml_version() -> tuple[int, ...]:
+    from yaml import _yaml
+
+    return tuple(_yaml.get_version())
+
+
 class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
     """The C loader with its Python tag resolver memoised.
 
@@ -75,9 +81,11 @@ MAX_EXPANDED_NODES = 200_000
 MAX_DEPTH = 100
 # Texts that may nest deeper than this are walked as events before libyaml composes them: its
 # composer recurses in C and overflows the stack (a segfault, not an exception) some tens of
-# thousands of levels down, and since 0.2.6 it stops by itself at 1000 with its own message.
-# Below it, the builder counts levels for free.
+# thousands of levels down. Since 0.2.6 it stops by itself at 1000 with its own message: then
+# such a text is composed first, and walked only when that stops at a problem (which may be
+# the depth). Below it, the builder counts levels for free.
 _SHALLOW = 900
+_NESTING_LIMITED = _Loader is not yaml.SafeLoader and _libyaml_version() >= (0, 2, 6)
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
@@ -97,6 +105,13 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     _TAG + "timestamp": _as_str,
     _TAG + "binary": _as_str,
 }
+
+
+def _scalar(node: ScalarNode) -> Any:
+    try:
+        return _SCALARS.get(node.tag, _as_str)(node)
+    except (ValueError, IndexError, KeyError, TypeError) as error:
+        raise BadValueError(node, node.tag, error) from None
 
 
 class TooDeepError(ValueError):
@@ -226,18 +241,20 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
     return None
 
 
-def _too_deep(text: str) -> Any:
-    """Where nesting first exceeds MAX_DEPTH, in a text that may nest deeper than _SHALLOW.
-
-    Cheap bounds first (milliseconds per megabyte): each level opens with one of `[{-:?`;
-    block levels need indentation (at most two levels per column), or an indicator (`- `,
-    `? `, `: `) in the run a line starts with; flow levels a bracket. Only a text that fails
-    every bound is walked as events (as long as composing it). Returns a yaml Mark."""
+def _may_be_deep(text: str) -> bool:
+    """Might `text` nest deeper than _SHALLOW? Cheap bounds (milliseconds per megabyte): each
+    level opens with one of `[{-:?`; block levels need indentation (at most two levels per
+    column), or an indicator (`- `, `? `, `: `) in the run a line starts with; flow levels a
+    bracket."""
     if sum(text.count(char) for char in "[{-:?") <= _SHALLOW:
-        return None
+        return False
     brackets = text.count("[") + text.count("{")
-    if brackets + 2 * _widest_lead(text) + 2 <= _SHALLOW:
-        return None  # large manifests (CRDs, rendered overlays) end here
+    return brackets + 2 * _widest_lead(text) + 2 > _SHALLOW  # large manifests end below
+
+
+def _too_deep(text: str) -> Any:
+    """Where nesting first exceeds MAX_DEPTH, walking the text as events (as long as composing
+    it), or None. Returns a yaml Mark."""
     loader = _Loader(text)
     depth = 0
     try:
@@ -269,11 +286,29 @@ def _widest_lead(text: str) -> int:
 
 
 def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
-    """Every document of a YAML stream, then a Problem where parsing stopped, if it did."""
+    """Every document of a YAML stream, then a Problem where parsing stopped, if it did.
+
+    A text nested deeper than MAX_DEPTH anywhere is one Problem, at the line where level
+    MAX_DEPTH + 1 opens, when it may nest deeper than _SHALLOW (else per document)."""
+    if not _may_be_deep(text):
+        yield from _load_all(file, text)
+        return
+    entries: list[YamlDocument | Problem] | None = None
+    if _NESTING_LIMITED:
+        # The builder counts the levels it builds as the event walk does: documents built
+        # without a problem nest no deeper than MAX_DEPTH, and need no walk.
+        entries = list(_load_all(file, text))
+        if not any(isinstance(entry, Problem) for entry in entries):
+            yield from entries
+            return
     deep = _too_deep(text)
     if deep is not None:
         yield _too_deep_problem(file, deep)
         return
+    yield from _load_all(file, text) if entries is None else entries
+
+
+def _load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     loader = _LOADER(text)
     try:
         while loader.check_node():
@@ -375,10 +410,7 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
-            try:
-                return _SCALARS.get(node.tag, _as_str)(node)
-            except (ValueError, IndexError, KeyError, TypeError) as error:
-                raise BadValueError(node, node.tag, error) from None
+            return _scalar(node)
         built, open_nodes, build = self.built, self.open_nodes, self.build
         known = built.get(id(node))
         if known is not None:
@@ -390,10 +422,16 @@ class _Builder:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise TooDeepError(node)
+        # Scalars are most nodes: taken here, strings at once, not through a call each.
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             built[id(node)] = items
-            items.extend(build(item, (*path, index)) for index, item in enumerate(node.value))
+            append = items.append
+            for index, item in enumerate(node.value):
+                if not isinstance(item, ScalarNode):
+                    append(build(item, (*path, index)))
+                else:
+                    append(item.value if item.tag == _STR_TAG else _scalar(item))
             open_nodes.discard(id(node))
             self.depth -= 1
             return items
@@ -404,12 +442,20 @@ class _Builder:
             if key_node.tag == _MERGE:
                 merges.append(value_node)
                 continue
-            key = build(key_node, path)
-            if isinstance(key, (list, dict)):
-                raise ValueError(f"unhashable mapping key at line {key_node.start_mark.line + 1}")
-            if key in mapping and isinstance(key_node, ScalarNode):
-                self.duplicates.append(((*path, str(key)), key_node))
-            mapping[key] = build(value_node, (*path, str(key)))
+            if not isinstance(key_node, ScalarNode):
+                key = build(key_node, path)
+                if isinstance(key, (list, dict)):
+                    line = key_node.start_mark.line + 1
+                    raise ValueError(f"unhashable mapping key at line {line}")
+            else:
+                key = key_node.value if key_node.tag == _STR_TAG else _scalar(key_node)
+                if key in mapping:
+                    self.duplicates.append(((*path, str(key)), key_node))
+            if not isinstance(value_node, ScalarNode):
+                mapping[key] = build(value_node, (*path, str(key)))
+            else:
+                value = value_node.value if value_node.tag == _STR_TAG else _scalar(value_node)
+                mapping[key] = value
         for merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
             for source in sources:

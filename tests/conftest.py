@@ -85,3 +85,11 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
         return path
 
     return write_file
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache directory of the test's own (GATEKEEPER_CACHE_DIR), empty at its start."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
+    return directory

@@ -7,6 +7,7 @@ import pytest
 from gatekeeper.cache import ValidatedSet, cache_dir
 from gatekeeper.errors import PolicyError
 from gatekeeper.policy.loader import load_bundle
+from gatekeeper.policy.model import Policy
 
 POLICY = """\
 id: TEST-CACHED
@@ -19,11 +20,7 @@ rule: "true"
 """
 
 
-@pytest.fixture(autouse=True)
-def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "cache"
-    monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
-    return directory
+pytestmark = pytest.mark.usefixtures("own_cache")  # each test its own cache directory
 
 
 def test_a_validated_file_is_remembered_by_content(tmp_path: Path) -> None:
@@ -104,3 +101,29 @@ def test_parsed_policies_someone_else_could_write_are_not_read(
     monkeypatch.setattr(loader, "read_single", _no_parsing)
     [policy] = load_bundle([tmp_path / "p"])
     assert policy.rule.source == "false"  # only a private cache is believed
+
+
+def test_the_library_from_the_cache_is_the_library_as_parsed() -> None:
+    """Every built-in policy loaded from the cache (lines of its keys without a YAML tree)
+    reads as when its file was parsed: what reports and config errors point at."""
+    from gatekeeper.policy.loader import builtin_dir
+
+    def facts(policy: Policy) -> tuple[object, ...]:
+        return (
+            policy.id,
+            policy.raw,
+            policy.lines,
+            policy.match.kinds,
+            policy.each,
+            policy.field_path,
+            policy.message,
+            policy.params,
+            policy.pack,
+            policy.rule.source,
+            [policy.line(key) for key in (*policy.raw, "absent")],
+        )
+
+    parsed = load_bundle([builtin_dir()])
+    cached = load_bundle([builtin_dir()])
+    assert all(policy.rule._compiled is None for policy in cached)  # the cached path
+    assert [facts(policy) for policy in cached] == [facts(policy) for policy in parsed]

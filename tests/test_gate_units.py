@@ -251,7 +251,7 @@ def test_action_installs_isolated_from_the_working_directory(tmp_path: Path) -> 
 
 def test_scanning_a_checkout_never_imports_its_python(tmp_path: Path) -> None:
     """A change that adds `gatekeeper/__init__.py` at its root: the Helm renderer's child
-    interpreter (`python -m gatekeeper.sources.helm_engine`) must not import it."""
+    interpreter (`python -I helm_engine.py`) must not import it."""
     repo = git.Repo.init(tmp_path)
     marker = tmp_path / "PWNED"
     (tmp_path / "gatekeeper").mkdir()

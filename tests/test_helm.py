@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -587,6 +589,8 @@ def test_capabilities_know_every_built_in_api_and_the_configured_ones(tmp_path: 
 
 REAPED = """
 import ctypes, os, sys
+import itertools
+import re
 from pathlib import Path
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come to us
 from gatekeeper.evaluate import Engine
@@ -746,3 +750,45 @@ def test_chart_copies_go_to_memory_backed_scratch_space_unless_tmpdir_says_other
     assert programs.scratch_parent() == "/dev/shm"
     monkeypatch.setattr(programs, "_SCRATCH_FREE_BYTES", 2**62)  # too small: the default
     assert programs.scratch_parent() is None
+
+
+def _regex_only_definitions(data: bytes) -> bool:
+    """The definition _only_definitions keeps (its regex form, which tried every byte)."""
+    for chunk in re.split(rb"(?m)^---[^\n]*$", data):
+        if not helm._CONTENT_LINE.search(chunk):
+            continue
+        if helm._TOP_KIND.findall(chunk) != [b"CustomResourceDefinition"]:
+            return False
+    return True
+
+
+def test_crds_files_are_told_apart_as_the_regex_tells_them() -> None:
+    """Byte searches give the regex's answers: every arrangement of separators, `kind:`
+    lines (top-level, indented, flow, quoted, CR-ended, empty), comments and edges."""
+    pieces = [
+        b"---",
+        b"--- # doc",
+        b"----",
+        b"kind: CustomResourceDefinition",
+        b'kind: "CustomResourceDefinition"',
+        b"kind: Pod",
+        b"kind:",
+        b"  kind: Pod",
+        b"kind: CustomResourceDefinition\r",
+        b"# kind: Pod",
+        b"{kind: Pod}",
+        b"",
+        b" x: 1\rkind: Pod",
+        b"spec: {}",
+    ]
+
+    checked = 0
+    for count in (1, 2, 3):
+        for combination in itertools.product(pieces, repeat=count):
+            for ending in (b"", b"\n"):
+                data = b"\n".join(combination) + ending
+                assert helm._only_definitions(data) is _regex_only_definitions(data), data
+                checked += 1
+    assert checked > 5000
+    crds = (b"kind: CustomResourceDefinition\nspec:\n" + b"  kind: x\n" * 3 + b"---\n") * 200
+    assert helm._only_definitions(crds) is _regex_only_definitions(crds) is True

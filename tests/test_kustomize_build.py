@@ -377,13 +377,12 @@ metadata: {name: w}
 @pytest.mark.parametrize(
     ("kustomization", "extra", "reason"),
     [
-        ("namePrefix: p-\n", {}, "namePrefix"),
+        ("vars: []\n", {}, "vars"),
         ("replicas: [{name: nothing, count: 2}]\n", {}, "not built"),
         ("replicas: [{name: web, count: '2'}]\n", {}, "another type"),
         ("resources: [../empty]\n", {"empty/kustomization.yaml": "resources:\n"}, "empty"),
         ("resources: [deploy.yaml]\nresources: [deploy.yaml]\n", {}, "twice"),
-        ("labels: [{pairs: {a: b}, includeSelectors: true}]\n", {}, "selectors"),
-        ("commonLabels: {a: b}\n", {}, "commonLabels"),
+        ("labels: [{pairs: {a: b}, includeSelectors: 'yes'}]\n", {}, "boolean"),
         (
             "resources: [deploy.yaml, role.yaml]\nnamespace: x\n",
             {
@@ -403,11 +402,11 @@ metadata: {name: w}
         ),
         (
             "components: [../c]\n",
-            {"c/kustomization.yaml": "kind: Component\nnamePrefix: c-\n"},
-            "namePrefix",
+            {"c/kustomization.yaml": "kind: Component\nsortOptions: {order: fifo}\n"},
+            "sortOptions",
         ),
         ("components: [../base]\n", {"base/kustomization.yaml": "resources: []\n"}, "Component"),
-        ("configMapGenerator: [{name: c, literals: [a=b]}]\n", {}, "configMapGenerator"),
+        ("configMapGenerator: [{name: c, literals: [a=b], env: a.env}]\n", {}, "other fields"),
         ("patchesStrategicMerge: ['a: b']\n", {}, "read as YAML"),
         ("patches: [{patch: '[]', target: {labelSelector: a=b}}]\n", {}, "target"),
         (
@@ -589,9 +588,9 @@ def test_namespace_over_cluster_scoped_kinds() -> None:
         ),
         ("apiVersion: v1\nkind: Namespace\nmetadata: {name: second}\n", "several Namespaces"),
         (
-            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\n"
-            "metadata: {name: hook}\nwebhooks: []\n",
-            "admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration",
+            "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\n"
+            "metadata: {name: v1.example.com}\nspec: {service: {name: api}}\n",
+            "apiregistration.k8s.io/v1 APIService",
         ),
     ],
 )
@@ -687,3 +686,21 @@ def test_namespace_over_binding_subjects() -> None:
         "app/binding.yaml": SUBJECTS.split("---\n")[4],
     }
     assert "several accounts" in refused(files)
+
+
+def test_a_json_patch_of_all_annotations_goes_to_kubectl() -> None:
+    """Replacing metadata.annotations drops kustomize's origin annotation too: kubectl then
+    locates the object at the kustomization, which the builder leaves to kubectl."""
+    patch = "- {op: add, path: /metadata/annotations, value: {a: b}}"
+    files = {
+        ROOT: "resources: [deploy.yaml]\n"
+        f"patches: [{{target: {{kind: Deployment}}, patch: '{patch}'}}]\n",
+        "app/deploy.yaml": DEPLOYMENT,
+    }
+    assert "annotations" in refused(files)
+    files[ROOT] = files[ROOT].replace("/metadata/annotations,", "/metadata/annotations/c,")
+    files[ROOT] = files[ROOT].replace("value: {a: b}", "value: d")
+    files["app/deploy.yaml"] = DEPLOYMENT.replace(
+        "  labels: {app: web}\n", "  annotations: {x: y}\n"
+    )
+    assert both_ways(files)[0]["metadata"]["annotations"] == {"c": "d", "x": "y"}

@@ -22,8 +22,10 @@ from tests.test_precommit import PRE_COMMIT, pre_commit_home
 __all__ = ["pre_commit_home"]  # the fixture, shared with test_precommit
 
 CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
-# namePrefix: still built by kubectl alone (a strategic-merge patch is built in-process).
-KUSTOMIZATION = "resources: [pod.yaml]\nnamePrefix: x-\npatches:\n  - path: patch.yaml\n"
+# sortOptions: still built by kubectl alone (the rest is built in-process).
+KUSTOMIZATION = (
+    "resources: [pod.yaml]\nsortOptions: {order: legacy}\npatches:\n  - path: patch.yaml\n"
+)
 # Only the build shows this: patch files are not scanned as manifests of their own.
 PATCH = pod(("app", True))
 RENDERERS = {"helm", "kubectl", "kustomize"}
@@ -161,7 +163,7 @@ def test_the_helm_renderer_imports_nothing_from_the_scanned_repository(tmp_path:
 
 def test_without_kubectl_the_overlays_built_in_process_are_judged(tmp_path: Path) -> None:
     """The light core has no kubectl: an overlay the in-process builder handles is judged
-    anyway; one it does not (a name prefix) is the renderer-missing finding."""
+    anyway; one it does not (sortOptions) is the renderer-missing finding."""
     consumer = _consumer(tmp_path)
     consumer.write("simple/kustomization.yaml", "resources: [pod.yaml]\nnamespace: team\n")
     consumer.write("simple/pod.yaml", pod(("app", True)))

@@ -400,3 +400,44 @@ def test_new_text_for_a_file_already_read_is_judged_as_given() -> None:
     (document,) = terraform.load("main.tf", text.encode(), context).documents
     assert document.obj["encrypted"] is False
     assert document.locator.locate(("encrypted",))[:2] == ("main.tf", 2)
+
+
+def test_a_modules_own_calls_take_its_callers_values_not_its_defaults(tmp_path: Path) -> None:
+    """A published module (terraform-aws-rds): the root module calls ./modules/db with its
+    variables, and examples call the root. Its defaults are what an example that sets
+    nothing gets, judged through that example; on their own they deploy nothing (noise to
+    the module's maintainer: 3 findings at terraform-aws-rds variables.tf)."""
+    files = {
+        "variables.tf": 'variable "pub" {\n  default = true\n}\n',
+        "main.tf": 'module "db" {\n  source = "./modules/db"\n  pub = var.pub\n}\n',
+        "modules/db/main.tf": 'variable "pub" {}\n' + DATABASE % "var.pub",
+        "examples/private/main.tf": 'module "rds" {\n  source = "../../"\n  pub = false\n}\n',
+    }
+    assert found(tmp_path, files) == set()
+    (tmp_path / "examples/bare/main.tf").parent.mkdir()
+    (tmp_path / "examples/bare/main.tf").write_text('module "rds" {\n  source = "../../"\n}\n')
+    # Reported through the example, at the module's argument that passes the default on.
+    assert found(tmp_path, {}) == {("TF-AWS-RDS-PUBLIC", "main.tf", 3)}
+
+
+def test_a_decoy_call_does_not_make_a_configured_root_a_module(tmp_path: Path) -> None:
+    """A root module (a backend, a provider block or a .tfvars file) is applied with its
+    defaults whatever calls it: a call from a decoy directory that passes safe values (or
+    deploys nothing) must not hide them."""
+    decoy = 'module "x" {\n  source = "../live"\n  count = 0\n}\n'
+    for root in (
+        'terraform {\n  backend "s3" {}\n}\n',
+        'provider "aws" {\n  region = "eu-west-1"\n}\n',
+    ):
+        files = {
+            "live/main.tf": root + 'variable "pub" {\n  default = true\n}\n' + DATABASE % "var.pub",
+            "decoy/main.tf": decoy,
+        }
+        line = root.count("\n") + 2
+        assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "live/main.tf", line)}
+    files = {
+        "live/main.tf": 'variable "pub" {}\n' + DATABASE % "var.pub",
+        "live/terraform.tfvars": "pub = true\n",
+        "decoy/main.tf": decoy,
+    }
+    assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "live/terraform.tfvars", 1)}

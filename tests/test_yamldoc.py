@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from gatekeeper import yamldoc
 from gatekeeper.document import Problem
 from gatekeeper.sources import kubernetes
 from gatekeeper.yamldoc import MAX_DEPTH, YamlDocument, load_all
@@ -115,6 +116,50 @@ def test_nesting_limit_is_ours_and_exact(text: str, deepest_line: int | None) ->
                 f"nested more than {MAX_DEPTH} levels deep; not loaded",
             )
         ]
+
+
+# A long, shallow manifest: past the cheap bounds of `_may_be_deep` (indicators and line leads).
+_WIDE = "".join(f"k{i}: [{{a: 1}}, - x]\n" for i in range(400)) + " " * 460 + "z: 1\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _WIDE,
+        _WIDE + "---\n" + _block(MAX_DEPTH + 1),  # the second document too deep: nothing loads
+        _block(MAX_DEPTH + 1) + "---\n" + _WIDE,
+        _WIDE + "---\n" + "a: !!int x\n" + "---\n" + _block(MAX_DEPTH + 1),  # a problem first
+        _WIDE + "---\n" + "a: !!int x\n",  # a problem, nothing too deep
+        _WIDE + "---\n" + _block(2000),  # libyaml's own limit, in a later document
+        _WIDE + "---\n" + "base: &b {x: 1}\nuse: {<<: *b, y: 2}\ndup: 1\ndup: 2\n",
+        _WIDE + "---\n" + "[" * 3000 + "]" * 3000 + "\n",
+        _WIDE + "---\nkey: [unclosed\n",
+    ],
+)
+def test_deep_check_after_loading_agrees_with_walking_first(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text that may nest deep is loaded first and walked only if loading met a problem:
+    what that gives is what walking it first gave (one Problem for a too-deep text, else
+    every document and problem as loaded)."""
+    assert yamldoc._may_be_deep(text)
+    loaded = [_comparable(entry) for entry in load_all("f.yaml", text)]
+    monkeypatch.setattr(yamldoc, "_NESTING_LIMITED", False)
+    walked = [_comparable(entry) for entry in load_all("f.yaml", text)]
+    assert loaded == walked
+    assert loaded
+
+
+def test_nesting_limit_of_libyaml_is_known() -> None:
+    """The loader this package ships with stops by itself at 1000 levels (see _SHALLOW)."""
+    assert yamldoc._NESTING_LIMITED
+
+
+def _comparable(entry: YamlDocument | Problem) -> object:
+    if isinstance(entry, Problem):
+        return entry
+    where = [(path, node.start_mark.line) for path, node in entry.duplicate_keys]
+    return (entry.obj, entry.node.start_mark.line, entry.node.end_mark.line, where)
 
 
 def test_duplicate_keys_are_reported_with_line() -> None:

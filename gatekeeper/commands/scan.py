@@ -27,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("'-' (stdin) cannot be combined with other paths")
     if args.stdin_filename and not stdin:
         raise UsageError("--stdin-filename needs '-' as the path")
+    if args.hook:  # a chart's renderer starts beside the hook's own start-up
+        from gatekeeper.sources import helm
+
+        helm.prestart(args.paths)
     run_context = context.for_worktree(
         [] if stdin else args.paths,
         root=args.root,

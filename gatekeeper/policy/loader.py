@@ -9,12 +9,10 @@ import re
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path as FsPath
-from typing import Any
-
-from yaml.error import Mark
-from yaml.nodes import MappingNode, ScalarNode
+from typing import Any, NamedTuple
 
 from gatekeeper.cache import ValidatedSet, digest
+from gatekeeper.document import Location
 from gatekeeper.errors import PolicyError
 from gatekeeper.fieldpath import FieldPathError, Path, concrete, parse
 from gatekeeper.policy.cel import VARIABLES, CelError, Program
@@ -88,9 +86,13 @@ def load_bundle(roots: Iterable[FsPath], standalone: bool = False) -> list[Polic
     for root in roots:
         seen_here: dict[str, Policy] = {}
         for file in policy_files(root):
-            if is_admission_file(file):
+            try:
+                data: bytes | None = file.read_bytes()  # once, for both questions
+            except OSError:
+                data = None  # load_policy_file says why
+            if data is not None and is_admission_file(file, data):
                 continue  # a ValidatingAdmissionPolicy: gatekeeper.admission runs it
-            policy = load_policy_file(file, pack_root=root, validated=validated)
+            policy = load_policy_file(file, pack_root=root, validated=validated, data=data)
             here = seen_here.get(policy.id)
             if here is not None:
                 raise PolicyError(
@@ -134,10 +136,11 @@ def _place(policy: Policy, by_id: dict[str, Policy], standalone: bool) -> None:
     by_id[policy.id] = policy
 
 
-def is_admission_file(file: FsPath) -> bool:
-    """A ValidatingAdmissionPolicy (or its binding) kept among the policies."""
+def is_admission_file(file: FsPath, data: bytes | None = None) -> bool:
+    """A ValidatingAdmissionPolicy (or its binding) kept among the policies (`data`: the
+    file's bytes, when read already)."""
     try:
-        head = file.read_bytes()[:65536]
+        head = (file.read_bytes() if data is None else data)[:65536]
     except OSError:
         return False
     from gatekeeper.admission import names_policy
@@ -146,13 +149,18 @@ def is_admission_file(file: FsPath) -> bool:
 
 
 def load_policy_file(
-    file: FsPath, pack_root: FsPath | None = None, validated: ValidatedSet | None = None
+    file: FsPath,
+    pack_root: FsPath | None = None,
+    validated: ValidatedSet | None = None,
+    data: bytes | None = None,
 ) -> Policy:
+    """The policy of `file` (`data`: its bytes, when read already)."""
     name = str(file)
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        raise PolicyError(f"cannot read policy: {error.strerror}", name) from None
+    if data is None:
+        try:
+            data = file.read_bytes()
+        except OSError as error:
+            raise PolicyError(f"cannot read policy: {error.strerror}", name) from None
     pack = ""
     if pack_root is not None and pack_root.is_dir():
         relative = file.parent.relative_to(pack_root)
@@ -161,7 +169,7 @@ def load_policy_file(
     known = validated.parsed(key) if validated is not None else None
     if known is not None:  # validated, compiled and parsed before: these exact bytes
         raw, lines = known
-        return compile_policy(raw, name, NodeLocator(name, keys_at(lines)), pack, compiled=True)
+        return compile_policy(raw, name, KeyLines(name, lines), pack, compiled=True)
     document = read_single(name, data, "a policy file", PolicyError)
     if document is None:
         raise PolicyError("a policy file holds exactly one YAML document", name, 1)
@@ -180,18 +188,18 @@ def load_policy_file(
     return policy
 
 
-def keys_at(lines: dict[str, int]) -> MappingNode:
-    """A mapping node that knows only the line of each top-level key: what locating a policy
-    file's keys needs once its content comes from the cache."""
-    pairs = []
-    for key, line in lines.items():
-        mark = Mark("", 0, line - 1, 0, None, 0)
-        pairs.append((ScalarNode(_STR, key, mark, mark), ScalarNode(_NULL, "", mark, mark)))
-    start = Mark("", 0, 0, 0, None, 0)
-    return MappingNode(_MAP, pairs, start, start)
+class KeyLines(NamedTuple):
+    """The line of each top-level key of a policy file whose content comes from the cache:
+    all that locating its keys needs (a deeper path is located at its top-level key, as a
+    tree of only those keys would locate it)."""
 
+    file: str
+    lines: dict[str, int]
 
-_STR, _NULL, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map"
+    def locate(self, path: Path) -> Location:
+        key = path[0] if path else None
+        line = self.lines.get(key, 1) if isinstance(key, str) else 1
+        return Location(self.file, line, exact=len(path) == 1 and key in self.lines)
 
 
 def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) -> None:
@@ -209,7 +217,7 @@ def check_policy_params(raw: dict[str, Any], file: str, locator: NodeLocator) ->
 def compile_policy(
     raw: dict[str, Any],
     file: str,
-    locator: NodeLocator,
+    locator: NodeLocator | KeyLines,
     pack: str,
     text: str = "",
     compiled: bool = False,
@@ -229,7 +237,9 @@ def compile_policy(
             raise PolicyError(
                 f"{'.'.join(map(str, path))}: invalid CEL: {error}",
                 file,
-                cel_error_line(error, locator, path, text),
+                cel_error_line(error, locator, path, text)
+                if isinstance(locator, NodeLocator)
+                else line(*path),
             ) from None
         result = compiled_program.result_type()
         if result not in (*returns, "DYN"):

@@ -556,7 +556,12 @@ def _error_text(stderr: str) -> str:
     """kubectl's error on one line, without the deprecation warnings kustomize prints first
     (`# Warning: 'commonLabels' is deprecated...`): they are not why the build failed."""
     lines = [line for line in stderr.splitlines() if not line.startswith("# Warning:")]
-    return " ".join(" ".join(lines).split())
+    return _GO_POINTERS.sub("", " ".join(" ".join(lines).split()))
+
+
+# Go's `%v` of a struct of pointers (`generator &{0xc000 0xc001}`): a different message, so a
+# different finding, every run.
+_GO_POINTERS = re.compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}")
 
 
 def _error_line(message: str, kustomization: YamlDocument) -> int:

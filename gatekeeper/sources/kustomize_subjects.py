@@ -1,4 +1,4 @@
-"""(Cluster)RoleBinding subjects as kustomize's `namespace:` leaves them.
+"""(Cluster)RoleBinding subjects (and webhook services) as kustomize's `namespace:` leaves them.
 
 Two of its special cases change who a binding grants: its namespace transformer gives the
 namespace to every subject named `default` (of any kind), and at the end of the build its
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper.sources.kustomize_values import Unsupported
+from gatekeeper.sources.kustomize_values import Unsupported, normalised
 
 if TYPE_CHECKING:
     from gatekeeper.sources.kustomize_build import Built
@@ -61,14 +61,13 @@ def namespace_default_subjects(obj: dict[str, Any], namespace: str) -> dict[str,
 
 def resolve_references(built: list[Built], effective: Effective) -> None:
     """kustomize's name references from binding subjects to the ServiceAccounts a
-    `namespace:` moved: a subject takes the namespace of the one account of its name (among
-    those first in its namespace, if it names one); several accounts fail the build."""
+    `namespace:`, a prefix or a JSON patch went over (those with previous ids): a subject
+    takes the name and namespace of the one account that had its name (among those first in
+    its namespace, if it names one); several accounts fail the build."""
     accounts = {
         id(item)
         for item in built
-        if item.renamespaced
-        and item.obj["apiVersion"] == "v1"
-        and item.obj["kind"] == "ServiceAccount"
+        if item.previous and item.obj["apiVersion"] == "v1" and item.obj["kind"] == "ServiceAccount"
     }
     if not accounts:
         return
@@ -85,7 +84,29 @@ def resolve_references(built: list[Built], effective: Effective) -> None:
             raise Unsupported("a RoleBinding beside objects of other namespaces")
         changed = [_resolved(s, built, accounts, original, current) for s in subjects]
         if changed != subjects:
-            item.obj = {**item.obj, "subjects": changed}
+            item.obj = normalised({**item.obj, "subjects": changed})
+
+
+def resolved_service(
+    reference: dict[str, Any], built: list[Built], effective: Effective
+) -> dict[str, Any]:
+    """A webhook's `clientConfig.service` ({name, namespace}) as kustomize's name references
+    leave it: like a subject, it takes the name and namespace of the one Service that had
+    its name (kustomize's setMapping, the same as for subjects)."""
+    if not isinstance(reference.get("name"), str) or not isinstance(
+        reference.get("namespace", ""), str
+    ):
+        raise Unsupported("a webhook service reference kustomize may read otherwise")
+    services = {
+        id(item)
+        for item in built
+        if item.previous and item.obj["apiVersion"] == "v1" and item.obj["kind"] == "Service"
+    }
+    if not services:
+        return reference
+    original = [_original(item, effective) for item in built]
+    current = [effective(item.obj, item.obj["metadata"].get("namespace") or "") for item in built]
+    return _resolved(reference, built, services, original, current)
 
 
 def _resolved(
@@ -101,14 +122,24 @@ def _resolved(
         pool = [item for item, ns in zip(built, original, strict=True) if ns == wanted]
         if not pool:
             pool = [item for item, ns in zip(built, current, strict=True) if ns == wanted]
-    found = [item for item in pool if id(item) in accounts and item.name == subject["name"]]
+    found = [
+        item
+        for item in pool
+        if id(item) in accounts and any(subject["name"] == name for name, _ in item.previous)
+    ]
     if not found:
         return subject
-    namespaces = {item.obj["metadata"].get("namespace") or "" for item in found}
-    if len(namespaces) > 1:
+    ids = {
+        (item.obj["metadata"]["name"], item.obj["metadata"].get("namespace") or "")
+        for item in found
+    }
+    if len(ids) > 1:
         raise Unsupported("a binding subject kustomize finds several accounts for")
-    (namespace,) = namespaces
-    return {**subject, "namespace": namespace} if namespace else subject
+    ((name, namespace),) = ids
+    if name == subject["name"] and not namespace:
+        return subject
+    changed = {**subject, "name": name}
+    return {**changed, "namespace": namespace} if namespace else changed
 
 
 def _original(item: Built, effective: Effective) -> str | None:

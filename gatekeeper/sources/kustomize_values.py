@@ -148,6 +148,16 @@ def normalised(value: Any) -> Any:
     return value
 
 
+def copied(value: Any) -> Any:
+    """A deep copy of a parsed object (mappings, lists, scalars): transformations copy
+    the shared objects of the parse cache before they change one."""
+    if isinstance(value, dict):
+        return {key: copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copied(item) for item in value]
+    return value
+
+
 def _scalar(node: ScalarNode) -> Any:
     text = node.value
     if node.style:  # quoted, literal or folded: a string, unless tagged otherwise

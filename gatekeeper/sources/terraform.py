@@ -31,18 +31,21 @@ import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
-from gatekeeper.hcl import HclError, Parsed, Span, parse
-from gatekeeper.sources import LoadContext, terraform_root
-from gatekeeper.sources.terraform_bools import BOOL_ATTRIBUTES
-from gatekeeper.sources.terraform_modules import TF_SUFFIXES
+from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
+if TYPE_CHECKING:
+    from gatekeeper.hcl import HclError, Parsed, Span
+
+# The parser and evaluator (gatekeeper.hcl, tfeval, terraform_modules/_root) are imported
+# when a Terraform file is loaded: every run asks `detect`, few load Terraform.
 NAME = "terraform"
+TF_SUFFIXES = (".tf", ".tf.json")  # what Terraform loads from a module directory
 
 UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
 DOCUMENT_BLOCKS = ("resource", "data", "module", "terraform")
@@ -122,6 +125,7 @@ def _parse_source(path: str, text: str) -> _File:
 
 
 def _parse_json(path: str, text: str) -> _File:
+    from gatekeeper.hcl import HclError
     from gatekeeper.sources import terraform_json
 
     try:
@@ -140,6 +144,21 @@ def _parse_json(path: str, text: str) -> _File:
 
 
 def _parse_file(text: str) -> _File:
+    """The parse of a module file's text: from the parse cache when this exact text (with
+    this code) was parsed before, as the module's unchanged files are in a hook."""
+    from gatekeeper.sources import terraform_cache
+
+    known = terraform_cache.load(text)
+    if known is not None:
+        return _File(*known)
+    parsed = _parse_text(text)
+    terraform_cache.store(text, parsed.parsed, parsed.error)
+    return parsed
+
+
+def _parse_text(text: str) -> _File:
+    from gatekeeper.hcl import HclError, parse
+
     try:
         # With expressions: a module's files are evaluated when a local module call uses
         # them (terraform_modules), and parsing twice costs more than keeping the trees.
@@ -214,6 +233,8 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
 
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
+    from gatekeeper.sources import terraform_root
+
     loaded = Loaded()
     files = _FILES.setdefault(context.tree, {})
     parsed_file = files.get(path) or _File(None)
@@ -355,6 +376,8 @@ def _module_files(tree: Tree, directory: str) -> Iterator[tuple[str, _File]]:
             try:
                 files[name] = _parse_source(name, decode(tree.read(name)))
             except (OSError, UnicodeDecodeError):
+                from gatekeeper.hcl import HclError
+
                 files[name] = _File(None, HclError("unreadable", 1))
         yield name, files[name]
 
@@ -470,6 +493,8 @@ def typed_literals(values: dict[str, Any], kind: str = "") -> dict[str, Any]:
     "1" and "0" too, but only for the attributes known to be booleans for `kind`
     (terraform_bools), since elsewhere they are numbers written as strings. Not inside
     IAM-style policy documents, where JSON keeps "false" a string."""
+    from gatekeeper.sources.terraform_bools import BOOL_ATTRIBUTES
+
     return _typed_map(values, BOOL_ATTRIBUTES.get(kind, frozenset()))
 
 

@@ -21,8 +21,10 @@ instances is one finding that names them all.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import re
+import stat
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.hcl import (
@@ -46,6 +49,7 @@ from gatekeeper.hcl import (
 )
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.sources.terraform import TF_SUFFIXES
 from gatekeeper.tfeval import (
     MAX_ITEMS,
     EvalError,
@@ -58,7 +62,7 @@ from gatekeeper.tfeval import (
     elements,
     evaluate_attribute,
 )
-from gatekeeper.tree import Tree
+from gatekeeper.tree import Tree, WorkTree
 from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
 # Arguments of a module block that are Terraform's own, not the module's input variables.
@@ -128,6 +132,14 @@ class CallLocator:
 
 # `source = "./x"`, and `"source": "./x"` in a `.tf.json` file.
 _LOCAL_SOURCE = re.compile(r'^\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+# What only a root module configures (a module called by others must not): a backend, HCP
+# Terraform, a provider configuration; in HCL or in JSON syntax (where a resource's own
+# `"provider":` also matches: one more root, never one less).
+_ROOT_ONLY = re.compile(
+    r'^[ \t]*(?:backend[ \t]+"|cloud[ \t]*\{|provider[ \t]+"?[\w-]+"?[ \t]*\{)'
+    r'|"(?:backend|cloud|provider)"[ \t]*:',
+    re.MULTILINE,
+)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -163,6 +175,7 @@ class _Layout:
     directories: dict[str, list[str]] = field(default_factory=dict)
     calls: dict[str, set[str]] = field(default_factory=dict)  # file -> directories it calls
     called: set[str] = field(default_factory=set)
+    rooted: set[str] = field(default_factory=set)  # configured as roots (_ROOT_ONLY, tfvars)
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[Tree, _Layout] = weakref.WeakKeyDictionary()
@@ -173,17 +186,20 @@ def _layout(tree: Tree) -> _Layout:
     if tree in _LAYOUTS:
         return _LAYOUTS[tree]
     layout = _LAYOUTS[tree] = _Layout()
-    for name in tree.list_dir("."):
-        if name.endswith((*TFVARS_SUFFIXES, *TF_SUFFIXES)) and ".terraform" not in name.split("/"):
+    for name in _terraform_files(tree, (*TFVARS_SUFFIXES, *TF_SUFFIXES)):
+        if ".terraform" not in name.split("/"):
             layout.directories.setdefault(posixpath.dirname(name), []).append(name)
     for directory, names in layout.directories.items():
         for path in names:
             if not path.endswith(TF_SUFFIXES):
+                layout.rooted.add(directory)  # a .tfvars file: values for `terraform apply`
                 continue
             try:
                 text = decode(tree.read(path))
             except (OSError, UnicodeDecodeError, ValueError):
                 continue
+            if _ROOT_ONLY.search(text):
+                layout.rooted.add(directory)
             targets = set()
             for source in _LOCAL_SOURCE.findall(text) if "module" in text else ():
                 target = posixpath.normpath(posixpath.join(directory, source))
@@ -196,10 +212,41 @@ def _layout(tree: Tree) -> _Layout:
     return layout
 
 
+def _terraform_files(tree: Tree, suffixes: tuple[str, ...]) -> list[str]:
+    """The tree's files ending with `suffixes`, sorted, as `tree.list_dir(".")` has them. In a
+    git work tree from git's listing (ownership.git_ending_below: tracked, untracked and
+    ignored), as chart and kustomization owners are found: walking every file of a large
+    repository cost more than reading its `.tf` files. What git does not look into (links,
+    submodules) is walked; a listed path that is no longer a regular file is asked of the tree."""
+    if isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git")):
+        try:
+            found, opaque = ownership.git_ending_below(str(tree.root), "", suffixes)
+        except OSError:
+            pass
+        else:
+            kept = {name for name in found if _regular(tree, name) or tree.exists(name)}
+            for entry in opaque:
+                kept.update(name for name in tree.list_dir(entry) if name.endswith(suffixes))
+            return sorted(kept)
+    return [name for name in tree.list_dir(".") if name.endswith(suffixes)]
+
+
+def _regular(tree: WorkTree, name: str) -> bool:
+    """A regular file at a path git listed (no link on the way: git does not list beyond
+    one), so inside the tree."""
+    try:
+        return stat.S_ISREG(os.lstat(os.path.join(tree.root, name)).st_mode)
+    except OSError:
+        return False
+
+
 def is_root(tree: Tree, directory: str) -> bool:
-    """A directory no local module call uses: its variables are what its defaults and
-    `.tfvars` say (`terraform apply` there), not what a caller passes."""
-    return directory not in _layout(tree).called
+    """A directory no local module call uses, or one configured as a root whatever calls it
+    (a backend, a provider block, a `.tfvars` file): its variables are what its defaults
+    and `.tfvars` say (`terraform apply` there), not what a caller passes. A call from a
+    decoy directory does not make a configured root a module."""
+    layout = _layout(tree)
+    return directory not in layout.called or directory in layout.rooted
 
 
 def local_source(directory: str, block: Block) -> str | None:
@@ -318,7 +365,6 @@ def _block_names(body: RawBody) -> list[str]:
 
 
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
-TF_SUFFIXES = (".tf", ".tf.json")  # what Terraform loads from a module directory
 
 
 def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
@@ -632,7 +678,11 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         return []
     tree = context.tree
     raw = parsed
-    scope = root_scope(tree, directory)
+    # A module's calls take its callers' values (followed from each caller: _nested); its
+    # own defaults are what a caller that sets nothing gets, judged with that caller.
+    scope = (
+        root_scope(tree, directory) if is_root(tree, directory) else locals_scope(tree, directory)
+    )
     raw_blocks = {
         block.labels[0]: block
         for block in raw.blocks

@@ -1,0 +1,110 @@
+"""What a pre-commit run (`scan --hook FILE`) loads: only what the staged files need.
+
+Start-up is most of a hook on one file, so a format's parser is imported when a file of that
+format is loaded, not because the adapter registry asks every format whether it owns a path.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PRIVILEGED_POD
+
+_LOADED = """\
+import json, sys
+from gatekeeper.main import main
+code = main(["scan", "--hook", *sys.argv[1:]])
+sys.stderr.write(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def _hook_modules(repo: Path, *files: str) -> tuple[int, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, *files],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(proc.stderr.splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def test_a_manifest_hook_does_not_load_the_terraform_parser(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
+    code, modules = _hook_modules(tmp_path, "pod.yaml")
+    assert code == 1  # the privileged Pod blocks: the run judged it
+    assert not {"gatekeeper.hcl", "gatekeeper.tfeval", "lark", "hcl2"} & modules
+
+
+def test_a_terraform_hook_loads_it(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_ebs_volume" "v" {\n  availability_zone = "a"\n  encrypted = false\n}\n'
+    )
+    code, modules = _hook_modules(tmp_path, "main.tf")
+    assert code == 1
+    assert {"gatekeeper.hcl", "gatekeeper.sources.terraform_root"} <= modules
+
+
+def test_a_hook_in_a_chart_starts_the_renderer_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only for a file below a Chart.yaml inside the working directory (pre-commit's paths)."""
+    from gatekeeper.sources import helm, helm_engine
+
+    helm_engine._stop_worker()  # none left by an earlier test
+    (tmp_path / "chart/templates").mkdir(parents=True)
+    (tmp_path / "chart/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "deploy").mkdir()
+    monkeypatch.chdir(tmp_path / "deploy")
+    helm.prestart(["pod.yaml", "../chart/values.yaml", str(tmp_path / "chart/values.yaml")])
+    assert helm_engine._Worker.current is None  # outside the working directory: not looked at
+    monkeypatch.chdir(tmp_path)
+    helm.prestart(["deploy/pod.yaml"])
+    assert helm_engine._Worker.current is None
+    try:
+        helm.prestart(["deploy/pod.yaml", "chart/templates/deploy.yaml"])
+        worker = helm_engine._Worker.current
+        assert worker is not None and worker.proc.poll() is None
+        assert helm_engine.render(str(tmp_path / "chart"), []).load_error == ""
+        assert helm_engine._Worker.current is worker  # the render used the started child
+    finally:
+        helm_engine._stop_worker()
+
+
+def test_the_terraform_files_git_lists_are_those_a_walk_finds(tmp_path: Path) -> None:
+    """terraform_modules._terraform_files from git's listing equals the walk of the tree:
+    tracked, untracked, ignored, a link to a folder inside, a file linking out (left out by
+    both), a tracked file deleted from disk, a `.tf` folder, and `.tf.json`/`.tfvars`."""
+    from gatekeeper.sources import terraform_modules
+    from gatekeeper.tree import WorkTree
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    for name in ("main.tf", "mod/a.tf", "mod/b.tf.json", "env/prod.tfvars", "gone/x.tf"):
+        repo.write(name, "locals {\n  a = 1\n}\n")
+    repo.write(".gitignore", "local/\n*.auto.tfvars\n")
+    repo.write("notes.txt", "x")
+    repo.commit()
+    repo.write("untracked/u.tf", "")
+    repo.write("local/override.tf", "")  # ignored: still on disk, still walked
+    repo.write("env/dev.auto.tfvars", "")
+    (repo.root / "gone/x.tf").unlink()
+    (repo.root / "linked").symlink_to("mod")
+    outside = tmp_path / "outside.tf"
+    outside.write_text("")
+    (repo.root / "mod/evil.tf").symlink_to(outside)
+    (repo.root / "folder.tf").mkdir()
+    (repo.root / "folder.tf/inner.tf").write_text("")
+    tree = WorkTree(repo.root)
+    suffixes = (*terraform_modules.TFVARS_SUFFIXES, *terraform_modules.TF_SUFFIXES)
+    walked = [name for name in tree.list_dir(".") if name.endswith(suffixes)]
+    listed = terraform_modules._terraform_files(tree, suffixes)
+    assert listed == walked
+    assert {"local/override.tf", "linked/a.tf", "untracked/u.tf"} <= set(listed)
+    assert "mod/evil.tf" not in listed and "gone/x.tf" not in listed
