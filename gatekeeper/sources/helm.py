@@ -250,39 +250,31 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
         return loaded
     shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
-    wanted = with_cluster_apis(
-        wanted, chart_dir, tree, shared, str(meta.obj.get("kubeVersion") or "")
-    )
-    jobs: list[dict[str, Any]] = []
-    values_sources: list[list[tuple[str, NodeLocator]]] = []
-    for release in wanted:
-        values, sources = _user_values(release, path, tree, loaded)
-        values_sources.append(sources)
-        options: dict[str, Any] = {
-            "name": release.name,
-            "namespace": release.namespace,
-            "is_install": True,
-        }
-        if release.kube_version or release.assumed_kube:
-            options["kube_version"] = release.kube_version or release.assumed_kube
-        # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.
-        versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions, *release.assumed]
-        options["api_versions"] = list(dict.fromkeys(versions))
-        jobs.append({"values": values, "options": options})
+    user = [_user_values(release, path, tree, loaded) for release in wanted]
     dependencies = _dependencies(meta, path, chart_dir, tree, loaded)
     subcharts = {d.key: d.local or d.vendored for d in dependencies}
     with tempfile.TemporaryDirectory(
         prefix="gatekeeper-helm-", dir=programs.scratch_parent()
     ) as tmp:
         root = FsPath(tmp, "chart")
-        texts = _copy_chart(tree, chart_dir, path, data, root)
+        files = _copy_chart(tree, chart_dir, path, data, root)
+        renderings = with_cluster_apis(
+            wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
+        )
         for dependency in dependencies:
             if dependency.local and not tree.list_dir(dependency.vendored):
-                texts += _copy_chart(
+                files += _copy_chart(
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
-        named = defines(texts)
+        named = defines(
+            [
+                content.decode("utf-8", "replace")
+                for name, content in files
+                if "templates/" in f"/{name}" and b"define" in content
+            ]
+        )
         loaded.problems.extend(_offline_schemas(root, chart_dir))
+        jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
         if helm is None:
             result = helm_engine.render(str(root), jobs, limit)
@@ -301,7 +293,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
-    for release, rendering, user in zip(wanted, result.renderings, values_sources, strict=True):
+    for (index, release), rendering in zip(renderings, result.renderings, strict=True):
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
@@ -310,7 +302,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             if name.endswith("NOTES.txt") or not text.strip():
                 continue
             file = repo_path(name, chart_dir, subcharts)
-            where = _values_sources(name, chart_dir, user, tree, defaults, loaded, subcharts)
+            where = _values_sources(
+                name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
+            )
             _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
     from gatekeeper.sources import gitops
 
@@ -318,15 +312,28 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     return loaded
 
 
+def _job(release: Release, values: dict[str, Any], shared: list[str]) -> dict[str, Any]:
+    """What the renderer is asked for one rendering: its values, release and capabilities."""
+    options: dict[str, Any] = {"name": release.name, "namespace": release.namespace}
+    options["is_install"] = True
+    if release.kube_version or release.assumed_kube:
+        options["kube_version"] = release.kube_version or release.assumed_kube
+    # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.
+    versions = ["apiregistration.k8s.io/v1", *shared, *release.api_versions, *release.assumed]
+    options["api_versions"] = list(dict.fromkeys(versions))
+    return {"values": values, "options": options}
+
+
 def with_cluster_apis(
-    wanted: list[Release], chart_dir: str, tree: Tree, shared: list[str], refusing: str = ""
-) -> list[Release]:
-    """`wanted` as a cluster renders them, and each also as rendered on the clusters its
-    templates tell apart: one that serves every custom API they test with
-    `.Capabilities.APIVersions.Has` (unless configured as served, `shared` or the release's
-    own), and, unless the release names its Kubernetes version, each version their
-    `semverCompare` constraints or `KubeVersion.Minor` comparisons start a branch at, from
-    OLDEST_KUBE on, that the chart's own `kubeVersion` constraint (`refusing`) allows.
+    wanted: list[Release], files: list[tuple[str, bytes]], shared: list[str], refusing: str = ""
+) -> list[tuple[int, Release]]:
+    """`wanted` as a cluster renders them (with the index of each in `wanted`), and each also
+    as rendered on the clusters the templates among the chart's `files` tell apart: one that
+    serves every custom API they test with `.Capabilities.APIVersions.Has` (unless
+    configured as served, `shared` or the release's own), and, unless the release names its
+    Kubernetes version, each version their `semverCompare` constraints or `KubeVersion.Minor`
+    comparisons start a branch at, from OLDEST_KUBE on, that the chart's own `kubeVersion`
+    constraint (`refusing`) allows.
 
     Argo CD and Flux render with the cluster's API versions, which name each resource too
     (`networking.k8s.io/v1/Ingress`); Helm's offline defaults name only group/versions, so
@@ -335,23 +342,23 @@ def with_cluster_apis(
     (or above) the Kubernetes version Helm assumes, deploys on such a cluster: it is judged
     too. Kubernetes' own groups stay as served by the release's Kubernetes (an old cluster's
     branch would only bring API versions that cluster still serves, reported as removed)."""
-    tested, versions = _cluster_tests(tree, chart_dir)
+    tested, versions = _cluster_tests(files)
     versions = [v for v in versions if not refusing or allows(refusing, v)]
     custom = [v for v in tested if _group(v) not in _KUBERNETES_GROUPS]
     served = [v for v in tested if v.count("/") == 2 and v.rsplit("/", 1)[0] in _SERVED]
     out = []
     variants = []
-    for release in wanted:
+    for index, release in enumerate(wanted):
         if served and not release.kube_version:
             extra = tuple(v for v in served if v not in release.api_versions)
             release = release._replace(api_versions=(*release.api_versions, *extra))
-        out.append(release)
+        out.append((index, release))
         kubes = [""] if release.kube_version else ["", *versions]
         extra = tuple(v for v in custom if v not in release.api_versions and v not in shared)
         for assumed in [(), extra] if extra else [()]:
             for kube in kubes:
                 if assumed or kube:
-                    variants.append(release._replace(assumed=assumed, assumed_kube=kube))
+                    variants.append((index, release._replace(assumed=assumed, assumed_kube=kube)))
     return [*out, *variants]
 
 
@@ -415,23 +422,23 @@ _SERVED = frozenset(
 )
 
 
-def _cluster_tests(tree: Tree, chart_dir: str) -> tuple[list[str], list[str]]:
-    """The API versions the templates of the chart (and its vendored subcharts) ask the
-    cluster about, in the order first met; and the Kubernetes versions from OLDEST_KUBE on
-    where a comparison of theirs may change its answer (each version a constraint names, and
-    the next patch, for `>` and `<=`), when they read KubeVersion. A constraint passed in a
-    variable may be any the chart writes, in a template or a values file. (One built by
-    `printf` is not seen.)"""
+def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]]:
+    """The API versions the templates among the chart's `files` (its own and its vendored
+    subcharts') ask the cluster about, in the order first met; and the Kubernetes versions
+    from OLDEST_KUBE on where a comparison of theirs may change its answer (each version a
+    constraint names, and the next patch, for `>` and `<=`), when they read KubeVersion. A
+    constraint passed in a variable may be any the chart writes, in a template or a values
+    file. (One built by `printf` is not seen.)"""
     found: dict[str, None] = {}
-    texts = []
-    values = []
-    for name in tree.list_dir(chart_dir or "."):
-        if "/templates/" not in f"/{name}":
-            if posixpath.basename(name).startswith("values") and name.endswith((".yaml", ".yml")):
-                values.append(name)
-            continue
-        content = tree.read(name)
-        texts.append(content)
+    texts = [content for name, content in files if "/templates/" in f"/{name}"]
+    values = [
+        content
+        for name, content in files
+        if "/templates/" not in f"/{name}"
+        and posixpath.basename(name).startswith("values")
+        and name.endswith((".yaml", ".yml"))
+    ]
+    for content in texts:
         if b".Capabilities.APIVersions.Has" in content:
             for quoted, raw in _HAS_API.findall(content):
                 found[(quoted or raw).decode("utf-8", "replace").strip()] = None
@@ -448,7 +455,7 @@ def _cluster_tests(tree: Tree, chart_dir: str) -> tuple[list[str], list[str]]:
                 boundaries.update({(1, number, 0), (1, number + 1, 0)})
     if any(_PASSED_CONSTRAINT.search(text) for text in texts):
         # A constraint held in a variable: every one written in the chart, values included.
-        for text in [*texts, *(tree.read(name) for name in values)]:
+        for text in [*texts, *values]:
             for major, minor, patch in _CONSTRAINT.findall(text):
                 at = (int(major), int(minor), int(patch or 0))
                 boundaries.update({at, (at[0], at[1], at[2] + 1)})
@@ -505,11 +512,14 @@ _MINOR_LINE = re.compile(rb"^.*KubeVersion\.Minor.*$", re.MULTILINE)
 _NUMBER = re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
 
 
-def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath) -> list[str]:
-    """Write the chart for Helm; returns the text of its templates (for named templates)."""
+def _copy_chart(
+    tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath
+) -> list[tuple[str, bytes]]:
+    """Write the chart for Helm; returns each file written (its path in the chart, its
+    content): the templates tell named templates and what they ask the cluster."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
-    templates = []
+    written = []
     for name in tree.list_dir(chart_dir or "."):
         relative = name[len(prefix) :] if name.startswith(prefix) else name
         if relative.startswith("../") or "/.git/" in f"/{relative}":
@@ -518,11 +528,10 @@ def _copy_chart(tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath
         target.parent.mkdir(parents=True, exist_ok=True)
         content = tree.read(name)
         target.write_bytes(content)
-        if "templates/" in f"/{relative}" and b"define" in content:
-            templates.append(content.decode("utf-8", "replace"))
+        written.append((relative, content))
     if data:
         (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
-    return templates
+    return written
 
 
 MAX_SCHEMA_BYTES = 8 * 2**20
