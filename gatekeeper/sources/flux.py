@@ -233,7 +233,7 @@ def _external_chart(
         chart = chart or url.rstrip("/").rpartition("/")[2]
     version = str(chart_spec.get("version") or "")
     path = helm.vendored(context.options_for(helm.NAME), chart, url, version)
-    if path is None or not context.tree.exists(gitops._chart_file(path)):
+    if path is None or not context.tree.exists(helm.chart_file(path)):
         where = ("spec", "chart", "spec", "chart") if chart_spec else ("spec", "chartRef")
         line = document.locator.locate(where).line
         message = gitops.external(chart, url, path)
@@ -408,7 +408,7 @@ def _helm_release(
     )
     if path is None:
         return
-    chart = helm.CHART_FILE if path == "." else posixpath.join(path, helm.CHART_FILE)
+    chart = helm.chart_file(path)
     if not context.tree.exists(chart):
         line = document.locator.locate(("spec", "chart", "spec", "chart")).line
         message = f"HelmRelease chart {path} has no Chart.yaml in this repository"

@@ -19,7 +19,6 @@ from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, 
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
-CHART_FILE = "Chart.yaml"
 DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
 # Applications being expanded in this process: app-of-apps cycles stop here.
 _ACTIVE: set[str] = set()
@@ -256,7 +255,7 @@ def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> 
     chart, url = str(source["chart"]), str(source.get("repoURL") or "")
     version = str(source.get("targetRevision") or "")
     path = helm.vendored(context.options_for(helm.NAME), chart, url, version)
-    if path is None or not context.tree.exists(_chart_file(path)):
+    if path is None or not context.tree.exists(helm.chart_file(path)):
         line = document.locator.locate((*where, "chart")).line
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
         return
@@ -267,15 +266,11 @@ def external(chart: str, url: str, path: str | None) -> str:
     """What is said of an external chart that is not judged."""
     named = f"chart {chart} of {url or 'its chart repository'}"  # one note for all versions
     if path is not None:
-        return f"deploys {named}; its vendored copy {path} has no {CHART_FILE}: not judged"
+        return f"deploys {named}; its vendored copy {path} has no Chart.yaml: not judged"
     return (
         f"deploys {named}, which is not in this repository: what it deploys is not judged"
         " (vendor it and name the copy in sources.helm.vendored)"
     )
-
-
-def _chart_file(path: str) -> str:
-    return CHART_FILE if path == "." else posixpath.join(path, CHART_FILE)
 
 
 def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
@@ -306,7 +301,7 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         message = f"Application path {path} is outside the repository; not read"
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
         return
-    chart = posixpath.join(path, helm.CHART_FILE) if path != "." else helm.CHART_FILE
+    chart = helm.chart_file(path)
     if tree.exists(chart):
         release = _helm_release(deployed, path, context)
         _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
@@ -760,7 +755,7 @@ def _application_inputs(
     refs = local_refs(obj, repo_urls)
     local = local_sources(obj, repo_urls)
     for source in _all_sources(obj):  # a chart repository's: its vendored copy, `$ref` values
-        if source.get("chart") and not any(source is mine for mine in local):
+        if source.get("chart"):  # never a local source (see local_sources)
             url, version = str(source.get("repoURL") or ""), str(source.get("targetRevision") or "")
             copy = helm.vendored(helm_options, str(source["chart"]), url, version)
             if copy is not None:

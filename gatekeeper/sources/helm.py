@@ -169,8 +169,14 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
 def _configured_chart(entry: dict[str, Any]) -> str:
     """The Chart.yaml of a `sources.helm.charts[]` entry."""
-    chart = posixpath.normpath(str(entry.get("path", "")).removesuffix(CHART_FILE) or ".")
-    return posixpath.join(chart, CHART_FILE) if chart != "." else CHART_FILE
+    return chart_file(
+        posixpath.normpath(str(entry.get("path", "")).removesuffix(CHART_FILE) or ".")
+    )
+
+
+def chart_file(directory: str) -> str:
+    """The Chart.yaml of the chart in `directory` ("." the repository's root)."""
+    return CHART_FILE if directory == "." else posixpath.join(directory, CHART_FILE)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
