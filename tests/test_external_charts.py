@@ -115,7 +115,12 @@ def test_a_flux_helm_release_of_a_helm_repository_chart_is_rendered_from_its_cop
 
 
 def test_a_vendored_path_outside_the_repository_is_not_read() -> None:
-    files = {**VENDORED, "clusters/web.yaml": HELM_RELEASE}
+    """Nor is the repository's own chart taken in its place."""
+    root_chart = {
+        name.removeprefix("vendor/web/"): text.replace("false", "true")
+        for name, text in VENDORED.items()
+    }
+    files = {**VENDORED, **root_chart, "clusters/web.yaml": HELM_RELEASE}
     outside = {"vendored": [{"chart": "web", "path": "../web"}]}
     assert findings(files, "clusters/web.yaml", outside) == [
         ("GK-NOT-EXPANDED", "low", "clusters/web.yaml", 12, "")

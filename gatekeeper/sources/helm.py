@@ -108,8 +108,8 @@ def vendored(options: dict[str, Any], chart: str, repo_url: str, version: str) -
             continue
         if entry.get("version") and str(entry["version"]) != version:
             continue
-        path = inside(str(entry.get("path", "")).removesuffix(CHART_FILE).rstrip("/") or ".")
-        return path or "."
+        # A copy outside the repository is none: never the root's chart in its place.
+        return inside(str(entry.get("path", "")).removesuffix(CHART_FILE).rstrip("/") or ".")
     return None
 
 
