@@ -188,3 +188,27 @@ def test_a_constraint_passed_through_a_variable_is_found_in_the_values() -> None
     assert findings_of(files, "pss-baseline-privileged.yaml") == [
         ("web/templates/deploy.yaml", 17, ["helm web --kube-version v1.30.0"])
     ]
+
+
+def test_a_local_dependency_s_branch_on_a_custom_api_is_judged() -> None:
+    """A `file://` dependency outside the chart folder is copied in for Helm: what its
+    templates ask the cluster is read there too."""
+    files = {
+        "web/Chart.yaml": CHART
+        + "dependencies:\n  - {name: lib, version: 0.1.0, repository: 'file://../lib'}\n",
+        "lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+        "lib/templates/deploy.yaml": deployment(
+            '.Capabilities.APIVersions.Has "cert-manager.io/v1"'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        (
+            "lib/templates/deploy.yaml",
+            17,
+            # the library chart on its own, and as the dependency `web` renders
+            [
+                "helm lib --api-versions cert-manager.io/v1",
+                "helm web --api-versions cert-manager.io/v1",
+            ],
+        )
+    ]

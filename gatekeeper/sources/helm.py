@@ -264,14 +264,15 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     ) as tmp:
         root = FsPath(tmp, "chart")
         files = _copy_chart(tree, chart_dir, path, data, root)
-        renderings = with_cluster_apis(
-            wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
-        )
         for dependency in dependencies:
             if dependency.local and not tree.list_dir(dependency.vendored):
                 files += _copy_chart(
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
+        # What every template asks the cluster, local `file://` dependencies' too.
+        renderings = with_cluster_apis(
+            wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
+        )
         named = defines(
             [
                 content.decode("utf-8", "replace")
