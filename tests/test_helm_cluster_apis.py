@@ -212,3 +212,14 @@ def test_a_local_dependency_s_branch_on_a_custom_api_is_judged() -> None:
             ],
         )
     ]
+
+
+def test_an_api_version_passed_through_a_variable_is_found_where_it_is_written() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": "issuerApi: cert-manager.io/v1\n",
+        "web/templates/deploy.yaml": deployment(".Capabilities.APIVersions.Has .Values.issuerApi"),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
+    ]

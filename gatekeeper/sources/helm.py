@@ -434,8 +434,8 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
     subcharts') ask the cluster about, in the order first met; and the Kubernetes versions
     from OLDEST_KUBE on where a comparison of theirs may change its answer (each version a
     constraint names, and the next patch, for `>` and `<=`), when they read KubeVersion. A
-    constraint passed in a variable may be any the chart writes, in a template or a values
-    file. (One built by `printf` is not seen.)"""
+    constraint or API version passed in a variable may be any the chart writes, in a template
+    or a values file. (One built by `printf` is not seen.)"""
     found: dict[str, None] = {}
     texts = [content for name, content in files if "/templates/" in f"/{name}"]
     values = [
@@ -449,6 +449,11 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         if b".Capabilities.APIVersions.Has" in content:
             for quoted, raw in _HAS_API.findall(content):
                 found[(quoted or raw).decode("utf-8", "replace").strip()] = None
+    if any(_PASSED_API.search(text) for text in texts):
+        # An API version held in a variable: every one the chart writes, values included.
+        for text in [*texts, *values]:
+            for version in _API_VERSION.findall(text):
+                found.setdefault(version.decode(), None)
     if not any(b"Capabilities.KubeVersion" in text for text in texts):
         return list(found), []
     boundaries: set[tuple[int, int, int]] = set()
@@ -513,6 +518,11 @@ _FUTURE = (2, 0, 0)
 OLDEST_KUBE = "v1.30.0"
 _SEMVER_COMPARE = re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
 _VERSION = re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
+_PASSED_API = re.compile(rb"\.Capabilities\.APIVersions\.Has\s+[^\s\"`]")
+# `group.with.dots/v1[beta1][/Kind]`, as a custom API version is written anywhere.
+_API_VERSION = re.compile(
+    rb"(?<![\w./-])([a-z0-9-]+(?:\.[a-z0-9-]+)+/v\d+(?:(?:alpha|beta)\d+)?(?:/[A-Z]\w*)?)(?![\w/-])"
+)
 _PASSED_CONSTRAINT = re.compile(rb"semverCompare\s+[^\s\"`]")
 _CONSTRAINT = re.compile(rb"(?:>=|<=|!=|[<>=~^])\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
 _MINOR_LINE = re.compile(rb"^.*KubeVersion\.Minor.*$", re.MULTILINE)
