@@ -685,6 +685,13 @@ def test_a_pr_changing_only_a_module_or_tfvars_judges_the_calls_again() -> None:
         "modules/ssh/main.tf",
     ]
     assert graph.affected(["other/main.tf", "examples/ssh/main.tf"]) == []
+    # A var file in a folder with no code is read by the code above it (`-var-file`).
+    tree = MemoryTree({**tree.files, "examples/complete/env/prod.tfvars": b"open = []\n"})
+    graph = depgraph.build(LoadContext(tree=tree))
+    assert graph.affected(["examples/complete/env/prod.tfvars"]) == [
+        "examples/complete/main.tf",
+        "examples/complete/variables.tf",
+    ]
 
 
 def test_pr_opening_ssh_through_an_examples_tfvars_is_a_new_finding(tmp_path: Path) -> None:

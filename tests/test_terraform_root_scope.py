@@ -149,6 +149,42 @@ def test_tfvars_set_what_a_compliant_default_relied_on(tmp_path: Path) -> None:
     }
 
 
+def test_a_var_file_is_judged_as_what_its_environment_deploys(tmp_path: Path) -> None:
+    """The attack: defaults compliant, `env/prod.tfvars` (passed as `terraform apply
+    -var-file=env/prod.tfvars`) turns the database public. Each variable file a root is
+    told about (its own non-auto `.tfvars`, and those in folders below it with no code of
+    their own) is judged as a variant at its line; one that changes nothing adds nothing;
+    a folder with code of its own is another module, whose files are not this root's."""
+    files = {
+        "main.tf": 'variable "pub" {\n  default = false\n}\n' + DATABASE % "var.pub",
+        "env/prod.tfvars": "\npub = true\n",
+        "env/dev.tfvars": "pub = false\n",
+        "staging.tfvars.json": '{\n  "pub": false\n}\n',
+    }
+    assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "env/prod.tfvars", 2)}
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    (public,) = [f for f in report.verdict.findings if f.policy_id == "TF-AWS-RDS-PUBLIC"]
+    assert public.extra["variants"] == [
+        "deployed by main.tf:aws_db_instance.db with -var-file=env/prod.tfvars"
+    ]
+    (tmp_path / "staging.tfvars.json").write_text('{\n  "pub": true\n}\n')
+    (tmp_path / "env" / "main.tf").write_text('variable "pub" {\n  default = false\n}\n')
+    # env/ has code now: its tfvars are its own (values for a module with no database).
+    assert found(tmp_path, {}) == {("TF-AWS-RDS-PUBLIC", "staging.tfvars.json", 2)}
+
+
+def test_a_var_file_reaches_a_module_call(tmp_path: Path) -> None:
+    """A root passes a variable to a local module: the value a var file gives is judged in
+    the module, at the var file's line; the call's default stays quiet."""
+    files = {
+        "live/main.tf": 'variable "expose" {\n  default = false\n}\n'
+        'module "db" {\n  source = "../modules/db"\n  pub = var.expose\n}\n',
+        "live/vars/prod.tfvars": "expose = true\n",
+        "modules/db/main.tf": 'variable "pub" {\n  default = false\n}\n' + DATABASE % "var.pub",
+    }
+    assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "live/vars/prod.tfvars", 1)}
+
+
 def test_an_override_file_is_judged_merged_into_the_resource(tmp_path: Path) -> None:
     """override.tf turns off what main.tf turns on: the merged resource is unencrypted and
     the finding is in the override; an override that fixes main.tf leaves nothing; a partial

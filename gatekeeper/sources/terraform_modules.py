@@ -166,6 +166,13 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         for needed in names:
             if not needed.endswith(TF_SUFFIXES):
                 yield readers[0], needed
+    coded = _coded(layout)
+    for folder, names in layout.directories.items():
+        above = None if folder in coded else _nearest_coded(folder, coded)
+        if above is not None:  # `env/prod.tfvars`: what `-var-file` gives the code above
+            reader = next(name for name in layout.directories[above] if name.endswith(TF_SUFFIXES))
+            for needed in names:
+                yield reader, needed
 
 
 @dataclass
@@ -367,10 +374,11 @@ def _block_names(body: RawBody) -> list[str]:
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
 
 
-def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
+def _tfvars(tree: Tree, directory: str, var_file: str | None = None) -> dict[str, Value]:
     """The variable files Terraform reads by itself in a root module, in its order (later
     wins): `terraform.tfvars`, `terraform.tfvars.json`, then `*.auto.tfvars` and
-    `*.auto.tfvars.json` by name. A file that does not parse gives no values."""
+    `*.auto.tfvars.json` by name; then `var_file`, as `-var-file` comes after them. A file
+    that does not parse gives no values."""
     try:
         names = tree.list_dir(directory or ".")
     except OSError:
@@ -379,26 +387,73 @@ def _tfvars(tree: Tree, directory: str) -> dict[str, Value]:
     found = sorted(
         (ranked.get(posixpath.basename(name), 2), posixpath.basename(name), name)
         for name in names
-        if posixpath.dirname(name) == directory
-        and (
-            posixpath.basename(name) in ranked
-            or name.endswith((".auto.tfvars", ".auto.tfvars.json"))
-        )
+        if posixpath.dirname(name) == directory and _auto_loaded(name)
     )
     values: dict[str, Value] = {}
-    for _, _, name in found:
-        try:
-            text = decode(tree.read(name))
-            if name.endswith(".json"):
-                values.update(_json_values(name, text))
-                continue
-            body = parse_attributes(text)
-        except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
-            continue
-        for key, attribute in body.attributes.items():
-            origin = Origin(name, attribute.span, via=f"var.{key}")
-            values[key] = evaluate_attribute(attribute, Scope(), origin)
+    for name in [name for _, _, name in found] + ([var_file] if var_file else []):
+        values.update(_file_values(tree, name))
     return values
+
+
+def _auto_loaded(name: str) -> bool:
+    """A variable file Terraform reads without being told (in the module's own directory)."""
+    return posixpath.basename(name) in ("terraform.tfvars", "terraform.tfvars.json") or (
+        name.endswith((".auto.tfvars", ".auto.tfvars.json"))
+    )
+
+
+def _file_values(tree: Tree, name: str) -> dict[str, Value]:
+    """One variable file's values, each located at its line; none when it does not parse."""
+    try:
+        text = decode(tree.read(name))
+        if name.endswith(".json"):
+            return _json_values(name, text)
+        body = parse_attributes(text)
+    except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return {
+        key: evaluate_attribute(attribute, Scope(), Origin(name, attribute.span, via=f"var.{key}"))
+        for key, attribute in body.attributes.items()
+    }
+
+
+def var_files(tree: Tree, directory: str) -> list[str]:
+    """The variable files a root module is applied with only when told (`terraform apply
+    -var-file=env/prod.tfvars`): its own that Terraform does not read by itself, and every
+    variable file below it in folders with no Terraform code of their own (`env/`,
+    `environments/prod/`) that no nearer root holds. Nothing names which of them a pipeline
+    passes, and any one of them is what some environment deploys: a PR that turns
+    `publicly_accessible` on in `prod.tfvars` must not pass because only defaults were
+    judged."""
+    layout = _layout(tree)
+    coded = _coded(layout)
+    found: list[str] = []
+    for folder, files in layout.directories.items():
+        if folder == directory:
+            found.extend(
+                file for file in files if file.endswith(TFVARS_SUFFIXES) and not _auto_loaded(file)
+            )
+        elif folder not in coded and _nearest_coded(folder, coded) == directory:
+            found.extend(file for file in files if file.endswith(TFVARS_SUFFIXES))
+    return sorted(found)
+
+
+def _coded(layout: _Layout) -> set[str]:
+    """The folders with Terraform code (`.tf`, `.tf.json`), not only variable files."""
+    return {
+        folder
+        for folder, files in layout.directories.items()
+        if any(file.endswith(TF_SUFFIXES) for file in files)
+    }
+
+
+def _nearest_coded(folder: str, coded: set[str]) -> str | None:
+    """The nearest folder above `folder` with Terraform code, or None."""
+    while folder:
+        folder = posixpath.dirname(folder)
+        if folder in coded:
+            return folder
+    return None
 
 
 def _json_values(name: str, text: str) -> dict[str, Value]:
@@ -478,10 +533,11 @@ def locals_scope(tree: Tree, directory: str) -> Scope:
     return Scope({}, _locals(module_of(tree, directory), True))
 
 
-def root_scope(tree: Tree, directory: str) -> Scope:
+def root_scope(tree: Tree, directory: str, var_file: str | None = None) -> Scope:
     """The names of a root module (or an example calling a module): its locals, its
-    variables from its `.tfvars` files else their defaults, each located where written."""
-    return _scope(module_of(tree, directory), _tfvars(tree, directory), calling=True)
+    variables from its `.tfvars` files (and `var_file`) else their defaults, each located
+    where written."""
+    return _scope(module_of(tree, directory), _tfvars(tree, directory, var_file), calling=True)
 
 
 def strip_count(name: str) -> str:
@@ -680,14 +736,35 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
     raw = parsed
     # A module's calls take its callers' values (followed from each caller: _nested); its
     # own defaults are what a caller that sets nothing gets, judged with that caller.
-    scope = (
-        root_scope(tree, directory) if is_root(tree, directory) else locals_scope(tree, directory)
-    )
+    root = is_root(tree, directory)
+    scope = root_scope(tree, directory) if root else locals_scope(tree, directory)
     raw_blocks = {
         block.labels[0]: block
         for block in raw.blocks
         if block.type == "module" and block.labels and block.raw is not None
     }
+    documents = _calls(tree, path, calls, raw_blocks, scope)
+    seen = [(document.name, document.obj) for document in documents]
+    for name in var_files(tree, directory) if root else []:
+        told = posixpath.relpath(name, directory or ".")
+        for document in _calls(tree, path, calls, raw_blocks, root_scope(tree, directory, name)):
+            if (document.name, document.obj) not in seen:  # what only this file deploys
+                seen.append((document.name, document.obj))
+                document.extra["variant"] = f"{document.extra['variant']} with -var-file={told}"
+                documents.append(document)
+    for index, document in enumerate(documents):
+        document.index = 10_000 + index
+    return documents
+
+
+def _calls(
+    tree: Tree,
+    path: str,
+    calls: list[tuple[Block, str]],
+    raw_blocks: dict[str, Block],
+    scope: Scope,
+) -> list[Document]:
+    """The documents the file's calls deploy with the calling module's names `scope`."""
     documents: list[Document] = []
     for block, target in calls:
         raw_block = raw_blocks.get(block.labels[0])
@@ -698,8 +775,6 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
             address = f"module.{block.labels[0]}{instance.key}"
             call = Origin(path, raw_block.span)
             documents.extend(_instantiate(tree, target, inputs, call, address, (target,)))
-    for index, document in enumerate(documents):
-        document.index = 10_000 + index
     return documents
 
 

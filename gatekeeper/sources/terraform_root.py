@@ -20,6 +20,7 @@ its variables unknown, so a call deploying nothing (`count = 0`) hides none of i
 from __future__ import annotations
 
 import json
+import posixpath
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ from gatekeeper.sources.terraform_modules import (
     module_of,
     root_scope,
     strip_count,
+    var_files,
     written_values,
 )
 from gatekeeper.tfeval import MAX_STEPS, Scope
@@ -71,11 +73,15 @@ def directory(tree: Tree, path: str) -> Directory:
     module = module_of(tree, path)
     root = is_root(tree, path)
     scope = root_scope(tree, path) if root else locals_scope(tree, path)
+    files = var_files(tree, path) if root else []
+    variants = [(name, root_scope(tree, path, name)) for name in files]
     found = cache[path] = Directory({key: [] for key in module.merged})
+    told: list[Document] = []  # what a `-var-file` deploys that the defaults do not
     for merged in module.blocks:
         if merged.block.type != "module" and (merged.overridden or _computed(merged)):
             key = block_key(merged.file, merged.block)
             found.documents[key] = _instances(merged, scope, path)
+            told.extend(_var_file_instances(merged, variants, path, found.documents[key]))
             if scope.budget[0] < 0:
                 # Its values are not known (a local built from huge `for`s): judged as
                 # written, and said, so that burning the budget hides nothing quietly.
@@ -99,7 +105,31 @@ def directory(tree: Tree, path: str) -> Directory:
     for documents in found.documents.values():
         for document in documents:
             document.extra["context"] = found.contexts[document.extra.pop("address")]
+    for document in told:
+        document.extra["context"] = found.contexts[document.extra.pop("address")]
+        found.documents[document.extra.pop("block")].append(document)
     return found
+
+
+def _var_file_instances(
+    merged: MergedBlock, variants: list[tuple[str, Scope]], path: str, plain: list[Document]
+) -> list[Document]:
+    """The block's instances as each variable file makes them, where they differ from what
+    the directory's own files make (`plain`): each is a variant named by the file, and its
+    values sit at the file's lines."""
+    seen = [document.obj for document in plain]
+    out = []
+    for name, scope in variants:
+        for document in _evaluated(merged, scope, path):
+            if document.obj in seen:
+                continue
+            seen.append(document.obj)
+            told = posixpath.relpath(name, path or ".")
+            label = document.extra.get("variant") or f"{DEPLOYED_BY}{merged.file}:{document.kind}"
+            document.extra["variant"] = f"{label} with -var-file={told}"
+            document.extra["block"] = block_key(merged.file, merged.block)
+            out.append(document)
+    return out
 
 
 def forget(tree: Tree, path: str) -> None:
