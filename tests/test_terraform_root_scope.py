@@ -477,3 +477,27 @@ def test_a_decoy_call_does_not_make_a_configured_root_a_module(tmp_path: Path) -
         "decoy/main.tf": decoy,
     }
     assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "live/terraform.tfvars", 1)}
+
+
+def test_a_hook_given_only_a_var_file_or_a_locals_file_judges_what_it_feeds(
+    tmp_path: Path,
+) -> None:
+    """pre-commit passes only the staged files: a commit of `env/prod.tfvars` alone (or of
+    `locals.tf`, which deploys nothing itself) judged nothing and passed. The code they
+    give values to is judged with them; a file that deploys something is judged alone."""
+    from tests.conftest import run_cli
+
+    (tmp_path / "env").mkdir()
+    (tmp_path / "main.tf").write_text(
+        'variable "pub" {\n  default = false\n}\n' + DATABASE % "var.pub" + VOLUME % "local.on"
+    )
+    (tmp_path / "locals.tf").write_text("locals {\n  on = false\n}\n")
+    (tmp_path / "env" / "prod.tfvars").write_text("pub = true\n")
+    hook = run_cli("scan", "--hook", "env/prod.tfvars", cwd=tmp_path)
+    assert hook.returncode == 1, hook.stdout + hook.stderr
+    assert "env/prod.tfvars:1:1: CRITICAL TF-AWS-RDS-PUBLIC" in hook.stdout
+    hook = run_cli("scan", "--hook", "locals.tf", cwd=tmp_path)
+    assert "locals.tf:2:3: HIGH TF-AWS-EBS-ENCRYPTION" in hook.stdout, hook.stdout
+    (tmp_path / "other.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
+    hook = run_cli("scan", "--hook", "other.tf", cwd=tmp_path)
+    assert "TF-AWS-EBS-ENCRYPTION" not in hook.stdout and "main.tf" not in hook.stdout

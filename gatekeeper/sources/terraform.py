@@ -54,6 +54,8 @@ _REFERENCE = re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w
 # First parts of references that do not name a resource (a value from outside, an iterator).
 _NOT_RESOURCES = frozenset({"var", "local", "each", "count", "module", "path", "terraform", "self"})
 _INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
+# A block that makes documents of its own (the rest only gives values: variables, locals).
+_DEPLOYING_BLOCK = re.compile(r'^[ \t]*(?:resource|module|data)[ \t]+["A-Za-z_]', re.MULTILINE)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -61,6 +63,33 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources import terraform_modules
 
     return terraform_modules.feeds(context)
+
+
+def owners(path: str, context: LoadContext) -> list[str]:
+    """What a file that deploys nothing itself gives values to, so that a hook or a scan
+    given only it judges what it changes: for a variable file (`env/prod.tfvars`) the code
+    it is passed to (terraform_modules.var_file_readers); for a `.tf` file of variables,
+    locals or outputs only, the other `.tf` files of its folder."""
+    if ".terraform" in path.split("/"):
+        return []
+    if path.endswith((".tfvars", ".tfvars.json")):
+        from gatekeeper.sources import terraform_modules
+
+        return terraform_modules.var_file_readers(context.tree, path)
+    if not path.endswith(".tf"):
+        return []
+    try:
+        if _DEPLOYING_BLOCK.search(decode(context.tree.read(path))):
+            return []
+        names = context.tree.list_dir(posixpath.dirname(path) or ".")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+    folder = posixpath.dirname(path)
+    return sorted(
+        name
+        for name in names
+        if posixpath.dirname(name) == folder and name.endswith(TF_SUFFIXES) and name != path
+    )
 
 
 def detect(path: str) -> bool:

@@ -438,6 +438,19 @@ def var_files(tree: Tree, directory: str) -> list[str]:
     return sorted(found)
 
 
+def var_file_readers(tree: Tree, path: str) -> list[str]:
+    """The `.tf` files a variable file gives values to: those of its own folder, or for one
+    in a folder with no code (`env/prod.tfvars`, for `-var-file`) those of the nearest folder
+    above with code."""
+    layout = _layout(tree)
+    coded = _coded(layout)
+    folder = posixpath.dirname(path)
+    reader = folder if folder in coded else _nearest_coded(folder, coded)
+    if reader is None:
+        return []
+    return [name for name in layout.directories[reader] if name.endswith(TF_SUFFIXES)]
+
+
 def _coded(layout: _Layout) -> set[str]:
     """The folders with Terraform code (`.tf`, `.tf.json`), not only variable files."""
     return {
