@@ -391,9 +391,30 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     out.append(finding)
             continue
         kept = next((f for f in group if not f.extra.get("variants")), group[0])
-        variants = sorted({v for f in group for v in f.extra.get("variants", ())})
+        variants = _without_settings(
+            sorted({v for f in group for v in f.extra.get("variants", ())})
+        )
         out.append(kept.with_(extra={**kept.extra, "variants": variants}))
     return out
+
+
+# What a variant adds to another that only says how it is applied (Terraform's `-var-file`).
+_SETTINGS = (" with -var-file=",)
+
+
+def _without_settings(variants: list[str]) -> list[str]:
+    """A variant that is another of the same finding applied with a setting (`deployed by
+    main.tf:module.db with -var-file=env/dev.tfvars` beside `deployed by main.tf:module.db`)
+    says nothing more: the finding holds without the setting. Only the setting's own
+    findings (its values at its lines) name it."""
+    names = set(variants)
+    return [
+        variant
+        for variant in variants
+        if not any(
+            setting in variant and variant.split(setting)[0] in names for setting in _SETTINGS
+        )
+    ]
 
 
 def _sort_key(finding: Finding) -> tuple[str, int, int, str]:

@@ -183,6 +183,13 @@ def test_a_var_file_reaches_a_module_call(tmp_path: Path) -> None:
         "modules/db/main.tf": 'variable "pub" {\n  default = false\n}\n' + DATABASE % "var.pub",
     }
     assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "live/vars/prod.tfvars", 1)}
+    # What the module deploys either way (no deletion protection) names only the call.
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    in_module = [f for f in report.verdict.findings if f.file == "modules/db/main.tf"]
+    assert in_module
+    assert {tuple(f.extra["variants"]) for f in in_module} == {
+        ("deployed by live/main.tf:module.db",)
+    }
 
 
 def test_an_override_file_is_judged_merged_into_the_resource(tmp_path: Path) -> None:
