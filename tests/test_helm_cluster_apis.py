@@ -190,6 +190,22 @@ def test_a_constraint_passed_through_a_variable_is_found_in_the_values() -> None
     ]
 
 
+def test_a_constraint_built_by_printf_is_found_from_the_values_versions() -> None:
+    """`semverCompare (printf "<%s" .Values.floor) ...` with `floor: 1.34.0`: no constraint
+    is written anywhere, only the version; the branch below it (clusters before 1.34) is
+    rendered and judged."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": "floor: 1.34.0\n",
+        "web/templates/deploy.yaml": deployment(
+            'semverCompare (printf "<%s-0" .Values.floor) .Capabilities.KubeVersion.Version'
+        ),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --kube-version v1.30.0"])
+    ]
+
+
 def test_a_local_dependency_s_branch_on_a_custom_api_is_judged() -> None:
     """A `file://` dependency outside the chart folder is copied in for Helm: what its
     templates ask the cluster is read there too."""

@@ -435,7 +435,7 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
     from OLDEST_KUBE on where a comparison of theirs may change its answer (each version a
     constraint names, and the next patch, for `>` and `<=`), when they read KubeVersion. A
     constraint or API version passed in a variable may be any the chart writes, in a template
-    or a values file. (One built by `printf` is not seen.)"""
+    or a values file; a constraint built (`printf`) may hold any version a values file does."""
     found: dict[str, None] = {}
     texts = [content for name, content in files if "/templates/" in f"/{name}"]
     values = [
@@ -466,9 +466,10 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
             for number in map(int, _NUMBER.findall(line)):  # `gt`: the next one differs
                 boundaries.update({(1, number, 0), (1, number + 1, 0)})
     if any(_PASSED_CONSTRAINT.search(text) for text in texts):
-        # A constraint held in a variable: every one written in the chart, values included.
-        for text in [*texts, *values]:
-            for major, minor, patch in _CONSTRAINT.findall(text):
+        # A constraint held in a variable or built (`printf ">=%s" .Values.minKube`): every
+        # one written in the chart, and every version a values file holds.
+        for text, pattern in [(t, _CONSTRAINT) for t in texts] + [(v, _VERSION) for v in values]:
+            for major, minor, patch in pattern.findall(text):
                 at = (int(major), int(minor), int(patch or 0))
                 boundaries.update({at, (at[0], at[1], at[2] + 1)})
     wanted = sorted(b for b in boundaries if _OLDEST <= b < _FUTURE)
