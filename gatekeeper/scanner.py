@@ -390,29 +390,33 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     seen.add(said)
                     out.append(finding)
             continue
-        kept = next((f for f in group if not f.extra.get("variants")), group[0])
+        plain = next((f for f in group if not f.extra.get("variants")), None)
+        kept = plain or group[0]
         variants = _without_settings(
-            sorted({v for f in group for v in f.extra.get("variants", ())})
+            sorted({v for f in group for v in f.extra.get("variants", ())}), plain is not None
         )
-        out.append(kept.with_(extra={**kept.extra, "variants": variants}))
+        extra = {name: value for name, value in kept.extra.items() if name != "variants"}
+        out.append(kept.with_(extra={**extra, "variants": variants} if variants else extra))
     return out
 
 
-# What a variant adds to another that only says how it is applied (Terraform's `-var-file`).
-_SETTINGS = (" with -var-file=",)
+# What a variant adds to another that only says how it is applied: Terraform's `-var-file`,
+# each condition only apply time knows taken one way (terraform_modules.variant_scopes).
+_SETTINGS = (" with -var-file=", " with unknown conditions ")
 
 
-def _without_settings(variants: list[str]) -> list[str]:
+def _without_settings(variants: list[str], plain: bool) -> list[str]:
     """A variant that is another of the same finding applied with a setting (`deployed by
-    main.tf:module.db with -var-file=env/dev.tfvars` beside `deployed by main.tf:module.db`)
-    says nothing more: the finding holds without the setting. Only the setting's own
-    findings (its values at its lines) name it."""
+    main.tf:module.db with -var-file=env/dev.tfvars` beside `deployed by main.tf:module.db`,
+    or beside the finding judged as written, `plain`) says nothing more: the finding holds
+    without the setting. Only what the setting alone makes names it."""
     names = set(variants)
     return [
         variant
         for variant in variants
         if not any(
-            setting in variant and variant.split(setting)[0] in names for setting in _SETTINGS
+            setting in variant and (plain or variant.split(setting)[0] in names)
+            for setting in _SETTINGS
         )
     ]
 

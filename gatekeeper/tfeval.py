@@ -93,6 +93,11 @@ class Scope:
     _local_values: dict[str, Value] = field(default_factory=dict)
     _resolving: set[str] = field(default_factory=set)
     budget: list[int] = field(default_factory=lambda: [MAX_STEPS])  # shared by the module
+    # A condition only apply time knows (`var.env == "prod" ? true : false`): with `assumed`
+    # None its value stays unknown and `unsure[0]` says one was met; True or False decides
+    # every such condition so, to judge what each branch deploys (terraform_root).
+    assumed: bool | None = None
+    unsure: list[bool] = field(default_factory=lambda: [False])
 
     def bind(self, **names: Value) -> Scope:
         """The same module with more names (an iterator, `each`, `count`)."""
@@ -103,6 +108,8 @@ class Scope:
             self._local_values,
             self._resolving,
             self.budget,
+            self.assumed,
+            self.unsure,
         )
 
     def local(self, name: str) -> Value:
@@ -114,7 +121,14 @@ class Scope:
         self._resolving.add(name)
         try:
             module = Scope(
-                self.variables, self.locals, {}, self._local_values, self._resolving, self.budget
+                self.variables,
+                self.locals,
+                {},
+                self._local_values,
+                self._resolving,
+                self.budget,
+                self.assumed,
+                self.unsure,
             )
             value = evaluate_attribute(attribute, module, origin)
         finally:
@@ -285,6 +299,9 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
             if_true, if_false = evaluate(expr.if_true, scope), evaluate(expr.if_false, scope)
             if wholly_known(if_true.data) and _same(if_true.data, if_false.data):
                 return if_true
+            scope.unsure[0] = True
+            if scope.assumed is not None:
+                return if_true if scope.assumed else if_false
             return Value(Unknown(f"{condition.data.text} ? ... : ..."))
         return evaluate(expr.if_true if _bool(condition.data) else expr.if_false, scope)
     if isinstance(expr, ForExpr):
@@ -403,6 +420,10 @@ def _binary(expr: Binary, scope: Scope) -> Value:
                 if not isinstance(side.data, Unknown) and _bool(side.data) == (operator == "||"):
                     return _whole(side.data, side)
         unknown = left.data if isinstance(left.data, Unknown) else right.data
+        if operator in _CONDITIONS:  # `publicly_accessible = var.env == "prod"`
+            scope.unsure[0] = True
+            if scope.assumed is not None:
+                return Value(scope.assumed)
         return Value(Unknown(f"{unknown.text} {operator} ..."))
     if operator in ("&&", "||"):
         return _whole(_bool(right.data), left, right)
@@ -413,6 +434,9 @@ def _binary(expr: Binary, scope: Scope) -> Value:
     if operator in ("/", "%") and b == 0:
         raise EvalError("division by zero")
     return _whole(_tidy(_ARITHMETIC[operator](a, b)), left, right)
+
+
+_CONDITIONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "&&", "||"})
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -508,3 +508,72 @@ def test_a_hook_given_only_a_var_file_or_a_locals_file_judges_what_it_feeds(
     (tmp_path / "other.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
     hook = run_cli("scan", "--hook", "other.tf", cwd=tmp_path)
     assert "TF-AWS-EBS-ENCRYPTION" not in hook.stdout and "main.tf" not in hook.stdout
+
+
+def test_each_branch_of_a_condition_only_apply_knows_is_judged(tmp_path: Path) -> None:
+    """The attack: `publicly_accessible = var.env == "dev" ? true : false` with `env` given
+    at apply time (no default) was unknown, so no rule saw the public database that every
+    dev apply creates; `terraform.workspace` likewise. Each such condition is taken true,
+    then false (a root's variant each); the finding sits at the attribute. What holds
+    either way (`ENCRYPTION` off, below) names no variant, and a condition whose branches
+    agree changes nothing."""
+    main = (
+        'variable "env" {\n  type = string\n}\n'
+        'resource "aws_db_instance" "db" {\n'
+        "  storage_encrypted = true\n"
+        '  publicly_accessible = var.env == "dev" ? true : false\n'
+        "}\n"
+        'resource "aws_ebs_volume" "v" {\n'
+        '  availability_zone = terraform.workspace == "x" ? "a" : "b"\n'
+        '  encrypted = terraform.workspace != "prod" ? false : true\n'
+        "}\n"
+        'resource "aws_db_instance" "same" {\n'
+        "  storage_encrypted = true\n"
+        '  publicly_accessible = var.env == "dev" ? false : false\n'
+        "}\n"
+    )
+    assert found(tmp_path, {"main.tf": main}) == {
+        ("TF-AWS-RDS-PUBLIC", "main.tf", 6),
+        ("TF-AWS-EBS-ENCRYPTION", "main.tf", 10),
+    }
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    variants = {
+        (f.policy_id, f.line): f.extra.get("variants")
+        for f in report.verdict.findings
+        if f.policy_id in WATCHED
+    }
+    assert variants == {
+        ("TF-AWS-RDS-PUBLIC", 6): [
+            "deployed by main.tf:aws_db_instance.db with unknown conditions true"
+        ],
+        ("TF-AWS-EBS-ENCRYPTION", 10): [
+            "deployed by main.tf:aws_ebs_volume.v with unknown conditions true"
+        ],
+    }
+    plain = [f for f in report.verdict.findings if f.line == 4]  # the db block's own line
+    assert plain and all("variants" not in f.extra for f in plain)
+
+
+def test_a_called_module_s_conditions_are_judged_with_each_call(tmp_path: Path) -> None:
+    """In a module, `var.env` comes from its calls: the call passing "prod" deploys no
+    public database and gets no finding; assuming the module's conditions on its own would
+    report what no caller deploys. The root's own condition on what it passes is taken both
+    ways."""
+    module = 'variable "env" {\n  type = string\n}\n' + DATABASE % 'var.env == "dev" ? true : false'
+    files = {
+        "modules/db/main.tf": module,
+        "live/main.tf": 'module "db" {\n  source = "../modules/db"\n  env = "prod"\n}\n',
+    }
+    assert found(tmp_path, files) == set()
+    (tmp_path / "live" / "main.tf").write_text(
+        'variable "stage" {}\n'
+        'module "db" {\n  source = "../modules/db"\n'
+        '  env = var.stage == "test" ? "dev" : "prod"\n}\n'
+    )
+    # `true` is written in the module: the finding is there, for this call's variant.
+    assert found(tmp_path, {}) == {("TF-AWS-RDS-PUBLIC", "modules/db/main.tf", 6)}
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    (public,) = [f for f in report.verdict.findings if f.policy_id == "TF-AWS-RDS-PUBLIC"]
+    assert public.extra["variants"] == [
+        "deployed by live/main.tf:module.db with unknown conditions true"
+    ]

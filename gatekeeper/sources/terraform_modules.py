@@ -395,6 +395,33 @@ def _tfvars(tree: Tree, directory: str, var_file: str | None = None) -> dict[str
     return values
 
 
+def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, Scope]]:
+    """The other ways a root module may be deployed, after its `plain` scope was used: with
+    each of its variable files (`var_files`), and, where the plain evaluation met a
+    condition only apply time knows (`var.env == "prod" ? true : false`, a variable with no
+    default, `terraform.workspace`, a data source), with every such condition true, then
+    false: what each branch deploys is judged, not passed because the value was unknown.
+    (A called module's variables come from its calls, each judged with its values.) Each
+    comes with the suffix its variant's name gets."""
+    root = is_root(tree, directory)
+    out = [
+        (
+            f" with -var-file={posixpath.relpath(name, directory or '.')}",
+            root_scope(tree, directory, name),
+        )
+        for name in (var_files(tree, directory) if root else [])
+    ]
+    if plain.unsure[0] and root:  # a called module's conditions: judged with each call
+        for assumed in (True, False):
+            scope = root_scope(tree, directory)
+            scope.assumed = assumed
+            out.append((f" {_ASSUMED}{str(assumed).lower()}", scope))
+    return out
+
+
+_ASSUMED = "with unknown conditions "  # a variant taking each such condition one way
+
+
 def _auto_loaded(name: str) -> bool:
     """A variable file Terraform reads without being told (in the module's own directory)."""
     return posixpath.basename(name) in ("terraform.tfvars", "terraform.tfvars.json") or (
@@ -749,8 +776,9 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
     raw = parsed
     # A module's calls take its callers' values (followed from each caller: _nested); its
     # own defaults are what a caller that sets nothing gets, judged with that caller.
-    root = is_root(tree, directory)
-    scope = root_scope(tree, directory) if root else locals_scope(tree, directory)
+    scope = (
+        root_scope(tree, directory) if is_root(tree, directory) else locals_scope(tree, directory)
+    )
     raw_blocks = {
         block.labels[0]: block
         for block in raw.blocks
@@ -758,12 +786,11 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
     }
     documents = _calls(tree, path, calls, raw_blocks, scope)
     seen = [(document.name, document.obj) for document in documents]
-    for name in var_files(tree, directory) if root else []:
-        told = posixpath.relpath(name, directory or ".")
-        for document in _calls(tree, path, calls, raw_blocks, root_scope(tree, directory, name)):
-            if (document.name, document.obj) not in seen:  # what only this file deploys
+    for suffix, variant in variant_scopes(tree, directory, scope):
+        for document in _calls(tree, path, calls, raw_blocks, variant):
+            if (document.name, document.obj) not in seen:  # what only this variant deploys
                 seen.append((document.name, document.obj))
-                document.extra["variant"] = f"{document.extra['variant']} with -var-file={told}"
+                document.extra["variant"] = f"{document.extra['variant']}{suffix}"
                 documents.append(document)
     for index, document in enumerate(documents):
         document.index = 10_000 + index

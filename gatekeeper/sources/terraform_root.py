@@ -20,7 +20,6 @@ its variables unknown, so a call deploying nothing (`count = 0`) hides none of i
 from __future__ import annotations
 
 import json
-import posixpath
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +40,7 @@ from gatekeeper.sources.terraform_modules import (
     module_of,
     root_scope,
     strip_count,
-    var_files,
+    variant_scopes,
     written_values,
 )
 from gatekeeper.tfeval import MAX_STEPS, Scope
@@ -73,23 +72,30 @@ def directory(tree: Tree, path: str) -> Directory:
     module = module_of(tree, path)
     root = is_root(tree, path)
     scope = root_scope(tree, path) if root else locals_scope(tree, path)
-    files = var_files(tree, path) if root else []
-    variants = [(name, root_scope(tree, path, name)) for name in files]
     found = cache[path] = Directory({key: [] for key in module.merged})
-    told: list[Document] = []  # what a `-var-file` deploys that the defaults do not
-    for merged in module.blocks:
-        if merged.block.type != "module" and (merged.overridden or _computed(merged)):
+    computed = [
+        merged
+        for merged in module.blocks
+        if merged.block.type != "module" and (merged.overridden or _computed(merged))
+    ]
+    for merged in computed:
+        key = block_key(merged.file, merged.block)
+        found.documents[key] = _instances(merged, scope, path)
+        if scope.budget[0] < 0:
+            # Its values are not known (a local built from huge `for`s): judged as
+            # written, and said, so that burning the budget hides nothing quietly.
+            found.documents[key] = _evaluated(merged, Scope(), path)
+            found.problems[key] = (
+                f"too much to evaluate (more than {MAX_STEPS:,} steps in this module): "
+                "its values from locals and variables are not known; judged as written"
+            )
+    told: list[Document] = []  # what a variant deploys that the plain evaluation does not
+    seen = {key: [document.obj for document in found.documents[key]] for key in found.documents}
+    for suffix, variant in variant_scopes(tree, path, scope):
+        for merged in computed:
             key = block_key(merged.file, merged.block)
-            found.documents[key] = _instances(merged, scope, path)
-            told.extend(_var_file_instances(merged, variants, path, found.documents[key]))
-            if scope.budget[0] < 0:
-                # Its values are not known (a local built from huge `for`s): judged as
-                # written, and said, so that burning the budget hides nothing quietly.
-                found.documents[key] = _evaluated(merged, Scope(), path)
-                found.problems[key] = (
-                    f"too much to evaluate (more than {MAX_STEPS:,} steps in this module): "
-                    "its values from locals and variables are not known; judged as written"
-                )
+            if key not in found.problems:
+                told.extend(_variant_instances(merged, suffix, variant, path, seen[key]))
     resources = []
     for name, parsed, own in terraform.module_files(tree, path):
         blocks = [block for block in parsed.blocks if block.type in terraform.DOCUMENT_BLOCKS]
@@ -111,24 +117,23 @@ def directory(tree: Tree, path: str) -> Directory:
     return found
 
 
-def _var_file_instances(
-    merged: MergedBlock, variants: list[tuple[str, Scope]], path: str, plain: list[Document]
+def _variant_instances(
+    merged: MergedBlock, suffix: str, scope: Scope, path: str, seen: list[Any]
 ) -> list[Document]:
-    """The block's instances as each variable file makes them, where they differ from what
-    the directory's own files make (`plain`): each is a variant named by the file, and its
-    values sit at the file's lines."""
-    seen = [document.obj for document in plain]
+    """The block's instances in a variant's `scope` (a variable file, each unknown condition
+    taken one way) that differ from every one `seen` (which gets them): each is named by
+    the variant, its values located at their lines."""
     out = []
-    for name, scope in variants:
-        for document in _evaluated(merged, scope, path):
-            if document.obj in seen:
-                continue
-            seen.append(document.obj)
-            told = posixpath.relpath(name, path or ".")
-            label = document.extra.get("variant") or f"{DEPLOYED_BY}{merged.file}:{document.kind}"
-            document.extra["variant"] = f"{label} with -var-file={told}"
-            document.extra["block"] = block_key(merged.file, merged.block)
-            out.append(document)
+    for document in _evaluated(merged, scope, path):
+        if document.obj in seen:
+            continue
+        seen.append(document.obj)
+        label = document.extra.get("variant") or (
+            f"{DEPLOYED_BY}{merged.file}:{document.kind}.{strip_count(document.name)}"
+        )
+        document.extra["variant"] = f"{label}{suffix}"
+        document.extra["block"] = block_key(merged.file, merged.block)
+        out.append(document)
     return out
 
 
