@@ -577,3 +577,9 @@ def test_a_called_module_s_conditions_are_judged_with_each_call(tmp_path: Path) 
     assert public.extra["variants"] == [
         "deployed by live/main.tf:module.db with unknown conditions true"
     ]
+    # The root passes on what the pipeline gives it: the module's condition is taken both
+    # ways for that call.
+    (tmp_path / "live" / "main.tf").write_text(
+        'variable "stage" {}\nmodule "db" {\n  source = "../modules/db"\n  env = var.stage\n}\n'
+    )
+    assert found(tmp_path, {}) == {("TF-AWS-RDS-PUBLIC", "modules/db/main.tf", 6)}

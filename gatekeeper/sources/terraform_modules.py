@@ -814,7 +814,7 @@ def _calls(
             inputs = _inputs(raw_block.raw, instance.scope, path)
             address = f"module.{block.labels[0]}{instance.key}"
             call = Origin(path, raw_block.span)
-            documents.extend(_instantiate(tree, target, inputs, call, address, (target,)))
+            documents.extend(_instantiate(tree, target, inputs, call, address, (target,), scope))
     return documents
 
 
@@ -825,12 +825,16 @@ def _instantiate(
     call: Origin,
     address: str,
     chain: tuple[str, ...],
+    calling: Scope,
 ) -> Iterator[Document]:
     from gatekeeper.sources import terraform
 
     caller = call.file
     module = module_of(tree, directory)
     scope = _scope(module, inputs, calling=False)
+    # A condition on what the caller left unknown (`env = var.env`, no default) is taken as
+    # the caller's variant takes its own (variant_scopes), and met, it makes that variant.
+    scope.assumed, scope.unsure = calling.assumed, calling.unsure
     resources: list[terraform._Resource] = []
     # file, evaluated, instance name, the passed item that made it, the values as written
     placed: list[tuple[str, _Evaluated, str, Origin | None, dict[str, Any]]] = []
@@ -896,7 +900,7 @@ def _nested(
     for instance in _instances(merged.body, scope, file):
         inputs = _inputs(merged.body, instance.scope, file)
         inner = f"{address}.module.{block.labels[0]}{instance.key}"
-        yield from _instantiate(tree, target, inputs, call, inner, (*chain, target))
+        yield from _instantiate(tree, target, inputs, call, inner, (*chain, target), scope)
 
 
 def _inputs(call: RawBody, scope: Scope, file: str) -> dict[str, Value]:
