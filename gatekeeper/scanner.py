@@ -390,14 +390,36 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     seen.add(said)
                     out.append(finding)
             continue
-        plain = next((f for f in group if not f.extra.get("variants")), None)
-        kept = plain or group[0]
-        variants = _without_settings(
-            sorted({v for f in group for v in f.extra.get("variants", ())}), plain is not None
-        )
-        extra = {name: value for name, value in kept.extra.items() if name != "variants"}
-        out.append(kept.with_(extra={**extra, "variants": variants} if variants else extra))
+        for same in _objects(group):
+            plain = next((f for f in same if not f.extra.get("variants")), None)
+            kept = plain or same[0]
+            variants = _without_settings(
+                sorted({v for f in same for v in f.extra.get("variants", ())}), plain is not None
+            )
+            extra = {name: value for name, value in kept.extra.items() if name != "variants"}
+            out.append(kept.with_(extra={**extra, "variants": variants} if variants else extra))
     return out
+
+
+def _objects(group: list[Finding]) -> list[list[Finding]]:
+    """A place's findings by the object they are about, where one rendering holds several
+    objects there (a `range` in a template writes each Application at one line): each is a
+    finding of its own, so that a waiver naming one does not silence the others. Otherwise
+    (one object per rendering: a base built by overlays that rename it) one finding."""
+    objects: dict[tuple[str, ...], set[tuple[str, str, str]]] = {}
+    for finding in group:
+        rendering = tuple(finding.extra.get("variants") or ())
+        objects.setdefault(rendering, set()).add(_object(finding))
+    if all(len(found) == 1 for found in objects.values()):
+        return [group]
+    by_object: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in group:
+        by_object.setdefault(_object(finding), []).append(finding)
+    return list(by_object.values())
+
+
+def _object(finding: Finding) -> tuple[str, str, str]:
+    return (finding.kind, finding.namespace, finding.name)
 
 
 # What a variant adds to another that only says how it is applied: Terraform's `-var-file`,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from pathlib import Path
 
 from gatekeeper.finding import Finding
 from gatekeeper.scanner import finalize, merge_variants
@@ -61,3 +62,64 @@ def test_fingerprints_come_out_unique_in_place_order() -> None:
     out = finalize(findings)
     assert len({finding.fingerprint for finding in out}) == len(out)
     assert [finding.sort_key for finding in out] == sorted(finding.sort_key for finding in out)
+
+
+def _at_one_place(name: str, variants: list[str]) -> Finding:
+    return Finding(
+        policy_id="P-1",
+        severity="high",
+        title="t",
+        message=f"pod {name} uses latest",
+        file="ch/templates/apps.yaml",
+        line=8,
+        kind="Pod",
+        name=name,
+        fingerprint="f1",
+        extra={"exact": True, **({"variants": variants} if variants else {})},
+    )
+
+
+def test_objects_one_rendering_writes_at_one_place_stay_apart() -> None:
+    """A `range` writes two Pods at one template line: two findings, one per object (a
+    waiver naming one must not silence the other). A base line renamed by two overlays is
+    one object per rendering: one finding naming both."""
+    ranged = merge_variants([_at_one_place("one", ["helm ch"]), _at_one_place("two", ["helm ch"])])
+    assert [(f.name, f.extra["variants"]) for f in ranged] == [
+        ("one", ["helm ch"]),
+        ("two", ["helm ch"]),
+    ]
+    renamed = merge_variants(
+        [_at_one_place("dev-web", ["kustomize dev"]), _at_one_place("prod-web", ["kustomize prod"])]
+    )
+    assert [(f.name, f.extra["variants"]) for f in renamed] == [
+        ("dev-web", ["kustomize dev", "kustomize prod"])
+    ]
+
+
+def test_a_waiver_naming_one_object_of_a_range_leaves_the_others_blocking(tmp_path: Path) -> None:
+    """The reported leak: a chart's `range` made Pods `web-a` and `web-b` at one line, one
+    finding named `web-a`, and a waiver for `web-a` passed the check with `web-b` unjudged."""
+    from datetime import date, timedelta
+
+    import gatekeeper
+
+    chart = tmp_path / "ch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: ch\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("pods: [a, b]\n")
+    (chart / "templates" / "pods.yaml").write_text(
+        "{{- range .Values.pods }}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n"
+        "  name: web-{{ . }}\nspec:\n  containers:\n    - name: c\n      image: nginx:latest\n"
+        "{{- end }}\n"
+    )
+    expires = (date.today() + timedelta(days=30)).isoformat()
+    (tmp_path / ".gatekeeper").mkdir()
+    (tmp_path / ".gatekeeper" / "waivers.yml").write_text(
+        "waivers:\n  - policy: K8S-IMAGE-TAG-PINNED\n    name: web-a\n    owner: t\n"
+        f"    reason: r\n    ticket: T-1\n    expires: {expires}\n"
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    pinned = [f for f in report.verdict.findings if f.policy_id == "K8S-IMAGE-TAG-PINNED"]
+    assert sorted((f.name, f.status) for f in pinned) == [("web-a", "waived"), ("web-b", "new")]
+    assert [f.line for f in pinned] == [10, 10]
+    assert next(f for f in pinned if f.name == "web-b").blocking
