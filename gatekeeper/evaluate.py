@@ -462,7 +462,8 @@ class Engine:
                     continue  # a core Service is no Knative Service
                 if not _namespace_matches(policy, row["namespace"]):
                     continue
-                counts = {"namespace": by_namespace.get(row["namespace"], {}), "cluster": cluster}
+                key = namespace_key(entry)
+                counts = {"namespace": by_namespace.get(key, {}), "cluster": cluster}
                 data = {
                     "object": row,
                     "item": row,
@@ -472,7 +473,7 @@ class Engine:
                     "context": {},
                 }
                 try:
-                    verdict = verdicts.of(data)
+                    verdict = verdicts.of(data, key)
                     message = (
                         str(policy.message_expression.evaluate(data))
                         if policy.message_expression
@@ -541,12 +542,13 @@ class _RepositoryVerdicts:
         self.fields = policy.rule.fields_read("item", "object")
         self.known: dict[Any, Any] = {}
 
-    def of(self, data: dict[str, Any]) -> Any:
+    def of(self, data: dict[str, Any], namespace: str) -> Any:
+        """`namespace`: the key of the namespace counts the rule sees (namespace_key)."""
         if self.fields is None:
             return self.rule.evaluate(data)
         row = data["item"]
         key = (
-            row["namespace"],
+            namespace,
             tuple(
                 (name, name in row, _freeze(row.get(name), ordered=True)) for name in self.fields
             ),
@@ -691,11 +693,22 @@ def kind_counts(
     by_namespace: dict[str, dict[str, int]] = defaultdict(dict)
     cluster: dict[str, int] = {}
     for entry in inventory:
-        counts = by_namespace[entry.namespace or "default"]
+        counts = by_namespace[namespace_key(entry)]
         counts[entry.kind] = counts.get(entry.kind, 0) + 1
         if not entry.namespace:
             cluster[entry.kind] = cluster.get(entry.kind, 0) + 1
     return dict(by_namespace), cluster
+
+
+def namespace_key(entry: InventoryEntry) -> str:
+    """The namespace an object lands in, as repository-scope rules group objects. A chart
+    rendered on its own (nothing that deploys it names the namespace) is installed where
+    `helm install -n` says: its objects in `default` are in that release's namespace, not
+    with every other chart's (argo-cd's NetworkPolicy covered argo-workflows' pods)."""
+    namespace = entry.namespace or "default"
+    if entry.source == "helm" and namespace == "default" and entry.variant.startswith("helm "):
+        return f"default\x00{entry.variant.split()[1]}"
+    return namespace
 
 
 def _namespace_matches(policy: Policy, namespace: str) -> bool:

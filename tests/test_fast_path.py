@@ -240,7 +240,7 @@ def test_repository_verdicts_once_per_input_are_those_of_every_row(tmp_path: Pat
     memoized = engine.evaluate_repository(inventory)
 
     class Plain(evaluate._RepositoryVerdicts):
-        def of(self, data: dict[str, object]) -> object:
+        def of(self, data: dict[str, object], namespace: str) -> object:
             return self.rule.evaluate(data)
 
     original = evaluate._RepositoryVerdicts
