@@ -420,7 +420,12 @@ def _binary(expr: Binary, scope: Scope) -> Value:
                 if not isinstance(side.data, Unknown) and _bool(side.data) == (operator == "||"):
                     return _whole(side.data, side)
         unknown = left.data if isinstance(left.data, Unknown) else right.data
-        if operator in _CONDITIONS:  # `publicly_accessible = var.env == "prod"`
+        if operator in ("==", "!=") and (left.data is None or right.data is None):
+            # `var.key == null ? [] : [var.key]`: an optional input, not a condition to take
+            # both ways; where conditions are taken, what apply time gives is set.
+            if scope.assumed is not None:
+                return Value(operator == "!=")
+        elif operator in _CONDITIONS:  # `publicly_accessible = var.env == "prod"`
             scope.unsure[0] = True
             if scope.assumed is not None:
                 return Value(scope.assumed)

@@ -531,6 +531,11 @@ def test_each_branch_of_a_condition_only_apply_knows_is_judged(tmp_path: Path) -
         "  storage_encrypted = true\n"
         '  publicly_accessible = var.env == "dev" ? false : false\n'
         "}\n"
+        # an optional input (`== null`) is taken as given, not both ways
+        'resource "aws_ebs_volume" "keyed" {\n'
+        '  availability_zone = "a"\n'
+        "  encrypted = var.key == null ? false : true\n"
+        "}\n"
     )
     assert found(tmp_path, {"main.tf": main}) == {
         ("TF-AWS-RDS-PUBLIC", "main.tf", 6),

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.document import Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_set, programs
 from gatekeeper.sources.helm_lines import (
