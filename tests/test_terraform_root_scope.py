@@ -588,3 +588,18 @@ def test_a_called_module_s_conditions_are_judged_with_each_call(tmp_path: Path) 
         'variable "stage" {}\nmodule "db" {\n  source = "../modules/db"\n  env = var.stage\n}\n'
     )
     assert found(tmp_path, {}) == {("TF-AWS-RDS-PUBLIC", "modules/db/main.tf", 6)}
+
+
+def test_opentofu_files_are_judged_with_the_folder(tmp_path: Path) -> None:
+    """The attack: `main.tofu` (which OpenTofu loads, and prefers to `main.tf`) made the
+    database public and passed, unread. `.tofu` files are Terraform code of their folder,
+    override files and variables included."""
+    files = {
+        "main.tf": DATABASE % "false",
+        "main.tofu": 'variable "pub" {\n  default = true\n}\n' + DATABASE % "var.pub",
+        "x_override.tofu": VOLUME % "false",
+    }
+    assert found(tmp_path, files) == {
+        ("TF-AWS-RDS-PUBLIC", "main.tofu", 2),
+        ("TF-AWS-EBS-ENCRYPTION", "x_override.tofu", 3),
+    }

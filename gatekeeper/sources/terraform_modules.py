@@ -300,8 +300,8 @@ def forget_module(tree: Tree, directory: str) -> None:
 
 
 def is_override(name: str) -> bool:
-    """`override.tf`, `x_override.tf` (and `.tf.json`): merged over the other files."""
-    stem = posixpath.basename(name).removesuffix(".json").removesuffix(".tf")
+    """`override.tf`, `x_override.tf` (and `.tf.json`, `.tofu`): merged over the others."""
+    stem = posixpath.basename(name).removesuffix(".json").removesuffix(".tf").removesuffix(".tofu")
     return stem == "override" or stem.endswith("_override")
 
 
