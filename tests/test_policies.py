@@ -189,7 +189,9 @@ def test_a_restricted_deployment_passes_every_pss_policy() -> None:
     assert pss_findings(RESTRICTED) == {}
 
 
-ID_SCHEME = re.compile(r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API|STORAGE)-[A-Z0-9]+(-[A-Z0-9]+)*$")
+ID_SCHEME = re.compile(
+    r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API|STORAGE)-[A-Z0-9]+(-[A-Z0-9]+)*$"
+)
 
 
 def test_policy_ids_are_unique_across_packs() -> None:
