@@ -49,6 +49,8 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
             return _SEQUENCE_TAG if kind is SequenceNode else _MAPPING_TAG
         if not implicit[0]:
             return _STR_TAG
+        if value in _V2_BOOLS:
+            return _BOOL_TAG
         tag = _RESOLVED.get(value)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
@@ -63,12 +65,16 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
         pass
 
 
+# go-yaml v2 (kubectl, Argo CD, Helm) reads these plain scalars as booleans too, as YAML 1.1
+# says (`hostNetwork: y` puts the pod on the host network); PyYAML leaves them strings.
+_V2_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
 _RESOLVED: dict[str, str] = {}
 _RESOLVED_LENGTH = 40
 _RESOLVED_SIZE = 16384
 _STR_TAG = yaml.SafeLoader.DEFAULT_SCALAR_TAG
 _SEQUENCE_TAG = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
 _MAPPING_TAG = yaml.SafeLoader.DEFAULT_MAPPING_TAG
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 # Path resolvers would make tags depend on the position: then resolve every time.
 _LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
 
@@ -96,10 +102,15 @@ def _as_str(node: ScalarNode) -> Any:
     return node.value
 
 
+def _as_bool(node: ScalarNode) -> Any:
+    known = _V2_BOOLS.get(node.value)
+    return known if known is not None else _constructor.construct_yaml_bool(node)
+
+
 _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     _TAG + "str": _as_str,
     _TAG + "null": lambda node: None,
-    _TAG + "bool": _constructor.construct_yaml_bool,
+    _TAG + "bool": _as_bool,
     _TAG + "int": _constructor.construct_yaml_int,
     _TAG + "float": _constructor.construct_yaml_float,
     _TAG + "timestamp": _as_str,

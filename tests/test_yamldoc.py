@@ -77,6 +77,24 @@ def test_a_merge_key_after_a_key_wins_as_kubectl_decodes_it() -> None:
     assert duplicates == [("GK-YAML-DUPLICATE-KEY", 3)]
 
 
+def test_yaml_1_1_short_booleans_read_as_kubectl_reads_them() -> None:
+    """The attack: `hostNetwork: y` and `privileged: y`: go-yaml v2 (kubectl, Argo CD, Helm)
+    reads `y`, `Y`, `n`, `N` as booleans (YAML 1.1), so the pod ran on the host network
+    while every rule saw a string. Quoted, they stay strings."""
+    text = "a: y\nb: Y\nc: n\nd: N\ne: 'y'\nf: !!bool y\ng: yes\nh: yy\n"
+    (document,) = [d for d in load_all("b.yaml", text) if isinstance(d, YamlDocument)]
+    assert document.obj == {
+        "a": True,
+        "b": True,
+        "c": False,
+        "d": False,
+        "e": "y",
+        "f": True,
+        "g": True,
+        "h": "yy",
+    }
+
+
 def test_timestamps_stay_strings_like_kubernetes() -> None:
     (document,) = list(load_all("t.yaml", "at: 2024-01-01\nn: 010\n"))
     assert isinstance(document, YamlDocument)
