@@ -102,6 +102,11 @@ def _as_str(node: ScalarNode) -> Any:
     return node.value
 
 
+def _key(node: ScalarNode) -> Any:
+    """A mapping key: `y:` and `n:` stay names (coordinates, flags), as everywhere else."""
+    return node.value if node.value in _V2_BOOLS else _scalar(node)
+
+
 def _as_bool(node: ScalarNode) -> Any:
     known = _V2_BOOLS.get(node.value)
     return known if known is not None else _constructor.construct_yaml_bool(node)
@@ -459,7 +464,7 @@ class _Builder:
                     line = key_node.start_mark.line + 1
                     raise ValueError(f"unhashable mapping key at line {line}")
             else:
-                key = key_node.value if key_node.tag == _STR_TAG else _scalar(key_node)
+                key = key_node.value if key_node.tag == _STR_TAG else _key(key_node)
                 if key in mapping:
                     self.duplicates.append(((*path, str(key)), key_node))
             written[key] = index
