@@ -12,6 +12,7 @@ import functools
 import gc
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -419,7 +420,12 @@ def _objects(group: list[Finding]) -> list[list[Finding]]:
 
 
 def _object(finding: Finding) -> tuple[str, str, str]:
-    return (finding.kind, finding.namespace, finding.name)
+    """What a finding is about; a Terraform block's `count`/`for_each` instances
+    (`this["postgresql"]`, `web[0]`) are one object here: one block, one line to fix."""
+    return (finding.kind, finding.namespace, _INSTANCE_KEY.sub("", finding.name))
+
+
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
 # What a variant adds to another that only says how it is applied: Terraform's `-var-file`,

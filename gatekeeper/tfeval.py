@@ -98,6 +98,8 @@ class Scope:
     # every such condition so, to judge what each branch deploys (terraform_root).
     assumed: bool | None = None
     unsure: list[bool] = field(default_factory=lambda: [False])
+    # `module.NAME`: the outputs of a local module call, evaluated on demand (or None).
+    modules: Callable[[str], Value] | None = None
 
     def bind(self, **names: Value) -> Scope:
         """The same module with more names (an iterator, `each`, `count`)."""
@@ -110,6 +112,7 @@ class Scope:
             self.budget,
             self.assumed,
             self.unsure,
+            self.modules,
         )
 
     def local(self, name: str) -> Value:
@@ -129,6 +132,7 @@ class Scope:
                 self.budget,
                 self.assumed,
                 self.unsure,
+                self.modules,
             )
             value = evaluate_attribute(attribute, module, origin)
         finally:
@@ -238,6 +242,11 @@ def _items(values: list[Value]) -> Value:
     return Value([item.data for item in values], origins)
 
 
+def object_value(values: dict[str, Value]) -> Value:
+    """An object of named values, each keeping where it was written."""
+    return _entries(values)
+
+
 def _entries(values: dict[str, Value]) -> Value:
     origins: Origins = {}
     for key, item in values.items():
@@ -341,6 +350,8 @@ def _reference(expr: Name | GetAttr | Index, scope: Scope) -> Value:
                 return scope.variables.get(name) or Value(Unknown(f"var.{name}"))
             if root == "local":
                 return scope.local(name)
+            if root == "module" and scope.modules is not None:
+                return scope.modules(name)
             return Value(Unknown(f"{root}.{name}"))
     target = evaluate(expr.target, scope)
     if isinstance(expr, GetAttr):

@@ -603,3 +603,19 @@ def test_opentofu_files_are_judged_with_the_folder(tmp_path: Path) -> None:
         ("TF-AWS-RDS-PUBLIC", "main.tofu", 2),
         ("TF-AWS-EBS-ENCRYPTION", "x_override.tofu", 3),
     }
+
+
+def test_a_local_module_s_outputs_are_evaluated_where_they_are_read(tmp_path: Path) -> None:
+    """The attack: `publicly_accessible = module.settings.public` with `output "public" {
+    value = true }` in the local module was unknown and passed. A local call's outputs are
+    evaluated with what the call passes (here through a second module's input), and the
+    finding sits where the value is written; a call with `count` stays unknown."""
+    files = {
+        "modules/settings/main.tf": 'variable "open" {}\noutput "public" {\n  value = var.open\n}\n',
+        "modules/db/main.tf": 'variable "pub" {}\n' + DATABASE % "var.pub",
+        "main.tf": 'module "settings" {\n  source = "./modules/settings"\n  open = true\n}\n'
+        'module "db" {\n  source = "./modules/db"\n  pub = module.settings.public\n}\n'
+        + VOLUME % "module.counted.on"
+        + 'module "counted" {\n  source = "./modules/settings"\n  count = 1\n  open = false\n}\n',
+    }
+    assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "main.tf", 3)}
