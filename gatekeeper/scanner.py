@@ -27,6 +27,7 @@ from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.tree import MemoryTree
+from gatekeeper.workloads import tokens_off_by_service_account
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import SynchronizedArray
@@ -97,6 +98,7 @@ def scan_one(
         document.source in KUBERNETES_SOURCES for document in loaded.documents
     ):
         result.notices.add(kubeschema.MISSING)
+    tokens_off_by_service_account(loaded.documents)
     for document in loaded.documents:
         try:
             result.findings.extend(engine.evaluate(document))

@@ -611,7 +611,8 @@ def test_a_local_module_s_outputs_are_evaluated_where_they_are_read(tmp_path: Pa
     evaluated with what the call passes (here through a second module's input), and the
     finding sits where the value is written; a call with `count` stays unknown."""
     files = {
-        "modules/settings/main.tf": 'variable "open" {}\noutput "public" {\n  value = var.open\n}\n',
+        "modules/settings/main.tf": 'variable "open" {}\n'
+        'output "public" {\n  value = var.open\n}\n',
         "modules/db/main.tf": 'variable "pub" {}\n' + DATABASE % "var.pub",
         "main.tf": 'module "settings" {\n  source = "./modules/settings"\n  open = true\n}\n'
         'module "db" {\n  source = "./modules/db"\n  pub = module.settings.public\n}\n'

@@ -435,7 +435,8 @@ def test_just_and_task_recipes_a_step_runs_are_judged(
     write(
         "Taskfile.yml",
         "version: '3'\ntasks:\n  release:\n    deps: [build]\n    cmds:\n"
-        "      - echo releasing\n      - task: push\n  build:\n    cmds: [helm upgrade web ./chart]\n"
+        "      - echo releasing\n      - task: push\n"
+        "  build:\n    cmds: [helm upgrade web ./chart]\n"
         "  push:\n    cmds:\n      - cmd: kubectl apply -f k8s\n",
     )
     write(".gatekeeper.yml", "packs: [workflow]\n")
