@@ -103,17 +103,7 @@ class Scope:
 
     def bind(self, **names: Value) -> Scope:
         """The same module with more names (an iterator, `each`, `count`)."""
-        return Scope(
-            self.variables,
-            self.locals,
-            {**self.names, **names},
-            self._local_values,
-            self._resolving,
-            self.budget,
-            self.assumed,
-            self.unsure,
-            self.modules,
-        )
+        return replace(self, names={**self.names, **names})
 
     def local(self, name: str) -> Value:
         if name in self._local_values:
@@ -123,18 +113,7 @@ class Scope:
         attribute, origin = self.locals[name]
         self._resolving.add(name)
         try:
-            module = Scope(
-                self.variables,
-                self.locals,
-                {},
-                self._local_values,
-                self._resolving,
-                self.budget,
-                self.assumed,
-                self.unsure,
-                self.modules,
-            )
-            value = evaluate_attribute(attribute, module, origin)
+            value = evaluate_attribute(attribute, replace(self, names={}), origin)
         finally:
             self._resolving.discard(name)
         self._local_values[name] = value

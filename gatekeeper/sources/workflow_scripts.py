@@ -16,7 +16,7 @@ import itertools
 import json
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gatekeeper import shell
@@ -30,6 +30,8 @@ _MAKE_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$
 _MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 _SOURCES = frozenset({"source", "."})
+# name -> (what it needs first, its command lines with their 1-based line numbers)
+Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
 
 
 def follow_all(
@@ -141,31 +143,54 @@ def _make(
         else:
             targets.append(word)
     names = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
-    path = next(
-        (p for p in (inside(posixpath.join(directory, n)) for n in names) if p and tree.exists(p)),
-        None,
-    )
-    if path is None:
+    found = _recipe_file(tree, directory, names)
+    if found is None:
         return []
-    try:
-        text = tree.read(path).decode("utf-8", "replace")
-    except OSError:
-        return []
+    path, text = found
     rules, variables, default = _parse_makefile(text)
+
+    def expand(line: str) -> str:
+        expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
+        return expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make").lstrip("@-+ \t")
+
+    pending = list(targets or ([default] if default else []))
+    return _run_recipes(rules, pending, path, expand, tree, depth, budget)
+
+
+def _recipe_file(tree: Tree, directory: str, names: Sequence[str]) -> tuple[str, str] | None:
+    """The first of `names` in `directory` that the tree holds, and its text."""
+    for name in names:
+        path = inside(posixpath.join(directory, name))
+        if path and tree.exists(path):
+            try:
+                return path, tree.read(path).decode("utf-8", "replace")
+            except OSError:
+                return None
+    return None
+
+
+def _run_recipes(
+    recipes: Recipes,
+    pending: list[str],
+    path: str,
+    expand: Callable[[str], str],
+    tree: Tree,
+    depth: int,
+    budget: list[int],
+) -> list[dict[str, Any]]:
+    """The commands of the `pending` recipes and of those they depend on (each once), at
+    their lines in `path`, with what those commands run in turn."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    pending = list(targets or ([default] if default else []))
     while pending:
-        target = pending.pop(0)
-        if target in seen or target not in rules:
+        name = pending.pop(0)
+        if name in seen or name not in recipes:
             continue
-        seen.add(target)
-        prerequisites, recipe = rules[target]
-        pending = [*prerequisites, *pending]
-        for number, line in recipe:
-            expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
-            expanded = expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make")
-            for found in shell.commands(expanded.lstrip("@-+ \t")):
+        seen.add(name)
+        needs, lines = recipes[name]
+        pending = [*needs, *pending]
+        for number, line in lines:
+            for found in shell.commands(expand(line)):
                 out.extend(_take(found.as_dict(), path, number, budget))
                 base = posixpath.dirname(path) or "."
                 out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
@@ -184,39 +209,18 @@ def _runner(
     depend on: each command at its line, as for `make`."""
     names = [str(w) for w in command.get("positional") or [] if "=" not in str(w)]
     files = _JUSTFILES if program == "just" else _TASKFILES
-    path = next(
-        (p for p in (inside(posixpath.join(directory, n)) for n in files) if p and tree.exists(p)),
-        None,
-    )
-    if path is None:
+    found = _recipe_file(tree, directory, files)
+    if found is None:
         return []
-    try:
-        text = tree.read(path).decode("utf-8", "replace")
-    except OSError:
-        return []
+    path, text = found
     recipes, default = _parse_justfile(text) if program == "just" else _parse_taskfile(path, text)
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
     pending = names or ([default] if default else [])
-    while pending:
-        name = pending.pop(0)
-        if name in seen or name not in recipes:
-            continue
-        seen.add(name)
-        needs, lines = recipes[name]
-        pending = [*needs, *pending]
-        for number, line in lines:
-            for found in shell.commands(line.lstrip("@-")):
-                out.extend(_take(found.as_dict(), path, number, budget))
-                base = posixpath.dirname(path) or "."
-                out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
-    return out
+    return _run_recipes(recipes, pending, path, lambda line: line.lstrip("@-"), tree, depth, budget)
 
 
 _JUSTFILES = ("justfile", "Justfile", ".justfile")
 _TASKFILES = ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml")
 _JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:=]*:(?!=)([^#]*)")
-Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
 
 
 def _parse_justfile(text: str) -> tuple[Recipes, str]:
