@@ -500,7 +500,11 @@ class Engine:
                             policy.id, entry.source, entry.kind, entry.namespace, entry.name, ""
                         ),
                         remediation=policy.remediation,
-                        extra={"variants": [entry.variant]} if entry.variant else {},
+                        # `about`: the namespace (its workloads are said one per place)
+                        extra={
+                            "about": "namespace",
+                            **({"variants": [entry.variant]} if entry.variant else {}),
+                        },
                     )
                 )
         return findings

@@ -407,18 +407,24 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
 def _objects(group: list[Finding]) -> list[list[Finding]]:
     """A place's findings by the object they are about, where one rendering holds several
     objects there (a `range` in a template writes each Application at one line): each is a
-    finding of its own, so that a waiver naming one does not silence the others. Otherwise
-    (one object per rendering: a base built by overlays that rename it) one finding."""
-    objects: dict[tuple[str, ...], set[tuple[str, str, str]]] = {}
+    finding of its own, so that a waiver naming one does not silence the others, and a new
+    one is new. The i-th object of each rendering is one object (a release renames them
+    all alike). Otherwise (one object per rendering: a base built by overlays that rename
+    it) one finding. A finding about a namespace (repository scope) is one per place."""
+    objects: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
     for finding in group:
-        rendering = tuple(finding.extra.get("variants") or ())
-        objects.setdefault(rendering, set()).add(_object(finding))
-    if all(len(found) == 1 for found in objects.values()):
+        if finding.extra.get("about") == "namespace":
+            return [group]
+        found = objects.setdefault(tuple(finding.extra.get("variants") or ()), [])
+        if _object(finding) not in found:
+            found.append(_object(finding))
+    if all(len(found) <= 1 for found in objects.values()):
         return [group]
-    by_object: dict[tuple[str, str, str], list[Finding]] = {}
+    clusters: dict[int, list[Finding]] = {}
     for finding in group:
-        by_object.setdefault(_object(finding), []).append(finding)
-    return list(by_object.values())
+        found = objects[tuple(finding.extra.get("variants") or ())]
+        clusters.setdefault(found.index(_object(finding)), []).append(finding)
+    return [clusters[index] for index in sorted(clusters)]
 
 
 def _object(finding: Finding) -> tuple[str, str, str]:

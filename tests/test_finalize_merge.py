@@ -88,6 +88,19 @@ def test_objects_one_rendering_writes_at_one_place_stay_apart() -> None:
         ("one", ["helm ch"]),
         ("two", ["helm ch"]),
     ]
+    # Two releases rendering the same range: its i-th object is one finding, both named.
+    released = merge_variants(
+        [
+            _at_one_place("dev-one", ["helm ch -f dev.yaml"]),
+            _at_one_place("dev-two", ["helm ch -f dev.yaml"]),
+            _at_one_place("prod-one", ["helm ch -f prod.yaml"]),
+            _at_one_place("prod-two", ["helm ch -f prod.yaml"]),
+        ]
+    )
+    assert [(f.name, f.extra["variants"]) for f in released] == [
+        ("dev-one", ["helm ch -f dev.yaml", "helm ch -f prod.yaml"]),
+        ("dev-two", ["helm ch -f dev.yaml", "helm ch -f prod.yaml"]),
+    ]
     renamed = merge_variants(
         [_at_one_place("dev-web", ["kustomize dev"]), _at_one_place("prod-web", ["kustomize prod"])]
     )
