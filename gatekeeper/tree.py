@@ -98,9 +98,17 @@ def _resolved(path: str, folders: dict[str, str]) -> str:
 
 
 def _folder(folder: str, folders: dict[str, str]) -> str:
+    """os.path.realpath(folder) of an absolute, normalised folder, built on its parent's
+    remembered answer: a new folder costs one lstat (is it a link?), not one per folder above
+    it (a read in each of a thousand folders of a deep tree asked about all of them again)."""
     real = folders.get(folder)
     if real is None:
-        real = folders[folder] = os.path.realpath(folder)
+        parent, name = os.path.split(folder)
+        if not name or parent == folder or os.path.islink(folder):
+            real = os.path.realpath(folder)
+        else:
+            real = os.path.join(_folder(parent, folders), name)
+        folders[folder] = real
     return real
 
 

@@ -7,6 +7,7 @@ format is loaded, not because the adapter registry asks every format whether it 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,51 @@ def test_the_terraform_files_git_lists_are_those_a_walk_finds(tmp_path: Path) ->
     assert listed == walked
     assert {"local/override.tf", "linked/a.tf", "untracked/u.tf"} <= set(listed)
     assert "mod/evil.tf" not in listed and "gone/x.tf" not in listed
+
+
+def test_a_folder_resolves_as_realpath_has_it_from_its_parents_answer(tmp_path: Path) -> None:
+    """tree._folder builds on the parent's remembered answer (one lstat per new folder): it
+    must still say what os.path.realpath says for links to folders, links to links, links out
+    of the tree, dangling links, a loop and missing folders, asked in any order."""
+    from gatekeeper import tree as tree_module
+
+    (tmp_path / "repo/a/b/c").mkdir(parents=True)
+    (tmp_path / "outside/d").mkdir(parents=True)
+    repo = tmp_path / "repo"
+    (repo / "link").symlink_to("a/b")
+    (repo / "a/link2").symlink_to("../link/c")
+    (repo / "a/out").symlink_to(tmp_path / "outside")
+    (repo / "dangling").symlink_to("nowhere/x")
+    (repo / "loop1").symlink_to("loop2")
+    (repo / "loop2").symlink_to("loop1")
+    folders = [
+        "a/b/c", "link", "link/c", "a/link2", "a/link2/deeper", "a/out/d", "a/out/missing/e",
+        "dangling", "dangling/f", "loop1/g", "missing/h", "a", "",
+    ]  # fmt: skip
+    for order in (folders, folders[::-1]):
+        remembered: dict[str, str] = {}
+        for folder in order:
+            path = os.path.abspath(os.path.join(repo, folder))
+            assert tree_module._folder(path, remembered) == os.path.realpath(path), folder
+
+
+def test_admission_cel_is_loaded_only_for_admission_policies(tmp_path: Path) -> None:
+    """The admission engine (CEL with Kubernetes' libraries, cost model) is imported when a
+    ValidatingAdmissionPolicy is compiled: a hook without one does not pay for it, and one
+    with one still judges by it."""
+    from tests.test_admission import REPLICA_LIMIT, deployment
+
+    (tmp_path / "web.yaml").write_text(deployment("web", "test", 7))
+    code, modules = _hook_modules(tmp_path, "web.yaml")
+    assert code == 1  # built-in policies judged it
+    assert not {"gatekeeper.admission_cel", "gatekeeper.admission_cost"} & modules
+    policies = tmp_path / "org"
+    policies.mkdir()
+    unselective = REPLICA_LIMIT.split("  matchResources:")[0]  # bound in every namespace
+    (policies / "replicas.yaml").write_text(unselective)
+    run = [sys.executable, "-m", "gatekeeper", "scan", "--hook", "--no-builtin"]
+    proc = subprocess.run(
+        [*run, "-p", str(policies), "web.yaml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "VAP-replica-limit" in proc.stdout and "at most 5 replicas" in proc.stdout
