@@ -813,17 +813,26 @@ def _compile(
 def documents_in(roots: Iterable[Any]) -> list[tuple[str, YamlDocument]]:
     """The admission policies, bindings and their parameter objects in policy directories."""
     from gatekeeper.policy.loader import is_admission_file, policy_files
+
+    return documents_of(
+        (file, file.read_bytes())
+        for root in roots
+        for file in policy_files(root)
+        if is_admission_file(file)
+    )
+
+
+def documents_of(files: Iterable[tuple[Any, bytes]]) -> list[tuple[str, YamlDocument]]:
+    """documents_in of the admission policy files found already (policy.loader.load_bundle
+    gives them): (path, bytes) each."""
     from gatekeeper.yamldoc import decode, load_all
 
     found: list[tuple[str, YamlDocument]] = []
-    for root in roots:
-        for file in policy_files(root):
-            if not is_admission_file(file):
-                continue
-            name = str(file)
-            for entry in load_all(name, decode(file.read_bytes())):
-                if isinstance(entry, YamlDocument):
-                    found.append((name, entry))
+    for file, data in files:
+        name = str(file)
+        for entry in load_all(name, decode(data)):
+            if isinstance(entry, YamlDocument):
+                found.append((name, entry))
     return found
 
 
