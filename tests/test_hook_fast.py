@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,42 @@ def test_admission_cel_is_loaded_only_for_admission_policies(tmp_path: Path) -> 
     )
     assert proc.returncode == 1, proc.stderr
     assert "VAP-replica-limit" in proc.stdout and "at most 5 replicas" in proc.stdout
+
+
+# The layout's line patterns as one MULTILINE regex each (what terraform_modules searched
+# with before finding lines by their newline): the reference its faster search must equal.
+_OLD_SOURCE = re.compile(r'^\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+_OLD_ROOT = re.compile(
+    r'^[ \t]*(?:backend[ \t]+"|cloud[ \t]*\{|provider[ \t]+"?[\w-]+"?[ \t]*\{)'
+    r'|"(?:backend|cloud|provider)"[ \t]*:',
+    re.MULTILINE,
+)
+_LAYOUT_TEXTS = [
+    "",
+    'source = "./a"',
+    '\n\n  source = "../b"\nsource="./c"\n',
+    'module "m" {\n  source = "./mod"\n}\nmodule "n" {\n\tsource= "../x/y"  \n}\n',
+    '  \n\n source = "./after-blank-lines"',
+    'x source = "./not-at-line-start"\n',
+    '{"module": {"m": {\n"source": "./json"\n}}}',
+    'terraform {\n  backend "s3" {}\n}\n',
+    'backend "local" {}',
+    "cloud {\n}\n",
+    "  cloud{",
+    'provider "aws" {\n}\n',
+    "provider aws {",
+    'resource "x" "y" {\n  provider = aws.east\n}\n',
+    '{"provider": {"aws": {}}}',
+    '{"resource": {"x": {"y": {"provider" : "aws.east"}}}}',
+    'a\r\nprovider "aws" {\r\n}\r\n',
+    '# backend "s3" {}\n',
+    'x = "\nprovider \\"aws\\" {\n"',
+]
+
+
+@pytest.mark.parametrize("text", _LAYOUT_TEXTS)
+def test_the_layout_finds_sources_and_roots_as_the_multiline_regexes_did(text: str) -> None:
+    from gatekeeper.sources import terraform_modules
+
+    assert terraform_modules.local_sources(text) == _OLD_SOURCE.findall(text)
+    assert terraform_modules.configures_root(text) == bool(_OLD_ROOT.search(text))
