@@ -6,6 +6,7 @@ format is loaded, not because the adapter registry asks every format whether it 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -197,3 +198,29 @@ def test_the_layout_finds_sources_and_roots_as_the_multiline_regexes_did(text: s
 
     assert terraform_modules.local_sources(text) == _OLD_SOURCE.findall(text)
     assert terraform_modules.configures_root(text) == bool(_OLD_ROOT.search(text))
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_every_command_is_named_where_main_looks_for_it() -> None:
+    """main() builds only the parser of the command argv names, if COMMAND_NAMES has it."""
+    from gatekeeper.main import COMMAND_NAMES, build_parser
+
+    assert tuple(_subcommands(build_parser())) == COMMAND_NAMES
+
+
+@pytest.mark.parametrize("command", ["scan", "test", "github", "explain", "config", "completion"])
+def test_a_parser_built_for_one_command_reads_it_as_the_full_one_does(command: str) -> None:
+    from gatekeeper.main import build_parser
+
+    full, one = build_parser(), build_parser(command)
+    assert command in _subcommands(one) and len(_subcommands(one)) < len(_subcommands(full))
+    assert one.format_usage() == full.format_usage()  # what an unrecognised argument shows
+    assert _subcommands(one)[command].format_help() == _subcommands(full)[command].format_help()
+    arguments = {"scan": ["--hook", "x.yaml"], "explain": ["K8S-X"], "completion": ["bash"]}
+    arguments["config"] = ["validate"]
+    argv = [command, *arguments.get(command, [])]
+    assert vars(one.parse_args(argv)) == vars(full.parse_args(argv))
