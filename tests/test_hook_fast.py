@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,46 @@ def test_a_parser_built_for_one_command_reads_it_as_the_full_one_does(command: s
     arguments["config"] = ["validate"]
     argv = [command, *arguments.get(command, [])]
     assert vars(one.parse_args(argv)) == vars(full.parse_args(argv))
+
+
+def test_a_work_tree_reads_and_finds_as_read_file_does(tmp_path: Path) -> None:
+    """WorkTree.read and .exists keep the root's answers (its absolute path, where it
+    resolves): the same bytes, errors and answers as read_file and a fresh lookup give, for
+    files, links inside and out, folders, a FIFO, missing and `..`-holding paths."""
+    from gatekeeper.tree import WorkTree, read_file
+
+    repo = tmp_path / "repo"
+    (repo / "a/b").mkdir(parents=True)
+    (repo / "a/b/f.yaml").write_text("x: 1\n")
+    (repo / "top.yaml").write_text("y: 2\n")
+    (tmp_path / "secret").write_text("s\n")
+    (repo / "in-link").symlink_to("a/b/f.yaml")
+    (repo / "out-link").symlink_to(tmp_path / "secret")
+    (repo / "folder-link").symlink_to("a")
+    (repo / "out-folder").symlink_to(tmp_path)
+    os.mkfifo(repo / "fifo")
+    paths = [
+        "top.yaml", "a/b/f.yaml", "a/../top.yaml", "./a/b/f.yaml", "in-link", "out-link",
+        "folder-link/b/f.yaml", "out-folder/secret", "a", "a/b", "fifo", "missing.yaml",
+        "a/missing/x", "../secret", "/etc/passwd", ".", "", "folder-link/../top.yaml",
+    ]  # fmt: skip
+
+    def outcome(read: Callable[[], bytes]) -> object:
+        try:
+            return read()
+        except OSError as error:
+            return (type(error), error.errno, error.strerror, error.filename)
+
+    tree = WorkTree(repo)
+    for path in paths * 2:  # the second round from the tree's remembered folders
+        expected: object = FileNotFoundError
+        if not path.startswith(("/", "../")) and path != "../secret":
+            expected = outcome(lambda: read_file(repo / path, repo))  # noqa: B023
+        got = outcome(lambda: tree.read(path))  # noqa: B023
+        if expected is FileNotFoundError:
+            assert isinstance(got, tuple) and got[0] is FileNotFoundError, path
+        else:
+            assert got == expected, path
+        fresh = WorkTree(repo)
+        fresh._absolute = None  # the lookup without the root's answers
+        assert tree.exists(path) == fresh.exists(path), path
