@@ -7,7 +7,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -37,7 +36,9 @@ def builtin_dir() -> FsPath:
 
 @functools.cache
 def policy_schema_text() -> str:
-    return resources.files("gatekeeper").joinpath("schemas/policy.schema.json").read_text()
+    from gatekeeper.config import schema_text
+
+    return schema_text("policy.schema.json")
 
 
 @functools.cache
