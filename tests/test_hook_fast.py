@@ -270,3 +270,17 @@ def test_a_work_tree_reads_and_finds_as_read_file_does(tmp_path: Path) -> None:
         fresh = WorkTree(repo)
         fresh._absolute = None  # the lookup without the root's answers
         assert tree.exists(path) == fresh.exists(path), path
+
+
+def test_no_blob_cache_is_opened_for_nothing_to_read(own_cache: Path) -> None:
+    """A hook reads none of the repository's other manifests (they are the PR check's):
+    the cache of their inventories is not opened for it; with one to read, it is used."""
+    from gatekeeper import blobcache
+    from gatekeeper.sources import LoadContext
+
+    assert blobcache.contents_inventory(iter(()), LoadContext()) == []
+    assert not (own_cache / blobcache._FILE).exists()
+    namespace = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
+    [entry] = blobcache.contents_inventory(iter([("ns.yaml", namespace)]), LoadContext())
+    assert (entry.kind, entry.name) == ("Namespace", "a")
+    assert (own_cache / blobcache._FILE).exists()
