@@ -37,11 +37,8 @@ import re
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gatekeeper import admission_cel
-from gatekeeper import admission_cost as cost
-from gatekeeper.admission_cel import AdmissionError, Expression, NotEvaluable, OverBudget
 from gatekeeper.document import Document, Problem
 from gatekeeper.evaluate import stable_path
 from gatekeeper.fieldpath import Path, format_path, get
@@ -49,6 +46,11 @@ from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import pod_view
 from gatekeeper.yamldoc import NodeLocator, YamlDocument
+
+# The CEL engine and its cost model are imported where a policy is compiled or judged: a
+# hook in a repository without admission policies (most) never loads them.
+if TYPE_CHECKING:
+    from gatekeeper.admission_cel import Expression
 
 GROUP = "admissionregistration.k8s.io/"
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -313,6 +315,9 @@ class Admission:
         old: dict[str, Any] | None,
         operation: str,
     ) -> list[Finding]:
+        from gatekeeper import admission_cost as cost
+        from gatekeeper.admission_cel import AdmissionError, NotEvaluable, OverBudget
+
         obj = document.obj
         namespace = document.namespace
         data: dict[str, Any] = {
@@ -383,6 +388,8 @@ class Admission:
     def _sizes(self, obj: Any, *others: Any) -> tuple[int, int]:
         """cost.sizes of an evaluation's data; the object's are kept while it is judged by
         one policy after another."""
+        from gatekeeper import admission_cost as cost
+
         if self._last_sized is None or self._last_sized[0] is not obj:
             self._last_sized = (obj, cost.sizes(obj))
         lists, strings = cost.sizes(*others)
@@ -513,6 +520,9 @@ class _Budget:
         return expression.evaluate(data)
 
     def _charge(self, expression: Expression, data: dict[str, Any]) -> None:
+        from gatekeeper import admission_cost as cost
+        from gatekeeper.admission_cel import AdmissionError, OverBudget
+
         lists, strings = cost.sizes(data.get("variables"))
         bound = expression.ceiling(max(lists, self.sizes[0]), max(strings, self.sizes[1]))
         if bound is not None and bound <= cost.PER_EXPRESSION and self.spent + bound <= self.limit:
@@ -718,6 +728,9 @@ def _compile(
     kube_version: str = "",
     kyverno: bool = False,
 ) -> AdmissionPolicy | None:
+    from gatekeeper import admission_cel
+    from gatekeeper.admission_cel import AdmissionError, Expression
+
     obj = document.obj
     locator = NodeLocator(file, document.node)
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -800,17 +813,26 @@ def _compile(
 def documents_in(roots: Iterable[Any]) -> list[tuple[str, YamlDocument]]:
     """The admission policies, bindings and their parameter objects in policy directories."""
     from gatekeeper.policy.loader import is_admission_file, policy_files
+
+    return documents_of(
+        (file, file.read_bytes())
+        for root in roots
+        for file in policy_files(root)
+        if is_admission_file(file)
+    )
+
+
+def documents_of(files: Iterable[tuple[Any, bytes]]) -> list[tuple[str, YamlDocument]]:
+    """documents_in of the admission policy files found already (policy.loader.load_bundle
+    gives them): (path, bytes) each."""
     from gatekeeper.yamldoc import decode, load_all
 
     found: list[tuple[str, YamlDocument]] = []
-    for root in roots:
-        for file in policy_files(root):
-            if not is_admission_file(file):
-                continue
-            name = str(file)
-            for entry in load_all(name, decode(file.read_bytes())):
-                if isinstance(entry, YamlDocument):
-                    found.append((name, entry))
+    for file, data in files:
+        name = str(file)
+        for entry in load_all(name, decode(data)):
+            if isinstance(entry, YamlDocument):
+                found.append((name, entry))
     return found
 
 

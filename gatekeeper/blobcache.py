@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -251,12 +252,16 @@ def contents_inventory(
     from gatekeeper.sources import LoadContext as Context
     from gatekeeper.tree import MemoryTree
 
+    pairs = iter(pairs)
+    first = next(pairs, None)
+    if first is None:  # nothing to read (a hook: the staged files alone): no cache opened
+        return []
     alone = Context(tree=MemoryTree({}), options=context.options)
     entries: list[InventoryEntry] = []
     cache = BlobCache()
     try:
         batch: list[tuple[str, bytes, str]] = []
-        for path, data in pairs:
+        for path, data in itertools.chain([first], pairs):
             batch.append((path, data, content_id(data)))
             if len(batch) == _READ_CHUNK:
                 entries.extend(_batch_inventory(batch, cache, alone, context))

@@ -85,10 +85,11 @@ def build_engine(
 ) -> Engine:
     """`base` and `read_lock` as for `policy_roots`."""
     roots = policy_roots(config, extra_dirs, builtin, base=base, read_lock=read_lock)
-    engine = engine_for(config, load_bundle(roots), disable)
-    from gatekeeper.admission import documents_in
+    admission_files: list[tuple[Path, bytes]] = []
+    engine = engine_for(config, load_bundle(roots, admission=admission_files), disable)
+    from gatekeeper.admission import documents_of
 
-    engine.admission_documents = tuple(documents_in(roots))
+    engine.admission_documents = tuple(documents_of(admission_files))
     return engine
 
 

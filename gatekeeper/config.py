@@ -6,7 +6,7 @@ import functools
 import json
 import posixpath
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from gatekeeper.errors import ConfigError
@@ -66,9 +66,15 @@ class Override:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
+def schema_text(name: str) -> str:
+    """A JSON Schema the package ships (gatekeeper/schemas/NAME), read beside this module:
+    importlib.resources cost a hook more to import than the read."""
+    return (Path(__file__).parent / "schemas" / name).read_text()
+
+
 @functools.cache
 def config_schema() -> dict[str, Any]:
-    text = resources.files("gatekeeper").joinpath("schemas/config.schema.json").read_text()
+    text = schema_text("config.schema.json")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -62,7 +62,18 @@ def _add_root_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The subcommands, in the order `--help` lists them, each added by one function: main()
+# builds only the one its arguments name (a hook's start-up spent more on building the other
+# parsers than on parsing its own arguments).
+COMMAND_NAMES = (
+    "scan", "test", "lock", "inventory", "export", "docs", "impact", "changelog",
+    "github", "policies", "explain", "config", "completion",
+)  # fmt: skip
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; `command`: only that subcommand's (and those one function
+    adds with it; another one is then an invalid choice), else all of them."""
     parser = _Parser(
         prog="gatekeeper", description="Policy-as-code checks for GitOps repositories."
     )
@@ -70,8 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an internal error"
     )
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Built for one command, the usage line still names them all (as argparse spells them).
+    every = None if command is None else "{" + ",".join(COMMAND_NAMES) + "}"
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar=every
+    )
+    for names, add in _SUBCOMMANDS:
+        if command is None or command in names:
+            add(commands)
+    for subcommand in commands.choices.values():  # `gatekeeper scan --debug` works too
+        subcommand.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+    return parser
 
+
+def _add_scan_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     scan = commands.add_parser("scan", help="check files against the policies")
     scan.add_argument(
         "paths", nargs="*", default=["."], metavar="PATH", help="files and directories; - for stdin"
@@ -131,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(default added: on added/modified lines)",
     )
 
+
+def _add_tool_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     test = commands.add_parser("test", help="run the policies' own test fixtures")
     test.add_argument(
         "dirs",
@@ -217,15 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     changelog.add_argument("--path", default=".", help="the policies' directory")
     changelog.add_argument("--output", "-o", metavar="FILE")
 
-    _add_github_parser(commands)
-    _add_policy_parsers(commands)
+
+def _add_completion_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     completion = commands.add_parser("completion", help="print a shell completion script")
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))
-    for command in commands.choices.values():  # `gatekeeper scan --debug` works too
-        command.add_argument(
-            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-        )
-    return parser
 
 
 REPORT_URL = "https://github.com/acme/gatekeeper/issues"
@@ -288,8 +310,21 @@ def _add_policy_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     validate.add_argument("--no-builtin", action="store_true")
 
 
+_SUBCOMMANDS = (
+    (("scan",), _add_scan_parser),
+    (("test", "lock", "inventory", "export", "docs", "impact", "changelog"), _add_tool_parsers),
+    (("github",), _add_github_parser),
+    (("policies", "explain", "config"), _add_policy_parsers),
+    (("completion",), _add_completion_parser),
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Only the parser of the subcommand named first (options before it, such as --help or
+    # --version, need them all).
+    named = arguments[0] if arguments and arguments[0] in COMMAND_NAMES else None
+    args = build_parser(named).parse_args(arguments)
     try:
         return _dispatch(args)
     except UsageError as error:

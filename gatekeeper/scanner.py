@@ -7,10 +7,8 @@ parent and inherited, so workers never recompile policies.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import gc
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -168,6 +166,8 @@ def _worker_task(_task: int) -> tuple[int, int, list[tuple[int, ScanResult]]] | 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, where there is one."""
+    import ctypes  # here, as multiprocessing below: a serial scan (a hook) needs neither
+
     try:
         trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
@@ -277,6 +277,8 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     Results are merged in file order, so they are the serial scan's, whoever scanned a file.
     """
     global _queues, _taken
+    import multiprocessing
+
     from gatekeeper.sources import kustomize
 
     fork = multiprocessing.get_context("fork")
@@ -338,6 +340,8 @@ def _chunked(numbers: list[int]) -> list[list[int]]:
 
 
 def _start_methods() -> list[str]:
+    import multiprocessing
+
     return multiprocessing.get_all_start_methods()
 
 

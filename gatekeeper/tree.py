@@ -12,7 +12,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -78,13 +78,18 @@ def read_file(
     top = _folder(os.path.abspath(root), folders) if folders is not None else os.path.realpath(root)
     if contains(os.path.abspath(root), lexical) and not contains(top, real):
         raise OutsideLink(str(path))
+    return _read_regular(real, limit, lambda: str(path))
+
+
+def _read_regular(real: str, limit: int, shown: Callable[[], str]) -> bytes:
+    """The file at the resolved path `real`, if a regular file (`shown`: its name in errors)."""
     mode = os.stat(real).st_mode
     if stat.S_ISDIR(mode):
         os.listdir(real)  # the reason it was not walked (permission denied), if any
-        raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        raise IsADirectoryError(errno.EISDIR, "is a directory", shown())
     if not stat.S_ISREG(mode):
         kind = "FIFO" if stat.S_ISFIFO(mode) else "device or socket"
-        raise OSError(errno.EINVAL, f"not a regular file ({kind})", str(path))
+        raise OSError(errno.EINVAL, f"not a regular file ({kind})", shown())
     with open(real, "rb") as handle:
         return handle.read(limit + 1)
 
@@ -98,9 +103,17 @@ def _resolved(path: str, folders: dict[str, str]) -> str:
 
 
 def _folder(folder: str, folders: dict[str, str]) -> str:
+    """os.path.realpath(folder) of an absolute, normalised folder, built on its parent's
+    remembered answer: a new folder costs one lstat (is it a link?), not one per folder above
+    it (a read in each of a thousand folders of a deep tree asked about all of them again)."""
     real = folders.get(folder)
     if real is None:
-        real = folders[folder] = os.path.realpath(folder)
+        parent, name = os.path.split(folder)
+        if not name or parent == folder or os.path.islink(folder):
+            real = os.path.realpath(folder)
+        else:
+            real = os.path.join(_folder(parent, folders), name)
+        folders[folder] = real
     return real
 
 
@@ -147,19 +160,36 @@ class WorkTree:
         self.root = root
         self.real_root = os.path.realpath(root)
         self._folders: dict[str, str] = {}  # where each folder read from resolves to
+        # The root as os.path.abspath has it, when that cannot change (a relative root
+        # follows the working directory): a path below it is then joined, not normalised.
+        self._absolute = os.path.normpath(root) if os.path.isabs(root) else None
+
+    def _lexical(self, normal: str) -> str:
+        """os.path.abspath(root / path) of a path `inside` normalised (`normal`)."""
+        if self._absolute is None:
+            return os.path.abspath(self.root / normal)
+        return self._absolute if normal == "." else os.path.join(self._absolute, normal)
 
     def read(self, path: str) -> bytes:
-        if not _inside(path):
+        normal = inside(path)
+        if normal is None:
             raise FileNotFoundError(path)
-        return read_file(self.root / path, self.root, folders=self._folders)
+        if self._absolute is None:
+            return read_file(self.root / path, self.root, folders=self._folders)
+        # read_file's checks, with the root's answers kept: the hook reads a thousand files
+        real = _resolved(self._lexical(normal), self._folders)
+        if not contains(_folder(self._absolute, self._folders), real):
+            raise OutsideLink(str(self.root / path))
+        return _read_regular(real, MAX_READ_BYTES, lambda: str(self.root / path))
 
     def exists(self, path: str) -> bool:
-        if not _inside(path):
+        normal = inside(path)
+        if normal is None:
             return False
         full = os.path.join(self.root, path)
         # One stat answers the common question (no such file); links are resolved after.
         return os.path.isfile(full) and contains(
-            self.real_root, _resolved(os.path.abspath(full), self._folders)
+            self.real_root, _resolved(self._lexical(normal), self._folders)
         )
 
     def list_dir(self, path: str) -> list[str]:

@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from gatekeeper.discover import matches
@@ -78,7 +77,9 @@ class Waiver:
 
 @functools.cache
 def waivers_schema() -> dict[str, Any]:
-    text = resources.files("gatekeeper").joinpath("schemas/waivers.schema.json").read_text()
+    from gatekeeper.config import schema_text
+
+    text = schema_text("waivers.schema.json")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

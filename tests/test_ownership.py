@@ -166,3 +166,41 @@ def test_owners_found_without_parsing_every_kustomization_are_all_of_them(path: 
     building = [file for file in every if path in kustomize._reads(tree, file)]
     assert kustomize.owners(path, LoadContext(tree=tree)) == building
     assert building  # each file has an owner here: the test compares something
+
+
+# Kustomizations that share bases, nest three deep, form cycles (a -> b -> a, and one through
+# a folder's `..`), point at a folder holding two kustomization files, and name files beside
+# folders: every closure must be what a walk of it finds, whichever is asked first.
+_SHARED = {
+    "k/base/kustomization.yaml": "resources: [deploy.yaml, ../common]\n",
+    "k/base/deploy.yaml": DEPLOYMENT,
+    "k/common/kustomization.yaml": "resources: [cm.yaml]\n",
+    "k/common/cm.yaml": "kind: ConfigMap\n",
+    "k/mid/kustomization.yaml": "resources: [../base, ../common]\npatches: [{path: p.yaml}]\n",
+    "k/mid/p.yaml": DEPLOYMENT,
+    "k/top/kustomization.yaml": "resources: [../mid, ../base/deploy.yaml]\n",
+    "k/cycle-a/kustomization.yaml": "resources: [../cycle-b, a.yaml]\n",
+    "k/cycle-a/a.yaml": DEPLOYMENT,
+    "k/cycle-b/kustomization.yaml": "resources: [../cycle-a, ../base]\n",
+    "k/up/kustomization.yaml": "resources: [inner, ../common]\n",
+    "k/up/inner/kustomization.yaml": "resources: [.., i.yaml]\n",
+    "k/up/inner/i.yaml": DEPLOYMENT,
+    "k/two/kustomization.yaml": "resources: [one.yaml]\n",
+    "k/two/kustomization.yml": "resources: [../base, yml.yaml, ../uses-two]\n",
+    "k/two/one.yaml": DEPLOYMENT,
+    "k/two/yml.yaml": DEPLOYMENT,
+    "k/uses-two/kustomization.yaml": "resources: [../two, ../cycle-a]\n",
+}
+
+
+@pytest.mark.parametrize("order", ["sorted", "reversed"])
+def test_shared_closures_are_what_a_walk_of_each_finds(order: str) -> None:
+    files = sorted(name for name in _SHARED if posixpath.basename(name) in NAMES)
+    tree = MemoryTree({name: text.encode() for name, text in _SHARED.items()})
+    for file in files if order == "sorted" else files[::-1]:
+        walk = kustomize.Closure(tree)  # not shared: every nested kustomization walked
+        walk.add(file, kustomize._first_object(tree, file))
+        assert kustomize._reads(tree, file) == frozenset(walk.files), file
+    assert kustomize._reads(tree, "k/top/kustomization.yaml") >= {
+        "k/base/deploy.yaml", "k/common/cm.yaml", "k/mid/p.yaml", "k/mid/kustomization.yaml"
+    }  # fmt: skip

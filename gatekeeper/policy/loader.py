@@ -7,7 +7,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -37,7 +36,9 @@ def builtin_dir() -> FsPath:
 
 @functools.cache
 def policy_schema_text() -> str:
-    return resources.files("gatekeeper").joinpath("schemas/policy.schema.json").read_text()
+    from gatekeeper.config import schema_text
+
+    return schema_text("policy.schema.json")
 
 
 @functools.cache
@@ -72,27 +73,37 @@ def policy_files(root: FsPath) -> Iterator[FsPath]:
                 yield FsPath(directory, name)
 
 
-def load_bundle(roots: Iterable[FsPath], standalone: bool = False) -> list[Policy]:
+def load_bundle(
+    roots: Iterable[FsPath],
+    standalone: bool = False,
+    admission: list[tuple[FsPath, bytes]] | None = None,
+) -> list[Policy]:
     """Every policy under `roots`.
 
     An id may appear once; a later root's policy replaces an earlier one only when it says
     `overrides: ID`, and the replacement is recorded on it (`Policy.replaced`) so every report
     can show it: a custom file must not quietly weaken a built-in policy. `standalone`: the
     roots are loaded without what they override (`gatekeeper test DIR`), so an `overrides`
-    target may be absent.
+    target may be absent. `admission`: gets the admission policy files met on the way (with
+    their bytes), which gatekeeper.admission runs: the roots are walked and read once.
     """
     by_id: dict[str, Policy] = {}
     validated = ValidatedSet()
     for root in roots:
         seen_here: dict[str, Policy] = {}
+        packs = _Packs(root)
         for file in policy_files(root):
             try:
                 data: bytes | None = file.read_bytes()  # once, for both questions
             except OSError:
                 data = None  # load_policy_file says why
             if data is not None and is_admission_file(file, data):
-                continue  # a ValidatingAdmissionPolicy: gatekeeper.admission runs it
-            policy = load_policy_file(file, pack_root=root, validated=validated, data=data)
+                if admission is not None:  # a ValidatingAdmissionPolicy: not ours to compile
+                    admission.append((file, data))
+                continue
+            policy = load_policy_file(
+                file, pack_root=root, validated=validated, data=data, pack=packs.of(file)
+            )
             here = seen_here.get(policy.id)
             if here is not None:
                 raise PolicyError(
@@ -159,23 +170,43 @@ _TOP_LEVEL_ADMISSION = re.compile(
 )
 
 
+class _Packs:
+    """The pack of each policy file below a root (its first folder there, else the root's
+    name), worked out once per folder: a bundle's files share a few dozen."""
+
+    def __init__(self, root: FsPath) -> None:
+        self.root = root
+        self.is_dir = root.is_dir()
+        self.by_folder: dict[FsPath, str] = {}
+
+    def of(self, file: FsPath) -> str:
+        if not self.is_dir:
+            return ""
+        folder = file.parent
+        pack = self.by_folder.get(folder)
+        if pack is None:
+            relative = folder.relative_to(self.root)
+            pack = self.by_folder[folder] = relative.parts[0] if relative.parts else self.root.name
+        return pack
+
+
 def load_policy_file(
     file: FsPath,
     pack_root: FsPath | None = None,
     validated: ValidatedSet | None = None,
     data: bytes | None = None,
+    pack: str | None = None,
 ) -> Policy:
-    """The policy of `file` (`data`: its bytes, when read already)."""
+    """The policy of `file` (`data`: its bytes, when read already; `pack`: its pack below
+    `pack_root`, when known already)."""
     name = str(file)
     if data is None:
         try:
             data = file.read_bytes()
         except OSError as error:
             raise PolicyError(f"cannot read policy: {error.strerror}", name) from None
-    pack = ""
-    if pack_root is not None and pack_root.is_dir():
-        relative = file.parent.relative_to(pack_root)
-        pack = relative.parts[0] if relative.parts else pack_root.name
+    if pack is None:
+        pack = _Packs(pack_root).of(file) if pack_root is not None else ""
     key = digest(policy_schema_text(), data)
     known = validated.parsed(key) if validated is not None else None
     if known is not None:  # validated, compiled and parsed before: these exact bytes
@@ -321,9 +352,17 @@ def compile_policy(
         if "inventoryKinds" in raw
         else None,
         overrides=raw.get("overrides", ""),
-        lines={str(key): line(key) for key in raw},
+        lines=_key_lines(raw, locator),
         raw=raw,
     )
+
+
+def _key_lines(raw: dict[str, Any], locator: NodeLocator | KeyLines) -> dict[str, int]:
+    """The line of each top-level key (from the cache's record of them when it has one)."""
+    if isinstance(locator, KeyLines):
+        lines = locator.lines  # as KeyLines.locate has them, without a Location each
+        return {str(key): lines.get(key, 1) if isinstance(key, str) else 1 for key in raw}
+    return {str(key): locator.locate((key,)).line for key in raw}
 
 
 def cel_error_line(error: CelError, locator: NodeLocator, path: Path, text: str) -> int:

@@ -131,16 +131,32 @@ class CallLocator:
         return location
 
 
-# `source = "./x"`, and `"source": "./x"` in a `.tf.json` file.
-_LOCAL_SOURCE = re.compile(r'^\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"', re.MULTILINE)
+# `source = "./x"`, and `"source": "./x"` in a `.tf.json` file, at a line's start. Lines are
+# found by their newline, which the regex engine looks for as a literal (a `^` of MULTILINE
+# is tried at every character: a layout of a thousand files spent most of its time there).
+_SOURCE = r'\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"'
+_SOURCE_FIRST = re.compile(_SOURCE)
+_SOURCE_LATER = re.compile(r"\n" + _SOURCE)
 # What only a root module configures (a module called by others must not): a backend, HCP
-# Terraform, a provider configuration; in HCL or in JSON syntax (where a resource's own
-# `"provider":` also matches: one more root, never one less).
-_ROOT_ONLY = re.compile(
-    r'^[ \t]*(?:backend[ \t]+"|cloud[ \t]*\{|provider[ \t]+"?[\w-]+"?[ \t]*\{)'
-    r'|"(?:backend|cloud|provider)"[ \t]*:',
-    re.MULTILINE,
-)
+# Terraform, a provider configuration, at a line's start; in HCL or in JSON syntax (where a
+# resource's own `"provider":` also matches: one more root, never one less).
+_ROOT_LINE = r'[ \t]*(?:backend[ \t]+"|cloud[ \t]*\{|provider[ \t]+"?[\w-]+"?[ \t]*\{)'
+_ROOT_FIRST = re.compile(_ROOT_LINE)
+_ROOT_LATER = re.compile(r"\n" + _ROOT_LINE)
+_ROOT_JSON = re.compile(r'"(?:backend|cloud|provider)"[ \t]*:')
+
+
+def local_sources(text: str) -> list[str]:
+    """The local paths of `source` lines, in order (as `^...` with MULTILINE finds them)."""
+    first = _SOURCE_FIRST.match(text)
+    found = [first.group(1)] if first else []
+    found += _SOURCE_LATER.findall(text, first.end() if first else 0)
+    return found
+
+
+def configures_root(text: str) -> bool:
+    """Does the text configure what only a root module may (see _ROOT_LINE)?"""
+    return bool(_ROOT_FIRST.match(text) or _ROOT_LATER.search(text) or _ROOT_JSON.search(text))
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -183,7 +199,7 @@ class _Layout:
     directories: dict[str, list[str]] = field(default_factory=dict)
     calls: dict[str, set[str]] = field(default_factory=dict)  # file -> directories it calls
     called: set[str] = field(default_factory=set)
-    rooted: set[str] = field(default_factory=set)  # configured as roots (_ROOT_ONLY, tfvars)
+    rooted: set[str] = field(default_factory=set)  # configured as roots (configures_root, tfvars)
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[Tree, _Layout] = weakref.WeakKeyDictionary()
@@ -206,10 +222,10 @@ def _layout(tree: Tree) -> _Layout:
                 text = decode(tree.read(path))
             except (OSError, UnicodeDecodeError, ValueError):
                 continue
-            if _ROOT_ONLY.search(text):
+            if configures_root(text):
                 layout.rooted.add(directory)
             targets = set()
-            for source in _LOCAL_SOURCE.findall(text) if "module" in text else ():
+            for source in local_sources(text) if "module" in text else ():
                 target = posixpath.normpath(posixpath.join(directory, source))
                 if target != ".." and not target.startswith(("../", "/")):
                     targets.add("" if target == "." else target)
