@@ -390,8 +390,11 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     seen.add(said)
                     out.append(finding)
             continue
+        from gatekeeper.sources.helm import said_by_own  # here: not on every scan's start
+
         kept = next((f for f in group if not f.extra.get("variants")), group[0])
         variants = sorted({v for f in group for v in f.extra.get("variants", ())})
+        variants = said_by_own(variants)  # not again for a chart's assumed clusters
         out.append(kept.with_(extra={**kept.extra, "variants": variants}))
     return out
 

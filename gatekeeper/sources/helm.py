@@ -15,6 +15,7 @@ import posixpath
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -300,19 +301,32 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
+    templates: dict[str, Template] = {}
+    # (release index, template) -> its text and documents in the release's own rendering.
+    judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
+        assumed = bool(release.assumed or release.assumed_kube)
         for name in sorted(rendering.manifests):
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
+                continue
+            first = judged.get((index, name)) if assumed else None
+            if first is not None and first[0] == text:
+                _add_copies(first[1], _variant(chart_dir, release), loaded)
                 continue
             file = repo_path(name, chart_dir, subcharts)
             where = _values_sources(
                 name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
             )
-            _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
+            template = templates.get(file)
+            if template is None:
+                template = templates[file] = _template(tree, file)
+            added = _add_documents(file, text, template, where, release, loaded, named, chart_dir)
+            if not assumed:
+                judged[(index, name)] = (text, added)
     from gatekeeper.sources import gitops
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
@@ -911,22 +925,39 @@ def _values_sources(
     return sources
 
 
+def _template(tree: Tree, file: str) -> Template:
+    """The template `file` read for line mapping (read once per chart, however many
+    renderings show it)."""
+    try:
+        return parse_template(decode(tree.read(file)))
+    except (OSError, UnicodeDecodeError):
+        return parse_template("")  # a packaged (.tgz) subchart: no file to point into
+
+
+def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
+    """A rendering on an assumed cluster that wrote a template as the release's own
+    rendering did: the same objects at the same lines, named by that rendering. They share
+    the objects and locators (nothing changes a loaded object) and are judged once
+    (Engine.evaluate); their findings are the release's own, said once (scanner)."""
+    for document in documents:
+        loaded.documents.append(replace(document, extra={**document.extra, "variant": variant}))
+
+
 def _add_documents(
     file: str,
     text: str,
-    tree: Tree,
+    template: Template,
     sources: list[ValuesSource],
     release: Release,
     loaded: Loaded,
     named: dict[str, list[tuple[str, ...]]] | None = None,
     chart_dir: str = "",
-) -> None:
+) -> list[Document]:
+    """Add the objects `template` rendered as `text` (and what is wrong with the text) to
+    `loaded`; returns the objects added."""
     from gatekeeper.sources.kubernetes import is_object, make_document
 
-    try:
-        template = parse_template(decode(tree.read(file)))
-    except (OSError, UnicodeDecodeError):
-        template = parse_template("")  # a packaged (.tgz) subchart: no file to point into
+    added: list[Document] = []
     entries = list(load_all(file, text))
     documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
     rendered = text.splitlines()
@@ -965,14 +996,38 @@ def _add_documents(
         document.extra["variant"] = _variant(chart_dir, release)
         document.extra["origin"] = f"{file}#{segments[index]}"
         loaded.documents.append(document)
+        added.append(document)
+    return added
 
 
 def _variant(chart_dir: str, release: Release) -> str:
-    """How a rendering is named to a reader: the chart rendered, with its values files."""
+    """How a rendering is named to a reader: the chart rendered, with its values files, and
+    what it assumed of the cluster (the first API version assumed served and how many more:
+    a chart that tests eleven custom APIs is not named by all eleven on every finding)."""
     values = f" -f {' -f '.join(release.values_files)}" if release.values_files else ""
-    assumed = f" --api-versions {','.join(release.assumed)}" if release.assumed else ""
-    kube = f" --kube-version {release.assumed_kube}" if release.assumed_kube else ""
+    assumed = ""
+    if release.assumed:
+        more = f" (+{len(release.assumed) - 1})" if len(release.assumed) > 1 else ""
+        assumed = f"{ASSUMED[0]}{release.assumed[0]}{more}"
+    kube = f"{ASSUMED[1]}{release.assumed_kube}" if release.assumed_kube else ""
     return f"helm {chart_dir or '.'}{values}{assumed}{kube}"
+
+
+# How a rendering's label (_variant) says what it assumed of the cluster.
+ASSUMED = (" --api-versions ", " --kube-version ")
+
+
+def said_by_own(variants: list[str]) -> list[str]:
+    """The renderings a finding is said for, without those on an assumed cluster whose
+    release's own rendering is among them: a finding the release has anyway is its own, the
+    assumed cluster adds nothing to it (a chart testing eleven custom APIs named a second
+    rendering on 82 findings). A finding only an assumed cluster shows keeps its label."""
+    own = set(variants)
+    return [
+        variant
+        for variant in variants
+        if not any(mark in variant and variant[: variant.index(mark)] in own for mark in ASSUMED)
+    ]
 
 
 def template_line(template: list[str], rendered: list[str], number: int) -> int:
