@@ -131,6 +131,40 @@ def test_never_a_wrong_exact_line_when_two_template_lines_could_match() -> None:
     assert doc_map.resolve(("spec", "containers")) is not None
 
 
+def test_key_lines_are_read_as_written() -> None:
+    """What the line scan takes for a key (and what not): spaces before the colon, quoted and
+    templated keys, list items, a URL or a description that merely holds a colon, comments."""
+    template = parse_template(
+        "kind:   Pod   # the kind\n"
+        "metadata:\n"
+        "  name   : web\n"
+        '  "quoted key": 1\n'
+        "  {{ .Values.key }}: 2\n"
+        '  {{- include "labels" . }}\n'
+        "  url: http://example.com:80/x\n"
+        "  - item: {{ .x }}\n"
+        "  -key: 3\n"
+        "  # note: not a key\n"
+        "  text without a colon\n"
+        "  description: |\n"
+        "    inner: not a key\n"
+        "  time:12\n"
+    )
+    read = [(k.line, k.column, k.key, k.parent, k.item, k.dashed, k.value) for k in template.keys]
+    assert read == [
+        (1, 1, "kind", 0, 0, False, "Pod   # the kind"),
+        (2, 1, "metadata", 0, 0, False, ""),
+        (3, 3, "name", 2, 0, False, "web"),
+        (4, 3, "quoted key", 2, 0, False, "1"),
+        (5, 3, "*", 2, 0, False, "2"),
+        (7, 3, "url", 2, 0, False, "http://example.com:80/x"),
+        (8, 5, "item", 2, 8, True, "{{ .x }}"),
+        (9, 3, "-key", 2, 0, False, "3"),
+        (12, 3, "description", 2, 0, False, "|"),
+    ]
+    assert template.segment_kinds == ["Pod"]
+
+
 def test_render_error_is_a_finding_at_the_template_line() -> None:
     engine = Engine([load_policy_file(PRIVILEGED)])
     context = LoadContext(tree=WorkTree(DATA))
