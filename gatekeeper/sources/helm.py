@@ -550,15 +550,19 @@ def _copy_chart(
     content): the templates tell named templates and what they ask the cluster."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
+    made = {""}  # folders of the copy made so far (each made once, not once per file)
     written = []
     for name in tree.list_dir(chart_dir or "."):
         relative = name[len(prefix) :] if name.startswith(prefix) else name
         if relative.startswith("../") or "/.git/" in f"/{relative}":
             continue
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = posixpath.dirname(relative)
+        if folder not in made:
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
+            made.add(folder)
         content = tree.read(name)
-        target.write_bytes(content)
+        with open(os.path.join(root, relative), "wb") as handle:
+            handle.write(content)
         written.append((relative, content))
     if data:
         (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
