@@ -826,3 +826,41 @@ def test_crds_files_are_told_apart_as_the_regex_tells_them() -> None:
     assert checked > 5000
     crds = (b"kind: CustomResourceDefinition\nspec:\n" + b"  kind: x\n" * 3 + b"---\n") * 200
     assert helm._only_definitions(crds) is _regex_only_definitions(crds) is True
+
+
+def test_a_template_is_parsed_for_a_finding_and_its_parts_not_held() -> None:
+    """Template lines are read when a finding is located: a one-part template is not parsed
+    on loading; one of several parts is parsed to choose each object's part, and that parse
+    is not kept. Located later, every field is where an eager parse put it."""
+    files = {
+        "c/Chart.yaml": b"apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        "c/templates/one.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n"
+        b"data:\n  level: {{ .Values.level | quote }}\n",
+        "c/templates/two.yaml": b"# parts\n---\napiVersion: v1\nkind: ConfigMap\n"
+        b"metadata:\n  name: a\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n"
+        b"stringData:\n  key: x\n",
+        "c/values.yaml": b"level: debug\n",
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    documents = helm.load("c/Chart.yaml", files["c/Chart.yaml"], context).documents
+    assert [(d.file, d.name, d.extra["origin"]) for d in documents] == [
+        ("c/templates/one.yaml", "one", "c/templates/one.yaml#0"),
+        ("c/templates/two.yaml", "a", "c/templates/two.yaml#1"),
+        ("c/templates/two.yaml", "b", "c/templates/two.yaml#2"),
+    ]
+    locators = [d.locator for d in documents]
+    assert all(isinstance(locator, helm.HelmLocator) for locator in locators)
+    sources = {locator.template for locator in locators}
+    assert len(sources) == 2 and all(source._parsed is None for source in sources)
+    one, first, second = locators
+    where = one.locate(("data", "level"))
+    assert (where.line, where.values) == (6, "c/values.yaml:1")
+    assert one.template._parsed is not None and first.template._parsed is None
+    assert first.locate(("metadata", "name")).line == 6
+    assert second.locate(("stringData", "key")).line == 13
+    for document, locator in zip(documents, locators, strict=True):  # as an eager parse has it
+        eager = DocumentMap(
+            parse_template(files[document.file].decode()), document.obj, *locator.part
+        )
+        for path in [("metadata", "name"), ("kind",), ("data", "level"), ("stringData", "key")]:
+            assert locator.map.resolve(path) == eager.resolve(path)

@@ -301,7 +301,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
-    templates: dict[str, Template] = {}
+    templates: dict[str, TemplateSource] = {}
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
@@ -323,7 +323,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             )
             template = templates.get(file)
             if template is None:
-                template = templates[file] = _template(tree, file)
+                template = templates[file] = TemplateSource(tree, file)
             added = _add_documents(file, text, template, where, release, loaded, named, chart_dir)
             if not assumed:
                 judged[(index, name)] = (text, added)
@@ -929,13 +929,38 @@ def _values_sources(
     return sources
 
 
-def _template(tree: Tree, file: str) -> Template:
-    """The template `file` read for line mapping (read once per chart, however many
-    renderings show it)."""
-    try:
-        return parse_template(decode(tree.read(file)))
-    except (OSError, UnicodeDecodeError):
-        return parse_template("")  # a packaged (.tgz) subchart: no file to point into
+class TemplateSource:
+    """A chart's template file for line mapping, read once per chart however many renderings
+    show it. It is parsed to choose which of its `---` parts wrote each rendered object (when
+    it has several), and when a finding is located in it; only the second parse is kept. A
+    14,000-line CRD template is parsed to choose its part, then not held while the chart's
+    objects are judged (its parse was bigger than the objects); a template of one part
+    whose objects no finding points into is never parsed.
+    """
+
+    def __init__(self, tree: Tree, file: str) -> None:
+        try:
+            self.text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            self.text = ""  # a packaged (.tgz) subchart: no file to point into
+        self._parsed: Template | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def parsed(self) -> Template:
+        if self._parsed is None:
+            self._parsed = parse_template(self.text)
+        return self._parsed
+
+    def parts(self, objs: list[Any]) -> list[int]:
+        """The part of the template that wrote each of `objs` (helm_lines.assign_segments)."""
+        if "---" not in self.text or not any(
+            line.startswith("---") for line in self.text.splitlines()
+        ):
+            return [0] * len(objs)  # one part (parse_template starts one at each `---` line)
+        return assign_segments(self._parsed or parse_template(self.text), objs)
 
 
 def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
@@ -950,7 +975,7 @@ def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None
 def _add_documents(
     file: str,
     text: str,
-    template: Template,
+    template: TemplateSource,
     sources: list[ValuesSource],
     release: Release,
     loaded: Loaded,
@@ -965,7 +990,7 @@ def _add_documents(
     entries = list(load_all(file, text))
     documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
     rendered = text.splitlines()
-    segments = assign_segments(template, [entry.obj for entry in documents])
+    segments = template.parts([entry.obj for entry in documents])
     for entry in entries:
         if isinstance(entry, Problem):
             line = template_line(template.lines, rendered, entry.line)
@@ -990,8 +1015,8 @@ def _add_documents(
                 )
             )
             continue
-        doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
-        locator = HelmLocator(file, doc_map, entry.obj, sources, named)
+        part = (index, len(documents), segments[index])
+        locator = HelmLocator(file, template, part, entry.obj, sources, named)
         document: Document = make_document(file, entry.obj, locator, index)
         document.source = NAME
         if not document.namespace and release.namespace != "default":
@@ -1059,16 +1084,27 @@ class HelmLocator:
     def __init__(
         self,
         file: str,
-        doc_map: DocumentMap,
+        template: TemplateSource,
+        part: tuple[int, int, int],  # the object's index and count in the text, its part
         obj: Any,
         sources: list[ValuesSource],
         defines: dict[str, list[tuple[str, ...]]] | None = None,
     ) -> None:
         self.file = file
-        self.map = doc_map
+        self.template = template
+        self.part = part
+        self._map: DocumentMap | None = None
         self.obj = obj
         self.sources = sources
         self.defines = defines or {}
+
+    @property
+    def map(self) -> DocumentMap:
+        """The object's template lines, read when a finding is first located in it."""
+        if self._map is None:
+            index, count, segment = self.part
+            self._map = DocumentMap(self.template.parsed(), self.obj, index, count, segment)
+        return self._map
 
     def locate(self, path: Path) -> Location:
         existing = self._existing(path)
