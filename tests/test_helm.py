@@ -828,10 +828,10 @@ def test_crds_files_are_told_apart_as_the_regex_tells_them() -> None:
     assert helm._only_definitions(crds) is _regex_only_definitions(crds) is True
 
 
-def test_a_template_is_parsed_for_a_finding_and_its_parts_not_held() -> None:
-    """Template lines are read when a finding is located: a one-part template is not parsed
-    on loading; one of several parts is parsed to choose each object's part, and that parse
-    is not kept. Located later, every field is where an eager parse put it."""
+def test_a_template_is_parsed_once_and_only_when_needed() -> None:
+    """A one-part template is not parsed on loading (only when a field is located in it); one
+    of several parts is, to choose each object's part, and not again to locate. Either way,
+    every field is where an eager parse puts it."""
     files = {
         "c/Chart.yaml": b"apiVersion: v2\nname: c\nversion: 0.1.0\n",
         "c/templates/one.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n"
@@ -851,13 +851,16 @@ def test_a_template_is_parsed_for_a_finding_and_its_parts_not_held() -> None:
     locators = [d.locator for d in documents]
     assert all(isinstance(locator, helm.HelmLocator) for locator in locators)
     sources = {locator.template for locator in locators}
-    assert len(sources) == 2 and all(source._parsed is None for source in sources)
     one, first, second = locators
+    assert len(sources) == 2 and one.template._parsed is None
+    parsed = first.template._parsed
+    assert parsed is not None
     where = one.locate(("data", "level"))
     assert (where.line, where.values) == (6, "c/values.yaml:1")
-    assert one.template._parsed is not None and first.template._parsed is None
+    assert one.template._parsed is not None
     assert first.locate(("metadata", "name")).line == 6
     assert second.locate(("stringData", "key")).line == 13
+    assert first.template._parsed is parsed
     for document, locator in zip(documents, locators, strict=True):  # as an eager parse has it
         eager = DocumentMap(
             parse_template(files[document.file].decode()), document.obj, *locator.part

@@ -931,11 +931,10 @@ def _values_sources(
 
 class TemplateSource:
     """A chart's template file for line mapping, read once per chart however many renderings
-    show it. It is parsed to choose which of its `---` parts wrote each rendered object (when
-    it has several), and when a finding is located in it; only the second parse is kept. A
-    14,000-line CRD template is parsed to choose its part, then not held while the chart's
-    objects are judged (its parse was bigger than the objects); a template of one part
-    whose objects no finding points into is never parsed.
+    show it, and parsed once, when first needed: to choose which of its `---` parts wrote
+    each rendered object (when it has several), or to locate a field. A template of one part
+    is not parsed unless something is located in it (every object is, when a repository
+    policy needs the inventory; a run without one parses only what findings point into).
     """
 
     def __init__(self, tree: Tree, file: str) -> None:
@@ -960,7 +959,7 @@ class TemplateSource:
             line.startswith("---") for line in self.text.splitlines()
         ):
             return [0] * len(objs)  # one part (parse_template starts one at each `---` line)
-        return assign_segments(self._parsed or parse_template(self.text), objs)
+        return assign_segments(self.parsed(), objs)
 
 
 def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
