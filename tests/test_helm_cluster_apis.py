@@ -274,6 +274,19 @@ def test_a_rendering_assuming_many_apis_is_named_by_the_first_and_how_many_more(
     ]
 
 
+def test_a_rendering_is_named_by_an_api_version_its_template_tests() -> None:
+    """The chart tests two custom APIs, monitoring first; the privileged branch is taken
+    where keda is installed: its finding names keda, not the chart's first API."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/alerts.yaml": MONITOR,  # read first
+        "web/templates/deploy.yaml": deployment('.Capabilities.APIVersions.Has "keda.sh/v1alpha1"'),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions keda.sh/v1alpha1 (+1)"])
+    ]
+
+
 def test_a_template_an_assumed_cluster_renders_alike_is_parsed_once() -> None:
     """Its objects are the release's own (shared, not loaded again), named by the rendering;
     a template it renders otherwise is loaded from its own text."""

@@ -313,18 +313,19 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
                 continue
-            first = judged.get((index, name)) if assumed else None
-            if first is not None and first[0] == text:
-                _add_copies(first[1], _variant(chart_dir, release), loaded)
-                continue
             file = repo_path(name, chart_dir, subcharts)
-            where = _values_sources(
-                name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
-            )
             template = templates.get(file)
             if template is None:
                 template = templates[file] = TemplateSource(tree, file)
-            added = _add_documents(file, text, template, where, release, loaded, named, chart_dir)
+            variant = _variant(chart_dir, release, template.text)
+            first = judged.get((index, name)) if assumed else None
+            if first is not None and first[0] == text:
+                _add_copies(first[1], variant, loaded)
+                continue
+            where = _values_sources(
+                name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
+            )
+            added = _add_documents(file, text, template, where, release, loaded, named, variant)
             if not assumed:
                 judged[(index, name)] = (text, added)
     from gatekeeper.sources import gitops
@@ -460,9 +461,7 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         and name.endswith((".yaml", ".yml"))
     ]
     for content in texts:
-        if b".Capabilities.APIVersions.Has" in content:
-            for quoted, raw in _HAS_API.findall(content):
-                found[(quoted or raw).decode("utf-8", "replace").strip()] = None
+        found.update(dict.fromkeys(_tested_apis(content)))
     if any(_PASSED_API.search(text) for text in texts):
         # An API version held in a variable: every one the chart writes, values included.
         for text in [*texts, *values]:
@@ -489,6 +488,14 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
     if wanted and wanted[0] != _OLDEST:
         wanted.insert(0, _OLDEST)
     return list(found), [f"v{major}.{minor}.{patch}" for major, minor, patch in wanted]
+
+
+def _tested_apis(content: bytes) -> list[str]:
+    """The API versions a template's text gives `.Capabilities.APIVersions.Has`, in order."""
+    if b".Capabilities.APIVersions.Has" not in content:
+        return []
+    found = _HAS_API.findall(content)
+    return [(quoted or raw).decode("utf-8", "replace").strip() for quoted, raw in found]
 
 
 def allows(constraint: str, version: str) -> bool:
@@ -979,10 +986,10 @@ def _add_documents(
     release: Release,
     loaded: Loaded,
     named: dict[str, list[tuple[str, ...]]] | None = None,
-    chart_dir: str = "",
+    variant: str = "",
 ) -> list[Document]:
     """Add the objects `template` rendered as `text` (and what is wrong with the text) to
-    `loaded`; returns the objects added."""
+    `loaded`, named by the rendering `variant`; returns the objects added."""
     from gatekeeper.sources.kubernetes import is_object, make_document
 
     added: list[Document] = []
@@ -1021,22 +1028,26 @@ def _add_documents(
         if not document.namespace and release.namespace != "default":
             document.namespace = release.namespace
         document.extra["release"] = release.name
-        document.extra["variant"] = _variant(chart_dir, release)
+        document.extra["variant"] = variant
         document.extra["origin"] = f"{file}#{segments[index]}"
         loaded.documents.append(document)
         added.append(document)
     return added
 
 
-def _variant(chart_dir: str, release: Release) -> str:
-    """How a rendering is named to a reader: the chart rendered, with its values files, and
-    what it assumed of the cluster (the first API version assumed served and how many more:
-    a chart that tests eleven custom APIs is not named by all eleven on every finding)."""
+def _variant(chart_dir: str, release: Release, template: str = "") -> str:
+    """How a rendering of the template whose text is `template` is named to a reader: the
+    chart rendered, with its values files, and what it assumed of the cluster: one API
+    version assumed served, the first that template tests if it tests one (else the first
+    the chart tests), and how many more (a chart that tests twelve custom APIs is not named
+    by all twelve on every finding, nor by one its template never asks about)."""
     values = f" -f {' -f '.join(release.values_files)}" if release.values_files else ""
     assumed = ""
     if release.assumed:
+        tested = _tested_apis(template.encode("utf-8", "replace"))
+        named = next((api for api in tested if api in release.assumed), release.assumed[0])
         more = f" (+{len(release.assumed) - 1})" if len(release.assumed) > 1 else ""
-        assumed = f"{ASSUMED[0]}{release.assumed[0]}{more}"
+        assumed = f"{ASSUMED[0]}{named}{more}"
     kube = f"{ASSUMED[1]}{release.assumed_kube}" if release.assumed_kube else ""
     return f"helm {chart_dir or '.'}{values}{assumed}{kube}"
 
