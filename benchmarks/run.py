@@ -4,6 +4,7 @@
     python benchmarks/run.py --small --runs 1  # quick
     python benchmarks/run.py --corpus DIR --json results.json --skip-checkov
     python benchmarks/run.py --targets charts --merge   # measure one target again, keep the rest
+    python benchmarks/run.py --targets charts --baseline /tmp/old --skip-checkov  # A/B vs old
 
 Each tool runs `--runs` times as its own process (the real command lines, below) and the
 median is reported: wall time, peak RSS of the largest process (`/usr/bin/time -v`, or
@@ -325,20 +326,31 @@ def tools_for(
     checkov_runs: int,
     jobs: int,
     workdir: Path | None = None,
+    baseline: Path | None = None,
 ) -> list[Tool]:
     """What runs on one target: gatekeeper, the parse bound (YAML targets), and Checkov with
-    the framework of the target (`helm` only when a helm binary exists: Checkov needs it)."""
+    the framework of the target (`helm` only when a helm binary exists: Checkov needs it).
+    With `baseline` (a checkout of gatekeeper, e.g. `git archive` of an older commit), that
+    source runs too, right after this one in every round: an A/B pair on the same load."""
     gk_jobs = ["--jobs", str(jobs)] if jobs else []
     gk_jobs += GATEKEEPER_OPTIONS
-    tools = [
-        Tool(
-            "gatekeeper",
-            [*gatekeeper_command(), "scan", target, "--format", "json", *gk_jobs],
-            gatekeeper_findings,
-            runs,
-            documents=gatekeeper_documents,
+    command = [*gatekeeper_command(), "scan", target, "--format", "json", *gk_jobs]
+    tools = [Tool("gatekeeper", command, gatekeeper_findings, runs, documents=gatekeeper_documents)]
+    if baseline is not None:
+        from benchmarks.hook_bench import import_path
+
+        scratch = str(workdir or tempfile.gettempdir())
+        tools.append(
+            Tool(
+                "gatekeeper-baseline",
+                command,
+                gatekeeper_findings,
+                runs,
+                {"PYTHONPATH": import_path(str(baseline), scratch)},
+                f"source {baseline}",
+                documents=gatekeeper_documents,
+            )
         )
-    ]
     if framework == "kubernetes":
         tools.append(
             Tool(
@@ -436,6 +448,7 @@ def benchmark(
     only: list[str] | None = None,
     scaled_runs: int = 1,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
     """Every target in turn; `progress` gets the report so far after each (a run on a busy
     machine takes an hour: what is measured is kept)."""
@@ -478,7 +491,9 @@ def benchmark(
         for target, framework, count in plan:
             real_corpus.make_repository(corpus / target)
             checkov_here = with_checkov and bool(framework)
-            tools = tools_for(target, framework, count, checkov_here, checkov_runs, jobs, Path(tmp))
+            tools = tools_for(
+                target, framework, count, checkov_here, checkov_runs, jobs, Path(tmp), baseline
+            )
             results.extend(run_paired(target, tools, corpus, Path(tmp)))
             if progress is not None:
                 progress(report())
@@ -514,7 +529,7 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float]]:
         gk = by.get(("gatekeeper", target))
         if gk is None:
             continue
-        for other in ("checkov", "lower-bound"):
+        for other in ("checkov", "lower-bound", "gatekeeper-baseline"):
             peer = by.get((other, target))
             if peer is None:
                 continue
@@ -665,6 +680,11 @@ def main() -> None:
     )
     parser.add_argument("--jobs", type=int, default=0, help="gatekeeper --jobs (default: cores)")
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also run this checkout of gatekeeper (an older commit), paired with this one",
+    )
+    parser.add_argument(
         "--gatekeeper-config",
         type=Path,
         help="gatekeeper -c FILE (e.g. `sources: {kustomize: {enabled: false}}`)",
@@ -723,6 +743,7 @@ def main() -> None:
         args.targets,
         args.scaled_runs,
         save,
+        args.baseline.resolve() if args.baseline else None,
     )
     save(report)
     print(table(report))

@@ -397,12 +397,15 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     seen.add(said)
                     out.append(finding)
             continue
+        from gatekeeper.sources.helm import said_by_own  # here: not on every scan's start
+
         for same in _objects(group):
             plain = next((f for f in same if not f.extra.get("variants")), None)
             kept = plain or same[0]
             variants = _without_settings(
                 sorted({v for f in same for v in f.extra.get("variants", ())}), plain is not None
             )
+            variants = said_by_own(variants)  # not again for a chart's assumed clusters
             extra = {name: value for name, value in kept.extra.items() if name != "variants"}
             out.append(kept.with_(extra={**extra, "variants": variants} if variants else extra))
     return out

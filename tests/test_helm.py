@@ -131,6 +131,40 @@ def test_never_a_wrong_exact_line_when_two_template_lines_could_match() -> None:
     assert doc_map.resolve(("spec", "containers")) is not None
 
 
+def test_key_lines_are_read_as_written() -> None:
+    """What the line scan takes for a key (and what not): spaces before the colon, quoted and
+    templated keys, list items, a URL or a description that merely holds a colon, comments."""
+    template = parse_template(
+        "kind:   Pod   # the kind\n"
+        "metadata:\n"
+        "  name   : web\n"
+        '  "quoted key": 1\n'
+        "  {{ .Values.key }}: 2\n"
+        '  {{- include "labels" . }}\n'
+        "  url: http://example.com:80/x\n"
+        "  - item: {{ .x }}\n"
+        "  -key: 3\n"
+        "  # note: not a key\n"
+        "  text without a colon\n"
+        "  description: |\n"
+        "    inner: not a key\n"
+        "  time:12\n"
+    )
+    read = [(k.line, k.column, k.key, k.parent, k.item, k.dashed, k.value) for k in template.keys]
+    assert read == [
+        (1, 1, "kind", 0, 0, False, "Pod   # the kind"),
+        (2, 1, "metadata", 0, 0, False, ""),
+        (3, 3, "name", 2, 0, False, "web"),
+        (4, 3, "quoted key", 2, 0, False, "1"),
+        (5, 3, "*", 2, 0, False, "2"),
+        (7, 3, "url", 2, 0, False, "http://example.com:80/x"),
+        (8, 5, "item", 2, 8, True, "{{ .x }}"),
+        (9, 3, "-key", 2, 0, False, "3"),
+        (12, 3, "description", 2, 0, False, "|"),
+    ]
+    assert template.segment_kinds == ["Pod"]
+
+
 def test_render_error_is_a_finding_at_the_template_line() -> None:
     engine = Engine([load_policy_file(PRIVILEGED)])
     context = LoadContext(tree=WorkTree(DATA))
@@ -795,3 +829,44 @@ def test_crds_files_are_told_apart_as_the_regex_tells_them() -> None:
     assert checked > 5000
     crds = (b"kind: CustomResourceDefinition\nspec:\n" + b"  kind: x\n" * 3 + b"---\n") * 200
     assert helm._only_definitions(crds) is _regex_only_definitions(crds) is True
+
+
+def test_a_template_is_parsed_once_and_only_when_needed() -> None:
+    """A one-part template is not parsed on loading (only when a field is located in it); one
+    of several parts is, to choose each object's part, and not again to locate. Either way,
+    every field is where an eager parse puts it."""
+    files = {
+        "c/Chart.yaml": b"apiVersion: v2\nname: c\nversion: 0.1.0\n",
+        "c/templates/one.yaml": b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n"
+        b"data:\n  level: {{ .Values.level | quote }}\n",
+        "c/templates/two.yaml": b"# parts\n---\napiVersion: v1\nkind: ConfigMap\n"
+        b"metadata:\n  name: a\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n"
+        b"stringData:\n  key: x\n",
+        "c/values.yaml": b"level: debug\n",
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    documents = helm.load("c/Chart.yaml", files["c/Chart.yaml"], context).documents
+    assert [(d.file, d.name, d.extra["origin"]) for d in documents] == [
+        ("c/templates/one.yaml", "one", "c/templates/one.yaml#0"),
+        ("c/templates/two.yaml", "a", "c/templates/two.yaml#1"),
+        ("c/templates/two.yaml", "b", "c/templates/two.yaml#2"),
+    ]
+    locators = [d.locator for d in documents]
+    assert all(isinstance(locator, helm.HelmLocator) for locator in locators)
+    sources = {locator.template for locator in locators}
+    one, first, second = locators
+    assert len(sources) == 2 and one.template._parsed is None
+    parsed = first.template._parsed
+    assert parsed is not None
+    where = one.locate(("data", "level"))
+    assert (where.line, where.values) == (6, "c/values.yaml:1")
+    assert one.template._parsed is not None
+    assert first.locate(("metadata", "name")).line == 6
+    assert second.locate(("stringData", "key")).line == 13
+    assert first.template._parsed is parsed
+    for document, locator in zip(documents, locators, strict=True):  # as an eager parse has it
+        eager = DocumentMap(
+            parse_template(files[document.file].decode()), document.obj, *locator.part
+        )
+        for path in [("metadata", "name"), ("kind",), ("data", "level"), ("stringData", "key")]:
+            assert locator.map.resolve(path) == eager.resolve(path)

@@ -95,3 +95,26 @@ def test_a_merged_run_replaces_its_targets_and_keeps_the_others() -> None:
     }
     assert out["memory_by_size"] == {"1x": 1101.5}
     assert run.merged(out, report)["results"] == out["results"]  # merging again changes nothing
+
+
+def test_a_baseline_checkout_runs_right_after_this_one_and_imports_its_own_source(
+    tmp_path: Path,
+) -> None:
+    """An A/B pair: the older source's gatekeeper package (and built-in library) is what the
+    second tool imports, and its runs are compared pair by pair with this one's."""
+    old = tmp_path / "old"
+    (old / "gatekeeper").mkdir(parents=True)
+    (old / "policies").mkdir()
+    tools = run.tools_for("charts", "helm", 3, False, 1, 0, tmp_path, baseline=old)
+    assert [tool.name for tool in tools] == ["gatekeeper", "gatekeeper-baseline"]
+    this, baseline = tools
+    assert baseline.command == this.command and baseline.runs == 3
+    folder = Path(baseline.env["PYTHONPATH"])
+    assert (folder / "gatekeeper").resolve() == old / "gatekeeper"
+    assert (folder / "gatekeeper_policies").resolve() == old / "policies"
+    measured = [run.Measure(wall, cpu, 100, 100, 0, 90) for wall, cpu in [(2, 1), (4, 3)]]
+    results = [run.Result(tool.name, "charts", tool.command) for tool in tools]
+    results[0].runs = [measured[0], measured[0]]
+    results[1].runs = [measured[1], measured[1]]
+    ratio = run.ratios(results)["charts: gatekeeper/gatekeeper-baseline"]
+    assert (ratio["wall"], ratio["cpu"], ratio["tree_pss"]) == (0.5, 0.333, 1.0)

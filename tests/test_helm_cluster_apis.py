@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gatekeeper.change import scan_change
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, helm
 from gatekeeper.sources.helm import allows
 from gatekeeper.tree import MemoryTree
 from tests.conftest import PRIVILEGED_POLICY, REPO
@@ -239,3 +241,113 @@ def test_an_api_version_passed_through_a_variable_is_found_where_it_is_written()
     assert findings_of(files, "pss-baseline-privileged.yaml") == [
         ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
     ]
+
+
+MONITOR = """\
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web}
+spec: {selector: {matchLabels: {app: web}}}
+{{- end }}
+"""
+
+
+def test_a_finding_every_rendering_has_is_said_once_for_the_release_own() -> None:
+    """The assumed cluster (cert-manager installed) renders deploy.yaml as the release does:
+    its privileged container is the release's finding, not named again for that cluster."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment("true"),
+        "web/templates/monitor.yaml": MONITOR,
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web"])
+    ]
+
+
+def test_a_finding_at_the_same_line_of_a_differently_rendered_object_is_said_once() -> None:
+    """The assumed cluster writes deploy.yaml otherwise (an annotation), so its object is
+    judged on its own; its finding at the release's own line is still the release's."""
+    annotated = deployment("true").replace(
+        "    metadata:\n      labels: {app: web}\n",
+        "    metadata:\n      labels: {app: web}\n      annotations:\n"
+        '        monitored: "{{ .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}"\n',
+    )
+    files = {"web/Chart.yaml": CHART, "web/templates/deploy.yaml": annotated}
+    line = annotated.splitlines().index("            privileged: true") + 1
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", line, ["helm web"])
+    ]
+
+
+def test_a_rendering_assuming_many_apis_is_named_by_the_first_and_how_many_more() -> None:
+    apis = ["cert-manager.io/v1", "monitoring.coreos.com/v1", "keda.sh/v1alpha1"]
+    condition = " ".join(f'(.Capabilities.APIVersions.Has "{api}")' for api in apis)
+    files = {"web/Chart.yaml": CHART, "web/templates/deploy.yaml": deployment(f"and {condition}")}
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1 (+2)"])
+    ]
+
+
+def test_a_rendering_is_named_by_an_api_version_its_template_tests() -> None:
+    """The chart tests two custom APIs, monitoring first; the privileged branch is taken
+    where keda is installed: its finding names keda, not the chart's first API."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/alerts.yaml": MONITOR,  # read first
+        "web/templates/deploy.yaml": deployment('.Capabilities.APIVersions.Has "keda.sh/v1alpha1"'),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions keda.sh/v1alpha1 (+1)"])
+    ]
+
+
+def test_a_template_an_assumed_cluster_renders_alike_is_parsed_once() -> None:
+    """Its objects are the release's own (shared, not loaded again), named by the rendering;
+    a template it renders otherwise is loaded from its own text."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment("true"),
+        "web/templates/monitor.yaml": MONITOR,
+    }
+    data = {name: text.encode() for name, text in files.items()}
+    context = LoadContext(tree=MemoryTree(data))
+    loaded = helm.load("web/Chart.yaml", data["web/Chart.yaml"], context)
+    found = [(d.kind, d.extra["variant"]) for d in loaded.documents]
+    assert found == [
+        ("Deployment", "helm web"),
+        ("Deployment", "helm web --api-versions monitoring.coreos.com/v1"),
+        ("ServiceMonitor", "helm web --api-versions monitoring.coreos.com/v1"),
+    ]
+    own, copy, _ = loaded.documents
+    assert copy.obj is own.obj and copy.locator is own.locator
+    assert copy.extra == {**own.extra, "variant": found[1][1]}
+    assert own.extra["variant"] == "helm web"
+
+
+@pytest.mark.parametrize(
+    ("variants", "said"),
+    [
+        (["helm web", "helm web --api-versions a/v1 (+2)"], ["helm web"]),
+        (["helm web --api-versions a/v1"], ["helm web --api-versions a/v1"]),
+        (
+            ["helm web --api-versions a/v1", "helm web --api-versions a/v1 --kube-version v1.30.0"],
+            ["helm web --api-versions a/v1"],
+        ),
+        (
+            ["helm web --kube-version v1.30.0", "helm web --kube-version v1.31.0"],
+            ["helm web --kube-version v1.30.0", "helm web --kube-version v1.31.0"],
+        ),
+        # another chart's own rendering says nothing for this one's assumed cluster
+        (
+            ["helm lib", "helm web --api-versions a/v1"],
+            ["helm lib", "helm web --api-versions a/v1"],
+        ),
+        (["helm web -f v.yaml", "helm web --api-versions a/v1"], None),
+    ],
+)
+def test_only_a_release_own_rendering_covers_its_assumed_clusters(
+    variants: list[str], said: list[str] | None
+) -> None:
+    assert helm.said_by_own(variants) == (variants if said is None else said)

@@ -15,13 +15,14 @@ import posixpath
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Loaded, Location, Problem
+from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_set, programs
 from gatekeeper.sources.helm_lines import (
@@ -300,19 +301,33 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
+    templates: dict[str, TemplateSource] = {}
+    # (release index, template) -> its text and documents in the release's own rendering.
+    judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
+        assumed = bool(release.assumed or release.assumed_kube)
         for name in sorted(rendering.manifests):
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
                 continue
             file = repo_path(name, chart_dir, subcharts)
+            template = templates.get(file)
+            if template is None:
+                template = templates[file] = TemplateSource(tree, file)
+            variant = _variant(chart_dir, release, template.text)
+            first = judged.get((index, name)) if assumed else None
+            if first is not None and first[0] == text:
+                _add_copies(first[1], variant, loaded)
+                continue
             where = _values_sources(
                 name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
             )
-            _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
+            added = _add_documents(file, text, template, where, release, loaded, named, variant)
+            if not assumed:
+                judged[(index, name)] = (text, added)
     from gatekeeper.sources import gitops
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
@@ -446,9 +461,7 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         and name.endswith((".yaml", ".yml"))
     ]
     for content in texts:
-        if b".Capabilities.APIVersions.Has" in content:
-            for quoted, raw in _HAS_API.findall(content):
-                found[(quoted or raw).decode("utf-8", "replace").strip()] = None
+        found.update(dict.fromkeys(_tested_apis(content)))
     if any(_PASSED_API.search(text) for text in texts):
         # An API version held in a variable: every one the chart writes, values included.
         for text in [*texts, *values]:
@@ -476,6 +489,14 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
     if wanted and wanted[0] != _OLDEST:
         wanted.insert(0, _OLDEST)
     return list(found), [f"v{major}.{minor}.{patch}" for major, minor, patch in wanted]
+
+
+def _tested_apis(content: bytes) -> list[str]:
+    """The API versions a template's text gives `.Capabilities.APIVersions.Has`, in order."""
+    if b".Capabilities.APIVersions.Has" not in content:
+        return []
+    found = _HAS_API.findall(content)
+    return [(quoted or raw).decode("utf-8", "replace").strip() for quoted, raw in found]
 
 
 def allows(constraint: str, version: str) -> bool:
@@ -537,15 +558,19 @@ def _copy_chart(
     content): the templates tell named templates and what they ask the cluster."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
+    made = {""}  # folders of the copy made so far (each made once, not once per file)
     written = []
     for name in tree.list_dir(chart_dir or "."):
         relative = name[len(prefix) :] if name.startswith(prefix) else name
         if relative.startswith("../") or "/.git/" in f"/{relative}":
             continue
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = posixpath.dirname(relative)
+        if folder not in made:
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
+            made.add(folder)
         content = tree.read(name)
-        target.write_bytes(content)
+        with open(os.path.join(root, relative), "wb") as handle:
+            handle.write(content)
         written.append((relative, content))
     if data:
         (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
@@ -912,26 +937,67 @@ def _values_sources(
     return sources
 
 
+class TemplateSource:
+    """A chart's template file for line mapping, read once per chart however many renderings
+    show it, and parsed once, when first needed: to choose which of its `---` parts wrote
+    each rendered object (when it has several), or to locate a field. A template of one part
+    is not parsed unless something is located in it (every object is, when a repository
+    policy needs the inventory; a run without one parses only what findings point into).
+    """
+
+    def __init__(self, tree: Tree, file: str) -> None:
+        try:
+            self.text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            self.text = ""  # a packaged (.tgz) subchart: no file to point into
+        self._parsed: Template | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def parsed(self) -> Template:
+        if self._parsed is None:
+            self._parsed = parse_template(self.text)
+        return self._parsed
+
+    def parts(self, objs: list[Any]) -> list[int]:
+        """The part of the template that wrote each of `objs` (helm_lines.assign_segments)."""
+        if "---" not in self.text or not any(
+            line.startswith("---") for line in self.text.splitlines()
+        ):
+            return [0] * len(objs)  # one part (parse_template starts one at each `---` line)
+        return assign_segments(self.parsed(), objs)
+
+
+def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
+    """A rendering on an assumed cluster that wrote a template as the release's own
+    rendering did: the same objects at the same lines, named by that rendering. They share
+    the objects and locators (nothing changes a loaded object) and are judged once
+    (Engine.evaluate); their findings are the release's own, said once (scanner)."""
+    for document in documents:
+        loaded.documents.append(replace(document, extra={**document.extra, "variant": variant}))
+
+
 def _add_documents(
     file: str,
     text: str,
-    tree: Tree,
+    template: TemplateSource,
     sources: list[ValuesSource],
     release: Release,
     loaded: Loaded,
     named: dict[str, list[tuple[str, ...]]] | None = None,
-    chart_dir: str = "",
-) -> None:
+    variant: str = "",
+) -> list[Document]:
+    """Add the objects `template` rendered as `text` (and what is wrong with the text) to
+    `loaded`, named by the rendering `variant`; returns the objects added."""
     from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
 
-    try:
-        template = parse_template(decode(tree.read(file)))
-    except (OSError, UnicodeDecodeError):
-        template = parse_template("")  # a packaged (.tgz) subchart: no file to point into
+    added: list[Document] = []
     entries = list(load_all(file, text))
     documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
     rendered = text.splitlines()
-    segments = assign_segments(template, [entry.obj for entry in documents])
+    segments = template.parts([entry.obj for entry in documents])
     for entry in entries:
         if isinstance(entry, Problem):
             line = template_line(template.lines, rendered, entry.line)
@@ -956,8 +1022,8 @@ def _add_documents(
                 )
             )
             continue
-        doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
-        locator = HelmLocator(file, doc_map, entry.obj, sources, named)
+        part = (index, len(documents), segments[index])
+        locator = HelmLocator(file, template, part, entry.obj, sources, named)
         made = Loaded()
         if is_list(entry.obj):  # Helm's client applies a list's items (any `items` list)
             add_items(made, file, entry.obj, locator, index)
@@ -969,18 +1035,46 @@ def _add_documents(
             if not document.namespace and release.namespace != "default":
                 document.namespace = release.namespace
             document.extra["release"] = release.name
-            document.extra["variant"] = _variant(chart_dir, release)
+            document.extra["variant"] = variant
             item = f"/{number}" if is_list(entry.obj) else ""
             document.extra["origin"] = f"{file}#{segments[index]}{item}"
             loaded.documents.append(document)
+            added.append(document)
+    return added
 
 
-def _variant(chart_dir: str, release: Release) -> str:
-    """How a rendering is named to a reader: the chart rendered, with its values files."""
+def _variant(chart_dir: str, release: Release, template: str = "") -> str:
+    """How a rendering of the template whose text is `template` is named to a reader: the
+    chart rendered, with its values files, and what it assumed of the cluster: one API
+    version assumed served, the first that template tests if it tests one (else the first
+    the chart tests), and how many more (a chart that tests twelve custom APIs is not named
+    by all twelve on every finding, nor by one its template never asks about)."""
     values = f" -f {' -f '.join(release.values_files)}" if release.values_files else ""
-    assumed = f" --api-versions {','.join(release.assumed)}" if release.assumed else ""
-    kube = f" --kube-version {release.assumed_kube}" if release.assumed_kube else ""
+    assumed = ""
+    if release.assumed:
+        tested = _tested_apis(template.encode("utf-8", "replace"))
+        named = next((api for api in tested if api in release.assumed), release.assumed[0])
+        more = f" (+{len(release.assumed) - 1})" if len(release.assumed) > 1 else ""
+        assumed = f"{ASSUMED[0]}{named}{more}"
+    kube = f"{ASSUMED[1]}{release.assumed_kube}" if release.assumed_kube else ""
     return f"helm {chart_dir or '.'}{values}{assumed}{kube}"
+
+
+# How a rendering's label (_variant) says what it assumed of the cluster.
+ASSUMED = (" --api-versions ", " --kube-version ")
+
+
+def said_by_own(variants: list[str]) -> list[str]:
+    """The renderings a finding is said for, without those on an assumed cluster whose
+    release's own rendering is among them: a finding the release has anyway is its own, the
+    assumed cluster adds nothing to it (a chart testing eleven custom APIs named a second
+    rendering on 82 findings). A finding only an assumed cluster shows keeps its label."""
+    own = set(variants)
+    return [
+        variant
+        for variant in variants
+        if not any(mark in variant and variant[: variant.index(mark)] in own for mark in ASSUMED)
+    ]
 
 
 def template_line(template: list[str], rendered: list[str], number: int) -> int:
@@ -1008,16 +1102,27 @@ class HelmLocator:
     def __init__(
         self,
         file: str,
-        doc_map: DocumentMap,
+        template: TemplateSource,
+        part: tuple[int, int, int],  # the object's index and count in the text, its part
         obj: Any,
         sources: list[ValuesSource],
         defines: dict[str, list[tuple[str, ...]]] | None = None,
     ) -> None:
         self.file = file
-        self.map = doc_map
+        self.template = template
+        self.part = part
+        self._map: DocumentMap | None = None
         self.obj = obj
         self.sources = sources
         self.defines = defines or {}
+
+    @property
+    def map(self) -> DocumentMap:
+        """The object's template lines, read when a finding is first located in it."""
+        if self._map is None:
+            index, count, segment = self.part
+            self._map = DocumentMap(self.template.parsed(), self.obj, index, count, segment)
+        return self._map
 
     def locate(self, path: Path) -> Location:
         existing = self._existing(path)

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -302,19 +303,24 @@ def _stop_at_exit() -> None:
         util.Finalize(None, _stop_worker, exitpriority=10)
 
 
-def render_here(root: str, jobs: list[dict[str, Any]]) -> str:
-    """Render in this process (only the child does this): the answer, one line of JSON."""
+def render_here(root: str, jobs: list[dict[str, Any]], write: Callable[[str], Any]) -> None:
+    """Render in this process (only the child does this): the answer, one line of JSON
+    without its line break, passed to `write` a piece at a time, each rendering as soon as it
+    is done (a chart of CRDs writes megabytes: one string of the whole answer, built and then
+    encoded, was several copies of it at once)."""
     import helm_python
     from helm_python import _native
 
     try:
         chart = helm_python.Chart.load(root)
     except helm_python.HelmError as error:
-        return json.dumps({"load_error": str(error), "dependencies": [], "renderings": []})
+        write(json.dumps({"load_error": str(error), "dependencies": [], "renderings": []}))
+        return
     try:
         dependencies = [str(dep.get("name")) for dep in chart.dependencies]
-        renderings = []
-        for job in jobs:
+        head = json.dumps({"load_error": "", "dependencies": dependencies})
+        write(f'{head[:-1]}, "renderings": [')
+        for index, job in enumerate(jobs):
             try:
                 payload = _native.call_string(
                     "helm_render",
@@ -322,24 +328,28 @@ def render_here(root: str, jobs: list[dict[str, Any]]) -> str:
                     json.dumps(job["values"]),
                     json.dumps(job["options"]),
                 )
-                renderings.append(_bounded(payload))
+                pieces = _bounded(payload)
             except helm_python.HelmError as error:
-                renderings.append(json.dumps(Rendering(None, str(error))._asdict()))
-        head = json.dumps({"load_error": "", "dependencies": dependencies})
-        return f'{head[:-1]}, "renderings": [{", ".join(renderings)}]}}'
+                pieces = (json.dumps(Rendering(None, str(error))._asdict()),)
+            payload = ""
+            write(", " if index else "")
+            for piece in pieces:
+                write(piece)
+        write("]}")
     finally:
         chart.close()
 
 
-def _bounded(payload: str) -> str:
-    """Helm's JSON of one rendering (template name -> text) as a Rendering in JSON. Within the
-    output limit it is passed on as Helm wrote it: it is most of the answer, and decoding and
-    encoding it again doubled the child's work and memory. Over the limit it is an error,
-    never passed on or silently cut."""
+def _bounded(payload: str) -> tuple[str, ...]:
+    """Helm's JSON of one rendering (template name -> text) as a Rendering in JSON, in pieces
+    to write one after the other. Within the output limit it is passed on as Helm wrote it:
+    it is most of the answer, and decoding and encoding it again (or copying it into a
+    bigger string) doubled the child's work and memory. Over the limit it is an error, never
+    passed on or silently cut."""
     # A JSON text is at least as long as the strings it holds, and Helm's has no line breaks
     # (they are escaped): one that is short enough needs no counting.
     if len(payload) <= MAX_OUTPUT_BYTES and "\n" not in payload:
-        return f'{{"manifests": {payload}, "error": ""}}'
+        return '{"manifests": ', payload, ', "error": ""}'
     manifests = json.loads(payload)
     size = sum(len(text) for text in manifests.values())
     if size > MAX_OUTPUT_BYTES:
@@ -347,8 +357,8 @@ def _bounded(payload: str) -> str:
             f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
             " not checked"
         )
-        return json.dumps(Rendering(None, message)._asdict())
-    return json.dumps(Rendering(manifests)._asdict())
+        return (json.dumps(Rendering(None, message)._asdict()),)
+    return (json.dumps(Rendering(manifests)._asdict()),)
 
 
 def serve(memory_mib: int) -> int:
@@ -367,11 +377,11 @@ def serve(memory_mib: int) -> int:
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:
-            answer = render_here(request["root"], request["jobs"])
-        except MemoryError:
+            render_here(request["root"], request["jobs"], sys.stdout.write)
+        except MemoryError:  # a line begun is never ended: the parent sees the child end
             sys.stderr.write("MemoryError\n")
             return 1
-        sys.stdout.write(answer + "\n")
+        sys.stdout.write("\n")
         sys.stdout.flush()
     return 0
 

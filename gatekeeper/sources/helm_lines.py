@@ -18,7 +18,7 @@ from gatekeeper.fieldpath import Path
 _ACTION = re.compile(r"\{\{.*?\}\}")
 _KEY = re.compile(
     r"""^(?P<indent>\ *)(?P<dashes>(?:-\ +)*)
-    (?P<key>"[^"]*"|'[^']*'|\{\{.*?\}\}|[^\s#'"{\-][^:#]*?|-[^\s:#][^:#]*?)
+    (?P<key>"[^"]*"|'[^']*'|\{\{.*?\}\}|[^\s#'"{\-][^:#]*|-[^\s:#][^:#]*)
     \s*:(?:\s+(?P<value>.*))?$""",
     re.VERBOSE,
 )
@@ -80,7 +80,9 @@ def parse_template(text: str) -> Template:
             if indent > block_indent:
                 continue
             block_indent = -1
-        if not _ACTION.sub("", raw).strip():
+        if ":" not in raw:
+            continue  # no key on it (most lines of a long description)
+        if "{{" in raw and not _ACTION.sub("", raw).strip():
             continue  # a pure action line: it emits nothing literal
         match = _KEY.match(raw)
         if match is None:
@@ -105,7 +107,7 @@ def parse_template(text: str) -> Template:
         elif key[:1] in "'\"" and key[-1:] == key[:1]:
             key = key[1:-1]
         value = (match["value"] or "").strip()
-        literal_value = _ACTION.sub("", value).strip()
+        literal_value = _ACTION.sub("", value).strip() if "{{" in value else value
         opens = not literal_value or literal_value.startswith("#")
         parent = stack[-1].line if stack else 0
         keys.append(
