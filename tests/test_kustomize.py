@@ -8,7 +8,7 @@ from typing import Any
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, kustomize
 from gatekeeper.tree import MemoryTree
 from tests.conftest import REPO
 from tests.test_kustomize_build import both_ways
@@ -344,3 +344,56 @@ patches:
         ("kustomize", "components/debug/kustomization.yaml", 15, True),
         ("kustomize", "overlays/prod/sidecar.yaml", 12, True),
     ]
+
+
+def test_configurations_openapi_and_plugin_files_are_given_to_the_build() -> None:
+    """kubectl reads `configurations:` (also a component's), `openapi.path` and the files a
+    built-in plugin's configuration names: a build without them failed ("evalsymlink failure
+    on kustomizeconfig.yaml") although every file is committed."""
+    name_reference = """\
+nameReference:
+  - kind: ConfigMap
+    fieldSpecs:
+      - kind: Deployment
+        path: spec/template/metadata/annotations/{field}
+"""
+    files = {
+        **BASE,
+        "base/kustomization.yaml": "namePrefix: p-\nresources:\n  - deploy.yaml\n  - cm.yaml\n"
+        "configurations:\n  - kustomizeconfig.yaml\nopenapi:\n  path: schema.json\n"
+        "components:\n  - comp\ntransformers:\n  - priv/transformer.yaml\n"
+        "generators:\n  - gen/generator.yaml\n",
+        "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+        "base/kustomizeconfig.yaml": name_reference.format(field="settings"),
+        "base/schema.json": '{"definitions": {}}\n',
+        "base/comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\nconfigurations:\n  - config.yaml\n",
+        "base/comp/config.yaml": name_reference.format(field="component"),
+        "base/priv/transformer.yaml": "apiVersion: builtin\nkind: PatchTransformer\n"
+        "metadata: {name: priv}\npath: priv/patch.yaml\ntarget: {kind: Deployment}\n",
+        "base/priv/patch.yaml": OVERLAY["overlays/prod/privileged.yaml"],
+        "base/gen/generator.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\n"
+        "metadata: {name: generated}\nfiles: [gen/app.properties]\n",
+        "base/gen/app.properties": "level=debug\n",
+    }
+    files["base/deploy.yaml"] = files["base/deploy.yaml"].replace(
+        "  template:\n",
+        "  template:\n    metadata:\n"
+        "      annotations: {settings: settings, component: settings}\n",
+    )
+    assert [f.policy_id for f in run(files) if f.policy_id.startswith("GK-")] == []
+    data = {name: text.encode() for name, text in files.items()}
+    path = "base/kustomization.yaml"
+    loaded = kustomize.load(path, data[path], LoadContext(tree=MemoryTree(data)))
+    assert loaded.problems == []
+    built = {d.obj["kind"]: d.obj for d in loaded.documents if d.obj["kind"] != "ConfigMap"}
+    template = built["Deployment"]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {
+        "settings": "p-settings",
+        "component": "p-settings",
+    }
+    assert template["spec"]["containers"][0]["securityContext"] == {"privileged": True}
+    generated = [
+        d.obj for d in loaded.documents if d.obj["metadata"]["name"].startswith("p-generated")
+    ]
+    assert [obj["data"] for obj in generated] == [{"app.properties": "level=debug\n"}]

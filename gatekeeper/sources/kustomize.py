@@ -151,19 +151,23 @@ class Closure:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
+        for key in ("generators", "transformers", "validators"):
+            for config in strings(key):  # a plugin's configuration, in a file or inline
+                if "\n" in config:
+                    configs = [
+                        doc.obj for doc in load_all(file, config) if isinstance(doc, YamlDocument)
+                    ]
+                else:
+                    target = posixpath.normpath(posixpath.join(directory, config))
+                    configs = [doc.obj for doc in _docs(self.tree, target)]
+                plugin_patches, plugin_inputs = _plugin_files(configs)
+                patches += plugin_patches
+                inputs += plugin_inputs
+        inputs += strings("configurations")  # transformer configurations (kustomizeconfig)
         openapi = obj.get("openapi")
-        fetched = [
-            *refs,
-            *patches,
-            *inputs,
-            *strings("configurations"),
-            *(
-                [openapi["path"]]
-                if isinstance(openapi, dict) and isinstance(openapi.get("path"), str)
-                else []
-            ),
-        ]
-        for ref in fetched:
+        if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
+            inputs.append(openapi["path"])  # a schema file: how to merge custom resources
+        for ref in [*refs, *patches, *inputs]:
             if "\n" not in ref and _REMOTE.search(ref):
                 self.problems.append(
                     Problem(
@@ -408,6 +412,28 @@ def _shape(path: str, kustomization: YamlDocument) -> list[Problem]:
                 if "env" in item and not isinstance(item["env"], str):
                     bad((key, index, "env"), "a string")
     return problems
+
+
+def _plugin_files(configs: list[Any]) -> tuple[list[str], list[str]]:
+    """The patch files and other input files that built-in plugin configurations name
+    (a PatchTransformer's `path`, a ConfigMapGenerator's `files`...): kustomize reads them
+    from the kustomization's directory."""
+    patches: list[str] = []
+    inputs: list[str] = []
+    for config in configs:
+        if not isinstance(config, dict):
+            continue
+        if isinstance(config.get("path"), str):
+            patches.append(config["path"])
+        patches += [v for v in _list(config, "paths") if isinstance(v, str)]
+        for entry in _list(config, "replacements"):
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                inputs.append(entry["path"])
+        for source in [*_list(config, "files"), *_list(config, "envs")]:
+            inputs.append(str(source).rsplit("=", 1)[-1])
+        if isinstance(config.get("env"), str):
+            inputs.append(config["env"])
+    return patches, inputs
 
 
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
