@@ -397,3 +397,65 @@ nameReference:
         d.obj for d in loaded.documents if d.obj["metadata"]["name"].startswith("p-generated")
     ]
     assert [obj["data"] for obj in generated] == [{"app.properties": "level=debug\n"}]
+
+
+SHARED = {
+    "shared/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
+    "apps/web/kustomization.yaml": "resources:\n  - ../../shared/namespace.yaml\n  - pod.yaml\n",
+    "apps/web/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n"
+    "  containers:\n    - name: web\n      image: nginx:1.25\n"
+    "      securityContext: {privileged: true}\n",
+}
+
+
+def scanned(files: dict[str, str], options: dict[str, Any] | None = None) -> list[Any]:
+    pairs = [(name, text.encode()) for name, text in sorted(files.items())]
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=MemoryTree(dict(pairs)), options=options or {})
+    found = scan(pairs, engine, 1, context).findings
+    return sorted((f.policy_id, f.file, f.line, tuple(f.extra.get("variants", ()))) for f in found)
+
+
+def test_a_file_outside_the_folder_is_built_as_the_deployer_builds_it() -> None:
+    """kubectl (and Argo CD) refuse `../../shared/x.yaml`; Flux's kustomize-controller and a
+    repository that says `loadRestrictor: none` build it."""
+    refused = scanned(SHARED)
+    assert refused == [
+        ("GK-RENDER-ERROR", "apps/web/kustomization.yaml", 2, ()),
+        ("K8S-PSS-PRIVILEGED", "apps/web/pod.yaml", 8, ()),
+    ]
+    assert "loadRestrictor: none" in run(SHARED)[0].message
+    built = [("K8S-PSS-PRIVILEGED", "apps/web/pod.yaml", 8, ("kustomize apps/web",))]
+    assert scanned(SHARED, {"kustomize": {"loadRestrictor": "none"}}) == built
+    flux = {
+        "clusters/prod/web.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+        "kind: Kustomization\nmetadata: {name: web, namespace: flux-system}\n"
+        "spec:\n  sourceRef: {kind: GitRepository, name: flux-system}\n  path: ./apps/web\n",
+    }
+    # built as Flux builds it: by the folder's own build and through the Flux Kustomization
+    deployed = [(*built[0][:3], ("deployed by clusters/prod/web.yaml:web", "kustomize apps/web"))]
+    assert scanned({**SHARED, **flux}) == deployed
+    assert scanned({**SHARED, **flux}, {"kustomize": {"loadRestrictor": "rootOnly"}}) == deployed
+
+
+def test_no_load_restriction_still_reads_nothing_outside_the_repository() -> None:
+    """Without the restriction kubectl would read `/etc/hostname` or `../../../x` from the
+    machine running the check into a ConfigMap; every entry that leaves the repository is
+    refused at its line, and nothing is built."""
+    none = {"kustomize": {"loadRestrictor": "none"}}
+    for entry, line in (
+        ("resources:\n  - /etc/hostname\n", 2),
+        ("resources:\n  - ../../../../etc/hostname\n", 2),
+        ("configMapGenerator:\n  - name: x\n    files: [/etc/hostname]\n", 3),
+        ("configurations:\n  - ../../../etc/passwd\n", 2),
+        ("openapi:\n  path: /etc/passwd\n", 2),
+        ("helmCharts:\n  - name: x\n    valuesFile: /etc/passwd\n", 3),
+    ):
+        files = {"apps/web/kustomization.yaml": entry}
+        data = {name: text.encode() for name, text in files.items()}
+        path = "apps/web/kustomization.yaml"
+        loaded = kustomize.load(path, data[path], LoadContext(tree=MemoryTree(data), options=none))
+        assert loaded.documents == []
+        assert [
+            (p.code, p.line, "outside the repository" in p.message) for p in loaded.problems
+        ] == [("GK-RENDER-ERROR", line, True)], entry

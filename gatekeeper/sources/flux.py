@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -260,11 +261,37 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def kustomization_paths(context: LoadContext) -> list[str]:
+    """The folders of this repository that its Flux Kustomizations build."""
+    from gatekeeper.sources.gitops import NAME as GITOPS
+
+    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    _objects(context.tree, "Kustomization", "")
+    found: set[str] = set()
+    for entries in _INDEX[context.tree]["Kustomization"].values():
+        for _, entry in entries:
+            spec = _mapping(entry.obj.get("spec"))
+            if not is_flux_deployer(entry.obj):
+                continue
+            if _local_ref(spec.get("sourceRef"), context.tree, repo_urls) is None:
+                continue
+            path = _normal_path(spec.get("path"))
+            if path is not None:
+                found.add(path)
+    return sorted(found)
+
+
+def _normal_path(value: Any) -> str | None:
+    """A Flux `spec.path` as a tree path; None when it leaves the repository."""
+    path = posixpath.normpath(str(value or ".").strip().removeprefix("./").strip("/") or ".")
+    return None if path == ".." or path.startswith(("../", "/")) else path
+
+
 def _path(
     file: str, document: Document, value: Any, where: tuple[str, ...], loaded: Loaded
 ) -> str | None:
-    path = posixpath.normpath(str(value or ".").strip().removeprefix("./").strip("/") or ".")
-    if path == ".." or path.startswith(("../", "/")):
+    path = _normal_path(value)
+    if path is None:
         line = document.locator.locate(where).line
         message = f"{document.kind} path {value} is outside the repository; not read"
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
@@ -280,6 +307,10 @@ def _kustomization(
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
     if path is None:
         return
+    # Flux's kustomize-controller builds without kustomize's load restriction (a kustomization
+    # may read ../bases/x.yaml); nothing outside the repository is read all the same.
+    unrestricted = {**context.options_for(kustomize.NAME), "loadRestrictor": "none"}
+    context = replace(context, options={**context.options, kustomize.NAME: unrestricted})
     from gatekeeper.ownership import of
 
     has_kustomization = of(context.tree).first_of(path, kustomize.KUSTOMIZATION_FILES)
