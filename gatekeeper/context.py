@@ -22,6 +22,7 @@ from gatekeeper.config import CONFIG_NAMES, Config, check_paths, parse_config
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.evaluate import Engine
+from gatekeeper.problems import dangling_links
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import OUTSIDE_MESSAGE, OutsideLink, Tree, WorkTree
 from gatekeeper.waivers import Waiver
@@ -224,15 +225,35 @@ def select_files(
 def read_files(
     run: RunContext, files: Sequence[str], unreadable: list[Problem]
 ) -> Iterator[tuple[str, bytes]]:
-    """(path, content) of each file; one that cannot be read becomes a problem at its path."""
+    """(path, content) of each file; one that cannot be read becomes a problem at its path
+    (links to a file the repository does not hold: one low notice per file named)."""
+    dangling: dict[str, str] = {}
     for name in files:
         try:
             yield name, run.tree.read(name)
         except OutsideLink:
             unreadable.append(Problem("GK-SYMLINK", name, 1, OUTSIDE_MESSAGE))
+        except FileNotFoundError as error:
+            target = _dangling_target(run.root, name)
+            if target is None:
+                reason = error.strerror or "not readable inside the repository"
+                unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {reason}"))
+            else:
+                dangling[name] = target
         except OSError as error:
             reason = error.strerror or "not readable inside the repository"
             unreadable.append(Problem("GK-READ-ERROR", name, 1, f"cannot read: {reason}"))
+    unreadable.extend(dangling_links(dangling))
+
+
+def _dangling_target(root: Path, name: str) -> str | None:
+    """The repository path a dangling symbolic link at `name` names (read_file refused any
+    link leading outside the repository before it found nothing there), else None."""
+    path = root / name
+    if not os.path.islink(path):
+        return None
+    real_root = os.path.realpath(root)
+    return os.path.relpath(os.path.realpath(path), real_root).replace(os.sep, "/")
 
 
 def rest_of(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
+from gatekeeper.problems import dangling_links
 from gatekeeper.tree import MAX_READ_BYTES, OUTSIDE_MESSAGE, OutsideLink, resolve_link
 
 if TYPE_CHECKING:
@@ -217,10 +218,13 @@ def _targets(
     links: dict[str, str],
     names: list[str],
     problems: list[Problem] | None,
+    dangling: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """What a deployer reads through `link`: the file it leads to, or every file of the
     directory it leads to (under the link's name), as {path read: blob path}. A link out of
-    the repository, a loop or a dangling link is a problem at the link, and nothing is read."""
+    the repository or a loop is a problem at the link, and nothing is read; a link to a path
+    the revision lacks goes to `dangling` (link -> that path; one notice per path), or
+    without it is a notice at the link."""
     if links[link] == SUBMODULE:  # Argo CD checks submodules out; we cannot see them
         message = "git submodule: its files are in another repository; not checked"
         _report(problems, Problem("GK-READ-ERROR", link, 1, message))
@@ -246,8 +250,10 @@ def _targets(
             break
         found[f"{link}/{name[len(prefix) :]}"] = name
     if not found:
-        message = "cannot read: No such file or directory"
-        _report(problems, Problem("GK-READ-ERROR", link, 1, message))
+        if dangling is not None:
+            dangling[link] = target
+        elif problems is not None:
+            problems.extend(dangling_links({link: target}))
     return found
 
 
@@ -270,6 +276,11 @@ def _report(problems: list[Problem] | None, problem: Problem) -> None:
         problems.append(problem)
 
 
+def _report_all(problems: list[Problem] | None, found: list[Problem]) -> None:
+    if problems is not None:
+        problems.extend(found)
+
+
 def read_tree(
     commit: git.Commit, keep: Any = None, problems: list[Problem] | None = None
 ) -> dict[str, bytes]:
@@ -279,9 +290,11 @@ def read_tree(
     blobs, links = _index(commit)
     files = {path: _data(blob) for path, blob in blobs.items() if keep is None or keep(path)}
     names = sorted(blobs)
+    dangling: dict[str, str] = {}
     for link in sorted(links):
         if keep is None or keep(link):
-            files.update(_read(_targets(link, blobs, links, names, problems), blobs))
+            files.update(_read(_targets(link, blobs, links, names, problems, dangling), blobs))
+    _report_all(problems, dangling_links(dangling))
     return files
 
 
@@ -409,8 +422,10 @@ class RevisionTree:
         self.problems: list[Problem] = []
         self.read_through: dict[str, str] = {}  # path read through a link -> the file read
         names = sorted(files)
+        dangling: dict[str, str] = {}
         for link in sorted(links):
-            self.read_through.update(_targets(link, files, links, names, self.problems))
+            self.read_through.update(_targets(link, files, links, names, self.problems, dangling))
+        self.problems += dangling_links(dangling)
         self.blobs = {**files, **{p: files[t] for p, t in self.read_through.items()}}
         self.paths = sorted(self.blobs)
         self._cache: dict[str, bytes] = {}

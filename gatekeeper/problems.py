@@ -128,7 +128,30 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Inline skip annotation not honoured",
         "Remove the annotation and add a waiver to the waivers file.",
     ),
+    "GK-DANGLING-LINK": ProblemKind(
+        "low",
+        "Symbolic link to a file the repository does not hold: nothing to check",
+        "Nothing is applied through the link as committed (each user creates the file, e.g. "
+        "from an example); commit the file if it should be judged, or remove the link.",
+    ),
 }
+
+
+def dangling_links(targets: dict[str, str]) -> list[Problem]:
+    """{link: the path inside the repository it names, which does not exist} -> one problem
+    per target, at its first link: a per-user file linked from every environment folder
+    (`envs/*/terraform.tfvars -> ../../terraform.tfvars`) is one notice, not one per link."""
+    by_target: dict[str, list[str]] = {}
+    for link in sorted(targets):
+        by_target.setdefault(targets[link], []).append(link)
+    problems = []
+    for target, links in sorted(by_target.items(), key=lambda item: item[1][0]):
+        message = f"symbolic link to {target}, which the repository does not hold: not read"
+        if len(links) > 1:
+            others = ", ".join(links[1:4]) + (", ..." if len(links) > 4 else "")
+            message += f" (also {len(links) - 1} other link(s) to it: {others})"
+        problems.append(Problem("GK-DANGLING-LINK", links[0], 1, message))
+    return problems
 
 
 def to_finding(
