@@ -188,6 +188,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if ref is None:
         if document.kind == "HelmRelease":
             _external_chart(file, document, spec, chart_spec, context, loaded)
+        else:
+            _unexpanded_source(file, document, _mapping(spec.get("sourceRef")), context, loaded)
         return loaded
     name = _revision_name(ref)
     found = gitops_revision.revision(name, context.tree)
@@ -207,6 +209,31 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if found.other:  # judged at that revision, at the line that names its source
         gitops_revision.pin(loaded, file, line, name)
     return loaded
+
+
+def _unexpanded_source(
+    file: str, document: Document, ref: dict[str, Any], context: LoadContext, loaded: Loaded
+) -> None:
+    """A Kustomization whose source is not judged here: an OCI artifact or a bucket (built
+    elsewhere), or this repository's own origin remote that repoURLs does not list, is said
+    at its sourceRef; a GitRepository of another repository deploys what is judged there."""
+    from gatekeeper.sources import gitops
+
+    kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+    message = ""
+    if kind in ("OCIRepository", "Bucket"):
+        message = (
+            f"applies {kind} {name}, an artifact built outside this repository: what it"
+            " deploys is not judged (judge the manifests it is built from where they live)"
+        )
+    elif kind == "GitRepository":
+        for _, entry in _objects(context.tree, kind, name):
+            url = str(_mapping(entry.obj.get("spec")).get("url") or "")
+            if gitops.is_origin(url, context.tree):
+                message = gitops.unlisted_origin(url)
+    if message:
+        line = document.locator.locate(("spec", "sourceRef")).line
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
 
 
 def _external_chart(
