@@ -14,6 +14,7 @@ from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree, Tree, WorkTree
 from tests.conftest import REPO
+from tests.test_gitops import TOOL
 
 PRIVILEGED = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
 URL = "https://github.com/acme/platform.git"
@@ -27,16 +28,7 @@ spec:
     repoURL: {URL}
     path: tools
 """
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: debug}
-spec:
-  containers:
-    - name: shell
-      image: busybox:1.36
-      securityContext: {privileged: true}
-"""
+POD = TOOL  # a privileged Pod
 FLUX = """\
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization

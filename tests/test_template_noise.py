@@ -11,6 +11,7 @@ from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
 from tests.conftest import REPO
+from tests.test_gitops import TOOL
 
 PRIVILEGED = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
 CLOUD_INIT = """\
@@ -41,16 +42,7 @@ spec:
   clusterIP: {SERVICE_IP_PREFIX}.16
   ports: [{port: 53}]
 """
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata: {name: debug}
-spec:
-  containers:
-    - name: shell
-      image: ${IMAGE}
-      securityContext: {privileged: true}
-"""
+POD = TOOL.replace("busybox:1.36", "${IMAGE}")  # a privileged Pod
 
 
 def found(files: dict[str, str], options: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
