@@ -381,7 +381,10 @@ nameReference:
         "  template:\n    metadata:\n"
         "      annotations: {settings: settings, component: settings}\n",
     )
-    assert [f.policy_id for f in run(files) if f.policy_id.startswith("GK-")] == []
+    # the transformer's patch is a patch (not a manifest of its own), where the field is set
+    assert [(f.policy_id, f.file, f.line, f.extra["exact"]) for f in run(files)] == [
+        ("K8S-PSS-PRIVILEGED", "base/priv/patch.yaml", 11, True)
+    ]
     data = {name: text.encode() for name, text in files.items()}
     path = "base/kustomization.yaml"
     loaded = kustomize.load(path, data[path], LoadContext(tree=MemoryTree(data)))

@@ -31,7 +31,7 @@ from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
-from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
+from gatekeeper.sources.kustomize_patches import Patch, collect, from_file, pointer, targets
 from gatekeeper.sources.kustomize_values import Unsupported, first_merge_key
 from gatekeeper.tree import MemoryTree, Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -100,10 +100,28 @@ class Closure:
 
     def collect_patches(self, file: str, obj: dict[str, Any]) -> None:
         directory = posixpath.dirname(file)
-        for ref in _patch_refs(obj):
+        plugin_patches, _ = _plugin_files(self.plugin_configs(file, obj))
+        for ref in [*_patch_refs(obj), *plugin_patches]:
             target = posixpath.normpath(posixpath.join(directory, ref))
             if "\n" not in ref and self.tree.exists(target):
                 self.patches.append(target)
+
+    def plugin_configs(self, file: str, obj: dict[str, Any]) -> list[Any]:
+        """The configurations of the kustomization's generators, transformers and validators
+        (files, or inline text)."""
+        directory = posixpath.dirname(file)
+        configs: list[Any] = []
+        for key in ("generators", "transformers", "validators"):
+            for config in _list(obj, key):
+                if not isinstance(config, str):
+                    continue
+                if "\n" in config:
+                    entries = load_all(file, config)
+                    configs += [entry.obj for entry in entries if isinstance(entry, YamlDocument)]
+                else:
+                    target = posixpath.normpath(posixpath.join(directory, config))
+                    configs += [doc.obj for doc in _docs(self.tree, target)]
+        return configs
 
     def _line_of(self, file: str, ref: str) -> int:
         """The line of the kustomization entry naming `ref` (1 if not found)."""
@@ -151,18 +169,9 @@ class Closure:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
-        for key in ("generators", "transformers", "validators"):
-            for config in strings(key):  # a plugin's configuration, in a file or inline
-                if "\n" in config:
-                    configs = [
-                        doc.obj for doc in load_all(file, config) if isinstance(doc, YamlDocument)
-                    ]
-                else:
-                    target = posixpath.normpath(posixpath.join(directory, config))
-                    configs = [doc.obj for doc in _docs(self.tree, target)]
-                plugin_patches, plugin_inputs = _plugin_files(configs)
-                patches += plugin_patches
-                inputs += plugin_inputs
+        plugin_patches, plugin_inputs = _plugin_files(self.plugin_configs(file, obj))
+        patches += plugin_patches
+        inputs += plugin_inputs
         inputs += strings("configurations")  # transformer configurations (kustomizeconfig)
         openapi = obj.get("openapi")
         if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
@@ -722,7 +731,9 @@ def _add_built(
     kustomizations = sorted(
         f for f in closure.files if posixpath.basename(f) in KUSTOMIZATION_FILES
     )
-    patches = collect([*kustomizations, path], tree)
+    patches = collect([*kustomizations, path], tree) + _plugin_patches(
+        [*kustomizations, path], tree, closure
+    )
     for index, (obj, file) in enumerate(outputs):
         if not is_object(obj):
             continue
@@ -738,6 +749,25 @@ def _add_built(
         if source is not None:
             document.extra["origin"] = f"{source[0]}#{cache[source[0]].index(source[1])}"
         loaded.documents.append(document)
+
+
+def _plugin_patches(kustomizations: list[str], tree: Tree, closure: Closure) -> list[Patch]:
+    """The patches that built-in patch transformers configured in `transformers:` apply."""
+    found: list[Patch] = []
+    for file in kustomizations:
+        docs = _docs(tree, file)
+        if not docs or not isinstance(docs[0].obj, dict) or not docs[0].obj.get("transformers"):
+            continue
+        directory = posixpath.dirname(file)
+        for config in closure.plugin_configs(file, docs[0].obj):
+            if not isinstance(config, dict) or not str(config.get("kind", "")).startswith("Patch"):
+                continue
+            target = config.get("target") if isinstance(config.get("target"), dict) else None
+            paths = [config.get("path"), *_list(config, "paths")]
+            for ref in [p for p in paths if isinstance(p, str)]:
+                patch_file = posixpath.normpath(posixpath.join(directory, ref))
+                found.extend(from_file(patch_file, tree, target))
+    return found
 
 
 def _pop_annotations(obj: dict[str, Any]) -> dict[str, Any]:
