@@ -944,6 +944,9 @@ def render_message(template: str, data: dict[str, Any]) -> str:
         if not pattern or not isinstance(pattern[0], str) or pattern[0] not in data:
             return match.group(0)
         value = get(data[pattern[0]], tuple(pattern[1:]))  # type: ignore[arg-type]
+        if value is None and tuple(pattern) == ("object", "metadata", "name"):
+            # an object named by the API server (`generateName: upgrade-`): named by that
+            value = get(data["object"], ("metadata", "generateName"))
         if isinstance(value, list):
             return ", ".join(str(item) for item in value)
         return "" if value is None else str(value)

@@ -128,6 +128,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Inline skip annotation not honoured",
         "Remove the annotation and add a waiver to the waivers file.",
     ),
+    "GK-TEMPLATE": ProblemKind(
+        "low",
+        "Template of another tool, not valid YAML as written: not checked",
+        "Nothing applies it as written (kubectl would fail on it); what renders it is judged "
+        "where gatekeeper renders it. Make it valid YAML if a deployer applies it as is.",
+    ),
     "GK-DANGLING-LINK": ProblemKind(
         "low",
         "Symbolic link to a file the repository does not hold: nothing to check",

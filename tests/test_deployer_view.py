@@ -179,6 +179,22 @@ case(
     ("deploy/a.yaml", 1, "GK-READ-ERROR"),
     ("deploy/b.yaml", 1, "GK-READ-ERROR"),
 )
+case(  # a per-user file each user creates from an example: one low notice per file named
+    "link-dangling",
+    {
+        "envs/dev/terraform.tfvars": Link("../../terraform.tfvars"),
+        "envs/prod/terraform.tfvars": Link("../../terraform.tfvars"),
+        "envs/prod/pod.yaml": Link("missing.yaml"),
+        "terraform.example.tfvars": 'project = "x"\n',
+    },
+    ("envs/dev/terraform.tfvars", 1, "GK-DANGLING-LINK"),
+    ("envs/prod/pod.yaml", 1, "GK-DANGLING-LINK"),
+)
+case(  # a link out of the repository is refused even where nothing is there
+    "link-dangling-outside",
+    {"deploy/pod.yaml": Link("{outside_dir}/missing.yaml")},
+    ("deploy/pod.yaml", 1, "GK-SYMLINK"),
+)
 case(
     "link-to-parent",  # walked once, not forever
     {"deploy/pod.yaml": POD, "deploy/again": Link("..")},

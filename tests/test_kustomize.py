@@ -8,7 +8,7 @@ from typing import Any
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, kustomize
 from gatekeeper.tree import MemoryTree
 from tests.conftest import REPO
 from tests.test_kustomize_build import both_ways
@@ -344,3 +344,121 @@ patches:
         ("kustomize", "components/debug/kustomization.yaml", 15, True),
         ("kustomize", "overlays/prod/sidecar.yaml", 12, True),
     ]
+
+
+def test_configurations_openapi_and_plugin_files_are_given_to_the_build() -> None:
+    """kubectl reads `configurations:` (also a component's), `openapi.path` and the files a
+    built-in plugin's configuration names: a build without them failed ("evalsymlink failure
+    on kustomizeconfig.yaml") although every file is committed."""
+    name_reference = """\
+nameReference:
+  - kind: ConfigMap
+    fieldSpecs:
+      - kind: Deployment
+        path: spec/template/metadata/annotations/{field}
+"""
+    files = {
+        **BASE,
+        "base/kustomization.yaml": "namePrefix: p-\nresources:\n  - deploy.yaml\n  - cm.yaml\n"
+        "configurations:\n  - kustomizeconfig.yaml\nopenapi:\n  path: schema.json\n"
+        "components:\n  - comp\ntransformers:\n  - priv/transformer.yaml\n"
+        "generators:\n  - gen/generator.yaml\n",
+        "base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n",
+        "base/kustomizeconfig.yaml": name_reference.format(field="settings"),
+        "base/schema.json": '{"definitions": {}}\n',
+        "base/comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\nconfigurations:\n  - config.yaml\n",
+        "base/comp/config.yaml": name_reference.format(field="component"),
+        "base/priv/transformer.yaml": "apiVersion: builtin\nkind: PatchTransformer\n"
+        "metadata: {name: priv}\npath: priv/patch.yaml\ntarget: {kind: Deployment}\n",
+        "base/priv/patch.yaml": OVERLAY["overlays/prod/privileged.yaml"],
+        "base/gen/generator.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\n"
+        "metadata: {name: generated}\nfiles: [gen/app.properties]\n",
+        "base/gen/app.properties": "level=debug\n",
+    }
+    files["base/deploy.yaml"] = files["base/deploy.yaml"].replace(
+        "  template:\n",
+        "  template:\n    metadata:\n"
+        "      annotations: {settings: settings, component: settings}\n",
+    )
+    # the transformer's patch is a patch (not a manifest of its own), where the field is set
+    assert [(f.policy_id, f.file, f.line, f.extra["exact"]) for f in run(files)] == [
+        ("K8S-PSS-PRIVILEGED", "base/priv/patch.yaml", 11, True)
+    ]
+    data = {name: text.encode() for name, text in files.items()}
+    path = "base/kustomization.yaml"
+    loaded = kustomize.load(path, data[path], LoadContext(tree=MemoryTree(data)))
+    assert loaded.problems == []
+    built = {d.obj["kind"]: d.obj for d in loaded.documents if d.obj["kind"] != "ConfigMap"}
+    template = built["Deployment"]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {
+        "settings": "p-settings",
+        "component": "p-settings",
+    }
+    assert template["spec"]["containers"][0]["securityContext"] == {"privileged": True}
+    generated = [
+        d.obj for d in loaded.documents if d.obj["metadata"]["name"].startswith("p-generated")
+    ]
+    assert [obj["data"] for obj in generated] == [{"app.properties": "level=debug\n"}]
+
+
+SHARED = {
+    "shared/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
+    "apps/web/kustomization.yaml": "resources:\n  - ../../shared/namespace.yaml\n  - pod.yaml\n",
+    "apps/web/pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n"
+    "  containers:\n    - name: web\n      image: nginx:1.25\n"
+    "      securityContext: {privileged: true}\n",
+}
+
+
+def scanned(files: dict[str, str], options: dict[str, Any] | None = None) -> list[Any]:
+    pairs = [(name, text.encode()) for name, text in sorted(files.items())]
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=MemoryTree(dict(pairs)), options=options or {})
+    found = scan(pairs, engine, 1, context).findings
+    return sorted((f.policy_id, f.file, f.line, tuple(f.extra.get("variants", ()))) for f in found)
+
+
+def test_a_file_outside_the_folder_is_built_as_the_deployer_builds_it() -> None:
+    """kubectl (and Argo CD) refuse `../../shared/x.yaml`; Flux's kustomize-controller and a
+    repository that says `loadRestrictor: none` build it."""
+    refused = scanned(SHARED)
+    assert refused == [
+        ("GK-RENDER-ERROR", "apps/web/kustomization.yaml", 2, ()),
+        ("K8S-PSS-PRIVILEGED", "apps/web/pod.yaml", 8, ()),
+    ]
+    assert "loadRestrictor: none" in run(SHARED)[0].message
+    built = [("K8S-PSS-PRIVILEGED", "apps/web/pod.yaml", 8, ("kustomize apps/web",))]
+    assert scanned(SHARED, {"kustomize": {"loadRestrictor": "none"}}) == built
+    flux = {
+        "clusters/prod/web.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\n"
+        "kind: Kustomization\nmetadata: {name: web, namespace: flux-system}\n"
+        "spec:\n  sourceRef: {kind: GitRepository, name: flux-system}\n  path: ./apps/web\n",
+    }
+    # built as Flux builds it: by the folder's own build and through the Flux Kustomization
+    deployed = [(*built[0][:3], ("deployed by clusters/prod/web.yaml:web", "kustomize apps/web"))]
+    assert scanned({**SHARED, **flux}) == deployed
+    assert scanned({**SHARED, **flux}, {"kustomize": {"loadRestrictor": "rootOnly"}}) == deployed
+
+
+def test_no_load_restriction_still_reads_nothing_outside_the_repository() -> None:
+    """Without the restriction kubectl would read `/etc/hostname` or `../../../x` from the
+    machine running the check into a ConfigMap; every entry that leaves the repository is
+    refused at its line, and nothing is built."""
+    none = {"kustomize": {"loadRestrictor": "none"}}
+    for entry, line in (
+        ("resources:\n  - /etc/hostname\n", 2),
+        ("resources:\n  - ../../../../etc/hostname\n", 2),
+        ("configMapGenerator:\n  - name: x\n    files: [/etc/hostname]\n", 3),
+        ("configurations:\n  - ../../../etc/passwd\n", 2),
+        ("openapi:\n  path: /etc/passwd\n", 2),
+        ("helmCharts:\n  - name: x\n    valuesFile: /etc/passwd\n", 3),
+    ):
+        files = {"apps/web/kustomization.yaml": entry}
+        data = {name: text.encode() for name, text in files.items()}
+        path = "apps/web/kustomization.yaml"
+        loaded = kustomize.load(path, data[path], LoadContext(tree=MemoryTree(data), options=none))
+        assert loaded.documents == []
+        assert [
+            (p.code, p.line, "outside the repository" in p.message) for p in loaded.problems
+        ] == [("GK-RENDER-ERROR", line, True)], entry

@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
@@ -187,6 +188,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if ref is None:
         if document.kind == "HelmRelease":
             _external_chart(file, document, spec, chart_spec, context, loaded)
+        else:
+            _unexpanded_source(file, document, _mapping(spec.get("sourceRef")), context, loaded)
         return loaded
     name = _revision_name(ref)
     found = gitops_revision.revision(name, context.tree)
@@ -206,6 +209,31 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if found.other:  # judged at that revision, at the line that names its source
         gitops_revision.pin(loaded, file, line, name)
     return loaded
+
+
+def _unexpanded_source(
+    file: str, document: Document, ref: dict[str, Any], context: LoadContext, loaded: Loaded
+) -> None:
+    """A Kustomization whose source is not judged here: an OCI artifact or a bucket (built
+    elsewhere), or this repository's own origin remote that repoURLs does not list, is said
+    at its sourceRef; a GitRepository of another repository deploys what is judged there."""
+    from gatekeeper.sources import gitops
+
+    kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+    message = ""
+    if kind in ("OCIRepository", "Bucket"):
+        message = (
+            f"applies {kind} {name}, an artifact built outside this repository: what it"
+            " deploys is not judged (judge the manifests it is built from where they live)"
+        )
+    elif kind == "GitRepository":
+        for _, entry in _objects(context.tree, kind, name):
+            url = str(_mapping(entry.obj.get("spec")).get("url") or "")
+            if gitops.is_origin(url, context.tree):
+                message = gitops.unlisted_origin(url)
+    if message:
+        line = document.locator.locate(("spec", "sourceRef")).line
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
 
 
 def _external_chart(
@@ -260,11 +288,37 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def kustomization_paths(context: LoadContext) -> list[str]:
+    """The folders of this repository that its Flux Kustomizations build."""
+    from gatekeeper.sources.gitops import NAME as GITOPS
+
+    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    _objects(context.tree, "Kustomization", "")
+    found: set[str] = set()
+    for entries in _INDEX[context.tree]["Kustomization"].values():
+        for _, entry in entries:
+            spec = _mapping(entry.obj.get("spec"))
+            if not is_flux_deployer(entry.obj):
+                continue
+            if _local_ref(spec.get("sourceRef"), context.tree, repo_urls) is None:
+                continue
+            path = _normal_path(spec.get("path"))
+            if path is not None:
+                found.add(path)
+    return sorted(found)
+
+
+def _normal_path(value: Any) -> str | None:
+    """A Flux `spec.path` as a tree path; None when it leaves the repository."""
+    path = posixpath.normpath(str(value or ".").strip().removeprefix("./").strip("/") or ".")
+    return None if path == ".." or path.startswith(("../", "/")) else path
+
+
 def _path(
     file: str, document: Document, value: Any, where: tuple[str, ...], loaded: Loaded
 ) -> str | None:
-    path = posixpath.normpath(str(value or ".").strip().removeprefix("./").strip("/") or ".")
-    if path == ".." or path.startswith(("../", "/")):
+    path = _normal_path(value)
+    if path is None:
         line = document.locator.locate(where).line
         message = f"{document.kind} path {value} is outside the repository; not read"
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
@@ -280,6 +334,10 @@ def _kustomization(
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
     if path is None:
         return
+    # Flux's kustomize-controller builds without kustomize's load restriction (a kustomization
+    # may read ../bases/x.yaml); nothing outside the repository is read all the same.
+    unrestricted = {**context.options_for(kustomize.NAME), "loadRestrictor": "none"}
+    context = replace(context, options={**context.options, kustomize.NAME: unrestricted})
     from gatekeeper.ownership import of
 
     has_kustomization = of(context.tree).first_of(path, kustomize.KUSTOMIZATION_FILES)

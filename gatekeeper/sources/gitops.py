@@ -9,13 +9,16 @@ own files, and carry the Application's file as their rendering variant.
 
 from __future__ import annotations
 
+import configparser
 import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
+from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 NAME = "gitops"
@@ -169,6 +172,10 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                 elif source.get("chart"):
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _external_chart(deployed, context, loaded)
+                elif is_origin(str(source.get("repoURL") or ""), context.tree):
+                    line = document.locator.locate((*where, "repoURL")).line
+                    message = unlisted_origin(str(source["repoURL"]))
+                    loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 
@@ -260,6 +267,42 @@ def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> 
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
         return
     _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
+
+
+def is_origin(url: str, tree: Tree) -> bool:
+    """Is `url` the `origin` remote of the git repository the tree is read from? (Such a
+    source is this repository, but only `sources.gitops.repoURLs` makes it so: a clone's
+    remote is not part of the trusted configuration.)"""
+    if not url.strip():
+        return False
+    origin = ownership.of(tree).remember("origin remote", "", _origin)
+    return origin is not None and normalise_url(url) == origin
+
+
+def _origin(tree: Tree, _: str) -> str | None:
+    import git
+
+    commit = getattr(tree, "commit", None)
+    root = getattr(tree, "root", None)
+    try:
+        if commit is not None:
+            repo = commit.repo
+        elif root is not None:
+            repo = git.Repo(root, search_parent_directories=True)
+        else:
+            return None
+        url = repo.config_reader().get_value('remote "origin"', "url", "")
+    except (git.GitError, OSError, ValueError, configparser.Error):
+        return None
+    return normalise_url(str(url)) if str(url).strip() else None
+
+
+def unlisted_origin(url: str) -> str:
+    """What is said of a deployer whose source is this repository's origin remote, unlisted."""
+    return (
+        f"deploys {url}, this repository's origin remote, which sources.gitops.repoURLs does"
+        " not list: what it deploys is not judged (list the URL there)"
+    )
 
 
 def external(chart: str, url: str, path: str | None) -> str:

@@ -112,6 +112,26 @@ def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     return rendered_by_chart(path, context.tree) or is_patch(path, context.tree)
 
 
+# What marks a file as a template of another tool: Terraform's `%{ for }` and `${...}`,
+# Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces.
+_TEMPLATE_MARK = re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
+
+
+def _template_notice(problem: Problem, text: str) -> Problem:
+    """A file that is not valid YAML because it is another tool's template (a cloud-init
+    file Terraform's templatefile() fills, a Go-template fragment a Makefile joins, a
+    `{SERVICE_IP}` a script replaces) is nothing kubectl applies as written: a low notice,
+    not a blocking parse error. What a deployer applies (a directory Application, a Flux
+    path, a kustomization's resource: the build fails) still blocks."""
+    if problem.code != "GK-PARSE-ERROR" or not _TEMPLATE_MARK.search(text):
+        return problem
+    message = (
+        f"{problem.message}: a template of another tool (not valid YAML as written, so"
+        " `kubectl apply -f` cannot apply it); not checked here"
+    )
+    return Problem("GK-TEMPLATE", problem.file, problem.line, message, problem.column)
+
+
 def is_object(obj: Any) -> bool:
     return isinstance(obj, dict) and "kind" in obj and "apiVersion" in obj
 
@@ -138,7 +158,7 @@ def load(
     for index, entry in enumerate(load_all(path, text)):
         if isinstance(entry, Problem):
             if not quiet:
-                loaded.problems.append(entry)
+                loaded.problems.append(entry if applied else _template_notice(entry, text))
             continue
         loaded.problems.extend(duplicate_key_problems(path, entry))
         if is_object(entry.obj):

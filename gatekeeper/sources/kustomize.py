@@ -28,12 +28,12 @@ from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
 from gatekeeper.sources.helm import parents
-from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, limits
+from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
-from gatekeeper.sources.kustomize_patches import Patch, collect, pointer, targets
+from gatekeeper.sources.kustomize_patches import Patch, collect, from_file, pointer, targets
 from gatekeeper.sources.kustomize_values import Unsupported, first_merge_key
-from gatekeeper.tree import MemoryTree, Tree
+from gatekeeper.tree import MemoryTree, Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "kustomize"
@@ -104,10 +104,28 @@ class Closure:
 
     def collect_patches(self, file: str, obj: dict[str, Any]) -> None:
         directory = posixpath.dirname(file)
-        for ref in _patch_refs(obj):
+        plugin_patches, _ = _plugin_files(self.plugin_configs(file, obj))
+        for ref in [*_patch_refs(obj), *plugin_patches]:
             target = posixpath.normpath(posixpath.join(directory, ref))
             if "\n" not in ref and self.index.exists(target):
                 self.patches.append(target)
+
+    def plugin_configs(self, file: str, obj: dict[str, Any]) -> list[Any]:
+        """The configurations of the kustomization's generators, transformers and validators
+        (files, or inline text)."""
+        directory = posixpath.dirname(file)
+        configs: list[Any] = []
+        for key in ("generators", "transformers", "validators"):
+            for config in _list(obj, key):
+                if not isinstance(config, str):
+                    continue
+                if "\n" in config:
+                    entries = load_all(file, config)
+                    configs += [entry.obj for entry in entries if isinstance(entry, YamlDocument)]
+                else:
+                    target = posixpath.normpath(posixpath.join(directory, config))
+                    configs += [doc.obj for doc in _docs(self.tree, target)]
+        return configs
 
     def _line_of(self, file: str, ref: str) -> int:
         """The line of the kustomization entry naming `ref` (1 if not found)."""
@@ -155,28 +173,31 @@ class Closure:
                     inputs.append(str(source).rsplit("=", 1)[-1])
                 if isinstance(entry.get("env"), str):
                     inputs.append(entry["env"])
+        plugin_patches, plugin_inputs = _plugin_files(self.plugin_configs(file, obj))
+        patches += plugin_patches
+        inputs += plugin_inputs
+        inputs += strings("configurations")  # transformer configurations (kustomizeconfig)
         openapi = obj.get("openapi")
-        fetched = [
-            *refs,
-            *patches,
-            *inputs,
-            *strings("configurations"),
-            *(
-                [openapi["path"]]
-                if isinstance(openapi, dict) and isinstance(openapi.get("path"), str)
-                else []
-            ),
-        ]
-        for ref in fetched:
-            if "\n" not in ref and _REMOTE.search(ref):
-                self.problems.append(
-                    Problem(
-                        "GK-RENDER-ERROR",
-                        file,
-                        self._line_of(file, ref),
-                        f"remote resource {ref} is not fetched (gatekeeper never uses the network)",
-                    )
+        if isinstance(openapi, dict) and isinstance(openapi.get("path"), str):
+            inputs.append(openapi["path"])  # a schema file: how to merge custom resources
+        helm = [obj.get("helmGlobals"), *_list(obj, "helmCharts")]
+        helm += _list(obj, "helmChartInflationGenerator")
+        for ref in [*refs, *patches, *inputs, *_helm_files(helm)]:
+            if "\n" in ref:
+                continue  # inline
+            if _REMOTE.search(ref):
+                message = (
+                    f"remote resource {ref} is not fetched (gatekeeper never uses the network)"
                 )
+            elif inside(posixpath.join(directory, ref)) is None:
+                # kubectl reads what the build is given; without a load restriction it
+                # would read this from the machine that runs the check
+                message = f"{ref} is outside the repository; not read"
+            else:
+                continue
+            self.problems.append(
+                Problem("GK-RENDER-ERROR", file, self._line_of(file, ref), message)
+            )
         for ref in refs:
             if _REMOTE.search(ref):
                 continue
@@ -465,6 +486,44 @@ def _shape(path: str, kustomization: YamlDocument) -> list[Problem]:
     return problems
 
 
+def _helm_files(entries: list[Any]) -> list[str]:
+    """The chart folders and values files Helm settings name (a kustomization's helmGlobals,
+    helmCharts, or a HelmChartInflationGenerator's configuration): kubectl refuses them
+    without --enable-helm, which gatekeeper never passes; named to keep builds inside the
+    repository."""
+    found: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        for key in ("chartHome", "configHome", "valuesFile"):
+            if isinstance(entry.get(key), str):
+                found.append(entry[key])
+        found += [v for v in _list(entry, "additionalValuesFiles") if isinstance(v, str)]
+    return found
+
+
+def _plugin_files(configs: list[Any]) -> tuple[list[str], list[str]]:
+    """The patch files and other input files that built-in plugin configurations name
+    (a PatchTransformer's `path`, a ConfigMapGenerator's `files`...): kustomize reads them
+    from the kustomization's directory."""
+    patches: list[str] = []
+    inputs: list[str] = []
+    for config in configs:
+        if not isinstance(config, dict):
+            continue
+        if isinstance(config.get("path"), str):
+            patches.append(config["path"])
+        patches += [v for v in _list(config, "paths") if isinstance(v, str)]
+        for entry in _list(config, "replacements"):
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                inputs.append(entry["path"])
+        for source in [*_list(config, "files"), *_list(config, "envs")]:
+            inputs.append(str(source).rsplit("=", 1)[-1])
+        if isinstance(config.get("env"), str):
+            inputs.append(config["env"])
+    return patches, inputs + _helm_files(configs)
+
+
 def _patch_refs(obj: dict[str, Any]) -> list[str]:
     """The patch files a kustomization names (`patches: [file]` too: Kustomize rejects that
     form, and the file is still a patch, not a manifest)."""
@@ -579,16 +638,16 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
             return loaded
         limit = limits(context.options_for(NAME))
+        restrictor = context.options_for(NAME).get("loadRestrictor", "rootOnly")
         try:
-            proc = subprocess.run(
-                [*command, str(target.parent)],
-                capture_output=True,
-                text=True,
-                timeout=limit.seconds,
-                env=programs.environment(tmp, limit.memory_mib),
-                preexec_fn=programs.address_space(limit.memory_mib),
-                check=False,
-            )
+            proc = _run(command, restrictor, str(target.parent), tmp, limit)
+            if (
+                proc.returncode != 0
+                and restrictor != "none"
+                and _RESTRICTED in proc.stderr
+                and _built_by_flux(path, context)
+            ):  # Flux builds without kustomize's load restriction: so is what it deploys
+                proc = _run(command, "none", str(target.parent), tmp, limit)
         except subprocess.TimeoutExpired:
             message = f"build exceeded {limit.seconds:g} s (renderTimeoutSeconds); not checked"
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {message}"))
@@ -600,11 +659,51 @@ def _build_overlay(
         message = _error_text(proc.stderr.replace(tmp + "/", ""))
         if "out of memory" in message or "cannot allocate memory" in message:
             message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
+        if _RESTRICTED in message:
+            message += (
+                " (built as `kubectl kustomize` does; a repository built without kustomize's"
+                " load restriction says so with sources.kustomize.loadRestrictor: none)"
+            )
         line = _error_line(message, kustomization)
         loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
+
+
+# kustomize's refusal of a file outside a kustomization's folder (its default restrictor).
+_RESTRICTED = "is not in or below"
+
+
+def _run(
+    command: list[str], restrictor: str, directory: str, tmp: str, limit: Limits
+) -> subprocess.CompletedProcess[str]:
+    """kubectl (or kustomize) over a copy of the files the build needs, nothing else: even
+    without the load restriction it reads only repository files (Closure refused any path
+    that leaves the repository)."""
+    flag = "LoadRestrictionsNone" if restrictor == "none" else "LoadRestrictionsRootOnly"
+    return subprocess.run(
+        [*command, "--load-restrictor", flag, directory],
+        capture_output=True,
+        text=True,
+        timeout=limit.seconds,
+        env=programs.environment(tmp, limit.memory_mib),
+        preexec_fn=programs.address_space(limit.memory_mib),
+        check=False,
+    )
+
+
+def _built_by_flux(path: str, context: LoadContext) -> bool:
+    """Does a Flux Kustomization of this repository build the kustomization at `path` (its
+    own path, or one its build reads)?"""
+    from gatekeeper.sources import flux
+
+    index = ownership.of(context.tree)
+    for folder in flux.kustomization_paths(context):
+        file = index.first_of(folder, KUSTOMIZATION_FILES)
+        if file is not None and path in index.remember("kustomize reads", file, _reads):
+            return True
+    return False
 
 
 def _error_text(stderr: str) -> str:
@@ -687,7 +786,9 @@ def _add_built(
     kustomizations = sorted(
         f for f in closure.files if posixpath.basename(f) in KUSTOMIZATION_FILES
     )
-    patches = collect([*kustomizations, path], tree)
+    patches = collect([*kustomizations, path], tree) + _plugin_patches(
+        [*kustomizations, path], tree, closure
+    )
     for index, (obj, file) in enumerate(outputs):
         if not is_object(obj):
             continue
@@ -703,6 +804,25 @@ def _add_built(
         if source is not None:
             document.extra["origin"] = f"{source[0]}#{cache[source[0]].index(source[1])}"
         loaded.documents.append(document)
+
+
+def _plugin_patches(kustomizations: list[str], tree: Tree, closure: Closure) -> list[Patch]:
+    """The patches that built-in patch transformers configured in `transformers:` apply."""
+    found: list[Patch] = []
+    for file in kustomizations:
+        docs = _docs(tree, file)
+        if not docs or not isinstance(docs[0].obj, dict) or not docs[0].obj.get("transformers"):
+            continue
+        directory = posixpath.dirname(file)
+        for config in closure.plugin_configs(file, docs[0].obj):
+            if not isinstance(config, dict) or not str(config.get("kind", "")).startswith("Patch"):
+                continue
+            target = config.get("target") if isinstance(config.get("target"), dict) else None
+            paths = [config.get("path"), *_list(config, "paths")]
+            for ref in [p for p in paths if isinstance(p, str)]:
+                patch_file = posixpath.normpath(posixpath.join(directory, ref))
+                found.extend(from_file(patch_file, tree, target))
+    return found
 
 
 def _pop_annotations(obj: dict[str, Any]) -> dict[str, Any]:

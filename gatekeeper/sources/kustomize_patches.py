@@ -50,7 +50,7 @@ def collect(kustomizations: Iterable[str], tree: Tree) -> list[Patch]:
                 target = entry.get("target") if isinstance(entry.get("target"), dict) else None
                 if isinstance(entry.get("path"), str):
                     patch_file = posixpath.normpath(posixpath.join(directory, entry["path"]))
-                    found.extend(_from_file(patch_file, tree, target))
+                    found.extend(from_file(patch_file, tree, target))
                 elif isinstance(entry.get("patch"), str):
                     # `patchesStrategicMerge: ["<yaml>"]` is the string itself; else `patch:`
                     inline: Path = (
@@ -60,7 +60,8 @@ def collect(kustomizations: Iterable[str], tree: Tree) -> list[Patch]:
     return found
 
 
-def _from_file(file: str, tree: Tree, target: dict[str, Any] | None) -> list[Patch]:
+def from_file(file: str, tree: Tree, target: dict[str, Any] | None) -> list[Patch]:
+    """The patches of a patch file, for the objects `target` selects (None: by their id)."""
     try:
         text = decode(tree.read(file))
     except (OSError, UnicodeDecodeError):
