@@ -338,7 +338,7 @@ class Expression:
             raise _error(str(error)) from None
         if value.type() == cel.Type.ERROR:
             raise _error(str(value.value()))
-        return value.plain_value()
+        return policy_cel.plain(value)
 
 
 def _error(message: str) -> AdmissionError:

@@ -231,7 +231,7 @@ class Program:
             raise CelError(_clean(str(error))) from None
         if value.type() == cel.Type.ERROR:
             raise CelError(_clean(str(value.value())))
-        return value.plain_value()
+        return plain(value)
 
     def evaluate_in(self, wrapper: str, variables: Any) -> Any:
         """Evaluate `wrapper` with `RULE` standing for this expression, on an Activation.
@@ -257,7 +257,7 @@ class Program:
             raise CelError(_clean(str(error))) from None
         if value.type() == cel.Type.ERROR:
             raise CelError(_clean(str(value.value())))
-        return value.plain_value()
+        return plain(value)
 
     def reads(self, name: str) -> bool:
         """Might the expression read variable `name`? (textual: may say yes wrongly, never no)"""
@@ -278,6 +278,33 @@ class Program:
                     return None
                 fields.add(tail.group(1))
         return frozenset(fields)
+
+
+def plain(value: Any) -> Any:
+    """A CEL result as Python values. cel-expr-python (0.1.3) drops a reference to `None`
+    for each null it converts (and one more for the result): enough nulls (a rule mapping
+    a thousand containers to null) deallocate None and abort the interpreter. The
+    references are given back, with room to spare (a spare one costs nothing)."""
+    converted = value.plain_value()
+    nones = _nones(converted)
+    if nones:
+        import ctypes
+
+        give_back = ctypes.pythonapi.Py_IncRef
+        give_back.argtypes = [ctypes.py_object]
+        for _ in range(2 * nones + 2):
+            give_back(None)
+    return converted
+
+
+def _nones(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, dict):
+        return sum(_nones(item) for item in value.values()) + sum(k is None for k in value)
+    if isinstance(value, (list, tuple)):
+        return sum(_nones(item) for item in value)
+    return 0
 
 
 def literal(value: Any) -> str | None:
