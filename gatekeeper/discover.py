@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -48,16 +50,32 @@ def relative(path: Path, root: Path) -> str:
 
 def matches(path: str, patterns: Iterable[str]) -> bool:
     """Glob match where `**` spans directories and a bare pattern matches any base name."""
+    whole, base = _compiled(tuple(patterns))
+    if whole is not None and whole.match(path):
+        return True
+    return base is not None and base.match(path.rsplit("/", 1)[-1]) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """`patterns` as one expression for the whole path and one for the base name: a glob
+    matches a path, or (`dir/`) what is below it, or (`**/x`) `x` at the top, or (a bare
+    name) any base name. Every finding and file is matched: fnmatch one pattern at a time
+    was most of a large scan's cost of deciding which findings are advisory."""
+    whole: list[str] = []
+    base: list[str] = []
     for pattern in patterns:
-        if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(
-            path, pattern.rstrip("/") + "/*"
-        ):
-            return True
-        if pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:]):
-            return True
-        if "/" not in pattern and fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern):
-            return True
-    return False
+        whole += [pattern, pattern.rstrip("/") + "/*"]
+        if pattern.startswith("**/"):
+            whole.append(pattern[3:])
+        if "/" not in pattern:
+            base.append(pattern)
+    return _union(whole), _union(base)
+
+
+def _union(globs: list[str]) -> re.Pattern[str] | None:
+    """One expression matching what any of `globs` matches (fnmatch.fnmatchcase)."""
+    return re.compile("|".join(fnmatch.translate(glob) for glob in globs)) if globs else None
 
 
 def walk(paths: Iterable[str], root: Path) -> Iterator[str]:
