@@ -40,6 +40,11 @@ class RunContext:
     today: datetime.date = field(default_factory=datetime.date.today)
     # One LoadContext for the whole run: adapters cache chart and overlay lookups per tree.
     load: LoadContext = field(init=False)
+    # select_files' answers: the scan's files and the rest of the root (rest_of) are one
+    # walk when the scan is of the root.
+    _selected: dict[tuple[tuple[str, ...], ...], list[str]] = field(
+        init=False, default_factory=dict, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.load = LoadContext(tree=self.tree, options=self.config.sources)
@@ -234,8 +239,12 @@ def select_files(
 ) -> list[str]:
     """The files under the PATH arguments (default: the root) that the config's and the
     command's globs keep, relative to the root."""
-    found = discover.walk(inside(run.root, paths) if paths else [str(run.root)], run.root)
-    return discover.select(found, [*run.config.include, *include], [*run.config.exclude, *exclude])
+    walked = tuple(inside(run.root, paths) if paths else [str(run.root)])
+    key = (walked, (*run.config.include, *include), (*run.config.exclude, *exclude))
+    if key not in run._selected:
+        found = discover.walk(walked, run.root)
+        run._selected[key] = discover.select(found, key[1], key[2])
+    return list(run._selected[key])
 
 
 def read_files(

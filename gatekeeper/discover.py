@@ -52,19 +52,38 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
     spans folders (`apps/legacy/*.yaml` does not take `apps/legacy/tools/web.yaml`: a waiver
     written for one folder must not cover what a PR adds below it); a pattern matches what
     is below it (`docs` is `docs/**`), and a bare pattern (no `/`) any base name."""
+    whole, base = _compiled(tuple(patterns))
+    if whole is not None and whole.match(path):
+        return True
+    return base is not None and base.match(path.rsplit("/", 1)[-1]) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """`patterns` as one expression for the whole path and one for the base name: a glob
+    matches a path, or what is below it, or (`**/x`) `x` at the top, or (a bare name) any
+    base name. Every finding and file is matched: one pattern at a time was most of a
+    large scan's cost of deciding which findings are advisory."""
+    whole: list[str] = []
+    base: list[str] = []
     for pattern in patterns:
-        if _glob(pattern).match(path) or _glob(pattern.rstrip("/") + "/**").match(path):
-            return True
-        if pattern.startswith("**/") and _glob(pattern[3:]).match(path):
-            return True
-        if "/" not in pattern and _glob(pattern).match(path.rsplit("/", 1)[-1]):
-            return True
-    return False
+        whole += [pattern, pattern.rstrip("/") + "/**"]
+        if pattern.startswith("**/"):
+            whole.append(pattern[3:])
+        if "/" not in pattern:
+            base.append(pattern)
+    return _union(whole), _union(base)
 
 
-@functools.lru_cache(maxsize=1024)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """A glob as a regular expression over a whole posix path."""
+def _union(globs: list[str]) -> re.Pattern[str] | None:
+    """One expression matching what any of `globs` matches."""
+    if not globs:
+        return None
+    return re.compile("|".join(f"(?:{_glob(glob)})" for glob in globs), re.DOTALL)
+
+
+def _glob(pattern: str) -> str:
+    """A glob as a regular expression (its source) over a whole posix path."""
     out, index = [], 0
     while index < len(pattern):
         if pattern.startswith("**/", index):
@@ -89,7 +108,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[index]))
             index += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+    return "".join(out) + r"\Z"
 
 
 def walk(paths: Iterable[str], root: Path) -> Iterator[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper.document import Document, Location, Locator, Problem
-from gatekeeper.fieldpath import Path, Pattern, expand, format_path, get
+from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
@@ -922,12 +922,13 @@ def stable_path(obj: Any, path: Path) -> str:
     out: list[str] = []
     node = obj
     for key in path:
-        value = get(node, (key,))
-        if isinstance(key, int) and isinstance(value, dict) and isinstance(value.get("name"), str):
-            out.append(f"[name={value['name']}]")
+        if isinstance(key, int):  # fieldpath.get, one key at a time (every finding has one)
+            node = node[key] if isinstance(node, list) and -len(node) <= key < len(node) else None
+            name = node.get("name") if isinstance(node, dict) else None
+            out.append(f"[name={name}]" if isinstance(name, str) else _key_text(key))
         else:
-            out.append(_key_text(key) if out or isinstance(key, int) else str(key))
-        node = value
+            node = node.get(key) if isinstance(node, dict) else None
+            out.append(_key_text(key) if out else str(key))
     return "".join(out)
 
 
@@ -935,12 +936,7 @@ def render_message(template: str, data: dict[str, Any]) -> str:
     """`{{ item.name }}`-style placeholders: a dotted path into object/item/params/path."""
 
     def replace(match: re.Match[str]) -> str:
-        from gatekeeper.fieldpath import FieldPathError, parse
-
-        try:
-            pattern = parse(match.group(1))
-        except FieldPathError:
-            return match.group(0)
+        pattern = _placeholder(match.group(1))
         if not pattern or not isinstance(pattern[0], str) or pattern[0] not in data:
             return match.group(0)
         value = get(data[pattern[0]], tuple(pattern[1:]))  # type: ignore[arg-type]
@@ -951,4 +947,13 @@ def render_message(template: str, data: dict[str, Any]) -> str:
             return ", ".join(str(item) for item in value)
         return "" if value is None else str(value)
 
-    return PLACEHOLDER.sub(replace, template)
+    return PLACEHOLDER.sub(replace, template) if "{{" in template else template
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholder(text: str) -> Pattern | None:
+    """A placeholder's field path, parsed once (every finding of a policy renders it)."""
+    try:
+        return parse(text)
+    except FieldPathError:
+        return None

@@ -8,6 +8,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -389,3 +390,32 @@ def test_admission_policies_of_a_policy_directory_apply_from_any_directory(
         cwd=repo,
     )
     assert hook.returncode == 1 and "VAP-replica-limit" in hook.stdout
+
+
+def test_a_scan_of_the_root_walks_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of the root that repository-scope policies see (context.rest_of) is the
+    scan's own walk when the scan is of the root; scanning a folder walks the root too."""
+    import gatekeeper as api
+    from gatekeeper import discover
+
+    repo = tmp_path / "repo"
+    write(repo, ".gatekeeper.yml", "packs: [kubernetes]\n")
+    write(repo, "apps/pod.yaml", POD)
+    write(repo, "other/pod.yaml", POD.replace("namespace: team", "namespace: lonely"))
+    git.Repo.init(repo)
+    walked: list[list[str]] = []
+    walk = discover.walk
+
+    def counted(paths: list[str], root: Path) -> Any:
+        walked.append([Path(path).name for path in paths])
+        return walk(paths, root)
+
+    monkeypatch.setattr(discover, "walk", counted)
+    whole = api.scan(repo, jobs=1).verdict.findings
+    assert walked == [["repo"]]
+    assert ("other/pod.yaml", "K8S-NETWORK-POLICY-PRESENT") in [
+        (f.file, f.policy_id) for f in whole
+    ]
+    walked.clear()
+    api.scan(repo / "apps", jobs=1)
+    assert walked == [["apps"], ["repo"]]

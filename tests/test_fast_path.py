@@ -257,3 +257,116 @@ def test_repository_verdicts_once_per_input_are_those_of_every_row(tmp_path: Pat
     ]
     assert by_policy["R-ERR"] == 40 and {f.policy_id for f in errors} == {"R-ERR"}
     assert len(errors) == 32
+
+
+HEADER = "title: a message test\nseverity: low\ndescription: a message\nremediation: none\n"
+
+
+def test_message_expressions_on_the_fast_path_are_the_plain_ones(tmp_path: Path) -> None:
+    """The fast path's messageExpressions are the plain path's for strings, numbers, lists,
+    nulls, `path`, `object` and `params` (of the document and of a workload's pod view, with
+    and without `each`); one that errs on a subject gives "messageExpression failed"."""
+    messages = {
+        "M-TEXT": "item.name + ' at ' + path + ' in ' + object.metadata.name + params.suffix",
+        "M-NUMBER": "item.ports[0].containerPort",  # errs where a container has no port
+        "M-LIST": "item.?ports.orValue([])",
+        "M-NULL": "item.?image.orValue(null)",
+    }
+    for policy_id, expression in messages.items():
+        (tmp_path / f"{policy_id}.yaml").write_text(
+            f"id: {policy_id}\n{HEADER}"
+            "match: {source: kubernetes, kinds: [Pod]}\neach: ['spec.containers[*]']\n"
+            "params: {suffix: '!'}\nrule: item.name == 'ok'\n"
+            f'messageExpression: "{expression}"\n'
+        )
+    (tmp_path / "M-WHOLE.yaml").write_text(
+        f"id: M-WHOLE\n{HEADER}"
+        "match: {source: kubernetes, kinds: [Deployment, Pod]}\nrule: object.kind == 'Pod'\n"
+        "messageExpression: \"object.kind + ' ' + string(object.?spec.replicas.orValue(0))\"\n"
+    )
+    engine = build_engine(Config(), [str(tmp_path)], builtin=False)
+    docs = documents(
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          replicas: 2
+          template:
+            spec:
+              containers:
+                - {name: a, image: x, ports: [{containerPort: 8080}, {containerPort: 9090}]}
+                - {name: ok}
+                - {name: b}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: pod}
+        spec:
+          containers: [{name: c, image: y, ports: [{containerPort: 80}]}]
+        """
+    )
+    fast = [finding for document in docs for finding in engine.evaluate(document)]
+    assert fast == [finding for document in docs for finding in plain(engine, document)]
+    got = {(f.policy_id, f.path): f.message for f in fast}
+    assert got[("M-TEXT", "spec.template.spec.containers[0]")] == (
+        "a at spec.containers[0] in web!"
+    )
+    assert got[("M-NUMBER", "spec.template.spec.containers[0]")] == "8080"
+    assert got[("M-NUMBER", "spec.template.spec.containers[2]")].startswith(
+        "a message test (messageExpression failed:"
+    )
+    assert got[("M-LIST", "spec.containers[0]")] == "[{'containerPort': 80}]"
+    assert got[("M-NULL", "spec.template.spec.containers[2]")] == "None"
+    assert got[("M-WHOLE", "")] == "Deployment 2"
+
+
+def test_stable_path_names_list_items_as_before() -> None:
+    """stable_path walks the object itself: what fieldpath.get one key at a time gave, for
+    named and unnamed items, names that are no strings, nested lists, missing steps."""
+    from gatekeeper.evaluate import _key_text, stable_path
+    from gatekeeper.fieldpath import Path as FieldPath
+    from gatekeeper.fieldpath import get
+
+    def reference(obj: object, path: FieldPath) -> str:
+        out: list[str] = []
+        node = obj
+        for key in path:
+            value = get(node, (key,))
+            if (
+                isinstance(key, int)
+                and isinstance(value, dict)
+                and isinstance(value.get("name"), str)
+            ):
+                out.append(f"[name={value['name']}]")
+            else:
+                out.append(_key_text(key) if out or isinstance(key, int) else str(key))
+            node = value
+        return "".join(out)
+
+    obj = {
+        "spec": {
+            "containers": [{"name": "web", "env": [{"name": "A"}, {"value": 1}]}, {"name": 7}],
+            "matrix": [[{"name": "x"}], []],
+            "odd key": {"a.b": [None]},
+        }
+    }
+    paths: list[FieldPath] = [
+        (),
+        ("spec",),
+        ("spec", "containers", 0, "env", 0, "value"),
+        ("spec", "containers", 0, "env", 1),
+        ("spec", "containers", 1, "image"),
+        ("spec", "containers", -1),
+        ("spec", "containers", 5, "name"),
+        ("spec", "matrix", 0, 0),
+        ("spec", "matrix", 1, 0),
+        ("spec", "odd key", "a.b", 0),
+        ("missing", 0, "x"),
+        (0,),
+    ]
+    for path in paths:
+        assert stable_path(obj, path) == reference(obj, path), path
+    # As fingerprints have always had it: keys after the first are not dotted.
+    named = stable_path(obj, ("spec", "containers", 0, "env", 0))
+    assert named == "speccontainers[name=web]env[name=A]"

@@ -65,10 +65,10 @@ def scan_counting_index(
     log = tmp_path / f"index-{jobs}.log"
     index = flux._index
 
-    def counted(tree: Any, kind: str) -> Any:
+    def counted(tree: Any, kinds: tuple[str, ...]) -> Any:
         with log.open("a") as handle:
-            handle.write(f"{os.getpid()} {kind}\n")
-        return index(tree, kind)
+            handle.write(f"{os.getpid()} {' '.join(kinds)}\n")
+        return index(tree, kinds)
 
     monkeypatch.setattr(flux, "_index", counted)
     files = fleet_tree()
@@ -88,8 +88,9 @@ def test_the_flux_index_is_built_once_before_the_pool_forks(
     scan's (each deployer applies the privileged Pod)."""
     serial, serial_index = scan_counting_index(monkeypatch, tmp_path, 1)
     pooled, pooled_index = scan_counting_index(monkeypatch, tmp_path, 2)
-    assert serial_index == [f"{os.getpid()} GitRepository"]
-    assert pooled_index == [f"{os.getpid()} GitRepository"]
+    sources = "GitRepository HelmChart HelmRepository OCIRepository"  # one pass for them all
+    assert serial_index == [f"{os.getpid()} {sources}"]
+    assert pooled_index == [f"{os.getpid()} {sources}"]
     assert pooled == serial
     variants = [v for f in serial for v in f.extra.get("variants", ())]
     deployers = range(0, PARALLEL_MIN_FILES, 8)
@@ -137,10 +138,58 @@ spec:
 def test_the_parent_indexes_only_what_its_deployers_look_up(
     monkeypatch: pytest.MonkeyPatch, files: dict[str, str], indexed: list[str]
 ) -> None:
+    """The source kinds a deployer names are indexed together (a pass over the tree each);
+    a ConfigMap or a Secret only when a deployer reads one."""
     built: list[str] = []
-    monkeypatch.setattr(flux, "_index", lambda tree, kind: built.append(kind) or {})
+    monkeypatch.setattr(flux, "_index", lambda tree, kinds: built.extend(kinds) or {})
     data = {
         name: (text % (0, 0) if "%d" in text else text).encode() for name, text in files.items()
     }
     flux.prepare(MemoryTree(data), sorted(data.items()))
-    assert built == indexed
+    sources = {"GitRepository", "HelmChart", "HelmRepository", "OCIRepository"}
+    assert built == sorted(set(indexed) | sources if sources & set(indexed) else indexed)
+
+
+class _CountingTree(MemoryTree):
+    """A MemoryTree that counts the passes over it (list_dir) and the reads of each file."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(files)
+        self.passes = 0
+        self.reads: dict[str, int] = {}
+
+    def list_dir(self, path: str) -> list[str]:
+        self.passes += 1
+        return super().list_dir(path)
+
+    def read(self, path: str) -> bytes:
+        self.reads[path] = self.reads.get(path, 0) + 1
+        return super().read(path)
+
+
+def test_the_source_kinds_are_indexed_in_one_pass() -> None:
+    """A GitRepository and then a HelmRepository looked up: one read of the tree finds both,
+    each by its kind and name, in file order, and nothing of another kind (a ConfigMap that
+    spells a source's kind is no source)."""
+    helm_repository = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\n"
+        "metadata: {name: fleet}\nspec: {url: https://charts.example.com}\n"
+    )
+    spelled = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fleet}\ndata: {k: GitRepository}\n"
+    tree = _CountingTree(
+        {
+            "a/repo.yaml": helm_repository.encode(),
+            "b/fleet.yaml": f"{FLEET}---\n{helm_repository}".encode(),
+            "c/config.yaml": spelled.encode(),
+            "d/notes.txt": FLEET.encode(),
+        }
+    )
+    git = flux._objects(tree, "GitRepository", "fleet")
+    helm = flux._objects(tree, "HelmRepository", "fleet")
+    assert [(file, entry.obj["kind"]) for file, entry in git] == [("b/fleet.yaml", "GitRepository")]
+    assert [file for file, _ in helm] == ["a/repo.yaml", "b/fleet.yaml"]
+    assert flux._objects(tree, "OCIRepository", "fleet") == []
+    assert tree.passes == 1
+    assert tree.reads == {"a/repo.yaml": 1, "b/fleet.yaml": 1, "c/config.yaml": 1}
+    assert flux._objects(tree, "ConfigMap", "fleet")[0][0] == "c/config.yaml"
+    assert tree.passes == 2  # a ConfigMap (many files spell one) only when looked up

@@ -31,11 +31,13 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 BOOTSTRAP_SOURCE = "flux-system"
 _KUSTOMIZATION_API = b"kustomize.toolkit.fluxcd.io/"
 _HELM_RELEASE_API = b"helm.toolkit.fluxcd.io/"
+# The sources a deployer names (few files spell them): indexed together (see _objects).
+_SOURCE_KINDS = ("GitRepository", "HelmChart", "HelmRepository", "OCIRepository")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
+# Objects of one kind by name, with their files.
+_ByName = dict[str, list[tuple[str, YamlDocument]]]
 # Per tree, per kind: objects by name (GitRepositories, ConfigMaps), found once per kind.
-_INDEX: weakref.WeakKeyDictionary[Tree, dict[str, dict[str, list[tuple[str, YamlDocument]]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_INDEX: weakref.WeakKeyDictionary[Tree, dict[str, _ByName]] = weakref.WeakKeyDictionary()
 
 
 def is_flux_deployer(obj: Any) -> bool:
@@ -50,10 +52,12 @@ def is_flux_deployer(obj: Any) -> bool:
 def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]:
     """Objects of a kind and name anywhere in the repository, found once per tree and kind:
     a GitRepository is looked up for every deployer, a ConfigMap (far more files name one)
-    only for a HelmRelease's valuesFrom."""
+    only for a HelmRelease's valuesFrom. The source kinds are indexed together, in one
+    pass: each pass reads every file of the tree."""
     by_kind = _INDEX.setdefault(tree, {})
     if kind not in by_kind:
-        by_kind[kind] = _index(tree, kind)
+        together = _SOURCE_KINDS if kind in _SOURCE_KINDS else (kind,)
+        by_kind.update(_index(tree, tuple(k for k in together if k not in by_kind)))
     return by_kind[kind].get(name, [])
 
 
@@ -78,8 +82,10 @@ def prepare(tree: Tree, files: Iterable[tuple[str, bytes]]) -> None:
                 kinds |= _looked_up(entry.obj)
             else:  # unreadable here: whatever such a file may look up
                 kinds |= {"GitRepository", "ConfigMap", "Secret", "HelmChart"}
-    for kind in sorted(kinds):
-        _objects(tree, kind, "")
+    by_kind = _INDEX.setdefault(tree, {})
+    if kinds and not kinds <= by_kind.keys():
+        wanted = kinds | set(_SOURCE_KINDS) if kinds & set(_SOURCE_KINDS) else kinds
+        by_kind.update(_index(tree, tuple(sorted(wanted - by_kind.keys()))))
 
 
 def _looked_up(obj: Any) -> set[str]:
@@ -107,10 +113,13 @@ def _looked_up(obj: Any) -> set[str]:
     return kinds
 
 
-def _index(tree: Tree, kind: str) -> dict[str, list[tuple[str, YamlDocument]]]:
+def _index(tree: Tree, kinds: tuple[str, ...]) -> dict[str, _ByName]:
+    """For each of `kinds`: its objects in the tree by name, in file order (one read of the
+    tree for them all; only files that may spell one of them are parsed)."""
     from gatekeeper.sources.kubernetes import may_spell
 
-    index: dict[str, list[tuple[str, YamlDocument]]] = {}
+    index: dict[str, _ByName] = {kind: {} for kind in kinds}
+    words = [kind.encode() for kind in kinds]
     for file in tree.list_dir("."):
         if not file.endswith((".yaml", ".yml")):
             continue
@@ -118,7 +127,7 @@ def _index(tree: Tree, kind: str) -> dict[str, list[tuple[str, YamlDocument]]]:
             data = tree.read(file)
         except OSError:
             continue
-        if not may_spell(data, [kind.encode()]):
+        if not may_spell(data, words):
             continue
         try:
             entries = list(load_all(file, decode(data)))
@@ -128,8 +137,9 @@ def _index(tree: Tree, kind: str) -> dict[str, list[tuple[str, YamlDocument]]]:
             if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
                 metadata = entry.obj.get("metadata")
                 found = metadata.get("name") if isinstance(metadata, dict) else None
-                if isinstance(found, str) and entry.obj.get("kind") == kind:
-                    index.setdefault(found, []).append((file, entry))
+                kind = entry.obj.get("kind")
+                if isinstance(found, str) and isinstance(kind, str) and kind in index:
+                    index[kind].setdefault(found, []).append((file, entry))
     return index
 
 
