@@ -303,7 +303,7 @@ def test_message_expressions_on_the_fast_path_are_the_plain_ones(tmp_path: Path)
         kind: Pod
         metadata: {name: pod}
         spec:
-          containers: [{name: c, image: y, ports: [{containerPort: 80}]}]
+          containers: [{name: c, image: "y", ports: [{containerPort: 80}]}]
         """
     )
     fast = [finding for document in docs for finding in engine.evaluate(document)]
