@@ -330,14 +330,45 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         loaded.problems.append(
             Problem("GK-RENDER-ERROR", file, line, f"Application path {path} has no manifests")
         )
-    for jsonnet in [f for f in listed if f.endswith(".jsonnet")] if plugin is None else []:
-        message = (
-            f"Argo CD evaluates {jsonnet} and applies what it makes; Jsonnet is not evaluated"
-            " here, so it is not judged"
-        )
-        loaded.problems.append(Problem("GK-RENDERER-MISSING", jsonnet, 1, message))
+    evaluated = [f for f in listed if f.endswith(".jsonnet")] if plugin is None else []
+    if evaluated:
+        _merge(loaded, _jsonnet(deployed, path, evaluated, context))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
+
+
+def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContext) -> Loaded:
+    """What the `*.jsonnet` files of a directory source yield, evaluated with the source's
+    `directory.jsonnet` (extVars, tlas, libs) and Argo CD's build environment in them."""
+    from gatekeeper.sources import jsonnet
+
+    _, document, source, where, namespace, _ = deployed
+    if not jsonnet.available():
+        loaded = Loaded()
+        for evaluated in files:
+            message = (
+                f"Argo CD evaluates {evaluated} and applies what it makes; the jsonnet package"
+                " is not installed (gitops-policy-gate[jsonnet]), so it is not judged"
+            )
+            loaded.problems.append(Problem("GK-RENDERER-MISSING", evaluated, 1, message))
+        return loaded
+    directory = source.get("directory")
+    options = directory.get("jsonnet") if isinstance(directory, dict) else None
+    at = (*where, "directory", "jsonnet")
+    environment = {
+        "ARGOCD_APP_NAME": document.name,
+        "ARGOCD_APP_NAMESPACE": namespace,
+        "ARGOCD_APP_PROJECT_NAME": str(_spec(document.obj).get("project") or ""),
+        "ARGOCD_APP_SOURCE_PATH": str(source.get("path") or ""),
+        "ARGOCD_APP_SOURCE_REPO_URL": str(source.get("repoURL") or ""),
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": str(source.get("targetRevision") or ""),
+    }
+    chosen = jsonnet.settings(
+        options, lambda key: document.locator.locate((*at, *key)), environment
+    )
+    loaded = jsonnet.evaluate_files(files, path, chosen, context)
+    expand_made(loaded, context)  # an app of apps written in Jsonnet
+    return loaded
 
 
 def _included(file: str, path: str, directory: dict[str, Any]) -> bool:

@@ -1,0 +1,362 @@
+"""Jsonnet that Argo CD evaluates: the objects a directory source's `*.jsonnet` files yield.
+
+Argo CD's repo server evaluates every `*.jsonnet` file of a directory source (go-jsonnet,
+`directory.jsonnet`: `extVars` and `tlas`, each a string or `code: true`, and `libs`, library
+paths relative to the repository; the Application's own path is searched last) and applies
+what each yields: an object, a list of objects, or a `kind: List`. One file that does not
+evaluate fails the whole Application: nothing of it is deployed. Those objects are judged as
+manifests; each is located in the Jsonnet that made it (see JsonnetLocator).
+
+Evaluation runs in a limited child process (jsonnet_sandbox); its imports are read here,
+through the tree, only inside the repository.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import posixpath
+import re
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.fieldpath import Path, format_path, get
+from gatekeeper.sources import LoadContext, jsonnet_sandbox
+from gatekeeper.tree import OutsideLink, Tree, inside
+
+EXTENSION = ".jsonnet"
+LIBRARY_EXTENSION = ".libsonnet"
+RENDER_ERROR = "GK-RENDER-ERROR"
+# Argo CD's build environment, substituted into extVars and tlas (`$ARGOCD_APP_NAME`).
+_ENV_NAME = re.compile(
+    r"\$(?:\{(?P<braced>[^}]*)\}|(?P<name>[A-Za-z0-9_]+)|(?P<special>[*#$@!?\-]))"
+)
+
+
+def available() -> bool:
+    """Is the `jsonnet` package installed (the [jsonnet] extra)?"""
+    return importlib.util.find_spec("_jsonnet") is not None
+
+
+class Settings(NamedTuple):
+    """An Application source's `directory.jsonnet`, with Argo CD's variables substituted."""
+
+    variables: jsonnet_sandbox.Variables
+    libs: tuple[str, ...]  # repository paths, searched last to first
+    described: str  # `extVar env=prod, tla replicas=3` for the location note
+    problems: list[Problem]
+
+
+def settings(options: Any, locate: Any, environment: dict[str, str]) -> Settings:
+    """`directory.jsonnet` read as Argo CD reads it. `locate(key_path)` places a field (in
+    the Application or the override file that set it); `environment` is Argo CD's build
+    environment. A malformed entry is a problem where it is written."""
+    problems: list[Problem] = []
+    options = options if isinstance(options, dict) else {}
+
+    def problem(key: tuple[str | int, ...], message: str) -> None:
+        location = locate(key)
+        problems.append(Problem("GK-PARSE-ERROR", location.file, location.line, message))
+
+    found: dict[str, dict[str, str]] = {
+        "ext_vars": {},
+        "ext_codes": {},
+        "tla_vars": {},
+        "tla_codes": {},
+    }
+    described: list[str] = []
+    for key, kind in (("extVars", "ext"), ("tlas", "tla")):
+        entries = options.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            problem((key,), f"directory.jsonnet.{key} must be a list")
+            continue
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                problem((key, index), f"directory.jsonnet.{key} entry needs a name")
+                continue
+            value = _substitute(str(entry.get("value") or ""), environment)
+            code = entry.get("code") is True
+            found[f"{kind}_{'codes' if code else 'vars'}"][entry["name"]] = value
+            label = "extVar" if kind == "ext" else "tla"
+            described.append(f"{label}{' code' if code else ''} {entry['name']}={value}")
+    libs: list[str] = []
+    listed = options.get("libs")
+    if listed is not None and not isinstance(listed, list):
+        problem(("libs",), "directory.jsonnet.libs must be a list")
+        listed = []
+    for index, lib in enumerate(listed or []):
+        # Relative to the repository root, a leading slash too (Argo CD's resolver).
+        normal = inside(str(lib).strip().lstrip("/") or ".")
+        if normal is None:
+            location = locate(("libs", index))
+            message = f"Jsonnet library path {lib} is outside the repository; not read"
+            problems.append(Problem(RENDER_ERROR, location.file, location.line, message))
+            continue
+        libs.append(normal)
+    variables = jsonnet_sandbox.Variables(**found)
+    return Settings(variables, tuple(libs), ", ".join(described), problems)
+
+
+def _substitute(text: str, environment: dict[str, str]) -> str:
+    """Go's os.Expand as Argo CD's Env.Envsubst uses it: `$NAME`, `${NAME}`, `$$` is `$`,
+    an unknown name is empty."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match["braced"] if match["braced"] is not None else match["name"] or ""
+        if match["special"] is not None:
+            return "$" if match["special"] == "$" else environment.get(match["special"], "")
+        return environment.get(name, "")
+
+    return _ENV_NAME.sub(replace, text)
+
+
+def evaluate_files(files: list[str], path: str, chosen: Settings, context: LoadContext) -> Loaded:
+    """The objects the Jsonnet `files` of the directory source at `path` yield. Any file
+    that does not evaluate to objects fails the Application: nothing is deployed then."""
+    loaded = Loaded()
+    loaded.problems.extend(chosen.problems)
+    if any(p.code == RENDER_ERROR for p in chosen.problems):
+        return loaded
+    made: list[Document] = []
+    for file in files:
+        documents, problems = _evaluate(file, path, chosen, context.tree)
+        made.extend(documents)
+        loaded.problems.extend(problems)
+    if any(p.code == RENDER_ERROR for p in loaded.problems):
+        return loaded  # Argo CD stops at the first file that fails: nothing is applied
+    loaded.documents.extend(made)
+    return loaded
+
+
+def _evaluate(
+    file: str, path: str, chosen: Settings, tree: Tree
+) -> tuple[list[Document], list[Problem]]:
+    from gatekeeper.sources.kubernetes import is_object, make_document
+    from gatekeeper.yamldoc import check_bytes, decode
+
+    try:
+        data = tree.read(file)
+    except OSError as error:
+        return [], [Problem("GK-READ-ERROR", file, 1, f"{file}: {error.strerror or error}")]
+    problem = check_bytes(file, data)
+    if problem is not None:
+        return [], [problem]
+    resolve = resolver(tree, [path, *chosen.libs])
+    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, chosen.variables)
+    if result.output is None:
+        return [], [_failure(file, result)]
+    try:
+        output = json.loads(result.output)
+    except ValueError:  # Jsonnet prints JSON; a limit cut it short
+        return [], [Problem(RENDER_ERROR, file, 1, f"{file} did not yield JSON")]
+    if isinstance(output, list):
+        if not all(isinstance(item, dict) for item in output):
+            message = f"{file} yields a list with an element that is not an object"
+            return [], [Problem(RENDER_ERROR, file, 1, message)]
+        objects = output
+    elif isinstance(output, dict):
+        objects = [output]
+    else:
+        message = f"{file} yields {type(output).__name__}, not an object or list of objects"
+        return [], [Problem(RENDER_ERROR, file, 1, message)]
+    sources = Sources(tree, [file, *result.imported])
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    note = f"jsonnet {file}" + (f" with {chosen.described}" if chosen.described else "")
+    for index, obj in enumerate(_with_list_items(objects)):
+        if not is_object(obj):
+            held = obj if isinstance(obj, dict) else {}
+            missing = [key for key in ("apiVersion", "kind") if key not in held]
+            message = f"{file} yields an object that is not a Kubernetes object"
+            message += f" (missing {', '.join(missing)})"
+            problems.append(Problem("GK-NOT-AN-OBJECT", file, 1, message))
+            continue
+        locator = JsonnetLocator(obj, sources, note)
+        documents.append(make_document(file, obj, locator, index))
+    return documents, problems
+
+
+def _with_list_items(objects: list[dict[str, Any]]) -> Iterator[Any]:
+    """Argo CD applies a `kind: List` (or `FooList` with items) as its items."""
+    for obj in objects:
+        items = obj.get("items")
+        if str(obj.get("kind", "")).endswith("List") and isinstance(items, list):
+            yield from items
+        else:
+            yield obj
+
+
+def resolver(tree: Tree, search: list[str]) -> jsonnet_sandbox.Resolver:
+    """Imports as go-jsonnet's FileImporter resolves them for Argo CD: beside the importing
+    file, then in the library paths last to first (`search` is the Application's path, then
+    its libs). Read only through the tree, only inside the repository: an absolute path, a
+    `..` out of the repository or a symbolic link out of it is refused, never read."""
+
+    def resolve(directory: str, imported: str) -> tuple[str, bytes]:
+        if imported.startswith("/"):
+            raise jsonnet_sandbox.Refused(f"import {imported}: absolute path; not read")
+        for base in [directory, *reversed(search)]:
+            candidate = inside(posixpath.join(base, imported))
+            if candidate is None:
+                message = f"import {imported} from {base.rstrip('/') or '.'} leaves the repository"
+                raise jsonnet_sandbox.Refused(message + "; not read")
+            try:
+                return candidate, tree.read(candidate)
+            except OutsideLink:
+                message = f"import {candidate}: symbolic link leads outside the repository"
+                raise jsonnet_sandbox.Refused(message + "; not read") from None
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
+            except OSError as error:
+                message = f"import {candidate}: {error.strerror or error}; not read"
+                raise jsonnet_sandbox.Refused(message) from None
+        raise FileNotFoundError(imported)
+
+    return resolve
+
+
+# `file:3:5` or `file:(3:5)-(4:2)` in a Jsonnet error or stack trace.
+_AT = re.compile(
+    r"(?m)^\s*(?:(?:STATIC|RUNTIME) ERROR: )?(?P<file>[^\s:()][^:\n]*):\(?(?P<line>\d+):"
+)
+
+
+def _failure(file: str, result: jsonnet_sandbox.Result) -> Problem:
+    """The evaluation's failure at the line Jsonnet reports, in the evaluated file or one it
+    imports (the first such frame); else at the file's first line."""
+    text = result.error.strip()
+    if result.refused:
+        text = result.refused[0]
+    known = {file, *result.imported}
+    where, line = file, 1
+    for match in _AT.finditer(result.error):
+        if match["file"] in known:
+            where, line = match["file"], int(match["line"])
+            break
+    first = text.splitlines()[0] if text else "no result"
+    message = f"Argo CD cannot evaluate {file}, so the Application deploys nothing: {first}"
+    return Problem(RENDER_ERROR, where, line, message)
+
+
+class Sources:
+    """The Jsonnet (and imported text) an evaluation read, searched for field names."""
+
+    def __init__(self, tree: Tree, files: list[str]) -> None:
+        self.files = list(dict.fromkeys(files))
+        self.tree = tree
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, file: str) -> list[str]:
+        if file not in self._lines:
+            try:
+                text = self.tree.read(file).decode("utf-8", "replace")
+            except OSError:
+                text = ""
+            self._lines[file] = text.splitlines()
+        return self._lines[file]
+
+    def find(self, key: str, value: Any = None, with_value: bool = False) -> list[Location]:
+        """Every line that defines the field `key` (`key:`, `'key'::`, `"key"+:`, YAML's
+        `key:`), with the scalar `value` written right after it when `with_value`."""
+        pattern = _field(key)
+        if with_value:
+            literal = _literal(value)
+            if literal is None:
+                return []
+            pattern += r"\s*" + literal + r"(?![\w.])"
+        compiled = re.compile(pattern)
+        found = []
+        for file in self.files:
+            for number, line in enumerate(self.lines(file), 1):
+                for _ in compiled.finditer(_code(line)):
+                    found.append(Location(file, number, exact=False))
+        return found
+
+
+def _field(key: str) -> str:
+    """A field definition in Jsonnet, JSON or YAML: the name, bare or quoted, then `:`,
+    `::`, `:::` or `+:`..."""
+    name = re.escape(key)
+    return rf"(?:^|[\s{{,(\-])(?:{name}|'{name}'|\"{name}\")\s*\+?:{{1,3}}"
+
+
+def _literal(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return re.escape(json.dumps(value))
+    if isinstance(value, str):
+        escaped = re.escape(value)
+        return rf"(?:'{escaped}'|\"{escaped}\"|{escaped}(?=\s*(?:,|$)))"
+    return None
+
+
+def _code(line: str) -> str:
+    """A line without a trailing `//` or `#` comment (roughly: not inside a string)."""
+    for marker in ("//", "#"):
+        at = line.find(marker)
+        if at >= 0 and line[:at].count("'") % 2 == 0 and line[:at].count('"') % 2 == 0:
+            line = line[:at]
+    return line
+
+
+class JsonnetLocator:
+    """Where a field of an evaluated object is written: Jsonnet keeps no positions in its
+    output, so a field is found by its name (and, for a scalar, its value) in the evaluated
+    file and the files it imports. A field written at exactly one place is located there;
+    else its nearest ancestor that is; a list item by its `name:`; else the evaluated file's
+    first line. The note (`via`) says which file made the object, with which variables, and
+    when the place is a guess. Never exact: a one-line YAML suggestion does not fit Jsonnet."""
+
+    def __init__(self, obj: dict[str, Any], sources: Sources, note: str) -> None:
+        self.obj = obj
+        self.sources = sources
+        self.note = note
+        self._cache: dict[Path, Location] = {}
+
+    def locate(self, path: Path) -> Location:
+        key = tuple(path)
+        if key not in self._cache:
+            self._cache[key] = self._locate(key)
+        return self._cache[key]
+
+    def _locate(self, path: Path) -> Location:
+        existing = list(path)
+        while existing and get(self.obj, tuple(existing)) is None:
+            existing.pop()
+        for depth in range(len(existing), 0, -1):
+            step = existing[depth - 1]
+            value = get(self.obj, tuple(existing[:depth]))
+            found = self._unique(step, value)
+            if found is not None:
+                written = format_path(tuple(existing[:depth]))
+                note = f"{self.note}; {written} found by its name in {found.file}"
+                return found._replace(via=note)
+        metadata = self.obj.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if isinstance(name, str):
+            found = self._single(self.sources.find("name", name, with_value=True))
+            if found is not None:
+                return found._replace(via=f"{self.note}; the object located by its name")
+        shown = format_path(path) or "the object"
+        note = f"{self.note}; {shown} not found at one place in its source"
+        return Location(self.sources.files[0], 1, exact=False, via=note)
+
+    def _unique(self, step: str | int, value: Any) -> Location | None:
+        if isinstance(step, int):  # a list item: by its name
+            name = value.get("name") if isinstance(value, dict) else None
+            if isinstance(name, str):
+                return self._single(self.sources.find("name", name, with_value=True))
+            return None
+        if not isinstance(value, (dict, list)):
+            found = self._single(self.sources.find(step, value, with_value=True))
+            if found is not None:
+                return found
+        return self._single(self.sources.find(step))
+
+    @staticmethod
+    def _single(found: list[Location]) -> Location | None:
+        return found[0] if len(found) == 1 else None
