@@ -12,11 +12,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+
+if TYPE_CHECKING:
+    from gatekeeper.sources.jsonnet import Jsonnets
 
 NAME = "gitops"
 DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
@@ -697,7 +700,11 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
     tree = context.tree
-    declared = _declared(context, [p for p in tree.list_dir(".") if kubernetes.detect(p)])
+    from gatekeeper.sources.jsonnet import Jsonnets
+
+    every = tree.list_dir(".")
+    declared = _declared(context, [p for p in every if kubernetes.detect(p)])
+    jsonnets = Jsonnets(tree, [p for p in every if p.endswith(".jsonnet")])
     by_name: dict[tuple[str, str], list[str]] = {}
     for file, objects in declared.items():
         for kind, name in objects:
@@ -712,7 +719,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 continue
             for obj in _with_items(entry.obj):
                 if is_application(obj):
-                    for needed in _application_inputs(obj, repo_urls, helm_options):
+                    for needed in _application_inputs(obj, repo_urls, helm_options, jsonnets):
                         yield file, needed
                 elif is_application_set(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -720,7 +727,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for text in _strings_at(spec.get("generators"), ("path",)):
                         yield file, _fixed_part(text)  # a directory added there: a new app
                     for made in _made(file, entry, obj, context, repo_urls):
-                        for needed in _application_inputs(made.obj, repo_urls, helm_options):
+                        for needed in _application_inputs(
+                            made.obj, repo_urls, helm_options, jsonnets
+                        ):
                             yield file, needed
                 elif is_flux_deployer(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -778,7 +787,7 @@ def _made(
 
 
 def _application_inputs(
-    obj: dict[str, Any], repo_urls: list[str], helm_options: dict[str, Any]
+    obj: dict[str, Any], repo_urls: list[str], helm_options: dict[str, Any], jsonnets: Jsonnets
 ) -> Iterator[str]:
     from gatekeeper.depgraph import directory_input
     from gatekeeper.sources import helm
@@ -809,6 +818,9 @@ def _application_inputs(
         for entry in read if isinstance(read, list) else []:  # --set-file
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 yield posixpath.normpath(posixpath.join(path, entry["path"]))
+        directory = source.get("directory")  # Jsonnet: its libs and what it imports
+        evaluated = directory.get("jsonnet") if isinstance(directory, dict) else None
+        yield from jsonnets.inputs(path, evaluated)
 
 
 def _values_files(

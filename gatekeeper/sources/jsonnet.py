@@ -28,6 +28,7 @@ from gatekeeper.tree import OutsideLink, Tree, inside
 EXTENSION = ".jsonnet"
 LIBRARY_EXTENSION = ".libsonnet"
 RENDER_ERROR = "GK-RENDER-ERROR"
+LIMITS = jsonnet_sandbox.Limits()
 # Argo CD's build environment, substituted into extVars and tlas (`$ARGOCD_APP_NAME`).
 _ENV_NAME = re.compile(
     r"\$(?:\{(?P<braced>[^}]*)\}|(?P<name>[A-Za-z0-9_]+)|(?P<special>[*#$@!?\-]))"
@@ -145,7 +146,7 @@ def _evaluate(
     if problem is not None:
         return [], [problem]
     resolve = resolver(tree, [path, *chosen.libs])
-    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, chosen.variables)
+    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, chosen.variables, LIMITS)
     if result.output is None:
         return [], [_failure(file, result)]
     try:
@@ -239,6 +240,56 @@ def _failure(file: str, result: jsonnet_sandbox.Result) -> Problem:
     first = text.splitlines()[0] if text else "no result"
     message = f"Argo CD cannot evaluate {file}, so the Application deploys nothing: {first}"
     return Problem(RENDER_ERROR, where, line, message)
+
+
+# `import 'x'`, `importstr "x"`, `importbin @'x'`: Jsonnet imports only string literals.
+_IMPORT = re.compile(
+    r"\bimport(?:str|bin)?\s*@?(?P<quote>['\"])(?P<path>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"
+)
+
+
+class Jsonnets:
+    """The tree's `*.jsonnet` files, listed once, for the dependency graph (see inputs)."""
+
+    def __init__(self, tree: Tree, files: list[str]) -> None:
+        self.tree = tree
+        self.files = files
+
+    def inputs(self, path: str, options: Any) -> Iterator[str]:
+        """What the Jsonnet of a directory source at `path` may read beyond `path` (see
+        depgraph): each library path as a directory, and every file its `*.jsonnet`
+        import, as written, then through what those import; followed statically (Jsonnet
+        imports are literals), every candidate location that exists."""
+        from gatekeeper.depgraph import directory_input
+
+        libs: list[str] = []
+        listed = options.get("libs") if isinstance(options, dict) else None
+        for lib in listed if isinstance(listed, list) else []:
+            normal = inside(str(lib).strip().lstrip("/") or ".")
+            if normal is not None:
+                libs.append(normal)
+                yield directory_input(normal)
+        below = directory_input(path)
+        queue = [f for f in self.files if f.startswith(below)]
+        seen = set(queue)
+        while queue:
+            file = queue.pop()
+            try:
+                text = self.tree.read(file).decode("utf-8", "replace")
+            except OSError:
+                continue
+            for match in _IMPORT.finditer(text):
+                imported = match["path"]
+                if imported.startswith("/"):
+                    continue
+                for base in [posixpath.dirname(file), *reversed(libs), path]:
+                    candidate = inside(posixpath.join(base, imported))
+                    if candidate is None or not self.tree.exists(candidate):
+                        continue
+                    yield candidate
+                    if candidate not in seen:
+                        seen.add(candidate)
+                        queue.append(candidate)
 
 
 class Sources:

@@ -169,14 +169,16 @@ def _serve(resolve: Resolver, directory: str, path: str, result: Result) -> dict
 
 
 def _died(returncode: int, limits: Limits) -> str:
-    """Why a child ended without an answer (a signal from a limit, a failed allocation)."""
+    """Why a child ended without an answer: a limit's signal (SIGXCPU at the CPU soft limit,
+    SIGKILL at the hard one; SIGABRT from an allocation the address-space limit refused)."""
     import signal
 
-    cpu = getattr(signal, "SIGXCPU", None)  # the soft limit; SIGKILL at the hard one
+    cpu = getattr(signal, "SIGXCPU", None)
     if cpu is not None and returncode in (-cpu, -signal.SIGKILL):
         return f"evaluation stopped at the CPU time limit ({limits.cpu_seconds} s)"
-    memory = limits.memory_bytes >> 20
-    return f"evaluation ended without a result (exit {returncode}; memory limit {memory} MB)"
+    if returncode == -signal.SIGABRT:
+        return f"evaluation stopped at the memory limit ({limits.memory_bytes >> 20} MB)"
+    return f"evaluation ended without a result (exit status {returncode})"
 
 
 def _send(stream: Any, message: dict[str, Any]) -> None:
