@@ -36,12 +36,18 @@ def is_application(obj: Any) -> bool:
 
 
 def is_expandable(obj: Any) -> bool:
-    """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease: it
-    names what it deploys."""
+    """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease, a
+    Tanka environment: it names what it deploys."""
     from gatekeeper.sources.applicationsets import is_application_set
     from gatekeeper.sources.flux import is_flux_deployer
+    from gatekeeper.sources.tanka import is_environment
 
-    return is_application(obj) or is_application_set(obj) or is_flux_deployer(obj)
+    return (
+        is_application(obj)
+        or is_application_set(obj)
+        or is_flux_deployer(obj)
+        or is_environment(obj)
+    )
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +145,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if key in _ACTIVE:
         return loaded
     from gatekeeper.sources.applicationsets import is_application_set
+    from gatekeeper.sources.tanka import is_environment
 
     if is_application_set(obj):  # each Application it makes
         from gatekeeper.sources.applicationsets import applications
@@ -172,6 +179,11 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                 elif source.get("chart"):
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _external_chart(deployed, context, loaded)
+        elif is_environment(obj):  # Tanka's: it sets namespaces itself
+            from gatekeeper.sources import tanka
+
+            namespace = ""
+            _merge(loaded, tanka.expand(file, document, context))
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 

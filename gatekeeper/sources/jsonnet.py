@@ -132,27 +132,51 @@ def evaluate_files(files: list[str], path: str, chosen: Settings, context: LoadC
     return loaded
 
 
-def _evaluate(
-    file: str, path: str, chosen: Settings, tree: Tree
-) -> tuple[list[Document], list[Problem]]:
-    from gatekeeper.sources.kubernetes import is_object, make_document
+class Evaluated(NamedTuple):
+    """A Jsonnet file's output (parsed JSON), the files it read, or why there is none."""
+
+    output: Any
+    sources: Sources | None
+    problem: Problem | None
+
+
+def run(
+    file: str,
+    search: list[str],
+    variables: jsonnet_sandbox.Variables,
+    tree: Tree,
+    builtin: dict[str, bytes] | None = None,
+) -> Evaluated:
+    """Evaluate `file` with the library paths `search` (searched last to first) and
+    `builtin` imports (a tool's own library, such as Tanka's `tk`)."""
     from gatekeeper.yamldoc import check_bytes, decode
 
     try:
         data = tree.read(file)
     except OSError as error:
-        return [], [Problem("GK-READ-ERROR", file, 1, f"{file}: {error.strerror or error}")]
+        message = f"{file}: {error.strerror or error}"
+        return Evaluated(None, None, Problem("GK-READ-ERROR", file, 1, message))
     problem = check_bytes(file, data)
     if problem is not None:
-        return [], [problem]
-    resolve = resolver(tree, [path, *chosen.libs])
-    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, chosen.variables, LIMITS)
+        return Evaluated(None, None, problem)
+    resolve = resolver(tree, search, builtin or {})
+    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, variables, LIMITS)
     if result.output is None:
-        return [], [_failure(file, result)]
+        return Evaluated(None, None, _failure(file, result))
     try:
         output = json.loads(result.output)
     except ValueError:  # Jsonnet prints JSON; a limit cut it short
-        return [], [Problem(RENDER_ERROR, file, 1, f"{file} did not yield JSON")]
+        return Evaluated(None, None, Problem(RENDER_ERROR, file, 1, f"{file} did not yield JSON"))
+    return Evaluated(output, Sources(tree, [file, *result.imported]), None)
+
+
+def _evaluate(
+    file: str, path: str, chosen: Settings, tree: Tree
+) -> tuple[list[Document], list[Problem]]:
+    evaluated = run(file, [path, *chosen.libs], chosen.variables, tree)
+    if evaluated.problem is not None or evaluated.sources is None:
+        return [], [p for p in [evaluated.problem] if p is not None]
+    output = evaluated.output
     if isinstance(output, list):
         if not all(isinstance(item, dict) for item in output):
             message = f"{file} yields a list with an element that is not an object"
@@ -163,11 +187,20 @@ def _evaluate(
     else:
         message = f"{file} yields {type(output).__name__}, not an object or list of objects"
         return [], [Problem(RENDER_ERROR, file, 1, message)]
-    sources = Sources(tree, [file, *result.imported])
-    documents: list[Document] = []
-    problems: list[Problem] = []
     note = f"jsonnet {file}" + (f" with {chosen.described}" if chosen.described else "")
-    for index, obj in enumerate(_with_list_items(objects)):
+    return documents(file, list(with_list_items(objects)), evaluated.sources, note)
+
+
+def documents(
+    file: str, objects: list[Any], sources: Sources, note: str
+) -> tuple[list[Document], list[Problem]]:
+    """The Kubernetes objects a Jsonnet `file` yields, each located in its sources; what
+    is not an object is a problem."""
+    from gatekeeper.sources.kubernetes import is_object, make_document
+
+    made: list[Document] = []
+    problems: list[Problem] = []
+    for index, obj in enumerate(objects):
         if not is_object(obj):
             held = obj if isinstance(obj, dict) else {}
             missing = [key for key in ("apiVersion", "kind") if key not in held]
@@ -175,13 +208,12 @@ def _evaluate(
             message += f" (missing {', '.join(missing)})"
             problems.append(Problem("GK-NOT-AN-OBJECT", file, 1, message))
             continue
-        locator = JsonnetLocator(obj, sources, note)
-        documents.append(make_document(file, obj, locator, index))
-    return documents, problems
+        made.append(make_document(file, obj, JsonnetLocator(obj, sources, note), index))
+    return made, problems
 
 
-def _with_list_items(objects: list[dict[str, Any]]) -> Iterator[Any]:
-    """Argo CD applies a `kind: List` (or `FooList` with items) as its items."""
+def with_list_items(objects: list[dict[str, Any]]) -> Iterator[Any]:
+    """A `kind: List` (or `FooList` with items) is applied as its items."""
     for obj in objects:
         items = obj.get("items")
         if str(obj.get("kind", "")).endswith("List") and isinstance(items, list):
@@ -190,13 +222,16 @@ def _with_list_items(objects: list[dict[str, Any]]) -> Iterator[Any]:
             yield obj
 
 
-def resolver(tree: Tree, search: list[str]) -> jsonnet_sandbox.Resolver:
-    """Imports as go-jsonnet's FileImporter resolves them for Argo CD: beside the importing
-    file, then in the library paths last to first (`search` is the Application's path, then
-    its libs). Read only through the tree, only inside the repository: an absolute path, a
-    `..` out of the repository or a symbolic link out of it is refused, never read."""
+def resolver(tree: Tree, search: list[str], builtin: dict[str, bytes]) -> jsonnet_sandbox.Resolver:
+    """Imports as go-jsonnet's FileImporter resolves them for Argo CD and Tanka: a
+    `builtin` name, else beside the importing file, then in the library paths last to first
+    (`search`: for Argo CD the Application's path, then its libs). Read only through the
+    tree, only inside the repository: an absolute path, a `..` out of the repository or a
+    symbolic link out of it is refused, never read."""
 
     def resolve(directory: str, imported: str) -> tuple[str, bytes]:
+        if imported in builtin:
+            return f"<{imported}>", builtin[imported]
         if imported.startswith("/"):
             raise jsonnet_sandbox.Refused(f"import {imported}: absolute path; not read")
         for base in [directory, *reversed(search)]:
@@ -256,10 +291,8 @@ class Jsonnets:
         self.files = files
 
     def inputs(self, path: str, options: Any) -> Iterator[str]:
-        """What the Jsonnet of a directory source at `path` may read beyond `path` (see
-        depgraph): each library path as a directory, and every file its `*.jsonnet`
-        import, as written, then through what those import; followed statically (Jsonnet
-        imports are literals), every candidate location that exists."""
+        """What the Jsonnet of an Argo CD directory source at `path` may read beyond
+        `path`: each library path as a directory, and what its `*.jsonnet` import."""
         from gatekeeper.depgraph import directory_input
 
         libs: list[str] = []
@@ -270,7 +303,13 @@ class Jsonnets:
                 libs.append(normal)
                 yield directory_input(normal)
         below = directory_input(path)
-        queue = [f for f in self.files if f.startswith(below)]
+        yield from self.imports([f for f in self.files if f.startswith(below)], [path, *libs])
+
+    def imports(self, files: list[str], search: list[str]) -> Iterator[str]:
+        """Every file `files` import, as written, then through what those import: followed
+        statically (Jsonnet imports are literals), every candidate location that exists
+        (beside the importing file, then in the library paths `search`)."""
+        queue = list(files)
         seen = set(queue)
         while queue:
             file = queue.pop()
@@ -282,7 +321,7 @@ class Jsonnets:
                 imported = match["path"]
                 if imported.startswith("/"):
                     continue
-                for base in [posixpath.dirname(file), *reversed(libs), path]:
+                for base in [posixpath.dirname(file), *reversed(search)]:
                     candidate = inside(posixpath.join(base, imported))
                     if candidate is None or not self.tree.exists(candidate):
                         continue
