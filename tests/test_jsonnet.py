@@ -385,3 +385,83 @@ def test_a_pull_request_changing_only_an_imported_library_rejudges_the_applicati
     result = scan_change(repo.root, "pr2")
     [finding] = result.verdict.blocking
     assert (finding.file, finding.line, finding.status) == ("vendor/k.libsonnet", 11, "new")
+
+
+SPEC = b"""\
+{
+  "apiVersion": "tanka.dev/v1alpha1",
+  "kind": "Environment",
+  "metadata": { "name": "environments/prod" },
+  "spec": { "apiServer": "https://127.0.0.1:6443", "namespace": "monitoring" }
+}
+"""
+
+
+def tanka(main: bytes, **more: bytes) -> dict[str, bytes]:
+    """A Tanka project: root jsonnetfile.json, lib/k.libsonnet, environments/prod."""
+    files = {
+        "jsonnetfile.json": b'{"version": 1, "dependencies": []}\n',
+        "lib/k.libsonnet": LIBRARY.replace(b"namespace: 'web' ", b""),
+        "environments/prod/spec.json": SPEC,
+        "environments/prod/main.jsonnet": main,
+    }
+    files.update({name.replace("__", "/"): text for name, text in more.items()})
+    return files
+
+
+def test_a_tanka_environment_is_evaluated_as_tk_apply_evaluates_it() -> None:
+    """Objects anywhere in the output, the environment's namespace, its import paths and
+    `import 'tk'`: a privileged pod nested in a Tanka environment blocks."""
+    main = b"""\
+local k = import 'k.libsonnet';
+local tk = import 'tk';
+{
+  grafana: { pod: k.pod('grafana', tk.env.spec.namespace == 'monitoring') },
+  disabled: null,
+}
+"""
+    files = tanka(main)
+    [finding] = findings(MemoryTree(files), "environments/prod/spec.json")
+    assert (finding.policy_id, finding.file, finding.line) == (
+        "K8S-PSS-PRIVILEGED",
+        "lib/k.libsonnet",
+        10,
+    )
+    assert (finding.namespace, finding.name) == ("monitoring", "grafana")
+    assert "tanka environments/prod/main.jsonnet" in finding.extra["via"]
+    # vendor/ in the environment comes before the root's lib/ ... after the environment.
+    files["environments/prod/vendor/k.libsonnet"] = LIBRARY.replace(b"name: 'main'", b"name: 'v'")
+    files["environments/prod/k.libsonnet"] = LIBRARY.replace(b"name: 'main'", b"name: 'env'")
+    [finding] = findings(MemoryTree(files), "environments/prod/spec.json")
+    assert finding.file == "environments/prod/k.libsonnet"
+    del files["environments/prod/k.libsonnet"]
+    [finding] = findings(MemoryTree(files), "environments/prod/spec.json")
+    assert finding.file == "lib/k.libsonnet"
+
+
+def test_a_tanka_environment_that_tk_cannot_apply_is_said() -> None:
+    files = tanka(b"{ pod: { name: 'x' }, replicas: 3 }\n")
+    assert found(files, "environments/prod/spec.json") == [
+        ("GK-RENDER-ERROR", "environments/prod/main.jsonnet", 1)
+    ]
+    files = tanka(b"{ x: std.native('helmTemplate')('a', './chart', {}) }\n")
+    assert found(files, "environments/prod/spec.json") == [
+        ("GK-RENDER-ERROR", "environments/prod/main.jsonnet", 1)
+    ]
+    del files["jsonnetfile.json"]
+    assert found(files, "environments/prod/spec.json") == [
+        ("GK-RENDER-ERROR", "environments/prod/spec.json", 1)
+    ]
+
+
+def test_a_change_to_a_tanka_library_rejudges_the_environment(repo: Repo) -> None:
+    main = "(import 'k.libsonnet').pod('grafana', (import 'flags.libsonnet').debug)\n"
+    for name, text in tanka(main.encode()).items():
+        repo.write(name, text.decode())
+    repo.write("lib/flags.libsonnet", "{ debug: false }\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("lib/flags.libsonnet", "{ debug: true }\n")
+    repo.commit("debug")
+    [finding] = scan_change(repo.root, "main").verdict.blocking
+    assert (finding.file, finding.line, finding.status) == ("lib/k.libsonnet", 10, "new")
