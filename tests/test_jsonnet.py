@@ -448,6 +448,10 @@ def test_a_tanka_environment_that_tk_cannot_apply_is_said() -> None:
     assert found(files, "environments/prod/spec.json") == [
         ("GK-RENDER-ERROR", "environments/prod/main.jsonnet", 1)
     ]
+    files = tanka(b"(import 'ksonnet-util/kausal.libsonnet') + {}\n")
+    [finding] = findings(MemoryTree(files), "environments/prod/spec.json")
+    assert (finding.file, finding.line) == ("environments/prod/main.jsonnet", 1)
+    assert "library path vendor is not in the repository" in finding.message
     del files["jsonnetfile.json"]
     assert found(files, "environments/prod/spec.json") == [
         ("GK-RENDER-ERROR", "environments/prod/spec.json", 1)

@@ -140,12 +140,23 @@ class Evaluated(NamedTuple):
     problem: Problem | None
 
 
+class Deployer(NamedTuple):
+    """Who evaluates the Jsonnet, for messages: `Argo CD` and `the Application`."""
+
+    tool: str
+    what: str
+
+
+ARGO_CD = Deployer("Argo CD", "the Application")
+
+
 def run(
     file: str,
     search: list[str],
     variables: jsonnet_sandbox.Variables,
     tree: Tree,
     builtin: dict[str, bytes] | None = None,
+    deployer: Deployer = ARGO_CD,
 ) -> Evaluated:
     """Evaluate `file` with the library paths `search` (searched last to first) and
     `builtin` imports (a tool's own library, such as Tanka's `tk`)."""
@@ -162,7 +173,7 @@ def run(
     resolve = resolver(tree, search, builtin or {})
     result = jsonnet_sandbox.evaluate(file, decode(data), resolve, variables, LIMITS)
     if result.output is None:
-        return Evaluated(None, None, _failure(file, result))
+        return Evaluated(None, None, _failure(file, result, deployer, search, tree))
     try:
         output = json.loads(result.output)
     except ValueError:  # Jsonnet prints JSON; a limit cut it short
@@ -260,9 +271,12 @@ _AT = re.compile(
 )
 
 
-def _failure(file: str, result: jsonnet_sandbox.Result) -> Problem:
+def _failure(
+    file: str, result: jsonnet_sandbox.Result, deployer: Deployer, search: list[str], tree: Tree
+) -> Problem:
     """The evaluation's failure at the line Jsonnet reports, in the evaluated file or one it
-    imports (the first such frame); else at the file's first line."""
+    imports (the first such frame); else at the file's first line. An import not found in
+    a library path that is not in the repository (an uncommitted vendor/) says so."""
     text = result.error.strip()
     if result.refused:
         text = result.refused[0]
@@ -273,7 +287,14 @@ def _failure(file: str, result: jsonnet_sandbox.Result) -> Problem:
             where, line = match["file"], int(match["line"])
             break
     first = text.splitlines()[0] if text else "no result"
-    message = f"Argo CD cannot evaluate {file}, so the Application deploys nothing: {first}"
+    message = f"{deployer.tool} cannot evaluate {file}, so {deployer.what} deploys nothing: {first}"
+    absent = [p for p in search if not tree.list_dir(p)]
+    if "couldn't open import" in first and absent:
+        message += (
+            f" (library path {absent[0]} is not in the repository: commit the"
+            " dependencies, e.g. `jb install`, or install them in CI before gatekeeper;"
+            " gatekeeper never downloads them)"
+        )
     return Problem(RENDER_ERROR, where, line, message)
 
 

@@ -28,6 +28,7 @@ ROOT_MARKERS = ("tkrc.yaml", "jsonnetfile.json")
 # Tanka's own library, `import 'tk'`.
 _TK = b'{\n  env: std.extVar("tanka.dev/environment"),\n}\n'
 _ENVIRONMENT = "tanka.dev/environment"
+_TANKA = jsonnet.Deployer("tk apply", "the environment")
 _NAMESPACED = "tanka.dev/namespaced"
 # Kinds Tanka gives no default namespace (its list, from `kubectl api-resources`).
 _CLUSTER_WIDE = frozenset(
@@ -118,7 +119,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     spec = {key: value for key, value in document.obj.items() if key != "data"}
     variables = jsonnet_sandbox.Variables(ext_codes={_ENVIRONMENT: json.dumps(spec)})
     search = search_paths(base, project)
-    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK})
+    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, _TANKA)
     if evaluated.problem is not None or evaluated.sources is None:
         loaded.problems.extend(p for p in [evaluated.problem] if p is not None)
         return loaded
