@@ -18,6 +18,7 @@ from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext, jsonnet, jsonnet_sandbox
 from gatekeeper.tree import MemoryTree, Tree, WorkTree
 from tests.conftest import REPO, Run
+from tests.conftest import run_cli as gatekeeper_cli
 from tests.test_change import CONFIG, Repo
 from tests.test_change import repo as repo  # the fixture
 
@@ -63,9 +64,12 @@ spec:
     return text.encode()
 
 
-def findings(tree: Tree, entry: str = "apps/web.yaml") -> list[Finding]:
+def findings(
+    tree: Tree, entry: str = "apps/web.yaml", options: dict[str, Any] | None = None
+) -> list[Finding]:
     engine = Engine([load_policy_file(POLICIES / "pss-baseline-privileged.yaml")])
-    context = LoadContext(tree=tree, options={"gitops": {"repoURLs": [REPO_URL]}})
+    sources = {"gitops": {"repoURLs": [REPO_URL]}, "jsonnet": options or {}}
+    context = LoadContext(tree=tree, options=sources)
     return scan([(entry, tree.read(entry))], engine, 1, context).findings
 
 
@@ -469,3 +473,34 @@ def test_a_change_to_a_tanka_library_rejudges_the_environment(repo: Repo) -> Non
     repo.commit("debug")
     [finding] = scan_change(repo.root, "main").verdict.blocking
     assert (finding.file, finding.line, finding.status) == ("lib/k.libsonnet", 10, "new")
+
+
+def test_the_variables_ci_passes_to_tk_apply_are_configured(repo: Repo) -> None:
+    """`sources.jsonnet.tanka` in .gatekeeper.yml: what CI passes to `tk apply` (read from
+    the base revision, like all configuration)."""
+    main = b"(import 'k.libsonnet').pod(std.extVar('name'), std.parseJson(std.extVar('debug')))\n"
+    files = tanka(main)
+    [finding] = findings(MemoryTree(files), "environments/prod/spec.json")
+    assert "undefined external variable: name" in finding.message
+    options = {"tanka": [{"path": "environments/prod/", "extVars": {"name": "a", "debug": "true"}}]}
+    [finding] = findings(MemoryTree(files), "environments/prod/spec.json", options)
+    assert (finding.policy_id, finding.name) == ("K8S-PSS-PRIVILEGED", "a")
+    config = CONFIG + "sources:\n  jsonnet:\n    renderTimeoutSeconds: 5\n    tanka:\n"
+    config += "      - {path: environments/prod, extVars: {name: a}, extCode: {debug: 'true'}}\n"
+    repo.write(".gatekeeper.yml", config)
+    for name, text in files.items():
+        repo.write(name, text.decode())
+    repo.write("environments/prod/main.jsonnet", main.decode().replace("std.parseJson(", "("))
+    repo.commit("tanka")
+    run = gatekeeper_cli("scan", ".", cwd=repo.root)
+    assert "lib/k.libsonnet:10:1: HIGH TEST-NO-PRIVILEGED [blocking]" in run.stdout, run.stdout
+    repo.write(".gatekeeper.yml", config.replace("renderTimeoutSeconds: 5", "renderMemoryMiB: 1"))
+    run = gatekeeper_cli("scan", ".", cwd=repo.root)
+    assert run.returncode == 2 and "renderMemoryMiB" in run.stderr, run.stdout + run.stderr
+
+
+def test_the_limits_are_configured() -> None:
+    loop = b"local f(n) = if n == 0 then 0 else f(n - 1) tailstrict; f(1e15)"
+    files = {"apps/web.yaml": application(), "deploy/main.jsonnet": loop}
+    [finding] = findings(MemoryTree(files), options={"renderTimeoutSeconds": 1})
+    assert "CPU time limit (1 s)" in finding.message

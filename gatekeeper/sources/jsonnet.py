@@ -13,8 +13,10 @@ through the tree, only inside the repository.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
+import math
 import posixpath
 import re
 from collections.abc import Iterator
@@ -28,11 +30,29 @@ from gatekeeper.tree import OutsideLink, Tree, inside
 EXTENSION = ".jsonnet"
 LIBRARY_EXTENSION = ".libsonnet"
 RENDER_ERROR = "GK-RENDER-ERROR"
+NAME = "jsonnet"  # its options in .gatekeeper.yml: `sources.jsonnet`
 LIMITS = jsonnet_sandbox.Limits()
 # Argo CD's build environment, substituted into extVars and tlas (`$ARGOCD_APP_NAME`).
 _ENV_NAME = re.compile(
     r"\$(?:\{(?P<braced>[^}]*)\}|(?P<name>[A-Za-z0-9_]+)|(?P<special>[*#$@!?\-]))"
 )
+
+
+def limits(context: LoadContext) -> jsonnet_sandbox.Limits:
+    """`renderTimeoutSeconds` (CPU time; twice that in wall time, the machine may be busy)
+    and `renderMemoryMiB` of `sources.jsonnet`; LIMITS where they are not set."""
+    options = context.options_for(NAME)
+    seconds = options.get("renderTimeoutSeconds")
+    memory = options.get("renderMemoryMiB")
+    if seconds is None and memory is None:
+        return LIMITS
+    cpu = math.ceil(float(seconds)) if seconds is not None else LIMITS.cpu_seconds
+    return dataclasses.replace(
+        LIMITS,
+        cpu_seconds=cpu,
+        wall_seconds=2 * cpu,
+        memory_bytes=int(memory) << 20 if memory is not None else LIMITS.memory_bytes,
+    )
 
 
 def available() -> bool:
@@ -123,7 +143,7 @@ def evaluate_files(files: list[str], path: str, chosen: Settings, context: LoadC
         return loaded
     made: list[Document] = []
     for file in files:
-        documents, problems = _evaluate(file, path, chosen, context.tree)
+        documents, problems = _evaluate(file, path, chosen, context)
         made.extend(documents)
         loaded.problems.extend(problems)
     if any(p.code == RENDER_ERROR for p in loaded.problems):
@@ -157,6 +177,7 @@ def run(
     tree: Tree,
     builtin: dict[str, bytes] | None = None,
     deployer: Deployer = ARGO_CD,
+    limited: jsonnet_sandbox.Limits | None = None,
 ) -> Evaluated:
     """Evaluate `file` with the library paths `search` (searched last to first) and
     `builtin` imports (a tool's own library, such as Tanka's `tk`)."""
@@ -171,7 +192,7 @@ def run(
     if problem is not None:
         return Evaluated(None, None, problem)
     resolve = resolver(tree, search, builtin or {})
-    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, variables, LIMITS)
+    result = jsonnet_sandbox.evaluate(file, decode(data), resolve, variables, limited or LIMITS)
     if result.output is None:
         return Evaluated(None, None, _failure(file, result, deployer, search, tree))
     try:
@@ -182,9 +203,10 @@ def run(
 
 
 def _evaluate(
-    file: str, path: str, chosen: Settings, tree: Tree
+    file: str, path: str, chosen: Settings, context: LoadContext
 ) -> tuple[list[Document], list[Problem]]:
-    evaluated = run(file, [path, *chosen.libs], chosen.variables, tree)
+    search = [path, *chosen.libs]
+    evaluated = run(file, search, chosen.variables, context.tree, limited=limits(context))
     if evaluated.problem is not None or evaluated.sources is None:
         return [], [p for p in [evaluated.problem] if p is not None]
     output = evaluated.output

@@ -117,9 +117,10 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         loaded.problems.append(Problem("GK-RENDERER-MISSING", entry, 1, message))
         return loaded
     spec = {key: value for key, value in document.obj.items() if key != "data"}
-    variables = jsonnet_sandbox.Variables(ext_codes={_ENVIRONMENT: json.dumps(spec)})
+    variables = _variables(context, base, json.dumps(spec))
     search = search_paths(base, project)
-    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, _TANKA)
+    limited = jsonnet.limits(context)
+    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, _TANKA, limited)
     if evaluated.problem is not None or evaluated.sources is None:
         loaded.problems.extend(p for p in [evaluated.problem] if p is not None)
         return loaded
@@ -139,6 +140,23 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     loaded.documents.extend(made)
     loaded.problems.extend(problems)
     return loaded
+
+
+def _variables(context: LoadContext, base: str, spec: str) -> jsonnet_sandbox.Variables:
+    """What CI passes to `tk apply` for the environment at `base` (`sources.jsonnet.tanka`
+    in .gatekeeper.yml), and the environment itself as `tanka.dev/environment`."""
+    chosen: dict[str, Any] = {}
+    for entry in context.options_for(jsonnet.NAME).get("tanka", []):
+        path = posixpath.normpath(str(entry.get("path", "")).strip("/").removesuffix(SPEC))
+        if path == base:
+            chosen = entry
+    strings = {key: dict(chosen.get(key) or {}) for key in ("extVars", "extCode", "tlaVars")}
+    return jsonnet_sandbox.Variables(
+        ext_vars=strings["extVars"],
+        ext_codes={**strings["extCode"], _ENVIRONMENT: spec},
+        tla_vars=strings["tlaVars"],
+        tla_codes=dict(chosen.get("tlaCode") or {}),
+    )
 
 
 def _extract(value: Any, path: tuple[str, ...], found: list[Any]) -> str | None:
