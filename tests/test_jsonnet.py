@@ -503,4 +503,5 @@ def test_the_limits_are_configured() -> None:
     loop = b"local f(n) = if n == 0 then 0 else f(n - 1) tailstrict; f(1e15)"
     files = {"apps/web.yaml": application(), "deploy/main.jsonnet": loop}
     [finding] = findings(MemoryTree(files), options={"renderTimeoutSeconds": 1})
-    assert "CPU time limit (1 s)" in finding.message
+    # 1 s of CPU, or 2 s of wall time on a busy machine: whichever comes first.
+    assert "CPU time limit (1 s)" in finding.message or "after 2 s" in finding.message
