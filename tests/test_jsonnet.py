@@ -324,18 +324,56 @@ local pod(name, privileged) = {
     # `privileged: true` is written once: found by name and value.
     [finding] = findings(MemoryTree(files))
     assert (finding.file, finding.line) == ("deploy/main.jsonnet", 3)
-    # Each ancestor written twice (or not at all): the path is said, at the first line.
+    # Written twice with the same value: the object's own literal is followed down to
+    # the last field it writes (`securityContext: sc`).
     files["deploy/main.jsonnet"] = b"""\
 local p = { privileged: true };
 local q = { privileged: true };
 local pod(name, sc) = { apiVersion: 'v1', kind: 'Pod', metadata: { name: name },
   spec: { containers: [{ name: name + '-c', image: 'x', securityContext: sc }] } };
-local other = { spec: { containers: [{ securityContext: {} }] } };
 [pod('a', p), pod('b', q)]
 """
+    [finding] = findings(MemoryTree(files))
+    assert (finding.file, finding.line) == ("deploy/main.jsonnet", 4)
+    assert "spec.containers[0].securityContext written there" in finding.extra["via"]
+    # Two literals of its kind, no name written, every field twice: the path is said, at
+    # the first line.
+    twice = files["deploy/main.jsonnet"].split(b"\n")
+    twice[4:4] = [twice[2].replace(b"pod(", b"pod2("), twice[3]]
+    files["deploy/main.jsonnet"] = b"\n".join(twice).replace(b"pod('b'", b"pod2('b'")
     judged = findings(MemoryTree(files))  # one finding per place: both pods at line 1
     assert [(f.file, f.line) for f in judged] == [("deploy/main.jsonnet", 1)]
     assert "spec.containers[0].securityContext.privileged not found" in judged[0].extra["via"]
+
+
+def test_objects_written_as_literals_are_located_field_by_field() -> None:
+    """A file that writes its objects out (the Argo CD examples' style): each object's own
+    literal, found by its kind (and name), is followed down to the field."""
+    main = b"""\
+[
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'a' },
+    spec: { template: { spec: { containers: [
+      { name: 'sidecar', image: 'x' },
+      { name: 'main', image: 'x', securityContext: { privileged: true } },
+    ] } } },
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'b' },
+    spec: { template: { spec: { containers: [
+      { name: 'main', image: 'x', securityContext: { privileged: true } },
+    ] } } },
+  },
+]
+"""
+    files = {"apps/web.yaml": application(), "deploy/main.jsonnet": main}
+    judged = findings(MemoryTree(files))
+    assert [(f.name, f.line) for f in judged] == [("a", 8), ("b", 16)]
+    assert "privileged written there" in judged[0].extra["via"]
 
 
 def test_jsonnet_that_makes_applications_is_expanded_too() -> None:

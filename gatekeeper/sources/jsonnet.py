@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from gatekeeper.document import Document, Loaded, Location, Problem
-from gatekeeper.fieldpath import Path, format_path, get
+from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, jsonnet_sandbox
+from gatekeeper.sources.jsonnet_locate import JsonnetLocator, Sources
 from gatekeeper.tree import OutsideLink, Tree, inside
 
 EXTENSION = ".jsonnet"
@@ -372,124 +372,3 @@ class Jsonnets:
                     if candidate not in seen:
                         seen.add(candidate)
                         queue.append(candidate)
-
-
-class Sources:
-    """The Jsonnet (and imported text) an evaluation read, searched for field names."""
-
-    def __init__(self, tree: Tree, files: list[str]) -> None:
-        self.files = list(dict.fromkeys(files))
-        self.tree = tree
-        self._lines: dict[str, list[str]] = {}
-
-    def lines(self, file: str) -> list[str]:
-        if file not in self._lines:
-            try:
-                text = self.tree.read(file).decode("utf-8", "replace")
-            except OSError:
-                text = ""
-            self._lines[file] = text.splitlines()
-        return self._lines[file]
-
-    def find(self, key: str, value: Any = None, with_value: bool = False) -> list[Location]:
-        """Every line that defines the field `key` (`key:`, `'key'::`, `"key"+:`, YAML's
-        `key:`), with the scalar `value` written right after it when `with_value`."""
-        pattern = _field(key)
-        if with_value:
-            literal = _literal(value)
-            if literal is None:
-                return []
-            pattern += r"\s*" + literal + r"(?![\w.])"
-        compiled = re.compile(pattern)
-        found = []
-        for file in self.files:
-            for number, line in enumerate(self.lines(file), 1):
-                for _ in compiled.finditer(_code(line)):
-                    found.append(Location(file, number, exact=False))
-        return found
-
-
-def _field(key: str) -> str:
-    """A field definition in Jsonnet, JSON or YAML: the name, bare or quoted, then `:`,
-    `::`, `:::` or `+:`..."""
-    name = re.escape(key)
-    return rf"(?:^|[\s{{,(\-])(?:{name}|'{name}'|\"{name}\")\s*\+?:{{1,3}}"
-
-
-def _literal(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return re.escape(json.dumps(value))
-    if isinstance(value, str):
-        escaped = re.escape(value)
-        return rf"(?:'{escaped}'|\"{escaped}\"|{escaped}(?=\s*(?:,|$)))"
-    return None
-
-
-def _code(line: str) -> str:
-    """A line without a trailing `//` or `#` comment (roughly: not inside a string)."""
-    for marker in ("//", "#"):
-        at = line.find(marker)
-        if at >= 0 and line[:at].count("'") % 2 == 0 and line[:at].count('"') % 2 == 0:
-            line = line[:at]
-    return line
-
-
-class JsonnetLocator:
-    """Where a field of an evaluated object is written: Jsonnet keeps no positions in its
-    output, so a field is found by its name (and, for a scalar, its value) in the evaluated
-    file and the files it imports. A field written at exactly one place is located there;
-    else its nearest ancestor that is; a list item by its `name:`; else the evaluated file's
-    first line. The note (`via`) says which file made the object, with which variables, and
-    when the place is a guess. Never exact: a one-line YAML suggestion does not fit Jsonnet."""
-
-    def __init__(self, obj: dict[str, Any], sources: Sources, note: str) -> None:
-        self.obj = obj
-        self.sources = sources
-        self.note = note
-        self._cache: dict[Path, Location] = {}
-
-    def locate(self, path: Path) -> Location:
-        key = tuple(path)
-        if key not in self._cache:
-            self._cache[key] = self._locate(key)
-        return self._cache[key]
-
-    def _locate(self, path: Path) -> Location:
-        existing = list(path)
-        while existing and get(self.obj, tuple(existing)) is None:
-            existing.pop()
-        for depth in range(len(existing), 0, -1):
-            step = existing[depth - 1]
-            value = get(self.obj, tuple(existing[:depth]))
-            found = self._unique(step, value)
-            if found is not None:
-                written = format_path(tuple(existing[:depth]))
-                note = f"{self.note}; {written} found by its name in {found.file}"
-                return found._replace(via=note)
-        metadata = self.obj.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None
-        if isinstance(name, str):
-            found = self._single(self.sources.find("name", name, with_value=True))
-            if found is not None:
-                return found._replace(via=f"{self.note}; the object located by its name")
-        shown = format_path(path) or "the object"
-        note = f"{self.note}; {shown} not found at one place in its source"
-        return Location(self.sources.files[0], 1, exact=False, via=note)
-
-    def _unique(self, step: str | int, value: Any) -> Location | None:
-        if isinstance(step, int):  # a list item: by its name
-            name = value.get("name") if isinstance(value, dict) else None
-            if isinstance(name, str):
-                return self._single(self.sources.find("name", name, with_value=True))
-            return None
-        if not isinstance(value, (dict, list)):
-            found = self._single(self.sources.find(step, value, with_value=True))
-            if found is not None:
-                return found
-        return self._single(self.sources.find(step))
-
-    @staticmethod
-    def _single(found: list[Location]) -> Location | None:
-        return found[0] if len(found) == 1 else None
