@@ -14,14 +14,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import selectors
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 # Generous for real configurations (kube-prometheus evaluates in about a second and 300 MB),
 # small enough that a hostile file ends within a minute and leaves memory to the scan.
@@ -76,6 +76,9 @@ def evaluate(
     limits: Limits = Limits(),
 ) -> Result:
     """Evaluate `code` (the text of `file`, a path relative to the repository) in a child."""
+    import subprocess
+    import tempfile
+
     result = Result()
     request = {
         "file": file,
@@ -114,6 +117,8 @@ def _converse(
     result: Result,
 ) -> None:
     """Send the request, answer import requests, read the answer: within the limits."""
+    import selectors
+
     assert child.stdin is not None and child.stdout is not None
     deadline = time.monotonic() + limits.wall_seconds
     try:

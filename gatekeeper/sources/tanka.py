@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Loaded, Problem
-from gatekeeper.sources import LoadContext, jsonnet, jsonnet_sandbox
+from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
+
+if TYPE_CHECKING:  # imported where used: is_environment is asked of every manifest
+    from gatekeeper.sources.jsonnet_sandbox import Variables
 
 SPEC = "spec.json"
 ENTRYPOINT = "main.jsonnet"
@@ -28,7 +31,6 @@ ROOT_MARKERS = ("tkrc.yaml", "jsonnetfile.json")
 # Tanka's own library, `import 'tk'`.
 _TK = b'{\n  env: std.extVar("tanka.dev/environment"),\n}\n'
 _ENVIRONMENT = "tanka.dev/environment"
-_TANKA = jsonnet.Deployer("tk apply", "the environment")
 _NAMESPACED = "tanka.dev/namespaced"
 # Kinds Tanka gives no default namespace (its list, from `kubectl api-resources`).
 _CLUSTER_WIDE = frozenset(
@@ -93,6 +95,8 @@ def search_paths(base: str, project: str) -> list[str]:
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     """The objects the environment declared in `file` (a spec.json) applies."""
+    from gatekeeper.sources import jsonnet
+
     loaded = Loaded()
     tree = context.tree
     base = posixpath.dirname(file) or "."
@@ -120,7 +124,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     variables = _variables(context, base, json.dumps(spec))
     search = search_paths(base, project)
     limited = jsonnet.limits(context)
-    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, _TANKA, limited)
+    tanka = jsonnet.Deployer("tk apply", "the environment")
+    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, tanka, limited)
     if evaluated.problem is not None or evaluated.sources is None:
         loaded.problems.extend(p for p in [evaluated.problem] if p is not None)
         return loaded
@@ -142,9 +147,11 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     return loaded
 
 
-def _variables(context: LoadContext, base: str, spec: str) -> jsonnet_sandbox.Variables:
+def _variables(context: LoadContext, base: str, spec: str) -> Variables:
     """What CI passes to `tk apply` for the environment at `base` (`sources.jsonnet.tanka`
     in .gatekeeper.yml), and the environment itself as `tanka.dev/environment`."""
+    from gatekeeper.sources import jsonnet, jsonnet_sandbox
+
     chosen: dict[str, Any] = {}
     for entry in context.options_for(jsonnet.NAME).get("tanka", []):
         path = posixpath.normpath(str(entry.get("path", "")).strip("/").removesuffix(SPEC))
@@ -206,6 +213,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see depgraph): an environment's spec.json reads its folder, its
     import paths and, followed statically, what its main.jsonnet imports."""
     from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import jsonnet
     from gatekeeper.yamldoc import decode
 
     tree = context.tree
