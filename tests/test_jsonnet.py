@@ -223,7 +223,7 @@ def test_an_error_is_said_at_the_line_jsonnet_reports_and_nothing_is_deployed() 
 
 @pytest.mark.parametrize(
     "imported",
-    ["../../secret.jsonnet", "/etc/passwd", "../lib/../../secret.jsonnet"],
+    ["../../secret.jsonnet", "/etc/passwd", "../lib/../../secret.jsonnet", "a\\u0000b"],
 )
 def test_an_import_out_of_the_repository_is_refused_and_not_read(
     tmp_path: Path, imported: str

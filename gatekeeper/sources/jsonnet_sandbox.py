@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import queue
     import subprocess
 
 # Generous for real configurations (kube-prometheus evaluates in about a second and 300 MB),
@@ -31,6 +32,10 @@ WALL_SECONDS = 60
 OUTPUT_BYTES = 64 << 20
 MAX_STACK = 500  # Jsonnet's own default: a deep recursion is an error, not a crash
 MAX_TRACE = 10  # stack frames in an error message
+
+
+# All the child is given of the environment (no token: Jsonnet cannot read it anyway).
+_ENVIRONMENT = ("PATH", "SYSTEMROOT", "LANG", "LC_ALL")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ def evaluate(
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             cwd=empty,
+            env={key: os.environ[key] for key in _ENVIRONMENT if key in os.environ},
         )
         try:
             _converse(child, request, resolve, limits, result)
@@ -116,8 +122,10 @@ def _converse(
     limits: Limits,
     result: Result,
 ) -> None:
-    """Send the request, answer import requests, read the answer: within the limits."""
-    import selectors
+    """Send the request, answer import requests, read the answer: within the limits. The
+    child's lines are read by a thread (pipes cannot be polled on Windows)."""
+    import queue
+    import threading
 
     assert child.stdin is not None and child.stdout is not None
     deadline = time.monotonic() + limits.wall_seconds
@@ -125,40 +133,59 @@ def _converse(
         _send(child.stdin, request)
     except OSError:
         return  # the child is gone: its exit status says why
-    selector = selectors.DefaultSelector()
-    selector.register(child.stdout, selectors.EVENT_READ)
-    buffer = b""
+    lines: queue.Queue[bytes | str | None] = queue.Queue()
+    reader = threading.Thread(
+        target=_read_lines, args=(child.stdout, limits.output_bytes, lines), daemon=True
+    )
+    reader.start()
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0))
+        except queue.Empty:
+            result.error = f"evaluation stopped after {limits.wall_seconds:g} s (wall clock)"
+            return
+        if line is None:  # the child ended without an answer
+            return
+        if isinstance(line, str):  # _TOO_LONG
+            result.error = f"output larger than {limits.output_bytes >> 20} MB; not read"
+            return
+        try:
+            message = json.loads(line)
+        except ValueError:
+            result.error = "the evaluator answered something unreadable"
+            return
+        if "import" in message:
+            directory, imported = message["import"]
+            reply = _serve(resolve, str(directory), str(imported), result)
+            try:
+                _send(child.stdin, reply)
+            except OSError:
+                return
+            continue
+        if "error" in message:
+            result.error = str(message["error"])
+        else:
+            result.output = str(message["done"])
+        return
+
+
+_TOO_LONG = "output over the limit"  # what _read_lines puts then
+
+
+def _read_lines(stream: Any, limit: int, lines: queue.Queue[bytes | str | None]) -> None:
+    """Put each line the child writes on `lines`, None at its end; no more than `limit`
+    bytes in all (then _TOO_LONG)."""
     received = 0
-    with selector:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                result.error = f"evaluation stopped after {limits.wall_seconds:g} s (wall clock)"
-                return
-            chunk = os.read(child.stdout.fileno(), 1 << 16)
-            if not chunk:
-                return
-            received += len(chunk)
-            if received > limits.output_bytes:
-                result.error = f"output larger than {limits.output_bytes >> 20} MB; not read"
-                return
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                message = json.loads(line)
-                if "import" in message:
-                    directory, imported = message["import"]
-                    reply = _serve(resolve, str(directory), str(imported), result)
-                    try:
-                        _send(child.stdin, reply)
-                    except OSError:
-                        return
-                    continue
-                if "error" in message:
-                    result.error = str(message["error"])
-                else:
-                    result.output = str(message["done"])
-                return
+    while True:
+        line = stream.readline(limit + 1 - received)
+        received += len(line)
+        if received > limit:
+            lines.put(_TOO_LONG)
+            return
+        if not line.endswith(b"\n"):  # the end (a line cut short: the child died)
+            lines.put(None)
+            return
+        lines.put(line)
 
 
 def _serve(resolve: Resolver, directory: str, path: str, result: Result) -> dict[str, str]:
@@ -167,7 +194,7 @@ def _serve(resolve: Resolver, directory: str, path: str, result: Result) -> dict
     except Refused as refused:
         result.refused.append(str(refused))
         return {"refused": str(refused)}
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # ValueError: a NUL in the path
         return {"refused": "not found in the repository or its library paths"}
     result.imported.append(found)
     return {"found": found, "content": base64.b64encode(content).decode("ascii")}
@@ -196,8 +223,17 @@ def _limit(cpu_seconds: int, memory_bytes: int) -> None:
         import resource
     except ImportError:  # Windows: the wall-clock timeout and output limit still hold
         return
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # The CPU hard limit a second later: SIGXCPU first, SIGKILL if it is ignored.
+    for which, wanted, grace in (
+        (resource.RLIMIT_CPU, cpu_seconds, 1),
+        (resource.RLIMIT_AS, memory_bytes, 0),
+    ):
+        _, hard = resource.getrlimit(which)
+        ceiling = wanted + grace if hard == resource.RLIM_INFINITY else min(wanted + grace, hard)
+        try:
+            resource.setrlimit(which, (min(wanted, ceiling), ceiling))
+        except (ValueError, OSError):  # macOS refuses some address-space limits
+            continue
 
 
 def _child() -> None:
