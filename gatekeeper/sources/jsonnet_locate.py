@@ -22,49 +22,57 @@ from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.tree import Tree
 
 _STRUCTURE = "{}[](),"
+# What the structure scan stops at: brackets, commas, and what starts a comment or a string.
+_INTERESTING = re.compile(r"""[{}\[\](),#'"|/@]""")
+_STRING_STOPS = {
+    (quote, verbatim): re.compile(re.escape(quote) if verbatim else rf"[\\{quote}]")
+    for quote in "'\""
+    for verbatim in (False, True)
+}
 
 
 def _structure(text: str) -> Iterator[tuple[int, str]]:
     """The brackets and commas of Jsonnet (or JSON) `text` outside strings and comments."""
     at, size = 0, len(text)
-    while at < size:
+    while True:
+        match = _INTERESTING.search(text, at)
+        if match is None:
+            return
+        at = match.start()
         char = text[at]
         if char in _STRUCTURE:
             yield at, char
+            at += 1
         elif char == "#" or text.startswith("//", at):
             end = text.find("\n", at)
             at = size if end < 0 else end
-            continue
         elif text.startswith("/*", at):
             end = text.find("*/", at + 2)
             at = size if end < 0 else end + 2
-            continue
         elif text.startswith("|||", at):
             end = text.find("|||", at + 3)
             at = size if end < 0 else end + 3
-            continue
         elif char in "'\"" or (char == "@" and text[at + 1 : at + 2] in ("'", '"')):
             at = _string_end(text, at)
-            continue
-        at += 1
+        else:  # a lone `/`, `|` or `@`
+            at += 1
 
 
 def _string_end(text: str, at: int) -> int:
     """The offset after the string literal that starts at `at` (`'..'`, `".."`, `@'..'`)."""
     verbatim = text[at] == "@"
     quote = text[at + 1] if verbatim else text[at]
+    stop = _STRING_STOPS[quote, verbatim]
     end = at + (2 if verbatim else 1)
-    while end < len(text):
-        if text[end] == "\\" and not verbatim:
-            end += 2
-            continue
-        if text[end] == quote:
-            if verbatim and text[end + 1 : end + 2] == quote:
-                end += 2
-                continue
-            return end + 1
-        end += 1
-    return len(text)
+    while True:
+        match = stop.search(text, end)
+        if match is None:
+            return len(text)
+        escaped = match.group() == "\\"  # a `\x` escape, or a doubled quote in @'..'
+        doubled = verbatim and text[match.start() + 1 : match.start() + 2] == quote
+        if not (escaped or doubled):
+            return match.start() + 1
+        end = match.start() + 2
 
 
 Region = tuple[int, int]  # an object literal: the offsets of its `{` and its `}`
@@ -182,58 +190,88 @@ def _code(line: str) -> str:
     return line
 
 
+# Any field definition: its name (bare, as YAML keys are too, or quoted), then `:`, `::`,
+# `:::` or `+:`...
+_ANY_FIELD = re.compile(
+    r"(?:^|(?<=[\s{,(\-]))"
+    r"(?:(?P<bare>[A-Za-z_$][\w$./-]*)|'(?P<single>[^'\n]*)'|\"(?P<double>[^\"\n]*)\")"
+    r"\s*\+?:{1,3}",
+    re.MULTILINE,
+)
+
+
 class Sources:
-    """The Jsonnet (and imported text) an evaluation read, searched for fields."""
+    """The Jsonnet (and imported text) an evaluation read, searched for fields: every
+    field definition of every file indexed by name once, each file's structure read only
+    where an object's literal is looked for."""
 
     def __init__(self, tree: Tree, files: list[str]) -> None:
         self.files = list(dict.fromkeys(files))
         self.tree = tree
+        self._contents: dict[str, str] = {}
+        self._starts: dict[str, list[int]] = {}
         self._texts: dict[str, Text] = {}
+        self._index: dict[str, list[tuple[str, int, int]]] | None = None
+
+    def content(self, file: str) -> str:
+        if file not in self._contents:
+            try:
+                self._contents[file] = self.tree.read(file).decode("utf-8", "replace")
+            except OSError:
+                self._contents[file] = ""
+        return self._contents[file]
 
     def text(self, file: str) -> Text:
         if file not in self._texts:
-            try:
-                content = self.tree.read(file).decode("utf-8", "replace")
-            except OSError:
-                content = ""
-            self._texts[file] = Text(content)
+            self._texts[file] = Text(self.content(file))
         return self._texts[file]
+
+    def line(self, file: str, offset: int) -> int:
+        if file not in self._starts:
+            self._starts[file] = [0, *(m.end() for m in re.finditer("\n", self.content(file)))]
+        return bisect.bisect_right(self._starts[file], offset)
+
+    def fields(self, key: str) -> list[tuple[str, int, int]]:
+        """Where the field `key` is defined: (file, start, end of its `:`), outside
+        trailing comments."""
+        if self._index is None:
+            self._index = {}
+            for file in self.files:
+                content = self.content(file)
+                for match in _ANY_FIELD.finditer(content):
+                    start = match.start()
+                    before = content[content.rfind("\n", 0, start) + 1 : start]
+                    if _code(before) != before:  # in a `//` or `#` comment
+                        continue
+                    name = match["bare"] or match["single"] or match["double"] or ""
+                    self._index.setdefault(name, []).append((file, start, match.end()))
+        return self._index.get(key, [])
 
     def find(self, key: str, value: Any = None, with_value: bool = False) -> list[Location]:
         """Every line that defines the field `key`, with the scalar `value` written right
         after it when `with_value`."""
-        pattern = _pattern(key, value, with_value)
-        if pattern is None:
+        hits = self._valued(key, value) if with_value else self.fields(key)
+        return [Location(file, self.line(file, start), exact=False) for file, start, _ in hits]
+
+    def _valued(self, key: str, value: Any) -> list[tuple[str, int, int]]:
+        written = literal(value)
+        if written is None:
             return []
-        found = []
-        for file in self.files:
-            for number, line in enumerate(self.text(file).text.splitlines(), 1):
-                for _ in pattern.finditer(_code(line)):
-                    found.append(Location(file, number, exact=False))
-        return found
+        pattern = re.compile(r"\s*" + written + r"(?![\w.])", re.MULTILINE)
+        return [hit for hit in self.fields(key) if pattern.match(self.content(hit[0]), hit[2])]
 
     def literals(self, key: str, value: Any) -> list[tuple[str, Region]]:
         """The object literals in which the field `key` is written with the scalar
-        `value` (an object's `kind: 'Deployment'`)."""
-        pattern = _pattern(key, value, True)
+        `value` (an object's `kind: 'Deployment'`), outside vendored libraries (what `jb
+        install` put in vendor/ is not what a change writes)."""
         found: list[tuple[str, Region]] = []
-        for file in self.files if pattern is not None else []:
-            text = self.text(file)
-            for match in pattern.finditer(text.text):  # type: ignore[union-attr]
-                region = text.enclosing(match.start())
-                if region is not None:
-                    found.append((file, region))
+        for file, start, _ in self._valued(key, value):
+            if file.startswith("vendor/") or "/vendor/" in file:
+                continue
+            region = self.text(file).enclosing(start)
+            if region is not None:
+                found.append((file, region))
         return found
-
-
-def _pattern(key: str, value: Any, with_value: bool) -> re.Pattern[str] | None:
-    pattern = field(key)
-    if with_value:
-        written = literal(value)
-        if written is None:
-            return None
-        pattern += r"\s*" + written + r"(?![\w.])"
-    return re.compile(pattern, re.MULTILINE)
 
 
 class _Found(NamedTuple):
