@@ -543,3 +543,30 @@ def test_the_limits_are_configured() -> None:
     [finding] = findings(MemoryTree(files), options={"renderTimeoutSeconds": 1})
     # 1 s of CPU, or 2 s of wall time on a busy machine: whichever comes first.
     assert "CPU time limit (1 s)" in finding.message or "after 2 s" in finding.message
+
+
+def test_brackets_in_strings_and_comments_do_not_mislead_the_locating() -> None:
+    """The structure is read outside strings, verbatim strings, text blocks and comments:
+    a `{` in any of them does not shift which literal a field is written in."""
+    main = b"""\
+local note = '{ not an object';  // { nor this
+local block = |||
+  kind: 'Pod' { [
+|||;
+/* { privileged: true } */
+# privileged: true
+{
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', annotations: { a: @'say ''{''', b: "\\"{" } },
+  spec: {
+    containers: [
+      { name: 'main', image: 'x', securityContext: { privileged: true } },
+    ],
+  },
+}
+"""
+    files = {"apps/web.yaml": application(), "deploy/main.jsonnet": main}
+    [finding] = findings(MemoryTree(files))
+    assert (finding.file, finding.line) == ("deploy/main.jsonnet", 13)
+    assert "privileged written there" in finding.extra["via"]
