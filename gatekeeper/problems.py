@@ -63,8 +63,8 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     "GK-RENDERER-MISSING": ProblemKind(
         "high",
         "No renderer installed: chart or kustomization not checked",
-        "Install gitops-policy-gate[all] (or [helm] / [kustomize]), or put helm on PATH for"
-        " charts and kubectl or kustomize on PATH for Kustomize.",
+        "Install gitops-policy-gate[all] (or [helm] / [kustomize] / [jsonnet]), or put helm on"
+        " PATH for charts and kubectl or kustomize on PATH for Kustomize.",
     ),
     "GK-NOT-EXPANDED": ProblemKind(
         "low",

@@ -477,17 +477,20 @@ def test_a_template_patch_that_cannot_be_read_is_said() -> None:
 
 def test_jsonnet_and_plugins_of_a_directory_application_are_not_passed_silently() -> None:
     """Argo CD evaluates the `.jsonnet` files of a directory Application beside its YAML: a
-    privileged pod written in Jsonnet is said not to be judged (it used to be skipped
-    while the YAML beside it passed). A plugin source is said to be judged only as files."""
+    privileged pod written in Jsonnet is judged (it used to be skipped while the YAML beside
+    it passed; then said not to be judged). A plugin source is said to be judged only as
+    files."""
     app = application("").replace(b"path: charts/web", b"path: deploy")
+    pod = b"{apiVersion: 'v1', kind: 'Pod', metadata: {name: 'debug'},\n"
+    pod += b" spec: {containers: [{name: 'x', securityContext: {privileged: true}}]}}\n"
     tree = {
         "deploy/service.yaml": b"apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
-        "deploy/debug.jsonnet": b"{apiVersion: 'v1', kind: 'Pod'}\n",
+        "deploy/debug.jsonnet": pod,
         "deploy/lib.libsonnet": b"{}\n",
         "apps/web.yaml": app,
     }
     found = scan_tree(tree, "apps/web.yaml")
-    assert found == [("GK-RENDERER-MISSING", "deploy/debug.jsonnet", 1)]
+    assert found == [("K8S-PSS-PRIVILEGED", "deploy/debug.jsonnet", 2)]
     plugin = app + b"    plugin: {name: avp}\n"
     tree["apps/web.yaml"] = plugin
     assert scan_tree(tree, "apps/web.yaml") == [("GK-NOT-EXPANDED", "apps/web.yaml", 11)]

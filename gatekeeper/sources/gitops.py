@@ -13,13 +13,16 @@ import configparser
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+
+if TYPE_CHECKING:
+    from gatekeeper.sources.jsonnet import Jsonnets
 
 NAME = "gitops"
 DEPLOYED_BY = "deployed by "  # how the variant of what an Application deploys starts
@@ -36,12 +39,18 @@ def is_application(obj: Any) -> bool:
 
 
 def is_expandable(obj: Any) -> bool:
-    """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease: it
-    names what it deploys."""
+    """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease, a
+    Tanka environment: it names what it deploys."""
     from gatekeeper.sources.applicationsets import is_application_set
     from gatekeeper.sources.flux import is_flux_deployer
+    from gatekeeper.sources.tanka import is_environment
 
-    return is_application(obj) or is_application_set(obj) or is_flux_deployer(obj)
+    return (
+        is_application(obj)
+        or is_application_set(obj)
+        or is_flux_deployer(obj)
+        or is_environment(obj)
+    )
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +148,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     if key in _ACTIVE:
         return loaded
     from gatekeeper.sources.applicationsets import is_application_set
+    from gatekeeper.sources.tanka import is_environment
 
     if is_application_set(obj):  # each Application it makes
         from gatekeeper.sources.applicationsets import applications
@@ -176,6 +186,11 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                     line = document.locator.locate((*where, "repoURL")).line
                     message = unlisted_origin(str(source["repoURL"]))
                     loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        elif is_environment(obj):  # Tanka's: it sets namespaces itself
+            from gatekeeper.sources import tanka
+
+            namespace = ""
+            _merge(loaded, tanka.expand(file, document, context))
         else:  # a Flux Kustomization or HelmRelease
             from gatekeeper.sources import flux
 
@@ -373,14 +388,45 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         loaded.problems.append(
             Problem("GK-RENDER-ERROR", file, line, f"Application path {path} has no manifests")
         )
-    for jsonnet in [f for f in listed if f.endswith(".jsonnet")] if plugin is None else []:
-        message = (
-            f"Argo CD evaluates {jsonnet} and applies what it makes; Jsonnet is not evaluated"
-            " here, so it is not judged"
-        )
-        loaded.problems.append(Problem("GK-RENDERER-MISSING", jsonnet, 1, message))
+    evaluated = [f for f in listed if f.endswith(".jsonnet")] if plugin is None else []
+    if evaluated:
+        _merge(loaded, _jsonnet(deployed, path, evaluated, context))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
+
+
+def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContext) -> Loaded:
+    """What the `*.jsonnet` files of a directory source yield, evaluated with the source's
+    `directory.jsonnet` (extVars, tlas, libs) and Argo CD's build environment in them."""
+    from gatekeeper.sources import jsonnet
+
+    _, document, source, where, namespace, _ = deployed
+    if not jsonnet.available():
+        loaded = Loaded()
+        for evaluated in files:
+            message = (
+                f"Argo CD evaluates {evaluated} and applies what it makes; the jsonnet package"
+                " is not installed (gitops-policy-gate[jsonnet]), so it is not judged"
+            )
+            loaded.problems.append(Problem("GK-RENDERER-MISSING", evaluated, 1, message))
+        return loaded
+    directory = source.get("directory")
+    options = directory.get("jsonnet") if isinstance(directory, dict) else None
+    at = (*where, "directory", "jsonnet")
+    environment = {
+        "ARGOCD_APP_NAME": document.name,
+        "ARGOCD_APP_NAMESPACE": namespace,
+        "ARGOCD_APP_PROJECT_NAME": str(_spec(document.obj).get("project") or ""),
+        "ARGOCD_APP_SOURCE_PATH": str(source.get("path") or ""),
+        "ARGOCD_APP_SOURCE_REPO_URL": str(source.get("repoURL") or ""),
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": str(source.get("targetRevision") or ""),
+    }
+    chosen = jsonnet.settings(
+        options, lambda key: document.locator.locate((*at, *key)), environment
+    )
+    loaded = jsonnet.evaluate_files(files, path, chosen, context)
+    expand_made(loaded, context)  # an app of apps written in Jsonnet
+    return loaded
 
 
 def _included(file: str, path: str, directory: dict[str, Any]) -> bool:
@@ -709,7 +755,11 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
     tree = context.tree
-    declared = _declared(context, [p for p in tree.list_dir(".") if kubernetes.detect(p)])
+    from gatekeeper.sources.jsonnet import Jsonnets
+
+    every = tree.list_dir(".")
+    declared = _declared(context, [p for p in every if kubernetes.detect(p)])
+    jsonnets = Jsonnets(tree, [p for p in every if p.endswith(".jsonnet")])
     by_name: dict[tuple[str, str], list[str]] = {}
     for file, objects in declared.items():
         for kind, name in objects:
@@ -724,7 +774,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 continue
             for obj in _with_items(entry.obj):
                 if is_application(obj):
-                    for needed in _application_inputs(obj, repo_urls, helm_options):
+                    for needed in _application_inputs(obj, repo_urls, helm_options, jsonnets):
                         yield file, needed
                 elif is_application_set(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -732,7 +782,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for text in _strings_at(spec.get("generators"), ("path",)):
                         yield file, _fixed_part(text)  # a directory added there: a new app
                     for made in _made(file, entry, obj, context, repo_urls):
-                        for needed in _application_inputs(made.obj, repo_urls, helm_options):
+                        for needed in _application_inputs(
+                            made.obj, repo_urls, helm_options, jsonnets
+                        ):
                             yield file, needed
                 elif is_flux_deployer(obj):
                     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
@@ -790,7 +842,7 @@ def _made(
 
 
 def _application_inputs(
-    obj: dict[str, Any], repo_urls: list[str], helm_options: dict[str, Any]
+    obj: dict[str, Any], repo_urls: list[str], helm_options: dict[str, Any], jsonnets: Jsonnets
 ) -> Iterator[str]:
     from gatekeeper.depgraph import directory_input
     from gatekeeper.sources import helm
@@ -821,6 +873,9 @@ def _application_inputs(
         for entry in read if isinstance(read, list) else []:  # --set-file
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
                 yield posixpath.normpath(posixpath.join(path, entry["path"]))
+        directory = source.get("directory")  # Jsonnet: its libs and what it imports
+        evaluated = directory.get("jsonnet") if isinstance(directory, dict) else None
+        yield from jsonnets.inputs(path, evaluated)
 
 
 def _values_files(

@@ -1,0 +1,243 @@
+"""Grafana Tanka environments: what `tk apply` applies, evaluated as Tanka evaluates it.
+
+A static environment is a `spec.json` (`apiVersion: tanka.dev/v1alpha1`, `kind:
+Environment`) beside its `main.jsonnet`. Tanka finds the project root above it (the folder
+holding `tkrc.yaml`, else `jsonnetfile.json`), evaluates `main.jsonnet` with the import
+paths `<env>`, `<root>/lib`, `<env>/vendor`, `<root>/vendor` (searched in that order), the
+environment as `std.extVar('tanka.dev/environment')` and `import 'tk'`, then applies every
+object with `apiVersion` and `kind` found anywhere in the output, in the environment's
+default namespace. A `tk apply` usually runs in CI; the objects are judged as manifests.
+Tanka's native functions (helmTemplate, kustomizeBuild) run tools: they are not provided,
+so Jsonnet calling them is a finding at that line.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
+
+if TYPE_CHECKING:  # imported where used: is_environment is asked of every manifest
+    from gatekeeper.sources.jsonnet_sandbox import Variables
+
+SPEC = "spec.json"
+ENTRYPOINT = "main.jsonnet"
+ROOT_MARKERS = ("tkrc.yaml", "jsonnetfile.json")
+# Tanka's own library, `import 'tk'`.
+_TK = b'{\n  env: std.extVar("tanka.dev/environment"),\n}\n'
+_ENVIRONMENT = "tanka.dev/environment"
+_NAMESPACED = "tanka.dev/namespaced"
+# Kinds Tanka gives no default namespace (its list, from `kubectl api-resources`).
+_CLUSTER_WIDE = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "NodeMetrics",
+        "PersistentVolume",
+        "PodSecurityPolicy",
+        "PriorityClass",
+        "RuntimeClass",
+        "SelfSubjectAccessReview",
+        "SelfSubjectRulesReview",
+        "StorageClass",
+        "SubjectAccessReview",
+        "TokenReview",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+    }
+)
+
+
+def is_environment(obj: Any) -> bool:
+    return (
+        isinstance(obj, dict)
+        and obj.get("kind") == "Environment"
+        and str(obj.get("apiVersion", "")).startswith("tanka.dev/")
+    )
+
+
+def root(tree: Tree, base: str) -> str | None:
+    """The project root: the nearest folder at or above `base` (inside the repository)
+    that holds tkrc.yaml, else the nearest that holds jsonnetfile.json."""
+    for marker in ROOT_MARKERS:
+        folder = base
+        while True:
+            if tree.exists(posixpath.join(folder, marker) if folder != "." else marker):
+                return folder
+            if folder == ".":
+                break
+            folder = posixpath.dirname(folder) or "."
+    return None
+
+
+def search_paths(base: str, project: str) -> list[str]:
+    """Tanka's import paths, in the order go-jsonnet is given them (searched last first)."""
+
+    def join(*parts: str) -> str:
+        return posixpath.normpath(posixpath.join(*parts))
+
+    return [join(project, "vendor"), join(base, "vendor"), join(project, "lib"), base]
+
+
+def expand(file: str, document: Document, context: LoadContext) -> Loaded:
+    """The objects the environment declared in `file` (a spec.json) applies."""
+    from gatekeeper.sources import jsonnet
+
+    loaded = Loaded()
+    tree = context.tree
+    base = posixpath.dirname(file) or "."
+    entry = posixpath.join(base, ENTRYPOINT) if base != "." else ENTRYPOINT
+    if not tree.exists(entry):
+        message = f"Tanka environment {document.name or base} has no {ENTRYPOINT}: tk fails"
+        loaded.problems.append(Problem(jsonnet.RENDER_ERROR, file, 1, message))
+        return loaded
+    project = root(tree, base)
+    if project is None:
+        message = (
+            f"Tanka finds no project root (a tkrc.yaml or jsonnetfile.json at or above {base})"
+            " for this environment: tk fails"
+        )
+        loaded.problems.append(Problem(jsonnet.RENDER_ERROR, file, 1, message))
+        return loaded
+    if not jsonnet.available():
+        message = (
+            f"tk apply evaluates {entry}; the jsonnet package is not installed"
+            " (gitops-policy-gate[jsonnet]), so it is not judged"
+        )
+        loaded.problems.append(Problem("GK-RENDERER-MISSING", entry, 1, message))
+        return loaded
+    spec = {key: value for key, value in document.obj.items() if key != "data"}
+    variables = _variables(context, base, json.dumps(spec))
+    search = search_paths(base, project)
+    limited = jsonnet.limits(context)
+    tanka = jsonnet.Deployer("tk apply", "the environment")
+    evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, tanka, limited)
+    if evaluated.problem is not None or evaluated.sources is None:
+        loaded.problems.extend(p for p in [evaluated.problem] if p is not None)
+        return loaded
+    objects: list[Any] = []
+    stray = _extract(evaluated.output, (), objects)
+    if stray is not None:
+        message = (
+            f"{entry} yields {stray}, which is neither a Kubernetes object nor holds any: tk fails"
+        )
+        loaded.problems.append(Problem(jsonnet.RENDER_ERROR, entry, 1, message))
+        return loaded
+    namespace = _namespace(document.obj)
+    items = list(jsonnet.with_list_items(objects))
+    for obj in items:
+        _default_namespace(obj, namespace)
+    made, problems = jsonnet.documents(entry, items, evaluated.sources, f"tanka {entry}")
+    loaded.documents.extend(made)
+    loaded.problems.extend(problems)
+    return loaded
+
+
+def _variables(context: LoadContext, base: str, spec: str) -> Variables:
+    """What CI passes to `tk apply` for the environment at `base` (`sources.jsonnet.tanka`
+    in .gatekeeper.yml), and the environment itself as `tanka.dev/environment`."""
+    from gatekeeper.sources import jsonnet, jsonnet_sandbox
+
+    chosen: dict[str, Any] = {}
+    for entry in context.options_for(jsonnet.NAME).get("tanka", []):
+        path = posixpath.normpath(str(entry.get("path", "")).strip("/").removesuffix(SPEC))
+        if path == base:
+            chosen = entry
+    strings = {key: dict(chosen.get(key) or {}) for key in ("extVars", "extCode", "tlaVars")}
+    return jsonnet_sandbox.Variables(
+        ext_vars=strings["extVars"],
+        ext_codes={**strings["extCode"], _ENVIRONMENT: spec},
+        tla_vars=strings["tlaVars"],
+        tla_codes=dict(chosen.get("tlaCode") or {}),
+    )
+
+
+def _extract(value: Any, path: tuple[str, ...], found: list[Any]) -> str | None:
+    """Tanka's walk: an object with apiVersion and kind is a manifest, any other object or
+    list is walked (a null field skipped); a scalar on the way fails (its path returned)."""
+    if isinstance(value, dict):
+        if isinstance(value.get("apiVersion"), str) and isinstance(value.get("kind"), str):
+            found.append(value)
+            return None
+        for key in sorted(value):
+            if value[key] is not None and key != "__ksonnet":
+                stray = _extract(value[key], (*path, key), found)
+                if stray is not None:
+                    return stray
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            stray = _extract(item, (*path, f"[{index}]"), found)
+            if stray is not None:
+                return stray
+        return None
+    return f"a {type(value).__name__} at .{'.'.join(path)}"
+
+
+def _namespace(obj: dict[str, Any]) -> str:
+    spec = obj.get("spec")
+    namespace = spec.get("namespace") if isinstance(spec, dict) else None
+    return namespace if isinstance(namespace, str) else ""
+
+
+def _default_namespace(obj: Any, namespace: str) -> None:
+    """Tanka sets the environment's namespace on namespaced objects that have none (a
+    `tanka.dev/namespaced` annotation decides for kinds it does not know)."""
+    if not namespace or not isinstance(obj, dict):
+        return
+    metadata = obj.setdefault("metadata", {})
+    if not isinstance(metadata, dict) or metadata.get("namespace"):
+        return
+    annotations = metadata.get("annotations")
+    marked = annotations.get(_NAMESPACED) if isinstance(annotations, dict) else None
+    namespaced = marked == "true" if marked is not None else obj.get("kind") not in _CLUSTER_WIDE
+    if namespaced:
+        metadata["namespace"] = namespace
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): an environment's spec.json reads its folder, its
+    import paths and, followed statically, what its main.jsonnet imports."""
+    from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import jsonnet
+    from gatekeeper.yamldoc import decode
+
+    tree = context.tree
+    every = tree.list_dir(".")
+    specs = [f for f in every if posixpath.basename(f) == SPEC]
+    if not specs:
+        return
+    files = jsonnet.Jsonnets(tree, [])
+    for file in specs:
+        try:
+            obj = json.loads(decode(tree.read(file)))
+        except (OSError, ValueError):
+            continue
+        if not is_environment(obj):
+            continue
+        base = posixpath.dirname(file) or "."
+        project = root(tree, base)
+        if project is None:
+            continue
+        search = search_paths(base, project)
+        for folder in search:
+            yield file, directory_input(folder)
+        for marker in ROOT_MARKERS:
+            yield file, posixpath.join(project, marker) if project != "." else marker
+        entry = posixpath.join(base, ENTRYPOINT) if base != "." else ENTRYPOINT
+        for imported in files.imports([entry], search):
+            yield file, imported
