@@ -333,16 +333,21 @@ local pod(name, sc) = { apiVersion: 'v1', kind: 'Pod', metadata: { name: name },
   spec: { containers: [{ name: name + '-c', image: 'x', securityContext: sc }] } };
 [pod('a', p), pod('b', q)]
 """
-    [finding] = findings(MemoryTree(files))
-    assert (finding.file, finding.line) == ("deploy/main.jsonnet", 4)
-    assert "spec.containers[0].securityContext written there" in finding.extra["via"]
+    # (pods a and b, each a finding of its own at that place: a waiver naming one must
+    # not cover the other)
+    both = findings(MemoryTree(files))
+    assert [(f.name, f.file, f.line) for f in both] == [
+        ("a", "deploy/main.jsonnet", 4),
+        ("b", "deploy/main.jsonnet", 4),
+    ]
+    assert "spec.containers[0].securityContext written there" in both[0].extra["via"]
     # Two literals of its kind, no name written, every field twice: the path is said, at
     # the first line.
     twice = files["deploy/main.jsonnet"].split(b"\n")
     twice[4:4] = [twice[2].replace(b"pod(", b"pod2("), twice[3]]
     files["deploy/main.jsonnet"] = b"\n".join(twice).replace(b"pod('b'", b"pod2('b'")
-    judged = findings(MemoryTree(files))  # one finding per place: both pods at line 1
-    assert [(f.file, f.line) for f in judged] == [("deploy/main.jsonnet", 1)]
+    judged = findings(MemoryTree(files))  # both pods at line 1
+    assert [(f.file, f.line) for f in judged] == [("deploy/main.jsonnet", 1)] * 2
     assert "spec.containers[0].securityContext.privileged not found" in judged[0].extra["via"]
 
 

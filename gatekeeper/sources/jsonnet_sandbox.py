@@ -93,8 +93,10 @@ def evaluate(
     }
     with tempfile.TemporaryDirectory(prefix="gatekeeper-jsonnet-") as empty:
         # -I: neither the environment nor the working directory puts modules on its path.
+        # This file runs as a script (it imports no gatekeeper module): the child is this
+        # code, not whichever gatekeeper an interpreter's site-packages may hold.
         child = subprocess.Popen(
-            [sys.executable, "-I", "-m", __name__],
+            [sys.executable, "-I", os.path.abspath(__file__)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
