@@ -52,6 +52,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "File could not be read",
         "Check the file's permissions; replace a FIFO, device or link loop with a file.",
     ),
+    "GK-LFS-POINTER": ProblemKind(
+        "high",
+        "Git LFS pointer: content not judged",
+        "Commit the file itself rather than through Git LFS (a deployer that fetches LFS "
+        "objects applies content no check saw), or exclude the path in .gatekeeper.yml.",
+    ),
     "GK-SYMLINK": ProblemKind(
         "high",
         "Symbolic link leads outside the repository",
