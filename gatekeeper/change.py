@@ -25,7 +25,7 @@ from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, pa
 from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
-from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.finding import Finding, fingerprint, severity_rank
 from gatekeeper.inventory import InventoryEntry, counted_kinds
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
@@ -201,7 +201,7 @@ def scan_change(
         n.with_(status="existing") for n in engine.override_notices() if n.fingerprint not in shown
     ]
     findings += _policy_changes(changes, trust_paths, lines)
-    findings += [_untrusted_skip(skip) for skip in untrusted]
+    findings += added_skips(untrusted, head_findings, engine.policies, config.waivers_file)
     findings = waivers_mod.apply(findings, waivers, today)
     findings = waivers_mod.apply_skips(findings, honoured, forbid=False, covers=covers)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
@@ -578,6 +578,41 @@ def _policy_change(path: str, line: int, status: str) -> Finding:
         "owners; this change is still judged by the base revision's version"
     )
     return to_finding(Problem("GK-POLICY-CHANGE", path, line, message), identity=())
+
+
+SKIP_AHEAD = "GK-INLINE-SKIP-AHEAD"
+
+
+def added_skips(
+    skips: list[waivers_mod.Skip], head: list[Finding], policies: list[Policy], waivers_file: str
+) -> list[Finding]:
+    """Annotations a change adds (they waive nothing in it). One for a policy its document
+    violates in the change is for review (the violation itself is reported). One for a
+    policy the document does not violate waives nothing the reviewer can see: merged, it
+    would silence a later change's violation unreviewed (annotate now, break later), so it
+    is a finding as severe as the worst policy it skips, until approved (`gatekeeper
+    github`: a code owner of the waivers file)."""
+    severities = {policy.id: policy.severity for policy in policies}
+    out = []
+    for skip in skips:
+        shown = {
+            f.policy_id for f in head if f.file == skip.file and skip.start <= f.line <= skip.end
+        }
+        seen = tuple(p for p in skip.policies if p in shown)
+        ahead = tuple(p for p in skip.policies if p not in shown)
+        if seen:
+            out.append(_untrusted_skip(dataclasses.replace(skip, policies=seen)))
+        if ahead:
+            severity = max((severities.get(p, "high") for p in ahead), key=severity_rank)
+            message = (
+                f"gatekeeper:skip={','.join(ahead)} is added by this change for policies its "
+                "document does not violate here: merged, it would waive a later change's "
+                f"violation unreviewed; a code owner of {waivers_file} must approve it"
+            )
+            problem = Problem(SKIP_AHEAD, skip.file, skip.line, message)
+            finding = to_finding(problem, identity=ahead).with_(severity=severity)
+            out.append(finding.with_(extra={"skip": [skip.start, skip.end]}))
+    return out
 
 
 def _untrusted_skip(skip: waivers_mod.Skip) -> Finding:

@@ -90,6 +90,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Policy, configuration or waivers changed",
         "Have the owners of the policies review the change; it applies once merged.",
     ),
+    "GK-INLINE-SKIP-AHEAD": ProblemKind(
+        "high",  # as severe as the worst policy it skips
+        "Inline skip added for a policy the document does not violate",
+        "Remove the annotation, or have a code owner of the waivers file approve the pull "
+        "request; to accept a violation, add a waiver (owner, expiry) when there is one.",
+    ),
     "GK-POLICY-OVERRIDE": ProblemKind(
         "info",
         "Policy replaced by a custom policy",

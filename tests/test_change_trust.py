@@ -236,3 +236,35 @@ def test_a_git_lfs_pointer_is_not_judged_and_says_so(repo: Repo) -> None:
         True,
     )
     assert "Git LFS pointer" in lfs.message
+
+
+def test_a_skip_added_ahead_of_any_violation_blocks(repo: Repo) -> None:
+    """r15: annotate a compliant document in one change (it used to be an info finding),
+    make it privileged in the next (the annotation, now in the base, waived it all)."""
+    repo.write("apps/web.yaml", pod(("web", False), name="web"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("apps/web.yaml", SKIPPED + pod(("web", False), name="web"))
+    repo.commit("annotate")
+    result = scan_change(repo.root, "main")
+    [ahead] = result.verdict.findings
+    assert (ahead.policy_id, ahead.line, ahead.severity, ahead.blocking) == (
+        "GK-INLINE-SKIP-AHEAD",
+        1,
+        "high",  # the skipped policy's severity
+        True,
+    )
+    assert "a code owner of .gatekeeper/waivers.yml must approve it" in ahead.message
+
+
+def test_a_skip_added_for_a_violation_the_change_shows_is_for_review(repo: Repo) -> None:
+    """The violation is reported (and blocks: the annotation takes effect once merged);
+    the annotation itself is an info finding, as before."""
+    repo.write("apps/web.yaml", pod(("web", True), name="web"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("apps/web.yaml", SKIPPED + pod(("web", True), name="web"))
+    repo.commit("annotate")
+    result = scan_change(repo.root, "main", filter_mode="all")
+    found = sorted((f.policy_id, f.status, f.blocking) for f in result.verdict.findings)
+    assert found == [("GK-POLICY-CHANGE", "new", False), (POLICY_ID, "existing", False)]
