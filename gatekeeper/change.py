@@ -238,8 +238,11 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
 
     A finding the base had in some renderings (overlays, releases, the file as written) that
     the change brings to another one is new: deploying a known violation to one more
-    environment is a change."""
+    environment is a change. So is one its rendering now deploys as another object (an
+    overlay's namespace changed from `sandbox` to `prod`): a rendered object's fingerprint
+    names the line it came from, not what it is deployed as."""
     base_variants = {finding.fingerprint: renderings(finding) for finding in base}
+    base_objects = {finding.fingerprint: _identity(finding) for finding in base}
     head_prints = {finding.fingerprint for finding in head}
     out = []
     for finding in head:
@@ -248,9 +251,14 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
             out.append(finding.with_(status="new"))
             continue
         added = sorted(renderings(finding) - known)
+        was = base_objects[finding.fingerprint]
         if added:
             extra = {**finding.extra, "new_variants": added}
             message = f"{finding.message}; newly deployed by this change: {', '.join(added)}"
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif _identity(finding) != was:
+            extra = {**finding.extra, "was_deployed_as": "/".join(was)}
+            message = f"{finding.message}; deployed as another object than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
         else:
             out.append(finding.with_(status="existing"))

@@ -124,6 +124,20 @@ def test_a_relaxed_directory_does_not_relax_a_new_overlay_elsewhere(repo: Repo) 
     assert blocking(repo) == [("legacy/agent.yaml", "new", "agent")]
 
 
+def test_an_overlay_deploying_the_same_line_as_another_object_is_new(repo: Repo) -> None:
+    """r5/kz2 family: the overlay's namespace moves from sandbox to prod. The rendered
+    object's fingerprint names its source line, so only its identity tells."""
+    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
+    repo.write("kustomization.yaml", "resources: [legacy/agent.yaml]\nnamespace: sandbox\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("kustomization.yaml", "resources: [legacy/agent.yaml]\nnamespace: prod\n")
+    repo.commit("to prod")
+    [finding] = privileged(scan_change(repo.root, "main").verdict.findings)
+    assert (finding.namespace, finding.status, finding.blocking) == ("prod", "new", True)
+    assert finding.extra["was_deployed_as"] == "Pod/sandbox/agent"
+
+
 SKIPPED = "# gatekeeper:skip=TEST-NO-PRIVILEGED the device plugin needs /dev, OPS-17\n"
 
 
