@@ -191,7 +191,7 @@ def scan_change(
     def exemptions(side: list[Finding], skips: list[waivers_mod.Skip]) -> dict[str, str]:
         return _exemptions(side, waivers, skips, covers, config, threshold, today)
 
-    findings = classify(head_findings, base_findings)
+    findings = _content_changed(classify(head_findings, base_findings))
     findings = no_longer_exempt(
         findings, exemptions(base_findings, base_honoured), exemptions(findings, honoured)
     )
@@ -364,6 +364,26 @@ UNJUDGED = frozenset(
         "GK-LFS-POINTER",
     }
 )
+
+
+def _content_changed(findings: list[Finding]) -> list[Finding]:
+    """A file not judged on either side whose content changed is said once, as new (its
+    base twin is not `fixed`: nothing was)."""
+    sides: dict[bool, set[tuple[str, str]]] = {True: set(), False: set()}
+    for finding in findings:
+        if finding.policy_id in UNJUDGED:
+            sides[finding.status == "fixed"].add((finding.policy_id, finding.file))
+    changed = sides[True] & sides[False]
+    out = []
+    for finding in findings:
+        if (finding.policy_id, finding.file) in changed:
+            if finding.status == "fixed":
+                continue
+            if finding.status == "new":
+                message = f"{finding.message} (its content changed, unjudged again)"
+                finding = finding.with_(message=message)
+        out.append(finding)
+    return out
 
 
 def content_bound(findings: list[Finding], tree: gitops.RevisionTree) -> list[Finding]:
