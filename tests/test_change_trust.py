@@ -8,12 +8,17 @@ from __future__ import annotations
 import datetime
 import subprocess
 
+import pytest
+
 from gatekeeper.change import scan_change
 from gatekeeper.finding import Finding
 from tests.test_change import CONFIG, Repo, pod
 from tests.test_change import repo as repo  # the fixture
+from tests.test_change_scope import pull_request
 
 POLICY_ID = "TEST-NO-PRIVILEGED"
+AGENT = pod(("agent", True), name="agent")
+TO_PROD = "resources: [legacy/agent.yaml]\nnamespace: prod\n"
 
 
 def privileged(findings: list[Finding]) -> list[Finding]:
@@ -50,28 +55,30 @@ def test_moved_within_advisory_paths_stays_existing(repo: Repo) -> None:
     assert (finding.status, finding.blocking) == ("existing", False)
 
 
-def test_moved_out_of_a_waivers_file_glob_is_new(repo: Repo) -> None:
-    expires = datetime.date.today() + datetime.timedelta(days=30)
-    repo.write(
-        ".gatekeeper/waivers.yml",
-        f"waivers:\n  - {{policy: {POLICY_ID}, file: 'legacy/**', owner: a, reason: r,"
-        f" ticket: T-1, expires: {expires}}}\n",
-    )
-    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
-    repo.commit("base")
-    repo.branch("pr")
-    repo.mv("legacy/agent.yaml", "prod/agent.yaml")
-    repo.commit("promote")
-    assert blocking(repo) == [("prod/agent.yaml", "new", "agent")]
+EXPIRES = datetime.date.today() + datetime.timedelta(days=30)
 
 
-def test_moved_out_of_a_relaxed_directory_is_new(repo: Repo) -> None:
-    """An override's threshold holds for its directory, not where the file goes."""
-    repo.write(
-        ".gatekeeper.yml",
-        CONFIG + "overrides:\n  - {path: 'legacy/**', severityThreshold: critical}\n",
-    )
-    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            ".gatekeeper/waivers.yml",
+            f"waivers:\n  - {{policy: {POLICY_ID}, file: 'legacy/**', owner: a, reason: r,"
+            f" ticket: T-1, expires: {EXPIRES}}}\n",
+        ),
+        # An override's threshold holds for its directory, not where the file goes.
+        (
+            ".gatekeeper.yml",
+            CONFIG + "overrides:\n  - {path: 'legacy/**', severityThreshold: critical}\n",
+        ),
+    ],
+    ids=["waiver", "override"],
+)
+def test_moved_out_of_an_exemption_tied_to_its_path_is_new(
+    repo: Repo, name: str, text: str
+) -> None:
+    repo.write(name, text)
+    repo.write("legacy/agent.yaml", AGENT)
     repo.commit("base")
     repo.branch("pr")
     repo.mv("legacy/agent.yaml", "prod/agent.yaml")
@@ -82,12 +89,11 @@ def test_moved_out_of_a_relaxed_directory_is_new(repo: Repo) -> None:
 def test_a_plain_manifest_an_overlay_starts_building_is_new(repo: Repo) -> None:
     """r6: the base applies the file as written; the change adds an overlay that deploys it
     into another namespace (and touches the file, so its base side is scanned too)."""
-    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("legacy/agent.yaml", "# owner: team-a\n" + pod(("agent", True), name="agent"))
-    repo.write("kustomization.yaml", "resources: [legacy/agent.yaml]\nnamespace: prod\n")
-    repo.commit("deploy to prod")
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": AGENT},
+        {"legacy/agent.yaml": "# owner: team-a\n" + AGENT, "kustomization.yaml": TO_PROD},
+    )
     [finding] = privileged(scan_change(repo.root, "main").verdict.findings)
     assert (finding.status, finding.blocking) == ("new", True)
     assert finding.extra["new_variants"] == ["kustomize ."]
@@ -95,12 +101,11 @@ def test_a_plain_manifest_an_overlay_starts_building_is_new(repo: Repo) -> None:
 
 
 def test_an_overlay_the_base_had_keeps_the_finding_existing(repo: Repo) -> None:
-    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
-    repo.write("kustomization.yaml", "resources: [legacy/agent.yaml]\nnamespace: prod\n")
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("legacy/agent.yaml", "# owner: team-a\n" + pod(("agent", True), name="agent"))
-    repo.commit("comment")
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": AGENT, "kustomization.yaml": TO_PROD},
+        {"legacy/agent.yaml": "# owner: team-a\n" + AGENT},
+    )
     result = scan_change(repo.root, "main", filter_mode="all")
     assert [(f.status, f.blocking) for f in privileged(result.verdict.findings)] == [
         ("existing", False)
@@ -114,25 +119,22 @@ def test_a_relaxed_directory_does_not_relax_a_new_overlay_elsewhere(repo: Repo) 
         ".gatekeeper.yml",
         CONFIG + "overrides:\n  - {path: 'legacy/**', severityThreshold: critical}\n",
     )
-    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
-    repo.write("legacy/kustomization.yaml", "resources: [agent.yaml]\n")
-    repo.commit("base")
-    assert not scan_change(repo.root, "main").verdict.blocking
-    repo.branch("pr")
-    repo.write("prod/kustomization.yaml", "resources: [../legacy]\nnamespace: prod\n")
-    repo.commit("deploy to prod")
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": AGENT, "legacy/kustomization.yaml": "resources: [agent.yaml]\n"},
+        {"prod/kustomization.yaml": "resources: [../legacy]\nnamespace: prod\n"},
+    )
     assert blocking(repo) == [("legacy/agent.yaml", "new", "agent")]
 
 
 def test_an_overlay_deploying_the_same_line_as_another_object_is_new(repo: Repo) -> None:
     """r5/kz2 family: the overlay's namespace moves from sandbox to prod. The rendered
     object's fingerprint names its source line, so only its identity tells."""
-    repo.write("legacy/agent.yaml", pod(("agent", True), name="agent"))
-    repo.write("kustomization.yaml", "resources: [legacy/agent.yaml]\nnamespace: sandbox\n")
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("kustomization.yaml", "resources: [legacy/agent.yaml]\nnamespace: prod\n")
-    repo.commit("to prod")
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": AGENT, "kustomization.yaml": TO_PROD.replace("prod", "sandbox")},
+        {"kustomization.yaml": TO_PROD},
+    )
     [finding] = privileged(scan_change(repo.root, "main").verdict.findings)
     assert (finding.namespace, finding.status, finding.blocking) == ("prod", "new", True)
     assert finding.extra["was_deployed_as"] == "Pod/sandbox/agent"
@@ -223,13 +225,8 @@ def test_a_pod_appended_to_a_file_over_the_size_limit_is_new(repo: Repo) -> None
         "\n---\n"
         for i in range(1100)
     )
-    repo.write("bundle.yaml", filler)
-    repo.commit("base")
-    repo.branch("pr")
-    repo.write("bundle.yaml", filler + POD_TEXT)
-    repo.commit("append")
-    result = scan_change(repo.root, "main")
-    [large] = result.verdict.findings
+    pull_request(repo, {"bundle.yaml": filler}, {"bundle.yaml": filler + POD_TEXT})
+    [large] = scan_change(repo.root, "main").verdict.findings
     assert (large.policy_id, large.file, large.blocking) == (
         "GK-FILE-TOO-LARGE",
         "bundle.yaml",
