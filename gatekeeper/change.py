@@ -22,6 +22,7 @@ from gatekeeper import admission, depgraph, discover, pipeline, pss_admission
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
+from gatekeeper.context import with_own_urls
 from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
@@ -77,7 +78,7 @@ def scan_change(
     fork_point = gitops.merge_base(repo, trusted, head_commit)
     base_sha, head_sha = fork_point.hexsha, head_commit.hexsha
 
-    config = _trusted_config(trusted)
+    config = with_own_urls(_trusted_config(trusted), root)
     named = [file for file, _, _ in named_files(config)]  # charts it names exist in the base
     check_paths(config, MemoryTree(gitops.read_files(trusted, named)))
     policies, trust_paths = _trusted_policies(repo, trusted, config, extra_policy_dirs, builtin)

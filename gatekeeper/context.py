@@ -117,6 +117,22 @@ def load_config(root: Path, explicit: str | None = None) -> Config:
     return Config()
 
 
+def with_own_urls(config: Config, root: Path) -> Config:
+    """`sources.gitops.repoURLs` with this checkout's own URLs added (its remotes, the
+    repository a GitHub Actions run checks): an Argo CD Application or Flux GitRepository
+    naming the repository deploys from it whether or not the configuration lists it, and
+    was skipped without a word when it did not."""
+    from gatekeeper.git import remote_urls
+
+    own = remote_urls(root)
+    if not own:
+        return config
+    gitops = dict(config.sources.get("gitops", {}))
+    listed = [str(url) for url in gitops.get("repoURLs", [])]
+    gitops["repoURLs"] = list(dict.fromkeys([*listed, *own]))
+    return dataclasses.replace(config, sources={**config.sources, "gitops": gitops})
+
+
 def config_dir(root: Path, config: Config) -> Path:
     """Where the configuration's own relative paths (policies, waivers, lock) start."""
     if not config.file:
@@ -194,7 +210,7 @@ def for_worktree(
     `repository_scope=False` (pre-commit: a few staged files) leaves the policies that need
     every file of the repository to the pull request check."""
     top = find_root(paths, root)
-    config = load_config(top, config_file)
+    config = with_own_urls(load_config(top, config_file), top)
     tree = WorkTree(top)
     check_paths(config, tree)
     today = today or datetime.date.today()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -47,17 +48,48 @@ def relative(path: Path, root: Path) -> str:
 
 
 def matches(path: str, patterns: Iterable[str]) -> bool:
-    """Glob match where `**` spans directories and a bare pattern matches any base name."""
+    """Glob match as gitignore and globset do: `*` and `?` stay within one folder, `**`
+    spans folders (`apps/legacy/*.yaml` does not take `apps/legacy/tools/web.yaml`: a waiver
+    written for one folder must not cover what a PR adds below it); a pattern matches what
+    is below it (`docs` is `docs/**`), and a bare pattern (no `/`) any base name."""
     for pattern in patterns:
-        if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(
-            path, pattern.rstrip("/") + "/*"
-        ):
+        if _glob(pattern).match(path) or _glob(pattern.rstrip("/") + "/**").match(path):
             return True
-        if pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:]):
+        if pattern.startswith("**/") and _glob(pattern[3:]).match(path):
             return True
-        if "/" not in pattern and fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern):
+        if "/" not in pattern and _glob(pattern).match(path.rsplit("/", 1)[-1]):
             return True
     return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A glob as a regular expression over a whole posix path."""
+    out, index = [], 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            out.append("[^/]")
+            index += 1
+        elif pattern[index] == "[" and "]" in pattern[index + 2 :]:
+            end = pattern.index("]", index + 2)
+            inner = pattern[index + 1 : end]
+            negated = inner.startswith("!")
+            inner = re.sub(r"([\\^])", r"\\\1", inner[1:] if negated else inner)
+            out.append(f"[{'^/' if negated else ''}{inner}]")
+            index = end + 1
+        else:
+            out.append(re.escape(pattern[index]))
+            index += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
 
 
 def walk(paths: Iterable[str], root: Path) -> Iterator[str]:

@@ -48,6 +48,51 @@ class FileChange:
     new: str | None
 
 
+def remote_urls(root: Path) -> list[str]:
+    """The URLs this checkout's remotes fetch from, and the repository a GitHub Actions run
+    checks: how an Argo CD Application or a Flux GitRepository of this repository names it.
+    Read from git's config files (no git process: a hook pays for every call)."""
+    urls: list[str] = []
+    server, name = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    if server and name:
+        urls.append(f"{server.rstrip('/')}/{name}")
+    for config in _config_files(root):
+        try:
+            text = config.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        section = ""
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section.startswith("[remote ") and (found := _URL.match(line)):
+                urls.append(found.group(1).strip().strip('"'))
+    return list(dict.fromkeys(urls))
+
+
+_URL = re.compile(r"url\s*=\s*(.+)$", re.IGNORECASE)
+
+
+def _config_files(root: Path) -> list[Path]:
+    """The checkout's git config: `.git/config`, or a linked worktree's common one."""
+    dot = root / ".git"
+    if dot.is_dir():
+        return [dot / "config"]
+    try:
+        pointer = dot.read_text(encoding="utf-8").strip()
+    except OSError:
+        return []
+    if not pointer.startswith("gitdir:"):
+        return []
+    gitdir = (root / pointer[len("gitdir:") :].strip()).resolve()
+    try:
+        common = (gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except OSError:
+        common = gitdir
+    return [common / "config", gitdir / "config"]
+
+
 def open_repo(root: Path) -> git.Repo:
     import git
 

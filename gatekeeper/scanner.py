@@ -12,6 +12,7 @@ import functools
 import gc
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.tree import MemoryTree
+from gatekeeper.workloads import tokens_off_by_service_account
 
 if TYPE_CHECKING:
     from multiprocessing.sharedctypes import SynchronizedArray
@@ -96,6 +98,7 @@ def scan_one(
         document.source in KUBERNETES_SOURCES for document in loaded.documents
     ):
         result.notices.add(kubeschema.MISSING)
+    tokens_off_by_service_account(loaded.documents)
     for document in loaded.documents:
         try:
             result.findings.extend(engine.evaluate(document))
@@ -419,7 +422,12 @@ def _objects(group: list[Finding]) -> list[list[Finding]]:
 
 
 def _object(finding: Finding) -> tuple[str, str, str]:
-    return (finding.kind, finding.namespace, finding.name)
+    """What a finding is about; a Terraform block's `count`/`for_each` instances
+    (`this["postgresql"]`, `web[0]`) are one object here: one block, one line to fix."""
+    return (finding.kind, finding.namespace, _INSTANCE_KEY.sub("", finding.name))
+
+
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
 # What a variant adds to another that only says how it is applied: Terraform's `-var-file`,

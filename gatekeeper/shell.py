@@ -157,7 +157,10 @@ class _Lexer:
         self.redirect_target = False  # the next word is a redirection target, not an argument
         self.heredoc_next = False  # ... and it is a heredoc delimiter
         self.heredoc_strip = False
-        self.heredocs: list[tuple[str, bool]] = []
+        self.here_string = False  # ... and it is a here-string (`<<<`)
+        self.heredocs: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, fed to a shell
+        self.piped: list[bool] = []  # per command: its standard input is the previous one's
+        self.pipe_pending = False
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
         s = self.s
@@ -270,14 +273,20 @@ class _Lexer:
                 self.redirect_target = True
                 self.heredoc_next = op in ("<<", "<<-")
                 self.heredoc_strip = op == "<<-"
+                self.here_string = op == "<<<"
                 return True
         for op in _OPERATORS:
             if s.startswith(op, i):
                 self._end_word()
                 self._end_command()
+                self.pipe_pending = op in ("|", "|&")
                 self.i += len(op)
                 return True
         return False
+
+    def _feeds_shell(self) -> bool:
+        """Whether the command being read is a shell reading its script from its input."""
+        return bool(self.current) and posixpath.basename(self.current[0].text) in SHELLS
 
     def _end_word(self) -> None:
         if self.word_start < 0:
@@ -288,19 +297,27 @@ class _Lexer:
         if self.redirect_target:
             self.redirect_target = False
             if self.heredoc_next:
-                self.heredocs.append((text, self.heredoc_strip))
+                self.heredocs.append((text, self.heredoc_strip, self._feeds_shell()))
                 self.heredoc_next = False
+            elif self.here_string and self._feeds_shell():  # `bash <<< "kubectl apply"`
+                self.substitutions.append((text, self.word_line))
+            self.here_string = False
             return
         self.current.append(word)
 
     def _end_command(self) -> None:
         if self.current:
             self.commands.append((self.current, self.substitutions))
+            self.piped.append(self.pipe_pending)
+            self.pipe_pending = False
         self.current, self.substitutions = [], []
 
     def _skip_heredocs(self) -> None:
+        """Heredoc bodies are data, unless a shell reads its script from one (`bash <<EOF`):
+        then the body runs, as the command's own script."""
         s = self.s
-        for delimiter, strip in self.heredocs:
+        for delimiter, strip, fed in self.heredocs:
+            start, body = self.line, []
             while self.i < len(s):
                 end = s.find("\n", self.i)
                 end = len(s) if end < 0 else end
@@ -309,6 +326,9 @@ class _Lexer:
                 self.line += 1
                 if (text.lstrip("\t") if strip else text).rstrip("\r") == delimiter:
                     break
+                body.append(text)
+            if fed and self.commands:
+                self.commands[-1][1].append(("\n".join(body), start))
         self.heredocs = []
 
 
@@ -366,10 +386,14 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
     plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`."""
     found: list[Command] = []
     known = dict(variables or {})
-    for words, substitutions in _Lexer(script).run():
+    lexer = _Lexer(script)
+    previous: Command | None = None
+    for (words, substitutions), piped in zip(lexer.run(), lexer.piped, strict=True):
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
         argv, lines = _expanded_words(words, known)
         command = _command(argv, lines, text)
+        fed = previous if piped else None
+        previous = command
         if command is None or command.program in _DECLARATIONS:
             known.update(_assignments(argv))
         if command is not None:
@@ -380,6 +404,16 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
         inner_scripts = list(substitutions)
         if command is not None and command.program in SHELLS:
             inner_scripts.append((_after_c(command.args) or "", command.line))
+            if fed is not None and fed.program in ("echo", "printf"):  # `echo '...' | bash`
+                inner_scripts.append((_printed(fed), fed.line))
+        if command is not None and command.program in _INTERPRETERS:
+            code = _inline_code(command)
+            if code is not None and command.program.startswith("python"):
+                for nested in python_commands(code):
+                    nested.line = command.line
+                    found.append(nested)
+            elif code is not None:  # node -e "execSync('kubectl apply ...')": its strings
+                inner_scripts.extend((literal, command.line) for literal in _literals(code))
         if command is not None and command.program == "eval":
             inner_scripts.append((" ".join(command.args), command.line))
         if command is not None:  # `find -exec CMD ;`, `docker run IMAGE CMD`: split like any
@@ -389,6 +423,39 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
                 nested.line += line
                 found.append(nested)
     return found
+
+
+def _printed(command: Command) -> str:
+    """What `echo ARGS` or `printf FORMAT` writes (a script piped into a shell)."""
+    if command.program == "echo":
+        return " ".join(arg for arg in command.args if arg not in ("-n", "-e", "-E"))
+    return command.args[0].replace("\\n", "\n") if command.args else ""
+
+
+# Interpreters that run code given inline (`python3 -c CODE`, `node -e CODE`, `perl -e`).
+_INTERPRETERS = frozenset(
+    {"python", "python3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php"}
+)
+_INLINE_FLAGS = frozenset({"-c", "-e", "-E", "--eval", "-r", "-p", "--print"})
+_LITERAL = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`""")
+
+
+def _inline_code(command: Command) -> str | None:
+    args = command.args
+    for index, arg in enumerate(args[:-1]):
+        if arg in _INLINE_FLAGS or (command.program == "deno" and arg == "eval"):
+            return args[index + 1]
+    return None
+
+
+def _literals(code: str) -> list[str]:
+    """The string literals of inline code that read like a command line."""
+    return [
+        text
+        for match in _LITERAL.finditer(code)
+        for text in [next(group for group in match.groups() if group is not None)]
+        if " " in text.strip()
+    ]
 
 
 # Commands that only set variables: `export K=kubectl`.

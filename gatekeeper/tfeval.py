@@ -98,19 +98,12 @@ class Scope:
     # every such condition so, to judge what each branch deploys (terraform_root).
     assumed: bool | None = None
     unsure: list[bool] = field(default_factory=lambda: [False])
+    # `module.NAME`: the outputs of a local module call, evaluated on demand (or None).
+    modules: Callable[[str], Value] | None = None
 
     def bind(self, **names: Value) -> Scope:
         """The same module with more names (an iterator, `each`, `count`)."""
-        return Scope(
-            self.variables,
-            self.locals,
-            {**self.names, **names},
-            self._local_values,
-            self._resolving,
-            self.budget,
-            self.assumed,
-            self.unsure,
-        )
+        return replace(self, names={**self.names, **names})
 
     def local(self, name: str) -> Value:
         if name in self._local_values:
@@ -120,17 +113,7 @@ class Scope:
         attribute, origin = self.locals[name]
         self._resolving.add(name)
         try:
-            module = Scope(
-                self.variables,
-                self.locals,
-                {},
-                self._local_values,
-                self._resolving,
-                self.budget,
-                self.assumed,
-                self.unsure,
-            )
-            value = evaluate_attribute(attribute, module, origin)
+            value = evaluate_attribute(attribute, replace(self, names={}), origin)
         finally:
             self._resolving.discard(name)
         self._local_values[name] = value
@@ -238,6 +221,11 @@ def _items(values: list[Value]) -> Value:
     return Value([item.data for item in values], origins)
 
 
+def object_value(values: dict[str, Value]) -> Value:
+    """An object of named values, each keeping where it was written."""
+    return _entries(values)
+
+
 def _entries(values: dict[str, Value]) -> Value:
     origins: Origins = {}
     for key, item in values.items():
@@ -341,6 +329,8 @@ def _reference(expr: Name | GetAttr | Index, scope: Scope) -> Value:
                 return scope.variables.get(name) or Value(Unknown(f"var.{name}"))
             if root == "local":
                 return scope.local(name)
+            if root == "module" and scope.modules is not None:
+                return scope.modules(name)
             return Value(Unknown(f"{root}.{name}"))
     target = evaluate(expr.target, scope)
     if isinstance(expr, GetAttr):
@@ -420,7 +410,12 @@ def _binary(expr: Binary, scope: Scope) -> Value:
                 if not isinstance(side.data, Unknown) and _bool(side.data) == (operator == "||"):
                     return _whole(side.data, side)
         unknown = left.data if isinstance(left.data, Unknown) else right.data
-        if operator in _CONDITIONS:  # `publicly_accessible = var.env == "prod"`
+        if operator in ("==", "!=") and (left.data is None or right.data is None):
+            # `var.key == null ? [] : [var.key]`: an optional input, not a condition to take
+            # both ways; where conditions are taken, what apply time gives is set.
+            if scope.assumed is not None:
+                return Value(operator == "!=")
+        elif operator in _CONDITIONS:  # `publicly_accessible = var.env == "prod"`
             scope.unsure[0] = True
             if scope.assumed is not None:
                 return Value(scope.assumed)

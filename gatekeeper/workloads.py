@@ -36,6 +36,33 @@ POD_TEMPLATE_PATHS: dict[str, Path] = {
 }
 
 
+def tokens_off_by_service_account(documents: list[Any]) -> None:
+    """A pod that says nothing about `automountServiceAccountToken` gets its service
+    account's setting: where a ServiceAccount among `documents` (one file, one chart
+    release, one build) turns it off, the pods using it mount no token, and their spec is
+    read so (no K8S-POD-AUTOMOUNT-TOKEN on a chart that did as K8S-SA-AUTOMOUNT-TOKEN asks)."""
+    off = {
+        (document.namespace or "default", document.name)
+        for document in documents
+        if document.kind == "ServiceAccount"
+        and isinstance(document.obj, dict)
+        and document.obj.get("automountServiceAccountToken") is False
+    }
+    if not off:
+        return
+    for document in documents:
+        path = POD_TEMPLATE_PATHS.get(document.kind)
+        if path is None or not isinstance(document.obj, dict):
+            continue
+        template = get(document.obj, path) if path else document.obj
+        spec = template.get("spec") if isinstance(template, dict) else None
+        if not isinstance(spec, dict) or "automountServiceAccountToken" in spec:
+            continue
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        if (document.namespace or "default", str(account)) in off:
+            spec["automountServiceAccountToken"] = False
+
+
 class PodView(NamedTuple):
     pod: dict[str, Any]
     template_path: Path

@@ -49,6 +49,8 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
             return _SEQUENCE_TAG if kind is SequenceNode else _MAPPING_TAG
         if not implicit[0]:
             return _STR_TAG
+        if value in _V2_BOOLS:
+            return _BOOL_TAG
         tag = _RESOLVED.get(value)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
@@ -63,12 +65,16 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
         pass
 
 
+# go-yaml v2 (kubectl, Argo CD, Helm) reads these plain scalars as booleans too, as YAML 1.1
+# says (`hostNetwork: y` puts the pod on the host network); PyYAML leaves them strings.
+_V2_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
 _RESOLVED: dict[str, str] = {}
 _RESOLVED_LENGTH = 40
 _RESOLVED_SIZE = 16384
 _STR_TAG = yaml.SafeLoader.DEFAULT_SCALAR_TAG
 _SEQUENCE_TAG = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
 _MAPPING_TAG = yaml.SafeLoader.DEFAULT_MAPPING_TAG
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 # Path resolvers would make tags depend on the position: then resolve every time.
 _LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
 
@@ -96,10 +102,20 @@ def _as_str(node: ScalarNode) -> Any:
     return node.value
 
 
+def _key(node: ScalarNode) -> Any:
+    """A mapping key: `y:` and `n:` stay names (coordinates, flags), as everywhere else."""
+    return node.value if node.value in _V2_BOOLS else _scalar(node)
+
+
+def _as_bool(node: ScalarNode) -> Any:
+    known = _V2_BOOLS.get(node.value)
+    return known if known is not None else _constructor.construct_yaml_bool(node)
+
+
 _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     _TAG + "str": _as_str,
     _TAG + "null": lambda node: None,
-    _TAG + "bool": _constructor.construct_yaml_bool,
+    _TAG + "bool": _as_bool,
     _TAG + "int": _constructor.construct_yaml_int,
     _TAG + "float": _constructor.construct_yaml_float,
     _TAG + "timestamp": _as_str,
@@ -180,17 +196,16 @@ class NodeLocator:
 def _child(node: Node, key: str | int) -> tuple[Node, Node] | None:
     """(node to point at, value node) for one step, following merge keys."""
     if isinstance(node, MappingNode) and isinstance(key, str):
-        merged: list[Node] = []
+        # The last entry that sets the key wins, a merge key's too (see _Builder.build).
         for key_node, value_node in reversed(node.value):
             if key_node.tag == _MERGE:
-                merged.append(value_node)
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for candidate in sources:
+                    found = _child(candidate, key)
+                    if found is not None:
+                        return found
             elif isinstance(key_node, ScalarNode) and key_node.value == key:
                 return key_node, value_node
-        for source in merged:
-            for candidate in source.value if isinstance(source, SequenceNode) else [source]:
-                found = _child(candidate, key)
-                if found is not None:
-                    return found
     elif (
         isinstance(node, SequenceNode)
         and isinstance(key, int)
@@ -452,10 +467,11 @@ class _Builder:
             return items
         mapping: dict[Any, Any] = {}
         built[id(node)] = mapping
-        merges: list[Node] = []
-        for key_node, value_node in node.value:
+        merges: list[tuple[int, ScalarNode, Node]] = []  # entry index, merge key, value
+        written: dict[Any, int] = {}  # key -> index of the entry that last wrote it
+        for index, (key_node, value_node) in enumerate(node.value):
             if key_node.tag == _MERGE:
-                merges.append(value_node)
+                merges.append((index, key_node, value_node))
                 continue
             if not isinstance(key_node, ScalarNode):
                 key = build(key_node, path)
@@ -463,27 +479,53 @@ class _Builder:
                     line = key_node.start_mark.line + 1
                     raise ValueError(f"unhashable mapping key at line {line}")
             else:
-                key = key_node.value if key_node.tag == _STR_TAG else _scalar(key_node)
+                key = key_node.value if key_node.tag == _STR_TAG else _key(key_node)
                 if key in mapping:
                     self.duplicates.append(((*path, str(key)), key_node))
+            written[key] = index
             if not isinstance(value_node, ScalarNode):
                 mapping[key] = build(value_node, (*path, str(key)))
             else:
                 value = value_node.value if value_node.tag == _STR_TAG else _scalar(value_node)
                 mapping[key] = value
-        for merge in merges:
-            sources = merge.value if isinstance(merge, SequenceNode) else [merge]
-            for source in sources:
-                value = build(source, path)
-                if not isinstance(value, dict):
-                    raise ValueError(
-                        f"merge key needs a mapping at line {source.start_mark.line + 1}"
-                    )
-                for key, item in value.items():
-                    mapping.setdefault(key, item)
+        if merges:
+            self._merge(mapping, written, merges, path)
         open_nodes.discard(id(node))
         self.depth -= 1
         return mapping
+
+    def _merge(
+        self,
+        mapping: dict[Any, Any],
+        written: dict[Any, int],
+        merges: list[tuple[int, ScalarNode, Node]],
+        path: Path,
+    ) -> None:
+        """Merge keys applied in document order, as kubectl, Argo CD and Helm decode (go-yaml
+        v2): the last entry that sets a key wins, so a merge after a written key overrides it
+        (the key is then set twice: reported) and a key written after a merge overrides the
+        merge. Written keys keep their places; merged ones follow, in the order first met."""
+        for index, key_node, value_node in merges:
+            for key, item in self._merged(value_node, path).items():
+                at = written.get(key)
+                if at is None:
+                    mapping[key] = item
+                elif at < index:
+                    self.duplicates.append(((*path, str(key)), key_node))
+                    mapping[key] = item
+
+    def _merged(self, merge: Node, path: Path) -> dict[Any, Any]:
+        """What a merge key brings: its mapping, or its list of mappings (the first that
+        sets a key wins)."""
+        out: dict[Any, Any] = {}
+        sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+        for source in sources:
+            value = self.build(source, path)
+            if not isinstance(value, dict):
+                raise ValueError(f"merge key needs a mapping at line {source.start_mark.line + 1}")
+            for key, item in value.items():
+                out.setdefault(key, item)
+        return out
 
 
 def load_mapping(

@@ -189,7 +189,9 @@ def test_a_restricted_deployment_passes_every_pss_policy() -> None:
     assert pss_findings(RESTRICTED) == {}
 
 
-ID_SCHEME = re.compile(r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API)-[A-Z0-9]+(-[A-Z0-9]+)*$")
+ID_SCHEME = re.compile(
+    r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API|STORAGE|ADMISSION)-[A-Z0-9]+(-[A-Z0-9]+)*$"
+)
 
 
 def test_policy_ids_are_unique_across_packs() -> None:
@@ -483,3 +485,19 @@ def test_default_namespace_is_not_reported_where_helm_renders_the_release_namesp
     assert found == [("deploy/cm.yaml", 5, "kubernetes")], run.stderr
     rendered = [f for f in report["findings"] if f["source"] == "helm"]
     assert not [f for f in rendered if f["policy_id"].startswith("GK-")], rendered
+
+
+def test_a_policy_whose_tests_hold_an_admission_policy_is_still_loaded(tmp_path: Path) -> None:
+    """A policy file is skipped as an admission policy (which gatekeeper.admission runs)
+    only when the admission kind is its own top-level kind: K8S-ADMISSION-MUTATION, whose
+    test input holds a ValidatingAdmissionPolicy, was silently not loaded."""
+    from gatekeeper.policy.loader import is_admission_file
+
+    ours = REPO / "policies" / "kubernetes" / "admission-mutation.yaml"
+    assert not is_admission_file(ours)
+    vap = tmp_path / "vap.yaml"
+    vap.write_text(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+        "metadata: {name: x}\nspec: {validations: [{expression: 'true'}]}\n"
+    )
+    assert is_admission_file(vap)

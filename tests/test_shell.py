@@ -75,3 +75,27 @@ def test_value_flags_are_not_positional_and_quotes_span_lines() -> None:
         (1, "for f in a"),
         (2, "kubectl apply"),
     ]
+
+
+def test_scripts_a_shell_reads_from_its_input_and_inline_code_run() -> None:
+    """The attacks: a shell fed its script by a here-string, a heredoc or a pipe from
+    `echo`/`printf`, and `python3 -c` / `node -e` code that shells out, all deployed
+    unseen. What only prints or stores the text (`echo`, `cat <<EOF`) still runs nothing."""
+    deployed = [
+        'bash <<< "kubectl apply -f k8s/prod"',
+        "echo 'helm upgrade --install web ./chart' | bash",
+        'printf "kubectl apply -f k8s/prod\\n" | sh -s',
+        "python3 -c \"import os; os.system('kubectl apply -f k8s/prod')\"",
+        "node -e \"require('child_process').execSync('kubectl apply -f k8s/prod')\"",
+    ]
+    for script in deployed:
+        ran = [s for _, s in signatures(script) if s.startswith(("kubectl", "helm"))]
+        assert ran in (["kubectl apply"], ["helm upgrade web ./chart"]), script
+    assert signatures("bash <<EOF\nkubectl apply -f y\nEOF\necho done\n") == [
+        (0, "bash"),
+        (1, "kubectl apply"),
+        (3, "echo done"),
+    ]
+    assert signatures("cat <<EOF\nkubectl apply -f z\nEOF\n") == [(0, "cat")]
+    assert signatures('echo "kubectl apply" > notes.txt') == [(0, "echo kubectl apply")]
+    assert signatures('grep x <<< "kubectl apply -f y"') == [(0, "grep x")]

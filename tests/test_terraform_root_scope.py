@@ -531,6 +531,11 @@ def test_each_branch_of_a_condition_only_apply_knows_is_judged(tmp_path: Path) -
         "  storage_encrypted = true\n"
         '  publicly_accessible = var.env == "dev" ? false : false\n'
         "}\n"
+        # an optional input (`== null`) is taken as given, not both ways
+        'resource "aws_ebs_volume" "keyed" {\n'
+        '  availability_zone = "a"\n'
+        "  encrypted = var.key == null ? false : true\n"
+        "}\n"
     )
     assert found(tmp_path, {"main.tf": main}) == {
         ("TF-AWS-RDS-PUBLIC", "main.tf", 6),
@@ -583,3 +588,35 @@ def test_a_called_module_s_conditions_are_judged_with_each_call(tmp_path: Path) 
         'variable "stage" {}\nmodule "db" {\n  source = "../modules/db"\n  env = var.stage\n}\n'
     )
     assert found(tmp_path, {}) == {("TF-AWS-RDS-PUBLIC", "modules/db/main.tf", 6)}
+
+
+def test_opentofu_files_are_judged_with_the_folder(tmp_path: Path) -> None:
+    """The attack: `main.tofu` (which OpenTofu loads, and prefers to `main.tf`) made the
+    database public and passed, unread. `.tofu` files are Terraform code of their folder,
+    override files and variables included."""
+    files = {
+        "main.tf": DATABASE % "false",
+        "main.tofu": 'variable "pub" {\n  default = true\n}\n' + DATABASE % "var.pub",
+        "x_override.tofu": VOLUME % "false",
+    }
+    assert found(tmp_path, files) == {
+        ("TF-AWS-RDS-PUBLIC", "main.tofu", 2),
+        ("TF-AWS-EBS-ENCRYPTION", "x_override.tofu", 3),
+    }
+
+
+def test_a_local_module_s_outputs_are_evaluated_where_they_are_read(tmp_path: Path) -> None:
+    """The attack: `publicly_accessible = module.settings.public` with `output "public" {
+    value = true }` in the local module was unknown and passed. A local call's outputs are
+    evaluated with what the call passes (here through a second module's input), and the
+    finding sits where the value is written; a call with `count` stays unknown."""
+    files = {
+        "modules/settings/main.tf": 'variable "open" {}\n'
+        'output "public" {\n  value = var.open\n}\n',
+        "modules/db/main.tf": 'variable "pub" {}\n' + DATABASE % "var.pub",
+        "main.tf": 'module "settings" {\n  source = "./modules/settings"\n  open = true\n}\n'
+        'module "db" {\n  source = "./modules/db"\n  pub = module.settings.public\n}\n'
+        + VOLUME % "module.counted.on"
+        + 'module "counted" {\n  source = "./modules/settings"\n  count = 1\n  open = false\n}\n',
+    }
+    assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "main.tf", 3)}

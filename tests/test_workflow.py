@@ -390,3 +390,60 @@ def test_deploys_in_package_json_scripts_are_found_at_their_line(
         ("package.json", 6, "kubectl delete ns old"),
         ("web/ship.sh", 2, "terraform apply -auto-approve"),
     ]
+
+
+def test_a_command_spelled_through_matrix_or_env_expressions_is_found(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """The attack: `run: ${{ matrix.step }}` with `kubectl apply` among the matrix values,
+    and `${{ env.K }} apply` with `env: {K: kubectl}`, deployed unseen. Each value the file
+    gives the expression is split as the script; other values stay quiet."""
+    write(
+        ".github/workflows/ci.yml",
+        "on: push\npermissions: {}\nenv: {K: kubectl}\njobs:\n  test:\n    runs-on: ubuntu-24.04\n"
+        "    strategy:\n      matrix:\n        step: ['echo test', 'kubectl apply -f k8s/prod']\n"
+        "        include: [{extra: 'helm upgrade --install web ./chart'}]\n"
+        "    steps:\n      - run: ${{ matrix.step }}\n      - run: ${{ env.K }} apply -f k8s\n"
+        "      - run: ${{ matrix.extra }}\n      - run: echo ${{ matrix.step }}\n",
+    )
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["line"], f["message"].split(": ", 1)[1].split(" (", 1)[0])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [
+        (12, "kubectl apply -f k8s/prod"),
+        (13, "kubectl apply -f k8s"),
+        (14, "helm upgrade --install web ./chart"),
+    ]
+
+
+def test_just_and_task_recipes_a_step_runs_are_judged(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """The attack: `run: just deploy` (a justfile recipe) and `run: task release` (a
+    Taskfile task, through `deps` and `{task: ...}`) ran `kubectl apply` unseen, while
+    `make deploy` was followed. Each command is reported at its line in the recipe file."""
+    write(
+        ".github/workflows/ci.yml",
+        "on: push\npermissions: {}\njobs:\n  test:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: just deploy\n      - run: task release\n      - run: just\n",
+    )
+    write("justfile", "lint:\n    echo lint\n\ndeploy: lint\n    @kubectl apply -f k8s/prod\n")
+    write(
+        "Taskfile.yml",
+        "version: '3'\ntasks:\n  release:\n    deps: [build]\n    cmds:\n"
+        "      - echo releasing\n      - task: push\n"
+        "  build:\n    cmds: [helm upgrade web ./chart]\n"
+        "  push:\n    cmds:\n      - cmd: kubectl apply -f k8s\n",
+    )
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [("Taskfile.yml", 9), ("Taskfile.yml", 12), ("justfile", 5)]

@@ -5,7 +5,7 @@ import pytest
 from gatekeeper import yamldoc
 from gatekeeper.document import Problem
 from gatekeeper.sources import kubernetes
-from gatekeeper.yamldoc import MAX_DEPTH, YamlDocument, load_all
+from gatekeeper.yamldoc import MAX_DEPTH, NodeLocator, YamlDocument, load_all
 
 POD = """\
 apiVersion: v1
@@ -51,6 +51,48 @@ def test_merge_keys_are_applied_and_located() -> None:
     text = "base: &b\n  a: 1\n  b: 2\nitem:\n  <<: *b\n  b: 3\n"
     (document,) = [d for d in load_all("m.yaml", text) if isinstance(d, YamlDocument)]
     assert document.obj["item"] == {"a": 1, "b": 3}
+
+
+def test_a_merge_key_after_a_key_wins_as_kubectl_decodes_it() -> None:
+    """The attack: `hostNetwork: false` then `<<: {hostNetwork: true}`. kubectl, Argo CD and
+    Helm decode with go-yaml v2, in document order: the pod runs on the host network. That
+    value is judged, at the merge, and the key set twice is reported; a key after a merge
+    overrides it (as everywhere, not reported); in a list of merges the first wins."""
+    text = (
+        "spec:\n  hostNetwork: false\n  <<: {hostNetwork: true, x: 1}\n"
+        "  after: {<<: {a: 1, b: 1}, b: 2}\n  many: {<<: [{c: 1}, {c: 2, d: 2}]}\n"
+    )
+    loaded = kubernetes.load("p.yaml", text.encode())
+    (document,) = [d for d in load_all("p.yaml", text) if isinstance(d, YamlDocument)]
+    assert document.obj["spec"] == {
+        "hostNetwork": True,
+        "x": 1,
+        "after": {"a": 1, "b": 2},
+        "many": {"c": 1, "d": 2},
+    }
+    locator = NodeLocator("p.yaml", document.node)
+    assert locator.locate(("spec", "hostNetwork")).line == 3
+    assert locator.locate(("spec", "after", "b")).line == 4
+    duplicates = [(p.code, p.line) for p in loaded.problems if p.code != "GK-NOT-AN-OBJECT"]
+    assert duplicates == [("GK-YAML-DUPLICATE-KEY", 3)]
+
+
+def test_yaml_1_1_short_booleans_read_as_kubectl_reads_them() -> None:
+    """The attack: `hostNetwork: y` and `privileged: y`: go-yaml v2 (kubectl, Argo CD, Helm)
+    reads `y`, `Y`, `n`, `N` as booleans (YAML 1.1), so the pod ran on the host network
+    while every rule saw a string. Quoted, they stay strings."""
+    text = "a: y\nb: Y\nc: n\nd: N\ne: 'y'\nf: !!bool y\ng: yes\nh: yy\n"
+    (document,) = [d for d in load_all("b.yaml", text) if isinstance(d, YamlDocument)]
+    assert document.obj == {
+        "a": True,
+        "b": True,
+        "c": False,
+        "d": False,
+        "e": "y",
+        "f": True,
+        "g": True,
+        "h": "yy",
+    }
 
 
 def test_timestamps_stay_strings_like_kubernetes() -> None:
@@ -164,7 +206,8 @@ def _comparable(entry: YamlDocument | Problem) -> object:
 
 def test_duplicate_keys_are_reported_with_line() -> None:
     loaded = kubernetes.load("d.yaml", b"apiVersion: v1\nkind: Pod\nkind: Pod\n")
-    assert [(p.code, p.line) for p in loaded.problems] == [("GK-YAML-DUPLICATE-KEY", 3)]
+    duplicates = [(p.code, p.line) for p in loaded.problems if p.code != "GK-NOT-AN-OBJECT"]
+    assert duplicates == [("GK-YAML-DUPLICATE-KEY", 3)]
 
 
 def test_non_objects_in_a_manifest_file_are_reported() -> None:

@@ -145,7 +145,18 @@ def is_admission_file(file: FsPath, data: bytes | None = None) -> bool:
         return False
     from gatekeeper.admission import names_policy
 
-    return names_policy(head)
+    # The admission kinds at the top level: a policy of ours whose tests hold one as input
+    # (indented under `input: |`) is still ours, not skipped.
+    if not names_policy(head):
+        return False
+    return head.lstrip().startswith((b"{", b"[")) or _TOP_LEVEL_ADMISSION.search(head) is not None
+
+
+_TOP_LEVEL_ADMISSION = re.compile(
+    rb"^kind:[ \t]*[\"']?(?:ValidatingAdmissionPolicy(?:Binding)?|ValidatingPolicy"
+    rb"(?:Binding)?)[\"']?[ \t]*(?:#.*)?\r?$",
+    re.MULTILINE,
+)
 
 
 def load_policy_file(

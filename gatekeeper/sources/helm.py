@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.document import Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_set, programs
 from gatekeeper.sources.helm_lines import (
@@ -922,7 +922,7 @@ def _add_documents(
     named: dict[str, list[tuple[str, ...]]] | None = None,
     chart_dir: str = "",
 ) -> None:
-    from gatekeeper.sources.kubernetes import is_object, make_document
+    from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
 
     try:
         template = parse_template(decode(tree.read(file)))
@@ -958,14 +958,21 @@ def _add_documents(
             continue
         doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
         locator = HelmLocator(file, doc_map, entry.obj, sources, named)
-        document: Document = make_document(file, entry.obj, locator, index)
-        document.source = NAME
-        if not document.namespace and release.namespace != "default":
-            document.namespace = release.namespace
-        document.extra["release"] = release.name
-        document.extra["variant"] = _variant(chart_dir, release)
-        document.extra["origin"] = f"{file}#{segments[index]}"
-        loaded.documents.append(document)
+        made = Loaded()
+        if is_list(entry.obj):  # Helm's client applies a list's items (any `items` list)
+            add_items(made, file, entry.obj, locator, index)
+            loaded.problems.extend(made.problems)
+        else:
+            made.documents.append(make_document(file, entry.obj, locator, index))
+        for number, document in enumerate(made.documents):
+            document.source = NAME
+            if not document.namespace and release.namespace != "default":
+                document.namespace = release.namespace
+            document.extra["release"] = release.name
+            document.extra["variant"] = _variant(chart_dir, release)
+            item = f"/{number}" if is_list(entry.obj) else ""
+            document.extra["origin"] = f"{file}#{segments[index]}{item}"
+            loaded.documents.append(document)
 
 
 def _variant(chart_dir: str, release: Release) -> str:

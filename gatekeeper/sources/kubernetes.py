@@ -171,22 +171,33 @@ def load(
 def _add(loaded: Loaded, path: str, entry: YamlDocument, index: int) -> None:
     locator = NodeLocator(path, entry.node)
     obj = entry.obj
-    if obj.get("kind") == "List" or (
-        str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list)
-    ):
-        for item_index, item in enumerate(obj.get("items") or []):
-            item_path: Path = ("items", item_index)
-            if is_object(item):
-                loaded.documents.append(
-                    make_document(path, item, _SubLocator(locator, item_path), index)
-                )
-            else:
-                line = locator.locate(item_path).line
-                loaded.problems.append(
-                    Problem("GK-NOT-AN-OBJECT", path, line, "List item is not a Kubernetes object")
-                )
+    if is_list(obj):
+        add_items(loaded, path, obj, locator, index)
         return
     loaded.documents.append(make_document(path, obj, locator, index))
+
+
+def is_list(obj: dict[str, Any]) -> bool:
+    """Whether kubectl, Argo CD and Helm apply the object's `items` instead of it: any object
+    whose `items` is a list is a list to them (apimachinery's IsList), whatever its kind, so
+    a `kind: ConfigMap` with a privileged Pod in `items` creates the Pod."""
+    return obj.get("kind") == "List" or isinstance(obj.get("items"), list)
+
+
+def add_items(loaded: Loaded, path: str, obj: dict[str, Any], locator: Any, index: int) -> None:
+    """A list's items as documents (each located inside it), or a problem for one that is
+    not an object."""
+    for item_index, item in enumerate(obj.get("items") or []):
+        item_path: Path = ("items", item_index)
+        if is_object(item):
+            loaded.documents.append(
+                make_document(path, item, _SubLocator(locator, item_path), index)
+            )
+        else:
+            line = locator.locate(item_path).line
+            loaded.problems.append(
+                Problem("GK-NOT-AN-OBJECT", path, line, "List item is not a Kubernetes object")
+            )
 
 
 def make_document(path: str, obj: dict[str, Any], locator: Any, index: int) -> Document:

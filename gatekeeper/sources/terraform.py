@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 # The parser and evaluator (gatekeeper.hcl, tfeval, terraform_modules/_root) are imported
 # when a Terraform file is loaded: every run asks `detect`, few load Terraform.
 NAME = "terraform"
-TF_SUFFIXES = (".tf", ".tf.json")  # what Terraform loads from a module directory
+# What Terraform and OpenTofu load from a module directory (OpenTofu also reads `.tofu`
+# files, and Terraform ignores them: both are judged, whichever tool applies the folder).
+TF_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
 
 UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
 DOCUMENT_BLOCKS = ("resource", "data", "module", "terraform")
@@ -76,7 +78,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
         from gatekeeper.sources import terraform_modules
 
         return terraform_modules.var_file_readers(context.tree, path)
-    if not path.endswith(".tf"):
+    if not path.endswith((".tf", ".tofu")):
         return []
     try:
         if _DEPLOYING_BLOCK.search(decode(context.tree.read(path))):

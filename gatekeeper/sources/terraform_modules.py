@@ -61,6 +61,7 @@ from gatekeeper.tfeval import (
     convert,
     elements,
     evaluate_attribute,
+    object_value,
 )
 from gatekeeper.tree import Tree, WorkTree
 from gatekeeper.yamldoc import YamlDocument, decode, load_all
@@ -288,6 +289,7 @@ class _Module:
     variables: dict[str, tuple[str, RawBody]] = field(default_factory=dict)
     locals: dict[str, tuple[str, RawAttribute]] = field(default_factory=dict)
     blocks: list[MergedBlock] = field(default_factory=list)
+    outputs: dict[str, tuple[str, RawAttribute]] = field(default_factory=dict)  # their `value`
     # Blocks of override files merged into another block: not objects of their own.
     merged: set[tuple[str, int, int]] = field(default_factory=set)
 
@@ -300,8 +302,8 @@ def forget_module(tree: Tree, directory: str) -> None:
 
 
 def is_override(name: str) -> bool:
-    """`override.tf`, `x_override.tf` (and `.tf.json`): merged over the other files."""
-    stem = posixpath.basename(name).removesuffix(".json").removesuffix(".tf")
+    """`override.tf`, `x_override.tf` (and `.tf.json`, `.tofu`): merged over the others."""
+    stem = posixpath.basename(name).removesuffix(".json").removesuffix(".tf").removesuffix(".tofu")
     return stem == "override" or stem.endswith("_override")
 
 
@@ -341,6 +343,8 @@ def module_of(tree: Tree, directory: str) -> _Module:
             elif block.type == "locals":
                 for key, attribute in block.raw.attributes.items():
                     module.locals[key] = (name, attribute)
+            elif block.type == "output" and block.labels and "value" in block.raw.attributes:
+                module.outputs[block.labels[0]] = (name, block.raw.attributes["value"])
             elif block.type in ("resource", "data", "module"):
                 header = (block.type, *block.labels)
                 original = headers.get(header) if override else None
@@ -570,14 +574,61 @@ def _locals(module: _Module, located: bool) -> dict[str, tuple[RawAttribute, Ori
 def locals_scope(tree: Tree, directory: str) -> Scope:
     """A called module's own names: its locals, located; its variables are unknown (what
     each call passes is judged with the call)."""
-    return Scope({}, _locals(module_of(tree, directory), True))
+    return _with_outputs(Scope({}, _locals(module_of(tree, directory), True)), tree, directory)
 
 
 def root_scope(tree: Tree, directory: str, var_file: str | None = None) -> Scope:
     """The names of a root module (or an example calling a module): its locals, its
     variables from its `.tfvars` files (and `var_file`) else their defaults, each located
     where written."""
-    return _scope(module_of(tree, directory), _tfvars(tree, directory, var_file), calling=True)
+    scope = _scope(module_of(tree, directory), _tfvars(tree, directory, var_file), calling=True)
+    return _with_outputs(scope, tree, directory)
+
+
+def _with_outputs(scope: Scope, tree: Tree, directory: str, chain: tuple[str, ...] = ()) -> Scope:
+    """`scope` reading `module.NAME.OUTPUT` of the directory's local module calls: `settings
+    = module.flags.public` with `output "public" { value = true }` in the module was unknown,
+    and every rule passed."""
+    module = module_of(tree, directory)
+    calls = {
+        merged.block.labels[0]: merged
+        for merged in module.blocks
+        if merged.block.type == "module" and merged.block.labels
+    }
+    known: dict[str, Value] = {}
+
+    def outputs(name: str) -> Value:
+        if name in known:
+            return known[name]
+        known[name] = Value(Unknown(f"module.{name}"))  # while resolving: a cycle is unknown
+        merged = calls.get(name)
+        target = local_source(directory, merged.block) if merged is not None else None
+        if (
+            merged is None
+            or target is None
+            or target in chain
+            or len(chain) >= MAX_DEPTH
+            or "count" in merged.body.attributes
+            or "for_each" in merged.body.attributes
+        ):
+            return known[name]
+        inputs = _inputs(merged.body, scope, merged.file)
+        called = _with_outputs(
+            _scope(module_of(tree, target), inputs, calling=False),
+            tree,
+            target,
+            (*chain, directory),
+        )
+        called.assumed, called.unsure = scope.assumed, scope.unsure
+        values = {
+            key: evaluate_attribute(attribute, called, Origin(file, attribute.span))
+            for key, (file, attribute) in module_of(tree, target).outputs.items()
+        }
+        known[name] = object_value(values)
+        return known[name]
+
+    scope.modules = outputs
+    return scope
 
 
 def strip_count(name: str) -> str:
@@ -831,7 +882,7 @@ def _instantiate(
 
     caller = call.file
     module = module_of(tree, directory)
-    scope = _scope(module, inputs, calling=False)
+    scope = _with_outputs(_scope(module, inputs, calling=False), tree, directory, chain)
     # A condition on what the caller left unknown (`env = var.env`, no default) is taken as
     # the caller's variant takes its own (variant_scopes), and met, it makes that variant.
     scope.assumed, scope.unsure = calling.assumed, calling.unsure

@@ -386,7 +386,8 @@ def _github_job(
             commands = _commands(run, lines, python=True)
         elif isinstance(run, ScalarNode):
             variables = {**(workflow_env or {}), **_env(job), **_env(step)}
-            commands = _commands(run, lines, variables=variables)
+            expressions = _expression_values(job, variables)
+            commands = _commands(run, lines, variables=variables, expressions=expressions)
         action = COMMAND_ACTIONS.get(step.get("action", "")) or _docker_action(step)
         if action is not None:
             node = nodes.node_at((*raw_step, "with", action[0]))
@@ -575,12 +576,71 @@ def _commands(
     prefix: str = "",
     variables: dict[str, str] | None = None,
     python: bool = False,
+    expressions: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The commands of a script scalar; `python`: the ones a Python script runs."""
+    """The commands of a script scalar; `python`: the ones a Python script runs. A script
+    spelling a command through `${{ matrix.x }}` or `${{ env.X }}` is split once with each
+    value the workflow gives them (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
     script = prefix + str(node.value)
-    found = shell.python_commands(script) if python else shell.commands(script, variables=variables)
+    found: list[shell.Command] = []
+    seen: set[tuple[int, str]] = set()
+    for variant in _with_expressions(script, expressions or {}):
+        ran = shell.python_commands(variant) if python else shell.commands(variant, variables)
+        for command in ran:
+            if (command.line, command.text) not in seen:
+                seen.add((command.line, command.text))
+                found.append(command)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
+
+
+_EXPRESSION = re.compile(r"\$\{\{\s*((?:matrix|env)\.[A-Za-z0-9_-]+)\s*\}\}")
+_MAX_VARIANTS = 32
+
+
+def _with_expressions(script: str, values: dict[str, list[str]]) -> list[str]:
+    """`script` with each `${{ matrix.x }}` / `${{ env.X }}` it holds replaced by each value
+    the workflow gives it (every combination, up to _MAX_VARIANTS); as written otherwise."""
+    names = [name for name in dict.fromkeys(_EXPRESSION.findall(script)) if values.get(name)]
+    variants = [script]
+    for name in names:
+        variants = [
+            _substituted(variant, name, value) for variant in variants for value in values[name]
+        ][:_MAX_VARIANTS]
+    return variants
+
+
+def _substituted(script: str, name: str, value: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        return value.replace("\n", " ; ") if match.group(1) == name else match.group(0)
+
+    return _EXPRESSION.sub(replace, script)
+
+
+def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, list[str]]:
+    """The values a job's `${{ env.X }}` and `${{ matrix.x }}` may take, as the file gives
+    them (a matrix list, its `include` entries)."""
+    values = {f"env.{name}": [value] for name, value in env.items()}
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not isinstance(matrix, dict):
+        return values
+    include = matrix.get("include")
+    entries = (
+        [include] if isinstance(include, dict) else include if isinstance(include, list) else []
+    )
+    for name, items in matrix.items():
+        if name not in ("include", "exclude") and isinstance(items, list):
+            values[f"matrix.{name}"] = [str(item) for item in items if _scalar(item)]
+    for entry in entries:
+        for name, item in entry.items() if isinstance(entry, dict) else ():
+            if _scalar(item):
+                values.setdefault(f"matrix.{name}", []).append(str(item))
+    return values
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool))
 
 
 def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command], int]:

@@ -16,12 +16,13 @@ import itertools
 import json
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gatekeeper import shell
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.tree import Tree, inside
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
@@ -29,6 +30,8 @@ _MAKE_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$
 _MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 _SOURCES = frozenset({"source", "."})
+# name -> (what it needs first, its command lines with their 1-based line numbers)
+Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
 
 
 def follow_all(
@@ -86,6 +89,8 @@ def _follow(
     positional = [str(word) for word in command.get("positional") or []]
     if program in ("make", "gmake"):
         return _make(command, directory, tree, depth, budget)
+    if program in ("just", "task", "go-task"):
+        return _runner(program, command, directory, tree, depth, budget)
     if program in _PACKAGE_MANAGERS:
         return _package_script(command, directory, tree, depth, budget)
     script = ""
@@ -138,35 +143,140 @@ def _make(
         else:
             targets.append(word)
     names = [makefile] if makefile else ["GNUmakefile", "makefile", "Makefile"]
-    path = next(
-        (p for p in (inside(posixpath.join(directory, n)) for n in names) if p and tree.exists(p)),
-        None,
-    )
-    if path is None:
+    found = _recipe_file(tree, directory, names)
+    if found is None:
         return []
-    try:
-        text = tree.read(path).decode("utf-8", "replace")
-    except OSError:
-        return []
+    path, text = found
     rules, variables, default = _parse_makefile(text)
+
+    def expand(line: str) -> str:
+        expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
+        return expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make").lstrip("@-+ \t")
+
+    pending = list(targets or ([default] if default else []))
+    return _run_recipes(rules, pending, path, expand, tree, depth, budget)
+
+
+def _recipe_file(tree: Tree, directory: str, names: Sequence[str]) -> tuple[str, str] | None:
+    """The first of `names` in `directory` that the tree holds, and its text."""
+    for name in names:
+        path = inside(posixpath.join(directory, name))
+        if path and tree.exists(path):
+            try:
+                return path, tree.read(path).decode("utf-8", "replace")
+            except OSError:
+                return None
+    return None
+
+
+def _run_recipes(
+    recipes: Recipes,
+    pending: list[str],
+    path: str,
+    expand: Callable[[str], str],
+    tree: Tree,
+    depth: int,
+    budget: list[int],
+) -> list[dict[str, Any]]:
+    """The commands of the `pending` recipes and of those they depend on (each once), at
+    their lines in `path`, with what those commands run in turn."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    pending = list(targets or ([default] if default else []))
     while pending:
-        target = pending.pop(0)
-        if target in seen or target not in rules:
+        name = pending.pop(0)
+        if name in seen or name not in recipes:
             continue
-        seen.add(target)
-        prerequisites, recipe = rules[target]
-        pending = [*prerequisites, *pending]
-        for number, line in recipe:
-            expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
-            expanded = expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make")
-            for found in shell.commands(expanded.lstrip("@-+ \t")):
+        seen.add(name)
+        needs, lines = recipes[name]
+        pending = [*needs, *pending]
+        for number, line in lines:
+            for found in shell.commands(expand(line)):
                 out.extend(_take(found.as_dict(), path, number, budget))
                 base = posixpath.dirname(path) or "."
                 out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
     return out
+
+
+def _runner(
+    program: str,
+    command: dict[str, Any],
+    directory: str,
+    tree: Tree,
+    depth: int,
+    budget: list[int],
+) -> list[dict[str, Any]]:
+    """The recipes `just NAME` (a justfile) or `task NAME` (a Taskfile) runs, with what they
+    depend on: each command at its line, as for `make`."""
+    names = [str(w) for w in command.get("positional") or [] if "=" not in str(w)]
+    files = _JUSTFILES if program == "just" else _TASKFILES
+    found = _recipe_file(tree, directory, files)
+    if found is None:
+        return []
+    path, text = found
+    recipes, default = _parse_justfile(text) if program == "just" else _parse_taskfile(path, text)
+    pending = names or ([default] if default else [])
+    return _run_recipes(recipes, pending, path, lambda line: line.lstrip("@-"), tree, depth, budget)
+
+
+_JUSTFILES = ("justfile", "Justfile", ".justfile")
+_TASKFILES = ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml")
+_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:=]*:(?!=)([^#]*)")
+
+
+def _parse_justfile(text: str) -> tuple[Recipes, str]:
+    """Recipes (dependencies, body lines with their 1-based line) and the first one."""
+    recipes: Recipes = {}
+    current: list[tuple[int, str]] | None = None
+    first = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line[:1] in (" ", "\t"):
+            if current is not None and line.strip() and not line.strip().startswith("#"):
+                current.append((number, line.strip()))
+            continue
+        current = None
+        found = _JUST_RECIPE.match(line)
+        if found and not line.startswith(("set ", "export ", "alias ", "import ", "mod ")):
+            needs = [w.split("(")[0] for w in found.group(2).split() if not w.startswith("&")]
+            current = []
+            recipes[found.group(1)] = (needs, current)
+            first = first or found.group(1)
+    return recipes, first
+
+
+def _parse_taskfile(path: str, text: str) -> tuple[Recipes, str]:
+    """A Taskfile's tasks: `cmds` (strings, `{cmd: ...}`, `{task: NAME}`) and `deps`, each
+    command at its line; the default task is `default`."""
+    recipes: Recipes = {}
+    for entry in load_all(path, text):
+        if not isinstance(entry, YamlDocument) or not isinstance(entry.obj, dict):
+            break
+        tasks = entry.obj.get("tasks")
+        locator = NodeLocator(path, entry.node)
+        for name, task in tasks.items() if isinstance(tasks, dict) else []:
+            body = {"cmds": task} if isinstance(task, list) else task
+            if not isinstance(body, dict):
+                continue
+            needs = [
+                str(d.get("task") if isinstance(d, dict) else d) for d in body.get("deps") or []
+            ]
+            lines: list[tuple[int, str]] = []
+            for index, item in enumerate(
+                body.get("cmds") or [] if isinstance(body.get("cmds"), list) else []
+            ):
+                at = (
+                    ("tasks", name, "cmds", index)
+                    if not isinstance(task, list)
+                    else ("tasks", name, index)
+                )
+                if isinstance(item, dict) and "task" in item:
+                    needs.append(str(item["task"]))
+                elif isinstance(item, (str, dict)):
+                    line = item if isinstance(item, str) else item.get("cmd")
+                    if isinstance(line, str):
+                        lines.append((locator.locate(at).line, line))
+            recipes[str(name)] = (needs, lines)
+        break
+    return recipes, "default"
 
 
 # Package managers whose `run NAME` (also `npm test`, `yarn NAME`) runs a package.json script.
