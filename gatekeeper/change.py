@@ -13,7 +13,7 @@ import datetime
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +26,7 @@ from gatekeeper.context import with_own_urls
 from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
-from gatekeeper.finding import Finding
+from gatekeeper.finding import Finding, fingerprint, severity_rank
 from gatekeeper.inventory import InventoryEntry, counted_kinds
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
@@ -177,24 +177,36 @@ def scan_change(
         trusted_skips: list[waivers_mod.Skip] = []
         untrusted: list[waivers_mod.Skip] = []
     else:
-        renamed = {c.new: c.old for c in selected if c.new and c.old}
-        trusted_skips, untrusted = _trust_skips(head_skips, base_skips, renamed)
+        renamed_skips = {c.new: c.old for c in selected if c.new and c.old}
+        trusted_skips, untrusted = _trust_skips(head_skips, base_skips, renamed_skips)
 
-    findings = classify(head_findings, base_findings)
+    threshold = severity_threshold or config.severity_threshold
+    renamed = {c.new: c.old for c in selected if c.new and c.old}
+    head_findings = content_bound(head_findings, head_tree)
+    base_findings = content_bound(base_findings, base_tree)
+    covers = _skip_covers(base_findings, renamed, head_skips, base_tree)
+    # An annotation without a reason is not honoured (the plain scan reports it).
+    honoured = [skip for skip in trusted_skips if skip.reason]
+    base_honoured = [] if config.forbid_inline_skips else [s for s in base_skips if s.reason]
+
+    def exemptions(side: list[Finding], skips: list[waivers_mod.Skip]) -> dict[str, str]:
+        return _exemptions(side, waivers, skips, covers, config, threshold, today)
+
+    findings = _content_changed(classify(head_findings, base_findings))
+    findings = no_longer_exempt(
+        findings, exemptions(base_findings, base_honoured), exemptions(findings, honoured)
+    )
     findings = [f for f in findings if _in_filter(f, filter_mode, lines, context_lines, head_paths)]
     shown = {finding.fingerprint for finding in findings}  # a replaced policy: in every report
     findings += [
         n.with_(status="existing") for n in engine.override_notices() if n.fingerprint not in shown
     ]
     findings += _policy_changes(changes, trust_paths, lines)
-    findings += [_untrusted_skip(skip) for skip in untrusted]
+    findings += added_skips(untrusted, head_findings, engine.policies, config.waivers_file)
     findings = waivers_mod.apply(findings, waivers, today)
-    # An annotation without a reason is not honoured (the plain scan reports it).
-    honoured = [skip for skip in trusted_skips if skip.reason]
-    findings = waivers_mod.apply_skips(findings, honoured, forbid=False)
+    findings = waivers_mod.apply_skips(findings, honoured, forbid=False, covers=covers)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
     findings += [waivers_mod.expiring_finding(waiver, today) for waiver in soon]
-    threshold = severity_threshold or config.severity_threshold
     return ChangeResult(
         verdict=pipeline.verdict(findings, config, threshold),
         changed_lines=lines,
@@ -212,14 +224,26 @@ def scan_change(
     )
 
 
+# The rendering of a file applied as it is written (no chart, overlay or Application).
+AS_WRITTEN = "as written"
+
+
+def renderings(finding: Finding) -> set[str]:
+    """Where a finding holds: its variants (overlays, releases, deployers), or the file as
+    written when it has none."""
+    return set(finding.extra.get("variants") or ()) or {AS_WRITTEN}
+
+
 def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
     """new: not in base; existing: in both; fixed: in base only (matched by fingerprint).
 
-    A finding the base had in some renderings (overlays, releases) that the change brings to
-    another one is new: deploying a known violation to one more environment is a change."""
-    base_variants = {
-        finding.fingerprint: set(finding.extra.get("variants", ())) for finding in base
-    }
+    A finding the base had in some renderings (overlays, releases, the file as written) that
+    the change brings to another one is new: deploying a known violation to one more
+    environment is a change. So is one its rendering now deploys as another object (an
+    overlay's namespace changed from `sandbox` to `prod`): a rendered object's fingerprint
+    names the line it came from, not what it is deployed as."""
+    base_variants = {finding.fingerprint: renderings(finding) for finding in base}
+    base_objects = {finding.fingerprint: _identity(finding) for finding in base}
     head_prints = {finding.fingerprint for finding in head}
     out = []
     for finding in head:
@@ -227,15 +251,150 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
         if known is None:
             out.append(finding.with_(status="new"))
             continue
-        added = sorted(set(finding.extra.get("variants", ())) - known) if known else []
+        added = sorted(renderings(finding) - known)
+        was = base_objects[finding.fingerprint]
         if added:
             extra = {**finding.extra, "new_variants": added}
-            out.append(finding.with_(status="new", extra=extra))
+            message = f"{finding.message}; newly deployed by this change: {', '.join(added)}"
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif _identity(finding) != was:
+            extra = {**finding.extra, "was_deployed_as": "/".join(was)}
+            message = f"{finding.message}; deployed as another object than in the base"
+            out.append(finding.with_(status="new", extra=extra, message=message))
         else:
             out.append(finding.with_(status="existing"))
     out.extend(
         finding.with_(status="fixed") for finding in base if finding.fingerprint not in head_prints
     )
+    return out
+
+
+def no_longer_exempt(
+    findings: list[Finding], base_exempt: dict[str, str], head_exempt: dict[str, str]
+) -> list[Finding]:
+    """An existing finding that blocks where the change puts it, though its base match did
+    not block where the base had it (an advisory path it was moved out of, a waiver or
+    annotation or a directory's threshold tied to its old place), is new: the change is what
+    makes it count. `*_exempt`: fingerprint -> why that finding would not block if new."""
+    out = []
+    for finding in findings:
+        why = base_exempt.get(finding.fingerprint)
+        if finding.status == "existing" and why and finding.fingerprint not in head_exempt:
+            extra = {**finding.extra, "exempt_in_base": why}
+            message = f"{finding.message}; did not block in the base ({why}), blocks here"
+            finding = finding.with_(status="new", extra=extra, message=message)
+        out.append(finding)
+    return out
+
+
+def _exemptions(
+    findings: list[Finding],
+    waivers: list[Waiver],
+    skips: list[waivers_mod.Skip],
+    covers: Callable[[waivers_mod.Skip, Finding], bool],
+    config: Config,
+    threshold: str,
+    today: datetime.date,
+) -> dict[str, str]:
+    """fingerprint -> why the finding would not block were it new (waived, in an advisory
+    path, below its place's threshold), for each finding that would not."""
+    judged = [finding.with_(status="new") for finding in findings if finding.status != "fixed"]
+    judged = waivers_mod.apply(judged, waivers, today)
+    judged = waivers_mod.apply_skips(judged, skips, forbid=False, covers=covers)
+    out = {}
+    for finding in pipeline.verdict(judged, config, threshold).findings:
+        if not finding.blocking and finding.fingerprint:
+            out[finding.fingerprint] = (
+                "waived"
+                if finding.status == "waived"
+                else "in an advisory path"
+                if finding.extra.get("advisory")
+                else f"below the severity threshold of {finding.file}"
+            )
+    return out
+
+
+def _skip_covers(
+    base: list[Finding],
+    renamed: dict[str, str],
+    skips: dict[waivers_mod.Skip, frozenset[waivers_mod.Identity]],
+    base_tree: gitops.RevisionTree,
+) -> Callable[[waivers_mod.Skip, Finding], bool]:
+    """Whether an annotation speaks for a finding under it: for the file as written (its
+    objects are bound to the base's by `_trust_skips`); for the renderings (overlays,
+    releases, Applications) and objects the base already had findings for from that file;
+    for an object its document names as written (`skips`: the head's annotations with
+    them), rendered by charts, overlays and Applications the base already had. Not for
+    what a change newly deploys from it: an overlay that takes the document into another
+    namespace or under another name, a release of one more item."""
+    rendered: dict[str, set[str]] = {}
+    objects: dict[str, set[waivers_mod.Identity]] = {}
+    for finding in base:
+        rendered.setdefault(finding.file, set()).update(renderings(finding))
+        objects.setdefault(finding.file, set()).add(_identity(finding))
+    written = {(skip.file, skip.line): identities for skip, identities in skips.items()}
+
+    def covers(skip: waivers_mod.Skip, finding: Finding) -> bool:
+        where = renderings(finding)
+        if where == {AS_WRITTEN}:
+            return True
+        file = renamed.get(finding.file, finding.file)
+        identity = _identity(finding)
+        if where <= rendered.get(file, set()) and identity in objects.get(file, set()):
+            return True
+        homes = [pipeline.variant_home(variant) for variant in where - {AS_WRITTEN}]
+        named = identity in written.get((skip.file, skip.line), frozenset())
+        return named and all(base_tree.exists(home) for home in homes)
+
+    return covers
+
+
+def _identity(finding: Finding) -> waivers_mod.Identity:
+    return (finding.kind, finding.namespace, finding.name)
+
+
+# Findings about a file gatekeeper could not judge: what it holds is unknown, so any change
+# of its content (a blob id, a submodule's commit) is a new finding, never an existing one.
+UNJUDGED = frozenset(
+    {
+        "GK-FILE-TOO-LARGE",
+        "GK-BINARY-FILE",
+        "GK-ENCODING-ERROR",
+        "GK-READ-ERROR",
+        "GK-PARSE-ERROR",
+        "GK-LFS-POINTER",
+    }
+)
+
+
+def _content_changed(findings: list[Finding]) -> list[Finding]:
+    """A file not judged on either side whose content changed is said once, as new (its
+    base twin is not `fixed`: nothing was)."""
+    sides: dict[bool, set[tuple[str, str]]] = {True: set(), False: set()}
+    for finding in findings:
+        if finding.policy_id in UNJUDGED:
+            sides[finding.status == "fixed"].add((finding.policy_id, finding.file))
+    changed = sides[True] & sides[False]
+    out = []
+    for finding in findings:
+        if (finding.policy_id, finding.file) in changed:
+            if finding.status == "fixed":
+                continue
+            if finding.status == "new":
+                message = f"{finding.message} (its content changed, unjudged again)"
+                finding = finding.with_(message=message)
+        out.append(finding)
+    return out
+
+
+def content_bound(findings: list[Finding], tree: gitops.RevisionTree) -> list[Finding]:
+    """Findings about files that were not judged, fingerprinted with the file's content id."""
+    out = []
+    for finding in findings:
+        content = tree.content_id(finding.file) if finding.policy_id in UNJUDGED else None
+        if content:
+            finding = finding.with_(fingerprint=fingerprint(finding.fingerprint, content))
+        out.append(finding)
     return out
 
 
@@ -448,6 +607,41 @@ def _policy_change(path: str, line: int, status: str) -> Finding:
         "owners; this change is still judged by the base revision's version"
     )
     return to_finding(Problem("GK-POLICY-CHANGE", path, line, message), identity=())
+
+
+SKIP_AHEAD = "GK-INLINE-SKIP-AHEAD"
+
+
+def added_skips(
+    skips: list[waivers_mod.Skip], head: list[Finding], policies: list[Policy], waivers_file: str
+) -> list[Finding]:
+    """Annotations a change adds (they waive nothing in it). One for a policy its document
+    violates in the change is for review (the violation itself is reported). One for a
+    policy the document does not violate waives nothing the reviewer can see: merged, it
+    would silence a later change's violation unreviewed (annotate now, break later), so it
+    is a finding as severe as the worst policy it skips, until approved (`gatekeeper
+    github`: a code owner of the waivers file)."""
+    severities = {policy.id: policy.severity for policy in policies}
+    out = []
+    for skip in skips:
+        shown = {
+            f.policy_id for f in head if f.file == skip.file and skip.start <= f.line <= skip.end
+        }
+        seen = tuple(p for p in skip.policies if p in shown)
+        ahead = tuple(p for p in skip.policies if p not in shown)
+        if seen:
+            out.append(_untrusted_skip(dataclasses.replace(skip, policies=seen)))
+        if ahead:
+            severity = max((severities.get(p, "high") for p in ahead), key=severity_rank)
+            message = (
+                f"gatekeeper:skip={','.join(ahead)} is added by this change for policies its "
+                "document does not violate here: merged, it would waive a later change's "
+                f"violation unreviewed; a code owner of {waivers_file} must approve it"
+            )
+            problem = Problem(SKIP_AHEAD, skip.file, skip.line, message)
+            finding = to_finding(problem, identity=ahead).with_(severity=severity)
+            out.append(finding.with_(extra={"skip": [skip.start, skip.end]}))
+    return out
 
 
 def _untrusted_skip(skip: waivers_mod.Skip) -> Finding:

@@ -472,6 +472,8 @@ class RevisionTree:
             self.read_through.update(_targets(link, files, links, names, self.problems, dangling))
         self.problems += dangling_links(dangling)
         self.blobs = {**files, **{p: files[t] for p, t in self.read_through.items()}}
+        # A submodule's commit: what a deployer checks out there.
+        self.submodules = {p: b.sha for p, b in listed.items() if int(b.mode, 8) == _SUBMODULE_MODE}
         self.paths = sorted(self.blobs)
         self._cache: dict[str, bytes] = {}
         self._after_last_miss = -1  # index in `paths` after the last file read from git
@@ -523,6 +525,12 @@ class RevisionTree:
 
     def exists(self, path: str) -> bool:
         return posixpath.normpath(path) in self.blobs
+
+    def content_id(self, path: str) -> str:
+        """What names the content at `path`: its blob id, a submodule's commit, or ""."""
+        path = posixpath.normpath(path)
+        blob = self.blobs.get(path)
+        return blob.sha if blob is not None else self.submodules.get(path, "")
 
     def list_dir(self, path: str) -> list[str]:
         if path in ("", "."):

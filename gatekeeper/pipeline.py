@@ -18,7 +18,7 @@ from gatekeeper.decide import BLOCKING_STATUSES, Verdict
 from gatekeeper.discover import matches
 from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
-from gatekeeper.finding import Finding, at_least
+from gatekeeper.finding import Finding, at_least, severity_rank
 from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
@@ -41,6 +41,14 @@ def threshold_for(config: Config, file: str, default: str) -> str:
     for override in overrides_for(config, file):
         threshold = override.severity_threshold or threshold
     return threshold
+
+
+def threshold_of(config: Config, finding: Finding, default: str) -> str:
+    """The threshold where a finding lands: its file's, or that of a place deploying it
+    (an overlay, a release, an Application: each variant's home) where that is stricter; a
+    directory's relaxed threshold does not follow its files into what deploys them elsewhere."""
+    places = [finding.file, *(variant_home(str(v)) for v in finding.extra.get("variants") or ())]
+    return min((threshold_for(config, place, default) for place in places), key=severity_rank)
 
 
 def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
@@ -132,10 +140,10 @@ def advisory(finding: Finding, config: Config) -> bool:
     if not paths or not matches(finding.file, paths):
         return False
     variants = finding.extra.get("variants") or ()
-    return all(matches(_variant_home(str(variant)), paths) for variant in variants)
+    return all(matches(variant_home(str(variant)), paths) for variant in variants)
 
 
-def _variant_home(variant: str) -> str:
+def variant_home(variant: str) -> str:
     """Where the thing that rendered a finding lives: `kustomize overlays/prod` ->
     `overlays/prod/kustomization.yaml`, `helm charts/web -f v.yaml` -> `charts/web/Chart.yaml`,
     `helm charts/web --api-versions a.io/v1` -> the same, `deployed by apps/app.yaml:web` ->
@@ -165,7 +173,7 @@ def verdict(
         blocking = (
             counts
             and finding.policy_id not in NEVER_BLOCK
-            and at_least(finding.severity, threshold_for(config, finding.file, threshold))
+            and at_least(finding.severity, threshold_of(config, finding, threshold))
         )
         if blocking and advisory(finding, config):
             finding = finding.with_(extra={**finding.extra, "advisory": True})

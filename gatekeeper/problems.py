@@ -52,6 +52,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "File could not be read",
         "Check the file's permissions; replace a FIFO, device or link loop with a file.",
     ),
+    "GK-LFS-POINTER": ProblemKind(
+        "high",
+        "Git LFS pointer: content not judged",
+        "Commit the file itself rather than through Git LFS (a deployer that fetches LFS "
+        "objects applies content no check saw), or exclude the path in .gatekeeper.yml.",
+    ),
     "GK-SYMLINK": ProblemKind(
         "high",
         "Symbolic link leads outside the repository",
@@ -83,6 +89,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "info",
         "Policy, configuration or waivers changed",
         "Have the owners of the policies review the change; it applies once merged.",
+    ),
+    "GK-INLINE-SKIP-AHEAD": ProblemKind(
+        "high",  # as severe as the worst policy it skips
+        "Inline skip added for a policy the document does not violate",
+        "Remove the annotation, or have a code owner of the waivers file approve the pull "
+        "request; to accept a violation, add a waiver (owner, expiry) when there is one.",
     ),
     "GK-POLICY-OVERRIDE": ProblemKind(
         "info",

@@ -10,7 +10,7 @@ import datetime
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,6 +234,7 @@ def inline_skips(file: str, text: str) -> list[Skip]:
 Identity = tuple[str, str, str]
 _TOP_KEY = re.compile(r"^(kind|metadata):[ \t]*(.*?)[ \t]*$")
 _META_KEY = re.compile(r"^[ \t]+(name|namespace):[ \t]*(.*?)[ \t]*$")
+_FLOW_META_KEY = re.compile(r"[{,]\s*(name|namespace):\s*([^,}]*)")
 
 
 def document_identities(skip: Skip, text: str) -> frozenset[Identity]:
@@ -275,6 +276,9 @@ def _written_identity(segment: str) -> set[Identity]:
             in_metadata = top.group(1) == "metadata"
             if top.group(1) == "kind":
                 fields["kind"] = top.group(2)
+            elif top.group(2).startswith("{"):  # metadata: {name: web, namespace: team}
+                for key, value in _FLOW_META_KEY.findall(top.group(2)):
+                    fields[key] = fields[key] or value.strip()
         elif row.strip() and row[:1] not in (" ", "\t"):
             in_metadata = False
         elif in_metadata:
@@ -284,8 +288,16 @@ def _written_identity(segment: str) -> set[Identity]:
     return {(fields["kind"], fields["namespace"], fields["name"])} if fields["kind"] else set()
 
 
-def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> list[Finding]:
-    """Waive findings under an annotation; when annotations are forbidden, report each."""
+def apply_skips(
+    findings: list[Finding],
+    skips: list[Skip],
+    forbid: bool,
+    covers: Callable[[Skip, Finding], bool] | None = None,
+) -> list[Finding]:
+    """Waive findings under an annotation; when annotations are forbidden, report each.
+    `covers(skip, finding)`: whether an annotation over the finding's place speaks for it (a
+    pull request: not for what the change newly deploys from there); one that does not is
+    named in the finding's `extra["skip_not_inherited"]`."""
     if forbid:
         return findings + [forbidden_finding(skip) for skip in skips]
     out = [forbidden_finding(skip) for skip in skips if not skip.reason]
@@ -302,7 +314,14 @@ def apply_skips(findings: list[Finding], skips: list[Skip], forbid: bool) -> lis
             ),
             None,
         )
-        if skip is None:
+        if skip is not None and covers is not None and not covers(skip, finding):
+            extra = {**finding.extra, "skip_not_inherited": f"{skip.file}:{skip.line}"}
+            message = (
+                f"{finding.message}; the gatekeeper:skip at line {skip.line} covers what the "
+                "base deployed from there, not this"
+            )
+            out.append(finding.with_(extra=extra, message=message))
+        elif skip is None:
             out.append(finding)
         else:
             waiver = {"inline": True, "reason": skip.reason, "file": skip.file, "line": skip.line}

@@ -227,6 +227,15 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8")
 
 
+# A Git LFS pointer file: its version line comes first (git-lfs spec, pointer files are
+# under 1024 bytes); `hawser` is the spec's name before Git LFS.
+_LFS_VERSIONS = (b"version https://git-lfs.github.com/spec/", b"version https://hawser.github.com/")
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    return len(data) < 1024 and data.startswith(_LFS_VERSIONS) and b"\noid " in data
+
+
 def check_bytes(file: str, data: bytes) -> Problem | None:
     """Reject what is not a text file we can read: too large, binary, not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
@@ -236,6 +245,12 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
             1,
             f"file is over the {MAX_FILE_BYTES}-byte limit; not scanned",
         )
+    if is_lfs_pointer(data):
+        message = (
+            "Git LFS pointer: the content is stored outside the repository (Argo CD applies "
+            "it with enableLfs); not judged"
+        )
+        return Problem("GK-LFS-POINTER", file, 1, message)
     if b"\0" in data[:8192] and not data.startswith(
         (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
     ):

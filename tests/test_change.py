@@ -449,7 +449,8 @@ def test_inline_skip_binds_to_the_object_that_carried_it_in_the_base(repo: Repo)
     statuses = sorted((f.policy_id, f.name, f.line, f.status, f.blocking) for f in findings)
     assert statuses == [
         ("GK-POLICY-CHANGE", "", 11, "new", False),  # "Inline skip added", at the annotation
-        ("TEST-NO-PRIVILEGED", "a", 9, "existing", False),
+        # waived in the base, no longer: the change makes a's violation count
+        ("TEST-NO-PRIVILEGED", "a", 9, "new", True),
         ("TEST-NO-PRIVILEGED", "b", 20, "new", True),
     ]
     assert [f.title for f in findings if f.policy_id == "GK-POLICY-CHANGE"] == ["Inline skip added"]

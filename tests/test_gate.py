@@ -394,3 +394,28 @@ def test_owners_come_from_the_base_codeowners_not_from_the_change(pr: PullReques
     assert all("@&#8203;carol" in row for row in rows)
     add_review(standin, "carol", "APPROVED")
     assert run(pr, standin).returncode == 0
+
+
+def test_a_skip_added_ahead_of_a_violation_needs_a_waivers_owner(pr: PullRequest) -> None:
+    """An annotation for a policy its document does not violate would waive the next
+    change's violation unreviewed: it blocks until a code owner of the waivers file approves
+    the pull request as it is (a later push to the annotated file needs a new approval)."""
+    skip = "# gatekeeper:skip=TEST-NO-PRIVILEGED the node agent needs it, OPS-9\n"
+    owners = "* @everyone\n.gatekeeper/ @carol\n"
+    standin = pr.open(
+        {"deploy/pod.yaml": pod(("web", False)), ".github/CODEOWNERS": owners},
+        {"deploy/pod.yaml": skip + pod(("web", False))},
+    )
+    first = run(pr, standin)
+    assert first.returncode == 1, first.stdout
+    (row,) = gate_findings(standin, "GK-INLINE-SKIP-AHEAD")
+    assert ":no_entry:" in row
+    add_review(standin, "bob", "APPROVED")  # not an owner of the waivers file
+    assert run(pr, standin).returncode == 1
+    add_review(standin, "carol", "APPROVED", commit_id=pr.head)
+    approved = run(pr, standin)
+    assert approved.returncode == 0, approved.stdout
+    (row,) = gate_findings(standin, "GK-INLINE-SKIP-AHEAD")
+    assert "approved by @&#8203;carol" in row
+    push(pr, standin, {"deploy/pod.yaml": skip.replace("OPS-9", "OPS-10") + pod(("web", False))})
+    assert run(pr, standin).returncode == 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatekeeper import git as gitops
+from gatekeeper.change import SKIP_AHEAD
 from gatekeeper.config import Config
 from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
@@ -52,7 +53,8 @@ def guard(
     trees = gatefiles.Trees(_reader(base), _reader(head), lambda: _paths(base) | _paths(head))
     changes = gitops.changed_files(repo, change.base_sha, change.head_sha)
     touched = gatefiles.changed_gate_files(changes, trees, change.changed_lines, config, check_name)
-    if touched:
+    skips = [f for f in change.verdict.findings if f.policy_id == SKIP_AHEAD and f.blocking]
+    if touched or skips:
         # Owners from the trusted revision the configuration came from, not from the change.
         trusted = repo.commit(change.trusted_sha or change.base_sha)
         owners = codeowners.find(_reader(trusted))
@@ -60,6 +62,8 @@ def guard(
         fresh = _fresh(repo, head)
         unreadable: set[str] = set()
         member = _membership(client, unreadable)
+        if skips:
+            change = _approved_skips(change, skips, config, owners, approved, fresh, member)
         for gate_file in touched:
             login = approval.approved_by(gate_file.path, owners, approved, fresh, member)
             who = owners.owners_of(gate_file.path)
@@ -91,6 +95,46 @@ def guard(
         if found.state == "not required":
             workflow.warn(notes[-1])
     return Guarded(with_findings(change, added), notes)
+
+
+def _approved_skips(
+    change: Any,
+    skips: list[Finding],
+    config: Config,
+    owners: codeowners.CodeOwners,
+    approved: dict[str, str],
+    fresh: Callable[[str, str], bool],
+    member: Callable[[str, str, str], bool],
+) -> Any:
+    """`change` with each inline skip added ahead of a violation (GK-INLINE-SKIP-AHEAD) that
+    a code owner of the waivers file approved (for the annotated file as it is at the head)
+    no longer blocking. Exceptions are the waivers' owners' to grant, in the file or inline."""
+    decided: dict[str, Finding] = {}
+    for skip in skips:
+        login = next(
+            (
+                login
+                for login, commit in sorted(approved.items())
+                if fresh(commit, skip.file)
+                and approval.approved_by(config.waivers_file, owners, {login: commit}, _any, member)
+            ),
+            None,
+        )
+        if login:
+            message = f"{skip.message}; approved by @{login}"
+            decided[skip.fingerprint] = skip.with_(blocking=False, message=message)
+    if not decided:
+        return change
+    findings = [
+        decided.get(f.fingerprint, f) if f.policy_id == SKIP_AHEAD else f
+        for f in change.verdict.findings
+    ]
+    verdict = Verdict(findings, change.verdict.threshold)
+    return dataclasses.replace(change, verdict=verdict)
+
+
+def _any(commit: str, path: str) -> bool:
+    return True
 
 
 def with_findings(change: Any, added: list[Finding]) -> Any:
