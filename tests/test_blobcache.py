@@ -221,7 +221,7 @@ TRICKY = {
     "joined.yaml": 'apiVersion: v1\nkind: "Network\\\n  Policy"\nmetadata: {name: j}\n',
     "multi.yaml": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\n"
-        "apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: y}\n"
+        "apiVersion: v1\nkind: NetworkPolicy\nmetadata: {name: 'n', namespace: 'y'}\n"
     ),
     "list.yaml": (
         "apiVersion: v1\nkind: List\nitems:\n"
