@@ -927,25 +927,29 @@ def _add_documents(
         template = parse_template(decode(tree.read(file)))
     except (OSError, UnicodeDecodeError):
         template = parse_template("")  # a packaged (.tgz) subchart: no file to point into
-    entries = list(load_all(file, text))
-    documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
+    entries = list(split_manifests(file, text))
+    documents = [
+        (entry, offset)
+        for entry, offset in entries
+        if isinstance(entry, YamlDocument) and entry.obj is not None
+    ]
     rendered = text.splitlines()
-    segments = assign_segments(template, [entry.obj for entry in documents])
-    for entry in entries:
+    segments = assign_segments(template, [entry.obj for entry, _ in documents])
+    for entry, offset in entries:
         if isinstance(entry, Problem):
-            line = template_line(template.lines, rendered, entry.line)
+            line = template_line(template.lines, rendered, entry.line + offset)
             loaded.problems.append(
                 Problem(
                     "GK-RENDER-ERROR",
                     file,
                     line or 1,
-                    f"rendered output is not valid YAML (rendered line {entry.line}):"
+                    f"rendered output is not valid YAML (rendered line {entry.line + offset}):"
                     f" {entry.message}",
                 )
             )
-    for index, entry in enumerate(documents):
+    for index, (entry, offset) in enumerate(documents):
         if not is_object(entry.obj):
-            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1)
+            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1 + offset)
             loaded.problems.append(
                 Problem(
                     "GK-NOT-AN-OBJECT",
@@ -965,6 +969,32 @@ def _add_documents(
         document.extra["variant"] = _variant(chart_dir, release)
         document.extra["origin"] = f"{file}#{segments[index]}"
         loaded.documents.append(document)
+
+
+# Helm's releaseutil.SplitManifests: a line that begins with `---` ends a document, and
+# what follows it on that line begins the next (`---# comment`, even `---apiVersion: v1`).
+_HELM_SEPARATOR = re.compile(r"(?m)^---[ \t]*")
+_GLUED_SEPARATOR = re.compile(r"(?m)^---[ \t]*[^\s]")
+
+
+def split_manifests(file: str, text: str) -> Iterator[tuple[YamlDocument | Problem, int]]:
+    """The documents of a rendered template as Helm splits them, each with the number of
+    rendered lines before its part (its lines and a problem's are counted within the part).
+    YAML needs a line break after `---` where Helm does not: read as one YAML stream, a
+    template that trims the break (`---` then `{{- if ... -}}`) was invalid YAML to us and
+    two objects to Helm."""
+    if not _GLUED_SEPARATOR.search(text):
+        for entry in load_all(file, text):  # YAML reads the stream as Helm splits it
+            yield entry, 0
+        return
+    start, offset = 0, 0
+    for separator in [*_HELM_SEPARATOR.finditer(text), None]:
+        end = len(text) if separator is None else separator.start()
+        for entry in load_all(file, text[start:end]):
+            yield entry, offset
+        if separator is not None:
+            offset += text.count("\n", start, separator.end())
+            start = separator.end()
 
 
 def _variant(chart_dir: str, release: Release) -> str:

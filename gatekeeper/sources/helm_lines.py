@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+import yaml
+
 from gatekeeper.fieldpath import Path
 
 _ACTION = re.compile(r"\{\{.*?\}\}")
@@ -139,18 +141,47 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
         scores.append(
             [_score(template, paths, by_part[part], flat, obj, part) for part in range(parts)]
         )
+    # A part renders one document unless an action in it can repeat (`range`) or emit
+    # `---` itself (`include`, `tpl`): a second document from any other part costs, so
+    # documents that fit parts equally well (templated names) go to parts in turn.
+    reuse = [0.01 if repeats else REUSE_COST for repeats in _repeating(template)]
     best = [scores[0][:]]
+    back: list[list[int]] = []
     for row in scores[1:]:
-        previous, running, out = best[-1], float("-inf"), []
+        previous, out, came = best[-1], [], []
+        running, running_at = float("-inf"), 0
         for part in range(parts):
-            running = max(running, previous[part])
-            out.append(running + row[part])
+            stay = previous[part] - reuse[part]
+            if stay >= running:
+                out.append(stay + row[part])
+                came.append(part)
+            else:
+                out.append(running + row[part])
+                came.append(running_at)
+            if previous[part] > running:
+                running, running_at = previous[part], part
         best.append(out)
+        back.append(came)
     chosen = [max(range(parts), key=lambda part: (best[-1][part], -part))]
-    for index in range(len(objs) - 2, -1, -1):
-        limit = chosen[-1]
-        chosen.append(max(range(limit + 1), key=lambda part: (best[index][part], -part)))
+    for came in reversed(back):
+        chosen.append(came[chosen[-1]])
     return chosen[::-1]
+
+
+_ITEM_ACTION = re.compile(
+    r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"
+)
+REUSE_COST = 3.0  # more than one literal value that does not match (_score)
+_REPEATS = re.compile(r"\{\{-?\s*(?:range\b|.*\b(?:include|template|tpl)\b)")
+
+
+def _repeating(template: Template) -> list[bool]:
+    """Which `---` parts hold an action that may render several documents."""
+    found = [False] * template.segments
+    ends = [*template.segment_starts[1:], len(template.lines) + 2]
+    for part, (start, end) in enumerate(zip(template.segment_starts, ends, strict=True)):
+        found[part] = any(_REPEATS.search(line) for line in template.lines[start - 1 : end - 2])
+    return found
 
 
 def template_order(template: Template, objs: list[Any]) -> list[int]:
@@ -289,6 +320,7 @@ class DocumentMap:
             if isinstance(step, int):
                 if not isinstance(node, list) or not -len(node) <= step < len(node):
                     return None
+                items = node
                 node = node[step]
                 if not isinstance(node, dict) or not node:
                     return None
@@ -299,6 +331,8 @@ class DocumentMap:
                     if key.dashed and key.parent == parent and key.key in (str(first), DYNAMIC)
                 ]
                 chosen = _choose(candidates, node[first])
+                if chosen is None and len(candidates) > 1:
+                    chosen = self._item(parent, items, step % len(items))
                 if chosen is None:
                     return None
                 item = chosen.line
@@ -318,6 +352,41 @@ class DocumentMap:
                 parent, item = chosen.line, 0
                 found = (chosen, False)
         return found
+
+    def _item(self, parent: int, items: list[Any], index: int) -> KeyLine | None:
+        """The `- ` line of list item `index` under the key at `parent`, when the first key
+        cannot tell (RBAC rules all begin with `apiGroups:`, a list): the one item whose
+        literal keys all agree with the rendered item, else the index-th `- ` when the
+        template writes as many items as were rendered and that one agrees."""
+        dashed = [key for key in self.keys if key.dashed and key.parent == parent]
+        node = items[index]
+        agreeing = [
+            item
+            for item in dashed
+            if all(
+                key.key in node and _agrees(key.value, node[key.key])
+                for key in self.keys
+                if key.item == item.line and key.parent == parent and key.key != DYNAMIC
+            )
+        ]
+        if len(agreeing) == 1:
+            return agreeing[0]
+        if len(dashed) == len(items) and dashed[index] in agreeing and self._literal(parent):
+            return dashed[index]
+        return None
+
+    def _literal(self, parent: int) -> bool:
+        """Does the block under the key at `parent` write its list items with no action that
+        could add, drop or repeat one (`if`, `range`, `include`)?"""
+        opener = next((key for key in self.keys if key.line == parent), None)
+        if opener is None:
+            return False
+        lines = self.template.lines
+        end = next(
+            (key.line for key in self.keys if key.line > parent and key.column <= opener.column),
+            len(lines) + 1,
+        )
+        return not any(_ITEM_ACTION.search(line) for line in lines[parent : end - 1])
 
     def generator(self, key: KeyLine) -> tuple[int, str] | None:
         """The action that emits the body of a literal `key:` line (`toYaml`, `include`)."""
@@ -448,6 +517,23 @@ def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
         if not literal and len(dynamic) == 1:
             return dynamic[0]
     return None
+
+
+def _agrees(text: str, value: Any) -> bool:
+    """Could the literal value text of a key line have rendered `value`? A templated value,
+    a block (`|`, or a body on the lines below) or an anchor could render anything."""
+    literal = text.split(" #")[0].strip()
+    if not literal or "{{" in literal or literal[0] in "|>&*#":
+        return True
+    if literal[0] in "[{":
+        try:
+            return bool(yaml.safe_load(literal) == value)
+        except yaml.YAMLError:
+            return True
+    if isinstance(value, (dict, list)):
+        return False
+    rendered = "" if value is None else str(value).lower()
+    return literal.strip("'\"").lower() == rendered
 
 
 def ancestors(path: Path) -> Iterator[Path]:

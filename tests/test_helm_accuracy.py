@@ -1,0 +1,114 @@
+"""Helm charts as real repositories write them: rendered output split as Helm splits it, each
+rendered document and list item located at its own template lines, dependencies and test
+hooks judged as the deployer treats them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.sources import LoadContext, helm
+from gatekeeper.tree import WorkTree
+
+CHART = "apiVersion: v2\nname: ch\nversion: 0.1.0\n"
+
+
+def load_chart(tmp_path: Path, files: dict[str, str], options: dict[str, Any] | None = None) -> Any:
+    for name, text in {"ch/Chart.yaml": CHART, **files}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    context = LoadContext(tree=WorkTree(tmp_path), options={"helm": options or {}})
+    data = (tmp_path / "ch/Chart.yaml").read_bytes()
+    return helm.load("ch/Chart.yaml", data, context)
+
+
+def at(document: Any, *path: str | int) -> tuple[int, bool]:
+    location = document.locator.locate(path)
+    return location.line, location.exact
+
+
+ROLE = """apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {name}
+rules:
+  - apiGroups: ["example.io"]
+    resources: ["{resource}"]
+    verbs: ["get"]
+  - apiGroups: [""]
+    resources: ["secrets"]
+    verbs: ["get", "list"]
+"""
+
+
+def test_a_separator_glued_to_the_next_line_splits_as_helm_splits_it(tmp_path: Path) -> None:
+    """`---` then `{{- if ... -}}` trims the line break: Helm reads `---# comment` as a
+    separator and a comment, YAML as invalid. Both objects are judged, no render error."""
+    template = (
+        ROLE.format(name="a", resource="things")
+        + "---\n\n{{- if not .Values.off -}}\n\n# the second role\n"
+        + ROLE.format(name="b", resource="others")
+        + "{{- end -}}\n"
+    )
+    loaded = load_chart(tmp_path, {"ch/templates/rbac.yaml": template, "ch/values.yaml": ""})
+    assert loaded.problems == []
+    first, second = loaded.documents
+    assert (first.name, second.name) == ("a", "b")
+    assert at(second, "rules", 1, "resources") == (26, True)
+    # `---apiVersion: v1`: Helm splits that too
+    glued = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n---{{ "" }}apiVersion: v1\n'
+    glued += 'kind: ConfigMap\nmetadata:\n  name: two\n---\n{{ "data: [" }}\n'
+    loaded = load_chart(tmp_path, {"ch/templates/rbac.yaml": glued})
+    assert [d.name for d in loaded.documents] == ["one", "two"]
+    # an invalid part is still an error at its own rendered line
+    (problem,) = loaded.problems
+    assert problem.line == 10 and "rendered line 11" in problem.message  # at its end
+
+
+def test_rbac_rules_after_the_first_are_located_at_their_own_lines(tmp_path: Path) -> None:
+    """Every rule begins with `apiGroups:`, a list: the item is told by its literal keys,
+    or by its place when the template writes as many items as were rendered."""
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": ROLE.format(name="r", resource="x")})
+    (role,) = loaded.documents
+    assert at(role, "rules", 1, "resources") == (10, True)
+    assert at(role, "rules", 0, "resources") == (7, True)
+    assert at(role, "rules", 1) == (9, True)
+    same = ROLE.format(name="r", resource="secrets").replace('"example.io"', '""')
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": same})
+    (role,) = loaded.documents
+    assert at(role, "rules", 1, "verbs") == (11, True)
+    # a rule left out by a condition: the rendered rule is the one whose literals it shows
+    dropped = same.replace("  - apiGroups", "  {{- if .Values.x }}\n  - apiGroups", 1).replace(
+        '    verbs: ["get"]\n', '    verbs: ["get"]\n  {{- end }}\n', 1
+    )
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": dropped})
+    (role,) = loaded.documents
+    assert at(role, "rules", 0, "verbs") == (13, True)
+    # ... and when the rules are alike, no line is certain: the `rules:` line, not exact
+    alike = dropped.replace('["get", "list"]', '["get"]')
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": alike})
+    (role,) = loaded.documents
+    assert at(role, "rules", 0, "verbs") == (5, False)
+
+
+def test_documents_with_templated_names_map_to_their_own_parts(tmp_path: Path) -> None:
+    """Three parts alike but for a templated name: each document is its own part's, in
+    order, since no part can render two."""
+    parts = [
+        ROLE.format(name="{{ .Release.Name }}-" + n, resource="things")
+        for n in ("one", "two", "three")
+    ]
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": "---\n".join(parts)})
+    lines = [(d.name, at(d, "rules", 1, "resources")[0]) for d in loaded.documents]
+    assert lines == [
+        ("release-name-one", 10),
+        ("release-name-two", 22),
+        ("release-name-three", 34),
+    ]
+    assert len({d.extra["origin"] for d in loaded.documents}) == 3
+    # a `range` part renders several: they stay in it
+    ranged = '{{- range list "a" "b" }}\n---\n' + ROLE.format(name="{{ . }}", resource="x")
+    ranged += "{{- end }}\n---\n" + ROLE.format(name="last", resource="y")
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": ranged})
+    lines = [(d.name, at(d, "rules", 0, "resources")[0]) for d in loaded.documents]
+    assert lines == [("a", 9), ("b", 9), ("last", 22)]
