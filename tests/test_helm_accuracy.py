@@ -112,3 +112,64 @@ def test_documents_with_templated_names_map_to_their_own_parts(tmp_path: Path) -
     loaded = load_chart(tmp_path, {"ch/templates/r.yaml": ranged})
     lines = [(d.name, at(d, "rules", 0, "resources")[0]) for d in loaded.documents]
     assert lines == [("a", 9), ("b", 9), ("last", 22)]
+
+
+BLOCK_RULES = """apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {{ .Release.Name }}
+  labels:
+    {{- include "labels" . | nindent 4 }}
+rules:
+{{- if .Values.openshift }}
+- apiGroups:
+  - apps
+  resources:
+  - deployments/finalizers
+  verbs:
+  - update
+{{- end }}
+{{- with .Values.extraRules }}
+  {{- toYaml . | nindent 0 }}
+{{- end }}
+- apiGroups:
+  - ""
+  resources:
+  - events
+  verbs:
+  - create
+- apiGroups:
+  - ""
+  resources:
+  - pods
+  - pods/exec
+  verbs:
+  - create
+  - get
+- apiGroups:
+  - ""
+  resources:
+  - secrets
+  verbs:
+  - get
+"""
+
+
+def test_rules_written_as_block_lists_behind_conditions_are_told_by_their_items(
+    tmp_path: Path,
+) -> None:
+    """The argo-helm way: `- apiGroups:` then `  - ""` on the next line, after rules a value
+    may add: each rendered rule is the written rule whose listed scalars it has."""
+    files = {
+        "ch/templates/_h.tpl": '{{- define "labels" -}}\nteam: a\n{{- end -}}\n',
+        "ch/templates/r.yaml": BLOCK_RULES,
+    }
+    (role,) = load_chart(tmp_path, files).documents
+    assert at(role, "rules", 1, "resources") == (27, True)
+    assert at(role, "rules", 1, "verbs") == (30, True)
+    assert at(role, "rules", 2, "resources") == (35, True)
+    # an added rule moves them all down one: still their own lines
+    files["ch/values.yaml"] = "openshift: true\n"
+    (role,) = load_chart(tmp_path, files).documents
+    assert at(role, "rules", 2, "resources") == (27, True)
+    assert at(role, "rules", 0, "verbs") == (13, True)

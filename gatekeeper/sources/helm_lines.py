@@ -168,11 +168,16 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
     return chosen[::-1]
 
 
+_SCALAR_ITEM = re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
 _ITEM_ACTION = re.compile(
     r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"
 )
 REUSE_COST = 3.0  # more than one literal value that does not match (_score)
-_REPEATS = re.compile(r"\{\{-?\s*(?:range\b|.*\b(?:include|template|tpl)\b)")
+# `range`, or a line that is only an `include`/`tpl` at the margin (a named template that
+# writes whole documents; one indented into a map writes labels, not documents)
+_REPEATS = re.compile(
+    r"\{\{-?\s*range\b|^\{\{-?\s*(?:include|template|tpl)\b(?!.*indent).*\}\}\s*$"
+)
 
 
 def _repeating(template: Template) -> list[bool]:
@@ -269,9 +274,27 @@ def _score(
         literal = key.value.split(" #")[0].strip()
         if literal and "{{" not in literal and literal[0] not in "|>{[&*#":
             score += 2 if literal.strip("'\"").lower() in flat[path] else -2
+        elif literal.startswith("[") and "{{" not in literal:
+            score += 2 if _flow_items(literal) <= flat[path] else -2
         else:
             score += 1
     return score
+
+
+def _flow_items(literal: str) -> set[str]:
+    """The scalars of a literal flow sequence (`["get", "list"]`), lower case as _flatten
+    keeps them; a sequence we cannot read holds nothing to compare."""
+    try:
+        items = yaml.safe_load(literal)
+    except yaml.YAMLError:
+        return set()
+    if not isinstance(items, list):
+        return set()
+    return {
+        "" if item is None else str(item).lower()
+        for item in items
+        if not isinstance(item, (dict, list))
+    }
 
 
 class DocumentMap:
@@ -364,7 +387,7 @@ class DocumentMap:
             item
             for item in dashed
             if all(
-                key.key in node and _agrees(key.value, node[key.key])
+                key.key in node and self._agrees(key, node[key.key])
                 for key in self.keys
                 if key.item == item.line and key.parent == parent and key.key != DYNAMIC
             )
@@ -375,6 +398,26 @@ class DocumentMap:
             return dashed[index]
         return None
 
+    def _agrees(self, key: KeyLine, value: Any) -> bool:
+        """Could this key line have rendered `value`? Its literal value, or the literal
+        scalars it lists on the lines below (`verbs:` then `- get`), must be the value's."""
+        if key.value.split(" #")[0].strip() or not isinstance(value, list):
+            return _agrees(key.value, value)
+        indent = key.column - 1 - (2 if key.dashed else 0)
+        listed: list[str] = []
+        for text in self.template.lines[key.line :]:
+            stripped = text.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if "{{" in text:
+                return True  # an action in or after the list: it may add or drop scalars
+            match = _SCALAR_ITEM.match(text)
+            if match is None or len(match["indent"]) < indent:
+                break
+            listed.append(match["value"].split(" #")[0].strip().strip("'\"").lower())
+        rendered = ["" if v is None else str(v).lower() for v in value]
+        return not listed or listed == rendered
+
     def _literal(self, parent: int) -> bool:
         """Does the block under the key at `parent` write its list items with no action that
         could add, drop or repeat one (`if`, `range`, `include`)?"""
@@ -382,9 +425,11 @@ class DocumentMap:
         if opener is None:
             return False
         lines = self.template.lines
+        starts = self.template.segment_starts
+        part_end = starts[opener.segment + 1] - 1 if opener.segment + 1 < len(starts) else 0
         end = next(
             (key.line for key in self.keys if key.line > parent and key.column <= opener.column),
-            len(lines) + 1,
+            part_end or len(lines) + 1,
         )
         return not any(_ITEM_ACTION.search(line) for line in lines[parent : end - 1])
 
