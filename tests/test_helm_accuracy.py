@@ -173,3 +173,29 @@ def test_rules_written_as_block_lists_behind_conditions_are_told_by_their_items(
     (role,) = load_chart(tmp_path, files).documents
     assert at(role, "rules", 2, "resources") == (27, True)
     assert at(role, "rules", 0, "verbs") == (13, True)
+
+
+def test_roles_with_included_labels_and_more_rules_elsewhere_keep_their_parts(
+    tmp_path: Path,
+) -> None:
+    """cert-manager's rbac.yaml: ClusterRoles with templated names and included labels, the
+    later ones with more rules. A part is chosen by its literal lists, not by how many keys
+    it has; labels included into a map do not make a part render several documents."""
+    head = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n"
+        "  name: {{ .Release.Name }}-%s\n  labels:\n"
+        '    {{- include "labels" . | nindent 4 }}\nrules:\n'
+    )
+    rule = '  - apiGroups: ["%s"]\n    resources: ["%s"]\n    verbs: ["get"]\n'
+    first = head % "issuers" + rule % ("example.io", "issuers") + rule % ("", "secrets")
+    second = head % "challenges" + "".join(
+        rule % ("example.io", name) for name in ("challenges", "orders", "issuers", "routes")
+    )
+    files = {
+        "ch/templates/_h.tpl": '{{- define "labels" -}}\nteam: a\n{{- end -}}\n',
+        "ch/templates/r.yaml": first + "---\n" + second,
+    }
+    one, two = load_chart(tmp_path, files).documents
+    assert at(one, "rules", 1, "resources") == (12, True)
+    assert at(two, "rules", 3, "resources") == (32, True)
+    assert one.extra["origin"] != two.extra["origin"]
