@@ -199,3 +199,50 @@ def test_roles_with_included_labels_and_more_rules_elsewhere_keep_their_parts(
     assert at(one, "rules", 1, "resources") == (12, True)
     assert at(two, "rules", 3, "resources") == (32, True)
     assert one.extra["origin"] != two.extra["origin"]
+
+
+DEPENDENT = CHART + """dependencies:
+  - name: redis
+    version: 1.0.0
+    repository: https://charts.example.com
+    condition: redis.enabled
+  - name: common
+    version: 2.x.x
+    repository: oci://registry.example.com/charts
+    tags: [shared]
+"""
+POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n"
+
+
+def test_a_dependency_switched_off_need_not_be_vendored(tmp_path: Path) -> None:
+    """Helm never loads a dependency its condition (or its tags) switch off: the chart is
+    rendered and judged in full, and nothing says otherwise."""
+    files = {
+        "ch/Chart.yaml": DEPENDENT,
+        "ch/values.yaml": "redis:\n  enabled: false\ntags:\n  shared: false\n",
+        "ch/templates/p.yaml": POD,
+    }
+    loaded = load_chart(tmp_path, files)
+    assert loaded.problems == []
+    assert [d.name for d in loaded.documents] == ["p"]
+    # a configured values file switches one on: it is needed, one finding names it
+    files["ch/values-prod.yaml"] = "redis:\n  enabled: true\n"
+    options = {"charts": [{"path": "ch", "valuesFiles": ["ch/values-prod.yaml"]}]}
+    (problem,) = load_chart(tmp_path, files, options).problems
+    assert (problem.file, problem.line, problem.code) == ("ch/Chart.yaml", 5, "GK-RENDER-ERROR")
+    assert "not vendored" in problem.message and "redis" in problem.message
+    assert "common" not in problem.message
+
+
+def test_a_missing_dependency_the_templates_use_is_one_finding(tmp_path: Path) -> None:
+    """bitnami's charts include `common.names.fullname` from the `common` dependency: without
+    it Helm cannot render; that is said in the one finding that names the dependency."""
+    files = {
+        "ch/Chart.yaml": DEPENDENT,
+        "ch/values.yaml": "redis:\n  enabled: false\n",
+        "ch/templates/p.yaml": POD.replace("name: p", 'name: {{ include "common.names" . }}'),
+    }
+    (problem,) = load_chart(tmp_path, files).problems
+    assert (problem.file, problem.line) == ("ch/Chart.yaml", 9)
+    assert "common" in problem.message and "redis" not in problem.message
+    assert 'no template "common.names"' in problem.message

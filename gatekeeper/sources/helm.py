@@ -15,6 +15,7 @@ import posixpath
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
@@ -297,10 +298,23 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             own or [_render_problem(result.load_error, chart_dir, path, subcharts)]
         )
         return loaded
-    loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
+    written = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+    chart_values = written.obj if written is not None and isinstance(written.obj, dict) else {}
+    needed = [
+        dependency
+        for dependency in dependencies
+        if any(enabled(dependency, merge(chart_values, values)) for values, _ in user)
+    ]
+    missing = _missing_dependencies(result.dependencies, needed, chart_dir)
+    failures: list[str] = []
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
+        if rendering.manifests is None and missing:
+            # most likely the missing dependency's own doing (`no template "common.x"`):
+            # said in its one finding, not as a second one
+            failures.append(" ".join(rendering.error.split()))
+            continue
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
@@ -313,6 +327,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
             )
             _add_documents(file, text, tree, where, release, loaded, named, chart_dir)
+    for problem in missing:
+        said = "; ".join(dict.fromkeys(failures))
+        message = f"{problem.message}; helm could not render the chart without them: {said}"
+        loaded.problems.append(replace(problem, message=message) if failures else problem)
     from gatekeeper.sources import gitops
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
@@ -649,6 +667,26 @@ class Dependency(NamedTuple):
     line: int
     vendored: str  # charts/<name> of the chart, where `helm dependency build` puts it
     local: str  # the repository directory of a `file://` dependency ("" otherwise)
+    condition: str = ""  # values paths, comma-separated: the first boolean one decides
+    tags: tuple[str, ...] = ()  # `tags.<tag>` values that switch it on or off
+
+
+def enabled(dependency: Dependency, values: dict[str, Any]) -> bool:
+    """Does Helm render this dependency with these values (chart defaults and the user's,
+    merged)? Helm's processDependencyTags, then processDependencyConditions: a disabled
+    dependency is never loaded, so it need not be vendored."""
+    on = True
+    tags = values.get("tags")
+    if dependency.tags and isinstance(tags, dict):
+        said = [tags[tag] for tag in dependency.tags if isinstance(tags.get(tag), bool)]
+        on = True in said or not said
+    for path in dependency.condition.strip().split(","):
+        node: Any = values if path else None
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, bool):
+            return node
+    return on
 
 
 def _dependencies(
@@ -682,7 +720,10 @@ def _dependencies(
                     local = target
             vendored = posixpath.join(chart_dir, "charts", name)
             key = str(entry.get("alias") or name)
-            found.append(Dependency(name, key, file, line, vendored, local))
+            tags = entry.get("tags")
+            tags = tuple(map(str, tags)) if isinstance(tags, list) else ()
+            condition = str(entry.get("condition") or "")
+            found.append(Dependency(name, key, file, line, vendored, local, condition, tags))
     return found
 
 
