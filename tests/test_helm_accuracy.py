@@ -201,7 +201,9 @@ def test_roles_with_included_labels_and_more_rules_elsewhere_keep_their_parts(
     assert one.extra["origin"] != two.extra["origin"]
 
 
-DEPENDENT = CHART + """dependencies:
+DEPENDENT = (
+    CHART
+    + """dependencies:
   - name: redis
     version: 1.0.0
     repository: https://charts.example.com
@@ -211,6 +213,7 @@ DEPENDENT = CHART + """dependencies:
     repository: oci://registry.example.com/charts
     tags: [shared]
 """
+)
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n"
 
 
@@ -246,3 +249,34 @@ def test_a_missing_dependency_the_templates_use_is_one_finding(tmp_path: Path) -
     assert (problem.file, problem.line) == ("ch/Chart.yaml", 9)
     assert "common" in problem.message and "redis" not in problem.message
     assert 'no template "common.names"' in problem.message
+
+
+def test_the_release_namespace_is_the_deployers_not_the_default_namespace(
+    tmp_path: Path,
+) -> None:
+    """`namespace: {{ .Release.Namespace }}` without Helm's labels (grafana's charts): for
+    the default release it is read as unset, as K8S-META-DEFAULT-NAMESPACE's description
+    promises; a literal `namespace: default` is still the chart's own choice."""
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.policy.loader import load_policy_file
+    from gatekeeper.scanner import scan
+    from tests.conftest import REPO
+
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: %s\n"
+    service += "spec:\n  ports: [{port: 80}]\n"
+    files = {
+        "ch/templates/s.yaml": service % ("a", "{{ .Release.Namespace | quote }}")
+        + "---\n"
+        + service % ("b", "default"),
+    }
+    load_chart(tmp_path, files)
+    policy = REPO / "policies" / "kubernetes" / "meta-default-namespace.yaml"
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("ch/Chart.yaml", (tmp_path / "ch/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert [(f.name, f.line) for f in findings] == [("b", 13)]
+    # released into a namespace of its own, the object is there
+    options = {"charts": [{"path": "ch", "namespace": "team"}]}
+    (first, _) = load_chart(tmp_path, files, options).documents
+    assert first.namespace == "team"

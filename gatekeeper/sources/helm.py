@@ -310,8 +310,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
-        if rendering.manifests is None and missing:
-            # most likely the missing dependency's own doing (`no template "common.x"`):
+        if rendering.manifests is None and missing and _NO_TEMPLATE.search(rendering.error):
+            # a named template the missing dependency defines (`no template "common.x"`):
             # said in its one finding, not as a second one
             failures.append(" ".join(rendering.error.split()))
             continue
@@ -1001,6 +1001,8 @@ def _add_documents(
             )
             continue
         doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
+        if release.namespace == "default":
+            _unset_release_namespace(entry.obj, doc_map)
         locator = HelmLocator(file, doc_map, entry.obj, sources, named)
         document: Document = make_document(file, entry.obj, locator, index)
         document.source = NAME
@@ -1010,6 +1012,21 @@ def _add_documents(
         document.extra["variant"] = _variant(chart_dir, release)
         document.extra["origin"] = f"{file}#{segments[index]}"
         loaded.documents.append(document)
+
+
+_NO_TEMPLATE = re.compile(r'\bno template "')
+
+
+def _unset_release_namespace(obj: dict[str, Any], doc_map: DocumentMap) -> None:
+    """`namespace: {{ .Release.Namespace }}` rendered for the default release is the
+    deployer's namespace (`helm -n`, an Argo CD destination), not one the chart chose: read
+    as unset, as a template that leaves it out is (K8S-META-DEFAULT-NAMESPACE)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("namespace") != "default":
+        return
+    found = doc_map.resolve(("metadata", "namespace"))
+    if found is not None and ".Release.Namespace" in found[0].value:
+        del metadata["namespace"]
 
 
 # Helm's releaseutil.SplitManifests: a line that begins with `---` ends a document, and
