@@ -280,3 +280,97 @@ def test_the_release_namespace_is_the_deployers_not_the_default_namespace(
     options = {"charts": [{"path": "ch", "namespace": "team"}]}
     (first, _) = load_chart(tmp_path, files, options).documents
     assert first.namespace == "team"
+
+
+TEST_POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-%s
+  annotations:
+    %s
+spec:
+  containers:
+    - name: probe
+      image: busybox:1.36
+      securityContext: {privileged: true}
+"""
+HOOK_CHART = {
+    "charts/web/Chart.yaml": CHART.replace("name: ch", "name: web"),
+    "charts/web/templates/tests/connection.yaml": TEST_POD
+    % ("test", '"helm.sh/hook": test-success'),
+    "charts/web/templates/tests/both.yaml": TEST_POD
+    % ("both", '"helm.sh/hook": "test,post-install"'),
+    "charts/web/templates/tests/argo.yaml": TEST_POD
+    % ("argo", "helm.sh/hook: test\n    argocd.argoproj.io/hook: PostSync"),
+}
+
+
+def _rendered(release: helm.Release) -> dict[str, Any]:
+    from gatekeeper.tree import MemoryTree
+
+    tree = {name: text.encode() for name, text in HOOK_CHART.items()}
+    context = LoadContext(tree=MemoryTree(tree))
+    loaded = helm.render_chart(
+        "charts/web/Chart.yaml", tree["charts/web/Chart.yaml"], context, [release]
+    )
+    assert loaded.problems == []
+    return {d.name.rsplit("-", 1)[1]: d.extra.get("advisory") for d in loaded.documents}
+
+
+def test_test_hooks_are_judged_as_each_deployer_treats_them() -> None:
+    """`helm install` never applies a test hook; `helm test` runs it. A chart alone: its
+    findings inform and never block (said why); Argo CD never runs one (it maps only install
+    and upgrade hooks to its phases), unless it carries an Argo CD hook of its own; Flux runs
+    them only with spec.test.enable. A hook with any other event is deployed."""
+    alone = _rendered(helm.Release())
+    assert alone == {"test": helm.TEST_HOOK_ADVISORY, "both": None, "argo": helm.TEST_HOOK_ADVISORY}
+    assert _rendered(helm.Release(test_hooks="argocd")) == {"both": None, "argo": None}
+    assert _rendered(helm.Release(test_hooks="skip")) == {"both": None}
+    assert _rendered(helm.Release(test_hooks="judge")) == {"test": None, "both": None, "argo": None}
+
+
+def test_a_charts_test_hook_findings_never_block(gatekeeper: Any, tmp_path: Path) -> None:
+    import json
+
+    for name, text in HOOK_CHART.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    run = gatekeeper("scan", str(tmp_path), "--format", "json", "--root", str(tmp_path))
+    report = json.loads(run.stdout)
+    privileged = [f for f in report["findings"] if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    by_name = {f["name"]: f for f in privileged}
+    assert sorted(by_name) == ["release-name-argo", "release-name-both", "release-name-test"]
+    assert by_name["release-name-test"]["blocking"] is False
+    assert by_name["release-name-test"]["extra"]["advisory_reason"] == helm.TEST_HOOK_ADVISORY
+    assert by_name["release-name-both"]["blocking"] is True  # post-install: deployed
+    assert run.returncode == 1
+
+
+def test_flux_and_argo_cd_render_test_hooks_as_they_run_them() -> None:
+    from tests.test_gitops import APPS, FLUX_SYNC, scan_tree
+
+    tree = {name: text.encode() for name, text in HOOK_CHART.items()}
+    apps = APPS.split("---")[0].replace("      valueFiles: [values-prod.yaml]\n", "")
+    tree["apps/apps.yaml"] = apps.replace("helm:\n", "helm: {}\n").encode()
+    found = scan_tree(tree, "apps/apps.yaml", ["https://github.com/acme/platform"])
+    assert sorted({f.name for f in found}) == ["web-prod-argo", "web-prod-both"]
+    release = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: fleet, namespace: flux-system}
+"""
+    fleet = FLUX_SYNC.replace("flux-system, namespace", "fleet, namespace")
+    tree = {name: text.encode() for name, text in HOOK_CHART.items()}
+    tree["clusters/fleet.yaml"] = fleet.encode()
+    tree["releases/web.yaml"] = release.encode()
+    url = ["git@github.com:acme/fleet.git"]
+    assert sorted({f.name for f in scan_tree(tree, "releases/web.yaml", url)}) == ["web-both"]
+    tree["releases/web.yaml"] = (release + "  test: {enable: true}\n").encode()
+    found = scan_tree(tree, "releases/web.yaml", url)
+    assert sorted({f.name for f in found}) == ["web-argo", "web-both", "web-test"]
+    assert all("advisory_reason" not in f.extra for f in found)

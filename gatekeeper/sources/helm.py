@@ -67,6 +67,10 @@ class Release(NamedTuple):
     # version they branch on (see with_cluster_apis): renderings no configuration asked for.
     assumed: tuple[str, ...] = ()
     assumed_kube: str = ""
+    # What the deployer does with the chart's test hooks (see test_hook): "advise" (a chart
+    # alone: `helm install` leaves them out, `helm test` runs them), "argocd" (never run),
+    # "skip" (Flux unless spec.test.enable) or "judge" (Flux with spec.test.enable).
+    test_hooks: str = "advise"
 
 
 class ValuesSource(NamedTuple):
@@ -1000,6 +1004,9 @@ def _add_documents(
                 )
             )
             continue
+        hook = test_hook(entry.obj, release.test_hooks)
+        if hook == "skip":
+            continue  # never applied by this deployer
         doc_map = DocumentMap(template, entry.obj, index, len(documents), segments[index])
         if release.namespace == "default":
             _unset_release_namespace(entry.obj, doc_map)
@@ -1011,7 +1018,34 @@ def _add_documents(
         document.extra["release"] = release.name
         document.extra["variant"] = _variant(chart_dir, release)
         document.extra["origin"] = f"{file}#{segments[index]}"
+        if hook == "advise":
+            document.extra["advisory"] = TEST_HOOK_ADVISORY
         loaded.documents.append(document)
+
+
+TEST_EVENTS = frozenset({"test", "test-success", "test-failure"})
+TEST_HOOK_ADVISORY = (
+    "a Helm test hook: `helm install` and `helm upgrade` never apply it, `helm test` runs it"
+)
+
+
+def test_hook(obj: dict[str, Any], deployer: str) -> str:
+    """What to do with a rendered object that only `helm test` creates (`helm.sh/hook:
+    test`, test-success, test-failure; with no other event): "skip" it when the deployer never
+    runs tests (Argo CD, which maps only install and upgrade hooks to its own phases, unless
+    the object also carries its own `argocd.argoproj.io/hook`; Flux unless
+    `spec.test.enable`), "advise" (findings that inform and never block: it still runs on the
+    cluster when someone runs `helm test`), or "judge" it as deployed ("" for any other
+    object, judged as deployed)."""
+    annotations = obj.get("metadata", {}).get("annotations") if isinstance(obj, dict) else None
+    if not isinstance(annotations, dict):
+        return ""
+    events = {event.strip() for event in str(annotations.get("helm.sh/hook") or "").split(",")}
+    if not events <= TEST_EVENTS or events == {""}:
+        return ""
+    if deployer == "argocd":
+        return "" if "argocd.argoproj.io/hook" in annotations else "skip"
+    return deployer if deployer in ("skip", "advise") else ""
 
 
 _NO_TEMPLATE = re.compile(r'\bno template "')
