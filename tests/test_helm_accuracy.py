@@ -314,7 +314,10 @@ def _rendered(release: helm.Release) -> dict[str, Any]:
         "charts/web/Chart.yaml", tree["charts/web/Chart.yaml"], context, [release]
     )
     assert loaded.problems == []
-    return {d.name.rsplit("-", 1)[1]: d.extra.get("advisory") for d in loaded.documents}
+    return {
+        d.name.rsplit("-", 1)[1]: d.extra["variant"].endswith(helm.TEST_HOOK_VARIANT)
+        for d in loaded.documents
+    }
 
 
 def test_test_hooks_are_judged_as_each_deployer_treats_them() -> None:
@@ -323,10 +326,11 @@ def test_test_hooks_are_judged_as_each_deployer_treats_them() -> None:
     and upgrade hooks to its phases), unless it carries an Argo CD hook of its own; Flux runs
     them only with spec.test.enable. A hook with any other event is deployed."""
     alone = _rendered(helm.Release())
-    assert alone == {"test": helm.TEST_HOOK_ADVISORY, "both": None, "argo": helm.TEST_HOOK_ADVISORY}
-    assert _rendered(helm.Release(test_hooks="argocd")) == {"both": None, "argo": None}
-    assert _rendered(helm.Release(test_hooks="skip")) == {"both": None}
-    assert _rendered(helm.Release(test_hooks="judge")) == {"test": None, "both": None, "argo": None}
+    assert alone == {"test": True, "both": False, "argo": True}
+    assert _rendered(helm.Release(test_hooks="argocd")) == {"both": False, "argo": False}
+    assert _rendered(helm.Release(test_hooks="skip")) == {"both": False}
+    judged = _rendered(helm.Release(test_hooks="judge"))
+    assert judged == {"test": False, "both": False, "argo": False}
 
 
 def test_a_charts_test_hook_findings_never_block(gatekeeper: Any, tmp_path: Path) -> None:
@@ -341,7 +345,9 @@ def test_a_charts_test_hook_findings_never_block(gatekeeper: Any, tmp_path: Path
     by_name = {f["name"]: f for f in privileged}
     assert sorted(by_name) == ["release-name-argo", "release-name-both", "release-name-test"]
     assert by_name["release-name-test"]["blocking"] is False
-    assert by_name["release-name-test"]["extra"]["advisory_reason"] == helm.TEST_HOOK_ADVISORY
+    assert by_name["release-name-test"]["extra"]["advisory"] is True
+    (variant,) = by_name["release-name-test"]["extra"]["variants"]
+    assert variant == "helm charts/web" + helm.TEST_HOOK_VARIANT  # says why
     assert by_name["release-name-both"]["blocking"] is True  # post-install: deployed
     assert run.returncode == 1
 
@@ -373,4 +379,29 @@ spec:
     tree["releases/web.yaml"] = (release + "  test: {enable: true}\n").encode()
     found = scan_tree(tree, "releases/web.yaml", url)
     assert sorted({f.name for f in found}) == ["web-argo", "web-both", "web-test"]
-    assert all("advisory_reason" not in f.extra for f in found)
+    assert not any(v.endswith(helm.TEST_HOOK_VARIANT) for f in found for v in f.extra["variants"])
+
+
+def test_a_chart_at_the_repository_root_renders_its_templates(
+    gatekeeper: Any, tmp_path: Path
+) -> None:
+    """A repository of one chart: a template that happens to be plain YAML (a test hook
+    with no action) is the chart's, never also judged as a plain manifest that blocks."""
+    import json
+
+    from gatekeeper.tree import MemoryTree
+
+    tree = MemoryTree({"Chart.yaml": CHART.encode(), "templates/tests/t.yaml": b""})
+    assert helm.rendered_by_chart("templates/tests/t.yaml", tree)
+    assert helm.rendered_by_chart("crds/c.yaml", tree)
+    assert not helm.rendered_by_chart("docs/t.yaml", tree)
+    (tmp_path / "templates/tests").mkdir(parents=True)
+    (tmp_path / "Chart.yaml").write_text(CHART)
+    (tmp_path / "templates/tests/t.yaml").write_text(
+        TEST_POD.replace("{{ .Release.Name }}", "web") % ("test", "helm.sh/hook: test")
+    )
+    run = gatekeeper("scan", str(tmp_path), "--format", "json", "--root", str(tmp_path))
+    report = json.loads(run.stdout)
+    assert report["summary"]["documents"] == 1
+    assert report["findings"] and not any(f["blocking"] for f in report["findings"])
+    assert run.returncode == 0

@@ -147,9 +147,10 @@ RENDERED_DIRS = ("templates", "charts", "crds")
 
 
 def rendered_by_chart(path: str, tree: Tree) -> bool:
-    """Does a chart render (or apply) `path`? See RENDERED_DIRS."""
-    for directory in parents(path):
-        rest = path[len(directory) + 1 :].split("/", 1)[0]
+    """Does a chart render (or apply) `path`? See RENDERED_DIRS. The repository's root is a
+    chart directory too (a repository of one chart: its templates are no plain manifests)."""
+    for directory in [*parents(path), ""]:
+        rest = (path[len(directory) + 1 :] if directory else path).split("/", 1)[0]
         if rest in RENDERED_DIRS and has_chart(directory, tree):
             return True
     return False
@@ -1017,16 +1018,16 @@ def _add_documents(
             document.namespace = release.namespace
         document.extra["release"] = release.name
         document.extra["variant"] = _variant(chart_dir, release)
-        document.extra["origin"] = f"{file}#{segments[index]}"
         if hook == "advise":
-            document.extra["advisory"] = TEST_HOOK_ADVISORY
+            document.extra["variant"] += TEST_HOOK_VARIANT
+        document.extra["origin"] = f"{file}#{segments[index]}"
         loaded.documents.append(document)
 
 
 TEST_EVENTS = frozenset({"test", "test-success", "test-failure"})
-TEST_HOOK_ADVISORY = (
-    "a Helm test hook: `helm install` and `helm upgrade` never apply it, `helm test` runs it"
-)
+# Said after the rendering's name (`helm charts/web`) of a test hook's findings, which
+# inform and never block (pipeline.advisory): install and upgrade never apply it.
+TEST_HOOK_VARIANT = " (a test hook: only `helm test` creates it)"
 
 
 def test_hook(obj: dict[str, Any], deployer: str) -> str:
