@@ -405,3 +405,32 @@ def test_a_chart_at_the_repository_root_renders_its_templates(
     assert report["summary"]["documents"] == 1
     assert report["findings"] and not any(f["blocking"] for f in report["findings"])
     assert run.returncode == 0
+
+
+def test_values_lines_through_a_variable_and_an_empty_block(tmp_path: Path) -> None:
+    """`$config := $.Values.config` then `$config.rev` reads values `config.rev`; `resources:`
+    whose body is `toYaml .Values.resources` of `resources: {}` is set by that values line."""
+    template = """{{- range .Values.apps }}
+{{- $config := $.Values.config }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .name }}
+  annotations:
+    rev: {{ $config.rev | quote }}
+spec:
+  containers:
+    - name: a
+      image: nginx:1.0
+      resources:
+        {{- toYaml $.Values.resources | nindent 8 }}
+---
+{{- end }}
+"""
+    values = "apps:\n  - name: one\nconfig:\n  rev: main\nresources: {}\n"
+    files = {"ch/templates/p.yaml": template, "ch/values.yaml": values}
+    (pod,) = load_chart(tmp_path, files).documents
+    assert pod.locator.locate(("metadata", "annotations", "rev")).values == "ch/values.yaml:4"
+    resources = ("spec", "containers", 0, "resources")
+    location = pod.locator.locate(resources)
+    assert (location.line, location.exact, location.values) == (13, True, "ch/values.yaml:5")

@@ -1146,6 +1146,9 @@ class HelmLocator:
             exact = prefix == path
             if exact or item_line:
                 values = self._values(key.line, key.text, ()) if exact else ""
+                generator = self.map.generator(key) if exact and not values else None
+                if generator is not None:  # `resources:` then `toYaml .Values.resources`
+                    values = self._values(*generator, ())
                 return Location(self.file, key.line, key.column, exact=exact, values=values)
             generator = self.map.generator(key)
             if generator is not None:

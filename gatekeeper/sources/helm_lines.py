@@ -26,6 +26,8 @@ _KEY = re.compile(
 )
 _BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
 _VALUES_REF = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+_VARIABLE_SET = re.compile(r"\$(\w+)\s*:?=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}")
+_VARIABLE_REF = re.compile(r"\$(\w+)((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 _WITH_VALUES = re.compile(r"\{\{-?\s*with\s+\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 DYNAMIC = "*"
 
@@ -433,6 +435,15 @@ class DocumentMap:
         )
         return not any(_ITEM_ACTION.search(line) for line in lines[parent : end - 1])
 
+    def _variable(self, name: str, number: int) -> tuple[str, ...] | None:
+        """The values path a template variable holds at line `number`: its nearest
+        assignment above (`{{- $config := $.Values.config }}`), or None."""
+        for back in range(number - 1, 0, -1):
+            for match in _VARIABLE_SET.finditer(self.template.lines[back - 1]):
+                if match.group(1) == name:
+                    return _split(match.group(2)) if match.group(2) else ()
+        return None
+
     def generator(self, key: KeyLine) -> tuple[int, str] | None:
         """The action that emits the body of a literal `key:` line (`toYaml`, `include`)."""
         lines = self.template.lines
@@ -456,6 +467,11 @@ class DocumentMap:
         """The values paths a template line reads: `.Values.a.b` (several on an image line),
         `toYaml .` inside `with .Values.a.b`, or what a named template it includes reads."""
         refs = list(dict.fromkeys(_split(match.group(1)) for match in _VALUES_REF.finditer(text)))
+        for match in _VARIABLE_REF.finditer(text):
+            base = self._variable(match.group(1), number)
+            ref = (*base, *_split(match.group(2))) if base is not None else None
+            if ref and ref not in refs:
+                refs.append(ref)
         if not refs and re.search(r"\btoYaml\s+\.\s*(\||\}\})", text):
             for back in range(number - 1, max(number - 6, 0), -1):
                 with_match = _WITH_VALUES.search(self.template.lines[back - 1])
