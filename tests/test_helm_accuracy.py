@@ -434,3 +434,40 @@ spec:
     resources = ("spec", "containers", 0, "resources")
     location = pod.locator.locate(resources)
     assert (location.line, location.exact, location.values) == (13, True, "ch/values.yaml:5")
+
+
+def test_a_container_behind_a_condition_is_not_taken_for_the_rendered_one(
+    tmp_path: Path,
+) -> None:
+    """alertmanager's statefulset: a sidecar switched off by `if`, then the main container,
+    both named by templates. Nothing literal tells the rendered container apart, so no line
+    is claimed: the `containers:` line, not exact (never the sidecar's lines)."""
+    template = """apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+    {{- if .Values.reload }}
+    - name: {{ .Chart.Name }}-reload
+      image: "{{ .Values.reloadImage }}"
+      {{- with .Values.reloadEnv }}
+      env:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+    {{- end }}
+    - name: {{ .Chart.Name }}
+      image: "{{ .Values.image }}"
+      env:
+        - name: A
+          value: "1"
+      {{- with .Values.resources }}
+      resources:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+"""
+    values = "reload: false\nimage: nginx:1.0\nreloadImage: busybox:1.0\n"
+    files = {"ch/templates/p.yaml": template, "ch/values.yaml": values}
+    (pod,) = load_chart(tmp_path, files).documents
+    assert at(pod, "spec", "containers", 0, "image") == (6, False)
+    assert at(pod, "spec", "containers", 0, "env", 0, "value") == (6, False)

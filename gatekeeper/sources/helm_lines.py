@@ -381,28 +381,32 @@ class DocumentMap:
     def _item(self, parent: int, items: list[Any], index: int) -> KeyLine | None:
         """The `- ` line of list item `index` under the key at `parent`, when the first key
         cannot tell (RBAC rules all begin with `apiGroups:`, a list): the one item whose
-        literal keys all agree with the rendered item, else the index-th `- ` when the
-        template writes as many items as were rendered and that one agrees."""
+        literal values show in the rendered item and none contradicts, else the index-th
+        `- ` when the template writes its items with no action and as many as rendered."""
         dashed = [key for key in self.keys if key.dashed and key.parent == parent]
         node = items[index]
-        agreeing = [
-            item
-            for item in dashed
-            if all(
-                key.key in node and self._agrees(key, node[key.key])
+        literal = self._literal(parent)
+        agreeing = []
+        for item in dashed:
+            said = [
+                self._agrees(key, node[key.key])
+                if key.key in node
+                else (False if literal else None)
                 for key in self.keys
                 if key.item == item.line and key.parent == parent and key.key != DYNAMIC
-            )
-        ]
+            ]
+            if False not in said and (literal or True in said):
+                agreeing.append(item)
         if len(agreeing) == 1:
             return agreeing[0]
-        if len(dashed) == len(items) and dashed[index] in agreeing and self._literal(parent):
+        if literal and len(dashed) == len(items) and dashed[index] in agreeing:
             return dashed[index]
         return None
 
-    def _agrees(self, key: KeyLine, value: Any) -> bool:
-        """Could this key line have rendered `value`? Its literal value, or the literal
-        scalars it lists on the lines below (`verbs:` then `- get`), must be the value's."""
+    def _agrees(self, key: KeyLine, value: Any) -> bool | None:
+        """Did this key line render `value`? Its literal value, or the literal scalars it
+        lists on the lines below (`verbs:` then `- get`), must be the value's; None when
+        the line cannot tell (a templated value, a body an action writes)."""
         if key.value.split(" #")[0].strip() or not isinstance(value, list):
             return _agrees(key.value, value)
         indent = key.column - 1 - (2 if key.dashed else 0)
@@ -412,13 +416,13 @@ class DocumentMap:
             if not stripped or stripped.startswith("#"):
                 continue
             if "{{" in text:
-                return True  # an action in or after the list: it may add or drop scalars
+                return None  # an action in or after the list: it may add or drop scalars
             match = _SCALAR_ITEM.match(text)
             if match is None or len(match["indent"]) < indent:
                 break
             listed.append(match["value"].split(" #")[0].strip().strip("'\"").lower())
         rendered = ["" if v is None else str(v).lower() for v in value]
-        return not listed or listed == rendered
+        return listed == rendered if listed else None
 
     def _literal(self, parent: int) -> bool:
         """Does the block under the key at `parent` write its list items with no action that
@@ -580,17 +584,17 @@ def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
     return None
 
 
-def _agrees(text: str, value: Any) -> bool:
-    """Could the literal value text of a key line have rendered `value`? A templated value,
+def _agrees(text: str, value: Any) -> bool | None:
+    """Did the literal value text of a key line render `value`? None: a templated value,
     a block (`|`, or a body on the lines below) or an anchor could render anything."""
     literal = text.split(" #")[0].strip()
     if not literal or "{{" in literal or literal[0] in "|>&*#":
-        return True
+        return None
     if literal[0] in "[{":
         try:
             return bool(yaml.safe_load(literal) == value)
         except yaml.YAMLError:
-            return True
+            return None
     if isinstance(value, (dict, list)):
         return False
     rendered = "" if value is None else str(value).lower()
