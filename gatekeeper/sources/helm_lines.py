@@ -411,17 +411,17 @@ class DocumentMap:
             return _agrees(key.value, value)
         indent = key.column - 1 - (2 if key.dashed else 0)
         listed: list[str] = []
+        rendered = ["" if v is None else str(v).lower() for v in value]
         for text in self.template.lines[key.line :]:
             stripped = text.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            if "{{" in text:
-                return None  # an action in or after the list: it may add or drop scalars
+            if "{{" in text:  # an action in or after the list may add scalars, not drop them
+                return False if any(item not in rendered for item in listed) else None
             match = _SCALAR_ITEM.match(text)
             if match is None or len(match["indent"]) < indent:
                 break
             listed.append(match["value"].split(" #")[0].strip().strip("'\"").lower())
-        rendered = ["" if v is None else str(v).lower() for v in value]
         return listed == rendered if listed else None
 
     def _literal(self, parent: int) -> bool:
