@@ -303,13 +303,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             own or [_render_problem(result.load_error, chart_dir, path, subcharts)]
         )
         return loaded
-    written = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
-    chart_values = written.obj if written is not None and isinstance(written.obj, dict) else {}
-    needed = [
-        dependency
-        for dependency in dependencies
-        if any(enabled(dependency, merge(chart_values, values)) for values, _ in user)
-    ]
+    needed = _needed(dependencies, result.dependencies, chart_dir, tree, user)
     missing = _missing_dependencies(result.dependencies, needed, chart_dir)
     failures: list[str] = []
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
@@ -730,6 +724,27 @@ def _dependencies(
             condition = str(entry.get("condition") or "")
             found.append(Dependency(name, key, file, line, vendored, local, condition, tags))
     return found
+
+
+def _needed(
+    dependencies: list[Dependency],
+    present: tuple[str, ...],
+    chart_dir: str,
+    tree: Tree,
+    user: list[tuple[dict[str, Any], list[tuple[str, NodeLocator]]]],
+) -> list[Dependency]:
+    """The dependencies Helm loads in some rendering (see enabled; the chart's values.yaml
+    is read only when one of them is absent)."""
+    if all(d.name in present or d.key in present for d in dependencies):
+        return dependencies
+    written = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+    chart_values = written.obj if written is not None and isinstance(written.obj, dict) else {}
+    needed = [
+        dependency
+        for dependency in dependencies
+        if any(enabled(dependency, merge(chart_values, values)) for values, _ in user)
+    ]
+    return needed
 
 
 def _missing_dependencies(

@@ -9,6 +9,7 @@ nearest ancestor that has one, never at a guessed exact line. Pure text work, no
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -283,20 +284,21 @@ def _score(
     return score
 
 
-def _flow_items(literal: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _flow_items(literal: str) -> frozenset[str]:
     """The scalars of a literal flow sequence (`["get", "list"]`), lower case as _flatten
     keeps them; a sequence we cannot read holds nothing to compare."""
     try:
         items = yaml.safe_load(literal)
     except yaml.YAMLError:
-        return set()
+        return frozenset()
     if not isinstance(items, list):
-        return set()
-    return {
+        return frozenset()
+    return frozenset(
         "" if item is None else str(item).lower()
         for item in items
         if not isinstance(item, (dict, list))
-    }
+    )
 
 
 class DocumentMap:
