@@ -840,8 +840,6 @@ def make_finding(
     extra = _location_extra(location)
     if variant:
         extra["variants"] = [variant]
-    if document.extra.get("advisory"):  # why it never blocks (a Helm test hook)
-        extra["advisory_reason"] = str(document.extra["advisory"])
     return Finding(
         policy_id=policy.id,
         severity=policy.severity,
