@@ -135,11 +135,16 @@ def advisory(finding: Finding, config: Config) -> bool:
     block, unless something outside those paths builds or deploys the file: a kustomization
     or chart that takes it in, an Argo CD Application, an ApplicationSet or a Flux object that
     expands it. Then it is what the cluster gets (a `docs/pod.yaml` that `deploy/` lists as a
-    resource blocks like any other)."""
+    resource blocks like any other). A chart's test hook informs only: `helm test` creates
+    it, install and upgrade never do (its rendering says so, see helm.test_hook)."""
+    from gatekeeper.sources.helm import TEST_HOOK_VARIANT
+
+    variants = finding.extra.get("variants") or ()
+    if variants and all(str(variant).endswith(TEST_HOOK_VARIANT) for variant in variants):
+        return True  # only `helm test` creates it (a chart's test hook)
     paths = config.advisory_paths
     if not paths or not matches(finding.file, paths):
         return False
-    variants = finding.extra.get("variants") or ()
     return all(matches(variant_home(str(variant)), paths) for variant in variants)
 
 

@@ -80,7 +80,7 @@ def summary(verdict: Verdict, files: int, documents: int) -> str:
         detail.append(", ".join(f"{count} {name}" for name, count in statuses))
     fixed = counts.get("status_fixed", 0)
     advisory = (
-        f"; {counts['advisory']} in test, fixture or docs paths do not block"
+        f"; {counts['advisory']} in test, fixture or docs paths or Helm test hooks do not block"
         " (advisoryPaths in .gatekeeper.yml)"
         if counts.get("advisory")
         else ""

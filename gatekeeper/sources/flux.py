@@ -508,10 +508,13 @@ def _helm_release(
         inline.append((values, NodeLocator(file, node)))
     elif isinstance(values, dict):  # built or rendered: where its locator puts each value
         inline.extend(helm_set.attributed(values, lambda p: locator.locate(("spec", "values", *p))))
+    tests = spec.get("test")
     release = helm.Release(
         name=str(spec.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
         namespace=str(spec.get("targetNamespace") or namespace),
         inline=tuple(inline),
+        # helm-controller runs `helm test` after a release only when told to
+        test_hooks="judge" if isinstance(tests, dict) and tests.get("enable") is True else "skip",
     )
     rendered = helm.render_chart(chart, context.tree.read(chart), context, [release])
     edits = _post_renderers(file, document, spec)

@@ -558,6 +558,7 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
         inline=inline,
         sets=sets,
         sets_locator=located,
+        test_hooks="argocd",
     )
     return _Release(release, problems)
 

@@ -67,6 +67,10 @@ class Release(NamedTuple):
     # version they branch on (see with_cluster_apis): renderings no configuration asked for.
     assumed: tuple[str, ...] = ()
     assumed_kube: str = ""
+    # What the deployer does with the chart's test hooks (see test_hook): "advise" (a chart
+    # alone: `helm install` leaves them out, `helm test` runs them), "argocd" (never run),
+    # "skip" (Flux unless spec.test.enable) or "judge" (Flux with spec.test.enable).
+    test_hooks: str = "advise"
 
 
 class ValuesSource(NamedTuple):
@@ -143,9 +147,10 @@ RENDERED_DIRS = ("templates", "charts", "crds")
 
 
 def rendered_by_chart(path: str, tree: Tree) -> bool:
-    """Does a chart render (or apply) `path`? See RENDERED_DIRS."""
-    for directory in parents(path):
-        rest = path[len(directory) + 1 :].split("/", 1)[0]
+    """Does a chart render (or apply) `path`? See RENDERED_DIRS. The repository's root is a
+    chart directory too (a repository of one chart: its templates are no plain manifests)."""
+    for directory in [*parents(path), ""]:
+        rest = (path[len(directory) + 1 :] if directory else path).split("/", 1)[0]
         if rest in RENDERED_DIRS and has_chart(directory, tree):
             return True
     return False
@@ -298,13 +303,20 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             own or [_render_problem(result.load_error, chart_dir, path, subcharts)]
         )
         return loaded
-    loaded.problems.extend(_missing_dependencies(result.dependencies, dependencies, chart_dir))
+    needed = _needed(dependencies, result.dependencies, chart_dir, tree, user)
+    missing = _missing_dependencies(result.dependencies, needed, chart_dir)
+    failures: list[str] = []
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
     templates: dict[str, TemplateSource] = {}
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
+        if rendering.manifests is None and missing and _NO_TEMPLATE.search(rendering.error):
+            # a named template the missing dependency defines (`no template "common.x"`):
+            # said in its one finding, not as a second one
+            failures.append(" ".join(rendering.error.split()))
+            continue
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
@@ -328,6 +340,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             added = _add_documents(file, text, template, where, release, loaded, named, variant)
             if not assumed:
                 judged[(index, name)] = (text, added)
+    for problem in missing:
+        said = "; ".join(dict.fromkeys(failures))
+        message = f"{problem.message}; helm could not render the chart without them: {said}"
+        loaded.problems.append(replace(problem, message=message) if failures else problem)
     from gatekeeper.sources import gitops
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
@@ -675,6 +691,26 @@ class Dependency(NamedTuple):
     line: int
     vendored: str  # charts/<name> of the chart, where `helm dependency build` puts it
     local: str  # the repository directory of a `file://` dependency ("" otherwise)
+    condition: str = ""  # values paths, comma-separated: the first boolean one decides
+    tags: tuple[str, ...] = ()  # `tags.<tag>` values that switch it on or off
+
+
+def enabled(dependency: Dependency, values: dict[str, Any]) -> bool:
+    """Does Helm render this dependency with these values (chart defaults and the user's,
+    merged)? Helm's processDependencyTags, then processDependencyConditions: a disabled
+    dependency is never loaded, so it need not be vendored."""
+    on = True
+    tags = values.get("tags")
+    if dependency.tags and isinstance(tags, dict):
+        said = [tags[tag] for tag in dependency.tags if isinstance(tags.get(tag), bool)]
+        on = True in said or not said
+    for path in dependency.condition.strip().split(","):
+        node: Any = values if path else None
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, bool):
+            return node
+    return on
 
 
 def _dependencies(
@@ -708,8 +744,32 @@ def _dependencies(
                     local = target
             vendored = posixpath.join(chart_dir, "charts", name)
             key = str(entry.get("alias") or name)
-            found.append(Dependency(name, key, file, line, vendored, local))
+            tags = entry.get("tags")
+            tags = tuple(map(str, tags)) if isinstance(tags, list) else ()
+            condition = str(entry.get("condition") or "")
+            found.append(Dependency(name, key, file, line, vendored, local, condition, tags))
     return found
+
+
+def _needed(
+    dependencies: list[Dependency],
+    present: tuple[str, ...],
+    chart_dir: str,
+    tree: Tree,
+    user: list[tuple[dict[str, Any], list[tuple[str, NodeLocator]]]],
+) -> list[Dependency]:
+    """The dependencies Helm loads in some rendering (see enabled; the chart's values.yaml
+    is read only when one of them is absent)."""
+    if all(d.name in present or d.key in present for d in dependencies):
+        return dependencies
+    written = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+    chart_values = written.obj if written is not None and isinstance(written.obj, dict) else {}
+    needed = [
+        dependency
+        for dependency in dependencies
+        if any(enabled(dependency, merge(chart_values, values)) for values, _ in user)
+    ]
+    return needed
 
 
 def _missing_dependencies(
@@ -976,7 +1036,9 @@ def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None
     the objects and locators (nothing changes a loaded object) and are judged once
     (Engine.evaluate); their findings are the release's own, said once (scanner)."""
     for document in documents:
-        loaded.documents.append(replace(document, extra={**document.extra, "variant": variant}))
+        hook = TEST_HOOK_VARIANT if document.extra["variant"].endswith(TEST_HOOK_VARIANT) else ""
+        named = {**document.extra, "variant": variant + hook}
+        loaded.documents.append(replace(document, extra=named))
 
 
 def _add_documents(
@@ -994,25 +1056,29 @@ def _add_documents(
     from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
 
     added: list[Document] = []
-    entries = list(load_all(file, text))
-    documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
+    entries = list(split_manifests(file, text))
+    documents = [
+        (entry, offset)
+        for entry, offset in entries
+        if isinstance(entry, YamlDocument) and entry.obj is not None
+    ]
     rendered = text.splitlines()
-    segments = template.parts([entry.obj for entry in documents])
-    for entry in entries:
+    segments = template.parts([entry.obj for entry, _ in documents])
+    for entry, offset in entries:
         if isinstance(entry, Problem):
-            line = template_line(template.lines, rendered, entry.line)
+            line = template_line(template.lines, rendered, entry.line + offset)
             loaded.problems.append(
                 Problem(
                     "GK-RENDER-ERROR",
                     file,
                     line or 1,
-                    f"rendered output is not valid YAML (rendered line {entry.line}):"
+                    f"rendered output is not valid YAML (rendered line {entry.line + offset}):"
                     f" {entry.message}",
                 )
             )
-    for index, entry in enumerate(documents):
+    for index, (entry, offset) in enumerate(documents):
         if not is_object(entry.obj):
-            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1)
+            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1 + offset)
             loaded.problems.append(
                 Problem(
                     "GK-NOT-AN-OBJECT",
@@ -1022,8 +1088,13 @@ def _add_documents(
                 )
             )
             continue
+        hook = test_hook(entry.obj, release.test_hooks)
+        if hook == "skip":
+            continue  # never applied by this deployer
         part = (index, len(documents), segments[index])
         locator = HelmLocator(file, template, part, entry.obj, sources, named)
+        if release.namespace == "default":
+            _unset_release_namespace(entry.obj, locator.map)
         made = Loaded()
         if is_list(entry.obj):  # Helm's client applies a list's items (any `items` list)
             add_items(made, file, entry.obj, locator, index)
@@ -1035,12 +1106,78 @@ def _add_documents(
             if not document.namespace and release.namespace != "default":
                 document.namespace = release.namespace
             document.extra["release"] = release.name
-            document.extra["variant"] = variant
+            document.extra["variant"] = variant + (TEST_HOOK_VARIANT if hook == "advise" else "")
             item = f"/{number}" if is_list(entry.obj) else ""
             document.extra["origin"] = f"{file}#{segments[index]}{item}"
             loaded.documents.append(document)
             added.append(document)
     return added
+
+
+TEST_EVENTS = frozenset({"test", "test-success", "test-failure"})
+# Said after the rendering's name (`helm charts/web`) of a test hook's findings, which
+# inform and never block (pipeline.advisory): install and upgrade never apply it.
+TEST_HOOK_VARIANT = " (a test hook: only `helm test` creates it)"
+
+
+def test_hook(obj: dict[str, Any], deployer: str) -> str:
+    """What to do with a rendered object that only `helm test` creates (`helm.sh/hook:
+    test`, test-success, test-failure; with no other event): "skip" it when the deployer never
+    runs tests (Argo CD, which maps only install and upgrade hooks to its own phases, unless
+    the object also carries its own `argocd.argoproj.io/hook`; Flux unless
+    `spec.test.enable`), "advise" (findings that inform and never block: it still runs on the
+    cluster when someone runs `helm test`), or "judge" it as deployed ("" for any other
+    object, judged as deployed)."""
+    annotations = obj.get("metadata", {}).get("annotations") if isinstance(obj, dict) else None
+    if not isinstance(annotations, dict):
+        return ""
+    events = {event.strip() for event in str(annotations.get("helm.sh/hook") or "").split(",")}
+    if not events <= TEST_EVENTS or events == {""}:
+        return ""
+    if deployer == "argocd":
+        return "" if "argocd.argoproj.io/hook" in annotations else "skip"
+    return deployer if deployer in ("skip", "advise") else ""
+
+
+_NO_TEMPLATE = re.compile(r'\bno template "')
+
+
+def _unset_release_namespace(obj: dict[str, Any], doc_map: DocumentMap) -> None:
+    """`namespace: {{ .Release.Namespace }}` rendered for the default release is the
+    deployer's namespace (`helm -n`, an Argo CD destination), not one the chart chose: read
+    as unset, as a template that leaves it out is (K8S-META-DEFAULT-NAMESPACE)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("namespace") != "default":
+        return
+    found = doc_map.resolve(("metadata", "namespace"))
+    if found is not None and ".Release.Namespace" in found[0].value:
+        del metadata["namespace"]
+
+
+# Helm's releaseutil.SplitManifests: a line that begins with `---` ends a document, and
+# what follows it on that line begins the next (`---# comment`, even `---apiVersion: v1`).
+_HELM_SEPARATOR = re.compile(r"(?m)^---[ \t]*")
+_GLUED_SEPARATOR = re.compile(r"(?m)^---[ \t]*[^\s]")
+
+
+def split_manifests(file: str, text: str) -> Iterator[tuple[YamlDocument | Problem, int]]:
+    """The documents of a rendered template as Helm splits them, each with the number of
+    rendered lines before its part (its lines and a problem's are counted within the part).
+    YAML needs a line break after `---` where Helm does not: read as one YAML stream, a
+    template that trims the break (`---` then `{{- if ... -}}`) was invalid YAML to us and
+    two objects to Helm."""
+    if not _GLUED_SEPARATOR.search(text):
+        for entry in load_all(file, text):  # YAML reads the stream as Helm splits it
+            yield entry, 0
+        return
+    start, offset = 0, 0
+    for separator in [*_HELM_SEPARATOR.finditer(text), None]:
+        end = len(text) if separator is None else separator.start()
+        for entry in load_all(file, text[start:end]):
+            yield entry, offset
+        if separator is not None:
+            offset += text.count("\n", start, separator.end())
+            start = separator.end()
 
 
 def _variant(chart_dir: str, release: Release, template: str = "") -> str:
@@ -1136,6 +1273,9 @@ class HelmLocator:
             exact = prefix == path
             if exact or item_line:
                 values = self._values(key.line, key.text, ()) if exact else ""
+                generator = self.map.generator(key) if exact and not values else None
+                if generator is not None:  # `resources:` then `toYaml .Values.resources`
+                    values = self._values(*generator, ())
                 return Location(self.file, key.line, key.column, exact=exact, values=values)
             generator = self.map.generator(key)
             if generator is not None:

@@ -9,9 +9,12 @@ nearest ancestor that has one, never at a guessed exact line. Pure text work, no
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
+
+import yaml
 
 from gatekeeper.fieldpath import Path
 
@@ -24,6 +27,8 @@ _KEY = re.compile(
 )
 _BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
 _VALUES_REF = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+_VARIABLE_SET = re.compile(r"\$(\w+)\s*:?=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}")
+_VARIABLE_REF = re.compile(r"\$(\w+)((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 _WITH_VALUES = re.compile(r"\{\{-?\s*with\s+\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 DYNAMIC = "*"
 
@@ -141,18 +146,52 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
         scores.append(
             [_score(template, paths, by_part[part], flat, obj, part) for part in range(parts)]
         )
+    # A part renders one document unless an action in it can repeat (`range`) or emit
+    # `---` itself (`include`, `tpl`): a second document from any other part costs, so
+    # documents that fit parts equally well (templated names) go to parts in turn.
+    reuse = [0.01 if repeats else REUSE_COST for repeats in _repeating(template)]
     best = [scores[0][:]]
+    back: list[list[int]] = []
     for row in scores[1:]:
-        previous, running, out = best[-1], float("-inf"), []
+        previous, out, came = best[-1], [], []
+        running, running_at = float("-inf"), 0
         for part in range(parts):
-            running = max(running, previous[part])
-            out.append(running + row[part])
+            stay = previous[part] - reuse[part]
+            if stay >= running:
+                out.append(stay + row[part])
+                came.append(part)
+            else:
+                out.append(running + row[part])
+                came.append(running_at)
+            if previous[part] > running:
+                running, running_at = previous[part], part
         best.append(out)
+        back.append(came)
     chosen = [max(range(parts), key=lambda part: (best[-1][part], -part))]
-    for index in range(len(objs) - 2, -1, -1):
-        limit = chosen[-1]
-        chosen.append(max(range(limit + 1), key=lambda part: (best[index][part], -part)))
+    for came in reversed(back):
+        chosen.append(came[chosen[-1]])
     return chosen[::-1]
+
+
+_SCALAR_ITEM = re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
+_ITEM_ACTION = re.compile(
+    r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"
+)
+REUSE_COST = 3.0  # more than one literal value that does not match (_score)
+# `range`, or a line that is only an `include`/`tpl` at the margin (a named template that
+# writes whole documents; one indented into a map writes labels, not documents)
+_REPEATS = re.compile(
+    r"\{\{-?\s*range\b|^\{\{-?\s*(?:include|template|tpl)\b(?!.*indent).*\}\}\s*$"
+)
+
+
+def _repeating(template: Template) -> list[bool]:
+    """Which `---` parts hold an action that may render several documents."""
+    found = [False] * template.segments
+    ends = [*template.segment_starts[1:], len(template.lines) + 2]
+    for part, (start, end) in enumerate(zip(template.segment_starts, ends, strict=True)):
+        found[part] = any(_REPEATS.search(line) for line in template.lines[start - 1 : end - 2])
+    return found
 
 
 def template_order(template: Template, objs: list[Any]) -> list[int]:
@@ -240,9 +279,28 @@ def _score(
         literal = key.value.split(" #")[0].strip()
         if literal and "{{" not in literal and literal[0] not in "|>{[&*#":
             score += 2 if literal.strip("'\"").lower() in flat[path] else -2
+        elif literal.startswith("[") and "{{" not in literal:
+            score += 2 if _flow_items(literal) <= flat[path] else -2
         else:
             score += 1
     return score
+
+
+@functools.lru_cache(maxsize=4096)
+def _flow_items(literal: str) -> frozenset[str]:
+    """The scalars of a literal flow sequence (`["get", "list"]`), lower case as _flatten
+    keeps them; a sequence we cannot read holds nothing to compare."""
+    try:
+        items = yaml.safe_load(literal)
+    except yaml.YAMLError:
+        return frozenset()
+    if not isinstance(items, list):
+        return frozenset()
+    return frozenset(
+        "" if item is None else str(item).lower()
+        for item in items
+        if not isinstance(item, (dict, list))
+    )
 
 
 class DocumentMap:
@@ -291,6 +349,7 @@ class DocumentMap:
             if isinstance(step, int):
                 if not isinstance(node, list) or not -len(node) <= step < len(node):
                     return None
+                items = node
                 node = node[step]
                 if not isinstance(node, dict) or not node:
                     return None
@@ -301,6 +360,8 @@ class DocumentMap:
                     if key.dashed and key.parent == parent and key.key in (str(first), DYNAMIC)
                 ]
                 chosen = _choose(candidates, node[first])
+                if chosen is None and len(candidates) > 1:
+                    chosen = self._item(parent, items, step % len(items))
                 if chosen is None:
                     return None
                 item = chosen.line
@@ -320,6 +381,76 @@ class DocumentMap:
                 parent, item = chosen.line, 0
                 found = (chosen, False)
         return found
+
+    def _item(self, parent: int, items: list[Any], index: int) -> KeyLine | None:
+        """The `- ` line of list item `index` under the key at `parent`, when the first key
+        cannot tell (RBAC rules all begin with `apiGroups:`, a list): the one item whose
+        literal values show in the rendered item and none contradicts, else the index-th
+        `- ` when the template writes its items with no action and as many as rendered."""
+        dashed = [key for key in self.keys if key.dashed and key.parent == parent]
+        node = items[index]
+        literal = self._literal(parent)
+        agreeing = []
+        for item in dashed:
+            said = [
+                self._agrees(key, node[key.key])
+                if key.key in node
+                else (False if literal else None)
+                for key in self.keys
+                if key.item == item.line and key.parent == parent and key.key != DYNAMIC
+            ]
+            if False not in said and (literal or True in said):
+                agreeing.append(item)
+        if len(agreeing) == 1:
+            return agreeing[0]
+        if literal and len(dashed) == len(items) and dashed[index] in agreeing:
+            return dashed[index]
+        return None
+
+    def _agrees(self, key: KeyLine, value: Any) -> bool | None:
+        """Did this key line render `value`? Its literal value, or the literal scalars it
+        lists on the lines below (`verbs:` then `- get`), must be the value's; None when
+        the line cannot tell (a templated value, a body an action writes)."""
+        if key.value.split(" #")[0].strip() or not isinstance(value, list):
+            return _agrees(key.value, value)
+        indent = key.column - 1 - (2 if key.dashed else 0)
+        listed: list[str] = []
+        rendered = ["" if v is None else str(v).lower() for v in value]
+        for text in self.template.lines[key.line :]:
+            stripped = text.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            if "{{" in text:  # an action in or after the list may add scalars, not drop them
+                return False if any(item not in rendered for item in listed) else None
+            match = _SCALAR_ITEM.match(text)
+            if match is None or len(match["indent"]) < indent:
+                break
+            listed.append(match["value"].split(" #")[0].strip().strip("'\"").lower())
+        return listed == rendered if listed else None
+
+    def _literal(self, parent: int) -> bool:
+        """Does the block under the key at `parent` write its list items with no action that
+        could add, drop or repeat one (`if`, `range`, `include`)?"""
+        opener = next((key for key in self.keys if key.line == parent), None)
+        if opener is None:
+            return False
+        lines = self.template.lines
+        starts = self.template.segment_starts
+        part_end = starts[opener.segment + 1] - 1 if opener.segment + 1 < len(starts) else 0
+        end = next(
+            (key.line for key in self.keys if key.line > parent and key.column <= opener.column),
+            part_end or len(lines) + 1,
+        )
+        return not any(_ITEM_ACTION.search(line) for line in lines[parent : end - 1])
+
+    def _variable(self, name: str, number: int) -> tuple[str, ...] | None:
+        """The values path a template variable holds at line `number`: its nearest
+        assignment above (`{{- $config := $.Values.config }}`), or None."""
+        for back in range(number - 1, 0, -1):
+            for match in _VARIABLE_SET.finditer(self.template.lines[back - 1]):
+                if match.group(1) == name:
+                    return _split(match.group(2)) if match.group(2) else ()
+        return None
 
     def generator(self, key: KeyLine) -> tuple[int, str] | None:
         """The action that emits the body of a literal `key:` line (`toYaml`, `include`)."""
@@ -344,6 +475,11 @@ class DocumentMap:
         """The values paths a template line reads: `.Values.a.b` (several on an image line),
         `toYaml .` inside `with .Values.a.b`, or what a named template it includes reads."""
         refs = list(dict.fromkeys(_split(match.group(1)) for match in _VALUES_REF.finditer(text)))
+        for match in _VARIABLE_REF.finditer(text):
+            base = self._variable(match.group(1), number)
+            ref = (*base, *_split(match.group(2))) if base is not None else None
+            if ref and ref not in refs:
+                refs.append(ref)
         if not refs and re.search(r"\btoYaml\s+\.\s*(\||\}\})", text):
             for back in range(number - 1, max(number - 6, 0), -1):
                 with_match = _WITH_VALUES.search(self.template.lines[back - 1])
@@ -450,6 +586,23 @@ def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
         if not literal and len(dynamic) == 1:
             return dynamic[0]
     return None
+
+
+def _agrees(text: str, value: Any) -> bool | None:
+    """Did the literal value text of a key line render `value`? None: a templated value,
+    a block (`|`, or a body on the lines below) or an anchor could render anything."""
+    literal = text.split(" #")[0].strip()
+    if not literal or "{{" in literal or literal[0] in "|>&*#":
+        return None
+    if literal[0] in "[{":
+        try:
+            return bool(yaml.safe_load(literal) == value)
+        except yaml.YAMLError:
+            return None
+    if isinstance(value, (dict, list)):
+        return False
+    rendered = "" if value is None else str(value).lower()
+    return literal.strip("'\"").lower() == rendered
 
 
 def ancestors(path: Path) -> Iterator[Path]:
