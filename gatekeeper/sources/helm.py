@@ -1094,7 +1094,7 @@ def _add_documents(
         part = (index, len(documents), segments[index])
         locator = HelmLocator(file, template, part, entry.obj, sources, named)
         if release.namespace == "default":
-            _unset_release_namespace(entry.obj, locator.map)
+            _unset_release_namespace(entry.obj, locator)
         made = Loaded()
         if is_list(entry.obj):  # Helm's client applies a list's items (any `items` list)
             add_items(made, file, entry.obj, locator, index)
@@ -1142,14 +1142,14 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
 _NO_TEMPLATE = re.compile(r'\bno template "')
 
 
-def _unset_release_namespace(obj: dict[str, Any], doc_map: DocumentMap) -> None:
+def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
     """`namespace: {{ .Release.Namespace }}` rendered for the default release is the
     deployer's namespace (`helm -n`, an Argo CD destination), not one the chart chose: read
     as unset, as a template that leaves it out is (K8S-META-DEFAULT-NAMESPACE)."""
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict) or metadata.get("namespace") != "default":
         return
-    found = doc_map.resolve(("metadata", "namespace"))
+    found = locator.map.resolve(("metadata", "namespace"))  # parsed only for such objects
     if found is not None and ".Release.Namespace" in found[0].value:
         del metadata["namespace"]
 
