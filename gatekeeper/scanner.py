@@ -330,6 +330,7 @@ def _merge_in_order(chunks: list[bytes], files: int, result: ScanResult) -> None
     for part in found:
         if part is not None:
             result.merge(part)
+    _give_back_freed_memory()  # the pickles, freed between the objects made from them
 
 
 def _forget_builds() -> None:
