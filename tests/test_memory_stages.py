@@ -15,7 +15,7 @@ def test_live_small_objects_show_in_the_arenas() -> None:
     held = [object() for _ in range(200_000)]  # 16 bytes each: pymalloc's, 3 MB at least
     after = memory_stages.stage("after", 0.0)
     assert after.live_mb >= before.live_mb + 2
-    assert after.arenas >= before.arenas + 2
+    assert after.arenas >= after.live_mb  # 1 MiB arenas hold the live blocks (or have room)
     assert after.pss_mb >= before.pss_mb
     assert "arenas" in after.line() and len(held) == 200_000
 

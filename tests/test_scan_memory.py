@@ -152,27 +152,29 @@ def test_the_parent_drops_what_overlay_builds_parsed_once_every_overlay_is_built
 def test_results_wait_for_the_end_of_the_pool_as_one_pickle_a_chunk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """While the pool runs, the parent holds no finding objects of the chunks scanned so far
+    """When the pool is done, the parent holds no finding objects of the chunks scanned
     (its own or a worker's): each chunk's results are one bytes object, so they pin none of
-    the arenas that parsing fills. Merged at the end, they are the serial scan's (above)."""
+    the arenas that parsing fills. Merged then, they are the serial scan's (above)."""
     import gc
 
     from gatekeeper.finding import Finding
 
     files = pods(PARALLEL_MIN_FILES + 6 * CHUNK_FILES)
-    parent = os.getpid()
     live: list[int] = []
-    one = scanner.scan_one
+    merge = scanner._merge_in_order
 
-    def counting(path: str, *args: Any) -> Any:
-        if os.getpid() == parent and path.endswith("0.yaml"):
-            live.append(sum(isinstance(item, Finding) for item in gc.get_objects()))
-        return one(path, *args)
+    def counting(chunks: list[bytes], *args: Any) -> Any:
+        live.append(sum(isinstance(item, Finding) for item in gc.get_objects()))
+        assert chunks and all(type(chunk) is bytes for chunk in chunks)
+        return merge(chunks, *args)
 
-    monkeypatch.setattr(scanner, "scan_one", counting)
+    monkeypatch.setattr(scanner, "_merge_in_order", counting)
     tree = MemoryTree(files)
-    result = scan(sorted(files.items()), build_engine(Config()), 2, LoadContext(tree=tree))
+    engine = build_engine(Config())
+    gc.collect()
+    before = sum(isinstance(item, Finding) for item in gc.get_objects())  # other tests' own
+    result = scan(sorted(files.items()), engine, 2, LoadContext(tree=tree))
     per_file = len(result.findings) // len(files)
-    assert per_file >= 2 and len(live) >= 3
-    # Without the pickles the count grew with every chunk taken (to most of the scan's).
-    assert max(live) <= 2 * CHUNK_FILES * per_file < len(result.findings) // 2
+    assert per_file >= 2 and len(live) == 1
+    # Held as objects, every finding of the scan was alive here.
+    assert live[0] - before < per_file * CHUNK_FILES < len(result.findings)
