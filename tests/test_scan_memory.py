@@ -147,3 +147,34 @@ def test_the_parent_drops_what_overlay_builds_parsed_once_every_overlay_is_built
         scan(sorted(files.items()), build_engine(Config()), jobs, LoadContext(tree=tree))
         memo = ownership.of(tree)._memo
         assert any(kind == scanner.PARSED_FOR_BUILDS for kind, _ in memo) is kept
+
+
+def test_results_wait_for_the_end_of_the_pool_as_one_pickle_a_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the pool is done, the parent holds no finding objects of the chunks scanned
+    (its own or a worker's): each chunk's results are one bytes object, so they pin none of
+    the arenas that parsing fills. Merged then, they are the serial scan's (above)."""
+    import gc
+
+    from gatekeeper.finding import Finding
+
+    files = pods(PARALLEL_MIN_FILES + 6 * CHUNK_FILES)
+    live: list[int] = []
+    merge = scanner._merge_in_order
+
+    def counting(chunks: list[bytes], *args: Any) -> Any:
+        live.append(sum(isinstance(item, Finding) for item in gc.get_objects()))
+        assert chunks and all(type(chunk) is bytes for chunk in chunks)
+        return merge(chunks, *args)
+
+    monkeypatch.setattr(scanner, "_merge_in_order", counting)
+    tree = MemoryTree(files)
+    engine = build_engine(Config())
+    gc.collect()
+    before = sum(isinstance(item, Finding) for item in gc.get_objects())  # other tests' own
+    result = scan(sorted(files.items()), engine, 2, LoadContext(tree=tree))
+    per_file = len(result.findings) // len(files)
+    assert per_file >= 2 and len(live) == 1
+    # Held as objects, every finding of the scan was alive here.
+    assert live[0] - before < per_file * CHUNK_FILES < len(result.findings)
