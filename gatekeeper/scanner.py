@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from gatekeeper import inventory as inventory_mod
 from gatekeeper import kubeschema, ownership, problems, sources
 from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
-from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
@@ -408,15 +408,12 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     seen.add(said)
                     out.append(finding)
             continue
-        from gatekeeper.sources.helm import said_by_own  # here: not on every scan's start
-
         for same in _objects(group):
             plain = next((f for f in same if not f.extra.get("variants")), None)
             kept = plain or same[0]
-            variants = _without_settings(
+            variants = without_assumptions(
                 sorted({v for f in same for v in f.extra.get("variants", ())}), plain is not None
             )
-            variants = said_by_own(variants)  # not again for a chart's assumed clusters
             extra = {name: value for name, value in kept.extra.items() if name != "variants"}
             out.append(kept.with_(extra={**extra, "variants": variants} if variants else extra))
     return out
@@ -454,23 +451,21 @@ def _object(finding: Finding) -> tuple[str, str, str]:
 _INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
 
 
-# What a variant adds to another that only says how it is applied: Terraform's `-var-file`,
-# each condition only apply time knows taken one way (terraform_modules.variant_scopes).
-_SETTINGS = (" with -var-file=", " with unknown conditions ")
-
-
-def _without_settings(variants: list[str], plain: bool) -> list[str]:
-    """A variant that is another of the same finding applied with a setting (`deployed by
-    main.tf:module.db with -var-file=env/dev.tfvars` beside `deployed by main.tf:module.db`,
-    or beside the finding judged as written, `plain`) says nothing more: the finding holds
-    without the setting. Only what the setting alone makes names it."""
+def without_assumptions(variants: list[str], plain: bool = False) -> list[str]:
+    """The renderings a finding is said for, without those that only assumed something of
+    where they are applied (document.ASSUMPTIONS) when the rendering without the assumption
+    is among them (`helm web --api-versions keda.sh/v1alpha1` beside `helm web`, `deployed
+    by main.tf:module.db with -var-file=env/dev.tfvars` beside `deployed by
+    main.tf:module.db`), or the finding also holds as written (`plain`): the assumption adds
+    nothing to it (a chart testing eleven custom APIs named a second rendering on 82
+    findings). A finding only an assumption shows keeps its name."""
     names = set(variants)
     return [
         variant
         for variant in variants
         if not any(
-            setting in variant and (plain or variant.split(setting)[0] in names)
-            for setting in _SETTINGS
+            mark in variant and (plain or variant[: variant.index(mark)] in names)
+            for mark in ASSUMPTIONS
         )
     ]
 

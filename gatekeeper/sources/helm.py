@@ -22,7 +22,14 @@ from typing import Any, NamedTuple
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.document import (
+    ASSUMED_APIS,
+    ASSUMED_KUBE,
+    Document,
+    Loaded,
+    Location,
+    Problem,
+)
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_set, programs
 from gatekeeper.sources.helm_lines import (
@@ -1192,28 +1199,12 @@ def _variant(chart_dir: str, release: Release, template: str = "") -> str:
         tested = _tested_apis(template.encode("utf-8", "replace"))
         named = next((api for api in tested if api in release.assumed), release.assumed[0])
         more = f" (+{len(release.assumed) - 1})" if len(release.assumed) > 1 else ""
-        assumed = f"{ASSUMED[0]}{named}{more}"
-    kube = f"{ASSUMED[1]}{release.assumed_kube}" if release.assumed_kube else ""
+        assumed = f"{ASSUMED_APIS}{named}{more}"
+    kube = f"{ASSUMED_KUBE}{release.assumed_kube}" if release.assumed_kube else ""
     return f"helm {chart_dir or '.'}{values}{assumed}{kube}"
 
 
 # How a rendering's label (_variant) says what it assumed of the cluster.
-ASSUMED = (" --api-versions ", " --kube-version ")
-
-
-def said_by_own(variants: list[str]) -> list[str]:
-    """The renderings a finding is said for, without those on an assumed cluster whose
-    release's own rendering is among them: a finding the release has anyway is its own, the
-    assumed cluster adds nothing to it (a chart testing eleven custom APIs named a second
-    rendering on 82 findings). A finding only an assumed cluster shows keeps its label."""
-    own = set(variants)
-    return [
-        variant
-        for variant in variants
-        if not any(mark in variant and variant[: variant.index(mark)] in own for mark in ASSUMED)
-    ]
-
-
 def template_line(template: list[str], rendered: list[str], number: int) -> int:
     """The template line that most likely produced rendered line `number` (0: none found):
     the nearest one whose literal text, with `{{ }}` actions as wildcards, matches it."""

@@ -33,7 +33,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Document, Location
+from gatekeeper.document import WITH_CONDITIONS, WITH_VAR_FILE, Document, Location
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.hcl import (
     Block,
@@ -426,7 +426,7 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
     root = is_root(tree, directory)
     out = [
         (
-            f" with -var-file={posixpath.relpath(name, directory or '.')}",
+            f"{WITH_VAR_FILE}{posixpath.relpath(name, directory or '.')}",
             root_scope(tree, directory, name),
         )
         for name in (var_files(tree, directory) if root else [])
@@ -435,11 +435,8 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
         for assumed in (True, False):
             scope = root_scope(tree, directory)
             scope.assumed = assumed
-            out.append((f" {_ASSUMED}{str(assumed).lower()}", scope))
+            out.append((f"{WITH_CONDITIONS}{str(assumed).lower()}", scope))
     return out
-
-
-_ASSUMED = "with unknown conditions "  # a variant taking each such condition one way
 
 
 def _auto_loaded(name: str) -> bool:
