@@ -57,29 +57,41 @@ def remote_urls(root: Path) -> list[str]:
     server, name = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
     if server and name:
         urls.append(f"{server.rstrip('/')}/{name}")
+    urls.extend(url for _, url in remotes(root))
+    return list(dict.fromkeys(urls))
+
+
+def remotes(root: Path) -> list[tuple[str, str]]:
+    """(name, URL) of each remote in the config files of the checkout at `root`, in order."""
+    found: list[tuple[str, str]] = []
     for config in _config_files(root):
         try:
             text = config.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        section = ""
+        remote = None
         for line in text.splitlines():
             line = line.strip()
             if line.startswith("["):
-                section = line
-            elif section.startswith("[remote ") and (found := _URL.match(line)):
-                urls.append(found.group(1).strip().strip('"'))
-    return list(dict.fromkeys(urls))
+                named = _REMOTE.match(line)
+                remote = named.group(1) if named else None
+            elif remote is not None and (url := _URL.match(line)):
+                found.append((remote, url.group(1).strip().strip('"')))
+    return found
 
 
+_REMOTE = re.compile(r'\[remote\s+"([^"]*)"\s*\]')
 _URL = re.compile(r"url\s*=\s*(.+)$", re.IGNORECASE)
 
 
 def _config_files(root: Path) -> list[Path]:
-    """The checkout's git config: `.git/config`, or a linked worktree's common one."""
+    """The checkout's git config: `.git/config`, or a linked worktree's common one, or a
+    bare repository's own."""
     dot = root / ".git"
     if dot.is_dir():
         return [dot / "config"]
+    if (root / "HEAD").is_file() and (root / "config").is_file():
+        return [root / "config"]
     try:
         pointer = dot.read_text(encoding="utf-8").strip()
     except OSError:

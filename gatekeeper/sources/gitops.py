@@ -9,7 +9,6 @@ own files, and carry the Application's file as their rendering variant.
 
 from __future__ import annotations
 
-import configparser
 import posixpath
 import re
 from collections.abc import Iterator
@@ -295,21 +294,20 @@ def is_origin(url: str, tree: Tree) -> bool:
 
 
 def _origin(tree: Tree, _: str) -> str | None:
-    import git
+    """The `origin` remote's URL of the checkout the tree is read from (git.remotes)."""
+    from pathlib import Path
+
+    from gatekeeper.context import git_top_level
+    from gatekeeper.git import remotes
 
     commit = getattr(tree, "commit", None)
     root = getattr(tree, "root", None)
-    try:
-        if commit is not None:
-            repo = commit.repo
-        elif root is not None:
-            repo = git.Repo(root, search_parent_directories=True)
-        else:
-            return None
-        url = repo.config_reader().get_value('remote "origin"', "url", "")
-    except (git.GitError, OSError, ValueError, configparser.Error):
-        return None
-    return normalise_url(str(url)) if str(url).strip() else None
+    if commit is not None:
+        top: Path | None = Path(commit.repo.working_tree_dir or commit.repo.git_dir)
+    else:
+        top = git_top_level(Path(root)) if root is not None else None
+    url = next((url for name, url in remotes(top) if name == "origin"), "") if top else ""
+    return normalise_url(url) if url.strip() else None
 
 
 def unlisted_origin(url: str) -> str:
