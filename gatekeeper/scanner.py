@@ -426,19 +426,19 @@ def _objects(group: list[Finding]) -> list[list[Finding]]:
     one is new. The i-th object of each rendering is one object (a release renames them
     all alike). Otherwise (one object per rendering: a base built by overlays that rename
     it) one finding. A finding about a namespace (repository scope) is one per place."""
+    if any(finding.extra.get("about") == "namespace" for finding in group):
+        return [group]
+    keyed = [(tuple(f.extra.get("variants") or ()), _object(f), f) for f in group]
     objects: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
-    for finding in group:
-        if finding.extra.get("about") == "namespace":
-            return [group]
-        found = objects.setdefault(tuple(finding.extra.get("variants") or ()), [])
-        if _object(finding) not in found:
-            found.append(_object(finding))
+    for rendering, about, _ in keyed:
+        found = objects.setdefault(rendering, [])
+        if about not in found:
+            found.append(about)
     if all(len(found) <= 1 for found in objects.values()):
         return [group]
     clusters: dict[int, list[Finding]] = {}
-    for finding in group:
-        found = objects[tuple(finding.extra.get("variants") or ())]
-        clusters.setdefault(found.index(_object(finding)), []).append(finding)
+    for rendering, about, finding in keyed:
+        clusters.setdefault(objects[rendering].index(about), []).append(finding)
     return [clusters[index] for index in sorted(clusters)]
 
 
