@@ -243,7 +243,7 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
     overlay's namespace changed from `sandbox` to `prod`): a rendered object's fingerprint
     names the line it came from, not what it is deployed as."""
     base_variants = {finding.fingerprint: renderings(finding) for finding in base}
-    base_objects = {finding.fingerprint: _identity(finding) for finding in base}
+    base_objects = {finding.fingerprint: deployed_as(finding) for finding in base}
     head_prints = {finding.fingerprint for finding in head}
     out = []
     for finding in head:
@@ -257,8 +257,8 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
             extra = {**finding.extra, "new_variants": added}
             message = f"{finding.message}; newly deployed by this change: {', '.join(added)}"
             out.append(finding.with_(status="new", extra=extra, message=message))
-        elif _identity(finding) != was:
-            extra = {**finding.extra, "was_deployed_as": "/".join(was)}
+        elif deployed_as(finding) - was:
+            extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
         else:
@@ -328,10 +328,10 @@ def _skip_covers(
     what a change newly deploys from it: an overlay that takes the document into another
     namespace or under another name, a release of one more item."""
     rendered: dict[str, set[str]] = {}
-    objects: dict[str, set[waivers_mod.Identity]] = {}
+    objects: dict[str, set[str]] = {}
     for finding in base:
         rendered.setdefault(finding.file, set()).update(renderings(finding))
-        objects.setdefault(finding.file, set()).add(_identity(finding))
+        objects.setdefault(finding.file, set()).update(deployed_as(finding))
     written = {(skip.file, skip.line): identities for skip, identities in skips.items()}
 
     def covers(skip: waivers_mod.Skip, finding: Finding) -> bool:
@@ -340,13 +340,20 @@ def _skip_covers(
             return True
         file = renamed.get(finding.file, finding.file)
         identity = _identity(finding)
-        if where <= rendered.get(file, set()) and identity in objects.get(file, set()):
+        if where <= rendered.get(file, set()) and deployed_as(finding) <= objects.get(file, set()):
             return True
         homes = [pipeline.variant_home(variant) for variant in where - {AS_WRITTEN}]
         named = identity in written.get((skip.file, skip.line), frozenset())
         return named and all(base_tree.exists(home) for home in homes)
 
     return covers
+
+
+def deployed_as(finding: Finding) -> set[str]:
+    """Every object a finding is deployed as: its own, and those of renderings merged into
+    it (a plain manifest's finding also speaks for the Application that deploys the file
+    into `prod`: scanner.merge_variants)."""
+    return {"/".join(_identity(finding)), *finding.extra.get("deployed_as", ())}
 
 
 def _identity(finding: Finding) -> waivers_mod.Identity:

@@ -23,7 +23,7 @@ from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
-from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.sources.gitops import DEPLOYED_BY, ON_CLUSTER
 
 if TYPE_CHECKING:
     from gatekeeper.context import RunContext
@@ -154,7 +154,7 @@ def variant_home(variant: str) -> str:
     `helm charts/web --api-versions a.io/v1` -> the same, `deployed by apps/app.yaml:web` ->
     `apps/app.yaml`."""
     if variant.startswith(DEPLOYED_BY):
-        return variant[len(DEPLOYED_BY) :].rsplit(":", 1)[0]
+        return variant[len(DEPLOYED_BY) :].split(ON_CLUSTER, 1)[0].rsplit(":", 1)[0]
     tool, _, rest = variant.partition(" ")
     directory = re.split(r" (?:-f|--api-versions|--kube-version) ", rest, maxsplit=1)[0]
     directory = directory.strip() or "."

@@ -415,7 +415,12 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                 sorted({v for f in same for v in f.extra.get("variants", ())}), plain is not None
             )
             extra = {name: value for name, value in kept.extra.items() if name != "variants"}
-            out.append(kept.with_(extra={**extra, "variants": variants} if variants else extra))
+            if variants:
+                extra["variants"] = variants
+            objects = sorted({"/".join(identity(f)) for f in same} - {"/".join(identity(kept))})
+            if objects:  # what the renderings deploy it as, besides the kept finding's object
+                extra["deployed_as"] = objects
+            out.append(kept.with_(extra=extra))
     return out
 
 
@@ -440,6 +445,11 @@ def _objects(group: list[Finding]) -> list[list[Finding]]:
     for rendering, about, finding in keyed:
         clusters.setdefault(objects[rendering].index(about), []).append(finding)
     return [clusters[index] for index in sorted(clusters)]
+
+
+def identity(finding: Finding) -> tuple[str, str, str]:
+    """The object a finding is about, as the cluster gets it."""
+    return (finding.kind, finding.namespace, finding.name)
 
 
 def _object(finding: Finding) -> tuple[str, str, str]:

@@ -285,3 +285,65 @@ def test_a_skip_added_for_a_violation_the_change_shows_is_for_review(repo: Repo)
     result = scan_change(repo.root, "main", filter_mode="all")
     found = sorted((f.policy_id, f.status, f.blocking) for f in result.verdict.findings)
     assert found == [("GK-POLICY-CHANGE", "new", False), (POLICY_ID, "existing", False)]
+
+
+OWN = "https://github.com/acme/platform"
+UNPLACED = AGENT.replace(", namespace: team", "")
+
+
+def application(namespace: str, cluster: str = "https://kubernetes.default.svc") -> str:
+    return (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+        "metadata: {name: agent, namespace: argocd}\nspec:\n  project: default\n"
+        f"  source: {{repoURL: '{OWN}', path: legacy, targetRevision: HEAD}}\n"
+        f"  destination: {{server: '{cluster}', namespace: {namespace}}}\n"
+    )
+
+
+def own_repo(repo: Repo) -> None:
+    repo.write(".gatekeeper.yml", CONFIG + f"sources:\n  gitops:\n    repoURLs: [{OWN}]\n")
+
+
+def test_an_application_moving_a_plain_manifest_to_another_namespace_is_new(repo: Repo) -> None:
+    """The file is judged as written too, and that finding is the one kept (its fingerprint
+    stays when deployers come and go); the Application sending it from `sandbox` to `prod`
+    is still a change (scanner.merge_variants keeps what the renderings deploy it as)."""
+    own_repo(repo)
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": UNPLACED, "apps/agent.yaml": application("sandbox")},
+        {"apps/agent.yaml": application("prod"), "legacy/agent.yaml": "# t\n" + UNPLACED},
+    )
+    [finding] = privileged(scan_change(repo.root, "main").verdict.findings)
+    assert (finding.file, finding.status, finding.blocking) == ("legacy/agent.yaml", "new", True)
+    assert finding.extra["deployed_as"] == ["Pod/prod/agent"]
+    assert "Pod/sandbox/agent" in finding.extra["was_deployed_as"]
+    assert "deployed as another object than in the base" in finding.message
+
+
+def test_an_application_sent_to_another_cluster_is_new(repo: Repo) -> None:
+    own_repo(repo)
+    sandbox = "https://sandbox.example:6443"
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": UNPLACED, "apps/agent.yaml": application("ops", sandbox)},
+        {"apps/agent.yaml": application("ops", "https://prod.example:6443")},
+    )
+    [finding] = privileged(scan_change(repo.root, "main").verdict.findings)
+    assert (finding.status, finding.blocking) == ("new", True)
+    assert finding.extra["new_variants"] == [
+        "deployed by apps/agent.yaml:agent on cluster https://prod.example:6443"
+    ]
+
+
+def test_an_application_kept_where_it_was_stays_existing(repo: Repo) -> None:
+    own_repo(repo)
+    pull_request(
+        repo,
+        {"legacy/agent.yaml": UNPLACED, "apps/agent.yaml": application("sandbox", "prod")},
+        {"apps/agent.yaml": "# moved nothing\n" + application("sandbox", "prod")},
+    )
+    result = scan_change(repo.root, "main", filter_mode="all")
+    assert [(f.status, f.blocking) for f in privileged(result.verdict.findings)] == [
+        ("existing", False)
+    ]

@@ -198,12 +198,42 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     finally:
         _ACTIVE.discard(key)
     deployer = f"{file}:{document.name}"
+    cluster = destination_cluster(obj)
     for expanded in loaded.documents:
-        expanded.extra["variant"] = DEPLOYED_BY + deployer
+        # The innermost deployer's cluster is where the object lands (an app of apps
+        # creates its Applications beside Argo CD, their objects go where they point).
+        where_to = expanded.extra.setdefault("cluster", cluster)
+        expanded.extra["variant"] = (
+            DEPLOYED_BY + deployer + (f"{ON_CLUSTER}{where_to}" if where_to else "")
+        )
         expanded.extra["application"] = deployer
         if namespace and not expanded.namespace:
             expanded.namespace = namespace
     return loaded
+
+
+# Argo CD's names for the cluster it runs in: an Application sent there says no cluster.
+IN_CLUSTER = frozenset({"https://kubernetes.default.svc", "in-cluster"})
+ON_CLUSTER = " on cluster "  # how a deployer's label names another cluster than its own
+
+
+def destination_cluster(obj: dict[str, Any]) -> str:
+    """The cluster an Application or Flux object deploys to, when it is not the one it runs
+    in (`destination.server`/`name`; a Flux object's `kubeConfig` secret): part of what it
+    deploys, so that sending a known violation from a sandbox cluster to production is a
+    change (change.classify: a new rendering)."""
+    spec = _spec(obj)
+    destination = spec.get("destination")
+    if isinstance(destination, dict):
+        cluster = str(destination.get("name") or destination.get("server") or "")
+        return "" if cluster.rstrip("/") in IN_CLUSTER else cluster
+    kube_config = spec.get("kubeConfig")
+    if isinstance(kube_config, dict):
+        secret = kube_config.get("secretRef")
+        if isinstance(secret, dict) and secret.get("name"):
+            return f"kubeConfig {secret['name']}"
+        return "kubeConfig"
+    return ""
 
 
 def _pinned_ref(
