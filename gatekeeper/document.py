@@ -16,7 +16,8 @@ ASSUMED_APIS = " --api-versions "
 ASSUMED_KUBE = " --kube-version "
 WITH_VAR_FILE = " with -var-file="
 WITH_CONDITIONS = " with unknown conditions "
-ASSUMPTIONS = (ASSUMED_APIS, ASSUMED_KUBE, WITH_VAR_FILE, WITH_CONDITIONS)
+ASSUMED_LOOKUP = " where lookup finds objects"
+ASSUMPTIONS = (ASSUMED_APIS, ASSUMED_KUBE, ASSUMED_LOOKUP, WITH_VAR_FILE, WITH_CONDITIONS)
 
 
 class Location(NamedTuple):

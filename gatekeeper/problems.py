@@ -146,6 +146,18 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Nothing applies it as written (kubectl would fail on it); what renders it is judged "
         "where gatekeeper renders it. Make it valid YAML if a deployer applies it as is.",
     ),
+    "GK-HELM-LOOKUP": ProblemKind(
+        "medium",
+        "Chart branch taken where `lookup` finds objects could not be judged",
+        "Make the templates render when `lookup` returns an object (guard reads of its "
+        "fields), or deploy the chart with Argo CD, whose rendering never finds any.",
+    ),
+    "GK-HELM-LOOKUP-NOTE": ProblemKind(
+        "low",
+        "Chart branch taken where `lookup` finds objects could not be judged",
+        "Make the templates render when `lookup` returns an object (guard reads of its "
+        "fields), if the chart is installed with `helm install` or by Flux.",
+    ),
     "GK-DANGLING-LINK": ProblemKind(
         "low",
         "Symbolic link to a file the repository does not hold: nothing to check",

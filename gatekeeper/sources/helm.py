@@ -25,13 +25,14 @@ from gatekeeper import ownership
 from gatekeeper.document import (
     ASSUMED_APIS,
     ASSUMED_KUBE,
+    ASSUMED_LOOKUP,
     Document,
     Loaded,
     Location,
     Problem,
 )
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_set, programs
+from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_lookup, helm_set, programs
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -74,6 +75,8 @@ class Release(NamedTuple):
     # version they branch on (see with_cluster_apis): renderings no configuration asked for.
     assumed: tuple[str, ...] = ()
     assumed_kube: str = ""
+    # Rendered as if `lookup` found the objects it asks for (see helm_lookup).
+    assumed_lookup: bool = False
     # What the deployer does with the chart's test hooks (see test_hook): "advise" (a chart
     # alone: `helm install` leaves them out, `helm test` runs them), "argocd" (never run),
     # "skip" (Flux unless spec.test.enable) or "judge" (Flux with spec.test.enable).
@@ -296,10 +299,15 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         loaded.problems.extend(_offline_schemas(root, chart_dir))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
-        if helm is None:
-            result = helm_engine.render(str(root), jobs, limit)
-        else:
-            result = helm_cli.render(helm, str(root), jobs, limit)
+        result = _render(helm, root, jobs, limit)
+        found = _lookup_renderings(renderings, files)
+        if found and not (result.failed or result.load_error):
+            jobs = [_job(release, user[index][0], shared) for index, release in found]
+            more, problems = _render_found(helm, FsPath(tmp), jobs, limit, found, files, chart_dir)
+            loaded.problems.extend(problems)
+            result = result._replace(renderings=(*result.renderings, *more))
+            found = found if more else []
+        renderings += found
     if result.failed:  # a limit, or the renderer crashed: no template line to point at
         message = f"helm: {result.load_error}"
         loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
@@ -324,10 +332,12 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             # said in its one finding, not as a second one
             failures.append(" ".join(rendering.error.split()))
             continue
+        if rendering.manifests is None and release.assumed_lookup:
+            continue  # said by _render_found
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
-        assumed = bool(release.assumed or release.assumed_kube)
+        assumed = bool(release.assumed or release.assumed_kube or release.assumed_lookup)
         for name in sorted(rendering.manifests):
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
@@ -355,6 +365,77 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
 
     gitops.expand_made(loaded, context)  # an app-of-apps chart's Applications
     return loaded
+
+
+def _render(
+    helm: str | None, root: FsPath, jobs: list[dict[str, Any]], limit: helm_engine.Limits
+) -> helm_engine.ChartResult:
+    """The chart at `root` rendered once per job: by the SDK, or by `helm` on PATH."""
+    if helm is None:
+        return helm_engine.render(str(root), jobs, limit)
+    return helm_cli.render(helm, str(root), jobs, limit)
+
+
+# Release.test_hooks of a chart a Flux HelmRelease deploys (helm-controller renders with
+# the cluster: `lookup` finds what exists).
+_FLUX_HOOKS = frozenset({"skip", "judge"})
+
+
+def _render_found(
+    helm: str | None,
+    tmp: FsPath,
+    jobs: list[dict[str, Any]],
+    limit: helm_engine.Limits,
+    found: list[tuple[int, Release]],
+    files: list[tuple[str, bytes]],
+    chart_dir: str,
+) -> tuple[list[helm_engine.Rendering], list[Problem]]:
+    """The `found` renderings (see _lookup_renderings) of the chart written at `tmp`/chart
+    (`chart_dir` in the repository, its copied `files`),
+    with `lookup` answering the first stand-in object it renders with (helm_lookup), and
+    what could not be judged: a rendering the first, fuller stand-in breaks is said, even
+    where an emptier one renders (it may skip the branch the fuller one would take). No
+    renderings when the chart cannot be loaded at all."""
+    problems: list[Problem] = []
+    renderings: list[helm_engine.Rendering] = []
+    for number, stand_in in enumerate(helm_lookup.STAND_INS):
+        copy = tmp / f"found-{number}"
+        helm_lookup.write_found(tmp / "chart", copy, stand_in)
+        more = _render(helm, copy, jobs, limit)
+        if more.failed or more.load_error:
+            errors = [(more.load_error, release) for _, release in found]
+            renderings = []
+        else:
+            renderings = list(more.renderings)
+            errors = [
+                (rendering.error, release)
+                for rendering, (_, release) in zip(renderings, found, strict=True)
+                if rendering.manifests is None
+            ]
+        if not errors:
+            break
+        if number == 0:
+            for error, release in errors:
+                by_flux = release.test_hooks in _FLUX_HOOKS
+                problem = helm_lookup.unrendered(files, chart_dir, error, by_flux)
+                if problem not in problems:
+                    problems.append(problem)
+    return renderings, problems
+
+
+def _lookup_renderings(
+    renderings: list[tuple[int, Release]], files: list[tuple[str, bytes]]
+) -> list[tuple[int, Release]]:
+    """Each release once more as rendered where `lookup` finds what it asks for, when a
+    template calls it and the deployer renders against the cluster (`helm install`, Flux;
+    not Argo CD, whose `helm template` finds nothing): see helm_lookup."""
+    if not helm_lookup.uses_lookup(files):
+        return []
+    return [
+        (index, release._replace(assumed_lookup=True))
+        for index, release in renderings
+        if not (release.assumed or release.assumed_kube) and release.test_hooks != "argocd"
+    ]
 
 
 def _job(release: Release, values: dict[str, Any], shared: list[str]) -> dict[str, Any]:
@@ -1201,7 +1282,8 @@ def _variant(chart_dir: str, release: Release, template: str = "") -> str:
         more = f" (+{len(release.assumed) - 1})" if len(release.assumed) > 1 else ""
         assumed = f"{ASSUMED_APIS}{named}{more}"
     kube = f"{ASSUMED_KUBE}{release.assumed_kube}" if release.assumed_kube else ""
-    return f"helm {chart_dir or '.'}{values}{assumed}{kube}"
+    found = ASSUMED_LOOKUP if release.assumed_lookup else ""
+    return f"helm {chart_dir or '.'}{values}{assumed}{kube}{found}"
 
 
 # How a rendering's label (_variant) says what it assumed of the cluster.
