@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, kyverno_generate
 from gatekeeper.yamldoc import (
     NodeLocator,
     YamlDocument,
@@ -194,7 +194,10 @@ def _add(loaded: Loaded, path: str, entry: YamlDocument, index: int) -> None:
     if is_list(obj):
         add_items(loaded, path, obj, locator, index)
         return
-    loaded.documents.append(make_document(path, obj, locator, index))
+    document = make_document(path, obj, locator, index)
+    loaded.documents.append(document)
+    if kyverno_generate.is_generating(obj):  # what its generate rules create
+        loaded.documents.extend(kyverno_generate.generated(document))
 
 
 def is_list(obj: dict[str, Any]) -> bool:
