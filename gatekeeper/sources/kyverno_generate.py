@@ -59,7 +59,8 @@ def _object(entry: dict[str, Any]) -> dict[str, Any] | None:
     data = entry.get("data")
     if not isinstance(data, dict) or not isinstance(entry.get("kind"), str):
         return None
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    written = data.get("metadata")
+    metadata: dict[str, Any] = written if isinstance(written, dict) else {}
     named = {k: entry[k] for k in ("name", "namespace") if isinstance(entry.get(k), str)}
     return {
         **data,
