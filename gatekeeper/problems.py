@@ -158,6 +158,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Make the templates render when `lookup` returns an object (guard reads of its "
         "fields), if the chart is installed with `helm install` or by Flux.",
     ),
+    "GK-TF-UNEVALUATED": ProblemKind(
+        "medium",
+        "Terraform function not evaluated: the value it makes is not judged",
+        "Write the value another way (a literal, or functions gatekeeper evaluates), or waive "
+        "the finding after review.",
+    ),
     "GK-DANGLING-LINK": ProblemKind(
         "low",
         "Symbolic link to a file the repository does not hold: nothing to check",

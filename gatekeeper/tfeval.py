@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from gatekeeper.fieldpath import Path
@@ -34,12 +34,14 @@ from gatekeeper.hcl import (
     ObjectExpr,
     Opaque,
     RawAttribute,
+    RawBody,
     Span,
     Splat,
     Template,
     TupleExpr,
     Unary,
 )
+from gatekeeper.tffunctions import APPLY_TIME, PURE
 
 MAX_ITEMS = 10_000  # a collection built bigger than this (range(1e9)) is unknown
 # Steps (and items built) per module instance: nested `for`s over `range()` end as unknown
@@ -553,8 +555,8 @@ def _call(expr: Call, scope: Scope) -> Value:
     if name in ("try", "can"):
         return _try(expr, scope)
     function = _FUNCTIONS.get(name)
-    if function is None:
-        return Value(Unknown(f"{name}(...)"))  # not ours to know (file, timestamp, provider)
+    if function is None:  # apply time's to know (file, timestamp, provider), or reported
+        return Value(Unknown(f"{name}(...)"))  # where it is called: see evaluated()
     arguments = [evaluate(argument, scope) for argument in expr.arguments]
     if expr.expand_last and arguments:
         last = arguments.pop()
@@ -572,6 +574,35 @@ def _call(expr: Call, scope: Scope) -> Value:
     if isinstance(result.data, (list, dict, str)):
         scope.budget[0] -= len(result.data)
     return result
+
+
+def evaluated(name: str) -> bool:
+    """Whether a function's value is computed here, or is only known at apply time (a file,
+    the clock, a provider's function): any other name is one Terraform has and we do not."""
+    return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME or "::" in name
+
+
+def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, int]]:
+    """(function, attribute, line) of each call in a body (nested blocks too) whose value is
+    not computed here (evaluated): what it makes of its arguments passes every rule."""
+    for name, attribute in body.attributes.items():
+        for call in _calls(attribute.expr):
+            if not evaluated(call):
+                yield call, name, attribute.span.line
+    for block in body.blocks:
+        yield from unevaluated_calls(block.body)
+
+
+def _calls(expr: Any) -> Iterator[str]:
+    """The names of the functions an expression calls, nested calls included."""
+    if isinstance(expr, Call):
+        yield expr.name
+    if isinstance(expr, tuple):
+        for item in expr:
+            yield from _calls(item)
+    elif is_dataclass(expr):
+        for part in fields(expr):
+            yield from _calls(getattr(expr, part.name))
 
 
 def _try(expr: Call, scope: Scope) -> Value:
@@ -899,6 +930,8 @@ _FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "nonsensitive": lambda arguments: arguments[0],
     "reverse": lambda arguments: _items([i for _, i in reversed(elements(arguments[0]))]),
 }
+for _name, _function in PURE.items():
+    _FUNCTIONS.setdefault(_name, _text_function(_function))
 # Functions that decide with unknown arguments themselves (coalesce: a known first one wins).
 _TAKES_UNKNOWN = frozenset({"coalesce", "coalescelist", "lookup"})
 

@@ -233,3 +233,40 @@ def test_what_would_run_for_hours_ends_unknown() -> None:
 )
 def test_ill_typed_input_is_unknown_or_a_value_never_a_crash(text: str) -> None:
     value(text)  # an error in the scanned file is unknown, not a traceback (exit 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('yamldecode("false")', False),
+        ('yamldecode("on")', "on"),  # YAML 1.2's core schema, as Terraform reads it
+        ('yamldecode("a: [1, 2]")', {"a": [1, 2]}),
+        ('strcontains("off", "on")', False),
+        ('base64decode("dHJ1ZQ==")', "true"),
+        ('textdecodebase64("dAByAHUAZQA=", "UTF-16LE")', "true"),
+        ('chomp("true\\n")', "true"),
+        ('trim("?!true!?", "!?")', "true"),
+        ("setproduct([true], [1])[0][0]", True),
+        ('regex("^(\\\\w+)-(\\\\d+)$", "web-12")', ["web", "12"]),
+        ('regex("(?P<on>true|false)", "x=true")', {"on": "true"}),
+        ('regexall("[0-9]", "a1b2")', ["1", "2"]),
+        ('index(["a", "b"], "b")', 1),
+        ('title("hello world")', "Hello World"),
+        ('cidrsubnets("10.0.0.0/16", 8, 8)', ["10.0.0.0/24", "10.0.1.0/24"]),
+        ('cidrhost("10.0.0.0/24", 5)', "10.0.0.5"),
+        ("issensitive(true)", False),
+        ('formatlist("%s-%s", ["a", "b"], "x")', ["a-x", "b-x"]),
+        ('sha256("x")', "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"),
+    ],
+)
+def test_pure_functions_are_computed(text: str, expected: Any) -> None:
+    """A value left unknown passes every rule: every function Terraform computes from its
+    arguments alone is computed (red team r12: `yamldecode("false")` for a public access
+    block, `base64decode("dHJ1ZQ==")` for a public database)."""
+    assert data(text) == expected
+
+
+def test_a_backtracking_pattern_is_not_run() -> None:
+    """Python's backtracking takes exponential time where Terraform's RE2 does not."""
+    found = value('regex("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")')
+    assert isinstance(found.data, Unknown)

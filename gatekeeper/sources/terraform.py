@@ -30,7 +30,7 @@ import posixpath
 import re
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Loaded, Location, Problem
@@ -263,6 +263,26 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
     return (stack[0] if stack else None), too_deep
 
 
+def _unevaluated(path: str, parsed: Parsed) -> list[Problem]:
+    """A call of a function Terraform has and gatekeeper does not compute, one per line and
+    function: its value would pass every rule unjudged."""
+    from gatekeeper.tfeval import unevaluated_calls
+
+    said: dict[tuple[str, int], Problem] = {}
+    for block in parsed.blocks:
+        body = block.raw
+        if body is not None and block.type == "variable":  # `type = list(...)`: no value
+            body = replace(body, attributes=dict(body.attributes))
+            body.attributes.pop("type", None)
+        for function, attribute, line in unevaluated_calls(body) if body else ():
+            message = (
+                f"{function}() is not evaluated by gatekeeper: what `{attribute}` holds is not"
+                " judged"
+            )
+            said.setdefault((function, line), Problem("GK-TF-UNEVALUATED", path, line, message))
+    return list(said.values())
+
+
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
     from gatekeeper.sources import terraform_root
 
@@ -293,6 +313,7 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
                 f"attribute {name!r} redefined (first set at line {first}); Terraform rejects it",
             )
         )
+    loaded.problems.extend(_unevaluated(path, parsed))
     directory = posixpath.dirname(path)
     own = parsed_file.module_resources()
     # One module's contexts (and evaluated blocks) serve all its files.
