@@ -930,8 +930,36 @@ _FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "nonsensitive": lambda arguments: arguments[0],
     "reverse": lambda arguments: _items([i for _, i in reversed(elements(arguments[0]))]),
 }
+
+
+def _data_function(function: Callable[..., Any]) -> Callable[[list[Value]], Value]:
+    """A function over whole values (tffunctions.PURE): unknown when anything inside an
+    argument is (`yamlencode({name = module.eks.cluster_name})`), located like its input."""
+
+    def call(arguments: list[Value]) -> Value:
+        for argument in arguments:
+            if _holds_unknown(argument.data):
+                return Value(Unknown("..."))
+        try:
+            return _whole(function(*(argument.data for argument in arguments)), *arguments)
+        except Exception as error:  # any failure of a pure function is its own error
+            raise EvalError(str(error)) from None
+
+    return call
+
+
+def _holds_unknown(data: Any) -> bool:
+    if isinstance(data, Unknown):
+        return True
+    if isinstance(data, dict):
+        return any(_holds_unknown(item) for item in data.values())
+    if isinstance(data, list):
+        return any(_holds_unknown(item) for item in data)
+    return False
+
+
 for _name, _function in PURE.items():
-    _FUNCTIONS.setdefault(_name, _text_function(_function))
+    _FUNCTIONS.setdefault(_name, _data_function(_function))
 # Functions that decide with unknown arguments themselves (coalesce: a known first one wins).
 _TAKES_UNKNOWN = frozenset({"coalesce", "coalescelist", "lookup"})
 

@@ -266,6 +266,13 @@ def test_pure_functions_are_computed(text: str, expected: Any) -> None:
     assert data(text) == expected
 
 
+def test_a_pure_function_of_something_unknown_is_unknown_and_errors_are_errors() -> None:
+    """An unknown inside an argument (`yamlencode({name = var.secret})`) made the whole
+    module a parse error (found on aws-ia/terraform-aws-eks-blueprints)."""
+    assert isinstance(value("yamlencode({name = var.secret})").data, Unknown)
+    assert isinstance(value("log(1, 1)").data, Unknown)  # division by zero: Terraform's error
+
+
 def test_a_backtracking_pattern_is_not_run() -> None:
     """Python's backtracking takes exponential time where Terraform's RE2 does not."""
     found = value('regex("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")')
