@@ -812,6 +812,15 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
         )
         for kind in ("FlinkDeployment", "FlinkSessionJob")
     },
+    # GitHub Actions Runner Controller: each runner (and the listener) is a pod from a
+    # full template; the runners of a CI system run whatever a workflow asks them to.
+    ("actions.github.com", "AutoscalingRunnerSet"): _templates(
+        ("spec", "template"), ("spec", "listenerTemplate")
+    ),
+    ("actions.github.com", "EphemeralRunnerSet"): _templates(
+        ("spec", "ephemeralRunnerSpec", "template")
+    ),
+    ("actions.github.com", "EphemeralRunner"): _templates(("spec", "template")),
     ("sparkoperator.k8s.io", "SparkApplication"): _spark,
     ("sparkoperator.k8s.io", "ScheduledSparkApplication"): _spark,
 }

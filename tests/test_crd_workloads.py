@@ -579,6 +579,37 @@ PRIVILEGED = {
                   image: ghcr.io/acme/proxy:1.0
                   securityContext: {privileged: true}  # <- judged here
         """,
+    "GitHub Actions AutoscalingRunnerSet runner and listener": """\
+        apiVersion: actions.github.com/v1alpha1
+        kind: AutoscalingRunnerSet
+        metadata: {name: arc-runners}
+        spec:
+          githubConfigUrl: https://github.com/acme
+          template:
+            spec:
+              containers:
+                - name: runner
+                  image: ghcr.io/actions/actions-runner:2.320.0
+                  securityContext: {privileged: true}  # <- judged here
+          listenerTemplate:
+            spec:
+              containers:
+                - name: listener
+                  securityContext: {privileged: true}  # <- judged here
+        """,
+    "GitHub Actions EphemeralRunnerSet runner": """\
+        apiVersion: actions.github.com/v1alpha1
+        kind: EphemeralRunnerSet
+        metadata: {name: arc-runners}
+        spec:
+          ephemeralRunnerSpec:
+            template:
+              spec:
+                containers:
+                  - name: runner
+                    image: ghcr.io/actions/actions-runner:2.320.0
+                    securityContext: {privileged: true}  # <- judged here
+        """,
 }
 
 
