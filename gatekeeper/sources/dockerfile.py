@@ -272,9 +272,13 @@ def build(
                 if value is not None:
                     scope = arguments[-1] if keyword == "ARG" else environments[-1]
                     scope[var["name"]] = _substitute(value, known)
+        if keyword == "RUN":
+            stage["root_names"] += root_names(instruction["value"])
         if keyword == "USER":  # as the builder expands it: `ARG U=root` + `USER $U` is root
             stage["user"] = _substitute(instruction["value"].strip(), known)
             locator.add(("stages", stage["index"], "user"), line)
+            named = stage["user"].split(":")[0]
+            stage["user_uid"] = "0" if named in stage["root_names"] else ""
         elif keyword == "HEALTHCHECK":
             stage["healthcheck"] = instruction["value"].strip().upper() != "NONE"
             locator.add(("stages", stage["index"], "healthcheck"), line)
@@ -315,10 +319,32 @@ def _stage(
         "from": from_view,
         # Effective at the end of the stage; inherited from a parent stage.
         "user": parent["user"] if parent else "",
+        # Names a RUN gave uid 0 (`useradd -o -u 0 app`, a `app:x:0:0` line appended to
+        # /etc/passwd): `USER app` is root under another name. The image holds them after.
+        "root_names": list(parent["root_names"]) if parent else [],
+        "user_uid": parent["user_uid"] if parent else "",
         "healthcheck": parent["healthcheck"] if parent else False,
         "instructions": [],
     }
     return stage, parent
+
+
+# `name:password:0:...` (a passwd line with uid 0), and user tools given uid 0.
+_PASSWD_ROOT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*):[^:\s]*:0+:")
+_USER_TOOL = re.compile(r"\b(?:useradd|adduser|usermod)\b([^;&|\n]*)")
+_UID_ZERO = re.compile(r"(?:^|\s)(?:-u|--uid)(?:\s*|=)0+(?=\s)")
+
+
+def root_names(command: str) -> list[str]:
+    """The user names a RUN command gives uid 0."""
+    names = [name for name in _PASSWD_ROOT.findall(command) if name != "root"]
+    for tool in _USER_TOOL.finditer(command):
+        arguments = tool.group(1) + " "
+        if _UID_ZERO.search(arguments):
+            words = [word for word in arguments.split() if not word.startswith("-")]
+            if words:
+                names.append(words[-1].strip("'\""))
+    return names
 
 
 def _substitute(text: str, defaults: dict[str, str]) -> str:
