@@ -248,7 +248,8 @@ def test_inline_skips(repo: Repo, gatekeeper: Gatekeeper) -> None:
     findings = scan_change(repo.root, "main").verdict.findings
     statuses = sorted((f.file, f.policy_id, f.status, f.blocking) for f in findings)
     assert statuses == [
-        ("deploy/a.yaml", "TEST-NO-PRIVILEGED", "waived", False),  # base had the annotation
+        # The base had the annotation, for container app: `side` is the change's own (r20).
+        ("deploy/a.yaml", "TEST-NO-PRIVILEGED", "new", True),
         ("deploy/b.yaml", "GK-POLICY-CHANGE", "new", False),
         ("deploy/b.yaml", "TEST-NO-PRIVILEGED", "new", True),  # added by the PR: no effect
     ]
@@ -464,7 +465,8 @@ def test_inline_skip_binds_to_the_object_that_carried_it_in_the_base(repo: Repo)
         ("TEST-NO-PRIVILEGED", "a", "waived", False),
         ("TEST-NO-PRIVILEGED", "b", "new", True),
     ]
-    # Renamed file, same object, a new privileged container: still honoured.
+    # Renamed file, same object: still honoured for container app; the new privileged
+    # container `side` is the change's own (red team r20), not the skip's.
     repo.git.git.checkout("-q", "main")
     repo.branch("rename")
     repo.mv("deploy/pods.yaml", "apps/pods.yaml")
@@ -478,7 +480,7 @@ def test_inline_skip_binds_to_the_object_that_carried_it_in_the_base(repo: Repo)
     repo.commit("rename")
     findings = scan_change(repo.root, "main", filter_mode="file").verdict.findings
     assert sorted((f.policy_id, f.status) for f in findings) == [
-        ("TEST-NO-PRIVILEGED", "waived"),
+        ("TEST-NO-PRIVILEGED", "new"),
         ("TEST-NO-PRIVILEGED", "waived"),
     ]
     # Same file, the object renamed: a new identity, so a new skip.

@@ -347,3 +347,26 @@ def test_an_application_kept_where_it_was_stays_existing(repo: Repo) -> None:
     assert [(f.status, f.blocking) for f in privileged(result.verdict.findings)] == [
         ("existing", False)
     ]
+
+
+def test_an_inline_skip_keeps_covering_what_the_base_had_when_the_file_changes(
+    repo: Repo,
+) -> None:
+    """r20: the skip speaks for the findings the base had under it (container agent), also
+    when the PR edits the file; not for a second privileged container the PR adds."""
+    repo.write("legacy/agent.yaml", SKIPPED + pod(("agent", True), name="agent"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("legacy/agent.yaml", SKIPPED + pod(("agent", True), name="agent") + "# t\n")
+    repo.commit("touch")
+    result = scan_change(repo.root, "main", filter_mode="all")
+    assert [(f.status, f.blocking) for f in privileged(result.verdict.findings)] == [
+        ("waived", False)
+    ]
+    repo.write("legacy/agent.yaml", SKIPPED + pod(("agent", True), ("tool", True), name="agent"))
+    repo.commit("a second privileged container")
+    found = privileged(scan_change(repo.root, "main", filter_mode="all").verdict.findings)
+    assert sorted((f.message.split(";")[0], f.status, f.blocking) for f in found) == [
+        ("agent is privileged", "waived", False),
+        ("tool is privileged", "new", True),
+    ]
