@@ -158,6 +158,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Make the templates render when `lookup` returns an object (guard reads of its "
         "fields), if the chart is installed with `helm install` or by Flux.",
     ),
+    "GK-HELM-CLOCK": ProblemKind(
+        "medium",
+        "Chart branch decided by the clock or a random value",
+        "Decide the branch with a value (`.Values`), not `now` or `rand*`: what the chart "
+        "deploys must be what was reviewed.",
+    ),
     "GK-TF-UNEVALUATED": ProblemKind(
         "medium",
         "Terraform function not evaluated: the value it makes is not judged",

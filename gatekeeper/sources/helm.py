@@ -32,7 +32,15 @@ from gatekeeper.document import (
     Problem,
 )
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_cli, helm_engine, helm_lookup, helm_set, programs
+from gatekeeper.sources import (
+    LoadContext,
+    helm_cli,
+    helm_clock,
+    helm_engine,
+    helm_lookup,
+    helm_set,
+    programs,
+)
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -297,6 +305,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             ]
         )
         loaded.problems.extend(_offline_schemas(root, chart_dir))
+        loaded.problems.extend(helm_clock.problems(files, chart_dir))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
         result = _render(helm, root, jobs, limit)

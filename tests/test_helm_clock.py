@@ -1,0 +1,31 @@
+"""A chart branch decided by the clock or chance is said where it is written."""
+
+from __future__ import annotations
+
+from gatekeeper.sources import helm_clock
+
+
+def lines(template: str) -> list[int]:
+    found = helm_clock.problems([("templates/deploy.yaml", template.encode())], "charts/web")
+    assert all(p.file == "charts/web/templates/deploy.yaml" for p in found)
+    return [p.line for p in found]
+
+
+def test_a_time_bomb_and_a_coin_toss_are_said() -> None:
+    template = (
+        'privileged: {{ gt (now | date "2006" | atoi) 2026 }}\n'
+        "{{- if eq (randInt 0 2) 1 }}\nhostNetwork: true\n{{- end }}\n"
+        '{{ with (uuidv4 | hasPrefix "a") }}x{{ end }}\n'
+    )
+    assert lines(template) == [1, 2, 5]
+
+
+def test_stamps_passwords_and_comments_decide_nothing() -> None:
+    template = (
+        "{{- /* if now is later than the release: randInt */}}\n"
+        "rollme: {{ randAlphaNum 5 | quote }}\n"
+        'stamp: {{ now | date "2006-01-02" }}\n'
+        'hex: {{ mod (randNumeric 4 | atoi) 16 | printf "%x" }}\n'
+        "{{ if .Values.now }}x{{ end }}\n"
+    )
+    assert lines(template) == []
