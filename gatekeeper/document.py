@@ -17,7 +17,15 @@ ASSUMED_KUBE = " --kube-version "
 WITH_VAR_FILE = " with -var-file="
 WITH_CONDITIONS = " with unknown conditions "
 ASSUMED_LOOKUP = " where lookup finds objects"
-ASSUMPTIONS = (ASSUMED_APIS, ASSUMED_KUBE, ASSUMED_LOOKUP, WITH_VAR_FILE, WITH_CONDITIONS)
+ASSUMED_UPGRADE = " --is-upgrade"
+ASSUMPTIONS = (
+    ASSUMED_APIS,
+    ASSUMED_KUBE,
+    ASSUMED_UPGRADE,
+    ASSUMED_LOOKUP,
+    WITH_VAR_FILE,
+    WITH_CONDITIONS,
+)
 
 
 class Location(NamedTuple):

@@ -156,7 +156,8 @@ def variant_home(variant: str) -> str:
     if variant.startswith(DEPLOYED_BY):
         return variant[len(DEPLOYED_BY) :].split(ON_CLUSTER, 1)[0].rsplit(":", 1)[0]
     tool, _, rest = variant.partition(" ")
-    directory = re.split(r" (?:-f|--api-versions|--kube-version) | where ", rest, maxsplit=1)[0]
+    pattern = r" (?:-f |--api-versions |--kube-version |--is-upgrade\b|where )"
+    directory = re.split(pattern, rest, maxsplit=1)[0]
     directory = directory.strip() or "."
     name = {"kustomize": "kustomization.yaml", "helm": "Chart.yaml"}.get(tool, "x")
     return name if directory == "." else f"{directory}/{name}"

@@ -26,6 +26,7 @@ from gatekeeper.document import (
     ASSUMED_APIS,
     ASSUMED_KUBE,
     ASSUMED_LOOKUP,
+    ASSUMED_UPGRADE,
     Document,
     Loaded,
     Location,
@@ -85,6 +86,8 @@ class Release(NamedTuple):
     assumed_kube: str = ""
     # Rendered as if `lookup` found the objects it asks for (see helm_lookup).
     assumed_lookup: bool = False
+    # Rendered as an upgrade (`.Release.IsUpgrade`): see _upgrade_renderings.
+    upgrade: bool = False
     # What the deployer does with the chart's test hooks (see test_hook): "advise" (a chart
     # alone: `helm install` leaves them out, `helm test` runs them), "argocd" (never run),
     # "skip" (Flux unless spec.test.enable) or "judge" (Flux with spec.test.enable).
@@ -297,6 +300,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         renderings = with_cluster_apis(
             wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
         )
+        renderings += _upgrade_renderings(renderings, files)
         named = defines(
             [
                 content.decode("utf-8", "replace")
@@ -346,7 +350,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if rendering.manifests is None:
             loaded.problems.append(_render_problem(rendering.error, chart_dir, path, subcharts))
             continue
-        assumed = bool(release.assumed or release.assumed_kube or release.assumed_lookup)
+        assumed = bool(
+            release.assumed or release.assumed_kube or release.assumed_lookup or release.upgrade
+        )
         for name in sorted(rendering.manifests):
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
@@ -432,6 +438,27 @@ def _render_found(
     return renderings, problems
 
 
+def _upgrade_renderings(
+    renderings: list[tuple[int, Release]], files: list[tuple[str, bytes]]
+) -> list[tuple[int, Release]]:
+    """Each release once more as an upgrade renders it, when a template asks
+    `.Release.IsUpgrade` or `.Release.IsInstall`: every reconcile of a Flux HelmRelease and
+    every `helm upgrade` after the first install is one (`{{ if .Release.IsUpgrade }}
+    privileged: true{{ end }}` passed). Argo CD's `helm template` is always an install."""
+    asked = any(
+        b".Release.IsUpgrade" in content or b".Release.IsInstall" in content
+        for name, content in files
+        if helm_lookup.is_template(name)
+    )
+    if not asked:
+        return []
+    return [
+        (index, release._replace(upgrade=True))
+        for index, release in renderings
+        if not (release.assumed or release.assumed_kube) and release.test_hooks != "argocd"
+    ]
+
+
 def _lookup_renderings(
     renderings: list[tuple[int, Release]], files: list[tuple[str, bytes]]
 ) -> list[tuple[int, Release]]:
@@ -450,7 +477,8 @@ def _lookup_renderings(
 def _job(release: Release, values: dict[str, Any], shared: list[str]) -> dict[str, Any]:
     """What the renderer is asked for one rendering: its values, release and capabilities."""
     options: dict[str, Any] = {"name": release.name, "namespace": release.namespace}
-    options["is_install"] = True
+    options["is_install"] = not release.upgrade
+    options["is_upgrade"] = release.upgrade
     if release.kube_version or release.assumed_kube:
         options["kube_version"] = release.kube_version or release.assumed_kube
     # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.
@@ -1292,7 +1320,8 @@ def _variant(chart_dir: str, release: Release, template: str = "") -> str:
         assumed = f"{ASSUMED_APIS}{named}{more}"
     kube = f"{ASSUMED_KUBE}{release.assumed_kube}" if release.assumed_kube else ""
     found = ASSUMED_LOOKUP if release.assumed_lookup else ""
-    return f"helm {chart_dir or '.'}{values}{assumed}{kube}{found}"
+    upgrade = ASSUMED_UPGRADE if release.upgrade else ""
+    return f"helm {chart_dir or '.'}{values}{assumed}{kube}{upgrade}{found}"
 
 
 # How a rendering's label (_variant) says what it assumed of the cluster.

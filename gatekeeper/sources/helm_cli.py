@@ -84,6 +84,8 @@ def arguments(options: dict[str, Any]) -> list[str]:
     if options.get("kube_version"):
         found.append(f"--kube-version={options['kube_version']}")
     found += [f"--api-versions={version}" for version in options.get("api_versions", ())]
+    if options.get("is_upgrade"):
+        found.append("--is-upgrade")
     # After `--` nothing is a flag: a release name cannot add `--post-renderer`.
     return [*found, "--", str(options.get("name", "release-name"))]
 
