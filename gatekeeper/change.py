@@ -169,6 +169,7 @@ def scan_change(
         pointed = sorted({finding.file for finding in head_findings} - touched)
         head_skips = _skips(head_tree, [*head_paths, *pointed])
         base_skips = _skips(base_tree, [*base_paths, *pointed])
+        gate_changes = _gate_changes(changes, base_tree, head_tree, lines)
     finally:
         head_tree.reader.close()
     if config.forbid_inline_skips:
@@ -202,6 +203,7 @@ def scan_change(
         n.with_(status="existing") for n in engine.override_notices() if n.fingerprint not in shown
     ]
     findings += _policy_changes(changes, trust_paths, lines)
+    findings += gate_changes
     findings += added_skips(untrusted, head_findings, engine.policies, config.waivers_file)
     findings = waivers_mod.apply(findings, waivers, today)
     findings = waivers_mod.apply_skips(findings, honoured, forbid=False, covers=covers)
@@ -608,6 +610,32 @@ def _policy_changes(
             line = min(lines.get(path, {1})) if path == change.new else 1
             out.append(_policy_change(path, line, change.status))
             break
+    return out
+
+
+def _gate_changes(
+    changes: list[gitops.FileChange],
+    base_tree: gitops.RevisionTree,
+    head_tree: gitops.RevisionTree,
+    lines: dict[str, set[int]],
+) -> list[Finding]:
+    """Workflows and the pre-commit configuration that run gatekeeper, changed: the pull
+    request's own copy runs (`--exit-zero` added to the step, an `exclude:` on the hook), so
+    it is said for review, as `gatekeeper github` blocks it until someone else approves."""
+    from gatekeeper.github import gatefiles
+
+    out = []
+    for change in changes:
+        for path, tree in ((change.new, head_tree), (change.old, base_tree)):
+            if not path or not gatefiles.is_gate_candidate(path):
+                continue
+            data = tree.read(path) if tree.exists(path) else None
+            reason = gatefiles.gate_reason(path, (data or b"").decode("utf-8", "replace"), "")
+            if reason:
+                line = min(lines.get(path, {1})) if path == change.new else 1
+                finding = _policy_change(change.new or path, line, change.status)
+                out.append(finding.with_(message=f"{finding.message} ({reason})"))
+                break
     return out
 
 

@@ -370,3 +370,45 @@ def test_an_inline_skip_keeps_covering_what_the_base_had_when_the_file_changes(
         ("agent is privileged", "waived", False),
         ("tool is privileged", "new", True),
     ]
+
+
+GATE_STEP = (
+    "on: pull_request\njobs:\n  gate:\n    runs-on: ubuntu-latest\n    steps:\n"
+    "      - uses: actions/checkout@v4\n      - run: gatekeeper scan --base origin/main{}\n"
+)
+HOOK = (
+    "repos:\n  - repo: https://github.com/acme/gatekeeper\n    rev: v1.0.0\n"
+    "    hooks:\n      - id: gatekeeper{}\n"
+)
+
+
+def test_switching_the_gate_off_where_it_runs_is_said(repo: Repo) -> None:
+    """r19: `--exit-zero` on the workflow step, an `exclude:` on the pre-commit hook: the
+    pull request's own copy of these runs, so a change to them is said for review."""
+    pull_request(
+        repo,
+        {
+            ".github/workflows/gate.yml": GATE_STEP.format(""),
+            ".pre-commit-config.yaml": HOOK.format(""),
+        },
+        {
+            ".github/workflows/gate.yml": GATE_STEP.format(" --exit-zero"),
+            ".pre-commit-config.yaml": HOOK.format("\n        exclude: ^apps/"),
+        },
+    )
+    found = scan_change(repo.root, "main").verdict.findings
+    said = sorted((f.policy_id, f.file, f.message.rsplit("(", 1)[-1]) for f in found)
+    assert said == [
+        ("GK-POLICY-CHANGE", ".github/workflows/gate.yml", "workflow: it runs gatekeeper)"),
+        ("GK-POLICY-CHANGE", ".pre-commit-config.yaml", "it runs gatekeeper as a pre-commit hook)"),
+    ]
+
+
+def test_a_workflow_that_does_not_run_the_gate_is_no_gate_file(repo: Repo) -> None:
+    lint = GATE_STEP.replace("gatekeeper scan --base origin/main{}", "make lint{}")
+    pull_request(
+        repo,
+        {".github/workflows/lint.yml": lint.format("")},
+        {".github/workflows/lint.yml": lint.format(" -k")},
+    )
+    assert [f.policy_id for f in scan_change(repo.root, "main").verdict.findings] == []

@@ -69,6 +69,26 @@ def is_workflow(path: str) -> bool:
     )
 
 
+PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
+# A pre-commit hook of gatekeeper: its id, or a repository named like it (args such as
+# `--exit-zero` or an `exclude:` there switch the gate off wherever CI runs `pre-commit`).
+_PRE_COMMIT_HOOK = re.compile(r"\bid:\s*['\"]?gatekeeper\b|repo:\s*\S*gatekeeper", re.IGNORECASE)
+
+
+def is_gate_candidate(path: str) -> bool:
+    """A file that may decide whether the gate runs: a workflow, a local action, the
+    pre-commit configuration."""
+    return is_workflow(path) or path == PRE_COMMIT_CONFIG
+
+
+def gate_reason(path: str, text: str, check_name: str) -> str:
+    """Why the file at `path` (is_gate_candidate) is part of the gate, or ""."""
+    if path == PRE_COMMIT_CONFIG:
+        return "it runs gatekeeper as a pre-commit hook" if _PRE_COMMIT_HOOK.search(text) else ""
+    reason = workflow_reason(text, check_name)
+    return f"workflow: {reason}" if reason else ""
+
+
 def workflow_reason(text: str, check_name: str) -> str:
     """Why a workflow's text makes it part of the gate, or ""."""
     if _RUNS_GATEKEEPER.search(text):
@@ -109,11 +129,11 @@ def changed_gate_files(
     for change in changes:
         path = change.new or change.old or ""
         for candidate in (change.old, change.new):
-            if candidate and is_workflow(candidate):
+            if candidate and is_gate_candidate(candidate):
                 read = trees.read_head if candidate == change.new else trees.read_base
-                reason = workflow_reason(_text(read(candidate)), check_name)
+                reason = gate_reason(candidate, _text(read(candidate)), check_name)
                 if reason:
-                    found.append(GateFile(path, _first_line(lines, change), f"workflow: {reason}"))
+                    found.append(GateFile(path, _first_line(lines, change), reason))
                     break
     found.extend(_codeowners_changes(trees, lines, config, check_name, changes))
     return found
