@@ -29,3 +29,9 @@ def test_stamps_passwords_and_comments_decide_nothing() -> None:
         "{{ if .Values.now }}x{{ end }}\n"
     )
     assert lines(template) == []
+
+
+def test_a_branch_on_the_helm_version_alone_is_said() -> None:
+    """Argo CD bundles Helm 3; gatekeeper renders with Helm 4's library (red team r23)."""
+    template = 'x: {{ semverCompare "<4.0.0-0" .Capabilities.HelmVersion.Version }}\n'
+    assert lines(template) == [1]
