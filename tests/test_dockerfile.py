@@ -59,6 +59,10 @@ def load(text: str, path: str = "Dockerfile") -> Any:
         ("docker/dockerfile.prod", True),
         ("ci/Containerfile.rhel9", True),
         (".dockerfile", False),
+        ("docker/Dockerfile-api", True),  # red team r24: `docker build -f docker/Dockerfile-api`
+        ("Containerfile_ubi9", True),
+        ("Dockerfile-api.md", False),
+        ("dockerfile_parser.py", False),
         ("deploy/pod.yaml", False),
     ],
 )

@@ -69,10 +69,15 @@ NOT_A_VARIANT = frozenset(
 
 
 def detect(path: str) -> bool:
-    """Dockerfile, Containerfile (any case), `<name>.Dockerfile`, and `Dockerfile.<variant>`."""
+    """Dockerfile, Containerfile (any case), `<name>.Dockerfile`, `Dockerfile.<variant>`, and
+    `Dockerfile-<variant>`/`Dockerfile_<variant>` (`docker build -f docker/Dockerfile-api`)."""
     name = posixpath.basename(path).lower()
     if name in ("dockerfile", "containerfile"):
         return True
+    for base in ("dockerfile", "containerfile"):
+        if name[len(base) : len(base) + 1] in ("-", "_") and name.startswith(base):
+            suffix = name.rpartition(".")[2] if "." in name else ""
+            return suffix not in NOT_A_VARIANT
     stem, dot, suffix = name.rpartition(".")
     if not dot or not stem:
         return False
