@@ -406,11 +406,10 @@ def _render_found(
     chart_dir: str,
 ) -> tuple[list[helm_engine.Rendering], list[Problem]]:
     """The `found` renderings (see _lookup_renderings) of the chart written at `tmp`/chart
-    (`chart_dir` in the repository, its copied `files`),
-    with `lookup` answering the first stand-in object it renders with (helm_lookup), and
-    what could not be judged: a rendering the first, fuller stand-in breaks is said, even
-    where an emptier one renders (it may skip the branch the fuller one would take). No
-    renderings when the chart cannot be loaded at all."""
+    (`chart_dir` in the repository, its copied `files`), with `lookup` answering the first
+    stand-in object it renders with (helm_lookup), and what could not be judged: a rendering
+    the first, fuller stand-in breaks is said, even where an emptier one renders (it may skip
+    the branch the fuller one would take). None when the chart cannot be loaded at all."""
     problems: list[Problem] = []
     renderings: list[helm_engine.Rendering] = []
     for number, stand_in in enumerate(helm_lookup.STAND_INS):
@@ -450,27 +449,31 @@ def _upgrade_renderings(
         for name, content in files
         if helm_lookup.is_template(name)
     )
-    if not asked:
-        return []
-    return [
-        (index, release._replace(upgrade=True))
-        for index, release in renderings
-        if not (release.assumed or release.assumed_kube) and release.test_hooks != "argocd"
-    ]
+    return _against_the_cluster(renderings, upgrade=True) if asked else []
 
 
 def _lookup_renderings(
     renderings: list[tuple[int, Release]], files: list[tuple[str, bytes]]
 ) -> list[tuple[int, Release]]:
     """Each release once more as rendered where `lookup` finds what it asks for, when a
-    template calls it and the deployer renders against the cluster (`helm install`, Flux;
-    not Argo CD, whose `helm template` finds nothing): see helm_lookup."""
-    if not helm_lookup.uses_lookup(files):
-        return []
+    template calls it (see helm_lookup)."""
+    asked = helm_lookup.uses_lookup(files)
+    return _against_the_cluster(renderings, lookup=True) if asked else []
+
+
+def _against_the_cluster(
+    renderings: list[tuple[int, Release]], upgrade: bool = False, lookup: bool = False
+) -> list[tuple[int, Release]]:
+    """The releases (each once, not their API and version variants) whose deployer renders
+    against the cluster (`helm install`/`upgrade`, Flux's helm-controller; not Argo CD, whose
+    `helm template` is always an install that finds nothing), as an upgrade or with
+    `lookup` finding objects."""
     return [
-        (index, release._replace(assumed_lookup=True))
+        (index, release._replace(upgrade=upgrade, assumed_lookup=lookup))
         for index, release in renderings
-        if not (release.assumed or release.assumed_kube) and release.test_hooks != "argocd"
+        if not (release.assumed or release.assumed_kube or release.upgrade)
+        and not release.assumed_lookup
+        and release.test_hooks != "argocd"
     ]
 
 
