@@ -31,6 +31,7 @@ from gatekeeper.inventory import InventoryEntry, counted_kinds
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
+from gatekeeper.scanner import identity as scanned_object
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
@@ -345,7 +346,7 @@ def _skip_covers(
             # the first is the change's own, to be reviewed (red team r20).
             return finding.fingerprint in known
         file = renamed.get(finding.file, finding.file)
-        identity = _identity(finding)
+        identity = scanned_object(finding)
         if where <= rendered.get(file, set()) and deployed_as(finding) <= objects.get(file, set()):
             return True
         homes = [pipeline.variant_home(variant) for variant in where - {AS_WRITTEN}]
@@ -359,11 +360,7 @@ def deployed_as(finding: Finding) -> set[str]:
     """Every object a finding is deployed as: its own, and those of renderings merged into
     it (a plain manifest's finding also speaks for the Application that deploys the file
     into `prod`: scanner.merge_variants)."""
-    return {"/".join(_identity(finding)), *finding.extra.get("deployed_as", ())}
-
-
-def _identity(finding: Finding) -> waivers_mod.Identity:
-    return (finding.kind, finding.namespace, finding.name)
+    return {"/".join(scanned_object(finding)), *finding.extra.get("deployed_as", ())}
 
 
 # Findings about a file gatekeeper could not judge: what it holds is unknown, so any change
