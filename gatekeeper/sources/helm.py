@@ -39,6 +39,7 @@ from gatekeeper.sources.helm_lines import (
     assign_segments,
     defines,
     parse_template,
+    writing_parts,
 )
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -1030,10 +1031,11 @@ class TemplateSource:
 
     def parts(self, objs: list[Any]) -> list[int]:
         """The part of the template that wrote each of `objs` (helm_lines.assign_segments)."""
-        if "---" not in self.text or not any(
-            line.startswith("---") for line in self.text.splitlines()
-        ):
+        if "---" not in self.text:
             return [0] * len(objs)  # one part (parse_template starts one at each `---` line)
+        writing = writing_parts(self.text)
+        if len(writing) == 1:  # no `---` line, or one part that writes anything
+            return writing * len(objs)
         return assign_segments(self.parsed(), objs)
 
 
@@ -1069,11 +1071,10 @@ def _add_documents(
         for entry, offset in entries
         if isinstance(entry, YamlDocument) and entry.obj is not None
     ]
-    rendered = text.splitlines()
     segments = template.parts([entry.obj for entry, _ in documents])
     for entry, offset in entries:
         if isinstance(entry, Problem):
-            line = template_line(template.lines, rendered, entry.line + offset)
+            line = template_line(template.lines, text.splitlines(), entry.line + offset)
             loaded.problems.append(
                 Problem(
                     "GK-RENDER-ERROR",
@@ -1085,7 +1086,8 @@ def _add_documents(
             )
     for index, (entry, offset) in enumerate(documents):
         if not is_object(entry.obj):
-            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1 + offset)
+            start = entry.node.start_mark.line + 1 + offset
+            line = template_line(template.lines, text.splitlines(), start)
             loaded.problems.append(
                 Problem(
                     "GK-NOT-AN-OBJECT",

@@ -1,0 +1,97 @@
+"""What Helm rendering is spared, with the same answers: a template with one part that can
+write anything is not matched part by part, and the renderer's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.sources import LoadContext, helm, helm_engine
+from gatekeeper.sources.helm_lines import writing_parts
+from gatekeeper.tree import WorkTree
+
+CHART = "apiVersion: v2\nname: ch\nversion: 0.1.0\n"
+
+
+def load_chart(tmp_path: Path, files: dict[str, str]) -> Any:
+    for name, text in {"ch/Chart.yaml": CHART, **files}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    context = LoadContext(tree=WorkTree(tmp_path), options={"helm": {}})
+    return helm.load("ch/Chart.yaml", (tmp_path / "ch/Chart.yaml").read_bytes(), context)
+
+
+# A definition wrapped in a condition opened before its `---`, as chart repositories vendor
+# CRDs and operators: the first part writes nothing, and most literal keys of the second are
+# switched off by the values.
+WRAPPED = """{{- if .Values.enabled }}
+# vendored from upstream
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: wrapped
+spec:
+  containers:
+    - name: app
+      image: app:1
+      securityContext:
+        privileged: true
+{{- if .Values.extra }}
+      ports:
+        - containerPort: 80
+          protocol: TCP
+          name: http
+      env:
+"""
+WRAPPED += "".join(f"        - name: V{n}\n          value: v\n" for n in range(10))
+WRAPPED += "{{- end }}\n{{- end }}\n"
+
+
+def test_a_document_after_a_part_that_writes_nothing_is_located_in_its_own_part(
+    tmp_path: Path,
+) -> None:
+    """The part matcher scored the Pod below zero (twenty-five literal keys not rendered) and gave
+    it to the empty first part: its fields pointed at no line of theirs. The first part
+    writes nothing, so the Pod is the second part's."""
+    loaded = load_chart(
+        tmp_path, {"ch/templates/pod.yaml": WRAPPED, "ch/values.yaml": "enabled: true\n"}
+    )
+    assert loaded.problems == []
+    (pod,) = loaded.documents
+    assert pod.extra["origin"] == "ch/templates/pod.yaml#1"
+    path = ("spec", "containers", 0, "securityContext", "privileged")
+    location = pod.locator.locate(path)
+    assert (location.line, location.exact) == (13, True)
+
+
+def test_parts_that_write_nothing_are_told_from_parts_that_may() -> None:
+    assert writing_parts("{{- if .Values.enabled }}\n# a comment\n---\nkind: A\n") == [1]
+    silent = '{{/* note */}}\n{{- $name := include "x" . }}\n  # indented\n\n{{ end }}\n'
+    assert writing_parts(f"{silent}---\nkind: A\n---\n{silent}") == [1]
+    # what may write a document: an action in a comment line, one spread over lines, an
+    # include, a value, literal text, a template defined to be written elsewhere
+    for first in (
+        '# {{ include "objects" . }}',
+        "{{- if or\n  .Values.a .Values.b }}",
+        '{{ include "objects" . }}',
+        "{{ .Values.raw }}",
+        "kind: B",
+        '{{- define "objects" }}\nkind: B\n{{- end }}',
+        '{{ if eq .Values.x "}}" }}',
+    ):
+        assert writing_parts(f"{first}\n---\nkind: A\n") == [0, 1], first
+    assert writing_parts("kind: A\n") == [0]
+    assert writing_parts("") == []
+
+
+def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() -> None:
+    """GOGC=200 beside GOMEMLIMIT (half the address-space cap), whatever the caller's
+    environment says."""
+    worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
+    try:
+        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        worker.stop()
+    assert b"GOGC=200" in environ
+    assert f"GOMEMLIMIT={helm_engine.MEMORY_MIB // 2}MiB".encode() in environ
