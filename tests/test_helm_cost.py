@@ -95,3 +95,24 @@ def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() 
         worker.stop()
     assert b"GOGC=200" in environ
     assert f"GOMEMLIMIT={helm_engine.MEMORY_MIB // 2}MiB".encode() in environ
+
+
+def test_a_pod_dressed_as_a_definition_in_crds_is_judged(tmp_path: Path) -> None:
+    """crds/ files of definitions alone go unparsed (megabytes no policy reads), told by
+    their top-level lines; a second `kind` written quoted, which YAML reads last, made a Pod
+    (or a removed v1beta1 definition) look like one and go unjudged."""
+    definition = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    pod = '"kind": Pod\nmetadata:\n  name: sneaky\nspec:\n  hostPID: true\n'
+    loaded = load_chart(
+        tmp_path,
+        {
+            "ch/crds/a.yaml": definition + "metadata:\n  name: a.example.com\n",
+            "ch/crds/b.yaml": definition.replace("v1\n", "v1beta1\n", 1),
+            "ch/crds/c.yaml": definition + pod,
+        },
+    )
+    judged = sorted((d.file, d.kind, d.obj["apiVersion"]) for d in loaded.documents)
+    assert judged == [
+        ("ch/crds/b.yaml", "CustomResourceDefinition", "apiextensions.k8s.io/v1beta1"),
+        ("ch/crds/c.yaml", "Pod", "apiextensions.k8s.io/v1"),
+    ]
