@@ -116,3 +116,60 @@ def test_a_pod_dressed_as_a_definition_in_crds_is_judged(tmp_path: Path) -> None
         ("ch/crds/b.yaml", "CustomResourceDefinition", "apiextensions.k8s.io/v1beta1"),
         ("ch/crds/c.yaml", "Pod", "apiextensions.k8s.io/v1"),
     ]
+
+
+_CHILD_PROBE = """
+import json, runpy, sys
+child = runpy.run_path(sys.argv[1], run_name="helm_child")
+helm = child["Library"].open(sys.argv[2])
+pieces = []
+child["render_here"](helm, sys.argv[3], [{"values": {}, "options": {"name": "r"}}], pieces.append)
+loaded = sorted(m for m in sys.modules if m.startswith(("helm_python", "gatekeeper")))
+print(json.dumps({"modules": loaded, "answer": json.loads("".join(pieces))}))
+"""
+
+
+def test_the_renderer_loads_the_library_without_the_sdks_python_api(tmp_path: Path) -> None:
+    """The child declares the calls a render makes and loads the library helm_python would:
+    no helm_python (or gatekeeper) module is imported, and the answer is the SDK's own, the
+    one it gives when the library is named by HELM_C_LIB (then helm_python loads it)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    chart = tmp_path / "ch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+    )
+    sdk = helm_engine._sdk_folder()
+    answers = {}
+    for override in ("", os.path.join(sdk, "lib")):
+        environment = {**os.environ, "HELM_C_LIB": override}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                _CHILD_PROBE,
+                helm_engine._CHILD_FILE,
+                sdk,
+                str(chart),
+            ],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=True,
+        )
+        answers[override] = json.loads(done.stdout)
+    direct, through_sdk = answers.values()
+    assert direct["modules"] == []
+    assert "helm_python._native" in through_sdk["modules"]
+    assert direct["answer"] == through_sdk["answer"]
+    (rendering,) = direct["answer"]["renderings"]
+    assert rendering["error"] == ""
+    assert list(rendering["manifests"]) == ["ch/templates/cm.yaml"]
+    assert "name: r\n" in rendering["manifests"]["ch/templates/cm.yaml"]
