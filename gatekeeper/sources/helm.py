@@ -495,11 +495,12 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         return list(found), []
     boundaries: set[tuple[int, int, int]] = set()
     for text in texts:
-        for constraint in _SEMVER_COMPARE.findall(text):
+        # (each pattern only where its word is: searched for itself, it tries every line)
+        for constraint in _SEMVER_COMPARE.findall(text) if b"semverCompare" in text else ():
             for major, minor, patch in _VERSION.findall(b"".join(constraint)):
                 at = (int(major), int(minor), int(patch or 0))
                 boundaries.update({at, (at[0], at[1], at[2] + 1)})
-        for line in _MINOR_LINE.findall(text):
+        for line in _MINOR_LINE.findall(text) if b"KubeVersion.Minor" in text else ():
             for number in map(int, _NUMBER.findall(line)):  # `gt`: the next one differs
                 boundaries.update({(1, number, 0), (1, number + 1, 0)})
     if any(_PASSED_CONSTRAINT.search(text) for text in texts):
