@@ -123,7 +123,8 @@ import json, runpy, sys
 child = runpy.run_path(sys.argv[1], run_name="helm_child")
 helm = child["Library"].open(sys.argv[2])
 pieces = []
-child["render_here"](helm, sys.argv[3], [{"values": {}, "options": {"name": "r"}}], pieces.append)
+root = sys.stdin.read()
+child["render_here"](helm, root, [{"values": {}, "options": {"name": "r"}}], pieces.append)
 loaded = sorted(m for m in sys.modules if m.startswith(("helm_python", "gatekeeper")))
 print(json.dumps({"modules": loaded, "answer": json.loads("".join(pieces))}))
 """
@@ -145,31 +146,49 @@ def test_the_renderer_loads_the_library_without_the_sdks_python_api(tmp_path: Pa
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
     )
     sdk = helm_engine._sdk_folder()
-    answers = {}
-    for override in ("", os.path.join(sdk, "lib")):
-        environment = {**os.environ, "HELM_C_LIB": override}
+    answers = []
+    # direct; HELM_C_LIB names the library; helm_python elsewhere (the child has site then)
+    for override, isolated, folder in (
+        ("", ["-I", "-S"], sdk),
+        (os.path.join(sdk, "lib"), ["-I", "-S"], sdk),
+        ("", ["-I"], ""),
+    ):
         done = subprocess.run(
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-c",
-                _CHILD_PROBE,
-                helm_engine._CHILD_FILE,
-                sdk,
-                str(chart),
-            ],
+            [sys.executable, *isolated, "-c", _CHILD_PROBE, helm_engine._CHILD_FILE, folder],
+            input=str(chart),
             capture_output=True,
             text=True,
-            env=environment,
+            env={**os.environ, "HELM_C_LIB": override},
             check=True,
         )
-        answers[override] = json.loads(done.stdout)
-    direct, through_sdk = answers.values()
+        answers.append(json.loads(done.stdout))
+    direct, *through_sdk = answers
     assert direct["modules"] == []
-    assert "helm_python._native" in through_sdk["modules"]
-    assert direct["answer"] == through_sdk["answer"]
+    for other in through_sdk:
+        assert "helm_python._native" in other["modules"]
+        assert other["answer"] == direct["answer"]
     (rendering,) = direct["answer"]["renderings"]
     assert rendering["error"] == ""
     assert list(rendering["manifests"]) == ["ch/templates/cm.yaml"]
     assert "name: r\n" in rendering["manifests"]["ch/templates/cm.yaml"]
+
+
+def test_the_sdk_is_never_looked_up_in_the_working_directory(tmp_path: Path) -> None:
+    """Under `python -m gatekeeper` sys.path begins with the working directory, during a
+    scan the scanned repository: a `helm_python/` planted there is not the library the
+    renderer loads."""
+    import subprocess
+    import sys
+
+    planted = tmp_path / "helm_python"
+    (planted / "lib").mkdir(parents=True)
+    (planted / "_native.py").write_text('EXPECTED_HELM_C_VERSION = "0.2.2"\n')
+    (planted / "__init__.py").write_text("")
+    (planted / "lib" / "libhelm_c.so.0.2.2").write_bytes(b"not a library")
+    probe = "from gatekeeper.sources import helm_engine; print(helm_engine._sdk_folder())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    found = done.stdout.strip()
+    assert found and not found.startswith(str(tmp_path))
+    assert Path(found, "_native.py").is_file()

@@ -75,7 +75,7 @@ class Library:
         of this ABI; else through helm_python (its lookup, its checks)."""
         import ctypes
 
-        expected = _expected_version(sdk)
+        expected = _expected_version(sdk) if sdk else ""
         path = os.path.join(sdk, "lib", f"libhelm_c.so.{expected}")
         if (
             not expected.startswith(cls.ABI)
@@ -83,7 +83,8 @@ class Library:
             or not sys.platform.startswith("linux")
             or not os.path.isfile(path)
         ):
-            sys.path.append(os.path.dirname(sdk))
+            if sdk:  # else started with site: helm_python is on sys.path
+                sys.path.append(os.path.dirname(sdk))
             from helm_python import _native
 
             return cls(_native.lib)

@@ -102,10 +102,18 @@ def available() -> bool:
 
 
 def _sdk_folder() -> str:
-    """The folder of the installed helm_python package ("" when there is none)."""
-    spec = importlib.util.find_spec("helm_python")
-    folders = spec.submodule_search_locations if spec is not None else None
-    return os.path.abspath(folders[0]) if folders else ""
+    """The folder of helm_python where this interpreter installs packages; "" when it is not
+    there. Never looked up on sys.path: under `python -m gatekeeper` that begins with the
+    working directory, during a scan the scanned repository, whose `helm_python/lib` the
+    child would load (the child, isolated, sees neither it nor PYTHONPATH)."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    for lib in dict.fromkeys((paths["purelib"], paths["platlib"])):
+        folder = os.path.join(lib, "helm_python")
+        if os.path.isfile(os.path.join(folder, "_native.py")):
+            return folder
+    return ""
 
 
 def render(root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS) -> ChartResult:
@@ -175,9 +183,12 @@ class _Worker:
         # environment. helm_child.py runs as a script: the child imports no gatekeeper module
         # (their start-up was a fifth of the child's), only the standard library and Helm.
         # -S: no site (its .pth files, an editable install's finder): the child is told
-        # where helm_python is and reads nothing else from site-packages.
+        # where helm_python is and reads nothing else from site-packages (with site when
+        # helm_python is elsewhere: the child then imports it as before).
+        sdk = _sdk_folder()
+        isolated = ["-I", "-S"] if sdk else ["-I"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", _CHILD_FILE, "--serve", str(memory_mib), _sdk_folder()],
+            [sys.executable, *isolated, _CHILD_FILE, "--serve", str(memory_mib), sdk],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
