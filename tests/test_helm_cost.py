@@ -192,3 +192,20 @@ def test_the_sdk_is_never_looked_up_in_the_working_directory(tmp_path: Path) -> 
     found = done.stdout.strip()
     assert found and not found.startswith(str(tmp_path))
     assert Path(found, "_native.py").is_file()
+
+
+def test_schemas_are_looked_for_among_the_files_written_for_helm(tmp_path: Path) -> None:
+    """Not by walking the copy twice: a folder named values.schema.json (or x.tgz) is no
+    schema, and the chart renders (it was an error: the folder read as a file)."""
+    loaded = load_chart(
+        tmp_path,
+        {
+            "ch/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+            "ch/files/values.schema.json/x.json": "{}\n",
+            "ch/files/old.tgz/y.txt": "\n",
+            "ch/values.schema.json": '{"$ref": "https://example.com/s.json"}\n',
+        },
+    )
+    assert [d.name for d in loaded.documents] == ["a"]
+    (problem,) = loaded.problems
+    assert problem.file == "ch/values.schema.json" and "never uses the network" in problem.message

@@ -265,8 +265,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
         return loaded
     # The SDK ([helm] extra) when installed, else a helm on PATH (gatekeeper.sources.helm_cli).
-    helm = None if helm_engine.available() else helm_cli.find()
-    if helm is None and not helm_engine.available():
+    sdk = helm_engine.available()
+    helm = None if sdk else helm_cli.find()
+    if helm is None and not sdk:
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
         return loaded
     shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
@@ -278,11 +279,14 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     ) as tmp:
         root = FsPath(tmp, "chart")
         files = _copy_chart(tree, chart_dir, path, data, root)
+        copied = [name for name, _ in files]  # paths in the copy
         for dependency in dependencies:
             if dependency.local and not tree.list_dir(dependency.vendored):
-                files += _copy_chart(
+                local = _copy_chart(
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
+                files += local
+                copied += [f"charts/{dependency.name}/{name}" for name, _ in local]
         # What every template asks the cluster, local `file://` dependencies' too.
         renderings = with_cluster_apis(
             wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
@@ -294,7 +298,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 if "templates/" in f"/{name}" and b"define" in content
             ]
         )
-        loaded.problems.extend(_offline_schemas(root, chart_dir))
+        loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
         if helm is None:
@@ -611,12 +615,18 @@ _KNOWN_SCHEMAS = re.compile(
 )
 
 
-def _offline_schemas(root: FsPath, chart_dir: str) -> list[Problem]:
-    """Every values.schema.json of the chart copy that names a schema outside itself (a URL,
-    another file) is reported and removed before Helm sees it: Helm would fetch it. The same
-    for packaged subcharts (charts/x.tgz) holding such a schema."""
+def _offline_schemas(root: FsPath, chart_dir: str, copied: list[str]) -> list[Problem]:
+    """Every values.schema.json of the chart copy (`copied`: the files written under `root`)
+    that names a schema outside itself (a URL, another file) is reported and removed before
+    Helm sees it: Helm would fetch it. The same for packaged subcharts (charts/x.tgz) holding
+    such a schema."""
     problems: list[Problem] = []
-    for schema in sorted([*root.rglob("values.schema.json"), *root.rglob("*.tgz")]):
+    schemas = [
+        root / name
+        for name in copied
+        if posixpath.basename(name) == "values.schema.json" or name.endswith(".tgz")
+    ]
+    for schema in sorted(schemas):
         relative = schema.relative_to(root).as_posix()
         file = posixpath.join(chart_dir, relative) if chart_dir else relative
         found = (
