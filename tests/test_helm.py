@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from pathlib import Path
 from typing import Any
 
@@ -575,20 +574,88 @@ def test_dependencies_file_alias_global_requirements_and_crds(
     assert "helm dependency build charts/legacy" in missing["message"]
 
 
+CRD = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+
+
 @pytest.mark.parametrize(
     ("text", "skipped"),
     [
-        ("# c\n---\nkind: CustomResourceDefinition\n---\n  # only a comment\n\n", True),
-        ("kind: CustomResourceDefinition\n---\nkind: Pod\n", False),
-        ("kind: CustomResourceDefinition\n---\n # c\r  kind: Pod\n", False),  # CR ends a line
-        ("kind: CustomResourceDefinition\n---\n\x0b\x0c#c\r\n\t\n", True),
-        ("kind: CustomResourceDefinition\n---\n{kind: Pod}\n", False),
+        (f"# c\n---\n{CRD}---\n  # only a comment\n\n", True),
+        (f"{CRD}---\nkind: Pod\n", False),
+        (f"{CRD}---\n # c\r  kind: Pod\n", False),  # CR ends a line
+        (f"{CRD}---\n{{kind: Pod}}\n", False),
+        # each of these reads as (or holds) a Pod, or a removed API version
+        (f'{CRD}"kind": Pod\n', False),  # a key written twice: the quoted one wins
+        (f"{CRD}'kind': Pod\n", False),
+        (f"{CRD}? kind\n: Pod\n", False),
+        (f"{CRD}<<: {{kind: Pod}}\n", False),
+        (f"{CRD}--- {{apiVersion: v1, kind: Pod}}\n", False),  # a document on its `---` line
+        (f"{CRD}metadata:\n  name: x\u2028kind: Pod\n", False),  # LS breaks the line
+        (f"{CRD}metadata:\n  name: x\x85kind: Pod\n", False),  # and NEL
+        (f"{CRD}kind: CustomResourceDefinition\n", False),
+        ("apiVersion: apiextensions.k8s.io/v1beta1\nkind: CustomResourceDefinition\n", False),
+        ("kind: CustomResourceDefinition\n", False),
+        ("  apiVersion: v1\n  kind: Pod\nkind: CustomResourceDefinition\n", False),
+        (f"%YAML 1.1\n---\n{CRD}", False),
+        (f"{CRD}----\n{CRD}", False),
+        (
+            '---\napiVersion: "apiextensions.k8s.io/v1" # v1\nkind: CustomResourceDefinition\n',
+            True,
+        ),
+        (f"{CRD}metadata: {{name: x, kind: Pod}}\nspec:\n  kind: Pod\n---\n{CRD}", True),
     ],
 )
 def test_a_crds_file_is_skipped_only_when_every_document_is_a_definition(
     text: str, skipped: bool
 ) -> None:
     assert helm._only_definitions(text.encode()) is skipped
+
+
+def test_a_crds_file_skipped_reads_as_nothing_but_definitions() -> None:
+    """Whatever arrangement of separators, keys written every way, comments and line breaks:
+    a file is left unparsed only when YAML reads it as definitions of apiextensions.k8s.io/v1
+    (or cannot read it at all: then Helm cannot apply it either)."""
+    import yaml
+
+    pieces = [
+        b"---",
+        b"--- # doc",
+        b"--- {kind: Pod}",
+        b"----",
+        b"apiVersion: apiextensions.k8s.io/v1",
+        b"apiVersion: apiextensions.k8s.io/v1beta1",
+        b"kind: CustomResourceDefinition",
+        b'kind: "CustomResourceDefinition"',
+        b"kind: Pod",
+        b'"kind": Pod',
+        b"  kind: Pod",
+        b"kind: CustomResourceDefinition\r",
+        b"# kind: Pod",
+        b"{kind: Pod}",
+        b"",
+        b" x: 1\rkind: Pod",
+        b"spec: {}",
+        b"metadata:\n  name: a\xe2\x80\xa9kind: Pod",
+    ]
+    skipped = 0
+    for count in (1, 2, 3, 4):
+        for combination in itertools.product(pieces, repeat=count):
+            data = b"\n".join(combination) + b"\n"
+            if not helm._only_definitions(data):
+                continue
+            skipped += 1
+            try:
+                documents = list(yaml.safe_load_all(data))
+            except yaml.YAMLError:
+                continue
+            for document in documents:
+                assert document is None or (
+                    document.get("kind") == "CustomResourceDefinition"
+                    and document.get("apiVersion") == "apiextensions.k8s.io/v1"
+                ), data
+    assert skipped > 20
+    crds = (CRD.encode() + b"spec:\n" + b"  kind: x\n" * 3 + b"---\n") * 200
+    assert helm._only_definitions(crds)
 
 
 def test_capabilities_know_every_built_in_api_and_the_configured_ones(tmp_path: Path) -> None:
@@ -787,48 +854,6 @@ def test_chart_copies_go_to_memory_backed_scratch_space_unless_tmpdir_says_other
     assert programs.scratch_parent() == "/dev/shm"
     monkeypatch.setattr(programs, "_SCRATCH_FREE_BYTES", 2**62)  # too small: the default
     assert programs.scratch_parent() is None
-
-
-def _regex_only_definitions(data: bytes) -> bool:
-    """The definition _only_definitions keeps (its regex form, which tried every byte)."""
-    for chunk in re.split(rb"(?m)^---[^\n]*$", data):
-        if not helm._CONTENT_LINE.search(chunk):
-            continue
-        if helm._TOP_KIND.findall(chunk) != [b"CustomResourceDefinition"]:
-            return False
-    return True
-
-
-def test_crds_files_are_told_apart_as_the_regex_tells_them() -> None:
-    """Byte searches give the regex's answers: every arrangement of separators, `kind:`
-    lines (top-level, indented, flow, quoted, CR-ended, empty), comments and edges."""
-    pieces = [
-        b"---",
-        b"--- # doc",
-        b"----",
-        b"kind: CustomResourceDefinition",
-        b'kind: "CustomResourceDefinition"',
-        b"kind: Pod",
-        b"kind:",
-        b"  kind: Pod",
-        b"kind: CustomResourceDefinition\r",
-        b"# kind: Pod",
-        b"{kind: Pod}",
-        b"",
-        b" x: 1\rkind: Pod",
-        b"spec: {}",
-    ]
-
-    checked = 0
-    for count in (1, 2, 3):
-        for combination in itertools.product(pieces, repeat=count):
-            for ending in (b"", b"\n"):
-                data = b"\n".join(combination) + ending
-                assert helm._only_definitions(data) is _regex_only_definitions(data), data
-                checked += 1
-    assert checked > 5000
-    crds = (b"kind: CustomResourceDefinition\nspec:\n" + b"  kind: x\n" * 3 + b"---\n") * 200
-    assert helm._only_definitions(crds) is _regex_only_definitions(crds) is True
 
 
 def test_a_template_is_parsed_once_and_only_when_needed() -> None:

@@ -118,3 +118,21 @@ def test_a_baseline_checkout_runs_right_after_this_one_and_imports_its_own_sourc
     results[1].runs = [measured[1], measured[1]]
     ratio = run.ratios(results)["charts: gatekeeper/gatekeeper-baseline"]
     assert (ratio["wall"], ratio["cpu"], ratio["tree_pss"]) == (0.5, 0.333, 1.0)
+
+
+def test_the_renders_of_a_scan_are_replayed_by_a_fresh_renderer(tmp_path: Path) -> None:
+    """benchmarks/helm_renders.py: what a scan asks the renderer (the chart as written for
+    Helm, its jobs) is kept, and a child started as helm_engine starts it answers it all."""
+    from benchmarks import helm_renders
+
+    chart = tmp_path / "repo" / "ch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: ch\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+    )
+    (request,) = helm_renders.record(tmp_path / "repo", tmp_path / "recorded")
+    assert (Path(request["root"]) / "templates" / "cm.yaml").exists()
+    assert [job["options"]["name"] for job in request["jobs"]] == ["release-name"]
+    cpu, peak_mb = helm_renders.replay([request], "200")
+    assert cpu > 0 and peak_mb > 10

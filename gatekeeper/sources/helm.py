@@ -49,6 +49,7 @@ from gatekeeper.sources.helm_lines import (
     assign_segments,
     defines,
     parse_template,
+    writing_parts,
 )
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -278,8 +279,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, "Chart.yaml is not a map"))
         return loaded
     # The SDK ([helm] extra) when installed, else a helm on PATH (gatekeeper.sources.helm_cli).
-    helm = None if helm_engine.available() else helm_cli.find()
-    if helm is None and not helm_engine.available():
+    sdk = helm_engine.available()
+    helm = None if sdk else helm_cli.find()
+    if helm is None and not sdk:
         loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, helm_engine.MISSING))
         return loaded
     shared = [str(v) for v in context.options_for(NAME).get("apiVersions", [])]
@@ -291,11 +293,14 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     ) as tmp:
         root = FsPath(tmp, "chart")
         files = _copy_chart(tree, chart_dir, path, data, root)
+        copied = [name for name, _ in files]  # paths in the copy
         for dependency in dependencies:
             if dependency.local and not tree.list_dir(dependency.vendored):
-                files += _copy_chart(
+                local = _copy_chart(
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
+                files += local
+                copied += [f"charts/{dependency.name}/{name}" for name, _ in local]
         # What every template asks the cluster, local `file://` dependencies' too.
         renderings = with_cluster_apis(
             wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
@@ -308,7 +313,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 if "templates/" in f"/{name}" and b"define" in content
             ]
         )
-        loaded.problems.extend(_offline_schemas(root, chart_dir))
+        loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
         loaded.problems.extend(helm_clock.problems(files, chart_dir))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
@@ -615,11 +620,12 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         return list(found), []
     boundaries: set[tuple[int, int, int]] = set()
     for text in texts:
-        for constraint in _SEMVER_COMPARE.findall(text):
+        # (each pattern only where its word is: searched for itself, it tries every line)
+        for constraint in _SEMVER_COMPARE.findall(text) if b"semverCompare" in text else ():
             for major, minor, patch in _VERSION.findall(b"".join(constraint)):
                 at = (int(major), int(minor), int(patch or 0))
                 boundaries.update({at, (at[0], at[1], at[2] + 1)})
-        for line in _MINOR_LINE.findall(text):
+        for line in _MINOR_LINE.findall(text) if b"KubeVersion.Minor" in text else ():
             for number in map(int, _NUMBER.findall(line)):  # `gt`: the next one differs
                 boundaries.update({(1, number, 0), (1, number + 1, 0)})
     if any(_PASSED_CONSTRAINT.search(text) for text in texts):
@@ -730,12 +736,18 @@ _KNOWN_SCHEMAS = re.compile(
 )
 
 
-def _offline_schemas(root: FsPath, chart_dir: str) -> list[Problem]:
-    """Every values.schema.json of the chart copy that names a schema outside itself (a URL,
-    another file) is reported and removed before Helm sees it: Helm would fetch it. The same
-    for packaged subcharts (charts/x.tgz) holding such a schema."""
+def _offline_schemas(root: FsPath, chart_dir: str, copied: list[str]) -> list[Problem]:
+    """Every values.schema.json of the chart copy (`copied`: the files written under `root`)
+    that names a schema outside itself (a URL, another file) is reported and removed before
+    Helm sees it: Helm would fetch it. The same for packaged subcharts (charts/x.tgz) holding
+    such a schema."""
     problems: list[Problem] = []
-    for schema in sorted([*root.rglob("values.schema.json"), *root.rglob("*.tgz")]):
+    schemas = [
+        root / name
+        for name in copied
+        if posixpath.basename(name) == "values.schema.json" or name.endswith(".tgz")
+    ]
+    for schema in sorted(schemas):
         relative = schema.relative_to(root).as_posix()
         file = posixpath.join(chart_dir, relative) if chart_dir else relative
         found = (
@@ -917,45 +929,99 @@ def _missing_dependencies(
     return [Problem("GK-RENDER-ERROR", first.file, first.line, message)]
 
 
-_TOP_KIND = re.compile(rb"^kind:[ \t]*['\"]?([A-Za-z0-9]+)", re.MULTILINE)
-# A line (bytes.splitlines: after LF or CR) holding more than white space and a comment.
-_CONTENT_LINE = re.compile(rb"(?:^|\r)[ \t\x0b\x0c]*[^\s#]", re.MULTILINE)
+# What a file in crds/ must be to go unparsed: documents that each are one definition of
+# the API version clusters serve (apiextensions.k8s.io/v1beta1 is removed: K8S-API-REMOVED
+# judges it), told by their top-level lines. Anything YAML could read another way is parsed
+# and judged: a line break only YAML sees (CR, NEL, LS, PS), a top-level key written other
+# than plainly (quoted, `? `, a merge, flow) or twice, a document begun on its `---` line, a
+# first line indented (the whole mapping is then), a directive.
+_SEPARATOR_LINE = re.compile(rb"---(?:[ \t]+(?:#[^\n]*)?)?")
+_TOP_LINE = re.compile(rb"\n([^ \n#][^\n]*)")  # after a line break: not indented, no comment
+_TOP_KEY = re.compile(rb"([A-Za-z][A-Za-z0-9_-]*):(?:[ \t]|$)")
+_DEFINITION_LINES = {
+    b"kind": re.compile(rb"kind:[ \t]+(['\"]?)CustomResourceDefinition\1(?:[ \t]+(?:#.*)?)?"),
+    b"apiVersion": re.compile(
+        rb"apiVersion:[ \t]+(['\"]?)apiextensions\.k8s\.io/v1\1(?:[ \t]+(?:#.*)?)?"
+    ),
+}
 
 
 def _only_definitions(data: bytes) -> bool:
-    """Is every document a CustomResourceDefinition (by its top-level `kind:` line)? Anything
-    else in the file, or a document we cannot tell this way, is parsed and judged."""
-    for chunk in _documents(data):
-        if not _CONTENT_LINE.search(chunk):
-            continue  # blank lines and comments only
-        if _top_kinds(chunk) != [b"CustomResourceDefinition"]:
+    """Is every document a CustomResourceDefinition of apiextensions.k8s.io/v1 (by its
+    top-level lines, see _DEFINITION_LINES)? Anything else in the file, or a document we
+    cannot tell this way, is parsed and judged."""
+    if _hidden_break(data):
+        return False
+    for separator, chunk in _documents(data):
+        if separator is not None and not _SEPARATOR_LINE.fullmatch(separator):
+            return False  # `--- {kind: Pod}`, `----`: not (only) a separator
+        if not _definition(chunk):
             return False
     return True
 
 
-def _documents(data: bytes) -> Iterator[bytes]:
-    """`re.split(rb"(?m)^---[^\\n]*$", data)`: the text between lines that begin with `---`,
-    found with bytes.find (a chart's crds/ can hold megabytes; the regex tried every byte)."""
-    start = 0
+def _hidden_break(data: bytes) -> bool:
+    """Does `data` hold a line break YAML reads and a split at LF does not: CR, or the UTF-8
+    of NEL, LS or PS? Byte searches (a crds/ file can hold megabytes)."""
+    if b"\r" in data:
+        return True
+    for lead, breaks in ((b"\xc2", (b"\x85",)), (b"\xe2", (b"\x80\xa8", b"\x80\xa9"))):
+        at = data.find(lead)
+        while at >= 0:
+            if data[at + 1 : at + 1 + len(breaks[0])] in breaks:
+                return True
+            at = data.find(lead, at + 1)
+    return False
+
+
+def _definition(chunk: bytes) -> bool:
+    """Is this document (text between separators) one definition, or blank and comments?"""
+    first = _first_content(chunk)
+    if first is None:
+        return True
+    if first[:1] in (b" ", b"\t"):
+        return False
+    seen: set[bytes] = set()
+    lines = _TOP_LINE.findall(chunk)
+    if not chunk.startswith(b"\n") and chunk[:1] not in (b" ", b"#"):
+        lines.insert(0, chunk.split(b"\n", 1)[0])
+    for line in lines:
+        key = _TOP_KEY.match(line)
+        if key is None or key.group(1) in seen:
+            return False
+        seen.add(key.group(1))
+        pattern = _DEFINITION_LINES.get(key.group(1))
+        if pattern is not None and not pattern.fullmatch(line):
+            return False
+    return seen >= _DEFINITION_LINES.keys()
+
+
+def _first_content(chunk: bytes) -> bytes | None:
+    """The first line holding more than white space and a comment, or None."""
+    at = 0
+    while at <= len(chunk):
+        end = chunk.find(b"\n", at)
+        end = len(chunk) if end < 0 else end
+        line = chunk[at:end]
+        stripped = line.lstrip(b" \t")
+        if stripped and not stripped.startswith(b"#"):
+            return line
+        at = end + 1
+    return None
+
+
+def _documents(data: bytes) -> Iterator[tuple[bytes | None, bytes]]:
+    """The text between lines that begin with `---`, each with the separator line before it
+    (None for the first), found with bytes.find (a chart's crds/ can hold megabytes)."""
+    start, separator_line = 0, None
     separator = 0 if data.startswith(b"---") else _line_after(data, b"---", 0)
     while separator is not None:
-        yield data[start:separator]
+        yield separator_line, data[start:separator]
         end = data.find(b"\n", separator)
         start = len(data) if end < 0 else end
+        separator_line = data[separator:start]
         separator = _line_after(data, b"---", start)
-    yield data[start:]
-
-
-def _top_kinds(chunk: bytes) -> list[bytes]:
-    """`_TOP_KIND.findall(chunk)`, the pattern tried only where a line begins with `kind:`."""
-    kinds = []
-    at = 0 if chunk.startswith(b"kind:") else _line_after(chunk, b"kind:", 0)
-    while at is not None:
-        found = _TOP_KIND.match(chunk, at)
-        if found:
-            kinds.append(found.group(1))
-        at = _line_after(chunk, b"kind:", at)
-    return kinds
+    yield separator_line, data[start:]
 
 
 def _line_after(data: bytes, prefix: bytes, start: int) -> int | None:
@@ -1151,10 +1217,11 @@ class TemplateSource:
 
     def parts(self, objs: list[Any]) -> list[int]:
         """The part of the template that wrote each of `objs` (helm_lines.assign_segments)."""
-        if "---" not in self.text or not any(
-            line.startswith("---") for line in self.text.splitlines()
-        ):
+        if "---" not in self.text:
             return [0] * len(objs)  # one part (parse_template starts one at each `---` line)
+        writing = writing_parts(self.text)
+        if len(writing) == 1:  # no `---` line, or one part that writes anything
+            return writing * len(objs)
         return assign_segments(self.parsed(), objs)
 
 
@@ -1190,11 +1257,10 @@ def _add_documents(
         for entry, offset in entries
         if isinstance(entry, YamlDocument) and entry.obj is not None
     ]
-    rendered = text.splitlines()
     segments = template.parts([entry.obj for entry, _ in documents])
     for entry, offset in entries:
         if isinstance(entry, Problem):
-            line = template_line(template.lines, rendered, entry.line + offset)
+            line = template_line(template.lines, text.splitlines(), entry.line + offset)
             loaded.problems.append(
                 Problem(
                     "GK-RENDER-ERROR",
@@ -1206,7 +1272,8 @@ def _add_documents(
             )
     for index, (entry, offset) in enumerate(documents):
         if not is_object(entry.obj):
-            line = template_line(template.lines, rendered, entry.node.start_mark.line + 1 + offset)
+            start = entry.node.start_mark.line + 1 + offset
+            line = template_line(template.lines, text.splitlines(), start)
             loaded.problems.append(
                 Problem(
                     "GK-NOT-AN-OBJECT",

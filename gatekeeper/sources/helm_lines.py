@@ -173,6 +173,34 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
     return chosen[::-1]
 
 
+# An action that writes nothing where it stands: control flow, a comment, a variable set,
+# a template defined (its body is written where it is included, not here). Whole, on one line.
+_SILENT_ACTION = re.compile(
+    r"\{\{-?\s*(?:/\*.*?\*/|(?:if|else|end|with|range|break|continue|define)\b[^{}]*"
+    r"|\$\w*\s*:?=[^{}]*)\s*-?\}\}"
+)
+
+
+def writing_parts(text: str) -> list[int]:
+    """The `---` parts of a template (as parse_template counts them) that may write anything
+    but white space and comments: a literal line, or an action that writes (a value, an
+    `include`, a `toYaml`; one spread over several lines, or one in a comment line, may write
+    whole documents). Every rendered document comes from one of them: when there is one,
+    nothing needs telling apart (a CRD wrapped in `{{- if }}` before its `---`)."""
+    found: list[int] = []
+    part = 0
+    for line in text.splitlines():
+        if line.startswith("---"):
+            part += 1
+            continue
+        if found and found[-1] == part:
+            continue
+        rest = _SILENT_ACTION.sub("", line).strip() if "{{" in line else line.strip()
+        if rest and ("{{" in rest or "}}" in rest or not rest.startswith("#")):
+            found.append(part)
+    return found
+
+
 _SCALAR_ITEM = re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
 _ITEM_ACTION = re.compile(
     r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"

@@ -1,0 +1,213 @@
+"""The Helm renderer's child process: this file runs as a script (`python -I -S helm_child.py
+--serve MEMORY_MIB HELM_PYTHON_FOLDER`, see helm_engine), caps its address space, loads
+libhelm_c (Helm's Go SDK behind a C ABI, in the helm_python wheel) and answers one JSON line
+per request line. It imports the standard library alone, and only what a render needs: its
+start-up (an interpreter, the library, the Go runtime) is paid by every hook run on a chart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+# Rendered output beyond this is refused (a blocking finding): every object becomes a
+# document with its nodes in the parent (20,000 Pods, 6 MiB of YAML: about 300 MB).
+MAX_OUTPUT_BYTES = 16 * 2**20
+
+
+def render_here(
+    helm: Library, root: str, jobs: list[dict[str, Any]], write: Callable[[str], Any]
+) -> None:
+    """Render in this process (only the child does this): the answer, one line of JSON
+    without its line break, passed to `write` a piece at a time, each rendering as soon as it
+    is done (a chart of CRDs writes megabytes: one string of the whole answer, built and then
+    encoded, was several copies of it at once)."""
+    try:
+        chart = helm.load(root)
+    except HelmFailed as error:
+        write(json.dumps({"load_error": str(error), "dependencies": [], "renderings": []}))
+        return
+    try:
+        loaded = json.loads(helm.call("helm_chart_dependencies", chart))
+        dependencies = [str(dep.get("name")) for dep in loaded]
+        head = json.dumps({"load_error": "", "dependencies": dependencies})
+        write(f'{head[:-1]}, "renderings": [')
+        for index, job in enumerate(jobs):
+            try:
+                values, options = json.dumps(job["values"]), json.dumps(job["options"])
+                payload = helm.call("helm_render", chart, values, options)
+                pieces = _bounded(payload)
+            except HelmFailed as error:
+                pieces = (json.dumps({"manifests": None, "error": str(error)}),)
+            payload = ""
+            write(", " if index else "")
+            for piece in pieces:
+                write(piece)
+        write("]}")
+    finally:
+        helm.free(chart)
+
+
+class HelmFailed(Exception):
+    """A libhelm_c call failed; the message is the library's (as helm_python says it)."""
+
+
+class Library:
+    """The calls of libhelm_c (Helm's Go SDK behind a C ABI, in the helm_python wheel) that a
+    render makes, declared here as helm_python 0.2 declares them: its own binding imports
+    its whole API (registries, releases, logging) and checked every declaration, a third of
+    this child's start-up. A wheel of another ABI is used through helm_python itself."""
+
+    ABI = "0.2."
+
+    def __init__(self, lib: Any) -> None:
+        import ctypes
+
+        self.ctypes = ctypes
+        self.lib = lib
+
+    @classmethod
+    def open(cls, sdk: str) -> Library:
+        """The library helm_python would load (HELM_C_LIB unset, Linux), when its version is
+        of this ABI; else through helm_python (its lookup, its checks)."""
+        import ctypes
+
+        expected = _expected_version(sdk) if sdk else ""
+        path = os.path.join(sdk, "lib", f"libhelm_c.so.{expected}")
+        if (
+            not expected.startswith(cls.ABI)
+            or os.environ.get("HELM_C_LIB")
+            or not sys.platform.startswith("linux")
+            or not os.path.isfile(path)
+        ):
+            if sdk:  # else started with site: helm_python is on sys.path
+                sys.path.append(os.path.dirname(sdk))
+            from helm_python import _native
+
+            return cls(_native.lib)
+        lib = ctypes.CDLL(path)
+        pointer, handle = ctypes.POINTER(ctypes.c_void_p), ctypes.c_uint64
+        text, status = ctypes.c_char_p, ctypes.c_int32
+        for name, restype, argtypes in (
+            ("helm_c_version", ctypes.c_void_p, []),
+            ("helm_free_string", None, [ctypes.c_void_p]),
+            ("helm_chart_load", status, [text, ctypes.POINTER(handle), pointer]),
+            ("helm_chart_dependencies", status, [handle, pointer, pointer]),
+            ("helm_render", status, [handle, text, text, pointer, pointer]),
+            ("helm_chart_free", status, [handle, pointer]),
+        ):
+            function = getattr(lib, name)
+            function.restype, function.argtypes = restype, argtypes
+        library = cls(lib)
+        version = library._take(lib.helm_c_version()) or ""
+        if not version.startswith(cls.ABI):
+            raise SystemExit(f"libhelm_c {version} at {path} is not of ABI {cls.ABI}x")
+        return library
+
+    def _take(self, address: int | None) -> str | None:
+        """A string the library allocated, copied and freed."""
+        if not address:
+            return None
+        try:
+            return str(self.ctypes.string_at(address).decode("utf-8"))
+        finally:
+            self.lib.helm_free_string(self.ctypes.c_void_p(address))
+
+    def _outcome(self, code: int, error: Any) -> None:
+        detail = self._take(error.value)
+        if code != 0:
+            raise HelmFailed(detail or f"helm-c call failed with code {code}")
+
+    def load(self, root: str) -> int:
+        handle, error = self.ctypes.c_uint64(), self.ctypes.c_void_p()
+        code = self.lib.helm_chart_load(
+            root.encode("utf-8"), self.ctypes.byref(handle), self.ctypes.byref(error)
+        )
+        self._outcome(code, error)
+        return int(handle.value)
+
+    def call(self, name: str, chart: int, *texts: str) -> str:
+        """A call on a loaded chart that answers one string."""
+        out, error = self.ctypes.c_void_p(), self.ctypes.c_void_p()
+        arguments = [text.encode("utf-8") for text in texts]
+        code = getattr(self.lib, name)(
+            self.ctypes.c_uint64(chart),
+            *arguments,
+            self.ctypes.byref(out),
+            self.ctypes.byref(error),
+        )
+        answer = self._take(out.value)  # freed whatever the outcome
+        self._outcome(code, error)
+        return answer or ""
+
+    def free(self, chart: int) -> None:
+        error = self.ctypes.c_void_p()
+        self.lib.helm_chart_free(self.ctypes.c_uint64(chart), self.ctypes.byref(error))
+        self._take(error.value)
+
+
+def _expected_version(sdk: str) -> str:
+    """The libhelm_c version helm_python in `sdk` is built against (read, not imported)."""
+    import re
+
+    try:
+        with open(os.path.join(sdk, "_native.py"), encoding="utf-8") as handle:
+            found = re.search(r'^EXPECTED_HELM_C_VERSION\b[^=]*=\s*"([^"]+)"', handle.read(), re.M)
+    except OSError:
+        return ""
+    return found.group(1) if found else ""
+
+
+def _bounded(payload: str) -> tuple[str, ...]:
+    """Helm's JSON of one rendering (template name -> text) as a Rendering in JSON, in pieces
+    to write one after the other. Within the output limit it is passed on as Helm wrote it:
+    it is most of the answer, and decoding and encoding it again (or copying it into a
+    bigger string) doubled the child's work and memory. Over the limit it is an error, never
+    passed on or silently cut."""
+    # A JSON text is at least as long as the strings it holds, and Helm's has no line breaks
+    # (they are escaped): one that is short enough needs no counting.
+    if len(payload) <= MAX_OUTPUT_BYTES and "\n" not in payload:
+        return '{"manifests": ', payload, ', "error": ""}'
+    manifests = json.loads(payload)
+    size = sum(len(text) for text in manifests.values())
+    if size > MAX_OUTPUT_BYTES:
+        message = (
+            f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
+            " not checked"
+        )
+        return (json.dumps({"manifests": None, "error": message}),)
+    return (json.dumps({"manifests": manifests, "error": ""}),)
+
+
+def serve(memory_mib: int, sdk: str) -> int:
+    """The child: cap the address space, then answer one JSON line per request line."""
+    import resource
+
+    limit = memory_mib * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    helm = Library.open(sdk)  # the library loaded before the clock starts
+
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        try:
+            render_here(helm, request["root"], request["jobs"], sys.stdout.write)
+        except MemoryError:  # a line begun is never ended: the parent sees the child end
+            sys.stderr.write("MemoryError\n")
+            return 1
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        raise SystemExit(serve(int(sys.argv[2]), sys.argv[3]))
+    raise SystemExit("usage: python -I -S helm_child.py --serve MEMORY_MIB HELM_PYTHON_FOLDER")

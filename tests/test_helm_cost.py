@@ -1,0 +1,211 @@
+"""What Helm rendering is spared, with the same answers: a template with one part that can
+write anything is not matched part by part, and the renderer's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.sources import LoadContext, helm, helm_engine
+from gatekeeper.sources.helm_lines import writing_parts
+from gatekeeper.tree import WorkTree
+
+CHART = "apiVersion: v2\nname: ch\nversion: 0.1.0\n"
+
+
+def load_chart(tmp_path: Path, files: dict[str, str]) -> Any:
+    for name, text in {"ch/Chart.yaml": CHART, **files}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    context = LoadContext(tree=WorkTree(tmp_path), options={"helm": {}})
+    return helm.load("ch/Chart.yaml", (tmp_path / "ch/Chart.yaml").read_bytes(), context)
+
+
+# A definition wrapped in a condition opened before its `---`, as chart repositories vendor
+# CRDs and operators: the first part writes nothing, and most literal keys of the second are
+# switched off by the values.
+WRAPPED = """{{- if .Values.enabled }}
+# vendored from upstream
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: wrapped
+spec:
+  containers:
+    - name: app
+      image: app:1
+      securityContext:
+        privileged: true
+{{- if .Values.extra }}
+      ports:
+        - containerPort: 80
+          protocol: TCP
+          name: http
+      env:
+"""
+WRAPPED += "".join(f"        - name: V{n}\n          value: v\n" for n in range(10))
+WRAPPED += "{{- end }}\n{{- end }}\n"
+
+
+def test_a_document_after_a_part_that_writes_nothing_is_located_in_its_own_part(
+    tmp_path: Path,
+) -> None:
+    """The part matcher scored the Pod below zero (twenty-five literal keys not rendered) and gave
+    it to the empty first part: its fields pointed at no line of theirs. The first part
+    writes nothing, so the Pod is the second part's."""
+    loaded = load_chart(
+        tmp_path, {"ch/templates/pod.yaml": WRAPPED, "ch/values.yaml": "enabled: true\n"}
+    )
+    assert loaded.problems == []
+    (pod,) = loaded.documents
+    assert pod.extra["origin"] == "ch/templates/pod.yaml#1"
+    path = ("spec", "containers", 0, "securityContext", "privileged")
+    location = pod.locator.locate(path)
+    assert (location.line, location.exact) == (13, True)
+
+
+def test_parts_that_write_nothing_are_told_from_parts_that_may() -> None:
+    assert writing_parts("{{- if .Values.enabled }}\n# a comment\n---\nkind: A\n") == [1]
+    silent = '{{/* note */}}\n{{- $name := include "x" . }}\n  # indented\n\n{{ end }}\n'
+    assert writing_parts(f"{silent}---\nkind: A\n---\n{silent}") == [1]
+    # what may write a document: an action in a comment line, one spread over lines, an
+    # include, a value, literal text, a template defined to be written elsewhere
+    for first in (
+        '# {{ include "objects" . }}',
+        "{{- if or\n  .Values.a .Values.b }}",
+        '{{ include "objects" . }}',
+        "{{ .Values.raw }}",
+        "kind: B",
+        '{{- define "objects" }}\nkind: B\n{{- end }}',
+        '{{ if eq .Values.x "}}" }}',
+    ):
+        assert writing_parts(f"{first}\n---\nkind: A\n") == [0, 1], first
+    assert writing_parts("kind: A\n") == [0]
+    assert writing_parts("") == []
+
+
+def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() -> None:
+    """GOGC=200 beside GOMEMLIMIT (half the address-space cap), whatever the caller's
+    environment says."""
+    worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
+    try:
+        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        worker.stop()
+    assert b"GOGC=200" in environ
+    assert f"GOMEMLIMIT={helm_engine.MEMORY_MIB // 2}MiB".encode() in environ
+
+
+def test_a_pod_dressed_as_a_definition_in_crds_is_judged(tmp_path: Path) -> None:
+    """crds/ files of definitions alone go unparsed (megabytes no policy reads), told by
+    their top-level lines; a second `kind` written quoted, which YAML reads last, made a Pod
+    (or a removed v1beta1 definition) look like one and go unjudged."""
+    definition = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    pod = '"kind": Pod\nmetadata:\n  name: sneaky\nspec:\n  hostPID: true\n'
+    loaded = load_chart(
+        tmp_path,
+        {
+            "ch/crds/a.yaml": definition + "metadata:\n  name: a.example.com\n",
+            "ch/crds/b.yaml": definition.replace("v1\n", "v1beta1\n", 1),
+            "ch/crds/c.yaml": definition + pod,
+        },
+    )
+    judged = sorted((d.file, d.kind, d.obj["apiVersion"]) for d in loaded.documents)
+    assert judged == [
+        ("ch/crds/b.yaml", "CustomResourceDefinition", "apiextensions.k8s.io/v1beta1"),
+        ("ch/crds/c.yaml", "Pod", "apiextensions.k8s.io/v1"),
+    ]
+
+
+_CHILD_PROBE = """
+import json, runpy, sys
+child = runpy.run_path(sys.argv[1], run_name="helm_child")
+helm = child["Library"].open(sys.argv[2])
+pieces = []
+root = sys.stdin.read()
+child["render_here"](helm, root, [{"values": {}, "options": {"name": "r"}}], pieces.append)
+loaded = sorted(m for m in sys.modules if m.startswith(("helm_python", "gatekeeper")))
+print(json.dumps({"modules": loaded, "answer": json.loads("".join(pieces))}))
+"""
+
+
+def test_the_renderer_loads_the_library_without_the_sdks_python_api(tmp_path: Path) -> None:
+    """The child declares the calls a render makes and loads the library helm_python would:
+    no helm_python (or gatekeeper) module is imported, and the answer is the SDK's own, the
+    one it gives when the library is named by HELM_C_LIB (then helm_python loads it)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    chart = tmp_path / "ch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+    )
+    sdk = helm_engine._sdk_folder()
+    answers = []
+    # direct; HELM_C_LIB names the library; helm_python elsewhere (the child has site then)
+    for override, isolated, folder in (
+        ("", ["-I", "-S"], sdk),
+        (os.path.join(sdk, "lib"), ["-I", "-S"], sdk),
+        ("", ["-I"], ""),
+    ):
+        done = subprocess.run(
+            [sys.executable, *isolated, "-c", _CHILD_PROBE, helm_engine._CHILD_FILE, folder],
+            input=str(chart),
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HELM_C_LIB": override},
+            check=True,
+        )
+        answers.append(json.loads(done.stdout))
+    direct, *through_sdk = answers
+    assert direct["modules"] == []
+    for other in through_sdk:
+        assert "helm_python._native" in other["modules"]
+        assert other["answer"] == direct["answer"]
+    (rendering,) = direct["answer"]["renderings"]
+    assert rendering["error"] == ""
+    assert list(rendering["manifests"]) == ["ch/templates/cm.yaml"]
+    assert "name: r\n" in rendering["manifests"]["ch/templates/cm.yaml"]
+
+
+def test_the_sdk_is_never_looked_up_in_the_working_directory(tmp_path: Path) -> None:
+    """Under `python -m gatekeeper` sys.path begins with the working directory, during a
+    scan the scanned repository: a `helm_python/` planted there is not the library the
+    renderer loads."""
+    import subprocess
+    import sys
+
+    planted = tmp_path / "helm_python"
+    (planted / "lib").mkdir(parents=True)
+    (planted / "_native.py").write_text('EXPECTED_HELM_C_VERSION = "0.2.2"\n')
+    (planted / "__init__.py").write_text("")
+    (planted / "lib" / "libhelm_c.so.0.2.2").write_bytes(b"not a library")
+    probe = "from gatekeeper.sources import helm_engine; print(helm_engine._sdk_folder())"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    found = done.stdout.strip()
+    assert found and not found.startswith(str(tmp_path))
+    assert Path(found, "_native.py").is_file()
+
+
+def test_schemas_are_looked_for_among_the_files_written_for_helm(tmp_path: Path) -> None:
+    """Not by walking the copy twice: a folder named values.schema.json (or x.tgz) is no
+    schema, and the chart renders (it was an error: the folder read as a file)."""
+    loaded = load_chart(
+        tmp_path,
+        {
+            "ch/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+            "ch/files/values.schema.json/x.json": "{}\n",
+            "ch/files/old.tgz/y.txt": "\n",
+            "ch/values.schema.json": '{"$ref": "https://example.com/s.json"}\n',
+        },
+    )
+    assert [d.name for d in loaded.documents] == ["a"]
+    (problem,) = loaded.problems
+    assert problem.file == "ch/values.schema.json" and "never uses the network" in problem.message
