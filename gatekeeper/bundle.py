@@ -13,7 +13,7 @@ from gatekeeper.errors import ConfigError, UsageError
 from gatekeeper.evaluate import Engine
 from gatekeeper.fieldpath import Path as FieldPath
 from gatekeeper.policy.hints import unknown_names
-from gatekeeper.policy.loader import builtin_dir, load_bundle
+from gatekeeper.policy.loader import builtin_dir
 from gatekeeper.policy.model import Policy
 from gatekeeper.policy.schema import validate
 from gatekeeper.yamldoc import NodeLocator
@@ -86,7 +86,9 @@ def build_engine(
     """`base` and `read_lock` as for `policy_roots`."""
     roots = policy_roots(config, extra_dirs, builtin, base=base, read_lock=read_lock)
     admission_files: list[tuple[Path, bytes]] = []
-    engine = engine_for(config, load_bundle(roots, admission=admission_files), disable)
+    from gatekeeper import policycache
+
+    engine = engine_for(config, policycache.load(roots, admission_files), disable)
     from gatekeeper.admission import documents_of
 
     engine.admission_documents = tuple(documents_of(admission_files))

@@ -168,6 +168,16 @@ class Entries:
     def get(self, key: str, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
         """The value stored under `key` (its objects through `object_hook`: json.loads), or
         None. What `object_hook` raises is the caller's to catch."""
+        payload = self.get_bytes(key)
+        if payload is None:
+            return None
+        try:
+            return json.loads(payload, object_hook=object_hook)
+        except (ValueError, RecursionError):
+            return None
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """The bytes stored under `key` (put_bytes), or None."""
         if not self._ready():
             return None
         try:
@@ -185,18 +195,19 @@ class Entries:
         check, _, payload = data.partition(b"\n")
         if hashlib.sha256(payload).hexdigest().encode() != check:
             return None
-        try:
-            return json.loads(payload, object_hook=object_hook)
-        except (ValueError, RecursionError):
-            return None
+        return payload
 
     def put(self, key: str, value: Any) -> None:
         """Store `value` (JSON) under `key`; dropped when it cannot be."""
-        if not self._ready():
-            return
         try:
             payload = json.dumps(value, separators=(",", ":")).encode()
         except (TypeError, ValueError, RecursionError):
+            return
+        self.put_bytes(key, payload)
+
+    def put_bytes(self, key: str, payload: bytes) -> None:
+        """Store `payload` under `key`; dropped when it cannot be."""
+        if not self._ready():
             return
         path = self._path(key)
         with contextlib.suppress(OSError):

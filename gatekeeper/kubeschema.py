@@ -9,14 +9,17 @@ kubernetes-validate package ships (Apache-2.0), newest Kubernetes version only, 
 package data without running its code. The package (108 MB: every Kubernetes version) is the
 [schema] extra, left out of the light core the pre-commit hook installs; without it no object
 is checked, and the scan says so once (MISSING). One file holds every definition; it is parsed
-once per process, on the first Kubernetes object of a known kind. The check is types only (no
-`required`, no enums, unknown fields allowed): what makes an object unusable to policies.
+when a definition is asked that this user's cache does not hold, once per process (see
+_Definitions: a hook reads only the definitions of the kinds it checks, kept from before).
+The check is types only (no `required`, no enums, unknown fields allowed): what makes an
+object unusable to policies.
 Custom resources and removed API versions have no schema and are not checked.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import json
 import re
@@ -60,8 +63,113 @@ class ShapeError:
 @dataclass(frozen=True)
 class _Schemas:
     version: str  # the Kubernetes version of the schemas, e.g. v1.37.0
-    definitions: dict[str, Any]
+    definitions: _Definitions
     kinds: dict[tuple[str, str], str]  # (apiVersion, kind) -> definition name
+
+
+class _Definitions:
+    """The definitions by name, read from the 1.8 MB file only when one is asked that this
+    user's cache does not hold (gatekeeper.cache.Entries, keyed by the file's path, size and
+    modification time, and this module: package data changes only with the package). A
+    pre-commit run checks a few kinds, and parsing the whole file was a twentieth of it. A
+    definition read from the file is kept with every definition it refers to, for the next
+    run."""
+
+    def __init__(self, file: FsPath, key: str | None, kept: dict[str, Any]) -> None:
+        self.file = file
+        self.key = key
+        self.kept = kept
+        self._all: dict[str, Any] | None = None
+
+    def every(self) -> dict[str, Any]:
+        if self._all is None:
+            document = json.loads(self.file.read_text())
+            self._all = dict(document["$defs"])
+        return self._all
+
+    def get(self, name: str) -> Any:
+        if name in self.kept:
+            return self.kept[name]
+        try:
+            every = self.every()
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if name in every and self.key is not None:
+            self.kept.update(_closure(name, every))
+            _store().put(self.key, {"kinds": _rows(_kinds_of(every)), "definitions": self.kept})
+        return every.get(name)
+
+
+def _closure(name: str, every: dict[str, Any]) -> dict[str, Any]:
+    """`name`'s definition and every definition it refers to, directly or not."""
+    found: dict[str, Any] = {}
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in found or current not in every:
+            continue
+        found[current] = every[current]
+        stack: list[Any] = [every[current]]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                ref = value.get("$ref")
+                if isinstance(ref, str):
+                    todo.append(_REF.sub("", ref))
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                stack.extend(value)
+    return found
+
+
+def _kinds_of(definitions: dict[str, Any]) -> dict[tuple[str, str], str]:
+    kinds: dict[tuple[str, str], str] = {}
+    for name, definition in definitions.items():
+        for gvk in definition.get("x-kubernetes-group-version-kind", ()):
+            group, api_version = gvk.get("group", ""), gvk["version"]
+            api = f"{group}/{api_version}" if group else api_version
+            kinds.setdefault((api, gvk["kind"]), name)
+    return kinds
+
+
+def _rows(kinds: dict[tuple[str, str], str]) -> list[list[str]]:
+    return [[api, kind, name] for (api, kind), name in kinds.items()]
+
+
+_CACHE_NAME = "kube-schemas-v1"
+
+
+@functools.cache
+def _store() -> Any:
+    from gatekeeper.cache import Entries
+
+    return Entries(_CACHE_NAME, per_shard=4)
+
+
+def _key(file: FsPath) -> str | None:
+    try:
+        info = file.stat()
+        code = FsPath(__file__).read_bytes()
+    except OSError:
+        return None
+    text = f"{_CACHE_NAME}\0{file}\0{info.st_size}\0{info.st_mtime_ns}\0".encode()
+    return hashlib.sha256(text + code).hexdigest()
+
+
+def _kept(key: str | None) -> tuple[dict[tuple[str, str], str], dict[str, Any]] | None:
+    """The kinds and the definitions kept under `key`, if well-formed."""
+    value = _store().get(key) if key is not None else None
+    if not isinstance(value, dict):
+        return None
+    rows, definitions = value.get("kinds"), value.get("definitions")
+    if not isinstance(rows, list) or not isinstance(definitions, dict):
+        return None
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(x, str) for x in row)):
+            return None
+    if not all(isinstance(definition, dict) for definition in definitions.values()):
+        return None
+    return {(api, kind): name for api, kind, name in rows}, definitions
 
 
 @functools.cache
@@ -75,17 +183,22 @@ def _schemas() -> _Schemas | None:
     try:
         versions = [entry.name for entry in root.iterdir() if entry.name.endswith("-local")]
         version = max(versions, key=lambda name: tuple(map(int, re.findall(r"\d+", name))))
-        document = json.loads((root / version / "_definitions.json").read_text())
-        definitions: dict[str, Any] = dict(document["$defs"])
+    except (OSError, ValueError):
+        return None
+    file = root / version / "_definitions.json"
+    key = _key(file)
+    kept = _kept(key)
+    if kept is not None:
+        kinds, definitions = kept
+        return _Schemas(version.removesuffix("-local"), _Definitions(file, key, definitions), kinds)
+    lazy = _Definitions(file, key, {})
+    try:
+        kinds = _kinds_of(lazy.every())
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    kinds: dict[tuple[str, str], str] = {}
-    for name, definition in definitions.items():
-        for gvk in definition.get("x-kubernetes-group-version-kind", ()):
-            group, api_version = gvk.get("group", ""), gvk["version"]
-            api = f"{group}/{api_version}" if group else api_version
-            kinds.setdefault((api, gvk["kind"]), name)
-    return _Schemas(version.removesuffix("-local"), definitions, kinds)
+    if key is not None:
+        _store().put(key, {"kinds": _rows(kinds), "definitions": {}})
+    return _Schemas(version.removesuffix("-local"), lazy, kinds)
 
 
 # Said once per scan (not per file) when Kubernetes objects were judged without the schemas.

@@ -67,31 +67,36 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     return terraform_modules.feeds(context)
 
 
+_OWNED_SUFFIXES = (".tfvars", ".tfvars.json", ".tf", ".tofu")
+
+
 def owners(path: str, context: LoadContext) -> list[str]:
     """What a file that deploys nothing itself gives values to, so that a hook or a scan
     given only it judges what it changes: for a variable file (`env/prod.tfvars`) the code
     it is passed to (terraform_modules.var_file_readers); for a `.tf` file of variables,
-    locals or outputs only, the other `.tf` files of its folder."""
-    if ".terraform" in path.split("/"):
+    locals or outputs only, the other `.tf` files of its folder. For a `.tf` file of a module
+    that local calls use, also the calling files (up to the roots): its resources as they are
+    deployed, with their callers' values."""
+    if ".terraform" in path.split("/") or not path.endswith(_OWNED_SUFFIXES):
         return []
-    if path.endswith((".tfvars", ".tfvars.json")):
-        from gatekeeper.sources import terraform_modules
+    from gatekeeper.sources import terraform_modules
 
+    if path.endswith((".tfvars", ".tfvars.json")):
         return terraform_modules.var_file_readers(context.tree, path)
-    if not path.endswith((".tf", ".tofu")):
-        return []
+    folder = posixpath.dirname(path)
+    found = terraform_modules.callers(context.tree, folder)
     try:
         if _DEPLOYING_BLOCK.search(decode(context.tree.read(path))):
-            return []
-        names = context.tree.list_dir(posixpath.dirname(path) or ".")
+            return found
+        names = context.tree.list_dir(folder or ".")
     except (OSError, UnicodeDecodeError, ValueError):
-        return []
-    folder = posixpath.dirname(path)
-    return sorted(
+        return found
+    siblings = [
         name
         for name in names
         if posixpath.dirname(name) == folder and name.endswith(TF_SUFFIXES) and name != path
-    )
+    ]
+    return sorted({*siblings, *found})
 
 
 def detect(path: str) -> bool:

@@ -495,6 +495,27 @@ def var_file_readers(tree: Tree, path: str) -> list[str]:
     return [name for name in layout.directories[reader] if name.endswith(TF_SUFFIXES)]
 
 
+def callers(tree: Tree, directory: str) -> list[str]:
+    """The `.tf` files whose local module calls use `directory`, and those calling theirs, up
+    to the roots: what judges a module's resources with the values it is really given (a
+    hook on a module's file judges its callers' instances too, as kustomize overlays)."""
+    layout = _layout(tree)
+    by_target: dict[str, list[str]] = {}
+    for file, targets in layout.calls.items():
+        for target in targets:
+            by_target.setdefault(target, []).append(file)
+    found: set[str] = set()
+    todo, seen = [directory], {directory}
+    while todo:
+        for file in by_target.get(todo.pop(), ()):
+            found.add(file)
+            caller = posixpath.dirname(file)
+            if caller not in seen:
+                seen.add(caller)
+                todo.append(caller)
+    return sorted(found)
+
+
 def _coded(layout: _Layout) -> set[str]:
     """The folders with Terraform code (`.tf`, `.tf.json`), not only variable files."""
     return {
