@@ -53,6 +53,7 @@ def guard(
     trees = gatefiles.Trees(_reader(base), _reader(head), lambda: _paths(base) | _paths(head))
     changes = gitops.changed_files(repo, change.base_sha, change.head_sha)
     touched = gatefiles.changed_gate_files(changes, trees, change.changed_lines, config, check_name)
+    change = _without_review_notes(change, {gate_file.path for gate_file in touched})
     skips = [f for f in change.verdict.findings if f.policy_id == SKIP_AHEAD and f.blocking]
     if touched or skips:
         # Owners from the trusted revision the configuration came from, not from the change.
@@ -135,6 +136,21 @@ def _approved_skips(
 
 def _any(commit: str, path: str) -> bool:
     return True
+
+
+def _without_review_notes(change: Any, paths: set[str]) -> Any:
+    """`change` without the scan's GK-POLICY-CHANGE notes on gate files: here each is a
+    GK-GATE-CHANGE, which blocks until someone else approves (one comment, not two)."""
+    kept = [
+        f for f in change.verdict.findings if not (f.policy_id == POLICY_CHANGE and f.file in paths)
+    ]
+    if len(kept) == len(change.verdict.findings):
+        return change
+    verdict = Verdict(kept, change.verdict.threshold)
+    return dataclasses.replace(change, verdict=verdict)
+
+
+POLICY_CHANGE = "GK-POLICY-CHANGE"
 
 
 def with_findings(change: Any, added: list[Finding]) -> Any:
