@@ -26,7 +26,7 @@ import fnmatch
 import posixpath
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
@@ -160,6 +160,71 @@ _OWNERS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
+    """The workflows a changed `path` feeds: the root `.gitlab-ci.yml` when it includes it,
+    and every workflow whose steps run it (a script, Makefile, justfile, Taskfile or
+    package.json they follow): a pull request changing only `justfile` re-judges `just
+    deploy`, as the change deploys through it."""
+    found = _gitlab_owners(path, context)
+    if not kind_of(path) and _followable(path):
+        found += [name for name in _followers(context.tree).get(path, []) if name not in found]
+    return found
+
+
+# Files a step may run or read recipes from, besides any script: data files are not.
+_RECIPE_FILES = frozenset(
+    {"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "package.json",
+     "Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"}
+)  # fmt: skip
+_DATA_SUFFIXES = (".yaml", ".yml", ".json", ".tf", ".tfvars", ".md", ".tpl", ".hcl", ".txt")
+
+
+def _followable(path: str) -> bool:
+    name = posixpath.basename(path)
+    return name in _RECIPE_FILES or not name.endswith(_DATA_SUFFIXES)
+
+
+_FOLLOWERS: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def _followers(tree: Tree) -> dict[str, list[str]]:
+    """Each file the tree's workflows follow into, with the workflows that do (built once
+    per tree: every workflow and composite action under `.github`, and `.gitlab-ci.yml`)."""
+    if tree in _FOLLOWERS:
+        return _FOLLOWERS[tree]
+    index: dict[str, list[str]] = {}
+    names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
+    names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
+    for name in names:
+        try:
+            loaded = load(name, tree.read(name), LoadContext(tree=tree))
+        except OSError:
+            continue
+        for document in loaded.documents:
+            for job in _values(document.obj.get("jobs")):
+                for step in _values(job.get("steps") if isinstance(job, dict) else None):
+                    for command in step.get("commands") or [] if isinstance(step, dict) else []:
+                        followed = command.get("file")
+                        if followed and name not in index.setdefault(followed, []):
+                            index[followed].append(name)
+    _FOLLOWERS[tree] = index
+    return index
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a workflow reads the scripts and recipe files its
+    steps run, so a pull request changing only those judges the workflow again."""
+    for followed, workflows in _followers(context.tree).items():
+        for name in workflows:
+            yield name, followed
+
+
+def _values(holder: Any) -> list[Any]:
+    if isinstance(holder, dict):
+        return list(holder.values())
+    return holder if isinstance(holder, list) else []
+
+
+def _gitlab_owners(path: str, context: LoadContext) -> list[str]:
     """The root `.gitlab-ci.yml` when it includes `path`: a changed include re-judges it."""
     if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
         return []

@@ -207,25 +207,59 @@ def _runner(
 ) -> list[dict[str, Any]]:
     """The recipes `just NAME` (a justfile) or `task NAME` (a Taskfile) runs, with what they
     depend on: each command at its line, as for `make`."""
-    names = [str(w) for w in command.get("positional") or [] if "=" not in str(w)]
-    files = _JUSTFILES if program == "just" else _TASKFILES
+    argv = [str(word) for word in command.get("argv") or []]
+    words = argv[argv.index(program) + 1 :] if program in argv else argv[1:]
+    files: tuple[str, ...] = _JUSTFILES if program == "just" else _TASKFILES
+    names: list[str] = []
+    given = iter(words)
+    for word in given:
+        flag, _, value = word.partition("=")
+        if flag in _RUNNER_FILE_FLAGS:  # `just --justfile ops/justfile`, `task -t ci.yml`
+            value = value or next(given, "")
+            directory, name = posixpath.split(posixpath.join(directory, value))
+            files = (name,)
+        elif flag in _RUNNER_DIRECTORY_FLAGS:  # `just -d ops`, `task --dir ops`
+            directory = posixpath.join(directory, value or next(given, "."))
+        elif word.startswith("-") or "=" in word:
+            continue
+        elif program == "just" and "/" in word and not names:  # `just ops/deploy`
+            folder, word = posixpath.split(word)
+            directory = posixpath.join(directory, folder)
+            names.extend([word] if word else [])
+        else:
+            names.append(word)
     found = _recipe_file(tree, directory, files)
     if found is None:
         return []
     path, text = found
-    recipes, default = _parse_justfile(text) if program == "just" else _parse_taskfile(path, text)
+    if program == "just":
+        recipes, default, variables = _parse_justfile(text)
+    else:
+        (recipes, default), variables = _parse_taskfile(path, text), {}
+
+    def expand(line: str) -> str:
+        """A recipe line with `{{ name }}` (just's interpolation) of its variables."""
+        line = _JUST_INTERPOLATION.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
+        return line.lstrip("@-")
+
     pending = names or ([default] if default else [])
-    return _run_recipes(recipes, pending, path, lambda line: line.lstrip("@-"), tree, depth, budget)
+    return _run_recipes(recipes, pending, path, expand, tree, depth, budget)
 
 
 _JUSTFILES = ("justfile", "Justfile", ".justfile")
+_RUNNER_FILE_FLAGS = frozenset({"-f", "--justfile", "-t", "--taskfile"})
+_RUNNER_DIRECTORY_FLAGS = frozenset({"-d", "--working-directory", "--dir"})
+_JUST_INTERPOLATION = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+_JUST_ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*:=\s*(.*)$")
 _TASKFILES = ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml")
-_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:=]*:(?!=)([^#]*)")
+_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:]*:(?!=)([^#]*)")
 
 
-def _parse_justfile(text: str) -> tuple[Recipes, str]:
-    """Recipes (dependencies, body lines with their 1-based line) and the first one."""
+def _parse_justfile(text: str) -> tuple[Recipes, str, dict[str, str]]:
+    """Recipes (dependencies, body lines with their 1-based line), the first one, and the
+    plain string variables (`kubectl := "kubectl"`) a `{{ kubectl }}` spells."""
     recipes: Recipes = {}
+    variables: dict[str, str] = {}
     current: list[tuple[int, str]] | None = None
     first = ""
     for number, line in enumerate(text.splitlines(), start=1):
@@ -234,13 +268,18 @@ def _parse_justfile(text: str) -> tuple[Recipes, str]:
                 current.append((number, line.strip()))
             continue
         current = None
+        assigned = _JUST_ASSIGNMENT.match(line)
+        if assigned:
+            value = assigned.group(2).split("#", 1)[0].strip()
+            variables[assigned.group(1)] = value.strip("'\"") if value[:1] in "'\"" else value
+            continue
         found = _JUST_RECIPE.match(line)
         if found and not line.startswith(("set ", "export ", "alias ", "import ", "mod ")):
             needs = [w.split("(")[0] for w in found.group(2).split() if not w.startswith("&")]
             current = []
             recipes[found.group(1)] = (needs, current)
             first = first or found.group(1)
-    return recipes, first
+    return recipes, first, variables
 
 
 def _parse_taskfile(path: str, text: str) -> tuple[Recipes, str]:
