@@ -3,6 +3,7 @@ request or a workflow that deployed with a green check before its fix."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -105,4 +106,113 @@ def test_just_with_another_justfile_directory_and_interpolated_variables(
         ("ops/justfile", 7, "kubectl apply -f k8s/{{env}}"),
         ("ops/justfile", 9, "helm rollback web"),
         ("ops/justfile", 11, "kubectl delete ns web"),
+    ]
+
+
+def test_interpreters_and_windows_shells_running_a_deploy(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`perl -e`, `ruby -e`, `php -r` with a list of words, `pwsh -c`, `powershell -Command`,
+    `-EncodedCommand` (base64 of UTF-16LE), `cmd /c`, `Invoke-Expression`; `sh -c "$CMD"`
+    with CMD from the step's, the job's or the workflow's `env:` (a quoted variable is one
+    word: it was split at spaces, and sh ran `kubectl` alone)."""
+    encoded = base64.b64encode("helm uninstall web".encode("utf-16-le")).decode()
+    write(
+        ".github/workflows/ci.yml",
+        "on: push\npermissions: {}\nenv: {WF: kubectl apply -f wf/}\njobs:\n  ship:\n"
+        "    runs-on: windows-latest\n    env: {JOB: kubectl delete ns old}\n    steps:\n"
+        '      - run: perl -e \'system("kubectl", "apply", "-f", "k8s/")\'\n'
+        "      - run: ruby -e 'system(%q(helm upgrade --install web ./chart))'\n"
+        "      - run: php -r 'passthru(\"terraform apply -auto-approve\");'\n"
+        '      - run: pwsh -c "kubectl apply -f pwsh/"\n'
+        "      - run: powershell -NoProfile -Command kubectl apply -f ps/\n"
+        f"      - run: pwsh -EncodedCommand {encoded}\n"
+        "      - run: cmd /c kubectl apply -f cmd/\n"
+        "      - run: Invoke-Expression 'kubectl apply -f iex/'\n        shell: pwsh\n"
+        '      - run: sh -c "$CMD"\n        env: {CMD: kubectl apply -f step/}\n'
+        '      - run: bash -c "$JOB" && sh -c "${WF}"\n',
+    )
+    assert scan(gatekeeper, tmp_path) == [
+        (".github/workflows/ci.yml", 9, "kubectl apply -f k8s/"),
+        (".github/workflows/ci.yml", 10, "helm upgrade --install web ./chart"),
+        (".github/workflows/ci.yml", 11, "terraform apply -auto-approve"),
+        (".github/workflows/ci.yml", 12, "kubectl apply -f pwsh/"),
+        (".github/workflows/ci.yml", 13, "kubectl apply -f ps/"),
+        (".github/workflows/ci.yml", 14, "helm uninstall web"),
+        (".github/workflows/ci.yml", 15, "kubectl apply -f cmd/"),
+        (".github/workflows/ci.yml", 16, "kubectl apply -f iex/"),
+        (".github/workflows/ci.yml", 18, "kubectl apply -f step/"),
+        (".github/workflows/ci.yml", 20, "kubectl apply -f wf/"),
+        (".github/workflows/ci.yml", 20, "kubectl delete ns old"),
+    ]
+
+
+def test_commands_passed_through_outputs_env_files_and_inputs(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """A step writes the command to $GITHUB_OUTPUT (or `::set-output`, or `| tee -a`) and a
+    later step runs `${{ steps.ID.outputs.NAME }}`; $GITHUB_ENV then `$DEPLOY`; a job's
+    output run by another job through `needs`; a `workflow_call` input's default and a
+    `workflow_dispatch` choice. Values that only print pass."""
+    write(
+        ".github/workflows/ci.yml",
+        "on:\n  workflow_call:\n    inputs:\n"
+        "      cmd: {type: string, default: kubectl apply -f in/}\n"
+        "  workflow_dispatch:\n    inputs:\n      verb: {type: choice, options: [plan, apply]}\n"
+        "permissions: {}\njobs:\n  pick:\n    runs-on: ubuntu-24.04\n"
+        "    outputs: {deploy: '${{ steps.s.outputs.cmd }}'}\n    steps:\n"
+        '      - id: s\n        run: echo "cmd=kubectl apply -f out/" >> "$GITHUB_OUTPUT"\n'
+        "      - run: ${{ steps.s.outputs.cmd }}\n"
+        '      - id: old\n        run: echo "::set-output name=c::helm upgrade --install l ./c"\n'
+        "      - run: ${{ steps.old.outputs.c }}\n"
+        "      - id: t\n        run: printf 'c=%s\\n' 'helm rollback web' | tee -a $GITHUB_OUTPUT\n"
+        "      - run: ${{ steps.t.outputs.c }}\n"
+        '      - run: echo "DEPLOY=kubectl delete ns x" >> $GITHUB_ENV\n'
+        "      - run: $DEPLOY\n"
+        "      - run: ${{ inputs.cmd }}\n"
+        "      - run: terraform ${{ github.event.inputs.verb }} -auto-approve\n"
+        "      - run: echo ${{ steps.s.outputs.cmd }}\n"
+        "  use:\n    needs: pick\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: ${{ needs.pick.outputs.deploy }}\n"
+        "      - run: sh -c \"$X\"\n        env: {X: '${{ needs.pick.outputs.deploy }}'}\n",
+    )
+    assert scan(gatekeeper, tmp_path) == [
+        (".github/workflows/ci.yml", 16, "kubectl apply -f out/"),
+        (".github/workflows/ci.yml", 19, "helm upgrade --install l ./c"),
+        (".github/workflows/ci.yml", 22, "helm rollback web"),
+        (".github/workflows/ci.yml", 24, "$DEPLOY"),
+        (".github/workflows/ci.yml", 25, "kubectl apply -f in/"),
+        (".github/workflows/ci.yml", 26, "terraform apply -auto-approve"),
+        (".github/workflows/ci.yml", 32, "kubectl apply -f out/"),
+        (".github/workflows/ci.yml", 33, "kubectl apply -f out/"),
+    ]
+
+
+def test_github_script_and_actions_that_run_commands(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """actions/github-script running `exec.exec('kubectl', [...])` or child_process, an
+    action wrapping kubectl and helm (`with.args` a command line), a `docker://` CLI image,
+    azure/cli's inline script (inputs are case-insensitive). A github-script that only logs
+    a command, and kubectl reads, pass."""
+    write(
+        ".github/workflows/ci.yml",
+        STEPS + "      - uses: actions/github-script@v7\n        with:\n          script: |\n"
+        "            core.info('kubectl apply -f docs/ is how to deploy')\n"
+        "            await exec.exec('kubectl', ['apply', '-f', 'k8s/'])\n"
+        "            require('child_process').execSync(`helm upgrade --install w ./c`)\n"
+        "      - uses: wahyd4/kubectl-helm-action@master\n        with:\n          args: |\n"
+        "            helm repo add bitnami https://charts.bitnami.com/bitnami\n"
+        "            helm upgrade --install pg bitnami/postgresql\n"
+        "      - uses: docker://bitnami/kubectl\n        with: {args: delete ns old}\n"
+        "      - uses: Azure/CLI@v2\n        with:\n          inlineScript: kubectl apply -f az/\n"
+        "      - uses: actions/github-script@v7\n        with:\n"
+        "          script: await exec.exec('kubectl', ['get', 'pods'])\n",
+    )
+    assert scan(gatekeeper, tmp_path) == [
+        (".github/workflows/ci.yml", 11, "kubectl apply -f k8s/"),
+        (".github/workflows/ci.yml", 12, "helm upgrade --install w ./c"),
+        (".github/workflows/ci.yml", 17, "helm upgrade --install pg bitnami/postgresql"),
+        (".github/workflows/ci.yml", 19, "kubectl delete ns old"),
+        (".github/workflows/ci.yml", 22, "kubectl apply -f az/"),
     ]

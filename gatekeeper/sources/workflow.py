@@ -36,6 +36,16 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.workflow_actions import CommandInput, command_input
+from gatekeeper.sources.workflow_values import (
+    Values,
+    input_values,
+    job_values,
+    matrix_values,
+    with_expressions,
+    workflow_inputs,
+    written,
+)
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
@@ -52,14 +62,6 @@ _GITLAB_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 _GITLAB_SCRIPTS = ("before_script", "script", "after_script")
-# Actions whose input is a command line: (input, program prefixed to it).
-COMMAND_ACTIONS: dict[str, tuple[str, str]] = {
-    "steebchen/kubectl": ("command", "kubectl "),
-    "actions-hub/kubectl": ("args", "kubectl "),
-    "wyrihaximus/github-action-helm3": ("exec", ""),
-    "koslib/helm-eks-action": ("command", ""),
-    "stefanprodan/kube-tools": ("command", ""),
-}
 # Actions and commands that start a throwaway cluster in the CI runner: kubectl and helm in
 # that job test against it, they do not deploy.
 EPHEMERAL_CLUSTER_ACTIONS = frozenset(
@@ -384,10 +386,16 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     locator = LineMapLocator(path, fallback=nodes)
     obj["events"] = _events(obj.get("on"))
     jobs = obj.get("jobs")
-    for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
+    if not isinstance(jobs, dict):
+        return obj, locator
+    values = job_values(jobs, _env(obj), workflow_inputs(obj.get("on")))
+    for job_id, job in jobs.items():
         if isinstance(job, dict):
             raw: Path = ("jobs", str(job_id))
-            _github_job(path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj))
+            _github_job(
+                path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj),
+                values[str(job_id)],
+            )  # fmt: skip
     return obj, locator
 
 
@@ -408,7 +416,10 @@ def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
                 steps[index] = {}
         job: dict[str, Any] = {"steps": steps}
         obj["jobs"] = {"composite": job}
-        _github_job(path, "composite", job, "", ("runs",), nodes, lines, locator)
+        values = job_values({"composite": job}, {}, dict(input_values(obj.get("inputs"))))
+        _github_job(
+            path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]
+        )
     else:
         obj["jobs"] = {}
     return obj, locator
@@ -424,9 +435,11 @@ def _github_job(
     lines: list[str],
     locator: LineMapLocator,
     workflow_env: dict[str, str] | None = None,
+    known: Values | None = None,
 ) -> None:
     """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
-    in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`."""
+    in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`;
+    `known` the values of the inputs and outputs its expressions may name."""
     _split_uses(job)
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
@@ -439,6 +452,7 @@ def _github_job(
     default_shell = _shell(job) or workflow_shell
     steps = job.get("steps")
     found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
+    exported: dict[str, str] = {}  # sent to $GITHUB_ENV by earlier steps
     for index, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             continue
@@ -447,17 +461,21 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
+        variables = {**(workflow_env or {}), **_env(job), **exported, **_env(step)}
+        expressions = {**(known or {}), **matrix_values(job, variables)}
+        variables = _resolved(variables, expressions)
         if isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
-            commands = _commands(run, lines, python=True)
+            commands = _commands(run, lines, language="python", expressions=expressions)
         elif isinstance(run, ScalarNode):
-            variables = {**(workflow_env or {}), **_env(job), **_env(step)}
-            expressions = _expression_values(job, variables)
             commands = _commands(run, lines, variables=variables, expressions=expressions)
-        action = COMMAND_ACTIONS.get(step.get("action", "")) or _docker_action(step)
+            exported.update(written(str(run.value), variables)[1])
+        action = _command_input(step)
         if action is not None:
             node = nodes.node_at((*raw_step, "with", action[0]))
             if isinstance(node, ScalarNode):
-                commands = _commands(node, lines, action[1])
+                commands = _commands(
+                    node, lines, action[1].program, variables, action[1].language, expressions
+                )
         found.append((("jobs", job_id, "steps", index), step, commands))
     context["ephemeralCluster"] = any(
         step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
@@ -599,16 +617,27 @@ def _gitlab_steps(
     job["steps"] = steps
 
 
-def _docker_action(step: dict[str, Any]) -> tuple[str, str] | None:
-    """A `uses: docker://IMAGE` step runs its `with.args` behind the image's entrypoint (or
-    `with.entrypoint`): a CLI's image (`docker://bitnami/kubectl`) is that CLI."""
+def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
+    """The `with:` input of a step whose action runs it as commands (workflow_actions), or
+    of a `uses: docker://IMAGE` step: its `with.args` run behind the image's entrypoint (or
+    `with.entrypoint`), and a CLI's image (`docker://bitnami/kubectl`) is that CLI."""
     action = str(step.get("action", ""))
-    if not action.startswith("docker://"):
-        return None
     given = step.get("with")
-    entrypoint = given.get("entrypoint") if isinstance(given, dict) else None
+    given = given if isinstance(given, dict) else {}
+    if not action.startswith("docker://"):
+        return command_input(action, given)
+    entrypoint = given.get("entrypoint")
     program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
-    return ("args", f"{program} " if program else "")
+    return "args", CommandInput("args", f"{program} " if program else "")
+
+
+def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:
+    """`env:` values that are expressions (`CMD: ${{ steps.pick.outputs.cmd }}`) with the
+    first value the workflow gives them."""
+    return {
+        name: with_expressions(value, expressions)[0] if "${{" in value else value
+        for name, value in variables.items()
+    }
 
 
 def _env(holder: dict[str, Any]) -> dict[str, str]:
@@ -640,72 +669,29 @@ def _commands(
     lines: list[str],
     prefix: str = "",
     variables: dict[str, str] | None = None,
-    python: bool = False,
-    expressions: dict[str, list[str]] | None = None,
+    language: str = "shell",
+    expressions: Values | None = None,
 ) -> list[dict[str, Any]]:
-    """The commands of a script scalar; `python`: the ones a Python script runs. A script
-    spelling a command through `${{ matrix.x }}` or `${{ env.X }}` is split once with each
-    value the workflow gives them (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
+    """The commands of a script scalar (`language`: the ones a Python script or JavaScript
+    code runs). A script spelling a command through an expression (`${{ matrix.x }}`,
+    `${{ steps.ID.outputs.X }}`...) is split once with each value the workflow gives it
+    (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
     script = prefix + str(node.value)
     found: list[shell.Command] = []
     seen: set[tuple[int, str]] = set()
-    for variant in _with_expressions(script, expressions or {}):
-        ran = shell.python_commands(variant) if python else shell.commands(variant, variables)
+    for variant in with_expressions(script, expressions or {}):
+        if language == "python":
+            ran = shell.python_commands(variant)
+        elif language == "javascript":
+            ran = shell.code_commands(variant)
+        else:
+            ran = shell.commands(variant, variables)
         for command in ran:
             if (command.line, command.text) not in seen:
                 seen.add((command.line, command.text))
                 found.append(command)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
-
-
-_EXPRESSION = re.compile(r"\$\{\{\s*((?:matrix|env)\.[A-Za-z0-9_-]+)\s*\}\}")
-_MAX_VARIANTS = 32
-
-
-def _with_expressions(script: str, values: dict[str, list[str]]) -> list[str]:
-    """`script` with each `${{ matrix.x }}` / `${{ env.X }}` it holds replaced by each value
-    the workflow gives it (every combination, up to _MAX_VARIANTS); as written otherwise."""
-    names = [name for name in dict.fromkeys(_EXPRESSION.findall(script)) if values.get(name)]
-    variants = [script]
-    for name in names:
-        variants = [
-            _substituted(variant, name, value) for variant in variants for value in values[name]
-        ][:_MAX_VARIANTS]
-    return variants
-
-
-def _substituted(script: str, name: str, value: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        return value.replace("\n", " ; ") if match.group(1) == name else match.group(0)
-
-    return _EXPRESSION.sub(replace, script)
-
-
-def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, list[str]]:
-    """The values a job's `${{ env.X }}` and `${{ matrix.x }}` may take, as the file gives
-    them (a matrix list, its `include` entries)."""
-    values = {f"env.{name}": [value] for name, value in env.items()}
-    strategy = job.get("strategy")
-    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-    if not isinstance(matrix, dict):
-        return values
-    include = matrix.get("include")
-    entries = (
-        [include] if isinstance(include, dict) else include if isinstance(include, list) else []
-    )
-    for name, items in matrix.items():
-        if name not in ("include", "exclude") and isinstance(items, list):
-            values[f"matrix.{name}"] = [str(item) for item in items if _scalar(item)]
-    for entry in entries:
-        for name, item in entry.items() if isinstance(entry, dict) else ():
-            if _scalar(item):
-                values.setdefault(f"matrix.{name}", []).append(str(item))
-    return values
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool))
 
 
 def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command], int]:
