@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gatekeeper.change import scan_change
-from tests.conftest import Run
+from tests.conftest import Run, run_cli
 from tests.test_change import Repo
 from tests.test_change import repo as repo  # the fixture
 
@@ -23,7 +23,7 @@ def deploys(run: Run, policy: str = POLICY) -> list[tuple[str, int, str]]:
     """(file, line, command) of each finding of `policy` in a JSON report."""
     assert run.returncode in (0, 1), run.stderr
     return sorted(
-        (f["file"], f["line"], f["message"].split(": ", 1)[1].split(" (only", 1)[0])
+        (f["file"], f["line"], f["message"].split(": ", 1)[-1].split(" (only", 1)[0])
         for f in json.loads(run.stdout)["findings"]
         if f["policy_id"] == policy
     )
@@ -32,7 +32,7 @@ def deploys(run: Run, policy: str = POLICY) -> list[tuple[str, int, str]]:
 def scan(
     gatekeeper: Gatekeeper, tmp_path: Path, policy: str = POLICY
 ) -> list[tuple[str, int, str]]:
-    (tmp_path / ".gatekeeper.yml").write_text("packs: [workflow]\n")
+    (tmp_path / ".gatekeeper.yml").write_text("packs: [workflow, terraform]\n")
     return deploys(gatekeeper("scan", "--format", "json", cwd=tmp_path), policy)
 
 
@@ -215,4 +215,67 @@ def test_github_script_and_actions_that_run_commands(
         (".github/workflows/ci.yml", 17, "helm upgrade --install pg bitnami/postgresql"),
         (".github/workflows/ci.yml", 19, "kubectl delete ns old"),
         (".github/workflows/ci.yml", 22, "kubectl apply -f az/"),
+    ]
+
+
+RDS = """\
+terraform {
+  backend "s3" {}
+}
+variable "public" {
+  type    = bool
+  default = false
+}
+resource "aws_db_instance" "db" {
+  engine              = "postgres"
+  instance_class      = "db.t3.micro"
+  publicly_accessible = var.public
+}
+"""
+
+
+def tf_workflow(value: str, command: str = "terraform apply -auto-approve") -> str:
+    return (
+        f"on: push\npermissions: {{}}\nenv:\n  TF_VAR_public: {value!r}\njobs:\n  apply:\n"
+        "    runs-on: ubuntu-24.04\n    defaults: {run: {working-directory: infra}}\n"
+        f"    steps:\n      - run: terraform init && {command}\n"
+    )
+
+
+def test_tf_var_values_a_workflow_applies_with_are_judged(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`TF_VAR_public: "true"` in the workflow's env feeds `publicly_accessible = var.public`
+    of the root that the job applies: the root judged with its default only passed. The
+    finding points at the workflow's line. A workflow that only plans gives no variant."""
+    write("infra/main.tf", RDS)
+    write(".github/workflows/tf.yml", tf_workflow("true"))
+    write(
+        ".github/workflows/plan.yml", tf_workflow("true", "terraform plan").replace("public", "x")
+    )
+    assert scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC") == [
+        (".github/workflows/tf.yml", 4, "database is publicly accessible")
+    ]
+    (tmp_path / ".github/workflows/tf.yml").write_text(tf_workflow("false"))
+    assert scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC") == []
+
+
+def test_a_pull_request_changing_only_a_tf_var_value_is_judged(repo: Repo) -> None:
+    """The pull request flips `TF_VAR_public` in the workflow and touches no Terraform file:
+    the root it applies is judged again, with the new value (and so is a hook given only the
+    workflow)."""
+    repo.write(".gatekeeper.yml", "packs: [terraform]\n")
+    repo.write("infra/main.tf", RDS)
+    repo.write(".github/workflows/tf.yml", tf_workflow("false"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(".github/workflows/tf.yml", tf_workflow("true"))
+    repo.commit("public")
+    found = scan_change(repo.root, "main").verdict.blocking
+    assert [(f.policy_id, f.file, f.line, f.status) for f in found] == [
+        ("TF-AWS-RDS-PUBLIC", ".github/workflows/tf.yml", 4, "new")
+    ]
+    hook = run_cli("scan", "--hook", "--format", "json", ".github/workflows/tf.yml", cwd=repo.root)
+    assert deploys(hook, "TF-AWS-RDS-PUBLIC") == [
+        (".github/workflows/tf.yml", 4, "database is publicly accessible")
     ]

@@ -169,6 +169,10 @@ def owners(path: str, context: LoadContext) -> list[str]:
     found = _gitlab_owners(path, context)
     if not kind_of(path) and _followable(path):
         found += [name for name in _followers(context.tree).get(path, []) if name not in found]
+    elif kind_of(path):  # the Terraform its `TF_VAR_` values feed
+        from gatekeeper.sources.terraform_modules import workflow_readers
+
+        found += [tf for tf, name in workflow_readers(context.tree) if name == path]
     return found
 
 
@@ -185,31 +189,106 @@ def _followable(path: str) -> bool:
     return name in _RECIPE_FILES or not name.endswith(_DATA_SUFFIXES)
 
 
-_FOLLOWERS: weakref.WeakKeyDictionary[Any, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+_WORKFLOWS: weakref.WeakKeyDictionary[Any, list[Document]] = weakref.WeakKeyDictionary()
+
+
+def workflows(tree: Tree) -> list[Document]:
+    """The tree's workflows, loaded once per tree: every workflow and composite action under
+    `.github`, a root `action.yml` and `.gitlab-ci.yml` (with what it includes)."""
+    if tree in _WORKFLOWS:
+        return _WORKFLOWS[tree]
+    names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
+    names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
+    documents: list[Document] = []
+    for name in names:
+        try:
+            documents += load(name, tree.read(name), LoadContext(tree=tree)).documents
+        except OSError:
+            continue
+    _WORKFLOWS[tree] = documents
+    return documents
+
+
+def _steps(document: Document) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(job, step) of a loaded workflow."""
+    for job in _values(document.obj.get("jobs")):
+        for step in _values(job.get("steps") if isinstance(job, dict) else None):
+            if isinstance(step, dict):
+                yield job, step
 
 
 def _followers(tree: Tree) -> dict[str, list[str]]:
-    """Each file the tree's workflows follow into, with the workflows that do (built once
-    per tree: every workflow and composite action under `.github`, and `.gitlab-ci.yml`)."""
-    if tree in _FOLLOWERS:
-        return _FOLLOWERS[tree]
+    """Each file the tree's workflows follow into, with the workflows that do."""
     index: dict[str, list[str]] = {}
-    names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
-    names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
-    for name in names:
-        try:
-            loaded = load(name, tree.read(name), LoadContext(tree=tree))
-        except OSError:
-            continue
-        for document in loaded.documents:
-            for job in _values(document.obj.get("jobs")):
-                for step in _values(job.get("steps") if isinstance(job, dict) else None):
-                    for command in step.get("commands") or [] if isinstance(step, dict) else []:
-                        followed = command.get("file")
-                        if followed and name not in index.setdefault(followed, []):
-                            index[followed].append(name)
-    _FOLLOWERS[tree] = index
+    for document in workflows(tree):
+        for _, step in _steps(document):
+            for command in step.get("commands") or []:
+                followed = command.get("file")
+                if followed and document.file not in index.setdefault(followed, []):
+                    index[followed].append(document.file)
     return index
+
+
+# Programs whose `apply` reads `TF_VAR_<name>` from its environment.
+_TERRAFORMS = ("terraform apply", "tofu apply", "terragrunt apply", "terragrunt run-all apply")
+
+
+def terraform_variables(tree: Tree) -> list[tuple[str, str | None, dict[str, tuple[str, int]]]]:
+    """What the tree's workflows give `terraform apply` through `TF_VAR_<name>` in their
+    `env:` / `variables:` (workflow, job, step): (workflow, the directory applied when the
+    step says it (`-chdir=`, `working-directory`), else None, {name: (value, line)}). Values
+    spelled with `${{ }}` or `$` are unknown and left out."""
+    found: list[tuple[str, str | None, dict[str, tuple[str, int]]]] = []
+    for document in workflows(tree):
+        for job, step in _steps(document):
+            applies = [
+                command
+                for command in step.get("commands") or []
+                if (str(command["signature"]) + " ").startswith(tuple(t + " " for t in _TERRAFORMS))
+            ]
+            if not applies:
+                continue
+            given = _tf_vars(document, job, step)
+            for command in applies if given else []:
+                chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
+                directory = chdir[0] if chdir else _directory(job, step)
+                found.append((document.file, directory, given))
+    return found
+
+
+def _tf_vars(
+    document: Document, job: dict[str, Any], step: dict[str, Any]
+) -> dict[str, tuple[str, int]]:
+    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines."""
+    given: dict[str, tuple[str, int]] = {}
+    for holder in (document.obj, job, step):
+        for name, value in _env(holder).items():
+            if name.startswith("TF_VAR_") and "$" not in value:
+                path = _env_path(document, holder, name)
+                line = document.locator.locate(path).line if path else 1
+                given[name[len("TF_VAR_") :]] = (value, line)
+    return given
+
+
+def _env_path(document: Document, holder: dict[str, Any], name: str) -> Path | None:
+    """The field path of `holder`'s environment entry `name` in `document`."""
+    key = "env" if "env" in holder else "variables"
+    if holder is document.obj:
+        return (key, name)
+    for job_id, job in (document.obj.get("jobs") or {}).items():
+        if job is holder:
+            return ("jobs", job_id, key, name)
+        for index, step in enumerate(job.get("steps") or [] if isinstance(job, dict) else []):
+            if step is holder:
+                return ("jobs", job_id, "steps", index, key, name)
+    return None
+
+
+def _directory(job: dict[str, Any], step: dict[str, Any]) -> str | None:
+    from gatekeeper.sources.workflow_scripts import working_directory
+
+    directory = working_directory(step, job)
+    return None if directory == "." else directory
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
@@ -729,7 +808,13 @@ def _shell(holder: dict[str, Any]) -> str:
 
 def _creates_cluster(command: dict[str, Any]) -> bool:
     signature = str(command["signature"]) + " "
+    if command["program"] in ("curl", "wget"):  # `curl -sfL https://get.k3s.io | sh -`
+        return any(installer in str(arg) for arg in command["args"] for installer in _INSTALLERS)
     return any(signature.startswith(prefix + " ") for prefix in EPHEMERAL_CLUSTER_COMMANDS)
+
+
+# Install scripts that start a cluster on the machine that runs them (the CI runner).
+_INSTALLERS = ("://get.k3s.io",)
 
 
 def _with_context(commands: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ def follow_all(
             commands = step.get("commands") if isinstance(step, dict) else None
             if not isinstance(commands, list) or not commands:
                 continue
-            directory = _working_directory(step, job)
+            directory = working_directory(step, job)
             added: list[dict[str, Any]] = []
             for command in commands:
                 for found in _follow(command, directory, tree, 1, budget):
@@ -69,7 +69,7 @@ def follow_all(
                     step["context"]["ephemeralCluster"] = True
 
 
-def _working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
+def working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
     for holder in (step, job):
         value = holder.get("working-directory")
         if isinstance(value, str) and "${{" not in value:
