@@ -229,16 +229,22 @@ def _followers(tree: Tree) -> dict[str, list[str]]:
     return index
 
 
+# (workflow, directory applied or None, {variable: (value, line)})
+TerraformEnv = tuple[str, str | None, dict[str, tuple[str, int]]]
+_TF_VARS: weakref.WeakKeyDictionary[Any, list[TerraformEnv]] = weakref.WeakKeyDictionary()
 # Programs whose `apply` reads `TF_VAR_<name>` from its environment.
 _TERRAFORMS = ("terraform apply", "tofu apply", "terragrunt apply", "terragrunt run-all apply")
 
 
-def terraform_variables(tree: Tree) -> list[tuple[str, str | None, dict[str, tuple[str, int]]]]:
+def terraform_variables(tree: Tree) -> list[TerraformEnv]:
     """What the tree's workflows give `terraform apply` through `TF_VAR_<name>` in their
     `env:` / `variables:` (workflow, job, step): (workflow, the directory applied when the
     step says it (`-chdir=`, `working-directory`), else None, {name: (value, line)}). Values
     spelled with `${{ }}` or `$` are unknown and left out."""
-    found: list[tuple[str, str | None, dict[str, tuple[str, int]]]] = []
+    if tree in _TF_VARS:
+        return _TF_VARS[tree]
+    found: list[TerraformEnv] = []
+    _TF_VARS[tree] = found
     for document in workflows(tree):
         for job, step in _steps(document):
             applies = [
