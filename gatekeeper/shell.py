@@ -37,6 +37,7 @@ _WRAPPERS: dict[str, frozenset[str]] = {
         {"-I", "-i", "-n", "-L", "-P", "-d", "-E", "-s", "-a", "--max-args", "--max-procs"}
     ),
     "retry": frozenset({"-t", "--times", "-d", "--delay"}),
+    "sshpass": frozenset({"-p", "-f", "-d", "-P"}),
 }
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
 _LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx"})
@@ -114,8 +115,10 @@ class Command:
     positional: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     wrappers: list[str] = field(default_factory=list)  # `sudo`, `env`... that ran the program
-    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts): not in the CEL view.
+    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts) and the heredoc
+    # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
     redirects: list[str] = field(default_factory=list)
+    input: str = ""
 
     @property
     def signature(self) -> str:
@@ -160,7 +163,9 @@ class _Lexer:
         self.heredoc_next = False  # ... and it is a heredoc delimiter
         self.heredoc_strip = False
         self.here_string = False  # ... and it is a here-string (`<<<`)
-        self.heredocs: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, fed to a shell
+        # delimiter, strip tabs, fed to a shell, index of the command reading it
+        self.heredocs: list[tuple[str, bool, bool, int]] = []
+        self.inputs: dict[int, str] = {}  # command index -> the heredoc body it reads
         self.piped: list[bool] = []  # per command: its standard input is the previous one's
         self.redirected: list[list[str]] = []  # per command: its output redirection targets
         self.targets: list[str] = []
@@ -301,7 +306,8 @@ class _Lexer:
         if self.redirect_target:
             self.redirect_target = False
             if self.heredoc_next:
-                self.heredocs.append((text, self.heredoc_strip, self._feeds_shell()))
+                reader = len(self.commands)
+                self.heredocs.append((text, self.heredoc_strip, self._feeds_shell(), reader))
                 self.heredoc_next = False
             elif self.here_string and self._feeds_shell():  # `bash <<< "kubectl apply"`
                 self.substitutions.append((text, self.word_line))
@@ -323,7 +329,7 @@ class _Lexer:
         """Heredoc bodies are data, unless a shell reads its script from one (`bash <<EOF`):
         then the body runs, as the command's own script."""
         s = self.s
-        for delimiter, strip, fed in self.heredocs:
+        for delimiter, strip, fed, reader in self.heredocs:
             start, body = self.line, []
             while self.i < len(s):
                 end = s.find("\n", self.i)
@@ -336,6 +342,7 @@ class _Lexer:
                 body.append(text)
             if fed and self.commands:
                 self.commands[-1][1].append(("\n".join(body), start))
+            self.inputs[reader] = "\n".join(body)
         self.heredocs = []
 
 
@@ -395,8 +402,8 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
     known = dict(variables or {})
     lexer = _Lexer(script)
     previous: Command | None = None
-    for (words, substitutions), piped, targets in zip(
-        lexer.run(), lexer.piped, lexer.redirected, strict=True
+    for index, ((words, substitutions), piped, targets) in enumerate(
+        zip(lexer.run(), lexer.piped, lexer.redirected, strict=True)
     ):
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
         argv, lines = _expanded_words(words, known, script)
@@ -405,6 +412,7 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
         previous = command
         if command is not None:
             command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
+            command.input = lexer.inputs.get(index, "")
             if fed is not None and command.program == "tee":  # `echo x | tee -a FILE`
                 fed.redirects.extend(command.positional)
         if command is None or command.program in _DECLARATIONS:
@@ -436,6 +444,8 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
                         found.append(nested)
         if command is not None and command.program == "eval":
             inner_scripts.append((" ".join(command.args), command.line))
+        if command is not None and command.program == "ssh":  # the remote host runs it too
+            inner_scripts.append((" ".join(_remote_command(command.args)), command.line))
         if command is not None:  # `find -exec CMD ;`, `docker run IMAGE CMD`: split like any
             inner_scripts.extend((shlex.join(argv), command.line) for argv in _run_by(command))
         for inner, line in inner_scripts:
@@ -566,8 +576,12 @@ def _assignments(argv: list[str]) -> dict[str, str]:
     for word in argv:
         if _ASSIGNMENT.match(word):
             name, _, value = word.partition("=")
-            found[name] = value
+            located = _LOOKUP.fullmatch(value)  # `K=$(which kubectl)` is kubectl's path
+            found[name] = located.group(1) if located else value
     return found
+
+
+_LOOKUP = re.compile(r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-P|type\s+-p)\s+([\w.-]+)\s*[)`]")
 
 
 # Programs that run another command given in their arguments: `find -exec CMD ;`, and
@@ -751,6 +765,22 @@ def _decoded(text: str) -> str | None:
         return base64.b64decode(text, validate=True).decode("utf-16-le")
     except (binascii.Error, ValueError):
         return None
+
+
+_SSH_VALUE_FLAGS = frozenset("bcDEeFIiJLlmOopQRSWwB")
+
+
+def _remote_command(args: list[str]) -> list[str]:
+    """The words of the command `ssh [options] HOST COMMAND...` runs on the host."""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "--":
+        flag = args[index]
+        index += 1
+        if len(flag) == 2 and flag[1] in _SSH_VALUE_FLAGS:
+            index += 1
+    if index < len(args) and args[index] == "--":
+        index += 1
+    return args[index + 1 :]
 
 
 def _after_c(args: list[str]) -> str | None:

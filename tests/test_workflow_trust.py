@@ -279,3 +279,32 @@ def test_a_pull_request_changing_only_a_tf_var_value_is_judged(repo: Repo) -> No
     assert deploys(hook, "TF-AWS-RDS-PUBLIC") == [
         (".github/workflows/tf.yml", 4, "database is publicly accessible")
     ]
+
+
+def test_heredoc_outputs_remote_shells_and_looked_up_programs(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Found re-reading as an attacker: an output written with `cat >> "$GITHUB_OUTPUT"
+    <<EOF` or as a `name<<DELIMITER` block, a command run on a host through `ssh` (and
+    appleboy/ssh-action's script), and the program looked up with `$(which kubectl)`."""
+    write(
+        ".github/workflows/ci.yml",
+        STEPS + '      - id: a\n        run: |\n          cat >> "$GITHUB_OUTPUT" <<EOF\n'
+        "          cmd=kubectl apply -f a/\n          EOF\n"
+        "      - id: b\n        run: |\n          echo 'cmd<<END' >> $GITHUB_OUTPUT\n"
+        "          echo 'helm upgrade --install b ./c' >> $GITHUB_OUTPUT\n"
+        "          echo END >> $GITHUB_OUTPUT\n"
+        "      - run: ${{ steps.a.outputs.cmd }} && ${{ steps.b.outputs.cmd }}\n"
+        "      - run: ssh -i key -p 2222 deploy@bastion 'kubectl apply -f k8s/'\n"
+        "      - run: K=$(which kubectl); $K delete ns old\n"
+        "      - uses: appleboy/ssh-action@v1\n        with:\n"
+        "          host: bastion\n          script: helm rollback web\n"
+        "      - run: ssh bastion uptime && ssh bastion kubectl get pods\n",
+    )
+    assert scan(gatekeeper, tmp_path) == [
+        (".github/workflows/ci.yml", 17, "helm upgrade --install b ./c"),
+        (".github/workflows/ci.yml", 17, "kubectl apply -f a/"),
+        (".github/workflows/ci.yml", 18, "kubectl apply -f k8s/"),
+        (".github/workflows/ci.yml", 19, "$K delete ns old"),
+        (".github/workflows/ci.yml", 23, "helm rollback web"),
+    ]

@@ -110,30 +110,49 @@ def input_values(inputs: Any) -> list[tuple[str, list[str]]]:
 
 
 def written(script: str, variables: dict[str, str]) -> tuple[Values, dict[str, str]]:
-    """The outputs (`name=value` lines sent to $GITHUB_OUTPUT, or `::set-output`) and the
-    environment variables (sent to $GITHUB_ENV) a `run:` script sets for what follows."""
+    """The outputs (sent to $GITHUB_OUTPUT, or `::set-output`) and the environment
+    variables (sent to $GITHUB_ENV) a `run:` script sets for what follows: `name=value`
+    lines and `name<<DELIMITER` blocks, from echo, printf and `cat <<EOF`, in order."""
     outputs: Values = {}
-    env: dict[str, str] = {}
+    streams: dict[str, list[str]] = {"GITHUB_OUTPUT": [], "GITHUB_ENV": []}
     if not any(marker in script for marker in _WRITES):
-        return outputs, env
+        return outputs, {}
     for command in shell.commands(script, variables):
-        if command.program not in ("echo", "printf"):
+        if command.program in ("echo", "printf"):
+            text = shell.printed(command)
+        elif command.program == "cat" and command.input:  # `cat >> "$GITHUB_OUTPUT" <<EOF`
+            text = command.input
+        else:
             continue
-        text = shell.printed(command)
         if text.startswith("::set-output name="):
             name, _, value = text[len("::set-output name=") :].partition("::")
             outputs.setdefault(name, []).append(value)
-            continue
-        targets = " ".join(command.redirects)
-        for line in text.split("\n"):
-            name, equals, value = line.partition("=")
-            if not equals or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
-                continue
-            if "GITHUB_OUTPUT" in targets:
-                outputs.setdefault(name, []).append(value)
-            if "GITHUB_ENV" in targets:
-                env[name] = value
-    return outputs, env
+        for target, lines in streams.items():
+            if any(target in redirect for redirect in command.redirects):
+                lines.extend(text.split("\n"))
+    for name, value in _assignments(streams["GITHUB_OUTPUT"]):
+        outputs.setdefault(name, []).append(value)
+    return outputs, dict(_assignments(streams["GITHUB_ENV"]))
+
+
+def _assignments(lines: list[str]) -> list[tuple[str, str]]:
+    """GitHub's environment file format: `name=value`, or `name<<DELIMITER`, the value's
+    lines, `DELIMITER` (a multi-line value, joined here as one script)."""
+    found: list[tuple[str, str]] = []
+    rows = iter(lines)
+    for line in rows:
+        name, equals, value = line.partition("=")
+        block = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_-]*)<<(.+)", line)
+        if block:
+            body: list[str] = []
+            for row in rows:
+                if row == block.group(2):
+                    break
+                body.append(row)
+            found.append((block.group(1), "\n".join(body)))
+        elif equals and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+            found.append((name, value))
+    return found
 
 
 def job_values(jobs: dict[str, Any], env: dict[str, str], inputs: Values) -> dict[str, Values]:
