@@ -308,3 +308,26 @@ def test_heredoc_outputs_remote_shells_and_looked_up_programs(
         (".github/workflows/ci.yml", 19, "$K delete ns old"),
         (".github/workflows/ci.yml", 23, "helm rollback web"),
     ]
+
+
+def test_values_a_step_exports_or_passes_with_var_are_judged(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`export TF_VAR_public=true` before the apply, and `terraform -chdir=infra apply -var
+    public=true`: each at its script line. A value from a secret is unknown: nothing."""
+    write("infra/main.tf", RDS)
+    steps = [
+        "      - run: |\n          export TF_VAR_public=true\n"
+        "          cd infra && terraform apply -auto-approve\n",
+        "      - run: terraform -chdir=infra apply -var public=true -auto-approve\n",
+        "      - run: terraform -chdir=infra apply -var 'public=${{ secrets.P }}'\n",
+    ]
+    found = []
+    for step in steps:
+        write(".github/workflows/tf.yml", STEPS + step)
+        found.append(scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC"))
+    assert found == [
+        [(".github/workflows/tf.yml", 8, "database is publicly accessible")],
+        [(".github/workflows/tf.yml", 7, "database is publicly accessible")],
+        [],
+    ]

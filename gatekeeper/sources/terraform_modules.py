@@ -454,8 +454,8 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
         for name in (var_files(tree, directory) if root else [])
     ]
     out += [
-        (f"{WITH_WORKFLOW_ENV}{workflow}", root_scope(tree, directory, given=given))
-        for workflow, given in workflow_variables(tree, directory, root)
+        (f"{WITH_WORKFLOW_ENV}{workflow}#{number}", root_scope(tree, directory, given=given))
+        for number, (workflow, given) in enumerate(workflow_variables(tree, directory, root), 1)
     ]
     if plain.unsure[0] and root:  # a called module's conditions: judged with each call
         for assumed in (True, False):
@@ -468,7 +468,7 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
 def workflow_variables(
     tree: Tree, directory: str, root: bool
 ) -> list[tuple[str, dict[str, Value]]]:
-    """The values CI workflows give this module's variables through `TF_VAR_<name>` for a
+    """The values CI workflows give this module's variables (`TF_VAR_<name>`, `-var`) for a
     `terraform apply` here (or anywhere, when the step does not say where, for a root), each
     located at its workflow line: `TF_VAR_public: "true"` must be judged with the root."""
     from gatekeeper.sources.workflow import terraform_variables
@@ -478,8 +478,8 @@ def workflow_variables(
     for workflow, applied, values in terraform_variables(tree):
         here = posixpath.normpath(applied) == (directory or ".") if applied else root
         given = {
-            name: Value(value, {(): Origin(workflow, Span(line, 1, line, 1), via=f"var.{name}")})
-            for name, (value, line) in values.items()
+            name: Value(value, {(): Origin(file, Span(line, 1, line, 1), via=f"var.{name}")})
+            for name, (value, file, line) in values.items()
             if name in declared
         }
         if here and given and (workflow, given) not in out:

@@ -229,18 +229,19 @@ def _followers(tree: Tree) -> dict[str, list[str]]:
     return index
 
 
-# (workflow, directory applied or None, {variable: (value, line)})
-TerraformEnv = tuple[str, str | None, dict[str, tuple[str, int]]]
+# (workflow, directory applied or None, {variable: (value, file, line)})
+TerraformEnv = tuple[str, str | None, dict[str, tuple[str, str, int]]]
 _TF_VARS: weakref.WeakKeyDictionary[Any, list[TerraformEnv]] = weakref.WeakKeyDictionary()
 # Programs whose `apply` reads `TF_VAR_<name>` from its environment.
 _TERRAFORMS = ("terraform apply", "tofu apply", "terragrunt apply", "terragrunt run-all apply")
 
 
 def terraform_variables(tree: Tree) -> list[TerraformEnv]:
-    """What the tree's workflows give `terraform apply` through `TF_VAR_<name>` in their
-    `env:` / `variables:` (workflow, job, step): (workflow, the directory applied when the
-    step says it (`-chdir=`, `working-directory`), else None, {name: (value, line)}). Values
-    spelled with `${{ }}` or `$` are unknown and left out."""
+    """What the tree's workflows give `terraform apply`: `TF_VAR_<name>` in their `env:` /
+    `variables:` (workflow, job, step) or exported by the step's script before it, and its
+    own `-var name=value`: (workflow, the directory applied when the step says it
+    (`-chdir=`, `working-directory`), else None, {name: (value, file, line)}). Values spelled
+    with `${{ }}` or `$` are unknown and left out."""
     if tree in _TF_VARS:
         return _TF_VARS[tree]
     found: list[TerraformEnv] = []
@@ -254,25 +255,40 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
             ]
             if not applies:
                 continue
-            given = _tf_vars(document, job, step)
-            for command in applies if given else []:
+            environment = _tf_vars(document, job, step)
+            exported: dict[str, tuple[str, str, int]] = {}
+            for command in step.get("commands") or []:
+                where = (str(command.get("file") or document.file), int(command["line"]))
+                if command["program"] in ("export", "declare", "typeset") or command in applies:
+                    for word in command["argv"]:  # `export TF_VAR_x=1`, `TF_VAR_x=1 terraform`
+                        name, equals, value = str(word).partition("=")
+                        if equals and name.startswith("TF_VAR_") and "$" not in value:
+                            exported[name[len("TF_VAR_") :]] = (value, *where)
+                if command not in applies:
+                    continue
+                given = {**environment, **exported}
+                for flag in command["flags"]:  # `-var name=value` wins
+                    name, equals, value = flag[len("-var=") :].partition("=")
+                    if flag.startswith("-var=") and equals and "$" not in value:
+                        given[name] = (value, *where)
                 chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
                 directory = chdir[0] if chdir else _directory(job, step)
-                found.append((document.file, directory, given))
+                if given:
+                    found.append((document.file, directory, given))
     return found
 
 
 def _tf_vars(
     document: Document, job: dict[str, Any], step: dict[str, Any]
-) -> dict[str, tuple[str, int]]:
+) -> dict[str, tuple[str, str, int]]:
     """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines."""
-    given: dict[str, tuple[str, int]] = {}
+    given: dict[str, tuple[str, str, int]] = {}
     for holder in (document.obj, job, step):
         for name, value in _env(holder).items():
             if name.startswith("TF_VAR_") and "$" not in value:
                 path = _env_path(document, holder, name)
                 line = document.locator.locate(path).line if path else 1
-                given[name[len("TF_VAR_") :]] = (value, line)
+                given[name[len("TF_VAR_") :]] = (value, document.file, line)
     return given
 
 
