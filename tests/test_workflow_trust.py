@@ -331,3 +331,50 @@ def test_values_a_step_exports_or_passes_with_var_are_judged(
         [(".github/workflows/tf.yml", 7, "database is publicly accessible")],
         [],
     ]
+
+
+CALLEE = (
+    "on:\n  workflow_call:\n    inputs:\n      cmd: {type: string, required: true}\n"
+    "permissions: {}\njobs:\n  run:\n    runs-on: ubuntu-24.04\n"
+    "    steps:\n      - run: ${{ inputs.cmd }}\n"
+)
+ACTION = (
+    "name: run\ninputs:\n  target: {required: true}\nruns:\n  using: composite\n"
+    "  steps:\n    - run: ${{ inputs.target }}\n      shell: bash\n"
+)
+
+
+def caller(cmd: str, target: str) -> str:
+    return (
+        "on: push\npermissions: {}\njobs:\n  call:\n    uses: ./.github/workflows/run.yml\n"
+        f"    with: {{cmd: {cmd}}}\n  steps:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        f"      - uses: ./ci/run\n        with: {{target: {target}}}\n"
+    )
+
+
+def test_what_a_caller_passes_a_reusable_workflow_or_local_action_is_judged(
+    repo: Repo,
+) -> None:
+    """The callee runs `${{ inputs.cmd }}` and declares no default; the caller passes
+    `kubectl apply`. A pull request changing only the caller's `with:` value deployed
+    unseen: the callee is judged with what its callers pass, at the callee's line."""
+    repo.write(".gatekeeper.yml", "packs: [workflow]\n")
+    repo.write(".github/workflows/run.yml", CALLEE)
+    repo.write("ci/run/action.yml", ACTION)
+    repo.write(".github/workflows/main.yml", caller("make test", "echo hi"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        ".github/workflows/main.yml", caller("kubectl apply -f k8s/", "helm upgrade web ./c")
+    )
+    repo.commit("deploy")
+    found = scan_change(repo.root, "main").verdict.blocking
+    assert sorted((f.file, f.line, f.status) for f in found) == [
+        (".github/workflows/run.yml", 10, "new"),
+        ("ci/run/action.yml", 7, "new"),
+    ]
+    scanned = run_cli("scan", "--format", "json", cwd=repo.root)
+    assert deploys(scanned) == [
+        (".github/workflows/run.yml", 10, "kubectl apply -f k8s/"),
+        ("ci/run/action.yml", 7, "helm upgrade web ./c"),
+    ]

@@ -42,11 +42,12 @@ from gatekeeper.sources.workflow_values import (
     input_values,
     job_values,
     matrix_values,
+    scalar,
     with_expressions,
     workflow_inputs,
     written,
 )
-from gatekeeper.tree import Tree
+from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "workflow"
@@ -169,9 +170,11 @@ def owners(path: str, context: LoadContext) -> list[str]:
     found = _gitlab_owners(path, context)
     if not kind_of(path) and _followable(path):
         found += [name for name in _followers(context.tree).get(path, []) if name not in found]
-    elif kind_of(path):  # the Terraform its `TF_VAR_` values feed
+    elif kind_of(path):  # what it calls with inputs, the Terraform its `TF_VAR_` values feed
         from gatekeeper.sources.terraform_modules import workflow_readers
 
+        callers(context.tree)
+        found += [callee for callee, name in _CALLED_BY[context.tree] if name == path]
         found += [tf for tf, name in workflow_readers(context.tree) if name == path]
     return found
 
@@ -199,6 +202,8 @@ def workflows(tree: Tree) -> list[Document]:
         return _WORKFLOWS[tree]
     names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
     names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
+    callers(tree)
+    names += sorted({callee for callee, _ in _CALLED_BY[tree]} - set(names))  # ./ci/deploy
     documents: list[Document] = []
     for name in names:
         try:
@@ -319,6 +324,70 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     for followed, workflows in _followers(context.tree).items():
         for name in workflows:
             yield name, followed
+    callers(context.tree)
+    yield from _CALLED_BY.get(context.tree, [])
+
+
+_CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()
+_CALLED_BY: weakref.WeakKeyDictionary[Any, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def callers(tree: Tree) -> dict[str, Values]:
+    """What the tree's workflows and composite actions pass the local reusable workflows
+    (`jobs.<id>.uses: ./.github/workflows/deploy.yml`) and local actions (`uses: ./ci/x`)
+    they call, as `with:` values of `inputs.X`: a callee's `run: ${{ inputs.cmd }}` runs
+    them. Read from the files as written (a text read, no loading: callees are loaded)."""
+    if tree in _CALLERS:
+        return _CALLERS[tree]
+    passed: dict[str, Values] = {}
+    edges: list[tuple[str, str]] = []
+    _CALLERS[tree], _CALLED_BY[tree] = passed, edges
+    for name in tree.list_dir(".github"):
+        if kind_of(name) not in (GITHUB, ACTION):
+            continue
+        try:
+            entry, _, _ = load_mapping(name, tree.read(name), "workflow")
+        except OSError:
+            continue
+        obj = entry.obj if entry is not None else None
+        for holder in _callers_in(obj):
+            callee = _local_callee(tree, str(holder.get("uses")))
+            given = holder.get("with")
+            if callee is None or not isinstance(given, dict):
+                continue
+            edges.append((callee, name))
+            for key, value in given.items():
+                if scalar(value) and str(value).strip():
+                    for expression in (f"inputs.{key}", f"github.event.inputs.{key}"):
+                        passed.setdefault(callee, {}).setdefault(expression, []).append(str(value))
+    return passed
+
+
+def _callers_in(obj: Any) -> list[dict[str, Any]]:
+    """Jobs and steps of a raw workflow or action that may `uses:` a local callee."""
+    if not isinstance(obj, dict):
+        return []
+    runs = obj.get("runs")
+    found: list[Any] = list(_values(runs.get("steps"))) if isinstance(runs, dict) else []
+    for job in _values(obj.get("jobs")):
+        if isinstance(job, dict):
+            found += [job, *_values(job.get("steps"))]
+    return [item for item in found if isinstance(item, dict) and isinstance(item.get("uses"), str)]
+
+
+def _local_callee(tree: Tree, uses: str) -> str | None:
+    """The file a local `uses: ./...` runs: the workflow itself or the action's action.yml."""
+    if not uses.startswith("./"):
+        return None
+    path = inside(uses.split("@", 1)[0])
+    if path is None:
+        return None
+    if kind_of(path) == GITHUB:
+        return path if tree.exists(path) else None
+    for name in ("action.yml", "action.yaml"):
+        if tree.exists(posixpath.join(path, name)):
+            return posixpath.join(path, name)
+    return None
 
 
 def _values(holder: Any) -> list[Any]:
@@ -354,8 +423,13 @@ def _load_one(path: str, data: bytes, kind: str, context: LoadContext | None) ->
         loaded.problems.extend(_shape_action(path, entry))
     else:
         loaded.problems.extend(_shape_gitlab(path, entry))
-    build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
-    obj, locator = build(path, entry, lines)
+    given = callers(context.tree).get(path, {}) if context is not None else {}
+    if kind == GITHUB:
+        obj, locator = _github(path, entry, lines, given)
+    elif kind == ACTION:
+        obj, locator = _action(path, entry, lines, given)
+    else:
+        obj, locator = _gitlab(path, entry, lines)
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -479,7 +553,10 @@ def _shape_gitlab(path: str, entry: YamlDocument) -> list[Problem]:
     return problems
 
 
-def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+def _github(
+    path: str, entry: YamlDocument, lines: list[str], given: Values
+) -> tuple[dict[str, Any], Any]:
+    """`given`: what the repository's callers pass its `workflow_call` inputs."""
     obj: dict[Any, Any] = entry.obj
     if True in obj and "on" not in obj:  # YAML 1.1 reads the `on` key as a boolean
         obj["on"] = obj.pop(True)
@@ -489,7 +566,10 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     jobs = obj.get("jobs")
     if not isinstance(jobs, dict):
         return obj, locator
-    values = job_values(jobs, _env(obj), workflow_inputs(obj.get("on")))
+    inputs = workflow_inputs(obj.get("on"))
+    for name, passed in given.items():
+        inputs[name] = list(dict.fromkeys([*inputs.get(name, []), *passed]))
+    values = job_values(jobs, _env(obj), inputs)
     for job_id, job in jobs.items():
         if isinstance(job, dict):
             raw: Path = ("jobs", str(job_id))
@@ -500,8 +580,11 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     return obj, locator
 
 
-def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
-    """A composite action's `runs.steps`, presented as the steps of one job, `composite`."""
+def _action(
+    path: str, entry: YamlDocument, lines: list[str], given: Values
+) -> tuple[dict[str, Any], Any]:
+    """A composite action's `runs.steps`, presented as the steps of one job, `composite`
+    (`given`: what the repository's workflows pass its inputs)."""
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
 
@@ -517,7 +600,10 @@ def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
                 steps[index] = {}
         job: dict[str, Any] = {"steps": steps}
         obj["jobs"] = {"composite": job}
-        values = job_values({"composite": job}, {}, dict(input_values(obj.get("inputs"))))
+        inputs = dict(input_values(obj.get("inputs")))
+        for name, passed in given.items():
+            inputs[name] = list(dict.fromkeys([*inputs.get(name, []), *passed]))
+        values = job_values({"composite": job}, {}, inputs)
         _github_job(
             path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]
         )

@@ -72,15 +72,16 @@ def matrix_values(job: dict[str, Any], env: dict[str, str]) -> Values:
     )
     for name, items in matrix.items():
         if name not in ("include", "exclude") and isinstance(items, list):
-            values[f"matrix.{name}"] = [str(item) for item in items if _scalar(item)]
+            values[f"matrix.{name}"] = [str(item) for item in items if scalar(item)]
     for entry in entries:
         for name, item in entry.items() if isinstance(entry, dict) else ():
-            if _scalar(item):
+            if scalar(item):
                 values.setdefault(f"matrix.{name}", []).append(str(item))
     return values
 
 
-def _scalar(value: Any) -> bool:
+def scalar(value: Any) -> bool:
+    """A value an expression may stand for (not a mapping or list)."""
     return isinstance(value, (str, int, float, bool))
 
 
@@ -103,7 +104,7 @@ def input_values(inputs: Any) -> list[tuple[str, list[str]]]:
         if not isinstance(spec, dict):
             continue
         given = [spec.get("default"), *(spec.get("options") or [])]
-        values = [str(v) for v in given if _scalar(v) and str(v).strip()]
+        values = [str(v) for v in given if scalar(v) and str(v).strip()]
         if values:
             found += [(f"inputs.{name}", values), (f"github.event.inputs.{name}", values)]
     return found
