@@ -378,3 +378,35 @@ def test_what_a_caller_passes_a_reusable_workflow_or_local_action_is_judged(
         (".github/workflows/run.yml", 10, "kubectl apply -f k8s/"),
         ("ci/run/action.yml", 7, "helm upgrade web ./c"),
     ]
+
+
+def test_scripts_in_other_languages_a_step_runs_are_followed(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Found re-reading as an attacker: `python scripts/deploy.py` (subprocess), `node
+    deploy.mjs` (execSync), `./release` with a python shebang and `pwsh -File deploy.ps1`
+    ran a deploy that only `bash script.sh` was followed for. A script that only prints
+    the command passes."""
+    write(
+        ".github/workflows/ci.yml",
+        STEPS + "      - run: python3 -u scripts/deploy.py\n"
+        "      - run: node deploy.mjs && uv run python scripts/notes.py\n"
+        "      - run: ./release prod\n      - run: pwsh -File deploy.ps1\n",
+    )
+    write(
+        "scripts/deploy.py",
+        "import subprocess\n\nsubprocess.run(['kubectl', 'apply', '-f', 'k8s/'], check=True)\n",
+    )
+    write("scripts/notes.py", "print('kubectl apply -f k8s/ deploys')\n")
+    write(
+        "deploy.mjs",
+        "import { execSync } from 'node:child_process'\nexecSync('helm upgrade w ./c')\n",
+    )
+    write("release", "#!/usr/bin/env python3\nimport os\nos.system('kubectl delete ns old')\n")
+    write("deploy.ps1", "Write-Host 'deploying'\nkubectl apply -f ps/\n")
+    assert scan(gatekeeper, tmp_path) == [
+        ("deploy.mjs", 2, "helm upgrade w ./c"),
+        ("deploy.ps1", 2, "kubectl apply -f ps/"),
+        ("release", 3, "kubectl delete ns old"),
+        ("scripts/deploy.py", 3, "kubectl apply -f k8s/"),
+    ]

@@ -93,16 +93,7 @@ def _follow(
         return _runner(program, command, directory, tree, depth, budget)
     if program in _PACKAGE_MANAGERS:
         return _package_script(command, directory, tree, depth, budget)
-    script = ""
-    if program in shell.SHELLS or program in _SOURCES:
-        script = positional[0] if positional else ""
-        if program in shell.SHELLS and "-c" in (command.get("flags") or []):
-            script = ""  # `sh -c '...'` was split by shell.commands already
-    else:  # the program as written (`./hack/deploy.sh`), not its base name
-        argv = [str(word) for word in command.get("argv") or []]
-        written = next((w for w in argv if posixpath.basename(w) == program), program)
-        if "/" in written or written.endswith(".sh"):
-            script = written
+    script, language = _script_of(program, positional, command)
     if not script or "$" in script:
         return []
     path = inside(posixpath.join(directory, script))
@@ -113,10 +104,62 @@ def _follow(
     except OSError:
         return []
     out: list[dict[str, Any]] = []
-    for found in shell.commands(text):
+    for found in _script_commands(text, language or _language(path, text)):
         out.extend(_take(found.as_dict(), path, found.line + 1, budget))
         out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
     return out
+
+
+# Interpreters whose first positional word is a script of the repository, by language.
+_INTERPRETERS = {
+    **dict.fromkeys(("python", "python3", "python2", "pypy3", "uv", "poetry"), "python"),
+    **dict.fromkeys(("node", "nodejs", "deno", "bun", "ts-node", "tsx"), "javascript"),
+    **dict.fromkeys(("perl", "ruby", "php"), "code"),
+    **dict.fromkeys(("pwsh", "powershell"), "shell"),
+}
+_SUBCOMMANDS = frozenset({"run", "exec"})  # `deno run x.ts`, `uv run x.py`, `poetry run`
+
+
+def _script_of(program: str, positional: list[str], command: dict[str, Any]) -> tuple[str, str]:
+    """The repository script a command runs, and its language ("" for: by its name)."""
+    flags = [str(flag) for flag in command.get("flags") or []]
+    if program in shell.SHELLS or program in _SOURCES:
+        if program in shell.SHELLS and "-c" in flags:
+            return "", ""  # `sh -c '...'` was split by shell.commands already
+        return (positional[0] if positional else ""), "shell"
+    if program in _INTERPRETERS:
+        if any(flag in ("-c", "-e", "-m", "-r", "--eval") for flag in flags):
+            return "", ""  # inline code, split by shell.commands; a module is not a file
+        words = positional[1:] if positional[:1] and positional[0] in _SUBCOMMANDS else positional
+        words = words[1:] if program in ("uv", "poetry") and words[:1] == ["python"] else words
+        script = words[0] if words else ""
+        language = _INTERPRETERS[program]
+        return script, "" if program in ("uv", "poetry") else language
+    # the program as written (`./hack/deploy.sh`), not its base name
+    argv = [str(word) for word in command.get("argv") or []]
+    written = next((w for w in argv if posixpath.basename(w) == program), program)
+    return (written if "/" in written or written.endswith(".sh") else ""), ""
+
+
+def _language(path: str, text: str) -> str:
+    """A script's language by its name, else its `#!` line; a shell script otherwise."""
+    first = text.split("\n", 1)[0] if text.startswith("#!") else ""
+    for suffixes, words, language in (
+        ((".py",), ("python",), "python"),
+        ((".js", ".mjs", ".cjs", ".ts"), ("node", "deno", "bun"), "javascript"),
+        ((".pl", ".rb", ".php"), ("perl", "ruby", "php"), "code"),
+    ):
+        if path.endswith(suffixes) or any(word in first for word in words):
+            return language
+    return "shell"
+
+
+def _script_commands(text: str, language: str) -> list[shell.Command]:
+    if language == "python":
+        return shell.python_commands(text)
+    if language in ("javascript", "code"):
+        return shell.code_commands(text)
+    return shell.commands(text)
 
 
 def _take(command: dict[str, Any], file: str, line: int, budget: list[int]) -> list[dict[str, Any]]:
