@@ -175,8 +175,18 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
         callers(context.tree)
         found += [callee for callee, name in _CALLED_BY[context.tree] if name == path]
-        found += [tf for tf, name in workflow_readers(context.tree) if name == path]
+        if _gives_terraform(context.tree, path):
+            found += [tf for tf, name in workflow_readers(context.tree) if name == path]
     return found
+
+
+def _gives_terraform(tree: Tree, path: str) -> bool:
+    """Whether a workflow's text may give Terraform values (a cheap test before loading)."""
+    try:
+        data = tree.read(path)
+    except OSError:
+        return False
+    return b"TF_VAR_" in data or b"-var" in data
 
 
 # Files a step may run or read recipes from, besides any script: data files are not.
@@ -184,12 +194,18 @@ _RECIPE_FILES = frozenset(
     {"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "package.json",
      "Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"}
 )  # fmt: skip
-_DATA_SUFFIXES = (".yaml", ".yml", ".json", ".tf", ".tfvars", ".md", ".tpl", ".hcl", ".txt")
+# What workflow_scripts follows besides those: scripts by their suffix, or none (`release`).
+_SCRIPT_SUFFIXES = frozenset(
+    {"", ".sh", ".bash", ".zsh", ".ksh", ".py", ".js", ".mjs", ".cjs", ".ts", ".pl", ".rb",
+     ".php", ".ps1"}
+)  # fmt: skip
 
 
 def _followable(path: str) -> bool:
     name = posixpath.basename(path)
-    return name in _RECIPE_FILES or not name.endswith(_DATA_SUFFIXES)
+    if name.startswith(("Dockerfile", "Containerfile")):
+        return False
+    return name in _RECIPE_FILES or posixpath.splitext(name)[1] in _SCRIPT_SUFFIXES
 
 
 _WORKFLOWS: weakref.WeakKeyDictionary[Any, list[Document]] = weakref.WeakKeyDictionary()
@@ -200,18 +216,23 @@ def workflows(tree: Tree) -> list[Document]:
     `.github`, a root `action.yml` and `.gitlab-ci.yml` (with what it includes)."""
     if tree in _WORKFLOWS:
         return _WORKFLOWS[tree]
-    names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
-    names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
-    callers(tree)
-    names += sorted({callee for callee, _ in _CALLED_BY[tree]} - set(names))  # ./ci/deploy
     documents: list[Document] = []
-    for name in names:
+    for name in _workflow_names(tree):
         try:
             documents += load(name, tree.read(name), LoadContext(tree=tree)).documents
         except OSError:
             continue
     _WORKFLOWS[tree] = documents
     return documents
+
+
+def _workflow_names(tree: Tree) -> list[str]:
+    """Every workflow and composite action under `.github`, a root `action.yml`,
+    `.gitlab-ci.yml`, and the local actions workflows call (`uses: ./ci/deploy`)."""
+    names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
+    names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
+    callers(tree)
+    return names + sorted({callee for callee, _ in _CALLED_BY[tree]} - set(names))
 
 
 def _steps(document: Document) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
@@ -251,7 +272,8 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
         return _TF_VARS[tree]
     found: list[TerraformEnv] = []
     _TF_VARS[tree] = found
-    for document in workflows(tree):
+    names = [name for name in _workflow_names(tree) if _gives_terraform(tree, name)]
+    for document in workflows(tree) if names else []:
         for job, step in _steps(document):
             applies = [
                 command
@@ -346,9 +368,12 @@ def callers(tree: Tree) -> dict[str, Values]:
         if kind_of(name) not in (GITHUB, ACTION):
             continue
         try:
-            entry, _, _ = load_mapping(name, tree.read(name), "workflow")
+            data = tree.read(name)
         except OSError:
             continue
+        if not _LOCAL_USES.search(data):
+            continue
+        entry, _, _ = load_mapping(name, data, "workflow")
         obj = entry.obj if entry is not None else None
         for holder in _callers_in(obj):
             callee = _local_callee(tree, str(holder.get("uses")))
@@ -361,6 +386,9 @@ def callers(tree: Tree) -> dict[str, Values]:
                     for expression in (f"inputs.{key}", f"github.event.inputs.{key}"):
                         passed.setdefault(callee, {}).setdefault(expression, []).append(str(value))
     return passed
+
+
+_LOCAL_USES = re.compile(rb"""uses\s*:\s*['"]?\./""")
 
 
 def _callers_in(obj: Any) -> list[dict[str, Any]]:
