@@ -18,6 +18,7 @@ from typing import Any
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
+_OPERATOR_CHARS = frozenset("".join(_OPERATORS + _REDIRECTS))
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
 _FD_CHARS = frozenset("0123456789-")
@@ -269,6 +270,8 @@ class _Lexer:
 
     def _operator(self) -> bool:
         s, i = self.s, self.i
+        if s[i] not in _OPERATOR_CHARS:
+            return False
         for op in _REDIRECTS:
             if s.startswith(op, i):
                 if self.word and "".join(self.word).isdigit():  # `2>&1`: drop the fd

@@ -42,6 +42,7 @@ from gatekeeper.sources.workflow_values import (
     input_values,
     job_values,
     matrix_values,
+    merged,
     scalar,
     with_expressions,
     workflow_inputs,
@@ -594,10 +595,7 @@ def _github(
     jobs = obj.get("jobs")
     if not isinstance(jobs, dict):
         return obj, locator
-    inputs = workflow_inputs(obj.get("on"))
-    for name, passed in given.items():
-        inputs[name] = list(dict.fromkeys([*inputs.get(name, []), *passed]))
-    values = job_values(jobs, _env(obj), inputs)
+    values = job_values(jobs, _env(obj), merged(workflow_inputs(obj.get("on")), given))
     for job_id, job in jobs.items():
         if isinstance(job, dict):
             raw: Path = ("jobs", str(job_id))
@@ -628,9 +626,7 @@ def _action(
                 steps[index] = {}
         job: dict[str, Any] = {"steps": steps}
         obj["jobs"] = {"composite": job}
-        inputs = dict(input_values(obj.get("inputs")))
-        for name, passed in given.items():
-            inputs[name] = list(dict.fromkeys([*inputs.get(name, []), *passed]))
+        inputs = merged(dict(input_values(obj.get("inputs"))), given)
         values = job_values({"composite": job}, {}, inputs)
         _github_job(
             path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]

@@ -12,6 +12,7 @@ Nothing is run; files outside the repository are never read.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import posixpath
@@ -431,6 +432,7 @@ def _json_key_line(text: str, key: str) -> int:
     return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
+@functools.lru_cache(maxsize=32)
 def _parse_makefile(
     text: str,
 ) -> tuple[dict[str, tuple[list[str], list[tuple[int, str]]]], dict[str, str], str]:

@@ -90,8 +90,8 @@ def workflow_inputs(on: Any) -> Values:
     values: Values = {}
     for trigger in ("workflow_call", "workflow_dispatch"):
         spec = on.get(trigger) if isinstance(on, dict) else None
-        for name, found in input_values(spec.get("inputs") if isinstance(spec, dict) else None):
-            values.setdefault(name, []).extend(v for v in found if v not in values[name])
+        found = input_values(spec.get("inputs") if isinstance(spec, dict) else None)
+        values = merged(values, dict(found))
     return values
 
 
@@ -108,6 +108,14 @@ def input_values(inputs: Any) -> list[tuple[str, list[str]]]:
         if values:
             found += [(f"inputs.{name}", values), (f"github.event.inputs.{name}", values)]
     return found
+
+
+def merged(values: Values, more: Values) -> Values:
+    """`values` with the values of `more` added after their own, each once."""
+    out = dict(values)
+    for name, added in more.items():
+        out[name] = list(dict.fromkeys([*out.get(name, []), *added]))
+    return out
 
 
 def written(script: str, variables: dict[str, str]) -> tuple[Values, dict[str, str]]:
