@@ -169,7 +169,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
     package.json they follow): a pull request changing only `justfile` re-judges `just
     deploy`, as the change deploys through it."""
     found = _gitlab_owners(path, context)
-    if not kind_of(path) and _followable(path):
+    if not kind_of(path) and _followable(path, context.tree):
         found += [name for name in _followers(context.tree).get(path, []) if name not in found]
     elif kind_of(path):  # what it calls with inputs, the Terraform its `TF_VAR_` values feed
         from gatekeeper.sources.terraform_modules import workflow_readers
@@ -187,7 +187,10 @@ def _gives_terraform(tree: Tree, path: str) -> bool:
         data = tree.read(path)
     except OSError:
         return False
-    return b"TF_VAR_" in data or b"-var" in data
+    return b"TF_VAR_" in data or _VAR_FLAG.search(data) is not None
+
+
+_VAR_FLAG = re.compile(rb"\s-var[\s=]")
 
 
 # Files a step may run or read recipes from, besides any script: data files are not.
@@ -195,18 +198,25 @@ _RECIPE_FILES = frozenset(
     {"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "package.json",
      "Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"}
 )  # fmt: skip
-# What workflow_scripts follows besides those: scripts by their suffix, or none (`release`).
+# What workflow_scripts follows besides those: scripts by their suffix, or a `#!` line.
 _SCRIPT_SUFFIXES = frozenset(
-    {"", ".sh", ".bash", ".zsh", ".ksh", ".py", ".js", ".mjs", ".cjs", ".ts", ".pl", ".rb",
-     ".php", ".ps1"}
+    {".sh", ".bash", ".zsh", ".ksh", ".py", ".js", ".mjs", ".cjs", ".ts", ".pl", ".rb", ".php",
+     ".ps1"}
 )  # fmt: skip
 
 
-def _followable(path: str) -> bool:
+def _followable(path: str, tree: Tree) -> bool:
+    """Whether a workflow may run `path` (checked before the tree's workflows are loaded:
+    CODEOWNERS, LICENSE or a Dockerfile changed alone should not cost that)."""
     name = posixpath.basename(path)
-    if name.startswith(("Dockerfile", "Containerfile")):
+    if name in _RECIPE_FILES or posixpath.splitext(name)[1] in _SCRIPT_SUFFIXES:
+        return True
+    if posixpath.splitext(name)[1]:
         return False
-    return name in _RECIPE_FILES or posixpath.splitext(name)[1] in _SCRIPT_SUFFIXES
+    try:  # `./release`: a script without a suffix starts with `#!`
+        return tree.read(path)[:2] == b"#!"
+    except OSError:
+        return False
 
 
 _WORKFLOWS: weakref.WeakKeyDictionary[Any, list[Document]] = weakref.WeakKeyDictionary()
