@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from gatekeeper.sources import LoadContext
 
 # Modules under gatekeeper.sources that define `feeds`.
-CONTRIBUTORS: tuple[str, ...] = ("helm", "kustomize", "gitops", "terraform", "tanka")
+CONTRIBUTORS: tuple[str, ...] = ("helm", "kustomize", "gitops", "terraform", "tanka", "workflow")
 
 
 class Contributor(Protocol):

@@ -9,15 +9,17 @@ from gatekeeper.fieldpath import Path
 
 # What a rendering's name (Document.extra["variant"]) adds when the rendering assumed
 # something of where it is applied: a Helm chart on a cluster serving more APIs or another
-# Kubernetes version, a Terraform root with a `-var-file` or its unknown conditions taken one
-# way. A finding the rendering without the assumption also has names no assumption
-# (scanner.merge_variants).
+# Kubernetes version, as an upgrade or where `lookup` finds objects, a Terraform root with a
+# `-var-file`, the `TF_VAR_` values a workflow applies it with, or its unknown conditions
+# taken one way. A finding the rendering without the assumption also has names no
+# assumption (scanner.merge_variants).
 ASSUMED_APIS = " --api-versions "
 ASSUMED_KUBE = " --kube-version "
 WITH_VAR_FILE = " with -var-file="
 WITH_CONDITIONS = " with unknown conditions "
 ASSUMED_LOOKUP = " where lookup finds objects"
 ASSUMED_UPGRADE = " --is-upgrade"
+WITH_WORKFLOW_ENV = " with TF_VAR_ of "
 ASSUMPTIONS = (
     ASSUMED_APIS,
     ASSUMED_KUBE,
@@ -25,6 +27,7 @@ ASSUMPTIONS = (
     ASSUMED_LOOKUP,
     WITH_VAR_FILE,
     WITH_CONDITIONS,
+    WITH_WORKFLOW_ENV,
 )
 
 

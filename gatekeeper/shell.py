@@ -18,6 +18,7 @@ from typing import Any
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
+_OPERATOR_CHARS = frozenset("".join(_OPERATORS + _REDIRECTS))
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
 _FD_CHARS = frozenset("0123456789-")
@@ -37,6 +38,7 @@ _WRAPPERS: dict[str, frozenset[str]] = {
         {"-I", "-i", "-n", "-L", "-P", "-d", "-E", "-s", "-a", "--max-args", "--max-procs"}
     ),
     "retry": frozenset({"-t", "--times", "-d", "--delay"}),
+    "sshpass": frozenset({"-p", "-f", "-d", "-P"}),
 }
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
 _LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx"})
@@ -114,6 +116,10 @@ class Command:
     positional: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     wrappers: list[str] = field(default_factory=list)  # `sudo`, `env`... that ran the program
+    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts) and the heredoc
+    # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
+    redirects: list[str] = field(default_factory=list)
+    input: str = ""
 
     @property
     def signature(self) -> str:
@@ -158,8 +164,12 @@ class _Lexer:
         self.heredoc_next = False  # ... and it is a heredoc delimiter
         self.heredoc_strip = False
         self.here_string = False  # ... and it is a here-string (`<<<`)
-        self.heredocs: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, fed to a shell
+        # delimiter, strip tabs, fed to a shell, index of the command reading it
+        self.heredocs: list[tuple[str, bool, bool, int]] = []
+        self.inputs: dict[int, str] = {}  # command index -> the heredoc body it reads
         self.piped: list[bool] = []  # per command: its standard input is the previous one's
+        self.redirected: list[list[str]] = []  # per command: its output redirection targets
+        self.targets: list[str] = []
         self.pipe_pending = False
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
@@ -260,6 +270,8 @@ class _Lexer:
 
     def _operator(self) -> bool:
         s, i = self.s, self.i
+        if s[i] not in _OPERATOR_CHARS:
+            return False
         for op in _REDIRECTS:
             if s.startswith(op, i):
                 if self.word and "".join(self.word).isdigit():  # `2>&1`: drop the fd
@@ -297,10 +309,13 @@ class _Lexer:
         if self.redirect_target:
             self.redirect_target = False
             if self.heredoc_next:
-                self.heredocs.append((text, self.heredoc_strip, self._feeds_shell()))
+                reader = len(self.commands)
+                self.heredocs.append((text, self.heredoc_strip, self._feeds_shell(), reader))
                 self.heredoc_next = False
             elif self.here_string and self._feeds_shell():  # `bash <<< "kubectl apply"`
                 self.substitutions.append((text, self.word_line))
+            elif not self.here_string:
+                self.targets.append(text)
             self.here_string = False
             return
         self.current.append(word)
@@ -309,14 +324,15 @@ class _Lexer:
         if self.current:
             self.commands.append((self.current, self.substitutions))
             self.piped.append(self.pipe_pending)
+            self.redirected.append(self.targets)
             self.pipe_pending = False
-        self.current, self.substitutions = [], []
+        self.current, self.substitutions, self.targets = [], [], []
 
     def _skip_heredocs(self) -> None:
         """Heredoc bodies are data, unless a shell reads its script from one (`bash <<EOF`):
         then the body runs, as the command's own script."""
         s = self.s
-        for delimiter, strip, fed in self.heredocs:
+        for delimiter, strip, fed, reader in self.heredocs:
             start, body = self.line, []
             while self.i < len(s):
                 end = s.find("\n", self.i)
@@ -329,6 +345,7 @@ class _Lexer:
                 body.append(text)
             if fed and self.commands:
                 self.commands[-1][1].append(("\n".join(body), start))
+            self.inputs[reader] = "\n".join(body)
         self.heredocs = []
 
 
@@ -388,12 +405,19 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
     known = dict(variables or {})
     lexer = _Lexer(script)
     previous: Command | None = None
-    for (words, substitutions), piped in zip(lexer.run(), lexer.piped, strict=True):
+    for index, ((words, substitutions), piped, targets) in enumerate(
+        zip(lexer.run(), lexer.piped, lexer.redirected, strict=True)
+    ):
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
-        argv, lines = _expanded_words(words, known)
+        argv, lines = _expanded_words(words, known, script)
         command = _command(argv, lines, text)
         fed = previous if piped else None
         previous = command
+        if command is not None:
+            command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
+            command.input = lexer.inputs.get(index, "")
+            if fed is not None and command.program == "tee":  # `echo x | tee -a FILE`
+                fed.redirects.extend(command.positional)
         if command is None or command.program in _DECLARATIONS:
             known.update(_assignments(argv))
         if command is not None:
@@ -405,7 +429,9 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
         if command is not None and command.program in SHELLS:
             inner_scripts.append((_after_c(command.args) or "", command.line))
             if fed is not None and fed.program in ("echo", "printf"):  # `echo '...' | bash`
-                inner_scripts.append((_printed(fed), fed.line))
+                inner_scripts.append((printed(fed), fed.line))
+        elif command is not None:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
+            inner_scripts.append((_windows_script(command) or "", command.line))
         if command is not None and command.program in _INTERPRETERS:
             code = _inline_code(command)
             if code is not None and command.program.startswith("python"):
@@ -413,9 +439,16 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
                     nested.line = command.line
                     found.append(nested)
             elif code is not None:  # node -e "execSync('kubectl apply ...')": its strings
-                inner_scripts.extend((literal, command.line) for literal in _literals(code))
+                literals = _literals(code)
+                inner_scripts.extend((literal, command.line) for literal in literals)
+                for nested in code_commands(code):
+                    if nested.text not in literals:  # split already as a literal
+                        nested.line = command.line
+                        found.append(nested)
         if command is not None and command.program == "eval":
             inner_scripts.append((" ".join(command.args), command.line))
+        if command is not None and command.program == "ssh":  # the remote host runs it too
+            inner_scripts.append((" ".join(_remote_command(command.args)), command.line))
         if command is not None:  # `find -exec CMD ;`, `docker run IMAGE CMD`: split like any
             inner_scripts.extend((shlex.join(argv), command.line) for argv in _run_by(command))
         for inner, line in inner_scripts:
@@ -425,11 +458,20 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
     return found
 
 
-def _printed(command: Command) -> str:
-    """What `echo ARGS` or `printf FORMAT` writes (a script piped into a shell)."""
+def _known_value(known: dict[str, str]) -> Any:
+    return lambda match: known.get(match.group(1) or match.group(2), match.group(0))
+
+
+def printed(command: Command) -> str:
+    """What `echo ARGS` or `printf FORMAT ARGS` writes (a script piped into a shell, a line
+    sent to a file), `%s` filled in."""
+    args = command.args
     if command.program == "echo":
-        return " ".join(arg for arg in command.args if arg not in ("-n", "-e", "-E"))
-    return command.args[0].replace("\\n", "\n") if command.args else ""
+        return " ".join(arg for arg in args if arg not in ("-n", "-e", "-E"))
+    if not args:
+        return ""
+    fills = iter(args[1:])
+    return re.sub(r"%[sbd]", lambda _: next(fills, ""), args[0]).replace("\\n", "\n")
 
 
 # Interpreters that run code given inline (`python3 -c CODE`, `node -e CODE`, `perl -e`).
@@ -437,7 +479,9 @@ _INTERPRETERS = frozenset(
     {"python", "python3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php"}
 )
 _INLINE_FLAGS = frozenset({"-c", "-e", "-E", "--eval", "-r", "-p", "--print"})
-_LITERAL = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`""")
+_LITERAL = re.compile(
+    r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`|(?:%x|qx)[({]([^)}]*)[)}]"""
+)
 
 
 def _inline_code(command: Command) -> str | None:
@@ -446,6 +490,48 @@ def _inline_code(command: Command) -> str | None:
         if arg in _INLINE_FLAGS or (command.program == "deno" and arg == "eval"):
             return args[index + 1]
     return None
+
+
+# Calls of JavaScript, Perl, Ruby and PHP that run a program: `exec.exec('kubectl',
+# ['apply', ...])` (actions/exec, github-script), child_process, `system(LIST)`.
+_RUNNER_CALL = re.compile(
+    r"\b(?:exec|execSync|execFile|execFileSync|spawn|spawnSync|getExecOutput|system|"
+    r"passthru|shell_exec|proc_open|popen|popen2|popen3|capture2|capture2e|capture3|"
+    r"spawnProcess|\$|execa|execaSync|execaCommand|execaCommandSync)\s*\(",
+)
+_CALL_TOKEN = re.compile(
+    r"""\s*(?:([\[\],])|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`$]*)`"""
+    r"""|(?:%[qQwWx]|q[qwx]?)[({]([^)}]*)[)}])"""
+)
+_ZX = re.compile(r"\$`([^`$]*)`")  # zx: await $`kubectl apply -f k8s`
+
+
+def code_commands(code: str) -> list[Command]:
+    """The commands the calls of inline code run with literal arguments, at their 0-based
+    line in `code`: one literal with spaces is a command line (`execSync('kubectl apply')`),
+    several are the words of one (`spawnSync('kubectl', ['apply', '-f', 'k8s'])`)."""
+    found: list[Command] = []
+    for call in _RUNNER_CALL.finditer(code):
+        words: list[str] = []
+        at = call.end()
+        while True:
+            token = _CALL_TOKEN.match(code, at)
+            if token is None:
+                break
+            at = token.end()
+            if token.group(1) is None:
+                literal = next(group for group in token.groups()[1:] if group is not None)
+                words.append(literal.replace("\\'", "'").replace('\\"', '"'))
+        line = code.count("\n", 0, call.start())
+        ran = commands(words[0]) if len(words) == 1 else _command_of(words)
+        for command in ran:
+            command.line = line
+            found.append(command)
+    for template in _ZX.finditer(code):
+        for command in commands(template.group(1)):
+            command.line = code.count("\n", 0, template.start())
+            found.append(command)
+    return found
 
 
 def _literals(code: str) -> list[str]:
@@ -463,9 +549,12 @@ _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
 
-def _expanded_words(words: list[_Word], known: dict[str, str]) -> tuple[list[str], list[int]]:
+def _expanded_words(
+    words: list[_Word], known: dict[str, str], script: str
+) -> tuple[list[str], list[int]]:
     """The words' texts with each `$NAME`/`${NAME}` of a known value replaced by it (a word
-    that is only the variable split at spaces, as the shell splits it), and their lines."""
+    that is only the variable split at spaces, as the shell splits it, unless quoted:
+    `sh -c "$CMD"` gives sh one word), and their lines."""
     argv: list[str] = []
     lines: list[int] = []
     for word in words:
@@ -473,7 +562,8 @@ def _expanded_words(words: list[_Word], known: dict[str, str]) -> tuple[list[str
         if "$" in text:
             whole = _VARIABLE.fullmatch(text)
             value = known.get((whole.group(1) or whole.group(2)) if whole else "")
-            if value is not None and value.split():
+            quoted = script[word.start : word.start + 1] in ("'", '"')
+            if value is not None and value.split() and not quoted:
                 argv.extend(value.split())
                 lines.extend([word.line] * len(value.split()))
                 continue
@@ -489,8 +579,12 @@ def _assignments(argv: list[str]) -> dict[str, str]:
     for word in argv:
         if _ASSIGNMENT.match(word):
             name, _, value = word.partition("=")
-            found[name] = value
+            located = _LOOKUP.fullmatch(value)  # `K=$(which kubectl)` is kubectl's path
+            found[name] = located.group(1) if located else value
     return found
+
+
+_LOOKUP = re.compile(r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-P|type\s+-p)\s+([\w.-]+)\s*[)`]")
 
 
 # Programs that run another command given in their arguments: `find -exec CMD ;`, and
@@ -634,6 +728,62 @@ def _literal_words(nodes: list[Any]) -> list[str]:
 def _command_of(words: list[str]) -> list[Command]:
     command = _command(words, [0] * len(words), " ".join(words)) if words else None
     return [command] if command is not None else []
+
+
+# PowerShell and cmd.exe: the script of `pwsh -c '...'`, `powershell -Command ...` (the rest
+# of the line, PowerShell accepts any prefix of -Command), `-EncodedCommand` (base64 of
+# UTF-16LE), `cmd /c ...`; `Invoke-Expression` / `iex` runs its string like `eval`.
+_POWERSHELLS = frozenset({"pwsh", "powershell"})
+_EVALS = frozenset({"invoke-expression", "iex"})
+
+
+def _windows_script(command: Command) -> str | None:
+    program = command.program.lower()
+    args = command.args
+    if program in _EVALS:
+        return " ".join(args)
+    if program == "cmd":
+        for index, arg in enumerate(args):
+            if arg.lower() in ("/c", "/k", "/r"):
+                return " ".join(args[index + 1 :])
+        return None
+    if program not in _POWERSHELLS:
+        return None
+    for index, arg in enumerate(args):
+        flag = arg.lower().lstrip("-/")
+        if not arg.startswith(("-", "/")) or not flag:
+            continue
+        if "command".startswith(flag):
+            return " ".join(args[index + 1 :])
+        if flag in ("e", "ec") or ("encodedcommand".startswith(flag) and len(flag) > 2):
+            return _decoded(args[index + 1]) if index + 1 < len(args) else None
+    return None
+
+
+def _decoded(text: str) -> str | None:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-16-le")
+    except (binascii.Error, ValueError):
+        return None
+
+
+_SSH_VALUE_FLAGS = frozenset("bcDEeFIiJLlmOopQRSWwB")
+
+
+def _remote_command(args: list[str]) -> list[str]:
+    """The words of the command `ssh [options] HOST COMMAND...` runs on the host."""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "--":
+        flag = args[index]
+        index += 1
+        if len(flag) == 2 and flag[1] in _SSH_VALUE_FLAGS:
+            index += 1
+    if index < len(args) and args[index] == "--":
+        index += 1
+    return args[index + 1 :]
 
 
 def _after_c(args: list[str]) -> str | None:

@@ -33,7 +33,13 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import WITH_CONDITIONS, WITH_VAR_FILE, Document, Location
+from gatekeeper.document import (
+    WITH_CONDITIONS,
+    WITH_VAR_FILE,
+    WITH_WORKFLOW_ENV,
+    Document,
+    Location,
+)
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.hcl import (
     Block,
@@ -190,6 +196,22 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             reader = next(name for name in layout.directories[above] if name.endswith(TF_SUFFIXES))
             for needed in names:
                 yield reader, needed
+    yield from workflow_readers(context.tree)
+
+
+def workflow_readers(tree: Tree) -> Iterator[tuple[str, str]]:
+    """(`.tf` file, workflow) where the workflow gives `TF_VAR_` values to a `terraform
+    apply` of that file's module (workflow_variables): a change to the value judges it."""
+    from gatekeeper.sources.workflow import terraform_variables
+
+    layout = _layout(tree)
+    for workflow, applied, _ in terraform_variables(tree) if layout.directories else []:
+        folder = posixpath.normpath(applied) if applied else None
+        for directory in [("" if folder == "." else folder)] if folder else sorted(layout.rooted):
+            reader = [
+                name for name in layout.directories.get(directory, ()) if name.endswith(TF_SUFFIXES)
+            ]
+            yield from ((name, workflow) for name in reader[:1])
 
 
 @dataclass
@@ -431,11 +453,37 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
         )
         for name in (var_files(tree, directory) if root else [])
     ]
+    out += [
+        (f"{WITH_WORKFLOW_ENV}{workflow}#{number}", root_scope(tree, directory, given=given))
+        for number, (workflow, given) in enumerate(workflow_variables(tree, directory, root), 1)
+    ]
     if plain.unsure[0] and root:  # a called module's conditions: judged with each call
         for assumed in (True, False):
             scope = root_scope(tree, directory)
             scope.assumed = assumed
             out.append((f"{WITH_CONDITIONS}{str(assumed).lower()}", scope))
+    return out
+
+
+def workflow_variables(
+    tree: Tree, directory: str, root: bool
+) -> list[tuple[str, dict[str, Value]]]:
+    """The values CI workflows give this module's variables (`TF_VAR_<name>`, `-var`) for a
+    `terraform apply` here (or anywhere, when the step does not say where, for a root), each
+    located at its workflow line: `TF_VAR_public: "true"` must be judged with the root."""
+    from gatekeeper.sources.workflow import terraform_variables
+
+    declared = module_of(tree, directory).variables
+    out: list[tuple[str, dict[str, Value]]] = []
+    for workflow, applied, values in terraform_variables(tree):
+        here = posixpath.normpath(applied) == (directory or ".") if applied else root
+        given = {
+            name: Value(value, {(): Origin(file, Span(line, 1, line, 1), via=f"var.{name}")})
+            for name, (value, file, line) in values.items()
+            if name in declared
+        }
+        if here and given and (workflow, given) not in out:
+            out.append((workflow, given))
     return out
 
 
@@ -611,11 +659,15 @@ def locals_scope(tree: Tree, directory: str) -> Scope:
     return _with_outputs(Scope({}, _locals(module_of(tree, directory), True)), tree, directory)
 
 
-def root_scope(tree: Tree, directory: str, var_file: str | None = None) -> Scope:
+def root_scope(
+    tree: Tree, directory: str, var_file: str | None = None, given: dict[str, Value] | None = None
+) -> Scope:
     """The names of a root module (or an example calling a module): its locals, its
-    variables from its `.tfvars` files (and `var_file`) else their defaults, each located
-    where written."""
-    scope = _scope(module_of(tree, directory), _tfvars(tree, directory, var_file), calling=True)
+    variables from its `.tfvars` files (and `var_file`), else from the environment (`given`:
+    `TF_VAR_` values, which every variable file overrides), else their defaults, each
+    located where written."""
+    values = {**(given or {}), **_tfvars(tree, directory, var_file)}
+    scope = _scope(module_of(tree, directory), values, calling=True)
     return _with_outputs(scope, tree, directory)
 
 

@@ -26,7 +26,7 @@ import fnmatch
 import posixpath
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
@@ -36,7 +36,19 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree
+from gatekeeper.sources.workflow_actions import CommandInput, command_input
+from gatekeeper.sources.workflow_values import (
+    Values,
+    input_values,
+    job_values,
+    matrix_values,
+    merged,
+    scalar,
+    with_expressions,
+    workflow_inputs,
+    written,
+)
+from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "workflow"
@@ -52,14 +64,6 @@ _GITLAB_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 _GITLAB_SCRIPTS = ("before_script", "script", "after_script")
-# Actions whose input is a command line: (input, program prefixed to it).
-COMMAND_ACTIONS: dict[str, tuple[str, str]] = {
-    "steebchen/kubectl": ("command", "kubectl "),
-    "actions-hub/kubectl": ("args", "kubectl "),
-    "wyrihaximus/github-action-helm3": ("exec", ""),
-    "koslib/helm-eks-action": ("command", ""),
-    "stefanprodan/kube-tools": ("command", ""),
-}
 # Actions and commands that start a throwaway cluster in the CI runner: kubectl and helm in
 # that job test against it, they do not deploy.
 EPHEMERAL_CLUSTER_ACTIONS = frozenset(
@@ -160,6 +164,278 @@ _OWNERS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
+    """The workflows a changed `path` feeds: the root `.gitlab-ci.yml` when it includes it,
+    and every workflow whose steps run it (a script, Makefile, justfile, Taskfile or
+    package.json they follow): a pull request changing only `justfile` re-judges `just
+    deploy`, as the change deploys through it."""
+    found = _gitlab_owners(path, context)
+    if not kind_of(path) and _followable(path, context.tree):
+        found += [name for name in _followers(context.tree).get(path, []) if name not in found]
+    elif kind_of(path):  # what it calls with inputs, the Terraform its `TF_VAR_` values feed
+        from gatekeeper.sources.terraform_modules import workflow_readers
+
+        callers(context.tree)
+        found += [callee for callee, name in _CALLED_BY[context.tree] if name == path]
+        if _gives_terraform(context.tree, path):
+            found += [tf for tf, name in workflow_readers(context.tree) if name == path]
+    return found
+
+
+def _gives_terraform(tree: Tree, path: str) -> bool:
+    """Whether a workflow's text may give Terraform values (a cheap test before loading)."""
+    try:
+        data = tree.read(path)
+    except OSError:
+        return False
+    return b"TF_VAR_" in data or _VAR_FLAG.search(data) is not None
+
+
+_VAR_FLAG = re.compile(rb"\s-var[\s=]")
+
+
+# Files a step may run or read recipes from, besides any script: data files are not.
+_RECIPE_FILES = frozenset(
+    {"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "package.json",
+     "Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"}
+)  # fmt: skip
+# What workflow_scripts follows besides those: scripts by their suffix, or a `#!` line.
+_SCRIPT_SUFFIXES = frozenset(
+    {".sh", ".bash", ".zsh", ".ksh", ".py", ".js", ".mjs", ".cjs", ".ts", ".pl", ".rb", ".php",
+     ".ps1"}
+)  # fmt: skip
+
+
+def _followable(path: str, tree: Tree) -> bool:
+    """Whether a workflow may run `path` (checked before the tree's workflows are loaded:
+    CODEOWNERS, LICENSE or a Dockerfile changed alone should not cost that)."""
+    name = posixpath.basename(path)
+    if name in _RECIPE_FILES or posixpath.splitext(name)[1] in _SCRIPT_SUFFIXES:
+        return True
+    if posixpath.splitext(name)[1]:
+        return False
+    try:  # `./release`: a script without a suffix starts with `#!`
+        return tree.read(path)[:2] == b"#!"
+    except OSError:
+        return False
+
+
+_WORKFLOWS: weakref.WeakKeyDictionary[Any, list[Document]] = weakref.WeakKeyDictionary()
+
+
+def workflows(tree: Tree) -> list[Document]:
+    """The tree's workflows, loaded once per tree: every workflow and composite action under
+    `.github`, a root `action.yml` and `.gitlab-ci.yml` (with what it includes)."""
+    if tree in _WORKFLOWS:
+        return _WORKFLOWS[tree]
+    documents: list[Document] = []
+    for name in _workflow_names(tree):
+        try:
+            documents += load(name, tree.read(name), LoadContext(tree=tree)).documents
+        except OSError:
+            continue
+    _WORKFLOWS[tree] = documents
+    return documents
+
+
+def _workflow_names(tree: Tree) -> list[str]:
+    """Every workflow and composite action under `.github`, a root `action.yml`,
+    `.gitlab-ci.yml`, and the local actions workflows call (`uses: ./ci/deploy`)."""
+    names = [name for name in tree.list_dir(".github") if kind_of(name) in (GITHUB, ACTION)]
+    names += [name for name in ("action.yml", "action.yaml", ".gitlab-ci.yml") if tree.exists(name)]
+    callers(tree)
+    return names + sorted({callee for callee, _ in _CALLED_BY[tree]} - set(names))
+
+
+def _steps(document: Document) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(job, step) of a loaded workflow."""
+    for job in _values(document.obj.get("jobs")):
+        for step in _values(job.get("steps") if isinstance(job, dict) else None):
+            if isinstance(step, dict):
+                yield job, step
+
+
+def _followers(tree: Tree) -> dict[str, list[str]]:
+    """Each file the tree's workflows follow into, with the workflows that do."""
+    index: dict[str, list[str]] = {}
+    for document in workflows(tree):
+        for _, step in _steps(document):
+            for command in step.get("commands") or []:
+                followed = command.get("file")
+                if followed and document.file not in index.setdefault(followed, []):
+                    index[followed].append(document.file)
+    return index
+
+
+# (workflow, directory applied or None, {variable: (value, file, line)})
+TerraformEnv = tuple[str, str | None, dict[str, tuple[str, str, int]]]
+_TF_VARS: weakref.WeakKeyDictionary[Any, list[TerraformEnv]] = weakref.WeakKeyDictionary()
+# Programs whose `apply` reads `TF_VAR_<name>` from its environment.
+_TERRAFORMS = ("terraform apply", "tofu apply", "terragrunt apply", "terragrunt run-all apply")
+
+
+def terraform_variables(tree: Tree) -> list[TerraformEnv]:
+    """What the tree's workflows give `terraform apply`: `TF_VAR_<name>` in their `env:` /
+    `variables:` (workflow, job, step) or exported by the step's script before it, and its
+    own `-var name=value`: (workflow, the directory applied when the step says it
+    (`-chdir=`, `working-directory`), else None, {name: (value, file, line)}). Values spelled
+    with `${{ }}` or `$` are unknown and left out."""
+    if tree in _TF_VARS:
+        return _TF_VARS[tree]
+    found: list[TerraformEnv] = []
+    _TF_VARS[tree] = found
+    names = [name for name in _workflow_names(tree) if _gives_terraform(tree, name)]
+    for document in workflows(tree) if names else []:
+        for job, step in _steps(document):
+            applies = [
+                command
+                for command in step.get("commands") or []
+                if (str(command["signature"]) + " ").startswith(tuple(t + " " for t in _TERRAFORMS))
+            ]
+            if not applies:
+                continue
+            environment = _tf_vars(document, job, step)
+            exported: dict[str, tuple[str, str, int]] = {}
+            for command in step.get("commands") or []:
+                where = (str(command.get("file") or document.file), int(command["line"]))
+                if command["program"] in ("export", "declare", "typeset") or command in applies:
+                    for word in command["argv"]:  # `export TF_VAR_x=1`, `TF_VAR_x=1 terraform`
+                        name, equals, value = str(word).partition("=")
+                        if equals and name.startswith("TF_VAR_") and "$" not in value:
+                            exported[name[len("TF_VAR_") :]] = (value, *where)
+                if command not in applies:
+                    continue
+                given = {**environment, **exported}
+                for flag in command["flags"]:  # `-var name=value` wins
+                    name, equals, value = flag[len("-var=") :].partition("=")
+                    if flag.startswith("-var=") and equals and "$" not in value:
+                        given[name] = (value, *where)
+                chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
+                directory = chdir[0] if chdir else _directory(job, step)
+                if given:
+                    found.append((document.file, directory, given))
+    return found
+
+
+def _tf_vars(
+    document: Document, job: dict[str, Any], step: dict[str, Any]
+) -> dict[str, tuple[str, str, int]]:
+    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines."""
+    given: dict[str, tuple[str, str, int]] = {}
+    for holder in (document.obj, job, step):
+        for name, value in _env(holder).items():
+            if name.startswith("TF_VAR_") and "$" not in value:
+                path = _env_path(document, holder, name)
+                line = document.locator.locate(path).line if path else 1
+                given[name[len("TF_VAR_") :]] = (value, document.file, line)
+    return given
+
+
+def _env_path(document: Document, holder: dict[str, Any], name: str) -> Path | None:
+    """The field path of `holder`'s environment entry `name` in `document`."""
+    key = "env" if "env" in holder else "variables"
+    if holder is document.obj:
+        return (key, name)
+    for job_id, job in (document.obj.get("jobs") or {}).items():
+        if job is holder:
+            return ("jobs", job_id, key, name)
+        for index, step in enumerate(job.get("steps") or [] if isinstance(job, dict) else []):
+            if step is holder:
+                return ("jobs", job_id, "steps", index, key, name)
+    return None
+
+
+def _directory(job: dict[str, Any], step: dict[str, Any]) -> str | None:
+    from gatekeeper.sources.workflow_scripts import working_directory
+
+    directory = working_directory(step, job)
+    return None if directory == "." else directory
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a workflow reads the scripts and recipe files its
+    steps run, so a pull request changing only those judges the workflow again."""
+    for followed, workflows in _followers(context.tree).items():
+        for name in workflows:
+            yield name, followed
+    callers(context.tree)
+    yield from _CALLED_BY.get(context.tree, [])
+
+
+_CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()
+_CALLED_BY: weakref.WeakKeyDictionary[Any, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def callers(tree: Tree) -> dict[str, Values]:
+    """What the tree's workflows and composite actions pass the local reusable workflows
+    (`jobs.<id>.uses: ./.github/workflows/deploy.yml`) and local actions (`uses: ./ci/x`)
+    they call, as `with:` values of `inputs.X`: a callee's `run: ${{ inputs.cmd }}` runs
+    them. Read from the files as written (a text read, no loading: callees are loaded)."""
+    if tree in _CALLERS:
+        return _CALLERS[tree]
+    passed: dict[str, Values] = {}
+    edges: list[tuple[str, str]] = []
+    _CALLERS[tree], _CALLED_BY[tree] = passed, edges
+    for name in tree.list_dir(".github"):
+        if kind_of(name) not in (GITHUB, ACTION):
+            continue
+        try:
+            data = tree.read(name)
+        except OSError:
+            continue
+        if not _LOCAL_USES.search(data):
+            continue
+        entry, _, _ = load_mapping(name, data, "workflow")
+        obj = entry.obj if entry is not None else None
+        for holder in _callers_in(obj):
+            callee = _local_callee(tree, str(holder.get("uses")))
+            given = holder.get("with")
+            if callee is None or not isinstance(given, dict):
+                continue
+            edges.append((callee, name))
+            for key, value in given.items():
+                if scalar(value) and str(value).strip():
+                    for expression in (f"inputs.{key}", f"github.event.inputs.{key}"):
+                        passed.setdefault(callee, {}).setdefault(expression, []).append(str(value))
+    return passed
+
+
+_LOCAL_USES = re.compile(rb"""uses\s*:\s*['"]?\./""")
+
+
+def _callers_in(obj: Any) -> list[dict[str, Any]]:
+    """Jobs and steps of a raw workflow or action that may `uses:` a local callee."""
+    if not isinstance(obj, dict):
+        return []
+    runs = obj.get("runs")
+    found: list[Any] = list(_values(runs.get("steps"))) if isinstance(runs, dict) else []
+    for job in _values(obj.get("jobs")):
+        if isinstance(job, dict):
+            found += [job, *_values(job.get("steps"))]
+    return [item for item in found if isinstance(item, dict) and isinstance(item.get("uses"), str)]
+
+
+def _local_callee(tree: Tree, uses: str) -> str | None:
+    """The file a local `uses: ./...` runs: the workflow itself or the action's action.yml."""
+    if not uses.startswith("./"):
+        return None
+    path = inside(uses.split("@", 1)[0])
+    if path is None:
+        return None
+    if kind_of(path) == GITHUB:
+        return path if tree.exists(path) else None
+    for name in ("action.yml", "action.yaml"):
+        if tree.exists(posixpath.join(path, name)):
+            return posixpath.join(path, name)
+    return None
+
+
+def _values(holder: Any) -> list[Any]:
+    if isinstance(holder, dict):
+        return list(holder.values())
+    return holder if isinstance(holder, list) else []
+
+
+def _gitlab_owners(path: str, context: LoadContext) -> list[str]:
     """The root `.gitlab-ci.yml` when it includes `path`: a changed include re-judges it."""
     if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
         return []
@@ -186,8 +462,13 @@ def _load_one(path: str, data: bytes, kind: str, context: LoadContext | None) ->
         loaded.problems.extend(_shape_action(path, entry))
     else:
         loaded.problems.extend(_shape_gitlab(path, entry))
-    build = {GITLAB: _gitlab, ACTION: _action, GITHUB: _github}[kind]
-    obj, locator = build(path, entry, lines)
+    given = callers(context.tree).get(path, {}) if context is not None else {}
+    if kind == GITHUB:
+        obj, locator = _github(path, entry, lines, given)
+    elif kind == ACTION:
+        obj, locator = _action(path, entry, lines, given)
+    else:
+        obj, locator = _gitlab(path, entry, lines)
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -311,7 +592,10 @@ def _shape_gitlab(path: str, entry: YamlDocument) -> list[Problem]:
     return problems
 
 
-def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+def _github(
+    path: str, entry: YamlDocument, lines: list[str], given: Values
+) -> tuple[dict[str, Any], Any]:
+    """`given`: what the repository's callers pass its `workflow_call` inputs."""
     obj: dict[Any, Any] = entry.obj
     if True in obj and "on" not in obj:  # YAML 1.1 reads the `on` key as a boolean
         obj["on"] = obj.pop(True)
@@ -319,15 +603,24 @@ def _github(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
     locator = LineMapLocator(path, fallback=nodes)
     obj["events"] = _events(obj.get("on"))
     jobs = obj.get("jobs")
-    for job_id, job in (jobs or {}).items() if isinstance(jobs, dict) else ():
+    if not isinstance(jobs, dict):
+        return obj, locator
+    values = job_values(jobs, _env(obj), merged(workflow_inputs(obj.get("on")), given))
+    for job_id, job in jobs.items():
         if isinstance(job, dict):
             raw: Path = ("jobs", str(job_id))
-            _github_job(path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj))
+            _github_job(
+                path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj),
+                values[str(job_id)],
+            )  # fmt: skip
     return obj, locator
 
 
-def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
-    """A composite action's `runs.steps`, presented as the steps of one job, `composite`."""
+def _action(
+    path: str, entry: YamlDocument, lines: list[str], given: Values
+) -> tuple[dict[str, Any], Any]:
+    """A composite action's `runs.steps`, presented as the steps of one job, `composite`
+    (`given`: what the repository's workflows pass its inputs)."""
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
 
@@ -343,7 +636,11 @@ def _action(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
                 steps[index] = {}
         job: dict[str, Any] = {"steps": steps}
         obj["jobs"] = {"composite": job}
-        _github_job(path, "composite", job, "", ("runs",), nodes, lines, locator)
+        inputs = merged(dict(input_values(obj.get("inputs"))), given)
+        values = job_values({"composite": job}, {}, inputs)
+        _github_job(
+            path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]
+        )
     else:
         obj["jobs"] = {}
     return obj, locator
@@ -359,9 +656,11 @@ def _github_job(
     lines: list[str],
     locator: LineMapLocator,
     workflow_env: dict[str, str] | None = None,
+    known: Values | None = None,
 ) -> None:
     """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
-    in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`."""
+    in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`;
+    `known` the values of the inputs and outputs its expressions may name."""
     _split_uses(job)
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
@@ -374,6 +673,7 @@ def _github_job(
     default_shell = _shell(job) or workflow_shell
     steps = job.get("steps")
     found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
+    exported: dict[str, str] = {}  # sent to $GITHUB_ENV by earlier steps
     for index, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             continue
@@ -382,17 +682,21 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
+        variables = {**(workflow_env or {}), **_env(job), **exported, **_env(step)}
+        expressions = {**(known or {}), **matrix_values(job, variables)}
+        variables = _resolved(variables, expressions)
         if isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
-            commands = _commands(run, lines, python=True)
+            commands = _commands(run, lines, language="python", expressions=expressions)
         elif isinstance(run, ScalarNode):
-            variables = {**(workflow_env or {}), **_env(job), **_env(step)}
-            expressions = _expression_values(job, variables)
             commands = _commands(run, lines, variables=variables, expressions=expressions)
-        action = COMMAND_ACTIONS.get(step.get("action", "")) or _docker_action(step)
+            exported.update(written(str(run.value), variables)[1])
+        action = _command_input(step)
         if action is not None:
             node = nodes.node_at((*raw_step, "with", action[0]))
             if isinstance(node, ScalarNode):
-                commands = _commands(node, lines, action[1])
+                commands = _commands(
+                    node, lines, action[1].program, variables, action[1].language, expressions
+                )
         found.append((("jobs", job_id, "steps", index), step, commands))
     context["ephemeralCluster"] = any(
         step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
@@ -534,16 +838,27 @@ def _gitlab_steps(
     job["steps"] = steps
 
 
-def _docker_action(step: dict[str, Any]) -> tuple[str, str] | None:
-    """A `uses: docker://IMAGE` step runs its `with.args` behind the image's entrypoint (or
-    `with.entrypoint`): a CLI's image (`docker://bitnami/kubectl`) is that CLI."""
+def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
+    """The `with:` input of a step whose action runs it as commands (workflow_actions), or
+    of a `uses: docker://IMAGE` step: its `with.args` run behind the image's entrypoint (or
+    `with.entrypoint`), and a CLI's image (`docker://bitnami/kubectl`) is that CLI."""
     action = str(step.get("action", ""))
-    if not action.startswith("docker://"):
-        return None
     given = step.get("with")
-    entrypoint = given.get("entrypoint") if isinstance(given, dict) else None
+    given = given if isinstance(given, dict) else {}
+    if not action.startswith("docker://"):
+        return command_input(action, given)
+    entrypoint = given.get("entrypoint")
     program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
-    return ("args", f"{program} " if program else "")
+    return "args", CommandInput("args", f"{program} " if program else "")
+
+
+def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:
+    """`env:` values that are expressions (`CMD: ${{ steps.pick.outputs.cmd }}`) with the
+    first value the workflow gives them."""
+    return {
+        name: with_expressions(value, expressions)[0] if "${{" in value else value
+        for name, value in variables.items()
+    }
 
 
 def _env(holder: dict[str, Any]) -> dict[str, str]:
@@ -575,72 +890,29 @@ def _commands(
     lines: list[str],
     prefix: str = "",
     variables: dict[str, str] | None = None,
-    python: bool = False,
-    expressions: dict[str, list[str]] | None = None,
+    language: str = "shell",
+    expressions: Values | None = None,
 ) -> list[dict[str, Any]]:
-    """The commands of a script scalar; `python`: the ones a Python script runs. A script
-    spelling a command through `${{ matrix.x }}` or `${{ env.X }}` is split once with each
-    value the workflow gives them (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
+    """The commands of a script scalar (`language`: the ones a Python script or JavaScript
+    code runs). A script spelling a command through an expression (`${{ matrix.x }}`,
+    `${{ steps.ID.outputs.X }}`...) is split once with each value the workflow gives it
+    (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
     script = prefix + str(node.value)
     found: list[shell.Command] = []
     seen: set[tuple[int, str]] = set()
-    for variant in _with_expressions(script, expressions or {}):
-        ran = shell.python_commands(variant) if python else shell.commands(variant, variables)
+    for variant in with_expressions(script, expressions or {}):
+        if language == "python":
+            ran = shell.python_commands(variant)
+        elif language == "javascript":
+            ran = shell.code_commands(variant)
+        else:
+            ran = shell.commands(variant, variables)
         for command in ran:
             if (command.line, command.text) not in seen:
                 seen.add((command.line, command.text))
                 found.append(command)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
-
-
-_EXPRESSION = re.compile(r"\$\{\{\s*((?:matrix|env)\.[A-Za-z0-9_-]+)\s*\}\}")
-_MAX_VARIANTS = 32
-
-
-def _with_expressions(script: str, values: dict[str, list[str]]) -> list[str]:
-    """`script` with each `${{ matrix.x }}` / `${{ env.X }}` it holds replaced by each value
-    the workflow gives it (every combination, up to _MAX_VARIANTS); as written otherwise."""
-    names = [name for name in dict.fromkeys(_EXPRESSION.findall(script)) if values.get(name)]
-    variants = [script]
-    for name in names:
-        variants = [
-            _substituted(variant, name, value) for variant in variants for value in values[name]
-        ][:_MAX_VARIANTS]
-    return variants
-
-
-def _substituted(script: str, name: str, value: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        return value.replace("\n", " ; ") if match.group(1) == name else match.group(0)
-
-    return _EXPRESSION.sub(replace, script)
-
-
-def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, list[str]]:
-    """The values a job's `${{ env.X }}` and `${{ matrix.x }}` may take, as the file gives
-    them (a matrix list, its `include` entries)."""
-    values = {f"env.{name}": [value] for name, value in env.items()}
-    strategy = job.get("strategy")
-    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-    if not isinstance(matrix, dict):
-        return values
-    include = matrix.get("include")
-    entries = (
-        [include] if isinstance(include, dict) else include if isinstance(include, list) else []
-    )
-    for name, items in matrix.items():
-        if name not in ("include", "exclude") and isinstance(items, list):
-            values[f"matrix.{name}"] = [str(item) for item in items if _scalar(item)]
-    for entry in entries:
-        for name, item in entry.items() if isinstance(entry, dict) else ():
-            if _scalar(item):
-                values.setdefault(f"matrix.{name}", []).append(str(item))
-    return values
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool))
 
 
 def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command], int]:
@@ -678,7 +950,13 @@ def _shell(holder: dict[str, Any]) -> str:
 
 def _creates_cluster(command: dict[str, Any]) -> bool:
     signature = str(command["signature"]) + " "
+    if command["program"] in ("curl", "wget"):  # `curl -sfL https://get.k3s.io | sh -`
+        return any(installer in str(arg) for arg in command["args"] for installer in _INSTALLERS)
     return any(signature.startswith(prefix + " ") for prefix in EPHEMERAL_CLUSTER_COMMANDS)
+
+
+# Install scripts that start a cluster on the machine that runs them (the CI runner).
+_INSTALLERS = ("://get.k3s.io",)
 
 
 def _with_context(commands: list[dict[str, Any]], context: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ Nothing is run; files outside the repository are never read.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import posixpath
@@ -50,7 +51,7 @@ def follow_all(
             commands = step.get("commands") if isinstance(step, dict) else None
             if not isinstance(commands, list) or not commands:
                 continue
-            directory = _working_directory(step, job)
+            directory = working_directory(step, job)
             added: list[dict[str, Any]] = []
             for command in commands:
                 for found in _follow(command, directory, tree, 1, budget):
@@ -69,7 +70,7 @@ def follow_all(
                     step["context"]["ephemeralCluster"] = True
 
 
-def _working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
+def working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
     for holder in (step, job):
         value = holder.get("working-directory")
         if isinstance(value, str) and "${{" not in value:
@@ -93,16 +94,7 @@ def _follow(
         return _runner(program, command, directory, tree, depth, budget)
     if program in _PACKAGE_MANAGERS:
         return _package_script(command, directory, tree, depth, budget)
-    script = ""
-    if program in shell.SHELLS or program in _SOURCES:
-        script = positional[0] if positional else ""
-        if program in shell.SHELLS and "-c" in (command.get("flags") or []):
-            script = ""  # `sh -c '...'` was split by shell.commands already
-    else:  # the program as written (`./hack/deploy.sh`), not its base name
-        argv = [str(word) for word in command.get("argv") or []]
-        written = next((w for w in argv if posixpath.basename(w) == program), program)
-        if "/" in written or written.endswith(".sh"):
-            script = written
+    script, language = _script_of(program, positional, command)
     if not script or "$" in script:
         return []
     path = inside(posixpath.join(directory, script))
@@ -113,10 +105,62 @@ def _follow(
     except OSError:
         return []
     out: list[dict[str, Any]] = []
-    for found in shell.commands(text):
+    for found in _script_commands(text, language or _language(path, text)):
         out.extend(_take(found.as_dict(), path, found.line + 1, budget))
         out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
     return out
+
+
+# Interpreters whose first positional word is a script of the repository, by language.
+_INTERPRETERS = {
+    **dict.fromkeys(("python", "python3", "python2", "pypy3", "uv", "poetry"), "python"),
+    **dict.fromkeys(("node", "nodejs", "deno", "bun", "ts-node", "tsx"), "javascript"),
+    **dict.fromkeys(("perl", "ruby", "php"), "code"),
+    **dict.fromkeys(("pwsh", "powershell"), "shell"),
+}
+_SUBCOMMANDS = frozenset({"run", "exec"})  # `deno run x.ts`, `uv run x.py`, `poetry run`
+
+
+def _script_of(program: str, positional: list[str], command: dict[str, Any]) -> tuple[str, str]:
+    """The repository script a command runs, and its language ("" for: by its name)."""
+    flags = [str(flag) for flag in command.get("flags") or []]
+    if program in shell.SHELLS or program in _SOURCES:
+        if program in shell.SHELLS and "-c" in flags:
+            return "", ""  # `sh -c '...'` was split by shell.commands already
+        return (positional[0] if positional else ""), "shell"
+    if program in _INTERPRETERS:
+        if any(flag in ("-c", "-e", "-m", "-r", "--eval") for flag in flags):
+            return "", ""  # inline code, split by shell.commands; a module is not a file
+        words = positional[1:] if positional[:1] and positional[0] in _SUBCOMMANDS else positional
+        words = words[1:] if program in ("uv", "poetry") and words[:1] == ["python"] else words
+        script = words[0] if words else ""
+        language = _INTERPRETERS[program]
+        return script, "" if program in ("uv", "poetry") else language
+    # the program as written (`./hack/deploy.sh`), not its base name
+    argv = [str(word) for word in command.get("argv") or []]
+    written = next((w for w in argv if posixpath.basename(w) == program), program)
+    return (written if "/" in written or written.endswith(".sh") else ""), ""
+
+
+def _language(path: str, text: str) -> str:
+    """A script's language by its name, else its `#!` line; a shell script otherwise."""
+    first = text.split("\n", 1)[0] if text.startswith("#!") else ""
+    for suffixes, words, language in (
+        ((".py",), ("python",), "python"),
+        ((".js", ".mjs", ".cjs", ".ts"), ("node", "deno", "bun"), "javascript"),
+        ((".pl", ".rb", ".php"), ("perl", "ruby", "php"), "code"),
+    ):
+        if path.endswith(suffixes) or any(word in first for word in words):
+            return language
+    return "shell"
+
+
+def _script_commands(text: str, language: str) -> list[shell.Command]:
+    if language == "python":
+        return shell.python_commands(text)
+    if language in ("javascript", "code"):
+        return shell.code_commands(text)
+    return shell.commands(text)
 
 
 def _take(command: dict[str, Any], file: str, line: int, budget: list[int]) -> list[dict[str, Any]]:
@@ -207,25 +251,59 @@ def _runner(
 ) -> list[dict[str, Any]]:
     """The recipes `just NAME` (a justfile) or `task NAME` (a Taskfile) runs, with what they
     depend on: each command at its line, as for `make`."""
-    names = [str(w) for w in command.get("positional") or [] if "=" not in str(w)]
-    files = _JUSTFILES if program == "just" else _TASKFILES
+    argv = [str(word) for word in command.get("argv") or []]
+    words = argv[argv.index(program) + 1 :] if program in argv else argv[1:]
+    files: tuple[str, ...] = _JUSTFILES if program == "just" else _TASKFILES
+    names: list[str] = []
+    given = iter(words)
+    for word in given:
+        flag, _, value = word.partition("=")
+        if flag in _RUNNER_FILE_FLAGS:  # `just --justfile ops/justfile`, `task -t ci.yml`
+            value = value or next(given, "")
+            directory, name = posixpath.split(posixpath.join(directory, value))
+            files = (name,)
+        elif flag in _RUNNER_DIRECTORY_FLAGS:  # `just -d ops`, `task --dir ops`
+            directory = posixpath.join(directory, value or next(given, "."))
+        elif word.startswith("-") or "=" in word:
+            continue
+        elif program == "just" and "/" in word and not names:  # `just ops/deploy`
+            folder, word = posixpath.split(word)
+            directory = posixpath.join(directory, folder)
+            names.extend([word] if word else [])
+        else:
+            names.append(word)
     found = _recipe_file(tree, directory, files)
     if found is None:
         return []
     path, text = found
-    recipes, default = _parse_justfile(text) if program == "just" else _parse_taskfile(path, text)
+    if program == "just":
+        recipes, default, variables = _parse_justfile(text)
+    else:
+        (recipes, default), variables = _parse_taskfile(path, text), {}
+
+    def expand(line: str) -> str:
+        """A recipe line with `{{ name }}` (just's interpolation) of its variables."""
+        line = _JUST_INTERPOLATION.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
+        return line.lstrip("@-")
+
     pending = names or ([default] if default else [])
-    return _run_recipes(recipes, pending, path, lambda line: line.lstrip("@-"), tree, depth, budget)
+    return _run_recipes(recipes, pending, path, expand, tree, depth, budget)
 
 
 _JUSTFILES = ("justfile", "Justfile", ".justfile")
+_RUNNER_FILE_FLAGS = frozenset({"-f", "--justfile", "-t", "--taskfile"})
+_RUNNER_DIRECTORY_FLAGS = frozenset({"-d", "--working-directory", "--dir"})
+_JUST_INTERPOLATION = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+_JUST_ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*:=\s*(.*)$")
 _TASKFILES = ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml")
-_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:=]*:(?!=)([^#]*)")
+_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:]*:(?!=)([^#]*)")
 
 
-def _parse_justfile(text: str) -> tuple[Recipes, str]:
-    """Recipes (dependencies, body lines with their 1-based line) and the first one."""
+def _parse_justfile(text: str) -> tuple[Recipes, str, dict[str, str]]:
+    """Recipes (dependencies, body lines with their 1-based line), the first one, and the
+    plain string variables (`kubectl := "kubectl"`) a `{{ kubectl }}` spells."""
     recipes: Recipes = {}
+    variables: dict[str, str] = {}
     current: list[tuple[int, str]] | None = None
     first = ""
     for number, line in enumerate(text.splitlines(), start=1):
@@ -234,13 +312,18 @@ def _parse_justfile(text: str) -> tuple[Recipes, str]:
                 current.append((number, line.strip()))
             continue
         current = None
+        assigned = _JUST_ASSIGNMENT.match(line)
+        if assigned:
+            value = assigned.group(2).split("#", 1)[0].strip()
+            variables[assigned.group(1)] = value.strip("'\"") if value[:1] in "'\"" else value
+            continue
         found = _JUST_RECIPE.match(line)
         if found and not line.startswith(("set ", "export ", "alias ", "import ", "mod ")):
             needs = [w.split("(")[0] for w in found.group(2).split() if not w.startswith("&")]
             current = []
             recipes[found.group(1)] = (needs, current)
             first = first or found.group(1)
-    return recipes, first
+    return recipes, first, variables
 
 
 def _parse_taskfile(path: str, text: str) -> tuple[Recipes, str]:
@@ -349,6 +432,7 @@ def _json_key_line(text: str, key: str) -> int:
     return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
+@functools.lru_cache(maxsize=32)
 def _parse_makefile(
     text: str,
 ) -> tuple[dict[str, tuple[list[str], list[tuple[int, str]]]], dict[str, str], str]:

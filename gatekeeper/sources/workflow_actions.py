@@ -1,0 +1,49 @@
+"""Actions whose inputs are commands: a step `uses:` one of these runs what its `with:` input
+says, so that input is split into commands like a `run:` script (and judged command by
+command by WF-GITOPS-IMPERATIVE-DEPLOY). Actions that deploy on their own, without a command
+line (azure/k8s-deploy, deliverybot/helm), are WF-GITOPS-DEPLOY-ACTION's `deployActions`.
+
+One row per action (lower case, as `uses:` is matched): the input holding the commands, the
+program its words follow (`kubectl ` when the input is `apply -f k8s/`; empty when it is a
+whole command line or script), and the input's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CommandInput:
+    input: str
+    program: str = ""  # prefixed to the input's text
+    language: str = "shell"  # shell | javascript
+
+
+COMMAND_ACTIONS: dict[str, CommandInput] = {
+    # kubectl / helm wrappers
+    "steebchen/kubectl": CommandInput("command", "kubectl "),
+    "actions-hub/kubectl": CommandInput("args", "kubectl "),
+    "wahyd4/kubectl-helm-action": CommandInput("args"),
+    "wyrihaximus/github-action-helm3": CommandInput("exec"),
+    "koslib/helm-eks-action": CommandInput("command"),
+    "stefanprodan/kube-tools": CommandInput("command"),
+    # scripts run on the runner or on a remote host
+    "actions/github-script": CommandInput("script", language="javascript"),
+    "azure/cli": CommandInput("inlinescript"),
+    "azure/powershell": CommandInput("inlinescript"),
+    "appleboy/ssh-action": CommandInput("script"),
+    "google-github-actions/ssh-compute": CommandInput("command"),
+}
+
+
+def command_input(action: str, given: dict[str, object]) -> tuple[str, CommandInput] | None:
+    """The `with:` key (as written: inputs are case-insensitive) and row of the command
+    input of `action`, when it is one of the table's and the step gives that input."""
+    row = COMMAND_ACTIONS.get(action)
+    if row is None:
+        return None
+    for key in given:
+        if str(key).lower() == row.input:
+            return str(key), row
+    return None

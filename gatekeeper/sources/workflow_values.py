@@ -1,0 +1,193 @@
+"""What a GitHub workflow's expressions and variables may hold, as far as the file says.
+
+A step may run a command it never spells: `run: ${{ steps.pick.outputs.cmd }}` where an
+earlier step wrote `echo "cmd=kubectl apply -f k8s" >> "$GITHUB_OUTPUT"`, `$DEPLOY` set
+through `$GITHUB_ENV`, `${{ needs.build.outputs.cmd }}` from another job's outputs, or
+`${{ inputs.cmd }}` with the default (or the choices) a `workflow_call`/`workflow_dispatch`
+input declares. Each value found is substituted in turn, so a script is split once per value
+(see workflow._commands); values the file cannot know (secrets, vars, API answers) stay as
+written. Nothing is run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gatekeeper import shell
+
+_NAME = r"[A-Za-z0-9_-]+"
+EXPRESSION = re.compile(
+    r"\$\{\{\s*("
+    rf"(?:matrix|env|inputs)\.{_NAME}|github\.event\.inputs\.{_NAME}"
+    rf"|(?:steps|needs)\.{_NAME}\.outputs\.{_NAME}"
+    r")\s*\}\}"
+)
+MAX_VARIANTS = 32
+_ROUNDS = 3  # a value that is itself an expression (a job output naming a step output)
+_WRITES = ("GITHUB_OUTPUT", "GITHUB_ENV", "::set-output")
+
+Values = dict[str, list[str]]
+
+
+def with_expressions(script: str, values: Values) -> list[str]:
+    """`script` with each expression it holds replaced by each value the workflow gives it
+    (every combination, up to MAX_VARIANTS); as written otherwise."""
+    variants = [script]
+    for _ in range(_ROUNDS):
+        names = {
+            name for variant in variants for name in EXPRESSION.findall(variant) if values.get(name)
+        }
+        if not names:
+            break
+        for name in sorted(names):
+            expanded: list[str] = []
+            for variant in variants:
+                if name in EXPRESSION.findall(variant):
+                    expanded += [_substituted(variant, name, value) for value in values[name]]
+                else:
+                    expanded.append(variant)
+            variants = expanded[:MAX_VARIANTS]
+    return list(dict.fromkeys(variants))
+
+
+def _substituted(script: str, name: str, value: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        return value.replace("\n", " ; ") if match.group(1) == name else match.group(0)
+
+    return EXPRESSION.sub(replace, script)
+
+
+def matrix_values(job: dict[str, Any], env: dict[str, str]) -> Values:
+    """The values a job's `${{ env.X }}` and `${{ matrix.x }}` may take, as the file gives
+    them (a matrix list, its `include` entries)."""
+    values = {f"env.{name}": [value] for name, value in env.items()}
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not isinstance(matrix, dict):
+        return values
+    include = matrix.get("include")
+    entries = (
+        [include] if isinstance(include, dict) else include if isinstance(include, list) else []
+    )
+    for name, items in matrix.items():
+        if name not in ("include", "exclude") and isinstance(items, list):
+            values[f"matrix.{name}"] = [str(item) for item in items if scalar(item)]
+    for entry in entries:
+        for name, item in entry.items() if isinstance(entry, dict) else ():
+            if scalar(item):
+                values.setdefault(f"matrix.{name}", []).append(str(item))
+    return values
+
+
+def scalar(value: Any) -> bool:
+    """A value an expression may stand for (not a mapping or list)."""
+    return isinstance(value, (str, int, float, bool))
+
+
+def workflow_inputs(on: Any) -> Values:
+    """The values of a workflow's `workflow_call` and `workflow_dispatch` inputs."""
+    values: Values = {}
+    for trigger in ("workflow_call", "workflow_dispatch"):
+        spec = on.get(trigger) if isinstance(on, dict) else None
+        found = input_values(spec.get("inputs") if isinstance(spec, dict) else None)
+        values = merged(values, dict(found))
+    return values
+
+
+def input_values(inputs: Any) -> list[tuple[str, list[str]]]:
+    """`inputs.X` (and `github.event.inputs.X`) of declared inputs (a workflow trigger's or a
+    composite action's `inputs:`): the default and, for a choice, every option (a caller or
+    a dispatch may pick any)."""
+    found: list[tuple[str, list[str]]] = []
+    for name, spec in inputs.items() if isinstance(inputs, dict) else ():
+        if not isinstance(spec, dict):
+            continue
+        given = [spec.get("default"), *(spec.get("options") or [])]
+        values = [str(v) for v in given if scalar(v) and str(v).strip()]
+        if values:
+            found += [(f"inputs.{name}", values), (f"github.event.inputs.{name}", values)]
+    return found
+
+
+def merged(values: Values, more: Values) -> Values:
+    """`values` with the values of `more` added after their own, each once."""
+    out = dict(values)
+    for name, added in more.items():
+        out[name] = list(dict.fromkeys([*out.get(name, []), *added]))
+    return out
+
+
+def written(script: str, variables: dict[str, str]) -> tuple[Values, dict[str, str]]:
+    """The outputs (sent to $GITHUB_OUTPUT, or `::set-output`) and the environment
+    variables (sent to $GITHUB_ENV) a `run:` script sets for what follows: `name=value`
+    lines and `name<<DELIMITER` blocks, from echo, printf and `cat <<EOF`, in order."""
+    outputs: Values = {}
+    streams: dict[str, list[str]] = {"GITHUB_OUTPUT": [], "GITHUB_ENV": []}
+    if not any(marker in script for marker in _WRITES):
+        return outputs, {}
+    for command in shell.commands(script, variables):
+        if command.program in ("echo", "printf"):
+            text = shell.printed(command)
+        elif command.program == "cat" and command.input:  # `cat >> "$GITHUB_OUTPUT" <<EOF`
+            text = command.input
+        else:
+            continue
+        if text.startswith("::set-output name="):
+            name, _, value = text[len("::set-output name=") :].partition("::")
+            outputs.setdefault(name, []).append(value)
+        for target, lines in streams.items():
+            if any(target in redirect for redirect in command.redirects):
+                lines.extend(text.split("\n"))
+    for name, value in _assignments(streams["GITHUB_OUTPUT"]):
+        outputs.setdefault(name, []).append(value)
+    return outputs, dict(_assignments(streams["GITHUB_ENV"]))
+
+
+def _assignments(lines: list[str]) -> list[tuple[str, str]]:
+    """GitHub's environment file format: `name=value`, or `name<<DELIMITER`, the value's
+    lines, `DELIMITER` (a multi-line value, joined here as one script)."""
+    found: list[tuple[str, str]] = []
+    rows = iter(lines)
+    for line in rows:
+        name, equals, value = line.partition("=")
+        block = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_-]*)<<(.+)", line)
+        if block:
+            body: list[str] = []
+            for row in rows:
+                if row == block.group(2):
+                    break
+                body.append(row)
+            found.append((block.group(1), "\n".join(body)))
+        elif equals and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+            found.append((name, value))
+    return found
+
+
+def job_values(jobs: dict[str, Any], env: dict[str, str], inputs: Values) -> dict[str, Values]:
+    """For each job: the values of `inputs.*`, of its own steps' outputs (`steps.ID.outputs.X`)
+    and of every job's outputs (`needs.JOB.outputs.X`, a job's `outputs:` naming its steps')."""
+    steps_of: dict[str, Values] = {}
+    needs: Values = {}
+    for job_id, job in jobs.items():
+        outputs: Values = {}
+        steps = job.get("steps") if isinstance(job, dict) else None
+        variables = {**env, **_plain(job.get("env"))} if isinstance(job, dict) else env
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict) and isinstance(step.get("run"), str) and "id" in step:
+                found, _ = written(step["run"], {**variables, **_plain(step.get("env"))})
+                for name, values in found.items():
+                    outputs.setdefault(f"steps.{step['id']}.outputs.{name}", []).extend(values)
+        steps_of[str(job_id)] = outputs
+        declared = job.get("outputs") if isinstance(job, dict) else None
+        for name, value in declared.items() if isinstance(declared, dict) else ():
+            if isinstance(value, str):
+                key = f"needs.{job_id}.outputs.{name}"
+                needs[key] = with_expressions(value, {**inputs, **outputs})
+    return {job_id: {**inputs, **needs, **outputs} for job_id, outputs in steps_of.items()}
+
+
+def _plain(env: Any) -> dict[str, str]:
+    if not isinstance(env, dict):
+        return {}
+    return {str(name): value for name, value in env.items() if isinstance(value, str)}
