@@ -17,7 +17,7 @@ from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_p
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
-from gatekeeper.policy.cel import CelError, activation, literal
+from gatekeeper.policy.cel import Batch, CelError, activation, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_views, runs_pods, without_nulls
@@ -66,6 +66,7 @@ class Engine:
         }
         self._groups: dict[tuple[str, str], _Group] = {}
         self._wrapper_cache: dict[str, tuple[str, str] | None] = {}
+        self._batch_programs: dict[tuple[tuple[str | None, str], ...], Batch] = {}
         self._memos: dict[str, tuple[dict[Any, Any] | None, tuple[str, ...] | None]] = {}
         # Rendered copies judged: key -> (variant, (path, location) asked, findings).
         self._judged: dict[tuple[Any, ...], tuple[str, list[tuple[Path, Location]], list[Finding]]]
@@ -154,11 +155,14 @@ class Engine:
         if not group.policies:
             return findings
         scope = _Scope(document, group, skip)
-        for policy, pod in group.policies:
+        batched = self._batched(group, scope)
+        for index, (policy, pod) in enumerate(group.policies):
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
             for view in range(scope.pod_count()) if pod else (None,):
-                fast = self._evaluate_fast(policy, document, scope, view)
+                fast = self._evaluate_fast(
+                    policy, document, scope, view, batched.get((index, view))
+                )
                 findings.extend(
                     fast
                     if fast is not None
@@ -235,10 +239,64 @@ class Engine:
             self._memos[policy.id] = ({} if costly and item_only else None, fields)
         return self._memos[policy.id]
 
+    def _batch(self, group: _Group, pod: bool) -> tuple[list[int], Batch] | None:
+        """The policies of `group` (their numbers) that one CEL evaluation per document view
+        judges together, and that evaluation; None when there are none. Not in it: those
+        whose verdicts are memoized by subject (_memo), and those with no batch form."""
+        if pod not in group.batch:
+            members: list[int] = []
+            parts: list[tuple[str | None, str]] = []
+            for index, (policy, on_pod) in enumerate(group.policies):
+                wrappers = self._wrappers(policy)
+                if on_pod != pod or wrappers is None or self._memo(policy)[0] is not None:
+                    continue
+                condition = policy.match.condition
+                members.append(index)
+                parts.append(
+                    (
+                        condition.wrapped(wrappers[0]) if condition is not None else None,
+                        policy.rule.wrapped(wrappers[1]),
+                    )
+                )
+            if members:  # workload kinds share their pod view's
+                program = self._batch_programs.setdefault(tuple(parts), Batch(parts))
+            group.batch[pod] = (members, program) if members else None
+        return group.batch[pod]
+
+    def _batched(self, group: _Group, scope: _Scope) -> dict[tuple[int, int | None], Any]:
+        """Verdicts by (policy number in `group`, view), from one evaluation per view of the
+        document (Batch). A view whose evaluation errs, or whose subjects are too many to
+        map at once, has none: its policies are evaluated one by one, which says whose the
+        error is."""
+        found: dict[tuple[int, int | None], Any] = {}
+        for pod in (False, True):
+            batch = self._batch(group, pod)
+            if batch is None:
+                continue
+            members, program = batch
+            for view in range(scope.pod_count()) if pod else (None,):
+                if scope.view(view) is None or scope.subject_count(view) > MAX_BATCH_SUBJECTS:
+                    continue
+                try:
+                    results = program.evaluate_in(scope.activation(view))
+                except CelError:
+                    continue
+                for index, verdicts in zip(members, results, strict=True):
+                    found[(index, view)] = (
+                        UNMET if verdicts == 0 and type(verdicts) is int else verdicts
+                    )
+        return found
+
     def _evaluate_fast(
-        self, policy: Policy, document: Document, scope: _Scope, pod: int | None
+        self,
+        policy: Policy,
+        document: Document,
+        scope: _Scope,
+        pod: int | None,
+        batched: Any = None,
     ) -> list[Finding] | None:
-        """One CEL evaluation per policy and document, on the document's shared Activation.
+        """One CEL evaluation per policy and document, on the document's shared Activation;
+        `batched`: its verdicts, already evaluated with the document's other policies.
 
         None when the result needs the plain path (an evaluation error, a non-bool verdict, a
         parameter with no CEL literal): that path then gives the authoritative findings.
@@ -255,13 +313,45 @@ class Engine:
         )
         if not subjects and policy.match.condition is None:
             return []
-        variables = scope.activation(pod)
         params = self.params(policy)
         context = document.extra.get("context", {})
+        verdicts = self._verdicts(policy, scope, pod, subjects) if batched is None else batched
+        if verdicts is None:
+            return None
+        if verdicts is UNMET or not subjects:
+            return []
+        if not isinstance(verdicts, list) or len(verdicts) != len(subjects):
+            return None
+        if any(verdict is not True and verdict is not False for verdict in verdicts):
+            return None
+        findings = []
+        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
+            if verdict:
+                continue
+            data = _variables(obj, params, item, _format_path(subject_path), context)
+            findings.append(
+                self._violation(
+                    policy, document, data, to_real((*subject_path, *policy.field_path))
+                )
+            )
+        return findings
+
+    def _verdicts(
+        self, policy: Policy, scope: _Scope, pod: int | None, subjects: list[tuple[Path, Any]]
+    ) -> Any:
+        """`policy`'s verdicts on `subjects` of one view, evaluated on their own: UNMET when
+        its condition does not hold, None on an evaluation error."""
+        wrappers = self._wrappers(policy)
+        assert wrappers is not None
+        variables = scope.activation(pod)
+        view = scope.view(pod)
+        obj = view[0] if view else None
+        params = self.params(policy)
+        context = scope.document.extra.get("context", {})
         try:
             condition = policy.match.condition
             if condition is not None and condition.evaluate_in(wrappers[0], variables) is not True:
-                return []
+                return UNMET
             if not subjects:
                 return []
             memo, fields = self._memo(policy)
@@ -289,21 +379,7 @@ class Engine:
                     verdicts.append(memo[key])
         except CelError:
             return None
-        if not isinstance(verdicts, list) or len(verdicts) != len(subjects):
-            return None
-        if any(verdict is not True and verdict is not False for verdict in verdicts):
-            return None
-        findings = []
-        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
-            if verdict:
-                continue
-            data = _variables(obj, params, item, _format_path(subject_path), context)
-            findings.append(
-                self._violation(
-                    policy, document, data, to_real((*subject_path, *policy.field_path))
-                )
-            )
-        return findings
+        return verdicts
 
     def _evaluate_policy(
         self,
@@ -595,7 +671,12 @@ class _Group:
     policies: list[tuple[Policy, bool]] = field(default_factory=list)
     patterns: dict[bool, list[Pattern]] = field(default_factory=lambda: {False: [], True: []})
     paths: dict[bool, bool] = field(default_factory=lambda: {False: False, True: False})
+    # By pod view or not: the policies judged in one evaluation (Engine._batch).
+    batch: dict[bool, tuple[list[int], Batch] | None] = field(default_factory=dict)
 
+
+# A policy's verdicts when its match condition does not hold: no subject judged.
+UNMET = object()
 
 # CEL's map() copies its accumulated list at every step: mapping a rule over n subjects at
 # once costs n^2 memory (8,000 commands of one RUN: 1 GB). Larger batches go in slices.
@@ -640,6 +721,10 @@ class _Scope:
                 for pattern in self.group.patterns[pod is not None]
             }
         return self._subjects[pod]
+
+    def subject_count(self, pod: int | None) -> int:
+        """How many subjects the view has, all patterns together."""
+        return sum(len(found) for found in self._all_subjects(pod).values())
 
     def subjects(self, pod: int | None, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
         every = self._all_subjects(pod)
