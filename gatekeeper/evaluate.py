@@ -14,7 +14,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
-from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.finding import Finding, fingerprint, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import Batch, CelError, activation, literal
@@ -307,6 +307,12 @@ class Engine:
         view = scope.view(pod)
         if view is None:
             return []
+        if (
+            type(batched) is list
+            and all(verdict is True for verdict in batched)
+            and len(batched) == scope.subject_count(pod, policy.each)
+        ):
+            return []  # every subject passes (the common case): nothing to build
         obj, to_real = view
         subjects: list[tuple[Path, Any]] = (
             scope.subjects(pod, policy.each) if policy.each else [((), obj)]
@@ -722,9 +728,13 @@ class _Scope:
             }
         return self._subjects[pod]
 
-    def subject_count(self, pod: int | None) -> int:
-        """How many subjects the view has, all patterns together."""
-        return sum(len(found) for found in self._all_subjects(pod).values())
+    def subject_count(self, pod: int | None, patterns: tuple[Pattern, ...] | None = None) -> int:
+        """How many subjects the view has, of `patterns` (none: the view itself is the one
+        subject) or, by default, of all patterns together."""
+        every = self._all_subjects(pod)
+        if patterns is None:
+            return sum(len(found) for found in every.values())
+        return sum(len(every[pattern]) for pattern in patterns) if patterns else 1
 
     def subjects(self, pod: int | None, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
         every = self._all_subjects(pod)
@@ -939,9 +949,6 @@ def make_finding(
     policy: Policy, document: Document, message: str, location: Location, real_path: Path
 ) -> Finding:
     variant = str(document.extra.get("variant") or "")
-    extra = _location_extra(location)
-    if variant:
-        extra["variants"] = [variant]
     return Finding(
         policy_id=policy.id,
         severity=policy.severity,
@@ -966,8 +973,18 @@ def make_finding(
         ),
         remediation=policy.remediation,
         fix=_fix(policy, real_path) if policy.fix else None,
-        extra=extra,
+        extra=_finding_extra(location.exact, location.values, location.via, variant),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _finding_extra(exact: bool, values: str, via: str, variant: str) -> dict[str, Any]:
+    """A finding's `extra`, one shared instance per distinct value (finding.shared): every
+    finding of a file says much the same."""
+    extra = _location_extra(Location("", 0, exact=exact, values=values, via=via))
+    if variant:
+        extra["variants"] = [variant]
+    return shared(extra)  # type: ignore[no-any-return]
 
 
 def _identity_of(document: Document, variant: str) -> tuple[str, ...]:
@@ -1019,20 +1036,41 @@ def stable_path(obj: Any, path: Path) -> str:
 
 def render_message(template: str, data: dict[str, Any]) -> str:
     """`{{ item.name }}`-style placeholders: a dotted path into object/item/params/path."""
+    if "{{" not in template:
+        return template
+    out = []
+    for text, pattern, written in _message_parts(template):
+        out.append(text)
+        if written:
+            out.append(_placeholder_value(pattern, written, data))
+    return "".join(out)
 
-    def replace(match: re.Match[str]) -> str:
-        pattern = _placeholder(match.group(1))
-        if not pattern or not isinstance(pattern[0], str) or pattern[0] not in data:
-            return match.group(0)
-        value = get(data[pattern[0]], tuple(pattern[1:]))  # type: ignore[arg-type]
-        if value is None and tuple(pattern) == ("object", "metadata", "name"):
-            # an object named by the API server (`generateName: upgrade-`): named by that
-            value = get(data["object"], ("metadata", "generateName"))
-        if isinstance(value, list):
-            return ", ".join(str(item) for item in value)
-        return "" if value is None else str(value)
 
-    return PLACEHOLDER.sub(replace, template) if "{{" in template else template
+@functools.lru_cache(maxsize=1024)
+def _message_parts(template: str) -> tuple[tuple[str, Pattern | None, str], ...]:
+    """A message template split once: (text before, placeholder's path, placeholder as
+    written), the last with no placeholder (every finding of a policy renders it)."""
+    parts = []
+    start = 0
+    for match in PLACEHOLDER.finditer(template):
+        parts.append(
+            (template[start : match.start()], _placeholder(match.group(1)), match.group(0))
+        )
+        start = match.end()
+    parts.append((template[start:], None, ""))
+    return tuple(parts)
+
+
+def _placeholder_value(pattern: Pattern | None, written: str, data: dict[str, Any]) -> str:
+    if not pattern or not isinstance(pattern[0], str) or pattern[0] not in data:
+        return written
+    value = get(data[pattern[0]], tuple(pattern[1:]))  # type: ignore[arg-type]
+    if value is None and tuple(pattern) == ("object", "metadata", "name"):
+        # an object named by the API server (`generateName: upgrade-`): named by that
+        value = get(data["object"], ("metadata", "generateName"))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)
 
 
 @functools.lru_cache(maxsize=1024)
