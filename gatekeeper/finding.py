@@ -132,8 +132,10 @@ class SharedDict(dict[str, Any]):
     __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _read_only
     __ior__ = _read_only
 
-    def __reduce__(self) -> tuple[type[SharedDict], tuple[dict[str, Any]]]:
-        return SharedDict, (dict(self),)
+    def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[dict[str, Any]]]:
+        """Unpickled as the one shared instance (a pickle writes an instance once however
+        many findings hold it; each of them then finds it shared already)."""
+        return shared, (dict(self),)
 
 
 class SharedList(list[Any]):
