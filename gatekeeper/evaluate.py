@@ -14,10 +14,10 @@ from typing import Any
 
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
-from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.finding import Finding, fingerprint, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
-from gatekeeper.policy.cel import CelError, activation, literal
+from gatekeeper.policy.cel import Batch, CelError, activation, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_views, runs_pods, without_nulls
@@ -66,6 +66,7 @@ class Engine:
         }
         self._groups: dict[tuple[str, str], _Group] = {}
         self._wrapper_cache: dict[str, tuple[str, str] | None] = {}
+        self._batch_programs: dict[tuple[tuple[str | None, str], ...], Batch] = {}
         self._memos: dict[str, tuple[dict[Any, Any] | None, tuple[str, ...] | None]] = {}
         # Rendered copies judged: key -> (variant, (path, location) asked, findings).
         self._judged: dict[tuple[Any, ...], tuple[str, list[tuple[Path, Location]], list[Finding]]]
@@ -154,11 +155,14 @@ class Engine:
         if not group.policies:
             return findings
         scope = _Scope(document, group, skip)
-        for policy, pod in group.policies:
+        batched = self._batched(group, scope)
+        for index, (policy, pod) in enumerate(group.policies):
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
             for view in range(scope.pod_count()) if pod else (None,):
-                fast = self._evaluate_fast(policy, document, scope, view)
+                fast = self._evaluate_fast(
+                    policy, document, scope, view, batched.get((index, view))
+                )
                 findings.extend(
                     fast
                     if fast is not None
@@ -235,10 +239,64 @@ class Engine:
             self._memos[policy.id] = ({} if costly and item_only else None, fields)
         return self._memos[policy.id]
 
+    def _batch(self, group: _Group, pod: bool) -> tuple[list[int], Batch] | None:
+        """The policies of `group` (their numbers) that one CEL evaluation per document view
+        judges together, and that evaluation; None when there are none. Not in it: those
+        whose verdicts are memoized by subject (_memo), and those with no batch form."""
+        if pod not in group.batch:
+            members: list[int] = []
+            parts: list[tuple[str | None, str]] = []
+            for index, (policy, on_pod) in enumerate(group.policies):
+                wrappers = self._wrappers(policy)
+                if on_pod != pod or wrappers is None or self._memo(policy)[0] is not None:
+                    continue
+                condition = policy.match.condition
+                members.append(index)
+                parts.append(
+                    (
+                        condition.wrapped(wrappers[0]) if condition is not None else None,
+                        policy.rule.wrapped(wrappers[1]),
+                    )
+                )
+            if members:  # workload kinds share their pod view's
+                program = self._batch_programs.setdefault(tuple(parts), Batch(parts))
+            group.batch[pod] = (members, program) if members else None
+        return group.batch[pod]
+
+    def _batched(self, group: _Group, scope: _Scope) -> dict[tuple[int, int | None], Any]:
+        """Verdicts by (policy number in `group`, view), from one evaluation per view of the
+        document (Batch). A view whose evaluation errs, or whose subjects are too many to
+        map at once, has none: its policies are evaluated one by one, which says whose the
+        error is."""
+        found: dict[tuple[int, int | None], Any] = {}
+        for pod in (False, True):
+            batch = self._batch(group, pod)
+            if batch is None:
+                continue
+            members, program = batch
+            for view in range(scope.pod_count()) if pod else (None,):
+                if scope.view(view) is None or scope.subject_count(view) > MAX_BATCH_SUBJECTS:
+                    continue
+                try:
+                    results = program.evaluate_in(scope.activation(view))
+                except CelError:
+                    continue
+                for index, verdicts in zip(members, results, strict=True):
+                    found[(index, view)] = (
+                        UNMET if verdicts == 0 and type(verdicts) is int else verdicts
+                    )
+        return found
+
     def _evaluate_fast(
-        self, policy: Policy, document: Document, scope: _Scope, pod: int | None
+        self,
+        policy: Policy,
+        document: Document,
+        scope: _Scope,
+        pod: int | None,
+        batched: Any = None,
     ) -> list[Finding] | None:
-        """One CEL evaluation per policy and document, on the document's shared Activation.
+        """One CEL evaluation per policy and document, on the document's shared Activation;
+        `batched`: its verdicts, already evaluated with the document's other policies.
 
         None when the result needs the plain path (an evaluation error, a non-bool verdict, a
         parameter with no CEL literal): that path then gives the authoritative findings.
@@ -249,19 +307,57 @@ class Engine:
         view = scope.view(pod)
         if view is None:
             return []
+        if (
+            type(batched) is list
+            and all(verdict is True for verdict in batched)
+            and len(batched) == scope.subject_count(pod, policy.each)
+        ):
+            return []  # every subject passes (the common case): nothing to build
         obj, to_real = view
         subjects: list[tuple[Path, Any]] = (
             scope.subjects(pod, policy.each) if policy.each else [((), obj)]
         )
         if not subjects and policy.match.condition is None:
             return []
-        variables = scope.activation(pod)
         params = self.params(policy)
         context = document.extra.get("context", {})
+        verdicts = self._verdicts(policy, scope, pod, subjects) if batched is None else batched
+        if verdicts is None:
+            return None
+        if verdicts is UNMET or not subjects:
+            return []
+        if not isinstance(verdicts, list) or len(verdicts) != len(subjects):
+            return None
+        if any(verdict is not True and verdict is not False for verdict in verdicts):
+            return None
+        findings = []
+        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
+            if verdict:
+                continue
+            data = _variables(obj, params, item, _format_path(subject_path), context)
+            findings.append(
+                self._violation(
+                    policy, document, data, to_real((*subject_path, *policy.field_path))
+                )
+            )
+        return findings
+
+    def _verdicts(
+        self, policy: Policy, scope: _Scope, pod: int | None, subjects: list[tuple[Path, Any]]
+    ) -> Any:
+        """`policy`'s verdicts on `subjects` of one view, evaluated on their own: UNMET when
+        its condition does not hold, None on an evaluation error."""
+        wrappers = self._wrappers(policy)
+        assert wrappers is not None
+        variables = scope.activation(pod)
+        view = scope.view(pod)
+        obj = view[0] if view else None
+        params = self.params(policy)
+        context = scope.document.extra.get("context", {})
         try:
             condition = policy.match.condition
             if condition is not None and condition.evaluate_in(wrappers[0], variables) is not True:
-                return []
+                return UNMET
             if not subjects:
                 return []
             memo, fields = self._memo(policy)
@@ -289,21 +385,7 @@ class Engine:
                     verdicts.append(memo[key])
         except CelError:
             return None
-        if not isinstance(verdicts, list) or len(verdicts) != len(subjects):
-            return None
-        if any(verdict is not True and verdict is not False for verdict in verdicts):
-            return None
-        findings = []
-        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
-            if verdict:
-                continue
-            data = _variables(obj, params, item, _format_path(subject_path), context)
-            findings.append(
-                self._violation(
-                    policy, document, data, to_real((*subject_path, *policy.field_path))
-                )
-            )
-        return findings
+        return verdicts
 
     def _evaluate_policy(
         self,
@@ -595,7 +677,12 @@ class _Group:
     policies: list[tuple[Policy, bool]] = field(default_factory=list)
     patterns: dict[bool, list[Pattern]] = field(default_factory=lambda: {False: [], True: []})
     paths: dict[bool, bool] = field(default_factory=lambda: {False: False, True: False})
+    # By pod view or not: the policies judged in one evaluation (Engine._batch).
+    batch: dict[bool, tuple[list[int], Batch] | None] = field(default_factory=dict)
 
+
+# A policy's verdicts when its match condition does not hold: no subject judged.
+UNMET = object()
 
 # CEL's map() copies its accumulated list at every step: mapping a rule over n subjects at
 # once costs n^2 memory (8,000 commands of one RUN: 1 GB). Larger batches go in slices.
@@ -640,6 +727,14 @@ class _Scope:
                 for pattern in self.group.patterns[pod is not None]
             }
         return self._subjects[pod]
+
+    def subject_count(self, pod: int | None, patterns: tuple[Pattern, ...] | None = None) -> int:
+        """How many subjects the view has, of `patterns` (none: the view itself is the one
+        subject) or, by default, of all patterns together."""
+        every = self._all_subjects(pod)
+        if patterns is None:
+            return sum(len(found) for found in every.values())
+        return sum(len(every[pattern]) for pattern in patterns) if patterns else 1
 
     def subjects(self, pod: int | None, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
         every = self._all_subjects(pod)
@@ -854,9 +949,6 @@ def make_finding(
     policy: Policy, document: Document, message: str, location: Location, real_path: Path
 ) -> Finding:
     variant = str(document.extra.get("variant") or "")
-    extra = _location_extra(location)
-    if variant:
-        extra["variants"] = [variant]
     return Finding(
         policy_id=policy.id,
         severity=policy.severity,
@@ -881,8 +973,18 @@ def make_finding(
         ),
         remediation=policy.remediation,
         fix=_fix(policy, real_path) if policy.fix else None,
-        extra=extra,
+        extra=_finding_extra(location.exact, location.values, location.via, variant),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _finding_extra(exact: bool, values: str, via: str, variant: str) -> dict[str, Any]:
+    """A finding's `extra`, one shared instance per distinct value (finding.shared): every
+    finding of a file says much the same."""
+    extra = _location_extra(Location("", 0, exact=exact, values=values, via=via))
+    if variant:
+        extra["variants"] = [variant]
+    return shared(extra)  # type: ignore[no-any-return]
 
 
 def _identity_of(document: Document, variant: str) -> tuple[str, ...]:
@@ -934,20 +1036,41 @@ def stable_path(obj: Any, path: Path) -> str:
 
 def render_message(template: str, data: dict[str, Any]) -> str:
     """`{{ item.name }}`-style placeholders: a dotted path into object/item/params/path."""
+    if "{{" not in template:
+        return template
+    out = []
+    for text, pattern, written in _message_parts(template):
+        out.append(text)
+        if written:
+            out.append(_placeholder_value(pattern, written, data))
+    return "".join(out)
 
-    def replace(match: re.Match[str]) -> str:
-        pattern = _placeholder(match.group(1))
-        if not pattern or not isinstance(pattern[0], str) or pattern[0] not in data:
-            return match.group(0)
-        value = get(data[pattern[0]], tuple(pattern[1:]))  # type: ignore[arg-type]
-        if value is None and tuple(pattern) == ("object", "metadata", "name"):
-            # an object named by the API server (`generateName: upgrade-`): named by that
-            value = get(data["object"], ("metadata", "generateName"))
-        if isinstance(value, list):
-            return ", ".join(str(item) for item in value)
-        return "" if value is None else str(value)
 
-    return PLACEHOLDER.sub(replace, template) if "{{" in template else template
+@functools.lru_cache(maxsize=1024)
+def _message_parts(template: str) -> tuple[tuple[str, Pattern | None, str], ...]:
+    """A message template split once: (text before, placeholder's path, placeholder as
+    written), the last with no placeholder (every finding of a policy renders it)."""
+    parts = []
+    start = 0
+    for match in PLACEHOLDER.finditer(template):
+        parts.append(
+            (template[start : match.start()], _placeholder(match.group(1)), match.group(0))
+        )
+        start = match.end()
+    parts.append((template[start:], None, ""))
+    return tuple(parts)
+
+
+def _placeholder_value(pattern: Pattern | None, written: str, data: dict[str, Any]) -> str:
+    if not pattern or not isinstance(pattern[0], str) or pattern[0] not in data:
+        return written
+    value = get(data[pattern[0]], tuple(pattern[1:]))  # type: ignore[arg-type]
+    if value is None and tuple(pattern) == ("object", "metadata", "name"):
+        # an object named by the API server (`generateName: upgrade-`): named by that
+        value = get(data["object"], ("metadata", "generateName"))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return "" if value is None else str(value)
 
 
 @functools.lru_cache(maxsize=1024)

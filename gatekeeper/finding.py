@@ -74,7 +74,7 @@ class Finding:
 
     def with_(self, **changes: Any) -> Finding:
         """dataclasses.replace, without its keyword __init__ (a scan replaces every finding)."""
-        values = list(_values(self))
+        values = list(field_values(self))
         for name, value in changes.items():
             position = _POSITION.get(name)
             if position is None:
@@ -98,7 +98,7 @@ class Finding:
         """Pickled as its values in order (pool workers send every finding to the parent):
         smaller and quicker both ways than the dataclass's per-field state. Unpickled with its
         texts and dicts shared again: a pickle shares them within one worker's chunk only."""
-        return _rebuilt, _values(self)
+        return _rebuilt, field_values(self)
 
     @property
     def resource(self) -> str:
@@ -132,8 +132,10 @@ class SharedDict(dict[str, Any]):
     __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _read_only
     __ior__ = _read_only
 
-    def __reduce__(self) -> tuple[type[SharedDict], tuple[dict[str, Any]]]:
-        return SharedDict, (dict(self),)
+    def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[dict[str, Any]]]:
+        """Unpickled as the one shared instance (a pickle writes an instance once however
+        many findings hold it; each of them then finds it shared already)."""
+        return shared, (dict(self),)
 
 
 class SharedList(list[Any]):
@@ -155,12 +157,16 @@ class SharedList(list[Any]):
 # values are a few hundred; tests run many scans in one process).
 _SHARED: dict[Any, Any] = {}
 _MAX_SHARED = 1 << 16
+# The same instances by id (kept alive by _SHARED, so an id is never another's).
+_INSTANCES: dict[int, Any] = {}
 
 
 def shared(value: Any) -> Any:
     """The one read-only instance of a value equal to `value` (a dict or None)."""
     if value is None:
         return None
+    if _INSTANCES.get(id(value)) is value:  # that instance itself (a builder kept it)
+        return value
     try:
         key = _key(value)
         found = _SHARED.get(key)
@@ -170,6 +176,7 @@ def shared(value: Any) -> Any:
         found = _read_only(value)
         if len(_SHARED) < _MAX_SHARED:
             _SHARED[key] = found
+            _INSTANCES[id(found)] = found
     return found
 
 
@@ -202,7 +209,8 @@ def _text(value: Any) -> Any:
 # Every field, in order (reports write them in this order).
 FIELD_NAMES = tuple(item.name for item in fields(Finding))
 _POSITION = {name: position for position, name in enumerate(FIELD_NAMES)}
-_values = operator.attrgetter(*FIELD_NAMES)
+# Every field's value, in field order (a report writes them all).
+field_values = operator.attrgetter(*FIELD_NAMES)
 # The slots' own setters: a copy is made field by field without the frozen __setattr__.
 _SETTERS = tuple(Finding.__dict__[name].__set__ for name in FIELD_NAMES)
 _SET = dict(zip(FIELD_NAMES, _SETTERS, strict=True))

@@ -242,22 +242,19 @@ class Program:
         evaluate the plain way, which gives the authoritative result and message.
         """
         if wrapper not in self._wrapped:
-            # Newlines: the rule may end in a `//` comment.
-            text = wrapper.replace("RULE", f"(\n{self.source}\n)")
             try:
-                self._wrapped[wrapper] = compile_cached(text, batch=True)
+                self._wrapped[wrapper] = compile_cached(self.wrapped(wrapper), batch=True)
             except RuntimeError:
                 self._wrapped[wrapper] = None
         compiled = self._wrapped[wrapper]
         if compiled is None:
             raise CelError("wrapper does not compile")
-        try:
-            value = compiled.eval(activation=variables)
-        except RuntimeError as error:
-            raise CelError(_clean(str(error))) from None
-        if value.type() == cel.Type.ERROR:
-            raise CelError(_clean(str(value.value())))
-        return plain(value)
+        return _evaluate_on(compiled, variables)
+
+    def wrapped(self, wrapper: str) -> str:
+        """`wrapper` with `RULE` standing for this expression (newlines: the expression may
+        end in a `//` comment)."""
+        return wrapper.replace("RULE", f"(\n{self.source}\n)")
 
     def reads(self, name: str) -> bool:
         """Might the expression read variable `name`? (textual: may say yes wrongly, never no)"""
@@ -278,6 +275,85 @@ class Program:
                     return None
                 fields.add(tail.group(1))
         return frozenset(fields)
+
+
+class Batch:
+    """Wrapped expressions (Program.wrapped) evaluated as one list on one Activation.
+
+    Each evaluation crosses into cel-cpp and back (~4 us before a rule runs, plus its
+    result's conversion); a document's twenty-odd policies evaluated as one list cross once.
+    Any part's error is the whole list's: callers then evaluate the parts one by one.
+
+    cel-cpp (cel-expr-python 0.1.3) keeps comprehension variables in slots numbered by
+    nesting, and an `all` or `exists` that stops early leaves its slots filled: a later
+    `cel.bind` at the same slot then reads that value instead of its own
+    (`[["a", "b"].all(c, c == "x"), cel.bind(t, "q", t)]` is `[false, "b"]`). Alone, each
+    part starts with empty slots; here, the parts that may stop early come last, each
+    followed by a comprehension nested as deep as it could be, which finishes and so
+    empties every slot it used (tests/test_cel_batch.py)."""
+
+    def __init__(self, parts: list[tuple[str | None, str]]) -> None:
+        """`parts`: (condition, expression) pairs; a part whose condition is not `true` is
+        0, else its expression's value."""
+        texts = [_guarded(condition, expression) for condition, expression in parts]
+        early = {index for index, text in enumerate(texts) if _EARLY_EXIT.search(text)}
+        order = [index for index in range(len(texts)) if index not in early] + sorted(early)
+        self._positions = [0] * len(texts)
+        joined: list[str] = []
+        for index in order:
+            self._positions[index] = len(joined)
+            joined.append(texts[index])
+            if index in early and index != order[-1]:
+                joined.append(_emptying(texts[index]))
+        texts = joined
+        self._size = len(texts)
+        self.text = "[" + ",\n".join(texts) + "]"
+        self._compiled: Any = None
+        self._compiles = True
+
+    def evaluate_in(self, variables: Any) -> list[Any]:
+        """The parts' values, in the order given."""
+        if self._compiled is None and self._compiles:
+            try:
+                self._compiled = compile_cached(self.text, batch=True)
+            except RuntimeError:
+                self._compiles = False
+        if self._compiled is None:
+            raise CelError("batch does not compile")
+        values = _evaluate_on(self._compiled, variables)
+        if not isinstance(values, list) or len(values) != self._size:
+            raise CelError(f"batch gave {values!r}")
+        return [values[position] for position in self._positions]
+
+
+# Comprehensions that may stop before the end of their range (see Batch); `exists_one` and
+# anything spelled alike too: a needless emptying costs little.
+_EARLY_EXIT = re.compile(r"\b(?:all|exists|exists_one)\s*\(")
+
+
+def _guarded(condition: str | None, expression: str) -> str:
+    if condition is None:
+        return expression
+    emptied = f" && {_emptying(condition)}" if _EARLY_EXIT.search(condition) else ""
+    return f"(({condition}) == true{emptied} ? {expression} : dyn(0))"
+
+
+def _emptying(after: str) -> str:
+    """`true`, by comprehensions nested as deep as `after` may nest (it has no more levels
+    than parentheses) that run to their end, each emptying its slots (see Batch)."""
+    depth = after.count("(")
+    return "".join(f"[0].all(gk_e{level}, " for level in range(depth)) + "true" + ")" * depth
+
+
+def _evaluate_on(compiled: Any, variables: Any) -> Any:
+    """A compiled batch-environment expression's value on an Activation."""
+    try:
+        value = compiled.eval(activation=variables)
+    except RuntimeError as error:
+        raise CelError(_clean(str(error))) from None
+    if value.type() == cel.Type.ERROR:
+        raise CelError(_clean(str(value.value())))
+    return plain(value)
 
 
 def plain(value: Any) -> Any:

@@ -8,7 +8,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from gatekeeper import __version__
-from gatekeeper.finding import FIELD_NAMES, Finding, SharedDict, SharedList
+from gatekeeper.finding import FIELD_NAMES, Finding, SharedDict, SharedList, field_values
 from gatekeeper.report import Report
 from gatekeeper.report.safe import json_char, unrunnable
 
@@ -58,12 +58,16 @@ def _finding_text(finding: Finding) -> str:
     The json module encodes with `indent` in pure Python, a frame per value: with 96,000
     findings that was most of a report's cost. Plain values are what findings hold; anything
     else goes through the json module itself."""
-    inner = "      "
     items = [
-        f"{inner}{encode_basestring_ascii(name)}: {_indented(getattr(finding, name), inner)}"
-        for name in FIELD_NAMES
+        prefix
+        + (encode_basestring_ascii(value) if type(value) is str else _indented(value, _INNER))
+        for prefix, value in zip(_PREFIXES, field_values(finding), strict=True)
     ]
     return "{\n" + ",\n".join(items) + "\n    }"
+
+
+_INNER = "      "  # a finding's fields are nested three deep
+_PREFIXES = tuple(f"{_INNER}{encode_basestring_ascii(name)}: " for name in FIELD_NAMES)
 
 
 def _indented(value: Any, indent: str) -> str:
