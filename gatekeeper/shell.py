@@ -39,9 +39,27 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     ),
     "retry": frozenset({"-t", "--times", "-d", "--delay"}),
     "sshpass": frozenset({"-p", "-f", "-d", "-P"}),
+    # Buffering, sessions, I/O priority, locks, schedules (red team r14).
+    "stdbuf": frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}),
+    "setsid": frozenset(),
+    "ionice": frozenset({"-c", "--class", "-n", "--classdata", "-p", "-P", "-u"}),
+    "unbuffer": frozenset(),
+    "chronic": frozenset(),
+    "doas": frozenset({"-u", "-C"}),
+    "watch": frozenset({"-n", "--interval", "-d", "--differences", "-q", "--equexit"}),
+    "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
+    "coproc": frozenset(),
 }
+# Programs that are another one under another name (kubecolor colours kubectl's output).
+_SAME_PROGRAM = {"kubecolor": "kubectl"}
+# Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
+# `flock /tmp/lock kubectl ...`.
+_WRAPPER_OPERAND = frozenset({"timeout", "flock"})
+# Programs that run a command string after `-c`, as `sh -c` does: `su -c "kubectl apply"
+# user`, `script -qc "helm upgrade ..." /dev/null`.
+_COMMAND_STRINGS = frozenset({"su", "script"})
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
-_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx"})
+_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox"})
 
 _KUBECTL_FLAGS = frozenset(
     {
@@ -426,7 +444,7 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
             continue
         # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`, `eval`.
         inner_scripts = list(substitutions)
-        if command is not None and command.program in SHELLS:
+        if command is not None and command.program in SHELLS | _COMMAND_STRINGS:
             inner_scripts.append((_after_c(command.args) or "", command.line))
             if fed is not None and fed.program in ("echo", "printf"):  # `echo '...' | bash`
                 inner_scripts.append((printed(fed), fed.line))
@@ -811,8 +829,8 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
                 break
             if flag in value_flags and words:
                 words.pop(0)
-        if wrapper == "timeout" and words:
-            words.pop(0)  # the duration
+        if wrapper in _WRAPPER_OPERAND and words:
+            words.pop(0)  # the duration, the lock file
     if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
         words.pop(0)
         while len(words) > 1 and words[0] in ("-y", "--yes", "--no-install"):
@@ -823,8 +841,13 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
             words[0] = "cdk"
     if not words or words[0] in _ENDINGS:
         return None
-    program = _program_name(words[0])
+    looked_up = _LOOKUP.fullmatch(words[0])  # `$(command -v kubectl) apply ...`
+    program = looked_up.group(1) if looked_up else _program_name(words[0])
+    program = _SAME_PROGRAM.get(program, program)
     args = words[1:]
+    if program == "terragrunt":  # `terragrunt run-all apply`, `terragrunt run --all -- apply`
+        while args and (args[0] in ("run-all", "run", "--") or args[0].startswith("--all")):
+            args = args[1:]
     positional, flags = split_args(program, args)
     line = lines[len(argv) - len(words)]  # the program's line, after `do`, `then`, wrappers
     return Command(argv, line, text, program, args, positional, flags, wrappers)

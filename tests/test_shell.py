@@ -99,3 +99,31 @@ def test_scripts_a_shell_reads_from_its_input_and_inline_code_run() -> None:
     assert signatures("cat <<EOF\nkubectl apply -f z\nEOF\n") == [(0, "cat")]
     assert signatures('echo "kubectl apply" > notes.txt') == [(0, "echo kubectl apply")]
     assert signatures('grep x <<< "kubectl apply -f y"') == [(0, "grep x")]
+
+
+def test_more_wrappers_and_command_strings_run_their_program() -> None:
+    """Red team r14: each of these ran `kubectl apply` (or helm, terragrunt) unseen."""
+    script = (
+        "$(command -v kubectl) apply -f k8s\n"
+        "stdbuf -oL kubectl apply -f k8s\n"
+        "flock /tmp/lock kubectl apply -f k8s\n"
+        "setsid ionice -c 3 kubectl apply -f k8s\n"
+        'su -c "kubectl apply -f k8s" runner\n'
+        'script -qc "helm upgrade --install web ./chart" /dev/null\n'
+        "busybox sh -c 'kubectl apply -f k8s'\n"
+        "kubecolor apply -f k8s\n"
+        "terragrunt run-all apply --terragrunt-non-interactive\n"
+    )
+    found = [(c.program, c.positional[:1]) for c in commands(script)]
+    deploys = [pair for pair in found if pair[1] in (["apply"], ["upgrade"])]
+    assert deploys == [
+        ("kubectl", ["apply"]),
+        ("kubectl", ["apply"]),
+        ("kubectl", ["apply"]),
+        ("kubectl", ["apply"]),
+        ("kubectl", ["apply"]),
+        ("helm", ["upgrade"]),
+        ("kubectl", ["apply"]),
+        ("kubectl", ["apply"]),
+        ("terragrunt", ["apply"]),
+    ]
