@@ -24,17 +24,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.run import _pss_kb, _tree  # noqa: E402
+from benchmarks.run import _tree  # noqa: E402
 
 
 @dataclass
 class Sample:
     seconds: float
-    by_process: dict[int, tuple[str, int]]  # pid -> (what it is, PSS in KiB)
+    # pid -> (what it is, PSS in KiB, private in KiB: the pages no other process shares)
+    by_process: dict[int, tuple[str, int, int]]
 
     @property
     def total_kb(self) -> int:
-        return sum(pss for _, pss in self.by_process.values())
+        return sum(pss for _, pss, _ in self.by_process.values())
 
 
 @dataclass
@@ -59,10 +60,27 @@ def _what(pid: int, root: int) -> str:
     return " ".join(words) or "?"
 
 
+def _sizes_kb(pid: int) -> tuple[int, int]:
+    """(PSS, private) of one process in KiB; (0, 0) when it is gone. Private pages are what
+    a forked worker has written (its own objects, and the parent's it touched: reference
+    counts copy a page on write); its PSS besides is its share of the pages still shared."""
+    pss = private = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for row in handle:
+                if row.startswith("Pss:"):
+                    pss = int(row.split()[1])
+                elif row.startswith(("Private_Clean:", "Private_Dirty:")):
+                    private += int(row.split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+    return pss, private
+
+
 def sample(root: int, started: float) -> Sample:
     processes = {}
     for pid, _ in _tree(root):
-        processes[pid] = (_what(pid, root), _pss_kb(pid))
+        processes[pid] = (_what(pid, root), *_sizes_kb(pid))
     return Sample(round(time.perf_counter() - started, 3), processes)
 
 
@@ -85,31 +103,33 @@ def record(command: list[str], every: float) -> tuple[Curve, int]:
     return curve, code
 
 
-def grouped(point: Sample) -> dict[str, int]:
-    """PSS in KiB by kind of process: the parent, workers (forks of the parent, which show its
-    command line), and each other command."""
-    out: dict[str, int] = {}
-    for what, pss in point.by_process.values():
-        out[what] = out.get(what, 0) + pss
+def grouped(point: Sample) -> dict[str, tuple[int, int]]:
+    """(PSS, private) in KiB by kind of process: the parent, workers (forks of the parent,
+    which show its command line), and each other command."""
+    out: dict[str, tuple[int, int]] = {}
+    for what, pss, private in point.by_process.values():
+        before = out.get(what, (0, 0))
+        out[what] = (before[0] + pss, before[1] + private)
     return out
 
 
 def summary(curve: Curve, step_mb: float) -> str:
-    lines = ["seconds  tree PSS MB  (processes)"]
+    lines = ["seconds  tree PSS MB  (processes: PSS/private MB)"]
     last = -step_mb
     for point in curve.samples:
         total = point.total_kb / 1024
         if abs(total - last) >= step_mb:
             parts = ", ".join(
-                f"{name} {kb / 1024:.0f}" for name, kb in sorted(grouped(point).items())
+                f"{name} {pss / 1024:.0f}/{private / 1024:.0f}"
+                for name, (pss, private) in sorted(grouped(point).items())
             )
             lines.append(f"{point.seconds:7.2f}  {total:10.1f}  ({parts})")
             last = total
     if curve.samples:
         peak = curve.peak
         lines.append(f"peak at {peak.seconds:.2f} s: {peak.total_kb / 1024:.1f} MB")
-        for pid, (what, pss) in sorted(peak.by_process.items()):
-            lines.append(f"  {pid:>7} {pss / 1024:8.1f} MB  {what}")
+        for pid, (what, pss, private) in sorted(peak.by_process.items()):
+            lines.append(f"  {pid:>7} {pss / 1024:8.1f} MB ({private / 1024:.1f} private)  {what}")
     return "\n".join(lines)
 
 

@@ -165,7 +165,8 @@ def instrument(started: float, every: int = 100) -> None:
         chunks[0] += 1
         if chunks[0] % every == 0:
             who = "parent" if os.getpid() == parent else "worker"
-            say(f"{who}: {chunks[0]} chunks")
+            first = scanner._pairs[numbers[0]][0] if numbers else ""
+            say(f"{who}: {chunks[0]} chunks, {first[:40]}")
         return found
 
     scanner._scan_files = counted
@@ -173,12 +174,15 @@ def instrument(started: float, every: int = 100) -> None:
 
 def main() -> None:
     arguments = sys.argv[1:]
+    every = 100
+    if arguments[:1] and arguments[0].startswith("--every="):
+        every = int(arguments.pop(0).partition("=")[2])
     if arguments[:1] == ["--"]:
         arguments = arguments[1:]
     if not arguments:
         sys.exit(__doc__)
     started = time.perf_counter()
-    instrument(started)
+    instrument(started, every)
     from gatekeeper.main import main as gatekeeper
 
     sys.argv = ["gatekeeper", *arguments]
