@@ -31,7 +31,7 @@ from gatekeeper.inventory import InventoryEntry, counted_kinds
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, gitops_revision
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
@@ -100,6 +100,8 @@ def scan_change(
 
     head_tree = gitops.RevisionTree(head_commit)
     base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
+    for tree in (head_tree, base_tree):  # what deploys `base` deploys the tree judged
+        gitops_revision.lands_on(tree, base, trusted.hexsha)
     try:
         if not engine.admission_documents:
             for tree in (head_tree, base_tree):

@@ -168,8 +168,8 @@ def _local_ref(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | N
 
 def _revision_name(ref: dict[str, Any]) -> str:
     """What a GitRepository ref checks out, in Flux's order: a commit, a ref name, a
-    semver range of tags, a tag; a branch (or nothing) is the branch the change lands on."""
-    for key in ("commit", "name", "semver", "tag"):
+    semver range of tags, a tag, a branch (nothing: the default branch, the tree at hand)."""
+    for key in ("commit", "name", "semver", "tag", "branch"):
         if isinstance(ref.get(key), str) and ref[key].strip():
             value = str(ref[key]).strip()
             if key == "semver":  # a range: whichever tag matches; never the tree at hand

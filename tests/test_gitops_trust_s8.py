@@ -1,0 +1,153 @@
+"""Red-team bypasses of the eighth session: what Argo CD or Flux would deploy from this
+repository that the check judged differently. Each is a pull request that got a green check
+while the deployer applied a privileged workload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.test_gate_attack_s5 import (
+    DEPLOYMENT,
+    FLUX_SYNC,
+    POLICIES,
+    REPO_URL,
+    application,
+    application_set,
+    chart,
+    flux_kustomization,
+)
+
+
+def on_branch(
+    tmp_path: Any,
+    deployer: dict[str, str],
+    pin: dict[str, str],
+    evil: dict[str, str] | None = None,
+    branch: str = "v2.0.1",
+) -> list[Any]:
+    """(policy, file, line) blocking a pull request that applies `pin` to a repository whose
+    `deployer` files deploy apps/web, while branch `branch` of the remote (fetched as a CI
+    checkout with fetch-depth 0 has it) holds an unreviewed commit making it privileged (and
+    writing `evil`); then the same without that branch (a shallow checkout)."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
+    repo.write(".gatekeeper.yml", "builtin: false\npolicies: [{path: policies}]\n" + gitops)
+    repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
+    repo.write("apps/web/pod.yaml", DEPLOYMENT)
+    for name, text in deployer.items():
+        repo.write(name, text)
+    repo.commit("base")
+    repo.branch(branch)
+    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
+    for name, text in (evil or {}).items():
+        repo.write(name, text)
+    repo.commit("unreviewed")
+    repo.git.git.update_ref(f"refs/remotes/origin/{branch}", branch)
+    repo.git.git.checkout("-q", "main")
+    repo.git.git.branch("-q", "-D", branch)
+    repo.branch("pr")
+    for name, text in pin.items():
+        repo.write(name, text)
+    repo.commit("pin")
+    found = []
+    for fetched in (True, False):
+        if not fetched:
+            repo.git.git.update_ref("-d", f"refs/remotes/origin/{branch}")
+        verdict = scan_change(repo.root, "main").verdict
+        found.append([(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking])
+    return found
+
+
+TRACKING = application("").replace(b"charts/web", b"apps/web").replace(b"v1.0.0", b"main")
+
+
+def test_an_application_on_another_branch_named_like_a_tag_is_judged_at_its_tip(
+    tmp_path: Any,
+) -> None:
+    """r02: `targetRevision: v2.0.1` is a branch of the remote, not a tag: Argo CD deploys its
+    tip, which nobody reviewed; it is judged there, or said not judged when not fetched."""
+    app = {"apps/web.yaml": TRACKING.decode()}
+    pin = {"apps/web.yaml": TRACKING.replace(b"main", b"v2.0.1").decode()}
+    assert on_branch(tmp_path, app, pin) == [
+        [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)],
+        [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)],
+    ]
+
+
+def test_an_application_on_the_base_branch_is_judged_as_the_change(tmp_path: Any) -> None:
+    """The branch the pull request lands on (written as the remote's, too) is the tree at
+    hand: no finding for a compliant change, however the base is spelled."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n")
+    repo.write("apps/web/pod.yaml", DEPLOYMENT)
+    repo.write("apps/web.yaml", TRACKING.decode())
+    repo.commit("base")
+    repo.git.git.update_ref("refs/remotes/origin/main", "main")
+    repo.branch("pr")
+    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("ghcr.io/acme/web:1.0", "web:2"))
+    head = repo.commit("pr")
+    for base in ("main", "origin/main", "refs/remotes/origin/main", "refs/heads/main"):
+        findings = scan_change(repo.root, base).verdict.findings
+        assert [f.policy_id for f in findings if f.policy_id.startswith("GK-")] == [], base
+    repo.git.git.checkout("-q", head)  # detached, as a CI checkout of the merge commit
+    findings = scan_change(repo.root, repo.git.head.commit.parents[0].hexsha).verdict.findings
+    assert [f.policy_id for f in findings if f.policy_id.startswith("GK-")] == []
+
+
+def test_a_flux_ref_name_wins_over_the_tag_beside_it(tmp_path: Any) -> None:
+    """r01: Flux checks out `ref.name` before `ref.tag`: a pull request's ref or another
+    branch is judged at its tip, or said not judged."""
+    flux = {"clusters/apps.yaml": flux_kustomization("").decode(), "clusters/sync.yaml": FLUX_SYNC}
+    for name in ("refs/heads/v2.0.1", "refs/remotes/origin/v2.0.1"):
+        ref = "{tag: v1.0.0, name: NAME}".replace("NAME", name)
+        pin = {"clusters/sync.yaml": FLUX_SYNC.replace("{branch: main}", ref)}
+        found = on_branch(tmp_path / name.replace("/", "-"), flux, pin)
+        assert found == [
+            [("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 8)],
+            [("GK-REVISION-UNSEEN", "clusters/apps.yaml", 8)],
+        ], name
+    pin = {"clusters/sync.yaml": FLUX_SYNC.replace("{branch: main}", "{name: refs/pull/7/head}")}
+    assert on_branch(tmp_path / "pull", flux, pin)[0] == [
+        ("GK-REVISION-UNSEEN", "clusters/apps.yaml", 8)
+    ]
+
+
+def test_a_flux_branch_other_than_the_base_is_judged_at_its_tip(tmp_path: Any) -> None:
+    flux = {"clusters/apps.yaml": flux_kustomization("").decode(), "clusters/sync.yaml": FLUX_SYNC}
+    pin = {"clusters/sync.yaml": FLUX_SYNC.replace("{branch: main}", "{branch: v2.0.1}")}
+    assert on_branch(tmp_path, flux, pin) == [
+        [("K8S-PSS-PRIVILEGED", "clusters/apps.yaml", 8)],
+        [("GK-REVISION-UNSEEN", "clusters/apps.yaml", 8)],
+    ]
+
+
+def test_an_application_set_git_generator_on_another_branch_reads_its_tip(
+    tmp_path: Any,
+) -> None:
+    """r33: a git files generator's `revision` naming a branch other than the base takes its
+    parameters from that branch's tip."""
+    generator = (
+        "    - git:\n"
+        f"        repoURL: {REPO_URL}\n"
+        "        revision: main\n"
+        "        files: [{path: 'envs/*.json'}]\n"
+    )
+    appset = (
+        application_set(generator)
+        .replace(b"path: charts/web}", b"path: charts/web, helm: {values: '{{ .values }}'}}")
+        .replace(b"targetRevision: v1", b"targetRevision: main")
+    )
+    env = '{"name": "web", "values": "cache: {privileged: PRIVILEGED}"}'
+    files = {**{k: v.decode() for k, v in chart().items()}, "apps/set.yaml": appset.decode()}
+    files["envs/prod.json"] = env.replace("PRIVILEGED", "false")
+    evil = {"envs/prod.json": env.replace("PRIVILEGED", "true")}
+    pin = {"apps/set.yaml": appset.decode().replace("revision: main", "revision: tweak-prod")}
+    found = on_branch(tmp_path, files, pin, evil, branch="tweak-prod")
+    assert found[0] == [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
+    assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)]
