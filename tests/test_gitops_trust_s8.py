@@ -15,6 +15,7 @@ from tests.test_gate_attack_s5 import (
     application_set,
     chart,
     flux_kustomization,
+    scan_tree,
 )
 
 
@@ -151,3 +152,48 @@ def test_an_application_set_git_generator_on_another_branch_reads_its_tip(
     found = on_branch(tmp_path, files, pin, evil, branch="tweak-prod")
     assert found[0] == [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
     assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)]
+
+
+def test_a_cluster_generator_deploying_a_local_chart_is_judged() -> None:
+    """r06: the clusters generator (alone or in a matrix) stamps the template for every
+    cluster; its chart of this repository is judged with the cluster's names unknown."""
+    values = "{name: web, helm: {valuesObject: {securityContext: {privileged: true}}}}"
+    template = b"path: charts/web}"
+    patched = b"path: charts/web, helm: {valuesObject: {securityContext: {privileged: true}}}}"
+    for generator in (
+        "    - clusters: {selector: {matchLabels: {env: prod}}}\n",
+        "    - matrix:\n"
+        "        generators:\n"
+        "          - clusters: {selector: {matchLabels: {env: prod}}}\n"
+        f"          - list: {{elements: [{values}]}}\n",
+    ):
+        appset = application_set(generator).replace(template, patched)
+        tree = {**chart(), "apps/set.yaml": appset}
+        assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+            ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+        ], generator
+
+
+def test_generators_not_expanded_block_when_they_deploy_from_here() -> None:
+    """A generator listing its Applications from an API (pull requests, a plugin) is not
+    expanded: blocking when its template deploys this repository, low for another's."""
+    generator = "    - pullRequest: {github: {owner: acme, repo: platform}}\n"
+    tree = {**chart(), "apps/set.yaml": application_set(generator)}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("GK-LOCAL-NOT-EXPANDED", "apps/set.yaml", 7)
+    ]
+    foreign = application_set(generator).replace(b"acme/platform,", b"acme/other,")
+    tree = {**chart(), "apps/set.yaml": foreign}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("GK-NOT-EXPANDED", "apps/set.yaml", 7)
+    ]
+
+
+def test_a_plugin_told_how_to_render_a_local_path_blocks() -> None:
+    """r06: a config management plugin given env or parameters (HELM_ARGS=--set ...) makes
+    something other than the files judged: blocking; one without is a low note."""
+    plugin = "    plugin:\n      name: helm-args\n"
+    env = "      env: [{name: HELM_ARGS, value: '--set securityContext.privileged=true'}]\n"
+    for extra, code in ((plugin + env, "GK-LOCAL-NOT-EXPANDED"), (plugin, "GK-NOT-EXPANDED")):
+        tree = {**chart(), "apps/web.yaml": application(extra)}
+        assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [(code, "apps/web.yaml", 11)]

@@ -5,8 +5,11 @@ stamps its `template` once per parameter set; each Application it makes is then 
 a hand-written one (gitops.expand), so a new directory under `apps/*` is judged the moment a
 pull request adds it. Parameters follow Argo CD: `{{path}}`, `{{path.basename}}`,
 `{{path[1]}}`, element keys (fasttemplate), or `{{ .path.path }}` with `goTemplate: true`.
-Generators that need a cluster or an API (clusters, pull requests, SCM providers, plugins)
-are said to be not expanded, never silently passed over.
+The `clusters` generator stamps the template once with the cluster's parameters unknown
+(`{{name}}`, `{{server}}`, its labels stay as written; its `values` are known), so a local
+chart it deploys is judged as every cluster gets it. Generators that need an API (pull
+requests, SCM providers, plugins, cluster decision resources) are said to be not expanded,
+never silently passed over: blocking when the template deploys from this repository.
 """
 
 from __future__ import annotations
@@ -126,12 +129,15 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
                 message = (
                     "list elementsYaml is not a YAML list here: its Applications are not judged"
                 )
-                problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+                problems.append(Problem(_not_expanded(reading), file, line, message))
                 parsed = []
             found += [e for e in parsed if isinstance(e, dict)]
         return found
     if isinstance(generator.get("merge"), dict):
         return _merged(generator["merge"], reading, where)
+    if isinstance(generator.get("clusters"), dict):  # every cluster: its own names unknown
+        values = generator["clusters"].get("values")
+        return [{**_CLUSTER, "values": values if isinstance(values, dict) else {}}]
     if isinstance(generator.get("git"), dict):
         git = generator["git"]
         if not is_local(git):
@@ -168,8 +174,38 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         f"ApplicationSet generator {kinds} needs a cluster or an API to list its Applications:"
         " what they deploy is not judged here"
     )
-    problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+    problems.append(Problem(_not_expanded(reading), file, line, message))
     return []
+
+
+class _AnyKey(dict[str, str]):
+    """A cluster's labels or annotations: whichever key is asked for, its value unknown."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return CLUSTER
+
+
+CLUSTER = "cluster"  # what stands for a cluster generator's unknown names
+_CLUSTER: dict[str, Any] = {
+    "name": CLUSTER,
+    "nameNormalized": CLUSTER,
+    "server": f"https://{CLUSTER}.invalid",
+    "project": "",
+    "metadata": {"labels": _AnyKey(), "annotations": _AnyKey()},
+}
+
+
+def _not_expanded(reading: _Reading) -> str:
+    """The code of Applications not made: blocking when the template deploys a source of
+    this repository (what a pull request here changes), low for other repositories'."""
+    spec = reading.document.obj.get("spec", {}).get("template", {}).get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    sources = [spec.get("source"), *(spec.get("sources") or [])]
+    local = any(isinstance(s, dict) and reading.is_local(s) for s in sources)
+    return "GK-LOCAL-NOT-EXPANDED" if local else "GK-NOT-EXPANDED"
 
 
 def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[str, Any]]:

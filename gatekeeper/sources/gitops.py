@@ -351,7 +351,12 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
             f"Argo CD renders {path} with the config management plugin {named or '(found)'};"
             " its chart, kustomization or manifests are judged, not what the plugin makes"
         )
-        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        # Its env and parameters (HELM_ARGS=--set ...) change what it makes from the same files.
+        told = isinstance(plugin, dict) and bool(plugin.get("env") or plugin.get("parameters"))
+        if told:
+            message += " with its env and parameters"
+        code = "GK-LOCAL-NOT-EXPANDED" if told else "GK-NOT-EXPANDED"
+        loaded.problems.append(Problem(code, file, line, message))
     if path == ".." or path.startswith("../"):
         line = document.locator.locate((*where, "path")).line
         message = f"Application path {path} is outside the repository; not read"
