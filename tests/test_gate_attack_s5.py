@@ -469,10 +469,12 @@ def test_application_set_merge_generator_and_elements_yaml_are_expanded() -> Non
 
 
 def test_a_template_patch_that_cannot_be_read_is_said() -> None:
-    patch = "  templatePatch: |\n    spec: {{ toJson .spec }}\n"
-    generators = "    - list:\n        elements: [{name: web}]\n"
-    tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
-    assert scan_tree(tree, "apps/set.yaml") == [("GK-RENDER-ERROR", "apps/set.yaml", 15)]
+    """Not YAML once rendered, or not a Go template at all."""
+    for text in ("spec: [{{ .name }}", "spec: {{ .name"):
+        patch = f"  templatePatch: |\n    {text}\n"
+        generators = "    - list:\n        elements: [{name: web}]\n"
+        tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
+        assert scan_tree(tree, "apps/set.yaml") == [("GK-RENDER-ERROR", "apps/set.yaml", 15)]
 
 
 def test_jsonnet_and_plugins_of_a_directory_application_are_not_passed_silently() -> None:

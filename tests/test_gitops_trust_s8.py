@@ -197,3 +197,62 @@ def test_a_plugin_told_how_to_render_a_local_path_blocks() -> None:
     for extra, code in ((plugin + env, "GK-LOCAL-NOT-EXPANDED"), (plugin, "GK-NOT-EXPANDED")):
         tree = {**chart(), "apps/web.yaml": application(extra)}
         assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [(code, "apps/web.yaml", 11)]
+
+
+def test_a_template_patch_takes_the_branch_its_parameters_choose() -> None:
+    """r05: `{{ if }}`/`{{ else }}` branches of a templatePatch were all taken, the last
+    duplicate key winning: the `prod` element's privileged branch was overwritten by the
+    `else` branch. Go's engine renders the patch per element."""
+    patch = (
+        "  templatePatch: |\n"
+        '    {{- if eq .name "prod" }}\n'
+        "    spec:\n"
+        "      source:\n"
+        "        helm:\n"
+        "          valuesObject: {securityContext: {privileged: true}}\n"
+        "    {{- else }}\n"
+        "    spec:\n"
+        "      source:\n"
+        "        helm:\n"
+        "          valuesObject: {securityContext: {privileged: false}}\n"
+        "    {{- end }}\n"
+    )
+    generators = "    - list:\n        elements: [{name: dev}, {name: prod}]\n"
+    tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
+    found = scan_tree(tree, "apps/set.yaml")
+    assert [f[:3] for f in found] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+    ]
+    only_dev = application_set(generators.replace(", {name: prod}", ""), patch)
+    assert scan_tree({**chart(), "apps/set.yaml": only_dev}, "apps/set.yaml") == []
+
+
+def test_go_template_pipelines_in_value_files_are_rendered() -> None:
+    """r04: `values-{{ .env | lower }}.yaml` names values-prod.yaml for env PROD; with
+    ignoreMissingValueFiles it was dropped as not found."""
+    generators = "    - list:\n        elements: [{name: a, env: dev}, {name: b, env: PROD}]\n"
+    helm = (
+        b"path: charts/web, helm: {ignoreMissingValueFiles: true,"
+        b" valueFiles: [values.yaml, 'values-{{ .env | lower }}.yaml']}}"
+    )
+    appset = application_set(generators).replace(b"path: charts/web}", helm)
+    tree = {
+        **chart(),
+        "apps/set.yaml": appset,
+        "charts/web/values-prod.yaml": b"securityContext: {privileged: true}\n",
+    }
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+    ]
+
+
+def test_applications_beyond_the_limit_are_said_not_judged() -> None:
+    """r07: the 201st Application of a list generator was dropped silently."""
+    from gatekeeper.sources.applicationsets import MAX_APPLICATIONS
+
+    elements = "".join(f"          - {{name: web-{i}}}\n" for i in range(MAX_APPLICATIONS + 1))
+    generators = f"    - list:\n        elements:\n{elements}"
+    tree = {**chart(), "apps/set.yaml": application_set(generators)}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("GK-LOCAL-NOT-EXPANDED", "apps/set.yaml", 6)
+    ]

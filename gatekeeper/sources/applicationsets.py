@@ -65,11 +65,20 @@ def applications(
         reading = _Reading(tree, is_local, file, document, problems, go)
         sets.extend(_generate(generator, reading, where))
     patch = spec.get("templatePatch")
+    if len(sets) > MAX_APPLICATIONS:
+        line = document.locator.locate(("spec", "generators")).line
+        message = (
+            f"ApplicationSet makes {len(sets)} Applications: the first {MAX_APPLICATIONS} are"
+            " judged, the rest are not"
+        )
+        problems.append(Problem(_not_expanded(document, is_local), file, line, message))
+        sets = sets[:MAX_APPLICATIONS]
+    engine = _go_texts(template, patch, sets) if go else [{} for _ in sets]
     made = []
-    for params in sets[:MAX_APPLICATIONS]:
-        rendered = _render(template, params, go)
+    for params, known in zip(sets, engine, strict=True):
+        rendered = _render(template, params, go, known)
         if isinstance(patch, str) and go:
-            patched = _template_patch(rendered, patch, params)
+            patched = _patched(rendered, patch, params, known)
             if patched is None:
                 line = document.locator.locate(("spec", "templatePatch")).line
                 message = (
@@ -129,7 +138,7 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
                 message = (
                     "list elementsYaml is not a YAML list here: its Applications are not judged"
                 )
-                problems.append(Problem(_not_expanded(reading), file, line, message))
+                problems.append(Problem(_not_expanded(document, is_local), file, line, message))
                 parsed = []
             found += [e for e in parsed if isinstance(e, dict)]
         return found
@@ -174,7 +183,7 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         f"ApplicationSet generator {kinds} needs a cluster or an API to list its Applications:"
         " what they deploy is not judged here"
     )
-    problems.append(Problem(_not_expanded(reading), file, line, message))
+    problems.append(Problem(_not_expanded(document, is_local), file, line, message))
     return []
 
 
@@ -198,13 +207,14 @@ _CLUSTER: dict[str, Any] = {
 }
 
 
-def _not_expanded(reading: _Reading) -> str:
+def _not_expanded(document: Document, is_local: Any) -> str:
     """The code of Applications not made: blocking when the template deploys a source of
     this repository (what a pull request here changes), low for other repositories'."""
-    spec = reading.document.obj.get("spec", {}).get("template", {}).get("spec")
+    spec = document.obj.get("spec", {}).get("template", {}).get("spec")
     spec = spec if isinstance(spec, dict) else {}
-    sources = [spec.get("source"), *(spec.get("sources") or [])]
-    local = any(isinstance(s, dict) and reading.is_local(s) for s in sources)
+    listed = spec.get("sources")
+    sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
+    local = any(isinstance(s, dict) and is_local(s) for s in sources)
     return "GK-LOCAL-NOT-EXPANDED" if local else "GK-NOT-EXPANDED"
 
 
@@ -231,6 +241,40 @@ def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[
                 if keys and key(base) == key(params):
                     base.update(params)
     return merged
+
+
+def _go_texts(template: Any, patch: Any, sets: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Per parameter set, the template's strings (and the patch) that need Go's own engine
+    (a pipeline, a function, a branch), as it renders them: {} without the engine."""
+    from gatekeeper.sources import applicationsets_go
+
+    texts = sorted({text for text in _strings(template) if "{{" in _GO.sub("", text)})
+    if isinstance(patch, str):
+        texts.append(patch)
+    if not texts or not applicationsets_go.available():
+        return [{} for _ in sets]
+    return applicationsets_go.render(texts, sets) or [{} for _ in sets]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _patched(app: dict[str, Any], patch: str, params: dict[str, Any], known: dict[str, str]) -> Any:
+    """The Application with its `templatePatch`: as Go's engine rendered it for these
+    parameters, else with every branch taken. None when it cannot be read."""
+    if patch not in known:
+        return _template_patch(app, patch, params)
+    parsed = _yaml(known[patch])
+    if parsed is None and not known[patch].strip():
+        return app
+    return _merge_patch(app, parsed) if isinstance(parsed, dict) else None
 
 
 _CONTROL = re.compile(r"^\s*\{\{-?\s*(if|else|end|range|with)\b[^}]*-?\}\}\s*$")
@@ -376,8 +420,13 @@ def _lookup(params: dict[str, Any], name: str, go: bool) -> Any:
     return node
 
 
-def _render(value: Any, params: dict[str, Any], go: bool) -> Any:
+def _render(
+    value: Any, params: dict[str, Any], go: bool, known: dict[str, str] | None = None
+) -> Any:
+    """`value` with the parameters in its strings; `known`: strings Go's engine rendered."""
     if isinstance(value, str):
+        if known and value in known:
+            return known[value]
         pattern = _GO if go else _FAST
 
         def substitute(match: re.Match[str]) -> str:
@@ -386,7 +435,7 @@ def _render(value: Any, params: dict[str, Any], go: bool) -> Any:
 
         return pattern.sub(substitute, value)
     if isinstance(value, dict):
-        return {key: _render(item, params, go) for key, item in value.items()}
+        return {key: _render(item, params, go, known) for key, item in value.items()}
     if isinstance(value, list):
-        return [_render(item, params, go) for item in value]
+        return [_render(item, params, go, known) for item in value]
     return value
