@@ -256,3 +256,26 @@ def test_applications_beyond_the_limit_are_said_not_judged() -> None:
     assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
         ("GK-LOCAL-NOT-EXPANDED", "apps/set.yaml", 6)
     ]
+
+
+def test_a_git_files_generator_globs_as_argo_cd_does() -> None:
+    """r08: Argo CD's git files generator globs greedily by default (`*` crosses `/`, as
+    `git ls-files` pathspecs): envs/*/config.json reads envs/dev/canary/config.json too."""
+    generator = (
+        "    - git:\n"
+        f"        repoURL: {REPO_URL}\n"
+        "        revision: HEAD\n"
+        "        files: [{path: 'envs/*/config.json'}]\n"
+    )
+    appset = application_set(generator).replace(
+        b"path: charts/web}", b"path: charts/web, helm: {values: '{{ .values }}'}}"
+    )
+    tree = {
+        **chart(),
+        "apps/set.yaml": appset,
+        "envs/dev/config.json": b'{"name": "dev", "values": "cache: {privileged: false}"}',
+        "envs/dev/canary/config.json": b'{"name": "canary", "values": "cache: {privileged: true}"}',
+    }
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)
+    ]

@@ -316,16 +316,18 @@ def _yaml(text: str) -> Any:
         return None
 
 
-def _matches(path: str, pattern: str) -> bool:
-    """Argo CD's globs: `*` within one path segment, `**` across segments."""
+def _matches(path: str, pattern: str, greedy: bool = False) -> bool:
+    """Argo CD's globs: `*` within one path segment, `**` across segments; `greedy`: the
+    git files generator's default (`git ls-files` pathspecs), where `*` and `?` cross `/`
+    too (`envs/*/config.json` matches envs/dev/canary/config.json)."""
     regex = ""
     for part in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
         if part in ("**", "**/"):
             regex += ".*"
         elif part == "*":
-            regex += "[^/]*"
+            regex += ".*" if greedy else "[^/]*"
         elif part == "?":
-            regex += "[^/]"
+            regex += "." if greedy else "[^/]"
         else:
             regex += re.escape(part)
     return re.fullmatch(regex, path) is not None
@@ -370,8 +372,8 @@ def _files(entries: Any, tree: Tree) -> list[dict[str, Any]]:
         return []
     patterns = [str(e["path"]) for e in entries if isinstance(e, dict) and "path" in e]
     found = []
-    for name in tree.list_dir("."):
-        if not any(_matches(name, p) for p in patterns):
+    for name in tree.list_dir("."):  # Argo CD's default, greedy globbing: a superset
+        if not any(_matches(name, p, greedy=True) for p in patterns):
             continue
         try:
             text = tree.read(name).decode("utf-8")
