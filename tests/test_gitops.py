@@ -126,10 +126,13 @@ spec:
     options = {"gitops": {"repoURLs": ["https://github.com/acme/platform"]}}
     context = LoadContext(tree=MemoryTree(tree), options=options)
     found = scan([("apps/apps.yaml", tree["apps/apps.yaml"])], engine, 1, context).findings
+    # $other/prod.yaml is another repository's: what it sets is said not judged (blocking)
     assert sorted((f.file, f.extra.get("values")) for f in found) == [
+        ("apps/apps.yaml", None),
         ("charts/web/charts/cache/templates/pod.yaml", "charts/web/values-prod.yaml:8"),
         ("charts/web/templates/deployment.yaml", "charts/web/values-prod.yaml:3"),
     ]
+    assert [f.policy_id for f in found if f.file == "apps/apps.yaml"] == ["GK-LOCAL-NOT-EXPANDED"]
 
 
 def scan_tree(tree: dict[str, bytes], entry: str, repo_urls: list[str]) -> list[Any]:

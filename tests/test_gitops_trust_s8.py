@@ -279,3 +279,52 @@ def test_a_git_files_generator_globs_as_argo_cd_does() -> None:
     assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
         ("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)
     ]
+
+
+PRIVILEGED_VALUES = b"securityContext: {privileged: true}\n"
+
+
+def test_value_files_resolve_as_argo_cd_resolves_them() -> None:
+    """r03, r28: `/overrides/prod.yaml` is read from the repository root and
+    `values-$ARGOCD_APP_NAME.yaml` with the build environment substituted; with
+    ignoreMissingValueFiles both were dropped as not found."""
+    for value, name in (
+        ("/overrides/prod.yaml", "overrides/prod.yaml"),
+        ("values-$ARGOCD_APP_NAME.yaml", "charts/web/values-web.yaml"),
+        ("values-${ARGOCD_APP_NAMESPACE}.yaml", "charts/web/values-web.yaml"),
+    ):
+        helm = f"    helm:\n      ignoreMissingValueFiles: true\n      valueFiles: ['{value}']\n"
+        tree = {**chart(), "apps/web.yaml": application(helm), name: PRIVILEGED_VALUES}
+        assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
+            ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+        ], value
+
+
+def test_value_files_that_cannot_be_followed_block() -> None:
+    """r03, r19: a URL Argo CD fetches, a file of another repository's `ref` source, a
+    variable not known here: what they set is not judged, and that blocks."""
+    for value in (
+        "https://gist.githubusercontent.com/x/y/raw/values.yaml",
+        "$vals/web/prod.yaml",
+        "values-$ARGOCD_APP_REVISION_SHORT.yaml",
+    ):
+        app = f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: web
+  destination: {{namespace: web}}
+  sources:
+    - repoURL: {REPO_URL}
+      targetRevision: v1.0.0
+      path: charts/web
+      helm:
+        ignoreMissingValueFiles: true
+        valueFiles: ['{value}']
+    - {{repoURL: https://github.com/acme/values, targetRevision: v1, ref: vals}}
+""".encode()
+        tree = {**chart(), "apps/web.yaml": app}
+        assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
+            ("GK-LOCAL-NOT-EXPANDED", "apps/web.yaml", 13)
+        ], value

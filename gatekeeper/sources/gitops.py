@@ -403,7 +403,7 @@ def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContex
     `directory.jsonnet` (extVars, tlas, libs) and Argo CD's build environment in them."""
     from gatekeeper.sources import jsonnet
 
-    _, document, source, where, namespace, _ = deployed
+    _, document, source, where, _, _ = deployed
     if not jsonnet.available():
         loaded = Loaded()
         for evaluated in files:
@@ -416,7 +416,20 @@ def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContex
     directory = source.get("directory")
     options = directory.get("jsonnet") if isinstance(directory, dict) else None
     at = (*where, "directory", "jsonnet")
-    environment = {
+    environment = _build_environment(deployed)
+    chosen = jsonnet.settings(
+        options, lambda key: document.locator.locate((*at, *key)), environment
+    )
+    loaded = jsonnet.evaluate_files(files, path, chosen, context)
+    expand_made(loaded, context)  # an app of apps written in Jsonnet
+    return loaded
+
+
+def _build_environment(deployed: _Source) -> dict[str, str]:
+    """Argo CD's build environment of a source (argo-cd docs "Build Environment") that is
+    known here; the revision's commit and the cluster's versions are not."""
+    _, document, source, _, namespace, _ = deployed
+    return {
         "ARGOCD_APP_NAME": document.name,
         "ARGOCD_APP_NAMESPACE": namespace,
         "ARGOCD_APP_PROJECT_NAME": str(_spec(document.obj).get("project") or ""),
@@ -424,12 +437,10 @@ def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContex
         "ARGOCD_APP_SOURCE_REPO_URL": str(source.get("repoURL") or ""),
         "ARGOCD_APP_SOURCE_TARGET_REVISION": str(source.get("targetRevision") or ""),
     }
-    chosen = jsonnet.settings(
-        options, lambda key: document.locator.locate((*at, *key)), environment
-    )
-    loaded = jsonnet.evaluate_files(files, path, chosen, context)
-    expand_made(loaded, context)  # an app of apps written in Jsonnet
-    return loaded
+
+
+# Build environment variables whose value is not known here (a commit, the cluster's).
+_UNKNOWN_ENV = re.compile(r"\$\{?(ARGOCD_APP_REVISION\w*|KUBE_VERSION|KUBE_API_VERSIONS)\b")
 
 
 def _included(file: str, path: str, directory: dict[str, Any]) -> bool:
@@ -539,10 +550,21 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
         problem("GK-PARSE-ERROR", ("valueFiles",), "helm.valueFiles must be a list")
         value_files = []
     ignore_missing = options.get("ignoreMissingValueFiles") is True
+    environment = _build_environment(deployed)
+    foreign = {str(s["ref"]) for s in _all_sources(document.obj) if s.get("ref")} - refs
     for index, value in enumerate(map(str, value_files)):
-        resolved = _values_file(path, value, refs)
+        unknown = _unresolved_value_file(value, refs, foreign)
+        if unknown:
+            message = f"values file {value} {unknown}: what it sets is not judged"
+            problem("GK-LOCAL-NOT-EXPANDED", ("valueFiles", index), message)
+            continue
+        resolved = _values_file(path, value, refs, environment)
         if resolved is None:
-            continue  # another repository's
+            continue
+        if resolved.startswith("../") or resolved == "..":
+            message = f"values file {value} is outside the repository: nothing is deployed"
+            problem("GK-RENDER-ERROR", ("valueFiles", index), message)
+            continue
         if not context.tree.exists(resolved):  # Argo CD fails, unless told to skip it
             if not ignore_missing:
                 message = f"values file {resolved} not found: nothing is deployed"
@@ -670,13 +692,42 @@ def _parameters(
     return tuple((where, value) for where, value, _ in ordered), NodeLocator(file, node)
 
 
-def _values_file(path: str, value: str, refs: set[str]) -> str | None:
-    """The repository path of a `helm.valueFiles` entry of a source at `path`; None for a
-    file of another repository (`$ref/file` from a source that is not this repository)."""
+def _values_file(
+    path: str, value: str, refs: set[str], environment: dict[str, str] | None = None
+) -> str | None:
+    """The repository path of a `helm.valueFiles` entry of a source at `path`, as Argo CD
+    resolves it: `$ref/file` from the source named `ref` (None when that source is not this
+    repository), the build environment substituted (`values-$ARGOCD_APP_NAME.yaml`), a
+    leading `/` from the repository root."""
+    from gatekeeper.sources.jsonnet import substitute
+
     if value.startswith("$"):  # `$ref/file`: from the source named `ref`
         ref, _, rest = value[1:].partition("/")
-        return posixpath.normpath(rest) if ref in refs else None
+        if ref in refs:
+            return posixpath.normpath(rest)
+    value = substitute(value, environment) if environment is not None else value
+    if value.startswith("/"):
+        return posixpath.normpath(value.lstrip("/") or ".")
     return posixpath.normpath(posixpath.join(path, value))
+
+
+def _unresolved_value_file(value: str, refs: set[str], foreign: set[str]) -> str:
+    """Why Argo CD's resolution of a values file cannot be followed here ("" when it can):
+    a URL Argo CD fetches, another repository's file (a `ref` source of it), a variable whose
+    value is not known, a template left unrendered."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return "is fetched by Argo CD from outside the repository"
+    if value.startswith("$"):
+        ref = value[1:].partition("/")[0]
+        if ref in refs:
+            return ""
+        if ref in foreign:
+            return f"is read from another repository (the source with ref {ref})"
+    if _UNKNOWN_ENV.search(value):
+        return "names the revision's commit or the cluster's version, not known here"
+    if "{{" in value:
+        return "is a template that could not be rendered here"
+    return ""
 
 
 # What deploys from a path of this repository, and the objects those read by name.
