@@ -328,3 +328,22 @@ spec:
         assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
             ("GK-LOCAL-NOT-EXPANDED", "apps/web.yaml", 13)
         ], value
+
+
+def test_this_repository_is_recognised_however_its_url_is_spelled() -> None:
+    """r29: dot segments, doubled or trailing slashes and percent-escapes reach this
+    repository as git and curl normalise them; it was taken for another repository."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    for spelling in (
+        "https://github.com/acme/./platform.git",
+        "https://github.com/acme//platform/",
+        "https://github.com/other/../acme/platform.git/",
+        "https://github.com/acme/pl%61tform",
+    ):
+        assert normalise_url(spelling) == normalise_url(REPO_URL), spelling
+        app = application("    helm: {valuesObject: {securityContext: {privileged: true}}}\n")
+        tree = {**chart(), "apps/web.yaml": app.replace(REPO_URL.encode(), spelling.encode())}
+        assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
+            ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
+        ], spelling

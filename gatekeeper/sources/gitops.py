@@ -87,12 +87,27 @@ def normalise_url(url: str) -> str:
     elif ":" in host:  # scp-like `host:owner/repo`
         host, _, first = host.partition(":")
         path = f"{first}/{path}" if slash else first
-    path = path.strip("/").removesuffix(".git").strip("/")
+    path = _path_segments(path.split("?", 1)[0].split("#", 1)[0]).removesuffix(".git")
     # Hosts name repositories case-insensitively (GitHub, GitLab) and serve `www.` alike: a
     # spelling that reaches this repository must not escape the gate (a different repository
     # matched by case alone only makes more judged).
     host = host.lower().removeprefix("www.")
     return f"{host}/{path.lower()}" if path else host
+
+
+def _path_segments(path: str) -> str:
+    """A URL path as git and curl send it: percent-escapes decoded, `.` and `..` segments
+    resolved, empty segments (`//`, a trailing `/`) dropped."""
+    from urllib.parse import unquote
+
+    segments: list[str] = []
+    for segment in unquote(path).replace("\\", "/").split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return "/".join(segments)
 
 
 def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
