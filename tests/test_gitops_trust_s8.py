@@ -347,3 +347,77 @@ def test_this_repository_is_recognised_however_its_url_is_spelled() -> None:
         assert [f[:3] for f in scan_tree(tree, "apps/web.yaml")] == [
             ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25)
         ], spelling
+
+
+PLAIN = DEPLOYMENT.encode()
+
+
+def test_the_source_type_argo_cd_takes_is_the_one_judged() -> None:
+    """r09: `kustomize:` options name the source's type: Argo CD builds the kustomization
+    beside the chart (with its patches), and with no type named a kustomization wins over a
+    Chart.yaml beside it too; `directory:` applies the files as written."""
+    patch = (
+        "    kustomize:\n"
+        "      patches:\n"
+        "        - target: {kind: Deployment, name: web}\n"
+        "          patch: |\n"
+        "            - {op: replace, path: /spec/template/spec/containers/0/securityContext,"
+        " value: {privileged: true}}\n"
+    )
+    tree = {
+        **chart(),
+        "charts/web/manifests/web.yaml": PLAIN,
+        "charts/web/kustomization.yaml": b"resources: [manifests/web.yaml]\n",
+    }
+    assert [
+        f[:3] for f in scan_tree({**tree, "apps/web.yaml": application(patch)}, "apps/web.yaml")
+    ] == [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 12)]
+    privileged = PLAIN.replace(b"privileged: false", b"privileged: true")
+    tree["charts/web/manifests/web.yaml"] = privileged
+    assert [
+        f[:3] for f in scan_tree({**tree, "apps/web.yaml": application("")}, "apps/web.yaml")
+    ] == [("K8S-PSS-PRIVILEGED", "charts/web/manifests/web.yaml", 12)]
+    helm = "    helm: {releaseName: web}\n"
+    assert scan_tree({**tree, "apps/web.yaml": application(helm)}, "apps/web.yaml") == []
+    del tree["charts/web/kustomization.yaml"]
+    tree["charts/web/web.yaml"] = privileged
+    directory = "    directory: {include: '*.yaml'}\n"
+    found = scan_tree({**tree, "apps/web.yaml": application(directory)}, "apps/web.yaml")
+    assert [f[:3] for f in found] == [("K8S-PSS-PRIVILEGED", "charts/web/web.yaml", 12)]
+    both = helm + "    directory: {recurse: true}\n"
+    assert [
+        f[:2] for f in scan_tree({**tree, "apps/web.yaml": application(both)}, "apps/web.yaml")
+    ] == [("GK-RENDER-ERROR", "apps/web.yaml")]
+
+
+def test_argo_kustomize_common_annotations_and_labels_are_applied() -> None:
+    """r10: `kustomize.commonAnnotations` (here an AppArmor profile) is applied to every
+    object as Argo CD's `kustomize edit add annotation` does; labels as well."""
+    annotation = "container.apparmor.security.beta.kubernetes.io/web: unconfined"
+    tree = {
+        "apps/web/pod.yaml": PLAIN,
+        "apps/web/kustomization.yaml": b"resources: [pod.yaml]\n",
+        "apps/web.yaml": application(
+            f"    kustomize:\n      commonAnnotations: {{{annotation}}}\n"
+        ).replace(b"charts/web", b"apps/web"),
+    }
+    found = scan_tree(tree, "apps/web.yaml", "pss-baseline-apparmor-annotations")
+    # at the pod template the annotation lands on
+    assert [f[:3] for f in found] == [("K8S-PSS-APPARMOR-ANNOTATIONS", "apps/web/pod.yaml", 7)]
+    from gatekeeper.sources import LoadContext
+    from gatekeeper.sources.gitops import expand
+    from gatekeeper.sources.kubernetes import load
+    from gatekeeper.tree import MemoryTree
+
+    for options, selector in (
+        ("{commonLabels: {tier: x}}", {"app": "web", "tier": "x"}),
+        ("{commonLabels: {tier: x}, labelWithoutSelector: true}", {"app": "web"}),
+    ):
+        app = application(f"    kustomize: {options}\n").replace(b"charts/web", b"apps/web")
+        tree["apps/web.yaml"] = app
+        context = LoadContext(tree=MemoryTree(tree), options={"gitops": {"repoURLs": [REPO_URL]}})
+        document = load("apps/web.yaml", app, context).documents[0]
+        built = [d for d in expand("apps/web.yaml", document, context).documents]
+        deployment = next(d.obj for d in built if d.kind == "Deployment")
+        assert deployment["metadata"]["labels"]["tier"] == "x"
+        assert deployment["spec"]["selector"]["matchLabels"] == selector, options

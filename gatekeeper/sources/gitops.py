@@ -358,6 +358,12 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
             if problems:
                 return  # Argo CD cannot render the source: nothing is deployed
             deployed = deployed._replace(document=document, source=source)
+    kind = _explicit_type(source)
+    if kind == "multiple":  # Argo CD refuses it: nothing is deployed
+        line = document.locator.locate(where).line
+        message = "more than one of helm, kustomize, directory and plugin: nothing is deployed"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        return
     plugin = source.get("plugin")
     if plugin is not None:  # a config management plugin renders it: its files are read here
         named = plugin.get("name") if isinstance(plugin, dict) else None
@@ -378,19 +384,27 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
         return
     chart = helm.chart_file(path)
-    if tree.exists(chart):
+    kustomized = [
+        c
+        for c in (
+            posixpath.join(path, n) if path != "." else n for n in kustomize.KUSTOMIZATION_FILES
+        )
+        if tree.exists(c)
+    ]
+    # Without a type named, Argo CD takes a kustomization over a chart beside it.
+    if tree.exists(chart) and (kind == "helm" or (kind in (None, "plugin") and not kustomized)):
         release = _helm_release(deployed, path, context)
         _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
         loaded.problems.extend(release.problems)
         return
-    edits = _kustomize_edits(deployed, path, context)
-    if edits is not None:  # Argo CD edits the kustomization before it builds it
-        _merge(loaded, gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context))
-        return
-    for name in kustomize.KUSTOMIZATION_FILES:
-        candidate = posixpath.join(path, name) if path != "." else name
-        if tree.exists(candidate):
-            _merge(loaded, kustomize.load(candidate, tree.read(candidate), context))
+    if kind != "directory":
+        edits = _kustomize_edits(deployed, path, context)
+        if edits is not None:  # Argo CD edits the kustomization before it builds it
+            names = kustomize.KUSTOMIZATION_FILES
+            _merge(loaded, gitops_kustomize.build(path, names, edits, context))
+            return
+        if kustomized:
+            _merge(loaded, kustomize.load(kustomized[0], tree.read(kustomized[0]), context))
             return
     directory = source.get("directory") if isinstance(source.get("directory"), dict) else {}
     assert isinstance(directory, dict)
@@ -411,6 +425,20 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         _merge(loaded, _jsonnet(deployed, path, evaluated, context))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
+
+
+def _explicit_type(source: dict[str, Any]) -> str | None:
+    """The source type an Application names (argo-cd `ApplicationSource.ExplicitType`, after
+    `NormalizeSource` drops empty ones): helm, kustomize, directory or plugin; "multiple"
+    when it names more than one; None when it names none (the files decide)."""
+    named = [
+        key
+        for key in ("helm", "kustomize", "directory", "plugin")
+        if source.get(key) is not None and source.get(key) != {}
+    ]
+    if len(named) > 1:
+        return "multiple"
+    return named[0] if named else None
 
 
 def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContext) -> Loaded:
@@ -514,6 +542,7 @@ def _kustomize_edits(
     if not isinstance(options, dict):
         return None
     edits = gitops_kustomize.Edits(file)
+    _labels_and_annotations(deployed, options, edits)
     for key, field in _ARGO_KUSTOMIZE.items():
         value = options.get(key)
         if value is None or value == [] or value == "":
@@ -535,6 +564,38 @@ def _kustomize_edits(
                 edits.problems.append(Problem("GK-RENDER-ERROR", location.file, line, message))
         edits.add(field, value, line, location.file)
     return edits if edits.fields or edits.problems else None
+
+
+def _labels_and_annotations(
+    deployed: _Source, options: dict[str, Any], edits: gitops_kustomize.Edits
+) -> None:
+    """`commonLabels` and `commonAnnotations`, as Argo CD's `kustomize edit add label` and
+    `add annotation` write them (`labelWithoutSelector`: labels kept off selectors, and off
+    pod templates unless `labelIncludeTemplates`; `commonAnnotationsEnvsubst`: the build
+    environment substituted in the values)."""
+    from gatekeeper.sources.jsonnet import substitute
+
+    _, document, _, where, _, _ = deployed
+    for key in ("commonLabels", "commonAnnotations"):
+        value = options.get(key)
+        if value is None or value == {}:
+            continue
+        location = document.locator.locate((*where, "kustomize", key))
+        if not isinstance(value, dict):
+            message = f"kustomize.{key} must be a map"
+            edits.problems.append(Problem("GK-PARSE-ERROR", location.file, location.line, message))
+            continue
+        pairs = {str(k): "" if v is None else str(v) for k, v in value.items()}
+        if key == "commonAnnotations" and options.get("commonAnnotationsEnvsubst") is True:
+            environment = _build_environment(deployed)
+            pairs = {k: substitute(v, environment) for k, v in pairs.items()}
+        if key == "commonLabels" and options.get("labelWithoutSelector") is True:
+            label = {"pairs": pairs, "includeSelectors": False}
+            if options.get("labelIncludeTemplates") is True:
+                label["includeTemplates"] = True
+            edits.add("labels", [label], location.line, location.file)
+            continue
+        edits.add(key, pairs, location.line, location.file)
 
 
 class _Release(NamedTuple):
