@@ -421,3 +421,27 @@ def test_argo_kustomize_common_annotations_and_labels_are_applied() -> None:
         deployment = next(d.obj for d in built if d.kind == "Deployment")
         assert deployment["metadata"]["labels"]["tier"] == "x"
         assert deployment["spec"]["selector"]["matchLabels"] == selector, options
+
+
+def test_a_source_hydrator_dry_source_is_judged() -> None:
+    """r11: `spec.sourceHydrator.drySource` is rendered by Argo CD (here a local chart with
+    values) and what it commits is deployed: judged like a source."""
+    app = f"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: web
+  destination: {{namespace: web}}
+  sourceHydrator:
+    drySource:
+      repoURL: {REPO_URL}
+      targetRevision: v1.0.0
+      path: charts/web
+      helm: {{valuesObject: {{securityContext: {{privileged: true}}}}}}
+    syncSource: {{targetBranch: environments/prod, path: web}}
+""".encode()
+    found = scan_tree({**chart(), "apps/web.yaml": app}, "apps/web.yaml")
+    assert [f[:4] for f in found] == [
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "apps/web.yaml:12")
+    ]

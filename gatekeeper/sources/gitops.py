@@ -58,7 +58,9 @@ def _spec(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _source_paths(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
-    """Each source with its field path (`spec.source`, `spec.sources[1]`)."""
+    """Each source with its field path (`spec.source`, `spec.sources[1]`), and the source
+    hydrator's `drySource`: Argo CD renders it (helm, kustomize, directory, plugin) and
+    deploys what it commits."""
     spec = _spec(obj)
     found: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
     if isinstance(spec.get("source"), dict):
@@ -67,6 +69,9 @@ def _source_paths(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], dict
     for index, source in enumerate(listed if isinstance(listed, list) else []):
         if isinstance(source, dict):
             found.append((("spec", "sources", index), source))
+    hydrator = spec.get("sourceHydrator")
+    if isinstance(hydrator, dict) and isinstance(hydrator.get("drySource"), dict):
+        found.append((("spec", "sourceHydrator", "drySource"), hydrator["drySource"]))
     return found
 
 
