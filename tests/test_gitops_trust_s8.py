@@ -445,3 +445,40 @@ spec:
     assert [f[:4] for f in found] == [
         ("K8S-PSS-PRIVILEGED", "charts/web/templates/deployment.yaml", 25, "apps/web.yaml:12")
     ]
+
+
+def test_a_helm_release_renders_with_helm_controllers_release_name() -> None:
+    """r22: with `targetNamespace`, helm-controller names the release
+    `<targetNamespace>-<name>`; a chart switching on that name was judged as `web`."""
+    from gatekeeper.sources.flux import release_name
+
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+        "    - name: web\n      image: ghcr.io/acme/web:1.0\n"
+        '      securityContext: {privileged: {{ hasPrefix "prod-" .Release.Name }}}\n'
+    )
+    release = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  targetNamespace: prod
+  chart:
+    spec:
+      chart: ./charts/pod
+      sourceRef: {kind: GitRepository, name: flux-system}
+"""
+    tree = {
+        "charts/pod/Chart.yaml": b"apiVersion: v2\nname: pod\nversion: 1.0.0\n",
+        "charts/pod/templates/pod.yaml": pod.encode(),
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/web.yaml": release.encode(),
+    }
+    assert [f[:3] for f in scan_tree(tree, "clusters/web.yaml")] == [
+        ("K8S-PSS-PRIVILEGED", "charts/pod/templates/pod.yaml", 8)
+    ]
+    assert release_name({"releaseName": "x", "targetNamespace": "prod"}, "web") == "x"
+    assert release_name({}, "web") == "web"
+    long = release_name({"targetNamespace": "n" * 30}, "w" * 30)
+    assert len(long) == 53 and long.startswith("n" * 30 + "-" + "w" * 9 + "-")

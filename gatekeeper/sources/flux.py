@@ -510,7 +510,7 @@ def _helm_release(
         inline.extend(helm_set.attributed(values, lambda p: locator.locate(("spec", "values", *p))))
     tests = spec.get("test")
     release = helm.Release(
-        name=str(spec.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
+        name=release_name(spec, document.name or helm.DEFAULT_RELEASE),
         namespace=str(spec.get("targetNamespace") or namespace),
         inline=tuple(inline),
         # helm-controller runs `helm test` after a release only when told to
@@ -522,6 +522,23 @@ def _helm_release(
         rendered = gitops_kustomize.post_render(rendered, edits, release.name, context)
     loaded.documents.extend(rendered.documents)
     loaded.problems.extend(rendered.problems)
+
+
+def release_name(spec: dict[str, Any], name: str) -> str:
+    """helm-controller's release name (`HelmRelease.GetReleaseName`, then `ShortenName`):
+    `releaseName`, else `<targetNamespace>-<name>` when a target namespace is set, else the
+    name; beyond Helm's 53 characters, cut to 40 and a hash of the whole."""
+    import hashlib
+
+    target = str(spec.get("targetNamespace") or "")
+    chosen = str(spec.get("releaseName") or (f"{target}-{name}" if target else name))
+    if len(chosen) <= _MAX_RELEASE_NAME:
+        return chosen
+    digest = hashlib.sha256(chosen.encode()).hexdigest()[:12]
+    return f"{chosen[: _MAX_RELEASE_NAME - 13]}-{digest}"
+
+
+_MAX_RELEASE_NAME = 53
 
 
 def _post_renderers(
