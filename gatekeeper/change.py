@@ -513,9 +513,15 @@ def _inventory(
     """Inventory of the tree's other Kubernetes manifests with objects in `namespaces` (None:
     all) of `kinds` (None: all), for repository-scope policies."""
     from gatekeeper import blobcache
-    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources import flux_ignore, kubernetes
 
-    paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
+    paths = [
+        path
+        for path in tree.paths
+        if path not in scanned
+        and kubernetes.detect(path)
+        and not flux_ignore.left_out(tree, path)  # never in a Flux artifact
+    ]
     names = discover.select(paths, config.include, config.exclude)
 
     def keep(where: list[str], _: list[str]) -> bool:

@@ -482,3 +482,78 @@ spec:
     assert release_name({}, "web") == "web"
     long = release_name({"targetNamespace": "n" * 30}, "w" * 30)
     assert len(long) == 53 and long.startswith("n" * 30 + "-" + "w" * 9 + "-")
+
+
+def test_files_flux_leaves_out_of_its_artifact_do_not_count(tmp_path: Any) -> None:
+    """r17: a `.sourceignore` rule leaves the namespace's NetworkPolicy out of what Flux
+    applies: the namespace has none, in a full scan and in a pull request that only adds
+    the rule."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    netpol = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: deny, namespace: web}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+    )
+    policy = (POLICIES / "network-policy-present.yaml").read_text()
+    repo = Repo(tmp_path / "repo")
+    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
+    repo.write(".gatekeeper.yml", "builtin: false\npolicies: [{path: policies}]\n" + gitops)
+    repo.write("policies/netpol.yaml", policy)
+    repo.write(
+        "apps/web/pod.yaml", DEPLOYMENT.replace("{name: web}", "{name: web, namespace: web}")
+    )
+    repo.write("apps/web/netpol.yaml", netpol)
+    repo.write("clusters/apps.yaml", flux_kustomization("").decode())
+    repo.write("clusters/sync.yaml", FLUX_SYNC)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(".sourceignore", "# not applied\n**/netpol.yaml\n")
+    repo.commit("ignore")
+    found = scan_change(repo.root, "main").verdict.findings
+    assert [(f.policy_id, f.file) for f in found if f.blocking] == [
+        ("K8S-NETWORK-POLICY-PRESENT", "apps/web/pod.yaml")
+    ]
+    repo.write(".sourceignore", "**/netpol.yaml\n!apps/web/netpol.yaml\n")
+    repo.commit("taken back")
+    assert [f for f in scan_change(repo.root, "main").verdict.findings if f.blocking] == []
+
+
+def test_flux_ignore_rules_follow_gitignore() -> None:
+    from gatekeeper.sources.flux_ignore import ignored, rules
+    from gatekeeper.tree import MemoryTree
+
+    tree = MemoryTree(
+        {
+            ".sourceignore": b"/top.yaml\ndeep/\n*.tmp\n",
+            "apps/.sourceignore": b"local.yaml\n!keep.tmp\n",
+        }
+    )
+    found = rules(tree, "extra/*.yaml\n")
+    assert ignored("top.yaml", found) and not ignored("x/top.yaml", found)
+    assert ignored("a/deep/b.yaml", found) and not ignored("a/deep", found)
+    assert ignored("a/b.tmp", found) and not ignored("apps/keep.tmp", found)
+    assert ignored("apps/x/local.yaml", found) and not ignored("local.yaml", found)
+    assert ignored("extra/a.yaml", found) and not ignored("extra/a/b.yaml", found)
+    assert ignored(".github/workflows/ci.yaml", found)
+    assert rules(MemoryTree({"a.yaml": b""}), None) == ()
+
+
+def test_an_include_over_the_applied_path_is_said_not_judged() -> None:
+    """r18: a GitRepository `include` lays another repository's files over the path a
+    Kustomization applies: what lands there is not judged, and that blocks."""
+    sync = (
+        FLUX_SYNC + "  include:\n    - {repository: {name: shared}, fromPath: web, toPath: apps}\n"
+    )
+    tree = {
+        "apps/web/pod.yaml": DEPLOYMENT.encode(),
+        "clusters/sync.yaml": sync.encode(),
+        "clusters/apps.yaml": flux_kustomization(""),
+    }
+    assert [f[:3] for f in scan_tree(tree, "clusters/apps.yaml")] == [
+        ("GK-LOCAL-NOT-EXPANDED", "clusters/apps.yaml", 8)
+    ]
+    elsewhere = sync.replace("toPath: apps", "toPath: vendor/shared")
+    tree["clusters/sync.yaml"] = elsewhere.encode()
+    assert scan_tree(tree, "clusters/apps.yaml") == []

@@ -895,6 +895,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 
     every = tree.list_dir(".")
     declared = _declared(context, [p for p in every if kubernetes.detect(p)])
+    ignore_files = [p for p in every if posixpath.basename(p) == ".sourceignore"]
     jsonnets = Jsonnets(tree, [p for p in every if p.endswith(".jsonnet")])
     by_name: dict[tuple[str, str], list[str]] = {}
     for file, objects in declared.items():
@@ -953,6 +954,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for name in _listed(chart_spec.get("valuesFiles")):
                         if isinstance(name, str):
                             yield file, posixpath.normpath(name.strip().removeprefix("./"))
+                    for ignore in ignore_files:  # what Flux leaves out of the artifact
+                        yield file, ignore
                     post_build = spec.get("postBuild")
                     refs: list[Any] = [spec.get("sourceRef"), chart_spec.get("sourceRef")]
                     refs += _listed(spec.get("valuesFrom"))
