@@ -557,11 +557,13 @@ def pinned(
     deployer: dict[str, str],
     pin: dict[str, str],
     evil: dict[str, str] | None = None,
+    branch: str = "",
 ) -> list[Any]:
     """(policy, file, line) blocking a pull request that applies `pin` to a repository whose
     `deployer` files deploy apps/web, after a tag v9.9.9 was pushed from an unreviewed
     commit making it privileged (and writing `evil`); then the same without the tag (a
-    shallow checkout)."""
+    shallow checkout). With `branch`: that branch of the remote holds the unreviewed commit
+    instead (as a checkout with fetch-depth 0 has it), then is not fetched."""
     from gatekeeper.change import scan_change
     from tests.test_change import Repo
 
@@ -573,20 +575,27 @@ def pinned(
     for name, text in deployer.items():
         repo.write(name, text)
     repo.commit("base")
-    repo.branch("evil")
+    repo.branch(branch or "evil")
     repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
     for name, text in (evil or {}).items():
         repo.write(name, text)
     repo.commit("unreviewed")
-    repo.git.git.tag("v9.9.9")
+    if branch:
+        repo.git.git.update_ref(f"refs/remotes/origin/{branch}", branch)
+    else:
+        repo.git.git.tag("v9.9.9")
     repo.git.git.checkout("-q", "main")
+    if branch:
+        repo.git.git.branch("-q", "-D", branch)
     repo.branch("pr")
     for name, text in pin.items():
         repo.write(name, text)
     repo.commit("pin")
     found = []
-    for tagged in (True, False):
-        if not tagged:
+    for fetched in (True, False):
+        if not fetched and branch:
+            repo.git.git.update_ref("-d", f"refs/remotes/origin/{branch}")
+        elif not fetched:
             repo.git.git.tag("-d", "v9.9.9")
         verdict = scan_change(repo.root, "main").verdict
         found.append([(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking])

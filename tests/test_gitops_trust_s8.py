@@ -15,6 +15,7 @@ from tests.test_gate_attack_s5 import (
     application_set,
     chart,
     flux_kustomization,
+    pinned,
     scan_tree,
 )
 
@@ -26,40 +27,9 @@ def on_branch(
     evil: dict[str, str] | None = None,
     branch: str = "v2.0.1",
 ) -> list[Any]:
-    """(policy, file, line) blocking a pull request that applies `pin` to a repository whose
-    `deployer` files deploy apps/web, while branch `branch` of the remote (fetched as a CI
-    checkout with fetch-depth 0 has it) holds an unreviewed commit making it privileged (and
-    writing `evil`); then the same without that branch (a shallow checkout)."""
-    from gatekeeper.change import scan_change
-    from tests.test_change import Repo
-
-    repo = Repo(tmp_path / "repo")
-    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
-    repo.write(".gatekeeper.yml", "builtin: false\npolicies: [{path: policies}]\n" + gitops)
-    repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
-    repo.write("apps/web/pod.yaml", DEPLOYMENT)
-    for name, text in deployer.items():
-        repo.write(name, text)
-    repo.commit("base")
-    repo.branch(branch)
-    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
-    for name, text in (evil or {}).items():
-        repo.write(name, text)
-    repo.commit("unreviewed")
-    repo.git.git.update_ref(f"refs/remotes/origin/{branch}", branch)
-    repo.git.git.checkout("-q", "main")
-    repo.git.git.branch("-q", "-D", branch)
-    repo.branch("pr")
-    for name, text in pin.items():
-        repo.write(name, text)
-    repo.commit("pin")
-    found = []
-    for fetched in (True, False):
-        if not fetched:
-            repo.git.git.update_ref("-d", f"refs/remotes/origin/{branch}")
-        verdict = scan_change(repo.root, "main").verdict
-        found.append([(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking])
-    return found
+    """What blocks a pull request applying `pin` while branch `branch` of the remote holds
+    an unreviewed commit making apps/web privileged; then the same without that branch."""
+    return pinned(tmp_path, deployer, pin, evil, branch)
 
 
 TRACKING = application("").replace(b"charts/web", b"apps/web").replace(b"v1.0.0", b"main")

@@ -14,6 +14,7 @@ import re
 import weakref
 from typing import Any, NamedTuple
 
+from gatekeeper.discover import glob_source
 from gatekeeper.tree import Tree
 
 IGNORE_FILE = ".sourceignore"
@@ -172,43 +173,7 @@ def _rule(folder: str, line: str) -> Rule | None:
         return None
     anchored = "/" in text
     text = text.lstrip("/")
-    regex = _glob(text)
+    regex = glob_source(text)
     if not anchored:
         regex = f"(?:.*/)?{regex}"
     return Rule(folder, re.compile(regex, re.DOTALL), negated, only_folders)
-
-
-def _glob(pattern: str) -> str:
-    out: list[str] = []
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-        elif pattern.startswith("/**", index) and index + 3 == len(pattern):
-            out.append("/.*")
-            index += 3
-        elif pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif pattern[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            out.append("[^/]")
-            index += 1
-        elif pattern[index] == "[":
-            end = pattern.find("]", index + 2)
-            if end == -1:
-                out.append(re.escape("["))
-                index += 1
-                continue
-            body = pattern[index + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body}]")
-            index = end + 1
-        else:
-            out.append(re.escape(pattern[index]))
-            index += 1
-    return "".join(out)
