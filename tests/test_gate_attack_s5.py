@@ -617,7 +617,8 @@ def test_an_application_pinned_to_another_revision_is_judged_there(tmp_path: Any
 
 def test_an_application_set_reading_another_revision_reads_it_there(tmp_path: Any) -> None:
     """A git files generator pinned to the unreviewed tag takes its parameters (here the
-    Helm values of each Application) from that tag."""
+    Helm values of each Application) from that tag; one naming a branch other than the
+    base (r33, eighth session) from that branch's tip."""
     generator = (
         "    - git:\n"
         f"        repoURL: {REPO_URL}\n"
@@ -633,10 +634,12 @@ def test_an_application_set_reading_another_revision_reads_it_there(tmp_path: An
     files = {**{k: v.decode() for k, v in chart().items()}, "apps/set.yaml": appset.decode()}
     files["envs/prod.json"] = env.replace("PRIVILEGED", "false")
     evil = {"envs/prod.json": env.replace("PRIVILEGED", "true")}
-    pin = {"apps/set.yaml": appset.decode().replace("revision: main", "revision: v9.9.9")}
-    found = pinned(tmp_path, files, pin, evil)
-    assert found[0] == [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
-    assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)]
+    for revision, branch in (("v9.9.9", ""), ("tweak-prod", "tweak-prod")):
+        pin = {"apps/set.yaml": appset.decode().replace("revision: main", f"revision: {revision}")}
+        found = pinned(tmp_path / revision, files, pin, evil, branch)
+        privileged = [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
+        assert found[0] == privileged, revision
+        assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)], revision
 
 
 def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:

@@ -98,32 +98,6 @@ def test_a_flux_branch_other_than_the_base_is_judged_at_its_tip(tmp_path: Any) -
     ]
 
 
-def test_an_application_set_git_generator_on_another_branch_reads_its_tip(
-    tmp_path: Any,
-) -> None:
-    """r33: a git files generator's `revision` naming a branch other than the base takes its
-    parameters from that branch's tip."""
-    generator = (
-        "    - git:\n"
-        f"        repoURL: {REPO_URL}\n"
-        "        revision: main\n"
-        "        files: [{path: 'envs/*.json'}]\n"
-    )
-    appset = (
-        application_set(generator)
-        .replace(b"path: charts/web}", b"path: charts/web, helm: {values: '{{ .values }}'}}")
-        .replace(b"targetRevision: v1", b"targetRevision: main")
-    )
-    env = '{"name": "web", "values": "cache: {privileged: PRIVILEGED}"}'
-    files = {**{k: v.decode() for k, v in chart().items()}, "apps/set.yaml": appset.decode()}
-    files["envs/prod.json"] = env.replace("PRIVILEGED", "false")
-    evil = {"envs/prod.json": env.replace("PRIVILEGED", "true")}
-    pin = {"apps/set.yaml": appset.decode().replace("revision: main", "revision: tweak-prod")}
-    found = on_branch(tmp_path, files, pin, evil, branch="tweak-prod")
-    assert found[0] == [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
-    assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)]
-
-
 def test_a_cluster_generator_deploying_a_local_chart_is_judged() -> None:
     """r06: the clusters generator (alone or in a matrix) stamps the template for every
     cluster; its chart of this repository is judged with the cluster's names unknown."""
