@@ -248,8 +248,9 @@ def _go_texts(template: Any, patch: Any, sets: list[dict[str, Any]]) -> list[dic
     (a pipeline, a function, a branch), as it renders them: {} without the engine."""
     from gatekeeper.sources import applicationsets_go
 
+    # Plain `{{ .a.b }}` references are substituted here; only the rest costs a rendering.
     texts = sorted({text for text in _strings(template) if "{{" in _GO.sub("", text)})
-    if isinstance(patch, str):
+    if isinstance(patch, str) and "{{" in _GO.sub("", patch):
         texts.append(patch)
     if not texts or not applicationsets_go.available():
         return [{} for _ in sets]
