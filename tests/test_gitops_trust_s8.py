@@ -57,11 +57,10 @@ def test_an_application_on_the_base_branch_is_judged_as_the_change(tmp_path: Any
     repo = Repo(tmp_path / "repo")
     repo.write(".gatekeeper.yml", f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n")
     repo.write("apps/web/pod.yaml", DEPLOYMENT)
-    repo.write("apps/web.yaml", TRACKING.decode())
     repo.commit("base")
     repo.git.git.update_ref("refs/remotes/origin/main", "main")
     repo.branch("pr")
-    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("ghcr.io/acme/web:1.0", "web:2"))
+    repo.write("apps/web.yaml", TRACKING.decode())  # added: its every line is judged
     head = repo.commit("pr")
     for base in ("main", "origin/main", "refs/remotes/origin/main", "refs/heads/main"):
         findings = scan_change(repo.root, base).verdict.findings
@@ -69,6 +68,13 @@ def test_an_application_on_the_base_branch_is_judged_as_the_change(tmp_path: Any
     repo.git.git.checkout("-q", head)  # detached, as a CI checkout of the merge commit
     findings = scan_change(repo.root, repo.git.head.commit.parents[0].hexsha).verdict.findings
     assert [f.policy_id for f in findings if f.policy_id.startswith("GK-")] == []
+    # the control: a branch the change does not land on is not the tree at hand
+    repo.write("apps/web.yaml", TRACKING.decode().replace("main", "release"))
+    repo.commit("release")
+    findings = scan_change(repo.root, "main").verdict.findings
+    assert [f.policy_id for f in findings if f.policy_id.startswith("GK-")] == [
+        "GK-REVISION-UNSEEN"
+    ]
 
 
 def test_a_flux_ref_name_wins_over_the_tag_beside_it(tmp_path: Any) -> None:
@@ -501,3 +507,24 @@ def test_an_include_over_the_applied_path_is_said_not_judged() -> None:
     elsewhere = sync.replace("toPath: apps", "toPath: vendor/shared")
     tree["clusters/sync.yaml"] = elsewhere.encode()
     assert scan_tree(tree, "clusters/apps.yaml") == []
+
+
+def test_the_ci_base_branch_is_the_tree_at_hand(tmp_path: Any, monkeypatch: Any) -> None:
+    """A pull request judged against its base commit in a shallow checkout (no branch to
+    find `main` by): the runner's GITHUB_BASE_REF says which branch the change lands on."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n")
+    repo.write("apps/web/pod.yaml", DEPLOYMENT)
+    base = repo.commit("base")
+    repo.branch("pr")
+    repo.write("apps/web.yaml", TRACKING.decode().replace("main", "trunk"))
+    repo.commit("pr")
+    repo.git.git.branch("-q", "-m", "main", "other")  # no branch is called trunk
+    codes = [f.policy_id for f in scan_change(repo.root, base).verdict.findings]
+    assert "GK-REVISION-UNSEEN" in codes
+    monkeypatch.setenv("GITHUB_BASE_REF", "trunk")
+    codes = [f.policy_id for f in scan_change(repo.root, base).verdict.findings]
+    assert "GK-REVISION-UNSEEN" not in codes

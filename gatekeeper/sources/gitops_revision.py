@@ -61,7 +61,7 @@ def lands_on(tree: Tree, base: str, commit: str) -> None:
     """Say which branch the change judged in `tree` lands on: a pull request's base as
     written (`main`, `origin/main`, `refs/heads/main`) and every branch at its `commit`."""
     repo, _, refs = _repository(tree)
-    names = {base.removeprefix("refs/heads/"), *_short(base)}
+    names = {base.removeprefix("refs/heads/"), *_short(base), *_ci_base()}
     for ref in refs:
         if ref.startswith(("refs/heads/", "refs/remotes/")) and not ref.endswith("/HEAD"):
             tip = _commit(repo, ref)
@@ -162,9 +162,22 @@ def _landing(tree: Tree, repo: Any, judged: str, refs: frozenset[str]) -> frozen
                 names |= _short(repo.refs[ref.removeprefix("refs/remotes/")].reference.path)
             except (TypeError, ValueError, IndexError):
                 continue
-    landing = frozenset(names)
+    landing = frozenset(names | _ci_base())
     _LANDS_ON[tree] = landing
     return landing
+
+
+def _ci_base() -> set[str]:
+    """The target branch of the pull or merge request the CI job runs for (GitHub Actions,
+    GitLab CI), set by the runner from the event: a base given as a commit names none, and a
+    shallow checkout has no branch to find it by."""
+    import os
+
+    names = (os.environ.get(v, "") for v in ("GITHUB_BASE_REF", _GITLAB_TARGET))
+    return {name.strip() for name in names if name.strip()}
+
+
+_GITLAB_TARGET = "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
 
 
 def _branch_tip(repo: Any, refs: frozenset[str], name: str) -> Any:
