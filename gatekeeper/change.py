@@ -32,7 +32,7 @@ from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
 from gatekeeper.scanner import identity as scanned_object
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, gitops_revision
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
@@ -101,6 +101,8 @@ def scan_change(
 
     head_tree = gitops.RevisionTree(head_commit)
     base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
+    for tree in (head_tree, base_tree):  # what deploys `base` deploys the tree judged
+        gitops_revision.lands_on(tree, base, trusted.hexsha)
     try:
         if not engine.admission_documents:
             for tree in (head_tree, base_tree):
@@ -521,9 +523,15 @@ def _inventory(
     """Inventory of the tree's other Kubernetes manifests with objects in `namespaces` (None:
     all) of `kinds` (None: all), for repository-scope policies."""
     from gatekeeper import blobcache
-    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources import flux_ignore, kubernetes
 
-    paths = [path for path in tree.paths if path not in scanned and kubernetes.detect(path)]
+    paths = [
+        path
+        for path in tree.paths
+        if path not in scanned
+        and kubernetes.detect(path)
+        and not flux_ignore.left_out(tree, path)  # never in a Flux artifact
+    ]
     names = discover.select(paths, config.include, config.exclude)
 
     def keep(where: list[str], _: list[str]) -> bool:

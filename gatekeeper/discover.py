@@ -79,10 +79,10 @@ def _union(globs: list[str]) -> re.Pattern[str] | None:
     """One expression matching what any of `globs` matches."""
     if not globs:
         return None
-    return re.compile("|".join(f"(?:{_glob(glob)})" for glob in globs), re.DOTALL)
+    return re.compile("|".join(f"(?:{glob_source(glob)})" for glob in globs), re.DOTALL)
 
 
-def _glob(pattern: str) -> str:
+def glob_source(pattern: str) -> str:
     """A glob as a regular expression (its source) over a whole posix path."""
     out, index = [], 0
     while index < len(pattern):

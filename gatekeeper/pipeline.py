@@ -282,7 +282,7 @@ def inventory_of(
     overlay renders, only the kinds those policies count and Namespaces (Pod Security labels),
     and through the blob cache: most of them are the same as last run."""
     from gatekeeper import blobcache
-    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources import flux_ignore, kubernetes
     from gatekeeper.sources.gitops import DEPLOYER_KINDS
 
     counted = counted_kinds(engine)
@@ -295,5 +295,6 @@ def inventory_of(
         if kubernetes.detect(path)
         and kubernetes.may_spell(data, words)
         and not kubernetes.rendered_elsewhere(path, context)
+        and not flux_ignore.left_out(context.tree, path)  # never in a Flux artifact
     )
     return blobcache.contents_inventory(plain, context, kinds)

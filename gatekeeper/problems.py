@@ -78,6 +78,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "List what it deploys in the repository (a git or list generator), or judge it where "
         "it is defined.",
     ),
+    "GK-LOCAL-NOT-EXPANDED": ProblemKind(
+        "medium",
+        "What this object deploys from this repository is not judged",
+        "Deploy it so that it can be judged here (a list or git generator, a plugin without"
+        " parameters), or waive it with a reason.",
+    ),
     "GK-REVISION-UNSEEN": ProblemKind(
         "high",
         "Deploys a revision of this repository the checkout lacks: not judged",

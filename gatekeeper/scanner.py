@@ -25,6 +25,7 @@ from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.sources import flux_ignore
 from gatekeeper.tree import MemoryTree
 from gatekeeper.workloads import tokens_off_by_service_account
 
@@ -106,7 +107,7 @@ def scan_one(
             message = "document nested too deeply to evaluate; not checked"
             problem = Problem("GK-PARSE-ERROR", document.file, line, message)
             result.findings.append(problems.to_finding(problem, adapter.NAME))
-        if engine.needs_inventory:
+        if engine.needs_inventory and not flux_ignore.left_out(context.tree, document.file):
             result.inventory.append(inventory_mod.entry(document))
     return result
 

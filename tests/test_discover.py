@@ -6,7 +6,8 @@ import itertools
 import re
 from collections.abc import Iterable
 
-from gatekeeper.discover import _glob, matches
+from gatekeeper.discover import glob_source as _glob
+from gatekeeper.discover import matches
 
 
 def _one(path: str, pattern: str) -> bool:

@@ -469,10 +469,12 @@ def test_application_set_merge_generator_and_elements_yaml_are_expanded() -> Non
 
 
 def test_a_template_patch_that_cannot_be_read_is_said() -> None:
-    patch = "  templatePatch: |\n    spec: {{ toJson .spec }}\n"
-    generators = "    - list:\n        elements: [{name: web}]\n"
-    tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
-    assert scan_tree(tree, "apps/set.yaml") == [("GK-RENDER-ERROR", "apps/set.yaml", 15)]
+    """Not YAML once rendered, or not a Go template at all."""
+    for text in ("spec: [{{ .name }}", "spec: {{ .name"):
+        patch = f"  templatePatch: |\n    {text}\n"
+        generators = "    - list:\n        elements: [{name: web}]\n"
+        tree = {**chart(), "apps/set.yaml": application_set(generators, patch)}
+        assert scan_tree(tree, "apps/set.yaml") == [("GK-RENDER-ERROR", "apps/set.yaml", 15)]
 
 
 def test_jsonnet_and_plugins_of_a_directory_application_are_not_passed_silently() -> None:
@@ -555,11 +557,13 @@ def pinned(
     deployer: dict[str, str],
     pin: dict[str, str],
     evil: dict[str, str] | None = None,
+    branch: str = "",
 ) -> list[Any]:
     """(policy, file, line) blocking a pull request that applies `pin` to a repository whose
     `deployer` files deploy apps/web, after a tag v9.9.9 was pushed from an unreviewed
     commit making it privileged (and writing `evil`); then the same without the tag (a
-    shallow checkout)."""
+    shallow checkout). With `branch`: that branch of the remote holds the unreviewed commit
+    instead (as a checkout with fetch-depth 0 has it), then is not fetched."""
     from gatekeeper.change import scan_change
     from tests.test_change import Repo
 
@@ -571,20 +575,27 @@ def pinned(
     for name, text in deployer.items():
         repo.write(name, text)
     repo.commit("base")
-    repo.branch("evil")
+    repo.branch(branch or "evil")
     repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
     for name, text in (evil or {}).items():
         repo.write(name, text)
     repo.commit("unreviewed")
-    repo.git.git.tag("v9.9.9")
+    if branch:
+        repo.git.git.update_ref(f"refs/remotes/origin/{branch}", branch)
+    else:
+        repo.git.git.tag("v9.9.9")
     repo.git.git.checkout("-q", "main")
+    if branch:
+        repo.git.git.branch("-q", "-D", branch)
     repo.branch("pr")
     for name, text in pin.items():
         repo.write(name, text)
     repo.commit("pin")
     found = []
-    for tagged in (True, False):
-        if not tagged:
+    for fetched in (True, False):
+        if not fetched and branch:
+            repo.git.git.update_ref("-d", f"refs/remotes/origin/{branch}")
+        elif not fetched:
             repo.git.git.tag("-d", "v9.9.9")
         verdict = scan_change(repo.root, "main").verdict
         found.append([(f.policy_id, f.file, f.line) for f in verdict.findings if f.blocking])
@@ -606,7 +617,8 @@ def test_an_application_pinned_to_another_revision_is_judged_there(tmp_path: Any
 
 def test_an_application_set_reading_another_revision_reads_it_there(tmp_path: Any) -> None:
     """A git files generator pinned to the unreviewed tag takes its parameters (here the
-    Helm values of each Application) from that tag."""
+    Helm values of each Application) from that tag; one naming a branch other than the
+    base (r33, eighth session) from that branch's tip."""
     generator = (
         "    - git:\n"
         f"        repoURL: {REPO_URL}\n"
@@ -622,10 +634,12 @@ def test_an_application_set_reading_another_revision_reads_it_there(tmp_path: An
     files = {**{k: v.decode() for k, v in chart().items()}, "apps/set.yaml": appset.decode()}
     files["envs/prod.json"] = env.replace("PRIVILEGED", "false")
     evil = {"envs/prod.json": env.replace("PRIVILEGED", "true")}
-    pin = {"apps/set.yaml": appset.decode().replace("revision: main", "revision: v9.9.9")}
-    found = pinned(tmp_path, files, pin, evil)
-    assert found[0] == [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
-    assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)]
+    for revision, branch in (("v9.9.9", ""), ("tweak-prod", "tweak-prod")):
+        pin = {"apps/set.yaml": appset.decode().replace("revision: main", f"revision: {revision}")}
+        found = pinned(tmp_path / revision, files, pin, evil, branch)
+        privileged = [("K8S-PSS-PRIVILEGED", "charts/web/charts/cache/templates/pod.yaml", 10)]
+        assert found[0] == privileged, revision
+        assert found[1] == [("GK-REVISION-UNSEEN", "apps/set.yaml", 9)], revision
 
 
 def test_a_flux_source_pinned_to_another_revision_is_judged_there(tmp_path: Any) -> None:

@@ -126,10 +126,13 @@ spec:
     options = {"gitops": {"repoURLs": ["https://github.com/acme/platform"]}}
     context = LoadContext(tree=MemoryTree(tree), options=options)
     found = scan([("apps/apps.yaml", tree["apps/apps.yaml"])], engine, 1, context).findings
+    # $other/prod.yaml is another repository's: what it sets is said not judged (blocking)
     assert sorted((f.file, f.extra.get("values")) for f in found) == [
+        ("apps/apps.yaml", None),
         ("charts/web/charts/cache/templates/pod.yaml", "charts/web/values-prod.yaml:8"),
         ("charts/web/templates/deployment.yaml", "charts/web/values-prod.yaml:3"),
     ]
+    assert [f.policy_id for f in found if f.file == "apps/apps.yaml"] == ["GK-LOCAL-NOT-EXPANDED"]
 
 
 def scan_tree(tree: dict[str, bytes], entry: str, repo_urls: list[str]) -> list[Any]:
@@ -174,7 +177,7 @@ spec:
     - list:
         elements:
           - ELEMENT
-    - clusters: {}
+    - pullRequest: {github: {owner: acme, repo: platform}}
   template:
     metadata:
       name: NAME
@@ -190,7 +193,8 @@ spec:
 
 def test_application_set_generators_make_applications_that_are_expanded() -> None:
     """Directories matched by a git generator (one added by a PR included), list elements,
-    fasttemplate and goTemplate; a cluster generator is said not to be expanded."""
+    fasttemplate and goTemplate; a pull request generator is said not to be expanded, and
+    blocks as its template deploys from this repository."""
     pod = TOOL.replace("debug", "web")
     base = {
         "apps/web/pod.yaml": pod.encode(),
@@ -216,7 +220,7 @@ def test_application_set_generators_make_applications_that_are_expanded() -> Non
         tree = {**base, "apps/set.yaml": appset.encode()}
         found = scan_tree(tree, "apps/set.yaml", ["https://github.com/acme/platform"])
         assert sorted((f.policy_id, f.file, f.line, f.namespace) for f in found) == [
-            ("GK-NOT-EXPANDED", "apps/set.yaml", 17, ""),
+            ("GK-LOCAL-NOT-EXPANDED", "apps/set.yaml", 17, ""),
             ("K8S-PSS-PRIVILEGED", "apps/web/pod.yaml", 8, "web"),
             ("K8S-PSS-PRIVILEGED", "manifests/tools/pod.yaml", 8, "tools"),
         ], go

@@ -5,8 +5,11 @@ stamps its `template` once per parameter set; each Application it makes is then 
 a hand-written one (gitops.expand), so a new directory under `apps/*` is judged the moment a
 pull request adds it. Parameters follow Argo CD: `{{path}}`, `{{path.basename}}`,
 `{{path[1]}}`, element keys (fasttemplate), or `{{ .path.path }}` with `goTemplate: true`.
-Generators that need a cluster or an API (clusters, pull requests, SCM providers, plugins)
-are said to be not expanded, never silently passed over.
+The `clusters` generator stamps the template once with the cluster's parameters unknown
+(`{{name}}`, `{{server}}`, its labels stay as written; its `values` are known), so a local
+chart it deploys is judged as every cluster gets it. Generators that need an API (pull
+requests, SCM providers, plugins, cluster decision resources) are said to be not expanded,
+never silently passed over: blocking when the template deploys from this repository.
 """
 
 from __future__ import annotations
@@ -62,11 +65,20 @@ def applications(
         reading = _Reading(tree, is_local, file, document, problems, go)
         sets.extend(_generate(generator, reading, where))
     patch = spec.get("templatePatch")
+    if len(sets) > MAX_APPLICATIONS:
+        line = document.locator.locate(("spec", "generators")).line
+        message = (
+            f"ApplicationSet makes {len(sets)} Applications: the first {MAX_APPLICATIONS} are"
+            " judged, the rest are not"
+        )
+        problems.append(Problem(_not_expanded(document, is_local), file, line, message))
+        sets = sets[:MAX_APPLICATIONS]
+    engine = _go_texts(template, patch, sets) if go else [{} for _ in sets]
     made = []
-    for params in sets[:MAX_APPLICATIONS]:
-        rendered = _render(template, params, go)
+    for params, known in zip(sets, engine, strict=True):
+        rendered = _render(template, params, go, known)
         if isinstance(patch, str) and go:
-            patched = _template_patch(rendered, patch, params)
+            patched = _patched(rendered, patch, params, known)
             if patched is None:
                 line = document.locator.locate(("spec", "templatePatch")).line
                 message = (
@@ -126,12 +138,15 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
                 message = (
                     "list elementsYaml is not a YAML list here: its Applications are not judged"
                 )
-                problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+                problems.append(Problem(_not_expanded(document, is_local), file, line, message))
                 parsed = []
             found += [e for e in parsed if isinstance(e, dict)]
         return found
     if isinstance(generator.get("merge"), dict):
         return _merged(generator["merge"], reading, where)
+    if isinstance(generator.get("clusters"), dict):  # every cluster: its own names unknown
+        values = generator["clusters"].get("values")
+        return [{**_CLUSTER, "values": values if isinstance(values, dict) else {}}]
     if isinstance(generator.get("git"), dict):
         git = generator["git"]
         if not is_local(git):
@@ -168,8 +183,39 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         f"ApplicationSet generator {kinds} needs a cluster or an API to list its Applications:"
         " what they deploy is not judged here"
     )
-    problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+    problems.append(Problem(_not_expanded(document, is_local), file, line, message))
     return []
+
+
+class _AnyKey(dict[str, str]):
+    """A cluster's labels or annotations: whichever key is asked for, its value unknown."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> str:
+        return CLUSTER
+
+
+CLUSTER = "cluster"  # what stands for a cluster generator's unknown names
+_CLUSTER: dict[str, Any] = {
+    "name": CLUSTER,
+    "nameNormalized": CLUSTER,
+    "server": f"https://{CLUSTER}.invalid",
+    "project": "",
+    "metadata": {"labels": _AnyKey(), "annotations": _AnyKey()},
+}
+
+
+def _not_expanded(document: Document, is_local: Any) -> str:
+    """The code of Applications not made: blocking when the template deploys a source of
+    this repository (what a pull request here changes), low for other repositories'."""
+    spec = document.obj.get("spec", {}).get("template", {}).get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    listed = spec.get("sources")
+    sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
+    local = any(isinstance(s, dict) and is_local(s) for s in sources)
+    return "GK-LOCAL-NOT-EXPANDED" if local else "GK-NOT-EXPANDED"
 
 
 def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[str, Any]]:
@@ -195,6 +241,41 @@ def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[
                 if keys and key(base) == key(params):
                     base.update(params)
     return merged
+
+
+def _go_texts(template: Any, patch: Any, sets: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Per parameter set, the template's strings (and the patch) that need Go's own engine
+    (a pipeline, a function, a branch), as it renders them: {} without the engine."""
+    from gatekeeper.sources import applicationsets_go
+
+    # Plain `{{ .a.b }}` references are substituted here; only the rest costs a rendering.
+    texts = sorted({text for text in _strings(template) if "{{" in _GO.sub("", text)})
+    if isinstance(patch, str) and "{{" in _GO.sub("", patch):
+        texts.append(patch)
+    if not texts or not applicationsets_go.available():
+        return [{} for _ in sets]
+    return applicationsets_go.render(texts, sets) or [{} for _ in sets]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _patched(app: dict[str, Any], patch: str, params: dict[str, Any], known: dict[str, str]) -> Any:
+    """The Application with its `templatePatch`: as Go's engine rendered it for these
+    parameters, else with every branch taken. None when it cannot be read."""
+    if patch not in known:
+        return _template_patch(app, patch, params)
+    parsed = _yaml(known[patch])
+    if parsed is None and not known[patch].strip():
+        return app
+    return _merge_patch(app, parsed) if isinstance(parsed, dict) else None
 
 
 _CONTROL = re.compile(r"^\s*\{\{-?\s*(if|else|end|range|with)\b[^}]*-?\}\}\s*$")
@@ -236,16 +317,18 @@ def _yaml(text: str) -> Any:
         return None
 
 
-def _matches(path: str, pattern: str) -> bool:
-    """Argo CD's globs: `*` within one path segment, `**` across segments."""
+def _matches(path: str, pattern: str, greedy: bool = False) -> bool:
+    """Argo CD's globs: `*` within one path segment, `**` across segments; `greedy`: the
+    git files generator's default (`git ls-files` pathspecs), where `*` and `?` cross `/`
+    too (`envs/*/config.json` matches envs/dev/canary/config.json)."""
     regex = ""
     for part in re.split(r"(\*\*/?|\*|\?)", pattern.strip("/")):
         if part in ("**", "**/"):
             regex += ".*"
         elif part == "*":
-            regex += "[^/]*"
+            regex += ".*" if greedy else "[^/]*"
         elif part == "?":
-            regex += "[^/]"
+            regex += "." if greedy else "[^/]"
         else:
             regex += re.escape(part)
     return re.fullmatch(regex, path) is not None
@@ -290,8 +373,8 @@ def _files(entries: Any, tree: Tree) -> list[dict[str, Any]]:
         return []
     patterns = [str(e["path"]) for e in entries if isinstance(e, dict) and "path" in e]
     found = []
-    for name in tree.list_dir("."):
-        if not any(_matches(name, p) for p in patterns):
+    for name in tree.list_dir("."):  # Argo CD's default, greedy globbing: a superset
+        if not any(_matches(name, p, greedy=True) for p in patterns):
             continue
         try:
             text = tree.read(name).decode("utf-8")
@@ -340,8 +423,13 @@ def _lookup(params: dict[str, Any], name: str, go: bool) -> Any:
     return node
 
 
-def _render(value: Any, params: dict[str, Any], go: bool) -> Any:
+def _render(
+    value: Any, params: dict[str, Any], go: bool, known: dict[str, str] | None = None
+) -> Any:
+    """`value` with the parameters in its strings; `known`: strings Go's engine rendered."""
     if isinstance(value, str):
+        if known and value in known:
+            return known[value]
         pattern = _GO if go else _FAST
 
         def substitute(match: re.Match[str]) -> str:
@@ -350,7 +438,7 @@ def _render(value: Any, params: dict[str, Any], go: bool) -> Any:
 
         return pattern.sub(substitute, value)
     if isinstance(value, dict):
-        return {key: _render(item, params, go) for key, item in value.items()}
+        return {key: _render(item, params, go, known) for key, item in value.items()}
     if isinstance(value, list):
-        return [_render(item, params, go) for item in value]
+        return [_render(item, params, go, known) for item in value]
     return value

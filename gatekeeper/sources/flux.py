@@ -151,6 +151,13 @@ def _local_ref(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | N
     """The `spec.ref` of a deployer's GitRepository when it is this repository ({} when it
     names none, or is the flux-system one the repository does not hold); None when it is
     another repository."""
+    spec = _local_source(ref, tree, repo_urls)
+    return None if spec is None else _mapping(spec.get("ref"))
+
+
+def _local_source(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | None:
+    """The `spec` of a deployer's GitRepository when it is this repository ({} for the
+    flux-system one the repository does not hold); None when it is another repository."""
     from gatekeeper.sources.gitops import normalise_url
 
     if not isinstance(ref, dict) or ref.get("kind") != "GitRepository":
@@ -160,7 +167,7 @@ def _local_ref(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | N
     for _, entry in _objects(tree, "GitRepository", name):
         spec = _mapping(entry.obj.get("spec"))
         if name == BOOTSTRAP_SOURCE or normalise_url(str(spec.get("url") or "")) in wanted:
-            return _mapping(spec.get("ref"))
+            return spec
     if name == BOOTSTRAP_SOURCE:  # the repository `flux bootstrap` syncs: this one
         return {}
     return None
@@ -168,8 +175,8 @@ def _local_ref(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | N
 
 def _revision_name(ref: dict[str, Any]) -> str:
     """What a GitRepository ref checks out, in Flux's order: a commit, a ref name, a
-    semver range of tags, a tag; a branch (or nothing) is the branch the change lands on."""
-    for key in ("commit", "name", "semver", "tag"):
+    semver range of tags, a tag, a branch (nothing: the default branch, the tree at hand)."""
+    for key in ("commit", "name", "semver", "tag", "branch"):
         if isinstance(ref.get(key), str) and ref[key].strip():
             value = str(ref[key]).strip()
             if key == "semver":  # a range: whichever tag matches; never the tree at hand
@@ -188,14 +195,15 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
     chart_spec: dict[str, Any] = {}
     if document.kind == "Kustomization":
-        ref = _local_ref(spec.get("sourceRef"), context.tree, repo_urls)
+        source = _local_source(spec.get("sourceRef"), context.tree, repo_urls)
         where: tuple[str, ...] = ("spec", "sourceRef")
     else:
         chart = _mapping(spec.get("chart"))
         chart_spec = _mapping(chart.get("spec")) or chart_ref(document, context.tree)
-        ref = _local_ref(chart_spec.get("sourceRef"), context.tree, repo_urls)
+        source = _local_source(chart_spec.get("sourceRef"), context.tree, repo_urls)
         where = ("spec", "chart", "spec", "sourceRef")
-    if ref is None:
+    ref = None if source is None else _mapping(source.get("ref"))
+    if source is None or ref is None:
         if document.kind == "HelmRelease":
             _external_chart(file, document, spec, chart_spec, context, loaded)
         else:
@@ -212,13 +220,47 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         loaded.problems.append(Problem("GK-REVISION-UNSEEN", file, line, message))
         return loaded
     at = LoadContext(tree=found.tree, options=context.options) if found.other else context
+    # What the GitRepository's artifact holds: its ignore rules leave files out, and what
+    # it includes from other repositories is not judged here.
+    from gatekeeper.sources import flux_ignore
+
+    viewed = flux_ignore.view(at.tree, source.get("ignore"))
+    if viewed is not at.tree:
+        at = replace(at, tree=viewed)
+    target = spec.get("path") if document.kind == "Kustomization" else chart_spec.get("chart")
+    included = [
+        Problem("GK-LOCAL-NOT-EXPANDED", file, line, message)
+        for message in _included(source, str(target or "."))
+    ]
     if document.kind == "Kustomization":
         _kustomization(file, document, spec, at, loaded)
     else:
         _helm_release(file, document, spec, chart_spec, at, loaded)
     if found.other:  # judged at that revision, at the line that names its source
         gitops_revision.pin(loaded, file, line, name)
+    loaded.problems.extend(included)
     return loaded
+
+
+def _included(source: dict[str, Any], target: str) -> list[str]:
+    """What a GitRepository's `include` lays over the path a deployer applies (`toPath`,
+    by default the included GitRepository's name): another repository's files there are
+    applied and not judged."""
+    path = posixpath.normpath(target.strip().lstrip("/") or ".")
+    said = []
+    listed = source.get("include")
+    for entry in listed if isinstance(listed, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        name = str(_mapping(entry.get("repository")).get("name") or "")
+        to = posixpath.normpath(str(entry.get("toPath") or name).strip().lstrip("/") or ".")
+        inside = path == "." or to == "." or f"{path}/".startswith(f"{to}/")
+        if inside or f"{to}/".startswith(f"{path}/"):
+            said.append(
+                f"its GitRepository includes GitRepository {name} at {to}, over the path it"
+                f" applies ({path}): those files come from another repository, not judged"
+            )
+    return said
 
 
 def _unexpanded_source(
@@ -510,7 +552,7 @@ def _helm_release(
         inline.extend(helm_set.attributed(values, lambda p: locator.locate(("spec", "values", *p))))
     tests = spec.get("test")
     release = helm.Release(
-        name=str(spec.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
+        name=release_name(spec, document.name or helm.DEFAULT_RELEASE),
         namespace=str(spec.get("targetNamespace") or namespace),
         inline=tuple(inline),
         # helm-controller runs `helm test` after a release only when told to
@@ -522,6 +564,23 @@ def _helm_release(
         rendered = gitops_kustomize.post_render(rendered, edits, release.name, context)
     loaded.documents.extend(rendered.documents)
     loaded.problems.extend(rendered.problems)
+
+
+def release_name(spec: dict[str, Any], name: str) -> str:
+    """helm-controller's release name (`HelmRelease.GetReleaseName`, then `ShortenName`):
+    `releaseName`, else `<targetNamespace>-<name>` when a target namespace is set, else the
+    name; beyond Helm's 53 characters, cut to 40 and a hash of the whole."""
+    import hashlib
+
+    target = str(spec.get("targetNamespace") or "")
+    chosen = str(spec.get("releaseName") or (f"{target}-{name}" if target else name))
+    if len(chosen) <= _MAX_RELEASE_NAME:
+        return chosen
+    digest = hashlib.sha256(chosen.encode()).hexdigest()[:12]
+    return f"{chosen[: _MAX_RELEASE_NAME - 13]}-{digest}"
+
+
+_MAX_RELEASE_NAME = 53
 
 
 def _post_renderers(

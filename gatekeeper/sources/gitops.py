@@ -58,7 +58,9 @@ def _spec(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _source_paths(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], dict[str, Any]]]:
-    """Each source with its field path (`spec.source`, `spec.sources[1]`)."""
+    """Each source with its field path (`spec.source`, `spec.sources[1]`), and the source
+    hydrator's `drySource`: Argo CD renders it (helm, kustomize, directory, plugin) and
+    deploys what it commits."""
     spec = _spec(obj)
     found: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
     if isinstance(spec.get("source"), dict):
@@ -67,6 +69,9 @@ def _source_paths(obj: dict[str, Any]) -> list[tuple[tuple[str | int, ...], dict
     for index, source in enumerate(listed if isinstance(listed, list) else []):
         if isinstance(source, dict):
             found.append((("spec", "sources", index), source))
+    hydrator = spec.get("sourceHydrator")
+    if isinstance(hydrator, dict) and isinstance(hydrator.get("drySource"), dict):
+        found.append((("spec", "sourceHydrator", "drySource"), hydrator["drySource"]))
     return found
 
 
@@ -87,12 +92,27 @@ def normalise_url(url: str) -> str:
     elif ":" in host:  # scp-like `host:owner/repo`
         host, _, first = host.partition(":")
         path = f"{first}/{path}" if slash else first
-    path = path.strip("/").removesuffix(".git").strip("/")
+    path = _path_segments(path.split("?", 1)[0].split("#", 1)[0]).removesuffix(".git")
     # Hosts name repositories case-insensitively (GitHub, GitLab) and serve `www.` alike: a
     # spelling that reaches this repository must not escape the gate (a different repository
     # matched by case alone only makes more judged).
     host = host.lower().removeprefix("www.")
     return f"{host}/{path.lower()}" if path else host
+
+
+def _path_segments(path: str) -> str:
+    """A URL path as git and curl send it: percent-escapes decoded, `.` and `..` segments
+    resolved, empty segments (`//`, a trailing `/`) dropped."""
+    from urllib.parse import unquote
+
+    segments: list[str] = []
+    for segment in unquote(path).replace("\\", "/").split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return "/".join(segments)
 
 
 def _is_local(source: dict[str, Any], repo_urls: list[str]) -> bool:
@@ -373,6 +393,12 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
             if problems:
                 return  # Argo CD cannot render the source: nothing is deployed
             deployed = deployed._replace(document=document, source=source)
+    kind = _explicit_type(source)
+    if kind == "multiple":  # Argo CD refuses it: nothing is deployed
+        line = document.locator.locate(where).line
+        message = "more than one of helm, kustomize, directory and plugin: nothing is deployed"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        return
     plugin = source.get("plugin")
     if plugin is not None:  # a config management plugin renders it: its files are read here
         named = plugin.get("name") if isinstance(plugin, dict) else None
@@ -381,26 +407,39 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
             f"Argo CD renders {path} with the config management plugin {named or '(found)'};"
             " its chart, kustomization or manifests are judged, not what the plugin makes"
         )
-        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        # Its env and parameters (HELM_ARGS=--set ...) change what it makes from the same files.
+        told = isinstance(plugin, dict) and bool(plugin.get("env") or plugin.get("parameters"))
+        if told:
+            message += " with its env and parameters"
+        code = "GK-LOCAL-NOT-EXPANDED" if told else "GK-NOT-EXPANDED"
+        loaded.problems.append(Problem(code, file, line, message))
     if path == ".." or path.startswith("../"):
         line = document.locator.locate((*where, "path")).line
         message = f"Application path {path} is outside the repository; not read"
         loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
         return
     chart = helm.chart_file(path)
-    if tree.exists(chart):
+    kustomized = [
+        c
+        for c in (
+            posixpath.join(path, n) if path != "." else n for n in kustomize.KUSTOMIZATION_FILES
+        )
+        if tree.exists(c)
+    ]
+    # Without a type named, Argo CD takes a kustomization over a chart beside it.
+    if tree.exists(chart) and (kind == "helm" or (kind in (None, "plugin") and not kustomized)):
         release = _helm_release(deployed, path, context)
         _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
         loaded.problems.extend(release.problems)
         return
-    edits = _kustomize_edits(deployed, path, context)
-    if edits is not None:  # Argo CD edits the kustomization before it builds it
-        _merge(loaded, gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context))
-        return
-    for name in kustomize.KUSTOMIZATION_FILES:
-        candidate = posixpath.join(path, name) if path != "." else name
-        if tree.exists(candidate):
-            _merge(loaded, kustomize.load(candidate, tree.read(candidate), context))
+    if kind != "directory":
+        edits = _kustomize_edits(deployed, path, context)
+        if edits is not None:  # Argo CD edits the kustomization before it builds it
+            names = kustomize.KUSTOMIZATION_FILES
+            _merge(loaded, gitops_kustomize.build(path, names, edits, context))
+            return
+        if kustomized:
+            _merge(loaded, kustomize.load(kustomized[0], tree.read(kustomized[0]), context))
             return
     directory = source.get("directory") if isinstance(source.get("directory"), dict) else {}
     assert isinstance(directory, dict)
@@ -423,12 +462,26 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
 
 
+def _explicit_type(source: dict[str, Any]) -> str | None:
+    """The source type an Application names (argo-cd `ApplicationSource.ExplicitType`, after
+    `NormalizeSource` drops empty ones): helm, kustomize, directory or plugin; "multiple"
+    when it names more than one; None when it names none (the files decide)."""
+    named = [
+        key
+        for key in ("helm", "kustomize", "directory", "plugin")
+        if source.get(key) is not None and source.get(key) != {}
+    ]
+    if len(named) > 1:
+        return "multiple"
+    return named[0] if named else None
+
+
 def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContext) -> Loaded:
     """What the `*.jsonnet` files of a directory source yield, evaluated with the source's
     `directory.jsonnet` (extVars, tlas, libs) and Argo CD's build environment in them."""
     from gatekeeper.sources import jsonnet
 
-    _, document, source, where, namespace, _ = deployed
+    _, document, source, where, _, _ = deployed
     if not jsonnet.available():
         loaded = Loaded()
         for evaluated in files:
@@ -441,7 +494,20 @@ def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContex
     directory = source.get("directory")
     options = directory.get("jsonnet") if isinstance(directory, dict) else None
     at = (*where, "directory", "jsonnet")
-    environment = {
+    environment = _build_environment(deployed)
+    chosen = jsonnet.settings(
+        options, lambda key: document.locator.locate((*at, *key)), environment
+    )
+    loaded = jsonnet.evaluate_files(files, path, chosen, context)
+    expand_made(loaded, context)  # an app of apps written in Jsonnet
+    return loaded
+
+
+def _build_environment(deployed: _Source) -> dict[str, str]:
+    """Argo CD's build environment of a source (argo-cd docs "Build Environment") that is
+    known here; the revision's commit and the cluster's versions are not."""
+    _, document, source, _, namespace, _ = deployed
+    return {
         "ARGOCD_APP_NAME": document.name,
         "ARGOCD_APP_NAMESPACE": namespace,
         "ARGOCD_APP_PROJECT_NAME": str(_spec(document.obj).get("project") or ""),
@@ -449,12 +515,10 @@ def _jsonnet(deployed: _Source, path: str, files: list[str], context: LoadContex
         "ARGOCD_APP_SOURCE_REPO_URL": str(source.get("repoURL") or ""),
         "ARGOCD_APP_SOURCE_TARGET_REVISION": str(source.get("targetRevision") or ""),
     }
-    chosen = jsonnet.settings(
-        options, lambda key: document.locator.locate((*at, *key)), environment
-    )
-    loaded = jsonnet.evaluate_files(files, path, chosen, context)
-    expand_made(loaded, context)  # an app of apps written in Jsonnet
-    return loaded
+
+
+# Build environment variables whose value is not known here (a commit, the cluster's).
+_UNKNOWN_ENV = re.compile(r"\$\{?(ARGOCD_APP_REVISION\w*|KUBE_VERSION|KUBE_API_VERSIONS)\b")
 
 
 def _included(file: str, path: str, directory: dict[str, Any]) -> bool:
@@ -513,6 +577,7 @@ def _kustomize_edits(
     if not isinstance(options, dict):
         return None
     edits = gitops_kustomize.Edits(file)
+    _labels_and_annotations(deployed, options, edits)
     for key, field in _ARGO_KUSTOMIZE.items():
         value = options.get(key)
         if value is None or value == [] or value == "":
@@ -534,6 +599,38 @@ def _kustomize_edits(
                 edits.problems.append(Problem("GK-RENDER-ERROR", location.file, line, message))
         edits.add(field, value, line, location.file)
     return edits if edits.fields or edits.problems else None
+
+
+def _labels_and_annotations(
+    deployed: _Source, options: dict[str, Any], edits: gitops_kustomize.Edits
+) -> None:
+    """`commonLabels` and `commonAnnotations`, as Argo CD's `kustomize edit add label` and
+    `add annotation` write them (`labelWithoutSelector`: labels kept off selectors, and off
+    pod templates unless `labelIncludeTemplates`; `commonAnnotationsEnvsubst`: the build
+    environment substituted in the values)."""
+    from gatekeeper.sources.jsonnet import substitute
+
+    _, document, _, where, _, _ = deployed
+    for key in ("commonLabels", "commonAnnotations"):
+        value = options.get(key)
+        if value is None or value == {}:
+            continue
+        location = document.locator.locate((*where, "kustomize", key))
+        if not isinstance(value, dict):
+            message = f"kustomize.{key} must be a map"
+            edits.problems.append(Problem("GK-PARSE-ERROR", location.file, location.line, message))
+            continue
+        pairs = {str(k): "" if v is None else str(v) for k, v in value.items()}
+        if key == "commonAnnotations" and options.get("commonAnnotationsEnvsubst") is True:
+            environment = _build_environment(deployed)
+            pairs = {k: substitute(v, environment) for k, v in pairs.items()}
+        if key == "commonLabels" and options.get("labelWithoutSelector") is True:
+            label = {"pairs": pairs, "includeSelectors": False}
+            if options.get("labelIncludeTemplates") is True:
+                label["includeTemplates"] = True
+            edits.add("labels", [label], location.line, location.file)
+            continue
+        edits.add(key, pairs, location.line, location.file)
 
 
 class _Release(NamedTuple):
@@ -564,10 +661,21 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
         problem("GK-PARSE-ERROR", ("valueFiles",), "helm.valueFiles must be a list")
         value_files = []
     ignore_missing = options.get("ignoreMissingValueFiles") is True
+    environment = _build_environment(deployed)
+    foreign = {str(s["ref"]) for s in _all_sources(document.obj) if s.get("ref")} - refs
     for index, value in enumerate(map(str, value_files)):
-        resolved = _values_file(path, value, refs)
+        unknown = _unresolved_value_file(value, refs, foreign)
+        if unknown:
+            message = f"values file {value} {unknown}: what it sets is not judged"
+            problem("GK-LOCAL-NOT-EXPANDED", ("valueFiles", index), message)
+            continue
+        resolved = _values_file(path, value, refs, environment)
         if resolved is None:
-            continue  # another repository's
+            continue
+        if resolved.startswith("../") or resolved == "..":
+            message = f"values file {value} is outside the repository: nothing is deployed"
+            problem("GK-RENDER-ERROR", ("valueFiles", index), message)
+            continue
         if not context.tree.exists(resolved):  # Argo CD fails, unless told to skip it
             if not ignore_missing:
                 message = f"values file {resolved} not found: nothing is deployed"
@@ -695,13 +803,42 @@ def _parameters(
     return tuple((where, value) for where, value, _ in ordered), NodeLocator(file, node)
 
 
-def _values_file(path: str, value: str, refs: set[str]) -> str | None:
-    """The repository path of a `helm.valueFiles` entry of a source at `path`; None for a
-    file of another repository (`$ref/file` from a source that is not this repository)."""
+def _values_file(
+    path: str, value: str, refs: set[str], environment: dict[str, str] | None = None
+) -> str | None:
+    """The repository path of a `helm.valueFiles` entry of a source at `path`, as Argo CD
+    resolves it: `$ref/file` from the source named `ref` (None when that source is not this
+    repository), the build environment substituted (`values-$ARGOCD_APP_NAME.yaml`), a
+    leading `/` from the repository root."""
+    from gatekeeper.sources.jsonnet import substitute
+
     if value.startswith("$"):  # `$ref/file`: from the source named `ref`
         ref, _, rest = value[1:].partition("/")
-        return posixpath.normpath(rest) if ref in refs else None
+        if ref in refs:
+            return posixpath.normpath(rest)
+    value = substitute(value, environment) if environment is not None else value
+    if value.startswith("/"):
+        return posixpath.normpath(value.lstrip("/") or ".")
     return posixpath.normpath(posixpath.join(path, value))
+
+
+def _unresolved_value_file(value: str, refs: set[str], foreign: set[str]) -> str:
+    """Why Argo CD's resolution of a values file cannot be followed here ("" when it can):
+    a URL Argo CD fetches, another repository's file (a `ref` source of it), a variable whose
+    value is not known, a template left unrendered."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value):
+        return "is fetched by Argo CD from outside the repository"
+    if value.startswith("$"):
+        ref = value[1:].partition("/")[0]
+        if ref in refs:
+            return ""
+        if ref in foreign:
+            return f"is read from another repository (the source with ref {ref})"
+    if _UNKNOWN_ENV.search(value):
+        return "names the revision's commit or the cluster's version, not known here"
+    if "{{" in value:
+        return "is a template that could not be rendered here"
+    return ""
 
 
 # What deploys from a path of this repository, and the objects those read by name.
@@ -788,6 +925,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 
     every = tree.list_dir(".")
     declared = _declared(context, [p for p in every if kubernetes.detect(p)])
+    ignore_files = [p for p in every if posixpath.basename(p) == ".sourceignore"]
     jsonnets = Jsonnets(tree, [p for p in every if p.endswith(".jsonnet")])
     by_name: dict[tuple[str, str], list[str]] = {}
     for file, objects in declared.items():
@@ -846,6 +984,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for name in _listed(chart_spec.get("valuesFiles")):
                         if isinstance(name, str):
                             yield file, posixpath.normpath(name.strip().removeprefix("./"))
+                    for ignore in ignore_files:  # what Flux leaves out of the artifact
+                        yield file, ignore
                     post_build = spec.get("postBuild")
                     refs: list[Any] = [spec.get("sourceRef"), chart_spec.get("sourceRef")]
                     refs += _listed(spec.get("valuesFrom"))

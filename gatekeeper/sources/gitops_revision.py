@@ -4,8 +4,10 @@ An Application of this repository pinned to a tag or a commit deploys that revis
 one the check judges: a pull request pointing `targetRevision` at a tag pushed from an
 unreviewed commit would deploy what nobody judged. So a tag or commit other than the judged
 one is read from the repository's git objects and judged there; one the checkout does not
-have (a shallow clone without tags) is said not to be judged. A branch (or HEAD) is what the
-change under review lands on, and is judged as the tree at hand.
+have (a shallow clone without tags) is said not to be judged. The branch the change under
+review lands on (a pull request's base; else the branch checked out, or the remote's default)
+and HEAD are judged as the tree at hand; any other branch or ref (`refs/pull/7/head`, a branch
+named like a tag) at its own tip, the remote's when the checkout has it, else not judged.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from gatekeeper.document import Loaded, Location, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.tree import Tree, WorkTree
 
-_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
-# What only names a tag or a version: v1.2.3, 1.2, a semver constraint (`1.*`, `>=1.0`).
-_VERSION = re.compile(r"^(v?[0-9]+([.][0-9*xX]+)*([-+][0-9A-Za-z.-]+)?|[<>=~^*].*|.*[*].*)$")
 _TREES: dict[tuple[str, str], Tree] = {}  # (git directory, commit) -> its tree, for this run
+# What cannot name the default branch: a commit, a version (v1.2.3, 1.2, a semver range), a ref.
+_UNSEEN_ANYWAY = re.compile(
+    r"^([0-9a-fA-F]{7,40}|v?[0-9]+([.][0-9*xX]+)*([-+][0-9A-Za-z.-]+)?|[<>=~^*].*|.*[*].*|refs/.*)$"
+)
+_LANDS_ON: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
 class Revision(NamedTuple):
@@ -53,6 +57,27 @@ def pin(loaded: Loaded, file: str, line: int, revision: str) -> None:
         loaded.problems.append(Problem(problem.code, file, line, message))
 
 
+def lands_on(tree: Tree, base: str, commit: str) -> None:
+    """Say which branch the change judged in `tree` lands on: a pull request's base as
+    written (`main`, `origin/main`, `refs/heads/main`) and every branch at its `commit`."""
+    repo, _, refs = _repository(tree)
+    names = {base.removeprefix("refs/heads/"), *_short(base), *_ci_base()}
+    for ref in refs:
+        if ref.startswith(("refs/heads/", "refs/remotes/")) and not ref.endswith("/HEAD"):
+            tip = _commit(repo, ref)
+            if tip is not None and tip.hexsha == commit:
+                names |= {ref.removeprefix("refs/heads/")} - {ref} | _short(ref)
+    _LANDS_ON[tree] = frozenset(names)
+
+
+def _short(ref: str) -> set[str]:
+    """The branch a remote's branch (`origin/main`, `refs/remotes/origin/main`) names."""
+    if ref.startswith("refs/") and not ref.startswith("refs/remotes/"):
+        return set()
+    parts = ref.removeprefix("refs/remotes/").split("/", 1)
+    return {parts[1]} if len(parts) == 2 else set()
+
+
 def revision(name: Any, tree: Tree) -> Revision:
     """The tree a deployer tracking `name` (a targetRevision, a GitRepository ref) applies."""
     text = str(name or "").strip()
@@ -64,12 +89,17 @@ def revision(name: Any, tree: Tree) -> Revision:
     repo, judged, refs = _repository(tree)
     if repo is None:  # files without git (a test's, stdin): only the tree at hand
         return Revision(tree, False)
-    if _is_branch(refs, text):
+    branch = text.removeprefix("refs/heads/")
+    landing = _landing(tree, repo, judged, refs)
+    if branch in landing:
         return Revision(tree, False)
-    commit = _commit(repo, text)
-    if commit is None:
-        unseen = _SHA.match(text) or _VERSION.match(text)
-        return Revision(None, True) if unseen else Revision(tree, False)
+    commit = _branch_tip(repo, refs, branch) or _commit(repo, text)
+    if commit is None:  # a branch, tag or ref (refs/pull/7/head) the checkout lacks
+        if not landing and not _UNSEEN_ANYWAY.match(text):
+            # A detached checkout scanned without a base: which branch it stands for is
+            # not known, and a missing branch is most likely the default one.
+            return Revision(tree, False)
+        return Revision(None, True)
     if commit.hexsha == judged:
         return Revision(tree, False)
     key = (str(repo.git_dir), commit.hexsha)
@@ -112,11 +142,51 @@ def _open(tree: Tree) -> tuple[Any, str, frozenset[str]]:
         return None, "", frozenset()
 
 
-def _is_branch(refs: frozenset[str], name: str) -> bool:
-    """A local branch, or one of a remote (what a CI checkout has)."""
-    return f"refs/heads/{name}" in refs or any(
-        ref.startswith("refs/remotes/") and ref.endswith(f"/{name}") for ref in refs
-    )
+def _landing(tree: Tree, repo: Any, judged: str, refs: frozenset[str]) -> frozenset[str]:
+    """The branches the judged tree stands for: the one said by `lands_on`, else the one
+    checked out (with the branch it tracks) and the remote's default branch."""
+    if tree in _LANDS_ON:
+        return _LANDS_ON[tree]
+    names: set[str] = set()
+    try:
+        if not repo.head.is_detached:
+            names.add(repo.active_branch.name)
+            tracking = repo.active_branch.tracking_branch()
+            if tracking is not None:
+                names |= _short(tracking.path)
+    except (TypeError, ValueError):
+        pass
+    for ref in refs:
+        if ref.startswith("refs/remotes/") and ref.endswith("/HEAD"):
+            try:
+                names |= _short(repo.refs[ref.removeprefix("refs/remotes/")].reference.path)
+            except (TypeError, ValueError, IndexError):
+                continue
+    landing = frozenset(names | _ci_base())
+    _LANDS_ON[tree] = landing
+    return landing
+
+
+def _ci_base() -> set[str]:
+    """The target branch of the pull or merge request the CI job runs for (GitHub Actions,
+    GitLab CI), set by the runner from the event: a base given as a commit names none, and a
+    shallow checkout has no branch to find it by."""
+    import os
+
+    names = (os.environ.get(v, "") for v in ("GITHUB_BASE_REF", _GITLAB_TARGET))
+    return {name.strip() for name in names if name.strip()}
+
+
+_GITLAB_TARGET = "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+
+
+def _branch_tip(repo: Any, refs: frozenset[str], name: str) -> Any:
+    """The tip of branch `name`: the remote's (what Argo CD and Flux fetch) before a local one."""
+    remote = sorted(r for r in refs if r.startswith("refs/remotes/") and _short(r) == {name})
+    for ref in [*remote, f"refs/heads/{name}"]:
+        if ref in refs:
+            return _commit(repo, ref)
+    return None
 
 
 def _commit(repo: Any, name: str) -> Any:

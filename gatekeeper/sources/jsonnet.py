@@ -98,7 +98,7 @@ def settings(options: Any, locate: Any, environment: dict[str, str]) -> Settings
             if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
                 problem((key, index), f"directory.jsonnet.{key} entry needs a name")
                 continue
-            value = _substitute(str(entry.get("value") or ""), environment)
+            value = substitute(str(entry.get("value") or ""), environment)
             code = entry.get("code") is True
             found[f"{kind}_{'codes' if code else 'vars'}"][entry["name"]] = value
             label = "extVar" if kind == "ext" else "tla"
@@ -121,7 +121,7 @@ def settings(options: Any, locate: Any, environment: dict[str, str]) -> Settings
     return Settings(variables, tuple(libs), ", ".join(described), problems)
 
 
-def _substitute(text: str, environment: dict[str, str]) -> str:
+def substitute(text: str, environment: dict[str, str]) -> str:
     """Go's os.Expand as Argo CD's Env.Envsubst uses it: `$NAME`, `${NAME}`, `$$` is `$`,
     an unknown name is empty."""
 
