@@ -32,7 +32,7 @@ from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, from_file, pointer, targets
-from gatekeeper.sources.kustomize_values import Unsupported, first_merge_key
+from gatekeeper.sources.kustomize_values import Fails, Unsupported, first_merge_key
 from gatekeeper.tree import MemoryTree, Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -589,9 +589,48 @@ def _component(
     on its own as well, and an Argo CD Application can point at its folder: turning an
     overlay into a Component must not take it out of the gate. So one that builds is judged
     too. One that cannot be built on its own (its patches need a parent's resources) deploys
-    nothing by itself: its errors belong to the builds that list it, not here."""
-    built = _build_overlay(path, kustomization, context, in_process, Loaded())
+    nothing by itself: its errors belong to the builds that list it, not here. Nor does one
+    whose fields only transform what others bring (the usual Component: patches, images,
+    labels): built alone it gives nothing or fails, so it is not built (a kubectl process
+    each, for nothing)."""
+    if all(
+        key in _TRANSFORMING_ONLY or value in (None, []) for key, value in kustomization.obj.items()
+    ):
+        return Loaded()
+    built = _build_overlay(path, kustomization, context, in_process, Loaded(), component=True)
     return built if built.documents else Loaded()
+
+
+# Kustomization fields that bring no object of their own: they transform, name, configure
+# or check what resources, components and generators bring (`crds` and `openapi` are
+# schemas; a `helmGlobals` without `helmCharts` inflates nothing).
+_TRANSFORMING_ONLY = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "buildMetadata",
+        "commonAnnotations",
+        "commonLabels",
+        "configurations",
+        "crds",
+        "generatorOptions",
+        "helmGlobals",
+        "images",
+        "labels",
+        "namePrefix",
+        "nameSuffix",
+        "namespace",
+        "openapi",
+        "patches",
+        "patchesJson6902",
+        "patchesStrategicMerge",
+        "replacements",
+        "replicas",
+        "sortOptions",
+        "vars",
+    }
+)
 
 
 def _build_overlay(
@@ -600,16 +639,28 @@ def _build_overlay(
     context: LoadContext,
     in_process: bool,
     loaded: Loaded,
+    component: bool = False,
 ) -> Loaded:
+    """The build of a kustomization (or of a Component on its own) into `loaded`: in-process,
+    else by kubectl. One kustomize certainly fails is not run: a Component's failure alone
+    is nothing (see _component), a kustomization's is kubectl's message where we can say
+    it."""
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
     if closure.problems:
         return loaded
+    limit = limits(context.options_for(NAME))
     try:
         if not in_process:
             raise Unsupported("asked for kubectl")
         built, parsed = kustomize_build.build(path, kustomization, context.tree)
+    except Fails as error:
+        stderr = None if component else error.message(frozenset(closure.files))
+        if component or stderr is not None:
+            if stderr is not None:
+                _add_failure(path, kustomization, stderr, limit, loaded)
+            return loaded
     except (Unsupported, RecursionError):
         pass  # beyond the subset built in-process: kubectl builds it
     else:
@@ -637,7 +688,6 @@ def _build_overlay(
             message = f"kustomization cannot be built as written: {type(error).__name__}"
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
             return loaded
-        limit = limits(context.options_for(NAME))
         restrictor = context.options_for(NAME).get("loadRestrictor", "rootOnly")
         try:
             proc = _run(command, restrictor, str(target.parent), tmp, limit)
@@ -656,19 +706,27 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
-        message = _error_text(proc.stderr.replace(tmp + "/", ""))
-        if "out of memory" in message or "cannot allocate memory" in message:
-            message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
-        if _RESTRICTED in message:
-            message += (
-                " (built as `kubectl kustomize` does; a repository built without kustomize's"
-                " load restriction says so with sources.kustomize.loadRestrictor: none)"
-            )
-        line = _error_line(message, kustomization)
-        loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
+        _add_failure(path, kustomization, proc.stderr.replace(tmp + "/", ""), limit, loaded)
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
+
+
+def _add_failure(
+    path: str, kustomization: YamlDocument, stderr: str, limit: Limits, loaded: Loaded
+) -> None:
+    """A failed build's finding: kubectl's error (paths inside its copy of the files), at
+    the kustomization line it names."""
+    message = _error_text(stderr)
+    if "out of memory" in message or "cannot allocate memory" in message:
+        message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
+    if _RESTRICTED in message:
+        message += (
+            " (built as `kubectl kustomize` does; a repository built without kustomize's"
+            " load restriction says so with sources.kustomize.loadRestrictor: none)"
+        )
+    line = _error_line(message, kustomization)
+    loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
 
 
 # kustomize's refusal of a file outside a kustomization's folder (its default restrictor).

@@ -33,8 +33,10 @@ from gatekeeper.sources import (
     kustomize_names,
     kustomize_subjects,
 )
+from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
+    Fails,
     Unsupported,
     canonical,
     canonical_patch,
@@ -170,6 +172,40 @@ def build(
     return built, builder.parsed
 
 
+class MissingResource(Fails):
+    """A resource entry naming a file the build does not have: kustomize fails there, and
+    each kustomization on the way to it wraps the error in its own words."""
+
+    def __init__(self, ref: str, target: str) -> None:
+        super().__init__("a resource that is not a file of the tree")
+        self.ref = ref
+        self.target = target
+        self.through: list[tuple[str, str]] = []  # (entry, folder) on the way, innermost first
+
+    def message(self, copied: frozenset[str]) -> str | None:
+        folders = {folder for file in copied for folder in parents(file)}
+        if self.target in folders:
+            return None  # a folder without a kustomization: worded otherwise
+        parts = self.target.split("/")
+        prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+        missing = next((prefix for prefix in prefixes if prefix not in folders), None)
+        if missing is None or missing in copied:
+            return None  # a file on the way is not a folder: worded otherwise
+        lstat = f"evalsymlink failure on '{self.target}' : lstat {missing}"
+        lstat += ": no such file or directory"
+        error = (
+            f"accumulating resources: accumulation err='accumulating resources from"
+            f" '{self.ref}': {lstat}': must build at directory: not a valid directory: {lstat}"
+        )
+        for ref, folder in self.through:
+            error = (
+                f"accumulating resources: accumulation err='accumulating resources from"
+                f" '{ref}': '{folder}' must resolve to a file': recursed accumulation of path"
+                f" '{folder}': {error}"
+            )
+        return f"error: {error}\n"
+
+
 class _Builder:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
@@ -185,14 +221,17 @@ class _Builder:
         into: tuple[list[Built], set[_Id]] | None = None,
     ) -> list[Built]:
         """A kustomization's objects; a component (`into` its parent's objects and ids)
-        adds its resources to the parent's and transforms them all."""
+        adds its resources to the parent's and transforms them all. A Component built on
+        its own (the root) is built as a kustomization is: kustomize only checks its kind
+        and apiVersion differently."""
         directory = posixpath.dirname(file)
         if directory in stack:
             raise Unsupported("a cycle of kustomizations")
         obj = kustomization.obj
         if kustomization.duplicate_keys:
             raise Unsupported("a kustomization with a key twice")
-        _check_kustomization(obj, component=into is not None)
+        root_component = not stack and obj.get("kind") == "Component"
+        _check_kustomization(obj, component=into is not None or root_component)
         check_kustomization_values(kustomization.node)
         if stack and all(
             v in (None, "") for k, v in obj.items() if k not in ("apiVersion", "kind")
@@ -205,10 +244,16 @@ class _Builder:
                 raise Unsupported("a resource outside the repository")
             nested = self._kustomization_in(target)
             if nested is not None:
-                found = self.accumulate(nested[0], nested[1], (*stack, directory))
+                try:
+                    found = self.accumulate(nested[0], nested[1], (*stack, directory))
+                except MissingResource as error:
+                    error.through.append((ref, target))
+                    raise
             else:
                 if directory and not target.startswith(directory + "/"):
                     raise Unsupported("a resource file outside the kustomization's directory")
+                if not self.tree.exists(target):
+                    raise MissingResource(ref, target)
                 found = self._resources(target)
             for item in found:
                 identity = _identity(item.obj)
@@ -231,7 +276,10 @@ class _Builder:
             nested = self._kustomization_in(target)
             if nested is None or target.startswith("../") or target == "..":
                 raise Unsupported("a component that is not a local kustomization")
-            self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
+            try:
+                self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
+            except MissingResource as error:  # kustomize words it otherwise there
+                raise Fails("a missing resource in a component") from error
         # kustomize's order of its built-in transformers
         for entry in _list(obj, "patchesStrategicMerge"):
             self._strategic(directory, entry, built)
@@ -358,6 +406,8 @@ class _Builder:
         """A strategic-merge patch: on the one object of its id, or on every `target:`."""
         if target is None:
             found = [item for item in built if _patch_id_matches(patch, item)]
+            if not found:  # kustomize: "no resource matches strategic merge patch"
+                raise Fails("a strategic-merge patch without exactly one object of its id: none")
             if len(found) != 1:
                 raise Unsupported("a strategic-merge patch without exactly one object of its id")
         else:
