@@ -26,6 +26,8 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
+from gatekeeper.document import Location
+from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import (
     kustomize_generators,
     kustomize_labels,
@@ -45,7 +47,7 @@ from gatekeeper.sources.kustomize_values import (
     normalised,
 )
 from gatekeeper.tree import Tree
-from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # What a kustomization may hold for us to build it; anything else goes to kubectl.
@@ -156,11 +158,9 @@ class Built:
         return {self.obj["metadata"]["name"], *(name for name, _ in self.previous)}
 
 
-def build(
-    path: str, kustomization: YamlDocument, tree: Tree
-) -> tuple[list[Built], dict[str, list[YamlDocument]]]:
-    """The objects of the kustomization at `path`, in kubectl's order, and the parsed
-    documents of every resource file read. Raises Unsupported."""
+def build(path: str, kustomization: YamlDocument, tree: Tree) -> tuple[list[Built], Sources]:
+    """The objects of the kustomization at `path`, in kubectl's order, and what the build
+    knows of the files they came from. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
     kustomize_generators.add_hashes(built)
@@ -169,7 +169,79 @@ def build(
     if len({_identity(item.obj) for item in built}) != len(built):
         raise Unsupported("two objects with the same id")  # after `namespace:`
     built.sort(key=cmp_to_key(_legacy_order))
-    return built, builder.parsed
+    return built, Sources(tree, builder.cache, builder.read)
+
+
+NOT_A_MAPPING = object()
+# The fields of its source document every built object is located at before any other (the
+# inventory locates each object's metadata.namespace), with the fields above them.
+IDENTITY: tuple[Path, ...] = (
+    ("apiVersion",),
+    ("kind",),
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+)
+_IDENTITY_AND_ABOVE: tuple[Path, ...] = ((), ("metadata",), *IDENTITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What the locators of objects built from a document need of it first, without its
+    nodes: its kind (NOT_A_MAPPING for a document that is not a mapping) and name, to find
+    an object's source (kustomize._find_source); its IDENTITY fields and where they and the
+    fields above them are, to locate them."""
+
+    kind: Any
+    name: str
+    identity: Any  # the document with only its IDENTITY fields
+    lines: dict[Path, Location]
+
+
+def head(file: str, doc: YamlDocument) -> Head:
+    obj = doc.obj
+    if not isinstance(obj, dict):
+        return Head(NOT_A_MAPPING, "", None, {})
+    identity = {key: obj[key] for key in ("apiVersion", "kind", "metadata") if key in obj}
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        identity["metadata"] = {k: metadata[k] for k in ("name", "namespace") if k in metadata}
+    locator = NodeLocator(file, doc.node)
+    lines = {
+        path: locator.locate(path)
+        for path in _IDENTITY_AND_ABOVE
+        if not path or _holds(identity, path)
+    }
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return Head(obj.get("kind"), str(name or ""), identity, lines)
+
+
+def _holds(obj: Any, path: Path) -> bool:
+    """Is there a field at `path` (perhaps null)?"""
+    parent = get(obj, path[:-1])
+    return isinstance(parent, dict) and path[-1] in parent
+
+
+class Sources:
+    """The files an in-process build read, as its objects' locators need them: each
+    document's head at once, its nodes (parsed again if the cache let them go) only when a
+    field is located in it."""
+
+    def __init__(self, tree: Tree, cache: _Cache, read: dict[str, _Parsed]) -> None:
+        self.tree = tree
+        self.cache = cache
+        self.read = read
+
+    def heads(self, file: str) -> list[Head] | None:
+        """None for a file the build did not read."""
+        parsed = self.read.get(file)
+        return None if parsed is None else parsed.heads
+
+    def documents(self, file: str) -> list[YamlDocument] | None:
+        """None when the file no longer reads as it did (changed under the scan)."""
+        parsed = self.read.get(file)
+        if parsed is not None and parsed.docs is not None:
+            return parsed.docs
+        return self.cache.documents(self.tree, file, parsed)
 
 
 class MissingResource(Fails):
@@ -209,7 +281,7 @@ class MissingResource(Fails):
 class _Builder:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
-        self.parsed: dict[str, list[YamlDocument]] = {}
+        self.read: dict[str, _Parsed] = {}  # every file this build read
         self.size = 0
         self.cache = ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
 
@@ -313,28 +385,26 @@ class _Builder:
             return None
         if len(found) > 1:
             raise Unsupported("more than one kustomization file")
-        docs = self._documents(found[0])
-        if len(docs) != 1 or not isinstance(docs[0].obj, dict):
+        docs = self._parsed(found[0]).docs
+        if docs is None or len(docs) != 1 or not isinstance(docs[0].obj, dict):
             raise Unsupported("a kustomization that is not one mapping")
         return found[0], docs[0]
-
-    def _documents(self, file: str) -> list[YamlDocument]:
-        return self._parsed(file).docs
 
     def _parsed(self, file: str) -> _Parsed:
         parsed = self.cache.get(file)
         if parsed is None:
-            parsed = self.cache.put(file, _parse(self.tree, file))
-        if file not in self.parsed:
+            parsed = self.cache.put(file, _parse(self.tree, file, self.cache))
+        if file not in self.read:
             self.size += parsed.size
             if self.size > MAX_OUTPUT_BYTES // 2:
                 raise Unsupported("a build near kubectl's output limit")
-            self.parsed[file] = parsed.docs
+            self.read[file] = parsed
         return parsed
 
     def _resources(self, file: str) -> list[Built]:
         parsed = self._parsed(file)
-        if parsed.objects is None:
+        if parsed.objects is None:  # a kustomization file (its documents kept)
+            assert parsed.docs is not None
             try:
                 parsed.objects = _objects(parsed.docs)
             except Unsupported as error:
@@ -420,7 +490,10 @@ class _Builder:
             if parsed.schema_comments:
                 raise Unsupported("a comment kustomize may read as a schema in a patched resource")
             if parsed.empty_nulls is None:
-                parsed.empty_nulls = _empty_nulls(parsed.docs)
+                docs = self.cache.documents(self.tree, item.origin, parsed)
+                if docs is None:
+                    raise Unsupported("a resource that changed during the scan")
+                parsed.empty_nulls = _empty_nulls(docs)
             nulls_kept = not parsed.empty_nulls and not item.json_patched
             obj = item.obj
             merged = kustomize_merge.merge(obj, patch, _schema_of(obj), nulls_kept)
@@ -547,14 +620,34 @@ def _operations(text: str) -> list[Any]:
 
 @dataclass
 class _Parsed:
+    """What the builds of a tree keep of a file they read: compact, without its nodes
+    (about 11 times its size in memory) except for a kustomization's."""
+
     size: int
-    docs: list[YamlDocument]
+    heads: list[Head]
     schema_comments: bool  # a comment a strategic merge of its objects may read as a schema
+    docs: list[YamlDocument] | None  # a kustomization file's (a resource's: see _Cache)
+    objects: list[dict[str, Any]] | Unsupported | None = None  # a resource file's objects
     empty_nulls: bool | None = None  # a null written as nothing (`key:`); once asked for
-    objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
 
 
-def _parse(tree: Tree, file: str) -> _Parsed:
+def _parse(tree: Tree, file: str, cache: _Cache) -> _Parsed:
+    """A file's entry: a resource's objects worked out now, its nodes left to the cache."""
+    size, docs, schema_comments = _read(tree, file)
+    if posixpath.basename(file) in KUSTOMIZATION_FILES:
+        return _Parsed(size, [head(file, doc) for doc in docs], schema_comments, docs)
+    parsed = _Parsed(size, [head(file, doc) for doc in docs], schema_comments, None)
+    try:
+        parsed.objects = _objects(docs)
+    except Unsupported as error:
+        parsed.objects = error
+    cache.keep_documents(file, size, docs)
+    return parsed
+
+
+def _read(tree: Tree, file: str) -> tuple[int, list[YamlDocument], bool]:
+    """A file's size, documents and whether it has a comment kustomize may read as a
+    schema; raises Unsupported for one kustomize may read otherwise."""
     try:
         data = tree.read(file)
     except OSError:
@@ -569,7 +662,7 @@ def _parse(tree: Tree, file: str) -> _Parsed:
             raise Unsupported("a file that does not parse cleanly")
         if entry.obj is not None:
             docs.append(entry)
-    return _Parsed(len(data), docs, _SCHEMA_COMMENT.search(text) is not None)
+    return len(data), docs, _SCHEMA_COMMENT.search(text) is not None
 
 
 # Lines kustomize splits a file at (its own split, before YAML), and what it rejects there.
@@ -638,14 +731,48 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
 
 
 class _Cache:
-    """Parsed resource files shared by the builds of one tree (the CRD file that eight
-    overlays include is parsed once), the most recent up to LIMIT bytes of source."""
+    """Parsed files shared by the builds of one tree (the CRD file that eight overlays
+    include is parsed once), the most recent up to LIMIT bytes of source; and the nodes of
+    the most recent resource files up to NODES_LIMIT bytes of source, for locating fields
+    in them (the overlays of one base are built one after the other). A 1.4 MB CRD's nodes
+    take 16 MB and are seldom located in: parsed again if they are."""
 
     LIMIT = 4 * 2**20
+    NODES_LIMIT = 2**20
 
     def __init__(self) -> None:
         self.entries: OrderedDict[str, _Parsed] = OrderedDict()
         self.size = 0
+        self.nodes: OrderedDict[str, tuple[int, list[YamlDocument]]] = OrderedDict()
+        self.nodes_size = 0
+
+    def keep_documents(self, file: str, size: int, docs: list[YamlDocument]) -> None:
+        old = self.nodes.pop(file, None)
+        if old is not None:
+            self.nodes_size -= old[0]
+        self.nodes[file] = (size, docs)
+        self.nodes_size += size
+        while self.nodes_size > self.NODES_LIMIT and len(self.nodes) > 1:
+            _, (dropped, _) = self.nodes.popitem(last=False)
+            self.nodes_size -= dropped
+
+    def documents(self, tree: Tree, file: str, parsed: _Parsed | None) -> list[YamlDocument] | None:
+        """A file's documents: kept, or parsed again (None if they are no longer those
+        `parsed` was made of)."""
+        if parsed is not None and parsed.docs is not None:
+            return parsed.docs
+        found = self.nodes.get(file)
+        if found is not None:
+            self.nodes.move_to_end(file)
+            return found[1]
+        try:
+            size, docs, _ = _read(tree, file)
+        except Unsupported:
+            return None
+        if parsed is not None and [head(file, doc) for doc in docs] != parsed.heads:
+            return None
+        self.keep_documents(file, size, docs)
+        return docs
 
     def get(self, file: str) -> _Parsed | None:
         found = self.entries.get(file)
