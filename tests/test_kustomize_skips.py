@@ -179,6 +179,16 @@ def test_a_missing_resource_at_the_root_folder(monkeypatch: pytest.MonkeyPatch) 
         ({"app/sub/patch.yaml": PATCH}, "resources: [sub]\npatches: [{path: sub/patch.yaml}]\n"),
         # a file on the way is not a folder
         ({}, "resources: [deploy.yaml, deploy.yaml/x.yaml]\n"),
+        # a field of another type than kustomize's struct wants: it fails loading first
+        ({}, "resources: [gone.yaml]\nnamePrefix: 1\n"),
+        (
+            {
+                "app/base/kustomization.yaml": "resources: [gone.yaml]\n"
+                "replicas: [{name: web, count: '2'}]\n"
+            },
+            "resources: [base]\n",
+        ),
+        ({}, "helmCharts: [{name: a}, {name: b, includeCRDs: 'yes'}]\n"),
         # missing inside a component: worded as the component's
         (
             {"app/c/kustomization.yaml": COMPONENT + "resources: [gone.yaml]\n"},
@@ -203,3 +213,73 @@ def test_other_failures_are_still_kubectls(extra: dict[str, str], resources: str
     assert len(runs) == 1
     assert seen(ours) == seen(kubectl_alone(files))
     assert ours.problems
+
+
+CHART = "helmCharts:\n  - {name: web, releaseName: test, version: v1.0.0}\n"
+HELM = [
+    {ROOT: "helmGlobals: {chartHome: .}\n" + CHART},
+    {ROOT: "resources: [deploy.yaml]\n" + CHART + "  - {name: second}\n"},
+    {  # go-yaml v2's quotes: strings that read as another type
+        ROOT: "helmCharts:\n  - name: x\n    version: 1.2.3\n"
+        "    repo: https://charts.example.com/a\n    releaseName: '1.2'\n"
+        "    namespace: '01'\n    valuesFile: '2001-12-14'\n    nameTemplate: 'true'\n"
+        "    additionalValuesFiles: [a.yaml, '~1.2', '1e3', '0x1F', '.']\n"
+        "    includeCRDs: true\n    skipTests: false\n    apiVersions: [v1, 'y', 'null']\n"
+        "helmGlobals: {configHome: conf}\n"
+    },
+    {  # refused before its generators run and its components are accumulated
+        ROOT: CHART + "configMapGenerator: [{name: c, files: [gone.txt]}]\ncomponents: [../c]\n",
+        "c/kustomization.yaml": COMPONENT + "resources: [gone.yaml]\n",
+    },
+    {  # in a base: each kustomization on the way wraps kubectl's words
+        ROOT: "resources: [deploy.yaml, ../base]\n",
+        "base/kustomization.yaml": "resources: [../charts/]\n",
+        "charts/kustomization.yaml": CHART,
+    },
+]
+
+
+@pytest.mark.parametrize("files", HELM)
+def test_helm_charts_are_refused_in_kubectls_words_without_kubectl(
+    files: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kubectl never inflates charts without --enable-helm (gatekeeper never passes it):
+    the finding is its refusal, which quotes kustomize's YAML of the chart's settings."""
+    files = {"app/deploy.yaml": DEPLOYMENT, **files}
+    reference = kubectl_alone(files)
+    assert "must specify --enable-helm" in reference.problems[0].message
+    ours = without_kubectl(files, monkeypatch)
+    assert seen(ours) == seen(reference)
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        "{name: x, kubeVersion: '>=1.28'}",  # single quotes: kubectl asked
+        "{name: x, valuesInline: {replicas: 2}}",
+        "{name: x, version: '1:20'}",  # a sexagesimal number to go-yaml v2
+        "{name: x, unknownField: 1}",
+    ],
+)
+def test_helm_settings_we_cannot_quote_are_kubectls(chart: str) -> None:
+    files = {ROOT: f"helmCharts: [{chart}]\n", "app/deploy.yaml": DEPLOYMENT}
+    data, context = _context(files)
+    runs: list[Any] = []
+    real = kustomize._run
+
+    def counted(*args: Any) -> Any:
+        runs.append(args)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(kustomize, "_run", counted)
+        ours = kustomize.load(ROOT, data[ROOT], context)
+    assert len(runs) == 1
+    assert seen(ours) == seen(kubectl_alone(files))
+
+
+def test_a_component_with_charts_is_nothing_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {ROOT: COMPONENT + "resources: [deploy.yaml]\n" + CHART, "app/deploy.yaml": DEPLOYMENT}
+    assert kubectl_alone(files).documents == []
+    loaded = without_kubectl(files, monkeypatch)
+    assert (loaded.documents, loaded.problems) == ([], [])

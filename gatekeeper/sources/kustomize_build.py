@@ -73,6 +73,8 @@ _FIELDS = frozenset(
         "secretGenerator",
         "generatorOptions",
         "buildMetadata",
+        "helmCharts",  # refused by kubectl: see HelmNotEnabled
+        "helmGlobals",
     }
 )
 _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
@@ -244,17 +246,47 @@ class Sources:
         return self.cache.documents(self.tree, file, parsed)
 
 
-class MissingResource(Fails):
-    """A resource entry naming a file the build does not have: kustomize fails there, and
-    each kustomization on the way to it wraps the error in its own words."""
+class Rejected(Fails):
+    """A failure whose words we know: each kustomization on the way to the one that fails
+    wraps them in its own (through its resources; a component's are worded otherwise)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.through: list[tuple[str, str]] = []  # (entry, folder) on the way, innermost first
+        # Every kustomization on the way loads in kustomize (its fields of the types its
+        # Go struct wants): else kustomize fails first, in other words.
+        self.loads = True
+
+    def on_the_way(self, kustomization: dict[str, Any]) -> Rejected:
+        self.loads = self.loads and _loads(kustomization)
+        return self
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        """The failing kustomization's error, None if we cannot say it."""
+        raise NotImplementedError
+
+    def message(self, copied: frozenset[str]) -> str | None:
+        error = self.words(copied) if self.loads else None
+        if error is None:
+            return None
+        for ref, folder in self.through:
+            error = (
+                f"accumulating resources: accumulation err='accumulating resources from"
+                f" '{ref}': '{folder}' must resolve to a file': recursed accumulation of path"
+                f" '{folder}': {error}"
+            )
+        return f"error: {error}\n"
+
+
+class MissingResource(Rejected):
+    """A resource entry naming a file the build does not have: kustomize fails there."""
 
     def __init__(self, ref: str, target: str) -> None:
         super().__init__("a resource that is not a file of the tree")
         self.ref = ref
         self.target = target
-        self.through: list[tuple[str, str]] = []  # (entry, folder) on the way, innermost first
 
-    def message(self, copied: frozenset[str]) -> str | None:
+    def words(self, copied: frozenset[str]) -> str | None:
         folders = {folder for file in copied for folder in parents(file)}
         if self.target in folders:
             return None  # a folder without a kustomization: worded otherwise
@@ -265,17 +297,27 @@ class MissingResource(Fails):
             return None  # a file on the way is not a folder: worded otherwise
         lstat = f"evalsymlink failure on '{self.target}' : lstat {missing}"
         lstat += ": no such file or directory"
-        error = (
+        return (
             f"accumulating resources: accumulation err='accumulating resources from"
             f" '{self.ref}': {lstat}': must build at directory: not a valid directory: {lstat}"
         )
-        for ref, folder in self.through:
-            error = (
-                f"accumulating resources: accumulation err='accumulating resources from"
-                f" '{ref}': '{folder}' must resolve to a file': recursed accumulation of path"
-                f" '{folder}': {error}"
-            )
-        return f"error: {error}\n"
+
+
+class HelmNotEnabled(Rejected):
+    """A kustomization with helmCharts: kubectl refuses to inflate charts without
+    --enable-helm (which gatekeeper never passes), quoting kustomize's YAML of the first
+    chart's settings, once its resources are accumulated (before its generators run and its
+    components are accumulated)."""
+
+    def __init__(self, settings: str) -> None:
+        super().__init__("helmCharts (kubectl refuses them without --enable-helm)")
+        self.settings = settings
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        return (
+            "trouble configuring builtin HelmChartInflationGenerator with config: `\n"
+            f"{self.settings}`: must specify --enable-helm"
+        )
 
 
 class _Builder:
@@ -318,14 +360,14 @@ class _Builder:
             if nested is not None:
                 try:
                     found = self.accumulate(nested[0], nested[1], (*stack, directory))
-                except MissingResource as error:
+                except Rejected as error:
                     error.through.append((ref, target))
-                    raise
+                    raise error.on_the_way(obj) from None
             else:
                 if directory and not target.startswith(directory + "/"):
                     raise Unsupported("a resource file outside the kustomization's directory")
                 if not self.tree.exists(target):
-                    raise MissingResource(ref, target)
+                    raise MissingResource(ref, target).on_the_way(obj)
                 found = self._resources(target)
             for item in found:
                 identity = _identity(item.obj)
@@ -333,6 +375,10 @@ class _Builder:
                     raise Unsupported("two objects with the same id")
                 identities.add(identity)
                 built.append(item)
+        try:
+            _refuse_helm(obj)
+        except Rejected as error:
+            raise error.on_the_way(obj) from None
         for generated, hashed in kustomize_generators.generate(obj, directory, self.tree):
             item = Built(generated, None, hashed=hashed)
             identity = _identity(item.obj)
@@ -350,8 +396,8 @@ class _Builder:
                 raise Unsupported("a component that is not a local kustomization")
             try:
                 self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
-            except MissingResource as error:  # kustomize words it otherwise there
-                raise Fails("a missing resource in a component") from error
+            except Rejected as error:  # kustomize words it otherwise there
+                raise Fails(f"in a component: {error}") from error
         # kustomize's order of its built-in transformers
         for entry in _list(obj, "patchesStrategicMerge"):
             self._strategic(directory, entry, built)
@@ -799,6 +845,211 @@ def _node_items(node: Node) -> list[tuple[Any, Node]] | None:
                 return None
             return [(canonical(item), item) for item in value.value]
     return None
+
+
+# What kustomize's Kustomization struct wants of each field we build (a wrong type fails
+# its loading, before anything else): a string, a list of strings, a map of strings, or a
+# list of mappings each with these fields, of these types.
+_STRING = frozenset({"apiVersion", "kind", "namespace", "namePrefix", "nameSuffix"})
+_STRING_LIST = frozenset({"resources", "bases", "components", "patchesStrategicMerge"})
+_STRING_MAP = frozenset({"commonAnnotations", "commonLabels"})
+_PATCH: dict[str, type] = {"path": str, "patch": str, "target": dict}
+_ARGS: dict[str, type] = {
+    "name": str,
+    "namespace": str,
+    "behavior": str,
+    "literals": list,
+    "files": list,
+}
+_ENTRIES: dict[str, dict[str, type]] = {
+    "patches": _PATCH,
+    "patchesJson6902": _PATCH,
+    "images": {"name": str, "newName": str, "newTag": str, "digest": str},
+    "replicas": {"name": str, "count": int},
+    "labels": {"pairs": dict, "includeSelectors": bool, "includeTemplates": bool},
+    "configMapGenerator": {**_ARGS, "envs": list, "options": dict},
+    "secretGenerator": {**_ARGS, "envs": list, "options": dict, "type": str},
+    "helmCharts": {
+        **dict.fromkeys(("name", "version", "repo", "releaseName", "namespace"), str),
+        **dict.fromkeys(("valuesFile", "valuesMerge", "kubeVersion", "nameTemplate"), str),
+        **dict.fromkeys(("includeCRDs", "skipHooks", "skipTests", "debug"), bool),
+        **dict.fromkeys(("additionalValuesFiles", "apiVersions"), list),
+        "valuesInline": dict,
+    },
+}
+
+
+def _loads(obj: dict[str, Any]) -> bool:
+    """Does kustomize load this kustomization (conservatively: False when unsure)?"""
+    for key, value in obj.items():
+        if value is None:
+            continue
+        if key in _STRING:
+            good = isinstance(value, str)
+        elif key in _STRING_LIST or key == "buildMetadata":
+            good = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif key in _STRING_MAP:
+            good = _string_map(value)
+        elif key in _ENTRIES:
+            fields = _ENTRIES[key]
+            good = isinstance(value, list) and all(
+                isinstance(entry, dict) and all(_typed(entry.get(k), fields.get(k)) for k in entry)
+                for entry in value
+            )
+        elif key == "generatorOptions":
+            good = _options_load(value)
+        elif key == "helmGlobals":
+            good = isinstance(value, dict) and all(
+                k in _HELM_GLOBALS and isinstance(v, (str, type(None))) for k, v in value.items()
+            )
+        else:
+            good = False
+        if not good:
+            return False
+    return True
+
+
+def _typed(value: Any, wanted: type | None) -> bool:
+    if wanted is None:
+        return False  # a field the struct does not have: strict loading fails
+    if value is None:
+        return True
+    if wanted is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if wanted is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if wanted is dict:
+        return isinstance(value, dict)  # labels' pairs: checked where used
+    return isinstance(value, wanted)
+
+
+def _string_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _options_load(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and all(k in ("labels", "annotations", "disableNameSuffixHash", "immutable") for k in value)
+        and all(_string_map(value.get(k) or {}) for k in ("labels", "annotations"))
+        and all(
+            isinstance(value.get(k, False), bool) for k in ("disableNameSuffixHash", "immutable")
+        )
+    )
+
+
+_HELM_GLOBALS = frozenset({"chartHome", "configHome"})
+_HELM_STRINGS = frozenset(
+    {
+        "name",
+        "version",
+        "repo",
+        "releaseName",
+        "namespace",
+        "valuesFile",
+        "valuesMerge",
+        "kubeVersion",
+        "nameTemplate",
+    }
+)
+_HELM_FLAGS = frozenset({"includeCRDs", "skipHooks", "skipTests", "debug"})
+_HELM_LISTS = frozenset({"additionalValuesFiles", "apiVersions"})
+# Strings go-yaml v2 prints as they are (no quotes), or in double quotes when they would
+# read as another type: a conservative set of characters, the rest goes to kubectl.
+_PLAIN = re.compile(r"[A-Za-z0-9_./~][A-Za-z0-9_./~:-]*(?<!:)")
+_NOT_STRINGS = frozenset(
+    {
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "n",
+        "N",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "null",
+        "Null",
+        "NULL",
+        "~",
+        "<<",
+    }
+)
+_INTEGER = re.compile(r"(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*)")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+
+
+def _refuse_helm(obj: dict[str, Any]) -> None:
+    """Raise HelmNotEnabled for a kustomization with charts, with kubectl's quote of the
+    first chart's settings (kustomize's JSON of its helmGlobals and the chart, as YAML: keys
+    sorted, empty values left out), where we can write that quote."""
+    charts = obj.get("helmCharts")
+    if charts in (None, []):
+        return
+    if not isinstance(charts, list) or not isinstance(charts[0], dict):
+        raise Unsupported("helmCharts that are not a list of mappings")
+    globals_ = obj.get("helmGlobals") or {}
+    if not isinstance(globals_, dict) or set(globals_) - _HELM_GLOBALS:
+        raise Unsupported("helmGlobals with other fields")
+    chart = charts[0]
+    settings = {**globals_, **chart}
+    unknown = set(chart) - _HELM_STRINGS - _HELM_FLAGS - _HELM_LISTS - {"valuesInline"}
+    if unknown or settings.get("valuesInline") not in (None, {}):
+        raise Unsupported("a chart with other fields, or inline values")
+    lines = []
+    for key in sorted(settings):
+        value = settings[key]
+        if key in _HELM_FLAGS:
+            if not isinstance(value, bool):
+                raise Unsupported("a chart flag that is not a boolean")
+            if value:
+                lines.append(f"{key}: true")
+        elif key in _HELM_LISTS:
+            if value is None or value == []:
+                continue
+            if not isinstance(value, list):
+                raise Unsupported("a chart list that is not a list")
+            lines.append(f"{key}:")
+            lines.extend(f"- {_quoted(item)}" for item in value)
+        elif key != "valuesInline" and value not in (None, ""):
+            lines.append(f"{key}: {_quoted(value)}")
+    raise HelmNotEnabled("".join(line + "\n" for line in lines))
+
+
+def _quoted(value: Any) -> str:
+    """A string as go-yaml v2 prints it, for the strings we know it for."""
+    if not isinstance(value, str) or not _PLAIN.fullmatch(value):
+        raise Unsupported("a chart setting we do not know kustomize's YAML of")
+    if ":" in value and value[0].isdigit():
+        raise Unsupported("a chart setting that may read as a sexagesimal number")
+    number = value.replace("_", "")
+    if value in _NOT_STRINGS or _INTEGER.fullmatch(value) or _DATE.fullmatch(value):
+        return f'"{value}"'
+    if value[0] in "0123456789.":
+        try:
+            float(number)
+        except ValueError:
+            pass
+        else:
+            return f'"{value}"'
+        if _DATE.match(value) or value.lower().startswith("0x"):
+            raise Unsupported("a chart setting that may read as a timestamp or number")
+    return value
 
 
 def _check_kustomization(obj: dict[str, Any], component: bool) -> None:
