@@ -148,6 +148,24 @@ MISSING = [
 ]
 
 
+MISSING += [
+    # generator inputs: env files, then literals, then files, each kind named in the error
+    ({}, "configMapGenerator:\n  - name: c\n    files: [a=gone.txt, gone2.txt]\n"),
+    ({}, "configMapGenerator:\n  - {name: c, literals: [a=b], envs: [gone.env]}\n"),
+    (
+        {"app/conf/a.txt": "x\n"},
+        "resources: [deploy.yaml]\nconfigMapGenerator: [{name: c, files: [conf/a.txt]}]\n"
+        "secretGenerator:\n  - {name: s, files: [pki/ca.crt, pki/tls.key], type: Opaque}\n",
+    ),
+    # a transformer configuration, read once the resources are in
+    ({}, "resources: [deploy.yaml]\nconfigurations: [gone.yaml]\nhelmCharts: [{name: x}]\n"),
+    (
+        {"app/base/kustomization.yaml": "configurations: [conf/gone.yaml]\n"},
+        "resources: [deploy.yaml, base]\n",
+    ),
+]
+
+
 @pytest.mark.parametrize(("extra", "resources"), MISSING)
 def test_a_missing_resource_is_kubectls_error_without_kubectl(
     extra: dict[str, str], resources: str, monkeypatch: pytest.MonkeyPatch

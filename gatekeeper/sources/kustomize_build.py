@@ -74,6 +74,7 @@ _FIELDS = frozenset(
         "generatorOptions",
         "buildMetadata",
         "helmCharts",  # refused by kubectl: see HelmNotEnabled
+        "configurations",  # only when kubectl fails on a missing one
         "helmGlobals",
     }
 )
@@ -287,20 +288,41 @@ class MissingResource(Rejected):
         self.target = target
 
     def words(self, copied: frozenset[str]) -> str | None:
-        folders = {folder for file in copied for folder in parents(file)}
-        if self.target in folders:
-            return None  # a folder without a kustomization: worded otherwise
-        parts = self.target.split("/")
-        prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
-        missing = next((prefix for prefix in prefixes if prefix not in folders), None)
-        if missing is None or missing in copied:
-            return None  # a file on the way is not a folder: worded otherwise
-        lstat = f"evalsymlink failure on '{self.target}' : lstat {missing}"
-        lstat += ": no such file or directory"
+        lstat = _not_found(self.target, copied)
+        if lstat is None:
+            return None
         return (
             f"accumulating resources: accumulation err='accumulating resources from"
             f" '{self.ref}': {lstat}': must build at directory: not a valid directory: {lstat}"
         )
+
+
+class MissingFile(Rejected):
+    """A file the kustomization reads (a transformer configuration, a generator input) that
+    the build does not have: kustomize's error, after `prefix`."""
+
+    def __init__(self, prefix: str, target: str) -> None:
+        super().__init__("a file that is not a file of the tree")
+        self.prefix = prefix
+        self.target = target
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        lstat = _not_found(self.target, copied)
+        return None if lstat is None else self.prefix + lstat
+
+
+def _not_found(target: str, copied: frozenset[str]) -> str | None:
+    """Go's error for a path kubectl's copy of the files (`copied`) lacks: its first missing
+    folder or file. None for a folder, or a file on the way (worded otherwise)."""
+    folders = {folder for file in copied for folder in parents(file)}
+    if target in folders:
+        return None
+    parts = target.split("/")
+    prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+    missing = next((prefix for prefix in prefixes if prefix not in folders), None)
+    if missing is None or missing in copied:
+        return None
+    return f"evalsymlink failure on '{target}' : lstat {missing}: no such file or directory"
 
 
 class HelmNotEnabled(Rejected):
@@ -375,12 +397,17 @@ class _Builder:
                     raise Unsupported("two objects with the same id")
                 identities.add(identity)
                 built.append(item)
+        self._configurations(directory, obj)
         try:
             _refuse_helm(obj)
+            generated = kustomize_generators.generate(obj, directory, self.tree)
+        except kustomize_generators.MissingInput as missing:
+            rejected = MissingFile(f"loading KV pairs: {missing.sources}: ", missing.file)
+            raise rejected.on_the_way(obj) from None
         except Rejected as error:
             raise error.on_the_way(obj) from None
-        for generated, hashed in kustomize_generators.generate(obj, directory, self.tree):
-            item = Built(generated, None, hashed=hashed)
+        for generated_obj, hashed in generated:
+            item = Built(generated_obj, None, hashed=hashed)
             identity = _identity(item.obj)
             if identity in identities or any(
                 other.obj["kind"] == item.obj["kind"] and item.name in other.names()
@@ -420,6 +447,18 @@ class _Builder:
         for entry in _list(obj, "images"):
             _image(built, entry)
         return built
+
+    def _configurations(self, directory: str, obj: dict[str, Any]) -> None:
+        """kustomize reads its transformer configurations once the resources are in: one
+        the tree lacks fails the build; we build none."""
+        for ref in _strings(obj, "configurations"):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if directory and not target.startswith(directory + "/"):
+                break
+            if not self.tree.exists(target):
+                raise MissingFile("", target).on_the_way(obj)
+        if obj.get("configurations"):
+            raise Unsupported("kustomization field configurations")
 
     def _kustomization_in(self, directory: str) -> tuple[str, YamlDocument] | None:
         found = [
@@ -851,7 +890,9 @@ def _node_items(node: Node) -> list[tuple[Any, Node]] | None:
 # its loading, before anything else): a string, a list of strings, a map of strings, or a
 # list of mappings each with these fields, of these types.
 _STRING = frozenset({"apiVersion", "kind", "namespace", "namePrefix", "nameSuffix"})
-_STRING_LIST = frozenset({"resources", "bases", "components", "patchesStrategicMerge"})
+_STRING_LIST = frozenset(
+    {"resources", "bases", "components", "patchesStrategicMerge", "configurations"}
+)
 _STRING_MAP = frozenset({"commonAnnotations", "commonLabels"})
 _PATCH: dict[str, type] = {"path": str, "patch": str, "target": dict}
 _ARGS: dict[str, type] = {
