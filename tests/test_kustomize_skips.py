@@ -58,6 +58,23 @@ def without_kubectl(
         return kustomize.load(path, data[path], context)
 
 
+def built_by_one_kubectl_run(files: dict[str, str]) -> Loaded:
+    """The scan's build, which must run kubectl once (we do not know its result)."""
+    data, context = _context(files)
+    runs: list[Any] = []
+    real = kustomize._run
+
+    def counted(*args: Any) -> Any:
+        runs.append(args)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(kustomize, "_run", counted)
+        loaded = kustomize.load(ROOT, data[ROOT], context)
+    assert len(runs) == 1
+    return loaded
+
+
 @pytest.mark.parametrize(
     "fields",
     [
@@ -217,18 +234,7 @@ def test_a_missing_resource_at_the_root_folder(monkeypatch: pytest.MonkeyPatch) 
 def test_other_failures_are_still_kubectls(extra: dict[str, str], resources: str) -> None:
     """Where we do not know kubectl's words, kubectl is asked: same finding."""
     files = {ROOT: resources, "app/deploy.yaml": DEPLOYMENT, **extra}
-    data, context = _context(files)
-    runs: list[Any] = []
-    real = kustomize._run
-
-    def counted(*args: Any) -> Any:
-        runs.append(args)
-        return real(*args)
-
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(kustomize, "_run", counted)
-        ours = kustomize.load(ROOT, data[ROOT], context)
-    assert len(runs) == 1
+    ours = built_by_one_kubectl_run(files)
     assert seen(ours) == seen(kubectl_alone(files))
     assert ours.problems
 
@@ -281,19 +287,7 @@ def test_helm_charts_are_refused_in_kubectls_words_without_kubectl(
 )
 def test_helm_settings_we_cannot_quote_are_kubectls(chart: str) -> None:
     files = {ROOT: f"helmCharts: [{chart}]\n", "app/deploy.yaml": DEPLOYMENT}
-    data, context = _context(files)
-    runs: list[Any] = []
-    real = kustomize._run
-
-    def counted(*args: Any) -> Any:
-        runs.append(args)
-        return real(*args)
-
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(kustomize, "_run", counted)
-        ours = kustomize.load(ROOT, data[ROOT], context)
-    assert len(runs) == 1
-    assert seen(ours) == seen(kubectl_alone(files))
+    assert seen(built_by_one_kubectl_run(files)) == seen(kubectl_alone(files))
 
 
 def test_a_component_with_charts_is_nothing_alone(monkeypatch: pytest.MonkeyPatch) -> None:
