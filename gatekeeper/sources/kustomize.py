@@ -32,7 +32,7 @@ from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, from_file, pointer, targets
-from gatekeeper.sources.kustomize_values import Unsupported, first_merge_key
+from gatekeeper.sources.kustomize_values import Fails, Unsupported, first_merge_key
 from gatekeeper.tree import MemoryTree, Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -589,9 +589,48 @@ def _component(
     on its own as well, and an Argo CD Application can point at its folder: turning an
     overlay into a Component must not take it out of the gate. So one that builds is judged
     too. One that cannot be built on its own (its patches need a parent's resources) deploys
-    nothing by itself: its errors belong to the builds that list it, not here."""
-    built = _build_overlay(path, kustomization, context, in_process, Loaded())
+    nothing by itself: its errors belong to the builds that list it, not here. Nor does one
+    whose fields only transform what others bring (the usual Component: patches, images,
+    labels): built alone it gives nothing or fails, so it is not built (a kubectl process
+    each, for nothing)."""
+    if all(
+        key in _TRANSFORMING_ONLY or value in (None, []) for key, value in kustomization.obj.items()
+    ):
+        return Loaded()
+    built = _build_overlay(path, kustomization, context, in_process, Loaded(), component=True)
     return built if built.documents else Loaded()
+
+
+# Kustomization fields that bring no object of their own: they transform, name, configure
+# or check what resources, components and generators bring (`crds` and `openapi` are
+# schemas; a `helmGlobals` without `helmCharts` inflates nothing).
+_TRANSFORMING_ONLY = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "buildMetadata",
+        "commonAnnotations",
+        "commonLabels",
+        "configurations",
+        "crds",
+        "generatorOptions",
+        "helmGlobals",
+        "images",
+        "labels",
+        "namePrefix",
+        "nameSuffix",
+        "namespace",
+        "openapi",
+        "patches",
+        "patchesJson6902",
+        "patchesStrategicMerge",
+        "replacements",
+        "replicas",
+        "sortOptions",
+        "vars",
+    }
+)
 
 
 def _build_overlay(
@@ -600,21 +639,33 @@ def _build_overlay(
     context: LoadContext,
     in_process: bool,
     loaded: Loaded,
+    component: bool = False,
 ) -> Loaded:
+    """The build of a kustomization (or of a Component on its own) into `loaded`: in-process,
+    else by kubectl. One kustomize certainly fails is not run: a Component's failure alone
+    is nothing (see _component), a kustomization's is kubectl's message where we can say
+    it."""
     closure = Closure(context.tree)
     closure.add(path, kustomization.obj)
     loaded.problems.extend(closure.problems)
     if closure.problems:
         return loaded
+    limit = limits(context.options_for(NAME))
     try:
         if not in_process:
             raise Unsupported("asked for kubectl")
-        built, parsed = kustomize_build.build(path, kustomization, context.tree)
+        built, sources = kustomize_build.build(path, kustomization, context.tree)
+    except Fails as error:
+        stderr = None if component else error.message(frozenset(closure.files))
+        if component or stderr is not None:
+            if stderr is not None:
+                _add_failure(path, kustomization, stderr, limit, loaded)
+            return loaded
     except (Unsupported, RecursionError):
         pass  # beyond the subset built in-process: kubectl builds it
     else:
         outputs: list[tuple[Any, str | None]] = [(item.obj, item.origin) for item in built]
-        _add_built(path, kustomization, outputs, context.tree, closure, loaded, parsed)
+        _add_built(path, kustomization, outputs, context.tree, closure, loaded, sources)
         return loaded
     command = builder()  # only now: what the builder handles needs no kubectl
     if command is None:
@@ -637,7 +688,6 @@ def _build_overlay(
             message = f"kustomization cannot be built as written: {type(error).__name__}"
             loaded.problems.append(Problem("GK-PARSE-ERROR", path, 1, message))
             return loaded
-        limit = limits(context.options_for(NAME))
         restrictor = context.options_for(NAME).get("loadRestrictor", "rootOnly")
         try:
             proc = _run(command, restrictor, str(target.parent), tmp, limit)
@@ -656,19 +706,27 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
-        message = _error_text(proc.stderr.replace(tmp + "/", ""))
-        if "out of memory" in message or "cannot allocate memory" in message:
-            message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
-        if _RESTRICTED in message:
-            message += (
-                " (built as `kubectl kustomize` does; a repository built without kustomize's"
-                " load restriction says so with sources.kustomize.loadRestrictor: none)"
-            )
-        line = _error_line(message, kustomization)
-        loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
+        _add_failure(path, kustomization, proc.stderr.replace(tmp + "/", ""), limit, loaded)
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
+
+
+def _add_failure(
+    path: str, kustomization: YamlDocument, stderr: str, limit: Limits, loaded: Loaded
+) -> None:
+    """A failed build's finding: kubectl's error (paths inside its copy of the files), at
+    the kustomization line it names."""
+    message = _error_text(stderr)
+    if "out of memory" in message or "cannot allocate memory" in message:
+        message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
+    if _RESTRICTED in message:
+        message += (
+            " (built as `kubectl kustomize` does; a repository built without kustomize's"
+            " load restriction says so with sources.kustomize.loadRestrictor: none)"
+        )
+    line = _error_line(message, kustomization)
+    loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
 
 
 # kustomize's refusal of a file outside a kustomization's folder (its default restrictor).
@@ -765,7 +823,72 @@ def _add_documents(
         if isinstance(file, str):
             file = posixpath.normpath(posixpath.join(directory, file))
         outputs.append((entry.obj, file if isinstance(file, str) else None))
-    _add_built(path, kustomization, outputs, tree, closure, loaded, {})
+    _add_built(path, kustomization, outputs, tree, closure, loaded, None)
+
+
+class _SourceFiles:
+    """The files a build's objects came from, parsed here once for the build (kubectl's
+    builds); with `built` (an in-process build's) what that build kept of them first."""
+
+    def __init__(self, tree: Tree, built: kustomize_build.Sources | None) -> None:
+        self.tree = tree
+        self.built = built
+        self.docs: dict[str, list[YamlDocument]] = {}
+
+    def heads(self, file: str) -> list[kustomize_build.Head]:
+        heads = self.built.heads(file) if self.built is not None else None
+        if heads is None:
+            heads = [kustomize_build.head(file, doc) for doc in self._parsed(file)]
+        return heads
+
+    def documents(self, file: str) -> list[YamlDocument] | None:
+        if self.built is not None and self.built.heads(file) is not None:
+            return self.built.documents(file)
+        return self._parsed(file)
+
+    def _parsed(self, file: str) -> list[YamlDocument]:
+        if file not in self.docs:
+            self.docs[file] = _docs(self.tree, file)
+        return self.docs[file]
+
+
+class Source:
+    """The document of a file an object was built from, its nodes asked for only when a
+    field beyond its identity is located in it (an in-process build keeps few: see
+    kustomize_build._Cache)."""
+
+    def __init__(
+        self, file: str, index: int, head: kustomize_build.Head, parsed: _SourceFiles
+    ) -> None:
+        self.file = file
+        self.index = index
+        self.head = head
+        self.name = head.name
+        self._parsed = parsed
+
+    def located(self, path: Path) -> tuple[Any, Any] | None:
+        """A locator of the document and the document (only its identity, for a path that
+        is one of its fields); None if the file no longer reads as it did."""
+        if path in kustomize_build.IDENTITY:
+            return _Lines(self.head.lines), self.head.identity
+        doc = self.document
+        return None if doc is None else (NodeLocator(self.file, doc.node), doc.obj)
+
+    @property
+    def document(self) -> YamlDocument | None:
+        """None if the file no longer reads as it did when built (changed under the scan)."""
+        docs = self._parsed.documents(self.file)
+        return docs[self.index] if docs is not None and self.index < len(docs) else None
+
+
+class _Lines:
+    """A locator from the locations a Head keeps (only those it is asked for)."""
+
+    def __init__(self, lines: dict[Path, Location]) -> None:
+        self.lines = lines
+
+    def locate(self, path: Path) -> Location:
+        return self.lines[path]
 
 
 def _add_built(
@@ -775,7 +898,7 @@ def _add_built(
     tree: Tree,
     closure: Closure,
     loaded: Loaded,
-    cache: dict[str, list[YamlDocument]],
+    built: kustomize_build.Sources | None,
 ) -> None:
     """Documents for the built objects (each with the file it came from, if known),
     located through their source documents and the build's patches."""
@@ -789,20 +912,22 @@ def _add_built(
     patches = collect([*kustomizations, path], tree) + _plugin_patches(
         [*kustomizations, path], tree, closure
     )
+    parsed = _SourceFiles(tree, built)
     for index, (obj, file) in enumerate(outputs):
         if not is_object(obj):
             continue
-        source: tuple[str, YamlDocument] | None = None
+        source: Source | None = None
         if file is not None:
-            if file not in cache:
-                cache[file] = _docs(tree, file)
-            source = _find_source(file, cache[file], obj)
+            heads = parsed.heads(file)
+            found = _find_source(heads, obj)
+            if found is not None:
+                source = Source(file, found, heads[found], parsed)
         locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
-        document: Document = make_document(source[0] if source else path, obj, locator, index)
+        document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
         document.extra["variant"] = f"kustomize {directory or '.'}"
         if source is not None:
-            document.extra["origin"] = f"{source[0]}#{cache[source[0]].index(source[1])}"
+            document.extra["origin"] = f"{source.file}#{source.index}"
         loaded.documents.append(document)
 
 
@@ -848,17 +973,20 @@ def _name(obj: Any) -> str:
     return str(get(obj, ("metadata", "name")) or "")
 
 
-def _find_source(
-    file: str, docs: list[YamlDocument], obj: dict[str, Any]
-) -> tuple[str, YamlDocument] | None:
-    """The document of `file` the object was built from: same kind, its name inside ours."""
+def _find_source(heads: list[kustomize_build.Head], obj: dict[str, Any]) -> int | None:
+    """The index of the document (of a file's, by their heads) the object was built from:
+    same kind, its name inside ours."""
     name = _name(obj)
-    same = [d for d in docs if isinstance(d.obj, dict) and d.obj.get("kind") == obj.get("kind")]
-    named = [d for d in same if _name(d.obj) and _name(d.obj) in name]
-    named.sort(key=lambda d: -len(_name(d.obj)))
+    same = [
+        index
+        for index, head in enumerate(heads)
+        if head.kind is not kustomize_build.NOT_A_MAPPING and head.kind == obj.get("kind")
+    ]
+    named = [index for index in same if heads[index].name and heads[index].name in name]
+    named.sort(key=lambda index: -len(heads[index].name))
     if named:
-        return file, named[0]
-    return (file, same[0]) if len(same) == 1 else None
+        return named[0]
+    return same[0] if len(same) == 1 else None
 
 
 def translate(path: Path, obj: Any, target: Any) -> Path | None:
@@ -898,7 +1026,7 @@ class KustomizeLocator:
     def __init__(
         self,
         obj: dict[str, Any],
-        source: tuple[str, YamlDocument] | None,
+        source: Source | None,
         patches: list[Patch],
         kustomization: NodeLocator,
         settings: dict[str, Any] | None = None,
@@ -907,7 +1035,7 @@ class KustomizeLocator:
         self.settings = settings or {}
         self.source = source
         self.kustomization = kustomization
-        names = {_name(source[1].obj) if source else "", _name(obj)}
+        names = {source.name if source else "", _name(obj)}
         kind = str(obj.get("kind", ""))
         mine = [patch for patch in patches if targets(patch, kind, names)]
         self.operations = [patch for patch in mine if patch.operations]
@@ -924,9 +1052,9 @@ class KustomizeLocator:
             return image
         built = get(self.obj, path)
         candidates = []  # (depth, holds the built value, order, locator, found path)
-        if self.source is not None:
-            file, doc = self.source
-            candidates.append(self._candidate(path, NodeLocator(file, doc.node), doc.obj, 0))
+        located = self.source.located(path) if self.source is not None else None
+        if located is not None:
+            candidates.append(self._candidate(path, located[0], located[1], 0))
         if path and path[:2] != ("metadata", "name") and path[0] not in ("kind", "apiVersion"):
             for order, patch in enumerate(self.merges, start=1):
                 candidates.append(self._candidate(path, patch.locator, patch.obj, order))
@@ -992,15 +1120,18 @@ class KustomizeLocator:
         """A container image rewritten by the kustomization's `images:` is located there."""
         if not path or path[-1] != "image" or self.source is None:
             return None
+        doc = self.source.document
+        if doc is None:
+            return None
         built = get(self.obj, path)
-        found = translate(path, self.obj, self.source[1].obj)
-        if not isinstance(built, str) or found is None or get(self.source[1].obj, found) == built:
+        found = translate(path, self.obj, doc.obj)
+        if not isinstance(built, str) or found is None or get(doc.obj, found) == built:
             return None
         images = self.kustomization.node_at(("images",))
         entries = get(self.settings, ("images",))
         if images is None or not isinstance(entries, list):
             return None
-        original = str(get(self.source[1].obj, found) or "")
+        original = str(get(doc.obj, found) or "")
         repository = re.split(r"[:@]", original.rsplit("/", 1)[-1])[0]
         for index, entry in enumerate(entries):
             name = str(entry.get("name", "")) if isinstance(entry, dict) else ""

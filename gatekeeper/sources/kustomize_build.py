@@ -26,6 +26,8 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from gatekeeper import ownership
+from gatekeeper.document import Location
+from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import (
     kustomize_generators,
     kustomize_labels,
@@ -33,8 +35,10 @@ from gatekeeper.sources import (
     kustomize_names,
     kustomize_subjects,
 )
+from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_values import (
+    Fails,
     Unsupported,
     canonical,
     canonical_patch,
@@ -43,7 +47,7 @@ from gatekeeper.sources.kustomize_values import (
     normalised,
 )
 from gatekeeper.tree import Tree
-from gatekeeper.yamldoc import YamlDocument, check_bytes, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # What a kustomization may hold for us to build it; anything else goes to kubectl.
@@ -69,6 +73,9 @@ _FIELDS = frozenset(
         "secretGenerator",
         "generatorOptions",
         "buildMetadata",
+        "helmCharts",  # refused by kubectl: see HelmNotEnabled
+        "configurations",  # only when kubectl fails on a missing one
+        "helmGlobals",
     }
 )
 _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
@@ -154,11 +161,9 @@ class Built:
         return {self.obj["metadata"]["name"], *(name for name, _ in self.previous)}
 
 
-def build(
-    path: str, kustomization: YamlDocument, tree: Tree
-) -> tuple[list[Built], dict[str, list[YamlDocument]]]:
-    """The objects of the kustomization at `path`, in kubectl's order, and the parsed
-    documents of every resource file read. Raises Unsupported."""
+def build(path: str, kustomization: YamlDocument, tree: Tree) -> tuple[list[Built], Sources]:
+    """The objects of the kustomization at `path`, in kubectl's order, and what the build
+    knows of the files they came from. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
     kustomize_generators.add_hashes(built)
@@ -167,13 +172,180 @@ def build(
     if len({_identity(item.obj) for item in built}) != len(built):
         raise Unsupported("two objects with the same id")  # after `namespace:`
     built.sort(key=cmp_to_key(_legacy_order))
-    return built, builder.parsed
+    return built, Sources(tree, builder.cache, builder.read)
+
+
+NOT_A_MAPPING = object()
+# The fields of its source document every built object is located at before any other (the
+# inventory locates each object's metadata.namespace), with the fields above them.
+IDENTITY: tuple[Path, ...] = (
+    ("apiVersion",),
+    ("kind",),
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+)
+_IDENTITY_AND_ABOVE: tuple[Path, ...] = ((), ("metadata",), *IDENTITY)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What the locators of objects built from a document need of it first, without its
+    nodes: its kind (NOT_A_MAPPING for a document that is not a mapping) and name, to find
+    an object's source (kustomize._find_source); its IDENTITY fields and where they and the
+    fields above them are, to locate them."""
+
+    kind: Any
+    name: str
+    identity: Any  # the document with only its IDENTITY fields
+    lines: dict[Path, Location]
+
+
+def head(file: str, doc: YamlDocument) -> Head:
+    obj = doc.obj
+    if not isinstance(obj, dict):
+        return Head(NOT_A_MAPPING, "", None, {})
+    identity = {key: obj[key] for key in ("apiVersion", "kind", "metadata") if key in obj}
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict):
+        identity["metadata"] = {k: metadata[k] for k in ("name", "namespace") if k in metadata}
+    locator = NodeLocator(file, doc.node)
+    lines = {
+        path: locator.locate(path)
+        for path in _IDENTITY_AND_ABOVE
+        if not path or _holds(identity, path)
+    }
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return Head(obj.get("kind"), str(name or ""), identity, lines)
+
+
+def _holds(obj: Any, path: Path) -> bool:
+    """Is there a field at `path` (perhaps null)?"""
+    parent = get(obj, path[:-1])
+    return isinstance(parent, dict) and path[-1] in parent
+
+
+class Sources:
+    """The files an in-process build read, as its objects' locators need them: each
+    document's head at once, its nodes (parsed again if the cache let them go) only when a
+    field is located in it."""
+
+    def __init__(self, tree: Tree, cache: _Cache, read: dict[str, _Parsed]) -> None:
+        self.tree = tree
+        self.cache = cache
+        self.read = read
+
+    def heads(self, file: str) -> list[Head] | None:
+        """None for a file the build did not read."""
+        parsed = self.read.get(file)
+        return None if parsed is None else parsed.heads
+
+    def documents(self, file: str) -> list[YamlDocument] | None:
+        """None when the file no longer reads as it did (changed under the scan)."""
+        parsed = self.read.get(file)
+        if parsed is not None and parsed.docs is not None:
+            return parsed.docs
+        return self.cache.documents(self.tree, file, parsed)
+
+
+class Rejected(Fails):
+    """A failure whose words we know: each kustomization on the way to the one that fails
+    wraps them in its own (through its resources; a component's are worded otherwise)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.through: list[tuple[str, str]] = []  # (entry, folder) on the way, innermost first
+        # Every kustomization on the way loads in kustomize (its fields of the types its
+        # Go struct wants): else kustomize fails first, in other words.
+        self.loads = True
+
+    def on_the_way(self, kustomization: dict[str, Any]) -> Rejected:
+        self.loads = self.loads and _loads(kustomization)
+        return self
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        """The failing kustomization's error, None if we cannot say it."""
+        raise NotImplementedError
+
+    def message(self, copied: frozenset[str]) -> str | None:
+        error = self.words(copied) if self.loads else None
+        if error is None:
+            return None
+        for ref, folder in self.through:
+            error = (
+                f"accumulating resources: accumulation err='accumulating resources from"
+                f" '{ref}': '{folder}' must resolve to a file': recursed accumulation of path"
+                f" '{folder}': {error}"
+            )
+        return f"error: {error}\n"
+
+
+class MissingResource(Rejected):
+    """A resource entry naming a file the build does not have: kustomize fails there."""
+
+    def __init__(self, ref: str, target: str) -> None:
+        super().__init__("a resource that is not a file of the tree")
+        self.ref = ref
+        self.target = target
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        lstat = _not_found(self.target, copied)
+        if lstat is None:
+            return None
+        return (
+            f"accumulating resources: accumulation err='accumulating resources from"
+            f" '{self.ref}': {lstat}': must build at directory: not a valid directory: {lstat}"
+        )
+
+
+class MissingFile(Rejected):
+    """A file the kustomization reads (a transformer configuration, a generator input) that
+    the build does not have: kustomize's error, after `prefix`."""
+
+    def __init__(self, prefix: str, target: str) -> None:
+        super().__init__("a file that is not a file of the tree")
+        self.prefix = prefix
+        self.target = target
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        lstat = _not_found(self.target, copied)
+        return None if lstat is None else self.prefix + lstat
+
+
+def _not_found(target: str, copied: frozenset[str]) -> str | None:
+    """Go's error for a path kubectl's copy of the files (`copied`) lacks: its first missing
+    folder or file. None for a folder, or a file on the way (worded otherwise)."""
+    folders = {folder for file in copied for folder in parents(file)}
+    if target in folders:
+        return None
+    parts = target.split("/")
+    prefixes = ["/".join(parts[: end + 1]) for end in range(len(parts))]
+    missing = next((prefix for prefix in prefixes if prefix not in folders), None)
+    if missing is None or missing in copied:
+        return None
+    return f"evalsymlink failure on '{target}' : lstat {missing}: no such file or directory"
+
+
+class HelmNotEnabled(Rejected):
+    """A kustomization with helmCharts: kubectl refuses to inflate charts without
+    --enable-helm (which gatekeeper never passes), quoting kustomize's YAML of the first
+    chart's settings, once its resources are accumulated (before its generators run and its
+    components are accumulated)."""
+
+    def __init__(self, settings: str) -> None:
+        super().__init__("helmCharts (kubectl refuses them without --enable-helm)")
+        self.settings = settings
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        return (
+            "trouble configuring builtin HelmChartInflationGenerator with config: `\n"
+            f"{self.settings}`: must specify --enable-helm"
+        )
 
 
 class _Builder:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
-        self.parsed: dict[str, list[YamlDocument]] = {}
+        self.read: dict[str, _Parsed] = {}  # every file this build read
         self.size = 0
         self.cache = ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
 
@@ -185,14 +357,17 @@ class _Builder:
         into: tuple[list[Built], set[_Id]] | None = None,
     ) -> list[Built]:
         """A kustomization's objects; a component (`into` its parent's objects and ids)
-        adds its resources to the parent's and transforms them all."""
+        adds its resources to the parent's and transforms them all. A Component built on
+        its own (the root) is built as a kustomization is: kustomize only checks its kind
+        and apiVersion differently."""
         directory = posixpath.dirname(file)
         if directory in stack:
             raise Unsupported("a cycle of kustomizations")
         obj = kustomization.obj
         if kustomization.duplicate_keys:
             raise Unsupported("a kustomization with a key twice")
-        _check_kustomization(obj, component=into is not None)
+        root_component = not stack and obj.get("kind") == "Component"
+        _check_kustomization(obj, component=into is not None or root_component)
         check_kustomization_values(kustomization.node)
         if stack and all(
             v in (None, "") for k, v in obj.items() if k not in ("apiVersion", "kind")
@@ -205,10 +380,16 @@ class _Builder:
                 raise Unsupported("a resource outside the repository")
             nested = self._kustomization_in(target)
             if nested is not None:
-                found = self.accumulate(nested[0], nested[1], (*stack, directory))
+                try:
+                    found = self.accumulate(nested[0], nested[1], (*stack, directory))
+                except Rejected as error:
+                    error.through.append((ref, target))
+                    raise error.on_the_way(obj) from None
             else:
                 if directory and not target.startswith(directory + "/"):
                     raise Unsupported("a resource file outside the kustomization's directory")
+                if not self.tree.exists(target):
+                    raise MissingResource(ref, target).on_the_way(obj)
                 found = self._resources(target)
             for item in found:
                 identity = _identity(item.obj)
@@ -216,8 +397,17 @@ class _Builder:
                     raise Unsupported("two objects with the same id")
                 identities.add(identity)
                 built.append(item)
-        for generated, hashed in kustomize_generators.generate(obj, directory, self.tree):
-            item = Built(generated, None, hashed=hashed)
+        self._configurations(directory, obj)
+        try:
+            _refuse_helm(obj)
+            generated = kustomize_generators.generate(obj, directory, self.tree)
+        except kustomize_generators.MissingInput as missing:
+            rejected = MissingFile(f"loading KV pairs: {missing.sources}: ", missing.file)
+            raise rejected.on_the_way(obj) from None
+        except Rejected as error:
+            raise error.on_the_way(obj) from None
+        for generated_obj, hashed in generated:
+            item = Built(generated_obj, None, hashed=hashed)
             identity = _identity(item.obj)
             if identity in identities or any(
                 other.obj["kind"] == item.obj["kind"] and item.name in other.names()
@@ -231,7 +421,10 @@ class _Builder:
             nested = self._kustomization_in(target)
             if nested is None or target.startswith("../") or target == "..":
                 raise Unsupported("a component that is not a local kustomization")
-            self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
+            try:
+                self.accumulate(nested[0], nested[1], (*stack, directory), (built, identities))
+            except Rejected as error:  # kustomize words it otherwise there
+                raise Fails(f"in a component: {error}") from error
         # kustomize's order of its built-in transformers
         for entry in _list(obj, "patchesStrategicMerge"):
             self._strategic(directory, entry, built)
@@ -255,6 +448,18 @@ class _Builder:
             _image(built, entry)
         return built
 
+    def _configurations(self, directory: str, obj: dict[str, Any]) -> None:
+        """kustomize reads its transformer configurations once the resources are in: one
+        the tree lacks fails the build; we build none."""
+        for ref in _strings(obj, "configurations"):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if directory and not target.startswith(directory + "/"):
+                break
+            if not self.tree.exists(target):
+                raise MissingFile("", target).on_the_way(obj)
+        if obj.get("configurations"):
+            raise Unsupported("kustomization field configurations")
+
     def _kustomization_in(self, directory: str) -> tuple[str, YamlDocument] | None:
         found = [
             posixpath.join(directory, name) if directory not in ("", ".") else name
@@ -265,28 +470,26 @@ class _Builder:
             return None
         if len(found) > 1:
             raise Unsupported("more than one kustomization file")
-        docs = self._documents(found[0])
-        if len(docs) != 1 or not isinstance(docs[0].obj, dict):
+        docs = self._parsed(found[0]).docs
+        if docs is None or len(docs) != 1 or not isinstance(docs[0].obj, dict):
             raise Unsupported("a kustomization that is not one mapping")
         return found[0], docs[0]
-
-    def _documents(self, file: str) -> list[YamlDocument]:
-        return self._parsed(file).docs
 
     def _parsed(self, file: str) -> _Parsed:
         parsed = self.cache.get(file)
         if parsed is None:
-            parsed = self.cache.put(file, _parse(self.tree, file))
-        if file not in self.parsed:
+            parsed = self.cache.put(file, _parse(self.tree, file, self.cache))
+        if file not in self.read:
             self.size += parsed.size
             if self.size > MAX_OUTPUT_BYTES // 2:
                 raise Unsupported("a build near kubectl's output limit")
-            self.parsed[file] = parsed.docs
+            self.read[file] = parsed
         return parsed
 
     def _resources(self, file: str) -> list[Built]:
         parsed = self._parsed(file)
-        if parsed.objects is None:
+        if parsed.objects is None:  # a kustomization file (its documents kept)
+            assert parsed.docs is not None
             try:
                 parsed.objects = _objects(parsed.docs)
             except Unsupported as error:
@@ -358,6 +561,8 @@ class _Builder:
         """A strategic-merge patch: on the one object of its id, or on every `target:`."""
         if target is None:
             found = [item for item in built if _patch_id_matches(patch, item)]
+            if not found:  # kustomize: "no resource matches strategic merge patch"
+                raise Fails("a strategic-merge patch without exactly one object of its id: none")
             if len(found) != 1:
                 raise Unsupported("a strategic-merge patch without exactly one object of its id")
         else:
@@ -370,7 +575,10 @@ class _Builder:
             if parsed.schema_comments:
                 raise Unsupported("a comment kustomize may read as a schema in a patched resource")
             if parsed.empty_nulls is None:
-                parsed.empty_nulls = _empty_nulls(parsed.docs)
+                docs = self.cache.documents(self.tree, item.origin, parsed)
+                if docs is None:
+                    raise Unsupported("a resource that changed during the scan")
+                parsed.empty_nulls = _empty_nulls(docs)
             nulls_kept = not parsed.empty_nulls and not item.json_patched
             obj = item.obj
             merged = kustomize_merge.merge(obj, patch, _schema_of(obj), nulls_kept)
@@ -497,14 +705,34 @@ def _operations(text: str) -> list[Any]:
 
 @dataclass
 class _Parsed:
+    """What the builds of a tree keep of a file they read: compact, without its nodes
+    (about 11 times its size in memory) except for a kustomization's."""
+
     size: int
-    docs: list[YamlDocument]
+    heads: list[Head]
     schema_comments: bool  # a comment a strategic merge of its objects may read as a schema
+    docs: list[YamlDocument] | None  # a kustomization file's (a resource's: see _Cache)
+    objects: list[dict[str, Any]] | Unsupported | None = None  # a resource file's objects
     empty_nulls: bool | None = None  # a null written as nothing (`key:`); once asked for
-    objects: list[dict[str, Any]] | Unsupported | None = None  # once asked for
 
 
-def _parse(tree: Tree, file: str) -> _Parsed:
+def _parse(tree: Tree, file: str, cache: _Cache) -> _Parsed:
+    """A file's entry: a resource's objects worked out now, its nodes left to the cache."""
+    size, docs, schema_comments = _read(tree, file)
+    if posixpath.basename(file) in KUSTOMIZATION_FILES:
+        return _Parsed(size, [head(file, doc) for doc in docs], schema_comments, docs)
+    parsed = _Parsed(size, [head(file, doc) for doc in docs], schema_comments, None)
+    try:
+        parsed.objects = _objects(docs)
+    except Unsupported as error:
+        parsed.objects = error
+    cache.keep_documents(file, size, docs)
+    return parsed
+
+
+def _read(tree: Tree, file: str) -> tuple[int, list[YamlDocument], bool]:
+    """A file's size, documents and whether it has a comment kustomize may read as a
+    schema; raises Unsupported for one kustomize may read otherwise."""
     try:
         data = tree.read(file)
     except OSError:
@@ -519,7 +747,7 @@ def _parse(tree: Tree, file: str) -> _Parsed:
             raise Unsupported("a file that does not parse cleanly")
         if entry.obj is not None:
             docs.append(entry)
-    return _Parsed(len(data), docs, _SCHEMA_COMMENT.search(text) is not None)
+    return len(data), docs, _SCHEMA_COMMENT.search(text) is not None
 
 
 # Lines kustomize splits a file at (its own split, before YAML), and what it rejects there.
@@ -588,14 +816,48 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
 
 
 class _Cache:
-    """Parsed resource files shared by the builds of one tree (the CRD file that eight
-    overlays include is parsed once), the most recent up to LIMIT bytes of source."""
+    """Parsed files shared by the builds of one tree (the CRD file that eight overlays
+    include is parsed once), the most recent up to LIMIT bytes of source; and the nodes of
+    the most recent resource files up to NODES_LIMIT bytes of source, for locating fields
+    in them (the overlays of one base are built one after the other). A 1.4 MB CRD's nodes
+    take 16 MB and are seldom located in: parsed again if they are."""
 
     LIMIT = 4 * 2**20
+    NODES_LIMIT = 2**20
 
     def __init__(self) -> None:
         self.entries: OrderedDict[str, _Parsed] = OrderedDict()
         self.size = 0
+        self.nodes: OrderedDict[str, tuple[int, list[YamlDocument]]] = OrderedDict()
+        self.nodes_size = 0
+
+    def keep_documents(self, file: str, size: int, docs: list[YamlDocument]) -> None:
+        old = self.nodes.pop(file, None)
+        if old is not None:
+            self.nodes_size -= old[0]
+        self.nodes[file] = (size, docs)
+        self.nodes_size += size
+        while self.nodes_size > self.NODES_LIMIT and len(self.nodes) > 1:
+            _, (dropped, _) = self.nodes.popitem(last=False)
+            self.nodes_size -= dropped
+
+    def documents(self, tree: Tree, file: str, parsed: _Parsed | None) -> list[YamlDocument] | None:
+        """A file's documents: kept, or parsed again (None if they are no longer those
+        `parsed` was made of)."""
+        if parsed is not None and parsed.docs is not None:
+            return parsed.docs
+        found = self.nodes.get(file)
+        if found is not None:
+            self.nodes.move_to_end(file)
+            return found[1]
+        try:
+            size, docs, _ = _read(tree, file)
+        except Unsupported:
+            return None
+        if parsed is not None and [head(file, doc) for doc in docs] != parsed.heads:
+            return None
+        self.keep_documents(file, size, docs)
+        return docs
 
     def get(self, file: str) -> _Parsed | None:
         found = self.entries.get(file)
@@ -622,6 +884,213 @@ def _node_items(node: Node) -> list[tuple[Any, Node]] | None:
                 return None
             return [(canonical(item), item) for item in value.value]
     return None
+
+
+# What kustomize's Kustomization struct wants of each field we build (a wrong type fails
+# its loading, before anything else): a string, a list of strings, a map of strings, or a
+# list of mappings each with these fields, of these types.
+_STRING = frozenset({"apiVersion", "kind", "namespace", "namePrefix", "nameSuffix"})
+_STRING_LIST = frozenset(
+    {"resources", "bases", "components", "patchesStrategicMerge", "configurations"}
+)
+_STRING_MAP = frozenset({"commonAnnotations", "commonLabels"})
+_PATCH: dict[str, type] = {"path": str, "patch": str, "target": dict}
+_ARGS: dict[str, type] = {
+    "name": str,
+    "namespace": str,
+    "behavior": str,
+    "literals": list,
+    "files": list,
+}
+_ENTRIES: dict[str, dict[str, type]] = {
+    "patches": _PATCH,
+    "patchesJson6902": _PATCH,
+    "images": {"name": str, "newName": str, "newTag": str, "digest": str},
+    "replicas": {"name": str, "count": int},
+    "labels": {"pairs": dict, "includeSelectors": bool, "includeTemplates": bool},
+    "configMapGenerator": {**_ARGS, "envs": list, "options": dict},
+    "secretGenerator": {**_ARGS, "envs": list, "options": dict, "type": str},
+    "helmCharts": {
+        **dict.fromkeys(("name", "version", "repo", "releaseName", "namespace"), str),
+        **dict.fromkeys(("valuesFile", "valuesMerge", "kubeVersion", "nameTemplate"), str),
+        **dict.fromkeys(("includeCRDs", "skipHooks", "skipTests", "debug"), bool),
+        **dict.fromkeys(("additionalValuesFiles", "apiVersions"), list),
+        "valuesInline": dict,
+    },
+}
+
+
+def _loads(obj: dict[str, Any]) -> bool:
+    """Does kustomize load this kustomization (conservatively: False when unsure)?"""
+    for key, value in obj.items():
+        if value is None:
+            continue
+        if key in _STRING:
+            good = isinstance(value, str)
+        elif key in _STRING_LIST or key == "buildMetadata":
+            good = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif key in _STRING_MAP:
+            good = _string_map(value)
+        elif key in _ENTRIES:
+            fields = _ENTRIES[key]
+            good = isinstance(value, list) and all(
+                isinstance(entry, dict) and all(_typed(entry.get(k), fields.get(k)) for k in entry)
+                for entry in value
+            )
+        elif key == "generatorOptions":
+            good = _options_load(value)
+        elif key == "helmGlobals":
+            good = isinstance(value, dict) and all(
+                k in _HELM_GLOBALS and isinstance(v, (str, type(None))) for k, v in value.items()
+            )
+        else:
+            good = False
+        if not good:
+            return False
+    return True
+
+
+def _typed(value: Any, wanted: type | None) -> bool:
+    if wanted is None:
+        return False  # a field the struct does not have: strict loading fails
+    if value is None:
+        return True
+    if wanted is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if wanted is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if wanted is dict:
+        return isinstance(value, dict)  # labels' pairs: checked where used
+    return isinstance(value, wanted)
+
+
+def _string_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _options_load(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and all(k in ("labels", "annotations", "disableNameSuffixHash", "immutable") for k in value)
+        and all(_string_map(value.get(k) or {}) for k in ("labels", "annotations"))
+        and all(
+            isinstance(value.get(k, False), bool) for k in ("disableNameSuffixHash", "immutable")
+        )
+    )
+
+
+_HELM_GLOBALS = frozenset({"chartHome", "configHome"})
+_HELM_STRINGS = frozenset(
+    {
+        "name",
+        "version",
+        "repo",
+        "releaseName",
+        "namespace",
+        "valuesFile",
+        "valuesMerge",
+        "kubeVersion",
+        "nameTemplate",
+    }
+)
+_HELM_FLAGS = frozenset({"includeCRDs", "skipHooks", "skipTests", "debug"})
+_HELM_LISTS = frozenset({"additionalValuesFiles", "apiVersions"})
+# Strings go-yaml v2 prints as they are (no quotes), or in double quotes when they would
+# read as another type: a conservative set of characters, the rest goes to kubectl.
+_PLAIN = re.compile(r"[A-Za-z0-9_./~][A-Za-z0-9_./~:-]*(?<!:)")
+_NOT_STRINGS = frozenset(
+    {
+        "y",
+        "Y",
+        "yes",
+        "Yes",
+        "YES",
+        "n",
+        "N",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "null",
+        "Null",
+        "NULL",
+        "~",
+        "<<",
+    }
+)
+_INTEGER = re.compile(r"(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*)")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+
+
+def _refuse_helm(obj: dict[str, Any]) -> None:
+    """Raise HelmNotEnabled for a kustomization with charts, with kubectl's quote of the
+    first chart's settings (kustomize's JSON of its helmGlobals and the chart, as YAML: keys
+    sorted, empty values left out), where we can write that quote."""
+    charts = obj.get("helmCharts")
+    if charts in (None, []):
+        return
+    if not isinstance(charts, list) or not isinstance(charts[0], dict):
+        raise Unsupported("helmCharts that are not a list of mappings")
+    globals_ = obj.get("helmGlobals") or {}
+    if not isinstance(globals_, dict) or set(globals_) - _HELM_GLOBALS:
+        raise Unsupported("helmGlobals with other fields")
+    chart = charts[0]
+    settings = {**globals_, **chart}
+    unknown = set(chart) - _HELM_STRINGS - _HELM_FLAGS - _HELM_LISTS - {"valuesInline"}
+    if unknown or settings.get("valuesInline") not in (None, {}):
+        raise Unsupported("a chart with other fields, or inline values")
+    lines = []
+    for key in sorted(settings):
+        value = settings[key]
+        if key in _HELM_FLAGS:
+            if not isinstance(value, bool):
+                raise Unsupported("a chart flag that is not a boolean")
+            if value:
+                lines.append(f"{key}: true")
+        elif key in _HELM_LISTS:
+            if value is None or value == []:
+                continue
+            if not isinstance(value, list):
+                raise Unsupported("a chart list that is not a list")
+            lines.append(f"{key}:")
+            lines.extend(f"- {_quoted(item)}" for item in value)
+        elif key != "valuesInline" and value not in (None, ""):
+            lines.append(f"{key}: {_quoted(value)}")
+    raise HelmNotEnabled("".join(line + "\n" for line in lines))
+
+
+def _quoted(value: Any) -> str:
+    """A string as go-yaml v2 prints it, for the strings we know it for."""
+    if not isinstance(value, str) or not _PLAIN.fullmatch(value):
+        raise Unsupported("a chart setting we do not know kustomize's YAML of")
+    if ":" in value and value[0].isdigit():
+        raise Unsupported("a chart setting that may read as a sexagesimal number")
+    number = value.replace("_", "")
+    if value in _NOT_STRINGS or _INTEGER.fullmatch(value) or _DATE.fullmatch(value):
+        return f'"{value}"'
+    if value[0] in "0123456789.":
+        try:
+            float(number)
+        except ValueError:
+            pass
+        else:
+            return f'"{value}"'
+        if _DATE.match(value) or value.lower().startswith("0x"):
+            raise Unsupported("a chart setting that may read as a timestamp or number")
+    return value
 
 
 def _check_kustomization(obj: dict[str, Any], component: bool) -> None:

@@ -97,15 +97,16 @@ def _generated(
         raise Unsupported("a generator without a name, or with an odd namespace")
     options = _merged(_options(entry.get("options")), common)
     pairs: dict[str, str] = {}
-    sources = [
-        *(
-            (key, value)
-            for file in _strings(entry, "envs")
-            for key, value in _env(directory, file, tree)
-        ),
-        *(_literal(text) for text in _strings(entry, "literals")),
-        *(_file(directory, source, tree) for source in _strings(entry, "files")),
-    ]
+    envs, files = _strings(entry, "envs"), _strings(entry, "files")
+    try:  # kustomize's order: env files, literals, files
+        sources = [(key, value) for file in envs for key, value in _env(directory, file, tree)]
+    except MissingInput as missing:
+        raise missing.of("env source files", envs) from None
+    sources += [_literal(text) for text in _strings(entry, "literals")]
+    try:
+        sources += [_file(directory, source, tree) for source in files]
+    except MissingInput as missing:
+        raise missing.of("file sources", files) from None
     for key, value in sources:
         if not _KEY.fullmatch(key) or len(key) > 253 or key.startswith(".."):
             raise Unsupported("a generated key Kubernetes rejects")
@@ -135,6 +136,20 @@ def _generated(
     return normalised(obj), not options["disableNameSuffixHash"]
 
 
+class MissingInput(Unsupported):
+    """A generator input the tree lacks: kustomize fails there (see kustomize_build), its
+    error naming the entry's sources of that kind (`file sources: [a b]`)."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__("a generator input that is not a file of the tree")
+        self.file = file
+        self.sources = ""
+
+    def of(self, kind: str, sources: list[str]) -> MissingInput:
+        self.sources = f"{kind}: [{' '.join(sources)}]"
+        return self
+
+
 def _strings(entry: dict[str, Any], key: str) -> list[str]:
     values = entry.get(key) or []
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
@@ -160,6 +175,8 @@ def _read(directory: str, path: str, tree: Tree) -> str:
         or (directory and not file.startswith(directory + "/"))
     ):
         raise Unsupported("a generator input outside the kustomization's directory")
+    if not tree.exists(file):
+        raise MissingInput(file)
     try:
         return tree.read(file).decode("utf-8")
     except (OSError, UnicodeDecodeError):

@@ -25,6 +25,16 @@ class Unsupported(Exception):
     """The in-process build cannot be sure of its result: kubectl builds it instead."""
 
 
+class Fails(Unsupported):
+    """kustomize certainly rejects the build (kubectl would fail it too). Its message is
+    kubectl's where we can say it (see message), else kubectl is asked for it."""
+
+    def message(self, copied: frozenset[str]) -> str | None:
+        """kubectl's error output, tmp folder aside, for a build handed the files `copied`;
+        None when we cannot say it."""
+        return None
+
+
 _TAG = "tag:yaml.org,2002:"
 _STR = _TAG + "str"
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})

@@ -1,0 +1,140 @@
+"""What in-process builds keep of the files they read: compact entries, few nodes.
+
+A resource file's nodes take about eleven times its size; the builds keep its objects and
+each document's identity fields located, and the nodes of the latest files only. A field
+located in a file whose nodes were let go is located as if they had been kept (the file is
+parsed again), and a file changed under the scan is not trusted: no traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.document import Loaded
+from gatekeeper.fieldpath import Path as FieldPath
+from gatekeeper.sources import LoadContext, kustomize, kustomize_build
+from gatekeeper.tree import WorkTree
+from tests.test_kustomize_build import DEPLOYMENT
+
+PATHS: list[FieldPath] = [
+    (),
+    ("kind",),
+    ("apiVersion",),
+    ("metadata",),
+    ("metadata", "name"),
+    ("metadata", "namespace"),
+    ("metadata", "labels", "app"),
+    ("spec", "replicas"),
+    ("spec", "template", "spec", "containers", 0, "image"),
+    ("spec", "template", "spec", "containers", 1, "securityContext"),
+]
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+"""
+FILES = {
+    "base/kustomization.yaml": "resources: [deploy.yaml, service.yaml]\n",
+    "base/deploy.yaml": DEPLOYMENT,
+    "base/service.yaml": SERVICE,
+    "prod/kustomization.yaml": "resources: [../base]\nnamespace: shop\n"
+    "images: [{name: nginx, newTag: '2'}]\n"
+    'patches:\n  - patch: \'[{"op": "replace", "path": "/spec/replicas", "value": 5}]\'\n'
+    "    target: {kind: Deployment}\n",
+    "dev/kustomization.yaml": "resources: [../base]\nnamePrefix: dev-\n",
+}
+
+
+def located(loaded: Loaded) -> list[Any]:
+    out: list[Any] = [(p.code, p.file, p.line, p.message) for p in loaded.problems]
+    for document in loaded.documents:
+        where = [document.locator.locate(path) for path in PATHS]
+        out.append((document.file, document.name, sorted(document.extra.items()), where))
+    return out
+
+
+def scan_builds(root: Path, in_process: bool = True) -> list[Any]:
+    """Every overlay built in one tree, as a scan builds them (one cache for all)."""
+    tree = WorkTree(root)
+    context = LoadContext(tree=tree)
+    out = []
+    for path in ("base/kustomization.yaml", "dev/kustomization.yaml", "prod/kustomization.yaml"):
+        loaded = kustomize.load(path, tree.read(path), context, in_process)
+        assert (len(loaded.documents), loaded.problems) == (2, [])
+        out.append(located(loaded))
+    return out
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    for name, text in FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_locations_are_kubectls_whatever_nodes_are_kept(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = scan_builds(repo, in_process=False)
+    assert scan_builds(repo) == reference
+    monkeypatch.setattr(kustomize_build._Cache, "NODES_LIMIT", 0)  # only the latest file's
+    reads: list[str] = []
+    real = kustomize_build._read
+
+    def counted(tree: Any, file: str) -> Any:
+        reads.append(file)
+        return real(tree, file)
+
+    monkeypatch.setattr(kustomize_build, "_read", counted)
+    assert scan_builds(repo) == reference
+    assert reads.count("base/deploy.yaml") > 1  # its nodes were let go, and parsed again
+
+
+def test_identity_fields_are_located_without_the_nodes(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inventory locates every object's metadata.namespace: a CRD's megabytes are not
+    parsed again for it."""
+    tree = WorkTree(repo)
+    path = "prod/kustomization.yaml"
+    loaded = kustomize.load(path, tree.read(path), LoadContext(tree=tree))
+    expected = [d.locator.locate(("metadata", "namespace")) for d in loaded.documents]
+    monkeypatch.setattr(kustomize_build._Cache, "NODES_LIMIT", 0)
+    fresh = WorkTree(repo)
+    loaded = kustomize.load(path, fresh.read(path), LoadContext(tree=fresh))
+
+    def forbidden(*args: Any) -> Any:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(kustomize_build, "_read", forbidden)
+    assert [d.locator.locate(("metadata", "namespace")) for d in loaded.documents] == expected
+    assert [d.locator.locate(("metadata", "name")).exact for d in loaded.documents] == [
+        True,
+        True,
+    ]
+
+
+def test_a_file_changed_under_the_scan_is_not_trusted(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its nodes let go, then the file changes before a field is located in it: located at
+    the kustomization, not at lines of another text, and no traceback."""
+    monkeypatch.setattr(kustomize_build._Cache, "NODES_LIMIT", 0)
+    tree = WorkTree(repo)
+    path = "dev/kustomization.yaml"
+    loaded = kustomize.load(path, tree.read(path), LoadContext(tree=tree))
+    deployment = next(d for d in loaded.documents if d.kind == "Deployment")
+    before = deployment.locator.locate(("metadata", "name"))
+    (repo / "base" / "deploy.yaml").write_text(DEPLOYMENT.replace("name: web\n", "name: x\n", 1))
+    where = deployment.locator.locate(("spec", "replicas"))
+    assert (where.file, where.exact) == (path, False)
+    assert deployment.locator.locate(("metadata", "name")) == before
