@@ -685,7 +685,12 @@ def _github_job(
         variables = {**(workflow_env or {}), **_env(job), **exported, **_env(step)}
         expressions = {**(known or {}), **matrix_values(job, variables)}
         variables = _resolved(variables, expressions)
-        if isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
+        template = _custom_shell(nodes, raw_step, shell_name)
+        if isinstance(run, ScalarNode) and template is not None:
+            # `shell: kubectl apply -f {0}`: GitHub runs the template with {0} = a file of
+            # the `run:` text, so the template is the command (red team r26).
+            commands = _commands(template, lines, variables=variables, expressions=expressions)
+        elif isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
             commands = _commands(run, lines, language="python", expressions=expressions)
         elif isinstance(run, ScalarNode):
             commands = _commands(run, lines, variables=variables, expressions=expressions)
@@ -939,6 +944,27 @@ def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command]
         return start + 1
 
     return find
+
+
+# What GitHub runs a `run:` with: a shell by name, or a template `COMMAND ... {0}` of any
+# other program (the custom shell).
+_SHELL_NAMES = frozenset(
+    {"bash", "sh", "pwsh", "powershell", "python", "python3", "cmd", "zsh", "dash", "ksh"}
+)
+
+
+def _custom_shell(nodes: NodeLocator, step: Path, shell_name: str) -> ScalarNode | None:
+    """The node of a step's custom shell template (its own `shell:`, else the job's or the
+    workflow's `defaults.run.shell`), or None for a shell by name."""
+    words = shell_name.split()
+    if not words or posixpath.basename(words[0]) in _SHELL_NAMES:
+        return None
+    job, defaults = step[:2], ("defaults", "run", "shell")
+    for where in ((*step, "shell"), (*job, *defaults), defaults):
+        node = nodes.node_at(where)
+        if isinstance(node, ScalarNode) and str(node.value) == shell_name:
+            return node
+    return None
 
 
 def _shell(holder: dict[str, Any]) -> str:
