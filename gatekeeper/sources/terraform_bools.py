@@ -56,6 +56,7 @@ BOOL_ATTRIBUTES: dict[str, frozenset[str]] = {
         {"deletion_protection", "iam_database_authentication_enabled", "storage_encrypted"}
     ),
     "aws_rds_cluster_instance": frozenset({"auto_minor_version_upgrade", "publicly_accessible"}),
+    "awscc_rds_db_instance": frozenset({"publicly_accessible"}),
     "aws_redshift_cluster": frozenset({"enable", "encrypted", "publicly_accessible"}),
     "aws_s3_bucket": frozenset({"enabled"}),
     "aws_s3_bucket_versioning": frozenset({"enabled"}),
