@@ -209,3 +209,14 @@ def test_schemas_are_looked_for_among_the_files_written_for_helm(tmp_path: Path)
     assert [d.name for d in loaded.documents] == ["a"]
     (problem,) = loaded.problems
     assert problem.file == "ch/values.schema.json" and "never uses the network" in problem.message
+
+
+def test_go_templates_rendered_outside_charts_do_not_keep_the_renderer() -> None:
+    """An ApplicationSet's Go templates start the Helm child; a scan rendering no chart
+    would keep it (about 57 MB of the k8s corpus's peak) to the end: it is stopped."""
+    from gatekeeper.sources import applicationsets_go, helm_engine
+
+    helm_engine._stop_worker()
+    found = applicationsets_go.render(["{{ .env | upper }}"], [{"env": "prod"}])
+    assert found == [{"{{ .env | upper }}": "PROD"}]
+    assert helm_engine._Worker.current is None

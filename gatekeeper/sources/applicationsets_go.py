@@ -72,7 +72,8 @@ def _render_once(
             with open(path, "w", encoding="utf-8") as out:
                 out.write(body)
         jobs = [{"values": _jsonable(params), "options": {"name": "appset"}} for params in sets]
-        result = helm_engine.render(root, jobs)
+        with helm_engine.borrowed():
+            result = helm_engine.render(root, jobs)
     if result.failed or result.load_error:
         return None
     found: list[tuple[dict[str, str], int | None]] = []

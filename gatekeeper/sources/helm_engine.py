@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from gatekeeper.sources.helm_child import MAX_OUTPUT_BYTES as MAX_OUTPUT_BYTES
@@ -305,6 +306,25 @@ class _Worker:
         for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
             if stream is not None:
                 stream.close()
+
+
+@contextlib.contextmanager
+def borrowed() -> Iterator[None]:
+    """Renders outside chart rendering (an ApplicationSet's Go templates): a renderer this
+    block starts is stopped at its end, so a scan that renders no chart does not keep the
+    child (about 57 MB) alive for the rest of the run; one already running is left so."""
+    before = _Worker.current
+    try:
+        yield
+    finally:
+        worker = _Worker.current
+        if (
+            worker is not None
+            and worker is not before
+            and worker.owner == os.getpid()
+            and worker.shared is None
+        ):
+            worker.stop()
 
 
 @atexit.register
