@@ -27,6 +27,10 @@ def test_stamps_passwords_and_comments_decide_nothing() -> None:
         'stamp: {{ now | date "2006-01-02" }}\n'
         'hex: {{ mod (randNumeric 4 | atoi) 16 | printf "%x" }}\n'
         "{{ if .Values.now }}x{{ end }}\n"
+        "key: {{ randAlphaNum 32 | b64enc | b64enc | quote }}\n"
+        "pw: {{ default (randAlphaNum 10) .Values.password | b64enc | quote }}\n"
+        '{{- $all = append $all (randAlphaNum 10) }}{{ $all | join "," }}\n'
+        'mtime: {{ default (dateInZone "2006-01-02" (now) "UTC") .Values.mtime }}\n'
     )
     assert lines(template) == []
 

@@ -14,19 +14,37 @@ import re
 
 from gatekeeper.document import Problem
 
-# An action that reads the clock or a random value and decides something with it: a
-# condition (`if`, `with`) or a comparison, logic or `ternary` over it (`privileged: {{ gt
-# (now | date "2006" | atoi) 2026 }}`). A timestamp annotation or a generated password
-# (`{{ randAlphaNum 16 | b64enc }}`) decides nothing.
+# An action that reads the clock or a random value and does anything with it but format it:
+# a condition, a comparison, `contains`, `ternary`... (`privileged: {{ gt (now | date "2006" |
+# atoi) 2026 }}`, `{{ now | date "06" | contains "27" }}`). A timestamp annotation, a
+# generated password (`{{ randAlphaNum 16 | b64enc }}`) or a random hex digit decides nothing:
+# every function such an action calls is one that only makes or formats the value.
 _ACTION = re.compile(rb"\{\{.*?\}\}", re.DOTALL)
 _COMMENT = re.compile(rb"\{\{-?\s*/\*")
 _CHANCE = re.compile(
     rb"(?<![\w.$-])(now|randInt|randNumeric|randAlpha|randAlphaNum|randAscii|randBytes|uuidv4)"
     rb"(?![\w-])|(\.Capabilities\.HelmVersion)\b"
 )
-_DECIDES = re.compile(
-    rb"(?<![\w.$-])(?:if|with|gt|lt|ge|le|eq|ne|and|or|not|ternary|semverCompare)(?![\w-])"
-)
+# String literals, variables and fields: what is left of an action is its functions.
+_NOT_A_FUNCTION = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*')
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+_FORMATS_ONLY = frozenset(
+    {
+        b"now", b"date", b"dateInZone", b"unixEpoch", b"htmlDate", b"htmlDateInZone",
+        b"dateModify", b"randAlphaNum", b"randAlpha", b"randNumeric", b"randAscii",
+        b"randBytes", b"randInt", b"uuidv4", b"toString", b"quote", b"squote", b"b64enc",
+        b"sha256sum", b"sha1sum", b"trunc", b"upper", b"lower", b"printf", b"print",
+        b"atoi", b"mod", b"nindent", b"indent", b"toYaml", b"toJson", b"replace", b"trim",
+        b"nospace", b"end", b"default", b"coalesce", b"append", b"list", b"join", b"dict",
+        b"b64dec", b"urlquery", b"sha512sum", b"adler32sum", b"toPrettyJson",
+    }
+)  # fmt: skip
+
+
+def _decides(action: bytes) -> bool:
+    """Whether an action does more with a value than make or format it."""
+    words = _WORD.findall(_NOT_A_FUNCTION.sub(b" ", action.strip(b"{}-")))
+    return any(word not in _FORMATS_ONLY for word in words)
 
 
 def problems(files: list[tuple[str, bytes]], chart_dir: str) -> list[Problem]:
@@ -42,7 +60,7 @@ def problems(files: list[tuple[str, bytes]], chart_dir: str) -> list[Problem]:
             if _COMMENT.match(text):
                 continue
             chance = _CHANCE.search(text)
-            if chance is None or _DECIDES.search(text) is None:
+            if chance is None or not (chance.group(2) or _decides(text)):
                 continue
             line = content.count(b"\n", 0, action.start()) + 1
             if chance.group(2):  # Argo CD bundles Helm 3; this renders with Helm 4's library
