@@ -33,3 +33,22 @@ def test_a_named_shell_runs_the_script(
         ".github/workflows/ci.yml", STEPS + "      - shell: sh\n        run: kubectl diff -f k8s\n"
     )
     assert scan(gatekeeper, tmp_path) == []
+
+
+def test_a_docker_action_runs_its_args_behind_the_image(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Red team r30: a local action with `runs.using: docker` and kubectl's image."""
+    write(
+        "tools/kubectl/action.yml",
+        "name: k\nruns:\n  using: docker\n  image: docker://bitnami/kubectl:1.31\n"
+        "  args: [apply, -f, k8s/prod]\n",
+    )
+    write(
+        "tools/lint/action.yml",
+        "name: l\nruns:\n  using: docker\n  image: docker://bitnami/kubectl:1.31\n"
+        "  args: [diff, -f, k8s/prod]\n",
+    )
+    assert scan(gatekeeper, tmp_path) == [
+        ("tools/kubectl/action.yml", 5, "kubectl apply -f k8s/prod")
+    ]

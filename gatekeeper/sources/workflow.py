@@ -641,9 +641,43 @@ def _action(
         _github_job(
             path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]
         )
+    elif isinstance(runs, dict) and str(runs.get("using", "")).lower() == "docker":
+        obj["jobs"] = {"composite": _docker_action(runs, nodes, lines, locator, path)}
     else:
         obj["jobs"] = {}
     return obj, locator
+
+
+def _docker_action(
+    runs: dict[str, Any], nodes: NodeLocator, lines: list[str], locator: Any, path: str
+) -> dict[str, Any]:
+    """A Docker action (`runs.using: docker`) as a job of one step: its `args` run behind
+    the image's entrypoint (`runs.entrypoint`), and a CLI's image (`docker://bitnami/kubectl`)
+    is that CLI, as for a `uses: docker://` step (red team r30: a local action applying
+    manifests with kubectl's image passed)."""
+    image = str(runs.get("image", ""))
+    step: dict[str, Any] = {}  # its image is `runs.image`'s (images of the action)
+    job: dict[str, Any] = {"steps": [step]}
+    _github_job(path, "composite", job, "", ("runs",), nodes, lines, locator, None, {})
+    entrypoint = runs.get("entrypoint")
+    program = (
+        entrypoint
+        if isinstance(entrypoint, str)
+        else shell.image_program(image[len("docker://") :])
+        if image.startswith("docker://")
+        else None
+    )
+    args = runs.get("args")
+    node = nodes.node_at(("runs", "args"))
+    if not program or not isinstance(args, list) or not isinstance(node, SequenceNode):
+        return job
+    text = " ".join([program, *(str(arg) for arg in args)])
+    # One line, where `args` starts: the commands are located there.
+    script = ScalarNode("tag:yaml.org,2002:str", text, node.start_mark, node.start_mark)
+    step["commands"] = _with_context(_commands(script, lines), step.get("context", {}))
+    for number, command in enumerate(step["commands"]):
+        locator.add(("jobs", "composite", "steps", 0, "commands", number), command["line"])
+    return job
 
 
 def _github_job(
