@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 
 from gatekeeper.document import Problem
+from gatekeeper.sources.helm_lookup import ACTION, is_template
 
 # An action that reads the clock or a random value and does anything with it but format it:
 # a condition, a comparison, `contains`, `ternary`... (`privileged: {{ gt (now | date "2006" |
 # atoi) 2026 }}`, `{{ now | date "06" | contains "27" }}`). A timestamp annotation, a
 # generated password (`{{ randAlphaNum 16 | b64enc }}`) or a random hex digit decides nothing:
 # every function such an action calls is one that only makes or formats the value.
-_ACTION = re.compile(rb"\{\{.*?\}\}", re.DOTALL)
 _COMMENT = re.compile(rb"\{\{-?\s*/\*")
 _CHANCE = re.compile(
     rb"(?<![\w.$-])(now|randInt|randNumeric|randAlpha|randAlphaNum|randAscii|randBytes|uuidv4)"
@@ -51,11 +51,11 @@ def problems(files: list[tuple[str, bytes]], chart_dir: str) -> list[Problem]:
     """One finding per template action deciding on the clock or chance, at its line."""
     out = []
     for name, content in files:
-        if not (name.startswith("templates/") or "/templates/" in name):
+        if not is_template(name):
             continue
         if not any(word in content for word in (b"now", b"rand", b"uuidv4", b"HelmVersion")):
             continue
-        for action in _ACTION.finditer(content):
+        for action in ACTION.finditer(content):
             text = action.group()
             if _COMMENT.match(text):
                 continue

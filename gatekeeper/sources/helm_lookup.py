@@ -20,7 +20,7 @@ from gatekeeper.document import Problem
 
 # A template action (`{{ ... }}`, over lines) and a call of `lookup` in one: not a field
 # (`.Values.lookup`), a variable (`$lookup`) or part of a longer name.
-_ACTION = re.compile(rb"\{\{.*?\}\}", re.DOTALL)
+ACTION = re.compile(rb"\{\{.*?\}\}", re.DOTALL)
 _CALL = re.compile(rb"(?<![\w.$-])lookup(?![\w-])")
 
 
@@ -30,25 +30,27 @@ _CALL = re.compile(rb"(?<![\w.$-])lookup(?![\w-])")
 # holds) and a list with one object (`lookup "v1" "Namespace" "" ""`: a cluster has some);
 # a chart that cannot render with it (bitnami's common library fails when a found Secret
 # lacks the key it wants) is tried with empty maps and no items.
-def _stand_in(filled: bytes, items: bytes) -> bytes:
+def _stand_in(filled: bytes, one_item: bool) -> bytes:
     fields = (
         b'"metadata" (dict "name" "" "namespace" "" "labels" (dict) "annotations" (dict))'
         b' "data" FILLED "stringData" FILLED "spec" FILLED "status" FILLED'
     ).replace(b"FILLED", filled)
-    return b'dict "items" (list' + (b" (dict " + fields + b")" if items else b"") + b") " + fields
+    items = b" (dict " + fields + b")" if one_item else b""
+    return b'dict "items" (list' + items + b") " + fields
 
 
-STAND_INS = (_stand_in(b'(dict "gatekeeper" "")', b"one"), _stand_in(b"(dict)", b""))
+STAND_INS = (_stand_in(b'(dict "gatekeeper" "")', True), _stand_in(b"(dict)", False))
 
 
 def calls(content: bytes) -> bool:
     """Whether a template's text calls `lookup` in an action."""
     if b"lookup" not in content:
         return False
-    return any(_CALL.search(action.group()) for action in _ACTION.finditer(content))
+    return any(_CALL.search(action.group()) for action in ACTION.finditer(content))
 
 
 def is_template(name: str) -> bool:
+    """A file of a chart's (or a subchart's) `templates/`, by its path in the chart."""
     return name.startswith("templates/") or "/templates/" in name
 
 
@@ -67,7 +69,7 @@ def write_found(root: FsPath, copy: FsPath, stand_in: bytes) -> None:
         relative = source.relative_to(root).as_posix()
         content = source.read_bytes()
         if is_template(relative) and calls(content):
-            content = _ACTION.sub(lambda action: _CALL.sub(stand_in, action.group()), content)
+            content = ACTION.sub(lambda action: _CALL.sub(stand_in, action.group()), content)
         target = copy / relative
         os.makedirs(target.parent, exist_ok=True)
         target.write_bytes(content)
@@ -77,7 +79,7 @@ def _calls_in(content: bytes) -> list[int]:
     """The lines of a template's `lookup` calls."""
     return [
         content.count(b"\n", 0, action.start() + found.start()) + 1
-        for action in _ACTION.finditer(content)
+        for action in ACTION.finditer(content)
         for found in [_CALL.search(action.group())]
         if found is not None
     ]

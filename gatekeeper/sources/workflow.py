@@ -982,9 +982,7 @@ def _line_mapper(node: ScalarNode, lines: list[str]) -> Callable[[shell.Command]
 
 # What GitHub runs a `run:` with: a shell by name, or a template `COMMAND ... {0}` of any
 # other program (the custom shell).
-_SHELL_NAMES = frozenset(
-    {"bash", "sh", "pwsh", "powershell", "python", "python3", "cmd", "zsh", "dash", "ksh"}
-)
+_SHELL_NAMES = shell.SHELLS | {"pwsh", "powershell", "python", "python3", "cmd"}
 
 
 def _custom_shell(nodes: NodeLocator, step: Path, shell_name: str) -> ScalarNode | None:
