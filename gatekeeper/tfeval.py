@@ -578,8 +578,9 @@ def _call(expr: Call, scope: Scope) -> Value:
 
 def evaluated(name: str) -> bool:
     """Whether a function's value is computed here, or is only known at apply time (a file,
-    the clock, a provider's function): any other name is one Terraform has and we do not."""
-    return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME or "::" in name
+    the clock): any other name, a provider's function too, is one whose value we do not know
+    though it follows from its arguments."""
+    return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME
 
 
 def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, int]]:
