@@ -56,6 +56,9 @@ from gatekeeper.hcl import (
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.terraform import TF_SUFFIXES
+from gatekeeper.sources.terraform_registry import FilledLocator, Module
+from gatekeeper.sources.terraform_registry import module_for as registry_module
+from gatekeeper.sources.terraform_registry import resources as registry_resources
 from gatekeeper.tfeval import (
     MAX_ITEMS,
     EvalError,
@@ -898,13 +901,14 @@ def render(data: Any) -> Any:
 
 
 def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Document]:
-    """The documents of every local module that a file's module blocks call."""
+    """The documents of every local module that a file's module blocks call, and of the
+    well-known registry modules they call (terraform_registry)."""
     directory = posixpath.dirname(path)
-    calls = [
+    calls: list[tuple[Block, str | Module]] = [
         (block, target)
         for block in parsed.blocks
         if block.type == "module" and block.labels
-        for target in [local_source(directory, block)]
+        for target in [local_source(directory, block) or registry_module(block.body.get("source"))]
         if target is not None and target != directory
     ]
     if not calls:
@@ -937,7 +941,7 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
 def _calls(
     tree: Tree,
     path: str,
-    calls: list[tuple[Block, str]],
+    calls: list[tuple[Block, str | Module]],
     raw_blocks: dict[str, Block],
     scope: Scope,
 ) -> list[Document]:
@@ -951,8 +955,46 @@ def _calls(
             inputs = _inputs(raw_block.raw, instance.scope, path)
             address = f"module.{block.labels[0]}{instance.key}"
             call = Origin(path, raw_block.span)
-            documents.extend(_instantiate(tree, target, inputs, call, address, (target,), scope))
+            if isinstance(target, str):
+                made = _instantiate(tree, target, inputs, call, address, (target,), scope)
+            else:
+                made = _registry_documents(target, inputs, call, address)
+            documents.extend(made)
     return documents
+
+
+def _registry_documents(
+    module: Module, inputs: dict[str, Value], call: Origin, address: str
+) -> Iterator[Document]:
+    """What a call of a well-known registry module sets on the resources it makes; findings
+    are kept only where the call set the value (the module fills the rest)."""
+    from gatekeeper.sources import terraform
+
+    made = []
+    seen: dict[str, int] = {}
+    for kind, raw, origins in registry_resources(module, inputs, call):
+        seen[kind] = seen.get(kind, 0) + 1
+        label = "this" if seen[kind] == 1 else f"this_{seen[kind]}"  # the modules' own name
+        values = terraform.typed_literals(terraform.decode_policies(render(raw)), kind)
+        made.append((terraform.resource(kind, label, f"{kind}.{label}", values), origins))
+    contexts = terraform.contexts_of([resource for resource, _ in made])
+    for resource, origins in made:
+        name = f"{address}.{resource.address}"
+        yield Document(
+            source=terraform.NAME,
+            file=call.file,
+            obj=resource.values,
+            locator=FilledLocator(longest_first(origins)),
+            kind=resource.kind,
+            namespace=posixpath.dirname(call.file),
+            name=name,
+            extra={
+                "context": contexts[resource.address],
+                "variant": f"{DEPLOYED_BY}{call.file}:{strip_count(address)}",
+                "origin": f"{call.file}:{strip_count(name)}",
+                "findings_in": call.file,
+            },
+        )
 
 
 def _instantiate(
