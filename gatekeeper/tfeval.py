@@ -102,12 +102,19 @@ class Scope:
     unsure: list[bool] = field(default_factory=lambda: [False])
     # `module.NAME`: the outputs of a local module call, evaluated on demand (or None).
     modules: Callable[[str], Value] | None = None
+    # A file of the configuration by the path `file()` is given (PATH_MARK-prefixed for
+    # `path.module`/`path.root`/`path.cwd`): its text, or None when it is not a readable
+    # repository file (see terraform_modules.file_reader).
+    files: Callable[[str], str | None] | None = None
+    reading: bool = False  # evaluating a path given to a file function
 
     def bind(self, **names: Value) -> Scope:
         """The same module with more names (an iterator, `each`, `count`)."""
         return replace(self, names={**self.names, **names})
 
     def local(self, name: str) -> Value:
+        if self.reading:  # a path: `path.module` marked, so not what the local is elsewhere
+            return self._read_local(name)
         if name in self._local_values:
             return self._local_values[name]
         if name not in self.locals or name in self._resolving:
@@ -120,6 +127,16 @@ class Scope:
             self._resolving.discard(name)
         self._local_values[name] = value
         return value
+
+    def _read_local(self, name: str) -> Value:
+        if name not in self.locals or name in self._resolving:
+            return Value(Unknown(f"local.{name}"))
+        attribute, origin = self.locals[name]
+        self._resolving.add(name)
+        try:
+            return evaluate_attribute(attribute, replace(self, names={}), origin)
+        finally:
+            self._resolving.discard(name)
 
 
 def evaluate_attribute(attribute: RawAttribute, scope: Scope, origin: Origin | None) -> Value:
@@ -333,6 +350,8 @@ def _reference(expr: Name | GetAttr | Index, scope: Scope) -> Value:
                 return scope.local(name)
             if root == "module" and scope.modules is not None:
                 return scope.modules(name)
+            if root == "path" and scope.reading:
+                return Value(f"{PATH_MARK}{name}")
             return Value(Unknown(f"{root}.{name}"))
     target = evaluate(expr.target, scope)
     if isinstance(expr, GetAttr):
@@ -554,6 +573,8 @@ def _call(expr: Call, scope: Scope) -> Value:
     name = expr.name
     if name in ("try", "can"):
         return _try(expr, scope)
+    if name in _FILE_FUNCTIONS and scope.files is not None:
+        return _read(expr, scope, scope.files)
     function = _FUNCTIONS.get(name)
     if function is None:  # apply time's to know (file, timestamp, provider), or reported
         return Value(Unknown(f"{name}(...)"))  # where it is called: see evaluated()
@@ -963,6 +984,107 @@ for _name, _function in PURE.items():
     _FUNCTIONS.setdefault(_name, _data_function(_function))
 # Functions that decide with unknown arguments themselves (coalesce: a known first one wins).
 _TAKES_UNKNOWN = frozenset({"coalesce", "coalescelist", "lookup"})
+
+# `path.module` (and path.root, path.cwd) inside a path given to a file function.
+PATH_MARK = "\x00path."
+# What Terraform reads from the configuration's own files when it plans: a bucket policy in
+# `policy.json`, a pod spec rendered by `templatefile`. Judged as the files say (they are in
+# the pull request too), not passed as unknown.
+_FILE_FUNCTIONS = frozenset({"file", "templatefile", "fileexists"})
+MAX_FILE_CHARS = 1_000_000
+
+
+def _read(expr: Call, scope: Scope, files: Callable[[str], str | None]) -> Value:
+    """file(path), fileexists(path), templatefile(path, vars) of a repository file."""
+    name = expr.name
+    if not expr.arguments or expr.expand_last:
+        return Value(Unknown(f"{name}(...)"))
+    path = evaluate(expr.arguments[0], replace(scope, reading=True))
+    if not isinstance(path.data, str):
+        return Value(Unknown(f"{name}(...)"))
+    text = files(path.data)
+    if name == "fileexists":
+        return Value(True) if text is not None else Value(Unknown(f"{name}(...)"))
+    if text is None or len(text) > MAX_FILE_CHARS:
+        return Value(Unknown(f"{name}(...)"))
+    scope.budget[0] -= len(text)
+    if name == "file":
+        return Value(text)
+    variables = evaluate(expr.arguments[1], scope) if len(expr.arguments) > 1 else Value({})
+    if not isinstance(variables.data, dict):
+        return Value(Unknown(f"{name}(...)"))
+    template = _template_of(text)
+    if template is None:
+        return Value(Unknown(f"{name}(...)"))
+    names = {key: Value(item) for key, item in variables.data.items()}
+    rendered = evaluate(template, Scope(names=names, budget=scope.budget))
+    return Value(rendered.data)  # its origins are lines of the template file: not kept
+
+
+def _template_of(text: str) -> Expr | None:
+    """A template file's text as a template expression, written as one quoted HCL string
+    (its literal parts escaped, its `${...}` kept; a `%{...}` directive is left to the
+    parser, which does not evaluate it), or None when it does not parse."""
+    from gatekeeper.hcl import HclError, parse
+
+    quoted: list[str] = []
+    at = 0
+    while at < len(text):
+        start = text.find("${", at)
+        if start == -1:
+            quoted.append(_escaped(text[at:]))
+            break
+        if start > 0 and text[start - 1] == "$":  # `$${` is a literal `${`, in HCL too
+            quoted.append(_escaped(text[at : start + 2]))
+            at = start + 2
+            continue
+        end = _closing(text, start + 2)
+        if end == -1:
+            return None
+        quoted.append(_escaped(text[at:start]) + text[start : end + 1])
+        at = end + 1
+    try:
+        parsed = parse(f'locals {{\n  t = "{"".join(quoted)}"\n}}\n', expressions=True)
+    except (HclError, RecursionError):
+        return None
+    for block in parsed.blocks:
+        if block.raw is not None and "t" in block.raw.attributes:
+            return block.raw.attributes["t"].expr
+    return None
+
+
+def _escaped(literal: str) -> str:
+    return (
+        literal.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+
+
+def _closing(text: str, at: int) -> int:
+    """The index of the `}` closing an interpolation whose body starts at `at`, or -1."""
+    depth, quote = 0, False
+    while at < len(text):
+        char = text[at]
+        if quote:
+            if char == "\\":
+                at += 1
+            elif char == '"':
+                quote = False
+        elif char == '"':
+            quote = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return at
+            depth -= 1
+        elif char == "\n":
+            return -1
+        at += 1
+    return -1
 
 
 # --- type constraints of variables ----------------------------------------------------------

@@ -26,7 +26,7 @@ import posixpath
 import re
 import stat
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ from gatekeeper.sources.terraform_registry import module_for as registry_module
 from gatekeeper.sources.terraform_registry import resources as registry_resources
 from gatekeeper.tfeval import (
     MAX_ITEMS,
+    PATH_MARK,
     EvalError,
     Origin,
     Origins,
@@ -176,6 +177,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     judges the resources and calls again. The files of a directory feed each other as a
     ring (each reads the next, the graph is followed transitively): n edges, not n squared."""
     layout = _layout(context.tree)
+    for path, read in layout.reads.items():
+        yield from ((path, needed) for needed in read)
     for path, targets in layout.calls.items():
         for target in sorted(targets):
             for needed in layout.directories.get(target, ()):
@@ -225,6 +228,7 @@ class _Layout:
     calls: dict[str, set[str]] = field(default_factory=dict)  # file -> directories it calls
     called: set[str] = field(default_factory=set)
     rooted: set[str] = field(default_factory=set)  # configured as roots (configures_root, tfvars)
+    reads: dict[str, list[str]] = field(default_factory=dict)  # file -> files it file()s
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[Tree, _Layout] = weakref.WeakKeyDictionary()
@@ -258,7 +262,28 @@ def _layout(tree: Tree) -> _Layout:
             if targets:
                 layout.calls[path] = targets
                 layout.called |= targets
+            read = read_files(directory, text) if "file(" in text else []
+            if read:
+                layout.reads[path] = read
     return layout
+
+
+# `file("x.json")`, `templatefile("${path.module}/pod.tpl", ...)`: a literal path, maybe
+# below path.module (or path.root / path.cwd, which are the module's folder in a root).
+_READ_CALL = re.compile(
+    r'\b(?:file|templatefile)\(\s*"(?:\$\{path\.(?:module|root|cwd)\}/)?([^"$%]+)"'
+)
+
+
+def read_files(directory: str, text: str) -> list[str]:
+    """The repository files a `.tf` file's file functions read with literal paths: a pull
+    request changing only `policy.json` judges the resources that read it again."""
+    found = []
+    for relative in _READ_CALL.findall(text):
+        target = posixpath.normpath(posixpath.join(directory, relative))
+        if target != ".." and not target.startswith(("../", "/")):
+            found.append(target)
+    return found
 
 
 def _terraform_files(tree: Tree, suffixes: tuple[str, ...]) -> list[str]:
@@ -659,7 +684,37 @@ def _locals(module: _Module, located: bool) -> dict[str, tuple[RawAttribute, Ori
 def locals_scope(tree: Tree, directory: str) -> Scope:
     """A called module's own names: its locals, located; its variables are unknown (what
     each call passes is judged with the call)."""
-    return _with_outputs(Scope({}, _locals(module_of(tree, directory), True)), tree, directory)
+    scope = Scope({}, _locals(module_of(tree, directory), True))
+    return _with_outputs(scope, tree, directory)
+
+
+def file_reader(tree: Tree, directory: str, root: bool) -> Callable[[str], str | None]:
+    """What `file()` reads in the module at `directory`: a repository file, by a path below
+    `path.module` or, in a root module (`root`: where terraform runs), relative to it. A
+    relative path in a called module is relative to wherever the root is: not read."""
+    bases = {"module": directory, "root": directory if root else None}
+    bases["cwd"] = bases["root"]
+
+    def read(path: str) -> str | None:
+        if path.startswith(PATH_MARK):
+            name, _, rest = path[len(PATH_MARK) :].partition("/")
+            base = bases.get(name)
+            if base is None or PATH_MARK in rest:
+                return None
+            path = posixpath.join(base, rest)
+        elif not root or PATH_MARK in path or path.startswith("/"):
+            return None
+        else:
+            path = posixpath.join(directory, path)
+        target = posixpath.normpath(path)
+        if target == ".." or target.startswith("../"):
+            return None
+        try:
+            return decode(tree.read(target))
+        except (OSError, ValueError):  # missing, outside, not a file, not text
+            return None
+
+    return read
 
 
 def root_scope(
@@ -671,6 +726,7 @@ def root_scope(
     located where written."""
     values = {**(given or {}), **_tfvars(tree, directory, var_file)}
     scope = _scope(module_of(tree, directory), values, calling=True)
+    scope.files = file_reader(tree, directory, root=True)
     return _with_outputs(scope, tree, directory)
 
 
@@ -717,6 +773,8 @@ def _with_outputs(scope: Scope, tree: Tree, directory: str, chain: tuple[str, ..
         return known[name]
 
     scope.modules = outputs
+    if scope.files is None:
+        scope.files = file_reader(tree, directory, root=False)
     return scope
 
 
