@@ -191,3 +191,25 @@ def test_a_pull_request_adding_a_public_database_through_a_module_is_blocked(
     new = [(f.line, f.policy_id) for f in report.verdict.findings if f.status == "new"]
     assert new == [(5, "TF-AWS-RDS-PUBLIC")]
     assert report.verdict.blocking
+
+
+def test_a_local_wrapper_passes_what_its_caller_sets_to_a_registry_module(
+    tmp_path: Path,
+) -> None:
+    """A local module that wraps terraform-aws-modules/rds: the root's `public = true` is
+    found where the root writes it; the wrapper's own hard-coded value where it is written."""
+    (tmp_path / "modules" / "db").mkdir(parents=True)
+    (tmp_path / "modules" / "db" / "main.tf").write_text(
+        'variable "public" {\n  default = false\n}\n'
+        'module "rds" {\n  source = "terraform-aws-modules/rds/aws"\n  version = "6.10.0"\n'
+        "  publicly_accessible = var.public\n}\n"
+        'module "copy" {\n  source = "terraform-aws-modules/rds/aws"\n  version = "6.10.0"\n'
+        "  publicly_accessible = true\n}\n"
+    )
+    text = 'module "db" {\n  source = "./modules/db"\n  public = true\n}\n'
+    (tmp_path / "main.tf").write_text(text)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    public = sorted(
+        (f.file, f.line) for f in report.verdict.findings if f.policy_id == "TF-AWS-RDS-PUBLIC"
+    )
+    assert public == [("main.tf", 3), ("modules/db/main.tf", 12)]

@@ -1129,15 +1129,22 @@ def _nested(
     chain: tuple[str, ...],
 ) -> Iterator[Document]:
     """A local module called by an instantiated module, with values evaluated in it: a value
-    the calling module writes itself is located at its argument there."""
+    the calling module writes itself is located at its argument there. A well-known
+    registry module called by it (a local wrapper of terraform-aws-modules/rds) is judged
+    with what the outer call passes through it."""
     file, block = merged.file, merged.block
-    target = local_source(posixpath.dirname(file), block)
+    target: str | Module | None = local_source(posixpath.dirname(file), block)
+    if target is None:
+        target = registry_module(block.body.get("source"))
     if target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
     for instance in _instances(merged.body, scope, file):
         inputs = _inputs(merged.body, instance.scope, file)
         inner = f"{address}.module.{block.labels[0]}{instance.key}"
-        yield from _instantiate(tree, target, inputs, call, inner, (*chain, target), scope)
+        if isinstance(target, str):
+            yield from _instantiate(tree, target, inputs, call, inner, (*chain, target), scope)
+        else:
+            yield from _registry_documents(target, inputs, call, inner)
 
 
 def _inputs(call: RawBody, scope: Scope, file: str) -> dict[str, Value]:

@@ -294,7 +294,7 @@ def resources(
                     origins[default_path] = Origin(place.file, place.span, exact=False)
         if values:
             # The resource as a whole (a rule over several attributes): the first input set.
-            first = min(origins.values(), key=lambda o: (o.span.line, o.span.column))
+            first = min(origins.values(), key=lambda o: (o.span.line, o.span.column), default=call)
             origins[()] = Origin(first.file, first.span, exact=False)
             for default_path, default in made.defaults.items():
                 if not _has(values, default_path):
@@ -326,13 +326,11 @@ def _put(values: dict[str, Any], path: Path, data: Any) -> None:
 
 def _has(values: dict[str, Any], path: Path) -> bool:
     here: Any = values
-    for step in path:
-        if isinstance(here, dict) and step in here:
+    try:
+        for step in path:
             here = here[step]
-        elif isinstance(here, list) and isinstance(step, int) and step < len(here):
-            here = here[step]
-        else:
-            return False
+    except (KeyError, IndexError, TypeError):
+        return False
     return True
 
 
