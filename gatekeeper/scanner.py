@@ -409,7 +409,7 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                     seen.add(said)
                     out.append(finding)
             continue
-        for same in _objects(group):
+        for same in (by_path for about in _objects(group) for by_path in _fields(about)):
             plain = next((f for f in same if not f.extra.get("variants")), None)
             kept = plain or same[0]
             variants = without_assumptions(
@@ -445,6 +445,25 @@ def _objects(group: list[Finding]) -> list[list[Finding]]:
     clusters: dict[int, list[Finding]] = {}
     for rendering, about, finding in keyed:
         clusters.setdefault(objects[rendering].index(about), []).append(finding)
+    return [clusters[index] for index in sorted(clusters)]
+
+
+def _fields(same: list[Finding]) -> list[list[Finding]]:
+    """One object's findings at a place by the field they are about, where one rendering
+    has several there (`toYaml .Values.volumes` writes two hostPath volumes at one line):
+    each is a finding of its own, or the second violation would be said by none. The i-th
+    field of each rendering is one field (an overlay may reorder the list). Otherwise one."""
+    fields: dict[tuple[str, ...], list[str]] = {}
+    for finding in same:
+        found = fields.setdefault(tuple(finding.extra.get("variants") or ()), [])
+        if finding.path not in found:
+            found.append(finding.path)
+    if all(len(found) <= 1 for found in fields.values()):
+        return [same]
+    clusters: dict[int, list[Finding]] = {}
+    for finding in same:
+        found = fields[tuple(finding.extra.get("variants") or ())]
+        clusters.setdefault(found.index(finding.path), []).append(finding)
     return [clusters[index] for index in sorted(clusters)]
 
 
