@@ -33,16 +33,8 @@ def _libyaml_version() -> tuple[int, ...]:
     return tuple(_yaml.get_version())
 
 
-class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
-    """The C loader with its Python tag resolver memoised.
-
-    libyaml calls back into Python to resolve the tag of every node without an explicit tag.
-    The safe loaders have no path resolvers, so a tag depends on the kind and, for a plain
-    scalar, its text alone (a chain of regular expressions): collections and quoted or block
-    scalars take the default tag at once, and the plain scalars that repeat (`name`, `true`,
-    `80`) are remembered. Only short ones: a process keeps the table for its life, and long
-    texts are neither repeated nor worth the memory they would pin.
-    """
+class _Resolving:
+    """The tag resolver memoised (see _ResolvingLoader), for either composer."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is not ScalarNode:
@@ -53,7 +45,7 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
             return _BOOL_TAG
         tag = _RESOLVED.get(value)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
+            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
             if len(value) <= _RESOLVED_LENGTH and len(_RESOLVED) < _RESOLVED_SIZE:
                 _RESOLVED[value] = tag
         return tag
@@ -63,6 +55,43 @@ class _ResolvingLoader(_Loader):  # type: ignore[valid-type,misc]
 
     def ascend_resolver(self) -> None:
         pass
+
+
+class _ResolvingLoader(_Resolving, _Loader):  # type: ignore[valid-type,misc]
+    """The C loader with its Python tag resolver memoised.
+
+    libyaml calls back into Python to resolve the tag of every node without an explicit tag.
+    The safe loaders have no path resolvers, so a tag depends on the kind and, for a plain
+    scalar, its text alone (a chain of regular expressions): collections and quoted or block
+    scalars take the default tag at once, and the plain scalars that repeat (`name`, `true`,
+    `80`) are remembered. Only short ones: a process keeps the table for its life, and long
+    texts are neither repeated nor worth the memory they would pin.
+    """
+
+
+class _RedefiningLoader(_Resolving, yaml.SafeLoader):
+    """The Python composer, for a stream that defines an anchor twice (`- name: &name a`,
+    then `- name: &name b`): go-yaml (kubectl, kustomize, Flux, Argo CD) takes an alias to
+    the latest definition, libyaml refuses the whole stream, and its objects went unjudged."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if not self.check_event(yaml.AliasEvent):
+            anchor = self.peek_event().anchor  # type: ignore[no-untyped-call]
+            if anchor is not None:
+                self.anchors.pop(anchor, None)  # redefined: later aliases mean this one
+        return super().compose_node(parent, index)
+
+
+# An anchor (`&name`) where a node's properties may stand; two of one name: _RedefiningLoader.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&([^\s,\[\]{}]+)")
+
+
+def _loader_for(text: str) -> type[yaml.SafeLoader]:
+    if "&" in text:
+        names = _ANCHOR.findall(text)
+        if len(names) != len(set(names)):
+            return _RedefiningLoader
+    return _LOADER
 
 
 # go-yaml v2 (kubectl, Argo CD, Helm) reads these plain scalars as booleans too, as YAML 1.1
@@ -339,7 +368,7 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
 
 
 def _load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
-    loader = _LOADER(text)
+    loader = _loader_for(text)(text)
     try:
         while loader.check_node():
             node = loader.get_node()
