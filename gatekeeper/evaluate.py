@@ -16,6 +16,7 @@ from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
 from gatekeeper.finding import Finding, fingerprint, shared
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.kinds import matched_kind
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import Batch, CelError, activation, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
@@ -151,7 +152,9 @@ class Engine:
                 skip = frozenset(error.path for error in errors if error.as_read is None)
                 read = {error.path: error.as_read for error in errors if error.as_read is not None}
                 document = replace(document, obj=_without(document.obj, list(skip), read))
-        group = self._group(document.source, document.kind)
+        obj = document.obj
+        api_version = obj.get("apiVersion") if isinstance(obj, dict) else None
+        group = self._group(document.source, matched_kind(document.kind, api_version, obj))
         if not group.policies:
             return findings
         scope = _Scope(document, group, skip)
@@ -534,7 +537,8 @@ class Engine:
             for entry, row in zip(inventory, rows, strict=True):
                 if not _source_matches(policy, entry.source):
                     continue
-                if kinds and entry.kind not in kinds:
+                matched = matched_kind(entry.kind, entry.api_version)
+                if kinds and matched not in kinds:
                     continue
                 if (
                     policy.pod_policy
