@@ -55,3 +55,16 @@ def test_a_custom_service_account_is_not_judged_as_one(tmp_path: Path) -> None:
     report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
     about = {f.name for f in report.verdict.findings if f.policy_id == "K8S-SA-AUTOMOUNT-TOKEN"}
     assert about == {"real"}
+
+
+def test_a_json_file_that_cannot_spell_an_object_is_not_a_manifest(tmp_path: Path) -> None:
+    """Editor settings with comments (JSONC) are no Kubernetes file: no blocking parse
+    error (real-repo check: home-ops `.vscode/settings.json`); a broken JSON manifest still
+    is one."""
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "settings.json").write_text('{\n  // top level\n  "a": 1,\n}\n')
+    (tmp_path / "pod.json").write_text('{"apiVersion": "v1", "kind": "Pod",,}\n')
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    assert {(f.policy_id, f.file) for f in report.verdict.findings} == {
+        ("GK-PARSE-ERROR", "pod.json")
+    }

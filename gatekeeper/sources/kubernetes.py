@@ -145,7 +145,9 @@ def load(
     if context is not None and not applied and rendered_elsewhere(path, context):
         return loaded  # a chart's template or an overlay's patch: rendered by helm/kustomize
     quiet = _other_tool(path)
-    if quiet and not looks_like_objects(data):
+    if (quiet or path.lower().endswith(".json")) and not looks_like_objects(data):
+        # A JSON file that cannot spell `apiVersion` and `kind` is some tool's settings
+        # (`.vscode/settings.json` with comments), never an object: its syntax is not ours.
         return loaded
     problem = check_bytes(path, data)
     if problem is not None:
