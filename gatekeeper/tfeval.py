@@ -61,6 +61,26 @@ class Unknown:
         return f"Unknown({self.text!r})"
 
 
+class PartialString(Unknown):
+    """An unknown string whose ends are known: a template with a literal part
+    (`"${var.project}.svc.id.goog"`). It is never null and equals no string that does not
+    have its ends: conditions on it are decided, not taken both ways."""
+
+    __slots__ = ("prefix", "suffix")
+
+    def __init__(self, text: str, prefix: str, suffix: str) -> None:
+        super().__init__(text)
+        self.prefix, self.suffix = prefix, suffix
+
+    def cannot_be(self, other: Any) -> bool:
+        if other is None:
+            return True
+        if not isinstance(other, str):
+            return False
+        fits = len(other) >= len(self.prefix) + len(self.suffix)
+        return not (fits and other.startswith(self.prefix) and other.endswith(self.suffix))
+
+
 class EvalError(Exception):
     """What Terraform itself rejects (a missing key, a wrong type): `try` and `can` catch it."""
 
@@ -320,15 +340,26 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
 def _template(expr: Template, scope: Scope) -> Value:
     out: list[str] = []
     sources: list[Value] = []
+    unknown: Value | None = None
+    suffix: list[str] = []
     for part in expr.parts:
         if isinstance(part, str):
-            out.append(part)
+            (suffix if unknown is not None else out).append(part)
             continue
         value = evaluate(part, scope)
         if isinstance(value.data, Unknown):
-            return Value(Unknown(value.data.text), value.origins)
-        out.append(_string(value.data))
+            if unknown is None:
+                unknown = value
+            suffix = [value.data.suffix] if isinstance(value.data, PartialString) else []
+            continue
+        (suffix if unknown is not None else out).append(_string(value.data))
         sources.append(value)
+    if unknown is not None:
+        assert isinstance(unknown.data, Unknown)
+        first = unknown.data
+        prefix = "".join(out) + (first.prefix if isinstance(first, PartialString) else "")
+        partial = PartialString(first.text, prefix, "".join(suffix))
+        return Value(partial, unknown.origins)
     return _whole("".join(out), *sources)
 
 
@@ -431,6 +462,14 @@ def _binary(expr: Binary, scope: Scope) -> Value:
                 if not isinstance(side.data, Unknown) and _bool(side.data) == (operator == "||"):
                     return _whole(side.data, side)
         unknown = left.data if isinstance(left.data, Unknown) else right.data
+        known = right.data if unknown is left.data else left.data
+        if (
+            operator in ("==", "!=")
+            and isinstance(unknown, PartialString)
+            and not isinstance(known, Unknown)
+            and unknown.cannot_be(known)
+        ):
+            return Value(operator == "!=")  # `"${var.p}.svc.id.goog" == null`: false
         if operator in ("==", "!=") and (left.data is None or right.data is None):
             # `var.key == null ? [] : [var.key]`: an optional input, not a condition to take
             # both ways; where conditions are taken, what apply time gives is set.
