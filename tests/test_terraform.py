@@ -416,6 +416,7 @@ def test_local_module_calls_are_judged_with_the_values_they_pass(
         ("examples/public/main.tf", 3, "TF-AWS-S3-PUBLIC-ACL"),  # through main.tf's var.acl
         ("examples/public/main.tf", 8, "TF-AWS-RDS-PUBLIC"),
         ("main.tf", 5, "TF-AWS-S3-PUBLIC-ACL"),
+        ("main.tf", 19, "TF-AWS-S3-PUBLIC-ACL"),  # a well-known registry module's input
     ]
 
 

@@ -411,7 +411,7 @@ def _kustomization(
 
 
 def _build(path: str, context: LoadContext) -> Loaded:
-    """The kustomization at `path` built, or without one every manifest below it."""
+    """The kustomization at `path` built, or without one what Flux generates (generated)."""
     from gatekeeper.sources import kubernetes, kustomize
 
     tree = context.tree
@@ -420,12 +420,46 @@ def _build(path: str, context: LoadContext) -> Loaded:
         if tree.exists(candidate):
             return kustomize.load(candidate, tree.read(candidate), context)
     built = Loaded()
-    for manifest in tree.list_dir(path):
-        if kubernetes.detect(manifest):
-            found = kubernetes.load(manifest, tree.read(manifest), context, applied=True)
-            built.documents.extend(found.documents)
-            built.problems.extend(found.problems)
+    for resource in generated(tree, path):
+        found = (
+            kustomize.load(resource, tree.read(resource), context)
+            if posixpath.basename(resource) in kustomize.KUSTOMIZATION_FILES
+            else kubernetes.load(resource, tree.read(resource), context, applied=True)
+        )
+        built.documents.extend(found.documents)
+        built.problems.extend(found.problems)
     return built
+
+
+def generated(tree: Tree, path: str) -> list[str]:
+    """What the kustomization Flux generates for a path without one holds (fluxcd/pkg
+    kustomize scanManifests): every `.yaml`/`.yml` file below it, except that a folder
+    holding a kustomization is taken whole (its kustomization file named here) and not
+    descended into: its objects are what it builds (its namespace, its components), and
+    folders below it belong to other Flux Kustomizations, not this one."""
+    from gatekeeper.sources import kustomize
+
+    below = "" if path in ("", ".") else path.rstrip("/") + "/"
+    files = tree.list_dir(path or ".")
+    folders = {
+        posixpath.dirname(name): name
+        for name in files
+        if posixpath.basename(name) in kustomize.KUSTOMIZATION_FILES
+        and posixpath.dirname(name) + "/" != below
+    }
+    taken = sorted(folders, key=len)  # the shallowest kustomization of a branch wins
+    whole: dict[str, str] = {}
+    for folder in taken:
+        if not any(folder.startswith(outer + "/") for outer in whole):
+            whole[folder] = folders[folder]
+    out = list(whole.values())
+    for name in files:
+        if not name.endswith((".yaml", ".yml")) or not name.startswith(below):
+            continue
+        if any(name.startswith(folder + "/") for folder in whole):
+            continue
+        out.append(name)
+    return sorted(out)
 
 
 def _edits(

@@ -101,16 +101,21 @@ def _line(lines: dict[int, tuple[str, int]], line: int) -> tuple[str, int]:
 def build(path: str, kustomizations: tuple[str, ...], edits: Edits, context: LoadContext) -> Loaded:
     """The kustomization at directory `path` (or, without one, every manifest below it) built
     with the deployer's edits."""
-    from gatekeeper.sources import kubernetes, kustomize
+    from gatekeeper.sources import kustomize
 
     tree = context.tree
     extra: dict[str, bytes] = {}
     base = next(
         (c for c in (posixpath.join(path, n) for n in kustomizations) if tree.exists(c)), None
     )
-    if base is None:  # as Flux: a kustomization of every manifest below the path
+    if base is None:  # as Flux: the kustomization it generates (flux.generated)
+        from gatekeeper.sources.flux import generated
+
         resources = [
-            posixpath.relpath(f, path) for f in tree.list_dir(path) if kubernetes.detect(f)
+            posixpath.relpath(posixpath.dirname(f), path)
+            if posixpath.basename(f) in kustomizations
+            else posixpath.relpath(f, path)
+            for f in generated(tree, path)
         ]
         base = posixpath.join(path, "kustomization.yaml")
         extra[base] = json.dumps({"resources": resources}).encode()

@@ -966,7 +966,7 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
         (block, target)
         for block in parsed.blocks
         if block.type == "module" and block.labels
-        for target in [local_source(directory, block) or registry_module(block.body.get("source"))]
+        for target in [_target(directory, block)]
         if target is not None and target != directory
     ]
     if not calls:
@@ -994,6 +994,13 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
     for index, document in enumerate(documents):
         document.index = 10_000 + index
     return documents
+
+
+def _target(directory: str, block: Block) -> str | Module | None:
+    """What a module block calls: a repository directory (`""` for the root), or a
+    well-known registry module, or None."""
+    local = local_source(directory, block)
+    return local if local is not None else registry_module(block.body.get("source"))
 
 
 def _calls(
@@ -1133,9 +1140,7 @@ def _nested(
     registry module called by it (a local wrapper of terraform-aws-modules/rds) is judged
     with what the outer call passes through it."""
     file, block = merged.file, merged.block
-    target: str | Module | None = local_source(posixpath.dirname(file), block)
-    if target is None:
-        target = registry_module(block.body.get("source"))
+    target = _target(posixpath.dirname(file), block)
     if target is None or target in chain or len(chain) >= MAX_DEPTH:
         return
     for instance in _instances(merged.body, scope, file):
