@@ -156,21 +156,67 @@ def _local_ref(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | N
 
 
 def _local_source(ref: Any, tree: Tree, repo_urls: list[str]) -> dict[str, Any] | None:
-    """The `spec` of a deployer's GitRepository when it is this repository ({} for the
-    flux-system one the repository does not hold); None when it is another repository."""
+    """The `spec` of a deployer's GitRepository when it is this repository (the first; see
+    _local_sources), else None."""
+    found = _local_sources(ref, tree, repo_urls, "")
+    return found[0] if found else None
+
+
+def _local_sources(
+    ref: Any, tree: Tree, repo_urls: list[str], namespace: str
+) -> list[dict[str, Any]]:
+    """The `spec` of each GitRepository of this repository a deployer's `sourceRef` may
+    mean ({} for a flux-system one the repository does not hold); none when it is another
+    repository. By name and namespace (the ref's, else the deployer's `namespace`), but
+    every such object in the tree: a repository of several clusters (`flux bootstrap`'s
+    clusters/<name>/flux-system) holds one flux-system GitRepository per cluster, and which
+    cluster a deployer belongs to is not ours to guess (red team r11: prod's sync moved to
+    an unjudged branch while dev's was judged). The flux-system GitRepository is this
+    repository unless it names another one that repoURLs does not list (r12)."""
     from gatekeeper.sources.gitops import normalise_url
 
     if not isinstance(ref, dict) or ref.get("kind") != "GitRepository":
-        return None
+        return []
     name = str(ref.get("name") or "")
+    wanted_namespace = str(ref.get("namespace") or namespace)
     wanted = {normalise_url(url) for url in repo_urls}
-    for _, entry in _objects(tree, "GitRepository", name):
+    found: list[dict[str, Any]] = []
+    named = [entry for _, entry in _objects(tree, "GitRepository", name)]
+    # In the namespace Flux looks in; if none is there (Flux would fail), any of the name.
+    here = [entry for entry in named if _in_namespace(entry, wanted_namespace)] or named
+    held = bool(here)
+    for entry in here:
         spec = _mapping(entry.obj.get("spec"))
-        if name == BOOTSTRAP_SOURCE or normalise_url(str(spec.get("url") or "")) in wanted:
-            return spec
-    if name == BOOTSTRAP_SOURCE:  # the repository `flux bootstrap` syncs: this one
-        return {}
-    return None
+        url = normalise_url(str(spec.get("url") or ""))
+        this = url in wanted or (name == BOOTSTRAP_SOURCE and (not wanted or not url))
+        if this and spec not in found:
+            found.append(spec)
+    if name == BOOTSTRAP_SOURCE and not held:  # the repository `flux bootstrap` syncs: this
+        return [{}]
+    return found
+
+
+def _in_namespace(entry: YamlDocument, namespace: str) -> bool:
+    own = str(_mapping(entry.obj.get("metadata")).get("namespace") or "")
+    return not namespace or not own or own == namespace
+
+
+def _foreign_bootstrap(ref: Any, tree: Tree, repo_urls: list[str], namespace: str) -> str:
+    """The URL of a flux-system GitRepository of this tree that names a repository repoURLs
+    does not list, if any: the cluster it bootstraps syncs from elsewhere."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    if not isinstance(ref, dict) or str(ref.get("name") or "") != BOOTSTRAP_SOURCE:
+        return ""
+    wanted = {normalise_url(url) for url in repo_urls}
+    wanted_namespace = str(ref.get("namespace") or namespace)
+    named = [entry for _, entry in _objects(tree, "GitRepository", BOOTSTRAP_SOURCE)]
+    here = [entry for entry in named if _in_namespace(entry, wanted_namespace)] or named
+    for entry in here:
+        url = str(_mapping(entry.obj.get("spec")).get("url") or "")
+        if wanted and url and normalise_url(url) not in wanted:
+            return url
+    return ""
 
 
 def _revision_name(ref: dict[str, Any]) -> str:
@@ -187,7 +233,8 @@ def _revision_name(ref: dict[str, Any]) -> str:
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     """What a Flux Kustomization or HelmRelease in `file` applies from this repository, at
-    the revision its GitRepository checks out."""
+    the revision its GitRepository checks out (at each, where the tree holds several that
+    it may mean)."""
     from gatekeeper.sources.gitops import NAME as GITOPS
 
     loaded = Loaded()
@@ -195,21 +242,51 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
     chart_spec: dict[str, Any] = {}
     if document.kind == "Kustomization":
-        source = _local_source(spec.get("sourceRef"), context.tree, repo_urls)
+        ref = spec.get("sourceRef")
         where: tuple[str, ...] = ("spec", "sourceRef")
     else:
         chart = _mapping(spec.get("chart"))
         chart_spec = _mapping(chart.get("spec")) or chart_ref(document, context.tree)
-        source = _local_source(chart_spec.get("sourceRef"), context.tree, repo_urls)
+        ref = chart_spec.get("sourceRef")
         where = ("spec", "chart", "spec", "sourceRef")
-    ref = None if source is None else _mapping(source.get("ref"))
-    if source is None or ref is None:
+    namespace = document.namespace or BOOTSTRAP_SOURCE
+    sources = _local_sources(ref, context.tree, repo_urls, namespace)
+    foreign = _foreign_bootstrap(ref, context.tree, repo_urls, namespace)
+    if foreign:
+        line = document.locator.locate(where).line
+        message = (
+            f"its source {BOOTSTRAP_SOURCE}, the GitRepository `flux bootstrap` points at"
+            f" this repository, names another repository ({foreign}): what the cluster"
+            " syncs from there is not judged"
+        )
+        loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", file, line, message))
+    if not sources:
+        if foreign:
+            return loaded
         if document.kind == "HelmRelease":
             _external_chart(file, document, spec, chart_spec, context, loaded)
         else:
             _unexpanded_source(file, document, _mapping(spec.get("sourceRef")), context, loaded)
         return loaded
-    name = _revision_name(ref)
+    for source in sources:
+        at_revision = _expand_at(file, document, spec, chart_spec, source, where, context)
+        loaded.documents.extend(at_revision.documents)
+        loaded.problems.extend(p for p in at_revision.problems if p not in loaded.problems)
+    return loaded
+
+
+def _expand_at(
+    file: str,
+    document: Document,
+    spec: dict[str, Any],
+    chart_spec: dict[str, Any],
+    source: dict[str, Any],
+    where: tuple[str, ...],
+    context: LoadContext,
+) -> Loaded:
+    """What the deployer applies at the revision of one GitRepository `source`."""
+    loaded = Loaded()
+    name = _revision_name(_mapping(source.get("ref")))
     found = gitops_revision.revision(name, context.tree)
     line = document.locator.locate(where).line
     if found.tree is None:
@@ -403,9 +480,12 @@ def _kustomization(
         built = gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context)
     else:
         built = _build(path, context)
-    variables = _variables(_mapping(spec.get("postBuild")), document, context.tree)
+    sets = _variables(_mapping(spec.get("postBuild")), document, context.tree)
     for built_document in built.documents:
-        built_document.obj = substitute(built_document.obj, variables)
+        for variables in sets[1:]:  # another cluster's variables: the same objects again
+            obj = substitute(built_document.obj, variables)
+            loaded.documents.append(replace(built_document, obj=obj))
+        built_document.obj = substitute(built_document.obj, sets[0])
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
 
@@ -483,27 +563,41 @@ def _edits(
     return edits if edits.fields or edits.problems else None
 
 
-def _variables(post_build: dict[str, Any], document: Document, tree: Tree) -> dict[str, str]:
+def _variables(post_build: dict[str, Any], document: Document, tree: Tree) -> list[dict[str, str]]:
     """`postBuild` variables: those of each `substituteFrom` ConfigMap or Secret of this
-    repository in the Kustomization's namespace (a later one wins), then `substitute`."""
-    variables: dict[str, str] = {}
+    repository in the Kustomization's namespace (a later one wins), then `substitute`. One
+    set per alternative (see alternatives): a repository of several clusters holds a
+    `cluster-vars` per cluster, and any may be the one the Kustomization reads (red team
+    r10b: the last one found won, and prod's went unjudged)."""
     namespace = document.namespace or "default"
     listed = post_build.get("substituteFrom")
+    choices: list[list[dict[str, str]]] = []
     for entry in listed if isinstance(listed, list) else []:
         if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
             continue
         kind = str(entry["kind"])
+        choice: list[dict[str, str]] = []
         for found in _named(tree, kind, str(entry.get("name") or "")):
             metadata = _mapping(found.obj.get("metadata"))
             if str(metadata.get("namespace") or namespace) != namespace:
                 continue
             keys = [*_mapping(found.obj.get("data")), *_mapping(found.obj.get("stringData"))]
+            variables: dict[str, str] = {}
             for key in dict.fromkeys(map(str, keys)):
                 value = _data(found.obj, kind, key)
                 if value is not None:
                     variables[key] = value[1]
-    own = _mapping(post_build.get("substitute"))
-    return variables | {str(k): str(v) for k, v in own.items()}
+            if variables not in choice:
+                choice.append(variables)
+        choices.append(choice)
+    own = {str(k): str(v) for k, v in _mapping(post_build.get("substitute")).items()}
+    out = []
+    for chosen in alternatives(choices):
+        merged: dict[str, str] = {}
+        for variables in chosen:
+            merged.update(variables)
+        out.append(merged | own)
+    return out
 
 
 def substitute(value: Any, variables: dict[str, str]) -> Any:
@@ -573,29 +667,36 @@ def _helm_release(
         inline.extend(read)
     namespace = document.namespace or "default"
     listed = spec.get("valuesFrom")
-    for entry in listed if isinstance(listed, list) else []:
-        values = _values_from(entry, namespace, context.tree)
-        if values is not None:
-            inline.append(values)
+    entries = listed if isinstance(listed, list) else []
+    choices = [_values_from(entry, namespace, context.tree) for entry in entries]
     locator = document.locator
     node = locator.node_at(("spec", "values")) if isinstance(locator, NodeLocator) else None
     values = spec.get("values")
+    written: list[tuple[dict[str, Any], NodeLocator]] = []
     if isinstance(values, dict) and node is not None:
-        inline.append((values, NodeLocator(file, node)))
+        written.append((values, NodeLocator(file, node)))
     elif isinstance(values, dict):  # built or rendered: where its locator puts each value
-        inline.extend(helm_set.attributed(values, lambda p: locator.locate(("spec", "values", *p))))
+        written.extend(
+            helm_set.attributed(values, lambda p: locator.locate(("spec", "values", *p)))
+        )
     tests = spec.get("test")
-    release = helm.Release(
-        name=release_name(spec, document.name or helm.DEFAULT_RELEASE),
-        namespace=str(spec.get("targetNamespace") or namespace),
-        inline=tuple(inline),
-        # helm-controller runs `helm test` after a release only when told to
-        test_hooks="judge" if isinstance(tests, dict) and tests.get("enable") is True else "skip",
-    )
-    rendered = helm.render_chart(chart, context.tree.read(chart), context, [release])
+    name = release_name(spec, document.name or helm.DEFAULT_RELEASE)
+    releases = [
+        helm.Release(
+            name=name,
+            namespace=str(spec.get("targetNamespace") or namespace),
+            inline=(*inline, *chosen, *written),
+            # helm-controller runs `helm test` after a release only when told to
+            test_hooks=(
+                "judge" if isinstance(tests, dict) and tests.get("enable") is True else "skip"
+            ),
+        )
+        for chosen in alternatives(choices)
+    ]
+    rendered = helm.render_chart(chart, context.tree.read(chart), context, releases)
     edits = _post_renderers(file, document, spec)
     if edits is not None and rendered.documents:
-        rendered = gitops_kustomize.post_render(rendered, edits, release.name, context)
+        rendered = gitops_kustomize.post_render(rendered, edits, name, context)
     loaded.documents.extend(rendered.documents)
     loaded.problems.extend(rendered.problems)
 
@@ -730,42 +831,63 @@ def _named(tree: Tree, kind: str, name: str) -> list[_Named]:
 
 def _values_from(
     entry: Any, namespace: str, tree: Tree
-) -> tuple[dict[str, Any], NodeLocator] | None:
+) -> list[tuple[dict[str, Any], NodeLocator]]:
     """`valuesFrom: [{kind: ConfigMap|Secret, name, valuesKey, targetPath}]`: the values in
     a ConfigMap or Secret (`stringData`, or base64 `data`) of this repository, located at
     their lines; with `targetPath` the key's text set at that path, typed as Helm's --set
-    types it (Flux parses `targetPath=text` with Helm's own parser)."""
+    types it (Flux parses `targetPath=text` with Helm's own parser). One per object of that
+    name in the namespace: a repository of several clusters holds one per cluster, and any
+    may be the one the release reads (red team r10)."""
     if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
-        return None
+        return []
     kind = str(entry["kind"])
     key = str(entry.get("valuesKey") or "values.yaml")
     target = entry.get("targetPath")
+    found: list[tuple[dict[str, Any], NodeLocator]] = []
     for named in _named(tree, kind, str(entry.get("name") or "")):
         metadata = _mapping(named.obj.get("metadata"))
         if str(metadata.get("namespace") or namespace) != namespace:
             continue
-        found = _data(named.obj, kind, key)
-        if found is None:
-            continue
-        field, text = found
-        place = named.locator.locate((field, key))
-        file, line = place.file, place.line - 1
-        own = isinstance(named.locator, NodeLocator)  # its text's lines are the file's
-        if isinstance(target, str) and target:
-            try:
-                path = helm_set.path_of(target)
-            except helm_set.SetError:
-                return None
-            value = helm_set.typed(text.strip() if field != "stringData" else text, False)
-            located = NodeLocator(file, helm_set.located([(path, line)]))
-            return helm_set.apply({}, path, value), located
-        for values in load_all(file, text):
-            if isinstance(values, YamlDocument) and isinstance(values.obj, dict):
-                if not own or (field == "data" and kind == "Secret"):  # base64, generated
-                    return values.obj, NodeLocator(file, helm_set.located_at(values.obj, line))
-                # A block scalar's content starts on the line after its `key: |`.
-                return values.obj, NodeLocator(file, values.node, line + 1)
+        values = _values_in(named, kind, key, target)
+        if values is not None and all(values[0] != other for other, _ in found):
+            found.append(values)
+    return found
+
+
+def _values_in(
+    named: _Named, kind: str, key: str, target: Any
+) -> tuple[dict[str, Any], NodeLocator] | None:
+    found = _data(named.obj, kind, key)
+    if found is None:
+        return None
+    field, text = found
+    place = named.locator.locate((field, key))
+    file, line = place.file, place.line - 1
+    own = isinstance(named.locator, NodeLocator)  # its text's lines are the file's
+    if isinstance(target, str) and target:
+        try:
+            path = helm_set.path_of(target)
+        except helm_set.SetError:
+            return None
+        value = helm_set.typed(text.strip() if field != "stringData" else text, False)
+        located = NodeLocator(file, helm_set.located([(path, line)]))
+        return helm_set.apply({}, path, value), located
+    for values in load_all(file, text):
+        if isinstance(values, YamlDocument) and isinstance(values.obj, dict):
+            if not own or (field == "data" and kind == "Secret"):  # base64, generated
+                return values.obj, NodeLocator(file, helm_set.located_at(values.obj, line))
+            # A block scalar's content starts on the line after its `key: |`.
+            return values.obj, NodeLocator(file, values.node, line + 1)
     return None
+
+
+def alternatives(choices: list[list[Any]]) -> list[list[Any]]:
+    """Lists taking one item of each choice, so that every item of every choice is taken at
+    least once (not every combination): the i-th takes the i-th item of each choice, or its
+    last. A choice with no item is left out."""
+    kept = [choice for choice in choices if choice]
+    widest = max((len(choice) for choice in kept), default=1)
+    return [[choice[min(i, len(choice) - 1)] for choice in kept] for i in range(widest)]
 
 
 def _data(obj: dict[str, Any], kind: str, key: str) -> tuple[str, str] | None:
