@@ -527,7 +527,9 @@ def _expr(node: Any) -> Expr:
             else str(node.serialize(_options()))
         )
         if "${" in text.replace("$${", "") or "%{" in text.replace("%%{", ""):
-            return Opaque(text)
+            # Its interpolations evaluated as a quoted string's (red team r06: a heredoc's
+            # `${"true"}` was an unknown that passed).
+            return template_text(text) or Opaque(text)
         return Literal(text.replace("$${", "${").replace("%%{", "%{"))
     return Opaque(str(_serialized(node, _options())))
 
@@ -581,3 +583,68 @@ def _template(node: Any) -> Expr:
     if all(isinstance(part, str) for part in parts):
         return Literal("".join(str(part) for part in parts))
     return Template(tuple(parts))
+
+
+def template_text(text: str) -> Expr | None:
+    """A template file's text as a template expression, written as one quoted HCL string
+    (its literal parts escaped, its `${...}` kept; a `%{...}` directive is left to the
+    parser, which does not evaluate it), or None when it does not parse: a heredoc's or a
+    `templatefile()` file's text."""
+    quoted: list[str] = []
+    at = 0
+    while at < len(text):
+        start = text.find("${", at)
+        if start == -1:
+            quoted.append(_escaped(text[at:]))
+            break
+        if start > 0 and text[start - 1] == "$":  # `$${` is a literal `${`, in HCL too
+            quoted.append(_escaped(text[at : start + 2]))
+            at = start + 2
+            continue
+        end = _closing(text, start + 2)
+        if end == -1:
+            return None
+        quoted.append(_escaped(text[at:start]) + text[start : end + 1])
+        at = end + 1
+    try:
+        parsed = parse(f'locals {{\n  t = "{"".join(quoted)}"\n}}\n', expressions=True)
+    except (HclError, RecursionError):
+        return None
+    for block in parsed.blocks:
+        if block.raw is not None and "t" in block.raw.attributes:
+            return block.raw.attributes["t"].expr
+    return None
+
+
+def _escaped(literal: str) -> str:
+    return (
+        literal.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+
+
+def _closing(text: str, at: int) -> int:
+    """The index of the `}` closing an interpolation whose body starts at `at`, or -1."""
+    depth, quote = 0, False
+    while at < len(text):
+        char = text[at]
+        if quote:
+            if char == "\\":
+                at += 1
+            elif char == '"':
+                quote = False
+        elif char == '"':
+            quote = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return at
+            depth -= 1
+        elif char == "\n":
+            return -1
+        at += 1
+    return -1

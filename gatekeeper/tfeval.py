@@ -40,6 +40,7 @@ from gatekeeper.hcl import (
     Template,
     TupleExpr,
     Unary,
+    template_text,
 )
 from gatekeeper.tffunctions import APPLY_TIME, PURE
 
@@ -654,10 +655,17 @@ def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, int]]:
         yield from unevaluated_calls(block.body)
 
 
+# What unevaluated_calls names a template directive (`"%{ if x }on%{ endif }"`) by.
+DIRECTIVE = "%{}"
+
+
 def _calls(expr: Any) -> Iterator[str]:
-    """The names of the functions an expression calls, nested calls included."""
+    """The names of the functions an expression calls, nested calls included, and DIRECTIVE
+    for a template directive (not evaluated: red team r06 made `publicly_accessible` one)."""
     if isinstance(expr, Call):
         yield expr.name
+    if isinstance(expr, Opaque) and "%{" in expr.text.replace("%%{", ""):
+        yield DIRECTIVE
     if isinstance(expr, tuple):
         for item in expr:
             yield from _calls(item)
@@ -1052,78 +1060,12 @@ def _read(expr: Call, scope: Scope, files: Callable[[str], str | None]) -> Value
     variables = evaluate(expr.arguments[1], scope) if len(expr.arguments) > 1 else Value({})
     if not isinstance(variables.data, dict):
         return Value(Unknown(f"{name}(...)"))
-    template = _template_of(text)
+    template = template_text(text)
     if template is None:
         return Value(Unknown(f"{name}(...)"))
     names = {key: Value(item) for key, item in variables.data.items()}
     rendered = evaluate(template, Scope(names=names, budget=scope.budget))
     return Value(rendered.data)  # its origins are lines of the template file: not kept
-
-
-def _template_of(text: str) -> Expr | None:
-    """A template file's text as a template expression, written as one quoted HCL string
-    (its literal parts escaped, its `${...}` kept; a `%{...}` directive is left to the
-    parser, which does not evaluate it), or None when it does not parse."""
-    from gatekeeper.hcl import HclError, parse
-
-    quoted: list[str] = []
-    at = 0
-    while at < len(text):
-        start = text.find("${", at)
-        if start == -1:
-            quoted.append(_escaped(text[at:]))
-            break
-        if start > 0 and text[start - 1] == "$":  # `$${` is a literal `${`, in HCL too
-            quoted.append(_escaped(text[at : start + 2]))
-            at = start + 2
-            continue
-        end = _closing(text, start + 2)
-        if end == -1:
-            return None
-        quoted.append(_escaped(text[at:start]) + text[start : end + 1])
-        at = end + 1
-    try:
-        parsed = parse(f'locals {{\n  t = "{"".join(quoted)}"\n}}\n', expressions=True)
-    except (HclError, RecursionError):
-        return None
-    for block in parsed.blocks:
-        if block.raw is not None and "t" in block.raw.attributes:
-            return block.raw.attributes["t"].expr
-    return None
-
-
-def _escaped(literal: str) -> str:
-    return (
-        literal.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-    )
-
-
-def _closing(text: str, at: int) -> int:
-    """The index of the `}` closing an interpolation whose body starts at `at`, or -1."""
-    depth, quote = 0, False
-    while at < len(text):
-        char = text[at]
-        if quote:
-            if char == "\\":
-                at += 1
-            elif char == '"':
-                quote = False
-        elif char == '"':
-            quote = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            if depth == 0:
-                return at
-            depth -= 1
-        elif char == "\n":
-            return -1
-        at += 1
-    return -1
 
 
 # --- type constraints of variables ----------------------------------------------------------

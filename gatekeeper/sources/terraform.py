@@ -271,7 +271,7 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
 def _unevaluated(path: str, parsed: Parsed) -> list[Problem]:
     """A call of a function Terraform has and gatekeeper does not compute, one per line and
     function: its value would pass every rule unjudged."""
-    from gatekeeper.tfeval import unevaluated_calls
+    from gatekeeper.tfeval import DIRECTIVE, unevaluated_calls
 
     said: dict[tuple[str, int], Problem] = {}
     for block in parsed.blocks:
@@ -280,9 +280,11 @@ def _unevaluated(path: str, parsed: Parsed) -> list[Problem]:
             body = replace(body, attributes=dict(body.attributes))
             body.attributes.pop("type", None)
         for function, attribute, line in unevaluated_calls(body) if body else ():
+            if function == DIRECTIVE and block.type in ("output", "variable"):
+                continue  # text for people (a description, an output): nothing deployed
+            what = "a template directive (%{...})" if function == DIRECTIVE else f"{function}()"
             message = (
-                f"{function}() is not evaluated by gatekeeper: what `{attribute}` holds is not"
-                " judged"
+                f"{what} is not evaluated by gatekeeper: what `{attribute}` holds is not judged"
             )
             said.setdefault((function, line), Problem("GK-TF-UNEVALUATED", path, line, message))
     return list(said.values())
