@@ -465,13 +465,21 @@ def _raw_body(body: Any) -> RawBody:
     return raw
 
 
+_EXPONENT = re.compile(r"\$\{[0-9]+(\.[0-9]+)?[eE][-+]?[0-9]+\}")
+
+
 def _expr(node: Any) -> Expr:
     """The library's rule tree of an expression as our own small tree."""
     while _is(node, "ExprTermRule"):
         node = node.expression
     kind = type(node).__name__
     if kind in ("IntLitRule", "FloatLitRule", "LiteralValueRule"):
-        return Literal(node.serialize(_options()))
+        value = node.serialize(_options())
+        if isinstance(value, str) and _EXPONENT.fullmatch(value):
+            # `1.5e3`: the library writes it as an expression; it is the number 1500
+            number = float(value[2:-1])
+            return Literal(int(number) if number.is_integer() and abs(number) < 2**53 else number)
+        return Literal(value)
     if kind == "StringRule":
         return _template(node)
     if kind == "TupleRule":

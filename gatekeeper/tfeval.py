@@ -42,7 +42,7 @@ from gatekeeper.hcl import (
     Unary,
     template_text,
 )
-from gatekeeper.tffunctions import APPLY_TIME, PURE
+from gatekeeper.tffunctions import APPLY_TIME, PURE, ascii_text, compiled
 
 MAX_ITEMS = 10_000  # a collection built bigger than this (range(1e9)) is unknown
 # Steps (and items built) per module instance: nested `for`s over `range()` end as unknown
@@ -582,8 +582,8 @@ def _number(data: Any) -> float | int:
     raise EvalError(f"{data!r} is not a number")
 
 
-_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
-_INTEGER = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")  # cty: ASCII digits only
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _bool(data: Any) -> bool:
@@ -655,8 +655,31 @@ def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, int]]:
         yield from unevaluated_calls(block.body)
 
 
-# What unevaluated_calls names a template directive (`"%{ if x }on%{ endif }"`) by.
+# What unevaluated_calls names a template directive (`"%{ if x }on%{ endif }"`) by, and
+# (prefixed) a function given non-ASCII text it follows Terraform's Unicode rules on.
 DIRECTIVE = "%{}"
+UNICODE = "unicode:"
+# Functions whose result on non-ASCII text depends on Unicode rules gatekeeper does not
+# copy (grapheme clusters, Go's case mapping and spaces, RE2 classes): not evaluated there.
+_UNICODE_RULES = frozenset(
+    {"length", "upper", "lower", "title", "trimspace", "tonumber", "regex", "regexall", "replace"}
+)
+
+
+def _ascii_literals(expr: Any) -> bool:
+    """Are all string literals in an expression ASCII?"""
+    if isinstance(expr, Literal):
+        return not isinstance(expr.value, str) or expr.value.isascii()
+    if isinstance(expr, Template):
+        return all(
+            part.isascii() if isinstance(part, str) else _ascii_literals(part)
+            for part in expr.parts
+        )
+    if isinstance(expr, tuple):
+        return all(map(_ascii_literals, expr))
+    if is_dataclass(expr):
+        return all(_ascii_literals(getattr(expr, part.name)) for part in fields(expr))
+    return True
 
 
 def _calls(expr: Any) -> Iterator[str]:
@@ -664,6 +687,8 @@ def _calls(expr: Any) -> Iterator[str]:
     for a template directive (not evaluated: red team r06 made `publicly_accessible` one)."""
     if isinstance(expr, Call):
         yield expr.name
+        if expr.name in _UNICODE_RULES and not all(map(_ascii_literals, expr.arguments)):
+            yield UNICODE + expr.name
     if isinstance(expr, Opaque) and "%{" in expr.text.replace("%%{", ""):
         yield DIRECTIVE
     if isinstance(expr, tuple):
@@ -770,6 +795,8 @@ def _element(arguments: list[Value]) -> Value:
 def _length(arguments: list[Value]) -> Value:
     data = arguments[0].data
     whole = arguments[0].origins.get(())
+    if isinstance(data, str) and not data.isascii():  # Terraform counts grapheme clusters
+        raise EvalError("length of non-ASCII text follows Terraform's Unicode rules")
     if isinstance(data, (list, dict, str)):
         # Located at the collection when one place wrote all of it (`count = length(var.x)`).
         return Value(len(data), {(): whole} if whole is not None else {})
@@ -786,8 +813,14 @@ def _set(items: list[Value], keep_order: bool = False) -> Value:
         if item.data not in seen:
             seen.append(item.data)
             unique.append(item)
-    if not keep_order and all(isinstance(item.data, str) for item in unique):
-        unique.sort(key=lambda item: str(item.data))
+    if keep_order:
+        return _items(unique)
+    kinds = {type(item.data) for item in unique}
+    if str in kinds and kinds <= {str, int, float, bool}:  # unified to strings, as cty does
+        strings = list(dict.fromkeys(_string(item.data) for item in unique))
+        return _items([Value(text) for text in sorted(strings)])
+    if kinds and kinds <= {int, float}:  # numbers in numeric order
+        unique.sort(key=lambda item: item.data)
     return _items(unique)
 
 
@@ -862,9 +895,10 @@ def _replace(arguments: list[Value]) -> Value:
     text, search, replacement = (_string(argument.data) for argument in arguments[:3])
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
         try:
-            pattern = re.compile(search[1:-1])
-        except re.error:
-            return Value(Unknown("replace(...)"))  # RE2 syntax Python does not read
+            pattern = compiled(search[1:-1])
+            ascii_text(text, "replace")
+        except ValueError:
+            return Value(Unknown("replace(...)"))  # RE2 syntax or text not read alike
         replacement = re.sub(r"\$(\d+)", r"\\\1", replacement)
         return _whole(pattern.sub(replacement, text), *arguments)
     return _whole(text.replace(search, replacement), *arguments)
@@ -885,6 +919,24 @@ def _cidrsubnet(arguments: list[Value]) -> Value:
     return _whole(str(subnet), *arguments)
 
 
+# What Go's encoding/json escapes besides JSON's own (HTML characters, line separators).
+_GO_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_SPACE = " \t\n\v\f\r"
+
+
+def go_json(data: Any) -> str:
+    """jsonencode as Terraform writes it: compact, object keys sorted, UTF-8 kept, and `<`,
+    `>`, `&` escaped as Go does (`"<"` is `"\\u003c"`: a comparison of the text must agree)."""
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return "".join(_GO_ESCAPES.get(char, char) for char in text)
+
+
 def _jsondecode(arguments: list[Value]) -> Value:
     try:
         return _whole(json.loads(_string(arguments[0].data)), arguments[0])
@@ -895,7 +947,7 @@ def _jsondecode(arguments: list[Value]) -> Value:
 def _jsonencode(arguments: list[Value]) -> Value:
     if not wholly_known(arguments[0].data):
         return Value(Unknown("jsonencode(...)"))
-    return _whole(json.dumps(arguments[0].data, separators=(",", ":")), arguments[0])
+    return _whole(go_json(arguments[0].data), arguments[0])
 
 
 def _range(arguments: list[Value]) -> Value:
@@ -974,9 +1026,10 @@ _FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "tobool": _text_function(lambda data: None if data is None else _bool(data)),
     "join": _text_function(lambda sep, items: _string(sep).join(_strings(*_list(items)))),
     "split": _text_function(lambda sep, text: _string(text).split(_string(sep))),
-    "lower": _text_function(lambda text: _string(text).lower()),
-    "upper": _text_function(lambda text: _string(text).upper()),
-    "trimspace": _text_function(lambda text: _string(text).strip()),
+    "lower": _text_function(lambda text: ascii_text(_string(text), "lower").lower()),
+    "upper": _text_function(lambda text: ascii_text(_string(text), "upper").upper()),
+    # Go's unicode.IsSpace, of ASCII: not Python's \x1c-\x1f
+    "trimspace": _text_function(lambda text: ascii_text(_string(text), "trimspace").strip(_SPACE)),
     "trimprefix": _text_function(lambda text, p: _string(text).removeprefix(_string(p))),
     "trimsuffix": _text_function(lambda text, s: _string(text).removesuffix(_string(s))),
     "startswith": _text_function(lambda text, p: _string(text).startswith(_string(p))),

@@ -132,25 +132,65 @@ def _regex_value(match: re.Match[str]) -> Any:
 _NESTED_QUANTIFIER = re.compile(r"[*+}]\)[*+{?]")
 
 
-def _compiled(pattern: Any) -> re.Pattern[str]:
+def compiled(pattern: Any) -> re.Pattern[str]:
+    """A Terraform (RE2) pattern as Python reads it the same way: ASCII classes (RE2's `\\d`,
+    `\\w`, `\\s`, `\\b` are ASCII-only), `$` as the end of the text (RE2 without `(?m)`; Python's
+    also matches before a final newline). What does not translate is not evaluated (red team
+    r01: `length(regexall("^on$", "on\\n")) == 0` was false here and true in Terraform)."""
     text = _text(pattern)
     if _NESTED_QUANTIFIER.search(text):
         raise ValueError("nested quantifiers are not evaluated")
+    if not text.isascii() or re.search(r"\\[zZ]|\(\?[a-zA-Z]*m|\[\^?\]", text):
+        raise ValueError("pattern syntax is not evaluated")
+    out, escaped, in_class = [], False, False
+    for char in text:
+        if escaped:
+            out.append(
+                {"s": "[\\t\\n\\f\\r ]", "S": "[^\\t\\n\\f\\r ]"}.get(char, "\\" + char)
+                if not in_class
+                else ("\\t\\n\\f\\r " if char == "s" else "\\" + char)
+            )
+            if in_class and char == "S":
+                raise ValueError("pattern syntax is not evaluated")
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+        elif char == "]" and in_class:
+            in_class = False
+            out.append(char)
+        elif char == "$" and not in_class:
+            out.append(r"\Z")
+        else:
+            out.append(char)
     try:
-        return re.compile(text)
+        return re.compile("".join(out), re.ASCII)
     except re.error as error:
         raise ValueError(str(error)) from None
 
 
+def ascii_text(data: Any, function: str) -> str:
+    """`data` as text, where Terraform's Unicode rules (grapheme clusters, Go's case mapping
+    and spaces) and Python's agree: ASCII; other text is not evaluated."""
+    text = _text(data)
+    if not text.isascii():
+        raise ValueError(f"{function} of non-ASCII text follows Terraform's Unicode rules")
+    return text
+
+
 def _regex(pattern: Any, text: Any) -> Any:
-    match = _compiled(pattern).search(_text(text))
+    match = compiled(pattern).search(ascii_text(text, "regex"))
     if match is None:
         raise ValueError("pattern did not match")
     return _regex_value(match)
 
 
 def _regexall(pattern: Any, text: Any) -> list[Any]:
-    return [_regex_value(match) for match in _compiled(pattern).finditer(_text(text))]
+    return [
+        _regex_value(match) for match in compiled(pattern).finditer(ascii_text(text, "regexall"))
+    ]
 
 
 def _chomp(text: Any) -> str:
@@ -162,7 +202,10 @@ def _trim(text: Any, characters: Any) -> str:
 
 
 def _title(text: Any) -> str:
-    return re.sub(r"(?<![^\W_])\w", lambda letter: letter.group().upper(), _text(text))
+    """Go's strings.Title: a letter after anything but a letter, digit or `_` is upper."""
+    return re.sub(
+        r"(?<![A-Za-z0-9_])[a-z]", lambda letter: letter.group().upper(), ascii_text(text, "title")
+    )
 
 
 def _indent(spaces: Any, text: Any) -> str:
@@ -223,7 +266,13 @@ def _matchkeys(values: Any, keys: Any, searches: Any) -> list[Any]:
 
 
 def _parseint(text: Any, base: Any) -> int:
-    return int(_text(text), int(_number(base)))
+    """Go's big.Int SetString: digits of the base only (no `0x` prefix, `_` or spaces)."""
+    digits = _text(text)
+    if not re.fullmatch(r"-?[0-9A-Za-z]+", digits) or (
+        digits.lstrip("-")[1:2] in ("x", "X", "o", "O", "b", "B") and digits.lstrip("-")[:1] == "0"
+    ):
+        raise ValueError(f"parseint: {digits!r} is not evaluated")
+    return int(digits, int(_number(base)))
 
 
 def _hash(algorithm: str, b64: bool = False) -> Callable[[Any], str]:

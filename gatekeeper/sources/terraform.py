@@ -271,7 +271,7 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
 def _unevaluated(path: str, parsed: Parsed) -> list[Problem]:
     """A call of a function Terraform has and gatekeeper does not compute, one per line and
     function: its value would pass every rule unjudged."""
-    from gatekeeper.tfeval import DIRECTIVE, unevaluated_calls
+    from gatekeeper.tfeval import DIRECTIVE, UNICODE, unevaluated_calls
 
     said: dict[tuple[str, int], Problem] = {}
     for block in parsed.blocks:
@@ -283,6 +283,8 @@ def _unevaluated(path: str, parsed: Parsed) -> list[Problem]:
             if function == DIRECTIVE and block.type in ("output", "variable"):
                 continue  # text for people (a description, an output): nothing deployed
             what = "a template directive (%{...})" if function == DIRECTIVE else f"{function}()"
+            if function.startswith(UNICODE):
+                what = f"{function.removeprefix(UNICODE)}() of non-ASCII text"
             message = (
                 f"{what} is not evaluated by gatekeeper: what `{attribute}` holds is not judged"
             )
