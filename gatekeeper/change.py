@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import posixpath
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -249,6 +250,7 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
     names the line it came from, not what it is deployed as."""
     base_variants = {finding.fingerprint: renderings(finding) for finding in base}
     base_objects = {finding.fingerprint: deployed_as(finding) for finding in base}
+    base_messages = {finding.fingerprint: finding.message for finding in base}
     head_prints = {finding.fingerprint for finding in head}
     out = []
     for finding in head:
@@ -266,12 +268,31 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
             extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
+        elif _said(finding.message) != _said(base_messages[finding.fingerprint]):
+            # The same field of the same object holds a worse value (`hostPath /var/log` made
+            # `/`, NET_ADMIN made SYS_ADMIN): the change made this violation (red team r02).
+            old = base_messages[finding.fingerprint]
+            extra = {**finding.extra, "was": old}
+            message = f"{finding.message}; changed by this change (was: {old})"
+            out.append(finding.with_(status="new", extra=extra, message=message))
         else:
             out.append(finding.with_(status="existing"))
     out.extend(
         finding.with_(status="fixed") for finding in base if finding.fingerprint not in head_prints
     )
     return out
+
+
+# An image's tag or digest in a message (`nginx:1.25`, `app@sha256:...`): a version bump of
+# an image with a known finding is not a new violation.
+_IMAGE_VERSION = re.compile(
+    r"(?<=[\w\-/])(?::[\w][\w.\-]*)?@sha256:[0-9a-f]{8,}|(?<=[\w\-/]):[\w][\w.\-]*"
+)
+
+
+def _said(message: str) -> str:
+    """What a finding says, without image versions."""
+    return _IMAGE_VERSION.sub("", message)
 
 
 def no_longer_exempt(
