@@ -209,7 +209,8 @@ def scan_change(
     findings += _policy_changes(changes, trust_paths, lines)
     findings += gate_changes
     findings += added_skips(untrusted, head_findings, engine.policies, config.waivers_file)
-    findings = waivers_mod.apply(findings, waivers, today)
+    beyond = _beyond_waivers(findings, base_findings, waivers)
+    findings = _unwaived(waivers_mod.apply(findings, waivers, today), beyond)
     findings = waivers_mod.apply_skips(findings, honoured, forbid=False, covers=covers)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
     findings += [waivers_mod.expiring_finding(waiver, today) for waiver in soon]
@@ -228,6 +229,41 @@ def scan_change(
         context_lines=context_lines,
         notices=tuple(sorted(head_result.notices | base_result.notices)),
     )
+
+
+def _beyond_waivers(
+    findings: list[Finding], base: list[Finding], waivers: list[Waiver]
+) -> set[str]:
+    """Fingerprints of new findings that only waivers written for other findings match: a
+    waiver that covered findings in the base (`K8S-PSS-HOST-PATH` on node-agent, "reads
+    /var/log") does not cover a second hostPath volume of `/` the change adds, nor the
+    same one made worse (red team r09), as an inline skip covers only what was under it. A
+    waiver that covered nothing in the base is an approval ahead of the change: it does."""
+    covered = [{b.fingerprint for b in base if waiver.matches(b)} for waiver in waivers]
+    beyond = set()
+    for finding in findings:
+        if finding.status != "new":
+            continue
+        matching = [
+            known for waiver, known in zip(waivers, covered, strict=True) if waiver.matches(finding)
+        ]
+        if matching and all(
+            known and (finding.fingerprint not in known or "was" in finding.extra)
+            for known in matching
+        ):
+            beyond.add(finding.fingerprint)
+    return beyond
+
+
+def _unwaived(findings: list[Finding], beyond: set[str]) -> list[Finding]:
+    out = []
+    for finding in findings:
+        if finding.status == "waived" and finding.fingerprint in beyond:
+            extra = {**finding.extra, "beyond_waiver": finding.waiver}
+            message = f"{finding.message}; new, beyond what its waiver was written for"
+            finding = finding.with_(status="new", waiver=None, extra=extra, message=message)
+        out.append(finding)
+    return out
 
 
 # The rendering of a file applied as it is written (no chart, overlay or Application).
