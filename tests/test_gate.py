@@ -144,6 +144,10 @@ def test_workflow_change_blocks_until_another_person_approves(pr: PullRequest) -
     add_review(standin, "github-actions[bot]", "APPROVED", bot=True)
     add_review(standin, "bob", "COMMENTED")
     assert run(pr, standin).returncode == 1
+    # Nor does anyone's on a public repository: GitHub shows it and never counts it.
+    add_review(standin, "drive-by", "APPROVED", association="NONE")
+    add_review(standin, "first-timer", "APPROVED", association="FIRST_TIME_CONTRIBUTOR")
+    assert run(pr, standin).returncode == 1
     try:
         add_review(standin, "alice", "APPROVED")  # the stand-in refuses it, as GitHub does
         raise AssertionError("GitHub does not let an author approve their own pull request")

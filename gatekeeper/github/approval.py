@@ -3,8 +3,11 @@ controls.
 
 Each reviewer's latest APPROVED / CHANGES_REQUESTED / DISMISSED review decides (COMMENTED
 reviews change nothing). Never counted: the pull request's author, bots (a workflow's token may
-approve pull requests when the repository allows it), and an approval of an older commit in
-which the gate file differed from the head (approve a harmless version, push another).
+approve pull requests when the repository allows it), someone GitHub does not associate with
+the repository as owner, organization member or collaborator (on a public repository anyone
+may submit an approving review; GitHub shows it and never counts it: red team r16), and an
+approval of an older commit in which the gate file differed from the head (approve a
+harmless version, push another).
 Owners come from the base revision's CODEOWNERS; without an owner rule, any other person counts.
 """
 
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from gatekeeper.github.codeowners import CodeOwners
 
 DECISIVE = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
+# `author_association` values of people who may hold write access to the repository.
+ASSOCIATED = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class Review:
     bot: bool
     state: str
     commit_id: str
+    association: str = "MEMBER"  # the review's author_association
 
 
 def approvers(reviews: Iterable[Review], author: str) -> dict[str, str]:
@@ -35,7 +41,10 @@ def approvers(reviews: Iterable[Review], author: str) -> dict[str, str]:
     return {
         login: review.commit_id
         for login, review in latest.items()
-        if review.state == "APPROVED" and not review.bot and login != author.lower()
+        if review.state == "APPROVED"
+        and not review.bot
+        and login != author.lower()
+        and review.association.upper() in ASSOCIATED
     }
 
 

@@ -190,6 +190,7 @@ def _approvals(
                 bot=bool(review.user) and str(review.user.type) == "Bot",
                 state=str(review.state),
                 commit_id=str(review.commit_id or ""),
+                association=str(getattr(review, "author_association", None) or "NONE"),
             )
             for review in client.reviews()
         ]

@@ -70,9 +70,15 @@ def user(login: str, bot: bool = False) -> dict[str, Any]:
 
 
 def add_review(
-    standin: StandIn, login: str, state: str, commit_id: str = "", bot: bool = False
+    standin: StandIn,
+    login: str,
+    state: str,
+    commit_id: str = "",
+    bot: bool = False,
+    association: str = "MEMBER",
 ) -> dict[str, Any]:
-    """A review by someone (a test control; GitHub's own rule on self-approval is kept)."""
+    """A review by someone (a test control; GitHub's own rule on self-approval is kept).
+    `association`: how GitHub relates them to the repository (`author_association`)."""
     if state == "APPROVED" and login == standin.gate.author:
         raise ValueError("Can not approve your own pull request")  # GitHub answers 422
     review = {
@@ -84,7 +90,7 @@ def add_review(
         "commit_id": commit_id or standin.pull.head_sha,
         "html_url": "https://github.com/x",
         "pull_request_url": standin._api(f"/pulls/{standin.pull.number}"),
-        "author_association": "MEMBER",
+        "author_association": association,
         "_links": {"html": {"href": "https://github.com/x"}, "pull_request": {"href": "x"}},
         "submitted_at": "2026-01-01T00:00:00Z",
     }

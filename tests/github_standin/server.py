@@ -464,6 +464,7 @@ class StandIn:
             "user": self._caller,
             "node_id": f"PRR_{review_id}",
             "pull_request_url": self._api(f"/pulls/{self.pull.number}"),
+            "author_association": "NONE",  # the workflow's token: no association
         }
         self.reviews.append(review)
         for comment in body.get("comments", []):
