@@ -687,18 +687,52 @@ def _gate_changes(
     from gatekeeper.github import gatefiles
 
     out = []
+    workflows = _workflows(base_tree)
+
+    def text(tree: gitops.RevisionTree, path: str) -> str:
+        return tree.read(path).decode("utf-8", "replace") if tree.exists(path) else ""
+
+    def read_base(path: str) -> bytes | None:
+        return base_tree.read(path) if base_tree.exists(path) else None
+
     for change in changes:
         for path, tree in ((change.new, head_tree), (change.old, base_tree)):
-            if not path or not gatefiles.is_gate_candidate(path):
+            if not path:
                 continue
-            data = tree.read(path) if tree.exists(path) else None
-            reason = gatefiles.gate_reason(path, (data or b"").decode("utf-8", "replace"), "")
+            if gatefiles.is_gate_candidate(path):
+                reason = gatefiles.gate_reason(path, text(tree, path), "")
+                script = (
+                    ""
+                    if reason or not gatefiles.is_workflow(path)
+                    else (
+                        gatefiles.gate_script(text(tree, path), read_base, base_tree.list_dir("."))
+                    )
+                )
+                reason = reason or (
+                    f"workflow: it runs {script}, which runs gatekeeper" if script else ""
+                )
+            else:
+                versions = [text(base_tree, path), text(head_tree, path)]
+                runner = gatefiles.gate_runner(path, versions, workflows)
+                reason = f"the gate workflow {runner} runs it" if runner else ""
             if reason:
                 line = min(lines.get(path, {1})) if path == change.new else 1
                 finding = _policy_change(change.new or path, line, change.status)
                 out.append(finding.with_(message=f"{finding.message} ({reason})"))
                 break
     return out
+
+
+def _workflows(tree: gitops.RevisionTree) -> list[tuple[str, str]]:
+    """(path, text) of the workflows and local actions of a revision."""
+    from gatekeeper.github import gatefiles
+
+    paths = tree.list_dir(".github")  # an empty list when there is none
+    return [
+        (path, tree.read(path).decode("utf-8", "replace"))
+        for path in sorted(paths)
+        if gatefiles.is_workflow(path)
+    ]
 
 
 def _policy_change(path: str, line: int, status: str) -> Finding:

@@ -102,6 +102,71 @@ def workflow_reason(text: str, check_name: str) -> str:
     return ""
 
 
+# Files a workflow's commands read by their tool's own name (`make gate`, `just check`).
+_RECIPE_FILES = {
+    "makefile": r"\bmake\b",
+    "gnumakefile": r"\bmake\b",
+    "justfile": r"\bjust\b",
+    "taskfile.yml": r"\btask\b",
+    "taskfile.yaml": r"\btask\b",
+    "package.json": r"\b(?:npm|yarn|pnpm)\s+(?:run\s+)?\w",
+}
+
+
+def runs_file(workflow: str, path: str) -> bool:
+    """Does a workflow's text run the repository file `path`: a script it calls (`run:
+    ./ci/policy.sh`), a file in a local action it uses, the Makefile or justfile whose
+    recipes it runs?"""
+    name = path.removeprefix("./")
+    base = name.rsplit("/", 1)[-1].lower()
+    mention = re.compile(rf"(?:^|[\s'\"=(`]|\./){re.escape(name)}(?=$|[\s'\";)|&`])", re.M)
+    if mention.search(workflow):
+        return True
+    if "/" not in name and base in _RECIPE_FILES and re.search(_RECIPE_FILES[base], workflow):
+        return True
+    used = re.findall(r"uses:\s*['\"]?\./([^\s'\"@]+)", workflow)
+    return any(name.startswith(folder.rstrip("/") + "/") for folder in used)
+
+
+def runs_gatekeeper(text: str) -> bool:
+    return bool(_RUNS_GATEKEEPER.search(text))
+
+
+def gate_runner(
+    path: str, texts: Iterable[str], workflows: Iterable[tuple[str, str]], check_name: str = ""
+) -> str:
+    """The workflow among `workflows` ((path, text) of the base: trusted) that runs the file
+    `path` and so makes it part of the gate, or "": the workflow is the gate, or the file
+    runs gatekeeper itself (`texts`: its versions). `--exit-zero` written in a script the
+    check runs switches the check off as well as in the workflow (red team r15)."""
+    itself = any(runs_gatekeeper(text) for text in texts)
+    for workflow, text in workflows:
+        if runs_file(text, path) and (itself or workflow_reason(text, check_name)):
+            return workflow
+    return ""
+
+
+def gate_script(workflow: str, read: Reader, paths: Iterable[str]) -> str:
+    """A repository file the workflow runs that runs gatekeeper (`run: ./ci/policy.sh`), or
+    "": the workflow is then part of the gate though its own text never names gatekeeper.
+    Only the files its text could name are looked at (a token that is a path, a recipe
+    file, a file of a local action it uses)."""
+    every = set(paths)
+    tokens = {token.removeprefix("./") for token in re.findall(r"[\w./-]+", workflow)}
+    used = [u.rstrip("/") + "/" for u in re.findall(r"uses:\s*['\"]?\./([^\s'\"@]+)", workflow)]
+    candidates = sorted(
+        path
+        for path in every
+        if path in tokens
+        or ("/" not in path and path.lower() in _RECIPE_FILES)
+        or any(path.startswith(folder) for folder in used)
+    )
+    for path in candidates:
+        if runs_file(workflow, path) and runs_gatekeeper(_text(read(path))):
+            return path
+    return ""
+
+
 def trusted_paths(config: Config) -> list[str]:
     """Files and directories (ending in /) whose owners must review a change to them."""
     from gatekeeper.lock import LOCK_NAME
@@ -135,6 +200,23 @@ def changed_gate_files(
                 if reason:
                     found.append(GateFile(path, _first_line(lines, change), reason))
                     break
+    named = {gate.path for gate in found}
+    every = sorted(trees.paths())
+    workflows = [(path, _text(trees.read_base(path))) for path in every if is_workflow(path)]
+    for change in changes:
+        path = change.new or change.old or ""
+        if path in named:
+            continue
+        if is_workflow(path):  # the gate though it names only a script that runs gatekeeper
+            text = _text(trees.read_head(path) or trees.read_base(path))
+            script = gate_script(text, trees.read_base, every)
+            reason = f"workflow: it runs {script}, which runs gatekeeper" if script else ""
+        else:
+            versions = [_text(trees.read_base(path)), _text(trees.read_head(path))]
+            runner = gate_runner(path, versions, workflows, check_name)
+            reason = f"the gate workflow {runner} runs it" if runner else ""
+        if reason:
+            found.append(GateFile(path, _first_line(lines, change), reason))
     found.extend(_codeowners_changes(trees, lines, config, check_name, changes))
     return found
 
