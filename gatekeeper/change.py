@@ -276,8 +276,12 @@ def renderings(finding: Finding) -> set[str]:
     return set(finding.extra.get("variants") or ()) or {AS_WRITTEN}
 
 
-def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
+def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> list[Finding]:
     """new: not in base; existing: in both; fixed: in base only (matched by fingerprint).
+
+    With `worse`, a finding whose message says another value than its base match's is new
+    (both sides judged by the same policies: only the value can have changed; not so for a
+    policy change's impact, where the message itself may be what changed).
 
     A finding the base had in some renderings (overlays, releases, the file as written) that
     the change brings to another one is new: deploying a known violation to one more
@@ -304,7 +308,7 @@ def classify(head: list[Finding], base: list[Finding]) -> list[Finding]:
             extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
-        elif _said(finding.message) != _said(base_messages[finding.fingerprint]):
+        elif worse and _said(finding.message) != _said(base_messages[finding.fingerprint]):
             # The same field of the same object holds a worse value (`hostPath /var/log` made
             # `/`, NET_ADMIN made SYS_ADMIN): the change made this violation (red team r02).
             old = base_messages[finding.fingerprint]

@@ -273,7 +273,7 @@ def measure(
         results.append(pipeline.verdict(finalize(findings), config, config.severity_threshold))
     impact = ConsumerImpact(name, config.severity_threshold)
     base_by = {f.fingerprint: f for f in results[0].findings}
-    for finding in classify(results[1].findings, results[0].findings):
+    for finding in classify(results[1].findings, results[0].findings, worse=False):
         if finding.status == "new":
             impact.new.append(finding)
         elif finding.status == "fixed":
