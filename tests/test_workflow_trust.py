@@ -260,6 +260,20 @@ def test_tf_var_values_a_workflow_applies_with_are_judged(
     assert scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC") == []
 
 
+def test_var_flags_in_tf_cli_args_are_judged_over_tf_var(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`TF_CLI_ARGS_apply: "-var=public=true"` (and `TF_CLI_ARGS`) are the apply's own
+    command line: over `TF_VAR_public: "false"` (red team r13)."""
+    write("infra/main.tf", RDS)
+    for name in ("TF_CLI_ARGS_apply", "TF_CLI_ARGS"):
+        flags = f"  {name}: \"-input=false -var 'public=true'\"\n"
+        workflow = tf_workflow("false").replace("env:\n", "env:\n" + flags)
+        write(".github/workflows/tf.yml", workflow)
+        found = scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC")
+        assert found == [(".github/workflows/tf.yml", 4, "database is publicly accessible")]
+
+
 def test_a_pull_request_changing_only_a_tf_var_value_is_judged(repo: Repo) -> None:
     """The pull request flips `TF_VAR_public` in the workflow and touches no Terraform file:
     the root it applies is judged again, with the new value (and so is a hook given only the

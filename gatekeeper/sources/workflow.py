@@ -187,10 +187,10 @@ def _gives_terraform(tree: Tree, path: str) -> bool:
         data = tree.read(path)
     except OSError:
         return False
-    return b"TF_VAR_" in data or _VAR_FLAG.search(data) is not None
+    return b"TF_VAR_" in data or b"TF_CLI_ARGS" in data or _VAR_FLAG.search(data) is not None
 
 
-_VAR_FLAG = re.compile(rb"\s-var[\s=]")
+_VAR_FLAG = re.compile(rb"[\s\"']-var[\s=]")
 
 
 # Files a step may run or read recipes from, besides any script: data files are not.
@@ -319,15 +319,48 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
 def _tf_vars(
     document: Document, job: dict[str, Any], step: dict[str, Any]
 ) -> dict[str, tuple[str, str, int]]:
-    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines."""
+    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines, and
+    the `-var` flags of `TF_CLI_ARGS` / `TF_CLI_ARGS_apply` there, which terraform takes as
+    its own command line's and so over `TF_VAR_` (red team r13)."""
     given: dict[str, tuple[str, str, int]] = {}
+    flags: dict[str, tuple[str, str, int]] = {}
     for holder in (document.obj, job, step):
         for name, value in _env(holder).items():
-            if name.startswith("TF_VAR_") and "$" not in value:
-                path = _env_path(document, holder, name)
-                line = document.locator.locate(path).line if path else 1
+            if "$" in value or not name.startswith(("TF_VAR_", "TF_CLI_ARGS")):
+                continue
+            path = _env_path(document, holder, name)
+            line = document.locator.locate(path).line if path else 1
+            if name.startswith("TF_VAR_"):
                 given[name[len("TF_VAR_") :]] = (value, document.file, line)
-    return given
+            elif name in ("TF_CLI_ARGS", "TF_CLI_ARGS_apply"):
+                for key, text in cli_vars(value).items():
+                    flags[key] = (text, document.file, line)
+    return {**given, **flags}
+
+
+def cli_vars(arguments: str) -> dict[str, str]:
+    """The `-var name=value` / `-var=name=value` flags of a terraform argument string."""
+    import shlex
+
+    try:
+        words = shlex.split(arguments)
+    except ValueError:
+        return {}
+    found: dict[str, str] = {}
+    for index, word in enumerate(words):
+        flag = word.lstrip("-")
+        if not word.startswith("-") or not flag.startswith("var") or flag.startswith("var-"):
+            continue
+        if flag.startswith("var="):
+            text = flag[len("var=") :]
+        elif flag == "var" and index + 1 < len(words):
+            text = words[index + 1]
+        else:
+            continue
+        name, equals, value = text.partition("=")
+        if equals:
+            found[name] = value
+    return found
 
 
 def _env_path(document: Document, holder: dict[str, Any], name: str) -> Path | None:
