@@ -10,9 +10,9 @@ from gatekeeper.fieldpath import Path
 # What a rendering's name (Document.extra["variant"]) adds when the rendering assumed
 # something of where it is applied: a Helm chart on a cluster serving more APIs or another
 # Kubernetes version, as an upgrade or where `lookup` finds objects, a Terraform root with a
-# `-var-file`, the `TF_VAR_` values a workflow applies it with, or its unknown conditions
-# taken one way. A finding the rendering without the assumption also has names no
-# assumption (scanner.merge_variants).
+# `-var-file`, the `TF_VAR_` values a workflow (or terragrunt.hcl's `inputs`) applies it
+# with, or its unknown conditions taken one way. A finding the rendering without the
+# assumption also has names no assumption (scanner.merge_variants).
 ASSUMED_APIS = " --api-versions "
 ASSUMED_KUBE = " --kube-version "
 WITH_VAR_FILE = " with -var-file="
@@ -20,6 +20,7 @@ WITH_CONDITIONS = " with unknown conditions "
 ASSUMED_LOOKUP = " where lookup finds objects"
 ASSUMED_UPGRADE = " --is-upgrade"
 WITH_WORKFLOW_ENV = " with TF_VAR_ of "
+WITH_TERRAGRUNT = " with the inputs of "
 ASSUMPTIONS = (
     ASSUMED_APIS,
     ASSUMED_KUBE,
@@ -28,6 +29,7 @@ ASSUMPTIONS = (
     WITH_VAR_FILE,
     WITH_CONDITIONS,
     WITH_WORKFLOW_ENV,
+    WITH_TERRAGRUNT,
 )
 
 

@@ -620,3 +620,13 @@ def test_a_local_module_s_outputs_are_evaluated_where_they_are_read(tmp_path: Pa
         + 'module "counted" {\n  source = "./modules/settings"\n  count = 1\n  open = false\n}\n',
     }
     assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "main.tf", 3)}
+
+
+def test_terragrunt_inputs_are_values_of_the_root_beside_them(tmp_path: Path) -> None:
+    """terragrunt passes `inputs` to terraform as TF_VAR_ values (red team r14)."""
+    files = {
+        "infra/variables.tf": 'variable "pub" {\n  default = false\n}\n',
+        "infra/main.tf": DATABASE % "var.pub",
+        "infra/terragrunt.hcl": "inputs = {\n  pub = true\n}\n",
+    }
+    assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "infra/terragrunt.hcl", 2)}

@@ -35,6 +35,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import (
     WITH_CONDITIONS,
+    WITH_TERRAGRUNT,
     WITH_VAR_FILE,
     WITH_WORKFLOW_ENV,
     Document,
@@ -68,6 +69,7 @@ from gatekeeper.tfeval import (
     Scope,
     Unknown,
     Value,
+    child,
     convert,
     elements,
     evaluate_attribute,
@@ -184,10 +186,13 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             for needed in layout.directories.get(target, ()):
                 if needed.endswith(TF_SUFFIXES):
                     yield path, needed
-    for names in layout.directories.values():
+    for folder, names in layout.directories.items():
         readers = [name for name in names if name.endswith(TF_SUFFIXES)]
         if not readers:
             continue
+        grunt = posixpath.join(folder, TERRAGRUNT) if folder else TERRAGRUNT
+        if context.tree.exists(grunt):  # its inputs are the root's values
+            yield readers[0], grunt
         ring = readers[1:] + readers[:1]
         for reader, needed in zip(readers, ring, strict=True):
             if needed != reader:
@@ -485,6 +490,10 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
         (f"{WITH_WORKFLOW_ENV}{workflow}#{number}", root_scope(tree, directory, given=given))
         for number, (workflow, given) in enumerate(workflow_variables(tree, directory, root), 1)
     ]
+    inputs = terragrunt_inputs(tree, directory) if root else {}
+    if inputs:
+        grunt = posixpath.join(directory, TERRAGRUNT) if directory else TERRAGRUNT
+        out.append((f"{WITH_TERRAGRUNT}{grunt}", root_scope(tree, directory, given=inputs)))
     if plain.unsure[0] and root:  # a called module's conditions: judged with each call
         for assumed in (True, False):
             scope = root_scope(tree, directory)
@@ -535,6 +544,28 @@ def _file_values(tree: Tree, name: str) -> dict[str, Value]:
         key: evaluate_attribute(attribute, Scope(), Origin(name, attribute.span, via=f"var.{key}"))
         for key, attribute in body.attributes.items()
     }
+
+
+TERRAGRUNT = "terragrunt.hcl"
+
+
+def terragrunt_inputs(tree: Tree, directory: str) -> dict[str, Value]:
+    """The `inputs` of a terragrunt.hcl beside a root module's files: terragrunt passes them
+    to terraform as TF_VAR_ values, under its variable files (red team r14: `public = true`
+    there was read by nothing). Each located at its line; an input from terragrunt's own
+    functions or dependencies is unknown."""
+    name = posixpath.join(directory, TERRAGRUNT) if directory else TERRAGRUNT
+    try:
+        body = parse_attributes(decode(tree.read(name)))
+    except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
+        return {}
+    attribute = body.attributes.get("inputs")
+    if attribute is None:
+        return {}
+    value = evaluate_attribute(attribute, Scope(), Origin(name, attribute.span))
+    if not isinstance(value.data, dict):
+        return {}
+    return {str(key): child(value, str(key)) for key in value.data}
 
 
 def var_files(tree: Tree, directory: str) -> list[str]:
