@@ -123,6 +123,9 @@ class Scope:
     unsure: list[bool] = field(default_factory=lambda: [False])
     # `module.NAME`: the outputs of a local module call, evaluated on demand (or None).
     modules: Callable[[str], Value] | None = None
+    # `data.TYPE`: the data sources of a type that compute from their arguments alone
+    # (aws_iam_policy_document), by name; others are unknown (or None: none here).
+    data: Callable[[str], Value] | None = None
     # A file of the configuration by the path `file()` is given (PATH_MARK-prefixed for
     # `path.module`/`path.root`/`path.cwd`): its text, or None when it is not a readable
     # repository file (see terraform_modules.file_reader).
@@ -382,6 +385,8 @@ def _reference(expr: Name | GetAttr | Index, scope: Scope) -> Value:
                 return scope.local(name)
             if root == "module" and scope.modules is not None:
                 return scope.modules(name)
+            if root == "data" and scope.data is not None:
+                return scope.data(name)
             if root == "path" and scope.reading:
                 return Value(f"{PATH_MARK}{name}")
             return Value(Unknown(f"{root}.{name}"))

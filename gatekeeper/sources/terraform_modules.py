@@ -804,9 +804,94 @@ def _with_outputs(scope: Scope, tree: Tree, directory: str, chain: tuple[str, ..
         return known[name]
 
     scope.modules = outputs
+    scope.data = _data_sources(module, scope)
     if scope.files is None:
         scope.files = file_reader(tree, directory, root=False)
     return scope
+
+
+def _data_sources(module: _Module, scope: Scope) -> Callable[[str], Value]:
+    """`data.aws_iam_policy_document.NAME.json` of the module's own data blocks: the JSON
+    the provider writes from the statements, computed here as it computes nothing else
+    (red team r18: a public bucket policy through one passed as unknown)."""
+    known: dict[str, Value] = {}
+
+    def of_type(kind: str) -> Value:
+        if kind != "aws_iam_policy_document":
+            return Value(Unknown(f"data.{kind}"))
+        if kind not in known:
+            known[kind] = Value(Unknown(f"data.{kind}"))  # while evaluating: a cycle
+            documents: dict[str, Value] = {}
+            for merged in module.blocks:
+                block = merged.block
+                if block.type != "data" or block.labels[:1] != [kind] or len(block.labels) < 2:
+                    continue
+                if "count" in merged.body.attributes or "for_each" in merged.body.attributes:
+                    continue  # instances: left unknown
+                values = _body(merged.body, scope, block.span).values
+                text = policy_json(values)
+                documents[block.labels[1]] = (
+                    Value({"json": text, "minified_json": text})
+                    if text is not None
+                    else Value(Unknown(f"data.{kind}.{block.labels[1]}"))
+                )
+            known[kind] = object_value(documents)
+        return known[kind]
+
+    return of_type
+
+
+def policy_json(values: dict[str, Any]) -> str | None:
+    """An aws_iam_policy_document's `json` from its evaluated arguments, or None where it
+    merges other documents (source/override policy documents: not computed here)."""
+    from gatekeeper.tfeval import go_json
+
+    merging = ("source_policy_documents", "override_policy_documents", "source_json")
+    if any(values.get(name) for name in (*merging, "override_json")):
+        return None
+    statements = []
+    for statement in values.get("statement") or []:
+        if not isinstance(statement, dict):
+            continue
+        out: dict[str, Any] = {}
+        if statement.get("sid"):
+            out["Sid"] = statement["sid"]
+        out["Effect"] = statement.get("effect") or "Allow"
+        for key, name in (
+            ("actions", "Action"),
+            ("not_actions", "NotAction"),
+            ("resources", "Resource"),
+            ("not_resources", "NotResource"),
+        ):
+            if key in statement:
+                out[name] = _one(statement[key])
+        for key, name in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+            given = [p for p in statement.get(key) or [] if isinstance(p, dict)]
+            if not given:
+                continue
+            if any(p.get("type") == "*" for p in given):
+                out[name] = "*"  # the provider writes `"Principal": "*"`
+                continue
+            grouped: dict[str, list[Any]] = {}
+            for principal in given:
+                identifiers = principal.get("identifiers")
+                items = identifiers if isinstance(identifiers, list) else [identifiers]
+                grouped.setdefault(str(principal.get("type")), []).extend(items)
+            out[name] = {kind: _one(items) for kind, items in grouped.items()}
+        conditions: dict[str, dict[str, Any]] = {}
+        for condition in statement.get("condition") or []:
+            if isinstance(condition, dict):
+                test = conditions.setdefault(str(condition.get("test")), {})
+                test[str(condition.get("variable"))] = _one(condition.get("values"))
+        if conditions:
+            out["Condition"] = conditions
+        statements.append(out)
+    return go_json({"Version": values.get("version") or "2012-10-17", "Statement": statements})
+
+
+def _one(items: Any) -> Any:
+    """A list of one as the provider writes it: the item."""
+    return items[0] if isinstance(items, list) and len(items) == 1 else items
 
 
 def strip_count(name: str) -> str:
