@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import itertools
 
-from gatekeeper.sources import flux_ignore
+import pytest
+
+from gatekeeper.bundle import build_engine
+from gatekeeper.config import Config
+from gatekeeper.policy import cel
+from gatekeeper.policy.cel import Batch
+from gatekeeper.sources import LoadContext, flux_ignore, kubernetes
 from gatekeeper.tree import MemoryTree
 
 
@@ -80,3 +86,28 @@ def test_a_deeper_ignore_file_decides_after_the_one_above() -> None:
     assert flux_ignore.left_out(tree, "netpol.yaml")
     flux_tree = flux_ignore.view(tree, None)
     assert flux_tree.exists("-web/netpol.yaml") and not flux_tree.exists("netpol.yaml")
+
+
+def test_the_library_batches_are_read_back_from_the_compiled_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pre-commit run reads compiled programs back (cel.compile_cached): the library's
+    batched pod policies too (one list, emptied between parts, nested too deep for the
+    protocol buffer reader: every run compiled it again, a tenth of a hook's CPU)."""
+    made: list[Batch] = []
+    original = Batch.__init__
+
+    def kept(self: Batch, parts: list[tuple[str | None, str]]) -> None:
+        original(self, parts)
+        made.append(self)
+
+    monkeypatch.setattr(Batch, "__init__", kept)
+    engine = build_engine(Config())
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a}]}\n"
+    for document in kubernetes.load("pod.yaml", pod.encode(), LoadContext()).documents:
+        engine.evaluate(document)
+    assert made and max(len(batch.texts) for batch in made) > 1
+    environment = cel.environment(batch=True)
+    for batch in made:
+        for text in batch.texts:
+            environment.deserialize(environment.compile(text).serialize())
