@@ -4,15 +4,19 @@ paths the hook takes are those of the full ones."""
 from __future__ import annotations
 
 import itertools
+import posixpath
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from gatekeeper import ownership
 from gatekeeper.bundle import build_engine
 from gatekeeper.config import Config
 from gatekeeper.policy import cel
 from gatekeeper.policy.cel import Batch
 from gatekeeper.sources import LoadContext, flux_ignore, kubernetes
-from gatekeeper.tree import MemoryTree
+from gatekeeper.tree import MemoryTree, WorkTree
 
 
 class CountingTree(MemoryTree):
@@ -111,3 +115,18 @@ def test_the_library_batches_are_read_back_from_the_compiled_cache(
     for batch in made:
         for text in batch.texts:
             environment.deserialize(environment.compile(text).serialize())
+
+
+def test_an_untracked_copy_is_listed_by_git_as_a_walk_finds_it(tmp_path: Path) -> None:
+    """A repository whose files are not added yet (the benchmark's scaled copies): git's
+    listing of untracked files, read as bytes, names what a walk finds, at the root too."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for name in ("kustomization.yaml", "a/kustomization.yml", "a/b/Kustomization", "a/x.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("resources: []\n")
+    (tmp_path / "linked").symlink_to("a")
+    tree = WorkTree(tmp_path)
+    names = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+    walked = [name for name in tree.list_dir(".") if posixpath.basename(name) in names]
+    assert ownership.Ownership(tree).named_below("", names) == walked
+    assert "kustomization.yaml" in walked and "linked/b/Kustomization" in walked

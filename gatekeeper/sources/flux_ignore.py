@@ -133,7 +133,7 @@ def view(tree: Tree, ignore: Any) -> Tree:
 
 
 class _Folder(NamedTuple):
-    rules: tuple[Rule, ...]  # the defaults and the rules of the ignore files above
+    rules: tuple[Rule, ...]  # the rules of the ignore files in the folder and above
     above: bool  # an ignore file is in the folder or above it
     by_defaults: bool  # the defaults leave the folder itself out
 
@@ -150,7 +150,7 @@ def left_out(tree: Tree, path: str) -> bool:
     `.sourceignore` exists): a pre-commit run asks about a few files of a tree of 27,000."""
     folder = _folder(tree, posixpath.dirname(path))
     if folder.above:
-        return ignored(path, folder.rules)
+        return ignored(path, (*_defaults(), *folder.rules))
     if not (folder.by_defaults or _defaults_pattern(False).fullmatch(path)):
         return False
     return bool(_ignore_files(tree))
@@ -169,7 +169,7 @@ def _folder(tree: Tree, path: str) -> _Folder:
             name = f"{path}/{IGNORE_FILE}"
             by_defaults = parent.by_defaults or bool(_defaults_pattern(True).fullmatch(path))
         else:
-            parent, name = _Folder(_defaults(), False, False), IGNORE_FILE
+            parent, name = _Folder((), False, False), IGNORE_FILE
             by_defaults = False
         rules, above = parent.rules, parent.above
         if tree.exists(name):
@@ -192,8 +192,9 @@ def _defaults() -> tuple[Rule, ...]:
 def _defaults_pattern(folders: bool) -> re.Pattern[str]:
     """One pattern for the defaults (none is negated): over a folder (`folders`), or over a
     file (the folder-only ones left out)."""
-    chosen = [rule.pattern.pattern for rule in _defaults() if folders or not rule.only_folders]
-    return re.compile("|".join(f"(?:{pattern})" for pattern in chosen), re.DOTALL)
+    parsed = [found for line in DEFAULTS if (found := _parse(line))]
+    chosen = [regex for regex, _, only_folders in parsed if folders or not only_folders]
+    return re.compile("|".join(f"(?:{regex})" for regex in chosen), re.DOTALL)
 
 
 def _ignore_files(tree: Tree) -> list[str]:
@@ -210,8 +211,18 @@ def _ignore_files(tree: Tree) -> list[str]:
 
 
 def _rule(folder: str, line: str) -> Rule | None:
-    """One gitignore line: `#` comments, `!` negation, a trailing `/` for folders only, a
-    leading or inner `/` anchoring it to the folder, else it matches at any depth."""
+    """One gitignore line as a rule for `folder` (see _parse)."""
+    parsed = _parse(line)
+    if parsed is None:
+        return None
+    regex, negated, only_folders = parsed
+    return Rule(folder, re.compile(regex, re.DOTALL), negated, only_folders)
+
+
+def _parse(line: str) -> tuple[str, bool, bool] | None:
+    """One gitignore line as (regular expression, negated, only folders): `#` comments, `!`
+    negation, a trailing `/` for folders only, a leading or inner `/` anchoring it to the
+    folder, else it matches at any depth."""
     text = line.rstrip("\n\r")
     text = text[:-2].rstrip() + " " if text.endswith("\\ ") else text.rstrip()
     if not text or text.startswith("#"):
@@ -227,4 +238,4 @@ def _rule(folder: str, line: str) -> Rule | None:
     regex = glob_source(text)
     if not anchored:
         regex = f"(?:.*/)?{regex}"
-    return Rule(folder, re.compile(regex, re.DOTALL), negated, only_folders)
+    return regex, negated, only_folders
