@@ -13,12 +13,14 @@ for a file of a chart, or a YAML or JSON file holding no Kubernetes object (a va
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import subprocess
 from typing import Any
 
 from gatekeeper import ownership
+from gatekeeper.depgraph import Graph
 from gatekeeper.git import NO_NETWORK
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, WorkTree
@@ -57,38 +59,13 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
         except OSError:
             return []
     words = [_MARK] if chart_dir is None else [_MARK, chart_dir or "path"]
-    found = []
+    graph = Graph()  # as a pull request's dependency graph has them, for these files
     for file in _spelling(tree, tuple(words)):
-        if file != path and path in _reads(tree, file, context):
-            found.append(file)
-    return found
-
-
-def _reads(tree: Tree, file: str, context: LoadContext) -> _Below:
-    key = f"{file}\0{context.options_for('gitops').get('repoURLs')}"
-    inputs: frozenset[str] = ownership.of(tree).remember(
-        "argo cd inputs", key, lambda tree, _: _inputs(tree, file, context)
-    )
-    return _Below(inputs)
-
-
-class _Below:
-    """Inputs as depgraph keys them: a file, or a folder (`dir/`, "" the root) and all below."""
-
-    def __init__(self, inputs: frozenset[str]) -> None:
-        self.inputs = inputs
-
-    def __contains__(self, path: object) -> bool:
-        if not isinstance(path, str):
-            return False
-        if path in self.inputs or "" in self.inputs:
-            return True
-        directory = posixpath.dirname(path)
-        while directory:
-            if f"{directory}/" in self.inputs:
-                return True
-            directory = posixpath.dirname(directory)
-        return False
+        reads = functools.partial(_inputs, context=context)  # one context per tree: a run
+        inputs: frozenset[str] = ownership.of(tree).remember("argo cd inputs", file, reads)
+        for needed in inputs:
+            graph.add(file, needed)
+    return graph.affected([path])
 
 
 def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
@@ -107,19 +84,12 @@ def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
     for entry in load_all(file, text):
         if not isinstance(entry, YamlDocument):
             continue
-        for obj in _with_items(entry.obj):
+        for obj in gitops._with_items(entry.obj):
             if gitops.is_application(obj):
                 found.update(
                     gitops._application_inputs(obj, repo_urls, helm_options, Jsonnets(tree, []))
                 )
     return frozenset(found)
-
-
-def _with_items(obj: Any) -> list[Any]:
-    """An object, or the items of a List."""
-    if isinstance(obj, dict) and isinstance(obj.get("items"), list):
-        return list(obj["items"])
-    return [obj]
 
 
 def _spelling(tree: Tree, words: tuple[str, ...]) -> list[str]:
