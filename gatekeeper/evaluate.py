@@ -331,8 +331,9 @@ class Engine:
         if any(verdict is not True and verdict is not False for verdict in verdicts):
             return None
         findings = []
+        overlay = scope.overlay(pod)
         for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
-            if verdict:
+            if verdict or _unwritten(overlay, obj, (*subject_path, *policy.field_path)):
                 continue
             data = _variables(obj, params, item, _format_path(subject_path), context)
             findings.append(
@@ -401,6 +402,7 @@ class Engine:
         kind = document.kind
         obj = document.obj
         to_real: Callable[[Path], Path] = _identity
+        overlay = False
         if policy.match.kinds and kind not in policy.match.kinds:
             if not (policy.pod_policy and kind in WORKLOAD_KINDS):
                 return []
@@ -413,6 +415,7 @@ class Engine:
                 ]
                 return _distinct(every) if any(v.moves is not None for v in views) else every
             obj, to_real = views[pod].pod, views[pod].real_path
+            overlay = views[pod].overlay
         if not _namespace_matches(policy, document.namespace or "default"):
             return []
         params = self.params(policy)
@@ -447,7 +450,9 @@ class Engine:
                         self._error(policy, document, error, "rule", to_real(subject_path))
                     )
                 continue
-            if verdict is True:
+            if verdict is True or (
+                verdict is False and _unwritten(overlay, obj, (*subject_path, *policy.field_path))
+            ):
                 continue
             if verdict is not False:
                 if not skip:  # else: a non-bool verdict on ill-typed input, already reported
@@ -698,6 +703,7 @@ class _Scope:
         self.group = group
         self.skip = skip  # paths of ill-typed values: no subject there
         self._pods: list[tuple[Any, Callable[[Path], Path]]] | None = None
+        self._overlays: list[bool] = []  # which views are an operator's overlay
         self.custom = False  # virtual Pods made of parts of a custom resource
         self._subjects: dict[int | None, dict[Pattern, list[tuple[Path, Any]]]] = {}
         self._activations: dict[int | None, Any] = {}
@@ -706,6 +712,7 @@ class _Scope:
         if self._pods is None:
             views = pod_views(self.document.obj)
             self._pods = [(view.pod, view.real_path) for view in views]
+            self._overlays = [view.overlay for view in views]
             self.custom = any(view.moves is not None for view in views)
         return len(self._pods)
 
@@ -713,6 +720,9 @@ class _Scope:
         if pod is None:
             return (self.document.obj, _identity)
         return self._pods[pod] if self._pods is not None and pod < len(self._pods) else None
+
+    def overlay(self, pod: int | None) -> bool:
+        return pod is not None and pod < len(self._overlays) and self._overlays[pod]
 
     def _all_subjects(self, pod: int | None) -> dict[Pattern, list[tuple[Path, Any]]]:
         if pod not in self._subjects:
@@ -878,6 +888,13 @@ def _distinct(findings: list[Finding]) -> list[Finding]:
 
 def _identity(path: Path) -> Path:
     return path
+
+
+def _unwritten(overlay: bool, obj: Any, path: Path) -> bool:
+    """A violation at a field an operator's overlay leaves out (workloads.PodView.overlay):
+    the operator fills it, so only what the overlay writes is judged (a privileged flag, a
+    hostPath), not what it leaves to the operator (resources, probes, runAsNonRoot)."""
+    return overlay and get(obj, path) is None
 
 
 def _under(path: Path, paths: frozenset[Path]) -> bool:
