@@ -1107,11 +1107,13 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "CloneSet"): _templates(("spec", "template")),
     ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
-    **{
+    **{  # merged over the operator's pod (its `flink-main-container` takes the spec's image
+        # and the resources of jobManager.resource / taskManager.resource)
         ("flink.apache.org", kind): _templates(
             ("spec", "podTemplate"),
             ("spec", "jobManager", "podTemplate"),
             ("spec", "taskManager", "podTemplate"),
+            overlay=True,
         )
         for kind in ("FlinkDeployment", "FlinkSessionJob")
     },

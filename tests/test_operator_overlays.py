@@ -403,6 +403,22 @@ QUIET = {
           instances: 3
           storage: {size: 1Gi}
         """,
+    "FlinkDeployment": """\
+        apiVersion: flink.apache.org/v1beta1
+        kind: FlinkDeployment
+        metadata: {name: basic}
+        spec:
+          image: flink:1.20
+          flinkVersion: v1_20
+          jobManager: {resource: {memory: 2048m, cpu: 1}}
+          taskManager: {resource: {memory: 2048m, cpu: 1}}
+          podTemplate:
+            spec:
+              containers:
+                - name: flink-main-container
+                  volumeMounts: [{mountPath: /opt/flink/log, name: flink-logs}]
+              volumes: [{name: flink-logs, emptyDir: {}}]
+        """,
     "RunnerDeployment without Docker": """\
         apiVersion: actions.summerwind.dev/v1alpha1
         kind: RunnerDeployment
