@@ -70,8 +70,17 @@ class PodView(NamedTuple):
     # real path prefix, the longest prefix wins); None: `metadata` and `spec` of the template.
     moves: dict[Path, Path] | None = None
     # An operator's overlay: the operator merges it over a pod of its own, filling what it
-    # leaves out (image, resources, probes, securityContext): only what it writes is judged.
+    # leaves out (image, resources, probes, securityContext): only what it writes is judged,
+    # but in `whole` (virtual prefixes: a sidecar the operator knows nothing of), everything.
     overlay: bool = False
+    whole: tuple[Path, ...] = ()
+
+    def left_to_operator(self, path: Path) -> bool:
+        """Is `path` (in the virtual Pod) a field an overlay leaves out, for its operator to
+        fill? A violation there is the operator's, not the author's."""
+        if not self.overlay or get(self.pod, path) is not None:
+            return False
+        return not any(path[: len(prefix)] == prefix for prefix in self.whole)
 
     def real_path(self, path: Path) -> Path:
         """Map a path in the virtual Pod back to the workload."""
@@ -158,6 +167,7 @@ class _Pod:
         self.home = home
         self.moves: dict[Path, Path] = {("spec",): home}
         self.spec: dict[str, Any] = {}
+        self.whole: list[Path] = []  # containers the operator adds nothing to (PodView.whole)
         merged = _merge([(value, real, True) for value, real in metadata], ("metadata",), self)
         self.metadata = dict(_mapping(merged))
         self.moves.setdefault(("metadata",), (*home, "metadata"))
@@ -227,9 +237,18 @@ class _Pod:
                     self.moves[renamed] = self.moves.pop(virtual)
                 self.moves[(*prefix[:-1], new)] = real
 
+    def judge_whole(self, known: tuple[str, ...]) -> None:
+        """Containers and init containers not named in `known` (the operator's own) are
+        the author's alone: judged whole on an overlay."""
+        for key in ("containers", "initContainers"):
+            for number, container in enumerate(_list(self.spec.get(key))):
+                name = container.get("name") if isinstance(container, dict) else None
+                if name not in known:
+                    self.whole.append(("spec", key, number))
+
     def view(self, overlay: bool = False) -> PodView:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata, "spec": self.spec}
-        return PodView(pod, self.home, self.moves, overlay)
+        return PodView(pod, self.home, self.moves, overlay, tuple(self.whole))
 
 
 def _merge(layers: list[_Layer], virtual: Path, pod: _Pod) -> Any:
@@ -746,12 +765,14 @@ def _settings_pod(
     pod_keys: dict[str, str],
     container_keys: dict[str, str],
     sidecars: tuple[str, ...] = (),
+    own: tuple[str, ...] = (),
 ) -> _Pod:
     """The pod an operator runs from settings written at `here`: `pod_keys` are pod spec
     fields (pod key -> the settings' key), `container_keys` fields of its main container,
     named `main` (a container of that name among the settings' `containers` is merged over
     its own, as the operator's strategic merge by name does), `sidecars` lists of
-    containers run beside it."""
+    containers run beside it. A container or init container of another name than `main`
+    and `own` (the operator's other containers) runs as written: judged whole."""
     settings = _mapping(get(obj, here))
     pod = _Pod(obj, here, [])
     listed = pod_keys.get("containers", "")
@@ -776,6 +797,7 @@ def _settings_pod(
     for key, source in pod_keys.items():
         if key != "containers" and settings.get(source) is not None:
             pod.place(key, settings[source], (*here, source))
+    pod.judge_whole((main, *own))
     return pod
 
 
@@ -807,7 +829,12 @@ def _prometheus(obj: dict[str, Any]) -> list[PodView]:
     if kind == "ThanosRuler":
         del keys["hostNetwork"]
     pod = _settings_pod(
-        obj, ("spec",), _PROMETHEUS_MAIN[kind], keys, _same("image", "resources", "volumeMounts")
+        obj,
+        ("spec",),
+        _PROMETHEUS_MAIN[kind],
+        keys,
+        _same("image", "resources", "volumeMounts"),
+        own=("config-reloader", "init-config-reloader", "thanos-sidecar"),
     )
     _pod_metadata(pod, get(obj, ("spec", "podMetadata")), ("spec", "podMetadata"))
     return [pod.view(overlay=True)]
@@ -901,10 +928,19 @@ def _summerwind(obj: dict[str, Any]) -> list[PodView]:
         pod = _Pod(obj, here, [(template.get("metadata"), (*here, "metadata"))])
         pod.spec = dict(_mapping(template.get("spec")))
         pod.moves[("spec",)] = (*here, "spec")
+        pod.judge_whole(("runner", "docker"))
         config: Path = ("spec",)
     else:
         config = ("spec",) if obj.get("kind") == "Runner" else ("spec", "template", "spec")
-        pod = _settings_pod(obj, config, "runner", _RUNNER_POD, _RUNNER_CONTAINER)
+        pod = _settings_pod(
+            obj,
+            config,
+            "runner",
+            _RUNNER_POD,
+            _RUNNER_CONTAINER,
+            ("sidecarContainers",),
+            ("docker",),
+        )
     _runner_docker(pod, _mapping(get(obj, config)), config)
     return [pod.view(overlay=True)]
 

@@ -489,6 +489,54 @@ def test_a_sidecar_written_in_full_on_a_workload_is_still_judged_in_full() -> No
     assert {f.policy_id for f in findings(manifest, "K8S-POD-RESOURCES")} == {"K8S-POD-RESOURCES"}
 
 
+def test_a_sidecar_the_operator_knows_nothing_of_is_judged_whole() -> None:
+    """prometheus-operator, the OpenTelemetry operator and the runner controller add nothing
+    to a container of the author's own (ECK gives every container its security context, so
+    its pod templates stay overlays): such a sidecar is asked what a Deployment's would be."""
+    manifest = """\
+        apiVersion: monitoring.coreos.com/v1
+        kind: Prometheus
+        metadata: {name: k8s}
+        spec:
+          containers:
+            - name: prometheus
+              env: [{name: GOMEMLIMIT, value: 1GiB}]
+            - name: config-reloader
+              env: [{name: A, value: b}]
+            - name: shell
+              image: ghcr.io/acme/shell:1.0
+        ---
+        apiVersion: opentelemetry.io/v1beta1
+        kind: OpenTelemetryCollector
+        metadata: {name: otel}
+        spec:
+          additionalContainers:
+            - name: shell
+              image: ghcr.io/acme/shell:1.0
+          config: {receivers: {}, exporters: {}, service: {pipelines: {}}}
+        ---
+        apiVersion: actions.summerwind.dev/v1alpha1
+        kind: RunnerDeployment
+        metadata: {name: runners}
+        spec:
+          template:
+            spec:
+              dockerEnabled: false
+              sidecarContainers:
+                - name: shell
+                  image: ghcr.io/acme/shell:1.0
+        """
+    found = findings(manifest, "K8S-PSS-RUN-AS-NON-ROOT", "K8S-POD-RESOURCES")
+    assert sorted((f.kind, f.policy_id, f.line) for f in found) == [
+        ("OpenTelemetryCollector", "K8S-POD-RESOURCES", 18),
+        ("OpenTelemetryCollector", "K8S-PSS-RUN-AS-NON-ROOT", 18),
+        ("Prometheus", "K8S-POD-RESOURCES", 10),
+        ("Prometheus", "K8S-PSS-RUN-AS-NON-ROOT", 10),
+        ("RunnerDeployment", "K8S-POD-RESOURCES", 30),
+        ("RunnerDeployment", "K8S-PSS-RUN-AS-NON-ROOT", 30),
+    ]
+
+
 def test_the_docker_daemon_of_a_runner_is_privileged_unless_turned_off() -> None:
     """actions-runner-controller adds a privileged `docker` container (or runs dockerd in
     the runner), unless Docker is off, the runner runs in kubernetes mode, the pod has an
