@@ -932,6 +932,7 @@ def _summerwind(obj: dict[str, Any]) -> list[PodView]:
         config: Path = ("spec",)
     else:
         config = ("spec",) if obj.get("kind") == "Runner" else ("spec", "template", "spec")
+        metadata: Path = ("metadata",) if config == ("spec",) else ("spec", "template", "metadata")
         pod = _settings_pod(
             obj,
             config,
@@ -941,6 +942,7 @@ def _summerwind(obj: dict[str, Any]) -> list[PodView]:
             ("sidecarContainers",),
             ("docker",),
         )
+        _pod_metadata(pod, get(obj, metadata), metadata)  # the Runner's, which its pod takes
     _runner_docker(pod, _mapping(get(obj, config)), config)
     return [pod.view(overlay=True)]
 
@@ -990,40 +992,49 @@ _STRIMZI_POD = _same(
     "securityContext", "volumes", "imagePullSecrets", "hostAliases", "dnsPolicy",
     "enableServiceLinks", "priorityClassName",
 )  # fmt: skip
-# kind -> (component path, main container template, its name, other container templates)
-_STRIMZI: dict[str, tuple[tuple[Path, str, str, tuple[str, ...]], ...]] = {
+# kind -> (component path, its pod template, main container template, its name, other
+# container templates)
+_STRIMZI: dict[str, tuple[tuple[Path, str, str, str, tuple[str, ...]], ...]] = {
     "Kafka": (
-        (("spec", "kafka"), "kafkaContainer", "kafka", ("initContainer",)),
-        (("spec", "zookeeper"), "zookeeperContainer", "zookeeper", ()),
+        (("spec", "kafka"), "pod", "kafkaContainer", "kafka", ("initContainer",)),
+        (("spec", "zookeeper"), "pod", "zookeeperContainer", "zookeeper", ()),
         (
             ("spec", "entityOperator"),
+            "pod",
             "topicOperatorContainer",
             "topic-operator",
             ("userOperatorContainer", "tlsSidecarContainer"),
         ),
-        (("spec", "cruiseControl"), "cruiseControlContainer", "cruise-control", ()),
-        (("spec", "kafkaExporter"), "container", "kafka-exporter", ()),
+        (("spec", "cruiseControl"), "pod", "cruiseControlContainer", "cruise-control", ()),
+        (("spec", "kafkaExporter"), "pod", "container", "kafka-exporter", ()),
     ),
-    "KafkaNodePool": ((("spec",), "kafkaContainer", "kafka", ("initContainer",)),),
-    "KafkaConnect": ((("spec",), "connectContainer", "connect", ("initContainer",)),),
-    "KafkaMirrorMaker2": ((("spec",), "connectContainer", "connect", ("initContainer",)),),
-    "KafkaMirrorMaker": ((("spec",), "mirrorMakerContainer", "mirror-maker", ()),),
-    "KafkaBridge": ((("spec",), "bridgeContainer", "bridge", ("initContainer",)),),
+    "KafkaNodePool": ((("spec",), "pod", "kafkaContainer", "kafka", ("initContainer",)),),
+    **{
+        kind: (
+            (("spec",), "pod", "connectContainer", "connect", ("initContainer",)),
+            (("spec",), "buildPod", "buildContainer", "build", ()),  # the connector image's
+        )
+        for kind in ("KafkaConnect", "KafkaMirrorMaker2")
+    },
+    "KafkaMirrorMaker": ((("spec",), "pod", "mirrorMakerContainer", "mirror-maker", ()),),
+    "KafkaBridge": ((("spec",), "pod", "bridgeContainer", "bridge", ("initContainer",)),),
 }
 
 
 def _strimzi(obj: dict[str, Any]) -> list[PodView]:
     views = []
-    for component, main, name, others in _STRIMZI.get(str(obj.get("kind")), ()):
+    for component, pod_key, main, name, others in _STRIMZI.get(str(obj.get("kind")), ()):
         if not isinstance(get(obj, component), dict):
             continue
         here: Path = (*component, "template")
         template = _mapping(get(obj, here))
-        pod_path: Path = (*here, "pod")
+        if pod_key == "buildPod" and not (template.get(pod_key) or template.get(main)):
+            continue  # no build pod written: nothing of it to judge
+        pod_path: Path = (*here, pod_key)
         pod = _settings_pod(obj, pod_path, name, _STRIMZI_POD, {})
         _pod_metadata(pod, get(obj, (*pod_path, "metadata")), (*pod_path, "metadata"))
         container = pod.spec["containers"][0]
-        for key in ("image", "resources"):
+        for key in ("image", "resources") if pod_key == "pod" else ():
             if get(obj, (*component, key)) is not None:
                 container[key] = get(obj, (*component, key))
                 pod.moves[("spec", "containers", 0, key)] = (*component, key)
@@ -1047,25 +1058,88 @@ _CNPG_CONTAINER = {
 
 
 def _cnpg(obj: dict[str, Any]) -> list[PodView]:
+    """CloudNativePG: `postgresUID` is the pod's runAsUser unless `podSecurityContext` sets
+    one."""
     pod = _settings_pod(
         obj, ("spec",), "postgres", {"securityContext": "podSecurityContext"}, _CNPG_CONTAINER
     )
+    uid = get(obj, ("spec", "postgresUID"))
+    context = _mapping(pod.spec.get("securityContext"))
+    if uid is not None and "runAsUser" not in context:
+        pod.spec["securityContext"] = {**context, "runAsUser": uid}
+        pod.moves[("spec", "securityContext", "runAsUser")] = ("spec", "postgresUID")
     return [pod.view(overlay=True)]
 
 
-# Elastic Cloud on Kubernetes: `podTemplate`s merged over the operator's pods.
-_ECK = {
-    ("elasticsearch.k8s.elastic.co", "Elasticsearch"): (("spec", "nodeSets", WILDCARD),),
-    ("kibana.k8s.elastic.co", "Kibana"): (("spec",),),
-    ("apm.k8s.elastic.co", "ApmServer"): (("spec",),),
-    ("enterprisesearch.k8s.elastic.co", "EnterpriseSearch"): (("spec",),),
-    ("logstash.k8s.elastic.co", "Logstash"): (("spec",),),
-    ("maps.k8s.elastic.co", "ElasticMapsServer"): (("spec",),),
-    ("beat.k8s.elastic.co", "Beat"): (("spec", "daemonSet"), ("spec", "deployment")),
+def _pod_templates(
+    holders: tuple[Pattern, ...], main: str | Callable[[dict[str, Any]], str]
+) -> Callable[[dict[str, Any]], list[PodView]]:
+    """Operators that merge each holder's `podTemplate` over a pod of their own whose main
+    container (`main`, or a function of the object giving its name) runs `spec.image`: a
+    pod per holder with a template, or with an image to run (ECK, Flink)."""
+
+    def views(obj: dict[str, Any]) -> list[PodView]:
+        image_path: Path = ("spec", "image")
+        image = get(obj, image_path)
+        name = main if isinstance(main, str) else main(obj)
+        found = []
+        for pattern in holders:
+            for here, holder in expand(obj, pattern):
+                if not isinstance(holder, dict) or (
+                    not isinstance(holder.get("podTemplate"), dict) and image is None
+                ):
+                    continue
+                at: Path = (*here, "podTemplate")
+                template = _mapping(holder.get("podTemplate"))
+                pod = _Pod(obj, at, [(template.get("metadata"), (*at, "metadata"))])
+                pod.spec = dict(_mapping(template.get("spec")))
+                pod.moves[("spec",)] = (*at, "spec")
+                if image is not None:
+                    _main_image(pod, name, image, image_path)
+                found.append(pod.view(overlay=True))
+        return found
+
+    return views
+
+
+def _main_image(pod: _Pod, main: str, image: Any, real: Path) -> None:
+    """The image the operator gives its main container, unless the template names one."""
+    containers = list(_list(pod.spec.get("containers")))
+    index = next(
+        (i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == main),
+        None,
+    )
+    if index is None:
+        index = len(containers)
+        containers.append({"name": main})
+        pod.moves[("spec", "containers", index)] = real[:-1]
+    if isinstance(containers[index], dict) and "image" not in containers[index]:
+        containers[index] = {**containers[index], "image": image}
+        pod.moves[("spec", "containers", index, "image")] = real
+    pod.spec["containers"] = containers
+
+
+def _beat_name(obj: dict[str, Any]) -> str:
+    """ECK names a Beat's container after its type (filebeat, metricbeat...)."""
+    return str(get(obj, ("spec", "type")) or "beat")
+
+
+# Elastic Cloud on Kubernetes: `podTemplate`s merged over the operator's pods (ECK gives every
+# container its default security context), and the main container's name.
+_ECK: dict[tuple[str, str], tuple[tuple[Pattern, ...], str | Callable[[dict[str, Any]], str]]] = {
+    ("elasticsearch.k8s.elastic.co", "Elasticsearch"): (
+        (("spec", "nodeSets", WILDCARD),),
+        "elasticsearch",
+    ),
+    ("kibana.k8s.elastic.co", "Kibana"): ((("spec",),), "kibana"),
+    ("apm.k8s.elastic.co", "ApmServer"): ((("spec",),), "apm-server"),
+    ("enterprisesearch.k8s.elastic.co", "EnterpriseSearch"): ((("spec",),), "enterprise-search"),
+    ("logstash.k8s.elastic.co", "Logstash"): ((("spec",),), "logstash"),
+    ("maps.k8s.elastic.co", "ElasticMapsServer"): ((("spec",),), "maps"),
+    ("beat.k8s.elastic.co", "Beat"): ((("spec", "daemonSet"), ("spec", "deployment")), _beat_name),
     ("agent.k8s.elastic.co", "Agent"): (
-        ("spec", "daemonSet"),
-        ("spec", "deployment"),
-        ("spec", "statefulSet"),
+        (("spec", "daemonSet"), ("spec", "deployment"), ("spec", "statefulSet")),
+        "agent",
     ),
 }
 
@@ -1145,11 +1219,8 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
     **{  # merged over the operator's pod (its `flink-main-container` takes the spec's image
         # and the resources of jobManager.resource / taskManager.resource)
-        ("flink.apache.org", kind): _templates(
-            ("spec", "podTemplate"),
-            ("spec", "jobManager", "podTemplate"),
-            ("spec", "taskManager", "podTemplate"),
-            overlay=True,
+        ("flink.apache.org", kind): _pod_templates(
+            (("spec",), ("spec", "jobManager"), ("spec", "taskManager")), "flink-main-container"
         )
         for kind in ("FlinkDeployment", "FlinkSessionJob")
     },
@@ -1165,10 +1236,7 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("sparkoperator.k8s.io", "SparkApplication"): _spark,
     ("sparkoperator.k8s.io", "ScheduledSparkApplication"): _spark,
     # Operators whose custom resources are overlays of their own pods (PodView.overlay).
-    **{
-        key: _templates(*((*at, "podTemplate") for at in paths), overlay=True)
-        for key, paths in _ECK.items()
-    },
+    **{key: _pod_templates(holders, main) for key, (holders, main) in _ECK.items()},
     **{("monitoring.coreos.com", kind): _prometheus for kind in _PROMETHEUS_MAIN},
     ("opentelemetry.io", "OpenTelemetryCollector"): _otel,
     ("pkg.crossplane.io", "DeploymentRuntimeConfig"): _templates(

@@ -32,6 +32,7 @@ PRESENCE = (
     "K8S-PSS-RUN-AS-USER",
     "K8S-PSS-HOST-PORTS",
     "K8S-PSS-PRIVILEGE-ESCALATION",
+    "K8S-PSS-APPARMOR-ANNOTATIONS",
 )
 
 # One overlay per operator kind, each bad field at a marked line.
@@ -273,6 +274,41 @@ WRITTEN = {
               securityContext:
                 capabilities: {add: [NET_ADMIN]}  # <- judged here
         """,
+    "Strimzi KafkaConnect build pod": """\
+        apiVersion: kafka.strimzi.io/v1beta2
+        kind: KafkaConnect
+        metadata: {name: connect}
+        spec:
+          replicas: 1
+          build:
+            output: {type: docker, image: ghcr.io/acme/connect:1.0}
+            plugins: []
+          template:
+            buildPod:
+              securityContext: {runAsUser: 0}  # <- judged here
+            buildContainer:
+              securityContext: {privileged: true}  # <- judged here
+        """,
+    "CloudNativePG postgresUID": """\
+        apiVersion: postgresql.cnpg.io/v1
+        kind: Cluster
+        metadata: {name: pg}
+        spec:
+          instances: 1
+          postgresUID: 0  # <- judged here
+        """,
+    "RunnerDeployment pod annotations": """\
+        apiVersion: actions.summerwind.dev/v1alpha1
+        kind: RunnerDeployment
+        metadata: {name: runners}
+        spec:
+          template:
+            metadata:
+              annotations:
+                container.apparmor.security.beta.kubernetes.io/runner: unconfined  # <- judged here
+            spec:
+              dockerEnabled: false
+        """,
     "CloudNativePG Cluster": """\
         apiVersion: postgresql.cnpg.io/v1
         kind: Cluster
@@ -408,7 +444,7 @@ QUIET = {
         kind: FlinkDeployment
         metadata: {name: basic}
         spec:
-          image: flink:1.20
+          image: ghcr.io/acme/flink@sha256:11111111111111111111111111111111
           flinkVersion: v1_20
           jobManager: {resource: {memory: 2048m, cpu: 1}}
           taskManager: {resource: {memory: 2048m, cpu: 1}}
@@ -472,6 +508,41 @@ def test_a_bad_value_written_is_judged_where_a_missing_one_is_not() -> None:
             "spec.containers[0].securityContext.allowPrivilegeEscalation",
         ),
         ("K8S-PSS-RUN-AS-NON-ROOT", 6, "spec.securityContext.runAsNonRoot"),
+    ]
+
+
+def test_the_image_an_operator_runs_is_judged_where_it_is_written() -> None:
+    """`spec.image` is the main container's (ECK's `elasticsearch`, Flink's
+    `flink-main-container`), with or without a pod template; a template's own image wins."""
+    manifest = """\
+        apiVersion: elasticsearch.k8s.elastic.co/v1
+        kind: Elasticsearch
+        metadata: {name: es}
+        spec:
+          version: 8.15.0
+          image: docker.io/acme/elasticsearch:latest
+          nodeSets:
+            - {name: a, count: 1}
+            - name: b
+              count: 1
+              podTemplate:
+                spec:
+                  containers:
+                    - name: elasticsearch
+                      image: docker.io/acme/es-b:latest
+        ---
+        apiVersion: flink.apache.org/v1beta1
+        kind: FlinkDeployment
+        metadata: {name: f}
+        spec:
+          image: docker.io/acme/flink:latest
+          flinkVersion: v1_20
+        """
+    found = findings(manifest, "K8S-IMAGE-TAG-PINNED")
+    assert sorted((f.kind, f.line, f.path) for f in found) == [
+        ("Elasticsearch", 6, "spec.image"),
+        ("Elasticsearch", 15, "spec.nodeSets[1].podTemplate.spec.containers[0].image"),
+        ("FlinkDeployment", 21, "spec.image"),
     ]
 
 
