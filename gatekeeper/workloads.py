@@ -777,10 +777,7 @@ def _settings_pod(
     pod = _Pod(obj, here, [])
     listed = pod_keys.get("containers", "")
     containers = _list(settings.get(listed)) if listed else []
-    index = next(
-        (i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == main),
-        None,
-    )
+    index = _index_named(containers, main)
     written = containers[index] if index is not None else {}
     item = {"name": main, **written}
     pod.spec["containers"] = [item]
@@ -799,6 +796,23 @@ def _settings_pod(
             pod.place(key, settings[source], (*here, source))
     pod.judge_whole((main, *own))
     return pod
+
+
+def _index_named(containers: list[Any], name: str) -> int | None:
+    """The index of the container named `name`."""
+    found = (i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == name)
+    return next(found, None)
+
+
+def _container(pod: _Pod, containers: list[Any], name: str, home: Path) -> int:
+    """The index of the container named `name`: one the operator adds, located at `home`,
+    when the object writes none."""
+    index = _index_named(containers, name)
+    if index is None:
+        index = len(containers)
+        containers.append({"name": name})
+        pod.moves[("spec", "containers", index)] = home
+    return index
 
 
 def _same(*keys: str) -> dict[str, str]:
@@ -959,15 +973,7 @@ def _runner_docker(pod: _Pod, config: dict[str, Any], where: Path) -> None:
     containers = pod.spec.setdefault("containers", [])
     if not isinstance(containers, list):
         return
-    name = "runner" if inside else "docker"
-    index = next(
-        (i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == name),
-        None,
-    )
-    if index is None:
-        index = len(containers)
-        containers.append({"name": name})
-        pod.moves[("spec", "containers", index)] = where
+    index = _container(pod, containers, "runner" if inside else "docker", where)
     container = containers[index] = dict(_mapping(containers[index]))
     if not inside:
         for key, source in (("env", "dockerEnv"), ("volumeMounts", "dockerVolumeMounts")):
@@ -1105,14 +1111,7 @@ def _pod_templates(
 def _main_image(pod: _Pod, main: str, image: Any, real: Path) -> None:
     """The image the operator gives its main container, unless the template names one."""
     containers = list(_list(pod.spec.get("containers")))
-    index = next(
-        (i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == main),
-        None,
-    )
-    if index is None:
-        index = len(containers)
-        containers.append({"name": main})
-        pod.moves[("spec", "containers", index)] = real[:-1]
+    index = _container(pod, containers, main, real[:-1])
     if isinstance(containers[index], dict) and "image" not in containers[index]:
         containers[index] = {**containers[index], "image": image}
         pod.moves[("spec", "containers", index, "image")] = real

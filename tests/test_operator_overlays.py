@@ -17,11 +17,12 @@ import pytest
 
 from gatekeeper.bundle import build_engine
 from gatekeeper.config import Config
-from gatekeeper.evaluate import Engine
 from gatekeeper.sources import LoadContext, kubernetes
 from gatekeeper.workloads import pod_views, runs_pods
-from tests.test_crd_workloads import POLICIES, findings, marked
-from tests.test_fast_path import plain
+from tests.test_crd_workloads import findings, marked
+from tests.test_crd_workloads import (
+    test_the_fast_path_gives_what_the_plain_path_gives as same_on_both_paths,
+)
 
 # Policies about what a pod has: each fails on a field written with a bad value.
 PRESENCE = (
@@ -697,10 +698,7 @@ def test_templates_others_use_run_no_pods_where_they_are_written() -> None:
 
 @pytest.mark.parametrize("manifest", [*WRITTEN.values(), *QUIET.values()], ids=[*WRITTEN, *QUIET])
 def test_the_fast_path_gives_what_the_plain_path_gives(manifest: str) -> None:
-    engine = Engine(POLICIES)
-    text = textwrap.dedent(manifest).encode()
-    for document in kubernetes.load("m.yaml", text, LoadContext()).documents:
-        assert engine.evaluate(document) == plain(engine, document)
+    same_on_both_paths(manifest)
 
 
 def test_a_policy_of_another_bundle_gets_the_same_rule(tmp_path: Path) -> None:
