@@ -25,7 +25,9 @@ spec:
 """
 
 
-def statuses(tmp_path: Path, before: tuple[str, str, str], after: tuple[str, str, str]) -> dict[str, str]:
+def statuses(
+    tmp_path: Path, before: tuple[str, str, str], after: tuple[str, str, str]
+) -> dict[str, str]:
     repo = Repo(tmp_path / "repo")
     repo.write("pod.yaml", POD % before)
     repo.commit("base")

@@ -37,7 +37,7 @@ def gate_changes(tmp_path: Path, workflow: str, script: str) -> list[str]:
 
 
 def test_the_script_a_gate_workflow_runs_is_a_gate_file(tmp_path: Path) -> None:
-    changed = SCRIPT.replace("GITHUB_BASE_REF\"", 'GITHUB_BASE_REF" --exit-zero')
+    changed = SCRIPT.replace('GITHUB_BASE_REF"', 'GITHUB_BASE_REF" --exit-zero')
     assert gate_changes(tmp_path, WORKFLOW, changed) == ["ci/policy.sh"]
 
 
