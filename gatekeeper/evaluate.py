@@ -21,7 +21,7 @@ from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import Batch, CelError, activation, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
-from gatekeeper.workloads import WORKLOAD_KINDS, pod_views, runs_pods, without_nulls
+from gatekeeper.workloads import WORKLOAD_KINDS, PodView, pod_views, runs_pods, without_nulls
 
 # Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
@@ -335,7 +335,7 @@ class Engine:
             return None
         findings = []
         for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
-            if verdict:
+            if verdict or scope.left_to_operator(pod, (*subject_path, *policy.field_path)):
                 continue
             data = _variables(obj, params, item, _format_path(subject_path), context)
             findings.append(
@@ -404,6 +404,7 @@ class Engine:
         kind = document.kind
         obj = document.obj
         to_real: Callable[[Path], Path] = _identity
+        left_to_operator: Callable[[Path], bool] = _nobody
         if policy.match.kinds and kind not in policy.match.kinds:
             if not (policy.pod_policy and kind in WORKLOAD_KINDS):
                 return []
@@ -416,6 +417,7 @@ class Engine:
                 ]
                 return _distinct(every) if any(v.moves is not None for v in views) else every
             obj, to_real = views[pod].pod, views[pod].real_path
+            left_to_operator = views[pod].left_to_operator
         if not _namespace_matches(policy, document.namespace or "default"):
             return []
         params = self.params(policy)
@@ -450,7 +452,9 @@ class Engine:
                         self._error(policy, document, error, "rule", to_real(subject_path))
                     )
                 continue
-            if verdict is True:
+            if verdict is True or (
+                verdict is False and left_to_operator((*subject_path, *policy.field_path))
+            ):
                 continue
             if verdict is not False:
                 if not skip:  # else: a non-bool verdict on ill-typed input, already reported
@@ -702,6 +706,7 @@ class _Scope:
         self.group = group
         self.skip = skip  # paths of ill-typed values: no subject there
         self._pods: list[tuple[Any, Callable[[Path], Path]]] | None = None
+        self._views: list[PodView] = []
         self.custom = False  # virtual Pods made of parts of a custom resource
         self._subjects: dict[int | None, dict[Pattern, list[tuple[Path, Any]]]] = {}
         self._activations: dict[int | None, Any] = {}
@@ -710,6 +715,7 @@ class _Scope:
         if self._pods is None:
             views = pod_views(self.document.obj)
             self._pods = [(view.pod, view.real_path) for view in views]
+            self._views = views
             self.custom = any(view.moves is not None for view in views)
         return len(self._pods)
 
@@ -717,6 +723,13 @@ class _Scope:
         if pod is None:
             return (self.document.obj, _identity)
         return self._pods[pod] if self._pods is not None and pod < len(self._pods) else None
+
+    def left_to_operator(self, pod: int | None, path: Path) -> bool:
+        """A violation at `path` of an operator's overlay that the operator fills, not the
+        author (workloads.PodView.left_to_operator): not reported."""
+        return (
+            pod is not None and pod < len(self._views) and self._views[pod].left_to_operator(path)
+        )
 
     def _all_subjects(self, pod: int | None) -> dict[Pattern, list[tuple[Path, Any]]]:
         if pod not in self._subjects:
@@ -882,6 +895,10 @@ def _distinct(findings: list[Finding]) -> list[Finding]:
 
 def _identity(path: Path) -> Path:
     return path
+
+
+def _nobody(path: Path) -> bool:
+    return False
 
 
 def _under(path: Path, paths: frozenset[Path]) -> bool:

@@ -94,8 +94,9 @@ def scan_one(
     result.files.append(path)
     result.documents = len(loaded.documents)
     result.findings.extend(problems.to_finding(p, adapter.NAME) for p in loaded.problems)
-    if not kubeschema.installed() and any(
-        document.source in KUBERNETES_SOURCES for document in loaded.documents
+    if (
+        any(document.source in KUBERNETES_SOURCES for document in loaded.documents)
+        and not kubeschema.installed()  # read only for Kubernetes objects
     ):
         result.notices.add(kubeschema.MISSING)
     tokens_off_by_service_account(loaded.documents)

@@ -69,6 +69,18 @@ class PodView(NamedTuple):
     # Custom resources: where each part of the virtual Pod really is (virtual path prefix ->
     # real path prefix, the longest prefix wins); None: `metadata` and `spec` of the template.
     moves: dict[Path, Path] | None = None
+    # An operator's overlay: the operator merges it over a pod of its own, filling what it
+    # leaves out (image, resources, probes, securityContext): only what it writes is judged,
+    # but in `whole` (virtual prefixes: a sidecar the operator knows nothing of), everything.
+    overlay: bool = False
+    whole: tuple[Path, ...] = ()
+
+    def left_to_operator(self, path: Path) -> bool:
+        """Is `path` (in the virtual Pod) a field an overlay leaves out, for its operator to
+        fill? A violation there is the operator's, not the author's."""
+        if not self.overlay or get(self.pod, path) is not None:
+            return False
+        return not any(path[: len(prefix)] == prefix for prefix in self.whole)
 
     def real_path(self, path: Path) -> Path:
         """Map a path in the virtual Pod back to the workload."""
@@ -155,6 +167,7 @@ class _Pod:
         self.home = home
         self.moves: dict[Path, Path] = {("spec",): home}
         self.spec: dict[str, Any] = {}
+        self.whole: list[Path] = []  # containers the operator adds nothing to (PodView.whole)
         merged = _merge([(value, real, True) for value, real in metadata], ("metadata",), self)
         self.metadata = dict(_mapping(merged))
         self.moves.setdefault(("metadata",), (*home, "metadata"))
@@ -224,9 +237,18 @@ class _Pod:
                     self.moves[renamed] = self.moves.pop(virtual)
                 self.moves[(*prefix[:-1], new)] = real
 
-    def view(self) -> PodView:
+    def judge_whole(self, known: tuple[str, ...]) -> None:
+        """Containers and init containers not named in `known` (the operator's own) are
+        the author's alone: judged whole on an overlay."""
+        for key in ("containers", "initContainers"):
+            for number, container in enumerate(_list(self.spec.get(key))):
+                name = container.get("name") if isinstance(container, dict) else None
+                if name not in known:
+                    self.whole.append(("spec", key, number))
+
+    def view(self, overlay: bool = False) -> PodView:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata, "spec": self.spec}
-        return PodView(pod, self.home, self.moves)
+        return PodView(pod, self.home, self.moves, overlay, tuple(self.whole))
 
 
 def _merge(layers: list[_Layer], virtual: Path, pod: _Pod) -> Any:
@@ -535,17 +557,20 @@ def _replica_specs(obj: dict[str, Any]) -> list[PodView]:
 
 
 def _templates(
-    *paths: Pattern, unnamed: str = "", probes: tuple[str, ...] = ()
+    *paths: Pattern, unnamed: str = "", probes: tuple[str, ...] = (), overlay: bool = False
 ) -> Callable[[dict[str, Any]], list[PodView]]:
     """Kinds holding plain pod templates at `paths` (`[*]`: every item of a list);
     `unnamed`: the name the controller gives a container written without one; `probes`:
-    the probes the controller gives the first container when it has none."""
+    the probes the controller gives the first container when it has none; `overlay`: the
+    templates are merged over the operator's own pod (PodView.overlay)."""
 
     def views(obj: dict[str, Any]) -> list[PodView]:
         found = []
         for pattern in paths:
             for path, template in expand(obj, pattern):
                 view = _template_view(obj, path) if isinstance(template, dict) else None
+                if view is not None and overlay:
+                    view = view._replace(overlay=True)
                 if view is not None and unnamed:
                     view = _named(view, unnamed)
                 if view is not None and probes:
@@ -730,6 +755,393 @@ def _spark_resources(settings: dict[str, Any], pod: _Pod, here: Path) -> dict[st
     return resources
 
 
+# --- Operators whose custom resources are overlays of the pods they run (PodView.overlay) ---
+
+
+def _settings_pod(
+    obj: dict[str, Any],
+    here: Path,
+    main: str,
+    pod_keys: dict[str, str],
+    container_keys: dict[str, str],
+    sidecars: tuple[str, ...] = (),
+    own: tuple[str, ...] = (),
+) -> _Pod:
+    """The pod an operator runs from settings written at `here`: `pod_keys` are pod spec
+    fields (pod key -> the settings' key), `container_keys` fields of its main container,
+    named `main` (a container of that name among the settings' `containers` is merged over
+    its own, as the operator's strategic merge by name does), `sidecars` lists of
+    containers run beside it. A container or init container of another name than `main`
+    and `own` (the operator's other containers) runs as written: judged whole."""
+    settings = _mapping(get(obj, here))
+    pod = _Pod(obj, here, [])
+    listed = pod_keys.get("containers", "")
+    containers = _list(settings.get(listed)) if listed else []
+    index = _index_named(containers, main)
+    written = containers[index] if index is not None else {}
+    item = {"name": main, **written}
+    pod.spec["containers"] = [item]
+    pod.moves[("spec", "containers", 0)] = here if index is None else (*here, listed, index)
+    for key, source in container_keys.items():
+        if settings.get(source) is not None and key not in written:
+            item[key] = settings[source]
+            pod.moves[("spec", "containers", 0, key)] = (*here, source)
+    for number, container in enumerate(containers):
+        if number != index:
+            pod.add("containers", [(container, (*here, listed, number), True)])
+    for key in sidecars:
+        pod.extend("containers", [(settings.get(key), (*here, key))])
+    for key, source in pod_keys.items():
+        if key != "containers" and settings.get(source) is not None:
+            pod.place(key, settings[source], (*here, source))
+    pod.judge_whole((main, *own))
+    return pod
+
+
+def _index_named(containers: list[Any], name: str) -> int | None:
+    """The index of the container named `name`."""
+    found = (i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == name)
+    return next(found, None)
+
+
+def _container(pod: _Pod, containers: list[Any], name: str, home: Path) -> int:
+    """The index of the container named `name`: one the operator adds, located at `home`,
+    when the object writes none."""
+    index = _index_named(containers, name)
+    if index is None:
+        index = len(containers)
+        containers.append({"name": name})
+        pod.moves[("spec", "containers", index)] = home
+    return index
+
+
+def _same(*keys: str) -> dict[str, str]:
+    return {key: key for key in keys}
+
+
+# prometheus-operator: the pod fields of a Prometheus, PrometheusAgent, Alertmanager or
+# ThanosRuler spec (`containers` strategic-merged by name over the operator's own).
+_PROMETHEUS_POD = _same(
+    "containers", "initContainers", "volumes", "securityContext", "hostNetwork", "hostUsers",
+    "automountServiceAccountToken", "hostAliases", "serviceAccountName", "dnsPolicy",
+    "imagePullSecrets",
+)  # fmt: skip
+_PROMETHEUS_MAIN = {
+    "Prometheus": "prometheus",
+    "PrometheusAgent": "prometheus",
+    "Alertmanager": "alertmanager",
+    "ThanosRuler": "thanos-ruler",
+}
+
+
+def _prometheus(obj: dict[str, Any]) -> list[PodView]:
+    """prometheus-operator: a StatefulSet of the operator's pod, with the spec's pod fields
+    and `podMetadata`; `image`, `resources` and `volumeMounts` are its main container's.
+    A ThanosRuler has no `hostNetwork` (an unknown field is dropped by the API server)."""
+    kind = str(obj.get("kind"))
+    keys = dict(_PROMETHEUS_POD)
+    if kind == "ThanosRuler":
+        del keys["hostNetwork"]
+    pod = _settings_pod(
+        obj,
+        ("spec",),
+        _PROMETHEUS_MAIN[kind],
+        keys,
+        _same("image", "resources", "volumeMounts"),
+        own=("config-reloader", "init-config-reloader", "thanos-sidecar"),
+    )
+    _pod_metadata(pod, get(obj, ("spec", "podMetadata")), ("spec", "podMetadata"))
+    return [pod.view(overlay=True)]
+
+
+def _pod_metadata(pod: _Pod, metadata: Any, real: Path, key: str = "") -> None:
+    """Labels and annotations the operator gives its pods (`key`: a mapping of that key alone)."""
+    if key:
+        metadata = {key: metadata} if isinstance(metadata, dict) else None
+    for name, value in _mapping(metadata).items():
+        if name in ("labels", "annotations") and isinstance(value, dict):
+            pod.metadata[name] = {**_mapping(pod.metadata.get(name)), **value}
+            pod.moves[("metadata", name)] = real if key else (*real, name)
+
+
+# OpenTelemetry operator: the collector's pod fields, and its container's (`otc-container`).
+_OTEL_POD = {
+    **_same(
+        "volumes", "initContainers", "hostNetwork", "hostPID", "shareProcessNamespace",
+        "hostUsers", "hostAliases", "dnsPolicy",
+    ),
+    "securityContext": "podSecurityContext",
+    "serviceAccountName": "serviceAccount",
+}  # fmt: skip
+_OTEL_CONTAINER = _same(
+    "securityContext", "image", "imagePullPolicy", "env", "envFrom", "volumeMounts", "ports",
+    "resources", "lifecycle", "livenessProbe", "readinessProbe", "startupProbe",
+)  # fmt: skip
+
+
+def _otel(obj: dict[str, Any]) -> list[PodView]:
+    """OpenTelemetryCollector: the collector's pod (its `securityContext` is the container's,
+    `podSecurityContext` the pod's, `additionalContainers` run beside it), and the target
+    allocator's when enabled."""
+    pod = _settings_pod(
+        obj, ("spec",), "otc-container", _OTEL_POD, _OTEL_CONTAINER, ("additionalContainers",)
+    )
+    _pod_metadata(
+        pod, get(obj, ("spec", "podAnnotations")), ("spec", "podAnnotations"), "annotations"
+    )
+    views = [pod.view(overlay=True)]
+    if get(obj, ("spec", "targetAllocator", "enabled")) is True:
+        allocator = _settings_pod(
+            obj,
+            ("spec", "targetAllocator"),
+            "ta-container",
+            {"securityContext": "podSecurityContext", "serviceAccountName": "serviceAccount"},
+            _same("securityContext", "image", "env", "resources"),
+        )
+        views.append(allocator.view(overlay=True))
+    return views
+
+
+# Crossplane's deprecated ControllerConfig: a provider's pod, written as settings.
+_CONTROLLER_CONFIG_POD = {
+    **_same("volumes", "serviceAccountName", "runtimeClassName", "imagePullSecrets"),
+    "securityContext": "podSecurityContext",
+}
+_CONTROLLER_CONFIG_CONTAINER = _same(
+    "securityContext", "image", "imagePullPolicy", "env", "envFrom", "volumeMounts", "resources"
+)
+
+
+def _controller_config(obj: dict[str, Any]) -> list[PodView]:
+    pod = _settings_pod(
+        obj, ("spec",), "package-runtime", _CONTROLLER_CONFIG_POD, _CONTROLLER_CONFIG_CONTAINER
+    )
+    _pod_metadata(pod, get(obj, ("spec", "metadata")), ("spec", "metadata"))
+    return [pod.view(overlay=True)]
+
+
+# actions-runner-controller (summerwind): a runner's pod fields, written beside its settings.
+_RUNNER_POD = _same(
+    "containers", "initContainers", "ephemeralContainers", "volumes", "securityContext",
+    "automountServiceAccountToken", "serviceAccountName", "enableServiceLinks", "hostAliases",
+    "runtimeClassName", "dnsPolicy", "imagePullSecrets",
+)  # fmt: skip
+_RUNNER_CONTAINER = _same("image", "imagePullPolicy", "env", "envFrom", "resources", "volumeMounts")
+
+
+def _summerwind(obj: dict[str, Any]) -> list[PodView]:
+    """actions-runner-controller's first API: a Runner (a RunnerDeployment's or
+    RunnerReplicaSet's template) is a pod of a `runner` container and, unless Docker is off,
+    a `docker` container; a RunnerSet's template is a pod template merged with the same.
+    Docker runs privileged: in the `docker` sidecar (unless it has a securityContext of its
+    own) or, with `dockerdWithinRunnerContainer`, in the runner; an SELinux context turns
+    that off."""
+    if obj.get("kind") == "RunnerSet":
+        here: Path = ("spec", "template")
+        template = _mapping(get(obj, here))
+        pod = _Pod(obj, here, [(template.get("metadata"), (*here, "metadata"))])
+        pod.spec = dict(_mapping(template.get("spec")))
+        pod.moves[("spec",)] = (*here, "spec")
+        pod.judge_whole(("runner", "docker"))
+        config: Path = ("spec",)
+    else:
+        config = ("spec",) if obj.get("kind") == "Runner" else ("spec", "template", "spec")
+        metadata: Path = ("metadata",) if config == ("spec",) else ("spec", "template", "metadata")
+        pod = _settings_pod(
+            obj,
+            config,
+            "runner",
+            _RUNNER_POD,
+            _RUNNER_CONTAINER,
+            ("sidecarContainers",),
+            ("docker",),
+        )
+        _pod_metadata(pod, get(obj, metadata), metadata)  # the Runner's, which its pod takes
+    _runner_docker(pod, _mapping(get(obj, config)), config)
+    return [pod.view(overlay=True)]
+
+
+def _runner_docker(pod: _Pod, config: dict[str, Any], where: Path) -> None:
+    """The Docker daemon the runner controller adds to a runner's pod (runner_controller.go,
+    newRunnerPodWithContainerMode)."""
+    if config.get("containerMode") == "kubernetes":
+        return
+    inside = config.get("dockerdWithinRunnerContainer") is True
+    if not inside and config.get("dockerEnabled") is False:
+        return
+    privileged = get(pod.spec, ("securityContext", "seLinuxOptions")) is None
+    containers = pod.spec.setdefault("containers", [])
+    if not isinstance(containers, list):
+        return
+    index = _container(pod, containers, "runner" if inside else "docker", where)
+    container = containers[index] = dict(_mapping(containers[index]))
+    if not inside:
+        for key, source in (("env", "dockerEnv"), ("volumeMounts", "dockerVolumeMounts")):
+            if config.get(source) is not None and key not in container:
+                container[key] = config[source]
+                pod.moves[("spec", "containers", index, key)] = (*where, source)
+        if "securityContext" in container:
+            return
+    if privileged:
+        setting = "dockerdWithinRunnerContainer" if inside else "dockerEnabled"
+        context = {**_mapping(container.get("securityContext")), "privileged": True}
+        container["securityContext"] = context
+        pod.moves[("spec", "containers", index, "securityContext", "privileged")] = (
+            (*where, setting) if setting in config else where
+        )
+
+
+# Strimzi: each component's pod template (`template.pod`: pod fields, not a pod spec) and its
+# containers' templates (env, securityContext, volumeMounts), the main container's image and
+# resources written on the component.
+_STRIMZI_POD = _same(
+    "securityContext", "volumes", "imagePullSecrets", "hostAliases", "dnsPolicy",
+    "enableServiceLinks", "priorityClassName",
+)  # fmt: skip
+# kind -> (component path, its pod template, main container template, its name, other
+# container templates)
+_STRIMZI: dict[str, tuple[tuple[Path, str, str, str, tuple[str, ...]], ...]] = {
+    "Kafka": (
+        (("spec", "kafka"), "pod", "kafkaContainer", "kafka", ("initContainer",)),
+        (("spec", "zookeeper"), "pod", "zookeeperContainer", "zookeeper", ()),
+        (
+            ("spec", "entityOperator"),
+            "pod",
+            "topicOperatorContainer",
+            "topic-operator",
+            ("userOperatorContainer", "tlsSidecarContainer"),
+        ),
+        (("spec", "cruiseControl"), "pod", "cruiseControlContainer", "cruise-control", ()),
+        (("spec", "kafkaExporter"), "pod", "container", "kafka-exporter", ()),
+    ),
+    "KafkaNodePool": ((("spec",), "pod", "kafkaContainer", "kafka", ("initContainer",)),),
+    **{
+        kind: (
+            (("spec",), "pod", "connectContainer", "connect", ("initContainer",)),
+            (("spec",), "buildPod", "buildContainer", "build", ()),  # the connector image's
+        )
+        for kind in ("KafkaConnect", "KafkaMirrorMaker2")
+    },
+    "KafkaMirrorMaker": ((("spec",), "pod", "mirrorMakerContainer", "mirror-maker", ()),),
+    "KafkaBridge": ((("spec",), "pod", "bridgeContainer", "bridge", ("initContainer",)),),
+}
+
+
+def _strimzi(obj: dict[str, Any]) -> list[PodView]:
+    views = []
+    for component, pod_key, main, name, others in _STRIMZI.get(str(obj.get("kind")), ()):
+        if not isinstance(get(obj, component), dict):
+            continue
+        here: Path = (*component, "template")
+        template = _mapping(get(obj, here))
+        if pod_key == "buildPod" and not (template.get(pod_key) or template.get(main)):
+            continue  # no build pod written: nothing of it to judge
+        pod_path: Path = (*here, pod_key)
+        pod = _settings_pod(obj, pod_path, name, _STRIMZI_POD, {})
+        _pod_metadata(pod, get(obj, (*pod_path, "metadata")), (*pod_path, "metadata"))
+        container = pod.spec["containers"][0]
+        for key in ("image", "resources") if pod_key == "pod" else ():
+            if get(obj, (*component, key)) is not None:
+                container[key] = get(obj, (*component, key))
+                pod.moves[("spec", "containers", 0, key)] = (*component, key)
+        for key, value in _mapping(template.get(main)).items():
+            container[key] = value
+            pod.moves[("spec", "containers", 0, key)] = (*here, main, key)
+        for other in others:
+            if isinstance(template.get(other), dict):
+                lists = "initContainers" if other == "initContainer" else "containers"
+                pod.add(lists, [(template[other], (*here, other), True)], name=other)
+        views.append(pod.view(overlay=True))
+    return views
+
+
+# CloudNativePG: a Cluster's instances run the operator's pod with these of its fields.
+# (podSecurityContext and securityContext are merged with its defaults, field by field.)
+_CNPG_CONTAINER = {
+    **_same("securityContext", "resources", "env", "envFrom", "imagePullPolicy"),
+    "image": "imageName",
+}
+
+
+def _cnpg(obj: dict[str, Any]) -> list[PodView]:
+    """CloudNativePG: `postgresUID` is the pod's runAsUser unless `podSecurityContext` sets
+    one."""
+    pod = _settings_pod(
+        obj, ("spec",), "postgres", {"securityContext": "podSecurityContext"}, _CNPG_CONTAINER
+    )
+    uid = get(obj, ("spec", "postgresUID"))
+    context = _mapping(pod.spec.get("securityContext"))
+    if uid is not None and "runAsUser" not in context:
+        pod.spec["securityContext"] = {**context, "runAsUser": uid}
+        pod.moves[("spec", "securityContext", "runAsUser")] = ("spec", "postgresUID")
+    return [pod.view(overlay=True)]
+
+
+def _pod_templates(
+    holders: tuple[Pattern, ...], main: str | Callable[[dict[str, Any]], str]
+) -> Callable[[dict[str, Any]], list[PodView]]:
+    """Operators that merge each holder's `podTemplate` over a pod of their own whose main
+    container (`main`, or a function of the object giving its name) runs `spec.image`: a
+    pod per holder with a template, or with an image to run (ECK, Flink)."""
+
+    def views(obj: dict[str, Any]) -> list[PodView]:
+        image_path: Path = ("spec", "image")
+        image = get(obj, image_path)
+        name = main if isinstance(main, str) else main(obj)
+        found = []
+        for pattern in holders:
+            for here, holder in expand(obj, pattern):
+                if not isinstance(holder, dict) or (
+                    not isinstance(holder.get("podTemplate"), dict) and image is None
+                ):
+                    continue
+                at: Path = (*here, "podTemplate")
+                template = _mapping(holder.get("podTemplate"))
+                pod = _Pod(obj, at, [(template.get("metadata"), (*at, "metadata"))])
+                pod.spec = dict(_mapping(template.get("spec")))
+                pod.moves[("spec",)] = (*at, "spec")
+                if image is not None:
+                    _main_image(pod, name, image, image_path)
+                found.append(pod.view(overlay=True))
+        return found
+
+    return views
+
+
+def _main_image(pod: _Pod, main: str, image: Any, real: Path) -> None:
+    """The image the operator gives its main container, unless the template names one."""
+    containers = list(_list(pod.spec.get("containers")))
+    index = _container(pod, containers, main, real[:-1])
+    if isinstance(containers[index], dict) and "image" not in containers[index]:
+        containers[index] = {**containers[index], "image": image}
+        pod.moves[("spec", "containers", index, "image")] = real
+    pod.spec["containers"] = containers
+
+
+def _beat_name(obj: dict[str, Any]) -> str:
+    """ECK names a Beat's container after its type (filebeat, metricbeat...)."""
+    return str(get(obj, ("spec", "type")) or "beat")
+
+
+# Elastic Cloud on Kubernetes: `podTemplate`s merged over the operator's pods (ECK gives every
+# container its default security context), and the main container's name.
+_ECK: dict[tuple[str, str], tuple[tuple[Pattern, ...], str | Callable[[dict[str, Any]], str]]] = {
+    ("elasticsearch.k8s.elastic.co", "Elasticsearch"): (
+        (("spec", "nodeSets", WILDCARD),),
+        "elasticsearch",
+    ),
+    ("kibana.k8s.elastic.co", "Kibana"): ((("spec",),), "kibana"),
+    ("apm.k8s.elastic.co", "ApmServer"): ((("spec",),), "apm-server"),
+    ("enterprisesearch.k8s.elastic.co", "EnterpriseSearch"): ((("spec",),), "enterprise-search"),
+    ("logstash.k8s.elastic.co", "Logstash"): ((("spec",),), "logstash"),
+    ("maps.k8s.elastic.co", "ElasticMapsServer"): ((("spec",),), "maps"),
+    ("beat.k8s.elastic.co", "Beat"): ((("spec", "daemonSet"), ("spec", "deployment")), _beat_name),
+    ("agent.k8s.elastic.co", "Agent"): (
+        (("spec", "daemonSet"), ("spec", "deployment"), ("spec", "statefulSet")),
+        "agent",
+    ),
+}
+
 _RAY_PROBES = ("livenessProbe", "readinessProbe")
 # A JobSet's Jobs' pod templates.
 _JOBSET: Pattern = ("spec", "replicatedJobs", WILDCARD, "template", "spec", "template")
@@ -804,11 +1216,10 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "CloneSet"): _templates(("spec", "template")),
     ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
-    **{
-        ("flink.apache.org", kind): _templates(
-            ("spec", "podTemplate"),
-            ("spec", "jobManager", "podTemplate"),
-            ("spec", "taskManager", "podTemplate"),
+    **{  # merged over the operator's pod (its `flink-main-container` takes the spec's image
+        # and the resources of jobManager.resource / taskManager.resource)
+        ("flink.apache.org", kind): _pod_templates(
+            (("spec",), ("spec", "jobManager"), ("spec", "taskManager")), "flink-main-container"
         )
         for kind in ("FlinkDeployment", "FlinkSessionJob")
     },
@@ -823,6 +1234,23 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("actions.github.com", "EphemeralRunner"): _templates(("spec", "template")),
     ("sparkoperator.k8s.io", "SparkApplication"): _spark,
     ("sparkoperator.k8s.io", "ScheduledSparkApplication"): _spark,
+    # Operators whose custom resources are overlays of their own pods (PodView.overlay).
+    **{key: _pod_templates(holders, main) for key, (holders, main) in _ECK.items()},
+    **{("monitoring.coreos.com", kind): _prometheus for kind in _PROMETHEUS_MAIN},
+    ("opentelemetry.io", "OpenTelemetryCollector"): _otel,
+    ("pkg.crossplane.io", "DeploymentRuntimeConfig"): _templates(
+        ("spec", "deploymentTemplate", "spec", "template"), overlay=True
+    ),
+    ("pkg.crossplane.io", "ControllerConfig"): _controller_config,
+    **{
+        ("actions.summerwind.dev", kind): _summerwind
+        for kind in ("Runner", "RunnerDeployment", "RunnerReplicaSet", "RunnerSet")
+    },
+    **{("kafka.strimzi.io", kind): _strimzi for kind in _STRIMZI},
+    ("postgresql.cnpg.io", "Cluster"): _cnpg,
+    ("grafana.integreatly.org", "Grafana"): _templates(
+        ("spec", "deployment", "spec", "template"), overlay=True
+    ),
 }
 # Kinds that only describe pods for others to run: their pods run where a Workflow, a
 # TaskRun or an InferenceService that uses them runs.
@@ -839,6 +1267,8 @@ _TEMPLATES = frozenset(
         "TrainingRuntime",
         "ClusterTrainingRuntime",
         "SidecarSet",
+        "DeploymentRuntimeConfig",  # of the Crossplane providers and functions using it
+        "ControllerConfig",
     }
 )
 # Kinds a pod rule reaches through a pod template (PodTemplate included: it is one); for

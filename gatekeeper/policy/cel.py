@@ -278,19 +278,21 @@ class Program:
 
 
 class Batch:
-    """Wrapped expressions (Program.wrapped) evaluated as one list on one Activation.
+    """Wrapped expressions (Program.wrapped) evaluated as a few lists on one Activation.
 
     Each evaluation crosses into cel-cpp and back (~4 us before a rule runs, plus its
-    result's conversion); a document's twenty-odd policies evaluated as one list cross once.
-    Any part's error is the whole list's: callers then evaluate the parts one by one.
+    result's conversion); a document's twenty-odd policies evaluated as a few lists cross a
+    few times. Any part's error is the whole batch's: callers then evaluate the parts one
+    by one.
 
     cel-cpp (cel-expr-python 0.1.3) keeps comprehension variables in slots numbered by
     nesting, and an `all` or `exists` that stops early leaves its slots filled: a later
     `cel.bind` at the same slot then reads that value instead of its own
-    (`[["a", "b"].all(c, c == "x"), cel.bind(t, "q", t)]` is `[false, "b"]`). Alone, each
-    part starts with empty slots; here, the parts that may stop early come last, each
-    followed by a comprehension nested as deep as it could be, which finishes and so
-    empties every slot it used (tests/test_cel_batch.py)."""
+    (`[["a", "b"].all(c, c == "x"), cel.bind(t, "q", t)]` is `[false, "b"]`). Each
+    evaluation starts with empty slots: a part that may stop early ends its list, the next
+    part begins another (tests/test_cel_batch.py). One list with the slots emptied between
+    such parts nested comprehensions so deep that the compiled program could not be read
+    back from the cache (the protocol buffer's nesting limit): every run compiled it."""
 
     def __init__(self, parts: list[tuple[str | None, str]]) -> None:
         """`parts`: (condition, expression) pairs; a part whose condition is not `true` is
@@ -298,32 +300,35 @@ class Batch:
         texts = [_guarded(condition, expression) for condition, expression in parts]
         early = {index for index, text in enumerate(texts) if _EARLY_EXIT.search(text)}
         order = [index for index in range(len(texts)) if index not in early] + sorted(early)
-        self._positions = [0] * len(texts)
-        joined: list[str] = []
+        self._lists: list[list[int]] = [[]]  # the parts of each list, in evaluation order
         for index in order:
-            self._positions[index] = len(joined)
-            joined.append(texts[index])
+            self._lists[-1].append(index)
             if index in early and index != order[-1]:
-                joined.append(_emptying(texts[index]))
-        texts = joined
+                self._lists.append([])
         self._size = len(texts)
-        self.text = "[" + ",\n".join(texts) + "]"
-        self._compiled: Any = None
+        self.texts = [
+            "[" + ",\n".join(texts[index] for index in chosen) + "]" for chosen in self._lists
+        ]
+        self._compiled: list[Any] | None = None
         self._compiles = True
 
     def evaluate_in(self, variables: Any) -> list[Any]:
         """The parts' values, in the order given."""
         if self._compiled is None and self._compiles:
             try:
-                self._compiled = compile_cached(self.text, batch=True)
+                self._compiled = [compile_cached(text, batch=True) for text in self.texts]
             except RuntimeError:
                 self._compiles = False
         if self._compiled is None:
             raise CelError("batch does not compile")
-        values = _evaluate_on(self._compiled, variables)
-        if not isinstance(values, list) or len(values) != self._size:
-            raise CelError(f"batch gave {values!r}")
-        return [values[position] for position in self._positions]
+        found: list[Any] = [None] * self._size
+        for chosen, compiled in zip(self._lists, self._compiled, strict=True):
+            values = _evaluate_on(compiled, variables)
+            if not isinstance(values, list) or len(values) != len(chosen):
+                raise CelError(f"batch gave {values!r}")
+            for index, value in zip(chosen, values, strict=True):
+                found[index] = value
+        return found
 
 
 # Comprehensions that may stop before the end of their range (see Batch); `exists_one` and

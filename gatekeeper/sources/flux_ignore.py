@@ -9,6 +9,7 @@ cluster without touching it, so what Flux applies is judged through the same rul
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import weakref
@@ -61,8 +62,9 @@ def rules(tree: Tree, ignore: Any) -> tuple[Rule, ...]:
     extra = ignore if isinstance(ignore, str) and ignore.strip() else ""
     if not files and not extra:
         return ()
-    found = [rule for line in DEFAULTS if (rule := _rule("", line))]
-    for name in files:
+    found = list(_defaults())
+    # source-controller's order: a folder's own file, then its subfolders' (deeper decides)
+    for name in sorted(files, key=lambda name: name.split("/")[:-1]):
         folder = posixpath.dirname(name)
         try:
             text = tree.read(name).decode("utf-8", "replace")
@@ -130,19 +132,69 @@ def view(tree: Tree, ignore: Any) -> Tree:
     return views[found]
 
 
-_LEFT_OUT: weakref.WeakKeyDictionary[Any, tuple[Rule, ...]] = weakref.WeakKeyDictionary()
+class _Folder(NamedTuple):
+    rules: tuple[Rule, ...]  # the rules of the ignore files in the folder and above
+    above: bool  # an ignore file is in the folder or above it
+    by_defaults: bool  # the defaults leave the folder itself out
+
+
+_FOLDERS: weakref.WeakKeyDictionary[Any, dict[str, _Folder]] = weakref.WeakKeyDictionary()
 
 
 def left_out(tree: Tree, path: str) -> bool:
     """Whether the repository's own `.sourceignore` files leave `path` out of every Flux
-    artifact of it (a NetworkPolicy there is never applied by Flux, so it cannot count)."""
+    artifact of it (a NetworkPolicy there is never applied by Flux, so it cannot count).
+
+    Only the ignore files in the folders above `path` have rules for it; the rest of the
+    tree is searched only when the defaults alone leave it out (they apply once any
+    `.sourceignore` exists): a pre-commit run asks about a few files of a tree of 27,000."""
+    folder = _folder(tree, posixpath.dirname(path))
+    if folder.above:
+        return ignored(path, (*_defaults(), *folder.rules))
+    if not (folder.by_defaults or _defaults_pattern(False).fullmatch(path)):
+        return False
+    return bool(_ignore_files(tree))
+
+
+def _folder(tree: Tree, path: str) -> _Folder:
+    """What `left_out` needs of a folder ("" the root), built on its parent's, once per tree."""
     try:
-        if tree not in _LEFT_OUT:
-            _LEFT_OUT[tree] = rules(tree, None)
-        found = _LEFT_OUT[tree]
+        known = _FOLDERS.setdefault(tree, {})
     except TypeError:
-        found = rules(tree, None)
-    return bool(found) and ignored(path, found)
+        known = {}
+    found = known.get(path)
+    if found is None:
+        if path:
+            parent = _folder(tree, posixpath.dirname(path))
+            name = f"{path}/{IGNORE_FILE}"
+            by_defaults = parent.by_defaults or bool(_defaults_pattern(True).fullmatch(path))
+        else:
+            parent, name = _Folder((), False, False), IGNORE_FILE
+            by_defaults = False
+        rules, above = parent.rules, parent.above
+        if tree.exists(name):
+            above = True
+            try:
+                text = tree.read(name).decode("utf-8", "replace")
+            except OSError:
+                text = ""
+            rules += tuple(rule for line in text.splitlines() if (rule := _rule(path, line)))
+        found = known[path] = _Folder(rules, above, by_defaults)
+    return found
+
+
+@functools.cache
+def _defaults() -> tuple[Rule, ...]:
+    return tuple(rule for line in DEFAULTS if (rule := _rule("", line)))
+
+
+@functools.cache
+def _defaults_pattern(folders: bool) -> re.Pattern[str]:
+    """One pattern for the defaults (none is negated): over a folder (`folders`), or over a
+    file (the folder-only ones left out)."""
+    parsed = [found for line in DEFAULTS if (found := _parse(line))]
+    chosen = [regex for regex, _, only_folders in parsed if folders or not only_folders]
+    return re.compile("|".join(f"(?:{regex})" for regex in chosen), re.DOTALL)
 
 
 def _ignore_files(tree: Tree) -> list[str]:
@@ -159,8 +211,18 @@ def _ignore_files(tree: Tree) -> list[str]:
 
 
 def _rule(folder: str, line: str) -> Rule | None:
-    """One gitignore line: `#` comments, `!` negation, a trailing `/` for folders only, a
-    leading or inner `/` anchoring it to the folder, else it matches at any depth."""
+    """One gitignore line as a rule for `folder` (see _parse)."""
+    parsed = _parse(line)
+    if parsed is None:
+        return None
+    regex, negated, only_folders = parsed
+    return Rule(folder, re.compile(regex, re.DOTALL), negated, only_folders)
+
+
+def _parse(line: str) -> tuple[str, bool, bool] | None:
+    """One gitignore line as (regular expression, negated, only folders): `#` comments, `!`
+    negation, a trailing `/` for folders only, a leading or inner `/` anchoring it to the
+    folder, else it matches at any depth."""
     text = line.rstrip("\n\r")
     text = text[:-2].rstrip() + " " if text.endswith("\\ ") else text.rstrip()
     if not text or text.startswith("#"):
@@ -176,4 +238,4 @@ def _rule(folder: str, line: str) -> Rule | None:
     regex = glob_source(text)
     if not anchored:
         regex = f"(?:.*/)?{regex}"
-    return Rule(folder, re.compile(regex, re.DOTALL), negated, only_folders)
+    return regex, negated, only_folders

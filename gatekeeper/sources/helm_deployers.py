@@ -1,0 +1,138 @@
+"""The Argo CD Applications that render a staged chart file or values file: a pre-commit run
+judges them with it, as a full scan (and a pull request's dependency graph) does.
+
+A values file only an Application names (`helm.valueFiles`) is rendered by no chart of its
+own: staged alone, the hook judged nothing of it, and an Application deploying a chart with
+its own values renders the chart's templates otherwise than the chart's defaults do. The
+pull request's check finds them in its dependency graph over the whole tree (depgraph,
+gitops.feeds); a hook cannot afford reading every file of a large repository. It asks git
+which YAML and JSON files spell `valueFiles` or the chart's folder (one `git grep` per chart),
+and reads only those, through gitops' own resolution of what an Application reads. Asked only
+for a file of a chart, or a YAML or JSON file holding no Kubernetes object (a values file).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import posixpath
+import subprocess
+from typing import Any
+
+from gatekeeper import ownership
+from gatekeeper.depgraph import Graph
+from gatekeeper.git import NO_NETWORK
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree, WorkTree
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+_MARK = "valueFiles"
+
+
+def staged(paths: list[str], context: LoadContext) -> list[str]:
+    """The files, other than `paths`, holding an Application that reads one of them."""
+    from gatekeeper.sources.helm import CHART_FILE, has_chart, parents
+
+    found: dict[str, None] = {}
+    for path in paths:
+        charts = [d for d in parents(path) if has_chart(d, context.tree)]
+        if posixpath.basename(path) == CHART_FILE:
+            charts.append(posixpath.dirname(path))
+        chart_dir = charts[-1] if charts else None  # the outermost: it renders the file
+        found.update(dict.fromkeys(deployers(path, chart_dir, context)))
+    return [file for file in found if file not in paths]
+
+
+def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[str]:
+    """The files holding an Application of this repository that reads `path` (a values file
+    it names, or a file below a local source's path), for `path` in the chart at `chart_dir`
+    (None: in no chart)."""
+    from gatekeeper.sources import kubernetes
+
+    tree = context.tree
+    if chart_dir is None:
+        if not path.endswith(_SUFFIXES):
+            return []
+        try:
+            if kubernetes.looks_like_objects(tree.read(path)):
+                return []
+        except OSError:
+            return []
+    words = [_MARK] if chart_dir is None else [_MARK, chart_dir or "path"]
+    graph = Graph()  # as a pull request's dependency graph has them, for these files
+    for file in _spelling(tree, tuple(words)):
+        reads = functools.partial(_inputs, context=context)  # one context per tree: a run
+        inputs: frozenset[str] = ownership.of(tree).remember("argo cd inputs", file, reads)
+        for needed in inputs:
+            graph.add(file, needed)
+    return graph.affected([path])
+
+
+def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
+    """What the Applications in `file` read of this repository (gitops' own resolution)."""
+    from gatekeeper.sources import gitops
+    from gatekeeper.sources.jsonnet import Jsonnets
+    from gatekeeper.yamldoc import YamlDocument, decode, load_all
+
+    repo_urls = [str(url) for url in context.options_for(gitops.NAME).get("repoURLs", [])]
+    helm_options = context.options_for("helm")
+    found: set[str] = set()
+    try:
+        text = decode(tree.read(file))
+    except (OSError, ValueError):
+        return frozenset()
+    for entry in load_all(file, text):
+        if not isinstance(entry, YamlDocument):
+            continue
+        for obj in gitops._with_items(entry.obj):
+            if gitops.is_application(obj):
+                found.update(
+                    gitops._application_inputs(obj, repo_urls, helm_options, Jsonnets(tree, []))
+                )
+    return frozenset(found)
+
+
+def _spelling(tree: Tree, words: tuple[str, ...]) -> list[str]:
+    """The YAML and JSON files of the tree that spell one of `words`, sorted."""
+    return ownership.of(tree).remember("files spelling", "\0".join(words), _search(words))
+
+
+def _search(words: tuple[str, ...]) -> Any:
+    def search(tree: Tree, _: str) -> list[str]:
+        if isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git")):
+            found = _git_grep(str(tree.root), words)
+            if found is not None:
+                return [name for name in found if tree.exists(name)]
+        encoded = [word.encode() for word in words]
+        names = [name for name in tree.list_dir(".") if name.endswith(_SUFFIXES)]
+        return [name for name in names if any(word in _read(tree, name) for word in encoded)]
+
+    return search
+
+
+def _read(tree: Tree, name: str) -> bytes:
+    try:
+        return tree.read(name)
+    except OSError:
+        return b""
+
+
+def _git_grep(root: str, words: tuple[str, ...]) -> list[str] | None:
+    """Tracked and untracked (not ignored) files spelling a word; None when git cannot say."""
+    patterns = [part for word in words for part in ("-e", word)]
+    globs = ["--", *(f"*{suffix}" for suffix in _SUFFIXES)]
+    command = ["git", "-C", root, "grep", "-l", "-z", "-I", "-F", "--untracked", *patterns]
+    try:
+        done = subprocess.run(
+            [*command, *globs],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, **NO_NETWORK},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode not in (0, 1):
+        return None
+    raw = done.stdout.decode("utf-8", "surrogateescape")
+    return sorted(name for name in raw.split("\0") if name)
