@@ -1199,6 +1199,24 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
         ("serving.kserve.io", kind): _kserve
         for kind in ("InferenceService", "ServingRuntime", "ClusterServingRuntime")
     },
+    # Argo Rollouts: analysis Jobs (AnalysisRun from its templates) and Experiment pods.
+    **{
+        ("argoproj.io", kind): _templates(
+            ("spec", "metrics", WILDCARD, "provider", "job", "spec", "template")
+        )
+        for kind in ("AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun")
+    },
+    ("argoproj.io", "Experiment"): _templates(("spec", "templates", WILDCARD, "template")),
+    ("sources.knative.dev", "ContainerSource"): _templates(("spec", "template")),
+    ("machinelearning.seldon.io", "SeldonDeployment"): _templates(
+        ("spec", "predictors", WILDCARD, "componentSpecs", WILDCARD)
+    ),
+    ("apps.kruise.io", "AdvancedCronJob"): _templates(
+        ("spec", "template", "jobTemplate", "spec", "template"),
+        ("spec", "template", "broadcastJobTemplate", "spec", "template"),
+    ),
+    ("kubernetes.dask.org", "DaskCluster"): _templates(("spec", "worker"), ("spec", "scheduler")),
+    ("kubernetes.dask.org", "DaskWorkerGroup"): _templates(("spec", "worker")),
     ("argoproj.io", "Sensor"): _argo_events,
     ("argoproj.io", "EventSource"): _argo_events,
     # JobSet (and the Kubeflow Trainer runtimes built on it), LeaderWorkerSet, Volcano,

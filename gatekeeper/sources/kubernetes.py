@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
-from gatekeeper.sources import LoadContext, kyverno_generate
+from gatekeeper.sources import LoadContext, embedded, kyverno_generate
 from gatekeeper.yamldoc import (
     NodeLocator,
     YamlDocument,
@@ -200,6 +200,8 @@ def _add(loaded: Loaded, path: str, entry: YamlDocument, index: int) -> None:
     loaded.documents.append(document)
     if kyverno_generate.is_generating(obj):  # what its generate rules create
         loaded.documents.extend(kyverno_generate.generated(document))
+    if embedded.embedding(obj):  # manifests its controller applies as they are
+        loaded.documents.extend(embedded.objects(document))
 
 
 def is_list(obj: dict[str, Any]) -> bool:
