@@ -16,6 +16,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekeeper import shell_names
+
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
 _OPERATOR_CHARS = frozenset("".join(_OPERATORS + _REDIRECTS))
@@ -138,6 +140,9 @@ class Command:
     # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
     redirects: list[str] = field(default_factory=list)
     input: str = ""
+    # A shell running a payload decoded at run time (`echo "$P" | base64 -d | sh`): its
+    # text is the whole pipeline; what it runs cannot be read.
+    opaque: bool = False
 
     @property
     def signature(self) -> str:
@@ -156,6 +161,7 @@ class Command:
             "flags": self.flags,
             "wrappers": self.wrappers,
             "signature": self.signature,
+            "opaque": self.opaque,
         }
 
 
@@ -332,7 +338,9 @@ class _Lexer:
                 self.heredoc_next = False
             elif self.here_string and self._feeds_shell():  # `bash <<< "kubectl apply"`
                 self.substitutions.append((text, self.word_line))
-            elif not self.here_string:
+            elif self.here_string:  # `base64 -d <<< TEXT`: what the command reads
+                self.inputs[len(self.commands)] = text
+            else:
                 self.targets.append(text)
             self.here_string = False
             return
@@ -415,42 +423,82 @@ def _skip_double_quoted(s: str, i: int) -> int:
     return len(s)
 
 
-def commands(script: str, variables: dict[str, str] | None = None, depth: int = 0) -> list[Command]:
+@dataclass
+class _Names:
+    """What names stand for as a script runs (shell_names): its functions, aliases, loop
+    variables and CLIs copied under another name."""
+
+    functions: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    loops: dict[str, list[str]] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+def commands(
+    script: str,
+    variables: dict[str, str] | None = None,
+    depth: int = 0,
+    names: _Names | None = None,
+) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
     `variables`: names known to hold a program name (a CI job's `env:`); the script's own
     plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`."""
     found: list[Command] = []
     known = dict(variables or {})
+    names = names or _Names()
+    names.functions.update(shell_names.functions(script))
     lexer = _Lexer(script)
-    previous: Command | None = None
+    pipeline: list[Command] = []  # the commands piped into the current one
+    start = 0  # where the current pipeline starts in `script`
     for index, ((words, substitutions), piped, targets) in enumerate(
         zip(lexer.run(), lexer.piped, lexer.redirected, strict=True)
     ):
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
+        start = start if piped else words[0].start
         argv, lines = _expanded_words(words, known, script)
+        argv, lines = _named(argv, lines, names)
         command = _command(argv, lines, text)
-        fed = previous if piped else None
-        previous = command
+        chain = pipeline if piped else []
         if command is not None:
             command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
             command.input = lexer.inputs.get(index, "")
-            if fed is not None and command.program == "tee":  # `echo x | tee -a FILE`
-                fed.redirects.extend(command.positional)
+            if chain and command.program == "tee":  # `echo x | tee -a FILE`
+                chain[-1].redirects.extend(command.positional)
+            if chain and "xargs" in command.wrappers:  # `echo apply -f x | xargs kubectl`
+                given = _output(chain)
+                if given is not None and given.split():
+                    more = given.split()
+                    command = _command(argv + more, lines + [lines[-1]] * len(more), text)
+        pipeline = [*chain, command] if command is not None else []
         if command is None or command.program in _DECLARATIONS:
             known.update(_assignments(argv))
-        if command is not None:
-            found.append(command)
+        if command is None:
+            continue
+        _learn(command, argv, names)
+        found.append(command)
+        found.extend(_loop_variants(command, words, known, script, names, text))
         if depth >= 3:
             continue
         # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`, `eval`.
         inner_scripts = list(substitutions)
-        if command is not None and command.program in SHELLS | _COMMAND_STRINGS:
-            inner_scripts.append((_after_c(command.args) or "", command.line))
-            if fed is not None and fed.program in ("echo", "printf"):  # `echo '...' | bash`
-                inner_scripts.append((printed(fed), fed.line))
-        elif command is not None:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
+        evaluated: list[str] = []  # scripts whose `$(...)` are run for their output
+        if command.program in SHELLS | _COMMAND_STRINGS:
+            evaluated.append(_after_c(command.args) or "")
+            if chain and not _after_c(command.args):  # `echo '...' | bash`, `... | base64 -d | sh`
+                given = _output(chain)
+                if given is not None:
+                    inner_scripts.append((given, chain[0].line))
+                elif any(c.program in shell_names.DECODERS for c in chain):
+                    _opaque(command, script, start, words)
+        else:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
             inner_scripts.append((_windows_script(command) or "", command.line))
-        if command is not None and command.program in _INTERPRETERS:
+        if command.program == "nix-shell":  # `nix-shell --run "kubectl apply"`
+            evaluated.extend(
+                command.args[i + 1]
+                for i, arg in enumerate(command.args[:-1])
+                if arg in ("--run", "--command")
+            )
+        if command.program in _INTERPRETERS:
             code = _inline_code(command)
             if code is not None and command.program.startswith("python"):
                 for nested in python_commands(code):
@@ -463,17 +511,151 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
                     if nested.text not in literals:  # split already as a literal
                         nested.line = command.line
                         found.append(nested)
-        if command is not None and command.program == "eval":
-            inner_scripts.append((" ".join(command.args), command.line))
-        if command is not None and command.program == "ssh":  # the remote host runs it too
+        if command.program == "eval":
+            evaluated.append(" ".join(command.args))
+        for text_run in evaluated:
+            ran, opaque = _with_outputs(text_run)
+            inner_scripts.append((ran, command.line))
+            if opaque:
+                _opaque(command, script, start, words)
+        if command.program == "ssh":  # the remote host runs it too
             inner_scripts.append((" ".join(_remote_command(command.args)), command.line))
-        if command is not None:  # `find -exec CMD ;`, `docker run IMAGE CMD`: split like any
-            inner_scripts.extend((shlex.join(argv), command.line) for argv in _run_by(command))
+        # `find -exec CMD ;`, `docker run IMAGE CMD`, `parallel CMD ::: ARGS`: split like any
+        runs = dict.fromkeys(shlex.join(argv) for argv in _run_by(command))
+        inner_scripts.extend((run, command.line) for run in _distinct(runs))
+        body = names.functions.get(command.program) if "/" not in argv[0] else None
+        if body is not None and not script[words[-1].end :].lstrip().startswith("("):
+            # `k() { kubectl "$@"; }; k apply -f x`: what the call runs, at the call, when
+            # the body does not say it already
+            spelled = {nested.signature for nested in commands(body, known, 3)}
+            call = shell_names.called(body, command.args)
+            for nested in commands(call, known, depth + 1, names):
+                if nested.signature not in spelled:
+                    nested.line = command.line
+                    found.append(nested)
         for inner, line in inner_scripts:
-            for nested in commands(inner, known, depth + 1):
+            for nested in commands(inner, known, depth + 1, names):
                 nested.line += line
                 found.append(nested)
     return found
+
+
+def _distinct(runs: dict[str, None]) -> list[str]:
+    """Command lines that differ in more than their arguments' values: `parallel kubectl
+    apply -f ::: a.yaml b.yaml` is one deploy, not two."""
+    seen: set[str] = set()
+    found = []
+    for run in runs:
+        signature = " ".join(c.signature for c in commands(run, depth=3))
+        if signature not in seen:
+            seen.add(signature)
+            found.append(run)
+    return found
+
+
+def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str], list[int]]:
+    """`argv` with its program word read through the script's aliases and renamed CLIs."""
+    at = 0
+    while at < len(argv) and (argv[at] in _KEYWORDS or _ASSIGNMENT.match(argv[at])):
+        at += 1
+    if at >= len(argv):
+        return argv, lines
+    word = argv[at]
+    if word in names.aliases:
+        alias = names.aliases[word]
+        return argv[:at] + alias + argv[at + 1 :], lines[:at] + [lines[at]] * len(alias) + lines[
+            at + 1 :
+        ]
+    cli = names.renamed.get(_program_name(word))
+    if cli is not None:
+        return [*argv[:at], cli, *argv[at + 1 :]], lines
+    return argv, lines
+
+
+def _learn(command: Command, argv: list[str], names: _Names) -> None:
+    """What a command tells of later names: an alias, a loop variable, a renamed CLI."""
+    if command.program == "alias":
+        for word in command.args:
+            name, equals, value = word.partition("=")
+            if equals and value.split():
+                names.aliases[name] = value.split()
+    loop = shell_names.loop_values(argv)
+    if loop is not None:
+        names.loops[loop[0]] = loop[1]
+    renamed = shell_names.renamed(command.program, command.positional, command.args)
+    if renamed is not None:
+        names.renamed[renamed[0]] = renamed[1]
+
+
+def _loop_variants(
+    command: Command,
+    words: list[_Word],
+    known: dict[str, str],
+    script: str,
+    names: _Names,
+    text: str,
+) -> list[Command]:
+    """The command again with each other value of a loop variable it spells
+    (`for v in diff apply; do kubectl $v`): the first value is in `command` already."""
+    spelled = {m.group(1) or m.group(2) for word in words for m in _VARIABLE.finditer(word.text)}
+    found: list[Command] = []
+    for name in sorted(spelled & set(names.loops)):
+        for value in names.loops[name]:
+            argv, lines = _named(*_expanded_words(words, {**known, name: value}, script), names)
+            variant = _command(argv, lines, text)
+            if variant is not None and variant.signature != command.signature:
+                found.append(variant)
+    return found
+
+
+def _opaque(command: Command, script: str, start: int, words: list[_Word]) -> None:
+    """Mark a shell that runs a payload decoded at run time: its text is the pipeline."""
+    command.opaque = True
+    command.text = " ".join(script[start : words[-1].end].split())
+
+
+def _output(chain: list[Command]) -> str | None:
+    """What a pipeline prints, when it can be known: `echo`/`printf` of literal text, a
+    here-string or heredoc, through `cat`, `tee` and decoders this can undo."""
+    text: str | None = None
+    for command in chain:
+        given = command.input or text
+        if command.program in ("echo", "printf"):
+            text = printed(command)
+        elif command.program in ("cat", "tee") and given is not None:
+            text = given
+        elif command.program in shell_names.DECODERS and given is not None:
+            text = shell_names.decoded(command.program, command.args, given)
+        else:
+            return None
+        if text is None or "$" in text:
+            return None
+    return text
+
+
+def _with_outputs(text: str) -> tuple[str, bool]:
+    """`text` with each `$(...)` replaced by what it prints, when that can be known (`eval
+    "$(echo ... | base64 -d)"`), and whether one of the others decodes a payload."""
+    out: list[str] = []
+    opaque = False
+    at = 0
+    while True:
+        found = text.find("$(", at)
+        if found < 0:
+            break
+        end = skip_substitution(text, found)
+        inner = text[found + 2 : end - 1]
+        chain = [c for c in commands(inner, depth=3) if c.program]
+        printed_text = _output(chain) if len(chain) == len(_Lexer(inner).run()) else None
+        out.append(text[at:found])
+        if printed_text is not None:
+            out.append(printed_text)
+        else:
+            out.append(text[found:end])
+            opaque = opaque or any(c.program in shell_names.DECODERS for c in chain)
+        at = end
+    out.append(text[at:])
+    return "".join(out), opaque
 
 
 def _known_value(known: dict[str, str]) -> Any:
@@ -577,6 +759,13 @@ def _expanded_words(
     lines: list[int] = []
     for word in words:
         text = word.text
+        if "${" in text and shell_names.DEFAULT.search(text):  # `${K:-kubectl}`
+            text = shell_names.with_defaults(text, known)
+            whole_default = shell_names.DEFAULT.fullmatch(word.text)
+            if whole_default and script[word.start : word.start + 1] not in ("'", '"'):
+                argv.extend(text.split() or [text])
+                lines.extend([word.line] * len(text.split() or [text]))
+                continue
         if "$" in text:
             whole = _VARIABLE.fullmatch(text)
             value = known.get((whole.group(1) or whole.group(2)) if whole else "")
@@ -589,6 +778,12 @@ def _expanded_words(
         argv.append(text)
         lines.append(word.line)
     return argv, lines
+
+
+def program_lookup(word: str) -> str | None:
+    """The program `$(which NAME)` / `$(command -v NAME)` names, if `word` is that."""
+    found = _LOOKUP.fullmatch(word)
+    return found.group(1) if found else None
 
 
 def _assignments(argv: list[str]) -> dict[str, str]:
@@ -648,7 +843,37 @@ def _run_by(command: Command) -> list[list[str]]:
                 runs.append(rest[: ends[0]] if ends else rest)
     elif command.program in _CONTAINER_ENGINES and args[:1] in (["run"], ["exec"]):
         runs.append(_in_container(args[0], args[1:]))
+    elif command.program == "parallel" and ":::" in args:
+        runs.extend(_in_parallel(args))
     return [argv for argv in runs if argv]
+
+
+# GNU parallel's options that take a value.
+_PARALLEL_VALUE_FLAGS = frozenset(
+    {"-j", "--jobs", "-S", "--sshlogin", "--joblog", "--results", "-a", "--arg-file",
+     "--delay", "--timeout", "--retries", "-N", "-n", "--max-args", "--colsep", "-d",
+     "--delimiter", "-I", "--tmpdir", "--workdir", "--env", "--halt", "--tag-string"}
+)  # fmt: skip
+
+
+def _in_parallel(args: list[str]) -> list[list[str]]:
+    """What `parallel [OPTIONS] CMD ::: ARGS` runs: CMD with each argument (`{}` replaced),
+    or each argument as a command line when there is no CMD (`parallel ::: "kubectl ..."`)."""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != ":::":
+        index += 2 if args[index] in _PARALLEL_VALUE_FLAGS else 1
+    template = args[index : args.index(":::")] if ":::" in args[index:] else []
+    values = args[args.index(":::") + 1 :]
+    values = values[: values.index(":::")] if ":::" in values else values
+    runs: list[list[str]] = []
+    for value in values[: shell_names.MAX_CHOICES]:
+        if not template:
+            runs.append(value.split())
+        elif any("{}" in word for word in template):
+            runs.append([word.replace("{}", value) for word in template])
+        else:
+            runs.append([*template, value])
+    return runs
 
 
 def _in_container(verb: str, args: list[str]) -> list[str]:

@@ -922,7 +922,7 @@ def _commands(
     (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
     script = prefix + str(node.value)
     found: list[shell.Command] = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str, str]] = set()
     for variant in with_expressions(script, expressions or {}):
         if language == "python":
             ran = shell.python_commands(variant)
@@ -931,8 +931,8 @@ def _commands(
         else:
             ran = shell.commands(variant, variables)
         for command in ran:
-            if (command.line, command.text) not in seen:
-                seen.add((command.line, command.text))
+            if (command.line, command.text, command.signature) not in seen:
+                seen.add((command.line, command.text, command.signature))
                 found.append(command)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
