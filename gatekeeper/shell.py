@@ -51,12 +51,55 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "watch": frozenset({"-n", "--interval", "-d", "--differences", "-q", "--equexit"}),
     "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
     "coproc": frozenset(),
+    # Users, roots, CPUs, namespaces, tracers, sessions, proxies (red team r14).
+    "gosu": frozenset(),
+    "su-exec": frozenset(),
+    "s6-setuidgid": frozenset(),
+    "setuidgid": frozenset(),
+    "chroot": frozenset({"--userspec", "--groups"}),
+    "runuser": frozenset({"-u", "--user", "-g", "--group", "-G", "--supp-group"}),
+    "setpriv": frozenset({"--reuid", "--regid", "--groups", "--inh-caps", "--bounding-set"}),
+    "taskset": frozenset(),
+    "chrt": frozenset(),
+    "numactl": frozenset({"-C", "--physcpubind", "-N", "--cpunodebind", "-m", "--membind"}),
+    "nsenter": frozenset({"-t", "--target", "-S", "--setuid", "-G", "--setgid", "-w", "--wd"}),
+    "unshare": frozenset(),
+    "fakeroot": frozenset(),
+    "tini": frozenset(),
+    "dumb-init": frozenset(),
+    "catchsegv": frozenset(),
+    "strace": frozenset({"-o", "-e", "-p", "-s", "-u", "-P", "-I", "-b", "-a", "-X"}),
+    "ltrace": frozenset({"-o", "-e", "-p", "-s", "-u", "-n", "-a"}),
+    "ssh-agent": frozenset({"-a", "-E", "-t", "-P"}),
+    "dbus-run-session": frozenset({"--config-file", "--dbus-daemon"}),
+    "xvfb-run": frozenset({"-n", "--server-num", "-s", "--server-args", "-e", "-f", "-p"}),
+    "firejail": frozenset(),
+    "cgexec": frozenset({"-g"}),
+    "proxychains": frozenset({"-f"}),
+    "proxychains4": frozenset({"-f"}),
+    "torsocks": frozenset({"-u", "-p", "-a", "-P"}),
+    "trickle": frozenset({"-d", "-u", "-w", "-t", "-l", "-n"}),
+    "caffeinate": frozenset({"-t", "-w"}),
+    "systemd-run": frozenset({"--unit", "-p", "--property", "--slice", "-E", "--setenv"}),
+    "builtin": frozenset(),
 }
+# Tools whose subcommand runs a command, and the operands before it (a profile, a
+# directory): `bundle exec kubectl`, `aws-vault exec prod -- kubectl`, `op run -- helm`.
+# A `--` (nix: also `-c`/`--command`) ends their own words wherever it is.
+_SUBCOMMAND_WRAPPERS: dict[tuple[str, str], int] = {
+    ("bundle", "exec"): 0, ("aws-vault", "exec"): 1, ("op", "run"): 0, ("doppler", "run"): 0,
+    ("infisical", "run"): 0, ("pipenv", "run"): 0, ("devbox", "run"): 0, ("mise", "exec"): 0,
+    ("mise", "x"): 0, ("asdf", "exec"): 0, ("direnv", "exec"): 1, ("dotenvx", "run"): 0,
+    ("teller", "run"): 0, ("chamber", "exec"): 1, ("nix", "develop"): 0, ("nix", "shell"): 0,
+}  # fmt: skip
 # Programs that are another one under another name (kubecolor colours kubectl's output).
 _SAME_PROGRAM = {"kubecolor": "kubectl"}
 # Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
 # `flock /tmp/lock kubectl ...`.
-_WRAPPER_OPERAND = frozenset({"timeout", "flock"})
+_WRAPPER_OPERAND = frozenset(
+    {"timeout", "flock", "gosu", "su-exec", "s6-setuidgid", "setuidgid", "chroot", "taskset",
+     "chrt"}
+)  # fmt: skip
 # Programs that run a command string after `-c`, as `sh -c` does: `su -c "kubectl apply"
 # user`, `script -qc "helm upgrade ..." /dev/null`.
 _COMMAND_STRINGS = frozenset({"su", "script"})
@@ -1055,7 +1098,20 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
             if flag in value_flags and words:
                 words.pop(0)
         if wrapper in _WRAPPER_OPERAND and words:
-            words.pop(0)  # the duration, the lock file
+            words.pop(0)  # the duration, the lock file, the user, the root
+    while len(words) > 1 and (posixpath.basename(words[0]), words[1]) in _SUBCOMMAND_WRAPPERS:
+        tool = posixpath.basename(words[0])
+        operands = _SUBCOMMAND_WRAPPERS[(tool, words[1])]
+        wrappers.append(" ".join(words[:2]))
+        del words[:2]
+        markers = ("--", "-c", "--command") if tool == "nix" else ("--",)
+        ends = [at for at, word in enumerate(words) if word in markers]
+        if ends:
+            del words[: ends[0] + 1]
+            continue
+        while words and words[0].startswith("-"):
+            words.pop(0)
+        del words[:operands]
     if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
         words.pop(0)
         while len(words) > 1 and words[0] in ("-y", "--yes", "--no-install"):

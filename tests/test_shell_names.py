@@ -84,6 +84,25 @@ def test_xargs_parallel_and_nix_shell() -> None:
     assert (0, "kubectl apply") in ran('nix-shell --run "kubectl apply -f x"')
 
 
+def test_wrappers_that_run_their_arguments() -> None:
+    for script in (
+        "gosu root kubectl apply -f x",
+        "chroot /host kubectl apply -f x",
+        "runuser -u root -- kubectl apply -f x",
+        "taskset -c 0 kubectl apply -f x",
+        "strace -f -o /dev/null kubectl apply -f x",
+        "bundle exec kubectl apply -f x",
+        "aws-vault exec prod -- kubectl apply -f x",
+        "aws-vault exec prod kubectl apply -f x",
+        "op run --env-file=.env -- kubectl apply -f x",
+        "doppler run --project p --config c -- kubectl apply -f x",
+        "nix develop .#ci -c kubectl apply -f x",
+        "sudo -u deploy -E env -i K=1 nice -n 5 timeout 60 nohup kubectl apply -f x",
+    ):
+        assert ran(script) == [(0, "kubectl apply")], script
+    assert ran("bundle exec rubocop -c .rubocop.yml") == [(0, "rubocop .rubocop.yml")]
+
+
 def test_reading_forms_stay_reads() -> None:
     for script in (
         "for v in diff get; do kubectl $v -f x; done",
