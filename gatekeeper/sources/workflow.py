@@ -757,8 +757,25 @@ def _gitlab(
             continue
         variants = gitlab.variables(built, definition, global_values)
         _gitlab_steps(job, name, [definition], built, path, locator, variants)
+    outside = gitlab.outside_includes(raw)
+    if outside:  # templates and components, as the steps of a job `include` (deploy actions)
+        jobs["include"] = {"steps": []}
+        context = {**_GITLAB_CONTEXT, "job": "include", "workflow": path}
+        for index, (number, name, version) in enumerate(outside):
+            step_path = ("jobs", "include", "steps", index)
+            line = nodes.locate(
+                ("include", number) if isinstance(raw["include"], list) else ("include",)
+            )
+            locator.add(step_path, line.line)
+            uses = f"{name}@{version}" if version else name
+            jobs["include"]["steps"].append(
+                {"uses": uses, "action": name, "ref": version, "context": context}
+            )
     obj["jobs"] = jobs
     return obj, locator
+
+
+_GITLAB_CONTEXT: dict[str, Any] = {"environment": "", "actors": [], "ephemeralCluster": False}
 
 
 def images(document: Document) -> list[tuple[str, Path]]:

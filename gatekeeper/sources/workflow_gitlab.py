@@ -139,6 +139,33 @@ def local_includes(obj: Any) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def outside_includes(obj: dict[str, Any]) -> list[tuple[int, str, str]]:
+    """The includes from outside the repository (GitLab templates, CI/CD components, other
+    projects' files, URLs): (index in `include:`, what is included as a name a policy can
+    list — `Jobs/Deploy.gitlab-ci.yml`, `gitlab.com/components/opentofu/full-pipeline` —
+    and its version). They bring jobs this cannot read: a deploy template deploys."""
+    value = obj.get("include")
+    items = value if isinstance(value, list) else [value]
+    found: list[tuple[int, str, str]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, str) and "://" in item:
+            found.append((index, item, ""))
+        elif isinstance(item, dict):
+            for key in ("template", "component", "remote"):
+                if isinstance(item.get(key), str):
+                    name, _, version = (
+                        str(item[key]).partition("@") if key == "component" else (item[key], "", "")
+                    )
+                    found.append((index, name, version))
+            files = item.get("file")
+            if isinstance(item.get("project"), str):
+                for file in files if isinstance(files, list) else [files]:
+                    if isinstance(file, str):
+                        name = f"{item['project']}:{file.lstrip('/')}"
+                        found.append((index, name, str(item.get("ref") or "")))
+    return found
+
+
 def pipeline(root: str, data: bytes, tree: Tree) -> Pipeline:
     """The pipeline the file `root` (its bytes `data`) starts, with every file it brings."""
     built = Pipeline()
