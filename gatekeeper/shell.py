@@ -275,6 +275,14 @@ class _Lexer:
             elif c == "`" or (c == "$" and s.startswith(("$(", "${"), self.i)):
                 self._begin()
                 self._substitution()
+            elif c == "$" and s.startswith("$'", self.i):  # ANSI-C quoting: $'\x6b...'
+                self._begin()
+                end, text = shell_names.ansi_c(s, self.i + 2)
+                self._take(text)
+                self.i = end
+            elif s.startswith(("<(", ">("), self.i) and not self.word:  # process substitution
+                self._begin()
+                self._substitution()
             elif self._operator():
                 continue
             else:
@@ -319,7 +327,7 @@ class _Lexer:
         self.i = i + 1
 
     def _substitution(self) -> None:
-        """`$(...)`, `${...}` or backticks, kept verbatim as part of the word."""
+        """`$(...)`, `${...}`, backticks or `<(...)`, kept verbatim as part of the word."""
         s, start = self.s, self.i
         end = skip_substitution(s, start)
         text = s[start:end]
@@ -515,6 +523,8 @@ def commands(
         pipeline = [*chain, command] if command is not None else []
         if command is None or command.program in _DECLARATIONS:
             known.update(_assignments(argv))
+        elif command.program in ("printf", "read"):  # `printf -v K kubectl`, `read K <<< ...`
+            known.update(_read_into(command))
         if command is None:
             continue
         _learn(command, argv, names)
@@ -556,6 +566,18 @@ def commands(
                         found.append(nested)
         if command.program == "eval":
             evaluated.append(" ".join(command.args))
+        if command.program in _AWKS and command.positional:  # awk 'BEGIN{system("...")}'
+            for nested in code_commands(command.positional[0]):
+                nested.line = command.line
+                found.append(nested)
+        if command.program in SHELLS | _SOURCES:  # `. <(echo ... | base64 -d)`
+            for arg in command.args:
+                if arg.startswith("<(") and arg.endswith(")"):
+                    ran, opaque = _with_outputs("$(" + arg[2:])
+                    if ran != "$(" + arg[2:]:  # its commands were split with the word
+                        inner_scripts.append((ran, command.line))
+                    if opaque:
+                        _opaque(command, script, start, words)
         for text_run in evaluated:
             ran, opaque = _with_outputs(text_run)
             inner_scripts.append((ran, command.line))
@@ -604,6 +626,14 @@ def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str],
     if at >= len(argv):
         return argv, lines
     word = argv[at]
+    if "$(" in word or "`" in word:  # `$(echo kubectl) apply`
+        spelled = word.replace("`", "$(", 1).replace("`", ")", 1)
+        given = _with_outputs(spelled)[0]
+        word = given if given != spelled else word
+    if "$" in word or "''" in word or '""' in word:  # `kube${UNSET}ctl apply`
+        bare = shell_names.UNSET.sub("", word)
+        word = bare if _program_name(bare) in shell_names.CLIS else word
+    argv = [*argv[:at], word, *argv[at + 1 :]]
     if word in names.aliases:
         alias = names.aliases[word]
         return argv[:at] + alias + argv[at + 1 :], lines[:at] + [lines[at]] * len(alias) + lines[
@@ -787,6 +817,8 @@ def _literals(code: str) -> list[str]:
     ]
 
 
+_AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox awk"})
+_SOURCES = frozenset({"source", "."})
 # Commands that only set variables: `export K=kubectl`.
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
@@ -802,9 +834,9 @@ def _expanded_words(
     lines: list[int] = []
     for word in words:
         text = word.text
-        if "${" in text and shell_names.DEFAULT.search(text):  # `${K:-kubectl}`
+        if "${" in text and shell_names.PARAMETER.search(text):  # `${K:-kubectl}`, `${K,,}`
             text = shell_names.with_defaults(text, known)
-            whole_default = shell_names.DEFAULT.fullmatch(word.text)
+            whole_default = shell_names.PARAMETER.fullmatch(word.text)
             if whole_default and script[word.start : word.start + 1] not in ("'", '"'):
                 argv.extend(text.split() or [text])
                 lines.extend([word.line] * len(text.split() or [text]))
@@ -836,8 +868,22 @@ def _assignments(argv: list[str]) -> dict[str, str]:
         if _ASSIGNMENT.match(word):
             name, _, value = word.partition("=")
             located = _LOOKUP.fullmatch(value)  # `K=$(which kubectl)` is kubectl's path
+            if located is None and "$(" in value:  # `K=$(echo kubectl)`
+                value = _with_outputs(value)[0]
             found[name] = located.group(1) if located else value
     return found
+
+
+def _read_into(command: Command) -> dict[str, str]:
+    """The variable `printf -v NAME FORMAT...` or `read NAME <<< TEXT` sets."""
+    args = command.args
+    if command.program == "printf" and len(args) >= 3 and args[0] == "-v":
+        rest = Command(command.argv, 0, "", "printf", args[2:])
+        return {args[1]: printed(rest)}
+    names = [word for word in command.positional if _ASSIGNMENT.fullmatch(word + "=")]
+    if command.program == "read" and len(names) == 1 and command.input:
+        return {names[0]: command.input.strip()}
+    return {}
 
 
 _LOOKUP = re.compile(r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-P|type\s+-p)\s+([\w.-]+)\s*[)`]")

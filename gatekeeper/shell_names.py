@@ -34,7 +34,7 @@ _FUNCTION = re.compile(
 _POSITIONAL = re.compile(
     r"\"\$(?:@|\{@\})\"|\"\$(?:\*|\{\*\})\"|\$(?:@|\*|\{@\}|\{\*\})|\$\{?([1-9])\}?"
 )
-DEFAULT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-=+])([^}]*)\}")
+PARAMETER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]+)\}")
 MAX_CHOICES = 8
 _OUTPUT_FLAG = {
     "curl": re.compile(r"--output|-[A-Za-z]*o"),
@@ -92,16 +92,73 @@ def called(body: str, args: list[str]) -> str:
 
 
 def with_defaults(text: str, known: dict[str, str]) -> str:
-    """`${NAME:-word}`, `${NAME=word}`, `${NAME:+word}`: the known value, else the word (a
-    variable the script does not set is taken as unset: the word is what runs)."""
+    """`${NAME...}` expansions: a default (`${K:-kubectl}`, `${K=kubectl}`, `${K:+kubectl}`:
+    the known value, else the word: a variable the script does not set is taken as unset),
+    and of a known value its case (`${K,,}`), a slice (`${K:0:7}`), a replacement
+    (`${K/x/}`) or a removed prefix or suffix (`${K#x}`, `${K%x}`)."""
 
     def value(match: re.Match[str]) -> str:
-        name, operator, word = match.groups()
-        if operator.endswith("+"):
-            return word
-        return known.get(name) or word
+        name, operation = match.groups()
+        given = known.get(name)
+        default = re.fullmatch(r"(:?[-=+])(.*)", operation, re.S)
+        if default:
+            operator, word = default.groups()
+            return word if operator.endswith("+") else (given or word)
+        if given is None:
+            return match.group(0)
+        return _operated(given, operation) or match.group(0)
 
-    return DEFAULT.sub(value, text)
+    return PARAMETER.sub(value, text)
+
+
+def _operated(value: str, operation: str) -> str | None:
+    if operation in (",,", ","):
+        return value.lower() if operation == ",," else value[:1].lower() + value[1:]
+    if operation in ("^^", "^"):
+        return value.upper() if operation == "^^" else value[:1].upper() + value[1:]
+    sliced = re.fullmatch(r":\s*(-?\d+)(?::\s*(-?\d+))?", operation)
+    if sliced:
+        start = int(sliced.group(1))
+        length = int(sliced.group(2)) if sliced.group(2) is not None else None
+        rest = value[start:]
+        return rest if length is None else rest[:length]
+    replaced = re.fullmatch(r"(//?)([^/]*)/?(.*)", operation, re.S)
+    if replaced and not set(replaced.group(2)) & set("*?["):
+        count = -1 if replaced.group(1) == "//" else 1
+        return value.replace(replaced.group(2), replaced.group(3), count)
+    trimmed = re.fullmatch(r"(##?|%%?)(.*)", operation, re.S)
+    if trimmed and not set(trimmed.group(2)) & set("*?["):
+        affix = trimmed.group(2)
+        if trimmed.group(1).startswith("#"):
+            return value.removeprefix(affix)
+        return value.removesuffix(affix)
+    return None
+
+
+def ansi_c(s: str, i: int) -> tuple[int, str]:
+    """The text of a `$'...'` word whose body starts at `i` (`\\x6b`, octal, `\\u`, the
+    usual escapes), and the index after its closing quote."""
+    out: list[str] = []
+    while i < len(s) and s[i] != "'":
+        if s[i] == "\\" and i + 1 < len(s):
+            escape = re.match(r"x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|[0-7]{1,3}|.", s[i + 1 :], re.S)
+            code = escape.group(0) if escape else ""
+            if code[:1] in ("x", "u"):
+                out.append(chr(int(code[1:], 16)))
+            elif code[:1].isdigit():
+                out.append(chr(int(code, 8)))
+            else:
+                out.append(_ESCAPES.get(code, code))
+            i += 1 + len(code)
+        else:
+            out.append(s[i])
+            i += 1
+    return i + 1, "".join(out)
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "v": "\v"}
+# `$X`, `${X...}` and an empty `$()` in a program word the script never sets (`kube${NO}ctl`).
+UNSET = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(\s*\)|''|\"\"")
 
 
 def loop_values(argv: list[str]) -> tuple[str, list[str]] | None:

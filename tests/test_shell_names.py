@@ -84,6 +84,31 @@ def test_xargs_parallel_and_nix_shell() -> None:
     assert (0, "kubectl apply") in ran('nix-shell --run "kubectl apply -f x"')
 
 
+def test_words_that_spell_the_cli_indirectly() -> None:
+    for script in (
+        "$'\\x6b\\x75\\x62\\x65\\x63\\x74\\x6c' apply -f x",
+        "kube${UNSET}ctl apply -f x",
+        "$(echo kubectl) apply -f x",
+        "`printf kubectl` apply -f x",
+        "K=KUBECTL; ${K,,} apply -f x",
+        "K=kubectlx; ${K:0:7} apply -f x",
+        "K=kubeXctl; ${K/X/} apply -f x",
+        "K=xkubectl; ${K#x} apply -f x",
+        "printf -v cmd '%s' kubectl; $cmd apply -f x",
+        'read -r cmd <<< "kubectl"; $cmd apply -f x',
+        "cmd=$(echo kubectl); $cmd apply -f x",
+        "awk 'BEGIN { system(\"kubectl apply -f x\") }'",
+        f". <(echo {PAYLOAD} | base64 -d)",
+        "bash <(echo kubectl apply -f x)",
+    ):
+        assert [s for _, s in ran(script) if s == "kubectl apply"] == ["kubectl apply"], script
+    assert next(c.opaque for c in shell.commands('source <(echo "$P" | base64 -d)'))
+    assert ran("source <(kubectl completion bash)") == [
+        (0, "source <(kubectl completion bash)"),
+        (0, "kubectl completion bash"),
+    ]
+
+
 def test_wrappers_that_run_their_arguments() -> None:
     for script in (
         "gosu root kubectl apply -f x",
