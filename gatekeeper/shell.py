@@ -162,6 +162,17 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
         {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
          "--default-repo", "-t", "--tag"}
     ),
+    # HTTP clients: a mutating request to the Kubernetes API is a deploy too.
+    "curl": frozenset(
+        {"-X", "--request", "-H", "--header", "-d", "--data", "--data-raw", "--data-binary",
+         "--data-urlencode", "-o", "--output", "-u", "--user", "-T", "--upload-file", "-F",
+         "--form", "--cacert", "--cert", "--key", "-A", "--user-agent", "-m", "--max-time",
+         "--connect-timeout", "--retry", "-w", "--write-out", "-e", "--referer"}
+    ),
+    "wget": frozenset(
+        {"-O", "--output-document", "--header", "--method", "--body-data", "--body-file",
+         "--post-data", "--post-file", "--ca-certificate", "--certificate", "--private-key"}
+    ),
     "apt-get": frozenset({"-o", "-c", "--option", "--config-file", "-t", "--target-release"}),
     "apt": frozenset({"-o", "-c", "--option", "--config-file", "-t", "--target-release"}),
 }  # fmt: skip
