@@ -115,3 +115,30 @@ def test_a_template_allowed_by_job_still_fails_in_the_job_that_uses_it(
     run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
     assert deploys(run) == [(".gitlab-ci.yml", 3, "helm install argocd argo/argo-cd")]
     assert "in job rogue" in run.stdout
+
+
+def test_local_ci_steps_are_followed_and_a_change_to_one_is_judged(repo: Repo) -> None:
+    """`run: - step: ./ci/deploy` runs the step file of the repository: its `exec:
+    command:` (after the spec document) or its own steps' scripts."""
+    repo.write(".gatekeeper.yml", "packs: [workflow]\n")
+    repo.write(
+        ".gitlab-ci.yml",
+        "deploy:\n  run:\n    - name: ship\n      step: ./ci/deploy\n"
+        "    - name: more\n      step: ./ci/more.yml\n      inputs: {x: 1}\n",
+    )
+    repo.write("ci/deploy/step.yml", "spec: {}\n---\nexec:\n  command: [echo, ok]\n")
+    repo.write("ci/more.yml", "spec: {}\n---\nsteps:\n  - name: a\n    script: make test\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        "ci/deploy/step.yml", "spec: {}\n---\nexec:\n  command: [kubectl, apply, -f, k8s/]\n"
+    )
+    repo.write(
+        "ci/more.yml", "spec: {}\n---\nsteps:\n  - name: a\n    script: helm upgrade web .\n"
+    )
+    repo.commit("deploy from local steps")
+    found = scan_change(repo.root, "main").verdict.blocking
+    assert sorted((f.file, f.line, f.status) for f in found) == [
+        ("ci/deploy/step.yml", 4, "new"),
+        ("ci/more.yml", 5, "new"),
+    ]

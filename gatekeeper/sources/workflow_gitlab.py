@@ -16,6 +16,7 @@ import fnmatch
 import itertools
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,7 @@ class Pipeline:
     definitions: dict[str, Definition] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     inputs: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    tree: Tree | None = None  # where local CI steps are read
 
 
 def config(path: str, data: bytes) -> tuple[YamlDocument | None, str, list[Problem], Any]:
@@ -168,7 +170,7 @@ def outside_includes(obj: dict[str, Any]) -> list[tuple[int, str, str]]:
 
 def pipeline(root: str, data: bytes, tree: Tree) -> Pipeline:
     """The pipeline the file `root` (its bytes `data`) starts, with every file it brings."""
-    built = Pipeline()
+    built = Pipeline(tree=tree)
     entry, text, _, spec = config(root, data)
     if entry is None:
         return built
@@ -285,14 +287,61 @@ def section(
         node = _child(definition.node, keys)
         if node is not None:
             if keys == ("run",):
-                return [
-                    found
-                    for step in (node.value if isinstance(node, SequenceNode) else [])
-                    for script in [_child(step, ("script",))]
-                    if script is not None
-                    for found in scalars(built, definition, script)
-                ]
+                return ci_steps(built, definition, node)
             return scalars(built, definition, node)
+    return []
+
+
+def ci_steps(
+    built: Pipeline, definition: Definition, node: Node, depth: int = 0
+) -> list[tuple[Definition, ScalarNode]]:
+    """The scripts of a `run:` list of CI steps: each step's `script:`, and what a step of
+    the repository runs (`step: ./ci/deploy`, its `step.yml`: `exec: command: [...]` or
+    more steps); steps from elsewhere are not in the repository."""
+    found: list[tuple[Definition, ScalarNode]] = []
+    for step in node.value if isinstance(node, SequenceNode) and depth <= MAX_DEPTH else []:
+        script = _child(step, ("script",))
+        if script is not None:
+            found += scalars(built, definition, script)
+        for key in ("step", "func"):
+            reference = _child(step, (key,))
+            if isinstance(reference, ScalarNode) and str(reference.value).startswith("."):
+                found += _local_step(built, str(reference.value), depth)
+    return found
+
+
+def _local_step(built: Pipeline, reference: str, depth: int) -> list[tuple[Definition, ScalarNode]]:
+    """The commands of a step file of the repository (the definition after its spec)."""
+    path = posixpath.normpath(reference)
+    names = [path] if path.endswith((".yml", ".yaml")) else [f"{path}/step.yml", f"{path}/func.yml"]
+    for name in names:
+        if built.tree is None or not built.tree.exists(name):
+            continue
+        try:
+            text = built.tree.read(name).decode("utf-8", "replace")
+        except OSError:
+            return []
+        from gatekeeper.yamldoc import load_all
+
+        for entry in load_all(name, text):
+            if not isinstance(entry, YamlDocument) or not isinstance(entry.node, MappingNode):
+                continue
+            definition = Definition(name, entry.node, {}, text.split("\n"))
+            command = _child(entry.node, ("exec", "command"))
+            if isinstance(command, SequenceNode):
+                words = [str(item.value) for item in command.value if isinstance(item, ScalarNode)]
+                line = ScalarNode(
+                    "tag:yaml.org,2002:str",
+                    shlex.join(words),
+                    command.start_mark,
+                    command.start_mark,
+                )
+                return [(definition, line)]
+            for key in ("steps", "run"):
+                steps = _child(entry.node, (key,))
+                if steps is not None:
+                    return ci_steps(built, definition, steps, depth + 1)
+        return []
     return []
 
 
