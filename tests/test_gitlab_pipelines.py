@@ -142,3 +142,20 @@ def test_local_ci_steps_are_followed_and_a_change_to_one_is_judged(repo: Repo) -
         ("ci/deploy/step.yml", 4, "new"),
         ("ci/more.yml", 5, "new"),
     ]
+
+
+def test_yaml_merge_keys_bring_a_templates_scripts() -> None:
+    """`<<: *template` (one or a list) merges the anchored job's keys into the job."""
+    from gatekeeper.sources import LoadContext, workflow
+
+    text = (
+        ".tpl: &tpl\n  script: [kubectl apply -f a]\n"
+        ".b: &b {before_script: [helm upgrade x .]}\n"
+        "deploy:\n  <<: [*b, *tpl]\n  stage: deploy\n"
+    )
+    (document,) = workflow.load(".gitlab-ci.yml", text.encode(), LoadContext()).documents
+    steps = document.obj["jobs"]["deploy"]["steps"]
+    assert [(c["line"], c["signature"]) for s in steps for c in s["commands"]] == [
+        (3, "helm upgrade x ."),
+        (2, "kubectl apply"),
+    ]

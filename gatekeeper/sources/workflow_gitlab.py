@@ -366,14 +366,30 @@ def scalars(
 
 
 def _child(node: Node, keys: tuple[str, ...]) -> Node | None:
+    """The node at `keys` under a mapping node, through YAML merge keys (`<<: *template`)."""
     for key in keys:
-        if not isinstance(node, MappingNode):
-            return None
-        found = next((value for k, value in node.value if str(k.value) == key), None)
+        found = _value(node, key, 0)
         if found is None:
             return None
         node = found
     return node
+
+
+def _value(node: Node, key: str, depth: int) -> Node | None:
+    if not isinstance(node, MappingNode) or depth > MAX_DEPTH:
+        return None
+    merged: list[Node] = []
+    for k, value in node.value:
+        if str(k.value) == key and k.tag != "tag:yaml.org,2002:merge":
+            found: Node = value
+            return found
+        if k.tag == "tag:yaml.org,2002:merge":
+            merged += value.value if isinstance(value, SequenceNode) else [value]
+    for source in merged:
+        found = _value(source, key, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def variables(
