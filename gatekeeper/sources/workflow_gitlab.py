@@ -381,8 +381,8 @@ def _value(node: Node, key: str, depth: int) -> Node | None:
     merged: list[Node] = []
     for k, value in node.value:
         if str(k.value) == key and k.tag != "tag:yaml.org,2002:merge":
-            found: Node = value
-            return found
+            own: Node = value
+            return own
         if k.tag == "tag:yaml.org,2002:merge":
             merged += value.value if isinstance(value, SequenceNode) else [value]
     for source in merged:
