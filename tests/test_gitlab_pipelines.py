@@ -22,13 +22,14 @@ def test_child_pipelines_hooks_and_steps_are_judged(
 ) -> None:
     """The red team's r15: `trigger: include: FILE` (and its list of `local:` forms) starts a
     child pipeline from the repository, `hooks: pre_get_sources_script` runs before the
-    clone, `run:` lists CI steps with scripts; none was read."""
+    clone, `run:` lists CI steps with scripts; none was read. A variable in a local include
+    may name any file its pattern matches."""
     write(
         ".gitlab-ci.yml",
         "test:\n  script: [echo test]\n  hooks:\n    pre_get_sources_script:\n"
         "      - kubectl apply -f k8s/hook\n"
         "deploy:\n  trigger:\n    include: ci/deploy.yml\n"
-        "more:\n  trigger:\n    include:\n      - local: /ci/more.yml\n    strategy: depend\n"
+        "more:\n  trigger:\n    include:\n      - local: /ci/$CHILD.yml\n    strategy: depend\n"
         "steps-job:\n  run:\n    - name: deploy\n      script: helm upgrade --install web ./chart\n"
         "default:\n  hooks:\n    pre_get_sources_script: helm uninstall old\n",
     )

@@ -913,16 +913,7 @@ def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:
 def _env(holder: dict[str, Any]) -> dict[str, str]:
     """The plain values of an `env:` (GitHub) or `variables:` (GitLab) mapping: a script's
     `$NAME` may be the program it runs (`env: {K: kubectl}`, `run: $K apply`)."""
-    env = holder.get("env", holder.get("variables"))
-    if not isinstance(env, dict):
-        return {}
-    plain: dict[str, str] = {}
-    for name, value in env.items():
-        if isinstance(value, dict):  # GitLab's {value: ..., description: ...}
-            value = value.get("value")
-        if isinstance(value, str) and value.strip():
-            plain[str(name)] = value
-    return plain
+    return gitlab.plain(holder.get("env", holder.get("variables")))
 
 
 def _commands(

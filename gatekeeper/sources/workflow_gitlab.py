@@ -47,6 +47,7 @@ DEFAULT_SECTIONS = (("hooks", "pre_get_sources_script"), ("before_script",), ("a
 MAX_INCLUDES = 150
 MAX_DEPTH = 11
 MAX_VARIANTS = 16
+_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 _INPUT = re.compile(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)(?:\s*\|[^\]]*)?\s*\]\]")
 
 
@@ -101,7 +102,8 @@ def _included(path: str, obj: dict[str, Any], tree: Tree) -> list[tuple[str, dic
     listing: list[str] | None = None
     while pending and len(found) <= MAX_INCLUDES:
         for pattern, given in local_includes(pending.pop(0)):
-            pattern = posixpath.normpath(pattern.lstrip("/"))
+            # `ci/$ENV.yml`: any value the variable may take, as a glob
+            pattern = _VARIABLE.sub("*", posixpath.normpath(pattern.lstrip("/")))
             if "*" in pattern:
                 listing = tree.list_dir(".") if listing is None else listing
                 names = [n for n in listing if fnmatch.fnmatchcase(n, pattern)]
@@ -435,15 +437,15 @@ def _combinations(entry: Any) -> list[dict[str, str]]:
 
 
 def plain(value: Any) -> dict[str, str]:
-    """The values of a `variables:` mapping (`{value: ..., description: ...}` too)."""
+    """The string values of an `env:` or `variables:` mapping (GitLab's `{value: ...}` too)."""
     if not isinstance(value, dict):
         return {}
     found: dict[str, str] = {}
     for name, item in value.items():
-        if isinstance(item, dict):
+        if isinstance(item, dict):  # GitLab's {value: ..., description: ...}
             item = item.get("value")
-        if _scalar(item) and str(item).strip():
-            found[str(name)] = str(item)
+        if isinstance(item, str) and item.strip():
+            found[str(name)] = item
     return found
 
 
