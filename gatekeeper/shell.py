@@ -291,8 +291,8 @@ class _Lexer:
                 end, text = shell_names.ansi_c(s, self.i + 2)
                 self._take(text)
                 self.i = end
-            elif s.startswith(("<(", ">("), self.i) and not self.word:  # process substitution
-                self._begin()
+            elif c in "<>" and s.startswith(("<(", ">("), self.i) and not self.word:
+                self._begin()  # process substitution: `. <(...)`
                 self._substitution()
             elif self._operator():
                 continue
@@ -629,6 +629,11 @@ def _distinct(runs: dict[str, None]) -> list[str]:
     return found
 
 
+# Characters of a program word that may stand for another word; commands that name things.
+_INDIRECT = frozenset("$`'\"")
+_TEACHERS = frozenset({"alias", "ln", "cp", "install", "mv", "curl", "wget"})
+
+
 def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str], list[int]]:
     """`argv` with its program word read through the script's aliases and renamed CLIs."""
     at = 0
@@ -637,6 +642,8 @@ def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str],
     if at >= len(argv):
         return argv, lines
     word = argv[at]
+    if not (names.aliases or names.renamed) and not _INDIRECT.intersection(word):
+        return argv, lines
     if "$(" in word or "`" in word:  # `$(echo kubectl) apply`
         spelled = word.replace("`", "$(", 1).replace("`", ")", 1)
         given = _with_outputs(spelled)[0]
@@ -658,6 +665,8 @@ def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str],
 
 def _learn(command: Command, argv: list[str], names: _Names) -> None:
     """What a command tells of later names: an alias, a loop variable, a renamed CLI."""
+    if command.program not in _TEACHERS and argv[0] not in ("for", "select"):
+        return
     if command.program == "alias":
         for word in command.args:
             name, equals, value = word.partition("=")
@@ -681,6 +690,8 @@ def _loop_variants(
 ) -> list[Command]:
     """The command again with each other value of a loop variable it spells
     (`for v in diff apply; do kubectl $v`): the first value is in `command` already."""
+    if not names.loops:
+        return []
     spelled = {m.group(1) or m.group(2) for word in words for m in _VARIABLE.finditer(word.text)}
     found: list[Command] = []
     for name in sorted(spelled & set(names.loops)):
@@ -729,8 +740,8 @@ def _with_outputs(text: str) -> tuple[str, bool]:
             break
         end = skip_substitution(text, found)
         inner = text[found + 2 : end - 1]
-        chain = [c for c in commands(inner, depth=3) if c.program]
-        printed_text = _output(chain) if len(chain) == len(_Lexer(inner).run()) else None
+        chain = _pipeline(inner) if _MAY_PRINT.search(inner) else []
+        printed_text = _output(chain) if chain else None
         out.append(text[at:found])
         if printed_text is not None:
             out.append(printed_text)
@@ -740,6 +751,27 @@ def _with_outputs(text: str) -> tuple[str, bool]:
         at = end
     out.append(text[at:])
     return "".join(out), opaque
+
+
+# What a substitution must spell to print known text or decode a payload (a cheap test).
+_MAY_PRINT = re.compile(
+    r"\b(?:echo|printf|cat|" + "|".join(sorted(shell_names.DECODERS)) + r")\b|<<"
+)
+
+
+def _pipeline(script: str) -> list[Command]:
+    """The commands of a script that is one pipeline (`echo X | base64 -d`), with the
+    heredocs and here-strings they read; empty for anything else."""
+    lexer = _Lexer(script)
+    chain: list[Command] = []
+    for index, ((words, _), piped) in enumerate(zip(lexer.run(), lexer.piped, strict=True)):
+        argv = [word.text for word in words]
+        command = _command(argv, [word.line for word in words], " ".join(argv))
+        if command is None or (index and not piped):
+            return []
+        command.input = lexer.inputs.get(index, "")
+        chain.append(command)
+    return chain
 
 
 def _known_value(known: dict[str, str]) -> Any:

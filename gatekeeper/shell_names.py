@@ -34,7 +34,7 @@ _FUNCTION = re.compile(
 _POSITIONAL = re.compile(
     r"\"\$(?:@|\{@\})\"|\"\$(?:\*|\{\*\})\"|\$(?:@|\*|\{@\}|\{\*\})|\$\{?([1-9])\}?"
 )
-PARAMETER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([^}]+)\}")
+PARAMETER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([-:=+,^/#%][^}]*)\}")
 MAX_CHOICES = 8
 _OUTPUT_FLAG = {
     "curl": re.compile(r"--output|-[A-Za-z]*o"),
@@ -45,6 +45,8 @@ _OUTPUT_FLAG = {
 def functions(script: str) -> dict[str, str]:
     """The functions a script defines, name -> body (`f() { ...; }`, `function f { ...; }`)."""
     found: dict[str, str] = {}
+    if "{" not in script or ("(" not in script and "function" not in script):
+        return found
     for match in _FUNCTION.finditer(script):
         end = _closing(script, match.end())
         if end is not None:
