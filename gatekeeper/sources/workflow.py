@@ -98,20 +98,15 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     kind = kind_of(path)
     if kind != GITLAB or context is None:
         return _load_one(path, data, kind, context)
-    entry, _, _, _ = gitlab.config(path, data)
     built = gitlab.pipeline(path, data, context.tree)
     loaded = _load_one(path, data, kind, context, built)
-    if entry is not None:
-        # Jobs of local `include:` files run in the same pipeline, child pipelines
-        # (`trigger: include:`) in their own: each file is judged.
-        for name in gitlab.included(path, entry.obj, context.tree)[1:]:
-            try:
-                other = context.tree.read(name)
-            except OSError:
-                continue  # GitLab refuses a pipeline whose include is missing
-            more = _load_one(name, other, GITLAB, context, built)
-            loaded.documents.extend(more.documents)
-            loaded.problems.extend(more.problems)
+    # Jobs of local `include:` files run in the same pipeline, child pipelines
+    # (`trigger: include:`) in their own: each file is judged (a missing one is GitLab's
+    # error: the pipeline does not start).
+    for name in built.files[1:]:
+        more = _load_one(name, b"", GITLAB, context, built)
+        loaded.documents.extend(more.documents)
+        loaded.problems.extend(more.problems)
     return loaded
 
 
@@ -422,7 +417,9 @@ def _load_one(
 ) -> Loaded:
     """One workflow file (`built`: the GitLab pipeline it belongs to)."""
     if kind == GITLAB:
-        entry, text, problems, spec = gitlab.config(path, data)
+        parsed = built.parsed.get(path) if built is not None else None
+        entry, text, problems, spec = parsed or gitlab.config(path, data)
+        problems = list(problems)  # this file's own, added to below
     else:
         entry, text, problems = load_mapping(path, data, "workflow")
     loaded = Loaded(problems=problems)

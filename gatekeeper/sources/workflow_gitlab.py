@@ -71,6 +71,8 @@ class Pipeline:
     used: set[str] = field(default_factory=set)
     inputs: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     tree: Tree | None = None  # where local CI steps are read
+    files: list[str] = field(default_factory=list)  # the root, then what it includes
+    parsed: dict[str, Parsed] = field(default_factory=dict)  # each file, parsed once
 
 
 def config(path: str, data: bytes) -> tuple[YamlDocument | None, str, list[Problem], Any]:
@@ -90,14 +92,20 @@ def config(path: str, data: bytes) -> tuple[YamlDocument | None, str, list[Probl
 
 def included(path: str, obj: dict[str, Any], tree: Tree) -> list[str]:
     """`path` and every local file its `include:` and its jobs' `trigger: include:` bring,
-    transitively (paths from the repository root, `*` globs allowed; remote, project and
-    template includes are not in the repository)."""
-    return [name for name, _ in _included(path, obj, tree)]
+    transitively (paths from the repository root, `*` globs allowed, a variable matching
+    anything; remote, project and template includes are not in the repository)."""
+    return [name for name, _, _ in _included(path, obj, tree)]
 
 
-def _included(path: str, obj: dict[str, Any], tree: Tree) -> list[tuple[str, dict[str, Any]]]:
-    """(file, the inputs its includer passes) of `included`."""
-    found: list[tuple[str, dict[str, Any]]] = [(path, {})]
+Parsed = tuple[YamlDocument | None, str, list[Problem], Any]  # what config() gives
+
+
+def _included(
+    path: str, obj: dict[str, Any], tree: Tree
+) -> list[tuple[str, dict[str, Any], Parsed | None]]:
+    """(file, the inputs its includer passes, the file parsed) of `included`."""
+    found: list[tuple[str, dict[str, Any], Parsed | None]] = [(path, {}, None)]
+    seen = {path}
     pending = [obj]
     listing: list[str] | None = None
     while pending and len(found) <= MAX_INCLUDES:
@@ -110,15 +118,16 @@ def _included(path: str, obj: dict[str, Any], tree: Tree) -> list[tuple[str, dic
             else:
                 names = [pattern] if tree.exists(pattern) else []
             for name in names:
-                if any(name == seen for seen, _ in found) or len(found) > MAX_INCLUDES:
+                if name in seen or len(found) > MAX_INCLUDES:
                     continue
-                found.append((name, given))
+                seen.add(name)
                 try:
-                    entry, _, _, _ = config(name, tree.read(name))
+                    parsed = config(name, tree.read(name))
                 except OSError:
                     continue
-                if entry is not None:
-                    pending.append(entry.obj)
+                found.append((name, given, parsed))
+                if parsed[0] is not None:
+                    pending.append(parsed[0].obj)
     return found
 
 
@@ -173,18 +182,18 @@ def outside_includes(obj: dict[str, Any]) -> list[tuple[int, str, str]]:
 def pipeline(root: str, data: bytes, tree: Tree) -> Pipeline:
     """The pipeline the file `root` (its bytes `data`) starts, with every file it brings."""
     built = Pipeline(tree=tree)
-    entry, text, _, spec = config(root, data)
+    parsed = config(root, data)
+    entry, text, _, spec = parsed
+    built.parsed[root] = parsed
     if entry is None:
         return built
     files = _included(root, entry.obj, tree)
-    for name, given in reversed(files[1:]):
-        try:
-            other, other_text, _, other_spec = config(name, tree.read(name))
-        except OSError:
-            continue
-        if other is not None:
-            add_file(built, name, other, other_text.split("\n"), other_spec, given)
+    for name, given, other in reversed(files[1:]):
+        if other is not None and other[0] is not None:
+            built.parsed[name] = other
+            add_file(built, name, other[0], other[1].split("\n"), other[3], given)
     add_file(built, root, entry, text.split("\n"), spec, {})
+    built.files = [name for name, _, _ in files]
     mark_used(built)
     return built
 
