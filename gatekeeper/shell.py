@@ -104,7 +104,7 @@ _WRAPPER_OPERAND = frozenset(
 # user`, `script -qc "helm upgrade ..." /dev/null`.
 _COMMAND_STRINGS = frozenset({"su", "script"})
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
-_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox"})
+_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox", "toybox"})
 
 _KUBECTL_FLAGS = frozenset(
     {
@@ -529,8 +529,7 @@ def commands(
             if chain and "xargs" in command.wrappers:  # `echo apply -f x | xargs kubectl`
                 given = _output(chain)
                 if given is not None and given.split():
-                    more = given.split()
-                    command = _command(argv + more, lines + [lines[-1]] * len(more), text)
+                    command = _fed_to_xargs(argv, lines, text, given) or command
         pipeline = [*chain, command] if command is not None else []
         if command is None or command.program in _DECLARATIONS:
             known.update(_assignments(argv))
@@ -577,6 +576,8 @@ def commands(
                         found.append(nested)
         if command.program == "eval":
             evaluated.append(" ".join(command.args))
+        if command.program == "trap" and command.args[:1] not in (["-p"], ["-"], ["-l"]):
+            evaluated.extend(command.args[:1])  # trap 'kubectl apply -f x' EXIT
         if command.program in _AWKS and command.positional:  # awk 'BEGIN{system("...")}'
             for nested in code_commands(command.positional[0]):
                 nested.line = command.line
@@ -614,6 +615,22 @@ def commands(
                 nested.line += line
                 found.append(nested)
     return found
+
+
+def _fed_to_xargs(argv: list[str], lines: list[int], text: str, given: str) -> Command | None:
+    """The command `xargs` runs with the text piped to it: its words appended, or put where
+    `-I TOKEN` says (`echo "kubectl apply -f x" | xargs -I{} sh -c '{}'`)."""
+    for at, flag in enumerate(argv):
+        if flag in ("-I", "--replace") and at + 1 < len(argv):
+            token, rest = argv[at + 1], at + 2
+        elif flag.startswith("-I") and len(flag) > 2:
+            token, rest = flag[2:], at + 1
+        else:
+            continue
+        filled = argv[:rest] + [word.replace(token, given.strip()) for word in argv[rest:]]
+        return _command(filled, lines, text)
+    more = given.split()
+    return _command(argv + more, lines + [lines[-1]] * len(more), text)
 
 
 def _distinct(runs: dict[str, None]) -> list[str]:
@@ -1183,6 +1200,12 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
         while words and (words[0].startswith("-") or _ASSIGNMENT.match(words[0])):
             flag = words.pop(0)
             if flag == "--":
+                break
+            if flag in ("-S", "--split-string") and wrapper == "env" and words:
+                words[:1] = words[0].split()  # `env -S "kubectl apply -f x"`
+                break
+            if flag.startswith("--split-string=") and wrapper == "env":
+                words[:0] = flag.partition("=")[2].split()
                 break
             if flag in value_flags and words:
                 words.pop(0)

@@ -76,6 +76,11 @@ def test_decoded_payloads_are_read_or_flagged_opaque() -> None:
 
 def test_xargs_parallel_and_nix_shell() -> None:
     assert (0, "kubectl apply") in ran("echo apply -f x | xargs kubectl")
+    assert (0, "kubectl apply") in ran("echo 'kubectl apply -f x' | xargs -I{} sh -c '{}'")
+    assert (0, "kubectl apply") in ran("echo apply | xargs -I % kubectl % -f x")
+    assert (0, "kubectl apply") in ran("trap 'kubectl apply -f x' EXIT")
+    assert (0, "kubectl apply") in ran('env -S "kubectl apply -f x"')
+    assert ran("trap - EXIT") == [(0, "trap - EXIT")]
     assert ran("parallel -j 2 kubectl apply -f ::: a.yaml b.yaml") == [
         (0, "parallel 2 kubectl apply ::: a.yaml b.yaml"),
         (0, "kubectl apply"),
