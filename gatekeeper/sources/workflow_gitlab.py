@@ -23,7 +23,7 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper.document import Problem
-from gatekeeper.tree import Tree
+from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import YamlDocument, load_mapping
 
 # Top-level keys that are not jobs.
@@ -323,7 +323,9 @@ def ci_steps(
 
 def _local_step(built: Pipeline, reference: str, depth: int) -> list[tuple[Definition, ScalarNode]]:
     """The commands of a step file of the repository (the definition after its spec)."""
-    path = posixpath.normpath(reference)
+    path = inside(reference)
+    if path is None:  # nothing outside the repository is read
+        return []
     names = [path] if path.endswith((".yml", ".yaml")) else [f"{path}/step.yml", f"{path}/func.yml"]
     for name in names:
         if built.tree is None or not built.tree.exists(name):
