@@ -7,7 +7,9 @@ with a few fields added so rules can look inside scripts:
 
     events                      GitHub: the trigger names of `on:` (a list, whatever its form)
     jobs.<id>.steps[*].commands every simple command of a `run:` script (GitLab: `steps` are the
-                                job's before_script/script/after_script), see gatekeeper.shell:
+                                job's hooks, before_script, script, run (CI steps) and
+                                after_script, its own or its templates', see
+                                workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
     ...context                  on steps and commands: {job, environment, workflow, actors,
