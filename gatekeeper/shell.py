@@ -494,6 +494,8 @@ class _Names:
     aliases: dict[str, list[str]] = field(default_factory=dict)
     loops: dict[str, list[str]] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)
+    # Files the script writes (`printf '...' > deploy.sh`, `cat > d.sh <<EOF`), by name.
+    written: dict[str, str] = field(default_factory=dict)
 
 
 def commands(
@@ -501,13 +503,16 @@ def commands(
     variables: dict[str, str] | None = None,
     depth: int = 0,
     names: _Names | None = None,
+    written: dict[str, str] | None = None,
 ) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
     `variables`: names known to hold a program name (a CI job's `env:`); the script's own
-    plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`."""
+    plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`.
+    `written`: the files earlier scripts of the job wrote (their text), added to as this
+    one writes more: a later step may run them."""
     found: list[Command] = []
     known = dict(variables or {})
-    names = names or _Names()
+    names = names or _Names(written=written if written is not None else {})
     names.functions.update(shell_names.functions(script))
     lexer = _Lexer(script)
     pipeline: list[Command] = []  # the commands piped into the current one
@@ -538,6 +543,9 @@ def commands(
         if command is None:
             continue
         _learn(command, argv, names)
+        _remember_written(command, chain, names)
+        if command.program == "set" and command.args[:1] == ["--"]:  # `set -- kubectl apply`
+            known["@"] = shlex.join(command.args[1:])
         found.append(command)
         found.extend(_loop_variants(command, words, known, script, names, text))
         if depth >= 3:
@@ -582,6 +590,9 @@ def commands(
             for nested in code_commands(command.positional[0]):
                 nested.line = command.line
                 found.append(nested)
+        ran_file = _written_file(command, argv, names)
+        if ran_file is not None:  # `printf 'kubectl apply' > d.sh; sh d.sh`: what it wrote
+            inner_scripts.append((ran_file, command.line))
         if command.program in SHELLS | _SOURCES:  # `. <(echo ... | base64 -d)`
             for arg in command.args:
                 if arg.startswith("<(") and arg.endswith(")"):
@@ -649,6 +660,33 @@ def _distinct(runs: dict[str, None]) -> list[str]:
 # Characters of a program word that may stand for another word; commands that name things.
 _INDIRECT = frozenset("$`'\"")
 _TEACHERS = frozenset({"alias", "ln", "cp", "install", "mv", "curl", "wget"})
+
+
+def _remember_written(command: Command, chain: list[Command], names: _Names) -> None:
+    """What `command` writes to files, when it is known text: `echo`/`printf` redirected,
+    `cat > FILE <<EOF`, `... | tee FILE`."""
+    if command.program == "tee":
+        content, targets = (_output(chain) if chain else command.input), command.positional
+    elif command.program in ("echo", "printf", "cat") and command.redirects:
+        content = command.input if command.program == "cat" else printed(command)
+        targets = command.redirects
+    else:
+        return
+    for target in targets if content else []:
+        name = posixpath.normpath(target)
+        names.written[name] = names.written.get(name, "") + str(content) + "\n"
+
+
+def _written_file(command: Command, argv: list[str], names: _Names) -> str | None:
+    """The script of a file this script wrote that `command` runs (`sh d.sh`, `./d.sh`,
+    `source d.sh`), when it wrote one."""
+    if not names.written:
+        return None
+    if command.program in SHELLS | _SOURCES and not _after_c(command.args):
+        path = command.positional[0] if command.positional else ""
+    else:
+        path = next((word for word in argv if _program_name(word) == command.program), "")
+    return names.written.get(posixpath.normpath(path)) if path else None
 
 
 def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str], list[int]]:
@@ -894,6 +932,11 @@ def _expanded_words(
     lines: list[int] = []
     for word in words:
         text = word.text
+        if text in ("$@", "$*", "${@}", "${*}") and "@" in known:  # after `set -- ...`
+            spread = shlex.split(known["@"])
+            argv.extend(spread)
+            lines.extend([word.line] * len(spread))
+            continue
         if "${" in text and shell_names.PARAMETER.search(text):  # `${K:-kubectl}`, `${K,,}`
             text = shell_names.with_defaults(text, known)
             whole_default = shell_names.PARAMETER.fullmatch(word.text)

@@ -114,6 +114,18 @@ def test_words_that_spell_the_cli_indirectly() -> None:
     ]
 
 
+def test_scripts_the_script_writes_and_runs() -> None:
+    assert (1, "kubectl apply") in ran("echo 'kubectl apply -f x' > /tmp/d.sh\nbash /tmp/d.sh")
+    assert (0, "helm upgrade w .") in ran("echo 'helm upgrade w .' | tee run.sh; . run.sh")
+    assert (3, "kubectl apply") in ran("cat > d.sh <<EOF\nkubectl apply -f x\nEOF\n./d.sh")
+    assert (0, "kubectl apply") in ran('set -- kubectl apply -f x; "$@"')
+    files: dict[str, str] = {}
+    shell.commands("printf 'kubectl apply -f x' > d.sh", written=files)
+    later = shell.commands("sh ./d.sh", written=files)  # a later step of the same job
+    assert [c.signature for c in later] == ["sh ./d.sh", "kubectl apply"]
+    assert ran("echo hi > notes.txt; cat notes.txt") == [(0, "echo hi"), (0, "cat notes.txt")]
+
+
 def test_wrappers_that_run_their_arguments() -> None:
     for script in (
         "gosu root kubectl apply -f x",

@@ -680,6 +680,7 @@ def _github_job(
     steps = job.get("steps")
     found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
     exported: dict[str, str] = {}  # sent to $GITHUB_ENV by earlier steps
+    files: dict[str, str] = {}  # written by earlier steps' scripts, which later ones may run
     for index, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             continue
@@ -699,7 +700,9 @@ def _github_job(
         elif isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
             commands = _commands(run, lines, language="python", expressions=expressions)
         elif isinstance(run, ScalarNode):
-            commands = _commands(run, lines, variables=variables, expressions=expressions)
+            commands = _commands(
+                run, lines, variables=variables, expressions=expressions, written=files
+            )
             exported.update(written(str(run.value), variables)[1])
         action = _command_input(step)
         if action is not None:
@@ -845,6 +848,7 @@ def _gitlab_steps(
         "ephemeralCluster": False,
     }
     steps: list[dict[str, Any]] = []
+    files: dict[str, str] = {}  # written by the job's earlier scripts
     for keys in gitlab.SECTIONS:
         if name == "default" and keys not in gitlab.DEFAULT_SECTIONS:
             continue
@@ -858,7 +862,7 @@ def _gitlab_steps(
             for variables, node in itertools.product(
                 variants, gitlab.with_inputs(built, where, line)
             ):
-                for command in _commands(node, where.lines, variables=variables):
+                for command in _commands(node, where.lines, variables=variables, written=files):
                     key = (where.file, command["line"], command["text"], command["signature"])
                     if key not in seen:
                         seen.add(key)
@@ -922,6 +926,7 @@ def _commands(
     variables: dict[str, str] | None = None,
     language: str = "shell",
     expressions: Values | None = None,
+    written: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The commands of a script scalar (`language`: the ones a Python script or JavaScript
     code runs). A script spelling a command through an expression (`${{ matrix.x }}`,
@@ -936,7 +941,7 @@ def _commands(
         elif language == "javascript":
             ran = shell.code_commands(variant)
         else:
-            ran = shell.commands(variant, variables)
+            ran = shell.commands(variant, variables, written=written)
         for command in ran:
             if (command.line, command.text, command.signature) not in seen:
                 seen.add((command.line, command.text, command.signature))
