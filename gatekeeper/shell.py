@@ -16,6 +16,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekeeper import shell_names
+
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
 _OPERATOR_CHARS = frozenset("".join(_OPERATORS + _REDIRECTS))
@@ -49,17 +51,60 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "watch": frozenset({"-n", "--interval", "-d", "--differences", "-q", "--equexit"}),
     "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
     "coproc": frozenset(),
+    # Users, roots, CPUs, namespaces, tracers, sessions, proxies (red team r14).
+    "gosu": frozenset(),
+    "su-exec": frozenset(),
+    "s6-setuidgid": frozenset(),
+    "setuidgid": frozenset(),
+    "chroot": frozenset({"--userspec", "--groups"}),
+    "runuser": frozenset({"-u", "--user", "-g", "--group", "-G", "--supp-group"}),
+    "setpriv": frozenset({"--reuid", "--regid", "--groups", "--inh-caps", "--bounding-set"}),
+    "taskset": frozenset(),
+    "chrt": frozenset(),
+    "numactl": frozenset({"-C", "--physcpubind", "-N", "--cpunodebind", "-m", "--membind"}),
+    "nsenter": frozenset({"-t", "--target", "-S", "--setuid", "-G", "--setgid", "-w", "--wd"}),
+    "unshare": frozenset(),
+    "fakeroot": frozenset(),
+    "tini": frozenset(),
+    "dumb-init": frozenset(),
+    "catchsegv": frozenset(),
+    "strace": frozenset({"-o", "-e", "-p", "-s", "-u", "-P", "-I", "-b", "-a", "-X"}),
+    "ltrace": frozenset({"-o", "-e", "-p", "-s", "-u", "-n", "-a"}),
+    "ssh-agent": frozenset({"-a", "-E", "-t", "-P"}),
+    "dbus-run-session": frozenset({"--config-file", "--dbus-daemon"}),
+    "xvfb-run": frozenset({"-n", "--server-num", "-s", "--server-args", "-e", "-f", "-p"}),
+    "firejail": frozenset(),
+    "cgexec": frozenset({"-g"}),
+    "proxychains": frozenset({"-f"}),
+    "proxychains4": frozenset({"-f"}),
+    "torsocks": frozenset({"-u", "-p", "-a", "-P"}),
+    "trickle": frozenset({"-d", "-u", "-w", "-t", "-l", "-n"}),
+    "caffeinate": frozenset({"-t", "-w"}),
+    "systemd-run": frozenset({"--unit", "-p", "--property", "--slice", "-E", "--setenv"}),
+    "builtin": frozenset(),
 }
+# Tools whose subcommand runs a command, and the operands before it (a profile, a
+# directory): `bundle exec kubectl`, `aws-vault exec prod -- kubectl`, `op run -- helm`.
+# A `--` (nix: also `-c`/`--command`) ends their own words wherever it is.
+_SUBCOMMAND_WRAPPERS: dict[tuple[str, str], int] = {
+    ("bundle", "exec"): 0, ("aws-vault", "exec"): 1, ("op", "run"): 0, ("doppler", "run"): 0,
+    ("infisical", "run"): 0, ("pipenv", "run"): 0, ("devbox", "run"): 0, ("mise", "exec"): 0,
+    ("mise", "x"): 0, ("asdf", "exec"): 0, ("direnv", "exec"): 1, ("dotenvx", "run"): 0,
+    ("teller", "run"): 0, ("chamber", "exec"): 1, ("nix", "develop"): 0, ("nix", "shell"): 0,
+}  # fmt: skip
 # Programs that are another one under another name (kubecolor colours kubectl's output).
 _SAME_PROGRAM = {"kubecolor": "kubectl"}
 # Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
 # `flock /tmp/lock kubectl ...`.
-_WRAPPER_OPERAND = frozenset({"timeout", "flock"})
+_WRAPPER_OPERAND = frozenset(
+    {"timeout", "flock", "gosu", "su-exec", "s6-setuidgid", "setuidgid", "chroot", "taskset",
+     "chrt"}
+)  # fmt: skip
 # Programs that run a command string after `-c`, as `sh -c` does: `su -c "kubectl apply"
 # user`, `script -qc "helm upgrade ..." /dev/null`.
 _COMMAND_STRINGS = frozenset({"su", "script"})
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
-_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox"})
+_LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox", "toybox"})
 
 _KUBECTL_FLAGS = frozenset(
     {
@@ -117,6 +162,17 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
         {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
          "--default-repo", "-t", "--tag"}
     ),
+    # HTTP clients: a mutating request to the Kubernetes API is a deploy too.
+    "curl": frozenset(
+        {"-X", "--request", "-H", "--header", "-d", "--data", "--data-raw", "--data-binary",
+         "--data-urlencode", "-o", "--output", "-u", "--user", "-T", "--upload-file", "-F",
+         "--form", "--cacert", "--cert", "--key", "-A", "--user-agent", "-m", "--max-time",
+         "--connect-timeout", "--retry", "-w", "--write-out", "-e", "--referer"}
+    ),
+    "wget": frozenset(
+        {"-O", "--output-document", "--header", "--method", "--body-data", "--body-file",
+         "--post-data", "--post-file", "--ca-certificate", "--certificate", "--private-key"}
+    ),
     "apt-get": frozenset({"-o", "-c", "--option", "--config-file", "-t", "--target-release"}),
     "apt": frozenset({"-o", "-c", "--option", "--config-file", "-t", "--target-release"}),
 }  # fmt: skip
@@ -138,6 +194,9 @@ class Command:
     # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
     redirects: list[str] = field(default_factory=list)
     input: str = ""
+    # A shell running a payload decoded at run time (`echo "$P" | base64 -d | sh`): its
+    # text is the whole pipeline; what it runs cannot be read.
+    opaque: bool = False
 
     @property
     def signature(self) -> str:
@@ -156,6 +215,7 @@ class Command:
             "flags": self.flags,
             "wrappers": self.wrappers,
             "signature": self.signature,
+            "opaque": self.opaque,
         }
 
 
@@ -226,6 +286,14 @@ class _Lexer:
             elif c == "`" or (c == "$" and s.startswith(("$(", "${"), self.i)):
                 self._begin()
                 self._substitution()
+            elif c == "$" and s.startswith("$'", self.i):  # ANSI-C quoting: $'\x6b...'
+                self._begin()
+                end, text = shell_names.ansi_c(s, self.i + 2)
+                self._take(text)
+                self.i = end
+            elif c in "<>" and s.startswith(("<(", ">("), self.i) and not self.word:
+                self._begin()  # process substitution: `. <(...)`
+                self._substitution()
             elif self._operator():
                 continue
             else:
@@ -270,7 +338,7 @@ class _Lexer:
         self.i = i + 1
 
     def _substitution(self) -> None:
-        """`$(...)`, `${...}` or backticks, kept verbatim as part of the word."""
+        """`$(...)`, `${...}`, backticks or `<(...)`, kept verbatim as part of the word."""
         s, start = self.s, self.i
         end = skip_substitution(s, start)
         text = s[start:end]
@@ -332,7 +400,9 @@ class _Lexer:
                 self.heredoc_next = False
             elif self.here_string and self._feeds_shell():  # `bash <<< "kubectl apply"`
                 self.substitutions.append((text, self.word_line))
-            elif not self.here_string:
+            elif self.here_string:  # `base64 -d <<< TEXT`: what the command reads
+                self.inputs[len(self.commands)] = text
+            else:
                 self.targets.append(text)
             self.here_string = False
             return
@@ -415,42 +485,91 @@ def _skip_double_quoted(s: str, i: int) -> int:
     return len(s)
 
 
-def commands(script: str, variables: dict[str, str] | None = None, depth: int = 0) -> list[Command]:
+@dataclass
+class _Names:
+    """What names stand for as a script runs (shell_names): its functions, aliases, loop
+    variables and CLIs copied under another name."""
+
+    functions: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    loops: dict[str, list[str]] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+    # Files the script writes (`printf '...' > deploy.sh`, `cat > d.sh <<EOF`), by name.
+    written: dict[str, str] = field(default_factory=dict)
+
+
+def commands(
+    script: str,
+    variables: dict[str, str] | None = None,
+    depth: int = 0,
+    names: _Names | None = None,
+    written: dict[str, str] | None = None,
+) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
     `variables`: names known to hold a program name (a CI job's `env:`); the script's own
-    plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`."""
+    plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`.
+    `written`: the files earlier scripts of the job wrote (their text), added to as this
+    one writes more: a later step may run them."""
     found: list[Command] = []
     known = dict(variables or {})
+    names = names or _Names(written=written if written is not None else {})
+    names.functions.update(shell_names.functions(script))
     lexer = _Lexer(script)
-    previous: Command | None = None
+    pipeline: list[Command] = []  # the commands piped into the current one
+    start = 0  # where the current pipeline starts in `script`
     for index, ((words, substitutions), piped, targets) in enumerate(
         zip(lexer.run(), lexer.piped, lexer.redirected, strict=True)
     ):
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
+        start = start if piped else words[0].start
         argv, lines = _expanded_words(words, known, script)
+        argv, lines = _named(argv, lines, names)
         command = _command(argv, lines, text)
-        fed = previous if piped else None
-        previous = command
+        chain = pipeline if piped else []
         if command is not None:
             command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
             command.input = lexer.inputs.get(index, "")
-            if fed is not None and command.program == "tee":  # `echo x | tee -a FILE`
-                fed.redirects.extend(command.positional)
+            if chain and command.program == "tee":  # `echo x | tee -a FILE`
+                chain[-1].redirects.extend(command.positional)
+            if chain and "xargs" in command.wrappers:  # `echo apply -f x | xargs kubectl`
+                given = _output(chain)
+                if given is not None and given.split():
+                    command = _fed_to_xargs(argv, lines, text, given) or command
+        pipeline = [*chain, command] if command is not None else []
         if command is None or command.program in _DECLARATIONS:
             known.update(_assignments(argv))
-        if command is not None:
-            found.append(command)
+        elif command.program in ("printf", "read"):  # `printf -v K kubectl`, `read K <<< ...`
+            known.update(_read_into(command))
+        if command is None:
+            continue
+        _learn(command, argv, names)
+        _remember_written(command, chain, names)
+        if command.program == "set" and command.args[:1] == ["--"]:  # `set -- kubectl apply`
+            known["@"] = shlex.join(command.args[1:])
+        found.append(command)
+        found.extend(_loop_variants(command, words, known, script, names, text))
         if depth >= 3:
             continue
         # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`, `eval`.
         inner_scripts = list(substitutions)
-        if command is not None and command.program in SHELLS | _COMMAND_STRINGS:
-            inner_scripts.append((_after_c(command.args) or "", command.line))
-            if fed is not None and fed.program in ("echo", "printf"):  # `echo '...' | bash`
-                inner_scripts.append((printed(fed), fed.line))
-        elif command is not None:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
+        evaluated: list[str] = []  # scripts whose `$(...)` are run for their output
+        if command.program in SHELLS | _COMMAND_STRINGS:
+            evaluated.append(_after_c(command.args) or "")
+            if chain and not _after_c(command.args):  # `echo '...' | bash`, `... | base64 -d | sh`
+                given = _output(chain)
+                if given is not None:
+                    inner_scripts.append((given, chain[0].line))
+                elif any(c.program in shell_names.DECODERS for c in chain):
+                    _opaque(command, script, start, words)
+        else:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
             inner_scripts.append((_windows_script(command) or "", command.line))
-        if command is not None and command.program in _INTERPRETERS:
+        if command.program == "nix-shell":  # `nix-shell --run "kubectl apply"`
+            evaluated.extend(
+                command.args[i + 1]
+                for i, arg in enumerate(command.args[:-1])
+                if arg in ("--run", "--command")
+            )
+        if command.program in _INTERPRETERS:
             code = _inline_code(command)
             if code is not None and command.program.startswith("python"):
                 for nested in python_commands(code):
@@ -463,17 +582,251 @@ def commands(script: str, variables: dict[str, str] | None = None, depth: int = 
                     if nested.text not in literals:  # split already as a literal
                         nested.line = command.line
                         found.append(nested)
-        if command is not None and command.program == "eval":
-            inner_scripts.append((" ".join(command.args), command.line))
-        if command is not None and command.program == "ssh":  # the remote host runs it too
+        if command.program == "eval":
+            evaluated.append(" ".join(command.args))
+        if command.program == "trap" and command.args[:1] not in (["-p"], ["-"], ["-l"]):
+            evaluated.extend(command.args[:1])  # trap 'kubectl apply -f x' EXIT
+        if command.program in _AWKS and command.positional:  # awk 'BEGIN{system("...")}'
+            for nested in code_commands(command.positional[0]):
+                nested.line = command.line
+                found.append(nested)
+        ran_file = _written_file(command, argv, names)
+        if ran_file is not None:  # `printf 'kubectl apply' > d.sh; sh d.sh`: what it wrote
+            inner_scripts.append((ran_file, command.line))
+        if command.program in SHELLS | _SOURCES:  # `. <(echo ... | base64 -d)`
+            for arg in command.args:
+                if arg.startswith("<(") and arg.endswith(")"):
+                    ran, opaque = _with_outputs("$(" + arg[2:])
+                    if ran != "$(" + arg[2:]:  # its commands were split with the word
+                        inner_scripts.append((ran, command.line))
+                    if opaque:
+                        _opaque(command, script, start, words)
+        for text_run in evaluated:
+            ran, opaque = _with_outputs(text_run)
+            inner_scripts.append((ran, command.line))
+            if opaque:
+                _opaque(command, script, start, words)
+        if command.program == "ssh":  # the remote host runs it too
             inner_scripts.append((" ".join(_remote_command(command.args)), command.line))
-        if command is not None:  # `find -exec CMD ;`, `docker run IMAGE CMD`: split like any
-            inner_scripts.extend((shlex.join(argv), command.line) for argv in _run_by(command))
+        # `find -exec CMD ;`, `docker run IMAGE CMD`, `parallel CMD ::: ARGS`: split like any
+        runs = dict.fromkeys(shlex.join(argv) for argv in _run_by(command))
+        inner_scripts.extend((run, command.line) for run in _distinct(runs))
+        body = names.functions.get(command.program) if "/" not in argv[0] else None
+        if body is not None and not script[words[-1].end :].lstrip().startswith("("):
+            # `k() { kubectl "$@"; }; k apply -f x`: what the call runs, at the call, when
+            # the body does not say it already
+            spelled = {nested.signature for nested in commands(body, known, 3)}
+            call = shell_names.called(body, command.args)
+            for nested in commands(call, known, depth + 1, names):
+                if nested.signature not in spelled:
+                    nested.line = command.line
+                    found.append(nested)
         for inner, line in inner_scripts:
-            for nested in commands(inner, known, depth + 1):
+            for nested in commands(inner, known, depth + 1, names):
                 nested.line += line
                 found.append(nested)
     return found
+
+
+def _fed_to_xargs(argv: list[str], lines: list[int], text: str, given: str) -> Command | None:
+    """The command `xargs` runs with the text piped to it: its words appended, or put where
+    `-I TOKEN` says (`echo "kubectl apply -f x" | xargs -I{} sh -c '{}'`)."""
+    for at, flag in enumerate(argv):
+        if flag in ("-I", "--replace") and at + 1 < len(argv):
+            token, rest = argv[at + 1], at + 2
+        elif flag.startswith("-I") and len(flag) > 2:
+            token, rest = flag[2:], at + 1
+        else:
+            continue
+        filled = argv[:rest] + [word.replace(token, given.strip()) for word in argv[rest:]]
+        return _command(filled, lines, text)
+    more = given.split()
+    return _command(argv + more, lines + [lines[-1]] * len(more), text)
+
+
+def _distinct(runs: dict[str, None]) -> list[str]:
+    """Command lines that differ in more than their arguments' values: `parallel kubectl
+    apply -f ::: a.yaml b.yaml` is one deploy, not two."""
+    seen: set[str] = set()
+    found = []
+    for run in runs:
+        signature = " ".join(c.signature for c in commands(run, depth=3))
+        if signature not in seen:
+            seen.add(signature)
+            found.append(run)
+    return found
+
+
+# Characters of a program word that may stand for another word; commands that name things.
+_INDIRECT = frozenset("$`'\"")
+_TEACHERS = frozenset({"alias", "ln", "cp", "install", "mv", "curl", "wget"})
+
+
+def _remember_written(command: Command, chain: list[Command], names: _Names) -> None:
+    """What `command` writes to files, when it is known text: `echo`/`printf` redirected,
+    `cat > FILE <<EOF`, `... | tee FILE`."""
+    if command.program == "tee":
+        content, targets = (_output(chain) if chain else command.input), command.positional
+    elif command.program in ("echo", "printf", "cat") and command.redirects:
+        content = command.input if command.program == "cat" else printed(command)
+        targets = command.redirects
+    else:
+        return
+    for target in targets if content else []:
+        name = posixpath.normpath(target)
+        names.written[name] = names.written.get(name, "") + str(content) + "\n"
+
+
+def _written_file(command: Command, argv: list[str], names: _Names) -> str | None:
+    """The script of a file this script wrote that `command` runs (`sh d.sh`, `./d.sh`,
+    `source d.sh`), when it wrote one."""
+    if not names.written:
+        return None
+    if command.program in SHELLS | _SOURCES and not _after_c(command.args):
+        path = command.positional[0] if command.positional else ""
+    else:
+        path = next((word for word in argv if _program_name(word) == command.program), "")
+    return names.written.get(posixpath.normpath(path)) if path else None
+
+
+def _named(argv: list[str], lines: list[int], names: _Names) -> tuple[list[str], list[int]]:
+    """`argv` with its program word read through the script's aliases and renamed CLIs."""
+    at = 0
+    while at < len(argv) and (argv[at] in _KEYWORDS or _ASSIGNMENT.match(argv[at])):
+        at += 1
+    if at >= len(argv):
+        return argv, lines
+    word = argv[at]
+    if not (names.aliases or names.renamed) and not _INDIRECT.intersection(word):
+        return argv, lines
+    if "$(" in word or "`" in word:  # `$(echo kubectl) apply`
+        spelled = word.replace("`", "$(", 1).replace("`", ")", 1)
+        given = _with_outputs(spelled)[0]
+        word = given if given != spelled else word
+    if "$" in word or "''" in word or '""' in word:  # `kube${UNSET}ctl apply`
+        bare = shell_names.UNSET.sub("", word)
+        word = bare if _program_name(bare) in shell_names.CLIS else word
+    argv = [*argv[:at], word, *argv[at + 1 :]]
+    if word in names.aliases:
+        alias = names.aliases[word]
+        return argv[:at] + alias + argv[at + 1 :], lines[:at] + [lines[at]] * len(alias) + lines[
+            at + 1 :
+        ]
+    cli = names.renamed.get(_program_name(word))
+    if cli is not None:
+        return [*argv[:at], cli, *argv[at + 1 :]], lines
+    return argv, lines
+
+
+def _learn(command: Command, argv: list[str], names: _Names) -> None:
+    """What a command tells of later names: an alias, a loop variable, a renamed CLI."""
+    if command.program not in _TEACHERS and argv[0] not in ("for", "select"):
+        return
+    if command.program == "alias":
+        for word in command.args:
+            name, equals, value = word.partition("=")
+            if equals and value.split():
+                names.aliases[name] = value.split()
+    loop = shell_names.loop_values(argv)
+    if loop is not None:
+        names.loops[loop[0]] = loop[1]
+    renamed = shell_names.renamed(command.program, command.positional, command.args)
+    if renamed is not None:
+        names.renamed[renamed[0]] = renamed[1]
+
+
+def _loop_variants(
+    command: Command,
+    words: list[_Word],
+    known: dict[str, str],
+    script: str,
+    names: _Names,
+    text: str,
+) -> list[Command]:
+    """The command again with each other value of a loop variable it spells
+    (`for v in diff apply; do kubectl $v`): the first value is in `command` already."""
+    if not names.loops:
+        return []
+    spelled = {m.group(1) or m.group(2) for word in words for m in _VARIABLE.finditer(word.text)}
+    found: list[Command] = []
+    for name in sorted(spelled & set(names.loops)):
+        for value in names.loops[name]:
+            argv, lines = _named(*_expanded_words(words, {**known, name: value}, script), names)
+            variant = _command(argv, lines, text)
+            if variant is not None and variant.signature != command.signature:
+                found.append(variant)
+    return found
+
+
+def _opaque(command: Command, script: str, start: int, words: list[_Word]) -> None:
+    """Mark a shell that runs a payload decoded at run time: its text is the pipeline."""
+    command.opaque = True
+    command.text = " ".join(script[start : words[-1].end].split())
+
+
+def _output(chain: list[Command]) -> str | None:
+    """What a pipeline prints, when it can be known: `echo`/`printf` of literal text, a
+    here-string or heredoc, through `cat`, `tee` and decoders this can undo."""
+    text: str | None = None
+    for command in chain:
+        given = command.input or text
+        if command.program in ("echo", "printf"):
+            text = printed(command)
+        elif command.program in ("cat", "tee") and given is not None:
+            text = given
+        elif command.program in shell_names.DECODERS and given is not None:
+            text = shell_names.decoded(command.program, command.args, given)
+        else:
+            return None
+        if text is None or "$" in text:
+            return None
+    return text
+
+
+def _with_outputs(text: str) -> tuple[str, bool]:
+    """`text` with each `$(...)` replaced by what it prints, when that can be known (`eval
+    "$(echo ... | base64 -d)"`), and whether one of the others decodes a payload."""
+    out: list[str] = []
+    opaque = False
+    at = 0
+    while True:
+        found = text.find("$(", at)
+        if found < 0:
+            break
+        end = skip_substitution(text, found)
+        inner = text[found + 2 : end - 1]
+        chain = _pipeline(inner) if _MAY_PRINT.search(inner) else []
+        printed_text = _output(chain) if chain else None
+        out.append(text[at:found])
+        if printed_text is not None:
+            out.append(printed_text)
+        else:
+            out.append(text[found:end])
+            opaque = opaque or any(c.program in shell_names.DECODERS for c in chain)
+        at = end
+    out.append(text[at:])
+    return "".join(out), opaque
+
+
+# What a substitution must spell to print known text or decode a payload (a cheap test).
+_MAY_PRINT = re.compile(
+    r"\b(?:echo|printf|cat|" + "|".join(sorted(shell_names.DECODERS)) + r")\b|<<"
+)
+
+
+def _pipeline(script: str) -> list[Command]:
+    """The commands of a script that is one pipeline (`echo X | base64 -d`), with the
+    heredocs and here-strings they read; empty for anything else."""
+    lexer = _Lexer(script)
+    chain: list[Command] = []
+    for index, ((words, _), piped) in enumerate(zip(lexer.run(), lexer.piped, strict=True)):
+        argv = [word.text for word in words]
+        command = _command(argv, [word.line for word in words], " ".join(argv))
+        if command is None or (index and not piped):
+            return []
+        command.input = lexer.inputs.get(index, "")
+        chain.append(command)
+    return chain
 
 
 def _known_value(known: dict[str, str]) -> Any:
@@ -562,6 +915,8 @@ def _literals(code: str) -> list[str]:
     ]
 
 
+_AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox awk"})
+_SOURCES = frozenset({"source", "."})
 # Commands that only set variables: `export K=kubectl`.
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
@@ -577,6 +932,18 @@ def _expanded_words(
     lines: list[int] = []
     for word in words:
         text = word.text
+        if text in ("$@", "$*", "${@}", "${*}") and "@" in known:  # after `set -- ...`
+            spread = shlex.split(known["@"])
+            argv.extend(spread)
+            lines.extend([word.line] * len(spread))
+            continue
+        if "${" in text and shell_names.PARAMETER.search(text):  # `${K:-kubectl}`, `${K,,}`
+            text = shell_names.with_defaults(text, known)
+            whole_default = shell_names.PARAMETER.fullmatch(word.text)
+            if whole_default and script[word.start : word.start + 1] not in ("'", '"'):
+                argv.extend(text.split() or [text])
+                lines.extend([word.line] * len(text.split() or [text]))
+                continue
         if "$" in text:
             whole = _VARIABLE.fullmatch(text)
             value = known.get((whole.group(1) or whole.group(2)) if whole else "")
@@ -591,6 +958,12 @@ def _expanded_words(
     return argv, lines
 
 
+def program_lookup(word: str) -> str | None:
+    """The program `$(which NAME)` / `$(command -v NAME)` names, if `word` is that."""
+    found = _LOOKUP.fullmatch(word)
+    return found.group(1) if found else None
+
+
 def _assignments(argv: list[str]) -> dict[str, str]:
     """The plain `NAME=value` words of an assignment or declaration command."""
     found: dict[str, str] = {}
@@ -598,8 +971,22 @@ def _assignments(argv: list[str]) -> dict[str, str]:
         if _ASSIGNMENT.match(word):
             name, _, value = word.partition("=")
             located = _LOOKUP.fullmatch(value)  # `K=$(which kubectl)` is kubectl's path
+            if located is None and "$(" in value:  # `K=$(echo kubectl)`
+                value = _with_outputs(value)[0]
             found[name] = located.group(1) if located else value
     return found
+
+
+def _read_into(command: Command) -> dict[str, str]:
+    """The variable `printf -v NAME FORMAT...` or `read NAME <<< TEXT` sets."""
+    args = command.args
+    if command.program == "printf" and len(args) >= 3 and args[0] == "-v":
+        rest = Command(command.argv, 0, "", "printf", args[2:])
+        return {args[1]: printed(rest)}
+    names = [word for word in command.positional if _ASSIGNMENT.fullmatch(word + "=")]
+    if command.program == "read" and len(names) == 1 and command.input:
+        return {names[0]: command.input.strip()}
+    return {}
 
 
 _LOOKUP = re.compile(r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-P|type\s+-p)\s+([\w.-]+)\s*[)`]")
@@ -648,7 +1035,37 @@ def _run_by(command: Command) -> list[list[str]]:
                 runs.append(rest[: ends[0]] if ends else rest)
     elif command.program in _CONTAINER_ENGINES and args[:1] in (["run"], ["exec"]):
         runs.append(_in_container(args[0], args[1:]))
+    elif command.program == "parallel" and ":::" in args:
+        runs.extend(_in_parallel(args))
     return [argv for argv in runs if argv]
+
+
+# GNU parallel's options that take a value.
+_PARALLEL_VALUE_FLAGS = frozenset(
+    {"-j", "--jobs", "-S", "--sshlogin", "--joblog", "--results", "-a", "--arg-file",
+     "--delay", "--timeout", "--retries", "-N", "-n", "--max-args", "--colsep", "-d",
+     "--delimiter", "-I", "--tmpdir", "--workdir", "--env", "--halt", "--tag-string"}
+)  # fmt: skip
+
+
+def _in_parallel(args: list[str]) -> list[list[str]]:
+    """What `parallel [OPTIONS] CMD ::: ARGS` runs: CMD with each argument (`{}` replaced),
+    or each argument as a command line when there is no CMD (`parallel ::: "kubectl ..."`)."""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != ":::":
+        index += 2 if args[index] in _PARALLEL_VALUE_FLAGS else 1
+    template = args[index : args.index(":::")] if ":::" in args[index:] else []
+    values = args[args.index(":::") + 1 :]
+    values = values[: values.index(":::")] if ":::" in values else values
+    runs: list[list[str]] = []
+    for value in values[: shell_names.MAX_CHOICES]:
+        if not template:
+            runs.append(value.split())
+        elif any("{}" in word for word in template):
+            runs.append([word.replace("{}", value) for word in template])
+        else:
+            runs.append([*template, value])
+    return runs
 
 
 def _in_container(verb: str, args: list[str]) -> list[str]:
@@ -827,10 +1244,29 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
             flag = words.pop(0)
             if flag == "--":
                 break
+            if flag in ("-S", "--split-string") and wrapper == "env" and words:
+                words[:1] = words[0].split()  # `env -S "kubectl apply -f x"`
+                break
+            if flag.startswith("--split-string=") and wrapper == "env":
+                words[:0] = flag.partition("=")[2].split()
+                break
             if flag in value_flags and words:
                 words.pop(0)
         if wrapper in _WRAPPER_OPERAND and words:
-            words.pop(0)  # the duration, the lock file
+            words.pop(0)  # the duration, the lock file, the user, the root
+    while len(words) > 1 and (posixpath.basename(words[0]), words[1]) in _SUBCOMMAND_WRAPPERS:
+        tool = posixpath.basename(words[0])
+        operands = _SUBCOMMAND_WRAPPERS[(tool, words[1])]
+        wrappers.append(" ".join(words[:2]))
+        del words[:2]
+        markers = ("--", "-c", "--command") if tool == "nix" else ("--",)
+        ends = [at for at, word in enumerate(words) if word in markers]
+        if ends:
+            del words[: ends[0] + 1]
+            continue
+        while words and words[0].startswith("-"):
+            words.pop(0)
+        del words[:operands]
     if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
         words.pop(0)
         while len(words) > 1 and words[0] in ("-y", "--yes", "--no-install"):

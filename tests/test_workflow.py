@@ -152,11 +152,12 @@ def test_gitlab_jobs_and_scripts() -> None:
     assert set(document.obj["jobs"]) == {".template", "deploy"}
     assert commands(document, "deploy") == [
         (12, "kubectl config use-context prod"),
+        (5, "kubectl apply"),  # `!reference [.template, script]` pastes it here
         (15, "helm upgrade web ./chart"),
         (17, "echo deploying"),
         (18, "kubectl apply"),
     ]
-    assert commands(document, ".template") == [(5, "kubectl apply")]
+    assert commands(document, ".template") == []  # judged through `deploy`, which uses it
     assert document.obj["jobs"]["deploy"]["steps"][0]["context"]["environment"] == "production"
     assert document.locator.locate(("jobs", "deploy", "stage")).line == 7
 
@@ -244,6 +245,7 @@ def test_scan_reports_imperative_deploys_at_exact_lines(
         (".github/workflows/release.yml", 23),
         (".github/workflows/release.yml", 27),
         (".github/workflows/release.yml", 29),
+        (".gitlab-ci.yml", 5),  # `deploy` runs it through `!reference`: not the template's job
         (".gitlab-ci.yml", 15),
         (".gitlab-ci.yml", 18),
     ]

@@ -7,7 +7,9 @@ with a few fields added so rules can look inside scripts:
 
     events                      GitHub: the trigger names of `on:` (a list, whatever its form)
     jobs.<id>.steps[*].commands every simple command of a `run:` script (GitLab: `steps` are the
-                                job's before_script/script/after_script), see gatekeeper.shell:
+                                job's hooks, before_script, script, run (CI steps) and
+                                after_script, its own or its templates', see
+                                workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
     ...context                  on steps and commands: {job, environment, workflow, actors,
@@ -22,20 +24,21 @@ in the source text for folded and multi-line plain scalars.
 
 from __future__ import annotations
 
-import fnmatch
+import itertools
 import posixpath
 import re
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from gatekeeper import shell
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
 from gatekeeper.sources.workflow_values import (
     Values,
@@ -56,14 +59,6 @@ GITHUB = "GitHubWorkflow"
 GITLAB = "GitLabCI"
 ACTION = "GitHubAction"  # action.yml: a composite action's steps run like a job's
 
-# Top-level GitLab CI keys that are not jobs.
-_GITLAB_KEYWORDS = frozenset(
-    {
-        "default", "include", "stages", "variables", "workflow", "image", "services", "cache",
-        "before_script", "after_script", "types", "spec",
-    }
-)  # fmt: skip
-_GITLAB_SCRIPTS = ("before_script", "script", "after_script")
 # Actions and commands that start a throwaway cluster in the CI runner: kubectl and helm in
 # that job test against it, they do not deploy.
 EPHEMERAL_CLUSTER_ACTIONS = frozenset(
@@ -103,61 +98,18 @@ def kind_of(path: str) -> str:
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     kind = kind_of(path)
-    loaded = _load_one(path, data, kind, context)
-    if kind == GITLAB and context is not None and loaded.documents:
-        # Jobs of local `include:` files run in the same pipeline: each file is judged.
-        for name in included(path, loaded.documents[0].obj, context.tree)[1:]:
-            try:
-                other = context.tree.read(name)
-            except OSError:
-                continue  # GitLab refuses a pipeline whose include is missing
-            more = _load_one(name, other, GITLAB, context)
-            loaded.documents.extend(more.documents)
-            loaded.problems.extend(more.problems)
+    if kind != GITLAB or context is None:
+        return _load_one(path, data, kind, context)
+    built = gitlab.pipeline(path, data, context.tree)
+    loaded = _load_one(path, data, kind, context, built)
+    # Jobs of local `include:` files run in the same pipeline, child pipelines
+    # (`trigger: include:`) in their own: each file is judged (a missing one is GitLab's
+    # error: the pipeline does not start).
+    for name in built.files[1:]:
+        more = _load_one(name, b"", GITLAB, context, built)
+        loaded.documents.extend(more.documents)
+        loaded.problems.extend(more.problems)
     return loaded
-
-
-# GitLab's own bound on the files one pipeline includes.
-MAX_INCLUDES = 150
-
-
-def included(path: str, obj: dict[str, Any], tree: Tree) -> list[str]:
-    """`path` and every local file its `include:` brings, transitively (GitLab: paths from
-    the repository root, `*` globs allowed; remote, project and template includes are not
-    in the repository)."""
-    found = [path]
-    pending = [obj]
-    listing: list[str] | None = None
-    while pending and len(found) <= MAX_INCLUDES:
-        for pattern in _local_includes(pending.pop(0)):
-            pattern = posixpath.normpath(pattern.lstrip("/"))
-            if "*" in pattern:
-                listing = tree.list_dir(".") if listing is None else listing
-                names = [n for n in listing if fnmatch.fnmatchcase(n, pattern)]
-            else:
-                names = [pattern] if tree.exists(pattern) else []
-            for name in names:
-                if name in found or len(found) > MAX_INCLUDES:
-                    continue
-                found.append(name)
-                try:
-                    entry, _, _ = load_mapping(name, tree.read(name), "workflow")
-                except OSError:
-                    continue
-                if entry is not None:
-                    pending.append(entry.obj)
-    return found
-
-
-def _local_includes(obj: Any) -> list[str]:
-    value = obj.get("include") if isinstance(obj, dict) else None
-    patterns = []
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, str) and "://" not in item:
-            patterns.append(item)
-        elif isinstance(item, dict) and isinstance(item.get("local"), str):
-            patterns.append(item["local"])
-    return patterns
 
 
 _OWNERS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
@@ -386,7 +338,11 @@ def _directory(job: dict[str, Any], step: dict[str, Any]) -> str | None:
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see depgraph): a workflow reads the scripts and recipe files its
-    steps run, so a pull request changing only those judges the workflow again."""
+    steps run, and `.gitlab-ci.yml` the files it includes and its child pipelines, so a
+    pull request changing only those judges the workflow again."""
+    tree = context.tree
+    if tree.exists(".gitlab-ci.yml"):
+        yield from ((".gitlab-ci.yml", name) for name in _gitlab_closure(tree)[1:])
     for followed, workflows in _followers(context.tree).items():
         for name in workflows:
             yield name, followed
@@ -469,22 +425,38 @@ def _values(holder: Any) -> list[Any]:
 
 
 def _gitlab_owners(path: str, context: LoadContext) -> list[str]:
-    """The root `.gitlab-ci.yml` when it includes `path`: a changed include re-judges it."""
+    """The root `.gitlab-ci.yml` when it includes `path` or starts a child pipeline from it:
+    a changed include or child pipeline re-judges it."""
     if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
         return []
-    tree = context.tree
+    return [".gitlab-ci.yml"] if path in _gitlab_closure(context.tree)[1:] else []
+
+
+def _gitlab_closure(tree: Tree) -> list[str]:
+    """`.gitlab-ci.yml` and the files it includes or starts child pipelines from."""
     if tree not in _OWNERS:
         _OWNERS[tree] = []
         if tree.exists(".gitlab-ci.yml"):
-            entry, _, _ = load_mapping(".gitlab-ci.yml", tree.read(".gitlab-ci.yml"), "workflow")
+            entry, _, _, _ = gitlab.config(".gitlab-ci.yml", tree.read(".gitlab-ci.yml"))
             if entry is not None and isinstance(entry.obj, dict):
-                _OWNERS[tree] = included(".gitlab-ci.yml", entry.obj, tree)
-    closure = _OWNERS[tree]
-    return [".gitlab-ci.yml"] if path in closure[1:] else []
+                _OWNERS[tree] = gitlab.included(".gitlab-ci.yml", entry.obj, tree)
+    return _OWNERS[tree]
 
 
-def _load_one(path: str, data: bytes, kind: str, context: LoadContext | None) -> Loaded:
-    entry, text, problems = load_mapping(path, data, "workflow")
+def _load_one(
+    path: str,
+    data: bytes,
+    kind: str,
+    context: LoadContext | None,
+    built: gitlab.Pipeline | None = None,
+) -> Loaded:
+    """One workflow file (`built`: the GitLab pipeline it belongs to)."""
+    if kind == GITLAB:
+        parsed = built.parsed.get(path) if built is not None else None
+        entry, text, problems, spec = parsed or gitlab.config(path, data)
+        problems = list(problems)  # this file's own, added to below
+    else:
+        entry, text, problems = load_mapping(path, data, "workflow")
     loaded = Loaded(problems=problems)
     if entry is None:
         return loaded
@@ -501,7 +473,7 @@ def _load_one(path: str, data: bytes, kind: str, context: LoadContext | None) ->
     elif kind == ACTION:
         obj, locator = _action(path, entry, lines, given)
     else:
-        obj, locator = _gitlab(path, entry, lines)
+        obj, locator = _gitlab(path, entry, lines, built or gitlab.single(path, entry, lines, spec))
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -617,7 +589,7 @@ def _shape_gitlab(path: str, entry: YamlDocument) -> list[Problem]:
     nodes = NodeLocator(path, entry.node)
     problems: list[Problem] = []
     for name, job in entry.obj.items():
-        if name in _GITLAB_KEYWORDS or str(name).startswith(".") or isinstance(job, dict):
+        if name in gitlab.KEYWORDS or str(name).startswith(".") or isinstance(job, dict):
             continue
         location = nodes.locate((str(name),))
         message = f"invalid GitLab CI: job {name} must be a mapping"
@@ -741,6 +713,7 @@ def _github_job(
     steps = job.get("steps")
     found: list[tuple[Path, dict[str, Any], list[dict[str, Any]]]] = []
     exported: dict[str, str] = {}  # sent to $GITHUB_ENV by earlier steps
+    files: dict[str, str] = {}  # written by earlier steps' scripts, which later ones may run
     for index, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
             continue
@@ -760,7 +733,9 @@ def _github_job(
         elif isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
             commands = _commands(run, lines, language="python", expressions=expressions)
         elif isinstance(run, ScalarNode):
-            commands = _commands(run, lines, variables=variables, expressions=expressions)
+            commands = _commands(
+                run, lines, variables=variables, expressions=expressions, written=files
+            )
             exported.update(written(str(run.value), variables)[1])
         action = _command_input(step)
         if action is not None:
@@ -782,7 +757,9 @@ def _github_job(
                 locator.add((*step_path, "commands", number), command["line"])
 
 
-def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str, Any], Any]:
+def _gitlab(
+    path: str, entry: YamlDocument, lines: list[str], built: gitlab.Pipeline
+) -> tuple[dict[str, Any], Any]:
     raw: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
 
@@ -790,33 +767,50 @@ def _gitlab(path: str, entry: YamlDocument, lines: list[str]) -> tuple[dict[str,
         return path[1:] if path[:1] == ("jobs",) else path
 
     locator = LineMapLocator(path, fallback=nodes, rewrite=rewrite)
-    obj: dict[str, Any] = {key: value for key, value in raw.items() if key in _GITLAB_KEYWORDS}
+    obj: dict[str, Any] = {key: value for key, value in raw.items() if key in gitlab.KEYWORDS}
     jobs: dict[str, Any] = {}
-    # Global before_script/after_script (top level or under `default:`) run in every job.
-    default = raw.get("default")
-    defaults: dict[str, Any] = default if isinstance(default, dict) else {}
-    global_sections: list[tuple[str, Path]] = [
-        (section, ("default", section) if section in defaults else (section,))
-        for section in ("before_script", "after_script")
-        if section in defaults or section in raw
-    ]
-    if global_sections:
-        jobs["default"] = {}
-        _gitlab_steps(
-            jobs["default"], "default", global_sections, path, nodes, lines, locator, _env(raw)
-        )
-    for name, job in raw.items():
-        if name in _GITLAB_KEYWORDS or not isinstance(job, dict):
+    global_values = gitlab.plain(raw.get("variables"))
+    # `default:` (and the old top-level before_script/after_script) run in every job.
+    own = {str(key.value): value for key, value in getattr(entry.node, "value", [])}
+    default = own.get("default")
+    holders = [gitlab.Definition(path, entry.node, {}, lines)]  # type: ignore[arg-type]
+    if isinstance(default, MappingNode):
+        holders.append(gitlab.Definition(path, default, {}, lines))
+    jobs["default"] = {}
+    _gitlab_steps(jobs["default"], "default", holders, built, path, locator, [global_values])
+    if not jobs["default"]["steps"]:
+        del jobs["default"]
+    for name, node in own.items():
+        job = raw.get(name)
+        if name in gitlab.KEYWORDS or not isinstance(job, dict):
             continue
         job = dict(job)
-        jobs[str(name)] = job
-        sections: list[tuple[str, Path]] = [
-            (section, (str(name), section)) for section in _GITLAB_SCRIPTS
-        ]
-        variables = {**_env(raw), **_env(job)}
-        _gitlab_steps(job, str(name), sections, path, nodes, lines, locator, variables)
+        jobs[name] = job
+        definition = gitlab.Definition(path, node, raw[name], lines)
+        if not gitlab.judged(built, name) or not isinstance(node, MappingNode):
+            job["steps"] = []
+            continue
+        variants = gitlab.variables(built, definition, global_values)
+        _gitlab_steps(job, name, [definition], built, path, locator, variants)
+    outside = gitlab.outside_includes(raw)
+    if outside:  # templates and components, as the steps of a job `include` (deploy actions)
+        jobs["include"] = {"steps": []}
+        context = {**_GITLAB_CONTEXT, "job": "include", "workflow": path}
+        for index, (number, name, version) in enumerate(outside):
+            step_path = ("jobs", "include", "steps", index)
+            line = nodes.locate(
+                ("include", number) if isinstance(raw["include"], list) else ("include",)
+            )
+            locator.add(step_path, line.line)
+            uses = f"{name}@{version}" if version else name
+            jobs["include"]["steps"].append(
+                {"uses": uses, "action": name, "ref": version, "context": context}
+            )
     obj["jobs"] = jobs
     return obj, locator
+
+
+_GITLAB_CONTEXT: dict[str, Any] = {"environment": "", "actors": [], "ephemeralCluster": False}
 
 
 def images(document: Document) -> list[tuple[str, Path]]:
@@ -870,44 +864,63 @@ def _gitlab_images(holder: dict[str, Any], prefix: Path) -> list[tuple[str, Path
 def _gitlab_steps(
     job: dict[str, Any],
     name: str,
-    sections: list[tuple[str, Path]],
+    definitions: list[gitlab.Definition],
+    built: gitlab.Pipeline,
     path: str,
-    nodes: NodeLocator,
-    lines: list[str],
     locator: LineMapLocator,
-    variables: dict[str, str],
+    variants: list[dict[str, str]],
 ) -> None:
-    """The job's script sections as `steps`, each with its commands and their lines
-    (`variables`: the global and the job's, which a script's `$NAME` may spell)."""
+    """The job's script sections (gitlab.SECTIONS, its own or its templates') as `steps`,
+    each with its commands and their lines, in whichever file they are written; a
+    script is split once per variable set the job may run with."""
     context: dict[str, Any] = {
         "job": name,
-        "environment": _environment(job.get("environment")),
+        "environment": _environment(_nearest(built, definitions[0], "environment")),
         "workflow": path,
         "actors": [],
         "ephemeralCluster": False,
     }
     steps: list[dict[str, Any]] = []
-    for section, raw_path in sections:
-        node = nodes.node_at(raw_path)
-        if node is None:
+    files: dict[str, str] = {}  # written by the job's earlier scripts
+    for keys in gitlab.SECTIONS:
+        if name == "default" and keys not in gitlab.DEFAULT_SECTIONS:
+            continue
+        found = [item for held in definitions for item in gitlab.section(built, held, keys)]
+        if not found:
             continue
         step_path: Path = ("jobs", name, "steps", len(steps))
-        commands = _with_context(
-            [
-                command
-                for scalar in _script_scalars(node)
-                for command in _commands(scalar, lines, variables=variables)
-            ],
-            context,
-        )
-        locator.add(step_path, node.start_mark.line + 1)
+        commands: list[dict[str, Any]] = []
+        seen: set[tuple[str, int, str, str]] = set()
+        for where, line in found:
+            for variables, node in itertools.product(
+                variants, gitlab.with_inputs(built, where, line)
+            ):
+                for command in _commands(node, where.lines, variables=variables, written=files):
+                    key = (where.file, command["line"], command["text"], command["signature"])
+                    if key not in seen:
+                        seen.add(key)
+                        other = _other(where.file, path)
+                        commands.append({**command, "file": other} if other else command)
+        commands = _with_context(commands, context)
+        first, node = found[0]
+        locator.add(step_path, node.start_mark.line + 1, file=_other(first.file, path))
         for number, command in enumerate(commands):
-            locator.add((*step_path, "commands", number), command["line"])
-        steps.append({"name": section, "commands": commands, "context": context})
+            where_file = _other(command.get("file", path), path)
+            locator.add((*step_path, "commands", number), command["line"], file=where_file)
+        steps.append({"name": ".".join(keys), "commands": commands, "context": context})
     context["ephemeralCluster"] = any(
         _creates_cluster(command) for step in steps for command in step["commands"]
     )
     job["steps"] = steps
+
+
+def _other(file: str, path: str) -> str:
+    return "" if file == path else file
+
+
+def _nearest(built: gitlab.Pipeline, definition: gitlab.Definition, key: str) -> Any:
+    """A job's own value of `key`, else its nearest template's."""
+    return next((d.obj[key] for d in gitlab.chain(built, definition) if key in d.obj), None)
 
 
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
@@ -936,25 +949,7 @@ def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:
 def _env(holder: dict[str, Any]) -> dict[str, str]:
     """The plain values of an `env:` (GitHub) or `variables:` (GitLab) mapping: a script's
     `$NAME` may be the program it runs (`env: {K: kubectl}`, `run: $K apply`)."""
-    env = holder.get("env", holder.get("variables"))
-    if not isinstance(env, dict):
-        return {}
-    plain: dict[str, str] = {}
-    for name, value in env.items():
-        if isinstance(value, dict):  # GitLab's {value: ..., description: ...}
-            value = value.get("value")
-        if isinstance(value, str) and value.strip():
-            plain[str(name)] = value
-    return plain
-
-
-def _script_scalars(node: Node) -> list[ScalarNode]:
-    """The scalars of a GitLab script: a string or a (nested) list; `!reference` is skipped."""
-    if isinstance(node, ScalarNode):
-        return [node] if node.tag != "!reference" else []
-    if isinstance(node, SequenceNode) and node.tag != "!reference":
-        return [scalar for item in node.value for scalar in _script_scalars(item)]
-    return []
+    return gitlab.plain(holder.get("env", holder.get("variables")))
 
 
 def _commands(
@@ -964,6 +959,7 @@ def _commands(
     variables: dict[str, str] | None = None,
     language: str = "shell",
     expressions: Values | None = None,
+    written: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The commands of a script scalar (`language`: the ones a Python script or JavaScript
     code runs). A script spelling a command through an expression (`${{ matrix.x }}`,
@@ -971,17 +967,17 @@ def _commands(
     (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
     script = prefix + str(node.value)
     found: list[shell.Command] = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[int, str, str]] = set()
     for variant in with_expressions(script, expressions or {}):
         if language == "python":
             ran = shell.python_commands(variant)
         elif language == "javascript":
             ran = shell.code_commands(variant)
         else:
-            ran = shell.commands(variant, variables)
+            ran = shell.commands(variant, variables, written=written)
         for command in ran:
-            if (command.line, command.text) not in seen:
-                seen.add((command.line, command.text))
+            if (command.line, command.text, command.signature) not in seen:
+                seen.add((command.line, command.text, command.signature))
                 found.append(command)
     line_of = _line_mapper(node, lines)
     return [{**command.as_dict(), "line": line_of(command)} for command in found]
