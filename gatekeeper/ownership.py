@@ -119,6 +119,7 @@ class Ownership:
         # kustomization.yaml, compose files) are one string each, not a path per folder.
         self._exists: dict[str, dict[str, bool]] = {}
         self._memo: dict[tuple[str, str], Any] = {}
+        self._above: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     def exists(self, path: str) -> bool:
         """`tree.exists(path)`, asked once per path."""
@@ -139,6 +140,27 @@ class Ownership:
             if self.exists(candidate):
                 return candidate
         return None
+
+    def files_above(self, folder: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The files called one of `names` in `folder` ("" the root) and in every folder
+        above it, nearest folder first, in the order of `names` within a folder: each
+        folder asked once, however many files below it ask (a compose file above every
+        manifest of a repository was four lookups per folder above each file)."""
+        chain: list[str] = []  # the folders from `folder` up to one already answered
+        current: str | None = folder
+        while current is not None and (current, names) not in self._above:
+            chain.append(current)
+            parent = posixpath.dirname(current) if current else None
+            current = None if parent == current else parent
+        found = self._above[current, names] if current is not None else ()
+        for here in reversed(chain):
+            own = tuple(
+                file
+                for name in names
+                if self.exists(file := posixpath.join(here, name) if here else name)
+            )
+            found = self._above[here, names] = own + found
+        return found
 
     def named_below(self, folder: str, names: frozenset[str]) -> list[str]:
         """The files called one of `names` anywhere below `folder` ("" the whole tree),

@@ -1,0 +1,64 @@
+"""Ownership.files_above: the files of given names in a folder and every folder above it,
+each folder asked once (compose files above every manifest of a repository)."""
+
+from __future__ import annotations
+
+from gatekeeper import ownership
+from gatekeeper.sources import LoadContext, compose
+from gatekeeper.tree import MemoryTree
+
+NAMES = ("compose.yaml", "docker-compose.yml")
+
+
+class CountingTree(MemoryTree):
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(files)
+        self.asked: list[str] = []
+
+    def exists(self, path: str) -> bool:
+        self.asked.append(path)
+        return super().exists(path)
+
+
+def test_nearest_first_in_name_order() -> None:
+    tree = CountingTree(
+        {
+            "compose.yaml": b"",
+            "docker-compose.yml": b"",
+            "a/docker-compose.yml": b"",
+            "a/b/c/compose.yaml": b"",
+            "a/b/c/docker-compose.yml": b"",
+        }
+    )
+    index = ownership.of(tree)
+    expected = (
+        "a/b/c/compose.yaml",
+        "a/b/c/docker-compose.yml",
+        "a/docker-compose.yml",
+        "compose.yaml",
+        "docker-compose.yml",
+    )
+    assert index.files_above("a/b/c", NAMES) == expected
+    assert index.files_above("a/b", NAMES) == expected[2:]
+    assert index.files_above("", NAMES) == expected[3:]
+    assert index.files_above("x/y", NAMES) == expected[3:]
+    # each folder's names asked once: a/b/c, a/b, a, "", x/y, x
+    assert sorted(tree.asked) == sorted({*tree.asked}) and len(tree.asked) == 2 * 6
+
+
+def test_compose_owners_as_a_walk_up_finds_them() -> None:
+    files = {
+        "compose.yaml": b"include: [deploy/app.yaml]\n",
+        "deploy/docker-compose.yml": b"services: {web: {extends: {file: app.yaml}}}\n",
+        "deploy/app.yaml": b"services: {}\n",
+        "deploy/other.yaml": b"services: {}\n",
+        "docs/app.yaml": b"x: 1\n",
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    assert compose.owners("deploy/app.yaml", context) == [
+        "deploy/docker-compose.yml",
+        "compose.yaml",
+    ]
+    assert compose.owners("deploy/other.yaml", context) == []
+    assert compose.owners("docs/app.yaml", context) == ["compose.yaml"]
+    assert compose.owners("compose.yaml", context) == []

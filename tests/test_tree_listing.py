@@ -1,0 +1,87 @@
+"""WorkTree.list_dir takes what the walk already knows (a plain file in a folder inside the
+root) without asking the disk again, and lists the whole tree once a run: the answers must
+stay those of `exists` over every walked entry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import tree as tree_mod
+from gatekeeper.tree import WorkTree, walk_files
+
+
+def _reference(root: Path, path: str) -> list[str]:
+    """The listing as it was made before: every walked entry that `exists` confirms."""
+    tree = WorkTree(root)
+    names = [
+        p.relative_to(root).as_posix() for p in walk_files(root / path, root, frozenset({".git"}))
+    ]
+    return sorted(name for name in names if tree.exists(name))
+
+
+@pytest.fixture()
+def linked(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "secret.yaml").write_text("kind: Secret\n")
+    (outside / "deep" / "x.yaml").write_text("a: 1\n")
+    root = tmp_path / "repo"
+    (root / "apps" / "web").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]\n")
+    (root / "apps" / "web" / "deploy.yaml").write_text("kind: Deployment\n")
+    (root / "apps" / "kustomization.yaml").write_text("resources: [web]\n")
+    (root / "base").mkdir()
+    (root / "base" / "pod.yaml").write_text("kind: Pod\n")
+    os.symlink("../base", root / "apps" / "base-link")  # a folder link inside
+    os.symlink("../outside", root / "out-link")  # a folder link out of the repository
+    os.symlink("../outside/secret.yaml", root / "apps" / "secret.yaml")  # a file link out
+    os.symlink("web/deploy.yaml", root / "apps" / "again.yaml")  # a file link inside
+    os.symlink("missing.yaml", root / "apps" / "broken.yaml")
+    os.symlink("..", root / "base" / "loop")  # a loop back to the root
+    os.mkfifo(root / "apps" / "pipe.yaml")
+    return root
+
+
+@pytest.mark.parametrize(
+    "path", [".", "", "apps", "apps/", "./apps", "base", "apps/../base", "out-link"]
+)
+def test_listing_is_what_exists_confirms(linked: Path, path: str) -> None:
+    assert WorkTree(linked).list_dir(path) == _reference(linked, path)
+
+
+def test_listing_through_a_linked_root(linked: Path, tmp_path: Path) -> None:
+    os.symlink(linked, tmp_path / "root-link")
+    root = tmp_path / "root-link"
+    assert WorkTree(root).list_dir(".") == _reference(root, ".")
+    assert "apps/again.yaml" in WorkTree(root).list_dir(".")
+    assert "apps/secret.yaml" not in WorkTree(root).list_dir(".")
+
+
+def test_relative_root(linked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(linked.parent)
+    assert WorkTree(Path("repo")).list_dir("apps") == _reference(Path("repo"), "apps")
+    monkeypatch.chdir(linked)
+    assert WorkTree(Path(".")).list_dir(".") == _reference(Path("."), ".")
+
+
+def test_whole_tree_listed_once(linked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = WorkTree(linked)
+    expected = _reference(linked, ".")
+    walks: list[str] = []
+    real = tree_mod.walk_entries
+
+    def counting(directory: str, root: str, skip: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
+        walks.append(directory)
+        return real(directory, root, skip)
+
+    monkeypatch.setattr(tree_mod, "walk_entries", counting)
+    first = tree.list_dir(".")
+    first.append("changed by a caller")
+    assert tree.list_dir("") == expected
+    assert len(walks) == 1
+    tree.list_dir("apps")  # a folder is walked on its own
+    assert len(walks) == 2
