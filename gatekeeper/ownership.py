@@ -150,8 +150,7 @@ class Ownership:
         current: str | None = folder
         while current is not None and (current, names) not in self._above:
             chain.append(current)
-            parent = posixpath.dirname(current) if current else None
-            current = None if parent == current else parent
+            current = _above(current)
         found = self._above[current, names] if current is not None else ()
         for here in reversed(chain):
             own = tuple(
@@ -160,6 +159,24 @@ class Ownership:
                 if self.exists(file := posixpath.join(here, name) if here else name)
             )
             found = self._above[here, names] = own + found
+        return found
+
+    def union_above(
+        self, kind: str, folder: str, compute: Callable[[Tree, str], frozenset[str]]
+    ) -> frozenset[str]:
+        """The union of `remember(kind, f, compute)` over `folder` ("" the root) and every
+        folder above it, kept per folder: a file asks one folder, not each above it."""
+        chain: list[str] = []  # the folders from `folder` up to one already answered
+        current: str | None = folder
+        while current is not None and (f"{kind} above", current) not in self._memo:
+            chain.append(current)
+            current = _above(current)
+        found: frozenset[str] = (
+            self._memo[f"{kind} above", current] if current is not None else frozenset()
+        )
+        for here in reversed(chain):
+            own = self.remember(kind, here, compute)
+            found = self._memo[f"{kind} above", here] = own | found if own else found
         return found
 
     def named_below(self, folder: str, names: frozenset[str]) -> list[str]:
@@ -192,6 +209,15 @@ class Ownership:
         """Drop what `remember` keeps for `kind`: computed again if asked again."""
         for key in [key for key in self._memo if key[0] == kind]:
             del self._memo[key]
+
+
+def _above(folder: str) -> str | None:
+    """The folder above `folder`: "" (the root) above a top-level one, None above the root
+    ("/" of an absolute path is below the root too, as helm.parents has it)."""
+    if not folder:
+        return None
+    parent = posixpath.dirname(folder)
+    return "" if parent == folder else parent
 
 
 _OWNERSHIP: weakref.WeakKeyDictionary[Any, Ownership] = weakref.WeakKeyDictionary()

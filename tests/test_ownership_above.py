@@ -62,3 +62,35 @@ def test_compose_owners_as_a_walk_up_finds_them() -> None:
     assert compose.owners("deploy/other.yaml", context) == []
     assert compose.owners("docs/app.yaml", context) == ["compose.yaml"]
     assert compose.owners("compose.yaml", context) == []
+
+
+def test_union_above_asks_each_folder_once() -> None:
+    asked: list[str] = []
+
+    def own(tree: object, folder: str) -> frozenset[str]:
+        asked.append(folder)
+        return frozenset({f"{folder or 'root'}-patch"}) if folder in ("a", "") else frozenset()
+
+    index = ownership.of(MemoryTree({}))
+    assert index.union_above("p", "a/b/c", own) == {"a-patch", "root-patch"}
+    assert index.union_above("p", "a/b", own) == {"a-patch", "root-patch"}
+    assert index.union_above("p", "x", own) == {"root-patch"}
+    assert index.union_above("p", "", own) == {"root-patch"}
+    assert sorted(asked) == ["", "a", "a/b", "a/b/c", "x"]
+
+
+def test_a_patch_is_known_from_any_folder_below_its_kustomization() -> None:
+    from gatekeeper.sources import kustomize
+
+    files = {
+        "apps/kustomization.yaml": b"resources: [web]\npatches: [{path: web/patch.yaml}]\n",
+        "apps/web/deploy.yaml": b"kind: Deployment\n",
+        "apps/web/patch.yaml": b"kind: Deployment\n",
+        "kustomization.yaml": b"patchesStrategicMerge: [other/p.yaml]\n",
+        "other/p.yaml": b"kind: Service\n",
+    }
+    tree = MemoryTree(files)
+    assert kustomize.is_patch("apps/web/patch.yaml", tree)
+    assert kustomize.is_patch("other/p.yaml", tree)
+    assert not kustomize.is_patch("apps/web/deploy.yaml", tree)
+    assert not kustomize.is_patch("apps/kustomization.yaml", tree)

@@ -27,7 +27,6 @@ from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
-from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
@@ -260,12 +259,8 @@ def is_patch(path: str, tree: Tree) -> bool:
     """Is `path` a patch of a kustomization in its directory or above (Kustomize loads files
     only from below the kustomization)? A patch is a partial object, not a manifest: the
     overlay's build checks it in place."""
-    index = ownership.of(tree)
     directory = posixpath.dirname(path)
-    for candidate in dict.fromkeys([directory, *parents(directory), ""]):
-        if path in index.remember("kustomize patches", candidate, _own_patches):
-            return True
-    return False
+    return path in ownership.of(tree).union_above("kustomize patches", directory, _own_patches)
 
 
 def _own_patches(tree: Tree, directory: str) -> frozenset[str]:
