@@ -183,6 +183,9 @@ class WorkTree:
         # follows the working directory): a path below it is then joined, not normalised.
         self._absolute = os.path.normpath(root) if os.path.isabs(root) else None
         self._listing: tuple[str, ...] | None = None  # list_dir(".") once asked
+        # What that listing found a regular file (not a link) in a folder inside the root:
+        # read and confirmed without asking the disk again where it resolves.
+        self._plain: frozenset[str] = frozenset()
 
     def _lexical(self, normal: str) -> str:
         """os.path.abspath(root / path) of a path `inside` normalised (`normal`)."""
@@ -194,6 +197,9 @@ class WorkTree:
         normal = inside(path)
         if normal is None:
             raise FileNotFoundError(path)
+        if normal in self._plain:  # see list_dir: the folder resolves inside the root
+            with open(os.path.join(self.real_root, normal), "rb") as handle:
+                return handle.read(MAX_READ_BYTES + 1)
         if self._absolute is None:
             return read_file(self.root / path, self.root, folders=self._folders)
         # read_file's checks, with the root's answers kept: the hook reads a thousand files
@@ -206,6 +212,8 @@ class WorkTree:
         normal = inside(path)
         if normal is None:
             return False
+        if normal in self._plain:
+            return True
         full = os.path.join(self.root, path)
         # One stat answers the common question (no such file); links are resolved after.
         return os.path.isfile(full) and contains(
@@ -219,6 +227,7 @@ class WorkTree:
         if whole and self._listing is not None:
             return list(self._listing)
         found = []
+        plain = []
         start = str(self.root / path)
         # Names as Path.relative_to(root) gives them, cut from the joined strings (scandir
         # of "." names its entries "./x").
@@ -227,11 +236,15 @@ class WorkTree:
         trusted = ".." not in path.split("/")  # else resolved as exists() resolves it
         for full, regular in walk_entries(start, base, frozenset({".git"})):
             name = full[cut:]
-            if (regular and trusted) or self.exists(name):
+            if regular and trusted:
+                found.append(name)
+                plain.append(name)
+            elif self.exists(name):
                 found.append(name)
         found.sort()
         if whole:  # the whole tree is listed by several sources: once a run
             self._listing = tuple(found)
+            self._plain = frozenset(plain)
         return found
 
 

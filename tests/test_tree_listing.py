@@ -85,3 +85,25 @@ def test_whole_tree_listed_once(linked: Path, monkeypatch: pytest.MonkeyPatch) -
     assert len(walks) == 1
     tree.list_dir("apps")  # a folder is walked on its own
     assert len(walks) == 2
+
+
+def test_reads_after_the_listing_are_the_same(linked: Path) -> None:
+    before = WorkTree(linked)
+    after = WorkTree(linked)
+    names = after.list_dir(".")
+    assert "apps/web/deploy.yaml" in after._plain
+    assert "apps/again.yaml" not in after._plain  # a link: resolved as before
+    for name in [*names, "apps/secret.yaml", "apps/broken.yaml", "apps/./web/../web/deploy.yaml"]:
+        assert after.exists(name) == before.exists(name), name
+        try:
+            expected: bytes | type[OSError] = before.read(name)
+        except OSError as error:
+            expected = type(error)
+        try:
+            got: bytes | type[OSError] = after.read(name)
+        except OSError as error:
+            got = type(error)
+        assert got == expected, name
+    (linked / "base" / "pod.yaml").unlink()  # gone since the listing: still an error
+    with pytest.raises(OSError):
+        after.read("base/pod.yaml")
