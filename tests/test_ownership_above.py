@@ -94,3 +94,23 @@ def test_a_patch_is_known_from_any_folder_below_its_kustomization() -> None:
     assert kustomize.is_patch("other/p.yaml", tree)
     assert not kustomize.is_patch("apps/web/deploy.yaml", tree)
     assert not kustomize.is_patch("apps/kustomization.yaml", tree)
+
+
+def test_kustomize_owners_of_files_sharing_a_name() -> None:
+    from gatekeeper.sources import kustomize
+
+    files = {
+        "a/kustomization.yaml": b"resources: [web/deploy.yaml]\n",
+        "a/web/deploy.yaml": b"kind: Deployment\nmetadata: {name: a}\n",
+        "b/kustomization.yaml": b"resources: [deploy.yaml]\n",
+        "b/deploy.yaml": b"kind: Deployment\nmetadata: {name: b}\n",
+        "c/deploy.yaml": b"kind: Deployment\nmetadata: {name: c}\n",
+        "d/kustomization.yaml": b"resources: [../b]\n",
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    assert kustomize.owners("a/web/deploy.yaml", context) == ["a/kustomization.yaml"]
+    assert kustomize.owners("b/deploy.yaml", context) == [
+        "b/kustomization.yaml",
+        "d/kustomization.yaml",
+    ]
+    assert kustomize.owners("c/deploy.yaml", context) == []

@@ -286,14 +286,22 @@ def owners(path: str, context: LoadContext) -> list[str]:
     whole = isinstance(tree, MemoryTree)
     top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
     index = ownership.of(tree)
+    # Which may read a file depends on its name alone: asked once per name and top folder.
+    candidates = index.remember(
+        "kustomizations spelling", f"{top}\0{posixpath.basename(path)}", _spelling
+    )
+    return [file for file in candidates if path in index.remember("kustomize reads", file, _reads)]
+
+
+def _spelling(tree: Tree, key: str) -> list[str]:
+    """The kustomizations below `top` that may read a file named `name` (key: `top`, NUL,
+    `name`), in listing order."""
+    top, _, name = key.partition("\0")
+    index = ownership.of(tree)
     listing = index.remember("kustomizations", top, _listing)
     spellings = index.remember("kustomization spellings", top, _spellings)
-    candidates = set(_may_read(listing, spellings, path))
-    return [
-        file
-        for file, _ in listing
-        if file in candidates and path in index.remember("kustomize reads", file, _reads)
-    ]
+    candidates = set(_may_read(listing, spellings, name))
+    return [file for file, _ in listing if file in candidates]
 
 
 def _listing(tree: Tree, top: str) -> list[tuple[str, bytes | None]]:
