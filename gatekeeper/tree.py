@@ -127,14 +127,15 @@ def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) 
 
 
 def walk_entries(
-    directory: str, root: str, skip: frozenset[str] = frozenset()
+    directory: str, root: str, skip: frozenset[str] = frozenset(), walked: list[str] | None = None
 ) -> Iterator[tuple[str, bool]]:
     """walk_files as strings, each with whether it is known a regular file inside `root`
     without asking the disk again (not a link, in a folder that resolves below `root`):
     a tree of 8,000 files was listed with a realpath per folder and two stats per file.
 
     A folder's resolved path is its parent's plus its name unless it is a link, so only the
-    starting folder and the links are resolved."""
+    starting folder and the links are resolved. `walked` gets each folder whose entries
+    were all seen (as the paths are written)."""
     top = os.path.realpath(root)
     stack: list[tuple[str, str | None, frozenset[str]]] = [(directory, None, frozenset())]
     visits: dict[str, int] = {}
@@ -152,6 +153,8 @@ def walk_entries(
         except OSError:
             yield current, False  # reading it says why it could not be listed
             continue
+        if walked is not None:
+            walked.append(current)
         folder_inside = contains(top, real)
         for entry in entries:
             path = entry.path
@@ -186,6 +189,10 @@ class WorkTree:
         # What that listing found a regular file (not a link) in a folder inside the root:
         # read and confirmed without asking the disk again where it resolves.
         self._plain: frozenset[str] = frozenset()
+        # The other files it found (links confirmed by exists), and the folders whose every
+        # entry it saw: a file of such a folder exists if and only if it is listed.
+        self._linked: frozenset[str] = frozenset()
+        self._walked: frozenset[str] = frozenset()
 
     def _lexical(self, normal: str) -> str:
         """os.path.abspath(root / path) of a path `inside` normalised (`normal`)."""
@@ -212,8 +219,10 @@ class WorkTree:
         normal = inside(path)
         if normal is None:
             return False
-        if normal in self._plain:
+        if normal in self._plain or normal in self._linked:
             return True
+        if self._walked and posixpath.dirname(normal) in self._walked:
+            return False  # the folder was listed whole, without it (see list_dir)
         full = os.path.join(self.root, path)
         # One stat answers the common question (no such file); links are resolved after.
         return os.path.isfile(full) and contains(
@@ -234,7 +243,8 @@ class WorkTree:
         base = str(self.root)
         cut = len(base.rstrip("/")) + 1 if base != "." else 2 if start == "." else 0
         trusted = ".." not in path.split("/")  # else resolved as exists() resolves it
-        for full, regular in walk_entries(start, base, frozenset({".git"})):
+        walked: list[str] = []
+        for full, regular in walk_entries(start, base, frozenset({".git"}), walked):
             name = full[cut:]
             if regular and trusted:
                 found.append(name)
@@ -245,7 +255,21 @@ class WorkTree:
         if whole:  # the whole tree is listed by several sources: once a run
             self._listing = tuple(found)
             self._plain = frozenset(plain)
+            self._linked = frozenset(found) - self._plain
+            if _case_sensitive(self.real_root, found):
+                self._walked = frozenset(folder[cut:] for folder in walked)
         return found
+
+
+def _case_sensitive(root: str, names: Iterable[str]) -> bool:
+    """Does the file system below `root` tell names apart by case? Asked of one listed file
+    with its name's case swapped (on a case-insensitive one, a file not listed as written may
+    still open)."""
+    for name in names:
+        swapped = name.swapcase()
+        if swapped != name:
+            return not os.path.lexists(os.path.join(root, swapped))
+    return False
 
 
 class MemoryTree:

@@ -74,9 +74,9 @@ def test_whole_tree_listed_once(linked: Path, monkeypatch: pytest.MonkeyPatch) -
     walks: list[str] = []
     real = tree_mod.walk_entries
 
-    def counting(directory: str, root: str, skip: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
+    def counting(directory, root, skip=frozenset(), walked=None):  # type: ignore[no-untyped-def]
         walks.append(directory)
-        return real(directory, root, skip)
+        return real(directory, root, skip, walked)
 
     monkeypatch.setattr(tree_mod, "walk_entries", counting)
     first = tree.list_dir(".")
@@ -107,3 +107,52 @@ def test_reads_after_the_listing_are_the_same(linked: Path) -> None:
     (linked / "base" / "pod.yaml").unlink()  # gone since the listing: still an error
     with pytest.raises(OSError):
         after.read("base/pod.yaml")
+
+
+NAMES = [
+    "apps/web/deploy.yaml",
+    "apps/web/missing.yaml",
+    "apps/missing/deploy.yaml",
+    "apps/web",
+    "apps",
+    "apps/pipe.yaml",
+    "apps/broken.yaml",
+    "apps/secret.yaml",
+    "apps/again.yaml",
+    "apps/base-link/pod.yaml",
+    "apps/base-link/none.yaml",
+    "base/loop/apps/web/deploy.yaml",  # through the loop: not walked, still there
+    "base/loop/base/loop/base/pod.yaml",
+    "out-link/secret.yaml",
+    "out-link/deep/x.yaml",
+    ".git/config",
+    ".git/none",
+    "missing.yaml",
+    "./apps/web/deploy.yaml",
+    "apps/web/../kustomization.yaml",
+    "APPS/WEB/DEPLOY.YAML",
+]
+
+
+def test_exists_after_the_listing_is_the_disk_answer(linked: Path) -> None:
+    before = WorkTree(linked)
+    after = WorkTree(linked)
+    after.list_dir(".")
+    assert "" in after._walked and "apps/web" in after._walked
+    assert not any(folder.startswith(".git") for folder in after._walked)
+    for name in NAMES:
+        assert after.exists(name) == before.exists(name), name
+
+
+def test_no_folder_answers_on_a_case_insensitive_file_system(
+    linked: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tree_mod._case_sensitive(str(linked), ["apps/web/deploy.yaml"])
+    (linked / "APPS").mkdir()
+    (linked / "APPS" / "WEB").mkdir()
+    (linked / "APPS" / "WEB" / "DEPLOY.YAML").write_text("as a case-insensitive one answers\n")
+    assert not tree_mod._case_sensitive(str(linked), ["apps/web/deploy.yaml"])
+    monkeypatch.setattr(tree_mod, "_case_sensitive", lambda root, names: False)
+    tree = WorkTree(linked)
+    tree.list_dir(".")
+    assert not tree._walked
