@@ -156,3 +156,33 @@ def test_no_folder_answers_on_a_case_insensitive_file_system(
     tree = WorkTree(linked)
     tree.list_dir(".")
     assert not tree._walked
+
+
+def test_owners_of_many_files_are_those_found_without_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gatekeeper import sources
+
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    (tmp_path / "chart" / "Chart.yaml").write_text("name: c\nversion: 1.0.0\n")
+    (tmp_path / "chart" / "templates" / "t.yaml").write_text("kind: Pod\n")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [p0.yaml, p1.yaml]\n")
+    (tmp_path / "compose.yaml").write_text("include: [base/p2.yaml]\n")
+    names = ["chart/templates/t.yaml"]
+    for number in range(sources.LISTING_PAYS):
+        (tmp_path / "base" / f"p{number}.yaml").write_text(
+            f"kind: Pod\nmetadata: {{name: p{number}}}\n"
+        )
+        names.append(f"base/p{number}.yaml")
+
+    def owners(pays: int) -> tuple[list[str], bool]:
+        monkeypatch.setattr(sources, "LISTING_PAYS", pays)
+        tree = WorkTree(tmp_path)
+        found = sources.with_owners(names, sources.LoadContext(tree=tree))
+        return found, bool(tree._walked)
+
+    listed, walked = owners(sources.LISTING_PAYS)
+    assert walked
+    assert (listed, False) == owners(10**9)
+    assert {"chart/Chart.yaml", "base/kustomization.yaml", "compose.yaml"} <= set(listed)
