@@ -114,3 +114,24 @@ def test_kustomize_owners_of_files_sharing_a_name() -> None:
         "d/kustomization.yaml",
     ]
     assert kustomize.owners("c/deploy.yaml", context) == []
+
+
+def test_helm_owner_is_the_outermost_chart_below_the_root() -> None:
+    from gatekeeper.sources import helm
+
+    files = {
+        "Chart.yaml": b"name: root\n",
+        "charts/outer/Chart.yaml": b"name: outer\n",
+        "charts/outer/charts/inner/Chart.yaml": b"name: inner\n",
+        "charts/outer/charts/inner/templates/x.yaml": b"kind: Pod\n",
+        "other/x.yaml": b"kind: Pod\n",
+    }
+    context = LoadContext(tree=MemoryTree(files))
+    inner = "charts/outer/charts/inner/templates/x.yaml"
+    assert helm.owners(inner, context) == ["charts/outer/Chart.yaml"]
+    assert helm.owners("charts/outer/charts/inner/Chart.yaml", context) == [
+        "charts/outer/Chart.yaml"
+    ]
+    assert helm.owners("charts/outer/Chart.yaml", context) == []
+    assert helm.owners("other/x.yaml", context) == []  # the root's chart is not above it
+    assert helm.owners("x.yaml", context) == []
