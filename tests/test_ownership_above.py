@@ -6,18 +6,9 @@ from __future__ import annotations
 from gatekeeper import ownership
 from gatekeeper.sources import LoadContext, compose
 from gatekeeper.tree import MemoryTree
+from tests.test_ownership import CountingTree
 
 NAMES = ("compose.yaml", "docker-compose.yml")
-
-
-class CountingTree(MemoryTree):
-    def __init__(self, files: dict[str, bytes]) -> None:
-        super().__init__(files)
-        self.asked: list[str] = []
-
-    def exists(self, path: str) -> bool:
-        self.asked.append(path)
-        return super().exists(path)
 
 
 def test_nearest_first_in_name_order() -> None:
