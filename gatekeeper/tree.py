@@ -239,13 +239,13 @@ class WorkTree:
         plain = []
         start = str(self.root / path)
         # Names as Path.relative_to(root) gives them, cut from the joined strings (scandir
-        # of "." names its entries "./x").
+        # of "." names its entries "./x"; on Windows, with backslashes).
         base = str(self.root)
-        cut = len(base.rstrip("/")) + 1 if base != "." else 2 if start == "." else 0
+        cut = len(base.rstrip(os.sep + "/")) + 1 if base != "." else 2 if start == "." else 0
         trusted = ".." not in path.split("/")  # else resolved as exists() resolves it
         walked: list[str] = []
         for full, regular in walk_entries(start, base, frozenset({".git"}), walked):
-            name = full[cut:]
+            name = full[cut:] if os.sep == "/" else full[cut:].replace(os.sep, "/")
             if regular and trusted:
                 found.append(name)
                 plain.append(name)
@@ -257,7 +257,10 @@ class WorkTree:
             self._plain = frozenset(plain)
             self._linked = frozenset(found) - self._plain
             if _case_sensitive(self.real_root, found):
-                self._walked = frozenset(folder[cut:] for folder in walked)
+                self._walked = frozenset(
+                    folder[cut:] if os.sep == "/" else folder[cut:].replace(os.sep, "/")
+                    for folder in walked
+                )
         return found
 
 
