@@ -119,6 +119,7 @@ class Ownership:
         # kustomization.yaml, compose files) are one string each, not a path per folder.
         self._exists: dict[str, dict[str, bool]] = {}
         self._memo: dict[tuple[str, str], Any] = {}
+        self._above: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     def exists(self, path: str) -> bool:
         """`tree.exists(path)`, asked once per path."""
@@ -139,6 +140,44 @@ class Ownership:
             if self.exists(candidate):
                 return candidate
         return None
+
+    def files_above(self, folder: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The files called one of `names` in `folder` ("" the root) and in every folder
+        above it, nearest folder first, in the order of `names` within a folder: each
+        folder asked once, however many files below it ask (a compose file above every
+        manifest of a repository was four lookups per folder above each file)."""
+        chain: list[str] = []  # the folders from `folder` up to one already answered
+        current: str | None = folder
+        while current is not None and (current, names) not in self._above:
+            chain.append(current)
+            current = _above(current)
+        found = self._above[current, names] if current is not None else ()
+        for here in reversed(chain):
+            own = tuple(
+                file
+                for name in names
+                if self.exists(file := posixpath.join(here, name) if here else name)
+            )
+            found = self._above[here, names] = own + found
+        return found
+
+    def union_above(
+        self, kind: str, folder: str, compute: Callable[[Tree, str], frozenset[str]]
+    ) -> frozenset[str]:
+        """The union of `remember(kind, f, compute)` over `folder` ("" the root) and every
+        folder above it, kept per folder: a file asks one folder, not each above it."""
+        chain: list[str] = []  # the folders from `folder` up to one already answered
+        current: str | None = folder
+        while current is not None and (f"{kind} above", current) not in self._memo:
+            chain.append(current)
+            current = _above(current)
+        found: frozenset[str] = (
+            self._memo[f"{kind} above", current] if current is not None else frozenset()
+        )
+        for here in reversed(chain):
+            own = self.remember(kind, here, compute)
+            found = self._memo[f"{kind} above", here] = own | found if own else found
+        return found
 
     def named_below(self, folder: str, names: frozenset[str]) -> list[str]:
         """The files called one of `names` anywhere below `folder` ("" the whole tree),
@@ -170,6 +209,15 @@ class Ownership:
         """Drop what `remember` keeps for `kind`: computed again if asked again."""
         for key in [key for key in self._memo if key[0] == kind]:
             del self._memo[key]
+
+
+def _above(folder: str) -> str | None:
+    """The folder above `folder`: "" (the root) above a top-level one, None above the root
+    ("/" of an absolute path is below the root too, as helm.parents has it)."""
+    if not folder:
+        return None
+    parent = posixpath.dirname(folder)
+    return "" if parent == folder else parent
 
 
 _OWNERSHIP: weakref.WeakKeyDictionary[Any, Ownership] = weakref.WeakKeyDictionary()

@@ -122,35 +122,57 @@ def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) 
     symbolic links to directories are followed while they stay below `root`, except to a
     directory being walked already (a loop). Whatever cannot be walked is yielded for the
     reader to report: a link out of the repository, a directory that cannot be listed."""
+    for path, _ in walk_entries(str(directory), str(root), skip):
+        yield Path(path)
+
+
+def walk_entries(
+    directory: str, root: str, skip: frozenset[str] = frozenset(), walked: list[str] | None = None
+) -> Iterator[tuple[str, bool]]:
+    """walk_files as strings, each with whether it is known a regular file inside `root`
+    without asking the disk again (not a link, in a folder that resolves below `root`):
+    a tree of 8,000 files was listed with a realpath per folder and two stats per file.
+
+    A folder's resolved path is its parent's plus its name unless it is a link, so only the
+    starting folder and the links are resolved. `walked` gets each folder whose entries
+    were all seen (as the paths are written)."""
     top = os.path.realpath(root)
-    stack: list[tuple[Path, frozenset[str]]] = [(directory, frozenset())]
+    stack: list[tuple[str, str | None, frozenset[str]]] = [(directory, None, frozenset())]
     visits: dict[str, int] = {}
     while stack:
-        current, above = stack.pop()
-        real = os.path.realpath(current)
+        current, real, above = stack.pop()
+        if real is None:
+            real = os.path.realpath(current)
         visits[real] = visits.get(real, 0) + 1
         if real in above or visits[real] > MAX_LINKED_VISITS:
             continue
         above = above | {real}
         try:
-            entries = sorted(os.scandir(current), key=lambda entry: entry.name, reverse=True)
+            with os.scandir(current) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name, reverse=True)
         except OSError:
-            yield current  # reading it says why it could not be listed
+            yield current, False  # reading it says why it could not be listed
             continue
+        if walked is not None:
+            walked.append(current)
+        folder_inside = contains(top, real)
         for entry in entries:
-            path = Path(entry.path)
+            path = entry.path
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name not in skip:
-                        stack.append((path, above))
+                        stack.append((path, os.path.join(real, entry.name), above))
+                    continue
+                if entry.is_file(follow_symlinks=False):
+                    yield path, folder_inside
                     continue
                 inside = entry.is_symlink() and contains(top, os.path.realpath(path))
                 if inside and entry.is_dir():
-                    stack.append((path, above))
+                    stack.append((path, None, above))
                     continue
             except OSError:
                 pass
-            yield path
+            yield path, False
 
 
 class WorkTree:
@@ -163,6 +185,14 @@ class WorkTree:
         # The root as os.path.abspath has it, when that cannot change (a relative root
         # follows the working directory): a path below it is then joined, not normalised.
         self._absolute = os.path.normpath(root) if os.path.isabs(root) else None
+        self._listing: tuple[str, ...] | None = None  # list_dir(".") once asked
+        # What that listing found a regular file (not a link) in a folder inside the root:
+        # read and confirmed without asking the disk again where it resolves.
+        self._plain: frozenset[str] = frozenset()
+        # The other files it found (links confirmed by exists), and the folders whose every
+        # entry it saw: a file of such a folder exists if and only if it is listed.
+        self._linked: frozenset[str] = frozenset()
+        self._walked: frozenset[str] = frozenset()
 
     def _lexical(self, normal: str) -> str:
         """os.path.abspath(root / path) of a path `inside` normalised (`normal`)."""
@@ -174,6 +204,9 @@ class WorkTree:
         normal = inside(path)
         if normal is None:
             raise FileNotFoundError(path)
+        if normal in self._plain:  # see list_dir: the folder resolves inside the root
+            with open(os.path.join(self.real_root, normal), "rb") as handle:
+                return handle.read(MAX_READ_BYTES + 1)
         if self._absolute is None:
             return read_file(self.root / path, self.root, folders=self._folders)
         # read_file's checks, with the root's answers kept: the hook reads a thousand files
@@ -186,6 +219,10 @@ class WorkTree:
         normal = inside(path)
         if normal is None:
             return False
+        if normal in self._plain or normal in self._linked:
+            return True
+        if self._walked and posixpath.dirname(normal) in self._walked:
+            return False  # the folder was listed whole, without it (see list_dir)
         full = os.path.join(self.root, path)
         # One stat answers the common question (no such file); links are resolved after.
         return os.path.isfile(full) and contains(
@@ -195,12 +232,47 @@ class WorkTree:
     def list_dir(self, path: str) -> list[str]:
         if not _inside(path):
             return []
+        whole = posixpath.normpath(path) == "."
+        if whole and self._listing is not None:
+            return list(self._listing)
         found = []
-        for full in walk_files(self.root / path, self.root, frozenset({".git"})):
-            name = full.relative_to(self.root).as_posix()
-            if self.exists(name):
+        plain = []
+        start = str(self.root / path)
+        # Names as Path.relative_to(root) gives them, cut from the joined strings (scandir
+        # of "." names its entries "./x"; on Windows, with backslashes).
+        base = str(self.root)
+        cut = len(base.rstrip(os.sep + "/")) + 1 if base != "." else 2 if start == "." else 0
+        trusted = ".." not in path.split("/")  # else resolved as exists() resolves it
+        walked: list[str] = []
+        for full, regular in walk_entries(start, base, frozenset({".git"}), walked):
+            name = full[cut:] if os.sep == "/" else full[cut:].replace(os.sep, "/")
+            if regular and trusted:
                 found.append(name)
-        return sorted(found)
+                plain.append(name)
+            elif self.exists(name):
+                found.append(name)
+        found.sort()
+        if whole:  # the whole tree is listed by several sources: once a run
+            self._listing = tuple(found)
+            self._plain = frozenset(plain)
+            self._linked = frozenset(found) - self._plain
+            if _case_sensitive(self.real_root, found):
+                self._walked = frozenset(
+                    folder[cut:] if os.sep == "/" else folder[cut:].replace(os.sep, "/")
+                    for folder in walked
+                )
+        return found
+
+
+def _case_sensitive(root: str, names: Iterable[str]) -> bool:
+    """Does the file system below `root` tell names apart by case? Asked of one listed file
+    with its name's case swapped (on a case-insensitive one, a file not listed as written may
+    still open)."""
+    for name in names:
+        swapped = name.swapcase()
+        if swapped != name:
+            return not os.path.lexists(os.path.join(root, swapped))
+    return False
 
 
 class MemoryTree:

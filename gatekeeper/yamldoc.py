@@ -37,18 +37,16 @@ class _Resolving:
     """The tag resolver memoised (see _ResolvingLoader), for either composer."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is not ScalarNode:
-            return _SEQUENCE_TAG if kind is SequenceNode else _MAPPING_TAG
-        if not implicit[0]:
+        if kind is ScalarNode and implicit[0]:  # a plain scalar: most calls
+            tag = _RESOLVED.get(value)  # go-yaml v2's booleans are in it from the start
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+                if len(value) <= _RESOLVED_LENGTH and len(_RESOLVED) < _RESOLVED_SIZE:
+                    _RESOLVED[value] = tag
+            return tag
+        if kind is ScalarNode:
             return _STR_TAG
-        if value in _V2_BOOLS:
-            return _BOOL_TAG
-        tag = _RESOLVED.get(value)
-        if tag is None:
-            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
-            if len(value) <= _RESOLVED_LENGTH and len(_RESOLVED) < _RESOLVED_SIZE:
-                _RESOLVED[value] = tag
-        return tag
+        return _SEQUENCE_TAG if kind is SequenceNode else _MAPPING_TAG
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         pass
@@ -97,13 +95,13 @@ def _loader_for(text: str) -> type[yaml.SafeLoader]:
 # go-yaml v2 (kubectl, Argo CD, Helm) reads these plain scalars as booleans too, as YAML 1.1
 # says (`hostNetwork: y` puts the pod on the host network); PyYAML leaves them strings.
 _V2_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
-_RESOLVED: dict[str, str] = {}
 _RESOLVED_LENGTH = 40
 _RESOLVED_SIZE = 16384
 _STR_TAG = yaml.SafeLoader.DEFAULT_SCALAR_TAG
 _SEQUENCE_TAG = yaml.SafeLoader.DEFAULT_SEQUENCE_TAG
 _MAPPING_TAG = yaml.SafeLoader.DEFAULT_MAPPING_TAG
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_RESOLVED: dict[str, str] = dict.fromkeys(_V2_BOOLS, _BOOL_TAG)
 # Path resolvers would make tags depend on the position: then resolve every time.
 _LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
 
@@ -369,13 +367,14 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
 
 def _load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
     loader = _loader_for(text)(text)
+    anchors = "&" in text
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
             try:
-                yield _build(node)
+                yield _build(node, anchors)
             except (YamlBombError, BadValueError) as error:
                 bomb = isinstance(error, YamlBombError)
                 yield Problem(
@@ -448,9 +447,10 @@ class _Sizer:
         return total
 
 
-def _build(root: Node) -> YamlDocument:
-    """Plain Python objects from a node tree; aliases become shared objects."""
-    builder = _Builder()
+def _build(root: Node, anchors: bool = True) -> YamlDocument:
+    """Plain Python objects from a node tree; aliases become shared objects. `anchors`:
+    whether the text may hold any (a `&`): without them no alias can be met."""
+    builder = _Builder(anchors)
     obj = builder.build(root, ())
     if builder.has_alias or len(builder.built) > MAX_EXPANDED_NODES // 10:
         _check_expansion(root)
@@ -460,17 +460,20 @@ def _build(root: Node) -> YamlDocument:
 class _Builder:
     """One document's objects (a class, not a recursive closure: see _Sizer)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = True) -> None:
         self.built: dict[int, Any] = {}
         self.open_nodes: set[int] = set()  # collections being built: an alias to one is a cycle
         self.duplicates: list[tuple[Path, ScalarNode]] = []
         self.has_alias = False
         self.depth = 0  # collections open on the way down, complex keys and merges included
+        self.shared = shared  # may a node be met twice (an alias)?
+        if not shared:
+            self.build = self._unshared  # type: ignore[method-assign]
 
     def build(self, node: Node, path: Path) -> Any:
         if isinstance(node, ScalarNode):
             return _scalar(node)
-        built, open_nodes, build = self.built, self.open_nodes, self.build
+        built, open_nodes = self.built, self.open_nodes
         known = built.get(id(node))
         if known is not None:
             if id(node) in open_nodes:
@@ -478,24 +481,39 @@ class _Builder:
             self.has_alias = True
             return known
         open_nodes.add(id(node))
+        value = self._collection(node, path)
+        open_nodes.discard(id(node))
+        return value
+
+    def _unshared(self, node: Node, path: Path) -> Any:
+        """`build` for a document without anchors (see _build): no node is met twice, so
+        no table of the nodes built is kept (four lookups per collection)."""
+        if isinstance(node, ScalarNode):
+            return _scalar(node)
+        return self._collection(node, path)
+
+    def _collection(self, node: Node, path: Path) -> Any:
+        """A collection's value, its own collections built by `self.build`."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise TooDeepError(node)
+        build = self.build
         # Scalars are most nodes: taken here, strings at once, not through a call each.
         if isinstance(node, SequenceNode):
             items: list[Any] = []
-            built[id(node)] = items
+            if self.shared:
+                self.built[id(node)] = items
             append = items.append
             for index, item in enumerate(node.value):
                 if not isinstance(item, ScalarNode):
                     append(build(item, (*path, index)))
                 else:
                     append(item.value if item.tag == _STR_TAG else _scalar(item))
-            open_nodes.discard(id(node))
             self.depth -= 1
             return items
         mapping: dict[Any, Any] = {}
-        built[id(node)] = mapping
+        if self.shared:
+            self.built[id(node)] = mapping
         merges: list[tuple[int, ScalarNode, Node]] = []  # entry index, merge key, value
         written: dict[Any, int] = {}  # key -> index of the entry that last wrote it
         for index, (key_node, value_node) in enumerate(node.value):
@@ -519,7 +537,6 @@ class _Builder:
                 mapping[key] = value
         if merges:
             self._merge(mapping, written, merges, path)
-        open_nodes.discard(id(node))
         self.depth -= 1
         return mapping
 

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from gatekeeper.document import Loaded
-from gatekeeper.tree import MemoryTree, Tree
+from gatekeeper.tree import MemoryTree, Tree, WorkTree
 
 
 @dataclass
@@ -53,6 +53,10 @@ REGISTRY: tuple[str, ...] = (
 )
 
 
+# From this many files on, a walk of the whole tree costs less than the lookups of their
+# owners it answers (a hook's few files never walk the tree).
+LISTING_PAYS = 48
+
 # The sources whose documents already are Kubernetes objects, rendered or as written.
 KUBERNETES_OWNERS = frozenset({"kubernetes", "helm", "kustomize"})
 
@@ -77,6 +81,8 @@ def with_owners(paths: list[str], context: LoadContext) -> list[str]:
     define `owners(path, context) -> list[str]` for this."""
     out = list(paths)
     seen = set(out)
+    if len(paths) >= LISTING_PAYS and isinstance(context.tree, WorkTree):
+        context.tree.list_dir(".")  # one walk answers the lookups below (see WorkTree.exists)
     for source in adapters():
         owners = getattr(source, "owners", None)
         if owners is None:

@@ -43,16 +43,11 @@ def owners(path: str, context: LoadContext) -> list[str]:
         return []
     index = ownership.of(context.tree)
     name = posixpath.basename(path).encode()
-    found = []
-    directory = posixpath.dirname(path)
-    while True:
-        for candidate in _DEFAULT_NAMES:
-            file = posixpath.join(directory, candidate) if directory else candidate
-            if index.exists(file) and name in (_read(context.tree, file) or b""):
-                found.append(file)
-        if not directory:
-            return found
-        directory = posixpath.dirname(directory)
+    return [
+        file
+        for file in index.files_above(posixpath.dirname(path), _DEFAULT_NAMES)
+        if name in (index.remember("compose text", file, _read) or b"")
+    ]
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:

@@ -62,13 +62,13 @@ def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]
 
 
 def prepare(tree: Tree, files: Iterable[tuple[str, bytes]]) -> None:
-    """Build the indexes that the Flux deployers among `files` will look up, before a scan
-    forks its workers: they inherit one copy, where each built its own (a read of every
-    file of the tree: ~0.5-1 CPU-s per worker on 8,000 files). Only those a deployer will
-    look up (the GitRepository index is small: only files spelling the kind are parsed).
-    A deployer missed here
-    (spelled through a template, renamed by an overlay's patch) still builds its index
-    where it needs it."""
+    """Build the indexes that the Flux deployers among `files` will look up, and the
+    repository's `.sourceignore` rules that every document's inventory entry asks about,
+    before a scan forks its workers: they inherit one copy, where each built its own (a
+    read of every file of the tree: ~0.5-1 CPU-s per worker on 8,000 files). Only those a
+    deployer will look up (the GitRepository index is small: only files spelling the kind
+    are parsed). A deployer missed here (spelled through a template, renamed by an
+    overlay's patch) still builds its index where it needs it."""
     kinds: set[str] = set()
     for file, data in files:
         if _KUSTOMIZATION_API not in data and _HELM_RELEASE_API not in data:
@@ -82,6 +82,9 @@ def prepare(tree: Tree, files: Iterable[tuple[str, bytes]]) -> None:
                 kinds |= _looked_up(entry.obj)
             else:  # unreadable here: whatever such a file may look up
                 kinds |= {"GitRepository", "ConfigMap", "Secret", "HelmChart"}
+    from gatekeeper.sources import flux_ignore
+
+    flux_ignore.left_out(tree, ".")  # the repository's `.sourceignore` rules, read here too
     by_kind = _INDEX.setdefault(tree, {})
     if kinds and not kinds <= by_kind.keys():
         wanted = kinds | set(_SOURCE_KINDS) if kinds & set(_SOURCE_KINDS) else kinds

@@ -151,10 +151,12 @@ def expand_made(loaded: Loaded, context: LoadContext) -> None:
     from gatekeeper.sources.flux import built_with
 
     made = list(loaded.documents)
+    expandable = [document for document in made if is_expandable(document.obj)]
+    if not expandable:  # most files: no context to enter
+        return
     with built_with(made):
-        for document in made:
-            if is_expandable(document.obj):
-                _merge(loaded, expand(document.file, document, context))
+        for document in expandable:
+            _merge(loaded, expand(document.file, document, context))
 
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:

@@ -182,10 +182,9 @@ def owners(path: str, context: LoadContext) -> list[str]:
     """The Chart.yaml that renders `path`: its outermost enclosing chart, or the chart a
     configured values file belongs to."""
     found = []
-    outermost = ""
-    for directory in parents(path):
-        if has_chart(directory, context.tree):
-            outermost = posixpath.join(directory, CHART_FILE)
+    # The charts of the folders above it, nearest first (the root's is no folder above it).
+    above = ownership.of(context.tree).files_above(posixpath.dirname(path), (CHART_FILE,))
+    outermost = next((chart for chart in reversed(above) if chart != CHART_FILE), "")
     if outermost and outermost != path:
         found.append(outermost)
     for entry in context.options_for(NAME).get("charts", []):

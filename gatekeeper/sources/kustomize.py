@@ -27,7 +27,6 @@ from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
-from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
@@ -260,12 +259,8 @@ def is_patch(path: str, tree: Tree) -> bool:
     """Is `path` a patch of a kustomization in its directory or above (Kustomize loads files
     only from below the kustomization)? A patch is a partial object, not a manifest: the
     overlay's build checks it in place."""
-    index = ownership.of(tree)
     directory = posixpath.dirname(path)
-    for candidate in dict.fromkeys([directory, *parents(directory), ""]):
-        if path in index.remember("kustomize patches", candidate, _own_patches):
-            return True
-    return False
+    return path in ownership.of(tree).union_above("kustomize patches", directory, _own_patches)
 
 
 def _own_patches(tree: Tree, directory: str) -> frozenset[str]:
@@ -291,14 +286,22 @@ def owners(path: str, context: LoadContext) -> list[str]:
     whole = isinstance(tree, MemoryTree)
     top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
     index = ownership.of(tree)
+    # Which may read a file depends on its name alone: asked once per name and top folder.
+    candidates = index.remember(
+        "kustomizations spelling", f"{top}\0{posixpath.basename(path)}", _spelling
+    )
+    return [file for file in candidates if path in index.remember("kustomize reads", file, _reads)]
+
+
+def _spelling(tree: Tree, key: str) -> list[str]:
+    """The kustomizations below `top` that may read a file named `name` (key: `top`, NUL,
+    `name`), in listing order."""
+    top, _, name = key.partition("\0")
+    index = ownership.of(tree)
     listing = index.remember("kustomizations", top, _listing)
     spellings = index.remember("kustomization spellings", top, _spellings)
-    candidates = set(_may_read(listing, spellings, path))
-    return [
-        file
-        for file, _ in listing
-        if file in candidates and path in index.remember("kustomize reads", file, _reads)
-    ]
+    candidates = set(_may_read(listing, spellings, name))
+    return [file for file, _ in listing if file in candidates]
 
 
 def _listing(tree: Tree, top: str) -> list[tuple[str, bytes | None]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from functools import cmp_to_key
 from typing import Any
 
@@ -70,7 +71,7 @@ def canonical(node: Node, timestamps: bool = False) -> Any:
             if not isinstance(key, str) or key in pairs:
                 raise Unsupported("a mapping key that is not a string, or twice")
             pairs[key] = canonical(value_node, timestamps)
-        return {key: pairs[key] for key in sorted(pairs, key=_KEY_ORDER)}
+        return {key: pairs[key] for key in in_key_order(pairs)}
     raise Unsupported("an unknown node")
 
 
@@ -148,7 +149,7 @@ def normalised(value: Any) -> Any:
     """A value after a JSON round trip and go-yaml v2's printing: keys in v2's order,
     whole floats as integers."""
     if isinstance(value, dict):
-        return {key: normalised(value[key]) for key in sorted(value, key=_KEY_ORDER)}
+        return {key: normalised(value[key]) for key in in_key_order(value)}
     if isinstance(value, list):
         return [normalised(item) for item in value]
     if isinstance(value, float):
@@ -255,3 +256,17 @@ def _compare(a: str, b: str) -> int:
 
 
 _KEY_ORDER = cmp_to_key(_compare)
+# Keys of ASCII letters and of characters below `A` that are no digits: _compare then orders
+# them by code point (a letter is after anything else, digit runs do not arise), as sorted()
+# does without a comparison in Python per pair (most keys of a manifest: `metadata`,
+# `app.kubernetes.io/name`).
+_CODE_POINT_ORDERED = re.compile(r"[\x00-\x2f\x3a-\x5a\x61-\x7a]*")
+
+
+def in_key_order(keys: Iterable[Any]) -> list[Any]:
+    """`keys` in go-yaml v2's order (see _compare)."""
+    keys = list(keys)
+    match = _CODE_POINT_ORDERED.fullmatch
+    if all(isinstance(key, str) and match(key) for key in keys):
+        return sorted(keys)
+    return sorted(keys, key=_KEY_ORDER)
