@@ -256,7 +256,57 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     chart_dir = posixpath.dirname(path)
     if is_subchart(chart_dir, context.tree):
         return Loaded()
-    return render_chart(path, data, context, releases(chart_dir, context.options_for(NAME)))
+    wanted = releases(chart_dir, context.options_for(NAME))
+    loaded = render_chart(path, data, context, wanted)
+    if wanted == [Release()] and any(_default_render_error(p) for p in loaded.problems):
+        return _with_ci_values(path, data, context, loaded)
+    return loaded
+
+
+# chart-testing's convention (`ct install`/`ct lint`): each `ci/*-values.yaml` of a chart is
+# one test rendering; a chart whose defaults require a value ships them there.
+CI_VALUES_DIR = "ci"
+CI_VALUES_SUFFIX = "-values.yaml"
+
+
+def ci_values_files(chart_dir: str, tree: Tree) -> list[str]:
+    """The chart's `ci/*-values.yaml` files, as chart-testing finds them."""
+    directory = posixpath.join(chart_dir, CI_VALUES_DIR)
+    return [
+        file
+        for file in tree.list_dir(directory)
+        if posixpath.dirname(file) == directory and file.endswith(CI_VALUES_SUFFIX)
+    ]
+
+
+def _default_render_error(problem: Problem) -> bool:
+    """An error Helm gave rendering the chart (not a missing dependency, not our reading)."""
+    return problem.code == "GK-RENDER-ERROR" and problem.message.startswith("helm: ")
+
+
+def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
+    """A chart its default values do not render (`'x' must be set`), rendered as
+    chart-testing renders it: once per `ci/*-values.yaml`. When some render, what they
+    render is judged and the defaults' error is a note (GK-HELM-DEFAULTS): the chart's
+    maintainers require the value on purpose, and a blocking error on every pull request
+    would be noise. When none renders, the error stands as it was."""
+    files = ci_values_files(posixpath.dirname(path), context.tree)
+    if not files:
+        return failed
+    loaded = render_chart(path, data, context, [Release(values_files=(f,)) for f in files])
+    if not loaded.documents:
+        return failed
+    variants = {d.extra["variant"] for d in loaded.documents}
+    rendered = [f for f in files if any(f" -f {f}" in variant for variant in variants)]
+    said = ", ".join(rendered[:3]) + (f" (+{len(rendered) - 3})" if len(rendered) > 3 else "")
+    for problem in failed.problems:
+        if _default_render_error(problem):
+            message = f"{problem.message} (with the chart's default values; judged as rendered"
+            message += f" with {said}, chart-testing's ci values)"
+            problem = replace(problem, code="GK-HELM-DEFAULTS", message=message)
+        if problem not in loaded.problems:
+            loaded.problems.append(problem)
+    return loaded
 
 
 def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Release]) -> Loaded:
@@ -338,6 +388,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         return loaded
     needed = _needed(dependencies, result.dependencies, chart_dir, tree, user)
     missing = _missing_dependencies(result.dependencies, needed, chart_dir)
+    absent = [d.key for d in needed if d.name not in result.dependencies]
+    absent = [key for key in absent if key not in result.dependencies]
     failures: list[str] = []
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
@@ -345,9 +397,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
-        if rendering.manifests is None and missing and _NO_TEMPLATE.search(rendering.error):
-            # a named template the missing dependency defines (`no template "common.x"`):
-            # said in its one finding, not as a second one
+        if rendering.manifests is None and missing and _for_missing(rendering.error, absent):
+            # a named template the missing dependency defines (`no template "common.x"`), or
+            # its values read (`.Values.minio.tls`: nil pointer): said in its one finding
             failures.append(" ".join(rendering.error.split()))
             continue
         if rendering.manifests is None and release.assumed_lookup:
@@ -1335,6 +1387,17 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
 
 
 _NO_TEMPLATE = re.compile(r'\bno template "')
+_NIL_VALUES = re.compile(r"at <\.Values\.([\w-]+)\.[^>]*>: nil pointer")
+
+
+def _for_missing(error: str, absent: list[str]) -> bool:
+    """Did Helm fail for want of a dependency that is not vendored: a named template it
+    defines, or a value its values.yaml would give (`.Values.minio.tls.enabled` of a
+    `minio` dependency: nil pointer)?"""
+    if _NO_TEMPLATE.search(error):
+        return True
+    said = " ".join(error.split())
+    return any(match.group(1) in absent for match in _NIL_VALUES.finditer(said))
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
