@@ -95,3 +95,110 @@ def test_a_missing_dependencys_values_read_by_the_chart_are_one_finding(tmp_path
         ("ch/Chart.yaml", 5),
         ("ch/templates/c.yaml", 6),
     ]
+
+
+HELPERS = """{{- define "ch.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+"""
+WORKLOAD = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  selector: {matchLabels: {app: %s}}
+  template:
+    metadata: {labels: {app: %s}}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27
+"""
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: %s\n"
+SERVICE += "spec:\n  ports: [{port: 80}]\n"
+
+
+def _namespace_findings(tmp_path: Path, files: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(policy, object, namespace) of the namespace policies' findings on a scan of the
+    repository written at `tmp_path` with `files`."""
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.policy.loader import load_policy_file
+    from gatekeeper.scanner import scan
+    from gatekeeper.sources import LoadContext
+    from gatekeeper.tree import WorkTree
+    from tests.conftest import REPO
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    policies = REPO / "policies" / "kubernetes"
+    engine = Engine(
+        [
+            load_policy_file(policies / "network-policy-present.yaml"),
+            load_policy_file(policies / "meta-default-namespace.yaml"),
+        ]
+    )
+    own = {"gitops": {"repoURLs": ["https://github.com/acme/platform"]}}
+    context = LoadContext(tree=WorkTree(tmp_path), options=own)
+    pairs = [
+        (name, (tmp_path / name).read_bytes())
+        for name in sorted(files)
+        if "Chart" in name or "/" not in name
+    ]
+    findings = scan(pairs, engine, 1, context).findings
+    assert [f.message for f in findings if f.policy_id.startswith("GK-")] == []
+    return sorted((f.policy_id, f.name, f.namespace) for f in findings)
+
+
+def test_a_charts_install_namespace_is_not_default(tmp_path: Path) -> None:
+    """A chart alone is installed where `helm install -n X` says: its workloads are not in
+    `default`, whether its templates leave the namespace out, write `.Release.Namespace`
+    or a helper that defaults to it (`namespaceOverride: ""`). What the chart pins (a
+    literal, a values default that is a namespace) is where it deploys and is judged."""
+    workloads = (
+        WORKLOAD % ("bare", "{{ .Release.Namespace }}", "bare", "bare")
+        + "---\n"
+        + WORKLOAD % ("helped", '{{ include "ch.namespace" . }}', "helped", "helped")
+    ).replace("  namespace: {{ .Release.Namespace }}\n", "", 0)
+    files = {
+        "ch/Chart.yaml": "apiVersion: v2\nname: ch\nversion: 0.1.0\n",
+        "ch/values.yaml": 'namespaceOverride: ""\n',
+        "ch/templates/_helpers.tpl": HELPERS,
+        "ch/templates/w.yaml": workloads,
+        "ch/templates/s.yaml": SERVICE % ("helped", '{{ include "ch.namespace" . }}'),
+        "ch/templates/none.yaml": WORKLOAD.replace("  namespace: %s\n", "")
+        % ("none", "lone", "lone"),
+    }
+    assert _namespace_findings(tmp_path, files) == []
+    # pinned by the chart: a literal, or the values default
+    files["ch/templates/pinned.yaml"] = WORKLOAD % ("pinned", "default", "p", "p")
+    files["ch/values.yaml"] = "namespaceOverride: monitoring\n"
+    assert _namespace_findings(tmp_path, files) == [
+        ("K8S-META-DEFAULT-NAMESPACE", "pinned", "default"),
+        ("K8S-NETWORK-POLICY-PRESENT", "helped", "monitoring"),
+        ("K8S-NETWORK-POLICY-PRESENT", "pinned", "default"),
+    ]
+
+
+def test_a_chart_deployed_into_a_known_namespace_is_judged_there(tmp_path: Path) -> None:
+    """An Argo CD Application names the destination: the chart's workloads are there, and
+    that namespace needs its NetworkPolicy, `default` included."""
+    files = {
+        "ch/Chart.yaml": "apiVersion: v2\nname: ch\nversion: 0.1.0\n",
+        "ch/values.yaml": "",
+        "ch/templates/w.yaml": WORKLOAD % ("app", "{{ .Release.Namespace }}", "a", "a"),
+        "app.yaml": """apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ch, namespace: argocd}
+spec:
+  project: default
+  source: {repoURL: https://github.com/acme/platform, path: ch, targetRevision: main}
+  destination: {server: https://kubernetes.default.svc, namespace: %s}
+""",
+    }
+    for namespace in ("shop", "default"):
+        files["app.yaml"] = files["app.yaml"].replace("%s", namespace)
+        found = _namespace_findings(tmp_path, files)
+        assert ("K8S-NETWORK-POLICY-PRESENT", "app", namespace) in found
+        files["app.yaml"] = files["app.yaml"].replace(namespace + "}", "%s}")

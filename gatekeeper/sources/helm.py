@@ -49,6 +49,7 @@ from gatekeeper.sources.helm_lines import (
     assign_segments,
     defines,
     parse_template,
+    reads_release_namespace,
     writing_parts,
 )
 from gatekeeper.tree import Tree
@@ -1352,6 +1353,8 @@ def _add_documents(
             document.source = NAME
             if not document.namespace and release.namespace != "default":
                 document.namespace = release.namespace
+            elif not document.namespace and release.test_hooks == "advise":
+                _in_release_namespace(document)
             document.extra["release"] = release.name
             document.extra["variant"] = variant + (TEST_HOOK_VARIANT if hook == "advise" else "")
             item = f"/{number}" if is_list(entry.obj) else ""
@@ -1359,6 +1362,24 @@ def _add_documents(
             loaded.documents.append(document)
             added.append(document)
     return added
+
+
+# The namespace repository-scope rules see for a workload of a chart rendered on its own
+# that does not pin one: `helm install -n X` chooses it, so it is not `default`. Not a valid
+# name, as K8S-NETWORK-POLICY-PRESENT reads another tool's placeholder (its rule passes it).
+RELEASE_NAMESPACE_UNKNOWN = "{{ .Release.Namespace }}"
+
+
+def _in_release_namespace(document: Document) -> None:
+    """A workload of a chart alone (no Application or HelmRelease names where it goes, no
+    namespace configured) in whatever namespace the chart is installed into: no rule may
+    take that namespace for `default` (ingress-nginx, grafana's and otel's charts:
+    "namespace default has no NetworkPolicy" on every workload). What the chart pins
+    (`namespace: monitoring`, a values default that is a namespace) stays judged."""
+    from gatekeeper.workloads import WORKLOAD_KINDS
+
+    if document.kind in WORKLOAD_KINDS or document.kind == "Pod":
+        document.extra["inventory_namespace"] = RELEASE_NAMESPACE_UNKNOWN
 
 
 TEST_EVENTS = frozenset({"test", "test-success", "test-failure"})
@@ -1408,7 +1429,7 @@ def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
     if not isinstance(metadata, dict) or metadata.get("namespace") != "default":
         return
     found = locator.map.resolve(("metadata", "namespace"))  # parsed only for such objects
-    if found is not None and ".Release.Namespace" in found[0].value:
+    if found is not None and reads_release_namespace(found[0].value, locator.defines):
         del metadata["namespace"]
 
 

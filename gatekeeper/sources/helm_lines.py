@@ -514,7 +514,8 @@ class DocumentMap:
                 if with_match:
                     return [_split(with_match.group(1))]
         for name in _INCLUDE.findall(text):
-            included = _summarised((defines or {}).get(name, []))
+            read = (defines or {}).get(name, [])
+            included = _summarised([ref for ref in read if ref != RELEASE_NAMESPACE])
             refs.extend(ref for ref in included if ref not in refs)
         return refs
 
@@ -546,9 +547,22 @@ _BLOCK_ACTION = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
 MAX_INCLUDED_REFS = 4  # a named template reading more is a whole spec, not one value
 
 
+# What `defines` records for a named template that reads the release's namespace (no
+# values path: values_refs leaves it out).
+RELEASE_NAMESPACE = ("$Release", "Namespace")
+
+
+def reads_release_namespace(text: str, named: dict[str, list[tuple[str, ...]]]) -> bool:
+    """Does a template line write `.Release.Namespace`, itself or through a named template
+    (`{{ include "x.namespace" . }}`: `default .Release.Namespace .Values.namespaceOverride`)?"""
+    if ".Release.Namespace" in text:
+        return True
+    return any(RELEASE_NAMESPACE in named.get(name, []) for name in _INCLUDE.findall(text))
+
+
 def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
     """Named templates (`define "x"`) of a chart -> the values paths each reads, following
-    the templates it includes in turn."""
+    the templates it includes in turn (and RELEASE_NAMESPACE if it reads that)."""
     direct: dict[str, list[tuple[str, ...]]] = {}
     includes: dict[str, list[str]] = {}
     for text in texts:
@@ -574,6 +588,8 @@ def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
                     ref = _split(match.group(1))
                     if ref not in direct[name]:
                         direct[name].append(ref)
+                if ".Release.Namespace" in line and RELEASE_NAMESPACE not in direct[name]:
+                    direct[name].append(RELEASE_NAMESPACE)
                 includes[name].extend(_INCLUDE.findall(line))
     resolved: dict[str, list[tuple[str, ...]]] = {}
 
