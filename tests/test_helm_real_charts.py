@@ -202,3 +202,85 @@ spec:
         found = _namespace_findings(tmp_path, files)
         assert ("K8S-NETWORK-POLICY-PRESENT", "app", namespace) in found
         files["app.yaml"] = files["app.yaml"].replace(namespace + "}", "%s}")
+
+
+DAEMONSET = """apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: ds
+spec:
+  selector:
+    matchLabels: {app: ds}
+  template:
+    metadata:
+      labels: {app: ds}
+    spec:
+      containers:
+        - name: x
+          {{- if .Values.image.tag }}
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+          {{- else }}
+          image: "{{ .Values.image.repository }}:{{ .Chart.AppVersion }}"
+          {{- end }}
+      volumes:
+        - name: config
+          configMap:
+            name: {{ template "ch.name" . }}
+        - name: run
+          hostPath:
+            path: /run/fluent-bit
+        {{- with .Values.volumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+"""
+DS_VALUES = """image:
+  repository: grafana/fluent-bit
+  tag: %s
+volumes:
+- name: varlog
+  hostPath:
+    path: /var/log
+- name: docker
+  hostPath:
+    path: /var/lib/docker/containers
+"""
+
+
+def test_items_a_values_list_adds_after_literal_ones_link_their_values(tmp_path: Path) -> None:
+    """grafana fluent-bit: `volumes:` writes two items, then `toYaml .Values.volumes`.
+    The third rendered volume is the values list's first: found at the `toYaml` line,
+    with its values line, not at `volumes:` without one."""
+    files = {
+        "ch/values.yaml": DS_VALUES % '""',
+        "ch/templates/_helpers.tpl": '{{- define "ch.name" -}}cfg{{- end -}}\n',
+        "ch/templates/ds.yaml": DAEMONSET,
+    }
+    (daemonset,) = load_chart(tmp_path, files).documents
+    volumes = ("spec", "template", "spec", "volumes")
+    found = daemonset.locator.locate((*volumes, 2, "hostPath"))
+    assert (found.line, found.exact, found.values) == (27, False, "ch/values.yaml:6")
+    found = daemonset.locator.locate((*volumes, 3, "hostPath", "path"))
+    assert (found.line, found.values) == (27, "ch/values.yaml:10")
+    found = daemonset.locator.locate((*volumes, 1, "hostPath"))  # a literal one
+    assert (found.line, found.exact, found.values) == (24, True, "")
+
+
+def test_a_field_written_in_if_and_else_is_at_the_branch_the_values_take(
+    tmp_path: Path,
+) -> None:
+    """otel ebpf: `image:` in both branches of `if .Values...tag`: the finding is at the
+    image line of the branch taken, with its values lines, not at the container's name."""
+    files = {"ch/values.yaml": DS_VALUES % '""', "ch/templates/ds.yaml": DAEMONSET}
+    files["ch/templates/_helpers.tpl"] = '{{- define "ch.name" -}}cfg{{- end -}}\n'
+    image = ("spec", "template", "spec", "containers", 0, "image")
+    (daemonset,) = load_chart(tmp_path, files).documents
+    found = daemonset.locator.locate(image)
+    assert (found.line, found.exact, found.values) == (17, True, "ch/values.yaml:2")
+    files["ch/values.yaml"] = DS_VALUES % "'2.1'"
+    (daemonset,) = load_chart(tmp_path, files).documents
+    found = daemonset.locator.locate(image)
+    assert (found.line, found.values) == (15, "ch/values.yaml:2, ch/values.yaml:3")
+    # a condition the values do not decide (not a values path): no branch is guessed
+    files["ch/templates/ds.yaml"] = DAEMONSET.replace(".Values.image.tag }}", "$.Chart.Name }}", 1)
+    (daemonset,) = load_chart(tmp_path, files).documents
+    assert daemonset.locator.locate(image).line == 13

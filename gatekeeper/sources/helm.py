@@ -1498,6 +1498,20 @@ def template_line(template: list[str], rendered: list[str], number: int) -> int:
     return best
 
 
+_FALSE_SCALARS = frozenset({"", "false", "no", "off", "0", "null", "~"})
+
+
+def _node_truth(node: Node) -> bool:
+    """Go template truth of a values node: empty maps, lists, strings, false, 0 and null
+    are false."""
+    if isinstance(node, (MappingNode, SequenceNode)):
+        return bool(node.value)
+    text = str(node.value)
+    if node.tag.endswith((":str", ":binary")):
+        return text != ""
+    return text.strip().lower() not in _FALSE_SCALARS
+
+
 class HelmLocator:
     """A rendered field -> its template line, and the values line that set it."""
 
@@ -1523,7 +1537,8 @@ class HelmLocator:
         """The object's template lines, read when a finding is first located in it."""
         if self._map is None:
             index, count, segment = self.part
-            self._map = DocumentMap(self.template.parsed(), self.obj, index, count, segment)
+            parsed = self.template.parsed()
+            self._map = DocumentMap(parsed, self.obj, index, count, segment, self._truth)
         return self._map
 
     def locate(self, path: Path) -> Location:
@@ -1542,14 +1557,29 @@ class HelmLocator:
                 if generator is not None:  # `resources:` then `toYaml .Values.resources`
                     values = self._values(*generator, ())
                 return Location(self.file, key.line, key.column, exact=exact, values=values)
+            rest = existing[len(prefix) :]
             generator = self.map.generator(key)
+            if generator is None and rest and isinstance(rest[0], int):
+                emitted = self.map.item_generator(key, rest[0])
+                if emitted is not None:  # `- name: config` then `toYaml .Values.volumes`
+                    generator = emitted[:2]
+                    rest = (emitted[2], *rest[1:])
             if generator is not None:
                 line, text = generator
                 column = len(text) - len(text.lstrip()) + 1
-                values = self._values(line, text, existing[len(prefix) :])
+                values = self._values(line, text, rest)
                 return Location(self.file, line, column, exact=False, values=values)
             return Location(self.file, key.line, key.column, exact=False)
         return Location(self.file, self.map.start_line(), 1, exact=not path)
+
+    def _truth(self, ref: tuple[str, ...]) -> bool | None:
+        """Is the value `ref` true as a template's `if` reads it, by the highest-priority
+        values file that sets it (None: none does)?"""
+        for source in self.sources:
+            node = source.locator.node_at((*source.prefix, *ref))
+            if node is not None:
+                return _node_truth(node)
+        return None
 
     def _existing(self, path: Path) -> Path:
         for prefix in ancestors(path):

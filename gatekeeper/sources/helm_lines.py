@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import yaml
@@ -87,7 +87,7 @@ def parse_template(text: str) -> Template:
             block_indent = -1
         if ":" not in raw:
             continue  # no key on it (most lines of a long description)
-        if "{{" in raw and not _ACTION.sub("", raw).strip():
+        if _pure_action(raw):
             continue  # a pure action line: it emits nothing literal
         match = _KEY.match(raw)
         if match is None:
@@ -201,6 +201,7 @@ def writing_parts(text: str) -> list[int]:
     return found
 
 
+_EMITTING = re.compile(r"\b(toYaml|include|tpl|toJson)\b")
 _SCALAR_ITEM = re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
 _ITEM_ACTION = re.compile(
     r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"
@@ -331,6 +332,41 @@ def _flow_items(literal: str) -> frozenset[str]:
     )
 
 
+# Is a values path set to something true (None: not known)? See DocumentMap.truth.
+Truth = Callable[[tuple[str, ...]], "bool | None"]
+_CONDITION = re.compile(
+    r"\{\{-?\s*(?P<word>if|else if|else|end|range|with|define|block)\b"
+    r"(?:\s+(?P<not>not\s+)?\$?\.Values(?P<ref>(?:\.[A-Za-z_][A-Za-z0-9_-]*)+)\s*-?\}\})?"
+)
+
+
+def branch_taken(lines: list[str], number: int, truth: Truth) -> bool | None:
+    """Was the `if`/`else` branch holding line `number` rendered? Told only for a branch
+    of `if .Values.x` (or `if not .Values.x`) whose value the values files say; None else."""
+    depth = 0
+    else_seen = False
+    for back in range(number - 1, 0, -1):
+        for match in reversed(list(_CONDITION.finditer(lines[back - 1]))):
+            word = match["word"]
+            if word == "end":
+                depth += 1
+            elif word in ("else", "else if") and depth == 0:
+                if word == "else if":
+                    return None
+                else_seen = True
+            elif word not in ("else", "else if"):
+                if depth > 0:
+                    depth -= 1
+                    continue
+                if word != "if" or match["ref"] is None:
+                    return None
+                value = truth(_split(match["ref"]))
+                if value is None:
+                    return None
+                return (value ^ bool(match["not"])) ^ else_seen
+    return None
+
+
 class DocumentMap:
     """Field path -> template key line, for one rendered document of one template."""
 
@@ -341,8 +377,10 @@ class DocumentMap:
         doc_index: int,
         doc_count: int,
         segment: int | None = None,
+        truth: Truth | None = None,
     ) -> None:
         self.template = template
+        self.truth = truth
         self.obj = obj
         self.segment = segment if segment is not None else self._segment(obj, doc_index, doc_count)
         self.keys = [
@@ -404,11 +442,21 @@ class DocumentMap:
                     if key.parent == parent and key.item == item and key.key in (step, DYNAMIC)
                 ]
                 chosen = _choose(candidates, node)
+                if chosen is None and len(candidates) > 1 and self.truth is not None:
+                    chosen = self._taken(candidates)
                 if chosen is None:
                     return None
                 parent, item = chosen.line, 0
                 found = (chosen, False)
         return found
+
+    def _taken(self, candidates: list[KeyLine]) -> KeyLine | None:
+        """The one candidate line in the branch the values took (`if .Values.tag` then
+        `image:`, `else` then another `image:`), when the values say which."""
+        assert self.truth is not None
+        lines = self.template.lines
+        taken = [key for key in candidates if branch_taken(lines, key.line, self.truth) is True]
+        return taken[0] if len(taken) == 1 else None
 
     def _item(self, parent: int, items: list[Any], index: int) -> KeyLine | None:
         """The `- ` line of list item `index` under the key at `parent`, when the first key
@@ -493,9 +541,38 @@ class DocumentMap:
                 continue
             if _ACTION.sub("", text).strip():
                 return None  # a literal line: the body is literal
-            if re.search(r"\b(toYaml|include|tpl|toJson)\b", stripped):
+            if _EMITTING.search(stripped):
                 return number, text
         return None
+
+    def item_generator(self, key: KeyLine, index: int) -> tuple[int, str, int] | None:
+        """The action that emits list item `index` of the literal list under `key` when no
+        literal `- ` line wrote it: the one `toYaml`/`include`/`tpl` line of its block after
+        its literal items (`volumes:`, `- name: config`, then `toYaml .Values.volumes`), with
+        the item's index among what that action emits (the literal items come first)."""
+        lines = self.template.lines
+        end = next(
+            (k.line for k in self.keys if k.line > key.line and k.column <= key.column),
+            len(lines) + 1,
+        )
+        actions = [
+            number
+            for number in range(key.line + 1, end)
+            if _EMITTING.search(lines[number - 1]) and _pure_action(lines[number - 1])
+        ]
+        if len(actions) != 1:
+            return None
+        number = actions[0]
+        before = [k for k in self.keys if k.dashed and k.parent == key.line and k.line < number]
+        last = before[-1].line if before else key.line + 1
+        dash = min((len(k.text) - len(k.text.lstrip()) for k in before), default=0)
+        for line in lines[key.line : last - 1]:
+            indent = len(line) - len(line.lstrip())
+            if _pure_action(line) and _ITEM_ACTION.search(line) and indent <= dash:
+                return None  # literal items behind a condition or a loop: how many is unknown
+        if index < len(before):
+            return None
+        return number, lines[number - 1], index - len(before)
 
     def values_refs(
         self, number: int, text: str, defines: dict[str, list[tuple[str, ...]]] | None = None
@@ -518,6 +595,11 @@ class DocumentMap:
             included = _summarised([ref for ref in read if ref != RELEASE_NAMESPACE])
             refs.extend(ref for ref in included if ref not in refs)
         return refs
+
+
+def _pure_action(line: str) -> bool:
+    """Is the line only template actions (it writes nothing literal)?"""
+    return "{{" in line and not _ACTION.sub("", line).strip()
 
 
 def _summarised(refs: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
