@@ -284,3 +284,50 @@ def test_a_field_written_in_if_and_else_is_at_the_branch_the_values_take(
     files["ch/templates/ds.yaml"] = DAEMONSET.replace(".Values.image.tag }}", "$.Chart.Name }}", 1)
     (daemonset,) = load_chart(tmp_path, files).documents
     assert daemonset.locator.locate(image).line == 13
+
+
+SECURITY_HELPER = """{{- define "ch.securityContext" -}}
+{{- if .Values.containerSecurityContext -}}
+{{- toYaml .Values.containerSecurityContext -}}
+{{- else -}}
+runAsNonRoot: {{ .Values.image.runAsNonRoot }}
+allowPrivilegeEscalation: {{ .Values.image.allowPrivilegeEscalation }}
+readOnlyRootFilesystem: {{ .Values.image.readOnlyRootFilesystem }}
+{{- end -}}
+{{- end -}}
+"""
+SECURED = """apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+    - name: c
+      image: nginx:1.27
+      securityContext: {{ include "ch.securityContext" . | nindent 8 }}
+"""
+SECURED_VALUES = """containerSecurityContext: {}
+image:
+  runAsNonRoot: true
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: false
+"""
+
+
+def test_a_field_a_helper_writes_from_its_own_value_links_that_value(tmp_path: Path) -> None:
+    """ingress-nginx: `securityContext: {{ include "...containerSecurityContext" . }}`,
+    whose define writes `readOnlyRootFilesystem: {{ .Values.controller.image.readOnly... }}`:
+    the finding at the include line links that value's line."""
+    files = {
+        "ch/values.yaml": SECURED_VALUES,
+        "ch/templates/_helpers.tpl": SECURITY_HELPER,
+        "ch/templates/p.yaml": SECURED,
+    }
+    (pod,) = load_chart(tmp_path, files).documents
+    field = ("spec", "containers", 0, "securityContext", "readOnlyRootFilesystem")
+    found = pod.locator.locate(field)
+    assert (found.line, found.exact, found.values) == (9, False, "ch/values.yaml:5")
+    # set through the block the define writes whole: that line too
+    files["ch/values.yaml"] = SECURED_VALUES.replace("{}", "\n  readOnlyRootFilesystem: false")
+    (pod,) = load_chart(tmp_path, files).documents
+    assert pod.locator.locate(field).values == "ch/values.yaml:6, ch/values.yaml:2"

@@ -48,6 +48,7 @@ from gatekeeper.sources.helm_lines import (
     ancestors,
     assign_segments,
     defines,
+    named_fields,
     parse_template,
     reads_release_namespace,
     writing_parts,
@@ -1594,11 +1595,17 @@ class HelmLocator:
         """`file:line` of each values entry the template line reads (the highest-priority
         file that sets it), comma-separated."""
         found = []
-        for ref in self.map.values_refs(line, text, self.defines):
+        # a field an included define writes from a value of its own (`readOnlyRootFilesystem:
+        # {{ .Values.image.readOnlyRootFilesystem }}`), then the blocks it reads (`toYaml`)
+        refs: list[tuple[tuple[str, ...], Path]] = [
+            (ref, ()) for ref in named_fields(text, self.defines, rest)
+        ]
+        refs += [(ref, rest) for ref in self.map.values_refs(line, text, self.defines)]
+        for ref, under in refs:
             for source in self.sources:
                 # `global` values are shared: a subchart reads the parent's top-level ones.
                 prefixes = [source.prefix, ()] if ref[0] == "global" else [source.prefix]
-                places = [(*prefix, *ref, *rest) for prefix in prefixes]
+                places = [(*prefix, *ref, *under) for prefix in prefixes]
                 node_path = next((p for p in places if source.locator.node_at(p) is not None), None)
                 if node_path is not None:
                     found.append(f"{source.file}:{source.locator.locate(node_path).line}")

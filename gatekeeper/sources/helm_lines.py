@@ -597,6 +597,22 @@ class DocumentMap:
         return refs
 
 
+def named_fields(
+    text: str, named: dict[str, list[tuple[str, ...]]], rest: tuple[Any, ...]
+) -> list[tuple[str, ...]]:
+    """The values paths the named templates a line includes read that end with the field
+    `rest` written inside them (`securityContext: {{ include "x.securityContext" . }}`,
+    whose define writes `readOnlyRootFilesystem: {{ .Values.image.readOnlyRootFilesystem }}`)."""
+    if not rest or not all(isinstance(step, str) for step in rest):
+        return []
+    found: list[tuple[str, ...]] = []
+    for name in _INCLUDE.findall(text):
+        for ref in named.get(name, []):
+            if ref[-len(rest) :] == rest and ref != RELEASE_NAMESPACE and ref not in found:
+                found.append(ref)
+    return found
+
+
 def _pure_action(line: str) -> bool:
     """Is the line only template actions (it writes nothing literal)?"""
     return "{{" in line and not _ACTION.sub("", line).strip()
