@@ -331,3 +331,87 @@ def test_a_field_a_helper_writes_from_its_own_value_links_that_value(tmp_path: P
     files["ch/values.yaml"] = SECURED_VALUES.replace("{}", "\n  readOnlyRootFilesystem: false")
     (pod,) = load_chart(tmp_path, files).documents
     assert pod.locator.locate(field).values == "ch/values.yaml:6, ch/values.yaml:2"
+
+
+OBJECTS = """{{/* whole objects, included once per component */}}
+{{- define "ch.deployment" }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+spec:
+  selector: {matchLabels: {app: "{{ .name }}"}}
+  template:
+    metadata: {labels: {app: "{{ .name }}"}}
+    spec:
+      containers:
+        - name: {{ .name }}
+          image: {{ .image }}
+          {{- if .privileged }}
+          securityContext: {privileged: true}
+          {{- end }}
+        {{- range .sidecars }}
+        - name: {{ .name }}
+          image: {{ .image }}
+        {{- end }}
+{{- end }}
+
+{{- define "ch.service" }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .name }}
+spec:
+  ports: [{port: 80}]
+{{- end }}
+"""
+COMPONENTS = """{{- range $name, $config := .Values.components }}
+{{- $config := set . "name" $name }}
+{{- include "ch.deployment" $config }}
+{{- include "ch.service" $config }}
+{{- end }}
+"""
+COMPONENT_VALUES = """components:
+  cart:
+    image: busybox:latest
+    privileged: true
+    sidecars:
+      - {name: proxy, image: envoy:1.30}
+  shop:
+    image: nginx:1.27
+"""
+
+
+def test_objects_a_named_template_writes_are_located_in_its_body(tmp_path: Path) -> None:
+    """opentelemetry-demo: component.yaml ranges over components and includes
+    `otel-demo.deployment` for each: every finding was at component.yaml:1. Each object is
+    located in the body of the define that writes its kind, the main container's fields at
+    its own lines before the sidecars' `range`."""
+    files = {
+        "ch/values.yaml": COMPONENT_VALUES,
+        "ch/templates/_objects.tpl": OBJECTS,
+        "ch/templates/component.yaml": COMPONENTS,
+    }
+    loaded = load_chart(tmp_path, files)
+    assert loaded.problems == []
+    by_name = {(d.kind, d.name): d for d in loaded.documents}
+    cart = by_name[("Deployment", "cart")]
+    containers = ("spec", "template", "spec", "containers")
+    found = cart.locator.locate((*containers, 0, "image"))
+    assert (found.file, found.line, found.exact) == ("ch/templates/_objects.tpl", 15, True)
+    found = cart.locator.locate((*containers, 0, "securityContext", "privileged"))
+    assert found.line == 17
+    assert cart.locator.locate((*containers, 1, "image")).line == 21  # the sidecar's
+    service = by_name[("Service", "shop")].locator.locate(("spec", "ports"))
+    assert (service.file, service.line) == ("ch/templates/_objects.tpl", 32)
+    # a template that writes objects itself is located in itself, as before
+    files["ch/templates/component.yaml"] = COMPONENTS + OBJECTS.split("---\n", 1)[1].split(
+        "{{- end }}\n\n", 1
+    )[0].replace("{{ .name }}", "own").replace("{{ .image }}", "x:1").replace(
+        "{{- if .privileged }}", "{{- if false }}"
+    ).replace("{{- range .sidecars }}", "{{- range list }}")
+    loaded = load_chart(tmp_path, files)
+    own = next(d for d in loaded.documents if d.name == "own")
+    assert own.locator.locate(("metadata", "name")).file == "ch/templates/component.yaml"

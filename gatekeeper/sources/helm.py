@@ -47,7 +47,9 @@ from gatekeeper.sources.helm_lines import (
     Template,
     ancestors,
     assign_segments,
+    define_spans,
     defines,
+    included_names,
     named_fields,
     parse_template,
     reads_release_namespace,
@@ -365,6 +367,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 if "templates/" in f"/{name}" and b"define" in content
             ]
         )
+        bodies = ObjectDefines(chart_dir, files)
         loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
         loaded.problems.extend(helm_clock.problems(files, chart_dir))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
@@ -428,7 +431,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             where = _values_sources(
                 name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
             )
-            added = _add_documents(file, text, template, where, release, loaded, named, variant)
+            added = _add_documents(
+                file, text, template, where, release, loaded, named, variant, bodies
+            )
             if not assumed:
                 judged[(index, name)] = (text, added)
     for problem in missing:
@@ -1279,6 +1284,70 @@ class TemplateSource:
         return assign_segments(self.parsed(), objs)
 
 
+class DefinedSource(TemplateSource):
+    """The body of one named template, as a template of its own: the file's other lines
+    blanked, so its lines are the file's."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parsed = None
+
+
+class ObjectDefines:
+    """The chart's named templates that write whole objects (`define "x.deployment"` then
+    `kind: Deployment`), for templates that write none themselves (opentelemetry-demo's
+    component.yaml: a `range` over components that includes them): each such object is
+    located in the body of the one included define that writes its kind."""
+
+    def __init__(self, chart_dir: str, files: list[tuple[str, bytes]]) -> None:
+        self._texts = [
+            (posixpath.join(chart_dir, name), content)
+            for name, content in files
+            if name.startswith("templates/") and b"define" in content and b"kind:" in content
+        ]
+        self._bodies: dict[str, tuple[str, DefinedSource, frozenset[str]]] | None = None
+
+    def writing(self, template: TemplateSource, obj: Any) -> tuple[str, TemplateSource] | None:
+        """(file, body) of the define that wrote `obj`, when `template` writes no object
+        itself and includes exactly one define writing its kind."""
+        if not self._texts or "kind:" in template.text or not isinstance(obj, dict):
+            return None
+        if self._bodies is None:
+            self._bodies = _object_bodies(self._texts)
+        kind = str(obj.get("kind", ""))
+        found = [
+            (file, body)
+            for name in included_names(template.text)
+            for file, body, kinds in [self._bodies.get(name, ("", DefinedSource(""), frozenset()))]
+            if kind in kinds
+        ]
+        return found[0] if len(found) == 1 else None
+
+
+def _object_bodies(
+    texts: list[tuple[str, bytes]],
+) -> dict[str, tuple[str, DefinedSource, frozenset[str]]]:
+    """define name -> (file, its body as a template, the kinds it writes literally)."""
+    found: dict[str, tuple[str, DefinedSource, frozenset[str]]] = {}
+    for file, content in texts:
+        lines = content.decode("utf-8", "replace").splitlines()
+        for name, first, last in define_spans(lines):
+            body = [
+                "" if not first <= number <= last else line for number, line in enumerate(lines, 1)
+            ]
+            kinds = frozenset(
+                match.group(1)
+                for line in lines[first - 1 : last]
+                if (match := _LITERAL_KIND.match(line))
+            )
+            if kinds:
+                found[name] = (file, DefinedSource("\n".join(body)), kinds)
+    return found
+
+
+_LITERAL_KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z][A-Za-z0-9]*)['\"]?\s*(?:#.*)?$")
+
+
 def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
     """A rendering on an assumed cluster that wrote a template as the release's own
     rendering did: the same objects at the same lines, named by that rendering. They share
@@ -1299,6 +1368,7 @@ def _add_documents(
     loaded: Loaded,
     named: dict[str, list[tuple[str, ...]]] | None = None,
     variant: str = "",
+    bodies: ObjectDefines | None = None,
 ) -> list[Document]:
     """Add the objects `template` rendered as `text` (and what is wrong with the text) to
     `loaded`, named by the rendering `variant`; returns the objects added."""
@@ -1341,7 +1411,11 @@ def _add_documents(
         if hook == "skip":
             continue  # never applied by this deployer
         part = (index, len(documents), segments[index])
-        locator = HelmLocator(file, template, part, entry.obj, sources, named)
+        body = bodies.writing(template, entry.obj) if bodies is not None else None
+        if body is None:
+            locator = HelmLocator(file, template, part, entry.obj, sources, named)
+        else:  # the object is written by a named template: located in its body
+            locator = HelmLocator(body[0], body[1], (0, 1, None), entry.obj, sources, named)
         if release.namespace == "default":
             _unset_release_namespace(entry.obj, locator)
         made = Loaded()
@@ -1520,7 +1594,7 @@ class HelmLocator:
         self,
         file: str,
         template: TemplateSource,
-        part: tuple[int, int, int],  # the object's index and count in the text, its part
+        part: tuple[int, int, int | None],  # the object's index and count in the text, its part
         obj: Any,
         sources: list[ValuesSource],
         defines: dict[str, list[tuple[str, ...]]] | None = None,

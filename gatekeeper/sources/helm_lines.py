@@ -467,6 +467,7 @@ class DocumentMap:
         node = items[index]
         literal = self._literal(parent)
         agreeing = []
+        unrefuted = []
         for item in dashed:
             said = [
                 self._agrees(key, node[key.key])
@@ -475,13 +476,55 @@ class DocumentMap:
                 for key in self.keys
                 if key.item == item.line and key.parent == parent and key.key != DYNAMIC
             ]
+            if False not in said:
+                unrefuted.append(item)
             if False not in said and (literal or True in said):
                 agreeing.append(item)
         if len(agreeing) == 1:
             return agreeing[0]
         if literal and len(dashed) == len(items) and dashed[index] in agreeing:
             return dashed[index]
+        fixed = self._fixed_items(parent, dashed)
+        if index < len(fixed) and fixed[index] in unrefuted:
+            return fixed[index]  # `- name: {{ .name }}` before `range .sidecarContainers`
+        others = [key for key in dashed if key not in fixed]
+        if index >= len(fixed) and others == unrefuted[-1:] and not self._emits_items(dashed):
+            return others[0]  # the one item written after them: `range` repeats it
         return None
+
+    def _emits_items(self, dashed: list[KeyLine]) -> bool:
+        """Does an action at the level of the `- ` items `dashed` (`toYaml`, `include`)
+        write more items besides them, up to the end of their list?"""
+        opener = next((key for key in self.keys if key.line == dashed[0].parent), None)
+        if opener is None:
+            return True
+        lines = self.template.lines
+        end = next(
+            (k.line for k in self.keys if k.line > opener.line and k.column <= opener.column),
+            len(lines) + 1,
+        )
+        dash = min(len(k.text) - len(k.text.lstrip()) for k in dashed)
+        return any(
+            _pure_action(line) and _EMITTING.search(line) and len(line) - len(line.lstrip()) <= dash
+            for line in lines[opener.line : end - 1]
+        )
+
+    def _fixed_items(self, parent: int, dashed: list[KeyLine]) -> list[KeyLine]:
+        """The literal `- ` items under the key at `parent` that are always rendered, first
+        to last: those before any action at their level that could add or drop one (`if`,
+        `range`, `include`, ...; an action inside an item's body changes only that item)."""
+        lines = self.template.lines
+        dash = min((len(k.text) - len(k.text.lstrip()) for k in dashed), default=0)
+        fixed: list[KeyLine] = []
+        start = parent
+        for item in dashed:
+            for line in lines[start : item.line - 1]:
+                indent = len(line) - len(line.lstrip())
+                if _pure_action(line) and _ITEM_ACTION.search(line) and indent <= dash:
+                    return fixed
+            fixed.append(item)
+            start = item.line
+        return fixed
 
     def _agrees(self, key: KeyLine, value: Any) -> bool | None:
         """Did this key line render `value`? Its literal value, or the literal scalars it
@@ -564,12 +607,8 @@ class DocumentMap:
             return None
         number = actions[0]
         before = [k for k in self.keys if k.dashed and k.parent == key.line and k.line < number]
-        last = before[-1].line if before else key.line + 1
-        dash = min((len(k.text) - len(k.text.lstrip()) for k in before), default=0)
-        for line in lines[key.line : last - 1]:
-            indent = len(line) - len(line.lstrip())
-            if _pure_action(line) and _ITEM_ACTION.search(line) and indent <= dash:
-                return None  # literal items behind a condition or a loop: how many is unknown
+        if len(self._fixed_items(key.line, before)) < len(before):
+            return None  # literal items behind a condition or a loop: how many is unknown
         if index < len(before):
             return None
         return number, lines[number - 1], index - len(before)
@@ -656,6 +695,30 @@ def reads_release_namespace(text: str, named: dict[str, list[tuple[str, ...]]]) 
     if ".Release.Namespace" in text:
         return True
     return any(RELEASE_NAMESPACE in named.get(name, []) for name in _INCLUDE.findall(text))
+
+
+def included_names(text: str) -> list[str]:
+    """The named templates a template includes (`include "x"`, `template "x"`)."""
+    return list(dict.fromkeys(_INCLUDE.findall(text)))
+
+
+def define_spans(lines: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(name, first line, last line) of each top-level `define` body of a template file,
+    lines counted from 1 (the `define` and its `end` lines excluded)."""
+    name, depth, start = "", 0, 0
+    for number, line in enumerate(lines, start=1):
+        for action in _BLOCK_ACTION.finditer(line):
+            word = action.group(1)
+            if word == "define" and depth == 0:
+                found = _DEFINE.search(line, action.start())
+                name, start = (found.group(1) if found else ""), number + 1
+            if word == "end":
+                depth -= 1
+                if depth == 0 and name:
+                    yield name, start, number - 1
+                    name = ""
+            else:
+                depth += 1
 
 
 def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
