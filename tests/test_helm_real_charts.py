@@ -401,6 +401,10 @@ def test_objects_a_named_template_writes_are_located_in_its_body(tmp_path: Path)
     containers = ("spec", "template", "spec", "containers")
     found = cart.locator.locate((*containers, 0, "image"))
     assert (found.file, found.line, found.exact) == ("ch/templates/_objects.tpl", 15, True)
+    # `.image` of the define is the image of the component the range gave it
+    assert found.values == "ch/values.yaml:3"
+    shop = by_name[("Deployment", "shop")].locator.locate((*containers, 0, "image"))
+    assert (shop.line, shop.values) == (15, "ch/values.yaml:8")
     found = cart.locator.locate((*containers, 0, "securityContext", "privileged"))
     assert found.line == 17
     assert cart.locator.locate((*containers, 1, "image")).line == 21  # the sidecar's

@@ -52,7 +52,9 @@ from gatekeeper.sources.helm_lines import (
     included_names,
     named_fields,
     parse_template,
+    ranged_values,
     reads_release_namespace,
+    relative_refs,
     writing_parts,
 )
 from gatekeeper.tree import Tree
@@ -1416,6 +1418,7 @@ def _add_documents(
             locator = HelmLocator(file, template, part, entry.obj, sources, named)
         else:  # the object is written by a named template: located in its body
             locator = HelmLocator(body[0], body[1], (0, 1, None), entry.obj, sources, named)
+            locator.ranged = ranged_values(template.text)
         if release.namespace == "default":
             _unset_release_namespace(entry.obj, locator)
         made = Loaded()
@@ -1606,6 +1609,9 @@ class HelmLocator:
         self.obj = obj
         self.sources = sources
         self.defines = defines or {}
+        # The values map a `range $name, $config := .Values.components` that includes the
+        # define writing this object runs over: the define's `.x` is one entry's `x`.
+        self.ranged: tuple[str, ...] | None = None
 
     @property
     def map(self) -> DocumentMap:
@@ -1647,6 +1653,24 @@ class HelmLocator:
             return Location(self.file, key.line, key.column, exact=False)
         return Location(self.file, self.map.start_line(), 1, exact=not path)
 
+    def _ranged_entry(self) -> tuple[str, ...] | None:
+        """The values path of the entry of the ranged map (self.ranged) this object was
+        rendered from: the key its name holds (`name: {{ .name }}` set from the key), the
+        longest if several do; None when no key or two alike are in it."""
+        assert self.ranged is not None
+        metadata = self.obj.get("metadata") if isinstance(self.obj, dict) else None
+        name = str(metadata.get("name", "")).lower() if isinstance(metadata, dict) else ""
+        for source in self.sources:
+            node = source.locator.node_at((*source.prefix, *self.ranged))
+            if not isinstance(node, MappingNode):
+                continue
+            keys = [str(key.value) for key, _ in node.value if isinstance(key, ScalarNode)]
+            named = sorted((key for key in keys if key and key.lower() in name), key=len)
+            if named and (len(named) == 1 or len(named[-1]) > len(named[-2])):
+                return (*self.ranged, named[-1])
+            return None
+        return None
+
     def _truth(self, ref: tuple[str, ...]) -> bool | None:
         """Is the value `ref` true as a template's `if` reads it, by the highest-priority
         values file that sets it (None: none does)?"""
@@ -1675,6 +1699,8 @@ class HelmLocator:
             (ref, ()) for ref in named_fields(text, self.defines, rest)
         ]
         refs += [(ref, rest) for ref in self.map.values_refs(line, text, self.defines)]
+        entry = self._ranged_entry() if self.ranged is not None else None
+        refs += [((*entry, *ref), rest) for ref in relative_refs(text)] if entry else []
         for ref, under in refs:
             for source in self.sources:
                 # `global` values are shared: a subchart reads the parent's top-level ones.

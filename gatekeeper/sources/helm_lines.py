@@ -697,6 +697,30 @@ def reads_release_namespace(text: str, named: dict[str, list[tuple[str, ...]]]) 
     return any(RELEASE_NAMESPACE in named.get(name, []) for name in _INCLUDE.findall(text))
 
 
+_RANGED_MAP = re.compile(
+    r"\{\{-?\s*range\s+\$\w+\s*,\s*\$\w+\s*:=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)"
+)
+_RELATIVE_REF = re.compile(r"(?<![\w$)\]])\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+_BUILTINS = frozenset({"Values", "Release", "Chart", "Capabilities", "Template", "Files"})
+
+
+def ranged_values(text: str) -> tuple[str, ...] | None:
+    """The values map a template's one `range $key, $value := .Values.x` runs over."""
+    found = {match.group(1) for match in _RANGED_MAP.finditer(text)}
+    return _split(found.pop()) if len(found) == 1 else None
+
+
+def relative_refs(text: str) -> list[tuple[str, ...]]:
+    """The paths a line's actions read from `.` (`toYaml .initContainers`), not builtins."""
+    refs: list[tuple[str, ...]] = []
+    for action in _ACTION.finditer(text):
+        for match in _RELATIVE_REF.finditer(action.group(0)):
+            ref = _split(match.group(1))
+            if ref[0] not in _BUILTINS and ref not in refs:
+                refs.append(ref)
+    return refs
+
+
 def included_names(text: str) -> list[str]:
     """The named templates a template includes (`include "x"`, `template "x"`)."""
     return list(dict.fromkeys(_INCLUDE.findall(text)))
