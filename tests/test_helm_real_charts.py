@@ -27,35 +27,69 @@ spec:
 
 def test_a_chart_that_requires_a_value_is_judged_with_its_ci_values(tmp_path: Path) -> None:
     """loki-canary's `'lokiAddress' must be set`: its default values never render, its
-    ci/*-values.yaml do (chart-testing renders each). What they render is judged; the
-    defaults' error is a low note, not a blocking render error."""
+    ci/*-values.yaml do (chart-testing renders each). The defaults are rendered with the
+    value they require taken from each ci file and judged; the defaults' error is a low
+    note, not a blocking render error."""
     files = {
         "ch/values.yaml": "image: busybox:latest\naddress: ''\n",
         "ch/templates/ds.yaml": REQUIRED,
         "ch/ci/basic-values.yaml": "address: http://loki:3100\n",
         "ch/ci/other-values.yaml": "address: http://other:3100\nimage: nginx:1.27\n",
+        "ch/ci/same-values.yaml": "address: http://loki:3100\n",  # one rendering for both
         "ch/ci/README.md": "not values\n",
         "ch/ci/nested/deep-values.yaml": "address: 1\n",  # ct reads ci/*, not below it
     }
     loaded = load_chart(tmp_path, files)
     (note,) = loaded.problems
     assert (note.code, note.file, note.line) == ("GK-HELM-DEFAULTS", "ch/templates/ds.yaml", 13)
-    assert "ch/ci/basic-values.yaml, ch/ci/other-values.yaml" in note.message
-    variants = sorted(d.extra["variant"] for d in loaded.documents)
-    assert variants == [
-        "helm ch -f ch/ci/basic-values.yaml",
-        "helm ch -f ch/ci/other-values.yaml",
-    ]
-    images = sorted(
-        d.obj["spec"]["template"]["spec"]["containers"][0]["image"] for d in loaded.documents
+    assert "taken from ch/ci/basic-values.yaml, ch/ci/other-values.yaml)" in note.message
+    assert [d.extra["variant"] for d in loaded.documents] == ["helm ch", "helm ch"]
+    args = sorted(
+        d.obj["spec"]["template"]["spec"]["containers"][0]["args"][0] for d in loaded.documents
     )
-    assert images == ["busybox:latest", "nginx:1.27"]
-    # a ci file that fails as well stays a render error: chart-testing fails on it too
-    files["ch/ci/broken-values.yaml"] = "address: ''\n"
+    assert args == ["http://loki:3100", "http://other:3100"]
+    # what a ci file sets over the defaults is not what is judged: the default image is
+    images = {d.obj["spec"]["template"]["spec"]["containers"][0]["image"] for d in loaded.documents}
+    assert images == {"busybox:latest"}
+    # a `fail` behind an `if` on values: the values that `if` tests are the required ones
+    files["ch/templates/ds.yaml"] = REQUIRED.replace(
+        "args: [{{ required \"'address' must be set\" .Values.address | quote }}]",
+        '{{- if not .Values.address }}\n          {{- fail "address!" }}\n          {{- end }}',
+    )
     loaded = load_chart(tmp_path, files)
-    codes = sorted((p.code, p.line) for p in loaded.problems)
-    assert codes == [("GK-HELM-DEFAULTS", 13), ("GK-RENDER-ERROR", 13)]
+    assert [p.code for p in loaded.problems] == ["GK-HELM-DEFAULTS"]
     assert len(loaded.documents) == 2
+
+
+def test_ci_values_set_over_the_defaults_do_not_hide_them(tmp_path: Path) -> None:
+    """An attacker's chart: `required` makes the defaults fail, and the ci file that
+    supplies the value also turns a default `privileged: true` off. The defaults are judged
+    with only the required value; a ci file that renders only whole keeps the error."""
+    template = REQUIRED.replace(
+        "          image: {{ .Values.image }}\n",
+        "          image: {{ .Values.image }}\n"
+        "          securityContext: {privileged: {{ .Values.privileged }}}\n",
+    )
+    files = {
+        "ch/values.yaml": "image: nginx:1.27\naddress: ''\nprivileged: true\n",
+        "ch/templates/ds.yaml": template,
+        "ch/ci/test-values.yaml": "address: http://loki:3100\nprivileged: false\n",
+    }
+    (daemonset,) = load_chart(tmp_path, files).documents
+    container = daemonset.obj["spec"]["template"]["spec"]["containers"][0]
+    assert container["securityContext"] == {"privileged": True}
+    # no `required` to read (a nil pointer): only the ci file whole renders; it is judged,
+    # and the defaults' error still blocks, naming it
+    files["ch/templates/ds.yaml"] = template.replace(
+        "{{ required \"'address' must be set\" .Values.address | quote }}",
+        "{{ .Values.loki.address | quote }}",
+    )
+    files["ch/ci/test-values.yaml"] = "loki: {address: a}\nprivileged: false\n"
+    loaded = load_chart(tmp_path, files)
+    (problem,) = loaded.problems
+    assert problem.code == "GK-RENDER-ERROR" and "ch/ci/test-values.yaml whole" in problem.message
+    (daemonset,) = loaded.documents
+    assert daemonset.extra["variant"] == "helm ch -f ch/ci/test-values.yaml"
 
 
 def test_a_chart_no_values_render_keeps_its_render_error(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ from gatekeeper.sources.helm_lines import (
     ranged_values,
     reads_release_namespace,
     relative_refs,
+    required_values,
     writing_parts,
 )
 from gatekeeper.tree import Tree
@@ -291,28 +292,78 @@ def _default_render_error(problem: Problem) -> bool:
 
 
 def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
-    """A chart its default values do not render (`'x' must be set`), rendered as
-    chart-testing renders it: once per `ci/*-values.yaml`. When some render, what they
-    render is judged and the defaults' error is a note (GK-HELM-DEFAULTS): the chart's
-    maintainers require the value on purpose, and a blocking error on every pull request
-    would be noise. When none renders, the error stands as it was."""
-    files = ci_values_files(posixpath.dirname(path), context.tree)
+    """A chart its default values do not render (`'x' must be set`) rendered with its
+    `ci/*-values.yaml` (chart-testing's test values). First the defaults with only the
+    values the templates require (`required`, the `if` before a `fail`) taken from each ci
+    file: what a deployer who sets just those installs. When that renders, it is judged and
+    the defaults' error is a note (GK-HELM-DEFAULTS): the maintainers require the value on
+    purpose, and a blocking error on every pull request would be noise. Else each ci file
+    whole, as `ct` renders it: judged, but the error stands, since a ci file may set over
+    the defaults what a deployer never does (a ci file can hide a default's privileged: true).
+    When nothing renders, the error stands as it was."""
+    chart_dir = posixpath.dirname(path)
+    files = ci_values_files(chart_dir, context.tree)
     if not files:
         return failed
+    completions = _required_from_ci(chart_dir, files, context.tree)
+    if completions:
+        wanted = [Release(inline=((values, locator),)) for _, values, locator in completions]
+        loaded = render_chart(path, data, context, wanted)
+        if loaded.documents:
+            names = _listed([file for file, _, _ in completions])
+            said = f"judged with the values it requires taken from {names}"
+            return _with_note(failed, loaded, said, "GK-HELM-DEFAULTS")
     loaded = render_chart(path, data, context, [Release(values_files=(f,)) for f in files])
     if not loaded.documents:
         return failed
     variants = {d.extra["variant"] for d in loaded.documents}
     rendered = [f for f in files if any(f" -f {f}" in variant for variant in variants)]
-    said = ", ".join(rendered[:3]) + (f" (+{len(rendered) - 3})" if len(rendered) > 3 else "")
+    said = f"judged as rendered with {_listed(rendered)} whole, not with the defaults"
+    return _with_note(failed, loaded, said, "GK-RENDER-ERROR")
+
+
+def _listed(files: list[str]) -> str:
+    return ", ".join(files[:3]) + (f" (+{len(files) - 3})" if len(files) > 3 else "")
+
+
+def _with_note(failed: Loaded, loaded: Loaded, said: str, code: str) -> Loaded:
+    """`loaded`, with the defaults' render errors of `failed` said as `code`, and the
+    problems of `failed` it does not have."""
     for problem in failed.problems:
         if _default_render_error(problem):
-            message = f"{problem.message} (with the chart's default values; judged as rendered"
-            message += f" with {said}, chart-testing's ci values)"
-            problem = replace(problem, code="GK-HELM-DEFAULTS", message=message)
+            message = f"{problem.message} (with the chart's default values; {said})"
+            problem = replace(problem, code=code, message=message)
         if problem not in loaded.problems:
             loaded.problems.append(problem)
     return loaded
+
+
+def _required_from_ci(
+    chart_dir: str, files: list[str], tree: Tree
+) -> list[tuple[str, dict[str, Any], NodeLocator]]:
+    """(ci file, the values its templates require that it sets, its locator), one per
+    distinct set of such values."""
+    templates = posixpath.join(chart_dir, "templates")
+    required: list[tuple[str, ...]] = []
+    for file in tree.list_dir(templates):
+        try:
+            text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            continue
+        required += [ref for ref in required_values(text) if ref not in required]
+    found: list[tuple[str, dict[str, Any], NodeLocator]] = []
+    for file in files:
+        document = _read_values(tree, file, Loaded())
+        if document is None or not isinstance(document.obj, dict):
+            continue
+        values: dict[str, Any] = {}
+        for ref in required:
+            value = get(document.obj, ref)
+            if value is not None:
+                values = helm_set.apply(values, list(ref), value)
+        if values and all(values != other for _, other, _ in found):
+            found.append((file, values, NodeLocator(file, document.node)))
+    return found
 
 
 def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Release]) -> Loaded:

@@ -721,6 +721,29 @@ def relative_refs(text: str) -> list[tuple[str, ...]]:
     return refs
 
 
+_REQUIRED = re.compile(
+    r"\brequired\s+(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`)\s+\(?\$?\.Values"
+    r"((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)"
+)
+_FAIL = re.compile(r"\{\{-?\s*fail\b")
+_IF_LINE = re.compile(r"\{\{-?\s*(?:if|else\s+if)\b")
+
+
+def required_values(text: str) -> list[tuple[str, ...]]:
+    """The values paths a template requires: `required "..." .Values.x`, and those the
+    `if` lines just above a `fail` test (`if not .Values.image.repository` then `fail`)."""
+    lines = text.splitlines()
+    found: list[tuple[str, ...]] = []
+    for number, line in enumerate(lines):
+        refs = [_split(match.group(1)) for match in _REQUIRED.finditer(line)]
+        if _FAIL.search(line):
+            for above in lines[max(number - 8, 0) : number + 1]:
+                if _IF_LINE.search(above):
+                    refs += [_split(match.group(1)) for match in _VALUES_REF.finditer(above)]
+        found += [ref for ref in refs if ref not in found]
+    return found
+
+
 def included_names(text: str) -> list[str]:
     """The named templates a template includes (`include "x"`, `template "x"`)."""
     return list(dict.fromkeys(_INCLUDE.findall(text)))
