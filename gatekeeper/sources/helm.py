@@ -287,8 +287,13 @@ def ci_values_files(chart_dir: str, tree: Tree) -> list[str]:
 
 
 def _default_render_error(problem: Problem) -> bool:
-    """An error Helm gave rendering the chart (not a missing dependency, not our reading)."""
-    return problem.code == "GK-RENDER-ERROR" and problem.message.startswith("helm: ")
+    """An error Helm gave rendering a template of the chart (not a missing dependency, not
+    our reading, not a limit or a chart Helm cannot load: those are at the Chart.yaml)."""
+    return (
+        problem.code == "GK-RENDER-ERROR"
+        and problem.message.startswith("helm: ")
+        and posixpath.basename(problem.file) != CHART_FILE
+    )
 
 
 def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
