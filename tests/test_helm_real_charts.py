@@ -453,3 +453,28 @@ def test_objects_a_named_template_writes_are_located_in_its_body(tmp_path: Path)
     loaded = load_chart(tmp_path, files)
     own = next(d for d in loaded.documents if d.name == "own")
     assert own.locator.locate(("metadata", "name")).file == "ch/templates/component.yaml"
+
+
+def test_a_missing_dependency_read_by_index_is_one_finding_and_no_ci_rendering(
+    tmp_path: Path,
+) -> None:
+    """kube-prometheus-stack reads `(index .Values "prometheus-node-exporter").enabled` of
+    a dependency not vendored: one finding at the dependency; its ci values are not tried,
+    since no values file makes up for a missing chart."""
+    meta = "apiVersion: v2\nname: ch\nversion: 0.1.0\ndependencies:\n"
+    meta += "  - name: prometheus-node-exporter\n    version: 4.0.0\n"
+    meta += "    repository: https://prometheus-community.github.io/helm-charts\n"
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n"
+    template += '  {{- if (index .Values "prometheus-node-exporter").kubeRBACProxy.enabled }}\n'
+    template += "  rbac: proxy\n  {{- end }}\n"
+    files = {
+        "ch/Chart.yaml": meta,
+        "ch/values.yaml": "prometheus-node-exporter:\n  namespaceOverride: ''\n",
+        "ch/templates/c.yaml": template,
+        "ch/ci/a-values.yaml": "prometheus-node-exporter: {kubeRBACProxy: {enabled: true}}\n",
+    }
+    loaded = load_chart(tmp_path, files)
+    (problem,) = loaded.problems
+    assert (problem.file, problem.line) == ("ch/Chart.yaml", 5)
+    assert "nil pointer" in problem.message
+    assert loaded.documents == []

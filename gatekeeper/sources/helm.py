@@ -265,7 +265,11 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return Loaded()
     wanted = releases(chart_dir, context.options_for(NAME))
     loaded = render_chart(path, data, context, wanted)
-    if wanted == [Release()] and any(_default_render_error(p) for p in loaded.problems):
+    if (
+        wanted == [Release()]
+        and any(_default_render_error(p) for p in loaded.problems)
+        and not any(p.message.startswith(NOT_VENDORED) for p in loaded.problems)
+    ):  # a dependency not vendored: no values file makes up for it
         return _with_ci_values(path, data, context, loaded)
     return loaded
 
@@ -1029,6 +1033,9 @@ def _needed(
     return needed
 
 
+NOT_VENDORED = "dependencies not vendored"
+
+
 def _missing_dependencies(
     present: tuple[str, ...], dependencies: list[Dependency], chart_dir: str
 ) -> list[Problem]:
@@ -1038,7 +1045,7 @@ def _missing_dependencies(
         return []
     names = ", ".join(sorted({d.name for d in missing}))
     message = (
-        f"dependencies not vendored, so not rendered or judged: {names}; run "
+        f"{NOT_VENDORED}, so not rendered or judged: {names}; run "
         f"`helm dependency build {chart_dir or '.'}` and commit charts/ (or run it in CI before "
         "gatekeeper); gatekeeper never downloads dependencies"
     )
@@ -1542,7 +1549,8 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
 
 
 _NO_TEMPLATE = re.compile(r'\bno template "')
-_NIL_VALUES = re.compile(r"at <\.Values\.([\w-]+)\.[^>]*>: nil pointer")
+# `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field
+_NIL_VALUES = re.compile(r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer")
 
 
 def _for_missing(error: str, absent: list[str]) -> bool:
@@ -1552,7 +1560,7 @@ def _for_missing(error: str, absent: list[str]) -> bool:
     if _NO_TEMPLATE.search(error):
         return True
     said = " ".join(error.split())
-    return any(match.group(1) in absent for match in _NIL_VALUES.finditer(said))
+    return any((match[1] or match[2]) in absent for match in _NIL_VALUES.finditer(said))
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
