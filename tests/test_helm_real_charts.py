@@ -415,6 +415,10 @@ COMPONENT_VALUES = """components:
       - {name: proxy, image: envoy:1.30}
   shop:
     image: nginx:1.27
+  ad:
+    image: ad:1.0
+  load:
+    image: load:1.0
 """
 
 
@@ -439,6 +443,9 @@ def test_objects_a_named_template_writes_are_located_in_its_body(tmp_path: Path)
     assert found.values == "ch/values.yaml:3"
     shop = by_name[("Deployment", "shop")].locator.locate((*containers, 0, "image"))
     assert (shop.line, shop.values) == (15, "ch/values.yaml:8")
+    # each entry told by the key its name holds (the longest: `load`, not `ad` in it)
+    load = by_name[("Deployment", "load")].locator.locate((*containers, 0, "image"))
+    assert load.values == "ch/values.yaml:12"
     found = cart.locator.locate((*containers, 0, "securityContext", "privileged"))
     assert found.line == 17
     assert cart.locator.locate((*containers, 1, "image")).line == 21  # the sidecar's

@@ -1640,6 +1640,12 @@ def template_line(template: list[str], rendered: list[str], number: int) -> int:
     return best
 
 
+def _names(name: str, key: str) -> bool:
+    """Is `key` a whole part of the object name `name` (`cart` of `shop-cart`, not `ad` of
+    `load-generator`)?"""
+    return re.search(rf"(?:^|[-.]){re.escape(key)}(?:$|[-.])", name) is not None
+
+
 _FALSE_SCALARS = frozenset({"", "false", "no", "off", "0", "null", "~"})
 
 
@@ -1729,7 +1735,7 @@ class HelmLocator:
             if not isinstance(node, MappingNode):
                 continue
             keys = [str(key.value) for key, _ in node.value if isinstance(key, ScalarNode)]
-            named = sorted((key for key in keys if key and key.lower() in name), key=len)
+            named = sorted((key for key in keys if key and _names(name, key.lower())), key=len)
             if named and (len(named) == 1 or len(named[-1]) > len(named[-2])):
                 return (*self.ranged, named[-1])
             return None
