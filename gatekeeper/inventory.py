@@ -103,7 +103,8 @@ def entry(document: Document) -> InventoryEntry:
         source=document.source,
         api_version=str(obj.get("apiVersion", "")),
         kind=document.kind,
-        namespace=document.namespace,
+        # a chart's workload goes where it is installed (helm.RELEASE_NAMESPACE_UNKNOWN)
+        namespace=document.namespace or str(document.extra.get("inventory_namespace") or ""),
         name=document.name,
         labels={str(k): str(v) for k, v in labels.items()},
         file=location.file,

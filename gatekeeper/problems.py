@@ -66,6 +66,13 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     "GK-RENDER-ERROR": ProblemKind(
         "high", "Template could not be rendered", "Fix the template or its values."
     ),
+    "GK-HELM-DEFAULTS": ProblemKind(
+        "low",
+        "Chart does not render with its default values: judged with its ci values",
+        "Nothing to do if the chart requires the value on purpose (`required`); otherwise give "
+        "it a default. Each ci/*-values.yaml (chart-testing's convention) is rendered and "
+        "judged instead.",
+    ),
     "GK-RENDERER-MISSING": ProblemKind(
         "high",
         "No renderer installed: chart or kustomization not checked",

@@ -36,9 +36,16 @@ def _uncovered(root: Path) -> list[tuple[str, int]]:
 
 def test_one_chart_s_network_policy_does_not_cover_another_chart(tmp_path: Path) -> None:
     """argo-helm: argo-cd's NetworkPolicy (on by default) made argo-workflows' pods pass,
-    as if both charts were installed into one namespace."""
+    as if both charts were installed into one namespace. A chart alone is installed where
+    `helm install -n` says, which no file tells: its namespace is not judged (not `default`:
+    "namespace default has no NetworkPolicy" on every workload of a chart repository). Where
+    the namespaces are configured, each is judged, and one chart's policy covers only its own."""
     _chart(tmp_path, "a", {"deploy.yaml": DEPLOYMENT % "a", "policy.yaml": POLICY})
     _chart(tmp_path, "b", {"deploy.yaml": DEPLOYMENT % "b"})
+    assert _uncovered(tmp_path) == []
+    (tmp_path / ".gatekeeper.yml").write_text(
+        "sources: {helm: {charts: [{path: a, namespace: team-a}, {path: b, namespace: team-b}]}}\n"
+    )
     assert _uncovered(tmp_path) == [("b/templates/deploy.yaml", 3)]
 
 

@@ -47,8 +47,15 @@ from gatekeeper.sources.helm_lines import (
     Template,
     ancestors,
     assign_segments,
+    define_spans,
     defines,
+    included_names,
+    named_fields,
     parse_template,
+    ranged_values,
+    reads_release_namespace,
+    relative_refs,
+    required_values,
     writing_parts,
 )
 from gatekeeper.tree import Tree
@@ -255,7 +262,116 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     chart_dir = posixpath.dirname(path)
     if is_subchart(chart_dir, context.tree):
         return Loaded()
-    return render_chart(path, data, context, releases(chart_dir, context.options_for(NAME)))
+    wanted = releases(chart_dir, context.options_for(NAME))
+    loaded = render_chart(path, data, context, wanted)
+    if (
+        wanted == [Release()]
+        and any(_default_render_error(p) for p in loaded.problems)
+        and not any(p.message.startswith(NOT_VENDORED) for p in loaded.problems)
+    ):  # a dependency not vendored: no values file makes up for it
+        return _with_ci_values(path, data, context, loaded)
+    return loaded
+
+
+# chart-testing's convention (`ct install`/`ct lint`): each `ci/*-values.yaml` of a chart is
+# one test rendering; a chart whose defaults require a value ships them there.
+CI_VALUES_DIR = "ci"
+CI_VALUES_SUFFIX = "-values.yaml"
+
+
+def ci_values_files(chart_dir: str, tree: Tree) -> list[str]:
+    """The chart's `ci/*-values.yaml` files, as chart-testing finds them."""
+    directory = posixpath.join(chart_dir, CI_VALUES_DIR)
+    return [
+        file
+        for file in tree.list_dir(directory)
+        if posixpath.dirname(file) == directory and file.endswith(CI_VALUES_SUFFIX)
+    ]
+
+
+def _default_render_error(problem: Problem) -> bool:
+    """An error Helm gave rendering a template of the chart (not a missing dependency, not
+    our reading, not a limit or a chart Helm cannot load: those are at the Chart.yaml)."""
+    return (
+        problem.code == "GK-RENDER-ERROR"
+        and problem.message.startswith("helm: ")
+        and posixpath.basename(problem.file) != CHART_FILE
+    )
+
+
+def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
+    """A chart its default values do not render (`'x' must be set`) rendered with its
+    `ci/*-values.yaml` (chart-testing's test values). First the defaults with only the
+    values the templates require (`required`, the `if` before a `fail`) taken from each ci
+    file: what a deployer who sets just those installs. When that renders, it is judged and
+    the defaults' error is a note (GK-HELM-DEFAULTS): the maintainers require the value on
+    purpose, and a blocking error on every pull request would be noise. Else each ci file
+    whole, as `ct` renders it: judged, but the error stands, since a ci file may set over
+    the defaults what a deployer never does (a ci file can hide a default's privileged: true).
+    When nothing renders, the error stands as it was."""
+    chart_dir = posixpath.dirname(path)
+    files = ci_values_files(chart_dir, context.tree)
+    if not files:
+        return failed
+    completions = _required_from_ci(chart_dir, files, context.tree)
+    if completions:
+        wanted = [Release(inline=((values, locator),)) for _, values, locator in completions]
+        loaded = render_chart(path, data, context, wanted)
+        if loaded.documents:
+            names = _listed([file for file, _, _ in completions])
+            said = f"judged with the values it requires taken from {names}"
+            return _with_note(failed, loaded, said, "GK-HELM-DEFAULTS")
+    loaded = render_chart(path, data, context, [Release(values_files=(f,)) for f in files])
+    if not loaded.documents:
+        return failed
+    variants = {d.extra["variant"] for d in loaded.documents}
+    rendered = [f for f in files if any(f" -f {f}" in variant for variant in variants)]
+    said = f"judged as rendered with {_listed(rendered)} whole, not with the defaults"
+    return _with_note(failed, loaded, said, "GK-RENDER-ERROR")
+
+
+def _listed(files: list[str]) -> str:
+    return ", ".join(files[:3]) + (f" (+{len(files) - 3})" if len(files) > 3 else "")
+
+
+def _with_note(failed: Loaded, loaded: Loaded, said: str, code: str) -> Loaded:
+    """`loaded`, with the defaults' render errors of `failed` said as `code`, and the
+    problems of `failed` it does not have."""
+    for problem in failed.problems:
+        if _default_render_error(problem):
+            message = f"{problem.message} (with the chart's default values; {said})"
+            problem = replace(problem, code=code, message=message)
+        if problem not in loaded.problems:
+            loaded.problems.append(problem)
+    return loaded
+
+
+def _required_from_ci(
+    chart_dir: str, files: list[str], tree: Tree
+) -> list[tuple[str, dict[str, Any], NodeLocator]]:
+    """(ci file, the values its templates require that it sets, its locator), one per
+    distinct set of such values."""
+    templates = posixpath.join(chart_dir, "templates")
+    required: list[tuple[str, ...]] = []
+    for file in tree.list_dir(templates):
+        try:
+            text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            continue
+        required += [ref for ref in required_values(text) if ref not in required]
+    found: list[tuple[str, dict[str, Any], NodeLocator]] = []
+    for file in files:
+        document = _read_values(tree, file, Loaded())
+        if document is None or not isinstance(document.obj, dict):
+            continue
+        values: dict[str, Any] = {}
+        for ref in required:
+            value = get(document.obj, ref)
+            if value is not None:
+                values = helm_set.apply(values, list(ref), value)
+        if values and all(values != other for _, other, _ in found):
+            found.append((file, values, NodeLocator(file, document.node)))
+    return found
 
 
 def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Release]) -> Loaded:
@@ -312,6 +428,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 if "templates/" in f"/{name}" and b"define" in content
             ]
         )
+        bodies = ObjectDefines(chart_dir, files)
         loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
         loaded.problems.extend(helm_clock.problems(files, chart_dir))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
@@ -337,6 +454,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         return loaded
     needed = _needed(dependencies, result.dependencies, chart_dir, tree, user)
     missing = _missing_dependencies(result.dependencies, needed, chart_dir)
+    absent = [d.key for d in needed if d.name not in result.dependencies]
+    absent = [key for key in absent if key not in result.dependencies]
     failures: list[str] = []
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
@@ -344,9 +463,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
-        if rendering.manifests is None and missing and _NO_TEMPLATE.search(rendering.error):
-            # a named template the missing dependency defines (`no template "common.x"`):
-            # said in its one finding, not as a second one
+        if rendering.manifests is None and missing and _for_missing(rendering.error, absent):
+            # a named template the missing dependency defines (`no template "common.x"`), or
+            # its values read (`.Values.minio.tls`: nil pointer): said in its one finding
             failures.append(" ".join(rendering.error.split()))
             continue
         if rendering.manifests is None and release.assumed_lookup:
@@ -373,7 +492,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             where = _values_sources(
                 name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
             )
-            added = _add_documents(file, text, template, where, release, loaded, named, variant)
+            added = _add_documents(
+                file, text, template, where, release, loaded, named, variant, bodies
+            )
             if not assumed:
                 judged[(index, name)] = (text, added)
     for problem in missing:
@@ -911,6 +1032,9 @@ def _needed(
     return needed
 
 
+NOT_VENDORED = "dependencies not vendored"
+
+
 def _missing_dependencies(
     present: tuple[str, ...], dependencies: list[Dependency], chart_dir: str
 ) -> list[Problem]:
@@ -920,7 +1044,7 @@ def _missing_dependencies(
         return []
     names = ", ".join(sorted({d.name for d in missing}))
     message = (
-        f"dependencies not vendored, so not rendered or judged: {names}; run "
+        f"{NOT_VENDORED}, so not rendered or judged: {names}; run "
         f"`helm dependency build {chart_dir or '.'}` and commit charts/ (or run it in CI before "
         "gatekeeper); gatekeeper never downloads dependencies"
     )
@@ -1224,6 +1348,70 @@ class TemplateSource:
         return assign_segments(self.parsed(), objs)
 
 
+class DefinedSource(TemplateSource):
+    """The body of one named template, as a template of its own: the file's other lines
+    blanked, so its lines are the file's."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parsed = None
+
+
+class ObjectDefines:
+    """The chart's named templates that write whole objects (`define "x.deployment"` then
+    `kind: Deployment`), for templates that write none themselves (opentelemetry-demo's
+    component.yaml: a `range` over components that includes them): each such object is
+    located in the body of the one included define that writes its kind."""
+
+    def __init__(self, chart_dir: str, files: list[tuple[str, bytes]]) -> None:
+        self._texts = [
+            (posixpath.join(chart_dir, name), content)
+            for name, content in files
+            if name.startswith("templates/") and b"define" in content and b"kind:" in content
+        ]
+        self._bodies: dict[str, tuple[str, DefinedSource, frozenset[str]]] | None = None
+
+    def writing(self, template: TemplateSource, obj: Any) -> tuple[str, TemplateSource] | None:
+        """(file, body) of the define that wrote `obj`, when `template` writes no object
+        itself and includes exactly one define writing its kind."""
+        if not self._texts or "kind:" in template.text or not isinstance(obj, dict):
+            return None
+        if self._bodies is None:
+            self._bodies = _object_bodies(self._texts)
+        kind = str(obj.get("kind", ""))
+        found = [
+            (file, body)
+            for name in included_names(template.text)
+            for file, body, kinds in [self._bodies.get(name, ("", DefinedSource(""), frozenset()))]
+            if kind in kinds
+        ]
+        return found[0] if len(found) == 1 else None
+
+
+def _object_bodies(
+    texts: list[tuple[str, bytes]],
+) -> dict[str, tuple[str, DefinedSource, frozenset[str]]]:
+    """define name -> (file, its body as a template, the kinds it writes literally)."""
+    found: dict[str, tuple[str, DefinedSource, frozenset[str]]] = {}
+    for file, content in texts:
+        lines = content.decode("utf-8", "replace").splitlines()
+        for name, first, last in define_spans(lines):
+            body = [
+                "" if not first <= number <= last else line for number, line in enumerate(lines, 1)
+            ]
+            kinds = frozenset(
+                match.group(1)
+                for line in lines[first - 1 : last]
+                if (match := _LITERAL_KIND.match(line))
+            )
+            if kinds:
+                found[name] = (file, DefinedSource("\n".join(body)), kinds)
+    return found
+
+
+_LITERAL_KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z][A-Za-z0-9]*)['\"]?\s*(?:#.*)?$")
+
+
 def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
     """A rendering on an assumed cluster that wrote a template as the release's own
     rendering did: the same objects at the same lines, named by that rendering. They share
@@ -1244,6 +1432,7 @@ def _add_documents(
     loaded: Loaded,
     named: dict[str, list[tuple[str, ...]]] | None = None,
     variant: str = "",
+    bodies: ObjectDefines | None = None,
 ) -> list[Document]:
     """Add the objects `template` rendered as `text` (and what is wrong with the text) to
     `loaded`, named by the rendering `variant`; returns the objects added."""
@@ -1286,7 +1475,12 @@ def _add_documents(
         if hook == "skip":
             continue  # never applied by this deployer
         part = (index, len(documents), segments[index])
-        locator = HelmLocator(file, template, part, entry.obj, sources, named)
+        body = bodies.writing(template, entry.obj) if bodies is not None else None
+        if body is None:
+            locator = HelmLocator(file, template, part, entry.obj, sources, named)
+        else:  # the object is written by a named template: located in its body
+            locator = HelmLocator(body[0], body[1], (0, 1, None), entry.obj, sources, named)
+            locator.ranged = ranged_values(template.text)
         if release.namespace == "default":
             _unset_release_namespace(entry.obj, locator)
         made = Loaded()
@@ -1299,6 +1493,8 @@ def _add_documents(
             document.source = NAME
             if not document.namespace and release.namespace != "default":
                 document.namespace = release.namespace
+            elif not document.namespace and release.test_hooks == "advise":
+                _in_release_namespace(document)
             document.extra["release"] = release.name
             document.extra["variant"] = variant + (TEST_HOOK_VARIANT if hook == "advise" else "")
             item = f"/{number}" if is_list(entry.obj) else ""
@@ -1306,6 +1502,24 @@ def _add_documents(
             loaded.documents.append(document)
             added.append(document)
     return added
+
+
+# The namespace repository-scope rules see for a workload of a chart rendered on its own
+# that does not pin one: `helm install -n X` chooses it, so it is not `default`. Not a valid
+# name, as K8S-NETWORK-POLICY-PRESENT reads another tool's placeholder (its rule passes it).
+RELEASE_NAMESPACE_UNKNOWN = "{{ .Release.Namespace }}"
+
+
+def _in_release_namespace(document: Document) -> None:
+    """A workload of a chart alone (no Application or HelmRelease names where it goes, no
+    namespace configured) in whatever namespace the chart is installed into: no rule may
+    take that namespace for `default` (ingress-nginx, grafana's and otel's charts:
+    "namespace default has no NetworkPolicy" on every workload). What the chart pins
+    (`namespace: monitoring`, a values default that is a namespace) stays judged."""
+    from gatekeeper.workloads import WORKLOAD_KINDS
+
+    if document.kind in WORKLOAD_KINDS or document.kind == "Pod":
+        document.extra["inventory_namespace"] = RELEASE_NAMESPACE_UNKNOWN
 
 
 TEST_EVENTS = frozenset({"test", "test-success", "test-failure"})
@@ -1334,6 +1548,18 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
 
 
 _NO_TEMPLATE = re.compile(r'\bno template "')
+# `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field
+_NIL_VALUES = re.compile(r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer")
+
+
+def _for_missing(error: str, absent: list[str]) -> bool:
+    """Did Helm fail for want of a dependency that is not vendored: a named template it
+    defines, or a value its values.yaml would give (`.Values.minio.tls.enabled` of a
+    `minio` dependency: nil pointer)?"""
+    if _NO_TEMPLATE.search(error):
+        return True
+    said = " ".join(error.split())
+    return any((match[1] or match[2]) in absent for match in _NIL_VALUES.finditer(said))
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
@@ -1344,7 +1570,7 @@ def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
     if not isinstance(metadata, dict) or metadata.get("namespace") != "default":
         return
     found = locator.map.resolve(("metadata", "namespace"))  # parsed only for such objects
-    if found is not None and ".Release.Namespace" in found[0].value:
+    if found is not None and reads_release_namespace(found[0].value, locator.defines):
         del metadata["namespace"]
 
 
@@ -1413,6 +1639,26 @@ def template_line(template: list[str], rendered: list[str], number: int) -> int:
     return best
 
 
+def _names(name: str, key: str) -> bool:
+    """Is `key` a whole part of the object name `name` (`cart` of `shop-cart`, not `ad` of
+    `load-generator`)?"""
+    return re.search(rf"(?:^|[-.]){re.escape(key)}(?:$|[-.])", name) is not None
+
+
+_FALSE_SCALARS = frozenset({"", "false", "no", "off", "0", "null", "~"})
+
+
+def _node_truth(node: Node) -> bool:
+    """Go template truth of a values node: empty maps, lists, strings, false, 0 and null
+    are false."""
+    if isinstance(node, (MappingNode, SequenceNode)):
+        return bool(node.value)
+    text = str(node.value)
+    if node.tag.endswith((":str", ":binary")):
+        return text != ""
+    return text.strip().lower() not in _FALSE_SCALARS
+
+
 class HelmLocator:
     """A rendered field -> its template line, and the values line that set it."""
 
@@ -1420,7 +1666,7 @@ class HelmLocator:
         self,
         file: str,
         template: TemplateSource,
-        part: tuple[int, int, int],  # the object's index and count in the text, its part
+        part: tuple[int, int, int | None],  # the object's index and count in the text, its part
         obj: Any,
         sources: list[ValuesSource],
         defines: dict[str, list[tuple[str, ...]]] | None = None,
@@ -1432,13 +1678,17 @@ class HelmLocator:
         self.obj = obj
         self.sources = sources
         self.defines = defines or {}
+        # The values map a `range $name, $config := .Values.components` that includes the
+        # define writing this object runs over: the define's `.x` is one entry's `x`.
+        self.ranged: tuple[str, ...] | None = None
 
     @property
     def map(self) -> DocumentMap:
         """The object's template lines, read when a finding is first located in it."""
         if self._map is None:
             index, count, segment = self.part
-            self._map = DocumentMap(self.template.parsed(), self.obj, index, count, segment)
+            parsed = self.template.parsed()
+            self._map = DocumentMap(parsed, self.obj, index, count, segment, self._truth)
         return self._map
 
     def locate(self, path: Path) -> Location:
@@ -1457,14 +1707,47 @@ class HelmLocator:
                 if generator is not None:  # `resources:` then `toYaml .Values.resources`
                     values = self._values(*generator, ())
                 return Location(self.file, key.line, key.column, exact=exact, values=values)
+            rest = existing[len(prefix) :]
             generator = self.map.generator(key)
+            if generator is None and rest and isinstance(rest[0], int):
+                emitted = self.map.item_generator(key, rest[0])
+                if emitted is not None:  # `- name: config` then `toYaml .Values.volumes`
+                    generator = emitted[:2]
+                    rest = (emitted[2], *rest[1:])
             if generator is not None:
                 line, text = generator
                 column = len(text) - len(text.lstrip()) + 1
-                values = self._values(line, text, existing[len(prefix) :])
+                values = self._values(line, text, rest)
                 return Location(self.file, line, column, exact=False, values=values)
             return Location(self.file, key.line, key.column, exact=False)
         return Location(self.file, self.map.start_line(), 1, exact=not path)
+
+    def _ranged_entry(self) -> tuple[str, ...] | None:
+        """The values path of the entry of the ranged map (self.ranged) this object was
+        rendered from: the key its name holds (`name: {{ .name }}` set from the key), the
+        longest if several do; None when no key or two alike are in it."""
+        assert self.ranged is not None
+        metadata = self.obj.get("metadata") if isinstance(self.obj, dict) else None
+        name = str(metadata.get("name", "")).lower() if isinstance(metadata, dict) else ""
+        for source in self.sources:
+            node = source.locator.node_at((*source.prefix, *self.ranged))
+            if not isinstance(node, MappingNode):
+                continue
+            keys = [str(key.value) for key, _ in node.value if isinstance(key, ScalarNode)]
+            named = sorted((key for key in keys if key and _names(name, key.lower())), key=len)
+            if named and (len(named) == 1 or len(named[-1]) > len(named[-2])):
+                return (*self.ranged, named[-1])
+            return None
+        return None
+
+    def _truth(self, ref: tuple[str, ...]) -> bool | None:
+        """Is the value `ref` true as a template's `if` reads it, by the highest-priority
+        values file that sets it (None: none does)?"""
+        for source in self.sources:
+            node = source.locator.node_at((*source.prefix, *ref))
+            if node is not None:
+                return _node_truth(node)
+        return None
 
     def _existing(self, path: Path) -> Path:
         for prefix in ancestors(path):
@@ -1479,11 +1762,19 @@ class HelmLocator:
         """`file:line` of each values entry the template line reads (the highest-priority
         file that sets it), comma-separated."""
         found = []
-        for ref in self.map.values_refs(line, text, self.defines):
+        # a field an included define writes from a value of its own (`readOnlyRootFilesystem:
+        # {{ .Values.image.readOnlyRootFilesystem }}`), then the blocks it reads (`toYaml`)
+        refs: list[tuple[tuple[str, ...], Path]] = [
+            (ref, ()) for ref in named_fields(text, self.defines, rest)
+        ]
+        refs += [(ref, rest) for ref in self.map.values_refs(line, text, self.defines)]
+        entry = self._ranged_entry() if self.ranged is not None else None
+        refs += [((*entry, *ref), rest) for ref in relative_refs(text)] if entry else []
+        for ref, under in refs:
             for source in self.sources:
                 # `global` values are shared: a subchart reads the parent's top-level ones.
                 prefixes = [source.prefix, ()] if ref[0] == "global" else [source.prefix]
-                places = [(*prefix, *ref, *rest) for prefix in prefixes]
+                places = [(*prefix, *ref, *under) for prefix in prefixes]
                 node_path = next((p for p in places if source.locator.node_at(p) is not None), None)
                 if node_path is not None:
                     found.append(f"{source.file}:{source.locator.locate(node_path).line}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import yaml
@@ -87,7 +87,7 @@ def parse_template(text: str) -> Template:
             block_indent = -1
         if ":" not in raw:
             continue  # no key on it (most lines of a long description)
-        if "{{" in raw and not _ACTION.sub("", raw).strip():
+        if _pure_action(raw):
             continue  # a pure action line: it emits nothing literal
         match = _KEY.match(raw)
         if match is None:
@@ -201,6 +201,7 @@ def writing_parts(text: str) -> list[int]:
     return found
 
 
+_EMITTING = re.compile(r"\b(toYaml|include|tpl|toJson)\b")
 _SCALAR_ITEM = re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
 _ITEM_ACTION = re.compile(
     r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"
@@ -331,6 +332,41 @@ def _flow_items(literal: str) -> frozenset[str]:
     )
 
 
+# Is a values path set to something true (None: not known)? See DocumentMap.truth.
+Truth = Callable[[tuple[str, ...]], "bool | None"]
+_CONDITION = re.compile(
+    r"\{\{-?\s*(?P<word>if|else if|else|end|range|with|define|block)\b"
+    r"(?:\s+(?P<not>not\s+)?\$?\.Values(?P<ref>(?:\.[A-Za-z_][A-Za-z0-9_-]*)+)\s*-?\}\})?"
+)
+
+
+def branch_taken(lines: list[str], number: int, truth: Truth) -> bool | None:
+    """Was the `if`/`else` branch holding line `number` rendered? Told only for a branch
+    of `if .Values.x` (or `if not .Values.x`) whose value the values files say; None else."""
+    depth = 0
+    else_seen = False
+    for back in range(number - 1, 0, -1):
+        for match in reversed(list(_CONDITION.finditer(lines[back - 1]))):
+            word = match["word"]
+            if word == "end":
+                depth += 1
+            elif word in ("else", "else if") and depth == 0:
+                if word == "else if":
+                    return None
+                else_seen = True
+            elif word not in ("else", "else if"):
+                if depth > 0:
+                    depth -= 1
+                    continue
+                if word != "if" or match["ref"] is None:
+                    return None
+                value = truth(_split(match["ref"]))
+                if value is None:
+                    return None
+                return (value ^ bool(match["not"])) ^ else_seen
+    return None
+
+
 class DocumentMap:
     """Field path -> template key line, for one rendered document of one template."""
 
@@ -341,8 +377,10 @@ class DocumentMap:
         doc_index: int,
         doc_count: int,
         segment: int | None = None,
+        truth: Truth | None = None,
     ) -> None:
         self.template = template
+        self.truth = truth
         self.obj = obj
         self.segment = segment if segment is not None else self._segment(obj, doc_index, doc_count)
         self.keys = [
@@ -404,11 +442,21 @@ class DocumentMap:
                     if key.parent == parent and key.item == item and key.key in (step, DYNAMIC)
                 ]
                 chosen = _choose(candidates, node)
+                if chosen is None and len(candidates) > 1 and self.truth is not None:
+                    chosen = self._taken(candidates)
                 if chosen is None:
                     return None
                 parent, item = chosen.line, 0
                 found = (chosen, False)
         return found
+
+    def _taken(self, candidates: list[KeyLine]) -> KeyLine | None:
+        """The one candidate line in the branch the values took (`if .Values.tag` then
+        `image:`, `else` then another `image:`), when the values say which."""
+        assert self.truth is not None
+        lines = self.template.lines
+        taken = [key for key in candidates if branch_taken(lines, key.line, self.truth) is True]
+        return taken[0] if len(taken) == 1 else None
 
     def _item(self, parent: int, items: list[Any], index: int) -> KeyLine | None:
         """The `- ` line of list item `index` under the key at `parent`, when the first key
@@ -419,6 +467,7 @@ class DocumentMap:
         node = items[index]
         literal = self._literal(parent)
         agreeing = []
+        unrefuted = []
         for item in dashed:
             said = [
                 self._agrees(key, node[key.key])
@@ -427,13 +476,55 @@ class DocumentMap:
                 for key in self.keys
                 if key.item == item.line and key.parent == parent and key.key != DYNAMIC
             ]
+            if False not in said:
+                unrefuted.append(item)
             if False not in said and (literal or True in said):
                 agreeing.append(item)
         if len(agreeing) == 1:
             return agreeing[0]
         if literal and len(dashed) == len(items) and dashed[index] in agreeing:
             return dashed[index]
+        fixed = self._fixed_items(parent, dashed)
+        if index < len(fixed) and fixed[index] in unrefuted:
+            return fixed[index]  # `- name: {{ .name }}` before `range .sidecarContainers`
+        others = [key for key in dashed if key not in fixed]
+        if index >= len(fixed) and others == unrefuted[-1:] and not self._emits_items(dashed):
+            return others[0]  # the one item written after them: `range` repeats it
         return None
+
+    def _emits_items(self, dashed: list[KeyLine]) -> bool:
+        """Does an action at the level of the `- ` items `dashed` (`toYaml`, `include`)
+        write more items besides them, up to the end of their list?"""
+        opener = next((key for key in self.keys if key.line == dashed[0].parent), None)
+        if opener is None:
+            return True
+        lines = self.template.lines
+        end = next(
+            (k.line for k in self.keys if k.line > opener.line and k.column <= opener.column),
+            len(lines) + 1,
+        )
+        dash = min(len(k.text) - len(k.text.lstrip()) for k in dashed)
+        return any(
+            _pure_action(line) and _EMITTING.search(line) and len(line) - len(line.lstrip()) <= dash
+            for line in lines[opener.line : end - 1]
+        )
+
+    def _fixed_items(self, parent: int, dashed: list[KeyLine]) -> list[KeyLine]:
+        """The literal `- ` items under the key at `parent` that are always rendered, first
+        to last: those before any action at their level that could add or drop one (`if`,
+        `range`, `include`, ...; an action inside an item's body changes only that item)."""
+        lines = self.template.lines
+        dash = min((len(k.text) - len(k.text.lstrip()) for k in dashed), default=0)
+        fixed: list[KeyLine] = []
+        start = parent
+        for item in dashed:
+            for line in lines[start : item.line - 1]:
+                indent = len(line) - len(line.lstrip())
+                if _pure_action(line) and _ITEM_ACTION.search(line) and indent <= dash:
+                    return fixed
+            fixed.append(item)
+            start = item.line
+        return fixed
 
     def _agrees(self, key: KeyLine, value: Any) -> bool | None:
         """Did this key line render `value`? Its literal value, or the literal scalars it
@@ -493,9 +584,34 @@ class DocumentMap:
                 continue
             if _ACTION.sub("", text).strip():
                 return None  # a literal line: the body is literal
-            if re.search(r"\b(toYaml|include|tpl|toJson)\b", stripped):
+            if _EMITTING.search(stripped):
                 return number, text
         return None
+
+    def item_generator(self, key: KeyLine, index: int) -> tuple[int, str, int] | None:
+        """The action that emits list item `index` of the literal list under `key` when no
+        literal `- ` line wrote it: the one `toYaml`/`include`/`tpl` line of its block after
+        its literal items (`volumes:`, `- name: config`, then `toYaml .Values.volumes`), with
+        the item's index among what that action emits (the literal items come first)."""
+        lines = self.template.lines
+        end = next(
+            (k.line for k in self.keys if k.line > key.line and k.column <= key.column),
+            len(lines) + 1,
+        )
+        actions = [
+            number
+            for number in range(key.line + 1, end)
+            if _EMITTING.search(lines[number - 1]) and _pure_action(lines[number - 1])
+        ]
+        if len(actions) != 1:
+            return None
+        number = actions[0]
+        before = [k for k in self.keys if k.dashed and k.parent == key.line and k.line < number]
+        if len(self._fixed_items(key.line, before)) < len(before):
+            return None  # literal items behind a condition or a loop: how many is unknown
+        if index < len(before):
+            return None
+        return number, lines[number - 1], index - len(before)
 
     def values_refs(
         self, number: int, text: str, defines: dict[str, list[tuple[str, ...]]] | None = None
@@ -514,9 +630,31 @@ class DocumentMap:
                 if with_match:
                     return [_split(with_match.group(1))]
         for name in _INCLUDE.findall(text):
-            included = _summarised((defines or {}).get(name, []))
+            read = (defines or {}).get(name, [])
+            included = _summarised([ref for ref in read if ref != RELEASE_NAMESPACE])
             refs.extend(ref for ref in included if ref not in refs)
         return refs
+
+
+def named_fields(
+    text: str, named: dict[str, list[tuple[str, ...]]], rest: tuple[Any, ...]
+) -> list[tuple[str, ...]]:
+    """The values paths the named templates a line includes read that end with the field
+    `rest` written inside them (`securityContext: {{ include "x.securityContext" . }}`,
+    whose define writes `readOnlyRootFilesystem: {{ .Values.image.readOnlyRootFilesystem }}`)."""
+    if not rest or not all(isinstance(step, str) for step in rest):
+        return []
+    found: list[tuple[str, ...]] = []
+    for name in _INCLUDE.findall(text):
+        for ref in named.get(name, []):
+            if ref[-len(rest) :] == rest and ref != RELEASE_NAMESPACE and ref not in found:
+                found.append(ref)
+    return found
+
+
+def _pure_action(line: str) -> bool:
+    """Is the line only template actions (it writes nothing literal)?"""
+    return "{{" in line and not _ACTION.sub("", line).strip()
 
 
 def _summarised(refs: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -546,9 +684,93 @@ _BLOCK_ACTION = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
 MAX_INCLUDED_REFS = 4  # a named template reading more is a whole spec, not one value
 
 
+# What `defines` records for a named template that reads the release's namespace (no
+# values path: values_refs leaves it out).
+RELEASE_NAMESPACE = ("$Release", "Namespace")
+
+
+def reads_release_namespace(text: str, named: dict[str, list[tuple[str, ...]]]) -> bool:
+    """Does a template line write `.Release.Namespace`, itself or through a named template
+    (`{{ include "x.namespace" . }}`: `default .Release.Namespace .Values.namespaceOverride`)?"""
+    if ".Release.Namespace" in text:
+        return True
+    return any(RELEASE_NAMESPACE in named.get(name, []) for name in _INCLUDE.findall(text))
+
+
+_RANGED_MAP = re.compile(
+    r"\{\{-?\s*range\s+\$\w+\s*,\s*\$\w+\s*:=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)"
+)
+_RELATIVE_REF = re.compile(r"(?<![\w$)\]])\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+_BUILTINS = frozenset({"Values", "Release", "Chart", "Capabilities", "Template", "Files"})
+
+
+def ranged_values(text: str) -> tuple[str, ...] | None:
+    """The values map a template's one `range $key, $value := .Values.x` runs over."""
+    found = {match.group(1) for match in _RANGED_MAP.finditer(text)}
+    return _split(found.pop()) if len(found) == 1 else None
+
+
+def relative_refs(text: str) -> list[tuple[str, ...]]:
+    """The paths a line's actions read from `.` (`toYaml .initContainers`), not builtins."""
+    refs: list[tuple[str, ...]] = []
+    for action in _ACTION.finditer(text):
+        for match in _RELATIVE_REF.finditer(action.group(0)):
+            ref = _split(match.group(1))
+            if ref[0] not in _BUILTINS and ref not in refs:
+                refs.append(ref)
+    return refs
+
+
+_REQUIRED = re.compile(
+    r"\brequired\s+(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`)\s+\(?\$?\.Values"
+    r"((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)"
+)
+_FAIL = re.compile(r"\{\{-?\s*fail\b")
+_IF_LINE = re.compile(r"\{\{-?\s*(?:if|else\s+if)\b")
+
+
+def required_values(text: str) -> list[tuple[str, ...]]:
+    """The values paths a template requires: `required "..." .Values.x`, and those the
+    `if` lines just above a `fail` test (`if not .Values.image.repository` then `fail`)."""
+    lines = text.splitlines()
+    found: list[tuple[str, ...]] = []
+    for number, line in enumerate(lines):
+        refs = [_split(match.group(1)) for match in _REQUIRED.finditer(line)]
+        if _FAIL.search(line):
+            for above in lines[max(number - 8, 0) : number + 1]:
+                if _IF_LINE.search(above):
+                    refs += [_split(match.group(1)) for match in _VALUES_REF.finditer(above)]
+        found += [ref for ref in refs if ref not in found]
+    return found
+
+
+def included_names(text: str) -> list[str]:
+    """The named templates a template includes (`include "x"`, `template "x"`)."""
+    return list(dict.fromkeys(_INCLUDE.findall(text)))
+
+
+def define_spans(lines: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(name, first line, last line) of each top-level `define` body of a template file,
+    lines counted from 1 (the `define` and its `end` lines excluded)."""
+    name, depth, start = "", 0, 0
+    for number, line in enumerate(lines, start=1):
+        for action in _BLOCK_ACTION.finditer(line):
+            word = action.group(1)
+            if word == "define" and depth == 0:
+                found = _DEFINE.search(line, action.start())
+                name, start = (found.group(1) if found else ""), number + 1
+            if word == "end":
+                depth -= 1
+                if depth == 0 and name:
+                    yield name, start, number - 1
+                    name = ""
+            else:
+                depth += 1
+
+
 def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
     """Named templates (`define "x"`) of a chart -> the values paths each reads, following
-    the templates it includes in turn."""
+    the templates it includes in turn (and RELEASE_NAMESPACE if it reads that)."""
     direct: dict[str, list[tuple[str, ...]]] = {}
     includes: dict[str, list[str]] = {}
     for text in texts:
@@ -574,6 +796,8 @@ def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
                     ref = _split(match.group(1))
                     if ref not in direct[name]:
                         direct[name].append(ref)
+                if ".Release.Namespace" in line and RELEASE_NAMESPACE not in direct[name]:
+                    direct[name].append(RELEASE_NAMESPACE)
                 includes[name].extend(_INCLUDE.findall(line))
     resolved: dict[str, list[tuple[str, ...]]] = {}
 
