@@ -97,7 +97,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     except Exception as error:  # dockerfile-parse raises plain exceptions on odd input
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"invalid Dockerfile: {error}")])
     locator = LineMapLocator(path)
-    obj, problems = build(path, structure, heredocs, locator)
+    obj, problems = build(path, structure, heredocs, locator, escape_token(text.split("\n")))
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     return Loaded(documents=[document], problems=problems)
 
@@ -143,7 +143,7 @@ def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
     from dockerfile_parse import DockerfileParser
 
     def parse_lines(lines: list[str]) -> list[dict[str, Any]]:
-        data = "\n".join(lines).encode("utf-8")
+        data = "\n".join(_skip_empty_continuations(lines)).encode("utf-8")
         structure: list[dict[str, Any]] = DockerfileParser(fileobj=io.BytesIO(data)).structure
         return structure
 
@@ -177,6 +177,37 @@ def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
     return parse_lines(blanked), heredocs
 
 
+_ESCAPE_DIRECTIVE = re.compile(r"^\s*#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^\s*#\s*[A-Za-z]+\s*=")
+
+
+def escape_token(lines: list[str]) -> str:
+    """The escape character: `\\`, or the one a leading `# escape=` directive names."""
+    for line in lines:
+        match = _ESCAPE_DIRECTIVE.match(line)
+        if match:
+            return match.group(1)
+        if not _DIRECTIVE.match(line):
+            return "\\"
+    return "\\"
+
+
+def _skip_empty_continuations(lines: list[str]) -> list[str]:
+    """Blank lines inside a continued instruction as comments, which BuildKit skips as it skips
+    blank ones (`RUN true \\`, a blank line, `USER app`: the USER is part of the RUN);
+    dockerfile-parse ends the instruction at the blank line instead. Line count kept."""
+    escape = escape_token(lines)
+    continued = False
+    found = list(lines)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if continued and not stripped:
+            found[index] = "#"
+        elif not stripped.startswith("#"):
+            continued = stripped.endswith(escape)
+    return found
+
+
 def _bodies(item: dict[str, Any], lines: list[str]) -> list[Heredoc]:
     """The heredoc bodies of one instruction, read from the original lines after it."""
     found: list[Heredoc] = []
@@ -202,6 +233,7 @@ def build(
     structure: list[dict[str, Any]],
     heredocs: dict[int, list[Heredoc]],
     locator: LineMapLocator,
+    escape: str = "\\",
 ) -> tuple[dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
     global_args: list[dict[str, Any]] = []
@@ -280,7 +312,7 @@ def build(
         if keyword == "RUN":
             stage["root_names"] += root_names(instruction["value"])
         if keyword == "USER":  # as the builder expands it: `ARG U=root` + `USER $U` is root
-            stage["user"] = _substitute(instruction["value"].strip(), known)
+            stage["user"] = expand_word(instruction["value"].strip(), known, escape)
             locator.add(("stages", stage["index"], "user"), line)
             named = stage["user"].split(":")[0]
             stage["user_uid"] = "0" if named in stage["root_names"] else ""
@@ -366,6 +398,45 @@ def _substitute(text: str, defaults: dict[str, str]) -> str:
         return value if value is not None else match.group(0)
 
     return _VARIABLE.sub(replace, text)
+
+
+def expand_word(text: str, known: dict[str, str], escape: str = "\\") -> str:
+    """One word as BuildKit's shell lexer reads it (USER, `UserCommand.Expand`): quotes and
+    escapes removed, variables expanded, so `USER "0"`, `USER r\\oot` and `USER ro""ot` are
+    root. An unterminated quote fails the build: the text is kept as written."""
+    found: list[str] = []
+    index, size = 0, len(text)
+    while index < size:
+        char = text[index]
+        if char == escape:
+            found.append(text[index + 1 : index + 2])
+            index += 2
+        elif char == "'":
+            end = text.find("'", index + 1)
+            if end < 0:
+                return text
+            found.append(text[index + 1 : end])
+            index = end + 1
+        elif char == '"':
+            index += 1
+            part: list[str] = []
+            while index < size and text[index] != '"':
+                if text[index] == escape and text[index + 1 : index + 2] in ('"', "$", escape):
+                    part.append(text[index + 1])
+                    index += 2
+                    continue
+                match = _VARIABLE.match(text, index) if text[index] == "$" else None
+                part.append(_substitute(match.group(0), known) if match else text[index])
+                index = match.end() if match else index + 1
+            if index >= size:
+                return text
+            found.append("".join(part))
+            index += 1
+        else:
+            match = _VARIABLE.match(text, index) if char == "$" else None
+            found.append(_substitute(match.group(0), known) if match else char)
+            index = match.end() if match else index + 1
+    return "".join(found)
 
 
 def _instruction(
