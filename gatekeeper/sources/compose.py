@@ -3,7 +3,9 @@
 The document is the file as written (kind `Compose`, name = the file path), with one field
 added per service: `environment_vars`, the `environment:` entries as [{name, value}] whether
 written as a list (`- A=b`) or a mapping (`A: b`); a value is null when passed through from
-the host (`- A`). Each entry is located at its own line.
+the host (`- A`). Each entry is located at its own line. And `host_paths`: the host directories
+its volumes bind, as [{service, source, written}] with `source` normalised, each located at
+the line of its volume.
 
 What Compose itself merges is judged merged: a service's `extends:` (in the same file or
 another) brings the base service's fields, located in the file that wrote them, and the files
@@ -95,6 +97,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
         for index, var in enumerate(service["environment_vars"]):
             line = nodes.locate(("services", str(name), "environment", var.pop("_key"))).line
             locator.add(("services", str(name), "environment_vars", index), line)
+        service["host_paths"] = _host_paths(str(name), service.get("volumes"), obj.get("volumes"))
+        for index, mount in enumerate(service["host_paths"]):
+            where = ("services", str(name), "volumes", mount.pop("_key"))
+            locator.add(("services", str(name), "host_paths", index), nodes.locate(where).line)
     loaded.documents.append(
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )
@@ -134,6 +140,34 @@ def _environment(value: Any) -> list[dict[str, Any]]:
         for index, item in enumerate(value):
             name, equals, assigned = str(item).partition("=")
             found.append({"name": name, "value": assigned if equals else None, "_key": index})
+    return found
+
+
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
+
+
+def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
+    """The host directories a service's volumes bind: `/src:/dst[:ro]`, `{type: bind, source}`,
+    and a named volume whose local driver binds a device path (`driver_opts: {o: bind,
+    device: /}`). Absolute paths only (relative ones stay in the project), normalised
+    (`//var/./run/` is `/var/run`), `${VAR:-default}` read as its default."""
+    found: list[dict[str, Any]] = []
+    named = named if isinstance(named, dict) else {}
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        if isinstance(volume, str):
+            written = _DEFAULTED.sub(lambda match: match.group(1), volume)
+            source = written.split(":", 1)[0] if ":" in written else ""
+        elif isinstance(volume, dict):
+            source = str(volume.get("source") or "")
+        else:
+            continue
+        definition = named.get(source)
+        if isinstance(definition, dict) and isinstance(definition.get("driver_opts"), dict):
+            source = str(definition["driver_opts"].get("device") or "")
+        source = _DEFAULTED.sub(lambda match: match.group(1), source)
+        if source.startswith("/"):
+            normal = "/" + posixpath.normpath(source).lstrip("/")
+            found.append({"service": service, "source": normal, "written": source, "_key": index})
     return found
 
 
