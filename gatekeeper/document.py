@@ -20,6 +20,7 @@ WITH_CONDITIONS = " with unknown conditions "
 ASSUMED_LOOKUP = " where lookup finds objects"
 ASSUMED_UPGRADE = " --is-upgrade"
 WITH_WORKFLOW_ENV = " with TF_VAR_ of "
+BUILT_BY = " as built by "  # a Dockerfile with the build args or target a workflow gives
 ASSUMPTIONS = (
     ASSUMED_APIS,
     ASSUMED_KUBE,
@@ -28,6 +29,7 @@ ASSUMPTIONS = (
     WITH_VAR_FILE,
     WITH_CONDITIONS,
     WITH_WORKFLOW_ENV,
+    BUILT_BY,
 )
 
 

@@ -99,8 +99,8 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
             locator.add(("services", str(name), "environment_vars", index), line)
         service["host_paths"] = _host_paths(str(name), service.get("volumes"), obj.get("volumes"))
         for index, mount in enumerate(service["host_paths"]):
-            where = ("services", str(name), "volumes", mount.pop("_key"))
-            locator.add(("services", str(name), "host_paths", index), nodes.locate(where).line)
+            volume: Path = ("services", str(name), "volumes", mount.pop("_key"))
+            locator.add(("services", str(name), "host_paths", index), nodes.locate(volume).line)
     loaded.documents.append(
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )

@@ -28,14 +28,15 @@ import json
 import posixpath
 import re
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper import shell
-from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.document import BUILT_BY, Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.images import parse_image
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, dockerfile_builds
 from gatekeeper.yamldoc import check_bytes, decode
 
 NAME = "dockerfile"
@@ -97,9 +98,44 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     except Exception as error:  # dockerfile-parse raises plain exceptions on odd input
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"invalid Dockerfile: {error}")])
     locator = LineMapLocator(path)
-    obj, problems = build(path, structure, heredocs, locator, escape_token(text.split("\n")))
+    escape = escape_token(text.split("\n"))
+    obj, problems = build(path, structure, heredocs, locator, escape)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
-    return Loaded(documents=[document], problems=problems)
+    loaded = Loaded(documents=[document], problems=problems)
+    for made in dockerfile_builds.of(context.tree, path) if context and context.tree else []:
+        locator = LineMapLocator(path)
+        obj, _ = build(path, structure, heredocs, locator, escape, made.args)
+        if made.target:  # the image is the target stage: what follows it is not built
+            stages = obj["stages"]
+            chosen = next(
+                (s for s in stages if made.target.lower() in (s["alias"], str(s["index"]))), None
+            )
+            if chosen is None:
+                continue  # the build fails: no image
+            obj["stages"] = stages[: chosen["index"] + 1]
+        variant = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
+        variant.extra["variant"] = f"{path}{BUILT_BY}{made.where}"
+        loaded.documents.append(variant)
+    return loaded
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a Dockerfile reads the build args and target of the
+    workflows and compose files that build it with them."""
+    if context.tree is None:
+        return
+    for made in dockerfile_builds.builds(context.tree):
+        yield made.dockerfile, made.where.rpartition(":")[0]
+
+
+def owners(path: str, context: LoadContext) -> list[str]:
+    """The Dockerfiles a workflow or compose file builds with build args or a target: a pull
+    request changing only `--build-arg APP_UID=0` re-judges the Dockerfile it builds."""
+    from gatekeeper.sources import compose, workflow
+
+    if context.tree is None or not (workflow.kind_of(path) or compose.detect(path)):
+        return []
+    return dockerfile_builds.built_by(context.tree, path)
 
 
 def images(document: Document) -> list[tuple[str, Path]]:
@@ -234,7 +270,11 @@ def build(
     heredocs: dict[int, list[Heredoc]],
     locator: LineMapLocator,
     escape: str = "\\",
+    build_args: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
+    """The document's object; `build_args` as `docker build --build-arg` gives them (they
+    replace the default of an ARG the Dockerfile declares)."""
+    given = build_args or {}
     problems: list[Problem] = []
     global_args: list[dict[str, Any]] = []
     stages: list[dict[str, Any]] = []
@@ -279,8 +319,9 @@ def build(
                 for var in instruction["vars"]:
                     locator.add(("args", len(global_args)), line)
                     global_args.append({**var, "line": line})
-                    if var["value"] is not None:
-                        defaults[var["name"]] = var["value"]
+                    value = given.get(var["name"], var["value"])
+                    if value is not None:
+                        defaults[var["name"]] = value
             else:
                 problems.append(
                     Problem(
@@ -304,7 +345,9 @@ def build(
         if keyword in ("ARG", "ENV"):
             for var in instruction["vars"]:
                 value = var["value"]
-                if keyword == "ARG" and value is None:
+                if keyword == "ARG" and var["name"] in given:
+                    value = given[var["name"]]
+                elif keyword == "ARG" and value is None:
                     value = defaults.get(var["name"])
                 if value is not None:
                     scope = arguments[-1] if keyword == "ARG" else environments[-1]

@@ -1,0 +1,94 @@
+"""Red-team bypasses of the ninth session in Dockerfiles: what the builder makes of a
+Dockerfile that the check read differently (r05: the build args and target CI and compose
+give it). Each was a pull request that got a green check while the image ran as root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gatekeeper.change import scan_change
+from gatekeeper.evaluate import Engine
+from gatekeeper.policy.loader import load_policy_file
+from gatekeeper.scanner import scan
+from gatekeeper.sources import LoadContext, dockerfile, dockerfile_builds
+from gatekeeper.tree import MemoryTree
+from tests.conftest import REPO
+from tests.test_change import Repo
+
+USER_POLICY = REPO / "policies" / "dockerfile" / "user-not-root.yaml"
+DOCKERFILE = (
+    "FROM alpine:3.20 AS debug\nUSER root\n\nFROM alpine:3.20\nARG APP_UID=10001\nUSER $APP_UID\n"
+)
+
+
+def workflow(run: str) -> str:
+    return (
+        "on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: actions/checkout@v4\n      - run: {run}\n"
+    )
+
+
+def scan_tree(files: dict[str, str], entry: str = "docker/Dockerfile") -> list[tuple[Any, ...]]:
+    tree = {name: text.encode() for name, text in files.items()}
+    engine = Engine([load_policy_file(USER_POLICY)])
+    found = scan([(entry, tree[entry])], engine, 1, LoadContext(tree=MemoryTree(tree))).findings
+    return sorted((f.policy_id, f.file, f.line, f.message) for f in found)
+
+
+def test_a_build_arg_or_target_given_by_a_workflow_is_judged() -> None:
+    """`docker build --build-arg APP_UID=0` makes the last stage root; `--target debug` ships
+    the root stage; a value only known when the workflow runs is left out."""
+    plain = {"docker/Dockerfile": DOCKERFILE}
+    assert scan_tree(plain) == []
+    for run, line, message in [
+        ("docker build --build-arg APP_UID=0 -f docker/Dockerfile .", 6, "runs as 0"),
+        ("cd x && docker buildx build --build-arg=APP_UID=0 docker", 6, "runs as 0"),
+        ("podman build --target debug -t web docker", 2, "debug runs as root"),
+    ]:
+        files = {**plain, ".github/workflows/image.yml": workflow(run)}
+        ((policy, file, at, said),) = scan_tree(files)
+        assert (policy, file, at) == ("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", line), run
+        assert message in said
+    unknown = workflow("docker build --build-arg APP_UID=${{ inputs.uid }} --target $T docker")
+    assert scan_tree({**plain, ".github/workflows/image.yml": unknown}) == []
+    missing = workflow("docker build --target nosuchstage docker")  # the build fails
+    assert scan_tree({**plain, ".github/workflows/image.yml": missing}) == []
+
+
+def test_build_push_action_and_compose_build_sections_are_judged() -> None:
+    action = (
+        "on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n"
+        "        with:\n          context: docker\n          build-args: |\n"
+        "            OTHER=1\n            APP_UID=0\n"
+    )
+    files = {"docker/Dockerfile": DOCKERFILE, ".github/workflows/image.yml": action}
+    assert [f[:3] for f in scan_tree(files)] == [("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", 6)]
+    compose = "services:\n  web:\n    build: {context: docker, target: debug}\n"
+    files = {"docker/Dockerfile": DOCKERFILE, "compose.yaml": compose}
+    assert [f[:3] for f in scan_tree(files)] == [("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", 2)]
+    compose = "services:\n  web:\n    build:\n      context: docker\n      args: [APP_UID=0]\n"
+    tree = MemoryTree({"docker/Dockerfile": DOCKERFILE.encode(), "compose.yaml": compose.encode()})
+    assert dockerfile_builds.builds(tree) == [
+        dockerfile_builds.Build("docker/Dockerfile", "compose.yaml:3", "", {"APP_UID": "0"})
+    ]
+    context = LoadContext(tree=tree)
+    assert dockerfile.owners("compose.yaml", context) == ["docker/Dockerfile"]
+    assert dockerfile.owners("docker/Dockerfile", context) == []
+
+
+def test_a_pull_request_changing_only_the_build_args_rejudges_the_dockerfile(
+    tmp_path: Path,
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    repo.write("Dockerfile", "FROM alpine:3.20\nHEALTHCHECK CMD true\nARG UID=10001\nUSER $UID\n")
+    repo.write(".github/workflows/image.yml", workflow("docker build -t web ."))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(".github/workflows/image.yml", workflow("docker build --build-arg UID=0 -t web ."))
+    repo.commit("pr")
+    findings = scan_change(repo.root, "main").verdict.findings
+    assert ("DOCKER-USER-NOT-ROOT", "Dockerfile", 4) in [
+        (f.policy_id, f.file, f.line) for f in findings
+    ]
