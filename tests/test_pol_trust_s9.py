@@ -92,3 +92,16 @@ def test_a_pull_request_changing_only_the_build_args_rejudges_the_dockerfile(
     assert ("DOCKER-USER-NOT-ROOT", "Dockerfile", 4) in [
         (f.policy_id, f.file, f.line) for f in findings
     ]
+
+
+def test_a_branch_taken_from_the_second_helm_revision_is_judged() -> None:
+    """r22: `{{ if gt .Release.Revision 1 }}` is every upgrade after the first install: the
+    upgrade rendering has Revision 2 (one that never asks keeps rendering once)."""
+    from tests.test_helm_cluster_apis import CHART, deployment
+    from tests.test_helm_lookup import findings
+
+    for condition in ("gt (int .Release.Revision) 1", "ne .Release.Revision 1"):
+        files = {"web/Chart.yaml": CHART, "web/templates/deploy.yaml": deployment(condition)}
+        assert [(f.line, f.extra["variants"]) for f in findings(files)] == [
+            (17, ["helm web --is-upgrade"])
+        ], condition
