@@ -105,3 +105,28 @@ def test_a_branch_taken_from_the_second_helm_revision_is_judged() -> None:
         assert [(f.line, f.extra["variants"]) for f in findings(files)] == [
             (17, ["helm web --is-upgrade"])
         ], condition
+
+
+def test_a_syntax_directive_naming_another_frontend_is_said_not_judged() -> None:
+    """A `# syntax=` line hands the file to another BuildKit frontend image: what it builds
+    is not what is judged here, so it is a finding at that line, not silence."""
+
+    def problems(text: str) -> list[tuple[str, int]]:
+        loaded = dockerfile.load("Dockerfile", text.encode(), LoadContext())
+        return [(p.code, p.line) for p in loaded.problems]
+
+    body = "FROM alpine:3.20\nUSER 10001\n"
+    for judged in (
+        "# syntax=docker/dockerfile:1\n",
+        "# syntax = docker.io/docker/dockerfile:1.7-labs@sha256:" + "0" * 64 + "\n",
+        "#!/usr/bin/env buildctl\n# escape=`\n#syntax=docker/dockerfile-upstream:master\n",
+        "\n# syntax=ghcr.io/acme/frontend:1\n",  # not a directive after a blank line
+        "  # syntax=ghcr.io/acme/frontend:1\n",  # nor indented
+    ):
+        assert problems(judged + body) == [], judged
+    for other, line in (
+        ("# syntax=ghcr.io/acme/frontend:1\n", 1),
+        ("# check=skip=all\n# syntax=tonistiigi/dockerfile:latest\n", 2),
+        ("// syntax=docker/dockerfile-evil:1\n", 1),
+    ):
+        assert ("GK-DOCKERFILE-FRONTEND", line) in problems(other + body), other

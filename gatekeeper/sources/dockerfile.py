@@ -102,6 +102,13 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     obj, problems = build(path, structure, heredocs, locator, escape)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     loaded = Loaded(documents=[document], problems=problems)
+    syntax = frontend(text)
+    if syntax is not None and not _judged_frontend(syntax[0]):
+        message = (
+            f"# syntax={syntax[0]}: BuildKit builds this file with that frontend image, not"
+            " docker/dockerfile; what it builds is not judged here"
+        )
+        loaded.problems.append(Problem("GK-DOCKERFILE-FRONTEND", path, syntax[1], message))
     for made in dockerfile_builds.of(context.tree, path) if context and context.tree else []:
         locator = LineMapLocator(path)
         obj, _ = build(path, structure, heredocs, locator, escape, made.args)
@@ -126,6 +133,40 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         return
     for made in dockerfile_builds.builds(context.tree):
         yield made.dockerfile, made.where.rpartition(":")[0]
+
+
+_DIRECTIVE_LINE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+_DOCKERFILE_FRONTENDS = frozenset({"docker/dockerfile", "docker/dockerfile-upstream"})
+
+
+def frontend(text: str) -> tuple[str, int] | None:
+    """The frontend image of a `syntax` parser directive and its line, as BuildKit's
+    DetectSyntax reads it: leading `# key=value` (or `// key=value`) lines after an optional
+    `#!` line, each starting the line."""
+    lines = text.lstrip("\ufeff").split("\n")
+    first = 1 if lines and lines[0].startswith("#!") else 0
+    for prefix in ("#", "//"):
+        for number in range(first, len(lines)):
+            line = lines[number]
+            match = _DIRECTIVE_LINE.match(line[len(prefix) :].lstrip())
+            if not line.startswith(prefix) or match is None:
+                break
+            if match.group(1).lower() not in _DIRECTIVES:
+                break
+            if match.group(1).lower() == "syntax":
+                return match.group(2).split(" ")[0], number + 1
+    return None
+
+
+def _judged_frontend(image: str) -> bool:
+    """docker/dockerfile (any version, digest or registry spelling of Docker Hub)."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    for registry in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(registry)
+    return name.lower() in _DOCKERFILE_FRONTENDS
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
