@@ -120,6 +120,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
             if chosen is None:
                 continue  # the build fails: no image
             obj["stages"] = stages[: chosen["index"] + 1]
+            obj["target"] = chosen["name"]
         variant = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
         variant.extra["variant"] = f"{path}{BUILT_BY}{made.where}"
         loaded.documents.append(variant)
