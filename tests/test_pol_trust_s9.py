@@ -68,7 +68,9 @@ def test_build_push_action_and_compose_build_sections_are_judged() -> None:
     compose = "services:\n  web:\n    build: {context: docker, target: debug}\n"
     files = {"docker/Dockerfile": DOCKERFILE, "compose.yaml": compose}
     assert [f[:3] for f in scan_tree(files)] == [("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", 2)]
-    compose = "services:\n  web:\n    build:\n      context: docker\n      args: [APP_UID=0]\n"
+    compose = (
+        "services:\n  web:\n    build:\n      context: docker\n      args: ['APP_UID=${UID:-0}']\n"
+    )
     tree = MemoryTree({"docker/Dockerfile": DOCKERFILE.encode(), "compose.yaml": compose.encode()})
     assert dockerfile_builds.builds(tree) == [
         dockerfile_builds.Build("docker/Dockerfile", "compose.yaml:3", "", {"APP_UID": "0"})
@@ -130,3 +132,30 @@ def test_a_syntax_directive_naming_another_frontend_is_said_not_judged() -> None
         ("// syntax=docker/dockerfile-evil:1\n", 1),
     ):
         assert ("GK-DOCKERFILE-FRONTEND", line) in problems(other + body), other
+
+
+def test_a_compose_inline_dockerfile_is_judged_at_its_lines() -> None:
+    """`build.dockerfile_inline` is a Dockerfile Compose builds: judged as one, at the lines
+    of the compose file that hold it (a quoted string: at its key)."""
+    compose = (
+        "services:\n"
+        "  web:\n"
+        "    build:\n"
+        "      context: .\n"
+        "      dockerfile_inline: |\n"
+        "        FROM alpine:3.20\n"
+        "        USER 10001\n"
+        "        USER root\n"
+        "  api:\n"
+        '    build: {dockerfile_inline: "FROM alpine:3.20\\nUSER \\"0\\""}\n'
+        "  ok:\n"
+        '    build: {dockerfile_inline: "FROM alpine:3.20\\nUSER 10001"}\n'
+    )
+    engine = Engine([load_policy_file(USER_POLICY)])
+    data = compose.encode()
+    context = LoadContext(tree=MemoryTree({"compose.yaml": data}))
+    found = scan([("compose.yaml", data)], engine, 1, context).findings
+    assert sorted((f.policy_id, f.line, f.name) for f in found) == [
+        ("DOCKER-USER-NOT-ROOT", 8, "compose.yaml services.web"),
+        ("DOCKER-USER-NOT-ROOT", 10, "compose.yaml services.api"),
+    ]

@@ -15,6 +15,7 @@ their own anyway).
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from typing import Any
@@ -104,6 +105,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
     loaded.documents.append(
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )
+    for name, service in services.items():
+        build = service.get("build") if isinstance(service, dict) else None
+        if isinstance(build, dict) and isinstance(build.get("dockerfile_inline"), str):
+            _inline_dockerfile(path, data, str(name), build["dockerfile_inline"], nodes, loaded)
     if tree is not None and depth < MAX_DEPTH:
         _include(path, obj, nodes, tree, loaded, context, depth)
     return loaded
@@ -146,6 +151,12 @@ def _environment(value: Any) -> list[dict[str, Any]]:
 _DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
 
 
+def with_defaults(text: str) -> str:
+    """`${VAR:-default}` and `${VAR-default}` read as their default: what Compose uses when
+    the variable is not set (a value only the environment gives stays `$`)."""
+    return _DEFAULTED.sub(lambda match: match.group(1), text)
+
+
 def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
     """The host directories a service's volumes bind: `/src:/dst[:ro]`, `{type: bind, source}`,
     and a named volume whose local driver binds a device path (`driver_opts: {o: bind,
@@ -155,7 +166,7 @@ def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
     named = named if isinstance(named, dict) else {}
     for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
         if isinstance(volume, str):
-            written = _DEFAULTED.sub(lambda match: match.group(1), volume)
+            written = with_defaults(volume)
             source = written.split(":", 1)[0] if ":" in written else ""
         elif isinstance(volume, dict):
             source = str(volume.get("source") or "")
@@ -164,11 +175,38 @@ def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
         definition = named.get(source)
         if isinstance(definition, dict) and isinstance(definition.get("driver_opts"), dict):
             source = str(definition["driver_opts"].get("device") or "")
-        source = _DEFAULTED.sub(lambda match: match.group(1), source)
+        source = with_defaults(source)
         if source.startswith("/"):
             normal = "/" + posixpath.normpath(source).lstrip("/")
             found.append({"service": service, "source": normal, "written": source, "_key": index})
     return found
+
+
+def _inline_dockerfile(
+    path: str, data: bytes, service: str, text: str, nodes: NodeLocator, loaded: Loaded
+) -> None:
+    """A service's `build.dockerfile_inline` is a Dockerfile Compose builds: judged as one
+    (named `<file> services.<name>`), its lines those of the block scalar that holds it (a
+    quoted one-line string: every line at its key)."""
+    from gatekeeper.sources import dockerfile
+
+    key = nodes.locate(("services", service, "build", "dockerfile_inline")).line
+    written = data.decode("utf-8", "replace").split("\n")
+    block = key <= len(written) and re.search(r"dockerfile_inline\s*:\s*[|>]", written[key - 1])
+    inline = dockerfile.load(path, text.encode())
+    for document in inline.documents:
+        locator = document.locator
+        assert isinstance(locator, LineMapLocator)
+        locator.lines = {
+            where: (line + key, end + key) if block else (key, key)
+            for where, (line, end) in locator.lines.items()
+        }
+        locator.lines.setdefault((), (key, key))
+        document.name = f"{path} services.{service}"
+        loaded.documents.append(document)
+    for problem in inline.problems:
+        line = problem.line + key if block else key
+        loaded.problems.append(dataclasses.replace(problem, line=line))
 
 
 def _include(

@@ -155,6 +155,7 @@ def _build(
 
 
 def _compose_builds(tree: Tree) -> list[Build]:
+    from gatekeeper.sources.compose import with_defaults
     from gatekeeper.yamldoc import NodeLocator, load_mapping
 
     found: list[Build] = []
@@ -176,6 +177,7 @@ def _compose_builds(tree: Tree) -> list[Build]:
                 args = {str(k): str(v) for k, v in raw.items() if v is not None}
             elif isinstance(raw, list):
                 args = dict(str(item).partition("=")[::2] for item in raw if "=" in str(item))
+            args = {key: with_defaults(value) for key, value in args.items()}
             args = {key: value for key, value in args.items() if "$" not in value}
             line = nodes.locate(("services", str(service_name), "build")).line
             context = str(build.get("context") or ".")
