@@ -25,7 +25,9 @@ from typing import Any, Protocol
 from gatekeeper.sources import LoadContext
 
 # Modules under gatekeeper.sources that define `feeds`.
-CONTRIBUTORS: tuple[str, ...] = ("helm", "kustomize", "gitops", "terraform", "tanka", "workflow")
+CONTRIBUTORS: tuple[str, ...] = (
+    "helm", "kustomize", "gitops", "terraform", "tanka", "workflow", "dockerfile"
+)  # fmt: skip
 
 
 class Contributor(Protocol):

@@ -21,6 +21,7 @@ ASSUMED_LOOKUP = " where lookup finds objects"
 ASSUMED_UPGRADE = " --is-upgrade"
 WITH_WORKFLOW_ENV = " with TF_VAR_ of "
 WITH_TERRAGRUNT = " with the inputs of "
+BUILT_BY = " as built by "  # a Dockerfile with the build args or target a workflow gives
 ASSUMPTIONS = (
     ASSUMED_APIS,
     ASSUMED_KUBE,
@@ -30,6 +31,7 @@ ASSUMPTIONS = (
     WITH_CONDITIONS,
     WITH_WORKFLOW_ENV,
     WITH_TERRAGRUNT,
+    BUILT_BY,
 )
 
 

@@ -183,6 +183,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Write the value another way (a literal, or functions gatekeeper evaluates), or waive "
         "the finding after review.",
     ),
+    "GK-DOCKERFILE-FRONTEND": ProblemKind(
+        "medium",
+        "Dockerfile built by another BuildKit frontend: not judged as written",
+        "Build it with docker/dockerfile (`# syntax=docker/dockerfile:1`), or waive the "
+        "finding with a reason after reviewing what that frontend builds.",
+    ),
     "GK-DANGLING-LINK": ProblemKind(
         "low",
         "Symbolic link to a file the repository does not hold: nothing to check",

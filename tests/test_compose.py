@@ -102,3 +102,28 @@ def test_a_base_or_include_that_is_not_there_is_a_problem() -> None:
         (1, "invalid compose file: include ../outside.yaml is not a file of this repository"),
         (4, "invalid compose file: services.web extends a service not in this repository"),
     ]
+
+
+def test_host_paths_are_normalised_located_and_named_volumes_followed() -> None:
+    text = (
+        "services:\n"
+        "  web:\n"
+        "    volumes:\n"
+        "      - ./data:/data\n"
+        "      - //var/./run/:/r\n"
+        "      - ${SOCK:-/run/docker.sock}:/s\n"
+        "      - root:/host\n"
+        "      - cache:/cache\n"
+        "volumes:\n"
+        "  root: {driver_opts: {o: bind, device: /home/..}}\n"
+        "  cache: {}\n"
+    )
+    (document,) = compose.load("compose.yaml", text.encode(), LoadContext()).documents
+    found = document.obj["services"]["web"]["host_paths"]
+    assert [(m["source"], m["written"]) for m in found] == [
+        ("/var/run", "//var/./run/"),
+        ("/run/docker.sock", "/run/docker.sock"),
+        ("/", "/home/.."),
+    ]
+    lines = [document.locator.locate(("services", "web", "host_paths", i)).line for i in range(3)]
+    assert lines == [5, 6, 7]

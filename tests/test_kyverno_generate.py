@@ -84,3 +84,46 @@ def test_the_admission_review_finding_stays_and_clones_are_not_invented() -> Non
     assert [(policy, line, kind) for policy, line, kind, _, _ in found] == [
         ("K8S-ADMISSION-MUTATION", 4, "ClusterPolicy")
     ]
+
+
+CEL_GENERATING = """\
+apiVersion: policies.kyverno.io/v1alpha1
+kind: GeneratingPolicy
+metadata: {name: node-debugger}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [namespaces]}
+  variables:
+    - name: nsName
+      expression: object.metadata.name
+    - name: pod
+      expression: >-
+        [{"apiVersion": "v1", "kind": "Pod",
+          "metadata": {"name": "dbg", "namespace": string(variables.nsName)},
+          "spec": {"hostPID": true, "containers": [{"name": "x", "image": "busybox"}]}}]
+    - name: fromCluster
+      expression: object.spec.unknownField
+  generate:
+    - expression: generator.Apply(variables.nsName, variables.pod)
+    - expression: >-
+        generator.Apply("kube-system", [{"apiVersion": "apps/v1", "kind": "DaemonSet",
+          "metadata": {"name": "agent"}, "spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "ghcr.io/acme/a:1.0",
+             "securityContext": {"privileged": true}}]}}}}])
+    - expression: generator.Apply(variables.nsName, variables.fromCluster)
+"""
+
+
+def test_a_cel_generating_policy_makes_what_its_literals_say() -> None:
+    """r19: a Kyverno 1.15 GeneratingPolicy's `generator.Apply(ns, objects)` with literal
+    objects (inline or in variables) is judged as those objects, at the generate entry; what
+    needs more of the trigger is not invented; the review finding stays."""
+    policies = ("pss-baseline-privileged.yaml", "pss-baseline-host-namespaces.yaml")
+    found = findings(CEL_GENERATING, *policies, "admission-mutation.yaml")
+    named = "deployed by policies/gen.yaml:node-debugger (Kyverno rule generate[{}])"
+    assert found == [
+        ("K8S-ADMISSION-MUTATION", 4, "GeneratingPolicy", "node-debugger", []),
+        ("K8S-PSS-HOST-NAMESPACES", 19, "Pod", "dbg", [named.format(0)]),
+        ("K8S-PSS-PRIVILEGED", 20, "DaemonSet", "agent", [named.format(1)]),
+    ]

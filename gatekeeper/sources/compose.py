@@ -3,7 +3,9 @@
 The document is the file as written (kind `Compose`, name = the file path), with one field
 added per service: `environment_vars`, the `environment:` entries as [{name, value}] whether
 written as a list (`- A=b`) or a mapping (`A: b`); a value is null when passed through from
-the host (`- A`). Each entry is located at its own line.
+the host (`- A`). Each entry is located at its own line. And `host_paths`: the host directories
+its volumes bind, as [{service, source, written}] with `source` normalised, each located at
+the line of its volume.
 
 What Compose itself merges is judged merged: a service's `extends:` (in the same file or
 another) brings the base service's fields, located in the file that wrote them, and the files
@@ -13,6 +15,7 @@ their own anyway).
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
 from typing import Any
@@ -90,9 +93,17 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
         for index, var in enumerate(service["environment_vars"]):
             line = nodes.locate(("services", str(name), "environment", var.pop("_key"))).line
             locator.add(("services", str(name), "environment_vars", index), line)
+        service["host_paths"] = _host_paths(str(name), service.get("volumes"), obj.get("volumes"))
+        for index, mount in enumerate(service["host_paths"]):
+            volume: Path = ("services", str(name), "volumes", mount.pop("_key"))
+            locator.add(("services", str(name), "host_paths", index), nodes.locate(volume).line)
     loaded.documents.append(
         Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
     )
+    for name, service in services.items():
+        build = service.get("build") if isinstance(service, dict) else None
+        if isinstance(build, dict) and isinstance(build.get("dockerfile_inline"), str):
+            _inline_dockerfile(path, data, str(name), build["dockerfile_inline"], nodes, loaded)
     if tree is not None and depth < MAX_DEPTH:
         _include(path, obj, nodes, tree, loaded, context, depth)
     return loaded
@@ -130,6 +141,67 @@ def _environment(value: Any) -> list[dict[str, Any]]:
             name, equals, assigned = str(item).partition("=")
             found.append({"name": name, "value": assigned if equals else None, "_key": index})
     return found
+
+
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
+
+
+def with_defaults(text: str) -> str:
+    """`${VAR:-default}` and `${VAR-default}` read as their default: what Compose uses when
+    the variable is not set (a value only the environment gives stays `$`)."""
+    return _DEFAULTED.sub(lambda match: match.group(1), text)
+
+
+def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
+    """The host directories a service's volumes bind: `/src:/dst[:ro]`, `{type: bind, source}`,
+    and a named volume whose local driver binds a device path (`driver_opts: {o: bind,
+    device: /}`). Absolute paths only (relative ones stay in the project), normalised
+    (`//var/./run/` is `/var/run`), `${VAR:-default}` read as its default."""
+    found: list[dict[str, Any]] = []
+    named = named if isinstance(named, dict) else {}
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        if isinstance(volume, str):
+            written = with_defaults(volume)
+            source = written.split(":", 1)[0] if ":" in written else ""
+        elif isinstance(volume, dict):
+            source = str(volume.get("source") or "")
+        else:
+            continue
+        definition = named.get(source)
+        if isinstance(definition, dict) and isinstance(definition.get("driver_opts"), dict):
+            source = str(definition["driver_opts"].get("device") or "")
+        source = with_defaults(source)
+        if source.startswith("/"):
+            normal = "/" + posixpath.normpath(source).lstrip("/")
+            found.append({"service": service, "source": normal, "written": source, "_key": index})
+    return found
+
+
+def _inline_dockerfile(
+    path: str, data: bytes, service: str, text: str, nodes: NodeLocator, loaded: Loaded
+) -> None:
+    """A service's `build.dockerfile_inline` is a Dockerfile Compose builds: judged as one
+    (named `<file> services.<name>`), its lines those of the block scalar that holds it (a
+    quoted one-line string: every line at its key)."""
+    from gatekeeper.sources import dockerfile
+
+    key = nodes.locate(("services", service, "build", "dockerfile_inline")).line
+    written = data.decode("utf-8", "replace").split("\n")
+    block = key <= len(written) and re.search(r"dockerfile_inline\s*:\s*[|>]", written[key - 1])
+    inline = dockerfile.load(path, text.encode())
+    for document in inline.documents:
+        locator = document.locator
+        assert isinstance(locator, LineMapLocator)
+        locator.lines = {
+            where: (line + key, end + key) if block else (key, key)
+            for where, (line, end) in locator.lines.items()
+        }
+        locator.lines.setdefault((), (key, key))
+        document.name = f"{path} services.{service}"
+        loaded.documents.append(document)
+    for problem in inline.problems:
+        line = problem.line + key if block else key
+        loaded.problems.append(dataclasses.replace(problem, line=line))
 
 
 def _include(

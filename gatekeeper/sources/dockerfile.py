@@ -28,14 +28,15 @@ import json
 import posixpath
 import re
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper import shell
-from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.document import BUILT_BY, Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.images import parse_image
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, dockerfile_builds
 from gatekeeper.yamldoc import check_bytes, decode
 
 NAME = "dockerfile"
@@ -97,9 +98,86 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     except Exception as error:  # dockerfile-parse raises plain exceptions on odd input
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"invalid Dockerfile: {error}")])
     locator = LineMapLocator(path)
-    obj, problems = build(path, structure, heredocs, locator)
+    escape = escape_token(text.split("\n"))
+    obj, problems = build(path, structure, heredocs, locator, escape)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
-    return Loaded(documents=[document], problems=problems)
+    loaded = Loaded(documents=[document], problems=problems)
+    syntax = frontend(text)
+    if syntax is not None and not _judged_frontend(syntax[0]):
+        message = (
+            f"# syntax={syntax[0]}: BuildKit builds this file with that frontend image, not"
+            " docker/dockerfile; what it builds is not judged here"
+        )
+        loaded.problems.append(Problem("GK-DOCKERFILE-FRONTEND", path, syntax[1], message))
+    for made in dockerfile_builds.of(context.tree, path) if context and context.tree else []:
+        locator = LineMapLocator(path)
+        obj, _ = build(path, structure, heredocs, locator, escape, made.args)
+        if made.target:  # the image is the target stage: what follows it is not built
+            stages = obj["stages"]
+            chosen = next(
+                (s for s in stages if made.target.lower() in (s["alias"], str(s["index"]))), None
+            )
+            if chosen is None:
+                continue  # the build fails: no image
+            obj["stages"] = stages[: chosen["index"] + 1]
+            obj["target"] = chosen["name"]
+        variant = Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
+        variant.extra["variant"] = f"{path}{BUILT_BY}{made.where}"
+        loaded.documents.append(variant)
+    return loaded
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a Dockerfile reads the build args and target of the
+    workflows and compose files that build it with them."""
+    if context.tree is None:
+        return
+    for made in dockerfile_builds.builds(context.tree):
+        yield made.dockerfile, made.where.rpartition(":")[0]
+
+
+_DIRECTIVE_LINE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+_DOCKERFILE_FRONTENDS = frozenset({"docker/dockerfile", "docker/dockerfile-upstream"})
+
+
+def frontend(text: str) -> tuple[str, int] | None:
+    """The frontend image of a `syntax` parser directive and its line, as BuildKit's
+    DetectSyntax reads it: leading `# key=value` (or `// key=value`) lines after an optional
+    `#!` line, each starting the line."""
+    lines = text.lstrip("\ufeff").split("\n")
+    first = 1 if lines and lines[0].startswith("#!") else 0
+    for prefix in ("#", "//"):
+        for number in range(first, len(lines)):
+            line = lines[number]
+            match = _DIRECTIVE_LINE.match(line[len(prefix) :].lstrip())
+            if not line.startswith(prefix) or match is None:
+                break
+            if match.group(1).lower() not in _DIRECTIVES:
+                break
+            if match.group(1).lower() == "syntax":
+                return match.group(2).split(" ")[0], number + 1
+    return None
+
+
+def _judged_frontend(image: str) -> bool:
+    """docker/dockerfile (any version, digest or registry spelling of Docker Hub)."""
+    name = image.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name.rsplit(":", 1)[0]
+    for registry in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        name = name.removeprefix(registry)
+    return name.lower() in _DOCKERFILE_FRONTENDS
+
+
+def owners(path: str, context: LoadContext) -> list[str]:
+    """The Dockerfiles a workflow or compose file builds with build args or a target: a pull
+    request changing only `--build-arg APP_UID=0` re-judges the Dockerfile it builds."""
+    from gatekeeper.sources import compose, workflow
+
+    if context.tree is None or not (workflow.kind_of(path) or compose.detect(path)):
+        return []
+    return dockerfile_builds.built_by(context.tree, path)
 
 
 def images(document: Document) -> list[tuple[str, Path]]:
@@ -143,7 +221,7 @@ def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
     from dockerfile_parse import DockerfileParser
 
     def parse_lines(lines: list[str]) -> list[dict[str, Any]]:
-        data = "\n".join(lines).encode("utf-8")
+        data = "\n".join(_skip_empty_continuations(lines)).encode("utf-8")
         structure: list[dict[str, Any]] = DockerfileParser(fileobj=io.BytesIO(data)).structure
         return structure
 
@@ -177,6 +255,37 @@ def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
     return parse_lines(blanked), heredocs
 
 
+_ESCAPE_DIRECTIVE = re.compile(r"^\s*#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^\s*#\s*[A-Za-z]+\s*=")
+
+
+def escape_token(lines: list[str]) -> str:
+    """The escape character: `\\`, or the one a leading `# escape=` directive names."""
+    for line in lines:
+        match = _ESCAPE_DIRECTIVE.match(line)
+        if match:
+            return match.group(1)
+        if not _DIRECTIVE.match(line):
+            return "\\"
+    return "\\"
+
+
+def _skip_empty_continuations(lines: list[str]) -> list[str]:
+    """Blank lines inside a continued instruction as comments, which BuildKit skips as it skips
+    blank ones (`RUN true \\`, a blank line, `USER app`: the USER is part of the RUN);
+    dockerfile-parse ends the instruction at the blank line instead. Line count kept."""
+    escape = escape_token(lines)
+    continued = False
+    found = list(lines)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if continued and not stripped:
+            found[index] = "#"
+        elif not stripped.startswith("#"):
+            continued = stripped.endswith(escape)
+    return found
+
+
 def _bodies(item: dict[str, Any], lines: list[str]) -> list[Heredoc]:
     """The heredoc bodies of one instruction, read from the original lines after it."""
     found: list[Heredoc] = []
@@ -202,7 +311,12 @@ def build(
     structure: list[dict[str, Any]],
     heredocs: dict[int, list[Heredoc]],
     locator: LineMapLocator,
+    escape: str = "\\",
+    build_args: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
+    """The document's object; `build_args` as `docker build --build-arg` gives them (they
+    replace the default of an ARG the Dockerfile declares)."""
+    given = build_args or {}
     problems: list[Problem] = []
     global_args: list[dict[str, Any]] = []
     stages: list[dict[str, Any]] = []
@@ -247,8 +361,9 @@ def build(
                 for var in instruction["vars"]:
                     locator.add(("args", len(global_args)), line)
                     global_args.append({**var, "line": line})
-                    if var["value"] is not None:
-                        defaults[var["name"]] = var["value"]
+                    value = given.get(var["name"], var["value"])
+                    if value is not None:
+                        defaults[var["name"]] = value
             else:
                 problems.append(
                     Problem(
@@ -272,7 +387,9 @@ def build(
         if keyword in ("ARG", "ENV"):
             for var in instruction["vars"]:
                 value = var["value"]
-                if keyword == "ARG" and value is None:
+                if keyword == "ARG" and var["name"] in given:
+                    value = given[var["name"]]
+                elif keyword == "ARG" and value is None:
                     value = defaults.get(var["name"])
                 if value is not None:
                     scope = arguments[-1] if keyword == "ARG" else environments[-1]
@@ -280,7 +397,7 @@ def build(
         if keyword == "RUN":
             stage["root_names"] += root_names(instruction["value"])
         if keyword == "USER":  # as the builder expands it: `ARG U=root` + `USER $U` is root
-            stage["user"] = _substitute(instruction["value"].strip(), known)
+            stage["user"] = expand_word(instruction["value"].strip(), known, escape)
             locator.add(("stages", stage["index"], "user"), line)
             named = stage["user"].split(":")[0]
             stage["user_uid"] = "0" if named in stage["root_names"] else ""
@@ -366,6 +483,45 @@ def _substitute(text: str, defaults: dict[str, str]) -> str:
         return value if value is not None else match.group(0)
 
     return _VARIABLE.sub(replace, text)
+
+
+def expand_word(text: str, known: dict[str, str], escape: str = "\\") -> str:
+    """One word as BuildKit's shell lexer reads it (USER, `UserCommand.Expand`): quotes and
+    escapes removed, variables expanded, so `USER "0"`, `USER r\\oot` and `USER ro""ot` are
+    root. An unterminated quote fails the build: the text is kept as written."""
+    found: list[str] = []
+    index, size = 0, len(text)
+    while index < size:
+        char = text[index]
+        if char == escape:
+            found.append(text[index + 1 : index + 2])
+            index += 2
+        elif char == "'":
+            end = text.find("'", index + 1)
+            if end < 0:
+                return text
+            found.append(text[index + 1 : end])
+            index = end + 1
+        elif char == '"':
+            index += 1
+            part: list[str] = []
+            while index < size and text[index] != '"':
+                if text[index] == escape and text[index + 1 : index + 2] in ('"', "$", escape):
+                    part.append(text[index + 1])
+                    index += 2
+                    continue
+                match = _VARIABLE.match(text, index) if text[index] == "$" else None
+                part.append(_substitute(match.group(0), known) if match else text[index])
+                index = match.end() if match else index + 1
+            if index >= size:
+                return text
+            found.append("".join(part))
+            index += 1
+        else:
+            match = _VARIABLE.match(text, index) if char == "$" else None
+            found.append(_substitute(match.group(0), known) if match else char)
+            index = match.end() if match else index + 1
+    return "".join(found)
 
 
 def _instruction(

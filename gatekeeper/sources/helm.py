@@ -566,11 +566,14 @@ def _upgrade_renderings(
     renderings: list[tuple[int, Release]], files: list[tuple[str, bytes]]
 ) -> list[tuple[int, Release]]:
     """Each release once more as an upgrade renders it, when a template asks
-    `.Release.IsUpgrade` or `.Release.IsInstall`: every reconcile of a Flux HelmRelease and
-    every `helm upgrade` after the first install is one (`{{ if .Release.IsUpgrade }}
-    privileged: true{{ end }}` passed). Argo CD's `helm template` is always an install."""
+    `.Release.IsUpgrade`, `.Release.IsInstall` or `.Release.Revision` (2 in the upgrade):
+    every reconcile of a Flux HelmRelease and every `helm upgrade` after the first install
+    is one (`{{ if .Release.IsUpgrade }} privileged: true{{ end }}` passed). Argo CD's
+    `helm template` is always an install."""
     asked = any(
-        b".Release.IsUpgrade" in content or b".Release.IsInstall" in content
+        b".Release.IsUpgrade" in content
+        or b".Release.IsInstall" in content
+        or b".Release.Revision" in content  # 2 and up after the first install
         for name, content in files
         if helm_lookup.is_template(name)
     )
@@ -607,6 +610,8 @@ def _job(release: Release, values: dict[str, Any], shared: list[str]) -> dict[st
     options: dict[str, Any] = {"name": release.name, "namespace": release.namespace}
     options["is_install"] = not release.upgrade
     options["is_upgrade"] = release.upgrade
+    if release.upgrade:  # the second release: `{{ if gt .Release.Revision 1 }}` holds
+        options["revision"] = 2
     if release.kube_version or release.assumed_kube:
         options["kube_version"] = release.kube_version or release.assumed_kube
     # Helm's default set lacks apiregistration.k8s.io/v1, which every cluster serves.

@@ -1,0 +1,196 @@
+"""How the repository builds its Dockerfiles: the `--build-arg` values and `--target` stage that
+CI workflows (`docker build`, `docker buildx build`, `podman build`, `buildah bud`,
+docker/build-push-action) and compose files (`build: {args, target}`) give them.
+
+A Dockerfile whose last stage runs as a non-root `$APP_UID` is root when a workflow builds it
+with `--build-arg APP_UID=0`, and its last stage is not the image when `--target debug` builds
+an earlier one: each such build is judged as a variant of the Dockerfile (dockerfile.load).
+Values spelled with `$` or `${{ }}` are unknown and left out, as for Terraform's `TF_VAR_`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatekeeper import ownership
+from gatekeeper.tree import Tree, inside
+
+# (program, subcommands) that build an image from a Dockerfile.
+_BUILDERS = {
+    "docker": (("build",), ("buildx", "build"), ("buildx", "b"), ("image", "build")),
+    "podman": (("build",), ("image", "build")),
+    "nerdctl": (("build",),),
+    "buildah": (("bud",), ("build",)),
+}
+# Flags of those commands that take a value in the next word (the context is the word left).
+_VALUE_FLAGS = frozenset(
+    {"-t", "--tag", "-f", "--file", "--target", "--build-arg", "--platform", "--label",
+     "--cache-from", "--cache-to", "-o", "--output", "--secret", "--ssh", "--network",
+     "--progress", "--builder", "--iidfile", "--metadata-file", "--add-host", "--annotation",
+     "--attest", "--build-context", "--cgroup-parent", "--shm-size", "--ulimit", "-m",
+     "--memory", "--allow", "--call", "--provenance", "--sbom", "--isolation", "--build-arg-file",
+     "--layers", "--format", "--arch", "--os", "--variant", "--runtime", "--from", "--creds",
+     "--authfile", "--cert-dir", "--jobs", "--logfile", "--manifest", "--timestamp"}
+)  # fmt: skip
+_COMPOSE_NAMES = frozenset(
+    {"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+)
+
+
+@dataclass(frozen=True)
+class Build:
+    """One way the repository builds `dockerfile`: its build args and target, and where."""
+
+    dockerfile: str
+    where: str  # `file:line` of the build command or compose service
+    target: str = ""
+    args: dict[str, str] = field(default_factory=dict)
+
+
+_BUILDS: weakref.WeakKeyDictionary[Any, list[Build]] = weakref.WeakKeyDictionary()
+
+
+def builds(tree: Tree) -> list[Build]:
+    """Every build of the tree that gives build args or a target, found once per tree."""
+    if tree in _BUILDS:
+        return _BUILDS[tree]
+    found = _workflow_builds(tree) + _compose_builds(tree)
+    _BUILDS[tree] = found
+    return found
+
+
+def of(tree: Tree, dockerfile: str) -> list[Build]:
+    return [build for build in builds(tree) if build.dockerfile == dockerfile]
+
+
+def built_by(tree: Tree, path: str) -> list[str]:
+    """The Dockerfiles that the workflow or compose file `path` builds with args or a target."""
+    return sorted({b.dockerfile for b in builds(tree) if b.where.rpartition(":")[0] == path})
+
+
+def _workflow_builds(tree: Tree) -> list[Build]:
+    from gatekeeper.sources import workflow
+    from gatekeeper.sources.workflow_scripts import working_directory
+
+    found: list[Build] = []
+    for document in workflow.workflows(tree):
+        jobs = document.obj.get("jobs")
+        for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+            steps = job.get("steps") if isinstance(job, dict) else None
+            for number, step in enumerate(steps if isinstance(steps, list) else []):
+                if not isinstance(step, dict):
+                    continue
+                directory = working_directory(step, job)
+                for command in step.get("commands") or []:
+                    where = f"{command.get('file') or document.file}:{command['line']}"
+                    build = _command_build(command, directory, where)
+                    if build is not None:
+                        found.append(build)
+                uses = step.get("uses")
+                if isinstance(uses, str) and uses.startswith("docker/build-push-action@"):
+                    line = document.locator.locate(("jobs", job_id, "steps", number)).line
+                    build = _action_build(step, f"{document.file}:{line}")
+                    if build is not None:
+                        found.append(build)
+    return found
+
+
+def _command_build(command: dict[str, Any], directory: str, where: str) -> Build | None:
+    words = [str(word) for word in command.get("args") or []]
+    chains = _BUILDERS.get(str(command.get("program") or "").rsplit("/", 1)[-1], ())
+    chain = next((c for c in chains if tuple(words[: len(c)]) == c), None)
+    if chain is None:
+        return None
+    args: dict[str, str] = {}
+    target, file, context = "", "", "."
+    index = len(chain)
+    while index < len(words):
+        word = words[index]
+        name, equals, value = word.partition("=")
+        if name in _VALUE_FLAGS and not equals:
+            value = words[index + 1] if index + 1 < len(words) else ""
+            index += 1
+        if name == "--build-arg":
+            key, assigned, given = value.partition("=")
+            if assigned and "$" not in given:
+                args[key] = given
+        elif name == "--target":
+            target = value
+        elif name in ("-f", "--file"):
+            file = value
+        elif not word.startswith("-"):
+            context = word
+        index += 1
+    return _build(directory, context, file, target, args, where)
+
+
+def _action_build(step: dict[str, Any], where: str) -> Build | None:
+    given = step.get("with")
+    if not isinstance(given, dict):
+        return None
+    args: dict[str, str] = {}
+    for line in str(given.get("build-args") or "").splitlines():
+        key, assigned, value = line.strip().partition("=")
+        if assigned and "$" not in value:
+            args[key] = value
+    context = str(given.get("context") or ".")
+    file = str(given.get("file") or "")
+    return _build(".", context, file, str(given.get("target") or ""), args, where)
+
+
+def _build(
+    directory: str, context: str, file: str, target: str, args: dict[str, str], where: str
+) -> Build | None:
+    """The build of the Dockerfile `file` (relative to `directory`, else `context/Dockerfile`)."""
+    if not (args or target) or "$" in target or "$" in context + file or "://" in context:
+        return None
+    base = posixpath.join(directory or ".", context)
+    dockerfile = inside(posixpath.join(directory or ".", file) if file else base + "/Dockerfile")
+    if dockerfile is None:
+        return None
+    return Build(dockerfile, where, target, args)
+
+
+def _compose_builds(tree: Tree) -> list[Build]:
+    from gatekeeper.sources.compose import with_defaults
+    from gatekeeper.yamldoc import NodeLocator, load_mapping
+
+    found: list[Build] = []
+    for name in ownership.of(tree).named_below("", _COMPOSE_NAMES):
+        try:
+            entry, _, _ = load_mapping(name, tree.read(name), "compose file")
+        except OSError:
+            continue
+        if entry is None or not isinstance(entry.obj.get("services"), dict):
+            continue
+        nodes = NodeLocator(name, entry.node)
+        for service_name, service in entry.obj["services"].items():
+            build = service.get("build") if isinstance(service, dict) else None
+            if not isinstance(build, dict):
+                continue
+            raw = build.get("args")
+            args: dict[str, str] = {}
+            if isinstance(raw, dict):
+                args = {str(k): str(v) for k, v in raw.items() if v is not None}
+            elif isinstance(raw, list):
+                args = dict(str(item).partition("=")[::2] for item in raw if "=" in str(item))
+            args = {key: with_defaults(value) for key, value in args.items()}
+            args = {key: value for key, value in args.items() if "$" not in value}
+            line = nodes.locate(("services", str(service_name), "build")).line
+            context = str(build.get("context") or ".")
+            file = str(build.get("dockerfile") or "Dockerfile")
+            directory = posixpath.dirname(name) or "."
+            made = _build(
+                posixpath.join(directory, context),
+                ".",
+                file,
+                str(build.get("target") or ""),
+                args,
+                f"{name}:{line}",
+            )
+            if made is not None:
+                found.append(made)
+    return found
