@@ -17,7 +17,7 @@ from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_p
 from gatekeeper.finding import Finding, fingerprint, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
-from gatekeeper.policy.cel import Batch, CelError, activation, literal
+from gatekeeper.policy.cel import Batch, CelError, activation, judged_with_message, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, pod_views, runs_pods, without_nulls
@@ -195,7 +195,8 @@ class Engine:
                 for pattern in policy.each:
                     if pattern not in group.patterns[pod]:
                         group.patterns[pod].append(pattern)
-                if policy.rule.reads("path"):
+                message = policy.message_expression
+                if policy.rule.reads("path") or (message is not None and message.reads("path")):
                     group.paths[pod] = True
             self._groups[(source, kind)] = group
         return group
@@ -242,7 +243,9 @@ class Engine:
     def _batch(self, group: _Group, pod: bool) -> tuple[list[int], Batch] | None:
         """The policies of `group` (their numbers) that one CEL evaluation per document view
         judges together, and that evaluation; None when there are none. Not in it: those
-        whose verdicts are memoized by subject (_memo), and those with no batch form."""
+        whose verdicts are memoized by subject (_memo), and those with no batch form. A
+        policy with a messageExpression gives its failing subjects' messages in it too
+        (cel.judged_with_message)."""
         if pod not in group.batch:
             members: list[int] = []
             parts: list[tuple[str | None, str]] = []
@@ -251,11 +254,16 @@ class Engine:
                 if on_pod != pod or wrappers is None or self._memo(policy)[0] is not None:
                     continue
                 condition = policy.match.condition
+                message = policy.message_expression
                 members.append(index)
                 parts.append(
                     (
                         condition.wrapped(wrappers[0]) if condition is not None else None,
-                        policy.rule.wrapped(wrappers[1]),
+                        policy.rule.wrapped(wrappers[1])
+                        if message is None
+                        else wrappers[1].replace(
+                            "RULE", judged_with_message(policy.rule.source, message.source)
+                        ),
                     )
                 )
             if members:  # workload kinds share their pod view's
@@ -296,7 +304,8 @@ class Engine:
         batched: Any = None,
     ) -> list[Finding] | None:
         """One CEL evaluation per policy and document, on the document's shared Activation;
-        `batched`: its verdicts, already evaluated with the document's other policies.
+        `batched`: its verdicts, already evaluated with the document's other policies (with
+        a messageExpression: `true` or `[true, message, true]`, see _batch).
 
         None when the result needs the plain path (an evaluation error, a non-bool verdict, a
         parameter with no CEL literal): that path then gives the authoritative findings.
@@ -307,6 +316,12 @@ class Engine:
         view = scope.view(pod)
         if view is None:
             return []
+        messages: list[Any] | None = None
+        if policy.message_expression is not None and type(batched) is list:
+            if not all(verdict is True or type(verdict) is list for verdict in batched):
+                return None
+            messages = [None if verdict is True else verdict[1] for verdict in batched]
+            batched = [verdict is True for verdict in batched]
         if (
             type(batched) is list
             and all(verdict is True for verdict in batched)
@@ -331,15 +346,19 @@ class Engine:
         if any(verdict is not True and verdict is not False for verdict in verdicts):
             return None
         findings = []
-        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
+        for number, ((subject_path, item), verdict) in enumerate(
+            zip(subjects, verdicts, strict=True)
+        ):
             if verdict:
                 continue
+            real_path = to_real((*subject_path, *policy.field_path))
+            if messages is not None:
+                location = document.locator.locate(real_path)
+                message = str(messages[number])
+                findings.append(make_finding(policy, document, message, location, real_path))
+                continue
             data = _variables(obj, params, item, _format_path(subject_path), context)
-            findings.append(
-                self._violation(
-                    policy, document, data, to_real((*subject_path, *policy.field_path))
-                )
-            )
+            findings.append(self._violation(policy, document, data, real_path))
         return findings
 
     def _verdicts(
