@@ -14,7 +14,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
-from gatekeeper.finding import Finding, fingerprint, shared
+from gatekeeper.finding import Finding, fingerprint, from_values, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
 from gatekeeper.policy.cel import Batch, CelError, activation, judged_with_message, literal
@@ -720,6 +720,7 @@ class _Scope:
         self.custom = False  # virtual Pods made of parts of a custom resource
         self._subjects: dict[int | None, dict[Pattern, list[tuple[Path, Any]]]] = {}
         self._activations: dict[int | None, Any] = {}
+        self._counts: dict[tuple[int | None, tuple[Pattern, ...] | None], int] = {}
 
     def pod_count(self) -> int:
         if self._pods is None:
@@ -750,10 +751,16 @@ class _Scope:
     def subject_count(self, pod: int | None, patterns: tuple[Pattern, ...] | None = None) -> int:
         """How many subjects the view has, of `patterns` (none: the view itself is the one
         subject) or, by default, of all patterns together."""
-        every = self._all_subjects(pod)
-        if patterns is None:
-            return sum(len(found) for found in every.values())
-        return sum(len(every[pattern]) for pattern in patterns) if patterns else 1
+        key = (pod, patterns)
+        count = self._counts.get(key)
+        if count is None:  # asked once per policy of the view: counted once per patterns
+            every = self._all_subjects(pod)
+            if patterns is None:
+                count = sum(len(found) for found in every.values())
+            else:
+                count = sum(len(every[pattern]) for pattern in patterns) if patterns else 1
+            self._counts[key] = count
+        return count
 
     def subjects(self, pod: int | None, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
         every = self._all_subjects(pod)
@@ -968,31 +975,35 @@ def make_finding(
     policy: Policy, document: Document, message: str, location: Location, real_path: Path
 ) -> Finding:
     variant = str(document.extra.get("variant") or "")
-    return Finding(
-        policy_id=policy.id,
-        severity=policy.severity,
-        title=policy.title,
-        message=message,
-        file=location.file,
-        line=location.line,
-        column=location.column,
-        end_line=location.end_line,
-        end_column=location.end_column,
-        path=_format_path(real_path),
-        source=document.source,
-        kind=document.kind,
-        namespace=document.namespace,
-        name=document.name,
-        fingerprint=fingerprint(
+    return from_values(  # Finding's fields in order
+        policy.id,
+        policy.severity,
+        policy.title,
+        message,
+        location.file,
+        location.line,
+        location.column,
+        location.end_line,
+        location.end_column,
+        _format_path(real_path),
+        document.source,
+        document.kind,
+        document.namespace,
+        document.name,
+        fingerprint(
             policy.id,
             document.source,
             document.kind,
             *_identity_of(document, variant),
             stable_path(document.obj, real_path),
         ),
-        remediation=policy.remediation,
-        fix=_fix(policy, real_path) if policy.fix else None,
-        extra=_finding_extra(location.exact, location.values, location.via, variant),
+        policy.remediation,
+        "",  # help_uri
+        _fix(policy, real_path) if policy.fix else None,
+        "new",  # status
+        False,  # blocking
+        None,  # waiver
+        _finding_extra(location.exact, location.values, location.via, variant),
     )
 
 
