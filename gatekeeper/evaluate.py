@@ -310,6 +310,12 @@ class Engine:
         None when the result needs the plain path (an evaluation error, a non-bool verdict, a
         parameter with no CEL literal): that path then gives the authoritative findings.
         """
+        if (
+            type(batched) is list
+            and len(batched) == scope.subject_count(pod, policy.each)
+            and all(verdict is True for verdict in batched)
+        ):
+            return []  # every subject passes (the common case): nothing to build
         wrappers = self._wrappers(policy)
         if wrappers is None:
             return None
@@ -322,12 +328,6 @@ class Engine:
                 return None
             messages = [None if verdict is True else verdict[1] for verdict in batched]
             batched = [verdict is True for verdict in batched]
-        if (
-            type(batched) is list
-            and all(verdict is True for verdict in batched)
-            and len(batched) == scope.subject_count(pod, policy.each)
-        ):
-            return []  # every subject passes (the common case): nothing to build
         obj, to_real = view
         subjects: list[tuple[Path, Any]] = (
             scope.subjects(pod, policy.each) if policy.each else [((), obj)]
@@ -1038,12 +1038,27 @@ def _location_extra(location: Location) -> dict[str, Any]:
 
 
 def _fix(policy: Policy, real_path: Path) -> dict[str, Any]:
-    """The policy's structured fix with its paths made absolute (relative to the subject)."""
+    """The policy's structured fix with its paths made absolute (relative to the subject):
+    one shared instance per fix and subject path (finding.shared), made once (a policy's
+    findings in every container of every workload say the same few fixes)."""
     assert policy.fix is not None
     subject = (
         real_path[: len(real_path) - len(policy.field_path)] if policy.field_path else real_path
     )
-    return {"subject": _format_path(subject), "set": dict(policy.fix["set"])}
+    key = (id(policy.fix), subject)
+    known = _FIXES.get(key)
+    if known is None or known[0] is not policy.fix:
+        if len(_FIXES) >= _MAX_FIXES:
+            _FIXES.clear()
+        made = shared({"subject": _format_path(subject), "set": dict(policy.fix["set"])})
+        known = _FIXES[key] = (policy.fix, made)
+    return known[1]
+
+
+# (id of a policy's fix, subject path) -> (that fix, held so its id stays its own; its
+# shared absolute form).
+_FIXES: dict[tuple[int, Path], tuple[dict[str, Any], dict[str, Any]]] = {}
+_MAX_FIXES = 1 << 14
 
 
 def stable_path(obj: Any, path: Path) -> str:
