@@ -14,11 +14,11 @@ from typing import Any
 
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
-from gatekeeper.finding import Finding, fingerprint, shared
+from gatekeeper.finding import Finding, fingerprint, from_values, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kinds import matched_kind
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
-from gatekeeper.policy.cel import Batch, CelError, activation, literal
+from gatekeeper.policy.cel import Batch, CelError, activation, judged_with_message, literal
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, PodView, pod_views, runs_pods, without_nulls
@@ -198,7 +198,8 @@ class Engine:
                 for pattern in policy.each:
                     if pattern not in group.patterns[pod]:
                         group.patterns[pod].append(pattern)
-                if policy.rule.reads("path"):
+                message = policy.message_expression
+                if policy.rule.reads("path") or (message is not None and message.reads("path")):
                     group.paths[pod] = True
             self._groups[(source, kind)] = group
         return group
@@ -245,7 +246,9 @@ class Engine:
     def _batch(self, group: _Group, pod: bool) -> tuple[list[int], Batch] | None:
         """The policies of `group` (their numbers) that one CEL evaluation per document view
         judges together, and that evaluation; None when there are none. Not in it: those
-        whose verdicts are memoized by subject (_memo), and those with no batch form."""
+        whose verdicts are memoized by subject (_memo), and those with no batch form. A
+        policy with a messageExpression gives its failing subjects' messages in it too
+        (cel.judged_with_message)."""
         if pod not in group.batch:
             members: list[int] = []
             parts: list[tuple[str | None, str]] = []
@@ -254,11 +257,16 @@ class Engine:
                 if on_pod != pod or wrappers is None or self._memo(policy)[0] is not None:
                     continue
                 condition = policy.match.condition
+                message = policy.message_expression
                 members.append(index)
                 parts.append(
                     (
                         condition.wrapped(wrappers[0]) if condition is not None else None,
-                        policy.rule.wrapped(wrappers[1]),
+                        policy.rule.wrapped(wrappers[1])
+                        if message is None
+                        else wrappers[1].replace(
+                            "RULE", judged_with_message(policy.rule.source, message.source)
+                        ),
                     )
                 )
             if members:  # workload kinds share their pod view's
@@ -299,23 +307,30 @@ class Engine:
         batched: Any = None,
     ) -> list[Finding] | None:
         """One CEL evaluation per policy and document, on the document's shared Activation;
-        `batched`: its verdicts, already evaluated with the document's other policies.
+        `batched`: its verdicts, already evaluated with the document's other policies (with
+        a messageExpression: `true` or `[true, message, true]`, see _batch).
 
         None when the result needs the plain path (an evaluation error, a non-bool verdict, a
         parameter with no CEL literal): that path then gives the authoritative findings.
         """
+        if (
+            type(batched) is list
+            and len(batched) == scope.subject_count(pod, policy.each)
+            and all(verdict is True for verdict in batched)
+        ):
+            return []  # every subject passes (the common case): nothing to build
         wrappers = self._wrappers(policy)
         if wrappers is None:
             return None
         view = scope.view(pod)
         if view is None:
             return []
-        if (
-            type(batched) is list
-            and all(verdict is True for verdict in batched)
-            and len(batched) == scope.subject_count(pod, policy.each)
-        ):
-            return []  # every subject passes (the common case): nothing to build
+        messages: list[Any] | None = None
+        if policy.message_expression is not None and type(batched) is list:
+            if not all(verdict is True or type(verdict) is list for verdict in batched):
+                return None
+            messages = [None if verdict is True else verdict[1] for verdict in batched]
+            batched = [verdict is True for verdict in batched]
         obj, to_real = view
         subjects: list[tuple[Path, Any]] = (
             scope.subjects(pod, policy.each) if policy.each else [((), obj)]
@@ -334,15 +349,19 @@ class Engine:
         if any(verdict is not True and verdict is not False for verdict in verdicts):
             return None
         findings = []
-        for (subject_path, item), verdict in zip(subjects, verdicts, strict=True):
+        for number, ((subject_path, item), verdict) in enumerate(
+            zip(subjects, verdicts, strict=True)
+        ):
             if verdict or scope.left_to_operator(pod, (*subject_path, *policy.field_path)):
                 continue
+            real_path = to_real((*subject_path, *policy.field_path))
+            if messages is not None:
+                location = document.locator.locate(real_path)
+                message = str(messages[number])
+                findings.append(make_finding(policy, document, message, location, real_path))
+                continue
             data = _variables(obj, params, item, _format_path(subject_path), context)
-            findings.append(
-                self._violation(
-                    policy, document, data, to_real((*subject_path, *policy.field_path))
-                )
-            )
+            findings.append(self._violation(policy, document, data, real_path))
         return findings
 
     def _verdicts(
@@ -710,6 +729,7 @@ class _Scope:
         self.custom = False  # virtual Pods made of parts of a custom resource
         self._subjects: dict[int | None, dict[Pattern, list[tuple[Path, Any]]]] = {}
         self._activations: dict[int | None, Any] = {}
+        self._counts: dict[tuple[int | None, tuple[Pattern, ...] | None], int] = {}
 
     def pod_count(self) -> int:
         if self._pods is None:
@@ -748,10 +768,16 @@ class _Scope:
     def subject_count(self, pod: int | None, patterns: tuple[Pattern, ...] | None = None) -> int:
         """How many subjects the view has, of `patterns` (none: the view itself is the one
         subject) or, by default, of all patterns together."""
-        every = self._all_subjects(pod)
-        if patterns is None:
-            return sum(len(found) for found in every.values())
-        return sum(len(every[pattern]) for pattern in patterns) if patterns else 1
+        key = (pod, patterns)
+        count = self._counts.get(key)
+        if count is None:  # asked once per policy of the view: counted once per patterns
+            every = self._all_subjects(pod)
+            if patterns is None:
+                count = sum(len(found) for found in every.values())
+            else:
+                count = sum(len(every[pattern]) for pattern in patterns) if patterns else 1
+            self._counts[key] = count
+        return count
 
     def subjects(self, pod: int | None, patterns: tuple[Pattern, ...]) -> list[tuple[Path, Any]]:
         every = self._all_subjects(pod)
@@ -970,31 +996,35 @@ def make_finding(
     policy: Policy, document: Document, message: str, location: Location, real_path: Path
 ) -> Finding:
     variant = str(document.extra.get("variant") or "")
-    return Finding(
-        policy_id=policy.id,
-        severity=policy.severity,
-        title=policy.title,
-        message=message,
-        file=location.file,
-        line=location.line,
-        column=location.column,
-        end_line=location.end_line,
-        end_column=location.end_column,
-        path=_format_path(real_path),
-        source=document.source,
-        kind=document.kind,
-        namespace=document.namespace,
-        name=document.name,
-        fingerprint=fingerprint(
+    return from_values(  # Finding's fields in order
+        policy.id,
+        policy.severity,
+        policy.title,
+        message,
+        location.file,
+        location.line,
+        location.column,
+        location.end_line,
+        location.end_column,
+        _format_path(real_path),
+        document.source,
+        document.kind,
+        document.namespace,
+        document.name,
+        fingerprint(
             policy.id,
             document.source,
             document.kind,
             *_identity_of(document, variant),
             stable_path(document.obj, real_path),
         ),
-        remediation=policy.remediation,
-        fix=_fix(policy, real_path) if policy.fix else None,
-        extra=_finding_extra(location.exact, location.values, location.via, variant),
+        policy.remediation,
+        "",  # help_uri
+        _fix(policy, real_path) if policy.fix else None,
+        "new",  # status
+        False,  # blocking
+        None,  # waiver
+        _finding_extra(location.exact, location.values, location.via, variant),
     )
 
 
@@ -1029,12 +1059,27 @@ def _location_extra(location: Location) -> dict[str, Any]:
 
 
 def _fix(policy: Policy, real_path: Path) -> dict[str, Any]:
-    """The policy's structured fix with its paths made absolute (relative to the subject)."""
+    """The policy's structured fix with its paths made absolute (relative to the subject):
+    one shared instance per fix and subject path (finding.shared), made once (a policy's
+    findings in every container of every workload say the same few fixes)."""
     assert policy.fix is not None
     subject = (
         real_path[: len(real_path) - len(policy.field_path)] if policy.field_path else real_path
     )
-    return {"subject": _format_path(subject), "set": dict(policy.fix["set"])}
+    key = (id(policy.fix), subject)
+    known = _FIXES.get(key)
+    if known is None or known[0] is not policy.fix:
+        if len(_FIXES) >= _MAX_FIXES:
+            _FIXES.clear()
+        made = shared({"subject": _format_path(subject), "set": dict(policy.fix["set"])})
+        known = _FIXES[key] = (policy.fix, made)
+    return known[1]
+
+
+# (id of a policy's fix, subject path) -> (that fix, held so its id stays its own; its
+# shared absolute form).
+_FIXES: dict[tuple[int, Path], tuple[dict[str, Any], dict[str, Any]]] = {}
+_MAX_FIXES = 1 << 14
 
 
 def stable_path(obj: Any, path: Path) -> str:

@@ -331,9 +331,27 @@ class Batch:
         return found
 
 
+def judged_with_message(rule: str, message: str) -> str:
+    """An expression that is `true` where `rule` holds and `[true, message, true]` where it
+    does not: a failing subject's message made in the evaluation that judged it, on the
+    values already converted (alone, each message converted the whole object again). A rule
+    that gives no bool errs here, as a message that errs does: callers then evaluate the
+    plain way. Comprehension slots a part of it may leave filled are emptied (see Batch)
+    before the message, and after it for the next subject's rule."""
+    before = _emptying(rule) if _EARLY_EXIT.search(rule) else "true"
+    after = _emptying(message) if _EARLY_EXIT.search(message) else "true"
+    return f"((\n{rule}\n) ? dyn(true) : dyn([{before}, dyn(\n{message}\n), {after}]))"
+
+
 # Comprehensions that may stop before the end of their range (see Batch); `exists_one` and
 # anything spelled alike too: a needless emptying costs little.
 _EARLY_EXIT = re.compile(r"\b(?:all|exists|exists_one)\s*\(")
+# Every macro that expands to a comprehension (a superset: `bind` is `cel.bind`, `optMap`
+# and `optFlatMap` bind their variable); spelled alike elsewhere, it only deepens an emptying.
+_COMPREHENSION = re.compile(
+    r"\b(?:all|exists|exists_one|map|filter|bind|optMap|optFlatMap|transformList|"
+    r"transformMap|transformMapEntry|sortBy)\s*\("
+)
 
 
 def _guarded(condition: str | None, expression: str) -> str:
@@ -344,9 +362,10 @@ def _guarded(condition: str | None, expression: str) -> str:
 
 
 def _emptying(after: str) -> str:
-    """`true`, by comprehensions nested as deep as `after` may nest (it has no more levels
-    than parentheses) that run to their end, each emptying its slots (see Batch)."""
-    depth = after.count("(")
+    """`true`, by comprehensions nested as deep as `after` may nest (no deeper than the
+    comprehensions it spells: slots are numbered by comprehension nesting) that run to
+    their end, each emptying its slots (see Batch)."""
+    depth = len(_COMPREHENSION.findall(after))
     return "".join(f"[0].all(gk_e{level}, " for level in range(depth)) + "true" + ")" * depth
 
 

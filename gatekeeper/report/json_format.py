@@ -83,6 +83,8 @@ def _indented(value: Any, indent: str) -> str:
         return "false"
     if kind is int:
         return int.__repr__(value)
+    if kind is SharedDict and indent == _INNER:
+        return _shared_text(value)
     inner = indent + "  "
     if (kind is dict or kind is SharedDict) and all(type(key) is str for key in value):
         if not value:
@@ -99,3 +101,20 @@ def _indented(value: Any, indent: str) -> str:
         return "[\n" + ",\n".join(items) + "\n" + indent + "]"
     # floats (nan, inf), keys that are not strings, subclasses: as the json module has them
     return json.dumps(value, indent=2).replace("\n", "\n" + indent)
+
+
+def _shared_text(value: SharedDict) -> str:
+    """A finding's shared dict (`extra`, `fix`, `waiver`) as a field of it: written once per
+    instance, which findings share by the thousand (finding.shared keeps each alive, and
+    read-only, so its id stays its own)."""
+    known = _SHARED_TEXTS.get(id(value))
+    if known is None or known[0] is not value:
+        if len(_SHARED_TEXTS) >= _MAX_SHARED_TEXTS:
+            _SHARED_TEXTS.clear()
+        known = _SHARED_TEXTS[id(value)] = (value, _indented(dict(value), _INNER))
+    return known[1]
+
+
+# id -> (the SharedDict, its text): the instance is held, so its id is never another's.
+_SHARED_TEXTS: dict[int, tuple[SharedDict, str]] = {}
+_MAX_SHARED_TEXTS = 1 << 14
