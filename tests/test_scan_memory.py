@@ -199,13 +199,14 @@ def test_what_rejected_overlay_builds_leave_is_freed_while_the_scan_runs(
         files[f"app{index}/pod.yaml"] = files["deploy/pod001.yaml"]
     alive: list[int] = []
     forget = scanner._forget_builds
+    tree = MemoryTree(files)
 
-    def counted() -> None:
-        alive.append(sum(type(o) is kustomize_build._Builder for o in gc.get_objects()))
+    def counted() -> None:  # this scan's builds (other tests' garbage may be about)
+        builds = (o for o in gc.get_objects() if type(o) is kustomize_build._Builder)
+        alive.append(sum(build.tree is tree for build in builds))
         forget()
 
     monkeypatch.setattr(scanner, "_forget_builds", counted)
-    tree = MemoryTree(files)
     contents = Contents.of(sorted(files.items()), tree.read)
     result = scan(contents, build_engine(Config()), 2, LoadContext(tree=tree))
     rejected = [f for f in result.findings if f.file.startswith("app")]
