@@ -164,7 +164,26 @@ def _worker_task(_task: int) -> tuple[int, int, bytes] | None:
     if taken is None:
         return None
     queue, index = taken
-    return queue, index, _packed(_scan_files(_queues[queue][index]))
+    return queue, index, _scan_chunk(queue, index)
+
+
+def _scan_chunk(queue: int, index: int) -> bytes:
+    """A chunk's results, packed; after overlay builds, their garbage collected (see
+    _collect_builds)."""
+    packed = _packed(_scan_files(_queues[queue][index]))
+    if queue == _BUILDS:
+        _collect_builds()
+    return packed
+
+
+def _collect_builds() -> None:
+    """Free the reference cycles overlay builds leave, which no collector frees while a scan
+    runs (collector_paused): a build that kustomize rejects raises from frames that hold the
+    exception, and each such cycle held the build's frames, and through them the builds'
+    parse cache (11 MB of YAML nodes, 92,000 objects in the real corpus, kept to the end of
+    the scan). Only the youngest generation: the objects made since the last chunk (the
+    first time, since the scan began), a few milliseconds a chunk."""
+    gc.collect(0)
 
 
 def _packed(parts: list[tuple[int, ScanResult]]) -> bytes:
@@ -314,7 +333,7 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
                 if taken[0] == _PLAIN and not built:
                     built = True
                     _forget_builds()
-                chunks.append(_packed(_scan_files(_queues[taken[0]][taken[1]])))
+                chunks.append(_scan_chunk(*taken))
             if not built:  # the worker took every plain file while this one built
                 _forget_builds()
             chunks.extend(part[2] for part in parts if part is not None)

@@ -178,3 +178,37 @@ def test_results_wait_for_the_end_of_the_pool_as_one_pickle_a_chunk(
     assert per_file >= 2 and len(live) == 1
     # Held as objects, every finding of the scan was alive here.
     assert live[0] - before < per_file * CHUNK_FILES < len(result.findings)
+
+
+def test_what_rejected_overlay_builds_leave_is_freed_while_the_scan_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A build kustomize rejects (a generator's missing file) raises from frames that hold
+    the exception: a reference cycle, which the paused collector never freed, and which held
+    the build and the builds' parse cache (every YAML node of the files they read) to the
+    end of the scan. By the time the parent turns to plain files, no build is alive."""
+    import gc
+
+    from gatekeeper.sources import kustomize_build
+
+    files = pods(PARALLEL_MIN_FILES + CHUNK_FILES)
+    for index in range(3):
+        files[f"app{index}/kustomization.yaml"] = (
+            b"resources: [pod.yaml]\nconfigMapGenerator: [{name: c, files: [missing.env]}]\n"
+        )
+        files[f"app{index}/pod.yaml"] = files["deploy/pod001.yaml"]
+    alive: list[int] = []
+    forget = scanner._forget_builds
+    tree = MemoryTree(files)
+
+    def counted() -> None:  # this scan's builds (other tests' garbage may be about)
+        builds = (o for o in gc.get_objects() if type(o) is kustomize_build._Builder)
+        alive.append(sum(build.tree is tree for build in builds))
+        forget()
+
+    monkeypatch.setattr(scanner, "_forget_builds", counted)
+    contents = Contents.of(sorted(files.items()), tree.read)
+    result = scan(contents, build_engine(Config()), 2, LoadContext(tree=tree))
+    rejected = [f for f in result.findings if f.file.startswith("app")]
+    assert any("missing.env" in f.message for f in rejected), rejected
+    assert alive == [0]
