@@ -807,7 +807,7 @@ sops: {version: 3.8.1}
 
     kustomization = load("clusters/apps.yaml", tree["clusters/apps.yaml"]).documents[0]
     post_build = kustomization.obj["spec"]["postBuild"]
-    assert flux._variables(post_build, kustomization, MemoryTree(tree)) == {}
+    assert flux._variables(post_build, kustomization, MemoryTree(tree)) == [{}]
 
 
 def test_ill_typed_deployer_options_are_findings_not_tracebacks() -> None:
