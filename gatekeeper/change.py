@@ -239,17 +239,20 @@ def _beyond_waivers(
     /var/log") does not cover a second hostPath volume of `/` the change adds, nor the
     same one made worse (red team r09), as an inline skip covers only what was under it. A
     waiver that covered nothing in the base is an approval ahead of the change: it does."""
-    covered = [{b.fingerprint for b in base if waiver.matches(b)} for waiver in waivers]
+    covered: dict[int, set[str]] = {}  # only for waivers a new finding meets: base x few
+
+    def known(index: int) -> set[str]:
+        if index not in covered:
+            covered[index] = {b.fingerprint for b in base if waivers[index].matches(b)}
+        return covered[index]
+
     beyond = set()
     for finding in findings:
         if finding.status != "new":
             continue
-        matching = [
-            known for waiver, known in zip(waivers, covered, strict=True) if waiver.matches(finding)
-        ]
+        matching = [known(index) for index, waiver in enumerate(waivers) if waiver.matches(finding)]
         if matching and all(
-            known and (finding.fingerprint not in known or "was" in finding.extra)
-            for known in matching
+            had and (finding.fingerprint not in had or "was" in finding.extra) for had in matching
         ):
             beyond.add(finding.fingerprint)
     return beyond
