@@ -80,18 +80,6 @@ class _RedefiningLoader(_Resolving, yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-# An anchor (`&name`) where a node's properties may stand; two of one name: _RedefiningLoader.
-_ANCHOR = re.compile(r"(?:^|[\s\[{,])&([^\s,\[\]{}]+)")
-
-
-def _loader_for(text: str) -> type[yaml.SafeLoader]:
-    if "&" in text:
-        names = _ANCHOR.findall(text)
-        if len(names) != len(set(names)):
-            return _RedefiningLoader
-    return _LOADER
-
-
 # go-yaml v2 (kubectl, Argo CD, Helm) reads these plain scalars as booleans too, as YAML 1.1
 # says (`hostNetwork: y` puts the pod on the host network); PyYAML leaves them strings.
 _V2_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
@@ -366,7 +354,21 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
 
 
 def _load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
-    loader = _loader_for(text)(text)
+    """The C loader's documents; a stream it refuses for an anchor defined twice is read
+    again by the Python composer, as go-yaml reads it (_RedefiningLoader)."""
+    if "&" not in text:
+        yield from _load_with(file, text, _LOADER)
+        return
+    entries = list(_load_with(file, text, _LOADER))
+    if any(isinstance(e, Problem) and "duplicate anchor" in e.message for e in entries):
+        entries = list(_load_with(file, text, _RedefiningLoader))
+    yield from entries
+
+
+def _load_with(
+    file: str, text: str, loader_class: type[yaml.SafeLoader]
+) -> Iterator[YamlDocument | Problem]:
+    loader = loader_class(text)
     anchors = "&" in text
     try:
         while loader.check_node():
