@@ -39,7 +39,7 @@ class Made:
     defaults: Mapping[Path, Any] = field(default_factory=dict)
 
 
-# (attribute path, value, origin) triples of one made resource; a builder makes them itself.
+# What a module makes, as a builder reads it from the inputs: (resource type, values, origins).
 Builder = Callable[[Mapping[str, Value], Origin], Iterator[tuple[str, dict[str, Any], Origins]]]
 
 
