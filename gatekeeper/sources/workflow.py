@@ -745,9 +745,11 @@ def _github_job(
                     node, lines, action[1].program, variables, action[1].language, expressions
                 )
         found.append((("jobs", job_id, "steps", index), step, commands))
+    # A step that never runs (`if: false`) starts no cluster (added only to silence a deploy).
+    running = [(step, commands) for _, step, commands in found if not _never(step.get("if"))]
     context["ephemeralCluster"] = any(
-        step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for _, step, _ in found
-    ) or any(_creates_cluster(command) for _, _, commands in found for command in commands)
+        step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in running
+    ) or any(_creates_cluster(command) for _, commands in running for command in commands)
     for step_path, step, commands in found:
         step_context = {**context, "actors": actors + _actors(step.get("if"))}
         step["context"] = step_context
@@ -1033,6 +1035,14 @@ def _shell(holder: dict[str, Any]) -> str:
     run = defaults.get("run") if isinstance(defaults, dict) else None
     shell_name = run.get("shell") if isinstance(run, dict) else None
     return str(shell_name) if shell_name else ""
+
+
+def _never(condition: Any) -> bool:
+    """An `if:` that is false whatever happens: `false`, `${{ false }}`, `0`."""
+    text = str(condition).strip() if condition is not None else ""
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2].strip()
+    return text.lower() in ("false", "0", "''", '""') if condition is not None else False
 
 
 def _creates_cluster(command: dict[str, Any]) -> bool:
