@@ -57,6 +57,18 @@ class Locator(Protocol):
         ...
 
 
+class SubLocator:
+    """A locator for an object nested in another at `prefix` (a List item, a manifest a
+    controller applies from inside another object)."""
+
+    def __init__(self, parent: Locator, prefix: Path) -> None:
+        self.parent = parent
+        self.prefix = prefix
+
+    def locate(self, path: Path) -> Location:
+        return self.parent.locate((*self.prefix, *path))
+
+
 @dataclass
 class Document:
     """One parsed object of a source file (a Kubernetes object, a Dockerfile, a workflow...)."""

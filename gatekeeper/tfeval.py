@@ -673,35 +673,39 @@ _UNICODE_RULES = frozenset(
 
 def _ascii_literals(expr: Any) -> bool:
     """Are all string literals in an expression ASCII?"""
-    if isinstance(expr, Literal):
-        return not isinstance(expr.value, str) or expr.value.isascii()
-    if isinstance(expr, Template):
-        return all(
-            part.isascii() if isinstance(part, str) else _ascii_literals(part)
-            for part in expr.parts
-        )
-    if isinstance(expr, tuple):
-        return all(map(_ascii_literals, expr))
-    if is_dataclass(expr):
-        return all(_ascii_literals(getattr(expr, part.name)) for part in fields(expr))
+    for node in _nodes(expr):
+        if isinstance(node, Literal):
+            texts: tuple[Any, ...] = (node.value,)
+        elif isinstance(node, Template):
+            texts = node.parts
+        else:
+            continue
+        if any(isinstance(text, str) and not text.isascii() for text in texts):
+            return False
     return True
 
 
 def _calls(expr: Any) -> Iterator[str]:
     """The names of the functions an expression calls, nested calls included, and DIRECTIVE
     for a template directive (not evaluated: red team r06 made `publicly_accessible` one)."""
-    if isinstance(expr, Call):
-        yield expr.name
-        if expr.name in _UNICODE_RULES and not all(map(_ascii_literals, expr.arguments)):
-            yield UNICODE + expr.name
-    if isinstance(expr, Opaque) and "%{" in expr.text.replace("%%{", ""):
-        yield DIRECTIVE
+    for node in _nodes(expr):
+        if isinstance(node, Call):
+            yield node.name
+            if node.name in _UNICODE_RULES and not all(map(_ascii_literals, node.arguments)):
+                yield UNICODE + node.name
+        if isinstance(node, Opaque) and "%{" in node.text.replace("%%{", ""):
+            yield DIRECTIVE
+
+
+def _nodes(expr: Any) -> Iterator[Any]:
+    """An expression and every part of it, depth first."""
+    yield expr
     if isinstance(expr, tuple):
         for item in expr:
-            yield from _calls(item)
+            yield from _nodes(item)
     elif is_dataclass(expr):
         for part in fields(expr):
-            yield from _calls(getattr(expr, part.name))
+            yield from _nodes(getattr(expr, part.name))
 
 
 def _try(expr: Call, scope: Scope) -> Value:

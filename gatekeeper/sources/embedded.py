@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekeeper.document import Document, Location
-from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand
+from gatekeeper.document import Document, SubLocator
+from gatekeeper.fieldpath import WILDCARD, Pattern, expand
 from gatekeeper.sources.gitops import DEPLOYED_BY
 
 # (API group, kind) -> where the manifests it applies are written.
@@ -50,7 +50,7 @@ def objects(document: Document) -> list[Document]:
                     source=document.source,
                     file=document.file,
                     obj=found,
-                    locator=_Inside(document.locator, tuple(path)),
+                    locator=SubLocator(document.locator, tuple(path)),
                     index=document.index,
                     kind=str(found.get("kind", "")),
                     namespace=str(named.get("namespace") or ""),
@@ -61,14 +61,3 @@ def objects(document: Document) -> list[Document]:
                 )
             )
     return out
-
-
-class _Inside:
-    """Paths of an embedded object, located in the object that holds it at `at`."""
-
-    def __init__(self, parent: Any, at: Path) -> None:
-        self.parent = parent
-        self.at = at
-
-    def locate(self, path: Path) -> Location:
-        return self.parent.locate((*self.at, *path))  # type: ignore[no-any-return]

@@ -184,9 +184,7 @@ def _local_sources(
     wanted_namespace = str(ref.get("namespace") or namespace)
     wanted = {normalise_url(url) for url in repo_urls}
     found: list[dict[str, Any]] = []
-    named = [entry for _, entry in _objects(tree, "GitRepository", name)]
-    # In the namespace Flux looks in; if none is there (Flux would fail), any of the name.
-    here = [entry for entry in named if _in_namespace(entry, wanted_namespace)] or named
+    here = _git_repositories(tree, name, wanted_namespace)
     held = bool(here)
     for entry in here:
         spec = _mapping(entry.obj.get("spec"))
@@ -197,6 +195,13 @@ def _local_sources(
     if name == BOOTSTRAP_SOURCE and not held:  # the repository `flux bootstrap` syncs: this
         return [{}]
     return found
+
+
+def _git_repositories(tree: Tree, name: str, namespace: str) -> list[YamlDocument]:
+    """The GitRepositories of a name in the namespace Flux looks in (one without a namespace
+    may be there); if none is (Flux would fail), any of the name."""
+    named = [entry for _, entry in _objects(tree, "GitRepository", name)]
+    return [entry for entry in named if _in_namespace(entry, namespace)] or named
 
 
 def _in_namespace(entry: YamlDocument, namespace: str) -> bool:
@@ -213,9 +218,7 @@ def _foreign_bootstrap(ref: Any, tree: Tree, repo_urls: list[str], namespace: st
         return ""
     wanted = {normalise_url(url) for url in repo_urls}
     wanted_namespace = str(ref.get("namespace") or namespace)
-    named = [entry for _, entry in _objects(tree, "GitRepository", BOOTSTRAP_SOURCE)]
-    here = [entry for entry in named if _in_namespace(entry, wanted_namespace)] or named
-    for entry in here:
+    for entry in _git_repositories(tree, BOOTSTRAP_SOURCE, wanted_namespace):
         url = str(_mapping(entry.obj.get("spec")).get("url") or "")
         if wanted and url and normalise_url(url) not in wanted:
             return url

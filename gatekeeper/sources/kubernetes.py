@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, embedded, kyverno_generate
 from gatekeeper.yamldoc import (
@@ -218,7 +218,7 @@ def add_items(loaded: Loaded, path: str, obj: dict[str, Any], locator: Any, inde
         item_path: Path = ("items", item_index)
         if is_object(item):
             loaded.documents.append(
-                make_document(path, item, _SubLocator(locator, item_path), index)
+                make_document(path, item, SubLocator(locator, item_path), index)
             )
         else:
             line = locator.locate(item_path).line
@@ -241,14 +241,3 @@ def make_document(path: str, obj: dict[str, Any], locator: Any, index: int) -> D
         namespace=str(metadata.get("namespace") or ""),
         name=str(metadata.get("name") or metadata.get("generateName") or ""),
     )
-
-
-class _SubLocator:
-    """A locator for an object nested in another (a List item)."""
-
-    def __init__(self, parent: NodeLocator, prefix: Path) -> None:
-        self.parent = parent
-        self.prefix = prefix
-
-    def locate(self, path: Path):  # type: ignore[no-untyped-def]
-        return self.parent.locate((*self.prefix, *path))
