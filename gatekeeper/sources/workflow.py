@@ -747,9 +747,10 @@ def _github_job(
         found.append((("jobs", job_id, "steps", index), step, commands))
     # A step that never runs (`if: false`) starts no cluster (added only to silence a deploy).
     running = [(step, commands) for _, step, commands in found if not _never(step.get("if"))]
-    context["ephemeralCluster"] = any(
-        step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in running
-    ) or any(_creates_cluster(command) for _, commands in running for command in commands)
+    context["ephemeralCluster"] = (
+        any(step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in running)
+        or any(_creates_cluster(command) for _, commands in running for command in commands)
+    ) and not _aims_elsewhere([workflow_env or {}, _env(job)], running)
     for step_path, step, commands in found:
         step_context = {**context, "actors": actors + _actors(step.get("if"))}
         step["context"] = step_context
@@ -1035,6 +1036,33 @@ def _shell(holder: dict[str, Any]) -> str:
     run = defaults.get("run") if isinstance(defaults, dict) else None
     shell_name = run.get("shell") if isinstance(run, dict) else None
     return str(shell_name) if shell_name else ""
+
+
+# What names a throwaway cluster's context or kubeconfig.
+_THROWAWAY = re.compile(r"kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop")
+_CONTEXT_VERBS = ("use-context", "set-context", "set-cluster")
+
+
+def _aims_elsewhere(
+    environments: list[dict[str, str]], steps: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> bool:
+    """Does a job point kubectl at another cluster than the throwaway one it starts: a
+    `KUBECONFIG` in its environment or before a command, or `kubectl config use-context`
+    of another context? Then its commands deploy there (found attacking the throwaway
+    cluster rule: `kind-action` then `KUBECONFIG=prod.yaml kubectl apply` passed)."""
+    named = [env.get("KUBECONFIG") for env in environments]
+    named += [_env(step).get("KUBECONFIG") for step, _ in steps]
+    for _, commands in steps:
+        for command in commands:
+            words = [str(word) for word in command["argv"]]
+            program = str(command["program"])
+            before = words[: words.index(program)] if program in words else []
+            named += [w.partition("=")[2] for w in before if w.startswith("KUBECONFIG=")]
+            positional = [str(word) for word in command["positional"]]
+            switched = positional[:1] == ["config"] and len(positional) > 2
+            if program in ("kubectl", "oc") and switched and positional[1] in _CONTEXT_VERBS:
+                named.append(positional[2])
+    return any(value is not None and not _THROWAWAY.search(value) for value in named)
 
 
 def _never(condition: Any) -> bool:
