@@ -453,10 +453,24 @@ def _build(root: Node, anchors: bool = True) -> YamlDocument:
     """Plain Python objects from a node tree; aliases become shared objects. `anchors`:
     whether the text may hold any (a `&`): without them no alias can be met."""
     builder = _Builder(anchors)
-    obj = builder.build(root, ())
+    obj = builder.build(root, None)
     if builder.has_alias or len(builder.built) > MAX_EXPANDED_NODES // 10:
         _check_expansion(root)
     return YamlDocument(obj, root, builder.duplicates)
+
+
+# Where the builder is: None at the root, else (where its parent is, key or index). A link
+# per level costs one pair where a whole path cost a tuple per collection; a path is made
+# only for a duplicate key.
+_Where = tuple[Any, str | int] | None
+
+
+def _path(where: _Where) -> Path:
+    steps: list[str | int] = []
+    while where is not None:
+        where, step = where
+        steps.append(step)
+    return tuple(reversed(steps))
 
 
 class _Builder:
@@ -472,7 +486,7 @@ class _Builder:
         if not shared:
             self.build = self._unshared  # type: ignore[method-assign]
 
-    def build(self, node: Node, path: Path) -> Any:
+    def build(self, node: Node, where: _Where) -> Any:
         if isinstance(node, ScalarNode):
             return _scalar(node)
         built, open_nodes = self.built, self.open_nodes
@@ -483,18 +497,18 @@ class _Builder:
             self.has_alias = True
             return known
         open_nodes.add(id(node))
-        value = self._collection(node, path)
+        value = self._collection(node, where)
         open_nodes.discard(id(node))
         return value
 
-    def _unshared(self, node: Node, path: Path) -> Any:
+    def _unshared(self, node: Node, where: _Where) -> Any:
         """`build` for a document without anchors (see _build): no node is met twice, so
         no table of the nodes built is kept (four lookups per collection)."""
         if isinstance(node, ScalarNode):
             return _scalar(node)
-        return self._collection(node, path)
+        return self._collection(node, where)
 
-    def _collection(self, node: Node, path: Path) -> Any:
+    def _collection(self, node: Node, where: _Where) -> Any:
         """A collection's value, its own collections built by `self.build`."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -508,7 +522,7 @@ class _Builder:
             append = items.append
             for index, item in enumerate(node.value):
                 if not isinstance(item, ScalarNode):
-                    append(build(item, (*path, index)))
+                    append(build(item, (where, index)))
                 else:
                     append(item.value if item.tag == _STR_TAG else _scalar(item))
             self.depth -= 1
@@ -516,59 +530,81 @@ class _Builder:
         mapping: dict[Any, Any] = {}
         if self.shared:
             self.built[id(node)] = mapping
+        # Most mappings: string keys, each once, no merge key. Their entries are taken
+        # here; from the first other key on, _entries takes the rest.
+        pairs = node.value
+        for index, (key_node, value_node) in enumerate(pairs):
+            key = key_node.value
+            if key_node.tag != _STR_TAG or not isinstance(key_node, ScalarNode) or key in mapping:
+                self._entries(mapping, pairs, index, where)
+                break
+            if not isinstance(value_node, ScalarNode):
+                mapping[key] = build(value_node, (where, key))
+            else:
+                mapping[key] = (
+                    value_node.value if value_node.tag == _STR_TAG else _scalar(value_node)
+                )
+        self.depth -= 1
+        return mapping
+
+    def _entries(
+        self, mapping: dict[Any, Any], pairs: list[Any], first: int, where: _Where
+    ) -> None:
+        """A mapping's entries from `first` on (those before it set string keys, once each):
+        any key, duplicates reported, merge keys applied."""
+        build = self.build
         merges: list[tuple[int, ScalarNode, Node]] = []  # entry index, merge key, value
-        written: dict[Any, int] = {}  # key -> index of the entry that last wrote it
-        for index, (key_node, value_node) in enumerate(node.value):
+        written: dict[Any, int] = {key: index for index, key in enumerate(mapping)}
+        for index in range(first, len(pairs)):
+            key_node, value_node = pairs[index]
             if key_node.tag == _MERGE:
                 merges.append((index, key_node, value_node))
                 continue
             if not isinstance(key_node, ScalarNode):
-                key = build(key_node, path)
+                key = build(key_node, where)
                 if isinstance(key, (list, dict)):
                     line = key_node.start_mark.line + 1
                     raise ValueError(f"unhashable mapping key at line {line}")
             else:
                 key = key_node.value if key_node.tag == _STR_TAG else _key(key_node)
                 if key in mapping:
-                    self.duplicates.append(((*path, str(key)), key_node))
+                    self.duplicates.append(((*_path(where), str(key)), key_node))
             written[key] = index
             if not isinstance(value_node, ScalarNode):
-                mapping[key] = build(value_node, (*path, str(key)))
+                mapping[key] = build(value_node, (where, str(key)))
             else:
                 value = value_node.value if value_node.tag == _STR_TAG else _scalar(value_node)
                 mapping[key] = value
         if merges:
-            self._merge(mapping, written, merges, path)
-        self.depth -= 1
-        return mapping
+            self._merge(mapping, written, merges, where)
 
     def _merge(
         self,
         mapping: dict[Any, Any],
         written: dict[Any, int],
         merges: list[tuple[int, ScalarNode, Node]],
-        path: Path,
+        where: _Where,
     ) -> None:
         """Merge keys applied in document order, as kubectl, Argo CD and Helm decode (go-yaml
         v2): the last entry that sets a key wins, so a merge after a written key overrides it
         (the key is then set twice: reported) and a key written after a merge overrides the
         merge. Written keys keep their places; merged ones follow, in the order first met."""
         for index, key_node, value_node in merges:
-            for key, item in self._merged(value_node, path).items():
+            for key, item in self._merged(value_node, where).items():
                 at = written.get(key)
                 if at is None:
                     mapping[key] = item
                 elif at < index:
-                    self.duplicates.append(((*path, str(key)), key_node))
+                    self.duplicates.append(((*_path(where), str(key)), key_node))
                     mapping[key] = item
 
-    def _merged(self, merge: Node, path: Path) -> dict[Any, Any]:
+    def _merged(self, merge: Node, where: _Where) -> dict[Any, Any]:
         """What a merge key brings: its mapping, or its list of mappings (the first that
         sets a key wins)."""
         out: dict[Any, Any] = {}
         sources = merge.value if isinstance(merge, SequenceNode) else [merge]
         for source in sources:
-            value = self.build(source, path)
+            value = self.build(source, where)
             if not isinstance(value, dict):
                 raise ValueError(f"merge key needs a mapping at line {source.start_mark.line + 1}")
             for key, item in value.items():

@@ -128,6 +128,12 @@ class _Reference(yamldoc._Builder):
         "- - - deep\n  - [1, [2, [3]]]\n- {a: {b: {c: {d: e}}}}\n",
         "a: &a [1, *a]\n",
         "é: ü\n中: 文\n",
+        # Duplicates in the order they are met, nested ones between the outer ones.
+        "a: {x: 1, x: 2}\nb: 1\na: {y: [{z: 1, z: 2}], y: 2}\nb: 2\n",
+        "m: {a: 1, b: 2, 3: c, b: 4, d: {e: 1, e: 2}}\n",
+        "base: &b {x: 1}\nm: {x: 0, <<: *b, x: 2, y: {q: 1, q: 2}}\n",
+        "? !!str {a: 1}\n: v\n",
+        "a: 1\n? !!str [b]\n: 2\n",
     ],
 )
 def test_builder_gives_what_building_every_node_by_one_call_gives(text: str) -> None:
@@ -139,9 +145,9 @@ def test_builder_gives_what_building_every_node_by_one_call_gives(text: str) -> 
     finally:
         loader.dispose()
     results = []
-    for builder in (yamldoc._Builder(), _Reference()):
+    for builder, at_root in ((yamldoc._Builder(), None), (_Reference(), ())):
         try:
-            built: Any = builder.build(node, ())
+            built: Any = builder.build(node, at_root)
             where = [(path, key.start_mark.line) for path, key in builder.duplicates]
             results.append((repr(built), where))
         except (ValueError, TypeError) as error:

@@ -37,9 +37,19 @@ def is_application(obj: Any) -> bool:
     )
 
 
+# The kinds is_expandable may accept: any other object is answered by one lookup (asked
+# for every document of every file, most of them none of these).
+_EXPANDABLE_KINDS = frozenset(
+    {"Application", "ApplicationSet", "Kustomization", "HelmRelease", "Environment"}
+)
+
+
 def is_expandable(obj: Any) -> bool:
     """An Argo CD Application or ApplicationSet, a Flux Kustomization or HelmRelease, a
     Tanka environment: it names what it deploys."""
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    if not isinstance(kind, str) or kind not in _EXPANDABLE_KINDS:
+        return False
     from gatekeeper.sources.applicationsets import is_application_set
     from gatekeeper.sources.flux import is_flux_deployer
     from gatekeeper.sources.tanka import is_environment
@@ -148,12 +158,12 @@ def expand_made(loaded: Loaded, context: LoadContext) -> None:
     """Applications and Flux objects among loaded documents (written in manifests, rendered
     by a chart: app of apps, built by a kustomization: an overlay patching a HelmRelease's
     values): what they deploy from here is judged as they are."""
+    expandable = [document for document in loaded.documents if is_expandable(document.obj)]
+    if not expandable:  # most files: no context to enter
+        return
     from gatekeeper.sources.flux import built_with
 
     made = list(loaded.documents)
-    expandable = [document for document in made if is_expandable(document.obj)]
-    if not expandable:  # most files: no context to enter
-        return
     with built_with(made):
         for document in expandable:
             _merge(loaded, expand(document.file, document, context))
