@@ -22,7 +22,7 @@ import subprocess
 import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from gatekeeper.tree import Tree, WorkTree
 
@@ -31,6 +31,7 @@ T = TypeVar("T")
 _NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
 # Modes of the entries git does not look into: symbolic links and submodules.
 _OPAQUE_MODES = (b"120000 ", b"160000 ")
+_UNKNOWN = object()  # not remembered yet (a remembered answer may be None)
 
 
 def _decode(raw: bytes) -> str:
@@ -120,6 +121,8 @@ class Ownership:
         self._exists: dict[str, dict[str, bool]] = {}
         self._memo: dict[tuple[str, str], Any] = {}
         self._above: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        # kind -> folder -> union_above's answer (asked for every file: one lookup each)
+        self._unions: dict[str, dict[str, frozenset[str]]] = {}
 
     def exists(self, path: str) -> bool:
         """`tree.exists(path)`, asked once per path."""
@@ -166,17 +169,21 @@ class Ownership:
     ) -> frozenset[str]:
         """The union of `remember(kind, f, compute)` over `folder` ("" the root) and every
         folder above it, kept per folder: a file asks one folder, not each above it."""
+        unions = self._unions.get(kind)
+        if unions is None:
+            unions = self._unions[kind] = {}
+        found = unions.get(folder)
+        if found is not None:
+            return found
         chain: list[str] = []  # the folders from `folder` up to one already answered
         current: str | None = folder
-        while current is not None and (f"{kind} above", current) not in self._memo:
+        while current is not None and current not in unions:
             chain.append(current)
             current = _above(current)
-        found: frozenset[str] = (
-            self._memo[f"{kind} above", current] if current is not None else frozenset()
-        )
+        found = unions[current] if current is not None else frozenset()
         for here in reversed(chain):
             own = self.remember(kind, here, compute)
-            found = self._memo[f"{kind} above", here] = own | found if own else found
+            found = unions[here] = own | found if own else found
         return found
 
     def named_below(self, folder: str, names: frozenset[str]) -> list[str]:
@@ -200,10 +207,10 @@ class Ownership:
     def remember(self, kind: str, key: str, compute: Callable[[Tree, str], T]) -> T:
         """`compute(tree, key)` once per (kind, key) for this tree: a source's per-folder
         facts (the patches a folder's kustomization names, the builds below a folder)."""
-        if (kind, key) not in self._memo:
-            self._memo[kind, key] = compute(self.tree, key)
-        value: T = self._memo[kind, key]
-        return value
+        value = self._memo.get((kind, key), _UNKNOWN)
+        if value is _UNKNOWN:
+            value = self._memo[kind, key] = compute(self.tree, key)
+        return cast(T, value)
 
     def forget(self, kind: str) -> None:
         """Drop what `remember` keeps for `kind`: computed again if asked again."""
