@@ -12,7 +12,7 @@ import codecs
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -38,12 +38,7 @@ class _Resolving:
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is ScalarNode and implicit[0]:  # a plain scalar: most calls
-            tag = _RESOLVED.get(value)  # go-yaml v2's booleans are in it from the start
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
-                if len(value) <= _RESOLVED_LENGTH and len(_RESOLVED) < _RESOLVED_SIZE:
-                    _RESOLVED[value] = tag
-            return tag
+            return _RESOLVED.get(value) or plain_tag(value)
         if kind is ScalarNode:
             return _STR_TAG
         return _SEQUENCE_TAG if kind is SequenceNode else _MAPPING_TAG
@@ -92,6 +87,18 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _RESOLVED: dict[str, str] = dict.fromkeys(_V2_BOOLS, _BOOL_TAG)
 # Path resolvers would make tags depend on the position: then resolve every time.
 _LOADER: type[yaml.SafeLoader] = _Loader if _Loader.yaml_path_resolvers else _ResolvingLoader
+_RESOLVER = yaml.SafeLoader("")  # only its tag resolution and scalar constructors are used
+
+
+def plain_tag(value: str) -> str:
+    """The tag of a plain scalar without one (a chain of regular expressions), remembered."""
+    tag = _RESOLVED.get(value)  # go-yaml v2's booleans are in it from the start
+    if tag is None:
+        tag = _RESOLVER.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+        if len(value) <= _RESOLVED_LENGTH and len(_RESOLVED) < _RESOLVED_SIZE:
+            _RESOLVED[value] = tag
+    return tag
+
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # A document may expand (through aliases) to at most this many nodes, or ten times its
@@ -110,7 +117,7 @@ _NESTING_LIMITED = _Loader is not yaml.SafeLoader and _libyaml_version() >= (0, 
 
 _TAG = "tag:yaml.org,2002:"
 _MERGE = _TAG + "merge"
-_constructor = yaml.SafeLoader("")  # only its scalar constructors are used
+_constructor = _RESOLVER  # its scalar constructors too
 
 
 def _as_str(node: ScalarNode) -> Any:
@@ -173,24 +180,29 @@ class YamlDocument:
     duplicate_keys: list[tuple[Path, ScalarNode]] = field(default_factory=list)
 
 
+class NodeTable(Protocol):
+    """A document's nodes kept as a table (gatekeeper.yamlevents): where the node at a path
+    starts and ends, and the nodes themselves composed only when asked for."""
+
+    def span(self, path: Path) -> tuple[Any, Any, bool]: ...
+
+    def root(self) -> Node: ...
+
+
 @dataclass(frozen=True)
 class NodeLocator:
     """Maps a field path to the line of its key (mappings) or item (sequences)."""
 
     file: str
-    root: Node
+    root: Node | None  # None: the document's `table` holds its places (and composes it)
     base_line: int = 0  # added to every line: for YAML embedded in a larger file
+    table: NodeTable | None = None
 
     def locate(self, path: Path) -> Location:
-        node, anchor = self.root, self.root
-        exact = True
-        for key in path:
-            found = _child(node, key)
-            if found is None:
-                exact = False
-                break
-            anchor, node = found
-        start, end = anchor.start_mark, node.end_mark
+        if self.table is not None:
+            start, end, exact = self.table.span(path)
+        else:
+            start, end, exact = _span(self.root, path)
         return Location(
             self.file,
             start.line + 1 + self.base_line,
@@ -201,11 +213,23 @@ class NodeLocator:
         )
 
     def node_at(self, path: Path) -> Node | None:
-        node: Node | None = self.root
+        node: Node | None = self.root if self.table is None else self.table.root()
         for key in path:
             found = _child(node, key) if node is not None else None
             node = found[1] if found else None
         return node
+
+
+def _span(root: Any, path: Path) -> tuple[Any, Any, bool]:
+    """The start mark of the node at `path` (its key's, in a mapping), its end mark, and
+    whether the whole path was found (else: the nearest ancestor's)."""
+    node, anchor = root, root
+    for key in path:
+        found = _child(node, key)
+        if found is None:
+            return anchor.start_mark, node.end_mark, False
+        anchor, node = found
+    return anchor.start_mark, node.end_mark, True
 
 
 def _child(node: Node, key: str | int) -> tuple[Node, Node] | None:
@@ -286,7 +310,7 @@ def check_bytes(file: str, data: bytes) -> Problem | None:
     return None
 
 
-def _may_be_deep(text: str) -> bool:
+def may_be_deep(text: str) -> bool:
     """Might `text` nest deeper than _SHALLOW? Cheap bounds (milliseconds per megabyte): each
     level opens with one of `[{-:?`; block levels need indentation (at most two levels per
     column), or an indicator (`- `, `? `, `: `) in the run a line starts with; flow levels a
@@ -335,7 +359,7 @@ def load_all(file: str, text: str) -> Iterator[YamlDocument | Problem]:
 
     A text nested deeper than MAX_DEPTH anywhere is one Problem, at the line where level
     MAX_DEPTH + 1 opens, when it may nest deeper than _SHALLOW (else per document)."""
-    if not _may_be_deep(text):
+    if not may_be_deep(text):
         yield from _load_all(file, text)
         return
     entries: list[YamlDocument | Problem] | None = None
@@ -392,16 +416,21 @@ def _load_with(
                 yield Problem(
                     "GK-PARSE-ERROR", file, node.start_mark.line + 1, f"invalid YAML value: {error}"
                 )
-    except yaml.MarkedYAMLError as error:
+    except yaml.YAMLError as error:
+        yield stream_problem(file, error)
+    finally:
+        loader.dispose()
+
+
+def stream_problem(file: str, error: yaml.YAMLError) -> Problem:
+    """Where and why the parser stopped reading a stream."""
+    if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = " ".join(part for part in (error.context, error.problem) if part)
         what = "JSON" if file.endswith(".json") else "YAML"
-        yield Problem("GK-PARSE-ERROR", file, line, f"invalid {what}: {problem}", column)
-    except yaml.YAMLError as error:
-        yield Problem("GK-PARSE-ERROR", file, 1, f"invalid YAML: {error}")
-    finally:
-        loader.dispose()
+        return Problem("GK-PARSE-ERROR", file, line, f"invalid {what}: {problem}", column)
+    return Problem("GK-PARSE-ERROR", file, 1, f"invalid YAML: {error}")
 
 
 def _too_deep_problem(file: str, mark: Any) -> Problem:
@@ -666,6 +695,10 @@ def read_single(
 
 
 def duplicate_key_problems(file: str, document: YamlDocument) -> list[Problem]:
+    return duplicate_problems(file, document.duplicate_keys)
+
+
+def duplicate_problems(file: str, duplicates: list[tuple[Path, ScalarNode]]) -> list[Problem]:
     return [
         Problem(
             "GK-YAML-DUPLICATE-KEY",
@@ -674,5 +707,5 @@ def duplicate_key_problems(file: str, document: YamlDocument) -> list[Problem]:
             f"duplicate key {format_path(path)}: only the last value counts",
             node.start_mark.column + 1,
         )
-        for path, node in document.duplicate_keys
+        for path, node in duplicates
     ]

@@ -160,7 +160,7 @@ def test_nesting_limit_is_ours_and_exact(text: str, deepest_line: int | None) ->
         ]
 
 
-# A long, shallow manifest: past the cheap bounds of `_may_be_deep` (indicators and line leads).
+# A long, shallow manifest: past the cheap bounds of `may_be_deep` (indicators and line leads).
 _WIDE = "".join(f"k{i}: [{{a: 1}}, - x]\n" for i in range(400)) + " " * 460 + "z: 1\n"
 
 
@@ -184,7 +184,7 @@ def test_deep_check_after_loading_agrees_with_walking_first(
     """A text that may nest deep is loaded first and walked only if loading met a problem:
     what that gives is what walking it first gave (one Problem for a too-deep text, else
     every document and problem as loaded)."""
-    assert yamldoc._may_be_deep(text)
+    assert yamldoc.may_be_deep(text)
     loaded = [_comparable(entry) for entry in load_all("f.yaml", text)]
     monkeypatch.setattr(yamldoc, "_NESTING_LIMITED", False)
     walked = [_comparable(entry) for entry in load_all("f.yaml", text)]

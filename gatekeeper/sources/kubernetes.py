@@ -11,14 +11,8 @@ from typing import Any
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, embedded, kyverno_generate
-from gatekeeper.yamldoc import (
-    NodeLocator,
-    YamlDocument,
-    check_bytes,
-    decode,
-    duplicate_key_problems,
-    load_all,
-)
+from gatekeeper.yamldoc import check_bytes, decode, duplicate_problems
+from gatekeeper.yamlevents import Manifest, manifests
 
 NAME = "kubernetes"
 
@@ -156,13 +150,13 @@ def load(
     text = decode(data)
     # Another tool's template ({{ }}) that is not valid YAML is nothing a deployer applies.
     quiet = quiet and "{{" in text
-    others: list[YamlDocument] = []
-    for index, entry in enumerate(load_all(path, text)):
+    others: list[Manifest] = []
+    for index, entry in enumerate(manifests(path, text)):
         if isinstance(entry, Problem):
             if not quiet:
                 loaded.problems.append(entry if applied else _template_notice(entry, text))
             continue
-        loaded.problems.extend(duplicate_key_problems(path, entry))
+        loaded.problems.extend(duplicate_problems(path, entry.duplicate_keys))
         if is_object(entry.obj):
             _add(loaded, path, entry, index)
         elif entry.obj is not None:
@@ -174,7 +168,7 @@ def load(
     if loaded.documents or loaded.problems:
         # In a file of manifests, a document that is not an object is an error, not noise.
         for entry in others:
-            line = entry.node.start_mark.line + 1
+            line = entry.line
             what = "an object" if not isinstance(entry.obj, dict) else "a Kubernetes object"
             missing = [
                 key
@@ -190,8 +184,8 @@ def load(
     return loaded
 
 
-def _add(loaded: Loaded, path: str, entry: YamlDocument, index: int) -> None:
-    locator = NodeLocator(path, entry.node)
+def _add(loaded: Loaded, path: str, entry: Manifest, index: int) -> None:
+    locator = entry.locator
     obj = entry.obj
     if is_list(obj):
         add_items(loaded, path, obj, locator, index)

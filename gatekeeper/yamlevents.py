@@ -1,0 +1,257 @@
+"""Manifest files read from libyaml's events: values built as they come, nodes only if asked.
+
+yamldoc composes every document into nodes (libyaml calls back into Python for each one, and
+each node is an object with two marks) and then builds values from the nodes; the nodes are
+kept for the locator. Most manifests need neither: their values can be built straight from
+the parser's events, and a finding needs the lines of the few nodes it points at. Here each
+document keeps the events of its nodes in document order with the size of each collection,
+which locates a field path by walking the document's value beside them; the nodes are
+composed from the text only when a source asks for one (`NodeLocator.node_at`).
+
+Only what builds the same way both ways is read from events: a text with an anchor or an
+alias, an explicit tag, a merge key, a key that is not a string, a key set twice, or nesting
+deeper than yamldoc.MAX_DEPTH goes through yamldoc.load_all whole, so values, lines,
+duplicates and problems are the same whichever way a file was read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.events import (
+    DocumentEndEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import Node, ScalarNode
+
+from gatekeeper.document import Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.yamldoc import (
+    _LOADER,
+    _RESOLVED_LENGTH,
+    _RESOLVED_SIZE,
+    _SCALARS,
+    _STR_TAG,
+    MAX_DEPTH,
+    NodeLocator,
+    load_all,
+    plain_tag,
+    stream_problem,
+)
+
+
+@dataclass
+class Manifest:
+    """One document of a manifest file: its value, the line it starts at, its locator and
+    the keys it sets twice (path, key node)."""
+
+    obj: Any
+    line: int
+    locator: NodeLocator
+    duplicate_keys: list[tuple[Path, ScalarNode]] = field(default_factory=list)
+
+
+def manifests(file: str, text: str) -> Iterator[Manifest | Problem]:
+    """Every document of a YAML stream, then a Problem where parsing stopped, if it did: as
+    yamldoc.load_all gives them, read from events when that builds the same."""
+    read = _from_events(file, text)
+    if read is not None:
+        yield from read
+        return
+    for entry in load_all(file, text):
+        if isinstance(entry, Problem):
+            yield entry
+        else:
+            line = entry.node.start_mark.line + 1
+            yield Manifest(entry.obj, line, NodeLocator(file, entry.node), entry.duplicate_keys)
+
+
+class _Composed(Exception):
+    """The text needs the composer (see the module's docstring)."""
+
+
+_NO_KEY: Any = object()  # a mapping waiting for its next key
+_ROOTLESS: Any = object()
+
+
+def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
+    """The documents built from events, or None when the text needs the composer."""
+    parser = _LOADER(text)
+    entries: list[Manifest | Problem] = []
+    try:
+        _build_all(file, text, parser, entries)
+    except _Composed:
+        return None
+    except yaml.YAMLError as error:
+        entries.append(stream_problem(file, error))
+    finally:
+        parser.dispose()
+    return entries
+
+
+def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Problem]) -> None:
+    get_event = parser.get_event
+    remembered = _PLAIN.get
+    nodes: list[Any] = []  # the events of the document's nodes, in document order
+    sizes: dict[int, int] = {}  # collection (its place in nodes) -> nodes it spans
+    ends: dict[int, Any] = {}  # collection -> its end mark
+    stack: list[tuple[Any, Any, int]] = []  # the open collections' (parent, key, place)
+    container: Any = None  # the open collection
+    key: Any = _NO_KEY
+    root: Any = _ROOTLESS
+    documents = 0
+    while True:
+        event = get_event()
+        kind = event.__class__
+        if kind is ScalarEvent:
+            if event.tag is not None or event.anchor is not None:
+                raise _Composed
+            value = event.value
+            if event.implicit[0]:  # plain: its value by its text
+                known = remembered(value, _UNSEEN)
+                value = _plain(value) if known is _UNSEEN else known
+            nodes.append(event)
+            if container is None:
+                root = value
+            elif type(container) is list:
+                container.append(value)
+            elif key is _NO_KEY:
+                if type(value) is not str or value == "<<" or value in container:
+                    raise _Composed  # not a string, maybe a merge key, or set twice
+                key = value
+            else:
+                container[key] = value
+                key = _NO_KEY
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if event.tag is not None or event.anchor is not None or len(stack) >= MAX_DEPTH:
+                raise _Composed
+            new: Any = {} if kind is MappingStartEvent else []
+            if container is None:
+                root = new
+            elif type(container) is list:
+                container.append(new)
+            elif key is _NO_KEY:
+                raise _Composed  # a collection as a key
+            else:
+                container[key] = new
+            stack.append((container, key, len(nodes)))
+            nodes.append(event)
+            container, key = new, _NO_KEY
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            container, key, place = stack.pop()
+            sizes[place] = len(nodes) - place
+            ends[place] = event.end_mark
+            if container is not None and type(container) is dict:
+                key = _NO_KEY
+        elif kind is DocumentEndEvent:
+            table = _Table(root, nodes, sizes, ends, text, documents)
+            line = nodes[0].start_mark.line + 1
+            entries.append(Manifest(root, line, NodeLocator(file, None, table=table)))
+            documents += 1
+            nodes, sizes, ends, root = [], {}, {}, _ROOTLESS
+        elif event is None or kind is yaml.StreamEndEvent:
+            return
+        elif kind is yaml.AliasEvent:
+            raise _Composed
+
+
+def _as_is(node: ScalarNode) -> Any:
+    return node.value
+
+
+# A plain scalar's text -> its value, for the short texts (as yamldoc._RESOLVED keeps tags).
+_PLAIN: dict[str, Any] = {}
+_UNSEEN: Any = object()
+
+
+def _plain(text: str) -> Any:
+    """A plain scalar's value: yamldoc's tag and constructor for its text (a merge key's
+    text stays a string, as the builder's value of one)."""
+    tag = plain_tag(text)
+    if tag == _STR_TAG:
+        value: Any = text
+    else:
+        try:
+            value = _SCALARS.get(tag, _as_is)(ScalarNode(tag, text))
+        except (ValueError, IndexError, KeyError, TypeError):
+            raise _Composed from None  # yamldoc reports it at its line
+    if len(text) <= _RESOLVED_LENGTH and len(_PLAIN) < _RESOLVED_SIZE:
+        _PLAIN[text] = value
+    return value
+
+
+class _Table:
+    """Where one document's nodes are (see the module's docstring): a NodeTable."""
+
+    __slots__ = ("_composed", "_document", "_text", "ends", "nodes", "obj", "sizes")
+
+    def __init__(
+        self,
+        obj: Any,
+        nodes: list[Any],
+        sizes: dict[int, int],
+        ends: dict[int, Any],
+        text: str,
+        document: int,
+    ) -> None:
+        self.obj = obj
+        self.nodes = nodes
+        self.sizes = sizes
+        self.ends = ends
+        self._text = text
+        self._document = document
+        self._composed: Node | None = None
+
+    def span(self, path: Path) -> tuple[Any, Any, bool]:
+        """As yamldoc._span: the node at `path` found by walking the value beside the
+        nodes (the value of a mapping's key is the node after the key; a collection is
+        followed by the nodes it spans)."""
+        value, place, anchor = self.obj, 0, 0
+        sizes = self.sizes
+        exact = True
+        for key in path:
+            if isinstance(value, dict) and isinstance(key, str):
+                at = place + 1  # the first key
+                for written, item in value.items():
+                    if written == key:
+                        value, anchor, place = item, at, at + 1
+                        break
+                    at += 1 + sizes.get(at + 1, 1)
+                else:
+                    exact = False
+                    break
+            elif (
+                isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value)
+            ):
+                index = key + len(value) if key < 0 else key
+                at = place + 1
+                for _ in range(index):
+                    at += sizes.get(at, 1)
+                value, anchor, place = value[index], at, at
+            else:
+                exact = False
+                break
+        end = self.ends.get(place)  # a collection's; a scalar's event has its own
+        if end is None:
+            end = self.nodes[place].end_mark
+        return self.nodes[anchor].start_mark, end, exact
+
+    def root(self) -> Node:
+        """The document's nodes, composed from the text once asked for."""
+        if self._composed is None:
+            loader = _LOADER(self._text)
+            try:
+                for _ in range(self._document + 1):
+                    loader.check_node()  # past the stream's start, and each document's end
+                    self._composed = loader.get_node()
+            finally:
+                loader.dispose()
+        assert self._composed is not None
+        return self._composed

@@ -1,0 +1,174 @@
+"""Manifests read from libyaml's events give what the composer gives: values, lines, every
+location, nodes, duplicates and problems; what events cannot build the same is composed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gatekeeper import yamldoc, yamlevents
+from gatekeeper.document import Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.sources import kubernetes
+from gatekeeper.yamldoc import NodeLocator
+
+DEPLOYMENT = """\
+# a comment
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web, "tier": 'front'}
+spec:
+  replicas: 3
+  template:
+    spec:
+      hostNetwork: y
+      containers:
+        - name: app
+          image: nginx:1.25
+          ports: [{containerPort: 80}, {containerPort: 0x1F}]
+          args:
+            - |
+              block text
+            - >-
+              folded
+          securityContext:
+            privileged: true
+            runAsUser: null
+            runAsGroup: ~
+            readOnlyRootFilesystem:
+          env:
+            - {name: WHEN, value: 2001-12-14}
+            - name: RATIO
+              value: 1.5
+      volumes: []
+---
+---
+plain text
+---
+- a
+- [b, {c: d}]
+"""
+
+TEXTS = [
+    DEPLOYMENT,
+    "",
+    "# only a comment\n",
+    "a: 1\n",
+    "[1, 2, {x: y}]\n",
+    "{}\n",
+    "a: b\n...\n---\nc: d\n",
+    "a: &x {b: 1}\nc: *x\n",  # an anchor and an alias
+    "a: !!str 1\n",  # an explicit tag
+    "a: !custom {b: 1}\n",
+    "base: {x: 1}\nm: {<<: {x: 2}, y: 3}\n",  # a merge key
+    "'<<': quoted\n",
+    "1: one\ntrue: yes\nnull: nothing\n",  # keys that are no strings
+    "y: coordinate\nn: north\n",
+    "2001-12-14: stamp\n",
+    "a: 1\na: 2\nb: {c: 1, c: 2}\n",  # keys set twice
+    "? [complex]\n: key\n",
+    "a: !!int nope\n",
+    "a: b\n---\nc: [unclosed\n",  # a parse error after a document
+    "a: b\n  c: d\n",
+    "key: 'it''s'\nother: \"tab\\tand \\u00e9\"\n",
+    "- - - - deep\n",
+    "a: " + "[" * 120 + "]" * 120 + "\n",  # deeper than MAX_DEPTH
+    "a: " + "{b: " * 101 + "c" + "}" * 101 + "\n",
+    "run: make && make test\n",  # an ampersand that is no anchor
+    "=: value\nv: =\nw: <<\n",
+]
+
+
+def _composed(file: str, text: str) -> Iterator[yamlevents.Manifest | Problem]:
+    for entry in yamldoc.load_all(file, text):
+        if isinstance(entry, Problem):
+            yield entry
+        else:
+            line = entry.node.start_mark.line + 1
+            locator = NodeLocator(file, entry.node)
+            yield yamlevents.Manifest(entry.obj, line, locator, entry.duplicate_keys)
+
+
+def _paths(obj: Any, prefix: Path = ()) -> Iterator[Path]:
+    """Every path of `obj`, and some that are not there."""
+    yield prefix
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _paths(value, (*prefix, str(key)))
+        yield (*prefix, "missing")
+    elif isinstance(obj, list):
+        for index, value in enumerate(obj):
+            yield from _paths(value, (*prefix, index))
+        yield (*prefix, -1)
+        yield (*prefix, len(obj))
+    else:
+        yield (*prefix, "below a scalar")
+
+
+def _view(entries: list[yamlevents.Manifest | Problem]) -> list[Any]:
+    out: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, Problem):
+            out.append(entry)
+            continue
+        duplicates = [(path, node.start_mark.line) for path, node in entry.duplicate_keys]
+        locations = [entry.locator.locate(path) for path in _paths(entry.obj)]
+        nodes = []
+        for path in _paths(entry.obj):
+            node = entry.locator.node_at(path)
+            if node is not None:
+                start, end = node.start_mark, node.end_mark
+                nodes.append((node.tag, start.line, start.column, end.line, end.column))
+            else:
+                nodes.append(None)
+        out.append((repr(entry.obj), entry.line, duplicates, locations, nodes))
+    return out
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_events_give_what_the_composer_gives(text: str) -> None:
+    read = list(yamlevents.manifests("f.yaml", text))
+    assert _view(read) == _view(list(_composed("f.yaml", text)))
+
+
+def test_plain_manifests_are_read_from_events_and_composed_only_when_asked() -> None:
+    first, *_ = yamlevents.manifests("f.yaml", DEPLOYMENT)
+    assert isinstance(first, yamlevents.Manifest)
+    table = first.locator.table
+    assert first.locator.root is None and table is not None
+    assert first.locator.locate(("spec", "replicas")).line == 8
+    assert table._composed is None  # type: ignore[attr-defined]  # located without nodes
+    node = first.locator.node_at(("metadata", "name"))
+    assert node is not None and node.value == "web"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: &x {b: 1}\nc: *x\n", "a: !!str 1\n", "1: one\n", "a: 1\na: 2\n", "<<: {a: 1}\n"],
+)
+def test_what_events_cannot_build_alike_is_composed(text: str) -> None:
+    (entry,) = yamlevents.manifests("f.yaml", text)
+    assert isinstance(entry, yamlevents.Manifest)
+    assert entry.locator.table is None and entry.locator.root is not None
+
+
+def test_a_document_too_deep_is_the_composers_one_problem() -> None:
+    text = "ok: 1\n---\n" + "a: " + "[" * 120 + "]" * 120 + "\n"
+    read = [e if isinstance(e, Problem) else e.obj for e in yamlevents.manifests("f", text)]
+    assert read == [e if isinstance(e, Problem) else e.obj for e in yamldoc.load_all("f", text)]
+    assert read[0] == {"ok": 1}
+    assert isinstance(read[1], Problem) and "100 levels deep" in read[1].message
+
+
+def test_kubernetes_findings_point_at_the_same_lines() -> None:
+    """kubernetes.load from events: the documents and their locations as composed."""
+    loaded = kubernetes.load("d.yaml", DEPLOYMENT.encode())
+    (deployment,) = [d for d in loaded.documents if d.kind == "Deployment"]
+    where = ("spec", "template", "spec", "containers", 0, "securityContext", "privileged")
+    assert deployment.locator.locate(where).line == 22
+    assert [p.code for p in loaded.problems] == ["GK-NOT-AN-OBJECT"] * 2
+    assert [p.line for p in loaded.problems] == [33, 35]
