@@ -78,7 +78,6 @@ class _Composed(Exception):
 
 
 _NO_KEY: Any = object()  # a mapping waiting for its next key
-_ROOTLESS: Any = object()
 
 
 def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
@@ -99,28 +98,29 @@ def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
 def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Problem]) -> None:
     get_event = parser.get_event
     remembered = _PLAIN.get
+    # Without a `!` no node has a tag, without a `&` none has an anchor: not asked then.
+    tagged, anchored = "!" in text, "&" in text
     nodes: list[Any] = []  # the events of the document's nodes, in document order
     sizes: dict[int, int] = {}  # collection (its place in nodes) -> nodes it spans
     ends: dict[int, Any] = {}  # collection -> its end mark
-    stack: list[tuple[Any, Any, int]] = []  # the open collections' (parent, key, place)
-    container: Any = None  # the open collection
-    key: Any = _NO_KEY
-    root: Any = _ROOTLESS
+    top: list[Any] = []  # where the document's root lands
+    container: Any = top  # the open collection
+    in_list = True  # is it a list?
+    stack: list[tuple[Any, bool, int]] = []  # the collections above it, and their places
+    key: Any = _NO_KEY  # in a mapping: the key whose value comes next
     documents = 0
     while True:
         event = get_event()
         kind = event.__class__
         if kind is ScalarEvent:
-            if event.tag is not None or event.anchor is not None:
+            if (tagged and event.tag is not None) or (anchored and event.anchor is not None):
                 raise _Composed
             value = event.value
             if event.implicit[0]:  # plain: its value by its text
                 known = remembered(value, _UNSEEN)
                 value = _plain(value) if known is _UNSEEN else known
             nodes.append(event)
-            if container is None:
-                root = value
-            elif type(container) is list:
+            if in_list:
                 container.append(value)
             elif key is _NO_KEY:
                 if type(value) is not str or value == "<<" or value in container:
@@ -130,32 +130,32 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
                 container[key] = value
                 key = _NO_KEY
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
-            if event.tag is not None or event.anchor is not None or len(stack) >= MAX_DEPTH:
+            if (tagged and event.tag is not None) or (anchored and event.anchor is not None):
                 raise _Composed
+            if len(stack) >= MAX_DEPTH:
+                raise _Composed  # yamldoc reports where
             new: Any = {} if kind is MappingStartEvent else []
-            if container is None:
-                root = new
-            elif type(container) is list:
+            if in_list:
                 container.append(new)
             elif key is _NO_KEY:
                 raise _Composed  # a collection as a key
             else:
                 container[key] = new
-            stack.append((container, key, len(nodes)))
+            stack.append((container, in_list, len(nodes)))
             nodes.append(event)
-            container, key = new, _NO_KEY
+            container, in_list, key = new, kind is SequenceStartEvent, _NO_KEY
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            container, key, place = stack.pop()
+            container, in_list, place = stack.pop()
             sizes[place] = len(nodes) - place
             ends[place] = event.end_mark
-            if container is not None and type(container) is dict:
-                key = _NO_KEY
+            key = _NO_KEY  # a mapping above waits for its next key
         elif kind is DocumentEndEvent:
-            table = _Table(root, nodes, sizes, ends, text, documents)
+            table = _Table(top[0], nodes, sizes, ends, text, documents)
             line = nodes[0].start_mark.line + 1
-            entries.append(Manifest(root, line, NodeLocator(file, None, table=table)))
+            entries.append(Manifest(top[0], line, NodeLocator(file, None, table=table)))
             documents += 1
-            nodes, sizes, ends, root = [], {}, {}, _ROOTLESS
+            nodes, sizes, ends, top = [], {}, {}, []
+            container = top
         elif event is None or kind is yaml.StreamEndEvent:
             return
         elif kind is yaml.AliasEvent:
@@ -217,16 +217,13 @@ class _Table:
         sizes = self.sizes
         exact = True
         for key in path:
-            if isinstance(value, dict) and isinstance(key, str):
+            if isinstance(value, dict) and isinstance(key, str) and key in value:
                 at = place + 1  # the first key
                 for written, item in value.items():
                     if written == key:
                         value, anchor, place = item, at, at + 1
                         break
                     at += 1 + sizes.get(at + 1, 1)
-                else:
-                    exact = False
-                    break
             elif (
                 isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value)
             ):
