@@ -4,9 +4,11 @@ yamldoc composes every document into nodes (libyaml calls back into Python for e
 each node is an object with two marks) and then builds values from the nodes; the nodes are
 kept for the locator. Most manifests need neither: their values can be built straight from
 the parser's events, and a finding needs the lines of the few nodes it points at. Here each
-document keeps the events of its nodes in document order with the size of each collection,
-which locates a field path by walking the document's value beside them; the nodes are
-composed from the text only when a source asks for one (`NodeLocator.node_at`).
+document keeps two numbers per node, in document order: the offsets in the text where it
+starts and ends (an array, no object per node), and the size of each collection; a field path
+is located by walking the document's value beside them, and the offsets become lines and
+columns (counted as libyaml counts them) only then. The nodes are composed from the text
+only when a source asks for one (`NodeLocator.node_at`).
 
 Only what builds the same way both ways is read from events: a text with an anchor or an
 alias, an explicit tag, a merge key, a key that is not a string, a key set twice, or nesting
@@ -16,6 +18,9 @@ duplicates and problems are the same whichever way a file was read.
 
 from __future__ import annotations
 
+import bisect
+import re
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +54,10 @@ from gatekeeper.yamldoc import (
 
 @dataclass
 class Manifest:
-    """One document of a manifest file: its value, the line it starts at, its locator and
-    the keys it sets twice (path, key node)."""
+    """One document of a manifest file: its value, its locator and the keys it sets twice
+    (path, key node)."""
 
     obj: Any
-    line: int
     locator: NodeLocator
     duplicate_keys: list[tuple[Path, ScalarNode]] = field(default_factory=list)
 
@@ -69,8 +73,7 @@ def manifests(file: str, text: str) -> Iterator[Manifest | Problem]:
         if isinstance(entry, Problem):
             yield entry
         else:
-            line = entry.node.start_mark.line + 1
-            yield Manifest(entry.obj, line, NodeLocator(file, entry.node), entry.duplicate_keys)
+            yield Manifest(entry.obj, NodeLocator(file, entry.node), entry.duplicate_keys)
 
 
 class _Composed(Exception):
@@ -82,6 +85,8 @@ _NO_KEY: Any = object()  # a mapping waiting for its next key
 
 def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
     """The documents built from events, or None when the text needs the composer."""
+    if text.startswith("\ufeff"):
+        return None  # libyaml skips a byte order mark uncounted: offsets would be off by one
     parser = _LOADER(text)
     entries: list[Manifest | Problem] = []
     try:
@@ -100,9 +105,9 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
     remembered = _PLAIN.get
     # Without a `!` no node has a tag, without a `&` none has an anchor: not asked then.
     tagged, anchored = "!" in text, "&" in text
-    nodes: list[Any] = []  # the events of the document's nodes, in document order
-    sizes: dict[int, int] = {}  # collection (its place in nodes) -> nodes it spans
-    ends: dict[int, Any] = {}  # collection -> its end mark
+    lines = _Lines(text)
+    offsets = array("q")  # where each node starts and ends, in document order
+    sizes: dict[int, int] = {}  # collection (its number in document order) -> nodes it spans
     top: list[Any] = []  # where the document's root lands
     container: Any = top  # the open collection
     in_list = True  # is it a list?
@@ -119,7 +124,8 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
             if event.implicit[0]:  # plain: its value by its text
                 known = remembered(value, _UNSEEN)
                 value = _plain(value) if known is _UNSEEN else known
-            nodes.append(event)
+            offsets.append(event.start_mark.index)
+            offsets.append(event.end_mark.index)
             if in_list:
                 container.append(value)
             elif key is _NO_KEY:
@@ -141,20 +147,20 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
                 raise _Composed  # a collection as a key
             else:
                 container[key] = new
-            stack.append((container, in_list, len(nodes)))
-            nodes.append(event)
+            stack.append((container, in_list, len(offsets) >> 1))
+            offsets.append(event.start_mark.index)
+            offsets.append(0)  # its end, once met
             container, in_list, key = new, kind is SequenceStartEvent, _NO_KEY
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
             container, in_list, place = stack.pop()
-            sizes[place] = len(nodes) - place
-            ends[place] = event.end_mark
+            sizes[place] = (len(offsets) >> 1) - place
+            offsets[2 * place + 1] = event.end_mark.index
             key = _NO_KEY  # a mapping above waits for its next key
         elif kind is DocumentEndEvent:
-            table = _Table(top[0], nodes, sizes, ends, text, documents)
-            line = nodes[0].start_mark.line + 1
-            entries.append(Manifest(top[0], line, NodeLocator(file, None, table=table)))
+            table = _Table(top[0], offsets, sizes, lines, documents)
+            entries.append(Manifest(top[0], NodeLocator(file, None, table=table)))
             documents += 1
-            nodes, sizes, ends, top = [], {}, {}, []
+            offsets, sizes, top = array("q"), {}, []
             container = top
         elif event is None or kind is yaml.StreamEndEvent:
             return
@@ -187,25 +193,54 @@ def _plain(text: str) -> Any:
     return value
 
 
+# Where libyaml starts a new line: a line feed, a carriage return (with the line feed after
+# it, one break), and YAML 1.1's next line, line and paragraph separators.
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+class _Place:
+    """A line and column (0-based), as a yaml Mark has them."""
+
+    __slots__ = ("column", "line")
+
+    def __init__(self, line: int, column: int) -> None:
+        self.line = line
+        self.column = column
+
+
+class _Lines:
+    """A text's line starts, found once a place in it is asked for (shared by its documents)."""
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._starts: list[int] | None = None
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    def place(self, offset: int) -> _Place:
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = [0, *(match.end() for match in _BREAK.finditer(self._text))]
+        line = bisect.bisect_right(starts, offset) - 1
+        return _Place(line, offset - starts[line])
+
+
 class _Table:
     """Where one document's nodes are (see the module's docstring): a NodeTable."""
 
-    __slots__ = ("_composed", "_document", "_text", "ends", "nodes", "obj", "sizes")
+    __slots__ = ("_composed", "_document", "lines", "obj", "offsets", "sizes")
 
     def __init__(
-        self,
-        obj: Any,
-        nodes: list[Any],
-        sizes: dict[int, int],
-        ends: dict[int, Any],
-        text: str,
-        document: int,
+        self, obj: Any, offsets: array[int], sizes: dict[int, int], lines: _Lines, document: int
     ) -> None:
         self.obj = obj
-        self.nodes = nodes
+        self.offsets = offsets
         self.sizes = sizes
-        self.ends = ends
-        self._text = text
+        self.lines = lines
         self._document = document
         self._composed: Node | None = None
 
@@ -235,15 +270,13 @@ class _Table:
             else:
                 exact = False
                 break
-        end = self.ends.get(place)  # a collection's; a scalar's event has its own
-        if end is None:
-            end = self.nodes[place].end_mark
-        return self.nodes[anchor].start_mark, end, exact
+        offsets, lines = self.offsets, self.lines
+        return lines.place(offsets[2 * anchor]), lines.place(offsets[2 * place + 1]), exact
 
     def root(self) -> Node:
         """The document's nodes, composed from the text once asked for."""
         if self._composed is None:
-            loader = _LOADER(self._text)
+            loader = _LOADER(self.lines.text)
             try:
                 for _ in range(self._document + 1):
                     loader.check_node()  # past the stream's start, and each document's end

@@ -80,6 +80,14 @@ TEXTS = [
     "a: " + "{b: " * 101 + "c" + "}" * 101 + "\n",
     "run: make && make test\n",  # an ampersand that is no anchor
     "=: value\nv: =\nw: <<\n",
+    # Line breaks as libyaml counts them: CR LF once, a lone CR, NEL, LS and PS
+    "a: 1\r\nb:\r\n  - x\r\n  - y\r\n",
+    "a: 1\rb: [x,\r y]\r",
+    "a: 1\x85b: {c: d}\u2028e: f\u2029g: 'h\x85i'\n",
+    'k: "multi\n  line"\nl: |\n  é中\U0001f600\n  x\nm: end\n',
+    "\ufeffa: 1\nb: 2\n",  # a byte order mark
+    "a: 1 # comment\x85b: 2\n",
+    '- "\\u00e9\\x41" \n- ok\n',
 ]
 
 
@@ -88,9 +96,8 @@ def _composed(file: str, text: str) -> Iterator[yamlevents.Manifest | Problem]:
         if isinstance(entry, Problem):
             yield entry
         else:
-            line = entry.node.start_mark.line + 1
             locator = NodeLocator(file, entry.node)
-            yield yamlevents.Manifest(entry.obj, line, locator, entry.duplicate_keys)
+            yield yamlevents.Manifest(entry.obj, locator, entry.duplicate_keys)
 
 
 def _paths(obj: Any, prefix: Path = ()) -> Iterator[Path]:
@@ -125,7 +132,7 @@ def _view(entries: list[yamlevents.Manifest | Problem]) -> list[Any]:
                 nodes.append((node.tag, start.line, start.column, end.line, end.column))
             else:
                 nodes.append(None)
-        out.append((repr(entry.obj), entry.line, duplicates, locations, nodes))
+        out.append((repr(entry.obj), duplicates, locations, nodes))
     return out
 
 

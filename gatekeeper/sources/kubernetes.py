@@ -168,7 +168,7 @@ def load(
     if loaded.documents or loaded.problems:
         # In a file of manifests, a document that is not an object is an error, not noise.
         for entry in others:
-            line = entry.line
+            line = entry.locator.locate(()).line
             what = "an object" if not isinstance(entry.obj, dict) else "a Kubernetes object"
             missing = [
                 key
