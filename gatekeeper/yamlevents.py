@@ -108,6 +108,10 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
     lines = _Lines(text)
     offsets = array("q")  # where each node starts and ends, in document order
     sizes: dict[int, int] = {}  # collection (its number in document order) -> nodes it spans
+    # Collections that end where the text does, with their end (line, column): libyaml ends
+    # a block collection there on a line of its own, which no offset can say.
+    at_end: dict[int, tuple[int, int]] = {}
+    length = len(text)
     top: list[Any] = []  # where the document's root lands
     container: Any = top  # the open collection
     in_list = True  # is it a list?
@@ -154,13 +158,16 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
             container, in_list, place = stack.pop()
             sizes[place] = (len(offsets) >> 1) - place
-            offsets[2 * place + 1] = event.end_mark.index
+            end = event.end_mark
+            offsets[2 * place + 1] = end.index
+            if end.index == length:
+                at_end[place] = (end.line, end.column)
             key = _NO_KEY  # a mapping above waits for its next key
         elif kind is DocumentEndEvent:
-            table = _Table(top[0], offsets, sizes, lines, documents)
+            table = _Table(top[0], offsets, sizes, at_end, lines, documents)
             entries.append(Manifest(top[0], NodeLocator(file, None, table=table)))
             documents += 1
-            offsets, sizes, top = array("q"), {}, []
+            offsets, sizes, at_end, top = array("q"), {}, {}, []
             container = top
         elif event is None or kind is yaml.StreamEndEvent:
             return
@@ -232,14 +239,21 @@ class _Lines:
 class _Table:
     """Where one document's nodes are (see the module's docstring): a NodeTable."""
 
-    __slots__ = ("_composed", "_document", "lines", "obj", "offsets", "sizes")
+    __slots__ = ("_composed", "_document", "at_end", "lines", "obj", "offsets", "sizes")
 
     def __init__(
-        self, obj: Any, offsets: array[int], sizes: dict[int, int], lines: _Lines, document: int
+        self,
+        obj: Any,
+        offsets: array[int],
+        sizes: dict[int, int],
+        at_end: dict[int, tuple[int, int]],
+        lines: _Lines,
+        document: int,
     ) -> None:
         self.obj = obj
         self.offsets = offsets
         self.sizes = sizes
+        self.at_end = at_end
         self.lines = lines
         self._document = document
         self._composed: Node | None = None
@@ -271,7 +285,9 @@ class _Table:
                 exact = False
                 break
         offsets, lines = self.offsets, self.lines
-        return lines.place(offsets[2 * anchor]), lines.place(offsets[2 * place + 1]), exact
+        last = self.at_end.get(place)
+        end = _Place(*last) if last is not None else lines.place(offsets[2 * place + 1])
+        return lines.place(offsets[2 * anchor]), end, exact
 
     def root(self) -> Node:
         """The document's nodes, composed from the text once asked for."""

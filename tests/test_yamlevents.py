@@ -88,6 +88,11 @@ TEXTS = [
     "\ufeffa: 1\nb: 2\n",  # a byte order mark
     "a: 1 # comment\x85b: 2\n",
     '- "\\u00e9\\x41" \n- ok\n',
+    # Texts that end without a line break: a block collection ends on a line of its own
+    "a:\n  b: [1, 2]\n  c: d",
+    "a: [1, 2]",
+    "- x\n- y # comment",
+    "a:\n  - b\n  - c   ",
 ]
 
 
