@@ -106,6 +106,7 @@ def applications(
                 kind="Application",
                 namespace=str(metadata.get("namespace") or ""),
                 name=str(metadata.get("name") or ""),
+                extra={UNKNOWN_PARAMS: CLUSTER} if dict.get(params, UNKNOWN_PARAMS) else {},
             )
         )
     return made, problems
@@ -183,8 +184,41 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         f"ApplicationSet generator {kinds} needs a cluster or an API to list its Applications:"
         " what they deploy is not judged here"
     )
+    stamped = _fixed_source(document)
+    if stamped:
+        message = (
+            f"ApplicationSet generator {kinds} needs a cluster or an API to list its"
+            " Applications: they are judged with their parameters unknown (every values file"
+            " their names could pick)"
+        )
     problems.append(Problem(_not_expanded(document, is_local), file, line, message))
-    return []
+    return [_AnyParams({UNKNOWN_PARAMS: True})] if stamped else []
+
+
+def _fixed_source(document: Document) -> bool:
+    """Whether the template deploys from sources its parameters do not choose (repository,
+    revision, path or chart written out): then what any parameter set deploys is that
+    source, with only names and values files left to the parameters."""
+    spec = document.obj.get("spec", {}).get("template", {}).get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    listed = spec.get("sources")
+    sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
+    sources = [source for source in sources if isinstance(source, dict)]
+    fields = ("repoURL", "targetRevision", "path", "chart", "ref")
+    return bool(sources) and not any(
+        "{{" in str(source.get(key, "")) for source in sources for key in fields
+    )
+
+
+class _AnyParams(dict[str, Any]):
+    """The parameters of a generator that cannot be listed: any name is asked for, its value
+    is unknown (CLUSTER)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> Any:
+        return CLUSTER
 
 
 class _AnyKey(dict[str, str]):
@@ -198,7 +232,12 @@ class _AnyKey(dict[str, str]):
 
 
 CLUSTER = "cluster"  # what stands for a cluster generator's unknown names
+# Set in the parameters of generators whose values are unknown: the Applications stamped
+# from them say so (Document.extra), and a values file named with an unknown part is any
+# file its name could be (gitops).
+UNKNOWN_PARAMS = "\0unknown"
 _CLUSTER: dict[str, Any] = {
+    UNKNOWN_PARAMS: True,
     "name": CLUSTER,
     "nameNormalized": CLUSTER,
     "server": f"https://{CLUSTER}.invalid",
