@@ -693,53 +693,22 @@ def _gate_changes(
     it is said for review, as `gatekeeper github` blocks it until someone else approves."""
     from gatekeeper.github import gatefiles
 
+    def reader(tree: gitops.RevisionTree) -> gatefiles.Reader:
+        return lambda path: tree.read(path) if tree.exists(path) else None
+
+    every = sorted(set(base_tree.list_dir(".")) | set(head_tree.list_dir(".")))
+    trees = gatefiles.Trees(reader(base_tree), reader(head_tree), lambda: set(every))
+    workflows = gatefiles.base_workflows(trees, every)
+    checks = gatefiles.gate_checks(workflows, read=trees.read_base, every=every)
     out = []
-    workflows = _workflows(base_tree)
-
-    def text(tree: gitops.RevisionTree, path: str) -> str:
-        return tree.read(path).decode("utf-8", "replace") if tree.exists(path) else ""
-
-    def read_base(path: str) -> bytes | None:
-        return base_tree.read(path) if base_tree.exists(path) else None
-
     for change in changes:
-        for path, tree in ((change.new, head_tree), (change.old, base_tree)):
-            if not path:
-                continue
-            if gatefiles.is_gate_candidate(path):
-                reason = gatefiles.gate_reason(path, text(tree, path), "")
-                script = (
-                    ""
-                    if reason or not gatefiles.is_workflow(path)
-                    else (
-                        gatefiles.gate_script(text(tree, path), read_base, base_tree.list_dir("."))
-                    )
-                )
-                reason = reason or (
-                    f"workflow: it runs {script}, which runs gatekeeper" if script else ""
-                )
-            else:
-                versions = [text(base_tree, path), text(head_tree, path)]
-                runner = gatefiles.gate_runner(path, versions, workflows)
-                reason = f"the gate workflow {runner} runs it" if runner else ""
-            if reason:
-                line = min(lines.get(path, {1})) if path == change.new else 1
-                finding = _policy_change(change.new or path, line, change.status)
-                out.append(finding.with_(message=f"{finding.message} ({reason})"))
-                break
+        reason = gatefiles.why_gate(change, trees, workflows, checks, every)
+        if reason:
+            path = change.new or change.old or ""
+            line = min(lines.get(path, {1})) if change.new else 1
+            finding = _policy_change(path, line, change.status)
+            out.append(finding.with_(message=f"{finding.message} ({reason})"))
     return out
-
-
-def _workflows(tree: gitops.RevisionTree) -> list[tuple[str, str]]:
-    """(path, text) of the workflows and local actions of a revision."""
-    from gatekeeper.github import gatefiles
-
-    paths = tree.list_dir(".github")  # an empty list when there is none
-    return [
-        (path, tree.read(path).decode("utf-8", "replace"))
-        for path in sorted(paths)
-        if gatefiles.is_workflow(path)
-    ]
 
 
 def _policy_change(path: str, line: int, status: str) -> Finding:
