@@ -33,7 +33,7 @@ from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
 from gatekeeper.scanner import identity as scanned_object
-from gatekeeper.sources import LoadContext, gitops_revision
+from gatekeeper.sources import LoadContext, gitops_revision, helm
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
@@ -102,6 +102,8 @@ def scan_change(
 
     head_tree = gitops.RevisionTree(head_commit)
     base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
+    # Vendored charts stand in for what deployers fetch: the trusted copy is the one judged.
+    head_tree.pin(base_tree, helm.vendored_folders(config.sources.get("helm", {})))
     for tree in (head_tree, base_tree):  # what deploys `base` deploys the tree judged
         gitops_revision.lands_on(tree, base, trusted.hexsha)
     try:
@@ -116,9 +118,16 @@ def scan_change(
         # changed file changes what is read through every link to it.
         head_paths = _through_links(head_tree, head_paths, touched, config)
         base_paths = _through_links(base_tree, base_paths, touched, config)
-        # Every chart, overlay and Application a changed file feeds is judged on both sides.
+        # Every chart, overlay and Application a changed file feeds is judged on both sides,
+        # read through a link too (a chart's template that links to a shared file: r17).
+        linked = {
+            path
+            for tree in (head_tree, base_tree)
+            for path, target in tree.read_through.items()
+            if target in touched
+        }
         fed = discover.select(
-            depgraph.build(head_context).affected(touched), config.include, config.exclude
+            depgraph.build(head_context).affected(touched | linked), config.include, config.exclude
         )
         head_scan = _existing(head_tree, [*head_paths, *fed])
         base_scan = _existing(base_tree, [*base_paths, *fed])
@@ -198,6 +207,7 @@ def scan_change(
         return _exemptions(side, waivers, skips, covers, config, threshold, today)
 
     findings = _content_changed(classify(head_findings, base_findings))
+    findings = _unrendered_inputs_changed(findings, touched | set(fed), head_tree)
     findings = no_longer_exempt(
         findings, exemptions(base_findings, base_honoured), exemptions(findings, honoured)
     )
@@ -463,6 +473,45 @@ def _content_changed(findings: list[Finding]) -> list[Finding]:
     return out
 
 
+# Findings about a rendering gatekeeper could not make (a chart that fails, an overlay with a
+# remote base, an Application it cannot expand): what the rendering deploys is not judged.
+UNRENDERED = frozenset(
+    {
+        "GK-RENDER-ERROR",
+        "GK-RENDERER-MISSING",
+        "GK-NOT-EXPANDED",
+        "GK-LOCAL-NOT-EXPANDED",
+        "GK-REVISION-UNSEEN",
+    }
+)
+
+
+def _unrendered_inputs_changed(
+    findings: list[Finding], changed: set[str], tree: gitops.RevisionTree
+) -> list[Finding]:
+    """An existing finding that a rendering is not judged is new when the change alters an
+    input of it (its file, a file it reads, a file of its chart): whatever the change adds
+    there is judged by nothing (red team r31, r32, r08 of session 10: a chart that never
+    rendered hid a privileged DaemonSet added to it, an overlay with a remote base hid a
+    patch). Said, with the reason, at the rendering's own line."""
+    from gatekeeper.sources import helm
+
+    def altered(file: str) -> bool:
+        if file in changed:
+            return True
+        charts = [d for d in helm.parents(file) if helm.has_chart(d, tree)]
+        return bool(charts) and posixpath.join(charts[-1], helm.CHART_FILE) in changed
+
+    out = []
+    for finding in findings:
+        unrendered = finding.status == "existing" and finding.policy_id in UNRENDERED
+        if unrendered and altered(finding.file):
+            message = f"{finding.message} (this change alters what it renders: not judged)"
+            finding = finding.with_(status="new", message=message)
+        out.append(finding)
+    return out
+
+
 def content_bound(findings: list[Finding], tree: gitops.RevisionTree) -> list[Finding]:
     """Findings about files that were not judged, fingerprinted with the file's content id."""
     out = []
@@ -550,6 +599,7 @@ def _trusted_policies(
             extra_inside.append(relative)
     local += extra_inside
     trust_paths.extend(posixpath.normpath(path) + "/" for path in local)
+    trust_paths.extend(helm.vendored_folders(config.sources.get("helm", {})))
     temp = Path(tempfile.mkdtemp(prefix="gatekeeper-base-"))
     try:
         prefixes = tuple(posixpath.normpath(path) + "/" for path in local)

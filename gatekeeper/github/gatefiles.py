@@ -249,6 +249,7 @@ def gate_script(workflow: str, read: Reader, paths: Iterable[str]) -> str:
 def trusted_paths(config: Config) -> list[str]:
     """Files and directories (ending in /) whose owners must review a change to them."""
     from gatekeeper.lock import LOCK_NAME
+    from gatekeeper.sources.helm import vendored_folders
 
     local = [s["path"] for s in config.policies if "git" not in s and "path" in s]
     local += [str(path) for path in (config.raw.get("gate") or {}).get("policies", ())]
@@ -257,6 +258,7 @@ def trusted_paths(config: Config) -> list[str]:
         LOCK_NAME,
         config.waivers_file,
         *(path.strip("/").removeprefix("./") + "/" for path in local),
+        *vendored_folders(config.sources.get("helm", {})),
     ]
 
 

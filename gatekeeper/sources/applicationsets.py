@@ -185,13 +185,18 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         " what they deploy is not judged here"
     )
     stamped = _fixed_source(document)
+    told = stamped and _parameters_beyond_names(document)
     if stamped:
         message = (
             f"ApplicationSet generator {kinds} needs a cluster or an API to list its"
             " Applications: they are judged with their parameters unknown (every values file"
             " their names could pick)"
         )
-    problems.append(Problem(_not_expanded(document, is_local), file, line, message))
+    # Stamped, everything of this repository it may deploy is judged: only which clusters
+    # and names are unknown (low); else what it deploys from here is not, or is rendered
+    # with values its parameters choose (blocking).
+    code = "GK-NOT-EXPANDED" if stamped and not told else _not_expanded(document, is_local)
+    problems.append(Problem(code, file, line, message))
     return [_AnyParams({UNKNOWN_PARAMS: True})] if stamped else []
 
 
@@ -208,6 +213,29 @@ def _fixed_source(document: Document) -> bool:
     return bool(sources) and not any(
         "{{" in str(source.get(key, "")) for source in sources for key in fields
     )
+
+
+def _parameters_beyond_names(document: Document) -> bool:
+    """Whether the template's parameters reach what is rendered, not only names, where it
+    goes and which values files it picks (a Helm parameter, values, a kustomize field, a
+    templatePatch): then unknown parameters stand for unknown content."""
+    spec = document.obj.get("spec", {})
+    if spec.get("templatePatch"):
+        return True
+    template = spec.get("template", {}).get("spec")
+    template = template if isinstance(template, dict) else {}
+    listed = template.get("sources")
+    sources = [template.get("source"), *(listed if isinstance(listed, list) else [])]
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        helm = source.get("helm")
+        rest = {k: v for k, v in source.items() if k != "helm"}
+        if isinstance(helm, dict):
+            rest["helm"] = {k: v for k, v in helm.items() if k != "valueFiles"}
+        if any("{{" in text for text in _strings(rest)):
+            return True
+    return False
 
 
 class _AnyParams(dict[str, Any]):
