@@ -565,6 +565,8 @@ def commands(
                     _opaque(command, script, start, words)
         else:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
             inner_scripts.append((_windows_script(command) or "", command.line))
+        if command.program == "az" and command.positional[:3] == ["aks", "command", "invoke"]:
+            evaluated.extend(_flag_values(command.args, ("--command", "-c")))  # run in it
         if command.program == "nix-shell":  # `nix-shell --run "kubectl apply"`
             evaluated.extend(
                 command.args[i + 1]
@@ -627,6 +629,18 @@ def commands(
             for nested in commands(inner, known, depth + 1, names):
                 nested.line += line
                 found.append(nested)
+    return found
+
+
+def _flag_values(args: list[str], names: tuple[str, ...]) -> list[str]:
+    """The values of flags `names` (`--command X`, `--command=X`)."""
+    found = []
+    for index, arg in enumerate(args):
+        flag, equals, value = arg.partition("=")
+        if flag in names and equals:
+            found.append(value)
+        elif arg in names and index + 1 < len(args):
+            found.append(args[index + 1])
     return found
 
 
@@ -1364,6 +1378,8 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
     program = looked_up.group(1) if looked_up else _program_name(words[0])
     program = _SAME_PROGRAM.get(program, program)
     args = words[1:]
+    if program == "gcloud" and args[:1] in (["alpha"], ["beta"]):  # a release track
+        args = args[1:]
     if program == "terragrunt":  # `terragrunt run-all apply`, `terragrunt run --all -- apply`
         while args and (args[0] in ("run-all", "run", "--") or args[0].startswith("--all")):
             args = args[1:]
