@@ -195,7 +195,11 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
     # Stamped, everything of this repository it may deploy is judged: only which clusters
     # and names are unknown (low); else what it deploys from here is not, or is rendered
     # with values its parameters choose (blocking).
-    code = "GK-NOT-EXPANDED" if stamped and not told else _not_expanded(document, is_local)
+    code = (
+        "GK-NOT-EXPANDED"
+        if stamped and not told
+        else _not_expanded(document, is_local, reading.tree)
+    )
     problems.append(Problem(code, file, line, message))
     return [_AnyParams({UNKNOWN_PARAMS: True})] if stamped else []
 
@@ -274,15 +278,30 @@ _CLUSTER: dict[str, Any] = {
 }
 
 
-def _not_expanded(document: Document, is_local: Any) -> str:
+def _not_expanded(document: Document, is_local: Any, tree: Tree | None = None) -> str:
     """The code of Applications not made: blocking when the template deploys a source of
-    this repository (what a pull request here changes), low for other repositories'."""
+    this repository (what a pull request here changes), low for other repositories'. A
+    repository its parameters name (`repoURL: '{{ url }}'` of an SCM provider generator) may
+    be this one when the path it deploys is one of this repository's folders (red team r34
+    of session 10: a scmProvider matching this repository passed as a low note)."""
     spec = document.obj.get("spec", {}).get("template", {}).get("spec")
     spec = spec if isinstance(spec, dict) else {}
     listed = spec.get("sources")
     sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
     local = any(isinstance(s, dict) and is_local(s) for s in sources)
+    local = local or any(
+        isinstance(s, dict) and _may_be_here(s, tree) for s in sources if tree is not None
+    )
     return "GK-LOCAL-NOT-EXPANDED" if local else "GK-NOT-EXPANDED"
+
+
+def _may_be_here(source: dict[str, Any], tree: Tree | None) -> bool:
+    """A source whose repository a parameter names, deploying a folder this tree has."""
+    url, path = str(source.get("repoURL") or ""), source.get("path")
+    if "{{" not in url or not isinstance(path, str) or "{{" in path or tree is None:
+        return False
+    folder = posixpath.normpath(path.strip("/") or ".")
+    return folder != ".." and not folder.startswith("../") and bool(tree.list_dir(folder))
 
 
 def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[str, Any]]:
