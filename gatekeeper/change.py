@@ -344,8 +344,20 @@ _IMAGE_VERSION = re.compile(
 
 
 def _said(message: str) -> str:
-    """What a finding says, without image versions."""
-    return _IMAGE_VERSION.sub("", message)
+    """What a finding says, without image versions and content hashes in names."""
+    return _unhashed(_IMAGE_VERSION.sub("", message))
+
+
+# A content hash a rendering appends to a name (`{{ ... | sha256sum | trunc 7 }}`, kustomize's
+# generator suffix): it changes with the content, not with what the object is.
+_NAME_HASH = re.compile(r"-(?=[0-9a-z]*[0-9])(?:[0-9a-f]{6,64}|[bcdfghkmt2-9]{10})(?=$|[\s),/])")
+
+
+def _unhashed(text: str) -> str:
+    """`text` with content hashes at the end of object names made one mark (real-repo
+    check: a Job named by a hash of its config made all its findings new when only the
+    config changed)."""
+    return _NAME_HASH.sub("-#", text)
 
 
 def no_longer_exempt(
@@ -436,7 +448,10 @@ def deployed_as(finding: Finding) -> set[str]:
     """Every object a finding is deployed as: its own, and those of renderings merged into
     it (a plain manifest's finding also speaks for the Application that deploys the file
     into `prod`: scanner.merge_variants)."""
-    return {"/".join(scanned_object(finding)), *finding.extra.get("deployed_as", ())}
+    return {
+        _unhashed(name)
+        for name in ("/".join(scanned_object(finding)), *finding.extra.get("deployed_as", ()))
+    }
 
 
 # Findings about a file gatekeeper could not judge: what it holds is unknown, so any change
