@@ -34,12 +34,13 @@ from pathlib import Path
 
 def import_path(source: str, temp: str) -> str:
     """A PYTHONPATH that imports gatekeeper and its built-in library (the package
-    `gatekeeper_policies`, `policies/` in a checkout) from the checkout `source`: links in
+    `gatekeeper_policies`, `policies/` in a checkout; `gatekeeper_templates`) from the checkout `source`: links in
     a folder of `temp`, so an installed editable copy's library is not used instead."""
     checkout = Path(source).resolve()
     folder = Path(tempfile.mkdtemp(prefix="source-", dir=temp))
     (folder / "gatekeeper").symlink_to(checkout / "gatekeeper")
     (folder / "gatekeeper_policies").symlink_to(checkout / "policies")
+    (folder / "gatekeeper_templates").symlink_to(checkout / "templates")
     return str(folder)
 
 
