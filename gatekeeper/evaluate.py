@@ -18,7 +18,14 @@ from gatekeeper.finding import Finding, fingerprint, from_values, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kinds import matched_kind
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
-from gatekeeper.policy.cel import Batch, CelError, activation, judged_with_message, literal
+from gatekeeper.policy.cel import (
+    Batch,
+    CelError,
+    activation,
+    judged_with_message,
+    literal,
+    passed_or_verdicts,
+)
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, PodView, pod_views, runs_pods, without_nulls
@@ -193,9 +200,10 @@ class Engine:
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
             for view in range(scope.pod_count()) if pod else (None,):
-                fast = self._evaluate_fast(
-                    policy, document, scope, view, batched.get((index, view))
-                )
+                known = batched.get((index, view))
+                if known is True or known is UNMET:  # every subject passes, or none is judged
+                    continue
+                fast = self._evaluate_fast(policy, document, scope, view, known)
                 verdicts.extend(
                     fast if fast is not None else self._judge_policy(policy, document, skip, view)
                 )
@@ -286,7 +294,8 @@ class Engine:
         judges together, and that evaluation; None when there are none. Not in it: those
         whose verdicts are memoized by subject (_memo), and those with no batch form. A
         policy with a messageExpression gives its failing subjects' messages in it too
-        (cel.judged_with_message)."""
+        (cel.judged_with_message); one whose subjects all pass gives `true` alone
+        (cel.passed_or_verdicts): nothing of it is converted nor looked at in Python."""
         if pod not in group.batch:
             members: list[int] = []
             parts: list[tuple[str | None, str]] = []
@@ -300,10 +309,12 @@ class Engine:
                 parts.append(
                     (
                         condition.wrapped(wrappers[0]) if condition is not None else None,
-                        policy.rule.wrapped(wrappers[1])
-                        if message is None
-                        else wrappers[1].replace(
-                            "RULE", judged_with_message(policy.rule.source, message.source)
+                        passed_or_verdicts(
+                            policy.rule.wrapped(wrappers[1])
+                            if message is None
+                            else wrappers[1].replace(
+                                "RULE", judged_with_message(policy.rule.source, message.source)
+                            )
                         ),
                     )
                 )
