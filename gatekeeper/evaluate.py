@@ -108,27 +108,31 @@ class Engine:
         gets the first copy's findings, with its own variant, when its locator places every
         field they were located at where the first copy's did (an overlay that sets the
         namespace places that field at its own kustomization: judged on its own)."""
-        key = self._judged_key(document)
+        written = _written(document.obj)
+        key = self._judged_key(document, written)
         if key is None:
-            return self._evaluate(document)
+            return self._evaluate(document, written)
         known = self._judged.get(key)
         if known is not None:
             variant, asked, findings = known
             if all(document.locator.locate(path) == where for path, where in asked):
                 return _as_variant(findings, variant, str(document.extra["variant"]))
         recorder = _Recorder(document.locator)
-        findings = self._evaluate(replace(document, locator=recorder))
+        findings = self._evaluate(replace(document, locator=recorder), written)
         if known is None:
             if len(self._judged) >= JUDGED_KEPT:  # the oldest: its copies are behind us
                 del self._judged[next(iter(self._judged))]
             self._judged[key] = (str(document.extra["variant"]), recorder.asked, findings)
         return findings
 
-    def _judged_key(self, document: Document) -> tuple[Any, ...] | None:
+    def _judged_key(self, document: Document, written: bytes | None) -> tuple[Any, ...] | None:
         """What a copy of a rendered object must share with another to be judged as it was;
-        None for what has no copies (no variant) or cannot be compared exactly."""
+        None for what has no copies (no variant) or cannot be compared exactly. `written`:
+        the object as _written writes it."""
         variant = document.extra.get("variant")
         if not variant or not isinstance(variant, str) or document.source not in KUBERNETES_SOURCES:
+            return None
+        if written is None:
             return None
         if self._judged_admission is not self.admission:  # another tree's admission policies
             self._judged_admission = self.admission
@@ -136,9 +140,7 @@ class Engine:
         old = self.admission.old_object(document) if self.admission else None
         extra = {name: value for name, value in document.extra.items() if name != "variant"}
         try:
-            # Faithful to types and key order (1 is not 1.0 nor True); version 0 writes
-            # equal values alike, however they are shared or interned.
-            written = marshal.dumps((document.obj, extra), 0)
+            written += marshal.dumps(extra, 0)  # marshal's output ends where it ends
         except ValueError:  # a value marshal does not write (a YAML timestamp)
             return None
         return (
@@ -151,11 +153,11 @@ class Engine:
             hashlib.blake2b(written, digest_size=20).digest(),
         )
 
-    def _evaluate(self, document: Document) -> list[Finding]:
+    def _evaluate(self, document: Document, written: bytes | None) -> list[Finding]:
         findings: list[Finding] = []
         if self.admission and document.source in KUBERNETES_SOURCES:
             findings.extend(self.admission.evaluate(document))
-        key = _judgement_key(document)
+        key = _judgement_key(document, written)
         judgement = self._judgements.pop(key, None) if key is not None else None
         if judgement is None:
             judgement = self._judge(document)
@@ -760,16 +762,27 @@ class _Judgement:
     on: Document | None
 
 
-def _judgement_key(document: Document) -> tuple[Any, ...] | None:
-    """What a document must share with another to be judged as it was: what policies match
-    (source, kind, namespace) and what rules read (the object, the `context` of its source),
-    exactly; None when it cannot be compared exactly. Findings made from a judgement are
-    located in each document on its own (Engine._made)."""
+def _written(obj: Any) -> bytes | None:
+    """`obj` as bytes equal for equal objects only, to compare documents by; None when it
+    cannot be written exactly (a YAML timestamp: marshal does not write it)."""
     try:
         # Faithful to types and key order (1 is not 1.0 nor True); version 0 writes
         # equal values alike, however they are shared or interned.
-        written = marshal.dumps((document.obj, document.extra.get("context")), 0)
-    except ValueError:  # a value marshal does not write (a YAML timestamp)
+        return marshal.dumps(obj, 0)
+    except ValueError:
+        return None
+
+
+def _judgement_key(document: Document, written: bytes | None) -> tuple[Any, ...] | None:
+    """What a document must share with another to be judged as it was: what policies match
+    (source, kind, namespace) and what rules read (the object, `written` by _written, and
+    the `context` of its source), exactly; None when it cannot be compared exactly.
+    Findings made from a judgement are located in each document on its own (Engine._made)."""
+    if written is None:
+        return None
+    try:
+        written += marshal.dumps(document.extra.get("context"), 0)
+    except ValueError:
         return None
     digest = hashlib.blake2b(written, digest_size=20).digest()
     return (document.source, document.kind, document.namespace, digest)

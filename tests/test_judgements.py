@@ -54,7 +54,7 @@ def test_library_fixtures_copied_elsewhere_get_the_findings_they_get_alone() -> 
     evaluate_alone = Engine(POLICIES)
     original = evaluate._judgement_key
     try:
-        evaluate._judgement_key = lambda document: None  # type: ignore[assignment]
+        evaluate._judgement_key = lambda document, written: None
         alone = [evaluate_alone.evaluate(document) for document in documents]
     finally:
         evaluate._judgement_key = original
