@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
@@ -18,7 +18,14 @@ from gatekeeper.finding import Finding, fingerprint, from_values, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kinds import matched_kind
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
-from gatekeeper.policy.cel import Batch, CelError, activation, judged_with_message, literal
+from gatekeeper.policy.cel import (
+    Batch,
+    CelError,
+    activation,
+    judged_with_message,
+    literal,
+    passed_or_verdicts,
+)
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.workloads import WORKLOAD_KINDS, PodView, pod_views, runs_pods, without_nulls
@@ -37,6 +44,12 @@ MAX_SHAPE_FINDINGS = 10
 # a base's object come from overlays that sit near each other, scanned one after another;
 # keeping every object's findings until the end held a worker's share of them all.
 JUDGED_KEPT = 256
+# Judgements kept for documents equal to one judged before (Engine._evaluate): a policy
+# library's test fixtures, an example copied into several folders, a chart's objects in
+# every release repeat whole, and judging is most of evaluation's cost.
+JUDGEMENTS_KEPT = 4096
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,6 +86,7 @@ class Engine:
         self._judged: dict[tuple[Any, ...], tuple[str, list[tuple[Path, Location]], list[Finding]]]
         self._judged = {}
         self._judged_admission: Any = None
+        self._judgements: dict[tuple[Any, ...], _Judgement] = {}
         # Repository-scope policies, and Pod Security findings (which read the repository's
         # Namespace labels: gatekeeper.pss_admission), need every object's summary.
         self._needs_inventory = bool(self._repository) or any(
@@ -94,27 +108,31 @@ class Engine:
         gets the first copy's findings, with its own variant, when its locator places every
         field they were located at where the first copy's did (an overlay that sets the
         namespace places that field at its own kustomization: judged on its own)."""
-        key = self._judged_key(document)
+        written = _written(document.obj)
+        key = self._judged_key(document, written)
         if key is None:
-            return self._evaluate(document)
+            return self._evaluate(document, written)
         known = self._judged.get(key)
         if known is not None:
             variant, asked, findings = known
             if all(document.locator.locate(path) == where for path, where in asked):
                 return _as_variant(findings, variant, str(document.extra["variant"]))
         recorder = _Recorder(document.locator)
-        findings = self._evaluate(replace(document, locator=recorder))
+        findings = self._evaluate(replace(document, locator=recorder), written)
         if known is None:
             if len(self._judged) >= JUDGED_KEPT:  # the oldest: its copies are behind us
                 del self._judged[next(iter(self._judged))]
             self._judged[key] = (str(document.extra["variant"]), recorder.asked, findings)
         return findings
 
-    def _judged_key(self, document: Document) -> tuple[Any, ...] | None:
+    def _judged_key(self, document: Document, written: bytes | None) -> tuple[Any, ...] | None:
         """What a copy of a rendered object must share with another to be judged as it was;
-        None for what has no copies (no variant) or cannot be compared exactly."""
+        None for what has no copies (no variant) or cannot be compared exactly. `written`:
+        the object as _written writes it."""
         variant = document.extra.get("variant")
         if not variant or not isinstance(variant, str) or document.source not in KUBERNETES_SOURCES:
+            return None
+        if written is None:
             return None
         if self._judged_admission is not self.admission:  # another tree's admission policies
             self._judged_admission = self.admission
@@ -122,9 +140,7 @@ class Engine:
         old = self.admission.old_object(document) if self.admission else None
         extra = {name: value for name, value in document.extra.items() if name != "variant"}
         try:
-            # Faithful to types and key order (1 is not 1.0 nor True); version 0 writes
-            # equal values alike, however they are shared or interned.
-            written = marshal.dumps((document.obj, extra), 0)
+            written += marshal.dumps(extra, 0)  # marshal's output ends where it ends
         except ValueError:  # a value marshal does not write (a YAML timestamp)
             return None
         return (
@@ -137,45 +153,77 @@ class Engine:
             hashlib.blake2b(written, digest_size=20).digest(),
         )
 
-    def _evaluate(self, document: Document) -> list[Finding]:
+    def _evaluate(self, document: Document, written: bytes | None) -> list[Finding]:
         findings: list[Finding] = []
         if self.admission and document.source in KUBERNETES_SOURCES:
             findings.extend(self.admission.evaluate(document))
+        key = _judgement_key(document, written)
+        judgement = self._judgements.pop(key, None) if key is not None else None
+        if judgement is None:
+            judgement = self._judge(document)
+        if key is not None and judgement.on is None:  # kept, most recently used last
+            if len(self._judgements) >= JUDGEMENTS_KEPT:
+                del self._judgements[next(iter(self._judgements))]
+            self._judgements[key] = judgement
+        if judgement.shape:
+            findings.extend(shape_findings(document, judgement.shape))
+        findings.extend(self._made(judgement.on or document, judgement.verdicts))
+        if judgement.custom:
+            findings = _distinct(findings, _finding_key)
+        only = document.extra.get("findings_in")
+        if only:  # an instantiated module: only what the calling file's values cause
+            findings = [finding for finding in findings if finding.file == only]
+        return findings
+
+    def _judge(self, document: Document) -> _Judgement:
+        """What the policies find in `document`, before anything is located: the same for
+        every document with an equal object (see _judgement_key)."""
         skip: frozenset[Path] = frozenset()
+        errors: list[ShapeError] = []
+        on: Document | None = None
         if document.source in KUBERNETES_SOURCES:
             document = replace(document, obj=without_nulls(document.obj))
             errors = shape_errors(document.obj)
             if errors:
                 # Reported once each; policies judge the rest: ill-typed fields are unset to
                 # them, ill-typed list items are no subject.
-                findings.extend(shape_findings(document, errors))
                 skip = frozenset(error.path for error in errors if error.as_read is None)
                 read = {error.path: error.as_read for error in errors if error.as_read is not None}
-                document = replace(document, obj=_without(document.obj, list(skip), read))
+                document = on = replace(document, obj=_without(document.obj, list(skip), read))
         obj = document.obj
         api_version = obj.get("apiVersion") if isinstance(obj, dict) else None
         group = self._group(document.source, matched_kind(document.kind, api_version, obj))
+        verdicts: list[_Verdict] = []
         if not group.policies:
-            return findings
+            return _Judgement(errors, verdicts, False, on)
         scope = _Scope(document, group, skip)
         batched = self._batched(group, scope)
         for index, (policy, pod) in enumerate(group.policies):
             if not _namespace_matches(policy, document.namespace or "default"):
                 continue
             for view in range(scope.pod_count()) if pod else (None,):
-                fast = self._evaluate_fast(
-                    policy, document, scope, view, batched.get((index, view))
+                known = batched.get((index, view))
+                if known is True or known is UNMET:  # every subject passes, or none is judged
+                    continue
+                fast = self._evaluate_fast(policy, document, scope, view, known)
+                verdicts.extend(
+                    fast if fast is not None else self._judge_policy(policy, document, skip, view)
                 )
-                findings.extend(
-                    fast
-                    if fast is not None
-                    else self._evaluate_policy(policy, document, skip, view)
-                )
-        if scope.custom:
-            findings = _distinct(findings)
-        only = document.extra.get("findings_in")
-        if only:  # an instantiated module: only what the calling file's values cause
-            findings = [finding for finding in findings if finding.file == only]
+        return _Judgement(errors, verdicts, scope.custom, on)
+
+    def _made(self, document: Document, verdicts: list[_Verdict]) -> list[Finding]:
+        """The findings of `verdicts`, located in `document`."""
+        findings = []
+        for policy, message, real_path, error in verdicts:
+            location = document.locator.locate(real_path)
+            finding = make_finding(policy, document, message, location, real_path)
+            if error:
+                # It still blocks, but is never `critical`: that is kept for violations found,
+                # not for input a policy could not read.
+                severity = "high" if finding.severity == "critical" else finding.severity
+                extra = {**finding.extra, "evaluation_error": True}
+                finding = finding.with_(severity=severity, extra=extra)
+            findings.append(finding)
         return findings
 
     def _group(self, source: str, kind: str) -> _Group:
@@ -248,7 +296,8 @@ class Engine:
         judges together, and that evaluation; None when there are none. Not in it: those
         whose verdicts are memoized by subject (_memo), and those with no batch form. A
         policy with a messageExpression gives its failing subjects' messages in it too
-        (cel.judged_with_message)."""
+        (cel.judged_with_message); one whose subjects all pass gives `true` alone
+        (cel.passed_or_verdicts): nothing of it is converted nor looked at in Python."""
         if pod not in group.batch:
             members: list[int] = []
             parts: list[tuple[str | None, str]] = []
@@ -262,10 +311,12 @@ class Engine:
                 parts.append(
                     (
                         condition.wrapped(wrappers[0]) if condition is not None else None,
-                        policy.rule.wrapped(wrappers[1])
-                        if message is None
-                        else wrappers[1].replace(
-                            "RULE", judged_with_message(policy.rule.source, message.source)
+                        passed_or_verdicts(
+                            policy.rule.wrapped(wrappers[1])
+                            if message is None
+                            else wrappers[1].replace(
+                                "RULE", judged_with_message(policy.rule.source, message.source)
+                            )
                         ),
                     )
                 )
@@ -305,7 +356,7 @@ class Engine:
         scope: _Scope,
         pod: int | None,
         batched: Any = None,
-    ) -> list[Finding] | None:
+    ) -> list[_Verdict] | None:
         """One CEL evaluation per policy and document, on the document's shared Activation;
         `batched`: its verdicts, already evaluated with the document's other policies (with
         a messageExpression: `true` or `[true, message, true]`, see _batch).
@@ -348,7 +399,7 @@ class Engine:
             return None
         if any(verdict is not True and verdict is not False for verdict in verdicts):
             return None
-        findings = []
+        found = []
         for number, ((subject_path, item), verdict) in enumerate(
             zip(subjects, verdicts, strict=True)
         ):
@@ -356,13 +407,11 @@ class Engine:
                 continue
             real_path = to_real((*subject_path, *policy.field_path))
             if messages is not None:
-                location = document.locator.locate(real_path)
-                message = str(messages[number])
-                findings.append(make_finding(policy, document, message, location, real_path))
+                found.append(_Verdict(policy, str(messages[number]), real_path, False))
                 continue
             data = _variables(obj, params, item, _format_path(subject_path), context)
-            findings.append(self._violation(policy, document, data, real_path))
-        return findings
+            found.append(self._violation(policy, data, real_path))
+        return found
 
     def _verdicts(
         self, policy: Policy, scope: _Scope, pod: int | None, subjects: list[tuple[Path, Any]]
@@ -416,6 +465,16 @@ class Engine:
         skip: frozenset[Path] = frozenset(),
         pod: int | None = None,
     ) -> list[Finding]:
+        """The plain path's findings (_judge_policy)."""
+        return self._made(document, self._judge_policy(policy, document, skip, pod))
+
+    def _judge_policy(
+        self,
+        policy: Policy,
+        document: Document,
+        skip: frozenset[Path] = frozenset(),
+        pod: int | None = None,
+    ) -> list[_Verdict]:
         """The plain path. `skip`: paths of ill-typed values (already reported): no subject
         there, and an evaluation error on such a document is theirs, not reported again.
         `pod`: which of the document's virtual Pods a pod policy judges (workloads.pod_views;
@@ -430,11 +489,13 @@ class Engine:
             views = pod_views(obj)
             if pod is None:
                 every = [
-                    finding
+                    verdict
                     for index in range(len(views))
-                    for finding in self._evaluate_policy(policy, document, skip, index)
+                    for verdict in self._judge_policy(policy, document, skip, index)
                 ]
-                return _distinct(every) if any(v.moves is not None for v in views) else every
+                if any(view.moves is not None for view in views):
+                    return _distinct(every, _verdict_key)
+                return every
             obj, to_real = views[pod].pod, views[pod].real_path
             left_to_operator = views[pod].left_to_operator
         if not _namespace_matches(policy, document.namespace or "default"):
@@ -450,7 +511,7 @@ class Engine:
             except CelError as error:
                 if skip or _unknown_shape(document, policy.match.condition, data, error):
                     return []
-                return [self._error(policy, document, error, "match.condition")]
+                return [self._error(policy, error, "match.condition")]
         subjects: Iterable[tuple[Path, Any]] = (
             (subject for pattern in policy.each for subject in expand(obj, pattern))
             if policy.each
@@ -467,9 +528,7 @@ class Engine:
                 if _unknown_shape(document, policy.rule, data, error):
                     continue
                 if not skip:
-                    findings.append(
-                        self._error(policy, document, error, "rule", to_real(subject_path))
-                    )
+                    findings.append(self._error(policy, error, "rule", to_real(subject_path)))
                 continue
             if verdict is True or (
                 verdict is False and left_to_operator((*subject_path, *policy.field_path))
@@ -478,20 +537,14 @@ class Engine:
             if verdict is not False:
                 if not skip:  # else: a non-bool verdict on ill-typed input, already reported
                     wrong = CelError(f"rule returned {verdict!r}, not a bool")
-                    findings.append(
-                        self._error(policy, document, wrong, "rule", to_real(subject_path))
-                    )
+                    findings.append(self._error(policy, wrong, "rule", to_real(subject_path)))
                 continue
             findings.append(
-                self._violation(
-                    policy, document, data, to_real((*subject_path, *policy.field_path))
-                )
+                self._violation(policy, data, to_real((*subject_path, *policy.field_path)))
             )
         return findings
 
-    def _violation(
-        self, policy: Policy, document: Document, data: dict[str, Any], real_path: Path
-    ) -> Finding:
+    def _violation(self, policy: Policy, data: dict[str, Any], real_path: Path) -> _Verdict:
         message = policy.message
         if policy.message_expression is not None:
             try:
@@ -500,25 +553,16 @@ class Engine:
                 message = f"{policy.title} (messageExpression failed: {error})"
         else:
             message = render_message(message, data)
-        location = document.locator.locate(real_path)
-        return make_finding(policy, document, message, location, real_path)
+        return _Verdict(policy, message, real_path, False)
 
-    def _error(
-        self, policy: Policy, document: Document, error: CelError, what: str, path: Path = ()
-    ) -> Finding:
-        """A rule that errs on a document is reported, never taken as a pass.
-
-        It still blocks, but says what is likely wrong, and is never `critical`: that is kept
-        for violations found, not for input a policy could not read.
-        """
-        location = document.locator.locate(path)
+    def _error(self, policy: Policy, error: CelError, what: str, path: Path = ()) -> _Verdict:
+        """A rule that errs on a document is reported, never taken as a pass; the message
+        says what is likely wrong (see _made)."""
         hint = ""
         if _TYPE_ERROR.search(str(error)):
             hint = " (a field it reads has an unexpected type: check the object's shape)"
         message = f"policy could not be evaluated ({what}){hint}: {error}"
-        finding = make_finding(policy, document, message, location, path)
-        severity = "high" if finding.severity == "critical" else finding.severity
-        return finding.with_(severity=severity, extra={**finding.extra, "evaluation_error": True})
+        return _Verdict(policy, message, path, True)
 
     def override_notices(self) -> list[Finding]:
         """One notice per policy that replaces an earlier one (`overrides:`), in every report."""
@@ -695,6 +739,53 @@ def _freeze(value: Any, ordered: bool = False) -> Any:
     if isinstance(value, list):
         return ("[]", tuple(_freeze(item, ordered) for item in value))
     return (type(value).__name__, value)
+
+
+class _Verdict(NamedTuple):
+    """One finding to make, before it is located: the same in every equal document."""
+
+    policy: Policy
+    message: str
+    path: Path  # in the document as written
+    error: bool  # the policy could not be evaluated (Engine._error)
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """What the policies find in one document (Engine._judge)."""
+
+    shape: list[ShapeError]  # its ill-typed fields (GK-SCHEMA)
+    verdicts: list[_Verdict]
+    custom: bool  # judged in virtual Pods of a custom resource: one finding per field
+    # The document the verdicts' paths were found in when it is not the one judged: with
+    # ill-typed fields left out (not kept for other documents).
+    on: Document | None
+
+
+def _written(obj: Any) -> bytes | None:
+    """`obj` as bytes equal for equal objects only, to compare documents by; None when it
+    cannot be written exactly (a YAML timestamp: marshal does not write it)."""
+    try:
+        # Faithful to types and key order (1 is not 1.0 nor True); version 0 writes
+        # equal values alike, however they are shared or interned.
+        return marshal.dumps(obj, 0)
+    except ValueError:
+        return None
+
+
+def _judgement_key(document: Document, written: bytes | None) -> tuple[Any, ...] | None:
+    """What a document must share with another to be judged as it was: what policies match
+    (source, kind, namespace) and what rules read (the object, `written` by _written, and
+    the `context` of its source), exactly; None when it cannot be compared exactly.
+    Findings made from a judgement are located in each document on its own (Engine._made)."""
+    if written is None:
+        return None
+    try:
+        written += marshal.dumps(document.extra.get("context"), 0)
+    except ValueError:
+        return None
+    digest = hashlib.blake2b(written, digest_size=20).digest()
+    return (document.source, document.kind, document.namespace, digest)
 
 
 @dataclass
@@ -906,17 +997,27 @@ def _is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(_UNKNOWN_PREFIX)
 
 
-def _distinct(findings: list[Finding]) -> list[Finding]:
-    """Findings of a custom resource's virtual Pods, one per policy and field: a field they
-    share (an Argo workflow's securityContext, a Tekton step template) is judged in each."""
+def _distinct(found: list[T], key: Callable[[T], tuple[str, str]]) -> list[T]:
+    """Findings (or verdicts) of a custom resource's virtual Pods, one per policy and field
+    (`key`): a field they share (an Argo workflow's securityContext, a Tekton step template)
+    is judged in each."""
     seen: set[tuple[str, str]] = set()
     kept = []
-    for finding in findings:
-        key = (finding.policy_id, finding.path)
-        if key not in seen:
-            seen.add(key)
-            kept.append(finding)
+    for one in found:
+        mark = key(one)
+        if mark not in seen:
+            seen.add(mark)
+            kept.append(one)
     return kept
+
+
+def _finding_key(finding: Finding) -> tuple[str, str]:
+    return finding.policy_id, finding.path
+
+
+def _verdict_key(verdict: _Verdict) -> tuple[str, str]:
+    """A verdict's (policy id, path) as its finding will say them."""
+    return verdict.policy.id, _format_path(verdict.path)
 
 
 def _identity(path: Path) -> Path:

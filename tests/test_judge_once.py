@@ -79,14 +79,14 @@ def run(
     judged: Counter[str] = Counter()
     evaluate = Engine._evaluate
 
-    def counted(engine: Engine, document: Any) -> Any:
+    def counted(engine: Engine, document: Any, *rest: Any) -> Any:
         judged[document.source] += 1
-        return evaluate(engine, document)
+        return evaluate(engine, document, *rest)
 
     with monkeypatch.context() as patch:
         patch.setattr(Engine, "_evaluate", counted)
         if not once:
-            patch.setattr(Engine, "_judged_key", lambda engine, document: None)
+            patch.setattr(Engine, "_judged_key", lambda engine, document, written: None)
         capsys.readouterr()
         assert main.main(["scan", *args, "--format", "json", "--jobs", "1"]) == 1
     return json.loads(capsys.readouterr().out), judged

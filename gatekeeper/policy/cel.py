@@ -343,6 +343,16 @@ def judged_with_message(rule: str, message: str) -> str:
     return f"((\n{rule}\n) ? dyn(true) : dyn([{before}, dyn(\n{message}\n), {after}]))"
 
 
+def passed_or_verdicts(verdicts: str) -> str:
+    """An expression that is `true` where the list `verdicts` holds only `true` (every subject
+    passes: most policies on most documents), and that list otherwise. Its `filter` runs to
+    the end of the list: it leaves no comprehension slot filled (see Batch)."""
+    return (
+        f"cel.bind(gk_v, (\n{verdicts}\n), "
+        "gk_v.filter(gk_x, gk_x != true).size() == 0 ? dyn(true) : dyn(gk_v))"
+    )
+
+
 # Comprehensions that may stop before the end of their range (see Batch); `exists_one` and
 # anything spelled alike too: a needless emptying costs little.
 _EARLY_EXIT = re.compile(r"\b(?:all|exists|exists_one)\s*\(")
