@@ -518,5 +518,3 @@ def without_assumptions(variants: list[str], plain: bool = False) -> list[str]:
             for mark in ASSUMPTIONS
         )
     ]
-
-

@@ -70,6 +70,7 @@ def _finding_text(finding: Finding, texts: _Texts | None = None) -> str:
     if (
         not (type(line) is type(column) is type(end_line) is type(end_column) is int)
         or type(fingerprint) is not str
+        or type(message) is not str
     ):
         return _slow_text(finding)
     texts = _Texts() if texts is None else texts
@@ -78,7 +79,7 @@ def _finding_text(finding: Finding, texts: _Texts | None = None) -> str:
             texts[policy_id],
             texts[severity],
             texts[title],
-            texts[message],
+            encode_basestring_ascii(message),
             texts[file],
             line,
             column,
@@ -113,8 +114,8 @@ def _slow_text(finding: Finding) -> str:
 
 class _Texts(dict[Any, str]):
     """A report's encoded texts, each encoded once (`texts[value]`): findings repeat their
-    policy's, their file's and their messages. Only strings are kept, so `1` never stands in
-    for `true`; anything else is encoded each time."""
+    policy's texts, their file's and their path's (not their messages: those are many). Only
+    strings are kept, so `1` never stands in for `true`; anything else is encoded each time."""
 
     __slots__ = ()
 
@@ -125,7 +126,7 @@ class _Texts(dict[Any, str]):
         return text
 
 
-_MAX_TEXTS = 1 << 16
+_MAX_TEXTS = 1 << 14
 _INNER = "      "  # a finding's fields are nested three deep
 _PREFIXES = tuple(f"{_INNER}{encode_basestring_ascii(name)}: " for name in FIELD_NAMES)
 # A finding's text with a `%s` (`%d` for its numbers) for each value.

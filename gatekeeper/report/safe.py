@@ -63,7 +63,7 @@ def unrunnable(text: str, escape_char: Callable[[str], str]) -> str:
     """
     if _WORKFLOW_LEGACY in text:
         text = text.replace(_WORKFLOW_LEGACY, "#" + escape_char("#") + "[")
-    pieces = []
+    pieces: list[str] = []
     done = 0  # text[:done] is in pieces
     found = text.find("::")
     while found != -1:
