@@ -1086,38 +1086,18 @@ def stable_path(obj: Any, path: Path) -> str:
     """A path where list items that have a `name` are named, not numbered: `containers[name=web]`.
 
     Fingerprints use it, so reordering containers or env entries does not make findings "new".
-    A document's findings share their paths' beginnings (a container's, a volume's): each
-    path of the document last asked about is walked once (a step from its parent's).
     """
-    if _STABLE[0] is not obj:
-        _STABLE[:] = [obj, {}]
-    return _stable_step(obj, path, _STABLE[1])[0]
-
-
-# The object last asked about (held, so it is never another's that took its id) and its
-# paths' (stable text, node there).
-_STABLE: list[Any] = [None, {}]
-
-
-def _stable_step(obj: Any, path: Path, known: dict[Path, tuple[str, Any]]) -> tuple[str, Any]:
-    found = known.get(path)
-    if found is not None:
-        return found
-    if not path:
-        found = ("", obj)
-    else:
-        text, node = _stable_step(obj, path[:-1], known)
-        key = path[-1]
-        if isinstance(key, int):  # fieldpath.get, one key at a time
+    out: list[str] = []
+    node = obj
+    for key in path:
+        if isinstance(key, int):  # fieldpath.get, one key at a time (every finding has one)
             node = node[key] if isinstance(node, list) and -len(node) <= key < len(node) else None
             name = node.get("name") if isinstance(node, dict) else None
-            text += f"[name={name}]" if isinstance(name, str) else _key_text(key)
+            out.append(f"[name={name}]" if isinstance(name, str) else _key_text(key))
         else:
             node = node.get(key) if isinstance(node, dict) else None
-            text += _key_text(key) if len(path) > 1 else str(key)
-        found = (text, node)
-    known[path] = found
-    return found
+            out.append(_key_text(key) if out else str(key))
+    return "".join(out)
 
 
 def render_message(template: str, data: dict[str, Any]) -> str:

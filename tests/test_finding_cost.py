@@ -167,9 +167,9 @@ def _walked(obj: Any, path: tuple[str | int, ...]) -> str:
     return "".join(out)
 
 
-def test_stable_path_steps_from_what_it_walked_before() -> None:
-    """Paths of one document share their beginnings; two documents alike in shape are not one
-    (each keeps its own names), and asking about them in turn gives each its own."""
+def test_stable_path_names_what_has_a_name() -> None:
+    """Every kind of step (a named item, an unnamed one, out of range, a key that is not
+    there, a key on a list), in two documents alike in shape but for their names."""
     from gatekeeper.evaluate import stable_path
 
     def pod(name: str) -> dict[str, Any]:
@@ -196,3 +196,53 @@ def test_stable_path_steps_from_what_it_walked_before() -> None:
             assert stable_path(obj, path) == _walked(obj, path), (obj, path)
     assert "[name=web]" in stable_path(first, paths[2])
     assert "[name=db]" in stable_path(second, paths[2])
+
+
+def test_waivers_and_skips_are_looked_up_by_policy_and_by_file() -> None:
+    """The first matching waiver of the file's order decides, whatever other policies' waivers
+    lie between; an expired one only marks; an annotation covers its own file's lines."""
+    import datetime
+
+    from gatekeeper.waivers import Skip, Waiver, apply, apply_skips
+
+    today = datetime.date(2030, 1, 10)
+    later, before = datetime.date(2030, 2, 1), datetime.date(2030, 1, 1)
+
+    def waiver(policy: str, owner: str, expires: datetime.date, **match: str) -> Waiver:
+        return Waiver(policy, owner, "r", "", expires, **match)
+
+    waivers = [
+        waiver("P-2", "other policy", later),
+        waiver("P-1", "expired", before, name="a"),
+        waiver("P-2", "other again", later, name="a"),
+        waiver("P-1", "first", later, file_glob="x/**"),
+        waiver("P-1", "second", later),
+    ]
+
+    def at(file: str, name: str, policy: str = "P-1", line: int = 5) -> Finding:
+        return Finding(policy, "high", "t", f"{policy} {file} {name} {line}", file, line, name=name)
+
+    judged = apply([at("x/a.yaml", "a"), at("y/a.yaml", "a"), at("y/b.yaml", "b")], waivers, today)
+    owners = {f.message: (f.status, (f.waiver or {}).get("owner")) for f in judged[:3]}
+    assert owners == {
+        "P-1 x/a.yaml a 5": ("waived", "first"),
+        "P-1 y/a.yaml a 5": ("waived", "second"),
+        "P-1 y/b.yaml b 5": ("waived", "second"),
+    }
+    assert all("waiver_expired" not in f.extra for f in judged[:3])
+    assert apply([at("y/c.yaml", "a")], waivers[1:2], today)[0].extra["waiver_expired"]["owner"]
+    skips = [
+        Skip(("P-1",), "fixture", "a.yaml", 1, 1, 10),
+        Skip(("P-2",), "", "b.yaml", 1, 1, 10),  # no reason: covers nothing
+        Skip(("P-1", "P-2"), "sample", "b.yaml", 20, 20, 30),
+    ]
+    findings = [
+        at("a.yaml", "n"),
+        at("a.yaml", "n", line=11),
+        at("b.yaml", "n"),
+        at("b.yaml", "n", "P-2"),
+        at("b.yaml", "n", "P-2", 25),
+        at("c.yaml", "n"),
+    ]
+    statuses = [f.status for f in apply_skips(findings, skips, forbid=False)[1:]]
+    assert statuses == ["waived", "new", "new", "new", "waived", "new"]
