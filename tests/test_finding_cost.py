@@ -246,3 +246,18 @@ def test_waivers_and_skips_are_looked_up_by_policy_and_by_file() -> None:
     ]
     statuses = [f.status for f in apply_skips(findings, skips, forbid=False)[1:]]
     assert statuses == ["waived", "new", "new", "new", "waived", "new"]
+
+
+def test_dumps_is_the_json_modules_indented_text() -> None:
+    """What the SARIF report is written with: any nesting, a shared dict at a finding's depth
+    included (the JSON report writes those from its cache)."""
+    from gatekeeper.finding import shared
+
+    fix = shared({"subject": "spec", "set": {"a": [1, None, 2.5]}})
+    value = {
+        "runs": [{"results": [{"fix": fix, "odd": {1: "k", "x": float("inf")}}, [], {}]}],
+        "text": 'é\u2028"\\::##[',
+        "flags": [True, False, None, -3, 2**70, ("t", [])],
+    }
+    assert json_format.dumps(value) == json.dumps(value, indent=2)
+    assert json_format.dumps(fix) == json.dumps(fix, indent=2)

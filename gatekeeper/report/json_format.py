@@ -141,6 +141,12 @@ _TEMPLATE = (
 )
 
 
+def dumps(value: Any) -> str:
+    """`json.dumps(value, indent=2)`, the same text, without the json module's pure-Python
+    indenting encoder (a frame per value)."""
+    return _indented(value, "")
+
+
 def _indented(value: Any, indent: str) -> str:
     """`value` as `json.dumps(value, indent=2)` writes it, nested at `indent`."""
     kind = type(value)
