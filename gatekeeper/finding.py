@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import operator
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
-from typing import Any, NoReturn
+from dataclasses import FrozenInstanceError
+from sys import intern
+from typing import Any, NamedTuple, NoReturn
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 _RANK = {name: rank for rank, name in enumerate(reversed(SEVERITIES))}
@@ -35,70 +35,117 @@ def fingerprint(*parts: str) -> str:
     return digest[:20]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class _Fields(NamedTuple):
+    """A finding's fields, in the order reports write them."""
+
     policy_id: str
     severity: str
     title: str
     message: str
     file: str
     line: int
-    column: int = 1
-    end_line: int = 0
-    end_column: int = 0
-    path: str = ""  # field path in the object, as written by fieldpath.format_path
-    source: str = ""
-    kind: str = ""
-    namespace: str = ""
-    name: str = ""
-    fingerprint: str = ""
-    remediation: str = ""
-    help_uri: str = ""
-    fix: dict[str, Any] | None = None
+    column: int
+    end_line: int
+    end_column: int
+    path: str  # field path in the object, as written by fieldpath.format_path
+    source: str
+    kind: str
+    namespace: str
+    name: str
+    fingerprint: str
+    remediation: str
+    help_uri: str
+    fix: dict[str, Any] | None
     # Set by decide: new | existing | fixed | waived | ... ; and whether it blocks.
-    status: str = "new"
-    blocking: bool = False
-    waiver: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    status: str
+    blocking: bool
+    waiver: dict[str, Any] | None
+    extra: dict[str, Any]
 
-    def __post_init__(self) -> None:
-        # What a finding's builder makes anew for each finding; its other texts come from the
-        # policy or the document, one object already (pickling and with_ share them all).
-        _SET["message"](self, _text(self.message))
-        _SET["path"](self, _text(self.path))
-        _SET["extra"](self, shared(self.extra))
-        if self.fix is not None:
-            _SET["fix"](self, shared(self.fix))
-        if self.waiver is not None:
-            _SET["waiver"](self, shared(self.waiver))
+
+class Finding(_Fields):
+    """One violation at one place. A tuple: a scan makes, copies (with_) and sends between
+    processes 100,000 of them, and a tuple is made, copied and unpickled in one C call where a
+    frozen dataclass sets each of its 22 fields by a Python call. Read-only like one."""
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        policy_id: str,
+        severity: str,
+        title: str,
+        message: str,
+        file: str,
+        line: int,
+        column: int = 1,
+        end_line: int = 0,
+        end_column: int = 0,
+        path: str = "",
+        source: str = "",
+        kind: str = "",
+        namespace: str = "",
+        name: str = "",
+        fingerprint: str = "",
+        remediation: str = "",
+        help_uri: str = "",
+        fix: dict[str, Any] | None = None,
+        status: str = "new",
+        blocking: bool = False,
+        waiver: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Finding:
+        return _rebuilt(
+            policy_id,
+            severity,
+            title,
+            message,
+            file,
+            line,
+            column,
+            end_line,
+            end_column,
+            path,
+            source,
+            kind,
+            namespace,
+            name,
+            fingerprint,
+            remediation,
+            help_uri,
+            fix,
+            status,
+            blocking,
+            waiver,
+            {} if extra is None else extra,
+        )
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
     def with_(self, **changes: Any) -> Finding:
-        """dataclasses.replace, without its keyword __init__ (a scan replaces every finding)."""
-        values = list(field_values(self))
+        """A copy with some fields changed (compacted as a new finding's are)."""
+        values = list(self)
         for name, value in changes.items():
             position = _POSITION.get(name)
             if position is None:
                 raise TypeError(f"Finding has no field {name!r}")
             compact = _COMPACT[position]
             values[position] = value if compact is None else compact(value)
-        new = object.__new__(Finding)
-        for setter, value in zip(_SETTERS, values, strict=True):
-            setter(new, value)
-        return new
+        return tuple.__new__(Finding, values)
 
     def to_dict(self) -> dict[str, Any]:
-        """Like dataclasses.asdict (nested values copied), without its per-value deepcopy."""
-        out = {}
-        for name in FIELD_NAMES:
-            value = getattr(self, name)
-            out[name] = value if type(value) in _SCALARS else _plain(value)
-        return out
+        """Like dataclasses.asdict (nested values copied)."""
+        return {
+            name: value if type(value) in _SCALARS else _plain(value)
+            for name, value in zip(FIELD_NAMES, self, strict=True)
+        }
 
     def __reduce__(self) -> tuple[Callable[..., Finding], tuple[Any, ...]]:
-        """Pickled as its values in order (pool workers send every finding to the parent):
-        smaller and quicker both ways than the dataclass's per-field state. Unpickled with its
-        texts and dicts shared again: a pickle shares them within one worker's chunk only."""
-        return _rebuilt, field_values(self)
+        """Pickled as its values in order (pool workers send every finding to the parent);
+        unpickled with its texts and dicts shared again: a pickle shares them within one
+        worker's chunk only."""
+        return _rebuilt, tuple(self)
 
     @property
     def resource(self) -> str:
@@ -109,26 +156,34 @@ class Finding:
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.file, self.line, self.column, self.policy_id)
+        return by_place(self)
 
 
 def _rebuilt(*values: Any) -> Finding:
-    """A finding from its values in field order (see Finding.__reduce__), compacted."""
-    new = object.__new__(Finding)
-    for setter, compact, value in zip(_SETTERS, _COMPACT, values, strict=True):
-        setter(new, value if compact is None else compact(value))
-    return new
+    """A finding from its values in field order, every one compacted."""
+    made = [
+        intern(value) if text and type(value) is str else value
+        for text, value in zip(_TEXT_FIELDS, values, strict=True)
+    ]
+    for position in _SHARED_POSITIONS:
+        made[position] = shared(made[position])
+    return tuple.__new__(Finding, made)
 
 
 def from_values(*values: Any) -> Finding:
-    """`Finding(*values)`, every value given in field order and compacted as __post_init__
-    compacts it: what a scan builds for each of its 100,000 findings, without the frozen
-    dataclass's __init__ (a setattr call per field: two thirds of the cost)."""
-    new = object.__new__(Finding)
-    for setter, value in zip(_SETTERS, values, strict=True):
-        setter(new, value)
-    new.__post_init__()
-    return new
+    """`Finding(*values)`, every value given in field order, from a builder that hands over
+    the texts of its policy and document as they are (one object each already): only what it
+    makes anew for each finding is compacted (the message and path interned, the dicts
+    shared). What a scan builds for each of its 100,000 findings."""
+    made = list(values)
+    made[_MESSAGE] = _text(made[_MESSAGE])
+    made[_PATH] = _text(made[_PATH])
+    made[_EXTRA] = shared(made[_EXTRA])
+    if made[_FIX] is not None:
+        made[_FIX] = shared(made[_FIX])
+    if made[_WAIVER] is not None:
+        made[_WAIVER] = shared(made[_WAIVER])
+    return tuple.__new__(Finding, made)
 
 
 class SharedDict(dict[str, Any]):
@@ -214,17 +269,26 @@ def _read_only(value: Any) -> Any:
 
 
 def _text(value: Any) -> Any:
-    return sys.intern(value) if type(value) is str else value
+    return intern(value) if type(value) is str else value
 
 
 # Every field, in order (reports write them in this order).
-FIELD_NAMES = tuple(item.name for item in fields(Finding))
+FIELD_NAMES: tuple[str, ...] = _Fields._fields
 _POSITION = {name: position for position, name in enumerate(FIELD_NAMES)}
-# Every field's value, in field order (a report writes them all).
-field_values = operator.attrgetter(*FIELD_NAMES)
-# The slots' own setters: a copy is made field by field without the frozen __setattr__.
-_SETTERS = tuple(Finding.__dict__[name].__set__ for name in FIELD_NAMES)
-_SET = dict(zip(FIELD_NAMES, _SETTERS, strict=True))
+_MESSAGE, _PATH, _EXTRA, _FIX, _WAIVER = (
+    _POSITION[name] for name in ("message", "path", "extra", "fix", "waiver")
+)
+
+
+def field_values(finding: Finding) -> tuple[Any, ...]:
+    """Every field's value, in field order (a report writes them all): the finding itself."""
+    return finding
+
+
+# A finding's place, its sort key: (file, line, column, policy_id), read in C.
+by_place: Callable[[Finding], tuple[str, int, int, str]] = operator.itemgetter(
+    *(_POSITION[name] for name in ("file", "line", "column", "policy_id"))
+)
 # How each field is compacted: texts interned (not the fingerprint: each is its own), dicts
 # shared, numbers kept.
 _SHARED_FIELDS = frozenset({"extra", "fix", "waiver"})
@@ -233,6 +297,8 @@ _COMPACT: tuple[Callable[[Any], Any] | None, ...] = tuple(
     shared if name in _SHARED_FIELDS else None if name in _OWN_FIELDS else _text
     for name in FIELD_NAMES
 )
+_TEXT_FIELDS = tuple(compact is _text for compact in _COMPACT)
+_SHARED_POSITIONS = tuple(_POSITION[name] for name in sorted(_SHARED_FIELDS))
 _SCALARS = frozenset({str, int, bool, float, type(None)})
 
 

@@ -18,7 +18,7 @@ from gatekeeper.decide import BLOCKING_STATUSES, Verdict
 from gatekeeper.discover import matches
 from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
-from gatekeeper.finding import Finding, at_least, severity_rank
+from gatekeeper.finding import Finding, at_least, by_place, severity_rank, shared
 from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
@@ -43,11 +43,12 @@ def threshold_for(config: Config, file: str, default: str) -> str:
     return threshold
 
 
-def threshold_of(config: Config, finding: Finding, default: str) -> str:
-    """The threshold where a finding lands: its file's, or that of a place deploying it
-    (an overlay, a release, an Application: each variant's home) where that is stricter; a
-    directory's relaxed threshold does not follow its files into what deploys them elsewhere."""
-    places = [finding.file, *(variant_home(str(v)) for v in finding.extra.get("variants") or ())]
+def threshold_of(config: Config, file: str, variants: Sequence[str], default: str) -> str:
+    """The threshold where a finding in `file` rendered as `variants` lands: its file's, or
+    that of a place deploying it (an overlay, a release, an Application: each variant's home)
+    where that is stricter; a directory's relaxed threshold does not follow its files into
+    what deploys them elsewhere."""
+    places = [file, *(variant_home(str(v)) for v in variants)]
     return min((threshold_for(config, place, default) for place in places), key=severity_rank)
 
 
@@ -130,20 +131,20 @@ def apply_waivers(
     return findings, soon
 
 
-def advisory(finding: Finding, config: Config) -> bool:
-    """A finding in test data, fixtures or docs (config.advisory_paths) informs and does not
-    block, unless something outside those paths builds or deploys the file: a kustomization
-    or chart that takes it in, an Argo CD Application, an ApplicationSet or a Flux object that
-    expands it. Then it is what the cluster gets (a `docs/pod.yaml` that `deploy/` lists as a
-    resource blocks like any other). A chart's test hook informs only: `helm test` creates
-    it, install and upgrade never do (its rendering says so, see helm.test_hook)."""
+def advisory(file: str, variants: Sequence[str], config: Config) -> bool:
+    """A finding in `file` rendered as `variants`, in test data, fixtures or docs
+    (config.advisory_paths), informs and does not block, unless something outside those paths
+    builds or deploys the file: a kustomization or chart that takes it in, an Argo CD
+    Application, an ApplicationSet or a Flux object that expands it. Then it is what the
+    cluster gets (a `docs/pod.yaml` that `deploy/` lists as a resource blocks like any
+    other). A chart's test hook informs only: `helm test` creates it, install and upgrade
+    never do (its rendering says so, see helm.test_hook)."""
     from gatekeeper.sources.helm import TEST_HOOK_VARIANT
 
-    variants = finding.extra.get("variants") or ()
     if variants and all(str(variant).endswith(TEST_HOOK_VARIANT) for variant in variants):
         return True  # only `helm test` creates it (a chart's test hook)
     paths = config.advisory_paths
-    if not paths or not matches(finding.file, paths):
+    if not paths or not matches(file, paths):
         return False
     return all(matches(variant_home(str(variant)), paths) for variant in variants)
 
@@ -172,21 +173,36 @@ def verdict(
     """Mark blocking findings: status counts (or its waiver expired) and severity reaches the
     threshold of the finding's directory."""
     marked = []
+    # What a place (a file and what renders it) gets: its threshold, and whether it is
+    # advisory. A file's findings share both; each is worked out once per place.
+    places: dict[tuple[str, tuple[str, ...]], tuple[str, bool]] = {}
+    # A finding's extra with `advisory` added, by the extra it replaces (held: ids stay).
+    advised: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     for finding in findings:
+        extra = finding.extra
         counts = finding.status in blocking_statuses or (
-            "waiver_expired" in finding.extra and finding.status not in ("fixed", "waived")
+            "waiver_expired" in extra and finding.status not in ("fixed", "waived")
         )
-        blocking = (
-            counts
-            and finding.policy_id not in NEVER_BLOCK
-            and at_least(finding.severity, threshold_of(config, finding, threshold))
-        )
-        if blocking and advisory(finding, config):
-            finding = finding.with_(extra={**finding.extra, "advisory": True})
-            blocking = False
+        blocking = False
+        if counts and finding.policy_id not in NEVER_BLOCK:
+            place = (finding.file, tuple(extra.get("variants") or ()))
+            known = places.get(place)
+            if known is None:
+                known = places[place] = (
+                    threshold_of(config, *place, threshold),
+                    advisory(*place, config),
+                )
+            place_threshold, informs = known
+            blocking = at_least(finding.severity, place_threshold)
+            if blocking and informs:
+                blocking = False
+                pair = advised.get(id(extra))
+                if pair is None:
+                    pair = advised[id(extra)] = (extra, shared({**extra, "advisory": True}))
+                finding = finding.with_(extra=pair[1], blocking=False)
         # frozen: an unchanged finding is shared, not copied
         marked.append(finding if finding.blocking == blocking else finding.with_(blocking=blocking))
-    return Verdict(sorted(marked, key=lambda f: f.sort_key), threshold)
+    return Verdict(sorted(marked, key=by_place), threshold)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from gatekeeper import kubeschema, ownership, problems, sources
 from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
-from gatekeeper.finding import Finding
+from gatekeeper.finding import Finding, by_place
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import embedded, flux_ignore
 from gatekeeper.tree import MemoryTree
@@ -417,9 +417,9 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
     path, an overlay may reorder containers, the line is what a reader fixes. The sort key is
     the place, so sorting (stable) puts a place's findings next to each other in the order
     they came: no table of 100,000 groups is held."""
-    ordered = sorted(findings, key=_sort_key)
+    ordered = sorted(findings, key=by_place)
     out: list[Finding] = []
-    for _, run in groupby(ordered, key=_sort_key):
+    for _, run in groupby(ordered, key=by_place):
         group = list(run)
         if len(group) == 1 or not any(f.extra.get("variants") for f in group):
             # Nothing rendered: distinct findings stay distinct, but the same one is said
@@ -520,7 +520,3 @@ def without_assumptions(variants: list[str], plain: bool = False) -> list[str]:
             for mark in ASSUMPTIONS
         )
     ]
-
-
-def _sort_key(finding: Finding) -> tuple[str, int, int, str]:
-    return finding.sort_key

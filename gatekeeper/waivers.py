@@ -152,16 +152,21 @@ def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) 
     `extra["waiver_expired"]`: it blocks even when it already existed (see `block_expired`).
     """
     out: list[Finding] = []
+    # A waiver names its policy: a finding is looked up among its policy's only (in order).
+    by_policy: dict[str, list[Waiver]] = {}
+    for waiver in waivers:
+        by_policy.setdefault(waiver.policy, []).append(waiver)
+    said: dict[int, dict[str, Any]] = {}  # each waiver's to_dict, made once
     for finding in findings:
         if finding.status in ("fixed", "waived"):
             out.append(finding)
             continue
-        candidates = [waiver for waiver in waivers if waiver.matches(finding)]
+        candidates = [w for w in by_policy.get(finding.policy_id, ()) if w.matches(finding)]
         active = [waiver for waiver in candidates if not waiver.expired(today)]
         if active:
-            out.append(finding.with_(status="waived", waiver=active[0].to_dict()))
+            out.append(finding.with_(status="waived", waiver=_said(active[0], said)))
         elif candidates:
-            extra = {**finding.extra, "waiver_expired": candidates[0].to_dict()}
+            extra = {**finding.extra, "waiver_expired": _said(candidates[0], said)}
             out.append(finding.with_(extra=extra))
         else:
             out.append(finding)
@@ -169,6 +174,14 @@ def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) 
         if waiver.expired(today):
             out.append(expired_finding(waiver))
     return out
+
+
+def _said(waiver: Waiver, said: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """`waiver.to_dict()`, made once per waiver (the waivers are held by the caller)."""
+    known = said.get(id(waiver))
+    if known is None:
+        known = said[id(waiver)] = waiver.to_dict()
+    return known
 
 
 def expired_finding(waiver: Waiver) -> Finding:
@@ -301,19 +314,23 @@ def apply_skips(
     if forbid:
         return findings + [forbidden_finding(skip) for skip in skips]
     out = [forbidden_finding(skip) for skip in skips if not skip.reason]
+    # An annotation speaks for its own file: a finding is looked up among its file's only.
+    by_file: dict[str, list[Skip]] = {}
+    for each in skips:
+        by_file.setdefault(each.file, []).append(each)
     for finding in findings:
-        skip = next(
-            (
-                s
-                for s in skips
-                if finding.status not in ("fixed", "waived")
-                and s.file == finding.file
-                and finding.policy_id in s.policies
-                and s.start <= finding.line <= s.end
-                and s.reason
-            ),
-            None,
-        )
+        skip = None
+        if finding.status not in ("fixed", "waived"):
+            skip = next(
+                (
+                    s
+                    for s in by_file.get(finding.file, ())
+                    if finding.policy_id in s.policies
+                    and s.start <= finding.line <= s.end
+                    and s.reason
+                ),
+                None,
+            )
         if skip is not None and covers is not None and not covers(skip, finding):
             extra = {**finding.extra, "skip_not_inherited": f"{skip.file}:{skip.line}"}
             message = (

@@ -547,11 +547,15 @@ def test_random_hostile_text_breaks_no_format() -> None:
     json.loads(renderer("json").render(report))
 
 
-def test_json_report_is_written_finding_by_finding_as_one_dump_would_be() -> None:
-    """The JSON report streams one piece per finding (a large scan never holds its whole text),
-    yet reads as `json.dumps(payload, indent=2)` with hostile text made unrunnable."""
+def test_json_report_is_written_finding_by_finding_as_one_dump_would_be(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The JSON report streams a piece per few findings (a large scan never holds its whole
+    text), yet reads as `json.dumps(payload, indent=2)` with hostile text made unrunnable."""
     from gatekeeper.report import json_format
     from gatekeeper.report.safe import json_char, unrunnable
+
+    monkeypatch.setattr(json_format, "_BATCH", 2)
 
     hostile = "x\n::error::forged ##[add-mask]y"
     findings = [
@@ -560,7 +564,7 @@ def test_json_report_is_written_finding_by_finding_as_one_dump_would_be() -> Non
     ]
     report = Report(Verdict(findings, "high"), files_scanned=2, documents=3)
     pieces = list(json_format.stream(report))
-    assert len(pieces) == len(findings) + 2
+    assert len(pieces) == 3 + 2  # the head, findings 2 + 2 + 1, the tail
     text = "".join(pieces)
     assert text == json_format.render(report)
     whole = json.loads(text)

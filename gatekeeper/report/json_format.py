@@ -43,31 +43,108 @@ def stream(report: Report) -> Iterator[str]:
         return
     assert head.endswith('"findings": []\n}')
     yield unrunnable(head[: -len("]\n}")], json_char)
-    separator = "\n    "
-    for finding in verdict.findings:
-        # JSON strings hold no raw newline: re-indenting by replacing newlines is exact.
-        text = _finding_text(finding)
-        yield unrunnable(separator + text, json_char)
-        separator = ",\n    "
+    findings = verdict.findings
+    texts = _Texts()
+    for start in range(0, len(findings), _BATCH):
+        batch = [_finding_text(finding, texts) for finding in findings[start : start + _BATCH]]
+        separator = ",\n    " if start else "\n    "
+        yield unrunnable(separator + ",\n    ".join(batch), json_char)
     yield "\n  ]\n}\n"
 
 
-def _finding_text(finding: Finding) -> str:
+# Findings written per piece: few writes, and a piece of a few hundred kilobytes at most.
+_BATCH = 256
+
+
+def _finding_text(finding: Finding, texts: _Texts | None = None) -> str:
     """`json.dumps(finding.to_dict(), indent=2)` indented by four more spaces, the same text.
 
     The json module encodes with `indent` in pure Python, a frame per value: with 96,000
-    findings that was most of a report's cost. Plain values are what findings hold; anything
-    else goes through the json module itself."""
+    findings that was most of a report's cost. Here a finding is its template filled in, and
+    what findings repeat (a policy's texts, a file name, a message, a shared dict) is encoded
+    once. Values that are not what a finding holds go through _indented, as the json module
+    writes them."""
+    (policy_id, severity, title, message, file, line, column, end_line, end_column, path,
+     source, kind, namespace, name, fingerprint, remediation, help_uri, fix, status, blocking,
+     waiver, extra) = finding  # fmt: skip
+    if (
+        not (type(line) is type(column) is type(end_line) is type(end_column) is int)
+        or type(fingerprint) is not str
+        or type(message) is not str
+    ):
+        return _slow_text(finding)
+    texts = _Texts() if texts is None else texts
+    try:
+        return _TEMPLATE % (
+            texts[policy_id],
+            texts[severity],
+            texts[title],
+            encode_basestring_ascii(message),
+            texts[file],
+            line,
+            column,
+            end_line,
+            end_column,
+            texts[path],
+            texts[source],
+            texts[kind],
+            texts[namespace],
+            texts[name],
+            encode_basestring_ascii(fingerprint),
+            texts[remediation],
+            texts[help_uri],
+            _shared_text(fix) if type(fix) is SharedDict else _indented(fix, _INNER),
+            texts[status],
+            "true" if blocking is True else _indented(blocking, _INNER),
+            _shared_text(waiver) if type(waiver) is SharedDict else _indented(waiver, _INNER),
+            _shared_text(extra) if type(extra) is SharedDict else _indented(extra, _INNER),
+        )
+    except TypeError:  # an unhashable value where a text belongs
+        return _slow_text(finding)
+
+
+def _slow_text(finding: Finding) -> str:
+    """_finding_text, a field at a time, whatever the fields hold."""
     items = [
-        prefix
-        + (encode_basestring_ascii(value) if type(value) is str else _indented(value, _INNER))
+        prefix + _indented(value, _INNER)
         for prefix, value in zip(_PREFIXES, field_values(finding), strict=True)
     ]
     return "{\n" + ",\n".join(items) + "\n    }"
 
 
+class _Texts(dict[Any, str]):
+    """A report's encoded texts, each encoded once (`texts[value]`): findings repeat their
+    policy's texts, their file's and their path's (not their messages: those are many). Only
+    strings are kept, so `1` never stands in for `true`; anything else is encoded each time."""
+
+    __slots__ = ()
+
+    def __missing__(self, value: Any) -> str:
+        text = _indented(value, _INNER)
+        if type(value) is str and len(self) < _MAX_TEXTS:
+            self[value] = text
+        return text
+
+
+_MAX_TEXTS = 1 << 14
 _INNER = "      "  # a finding's fields are nested three deep
 _PREFIXES = tuple(f"{_INNER}{encode_basestring_ascii(name)}: " for name in FIELD_NAMES)
+# A finding's text with a `%s` (`%d` for its numbers) for each value.
+_TEMPLATE = (
+    "{\n"
+    + ",\n".join(
+        prefix.replace("%", "%%")
+        + ("%d" if name in ("line", "column", "end_line", "end_column") else "%s")
+        for prefix, name in zip(_PREFIXES, FIELD_NAMES, strict=True)
+    )
+    + "\n    }"
+)
+
+
+def dumps(value: Any) -> str:
+    """`json.dumps(value, indent=2)`, the same text, without the json module's pure-Python
+    indenting encoder (a frame per value)."""
+    return _indented(value, "")
 
 
 def _indented(value: Any, indent: str) -> str:

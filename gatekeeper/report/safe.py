@@ -63,15 +63,16 @@ def unrunnable(text: str, escape_char: Callable[[str], str]) -> str:
     """
     if _WORKFLOW_LEGACY in text:
         text = text.replace(_WORKFLOW_LEGACY, "#" + escape_char("#") + "[")
-    if "::" not in text:
-        return text
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        stripped = line.lstrip()
-        if stripped.startswith("::"):
-            indent = line[: len(line) - len(stripped)]
-            lines[index] = indent + escape_char(":") + stripped[1:]
-    return "\n".join(lines)
+    pieces: list[str] = []
+    done = 0  # text[:done] is in pieces
+    found = text.find("::")
+    while found != -1:
+        line_start = text.rfind("\n", 0, found) + 1
+        if not text[line_start:found].strip():  # only whitespace before it on its line
+            pieces += (text[done:found], escape_char(":"))
+            done = found + 1
+        found = text.find("::", found + 1)
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 def text_char(char: str) -> str:

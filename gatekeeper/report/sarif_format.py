@@ -10,7 +10,6 @@ What was left out is said in the run's invocation notifications and properties, 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import quote, unquote
@@ -18,7 +17,7 @@ from urllib.parse import quote, unquote
 from gatekeeper import __version__
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.problems import PROBLEM_KINDS
-from gatekeeper.report import Report, by_priority
+from gatekeeper.report import Report, by_priority, json_format
 from gatekeeper.report.safe import json_char, unrunnable, visible
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -243,4 +242,4 @@ def render(report: Report) -> str:
             }
         ],
     }
-    return unrunnable(json.dumps(sarif, indent=2), json_char) + "\n"
+    return unrunnable(json_format.dumps(sarif), json_char) + "\n"

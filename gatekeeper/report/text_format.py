@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from itertools import groupby
 
 from gatekeeper.decide import Verdict
-from gatekeeper.finding import SEVERITIES, Finding
+from gatekeeper.finding import SEVERITIES, Finding, by_place
 from gatekeeper.report import Report
 from gatekeeper.report.safe import text_char, unrunnable, visible
 
@@ -52,7 +52,7 @@ def _line(finding: Finding, color: bool) -> str:
 
 def _grouped(findings: list[Finding], color: bool) -> Iterator[list[str]]:
     """The findings file by file, in line order: each file's lines, a blank line between."""
-    ordered = sorted(findings, key=lambda finding: finding.sort_key)
+    ordered = sorted(findings, key=by_place)
     first = True
     for _, group in groupby(ordered, key=lambda finding: finding.file):
         lines = [] if first else [""]
