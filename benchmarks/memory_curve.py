@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,15 +27,25 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.run import _tree  # noqa: E402
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """One process's memory in KiB (from /proc/PID/smaps_rollup)."""
+
+    pss: int = 0
+    private: int = 0  # the pages no other process shares (written since the fork, its own)
+    anon: int = 0  # PSS of anonymous pages: heap, objects (shared ones halved with a fork)
+    file: int = 0  # PSS of file-backed pages: the interpreter, libraries, mapped files
+
+
 @dataclass
 class Sample:
     seconds: float
-    # pid -> (what it is, PSS in KiB, private in KiB: the pages no other process shares)
-    by_process: dict[int, tuple[str, int, int]]
+    # pid -> (what it is, its sizes)
+    by_process: dict[int, tuple[str, Sizes]]
 
     @property
     def total_kb(self) -> int:
-        return sum(pss for _, pss, _ in self.by_process.values())
+        return sum(sizes.pss for _, sizes in self.by_process.values())
 
 
 @dataclass
@@ -60,27 +70,31 @@ def _what(pid: int, root: int) -> str:
     return " ".join(words) or "?"
 
 
-def _sizes_kb(pid: int) -> tuple[int, int]:
-    """(PSS, private) of one process in KiB; (0, 0) when it is gone. Private pages are what
-    a forked worker has written (its own objects, and the parent's it touched: reference
-    counts copy a page on write); its PSS besides is its share of the pages still shared."""
-    pss = private = 0
+_FIELDS = {"Pss:": "pss", "Pss_Anon:": "anon", "Pss_File:": "file"}
+
+
+def _sizes_kb(pid: int) -> Sizes:
+    """One process's sizes; all 0 when it is gone. Private pages are what a forked worker
+    has written (its own objects, and the parent's it touched: reference counts copy a page
+    on write); its PSS besides is its share of the pages still shared."""
+    found = dict.fromkeys(("pss", "private", "anon", "file"), 0)
     try:
         with open(f"/proc/{pid}/smaps_rollup") as handle:
             for row in handle:
-                if row.startswith("Pss:"):
-                    pss = int(row.split()[1])
-                elif row.startswith(("Private_Clean:", "Private_Dirty:")):
-                    private += int(row.split()[1])
+                name = row.split(maxsplit=1)[0]
+                if name in _FIELDS:
+                    found[_FIELDS[name]] = int(row.split()[1])
+                elif name in ("Private_Clean:", "Private_Dirty:"):
+                    found["private"] += int(row.split()[1])
     except (OSError, ValueError, IndexError):
-        return 0, 0
-    return pss, private
+        return Sizes()
+    return Sizes(**found)
 
 
 def sample(root: int, started: float) -> Sample:
     processes = {}
     for pid, _ in _tree(root):
-        processes[pid] = (_what(pid, root), *_sizes_kb(pid))
+        processes[pid] = (_what(pid, root), _sizes_kb(pid))
     return Sample(round(time.perf_counter() - started, 3), processes)
 
 
@@ -107,9 +121,9 @@ def grouped(point: Sample) -> dict[str, tuple[int, int]]:
     """(PSS, private) in KiB by kind of process: the parent, workers (forks of the parent,
     which show its command line), and each other command."""
     out: dict[str, tuple[int, int]] = {}
-    for what, pss, private in point.by_process.values():
+    for what, sizes in point.by_process.values():
         before = out.get(what, (0, 0))
-        out[what] = (before[0] + pss, before[1] + private)
+        out[what] = (before[0] + sizes.pss, before[1] + sizes.private)
     return out
 
 
@@ -128,8 +142,11 @@ def summary(curve: Curve, step_mb: float) -> str:
     if curve.samples:
         peak = curve.peak
         lines.append(f"peak at {peak.seconds:.2f} s: {peak.total_kb / 1024:.1f} MB")
-        for pid, (what, pss, private) in sorted(peak.by_process.items()):
-            lines.append(f"  {pid:>7} {pss / 1024:8.1f} MB ({private / 1024:.1f} private)  {what}")
+        for pid, (what, sizes) in sorted(peak.by_process.items()):
+            lines.append(
+                f"  {pid:>7} {sizes.pss / 1024:8.1f} MB ({sizes.private / 1024:.1f} private;"
+                f" anonymous {sizes.anon / 1024:.1f}, files {sizes.file / 1024:.1f})  {what}"
+            )
     return "\n".join(lines)
 
 
@@ -146,7 +163,10 @@ def main() -> None:
         rows = [
             {
                 "seconds": point.seconds,
-                "processes": {str(pid): v for pid, v in point.by_process.items()},
+                "processes": {
+                    str(pid): [what, asdict(sizes)]
+                    for pid, (what, sizes) in point.by_process.items()
+                },
             }
             for point in curve.samples
         ]

@@ -25,6 +25,8 @@ def test_the_peak_is_broken_down_by_process() -> None:
     peak = memory_curve.grouped(curve.peak)
     pss, private = peak["parent"]
     assert pss >= private >= 48 * 1024  # KiB: the written buffer is the parent's own
+    parent = next(sizes for what, sizes in curve.peak.by_process.values() if what == "parent")
+    assert parent.anon >= 48 * 1024 and parent.file > 0  # the buffer is no file's page
     assert "sleep 1" in peak
     text = memory_curve.summary(curve, step_mb=10)
     assert "parent" in text and "sleep 1" in text and "private" in text
