@@ -102,8 +102,9 @@ def scan_change(
 
     head_tree = gitops.RevisionTree(head_commit)
     base_tree = gitops.RevisionTree(fork_point, head_tree.reader)
-    # Vendored charts stand in for what deployers fetch: the trusted copy is the one judged.
-    head_tree.pin(base_tree, helm.vendored_folders(config.sources.get("helm", {})))
+    # Vendored charts stand in for what deployers fetch: a change may not swap the copy that
+    # is judged, so a change to one is judged with both the trusted copy and its own.
+    vendored = helm.vendored_folders(config.sources.get("helm", {}))
     for tree in (head_tree, base_tree):  # what deploys `base` deploys the tree judged
         gitops_revision.lands_on(tree, base, trusted.hexsha)
     try:
@@ -162,6 +163,13 @@ def scan_change(
             engine.admission_kube_version,
         )
         head_result, head_rejudge = run(head_context, head_scan)
+        swapped = [folder for folder in vendored if any(p.startswith(folder) for p in touched)]
+        if swapped:  # the deployers judged again with the trusted copies (red team r14)
+            trusted_copies = gitops.RevisionTree(head_commit, head_tree.reader)
+            trusted_copies.pin(base_tree, swapped)
+            pinned, _ = run(LoadContext(tree=trusted_copies, options=config.sources), head_scan)
+            known = {finding.fingerprint for finding in head_result.findings}
+            head_result.findings += [f for f in pinned.findings if f.fingerprint not in known]
         unchanged_inventory: list[InventoryEntry] = []
         if engine.needs_inventory:
             scanned = [*base_result.inventory, *head_result.inventory]
