@@ -927,9 +927,8 @@ def discover(
 
         problem = trusted.problems[0]
         raise PolicyError(problem.message, problem.file, problem.line)
-    objects = _objects_in(files)
-    admission = build([*documents, *objects], kube_version=kube_version)
-    assign_scopes(admission, [(file, d.obj) for file, d in objects], {f for f, _ in documents})
+    admission = build([*documents, *_objects_in(files)], kube_version=kube_version)
+    assign_scopes(admission, {file for file, _ in documents})
     return admission
 
 

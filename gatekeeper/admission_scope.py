@@ -8,15 +8,15 @@ is one sample's policy: judging every other sample of the repository with it blo
 unrelated Deployments. So a policy written in the repository judges the objects of its
 *scope*:
 
-- the folder its binding (or, for a binding elsewhere, the policy) is written in, with its
-  subfolders;
-- or, when that folder holds nothing but admission objects (policies, bindings, parameter
-  objects, Namespaces) -- a cluster's policy folder, `clusters/prod/policies/` or a repository's
-  `policies/` beside `apps/` -- the folder above it, which holds what that cluster runs;
+- the folder above the one its binding (and the policy) is written in, with all below it: a
+  policy folder sits in what it governs (`clusters/prod/policies/` in `clusters/prod/`, a
+  sample's `vap/` beside its manifests, a top-level `policies/` beside `apps/`);
 - an object is in a scope when its file is, or when the overlay, chart or Application that
   renders it (its variant's home) is: an Application in `clusters/prod/` deploys its
   `apps/web/` into the policy's cluster.
 
+The scope depends on where the policy and its binding are written, never on what else a
+folder holds: a pull request adding a Deployment beside the policies cannot narrow it.
 The demanding user's side is kept where it matters: a policy folder at the repository's top
 (`policies/`) judges the whole repository, the policies of the configured policy directories
 (`.gatekeeper.yml`) judge everything, and the base revision's version of a policy the change
@@ -27,43 +27,14 @@ which a policy of its own must cover.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
 from typing import Any
 
 from gatekeeper.document import Document
 
-# Objects that may sit in a policy folder beside the policies: what they read or select.
-_POLICY_FOLDER_KINDS = frozenset(
-    {
-        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingPolicy",
-        "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "Namespace", "ConfigMap",
-    }
-)  # fmt: skip
 
-
-def folders_of_policies_alone(
-    objects: Iterable[tuple[str, Any]], param_kinds: set[str]
-) -> set[str]:
-    """Folders whose files hold admission objects and what they read, and nothing else."""
-    holds_others: set[str] = set()
-    holds_policies: set[str] = set()
-    for file, obj in objects:
-        folder = posixpath.dirname(file)
-        kind = obj.get("kind") if isinstance(obj, dict) else None
-        if kind in _POLICY_FOLDER_KINDS or kind in param_kinds:
-            if kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
-                holds_policies.add(folder)
-        elif kind:
-            holds_others.add(folder)
-    return holds_policies - holds_others
-
-
-def scope_of(file: str, policy_folders: set[str]) -> str:
+def scope_of(file: str) -> str:
     """The folder whose objects a policy or binding written in `file` judges ("" = all)."""
-    folder = posixpath.dirname(file)
-    if folder in policy_folders:
-        folder = posixpath.dirname(folder)
-    return folder
+    return posixpath.dirname(posixpath.dirname(file))
 
 
 def in_scope(scopes: tuple[str, ...], document: Document) -> bool:
@@ -84,16 +55,12 @@ def in_scope(scopes: tuple[str, ...], document: Document) -> bool:
     )
 
 
-def assign(admission: Any, objects: list[tuple[str, Any]], configured: set[str]) -> None:
+def assign(admission: Any, configured: set[str]) -> None:
     """Give each binding of `admission` its scopes; those of the configured policy
     directories' files (`configured`) judge everything (no scopes)."""
-    param_kinds = {
-        str(policy.param_kind.get("kind")) for policy in admission.policies if policy.param_kind
-    }
-    folders = folders_of_policies_alone(objects, param_kinds)
     for policy in admission.policies:
         for binding in policy.bindings:
             if policy.file in configured or binding.file in configured:
                 continue
             files = {policy.file, binding.file or policy.file}
-            binding.scopes = tuple(sorted({scope_of(file, folders) for file in files}))
+            binding.scopes = tuple(sorted({scope_of(file) for file in files}))

@@ -180,8 +180,8 @@ def test_a_base_judged_in_several_overlays_is_one_finding_with_its_variants() ->
 
 
 def test_a_policy_judges_the_objects_deployed_with_it() -> None:
-    """A sample's policy in a monorepo of samples judges its sample, not the others; a
-    policy folder judges the folder above it (the cluster's), at the top the repository."""
+    """A sample's policy in a monorepo of samples judges its sample, not the others: a
+    policy judges the folder above its own (the cluster's), at the top the repository."""
     gpu = POOL.replace("operator: Exists", "value: gpu")
     web = deployment("web", "web", 1).replace("    spec:\n", "    spec:\n" + gpu)
     files = {
@@ -191,8 +191,11 @@ def test_a_policy_judges_the_objects_deployed_with_it() -> None:
         "web.yaml": web,
     }
     assert [f.file for f in findings(files)] == ["samples/pools/demo/web.yaml"]
-    beside = {**files, "samples/pools/vap/web.yaml": web}  # not a folder of policies alone
-    assert [f.file for f in findings(beside)] == ["samples/pools/vap/web.yaml"]
+    beside = {**files, "samples/pools/vap/web.yaml": web}  # cannot narrow the scope
+    assert sorted(f.file for f in findings(beside)) == [
+        "samples/pools/demo/web.yaml",
+        "samples/pools/vap/web.yaml",
+    ]
     top = {**files, "policies/policy.yaml": POOL_POLICY}
     del top["samples/pools/vap/policy.yaml"]
     assert sorted(f.file for f in findings(top)) == [
