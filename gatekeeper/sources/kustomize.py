@@ -26,7 +26,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
+from gatekeeper.sources import LoadContext, gitops, kustomize_build, kustomize_ignored, programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
@@ -94,6 +94,8 @@ class Closure:
         self.patches: list[str] = []
         self.problems: list[Problem] = []
         self.seen: set[str] = set()
+        # generator inputs git ignores and the repository lacks: built empty (kustomize_ignored)
+        self.deploy_time: dict[str, list[str]] = {}
         # Only the files wanted (owners): a nested kustomization's files may come from its
         # closure computed once for the tree (_reach), not from walking it again.
         self.shared = shared
@@ -215,6 +217,8 @@ class Closure:
                 self.files.add(target)
                 if ref in patches:
                     self.patches.append(target)
+            elif ref in inputs and kustomize_ignored.git_ignored(self.tree, target):
+                self.deploy_time.setdefault(file, []).append(target)
 
     def _take_reach(self, nested: str) -> bool:
         """With `shared`: add the closure of `nested` as computed once for the tree, when it
@@ -654,8 +658,12 @@ def _build_overlay(
     if closure.problems:
         return loaded
     limit = limits(context.options_for(NAME))
+    for file, inputs in closure.deploy_time.items():
+        names = [posixpath.relpath(name, posixpath.dirname(file)) for name in inputs]
+        line = min(closure._line_of(file, name) for name in names)
+        loaded.problems.append(kustomize_ignored.note(file, line, names))
     try:
-        if not in_process:
+        if not in_process or closure.deploy_time:  # kubectl, given the empty files
             raise Unsupported("asked for kubectl")
         built, sources = kustomize_build.build(path, kustomization, context.tree)
     except Fails as error:
@@ -680,6 +688,9 @@ def _build_overlay(
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(context.tree.read(file))
+        for file in (name for names in closure.deploy_time.values() for name in names):
+            (root / file).parent.mkdir(parents=True, exist_ok=True)
+            (root / file).write_bytes(b"")
         own = dict(kustomization.obj)
         metadata = list(own.get("buildMetadata") or [])
         own["buildMetadata"] = sorted({*metadata, "originAnnotations", "transformerAnnotations"})
