@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
-from gatekeeper.sources import LoadContext, embedded, kyverno_generate
+from gatekeeper.sources import LoadContext, embedded, envsubst, kyverno_generate
 from gatekeeper.yamldoc import (
     NodeLocator,
     YamlDocument,
@@ -157,6 +157,10 @@ def load(
     # Another tool's template ({{ }}) that is not valid YAML is nothing a deployer applies.
     quiet = quiet and "{{" in text
     others: list[YamlDocument] = []
+    # An envsubst template is judged as envsubst fills it; as written where a deployer applies
+    # the file itself (its placeholders reach the API server).
+    substitute = not applied and envsubst.MARK in text
+    first_placeholder = 0
     for index, entry in enumerate(load_all(path, text)):
         if isinstance(entry, Problem):
             if not quiet:
@@ -164,9 +168,14 @@ def load(
             continue
         loaded.problems.extend(duplicate_key_problems(path, entry))
         if is_object(entry.obj):
+            if substitute:
+                entry, line = envsubst.filled(entry)
+                first_placeholder = min(first_placeholder or line, line or first_placeholder)
             _add(loaded, path, entry, index)
         elif entry.obj is not None:
             others.append(entry)
+    if first_placeholder:
+        loaded.problems.append(envsubst.note(path, first_placeholder))
     if context is not None:  # Applications and Flux objects bring what they deploy
         from gatekeeper.sources import gitops
 
