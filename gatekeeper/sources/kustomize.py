@@ -1117,8 +1117,13 @@ class KustomizeLocator:
                 target = pointer(operation["path"])
                 if not _related(target, path):
                     continue
-                same = len(target) == len(path) and operation.get("op") in ("add", "replace")
                 locator: NodeLocator = patch.locator
+                added = _added_element(operation, target, path, self.obj)
+                if added is False:
+                    continue  # another element of the list than the one it adds
+                if added is True:  # inside the element it adds: located in its value
+                    return locator.locate((index, "value", *path[len(target) :]))
+                same = len(target) == len(path) and operation.get("op") in ("add", "replace")
                 if same and operation.get("value") == built and "value" in operation:
                     return locator.locate((index, "value"))
                 return locator.locate((index, "path"))._replace(exact=False)
@@ -1161,6 +1166,26 @@ class KustomizeLocator:
         if key and self.kustomization.node_at((key,)) is not None:
             return self.kustomization.locate((key,))._replace(exact=False)
         return None
+
+
+def _added_element(operation: dict[str, Any], target: Path, path: Path, obj: Any) -> bool | None:
+    """For an `add` of a list element (`/spec/template/spec/containers/-`, or at an index)
+    and a field at or inside some element of that list: is it the added element (the built
+    element is the operation's value, or has its name: a later patch may merge into it)?
+    None when the operation adds no list element or `path` is not inside one: a base
+    container keeps its base location when a patch appends another (bank-of-anthos'
+    cloud-sql-proxy component)."""
+    if operation.get("op") != "add" or not target or len(path) < len(target):
+        return None
+    last = target[-1]
+    if last != "-" and not isinstance(last, int):
+        return None
+    if not isinstance(get(obj, path[: len(target) - 1]), list):
+        return None
+    built, value = get(obj, path[: len(target)]), operation.get("value")
+    if isinstance(built, dict) and isinstance(value, dict) and "name" in value:
+        return bool(built.get("name") == value["name"])  # a later patch may merge into it
+    return bool(built == value)
 
 
 def _related(operation: Path, path: Path) -> bool:
