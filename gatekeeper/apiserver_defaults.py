@@ -105,21 +105,11 @@ def _workload(obj: dict[str, Any], kind: str) -> None:
     if kind in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"):
         _set(spec, "replicas", 1)
     if kind == "Deployment":
-        strategy = _dict(spec, "strategy")
-        _set(strategy, "type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = _dict(strategy, "rollingUpdate")
-            _set(rolling, "maxUnavailable", "25%")
-            _set(rolling, "maxSurge", "25%")
+        _rolling(_dict(spec, "strategy"), "25%", "25%")
         _set(spec, "revisionHistoryLimit", 10)
         _set(spec, "progressDeadlineSeconds", 600)
     elif kind == "DaemonSet":
-        strategy = _dict(spec, "updateStrategy")
-        _set(strategy, "type", "RollingUpdate")
-        if strategy["type"] == "RollingUpdate":
-            rolling = _dict(strategy, "rollingUpdate")
-            _set(rolling, "maxUnavailable", 1)
-            _set(rolling, "maxSurge", 0)
+        _rolling(_dict(spec, "updateStrategy"), 1, 0)
         _set(spec, "revisionHistoryLimit", 10)
     elif kind == "StatefulSet":
         _set(spec, "podManagementPolicy", "OrderedReady")
@@ -146,6 +136,15 @@ def _workload(obj: dict[str, Any], kind: str) -> None:
         holder = holder.get(key) if isinstance(holder, dict) else None
     if isinstance(holder, dict) and isinstance(holder.get("spec"), dict):
         _pod_spec(holder["spec"])
+
+
+def _rolling(strategy: dict[str, Any], unavailable: int | str, surge: int | str) -> None:
+    """A Deployment's or DaemonSet's strategy: a rolling update unless written otherwise."""
+    _set(strategy, "type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = _dict(strategy, "rollingUpdate")
+        _set(rolling, "maxUnavailable", unavailable)
+        _set(rolling, "maxSurge", surge)
 
 
 def _job(spec: dict[str, Any]) -> None:
