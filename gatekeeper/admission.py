@@ -39,6 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper.admission_scope import assign as assign_scopes
+from gatekeeper.admission_scope import in_scope
 from gatekeeper.document import Document, Problem
 from gatekeeper.evaluate import stable_path
 from gatekeeper.fieldpath import Path, format_path, get
@@ -115,6 +117,8 @@ class Binding:
     param_ref: dict[str, Any] | None
     actions: tuple[str, ...]
     spec: Any = None  # as written (a Kyverno policy's binding is the policy)
+    file: str = ""
+    scopes: tuple[str, ...] | None = None  # where its objects are (admission_scope); None: all
 
 
 @dataclass
@@ -197,9 +201,12 @@ class Admission:
         operation = operation or ("CREATE" if old is None else "UPDATE")
         findings: list[Finding] = []
         matched = set(judged)
+        admitted: tuple[Document, dict[str, Any] | None] | None = None
         for policy in [*self.policies, *self.trusted]:
             for binding in policy.bindings:
                 if id(binding) in judged:
+                    continue
+                if binding.scopes is not None and not in_scope(binding.scopes, document):
                     continue
                 if not self._matches(policy.constraints, obj, document.namespace, operation):
                     continue
@@ -208,7 +215,8 @@ class Admission:
                 ):
                     continue
                 matched.add(id(binding))
-                findings.extend(self._judge(policy, binding, document, old, operation))
+                admitted = admitted or _as_admitted(document, old)
+                findings.extend(self._judge(policy, binding, *admitted, operation))
         return findings, frozenset(matched)
 
     def may_delete(self) -> bool:
@@ -339,12 +347,15 @@ class Admission:
         sizes = self._sizes(obj, old, params, data["namespaceObject"])
         conditions = _Budget(cost.PER_MATCH_CONDITIONS, "matchConditions", sizes)
         budget = _Budget(cost.PER_EVALUATION, "the policy", sizes)
+        current = ""  # the expression being evaluated: an error is said at what it reads
         try:
             for _, condition in policy.conditions:
+                current = condition.source
                 if conditions.evaluate(condition, data) is not True:
                     return []
             variables: dict[str, Any] = {}
             for name, expression in policy.variables:
+                current = expression.source
                 data["variables"] = dict(variables)
                 variables[name] = budget.evaluate(expression, data)
             data["variables"] = variables
@@ -354,7 +365,7 @@ class Admission:
             if policy.ignore_failures:
                 return []
             message = f"admission policy {policy.name} could not be evaluated: {error}"
-            return [self._finding(policy, binding, document, message, ())]
+            return [self._finding(policy, binding, document, message, _field_read(current))]
         findings = []
         for validation in policy.validations:
             try:
@@ -365,7 +376,8 @@ class Admission:
             except AdmissionError as error:
                 if not policy.ignore_failures:
                     message = f"{validation.expression.source}: could not be evaluated: {error}"
-                    findings.append(self._finding(policy, binding, document, message, ()))
+                    path = _field_read(validation.expression.source)
+                    findings.append(self._finding(policy, binding, document, message, path))
                 if isinstance(error, OverBudget):
                     break  # as the API server: no further validation is run
                 continue
@@ -495,6 +507,8 @@ class Admission:
                 "admission_policy": f"{policy.file}:{rule or policy.line}",
                 # the base's version of a policy the change alters: it judges the change too
                 **({"admission_policy_revision": "base"} if policy.from_base else {}),
+                # the overlay or release it was judged in: one finding for all (merge_variants)
+                **({"variants": [variant]} if (variant := document.extra.get("variant")) else {}),
             },
         )
 
@@ -567,6 +581,20 @@ POD_CREATORS = {
 }
 _TEMPLATE, _WORKLOAD, _CREATOR = "admission_pod_template", "admission_workload", "admission_user"
 _DELETED = "admission_deleted"
+
+
+def _as_admitted(
+    document: Document, old: dict[str, Any] | None
+) -> tuple[Document, dict[str, Any] | None]:
+    """The object and the stored old one as the API server has them when policies run:
+    defaulted and mutated (gatekeeper.apiserver_defaults); located as written."""
+    from gatekeeper.apiserver_defaults import admitted
+
+    new = admitted(document.obj, document.namespace) if not document.extra.get(_DELETED) else None
+    return (
+        document if new is None else replace(document, obj=new),
+        None if old is None else admitted(old, document.namespace),
+    )
 
 
 def _pods_of(document: Document) -> Document | None:
@@ -692,7 +720,7 @@ def build(
             if compiled is not None:
                 spec = _mapping(obj.get("spec"))
                 actions = tuple(str(a) for a in spec.get("validationActions") or ["Deny"])
-                compiled.bindings.append(Binding(compiled.name, None, None, actions))
+                compiled.bindings.append(Binding(compiled.name, None, None, actions, file=file))
                 admission.policies.append(compiled)
         elif is_admission_object(obj) and kind == POLICY_KIND:
             compiled = _compile(file, document, admission.problems, kube_version)
@@ -709,6 +737,7 @@ def build(
                 spec.get("paramRef") if isinstance(spec.get("paramRef"), dict) else None,
                 actions,
                 spec,
+                file,
             )
             bindings.append((spec, binding))
         else:
@@ -898,7 +927,9 @@ def discover(
 
         problem = trusted.problems[0]
         raise PolicyError(problem.message, problem.file, problem.line)
-    return build([*documents, *_objects_in(files)], kube_version=kube_version)
+    admission = build([*documents, *_objects_in(files)], kube_version=kube_version)
+    assign_scopes(admission, {file for file, _ in documents})
+    return admission
 
 
 def _yaml_files(tree: Any) -> list[tuple[str, bytes]]:

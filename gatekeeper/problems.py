@@ -73,6 +73,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "it a default. Each ci/*-values.yaml (chart-testing's convention) is rendered and "
         "judged instead.",
     ),
+    "GK-DEPLOY-TIME-FILE": ProblemKind(
+        "low",
+        "Reads a file git ignores, made at deploy time: judged with it empty",
+        "Nothing to do if the deployer writes it (a .env from azd or a CI step); commit it if"
+        " it is configuration the overlay needs.",
+    ),
     "GK-RENDERER-MISSING": ProblemKind(
         "high",
         "No renderer installed: chart or kustomization not checked",

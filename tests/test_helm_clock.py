@@ -39,3 +39,28 @@ def test_a_branch_on_the_helm_version_alone_is_said() -> None:
     """Argo CD bundles Helm 3; gatekeeper renders with Helm 4's library (red team r23)."""
     template = 'x: {{ semverCompare "<4.0.0-0" .Capabilities.HelmVersion.Version }}\n'
     assert lines(template) == [1]
+
+
+def test_a_version_guard_that_only_fails_the_render_changes_nothing_deployed() -> None:
+    """traefik's chart refuses an old Helm: the branch stops the render or does nothing."""
+    guard = (
+        '{{- if (semverCompare "<v3.9.0" (.Capabilities.HelmVersion.Version | default "v3.0.0"))'
+        ' -}}\n  {{- fail "ERROR: Helm >= v3.9.0 is required" -}}\n{{- end -}}\n'
+    )
+    clock = (
+        '{{ if gt (now | date "2006" | atoi) 2026 }}{{ /* late */ }}{{ fail "late" }}{{ end }}\n'
+    )
+    assert lines(guard + clock + "kind: Deployment\n") == []
+
+
+def test_a_guard_that_also_renders_something_is_still_said() -> None:
+    template = (
+        '{{- if semverCompare "<3.9" .Capabilities.HelmVersion.Version }}\n'
+        'hostNetwork: true\n{{ fail "old" }}\n{{- end }}\n'
+        '{{- if semverCompare "<3.9" .Capabilities.HelmVersion.Version }}'
+        '{{ fail "old" }}{{ else }}privileged: true{{ end }}\n'
+        '{{- if semverCompare "<3.9" .Capabilities.HelmVersion.Version }}'
+        '{{ if .Values.x }}{{ fail "x" }}{{ end }}{{ end }}\n'
+        '{{- if semverCompare "<3.9" .Capabilities.HelmVersion.Version }}{{ end }}\n'
+    )
+    assert lines(template) == [1, 5, 6, 7]

@@ -70,8 +70,8 @@ def rules(tree: Tree, ignore: Any) -> tuple[Rule, ...]:
             text = tree.read(name).decode("utf-8", "replace")
         except OSError:
             continue
-        found += [rule for line in text.splitlines() if (rule := _rule(folder, line))]
-    found += [rule for line in extra.splitlines() if (rule := _rule("", line))]
+        found += [rule for line in text.splitlines() if (rule := gitignore_rule(folder, line))]
+    found += [rule for line in extra.splitlines() if (rule := gitignore_rule("", line))]
     return tuple(found)
 
 
@@ -178,14 +178,16 @@ def _folder(tree: Tree, path: str) -> _Folder:
                 text = tree.read(name).decode("utf-8", "replace")
             except OSError:
                 text = ""
-            rules += tuple(rule for line in text.splitlines() if (rule := _rule(path, line)))
+            rules += tuple(
+                rule for line in text.splitlines() if (rule := gitignore_rule(path, line))
+            )
         found = known[path] = _Folder(rules, above, by_defaults)
     return found
 
 
 @functools.cache
 def _defaults() -> tuple[Rule, ...]:
-    return tuple(rule for line in DEFAULTS if (rule := _rule("", line)))
+    return tuple(rule for line in DEFAULTS if (rule := gitignore_rule("", line)))
 
 
 @functools.cache
@@ -210,7 +212,7 @@ def _ignore_files(tree: Tree) -> list[str]:
         return [n for n in tree.list_dir(".") if posixpath.basename(n) == IGNORE_FILE]
 
 
-def _rule(folder: str, line: str) -> Rule | None:
+def gitignore_rule(folder: str, line: str) -> Rule | None:
     """One gitignore line as a rule for `folder` (see _parse)."""
     parsed = _parse(line)
     if parsed is None:

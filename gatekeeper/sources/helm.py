@@ -39,6 +39,7 @@ from gatekeeper.sources import (
     helm_clock,
     helm_engine,
     helm_lookup,
+    helm_packaged,
     helm_set,
     programs,
 )
@@ -509,6 +510,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     _add_crds([chart_dir, *subcharts.values()], tree, loaded)
     defaults: dict[str, NodeLocator | None] = {}
     templates: dict[str, TemplateSource] = {}
+    archives: dict[str, str | None] = {}  # template -> the packaged subchart holding it
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
@@ -531,8 +533,14 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 continue
             file = repo_path(name, chart_dir, subcharts)
             template = templates.get(file)
+            archive = archives.get(file)
             if template is None:
-                template = templates[file] = TemplateSource(tree, file)
+                archive = archives[file] = _archive_of(tree, file, chart_dir)
+                template = templates[file] = (
+                    TemplateSource(tree, file)
+                    if archive is None
+                    else DefinedSource(helm_packaged.member_text(tree, archive, file, chart_dir))
+                )
             variant = _variant(chart_dir, release, template.text)
             first = judged.get((index, name)) if assumed else None
             if first is not None and first[0] == text:
@@ -544,6 +552,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             added = _add_documents(
                 file, text, template, where, release, loaded, named, variant, bodies
             )
+            if archive is not None:  # a packaged subchart's: located in the repository
+                helm_packaged.point_at(added, archive)
             if not assumed:
                 judged[(index, name)] = (text, added)
     for problem in missing:
@@ -1280,6 +1290,14 @@ def _render_problem(
             int(match["column"] or 1),
         )
     return Problem("GK-RENDER-ERROR", chart_file, 1, f"helm: {message}")
+
+
+def _archive_of(tree: Tree, file: str, chart_dir: str) -> str | None:
+    """The packaged subchart (charts/x-1.0.0.tgz) a template comes from, when its folder is
+    not in the repository."""
+    if "/charts/" not in f"/{file}" or tree.exists(file):
+        return None
+    return helm_packaged.archive_of(tree, file, chart_dir)
 
 
 def repo_path(rendered_name: str, chart_dir: str, subcharts: dict[str, str] | None = None) -> str:

@@ -6,6 +6,8 @@ today and privileged on the first re-render of the new year (Argo CD refreshes, 
 reconciles), with no commit to review; a branch on `randInt` is taken one time in N. What a
 chart renders is judged as it renders now, so such a condition is said where it is written;
 so is one on `.Capabilities.HelmVersion` (rendered here with Helm 4, by Argo CD with Helm 3).
+A guard whose only branch is `fail` (`{{ if semverCompare "<3.9" ... }}{{ fail ... }}{{ end }}`)
+is not said: it either stops the render or changes nothing that is deployed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,38 @@ _FORMATS_ONLY = frozenset(
 )  # fmt: skip
 
 
+_IF = re.compile(rb"\{\{-?\s*if\b")
+_OPENS = re.compile(rb"\{\{-?\s*(if|range|with|define|block)\b")
+_END = re.compile(rb"\{\{-?\s*end\b")
+_FAIL = re.compile(rb"\{\{-?\s*fail\b")
+
+
+def _only_fails(content: bytes, action: re.Match[bytes]) -> bool:
+    """Whether an `if` action's branch, up to its `end`, does nothing but `fail`.
+
+    Any text, `else`, nested block or other action in the branch renders something, so
+    the branch is judged as any other.
+    """
+    if not _IF.match(action.group()):
+        return False
+    failed = False
+    position = action.end()
+    for inner in ACTION.finditer(content, position):
+        if content[position : inner.start()].strip():
+            return False
+        text = inner.group()
+        if _END.match(text):
+            return failed
+        if _COMMENT.match(text):
+            pass
+        elif _FAIL.match(text) and not _OPENS.match(text):
+            failed = True
+        else:
+            return False
+        position = inner.end()
+    return False
+
+
 def _decides(action: bytes) -> bool:
     """Whether an action does more with a value than make or format it."""
     words = _WORD.findall(_NOT_A_FUNCTION.sub(b" ", action.strip(b"{}-")))
@@ -67,6 +101,8 @@ def problems(files: list[tuple[str, bytes]], chart_dir: str) -> list[Problem]:
                 continue
             chance = _CHANCE.search(text)
             if chance is None or not (chance.group(2) or _decides(text)):
+                continue
+            if _only_fails(content, action):
                 continue
             line = content.count(b"\n", 0, action.start()) + 1
             if chance.group(2):  # Argo CD bundles Helm 3; this renders with Helm 4's library

@@ -5,13 +5,13 @@ from __future__ import annotations
 import codecs
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
-from gatekeeper.sources import LoadContext
-from gatekeeper.yamldoc import check_bytes, decode, duplicate_problems
+from gatekeeper.sources import LoadContext, envsubst
+from gatekeeper.yamldoc import NodeLocator, check_bytes, decode, duplicate_problems, load_all
 from gatekeeper.yamlevents import Manifest, manifests
 
 NAME = "kubernetes"
@@ -151,16 +151,25 @@ def load(
     # Another tool's template ({{ }}) that is not valid YAML is nothing a deployer applies.
     quiet = quiet and "{{" in text
     others: list[Manifest] = []
-    for index, entry in enumerate(manifests(path, text)):
+    # An envsubst template is judged as envsubst fills it; as written where a deployer applies
+    # the file itself (its placeholders reach the API server).
+    substitute = not applied and envsubst.MARK in text
+    first_placeholder = 0
+    for index, entry in enumerate(_filled(path, text) if substitute else manifests(path, text)):
         if isinstance(entry, Problem):
             if not quiet:
                 loaded.problems.append(entry if applied else _template_notice(entry, text))
             continue
         loaded.problems.extend(duplicate_problems(path, entry.duplicate_keys))
         if is_object(entry.obj):
+            if substitute and isinstance(entry, _Filled):
+                line = entry.placeholder
+                first_placeholder = min(first_placeholder or line, line or first_placeholder)
             _add(loaded, path, entry, index)
         elif entry.obj is not None:
             others.append(entry)
+    if first_placeholder:
+        loaded.problems.append(envsubst.note(path, first_placeholder))
     if context is not None:  # Applications and Flux objects bring what they deploy
         from gatekeeper.sources import gitops
 
@@ -182,6 +191,28 @@ def load(
                 Problem("GK-NOT-AN-OBJECT", path, line, f"document is not {what}{detail}")
             )
     return loaded
+
+
+class _Filled(Manifest):
+    """A document of an envsubst template as envsubst fills it, and its first placeholder's
+    line (0: none)."""
+
+    placeholder: int = 0
+
+
+def _filled(path: str, text: str) -> Iterator[Manifest | Problem]:
+    """The documents of an envsubst template, filled (envsubst.filled reads the composed
+    nodes: the composer, not the event reader)."""
+    for entry in load_all(path, text):
+        if isinstance(entry, Problem):
+            yield entry
+            continue
+        line = 0
+        if is_object(entry.obj):
+            entry, line = envsubst.filled(entry)
+        made = _Filled(entry.obj, NodeLocator(path, entry.node), entry.duplicate_keys)
+        made.placeholder = line
+        yield made
 
 
 def _add(loaded: Loaded, path: str, entry: Manifest, index: int) -> None:

@@ -26,7 +26,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
+from gatekeeper.sources import LoadContext, gitops, kustomize_build, kustomize_ignored, programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
@@ -94,6 +94,8 @@ class Closure:
         self.patches: list[str] = []
         self.problems: list[Problem] = []
         self.seen: set[str] = set()
+        # generator inputs git ignores and the repository lacks: built empty (kustomize_ignored)
+        self.deploy_time: dict[str, list[str]] = {}
         # Only the files wanted (owners): a nested kustomization's files may come from its
         # closure computed once for the tree (_reach), not from walking it again.
         self.shared = shared
@@ -215,6 +217,8 @@ class Closure:
                 self.files.add(target)
                 if ref in patches:
                     self.patches.append(target)
+            elif ref in inputs and kustomize_ignored.git_ignored(self.tree, target):
+                self.deploy_time.setdefault(file, []).append(target)
 
     def _take_reach(self, nested: str) -> bool:
         """With `shared`: add the closure of `nested` as computed once for the tree, when it
@@ -670,8 +674,12 @@ def _build_overlay(
     if closure.problems:
         return loaded
     limit = limits(context.options_for(NAME))
+    for file, inputs in closure.deploy_time.items():
+        names = [posixpath.relpath(name, posixpath.dirname(file)) for name in inputs]
+        line = min(closure._line_of(file, name) for name in names)
+        loaded.problems.append(kustomize_ignored.note(file, line, names))
     try:
-        if not in_process:
+        if not in_process or closure.deploy_time:  # kubectl, given the empty files
             raise Unsupported("asked for kubectl")
         built, sources = kustomize_build.build(path, kustomization, context.tree)
     except Fails as error:
@@ -696,6 +704,9 @@ def _build_overlay(
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(context.tree.read(file))
+        for file in (name for names in closure.deploy_time.values() for name in names):
+            (root / file).parent.mkdir(parents=True, exist_ok=True)
+            (root / file).write_bytes(b"")
         own = dict(kustomization.obj)
         metadata = list(own.get("buildMetadata") or [])
         own["buildMetadata"] = sorted({*metadata, "originAnnotations", "transformerAnnotations"})
@@ -1122,8 +1133,13 @@ class KustomizeLocator:
                 target = pointer(operation["path"])
                 if not _related(target, path):
                     continue
-                same = len(target) == len(path) and operation.get("op") in ("add", "replace")
                 locator: NodeLocator = patch.locator
+                added = _added_element(operation, target, path, self.obj)
+                if added is False:
+                    continue  # another element of the list than the one it adds
+                if added is True:  # inside the element it adds: located in its value
+                    return locator.locate((index, "value", *path[len(target) :]))
+                same = len(target) == len(path) and operation.get("op") in ("add", "replace")
                 if same and operation.get("value") == built and "value" in operation:
                     return locator.locate((index, "value"))
                 return locator.locate((index, "path"))._replace(exact=False)
@@ -1166,6 +1182,26 @@ class KustomizeLocator:
         if key and self.kustomization.node_at((key,)) is not None:
             return self.kustomization.locate((key,))._replace(exact=False)
         return None
+
+
+def _added_element(operation: dict[str, Any], target: Path, path: Path, obj: Any) -> bool | None:
+    """For an `add` of a list element (`/spec/template/spec/containers/-`, or at an index)
+    and a field at or inside some element of that list: is it the added element (the built
+    element is the operation's value, or has its name: a later patch may merge into it)?
+    None when the operation adds no list element or `path` is not inside one: a base
+    container keeps its base location when a patch appends another (bank-of-anthos'
+    cloud-sql-proxy component)."""
+    if operation.get("op") != "add" or not target or len(path) < len(target):
+        return None
+    last = target[-1]
+    if last != "-" and not isinstance(last, int):
+        return None
+    if not isinstance(get(obj, path[: len(target) - 1]), list):
+        return None
+    built, value = get(obj, path[: len(target)]), operation.get("value")
+    if isinstance(built, dict) and isinstance(value, dict) and "name" in value:
+        return bool(built.get("name") == value["name"])  # a later patch may merge into it
+    return bool(built == value)
 
 
 def _related(operation: Path, path: Path) -> bool:

@@ -16,7 +16,8 @@ with a few fields added so rules can look inside scripts:
                                 ephemeralCluster}, the facts an allow list needs; `actors` are
                                 the users a job's or step's `if:` restricts it to
                                 (`github.actor == 'gitops-bot'`); `ephemeralCluster` is true when
-                                the job starts a throwaway cluster (kind, k3d, minikube)
+                                the job starts a throwaway cluster (kind, k3d, minikube, or an
+                                azd environment it makes and tears down)
 
 A command's line is the line inside the script: block start plus offset for `|` scalars, found
 in the source text for folded and multi-line plain scalars.
@@ -37,7 +38,7 @@ from gatekeeper import shell, shell_names
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, workflow_azd
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
 from gatekeeper.sources.workflow_values import (
@@ -757,6 +758,7 @@ def _github_job(
     context["ephemeralCluster"] = (
         any(step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in running)
         or any(_creates_cluster(command) for _, commands in running for command in commands)
+        or workflow_azd.makes_and_destroys([workflow_env or {}, _env(job)], running, _env)
     ) and not _aims_elsewhere([workflow_env or {}, _env(job)], running)
     for step_path, step, commands in found:
         step_context = {**context, "actors": actors + _actors(step.get("if"))}
