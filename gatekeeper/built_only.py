@@ -1,0 +1,97 @@
+"""Files that reach the cluster only through kustomize builds are judged in those builds.
+
+kubectl (`apply -k`), Argo CD and Flux apply a folder holding a kustomization.yaml as a build,
+never file by file. A manifest that such builds take in is judged in every build (its
+findings point at its own lines, with the overlays they hold for); what it says read alone,
+and no build shows, is noise: an image the overlays all replace (`images:`), a namespace
+they all set, a field every overlay patches. Such a finding of the plain file is left out
+when every kustomization whose build reads the file was built in this run without an error
+and nothing in the repository's CI names the file or its folder (`kubectl apply -f base/`
+applies it alone). A finding that a build also shows at that place is kept as it was (one
+finding, its fingerprint unchanged); a file no kustomization builds, or one whose build
+failed, keeps all its findings.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+
+from gatekeeper.finding import Finding
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
+
+# Files of the repository that may apply a manifest alone (kubectl apply -f, oc apply -f).
+_CI_FILES = re.compile(
+    r"(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml|Makefile|[^/]+\.sh|justfile"
+    r"|Taskfile\.ya?ml|Jenkinsfile|\.drone\.ya?ml|\.circleci/config\.yml|azure-pipelines\.ya?ml)$"
+)
+
+
+def without_unbuilt_views(
+    findings: list[Finding], loaded: Iterable[str], context: LoadContext
+) -> list[Finding]:
+    """`findings` without those of plain manifests that only builds deploy (module doc);
+    `loaded`: the files this run loaded (the kustomizations it built among them)."""
+    rendered = {_place(f) for f in findings if f.extra.get("variants")}
+    candidates = {
+        f.file
+        for f in findings
+        if f.source == "kubernetes" and not f.extra.get("variants") and _place(f) not in rendered
+    }
+    if not candidates:
+        return findings
+    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    applied = _applied_in_ci(context.tree)
+    only_built = {file for file in candidates if _only_built(file, built, applied, context)}
+    if not only_built:
+        return findings
+    return [
+        f
+        for f in findings
+        if f.file not in only_built
+        or f.source != "kubernetes"
+        or f.extra.get("variants")
+        or f.policy_id.startswith("GK-")
+        or _place(f) in rendered
+    ]
+
+
+def _place(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.file, finding.line, finding.column, finding.policy_id)
+
+
+def _only_built(file: str, built: set[str], applied: set[str], context: LoadContext) -> bool:
+    from gatekeeper.sources import kustomize
+
+    owners = kustomize.owners(file, context)
+    if not owners or any(owner not in built for owner in owners):
+        return False
+    # `kubectl apply -f` of the file, its folder or a folder above it may apply it alone.
+    folder = file
+    while folder:
+        if folder in applied:
+            return False
+        folder = posixpath.dirname(folder)
+    return True
+
+
+# A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads.
+_FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+
+
+def _applied_in_ci(tree: Tree) -> set[str]:
+    """The paths the repository's CI files and scripts give a `-f` option (read once per
+    run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`."""
+    found: set[str] = set()
+    for name in tree.list_dir(""):
+        if not _CI_FILES.search(name):
+            continue
+        try:
+            text = tree.read(name).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for match in _FILENAME.finditer(text):
+            found.add(posixpath.normpath(match.group(1)).lstrip("/"))
+    return found
