@@ -6,10 +6,11 @@ findings point at its own lines, with the overlays they hold for); what it says 
 and no build shows, is noise: an image the overlays all replace (`images:`), a namespace
 they all set, a field every overlay patches. Such a finding of the plain file is left out
 when every kustomization whose build reads the file was built in this run without an error
-and nothing in the repository's CI names the file or its folder (`kubectl apply -f base/`
-applies it alone). A finding that a build also shows at that place is kept as it was (one
-finding, its fingerprint unchanged); a file no kustomization builds, or one whose build
-failed, keeps all its findings.
+and no CI file gives it or a folder above it to `-f` (`kubectl apply -f base/` applies it
+alone). A finding that a build or a deployer also shows at that place is kept as it was (one
+finding, its fingerprint unchanged): an Argo CD directory Application (with `recurse`, Argo CD
+applies every file below as written, kustomization or not) judges the file as written, at its
+lines. A file no kustomization builds, or one whose build failed, keeps all its findings.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ def without_unbuilt_views(
     if not candidates:
         return findings
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
-    applied = _applied_in_ci(context.tree)
-    only_built = {file for file in candidates if _only_built(file, built, applied, context)}
+    only_built = {file for file in candidates if _owners_built(file, built, context)}
+    if only_built:  # unless CI applies it alone
+        applied = _applied_in_ci(context.tree)
+        only_built = {file for file in only_built if not _applied(file, applied)}
     if not only_built:
         return findings
     return [
@@ -62,19 +65,23 @@ def _place(finding: Finding) -> tuple[str, int, int, str]:
     return (finding.file, finding.line, finding.column, finding.policy_id)
 
 
-def _only_built(file: str, built: set[str], applied: set[str], context: LoadContext) -> bool:
+def _owners_built(file: str, built: set[str], context: LoadContext) -> bool:
+    """Do kustomizations read `file`, all of them built in this run without an error?"""
     from gatekeeper.sources import kustomize
 
     owners = kustomize.owners(file, context)
-    if not owners or any(owner not in built for owner in owners):
-        return False
-    # `kubectl apply -f` of the file, its folder or a folder above it may apply it alone.
+    return bool(owners) and all(owner in built for owner in owners)
+
+
+def _applied(file: str, applied: set[str]) -> bool:
+    """Is the file, its folder or a folder above it applied as written (`kubectl apply -f`
+    in CI)?"""
     folder = file
     while folder:
         if folder in applied:
-            return False
+            return True
         folder = posixpath.dirname(folder)
-    return True
+    return "" in applied
 
 
 # A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads.

