@@ -10,6 +10,7 @@ that set the field where we can tell.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import re
@@ -183,6 +184,44 @@ def rendered_by_chart(path: str, tree: Tree) -> bool:
         if rest in RENDERED_DIRS and has_chart(directory, tree):
             return True
     return False
+
+
+def read_by_chart(path: str, tree: Tree) -> bool:
+    """Do the templates of a chart holding `path` read it as a file (`.Files.Get "conf/x.yaml"`,
+    `.Files.Glob "dashboards/*.json"`, or a name they compute: `.Files.Get .Values.file`)?
+    Then it is the chart's data (a config file, a dashboard, a CRD passed through `tpl`),
+    judged in what the chart renders, not a manifest of its own."""
+    for directory in [*parents(path), ""]:
+        if not has_chart(directory, tree):
+            continue
+        relative = path[len(directory) + 1 :] if directory else path
+        named, computed = ownership.of(tree).remember(_FILES_READ, directory, _files_read)
+        if computed or any(fnmatch.fnmatchcase(relative, name) for name in named):
+            return True
+    return False
+
+
+_FILES_READ = "chart files read by templates"
+# `.Files.Get "name"`, `.Files.Glob "pattern"`, `$.Files.Lines "name"`, `(.Files.Get "x")`
+_FILES_CALL = re.compile(r"""\.Files\.(?:Get|GetBytes|Glob|Lines)\s+("[^"]*"|`[^`]*`)?""")
+
+
+def _files_read(tree: Tree, directory: str) -> tuple[frozenset[str], bool]:
+    """The names and patterns a chart's templates give `.Files`, and whether one computes
+    the name it reads."""
+    named: set[str] = set()
+    computed = False
+    for file in tree.list_dir(posixpath.join(directory, "templates") if directory else "templates"):
+        try:
+            text = tree.read(file).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for match in _FILES_CALL.finditer(text):
+            if match.group(1) is None:
+                computed = True
+            else:
+                named.add(match.group(1)[1:-1].removeprefix("./"))
+    return frozenset(named), computed
 
 
 def owners(path: str, context: LoadContext) -> list[str]:

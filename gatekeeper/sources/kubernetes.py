@@ -112,6 +112,13 @@ def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     return rendered_by_chart(path, context.tree) or is_patch(path, context.tree)
 
 
+def _chart_data(path: str, context: LoadContext | None) -> bool:
+    """A file a chart's templates read (`.Files.Get`): judged in what the chart renders."""
+    from gatekeeper.sources.helm import read_by_chart
+
+    return context is not None and read_by_chart(path, context.tree)
+
+
 # What marks a file as a template of another tool: Terraform's `%{ for }` and `${...}`,
 # Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces.
 _TEMPLATE_MARK = re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
@@ -159,8 +166,9 @@ def load(
     others: list[YamlDocument] = []
     for index, entry in enumerate(load_all(path, text)):
         if isinstance(entry, Problem):
-            if not quiet:
-                loaded.problems.append(entry if applied else _template_notice(entry, text))
+            problem = entry if applied else _template_notice(entry, text)
+            if not quiet and not (problem.code == "GK-TEMPLATE" and _chart_data(path, context)):
+                loaded.problems.append(problem)
             continue
         loaded.problems.extend(duplicate_key_problems(path, entry))
         if is_object(entry.obj):
