@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.document import Document, Loaded, Location, Problem, SubLocator
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, gitops, kustomize_build, programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
@@ -868,6 +868,7 @@ class Source:
         self.head = head
         self.name = head.name
         self._parsed = parsed
+        self.within = ""  # where in the document the object is (a List item's `.items[2]`)
 
     def located(self, path: Path) -> tuple[Any, Any] | None:
         """A locator of the document and the document (only its identity, for a path that
@@ -882,6 +883,48 @@ class Source:
         """None if the file no longer reads as it did when built (changed under the scan)."""
         docs = self._parsed.documents(self.file)
         return docs[self.index] if docs is not None and self.index < len(docs) else None
+
+
+class _ListItem(Source):
+    """The item of a List document (`kind: List`, `*List`) an object was built from: kustomize
+    takes a List's items as resources, so the object is located in its item, at the file's
+    lines (it was located at the kustomization, and the file's own finding said it again)."""
+
+    def __init__(
+        self, file: str, index: int, item: int, head: kustomize_build.Head, parsed: _SourceFiles
+    ) -> None:
+        super().__init__(file, index, head, parsed)
+        self.item = item
+        self.within = f".items[{item}]"
+
+    def located(self, path: Path) -> tuple[Any, Any] | None:
+        doc = self.document
+        items = doc.obj.get("items") if doc is not None and isinstance(doc.obj, dict) else None
+        if doc is None or not isinstance(items, list) or self.item >= len(items):
+            return None
+        return SubLocator(NodeLocator(self.file, doc.node), ("items", self.item)), items[self.item]
+
+
+def _list_item(
+    file: str, heads: list[kustomize_build.Head], obj: dict[str, Any], parsed: _SourceFiles
+) -> Source | None:
+    """The List item of `file` the object was built from (same kind, its name inside ours)."""
+    for index, head in enumerate(heads):
+        if not isinstance(head.kind, str) or not head.kind.endswith("List"):
+            continue
+        docs = parsed.documents(file)
+        doc = docs[index] if docs is not None and index < len(docs) else None
+        items = doc.obj.get("items") if doc is not None and isinstance(doc.obj, dict) else None
+        item_heads = [
+            kustomize_build.Head(item.get("kind"), _name(item), None, {})
+            if isinstance(item, dict)
+            else kustomize_build.Head(kustomize_build.NOT_A_MAPPING, "", None, {})
+            for item in (items if isinstance(items, list) else [])
+        ]
+        found = _find_source(item_heads, obj)
+        if found is not None:
+            return _ListItem(file, index, found, item_heads[found], parsed)
+    return None
 
 
 class _Lines:
@@ -925,12 +968,14 @@ def _add_built(
             found = _find_source(heads, obj)
             if found is not None:
                 source = Source(file, found, heads[found], parsed)
+            else:
+                source = _list_item(file, heads, obj, parsed)
         locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
         document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
         document.extra["variant"] = f"kustomize {directory or '.'}"
         if source is not None:
-            document.extra["origin"] = f"{source.file}#{source.index}"
+            document.extra["origin"] = f"{source.file}#{source.index}{source.within}"
         loaded.documents.append(document)
 
 
