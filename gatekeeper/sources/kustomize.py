@@ -662,7 +662,7 @@ def _build_overlay(
         stderr = None if component else error.message(frozenset(closure.files))
         if component or stderr is not None:
             if stderr is not None:
-                _add_failure(path, kustomization, stderr, limit, loaded)
+                _add_failure(path, kustomization, stderr, limit, loaded, context.tree)
             return loaded
     except (Unsupported, RecursionError):
         pass  # beyond the subset built in-process: kubectl builds it
@@ -709,18 +709,35 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
-        _add_failure(path, kustomization, proc.stderr.replace(tmp + "/", ""), limit, loaded)
+        stderr = proc.stderr.replace(tmp + "/", "")
+        _add_failure(path, kustomization, stderr, limit, loaded, context.tree)
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
 
 
 def _add_failure(
-    path: str, kustomization: YamlDocument, stderr: str, limit: Limits, loaded: Loaded
+    path: str,
+    kustomization: YamlDocument,
+    stderr: str,
+    limit: Limits,
+    loaded: Loaded,
+    tree: Tree | None = None,
 ) -> None:
     """A failed build's finding: kubectl's error (paths inside its copy of the files), at
-    the kustomization line it names."""
+    the kustomization line it names. An error inside another kustomization of the
+    repository this one builds (a base's missing resource) is that one's: said at its line,
+    as its own build says it, with the builds it breaks (merged into one finding by
+    pipeline.render_errors_once: one root cause, every overlay listed once)."""
     message = _error_text(stderr)
+    cause = _inner_failure(message, path, tree) if tree is not None else None
+    if cause is not None:
+        file, inner = cause
+        docs = _docs(tree, file) if tree is not None else []
+        line = _error_line(inner, docs[0]) if docs and isinstance(docs[0].obj, dict) else 1
+        text = f"kustomize: {_short(inner)}{BREAKS}{posixpath.dirname(path) or '.'})"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, text))
+        return
     if "out of memory" in message or "cannot allocate memory" in message:
         message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
     if _RESTRICTED in message:
@@ -729,7 +746,42 @@ def _add_failure(
             " load restriction says so with sources.kustomize.loadRestrictor: none)"
         )
     line = _error_line(message, kustomization)
-    loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
+    loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {_short(message)}"))
+
+
+BREAKS = " (breaks the build of "  # how a base's error names the builds it fails
+_RECURSED = re.compile(r"recursed accumulation of path '([^']+)': ")
+_MISSING = re.compile(
+    r"^(?:error: )?accumulating resources: accumulation err='accumulating resources from"
+    r" '([^']+)': .*no such file or directory.*$"
+)
+
+
+def _inner_failure(message: str, path: str, tree: Tree) -> tuple[str, str] | None:
+    """(kustomization, its error) when a build failed inside another kustomization of the
+    repository (kustomize's `recursed accumulation of path 'base': ...`)."""
+    found = list(_RECURSED.finditer(message))
+    if not found:
+        return None
+    folder = posixpath.normpath(found[-1].group(1))
+    if folder.startswith(("/", "..")):
+        return None
+    file = next(
+        (f for f in (posixpath.join(folder, n) for n in KUSTOMIZATION_FILES) if tree.exists(f)),
+        None,
+    )
+    if file is None or file == path:
+        return None
+    return file, "error: " + message[found[-1].end() :]
+
+
+def _short(message: str) -> str:
+    """kustomize's error in a few words where it is a missing resource (kustomize repeats
+    the path three times, in nested accumulation errors)."""
+    missing = _MISSING.match(message)
+    if missing:
+        return f"error: resource {missing.group(1)} does not exist"
+    return message
 
 
 # kustomize's refusal of a file outside a kustomization's folder (its default restrictor).
