@@ -119,6 +119,13 @@ def _chart_data(path: str, context: LoadContext | None) -> bool:
     return context is not None and read_by_chart(path, context.tree)
 
 
+def rendered_copy(path: str, data: bytes, context: LoadContext) -> bool:
+    """Helm's output of a chart of this repository, committed (sources.rendered_copies)."""
+    from gatekeeper.sources.rendered_copies import is_rendered_copy
+
+    return is_rendered_copy(path, data, context.tree)
+
+
 # What marks a file as a template of another tool: Terraform's `%{ for }` and `${...}`,
 # Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces.
 _TEMPLATE_MARK = re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
@@ -151,6 +158,8 @@ def load(
     loaded = Loaded()
     if context is not None and not applied and rendered_elsewhere(path, context):
         return loaded  # a chart's template or an overlay's patch: rendered by helm/kustomize
+    if context is not None and not applied and rendered_copy(path, data, context):
+        return loaded  # helm's output of a chart of this repository, judged in the chart
     quiet = _other_tool(path)
     if (quiet or path.lower().endswith(".json")) and not looks_like_objects(data):
         # A JSON file that cannot spell `apiVersion` and `kind` is some tool's settings
