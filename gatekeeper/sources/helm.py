@@ -64,6 +64,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 
 NAME = "helm"
 CHART_FILE = "Chart.yaml"
+INTERNAL_DEFAULTS = "_internal_defaults_do_not_set"  # istio's defaults, merged into .Values
 DEFAULT_RELEASE = "release-name"
 # `chart/templates/x.yaml:7:15` or `(chart/templates/x.yaml:8:8)` in Helm's error messages.
 _ERROR_AT = re.compile(r"(?P<file>[\w.@+-]+(?:/[\w.@+-]+)+):(?P<line>\d+)(?::(?P<column>\d+))?")
@@ -1818,6 +1819,9 @@ class HelmLocator:
             for source in self.sources:
                 # `global` values are shared: a subchart reads the parent's top-level ones.
                 prefixes = [source.prefix, ()] if ref[0] == "global" else [source.prefix]
+                # istio's charts keep their defaults under `_internal_defaults_do_not_set`,
+                # which a template (zzz_profile.yaml) merges into .Values.
+                prefixes += [(*source.prefix, INTERNAL_DEFAULTS)]
                 places = [(*prefix, *ref, *under) for prefix in prefixes]
                 node_path = next((p for p in places if source.locator.node_at(p) is not None), None)
                 if node_path is not None:
