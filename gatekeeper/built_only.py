@@ -84,13 +84,16 @@ def _applied(file: str, applied: set[str]) -> bool:
     return "" in applied
 
 
+# A line that may run kubectl or oc on files (a name a variable holds is kubectl too: `$(KUBECTL)`).
+_APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
 # A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads.
 _FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 
 
 def _applied_in_ci(tree: Tree) -> set[str]:
-    """The paths the repository's CI files and scripts give a `-f` option (read once per
-    run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`."""
+    """The paths the repository's CI files and scripts give a `-f` option of kubectl or oc
+    (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`; a
+    computed one (`-f "$DIR"`) as the root: any file may be it."""
     found: set[str] = set()
     for name in tree.list_dir(""):
         if not _CI_FILES.search(name):
@@ -99,6 +102,13 @@ def _applied_in_ci(tree: Tree) -> set[str]:
             text = tree.read(name).decode("utf-8", "replace")
         except OSError:
             continue
-        for match in _FILENAME.finditer(text):
-            found.add(posixpath.normpath(match.group(1)).lstrip("/"))
+        for line in text.splitlines():
+            if not _APPLIER.search(line):  # `-f` of docker build, rm, helm...: not applied
+                continue
+            for match in _FILENAME.finditer(line):
+                if "://" in match.group(1):  # a URL: no file of the repository
+                    continue
+                given = posixpath.normpath(match.group(1)).lstrip("/")
+                # A path CI computes (`-f "$DIR"`) may be any file: every file may be applied.
+                found.add("" if "$" in given or given == "." else given)
     return found

@@ -103,3 +103,25 @@ def test_a_manifest_only_builds_deploy_is_judged_in_the_builds(
         "built/deploy.yaml",
         "broken/deploy.yaml",
     }
+
+
+def test_a_path_ci_computes_may_be_the_file(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`kubectl apply -f "$DIR"` may apply any file as written: the file keeps its findings
+    (a URL, or `docker build -f`, names none of them)."""
+    write("built/deploy.yaml", DEPLOYMENT)
+    write("built/kustomization.yaml", KUSTOMIZATION)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    script = "kubectl apply -f https://example.com/${V}/crds.yaml\ndocker build -f $F .\n"
+    write("hack/deploy.sh", script)
+
+    def pinned() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        assert run.returncode == 1, run.stderr
+        findings = json.loads(run.stdout)["findings"]
+        return [f["file"] for f in findings if f["policy_id"] == "K8S-IMAGE-TAG-PINNED"]
+
+    assert pinned() == []
+    write("hack/deploy.sh", script + 'kubectl apply -f "$DIR"\n')
+    assert pinned() == ["built/deploy.yaml"]
