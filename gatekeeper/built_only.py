@@ -44,6 +44,10 @@ def without_unbuilt_views(
     if not candidates:
         return findings
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+
+    if not any(posixpath.basename(file) in KUSTOMIZATION_FILES for file in built):
+        return findings  # no build in this run (a hook's few files): nothing judged elsewhere
     only_built = {file for file in candidates if _owners_built(file, built, context)}
     if only_built:  # unless CI applies it alone
         applied = _applied_in_ci(context.tree)
