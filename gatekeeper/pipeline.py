@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper import pss_admission
 from gatekeeper import waivers as waivers_mod
+from gatekeeper.built_only import without_unbuilt_views
 from gatekeeper.config import Config, Override
 from gatekeeper.contents import SKIP_MARKER, Contents, added, names_of, subset
 from gatekeeper.decide import BLOCKING_STATUSES, Verdict
@@ -20,6 +21,7 @@ from gatekeeper.document import Problem
 from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding, at_least, by_place, severity_rank, shared
 from gatekeeper.inventory import InventoryEntry, counted_kinds, projected
+from gatekeeper.overlaps import said_once
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult, collector_paused, finalize, predict_admission, scan
 from gatekeeper.sources import LoadContext, with_owners
@@ -90,6 +92,7 @@ def scan_with_overrides(
         group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
         items = pairs if len(groups) == 1 else subset(pairs, names)
         result.merge(scan(items, group_engine, jobs, context, repository=False))
+    result.findings = said_once(without_unbuilt_views(result.findings, result.files, context))
     if repository:
         judge_repository(
             result, engine, config, extra_inventory, pss_admission.rescan(pairs, context, jobs)

@@ -83,14 +83,15 @@ def revision(name: Any, tree: Tree) -> Revision:
     text = str(name or "").strip()
     if text in ("", "HEAD"):
         return Revision(tree, False)
+    checkout = _checkout(tree)
     if text.startswith("*"):  # a range of tags (Flux semver): which one is not known here
-        repo = _repository(tree)[0]
+        repo = _repository(checkout)[0]
         return Revision(None, True) if repo is not None else Revision(tree, False)
-    repo, judged, refs = _repository(tree)
+    repo, judged, refs = _repository(checkout)
     if repo is None:  # files without git (a test's, stdin): only the tree at hand
         return Revision(tree, False)
     branch = text.removeprefix("refs/heads/")
-    landing = _landing(tree, repo, judged, refs)
+    landing = _landing(checkout, repo, judged, refs)
     if branch in landing:
         return Revision(tree, False)
     commit = _branch_tip(repo, refs, branch) or _commit(repo, text)
@@ -108,6 +109,18 @@ def revision(name: Any, tree: Tree) -> Revision:
 
         _TREES[key] = RevisionTree(commit)
     return Revision(_TREES[key], True)
+
+
+def _checkout(tree: Tree) -> Tree:
+    """The checkout a view of it stands for: a GitRepository's artifact (its `ignore` rules
+    applied, flux_ignore.Ignoring) is that checkout's revision, not files without git (a
+    tenant's Kustomization inside a cluster's build, tracking another branch, was judged
+    against this checkout: "path staging is not in this repository", once per overlay)."""
+    from gatekeeper.sources.flux_ignore import Ignoring
+
+    while isinstance(tree, Ignoring):
+        tree = tree.tree
+    return tree
 
 
 _REPOSITORIES: weakref.WeakKeyDictionary[Any, tuple[Any, str, frozenset[str]]] = (

@@ -10,6 +10,7 @@ that set the field where we can tell.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import re
@@ -71,6 +72,7 @@ from gatekeeper.yamldoc import (
 
 NAME = "helm"
 CHART_FILE = "Chart.yaml"
+INTERNAL_DEFAULTS = "_internal_defaults_do_not_set"  # istio's defaults, merged into .Values
 DEFAULT_RELEASE = "release-name"
 # `chart/templates/x.yaml:7:15` or `(chart/templates/x.yaml:8:8)` in Helm's error messages.
 _ERROR_AT = re.compile(r"(?P<file>[\w.@+-]+(?:/[\w.@+-]+)+):(?P<line>\d+)(?::(?P<column>\d+))?")
@@ -202,6 +204,44 @@ def rendered_by_chart(path: str, tree: Tree) -> bool:
         if rest in RENDERED_DIRS and has_chart(directory, tree):
             return True
     return False
+
+
+def read_by_chart(path: str, tree: Tree) -> bool:
+    """Do the templates of a chart holding `path` read it as a file (`.Files.Get "conf/x.yaml"`,
+    `.Files.Glob "dashboards/*.json"`, or a name they compute: `.Files.Get .Values.file`)?
+    Then it is the chart's data (a config file, a dashboard, a CRD passed through `tpl`),
+    judged in what the chart renders, not a manifest of its own."""
+    for directory in [*parents(path), ""]:
+        if not has_chart(directory, tree):
+            continue
+        relative = path[len(directory) + 1 :] if directory else path
+        named, computed = ownership.of(tree).remember(_FILES_READ, directory, _files_read)
+        if computed or any(fnmatch.fnmatchcase(relative, name) for name in named):
+            return True
+    return False
+
+
+_FILES_READ = "chart files read by templates"
+# `.Files.Get "name"`, `.Files.Glob "pattern"`, `$.Files.Lines "name"`, `(.Files.Get "x")`
+_FILES_CALL = re.compile(r"""\.Files\.(?:Get|GetBytes|Glob|Lines)\s+("[^"]*"|`[^`]*`)?""")
+
+
+def _files_read(tree: Tree, directory: str) -> tuple[frozenset[str], bool]:
+    """The names and patterns a chart's templates give `.Files`, and whether one computes
+    the name it reads."""
+    named: set[str] = set()
+    computed = False
+    for file in tree.list_dir(posixpath.join(directory, "templates") if directory else "templates"):
+        try:
+            text = tree.read(file).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for match in _FILES_CALL.finditer(text):
+            if match.group(1) is None:
+                computed = True
+            else:
+                named.add(match.group(1)[1:-1].removeprefix("./"))
+    return frozenset(named), computed
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
@@ -1866,6 +1906,9 @@ class HelmLocator:
             for source in self.sources:
                 # `global` values are shared: a subchart reads the parent's top-level ones.
                 prefixes = [source.prefix, ()] if ref[0] == "global" else [source.prefix]
+                # istio's charts keep their defaults under `_internal_defaults_do_not_set`,
+                # which a template (zzz_profile.yaml) merges into .Values.
+                prefixes += [(*source.prefix, INTERNAL_DEFAULTS)]
                 places = [(*prefix, *ref, *under) for prefix in prefixes]
                 node_path = next((p for p in places if source.locator.node_at(p) is not None), None)
                 if node_path is not None:

@@ -106,6 +106,20 @@ def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     return rendered_by_chart(path, context.tree) or is_patch(path, context.tree)
 
 
+def _chart_data(path: str, context: LoadContext | None) -> bool:
+    """A file a chart's templates read (`.Files.Get`): judged in what the chart renders."""
+    from gatekeeper.sources.helm import read_by_chart
+
+    return context is not None and read_by_chart(path, context.tree)
+
+
+def rendered_copy(path: str, data: bytes, context: LoadContext) -> bool:
+    """Helm's output of a chart of this repository, committed (sources.rendered_copies)."""
+    from gatekeeper.sources.rendered_copies import is_rendered_copy
+
+    return is_rendered_copy(path, data, context.tree)
+
+
 # What marks a file as a template of another tool: Terraform's `%{ for }` and `${...}`,
 # Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces.
 _TEMPLATE_MARK = re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
@@ -138,6 +152,8 @@ def load(
     loaded = Loaded()
     if context is not None and not applied and rendered_elsewhere(path, context):
         return loaded  # a chart's template or an overlay's patch: rendered by helm/kustomize
+    if context is not None and not applied and rendered_copy(path, data, context):
+        return loaded  # helm's output of a chart of this repository, judged in the chart
     quiet = _other_tool(path)
     if (quiet or path.lower().endswith(".json")) and not looks_like_objects(data):
         # A JSON file that cannot spell `apiVersion` and `kind` is some tool's settings
@@ -157,8 +173,9 @@ def load(
     first_placeholder = 0
     for index, entry in enumerate(_filled(path, text) if substitute else manifests(path, text)):
         if isinstance(entry, Problem):
-            if not quiet:
-                loaded.problems.append(entry if applied else _template_notice(entry, text))
+            problem = entry if applied else _template_notice(entry, text)
+            if not quiet and not (problem.code == "GK-TEMPLATE" and _chart_data(path, context)):
+                loaded.problems.append(problem)
             continue
         loaded.problems.extend(duplicate_problems(path, entry.duplicate_keys))
         if is_object(entry.obj):

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from gatekeeper import ownership
-from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.document import Document, Loaded, Location, Problem, SubLocator
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, gitops, kustomize_build, kustomize_ignored, programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
@@ -686,7 +686,7 @@ def _build_overlay(
         stderr = None if component else error.message(frozenset(closure.files))
         if component or stderr is not None:
             if stderr is not None:
-                _add_failure(path, kustomization, stderr, limit, loaded)
+                _add_failure(path, kustomization, stderr, limit, loaded, context.tree)
             return loaded
     except (Unsupported, RecursionError):
         pass  # beyond the subset built in-process: kubectl builds it
@@ -736,18 +736,35 @@ def _build_overlay(
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, f"kustomize: {error}"))
             return loaded
     if proc.returncode != 0:
-        _add_failure(path, kustomization, proc.stderr.replace(tmp + "/", ""), limit, loaded)
+        stderr = proc.stderr.replace(tmp + "/", "")
+        _add_failure(path, kustomization, stderr, limit, loaded, context.tree)
         return loaded
     _add_documents(path, kustomization, proc.stdout, context.tree, closure, loaded)
     return loaded
 
 
 def _add_failure(
-    path: str, kustomization: YamlDocument, stderr: str, limit: Limits, loaded: Loaded
+    path: str,
+    kustomization: YamlDocument,
+    stderr: str,
+    limit: Limits,
+    loaded: Loaded,
+    tree: Tree | None = None,
 ) -> None:
     """A failed build's finding: kubectl's error (paths inside its copy of the files), at
-    the kustomization line it names."""
+    the kustomization line it names. An error inside another kustomization of the
+    repository this one builds (a base's missing resource) is that one's: said at its line,
+    as its own build says it, with the builds it breaks (merged into one finding by
+    pipeline.render_errors_once: one root cause, every overlay listed once)."""
     message = _error_text(stderr)
+    cause = _inner_failure(message, path, tree) if tree is not None else None
+    if cause is not None:
+        file, inner = cause
+        docs = _docs(tree, file) if tree is not None else []
+        line = _error_line(inner, docs[0]) if docs and isinstance(docs[0].obj, dict) else 1
+        text = f"kustomize: {_short(inner)}{BREAKS}{posixpath.dirname(path) or '.'})"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, text))
+        return
     if "out of memory" in message or "cannot allocate memory" in message:
         message = f"build exceeded the memory limit ({limit.memory_mib} MiB, renderMemoryMiB)"
     if _RESTRICTED in message:
@@ -756,7 +773,42 @@ def _add_failure(
             " load restriction says so with sources.kustomize.loadRestrictor: none)"
         )
     line = _error_line(message, kustomization)
-    loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {message}"))
+    loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {_short(message)}"))
+
+
+BREAKS = " (breaks the build of "  # how a base's error names the builds it fails
+_RECURSED = re.compile(r"recursed accumulation of path '([^']+)': ")
+_MISSING = re.compile(
+    r"^(?:error: )?accumulating resources: accumulation err='accumulating resources from"
+    r" '([^']+)': .*no such file or directory.*$"
+)
+
+
+def _inner_failure(message: str, path: str, tree: Tree) -> tuple[str, str] | None:
+    """(kustomization, its error) when a build failed inside another kustomization of the
+    repository (kustomize's `recursed accumulation of path 'base': ...`)."""
+    found = list(_RECURSED.finditer(message))
+    if not found:
+        return None
+    folder = posixpath.normpath(found[-1].group(1))
+    if folder.startswith(("/", "..")):
+        return None
+    file = next(
+        (f for f in (posixpath.join(folder, n) for n in KUSTOMIZATION_FILES) if tree.exists(f)),
+        None,
+    )
+    if file is None or file == path:
+        return None
+    return file, "error: " + message[found[-1].end() :]
+
+
+def _short(message: str) -> str:
+    """kustomize's error in a few words where it is a missing resource (kustomize repeats
+    the path three times, in nested accumulation errors)."""
+    missing = _MISSING.match(message)
+    if missing:
+        return f"error: resource {missing.group(1)} does not exist"
+    return message
 
 
 # kustomize's refusal of a file outside a kustomization's folder (its default restrictor).
@@ -895,6 +947,7 @@ class Source:
         self.head = head
         self.name = head.name
         self._parsed = parsed
+        self.within = ""  # where in the document the object is (a List item's `.items[2]`)
 
     def located(self, path: Path) -> tuple[Any, Any] | None:
         """A locator of the document and the document (only its identity, for a path that
@@ -909,6 +962,48 @@ class Source:
         """None if the file no longer reads as it did when built (changed under the scan)."""
         docs = self._parsed.documents(self.file)
         return docs[self.index] if docs is not None and self.index < len(docs) else None
+
+
+class _ListItem(Source):
+    """The item of a List document (`kind: List`, `*List`) an object was built from: kustomize
+    takes a List's items as resources, so the object is located in its item, at the file's
+    lines (it was located at the kustomization, and the file's own finding said it again)."""
+
+    def __init__(
+        self, file: str, index: int, item: int, head: kustomize_build.Head, parsed: _SourceFiles
+    ) -> None:
+        super().__init__(file, index, head, parsed)
+        self.item = item
+        self.within = f".items[{item}]"
+
+    def located(self, path: Path) -> tuple[Any, Any] | None:
+        doc = self.document
+        items = doc.obj.get("items") if doc is not None and isinstance(doc.obj, dict) else None
+        if doc is None or not isinstance(items, list) or self.item >= len(items):
+            return None
+        return SubLocator(NodeLocator(self.file, doc.node), ("items", self.item)), items[self.item]
+
+
+def _list_item(
+    file: str, heads: list[kustomize_build.Head], obj: dict[str, Any], parsed: _SourceFiles
+) -> Source | None:
+    """The List item of `file` the object was built from (same kind, its name inside ours)."""
+    for index, head in enumerate(heads):
+        if not isinstance(head.kind, str) or not head.kind.endswith("List"):
+            continue
+        docs = parsed.documents(file)
+        doc = docs[index] if docs is not None and index < len(docs) else None
+        items = doc.obj.get("items") if doc is not None and isinstance(doc.obj, dict) else None
+        item_heads = [
+            kustomize_build.Head(item.get("kind"), _name(item), None, {})
+            if isinstance(item, dict)
+            else kustomize_build.Head(kustomize_build.NOT_A_MAPPING, "", None, {})
+            for item in (items if isinstance(items, list) else [])
+        ]
+        found = _find_source(item_heads, obj)
+        if found is not None:
+            return _ListItem(file, index, found, item_heads[found], parsed)
+    return None
 
 
 class _Lines:
@@ -952,12 +1047,14 @@ def _add_built(
             found = _find_source(heads, obj)
             if found is not None:
                 source = Source(file, found, heads[found], parsed)
+            else:
+                source = _list_item(file, heads, obj, parsed)
         locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
         document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
         document.extra["variant"] = f"kustomize {directory or '.'}"
         if source is not None:
-            document.extra["origin"] = f"{source.file}#{source.index}"
+            document.extra["origin"] = f"{source.file}#{source.index}{source.within}"
         loaded.documents.append(document)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +128,8 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     tanka = jsonnet.Deployer("tk apply", "the environment")
     evaluated = jsonnet.run(entry, search, variables, tree, {"tk": _TK}, tanka, limited)
     if evaluated.problem is not None or evaluated.sources is None:
-        loaded.problems.extend(p for p in [evaluated.problem] if p is not None)
+        problems = [evaluated.problem] if evaluated.problem is not None else []
+        loaded.problems.extend(_native(p, entry, tree) for p in problems)
         return loaded
     objects: list[Any] = []
     stray = _extract(evaluated.output, (), objects)
@@ -145,6 +147,32 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     loaded.documents.extend(made)
     loaded.problems.extend(problems)
     return loaded
+
+
+# Jsonnet's error for calling what `std.native` returned: null, it provides no such function.
+_NOT_A_FUNCTION = "only functions can be called, got null"
+_NATIVE = re.compile(r"""std\.native\(\s*['"]([A-Za-z]+)['"]\s*\)""")
+
+
+def _native(problem: Problem, entry: str, tree: Tree) -> Problem:
+    """Jsonnet's "only functions can be called, got null" where the failing file calls a
+    Tanka native function (helmTemplate runs `helm template`, kustomizeBuild `kustomize
+    build`, which are not run here), said in those words, at the same line."""
+    if _NOT_A_FUNCTION not in problem.message:
+        return problem
+    try:
+        text = tree.read(problem.file).decode("utf-8", "replace")
+    except OSError:
+        return problem
+    names = sorted(set(_NATIVE.findall(text)))
+    if not names:
+        return problem
+    message = (
+        f"tk apply evaluates {entry} with Tanka's {', '.join(names)}, which runs a tool"
+        " (helm template, kustomize build) that is not run here: the environment is not"
+        " judged; judge the chart or kustomization it renders where it lives"
+    )
+    return Problem(problem.code, problem.file, problem.line, message, problem.column)
 
 
 def _variables(context: LoadContext, base: str, spec: str) -> Variables:

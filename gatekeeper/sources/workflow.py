@@ -479,6 +479,8 @@ def _load_one(
         from gatekeeper.sources.workflow_scripts import follow_all
 
         follow_all(obj, locator, context.tree, _creates_cluster)
+        if kind != GITLAB:
+            _throwaway_clusters(obj, context.tree)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
     loaded.documents.append(document)
     if context is not None and b"helm" in data:  # local charts its helm commands deploy
@@ -1103,15 +1105,109 @@ def _aims_elsewhere(
             switched = positional[:1] == ["config"] and len(positional) > 2
             if program in ("kubectl", "oc") and switched and positional[1] in _CONTEXT_VERBS:
                 named.append(positional[2])
+            signature = str(command["signature"]) + " "
+            if any(signature.startswith(prefix + " ") for prefix in _CREDENTIAL_COMMANDS):
+                return True
+    if any(step.get("action") in _CREDENTIAL_ACTIONS for step, _ in steps):
+        return True
     return any(value is not None and not _THROWAWAY.search(value) for value in named)
 
 
-def _never(condition: Any) -> bool:
+# Actions and commands that point kubectl at a real cluster (they write its credentials and
+# make it the current context): a job running one deploys there, throwaway cluster or not.
+_CREDENTIAL_ACTIONS = frozenset(
+    {
+        "azure/aks-set-context", "azure/k8s-set-context", "okteto/context",
+        "google-github-actions/get-gke-credentials", "tale/kubectl-action",
+    }
+)  # fmt: skip
+_CREDENTIAL_COMMANDS = (
+    "aws eks update-kubeconfig", "az aks get-credentials", "oc login",
+    "gcloud container clusters get-credentials", "doctl kubernetes cluster kubeconfig save",
+)  # fmt: skip
+MAX_ACTION_DEPTH = 3  # local composite actions followed inside one another
+
+
+def _throwaway_clusters(obj: dict[str, Any], tree: Tree) -> None:
+    """Decide `ephemeralCluster` for each job of a GitHub workflow or composite action, once
+    its steps have their commands (followed scripts included): the job starts a throwaway
+    cluster (an action, a command, a followed script, or a local composite action that does,
+    `uses: ./.github/actions/setup` with the inputs this step gives it) and never points
+    kubectl elsewhere (in its steps, its scripts or the local actions it runs)."""
+    jobs = obj.get("jobs")
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        listed = job.get("steps") if isinstance(job, dict) else None
+        steps = [step for step in _values(listed) if isinstance(step, dict)]
+        running = [(step, list(step.get("commands") or [])) for step in steps]
+        running = [(step, commands) for step, commands in running if not _never(step.get("if"))]
+        inner = [found for step, _ in running for found in _local_steps(step, tree, 1)]
+        everything = running + inner
+        starts = any(step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in everything)
+        starts = starts or any(_creates_cluster(c) for _, commands in everything for c in commands)
+        ephemeral = starts and not _aims_elsewhere([_env(obj), _env(job)], everything)
+        for step in steps:
+            if isinstance(step.get("context"), dict):
+                step["context"]["ephemeralCluster"] = ephemeral
+
+
+def _local_steps(
+    step: dict[str, Any], tree: Tree, depth: int
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The steps (with their commands) that a local composite action runs for `step`, the
+    ones its `if:` skips with the inputs `step` gives (`inputs.create-cluster == 'true'`)
+    left out, and those of the local actions they run in turn."""
+    action = str(step.get("action") or "")
+    callee = _local_callee(tree, action) if depth <= MAX_ACTION_DEPTH else None
+    if callee is None or kind_of(callee) != ACTION:
+        return []
+    try:
+        data = tree.read(callee)
+    except OSError:
+        return []
+    entry, text, _ = load_mapping(callee, data, "workflow")
+    if entry is None or not isinstance(entry.obj, dict):
+        return []
+    given = step.get("with")
+    given = given if isinstance(given, dict) else {}
+    passed = {f"inputs.{key}": [str(value)] for key, value in given.items() if scalar(value)}
+    inputs = {**dict(input_values(entry.obj.get("inputs"))), **passed}  # given, else default
+    _action(callee, entry, text.split("\n"), passed)
+    jobs = entry.obj.get("jobs")
+    job = jobs.get("composite") if isinstance(jobs, dict) else None
+    found: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for inner in job.get("steps", []) if isinstance(job, dict) else []:
+        if not isinstance(inner, dict) or _never(inner.get("if"), inputs):
+            continue
+        found.append((inner, list(inner.get("commands") or [])))
+        found.extend(_local_steps(inner, tree, depth + 1))
+    return found
+
+
+_INPUT_TEST = re.compile(r"^\(?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*\)?$")
+
+
+def _never(condition: Any, inputs: Values | None = None) -> bool:
     """An `if:` that is false whatever happens: `false`, `${{ false }}`, `0`."""
     text = str(condition).strip() if condition is not None else ""
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2].strip()
+    if inputs is not None and "||" not in text:
+        return any(_false_test(part, inputs) for part in text.split("&&"))
     return text.lower() in ("false", "0", "''", '""') if condition is not None else False
+
+
+def _false_test(text: str, inputs: Values) -> bool:
+    """A conjunct that is false: `false`, or a test of an input against a value that every
+    value the input may have fails (`inputs.create-kind-cluster == 'true'` given "false")."""
+    if text.strip().lower() in ("false", "0", "''", '""'):
+        return True
+    match = _INPUT_TEST.match(text.strip())
+    values = inputs.get(f"inputs.{match.group(1)}") if match else None
+    if match is None or not values or any("${{" in value for value in values):
+        return False
+    # GitHub compares strings case-insensitively.
+    equal = [value.lower() == match.group(3).lower() for value in values]
+    return not any(equal) if match.group(2) == "==" else all(equal)
 
 
 def _creates_cluster(command: dict[str, Any]) -> bool:

@@ -1,0 +1,118 @@
+"""Files that reach the cluster only through kustomize builds are judged in those builds.
+
+kubectl (`apply -k`), Argo CD and Flux apply a folder holding a kustomization.yaml as a build,
+never file by file. A manifest that such builds take in is judged in every build (its
+findings point at its own lines, with the overlays they hold for); what it says read alone,
+and no build shows, is noise: an image the overlays all replace (`images:`), a namespace
+they all set, a field every overlay patches. Such a finding of the plain file is left out
+when every kustomization whose build reads the file was built in this run without an error
+and no CI file gives it or a folder above it to `-f` (`kubectl apply -f base/` applies it
+alone). A finding that a build or a deployer also shows at that place is kept as it was (one
+finding, its fingerprint unchanged): an Argo CD directory Application (with `recurse`, Argo CD
+applies every file below as written, kustomization or not) judges the file as written, at its
+lines. A file no kustomization builds, or one whose build failed, keeps all its findings.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+
+from gatekeeper.finding import Finding
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree
+
+# Files of the repository that may apply a manifest alone (kubectl apply -f, oc apply -f).
+_CI_FILES = re.compile(
+    r"(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml|Makefile|[^/]+\.sh|justfile"
+    r"|Taskfile\.ya?ml|Jenkinsfile|\.drone\.ya?ml|\.circleci/config\.yml|azure-pipelines\.ya?ml)$"
+)
+
+
+def without_unbuilt_views(
+    findings: list[Finding], loaded: Iterable[str], context: LoadContext
+) -> list[Finding]:
+    """`findings` without those of plain manifests that only builds deploy (module doc);
+    `loaded`: the files this run loaded (the kustomizations it built among them)."""
+    rendered = {_place(f) for f in findings if f.extra.get("variants")}
+    candidates = {
+        f.file
+        for f in findings
+        if f.source == "kubernetes" and not f.extra.get("variants") and _place(f) not in rendered
+    }
+    if not candidates:
+        return findings
+    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+
+    if not any(posixpath.basename(file) in KUSTOMIZATION_FILES for file in built):
+        return findings  # no build in this run (a hook's few files): nothing judged elsewhere
+    only_built = {file for file in candidates if _owners_built(file, built, context)}
+    if only_built:  # unless CI applies it alone
+        applied = _applied_in_ci(context.tree)
+        only_built = {file for file in only_built if not _applied(file, applied)}
+    if not only_built:
+        return findings
+    return [
+        f
+        for f in findings
+        if f.file not in only_built
+        or f.source != "kubernetes"
+        or f.extra.get("variants")
+        or f.policy_id.startswith("GK-")
+        or _place(f) in rendered
+    ]
+
+
+def _place(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.file, finding.line, finding.column, finding.policy_id)
+
+
+def _owners_built(file: str, built: set[str], context: LoadContext) -> bool:
+    """Do kustomizations read `file`, all of them built in this run without an error?"""
+    from gatekeeper.sources import kustomize
+
+    owners = kustomize.owners(file, context)
+    return bool(owners) and all(owner in built for owner in owners)
+
+
+def _applied(file: str, applied: set[str]) -> bool:
+    """Is the file, its folder or a folder above it applied as written (`kubectl apply -f`
+    in CI)?"""
+    folder = file
+    while folder:
+        if folder in applied:
+            return True
+        folder = posixpath.dirname(folder)
+    return "" in applied
+
+
+# A line that may run kubectl or oc on files (a name a variable holds is kubectl too: `$(KUBECTL)`).
+_APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
+# A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads.
+_FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+
+
+def _applied_in_ci(tree: Tree) -> set[str]:
+    """The paths the repository's CI files and scripts give a `-f` option of kubectl or oc
+    (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`; a
+    computed one (`-f "$DIR"`) as the root: any file may be it."""
+    found: set[str] = set()
+    for name in tree.list_dir(""):
+        if not _CI_FILES.search(name):
+            continue
+        try:
+            text = tree.read(name).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if not _APPLIER.search(line):  # `-f` of docker build, rm, helm...: not applied
+                continue
+            for match in _FILENAME.finditer(line):
+                if "://" in match.group(1):  # a URL: no file of the repository
+                    continue
+                given = posixpath.normpath(match.group(1)).lstrip("/")
+                # A path CI computes (`-f "$DIR"`) may be any file: every file may be applied.
+                found.add("" if "$" in given or given == "." else given)
+    return found

@@ -1,0 +1,127 @@
+"""A manifest that only kustomize builds deploy is judged in those builds: what it says read
+alone and no build shows (an image every build replaces, a field every build patches) is not
+reported (opentelemetry-operator: `image operator-opamp-bridge:latest` of a standalone
+deployment whose kustomization sets the released image). The file keeps its findings when
+CI applies it alone (`kubectl apply -f`), when an Argo CD Application applies a folder above
+it as a directory (`recurse`: every file as written), when its build fails, and when no
+kustomization takes it in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Run
+
+Gatekeeper = Callable[..., Run]
+Write = Callable[[str, str], Path]
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: web:latest
+          securityContext:
+            privileged: true
+"""
+KUSTOMIZATION = """\
+resources:
+  - deploy.yaml
+images:
+  - name: web
+    newName: registry.example.com/web
+    newTag: "1.4.2"
+patches:
+  - target: {kind: Deployment, name: web}
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/containers/0/securityContext/privileged
+        value: false
+"""
+
+
+def test_a_manifest_only_builds_deploy_is_judged_in_the_builds(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    for folder in ("built", "applied", "broken", "recursed/web"):
+        write(f"{folder}/deploy.yaml", DEPLOYMENT)
+        write(f"{folder}/kustomization.yaml", KUSTOMIZATION)
+    write(
+        "broken/kustomization.yaml",
+        KUSTOMIZATION.replace("deploy.yaml", "deploy.yaml\n  - gone.yaml"),
+    )
+    write("alone/deploy.yaml", DEPLOYMENT)
+    write(
+        ".github/workflows/deploy.yml",
+        "on: push\njobs:\n  deploy:\n    steps:\n      - run: kubectl apply -f ./applied/\n",
+    )
+    write(  # Argo CD applies every file below `recursed` as written
+        "app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: all}\n"
+        "spec:\n  source:\n    repoURL: https://github.com/acme/deploy\n"
+        "    path: recursed\n    directory: {recurse: true}\n",
+    )
+    write(
+        ".gatekeeper.yml",
+        "packs: [kubernetes]\ndisable: [K8S-NETWORK-POLICY-PRESENT]\n"
+        "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/deploy]\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    findings = json.loads(run.stdout)["findings"]
+    wanted = ("K8S-IMAGE-TAG-PINNED", "K8S-PSS-PRIVILEGED", "GK-RENDER-ERROR")
+    found = sorted(
+        (f["policy_id"], f["file"], f["line"]) for f in findings if f["policy_id"] in wanted
+    )
+    assert found == [
+        ("GK-RENDER-ERROR", "broken/kustomization.yaml", 3),
+        ("K8S-IMAGE-TAG-PINNED", "alone/deploy.yaml", 14),
+        ("K8S-IMAGE-TAG-PINNED", "applied/deploy.yaml", 14),
+        ("K8S-IMAGE-TAG-PINNED", "broken/deploy.yaml", 14),
+        ("K8S-IMAGE-TAG-PINNED", "recursed/web/deploy.yaml", 14),
+        ("K8S-PSS-PRIVILEGED", "alone/deploy.yaml", 16),
+        ("K8S-PSS-PRIVILEGED", "applied/deploy.yaml", 16),
+        ("K8S-PSS-PRIVILEGED", "broken/deploy.yaml", 16),
+        ("K8S-PSS-PRIVILEGED", "recursed/web/deploy.yaml", 16),
+    ]
+    # The build still judges the file, at its own lines: no probes on the built container.
+    probes = {f["file"] for f in findings if f["policy_id"] == "K8S-POD-LIVENESS-PROBE"}
+    assert probes >= {
+        "alone/deploy.yaml",
+        "applied/deploy.yaml",
+        "built/deploy.yaml",
+        "broken/deploy.yaml",
+    }
+
+
+def test_a_path_ci_computes_may_be_the_file(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """`kubectl apply -f "$DIR"` may apply any file as written: the file keeps its findings
+    (a URL, or `docker build -f`, names none of them)."""
+    write("built/deploy.yaml", DEPLOYMENT)
+    write("built/kustomization.yaml", KUSTOMIZATION)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    script = "kubectl apply -f https://example.com/${V}/crds.yaml\ndocker build -f $F .\n"
+    write("hack/deploy.sh", script)
+
+    def pinned() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        assert run.returncode == 1, run.stderr
+        findings = json.loads(run.stdout)["findings"]
+        return [f["file"] for f in findings if f["policy_id"] == "K8S-IMAGE-TAG-PINNED"]
+
+    assert pinned() == []
+    write("hack/deploy.sh", script + 'kubectl apply -f "$DIR"\n')
+    assert pinned() == ["built/deploy.yaml"]
