@@ -117,8 +117,29 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     if problem is not None:
         return Loaded(problems=[problem])
     if is_plan_name(path):
-        return _load_plan(path, decode(data))
-    return _load_hcl(path, decode(data), context)
+        loaded = _load_plan(path, decode(data))
+    else:
+        loaded = _load_hcl(path, decode(data), context)
+    _add_deployed(loaded, context)
+    return loaded
+
+
+def _add_deployed(loaded: Loaded, context: LoadContext) -> None:
+    """What resources deploy besides themselves, judged as such: the Kubernetes objects
+    of the kubernetes, kubectl and helm providers' resources (terraform_kubernetes), the
+    commands of `local-exec` provisioners (terraform_provisioners)."""
+    from gatekeeper.sources import terraform_provisioners
+    from gatekeeper.sources.terraform_kubernetes import DEPLOYING_KINDS, objects
+
+    for document in list(loaded.documents):
+        if document.kind in DEPLOYING_KINDS:
+            made = objects(document, context)
+            loaded.documents.extend(made.documents)
+            loaded.problems.extend(made.problems)
+        if isinstance(document.obj, dict) and "provisioner" in document.obj:
+            commands = terraform_provisioners.document(document)
+            if commands is not None:
+                loaded.documents.append(commands)
 
 
 # --- .tf files -----------------------------------------------------------------------------
