@@ -404,9 +404,11 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
             )
         )
     if "module" in text:
+        from gatekeeper.sources import terraform_git_modules
         from gatekeeper.sources.terraform_modules import call_documents
 
         loaded.documents.extend(call_documents(path, parsed, context))
+        loaded.problems.extend(terraform_git_modules.problems(path, parsed, context))
     return loaded
 
 
