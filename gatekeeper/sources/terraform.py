@@ -297,7 +297,7 @@ def _unevaluated(path: str, parsed: Parsed, text: str) -> list[Problem]:
     from gatekeeper.tfeval import DIRECTIVE, UNICODE, unevaluated_calls
 
     said: dict[tuple[str, int], Problem] = {}
-    lines = text.splitlines()
+    lines: list[str] = []  # the file's, split when a call is found
     for block in parsed.blocks:
         body = block.raw
         if body is not None and block.type == "variable":  # `type = list(...)`: no value
@@ -309,6 +309,7 @@ def _unevaluated(path: str, parsed: Parsed, text: str) -> list[Problem]:
             what = "a template directive (%{...})" if function == DIRECTIVE else f"{function}()"
             if function.startswith(UNICODE):
                 what = f"{function.removeprefix(UNICODE)}() of non-ASCII text"
+            lines = lines or text.splitlines()
             message = (
                 f"{what} is not evaluated by gatekeeper: what `{attribute}` holds is not judged"
                 f" ({_written(lines, span)})"
