@@ -41,6 +41,10 @@ COMPLIANT_SPEC = """\
         name              = "app"
         image             = "registry.example.com/app@sha256:%s"
         image_pull_policy = "Always"
+        env {
+          name  = "DEBUG"
+          value = "true"
+        }
         security_context {
           allow_privilege_escalation = false
           read_only_root_filesystem  = true
@@ -93,8 +97,8 @@ def deployment(privileged: str) -> str:
 
 def test_a_compliant_deployment_in_hcl_meets_the_pod_policies(tmp_path: Path) -> None:
     """The provider's names (blocks once an object, repeated ones a plural list, maps as
-    written, `run_as_user = "10001"` a number) read as the API's: nothing to say about the
-    pod, no schema finding."""
+    written, `run_as_user = "10001"` a number, an env `value = "true"` a string) read as
+    the API's: nothing to say about the pod, no schema finding."""
     found = findings(tmp_path, {"main.tf": PROVIDER, "app.tf": deployment("false")}, "K8S-P")
     assert found == set()
     assert not findings(tmp_path, {}, "GK-SCHEMA")
@@ -102,7 +106,7 @@ def test_a_compliant_deployment_in_hcl_meets_the_pod_policies(tmp_path: Path) ->
 
 def test_a_privileged_container_is_found_at_its_hcl_line(tmp_path: Path) -> None:
     found = findings(tmp_path, {"main.tf": PROVIDER, "app.tf": deployment("true")}, "K8S-P")
-    assert found == {("K8S-PSS-PRIVILEGED", "app.tf", 31)}
+    assert found == {("K8S-PSS-PRIVILEGED", "app.tf", 35)}
 
 
 def test_red_team_r01_a_root_pod_with_host_namespaces_and_host_path(tmp_path: Path) -> None:

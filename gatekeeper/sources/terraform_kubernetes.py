@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekeeper.document import Document, Loaded, Location, Locator, Problem, SubLocator
-from gatekeeper.fieldpath import Path
+from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.tree import Tree
@@ -145,7 +145,7 @@ def objects(document: Document, context: LoadContext) -> Loaded:
         if not isinstance(manifest, dict):
             return Loaded()
         unknown: list[Path] = []
-        known = _known(manifest, (), unknown)
+        known = as_typed(_known(manifest, (), unknown))
         return Loaded(
             documents=[_made(document, known, SubLocator(document.locator, ("manifest",)), unknown)]
         )
@@ -186,7 +186,7 @@ def _provider_object(document: Document) -> Document | None:
             paths[(key,)] = (key, 0)
     if "metadata" not in obj:
         return None
-    return _made(document, obj, _MappedLocator(document.locator, paths), unknown)
+    return _made(document, as_typed(obj), _MappedLocator(document.locator, paths), unknown)
 
 
 def _block(
@@ -274,6 +274,32 @@ def _known(value: Any, at: Path, unknown: list[Path]) -> Any:
                 unknown.append((*at, index))
         return [_known(item, (*at, index), unknown) for index, item in enumerate(value)]
     return value
+
+
+def as_typed(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object with Terraform's conversions to the types the API takes (the kubernetes
+    provider's schema, kubernetes_manifest's OpenAPI morphing): `"80"` for a number is 80,
+    `true` or `8080` for a string is "true" or "8080" (the Terraform source reads a quoted
+    "true" as a boolean for its own policies)."""
+    from gatekeeper.kubeschema import shape_errors
+
+    for error in shape_errors(obj):
+        if not error.path or ("expected a string" not in error.message and error.as_read is None):
+            continue
+        holder = get(obj, error.path[:-1])
+        key = error.path[-1]
+        value = get(obj, error.path)
+        if error.as_read is not None:
+            fixed: Any = error.as_read
+        elif isinstance(value, bool):
+            fixed = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            fixed = str(value)
+        else:
+            continue
+        if isinstance(holder, dict) or (isinstance(holder, list) and isinstance(key, int)):
+            holder[key] = fixed  # type: ignore[index]
+    return obj
 
 
 # --- YAML the kubectl provider applies -----------------------------------------------------
