@@ -119,6 +119,7 @@ def main() -> None:
             env = {**os.environ, "GATEKEEPER_CACHE_DIR": str(Path(temp, f"cache{index}"))}
             if source:
                 env["PYTHONPATH"] = import_path(source, temp)
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: the warm-up caches byte code
             envs[source] = env
         json_out = ["--format", "json"]
         commands = {

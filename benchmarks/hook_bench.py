@@ -33,13 +33,14 @@ from pathlib import Path
 
 
 def import_path(source: str, temp: str) -> str:
-    """A PYTHONPATH that imports gatekeeper and its built-in library (the package
-    `gatekeeper_policies`, `policies/` in a checkout) from the checkout `source`: links in
-    a folder of `temp`, so an installed editable copy's library is not used instead."""
+    """A PYTHONPATH that imports gatekeeper, its built-in library (the package
+    `gatekeeper_policies`, `policies/` in a checkout) and its templates from the checkout
+    `source`: links in a folder of `temp`, so an installed editable copy's are not used."""
     checkout = Path(source).resolve()
     folder = Path(tempfile.mkdtemp(prefix="source-", dir=temp))
     (folder / "gatekeeper").symlink_to(checkout / "gatekeeper")
     (folder / "gatekeeper_policies").symlink_to(checkout / "policies")
+    (folder / "gatekeeper_templates").symlink_to(checkout / "templates")
     return str(folder)
 
 

@@ -7,7 +7,8 @@
     python benchmarks/run.py --targets charts --baseline /tmp/old --skip-checkov  # A/B vs old
 
 Each tool runs `--runs` times as its own process (the real command lines, below) and the
-median is reported: wall time, peak RSS of the largest process (`/usr/bin/time -v`, or
+median is reported (every tool as installed: byte code compiled before timing and cached,
+PYTHONDONTWRITEBYTECODE unset): wall time, peak RSS of the largest process (`/usr/bin/time -v`, or
 getrusage when it is missing), and the peaks of the RSS and of the PSS summed over the whole
 process tree (sampled from /proc every 20 ms; the RSS sum counts pages shared by forked workers
 or by two processes mapping one library once per process, so it overstates multi-process tools,
@@ -169,6 +170,35 @@ def tree_memory_kb(root: int) -> tuple[int, int]:
     return sum(rss for _, rss in tree), sum(_pss_kb(pid) for pid, _ in tree)
 
 
+BYTE_CODE = "cached, as installed (compileall of each gatekeeper source before timing)"
+
+
+def installed_env(env: dict[str, str]) -> dict[str, str]:
+    """This environment plus `env`, as an installed tool runs: byte code read and written
+    (no PYTHONDONTWRITEBYTECODE: a source tree without __pycache__ would compile every module
+    in every run, 0.15-0.2 s that no installed copy pays)."""
+    full = {**os.environ, **env}
+    full.pop("PYTHONDONTWRITEBYTECODE", None)
+    return full
+
+
+def compile_sources(tools: list[Tool]) -> None:
+    """Byte-compile each gatekeeper source a tool imports (this checkout, a --baseline), so
+    no timed run compiles: every run measures gatekeeper as installed."""
+    folders = {HERE.parent / "gatekeeper"}
+    for tool in tools:
+        for entry in tool.env.get("PYTHONPATH", "").split(os.pathsep):
+            if entry and (Path(entry) / "gatekeeper").is_dir():
+                folders.add((Path(entry) / "gatekeeper").resolve())
+    for folder in sorted(folders):
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(folder)],
+            env=installed_env({}),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
 def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) -> Measure:
     """Run once; wall and CPU time, peak RSS (largest process), sampled peak RSS of the tree."""
     use_time = os.access(TIME, os.X_OK)
@@ -178,7 +208,7 @@ def measure(command: list[str], cwd: Path, env: dict[str, str], stdout: Path) ->
         peak = peak_pss = 0
         start = time.perf_counter()
         process = subprocess.Popen(
-            full, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.PIPE
+            full, cwd=cwd, env=installed_env(env), stdout=out, stderr=subprocess.PIPE
         )
         done = threading.Event()
 
@@ -401,6 +431,7 @@ def run_paired(target: str, tools: list[Tool], cwd: Path, workdir: Path) -> list
     """Run i of every tool back to back, then run i+1: the tools of a pair see the same load
     on a shared machine, and ratios are taken pair by pair."""
     results = [Result(tool.name, target, tool.command, note=tool.note) for tool in tools]
+    compile_sources(tools)
     for index in range(max(tool.runs for tool in tools)):
         for tool, result in zip(tools, results, strict=True):
             if index >= tool.runs:
@@ -476,6 +507,7 @@ def benchmark(
             "results": [result.as_json() for result in results],
             "ratios": ratios(results),
             "memory_by_size": memory_by_size(results),
+            "byte_code": BYTE_CODE,
         }
 
     plan = [(target, framework, runs) for target, framework in targets.items()]
@@ -647,6 +679,10 @@ def table(report: dict[str, Any]) -> str:
             f"| {name} | {ratio['wall']:.2f} | {ratio['cpu']:.2f} | {ratio['max_rss']:.3f} "
             f"| {ratio['tree_rss']:.3f} | {ratio.get('tree_pss', 0):.3f} |"
         )
+    lines += [
+        "",
+        f"Byte code: {report.get('byte_code', 'compiled in every run (before 2026-11-26)')}.",
+    ]
     if report.get("memory_by_size"):
         sizes = report["memory_by_size"]
         lines += ["", "| copies of k8s | " + " | ".join(sizes) + " |"]

@@ -538,6 +538,20 @@ class RevisionTree:
     def exists(self, path: str) -> bool:
         return posixpath.normpath(path) in self.blobs
 
+    def pin(self, other: RevisionTree, folders: Iterable[str]) -> None:
+        """Read `folders` (paths ending in /) as `other` has them: the trusted revision's copy
+        of files a change must not swap for its own (a vendored chart standing in for the
+        one the deployer fetches)."""
+        prefixes = tuple(folders)
+        if not prefixes:
+            return
+        kept = {p: b for p, b in self.blobs.items() if not p.startswith(prefixes)}
+        kept.update({p: b for p, b in other.blobs.items() if p.startswith(prefixes)})
+        self.blobs = kept
+        self.paths = sorted(kept)
+        self._cache = {p: data for p, data in self._cache.items() if p in kept}
+        self._named, self._after_last_miss = None, -1
+
     def content_id(self, path: str) -> str:
         """What names the content at `path`: its blob id, a submodule's commit, or ""."""
         path = posixpath.normpath(path)

@@ -26,6 +26,7 @@ from gatekeeper.evaluate import Engine
 from gatekeeper.finding import Finding
 from gatekeeper.lock import LockEntry
 from gatekeeper.policy.model import Policy
+from gatekeeper.sources import embedded
 from gatekeeper.tree import WorkTree
 
 
@@ -305,7 +306,10 @@ def _load(root: Path, config: Config) -> list[Document]:
             data = (root / name).read_bytes()
         except OSError:
             continue
-        documents.extend(adapter.load(name, data, context).documents)
+        loaded = adapter.load(name, data, context)
+        documents.extend(
+            embedded.with_made(loaded.documents, sources.reader(context.tree, name, data))
+        )
     return documents
 
 

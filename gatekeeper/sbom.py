@@ -20,6 +20,7 @@ from gatekeeper import __version__, sources
 from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.images import ImageRef, is_valid_digest, parse_image
+from gatekeeper.sources import embedded
 from gatekeeper.workloads import PodView, pod_views
 
 SPEC_VERSIONS = ("1.5", "1.6")
@@ -105,6 +106,9 @@ def collect(items: Iterable[tuple[str, bytes]], context: sources.LoadContext) ->
             )
             continue
         inventory.problems.extend(loaded.problems)
+        loaded.documents = embedded.with_made(
+            loaded.documents, sources.reader(context.tree, path, data)
+        )
         if loaded.documents:
             inventory.files += 1
         extract = getattr(adapter, "images", None)

@@ -25,7 +25,7 @@ from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.sources import flux_ignore
+from gatekeeper.sources import embedded, flux_ignore
 from gatekeeper.tree import MemoryTree
 from gatekeeper.workloads import tokens_off_by_service_account
 
@@ -89,6 +89,8 @@ def scan_one(
         loaded = Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")])
     if not any(document.source in sources.KUBERNETES_OWNERS for document in loaded.documents):
         loaded.documents.extend(_objects_elsewhere(adapter, path, data, context))
+    read = sources.reader(context.tree, path, data)
+    loaded.documents = embedded.with_made(loaded.documents, read)
     if not loaded.documents and not loaded.problems:
         return result
     result.files.append(path)

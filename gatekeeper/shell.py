@@ -542,6 +542,8 @@ def commands(
             known.update(_read_into(command))
         if command is None:
             continue
+        if _unreadable(command):
+            _opaque(command, script, start, words)
         _learn(command, argv, names)
         _remember_written(command, chain, names)
         if command.program == "set" and command.args[:1] == ["--"]:  # `set -- kubectl apply`
@@ -563,6 +565,8 @@ def commands(
                     _opaque(command, script, start, words)
         else:  # `pwsh -c`, `cmd /c`, `Invoke-Expression`
             inner_scripts.append((_windows_script(command) or "", command.line))
+        if command.program == "az" and command.positional[:3] == ["aks", "command", "invoke"]:
+            evaluated.extend(_flag_values(command.args, ("--command", "-c")))  # run in it
         if command.program == "nix-shell":  # `nix-shell --run "kubectl apply"`
             evaluated.extend(
                 command.args[i + 1]
@@ -625,6 +629,18 @@ def commands(
             for nested in commands(inner, known, depth + 1, names):
                 nested.line += line
                 found.append(nested)
+    return found
+
+
+def _flag_values(args: list[str], names: tuple[str, ...]) -> list[str]:
+    """The values of flags `names` (`--command X`, `--command=X`)."""
+    found = []
+    for index, arg in enumerate(args):
+        flag, equals, value = arg.partition("=")
+        if flag in names and equals:
+            found.append(value)
+        elif arg in names and index + 1 < len(args):
+            found.append(args[index + 1])
     return found
 
 
@@ -758,6 +774,41 @@ def _loop_variants(
     return found
 
 
+# What a CLI deploys with (kubectl, helm, oc, argocd...): a program named at run time and
+# given one of these is taken for a deploy gatekeeper cannot name; the verbs many other
+# programs share (`$PIP install`, `$(go env GOPATH)/bin/golangci-lint run`) only with a
+# cluster CLI's flags.
+_DEPLOY_VERBS = frozenset(
+    {
+        "apply", "replace", "patch", "rollout", "scale", "upgrade", "sync", "deploy",
+        "expose", "autoscale", "drain", "taint",
+    }
+)  # fmt: skip
+_SHARED_VERBS = frozenset(
+    {"create", "delete", "install", "uninstall", "run", "set", "label", "annotate", "edit"}
+)
+_CLUSTER_FLAGS = re.compile(
+    r"^(?:-f|--filename|-k|--kustomize|--namespace|--kubeconfig|--context|--kube-context"
+    r"|--set(?:-string|-file)?|--values|--atomic|--server)(?:=|$)"
+)
+# A script read through a file descriptor: what the descriptor holds is not followed.
+_DESCRIPTOR = re.compile(r"^/(?:dev/fd/\d+|dev/stdin|proc/(?:self|\$\$|\d+)/fd/\d+)$")
+
+
+def _unreadable(command: Command) -> bool:
+    """Whether what `command` runs cannot be read: a program whose name is computed at run
+    time (`$(printf '\\x6b...') apply`, `"${a[0]}${a[1]}" apply`) given a deploy verb, or a
+    shell reading its script through a file descriptor (`exec 3< d.sh; bash /dev/fd/3`)."""
+    if ("$" in command.program or "`" in command.program) and command.positional[:1]:
+        verb = command.positional[0]
+        return verb in _DEPLOY_VERBS or (
+            verb in _SHARED_VERBS and any(_CLUSTER_FLAGS.match(f) for f in command.flags)
+        )
+    if command.program in SHELLS | _SOURCES and not _after_c(command.args):
+        return bool(command.positional) and bool(_DESCRIPTOR.match(command.positional[0]))
+    return False
+
+
 def _opaque(command: Command, script: str, start: int, words: list[_Word]) -> None:
     """Mark a shell that runs a payload decoded at run time: its text is the pipeline."""
     command.opaque = True
@@ -838,11 +889,47 @@ def printed(command: Command) -> str:
     sent to a file), `%s` filled in."""
     args = command.args
     if command.program == "echo":
-        return " ".join(arg for arg in args if arg not in ("-n", "-e", "-E"))
+        text = " ".join(arg for arg in args if arg not in ("-n", "-e", "-E"))
+        return _escaped(text) if "-e" in args else text
     if not args:
         return ""
     fills = iter(args[1:])
-    return re.sub(r"%[sbd]", lambda _: next(fills, ""), args[0]).replace("\\n", "\n")
+
+    def fill(found: re.Match[str]) -> str:
+        value = next(fills, "")
+        return _escaped(value) if found.group(0) == "%b" else value
+
+    return re.sub(r"%[sbd]", fill, _escaped(args[0]))
+
+
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|0?[0-7]{1,3}|[abefnrtv\\])")
+_NAMED_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+}
+
+
+def _escaped(text: str) -> str:
+    """`text` with the backslash escapes printf (and `echo -e`) interpret: `\\x6b` is k."""
+    if "\\" not in text:
+        return text
+
+    def one(found: re.Match[str]) -> str:
+        code = found.group(1)
+        if code[0] == "x":
+            return chr(int(code[1:], 16))
+        if code[0].isdigit():
+            return chr(int(code, 8) & 0xFF)
+        return _NAMED_ESCAPES[code]
+
+    return _ESCAPE.sub(one, text)
 
 
 # Interpreters that run code given inline (`python3 -c CODE`, `node -e CODE`, `perl -e`).
@@ -948,14 +1035,24 @@ def _expanded_words(
             whole = _VARIABLE.fullmatch(text)
             value = known.get((whole.group(1) or whole.group(2)) if whole else "")
             quoted = script[word.start : word.start + 1] in ("'", '"')
-            if value is not None and value.split() and not quoted:
-                argv.extend(value.split())
-                lines.extend([word.line] * len(value.split()))
+            fields = _fields(value, known) if value is not None and not quoted else []
+            if fields:
+                argv.extend(fields)
+                lines.extend([word.line] * len(fields))
                 continue
             text = _VARIABLE.sub(lambda m: known.get(m.group(1) or m.group(2), m.group(0)), text)
         argv.append(text)
         lines.append(word.line)
     return argv, lines
+
+
+def _fields(value: str, known: dict[str, str]) -> list[str]:
+    """An unquoted expansion's words, split at the characters of IFS as the shell splits
+    them (`IFS=,; C=kubectl,apply; $C` runs kubectl), at blanks when IFS is not set."""
+    separators = known.get("IFS")
+    if separators is None or separators.isspace():
+        return value.split()
+    return [field for field in re.split(f"[{re.escape(separators)}\\s]+", value) if field]
 
 
 def program_lookup(word: str) -> str | None:
@@ -1281,6 +1378,8 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
     program = looked_up.group(1) if looked_up else _program_name(words[0])
     program = _SAME_PROGRAM.get(program, program)
     args = words[1:]
+    if program == "gcloud" and args[:1] in (["alpha"], ["beta"]):  # a release track
+        args = args[1:]
     if program == "terragrunt":  # `terragrunt run-all apply`, `terragrunt run --all -- apply`
         while args and (args[0] in ("run-all", "run", "--") or args[0].startswith("--all")):
             args = args[1:]

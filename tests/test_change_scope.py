@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from gatekeeper import depgraph
 from gatekeeper.change import scan_change
 from gatekeeper.sources import LoadContext
@@ -336,3 +338,49 @@ def test_values_of_an_applicationset_environment(repo: Repo, gatekeeper: Gatekee
     run = gatekeeper("scan", "--base", "main", cwd=repo.root)
     assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
     assert "envs/staging/values.yaml:1" in run.stdout
+
+
+UNLISTED_CLUSTERS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: fleet, namespace: argocd}
+spec:
+  goTemplate: true
+  generators:
+    - GENERATOR
+  template:
+    metadata: {name: "app-{{.name}}"}
+    spec:
+      project: default
+      destination: {server: "{{.server}}", namespace: team}
+      source:
+        repoURL: https://github.com/acme/platform
+        path: charts/app
+        helm: {valueFiles: ["values-{{.name}}.yaml"]}
+"""
+
+
+@pytest.mark.parametrize(
+    "generator",
+    ["clusterDecisionResource: {configMapRef: ocm-placement, labelSelector: {}}", "clusters: {}"],
+)
+def test_a_values_file_for_clusters_gatekeeper_cannot_list(
+    repo: Repo, gatekeeper: Gatekeeper, generator: str
+) -> None:
+    """Red team r17: the template names each cluster's values file; a pull request adds one
+    for a cluster the generator (an API's, or the cluster secrets') will list. Every file the
+    name could be is rendered with the chart; none is "not found" (it is some cluster's)."""
+    repo.write(
+        ".gatekeeper.yml",
+        CONFIG + "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/platform]\n",
+    )
+    before = {
+        **CHART_FILES,
+        "argocd/fleet.yaml": UNLISTED_CLUSTERS.replace("GENERATOR", generator),
+        "charts/app/values-dev.yaml": "privileged: false\n",
+    }
+    pull_request(repo, before, {"charts/app/values-edge.yaml": "privileged: true\n"})
+    run = gatekeeper("scan", "--base", "main", cwd=repo.root)
+    assert blocked(run) == ["charts/app/templates/pod.yaml:9 TEST-NO-PRIVILEGED"]
+    assert "charts/app/values-edge.yaml:1" in run.stdout
+    assert "GK-RENDER-ERROR" not in run.stdout

@@ -73,3 +73,109 @@ def test_each_embedded_manifest_and_pod_runner_is_judged(tmp_path: Path) -> None
         "deployed by objects.yaml:trigger (TriggerTemplate)",
         "deployed by objects.yaml:work (ManifestWork)",
     ]
+
+
+POD_TEXT = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: web}
+spec:
+  containers: [C]
+""".replace("C", C)
+
+
+def _indented(text: str, spaces: int) -> str:
+    return "".join(" " * spaces + line + "\n" for line in text.splitlines())
+
+
+def _privileged(tmp_path: Path) -> list[tuple[str, int, int]]:
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    return sorted(
+        (f.file, f.line, f.column)
+        for f in report.verdict.findings
+        if f.policy_id == "K8S-PSS-PRIVILEGED"
+    )
+
+
+def test_manifests_written_as_text_are_judged_at_their_own_lines(tmp_path: Path) -> None:
+    """Red team r03c: a ClusterResourceSet's ConfigMap, a Secret (base64), a Fleet Bundle
+    (plain and base64+gz) and a kapp-controller App's inline files all deploy the Pod."""
+    import base64
+    import gzip
+
+    encoded = base64.b64encode(POD_TEXT.encode()).decode()
+    zipped = base64.b64encode(gzip.compress(POD_TEXT.encode())).decode()
+    quoted = POD_TEXT.replace('"', '\\"').replace("\n", "\\n")
+    (tmp_path / "text.yaml").write_text(
+        "apiVersion: addons.cluster.x-k8s.io/v1beta1\n"
+        "kind: ClusterResourceSet\n"
+        "metadata: {name: crs, namespace: capi}\n"
+        "spec: {clusterSelector: {}, resources: [{name: crs-pod, kind: ConfigMap}]}\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "metadata: {name: crs-pod, namespace: capi}\n"
+        "data:\n"
+        "  nginx.conf: 'kind of a config, not a manifest: apiVersion'\n"
+        "  pod.yaml: |\n" + _indented(POD_TEXT, 4) + "---\n"
+        "apiVersion: v1\n"
+        "kind: Secret\n"
+        "metadata: {name: s, namespace: capi}\n"
+        "type: addons.cluster.x-k8s.io/resource-set\n"
+        f"data: {{pod.yaml: {encoded}}}\n"
+        "---\n"
+        "apiVersion: fleet.cattle.io/v1alpha1\n"
+        "kind: Bundle\n"
+        "metadata: {name: b, namespace: fleet-default}\n"
+        "spec:\n"
+        "  resources:\n"
+        "    - name: pod.yaml\n"
+        "      content: |\n" + _indented(POD_TEXT, 8) + "    - name: zipped.yaml\n"
+        "      encoding: base64+gz\n"
+        f"      content: {zipped}\n"
+        "---\n"
+        "apiVersion: kappctrl.k14s.io/v1alpha1\n"
+        "kind: App\n"
+        "metadata: {name: a, namespace: web}\n"
+        f'spec: {{fetch: [{{inline: {{paths: {{pod.yml: "{quoted}"}}}}}}]}}\n'
+    )
+    lines = (tmp_path / "text.yaml").read_text().splitlines()
+    found = _privileged(tmp_path)
+    at = [lines[line - 1][column - 1 :].split(":")[0] for _, line, column in found]
+    # Literal blocks: the `privileged` field itself; elsewhere: the string holding the Pod.
+    assert list(zip([line for _, line, _ in found], at, strict=True)) == [
+        (16, "privileged"),  # the ConfigMap's block
+        (22, "pod.yaml"),  # the Secret's base64 value: at its key
+        (35, "privileged"),  # the Bundle's block
+        (38, "content"),  # base64+gz
+        (43, "pod.yml"),  # a quoted string
+    ]
+
+
+def test_objects_made_inside_rendered_charts_and_overlays_are_judged(tmp_path: Path) -> None:
+    """A Crossplane Object or a manifest ConfigMap in a chart's template or an overlay's
+    resources was judged only when written in a plain file."""
+    chart = tmp_path / "charts" / "x"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("privileged: true\n")
+    (chart / "templates" / "object.yaml").write_text(
+        "apiVersion: kubernetes.crossplane.io/v1alpha2\n"
+        "kind: Object\n"
+        "metadata: {name: o}\n"
+        "spec: {forProvider: {manifest: POD}}\n".replace("POD", POD.replace("SPEC", SPEC)).replace(
+            "privileged: true", "privileged: {{ .Values.privileged }}"
+        )
+    )
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources: [cm.yaml]\nnamespace: capi\n")
+    (overlay / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: crs}\n"
+        "data:\n  pod.yaml: |\n" + _indented(POD_TEXT, 4)
+    )
+    # The overlay's ConfigMap: at the field's own line, once (the build and the file alone).
+    assert [(file, line) for file, line, _ in _privileged(tmp_path)] == [
+        ("charts/x/templates/object.yaml", 4),
+        ("overlay/cm.yaml", 10),
+    ]

@@ -88,3 +88,25 @@ def test_a_nested_kustomization_is_one_resource_with_or_without_patches(tmp_path
         assert cluster not in found["unlisted"]  # apps/ns1 builds without it
         # below apps/ns1: the app1 Kustomization's (which cluster-apps deploys)
         assert "deployed by apps/ns1/app1/ks.yaml:app1" in found["app"]
+
+
+def test_common_metadata_is_set_on_every_object_it_applies(tmp_path: Path) -> None:
+    """Red team r23 (session 10): kustomize-controller writes `spec.commonMetadata` on each
+    object's own metadata; an AppArmor annotation there makes the Pod unconfined."""
+    common = (
+        "  commonMetadata:\n    annotations:\n"
+        "      container.apparmor.security.beta.kubernetes.io/c: unconfined\n"
+    )
+    (tmp_path / "flux").mkdir()
+    (tmp_path / "flux" / "ks.yaml").write_text(CLUSTER + common)
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "pod.yaml").write_text(
+        POD.replace("privileged: true", "privileged: false") % "agent"
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    found = [
+        (f.file, f.line)
+        for f in report.verdict.findings
+        if f.policy_id == "K8S-PSS-APPARMOR-ANNOTATIONS"
+    ]
+    assert found == [("flux/ks.yaml", 11)]  # the annotation's own line

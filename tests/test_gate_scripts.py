@@ -44,3 +44,21 @@ def test_the_script_a_gate_workflow_runs_is_a_gate_file(tmp_path: Path) -> None:
 def test_the_workflow_that_runs_a_gate_script_is_a_gate_file(tmp_path: Path) -> None:
     changed = WORKFLOW.replace("./ci/policy.sh", "./ci/policy.sh || true")
     assert gate_changes(tmp_path, changed, SCRIPT) == [".github/workflows/policy.yml"]
+
+
+def test_a_new_job_named_like_the_gate_job_is_a_gate_file(tmp_path: Path) -> None:
+    """Red team r10: the required check of a `scan --base` gate is its job's check run; a new
+    workflow whose job reports the same name (here its id, after a comment) could pass for
+    it, and so needs review as the gate does."""
+    repo = Repo(tmp_path / "repo")
+    repo.write(".github/workflows/policy.yml", WORKFLOW)
+    repo.write("ci/policy.sh", SCRIPT)
+    repo.commit("base")
+    repo.branch("pr")
+    forged = "on: pull_request\njobs:\n  policy:   # lint\n    steps: [{run: sleep 1}]\n"
+    repo.write(".github/workflows/lint.yml", forged)
+    repo.write(".github/workflows/test.yml", forged.replace("policy:", "test:"))
+    repo.commit("change")
+    findings = scan_change(repo.root, "main").verdict.findings
+    changed = sorted(f.file for f in findings if f.policy_id == "GK-POLICY-CHANGE")
+    assert changed == [".github/workflows/lint.yml"]

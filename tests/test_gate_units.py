@@ -189,10 +189,35 @@ WRITES = "it may write check runs or commit statuses"
         ("steps:\n  - run: helm install gatekeeper/gatekeeper --name-template=gatekeeper\n", ""),
         ("env: {NAME: policy-gate-docs}\n", ""),
         ("permissions:\n  checks: read\nsteps:\n  - run: make test\n", ""),
+        # A job's check run as GitHub names it, however the YAML spells it (red team r10).
+        ("jobs:\n  policy-gate:   # lint\n    steps: []\n", NAMED),
+        ("jobs:\n  policy-gate: {runs-on: x, steps: []}\n", NAMED),
+        ("jobs:\n  lint:\n    name: >-\n      policy-gate\n", NAMED),
+        ('jobs:\n  lint:\n    name: "policy\\x2Dgate"\n', NAMED),
+        ("jobs:\n  lint:\n    name: ${{ format('{0}-gate', 'policy') }}\n", NAMED),
+        ("jobs:\n  lint:\n    name: policy-${{ matrix.x }}\n", NAMED),
+        ("jobs:\n  lint:\n    name: Lint (${{ matrix.os }})\n", ""),
+        ("jobs:\n  policy-gate:\n    name: Lint\n", ""),  # its check run is named Lint
     ],
 )
 def test_which_workflows_are_part_of_the_judge(text: str, reason: str) -> None:
     assert gatefiles.workflow_reason(text, "policy-gate") == reason
+
+
+def test_the_gate_jobs_of_the_trusted_workflows_are_check_names_too() -> None:
+    """`scan --base` knows no check run name: the required check is the job that runs
+    gatekeeper in the base's workflows, and a new workflow's job named like it is a gate
+    file."""
+    gate = (
+        "jobs:\n  policy:\n    name: Policy check\n"
+        "    steps: [{run: gatekeeper scan --base main}]\n"
+    )
+    other = "jobs:\n  test:\n    steps: [{run: make test}]\n"
+    checks = gatefiles.gate_checks([("gate.yml", gate), ("ci.yml", other)])
+    assert checks == {"Policy check"}
+    forged = "jobs:\n  lint:\n    name: policy CHECK\n    steps: [{run: sleep 1}]\n"
+    assert gatefiles.workflow_reason(forged, checks) == NAMED.replace("policy-gate", "Policy check")
+    assert gatefiles.workflow_reason(other, checks) == ""
 
 
 def test_workflow_paths() -> None:

@@ -128,9 +128,19 @@ def test_generators_not_expanded_block_when_they_deploy_from_here() -> None:
     """A generator listing its Applications from an API (pull requests, a plugin) is not
     expanded: blocking when its template deploys this repository, low for another's."""
     generator = "    - pullRequest: {github: {owner: acme, repo: platform}}\n"
-    tree = {**chart(), "apps/set.yaml": application_set(generator)}
+    told = application_set(generator).replace(
+        b"path: charts/web}",
+        b"path: charts/web, helm: {parameters: [{name: x, value: '{{ .y }}'}]}}",
+    )
+    tree = {**chart(), "apps/set.yaml": told}
     assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
         ("GK-LOCAL-NOT-EXPANDED", "apps/set.yaml", 7)
+    ]
+    # Only names and destinations from the parameters: the chart is judged as stamped with
+    # them unknown (session 10, r17), which clusters and names stays a low note.
+    tree = {**chart(), "apps/set.yaml": application_set(generator)}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("GK-NOT-EXPANDED", "apps/set.yaml", 7)
     ]
     foreign = application_set(generator).replace(b"acme/platform,", b"acme/other,")
     tree = {**chart(), "apps/set.yaml": foreign}
@@ -528,3 +538,24 @@ def test_the_ci_base_branch_is_the_tree_at_hand(tmp_path: Any, monkeypatch: Any)
     monkeypatch.setenv("GITHUB_BASE_REF", "trunk")
     codes = [f.policy_id for f in scan_change(repo.root, base).verdict.findings]
     assert "GK-REVISION-UNSEEN" not in codes
+
+
+def test_a_generator_naming_the_repository_by_parameter_may_deploy_this_one() -> None:
+    """r34 (session 10): an SCM provider generator's `repoURL: '{{ .url }}'` is this
+    repository when its path is one of this repository's folders: blocking, not a low note."""
+    generator = (
+        "    - scmProvider:\n"
+        "        {github: {organization: acme}, filters: [{repositoryMatch: ^platform$}]}\n"
+    )
+    templated = application_set(generator).replace(
+        b"repoURL: https://github.com/acme/platform", b"repoURL: '{{ .url }}'"
+    )
+    tree = {**chart(), "apps/set.yaml": templated}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("GK-LOCAL-NOT-EXPANDED", "apps/set.yaml", 7)
+    ]
+    elsewhere = templated.replace(b"path: charts/web", b"path: charts/other")
+    tree = {**chart(), "apps/set.yaml": elsewhere}
+    assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
+        ("GK-NOT-EXPANDED", "apps/set.yaml", 7)
+    ]

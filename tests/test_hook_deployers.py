@@ -110,3 +110,25 @@ def test_without_git_the_tree_is_read_for_the_same_answer() -> None:
     assert helm_deployers.staged(["charts/web/values-prod.yaml"], context) == ["apps/web.yaml"]
     assert helm_deployers.staged(["charts/web/templates/deploy.yaml"], context) == ["apps/web.yaml"]
     assert helm_deployers.staged(["envs/prod.yaml"], context) == []
+
+
+def test_a_values_file_an_applicationset_template_may_name_brings_it(tmp_path: Path) -> None:
+    """A cluster's values file of an ApplicationSet whose clusters are not listed here
+    (`values-{{.name}}.yaml`): the hook judges it with the chart, as the PR check does."""
+    appset = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\n"
+        "metadata: {name: web, namespace: argocd}\n"
+        "spec:\n  goTemplate: true\n  generators: [{clusters: {}}]\n"
+        "  template:\n    metadata: {name: 'web-{{.name}}'}\n"
+        + APPLICATION.split("spec:\n", 1)[1]
+        .replace("VALUES", "'values-{{.name}}.yaml'")
+        .replace("\n  ", "\n      ")
+        .replace("  project", "    spec:\n      project", 1)
+    )
+    files = {**FILES, "apps/web.yaml": appset}
+    del files["charts/web/values-prod.yaml"]
+    files["charts/web/values-edge.yaml"] = "privileged: true\n"
+    root = _repo(tmp_path, files)
+    found = _findings(root, "--hook", "charts/web/values-edge.yaml")
+    # privileged only through values-edge.yaml (values.yaml says false)
+    assert any(f[0] == "K8S-PSS-PRIVILEGED" and "web-cluster" in f[3] for f in found), found

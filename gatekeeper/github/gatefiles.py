@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
 
 from gatekeeper import git as gitops
 from gatekeeper.config import CONFIG_NAMES, Config
@@ -33,13 +36,88 @@ _CHECKS_API = re.compile(
 _WRITES_CHECKS = re.compile(r"^\s*(checks|statuses)\s*:\s*write\b|\bwrite-all\b", re.MULTILINE)
 
 
-def _names_check(text: str, check_name: str) -> bool:
-    """A job id, `name:`, `context:` or `name=` that is the check's name."""
-    name = re.escape(check_name)
-    pattern = (
-        rf"^\s+['\"]?{name}['\"]?:\s*$|\b(?:name|context)\s*[:=]\s*['\"]?{name}['\"]?(?=[\s,}}]|$)"
-    )
-    return bool(re.search(pattern, text, re.MULTILINE | re.IGNORECASE))
+Checks = str | frozenset[str]  # the gate check's name, or every name it may carry
+
+
+def _checks(check_name: Checks) -> frozenset[str]:
+    names = frozenset([check_name]) if isinstance(check_name, str) else check_name
+    return frozenset(name for name in names if name)
+
+
+def _names_check(text: str, check_name: Checks) -> bool:
+    """A job whose check run may carry the check's name, or a `context:` / `name=` of a
+    status that is it. A job's check run is its `name:` (expressions evaluated), else its id:
+    read as YAML, so a comment after the id, flow style, a block scalar or an escape spell
+    it too (red team r10 of session 10); a name with an expression may be anything its
+    literal parts allow."""
+    names = _checks(check_name)
+    if not names:
+        return False
+    jobs = _jobs(text)
+    for job_id, job in (jobs or {}).items():
+        spelled = [str(job_id)]
+        if isinstance(job, dict) and job.get("name") is not None:
+            spelled = [str(job["name"])]  # GitHub shows the name, not the id
+        if any(_may_be(written, names) for written in spelled):
+            return True
+    for name in names:
+        escaped = re.escape(name)
+        pattern = rf"\b(?:context|name)\s*[:=]\s*['\"]?{escaped}['\"]?(?=[\s,}}]|$)"
+        if jobs is None:  # not YAML: a job id as written
+            pattern = rf"^\s+['\"]?{escaped}['\"]?:\s*(?:#.*)?$|" + pattern
+        if re.search(pattern, text, re.MULTILINE | re.IGNORECASE):
+            return True
+    return False
+
+
+def _jobs(text: str) -> dict[str, Any] | None:
+    """A workflow's `jobs:` mapping; None when the text is not a YAML mapping."""
+    try:
+        data = yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        return None
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    return jobs if isinstance(jobs, dict) else ({} if isinstance(data, dict) else None)
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+
+
+def _may_be(written: str, names: frozenset[str]) -> bool:
+    """Whether a job name as written (`Lint (${{ matrix.os }})`) may evaluate to one of
+    `names`: its expressions stand for any text."""
+    parts = _EXPRESSION.split(written.strip())
+    pattern = re.compile(".*".join(map(re.escape, parts)), re.IGNORECASE | re.DOTALL)
+    return any(pattern.fullmatch(name) for name in names)
+
+
+def job_names(text: str) -> frozenset[str]:
+    """The names of the check runs a workflow's jobs report (their `name:`, else id)."""
+    out = set()
+    for job_id, job in (_jobs(text) or {}).items():
+        named = job.get("name") if isinstance(job, dict) else None
+        out.add(str(named if named is not None else job_id).strip())
+    return frozenset(out)
+
+
+def gate_checks(
+    workflows: Iterable[tuple[str, str]],
+    check_name: str = "",
+    read: Reader | None = None,
+    every: Iterable[str] = (),
+) -> frozenset[str]:
+    """Every name the gate's check may carry: `check_name` (the check run `gatekeeper github`
+    reports), and the check runs of the trusted workflows' jobs that run gatekeeper, or a
+    script that does (`read`: the base's files; the job a required status check names when
+    CI runs `gatekeeper scan --base`): a new workflow whose job reports one of them could
+    pass for the gate."""
+    names = set(_checks(check_name))
+    paths = list(every)
+    for _, text in workflows:
+        if runs_gatekeeper(text) or (read is not None and gate_script(text, read, paths)):
+            names.update(job_names(text))
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -81,7 +159,7 @@ def is_gate_candidate(path: str) -> bool:
     return is_workflow(path) or path == PRE_COMMIT_CONFIG
 
 
-def gate_reason(path: str, text: str, check_name: str) -> str:
+def gate_reason(path: str, text: str, check_name: Checks) -> str:
     """Why the file at `path` (is_gate_candidate) is part of the gate, or ""."""
     if path == PRE_COMMIT_CONFIG:
         return "it runs gatekeeper as a pre-commit hook" if _PRE_COMMIT_HOOK.search(text) else ""
@@ -89,12 +167,13 @@ def gate_reason(path: str, text: str, check_name: str) -> str:
     return f"workflow: {reason}" if reason else ""
 
 
-def workflow_reason(text: str, check_name: str) -> str:
+def workflow_reason(text: str, check_name: Checks) -> str:
     """Why a workflow's text makes it part of the gate, or ""."""
     if _RUNS_GATEKEEPER.search(text):
         return "it runs gatekeeper"
-    if check_name and _names_check(text, check_name):
-        return f"it names a job or status {check_name!r}, like the check"
+    named = [name for name in sorted(_checks(check_name)) if _names_check(text, name)]
+    if named:
+        return f"it names a job or status {named[0]!r}, like the check"
     if _CHECKS_API.search(text):
         return "it calls the check runs or commit statuses API"
     if _WRITES_CHECKS.search(text):
@@ -133,7 +212,7 @@ def runs_gatekeeper(text: str) -> bool:
 
 
 def gate_runner(
-    path: str, texts: Iterable[str], workflows: Iterable[tuple[str, str]], check_name: str = ""
+    path: str, texts: Iterable[str], workflows: Iterable[tuple[str, str]], check_name: Checks = ""
 ) -> str:
     """The workflow among `workflows` ((path, text) of the base: trusted) that runs the file
     `path` and so makes it part of the gate, or "": the workflow is the gate, or the file
@@ -170,6 +249,7 @@ def gate_script(workflow: str, read: Reader, paths: Iterable[str]) -> str:
 def trusted_paths(config: Config) -> list[str]:
     """Files and directories (ending in /) whose owners must review a change to them."""
     from gatekeeper.lock import LOCK_NAME
+    from gatekeeper.sources.helm import vendored_folders
 
     local = [s["path"] for s in config.policies if "git" not in s and "path" in s]
     local += [str(path) for path in (config.raw.get("gate") or {}).get("policies", ())]
@@ -178,7 +258,46 @@ def trusted_paths(config: Config) -> list[str]:
         LOCK_NAME,
         config.waivers_file,
         *(path.strip("/").removeprefix("./") + "/" for path in local),
+        *vendored_folders(config.sources.get("helm", {})),
     ]
+
+
+def why_gate(
+    change: gitops.FileChange,
+    trees: Trees,
+    workflows: list[tuple[str, str]],
+    checks: Checks,
+    every: list[str],
+) -> str:
+    """Why a changed file is part of the gate, or "": a workflow, local action or pre-commit
+    configuration that runs gatekeeper or may report its check (either version), a workflow
+    running a script that runs gatekeeper, or a file a trusted gate workflow runs.
+    `workflows`: the base's (path, text); `every`: the paths of both revisions."""
+    for candidate, read in ((change.new, trees.read_head), (change.old, trees.read_base)):
+        if candidate and is_gate_candidate(candidate):
+            reason = gate_reason(candidate, _text(read(candidate)), checks)
+            if reason:
+                return reason
+    path = change.new or change.old or ""
+    if is_gate_candidate(path):
+        if not is_workflow(path):
+            return ""
+        # the gate though it names only a script that runs gatekeeper
+        text = _text(trees.read_head(path) or trees.read_base(path))
+        script = gate_script(text, trees.read_base, every)
+        return f"workflow: it runs {script}, which runs gatekeeper" if script else ""
+    for name in dict.fromkeys(p for p in (change.new, change.old) if p):  # a rename: both
+        versions = [_text(trees.read_base(name)), _text(trees.read_head(name))]
+        runner = gate_runner(name, versions, workflows, checks)
+        if runner:
+            return f"the gate workflow {runner} runs it"
+    return ""
+
+
+def base_workflows(trees: Trees, every: Iterable[str]) -> list[tuple[str, str]]:
+    """(path, text) of the base's workflows and local actions: trusted."""
+    found = ((path, trees.read_base(path)) for path in every if is_workflow(path))
+    return [(path, _text(data)) for path, data in found if data is not None]
 
 
 def changed_gate_files(
@@ -191,33 +310,16 @@ def changed_gate_files(
     """The gate files a change touches (`lines`: the changed head lines per path)."""
     found: list[GateFile] = []
     changes = list(changes)
-    for change in changes:
-        path = change.new or change.old or ""
-        for candidate in (change.old, change.new):
-            if candidate and is_gate_candidate(candidate):
-                read = trees.read_head if candidate == change.new else trees.read_base
-                reason = gate_reason(candidate, _text(read(candidate)), check_name)
-                if reason:
-                    found.append(GateFile(path, _first_line(lines, change), reason))
-                    break
-    named = {gate.path for gate in found}
     every = sorted(trees.paths())
-    workflows = [(path, _text(trees.read_base(path))) for path in every if is_workflow(path)]
+    workflows = base_workflows(trees, every)
+    checks = gate_checks(workflows, check_name, trees.read_base, every)
     for change in changes:
-        path = change.new or change.old or ""
-        if path in named:
-            continue
-        if is_workflow(path):  # the gate though it names only a script that runs gatekeeper
-            text = _text(trees.read_head(path) or trees.read_base(path))
-            script = gate_script(text, trees.read_base, every)
-            reason = f"workflow: it runs {script}, which runs gatekeeper" if script else ""
-        else:
-            versions = [_text(trees.read_base(path)), _text(trees.read_head(path))]
-            runner = gate_runner(path, versions, workflows, check_name)
-            reason = f"the gate workflow {runner} runs it" if runner else ""
+        reason = why_gate(change, trees, workflows, checks, every)
         if reason:
-            found.append(GateFile(path, _first_line(lines, change), reason))
-    found.extend(_codeowners_changes(trees, lines, config, check_name, changes))
+            found.append(
+                GateFile(change.new or change.old or "", _first_line(lines, change), reason)
+            )
+    found.extend(_codeowners_changes(trees, lines, config, checks, changes))
     return found
 
 
@@ -225,7 +327,7 @@ def _codeowners_changes(
     trees: Trees,
     lines: dict[str, set[int]],
     config: Config,
-    check_name: str,
+    check_name: Checks,
     changes: list[gitops.FileChange],
 ) -> list[GateFile]:
     """CODEOWNERS changes that give a policy, configuration or gate file other owners."""
@@ -248,7 +350,7 @@ def _codeowners_changes(
 
 
 def guarded_paths(
-    config: Config, check_name: str, trees: Trees, changes: list[gitops.FileChange]
+    config: Config, check_name: Checks, trees: Trees, changes: list[gitops.FileChange]
 ) -> set[str]:
     """Every path, in either tree, that CODEOWNERS must keep covered: configuration, lock,
     waivers, policy files and gate workflows (the trusted names even where no file exists yet,

@@ -15,6 +15,7 @@ Optional heavy dependencies are imported inside `load`, so the CLI starts fast.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
@@ -31,6 +32,21 @@ class LoadContext:
 
     def options_for(self, source: str) -> dict[str, Any]:
         return self.options.get(source, {})
+
+
+def reader(tree: Tree, path: str, data: bytes) -> Callable[[str], bytes | None]:
+    """A repository file's content by path, `data` for `path` itself; None when it cannot be
+    read (outside the repository, missing, not a regular file)."""
+
+    def read(name: str) -> bytes | None:
+        if name == path:
+            return data
+        try:
+            return tree.read(name)
+        except (OSError, ValueError):
+            return None
+
+    return read
 
 
 class Source(Protocol):

@@ -106,6 +106,7 @@ def applications(
                 kind="Application",
                 namespace=str(metadata.get("namespace") or ""),
                 name=str(metadata.get("name") or ""),
+                extra={UNKNOWN_PARAMS: CLUSTER} if dict.get(params, UNKNOWN_PARAMS) else {},
             )
         )
     return made, problems
@@ -183,8 +184,73 @@ def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, 
         f"ApplicationSet generator {kinds} needs a cluster or an API to list its Applications:"
         " what they deploy is not judged here"
     )
-    problems.append(Problem(_not_expanded(document, is_local), file, line, message))
-    return []
+    stamped = _fixed_source(document)
+    told = stamped and _parameters_beyond_names(document)
+    if stamped:
+        message = (
+            f"ApplicationSet generator {kinds} needs a cluster or an API to list its"
+            " Applications: they are judged with their parameters unknown (every values file"
+            " their names could pick)"
+        )
+    # Stamped, everything of this repository it may deploy is judged: only which clusters
+    # and names are unknown (low); else what it deploys from here is not, or is rendered
+    # with values its parameters choose (blocking).
+    code = (
+        "GK-NOT-EXPANDED"
+        if stamped and not told
+        else _not_expanded(document, is_local, reading.tree)
+    )
+    problems.append(Problem(code, file, line, message))
+    return [_AnyParams({UNKNOWN_PARAMS: True})] if stamped else []
+
+
+def _fixed_source(document: Document) -> bool:
+    """Whether the template deploys from sources its parameters do not choose (repository,
+    revision, path or chart written out): then what any parameter set deploys is that
+    source, with only names and values files left to the parameters."""
+    spec = document.obj.get("spec", {}).get("template", {}).get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    listed = spec.get("sources")
+    sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
+    sources = [source for source in sources if isinstance(source, dict)]
+    fields = ("repoURL", "targetRevision", "path", "chart", "ref")
+    return bool(sources) and not any(
+        "{{" in str(source.get(key, "")) for source in sources for key in fields
+    )
+
+
+def _parameters_beyond_names(document: Document) -> bool:
+    """Whether the template's parameters reach what is rendered, not only names, where it
+    goes and which values files it picks (a Helm parameter, values, a kustomize field, a
+    templatePatch): then unknown parameters stand for unknown content."""
+    spec = document.obj.get("spec", {})
+    if spec.get("templatePatch"):
+        return True
+    template = spec.get("template", {}).get("spec")
+    template = template if isinstance(template, dict) else {}
+    listed = template.get("sources")
+    sources = [template.get("source"), *(listed if isinstance(listed, list) else [])]
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        helm = source.get("helm")
+        rest = {k: v for k, v in source.items() if k != "helm"}
+        if isinstance(helm, dict):
+            rest["helm"] = {k: v for k, v in helm.items() if k != "valueFiles"}
+        if any("{{" in text for text in _strings(rest)):
+            return True
+    return False
+
+
+class _AnyParams(dict[str, Any]):
+    """The parameters of a generator that cannot be listed: any name is asked for, its value
+    is unknown (CLUSTER)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> Any:
+        return CLUSTER
 
 
 class _AnyKey(dict[str, str]):
@@ -198,7 +264,12 @@ class _AnyKey(dict[str, str]):
 
 
 CLUSTER = "cluster"  # what stands for a cluster generator's unknown names
+# Set in the parameters of generators whose values are unknown: the Applications stamped
+# from them say so (Document.extra), and a values file named with an unknown part is any
+# file its name could be (gitops).
+UNKNOWN_PARAMS = "\0unknown"
 _CLUSTER: dict[str, Any] = {
+    UNKNOWN_PARAMS: True,
     "name": CLUSTER,
     "nameNormalized": CLUSTER,
     "server": f"https://{CLUSTER}.invalid",
@@ -207,15 +278,30 @@ _CLUSTER: dict[str, Any] = {
 }
 
 
-def _not_expanded(document: Document, is_local: Any) -> str:
+def _not_expanded(document: Document, is_local: Any, tree: Tree | None = None) -> str:
     """The code of Applications not made: blocking when the template deploys a source of
-    this repository (what a pull request here changes), low for other repositories'."""
+    this repository (what a pull request here changes), low for other repositories'. A
+    repository its parameters name (`repoURL: '{{ url }}'` of an SCM provider generator) may
+    be this one when the path it deploys is one of this repository's folders (red team r34
+    of session 10: a scmProvider matching this repository passed as a low note)."""
     spec = document.obj.get("spec", {}).get("template", {}).get("spec")
     spec = spec if isinstance(spec, dict) else {}
     listed = spec.get("sources")
     sources = [spec.get("source"), *(listed if isinstance(listed, list) else [])]
     local = any(isinstance(s, dict) and is_local(s) for s in sources)
+    local = local or any(
+        isinstance(s, dict) and _may_be_here(s, tree) for s in sources if tree is not None
+    )
     return "GK-LOCAL-NOT-EXPANDED" if local else "GK-NOT-EXPANDED"
+
+
+def _may_be_here(source: dict[str, Any], tree: Tree | None) -> bool:
+    """A source whose repository a parameter names, deploying a folder this tree has."""
+    url, path = str(source.get("repoURL") or ""), source.get("path")
+    if "{{" not in url or not isinstance(path, str) or "{{" in path or tree is None:
+        return False
+    folder = posixpath.normpath(path.strip("/") or ".")
+    return folder != ".." and not folder.startswith("../") and bool(tree.list_dir(folder))
 
 
 def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[str, Any]]:

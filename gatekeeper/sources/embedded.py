@@ -6,15 +6,44 @@ Management's `ManifestWork` applies `spec.workload.manifests` on a managed clust
 trial as `spec.trialTemplate.trialSpec`. A privileged Pod written there reached the cluster
 with no finding (red team r03); here each embedded object is a document of its own, located
 where it is written, and every policy judges it.
+
+Some controllers read manifests written as text: Cluster API's ClusterResourceSet applies
+the data of the ConfigMaps and Secrets it names on every matching workload cluster, kapp-
+controller deploys an App's inline files and the ConfigMaps/Secrets of `pathsFrom`, Fleet a
+Bundle's `resources[].content`, Sveltos the ConfigMaps a profile names. Any ConfigMap or
+Secret value that is a manifest (a YAML stream of objects with `apiVersion` and `kind`) is
+judged: which controller reads a ConfigMap is not written in it, and a PR author could name
+it from anywhere (red team r03c). Fields of a manifest in a literal block (`|`) are located
+at their own line; elsewhere (quoted, folded, base64) at the string.
+
+Objects are made inside every Kubernetes object, however it was loaded: a plain file, a
+rendered chart, a built overlay, an Application's directory (a Crossplane Object in a chart's
+template had no finding when only plain files were expanded).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import gzip
+import re
+from collections.abc import Callable
 from typing import Any
 
-from gatekeeper.document import Document, SubLocator
-from gatekeeper.fieldpath import WILDCARD, Pattern, expand
+from gatekeeper.document import Document, Location, Locator, Problem, SubLocator
+from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand
+from gatekeeper.sources import kyverno_generate
 from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.yamldoc import NodeLocator, decode, load_all
+
+# Sources whose documents are Kubernetes objects (evaluate.KUBERNETES_SOURCES).
+_KUBERNETES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
+# A controller's output may hold another controller's input (an Object making a ConfigMap a
+# ClusterResourceSet applies): followed this deep.
+_MAX_DEPTH = 4
+# Text values longer than this are not read as manifests (a bundled CRD set is data too,
+# but a multi-megabyte string is a blob, not something a reviewer wrote by hand).
+_MAX_TEXT = 1_000_000
 
 # (API group, kind) -> where the manifests it applies are written.
 EMBEDDING: dict[tuple[str, str], tuple[Pattern, ...]] = {
@@ -30,9 +59,84 @@ EMBEDDING: dict[tuple[str, str], tuple[Pattern, ...]] = {
 }
 
 
+def _plain(text: str, _: dict[str, Any]) -> str | None:
+    return text
+
+
+def _base64(text: str, _: dict[str, Any]) -> str | None:
+    try:
+        return base64.b64decode(text, validate=False).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _fleet(text: str, resource: dict[str, Any]) -> str | None:
+    """A Fleet Bundle resource's content, as its `encoding` says it is written."""
+    encoding = str(resource.get("encoding") or "")
+    if not encoding:
+        return text
+    try:
+        raw = base64.b64decode(text, validate=False)
+        if encoding == "base64+gz":
+            raw = gzip.decompress(raw)
+        return raw.decode("utf-8") if encoding in ("base64", "base64+gz") else None
+    except (binascii.Error, ValueError, OSError, EOFError):
+        return None
+
+
+Reader = Callable[[str], "bytes | None"]
+# A key whose value is a literal block: `key: |`, `- |-`, `key: |+ # comment`.
+_BLOCK_START = re.compile(r"(?:^|[:-])\s*\|[-+]?\s*(?:#.*)?$")
+Decoder = Callable[[str, dict[str, Any]], "str | None"]
+# (API group, kind) -> where manifests are written as text, how the text is encoded, and how
+# many keys up the field that says the encoding sits (0: none).
+TEXT_EMBEDDING: dict[tuple[str, str], tuple[tuple[Pattern, Decoder, int], ...]] = {
+    ("", "ConfigMap"): ((("data", WILDCARD), _plain, 0),),
+    ("", "Secret"): (
+        (("stringData", WILDCARD), _plain, 0),
+        (("data", WILDCARD), _base64, 0),
+    ),
+    ("fleet.cattle.io", "Bundle"): ((("spec", "resources", WILDCARD, "content"), _fleet, 1),),
+    ("kappctrl.k14s.io", "App"): (
+        (("spec", "fetch", WILDCARD, "inline", "paths", WILDCARD), _plain, 0),
+    ),
+}
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    return str(obj.get("apiVersion") or "").rpartition("/")[0], str(obj.get("kind") or "")
+
+
 def embedding(obj: dict[str, Any]) -> tuple[Pattern, ...]:
-    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
-    return EMBEDDING.get((group, str(obj.get("kind") or "")), ())
+    return EMBEDDING.get(_key(obj), ())
+
+
+def with_made(documents: list[Document], read: Reader = lambda _: None) -> list[Document]:
+    """`documents`, each Kubernetes object followed by the objects it makes a controller
+    create or apply (embedded manifests, Kyverno generate rules), theirs after them.
+    `read`: a repository file's content (None: unknown), to locate manifests written as
+    text at their own lines."""
+    out: list[Document] = []
+    for document in documents:
+        out.append(document)
+        if document.source in _KUBERNETES and isinstance(document.obj, dict):
+            out.extend(_made(document, read, _MAX_DEPTH))
+    return out
+
+
+def _made(document: Document, read: Reader, depth: int) -> list[Document]:
+    obj = document.obj
+    made: list[Document] = []
+    if kyverno_generate.is_generating(obj):  # what its generate rules create
+        made.extend(kyverno_generate.generated(document))
+    made.extend(objects(document))
+    made.extend(_from_text(document, read))
+    out: list[Document] = []
+    for each in made:
+        out.append(each)
+        if depth > 1 and isinstance(each.obj, dict):
+            out.extend(_made(each, read, depth - 1))
+    return out
 
 
 def objects(document: Document) -> list[Document]:
@@ -41,23 +145,126 @@ def objects(document: Document) -> list[Document]:
     out: list[Document] = []
     for pattern in embedding(obj) if isinstance(obj, dict) else ():
         for path, found in expand(obj, pattern):
-            if not (isinstance(found, dict) and "kind" in found and "apiVersion" in found):
-                continue
-            metadata = found.get("metadata")
-            named = metadata if isinstance(metadata, dict) else {}
-            out.append(
-                Document(
-                    source=document.source,
-                    file=document.file,
-                    obj=found,
-                    locator=SubLocator(document.locator, tuple(path)),
-                    index=document.index,
-                    kind=str(found.get("kind", "")),
-                    namespace=str(named.get("namespace") or ""),
-                    name=str(named.get("name") or ""),
-                    extra={
-                        "variant": f"{DEPLOYED_BY}{document.file}:{document.name} ({document.kind})"
-                    },
-                )
-            )
+            if _is_object(found):
+                out.append(_document(document, found, SubLocator(document.locator, tuple(path))))
     return out
+
+
+def _is_object(found: Any) -> bool:
+    return isinstance(found, dict) and "kind" in found and "apiVersion" in found
+
+
+def _document(document: Document, found: dict[str, Any], locator: Locator) -> Document:
+    metadata = found.get("metadata")
+    named = metadata if isinstance(metadata, dict) else {}
+    label = f"{DEPLOYED_BY}{document.file}:{document.name} ({document.kind})"
+    outer = document.extra.get("variant")
+    return Document(
+        source=document.source,
+        file=document.file,
+        obj=found,
+        locator=locator,
+        index=document.index,
+        kind=str(found.get("kind", "")),
+        namespace=str(named.get("namespace") or ""),
+        name=str(named.get("name") or ""),
+        extra={**document.extra, "variant": f"{outer}, {label}" if outer else label},
+    )
+
+
+def _from_text(document: Document, read: Reader) -> list[Document]:
+    """The objects of manifests `document` holds as text (TEXT_EMBEDDING)."""
+    out: list[Document] = []
+    for pattern, decoder, up in TEXT_EMBEDDING.get(_key(document.obj), ()):
+        for path, found in expand(document.obj, pattern):
+            if not isinstance(found, str) or len(found) > _MAX_TEXT:
+                continue
+            holder = _at(document.obj, tuple(path[: len(path) - up])) if up else {}
+            manifest = decoder(found, holder if isinstance(holder, dict) else {})
+            if manifest is None or "apiVersion" not in manifest or "kind" not in manifest:
+                continue
+            block = (
+                _literal_block(document, tuple(path), manifest, read) if manifest is found else None
+            )
+            for entry in load_all(document.file, manifest):
+                if isinstance(entry, Problem) or not isinstance(entry.obj, dict):
+                    continue  # data that is not a manifest: nothing a controller applies
+                inner = NodeLocator(document.file, entry.node)
+                locator = _TextLocator(document.locator, tuple(path), inner, block)
+                items = entry.obj.get("items")
+                if isinstance(items, list):  # a List: its items are applied
+                    out.extend(
+                        _document(document, item, SubLocator(locator, ("items", number)))
+                        for number, item in enumerate(items)
+                        if _is_object(item)
+                    )
+                elif _is_object(entry.obj):
+                    out.append(_document(document, entry.obj, locator))
+    return out
+
+
+def _at(obj: Any, path: Path) -> Any:
+    for key in path:
+        if isinstance(obj, dict) and isinstance(key, str):
+            obj = obj.get(key)
+        elif isinstance(obj, list) and isinstance(key, int) and 0 <= key < len(obj):
+            obj = obj[key]
+        else:
+            return None
+    return obj
+
+
+def _literal_block(
+    document: Document, path: Path, manifest: str, read: Reader
+) -> tuple[int, int] | None:
+    """(line of the block's first line, indentation of its lines) when the string at `path`
+    is written in its file as a literal block (`|`) whose lines are the string's: each line
+    of the string is then one line of the file, shifted right by the indentation. Checked
+    against the file's text, so a template (a chart's) that renders other lines is not
+    taken for one."""
+    location = document.locator.locate(path)
+    data = read(location.file) if location.exact else None
+    if data is None:
+        return None
+    try:
+        lines = decode(data).splitlines()
+    except UnicodeDecodeError:
+        return None
+    row = location.line - 1
+    if not (0 <= row < len(lines) and _BLOCK_START.search(lines[row])):
+        return None
+    wanted = manifest.rstrip("\n").split("\n")
+    written = lines[row + 1 : row + 1 + len(wanted)]
+    first = next((line for line in written if line.strip()), None)
+    if first is None or len(written) < len(wanted):
+        return None
+    indent = len(first) - len(first.lstrip(" "))
+    for want, line in zip(wanted, written, strict=True):
+        if not line.startswith(" " * indent) or (line[indent:] != want if want else line.strip()):
+            return None
+    return row + 1, indent
+
+
+class _TextLocator:
+    """Fields of a manifest written as a string: in a literal block, at their own line of the
+    file; otherwise at the string (not exact)."""
+
+    def __init__(
+        self, parent: Locator, at: Path, inner: NodeLocator, block: tuple[int, int] | None
+    ) -> None:
+        self.parent = parent
+        self.at = at
+        self.inner = inner
+        self.block = block
+
+    def locate(self, path: Path) -> Location:
+        if self.block is None:
+            return self.parent.locate(self.at)._replace(exact=False)
+        found = self.inner.locate(path)
+        line, indent = self.block
+        return found._replace(
+            line=found.line + line,
+            column=found.column + indent,
+            end_line=found.end_line + line,
+            end_column=found.end_column + indent,
+        )

@@ -494,6 +494,52 @@ def _kustomization(
         built_document.obj = substitute(built_document.obj, sets[0])
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
+    _common_metadata(document, spec, loaded.documents, len(loaded.documents) - len(built.documents))
+
+
+def _common_metadata(
+    document: Document, spec: dict[str, Any], documents: list[Document], start: int
+) -> None:
+    """`spec.commonMetadata`: kustomize-controller sets these labels and annotations on every
+    object it applies (its own metadata, not pod templates or selectors), over the written
+    ones (fluxcd/kustomize-controller#817). An annotation a Pod's security reads
+    (`container.apparmor.security.beta.kubernetes.io/x: unconfined`) written there passed
+    (red team r23 of session 10); located at the Kustomization's line."""
+    common = _mapping(spec.get("commonMetadata"))
+    fields = {
+        key: {str(k): str(v) for k, v in _mapping(common.get(key)).items()}
+        for key in ("labels", "annotations")
+    }
+    if not any(fields.values()):
+        return
+    for index in range(start, len(documents)):
+        built = documents[index]
+        if not isinstance(built.obj, dict):
+            continue
+        metadata = dict(_mapping(built.obj.get("metadata")))
+        for key, values in fields.items():
+            if values:
+                metadata[key] = {**_mapping(metadata.get(key)), **values}
+        locator = _SetBy(built.locator, document.locator, fields)
+        documents[index] = replace(built, obj={**built.obj, "metadata": metadata}, locator=locator)
+
+
+class _SetBy:
+    """Fields a Flux Kustomization's commonMetadata sets: at its line; the rest as built."""
+
+    def __init__(self, built: Any, deployer: Any, fields: dict[str, dict[str, str]]) -> None:
+        self.built = built
+        self.deployer = deployer
+        self.fields = fields
+
+    def locate(self, path: tuple[str | int, ...]) -> Any:
+        if (
+            len(path) >= 3
+            and path[0] == "metadata"
+            and path[2] in self.fields.get(str(path[1]), {})
+        ):
+            return self.deployer.locate(("spec", "commonMetadata", *path[1:]))
+        return self.built.locate(path)
 
 
 def _build(path: str, context: LoadContext) -> Loaded:

@@ -9,6 +9,7 @@ own files, and carry the Application's file as their rendering variant.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
+from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
@@ -431,7 +433,7 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
     # Without a type named, Argo CD takes a kustomization over a chart beside it.
     if tree.exists(chart) and (kind == "helm" or (kind in (None, "plugin") and not kustomized)):
         release = _helm_release(deployed, path, context)
-        _merge(loaded, helm.render_chart(chart, tree.read(chart), context, [release.release]))
+        _merge(loaded, helm.render_chart(chart, tree.read(chart), context, release.releases))
         loaded.problems.extend(release.problems)
         return
     if kind != "directory":
@@ -636,7 +638,7 @@ def _labels_and_annotations(
 
 
 class _Release(NamedTuple):
-    release: Any  # helm.Release
+    releases: list[Any]  # helm.Release: one, or one per values file an unknown name picks
     problems: list[Problem]
 
 
@@ -657,7 +659,7 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
         location = document.locator.locate((*at, *key))  # an override file's, or the app's
         problems.append(Problem(code, location.file, location.line, message))
 
-    values = []
+    values: list[tuple[str, ...]] = []  # per entry, the files it may be (one, if known)
     value_files = options.get("valueFiles") or []
     if not isinstance(value_files, list):
         problem("GK-PARSE-ERROR", ("valueFiles",), "helm.valueFiles must be a list")
@@ -679,26 +681,59 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
             problem("GK-RENDER-ERROR", ("valueFiles", index), message)
             continue
         if not context.tree.exists(resolved):  # Argo CD fails, unless told to skip it
-            if not ignore_missing:
+            marker = document.extra.get(UNKNOWN_PARAMS)
+            if marker and marker in resolved:  # named by parameters not known here
+                # Every file the name could be; a cluster with none fails to render (or,
+                # told to skip it, renders without): judged as without, when none is.
+                candidates = _files_named_like(resolved, marker, context)
+                values.append((*candidates, *([""] if ignore_missing or not candidates else [])))
+            elif not ignore_missing:
                 message = f"values file {resolved} not found: nothing is deployed"
                 problem("GK-RENDER-ERROR", ("valueFiles", index), message)
             continue
-        values.append(resolved)
+        values.append((resolved,))
     inline = _inline_values(file, document, options, at, problem)
     sets, located = _parameters(file, document, options, at, path, context, problem)
     api_versions = options.get("apiVersions")
-    release = helm.Release(
-        tuple(values),
-        str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
-        str(options.get("namespace") or namespace or "default"),
-        kube_version=str(options.get("kubeVersion") or ""),
-        api_versions=tuple(map(str, api_versions if isinstance(api_versions, list) else [])),
-        inline=inline,
-        sets=sets,
-        sets_locator=located,
-        test_hooks="argocd",
-    )
-    return _Release(release, problems)
+    releases = [
+        helm.Release(
+            tuple(name for name in chosen if name),
+            str(options.get("releaseName") or document.name or helm.DEFAULT_RELEASE),
+            str(options.get("namespace") or namespace or "default"),
+            kube_version=str(options.get("kubeVersion") or ""),
+            api_versions=tuple(map(str, api_versions if isinstance(api_versions, list) else [])),
+            inline=inline,
+            sets=sets,
+            sets_locator=located,
+            test_hooks="argocd",
+        )
+        for chosen in itertools.islice(itertools.product(*values), _MAX_VALUES_CHOICES)
+    ]
+    return _Release(releases, problems)
+
+
+# Renderings of one source whose values files are named by unknown parameters, at most.
+_MAX_VALUES_CHOICES = 32
+
+
+def _files_named_like(resolved: str, unknown: str, context: LoadContext) -> tuple[str, ...]:
+    """The files of the repository `resolved` could be, each `unknown` part of its name
+    (an ApplicationSet parameter not known here: a cluster's name) any text without `/`:
+    `values-cluster.yaml` is values-prod.yaml and values-edge.yaml. A values file the pull
+    request adds for a cluster it cannot list is judged with the chart (red team r17)."""
+    folder = posixpath.dirname(resolved)
+    if unknown in folder:  # the folder itself is named by the parameter: every folder
+        pattern = re.compile(
+            "/".join(
+                "[^/]*".join(map(re.escape, part.split(unknown))) for part in resolved.split("/")
+            )
+            + r"\Z"
+        )
+        listed = context.tree.list_dir(".")
+    else:
+        pattern = re.compile("[^/]*".join(map(re.escape, resolved.split(unknown))) + r"\Z")
+        listed = context.tree.list_dir(folder or ".")
+    return tuple(name for name in listed if pattern.match(name))
 
 
 def _inline_values(

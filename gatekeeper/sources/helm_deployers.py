@@ -71,6 +71,7 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
 def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
     """What the Applications in `file` read of this repository (gitops' own resolution)."""
     from gatekeeper.sources import gitops
+    from gatekeeper.sources.applicationsets import is_application_set
     from gatekeeper.sources.jsonnet import Jsonnets
     from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
@@ -85,10 +86,15 @@ def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
         if not isinstance(entry, YamlDocument):
             continue
         for obj in gitops._with_items(entry.obj):
-            if gitops.is_application(obj):
-                found.update(
-                    gitops._application_inputs(obj, repo_urls, helm_options, Jsonnets(tree, []))
-                )
+            if is_application_set(obj):  # its template's sources, whatever it stamps
+                template = obj.get("spec", {}).get("template")
+                spec = template.get("spec") if isinstance(template, dict) else None
+                obj = {"kind": "Application", "spec": spec if isinstance(spec, dict) else {}}
+            elif not gitops.is_application(obj):
+                continue
+            found.update(
+                gitops._application_inputs(obj, repo_urls, helm_options, Jsonnets(tree, []))
+            )
     return frozenset(found)
 
 

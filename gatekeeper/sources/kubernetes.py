@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
-from gatekeeper.sources import LoadContext, embedded, kyverno_generate
+from gatekeeper.sources import LoadContext
 from gatekeeper.yamldoc import (
     NodeLocator,
     YamlDocument,
@@ -198,10 +198,6 @@ def _add(loaded: Loaded, path: str, entry: YamlDocument, index: int) -> None:
         return
     document = make_document(path, obj, locator, index)
     loaded.documents.append(document)
-    if kyverno_generate.is_generating(obj):  # what its generate rules create
-        loaded.documents.extend(kyverno_generate.generated(document))
-    if embedded.embedding(obj):  # manifests its controller applies as they are
-        loaded.documents.extend(embedded.objects(document))
 
 
 def is_list(obj: dict[str, Any]) -> bool:

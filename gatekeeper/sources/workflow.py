@@ -33,7 +33,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from gatekeeper import shell
+from gatekeeper import shell, shell_names
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
@@ -744,7 +744,16 @@ def _github_job(
                 commands = _commands(
                     node, lines, action[1].program, variables, action[1].language, expressions
                 )
+        elif _remote(step.get("uses")):
+            commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
         found.append((("jobs", job_id, "steps", index), step, commands))
+    if _remote(job.get("uses")):  # a reusable workflow's call: what its inputs run
+        commands = _input_commands(nodes, raw, job, lines, {}, known or {})
+        if commands:
+            listed = steps if isinstance(steps, list) else job.setdefault("steps", [])
+            call = {"calls": job["uses"]}  # not a step's `uses:` (pinning is the job's)
+            found.append((("jobs", job_id, "steps", len(listed)), call, commands))
+            listed.append(call)
     # A step that never runs (`if: false`) starts no cluster (added only to silence a deploy).
     running = [(step, commands) for _, step, commands in found if not _never(step.get("if"))]
     context["ephemeralCluster"] = (
@@ -924,6 +933,38 @@ def _other(file: str, path: str) -> str:
 def _nearest(built: gitlab.Pipeline, definition: gitlab.Definition, key: str) -> Any:
     """A job's own value of `key`, else its nearest template's."""
     return next((d.obj[key] for d in gitlab.chain(built, definition) if key in d.obj), None)
+
+
+def _remote(uses: Any) -> bool:
+    """An action or reusable workflow of another repository (not `./`, not `docker://`)."""
+    return isinstance(uses, str) and "@" in uses and not uses.startswith(("./", "docker://"))
+
+
+def _input_commands(
+    nodes: NodeLocator,
+    at: Path,
+    holder: dict[str, Any],
+    lines: list[str],
+    variables: dict[str, str],
+    expressions: Values,
+) -> list[dict[str, Any]]:
+    """The deploying CLIs' commands written in the `with:` inputs of an action or reusable
+    workflow of another repository, whose code is not read here: given `kubectl apply ...`
+    as an input, it runs it (red team r06 of session 10: `some-org/run-anything` and a
+    shared deploy workflow given commands passed). Only commands of the CLIs a deploy names
+    (shell_names.CLIS): other inputs are data."""
+    given = holder.get("with")
+    inputs: dict[str, Any] = given if isinstance(given, dict) else {}
+    found: list[dict[str, Any]] = []
+    for key, value in inputs.items():
+        node = nodes.node_at((*at, "with", key))
+        if isinstance(node, ScalarNode) and isinstance(value, str):
+            found += [
+                command
+                for command in _commands(node, lines, "", variables, "shell", expressions)
+                if command.get("program") in shell_names.CLIS
+            ]
+    return found
 
 
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:

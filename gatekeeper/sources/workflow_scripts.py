@@ -23,7 +23,7 @@ from typing import Any
 from gatekeeper import shell
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.tree import Tree, inside
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_all
 
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
@@ -101,9 +101,14 @@ def _follow(
     if path is None or not tree.exists(path):
         return []
     try:
-        text = tree.read(path).decode("utf-8", "replace")
+        data = tree.read(path)
     except OSError:
         return []
+    if is_lfs_pointer(data):  # checked out with `lfs: true`, it runs what git does not hold
+        what = f"{program} {script} (a Git LFS pointer: the script is not in the repository)"
+        opaque = shell.Command([program, script], 0, what, program, opaque=True)
+        return _take(opaque.as_dict(), path, 1, budget)
+    text = data.decode("utf-8", "replace")
     out: list[dict[str, Any]] = []
     for found in _script_commands(text, language or _language(path, text)):
         out.extend(_take(found.as_dict(), path, found.line + 1, budget))
