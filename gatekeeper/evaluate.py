@@ -173,6 +173,13 @@ class Engine:
         only = document.extra.get("findings_in")
         if only:  # an instantiated module: only what the calling file's values cause
             findings = [finding for finding in findings if finding.file == only]
+        unknown = document.extra.get("unknown")
+        if unknown:  # fields Terraform knows only at apply (terraform_kubernetes): they pass
+            findings = [
+                finding
+                for finding in findings
+                if not _at_unknown(finding.path, unknown, document.obj)
+            ]
         return findings
 
     def _judge(self, document: Document) -> _Judgement:
@@ -948,6 +955,23 @@ def _namespace_matches(policy: Policy, namespace: str) -> bool:
     if policy.match.namespaces and namespace not in policy.match.namespaces:
         return False
     return namespace not in policy.match.exclude_namespaces
+
+
+def _at_unknown(path: str, unknown: tuple[Path, ...], obj: Any) -> bool:
+    """Whether a finding's field is one of (or inside one of) the `unknown` paths, or is
+    unset where an unknown field of the same name would give it its value (a pod's
+    `securityContext.runAsNonRoot` is its containers' default)."""
+    for field_path in unknown:
+        written = format_path(field_path)
+        if path == written or path.startswith((f"{written}.", f"{written}[")):
+            return True
+    leaves = {field_path[-1] for field_path in unknown if field_path}
+    try:
+        parsed = parse(path)
+    except FieldPathError:
+        return False
+    keys = tuple(key for key in parsed if isinstance(key, (str, int)))
+    return bool(keys) and keys[-1] in leaves and get(obj, keys) is None
 
 
 def _variables(

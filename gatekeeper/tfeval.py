@@ -649,13 +649,14 @@ def evaluated(name: str) -> bool:
     return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME
 
 
-def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, int]]:
-    """(function, attribute, line) of each call in a body (nested blocks too) whose value is
-    not computed here (evaluated): what it makes of its arguments passes every rule."""
+def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, Span]]:
+    """(function, attribute, the attribute's span) of each call in a body (nested blocks
+    too) whose value is not computed here (evaluated): what it makes of its arguments passes
+    every rule."""
     for name, attribute in body.attributes.items():
         for call in _calls(attribute.expr):
             if not evaluated(call):
-                yield call, name, attribute.span.line
+                yield call, name, attribute.span
     for block in body.blocks:
         yield from unevaluated_calls(block.body)
 
@@ -959,6 +960,24 @@ def _jsonencode(arguments: list[Value]) -> Value:
     return _whole(go_json(arguments[0].data), arguments[0])
 
 
+def _decode_tfvars(arguments: list[Value]) -> Value:
+    """Terraform's own provider function (1.8+): the object a `.tfvars` text sets; its
+    values are constants (a reference is an error, as Terraform says)."""
+    from gatekeeper.hcl import HclError, parse_attributes
+
+    try:
+        body = parse_attributes(_string(arguments[0].data))
+    except HclError as error:
+        raise EvalError(f"decode_tfvars: {error}") from None
+    decoded = {}
+    for name, attribute in body.attributes.items():
+        value = evaluate(attribute.expr, Scope())
+        if not wholly_known(value.data):
+            raise EvalError(f"decode_tfvars: {name} is not a constant")
+        decoded[name] = value.data
+    return _whole(decoded, arguments[0])
+
+
 def _range(arguments: list[Value]) -> Value:
     numbers = [_number(argument.data) for argument in arguments]
     start, stop, step = (0, numbers[0], 1) if len(numbers) == 1 else (*numbers[:2], 1)
@@ -1026,6 +1045,7 @@ _FUNCTIONS: dict[str, Callable[[list[Value]], Value]] = {
     "replace": _replace,
     "cidrsubnet": _cidrsubnet,
     "jsondecode": _jsondecode,
+    "provider::terraform::decode_tfvars": _decode_tfvars,
     "jsonencode": _jsonencode,
     "range": _range,
     "slice": _slice,

@@ -57,8 +57,9 @@ def load(path: str, text: str, files: dict[str, str] | None = None) -> list[Docu
 
 
 def test_values_unknowns_and_blocks_as_policies_see_them() -> None:
-    (document,) = load("main.tf", SECURITY_GROUP)
+    document, commands = load("main.tf", SECURITY_GROUP)
     assert (document.kind, document.name, document.namespace) == ("aws_security_group", "web", "")
+    assert (commands.kind, commands.source) == ("TerraformProvisioner", "workflow")  # local-exec
     obj = document.obj
     assert obj["ingress"][0] == {
         "from_port": 22,
@@ -75,7 +76,7 @@ def test_values_unknowns_and_blocks_as_policies_see_them() -> None:
 
 
 def test_every_field_path_maps_to_its_line() -> None:
-    (document,) = load("main.tf", SECURITY_GROUP)
+    document = load("main.tf", SECURITY_GROUP)[0]
 
     def line(*path: str | int) -> tuple[int, bool]:
         location = document.locator.locate(path)

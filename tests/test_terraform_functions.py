@@ -1,6 +1,7 @@
 """A function gatekeeper does not compute is said where it is called (GK-TF-UNEVALUATED):
 its value would pass every rule. Apply-time functions (files, clocks) are not; provider
-functions (`provider::terraform::decode_tfvars`) compute from their arguments too."""
+functions (`provider::terraform::encode_expr`) compute from their arguments too, and
+Terraform's `decode_tfvars` is computed here."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def test_a_function_not_computed_is_said_at_its_line() -> None:
         (
             "GK-TF-UNEVALUATED",
             2,
-            "templatestring() is not evaluated by gatekeeper: what `flag` holds is not judged",
+            "templatestring() is not evaluated by gatekeeper: what `flag` holds is not judged"
+            ' (flag = templatestring("$${x}", { x = "false" }))',
         )
     ]
 
@@ -48,10 +50,50 @@ def test_what_only_apply_time_knows_is_not_reported() -> None:
 
 
 def test_a_provider_function_is_said_where_it_is_called() -> None:
-    """`provider::terraform::decode_tfvars("p = true").p` is `true` without a cloud, and
-    passed as unknown (found re-reading the change as an attacker)."""
+    """`provider::terraform::encode_expr(...)` computes from its arguments without a cloud,
+    and is passed as unknown (found re-reading the change as an attacker)."""
     text = (
         'resource "aws_db_instance" "db" {\n'
-        '  publicly_accessible = provider::terraform::decode_tfvars("p = true").p\n}\n'
+        "  publicly_accessible = provider::terraform::encode_expr(true)\n}\n"
     )
     assert [(code, line) for code, line, _ in problems(text)] == [("GK-TF-UNEVALUATED", 2)]
+
+
+def test_changing_only_an_unevaluated_calls_arguments_makes_a_new_finding() -> None:
+    """Red team r33: the finding of an unevaluated call named only the function, so a pull
+    request changing its argument kept it `existing`; the message (and fingerprint) carries
+    the attribute as written."""
+    text = 'locals {\n  x = provider::terraform::encode_expr("%s")\n}\n'
+    before, after = (problems(text % value)[0][2] for value in ("private", "public"))
+    assert before != after
+    assert after.endswith('(x = provider::terraform::encode_expr("public"))')
+    long = problems(text % ("a" * 300))[0][2]
+    assert len(long) < 300 and long != problems(text % ("a" * 299 + "b"))[0][2]
+
+
+def test_decode_tfvars_is_evaluated() -> None:
+    """Terraform's own `provider::terraform::decode_tfvars` is pure: the object the text
+    sets is judged (red team r33: a PR changed only "public = false" to "public = true")."""
+    data = {
+        "main.tf": (
+            b'locals {\n  s = provider::terraform::decode_tfvars("public = true\\nn = 1")\n}\n'
+            b'resource "aws_db_instance" "db" {\n'
+            b"  publicly_accessible = local.s.public\n"
+            b"  storage_encrypted   = local.s.n == 1\n}\n"
+        )
+    }
+    tree = MemoryTree(data)
+    loaded = terraform.load("main.tf", data["main.tf"], LoadContext(tree=tree))
+    assert not loaded.problems
+    (document,) = loaded.documents
+    assert document.obj["publicly_accessible"] is True
+    assert document.obj["storage_encrypted"] is True
+    # A reference in the text is an error to Terraform: nothing known, nothing judged.
+    data = {
+        "main.tf": (
+            b'locals {\n  s = provider::terraform::decode_tfvars("a = var.x")\n}\n'
+            b'resource "aws_db_instance" "db" {\n  publicly_accessible = local.s.a\n}\n'
+        )
+    }
+    loaded = terraform.load("main.tf", data["main.tf"], LoadContext(tree=MemoryTree(data)))
+    assert [d.obj for d in loaded.documents] == [{"publicly_accessible": "${local.s.a}"}]

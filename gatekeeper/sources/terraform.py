@@ -117,8 +117,29 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     if problem is not None:
         return Loaded(problems=[problem])
     if is_plan_name(path):
-        return _load_plan(path, decode(data))
-    return _load_hcl(path, decode(data), context)
+        loaded = _load_plan(path, decode(data))
+    else:
+        loaded = _load_hcl(path, decode(data), context)
+    _add_deployed(loaded, context)
+    return loaded
+
+
+def _add_deployed(loaded: Loaded, context: LoadContext) -> None:
+    """What resources deploy besides themselves, judged as such: the Kubernetes objects
+    of the kubernetes, kubectl and helm providers' resources (terraform_kubernetes), the
+    commands of `local-exec` provisioners (terraform_provisioners)."""
+    from gatekeeper.sources import terraform_provisioners
+    from gatekeeper.sources.terraform_kubernetes import DEPLOYING_KINDS, objects
+
+    for document in list(loaded.documents):
+        if document.kind in DEPLOYING_KINDS:
+            made = objects(document, context)
+            loaded.documents.extend(made.documents)
+            loaded.problems.extend(made.problems)
+        if isinstance(document.obj, dict) and "provisioner" in document.obj:
+            commands = terraform_provisioners.document(document)
+            if commands is not None:
+                loaded.documents.append(commands)
 
 
 # --- .tf files -----------------------------------------------------------------------------
@@ -268,28 +289,59 @@ def _brackets(text: str, deep: int = 100) -> tuple[tuple[int, str] | None, int]:
     return (stack[0] if stack else None), too_deep
 
 
-def _unevaluated(path: str, parsed: Parsed) -> list[Problem]:
+def _unevaluated(path: str, parsed: Parsed, text: str) -> list[Problem]:
     """A call of a function Terraform has and gatekeeper does not compute, one per line and
-    function: its value would pass every rule unjudged."""
+    function: its value would pass every rule unjudged. The message (so the fingerprint)
+    carries the attribute as written: a pull request that changes only the call's arguments
+    (`decode("public = false")` to `"public = true"`) makes a new finding (red team r33)."""
     from gatekeeper.tfeval import DIRECTIVE, UNICODE, unevaluated_calls
 
     said: dict[tuple[str, int], Problem] = {}
+    lines: list[str] = []  # the file's, split when a call is found
     for block in parsed.blocks:
         body = block.raw
         if body is not None and block.type == "variable":  # `type = list(...)`: no value
             body = replace(body, attributes=dict(body.attributes))
             body.attributes.pop("type", None)
-        for function, attribute, line in unevaluated_calls(body) if body else ():
+        for function, attribute, span in unevaluated_calls(body) if body else ():
             if function == DIRECTIVE and block.type in ("output", "variable"):
                 continue  # text for people (a description, an output): nothing deployed
             what = "a template directive (%{...})" if function == DIRECTIVE else f"{function}()"
             if function.startswith(UNICODE):
                 what = f"{function.removeprefix(UNICODE)}() of non-ASCII text"
+            lines = lines or text.splitlines()
             message = (
                 f"{what} is not evaluated by gatekeeper: what `{attribute}` holds is not judged"
+                f" ({_written(lines, span)})"
             )
-            said.setdefault((function, line), Problem("GK-TF-UNEVALUATED", path, line, message))
+            said.setdefault(
+                (function, span.line), Problem("GK-TF-UNEVALUATED", path, span.line, message)
+            )
     return list(said.values())
+
+
+MAX_WRITTEN = 120  # characters of an attribute shown in a message; a digest of the rest
+
+
+def _written(lines: list[str], span: Span) -> str:
+    """The attribute as its lines write it, spaces collapsed; a long one cut, with a digest
+    of the whole so that any change to it shows."""
+    import hashlib
+
+    if span.end_line >= span.line > 0 and span.end_line <= len(lines):
+        chosen = lines[span.line - 1 : span.end_line]
+        if span.end_line == span.line:
+            chosen = [chosen[0][span.column - 1 : span.end_column - 1]]
+        else:
+            chosen[0] = chosen[0][span.column - 1 :]
+            chosen[-1] = chosen[-1][: span.end_column - 1]
+    else:
+        chosen = []
+    written = " ".join(" ".join(chosen).split())
+    if len(written) <= MAX_WRITTEN:
+        return written
+    digest = hashlib.sha256(written.encode("utf-8")).hexdigest()[:12]
+    return f"{written[: MAX_WRITTEN - 20]}... #{digest}"
 
 
 def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
@@ -322,7 +374,7 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
                 f"attribute {name!r} redefined (first set at line {first}); Terraform rejects it",
             )
         )
-    loaded.problems.extend(_unevaluated(path, parsed))
+    loaded.problems.extend(_unevaluated(path, parsed, parsed_file.text))
     directory = posixpath.dirname(path)
     own = parsed_file.module_resources()
     # One module's contexts (and evaluated blocks) serve all its files.
@@ -353,9 +405,11 @@ def _load_hcl(path: str, text: str, context: LoadContext) -> Loaded:
             )
         )
     if "module" in text:
+        from gatekeeper.sources import terraform_git_modules
         from gatekeeper.sources.terraform_modules import call_documents
 
         loaded.documents.extend(call_documents(path, parsed, context))
+        loaded.problems.extend(terraform_git_modules.problems(path, parsed, context))
     return loaded
 
 

@@ -57,6 +57,7 @@ from gatekeeper.hcl import (
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.terraform import TF_SUFFIXES
+from gatekeeper.sources.terraform_git_modules import OwnModule
 from gatekeeper.sources.terraform_registry import FilledLocator, Module
 from gatekeeper.sources.terraform_registry import module_for as registry_module
 from gatekeeper.sources.terraform_registry import resources as registry_resources
@@ -1077,13 +1078,17 @@ def render(data: Any) -> Any:
 def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Document]:
     """The documents of every local module that a file's module blocks call, and of the
     well-known registry modules they call (terraform_registry)."""
+    from gatekeeper.sources.terraform_git_modules import own_module
+
     directory = posixpath.dirname(path)
-    calls: list[tuple[Block, str | Module]] = [
+    calls: list[tuple[Block, str | Module | OwnModule]] = [
         (block, target)
         for block in parsed.blocks
         if block.type == "module" and block.labels
-        for target in [_target(directory, block)]
-        if target is not None and target != directory
+        for target in [_target(directory, block) or own_module(block.body.get("source"), context)]
+        if target is not None
+        and target != directory
+        and not (isinstance(target, OwnModule) and target.tree is None)
     ]
     if not calls:
         return []
@@ -1122,7 +1127,7 @@ def _target(directory: str, block: Block) -> str | Module | None:
 def _calls(
     tree: Tree,
     path: str,
-    calls: list[tuple[Block, str | Module]],
+    calls: list[tuple[Block, str | Module | OwnModule]],
     raw_blocks: dict[str, Block],
     scope: Scope,
 ) -> list[Document]:
@@ -1138,10 +1143,31 @@ def _calls(
             call = Origin(path, raw_block.span)
             if isinstance(target, str):
                 made = _instantiate(tree, target, inputs, call, address, (target,), scope)
+            elif isinstance(target, OwnModule):
+                made = _own_revision(target, inputs, call, address, scope)
             else:
                 made = _registry_documents(target, inputs, call, address)
             documents.extend(made)
     return documents
+
+
+def _own_revision(
+    target: OwnModule, inputs: dict[str, Value], call: Origin, address: str, scope: Scope
+) -> Iterator[Document]:
+    """A module of this repository called through a git source, from its files at the ref
+    (terraform_git_modules); at another revision, what is in the module sits at `source`."""
+    from gatekeeper.sources.terraform import SpanLocator
+    from gatekeeper.sources.terraform_git_modules import PinnedLocator
+
+    assert target.tree is not None
+    chain = (target.directory,)
+    made = _instantiate(target.tree, target.directory, inputs, call, address, chain, scope)
+    line = SpanLocator(call.file, call.span).locate(("source",)).line
+    for document in made:
+        if target.other:
+            document.locator = PinnedLocator(document.locator, call.file, line)
+            document.extra["revision"] = target.ref
+        yield document
 
 
 def _registry_documents(

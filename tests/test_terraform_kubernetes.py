@@ -1,0 +1,295 @@
+"""Terraform resources that deploy to Kubernetes, judged as what they deploy (red team
+r01-r05): the kubernetes provider's workloads as the objects the provider sends, a
+`kubernetes_manifest`, a `kubectl_manifest`'s YAML, a `helm_release` of a chart of this
+repository rendered with its values and `set`, and the commands of `local-exec` provisioners.
+
+Each test scans a directory with the built-in policies and compares (policy, file, line).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+
+PROVIDER = 'provider "kubernetes" {}\n'
+
+
+def findings(root: Path, files: dict[str, str], prefix: str = "") -> set[tuple[str, str, int]]:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    report = gatekeeper.scan(root, root=root, jobs=1)
+    return {
+        (f.policy_id, f.file, f.line)
+        for f in report.verdict.findings
+        if f.policy_id.startswith(prefix)
+    }
+
+
+# A pod spec that meets the restricted Pod Security Standard, in the provider's HCL.
+COMPLIANT_SPEC = """\
+      automount_service_account_token = false
+      security_context {
+        run_as_non_root = true
+        run_as_user     = "10001"
+        seccomp_profile {
+          type = "RuntimeDefault"
+        }
+      }
+      container {
+        name              = "app"
+        image             = "registry.example.com/app@sha256:%s"
+        image_pull_policy = "Always"
+        env {
+          name  = "DEBUG"
+          value = "true"
+        }
+        security_context {
+          allow_privilege_escalation = false
+          read_only_root_filesystem  = true
+          privileged                 = %s
+          capabilities {
+            drop = ["ALL"]
+          }
+        }
+        resources {
+          limits   = { cpu = "100m", memory = "64Mi" }
+          requests = { cpu = "100m", memory = "64Mi" }
+        }
+        liveness_probe {
+          http_get {
+            path = "/"
+            port = 8080
+          }
+        }
+        readiness_probe {
+          tcp_socket {
+            port = "8080"
+          }
+        }
+      }
+"""
+DIGEST = "0" * 64
+
+
+def deployment(privileged: str) -> str:
+    return (
+        'resource "kubernetes_deployment_v1" "app" {\n'  # 1
+        "  metadata {\n"  # 2
+        '    name      = "app"\n'  # 3
+        '    namespace = "prod"\n'  # 4
+        '    labels    = { "app.kubernetes.io/name" = "app" }\n'  # 5
+        "  }\n"  # 6
+        "  spec {\n"  # 7
+        "    selector {\n"  # 8
+        '      match_labels = { app = "app" }\n'  # 9
+        "    }\n"  # 10
+        "    template {\n"  # 11
+        "      metadata {\n"  # 12
+        '        labels = { app = "app" }\n'  # 13
+        "      }\n"  # 14
+        "      spec {\n"  # 15
+        + COMPLIANT_SPEC % (DIGEST, privileged)  # 16-...
+        + "      }\n    }\n  }\n}\n"
+    )
+
+
+def test_a_compliant_deployment_in_hcl_meets_the_pod_policies(tmp_path: Path) -> None:
+    """The provider's names (blocks once an object, repeated ones a plural list, maps as
+    written, `run_as_user = "10001"` a number, an env `value = "true"` a string) read as
+    the API's: nothing to say about the pod, no schema finding."""
+    found = findings(tmp_path, {"main.tf": PROVIDER, "app.tf": deployment("false")}, "K8S-P")
+    assert found == set()
+    assert not findings(tmp_path, {}, "GK-SCHEMA")
+
+
+def test_a_privileged_container_is_found_at_its_hcl_line(tmp_path: Path) -> None:
+    found = findings(tmp_path, {"main.tf": PROVIDER, "app.tf": deployment("true")}, "K8S-P")
+    assert found == {("K8S-PSS-PRIVILEGED", "app.tf", 35)}
+
+
+def test_red_team_r01_a_root_pod_with_host_namespaces_and_host_path(tmp_path: Path) -> None:
+    pod = (
+        'resource "kubernetes_pod_v1" "root" {\n'  # 1
+        "  metadata {\n"  # 2
+        '    name      = "root"\n'  # 3
+        '    namespace = "kube-system"\n'  # 4
+        "  }\n"  # 5
+        "  spec {\n"  # 6
+        "    host_network = true\n"  # 7
+        "    host_pid     = true\n"  # 8
+        "    container {\n"  # 9
+        '      name  = "sh"\n'  # 10
+        '      image = "busybox:1.36"\n'  # 11
+        "      security_context {\n"  # 12
+        "        privileged  = true\n"  # 13
+        "        run_as_user = 0\n"  # 14
+        "      }\n"  # 15
+        "    }\n"  # 16
+        "    volume {\n"  # 17
+        '      name = "host"\n'  # 18
+        "      host_path {\n"  # 19
+        '        path = "/"\n'  # 20
+        "      }\n"  # 21
+        "    }\n"  # 22
+        "  }\n"  # 23
+        "}\n"
+    )
+    found = findings(tmp_path, {"pod.tf": pod}, "K8S-PSS-")
+    assert {
+        ("K8S-PSS-HOST-NAMESPACES", "pod.tf", 7),
+        ("K8S-PSS-HOST-NAMESPACES", "pod.tf", 8),
+        ("K8S-PSS-PRIVILEGED", "pod.tf", 13),
+        ("K8S-PSS-RUN-AS-USER", "pod.tf", 14),
+        ("K8S-PSS-HOST-PATH", "pod.tf", 19),
+    } <= found
+
+
+def test_a_value_known_only_at_apply_passes(tmp_path: Path) -> None:
+    """`privileged = var.privileged` and `run_as_non_root = var.non_root` with no value:
+    unknown, as Terraform policies treat it; a caller's value is judged with the call."""
+    module = deployment("var.privileged").replace(
+        "run_as_non_root = true", "run_as_non_root = var.non_root"
+    )
+    module = 'variable "privileged" {}\nvariable "non_root" {}\n' + module
+    found = findings(tmp_path, {"modules/app/main.tf": module}, "K8S-P")
+    assert found == set()
+    caller = 'module "app" {\n  source     = "../modules/app"\n  privileged = true\n}\n'
+    found = findings(tmp_path, {"live/main.tf": PROVIDER + caller}, "K8S-PSS-PRIVILEGED")
+    assert found == {("K8S-PSS-PRIVILEGED", "live/main.tf", 4)}
+
+
+def test_red_team_r02_kubernetes_manifest_is_the_object(tmp_path: Path) -> None:
+    manifest = (
+        'resource "kubernetes_manifest" "agent" {\n'  # 1
+        "  manifest = {\n"  # 2
+        '    apiVersion = "apps/v1"\n'  # 3
+        '    kind       = "DaemonSet"\n'  # 4
+        '    metadata   = { name = "agent", namespace = "kube-system" }\n'  # 5
+        "    spec = {\n"  # 6
+        '      selector = { matchLabels = { app = "agent" } }\n'  # 7
+        "      template = {\n"  # 8
+        '        metadata = { labels = { app = "agent" } }\n'  # 9
+        "        spec = {\n"  # 10
+        "          hostPID    = true\n"  # 11
+        "          containers = [{\n"  # 12
+        '            name            = "agent"\n'  # 13
+        '            image           = "busybox:1.36"\n'  # 14
+        "            securityContext = { privileged = true }\n"  # 15
+        "          }]\n"  # 16
+        "        }\n"  # 17
+        "      }\n"  # 18
+        "    }\n"  # 19
+        "  }\n"  # 20
+        "}\n"
+    )
+    found = findings(tmp_path, {"ds.tf": manifest}, "K8S-PSS-")
+    assert {("K8S-PSS-HOST-NAMESPACES", "ds.tf", 11), ("K8S-PSS-PRIVILEGED", "ds.tf", 15)} <= found
+
+
+def test_red_team_r03_kubectl_manifest_yaml_at_its_heredoc_lines(tmp_path: Path) -> None:
+    resource = (
+        'resource "kubectl_manifest" "pod" {\n'  # 1
+        "  yaml_body = <<-YAML\n"  # 2
+        "    apiVersion: v1\n"  # 3
+        "    kind: Pod\n"  # 4
+        "    metadata: {name: root}\n"  # 5
+        "    spec:\n"  # 6
+        "      hostNetwork: true\n"  # 7
+        "      containers:\n"  # 8
+        "      - name: sh\n"  # 9
+        "        image: busybox:1.36\n"  # 10
+        "        securityContext:\n"  # 11
+        "          privileged: true\n"  # 12
+        "  YAML\n"  # 13
+        "}\n"
+    )
+    found = findings(tmp_path, {"pod.tf": resource}, "K8S-PSS-")
+    assert {("K8S-PSS-HOST-NAMESPACES", "pod.tf", 7), ("K8S-PSS-PRIVILEGED", "pod.tf", 12)} <= (
+        found
+    )
+
+
+CHART = {
+    "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+    "charts/app/values.yaml": 'privileged: false\nhostPath: ""\n',
+    "charts/app/templates/pod.yaml": (
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: app}\n"
+        "spec:\n"
+        "  containers:\n"
+        "  - name: app\n"
+        "    image: registry.example.com/app:1\n"
+        "    securityContext:\n"
+        "      privileged: {{ .Values.privileged }}\n"
+        "  {{- if .Values.hostPath }}\n"
+        "  volumes:\n"
+        "  - name: h\n"
+        "    hostPath: {path: {{ .Values.hostPath | quote }}}\n"
+        "  {{- end }}\n"
+    ),
+}
+
+
+def test_red_team_r05_helm_release_of_a_local_chart_with_set_and_values(tmp_path: Path) -> None:
+    release = (
+        'resource "helm_release" "app" {\n'  # 1
+        '  name      = "app"\n'  # 2
+        '  chart     = "${path.module}/charts/app"\n'  # 3
+        '  namespace = "prod"\n'  # 4
+        "  set {\n"  # 5
+        '    name  = "privileged"\n'  # 6
+        '    value = "true"\n'  # 7
+        "  }\n"  # 8
+        '  values = [yamlencode({ hostPath = "/" })]\n'  # 9
+        "}\n"
+    )
+    report_files = {**CHART, "release.tf": release}
+    found = findings(tmp_path, report_files, "K8S-PSS-")
+    assert ("K8S-PSS-PRIVILEGED", "charts/app/templates/pod.yaml", 9) in found
+    assert ("K8S-PSS-HOST-PATH", "charts/app/templates/pod.yaml", 13) in found
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    set_at = {
+        f.policy_id: f.extra.get("values")
+        for f in report.verdict.findings
+        if f.policy_id in ("K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-PATH")
+    }
+    assert set_at == {"K8S-PSS-PRIVILEGED": "release.tf:7", "K8S-PSS-HOST-PATH": "release.tf:9"}
+
+
+def test_a_remote_chart_is_said_not_expanded(tmp_path: Path) -> None:
+    release = (
+        'resource "helm_release" "x" {\n'
+        '  name       = "x"\n'
+        '  repository = "https://charts.example.com"\n'
+        '  chart      = "x"\n'
+        "}\n"
+    )
+    assert findings(tmp_path, {"release.tf": release}, "GK-NOT-EXPANDED") == {
+        ("GK-NOT-EXPANDED", "release.tf", 4)
+    }
+
+
+def test_red_team_r04_local_exec_commands_are_imperative_deploys(tmp_path: Path) -> None:
+    deploy = (
+        'resource "terraform_data" "deploy" {\n'  # 1
+        '  provisioner "local-exec" {\n'  # 2
+        '    command = "kubectl apply -f https://example.com/x.yaml && helm lint ./c"\n'  # 3
+        "  }\n"  # 4
+        "}\n"  # 5
+        'resource "null_resource" "again" {\n'  # 6
+        '  provisioner "local-exec" {\n'  # 7
+        "    command = <<-EOT\n"  # 8
+        "      kubectl diff -f k8s/\n"  # 9
+        "      kubectl apply --dry-run=server -f k8s/\n"  # 10
+        "      helm upgrade --install web ./chart\n"  # 11
+        "    EOT\n"  # 12
+        "  }\n"  # 13
+        "}\n"
+    )
+    assert findings(tmp_path, {"deploy.tf": deploy}, "WF-") == {
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 3),
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 11),
+    }
