@@ -478,16 +478,14 @@ def _load_one(
         from gatekeeper.sources.workflow_scripts import follow_all
 
         follow_all(obj, locator, context.tree, _creates_cluster)
-    loaded.documents.append(
-        Document(
-            source=NAME,
-            file=path,
-            obj=obj,
-            locator=locator,
-            kind=kind,
-            name=path,
-        )
-    )
+    document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
+    loaded.documents.append(document)
+    if context is not None and b"helm" in data:  # local charts its helm commands deploy
+        from gatekeeper.sources.workflow_helm import renderings
+
+        made = renderings(document, context)
+        loaded.documents.extend(made.documents)
+        loaded.problems.extend(made.problems)
     return loaded
 
 

@@ -1,0 +1,135 @@
+"""The local charts a workflow's `helm install` / `helm upgrade` deploys, rendered as that
+command renders them: its `-f` values files, `--set` / `--set-string` values and namespace.
+
+A job allowed to deploy (the designated deployer: `allowedJobs`) is not imperative, but what
+it deploys is still judged: appending `--set securityContext.privileged=true` to its command
+passed (red team r11 of session 10), as the chart's own values were all that was rendered.
+Charts of another repository (`repo/chart`, `oci://`) are not read here.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from gatekeeper.document import Document, Loaded
+from gatekeeper.sources import LoadContext, helm_set
+from gatekeeper.tree import inside
+from gatekeeper.yamldoc import NodeLocator
+
+_VERBS = frozenset({"install", "upgrade"})
+MAX_RENDERINGS = 8  # per workflow file
+
+
+def renderings(workflow: Document, context: LoadContext) -> Loaded:
+    """What the workflow's helm commands deploy from this repository's charts."""
+    from gatekeeper.sources import helm
+
+    loaded = Loaded()
+    tree = context.tree
+    seen: set[tuple[Any, ...]] = set()
+    jobs = workflow.obj.get("jobs") if isinstance(workflow.obj, dict) else None
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+        steps = job.get("steps") if isinstance(job, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            commands = step.get("commands") if isinstance(step, dict) else None
+            for command in commands if isinstance(commands, list) else []:
+                if _in_throwaway_cluster(command):
+                    continue  # a test install (kind, k3d) in the runner: nothing deployed
+                release = _release(command, tree, workflow.file)
+                if release is None or release[:2] in seen or len(seen) >= MAX_RENDERINGS:
+                    continue
+                seen.add(release[:2])
+                chart_dir, made = release
+                chart = posixpath.join(chart_dir, helm.CHART_FILE)
+                rendered = helm.render_chart(chart, tree.read(chart), context, [made])
+                verb = " ".join(str(w) for w in (command.get("positional") or [])[:2])
+                label = f"deployed by {workflow.file}:{job_id} (helm {verb})"
+                for document in rendered.documents:
+                    document.extra["variant"] = label
+                loaded.documents.extend(rendered.documents)
+                loaded.problems.extend(
+                    problem
+                    for problem in rendered.problems
+                    if problem.code != "GK-RENDER-ERROR"  # the chart's own scan says it
+                )
+    return loaded
+
+
+def _in_throwaway_cluster(command: dict[str, Any]) -> bool:
+    context = command.get("context")
+    flags = [str(flag) for flag in command.get("flags") or []]
+    aimed = any(flag.startswith(("--kube-context", "--kubeconfig")) for flag in flags)
+    return isinstance(context, dict) and context.get("ephemeralCluster") is True and not aimed
+
+
+def _release(command: dict[str, Any], tree: Any, file: str) -> tuple[str, Any] | None:
+    """(chart folder, helm.Release) of a `helm install|upgrade RELEASE ./chart` command."""
+    from gatekeeper.sources import helm
+
+    if command.get("program") != "helm":
+        return None
+    positional = [str(word) for word in command.get("positional") or []]
+    if not positional or positional[0] not in _VERBS:
+        return None
+    flags = [str(flag) for flag in command.get("flags") or []]
+    generated = any(flag.startswith("--generate-name") or flag == "-g" for flag in flags)
+    names = positional[1:] if not generated else ["", *positional[1:]]
+    if len(names) < 2:
+        return None
+    release_name, chart_ref = names[0], names[1]
+    chart_dir = inside(chart_ref.rstrip("/")) if not chart_ref.startswith("oci://") else None
+    if (
+        not chart_dir
+        or "$" in chart_ref
+        or not tree.exists(posixpath.join(chart_dir, "Chart.yaml"))
+    ):
+        return None
+    values: list[str] = []
+    sets: list[tuple[tuple[str | int, ...], Any]] = []
+    namespace = "default"
+    line = int(command.get("line") or 1)
+    for flag in flags:
+        name, _, value = flag.partition("=")
+        if name in ("-f", "--values"):
+            values += [v for v in (inside(part) for part in value.split(",")) if v]
+        elif name in ("--set", "--set-string"):
+            for pair in _pairs(value):
+                key, equals, text = pair.partition("=")
+                try:
+                    path = tuple(helm_set.path_of(key))
+                except helm_set.SetError:
+                    continue
+                if equals:
+                    sets.append((path, helm_set.typed(text, name == "--set-string")))
+        elif name in ("-n", "--namespace") and value:
+            namespace = value
+    located = helm_set.located([(list(path), line - 1) for path, _ in sets]) if sets else None
+    release = helm.Release(
+        tuple(v for v in values if tree.exists(v)),
+        release_name or helm.DEFAULT_RELEASE,
+        namespace,
+        sets=tuple(sets),
+        sets_locator=NodeLocator(str(command.get("file") or file), located) if located else None,
+        test_hooks="skip",
+    )
+    return chart_dir, release
+
+
+def _pairs(value: str) -> list[str]:
+    """`a=1,b=2` as Helm splits a --set value (a `\\,` is a comma in the value)."""
+    out, current, escaped = [], "", False
+    for char in value:
+        if escaped:
+            current += char
+            escaped = False
+        elif char == "\\":
+            current += char
+            escaped = True
+        elif char == ",":
+            out.append(current)
+            current = ""
+        else:
+            current += char
+    out.append(current)
+    return [pair for pair in out if pair]

@@ -1,0 +1,64 @@
+"""What a workflow's `helm install|upgrade` of a local chart deploys is judged with its own
+values files and --set values, even in the job allowed to deploy (red team r11 of session
+10); a test install into a throwaway cluster deploys nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+
+TEMPLATE = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  containers:
+    - name: app
+      image: ghcr.io/acme/app:1.0
+      securityContext:
+        privileged: {{ .Values.privileged }}
+"""
+WORKFLOW = """\
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+      - run: >-
+          helm upgrade --install app ./charts/app -n prod
+          -f charts/app/values-prod.yaml --set privileged=true
+"""
+CONFIG = "params:\n  WF-GITOPS-IMPERATIVE-DEPLOY: {allowedJobs: [deploy]}\n"
+
+
+def _repo(root: Path, workflow: str) -> list[tuple[str, str, int, str]]:
+    files = {
+        ".gatekeeper.yml": CONFIG,
+        ".github/workflows/deploy.yml": workflow,
+        "charts/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "charts/app/values.yaml": "privileged: false\n",
+        "charts/app/values-prod.yaml": "privileged: false\n",
+        "charts/app/templates/pod.yaml": TEMPLATE,
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    report = gatekeeper.scan(root, root=root, jobs=1)
+    return sorted(
+        (f.policy_id, f.file, f.line, f.extra.get("values", ""))
+        for f in report.verdict.findings
+        if f.policy_id in ("K8S-PSS-PRIVILEGED", "WF-GITOPS-IMPERATIVE-DEPLOY")
+    )
+
+
+def test_the_allowed_deployers_set_values_are_rendered(tmp_path: Path) -> None:
+    assert _repo(tmp_path, WORKFLOW) == [
+        ("K8S-PSS-PRIVILEGED", "charts/app/templates/pod.yaml", 9, ".github/workflows/deploy.yml:8")
+    ]
+
+
+def test_a_test_install_into_kind_deploys_nothing(tmp_path: Path) -> None:
+    kind = WORKFLOW.replace("      - run: >-", "      - uses: helm/kind-action@v1\n      - run: >-")
+    assert _repo(tmp_path, kind) == []
