@@ -53,10 +53,18 @@ BOOL_ATTRIBUTES: dict[str, frozenset[str]] = {
     "aws_neptune_cluster_instance": frozenset({"publicly_accessible"}),
     "aws_opensearch_domain": frozenset({"enabled", "enforce_https"}),
     "aws_rds_cluster": frozenset(
-        {"deletion_protection", "iam_database_authentication_enabled", "storage_encrypted"}
+        {
+            "deletion_protection",
+            "iam_database_authentication_enabled",
+            "publicly_accessible",
+            "storage_encrypted",
+        }
     ),
     "aws_rds_cluster_instance": frozenset({"auto_minor_version_upgrade", "publicly_accessible"}),
     "awscc_rds_db_instance": frozenset({"publicly_accessible"}),
+    "awscc_rds_db_cluster": frozenset({"publicly_accessible"}),
+    "aws_redshiftserverless_workgroup": frozenset({"publicly_accessible"}),
+    "awscc_redshiftserverless_workgroup": frozenset({"publicly_accessible"}),
     "aws_redshift_cluster": frozenset({"enable", "encrypted", "publicly_accessible"}),
     "aws_s3_bucket": frozenset({"enabled"}),
     "aws_s3_bucket_versioning": frozenset({"enabled"}),

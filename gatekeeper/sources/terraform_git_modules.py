@@ -90,8 +90,8 @@ def problems(path: str, parsed: Parsed, context: LoadContext) -> list[Problem]:
     directory = path.rpartition("/")[0]
     for block in _module_blocks(parsed):
         source = block.body.get("source")
-        if not isinstance(source, str) or "${" in source:
-            continue
+        if not isinstance(source, str) or "${" in source or source.startswith(("./", "../")):
+            continue  # a local path: terraform_modules reads it
         if local_source(directory, block) is not None or module_for(source) is not None:
             continue
         line = SpanLocator(path, block.span).locate(("source",)).line

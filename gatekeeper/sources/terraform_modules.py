@@ -1081,15 +1081,17 @@ def call_documents(path: str, parsed: Parsed, context: LoadContext) -> list[Docu
     from gatekeeper.sources.terraform_git_modules import own_module
 
     directory = posixpath.dirname(path)
-    calls: list[tuple[Block, str | Module | OwnModule]] = [
-        (block, target)
-        for block in parsed.blocks
-        if block.type == "module" and block.labels
-        for target in [_target(directory, block) or own_module(block.body.get("source"), context)]
-        if target is not None
-        and target != directory
-        and not (isinstance(target, OwnModule) and target.tree is None)
-    ]
+    calls: list[tuple[Block, str | Module | OwnModule]] = []
+    for block in parsed.blocks:
+        if block.type != "module" or not block.labels:
+            continue
+        target: str | Module | OwnModule | None = _target(directory, block)
+        if target is None:  # "" is the repository's root
+            target = own_module(block.body.get("source"), context)
+        if target is None or target == directory:
+            continue
+        if not (isinstance(target, OwnModule) and target.tree is None):
+            calls.append((block, target))
     if not calls:
         return []
     tree = context.tree
