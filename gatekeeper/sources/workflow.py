@@ -1144,6 +1144,7 @@ def _throwaway_clusters(obj: dict[str, Any], tree: Tree) -> None:
         everything = running + inner
         starts = any(step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in everything)
         starts = starts or any(_creates_cluster(c) for _, commands in everything for c in commands)
+        starts = starts or workflow_azd.makes_and_destroys([_env(obj), _env(job)], running, _env)
         ephemeral = starts and not _aims_elsewhere([_env(obj), _env(job)], everything)
         for step in steps:
             if isinstance(step.get("context"), dict):
