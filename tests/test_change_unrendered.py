@@ -10,6 +10,7 @@ import os
 from gatekeeper.change import scan_change
 from tests.test_change import Repo, pod
 from tests.test_change import repo as repo  # the fixture
+from tests.test_change_scope import pull_request
 
 PRIVILEGED = "TEST-NO-PRIVILEGED"
 CHART = "apiVersion: v2\nname: NAME\nversion: 0.1.0\n"
@@ -20,16 +21,6 @@ def blocking(repo: Repo) -> list[tuple[str, str, str]]:
     """(file, policy, status) of each blocking finding of `scan --base main`."""
     findings = scan_change(repo.root, "main").verdict.findings
     return sorted((f.file, f.policy_id, f.status) for f in findings if f.blocking)
-
-
-def pull_request(repo: Repo, before: dict[str, str], after: dict[str, str]) -> None:
-    for name, text in before.items():
-        repo.write(name, text)
-    repo.commit("base")
-    repo.branch("pr")
-    for name, text in after.items():
-        repo.write(name, text)
-    repo.commit("pull request")
 
 
 def test_a_chart_that_never_rendered_hides_no_new_template(repo: Repo) -> None:

@@ -22,23 +22,32 @@ class SetError(ValueError):
     """A name Helm rejects (`--set` fails, so the deployer renders nothing)."""
 
 
-def path_of(name: str) -> list[str | int]:
-    """`a.b\\.c[1].d` -> ["a", "b.c", 1, "d"]."""
-    keys: list[str] = []
+def split_unescaped(text: str, separator: str, keep_escapes: bool = False) -> list[str]:
+    """`text` split at each `separator` no backslash escapes, as Helm splits a `--set`
+    list of pairs (at `,`) and a name (at `.`); `keep_escapes` leaves the backslashes in
+    (a pair's name is split again), else they are dropped."""
+    parts: list[str] = []
     current = ""
     escaped = False
-    for char in name:
+    for char in text:
         if escaped:
             current += char
             escaped = False
         elif char == "\\":
             escaped = True
-        elif char == ".":
-            keys.append(current)
+            current += char if keep_escapes else ""
+        elif char == separator:
+            parts.append(current)
             current = ""
         else:
             current += char
-    keys.append(current)
+    parts.append(current)
+    return parts
+
+
+def path_of(name: str) -> list[str | int]:
+    """`a.b\\.c[1].d` -> ["a", "b.c", 1, "d"]."""
+    keys = split_unescaped(name, ".")
     path: list[str | int] = []
     for key in keys:
         indexes: list[int] = []

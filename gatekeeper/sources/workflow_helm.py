@@ -118,18 +118,4 @@ def _release(command: dict[str, Any], tree: Any, file: str) -> tuple[str, Any] |
 
 def _pairs(value: str) -> list[str]:
     """`a=1,b=2` as Helm splits a --set value (a `\\,` is a comma in the value)."""
-    out, current, escaped = [], "", False
-    for char in value:
-        if escaped:
-            current += char
-            escaped = False
-        elif char == "\\":
-            current += char
-            escaped = True
-        elif char == ",":
-            out.append(current)
-            current = ""
-        else:
-            current += char
-    out.append(current)
-    return [pair for pair in out if pair]
+    return [pair for pair in helm_set.split_unescaped(value, ",", keep_escapes=True) if pair]
