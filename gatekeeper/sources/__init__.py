@@ -65,6 +65,7 @@ REGISTRY: tuple[str, ...] = (
     "terraform",
     "helm",
     "kustomize",
+    "tanka",  # main.jsonnet: Tanka's inline environments
     "kubernetes",
 )
 

@@ -7,8 +7,14 @@ paths `<env>`, `<root>/lib`, `<env>/vendor`, `<root>/vendor` (searched in that o
 environment as `std.extVar('tanka.dev/environment')` and `import 'tk'`, then applies every
 object with `apiVersion` and `kind` found anywhere in the output, in the environment's
 default namespace. A `tk apply` usually runs in CI; the objects are judged as manifests.
-Tanka's native functions (helmTemplate, kustomizeBuild) run tools: they are not provided,
-so Jsonnet calling them is a finding at that line.
+
+An inline environment is a `main.jsonnet` with no spec.json beside it, inside a project: `tk
+apply` evaluates it (with `tanka.dev/environment` an error: there is no spec to give) and
+applies the `data` of each `kind: Environment` object in the output, in that environment's
+namespace; other objects of the output are not applied. This module is also the source
+adapter of `main.jsonnet` files for those. Tanka's native functions (helmTemplate,
+kustomizeBuild) run tools: they are not provided, so Jsonnet calling them is a finding at
+that line.
 """
 
 from __future__ import annotations
@@ -24,14 +30,22 @@ from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 
 if TYPE_CHECKING:  # imported where used: is_environment is asked of every manifest
+    from gatekeeper.sources.jsonnet_locate import Sources
     from gatekeeper.sources.jsonnet_sandbox import Variables
 
+NAME = "jsonnet"  # its options: `sources.jsonnet` (the adapter of inline environments)
 SPEC = "spec.json"
 ENTRYPOINT = "main.jsonnet"
 ROOT_MARKERS = ("tkrc.yaml", "jsonnetfile.json")
 # Tanka's own library, `import 'tk'`.
 _TK = b'{\n  env: std.extVar("tanka.dev/environment"),\n}\n'
 _ENVIRONMENT = "tanka.dev/environment"
+# What Tanka gives an inline environment for it (pkg/tanka/inline.go).
+_NO_SPEC = (
+    'error "Using tk.env and std.extVar(\'tanka.dev/environment\') is only supported for'
+    ' static environments. Directly access this data using standard Jsonnet instead."'
+)
+_TANKA_MARK = b"tanka.dev"
 _NAMESPACED = "tanka.dev/namespaced"
 # Kinds Tanka gives no default namespace (its list, from `kubectl api-resources`).
 _CLUSTER_WIDE = frozenset(
@@ -139,14 +153,94 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         )
         loaded.problems.append(Problem(jsonnet.RENDER_ERROR, entry, 1, message))
         return loaded
-    namespace = _namespace(document.obj)
+    _apply(entry, objects, _namespace(document.obj), evaluated.sources, loaded)
+    return loaded
+
+
+def _apply(
+    entry: str, objects: list[Any], namespace: str, sources: Sources, loaded: Loaded
+) -> None:
+    """The objects an environment applies, in its namespace, located in their Jsonnet."""
+    from gatekeeper.sources import jsonnet
+
     items = list(jsonnet.with_list_items(objects))
     for obj in items:
         _default_namespace(obj, namespace)
-    made, problems = jsonnet.documents(entry, items, evaluated.sources, f"tanka {entry}")
+    made, problems = jsonnet.documents(entry, items, sources, f"tanka {entry}")
     loaded.documents.extend(made)
     loaded.problems.extend(problems)
+
+
+def detect(path: str) -> bool:
+    return posixpath.basename(path) == ENTRYPOINT
+
+
+def load(path: str, data: bytes, context: LoadContext) -> Loaded:
+    """The environments `path` (a main.jsonnet with no spec.json beside it, in a Tanka
+    project) declares inline, as `tk apply` applies them: the `data` of each `kind:
+    Environment` object of its output (`tk apply --name` picks one where there are several:
+    each is judged). A main.jsonnet that yields no environment is no Tanka environment."""
+    from gatekeeper.sources import jsonnet
+
+    loaded = Loaded()
+    tree = context.tree
+    base = posixpath.dirname(path) or "."
+    if tree.exists(_beside(base, SPEC)):
+        return loaded  # a static environment: judged through its spec.json
+    project = root(tree, base)
+    if project is None:
+        return loaded  # tk finds no project root: it evaluates nothing here
+    # Said only where the file is plainly Tanka's: a jsonnet-bundler project's main.jsonnet
+    # (kube-prometheus) is no environment, and its errors are not a deployer's.
+    tanka = _TANKA_MARK in data or tree.exists(_beside(project, ROOT_MARKERS[0]))
+    if not jsonnet.available():
+        if tanka:
+            message = (
+                f"tk apply evaluates {path} (an inline environment); the jsonnet package is not"
+                " installed (gitops-policy-gate[jsonnet]), so it is not judged"
+            )
+            loaded.problems.append(Problem("GK-RENDERER-MISSING", path, 1, message))
+        return loaded
+    variables = _variables(context, base, _NO_SPEC)
+    deployer = jsonnet.Deployer("tk apply", "the environment")
+    limited = jsonnet.limits(context)
+    search = search_paths(base, project)
+    evaluated = jsonnet.run(path, search, variables, tree, {"tk": _TK}, deployer, limited)
+    if evaluated.problem is not None or evaluated.sources is None:
+        if tanka and evaluated.problem is not None:
+            loaded.problems.append(_native(evaluated.problem, path, tree))
+        return loaded
+    found: list[Any] = []
+    stray = _extract(evaluated.output, (), found)
+    environments = [obj for obj in jsonnet.with_list_items(found) if _is_inline(obj)]
+    if stray is not None and (tanka or environments):
+        message = (
+            f"{path} yields {stray}, which is neither a Kubernetes object nor holds any: tk fails"
+        )
+        loaded.problems.append(Problem(jsonnet.RENDER_ERROR, path, 1, message))
+        return loaded
+    for environment in environments:
+        objects: list[Any] = []
+        data = environment.get("data")
+        stray = _extract(data, ("data",), objects) if data is not None else None
+        if stray is not None:
+            message = (
+                f"{path} yields an environment whose data holds {stray}, which is neither a"
+                " Kubernetes object nor holds any: tk fails"
+            )
+            loaded.problems.append(Problem(jsonnet.RENDER_ERROR, path, 1, message))
+            continue
+        _apply(path, objects, _namespace(environment), evaluated.sources, loaded)
     return loaded
+
+
+def _is_inline(obj: Any) -> bool:
+    """Tanka picks environments out of the output by kind alone (`Environment/.*`)."""
+    return isinstance(obj, dict) and obj.get("kind") == "Environment"
+
+
+def _beside(folder: str, name: str) -> str:
+    return posixpath.join(folder, name) if folder != "." else name
 
 
 # Jsonnet's error for calling what `std.native` returned: null, it provides no such function.
@@ -246,17 +340,24 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 
     tree = context.tree
     every = tree.list_dir(".")
-    specs = [f for f in every if posixpath.basename(f) == SPEC]
-    if not specs:
+    specs = {f for f in every if posixpath.basename(f) == SPEC}
+    # An inline environment's reader is its main.jsonnet (no spec.json beside it).
+    inline = [
+        f
+        for f in every
+        if detect(f) and _beside(posixpath.dirname(f) or ".", SPEC) not in specs
+    ]
+    if not specs and not inline:
         return
     files = jsonnet.Jsonnets(tree, [])
-    for file in specs:
-        try:
-            obj = json.loads(decode(tree.read(file)))
-        except (OSError, ValueError):
-            continue
-        if not is_environment(obj):
-            continue
+    for file in sorted(specs) + inline:
+        if file in specs:
+            try:
+                obj = json.loads(decode(tree.read(file)))
+            except (OSError, ValueError):
+                continue
+            if not is_environment(obj):
+                continue
         base = posixpath.dirname(file) or "."
         project = root(tree, base)
         if project is None:
@@ -265,7 +366,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         for folder in search:
             yield file, directory_input(folder)
         for marker in ROOT_MARKERS:
-            yield file, posixpath.join(project, marker) if project != "." else marker
-        entry = posixpath.join(base, ENTRYPOINT) if base != "." else ENTRYPOINT
+            yield file, _beside(project, marker)
+        entry = _beside(base, ENTRYPOINT)
         for imported in files.imports([entry], search):
             yield file, imported
