@@ -293,3 +293,37 @@ def test_red_team_r04_local_exec_commands_are_imperative_deploys(tmp_path: Path)
         ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 3),
         ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 11),
     }
+
+
+def test_a_pull_request_changing_only_the_chart_rejudges_the_release(tmp_path: Path) -> None:
+    """The release sets `privileged=true`, which the base's template ignores; the pull
+    request changes only the template to read it. The chart alone (its default `false`)
+    passes: the release, rendered with its `set`, must be judged again."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import CONFIG, POLICY, Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", CONFIG)
+    repo.write("policies/no-privileged.yaml", POLICY)
+    ignoring = CHART["charts/app/templates/pod.yaml"].replace("{{ .Values.privileged }}", "false")
+    files = {**CHART, "charts/app/templates/pod.yaml": ignoring}
+    files["infra/release.tf"] = (
+        'resource "helm_release" "app" {\n'
+        '  name  = "app"\n'
+        '  chart = "${path.module}/../charts/app"\n'
+        "  set {\n"
+        '    name  = "privileged"\n'
+        '    value = "true"\n'
+        "  }\n"
+        "}\n"
+    )
+    for name, text in files.items():
+        repo.write(name, text)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("charts/app/templates/pod.yaml", CHART["charts/app/templates/pod.yaml"])
+    repo.commit("read the value")
+    blocking = scan_change(repo.root, "main").verdict.blocking
+    assert [(f.file, f.line, f.status) for f in blocking] == [
+        ("charts/app/templates/pod.yaml", 9, "new")
+    ]

@@ -269,6 +269,8 @@ def _layout(tree: Tree) -> _Layout:
                 layout.calls[path] = targets
                 layout.called |= targets
             read = read_files(directory, text) if "file(" in text else []
+            if "helm_release" in text:
+                read += chart_folders(directory, text)
             if read:
                 layout.reads[path] = read
     return layout
@@ -289,6 +291,27 @@ def read_files(directory: str, text: str) -> list[str]:
         target = posixpath.normpath(posixpath.join(directory, relative))
         if target != ".." and not target.startswith(("../", "/")):
             found.append(target)
+    return found
+
+
+# `chart = "${path.module}/charts/app"` (a text search: an argument of that name in another
+# block, or a remote chart's name, only adds an edge to a folder that may not exist).
+_CHART_ARGUMENT = re.compile(
+    r'(?m)^[ \t]*chart[ \t]*=[ \t]*"(?:\$\{path\.(?:module|root|cwd)\}/)?([^"$%]+)"'
+)
+
+
+def chart_folders(directory: str, text: str) -> list[str]:
+    """The folders of the local charts a `.tf` file's `helm_release` resources render, as
+    depgraph inputs: a pull request changing only the chart judges the release again, with
+    the values it sets (the chart alone is judged with its defaults)."""
+    from gatekeeper.depgraph import directory_input
+
+    found = []
+    for relative in _CHART_ARGUMENT.findall(text):
+        target = posixpath.normpath(posixpath.join(directory, relative))
+        if target != ".." and not target.startswith(("../", "/")):
+            found.append(directory_input(target))
     return found
 
 
