@@ -467,7 +467,26 @@ def _objects(group: list[Finding]) -> list[list[Finding]]:
     clusters: dict[int, list[Finding]] = {}
     for rendering, about, finding in keyed:
         clusters.setdefault(objects[rendering].index(about), []).append(finding)
-    return [clusters[index] for index in sorted(clusters)]
+    return _aggregated([clusters[index] for index in sorted(clusters)])
+
+
+def _aggregated(clusters: list[list[Finding]]) -> list[list[Finding]]:
+    """A kustomization that aggregates overlays of one base (`resources: [dev, prod]`, each
+    with its namePrefix) holds several objects at the base's line, and each of them is also
+    its own overlay's object: such a finding joins the cluster where its object already is,
+    so that the copies of one written object are said once (kustomize's multibases example
+    said one privileged container three times at one line). Helm's several objects at one
+    line (a `range`) stay apart."""
+    home: dict[tuple[str, str, str], int] = {}
+    for index, cluster in enumerate(clusters):
+        for finding in cluster:
+            home.setdefault(_object(finding), index)
+    joined: list[list[Finding]] = [[] for _ in clusters]
+    for index, cluster in enumerate(clusters):
+        for finding in cluster:
+            kustomized = finding.source == "kustomize"
+            joined[home[_object(finding)] if kustomized else index].append(finding)
+    return [cluster for cluster in joined if cluster]
 
 
 def _fields(same: list[Finding]) -> list[list[Finding]]:

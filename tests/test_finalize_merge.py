@@ -136,3 +136,37 @@ def test_a_waiver_naming_one_object_of_a_range_leaves_the_others_blocking(tmp_pa
     assert sorted((f.name, f.status) for f in pinned) == [("web-a", "waived"), ("web-b", "new")]
     assert [f.line for f in pinned] == [10, 10]
     assert next(f for f in pinned if f.name == "web-b").blocking
+
+
+def test_a_kustomization_aggregating_renamed_overlays_says_the_base_line_once(
+    tmp_path: Path,
+) -> None:
+    """kustomize's multibases: a base Pod, overlays dev and prod each with a namePrefix, and
+    a root kustomization building both. The root holds two objects at the base's line, each
+    also its own overlay's: one finding, naming every rendering and object (it was said
+    twice, the root's second object on its own)."""
+    import gatekeeper
+
+    files = {
+        "base/pod.yaml": (
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n"
+            "  - name: app\n    image: nginx:1.25\n    securityContext:\n      privileged: true\n"
+        ),
+        "base/kustomization.yaml": "resources:\n- pod.yaml\n",
+        "dev/kustomization.yaml": "namePrefix: dev-\nresources:\n- ../base\n",
+        "prod/kustomization.yaml": "namePrefix: prod-\nresources:\n- ../base\n",
+        "kustomization.yaml": "resources:\n- dev\n- prod\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    [finding] = [f for f in report.verdict.findings if f.policy_id == "K8S-PSS-PRIVILEGED"]
+    assert (finding.file, finding.line, finding.name) == ("base/pod.yaml", 10, "app")
+    assert finding.extra["variants"] == [
+        "kustomize .",
+        "kustomize base",
+        "kustomize dev",
+        "kustomize prod",
+    ]
+    assert finding.extra["deployed_as"] == ["Pod//dev-app", "Pod//prod-app"]
