@@ -190,7 +190,7 @@ def test_a_restricted_deployment_passes_every_pss_policy() -> None:
 
 
 ID_SCHEME = re.compile(
-    r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API|STORAGE|ADMISSION|NODE)-[A-Z0-9]+(-[A-Z0-9]+)*$"
+    r"^K8S-(PSS|POD|IMAGE|NETWORK|SA|META|RBAC|API|STORAGE|ADMISSION|NODE|CONFIGMAP)-[A-Z0-9]+(-[A-Z0-9]+)*$"
 )
 
 
