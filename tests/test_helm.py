@@ -487,6 +487,43 @@ def test_documents_of_one_kind_with_conditionals_and_ranges_find_their_own_part(
     ]
 
 
+def test_two_roles_one_with_rules_from_a_named_template_are_each_located_in_their_part(
+    tmp_path: Path,
+) -> None:
+    """elastic's eck-operator: the first ClusterRole's rules come from `template | toYaml`,
+    the second lists some of the same API groups literally. Scores took the first for the
+    second part, and a rule past its literal items ended the scan (IndexError, exit 3)."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: op\nversion: 0.1.0\n")
+    (tmp_path / "c/templates/_rules.tpl").write_text(
+        '{{- define "op.rules" -}}\n'
+        + "".join(
+            f"- apiGroups: [{group}]\n  resources: [things]\n  verbs: [get, update]\n"
+            for group in ("a.example.com", "b.example.com")
+        )
+        + "- apiGroups: [admissionregistration.k8s.io]\n"
+        "  resources: [validatingwebhookconfigurations]\n  verbs: [create, update]\n"
+        "{{- end -}}\n"
+    )
+    (tmp_path / "c/templates/roles.yaml").write_text(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        "metadata:\n  name: {{ .Chart.Name }}\nrules:\n"
+        '{{ template "op.rules" . | toYaml | indent 2 }}\n'  # line 7
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        'metadata:\n  name: "{{ .Chart.Name }}-view"\nrules:\n'
+        '  - apiGroups: ["a.example.com"]\n    resources: ["things"]\n'
+        '    verbs: ["get", "list"]\n'
+        '  - apiGroups: ["b.example.com"]\n    resources: ["things"]\n'
+        '    verbs: ["get", "list"]\n'
+    )
+    policy = REPO / "policies" / "kubernetes" / "rbac-privilege-paths.yaml"
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert [(f.name, f.file, f.line) for f in findings] == [("op", "c/templates/roles.yaml", 7)]
+
+
 def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) -> None:
     """An image built from several values, directly or in a named template (`include`), is
     attributed to each values line it reads, or to the values block they share."""

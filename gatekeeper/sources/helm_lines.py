@@ -135,6 +135,9 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
     parts = template.segments
     if parts == 1 or not objs:
         return [0] * len(objs)
+    in_order = _one_each(template, objs)
+    if in_order is not None:
+        return in_order
     paths = _key_paths(template)
     by_part: list[list[KeyLine]] = [[] for _ in range(parts)]
     for key in template.keys:
@@ -170,6 +173,24 @@ def assign_segments(template: Template, objs: list[Any]) -> list[int]:
     for came in reversed(back):
         chosen.append(came[chosen[-1]])
     return chosen[::-1]
+
+
+def _one_each(template: Template, objs: list[Any]) -> list[int] | None:
+    """The parts that write, in order, when there are as many as documents, none can write
+    several (no `range`, no `include` at the margin) and each literal `kind:` agrees: each
+    part wrote one document. Scores cannot tell two ClusterRoles apart when the first one's
+    rules come from a named template and the second lists the same API groups literally
+    (elastic's eck-operator: the first was located in the second, and a rule past its
+    literal items crashed the scan)."""
+    writing = writing_parts("\n".join(template.lines))
+    if len(writing) != len(objs):
+        return None
+    repeating = _repeating(template)
+    for part, obj in zip(writing, objs, strict=True):
+        kind = template.segment_kinds[part]
+        if repeating[part] or (kind and (not isinstance(obj, dict) or obj.get("kind") != kind)):
+            return None
+    return writing
 
 
 # An action that writes nothing where it stands: control flow, a comment, a variable set,
@@ -487,7 +508,8 @@ class DocumentMap:
         if index < len(fixed) and fixed[index] in unrefuted:
             return fixed[index]  # `- name: {{ .name }}` before `range .sidecarContainers`
         others = [key for key in dashed if key not in fixed]
-        if index >= len(fixed) and others == unrefuted[-1:] and not self._emits_items(dashed):
+        alone = others and others == unrefuted[-1:]  # no other item: nothing to point at
+        if alone and index >= len(fixed) and not self._emits_items(dashed):
             return others[0]  # the one item written after them: `range` repeats it
         return None
 
