@@ -64,3 +64,17 @@ def test_a_guard_that_also_renders_something_is_still_said() -> None:
         '{{- if semverCompare "<3.9" .Capabilities.HelmVersion.Version }}{{ end }}\n'
     )
     assert lines(template) == [1, 5, 6, 7]
+
+
+def test_the_words_in_a_string_are_not_calls() -> None:
+    """jenkins' deprecation.yaml: `fail "... roles are now generated"` read the word as
+    Sprig's `now` (three blocking findings); a raw string likewise. A real call beside a
+    string is still said."""
+    template = (
+        "{{- if .Values.rbac.roleRef }}\n"
+        '  {{ fail "`rbac.roleRef` no longer exists. RBAC roles are now generated" }}\n'
+        "{{- end }}\n"
+        "{{ if contains `randInt now` .Values.note }}x: 1{{ end }}\n"
+        '{{ if contains "now" (now | date "2006") }}y: 1{{ end }}\n'
+    )
+    assert lines(template) == [5]
