@@ -427,6 +427,8 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
             message += " with its env and parameters"
         code = "GK-LOCAL-NOT-EXPANDED" if told else "GK-NOT-EXPANDED"
         loaded.problems.append(Problem(code, file, line, message))
+    elif kind is None and path != ".." and not path.startswith("../"):
+        plugin = _discovered_plugin(deployed, path, tree, loaded)
     if path == ".." or path.startswith("../"):
         line = document.locator.locate((*where, "path")).line
         message = f"Application path {path} is outside the repository; not read"
@@ -474,6 +476,36 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         _merge(loaded, _jsonnet(deployed, path, evaluated, context))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
+
+
+def _discovered_plugin(
+    deployed: _Source, path: str, tree: Tree, loaded: Loaded
+) -> dict[str, Any] | None:
+    """A config management plugin of this repository that takes the source by discovery
+    (gitops_plugins): said, and the source read as a plugin's (None: no plugin does)."""
+    from gatekeeper.sources import gitops_plugins
+
+    found = gitops_plugins.discovered(tree, path)
+    if found is None:
+        return None
+    file, document, _, where, _, _ = deployed
+    line = document.locator.locate(where).line
+    plugin = found.plugin
+    if found.certain:
+        message = (
+            f"Argo CD renders {path} with the config management plugin {plugin.name}"
+            f" ({plugin.file}), whose discover rule {found.rule} takes it: what the plugin"
+            " makes is not judged, only its chart, kustomization or manifests"
+        )
+        loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", file, line, message))
+    else:
+        message = (
+            f"Argo CD may render {path} with the config management plugin {plugin.name}"
+            f" ({plugin.file}), which discovers sources by a command not run here"
+        )
+        loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        return None
+    return {"name": plugin.name}
 
 
 def _explicit_type(source: dict[str, Any]) -> str | None:

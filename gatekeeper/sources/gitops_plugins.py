@@ -1,0 +1,198 @@
+"""Argo CD config management plugins of this repository, and the sources they discover.
+
+An Application source that names no type (no `helm`, `kustomize`, `directory`, `plugin`) is
+typed by the repo server: it asks its config management plugin sidecars first, and a plugin
+whose `discover` rule matches the source's folder renders it (argo-cd
+util/app/discovery/discovery.go: CMP discovery before Chart.yaml and kustomization). A
+plugin's definition (`kind: ConfigManagementPlugin`, the sidecar's plugin.yaml, often held
+as text in a ConfigMap such as `argocd-cmp-cm`) lives where Argo CD is installed from, this
+repository for many: a pull request that adds the file a plugin discovers (a helmfile.yaml in
+a directory Application's folder) changes what is deployed without touching the Application.
+
+`discover.fileName` is a glob in the source's folder, `discover.find.glob` a glob below it
+(`**` crosses folders); `discover.find.command` runs a program, which is not run here: such
+a plugin may take any source (said, not blocking).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import subprocess
+from typing import Any, NamedTuple
+
+from gatekeeper import ownership
+from gatekeeper.tree import Tree, WorkTree
+
+KIND = "ConfigManagementPlugin"
+_MARK = KIND.encode()
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class Plugin(NamedTuple):
+    name: str
+    file: str  # where it is defined
+    file_name: str  # discover.fileName ("" when none)
+    glob: str  # discover.find.glob
+    command: bool  # discover.find.command: may take any source
+
+
+class Discovered(NamedTuple):
+    plugin: Plugin
+    rule: str  # what matched, for the message (`fileName ./helmfile.yaml`)
+    certain: bool  # False: a command decides, not run here
+
+
+def discovered(tree: Tree, path: str) -> Discovered | None:
+    """The first plugin of this repository whose discover rule takes the source folder
+    `path` (the repo server asks them in turn), or one that decides by a command."""
+    plugins = ownership.of(tree).remember("config management plugins", "", _plugins)
+    if not plugins:
+        return None
+    below = [
+        posixpath.relpath(f, path) if path != "." else f
+        for f in tree.list_dir(path)
+    ]
+    for plugin in plugins:
+        if plugin.file_name and any(_matches(plugin.file_name, f, False) for f in below):
+            return Discovered(plugin, f"fileName {plugin.file_name}", True)
+        if plugin.glob and any(_matches(plugin.glob, f, True) for f in below):
+            return Discovered(plugin, f"find.glob {plugin.glob}", True)
+    for plugin in plugins:
+        if plugin.command:
+            return Discovered(plugin, "find.command (not run here)", False)
+    return None
+
+
+def _matches(pattern: str, relative: str, deep: bool) -> bool:
+    """Go's filepath.Glob (fileName: `*` stays in one folder) or zglob (find.glob: `**`
+    crosses folders), relative to the source's folder."""
+    pattern = posixpath.normpath(pattern.strip().removeprefix("./"))
+    return re.fullmatch(_regex(pattern, deep), relative) is not None
+
+
+def _regex(pattern: str, deep: bool) -> str:
+    out = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if deep and pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+            continue
+        if deep and pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", index + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[index + 1 : end].replace("\\", "\\\\")
+                out.append(f"[{'^' + body[1:] if body.startswith('!') else body}]")
+                index = end
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return "".join(out)
+
+
+def _plugins(tree: Tree, _: str) -> list[Plugin]:
+    from gatekeeper.yamldoc import decode
+
+    found: list[Plugin] = []
+    for file in _naming(tree):
+        try:
+            text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        found.extend(_defined(file, text, 0))
+    return found
+
+
+def _defined(file: str, text: str, depth: int) -> list[Plugin]:
+    """The plugins a YAML text defines: a ConfigManagementPlugin document, or one held as
+    text in a value (a ConfigMap's `plugin.yaml`)."""
+    from gatekeeper.yamldoc import load_all
+
+    found: list[Plugin] = []
+    for entry in load_all(file, text):
+        obj = getattr(entry, "obj", None)
+        if not isinstance(obj, dict):
+            continue
+        if obj.get("kind") == KIND:
+            found.append(_plugin(file, obj))
+        elif depth == 0:
+            for value in _texts(obj):
+                if KIND in value:
+                    found.extend(_defined(file, value, 1))
+    return found
+
+
+def _texts(obj: Any) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [text for value in obj.values() for text in _texts(value)]
+    if isinstance(obj, list):
+        return [text for value in obj for text in _texts(value)]
+    return []
+
+
+def _plugin(file: str, obj: dict[str, Any]) -> Plugin:
+    metadata, spec = _mapping(obj, "metadata"), _mapping(obj, "spec")
+    discover = _mapping(spec, "discover")
+    find = _mapping(discover, "find")
+    return Plugin(
+        name=str(metadata.get("name") or "(unnamed)"),
+        file=file,
+        file_name=str(discover.get("fileName") or ""),
+        glob=str(find.get("glob") or ""),
+        command=bool(find.get("command")),
+    )
+
+
+def _mapping(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _naming(tree: Tree) -> list[str]:
+    """The YAML/JSON files that spell ConfigManagementPlugin: one `git grep` of the work
+    tree or of the revision read, else (no git) every such file read."""
+    commit = getattr(tree, "commit", None)
+    globs = ["--", *(f"*{suffix}" for suffix in _SUFFIXES)]
+    if isinstance(tree, WorkTree):
+        command = ["git", "-C", str(tree.root), "grep", "-l", "-z", "-I", "-F", "--untracked"]
+        command += ["-e", KIND, *globs]
+        prefix = ""
+    elif commit is not None and hasattr(commit, "hexsha") and hasattr(commit, "repo"):
+        command = ["git", f"--git-dir={commit.repo.git_dir}", "grep", "-l", "-z", "-I", "-F"]
+        command += ["-e", KIND, commit.hexsha, *globs]
+        prefix = f"{commit.hexsha}:"
+    else:
+        return [
+            f
+            for f in tree.list_dir(".")
+            if f.endswith(_SUFFIXES) and _MARK in _read(tree, f)
+        ]
+    try:
+        run = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        run = None
+    if run is None or run.returncode not in (0, 1):  # not a git tree: read them all
+        return [f for f in tree.list_dir(".") if f.endswith(_SUFFIXES) and _MARK in _read(tree, f)]
+    names = run.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [name.removeprefix(prefix) for name in names if name]
+
+
+def _read(tree: Tree, file: str) -> bytes:
+    try:
+        return tree.read(file)
+    except (OSError, ValueError):
+        return b""
