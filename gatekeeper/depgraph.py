@@ -26,7 +26,8 @@ from gatekeeper.sources import LoadContext
 
 # Modules under gatekeeper.sources that define `feeds`.
 CONTRIBUTORS: tuple[str, ...] = (
-    "helm", "kustomize", "gitops", "terraform", "tanka", "workflow", "dockerfile"
+    "helm", "kustomize", "gitops", "terraform", "tanka", "workflow", "dockerfile",
+    "release_files",
 )  # fmt: skip
 
 

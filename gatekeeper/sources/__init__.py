@@ -63,6 +63,7 @@ REGISTRY: tuple[str, ...] = (
     "workflow",
     "compose",
     "terraform",
+    "release_files",  # helmfile, Fleet and Skaffold releases of this repository's charts
     "helm",
     "kustomize",
     "tanka",  # main.jsonnet: Tanka's inline environments

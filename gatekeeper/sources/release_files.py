@@ -1,0 +1,321 @@
+"""Deployer files that release this repository's Helm charts with values of their own.
+
+`helmfile apply` (helmfile.yaml, helmfile.d/), a Rancher Fleet bundle (fleet.yaml, applied by
+Fleet's GitOps agent) and `skaffold run` / Cloud Deploy (skaffold.yaml) each run `helm upgrade
+--install` on a chart with the values, values files and `--set` values they write. A chart of
+this repository rendered alone, with its own values, is not what they deploy: each release of
+a local chart is rendered here as they render it, a variant of its own (`deployed by
+helmfile.yaml (helmfile release web)`), values located in the file. A chart of another
+repository is a low `GK-NOT-EXPANDED`; a value that is a template (helmfile's `{{ }}`,
+Skaffold's `setValueTemplates`) is rendered as written, and said.
+
+Each file is also what `kubectl apply -f dir/` would read: Kubernetes objects in it are judged
+as manifests all the same.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from gatekeeper.document import Loaded, Problem
+from gatekeeper.fieldpath import Path, get
+from gatekeeper.sources import LoadContext, helm_set
+from gatekeeper.tree import inside
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+
+NAME = "releases"
+_HELMFILES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})
+_FLEET = frozenset({"fleet.yaml", "fleet.yml"})
+_SKAFFOLD = frozenset({"skaffold.yaml", "skaffold.yml"})
+MAX_RELEASES = 16  # per file
+
+
+def detect(path: str) -> bool:
+    name = posixpath.basename(path)
+    if name in _HELMFILES or name in _FLEET or name in _SKAFFOLD:
+        return True
+    folder = posixpath.basename(posixpath.dirname(path))
+    return folder == "helmfile.d" and name.endswith((".yaml", ".yml", ".gotmpl"))
+
+
+class Wanted(NamedTuple):
+    """One release of a chart, as the file writes it."""
+
+    chart: str  # as written
+    local: bool  # a path below the file's folder (else a chart repository's)
+    at: Path  # the release's place in its document (`chart` is located there)
+    name: str
+    namespace: str
+    values_files: tuple[str, ...]  # repository paths
+    inline: tuple[Path, ...]  # places of inline values maps
+    sets: tuple[tuple[str, Any, Path, bool], ...]  # (dotted name, value, place, as string)
+    label: str  # what the variant says
+
+
+def load(path: str, data: bytes, context: LoadContext) -> Loaded:
+    from gatekeeper.sources import helm, kubernetes
+
+    loaded = Loaded()
+    problem = check_bytes(path, data)
+    if problem is not None:
+        loaded.problems.append(problem)
+        return loaded
+    text = decode(data)
+    entries = list(load_all(path, text))
+    for entry in entries:
+        if isinstance(entry, Problem):
+            if "{{" in text:  # helmfile's Go templates: not valid YAML before rendering
+                message = (
+                    f"{_tool(path)} renders this file as a Go template first; it is not"
+                    " evaluated here, so the releases it makes are not judged"
+                )
+                line = text.count("\n", 0, text.index("{{")) + 1  # the first template
+                loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
+            else:
+                loaded.problems.append(entry)
+    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    tree = context.tree
+    folder = posixpath.dirname(path)
+    count = 0
+    for document in documents:
+        locator = NodeLocator(path, document.node)
+        for wanted in _releases(path, document.obj, folder):
+            chart_dir = inside(posixpath.join(folder, wanted.chart)) if wanted.local else None
+            line = locator.locate(wanted.at).line
+            chart = helm.chart_file(chart_dir) if chart_dir else ""
+            if wanted.chart == "." and not tree.exists(chart):
+                continue  # a Fleet bundle of manifests or an overlay: judged as files
+            if not chart_dir or not tree.exists(chart):
+                message = (
+                    f"{wanted.label}: chart {wanted.chart} is not in this repository;"
+                    " what it deploys is not judged"
+                )
+                loaded.problems.append(Problem("GK-NOT-EXPANDED", path, line, message))
+                continue
+            count += 1
+            if count > MAX_RELEASES:
+                continue
+            release = _release(path, wanted, document.obj, locator, tree, loaded)
+            rendered = helm.render_chart(chart, tree.read(chart), context, [release])
+            for made in rendered.documents:
+                made.extra["variant"] = f"deployed by {path} ({wanted.label})"
+            loaded.documents.extend(rendered.documents)
+            # The chart's own scan says what keeps it from rendering at all.
+            loaded.problems.extend(p for p in rendered.problems if p.code != "GK-RENDER-ERROR")
+    if kubernetes.looks_like_objects(data):  # `kubectl apply -f dir/` reads it too
+        loaded.documents.extend(kubernetes.load(path, data, context).documents)
+    return loaded
+
+
+def _tool(path: str) -> str:
+    name = posixpath.basename(path)
+    if name in _FLEET:
+        return "Fleet"
+    if name in _SKAFFOLD:
+        return "Skaffold"
+    return "helmfile"
+
+
+def _release(
+    path: str, wanted: Wanted, obj: Any, locator: NodeLocator, tree: Any, loaded: Loaded
+) -> Any:
+    from gatekeeper.sources import helm
+
+    inline = []
+    for place in wanted.inline:
+        node = locator.node_at(place)
+        values = get(obj, place)
+        if node is not None and isinstance(values, dict):
+            inline.append((values, NodeLocator(path, node)))
+    sets: list[tuple[tuple[str | int, ...], Any]] = []
+    lines: list[tuple[list[str | int], int]] = []
+    for name, value, place, as_string in wanted.sets:
+        line = locator.locate(place).line
+        try:
+            where = helm_set.path_of(name)
+        except helm_set.SetError as error:
+            loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"set {name}: {error}"))
+            continue
+        text = value if isinstance(value, str) else _text(value)
+        sets.append((tuple(where), helm_set.typed(text, as_string)))
+        lines.append((where, line - 1))
+    missing = [f for f in wanted.values_files if not tree.exists(f)]
+    for file in missing:
+        line = locator.locate(wanted.at).line
+        message = f"{wanted.label}: values file {file} is not in this repository"
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, message))
+    return helm.Release(
+        tuple(f for f in wanted.values_files if f not in missing),
+        wanted.name or helm.DEFAULT_RELEASE,
+        wanted.namespace or "default",
+        inline=tuple(inline),
+        sets=tuple(sets),
+        sets_locator=NodeLocator(path, helm_set.located(lines)) if lines else None,
+        test_hooks="skip",
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _releases(path: str, obj: Any, folder: str) -> Iterator[Wanted]:
+    if not isinstance(obj, dict):
+        return
+    name = posixpath.basename(path)
+    if name in _FLEET:
+        yield from _fleet(obj, folder)
+    elif name in _SKAFFOLD:
+        yield from _skaffold(obj, folder)
+    else:
+        yield from _helmfile(obj, folder)
+
+
+def _files(folder: str, listed: Any) -> tuple[str, ...]:
+    found = []
+    for item in listed if isinstance(listed, list) else []:
+        if isinstance(item, str) and "://" not in item:
+            normal = inside(posixpath.join(folder, item))
+            if normal:
+                found.append(normal)
+    return tuple(found)
+
+
+def _helmfile(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
+    """`releases[]`: chart, values (files or maps), set / setString; `installed: false`
+    releases are uninstalled, not deployed."""
+    for index, release in enumerate(_list(obj.get("releases"))):
+        if not isinstance(release, dict) or release.get("installed") is False:
+            continue
+        chart = release.get("chart")
+        if not isinstance(chart, str) or not chart:
+            continue
+        at: Path = ("releases", index)
+        values = _list(release.get("values"))
+        sets = [
+            (str(entry.get("name")), entry.get("value"), (*at, key, number, "value"), strings)
+            for key, strings in (("set", False), ("setString", True))
+            for number, entry in enumerate(_list(release.get(key)))
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+        ]
+        name = str(release.get("name") or "")
+        local = "://" not in chart and not _repository_chart(chart, obj)
+        yield Wanted(
+            chart,
+            local,
+            (*at, "chart"),
+            name,
+            str(release.get("namespace") or ""),
+            _files(folder, [v for v in values if isinstance(v, str)]),
+            tuple((*at, "values", n) for n, v in enumerate(values) if isinstance(v, dict)),
+            tuple(sets),
+            f"helmfile release {name}",
+        )
+
+
+def _fleet(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
+    """`helm`: a chart (a path of this repository, else the bundle folder's own chart), its
+    values and valuesFiles; each `targetCustomizations[]` entry's helm values over them."""
+    helm = obj.get("helm")
+    if not isinstance(helm, dict):
+        return  # no values of its own: the folder's chart or manifests are judged as they are
+    chart = helm.get("chart")
+    local = not helm.get("repo") and not (isinstance(chart, str) and "://" in chart)
+    chart_ref = str(chart) if isinstance(chart, str) and chart else "."
+    namespace = str(obj.get("namespace") or obj.get("defaultNamespace") or "")
+    name = str(helm.get("releaseName") or posixpath.basename(folder) or "")
+    base_files = _files(folder, helm.get("valuesFiles"))
+    base_inline: tuple[Path, ...] = ()
+    if isinstance(helm.get("values"), dict):
+        base_inline = (("helm", "values"),)
+    at: Path = ("helm", "chart") if chart else ("helm",)
+    yield Wanted(chart_ref, local, at, name, namespace, base_files, base_inline, (), "Fleet bundle")
+    for index, target in enumerate(_list(obj.get("targetCustomizations"))):
+        custom = target.get("helm") if isinstance(target, dict) else None
+        if not isinstance(custom, dict):
+            continue
+        place: Path = ("targetCustomizations", index, "helm")
+        files = base_files + _files(folder, custom.get("valuesFiles"))
+        own = ((*place, "values"),) if isinstance(custom.get("values"), dict) else ()
+        label = f"Fleet target {target.get('name') or index}"
+        yield Wanted(chart_ref, local, place, name, namespace, files, base_inline + own, (), label)
+
+
+def _skaffold(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
+    """`deploy.helm.releases[]` and `manifests.helm.releases[]` (and a profile's): chartPath,
+    valuesFiles, setValues, setValueTemplates (rendered as written)."""
+    places: list[tuple[Path, Any]] = [((), obj)]
+    for index, profile in enumerate(_list(obj.get("profiles"))):
+        places.append((("profiles", index), profile))
+    for prefix, part in places:
+        for section in ("deploy", "manifests"):
+            holder = part.get(section) if isinstance(part, dict) else None
+            helm = holder.get("helm") if isinstance(holder, dict) else None
+            releases = helm.get("releases") if isinstance(helm, dict) else None
+            for index, release in enumerate(_list(releases)):
+                if not isinstance(release, dict):
+                    continue
+                at: Path = (*prefix, section, "helm", "releases", index)
+                chart = release.get("chartPath") or release.get("remoteChart")
+                if not isinstance(chart, str) or not chart:
+                    continue
+                sets = [
+                    (str(key), value, (*at, field, key), field == "setValueTemplates")
+                    for field in ("setValues", "setValueTemplates")
+                    for key, value in _mapping(release.get(field)).items()
+                ]
+                name = str(release.get("name") or "")
+                yield Wanted(
+                    chart,
+                    bool(release.get("chartPath")),
+                    (*at, "chartPath" if release.get("chartPath") else "remoteChart"),
+                    name,
+                    str(release.get("namespace") or ""),
+                    _files(folder, release.get("valuesFiles")),
+                    (),
+                    tuple(sets),
+                    f"skaffold release {name}",
+                )
+
+
+def _repository_chart(chart: str, obj: dict[str, Any]) -> bool:
+    """helmfile's `repo/chart`, where `repo` is one of its `repositories`: not a path."""
+    first = chart.split("/", 1)[0]
+    names = {str(r.get("name")) for r in _list(obj.get("repositories")) if isinstance(r, dict)}
+    return "/" in chart and first in names
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a release file reads the folders of the local charts
+    it releases and its values files: a pull request changing only the chart judges the
+    release again, with its values."""
+    from gatekeeper.depgraph import directory_input
+
+    tree = context.tree
+    for path in [f for f in tree.list_dir(".") if detect(f)]:
+        try:
+            text = decode(tree.read(path))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        folder = posixpath.dirname(path)
+        for entry in load_all(path, text):
+            if not isinstance(entry, YamlDocument):
+                continue
+            for wanted in _releases(path, entry.obj, folder):
+                local = wanted.local
+                chart_dir = inside(posixpath.join(folder, wanted.chart)) if local else None
+                if chart_dir:
+                    yield path, directory_input(chart_dir)
+                yield from ((path, file) for file in wanted.values_files)

@@ -1,0 +1,142 @@
+"""helmfile, Fleet and Skaffold release this repository's charts with values of their own
+(red team r02, r18, r13 of the ninth session): each release of a local chart is rendered as
+it is deployed, its values located in the file that sets them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+from gatekeeper.change import scan_change
+from tests.test_change import CONFIG, Repo
+
+CHART = {
+    "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "charts/web/values.yaml": "privileged: false\nhostPID: false\n",
+    "charts/web/templates/pod.yaml": (
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: {{ .Release.Name }}}\n"
+        "spec:\n"
+        "  hostPID: {{ .Values.hostPID }}\n"  # 5
+        "  containers:\n"
+        "  - name: app\n"
+        "    image: registry.example.com/app:1\n"
+        "    securityContext:\n"
+        "      privileged: {{ .Values.privileged }}\n"  # 10
+    ),
+}
+
+
+def found(root: Path, files: dict[str, str]) -> set[tuple[str, str, int, str]]:
+    """(policy, file, line, values) of the Pod Security and not-expanded findings."""
+    for name, text in {**CHART, **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    report = gatekeeper.scan(root, root=root, jobs=1)
+    return {
+        (f.policy_id, f.file, f.line, str(f.extra.get("values") or ""))
+        for f in report.verdict.findings
+        if f.policy_id in ("K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-NAMESPACES")
+        or f.policy_id.endswith("NOT-EXPANDED")
+    }
+
+
+def test_helmfile_releases_are_rendered_with_their_values_and_set(tmp_path: Path) -> None:
+    helmfile = (
+        "repositories:\n"
+        "- {name: bitnami, url: https://charts.bitnami.com/bitnami}\n"
+        "releases:\n"
+        "- name: web\n"  # 4
+        "  chart: ./charts/web\n"
+        "  values:\n"
+        "  - values/prod.yaml\n"
+        "  - hostPID: true\n"  # 8
+        "  set:\n"
+        "  - name: privileged\n"
+        "    value: true\n"  # 11
+        "- name: old\n"
+        "  chart: ./charts/web\n"
+        "  installed: false\n"
+        "  set: [{name: privileged, value: true}]\n"
+        "- name: db\n"
+        "  chart: bitnami/postgresql\n"  # 17
+    )
+    files = {"helmfile.yaml": helmfile, "values/prod.yaml": "replicas: 2\n"}
+    assert found(tmp_path, files) == {
+        ("K8S-PSS-HOST-NAMESPACES", "charts/web/templates/pod.yaml", 5, "helmfile.yaml:8"),
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "helmfile.yaml:11"),
+        ("GK-NOT-EXPANDED", "helmfile.yaml", 17, ""),
+    }
+
+
+def test_a_fleet_bundle_and_its_targets_are_rendered(tmp_path: Path) -> None:
+    fleet = (
+        "defaultNamespace: web\n"
+        "helm:\n"
+        "  chart: ../charts/web\n"
+        "  values: {hostPID: false}\n"
+        "targetCustomizations:\n"
+        "- name: prod\n"
+        "  helm:\n"
+        "    values:\n"
+        "      privileged: true\n"  # 9
+    )
+    assert found(tmp_path, {"fleet/fleet.yaml": fleet}) == {
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "fleet/fleet.yaml:9"),
+    }
+
+
+def test_skaffold_releases_and_profiles_are_rendered(tmp_path: Path) -> None:
+    skaffold = (
+        "apiVersion: skaffold/v4beta11\n"
+        "kind: Config\n"
+        "manifests:\n"
+        "  helm:\n"
+        "    releases:\n"
+        "    - name: web\n"
+        "      chartPath: charts/web\n"
+        "profiles:\n"
+        "- name: prod\n"
+        "  deploy:\n"
+        "    helm:\n"
+        "      releases:\n"
+        "      - name: web\n"
+        "        chartPath: charts/web\n"
+        "        setValues:\n"
+        "          hostPID: true\n"  # 16
+    )
+    assert found(tmp_path, {"skaffold.yaml": skaffold}) == {
+        ("K8S-PSS-HOST-NAMESPACES", "charts/web/templates/pod.yaml", 5, "skaffold.yaml:16"),
+    }
+
+
+def test_a_templated_helmfile_is_said_not_expanded(tmp_path: Path) -> None:
+    helmfile = "releases:\n- name: web\n  chart: {{ .Values.chart }}\n"
+    assert found(tmp_path, {"helmfile.yaml.gotmpl": helmfile}) == {
+        ("GK-LOCAL-NOT-EXPANDED", "helmfile.yaml.gotmpl", 3, ""),
+    }
+
+
+def test_a_pull_request_changing_only_the_chart_rejudges_the_release(tmp_path: Path) -> None:
+    """The release sets `privileged: true`, which the base's template ignores; the pull
+    request changes only the template to read it."""
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", CONFIG.replace("builtin: false", "builtin: true"))
+    template = CHART["charts/web/templates/pod.yaml"]
+    ignoring = template.replace("{{ .Values.privileged }}", "false")
+    files = {**CHART, "charts/web/templates/pod.yaml": ignoring}
+    files["deploy/helmfile.yaml"] = (
+        "releases:\n- name: web\n  chart: ../charts/web\n  set: [{name: privileged, value: true}]\n"
+    )
+    for name, text in files.items():
+        repo.write(name, text)
+    repo.write("policies/.keep", "")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("charts/web/templates/pod.yaml", template)
+    repo.commit("read the value")
+    blocking = scan_change(repo.root, "main").verdict.blocking
+    assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "new") in {
+        (f.policy_id, f.file, f.line, f.status) for f in blocking
+    }
