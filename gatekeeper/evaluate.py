@@ -667,7 +667,9 @@ class Engine:
                         },
                     )
                 )
-        return findings
+        from gatekeeper.namespace_findings import grouped
+
+        return grouped(findings, self._repository)
 
 
 class _Recorder:

@@ -129,7 +129,10 @@ def test_repository_rule_over_a_large_inventory_is_per_namespace_and_exact(
     files = [("a.yaml", policy.encode()), ("w.yaml", workloads.encode())]
     result = scan([*files, ("z.yaml", filler.encode())], library, 1)
     network = [f for f in result.findings if f.policy_id == "K8S-NETWORK-POLICY-PRESENT"]
-    assert {f.name for f in network} == {f"p{i}" for i in range(30) if i % 3}
+    # One finding per uncovered namespace, naming every workload there.
+    assert sorted(f.namespace for f in network) == ["ns1", "ns2"]
+    named = {name for f in network for name in f.extra["objects"]}
+    assert named == {f"Pod/p{i}" for i in range(30) if i % 3}
     assert not [f for f in network if "could not be evaluated" in f.message]
 
 

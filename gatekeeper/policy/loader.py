@@ -323,6 +323,10 @@ def compile_policy(
             file,
             line("inventoryKinds"),
         )
+    if "group" in raw and raw.get("scope") != "repository":
+        raise PolicyError(
+            "group: only a repository-scope policy groups its findings", file, line("group")
+        )
     schema = params_schema(raw)
     message = raw.get("message", raw["title"])
     check_placeholders(message, schema, file, line("message") if "message" in raw else 1)
@@ -352,6 +356,7 @@ def compile_policy(
         if "inventoryKinds" in raw
         else None,
         overrides=raw.get("overrides", ""),
+        group=raw.get("group", "object"),
         lines=_key_lines(raw, locator),
         raw=raw,
     )

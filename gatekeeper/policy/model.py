@@ -45,6 +45,8 @@ class Policy:
     scope: str = "document"  # document | repository (see gatekeeper.inventory)
     # Repository scope: CEL over `params` giving the kinds the rule counts (`inventory`).
     inventory_kinds: Program | None = None
+    # Repository scope: "namespace" says a failing namespace once (gatekeeper.namespace_findings).
+    group: str = "object"
     overrides: str = ""  # the id of an earlier policy this one replaces, on purpose
     replaced: str = ""  # `file:line` of the policy it replaced (set by load_bundle)
     lines: dict[str, int] = field(default_factory=dict)  # top-level key -> line

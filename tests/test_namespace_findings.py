@@ -1,0 +1,56 @@
+"""`group: namespace`: a namespace without a NetworkPolicy is one finding, however many
+workloads run there (real-repo rr/14: elastic/cloud-on-k8s said `default` 162 times)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import gatekeeper
+from gatekeeper.change import scan_change
+from gatekeeper.policy.loader import PolicyError, load_policy_file
+from tests.conftest import REPO
+from tests.test_change import Repo
+from tests.test_change import repo as repo  # the fixture
+
+POLICY = "K8S-NETWORK-POLICY-PRESENT"
+
+
+def deployment(name: str, namespace: str) -> str:
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        f"metadata: {{name: {name}, namespace: {namespace}}}\n"
+        f"spec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n"
+        f"    metadata: {{labels: {{app: {name}}}}}\n"
+        f"    spec: {{containers: [{{name: {name}, image: registry.example.com/{name}:1}}]}}\n"
+    )
+
+
+def test_a_namespace_is_said_once_and_a_pull_request_adds_a_finding_per_new_namespace(
+    repo: Repo,
+) -> None:
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    for name in ("b", "a", "c"):
+        repo.write(f"shop/{name}.yaml", deployment(name, "shop"))
+    repo.commit("base")
+    base = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    [said] = [f for f in base if f.policy_id == POLICY]
+    assert (said.file, said.line, said.name) == ("shop/a.yaml", 3, "a")
+    assert said.extra["objects"] == ["Deployment/a", "Deployment/b", "Deployment/c"]
+    assert said.message.endswith("(Deployment a runs there); said once for all its workloads")
+    repo.branch("pr")
+    repo.write("shop/d.yaml", deployment("d", "shop"))  # a namespace already said: nothing new
+    repo.write("blog/e.yaml", deployment("e", "blog"))  # the first workload of another
+    repo.commit("more")
+    found = [f for f in scan_change(repo.root, "main").verdict.findings if f.policy_id == POLICY]
+    # shop's finding is the base's, at a file the change does not touch: not the change's.
+    assert [(f.namespace, f.status, f.file) for f in found] == [("blog", "new", "blog/e.yaml")]
+
+
+def test_only_a_repository_scope_policy_groups(tmp_path: Path) -> None:
+    policy = (REPO / "policies/kubernetes/network-policy-present.yaml").read_text()
+    policy = policy.replace("scope: repository\n", "").replace("inventoryKinds:", "# ")
+    (tmp_path / "p.yaml").write_text(policy)
+    with pytest.raises(PolicyError, match="group: only a repository-scope policy"):
+        load_policy_file(tmp_path / "p.yaml")
