@@ -169,6 +169,30 @@ def test_image_rewritten_by_the_overlay_is_located_at_its_images_entry() -> None
     assert no_build_annotations(document.obj)
 
 
+def test_image_rewritten_by_a_base_is_located_at_the_base_entry_in_every_overlay() -> None:
+    """kubeflow: a base sets the image with `images:`; an overlay that builds it located the
+    image at its own line 1, so each overlay said the base's image again."""
+    from gatekeeper.sources import kustomize
+
+    base = {
+        **BASE,
+        "base/kustomization.yaml": BASE["base/kustomization.yaml"]
+        + "images:\n  - name: busybox\n    newTag: latest\n",
+    }
+    overlay = {"overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n"}
+    files = {name: text.encode() for name, text in {**base, **overlay}.items()}
+    context = LoadContext(tree=MemoryTree(files))
+    path = "overlays/dev/kustomization.yaml"
+    (document,) = kustomize.load(path, files[path], context).documents
+    containers = document.obj["spec"]["template"]["spec"]["containers"]
+    side = next(i for i, c in enumerate(containers) if c["name"] == "side")
+    assert containers[side]["image"] == "busybox:latest"
+    location = document.locator.locate(("spec", "template", "spec", "containers", side, "image"))
+    line = base["base/kustomization.yaml"].splitlines().index("  - name: busybox") + 1
+    where = (location.file, location.line, location.exact)
+    assert where == ("base/kustomization.yaml", line, False)
+
+
 def no_build_annotations(obj: Any) -> bool:
     """The build's own annotations are removed before policies see the object."""
     return "annotations" not in obj["metadata"]

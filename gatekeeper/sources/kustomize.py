@@ -1038,6 +1038,12 @@ def _add_built(
         [*kustomizations, path], tree, closure
     )
     parsed = _SourceFiles(tree, built)
+    # The bases' `images:` rewrote what they build before this kustomization got it.
+    images = []
+    for other in kustomizations:
+        docs = _docs(tree, other) if other != path else []
+        if docs and isinstance(docs[0].obj, dict) and docs[0].obj.get("images"):
+            images.append((NodeLocator(other, docs[0].node), docs[0].obj))
     for index, (obj, file) in enumerate(outputs):
         if not is_object(obj):
             continue
@@ -1049,7 +1055,7 @@ def _add_built(
                 source = Source(file, found, heads[found], parsed)
             else:
                 source = _list_item(file, heads, obj, parsed)
-        locator = KustomizeLocator(obj, source, patches, own, kustomization.obj)
+        locator = KustomizeLocator(obj, source, patches, own, kustomization.obj, images)
         document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
         document.extra["variant"] = f"kustomize {directory or '.'}"
@@ -1157,9 +1163,11 @@ class KustomizeLocator:
         patches: list[Patch],
         kustomization: NodeLocator,
         settings: dict[str, Any] | None = None,
+        images: list[tuple[NodeLocator, dict[str, Any]]] | None = None,
     ) -> None:
         self.obj = obj
         self.settings = settings or {}
+        self.images = images or []  # the bases' kustomizations that set `images:`
         self.source = source
         self.kustomization = kustomization
         names = {source.name if source else "", _name(obj)}
@@ -1259,16 +1267,23 @@ class KustomizeLocator:
         found = translate(path, self.obj, doc.obj)
         if not isinstance(built, str) or found is None or get(doc.obj, found) == built:
             return None
-        images = self.kustomization.node_at(("images",))
-        entries = get(self.settings, ("images",))
-        if images is None or not isinstance(entries, list):
-            return None
         original = str(get(doc.obj, found) or "")
         repository = re.split(r"[:@]", original.rsplit("/", 1)[-1])[0]
-        for index, entry in enumerate(entries):
-            name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
-            if name and (original.startswith(name) or name.rsplit("/", 1)[-1] == repository):
-                return self.kustomization.locate(("images", index))._replace(exact=False)
+        # Its own `images:` last rewrote it, else the nearest base's (kubeflow: every overlay
+        # of a base said the base's image again at its own line 1).
+        near = posixpath.dirname(self.source.file)
+        bases = sorted(
+            self.images,
+            key=lambda held: -len(posixpath.commonpath([near, posixpath.dirname(held[0].file)])),
+        )
+        for locator, settings in [(self.kustomization, self.settings), *bases]:
+            entries = get(settings, ("images",))
+            if locator.node_at(("images",)) is None or not isinstance(entries, list):
+                continue
+            for index, entry in enumerate(entries):
+                name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
+                if name and (original.startswith(name) or name.rsplit("/", 1)[-1] == repository):
+                    return locator.locate(("images", index))._replace(exact=False)
         return None
 
     def _kustomization_setting(self, path: Path) -> Location | None:
