@@ -10,7 +10,9 @@ and no CI file gives it or a folder above it to `-f` (`kubectl apply -f base/` a
 alone). A finding that a build or a deployer also shows at that place is kept as it was (one
 finding, its fingerprint unchanged): an Argo CD directory Application (with `recurse`, Argo CD
 applies every file below as written, kustomization or not) judges the file as written, at its
-lines. A file no kustomization builds, or one whose build failed, keeps all its findings.
+lines. A file no kustomization builds, or one whose build failed, keeps all its findings,
+unless its own folder's kustomization was built and leaves it out (a patch commented out of
+the list): no deployer applies it, nothing of it is said but its GK-* findings.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def without_unbuilt_views(
     if not any(posixpath.basename(file) in KUSTOMIZATION_FILES for file in built):
         return findings  # no build in this run (a hook's few files): nothing judged elsewhere
     only_built = {file for file in candidates if _owners_built(file, built, context)}
+    only_built |= {file for file in candidates if _left_out(file, built, context)}
     if only_built:  # unless CI applies it alone
         applied = _applied_in_ci(context.tree)
         only_built = {file for file in only_built if not _applied(file, applied)}
@@ -75,6 +78,19 @@ def _owners_built(file: str, built: set[str], context: LoadContext) -> bool:
 
     owners = kustomize.owners(file, context)
     return bool(owners) and all(owner in built for owner in owners)
+
+
+def _left_out(file: str, built: set[str], context: LoadContext) -> bool:
+    """Is `file` in a folder whose kustomization was built in this run without an error,
+    and read by no kustomization? Then no deployer applies it: kubectl, Argo CD and Flux
+    build that folder (kubebuilder's scaffolded patches, commented out in
+    config/default/kustomization.yaml, were 116 findings in kubeflow/manifests)."""
+    from gatekeeper.sources import kustomize
+    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+
+    folder = posixpath.dirname(file)
+    own = [posixpath.join(folder, name) if folder else name for name in KUSTOMIZATION_FILES]
+    return any(name in built for name in own) and not kustomize.owners(file, context)
 
 
 def _applied(file: str, applied: set[str]) -> bool:

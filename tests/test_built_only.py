@@ -125,3 +125,25 @@ def test_a_path_ci_computes_may_be_the_file(
     assert pinned() == []
     write("hack/deploy.sh", script + 'kubectl apply -f "$DIR"\n')
     assert pinned() == ["built/deploy.yaml"]
+
+
+def test_a_file_its_folders_kustomization_leaves_out_is_applied_by_no_one(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """kubebuilder's config/default: a patch commented out of the kustomization's list is
+    applied by no deployer (kubeflow: 116 findings on such patches). Listed again, or given
+    to `kubectl apply -f` by CI, it is judged."""
+    write("config/manager/deploy.yaml", DEPLOYMENT.replace("privileged: true", "privileged: false"))
+    write("config/manager/kustomization.yaml", "resources: [deploy.yaml]\n")
+    write("config/default/kustomization.yaml", "resources: [../manager]\n#- proxy_patch.yaml\n")
+    write("config/default/proxy_patch.yaml", DEPLOYMENT)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+
+    def privileged() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        findings = json.loads(run.stdout)["findings"]
+        return [f["file"] for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+
+    assert privileged() == []
+    write("hack/deploy.sh", "kubectl apply -f config/default/proxy_patch.yaml\n")
+    assert privileged() == ["config/default/proxy_patch.yaml"]
