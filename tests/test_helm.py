@@ -89,8 +89,9 @@ def test_template_lines_for_literal_range_and_include_fields() -> None:
         False,
         "web/values.yaml:6",
     )
-    # labels from an include: the include line, not exact
-    assert at("metadata", "labels", "app.kubernetes.io/name") == (6, False, "")
+    # labels an include writes: their own line in the named template's body
+    label = deployment.locator.locate(("metadata", "labels", "app.kubernetes.io/name"))
+    assert (label.file, label.line, label.exact) == ("web/templates/_helpers.tpl", 6, True)
     # a field that does not exist points at its nearest existing ancestor
     assert at("spec", "template", "spec", "hostNetwork") == (16, False, "")
     configmaps = [d for d in loaded.documents if d.kind == "ConfigMap"]
@@ -522,6 +523,40 @@ def test_two_roles_one_with_rules_from_a_named_template_are_each_located_in_thei
     pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
     findings = scan(pairs, engine, 1, context).findings
     assert [(f.name, f.file, f.line) for f in findings] == [("op", "c/templates/roles.yaml", 7)]
+
+
+def test_a_pod_template_written_by_a_named_template_is_located_in_its_body(
+    tmp_path: Path,
+) -> None:
+    """traefik's and promtail's pod templates: `template: {{ include "x.podTemplate" . |
+    nindent 4 }}`. Every pod finding was said at the include line; each field is located in
+    the define's body, with the values line that set it."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text("image: nginx:1.25\nprivileged: true\n")
+    (tmp_path / "c/templates/_pod.tpl").write_text(
+        '{{- define "c.podTemplate" }}\n'
+        "metadata:\n  labels: {app: web}\n"
+        "spec:\n  containers:\n  - name: web\n"
+        "    image: {{ .Values.image }}\n"
+        "    securityContext:\n"
+        "      privileged: {{ .Values.privileged }}\n"  # line 9
+        "{{- end }}\n"
+    )
+    (tmp_path / "c/templates/deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n"
+        '    {{- include "c.podTemplate" . | nindent 4 }}\n'
+    )
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    [finding] = scan(pairs, engine, 1, context).findings
+    assert (finding.file, finding.line, finding.extra.get("values")) == (
+        "c/templates/_pod.tpl",
+        9,
+        "c/values.yaml:2",
+    )
 
 
 def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) -> None:

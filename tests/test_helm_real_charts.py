@@ -351,7 +351,7 @@ image:
 def test_a_field_a_helper_writes_from_its_own_value_links_that_value(tmp_path: Path) -> None:
     """ingress-nginx: `securityContext: {{ include "...containerSecurityContext" . }}`,
     whose define writes `readOnlyRootFilesystem: {{ .Values.controller.image.readOnly... }}`:
-    the finding at the include line links that value's line."""
+    the finding is at that line of the define's body, linking the value's line."""
     files = {
         "ch/values.yaml": SECURED_VALUES,
         "ch/templates/_helpers.tpl": SECURITY_HELPER,
@@ -360,11 +360,18 @@ def test_a_field_a_helper_writes_from_its_own_value_links_that_value(tmp_path: P
     (pod,) = load_chart(tmp_path, files).documents
     field = ("spec", "containers", 0, "securityContext", "readOnlyRootFilesystem")
     found = pod.locator.locate(field)
-    assert (found.line, found.exact, found.values) == (9, False, "ch/values.yaml:5")
-    # set through the block the define writes whole: that line too
+    assert (found.file, found.line, found.values) == (
+        "ch/templates/_helpers.tpl",
+        7,
+        "ch/values.yaml:5",
+    )
+    # set through the block the define writes whole (`toYaml`, the other branch): the
+    # include line, with both values lines
     files["ch/values.yaml"] = SECURED_VALUES.replace("{}", "\n  readOnlyRootFilesystem: false")
     (pod,) = load_chart(tmp_path, files).documents
-    assert pod.locator.locate(field).values == "ch/values.yaml:6, ch/values.yaml:2"
+    found = pod.locator.locate(field)
+    assert (found.file, found.line) == ("ch/templates/p.yaml", 9)
+    assert found.values == "ch/values.yaml:6, ch/values.yaml:2"
 
 
 OBJECTS = """{{/* whole objects, included once per component */}}

@@ -49,6 +49,7 @@ from gatekeeper.sources.helm_lines import (
     Template,
     ancestors,
     assign_segments,
+    branch_taken,
     define_spans,
     defines,
     included_names,
@@ -1494,12 +1495,29 @@ class ObjectDefines:
     located in the body of the one included define that writes its kind."""
 
     def __init__(self, chart_dir: str, files: list[tuple[str, bytes]]) -> None:
-        self._texts = [
+        self._defining = [
             (posixpath.join(chart_dir, name), content)
             for name, content in files
-            if name.startswith("templates/") and b"define" in content and b"kind:" in content
+            if name.startswith("templates/") and b"define" in content
         ]
+        self._texts = [(file, content) for file, content in self._defining if b"kind:" in content]
         self._bodies: dict[str, tuple[str, DefinedSource, frozenset[str]]] | None = None
+        self._every: dict[str, tuple[str, DefinedSource]] | None = None
+
+    def body(self, name: str) -> tuple[str, DefinedSource] | None:
+        """(file, body) of the named template `name` of this chart (the last one defined
+        wins, as in Go templates), whatever it writes."""
+        if self._every is None:
+            self._every = {}
+            for file, content in self._defining:
+                lines = content.decode("utf-8", "replace").splitlines()
+                for defined, first, last in define_spans(lines):
+                    body = [
+                        line if first <= number <= last else ""
+                        for number, line in enumerate(lines, 1)
+                    ]
+                    self._every[defined] = (file, DefinedSource("\n".join(body)))
+        return self._every.get(name)
 
     def writing(self, template: TemplateSource, obj: Any) -> tuple[str, TemplateSource] | None:
         """(file, body) of the define that wrote `obj`, when `template` writes no object
@@ -1613,6 +1631,7 @@ def _add_documents(
         else:  # the object is written by a named template: located in its body
             locator = HelmLocator(body[0], body[1], (0, 1, None), entry.obj, sources, named)
             locator.ranged = ranged_values(template.text)
+        locator.bodies = bodies
         if release.namespace == "default":
             _unset_release_namespace(entry.obj, locator)
         made = Loaded()
@@ -1813,6 +1832,8 @@ class HelmLocator:
         # The values map a `range $name, $config := .Values.components` that includes the
         # define writing this object runs over: the define's `.x` is one entry's `x`.
         self.ranged: tuple[str, ...] | None = None
+        # The chart's named templates: a field an `include` writes is located in its body.
+        self.bodies: ObjectDefines | None = None
 
     @property
     def map(self) -> DocumentMap:
@@ -1848,11 +1869,39 @@ class HelmLocator:
                     rest = (emitted[2], *rest[1:])
             if generator is not None:
                 line, text = generator
+                inside = self._in_body(text, prefix, rest)
+                if inside is not None:
+                    return inside
                 column = len(text) - len(text.lstrip()) + 1
                 values = self._values(line, text, rest)
                 return Location(self.file, line, column, exact=False, values=values)
             return Location(self.file, key.line, key.column, exact=False)
         return Location(self.file, self.map.start_line(), 1, exact=not path)
+
+    def _in_body(self, text: str, prefix: Path, rest: Path) -> Location | None:
+        """A field below `prefix` that the line `text` writes by including one named
+        template (`template: {{ include "app.podTemplate" . | nindent 4 }}`), located in
+        that template's body as a template of its own (traefik's and promtail's pod
+        templates: every pod finding was said at the include line)."""
+        names = included_names(text)
+        if len(names) != 1 or self.bodies is None or not rest:
+            return None
+        found = self.bodies.body(names[0])
+        if found is None:
+            return None
+        file, body = found
+        written = get(self.obj, prefix)
+        if not isinstance(written, dict):
+            return None
+        inner = HelmLocator(file, body, (0, 1, 0), written, self.sources, self.defines)
+        inner.bodies = None  # one level: a body including another says its include line
+        existing = inner._existing(rest)
+        if not any(inner._line(at) is not None for at in ancestors(existing) if at):
+            return None  # nothing of it is written literally there
+        located = inner.locate(rest)
+        if branch_taken(body.lines, located.line, inner._truth) is False:
+            return None  # the line is in a branch the values do not take: `toYaml` wrote it
+        return located
 
     def _ranged_entry(self) -> tuple[str, ...] | None:
         """The values path of the entry of the ranged map (self.ranged) this object was
