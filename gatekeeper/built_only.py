@@ -11,8 +11,9 @@ alone). A finding that a build or a deployer also shows at that place is kept as
 finding, its fingerprint unchanged): an Argo CD directory Application (with `recurse`, Argo CD
 applies every file below as written, kustomization or not) judges the file as written, at its
 lines. A file no kustomization builds, or one whose build failed, keeps all its findings,
-unless its own folder's kustomization was built and leaves it out (a patch commented out of
-the list): no deployer applies it, nothing of it is said but its GK-* findings.
+unless it is a patch its own folder's kustomization was built without and no other file
+names (kubebuilder's patches commented out of the list): no deployer applies it, nothing of
+it is said but its GK-* findings.
 """
 
 from __future__ import annotations
@@ -81,16 +82,52 @@ def _owners_built(file: str, built: set[str], context: LoadContext) -> bool:
 
 
 def _left_out(file: str, built: set[str], context: LoadContext) -> bool:
-    """Is `file` in a folder whose kustomization was built in this run without an error,
-    and read by no kustomization? Then no deployer applies it: kubectl, Argo CD and Flux
+    """Is `file` a patch (`*patch*.yaml`) in a folder whose kustomization was built in this
+    run without an error, read by no kustomization and named by no other file (a skaffold
+    `rawYaml`, a Tiltfile, a script)? Then no deployer applies it: kubectl, Argo CD and Flux
     build that folder (kubebuilder's scaffolded patches, commented out in
     config/default/kustomization.yaml, were 116 findings in kubeflow/manifests)."""
     from gatekeeper.sources import kustomize
     from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
 
+    if "patch" not in posixpath.basename(file).lower():
+        return False
     folder = posixpath.dirname(file)
     own = [posixpath.join(folder, name) if folder else name for name in KUSTOMIZATION_FILES]
-    return any(name in built for name in own) and not kustomize.owners(file, context)
+    if not any(name in built for name in own) or kustomize.owners(file, context):
+        return False
+    return not _named_elsewhere(context.tree, file, {file, *own})
+
+
+def _named_elsewhere(tree: Tree, file: str, besides: set[str]) -> bool:
+    """Does a file of the tree other than `besides` spell `file`'s name? (One `git grep` of
+    a git work tree, else every file of the tree read.)"""
+    import subprocess
+
+    from gatekeeper.tree import WorkTree
+
+    name = posixpath.basename(file)
+    if isinstance(tree, WorkTree):
+        command = ["git", "-C", str(tree.root), "grep", "-l", "-z", "-I", "-F", "--untracked"]
+        try:
+            done = subprocess.run(
+                [*command, "-e", name], capture_output=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode in (0, 1):
+            found = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+            return any(other and other not in besides for other in found)
+    spelled = name.encode()
+    for other in tree.list_dir(""):
+        if other in besides:
+            continue
+        try:
+            if spelled in tree.read(other):
+                return True
+        except (OSError, ValueError):
+            return True  # unreadable: it may name it
+    return False
 
 
 def _applied(file: str, applied: set[str]) -> bool:

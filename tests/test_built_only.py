@@ -131,8 +131,8 @@ def test_a_file_its_folders_kustomization_leaves_out_is_applied_by_no_one(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:
     """kubebuilder's config/default: a patch commented out of the kustomization's list is
-    applied by no deployer (kubeflow: 116 findings on such patches). Listed again, or given
-    to `kubectl apply -f` by CI, it is judged."""
+    applied by no deployer (kubeflow: 116 findings on such patches). Named by any other file
+    (skaffold's rawYaml applied microservices-demo's loadgenerator.yaml), it is judged."""
     write("config/manager/deploy.yaml", DEPLOYMENT.replace("privileged: true", "privileged: false"))
     write("config/manager/kustomization.yaml", "resources: [deploy.yaml]\n")
     write("config/default/kustomization.yaml", "resources: [../manager]\n#- proxy_patch.yaml\n")
@@ -145,5 +145,6 @@ def test_a_file_its_folders_kustomization_leaves_out_is_applied_by_no_one(
         return [f["file"] for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
 
     assert privileged() == []
-    write("hack/deploy.sh", "kubectl apply -f config/default/proxy_patch.yaml\n")
+    # Named by another deployer's file (a skaffold rawYaml, a Tiltfile): it keeps them.
+    write("skaffold.yaml", "manifests:\n  rawYaml: [config/default/proxy_patch.yaml]\n")
     assert privileged() == ["config/default/proxy_patch.yaml"]
