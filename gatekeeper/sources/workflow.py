@@ -38,7 +38,7 @@ from gatekeeper import shell, shell_names
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.sources import LoadContext, workflow_azd
+from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
 from gatekeeper.sources.workflow_values import (
@@ -94,7 +94,9 @@ def kind_of(path: str) -> str:
         return GITHUB if name.endswith((".yml", ".yaml")) else ""
     if name == ".gitlab-ci.yml":
         return GITLAB
-    return ACTION if name in ("action.yml", "action.yaml") else ""
+    if name in ("action.yml", "action.yaml"):
+        return ACTION
+    return workflow_ci.kind_of(path)
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
@@ -466,20 +468,22 @@ def _load_one(
         loaded.problems.extend(_shape_github(path, entry))
     elif kind == ACTION:
         loaded.problems.extend(_shape_action(path, entry))
-    else:
+    elif kind == GITLAB:
         loaded.problems.extend(_shape_gitlab(path, entry))
     given = callers(context.tree).get(path, {}) if context is not None else {}
     if kind == GITHUB:
         obj, locator = _github(path, entry, lines, given)
     elif kind == ACTION:
         obj, locator = _action(path, entry, lines, given)
+    elif kind in workflow_ci.KINDS:
+        obj, locator = _other_ci(kind, path, entry, lines)
     else:
         obj, locator = _gitlab(path, entry, lines, built or gitlab.single(path, entry, lines, spec))
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
         follow_all(obj, locator, context.tree, _creates_cluster)
-        if kind != GITLAB:
+        if kind not in (GITLAB, *workflow_ci.KINDS):
             _throwaway_clusters(obj, context.tree)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
     loaded.documents.append(document)
@@ -825,6 +829,38 @@ def _gitlab(
 
 
 _GITLAB_CONTEXT: dict[str, Any] = {"environment": "", "actors": [], "ephemeralCluster": False}
+
+
+def _other_ci(
+    kind: str, path: str, entry: YamlDocument, lines: list[str]
+) -> tuple[dict[str, Any], Any]:
+    """Another CI system's pipeline (workflow_ci) as jobs of steps with their commands."""
+    nodes = NodeLocator(path, entry.node)
+    locator = LineMapLocator(path, fallback=nodes, rewrite=lambda _: ())
+    jobs: dict[str, Any] = {}
+    for job_name, steps in workflow_ci.jobs(kind, entry.node):
+        name = job_name if job_name not in jobs else f"{job_name} ({len(jobs) + 1})"
+        context = {**_GITLAB_CONTEXT, "job": name, "workflow": path}
+        made: list[dict[str, Any]] = []
+        for step_name, step_node, scripts in steps:
+            step_path: Path = ("jobs", name, "steps", len(made))
+            commands: list[dict[str, Any]] = []
+            for node, text in scripts:
+                if text is not None:  # written as words: one line, where they are
+                    mark = node.start_mark
+                    node = ScalarNode("tag:yaml.org,2002:str", text, mark, mark)
+                if isinstance(node, ScalarNode):
+                    commands += _commands(node, lines)
+            commands = _with_context(commands, context)
+            locator.add(step_path, step_node.start_mark.line + 1)
+            for number, command in enumerate(commands):
+                locator.add((*step_path, "commands", number), command["line"])
+            made.append({"name": step_name, "commands": commands, "context": context})
+        context["ephemeralCluster"] = any(
+            _creates_cluster(command) for step in made for command in step["commands"]
+        )
+        jobs[name] = {"steps": made}
+    return {"jobs": jobs}, locator
 
 
 def images(document: Document) -> list[tuple[str, Path]]:

@@ -1,0 +1,253 @@
+"""Other CI systems' pipelines kept in a repository: what each of their jobs runs.
+
+Google Cloud Build (`cloudbuild.yaml`: each step a builder image run with `args`, an
+`entrypoint` such as bash with `-c`, or a `script`), Azure Pipelines (`azure-pipelines.yml`:
+`script`/`bash`/`pwsh` steps and the Kubernetes, KubernetesManifest, HelmDeploy and AzureCLI
+tasks, under stages, jobs and deployment strategies), Bitbucket Pipelines
+(`bitbucket-pipelines.yml`: each step's `script`, its kubectl/helm pipes) and CircleCI
+(`.circleci/config.yml`: `run` steps of jobs and reusable commands, the kubernetes and helm
+orbs' deploying commands). They are read into the shape the workflow policies judge: jobs,
+steps and the commands each runs at their lines, so `kubectl apply` in a Cloud Build step is
+an imperative deploy as it is in a GitHub workflow (red team r06 of the ninth session).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Iterator
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+CLOUD_BUILD = "CloudBuild"
+AZURE = "AzurePipelines"
+BITBUCKET = "BitbucketPipelines"
+CIRCLECI = "CircleCI"
+KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI)
+_SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
+
+
+def kind_of(path: str) -> str:
+    name = posixpath.basename(path)
+    folder = posixpath.dirname(path)
+    if name in ("cloudbuild.yaml", "cloudbuild.yml", "cloudbuild.json") or name.endswith(
+        (".cloudbuild.yaml", ".cloudbuild.yml", "-cloudbuild.yaml", "-cloudbuild.yml")
+    ):
+        return CLOUD_BUILD
+    if name in ("azure-pipelines.yml", "azure-pipelines.yaml") or (
+        posixpath.basename(folder) in (".azure-pipelines", ".azuredevops")
+        and name.endswith((".yml", ".yaml"))
+    ):
+        return AZURE
+    if name == "bitbucket-pipelines.yml":
+        return BITBUCKET
+    if name == "config.yml" and posixpath.basename(folder) == ".circleci":
+        return CIRCLECI
+    return ""
+
+
+# A script to split into commands, or a command written as words: (node, text or None).
+Script = tuple[Node, str | None]
+
+
+def jobs(kind: str, root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """(job name, its steps: (step name, step node, its scripts)) of a pipeline."""
+    if kind == CLOUD_BUILD:
+        yield "build", list(_cloud_build(root))
+    elif kind == AZURE:
+        yield from _azure(root, "pipeline")
+    elif kind == BITBUCKET:
+        yield from _bitbucket(root)
+    elif kind == CIRCLECI:
+        yield from _circleci(root)
+
+
+def _get(node: Node | None, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for key_node, value in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return value if isinstance(value, Node) else None
+    return None
+
+
+def _items(node: Node | None) -> list[Node]:
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _text(node: Node | None) -> str | None:
+    return str(node.value) if isinstance(node, ScalarNode) else None
+
+
+def _words(node: Node | None) -> list[str]:
+    if isinstance(node, SequenceNode):
+        return [str(item.value) for item in node.value if isinstance(item, ScalarNode)]
+    text = _text(node)
+    return shlex.split(text, posix=True) if text else []
+
+
+def _cloud_build(root: Node) -> Iterator[tuple[str, Node, list[Script]]]:
+    """Each step: its `script`, a shell entrypoint's `-c` text, else the builder's program
+    (`gcr.io/cloud-builders/kubectl` is kubectl; `gke-deploy`, `gcloud`) with its args."""
+    for index, step in enumerate(_items(_get(root, "steps"))):
+        name = _text(_get(step, "id")) or _text(_get(step, "name")) or str(index)
+        script = _get(step, "script")
+        if isinstance(script, ScalarNode):
+            yield name, step, [(script, None)]
+            continue
+        args = _get(step, "args")
+        entrypoint = _text(_get(step, "entrypoint"))
+        words = _words(args)
+        flagged = len(words) >= 2 and words[0].startswith("-") and "c" in words[0]
+        if entrypoint in _SHELLS and flagged:
+            command = _items(args)[1] if isinstance(args, SequenceNode) else args
+            if isinstance(command, ScalarNode):
+                yield name, step, [(command, None)]
+                continue
+        image = _text(_get(step, "name")) or ""
+        program = entrypoint or image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+        if program:
+            yield name, step, [(args if args is not None else step, shlex.join([program, *words]))]
+
+
+def _azure(node: Node, name: str) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """Steps at the root, of `jobs[]` (`job:` or `deployment:`, a deployment's strategy
+    hooks) and of `stages[].jobs[]`."""
+    own = list(_azure_steps(_get(node, "steps")))
+    if own:
+        yield name, own
+    for stage in _items(_get(node, "stages")):
+        yield from _azure(stage, _text(_get(stage, "stage")) or name)
+    for job in _items(_get(node, "jobs")):
+        job_name = _text(_get(job, "job")) or _text(_get(job, "deployment")) or name
+        steps = list(_azure_steps(_get(job, "steps")))
+        strategy = _get(job, "strategy")
+        for kind in ("runOnce", "rolling", "canary"):
+            for hook in ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic"):
+                steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"))
+            for outcome in ("failure", "success"):
+                on = _get(_get(_get(strategy, kind), "on"), outcome)
+                steps += _azure_steps(_get(on, "steps"))
+        if steps:
+            yield job_name, steps
+
+
+_AZURE_SCRIPTS = ("script", "bash", "pwsh", "powershell")
+
+
+def _azure_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+    for index, step in enumerate(_items(steps)):
+        name = _text(_get(step, "displayName")) or _text(_get(step, "name")) or str(index)
+        for key in _AZURE_SCRIPTS:
+            script = _get(step, key)
+            if isinstance(script, ScalarNode):
+                yield name, step, [(script, None)]
+        task = (_text(_get(step, "task")) or "").split("@", 1)[0]
+        inputs = _get(step, "inputs")
+        if task in ("AzureCLI", "Bash", "ShellScript", "PowerShell"):
+            for key in ("inlineScript", "script"):
+                script = _get(inputs, key)
+                if isinstance(script, ScalarNode):
+                    yield name, step, [(script, None)]
+        command = _azure_task(task, inputs)
+        if command is not None:
+            yield name, step, [(_get(step, "task") or step, command)]
+
+
+def _azure_task(task: str, inputs: Node | None) -> str | None:
+    """The command a deploying task runs, as words a workflow policy reads."""
+    def value(*keys: str) -> str:
+        return next((text for key in keys if (text := _text(_get(inputs, key)))), "")
+
+    if task == "Kubernetes":
+        verb = value("command") or "apply"
+        return shlex.join(["kubectl", verb, *shlex.split(value("arguments"))])
+    if task == "KubernetesManifest":
+        action = value("action") or "deploy"
+        return shlex.join(["kubectl", "apply" if action == "deploy" else action, "-f", "manifests"])
+    if task == "HelmDeploy":
+        verb = value("command") or "upgrade"
+        chart = value("chartPath", "chartName") or "chart"
+        return shlex.join(["helm", verb, value("releaseName") or "release", chart])
+    return None
+
+
+def _bitbucket(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    pipelines = _get(root, "pipelines")
+    if not isinstance(pipelines, MappingNode):
+        return
+    for key_node, value in pipelines.value:
+        kind = str(getattr(key_node, "value", ""))
+        if isinstance(value, SequenceNode):
+            yield kind, list(_bitbucket_steps(value))
+        elif isinstance(value, MappingNode):  # branches, tags, pull-requests, custom
+            for name_node, listed in value.value:
+                steps = list(_bitbucket_steps(listed))
+                if steps:
+                    yield f"{kind}.{getattr(name_node, 'value', '')}", steps
+
+
+def _bitbucket_steps(listed: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+    for item in _items(listed):
+        step = _get(item, "step")
+        if step is not None:
+            yield _bitbucket_step(step)
+        parallel = _get(item, "parallel")
+        yield from _bitbucket_steps(_get(parallel, "steps") or parallel)
+        yield from _bitbucket_steps(_get(_get(item, "stage"), "steps"))
+
+
+def _bitbucket_step(step: Node) -> tuple[str, Node, list[Script]]:
+    scripts: list[Script] = []
+    for key in ("script", "after-script"):
+        for entry in _items(_get(step, key)):
+            if isinstance(entry, ScalarNode):
+                scripts.append((entry, None))
+            pipe = _text(_get(entry, "pipe")) or ""
+            if "kubectl" in pipe or "kubernetes" in pipe:
+                command = _text(_get(_get(entry, "variables"), "KUBECTL_COMMAND")) or "apply"
+                scripts.append((entry, shlex.join(["kubectl", *shlex.split(command)])))
+            elif "helm" in pipe:
+                scripts.append((entry, "helm upgrade --install release chart"))
+    return _text(_get(step, "name")) or "step", step, scripts
+
+
+def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    for section in ("jobs", "commands"):
+        held = _get(root, section)
+        if not isinstance(held, MappingNode):
+            continue
+        for name_node, job in held.value:
+            steps = list(_circleci_steps(_get(job, "steps")))
+            if steps:
+                yield str(getattr(name_node, "value", "")), steps
+
+
+# Orb commands that deploy (kubernetes, helm, aws-eks, gcp-gke orbs).
+_ORB_DEPLOYS = {
+    "create-or-update-resource": "kubectl apply -f resource",
+    "update-container-image": "kubectl set image",
+    "rollout-restart": "kubectl rollout restart",
+    "delete-resource": "kubectl delete -f resource",
+    "upgrade-helm-chart": "helm upgrade --install release chart",
+    "install-helm-chart": "helm install release chart",
+    "delete-helm-release": "helm uninstall release",
+    "rollout-image": "kubectl set image",
+    "publish-and-rollout-image": "kubectl set image",
+}
+
+
+def _circleci_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+    for index, step in enumerate(_items(steps)):
+        run = _get(step, "run")
+        if isinstance(run, ScalarNode):
+            yield f"run {index}", step, [(run, None)]
+            continue
+        command = _get(run, "command")
+        if isinstance(command, ScalarNode):
+            yield _text(_get(run, "name")) or f"run {index}", step, [(command, None)]
+            continue
+        if isinstance(step, MappingNode) and step.value:
+            used = str(getattr(step.value[0][0], "value", ""))
+            deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
+            if deploy is not None and "/" in used:
+                yield used, step, [(step.value[0][0], deploy)]
