@@ -113,6 +113,20 @@ def test_a_chart_that_cannot_render_what_lookup_finds_says_so_at_the_call() -> N
     assert "b64dec" in finding.message
 
 
+def test_a_chart_that_does_not_render_at_all_is_said_by_its_render_error_alone() -> None:
+    """bitnami's charts with `common` not vendored: the lookup renderings fail as the chart
+    does, and a lookup note quoting that error gave a second, wrong cause."""
+    chart = CHART + "dependencies:\n  - {name: common, version: 2.x.x, repository: oci://x}\n"
+    secret = (
+        '{{- $old := lookup "v1" "Secret" .Release.Namespace "web" }}\n'
+        "apiVersion: v1\nkind: Secret\n"
+        'metadata: {name: {{ include "common.names.fullname" . }}}\n'
+        "data: {password: {{ if $old }}{{ index $old.data \"password\" }}{{ else }}eA=={{ end }}}\n"
+    )
+    files = {"web/Chart.yaml": chart, "web/templates/secret.yaml": secret}
+    assert [f.policy_id for f in findings(files)] == ["GK-RENDER-ERROR"]
+
+
 FLUX_SYNC = """\
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository

@@ -529,7 +529,10 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if found and not (result.failed or result.load_error):
             jobs = [_job(release, user[index][0], shared) for index, release in found]
             more, problems = _render_found(helm, FsPath(tmp), jobs, limit, found, files, chart_dir)
-            loaded.problems.extend(problems)
+            # A chart that does not render at all (a dependency not vendored) is said so by
+            # its render error: the lookup renderings failing the same way add a wrong cause.
+            if not any(r.manifests is None for r in result.renderings):
+                loaded.problems.extend(problems)
             result = result._replace(renderings=(*result.renderings, *more))
             found = found if more else []
         renderings += found
