@@ -266,7 +266,25 @@ def _native(problem: Problem, entry: str, tree: Tree) -> Problem:
         " (helm template, kustomize build) that is not run here: the environment is not"
         " judged; judge the chart or kustomization it renders where it lives"
     )
+    if "vendor" in problem.file.split("/") and problem.file != entry:
+        # A vendored library (tanka-util) nobody here edits: said at the environment's own
+        # line that uses it, once per environment (grafana/helm-charts: three findings at one
+        # vendored line).
+        return Problem(problem.code, entry, _using_line(tree, entry, problem.file), message)
     return Problem(problem.code, problem.file, problem.line, message, problem.column)
+
+
+def _using_line(tree: Tree, entry: str, library: str) -> int:
+    """The first line of `entry` that calls a Tanka native wrapper (`helm.template`,
+    `kustomize.build`), else the first that imports `library` (by its name), else 1."""
+    try:
+        lines = tree.read(entry).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return 1
+    name = posixpath.basename(library).rsplit(".", 1)[0]
+    calls = [n for n, line in enumerate(lines, 1) if re.search(r"\.(template|build)\(", line)]
+    imports = [n for n, line in enumerate(lines, 1) if "import" in line and name in line]
+    return (calls or imports or [1])[0]
 
 
 def _variables(context: LoadContext, base: str, spec: str) -> Variables:
