@@ -314,7 +314,8 @@ def test_a_pull_request_counts_the_declared_kinds_of_unchanged_files(
     assert netpol() == []
     repo.write("net/deny.json", TRICKY["net.json"].replace('"js"}', '"js", "namespace": "b"}'))
     repo.commit("the NetworkPolicy moves to another namespace")
-    assert netpol() == [("deploy/other.yaml", "new"), ("deploy/pod.yaml", "new")]
+    # One finding for the namespace, at its first workload (group: namespace).
+    assert netpol() == [("deploy/other.yaml", "new")]
 
 
 def test_scanning_one_file_counts_the_declared_kinds_of_the_others(
