@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 
 from gatekeeper.finding import Finding
+from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 
@@ -44,18 +45,8 @@ def without_unbuilt_views(
         for f in findings
         if f.source == "kubernetes" and not f.extra.get("variants") and _place(f) not in rendered
     }
-    if not candidates:
-        return findings
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
-    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
-
-    if not any(posixpath.basename(file) in KUSTOMIZATION_FILES for file in built):
-        return findings  # no build in this run (a hook's few files): nothing judged elsewhere
-    only_built = {file for file in candidates if _owners_built(file, built, context)}
-    only_built |= {file for file in candidates if _left_out(file, built, context)}
-    if only_built:  # unless CI applies it alone
-        applied = _applied_in_ci(context.tree)
-        only_built = {file for file in only_built if not _applied(file, applied)}
+    only_built = only_built_files(candidates, built, context, left_out=True)
     if not only_built:
         return findings
     return [
@@ -66,6 +57,47 @@ def without_unbuilt_views(
         or f.extra.get("variants")
         or f.policy_id.startswith("GK-")
         or _place(f) in rendered
+    ]
+
+
+def only_built_files(
+    candidates: set[str], built: set[str], context: LoadContext, left_out: bool = False
+) -> set[str]:
+    """Which `candidates` reach the cluster only through kustomize builds this run made
+    without an error (`built`) and no CI file applies alone (with `left_out`: also the
+    patches their own folder's kustomization leaves out)."""
+    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+
+    if not candidates or not any(posixpath.basename(f) in KUSTOMIZATION_FILES for f in built):
+        return set()  # no build in this run (a hook's few files): nothing judged elsewhere
+    only_built = {file for file in candidates if _owners_built(file, built, context)}
+    if left_out:
+        only_built |= {file for file in candidates if _left_out(file, built, context)}
+    if only_built:  # unless CI applies it alone
+        applied = _applied_in_ci(context.tree)
+        only_built = {file for file in only_built if not _applied(file, applied)}
+    return only_built
+
+
+def inventory_as_deployed(
+    inventory: list[InventoryEntry],
+    findings: list[Finding],
+    loaded: Iterable[str],
+    context: LoadContext,
+) -> list[InventoryEntry]:
+    """The inventory without the objects of plain manifests that only builds deploy: the
+    builds' objects stand for them, in the namespaces and under the names the builds give
+    (red team r24: a kustomization moving the only default-deny NetworkPolicy of `app` to
+    `app-staging` still counted for `app` as its file reads alone)."""
+    plain = {e.file for e in inventory if e.source == "kubernetes" and not e.variant}
+    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    only_built = only_built_files(plain, built, context)
+    if not only_built:
+        return inventory
+    return [
+        entry
+        for entry in inventory
+        if entry.file not in only_built or entry.source != "kubernetes" or entry.variant
     ]
 
 

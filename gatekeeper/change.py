@@ -22,6 +22,7 @@ from typing import Any, cast
 from gatekeeper import admission, depgraph, discover, pipeline, pss_admission
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
+from gatekeeper.built_only import inventory_as_deployed
 from gatekeeper.config import CONFIG_NAMES, Config, check_paths, named_files, parse_config
 from gatekeeper.context import with_own_urls
 from gatekeeper.decide import Verdict
@@ -179,8 +180,16 @@ def scan_change(
             counted = counted_kinds(engine)
             kinds = None if counted is None else counted | {"Namespace"}
             unchanged_inventory = _inventory(head_tree, others, config, namespaces, kinds)
-        pipeline.judge_repository(base_result, engine, config, unchanged_inventory, base_rejudge)
-        pipeline.judge_repository(head_result, engine, config, unchanged_inventory, head_rejudge)
+        # An unchanged manifest that only builds deploy counts as each side's builds of it
+        # made it (red team r24: a kustomization moving a NetworkPolicy to another namespace).
+        base_unchanged = inventory_as_deployed(
+            unchanged_inventory, base_result.findings, base_result.files, base_context
+        )
+        head_unchanged = inventory_as_deployed(
+            unchanged_inventory, head_result.findings, head_result.files, head_context
+        )
+        pipeline.judge_repository(base_result, engine, config, base_unchanged, base_rejudge)
+        pipeline.judge_repository(head_result, engine, config, head_unchanged, head_rejudge)
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
         head_findings += deleted

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper import pss_admission
 from gatekeeper import waivers as waivers_mod
-from gatekeeper.built_only import without_unbuilt_views
+from gatekeeper.built_only import inventory_as_deployed, without_unbuilt_views
 from gatekeeper.config import Config, Override
 from gatekeeper.contents import SKIP_MARKER, Contents, added, names_of, subset
 from gatekeeper.decide import BLOCKING_STATUSES, Verdict
@@ -92,6 +92,9 @@ def scan_with_overrides(
         group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
         items = pairs if len(groups) == 1 else subset(pairs, names)
         result.merge(scan(items, group_engine, jobs, context, repository=False))
+    result.inventory = inventory_as_deployed(
+        result.inventory, result.findings, result.files, context
+    )
     result.findings = said_once(without_unbuilt_views(result.findings, result.files, context))
     if repository:
         judge_repository(

@@ -54,3 +54,31 @@ def test_only_a_repository_scope_policy_groups(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(policy)
     with pytest.raises(PolicyError, match="group: only a repository-scope policy"):
         load_policy_file(tmp_path / "p.yaml")
+
+
+NETPOL = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+    "metadata: {name: deny, namespace: app}\nspec: {podSelector: {}}\n"
+)
+
+
+def test_a_manifest_only_builds_deploy_counts_as_built(repo: Repo) -> None:
+    """Red team r24: the only NetworkPolicy of `app` is deployed through net/'s
+    kustomization; a change makes that kustomization put it in `app-staging`. Its file read
+    alone still counted for `app`. Real-repo rr/01: a Deployment only a kustomization
+    setting `namespace: shop` deploys was also counted in `default`."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("app/web.yaml", deployment("web", "app"))
+    repo.write("net/np.yaml", NETPOL)
+    repo.write("net/kustomization.yaml", "resources: [np.yaml]\n")
+    repo.write("shop/api.yaml", deployment("api", "").replace(", namespace: }", "}"))
+    repo.write("shop/kustomization.yaml", "namespace: app\nresources: [api.yaml]\n")
+    repo.commit("base")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert [f for f in found if f.policy_id == POLICY] == []  # no phantom `default`
+    repo.branch("pr")
+    repo.write("net/kustomization.yaml", "resources: [np.yaml]\nnamespace: app-staging\n")
+    repo.commit("move the policy")
+    changed = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+    said = [(f.namespace, f.status) for f in changed if f.policy_id == POLICY]
+    assert ("app", "new") in said
