@@ -190,6 +190,22 @@ def test_without_git_the_nearest_config_marks_the_root(
     assert essence(json.loads(inside.stdout)) == essence(json.loads(outside.stdout))
 
 
+def test_without_git_or_config_the_scanned_folder_is_the_root_wherever_it_runs(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """Scanning a folder from the directory above it made that directory the root: from /tmp
+    an empty folder's scan walked all of /tmp (526 s, 8 GB), and a sibling's workloads
+    counted for the repository-wide rules."""
+    write(tmp_path, "project/apps/pod.yaml", POD)
+    write(tmp_path, "sibling/other.yaml", POD.replace("name: pod", "name: other"))
+    above = gatekeeper("scan", "--format", "json", "project", cwd=tmp_path)
+    inside = gatekeeper("scan", "--format", "json", ".", cwd=tmp_path / "project")
+    for run in (above, inside):
+        files = {f["file"] for f in json.loads(run.stdout)["findings"]}
+        assert files == {"apps/pod.yaml"}, files
+    assert essence(json.loads(above.stdout)) == essence(json.loads(inside.stdout))
+
+
 def test_kustomize_owner_search_survives_badly_shaped_kustomizations() -> None:
     tree = MemoryTree(
         {
