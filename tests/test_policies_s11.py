@@ -1,0 +1,101 @@
+"""Policy gaps the eleventh red team found (s11): each scan is of a minimal repository of
+our own, and each assertion failed before its policy change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+from gatekeeper.finding import Finding
+
+
+def scan(tmp_path: Path, files: dict[str, str]) -> list[Finding]:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return list(gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings)
+
+
+def ids(findings: list[Finding]) -> set[str]:
+    return {f.policy_id for f in findings}
+
+
+INGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  annotations:
+    nginx.ingress.kubernetes.io/%s: |
+      location /leak { alias /etc/passwd; }
+spec:
+  rules:
+    - host: shop.example.org
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: shop, port: {number: 80}}}}
+"""
+
+
+def test_an_ingress_nginx_snippet_is_high_and_blocks(tmp_path: Path) -> None:
+    """r23: a configuration snippet runs inside the controller (CVE-2021-25742)."""
+    found = scan(tmp_path, {"ingress.yaml": INGRESS % "configuration-snippet"})
+    snippet = [f for f in found if f.policy_id == "K8S-NETWORK-INGRESS-SNIPPETS"]
+    assert [(f.line, f.severity, f.blocking) for f in snippet] == [(6, "high", True)]
+
+
+def test_other_ingress_nginx_annotations_pass(tmp_path: Path) -> None:
+    found = scan(tmp_path, {"ingress.yaml": INGRESS % "rewrite-target"})
+    assert "K8S-NETWORK-INGRESS-SNIPPETS" not in ids(found)
+
+
+WEBHOOK = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: tracer}
+webhooks:
+  - name: tracer.example.org
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Ignore
+    clientConfig:
+      %s
+    rules:
+      - {apiGroups: [""], apiVersions: [v1], operations: ["*"], resources: [pods]}
+"""
+
+
+def test_a_pod_webhook_served_outside_the_cluster_blocks(tmp_path: Path) -> None:
+    """r22: an external server mutates every pod after the gate judged it."""
+    found = scan(tmp_path, {"hook.yaml": WEBHOOK % "url: https://tracer.example.org/mutate"})
+    hook = [f for f in found if f.policy_id == "K8S-ADMISSION-EXTERNAL-WEBHOOK"]
+    assert [(f.line, f.blocking) for f in hook] == [(10, True)]
+    assert "failurePolicy: Ignore" in hook[0].message
+
+
+def test_a_pod_webhook_served_by_a_service_is_not_external(tmp_path: Path) -> None:
+    found = scan(tmp_path, {"hook.yaml": WEBHOOK % "service: {name: tracer, namespace: ops}"})
+    assert "K8S-ADMISSION-EXTERNAL-WEBHOOK" not in ids(found)
+
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: %s, namespace: ops}
+spec:
+  %s
+  containers: [{name: c, image: registry.example.org/c:1.0}]
+"""
+
+
+def test_an_explicit_automount_true_is_a_decision_and_unset_still_fails(tmp_path: Path) -> None:
+    """rr/16: controllers that call the API opt in explicitly; that no longer blocks."""
+    found = scan(
+        tmp_path,
+        {
+            "opted-in.yaml": POD % ("controller", "automountServiceAccountToken: true"),
+            "unset.yaml": POD % ("app", "restartPolicy: Always"),
+        },
+    )
+    mounting = {f.name for f in found if f.policy_id == "K8S-POD-AUTOMOUNT-TOKEN"}
+    assert mounting == {"app"}
