@@ -99,3 +99,49 @@ def test_an_explicit_automount_true_is_a_decision_and_unset_still_fails(tmp_path
     )
     mounting = {f.name for f in found if f.policy_id == "K8S-POD-AUTOMOUNT-TOKEN"}
     assert mounting == {"app"}
+
+
+NAMESPACE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    team: shop
+%s"""
+RESTRICTED = "    pod-security.kubernetes.io/enforce: restricted\n"
+
+
+def namespace_change(tmp_path: Path, before: str, after: str) -> list[Finding]:
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write("ns.yaml", NAMESPACE % before)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("ns.yaml", NAMESPACE % after)
+    repo.commit("change")
+    return [
+        f
+        for f in scan_change(repo.root, "main").verdict.findings
+        if f.policy_id == "K8S-ADMISSION-POD-SECURITY" and f.status == "new"
+    ]
+
+
+def test_removing_or_lowering_the_enforce_label_is_new(tmp_path: Path) -> None:
+    """r14: with no enforce label the namespace admits every pod again."""
+    removed = namespace_change(tmp_path / "a", RESTRICTED, "")
+    assert [(f.blocking, "from restricted to none" in f.message) for f in removed] == [
+        (True, True)
+    ]
+    baseline = RESTRICTED.replace("restricted", "baseline")
+    assert len(namespace_change(tmp_path / "b", RESTRICTED, baseline)) == 1
+    pinned = RESTRICTED + "    pod-security.kubernetes.io/enforce-version: v1.20\n"
+    assert len(namespace_change(tmp_path / "c", RESTRICTED, pinned)) == 1
+
+
+def test_raising_or_keeping_the_enforce_label_says_nothing(tmp_path: Path) -> None:
+    baseline = RESTRICTED.replace("restricted", "baseline")
+    assert namespace_change(tmp_path / "a", baseline, RESTRICTED) == []
+    assert namespace_change(tmp_path / "b", RESTRICTED, RESTRICTED + "    tier: web\n") == []
