@@ -132,9 +132,7 @@ def namespace_change(tmp_path: Path, before: str, after: str) -> list[Finding]:
 def test_removing_or_lowering_the_enforce_label_is_new(tmp_path: Path) -> None:
     """r14: with no enforce label the namespace admits every pod again."""
     removed = namespace_change(tmp_path / "a", RESTRICTED, "")
-    assert [(f.blocking, "from restricted to none" in f.message) for f in removed] == [
-        (True, True)
-    ]
+    assert [(f.blocking, "from restricted to none" in f.message) for f in removed] == [(True, True)]
     baseline = RESTRICTED.replace("restricted", "baseline")
     assert len(namespace_change(tmp_path / "b", RESTRICTED, baseline)) == 1
     pinned = RESTRICTED + "    pod-security.kubernetes.io/enforce-version: v1.20\n"
@@ -145,3 +143,26 @@ def test_raising_or_keeping_the_enforce_label_says_nothing(tmp_path: Path) -> No
     baseline = RESTRICTED.replace("restricted", "baseline")
     assert namespace_change(tmp_path / "a", baseline, RESTRICTED) == []
     assert namespace_change(tmp_path / "b", RESTRICTED, RESTRICTED + "    tier: web\n") == []
+
+
+OVERRIDE = """\
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterOverridePolicy
+metadata: {name: fleet}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment}]
+  overrideRules:
+    - overriders:
+        %s
+"""
+
+
+def test_a_karmada_override_of_the_workload_is_a_mutation(tmp_path: Path) -> None:
+    """r19: Karmada applies the override to what it propagates to member clusters."""
+    patch = "plaintext: [{path: /spec/template/spec/hostNetwork, operator: add, value: true}]"
+    found = scan(tmp_path / "a", {"override.yaml": OVERRIDE % patch})
+    mutation = [f for f in found if f.policy_id == "K8S-ADMISSION-MUTATION"]
+    assert [(f.line, f.blocking) for f in mutation] == [(4, True)]
+    assert "Karmada" in mutation[0].message
+    labels = "labelsOverrider: [{operator: add, value: {team: web}}]"
+    assert "K8S-ADMISSION-MUTATION" not in ids(scan(tmp_path / "b", {"o.yaml": OVERRIDE % labels}))
