@@ -166,3 +166,41 @@ def test_a_karmada_override_of_the_workload_is_a_mutation(tmp_path: Path) -> Non
     assert "Karmada" in mutation[0].message
     labels = "labelsOverrider: [{operator: add, value: {team: web}}]"
     assert "K8S-ADMISSION-MUTATION" not in ids(scan(tmp_path / "b", {"o.yaml": OVERRIDE % labels}))
+
+
+MESHED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cart, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cart}}
+  template:
+    metadata:
+      labels: {app: cart}
+      annotations:
+        %s
+    spec:
+      automountServiceAccountToken: false
+      containers: [{name: cart, image: registry.example.org/cart:1.0}]
+"""
+
+
+def test_istio_override_annotations_are_judged_as_the_pods_own(tmp_path: Path) -> None:
+    """r12: istiod's injector adds the userVolume volumes and the proxyImage image to the
+    pod; a hostPath of / and a Docker Hub :latest proxy are reported at the annotations."""
+    volume = """sidecar.istio.io/userVolume: '{"root": {"hostPath": {"path": "/"}}}'"""
+    found = scan(tmp_path / "a", {"cart.yaml": MESHED % volume})
+    assert [(f.line, f.blocking) for f in found if f.policy_id == "K8S-PSS-HOST-PATH"] == [
+        (10, True)
+    ]
+    image = "sidecar.istio.io/proxyImage: docker.io/someone/proxyv2:latest"
+    found = scan(tmp_path / "b", {"cart.yaml": MESHED % image})
+    at_annotation = {f.policy_id for f in found if f.line == 10}
+    assert {"K8S-IMAGE-ALLOWED-REGISTRY", "K8S-IMAGE-TAG-PINNED"} <= at_annotation
+
+
+def test_a_secret_user_volume_in_istios_list_form_adds_nothing_to_report(tmp_path: Path) -> None:
+    plain = scan(tmp_path / "a", {"cart.yaml": MESHED % "team: shop"})
+    volume = """sidecar.istio.io/userVolume: '[{"name": "tls", "secret": {"secretName": "t"}}]'"""
+    meshed = scan(tmp_path / "b", {"cart.yaml": MESHED % volume})
+    assert sorted(f.policy_id for f in meshed) == sorted(f.policy_id for f in plain)
