@@ -120,6 +120,9 @@ def entry(document: Document) -> InventoryEntry:
 
 
 RBAC_GROUP = "rbac.authorization.k8s.io/"
+# Kubernetes objects as written, rendered from a chart or an overlay, or deployed by a GitOps
+# object (evaluate.KUBERNETES_SOURCES, which imports this module).
+RBAC_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 ROLE_KINDS = frozenset({"Role", "ClusterRole"})
 BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
@@ -130,7 +133,7 @@ def rbac_facts(document: Document) -> dict[str, Any] | None:
     rules of the repository's role it names (gatekeeper.rbac_reach), which may be in a file
     the pull request does not touch. Plain JSON values (the blob cache stores them)."""
     obj = _mapping(document.obj)
-    if document.source != "kubernetes" or not str(obj.get("apiVersion", "")).startswith(
+    if document.source not in RBAC_SOURCES or not str(obj.get("apiVersion", "")).startswith(
         RBAC_GROUP
     ):
         return None

@@ -85,7 +85,7 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
         return []
     roles: dict[tuple[str, str, str], list[InventoryEntry]] = {}
     for entry in inventory:
-        if entry.kind in ROLE_KINDS and entry.facts is not None and entry.source == "kubernetes":
+        if entry.kind in ROLE_KINDS and entry.facts is not None:
             roles.setdefault(_role_key(entry.kind, entry.namespace, entry.name), []).append(entry)
     if not roles:
         return []
@@ -152,7 +152,7 @@ def _judged(engine: Engine, roles: list[InventoryEntry]) -> list[tuple[Inventory
             **role.facts,
         }
         document = Document(
-            source="kubernetes",
+            source="kubernetes",  # the role policies' source, whatever rendered the role
             file=role.file,
             obj=obj,
             locator=_At(role.file, role.line),

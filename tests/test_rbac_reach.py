@@ -80,3 +80,22 @@ def test_a_harmless_role_and_a_role_the_repository_lacks_say_no_role_rules(tmp_p
         },
     )
     assert not [f for f in new if f.policy_id.startswith("K8S-RBAC-")]
+
+
+def test_a_binding_a_chart_renders_is_judged_by_the_role_it_renders(tmp_path: Path) -> None:
+    """Objects rendered from a Helm chart (and kustomize builds) carry their RBAC facts too."""
+    import gatekeeper
+
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: ops\nversion: 0.1.0\n")
+    (tmp_path / "chart" / "templates" / "role.yaml").write_text(ROLE)
+    (tmp_path / "chart" / "templates" / "binding.yaml").write_text(
+        binding("ops", "operator", ONE_ACCOUNT)
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    at_binding = [
+        f
+        for f in report.verdict.findings
+        if f.policy_id == "K8S-RBAC-WILDCARD" and f.kind == "ClusterRoleBinding"
+    ]
+    assert [f.file for f in at_binding] == ["chart/templates/binding.yaml"]
