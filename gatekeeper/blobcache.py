@@ -40,7 +40,7 @@ _CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
 _READ_CHUNK = 512  # blobs read and parsed at once
 
 # What a blob yields: the entries without their file (the same blob may sit at many paths).
-Rows = list[tuple[str, str, str, str, str, dict[str, str], int]]
+Rows = list[tuple[str, str, str, str, str, dict[str, str], int, dict[str, Any] | None]]
 # Whether a blob matters, from its objects' namespaces and `apiVersion kind`s.
 Keep = Callable[[list[str], list[str]], bool]
 
@@ -59,14 +59,15 @@ def code_digest() -> str:
 
 def to_rows(entries: Iterable[InventoryEntry]) -> Rows:
     return [
-        (e.source, e.api_version, e.kind, e.namespace, e.name, e.labels, e.line) for e in entries
+        (e.source, e.api_version, e.kind, e.namespace, e.name, e.labels, e.line, e.facts)
+        for e in entries
     ]
 
 
 def from_rows(rows: Rows, file: str) -> list[InventoryEntry]:
     return [
-        make(source, api, kind, namespace, name, labels, file, line)
-        for source, api, kind, namespace, name, labels, line in rows
+        make(source, api, kind, namespace, name, labels, file, line, "", facts)
+        for source, api, kind, namespace, name, labels, line, facts in rows
     ]
 
 
@@ -75,9 +76,9 @@ def _valid(value: Any) -> Rows | None:
         return None
     rows: Rows = []
     for row in value:
-        if not (isinstance(row, list) and len(row) == 7):
+        if not (isinstance(row, list) and len(row) == 8):
             return None
-        *texts, labels, line = row
+        *texts, labels, line, facts = row
         if not all(isinstance(text, str) for text in texts) or type(line) is not int:
             return None
         if not isinstance(labels, dict) or not all(
@@ -85,7 +86,9 @@ def _valid(value: Any) -> Rows | None:
         ):
             return None
         source, api, kind, namespace, name = texts
-        rows.append((source, api, kind, namespace, name, labels, line))
+        if facts is not None and not isinstance(facts, dict):
+            return None
+        rows.append((source, api, kind, namespace, name, labels, line, facts))
     return rows
 
 

@@ -193,6 +193,15 @@ def scan_change(
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
         head_findings += deleted
+        # A Namespace's Pod Security enforce label removed or lowered (red team s11 r14).
+        head_findings += [
+            finding
+            for finding in pss_admission.lowered(
+                base_result.inventory, head_result.inventory, engine
+            )
+            if finding.policy_id
+            not in {p for o in pipeline.overrides_for(config, finding.file) for p in o.disable}
+        ]
 
         # Annotations of the changed files, and of unchanged files the findings point at
         # (a template a values change renders, a base an overlay builds).

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypeVar
 
+from gatekeeper import rbac_reach
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
 from gatekeeper.finding import Finding, fingerprint, from_values, shared
@@ -28,6 +29,7 @@ from gatekeeper.policy.cel import (
 )
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
+from gatekeeper.rbac_reach import ROLE_POLICIES
 from gatekeeper.workloads import WORKLOAD_KINDS, PodView, pod_views, runs_pods, without_nulls
 
 # Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
@@ -89,8 +91,15 @@ class Engine:
         self._judgements: dict[tuple[Any, ...], _Judgement] = {}
         # Repository-scope policies, and Pod Security findings (which read the repository's
         # Namespace labels: gatekeeper.pss_admission), need every object's summary.
-        self._needs_inventory = bool(self._repository) or any(
-            str(tag).startswith("pss-") for p in self.policies for tag in p.raw.get("tags") or ()
+        # So do the role policies said at a binding of the role (gatekeeper.rbac_reach).
+        self._needs_inventory = (
+            bool(self._repository)
+            or any(
+                str(tag).startswith("pss-")
+                for p in self.policies
+                for tag in p.raw.get("tags") or ()
+            )
+            or any(p.id in ROLE_POLICIES for p in self.policies)
         )
 
     def params(self, policy: Policy) -> dict[str, Any]:
@@ -597,7 +606,7 @@ class Engine:
         Handing each evaluation only its namespace's counts keeps the cost linear in the
         repository size (CEL converts its inputs on every call, and caps iterations at 10,000).
         """
-        findings = self.override_notices()
+        findings = self.override_notices() + rbac_reach.findings(self, inventory)
         if not self._repository:
             return findings
         rows = [entry.as_cel() for entry in inventory]

@@ -29,6 +29,9 @@ class InventoryEntry(NamedTuple):
     file: str
     line: int
     variant: str = ""  # the overlay or release that rendered it (Document.extra["variant"])
+    # What an RBAC object grants (rbac_facts): a role's rules, a binding's roleRef and
+    # subjects; None for every other kind.
+    facts: Any = None
 
     def __reduce__(self) -> tuple[Callable[..., InventoryEntry], tuple[Any, ...]]:
         """Unpickled (pool workers send every entry to the parent) through `make`: a pickle
@@ -57,6 +60,7 @@ def make(
     file: str,
     line: int,
     variant: str = "",
+    facts: Any = None,
 ) -> InventoryEntry:
     """An entry whose texts are interned and whose labels are the one dict holding those
     labels (in that order): most objects repeat their file, kind and label set."""
@@ -71,6 +75,7 @@ def make(
         intern(file),
         line,
         intern(variant),
+        facts,
     )
 
 
@@ -110,7 +115,52 @@ def entry(document: Document) -> InventoryEntry:
         file=location.file,
         line=location.line,
         variant=str(document.extra.get("variant") or ""),
+        facts=rbac_facts(document),
     )
+
+
+RBAC_GROUP = "rbac.authorization.k8s.io/"
+# Kubernetes objects as written, rendered from a chart or an overlay, or deployed by a GitOps
+# object (evaluate.KUBERNETES_SOURCES, which imports this module).
+RBAC_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
+ROLE_KINDS = frozenset({"Role", "ClusterRole"})
+BINDING_KINDS = frozenset({"RoleBinding", "ClusterRoleBinding"})
+
+
+def rbac_facts(document: Document) -> dict[str, Any] | None:
+    """What a Role or ClusterRole grants (its rules, its aggregationRule) and what a binding
+    gives to whom (roleRef, subjects, the line of roleRef.name): a binding is judged by the
+    rules of the repository's role it names (gatekeeper.rbac_reach), which may be in a file
+    the pull request does not touch. Plain JSON values (the blob cache stores them)."""
+    obj = _mapping(document.obj)
+    if document.source not in RBAC_SOURCES or not str(obj.get("apiVersion", "")).startswith(
+        RBAC_GROUP
+    ):
+        return None
+    if document.kind in ROLE_KINDS:
+        facts = {"rules": _plain(obj.get("rules") or [])}
+        if "aggregationRule" in obj:
+            facts["aggregationRule"] = _plain(obj.get("aggregationRule"))
+        return facts
+    if document.kind in BINDING_KINDS:
+        line = document.locator.locate(("roleRef", "name")).line
+        return {
+            "roleRef": _plain(_mapping(obj.get("roleRef"))),
+            "subjects": _plain(obj.get("subjects") or []),
+            "line": line,
+        }
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """`value` as JSON would carry it: maps with text keys, lists, texts, numbers, booleans."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def counted_kinds(engine: Engine) -> frozenset[str] | None:
@@ -118,9 +168,12 @@ def counted_kinds(engine: Engine) -> frozenset[str] | None:
     workload kind for a Pod policy) and the kinds each rule counts (`inventoryKinds`, with the
     run's params). None when a policy does not declare what it counts: then every kind."""
     from gatekeeper.policy.cel import CelError
+    from gatekeeper.rbac_reach import RBAC_KINDS, ROLE_POLICIES
     from gatekeeper.workloads import WORKLOAD_KINDS
 
     kinds: set[str] = set()
+    if any(policy.id in ROLE_POLICIES for policy in engine.policies):
+        kinds |= RBAC_KINDS  # a binding is judged by its role's rules (rbac_reach)
     for policy in engine.policies:
         if policy.scope != "repository":
             continue

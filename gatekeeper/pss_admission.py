@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from gatekeeper.contents import subset
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
-from gatekeeper.finding import Finding
+from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext, with_owners
 
@@ -213,3 +213,84 @@ def _predicted(finding: Finding, mode: Mode) -> Finding:
     )
     extra = {**finding.extra, "admission": mode.outcome, "admission_version": mode.version}
     return finding.with_(message=finding.message + note, extra=extra)
+
+
+POLICY_ID = "K8S-ADMISSION-POD-SECURITY"
+
+
+def _enforced(labels: dict[str, str]) -> tuple[int, str, str]:
+    """A Namespace's enforce level (none written: the API server's default, privileged
+    unless its AdmissionConfiguration says otherwise) and the version it judges at."""
+    level = labels.get(LABEL + "enforce")
+    version = label_version(labels.get(LABEL + "enforce-version"))
+    if level in LEVELS:
+        return LEVELS[level], level, version
+    return 0, "none (the cluster's default, privileged unless configured)", version
+
+
+def _older(version: str, than: str) -> bool:
+    """Does `version` judge by an older standard than `than` (latest is the newest)?"""
+    if version == than:
+        return False
+    if version == LATEST:
+        return False
+    if than == LATEST:
+        return True
+    return int(version.removeprefix("v1.")) < int(than.removeprefix("v1."))
+
+
+def lowered(
+    base: Sequence[InventoryEntry], head: Sequence[InventoryEntry], engine: Engine
+) -> list[Finding]:
+    """A Namespace whose Pod Security `enforce` label the change removes or lowers
+    (restricted -> baseline, or to no label: every pod is admitted again), or whose
+    `enforce-version` it pins to an older standard, compared with the base revision: a
+    finding of K8S-ADMISSION-POD-SECURITY at the head's Namespace. kubectl apply, Argo CD
+    and Flux remove a label the manifest no longer has."""
+    policy = next((p for p in engine.policies if p.id == POLICY_ID), None)
+    if policy is None:
+        return []
+    before: dict[str, tuple[int, str, str]] = {}
+    for entry in base:
+        if entry.kind == "Namespace" and entry.source in KUBERNETES_SOURCES:
+            level = _enforced(entry.labels)
+            known = before.get(entry.name)
+            before[entry.name] = level if known is None else max(known, level)
+    out = []
+    seen = set()
+    for entry in head:
+        if entry.kind != "Namespace" or entry.source not in KUBERNETES_SOURCES:
+            continue
+        if entry.name not in before or entry.name in seen:
+            continue
+        was, was_name, was_version = before[entry.name]
+        now, now_name, now_version = _enforced(entry.labels)
+        if now_name == "privileged":
+            continue  # the policy's own rule says that one
+        if now < was:
+            what = f"lowers Pod Security enforce from {was_name} to {now_name}"
+        elif now == was and now > 0 and _older(now_version, was_version):
+            what = f"pins Pod Security enforce={now_name} to {now_version} (was {was_version})"
+        else:
+            continue
+        seen.add(entry.name)
+        out.append(
+            Finding(
+                policy_id=policy.id,
+                severity=policy.severity,
+                title=policy.title,
+                message=f"Namespace {entry.name} {what}: pods it rejected are admitted again",
+                file=entry.file,
+                line=entry.line,
+                path="metadata.labels",
+                source=entry.source,
+                kind="Namespace",
+                name=entry.name,
+                fingerprint=fingerprint(
+                    policy.id, entry.source, "Namespace", "", entry.name, f"lowered {what}"
+                ),
+                remediation=policy.remediation,
+                extra={"about": "namespace"},
+            )
+        )
+    return out

@@ -24,6 +24,7 @@ from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, by_place
+from gatekeeper.injectors import with_sidecar_overrides
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import embedded, flux_ignore
 from gatekeeper.tree import MemoryTree
@@ -102,6 +103,7 @@ def scan_one(
     ):
         result.notices.add(kubeschema.MISSING)
     tokens_off_by_service_account(loaded.documents)
+    loaded.documents = with_sidecar_overrides(loaded.documents)
     for document in loaded.documents:
         try:
             result.findings.extend(engine.evaluate(document))

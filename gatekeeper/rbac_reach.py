@@ -1,0 +1,205 @@
+"""A binding is judged by the rules of the repository's role it names.
+
+The role policies (K8S-RBAC-WILDCARD, ESCALATE, PRIVILEGE-PATHS, SECRETS-READ, POD-CREATE)
+judge a Role or ClusterRole where it is written; a binding only says who gets it. A pull
+request that adds a ClusterRoleBinding giving an existing, vendored `*`-on-`*` ClusterRole to a
+new subject changes nothing the role policies see: its finding is the role's, old (and often
+waived). So what they say of the role is said again at each binding of it, with the binding's
+identity: new when the binding is new, whatever the role's own finding is. A binding to
+`system:authenticated` and the other groups everyone is in (K8S-RBAC-BROAD-SUBJECT) makes it
+critical: every user and every token of the cluster holds the role.
+
+The roles are those of the inventory (every file of the head tree, the unchanged ones read
+through the blob cache: plain YAML, so a role only a Helm chart renders counts when its chart
+is scanned); a binding to a role the repository does not define is left to the built-in role
+policies (K8S-RBAC-BUILTIN-ROLE, K8S-RBAC-CLUSTER-ADMIN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.document import Document, Location
+from gatekeeper.fieldpath import Path
+from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.inventory import BINDING_KINDS, ROLE_KINDS, InventoryEntry
+
+if TYPE_CHECKING:
+    from gatekeeper.evaluate import Engine
+
+# The role policies whose verdict on a role is said at its bindings.
+ROLE_POLICIES = frozenset(
+    {
+        "K8S-RBAC-WILDCARD",
+        "K8S-RBAC-ESCALATE",
+        "K8S-RBAC-PRIVILEGE-PATHS",
+        "K8S-RBAC-SECRETS-READ",
+        "K8S-RBAC-POD-CREATE",
+    }
+)
+RBAC_KINDS = ROLE_KINDS | BINDING_KINDS
+
+# Groups (and the anonymous user) that hold every user, every token, or every service account
+# of a namespace or of the cluster (Kubernetes' authenticator-assigned groups).
+BROAD_GROUPS = frozenset(
+    {"system:authenticated", "system:unauthenticated", "system:serviceaccounts"}
+)
+BROAD_GROUP_PREFIX = "system:serviceaccounts:"
+ANONYMOUS = "system:anonymous"
+
+
+def broad_subjects(subjects: Any) -> list[str]:
+    """The subjects of a binding that stand for everyone (or every service account)."""
+    found = []
+    for subject in subjects if isinstance(subjects, list) else []:
+        if not isinstance(subject, dict):
+            continue
+        kind, name = str(subject.get("kind", "")), str(subject.get("name", ""))
+        group = kind == "Group" and (name in BROAD_GROUPS or name.startswith(BROAD_GROUP_PREFIX))
+        if group or (kind == "User" and name == ANONYMOUS):
+            found.append(name)
+    return found
+
+
+class _At:
+    """A locator that places every field of a role read from the inventory at its line."""
+
+    def __init__(self, file: str, line: int) -> None:
+        self.here = Location(file, line, exact=False)
+
+    def locate(self, path: Path) -> Location:
+        return self.here
+
+
+def _role_key(kind: str, namespace: str, name: str) -> tuple[str, str, str]:
+    return kind, (namespace or "default") if kind == "Role" else "", name
+
+
+def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Finding]:
+    """The role policies' findings on the repository's roles, said at each binding of them."""
+    from gatekeeper.evaluate import Engine
+
+    policies = [policy for policy in engine.policies if policy.id in ROLE_POLICIES]
+    if not policies:
+        return []
+    roles: dict[tuple[str, str, str], list[InventoryEntry]] = {}
+    for entry in inventory:
+        if entry.kind in ROLE_KINDS and entry.facts is not None:
+            roles.setdefault(_role_key(entry.kind, entry.namespace, entry.name), []).append(entry)
+    if not roles:
+        return []
+    role_engine = Engine(policies, {p.id: engine.param_overrides.get(p.id, {}) for p in policies})
+    said: dict[tuple[tuple[str, int, str], ...], list[tuple[InventoryEntry, Finding]]] = {}
+    out: list[Finding] = []
+    seen: set[tuple[str, str, int, str]] = set()
+    for binding in inventory:
+        facts = binding.facts
+        if binding.kind not in BINDING_KINDS or not isinstance(facts, dict):
+            continue
+        ref = facts.get("roleRef") or {}
+        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        if binding.kind == "ClusterRoleBinding" and kind != "ClusterRole":
+            continue  # refused by the API server
+        key = _role_key(kind, binding.namespace, name)
+        if key not in roles:
+            continue
+        chosen = _nearest(binding, roles[key])
+        places = tuple((role.file, role.line, role.variant) for role in chosen)
+        if places not in said:
+            said[places] = _judged(role_engine, chosen)
+        broad = broad_subjects(facts.get("subjects"))
+        line = int(facts.get("line") or binding.line)
+        for role, finding in said[places]:
+            place = (finding.policy_id, binding.file, line, binding.name)
+            if place in seen:
+                continue
+            seen.add(place)
+            out.append(_at_binding(binding, line, role, finding, broad))
+    return out
+
+
+def _nearest(binding: InventoryEntry, roles: list[InventoryEntry]) -> list[InventoryEntry]:
+    """The definitions of the role that the binding is deployed with: those of its own file
+    and variant (an overlay renders both), else of its file, else of the deepest directory it
+    shares with them. A repository often holds several installs, each with its own copy of a
+    role of the same name (Argo CD's install.yaml, ha/install.yaml, cluster-rbac/...)."""
+
+    def score(role: InventoryEntry) -> tuple[bool, bool, int]:
+        same_file = role.file == binding.file
+        shared = 0
+        for mine, theirs in zip(
+            binding.file.split("/")[:-1], role.file.split("/")[:-1], strict=False
+        ):
+            if mine != theirs:
+                break
+            shared += 1
+        return same_file and role.variant == binding.variant, same_file, shared
+
+    best = max(score(role) for role in roles)
+    return [role for role in roles if score(role) == best]
+
+
+def _judged(engine: Engine, roles: list[InventoryEntry]) -> list[tuple[InventoryEntry, Finding]]:
+    """One finding per role policy that fails on the role (any of its definitions: overlays
+    may render it differently)."""
+    found: dict[str, tuple[InventoryEntry, Finding]] = {}
+    for role in roles:
+        obj = {
+            "apiVersion": role.api_version,
+            "kind": role.kind,
+            "metadata": {"name": role.name, "namespace": role.namespace},
+            **role.facts,
+        }
+        document = Document(
+            source="kubernetes",  # the role policies' source, whatever rendered the role
+            file=role.file,
+            obj=obj,
+            locator=_At(role.file, role.line),
+            kind=role.kind,
+            namespace=role.namespace,
+            name=role.name,
+        )
+        for finding in engine.evaluate(document):
+            if finding.policy_id in ROLE_POLICIES and finding.policy_id not in found:
+                found[finding.policy_id] = (role, finding)
+    return [found[policy_id] for policy_id in sorted(found)]
+
+
+def _at_binding(
+    binding: InventoryEntry, line: int, role: InventoryEntry, finding: Finding, broad: list[str]
+) -> Finding:
+    who = f" to {', '.join(broad)} (everyone in it holds the role)" if broad else ""
+    message = (
+        f"{binding.kind} {binding.name} binds {role.kind} {role.name}"
+        f" ({role.file}:{role.line}){who}: {finding.message}"
+    )
+    severity = "critical" if broad else finding.severity
+    return Finding(
+        policy_id=finding.policy_id,
+        severity=severity,
+        title=finding.title,
+        message=message,
+        file=binding.file,
+        line=line,
+        path="roleRef.name",
+        source=binding.source,
+        kind=binding.kind,
+        namespace=binding.namespace,
+        name=binding.name,
+        fingerprint=fingerprint(
+            finding.policy_id,
+            binding.source,
+            binding.kind,
+            binding.namespace,
+            binding.name,
+            f"roleRef {role.kind} {role.name}",
+        ),
+        remediation=finding.remediation,
+        help_uri=finding.help_uri,
+        extra={
+            "about": "binding",
+            "role": f"{role.file}:{role.line}",
+            **({"variants": [binding.variant]} if binding.variant else {}),
+        },
+    )

@@ -1,0 +1,101 @@
+"""A binding is judged by the rules of the repository's role it names (red team s11 r21: a
+new ClusterRoleBinding gave an existing vendored `*` ClusterRole to `system:authenticated`
+and nothing new was said)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatekeeper.change import scan_change
+from gatekeeper.finding import Finding
+from tests.test_change import Repo
+
+ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: operator}
+rules:
+  - {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}
+"""
+
+READER = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules:
+  - {apiGroups: [""], resources: [configmaps], verbs: [get]}
+"""
+
+
+def binding(name: str, role: str, subject: str) -> str:
+    return f"""\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: {name}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}
+subjects:
+  - {subject}
+"""
+
+
+EVERYONE = "{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}"
+ONE_ACCOUNT = "{kind: ServiceAccount, name: ci, namespace: tools}"
+
+
+def change(tmp_path: Path, added: dict[str, str]) -> list[Finding]:
+    repo = Repo(tmp_path / "repo")
+    repo.write("rbac/role.yaml", ROLE + "---\n" + READER)
+    repo.commit("base")
+    repo.branch("pr")
+    for path, text in added.items():
+        repo.write(path, text)
+    repo.commit("change")
+    return [f for f in scan_change(repo.root, "main").verdict.findings if f.status == "new"]
+
+
+def test_a_new_binding_of_an_existing_wildcard_role_to_everyone_is_new_and_critical(
+    tmp_path: Path,
+) -> None:
+    new = change(tmp_path, {"access.yaml": binding("all", "operator", EVERYONE)})
+    at_binding = {(f.policy_id, f.severity) for f in new if f.file == "access.yaml"}
+    assert ("K8S-RBAC-WILDCARD", "critical") in at_binding
+    assert ("K8S-RBAC-BROAD-SUBJECT", "high") in at_binding
+    wildcard = next(f for f in new if f.policy_id == "K8S-RBAC-WILDCARD")
+    assert wildcard.line == 4  # roleRef
+    assert "rbac/role.yaml" in wildcard.message
+
+
+def test_a_new_binding_to_one_account_says_the_role_at_its_own_severity(tmp_path: Path) -> None:
+    new = change(tmp_path, {"access.yaml": binding("ci", "operator", ONE_ACCOUNT)})
+    assert {(f.policy_id, f.severity) for f in new} >= {("K8S-RBAC-WILDCARD", "high")}
+    assert "K8S-RBAC-BROAD-SUBJECT" not in {f.policy_id for f in new}
+
+
+def test_a_harmless_role_and_a_role_the_repository_lacks_say_no_role_rules(tmp_path: Path) -> None:
+    new = change(
+        tmp_path,
+        {
+            "reader.yaml": binding("read", "reader", ONE_ACCOUNT),
+            "elsewhere.yaml": binding("other", "defined-elsewhere", ONE_ACCOUNT),
+        },
+    )
+    assert not [f for f in new if f.policy_id.startswith("K8S-RBAC-")]
+
+
+def test_a_binding_a_chart_renders_is_judged_by_the_role_it_renders(tmp_path: Path) -> None:
+    """Objects rendered from a Helm chart (and kustomize builds) carry their RBAC facts too."""
+    import gatekeeper
+
+    (tmp_path / "chart" / "templates").mkdir(parents=True)
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: ops\nversion: 0.1.0\n")
+    (tmp_path / "chart" / "templates" / "role.yaml").write_text(ROLE)
+    (tmp_path / "chart" / "templates" / "binding.yaml").write_text(
+        binding("ops", "operator", ONE_ACCOUNT)
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    at_binding = [
+        f
+        for f in report.verdict.findings
+        if f.policy_id == "K8S-RBAC-WILDCARD" and f.kind == "ClusterRoleBinding"
+    ]
+    assert [f.file for f in at_binding] == ["chart/templates/binding.yaml"]
