@@ -661,6 +661,23 @@ def _pod_spec(obj: dict[str, Any]) -> list[PodView]:
     return [_inline_pod(obj, ("spec",), ())]
 
 
+def _ephemeral_job(obj: dict[str, Any]) -> list[PodView]:
+    """OpenKruise EphemeralJob: injects `spec.template.ephemeralContainers` into every running
+    pod its selector matches. Those pods are judged where they are written: only the
+    containers it adds are the author's (judged whole; the pod's own fields are not)."""
+    here: Path = ("spec", "template")
+    pod = _Pod(obj, here, [])
+    pod.extend(
+        "ephemeralContainers",
+        [(get(obj, (*here, "ephemeralContainers")), (*here, "ephemeralContainers"))],
+    )
+    pod.whole.extend(
+        ("spec", "ephemeralContainers", number)
+        for number in range(len(_list(pod.spec.get("ephemeralContainers"))))
+    )
+    return [pod.view(overlay=True)]
+
+
 def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> PodView:
     """A pod spec written inline at `here`, with model servers as first containers."""
     spec = _mapping(get(obj, here))
@@ -1234,6 +1251,18 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "CloneSet"): _templates(("spec", "template")),
     ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
+    ("apps.kruise.io", "EphemeralJob"): _ephemeral_job,
+    ("apps.kruise.io", "UnitedDeployment"): _templates(
+        *(
+            ("spec", "template", workload, "spec", "template")
+            for workload in (
+                "deploymentTemplate",
+                "statefulSetTemplate",
+                "advancedStatefulSetTemplate",
+                "cloneSetTemplate",
+            )
+        )
+    ),
     **{  # merged over the operator's pod (its `flink-main-container` takes the spec's image
         # and the resources of jobManager.resource / taskManager.resource)
         ("flink.apache.org", kind): _pod_templates(
@@ -1285,6 +1314,7 @@ _TEMPLATES = frozenset(
         "TrainingRuntime",
         "ClusterTrainingRuntime",
         "SidecarSet",
+        "EphemeralJob",  # runs its containers in pods that already run (judged there)
         "DeploymentRuntimeConfig",  # of the Crossplane providers and functions using it
         "ControllerConfig",
     }
