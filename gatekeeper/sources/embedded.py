@@ -33,7 +33,7 @@ from typing import Any
 from gatekeeper.document import Document, Location, Locator, Problem, SubLocator
 from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand
 from gatekeeper.kinds import matched_kind
-from gatekeeper.sources import embedded_unknown, kyverno_generate
+from gatekeeper.sources import embedded_unknown, k3s_helmchart, kyverno_generate
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.workloads import CUSTOM_WORKLOADS, POD_TEMPLATE_PATHS
 from gatekeeper.yamldoc import NodeLocator, decode, load_all
@@ -107,6 +107,8 @@ TEXT_EMBEDDING: dict[tuple[str, str], tuple[tuple[Pattern, Decoder, int], ...]] 
     ("kappctrl.k14s.io", "App"): (
         (("spec", "fetch", WILDCARD, "inline", "paths", WILDCARD), _plain, 0),
     ),
+    # k3s/RKE2 helm-controller: an inline chart archive, rendered with the object's values.
+    k3s_helmchart.KEY: ((("spec", "chartContent"), k3s_helmchart.rendered, 2),),
 }
 
 
