@@ -678,6 +678,44 @@ def _ephemeral_job(obj: dict[str, Any]) -> list[PodView]:
     return [pod.view(overlay=True)]
 
 
+# KubeVirt: where each kind writes its VirtualMachineInstance spec.
+_KUBEVIRT: dict[str, Path] = {
+    "VirtualMachineInstance": ("spec",),
+    "VirtualMachine": ("spec", "template", "spec"),
+    "VirtualMachineInstanceReplicaSet": ("spec", "template", "spec"),
+    "VirtualMachinePool": ("spec", "virtualMachineTemplate", "spec", "template", "spec"),
+}
+
+
+def _kubevirt(obj: dict[str, Any]) -> list[PodView]:
+    """KubeVirt: virt-controller runs a virt-launcher pod per VM, an overlay of its own pod.
+    What the VM writes into it is judged: a `containerDisk` image is pulled as a container
+    image (a container of that volume's name), a `hostDisk` is a hostPath volume (a disk
+    image on the node)."""
+    here = _KUBEVIRT.get(str(obj.get("kind")), ("spec",))
+    spec = _mapping(get(obj, here))
+    pod = _Pod(obj, here, [])
+    volumes: list[dict[str, Any]] = []
+    for index, volume in enumerate(_list(spec.get("volumes"))):
+        real: Path = (*here, "volumes", index)
+        name = str(volume.get("name") or "") if isinstance(volume, dict) else ""
+        disk = _mapping(volume.get("containerDisk")) if isinstance(volume, dict) else {}
+        if "image" in disk:
+            item = {"name": name, "image": disk["image"]}
+            pod.add("containers", [(item, (*real, "containerDisk"), True)])
+        host = _mapping(volume.get("hostDisk")) if isinstance(volume, dict) else {}
+        if "path" in host:
+            virtual: Path = ("spec", "volumes", len(volumes))
+            volumes.append({"name": name, "hostPath": {"path": host["path"]}})
+            pod.moves[virtual] = real
+            pod.moves[(*virtual, "hostPath")] = (*real, "hostDisk")
+    if volumes:
+        pod.place("volumes", volumes, (*here, "volumes"))
+        for number in range(len(volumes)):  # place() pointed the list at itself only
+            pod.moves.setdefault(("spec", "volumes", number), (*here, "volumes"))
+    return [pod.view(overlay=True)]
+
+
 def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> PodView:
     """A pod spec written inline at `here`, with model servers as first containers."""
     spec = _mapping(get(obj, here))
@@ -1252,6 +1290,7 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
     ("apps.kruise.io", "EphemeralJob"): _ephemeral_job,
+    **{("kubevirt.io", kind): _kubevirt for kind in _KUBEVIRT},
     ("apps.kruise.io", "UnitedDeployment"): _templates(
         *(
             ("spec", "template", workload, "spec", "template")

@@ -138,3 +138,28 @@ spec:
         (13, "EphemeralJob web/debug"),
         (21, "UnitedDeployment web/united"),
     ]
+
+
+def test_a_kubevirt_vm_host_disk_and_container_disk_are_judged(tmp_path: Path) -> None:
+    """virt-launcher mounts a hostDisk from the node and pulls a containerDisk image."""
+    (tmp_path / "vm.yaml").write_text(
+        """\
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {name: vm, namespace: web}
+spec:
+  template:
+    spec:
+      domain: {devices: {disks: [{name: root}, {name: node}]}}
+      volumes:
+        - {name: root, containerDisk: {image: quay.io/containerdisks/fedora:latest}}
+        - {name: node, hostDisk: {path: /var/lib/vm.img, type: DiskOrCreate}}
+"""
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    found = sorted(
+        (f.policy_id, f.line)
+        for f in report.verdict.findings
+        if f.policy_id in ("K8S-PSS-HOST-PATH", "K8S-IMAGE-TAG-PINNED")
+    )
+    assert found == [("K8S-IMAGE-TAG-PINNED", 9), ("K8S-PSS-HOST-PATH", 10)]
