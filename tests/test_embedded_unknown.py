@@ -163,3 +163,27 @@ spec:
         if f.policy_id in ("K8S-PSS-HOST-PATH", "K8S-IMAGE-TAG-PINNED")
     )
     assert found == [("K8S-IMAGE-TAG-PINNED", 9), ("K8S-PSS-HOST-PATH", 10)]
+
+
+def test_a_flux_operator_resource_set_is_judged_once_per_input(tmp_path: Path) -> None:
+    (tmp_path / "set.yaml").write_text(
+        """\
+apiVersion: fluxcd.controlplane.io/v1
+kind: ResourceSet
+metadata: {name: tools, namespace: web}
+spec:
+  inputs: [{tag: "1.0"}, {tag: latest}]
+  resources:
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: tools, namespace: web}
+      spec:
+        containers:
+          - {name: t, image: "registry.example.com/t:<< inputs.tag >>"}
+"""
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    (pinned,) = [f for f in report.verdict.findings if f.policy_id == "K8S-IMAGE-TAG-PINNED"]
+    assert pinned.line == 12
+    assert "registry.example.com/t:latest" in pinned.message
+    assert any("inputs[1]" in variant for variant in pinned.extra.get("variants") or [])

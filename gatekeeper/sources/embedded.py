@@ -173,7 +173,11 @@ def unknown_made(document: Document) -> list[Document]:
     out: list[Document] = []
     for what, path, found in embedded_unknown.found_in(obj):
         if what == "object":
-            out.append(_document(document, found, SubLocator(document.locator, path)))
+            for label, each in embedded_unknown.per_input(obj, found):
+                made = _document(document, each, SubLocator(document.locator, path))
+                if label:
+                    made.extra["variant"] = f"{made.extra['variant']}, {label}"
+                out.append(made)
             continue
         holder = _at(obj, path[:-1]) if path and path[-1] == "spec" else None
         template = holder.get("metadata") if isinstance(holder, dict) else None

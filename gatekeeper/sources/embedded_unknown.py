@@ -150,3 +150,45 @@ def found_in(obj: dict[str, Any]) -> Iterator[Found]:
             continue
         if len(path) < _MAX_DEPTH:
             stack.extend(reversed(children))
+
+
+# Flux Operator: a ResourceSet applies its `resources` once per entry of `inputs`, each
+# templated with `<< inputs.name >>`.
+RESOURCE_SET = ("fluxcd.controlplane.io", "ResourceSet")
+_INPUT = re.compile(r"<<-?\s*inputs\.([A-Za-z0-9_.]+)\s*-?>>")
+_MAX_INPUTS = 50
+
+
+def per_input(obj: dict[str, Any], found: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, object) for each way `found` is applied: once per input of a ResourceSet,
+    with the input's values in place of `<< inputs.x >>` (a placeholder whose input is not
+    written, or one with functions, is left as written); as written elsewhere."""
+    api = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    spec = obj.get("spec")
+    inputs = spec.get("inputs") if isinstance(spec, dict) else None
+    if (api, obj.get("kind")) != RESOURCE_SET or not isinstance(inputs, list) or not inputs:
+        return [("", found)]
+    out = []
+    for number, values in enumerate(inputs[:_MAX_INPUTS]):
+        if isinstance(values, dict):
+            out.append((f"inputs[{number}]", _substituted(found, values)))
+    return out or [("", found)]
+
+
+def _substituted(value: Any, inputs: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        return {key: _substituted(item, inputs) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substituted(item, inputs) for item in value]
+    if not isinstance(value, str) or "<<" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        found: Any = inputs
+        for key in match[1].split("."):
+            found = found.get(key) if isinstance(found, dict) else None
+        if found is None or isinstance(found, (dict, list)):
+            return match[0]
+        return str(found).lower() if isinstance(found, bool) else str(found)
+
+    return _INPUT.sub(replace, value)
