@@ -716,6 +716,42 @@ def _kubevirt(obj: dict[str, Any]) -> list[PodView]:
     return [pod.view(overlay=True)]
 
 
+# KubeVela's built-in component types that run a Deployment, Job or CronJob of one container.
+_VELA_WORKLOADS = frozenset({"webservice", "worker", "task", "cron-task"})
+
+
+def _kubevela(obj: dict[str, Any]) -> list[PodView]:
+    """KubeVela Application: each webservice, worker, task or cron-task component runs a pod
+    KubeVela renders from its `properties` (an overlay: only what they write is judged): the
+    container's `image`, and `volumeMounts.hostPath` entries as hostPath volumes."""
+    views = []
+    for index, component in enumerate(_list(get(obj, ("spec", "components")))):
+        if not isinstance(component, dict) or component.get("type") not in _VELA_WORKLOADS:
+            continue
+        here: Path = ("spec", "components", index, "properties")
+        properties = _mapping(component.get("properties"))
+        pod = _Pod(obj, here, [])
+        name = str(component.get("name") or "")
+        if "image" in properties:
+            item = {"name": name, "image": properties["image"]}
+            pod.add("containers", [(item, here, True)])
+        volumes: list[dict[str, Any]] = []
+        mounts = _mapping(properties.get("volumeMounts"))
+        for number, mount in enumerate(_list(mounts.get("hostPath"))):
+            if isinstance(mount, dict) and "path" in mount:
+                real: Path = (*here, "volumeMounts", "hostPath", number)
+                virtual: Path = ("spec", "volumes", len(volumes))
+                volumes.append(
+                    {"name": str(mount.get("name") or ""), "hostPath": {"path": mount["path"]}}
+                )
+                pod.moves[virtual] = real
+                pod.moves[(*virtual, "hostPath")] = real
+        if volumes:
+            pod.place("volumes", volumes, (*here, "volumeMounts", "hostPath"))
+        views.append(pod.view(overlay=True))
+    return views
+
+
 def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> PodView:
     """A pod spec written inline at `here`, with model servers as first containers."""
     spec = _mapping(get(obj, here))
@@ -1291,6 +1327,7 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
     ("apps.kruise.io", "EphemeralJob"): _ephemeral_job,
     **{("kubevirt.io", kind): _kubevirt for kind in _KUBEVIRT},
+    ("core.oam.dev", "Application"): _kubevela,
     ("apps.kruise.io", "UnitedDeployment"): _templates(
         *(
             ("spec", "template", workload, "spec", "template")

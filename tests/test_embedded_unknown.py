@@ -187,3 +187,38 @@ spec:
     assert pinned.line == 12
     assert "registry.example.com/t:latest" in pinned.message
     assert any("inputs[1]" in variant for variant in pinned.extra.get("variants") or [])
+
+
+def test_kubevela_components_are_judged(tmp_path: Path) -> None:
+    """k8s-objects and raw components apply objects; a webservice runs its image with the
+    host paths it mounts."""
+    (tmp_path / "app.yaml").write_text(
+        """\
+apiVersion: core.oam.dev/v1beta1
+kind: Application
+metadata: {name: app, namespace: web}
+spec:
+  components:
+    - name: objects
+      type: k8s-objects
+      properties: {objects: [POD]}
+    - name: raw
+      type: raw
+      properties: POD
+    - name: web
+      type: webservice
+      properties:
+        image: registry.example.com/web:latest
+        volumeMounts:
+          hostPath: [{name: root, mountPath: /host, path: /}]
+""".replace("POD", POD).replace("SPEC", SPEC)
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    watched = ("K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-PATH", "K8S-IMAGE-TAG-PINNED")
+    found = sorted((f.policy_id, f.line) for f in report.verdict.findings if f.policy_id in watched)
+    assert found == [
+        ("K8S-IMAGE-TAG-PINNED", 15),
+        ("K8S-PSS-HOST-PATH", 17),
+        ("K8S-PSS-PRIVILEGED", 8),
+        ("K8S-PSS-PRIVILEGED", 11),
+    ]

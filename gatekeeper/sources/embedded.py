@@ -58,6 +58,11 @@ EMBEDDING: dict[tuple[str, str], tuple[Pattern, ...]] = {
     ),
     ("triggers.tekton.dev", "TriggerTemplate"): (("spec", "resourcetemplates", WILDCARD),),
     ("kubeflow.org", "Experiment"): (("spec", "trialTemplate", "trialSpec"),),
+    # KubeVela: a `k8s-objects` component's objects, a `raw` component's properties.
+    ("core.oam.dev", "Application"): (
+        ("spec", "components", WILDCARD, "properties", "objects", WILDCARD),
+        ("spec", "components", WILDCARD, "properties"),
+    ),
     # Argo Events: a trigger creating (or patching) an object each time its event fires.
     ("argoproj.io", "Sensor"): tuple(
         ("spec", "triggers", WILDCARD, "template", trigger, "source", "resource")
