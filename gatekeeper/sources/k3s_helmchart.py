@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gatekeeper.document import Document, Problem
-from gatekeeper.sources import helm_cli, helm_engine, helm_set, programs
 
 KEY = ("helm.cattle.io", "HelmChart")
 # An archive larger than this (decoded) is not rendered: a chart written by hand is small.
@@ -45,6 +41,11 @@ def rendered(content: str, obj: dict[str, Any]) -> str | None:
     values = _values(spec)
     if values is None:
         return None
+    # Imported here: every scan loads this module, few render a HelmChart.
+    import tempfile
+
+    from gatekeeper.sources import helm_cli, helm_engine, programs
+
     sdk = helm_engine.available()
     helm = None if sdk else helm_cli.find()
     if not sdk and helm is None:
@@ -78,6 +79,8 @@ def rendered(content: str, obj: dict[str, Any]) -> str | None:
 
 def _values(spec: dict[str, Any]) -> dict[str, Any] | None:
     """`valuesContent` with `set` over it (helm-controller passes set as --set)."""
+    from gatekeeper.sources import helm_set
+
     text = spec.get("valuesContent")
     try:
         values = yaml.safe_load(text) if isinstance(text, str) else None
@@ -94,6 +97,9 @@ def _values(spec: dict[str, Any]) -> dict[str, Any] | None:
 def _extract(archive: bytes, into: Path) -> Path | None:
     """The chart folder of a .tgz (its one top folder holding Chart.yaml), extracted safely
     (no links, no paths out of `into`)."""
+    import io
+    import tarfile
+
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
             members = tar.getmembers()
