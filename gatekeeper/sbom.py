@@ -88,6 +88,13 @@ def kubernetes_images(document: Document) -> list[tuple[str, Path]]:
                 real = view.real_path(("spec", key, index, "image"))
                 if isinstance(image, str) and image.strip() and (image, real) not in found:
                     found.append((image, real))
+        volumes = get(view.pod, ("spec", "volumes"))
+        for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+            # An image volume: the kubelet pulls the image and mounts its files.
+            image = get(volume, ("image", "reference")) if isinstance(volume, dict) else None
+            real = view.real_path(("spec", "volumes", index, "image", "reference"))
+            if isinstance(image, str) and image.strip() and (image, real) not in found:
+                found.append((image, real))
     return found
 
 

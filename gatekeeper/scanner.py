@@ -26,7 +26,7 @@ from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, by_place
 from gatekeeper.injectors import with_sidecar_overrides
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.sources import embedded, flux_ignore
+from gatekeeper.sources import embedded, flux_ignore, k3s_helmchart
 from gatekeeper.tree import MemoryTree
 from gatekeeper.workloads import tokens_off_by_service_account
 
@@ -92,6 +92,7 @@ def scan_one(
         loaded.documents.extend(_objects_elsewhere(adapter, path, data, context))
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)
+    loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
     if not loaded.documents and not loaded.problems:
         return result
     result.files.append(path)

@@ -661,6 +661,97 @@ def _pod_spec(obj: dict[str, Any]) -> list[PodView]:
     return [_inline_pod(obj, ("spec",), ())]
 
 
+def _ephemeral_job(obj: dict[str, Any]) -> list[PodView]:
+    """OpenKruise EphemeralJob: injects `spec.template.ephemeralContainers` into every running
+    pod its selector matches. Those pods are judged where they are written: only the
+    containers it adds are the author's (judged whole; the pod's own fields are not)."""
+    here: Path = ("spec", "template")
+    pod = _Pod(obj, here, [])
+    pod.extend(
+        "ephemeralContainers",
+        [(get(obj, (*here, "ephemeralContainers")), (*here, "ephemeralContainers"))],
+    )
+    pod.whole.extend(
+        ("spec", "ephemeralContainers", number)
+        for number in range(len(_list(pod.spec.get("ephemeralContainers"))))
+    )
+    return [pod.view(overlay=True)]
+
+
+# KubeVirt: where each kind writes its VirtualMachineInstance spec.
+_KUBEVIRT: dict[str, Path] = {
+    "VirtualMachineInstance": ("spec",),
+    "VirtualMachine": ("spec", "template", "spec"),
+    "VirtualMachineInstanceReplicaSet": ("spec", "template", "spec"),
+    "VirtualMachinePool": ("spec", "virtualMachineTemplate", "spec", "template", "spec"),
+}
+
+
+def _kubevirt(obj: dict[str, Any]) -> list[PodView]:
+    """KubeVirt: virt-controller runs a virt-launcher pod per VM, an overlay of its own pod.
+    What the VM writes into it is judged: a `containerDisk` image is pulled as a container
+    image (a container of that volume's name), a `hostDisk` is a hostPath volume (a disk
+    image on the node)."""
+    here = _KUBEVIRT.get(str(obj.get("kind")), ("spec",))
+    spec = _mapping(get(obj, here))
+    pod = _Pod(obj, here, [])
+    volumes: list[dict[str, Any]] = []
+    for index, volume in enumerate(_list(spec.get("volumes"))):
+        real: Path = (*here, "volumes", index)
+        name = str(volume.get("name") or "") if isinstance(volume, dict) else ""
+        disk = _mapping(volume.get("containerDisk")) if isinstance(volume, dict) else {}
+        if "image" in disk:
+            item = {"name": name, "image": disk["image"]}
+            pod.add("containers", [(item, (*real, "containerDisk"), True)])
+        host = _mapping(volume.get("hostDisk")) if isinstance(volume, dict) else {}
+        if "path" in host:
+            virtual: Path = ("spec", "volumes", len(volumes))
+            volumes.append({"name": name, "hostPath": {"path": host["path"]}})
+            pod.moves[virtual] = real
+            pod.moves[(*virtual, "hostPath")] = (*real, "hostDisk")
+    if volumes:
+        pod.place("volumes", volumes, (*here, "volumes"))
+        for number in range(len(volumes)):  # place() pointed the list at itself only
+            pod.moves.setdefault(("spec", "volumes", number), (*here, "volumes"))
+    return [pod.view(overlay=True)]
+
+
+# KubeVela's built-in component types that run a Deployment, Job or CronJob of one container.
+_VELA_WORKLOADS = frozenset({"webservice", "worker", "task", "cron-task"})
+
+
+def _kubevela(obj: dict[str, Any]) -> list[PodView]:
+    """KubeVela Application: each webservice, worker, task or cron-task component runs a pod
+    KubeVela renders from its `properties` (an overlay: only what they write is judged): the
+    container's `image`, and `volumeMounts.hostPath` entries as hostPath volumes."""
+    views = []
+    for index, component in enumerate(_list(get(obj, ("spec", "components")))):
+        if not isinstance(component, dict) or component.get("type") not in _VELA_WORKLOADS:
+            continue
+        here: Path = ("spec", "components", index, "properties")
+        properties = _mapping(component.get("properties"))
+        pod = _Pod(obj, here, [])
+        name = str(component.get("name") or "")
+        if "image" in properties:
+            item = {"name": name, "image": properties["image"]}
+            pod.add("containers", [(item, here, True)])
+        volumes: list[dict[str, Any]] = []
+        mounts = _mapping(properties.get("volumeMounts"))
+        for number, mount in enumerate(_list(mounts.get("hostPath"))):
+            if isinstance(mount, dict) and "path" in mount:
+                real: Path = (*here, "volumeMounts", "hostPath", number)
+                virtual: Path = ("spec", "volumes", len(volumes))
+                volumes.append(
+                    {"name": str(mount.get("name") or ""), "hostPath": {"path": mount["path"]}}
+                )
+                pod.moves[virtual] = real
+                pod.moves[(*virtual, "hostPath")] = real
+        if volumes:
+            pod.place("volumes", volumes, (*here, "volumeMounts", "hostPath"))
+        views.append(pod.view(overlay=True))
+    return views
+
+
 def _inline_pod(obj: dict[str, Any], here: Path, servers: tuple[str, ...]) -> PodView:
     """A pod spec written inline at `here`, with model servers as first containers."""
     spec = _mapping(get(obj, here))
@@ -1234,6 +1325,20 @@ CUSTOM_WORKLOADS: dict[tuple[str, str], Callable[[dict[str, Any]], list[PodView]
     ("apps.kruise.io", "CloneSet"): _templates(("spec", "template")),
     ("apps.kruise.io", "BroadcastJob"): _templates(("spec", "template")),
     ("apps.kruise.io", "SidecarSet"): _pod_spec,  # containers injected into matching pods
+    ("apps.kruise.io", "EphemeralJob"): _ephemeral_job,
+    **{("kubevirt.io", kind): _kubevirt for kind in _KUBEVIRT},
+    ("core.oam.dev", "Application"): _kubevela,
+    ("apps.kruise.io", "UnitedDeployment"): _templates(
+        *(
+            ("spec", "template", workload, "spec", "template")
+            for workload in (
+                "deploymentTemplate",
+                "statefulSetTemplate",
+                "advancedStatefulSetTemplate",
+                "cloneSetTemplate",
+            )
+        )
+    ),
     **{  # merged over the operator's pod (its `flink-main-container` takes the spec's image
         # and the resources of jobManager.resource / taskManager.resource)
         ("flink.apache.org", kind): _pod_templates(
@@ -1285,6 +1390,7 @@ _TEMPLATES = frozenset(
         "TrainingRuntime",
         "ClusterTrainingRuntime",
         "SidecarSet",
+        "EphemeralJob",  # runs its containers in pods that already run (judged there)
         "DeploymentRuntimeConfig",  # of the Crossplane providers and functions using it
         "ControllerConfig",
     }

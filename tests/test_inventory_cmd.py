@@ -151,6 +151,22 @@ def test_same_image_spelled_differently_is_one_component(
     ]
 
 
+def test_an_image_volume_is_in_the_inventory(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """The kubelet pulls an image volume's reference and mounts its files (red team s11 r07)."""
+    write(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  containers: [{name: a, image: ghcr.io/acme/a:1}]\n"
+        "  volumes:\n    - name: plugins\n      image: {reference: ghcr.io/acme/plugins:2}\n",
+    )
+    run = gatekeeper("inventory", cwd=tmp_path)
+    components = json.loads(run.stdout)["components"]
+    usages = {c["name"]: next(p["value"] for p in c["properties"]) for c in components}
+    assert usages == {"ghcr.io/acme/a": "pod.yaml:5", "ghcr.io/acme/plugins": "pod.yaml:8"}
+
+
 def test_unloadable_file_is_reported_and_exits_1(
     gatekeeper: Gatekeeper, repo: Path, write: Write
 ) -> None:

@@ -32,8 +32,10 @@ from typing import Any
 
 from gatekeeper.document import Document, Location, Locator, Problem, SubLocator
 from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand
-from gatekeeper.sources import kyverno_generate
+from gatekeeper.kinds import matched_kind
+from gatekeeper.sources import embedded_unknown, k3s_helmchart, kyverno_generate
 from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.workloads import CUSTOM_WORKLOADS, POD_TEMPLATE_PATHS
 from gatekeeper.yamldoc import NodeLocator, decode, load_all
 
 # Sources whose documents are Kubernetes objects (evaluate.KUBERNETES_SOURCES).
@@ -56,6 +58,16 @@ EMBEDDING: dict[tuple[str, str], tuple[Pattern, ...]] = {
     ),
     ("triggers.tekton.dev", "TriggerTemplate"): (("spec", "resourcetemplates", WILDCARD),),
     ("kubeflow.org", "Experiment"): (("spec", "trialTemplate", "trialSpec"),),
+    # KubeVela: a `k8s-objects` component's objects, a `raw` component's properties.
+    ("core.oam.dev", "Application"): (
+        ("spec", "components", WILDCARD, "properties", "objects", WILDCARD),
+        ("spec", "components", WILDCARD, "properties"),
+    ),
+    # Argo Events: a trigger creating (or patching) an object each time its event fires.
+    ("argoproj.io", "Sensor"): tuple(
+        ("spec", "triggers", WILDCARD, "template", trigger, "source", "resource")
+        for trigger in ("k8s", "argoWorkflow")
+    ),
 }
 
 
@@ -100,6 +112,8 @@ TEXT_EMBEDDING: dict[tuple[str, str], tuple[tuple[Pattern, Decoder, int], ...]] 
     ("kappctrl.k14s.io", "App"): (
         (("spec", "fetch", WILDCARD, "inline", "paths", WILDCARD), _plain, 0),
     ),
+    # k3s/RKE2 helm-controller: an inline chart archive, rendered with the object's values.
+    k3s_helmchart.KEY: ((("spec", "chartContent"), k3s_helmchart.rendered, 2),),
 }
 
 
@@ -131,6 +145,7 @@ def _made(document: Document, read: Reader, depth: int) -> list[Document]:
         made.extend(kyverno_generate.generated(document))
     made.extend(objects(document))
     made.extend(_from_text(document, read))
+    made.extend(unknown_made(document))
     out: list[Document] = []
     for each in made:
         out.append(each)
@@ -152,6 +167,67 @@ def objects(document: Document) -> list[Document]:
 
 def _is_object(found: Any) -> bool:
     return isinstance(found, dict) and "kind" in found and "apiVersion" in found
+
+
+def unknown_made(document: Document) -> list[Document]:
+    """The objects and pods a custom resource of a kind no table knows makes (see
+    embedded_unknown): objects as written, pod specs as Pods named after the resource."""
+    obj = document.obj
+    if not isinstance(obj, dict) or not _unknown(obj):
+        return []
+    out: list[Document] = []
+    for what, path, found in embedded_unknown.found_in(obj):
+        if what == "object":
+            for label, each in embedded_unknown.per_input(obj, found):
+                made = _document(document, each, SubLocator(document.locator, path))
+                if label:
+                    made.extra["variant"] = f"{made.extra['variant']}, {label}"
+                out.append(made)
+            continue
+        holder = _at(obj, path[:-1]) if path and path[-1] == "spec" else None
+        template = holder.get("metadata") if isinstance(holder, dict) else None
+        metadata = dict(template) if isinstance(template, dict) else {}
+        outer = obj.get("metadata")
+        for key in ("name", "namespace"):
+            if isinstance(outer, dict) and key in outer and key not in metadata:
+                metadata[key] = outer[key]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": dict(found)}
+        where = (*path[:-1], "metadata") if isinstance(template, dict) else None
+        out.append(_document(document, pod, _PodLocator(document.locator, path, where)))
+    return out
+
+
+def _unknown(obj: dict[str, Any]) -> bool:
+    key = _key(obj)
+    group, kind = key
+    if key in EMBEDDING or key in TEXT_EMBEDDING or key in CUSTOM_WORKLOADS:
+        return False
+    if kind in POD_TEMPLATE_PATHS and matched_kind(kind, obj.get("apiVersion"), obj) == kind:
+        return False  # shaped like the built-in workload it is named after: judged as one
+    return embedded_unknown.is_unknown(group, kind)
+
+
+class _PodLocator:
+    """A pod spec found inside a custom resource, as a Pod: its `spec` at the mapping, its
+    `metadata` at the template's beside it (else the resource's name, else the mapping)."""
+
+    def __init__(self, parent: Locator, spec: Path, metadata: Path | None) -> None:
+        self.parent = parent
+        self.spec = spec
+        self.metadata = metadata
+
+    def locate(self, path: Path) -> Location:
+        if path[:1] == ("metadata",) and self.metadata is not None:
+            found = self.parent.locate((*self.metadata, *path[1:]))
+            if found.exact or len(path) < 2:
+                return found
+        if path[:1] == ("metadata",) and path[1:2] in (("name",), ("namespace",)):
+            found = self.parent.locate(path[:2])
+            if found.exact:
+                return found
+        if path[:1] == ("spec",):
+            return self.parent.locate((*self.spec, *path[1:]))
+        return self.parent.locate(self.spec)
 
 
 def _document(document: Document, found: dict[str, Any], locator: Locator) -> Document:
