@@ -3,6 +3,7 @@ location, nodes, duplicates and problems; what events cannot build the same is c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -211,3 +212,26 @@ def test_libyamls_event_classes_are_back_after_a_read(text: str) -> None:
         yaml.ScalarEvent,
         yaml.MappingEndEvent,
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "a\n",
+        "a\nb",
+        "\n\n",
+        "a\r\nb\r\n",
+        "a\rb\r",
+        "a\r",
+        "a\r\n\r\n",
+        "x\x85y\u2028z\u2029",
+        "x\u2029",
+        "a\x0bb\n",  # splitlines breaks there, libyaml does not
+        "a\x0cb\x1c\x1d\x1ec\r\nd",
+    ],
+)
+def test_line_starts_are_where_libyaml_starts_lines(text: str) -> None:
+    every_break = re.finditer("\r\n|[\r\n\x85\u2028\u2029]", text)
+    assert yamlevents._line_starts(text) == [0, *(match.end() for match in every_break)]
