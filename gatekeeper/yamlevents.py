@@ -8,7 +8,8 @@ document keeps two numbers per node, in document order: the offsets in the text 
 starts and ends (an array, no object per node), and the size of each collection; a field path
 is located by walking the document's value beside them, and the offsets become lines and
 columns (counted as libyaml counts them) only then. The nodes are composed from the text
-only when a source asks for one (`NodeLocator.node_at`).
+only when a source asks for one (`NodeLocator.node_at`). While it reads, libyaml's binding
+builds lean events (tuples, lists and marks: see _LEAN_EVENTS), not yaml.events' objects.
 
 Only what builds the same way both ways is read from events: a text with an anchor or an
 alias, an explicit tag, a merge key, a key that is not a string, a key set twice, or nesting
@@ -19,21 +20,16 @@ duplicates and problems are the same whichever way a file was read.
 from __future__ import annotations
 
 import bisect
+import importlib
 import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import yaml
-from yaml.events import (
-    DocumentEndEvent,
-    MappingEndEvent,
-    MappingStartEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-)
+from yaml.events import DocumentEndEvent
 from yaml.nodes import Node, ScalarNode
 
 from gatekeeper.document import Problem
@@ -50,6 +46,13 @@ from gatekeeper.yamldoc import (
     plain_tag,
     stream_problem,
 )
+
+_libyaml: Any  # libyaml's binding (see _LEAN_EVENTS)
+try:
+    _libyaml = importlib.import_module("yaml._yaml")
+except ImportError:  # pragma: no cover - without libyaml every text is composed
+    _libyaml = None
+_Mark: Any = getattr(_libyaml, "Mark", None)  # the class of its marks
 
 
 @dataclass
@@ -87,8 +90,11 @@ def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
     """The documents built from events, or None when the text needs the composer."""
     if text.startswith("\ufeff"):
         return None  # libyaml skips a byte order mark uncounted: offsets would be off by one
+    if _libyaml is None:
+        return None
     parser = _LOADER(text)
     entries: list[Manifest | Problem] = []
+    _use_events(_LEAN_EVENTS)
     try:
         _build_all(file, text, parser, entries)
     except _Composed:
@@ -96,17 +102,62 @@ def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
     except yaml.YAMLError as error:
         entries.append(stream_problem(file, error))
     finally:
+        _use_events(_EVENT_CLASSES)
         parser.dispose()
     return entries
 
 
+# libyaml's binding builds each event it hands out by calling what its module holds under the
+# event's name, with the event's fields, positionally. An event class runs a Python __init__
+# that stores them all; for the time of a read (one thread reads YAML: the others pump pipes
+# and sockets) the module holds functions that keep only what _build_all uses, in the
+# cheapest shape, each kind its own type: a scalar is the tuple of its fields, a collection's
+# start a list, its end the end mark. What it builds for the others stays as it was.
+
+
+def _scalar_event(*fields: Any) -> tuple[Any, ...]:
+    """(anchor, tag, implicit, value, start mark, end mark, style)."""
+    return fields
+
+
+def _mapping_start(anchor: Any, tag: Any, implicit: Any, start: Any, end: Any, flow: Any) -> Any:
+    """[its value (empty), start mark, anchor, tag]."""
+    return [{}, start, anchor, tag]
+
+
+def _sequence_start(anchor: Any, tag: Any, implicit: Any, start: Any, end: Any, flow: Any) -> Any:
+    """[its value (empty), start mark, anchor, tag]."""
+    return [[], start, anchor, tag]
+
+
+def _collection_end(start: Any, end: Any) -> Any:
+    return end
+
+
+_LEAN_EVENTS: dict[str, Any] = {
+    "ScalarEvent": _scalar_event,
+    "MappingStartEvent": _mapping_start,
+    "SequenceStartEvent": _sequence_start,
+    "MappingEndEvent": _collection_end,
+    "SequenceEndEvent": _collection_end,
+}
+_EVENT_CLASSES: dict[str, Any] = {name: getattr(yaml.events, name) for name in _LEAN_EVENTS}
+
+
+def _use_events(makers: dict[str, Any]) -> None:
+    for name, make in makers.items():
+        setattr(_libyaml, name, make)
+
+
 def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Problem]) -> None:
     get_event = parser.get_event
-    remembered = _PLAIN.get
+    plain = _PLAIN
     # Without a `!` no node has a tag, without a `&` none has an anchor: not asked then.
     tagged, anchored = "!" in text, "&" in text
     lines = _Lines(text)
-    offsets = array("q")  # where each node starts and ends, in document order
+    # Where each node starts and ends, in document order: a list while the document is read
+    # (its append is the interpreter's fastest call), an array once it is kept.
+    offsets: list[int] = []
     sizes: dict[int, int] = {}  # collection (its number in document order) -> nodes it spans
     # Collections that end where the text does, with their end (line, column): libyaml ends
     # a block collection there on a line of its own, which no offset can say.
@@ -121,30 +172,33 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
     while True:
         event = get_event()
         kind = event.__class__
-        if kind is ScalarEvent:
-            if (tagged and event.tag is not None) or (anchored and event.anchor is not None):
+        if kind is tuple:  # a scalar (see _LEAN_EVENTS)
+            anchor, tag, implicit, value, start, end, _ = event
+            if (tagged and tag is not None) or (anchored and anchor is not None):
                 raise _Composed
-            value = event.value
-            if event.implicit[0]:  # plain: its value by its text
-                known = remembered(value, _UNSEEN)
-                value = _plain(value) if known is _UNSEEN else known
-            offsets.append(event.start_mark.index)
-            offsets.append(event.end_mark.index)
+            if implicit[0]:  # plain: its value by its text
+                value = plain[value]
             if in_list:
                 container.append(value)
+                offsets.append(start.index)
+                offsets.append(end.index)
             elif key is _NO_KEY:
                 if type(value) is not str or value == "<<" or value in container:
                     raise _Composed  # not a string, maybe a merge key, or set twice
                 key = value
+                offsets.append(start.index)
+                offsets.append(0)  # a key's end: never asked (a path's end is its value's)
             else:
                 container[key] = value
                 key = _NO_KEY
-        elif kind is MappingStartEvent or kind is SequenceStartEvent:
-            if (tagged and event.tag is not None) or (anchored and event.anchor is not None):
+                offsets.append(start.index)
+                offsets.append(end.index)
+        elif kind is list:  # a collection's start
+            new, start, anchor, tag = event
+            if (tagged and tag is not None) or (anchored and anchor is not None):
                 raise _Composed
             if len(stack) >= MAX_DEPTH:
                 raise _Composed  # yamldoc reports where
-            new: Any = {} if kind is MappingStartEvent else []
             if in_list:
                 container.append(new)
             elif key is _NO_KEY:
@@ -152,22 +206,23 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
             else:
                 container[key] = new
             stack.append((container, in_list, len(offsets) >> 1))
-            offsets.append(event.start_mark.index)
+            offsets.append(start.index)
             offsets.append(0)  # its end, once met
-            container, in_list, key = new, kind is SequenceStartEvent, _NO_KEY
-        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            container, in_list, key = new, new.__class__ is list, _NO_KEY
+        elif kind is _Mark:  # a collection's end
             container, in_list, place = stack.pop()
             sizes[place] = (len(offsets) >> 1) - place
-            end = event.end_mark
+            end = event
             offsets[2 * place + 1] = end.index
             if end.index == length:
                 at_end[place] = (end.line, end.column)
             key = _NO_KEY  # a mapping above waits for its next key
         elif kind is DocumentEndEvent:
-            table = _Table(top[0], offsets, sizes, at_end, lines, documents)
+            kept = array("q", offsets)
+            table = _Table(top[0], kept, sizes, at_end, lines, documents)
             entries.append(Manifest(top[0], NodeLocator(file, None, table=table)))
             documents += 1
-            offsets, sizes, at_end, top = array("q"), {}, {}, []
+            offsets, sizes, at_end, top = [], {}, {}, []
             container = top
         elif event is None or kind is yaml.StreamEndEvent:
             return
@@ -179,30 +234,48 @@ def _as_is(node: ScalarNode) -> Any:
     return node.value
 
 
-# A plain scalar's text -> its value, for the short texts (as yamldoc._RESOLVED keeps tags).
-_PLAIN: dict[str, Any] = {}
-_UNSEEN: Any = object()
+class _PlainValues(dict[str, Any]):
+    """A plain scalar's text -> its value, remembered for the short texts (as
+    yamldoc._RESOLVED keeps tags): `values[text]` asks no method for the texts seen before."""
+
+    def __missing__(self, text: str) -> Any:
+        """yamldoc's tag and constructor for the text (a merge key's text stays a string, as
+        the builder's value of one)."""
+        tag = plain_tag(text)
+        if tag == _STR_TAG:
+            value: Any = text
+        else:
+            try:
+                value = _SCALARS.get(tag, _as_is)(ScalarNode(tag, text))
+            except (ValueError, IndexError, KeyError, TypeError):
+                raise _Composed from None  # yamldoc reports it at its line
+        if len(text) <= _RESOLVED_LENGTH and len(self) < _RESOLVED_SIZE:
+            self[text] = value
+        return value
 
 
-def _plain(text: str) -> Any:
-    """A plain scalar's value: yamldoc's tag and constructor for its text (a merge key's
-    text stays a string, as the builder's value of one)."""
-    tag = plain_tag(text)
-    if tag == _STR_TAG:
-        value: Any = text
-    else:
-        try:
-            value = _SCALARS.get(tag, _as_is)(ScalarNode(tag, text))
-        except (ValueError, IndexError, KeyError, TypeError):
-            raise _Composed from None  # yamldoc reports it at its line
-    if len(text) <= _RESOLVED_LENGTH and len(_PLAIN) < _RESOLVED_SIZE:
-        _PLAIN[text] = value
-    return value
+_PLAIN = _PlainValues()
 
 
 # Where libyaml starts a new line: a line feed, a carriage return (with the line feed after
 # it, one break), and YAML 1.1's next line, line and paragraph separators.
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_BREAKS = "\r\n\x85\u2028\u2029"
+# What str.splitlines also breaks at, and libyaml does not (it refuses them in a stream).
+_NOT_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+
+
+def _line_starts(text: str) -> list[int]:
+    """Where each line starts: after each of libyaml's line breaks. str.splitlines breaks
+    where libyaml does (a CR LF once) and more: it serves a text without those others, in C
+    (a fifth of the time of one match object per line)."""
+    if any(char in text for char in _NOT_BREAKS):
+        return [0, *(match.end() for match in _BREAK.finditer(text))]
+    lines = text.splitlines(keepends=True)
+    starts = list(accumulate(map(len, lines), initial=0))
+    if lines and lines[-1][-1] not in _BREAKS:
+        starts.pop()  # the text's end, after a last line without a break: no line starts
+    return starts
 
 
 class _Place:
@@ -231,7 +304,7 @@ class _Lines:
     def place(self, offset: int) -> _Place:
         starts = self._starts
         if starts is None:
-            starts = self._starts = [0, *(match.end() for match in _BREAK.finditer(self._text))]
+            starts = self._starts = _line_starts(self._text)
         line = bisect.bisect_right(starts, offset) - 1
         return _Place(line, offset - starts[line])
 

@@ -3,10 +3,12 @@ location, nodes, duplicates and problems; what events cannot build the same is c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from gatekeeper import yamldoc, yamlevents
 from gatekeeper.document import Problem
@@ -184,3 +186,52 @@ def test_kubernetes_findings_point_at_the_same_lines() -> None:
     assert deployment.locator.locate(where).line == 22
     assert [p.code for p in loaded.problems] == ["GK-NOT-AN-OBJECT"] * 2
     assert [p.line for p in loaded.problems] == [33, 35]
+
+
+@pytest.mark.parametrize(
+    "text", [DEPLOYMENT, "a: &x {b: 1}\nc: *x\n", "a: [unclosed\n", "1: one\n", "a: !!int x\n"]
+)
+def test_libyamls_event_classes_are_back_after_a_read(text: str) -> None:
+    """A read lends libyaml's binding lean events; it gives them back however it ends (read,
+    composed, stopped by an error), so other readers of events get yaml.events' classes."""
+    list(yamlevents.manifests("f.yaml", text))
+    loader = yaml.CSafeLoader("a: [b, {c: d}]\n")
+    try:
+        kinds = [type(loader.get_event()) for _ in range(10)]
+    finally:
+        loader.dispose()
+    assert kinds == [
+        yaml.StreamStartEvent,
+        yaml.DocumentStartEvent,
+        yaml.MappingStartEvent,
+        yaml.ScalarEvent,
+        yaml.SequenceStartEvent,
+        yaml.ScalarEvent,
+        yaml.MappingStartEvent,
+        yaml.ScalarEvent,
+        yaml.ScalarEvent,
+        yaml.MappingEndEvent,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "a\n",
+        "a\nb",
+        "\n\n",
+        "a\r\nb\r\n",
+        "a\rb\r",
+        "a\r",
+        "a\r\n\r\n",
+        "x\x85y\u2028z\u2029",
+        "x\u2029",
+        "a\x0bb\n",  # splitlines breaks there, libyaml does not
+        "a\x0cb\x1c\x1d\x1ec\r\nd",
+    ],
+)
+def test_line_starts_are_where_libyaml_starts_lines(text: str) -> None:
+    every_break = re.finditer("\r\n|[\r\n\x85\u2028\u2029]", text)
+    assert yamlevents._line_starts(text) == [0, *(match.end() for match in every_break)]
