@@ -171,7 +171,7 @@ def load(
     # the file itself (its placeholders reach the API server).
     substitute = not applied and envsubst.MARK in text
     first_placeholder = 0
-    for index, entry in enumerate(_filled(path, text) if substitute else manifests(path, text)):
+    for index, entry in enumerate(_entries(path, text, substitute)):
         if isinstance(entry, Problem):
             problem = entry if applied else _template_notice(entry, text)
             if not quiet and not (problem.code == "GK-TEMPLATE" and _chart_data(path, context)):
@@ -215,6 +215,23 @@ class _Filled(Manifest):
     line (0: none)."""
 
     placeholder: int = 0
+
+
+def _entries(path: str, text: str, substitute: bool) -> Iterable[Manifest | Problem]:
+    """The documents of a manifest file, filled as envsubst fills them when `substitute`.
+
+    Most files with a `${` have no value that is a placeholder and nothing else (a `${TAG}`
+    inside an image, a shell script's `${HOME}`): nothing to fill, so the documents read from
+    events are the answer, and only a file with such a value is composed and filled."""
+    if not substitute:
+        return manifests(path, text)
+    entries = list(manifests(path, text))
+    if not any(
+        isinstance(entry, Manifest) and is_object(entry.obj) and envsubst.has_placeholder(entry.obj)
+        for entry in entries
+    ):
+        return entries
+    return _filled(path, text)
 
 
 def _filled(path: str, text: str) -> Iterator[Manifest | Problem]:
