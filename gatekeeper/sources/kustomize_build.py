@@ -471,7 +471,8 @@ class _Builder:
             posixpath.join(directory, name) if directory not in ("", ".") else name
             for name in KUSTOMIZATION_FILES
         ]
-        found = [name for name in found if self.tree.exists(name)]
+        index = ownership.of(self.tree)  # every overlay asks of its bases' folders: once a run
+        found = [name for name in found if index.exists(name)]
         if not found:
             return None
         if len(found) > 1:
