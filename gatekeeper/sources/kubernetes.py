@@ -67,9 +67,12 @@ def may_spell(data: bytes, words: Iterable[bytes]) -> bool:
     (`"Git\u0052epository"`, `\x52`, `\U00000052`) or a line joined by a backslash at its
     end (double-quoted YAML). Aliases and merge keys repeat text of the same file, folding
     adds spaces, and a file in UTF-16 or UTF-32 is searched once decoded."""
-    if not data.startswith(_WIDE) and any(word in data for word in words):
+    wide = data.startswith(_WIDE)
+    if not wide and any(word in data for word in words):
         return True
     text = spelled(data)
+    if text is data and not wide:
+        return False  # spelled as written: searched above
     return text is None or any(word in text for word in words)
 
 
