@@ -7,7 +7,7 @@ from typing import Any
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
-from gatekeeper.sources import LoadContext, kubernetes
+from gatekeeper.sources import LoadContext, envsubst, kubernetes
 from gatekeeper.tree import MemoryTree
 from tests.conftest import REPO
 
@@ -79,3 +79,17 @@ def test_a_placeholder_in_a_string_field_alone_is_left_as_written() -> None:
     loaded = kubernetes.load("deploy.yaml", typed.encode())
     assert loaded.documents[0].obj["spec"]["replicas"] is None
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-TEMPLATE", 4)]
+
+
+def test_only_a_value_that_is_a_placeholder_alone_makes_a_file_one_to_fill() -> None:
+    """A file with `${` only inside values or in keys is read as written, without the
+    composer: envsubst.filled would have nothing to fill."""
+    assert envsubst.has_placeholder({"spec": {"args": ["run", " ${LEVEL:-4} "]}})
+    assert envsubst.has_placeholder([{"replicas": "${REPLICAS}"}])
+    assert not envsubst.has_placeholder({"image": "web:${TAG}", "${KEY}": 1, "n": 2})
+    assert not envsubst.has_placeholder({"script": "echo ${HOME} ${PATH}", "bad": "${1X}"})
+    shell = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  run: echo ${HOME}\n"
+    loaded = kubernetes.load("script.yaml", shell.encode())
+    assert loaded.documents[0].obj["data"] == {"run": "echo ${HOME}"}
+    assert loaded.documents[0].locator.locate(("data", "run")).line == 5
+    assert loaded.problems == []

@@ -15,7 +15,7 @@ import pytest
 
 from gatekeeper.document import Loaded
 from gatekeeper.fieldpath import Path as FieldPath
-from gatekeeper.sources import LoadContext, kustomize, kustomize_build
+from gatekeeper.sources import LoadContext, kustomize, kustomize_build, kustomize_patches
 from gatekeeper.tree import WorkTree
 from tests.test_kustomize_build import DEPLOYMENT
 
@@ -138,3 +138,25 @@ def test_a_file_changed_under_the_scan_is_not_trusted(
     where = deployment.locator.locate(("spec", "replicas"))
     assert (where.file, where.exact) == (path, False)
     assert deployment.locator.locate(("metadata", "name")) == before
+
+
+def test_each_kustomizations_patches_are_read_once_for_every_build(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overlays of a base all locate through the base's patches (and their own): each
+    kustomization's are parsed once for the builds of a tree, located as kubectl's build."""
+    reference = scan_builds(repo, in_process=False)
+    reads: list[str] = []
+    real = kustomize_patches.own_patches
+
+    def counted(tree: Any, file: str) -> Any:
+        reads.append(file)
+        return real(tree, file)
+
+    monkeypatch.setattr(kustomize_patches, "own_patches", counted)
+    assert scan_builds(repo) == reference
+    assert sorted(reads) == [
+        "base/kustomization.yaml",
+        "dev/kustomization.yaml",
+        "prod/kustomization.yaml",
+    ]

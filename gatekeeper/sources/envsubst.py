@@ -48,6 +48,22 @@ def filled(entry: YamlDocument) -> tuple[YamlDocument, int]:
     return YamlDocument(obj, entry.node, entry.duplicate_keys), min(lines)
 
 
+def has_placeholder(obj: Any) -> bool:
+    """Is any value of `obj` (not a key) a placeholder and nothing else? When none is,
+    filled() has nothing to fill and returns its document as it is."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if MARK in value and PLACEHOLDER.fullmatch(value.strip()):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 def _typed_placeholder(obj: Any) -> bool:
     from gatekeeper.fieldpath import get
     from gatekeeper.kubeschema import shape_errors

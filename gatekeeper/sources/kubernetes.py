@@ -67,9 +67,12 @@ def may_spell(data: bytes, words: Iterable[bytes]) -> bool:
     (`"Git\u0052epository"`, `\x52`, `\U00000052`) or a line joined by a backslash at its
     end (double-quoted YAML). Aliases and merge keys repeat text of the same file, folding
     adds spaces, and a file in UTF-16 or UTF-32 is searched once decoded."""
-    if not data.startswith(_WIDE) and any(word in data for word in words):
+    wide = data.startswith(_WIDE)
+    if not wide and any(word in data for word in words):
         return True
     text = spelled(data)
+    if text is data and not wide:
+        return False  # spelled as written: searched above
     return text is None or any(word in text for word in words)
 
 
@@ -171,7 +174,7 @@ def load(
     # the file itself (its placeholders reach the API server).
     substitute = not applied and envsubst.MARK in text
     first_placeholder = 0
-    for index, entry in enumerate(_filled(path, text) if substitute else manifests(path, text)):
+    for index, entry in enumerate(_entries(path, text, substitute)):
         if isinstance(entry, Problem):
             problem = entry if applied else _template_notice(entry, text)
             if not quiet and not (problem.code == "GK-TEMPLATE" and _chart_data(path, context)):
@@ -215,6 +218,23 @@ class _Filled(Manifest):
     line (0: none)."""
 
     placeholder: int = 0
+
+
+def _entries(path: str, text: str, substitute: bool) -> Iterable[Manifest | Problem]:
+    """The documents of a manifest file, filled as envsubst fills them when `substitute`.
+
+    Most files with a `${` have no value that is a placeholder and nothing else (a `${TAG}`
+    inside an image, a shell script's `${HOME}`): nothing to fill, so the documents read from
+    events are the answer, and only a file with such a value is composed and filled."""
+    if not substitute:
+        return manifests(path, text)
+    entries = list(manifests(path, text))
+    if not any(
+        isinstance(entry, Manifest) and is_object(entry.obj) and envsubst.has_placeholder(entry.obj)
+        for entry in entries
+    ):
+        return entries
+    return _filled(path, text)
 
 
 def _filled(path: str, text: str) -> Iterator[Manifest | Problem]:

@@ -273,10 +273,10 @@ def _own_patches(tree: Tree, directory: str) -> frozenset[str]:
     file = closure.kustomization_in(directory)
     if file is None:
         return frozenset()
-    docs = _docs(tree, file)
-    if not docs or not isinstance(docs[0].obj, dict):
+    obj = ownership.of(tree).remember(_FIRST_OBJECT, file, _first_object)
+    if not isinstance(obj, dict):
         return frozenset()
-    closure.collect_patches(file, docs[0].obj)
+    closure.collect_patches(file, obj)
     return frozenset(closure.patches)
 
 
@@ -1034,7 +1034,8 @@ def _add_built(
     kustomizations = sorted(
         f for f in closure.files if posixpath.basename(f) in KUSTOMIZATION_FILES
     )
-    patches = collect([*kustomizations, path], tree) + _plugin_patches(
+    known = kustomize_build.parse_cache(tree).patches
+    patches = collect([*kustomizations, path], tree, known) + _plugin_patches(
         [*kustomizations, path], tree, closure
     )
     parsed = _SourceFiles(tree, built)
@@ -1067,12 +1068,14 @@ def _add_built(
 def _plugin_patches(kustomizations: list[str], tree: Tree, closure: Closure) -> list[Patch]:
     """The patches that built-in patch transformers configured in `transformers:` apply."""
     found: list[Patch] = []
+    index = ownership.of(tree)
     for file in kustomizations:
-        docs = _docs(tree, file)
-        if not docs or not isinstance(docs[0].obj, dict) or not docs[0].obj.get("transformers"):
+        # Each overlay's build asks of every kustomization of its closure: parsed once a run.
+        obj = index.remember(_FIRST_OBJECT, file, _first_object)
+        if not isinstance(obj, dict) or not obj.get("transformers"):
             continue
         directory = posixpath.dirname(file)
-        for config in closure.plugin_configs(file, docs[0].obj):
+        for config in closure.plugin_configs(file, obj):
             if not isinstance(config, dict) or not str(config.get("kind", "")).startswith("Patch"):
                 continue
             target = config.get("target") if isinstance(config.get("target"), dict) else None

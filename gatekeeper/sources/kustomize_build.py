@@ -37,6 +37,7 @@ from gatekeeper.sources import (
 )
 from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
+from gatekeeper.sources.kustomize_patches import Patch
 from gatekeeper.sources.kustomize_values import (
     Fails,
     Unsupported,
@@ -342,12 +343,17 @@ class HelmNotEnabled(Rejected):
         )
 
 
+def parse_cache(tree: Tree) -> _Cache:
+    """The parse cache the builds of `tree` share (dropped once they are all done)."""
+    return ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
+
+
 class _Builder:
     def __init__(self, tree: Tree) -> None:
         self.tree = tree
         self.read: dict[str, _Parsed] = {}  # every file this build read
         self.size = 0
-        self.cache = ownership.of(tree).remember("kustomize parsed", "", lambda _t, _k: _Cache())
+        self.cache = parse_cache(tree)
 
     def accumulate(
         self,
@@ -465,7 +471,8 @@ class _Builder:
             posixpath.join(directory, name) if directory not in ("", ".") else name
             for name in KUSTOMIZATION_FILES
         ]
-        found = [name for name in found if self.tree.exists(name)]
+        index = ownership.of(self.tree)  # every overlay asks of its bases' folders: once a run
+        found = [name for name in found if index.exists(name)]
         if not found:
             return None
         if len(found) > 1:
@@ -830,6 +837,9 @@ class _Cache:
         self.size = 0
         self.nodes: OrderedDict[str, tuple[int, list[YamlDocument]]] = OrderedDict()
         self.nodes_size = 0
+        # Each kustomization's patches, for the locators of every build that includes it
+        # (kustomize_patches.collect): small files, parsed once.
+        self.patches: dict[str, list[Patch]] = {}
 
     def keep_documents(self, file: str, size: int, docs: list[YamlDocument]) -> None:
         old = self.nodes.pop(file, None)

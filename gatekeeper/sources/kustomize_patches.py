@@ -27,36 +27,51 @@ class Patch(NamedTuple):
     operations: bool  # JSON6902
 
 
-def collect(kustomizations: Iterable[str], tree: Tree) -> list[Patch]:
+def collect(
+    kustomizations: Iterable[str], tree: Tree, known: dict[str, list[Patch]] | None = None
+) -> list[Patch]:
+    """The patches of these kustomizations, in order. `known`: each kustomization's patches
+    read before (kept with the builds' parse cache): the overlays of a base all list the
+    base's, and locators only read them."""
     found: list[Patch] = []
     for file in kustomizations:
-        try:
-            entries = list(load_all(file, decode(tree.read(file))))
-        except (OSError, UnicodeDecodeError):
-            continue
-        document = next((e for e in entries if isinstance(e, YamlDocument)), None)
-        if document is None or not isinstance(document.obj, dict):
-            continue
-        own = NodeLocator(file, document.node)
-        directory = posixpath.dirname(file)
-        for key in ("patchesStrategicMerge", "patches", "patchesJson6902"):
-            listed = document.obj.get(key)
-            for index, written in enumerate(listed if isinstance(listed, list) else []):
-                entry = written
-                if isinstance(entry, str):
-                    entry = {"path": entry} if "\n" not in entry else {"patch": entry}
-                if not isinstance(entry, dict):
-                    continue
-                target = entry.get("target") if isinstance(entry.get("target"), dict) else None
-                if isinstance(entry.get("path"), str):
-                    patch_file = posixpath.normpath(posixpath.join(directory, entry["path"]))
-                    found.extend(from_file(patch_file, tree, target))
-                elif isinstance(entry.get("patch"), str):
-                    # `patchesStrategicMerge: ["<yaml>"]` is the string itself; else `patch:`
-                    inline: Path = (
-                        (key, index) if isinstance(written, str) else (key, index, "patch")
-                    )
-                    found.extend(_inline(file, entry["patch"], own.node_at(inline), target))
+        own = known.get(file) if known is not None else None
+        if own is None:
+            own = own_patches(tree, file)
+            if known is not None:
+                known[file] = own
+        found.extend(own)
+    return found
+
+
+def own_patches(tree: Tree, file: str) -> list[Patch]:
+    """The patches the kustomization `file` itself names (in files, or inline)."""
+    found: list[Patch] = []
+    try:
+        entries = list(load_all(file, decode(tree.read(file))))
+    except (OSError, UnicodeDecodeError):
+        return found
+    document = next((e for e in entries if isinstance(e, YamlDocument)), None)
+    if document is None or not isinstance(document.obj, dict):
+        return found
+    own = NodeLocator(file, document.node)
+    directory = posixpath.dirname(file)
+    for key in ("patchesStrategicMerge", "patches", "patchesJson6902"):
+        listed = document.obj.get(key)
+        for index, written in enumerate(listed if isinstance(listed, list) else []):
+            entry = written
+            if isinstance(entry, str):
+                entry = {"path": entry} if "\n" not in entry else {"patch": entry}
+            if not isinstance(entry, dict):
+                continue
+            target = entry.get("target") if isinstance(entry.get("target"), dict) else None
+            if isinstance(entry.get("path"), str):
+                patch_file = posixpath.normpath(posixpath.join(directory, entry["path"]))
+                found.extend(from_file(patch_file, tree, target))
+            elif isinstance(entry.get("patch"), str):
+                # `patchesStrategicMerge: ["<yaml>"]` is the string itself; else `patch:`
+                inline: Path = (key, index) if isinstance(written, str) else (key, index, "patch")
+                found.extend(_inline(file, entry["patch"], own.node_at(inline), target))
     return found
 
 
