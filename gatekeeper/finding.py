@@ -170,20 +170,11 @@ def _rebuilt(*values: Any) -> Finding:
     return tuple.__new__(Finding, made)
 
 
-def from_values(*values: Any) -> Finding:
-    """`Finding(*values)`, every value given in field order, from a builder that hands over
-    the texts of its policy and document as they are (one object each already): only what it
-    makes anew for each finding is compacted (the message and path interned, the dicts
-    shared). What a scan builds for each of its 100,000 findings."""
-    made = list(values)
-    made[_MESSAGE] = _text(made[_MESSAGE])
-    made[_PATH] = _text(made[_PATH])
-    made[_EXTRA] = shared(made[_EXTRA])
-    if made[_FIX] is not None:
-        made[_FIX] = shared(made[_FIX])
-    if made[_WAIVER] is not None:
-        made[_WAIVER] = shared(made[_WAIVER])
-    return tuple.__new__(Finding, made)
+def compacted(values: tuple[Any, ...]) -> Finding:
+    """A finding of values in field order that are compacted already: its texts one object
+    each (a policy's and a document's as they are, a message and path interned) and its
+    dicts shared. What a scan builds for each of its 100,000 findings (evaluate.Engine._made)."""
+    return tuple.__new__(Finding, values)
 
 
 class SharedDict(dict[str, Any]):
@@ -275,9 +266,6 @@ def _text(value: Any) -> Any:
 # Every field, in order (reports write them in this order).
 FIELD_NAMES: tuple[str, ...] = _Fields._fields
 _POSITION = {name: position for position, name in enumerate(FIELD_NAMES)}
-_MESSAGE, _PATH, _EXTRA, _FIX, _WAIVER = (
-    _POSITION[name] for name in ("message", "path", "extra", "fix", "waiver")
-)
 
 
 def field_values(finding: Finding) -> tuple[Any, ...]:
