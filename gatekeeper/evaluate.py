@@ -10,12 +10,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from sys import intern
 from typing import Any, NamedTuple, TypeVar
 
 from gatekeeper import rbac_reach
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
-from gatekeeper.finding import Finding, fingerprint, from_values, shared
+from gatekeeper.finding import Finding, compacted, fingerprint, shared
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.kinds import matched_kind
 from gatekeeper.kubeschema import ShapeError, schema_version, shape_errors
@@ -176,7 +177,7 @@ class Engine:
             self._judgements[key] = judgement
         if judgement.shape:
             findings.extend(shape_findings(document, judgement.shape))
-        findings.extend(self._made(judgement.on or document, judgement.verdicts))
+        findings.extend(self._made(judgement.on or document, judgement.verdicts, judgement))
         if judgement.custom:
             findings = _distinct(findings, _finding_key)
         only = document.extra.get("findings_in")
@@ -227,13 +228,54 @@ class Engine:
                 )
         return _Judgement(errors, verdicts, scope.custom, on)
 
-    def _made(self, document: Document, verdicts: list[_Verdict]) -> list[Finding]:
-        """The findings of `verdicts`, located in `document`."""
+    def _made(
+        self, document: Document, verdicts: list[_Verdict], judgement: _Judgement | None = None
+    ) -> list[Finding]:
+        """The findings of `verdicts` (those of `judgement`, when given), located in
+        `document`. What they say wherever an equal document is (_Said) is made once per
+        judgement: most findings of a policy library's fixtures are of documents judged
+        before, and only their places are their own."""
+        said = _said(document.obj, verdicts) if judgement is None else judgement.said_in(document)
+        variant = str(document.extra.get("variant") or "")
+        identity = (document.source, document.kind, *_identity_of(document, variant))
+        prints = None if judgement is None else judgement.prints.get(identity)
+        if prints is None:
+            prints = [fingerprint(one.policy.id, *identity, one.stable) for one in said]
+            if judgement is not None and len(judgement.prints) < _PRINTS_KEPT:
+                judgement.prints[identity] = prints
+        locate = document.locator.locate
+        source, kind, namespace, name = identity[0], identity[1], document.namespace, document.name
         findings = []
-        for policy, message, real_path, error in verdicts:
-            location = document.locator.locate(real_path)
-            finding = make_finding(policy, document, message, location, real_path)
-            if error:
+        for one, printed in zip(said, prints, strict=True):
+            policy = one.policy
+            location = locate(one.real_path)
+            finding = compacted(  # Finding's fields in order
+                (
+                    policy.id,
+                    policy.severity,
+                    policy.title,
+                    one.message,
+                    location.file,
+                    location.line,
+                    location.column,
+                    location.end_line,
+                    location.end_column,
+                    one.path,
+                    source,
+                    kind,
+                    namespace,
+                    name,
+                    printed,
+                    policy.remediation,
+                    "",  # help_uri
+                    one.fix,
+                    "new",  # status
+                    False,  # blocking
+                    None,  # waiver
+                    _finding_extra(location.exact, location.values, location.via, variant),
+                )
+            )
+            if one.error:
                 # It still blocks, but is never `critical`: that is kept for violations found,
                 # not for input a policy could not read.
                 severity = "high" if finding.severity == "critical" else finding.severity
@@ -768,7 +810,36 @@ class _Verdict(NamedTuple):
     error: bool  # the policy could not be evaluated (Engine._error)
 
 
-@dataclass(frozen=True)
+class _Said(NamedTuple):
+    """What a verdict's finding says wherever an equal document is: its message and path
+    (interned), its stable path (fingerprints) and its fix (shared)."""
+
+    policy: Policy
+    message: str
+    real_path: Path
+    error: bool
+    path: str
+    stable: str
+    fix: dict[str, Any] | None
+
+
+def _said(obj: Any, verdicts: list[_Verdict]) -> list[_Said]:
+    """What the findings of `verdicts` on `obj` say wherever `obj` is."""
+    return [
+        _Said(
+            policy,
+            intern(message) if type(message) is str else message,
+            real_path,
+            error,
+            intern(_format_path(real_path)),
+            stable_path(obj, real_path),
+            _fix(policy, real_path) if policy.fix else None,
+        )
+        for policy, message, real_path, error in verdicts
+    ]
+
+
+@dataclass
 class _Judgement:
     """What the policies find in one document (Engine._judge)."""
 
@@ -778,6 +849,20 @@ class _Judgement:
     # The document the verdicts' paths were found in when it is not the one judged: with
     # ill-typed fields left out (not kept for other documents).
     on: Document | None
+    # Made for the first document whose findings are made (Engine._made): what they say
+    # (_said), and their fingerprints by the identity they name (source, kind, object).
+    said: list[_Said] | None = None
+    prints: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+
+    def said_in(self, document: Document) -> list[_Said]:
+        """What the verdicts' findings say in `document` (equal to the one judged)."""
+        if self.said is None:
+            self.said = _said(document.obj, self.verdicts)
+        return self.said
+
+
+# Fingerprints kept per judgement: an object is copied under a handful of identities.
+_PRINTS_KEPT = 8
 
 
 def _written(obj: Any) -> bytes | None:
@@ -1126,42 +1211,6 @@ def shape_findings(document: Document, errors: list[ShapeError]) -> list[Finding
             )
         )
     return findings
-
-
-def make_finding(
-    policy: Policy, document: Document, message: str, location: Location, real_path: Path
-) -> Finding:
-    variant = str(document.extra.get("variant") or "")
-    return from_values(  # Finding's fields in order
-        policy.id,
-        policy.severity,
-        policy.title,
-        message,
-        location.file,
-        location.line,
-        location.column,
-        location.end_line,
-        location.end_column,
-        _format_path(real_path),
-        document.source,
-        document.kind,
-        document.namespace,
-        document.name,
-        fingerprint(
-            policy.id,
-            document.source,
-            document.kind,
-            *_identity_of(document, variant),
-            stable_path(document.obj, real_path),
-        ),
-        policy.remediation,
-        "",  # help_uri
-        _fix(policy, real_path) if policy.fix else None,
-        "new",  # status
-        False,  # blocking
-        None,  # waiver
-        _finding_extra(location.exact, location.values, location.via, variant),
-    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -54,6 +54,27 @@ def test_findings_sent_by_separate_workers_are_shared_again() -> None:
         assert getattr(one, name) is getattr(two, name), name
 
 
+class Label(str):
+    """A text of another type (pickled by name: not local to a test)."""
+
+
+def test_findings_holding_odd_values_are_sent_as_they_are() -> None:
+    """Texts are interned together and dicts taken as shared on the way back
+    (finding._unpickled): a value that is neither takes the field-by-field road, unchanged."""
+    odd = [
+        _finding(1, namespace=None),
+        _finding(2, kind=Label("Deployment")),
+        _finding(3, title=["not", "a", "text"]),
+        _finding(4, waiver={"owner": "me"}, fix=None),
+        tuple.__new__(Finding, (*_finding(5)[:-1], {"exact": False})),  # a plain dict
+    ]
+    back = pickle.loads(pickle.dumps(odd))
+    assert back == odd
+    assert [type(one.kind) for one in back] == [type(one.kind) for one in odd]
+    assert all(type(one.extra) is SharedDict for one in back)
+    assert all(one.message is back[0].message for one in back)
+
+
 def test_with_shares_the_dicts_it_is_given() -> None:
     first = _finding(1).with_(extra={"exact": True, "advisory": True})
     second = _finding(2).with_(extra={"exact": True, "advisory": True})

@@ -15,7 +15,7 @@ import pytest
 
 from gatekeeper.config import Config, Override
 from gatekeeper.decide import Verdict
-from gatekeeper.finding import FIELD_NAMES, Finding, by_place, from_values
+from gatekeeper.finding import FIELD_NAMES, Finding, by_place, compacted
 from gatekeeper.pipeline import verdict
 from gatekeeper.report import Report, json_format
 from gatekeeper.report.safe import json_char, text_char, unrunnable
@@ -45,7 +45,7 @@ def test_a_finding_is_read_only_and_copies_by_field() -> None:
     assert (copy.blocking, copy.message, copy.line, copy.extra) == (True, "n", 3, finding.extra)
     assert (finding.blocking, finding.message) == (False, "m")
     assert by_place(finding) == finding.sort_key == ("f.yaml", 3, 1, "P")
-    assert from_values(*finding) == finding
+    assert compacted(tuple(finding)) == finding
 
 
 def test_values_a_finding_should_not_hold_are_written_as_the_json_module_would() -> None:
