@@ -61,7 +61,7 @@ def replay(requests: list[dict[str, Any]], gogc: str) -> tuple[float, float]:
     from gatekeeper.sources import helm_engine
 
     environment = {**os.environ, **helm_engine._CHILD_ENVIRONMENT, "GOGC": gogc}
-    environment["GOMEMLIMIT"] = f"{helm_engine.MEMORY_MIB // 2}MiB"
+    environment["GOMEMLIMIT"] = helm_engine.memory_target(helm_engine.MEMORY_MIB)
     command = [sys.executable, "-I", "-S", helm_engine._CHILD_FILE, "--serve"]
     command += [str(helm_engine.MEMORY_MIB), helm_engine._sdk_folder()]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -337,20 +337,41 @@ def prestart(paths: Iterable[str]) -> None:
             return
 
 
+def _charts(paths: Iterable[str], tree: Tree) -> int:
+    """How many charts among `paths` load() renders (subcharts render with their parent)."""
+    return sum(detect(path) and not is_subchart(posixpath.dirname(path), tree) for path in paths)
+
+
 def share_renderer(paths: Iterable[str], context: LoadContext) -> None:
     """Before a scan forks its workers: when a chart is among `paths`, start the renderer here
-    for all of them to share (one Helm library in memory, one start-up; helm_engine.share).
-    A helm on PATH (helm_cli) runs once per chart: nothing to share."""
-    if helm_engine.available() and any(
-        detect(path) and not is_subchart(posixpath.dirname(path), context.tree) for path in paths
-    ):
+    for all of them to share (one Helm library in memory, one start-up; helm_engine.share),
+    stopped once they are all loaded (helm_engine.expect). A helm on PATH (helm_cli) runs
+    once per chart: nothing to share."""
+    charts = _charts(paths, context.tree)
+    if charts and helm_engine.available():
         helm_engine.share(helm_engine.limits(context.options_for(NAME)))
+        helm_engine.expect(charts)
+
+
+def expect_charts(paths: Iterable[str], context: LoadContext) -> None:
+    """A scan in this process alone: the renderer is stopped once the charts among `paths`
+    are all loaded (helm_engine.expect)."""
+    charts = _charts(paths, context.tree)
+    if charts and helm_engine.available():
+        helm_engine.expect(charts)
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     chart_dir = posixpath.dirname(path)
     if is_subchart(chart_dir, context.tree):
         return Loaded()
+    try:
+        return _load(path, data, chart_dir, context)
+    finally:
+        helm_engine.chart_done()
+
+
+def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loaded:
     wanted = releases(chart_dir, context.options_for(NAME))
     loaded = render_chart(path, data, context, wanted)
     if (
