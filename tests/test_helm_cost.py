@@ -127,7 +127,7 @@ pieces = []
 root = sys.stdin.read()
 child["render_here"](helm, root, [{"values": {}, "options": {"name": "r"}}], pieces.append)
 loaded = sorted(m for m in sys.modules if m.startswith(("helm_python", "gatekeeper")))
-print(json.dumps({"modules": loaded, "answer": json.loads("".join(pieces))}))
+print(json.dumps({"modules": loaded, "answer": json.loads(b"".join(pieces))}))
 """
 
 
