@@ -819,7 +819,8 @@ def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
 def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
     """One candidate line, or None: several lines could have produced the value."""
     scalar = not isinstance(value, (dict, list))
-    rendered = "" if value is None else str(value).lower()
+    # compared with literal scalars only: never the text of a whole map (a CRD's spec)
+    rendered = "" if value is None or not scalar else str(value).lower()
     if len(candidates) == 1:
         only = candidates[0]
         plain = only.value and "{{" not in only.value and only.value[0] not in "|>{[&*#"
