@@ -86,14 +86,14 @@ def test_parts_that_write_nothing_are_told_from_parts_that_may() -> None:
 
 
 def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() -> None:
-    """GOGC=200 beside GOMEMLIMIT (48 MiB, or half the address-space cap when lower),
+    """GOGC=400 beside GOMEMLIMIT (48 MiB, or half the address-space cap when lower),
     whatever the caller's environment says."""
     worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
     try:
         environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
     finally:
         worker.stop()
-    assert b"GOGC=200" in environ
+    assert b"GOGC=400" in environ
     assert b"GOMEMLIMIT=48MiB" in environ
     assert helm_engine.memory_target(64) == "32MiB"
 
