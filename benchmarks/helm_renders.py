@@ -4,7 +4,7 @@
 
 A scan of the directory (one process, no workers) records what it asks the renderer (each
 chart as written for Helm, and its jobs); then, for every Go collector setting (`--gogc`,
-default 100 and 200, gatekeeper's own), in paired rounds, a fresh child
+default 200 and 400, gatekeeper's own), in paired rounds, a fresh child
 (gatekeeper/sources/helm_child.py, as helm_engine starts it) answers all of them. Reports
 medians of the child's CPU (user + system, start-up included) and of its peak RSS (VmHWM):
 what the GOGC of helm_engine._CHILD_ENVIRONMENT trades.
@@ -61,7 +61,7 @@ def replay(requests: list[dict[str, Any]], gogc: str) -> tuple[float, float]:
     from gatekeeper.sources import helm_engine
 
     environment = {**os.environ, **helm_engine._CHILD_ENVIRONMENT, "GOGC": gogc}
-    environment["GOMEMLIMIT"] = f"{helm_engine.MEMORY_MIB // 2}MiB"
+    environment["GOMEMLIMIT"] = helm_engine.memory_target(helm_engine.MEMORY_MIB)
     command = [sys.executable, "-I", "-S", helm_engine._CHILD_FILE, "--serve"]
     command += [str(helm_engine.MEMORY_MIB), helm_engine._sdk_folder()]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -92,9 +92,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("target", type=Path)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--gogc", action="append", help="GOGC values (default: 100, 200)")
+    parser.add_argument("--gogc", action="append", help="GOGC values (default: 200, 400)")
     args = parser.parse_args()
-    settings = args.gogc or ["100", "200"]
+    settings = args.gogc or ["200", "400"]
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-renders-") as temp:
         requests = record(args.target.resolve(), Path(temp))
         jobs = sum(len(request["jobs"]) for request in requests)

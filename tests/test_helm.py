@@ -908,6 +908,36 @@ def test_a_chart_that_stops_the_shared_renderer_does_not_stop_the_others(tmp_pat
     assert 2 <= starts <= 3  # the shared one, then one per worker that rendered after it
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_renderer_is_stopped_once_the_last_chart_is_loaded(jobs: int) -> None:
+    """The rest of the scan (judging, other files) does not hold the child and its Go heap:
+    by the end of the scan it has exited, whichever process rendered the last chart."""
+    from gatekeeper.sources import helm_engine
+
+    helm_engine._stop_worker()
+    files = _charts_for_workers(["a", "b", "c", "d"])
+    files["e/templates/pod.yaml"] = (
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
+        b"spec: {containers: [{name: a, image: a, securityContext: {privileged: true}}]}\n"
+    )
+    files["e/Chart.yaml"] = b"apiVersion: v2\nname: e\nversion: 0.1.0\n"
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=MemoryTree(files), options={"helm": {}})
+    try:
+        findings = scan(sorted(files.items()), engine, jobs, context).findings
+        worker = helm_engine._Worker.current
+        assert worker is None or worker.gone()
+    finally:
+        helm_engine._stop_worker()
+    assert [f.file for f in findings] == ["e/templates/pod.yaml"]
+    # a chart loaded after them starts a renderer of its own
+    data = files["e/Chart.yaml"]
+    try:
+        assert len(helm.load("e/Chart.yaml", data, context).documents) == 1
+    finally:
+        helm_engine._stop_worker()
+
+
 def test_chart_copies_go_to_memory_backed_scratch_space_unless_tmpdir_says_otherwise(
     monkeypatch: Any, tmp_path: Path
 ) -> None:

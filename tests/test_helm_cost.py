@@ -86,15 +86,16 @@ def test_parts_that_write_nothing_are_told_from_parts_that_may() -> None:
 
 
 def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() -> None:
-    """GOGC=200 beside GOMEMLIMIT (half the address-space cap), whatever the caller's
-    environment says."""
+    """GOGC=400 beside GOMEMLIMIT (48 MiB, or half the address-space cap when lower),
+    whatever the caller's environment says."""
     worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
     try:
         environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
     finally:
         worker.stop()
-    assert b"GOGC=200" in environ
-    assert f"GOMEMLIMIT={helm_engine.MEMORY_MIB // 2}MiB".encode() in environ
+    assert b"GOGC=400" in environ
+    assert b"GOMEMLIMIT=48MiB" in environ
+    assert helm_engine.memory_target(64) == "32MiB"
 
 
 def test_a_pod_dressed_as_a_definition_in_crds_is_judged(tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ pieces = []
 root = sys.stdin.read()
 child["render_here"](helm, root, [{"values": {}, "options": {"name": "r"}}], pieces.append)
 loaded = sorted(m for m in sys.modules if m.startswith(("helm_python", "gatekeeper")))
-print(json.dumps({"modules": loaded, "answer": json.loads("".join(pieces))}))
+print(json.dumps({"modules": loaded, "answer": json.loads(b"".join(pieces))}))
 """
 
 

@@ -19,36 +19,41 @@ MAX_OUTPUT_BYTES = 16 * 2**20
 
 
 def render_here(
-    helm: Library, root: str, jobs: list[dict[str, Any]], write: Callable[[str], Any]
+    helm: Library, root: str, jobs: list[dict[str, Any]], write: Callable[[bytes], Any]
 ) -> None:
-    """Render in this process (only the child does this): the answer, one line of JSON
-    without its line break, passed to `write` a piece at a time, each rendering as soon as it
-    is done (a chart of CRDs writes megabytes: one string of the whole answer, built and then
-    encoded, was several copies of it at once)."""
+    """Render in this process (only the child does this): the answer, one line of JSON in
+    UTF-8 without its line break, passed to `write` a piece at a time, each rendering as soon
+    as it is done (a chart of CRDs writes megabytes: one string of the whole answer, built and
+    then encoded, was several copies of it at once). Helm's rendering is passed on as the
+    bytes the library gave, never decoded and encoded again."""
     try:
         chart = helm.load(root)
     except HelmFailed as error:
-        write(json.dumps({"load_error": str(error), "dependencies": [], "renderings": []}))
+        write(_json({"load_error": str(error), "dependencies": [], "renderings": []}))
         return
     try:
         loaded = json.loads(helm.call("helm_chart_dependencies", chart))
         dependencies = [str(dep.get("name")) for dep in loaded]
         head = json.dumps({"load_error": "", "dependencies": dependencies})
-        write(f'{head[:-1]}, "renderings": [')
+        write(f'{head[:-1]}, "renderings": ['.encode())
         for index, job in enumerate(jobs):
             try:
                 values, options = json.dumps(job["values"]), json.dumps(job["options"])
-                payload = helm.call("helm_render", chart, values, options)
+                payload = helm.call_bytes("helm_render", chart, values, options)
                 pieces = _bounded(payload)
             except HelmFailed as error:
-                pieces = (json.dumps({"manifests": None, "error": str(error)}),)
-            payload = ""
-            write(", " if index else "")
+                pieces = (_json({"manifests": None, "error": str(error)}),)
+            payload = b""
+            write(b", " if index else b"")
             for piece in pieces:
                 write(piece)
-        write("]}")
+        write(b"]}")
     finally:
         helm.free(chart)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
 
 
 class HelmFailed(Exception):
@@ -109,10 +114,15 @@ class Library:
 
     def _take(self, address: int | None) -> str | None:
         """A string the library allocated, copied and freed."""
+        taken = self._take_bytes(address)
+        return None if taken is None else taken.decode("utf-8")
+
+    def _take_bytes(self, address: int | None) -> bytes | None:
+        """A string the library allocated, copied (its UTF-8) and freed."""
         if not address:
             return None
         try:
-            return str(self.ctypes.string_at(address).decode("utf-8"))
+            return bytes(self.ctypes.string_at(address))
         finally:
             self.lib.helm_free_string(self.ctypes.c_void_p(address))
 
@@ -131,6 +141,10 @@ class Library:
 
     def call(self, name: str, chart: int, *texts: str) -> str:
         """A call on a loaded chart that answers one string."""
+        return self.call_bytes(name, chart, *texts).decode("utf-8")
+
+    def call_bytes(self, name: str, chart: int, *texts: str) -> bytes:
+        """A call on a loaded chart that answers one string, as its UTF-8."""
         out, error = self.ctypes.c_void_p(), self.ctypes.c_void_p()
         arguments = [text.encode("utf-8") for text in texts]
         code = getattr(self.lib, name)(
@@ -139,9 +153,9 @@ class Library:
             self.ctypes.byref(out),
             self.ctypes.byref(error),
         )
-        answer = self._take(out.value)  # freed whatever the outcome
+        answer = self._take_bytes(out.value)  # freed whatever the outcome
         self._outcome(code, error)
-        return answer or ""
+        return answer or b""
 
     def free(self, chart: int) -> None:
         error = self.ctypes.c_void_p()
@@ -161,16 +175,17 @@ def _expected_version(sdk: str) -> str:
     return found.group(1) if found else ""
 
 
-def _bounded(payload: str) -> tuple[str, ...]:
+def _bounded(payload: bytes) -> tuple[bytes, ...]:
     """Helm's JSON of one rendering (template name -> text) as a Rendering in JSON, in pieces
     to write one after the other. Within the output limit it is passed on as Helm wrote it:
     it is most of the answer, and decoding and encoding it again (or copying it into a
     bigger string) doubled the child's work and memory. Over the limit it is an error, never
     passed on or silently cut."""
-    # A JSON text is at least as long as the strings it holds, and Helm's has no line breaks
-    # (they are escaped): one that is short enough needs no counting.
-    if len(payload) <= MAX_OUTPUT_BYTES and "\n" not in payload:
-        return '{"manifests": ', payload, ', "error": ""}'
+    # A JSON text is at least as long as the strings it holds (in characters, and its UTF-8
+    # in bytes is no shorter), and Helm's has no line breaks (they are escaped): one that is
+    # short enough needs no counting.
+    if len(payload) <= MAX_OUTPUT_BYTES and b"\n" not in payload:
+        return b'{"manifests": ', payload, b', "error": ""}'
     manifests = json.loads(payload)
     size = sum(len(text) for text in manifests.values())
     if size > MAX_OUTPUT_BYTES:
@@ -178,8 +193,8 @@ def _bounded(payload: str) -> tuple[str, ...]:
             f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
             " not checked"
         )
-        return (json.dumps({"manifests": None, "error": message}),)
-    return (json.dumps({"manifests": manifests, "error": ""}),)
+        return (_json({"manifests": None, "error": message}),)
+    return (_json({"manifests": manifests, "error": ""}),)
 
 
 def serve(memory_mib: int, sdk: str) -> int:
@@ -193,17 +208,18 @@ def serve(memory_mib: int, sdk: str) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     helm = Library.open(sdk)  # the library loaded before the clock starts
 
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+    out = sys.stdout.buffer
+    out.write(b"ready\n")
+    out.flush()
     for line in sys.stdin.buffer:
         request = json.loads(line)
         try:
-            render_here(helm, request["root"], request["jobs"], sys.stdout.write)
+            render_here(helm, request["root"], request["jobs"], out.write)
         except MemoryError:  # a line begun is never ended: the parent sees the child end
             sys.stderr.write("MemoryError\n")
             return 1
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+        out.write(b"\n")
+        out.flush()
     return 0
 
 

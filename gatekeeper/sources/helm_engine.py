@@ -53,11 +53,25 @@ _OUT_OF_MEMORY = (
 
 
 # Under an address-space cap, reservations count, not use: Go's collector keeps under a soft
-# limit (GOMEMLIMIT, half the cap), and glibc must not reserve 64 MiB arenas per Go thread.
-# GOGC=200: the collector runs when the heap has tripled, not doubled, since its last run: on
-# the real-repository charts a quarter less CPU in the renderer (0.50 -> 0.37 s for 88 charts)
-# for about 5 MB more at its peak; the soft limit still bounds it.
-_CHILD_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2", "GOGC": "200"}
+# limit (GOMEMLIMIT), and glibc must not reserve 64 MiB arenas per Go thread.
+# GOGC=400: the collector runs when the heap has grown five times since its last run, not
+# tripled (200, which had cut a quarter of the CPU of 100); the soft limit below bounds it. On
+# the real-repository charts (benchmarks/helm_renders.py, 7 paired rounds, 48 MiB limit) the
+# renderer's CPU is 0.45 s, was 0.53 with GOGC=200, its peak RSS the same (105 MB, 108).
+_CHILD_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2", "GOGC": "400"}
+# The soft limit: 48 MiB (or half the cap, when lower). Below it GOGC alone decides; above
+# it the collector runs more often and the runtime hands freed pages back at once. A chart of
+# 4.5 MB of output (prometheus-operator-crds) grew the child by 50 MB that it then kept for
+# the rest of the scan: with 48 MiB its peak PSS is 70 MB, was 95 (replay of the 89 renders
+# of the real charts with GOGC=200, paired: CPU 0.47 s either way; 32 MiB cost half again).
+# A render whose live heap needs more is slower (Go caps its collector at half the CPU), never
+# refused: the address-space cap (RLIMIT_AS) stays the only hard bound.
+SOFT_LIMIT_MIB = 48
+
+
+def memory_target(memory_mib: int) -> str:
+    """The child's GOMEMLIMIT for an address-space cap of `memory_mib`."""
+    return f"{min(SOFT_LIMIT_MIB, memory_mib // 2)}MiB"
 
 
 class Rendering(NamedTuple):
@@ -153,6 +167,61 @@ def share(limit: Limits = DEFAULT_LIMITS) -> None:
         worker.shared = _Shared(context.Lock(), context.Value("i", _STARTING))
 
 
+def expect(charts: int) -> None:
+    """This scan has `charts` charts to load (after share() when it forks workers): when as
+    many have said chart_done(), the renderer is stopped. The rest of the scan (judging a
+    chart's thousands of objects, other files) no longer holds the child and its Go heap
+    (50 to 120 MB of the real charts' peak); a render after that starts a new one."""
+    worker = _Worker.current
+    shared = worker is not None and worker.shared is not None and worker.owner == os.getpid()
+    if shared:
+        import multiprocessing
+
+        _Expected.left = multiprocessing.get_context("fork").Value("i", charts)
+    else:
+        _Expected.left = _Count(charts)
+
+
+def chart_done() -> None:
+    """One of the expected charts is loaded: the last stops the renderer."""
+    left = _Expected.left
+    if left is None:
+        return
+    with left.get_lock():
+        left.value -= 1
+        last = left.value == 0
+    if last:
+        _Expected.left = None
+        release()
+
+
+def release() -> None:
+    """Stop this process's renderer now; a shared one under its lock, between two requests
+    (every process sharing it then starts its own for a later render)."""
+    worker = _Worker.current
+    if worker is None:
+        return
+    if worker.shared is not None:
+        with worker.shared.lock:
+            worker.shared.state.value = _GONE
+    if worker.owner == os.getpid() or worker.shared is not None:
+        worker.stop()
+
+
+class _Count:
+    """A chart count for one process: a multiprocessing Value's interface, without one."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def get_lock(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+
+class _Expected:
+    left: _Count | Synchronized[int] | None = None
+
+
 class _Failed(Exception):
     pass
 
@@ -196,7 +265,7 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
-            env={**os.environ, **_CHILD_ENVIRONMENT, "GOMEMLIMIT": f"{memory_mib // 2}MiB"},
+            env={**os.environ, **_CHILD_ENVIRONMENT, "GOMEMLIMIT": memory_target(memory_mib)},
             # Never in the scanned checkout: run where gatekeeper itself is installed.
             cwd=_PACKAGE_PARENT,
         )

@@ -702,6 +702,7 @@ def _split(ref: str) -> tuple[str, ...]:
 _DEFINE = re.compile(r"\{\{-?\s*define\s+\"([^\"]+)\"")
 _INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
 _BLOCK_ACTION = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
+_DEFINE_ACTION = re.compile(r"\{\{-?\s*define\b")  # where _BLOCK_ACTION finds a define, and more
 MAX_INCLUDED_REFS = 4  # a named template reading more is a whole spec, not one value
 
 
@@ -795,8 +796,8 @@ def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
     direct: dict[str, list[tuple[str, ...]]] = {}
     includes: dict[str, list[str]] = {}
     for text in texts:
-        if "define" not in text:
-            continue
+        if _DEFINE_ACTION.search(text) is None:
+            continue  # defines nothing (a CRD's descriptions say "define": 12,000 lines each)
         name, depth = "", 0
         for line in text.splitlines():
             for action in _BLOCK_ACTION.finditer(line):
@@ -840,7 +841,8 @@ def defines(texts: list[str]) -> dict[str, list[tuple[str, ...]]]:
 def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
     """One candidate line, or None: several lines could have produced the value."""
     scalar = not isinstance(value, (dict, list))
-    rendered = "" if value is None else str(value).lower()
+    # compared with literal scalars only: never the text of a whole map (a CRD's spec)
+    rendered = "" if value is None or not scalar else str(value).lower()
     if len(candidates) == 1:
         only = candidates[0]
         plain = only.value and "{{" not in only.value and only.value[0] not in "|>{[&*#"
