@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     if args.stdin_filename and not stdin:
         raise UsageError("--stdin-filename needs '-' as the path")
     if args.hook:  # a chart's renderer starts beside the hook's own start-up
-        from gatekeeper.sources import helm
+        from gatekeeper.sources import helm_deployers
 
-        helm.prestart(args.paths)
+        helm_deployers.prestart(args.paths)
     run_context = context.for_worktree(
         [] if stdin else args.paths,
         root=args.root,

@@ -14,10 +14,11 @@ Optional heavy dependencies are imported inside `load`, so the CLI starts fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Protocol
 
 from gatekeeper.document import Loaded
@@ -77,11 +78,55 @@ LISTING_PAYS = 48
 KUBERNETES_OWNERS = frozenset({"kubernetes", "helm", "kustomize"})
 
 
+class _Adapter:
+    """A source adapter, its module imported on first use beyond `detect`: the name tests of
+    gatekeeper.sources.names answer which adapter owns a file without importing the others
+    (a hook on one manifest imported all seven, a quarter of its start-up)."""
+
+    def __init__(self, name: str, detect: Callable[[str], bool] | None = None) -> None:
+        self.NAME = name
+        self._detect = detect
+
+    def module(self) -> Any:
+        return importlib.import_module(f"gatekeeper.sources.{self.NAME}")
+
+    def detect(self, path: str) -> bool:
+        detect = self._detect or self.module().detect
+        return bool(detect(path))
+
+    def load(self, path: str, data: bytes, context: LoadContext) -> Loaded:
+        loaded: Loaded = self.module().load(path, data, context)
+        return loaded
+
+    def __getattr__(self, name: str) -> Any:  # the module's other functions and constants
+        if name.startswith("_"):  # never the module's private names (nor a copy's state)
+            raise AttributeError(name)
+        return getattr(self.module(), name)
+
+
+def _name_tests() -> dict[str, Callable[[str], bool]]:
+    from gatekeeper.sources import names
+
+    return {
+        "dockerfile": names.is_dockerfile,
+        "workflow": lambda path: names.workflow_kind(path) != "",
+        "helm": names.is_chart,
+        "kustomize": names.is_kustomization,
+    }
+
+
+@functools.cache
+def _registry() -> tuple[_Adapter, ...]:
+    tests = _name_tests()
+    return tuple(_Adapter(name, tests.get(name)) for name in REGISTRY)
+
+
+def _adapter(name: str) -> _Adapter:
+    return next(adapter for adapter in _registry() if name == adapter.NAME)
+
+
 def adapters() -> list[Source]:
-    modules: list[ModuleType] = [
-        importlib.import_module(f"gatekeeper.sources.{name}") for name in REGISTRY
-    ]
-    return modules  # type: ignore[return-value]
+    return list(_registry())
 
 
 def adapter_for(path: str, sources: list[Source]) -> Source | None:
@@ -89,6 +134,37 @@ def adapter_for(path: str, sources: list[Source]) -> Source | None:
         if source.detect(path):
             return source
     return None
+
+
+def _may_own(name: str, path: str, context: LoadContext) -> bool:
+    """Whether the adapter `name` may find owners of `path` (see with_owners): the tests its
+    `owners` begins with, asked here so that an adapter that has none for it is not imported.
+    True where there is no such test."""
+    from gatekeeper import ownership
+    from gatekeeper.sources import names
+
+    if name == "dockerfile":  # the Dockerfiles a workflow or compose file builds
+        return bool(names.workflow_kind(path)) or _adapter("compose").detect(path)
+    if name == "workflow":  # the GitLab pipeline including it, the workflows running it
+        return (
+            bool(names.workflow_kind(path))
+            or names.followable(path, context.tree)
+            or (
+                path.endswith((".yml", ".yaml"))
+                and path != ".gitlab-ci.yml"
+                and context.tree.exists(".gitlab-ci.yml")
+            )
+        )
+    if name == "helm":  # a chart above it, or a chart configured with it as a values file
+        above = ownership.of(context.tree).files_above(posixpath.dirname(path), (names.CHART_FILE,))
+        return any(chart != names.CHART_FILE for chart in above) or bool(
+            context.options_for("helm").get("charts")
+        )
+    if name == "kustomize":  # a kustomization's resource, patch or generator input
+        return not names.is_kustomization(path) and path.endswith(
+            (".yaml", ".yml", ".json", ".env", ".properties")
+        )
+    return name != "kubernetes"  # the one adapter without owners
 
 
 def with_owners(paths: list[str], context: LoadContext) -> list[str]:
@@ -99,11 +175,12 @@ def with_owners(paths: list[str], context: LoadContext) -> list[str]:
     seen = set(out)
     if len(paths) >= LISTING_PAYS and isinstance(context.tree, WorkTree):
         context.tree.list_dir(".")  # one walk answers the lookups below (see WorkTree.exists)
-    for source in adapters():
-        owners = getattr(source, "owners", None)
+    for source in _registry():
+        asked = [path for path in paths if _may_own(source.NAME, path, context)]
+        owners = getattr(source.module(), "owners", None) if asked else None
         if owners is None:
             continue
-        for path in paths:
+        for path in asked:
             for owner in owners(path, context):
                 if owner not in seen and context.tree.exists(owner):
                     seen.add(owner)
