@@ -41,6 +41,7 @@ from gatekeeper.sources import (
     helm_engine,
     helm_lookup,
     helm_packaged,
+    helm_renders,
     helm_set,
     programs,
 )
@@ -584,8 +585,8 @@ def _render(
     helm: str | None, root: FsPath, jobs: list[dict[str, Any]], limit: helm_engine.Limits
 ) -> helm_engine.ChartResult:
     """The chart at `root` rendered once per job: by the SDK, or by `helm` on PATH."""
-    if helm is None:
-        return helm_engine.render(str(root), jobs, limit)
+    if helm is None:  # (a hook's are kept between runs: helm_renders)
+        return helm_renders.render(str(root), jobs, limit)
     return helm_cli.render(helm, str(root), jobs, limit)
 
 

@@ -36,15 +36,18 @@ def prestart(paths: Iterable[str]) -> None:
     interpreter and the Helm library, about a tenth of a second) runs beside the hook's own
     (imports, policies) instead of after it. Looked up from the working directory, where
     pre-commit runs; a chart found but then not rendered costs that start-up's CPU, no wait.
-    Here, not in gatekeeper.sources.helm: a hook on a file of no chart imports no Helm code."""
+    Not when the chart is as the last hook found it: its renderings are likely kept
+    (helm_renders). Here, not in gatekeeper.sources.helm: a hook on a file of no chart
+    imports no Helm code."""
     for path in paths:
         path = posixpath.normpath(path)
         if path.startswith(("/", "../")) or path == "..":
             continue
-        if any(os.path.isfile(posixpath.join(d, CHART_FILE)) for d in [*parents(path), ""]):
-            from gatekeeper.sources import helm_engine
+        charts = [d for d in [*parents(path), ""] if os.path.isfile(posixpath.join(d, CHART_FILE))]
+        if charts:
+            from gatekeeper.sources import helm_engine, helm_renders
 
-            if helm_engine.available():
+            if helm_engine.available() and not helm_renders.unchanged(charts[0] or "."):
                 helm_engine.prestart()
             return
 
