@@ -59,8 +59,9 @@ def test_a_kept_rendering_answers_the_same_request_and_only_it(
     assert ["app:2" in pod for pod in pods] == [False, True]
     assert len(_kept(keeping)) == 1
     # The kept answer is what a second request gets: one told apart from Helm's proves it.
-    key = helm_renders._key(root, JOBS, limit)
-    assert key is not None
+    found = helm_renders._key(root, JOBS, limit)
+    assert found is not None
+    key = found[0]
     marked = first._replace(dependencies=("kept",))
     Entries("helm-renders-v1").put_bytes(key, helm_renders._encoded(marked))
     assert helm_renders.render(root, JOBS, limit) == marked

@@ -98,11 +98,15 @@ def render(
     """helm_engine.render, answered from the renderings kept when asked before."""
     from gatekeeper.sources import helm_engine
 
-    key = _key(root, jobs, limit) if _keeping else None
-    if key is not None:
+    found = _key(root, jobs, limit) if _keeping else None
+    key = None
+    if found is not None:
+        key, files, request = found
         kept = _decoded(Entries(_NAME, _PER_SHARD).get_bytes(key))
-        if kept is not None:
+        if kept is not None:  # kept only when it passed _changing: not read again
             return kept
+        if _changing(files, request, root):
+            key = None
     result = helm_engine.render(root, jobs, limit)
     if key is not None and not result.failed:
         payload = _encoded(result)
@@ -127,9 +131,11 @@ def _code_digest() -> str | None:
     return digest.hexdigest()
 
 
-def _key(root: str, jobs: list[dict[str, Any]], limit: helm_engine.Limits) -> str | None:
-    """A digest of everything the rendering depends on, or None when it is not to be kept
-    (a file that is not a regular one, a call whose result changes between renderings)."""
+def _key(
+    root: str, jobs: list[dict[str, Any]], limit: helm_engine.Limits
+) -> tuple[str, list[tuple[str, bytes]], bytes] | None:
+    """A digest of everything the rendering depends on, with the files and the request it
+    was taken of; None when it is not to be kept (a file that is not a regular one)."""
     code = _code_digest()
     if code is None:
         return None
@@ -152,7 +158,7 @@ def _key(root: str, jobs: list[dict[str, Any]], limit: helm_engine.Limits) -> st
         name = relative.encode("utf-8", "surrogateescape")
         digest.update(b"\0%d\0%s\0%d\0" % (len(name), name, len(content)))
         digest.update(content)
-    return None if _changing(files, text, root) else digest.hexdigest()
+    return digest.hexdigest(), files, text
 
 
 def _files(root: str) -> list[tuple[str, bytes]] | None:
