@@ -86,13 +86,17 @@ class _Adapter:
     def __init__(self, name: str, detect: Callable[[str], bool] | None = None) -> None:
         self.NAME = name
         self._detect = detect
+        self._module: Any = None
 
     def module(self) -> Any:
-        return importlib.import_module(f"gatekeeper.sources.{self.NAME}")
+        if self._module is None:
+            self._module = importlib.import_module(f"gatekeeper.sources.{self.NAME}")
+        return self._module
 
     def detect(self, path: str) -> bool:
-        detect = self._detect or self.module().detect
-        return bool(detect(path))
+        if self._detect is None:  # no name test of its own: the module's, once imported
+            self._detect = self.module().detect
+        return self._detect(path)
 
     def load(self, path: str, data: bytes, context: LoadContext) -> Loaded:
         loaded: Loaded = self.module().load(path, data, context)
