@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.cache import Entries, installed
-from gatekeeper.sources.helm_lookup import is_template
 
 if TYPE_CHECKING:  # imported when a chart is rendered: the hook turns keeping on before
     from gatekeeper.sources import helm_engine
@@ -186,6 +185,8 @@ def _changing(files: list[tuple[str, bytes]], request: bytes, root: str) -> bool
     the clock, chance or the network. Other files and values are templates only for `tpl`:
     read too when a template calls it (the chart's text files, but those its .helmignore
     surely leaves out, which Helm never loads; the values of the jobs)."""
+    from gatekeeper.sources.helm_lookup import is_template
+
     templates = [content for name, content in files if is_template(name)]
     if any(_calls(content, _UNREPEATABLE) for content in templates):
         return True
