@@ -140,35 +140,46 @@ def adapter_for(path: str, sources: list[Source]) -> Source | None:
     return None
 
 
-def _may_own(name: str, path: str, context: LoadContext) -> bool:
-    """Whether the adapter `name` may find owners of `path` (see with_owners): the tests its
-    `owners` begins with, asked here so that an adapter that has none for it is not imported.
-    True where there is no such test."""
+def _owner_tests(context: LoadContext) -> dict[str, Callable[[str], bool]]:
+    """Per adapter, whether it may find owners of a path (see with_owners): the tests its
+    `owners` begins with, asked here so that an adapter that has none for it is not imported
+    (an adapter without a test here is always asked)."""
     from gatekeeper import ownership
     from gatekeeper.sources import names
 
-    if name == "dockerfile":  # the Dockerfiles a workflow or compose file builds
-        return bool(names.workflow_kind(path)) or _adapter("compose").detect(path)
-    if name == "workflow":  # the GitLab pipeline including it, the workflows running it
+    tree, index, compose = context.tree, ownership.of(context.tree), _adapter("compose")
+    configured = bool(context.options_for("helm").get("charts"))
+
+    def builds(path: str) -> bool:  # the Dockerfiles a workflow or compose file builds
+        return bool(names.workflow_kind(path)) or compose.detect(path)
+
+    def runs(path: str) -> bool:  # the GitLab pipeline including it, the workflows running it
         return (
             bool(names.workflow_kind(path))
-            or names.followable(path, context.tree)
+            or names.followable(path, tree)
             or (
                 path.endswith((".yml", ".yaml"))
                 and path != ".gitlab-ci.yml"
-                and context.tree.exists(".gitlab-ci.yml")
+                and index.exists(".gitlab-ci.yml")
             )
         )
-    if name == "helm":  # a chart above it, or a chart configured with it as a values file
-        above = ownership.of(context.tree).files_above(posixpath.dirname(path), (names.CHART_FILE,))
-        return any(chart != names.CHART_FILE for chart in above) or bool(
-            context.options_for("helm").get("charts")
-        )
-    if name == "kustomize":  # a kustomization's resource, patch or generator input
+
+    def renders(path: str) -> bool:  # a chart above it, or a chart given values files
+        above = index.files_above(posixpath.dirname(path), (names.CHART_FILE,))
+        return configured or any(chart != names.CHART_FILE for chart in above)
+
+    def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         return not names.is_kustomization(path) and path.endswith(
             (".yaml", ".yml", ".json", ".env", ".properties")
         )
-    return name != "kubernetes"  # the one adapter without owners
+
+    return {
+        "dockerfile": builds,
+        "workflow": runs,
+        "helm": renders,
+        "kustomize": builds_with,
+        "kubernetes": lambda path: False,  # the one adapter without owners
+    }
 
 
 def with_owners(paths: list[str], context: LoadContext) -> list[str]:
@@ -179,8 +190,10 @@ def with_owners(paths: list[str], context: LoadContext) -> list[str]:
     seen = set(out)
     if len(paths) >= LISTING_PAYS and isinstance(context.tree, WorkTree):
         context.tree.list_dir(".")  # one walk answers the lookups below (see WorkTree.exists)
+    tests = _owner_tests(context)
     for source in _registry():
-        asked = [path for path in paths if _may_own(source.NAME, path, context)]
+        test = tests.get(source.NAME)
+        asked = paths if test is None else [path for path in paths if test(path)]
         owners = getattr(source.module(), "owners", None) if asked else None
         if owners is None:
             continue
