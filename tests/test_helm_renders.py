@@ -87,6 +87,20 @@ def test_a_chart_that_renders_differently_each_time_is_never_kept(
     assert _kept(keeping) == []
 
 
+def test_a_chart_with_a_packaged_subchart_is_never_kept(tmp_path: Path, keeping: Path) -> None:
+    """Its templates are in the archive, not read for the calls above."""
+    root = _chart(tmp_path / "chart")
+    sub = _chart(tmp_path / "sub", POD.replace('"app:{{ .Values.tag }}"', '"app:{{ now }}"'))
+    (root / "charts").mkdir()
+    subprocess.run(
+        ["tar", "-czf", str(root / "charts/sub-0.1.0.tgz"), "-C", str(tmp_path), "sub"],
+        check=True,
+    )
+    (sub / "Chart.yaml").write_text(CHART.replace("name: web", "name: sub"))
+    helm_renders.render(str(root), JOBS, helm_engine.DEFAULT_LIMITS)
+    assert _kept(keeping) == []
+
+
 def test_nothing_is_kept_outside_the_hook(tmp_path: Path, own_cache: Path) -> None:
     root = str(_chart(tmp_path / "chart"))
     helm_renders.render(root, JOBS, helm_engine.DEFAULT_LIMITS)

@@ -182,11 +182,14 @@ def _files(root: str) -> list[tuple[str, bytes]] | None:
 
 def _changing(files: list[tuple[str, bytes]], request: bytes, root: str) -> bool:
     """Whether the rendering may change with nothing here changed: a template action calls
-    the clock, chance or the network. Other files and values are templates only for `tpl`:
-    read too when a template calls it (the chart's text files, but those its .helmignore
-    surely leaves out, which Helm never loads; the values of the jobs)."""
+    the clock, chance or the network (or may: a packaged subchart, not unpacked here).
+    Other files and values are templates only for `tpl`: read too when a template calls it
+    (the chart's text files, but those its .helmignore surely leaves out, which Helm never
+    loads; the values of the jobs)."""
     from gatekeeper.sources.helm_lookup import is_template
 
+    if any(name.endswith((".tgz", ".tar.gz")) for name, _ in files):
+        return True  # a packaged subchart: its templates are not read here
     templates = [content for name, content in files if is_template(name)]
     if any(_calls(content, _UNREPEATABLE) for content in templates):
         return True
