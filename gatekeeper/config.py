@@ -122,7 +122,7 @@ def parse_config(name: str, data: bytes) -> Config:
 def named_files(config: Config) -> list[tuple[str, tuple[str | int, ...], str]]:
     """Every file the configuration names: (path in the tree, the setting that names it,
     what it should be)."""
-    from gatekeeper.sources.helm import CHART_FILE
+    from gatekeeper.sources.names import CHART_FILE
 
     found: list[tuple[str, tuple[str | int, ...], str]] = []
     charts = config.sources.get("helm", {}).get("charts", [])

@@ -145,7 +145,7 @@ def advisory(file: str, variants: Sequence[str], config: Config) -> bool:
     cluster gets (a `docs/pod.yaml` that `deploy/` lists as a resource blocks like any
     other). A chart's test hook informs only: `helm test` creates it, install and upgrade
     never do (its rendering says so, see helm.test_hook)."""
-    from gatekeeper.sources.helm import TEST_HOOK_VARIANT
+    from gatekeeper.sources.names import TEST_HOOK_VARIANT
 
     if variants and all(str(variant).endswith(TEST_HOOK_VARIANT) for variant in variants):
         return True  # only `helm test` creates it (a chart's test hook)

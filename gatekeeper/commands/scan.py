@@ -28,9 +28,10 @@ def run(args: argparse.Namespace) -> int:
     if args.stdin_filename and not stdin:
         raise UsageError("--stdin-filename needs '-' as the path")
     if args.hook:  # a chart's renderer starts beside the hook's own start-up
-        from gatekeeper.sources import helm
+        from gatekeeper.sources import helm_deployers, helm_renders
 
-        helm.prestart(args.paths)
+        helm_renders.keep()  # and Helm's renderings are kept for the next hook
+        helm_deployers.prestart(args.paths)
     run_context = context.for_worktree(
         [] if stdin else args.paths,
         root=args.root,

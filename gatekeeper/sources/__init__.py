@@ -14,10 +14,11 @@ Optional heavy dependencies are imported inside `load`, so the CLI starts fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any, Protocol
 
 from gatekeeper.document import Loaded
@@ -79,11 +80,61 @@ LISTING_PAYS = 48
 KUBERNETES_OWNERS = frozenset({"kubernetes", "helm", "kustomize"})
 
 
+class _Adapter:
+    """A source adapter, its module imported on first use beyond `detect`: the name tests of
+    gatekeeper.sources.names answer which adapter owns a file without importing the others
+    (a hook on one manifest imported all seven, a quarter of its start-up)."""
+
+    def __init__(self, name: str, detect: Callable[[str], bool] | None = None) -> None:
+        self.NAME = name
+        self._detect = detect
+        self._module: Any = None
+
+    def module(self) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module(f"gatekeeper.sources.{self.NAME}")
+        return self._module
+
+    def detect(self, path: str) -> bool:
+        if self._detect is None:  # no name test of its own: the module's, once imported
+            self._detect = self.module().detect
+        return self._detect(path)
+
+    def load(self, path: str, data: bytes, context: LoadContext) -> Loaded:
+        loaded: Loaded = self.module().load(path, data, context)
+        return loaded
+
+    def __getattr__(self, name: str) -> Any:  # the module's other functions and constants
+        if name.startswith("_"):  # never the module's private names (nor a copy's state)
+            raise AttributeError(name)
+        return getattr(self.module(), name)
+
+
+def _name_tests() -> dict[str, Callable[[str], bool]]:
+    from gatekeeper.sources import names
+
+    return {
+        "dockerfile": names.is_dockerfile,
+        "workflow": lambda path: names.workflow_kind(path) != "",
+        "helm": names.is_chart,
+        "kustomize": names.is_kustomization,
+        "release_files": names.is_release_file,
+        "tanka": names.is_tanka_entry,
+    }
+
+
+@functools.cache
+def _registry() -> tuple[_Adapter, ...]:
+    tests = _name_tests()
+    return tuple(_Adapter(name, tests.get(name)) for name in REGISTRY)
+
+
+def _adapter(name: str) -> _Adapter:
+    return next(adapter for adapter in _registry() if name == adapter.NAME)
+
+
 def adapters() -> list[Source]:
-    modules: list[ModuleType] = [
-        importlib.import_module(f"gatekeeper.sources.{name}") for name in REGISTRY
-    ]
-    return modules  # type: ignore[return-value]
+    return list(_registry())
 
 
 def adapter_for(path: str, sources: list[Source]) -> Source | None:
@@ -91,6 +142,48 @@ def adapter_for(path: str, sources: list[Source]) -> Source | None:
         if source.detect(path):
             return source
     return None
+
+
+def _owner_tests(context: LoadContext) -> dict[str, Callable[[str], bool]]:
+    """Per adapter, whether it may find owners of a path (see with_owners): the tests its
+    `owners` begins with, asked here so that an adapter that has none for it is not imported
+    (an adapter without a test here is always asked)."""
+    from gatekeeper import ownership
+    from gatekeeper.sources import names
+
+    tree, index, compose = context.tree, ownership.of(context.tree), _adapter("compose")
+    configured = bool(context.options_for("helm").get("charts"))
+
+    def builds(path: str) -> bool:  # the Dockerfiles a workflow or compose file builds
+        return bool(names.workflow_kind(path)) or compose.detect(path)
+
+    def runs(path: str) -> bool:  # the GitLab pipeline including it, the workflows running it
+        return (
+            bool(names.workflow_kind(path))
+            or names.followable(path, tree)
+            or (
+                path.endswith((".yml", ".yaml"))
+                and path != ".gitlab-ci.yml"
+                and index.exists(".gitlab-ci.yml")
+            )
+        )
+
+    def renders(path: str) -> bool:  # a chart above it, or a chart given values files
+        above = index.files_above(posixpath.dirname(path), (names.CHART_FILE,))
+        return configured or any(chart != names.CHART_FILE for chart in above)
+
+    def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
+        return not names.is_kustomization(path) and path.endswith(
+            (".yaml", ".yml", ".json", ".env", ".properties")
+        )
+
+    return {
+        "dockerfile": builds,
+        "workflow": runs,
+        "helm": renders,
+        "kustomize": builds_with,
+        "kubernetes": lambda path: False,  # the one adapter without owners
+    }
 
 
 def with_owners(paths: list[str], context: LoadContext) -> list[str]:
@@ -101,11 +194,14 @@ def with_owners(paths: list[str], context: LoadContext) -> list[str]:
     seen = set(out)
     if len(paths) >= LISTING_PAYS and isinstance(context.tree, WorkTree):
         context.tree.list_dir(".")  # one walk answers the lookups below (see WorkTree.exists)
-    for source in adapters():
-        owners = getattr(source, "owners", None)
+    tests = _owner_tests(context)
+    for source in _registry():
+        test = tests.get(source.NAME)
+        asked = paths if test is None else [path for path in paths if test(path)]
+        owners = getattr(source.module(), "owners", None) if asked else None
         if owners is None:
             continue
-        for path in paths:
+        for path in asked:
             for owner in owners(path, context):
                 if owner not in seen and context.tree.exists(owner):
                     seen.add(owner)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
 import re
 import shlex
 from collections.abc import Iterator
@@ -37,9 +36,11 @@ from gatekeeper.fieldpath import Path
 from gatekeeper.images import parse_image
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, dockerfile_builds
+from gatekeeper.sources.names import is_dockerfile
 from gatekeeper.yamldoc import check_bytes, decode
 
 NAME = "dockerfile"
+detect = is_dockerfile  # by the name alone (gatekeeper.sources.names)
 KIND = "Dockerfile"
 
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
@@ -49,43 +50,6 @@ _VARIABLE = re.compile(
 )
 _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
 MAX_PARSES = 100  # bound the re-parses of pathological heredoc files
-
-
-# `Dockerfile.<suffix>` names a variant (Dockerfile.prod, Dockerfile.alpine) unless the suffix is
-# another format's extension: dockerfile.py is the Python module that writes Dockerfiles.
-NOT_A_VARIANT = frozenset(
-    {
-        # documentation, backups, editor files
-        "md", "txt", "rst", "adoc", "html", "orig", "bak", "swp", "tmp", "old", "dockerignore",
-        # source code and its tests
-        "py", "pyc", "pyi", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "rs", "java",
-        "kt", "scala", "cs", "php", "pl", "lua", "c", "h", "cc", "cpp", "hpp", "swift", "sh",
-        "bash", "zsh", "ps1", "bat", "cmd", "snap", "spec", "test",
-        # data, configuration and templates (rendered elsewhere, not built as they are)
-        "json", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "csv", "lock", "sum",
-        "j2", "jinja", "jinja2", "tpl", "tmpl", "template", "mustache", "hbs", "erb", "gotmpl",
-        "sample", "example", "dist", "in",
-    }
-)  # fmt: skip
-
-
-def detect(path: str) -> bool:
-    """Dockerfile, Containerfile (any case), `<name>.Dockerfile`, `Dockerfile.<variant>`, and
-    `Dockerfile-<variant>`/`Dockerfile_<variant>` (`docker build -f docker/Dockerfile-api`)."""
-    name = posixpath.basename(path).lower()
-    if name in ("dockerfile", "containerfile"):
-        return True
-    for base in ("dockerfile", "containerfile"):
-        if name[len(base) : len(base) + 1] in ("-", "_") and name.startswith(base):
-            suffix = name.rpartition(".")[2] if "." in name else ""
-            return suffix not in NOT_A_VARIANT
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem:
-        return False
-    if suffix in ("dockerfile", "containerfile"):
-        return True  # api.Dockerfile
-    first = name.split(".", 1)[0]
-    return first in ("dockerfile", "containerfile") and suffix not in NOT_A_VARIANT
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:

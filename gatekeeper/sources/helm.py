@@ -41,9 +41,11 @@ from gatekeeper.sources import (
     helm_engine,
     helm_lookup,
     helm_packaged,
+    helm_renders,
     helm_set,
     programs,
 )
+from gatekeeper.sources.helm_deployers import prestart as prestart
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
     Template,
@@ -61,6 +63,9 @@ from gatekeeper.sources.helm_lines import (
     required_values,
     writing_parts,
 )
+from gatekeeper.sources.names import CHART_FILE as CHART_FILE
+from gatekeeper.sources.names import TEST_HOOK_VARIANT as TEST_HOOK_VARIANT
+from gatekeeper.sources.names import parents as parents
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import (
     NodeLocator,
@@ -73,7 +78,6 @@ from gatekeeper.yamldoc import (
 from gatekeeper.yamlevents import Manifest, manifests
 
 NAME = "helm"
-CHART_FILE = "Chart.yaml"
 INTERNAL_DEFAULTS = "_internal_defaults_do_not_set"  # istio's defaults, merged into .Values
 DEFAULT_RELEASE = "release-name"
 # `chart/templates/x.yaml:7:15` or `(chart/templates/x.yaml:8:8)` in Helm's error messages.
@@ -168,19 +172,6 @@ def vendored(options: dict[str, Any], chart: str, repo_url: str, version: str) -
         # A copy outside the repository is none: never the root's chart in its place.
         return inside(str(entry.get("path", "")).removesuffix(CHART_FILE).rstrip("/") or ".")
     return None
-
-
-def parents(path: str) -> list[str]:
-    """The directories above `path`, innermost first (`a/b/c.yaml` -> `a/b`, `a`).
-
-    Stops at the root of an absolute path too, where dirname() no longer changes it.
-    """
-    found = []
-    directory = posixpath.dirname(path)
-    while directory and directory not in found:
-        found.append(directory)
-        directory = posixpath.dirname(directory)
-    return found
 
 
 def has_chart(directory: str, tree: Tree) -> bool:
@@ -321,22 +312,6 @@ def is_subchart(chart_dir: str, tree: Tree) -> bool:
     """A vendored subchart (parent/charts/<name>) renders as part of its parent."""
     parent = posixpath.dirname(chart_dir)
     return posixpath.basename(parent) == "charts" and in_chart(parent, tree)
-
-
-def prestart(paths: Iterable[str]) -> None:
-    """A hook on a file of a chart on disk: start the renderer now, so its start-up (an
-    interpreter and the Helm library, about a tenth of a second) runs beside the hook's own
-    (imports, policies) instead of after it. Looked up from the working directory, where
-    pre-commit runs; a chart found but then not rendered costs that start-up's CPU, no wait."""
-    if not helm_engine.available():
-        return
-    for path in paths:
-        path = posixpath.normpath(path)
-        if path.startswith(("/", "../")) or path == "..":
-            continue
-        if any(os.path.isfile(posixpath.join(d, CHART_FILE)) for d in [*parents(path), ""]):
-            helm_engine.prestart()
-            return
 
 
 def _charts(paths: Iterable[str], tree: Tree) -> int:
@@ -636,8 +611,8 @@ def _render(
     helm: str | None, root: FsPath, jobs: list[dict[str, Any]], limit: helm_engine.Limits
 ) -> helm_engine.ChartResult:
     """The chart at `root` rendered once per job: by the SDK, or by `helm` on PATH."""
-    if helm is None:
-        return helm_engine.render(str(root), jobs, limit)
+    if helm is None:  # (a hook's are kept between runs: helm_renders)
+        return helm_renders.render(str(root), jobs, limit)
     return helm_cli.render(helm, str(root), jobs, limit)
 
 
@@ -1699,9 +1674,6 @@ def _in_release_namespace(document: Document) -> None:
 
 
 TEST_EVENTS = frozenset({"test", "test-success", "test-failure"})
-# Said after the rendering's name (`helm charts/web`) of a test hook's findings, which
-# inform and never block (pipeline.advisory): install and upgrade never apply it.
-TEST_HOOK_VARIANT = " (a test hook: only `helm test` creates it)"
 
 
 def test_hook(obj: dict[str, Any], deployer: str) -> str:

@@ -17,25 +17,47 @@ import functools
 import os
 import posixpath
 import subprocess
+from collections.abc import Iterable
 from typing import Any
 
 from gatekeeper import ownership
 from gatekeeper.depgraph import Graph
 from gatekeeper.git import NO_NETWORK
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.names import CHART_FILE, parents
 from gatekeeper.tree import Tree, WorkTree
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _MARK = "valueFiles"
 
 
+def prestart(paths: Iterable[str]) -> None:
+    """A hook on a file of a chart on disk: start the renderer now, so its start-up (an
+    interpreter and the Helm library, about a tenth of a second) runs beside the hook's own
+    (imports, policies) instead of after it. Looked up from the working directory, where
+    pre-commit runs; a chart found but then not rendered costs that start-up's CPU, no wait.
+    Not when the chart is as the last hook found it: its renderings are likely kept
+    (helm_renders). Here, not in gatekeeper.sources.helm: a hook on a file of no chart
+    imports no Helm code."""
+    for path in paths:
+        path = posixpath.normpath(path)
+        if path.startswith(("/", "../")) or path == "..":
+            continue
+        charts = [d for d in [*parents(path), ""] if os.path.isfile(posixpath.join(d, CHART_FILE))]
+        if charts:
+            from gatekeeper.sources import helm_engine, helm_renders
+
+            if helm_engine.available() and not helm_renders.unchanged(charts[0] or "."):
+                helm_engine.prestart()
+            return
+
+
 def staged(paths: list[str], context: LoadContext) -> list[str]:
     """The files, other than `paths`, holding an Application that reads one of them."""
-    from gatekeeper.sources.helm import CHART_FILE, has_chart, parents
-
+    index = ownership.of(context.tree)
     found: dict[str, None] = {}
     for path in paths:
-        charts = [d for d in parents(path) if has_chart(d, context.tree)]
+        charts = [d for d in parents(path) if index.exists(posixpath.join(d, CHART_FILE))]
         if posixpath.basename(path) == CHART_FILE:
             charts.append(posixpath.dirname(path))
         chart_dir = charts[-1] if charts else None  # the outermost: it renders the file

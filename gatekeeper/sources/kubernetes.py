@@ -8,9 +8,10 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
-from gatekeeper.sources import LoadContext, envsubst
+from gatekeeper.sources import LoadContext, envsubst, names
 from gatekeeper.yamldoc import NodeLocator, check_bytes, decode, duplicate_problems, load_all
 from gatekeeper.yamlevents import Manifest, manifests
 
@@ -103,17 +104,30 @@ def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     """Does a source that owns the file render it? A real chart renders its templates/ and
     charts/ (and applies crds/), a real kustomization builds its patches; everything else is
     applied as is."""
-    from gatekeeper.sources.helm import rendered_by_chart
     from gatekeeper.sources.kustomize import is_patch
 
-    return rendered_by_chart(path, context.tree) or is_patch(path, context.tree)
+    if _in_a_chart(path, context):
+        from gatekeeper.sources.helm import rendered_by_chart
+
+        if rendered_by_chart(path, context.tree):
+            return True
+    return is_patch(path, context.tree)
 
 
 def _chart_data(path: str, context: LoadContext | None) -> bool:
     """A file a chart's templates read (`.Files.Get`): judged in what the chart renders."""
+    if context is None or not _in_a_chart(path, context):
+        return False
     from gatekeeper.sources.helm import read_by_chart
 
-    return context is not None and read_by_chart(path, context.tree)
+    return read_by_chart(path, context.tree)
+
+
+def _in_a_chart(path: str, context: LoadContext) -> bool:
+    """A Chart.yaml in the file's folder or one above it (the root's too): asked before
+    the Helm adapter is imported, which a manifest in no chart does not need."""
+    index = ownership.of(context.tree)
+    return bool(index.files_above(posixpath.dirname(path), (names.CHART_FILE,)))
 
 
 def rendered_copy(path: str, data: bytes, context: LoadContext) -> bool:

@@ -35,7 +35,6 @@ from gatekeeper.sources import (
     kustomize_names,
     kustomize_subjects,
 )
-from gatekeeper.sources.helm import parents
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_patches import Patch
 from gatekeeper.sources.kustomize_values import (
@@ -47,10 +46,11 @@ from gatekeeper.sources.kustomize_values import (
     copied,
     normalised,
 )
+from gatekeeper.sources.names import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
+from gatekeeper.sources.names import parents
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 # What a kustomization may hold for us to build it; anything else goes to kubectl.
 _FIELDS = frozenset(
     {

@@ -22,22 +22,15 @@ from typing import Any, NamedTuple
 from gatekeeper.document import Loaded, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_set
+from gatekeeper.sources.names import is_release_file
 from gatekeeper.tree import inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
-NAME = "releases"
-_HELMFILES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})
+NAME = "release_files"
 _FLEET = frozenset({"fleet.yaml", "fleet.yml"})
 _SKAFFOLD = frozenset({"skaffold.yaml", "skaffold.yml"})
 MAX_RELEASES = 16  # per file
-
-
-def detect(path: str) -> bool:
-    name = posixpath.basename(path)
-    if name in _HELMFILES or name in _FLEET or name in _SKAFFOLD:
-        return True
-    folder = posixpath.basename(posixpath.dirname(path))
-    return folder == "helmfile.d" and name.endswith((".yaml", ".yml", ".gotmpl"))
+detect = is_release_file
 
 
 class Wanted(NamedTuple):

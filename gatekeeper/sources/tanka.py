@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext
+from gatekeeper.sources.names import is_tanka_entry
 from gatekeeper.tree import Tree
 
 if TYPE_CHECKING:  # imported where used: is_environment is asked of every manifest
@@ -172,7 +173,7 @@ def _apply(
 
 
 def detect(path: str) -> bool:
-    return posixpath.basename(path) == ENTRYPOINT
+    return is_tanka_entry(path)
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:

@@ -39,6 +39,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
+from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
 from gatekeeper.sources.workflow_values import (
@@ -56,9 +57,10 @@ from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
 
 NAME = "workflow"
-GITHUB = "GitHubWorkflow"
-GITLAB = "GitLabCI"
-ACTION = "GitHubAction"  # action.yml: a composite action's steps run like a job's
+GITHUB = source_names.WORKFLOW_GITHUB
+GITLAB = source_names.WORKFLOW_GITLAB
+ACTION = source_names.WORKFLOW_ACTION
+kind_of = source_names.workflow_kind
 
 # Actions and commands that start a throwaway cluster in the CI runner: kubectl and helm in
 # that job test against it, they do not deploy.
@@ -85,18 +87,6 @@ _ACTOR = re.compile(
 
 def detect(path: str) -> bool:
     return kind_of(path) != ""
-
-
-def kind_of(path: str) -> str:
-    name = posixpath.basename(path)
-    directory = posixpath.dirname(path)
-    if directory == ".github/workflows" or directory.endswith("/.github/workflows"):
-        return GITHUB if name.endswith((".yml", ".yaml")) else ""
-    if name == ".gitlab-ci.yml":
-        return GITLAB
-    if name in ("action.yml", "action.yaml"):
-        return ACTION
-    return workflow_ci.kind_of(path)
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
@@ -148,30 +138,7 @@ def _gives_terraform(tree: Tree, path: str) -> bool:
 _VAR_FLAG = re.compile(rb"[\s\"']-var[\s=]")
 
 
-# Files a step may run or read recipes from, besides any script: data files are not.
-_RECIPE_FILES = frozenset(
-    {"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "package.json",
-     "Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"}
-)  # fmt: skip
-# What workflow_scripts follows besides those: scripts by their suffix, or a `#!` line.
-_SCRIPT_SUFFIXES = frozenset(
-    {".sh", ".bash", ".zsh", ".ksh", ".py", ".js", ".mjs", ".cjs", ".ts", ".pl", ".rb", ".php",
-     ".ps1"}
-)  # fmt: skip
-
-
-def _followable(path: str, tree: Tree) -> bool:
-    """Whether a workflow may run `path` (checked before the tree's workflows are loaded:
-    CODEOWNERS, LICENSE or a Dockerfile changed alone should not cost that)."""
-    name = posixpath.basename(path)
-    if name in _RECIPE_FILES or posixpath.splitext(name)[1] in _SCRIPT_SUFFIXES:
-        return True
-    if posixpath.splitext(name)[1]:
-        return False
-    try:  # `./release`: a script without a suffix starts with `#!`
-        return tree.read(path)[:2] == b"#!"
-    except OSError:
-        return False
+_followable = source_names.followable
 
 
 _WORKFLOWS: weakref.WeakKeyDictionary[Any, list[Document]] = weakref.WeakKeyDictionary()

@@ -13,13 +13,14 @@ an imperative deploy as it is in a GitHub workflow (red team r06 of the ninth se
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 from collections.abc import Iterator
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-CLOUD_BUILD = "CloudBuild"
+from gatekeeper.sources.names import ci_kind
+
+CLOUD_BUILD = "CloudBuild"  # the kinds names.ci_kind gives
 AZURE = "AzurePipelines"
 BITBUCKET = "BitbucketPipelines"
 CIRCLECI = "CircleCI"
@@ -28,22 +29,7 @@ _SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
 
 
 def kind_of(path: str) -> str:
-    name = posixpath.basename(path)
-    folder = posixpath.dirname(path)
-    if name in ("cloudbuild.yaml", "cloudbuild.yml", "cloudbuild.json") or name.endswith(
-        (".cloudbuild.yaml", ".cloudbuild.yml", "-cloudbuild.yaml", "-cloudbuild.yml")
-    ):
-        return CLOUD_BUILD
-    if name in ("azure-pipelines.yml", "azure-pipelines.yaml") or (
-        posixpath.basename(folder) in (".azure-pipelines", ".azuredevops")
-        and name.endswith((".yml", ".yaml"))
-    ):
-        return AZURE
-    if name == "bitbucket-pipelines.yml":
-        return BITBUCKET
-    if name == "config.yml" and posixpath.basename(folder) == ".circleci":
-        return CIRCLECI
-    return ""
+    return ci_kind(path)
 
 
 # A script to split into commands, or a command written as words: (node, text or None).

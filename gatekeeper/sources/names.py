@@ -1,0 +1,163 @@
+"""What the source adapters own by a path's name alone, apart from the adapters themselves.
+
+Importing an adapter costs milliseconds (Helm's, the workflows' and Kustomize's bring their
+renderers, shell parsers and regular expressions); a hook on one manifest needs two of seven.
+The registry (gatekeeper.sources) asks these name tests which adapter owns a file and which
+may own more files for it, and imports an adapter only when it is needed; the adapters use
+the same tests, so there is one definition of each.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gatekeeper.tree import Tree
+
+CHART_FILE = "Chart.yaml"
+# Said after the rendering's name (`helm charts/web`) of a chart's test hook's findings, which
+# inform and never block (pipeline.advisory): install and upgrade never apply it.
+TEST_HOOK_VARIANT = " (a test hook: only `helm test` creates it)"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+WORKFLOW_GITHUB = "GitHubWorkflow"
+WORKFLOW_GITLAB = "GitLabCI"
+WORKFLOW_ACTION = "GitHubAction"  # action.yml: a composite action's steps run like a job's
+
+
+def parents(path: str) -> list[str]:
+    """The directories above `path`, innermost first (`a/b/c.yaml` -> `a/b`, `a`).
+
+    Stops at the root of an absolute path too, where dirname() no longer changes it.
+    """
+    found = []
+    directory = posixpath.dirname(path)
+    while directory and directory not in found:
+        found.append(directory)
+        directory = posixpath.dirname(directory)
+    return found
+
+
+def workflow_kind(path: str) -> str:
+    """WORKFLOW_GITHUB, WORKFLOW_GITLAB or WORKFLOW_ACTION, or "" for any other file."""
+    name = posixpath.basename(path)
+    directory = posixpath.dirname(path)
+    if directory == ".github/workflows" or directory.endswith("/.github/workflows"):
+        return WORKFLOW_GITHUB if name.endswith((".yml", ".yaml")) else ""
+    if name == ".gitlab-ci.yml":
+        return WORKFLOW_GITLAB
+    if name in ("action.yml", "action.yaml"):
+        return WORKFLOW_ACTION
+    return ci_kind(path)
+
+
+def ci_kind(path: str) -> str:
+    """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or ""."""
+    name = posixpath.basename(path)
+    folder = posixpath.dirname(path)
+    if name in ("cloudbuild.yaml", "cloudbuild.yml", "cloudbuild.json") or name.endswith(
+        (".cloudbuild.yaml", ".cloudbuild.yml", "-cloudbuild.yaml", "-cloudbuild.yml")
+    ):
+        return "CloudBuild"
+    if name in ("azure-pipelines.yml", "azure-pipelines.yaml") or (
+        posixpath.basename(folder) in (".azure-pipelines", ".azuredevops")
+        and name.endswith((".yml", ".yaml"))
+    ):
+        return "AzurePipelines"
+    if name == "bitbucket-pipelines.yml":
+        return "BitbucketPipelines"
+    if name == "config.yml" and posixpath.basename(folder) == ".circleci":
+        return "CircleCI"
+    return ""
+
+
+# Files a step may run or read recipes from, besides any script: data files are not.
+RECIPE_FILES = frozenset(
+    {"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", "package.json",
+     "Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml"}
+)  # fmt: skip
+# What workflow_scripts follows besides those: scripts by their suffix, or a `#!` line.
+SCRIPT_SUFFIXES = frozenset(
+    {".sh", ".bash", ".zsh", ".ksh", ".py", ".js", ".mjs", ".cjs", ".ts", ".pl", ".rb", ".php",
+     ".ps1"}
+)  # fmt: skip
+
+
+def followable(path: str, tree: Tree) -> bool:
+    """Whether a workflow may run `path` (checked before the tree's workflows are loaded:
+    CODEOWNERS, LICENSE or a Dockerfile changed alone should not cost that)."""
+    name = posixpath.basename(path)
+    if name in RECIPE_FILES or posixpath.splitext(name)[1] in SCRIPT_SUFFIXES:
+        return True
+    if posixpath.splitext(name)[1]:
+        return False
+    try:  # `./release`: a script without a suffix starts with `#!`
+        return tree.read(path)[:2] == b"#!"
+    except OSError:
+        return False
+
+
+# `Dockerfile.<suffix>` names a variant (Dockerfile.prod, Dockerfile.alpine) unless the suffix is
+# another format's extension: dockerfile.py is the Python module that writes Dockerfiles.
+NOT_A_VARIANT = frozenset(
+    {
+        # documentation, backups, editor files
+        "md", "txt", "rst", "adoc", "html", "orig", "bak", "swp", "tmp", "old", "dockerignore",
+        # source code and its tests
+        "py", "pyc", "pyi", "go", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "rs", "java",
+        "kt", "scala", "cs", "php", "pl", "lua", "c", "h", "cc", "cpp", "hpp", "swift", "sh",
+        "bash", "zsh", "ps1", "bat", "cmd", "snap", "spec", "test",
+        # data, configuration and templates (rendered elsewhere, not built as they are)
+        "json", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "csv", "lock", "sum",
+        "j2", "jinja", "jinja2", "tpl", "tmpl", "template", "mustache", "hbs", "erb", "gotmpl",
+        "sample", "example", "dist", "in",
+    }
+)  # fmt: skip
+
+
+def is_dockerfile(path: str) -> bool:
+    """Dockerfile, Containerfile (any case), `<name>.Dockerfile`, `Dockerfile.<variant>`, and
+    `Dockerfile-<variant>`/`Dockerfile_<variant>` (`docker build -f docker/Dockerfile-api`)."""
+    name = posixpath.basename(path).lower()
+    if name in ("dockerfile", "containerfile"):
+        return True
+    for base in ("dockerfile", "containerfile"):
+        if name[len(base) : len(base) + 1] in ("-", "_") and name.startswith(base):
+            suffix = name.rpartition(".")[2] if "." in name else ""
+            return suffix not in NOT_A_VARIANT
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        return False
+    if suffix in ("dockerfile", "containerfile"):
+        return True  # api.Dockerfile
+    first = name.split(".", 1)[0]
+    return first in ("dockerfile", "containerfile") and suffix not in NOT_A_VARIANT
+
+
+def is_chart(path: str) -> bool:
+    return posixpath.basename(path) == CHART_FILE
+
+
+def is_kustomization(path: str) -> bool:
+    return posixpath.basename(path) in KUSTOMIZATION_FILES
+
+
+_RELEASE_FILES = frozenset(
+    {"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl", "fleet.yaml", "fleet.yml",
+     "skaffold.yaml", "skaffold.yml"}
+)  # fmt: skip
+
+
+def is_release_file(path: str) -> bool:
+    """helmfile, Fleet and Skaffold files (gatekeeper.sources.release_files)."""
+    name = posixpath.basename(path)
+    if name in _RELEASE_FILES:
+        return True
+    folder = posixpath.basename(posixpath.dirname(path))
+    return folder == "helmfile.d" and name.endswith((".yaml", ".yml", ".gotmpl"))
+
+
+def is_tanka_entry(path: str) -> bool:
+    """A main.jsonnet: maybe a Tanka inline environment (gatekeeper.sources.tanka)."""
+    return posixpath.basename(path) == "main.jsonnet"

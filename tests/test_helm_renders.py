@@ -1,0 +1,154 @@
+"""Helm's renderings kept between hook runs: asked again for the same chart, the same jobs
+and the same library, the kept answer is the answer; anything else renders anew."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatekeeper.cache import Entries
+from gatekeeper.sources import helm_engine, helm_renders
+
+CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+POD = """apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+    - name: app
+      image: "app:{{ .Values.tag }}"
+      securityContext: {privileged: true}
+"""
+JOBS: list[dict[str, Any]] = [
+    {"values": {}, "options": {"name": "release-name", "namespace": "default"}},
+    {"values": {"tag": "2"}, "options": {"name": "release-name", "namespace": "default"}},
+]
+
+
+def _chart(folder: Path, pod: str = POD) -> Path:
+    (folder / "templates").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text(CHART)
+    (folder / "values.yaml").write_text("tag: '1'\n")
+    (folder / "templates/pod.yaml").write_text(pod)
+    return folder
+
+
+@pytest.fixture
+def keeping(monkeypatch: pytest.MonkeyPatch, own_cache: Path) -> Path:
+    monkeypatch.setattr(helm_renders, "_keeping", True)
+    return own_cache
+
+
+def _kept(cache: Path) -> list[Path]:
+    return [p for p in (cache / "helm-renders-v1").glob("*/*") if not p.name.startswith(".")]
+
+
+def test_a_kept_rendering_answers_the_same_request_and_only_it(
+    tmp_path: Path, keeping: Path
+) -> None:
+    root = str(_chart(tmp_path / "chart"))
+    limit = helm_engine.DEFAULT_LIMITS
+    first = helm_renders.render(root, JOBS, limit)
+    assert first == helm_engine.render(root, JOBS, limit)  # what Helm says, kept as it is
+    pods = [(r.manifests or {}).get("web/templates/pod.yaml", "") for r in first.renderings]
+    assert ["app:2" in pod for pod in pods] == [False, True]
+    assert len(_kept(keeping)) == 1
+    # The kept answer is what a second request gets: one told apart from Helm's proves it.
+    found = helm_renders._key(root, JOBS, limit)
+    assert found is not None
+    key = found[0]
+    marked = first._replace(dependencies=("kept",))
+    Entries("helm-renders-v1").put_bytes(key, helm_renders._encoded(marked))
+    assert helm_renders.render(root, JOBS, limit) == marked
+    # Other jobs, other limits, another file of the chart: rendered by Helm again.
+    assert helm_renders.render(root, JOBS[:1], limit).dependencies == ()
+    assert helm_renders.render(root, JOBS, limit._replace(seconds=29.0)).dependencies == ()
+    edited = POD.replace("privileged: true", "privileged: false")
+    (tmp_path / "chart/templates/pod.yaml").write_text(edited)
+    again = helm_renders.render(root, JOBS, limit)
+    assert again.dependencies == () and "privileged: false" in str(again.renderings[0].manifests)
+
+
+@pytest.mark.parametrize(
+    "call", ["{{ randAlphaNum 8 }}", '{{ now | date "2006" }}', '{{ (genCA "x" 3).Cert }}']
+)
+def test_a_chart_that_renders_differently_each_time_is_never_kept(
+    tmp_path: Path, keeping: Path, call: str
+) -> None:
+    pod = POD.replace('"app:{{ .Values.tag }}"', f'"app:{call}"')
+    root = str(_chart(tmp_path / "chart", pod))
+    result = helm_renders.render(root, JOBS, helm_engine.DEFAULT_LIMITS)
+    assert result.renderings[0].manifests is not None
+    assert _kept(keeping) == []
+
+
+def test_a_chart_with_a_packaged_subchart_is_never_kept(tmp_path: Path, keeping: Path) -> None:
+    """Its templates are in the archive, not read for the calls above."""
+    root = _chart(tmp_path / "chart")
+    sub = _chart(tmp_path / "sub", POD.replace('"app:{{ .Values.tag }}"', '"app:{{ now }}"'))
+    (root / "charts").mkdir()
+    subprocess.run(
+        ["tar", "-czf", str(root / "charts/sub-0.1.0.tgz"), "-C", str(tmp_path), "sub"],
+        check=True,
+    )
+    (sub / "Chart.yaml").write_text(CHART.replace("name: web", "name: sub"))
+    helm_renders.render(str(root), JOBS, helm_engine.DEFAULT_LIMITS)
+    assert _kept(keeping) == []
+
+
+def test_nothing_is_kept_outside_the_hook(tmp_path: Path, own_cache: Path) -> None:
+    root = str(_chart(tmp_path / "chart"))
+    helm_renders.render(root, JOBS, helm_engine.DEFAULT_LIMITS)
+    assert _kept(own_cache) == []
+
+
+def test_a_hook_on_a_chart_says_the_same_from_kept_renderings(
+    tmp_path: Path, own_cache: Path, gatekeeper: Callable[..., Any]
+) -> None:
+    """The second hook on the unchanged chart says what the first said; a changed values
+    file is rendered again."""
+    repo = tmp_path / "repo"
+    _chart(repo / "chart")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    env = {"GATEKEEPER_CACHE_DIR": str(own_cache)}
+    runs = [
+        gatekeeper("scan", "--hook", "chart/values.yaml", "--format", "json", cwd=repo, env=env)
+        for _ in range(2)
+    ]
+    assert [run.returncode for run in runs] == [1, 1]
+    assert runs[0].stdout == runs[1].stdout
+    assert len(_kept(own_cache)) == 1
+    found = json.loads(runs[1].stdout)["findings"]
+    assert any("privileged" in f["message"] for f in found)
+    (repo / "chart/values.yaml").write_text("tag: '3'\n")
+    third = gatekeeper("scan", "--hook", "chart/values.yaml", "--format", "json", cwd=repo, env=env)
+    assert "app:3" in third.stdout and "app:3" not in runs[0].stdout
+    assert len(_kept(own_cache)) == 2
+
+
+def test_the_renderer_is_started_ahead_only_for_a_chart_changed_since_the_last_hook(
+    tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unchanged, its renderings are likely kept: no start-up spent on a child never asked."""
+    from gatekeeper.sources import helm_deployers
+
+    _chart(tmp_path / "chart")
+    monkeypatch.chdir(tmp_path)
+    helm_engine._stop_worker()
+    try:
+        helm_deployers.prestart(["chart/values.yaml"])  # never seen: started
+        assert helm_engine._Worker.current is not None
+        helm_engine._stop_worker()
+        helm_deployers.prestart(["chart/values.yaml"])  # as the last hook found it
+        assert helm_engine._Worker.current is None
+        (tmp_path / "chart/values.yaml").write_text("tag: '4'\n")
+        helm_deployers.prestart(["chart/values.yaml"])
+        assert helm_engine._Worker.current is not None
+    finally:
+        helm_engine._stop_worker()
