@@ -296,3 +296,58 @@ def test_a_component_with_charts_is_nothing_alone(monkeypatch: pytest.MonkeyPatc
     assert kubectl_alone(files).documents == []
     loaded = without_kubectl(files, monkeypatch)
     assert (loaded.documents, loaded.problems) == ([], [])
+
+
+# kustomize applies replacements after its generators: a generator's missing input fails
+# the build first, in the words a build without replacements gets.
+REPLACEMENTS = """\
+replacements:
+  - source: {kind: Secret, name: tls, fieldPath: data.ca\\\\.crt, options: {delimiter: '.'}}
+    targets:
+      - select: {kind: Deployment, name: web}
+        fieldPaths: [metadata.annotations.ca]
+        options: {create: true, index: 0}
+"""
+SECRET = "secretGenerator:\n  - {name: tls, type: kubernetes.io/tls, files: [pki/ca.crt]}\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "root"),
+    [
+        ({}, "bases: [deploy.yaml]\n" + SECRET + REPLACEMENTS),
+        ({}, "resources: [deploy.yaml, gone.yaml]\n" + SECRET + REPLACEMENTS),
+        (
+            {"app/base/kustomization.yaml": SECRET + REPLACEMENTS},
+            "resources: [deploy.yaml, base]\n",
+        ),
+    ],
+)
+def test_replacements_after_a_failing_generator_are_kubectls_error_without_kubectl(
+    extra: dict[str, str], root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kubernetes/pod-security-admission's webhook generates its Secret from certificates
+    made by `make certs`: every scan ran kubectl (60 MB) only to be told they are missing."""
+    files = {ROOT: root, "app/deploy.yaml": DEPLOYMENT, **extra}
+    reference = kubectl_alone(files)
+    assert reference.documents == [] and len(reference.problems) == 1
+    said = reference.problems[0].message
+    assert "no such file or directory" in said or " does not exist" in said, said
+    ours = without_kubectl(files, monkeypatch)
+    assert seen(ours) == seen(reference)
+
+
+@pytest.mark.parametrize(
+    "root",
+    [
+        # builds: kubectl makes the objects
+        "resources: [deploy.yaml]\nsecretGenerator: [{name: tls, literals: [ca.crt=x]}]\n"
+        + REPLACEMENTS,
+        # a replacement field we do not know the type of: kubectl may fail on loading first
+        "resources: [deploy.yaml]\n" + SECRET + "replacements: [{source: {kind: 1}}]\n",
+        "resources: [deploy.yaml]\n" + SECRET + "replacements: [{unknown: x}]\n",
+        "resources: [deploy.yaml]\n" + SECRET + "replacements: [{targets: [{reject: []}]}]\n",
+    ],
+)
+def test_replacements_otherwise_go_to_kubectl(root: str) -> None:
+    files = {ROOT: root, "app/deploy.yaml": DEPLOYMENT}
+    assert seen(built_by_one_kubectl_run(files)) == seen(kubectl_alone(files))

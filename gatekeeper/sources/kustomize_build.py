@@ -79,6 +79,10 @@ _FIELDS = frozenset(
         "helmGlobals",
     }
 )
+# Fields we do not build that kustomize reads only once its generators have run (its
+# transformers): a build whose generator fails first (a missing input file) fails in the
+# same words without them, so that failure needs no kubectl process (60 MB) to be said.
+_AFTER_GENERATORS = frozenset({"replacements"})
 _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
 # Annotations kustomize itself reads or strips (local-config, behavior, origins).
 _RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/")
@@ -412,6 +416,9 @@ class _Builder:
             raise rejected.on_the_way(obj) from None
         except Rejected as error:
             raise error.on_the_way(obj) from None
+        later = sorted(_AFTER_GENERATORS.intersection(obj))
+        if later:
+            raise Unsupported(f"kustomization field {later[0]}")
         for generated_obj, hashed in generated:
             item = Built(generated_obj, None, hashed=hashed)
             identity = _identity(item.obj)
@@ -949,6 +956,8 @@ def _loads(obj: dict[str, Any]) -> bool:
             )
         elif key == "generatorOptions":
             good = _options_load(value)
+        elif key == "replacements":
+            good = isinstance(value, list) and all(_replacement_loads(v) for v in value)
         elif key == "helmGlobals":
             good = isinstance(value, dict) and all(
                 k in _HELM_GLOBALS and isinstance(v, (str, type(None))) for k, v in value.items()
@@ -958,6 +967,36 @@ def _loads(obj: dict[str, Any]) -> bool:
         if not good:
             return False
     return True
+
+
+def _replacement_loads(entry: Any) -> bool:
+    """Does kustomize load this `replacements` entry (its Go structs, strictly)? Only the
+    fields we are sure of: another one sends the build to kubectl."""
+    if not _fields_typed(entry, {"source": dict, "targets": object, "path": str}):
+        return False
+    source = entry.get("source") or {}
+    targets = entry.get("targets") or []
+    return (
+        _fields_typed(source, _SOURCE)
+        and _fields_typed(source.get("options") or {}, _OPTIONS)
+        and isinstance(targets, list)
+        and all(
+            _fields_typed(target, _TARGET)
+            and _fields_typed(target.get("select") or {}, _SELECTOR)
+            and _fields_typed(target.get("options") or {}, _OPTIONS)
+            for target in targets
+        )
+    )
+
+
+def _fields_typed(value: Any, fields: dict[str, type]) -> bool:
+    return isinstance(value, dict) and all(_typed(value.get(k), fields.get(k)) for k in value)
+
+
+_SELECTOR: dict[str, type] = dict.fromkeys(("group", "version", "kind", "name", "namespace"), str)
+_OPTIONS: dict[str, type] = {"delimiter": str, "index": int, "encoding": str, "create": bool}
+_SOURCE: dict[str, type] = {**_SELECTOR, "fieldPath": str, "options": dict}
+_TARGET: dict[str, type] = {"select": dict, "fieldPaths": list, "options": dict}
 
 
 def _typed(value: Any, wanted: type | None) -> bool:
@@ -1104,7 +1143,7 @@ def _quoted(value: Any) -> str:
 
 
 def _check_kustomization(obj: dict[str, Any], component: bool) -> None:
-    unknown = set(obj) - _FIELDS
+    unknown = set(obj) - _FIELDS - _AFTER_GENERATORS
     if unknown:
         raise Unsupported(f"kustomization field {sorted(unknown)[0]}")
     kind, version = ("Component", "v1alpha1") if component else ("Kustomization", "v1beta1")
