@@ -4,7 +4,8 @@ The root is what makes an answer independent of the working directory: the confi
 the waivers, chart and overlay resolution and every reported path are taken from it, never
 from wherever the command happens to run. It is `--root` when given, else the git top level
 of the scanned paths, else the nearest directory above them with a .gatekeeper.yml, else the
-scanned directory (see `find_root`).
+working directory (when the paths lie in it, and it is no home, temporary or top-level
+directory) or the scanned directory (see `find_root`).
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ def config_home(start: Path) -> Path | None:
 
 def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
     """`explicit` (`--root`); else the git top level of the scanned paths; else the nearest
-    directory above them holding a .gatekeeper.yml; else the scanned directory itself (the
-    one holding them all). Never a directory below a scanned path."""
+    directory above them holding a .gatekeeper.yml; else the working directory when they lie
+    inside it (unless it is a home, temporary or top-level directory), else the scanned
+    directory itself. Never a directory below a scanned path."""
     if explicit:
         root = Path(explicit).resolve()
         if not root.is_dir():
@@ -88,11 +90,21 @@ def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
         path if path.is_dir() and not path.is_symlink() else path.parent for path in on_disk
     ]
     start = Path(os.path.commonpath(directories))
-    # Neither: the scanned directory itself. Not the working directory above it: from /tmp or
-    # a home directory that root walked (and read, for repository-scope rules and owners)
-    # everything below it, 526 s and 8 GB for an empty folder, and the answer depended on
-    # where the command ran.
-    return (git_top_level(start) or config_home(start) or start).resolve()
+    found = git_top_level(start) or config_home(start)
+    if found is None:
+        found = cwd if (cwd == start or cwd in start.parents) and not _never_root(cwd) else start
+    return found.resolve()
+
+
+def _never_root(directory: Path) -> bool:
+    """A home, temporary or top-level directory is never a project: taken as the root (the
+    working directory above a scanned folder) its whole content was walked and read for
+    repository-scope rules and owners (scanning an empty folder from /tmp: 526 s, 8 GB)."""
+    import tempfile
+
+    resolved = directory.resolve()
+    broad = {Path.home().resolve(), Path(tempfile.gettempdir()).resolve()}
+    return resolved in broad or len(resolved.parts) <= 2  # `/`, `/home`, `/tmp`
 
 
 def inside(root: Path, paths: Sequence[str]) -> list[str]:

@@ -291,9 +291,13 @@ def _scan(
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
         adapters = sources.adapters()
-        from gatekeeper.sources import helm
+        from gatekeeper.sources import names
 
-        helm.expect_charts(names_of(pairs), context)  # the renderer stops after the last
+        charts = [path for path in names_of(pairs) if names.is_chart(path)]
+        if charts:  # (a hook on a manifest imports no Helm code)
+            from gatekeeper.sources import helm
+
+            helm.expect_charts(charts, context)  # the renderer stops after the last
         for path, data in pairs:
             result.merge(scan_one(path, data, engine, adapters, context))
     else:

@@ -190,14 +190,15 @@ def test_without_git_the_nearest_config_marks_the_root(
     assert essence(json.loads(inside.stdout)) == essence(json.loads(outside.stdout))
 
 
-def test_without_git_or_config_the_scanned_folder_is_the_root_wherever_it_runs(
-    gatekeeper: Gatekeeper, tmp_path: Path
+def test_a_temporary_or_home_directory_is_never_the_root(
+    gatekeeper: Gatekeeper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Scanning a folder from the directory above it made that directory the root: from /tmp
-    an empty folder's scan walked all of /tmp (526 s, 8 GB), and a sibling's workloads
-    counted for the repository-wide rules."""
+    """Scanning a folder from the directory above it makes that directory the root, unless it
+    is a home, temporary or top-level directory: from /tmp an empty folder's scan walked and
+    read all of /tmp (526 s, 8 GB), and a sibling's workloads counted for the repository."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the runs' temporary directory
     write(tmp_path, "project/apps/pod.yaml", POD)
-    write(tmp_path, "sibling/other.yaml", POD.replace("name: pod", "name: other"))
+    write(tmp_path, "sibling/other.yaml", POD)
     above = gatekeeper("scan", "--format", "json", "project", cwd=tmp_path)
     inside = gatekeeper("scan", "--format", "json", ".", cwd=tmp_path / "project")
     for run in (above, inside):
