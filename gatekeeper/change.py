@@ -343,11 +343,15 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
             extra = {**finding.extra, "new_variants": added}
             message = f"{finding.message}; newly deployed by this change: {', '.join(added)}"
             out.append(finding.with_(status="new", extra=extra, message=message))
-        elif deployed_as(finding) - was:
+        elif deployed_as(finding) - was and finding.extra.get("about") != "namespace":
             extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
-        elif worse and _said(finding.message) != _said(base_messages[finding.fingerprint]):
+        elif (
+            worse
+            and finding.extra.get("about") != "namespace"  # names one of its workloads
+            and _said(finding.message) != _said(base_messages[finding.fingerprint])
+        ):
             # The same field of the same object holds a worse value (`hostPath /var/log` made
             # `/`, NET_ADMIN made SYS_ADMIN): the change made this violation (red team r02).
             old = base_messages[finding.fingerprint]

@@ -82,3 +82,16 @@ def test_a_manifest_only_builds_deploy_counts_as_built(repo: Repo) -> None:
     changed = scan_change(repo.root, "main", filter_mode="all").verdict.findings
     said = [(f.namespace, f.status) for f in changed if f.policy_id == POLICY]
     assert ("app", "new") in said
+
+
+def test_a_workload_added_first_in_a_namespace_already_said_is_not_new(repo: Repo) -> None:
+    """Red team s19's side effect: the finding names the namespace's first workload, and a
+    change that adds one sorted before it changed that name; the message alone made it new."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("shop/b.yaml", deployment("b", "shop"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("shop/a.yaml", deployment("a", "shop"))
+    repo.commit("a first")
+    found = [f for f in scan_change(repo.root, "main").verdict.findings if f.policy_id == POLICY]
+    assert [(f.file, f.status) for f in found] == [("shop/a.yaml", "existing")]

@@ -140,3 +140,31 @@ def test_a_pull_request_changing_only_the_chart_rejudges_the_release(tmp_path: P
     assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "new") in {
         (f.policy_id, f.file, f.line, f.status) for f in blocking
     }
+
+
+def test_helmfile_templates_anywhere_are_said_not_expanded(tmp_path: Path) -> None:
+    """Red team s22 and s21: a `{{` in a YAML comment of a valid helmfile, or a values file
+    helmfile renders as a template (`.gotmpl`, or holding `{{`), changes what is deployed:
+    said, blocking, at the helmfile and at the release."""
+    helmfile = (
+        "# {{ if true }}\n"  # 1
+        "releases:\n"
+        "- name: web\n"
+        "  chart: ./charts/web\n"  # 4
+        "  values: [values/prod.yaml.gotmpl]\n"
+    )
+    files = {"helmfile.yaml": helmfile, "values/prod.yaml.gotmpl": "replicas: 2\n"}
+    said = {(p, f, line) for p, f, line, _ in found(tmp_path, files)}
+    assert said == {
+        ("GK-LOCAL-NOT-EXPANDED", "helmfile.yaml", 1),
+        ("GK-LOCAL-NOT-EXPANDED", "helmfile.yaml", 4),
+    }
+
+
+def test_fleet_targets_without_a_helm_section_are_rendered(tmp_path: Path) -> None:
+    """Red team s03: only targetCustomizations give values; the bundle's own chart."""
+    fleet = "targetCustomizations:\n- name: prod\n  helm:\n    values: {privileged: true}\n"
+    files = {"charts/web/fleet.yaml": fleet}
+    assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10) in {
+        (p, f, line) for p, f, line, _ in found(tmp_path, files)
+    }

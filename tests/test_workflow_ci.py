@@ -97,3 +97,25 @@ def test_circleci_run_steps_and_orb_commands(tmp_path: Path) -> None:
         "        resource-file-path: k8s/web.yaml\n"
     )
     assert deploys(tmp_path, ".circleci/config.yml", config) == [8, 11, 12]
+
+
+def test_merge_keys_and_other_file_names(tmp_path: Path) -> None:
+    """Red team s25, s17, s10: a Bitbucket step taken from a definition with `<<: *deploy`,
+    `cloudbuild-prod.yaml`, and CircleCI's `continue_config.yml`."""
+    bitbucket = (
+        "definitions:\n"
+        "  steps:\n"
+        "    - step: &deploy\n"
+        "        name: deploy\n"
+        "        script:\n"
+        "          - kubectl apply -f k8s/\n"  # 6
+        "pipelines:\n"
+        "  default:\n"
+        "    - step:\n"
+        "        <<: *deploy\n"
+    )
+    assert deploys(tmp_path / "a", "bitbucket-pipelines.yml", bitbucket) == [6]
+    step = "steps:\n- name: ubuntu\n  script: kubectl apply -f k8s/\n"
+    assert deploys(tmp_path / "b", "ci/cloudbuild-prod.yaml", step) == [3]
+    circle = "version: 2.1\njobs:\n  d:\n    steps:\n    - run: kubectl apply -f k8s/\n"
+    assert deploys(tmp_path / "c", ".circleci/continue_config.yml", circle) == [5]

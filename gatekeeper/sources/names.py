@@ -56,10 +56,8 @@ def ci_kind(path: str) -> str:
     """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or ""."""
     name = posixpath.basename(path)
     folder = posixpath.dirname(path)
-    if name in ("cloudbuild.yaml", "cloudbuild.yml", "cloudbuild.json") or name.endswith(
-        (".cloudbuild.yaml", ".cloudbuild.yml", "-cloudbuild.yaml", "-cloudbuild.yml")
-    ):
-        return "CloudBuild"
+    if "cloudbuild" in name.lower() and name.endswith((".yaml", ".yml", ".json")):
+        return "CloudBuild"  # cloudbuild.yaml, cloudbuild-prod.yaml, deploy.cloudbuild.yml
     if name in ("azure-pipelines.yml", "azure-pipelines.yaml") or (
         posixpath.basename(folder) in (".azure-pipelines", ".azuredevops")
         and name.endswith((".yml", ".yaml"))
@@ -67,8 +65,8 @@ def ci_kind(path: str) -> str:
         return "AzurePipelines"
     if name == "bitbucket-pipelines.yml":
         return "BitbucketPipelines"
-    if name == "config.yml" and posixpath.basename(folder) == ".circleci":
-        return "CircleCI"
+    if posixpath.basename(folder) == ".circleci" and name.endswith((".yml", ".yaml")):
+        return "CircleCI"  # config.yml and a dynamic configuration's continue_config.yml
     return ""
 
 

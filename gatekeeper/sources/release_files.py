@@ -57,17 +57,18 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return loaded
     text = decode(data)
     entries = list(load_all(path, text))
+    if "{{" in text and _tool(path) == "helmfile":
+        # helmfile renders the file as a Go template first (a `{{` in a YAML comment too):
+        # what it then releases is not known here (red team s22).
+        message = (
+            "helmfile renders this file as a Go template first; it is not evaluated here,"
+            " so the releases it makes are judged as written at most"
+        )
+        line = text.count("\n", 0, text.index("{{")) + 1  # the first template
+        loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
     for entry in entries:
-        if isinstance(entry, Problem):
-            if "{{" in text:  # helmfile's Go templates: not valid YAML before rendering
-                message = (
-                    f"{_tool(path)} renders this file as a Go template first; it is not"
-                    " evaluated here, so the releases it makes are not judged"
-                )
-                line = text.count("\n", 0, text.index("{{")) + 1  # the first template
-                loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
-            else:
-                loaded.problems.append(entry)
+        if isinstance(entry, Problem) and "{{" not in text:
+            loaded.problems.append(entry)
     documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
     tree = context.tree
     folder = posixpath.dirname(path)
@@ -90,6 +91,12 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             count += 1
             if count > MAX_RELEASES:
                 continue
+            for values_file in _templated(wanted.values_files, tree, path):
+                message = (
+                    f"{wanted.label}: helmfile renders the values file {values_file} as a Go"
+                    " template first; it is not evaluated here (judged as written)"
+                )
+                loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
             release = _release(path, wanted, document.obj, locator, tree, loaded)
             rendered = helm.render_chart(chart, tree.read(chart), context, [release])
             for made in rendered.documents:
@@ -100,6 +107,22 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     if kubernetes.looks_like_objects(data):  # `kubectl apply -f dir/` reads it too
         loaded.documents.extend(kubernetes.load(path, data, context).documents)
     return loaded
+
+
+def _templated(files: tuple[str, ...], tree: Any, path: str) -> list[str]:
+    """The values files helmfile renders as Go templates (`.gotmpl`, or any with `{{`: red
+    team s21 hid `privileged: true` behind `# {{- "\\n" }}`)."""
+    if _tool(path) != "helmfile":
+        return []
+    found = []
+    for file in files:
+        try:
+            templated = file.endswith(".gotmpl") or b"{{" in tree.read(file)
+        except (OSError, ValueError):
+            templated = False
+        if templated:
+            found.append(file)
+    return found
 
 
 def _tool(path: str) -> str:
@@ -215,7 +238,9 @@ def _fleet(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
     values and valuesFiles; each `targetCustomizations[]` entry's helm values over them."""
     helm = obj.get("helm")
     if not isinstance(helm, dict):
-        return  # no values of its own: the folder's chart or manifests are judged as they are
+        if not obj.get("targetCustomizations"):
+            return  # no values of its own: the folder's chart or manifests are judged as written
+        helm = {}  # only targets give values (red team s03)
     chart = helm.get("chart")
     local = not helm.get("repo") and not (isinstance(chart, str) and "://" in chart)
     chart_ref = str(chart) if isinstance(chart, str) and chart else "."

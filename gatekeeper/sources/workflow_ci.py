@@ -49,10 +49,20 @@ def jobs(kind: str, root: Node) -> Iterator[tuple[str, list[tuple[str, Node, lis
 
 
 def _get(node: Node | None, key: str) -> Node | None:
-    if isinstance(node, MappingNode):
-        for key_node, value in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.value == key:
-                return value if isinstance(value, Node) else None
+    """The value of `key`, its own or through YAML merge keys (`<<: *deploy`, Bitbucket's
+    step definitions: red team s25), as the YAML loader reads them."""
+    if not isinstance(node, MappingNode):
+        return None
+    merged: list[Node] = []
+    for key_node, value in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == key:
+            return value if isinstance(value, Node) else None
+        if isinstance(key_node, ScalarNode) and key_node.value == "<<":
+            merged += value.value if isinstance(value, SequenceNode) else [value]
+    for other in merged:
+        found = _get(other, key)
+        if found is not None:
+            return found
     return None
 
 
