@@ -92,9 +92,10 @@ def scan_with_overrides(
         group_engine = _group_engine(engine, [config.overrides[i] for i in key]) if key else engine
         items = pairs if len(groups) == 1 else subset(pairs, names)
         result.merge(scan(items, group_engine, jobs, context, repository=False))
-    result.inventory = inventory_as_deployed(
-        result.inventory, result.findings, result.files, context
-    )
+    if any(policy.scope == "repository" for policy in engine.policies):  # (not a hook's)
+        result.inventory = inventory_as_deployed(
+            result.inventory, result.findings, result.files, context
+        )
     result.findings = said_once(without_unbuilt_views(result.findings, result.files, context))
     if repository:
         judge_repository(
