@@ -57,7 +57,8 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return loaded
     text = decode(data)
     entries = list(load_all(path, text))
-    if "{{" in text and _tool(path) == "helmfile":
+    templated = "{{" in text and _tool(path) == "helmfile"
+    if templated:
         # helmfile renders the file as a Go template first (a `{{` in a YAML comment too):
         # what it then releases is not known here (red team s22).
         message = (
@@ -67,7 +68,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         line = text.count("\n", 0, text.index("{{")) + 1  # the first template
         loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
     for entry in entries:
-        if isinstance(entry, Problem) and "{{" not in text:
+        if isinstance(entry, Problem) and not templated:  # said above for a template
             loaded.problems.append(entry)
     documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
     tree = context.tree
@@ -90,6 +91,11 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
                 continue
             count += 1
             if count > MAX_RELEASES:
+                message = (
+                    f"{wanted.label}: more than {MAX_RELEASES} releases of local charts in"
+                    " one file; this one is not rendered here"
+                )
+                loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
                 continue
             for values_file in _templated(wanted.values_files, tree, path):
                 message = (
