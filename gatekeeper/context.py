@@ -103,8 +103,9 @@ def _never_root(directory: Path) -> bool:
     import tempfile
 
     resolved = directory.resolve()
-    broad = {Path.home().resolve(), Path(tempfile.gettempdir()).resolve()}
-    return resolved in broad or len(resolved.parts) <= 2  # `/`, `/home`, `/tmp`
+    broad = {Path.home(), Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp")}
+    broad |= {Path("/home"), Path("/Users")}
+    return resolved in {path.resolve() for path in broad} or len(resolved.parts) <= 1
 
 
 def inside(root: Path, paths: Sequence[str]) -> list[str]:
