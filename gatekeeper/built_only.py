@@ -91,7 +91,7 @@ def inventory_as_deployed(
     `app-staging` still counted for `app` as its file reads alone)."""
     plain = {e.file for e in inventory if e.source == "kubernetes" and not e.variant}
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
-    only_built = only_built_files(plain, built, context)
+    only_built = only_built_files(plain, built, context, left_out=True)
     if not only_built:
         return inventory
     return [
