@@ -119,3 +119,20 @@ def test_merge_keys_and_other_file_names(tmp_path: Path) -> None:
     assert deploys(tmp_path / "b", "ci/cloudbuild-prod.yaml", step) == [3]
     circle = "version: 2.1\njobs:\n  d:\n    steps:\n    - run: kubectl apply -f k8s/\n"
     assert deploys(tmp_path / "c", ".circleci/continue_config.yml", circle) == [5]
+
+
+def test_conditional_circleci_steps_and_azure_cmdline_tasks(tmp_path: Path) -> None:
+    """Red team s09 and s07: steps under CircleCI's `when`, an Azure `CmdLine@2` task."""
+    circle = (
+        "version: 2.1\n"
+        "jobs:\n"
+        "  d:\n"
+        "    steps:\n"
+        "    - when:\n"
+        "        condition: true\n"
+        "        steps:\n"
+        "        - run: kubectl apply -f k8s/\n"  # 8
+    )
+    assert deploys(tmp_path / "a", ".circleci/config.yml", circle) == [8]
+    azure = "steps:\n- task: CmdLine@2\n  inputs:\n    script: kubectl apply -f k8s/\n"
+    assert deploys(tmp_path / "b", "azure-pipelines.yml", azure) == [4]

@@ -139,7 +139,7 @@ def _azure_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]
                 yield name, step, [(script, None)]
         task = (_text(_get(step, "task")) or "").split("@", 1)[0]
         inputs = _get(step, "inputs")
-        if task in ("AzureCLI", "Bash", "ShellScript", "PowerShell"):
+        if task in ("AzureCLI", "Bash", "ShellScript", "PowerShell", "CmdLine"):
             for key in ("inlineScript", "script"):
                 script = _get(inputs, key)
                 if isinstance(script, ScalarNode):
@@ -234,6 +234,8 @@ _ORB_DEPLOYS = {
 
 def _circleci_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
     for index, step in enumerate(_items(steps)):
+        for condition in ("when", "unless"):  # steps run on a condition (red team s09)
+            yield from _circleci_steps(_get(_get(step, condition), "steps"))
         run = _get(step, "run")
         if isinstance(run, ScalarNode):
             yield f"run {index}", step, [(run, None)]
