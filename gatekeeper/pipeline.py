@@ -101,6 +101,9 @@ def scan_with_overrides(
         judge_repository(
             result, engine, config, extra_inventory, pss_admission.rescan(pairs, context, jobs)
         )
+        from gatekeeper.rbac_reach import said_at_roles
+
+        result.findings = said_at_roles(result.findings)
     return result
 
 

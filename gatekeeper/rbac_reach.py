@@ -200,6 +200,29 @@ def _at_binding(
         extra={
             "about": "binding",
             "role": f"{role.file}:{role.line}",
+            "role_object": f"{role.kind}/{role.name}",
             **({"variants": [binding.variant]} if binding.variant else {}),
         },
     )
+
+
+def said_at_roles(findings: list[Finding]) -> list[Finding]:
+    """A full scan's findings without a role policy's finding at a binding that says again
+    what the role's own finding in this scan says (kubeflow: 150 repeats), unless everyone
+    holds the role (critical). A pull request keeps them: there the binding may be new while
+    the role's finding is old."""
+    # By the role's kind and name: a built role's finding may sit in its base's file.
+    said = {
+        (f.policy_id, f"{f.kind}/{f.name}")
+        for f in findings
+        if f.kind in ROLE_KINDS and f.policy_id in ROLE_POLICIES
+    }
+
+    def repeated(finding: Finding) -> bool:
+        return (finding.policy_id, finding.extra.get("role_object")) in said
+
+    return [
+        f
+        for f in findings
+        if f.extra.get("about") != "binding" or f.severity == "critical" or not repeated(f)
+    ]

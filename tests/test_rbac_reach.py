@@ -83,19 +83,30 @@ def test_a_harmless_role_and_a_role_the_repository_lacks_say_no_role_rules(tmp_p
 
 
 def test_a_binding_a_chart_renders_is_judged_by_the_role_it_renders(tmp_path: Path) -> None:
-    """Objects rendered from a Helm chart (and kustomize builds) carry their RBAC facts too."""
+    """Objects rendered from a Helm chart (and kustomize builds) carry their RBAC facts too: a
+    pull request adding a binding to the chart's role is judged by the role's rules. (A full
+    scan says the role's finding once, at the role: the binding's would repeat it.)"""
     import gatekeeper
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
 
-    (tmp_path / "chart" / "templates").mkdir(parents=True)
-    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: ops\nversion: 0.1.0\n")
-    (tmp_path / "chart" / "templates" / "role.yaml").write_text(ROLE)
-    (tmp_path / "chart" / "templates" / "binding.yaml").write_text(
-        binding("ops", "operator", ONE_ACCOUNT)
-    )
-    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
-    at_binding = [
-        f
-        for f in report.verdict.findings
-        if f.policy_id == "K8S-RBAC-WILDCARD" and f.kind == "ClusterRoleBinding"
-    ]
-    assert [f.file for f in at_binding] == ["chart/templates/binding.yaml"]
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("chart/Chart.yaml", "apiVersion: v2\nname: ops\nversion: 0.1.0\n")
+    repo.write("chart/templates/role.yaml", ROLE)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("chart/templates/binding.yaml", binding("ops", "operator", ONE_ACCOUNT))
+    repo.commit("bind it")
+
+    def at_binding(findings: list[Finding]) -> list[tuple[str, str]]:
+        return [
+            (f.file, f.status)
+            for f in findings
+            if f.policy_id == "K8S-RBAC-WILDCARD" and f.kind == "ClusterRoleBinding"
+        ]
+
+    changed = scan_change(repo.root, "main").verdict.findings
+    assert at_binding(changed) == [("chart/templates/binding.yaml", "new")]
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert at_binding(full) == []
