@@ -107,7 +107,7 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
         chosen = _nearest(binding, roles[key])
         places = tuple((role.file, role.line, role.variant) for role in chosen)
         if places not in said:
-            said[places] = _judged(role_engine, chosen)
+            said[places] = _judged(role_engine, chosen, roles)
         broad = broad_subjects(facts.get("subjects"))
         line = int(facts.get("line") or binding.line)
         for role, finding in said[places]:
@@ -140,9 +140,15 @@ def _nearest(binding: InventoryEntry, roles: list[InventoryEntry]) -> list[Inven
     return [role for role in roles if score(role) == best]
 
 
-def _judged(engine: Engine, roles: list[InventoryEntry]) -> list[tuple[InventoryEntry, Finding]]:
+def _judged(
+    engine: Engine,
+    roles: list[InventoryEntry],
+    every: dict[tuple[str, str, str], list[InventoryEntry]] | None = None,
+) -> list[tuple[InventoryEntry, Finding]]:
     """One finding per role policy that fails on the role (any of its definitions: overlays
-    may render it differently)."""
+    may render it differently), an aggregated ClusterRole holding the rules of the
+    repository's ClusterRoles its aggregationRule selects (red team s13: a new aggregating
+    role selected an existing `*` role, and its binding said nothing)."""
     found: dict[str, tuple[InventoryEntry, Finding]] = {}
     for role in roles:
         obj = {
@@ -151,6 +157,10 @@ def _judged(engine: Engine, roles: list[InventoryEntry]) -> list[tuple[Inventory
             "metadata": {"name": role.name, "namespace": role.namespace},
             **role.facts,
         }
+        aggregated = _aggregated_rules(role, every or {})
+        if aggregated:  # the rules the controller fills in, judged as written ones
+            obj["rules"] = [*(obj.get("rules") or []), *aggregated]
+            obj.pop("aggregationRule", None)
         document = Document(
             source="kubernetes",  # the role policies' source, whatever rendered the role
             file=role.file,
@@ -164,6 +174,47 @@ def _judged(engine: Engine, roles: list[InventoryEntry]) -> list[tuple[Inventory
             if finding.policy_id in ROLE_POLICIES and finding.policy_id not in found:
                 found[finding.policy_id] = (role, finding)
     return [found[policy_id] for policy_id in sorted(found)]
+
+
+def _aggregated_rules(
+    role: InventoryEntry, every: dict[tuple[str, str, str], list[InventoryEntry]]
+) -> list[Any]:
+    """The rules of the repository's ClusterRoles that `role`'s aggregationRule selects by
+    their labels (matchLabels; matchExpressions In, NotIn, Exists, DoesNotExist)."""
+    rule = role.facts.get("aggregationRule") if isinstance(role.facts, dict) else None
+    selectors = rule.get("clusterRoleSelectors") if isinstance(rule, dict) else None
+    if role.kind != "ClusterRole" or not isinstance(selectors, list):
+        return []
+    rules: list[Any] = []
+    for key, definitions in every.items():
+        if key[0] != "ClusterRole" or key[2] == role.name:
+            continue
+        for other in definitions:
+            if any(_selects(selector, other.labels) for selector in selectors):
+                rules += (other.facts or {}).get("rules") or []
+    return rules
+
+
+def _selects(selector: Any, labels: dict[str, str]) -> bool:
+    if not isinstance(selector, dict) or not selector:
+        return False
+    wanted = selector.get("matchLabels") or {}
+    if not isinstance(wanted, dict) or any(labels.get(k) != str(v) for k, v in wanted.items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        if not isinstance(expression, dict):
+            return False
+        key, operator = str(expression.get("key")), expression.get("operator")
+        values = [str(v) for v in expression.get("values") or []]
+        held = labels.get(key)
+        if not (
+            (operator == "In" and held in values)
+            or (operator == "NotIn" and held not in values)
+            or (operator == "Exists" and held is not None)
+            or (operator == "DoesNotExist" and held is None)
+        ):
+            return False
+    return True
 
 
 def _at_binding(

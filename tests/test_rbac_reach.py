@@ -110,3 +110,30 @@ def test_a_binding_a_chart_renders_is_judged_by_the_role_it_renders(tmp_path: Pa
     assert at_binding(changed) == [("chart/templates/binding.yaml", "new")]
     full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
     assert at_binding(full) == []
+
+
+def test_a_binding_of_an_aggregated_role_is_judged_by_the_rules_it_aggregates(
+    tmp_path: Path,
+) -> None:
+    """Red team s13: a new ClusterRole whose aggregationRule selects an existing `*` role, and
+    a binding of it: the controller fills the new role with the `*` rules."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    labelled = ROLE.replace("{name: operator}", "{name: operator, labels: {acme.io/agg: 'true'}}")
+    repo.write("rbac/operator.yaml", labelled)
+    repo.commit("base")
+    repo.branch("pr")
+    aggregating = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\n"
+        "aggregationRule:\n  clusterRoleSelectors:\n  - matchLabels: {acme.io/agg: 'true'}\n"
+        "rules: []\n---\n"
+    )
+    repo.write("rbac/reader.yaml", aggregating + binding("bot", "reader", ONE_ACCOUNT))
+    repo.commit("aggregate it")
+    found = scan_change(repo.root, "main").verdict.findings
+    assert [(f.kind, f.status) for f in found if f.policy_id == "K8S-RBAC-WILDCARD"] == [
+        ("ClusterRoleBinding", "new")
+    ]
