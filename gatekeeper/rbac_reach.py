@@ -104,7 +104,9 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
         key = _role_key(kind, binding.namespace, name)
         if key not in roles:
             continue
-        chosen = _nearest(binding, roles[key])
+        # Every definition of the role: the nearest one need not be the one deployed (red
+        # team s14: a harmless copy beside the binding hid the `*` one an install applies).
+        chosen = sorted(roles[key], key=lambda role: role != _nearest(binding, roles[key])[0])
         places = tuple((role.file, role.line, role.variant) for role in chosen)
         if places not in said:
             said[places] = _judged(role_engine, chosen, roles)

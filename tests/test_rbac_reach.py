@@ -137,3 +137,25 @@ def test_a_binding_of_an_aggregated_role_is_judged_by_the_rules_it_aggregates(
     assert [(f.kind, f.status) for f in found if f.policy_id == "K8S-RBAC-WILDCARD"] == [
         ("ClusterRoleBinding", "new")
     ]
+
+
+def test_a_harmless_copy_of_a_role_beside_the_binding_hides_no_other_copy(
+    tmp_path: Path,
+) -> None:
+    """Red team s14: a copy of `operator` with harmless rules beside a new binding, while the
+    install that is deployed holds the `*` one: every definition counts."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("install/operator.yaml", ROLE)
+    repo.commit("base")
+    repo.branch("pr")
+    harmless = READER.replace("name: reader", "name: operator")
+    repo.write("bots/bind.yaml", harmless + "---\n" + binding("bot", "operator", ONE_ACCOUNT))
+    repo.commit("bind")
+    found = scan_change(repo.root, "main").verdict.findings
+    assert ("ClusterRoleBinding", "new") in [
+        (f.kind, f.status) for f in found if f.policy_id == "K8S-RBAC-WILDCARD"
+    ]
