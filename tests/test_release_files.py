@@ -168,3 +168,41 @@ def test_fleet_targets_without_a_helm_section_are_rendered(tmp_path: Path) -> No
     assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10) in {
         (p, f, line) for p, f, line, _ in found(tmp_path, files)
     }
+
+
+def test_what_composes_releases_or_sets_values_unread_is_said(tmp_path: Path) -> None:
+    """Second red-team round (s01, s02, s04, s05, s18, s23, s24): helmfile bases, sub-helmfiles,
+    templates, set-file; Skaffold requires, overrides, profile patches; Fleet's per-cluster
+    `${ }` values are not followed here: each is a blocking GK-LOCAL-NOT-EXPANDED at its line."""
+    helmfile = (
+        "bases: [base.yaml]\n"  # 1
+        "releases:\n"
+        "- name: web\n"
+        "  chart: ./charts/web\n"
+        "  inherit: [{template: secure}]\n"  # 5
+        "  set:\n"
+        "  - {name: privileged, file: flag.txt}\n"  # 7
+    )
+    skaffold = (
+        "apiVersion: skaffold/v4beta11\nkind: Config\n"
+        "requires: [{path: deploy/web.skaffold.yaml}]\n"  # 3
+        "deploy:\n  helm:\n    releases:\n    - name: web\n      chartPath: charts/web\n"
+        "      overrides: {privileged: true}\n"  # 9
+        "profiles:\n- name: prod\n  patches: [{op: add, path: /x, value: 1}]\n"  # 12
+    )
+    fleet = "helm:\n  chart: ../charts/web\n  values: {image: '${ .ClusterLabels.img }'}\n"
+    files = {
+        "helmfile.yaml": helmfile,
+        "skaffold.yaml": skaffold,
+        "fleet/fleet.yaml": fleet,
+    }
+    said = {(f, line) for p, f, line, _ in found(tmp_path, files) if p == "GK-LOCAL-NOT-EXPANDED"}
+    assert said == {
+        ("helmfile.yaml", 1),
+        ("helmfile.yaml", 5),
+        ("helmfile.yaml", 7),
+        ("skaffold.yaml", 3),
+        ("skaffold.yaml", 9),
+        ("skaffold.yaml", 12),
+        ("fleet/fleet.yaml", 3),
+    }

@@ -76,6 +76,13 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     count = 0
     for document in documents:
         locator = NodeLocator(path, document.node)
+        for place, what in _unread(path, document.obj):
+            line = locator.locate(place).line
+            message = (
+                f"{_tool(path)} {what} is not read here: what it releases or sets is not"
+                " judged (judge it where it is written, or give the values in the file)"
+            )
+            loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
         for wanted in _releases(path, document.obj, folder):
             chart_dir = inside(posixpath.join(folder, wanted.chart)) if wanted.local else None
             line = locator.locate(wanted.at).line
@@ -129,6 +136,58 @@ def _templated(files: tuple[str, ...], tree: Any, path: str) -> list[str]:
         if templated:
             found.append(file)
     return found
+
+
+def _unread(path: str, obj: Any) -> Iterator[tuple[Path, str]]:
+    """Where the file composes releases or sets values in a way not followed here (second
+    red-team round: helmfile bases, sub-helmfiles, templates, set-file; Skaffold requires,
+    overrides, setFiles, profile patches; Fleet's `${ }` values): said, never silent."""
+    if not isinstance(obj, dict):
+        return
+    tool = _tool(path)
+    if tool == "helmfile":
+        for key in ("bases", "helmfiles"):
+            if obj.get(key):
+                yield (key,), f"`{key}`"
+        for index, release in enumerate(_list(obj.get("releases"))):
+            if not isinstance(release, dict):
+                continue
+            for key in ("inherit", "valuesTemplate", "setTemplate", "secrets"):
+                if release.get(key):
+                    yield ("releases", index, key), f"release `{key}`"
+            for number, entry in enumerate(_list(release.get("set"))):
+                if isinstance(entry, dict) and ("file" in entry or "values" in entry):
+                    yield ("releases", index, "set", number), "`set` with a file or a list"
+    elif tool == "Skaffold":
+        if obj.get("requires"):
+            yield ("requires",), "`requires` (configurations in other files)"
+        for index, profile in enumerate(_list(obj.get("profiles"))):
+            if isinstance(profile, dict) and profile.get("patches"):
+                yield ("profiles", index, "patches"), "profile `patches`"
+        for place, release in _skaffold_releases(obj):
+            for key in ("overrides", "setFiles"):
+                if release.get(key):
+                    yield (*place, key), f"release `{key}`"
+    elif tool == "Fleet":
+        helm = _mapping(obj.get("helm"))
+        held: list[tuple[Path, Any]] = [(("helm", "values"), helm.get("values"))]
+        for index, target in enumerate(_list(obj.get("targetCustomizations"))):
+            custom = _mapping(_mapping(target).get("helm"))
+            held.append((("targetCustomizations", index, "helm", "values"), custom.get("values")))
+        for place, values in held:
+            if "${" in str(values):
+                yield place, "values templated per cluster (`${ }`)"
+
+
+def _skaffold_releases(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    parts: list[tuple[Path, Any]] = [((), obj)]
+    parts += [(("profiles", n), profile) for n, profile in enumerate(_list(obj.get("profiles")))]
+    for prefix, part in parts:
+        for section in ("deploy", "manifests"):
+            helm = _mapping(_mapping(_mapping(part).get(section)).get("helm"))
+            for index, release in enumerate(_list(helm.get("releases"))):
+                if isinstance(release, dict):
+                    yield (*prefix, section, "helm", "releases", index), release
 
 
 def _tool(path: str) -> str:
