@@ -149,6 +149,11 @@ def test_a_file_its_folders_kustomization_leaves_out_is_applied_by_no_one(
     privileged_seen = False
     assert privileged() == []
     privileged_seen = True
+    # Its folder on a line that patches (a loop over `*patch*` files): it keeps them.
+    loop = "for f in config/default/*.yaml; do kubectl patch deploy x --patch-file $f; done\n"
+    write("hack/patch.sh", loop)
+    assert privileged() == ["config/default/proxy_patch.yaml"]
+    (tmp_path / "hack/patch.sh").unlink()
     # Named by another deployer's file (a skaffold rawYaml, a Tiltfile): it keeps them.
     write("skaffold.yaml", "manifests:\n  rawYaml: [config/default/proxy_patch.yaml]\n")
     assert privileged() == ["config/default/proxy_patch.yaml"]
