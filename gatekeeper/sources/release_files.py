@@ -180,6 +180,7 @@ def _unread(path: str, obj: Any) -> Iterator[tuple[Path, str]]:
 
 
 def _skaffold_releases(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Each helm release of `deploy` and `manifests`, the file's own and its profiles'."""
     parts: list[tuple[Path, Any]] = [((), obj)]
     parts += [(("profiles", n), profile) for n, profile in enumerate(_list(obj.get("profiles")))]
     for prefix, part in parts:
@@ -331,38 +332,27 @@ def _fleet(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
 def _skaffold(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
     """`deploy.helm.releases[]` and `manifests.helm.releases[]` (and a profile's): chartPath,
     valuesFiles, setValues, setValueTemplates (rendered as written)."""
-    places: list[tuple[Path, Any]] = [((), obj)]
-    for index, profile in enumerate(_list(obj.get("profiles"))):
-        places.append((("profiles", index), profile))
-    for prefix, part in places:
-        for section in ("deploy", "manifests"):
-            holder = part.get(section) if isinstance(part, dict) else None
-            helm = holder.get("helm") if isinstance(holder, dict) else None
-            releases = helm.get("releases") if isinstance(helm, dict) else None
-            for index, release in enumerate(_list(releases)):
-                if not isinstance(release, dict):
-                    continue
-                at: Path = (*prefix, section, "helm", "releases", index)
-                chart = release.get("chartPath") or release.get("remoteChart")
-                if not isinstance(chart, str) or not chart:
-                    continue
-                sets = [
-                    (str(key), value, (*at, field, key), field == "setValueTemplates")
-                    for field in ("setValues", "setValueTemplates")
-                    for key, value in _mapping(release.get(field)).items()
-                ]
-                name = str(release.get("name") or "")
-                yield Wanted(
-                    chart,
-                    bool(release.get("chartPath")),
-                    (*at, "chartPath" if release.get("chartPath") else "remoteChart"),
-                    name,
-                    str(release.get("namespace") or ""),
-                    _files(folder, release.get("valuesFiles")),
-                    (),
-                    tuple(sets),
-                    f"skaffold release {name}",
-                )
+    for at, release in _skaffold_releases(obj):
+        chart = release.get("chartPath") or release.get("remoteChart")
+        if not isinstance(chart, str) or not chart:
+            continue
+        sets = [
+            (str(key), value, (*at, field, key), field == "setValueTemplates")
+            for field in ("setValues", "setValueTemplates")
+            for key, value in _mapping(release.get(field)).items()
+        ]
+        name = str(release.get("name") or "")
+        yield Wanted(
+            chart,
+            bool(release.get("chartPath")),
+            (*at, "chartPath" if release.get("chartPath") else "remoteChart"),
+            name,
+            str(release.get("namespace") or ""),
+            _files(folder, release.get("valuesFiles")),
+            (),
+            tuple(sets),
+            f"skaffold release {name}",
+        )
 
 
 def _repository_chart(chart: str, obj: dict[str, Any]) -> bool:
