@@ -22,6 +22,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 
+from gatekeeper import ownership
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
@@ -74,7 +75,8 @@ def only_built_files(
     if left_out:
         only_built |= {file for file in candidates if _left_out(file, built, context)}
     if only_built:  # unless CI applies it alone
-        applied = _applied_in_ci(context.tree)
+        # Once per tree: without_unbuilt_views and inventory_as_deployed both ask.
+        applied = ownership.of(context.tree).remember("CI -f paths", "", _applied_in_ci)
         only_built = {file for file in only_built if not _applied(file, applied)}
     return only_built
 
@@ -187,7 +189,7 @@ _APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
 _FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 
 
-def _applied_in_ci(tree: Tree) -> set[str]:
+def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
     """The paths the repository's CI files and scripts give a `-f` option of kubectl or oc
     (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`; a
     computed one (`-f "$DIR"`) as the root: any file may be it."""
