@@ -52,21 +52,28 @@ def workflow_kind(path: str) -> str:
     return ci_kind(path)
 
 
+# Other CI systems' pipelines (gatekeeper.sources.workflow_ci).
+CI_CLOUD_BUILD = "CloudBuild"
+CI_AZURE = "AzurePipelines"
+CI_BITBUCKET = "BitbucketPipelines"
+CI_CIRCLECI = "CircleCI"
+
+
 def ci_kind(path: str) -> str:
     """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or ""."""
     name = posixpath.basename(path)
     folder = posixpath.dirname(path)
     if "cloudbuild" in name.lower() and name.endswith((".yaml", ".yml", ".json")):
-        return "CloudBuild"  # cloudbuild.yaml, cloudbuild-prod.yaml, deploy.cloudbuild.yml
+        return CI_CLOUD_BUILD  # cloudbuild.yaml, cloudbuild-prod.yaml, deploy.cloudbuild.yml
     if name in ("azure-pipelines.yml", "azure-pipelines.yaml") or (
         posixpath.basename(folder) in (".azure-pipelines", ".azuredevops")
         and name.endswith((".yml", ".yaml"))
     ):
-        return "AzurePipelines"
+        return CI_AZURE
     if name == "bitbucket-pipelines.yml":
-        return "BitbucketPipelines"
+        return CI_BITBUCKET
     if posixpath.basename(folder) == ".circleci" and name.endswith((".yml", ".yaml")):
-        return "CircleCI"  # config.yml and a dynamic configuration's continue_config.yml
+        return CI_CIRCLECI  # config.yml and a dynamic configuration's continue_config.yml
     return ""
 
 
@@ -141,10 +148,10 @@ def is_kustomization(path: str) -> bool:
     return posixpath.basename(path) in KUSTOMIZATION_FILES
 
 
-_RELEASE_FILES = frozenset(
-    {"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl", "fleet.yaml", "fleet.yml",
-     "skaffold.yaml", "skaffold.yml"}
-)  # fmt: skip
+HELMFILES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})
+FLEET_FILES = frozenset({"fleet.yaml", "fleet.yml"})
+SKAFFOLD_FILES = frozenset({"skaffold.yaml", "skaffold.yml"})
+_RELEASE_FILES = HELMFILES | FLEET_FILES | SKAFFOLD_FILES
 
 
 def is_release_file(path: str) -> bool:

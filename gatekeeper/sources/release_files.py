@@ -22,13 +22,11 @@ from typing import Any, NamedTuple
 from gatekeeper.document import Loaded, Problem
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext, helm_set
-from gatekeeper.sources.names import is_release_file
+from gatekeeper.sources.names import FLEET_FILES, SKAFFOLD_FILES, is_release_file
 from gatekeeper.tree import inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "release_files"
-_FLEET = frozenset({"fleet.yaml", "fleet.yml"})
-_SKAFFOLD = frozenset({"skaffold.yaml", "skaffold.yml"})
 MAX_RELEASES = 16  # per file
 detect = is_release_file
 
@@ -193,9 +191,9 @@ def _skaffold_releases(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, An
 
 def _tool(path: str) -> str:
     name = posixpath.basename(path)
-    if name in _FLEET:
+    if name in FLEET_FILES:
         return "Fleet"
-    if name in _SKAFFOLD:
+    if name in SKAFFOLD_FILES:
         return "Skaffold"
     return "helmfile"
 
@@ -249,9 +247,9 @@ def _releases(path: str, obj: Any, folder: str) -> Iterator[Wanted]:
     if not isinstance(obj, dict):
         return
     name = posixpath.basename(path)
-    if name in _FLEET:
+    if name in FLEET_FILES:
         yield from _fleet(obj, folder)
-    elif name in _SKAFFOLD:
+    elif name in SKAFFOLD_FILES:
         yield from _skaffold(obj, folder)
     else:
         yield from _helmfile(obj, folder)

@@ -116,7 +116,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     loaded = Loaded()
     tree = context.tree
     base = posixpath.dirname(file) or "."
-    entry = posixpath.join(base, ENTRYPOINT) if base != "." else ENTRYPOINT
+    entry = _beside(base, ENTRYPOINT)
     if not tree.exists(entry):
         message = f"Tanka environment {document.name or base} has no {ENTRYPOINT}: tk fails"
         loaded.problems.append(Problem(jsonnet.RENDER_ERROR, file, 1, message))

@@ -18,12 +18,15 @@ from collections.abc import Iterator
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekeeper.sources.names import ci_kind
+from gatekeeper.sources.names import (
+    CI_AZURE,
+    CI_BITBUCKET,
+    CI_CIRCLECI,
+    CI_CLOUD_BUILD,
+    ci_kind,
+)
 
-CLOUD_BUILD = "CloudBuild"  # the kinds names.ci_kind gives
-AZURE = "AzurePipelines"
-BITBUCKET = "BitbucketPipelines"
-CIRCLECI = "CircleCI"
+CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI = CI_CLOUD_BUILD, CI_AZURE, CI_BITBUCKET, CI_CIRCLECI
 KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI)
 _SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
 
