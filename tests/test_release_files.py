@@ -190,7 +190,10 @@ def test_what_composes_releases_or_sets_values_unread_is_said(tmp_path: Path) ->
         "      overrides: {privileged: true}\n"  # 9
         "profiles:\n- name: prod\n  patches: [{op: add, path: /x, value: 1}]\n"  # 12
     )
-    fleet = "helm:\n  chart: ../charts/web\n  values: {image: '${ .ClusterLabels.img }'}\n"
+    fleet = (
+        "helm:\n  chart: ../charts/web\n  values: {image: '${ .ClusterLabels.img }'}\n"
+        "  valuesFrom: [{configMapKeyRef: {name: web, key: values.yaml}}]\n"  # 4
+    )
     files = {
         "helmfile.yaml": helmfile,
         "skaffold.yaml": skaffold,
@@ -205,4 +208,5 @@ def test_what_composes_releases_or_sets_values_unread_is_said(tmp_path: Path) ->
         ("skaffold.yaml", 9),
         ("skaffold.yaml", 12),
         ("fleet/fleet.yaml", 3),
+        ("fleet/fleet.yaml", 4),
     }

@@ -175,6 +175,14 @@ def _unread(path: str, obj: Any) -> Iterator[tuple[Path, str]]:
         for place, values in held:
             if "${" in str(values):
                 yield place, "values templated per cluster (`${ }`)"
+        froms: list[tuple[Path, Any]] = [(("helm", "valuesFrom"), helm.get("valuesFrom"))]
+        for index, target in enumerate(_list(obj.get("targetCustomizations"))):
+            custom = _mapping(_mapping(target).get("helm"))
+            at: Path = ("targetCustomizations", index, "helm", "valuesFrom")
+            froms.append((at, custom.get("valuesFrom")))
+        for place, given in froms:
+            if given:  # values a ConfigMap or Secret in the cluster holds
+                yield place, "`valuesFrom`"
 
 
 def _skaffold_releases(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
