@@ -210,3 +210,17 @@ def test_what_composes_releases_or_sets_values_unread_is_said(tmp_path: Path) ->
         ("fleet/fleet.yaml", 3),
         ("fleet/fleet.yaml", 4),
     }
+
+
+def test_a_remote_chart_of_a_fleet_bundle_is_said_once_for_its_targets(tmp_path: Path) -> None:
+    """rancher/fleet-examples: a bundle of a chart from a URL with three targets said the
+    same GK-NOT-EXPANDED four times in one file."""
+    fleet = (
+        "helm:\n  chart: https://example.com/guestbook-0.0.1.tgz\n"  # 2
+        "targetCustomizations:\n"
+        "- {name: dev, helm: {values: {replicas: 1}}}\n"
+        "- {name: prod, helm: {values: {replicas: 3}}}\n"
+    )
+    assert found(tmp_path, {"fleet/fleet.yaml": fleet}) == {
+        ("GK-NOT-EXPANDED", "fleet/fleet.yaml", 2, "")
+    }

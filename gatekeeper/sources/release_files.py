@@ -72,6 +72,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     tree = context.tree
     folder = posixpath.dirname(path)
     count = 0
+    unjudged: set[str] = set()  # charts said not in this repository
     for document in documents:
         locator = NodeLocator(path, document.node)
         for place, what in _unread(path, document.obj):
@@ -88,6 +89,9 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             if wanted.chart == "." and not tree.exists(chart):
                 continue  # a Fleet bundle of manifests or an overlay: judged as files
             if not chart_dir or not tree.exists(chart):
+                if wanted.chart in unjudged:
+                    continue  # said once per file (a Fleet bundle's targets share its chart)
+                unjudged.add(wanted.chart)
                 message = (
                     f"{wanted.label}: chart {wanted.chart} is not in this repository;"
                     " what it deploys is not judged"
