@@ -188,6 +188,84 @@ def test_red_team_r02_kubernetes_manifest_is_the_object(tmp_path: Path) -> None:
     assert {("K8S-PSS-HOST-NAMESPACES", "ds.tf", 11), ("K8S-PSS-PRIVILEGED", "ds.tf", 15)} <= found
 
 
+def test_red_team_s12_t01_rbac_resources_are_the_bindings_and_roles(tmp_path: Path) -> None:
+    """`kubernetes_cluster_role_binding_v1` (and the role, binding and cluster role
+    resources, v1 or not) create what a manifest would: cluster-admin bound to the app's
+    service account was a green check. `role_ref` is roleRef, each `subject` one of
+    subjects (a ServiceAccount's namespace defaults to "default"), each `rule` one of rules."""
+    rbac = (
+        'resource "kubernetes_cluster_role_binding_v1" "web_admin" {\n'  # 1
+        "  metadata {\n"  # 2
+        '    name = "web-admin"\n'  # 3
+        "  }\n"  # 4
+        "  role_ref {\n"  # 5
+        '    api_group = "rbac.authorization.k8s.io"\n'  # 6
+        '    kind      = "ClusterRole"\n'  # 7
+        '    name      = "cluster-admin"\n'  # 8
+        "  }\n"  # 9
+        "  subject {\n"  # 10
+        '    kind = "ServiceAccount"\n'  # 11
+        '    name = "web"\n'  # 12
+        "  }\n"  # 13
+        "}\n"  # 14
+        'resource "kubernetes_role_binding" "all" {\n'  # 15
+        "  metadata {\n"  # 16
+        '    name      = "all"\n'  # 17
+        '    namespace = "app"\n'  # 18
+        "  }\n"  # 19
+        "  role_ref {\n"  # 20
+        '    api_group = "rbac.authorization.k8s.io"\n'  # 21
+        '    kind      = "Role"\n'  # 22
+        '    name      = "exec"\n'  # 23
+        "  }\n"  # 24
+        "  subject {\n"  # 25
+        '    kind = "ServiceAccount"\n'  # 26
+        '    name = "web"\n'  # 27
+        "  }\n"  # 28
+        "  subject {\n"  # 29
+        '    kind      = "Group"\n'  # 30
+        '    name      = "system:authenticated"\n'  # 31
+        '    api_group = "rbac.authorization.k8s.io"\n'  # 32
+        "  }\n"  # 33
+        "}\n"  # 34
+        'resource "kubernetes_role_v1" "exec" {\n'  # 35
+        "  metadata {\n"  # 36
+        '    name      = "exec"\n'  # 37
+        '    namespace = "app"\n'  # 38
+        "  }\n"  # 39
+        "  rule {\n"  # 40
+        '    api_groups = [""]\n'  # 41
+        '    resources  = ["pods/exec"]\n'  # 42
+        '    verbs      = ["create"]\n'  # 43
+        "  }\n"  # 44
+        "}\n"  # 45
+        'resource "kubernetes_cluster_role_v1" "metrics" {\n'  # 46
+        "  metadata {\n"  # 47
+        '    name = "metrics"\n'  # 48
+        "  }\n"  # 49
+        "  rule {\n"  # 50
+        '    non_resource_urls = ["/metrics"]\n'  # 51
+        '    verbs             = ["get"]\n'  # 52
+        "  }\n"  # 53
+        "  aggregation_rule {\n"  # 54
+        "    cluster_role_selectors {\n"  # 55
+        '      match_labels = { "example.com/aggregate-to-metrics" = "true" }\n'  # 56
+        "    }\n"  # 57
+        "  }\n"  # 58
+        "}\n"
+    )
+    found = findings(tmp_path, {"rbac.tf": rbac})
+    assert {
+        ("K8S-RBAC-CLUSTER-ADMIN", "rbac.tf", 8),
+        ("K8S-RBAC-BROAD-SUBJECT", "rbac.tf", 31),
+        ("K8S-RBAC-POD-EXEC", "rbac.tf", 42),
+    } <= found
+    assert not {f for f in found if f[0] == "GK-SCHEMA"}  # the objects have the API's shape
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    admin = next(f for f in report.verdict.findings if f.policy_id == "K8S-RBAC-CLUSTER-ADMIN")
+    assert (admin.kind, admin.name) == ("ClusterRoleBinding", "web-admin")
+
+
 def test_red_team_r03_kubectl_manifest_yaml_at_its_heredoc_lines(tmp_path: Path) -> None:
     resource = (
         'resource "kubectl_manifest" "pod" {\n'  # 1
@@ -257,6 +335,35 @@ def test_red_team_r05_helm_release_of_a_local_chart_with_set_and_values(tmp_path
         if f.policy_id in ("K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-PATH")
     }
     assert set_at == {"K8S-PSS-PRIVILEGED": "release.tf:7", "K8S-PSS-HOST-PATH": "release.tf:9"}
+
+
+def test_red_team_s12_t08_a_postrender_program_is_said_not_judged(tmp_path: Path) -> None:
+    """Helm pipes the rendering through the `postrender` program before installing it (a
+    script turning `privileged: false` into true passed green): a blocking finding at the
+    block, in the helm provider's block form and its 3.x object attribute form."""
+    release = (
+        'resource "helm_release" "app" {\n'  # 1
+        '  name      = "app"\n'  # 2
+        '  chart     = "${path.module}/charts/app"\n'  # 3
+        "  postrender {\n"  # 4
+        '    binary_path = "${path.module}/postrender.sh"\n'  # 5
+        "  }\n"  # 6
+        "}\n"  # 7
+        'resource "helm_release" "v3" {\n'  # 8
+        '  name       = "v3"\n'  # 9
+        '  chart      = "${path.module}/charts/app"\n'  # 10
+        '  postrender = { binary_path = "./postrender.sh", args = ["prod"] }\n'  # 11
+        "}\n"  # 12
+        'resource "helm_release" "plain" {\n'  # 13
+        '  name  = "plain"\n'  # 14
+        '  chart = "${path.module}/charts/app"\n'  # 15
+        "}\n"
+    )
+    found = findings(tmp_path, {**CHART, "release.tf": release}, "GK-LOCAL-NOT-EXPANDED")
+    assert found == {
+        ("GK-LOCAL-NOT-EXPANDED", "release.tf", 4),
+        ("GK-LOCAL-NOT-EXPANDED", "release.tf", 11),
+    }
 
 
 def test_a_remote_chart_is_said_not_expanded(tmp_path: Path) -> None:
