@@ -318,6 +318,44 @@ spec:
     assert scan_tree(tree, "clusters/prod/apps.yaml", []) == []  # not this repository
 
 
+def test_red_team_s12_t04_flux_substitutes_keys_and_flow_collections() -> None:
+    """Flux substitutes the object's YAML text, keys included, and reads the result again:
+    `${SC_KEY:=privileged}: true` is `privileged: true` (it passed green), and a variable
+    whose value is `{privileged: true}` makes the securityContext a mapping. Unit level: the
+    plain manifest's own reading (a GK-SCHEMA for the string) is another source's."""
+    from gatekeeper.sources.flux import substitute
+
+    written = {"securityContext": {"${SC_KEY:=privileged}": True}, "hostPID": "${PID}"}
+    assert substitute(written, {"PID": "true"}) == {
+        "securityContext": {"privileged": True},
+        "hostPID": True,
+    }
+    assert substitute({"securityContext": "${SC}"}, {"SC": "{privileged: true}"}) == {
+        "securityContext": {"privileged": True}
+    }
+    assert substitute({"a": "${V}"}, {"V": "b: c"}) == {"a": "b: c"}  # no flow collection
+    kustomization = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/prod
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substitute: {cluster: prod}
+"""
+    pod = TOOL.replace("{privileged: true}", "\n        ${SC_KEY:=privileged}: true")
+    tree = {
+        "clusters/prod/flux-system/gotk-sync.yaml": FLUX_SYNC.encode(),
+        "clusters/prod/apps.yaml": kustomization.encode(),
+        "apps/prod/pod.yaml": pod.encode(),
+    }
+    found = scan_tree(tree, "clusters/prod/apps.yaml", [])
+    assert [(f.policy_id, f.file) for f in found] == [("K8S-PSS-PRIVILEGED", "apps/prod/pod.yaml")]
+
+
 def test_flux_helm_release_renders_its_chart_with_values_from_this_repository() -> None:
     release = """\
 apiVersion: helm.toolkit.fluxcd.io/v2

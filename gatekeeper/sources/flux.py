@@ -654,19 +654,15 @@ def _variables(post_build: dict[str, Any], document: Document, tree: Tree) -> li
 
 def substitute(value: Any, variables: dict[str, str]) -> Any:
     """Flux's post-build substitution: `${VAR}`, `${VAR:=default}`; a value that was one
-    whole variable is read as YAML again (`replicas: ${REPLICAS}` becomes a number)."""
+    whole variable is read as YAML again (`replicas: ${REPLICAS}` becomes a number, a
+    `{privileged: true}` a mapping). Flux substitutes the object's whole YAML text
+    (fluxcd/pkg kustomize_varsub.go), so keys too: `${KEY:=hostPID}: true` is hostPID (red
+    team t04 of session 12: such a key passed green)."""
     if isinstance(value, str):
         if "${" not in value:
             return value
-
-        def replace(match: re.Match[str]) -> str:
-            found = variables.get(match.group(1))
-            if found is None:
-                return match.group(2) if match.group(2) is not None else match.group(0)
-            return found
-
         whole = _VARIABLE.fullmatch(value)
-        text = _VARIABLE.sub(replace, value)
+        text = _substituted(value, variables)
         if whole and text != value:
             import yaml
 
@@ -674,13 +670,34 @@ def substitute(value: Any, variables: dict[str, str]) -> Any:
                 typed = yaml.safe_load(text)
             except yaml.YAMLError:
                 return text
+            if isinstance(typed, (dict, list)):
+                # Only a flow collection stays one after Flux's text substitution (a
+                # variable's line breaks are removed): `{a: 1}`, `[a]`.
+                return typed if text.lstrip().startswith(("{", "[")) else text
             return typed if isinstance(typed, (str, int, float, bool)) else text
         return text
     if isinstance(value, dict):
-        return {key: substitute(item, variables) for key, item in value.items()}
+        return {
+            _substituted(key, variables) if isinstance(key, str) and "${" in key else key: (
+                substitute(item, variables)
+            )
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [substitute(item, variables) for item in value]
     return value
+
+
+def _substituted(text: str, variables: dict[str, str]) -> str:
+    """`text` with each `${VAR}` replaced: its value, else its default, else as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        found = variables.get(match.group(1))
+        if found is None:
+            return match.group(2) if match.group(2) is not None else match.group(0)
+        return found
+
+    return _VARIABLE.sub(replace, text)
 
 
 def _helm_release(
