@@ -311,6 +311,57 @@ CHART = {
 }
 
 
+def test_red_team_s12_t07_for_each_over_fileset_applies_each_file(tmp_path: Path) -> None:
+    """`for_each = fileset(path.module, "manifests/*.yaml")` lists the module's files as
+    Terraform does (it was unknown: no instance, nothing judged), so each templatefile()
+    rendering is judged; read as a plain manifest the template is not privileged."""
+    apply = (
+        'resource "kubectl_manifest" "apps" {\n'  # 1
+        '  for_each  = fileset(path.module, "manifests/*.yaml")\n'  # 2
+        '  yaml_body = templatefile("${path.module}/${each.value}", { privileged = true })\n'  # 3
+        "}\n"
+    )
+    template = (
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: debug, namespace: app}\n"
+        "spec:\n"
+        "  containers:\n"
+        "    - name: debug\n"
+        "      image: busybox:1.36\n"
+        "      securityContext:\n"
+        "        privileged: ${privileged}\n"
+    )
+    files = {
+        "infra/main.tf": apply,
+        "infra/manifests/debug.yaml": template,
+        "infra/manifests/nested/other.yaml": template.replace("debug", "other"),
+        "infra/manifests/notes.txt": "not matched\n",
+    }
+    found = findings(tmp_path, files, "K8S-PSS-PRIVILEGED")
+    assert found == {("K8S-PSS-PRIVILEGED", "infra/main.tf", 3)}
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    names = {f.name for f in report.verdict.findings if f.policy_id == "K8S-PSS-PRIVILEGED"}
+    assert names == {"debug"}  # `*` stays within its folder
+
+
+def test_fileset_patterns_are_terraforms_globs() -> None:
+    from gatekeeper.tfeval import glob_pattern
+
+    def matches(pattern: str, name: str) -> bool:
+        compiled = glob_pattern(pattern)
+        return compiled is not None and compiled.fullmatch(name) is not None
+
+    assert matches("*.yaml", "a.yaml") and not matches("*.yaml", "d/a.yaml")
+    assert matches("**/*.yaml", "a.yaml") and matches("**/*.yaml", "d/e/a.yaml")
+    assert matches("k8s/**", "k8s/d/a.yaml")
+    assert matches("*.{yaml,yml}", "a.yml") and not matches("*.{yaml,yml}", "a.json")
+    assert matches("pod-?.yaml", "pod-1.yaml") and not matches("pod-?.yaml", "pod-12.yaml")
+    assert matches("[a-c].yaml", "b.yaml") and not matches("[^a-c].yaml", "b.yaml")
+    assert matches("a.yaml", "a.yaml") and not matches("a.yaml", "aXyaml")
+    assert glob_pattern("[a.yaml") is None
+
+
 def test_red_team_r05_helm_release_of_a_local_chart_with_set_and_values(tmp_path: Path) -> None:
     release = (
         'resource "helm_release" "app" {\n'  # 1

@@ -747,22 +747,10 @@ def file_reader(tree: Tree, directory: str, root: bool) -> Callable[[str], str |
     """What `file()` reads in the module at `directory`: a repository file, by a path below
     `path.module` or, in a root module (`root`: where terraform runs), relative to it. A
     relative path in a called module is relative to wherever the root is: not read."""
-    bases = {"module": directory, "root": directory if root else None}
-    bases["cwd"] = bases["root"]
 
     def read(path: str) -> str | None:
-        if path.startswith(PATH_MARK):
-            name, _, rest = path[len(PATH_MARK) :].partition("/")
-            base = bases.get(name)
-            if base is None or PATH_MARK in rest:
-                return None
-            path = posixpath.join(base, rest)
-        elif not root or PATH_MARK in path or path.startswith("/"):
-            return None
-        else:
-            path = posixpath.join(directory, path)
-        target = posixpath.normpath(path)
-        if target == ".." or target.startswith("../"):
+        target = _module_path(directory, root, path)
+        if target is None:
             return None
         try:
             return decode(tree.read(target))
@@ -770,6 +758,40 @@ def file_reader(tree: Tree, directory: str, root: bool) -> Callable[[str], str |
             return None
 
     return read
+
+
+def file_lister(tree: Tree, directory: str, root: bool) -> Callable[[str], list[str] | None]:
+    """What `fileset()` lists in the module at `directory`: the repository files below a
+    folder named as file() names one, relative to that folder."""
+
+    def listing(path: str) -> list[str] | None:
+        target = _module_path(directory, root, path)
+        if target is None:
+            return None
+        names = tree.list_dir(target)
+        return names if target == "." else [posixpath.relpath(name, target) for name in names]
+
+    return listing
+
+
+def _module_path(directory: str, root: bool, path: str) -> str | None:
+    """The repository path a file function's argument names (see file_reader), or None."""
+    bases = {"module": directory, "root": directory if root else None}
+    bases["cwd"] = bases["root"]
+    if path.startswith(PATH_MARK):
+        name, _, rest = path[len(PATH_MARK) :].partition("/")
+        base = bases.get(name)
+        if base is None or PATH_MARK in rest:
+            return None
+        path = posixpath.join(base, rest)
+    elif not root or PATH_MARK in path or path.startswith("/"):
+        return None
+    else:
+        path = posixpath.join(directory, path)
+    target = posixpath.normpath(path)
+    if target == ".." or target.startswith("../"):
+        return None
+    return target
 
 
 def root_scope(
@@ -782,6 +804,7 @@ def root_scope(
     values = {**(given or {}), **_tfvars(tree, directory, var_file)}
     scope = _scope(module_of(tree, directory), values, calling=True)
     scope.files = file_reader(tree, directory, root=True)
+    scope.listing = file_lister(tree, directory, root=True)
     return _with_outputs(scope, tree, directory)
 
 
@@ -831,6 +854,7 @@ def _with_outputs(scope: Scope, tree: Tree, directory: str, chain: tuple[str, ..
     scope.data = _data_sources(module, scope)
     if scope.files is None:
         scope.files = file_reader(tree, directory, root=False)
+        scope.listing = file_lister(tree, directory, root=False)
     return scope
 
 
