@@ -345,6 +345,61 @@ def test_red_team_s12_t07_for_each_over_fileset_applies_each_file(tmp_path: Path
     assert names == {"debug"}  # `*` stays within its folder
 
 
+def test_red_team_s12_t02_kubectl_path_documents_renders_its_files_with_vars(
+    tmp_path: Path,
+) -> None:
+    """The kubectl provider's `kubectl_path_documents` globs files and renders each as a
+    template with `vars` (strings) before splitting it: `privileged: ${privileged}` with
+    `privileged = true` is a privileged pod, by `documents` (count) and by `manifests`
+    (for_each, keyed by the provider's self link) alike."""
+    apply = (
+        'data "kubectl_path_documents" "web" {\n'  # 1
+        '  pattern = "${path.module}/manifests/*.yaml"\n'  # 2
+        "  vars    = { privileged = true }\n"  # 3
+        "}\n"  # 4
+        'resource "kubectl_manifest" "by_count" {\n'  # 5
+        "  count     = length(data.kubectl_path_documents.web.documents)\n"  # 6
+        "  yaml_body = element(data.kubectl_path_documents.web.documents, count.index)\n"  # 7
+        "}\n"  # 8
+        'resource "kubectl_manifest" "by_key" {\n'  # 9
+        "  for_each  = data.kubectl_path_documents.web.manifests\n"  # 10
+        "  yaml_body = each.value\n"  # 11
+        "}\n"
+    )
+    template = (
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "metadata: {name: settings, namespace: app}\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: debug, namespace: app}\n"
+        "spec:\n"
+        "  containers:\n"
+        "    - name: debug\n"
+        "      image: busybox:1.36\n"
+        "      securityContext:\n"
+        "        privileged: ${privileged}\n"
+    )
+    files = {"infra/main.tf": apply, "infra/manifests/debug.yaml": template}
+    found = findings(tmp_path, files, "K8S-PSS-PRIVILEGED")
+    assert found == {
+        ("K8S-PSS-PRIVILEGED", "infra/main.tf", 7),
+        ("K8S-PSS-PRIVILEGED", "infra/main.tf", 11),
+    }
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    variants = {
+        variant
+        for f in report.verdict.findings
+        if f.policy_id == "K8S-PSS-PRIVILEGED"
+        for variant in f.extra.get("variants", [])
+    }
+    assert variants == {
+        "deployed by infra/main.tf:kubectl_manifest.by_count[1]",
+        'deployed by infra/main.tf:kubectl_manifest.by_key["/api/v1/namespaces/app/pods/debug"]',
+    }
+
+
 def test_fileset_patterns_are_terraforms_globs() -> None:
     from gatekeeper.tfeval import glob_pattern
 

@@ -865,6 +865,11 @@ def _data_sources(module: _Module, scope: Scope) -> Callable[[str], Value]:
     known: dict[str, Value] = {}
 
     def of_type(kind: str) -> Value:
+        if kind == "kubectl_path_documents":
+            if kind not in known:
+                known[kind] = Value(Unknown(f"data.{kind}"))  # while evaluating: a cycle
+                known[kind] = _path_documents(module, scope)
+            return known[kind]
         if kind != "aws_iam_policy_document":
             return Value(Unknown(f"data.{kind}"))
         if kind not in known:
@@ -887,6 +892,107 @@ def _data_sources(module: _Module, scope: Scope) -> Callable[[str], Value]:
         return known[kind]
 
     return of_type
+
+
+def _path_documents(module: _Module, scope: Scope) -> Value:
+    """`data.kubectl_path_documents.NAME` (the kubectl provider): the files its `pattern`
+    globs (Go's filepath.Glob, relative to the root module), each rendered as a template
+    with `vars` and `sensitive_vars` (strings) unless `disable_template`, split into YAML
+    documents: `documents`, and `manifests` by the provider's self link. A kubectl_manifest
+    applying `each.value` of them deployed a template's `privileged: ${privileged}` with
+    vars {privileged = true} unjudged (red team t02 of session 12)."""
+    from dataclasses import replace
+
+    from gatekeeper.hcl import template_text
+    from gatekeeper.tfeval import evaluate, glob_pattern
+
+    found: dict[str, Value] = {}
+    for merged in module.blocks:
+        block = merged.block
+        if block.type != "data" or block.labels[:1] != ["kubectl_path_documents"]:
+            continue
+        if len(block.labels) < 2:
+            continue
+        name = block.labels[1]
+        found[name] = Value(Unknown(f"data.kubectl_path_documents.{name}"))
+        attributes = merged.body.attributes
+        if "count" in attributes or "for_each" in attributes or "pattern" not in attributes:
+            continue  # instances: left unknown
+        pattern = evaluate_attribute(attributes["pattern"], replace(scope, reading=True), None)
+        values = _body(merged.body, scope, block.span).values
+        variables: dict[str, Value] = {}
+        for key in ("vars", "sensitive_vars"):
+            given = values.get(key) or {}
+            if not isinstance(given, dict):
+                given = {"": "${unknown}"}
+            for var, item in given.items():
+                variables[str(var)] = Value(_template_string(item))
+        if not isinstance(pattern.data, str) or any(
+            isinstance(item.data, Unknown) for item in variables.values()
+        ):
+            continue
+        directory, _, glob = pattern.data.rpartition("/")
+        if any(char in directory for char in "*?[") or scope.listing is None:
+            continue  # a folder pattern: not listed here
+        matcher = glob_pattern(glob.replace("**", "*"))
+        names = scope.listing(directory or ".")
+        if matcher is None or names is None or scope.files is None:
+            continue
+        documents: list[str] = []
+        for file in sorted(name for name in names if "/" not in name and matcher.fullmatch(name)):
+            text = scope.files(f"{directory}/{file}" if directory else file)
+            if text is None:
+                break
+            if values.get("disable_template") is not True:
+                template = template_text(text)
+                rendered = (
+                    evaluate(template, Scope(names=variables, budget=scope.budget))
+                    if template is not None
+                    else Value(Unknown("template"))
+                )
+                if not isinstance(rendered.data, str):
+                    break
+                text = rendered.data
+            documents += [part for part in _DOCUMENT_SPLIT.split(text) if part.strip()]
+        else:
+            manifests = {_self_link(text): text for text in documents}
+            found[name] = Value({"documents": documents, "manifests": manifests})
+    return object_value(found)
+
+
+_DOCUMENT_SPLIT = re.compile(r"(?m)^---[ \t]*(?:#.*)?$")
+
+
+def _template_string(value: Any) -> Any:
+    """A `vars` value as the provider takes it: a string (`true` is "true")."""
+    if isinstance(value, str) and "${" in value:
+        return Unknown(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)) or value is None:
+        return Unknown("vars")
+    return str(value)
+
+
+def _self_link(text: str) -> str:
+    """The kubectl provider's key of a manifest: /api(s)/VERSION[/namespaces/NS]/KINDs/NAME."""
+    import yaml
+
+    try:
+        obj = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if not isinstance(obj, dict):
+        return text
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
+    api_version, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
+    link = "/api" if api_version == "v1" else "/apis"
+    link += f"/{api_version}" if api_version else ""
+    link += f"/namespaces/{metadata['namespace']}" if metadata.get("namespace") else ""
+    link += f"/{kind.lower()}{'es' if kind.endswith('s') else 's'}" if kind else ""
+    return link + (f"/{metadata['name']}" if metadata.get("name") else "")
 
 
 def policy_json(values: dict[str, Any]) -> str | None:
