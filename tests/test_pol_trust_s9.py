@@ -80,6 +80,35 @@ def test_build_push_action_and_compose_build_sections_are_judged() -> None:
     assert dockerfile.owners("docker/Dockerfile", context) == []
 
 
+def test_red_team_s12_t09_docker_bake_targets_give_build_args() -> None:
+    """`docker buildx bake` (docker/bake-action) builds each target of docker-bake.hcl or
+    .json with its args and target, over those of the targets it inherits: APP_UID=0 there
+    passed green. A Bake variable (`${UID}`) is unknown and left out."""
+    bake = (
+        'variable "UID" {\n  default = "0"\n}\n'  # 1-3
+        'target "base" {\n  args = { APP_UID = "0", OTHER = "1" }\n}\n'  # 4-6
+        'target "web" {\n'  # 7
+        '  inherits   = ["base"]\n'  # 8
+        '  context    = "docker"\n'  # 9
+        '  args       = { OTHER = "2" }\n'  # 10
+        "}\n"  # 11
+        'target "unknown" {\n  context = "docker"\n  args = { APP_UID = "${UID}" }\n}\n'
+    )
+    files = {"docker/Dockerfile": DOCKERFILE, "docker-bake.hcl": bake}
+    assert [f[:3] for f in scan_tree(files)] == [("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", 6)]
+    tree = MemoryTree({name: text.encode() for name, text in files.items()})
+    web = dockerfile_builds.Build(
+        "docker/Dockerfile", "docker-bake.hcl:7", "", {"APP_UID": "0", "OTHER": "2"}
+    )
+    assert web in dockerfile_builds.builds(tree)  # any target may be built: `bake base` too
+    bake_json = '{"target": {"debug": {"context": "docker", "target": "debug"}}}\n'
+    files = {"docker/Dockerfile": DOCKERFILE, "ci/docker-bake.json": bake_json}
+    assert [f[:3] for f in scan_tree(files)] == []  # context relative to the file: ci/docker
+    files = {"ci/docker/Dockerfile": DOCKERFILE, "ci/docker-bake.json": bake_json}
+    found = scan_tree(files, "ci/docker/Dockerfile")
+    assert [f[:3] for f in found] == [("DOCKER-USER-NOT-ROOT", "ci/docker/Dockerfile", 2)]
+
+
 def test_a_pull_request_changing_only_the_build_args_rejudges_the_dockerfile(
     tmp_path: Path,
 ) -> None:
