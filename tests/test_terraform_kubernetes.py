@@ -266,6 +266,66 @@ def test_red_team_s12_t01_rbac_resources_are_the_bindings_and_roles(tmp_path: Pa
     assert (admin.kind, admin.name) == ("ClusterRoleBinding", "web-admin")
 
 
+def test_red_team_s12_t10_webhook_configurations_are_the_objects(tmp_path: Path) -> None:
+    """A mutating webhook configuration sending pods to an external URL, written with the
+    provider's resource (each `webhook` one of webhooks, `client_config` its clientConfig),
+    is what a manifest would be: it passed green."""
+    hook = (
+        'resource "kubernetes_mutating_webhook_configuration_v1" "inject" {\n'  # 1
+        "  metadata {\n"  # 2
+        '    name = "inject"\n'  # 3
+        "  }\n"  # 4
+        "  webhook {\n"  # 5
+        '    name                      = "inject.example.com"\n'  # 6
+        '    admission_review_versions = ["v1"]\n'  # 7
+        '    side_effects              = "None"\n'  # 8
+        "    client_config {\n"  # 9
+        '      url = "https://hooks.example.net/mutate"\n'  # 10
+        "    }\n"  # 11
+        "    rule {\n"  # 12
+        '      api_groups   = [""]\n'  # 13
+        '      api_versions = ["v1"]\n'  # 14
+        '      operations   = ["CREATE"]\n'  # 15
+        '      resources    = ["pods"]\n'  # 16
+        "    }\n"  # 17
+        "  }\n"  # 18
+        "}\n"
+    )
+    found = findings(tmp_path, {"hook.tf": hook})
+    assert ("K8S-ADMISSION-EXTERNAL-WEBHOOK", "hook.tf", 10) in found
+    assert not {f for f in found if f[0] == "GK-SCHEMA"}
+
+
+def test_red_team_s12_t10_labels_set_on_an_existing_namespace(tmp_path: Path) -> None:
+    """`kubernetes_labels` setting Pod Security's enforce level to privileged on a namespace
+    that already exists is that Namespace with those labels; labels of another kind are not
+    judged (the rest of the object is not in the repository)."""
+    labels = (
+        'resource "kubernetes_labels" "psa" {\n'  # 1
+        '  api_version = "v1"\n'  # 2
+        '  kind        = "Namespace"\n'  # 3
+        "  metadata {\n"  # 4
+        '    name = "app"\n'  # 5
+        "  }\n"  # 6
+        "  labels = {\n"  # 7
+        '    "pod-security.kubernetes.io/enforce" = "privileged"\n'  # 8
+        "  }\n"  # 9
+        "  force = true\n"  # 10
+        "}\n"  # 11
+        'resource "kubernetes_labels" "web" {\n'  # 12
+        '  api_version = "apps/v1"\n'  # 13
+        '  kind        = "Deployment"\n'  # 14
+        "  metadata {\n"  # 15
+        '    name = "web"\n'  # 16
+        "  }\n"  # 17
+        '  labels = { team = "web" }\n'  # 18
+        "}\n"
+    )
+    assert findings(tmp_path, {"labels.tf": labels}, "K8S-") == {
+        ("K8S-ADMISSION-POD-SECURITY", "labels.tf", 7)
+    }
+
+
 def test_red_team_r03_kubectl_manifest_yaml_at_its_heredoc_lines(tmp_path: Path) -> None:
     resource = (
         'resource "kubectl_manifest" "pod" {\n'  # 1

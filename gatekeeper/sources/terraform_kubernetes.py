@@ -68,6 +68,9 @@ POD_RESOURCES: dict[str, tuple[str, str]] = {
 _RBAC = "rbac.authorization.k8s.io/v1"
 _BINDING_BLOCKS = ("role_ref", "subject")
 _ROLE_BLOCKS = ("rule", "aggregation_rule")
+_ADMISSION = "admissionregistration.k8s.io/v1"
+_MUTATING = (_ADMISSION, "MutatingWebhookConfiguration", ("webhook",))
+_VALIDATING = (_ADMISSION, "ValidatingWebhookConfiguration", ("webhook",))
 TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "kubernetes_cluster_role_binding": (_RBAC, "ClusterRoleBinding", _BINDING_BLOCKS),
     "kubernetes_cluster_role_binding_v1": (_RBAC, "ClusterRoleBinding", _BINDING_BLOCKS),
@@ -77,6 +80,11 @@ TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "kubernetes_cluster_role_v1": (_RBAC, "ClusterRole", _ROLE_BLOCKS),
     "kubernetes_role": (_RBAC, "Role", ("rule",)),
     "kubernetes_role_v1": (_RBAC, "Role", ("rule",)),
+    # Admission webhooks: an external mutating one may change any pod (red team t10).
+    "kubernetes_mutating_webhook_configuration": _MUTATING,
+    "kubernetes_mutating_webhook_configuration_v1": _MUTATING,
+    "kubernetes_validating_webhook_configuration": _VALIDATING,
+    "kubernetes_validating_webhook_configuration_v1": _VALIDATING,
 }
 # Attributes holding YAML that the kubectl provider applies, by resource type.
 YAML_ATTRIBUTES = {"kubectl_manifest": "yaml_body", "data.kubectl_file_documents": "content"}
@@ -84,6 +92,7 @@ DEPLOYING_KINDS = frozenset(
     {
         *POD_RESOURCES,
         *TOP_LEVEL_RESOURCES,
+        "kubernetes_labels",
         *YAML_ATTRIBUTES,
         "kubernetes_manifest",
         "helm_release",
@@ -131,6 +140,8 @@ _KIND_LISTS = {
     "NetworkPolicy": {name: name for name in ("ingress", "egress", "from", "to", "ports")},
     "ClusterRoleBinding": {"subject": "subjects"},
     "RoleBinding": {"subject": "subjects"},
+    "MutatingWebhookConfiguration": {"webhook": "webhooks"},
+    "ValidatingWebhookConfiguration": {"webhook": "webhooks"},
 }
 # Names the API spells otherwise than camelCase would.
 _RENAMED = {
@@ -166,6 +177,9 @@ def objects(document: Document, context: LoadContext) -> Loaded:
         return Loaded()
     if kind in POD_RESOURCES or kind in TOP_LEVEL_RESOURCES:
         made = _provider_object(document)
+        return Loaded(documents=[made] if made is not None else [])
+    if kind == "kubernetes_labels":
+        made = _namespace_labels(document)
         return Loaded(documents=[made] if made is not None else [])
     if kind == "kubernetes_manifest":
         manifest = obj.get("manifest")
@@ -220,6 +234,36 @@ def _provider_object(document: Document) -> Document | None:
     if kind in ("ClusterRoleBinding", "RoleBinding"):
         _default_subject_namespace(obj)
     return _made(document, as_typed(obj), _MappedLocator(document.locator, paths), unknown)
+
+
+def _namespace_labels(document: Document) -> Document | None:
+    """`kubernetes_labels` of a Namespace: the labels it sets on a namespace that already
+    exists (`pod-security.kubernetes.io/enforce = "privileged"` turned Pod Security off for
+    `app` with a green check: red team t10 of session 12), judged as that Namespace with
+    them. Other kinds are left alone: the object's other fields are not in the repository,
+    and judging a Deployment without its spec would say what is not so."""
+    obj = document.obj
+    if obj.get("kind") != "Namespace" or obj.get("api_version") != "v1":
+        return None
+    blocks, labels = obj.get("metadata"), obj.get("labels")
+    if not (isinstance(blocks, list) and blocks and isinstance(blocks[0], dict)):
+        return None
+    if not isinstance(blocks[0].get("name"), str) or not isinstance(labels, dict):
+        return None
+    # What the resource writes is its labels: a finding at the metadata is at them.
+    paths: dict[Path, Path] = {
+        (): (),
+        ("metadata",): ("labels",),
+        ("metadata", "labels"): ("labels",),
+    }
+    paths[("metadata", "name")] = ("metadata", 0, "name")
+    unknown: list[Path] = []
+    metadata = {
+        "name": blocks[0]["name"],
+        "labels": _known(labels, ("metadata", "labels"), unknown),
+    }
+    made = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
+    return _made(document, made, _MappedLocator(document.locator, paths), unknown)
 
 
 def _default_subject_namespace(binding: dict[str, Any]) -> None:
