@@ -326,6 +326,46 @@ def test_red_team_s12_t10_labels_set_on_an_existing_namespace(tmp_path: Path) ->
     }
 
 
+def test_red_team_s12_t11_services_and_config_maps_are_the_objects(tmp_path: Path) -> None:
+    """A NodePort Service with external IPs and a ConfigMap holding a secret key, written
+    with the provider's resources (`external_ips` is externalIPs, each `port` one of ports,
+    `data` the data), are judged as the manifests would be: they passed green."""
+    objects = (
+        'resource "kubernetes_service_v1" "web" {\n'  # 1
+        "  metadata {\n"  # 2
+        '    name      = "web"\n'  # 3
+        '    namespace = "app"\n'  # 4
+        '    labels    = { "app.kubernetes.io/name" = "web" }\n'  # 5
+        "  }\n"  # 6
+        "  spec {\n"  # 7
+        '    type         = "NodePort"\n'  # 8
+        '    external_ips = ["203.0.113.10"]\n'  # 9
+        '    selector     = { app = "web" }\n'  # 10
+        "    port {\n"  # 11
+        "      port        = 443\n"  # 12
+        "      target_port = 8080\n"  # 13
+        "    }\n"  # 14
+        "  }\n"  # 15
+        "}\n"  # 16
+        'resource "kubernetes_config_map" "cfg" {\n'  # 17
+        "  metadata {\n"  # 18
+        '    name      = "cfg"\n'  # 19
+        '    namespace = "app"\n'  # 20
+        "  }\n"  # 21
+        "  data = {\n"  # 22
+        '    AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'  # 23
+        "  }\n"  # 24
+        "}\n"
+    )
+    found = findings(tmp_path, {"objects.tf": objects})
+    assert {
+        ("K8S-NETWORK-NODE-PORT", "objects.tf", 8),
+        ("K8S-NETWORK-EXTERNAL-IPS", "objects.tf", 9),
+        ("K8S-CONFIGMAP-SECRETS", "objects.tf", 23),
+    } <= found
+    assert not {f for f in found if f[0] == "GK-SCHEMA"}
+
+
 def test_red_team_r03_kubectl_manifest_yaml_at_its_heredoc_lines(tmp_path: Path) -> None:
     resource = (
         'resource "kubectl_manifest" "pod" {\n'  # 1

@@ -69,6 +69,7 @@ _RBAC = "rbac.authorization.k8s.io/v1"
 _BINDING_BLOCKS = ("role_ref", "subject")
 _ROLE_BLOCKS = ("rule", "aggregation_rule")
 _ADMISSION = "admissionregistration.k8s.io/v1"
+_CONFIG_MAP = ("data", "binary_data", "immutable")
 _MUTATING = (_ADMISSION, "MutatingWebhookConfiguration", ("webhook",))
 _VALIDATING = (_ADMISSION, "ValidatingWebhookConfiguration", ("webhook",))
 TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -85,7 +86,14 @@ TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "kubernetes_mutating_webhook_configuration_v1": _MUTATING,
     "kubernetes_validating_webhook_configuration": _VALIDATING,
     "kubernetes_validating_webhook_configuration_v1": _VALIDATING,
+    # A Service's external IPs and node ports, a ConfigMap's data (red team t11).
+    "kubernetes_service": ("v1", "Service", ("spec",)),
+    "kubernetes_service_v1": ("v1", "Service", ("spec",)),
+    "kubernetes_config_map": ("v1", "ConfigMap", _CONFIG_MAP),
+    "kubernetes_config_map_v1": ("v1", "ConfigMap", _CONFIG_MAP),
 }
+# Attributes (not blocks) of those resources that are fields of the object.
+_TOP_LEVEL_ATTRIBUTES = frozenset(_CONFIG_MAP)
 # Attributes holding YAML that the kubectl provider applies, by resource type.
 YAML_ATTRIBUTES = {"kubectl_manifest": "yaml_body", "data.kubectl_file_documents": "content"}
 DEPLOYING_KINDS = frozenset(
@@ -158,6 +166,11 @@ _RENAMED = {
     "ceph_monitors": "monitors",
     "timezone": "timeZone",
     "non_resource_urls": "nonResourceURLs",
+    "external_ips": "externalIPs",
+    "cluster_ip": "clusterIP",
+    "cluster_ips": "clusterIPs",
+    "load_balancer_ip": "loadBalancerIP",
+    "client_ip": "clientIP",
 }
 # Integers the provider's schema takes as strings (`run_as_user = "0"`).
 _INTEGERS = frozenset({"runAsUser", "runAsGroup", "fsGroup", "replicas"})
@@ -229,7 +242,12 @@ def _provider_object(document: Document) -> Document | None:
     obj["metadata"] = _block(blocks[0], ("metadata", 0), ("metadata",), "", lists, paths, unknown)
     paths[("metadata",)] = ("metadata", 0)
     # The other blocks as those of one block holding them: `spec` once, `subject` a list.
-    body = {key: document.obj[key] for key in others if _is_blocks(document.obj.get(key))}
+    body = {
+        key: document.obj[key]
+        for key in others
+        if _is_blocks(document.obj.get(key))
+        or (key in _TOP_LEVEL_ATTRIBUTES and document.obj.get(key) is not None)
+    }
     obj.update(_block(body, (), (), "", lists, paths, unknown))
     if kind in ("ClusterRoleBinding", "RoleBinding"):
         _default_subject_namespace(obj)
