@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 from gatekeeper.sources import LoadContext, compose
 from gatekeeper.tree import MemoryTree
+from tests.conftest import Run
 
 COMPOSE = """\
 services:
@@ -127,3 +132,31 @@ def test_host_paths_are_normalised_located_and_named_volumes_followed() -> None:
     ]
     lines = [document.locator.locate(("services", "web", "host_paths", i)).line for i in range(3)]
     assert lines == [5, 6, 7]
+
+
+def test_the_pinning_message_says_which_pin_is_missing(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A tagged image fails only for want of a digest: the message says so, not "not pinned"
+    (podinfo's `grafana/loki:3.0.0` read as if it had no pin at all)."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  a: {image: 'grafana/loki:3.0.0'}\n"
+        "  b: {image: postgres}\n"
+        "  c: {image: 'redis:latest'}\n"
+        "  d: {image: 'localhost:5000/proxy'}\n"
+        "  e: {image: 'redis@sha256:abc'}\n"
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    said = {
+        finding["line"]: finding["message"]
+        for finding in json.loads(run.stdout)["findings"]
+        if finding["policy_id"] == "COMPOSE-IMAGE-PINNED"
+    }
+    assert said == {
+        2: "image grafana/loki:3.0.0 is pinned by tag only, not by digest (requireDigest)",
+        3: "image postgres has no tag (it means latest)",
+        4: "image redis:latest uses the latest tag",
+        5: "image localhost:5000/proxy has no tag (it means latest)",
+        6: "image redis@sha256:abc is not pinned by a sha256 digest",
+    }
