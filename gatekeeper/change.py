@@ -35,6 +35,7 @@ from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
 from gatekeeper.scanner import identity as scanned_object
 from gatekeeper.sources import LoadContext, gitops_revision, helm
+from gatekeeper.sources.helm_random import RANDOM
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
 
@@ -350,7 +351,8 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
         elif (
             worse
             and finding.extra.get("about") != "namespace"  # names one of its workloads
-            and _said(finding.message) != _said(base_messages[finding.fingerprint])
+            and _said(finding.message, finding.name)
+            != _said(base_messages[finding.fingerprint], finding.name)
         ):
             # The same field of the same object holds a worse value (`hostPath /var/log` made
             # `/`, NET_ADMIN made SYS_ADMIN): the change made this violation (red team r02).
@@ -373,8 +375,13 @@ _IMAGE_VERSION = re.compile(
 )
 
 
-def _said(message: str) -> str:
-    """What a finding says, without image versions and content hashes in names."""
+def _said(message: str, name: str = "") -> str:
+    """What a finding says, without image versions, content hashes in names and the random
+    part of its object's name (`name` as its identity holds it, helm_random)."""
+    if RANDOM in name:
+        parts = (re.escape(part) for part in name.split(RANDOM))
+        random_name = r"(?<![\w.-])" + r"[^\s/()]+?".join(parts) + r"(?![\w.-])"
+        message = re.sub(random_name, lambda _: name, message)
     return _unhashed(_IMAGE_VERSION.sub("", message))
 
 

@@ -63,6 +63,7 @@ from gatekeeper.sources.helm_lines import (
     required_values,
     writing_parts,
 )
+from gatekeeper.sources.helm_random import random_words, stable_name
 from gatekeeper.sources.names import CHART_FILE as CHART_FILE
 from gatekeeper.sources.names import TEST_HOOK_VARIANT as TEST_HOOK_VARIANT
 from gatekeeper.sources.names import parents as parents
@@ -1640,8 +1641,11 @@ def _add_documents(
             loaded.problems.extend(made.problems)
         else:
             made.documents.append(make_document(file, entry.obj, locator, index))
+        random = body is None and random_words(template.text)
         for number, document in enumerate(made.documents):
             document.source = NAME
+            if random and document.name:
+                document.name = _stable_name(document, template, file)
             if not document.namespace and release.namespace != "default":
                 document.namespace = release.namespace
             elif not document.namespace and release.test_hooks == "advise":
@@ -1653,6 +1657,15 @@ def _add_documents(
             loaded.documents.append(document)
             added.append(document)
     return added
+
+
+def _stable_name(document: Document, template: TemplateSource, file: str) -> str:
+    """The document's name for its identity, a random part of it named so (helm_random)."""
+    where = document.locator.locate(("metadata", "name"))
+    lines = template.lines
+    if where.file != file or not where.exact or not 0 < where.line <= len(lines):
+        return document.name
+    return stable_name(document.name, lines[where.line - 1])
 
 
 # The namespace repository-scope rules see for a workload of a chart rendered on its own
