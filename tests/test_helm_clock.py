@@ -31,6 +31,9 @@ def test_stamps_passwords_and_comments_decide_nothing() -> None:
         "pw: {{ default (randAlphaNum 10) .Values.password | b64enc | quote }}\n"
         '{{- $all = append $all (randAlphaNum 10) }}{{ $all | join "," }}\n'
         'mtime: {{ default (dateInZone "2006-01-02" (now) "UTC") .Values.mtime }}\n'
+        # linkerd's heartbeat CronJob: a schedule made from the time of the render
+        'schedule: "{{ dateInZone "04 15 * * *" (now | mustDateModify "+10m") "UTC"}}"\n'
+        'since: {{ toDate "2006-01-02" "2026-01-01" | ago }}\n'
     )
     assert lines(template) == []
 
