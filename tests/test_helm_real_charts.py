@@ -92,11 +92,36 @@ def test_ci_values_set_over_the_defaults_do_not_hide_them(tmp_path: Path) -> Non
     assert daemonset.extra["variant"] == "helm ch -f ch/ci/test-values.yaml"
 
 
-def test_a_chart_no_values_render_keeps_its_render_error(tmp_path: Path) -> None:
-    """No ci values, or none that render: nothing was judged, the error stands (high)."""
+def test_a_chart_without_ci_values_is_judged_with_stand_ins_for_what_it_requires(
+    tmp_path: Path,
+) -> None:
+    """linkerd's control plane `required`s its identity certificates (given with
+    `--set-file` at install) and ships no ci values: the whole chart went unjudged behind a
+    blocking render error. Rendered with a stand-in string for each required value, it is
+    judged, and the defaults' error is a low note naming the values."""
     files = {"ch/values.yaml": "image: x\n", "ch/templates/ds.yaml": REQUIRED}
-    (problem,) = load_chart(tmp_path, files).problems
-    assert (problem.code, problem.line) == ("GK-RENDER-ERROR", 13)
+    loaded = load_chart(tmp_path, files)
+    (note,) = loaded.problems
+    assert (note.code, note.line) == ("GK-HELM-DEFAULTS", 13)
+    assert "stand-in 'required-value' for each value it requires: address)" in note.message
+    (daemonset,) = loaded.documents
+    assert daemonset.obj["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        helm.STAND_IN
+    ]
+    # a required value the chart ranges over: no string stands in for it, the error stands
+    files["ch/templates/cm.yaml"] = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
+        "{{- range $k, $v := required \"peers!\" .Values.peers }}\n  {{ $k }}: {{ $v }}\n"
+        "{{- end }}\n"
+    )
+    loaded = load_chart(tmp_path, files)
+    assert [p.code for p in loaded.problems] == ["GK-RENDER-ERROR"]
+    assert loaded.documents == []
+
+
+def test_a_chart_no_values_render_keeps_its_render_error(tmp_path: Path) -> None:
+    """Ci values none of which render: nothing was judged, the error stands (high)."""
+    files = {"ch/values.yaml": "image: x\n", "ch/templates/ds.yaml": REQUIRED}
     files["ch/ci/none-values.yaml"] = "image: y\n"
     loaded = load_chart(tmp_path, files)
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-RENDER-ERROR", 13)]

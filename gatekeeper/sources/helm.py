@@ -60,6 +60,7 @@ from gatekeeper.sources.helm_lines import (
     ranged_values,
     reads_release_namespace,
     relative_refs,
+    required_refs,
     required_values,
     writing_parts,
 )
@@ -400,7 +401,7 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
     chart_dir = posixpath.dirname(path)
     files = ci_values_files(chart_dir, context.tree)
     if not files:
-        return failed
+        return _with_stand_ins(path, data, context, failed)
     completions = _required_from_ci(chart_dir, files, context.tree)
     if completions:
         wanted = [Release(inline=((values, locator),)) for _, values, locator in completions]
@@ -416,6 +417,37 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
     rendered = [f for f in files if any(f" -f {f}" in variant for variant in variants)]
     said = f"judged as rendered with {_listed(rendered)} whole, not with the defaults"
     return _with_note(failed, loaded, said, "GK-RENDER-ERROR")
+
+
+# What a value a chart `required`s holds when no file gives it (see _with_stand_ins).
+STAND_IN = "required-value"
+
+
+def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
+    """A chart its defaults do not render because a template `required`s a value no file
+    of the repository gives (linkerd's control plane requires its identity certificates,
+    `--set-file` at install) rendered with a stand-in string for each such value: judged,
+    and the defaults' error a GK-HELM-DEFAULTS note, as with chart-testing's ci values.
+    Without it the whole chart went unjudged behind a blocking render error on every pull
+    request. A value that must be something else than a string (a map it ranges over) does
+    not render with the stand-in: then the error stands as it was."""
+    chart_dir = posixpath.dirname(path)
+    refs: list[tuple[str, ...]] = []
+    for file in context.tree.list_dir(posixpath.join(chart_dir, "templates")):
+        try:
+            text = decode(context.tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            continue
+        refs += [ref for ref in required_refs(text) if ref not in refs]
+    if not refs:
+        return failed
+    stand_ins = tuple((ref, STAND_IN) for ref in refs)
+    loaded = render_chart(path, data, context, [Release(sets=stand_ins)])
+    if not loaded.documents or any(_default_render_error(p) for p in loaded.problems):
+        return failed
+    names = _listed([".".join(ref) for ref in refs])
+    said = f"judged with the stand-in {STAND_IN!r} for each value it requires: {names}"
+    return _with_note(failed, loaded, said, "GK-HELM-DEFAULTS")
 
 
 def _listed(files: list[str]) -> str:

@@ -36,7 +36,8 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`')
 _FORMATS_ONLY = frozenset(
     {
         b"now", b"date", b"dateInZone", b"unixEpoch", b"htmlDate", b"htmlDateInZone",
-        b"dateModify", b"mustDateModify", b"toDate", b"mustToDate", b"ago", b"randAlphaNum", b"randAlpha", b"randNumeric", b"randAscii",
+        b"dateModify", b"mustDateModify", b"toDate", b"mustToDate", b"ago", b"randAlphaNum",
+        b"randAlpha", b"randNumeric", b"randAscii",
         b"randBytes", b"randInt", b"uuidv4", b"toString", b"quote", b"squote", b"b64enc",
         b"sha256sum", b"sha1sum", b"trunc", b"upper", b"lower", b"printf", b"print",
         b"atoi", b"mod", b"nindent", b"indent", b"toYaml", b"toJson", b"replace", b"trim",

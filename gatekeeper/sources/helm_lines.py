@@ -751,6 +751,16 @@ _FAIL = re.compile(r"\{\{-?\s*fail\b")
 _IF_LINE = re.compile(r"\{\{-?\s*(?:if|else\s+if)\b")
 
 
+def required_refs(text: str) -> list[tuple[str, ...]]:
+    """The values paths a template passes to `required` (`required "..." .Values.x`)."""
+    found: list[tuple[str, ...]] = []
+    for match in _REQUIRED.finditer(text):
+        ref = _split(match.group(1))
+        if ref not in found:
+            found.append(ref)
+    return found
+
+
 def required_values(text: str) -> list[tuple[str, ...]]:
     """The values paths a template requires: `required "..." .Values.x`, and those the
     `if` lines just above a `fail` test (`if not .Values.image.repository` then `fail`)."""
