@@ -26,7 +26,14 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Problem, SubLocator
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, gitops, kustomize_build, kustomize_ignored, programs
+from gatekeeper.sources import (
+    LoadContext,
+    fleet_overlays,
+    gitops,
+    kustomize_build,
+    kustomize_ignored,
+    programs,
+)
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
 from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
@@ -574,12 +581,17 @@ def _docs(tree: Tree, file: str) -> list[YamlDocument]:
     return _parse(tree, file).docs
 
 
-def load(path: str, data: bytes, context: LoadContext, in_process: bool = True) -> Loaded:
+def load(
+    path: str, data: bytes, context: LoadContext, in_process: bool = True, alone: bool = True
+) -> Loaded:
     """The built objects of the kustomization at `path`: in-process when kustomize_build
     supports all it uses (`in_process=False`: always kubectl, for the differential checks),
-    else through kubectl."""
+    else through kubectl. A Fleet bundle's overlay of its chart is built by the bundle's
+    fleet.yaml over the chart's output (`alone=False` there), not alone."""
     loaded = Loaded()
     if context.options_for(NAME).get("enabled", True) is False:
+        return loaded
+    if alone and fleet_overlays.built_by_fleet(path, context.tree):
         return loaded
     problem = check_bytes(path, data)
     if problem is not None:

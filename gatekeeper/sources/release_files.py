@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from gatekeeper.document import Loaded, Problem
 from gatekeeper.fieldpath import Path, get
-from gatekeeper.sources import LoadContext, helm_set
+from gatekeeper.sources import LoadContext, fleet_overlays, helm_set
 from gatekeeper.sources.names import FLEET_FILES, SKAFFOLD_FILES, is_release_file
 from gatekeeper.tree import inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
@@ -43,6 +43,7 @@ class Wanted(NamedTuple):
     inline: tuple[Path, ...]  # places of inline values maps
     sets: tuple[tuple[str, Any, Path, bool], ...]  # (dotted name, value, place, as string)
     label: str  # what the variant says
+    overlay: str = ""  # a Fleet bundle's kustomize folder, built over the chart's output
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
@@ -114,6 +115,8 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
                 loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
             release = _release(path, wanted, document.obj, locator, tree, loaded)
             rendered = helm.render_chart(chart, tree.read(chart), context, [release])
+            if wanted.overlay:  # Fleet deploys the overlay built over the chart's output
+                rendered = fleet_overlays.built_over(wanted.overlay, rendered, context)
             for made in rendered.documents:
                 made.extra["variant"] = f"deployed by {path} ({wanted.label})"
             loaded.documents.extend(rendered.documents)
@@ -327,16 +330,26 @@ def _fleet(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
     if isinstance(helm.get("values"), dict):
         base_inline = (("helm", "values"),)
     at: Path = ("helm", "chart") if chart else ("helm",)
-    yield Wanted(chart_ref, local, at, name, namespace, base_files, base_inline, (), "Fleet bundle")
+    overlay = fleet_overlays.overlay_dir(folder, obj)
+    yield Wanted(
+        chart_ref, local, at, name, namespace, base_files, base_inline, (), "Fleet bundle", overlay
+    )
     for index, target in enumerate(_list(obj.get("targetCustomizations"))):
         custom = target.get("helm") if isinstance(target, dict) else None
+        own_overlay = fleet_overlays.overlay_dir(folder, obj, target)
         if not isinstance(custom, dict):
-            continue
-        place: Path = ("targetCustomizations", index, "helm")
+            if own_overlay == overlay:
+                continue  # deploys what the bundle does
+            custom, place = {}, ("targetCustomizations", index, "kustomize")
+        else:
+            place = ("targetCustomizations", index, "helm")
         files = base_files + _files(folder, custom.get("valuesFiles"))
         own = ((*place, "values"),) if isinstance(custom.get("values"), dict) else ()
         label = f"Fleet target {target.get('name') or index}"
-        yield Wanted(chart_ref, local, place, name, namespace, files, base_inline + own, (), label)
+        yield Wanted(
+            chart_ref, local, place, name, namespace, files, base_inline + own, (), label,
+            own_overlay,
+        )  # fmt: skip
 
 
 def _skaffold(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
@@ -401,4 +414,6 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 chart_dir = inside(posixpath.join(folder, wanted.chart)) if local else None
                 if chart_dir:
                     yield path, directory_input(chart_dir)
+                if wanted.overlay:
+                    yield path, directory_input(wanted.overlay)
                 yield from ((path, file) for file in wanted.values_files)
