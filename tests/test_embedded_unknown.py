@@ -222,3 +222,39 @@ spec:
         ("K8S-PSS-PRIVILEGED", 8),
         ("K8S-PSS-PRIVILEGED", 11),
     ]
+
+
+def test_values_the_controller_computes_are_neither_typed_nor_judged(tmp_path: Path) -> None:
+    """kro's templates compute values from the instance (`${schema.spec.replicas}`): they
+    were blocking GK-SCHEMA findings ("expected an integer") and images "with no tag"
+    (eks-workshop-v2). What is written as a value is still judged."""
+    (tmp_path / "rgd.yaml").write_text(
+        """\
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata: {name: webapp}
+spec:
+  schema: {apiVersion: v1alpha1, kind: WebApp, spec: {replicas: integer, image: string}}
+  resources:
+    - id: deployment
+      template:
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: "${schema.spec.name}", namespace: web}
+        spec:
+          replicas: ${schema.spec.replicas}
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers:
+                - name: web
+                  image: ${schema.spec.image}
+                  ports: [{containerPort: "${schema.spec.port}"}]
+                  securityContext: {privileged: true}
+"""
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    said = {(f.policy_id, f.line) for f in report.verdict.findings}
+    assert ("K8S-PSS-PRIVILEGED", 22) in said
+    assert not [f for f in said if f[0] == "GK-SCHEMA" or f[0].startswith("K8S-IMAGE-")]

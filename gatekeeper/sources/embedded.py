@@ -182,6 +182,7 @@ def unknown_made(document: Document) -> list[Document]:
                 made = _document(document, each, SubLocator(document.locator, path))
                 if label:
                     made.extra["variant"] = f"{made.extra['variant']}, {label}"
+                _unknown_where_computed(made)
                 out.append(made)
             continue
         holder = _at(obj, path[:-1]) if path and path[-1] == "spec" else None
@@ -193,8 +194,18 @@ def unknown_made(document: Document) -> list[Document]:
                 metadata[key] = outer[key]
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": dict(found)}
         where = (*path[:-1], "metadata") if isinstance(template, dict) else None
-        out.append(_document(document, pod, _PodLocator(document.locator, path, where)))
+        made = _document(document, pod, _PodLocator(document.locator, path, where))
+        _unknown_where_computed(made)
+        out.append(made)
     return out
+
+
+def _unknown_where_computed(made: Document) -> None:
+    """Fields the controller computes from its own resource (embedded_unknown.expressions)
+    are unknown to the policies, as Terraform's values known only at apply."""
+    computed = embedded_unknown.expressions(made.obj)
+    if computed:
+        made.extra["unknown"] = (*made.extra.get("unknown", ()), *computed)
 
 
 def _unknown(obj: dict[str, Any]) -> bool:

@@ -192,3 +192,23 @@ def _substituted(value: Any, inputs: dict[str, Any]) -> Any:
         return str(found).lower() if isinstance(found, bool) else str(found)
 
     return _INPUT.sub(replace, value)
+
+
+# A value the controller computes when it applies the object: kro's `${schema.spec.replicas}`
+# (CEL over the instance), a ResourceSet's `<< inputs.x >>` no input gives. The whole value.
+_EXPRESSION = re.compile(r"\$\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|<<[^<>]*>>")
+
+
+def expressions(value: Any, at: Path = ()) -> list[Path]:
+    """The paths in a made object whose value is an expression and nothing else: what they
+    hold is known only from the resource the controller reads (kro's instance), so neither
+    their type nor their value is judged (as Terraform's values known only at apply).
+    `replicas: ${schema.spec.replicas}` was a blocking GK-SCHEMA ("expected an integer") and
+    `image: ${schema.spec.image}` an image "with no tag" (eks-workshop-v2's kro examples)."""
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in expressions(item, (*at, key))]
+    if isinstance(value, list):
+        return [p for number, item in enumerate(value) for p in expressions(item, (*at, number))]
+    if isinstance(value, str) and _EXPRESSION.fullmatch(value.strip()):
+        return [at]
+    return []
