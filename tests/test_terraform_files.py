@@ -90,3 +90,65 @@ def test_a_pull_request_changing_only_the_policy_file_is_judged(tmp_path: Path) 
     findings = scan_change(repo.root, "main").verdict.findings
     new = [(f.file, f.line, f.policy_id) for f in findings if f.status == "new"]
     assert new == [("main.tf", 3, WATCHED)]
+
+
+def test_a_pull_request_adding_only_a_file_fileset_lists_is_judged(tmp_path: Path) -> None:
+    """The resource applying `fileset(path.module, "policies/*.json")` is judged again when
+    a pull request only adds a file there (its for_each gains an instance)."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    each = 'resource "aws_s3_bucket_policy" "each" {\n'
+    each += '  for_each = fileset("${path.module}/policies", "*.json")\n'
+    each += '  bucket   = "b"\n  policy   = file("${path.module}/policies/${each.value}")\n}\n'
+    repo.write("infra/main.tf", each)
+    private = PUBLIC.replace('"*"', '{"AWS": "arn:aws:iam::1:root"}')
+    repo.write("infra/policies/private.json", private)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("infra/policies/public.json", PUBLIC)
+    repo.commit("a public bucket")
+    findings = scan_change(repo.root, "main").verdict.findings
+    new = [(f.file, f.line, f.policy_id) for f in findings if f.status == "new"]
+    assert new == [("infra/main.tf", 4, WATCHED)]
+
+
+def test_a_pull_request_adding_only_a_file_kubectl_path_documents_globs_is_judged(
+    tmp_path: Path,
+) -> None:
+    """The kubectl_manifest applying a kubectl_path_documents pattern's files is judged again
+    when a pull request only adds a file the pattern matches (rendered with its vars)."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    main = """\
+data "kubectl_path_documents" "apps" {
+  pattern = "${path.module}/manifests/*.yaml"
+  vars = {
+    privileged = true
+  }
+}
+
+resource "kubectl_manifest" "apps" {
+  for_each  = data.kubectl_path_documents.apps.manifests
+  yaml_body = each.value
+}
+"""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: app}\nspec:\n"
+        "  containers:\n    - name: web\n      image: ghcr.io/acme/web:1.0\n"
+        "      securityContext:\n        privileged: ${privileged}\n"
+    )
+    repo = Repo(tmp_path / "repo")
+    repo.write("infra/main.tf", main)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("infra/manifests/web.yaml", pod)
+    repo.commit("a privileged pod")
+    new = [
+        f.file
+        for f in scan_change(repo.root, "main").verdict.findings
+        if f.status == "new" and f.policy_id == "K8S-PSS-PRIVILEGED"
+    ]
+    assert new == ["infra/main.tf"]

@@ -269,6 +269,8 @@ def _layout(tree: Tree) -> _Layout:
                 layout.calls[path] = targets
                 layout.called |= targets
             read = read_files(directory, text) if "file(" in text else []
+            if "fileset(" in text or "kubectl_path_documents" in text:
+                read += listed_folders(directory, text)
             if "helm_release" in text:
                 read += chart_folders(directory, text)
             if read:
@@ -291,6 +293,35 @@ def read_files(directory: str, text: str) -> list[str]:
         target = posixpath.normpath(posixpath.join(directory, relative))
         if target != ".." and not target.startswith(("../", "/")):
             found.append(target)
+    return found
+
+
+# `fileset(path.module, "manifests/*.yaml")`, `fileset("${path.module}/k8s", "**")`.
+_FILESET_CALL = re.compile(
+    r'\bfileset\(\s*(?:path\.(?:module|root|cwd)|"(?:\$\{path\.(?:module|root|cwd)\}/?)?'
+    r'([^"$%]*)")\s*,\s*"([^"$%]*)"'
+)
+# `pattern = "${path.module}/manifests/*.yaml"` (kubectl_path_documents)
+_PATTERN_ARGUMENT = re.compile(
+    r'(?m)^[ \t]*pattern[ \t]*=[ \t]*"(?:\$\{path\.(?:module|root|cwd)\}/)?([^"$%]+)"'
+)
+
+
+def listed_folders(directory: str, text: str) -> list[str]:
+    """The folders a `.tf` file's `fileset()` calls and kubectl_path_documents patterns list
+    (the pattern's part before its first wildcard), as inputs of every file below them: a
+    pull request adding only a manifest such a `for_each` applies judges the resource again."""
+    from gatekeeper.depgraph import directory_input
+
+    found = []
+    globbed = _FILESET_CALL.findall(text)
+    if "kubectl_path_documents" in text:  # its `pattern`, relative to where terraform runs
+        globbed += [("", pattern) for pattern in _PATTERN_ARGUMENT.findall(text)]
+    for base, pattern in globbed:
+        fixed = re.split(r"[*?\[{]", pattern, maxsplit=1)[0].rpartition("/")[0]
+        target = posixpath.normpath(posixpath.join(directory, base, fixed))
+        if target != ".." and not target.startswith(("../", "/")):
+            found.append(directory_input(target))
     return found
 
 
