@@ -5,16 +5,23 @@ Google Cloud Build (`cloudbuild.yaml`: each step a builder image run with `args`
 `script`/`bash`/`pwsh` steps and the Kubernetes, KubernetesManifest, HelmDeploy and AzureCLI
 tasks, under stages, jobs and deployment strategies), Bitbucket Pipelines
 (`bitbucket-pipelines.yml`: each step's `script`, its kubectl/helm pipes) and CircleCI
-(`.circleci/config.yml`: `run` steps of jobs and reusable commands, the kubernetes and helm
-orbs' deploying commands). They are read into the shape the workflow policies judge: jobs,
-steps and the commands each runs at their lines, so `kubectl apply` in a Cloud Build step is
-an imperative deploy as it is in a GitHub workflow (red team r06 of the ninth session).
+(`.circleci/config.yml`: `run` steps of jobs and reusable commands, inline orbs' own commands
+and jobs, the kubernetes and helm orbs' deploying commands). Azure `template:` references
+(steps, jobs, stages, extends, variables) name files of this repository read as pipelines of
+their own with the parameters the including file gives them (azure_templates); a CircleCI
+command or job called with parameters runs its steps with them. They are read into the
+shape the workflow policies judge: jobs, steps and the commands each runs at their lines,
+so `kubectl apply` in a Cloud Build step is an imperative deploy as it is in a GitHub
+workflow (red team r06 of the ninth session).
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -37,18 +44,46 @@ def kind_of(path: str) -> str:
 
 # A script to split into commands, or a command written as words: (node, text or None).
 Script = tuple[Node, str | None]
+# Parameter values a template or reusable command is given, by name.
+Given = dict[str, str]
+_AZURE_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
+_CIRCLECI_PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z_][\w-]*)\s*>>")
 
 
-def jobs(kind: str, root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
-    """(job name, its steps: (step name, step node, its scripts)) of a pipeline."""
+def jobs(
+    kind: str, root: Node, given: Given | None = None
+) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """(job name, its steps: (step name, step node, its scripts)) of a pipeline (`given`:
+    the parameters an Azure template is included with)."""
     if kind == CLOUD_BUILD:
         yield "build", list(_cloud_build(root))
     elif kind == AZURE:
-        yield from _azure(root, "pipeline")
+        values = {**_azure_defaults(_get(root, "parameters")), **(given or {})}
+        yield from _azure(root, "pipeline", values)
     elif kind == BITBUCKET:
         yield from _bitbucket(root)
     elif kind == CIRCLECI:
         yield from _circleci(root)
+
+
+def _substituted(node: Node | None, pattern: re.Pattern[str], given: Given) -> Node | None:
+    """A script with the parameters it spells (`${{ parameters.cmd }}`, `<< parameters.cmd
+    >>`) replaced by the values given, at the script's own place in the file."""
+    if not given or not isinstance(node, ScalarNode) or not pattern.search(str(node.value)):
+        return node
+    value = pattern.sub(lambda m: given.get(m.group(1), m.group(0)), str(node.value))
+    return ScalarNode(node.tag, value, node.start_mark, node.end_mark, style=node.style)
+
+
+def _scalars(node: Node | None) -> Given:
+    """The scalar values of a mapping, by key (what a template or command is given)."""
+    if not isinstance(node, MappingNode):
+        return {}
+    return {
+        str(key.value): str(value.value)
+        for key, value in node.value
+        if isinstance(key, ScalarNode) and isinstance(value, ScalarNode)
+    }
 
 
 def _get(node: Node | None, key: str) -> Node | None:
@@ -108,54 +143,114 @@ def _cloud_build(root: Node) -> Iterator[tuple[str, Node, list[Script]]]:
             yield name, step, [(args if args is not None else step, shlex.join([program, *words]))]
 
 
-def _azure(node: Node, name: str) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+def _azure(
+    node: Node, name: str, given: Given
+) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
     """Steps at the root, of `jobs[]` (`job:` or `deployment:`, a deployment's strategy
-    hooks) and of `stages[].jobs[]`."""
-    own = list(_azure_steps(_get(node, "steps")))
+    hooks) and of `stages[].jobs[]`, through `${{ if }}`/`${{ each }}` blocks; steps written
+    in a template reference's or the root's `parameters` (a stepList the template inserts)."""
+    own = list(_azure_steps(_get(node, "steps"), given))
+    own += _azure_parameter_steps(_get(node, "parameters"), given)
+    own += _azure_parameter_steps(_get(_get(node, "extends"), "parameters"), given)
     if own:
         yield name, own
-    for stage in _items(_get(node, "stages")):
-        yield from _azure(stage, _text(_get(stage, "stage")) or name)
-    for job in _items(_get(node, "jobs")):
+    for stage in _azure_items(_get(node, "stages")):
+        yield from _azure(stage, _text(_get(stage, "stage")) or name, given)
+    for job in _azure_items(_get(node, "jobs")):
         job_name = _text(_get(job, "job")) or _text(_get(job, "deployment")) or name
-        steps = list(_azure_steps(_get(job, "steps")))
+        steps = list(_azure_steps(_get(job, "steps"), given))
+        steps += _azure_parameter_steps(_get(job, "parameters"), given)
         strategy = _get(job, "strategy")
         for kind in ("runOnce", "rolling", "canary"):
             for hook in ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic"):
-                steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"))
+                steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"), given)
             for outcome in ("failure", "success"):
                 on = _get(_get(_get(strategy, kind), "on"), outcome)
-                steps += _azure_steps(_get(on, "steps"))
+                steps += _azure_steps(_get(on, "steps"), given)
         if steps:
             yield job_name, steps
+
+
+def _azure_items(listed: Node | None) -> list[Node]:
+    """A list's items, those of `- ${{ if ... }}:` and `- ${{ each ... }}:` blocks in their
+    place (template expressions insert them when they hold)."""
+    found: list[Node] = []
+    for item in _items(listed):
+        first = item.value[0][0] if isinstance(item, MappingNode) and item.value else None
+        if isinstance(first, ScalarNode) and str(first.value).startswith("${{"):
+            for _, block in item.value:
+                found += _azure_items(block) if isinstance(block, SequenceNode) else [block]
+        else:
+            found.append(item)
+    return found
+
+
+def _azure_parameter_steps(
+    parameters: Node | None, given: Given
+) -> list[tuple[str, Node, list[Script]]]:
+    """Steps written as parameter values (`parameters: {deploy: [{script: ...}]}` of a
+    template reference, a stepList's default): the template runs them where it inserts them."""
+    if isinstance(parameters, MappingNode):
+        found = list(_azure_steps(SequenceNode("tag:yaml.org,2002:seq", [parameters]), given))
+        if found:
+            return found
+        children = [value for _, value in parameters.value]
+    else:
+        children = _items(parameters)
+    return [step for child in children for step in _azure_parameter_steps(child, given)]
+
+
+def _azure_defaults(parameters: Node | None) -> Given:
+    """A template's own parameter defaults: `- {name: x, default: y}` or `{x: y}`."""
+    if isinstance(parameters, MappingNode):
+        return _scalars(parameters)
+    found: Given = {}
+    for item in _items(parameters):
+        name, default = _text(_get(item, "name")), _text(_get(item, "default"))
+        if name is not None and default is not None:
+            found[name] = default
+    return found
 
 
 _AZURE_SCRIPTS = ("script", "bash", "pwsh", "powershell")
 
 
-def _azure_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
-    for index, step in enumerate(_items(steps)):
+def _azure_steps(steps: Node | None, given: Given) -> Iterator[tuple[str, Node, list[Script]]]:
+    def script_of(node: Node | None) -> Node | None:
+        return _substituted(node, _AZURE_PARAMETER, given)
+
+    for index, step in enumerate(_azure_items(steps)):
         name = _text(_get(step, "displayName")) or _text(_get(step, "name")) or str(index)
+        if _get(step, "template") is not None:
+            yield from _azure_parameter_steps(_get(step, "parameters"), given)
+            continue
         for key in _AZURE_SCRIPTS:
-            script = _get(step, key)
+            script = script_of(_get(step, key))
             if isinstance(script, ScalarNode):
                 yield name, step, [(script, None)]
-        task = (_text(_get(step, "task")) or "").split("@", 1)[0]
+        task = (_text(script_of(_get(step, "task"))) or "").split("@", 1)[0]
         inputs = _get(step, "inputs")
         if task in ("AzureCLI", "Bash", "ShellScript", "PowerShell", "CmdLine"):
             for key in ("inlineScript", "script"):
-                script = _get(inputs, key)
+                script = script_of(_get(inputs, key))
                 if isinstance(script, ScalarNode):
                     yield name, step, [(script, None)]
-        command = _azure_task(task, inputs)
+        command = _azure_task(task, inputs, given)
         if command is not None:
             yield name, step, [(_get(step, "task") or step, command)]
 
 
-def _azure_task(task: str, inputs: Node | None) -> str | None:
+def _azure_task(task: str, inputs: Node | None, given: Given) -> str | None:
     """The command a deploying task runs, as words a workflow policy reads."""
     def value(*keys: str) -> str:
-        return next((text for key in keys if (text := _text(_get(inputs, key)))), "")
+        return next(
+            (
+                text
+                for key in keys
+                if (text := _text(_substituted(_get(inputs, key), _AZURE_PARAMETER, given)))
+            ),
+            "",
+        )
 
     if task == "Kubernetes":
         verb = value("command") or "apply"
@@ -252,3 +347,70 @@ def _circleci_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script
             deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
             if deploy is not None and "/" in used:
                 yield used, step, [(step.value[0][0], deploy)]
+
+
+@dataclass(frozen=True)
+class Template:
+    """An Azure Pipelines `template:` reference (steps, jobs, stages, variables, extends)."""
+
+    written: str  # as the pipeline spells it: `ci/deploy.yml`, `deploy.yml@tools`
+    file: str | None  # the repository file it names; None outside it (another repository)
+    line: int  # of the reference in the including file
+    given: tuple[tuple[str, str], ...]  # the scalar parameters it is included with
+
+
+def azure_templates(path: str, root: Node) -> list[Template]:
+    """The templates a pipeline or template at `path` includes: a path relative to the
+    including file (`/` from the repository's root), `@self` this repository, `@<alias>` a
+    repository resource (outside it), a `${{ }}` expression in the name unknown here."""
+    found: list[Template] = []
+
+    def walk(node: Node) -> None:
+        if isinstance(node, SequenceNode):
+            for item in node.value:
+                walk(item)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                name = str(getattr(key, "value", ""))
+                if name == "template" and isinstance(value, ScalarNode) and value.value:
+                    found.append(_template(path, node, value))
+                elif name != "inputs":  # a task's inputs are no pipeline
+                    walk(value)
+
+    walk(root)
+    return found
+
+
+def _template(path: str, holder: MappingNode, value: ScalarNode) -> Template:
+    written = str(value.value).strip()
+    name, _, repository = written.partition("@")
+    given = tuple(sorted(_scalars(_get(holder, "parameters")).items()))
+    line = value.start_mark.line + 1
+    if (repository and repository != "self") or "${{" in name or "$(" in name:
+        return Template(written, None, line, given)
+    folder = posixpath.dirname(path)
+    joined = name.lstrip("/") if name.startswith("/") else posixpath.join(folder, name)
+    file = posixpath.normpath(joined)
+    return Template(written, None if file.startswith("../") else file, line, given)
+
+
+def azure_closure(
+    path: str, root: Node, parse: Callable[[str], Node | None], limit: int = 100
+) -> list[tuple[str, Template]]:
+    """(including file, template) of every template `path` includes, through templates that
+    include templates (Azure's bound: 100 files), each file read once by `parse` (None:
+    missing, which fails the pipeline)."""
+    found: list[tuple[str, Template]] = []
+    pending = [(path, root)]
+    seen = {path}
+    while pending and len(seen) <= limit:
+        including, node = pending.pop(0)
+        for template in azure_templates(including, node):
+            found.append((including, template))
+            if template.file is None or template.file in seen:
+                continue
+            seen.add(template.file)
+            parsed = parse(template.file)
+            if parsed is not None:
+                pending.append((template.file, parsed))
+    return found

@@ -1,0 +1,93 @@
+"""Azure Pipelines templates and CircleCI inline orbs and parameters (red team s08 and s20
+of the eleventh session): the steps a pipeline takes from another file of the repository, or
+from an orb it defines itself, run as its own do, and are judged at their lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+from gatekeeper.change import scan_change
+from tests.test_change import Repo
+from tests.test_change import repo as repo  # the fixture
+
+POLICY = "WF-GITOPS-IMPERATIVE-DEPLOY"
+
+
+def scanned(root: Path, files: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(policy, file, line) of the deploy findings and GK-NOT-EXPANDED of a scan of `files`."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    report = gatekeeper.scan(root, root=root, jobs=1)
+    wanted = (POLICY, "GK-NOT-EXPANDED")
+    return sorted((f.policy_id, f.file, f.line) for f in report.verdict.findings
+                  if f.policy_id in wanted)  # fmt: skip
+
+
+def test_an_azure_steps_template_is_read_relative_to_the_including_file(tmp_path: Path) -> None:
+    files = {
+        "azure-pipelines.yml": "steps:\n- template: ci/deploy.yml\n- script: make test\n",
+        "ci/deploy.yml": "steps:\n- script: echo hello\n- script: helm upgrade web ./chart\n",
+    }
+    assert scanned(tmp_path, files) == [(POLICY, "ci/deploy.yml", 3)]
+
+
+def test_a_template_nested_in_a_template_and_extends_with_stages(tmp_path: Path) -> None:
+    files = {
+        "azure-pipelines.yml": "extends:\n  template: /pipelines/stages.yml@self\n",
+        "pipelines/stages.yml": (
+            "stages:\n- stage: deploy\n  jobs:\n  - job: web\n    steps:\n"
+            "    - ${{ if eq(variables.prod, true) }}:\n      - template: steps/apply.yml\n"
+        ),
+        "pipelines/steps/apply.yml": "steps:\n- bash: |\n    kubectl apply -f k8s/\n",
+    }
+    assert scanned(tmp_path, files) == [(POLICY, "pipelines/steps/apply.yml", 3)]
+
+
+def test_template_parameters_carry_the_command_and_the_steps(tmp_path: Path) -> None:
+    """A parameter spelling the command (`${{ parameters.cmd }}`), and a stepList given in
+    the including file, which the template inserts: both run."""
+    files = {
+        "azure-pipelines.yml": (
+            "jobs:\n- template: jobs.yml\n  parameters:\n"
+            "    cmd: kubectl apply -f k8s/\n"  # given, run in jobs.yml line 6
+            "    extra:\n    - script: helm upgrade web ./chart\n"  # 6
+        ),
+        "jobs.yml": (
+            "parameters:\n- {name: cmd, type: string, default: make test}\n"
+            "- {name: extra, type: stepList, default: []}\n"
+            "jobs:\n- job: deploy\n  steps:\n  - script: ${{ parameters.cmd }}\n"  # 7
+            "  - ${{ parameters.extra }}\n"
+        ),
+    }
+    assert scanned(tmp_path, files) == [
+        (POLICY, "azure-pipelines.yml", 6),
+        (POLICY, "jobs.yml", 7),
+    ]
+    # Its default alone runs `make test`: nothing to say.
+    files["azure-pipelines.yml"] = "jobs:\n- template: jobs.yml\n"
+    assert scanned(tmp_path, files) == []
+
+
+def test_a_template_of_another_repository_is_said_at_its_line(tmp_path: Path) -> None:
+    files = {
+        "azure-pipelines.yml": (
+            "resources:\n  repositories:\n  - {repository: tools, type: git, name: p/tools}\n"
+            "steps:\n- template: deploy.yml@tools\n"  # 5
+        ),
+    }
+    assert scanned(tmp_path, files) == [("GK-NOT-EXPANDED", "azure-pipelines.yml", 5)]
+
+
+def test_a_pull_request_changing_only_an_azure_template_rejudges_it(repo: Repo) -> None:
+    repo.write(".gatekeeper.yml", "packs: [workflow]\n")
+    repo.write("azure-pipelines.yml", "stages:\n- template: ci/stages.yml\n")
+    repo.write("ci/stages.yml", "stages:\n- stage: s\n  jobs:\n  - template: jobs.yml\n")
+    repo.write("ci/jobs.yml", "jobs:\n- job: j\n  steps:\n  - script: echo hi\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("ci/jobs.yml", "jobs:\n- job: j\n  steps:\n  - script: kubectl apply -f k8s\n")
+    repo.commit("deploy from the template")
+    found = scan_change(repo.root, "main").verdict.blocking
+    assert [(f.file, f.line, f.status) for f in found] == [("ci/jobs.yml", 4, "new")]
