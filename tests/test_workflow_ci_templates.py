@@ -91,3 +91,57 @@ def test_a_pull_request_changing_only_an_azure_template_rejudges_it(repo: Repo) 
     repo.commit("deploy from the template")
     found = scan_change(repo.root, "main").verdict.blocking
     assert [(f.file, f.line, f.status) for f in found] == [("ci/jobs.yml", 4, "new")]
+
+
+def test_circleci_inline_orb_commands_and_jobs_are_read(tmp_path: Path) -> None:
+    config = (
+        "version: 2.1\n"
+        "orbs:\n"
+        "  kube: circleci/kubernetes@1.3.1\n"  # an orb of the registry: a reference
+        "  ops:\n"
+        "    commands:\n"
+        "      restart:\n"
+        "        steps:\n"
+        "          - run: kubectl rollout restart deploy/web\n"  # 8
+        "    jobs:\n"
+        "      ship:\n"
+        "        docker: [{image: cimg/base:current}]\n"
+        "        steps: [checkout, {run: helm upgrade web ./chart}]\n"  # 12
+        "jobs:\n"
+        "  debug:\n"
+        "    docker: [{image: cimg/base:current}]\n"
+        "    steps: [checkout, ops/restart]\n"
+        "workflows: {main: {jobs: [debug, ops/ship]}}\n"
+    )
+    assert scanned(tmp_path, {".circleci/config.yml": config}) == [
+        (POLICY, ".circleci/config.yml", 8),
+        (POLICY, ".circleci/config.yml", 12),
+    ]
+
+
+def test_circleci_parameters_carry_the_command(tmp_path: Path) -> None:
+    """`<< parameters.cmd >>` runs what the caller (a step, a workflow's job) gives it, and
+    a `steps` parameter runs where it is written."""
+    config = (
+        "version: 2.1\n"
+        "commands:\n"
+        "  sh:\n"
+        "    parameters: {cmd: {type: string, default: make test}, pre: {type: steps}}\n"
+        "    steps:\n"
+        "      - steps: << parameters.pre >>\n"
+        "      - run: << parameters.cmd >>\n"  # 7
+        "jobs:\n"
+        "  build:\n"
+        "    parameters: {what: {type: string, default: echo}}\n"
+        "    docker: [{image: cimg/base:current}]\n"
+        "    steps:\n"
+        "      - sh: {cmd: << parameters.what >>, pre: [{run: helm upgrade web ./c}]}\n"  # 13
+        "workflows:\n"
+        "  main:\n"
+        "    jobs:\n"
+        "      - build: {what: kubectl apply -f k8s/}\n"
+    )
+    assert scanned(tmp_path, {".circleci/config.yml": config}) == [
+        (POLICY, ".circleci/config.yml", 7),
+        (POLICY, ".circleci/config.yml", 13),
+    ]

@@ -306,14 +306,53 @@ def _bitbucket_step(step: Node) -> tuple[str, Node, list[Script]]:
 
 
 def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
-    for section in ("jobs", "commands"):
-        held = _get(root, section)
-        if not isinstance(held, MappingNode):
-            continue
-        for name_node, job in held.value:
-            steps = list(_circleci_steps(_get(job, "steps")))
-            if steps:
-                yield str(getattr(name_node, "value", "")), steps
+    """The jobs and commands of the config and of its inline orbs (`orbs: {ops: {commands:
+    ..., jobs: ...}}`, called `ops/<name>`: red team s20), each with its parameters'
+    defaults; a workflow's job given parameters, with them."""
+    reusable: dict[str, Node] = {}
+    for prefix, holder in _circleci_holders(root):
+        for section in ("jobs", "commands"):
+            held = _get(holder, section)
+            if isinstance(held, MappingNode):
+                for name_node, job in held.value:
+                    reusable.setdefault(prefix + str(getattr(name_node, "value", "")), job)
+    for name, job in reusable.items():
+        defaults = _circleci_defaults(job)
+        steps = list(_circleci_steps(_get(job, "steps"), reusable, defaults, False))
+        if steps:
+            yield name, steps
+    workflows = _get(root, "workflows")
+    for workflow_name, workflow in workflows.value if isinstance(workflows, MappingNode) else []:
+        for item in _items(_get(workflow, "jobs")):
+            if not isinstance(item, MappingNode) or not item.value:
+                continue
+            name = str(getattr(item.value[0][0], "value", ""))
+            job, given = reusable.get(name), _scalars(item.value[0][1])
+            if job is not None and given:
+                values = {**_circleci_defaults(job), **given}
+                steps = list(_circleci_steps(_get(job, "steps"), reusable, values, True))
+                if steps:
+                    yield f"{name} ({getattr(workflow_name, 'value', '')})", steps
+
+
+def _circleci_holders(root: Node) -> Iterator[tuple[str, Node]]:
+    """The config, then each inline orb (a mapping, not an `ns/orb@version` reference)."""
+    yield "", root
+    orbs = _get(root, "orbs")
+    for name_node, orb in orbs.value if isinstance(orbs, MappingNode) else []:
+        if isinstance(orb, MappingNode):
+            yield f"{getattr(name_node, 'value', '')}/", orb
+
+
+def _circleci_defaults(job: Node) -> Given:
+    """A job's or command's `parameters: {x: {default: ...}}`."""
+    parameters = _get(job, "parameters")
+    found: Given = {}
+    for name_node, spec in parameters.value if isinstance(parameters, MappingNode) else []:
+        default = _text(_get(spec, "default"))
+        if default is not None:
+            found[str(getattr(name_node, "value", ""))] = default
+    return found
 
 
 # Orb commands that deploy (kubernetes, helm, aws-eks, gcp-gke orbs).
@@ -330,23 +369,43 @@ _ORB_DEPLOYS = {
 }
 
 
-def _circleci_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+def _circleci_steps(
+    steps: Node | None, reusable: dict[str, Node], given: Given, expanding: bool, depth: int = 0
+) -> Iterator[tuple[str, Node, list[Script]]]:
+    """Each step's `run`, `<< parameters.x >>` given; a command called with parameters runs
+    its steps with them, and steps given as a parameter where written (`expanding`: only the
+    scripts the parameters change, the rest are judged as the command's own)."""
     for index, step in enumerate(_items(steps)):
         for condition in ("when", "unless"):  # steps run on a condition (red team s09)
-            yield from _circleci_steps(_get(_get(step, condition), "steps"))
+            inner = _get(_get(step, condition), "steps")
+            yield from _circleci_steps(inner, reusable, given, expanding, depth)
         run = _get(step, "run")
-        if isinstance(run, ScalarNode):
-            yield f"run {index}", step, [(run, None)]
+        name = _text(_get(run, "name")) or f"run {index}"
+        script = run if isinstance(run, ScalarNode) else _get(run, "command")
+        if isinstance(script, ScalarNode):
+            changed = _substituted(script, _CIRCLECI_PARAMETER, given)
+            if not expanding or changed is not script:
+                yield name, step, [(changed or script, None)]
             continue
-        command = _get(run, "command")
-        if isinstance(command, ScalarNode):
-            yield _text(_get(run, "name")) or f"run {index}", step, [(command, None)]
+        mapping = isinstance(step, MappingNode) and bool(step.value)
+        used = str(getattr(step.value[0][0], "value", "")) if mapping else ""
+        if used in ("", "when", "unless"):
             continue
-        if isinstance(step, MappingNode) and step.value:
-            used = str(getattr(step.value[0][0], "value", ""))
-            deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
-            if deploy is not None and "/" in used:
-                yield used, step, [(step.value[0][0], deploy)]
+        arguments = step.value[0][1]
+        for value in (v for _, v in arguments.value) if isinstance(arguments, MappingNode) else []:
+            if isinstance(value, SequenceNode) and not expanding:  # a `steps` parameter
+                yield from _circleci_steps(value, reusable, given, False, depth)
+        called = reusable.get(used)
+        passed = {
+            key: str(_CIRCLECI_PARAMETER.sub(lambda m: given.get(m.group(1), m.group(0)), value))
+            for key, value in _scalars(arguments).items()
+        }
+        if called is not None and passed and depth < 8:
+            values = {**_circleci_defaults(called), **passed}
+            yield from _circleci_steps(_get(called, "steps"), reusable, values, True, depth + 1)
+        deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
+        if deploy is not None and "/" in used and used not in reusable:
+            yield used, step, [(step.value[0][0], deploy)]
 
 
 @dataclass(frozen=True)
