@@ -164,5 +164,6 @@ def is_release_file(path: str) -> bool:
 
 
 def is_tanka_entry(path: str) -> bool:
-    """A main.jsonnet: maybe a Tanka inline environment (gatekeeper.sources.tanka)."""
-    return posixpath.basename(path) == "main.jsonnet"
+    """A Jsonnet file: maybe a Tanka inline environment (gatekeeper.sources.tanka): `tk
+    apply` takes a folder's main.jsonnet or any file named (red team s11)."""
+    return path.endswith((".jsonnet", ".libsonnet"))
