@@ -4,12 +4,18 @@ from an orb it defines itself, run as its own do, and are judged at their lines.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import gatekeeper
 from gatekeeper.change import scan_change
+from tests.conftest import Run
 from tests.test_change import Repo
 from tests.test_change import repo as repo  # the fixture
+
+Gatekeeper = Callable[..., Run]
+Write = Callable[[str, "str | bytes"], Path]
 
 POLICY = "WF-GITOPS-IMPERATIVE-DEPLOY"
 
@@ -144,4 +150,17 @@ def test_circleci_parameters_carry_the_command(tmp_path: Path) -> None:
     assert scanned(tmp_path, {".circleci/config.yml": config}) == [
         (POLICY, ".circleci/config.yml", 7),
         (POLICY, ".circleci/config.yml", 13),
+    ]
+
+
+def test_a_hook_given_only_an_azure_template_judges_it(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    write("azure-pipelines.yml", "steps:\n- template: ci/deploy.yml\n")
+    write("ci/deploy.yml", "steps:\n- script: echo\n- script: kubectl apply -f k8s/\n")
+    run = gatekeeper("scan", "--hook", "--format", "json", "ci/deploy.yml", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert [(f["file"], f["line"]) for f in found if f["policy_id"] == POLICY] == [
+        ("ci/deploy.yml", 3)
     ]

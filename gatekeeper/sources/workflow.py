@@ -154,6 +154,18 @@ def _azure_node(tree: Tree, path: str, data: bytes | None = None) -> Any:
     return entry.node if entry is not None else None
 
 
+_AZURE_EDGES: weakref.WeakKeyDictionary[Any, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _azure_owners(path: str, tree: Tree) -> list[str]:
+    """The Azure pipelines including `path` as a template (a hook given only it)."""
+    if not path.endswith((".yml", ".yaml")) or kind_of(path):
+        return []
+    if tree not in _AZURE_EDGES:
+        _AZURE_EDGES[tree] = list(_azure_edges(tree))
+    return [pipeline for pipeline, template in _AZURE_EDGES[tree] if template == path]
+
+
 def _azure_edges(tree: Tree) -> Iterator[tuple[str, str]]:
     """(pipeline, template) of the tree's Azure pipelines: a pull request changing only a
     template judges the pipelines including it again."""
@@ -177,6 +189,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
     package.json they follow): a pull request changing only `justfile` re-judges `just
     deploy`, as the change deploys through it."""
     found = _gitlab_owners(path, context)
+    found += [name for name in _azure_owners(path, context.tree) if name not in found]
     if not kind_of(path) and _followable(path, context.tree):
         found += [name for name in _followers(context.tree).get(path, []) if name not in found]
     elif kind_of(path):  # what it calls with inputs, the Terraform its `TF_VAR_` values feed
