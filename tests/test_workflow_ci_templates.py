@@ -76,6 +76,22 @@ def test_template_parameters_carry_the_command_and_the_steps(tmp_path: Path) -> 
     assert scanned(tmp_path, files) == []
 
 
+def test_a_template_passes_on_what_it_is_given(tmp_path: Path) -> None:
+    """The pipeline's runtime parameter reaches the inner template through the outer one."""
+    files = {
+        "azure-pipelines.yml": (
+            "parameters:\n- {name: cmd, type: string, default: kubectl apply -f k8s/}\n"
+            "stages:\n- template: ci/stages.yml\n  parameters:\n    cmd: ${{ parameters.cmd }}\n"
+        ),
+        "ci/stages.yml": (
+            "parameters: {cmd: ''}\nstages:\n- stage: s\n  jobs:\n  - job: j\n    steps:\n"
+            "    - template: steps.yml\n      parameters:\n        run: ${{ parameters.cmd }}\n"
+        ),
+        "ci/steps.yml": "parameters: {run: echo}\nsteps:\n- bash: ${{ parameters.run }}\n",  # 3
+    }
+    assert scanned(tmp_path, files) == [(POLICY, "ci/steps.yml", 3)]
+
+
 def test_a_template_of_another_repository_is_said_at_its_line(tmp_path: Path) -> None:
     files = {
         "azure-pipelines.yml": (

@@ -21,7 +21,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -71,8 +71,13 @@ def _substituted(node: Node | None, pattern: re.Pattern[str], given: Given) -> N
     >>`) replaced by the values given, at the script's own place in the file."""
     if not given or not isinstance(node, ScalarNode) or not pattern.search(str(node.value)):
         return node
-    value = pattern.sub(lambda m: given.get(m.group(1), m.group(0)), str(node.value))
+    value = _fill(str(node.value), pattern, given)
     return ScalarNode(node.tag, value, node.start_mark, node.end_mark, style=node.style)
+
+
+def _fill(text: str, pattern: re.Pattern[str], given: Given) -> str:
+    """`text` with the parameters `pattern` finds replaced by those given (others kept)."""
+    return pattern.sub(lambda m: given.get(m.group(1), m.group(0)), text)
 
 
 def _scalars(node: Node | None) -> Given:
@@ -397,7 +402,7 @@ def _circleci_steps(
                 yield from _circleci_steps(value, reusable, given, False, depth)
         called = reusable.get(used)
         passed = {
-            key: str(_CIRCLECI_PARAMETER.sub(lambda m: given.get(m.group(1), m.group(0)), value))
+            key: _fill(value, _CIRCLECI_PARAMETER, given)
             for key, value in _scalars(arguments).items()
         }
         if called is not None and passed and depth < 8:
@@ -457,19 +462,29 @@ def azure_closure(
     path: str, root: Node, parse: Callable[[str], Node | None], limit: int = 100
 ) -> list[tuple[str, Template]]:
     """(including file, template) of every template `path` includes, through templates that
-    include templates (Azure's bound: 100 files), each file read once by `parse` (None:
-    missing, which fails the pipeline)."""
+    include templates (Azure's bound: 100 files), each file parsed once by `parse` (None:
+    missing, which fails the pipeline) and read once per set of parameters it is given: a
+    template passing on its own (`cmd: ${{ parameters.cmd }}`) passes what it was given."""
     found: list[tuple[str, Template]] = []
-    pending = [(path, root)]
-    seen = {path}
+    parsed: dict[str, Node | None] = {path: root}
+    pending: list[tuple[str, Given]] = [(path, {})]
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = {(path, ())}
     while pending and len(seen) <= limit:
-        including, node = pending.pop(0)
-        for template in azure_templates(including, node):
+        including, given = pending.pop(0)
+        node = parsed[including]
+        if node is None:
+            continue
+        values = {**_azure_defaults(_get(node, "parameters")), **given}
+        for written in azure_templates(including, node):
+            passed = {
+                key: _fill(value, _AZURE_PARAMETER, values) for key, value in written.given
+            }
+            template = replace(written, given=tuple(sorted(passed.items())))
             found.append((including, template))
-            if template.file is None or template.file in seen:
+            if template.file is None or (template.file, template.given) in seen:
                 continue
-            seen.add(template.file)
-            parsed = parse(template.file)
-            if parsed is not None:
-                pending.append((template.file, parsed))
+            seen.add((template.file, template.given))
+            if template.file not in parsed:
+                parsed[template.file] = parse(template.file)
+            pending.append((template.file, passed))
     return found
