@@ -10,6 +10,8 @@ from pathlib import Path
 
 import gatekeeper
 from gatekeeper.change import scan_change
+from gatekeeper.sources import LoadContext, workflow
+from gatekeeper.tree import MemoryTree
 from tests.conftest import Run
 from tests.test_change import Repo
 from tests.test_change import repo as repo  # the fixture
@@ -180,3 +182,22 @@ def test_a_hook_given_only_an_azure_template_judges_it(
     assert [(f["file"], f["line"]) for f in found if f["policy_id"] == POLICY] == [
         ("ci/deploy.yml", 3)
     ]
+
+
+def test_why_a_template_is_not_expanded_is_said() -> None:
+    tree = MemoryTree(
+        {
+            "azure-pipelines.yml": b"extends:\n  template: v1/x.yml@templates\n"
+            b"steps:\n- template: ${{ variables.t }}\n- template: ../../up.yml\n"
+        }
+    )
+    loaded = workflow.load("azure-pipelines.yml", tree.read("azure-pipelines.yml"),
+                           LoadContext(tree=tree))  # fmt: skip
+    assert [(p.code, p.line, p.message.split(": ", 1)[0]) for p in loaded.problems] == [
+        ("GK-NOT-EXPANDED", 2, "Azure Pipelines template v1/x.yml@templates is in repository"
+         " templates, not this one"),
+        ("GK-NOT-EXPANDED", 4, "Azure Pipelines template ${{ variables.t }} is named by an"
+         " expression"),
+        ("GK-NOT-EXPANDED", 5, "Azure Pipelines template ../../up.yml is outside this"
+         " repository"),
+    ]  # fmt: skip

@@ -122,9 +122,17 @@ def _azure(path: str, data: bytes, context: LoadContext) -> Loaded:
         path, root, lambda name: _azure_node(context.tree, name)
     ):
         if template.file is None:
+            dynamic = "${{" in template.written or "$(" in template.written
+            where = (
+                "is named by an expression"
+                if dynamic
+                else f"is in repository {template.written.rpartition('@')[2]}, not this one"
+                if "@" in template.written
+                else "is outside this repository"
+            )
             message = (
-                f"Azure Pipelines template {template.written} is not in this repository (or is"
-                " named by an expression): the steps it adds are not judged here"
+                f"Azure Pipelines template {template.written} {where}: what it adds to the"
+                " pipeline is not judged here; judge it where it lives"
             )
             problem = Problem("GK-NOT-EXPANDED", including, template.line, message)
             if problem not in loaded.problems:
