@@ -171,6 +171,21 @@ def test_circleci_parameters_carry_the_command(tmp_path: Path) -> None:
     ]
 
 
+def test_circleci_pipeline_parameters_carry_the_command(tmp_path: Path) -> None:
+    config = (
+        "version: 2.1\n"
+        "parameters: {cmd: {type: string, default: kubectl apply -f k8s/}}\n"
+        "jobs:\n"
+        "  d:\n"
+        "    docker: [{image: cimg/base:current}]\n"
+        "    steps:\n"
+        "      - run: << pipeline.parameters.cmd >>\n"  # 7
+    )
+    assert scanned(tmp_path, {".circleci/config.yml": config}) == [
+        (POLICY, ".circleci/config.yml", 7)
+    ]
+
+
 def test_a_hook_given_only_an_azure_template_judges_it(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:

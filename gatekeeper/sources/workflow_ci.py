@@ -48,6 +48,7 @@ Script = tuple[Node, str | None]
 Given = dict[str, str]
 _AZURE_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
 _CIRCLECI_PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z_][\w-]*)\s*>>")
+_CIRCLECI_PIPELINE = re.compile(r"<<\s*pipeline\.parameters\.([A-Za-z_][\w-]*)\s*>>")
 
 
 def jobs(
@@ -247,6 +248,7 @@ def _azure_steps(steps: Node | None, given: Given) -> Iterator[tuple[str, Node, 
 
 def _azure_task(task: str, inputs: Node | None, given: Given) -> str | None:
     """The command a deploying task runs, as words a workflow policy reads."""
+
     def value(*keys: str) -> str:
         return next(
             (
@@ -315,6 +317,7 @@ def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Scri
     ..., jobs: ...}}`, called `ops/<name>`: red team s20), each with its parameters'
     defaults; a workflow's job given parameters, with them."""
     reusable: dict[str, Node] = {}
+    config = _CircleConfig(reusable, _circleci_defaults(root))
     for prefix, holder in _circleci_holders(root):
         for section in ("jobs", "commands"):
             held = _get(holder, section)
@@ -323,7 +326,7 @@ def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Scri
                     reusable.setdefault(prefix + str(getattr(name_node, "value", "")), job)
     for name, job in reusable.items():
         defaults = _circleci_defaults(job)
-        steps = list(_circleci_steps(_get(job, "steps"), reusable, defaults, False))
+        steps = list(_circleci_steps(_get(job, "steps"), config, defaults, False))
         if steps:
             yield name, steps
     workflows = _get(root, "workflows")
@@ -333,9 +336,13 @@ def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Scri
                 continue
             name = str(getattr(item.value[0][0], "value", ""))
             job, given = reusable.get(name), _scalars(item.value[0][1])
+            given = {
+                key: _fill(value, _CIRCLECI_PIPELINE, config.pipeline)
+                for key, value in given.items()
+            }
             if job is not None and given:
                 values = {**_circleci_defaults(job), **given}
-                steps = list(_circleci_steps(_get(job, "steps"), reusable, values, True))
+                steps = list(_circleci_steps(_get(job, "steps"), config, values, True))
                 if steps:
                     yield f"{name} ({getattr(workflow_name, 'value', '')})", steps
 
@@ -374,8 +381,14 @@ _ORB_DEPLOYS = {
 }
 
 
+@dataclass(frozen=True)
+class _CircleConfig:
+    reusable: dict[str, Node]  # jobs and commands by the name a step or workflow calls
+    pipeline: Given  # the pipeline parameters' defaults (`<< pipeline.parameters.x >>`)
+
+
 def _circleci_steps(
-    steps: Node | None, reusable: dict[str, Node], given: Given, expanding: bool, depth: int = 0
+    steps: Node | None, config: _CircleConfig, given: Given, expanding: bool, depth: int = 0
 ) -> Iterator[tuple[str, Node, list[Script]]]:
     """Each step's `run`, `<< parameters.x >>` given; a command called with parameters runs
     its steps with them, and steps given as a parameter where written (`expanding`: only the
@@ -383,13 +396,14 @@ def _circleci_steps(
     for index, step in enumerate(_items(steps)):
         for condition in ("when", "unless"):  # steps run on a condition (red team s09)
             inner = _get(_get(step, condition), "steps")
-            yield from _circleci_steps(inner, reusable, given, expanding, depth)
+            yield from _circleci_steps(inner, config, given, expanding, depth)
         run = _get(step, "run")
         name = _text(_get(run, "name")) or f"run {index}"
         script = run if isinstance(run, ScalarNode) else _get(run, "command")
         if isinstance(script, ScalarNode):
-            changed = _substituted(script, _CIRCLECI_PARAMETER, given)
-            if not expanding or changed is not script:
+            own = _substituted(script, _CIRCLECI_PIPELINE, config.pipeline)
+            changed = _substituted(own, _CIRCLECI_PARAMETER, given)
+            if not expanding or changed is not own:
                 yield name, step, [(changed or script, None)]
             continue
         mapping = isinstance(step, MappingNode) and bool(step.value)
@@ -399,17 +413,19 @@ def _circleci_steps(
         arguments = step.value[0][1]
         for value in (v for _, v in arguments.value) if isinstance(arguments, MappingNode) else []:
             if isinstance(value, SequenceNode) and not expanding:  # a `steps` parameter
-                yield from _circleci_steps(value, reusable, given, False, depth)
-        called = reusable.get(used)
+                yield from _circleci_steps(value, config, given, False, depth)
+        called = config.reusable.get(used)
         passed = {
-            key: _fill(value, _CIRCLECI_PARAMETER, given)
+            key: _fill(
+                _fill(value, _CIRCLECI_PARAMETER, given), _CIRCLECI_PIPELINE, config.pipeline
+            )
             for key, value in _scalars(arguments).items()
         }
         if called is not None and passed and depth < 8:
             values = {**_circleci_defaults(called), **passed}
-            yield from _circleci_steps(_get(called, "steps"), reusable, values, True, depth + 1)
+            yield from _circleci_steps(_get(called, "steps"), config, values, True, depth + 1)
         deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
-        if deploy is not None and "/" in used and used not in reusable:
+        if deploy is not None and "/" in used and used not in config.reusable:
             yield used, step, [(step.value[0][0], deploy)]
 
 
@@ -476,9 +492,7 @@ def azure_closure(
             continue
         values = {**_azure_defaults(_get(node, "parameters")), **given}
         for written in azure_templates(including, node):
-            passed = {
-                key: _fill(value, _AZURE_PARAMETER, values) for key, value in written.given
-            }
+            passed = {key: _fill(value, _AZURE_PARAMETER, values) for key, value in written.given}
             template = replace(written, given=tuple(sorted(passed.items())))
             found.append((including, template))
             if template.file is None or (template.file, template.given) in seen:
