@@ -94,6 +94,27 @@ def test_a_template_passes_on_what_it_is_given(tmp_path: Path) -> None:
     assert scanned(tmp_path, files) == [(POLICY, "ci/steps.yml", 3)]
 
 
+def test_azure_variables_carry_the_command(tmp_path: Path) -> None:
+    """`$(name)`, `${{ variables.name }}` and `$[variables.name]` are put in before the
+    script runs: the pipeline's, stage's and job's variables, in its templates too."""
+    files = {
+        "azure-pipelines.yml": (
+            "variables:\n  k: kubectl\n"
+            "stages:\n- stage: s\n  variables:\n  - {name: verb, value: apply}\n  jobs:\n"
+            "  - job: j\n    variables: {h: helm upgrade web ./chart}\n    steps:\n"
+            "    - script: $(k) ${{ variables.verb }} -f k8s/\n"  # 11
+            "    - bash: $[variables.h]\n"  # 12
+            "    - template: ci/t.yml\n"
+        ),
+        "ci/t.yml": "steps:\n- script: echo $(date)\n- script: $(k) delete -f k8s/\n",  # 3
+    }
+    assert scanned(tmp_path, files) == [
+        (POLICY, "azure-pipelines.yml", 11),
+        (POLICY, "azure-pipelines.yml", 12),
+        (POLICY, "ci/t.yml", 3),
+    ]
+
+
 def test_a_template_of_another_repository_is_said_at_its_line(tmp_path: Path) -> None:
     files = {
         "azure-pipelines.yml": (

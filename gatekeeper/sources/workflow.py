@@ -118,6 +118,7 @@ def _azure(path: str, data: bytes, context: LoadContext) -> Loaded:
     if root is None:
         return loaded
     done: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    variables = workflow_ci.azure_variables(root)  # the `$(name)` its templates may spell
     for including, template in workflow_ci.azure_closure(
         path, root, lambda name: _azure_node(context.tree, name)
     ):
@@ -138,14 +139,14 @@ def _azure(path: str, data: bytes, context: LoadContext) -> Loaded:
             if problem not in loaded.problems:
                 loaded.problems.append(problem)
             continue
-        key = (template.file, template.given)
+        key = (template.file, tuple(sorted({**variables, **dict(template.given)}.items())))
         named = kind_of(template.file) == workflow_ci.AZURE
-        if key in done or (named and not template.given) or not context.tree.exists(key[0]):
+        if key in done or (named and not key[1]) or not context.tree.exists(template.file):
             continue
         done.add(key)
         more = _load_one(
             template.file, context.tree.read(template.file), workflow_ci.AZURE, context,
-            parameters=dict(template.given),
+            parameters=dict(key[1]),
         )  # fmt: skip
         loaded.documents.extend(more.documents)
         loaded.problems.extend(p for p in more.problems if p not in loaded.problems)

@@ -47,6 +47,11 @@ Script = tuple[Node, str | None]
 # Parameter values a template or reusable command is given, by name.
 Given = dict[str, str]
 _AZURE_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
+# `$(name)`, `${{ variables.name }}`, `$[variables.name]`: Azure puts the value in before
+# the script runs. Variables are kept in a Given under `$name`.
+_AZURE_VARIABLE = re.compile(
+    r"\$(?:\(|\{\{\s*variables\.|\[\s*variables\.)([A-Za-z_][\w.-]*)\s*(?:\)|\}\}|\])"
+)
 _CIRCLECI_PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z_][\w-]*)\s*>>")
 _CIRCLECI_PIPELINE = re.compile(r"<<\s*pipeline\.parameters\.([A-Za-z_][\w-]*)\s*>>")
 
@@ -155,6 +160,7 @@ def _azure(
     """Steps at the root, of `jobs[]` (`job:` or `deployment:`, a deployment's strategy
     hooks) and of `stages[].jobs[]`, through `${{ if }}`/`${{ each }}` blocks; steps written
     in a template reference's or the root's `parameters` (a stepList the template inserts)."""
+    given = {**given, **_azure_variables(_get(node, "variables"), given)}
     own = list(_azure_steps(_get(node, "steps"), given))
     own += _azure_parameter_steps(_get(node, "parameters"), given)
     own += _azure_parameter_steps(_get(_get(node, "extends"), "parameters"), given)
@@ -164,17 +170,50 @@ def _azure(
         yield from _azure(stage, _text(_get(stage, "stage")) or name, given)
     for job in _azure_items(_get(node, "jobs")):
         job_name = _text(_get(job, "job")) or _text(_get(job, "deployment")) or name
-        steps = list(_azure_steps(_get(job, "steps"), given))
-        steps += _azure_parameter_steps(_get(job, "parameters"), given)
-        strategy = _get(job, "strategy")
-        for kind in ("runOnce", "rolling", "canary"):
-            for hook in ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic"):
-                steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"), given)
-            for outcome in ("failure", "success"):
-                on = _get(_get(_get(strategy, kind), "on"), outcome)
-                steps += _azure_steps(_get(on, "steps"), given)
+        values = {**given, **_azure_variables(_get(job, "variables"), given)}
+        steps = _azure_job_steps(job, values)
         if steps:
             yield job_name, steps
+
+
+def _azure_job_steps(job: Node, given: Given) -> list[tuple[str, Node, list[Script]]]:
+    """A job's steps, its deployment strategy hooks' and those given as its parameters."""
+    steps = list(_azure_steps(_get(job, "steps"), given))
+    steps += _azure_parameter_steps(_get(job, "parameters"), given)
+    strategy = _get(job, "strategy")
+    for kind in ("runOnce", "rolling", "canary"):
+        for hook in ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic"):
+            steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"), given)
+        for outcome in ("failure", "success"):
+            on = _get(_get(_get(strategy, kind), "on"), outcome)
+            steps += _azure_steps(_get(on, "steps"), given)
+    return steps
+
+
+def azure_variables(root: Node) -> Given:
+    """A pipeline's own variables (under `$name`): its templates' `$(name)` macros read them."""
+    return _azure_variables(_get(root, "variables"), _azure_defaults(_get(root, "parameters")))
+
+
+def _azure_variables(variables: Node | None, given: Given) -> Given:
+    """A pipeline's, stage's or job's variables (`{x: y}` or `- {name: x, value: y}`), under
+    `$x`, their `${{ parameters.p }}` given."""
+    if isinstance(variables, MappingNode):
+        pairs = list(_scalars(variables).items())
+    else:
+        pairs = [
+            (name, value)
+            for item in _items(variables)
+            if (name := _text(_get(item, "name"))) is not None
+            and (value := _text(_get(item, "value"))) is not None
+        ]
+    return {f"${name}": _fill(value, _AZURE_PARAMETER, given) for name, value in pairs}
+
+
+def _azure_filled(node: Node | None, given: Given) -> Node | None:
+    """A script or input with the parameters and variables it spells given."""
+    variables = {key[1:]: value for key, value in given.items() if key.startswith("$")}
+    return _substituted(_substituted(node, _AZURE_PARAMETER, given), _AZURE_VARIABLE, variables)
 
 
 def _azure_items(listed: Node | None) -> list[Node]:
@@ -223,7 +262,7 @@ _AZURE_SCRIPTS = ("script", "bash", "pwsh", "powershell")
 
 def _azure_steps(steps: Node | None, given: Given) -> Iterator[tuple[str, Node, list[Script]]]:
     def script_of(node: Node | None) -> Node | None:
-        return _substituted(node, _AZURE_PARAMETER, given)
+        return _azure_filled(node, given)
 
     for index, step in enumerate(_azure_items(steps)):
         name = _text(_get(step, "displayName")) or _text(_get(step, "name")) or str(index)
@@ -254,7 +293,7 @@ def _azure_task(task: str, inputs: Node | None, given: Given) -> str | None:
             (
                 text
                 for key in keys
-                if (text := _text(_substituted(_get(inputs, key), _AZURE_PARAMETER, given)))
+                if (text := _text(_azure_filled(_get(inputs, key), given)))
             ),
             "",
         )
