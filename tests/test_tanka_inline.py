@@ -119,6 +119,18 @@ def test_any_jsonnet_file_naming_an_environment_is_an_entry() -> None:
     assert found(files, "environments/prod.jsonnet") == []
 
 
+def test_an_entry_whose_environment_comes_from_a_library_is_read() -> None:
+    """`environments/prod.jsonnet` spelling only `(import 'envs.libsonnet').prod`: the
+    library names the Environment; a file importing it that builds none says nothing."""
+    files = project(ENVIRONMENT % b"true")
+    files["lib/envs.libsonnet"] = b"{ prod: " + files.pop("environments/prod/main.jsonnet") + b"}"
+    files["environments/prod.jsonnet"] = b"(import 'envs.libsonnet').prod\n"
+    [finding] = findings(MemoryTree(files), "environments/prod.jsonnet")
+    assert (finding.policy_id, finding.namespace) == ("K8S-PSS-PRIVILEGED", "monitoring")
+    files["environments/dev.jsonnet"] = b"local e = import 'envs.libsonnet'; { a: error 'x' }\n"
+    assert found(files, "environments/dev.jsonnet") == []
+
+
 def test_a_pull_request_changing_a_library_rejudges_an_entry_not_named_main(repo: Repo) -> None:
     """The entry's own imports are its inputs (a file outside its import paths too)."""
     main = ENVIRONMENT % b"(import '../config/flags.libsonnet').debug"

@@ -180,13 +180,30 @@ def detect(path: str) -> bool:
 _NAMES_ENVIRONMENT = re.compile(rb"""Environment['"]|tanka\.dev/""")
 
 
-def is_entry(path: str, data: bytes) -> bool:
+def is_entry(tree: Tree, path: str, data: bytes) -> bool:
     """Whether `tk apply` may take `path` as an inline environment: a main.jsonnet, or any
-    other Jsonnet file whose text names an Environment (`tk apply environments/prod.jsonnet`
-    evaluates that file: red team s11); libraries are imported, not applied."""
+    other Jsonnet file of a project whose text names an Environment, or that imports one
+    that does (`tk apply environments/prod.jsonnet` evaluates that file: red team s11);
+    libraries are imported, not applied, and a vendored file is others' library."""
     if posixpath.basename(path) == ENTRYPOINT:
         return True
-    return is_tanka_entry(path) and _NAMES_ENVIRONMENT.search(data) is not None
+    if not is_tanka_entry(path) or "vendor" in path.split("/"):
+        return False
+    if _NAMES_ENVIRONMENT.search(data) is not None:
+        return True
+    base = posixpath.dirname(path) or "."
+    project = root(tree, base) if path.endswith(".jsonnet") else None
+    if project is None:
+        return False
+    from gatekeeper.sources import jsonnet
+
+    for imported in jsonnet.Jsonnets(tree, []).imports([path], search_paths(base, project)):
+        try:
+            if _NAMES_ENVIRONMENT.search(tree.read(imported)) is not None:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
@@ -199,7 +216,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     loaded = Loaded()
     tree = context.tree
     base = posixpath.dirname(path) or "."
-    if not is_entry(path, data) or tree.exists(_beside(base, SPEC)):
+    if not is_entry(tree, path, data) or tree.exists(_beside(base, SPEC)):
         return loaded  # a library, or a static environment: judged through its spec.json
     project = root(tree, base)
     if project is None:
@@ -207,8 +224,11 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     # Said only where the file is plainly Tanka's: a jsonnet-bundler project's main.jsonnet
     # (kube-prometheus) is no environment, and its errors are not a deployer's.
     tanka = _TANKA_MARK in data or tree.exists(_beside(project, ROOT_MARKERS[0]))
-    # A .libsonnet taken as an entry is said only when it yields environments.
-    tanka = tanka and not path.endswith(".libsonnet")
+    # Another file taken as an entry is said only when it yields environments or its own
+    # text names one (one importing a library that builds environments may not).
+    named = _NAMES_ENVIRONMENT.search(data) is not None
+    if posixpath.basename(path) != ENTRYPOINT:
+        tanka = tanka and named and not path.endswith(".libsonnet")
     if not jsonnet.available():
         if tanka:
             message = (
@@ -415,6 +435,6 @@ def _inline_entry(tree: Tree, path: str) -> bool:
     if root(tree, posixpath.dirname(path) or ".") is None:
         return False
     try:
-        return is_entry(path, tree.read(path))
+        return is_entry(tree, path, tree.read(path))
     except OSError:
         return False
