@@ -165,8 +165,8 @@ def test_circleci_inline_orb_commands_and_jobs_are_read(tmp_path: Path) -> None:
 
 
 def test_circleci_parameters_carry_the_command(tmp_path: Path) -> None:
-    """`<< parameters.cmd >>` runs what the caller (a step, a workflow's job) gives it, and
-    a `steps` parameter runs where it is written."""
+    """`<< parameters.cmd >>` runs what the caller (a step, a workflow's job, each value of
+    its matrix) gives it, and a `steps` parameter runs where it is written."""
     config = (
         "version: 2.1\n"
         "commands:\n"
@@ -185,9 +185,11 @@ def test_circleci_parameters_carry_the_command(tmp_path: Path) -> None:
         "  main:\n"
         "    jobs:\n"
         "      - build: {what: kubectl apply -f k8s/}\n"
+        "      - build: {matrix: {parameters: {what: [make lint, helm upgrade web ./c]}}}\n"
     )
     assert scanned(tmp_path, {".circleci/config.yml": config}) == [
-        (POLICY, ".circleci/config.yml", 7),
+        (POLICY, ".circleci/config.yml", 7),  # kubectl apply
+        (POLICY, ".circleci/config.yml", 7),  # helm upgrade, a matrix value
         (POLICY, ".circleci/config.yml", 13),
     ]
 

@@ -374,16 +374,31 @@ def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Scri
             if not isinstance(item, MappingNode) or not item.value:
                 continue
             name = str(getattr(item.value[0][0], "value", ""))
-            job, given = reusable.get(name), _scalars(item.value[0][1])
-            given = {
-                key: _fill(value, _CIRCLECI_PIPELINE, config.pipeline)
-                for key, value in given.items()
-            }
-            if job is not None and given:
+            job = reusable.get(name)
+            if job is None:
+                continue
+            for given in _circleci_variants(item.value[0][1]):
+                given = {
+                    key: _fill(value, _CIRCLECI_PIPELINE, config.pipeline)
+                    for key, value in given.items()
+                }
                 values = {**_circleci_defaults(job), **given}
                 steps = list(_circleci_steps(_get(job, "steps"), config, values, True))
                 if steps:
                     yield f"{name} ({getattr(workflow_name, 'value', '')})", steps
+
+
+def _circleci_variants(arguments: Node) -> list[Given]:
+    """What a workflow gives a job: its scalar parameters, and with each value of each of
+    its `matrix.parameters` lists in turn (one of them may be the command)."""
+    given = _scalars(arguments)
+    variants = [given] if given else []
+    matrix = _get(_get(arguments, "matrix"), "parameters")
+    for key, values in matrix.value if isinstance(matrix, MappingNode) else []:
+        for value in _items(values):
+            if isinstance(value, ScalarNode):
+                variants.append({**given, str(getattr(key, "value", "")): str(value.value)})
+    return variants
 
 
 def _circleci_holders(root: Node) -> Iterator[tuple[str, Node]]:
