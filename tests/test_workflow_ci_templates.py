@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gatekeeper
 from gatekeeper.change import scan_change
-from gatekeeper.sources import LoadContext, workflow
+from gatekeeper.sources import LoadContext, names, workflow
 from gatekeeper.tree import MemoryTree
 from tests.conftest import Run
 from tests.test_change import Repo
@@ -239,3 +239,13 @@ def test_why_a_template_is_not_expanded_is_said() -> None:
         ("GK-NOT-EXPANDED", 5, "Azure Pipelines template ../../up.yml is outside this"
          " repository"),
     ]  # fmt: skip
+
+
+def test_azure_pipelines_by_their_usual_names() -> None:
+    """A pipeline may have any name (it is chosen in Azure DevOps): those in use are read."""
+    for path in ("azure-pipelines.yml", "azure-pipelines-prod.yml", "ci/azure-pipelines.yaml",
+                 "deploy.azure-pipelines.yml", ".vsts-ci.yml", ".pipelines/deploy.yml",
+                 ".azuredevops/release.yaml", "azure-pipelines/ship.yml"):  # fmt: skip
+        assert names.ci_kind(path) == names.CI_AZURE, path
+    for path in ("azure-pipelines.md", "pipelines/deploy.yml", "deploy/values.yaml"):
+        assert names.ci_kind(path) == "", path
