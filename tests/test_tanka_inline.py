@@ -101,3 +101,46 @@ def test_a_pull_request_changing_a_library_rejudges_the_inline_environment(repo:
     repo.commit("debug")
     [finding] = scan_change(repo.root, "main").verdict.blocking
     assert (finding.file, finding.line, finding.status) == ("lib/k.libsonnet", 10, "new")
+
+
+def test_any_jsonnet_file_naming_an_environment_is_an_entry() -> None:
+    """`tk apply environments/prod.jsonnet` takes that file (red team s11): a Jsonnet file of
+    a Tanka project other than main.jsonnet is an inline environment when its text names
+    one; the project's other files (libraries, files that fail alone) are left alone."""
+    files = project(ENVIRONMENT % b"true")
+    files["environments/prod.jsonnet"] = files.pop("environments/prod/main.jsonnet")
+    [finding] = findings(MemoryTree(files), "environments/prod.jsonnet")
+    assert (finding.policy_id, finding.namespace) == ("K8S-PSS-PRIVILEGED", "monitoring")
+    files["environments/util.jsonnet"] = b"{ a: error 'only imported' }\n"
+    files["lib/envs.libsonnet"] = b"function(name) { kind: 'Environment', data: error 'x' }\n"
+    assert found(files, "environments/util.jsonnet") == []
+    assert found(files, "lib/envs.libsonnet") == []
+    del files["jsonnetfile.json"]  # no Tanka project: tk evaluates nothing
+    assert found(files, "environments/prod.jsonnet") == []
+
+
+def test_an_entry_whose_environment_comes_from_a_library_is_read() -> None:
+    """`environments/prod.jsonnet` spelling only `(import 'envs.libsonnet').prod`: the
+    library names the Environment; a file importing it that builds none says nothing."""
+    files = project(ENVIRONMENT % b"true")
+    files["lib/envs.libsonnet"] = b"{ prod: " + files.pop("environments/prod/main.jsonnet") + b"}"
+    files["environments/prod.jsonnet"] = b"(import 'envs.libsonnet').prod\n"
+    [finding] = findings(MemoryTree(files), "environments/prod.jsonnet")
+    assert (finding.policy_id, finding.namespace) == ("K8S-PSS-PRIVILEGED", "monitoring")
+    files["environments/dev.jsonnet"] = b"local e = import 'envs.libsonnet'; { a: error 'x' }\n"
+    assert found(files, "environments/dev.jsonnet") == []
+
+
+def test_a_pull_request_changing_a_library_rejudges_an_entry_not_named_main(repo: Repo) -> None:
+    """The entry's own imports are its inputs (a file outside its import paths too)."""
+    main = ENVIRONMENT % b"(import '../config/flags.libsonnet').debug"
+    for name, text in project(main).items():
+        repo.write(name.replace("prod/main.jsonnet", "prod.jsonnet"), text.decode())
+    repo.write("config/flags.libsonnet", "{ debug: false }\n")
+    repo.commit("base")
+    assert scan_change(repo.root, "main").verdict.blocking == []
+    repo.branch("pr")
+    repo.write("config/flags.libsonnet", "{ debug: true }\n")
+    repo.commit("debug")
+    [finding] = scan_change(repo.root, "main").verdict.blocking
+    assert (finding.file, finding.line, finding.status) == ("lib/k.libsonnet", 10, "new")

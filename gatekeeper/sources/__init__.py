@@ -144,6 +144,10 @@ def adapter_for(path: str, sources: list[Source]) -> Source | None:
     return None
 
 
+# Pipelines that may include any YAML file of the repository (GitLab includes, Azure templates).
+_INCLUDERS = (".gitlab-ci.yml", "azure-pipelines.yml", "azure-pipelines.yaml")
+
+
 def _owner_tests(context: LoadContext) -> dict[str, Callable[[str], bool]]:
     """Per adapter, whether it may find owners of a path (see with_owners): the tests its
     `owners` begins with, asked here so that an adapter that has none for it is not imported
@@ -164,7 +168,7 @@ def _owner_tests(context: LoadContext) -> dict[str, Callable[[str], bool]]:
             or (
                 path.endswith((".yml", ".yaml"))
                 and path != ".gitlab-ci.yml"
-                and index.exists(".gitlab-ci.yml")
+                and any(index.exists(name) for name in _INCLUDERS)
             )
         )
 

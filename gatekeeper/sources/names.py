@@ -59,15 +59,22 @@ CI_BITBUCKET = "BitbucketPipelines"
 CI_CIRCLECI = "CircleCI"
 
 
+# Folders of Azure pipelines and their templates (a pipeline may have any name: these are
+# where they are kept, `.pipelines` by Microsoft's own repositories).
+_AZURE_FOLDERS = frozenset({".azure-pipelines", ".azuredevops", "azure-pipelines", ".pipelines"})
+
+
 def ci_kind(path: str) -> str:
     """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or ""."""
     name = posixpath.basename(path)
     folder = posixpath.dirname(path)
     if "cloudbuild" in name.lower() and name.endswith((".yaml", ".yml", ".json")):
         return CI_CLOUD_BUILD  # cloudbuild.yaml, cloudbuild-prod.yaml, deploy.cloudbuild.yml
-    if name in ("azure-pipelines.yml", "azure-pipelines.yaml") or (
-        posixpath.basename(folder) in (".azure-pipelines", ".azuredevops")
-        and name.endswith((".yml", ".yaml"))
+    yaml = name.endswith((".yml", ".yaml"))
+    if yaml and (
+        name.startswith(("azure-pipelines", ".vsts-ci."))  # azure-pipelines-prod.yml
+        or name.endswith((".azure-pipelines.yml", ".azure-pipelines.yaml"))
+        or posixpath.basename(folder) in _AZURE_FOLDERS
     ):
         return CI_AZURE
     if name == "bitbucket-pipelines.yml":
@@ -164,5 +171,6 @@ def is_release_file(path: str) -> bool:
 
 
 def is_tanka_entry(path: str) -> bool:
-    """A main.jsonnet: maybe a Tanka inline environment (gatekeeper.sources.tanka)."""
-    return posixpath.basename(path) == "main.jsonnet"
+    """A Jsonnet file: maybe a Tanka inline environment (gatekeeper.sources.tanka): `tk
+    apply` takes a folder's main.jsonnet or any file named (red team s11)."""
+    return path.endswith((".jsonnet", ".libsonnet"))

@@ -11,10 +11,11 @@ default namespace. A `tk apply` usually runs in CI; the objects are judged as ma
 An inline environment is a `main.jsonnet` with no spec.json beside it, inside a project: `tk
 apply` evaluates it (with `tanka.dev/environment` an error: there is no spec to give) and
 applies the `data` of each `kind: Environment` object in the output, in that environment's
-namespace; other objects of the output are not applied. This module is also the source
-adapter of `main.jsonnet` files for those. Tanka's native functions (helmTemplate,
-kustomizeBuild) run tools: they are not provided, so Jsonnet calling them is a finding at
-that line.
+namespace; other objects of the output are not applied. `tk apply` takes any file named as
+the entry too: another Jsonnet file of a project whose text names an Environment is one
+(red team s11). This module is also the source adapter of Jsonnet files for those. Tanka's
+native functions (helmTemplate, kustomizeBuild) run tools: they are not provided, so Jsonnet
+calling them is a finding at that line.
 """
 
 from __future__ import annotations
@@ -176,6 +177,35 @@ def detect(path: str) -> bool:
     return is_tanka_entry(path)
 
 
+_NAMES_ENVIRONMENT = re.compile(rb"""Environment['"]|tanka\.dev/""")
+
+
+def is_entry(tree: Tree, path: str, data: bytes) -> bool:
+    """Whether `tk apply` may take `path` as an inline environment: a main.jsonnet, or any
+    other Jsonnet file of a project whose text names an Environment, or that imports one
+    that does (`tk apply environments/prod.jsonnet` evaluates that file: red team s11);
+    libraries are imported, not applied, and a vendored file is others' library."""
+    if posixpath.basename(path) == ENTRYPOINT:
+        return True
+    if not is_tanka_entry(path) or "vendor" in path.split("/"):
+        return False
+    if _NAMES_ENVIRONMENT.search(data) is not None:
+        return True
+    base = posixpath.dirname(path) or "."
+    project = root(tree, base) if path.endswith(".jsonnet") else None
+    if project is None:
+        return False
+    from gatekeeper.sources import jsonnet
+
+    for imported in jsonnet.Jsonnets(tree, []).imports([path], search_paths(base, project)):
+        try:
+            if _NAMES_ENVIRONMENT.search(tree.read(imported)) is not None:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     """The environments `path` (a main.jsonnet with no spec.json beside it, in a Tanka
     project) declares inline, as `tk apply` applies them: the `data` of each `kind:
@@ -186,14 +216,19 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     loaded = Loaded()
     tree = context.tree
     base = posixpath.dirname(path) or "."
-    if tree.exists(_beside(base, SPEC)):
-        return loaded  # a static environment: judged through its spec.json
+    if not is_entry(tree, path, data) or tree.exists(_beside(base, SPEC)):
+        return loaded  # a library, or a static environment: judged through its spec.json
     project = root(tree, base)
     if project is None:
         return loaded  # tk finds no project root: it evaluates nothing here
     # Said only where the file is plainly Tanka's: a jsonnet-bundler project's main.jsonnet
     # (kube-prometheus) is no environment, and its errors are not a deployer's.
     tanka = _TANKA_MARK in data or tree.exists(_beside(project, ROOT_MARKERS[0]))
+    # Another file taken as an entry is said only when it yields environments or its own
+    # text names one (one importing a library that builds environments may not).
+    named = _NAMES_ENVIRONMENT.search(data) is not None
+    if posixpath.basename(path) != ENTRYPOINT:
+        tanka = tanka and named and not path.endswith(".libsonnet")
     if not jsonnet.available():
         if tanka:
             message = (
@@ -360,11 +395,13 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     tree = context.tree
     every = tree.list_dir(".")
     specs = {f for f in every if posixpath.basename(f) == SPEC}
-    # An inline environment's reader is its main.jsonnet (no spec.json beside it).
+    # An inline environment's reader is its own file (no spec.json beside it).
     inline = [
         f
         for f in every
-        if detect(f) and _beside(posixpath.dirname(f) or ".", SPEC) not in specs
+        if detect(f)
+        and _beside(posixpath.dirname(f) or ".", SPEC) not in specs
+        and _inline_entry(tree, f)
     ]
     if not specs and not inline:
         return
@@ -386,6 +423,18 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             yield file, directory_input(folder)
         for marker in ROOT_MARKERS:
             yield file, _beside(project, marker)
-        entry = _beside(base, ENTRYPOINT)
+        entry = _beside(base, ENTRYPOINT) if file in specs else file
         for imported in files.imports([entry], search):
             yield file, imported
+
+
+def _inline_entry(tree: Tree, path: str) -> bool:
+    """A main.jsonnet, or another Jsonnet file of a Tanka project naming an Environment."""
+    if posixpath.basename(path) == ENTRYPOINT:
+        return True
+    if root(tree, posixpath.dirname(path) or ".") is None:
+        return False
+    try:
+        return is_entry(tree, path, tree.read(path))
+    except OSError:
+        return False

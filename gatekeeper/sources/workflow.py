@@ -91,6 +91,8 @@ def detect(path: str) -> bool:
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     kind = kind_of(path)
+    if kind == workflow_ci.AZURE and context is not None:
+        return _azure(path, data, context)
     if kind != GITLAB or context is None:
         return _load_one(path, data, kind, context)
     built = gitlab.pipeline(path, data, context.tree)
@@ -105,6 +107,88 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     return loaded
 
 
+def _azure(path: str, data: bytes, context: LoadContext) -> Loaded:
+    """An Azure pipeline and the templates it includes, each file judged at its own lines
+    with the parameters it is included with (red team s08 of the eleventh session); a
+    template of another repository is said at its reference, not judged. A template named
+    like a pipeline (`.azure-pipelines/`) is judged on its own too: here only with
+    parameters."""
+    loaded = _load_one(path, data, workflow_ci.AZURE, context)
+    root = _azure_node(context.tree, path, data)
+    if root is None:
+        return loaded
+    done: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    variables = workflow_ci.azure_variables(root)  # the `$(name)` its templates may spell
+    for including, template in workflow_ci.azure_closure(
+        path, root, lambda name: _azure_node(context.tree, name)
+    ):
+        if template.file is None:
+            dynamic = "${{" in template.written or "$(" in template.written
+            where = (
+                "is named by an expression"
+                if dynamic
+                else f"is in repository {template.written.rpartition('@')[2]}, not this one"
+                if "@" in template.written
+                else "is outside this repository"
+            )
+            message = (
+                f"Azure Pipelines template {template.written} {where}: what it adds to the"
+                " pipeline is not judged here; judge it where it lives"
+            )
+            problem = Problem("GK-NOT-EXPANDED", including, template.line, message)
+            if problem not in loaded.problems:
+                loaded.problems.append(problem)
+            continue
+        key = (template.file, tuple(sorted({**variables, **dict(template.given)}.items())))
+        named = kind_of(template.file) == workflow_ci.AZURE
+        if key in done or (named and not key[1]) or not context.tree.exists(template.file):
+            continue
+        done.add(key)
+        more = _load_one(
+            template.file, context.tree.read(template.file), workflow_ci.AZURE, context,
+            parameters=dict(key[1]),
+        )  # fmt: skip
+        loaded.documents.extend(more.documents)
+        loaded.problems.extend(p for p in more.problems if p not in loaded.problems)
+    return loaded
+
+
+def _azure_node(tree: Tree, path: str, data: bytes | None = None) -> Any:
+    """The YAML node of an Azure pipeline or template, or None (missing, not a mapping)."""
+    try:
+        text = tree.read(path) if data is None else data
+    except OSError:
+        return None
+    entry, _, _ = load_mapping(path, text, "workflow")
+    return entry.node if entry is not None else None
+
+
+_AZURE_EDGES: weakref.WeakKeyDictionary[Any, list[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def _azure_owners(path: str, tree: Tree) -> list[str]:
+    """The Azure pipelines including `path` as a template (a hook given only it)."""
+    if not path.endswith((".yml", ".yaml")) or kind_of(path):
+        return []
+    if tree not in _AZURE_EDGES:
+        _AZURE_EDGES[tree] = list(_azure_edges(tree))
+    return [pipeline for pipeline, template in _AZURE_EDGES[tree] if template == path]
+
+
+def _azure_edges(tree: Tree) -> Iterator[tuple[str, str]]:
+    """(pipeline, template) of the tree's Azure pipelines: a pull request changing only a
+    template judges the pipelines including it again."""
+    for name in tree.list_dir("."):
+        if kind_of(name) != workflow_ci.AZURE:
+            continue
+        root = _azure_node(tree, name)
+        if root is None:
+            continue
+        for _, template in workflow_ci.azure_closure(name, root, lambda n: _azure_node(tree, n)):
+            if template.file is not None:
+                yield name, template.file
+
+
 _OWNERS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 
 
@@ -114,6 +198,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
     package.json they follow): a pull request changing only `justfile` re-judges `just
     deploy`, as the change deploys through it."""
     found = _gitlab_owners(path, context)
+    found += [name for name in _azure_owners(path, context.tree) if name not in found]
     if not kind_of(path) and _followable(path, context.tree):
         found += [name for name in _followers(context.tree).get(path, []) if name not in found]
     elif kind_of(path):  # what it calls with inputs, the Terraform its `TF_VAR_` values feed
@@ -318,6 +403,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             yield name, followed
     callers(context.tree)
     yield from _CALLED_BY.get(context.tree, [])
+    yield from _azure_edges(tree)
 
 
 _CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()
@@ -419,8 +505,10 @@ def _load_one(
     kind: str,
     context: LoadContext | None,
     built: gitlab.Pipeline | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> Loaded:
-    """One workflow file (`built`: the GitLab pipeline it belongs to)."""
+    """One workflow file (`built`: the GitLab pipeline it belongs to; `parameters`: an Azure
+    template's parameters)."""
     if kind == GITLAB:
         parsed = built.parsed.get(path) if built is not None else None
         entry, text, problems, spec = parsed or gitlab.config(path, data)
@@ -443,7 +531,7 @@ def _load_one(
     elif kind == ACTION:
         obj, locator = _action(path, entry, lines, given)
     elif kind in workflow_ci.KINDS:
-        obj, locator = _other_ci(kind, path, entry, lines)
+        obj, locator = _other_ci(kind, path, entry, lines, parameters)
     else:
         obj, locator = _gitlab(path, entry, lines, built or gitlab.single(path, entry, lines, spec))
     if context is not None:
@@ -799,13 +887,13 @@ _GITLAB_CONTEXT: dict[str, Any] = {"environment": "", "actors": [], "ephemeralCl
 
 
 def _other_ci(
-    kind: str, path: str, entry: YamlDocument, lines: list[str]
+    kind: str, path: str, entry: YamlDocument, lines: list[str], given: dict[str, str] | None
 ) -> tuple[dict[str, Any], Any]:
     """Another CI system's pipeline (workflow_ci) as jobs of steps with their commands."""
     nodes = NodeLocator(path, entry.node)
     locator = LineMapLocator(path, fallback=nodes, rewrite=lambda _: ())
     jobs: dict[str, Any] = {}
-    for job_name, steps in workflow_ci.jobs(kind, entry.node):
+    for job_name, steps in workflow_ci.jobs(kind, entry.node, given):
         name = job_name if job_name not in jobs else f"{job_name} ({len(jobs) + 1})"
         context = {**_GITLAB_CONTEXT, "job": name, "workflow": path}
         made: list[dict[str, Any]] = []

@@ -5,16 +5,23 @@ Google Cloud Build (`cloudbuild.yaml`: each step a builder image run with `args`
 `script`/`bash`/`pwsh` steps and the Kubernetes, KubernetesManifest, HelmDeploy and AzureCLI
 tasks, under stages, jobs and deployment strategies), Bitbucket Pipelines
 (`bitbucket-pipelines.yml`: each step's `script`, its kubectl/helm pipes) and CircleCI
-(`.circleci/config.yml`: `run` steps of jobs and reusable commands, the kubernetes and helm
-orbs' deploying commands). They are read into the shape the workflow policies judge: jobs,
-steps and the commands each runs at their lines, so `kubectl apply` in a Cloud Build step is
-an imperative deploy as it is in a GitHub workflow (red team r06 of the ninth session).
+(`.circleci/config.yml`: `run` steps of jobs and reusable commands, inline orbs' own commands
+and jobs, the kubernetes and helm orbs' deploying commands). Azure `template:` references
+(steps, jobs, stages, extends, variables) name files of this repository read as pipelines of
+their own with the parameters the including file gives them (azure_templates); a CircleCI
+command or job called with parameters runs its steps with them. They are read into the
+shape the workflow policies judge: jobs, steps and the commands each runs at their lines,
+so `kubectl apply` in a Cloud Build step is an imperative deploy as it is in a GitHub
+workflow (red team r06 of the ninth session).
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -37,18 +44,57 @@ def kind_of(path: str) -> str:
 
 # A script to split into commands, or a command written as words: (node, text or None).
 Script = tuple[Node, str | None]
+# Parameter values a template or reusable command is given, by name.
+Given = dict[str, str]
+_AZURE_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
+# `$(name)`, `${{ variables.name }}`, `$[variables.name]`: Azure puts the value in before
+# the script runs. Variables are kept in a Given under `$name`.
+_AZURE_VARIABLE = re.compile(
+    r"\$(?:\(|\{\{\s*variables\.|\[\s*variables\.)([A-Za-z_][\w.-]*)\s*(?:\)|\}\}|\])"
+)
+_CIRCLECI_PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z_][\w-]*)\s*>>")
+_CIRCLECI_PIPELINE = re.compile(r"<<\s*pipeline\.parameters\.([A-Za-z_][\w-]*)\s*>>")
 
 
-def jobs(kind: str, root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
-    """(job name, its steps: (step name, step node, its scripts)) of a pipeline."""
+def jobs(
+    kind: str, root: Node, given: Given | None = None
+) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """(job name, its steps: (step name, step node, its scripts)) of a pipeline (`given`:
+    the parameters an Azure template is included with)."""
     if kind == CLOUD_BUILD:
         yield "build", list(_cloud_build(root))
     elif kind == AZURE:
-        yield from _azure(root, "pipeline")
+        values = {**_azure_defaults(_get(root, "parameters")), **(given or {})}
+        yield from _azure(root, "pipeline", values)
     elif kind == BITBUCKET:
         yield from _bitbucket(root)
     elif kind == CIRCLECI:
         yield from _circleci(root)
+
+
+def _substituted(node: Node | None, pattern: re.Pattern[str], given: Given) -> Node | None:
+    """A script with the parameters it spells (`${{ parameters.cmd }}`, `<< parameters.cmd
+    >>`) replaced by the values given, at the script's own place in the file."""
+    if not given or not isinstance(node, ScalarNode) or not pattern.search(str(node.value)):
+        return node
+    value = _fill(str(node.value), pattern, given)
+    return ScalarNode(node.tag, value, node.start_mark, node.end_mark, style=node.style)
+
+
+def _fill(text: str, pattern: re.Pattern[str], given: Given) -> str:
+    """`text` with the parameters `pattern` finds replaced by those given (others kept)."""
+    return pattern.sub(lambda m: given.get(m.group(1), m.group(0)), text)
+
+
+def _scalars(node: Node | None) -> Given:
+    """The scalar values of a mapping, by key (what a template or command is given)."""
+    if not isinstance(node, MappingNode):
+        return {}
+    return {
+        str(key.value): str(value.value)
+        for key, value in node.value
+        if isinstance(key, ScalarNode) and isinstance(value, ScalarNode)
+    }
 
 
 def _get(node: Node | None, key: str) -> Node | None:
@@ -108,54 +154,149 @@ def _cloud_build(root: Node) -> Iterator[tuple[str, Node, list[Script]]]:
             yield name, step, [(args if args is not None else step, shlex.join([program, *words]))]
 
 
-def _azure(node: Node, name: str) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+def _azure(
+    node: Node, name: str, given: Given
+) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
     """Steps at the root, of `jobs[]` (`job:` or `deployment:`, a deployment's strategy
-    hooks) and of `stages[].jobs[]`."""
-    own = list(_azure_steps(_get(node, "steps")))
+    hooks) and of `stages[].jobs[]`, through `${{ if }}`/`${{ each }}` blocks; steps written
+    in a template reference's or the root's `parameters` (a stepList the template inserts)."""
+    given = {**given, **_azure_variables(_get(node, "variables"), given)}
+    own = list(_azure_steps(_get(node, "steps"), given))
+    own += _azure_parameter_steps(_get(node, "parameters"), given)
+    own += _azure_parameter_steps(_get(_get(node, "extends"), "parameters"), given)
     if own:
         yield name, own
-    for stage in _items(_get(node, "stages")):
-        yield from _azure(stage, _text(_get(stage, "stage")) or name)
-    for job in _items(_get(node, "jobs")):
+    for stage in _azure_items(_get(node, "stages")):
+        yield from _azure(stage, _text(_get(stage, "stage")) or name, given)
+    for job in _azure_items(_get(node, "jobs")):
         job_name = _text(_get(job, "job")) or _text(_get(job, "deployment")) or name
-        steps = list(_azure_steps(_get(job, "steps")))
-        strategy = _get(job, "strategy")
-        for kind in ("runOnce", "rolling", "canary"):
-            for hook in ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic"):
-                steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"))
-            for outcome in ("failure", "success"):
-                on = _get(_get(_get(strategy, kind), "on"), outcome)
-                steps += _azure_steps(_get(on, "steps"))
+        values = {**given, **_azure_variables(_get(job, "variables"), given)}
+        steps = _azure_job_steps(job, values)
         if steps:
             yield job_name, steps
+
+
+def _azure_job_steps(job: Node, given: Given) -> list[tuple[str, Node, list[Script]]]:
+    """A job's steps, its deployment strategy hooks' and those given as its parameters."""
+    steps = list(_azure_steps(_get(job, "steps"), given))
+    steps += _azure_parameter_steps(_get(job, "parameters"), given)
+    strategy = _get(job, "strategy")
+    for kind in ("runOnce", "rolling", "canary"):
+        for hook in ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic"):
+            steps += _azure_steps(_get(_get(_get(strategy, kind), hook), "steps"), given)
+        for outcome in ("failure", "success"):
+            on = _get(_get(_get(strategy, kind), "on"), outcome)
+            steps += _azure_steps(_get(on, "steps"), given)
+    return steps
+
+
+def azure_variables(root: Node) -> Given:
+    """A pipeline's own variables (under `$name`): its templates' `$(name)` macros read them."""
+    return _azure_variables(_get(root, "variables"), _azure_defaults(_get(root, "parameters")))
+
+
+def _azure_variables(variables: Node | None, given: Given) -> Given:
+    """A pipeline's, stage's or job's variables (`{x: y}` or `- {name: x, value: y}`), under
+    `$x`, their `${{ parameters.p }}` given."""
+    if isinstance(variables, MappingNode):
+        pairs = list(_scalars(variables).items())
+    else:
+        pairs = [
+            (name, value)
+            for item in _items(variables)
+            if (name := _text(_get(item, "name"))) is not None
+            and (value := _text(_get(item, "value"))) is not None
+        ]
+    return {f"${name}": _fill(value, _AZURE_PARAMETER, given) for name, value in pairs}
+
+
+def _azure_filled(node: Node | None, given: Given) -> Node | None:
+    """A script or input with the parameters and variables it spells given."""
+    variables = {key[1:]: value for key, value in given.items() if key.startswith("$")}
+    return _substituted(_substituted(node, _AZURE_PARAMETER, given), _AZURE_VARIABLE, variables)
+
+
+def _azure_items(listed: Node | None) -> list[Node]:
+    """A list's items, those of `- ${{ if ... }}:` and `- ${{ each ... }}:` blocks in their
+    place (template expressions insert them when they hold)."""
+    found: list[Node] = []
+    for item in _items(listed):
+        first = item.value[0][0] if isinstance(item, MappingNode) and item.value else None
+        if isinstance(first, ScalarNode) and str(first.value).startswith("${{"):
+            for _, block in item.value:
+                found += _azure_items(block) if isinstance(block, SequenceNode) else [block]
+        else:
+            found.append(item)
+    return found
+
+
+def _azure_parameter_steps(
+    parameters: Node | None, given: Given
+) -> list[tuple[str, Node, list[Script]]]:
+    """Steps written as parameter values (`parameters: {deploy: [{script: ...}]}` of a
+    template reference, a stepList's default): the template runs them where it inserts them."""
+    if isinstance(parameters, MappingNode):
+        found = list(_azure_steps(SequenceNode("tag:yaml.org,2002:seq", [parameters]), given))
+        if found:
+            return found
+        children = [value for _, value in parameters.value]
+    else:
+        children = _items(parameters)
+    return [step for child in children for step in _azure_parameter_steps(child, given)]
+
+
+def _azure_defaults(parameters: Node | None) -> Given:
+    """A template's own parameter defaults: `- {name: x, default: y}` or `{x: y}`."""
+    if isinstance(parameters, MappingNode):
+        return _scalars(parameters)
+    found: Given = {}
+    for item in _items(parameters):
+        name, default = _text(_get(item, "name")), _text(_get(item, "default"))
+        if name is not None and default is not None:
+            found[name] = default
+    return found
 
 
 _AZURE_SCRIPTS = ("script", "bash", "pwsh", "powershell")
 
 
-def _azure_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
-    for index, step in enumerate(_items(steps)):
+def _azure_steps(steps: Node | None, given: Given) -> Iterator[tuple[str, Node, list[Script]]]:
+    def script_of(node: Node | None) -> Node | None:
+        return _azure_filled(node, given)
+
+    for index, step in enumerate(_azure_items(steps)):
         name = _text(_get(step, "displayName")) or _text(_get(step, "name")) or str(index)
+        if _get(step, "template") is not None:
+            yield from _azure_parameter_steps(_get(step, "parameters"), given)
+            continue
         for key in _AZURE_SCRIPTS:
-            script = _get(step, key)
+            script = script_of(_get(step, key))
             if isinstance(script, ScalarNode):
                 yield name, step, [(script, None)]
-        task = (_text(_get(step, "task")) or "").split("@", 1)[0]
+        task = (_text(script_of(_get(step, "task"))) or "").split("@", 1)[0]
         inputs = _get(step, "inputs")
         if task in ("AzureCLI", "Bash", "ShellScript", "PowerShell", "CmdLine"):
             for key in ("inlineScript", "script"):
-                script = _get(inputs, key)
+                script = script_of(_get(inputs, key))
                 if isinstance(script, ScalarNode):
                     yield name, step, [(script, None)]
-        command = _azure_task(task, inputs)
+        command = _azure_task(task, inputs, given)
         if command is not None:
             yield name, step, [(_get(step, "task") or step, command)]
 
 
-def _azure_task(task: str, inputs: Node | None) -> str | None:
+def _azure_task(task: str, inputs: Node | None, given: Given) -> str | None:
     """The command a deploying task runs, as words a workflow policy reads."""
+
     def value(*keys: str) -> str:
-        return next((text for key in keys if (text := _text(_get(inputs, key)))), "")
+        return next(
+            (
+                text
+                for key in keys
+                if (text := _text(_azure_filled(_get(inputs, key), given)))
+            ),
+            "",
+        )
 
     if task == "Kubernetes":
         verb = value("command") or "apply"
@@ -211,14 +352,73 @@ def _bitbucket_step(step: Node) -> tuple[str, Node, list[Script]]:
 
 
 def _circleci(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
-    for section in ("jobs", "commands"):
-        held = _get(root, section)
-        if not isinstance(held, MappingNode):
-            continue
-        for name_node, job in held.value:
-            steps = list(_circleci_steps(_get(job, "steps")))
-            if steps:
-                yield str(getattr(name_node, "value", "")), steps
+    """The jobs and commands of the config and of its inline orbs (`orbs: {ops: {commands:
+    ..., jobs: ...}}`, called `ops/<name>`: red team s20), each with its parameters'
+    defaults; a workflow's job given parameters, with them."""
+    reusable: dict[str, Node] = {}
+    config = _CircleConfig(reusable, _circleci_defaults(root))
+    for prefix, holder in _circleci_holders(root):
+        for section in ("jobs", "commands"):
+            held = _get(holder, section)
+            if isinstance(held, MappingNode):
+                for name_node, job in held.value:
+                    reusable.setdefault(prefix + str(getattr(name_node, "value", "")), job)
+    for name, job in reusable.items():
+        defaults = _circleci_defaults(job)
+        steps = list(_circleci_steps(_get(job, "steps"), config, defaults, False))
+        if steps:
+            yield name, steps
+    workflows = _get(root, "workflows")
+    for workflow_name, workflow in workflows.value if isinstance(workflows, MappingNode) else []:
+        for item in _items(_get(workflow, "jobs")):
+            if not isinstance(item, MappingNode) or not item.value:
+                continue
+            name = str(getattr(item.value[0][0], "value", ""))
+            job = reusable.get(name)
+            if job is None:
+                continue
+            for given in _circleci_variants(item.value[0][1]):
+                given = {
+                    key: _fill(value, _CIRCLECI_PIPELINE, config.pipeline)
+                    for key, value in given.items()
+                }
+                values = {**_circleci_defaults(job), **given}
+                steps = list(_circleci_steps(_get(job, "steps"), config, values, True))
+                if steps:
+                    yield f"{name} ({getattr(workflow_name, 'value', '')})", steps
+
+
+def _circleci_variants(arguments: Node) -> list[Given]:
+    """What a workflow gives a job: its scalar parameters, and with each value of each of
+    its `matrix.parameters` lists in turn (one of them may be the command)."""
+    given = _scalars(arguments)
+    variants = [given] if given else []
+    matrix = _get(_get(arguments, "matrix"), "parameters")
+    for key, values in matrix.value if isinstance(matrix, MappingNode) else []:
+        for value in _items(values):
+            if isinstance(value, ScalarNode):
+                variants.append({**given, str(getattr(key, "value", "")): str(value.value)})
+    return variants
+
+
+def _circleci_holders(root: Node) -> Iterator[tuple[str, Node]]:
+    """The config, then each inline orb (a mapping, not an `ns/orb@version` reference)."""
+    yield "", root
+    orbs = _get(root, "orbs")
+    for name_node, orb in orbs.value if isinstance(orbs, MappingNode) else []:
+        if isinstance(orb, MappingNode):
+            yield f"{getattr(name_node, 'value', '')}/", orb
+
+
+def _circleci_defaults(job: Node) -> Given:
+    """A job's or command's `parameters: {x: {default: ...}}`."""
+    parameters = _get(job, "parameters")
+    found: Given = {}
+    for name_node, spec in parameters.value if isinstance(parameters, MappingNode) else []:
+        default = _text(_get(spec, "default"))
+        if default is not None:
+            found[str(getattr(name_node, "value", ""))] = default
+    return found
 
 
 # Orb commands that deploy (kubernetes, helm, aws-eks, gcp-gke orbs).
@@ -235,20 +435,124 @@ _ORB_DEPLOYS = {
 }
 
 
-def _circleci_steps(steps: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+@dataclass(frozen=True)
+class _CircleConfig:
+    reusable: dict[str, Node]  # jobs and commands by the name a step or workflow calls
+    pipeline: Given  # the pipeline parameters' defaults (`<< pipeline.parameters.x >>`)
+
+
+def _circleci_steps(
+    steps: Node | None, config: _CircleConfig, given: Given, expanding: bool, depth: int = 0
+) -> Iterator[tuple[str, Node, list[Script]]]:
+    """Each step's `run`, `<< parameters.x >>` given; a command called with parameters runs
+    its steps with them, and steps given as a parameter where written (`expanding`: only the
+    scripts the parameters change, the rest are judged as the command's own)."""
     for index, step in enumerate(_items(steps)):
         for condition in ("when", "unless"):  # steps run on a condition (red team s09)
-            yield from _circleci_steps(_get(_get(step, condition), "steps"))
+            inner = _get(_get(step, condition), "steps")
+            yield from _circleci_steps(inner, config, given, expanding, depth)
         run = _get(step, "run")
-        if isinstance(run, ScalarNode):
-            yield f"run {index}", step, [(run, None)]
+        name = _text(_get(run, "name")) or f"run {index}"
+        script = run if isinstance(run, ScalarNode) else _get(run, "command")
+        if isinstance(script, ScalarNode):
+            own = _substituted(script, _CIRCLECI_PIPELINE, config.pipeline)
+            changed = _substituted(own, _CIRCLECI_PARAMETER, given)
+            if not expanding or changed is not own:
+                yield name, step, [(changed or script, None)]
             continue
-        command = _get(run, "command")
-        if isinstance(command, ScalarNode):
-            yield _text(_get(run, "name")) or f"run {index}", step, [(command, None)]
+        mapping = isinstance(step, MappingNode) and bool(step.value)
+        used = str(getattr(step.value[0][0], "value", "")) if mapping else ""
+        if used in ("", "when", "unless"):
             continue
-        if isinstance(step, MappingNode) and step.value:
-            used = str(getattr(step.value[0][0], "value", ""))
-            deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
-            if deploy is not None and "/" in used:
-                yield used, step, [(step.value[0][0], deploy)]
+        arguments = step.value[0][1]
+        for value in (v for _, v in arguments.value) if isinstance(arguments, MappingNode) else []:
+            if isinstance(value, SequenceNode) and not expanding:  # a `steps` parameter
+                yield from _circleci_steps(value, config, given, False, depth)
+        called = config.reusable.get(used)
+        passed = {
+            key: _fill(
+                _fill(value, _CIRCLECI_PARAMETER, given), _CIRCLECI_PIPELINE, config.pipeline
+            )
+            for key, value in _scalars(arguments).items()
+        }
+        if called is not None and passed and depth < 8:
+            values = {**_circleci_defaults(called), **passed}
+            yield from _circleci_steps(_get(called, "steps"), config, values, True, depth + 1)
+        deploy = _ORB_DEPLOYS.get(used.rsplit("/", 1)[-1])
+        if deploy is not None and "/" in used and used not in config.reusable:
+            yield used, step, [(step.value[0][0], deploy)]
+
+
+@dataclass(frozen=True)
+class Template:
+    """An Azure Pipelines `template:` reference (steps, jobs, stages, variables, extends)."""
+
+    written: str  # as the pipeline spells it: `ci/deploy.yml`, `deploy.yml@tools`
+    file: str | None  # the repository file it names; None outside it (another repository)
+    line: int  # of the reference in the including file
+    given: tuple[tuple[str, str], ...]  # the scalar parameters it is included with
+
+
+def azure_templates(path: str, root: Node) -> list[Template]:
+    """The templates a pipeline or template at `path` includes: a path relative to the
+    including file (`/` from the repository's root), `@self` this repository, `@<alias>` a
+    repository resource (outside it), a `${{ }}` expression in the name unknown here."""
+    found: list[Template] = []
+
+    def walk(node: Node) -> None:
+        if isinstance(node, SequenceNode):
+            for item in node.value:
+                walk(item)
+        elif isinstance(node, MappingNode):
+            for key, value in node.value:
+                name = str(getattr(key, "value", ""))
+                if name == "template" and isinstance(value, ScalarNode) and value.value:
+                    found.append(_template(path, node, value))
+                elif name != "inputs":  # a task's inputs are no pipeline
+                    walk(value)
+
+    walk(root)
+    return found
+
+
+def _template(path: str, holder: MappingNode, value: ScalarNode) -> Template:
+    written = str(value.value).strip()
+    name, _, repository = written.partition("@")
+    given = tuple(sorted(_scalars(_get(holder, "parameters")).items()))
+    line = value.start_mark.line + 1
+    if (repository and repository != "self") or "${{" in name or "$(" in name:
+        return Template(written, None, line, given)
+    folder = posixpath.dirname(path)
+    joined = name.lstrip("/") if name.startswith("/") else posixpath.join(folder, name)
+    file = posixpath.normpath(joined)
+    return Template(written, None if file.startswith("../") else file, line, given)
+
+
+def azure_closure(
+    path: str, root: Node, parse: Callable[[str], Node | None], limit: int = 100
+) -> list[tuple[str, Template]]:
+    """(including file, template) of every template `path` includes, through templates that
+    include templates (Azure's bound: 100 files), each file parsed once by `parse` (None:
+    missing, which fails the pipeline) and read once per set of parameters it is given: a
+    template passing on its own (`cmd: ${{ parameters.cmd }}`) passes what it was given."""
+    found: list[tuple[str, Template]] = []
+    parsed: dict[str, Node | None] = {path: root}
+    pending: list[tuple[str, Given]] = [(path, {})]
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = {(path, ())}
+    while pending and len(seen) <= limit:
+        including, given = pending.pop(0)
+        node = parsed[including]
+        if node is None:
+            continue
+        values = {**_azure_defaults(_get(node, "parameters")), **given}
+        for written in azure_templates(including, node):
+            passed = {key: _fill(value, _AZURE_PARAMETER, values) for key, value in written.given}
+            template = replace(written, given=tuple(sorted(passed.items())))
+            found.append((including, template))
+            if template.file is None or (template.file, template.given) in seen:
+                continue
+            seen.add((template.file, template.given))
+            if template.file not in parsed:
+                parsed[template.file] = parse(template.file)
+            pending.append((template.file, passed))
+    return found
