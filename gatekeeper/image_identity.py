@@ -37,6 +37,17 @@ def with_images(document: Document, findings: list[Finding]) -> list[Finding]:
     return out
 
 
+def merged(findings: list[Finding]) -> str:
+    """The repositories the renderings of one finding record, together ("" when none)."""
+    found = {
+        name
+        for finding in findings
+        for name in str(finding.extra.get(KEY) or "").split(", ")
+        if name
+    }
+    return ", ".join(sorted(found))
+
+
 def repositories(obj: Any, text: str) -> str:
     """The image repository of the container `text` (a field path) lies in, else those of the
     innermost pod spec it lies in (comma-separated, sorted), else ""."""

@@ -465,6 +465,9 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             objects = sorted({"/".join(identity(f)) for f in same} - {"/".join(identity(kept))})
             if objects:  # what the renderings deploy it as, besides the kept finding's object
                 extra["deployed_as"] = objects
+            images = image_identity.merged(same)
+            if images:  # every rendering's code (releases may give other images)
+                extra[image_identity.KEY] = images
             out.append(kept.with_(extra=extra))
     return out
 

@@ -118,3 +118,31 @@ def test_a_waiver_follows_the_image_repository_not_its_tag(tmp_path: Path) -> No
     assert "another image repository than in the base (ghcr.io/other/agent, was:" in (
         found["K8S-PSS-PRIVILEGED"][1]
     )
+
+
+def test_an_image_swapped_in_one_release_of_a_chart_is_seen(tmp_path: Path) -> None:
+    """A chart's finding said once for two releases records both releases' images: another
+    repository in the second release is new too."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("charts/agent/Chart.yaml", "apiVersion: v2\nname: agent\nversion: 0.1.0\n")
+    repo.write("charts/agent/values.yaml", "image: ghcr.io/acme/agent:1.0\n")
+    repo.write(
+        "charts/agent/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: agents}\nspec:\n"
+        "  containers:\n  - name: agent\n    image: {{ .Values.image }}\n"
+        "    securityContext: {privileged: true}\n",
+    )
+    releases = (
+        "releases:\n- {name: a, chart: ./charts/agent}\n- {name: b, chart: ./charts/agent%s}\n"
+    )
+    repo.write("helmfile.yaml", releases % "")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("helmfile.yaml", releases % ", values: [{image: 'ghcr.io/other/agent:1.0'}]")
+    repo.commit("release b runs another image")
+    findings = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+    [privileged] = [
+        f for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED" and f.status != "fixed"
+    ]
+    assert privileged.status == "new", privileged
+    assert "ghcr.io/other/agent" in privileged.message
