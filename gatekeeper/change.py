@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from gatekeeper import admission, depgraph, discover, pipeline, pss_admission
+from gatekeeper import admission, depgraph, discover, image_identity, pipeline, pss_admission
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.built_only import inventory_as_deployed
@@ -88,7 +88,8 @@ def scan_change(
     policies, trust_paths = _trusted_policies(repo, trusted, config, extra_policy_dirs, builtin)
     from gatekeeper.bundle import engine_for
 
-    engine = engine_for(config, policies)
+    # Findings record the image repositories they run: another image is other code (r15).
+    engine = dataclasses.replace(engine_for(config, policies), record_images=True)
     waivers = _trusted_waivers(trusted, config, today)
 
     changes = gitops.changed_files(repo, base_sha, head_sha)
@@ -289,7 +290,13 @@ def _beyond_waivers(
             continue
         matching = [known(index) for index, waiver in enumerate(waivers) if waiver.matches(finding)]
         if matching and all(
-            had and (finding.fingerprint not in had or "was" in finding.extra) for had in matching
+            had
+            and (
+                finding.fingerprint not in had
+                or "was" in finding.extra
+                or "was_image" in finding.extra
+            )
+            for had in matching
         ):
             beyond.add(finding.fingerprint)
     return beyond
@@ -331,6 +338,7 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
     base_variants = {finding.fingerprint: renderings(finding) for finding in base}
     base_objects = {finding.fingerprint: deployed_as(finding) for finding in base}
     base_messages = {finding.fingerprint: finding.message for finding in base}
+    base_images = {finding.fingerprint: finding.extra.get(image_identity.KEY) for finding in base}
     head_prints = {finding.fingerprint for finding in head}
     out = []
     for finding in head:
@@ -347,6 +355,17 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
         elif deployed_as(finding) - was and finding.extra.get("about") != "namespace":
             extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif worse and _other_image(finding, base_images[finding.fingerprint]):
+            # The same field runs another repository's image: a waiver or review of the old
+            # image's code does not speak for it (red team r15); a tag or digest bump does.
+            was_image = str(base_images[finding.fingerprint])
+            now = finding.extra[image_identity.KEY]
+            extra = {**finding.extra, "was_image": was_image}
+            message = (
+                f"{finding.message}; runs another image repository than in the base"
+                f" ({now}, was: {was_image})"
+            )
             out.append(finding.with_(status="new", extra=extra, message=message))
         elif (
             worse
@@ -366,6 +385,13 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
         finding.with_(status="fixed") for finding in base if finding.fingerprint not in head_prints
     )
     return out
+
+
+def _other_image(finding: Finding, was: object) -> bool:
+    """Whether the finding's container or pod runs images of other repositories than its
+    base match's (both recorded: image_identity)."""
+    now = finding.extra.get(image_identity.KEY)
+    return bool(now) and bool(was) and now != was
 
 
 # An image's tag or digest in a message (`nginx:1.25`, `app@sha256:...`): a version bump of

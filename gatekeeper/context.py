@@ -65,15 +65,43 @@ def git_top_level(start: Path) -> Path | None:
 
 
 def config_home(start: Path) -> Path | None:
-    """The nearest enclosing directory holding a .gatekeeper.yml: a project without git."""
-    return _nearest(start, lambda d: any((d / name).is_file() for name in CONFIG_NAMES))
+    """The enclosing directory holding a .gatekeeper.yml: a project without git. Two of them
+    (a nested one below the project's) is a usage error: the nearest would silently replace
+    the outer configuration (a change adding deploy/.gatekeeper.yml with a `critical`
+    threshold made `scan deploy/` pass) and the outermost may be no project of this scan's;
+    only `--root` (or git) can say which one judges."""
+    homes = [d for d in (start, *start.parents) if _config_file(d) is not None]
+    if len(homes) > 1:
+        inner, outer = _config_file(homes[0]), _config_file(homes[1])
+        raise UsageError(
+            f"no git repository, and two configurations enclose the scanned paths: {inner}:1 "
+            f"and {outer}:1; pass --root to say which directory is the repository root"
+        )
+    return homes[0] if homes else None
+
+
+def _config_file(directory: Path) -> Path | None:
+    for name in CONFIG_NAMES:
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def root_note(root: Path, explicit: str | None = None) -> str | None:
+    """Without git the root is guessed from the configuration's place: say which root and
+    configuration the scan used (None with git or `--root`)."""
+    if explicit or git_top_level(root) is not None:
+        return None
+    config = _config_file(root)
+    used = f"configuration {config}" if config else "no configuration file (defaults)"
+    return f"gatekeeper: note: no git repository: root {root}, {used}"
 
 
 def find_root(paths: Sequence[str] = (), explicit: str | None = None) -> Path:
     """`explicit` (`--root`); else the git top level of the scanned paths; else the nearest
-    directory above them holding a .gatekeeper.yml; else the working directory when they lie
-    inside it (unless it is a home, temporary or top-level directory), else the scanned
-    directory itself. Never a directory below a scanned path."""
+    directory above them holding a .gatekeeper.yml (two of them: a usage error); else the
+    working directory when they lie inside it (unless it is a home, temporary or top-level
+    directory), else the scanned directory itself. Never a directory below a scanned path."""
     if explicit:
         root = Path(explicit).resolve()
         if not root.is_dir():

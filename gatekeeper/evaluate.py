@@ -68,6 +68,8 @@ class Engine:
     # `request.userInfo` of admission policies: the deployer (`admission.userInfo` in config).
     admission_user_info: dict[str, Any] = field(default_factory=dict)
     admission_kube_version: str = ""  # the API server's: the CEL libraries it has
+    # A pull request's: findings record the image repositories they run (image_identity).
+    record_images: bool = False
 
     def __post_init__(self) -> None:
         self._by_source: dict[str, list[Policy]] = defaultdict(list)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING
 
+from gatekeeper import image_identity, kubeschema, ownership, problems, sources
 from gatekeeper import inventory as inventory_mod
-from gatekeeper import kubeschema, ownership, problems, sources
 from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
@@ -108,7 +108,10 @@ def scan_one(
     loaded.documents = with_sidecar_overrides(loaded.documents)
     for document in loaded.documents:
         try:
-            result.findings.extend(engine.evaluate(document))
+            found = engine.evaluate(document)
+            if engine.record_images and document.source in KUBERNETES_SOURCES:
+                found = image_identity.with_images(document, found)
+            result.findings.extend(found)
         except RecursionError:  # a document nested deeper than evaluation can follow
             line = document.locator.locate(()).line
             message = "document nested too deeply to evaluate; not checked"
@@ -462,6 +465,9 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             objects = sorted({"/".join(identity(f)) for f in same} - {"/".join(identity(kept))})
             if objects:  # what the renderings deploy it as, besides the kept finding's object
                 extra["deployed_as"] = objects
+            images = image_identity.merged(same)
+            if images:  # every rendering's code (releases may give other images)
+                extra[image_identity.KEY] = images
             out.append(kept.with_(extra=extra))
     return out
 

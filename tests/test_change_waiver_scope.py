@@ -61,3 +61,88 @@ def test_a_waiver_merged_ahead_approves_what_the_change_adds(tmp_path: Path) -> 
     repo.write("agent.yaml", AGENT % LOGS)
     repo.commit("mount /var/log")
     assert host_paths(repo) == [("volume logs mounts the host path /var/log", "waived")]
+
+
+PRIVILEGED = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: node-agent, namespace: agents}
+spec:
+  containers:
+    - name: agent
+      image: %s
+      securityContext: {privileged: true}
+  volumes:
+    - {name: logs, hostPath: {path: /var/log}}
+"""
+
+
+def test_a_waiver_follows_the_image_repository_not_its_tag(tmp_path: Path) -> None:
+    """A waived privileged agent whose image becomes another owner's keeps no waiver
+    (red team r15); a tag or digest bump of the same repository does."""
+    repo = Repo(tmp_path / "repo")
+    expires = datetime.date.today() + datetime.timedelta(days=30)
+    repo.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n"
+        + "".join(
+            f"  - {{policy: {policy}, file: agent.yaml, name: node-agent, owner: platform,"
+            f" reason: reads /var/log, ticket: OPS-1, expires: {expires}}}\n"
+            for policy in ("K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-PATH")
+        ),
+    )
+    repo.write("agent.yaml", PRIVILEGED % "ghcr.io/acme/agent:1.0")
+    repo.commit("base")
+    repo.branch("pr")
+
+    def statuses() -> dict[str, tuple[str, str]]:
+        return {
+            f.policy_id: (f.status, f.message)
+            for f in scan_change(repo.root, "main", filter_mode="all").verdict.findings
+            if f.policy_id in ("K8S-PSS-PRIVILEGED", "K8S-PSS-HOST-PATH")
+        }
+
+    repo.write("agent.yaml", PRIVILEGED % ("ghcr.io/acme/agent:1.1@sha256:" + "a" * 64))
+    repo.commit("bump")
+    assert {policy: status for policy, (status, _) in statuses().items()} == {
+        "K8S-PSS-PRIVILEGED": "waived",
+        "K8S-PSS-HOST-PATH": "waived",
+    }
+    repo.write("agent.yaml", PRIVILEGED % "ghcr.io/other/agent:1.1")
+    repo.commit("another owner's image")
+    found = statuses()
+    assert {policy: status for policy, (status, _) in found.items()} == {
+        "K8S-PSS-PRIVILEGED": "new",
+        "K8S-PSS-HOST-PATH": "new",
+    }
+    assert "another image repository than in the base (ghcr.io/other/agent, was:" in (
+        found["K8S-PSS-PRIVILEGED"][1]
+    )
+
+
+def test_an_image_swapped_in_one_release_of_a_chart_is_seen(tmp_path: Path) -> None:
+    """A chart's finding said once for two releases records both releases' images: another
+    repository in the second release is new too."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("charts/agent/Chart.yaml", "apiVersion: v2\nname: agent\nversion: 0.1.0\n")
+    repo.write("charts/agent/values.yaml", "image: ghcr.io/acme/agent:1.0\n")
+    repo.write(
+        "charts/agent/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: agent, namespace: agents}\nspec:\n"
+        "  containers:\n  - name: agent\n    image: {{ .Values.image }}\n"
+        "    securityContext: {privileged: true}\n",
+    )
+    releases = (
+        "releases:\n- {name: a, chart: ./charts/agent}\n- {name: b, chart: ./charts/agent%s}\n"
+    )
+    repo.write("helmfile.yaml", releases % "")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("helmfile.yaml", releases % ", values: [{image: 'ghcr.io/other/agent:1.0'}]")
+    repo.commit("release b runs another image")
+    findings = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+    [privileged] = [
+        f for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED" and f.status != "fixed"
+    ]
+    assert privileged.status == "new", privileged
+    assert "ghcr.io/other/agent" in privileged.message

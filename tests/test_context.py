@@ -190,6 +190,29 @@ def test_without_git_the_nearest_config_marks_the_root(
     assert essence(json.loads(inside.stdout)) == essence(json.loads(outside.stdout))
 
 
+def test_without_git_a_nested_config_is_refused_not_taken_as_the_root(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """A source archive scanned by folder: a change adding apps/.gatekeeper.yml (threshold
+    critical) must not silently replace the project's configuration: both are named, exit 2."""
+    project = tmp_path / "project"
+    write(project, ".gatekeeper.yml", "packs: [kubernetes]\n")
+    write(project, "apps/pod.yaml", POD)
+    write(project, "apps/.gatekeeper.yml", "severityThreshold: critical\n")
+    nested = gatekeeper("scan", "--format", "json", "apps", cwd=project)
+    assert nested.returncode == 2, nested.stdout
+    assert f"{project / 'apps' / '.gatekeeper.yml'}:1" in nested.stderr
+    assert f"{project / '.gatekeeper.yml'}:1" in nested.stderr
+    chosen = gatekeeper("scan", "--format", "json", "--root", ".", "apps", cwd=project)
+    assert chosen.returncode == 1 and "no git repository" not in chosen.stderr
+    (project / "apps" / ".gatekeeper.yml").unlink()
+    single = gatekeeper("scan", "--format", "json", "apps", cwd=project)
+    assert single.returncode == 1
+    assert f"no git repository: root {project}, configuration {project / '.gatekeeper.yml'}" in (
+        single.stderr
+    )
+
+
 def test_a_temporary_or_home_directory_is_never_the_root(
     gatekeeper: Gatekeeper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,3 +95,46 @@ def test_discover_rules_are_globs_in_or_below_the_folder() -> None:
     )
     found = gitops_plugins.discovered(tree, "b")
     assert found is not None and not found.certain
+
+
+# The argo-cd Helm chart's values: the chart writes argocd-cmp-cm from them (red team s06);
+# the file never spells ConfigManagementPlugin.
+CHART_VALUES = """\
+configs:
+  cmp:
+    create: true
+    plugins:
+      values-file:
+        generate: {command: [sh, -c, "helm template ."]}
+        discover: {fileName: "./release-values.yaml"}
+"""
+
+
+def test_a_plugin_in_the_argo_cd_chart_values_discovers_sources(repo: Repo) -> None:
+    repo.write(".gatekeeper.yml", f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n")
+    repo.write("platform/argocd/values.yaml", CHART_VALUES)
+    repo.write("argocd/web.yaml", APPLICATION)
+    repo.write("deploy/web.yaml", CONFIGMAP)
+    repo.commit("base")
+    assert scan_change(repo.root, "main").verdict.blocking == []
+    repo.branch("pr")
+    repo.write("deploy/release-values.yaml", "privileged: true\n")
+    repo.commit("switch to the plugin")
+    [finding] = scan_change(repo.root, "main").verdict.blocking
+    assert (finding.policy_id, finding.file) == ("GK-LOCAL-NOT-EXPANDED", "argocd/web.yaml")
+    assert "plugin values-file (platform/argocd/values.yaml)" in finding.message
+
+
+def test_plugins_without_their_kind_or_below_an_umbrella_key_are_found() -> None:
+    kindless = PLUGINS.replace("    kind: ConfigManagementPlugin\n", "")
+    umbrella = "argo-cd:\n" + "".join(f"  {line}\n" for line in CHART_VALUES.splitlines())
+    for name, text in {"cmp.yaml": kindless, "values.yaml": umbrella}.items():
+        tree = MemoryTree(
+            {name: text.encode(), "a/helmfile.yaml": b"", "a/release-values.yaml": b""}
+        )
+        found = gitops_plugins.discovered(tree, "a")
+        assert found is not None and found.certain, name
+    # Values that only look alike (no generate command) define no plugin.
+    empty = CHART_VALUES.replace('generate: {command: [sh, -c, "helm template ."]}', "x: 1")
+    tree = MemoryTree({"values.yaml": empty.encode(), "a/release-values.yaml": b""})
+    assert gitops_plugins.discovered(tree, "a") is None

@@ -224,3 +224,37 @@ def test_a_remote_chart_of_a_fleet_bundle_is_said_once_for_its_targets(tmp_path:
     assert found(tmp_path, {"fleet/fleet.yaml": fleet}) == {
         ("GK-NOT-EXPANDED", "fleet/fleet.yaml", 2, "")
     }
+
+
+def test_a_repository_chart_name_that_is_a_local_path_is_the_local_chart(tmp_path: Path) -> None:
+    """helm's LocateChart takes an existing path before any repository: helmfile's
+    `charts/web`, `charts` a declared repository, and Skaffold's remoteChart `charts/web`
+    install this repository's ./charts/web (red team s19). Fleet downloads a chart that has a
+    `repo` from it: said not in this repository."""
+    helmfile = (
+        "repositories:\n"
+        "- {name: charts, url: https://charts.example.com}\n"
+        "releases:\n"
+        "- name: web\n"
+        "  chart: charts/web\n"
+        "  values:\n"
+        "  - privileged: true\n"  # 7
+    )
+    skaffold = (
+        "apiVersion: skaffold/v4beta11\n"
+        "kind: Config\n"
+        "deploy:\n"
+        "  helm:\n"
+        "    releases:\n"
+        "    - name: web\n"
+        "      remoteChart: charts/web\n"
+        "      repo: https://charts.example.com\n"
+        "      setValues: {hostPID: true}\n"  # 9
+    )
+    fleet = "helm:\n  repo: https://charts.example.com\n  chart: charts/web\n"  # 3
+    files = {"helmfile.yaml": helmfile, "skaffold.yaml": skaffold, "fleet.yaml": fleet}
+    assert found(tmp_path, files) == {
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "helmfile.yaml:7"),
+        ("K8S-PSS-HOST-NAMESPACES", "charts/web/templates/pod.yaml", 5, "skaffold.yaml:9"),
+        ("GK-NOT-EXPANDED", "fleet.yaml", 3, ""),
+    }

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
         disable=args.disable,
         repository_scope=not args.hook,
     )
+    note = None if args.quiet or args.hook else context.root_note(run_context.root, args.root)
+    if note:
+        print(note, file=sys.stderr)
     unreadable: list[Problem] = []
     rest: Iterable[tuple[str, bytes]] = ()
     pairs: Contents | list[tuple[str, bytes]]

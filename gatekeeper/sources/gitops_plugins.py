@@ -5,9 +5,11 @@ typed by the repo server: it asks its config management plugin sidecars first, a
 whose `discover` rule matches the source's folder renders it (argo-cd
 util/app/discovery/discovery.go: CMP discovery before Chart.yaml and kustomization). A
 plugin's definition (`kind: ConfigManagementPlugin`, the sidecar's plugin.yaml, often held
-as text in a ConfigMap such as `argocd-cmp-cm`) lives where Argo CD is installed from, this
-repository for many: a pull request that adds the file a plugin discovers (a helmfile.yaml in
-a directory Application's folder) changes what is deployed without touching the Application.
+as text in a ConfigMap such as `argocd-cmp-cm`, or the argo-cd Helm chart's values
+`configs.cmp.plugins.<name>`, from which the chart writes that ConfigMap) lives where Argo CD
+is installed from, this repository for many: a pull request that adds the file a plugin
+discovers (a helmfile.yaml in a directory Application's folder) changes what is deployed
+without touching the Application.
 
 `discover.fileName` is a glob in the source's folder, `discover.find.glob` a glob below it
 (`**` crosses folders); `discover.find.command` runs a program, which is not run here: such
@@ -25,7 +27,9 @@ from gatekeeper import ownership
 from gatekeeper.tree import Tree, WorkTree
 
 KIND = "ConfigManagementPlugin"
-_MARK = KIND.encode()
+# Every plugin has a `generate` command: its definition in any form spells one of these.
+_MARKS = (KIND, "generate:", '"generate"')
+_MAX_DEPTH = 12  # how deep chart values are searched for `configs.cmp.plugins`
 _SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -116,8 +120,10 @@ def _plugins(tree: Tree, _: str) -> list[Plugin]:
 
 
 def _defined(file: str, text: str, depth: int) -> list[Plugin]:
-    """The plugins a YAML text defines: a ConfigManagementPlugin document, or one held as
-    text in a value (a ConfigMap's `plugin.yaml`)."""
+    """The plugins a YAML text defines: a ConfigManagementPlugin document, one held as text
+    in a value (a ConfigMap's `plugin.yaml`, with or without its kind: red team s06), or the
+    argo-cd chart's values `configs.cmp.plugins` (at any depth: an umbrella chart's
+    `argo-cd:` key, an Application's `valuesObject`)."""
     from gatekeeper.yamldoc import load_all
 
     found: list[Plugin] = []
@@ -125,12 +131,43 @@ def _defined(file: str, text: str, depth: int) -> list[Plugin]:
         obj = getattr(entry, "obj", None)
         if not isinstance(obj, dict):
             continue
-        if obj.get("kind") == KIND:
-            found.append(_plugin(file, obj))
-        elif depth == 0:
+        kindless = "kind" not in obj and (depth == 1 or posixpath.basename(file) in _SIDECAR)
+        if obj.get("kind") == KIND or (kindless and _is_plugin(_mapping(obj, "spec"))):
+            found.append(_plugin(file, _name(obj), _mapping(obj, "spec")))
+            continue
+        found.extend(_from_chart_values(file, obj, 0))
+        if depth == 0:
             for value in _texts(obj):
-                if KIND in value:
+                if any(mark in value for mark in _MARKS):
                     found.extend(_defined(file, value, 1))
+    return found
+
+
+_SIDECAR = ("plugin.yaml", "plugin.yml")  # the file the sidecar's server reads
+
+
+def _is_plugin(spec: dict[str, Any]) -> bool:
+    return isinstance(spec.get("generate"), dict)
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str(_mapping(obj, "metadata").get("name") or "(unnamed)")
+
+
+def _from_chart_values(file: str, obj: dict[str, Any], depth: int) -> list[Plugin]:
+    """`configs.cmp.plugins.<name>`: the argo-cd chart writes each into argocd-cmp-cm as a
+    ConfigManagementPlugin named <name> with that spec."""
+    plugins = _mapping(_mapping(_mapping(obj, "configs"), "cmp"), "plugins")
+    found = [
+        _plugin(file, str(name), spec)
+        for name, spec in plugins.items()
+        if isinstance(spec, dict) and _is_plugin(spec)
+    ]
+    if depth < _MAX_DEPTH:
+        for value in obj.values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict):
+                    found.extend(_from_chart_values(file, item, depth + 1))
     return found
 
 
@@ -144,12 +181,11 @@ def _texts(obj: Any) -> list[str]:
     return []
 
 
-def _plugin(file: str, obj: dict[str, Any]) -> Plugin:
-    metadata, spec = _mapping(obj, "metadata"), _mapping(obj, "spec")
+def _plugin(file: str, name: str, spec: dict[str, Any]) -> Plugin:
     discover = _mapping(spec, "discover")
     find = _mapping(discover, "find")
     return Plugin(
-        name=str(metadata.get("name") or "(unnamed)"),
+        name=name,
         file=file,
         file_name=str(discover.get("fileName") or ""),
         glob=str(find.get("glob") or ""),
@@ -163,36 +199,35 @@ def _mapping(obj: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _naming(tree: Tree) -> list[str]:
-    """The YAML/JSON files that spell ConfigManagementPlugin: one `git grep` of the work
-    tree or of the revision read, else (no git) every such file read."""
+    """The YAML/JSON files that may define a plugin (they spell ConfigManagementPlugin or a
+    `generate` key): one `git grep` of the work tree or of the revision read, else (no git)
+    every such file read."""
     commit = getattr(tree, "commit", None)
     globs = ["--", *(f"*{suffix}" for suffix in _SUFFIXES)]
+    marks = [argument for mark in _MARKS for argument in ("-e", mark)]
     if isinstance(tree, WorkTree):
         command = ["git", "-C", str(tree.root), "grep", "-l", "-z", "-I", "-F", "--untracked"]
-        command += ["-e", KIND, *globs]
+        command += [*marks, *globs]
         prefix = ""
     elif commit is not None and hasattr(commit, "hexsha") and hasattr(commit, "repo"):
         command = ["git", f"--git-dir={commit.repo.git_dir}", "grep", "-l", "-z", "-I", "-F"]
-        command += ["-e", KIND, commit.hexsha, *globs]
+        command += [*marks, commit.hexsha, *globs]
         prefix = f"{commit.hexsha}:"
     else:
-        return [
-            f
-            for f in tree.list_dir(".")
-            if f.endswith(_SUFFIXES) and _MARK in _read(tree, f)
-        ]
+        return [f for f in tree.list_dir(".") if f.endswith(_SUFFIXES) and _marked(tree, f)]
     try:
         run = subprocess.run(command, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.SubprocessError):
         run = None
     if run is None or run.returncode not in (0, 1):  # not a git tree: read them all
-        return [f for f in tree.list_dir(".") if f.endswith(_SUFFIXES) and _MARK in _read(tree, f)]
+        return [f for f in tree.list_dir(".") if f.endswith(_SUFFIXES) and _marked(tree, f)]
     names = run.stdout.decode("utf-8", "surrogateescape").split("\0")
     return [name.removeprefix(prefix) for name in names if name]
 
 
-def _read(tree: Tree, file: str) -> bytes:
+def _marked(tree: Tree, file: str) -> bool:
     try:
-        return tree.read(file)
+        data = tree.read(file)
     except (OSError, ValueError):
-        return b""
+        return False
+    return any(mark.encode() in data for mark in _MARKS)

@@ -84,7 +84,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             )
             loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
         for wanted in _releases(path, document.obj, folder):
-            chart_dir = inside(posixpath.join(folder, wanted.chart)) if wanted.local else None
+            chart_dir = _chart_dir(path, wanted, tree)
             line = locator.locate(wanted.at).line
             chart = helm.chart_file(chart_dir) if chart_dir else ""
             if wanted.chart == "." and not tree.exists(chart):
@@ -378,6 +378,22 @@ def _skaffold(obj: dict[str, Any], folder: str) -> Iterator[Wanted]:
         )
 
 
+def _chart_dir(path: str, wanted: Wanted, tree: Any) -> str | None:
+    """The folder of the repository's chart a release installs, else None. helmfile's
+    `repo/chart` and Skaffold's `remoteChart` reach helm as written, and helm's LocateChart
+    takes an existing local path before any repository (red team s19: `chart: charts/web`,
+    `charts` a declared repository, installed the repository's own ./charts/web with the
+    release's privileged values). Fleet downloads a chart that has a `repo` from it."""
+    directory = inside(posixpath.join(posixpath.dirname(path), wanted.chart))
+    if wanted.local or directory is None:
+        return directory
+    if "://" in wanted.chart or _tool(path) == "Fleet":
+        return None
+    from gatekeeper.sources import helm
+
+    return directory if tree.exists(helm.chart_file(directory)) else None
+
+
 def _repository_chart(chart: str, obj: dict[str, Any]) -> bool:
     """helmfile's `repo/chart`, where `repo` is one of its `repositories`: not a path."""
     first = chart.split("/", 1)[0]
@@ -410,8 +426,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             if not isinstance(entry, YamlDocument):
                 continue
             for wanted in _releases(path, entry.obj, folder):
-                local = wanted.local
-                chart_dir = inside(posixpath.join(folder, wanted.chart)) if local else None
+                chart_dir = _chart_dir(path, wanted, tree)
                 if chart_dir:
                     yield path, directory_input(chart_dir)
                 if wanted.overlay:
