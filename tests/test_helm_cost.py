@@ -98,6 +98,22 @@ def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() 
     assert helm_engine.memory_target(64) == "32MiB"
 
 
+def test_a_hooks_renderer_has_more_room_for_its_go_heap(monkeypatch: Any) -> None:
+    """A hook (which keeps renderings) renders a few charts in a short-lived process: its
+    renderer's soft limit is 96 MiB, where the collector ran through a fifth of the CPU of a
+    chart of large templates under 48; the address-space cap still bounds it."""
+    from gatekeeper.sources import helm_renders
+
+    monkeypatch.setattr(helm_renders, "_keeping", True)
+    worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
+    try:
+        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        worker.stop()
+    assert b"GOMEMLIMIT=96MiB" in environ
+    assert helm_engine.memory_target(64) == "32MiB"
+
+
 def test_a_pod_dressed_as_a_definition_in_crds_is_judged(tmp_path: Path) -> None:
     """crds/ files of definitions alone go unparsed (megabytes no policy reads), told by
     their top-level lines; a second `kind` written quoted, which YAML reads last, made a Pod

@@ -68,6 +68,12 @@ def keep() -> None:
     _keeping = True
 
 
+def keeping() -> bool:
+    """Whether this process keeps renderings: a hook's (helm_engine gives its renderer more
+    room for its Go heap)."""
+    return _keeping
+
+
 def unchanged(folder: str) -> bool:
     """Whether the files below `folder` (names, sizes, modification times) are as the last
     hook on it found them: then its renderings are likely kept, and the renderer is not
