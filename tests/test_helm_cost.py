@@ -88,6 +88,7 @@ def test_parts_that_write_nothing_are_told_from_parts_that_may() -> None:
 def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() -> None:
     """GOGC=400 beside GOMEMLIMIT (48 MiB, or half the address-space cap when lower),
     whatever the caller's environment says."""
+    helm_engine.release()  # (one an earlier test left may be a hook's)
     worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
     try:
         environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
@@ -105,6 +106,7 @@ def test_a_hooks_renderer_has_more_room_for_its_go_heap(monkeypatch: Any) -> Non
     from gatekeeper.sources import helm_renders
 
     monkeypatch.setattr(helm_renders, "_keeping", True)
+    helm_engine.release()  # a renderer an earlier test left running was started without
     worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
     try:
         environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
