@@ -3,11 +3,12 @@ write anything is not matched part by part, and the renderer's environment."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from gatekeeper.sources import LoadContext, helm, helm_engine
-from gatekeeper.sources.helm_lines import writing_parts
+from gatekeeper.sources.helm_lines import parse_template, writing_parts
 from gatekeeper.tree import WorkTree
 
 CHART = "apiVersion: v2\nname: ch\nversion: 0.1.0\n"
@@ -85,16 +86,108 @@ def test_parts_that_write_nothing_are_told_from_parts_that_may() -> None:
     assert writing_parts("") == []
 
 
+DEFINITION = """{{- if .Values.crds }}
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  annotations:
+    note: |
+      metadata: not a key
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      schema:
+        openAPIV3Schema:
+          properties:
+            metadata:
+              type: object
+            spec:
+              description: |-
+                kind: not a key either
+              type: object
+{{- end }}
+"""
+
+
+def test_a_top_level_field_is_located_from_the_root_keys_alone(tmp_path: Path) -> None:
+    """Every object's inventory entry locates `metadata.namespace`, which a definition has
+    not: its `metadata:` line comes from the template's root keys, read without the lines
+    below them (a CRD template runs to 14,000), and is the line the whole parse gives."""
+    loaded = load_chart(
+        tmp_path,
+        {"ch/templates/crd.yaml": DEFINITION, "ch/values.yaml": "crds: true\n"},
+    )
+    (definition,) = loaded.documents
+    shallow = [("metadata", "namespace"), ("metadata",), (), ("kind",), ("nope",)]
+    first = [definition.locator.locate(path) for path in shallow]
+    assert definition.locator.template._parsed is None  # not parsed whole
+    assert [(at.line, at.exact) for at in first] == [
+        (4, False),
+        (4, True),
+        (2, True),
+        (3, True),
+        (2, False),
+    ]
+    deep = definition.locator.locate(("spec", "versions", 0, "served"))
+    assert (deep.line, deep.exact) == (14, True)
+    assert [definition.locator.locate(path) for path in shallow] == first  # from the whole
+
+
+def test_the_root_keys_are_the_whole_parses_keys_at_the_root() -> None:
+    texts = [
+        DEFINITION,
+        "a:\n  - b: 1\n- c: 2\nd: |\n  e: 3\n\tf: 4\n---\n  g: 5\nh: 6\n",
+        "- - a: 1\n  b: 2\nc:\n    d: 1\n  e: 2\n# f: 3\n{{ $k }}: v\n---x: 1\nkind: Pod\n",
+    ]
+    for text in texts:
+        whole = parse_template(text)
+        roots = whole._replace(keys=[key for key in whole.keys if key.parent == 0])
+        assert parse_template(text, roots_only=True) == roots, text
+
+
+def _environ(pid: int) -> list[bytes]:
+    """A child's environment, once exec() has set it up: the parent's Popen returns when the
+    child closes its descriptors, a moment before (it read as empty now and then)."""
+    for _ in range(500):
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        if environ:
+            break
+        time.sleep(0.01)
+    return environ.split(b"\0")
+
+
 def test_the_renderer_collects_its_garbage_less_often_under_its_memory_target() -> None:
     """GOGC=400 beside GOMEMLIMIT (48 MiB, or half the address-space cap when lower),
     whatever the caller's environment says."""
+    helm_engine.release()  # (one an earlier test left may be a hook's)
     worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
     try:
-        environ = Path(f"/proc/{worker.proc.pid}/environ").read_bytes().split(b"\0")
+        environ = _environ(worker.proc.pid)
     finally:
         worker.stop()
     assert b"GOGC=400" in environ
     assert b"GOMEMLIMIT=48MiB" in environ
+    assert helm_engine.memory_target(64) == "32MiB"
+
+
+def test_a_hooks_renderer_has_more_room_for_its_go_heap(monkeypatch: Any) -> None:
+    """A hook (which keeps renderings) renders a few charts in a short-lived process: its
+    renderer's soft limit is 96 MiB, where the collector ran through a fifth of the CPU of a
+    chart of large templates under 48; the address-space cap still bounds it."""
+    from gatekeeper.sources import helm_renders
+
+    monkeypatch.setattr(helm_renders, "_keeping", True)
+    helm_engine.release()  # a renderer an earlier test left running was started without
+    worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
+    try:
+        environ = _environ(worker.proc.pid)
+    finally:
+        worker.stop()
+    assert b"GOMEMLIMIT=96MiB" in environ
     assert helm_engine.memory_target(64) == "32MiB"
 
 

@@ -101,6 +101,29 @@ def test_a_chart_with_a_packaged_subchart_is_never_kept(tmp_path: Path, keeping:
     assert _kept(keeping) == []
 
 
+def test_what_the_templates_call_is_read_once_for_their_content(
+    tmp_path: Path, keeping: Path
+) -> None:
+    """A hook on an edited values file misses the kept renderings (the values are in the
+    key) and read every template again for calls of the clock: their verdict is kept under
+    a digest of them. A kept verdict told apart from the truth (the clock is called) proves
+    it is read; an edited template is read again."""
+    folder = _chart(tmp_path / "chart")
+    limit = helm_engine.DEFAULT_LIMITS
+    helm_renders.render(str(folder), JOBS, limit)
+    assert len(_kept(keeping)) == 1
+    (verdict,) = (keeping / "helm-template-calls-v1").glob("*/*")
+    key = verdict.parent.name + verdict.name
+    assert Entries("helm-template-calls-v1").get_bytes(key) == b"00"
+    Entries("helm-template-calls-v1").put_bytes(key, b"10")  # "the clock is called"
+    (folder / "values.yaml").write_text("tag: '3'\n")
+    helm_renders.render(str(folder), JOBS, limit)
+    assert len(_kept(keeping)) == 1  # the kept verdict said so: not kept
+    (folder / "templates/pod.yaml").write_text(POD + "# edited\n")
+    helm_renders.render(str(folder), JOBS, limit)
+    assert len(_kept(keeping)) == 2
+
+
 def test_nothing_is_kept_outside_the_hook(tmp_path: Path, own_cache: Path) -> None:
     root = str(_chart(tmp_path / "chart"))
     helm_renders.render(root, JOBS, helm_engine.DEFAULT_LIMITS)

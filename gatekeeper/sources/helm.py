@@ -10,6 +10,7 @@ that set the field where we can tell.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import os
 import posixpath
@@ -1492,6 +1493,7 @@ class TemplateSource:
         except (OSError, UnicodeDecodeError):
             self.text = ""  # a packaged (.tgz) subchart: no file to point into
         self._parsed: Template | None = None
+        self._roots: Template | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -1501,6 +1503,15 @@ class TemplateSource:
         if self._parsed is None:
             self._parsed = parse_template(self.text)
         return self._parsed
+
+    def roots(self) -> Template:
+        """The template parsed for its root keys alone (parse_template, roots_only) unless
+        it is parsed whole already: enough to locate a top-level field."""
+        if self._parsed is not None:
+            return self._parsed
+        if self._roots is None:
+            self._roots = parse_template(self.text, roots_only=True)
+        return self._roots
 
     def parts(self, objs: list[Any]) -> list[int]:
         """The part of the template that wrote each of `objs` (helm_lines.assign_segments)."""
@@ -1519,6 +1530,7 @@ class DefinedSource(TemplateSource):
     def __init__(self, text: str) -> None:
         self.text = text
         self._parsed = None
+        self._roots = None
 
 
 class ObjectDefines:
@@ -1890,6 +1902,19 @@ class HelmLocator:
 
     def locate(self, path: Path) -> Location:
         existing = self._existing(path)
+        if len(existing) <= 1 and self._map is None:
+            # A top-level field (or the object): its line, the action writing its body and
+            # the values it reads need only the root keys (DocumentMap.resolve of one step,
+            # generator, values_refs and start_line read no other). A CRD's inventory entry
+            # no longer parses its 14,000 lines; a deeper field parses the template whole.
+            shallow = copy.copy(self)
+            index, count, segment = self.part
+            roots = self.template.roots()
+            shallow._map = DocumentMap(roots, self.obj, index, count, segment, self._truth)
+            return shallow._located(path, existing)
+        return self._located(path, existing)
+
+    def _located(self, path: Path, existing: Path) -> Location:
         for prefix in ancestors(existing):
             if not prefix:
                 break
