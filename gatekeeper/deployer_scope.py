@@ -13,8 +13,9 @@ A manifest without `metadata.namespace` lands where its deployer puts it: `kubec
 payments -f deploy/payments/` of a CI file (s27), or the destination of an Argo CD
 Application or Flux Kustomization that deploys its folder (their renderings say where; the
 plain file read alone is then no object of `default`: real-repo repro 10,
-argoproj/argocd-example-apps). A namespace CI computes (`-n "$NS"`) is no namespace the rules
-can judge, never `default`.
+argoproj/argocd-example-apps). So does an object of a kustomization built alone: `kubectl
+apply -k <folder> -n X`, or an Application deploying that folder. A namespace CI computes
+(`-n "$NS"`) is no namespace the rules can judge, never `default`.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, WorkTree, inside
 
 _RENDERED_ALONE = "helm "  # the variant of a chart's own rendering (helm._variant)
+_BUILT_ALONE = "kustomize "  # the variant of a kustomization's own build (kustomize.py)
 _DEPLOYED_BY = "deployed by "  # the variant of what a deployer renders (gitops, release files)
 
 # Files that do not deploy anything: what they say of a chart releases nothing.
 _PROSE = re.compile(r"(?i)\.(md|markdown|rst|txt|adoc|html?)$|(^|/)(LICENSE|NOTICE|OWNERS)[^/]*$")
 # A line that may release a chart by its folder's last name (`chart: ./netpol`, `file://../x`,
 # `chart = "${path.module}/netpol"`, `helm upgrade x netpol/`): besides its full path.
+# A `#` comment (YAML, shell, Makefile, HCL) to the end of the line.
+_COMMENT = re.compile(r"(^|\s)#.*")
 _RELEASING = re.compile(r"(?i)chart|helm|path|release|source|fleet")
 
 
@@ -85,11 +89,12 @@ def _named_charts(tree: Tree, key: str) -> set[str]:
     `fleet.yaml` in or above it (Fleet deploys the folder)."""
     charts = key.split("\n")
     named = {chart for chart in charts if _fleet_above(tree, chart)}
-    words = {chart for chart in charts if chart != "."} | {posixpath.basename(c) for c in charts}
-    words.discard("")
+    below = [chart for chart in charts if chart != "."]  # the root chart: no file outside it
+    words = set(below) | {posixpath.basename(chart) for chart in below}
     for file, line in _lines_spelling(tree, sorted(words)):
         if _PROSE.search(file):
             continue
+        line = _COMMENT.sub("", line)  # a comment releases nothing
         for chart in charts:
             if chart in named or chart == "." or file.startswith(chart + "/"):
                 continue
@@ -156,6 +161,9 @@ def _lines_spelling(tree: Tree, words: list[str]) -> list[tuple[str, str]]:
 # A kubectl or oc command of a CI line, up to the next command (`$(KUBECTL)` is kubectl too).
 _KUBECTL = re.compile(r"(?i)(?:\bkubectl\b|\boc\s)[^;&|\n]*")
 _FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_KUSTOMIZE = re.compile(r"""(?<!\S)(?:-k|--kustomize)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
+_BUILT_COMPUTED = "-k $"  # a `-k` folder CI computes: any build may be it
 _NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _CONTINUED = re.compile(r"\\\r?\n")
 _RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
@@ -163,8 +171,9 @@ _RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
 
 def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
     """The namespace each path CI gives `kubectl apply -f` is applied into, by path (a file or
-    a folder ending in `/` when applied with `-R`): "" when the command names none (the
-    context's namespace). Literal paths only: a computed one (`-f "$DIR"`) is left as it is."""
+    a folder ending in `/` when applied with `-R`; `-k <folder>` for a build): "" when the
+    command names none (the context's namespace). Literal paths only: a computed one (`-f
+    "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED)."""
     from gatekeeper.built_only import _CI_FILES
 
     found: dict[str, set[str]] = {}
@@ -189,6 +198,12 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
                 if normal is None:
                     continue
                 found.setdefault(normal + ("/" if recursive else ""), set()).add(namespace)
+            for match in _KUSTOMIZE.finditer(words):
+                path = match.group(1)
+                if "$" in path or "{" in path:
+                    found.setdefault(_BUILT_COMPUTED, set()).add(namespace)
+                elif "://" not in path and (normal := inside(path)) is not None:
+                    found.setdefault(_BUILT + normal, set()).add(namespace)
     return found
 
 
@@ -217,20 +232,37 @@ def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list
         if not _plain_unplaced(entry):
             out.append(entry)
             continue
-        namespaces = _applied_into(entry.file, applied)
+        build = _build_of(entry)
+        if build is None:
+            namespaces = _applied_into(entry.file, applied)
+            alone = bool(namespaces) or _ci_applies(entry.file, tree)
+        else:  # an object of a kustomization built alone: `kubectl apply -k <its folder>`
+            namespaces = set(applied.get(_BUILT + build, ()))
+            alone = bool(namespaces) or _BUILT_COMPUTED in applied
         if namespaces:
             out += _placed(entry, namespaces)
-        elif (entry.file, entry.line, entry.kind, entry.name) in deployed and not _ci_applies(
-            entry.file, tree
-        ):
+        elif (entry.file, entry.line, entry.kind, entry.name) in deployed and not alone:
             continue  # the deployer's rendering stands for it, in the namespace it gives
         else:
             out.append(entry)
     return out
 
 
+def _build_of(entry: InventoryEntry) -> str | None:
+    """The folder of the kustomization whose build made `entry` alone, None for a plain
+    manifest."""
+    if entry.variant.startswith(_BUILT_ALONE):
+        return posixpath.normpath(entry.variant.removeprefix(_BUILT_ALONE).split()[0])
+    return None
+
+
 def _plain_unplaced(entry: InventoryEntry) -> bool:
-    return entry.source == "kubernetes" and not entry.variant and not entry.namespace
+    """A manifest, or an object of a kustomization built alone, that names no namespace."""
+    if entry.namespace:
+        return False
+    if entry.source == "kubernetes" and not entry.variant:
+        return True
+    return entry.source == "kustomize" and entry.variant.startswith(_BUILT_ALONE)
 
 
 def _placed(entry: InventoryEntry, namespaces: Iterable[str]) -> list[InventoryEntry]:

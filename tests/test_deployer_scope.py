@@ -55,6 +55,9 @@ def test_a_chart_nothing_releases_does_not_cover_the_namespace_of_the_manifests(
     repo.branch("pr")
     repo.git.git.rm("-q", "deploy/deny.yaml")
     isolation_chart(repo, "charts/isolation")
+    # Named in a comment or in prose only: released by nothing.
+    repo.write("scripts/later.sh", "# helm upgrade --install isolation charts/isolation\n")
+    repo.write("docs/isolation.md", "Run `helm upgrade --install isolation charts/isolation`.\n")
     repo.commit("move the policy into a chart")
     found = scan_change(repo.root, "main").verdict.findings
     assert [(f.namespace, f.status) for f in found if f.policy_id == POLICY] == [("app", "new")]
@@ -129,10 +132,29 @@ def test_an_argo_directory_application_puts_its_manifests_in_its_destination(
     repo.commit("base")
     found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
     assert said(found) == []
+    # A kustomization in the folder: its build alone is no object of `default` either.
+    repo.write("ui/kustomization.yaml", "resources: [deployment.yaml]\n")
+    repo.commit("kustomize")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(found) == []
     # Without the NetworkPolicy the destination is said, not `default`.
     repo.git.git.rm("-q", "net/deny.yaml")
     repo.commit("no policy")
     found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
     assert [f.message.split(" has")[0] for f in found if f.policy_id == POLICY] == [
         "namespace guestbook"
+    ]
+
+
+def test_a_build_without_a_namespace_is_where_kubectl_apply_k_n_puts_it(repo: Repo) -> None:
+    """`kubectl apply -k jobs/ -n batch`: the build's objects without a namespace are in
+    `batch`, not `default`."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("jobs/worker.yaml", workload("worker"))
+    repo.write("jobs/kustomization.yaml", "resources: [worker.yaml]\n")
+    repo.write("Makefile", "deploy:\n\tkubectl apply -k jobs/ -n batch\n")
+    repo.commit("base")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert [f.message.split(" has")[0] for f in found if f.policy_id == POLICY] == [
+        "namespace batch"
     ]
