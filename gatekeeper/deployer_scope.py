@@ -36,10 +36,10 @@ _DEPLOYED_BY = "deployed by "  # the variant of what a deployer renders (gitops,
 
 # Files that do not deploy anything: what they say of a chart releases nothing.
 _PROSE = re.compile(r"(?i)\.(md|markdown|rst|txt|adoc|html?)$|(^|/)(LICENSE|NOTICE|OWNERS)[^/]*$")
-# A line that may release a chart by its folder's last name (`chart: ./netpol`, `file://../x`,
-# `chart = "${path.module}/netpol"`, `helm upgrade x netpol/`): besides its full path.
 # A `#` comment (YAML, shell, Makefile, HCL) to the end of the line.
 _COMMENT = re.compile(r"(^|\s)#.*")
+# A line that may release a chart by its folder's last name (`chart: ./netpol`, `file://../x`,
+# `chart = "${path.module}/netpol"`, `helm upgrade x netpol/`): besides its full path.
 _RELEASING = re.compile(r"(?i)chart|helm|path|release|source|fleet")
 
 
