@@ -190,8 +190,12 @@ def scan_change(
         head_unchanged = inventory_as_deployed(
             unchanged_inventory, head_result.findings, head_result.files, head_context
         )
-        pipeline.judge_repository(base_result, engine, config, base_unchanged, base_rejudge)
-        pipeline.judge_repository(head_result, engine, config, head_unchanged, head_rejudge)
+        pipeline.judge_repository(
+            base_result, engine, config, base_unchanged, base_rejudge, base_context
+        )
+        pipeline.judge_repository(
+            head_result, engine, config, head_unchanged, head_rejudge, head_context
+        )
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
         head_findings += deleted

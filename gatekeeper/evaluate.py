@@ -676,7 +676,8 @@ class Engine:
                 if not _namespace_matches(policy, row["namespace"]):
                     continue
                 key = namespace_key(entry)
-                counts = {"namespace": by_namespace.get(key, {}), "cluster": cluster}
+                namespace_counts, cluster_counts = seen_counts(entry, key, by_namespace, cluster)
+                counts = {"namespace": namespace_counts, "cluster": cluster_counts}
                 data = {
                     "object": row,
                     "item": row,
@@ -686,7 +687,7 @@ class Engine:
                     "context": {},
                 }
                 try:
-                    verdict = verdicts.of(data, key)
+                    verdict = verdicts.of(data, counts_key(key, entry.scope))
                     message = (
                         str(policy.message_expression.evaluate(data))
                         if policy.message_expression
@@ -1027,15 +1028,54 @@ def _key_text(key: str | int) -> str:
 def kind_counts(
     inventory: list[InventoryEntry],
 ) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """Kinds per namespace (no namespace counts as `default`), and kinds with no namespace."""
+    """Kinds per namespace (no namespace counts as `default`), and kinds with no namespace.
+    An entry of a chart nothing releases (`scope`) is counted apart, under counts_key: only
+    its own chart's workloads see it (second red-team round s15)."""
     by_namespace: dict[str, dict[str, int]] = defaultdict(dict)
     cluster: dict[str, int] = {}
     for entry in inventory:
-        counts = by_namespace[namespace_key(entry)]
+        key = namespace_key(entry)
+        counts = by_namespace[counts_key(key, entry.scope)]
         counts[entry.kind] = counts.get(entry.kind, 0) + 1
         if not entry.namespace:
-            cluster[entry.kind] = cluster.get(entry.kind, 0) + 1
+            if entry.scope:
+                apart = by_namespace[counts_key("", entry.scope)]
+                apart[entry.kind] = apart.get(entry.kind, 0) + 1
+            else:
+                cluster[entry.kind] = cluster.get(entry.kind, 0) + 1
     return dict(by_namespace), cluster
+
+
+def counts_key(key: str, scope: str) -> str:
+    """Where kind_counts counts an entry of namespace key `key` ("" its cluster-scoped
+    objects) of the unreleased chart `scope` ("": counted with the namespace)."""
+    return f"{key}\x01{scope}" if scope else key
+
+
+def seen_counts(
+    entry: InventoryEntry,
+    key: str,
+    by_namespace: dict[str, dict[str, int]],
+    cluster: dict[str, int],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The namespace and cluster counts `entry`'s rule sees: its namespace's, plus, for an
+    entry of a chart nothing releases, what that chart itself holds."""
+    namespace = by_namespace.get(key, {})
+    if not entry.scope:
+        return namespace, cluster
+    return (
+        _summed(namespace, by_namespace.get(counts_key(key, entry.scope), {})),
+        _summed(cluster, by_namespace.get(counts_key("", entry.scope), {})),
+    )
+
+
+def _summed(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
+    if not second:
+        return first
+    summed = dict(first)
+    for kind, count in second.items():
+        summed[kind] = summed.get(kind, 0) + count
+    return summed
 
 
 def namespace_key(entry: InventoryEntry) -> str:

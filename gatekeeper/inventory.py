@@ -32,6 +32,9 @@ class InventoryEntry(NamedTuple):
     # What an RBAC object grants (rbac_facts): a role's rules, a binding's roleRef and
     # subjects; None for every other kind.
     facts: Any = None
+    # The chart folder of a chart rendered alone that nothing in the repository releases
+    # (deployer_scope): its objects count for its own workloads only, not for a namespace's.
+    scope: str = ""
 
     def __reduce__(self) -> tuple[Callable[..., InventoryEntry], tuple[Any, ...]]:
         """Unpickled (pool workers send every entry to the parent) through `make`: a pickle
@@ -61,6 +64,7 @@ def make(
     line: int,
     variant: str = "",
     facts: Any = None,
+    scope: str = "",
 ) -> InventoryEntry:
     """An entry whose texts are interned and whose labels are the one dict holding those
     labels (in that order): most objects repeat their file, kind and label set."""
@@ -76,6 +80,7 @@ def make(
         line,
         intern(variant),
         facts,
+        intern(scope),
     )
 
 

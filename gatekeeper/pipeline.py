@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import pss_admission
+from gatekeeper import deployer_scope, pss_admission
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.built_only import inventory_as_deployed, without_unbuilt_views
 from gatekeeper.config import Config, Override
@@ -99,7 +99,12 @@ def scan_with_overrides(
     result.findings = said_once(without_unbuilt_views(result.findings, result.files, context))
     if repository:
         judge_repository(
-            result, engine, config, extra_inventory, pss_admission.rescan(pairs, context, jobs)
+            result,
+            engine,
+            config,
+            extra_inventory,
+            pss_admission.rescan(pairs, context, jobs),
+            context,
         )
         from gatekeeper.rbac_reach import said_at_roles
 
@@ -113,12 +118,17 @@ def judge_repository(
     config: Config,
     extra_inventory: Sequence[InventoryEntry] = (),
     rejudge: pss_admission.Rejudge | None = None,
+    context: LoadContext | None = None,
 ) -> None:
     """Add the findings of repository-scope policies over the result's inventory plus
     `extra_inventory` (per-directory disables apply), and finalize the result's findings
-    (`rejudge`: how to scan files again at a namespace's pinned Pod Security version)."""
+    (`rejudge`: how to scan files again at a namespace's pinned Pod Security version;
+    `context`: the tree whose deployers say where objects go, deployer_scope)."""
     inventory = [*result.inventory, *extra_inventory]
-    repository = engine.evaluate_repository(projected(inventory, counted_kinds(engine)))
+    counted = projected(inventory, counted_kinds(engine))
+    if context is not None:
+        counted = deployer_scope.scoped(counted, context)
+    repository = engine.evaluate_repository(counted)
     for finding in repository:
         disabled = {p for o in overrides_for(config, finding.file) for p in o.disable}
         if finding.policy_id not in disabled:

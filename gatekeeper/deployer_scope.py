@@ -1,0 +1,279 @@
+"""What the repository's deployers make of its objects, as repository-scope rules count them.
+
+A chart rendered alone (no configuration, no deployer's rendering) is judged as its defaults
+render, but only something that releases it puts it on a cluster: a chart no file of the
+repository names (no helmfile, Fleet, Skaffold or Terraform release, no Argo CD or Flux
+source, no CI `helm upgrade`, no `sources.helm.charts` entry) is counted apart. Its
+NetworkPolicy covers its own workloads, not the namespace the repository's manifests deploy
+into (second red-team round s15: the only default-deny of `app` moved into a chart nothing
+installs still counted for `app`). A chart repository (prometheus-community/helm-charts)
+releases none of its charts: each is judged with what it holds, as before.
+
+A manifest without `metadata.namespace` lands where its deployer puts it: `kubectl apply -n
+payments -f deploy/payments/` of a CI file (s27), or the destination of an Argo CD
+Application or Flux Kustomization that deploys its folder (their renderings say where; the
+plain file read alone is then no object of `default`: real-repo repro 10,
+argoproj/argocd-example-apps). So does an object of a kustomization built alone: `kubectl
+apply -k <folder> -n X`, or an Application deploying that folder. A namespace CI computes
+(`-n "$NS"`) is no namespace the rules can judge, never `default`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import subprocess
+from collections.abc import Iterable
+
+from gatekeeper import ownership
+from gatekeeper.inventory import InventoryEntry
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree, WorkTree, inside
+
+_RENDERED_ALONE = "helm "  # the variant of a chart's own rendering (helm._variant)
+_BUILT_ALONE = "kustomize "  # the variant of a kustomization's own build (kustomize.py)
+_DEPLOYED_BY = "deployed by "  # the variant of what a deployer renders (gitops, release files)
+
+# Files that do not deploy anything: what they say of a chart releases nothing.
+_PROSE = re.compile(r"(?i)\.(md|markdown|rst|txt|adoc|html?)$|(^|/)(LICENSE|NOTICE|OWNERS)[^/]*$")
+# A `#` comment (YAML, shell, Makefile, HCL) to the end of the line.
+_COMMENT = re.compile(r"(^|\s)#.*")
+# A line that may release a chart by its folder's last name (`chart: ./netpol`, `file://../x`,
+# `chart = "${path.module}/netpol"`, `helm upgrade x netpol/`): besides its full path.
+_RELEASING = re.compile(r"(?i)chart|helm|path|release|source|fleet")
+
+
+def scoped(inventory: list[InventoryEntry], context: LoadContext) -> list[InventoryEntry]:
+    """`inventory` as the repository's deployers deploy it (module doc)."""
+    inventory = _charts_apart(inventory, context)
+    return _in_deployer_namespaces(inventory, context.tree)
+
+
+def _chart_of(entry: InventoryEntry) -> str | None:
+    if entry.source != "helm" or not entry.variant.startswith(_RENDERED_ALONE):
+        return None
+    parts = entry.variant.split()
+    return parts[1] if len(parts) > 1 else None
+
+
+def _charts_apart(inventory: list[InventoryEntry], context: LoadContext) -> list[InventoryEntry]:
+    charts = {chart for entry in inventory if (chart := _chart_of(entry)) is not None}
+    if not charts:
+        return inventory
+    key = "\n".join(sorted(charts))
+    named = ownership.of(context.tree).remember("charts released", key, _named_charts)
+    configured = _configured(context)
+    apart = {chart for chart in charts if chart not in named and chart not in configured}
+    if not apart:
+        return inventory
+    return [
+        entry._replace(scope=chart)
+        if (chart := _chart_of(entry)) is not None and chart in apart
+        else entry
+        for entry in inventory
+    ]
+
+
+def _configured(context: LoadContext) -> set[str]:
+    """The chart folders `sources.helm.charts` configures: deployed as configured."""
+    found = set()
+    for entry in context.options_for("helm").get("charts", []):
+        path = str(entry.get("path", "")).removesuffix("Chart.yaml")
+        found.add(posixpath.normpath(path or "."))
+    return found
+
+
+def _named_charts(tree: Tree, key: str) -> set[str]:
+    """Which chart folders of `key` (one a line) a file of the tree outside them names as a
+    deployer does: its path, or its last name on a line about charts or releases; or a
+    `fleet.yaml` in or above it (Fleet deploys the folder)."""
+    charts = key.split("\n")
+    named = {chart for chart in charts if _fleet_above(tree, chart)}
+    below = [chart for chart in charts if chart != "."]  # the root chart: no file outside it
+    words = set(below) | {posixpath.basename(chart) for chart in below}
+    for file, line in _lines_spelling(tree, sorted(words)):
+        if _PROSE.search(file):
+            continue
+        line = _COMMENT.sub("", line)  # a comment releases nothing
+        for chart in charts:
+            if chart in named or chart == "." or file.startswith(chart + "/"):
+                continue
+            if chart in line or (
+                _RELEASING.search(line) and _spells_name(line, posixpath.basename(chart))
+            ):
+                named.add(chart)
+    return named
+
+
+def _spells_name(line: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", line) is not None
+
+
+def _fleet_above(tree: Tree, chart: str) -> bool:
+    folder: str | None = "" if chart == "." else chart
+    while folder is not None:
+        if tree.exists(posixpath.join(folder, "fleet.yaml") if folder else "fleet.yaml"):
+            return True
+        folder = posixpath.dirname(folder) if folder else None
+    return False
+
+
+def _lines_spelling(tree: Tree, words: list[str]) -> list[tuple[str, str]]:
+    """(file, line) of each line of the tree spelling one of `words`: one `git grep` of a
+    git work tree, else every file read."""
+    from gatekeeper.git import RevisionTree
+
+    if not words:
+        return []
+    patterns = [option for word in words for option in ("-e", word)]
+    command, prefix = None, ""
+    if isinstance(tree, WorkTree):
+        command = ["git", "-C", str(tree.root), "grep", "-n", "-z", "-I", "-F", "--untracked"]
+        command += patterns
+    elif isinstance(tree, RevisionTree):  # a pull request's side: the commit's blobs
+        commit = tree.commit.hexsha
+        command = ["git", "--git-dir", str(tree.commit.repo.git_dir), "grep", "-n", "-z", "-I"]
+        command += ["-F", *patterns, commit, "--"]
+        prefix = f"{commit}:"
+    if command is not None:
+        try:
+            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode in (0, 1):
+            lines = []
+            for record in done.stdout.decode("utf-8", "surrogateescape").splitlines():
+                file, _, rest = record.partition("\0")
+                lines.append((file.removeprefix(prefix), rest.partition("\0")[2]))
+            return lines
+    lines = []
+    for file in tree.list_dir(""):
+        if _PROSE.search(file):
+            continue
+        try:
+            text = tree.read(file).decode("utf-8", "replace")
+        except (OSError, ValueError):
+            continue
+        lines += [(file, line) for line in text.splitlines() if any(w in line for w in words)]
+    return lines
+
+
+# A kubectl or oc command of a CI line, up to the next command (`$(KUBECTL)` is kubectl too).
+_KUBECTL = re.compile(r"(?i)(?:\bkubectl\b|\boc\s)[^;&|\n]*")
+_FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_KUSTOMIZE = re.compile(r"""(?<!\S)(?:-k|--kustomize)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
+_BUILT_COMPUTED = "-k $"  # a `-k` folder CI computes: any build may be it
+_NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_CONTINUED = re.compile(r"\\\r?\n")
+_RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
+
+
+def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
+    """The namespace each path CI gives `kubectl apply -f` is applied into, by path (a file or
+    a folder ending in `/` when applied with `-R`; `-k <folder>` for a build): "" when the
+    command names none (the context's namespace). Literal paths only: a computed one (`-f
+    "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED)."""
+    from gatekeeper.built_only import _CI_FILES
+
+    found: dict[str, set[str]] = {}
+    for name in tree.list_dir(""):
+        if not _CI_FILES.search(name):
+            continue
+        try:
+            text = tree.read(name).decode("utf-8", "replace")
+        except OSError:
+            continue
+        text = _CONTINUED.sub(" ", text)  # a command continued over lines is one line
+        for command in _KUBECTL.finditer(text):
+            words = command.group(0)
+            given = _NAMESPACE.search(words)
+            namespace = given.group(1) if given else ""
+            recursive = _RECURSIVE.search(words) is not None
+            for match in _FILENAME.finditer(words):
+                path = match.group(1)
+                if "://" in path or "$" in path or "{" in path or path in ("-", "."):
+                    continue
+                normal = inside(path)
+                if normal is None:
+                    continue
+                found.setdefault(normal + ("/" if recursive else ""), set()).add(namespace)
+            for match in _KUSTOMIZE.finditer(words):
+                path = match.group(1)
+                if "$" in path or "{" in path:
+                    found.setdefault(_BUILT_COMPUTED, set()).add(namespace)
+                elif "://" not in path and (normal := inside(path)) is not None:
+                    found.setdefault(_BUILT + normal, set()).add(namespace)
+    return found
+
+
+def _applied_into(file: str, applied: dict[str, set[str]]) -> set[str]:
+    """The namespaces the CI commands applying `file` give (its path, its folder, or a
+    folder above applied with `-R`)."""
+    namespaces = set(applied.get(file, ()))
+    namespaces |= applied.get(posixpath.dirname(file) or ".", set())
+    folder = posixpath.dirname(file)
+    while folder:
+        namespaces |= applied.get(folder + "/", set())
+        folder = posixpath.dirname(folder)
+    return namespaces
+
+
+def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list[InventoryEntry]:
+    plain = [e for e in inventory if _plain_unplaced(e)]
+    if not plain:
+        return inventory
+    applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+    deployed = {
+        (e.file, e.line, e.kind, e.name) for e in inventory if e.variant.startswith(_DEPLOYED_BY)
+    }
+    out: list[InventoryEntry] = []
+    for entry in inventory:
+        if not _plain_unplaced(entry):
+            out.append(entry)
+            continue
+        build = _build_of(entry)
+        if build is None:
+            namespaces = _applied_into(entry.file, applied)
+            alone = bool(namespaces) or _ci_applies(entry.file, tree)
+        else:  # an object of a kustomization built alone: `kubectl apply -k <its folder>`
+            namespaces = set(applied.get(_BUILT + build, ()))
+            alone = bool(namespaces) or _BUILT_COMPUTED in applied
+        if namespaces:
+            out += _placed(entry, namespaces)
+        elif (entry.file, entry.line, entry.kind, entry.name) in deployed and not alone:
+            continue  # the deployer's rendering stands for it, in the namespace it gives
+        else:
+            out.append(entry)
+    return out
+
+
+def _build_of(entry: InventoryEntry) -> str | None:
+    """The folder of the kustomization whose build made `entry` alone, None for a plain
+    manifest."""
+    if entry.variant.startswith(_BUILT_ALONE):
+        return posixpath.normpath(entry.variant.removeprefix(_BUILT_ALONE).split()[0])
+    return None
+
+
+def _plain_unplaced(entry: InventoryEntry) -> bool:
+    """A manifest, or an object of a kustomization built alone, that names no namespace."""
+    if entry.namespace:
+        return False
+    if entry.source == "kubernetes" and not entry.variant:
+        return True
+    return entry.source == "kustomize" and entry.variant.startswith(_BUILT_ALONE)
+
+
+def _placed(entry: InventoryEntry, namespaces: Iterable[str]) -> list[InventoryEntry]:
+    """One entry per namespace a deployer gives it ("" none: as written)."""
+    return [entry._replace(namespace=namespace) for namespace in sorted(namespaces)]
+
+
+def _ci_applies(file: str, tree: Tree) -> bool:
+    """Does a CI command give `file` or a folder above it to `kubectl apply -f` (a computed
+    path: any file may be it)?"""
+    from gatekeeper.built_only import _applied, _applied_in_ci
+
+    applied = ownership.of(tree).remember("CI -f paths", "", _applied_in_ci)
+    return _applied(file, applied)

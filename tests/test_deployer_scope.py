@@ -1,0 +1,160 @@
+"""What the repository deploys, and into which namespace, as K8S-NETWORK-POLICY-PRESENT
+counts it (gatekeeper/deployer_scope.py): a chart nothing releases covers only its own
+workloads (second red-team round s15), and a manifest without a namespace is in the one its
+deployer gives (s27; real-repo repro 10, argoproj/argocd-example-apps)."""
+
+from __future__ import annotations
+
+import gatekeeper
+from gatekeeper.change import scan_change
+from gatekeeper.finding import Finding
+from tests.test_change import Repo
+from tests.test_change import repo as repo  # the fixture
+
+POLICY = "K8S-NETWORK-POLICY-PRESENT"
+
+
+def workload(name: str, namespace: str = "") -> str:
+    placed = f", namespace: {namespace}" if namespace else ""
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        f"metadata: {{name: {name}{placed}}}\n"
+        f"spec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n"
+        f"    metadata: {{labels: {{app: {name}}}}}\n"
+        f"    spec: {{containers: [{{name: {name}, image: registry.example.com/{name}:1}}]}}\n"
+    )
+
+
+def deny(namespace: str) -> str:
+    placed = f", namespace: {namespace}" if namespace else ""
+    return (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        f"metadata: {{name: deny{placed}}}\nspec: {{podSelector: {{}}}}\n"
+    )
+
+
+def said(findings: list[Finding]) -> list[tuple[str, str]]:
+    return sorted((f.namespace, f.file) for f in findings if f.policy_id == POLICY)
+
+
+def isolation_chart(repo: Repo, folder: str) -> None:
+    """A chart holding only a NetworkPolicy for the namespace its values name (`app`)."""
+    repo.write(f"{folder}/Chart.yaml", "apiVersion: v2\nname: isolation\nversion: 0.1.0\n")
+    repo.write(f"{folder}/values.yaml", "target: app\n")
+    repo.write(f"{folder}/templates/deny.yaml", deny("{{ .Values.target }}"))
+
+
+def test_a_chart_nothing_releases_does_not_cover_the_namespace_of_the_manifests(
+    repo: Repo,
+) -> None:
+    """s15: the only NetworkPolicy of `app` moves into a chart no deployer installs."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("deploy/web.yaml", workload("web", "app"))
+    repo.write("deploy/deny.yaml", deny("app"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.git.git.rm("-q", "deploy/deny.yaml")
+    isolation_chart(repo, "charts/isolation")
+    # Named in a comment or in prose only: released by nothing.
+    repo.write("scripts/later.sh", "# helm upgrade --install isolation charts/isolation\n")
+    repo.write("docs/isolation.md", "Run `helm upgrade --install isolation charts/isolation`.\n")
+    repo.commit("move the policy into a chart")
+    found = scan_change(repo.root, "main").verdict.findings
+    assert [(f.namespace, f.status) for f in found if f.policy_id == POLICY] == [("app", "new")]
+    # Released by the repository (a Makefile's `helm upgrade`): it covers `app` again.
+    repo.write("Makefile", "deploy:\n\thelm upgrade --install isolation charts/isolation\n")
+    repo.commit("release it")
+    found = scan_change(repo.root, "main").verdict.findings
+    assert said(found) == []
+
+
+def test_a_chart_nothing_releases_still_covers_its_own_workloads(repo: Repo) -> None:
+    """A chart repository releases none of its charts: each is judged with what it holds
+    (prometheus-community/helm-charts' charts that ship a NetworkPolicy say nothing)."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    isolation_chart(repo, "charts/isolation")
+    repo.write("charts/isolation/templates/api.yaml", workload("api", "{{ .Values.target }}"))
+    repo.write("charts/other/Chart.yaml", "apiVersion: v2\nname: other\nversion: 0.1.0\n")
+    repo.write("charts/other/templates/job.yaml", workload("job", "app"))
+    repo.commit("base")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    # Its own workload is covered; another chart's workload in `app` is not.
+    assert said(found) == [("app", "charts/other/templates/job.yaml")]
+
+
+def test_a_workload_without_a_namespace_is_where_kubectl_apply_n_puts_it(repo: Repo) -> None:
+    """s27: `kubectl apply -n payments -f deploy/payments/` puts a workload that names no
+    namespace in `payments`, not in `default` (which another workload already said)."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("deploy/legacy.yaml", workload("legacy"))
+    repo.write("deploy/payments/.keep", "")
+    repo.write(
+        "deploy.sh",
+        "set -e\nkubectl apply -f deploy/legacy.yaml\n"
+        "kubectl apply -n payments \\\n  -f deploy/payments/\n"  # continued over two lines
+        'kubectl apply --namespace="$TARGET" -f deploy/computed/\n',
+    )
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/payments/api.yaml", workload("api"))
+    repo.commit("payments")
+    found = scan_change(repo.root, "main").verdict.findings
+    new = [(f.namespace, f.file) for f in found if f.policy_id == POLICY and f.status == "new"]
+    assert new == [("payments", "deploy/payments/api.yaml")]
+    # Its NetworkPolicy, namespace-less too, applied by the same command covers it; a
+    # namespace CI computes is none the rule can judge, and never `default`.
+    repo.write("deploy/payments/deny.yaml", deny(""))
+    repo.write("deploy/computed/worker.yaml", workload("worker"))
+    repo.commit("isolate")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == [("", "deploy/legacy.yaml")]
+
+
+def test_an_argo_directory_application_puts_its_manifests_in_its_destination(
+    repo: Repo,
+) -> None:
+    """Real-repo repro 10: the plain file of a workload an Application deploys into
+    `guestbook` (which has a NetworkPolicy) was also counted in a phantom `default`."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.git.git.remote("add", "origin", "https://github.com/acme/gitops.git")
+    application = (
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+        "metadata: {{name: {name}, namespace: argocd}}\n"
+        "spec:\n  project: default\n"
+        "  destination: {{namespace: guestbook, server: https://kubernetes.default.svc}}\n"
+        "  source: {{repoURL: https://github.com/acme/gitops.git, path: {name},"
+        " targetRevision: HEAD}}\n"
+    )
+    apps = application.format(name="ui") + "---\n" + application.format(name="net")
+    repo.write("apps/apps.yaml", apps)
+    repo.write("ui/deployment.yaml", workload("ui"))
+    repo.write("net/deny.yaml", deny("guestbook"))
+    repo.commit("base")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(found) == []
+    # A kustomization in the folder: its build alone is no object of `default` either.
+    repo.write("ui/kustomization.yaml", "resources: [deployment.yaml]\n")
+    repo.commit("kustomize")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(found) == []
+    # Without the NetworkPolicy the destination is said, not `default`.
+    repo.git.git.rm("-q", "net/deny.yaml")
+    repo.commit("no policy")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert [f.message.split(" has")[0] for f in found if f.policy_id == POLICY] == [
+        "namespace guestbook"
+    ]
+
+
+def test_a_build_without_a_namespace_is_where_kubectl_apply_k_n_puts_it(repo: Repo) -> None:
+    """`kubectl apply -k jobs/ -n batch`: the build's objects without a namespace are in
+    `batch`, not `default`."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("jobs/worker.yaml", workload("worker"))
+    repo.write("jobs/kustomization.yaml", "resources: [worker.yaml]\n")
+    repo.write("Makefile", "deploy:\n\tkubectl apply -k jobs/ -n batch\n")
+    repo.commit("base")
+    found = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert [f.message.split(" has")[0] for f in found if f.policy_id == POLICY] == [
+        "namespace batch"
+    ]
