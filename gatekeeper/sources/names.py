@@ -57,6 +57,10 @@ CI_CLOUD_BUILD = "CloudBuild"
 CI_AZURE = "AzurePipelines"
 CI_BITBUCKET = "BitbucketPipelines"
 CI_CIRCLECI = "CircleCI"
+CI_DRONE = "DronePipeline"
+CI_BUILDKITE = "BuildkitePipeline"
+CI_TRAVIS = "TravisCI"
+CI_JENKINS = "Jenkinsfile"
 
 
 # Folders of Azure pipelines and their templates (a pipeline may have any name: these are
@@ -81,6 +85,16 @@ def ci_kind(path: str) -> str:
         return CI_BITBUCKET
     if posixpath.basename(folder) == ".circleci" and name.endswith((".yml", ".yaml")):
         return CI_CIRCLECI  # config.yml and a dynamic configuration's continue_config.yml
+    if name in (".drone.yml", ".drone.yaml"):
+        return CI_DRONE
+    if yaml and (posixpath.basename(folder) == ".buildkite" or name.startswith("buildkite.")):
+        return CI_BUILDKITE  # .buildkite/pipeline.yml (and pipeline.*.yml), buildkite.yml
+    if name == ".travis.yml":
+        return CI_TRAVIS
+    if name == "Jenkinsfile" or name.startswith("Jenkinsfile.") or name.endswith(
+        (".jenkinsfile", ".Jenkinsfile")
+    ):
+        return CI_JENKINS
     return ""
 
 

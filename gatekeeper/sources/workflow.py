@@ -29,13 +29,13 @@ import itertools
 import posixpath
 import re
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import shell, shell_names
-from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
@@ -54,7 +54,14 @@ from gatekeeper.sources.workflow_values import (
     written,
 )
 from gatekeeper.tree import Tree, inside
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
+from gatekeeper.yamldoc import (
+    NodeLocator,
+    YamlDocument,
+    check_bytes,
+    decode,
+    load_all,
+    load_mapping,
+)
 
 NAME = "workflow"
 GITHUB = source_names.WORKFLOW_GITHUB
@@ -509,10 +516,14 @@ def _load_one(
 ) -> Loaded:
     """One workflow file (`built`: the GitLab pipeline it belongs to; `parameters`: an Azure
     template's parameters)."""
+    if kind == workflow_ci.JENKINS:
+        return _load_jenkins(path, data, context)
     if kind == GITLAB:
         parsed = built.parsed.get(path) if built is not None else None
         entry, text, problems, spec = parsed or gitlab.config(path, data)
         problems = list(problems)  # this file's own, added to below
+    elif kind in workflow_ci.ALL_DOCUMENTS:
+        entry, text, problems = _documents_as_one(path, data)
     else:
         entry, text, problems = load_mapping(path, data, "workflow")
     loaded = Loaded(problems=problems)
@@ -549,6 +560,54 @@ def _load_one(
         loaded.documents.extend(made.documents)
         loaded.problems.extend(made.problems)
     return loaded
+
+
+def _documents_as_one(
+    path: str, data: bytes
+) -> tuple[YamlDocument | None, str, list[Problem]]:
+    """A pipeline file of several YAML documents (Drone: one pipeline each) as one document
+    whose node is the sequence of theirs."""
+    problem = check_bytes(path, data)
+    if problem is not None:
+        return None, "", [problem]
+    text = decode(data)
+    entries = list(load_all(path, text))
+    problems = [entry for entry in entries if isinstance(entry, Problem)]
+    documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
+    nodes = [document.node for document in documents]
+    if not nodes:
+        if not problems:
+            problems.append(Problem("GK-PARSE-ERROR", path, 1, "workflow is empty"))
+        return None, text, problems
+    root = SequenceNode("tag:yaml.org,2002:seq", nodes, nodes[0].start_mark, nodes[-1].end_mark)
+    return YamlDocument([document.obj for document in documents], root), text, problems
+
+
+def _load_jenkins(path: str, data: bytes, context: LoadContext | None) -> Loaded:
+    """A Jenkinsfile: the strings its `sh`/`bat` steps run, as jobs by stage (workflow_ci)."""
+    problem = check_bytes(path, data)
+    if problem is not None:
+        return Loaded(problems=[problem])
+    text = decode(data)
+    lines = text.split("\n")
+    obj, locator = _ci_jobs(path, workflow_ci.jenkins(text), lines, _FirstLine(path))
+    if context is not None:
+        from gatekeeper.sources.workflow_scripts import follow_all
+
+        follow_all(obj, locator, context.tree, _creates_cluster)
+    kind = workflow_ci.JENKINS
+    document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
+    return Loaded(documents=[document])
+
+
+class _FirstLine:
+    """Where a field of a file with no YAML nodes is when nothing else says: its first line."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def locate(self, path: Path) -> Location:
+        return Location(self.path, 1, exact=False)
 
 
 def _shape_github(path: str, entry: YamlDocument) -> list[Problem]:
@@ -890,10 +949,20 @@ def _other_ci(
     kind: str, path: str, entry: YamlDocument, lines: list[str], given: dict[str, str] | None
 ) -> tuple[dict[str, Any], Any]:
     """Another CI system's pipeline (workflow_ci) as jobs of steps with their commands."""
-    nodes = NodeLocator(path, entry.node)
-    locator = LineMapLocator(path, fallback=nodes, rewrite=lambda _: ())
+    found = workflow_ci.jobs(kind, entry.node, given)
+    return _ci_jobs(path, found, lines, NodeLocator(path, entry.node))
+
+
+def _ci_jobs(
+    path: str,
+    found: Iterable[tuple[str, list[tuple[str, Node, list[workflow_ci.Script]]]]],
+    lines: list[str],
+    fallback: Any,
+) -> tuple[dict[str, Any], Any]:
+    """Jobs of steps, each with the commands its scripts run at their lines."""
+    locator = LineMapLocator(path, fallback=fallback, rewrite=lambda _: ())
     jobs: dict[str, Any] = {}
-    for job_name, steps in workflow_ci.jobs(kind, entry.node, given):
+    for job_name, steps in found:
         name = job_name if job_name not in jobs else f"{job_name} ({len(jobs) + 1})"
         context = {**_GITLAB_CONTEXT, "job": name, "workflow": path}
         made: list[dict[str, Any]] = []

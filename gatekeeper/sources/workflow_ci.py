@@ -20,6 +20,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
@@ -28,13 +29,20 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gatekeeper.sources.names import (
     CI_AZURE,
     CI_BITBUCKET,
+    CI_BUILDKITE,
     CI_CIRCLECI,
     CI_CLOUD_BUILD,
+    CI_DRONE,
+    CI_JENKINS,
+    CI_TRAVIS,
     ci_kind,
 )
 
 CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI = CI_CLOUD_BUILD, CI_AZURE, CI_BITBUCKET, CI_CIRCLECI
-KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI)
+DRONE, BUILDKITE, TRAVIS, JENKINS = CI_DRONE, CI_BUILDKITE, CI_TRAVIS, CI_JENKINS
+KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI, DRONE, BUILDKITE, TRAVIS, JENKINS)
+# Pipelines of several YAML documents (each its own pipeline): read whole, as a sequence.
+ALL_DOCUMENTS = frozenset({DRONE})
 _SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
 
 
@@ -70,6 +78,12 @@ def jobs(
         yield from _bitbucket(root)
     elif kind == CIRCLECI:
         yield from _circleci(root)
+    elif kind == DRONE:
+        yield from _drone(root)
+    elif kind == BUILDKITE:
+        yield "pipeline", list(_buildkite_steps(_get(root, "steps") or root))
+    elif kind == TRAVIS:
+        yield from _travis(root)
 
 
 def _substituted(node: Node | None, pattern: re.Pattern[str], given: Given) -> Node | None:
@@ -556,3 +570,122 @@ def azure_closure(
                 parsed[template.file] = parse(template.file)
             pending.append((template.file, passed))
     return found
+
+
+def _drone(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """Drone (`.drone.yml`, one pipeline per YAML document, read as a sequence): each step's
+    `commands`."""
+    for number, document in enumerate(_items(root)):
+        name = _text(_get(document, "name")) or f"pipeline {number + 1}"
+        steps = []
+        for step in _items(_get(document, "steps")):
+            scripts: list[Script] = [
+                (entry, None) for entry in _items(_get(step, "commands")) if _text(entry)
+            ]
+            steps.append((_text(_get(step, "name")) or "step", step, scripts))
+        yield name, steps
+
+
+def _buildkite_steps(listed: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+    """Buildkite (`.buildkite/pipeline.yml`): each command step's `command` / `commands`
+    (a string or a list), inside `group` steps too."""
+    for step in _items(listed):
+        if isinstance(step, ScalarNode):
+            continue  # `wait`, `block`
+        scripts: list[Script] = []
+        for key in ("command", "commands"):
+            value = _get(step, key)
+            if isinstance(value, ScalarNode):
+                scripts.append((value, None))
+            scripts += [(entry, None) for entry in _items(value) if isinstance(entry, ScalarNode)]
+        if scripts:
+            name = _text(_get(step, "label")) or _text(_get(step, "key")) or "step"
+            yield name, step, scripts
+        yield from _buildkite_steps(_get(step, "steps"))  # a group's steps
+
+
+# Travis CI's phases that run shell commands, in the order a job runs them.
+_TRAVIS_PHASES = (
+    "before_install", "install", "before_script", "script", "after_success", "after_failure",
+    "before_deploy", "after_deploy", "after_script",
+)  # fmt: skip
+
+
+def _travis(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """Travis CI (`.travis.yml`): the phases of the build and of each `jobs.include` /
+    `matrix.include` entry (a string or a list each), and a deploy's `script` provider."""
+    yield "build", _travis_steps(root)
+    for key in ("jobs", "matrix"):
+        for number, job in enumerate(_items(_get(_get(root, key), "include"))):
+            steps = _travis_steps(job)
+            if steps:
+                name = _text(_get(job, "name")) or _text(_get(job, "stage"))
+                yield name or f"job {number + 1}", steps
+
+
+def _travis_steps(holder: Node) -> list[tuple[str, Node, list[Script]]]:
+    steps: list[tuple[str, Node, list[Script]]] = []
+    for phase in _TRAVIS_PHASES:
+        value = _get(holder, phase)
+        if value is None:
+            continue
+        scripts: list[Script] = [(value, None)] if isinstance(value, ScalarNode) else []
+        scripts += [(entry, None) for entry in _items(value) if isinstance(entry, ScalarNode)]
+        if scripts:
+            steps.append((phase, value, scripts))
+    deploy = _get(holder, "deploy")
+    for entry in [deploy] if isinstance(deploy, MappingNode) else _items(deploy):
+        script = _get(entry, "script")
+        if _text(_get(entry, "provider")) == "script" and isinstance(script, ScalarNode):
+            steps.append(("deploy", entry, [(script, None)]))
+    return steps
+
+
+# Jenkins pipeline steps that run a shell (`sh`, `bat`, `powershell`, `pwsh`) and the string
+# they are given: `sh 'x'`, `sh("x")`, `sh script: '''...'''`, `sh(script: "x")`.
+_JENKINS_STEP = re.compile(
+    r"""\b(?:sh|bat|powershell|pwsh)\b\s*\(?\s*(?:script\s*:\s*)?('''|\"\"\"|'|")"""
+)
+_JENKINS_STAGE = re.compile(r"""\bstage\s*\(\s*(['"])(.*?)\1""")
+
+
+def jenkins(text: str) -> list[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """A Jenkinsfile (declarative or scripted Groovy): the strings its shell steps run, by
+    the `stage` they are in, each at its place in the file (a Groovy escape read as Groovy
+    reads it; `${...}` interpolation left to the shell analysis, as unknown)."""
+    from yaml.error import Mark
+
+    starts = [0]
+    for line in text.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+
+    def mark(offset: int) -> Mark:
+        line = max(0, bisect_right(starts, offset) - 1)
+        return Mark("", offset, line, offset - starts[line], None, 0)
+
+    stages = [(match.start(), match.group(2)) for match in _JENKINS_STAGE.finditer(text)]
+    jobs: dict[str, list[tuple[str, Node, list[Script]]]] = {}
+    position = 0
+    while True:
+        step = _JENKINS_STEP.search(text, position)
+        if step is None:
+            break
+        quote = step.group(1)
+        begin = step.end()
+        end = text.find(quote, begin)
+        while end > 0 and len(quote) == 1 and text[end - 1] == "\\":
+            end = text.find(quote, end + 1)  # an escaped quote
+        if end < 0:
+            break
+        value = _groovy_unescaped(text[begin:end])
+        if len(quote) == 3 and value.startswith("\n"):
+            value, begin = value[1:], begin + 1  # the text starts on the next line
+        node = ScalarNode("tag:yaml.org,2002:str", value, mark(begin), mark(end))
+        stage = next((name for at, name in reversed(stages) if at < step.start()), "pipeline")
+        jobs.setdefault(stage, []).append(("sh", node, [(node, None)]))
+        position = end + len(quote)
+    return list(jobs.items())
+
+
+def _groovy_unescaped(text: str) -> str:
+    return re.sub(r"\\(.)", lambda match: match.group(1), text)

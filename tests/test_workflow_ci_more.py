@@ -1,0 +1,98 @@
+"""Jenkins, Drone, Buildkite and Travis CI pipelines are read for the imperative-deploy rule
+(red team s12 t06: a privileged `kubectl run` in any of them passed green)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+
+RULE = "WF-GITOPS-IMPERATIVE-DEPLOY"
+
+
+def deploys(tmp_path: Path, name: str, text: str) -> list[tuple[str, int, str]]:
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(text)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    return sorted(
+        (f.file, f.line, f.message)
+        for f in report.verdict.findings
+        if f.policy_id == RULE
+    )
+
+
+def test_a_jenkinsfiles_shell_steps_are_read_by_stage(tmp_path: Path) -> None:
+    jenkinsfile = """\
+pipeline {
+  agent any
+  stages {
+    stage('test') { steps { sh 'make test' } }
+    stage("deploy") {
+      steps {
+        sh '''
+          echo deploying
+          kubectl apply -f k8s/
+        '''
+        sh(script: "helm upgrade --install web charts/web", returnStatus: true)
+        bat 'kubectl delete pod x'
+      }
+    }
+  }
+}
+"""
+    found = deploys(tmp_path, "Jenkinsfile", jenkinsfile)
+    assert [(file, line) for file, line, _ in found] == [
+        ("Jenkinsfile", 9),
+        ("Jenkinsfile", 11),
+        ("Jenkinsfile", 12),
+    ]
+    assert all(" in job deploy: " in said for *_, said in found)
+
+
+def test_drone_buildkite_and_travis_commands_are_read(tmp_path: Path) -> None:
+    drone = """\
+kind: pipeline
+name: test
+steps:
+  - name: test
+    image: golang
+    commands: [go test ./...]
+---
+kind: pipeline
+name: deploy
+steps:
+  - name: deploy
+    image: bitnami/kubectl
+    commands:
+      - kubectl apply -f k8s/
+"""
+    found = deploys(tmp_path / "d", ".drone.yml", drone)
+    assert [(file, line) for file, line, _ in found] == [(".drone.yml", 14)]
+    assert " in job deploy: kubectl apply -f k8s/" in found[0][2]
+    buildkite = """\
+steps:
+  - command: make test
+  - wait
+  - group: release
+    steps:
+      - label: deploy
+        commands:
+          - helm upgrade --install web charts/web
+"""
+    found = deploys(tmp_path / "b", ".buildkite/pipeline.yml", buildkite)
+    assert [(file, line) for file, line, _ in found] == [(".buildkite/pipeline.yml", 8)]
+    travis = """\
+language: minimal
+script: make test
+jobs:
+  include:
+    - stage: release
+      script:
+        - kubectl set image deploy/web web=ghcr.io/acme/web:2
+deploy:
+  provider: script
+  script: kubectl rollout restart deploy/web
+  on: {branch: main}
+"""
+    found = deploys(tmp_path / "t", ".travis.yml", travis)
+    assert [(file, line) for file, line, _ in found] == [(".travis.yml", 7), (".travis.yml", 10)]
