@@ -1066,28 +1066,10 @@ def _written_in(context: Any, paths: list[str]) -> list[Document]:
 def _none_on_disk(tree: Any) -> bool:
     """No file of the tree names an admission policy, by one `git grep` (of the work tree, or
     of a pull request's revision), so a scan does not read the whole repository for nothing."""
-    import subprocess
+    from gatekeeper.spelling import git_grep
 
-    from gatekeeper.tree import WorkTree
-
-    patterns = ["-e", "ValidatingAdmissionPolicy", "-e", "ValidatingPolicy"]
-    globs = ["--", "*.yaml", "*.yml", "*.json"]
-    commit = getattr(tree, "commit", None)
-    if isinstance(tree, WorkTree):
-        where = ["-C", str(tree.root)]
-        command = ["grep", "-l", "-I", "--untracked", *patterns, *globs]
-    elif commit is not None and hasattr(commit, "hexsha") and hasattr(commit, "repo"):
-        where = [f"--git-dir={commit.repo.git_dir}"]
-        command = ["grep", "-l", "-I", *patterns, commit.hexsha, *globs]
-    else:
-        return False
-    try:
-        found = subprocess.run(
-            ["git", *where, *command], capture_output=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return found.returncode == 1  # 1: no match; 0: found; anything else: not a git tree
+    words = ("ValidatingAdmissionPolicy", "ValidatingPolicy")
+    return git_grep(tree, words, (".yaml", ".yml", ".json")) == []
 
 
 def names_policy(data: bytes) -> bool:

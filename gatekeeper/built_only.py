@@ -136,40 +136,15 @@ def _left_out(file: str, built: set[str], context: LoadContext) -> bool:
 def _named_elsewhere(tree: Tree, file: str, besides: set[str]) -> bool:
     """Does a file of the tree other than `besides` spell `file`'s name, or its folder on a
     line that says `patch` (a loop of `kubectl patch --patch-file config/default/*patch*`:
-    second red-team round s16)? One `git grep` of a git work tree, else every file read."""
-    import subprocess
-
-    from gatekeeper.tree import WorkTree
+    second red-team round s16)? An unreadable file may."""
+    from gatekeeper.spelling import spelling
 
     name, folder = posixpath.basename(file), posixpath.dirname(file)
     words = [name, folder] if folder else [name]
-    lines: list[tuple[str, str]] = []  # (file, line) of each line spelling one of them
-    done = None
-    if isinstance(tree, WorkTree):
-        command = ["git", "-C", str(tree.root), "grep", "-n", "-z", "-I", "-F", "--untracked"]
-        for word in words:
-            command += ["-e", word]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
-        except (OSError, subprocess.SubprocessError):
-            done = None
-    if done is not None and done.returncode in (0, 1):
-        for record in done.stdout.decode("utf-8", "surrogateescape").splitlines():
-            other, _, rest = record.partition("\0")
-            lines.append((other, rest.partition("\0")[2]))
-    else:  # not a git work tree: every file read
-        for other in tree.list_dir(""):
-            if other in besides:
-                continue
-            try:
-                text = tree.read(other).decode("utf-8", "replace")
-            except (OSError, ValueError):
-                return True  # unreadable: it may name it
-            lines += [(other, line) for line in text.splitlines() if any(w in line for w in words)]
-    return any(
-        other not in besides and (name in line or "patch" in line.lower())
-        for other, line in lines
-    )
+    for _, line in spelling(tree, words, lines=True, skip=besides.__contains__):
+        if line is None or name in line or "patch" in line.lower():
+            return True
+    return False
 
 
 def _applied(file: str, applied: set[str]) -> bool:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-import subprocess
 from collections.abc import Iterable
 
 from gatekeeper import ownership
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree, WorkTree, inside
+from gatekeeper.tree import Tree, inside
 
 _RENDERED_ALONE = "helm "  # the variant of a chart's own rendering (helm._variant)
 _BUILT_ALONE = "kustomize "  # the variant of a kustomization's own build (kustomize.py)
@@ -119,43 +118,11 @@ def _fleet_above(tree: Tree, chart: str) -> bool:
 
 
 def _lines_spelling(tree: Tree, words: list[str]) -> list[tuple[str, str]]:
-    """(file, line) of each line of the tree spelling one of `words`: one `git grep` of a
-    git work tree, else every file read."""
-    from gatekeeper.git import RevisionTree
+    """(file, line) of each line of the tree spelling one of `words` (prose left out)."""
+    from gatekeeper.spelling import spelling
 
-    if not words:
-        return []
-    patterns = [option for word in words for option in ("-e", word)]
-    command, prefix = None, ""
-    if isinstance(tree, WorkTree):
-        command = ["git", "-C", str(tree.root), "grep", "-n", "-z", "-I", "-F", "--untracked"]
-        command += patterns
-    elif isinstance(tree, RevisionTree):  # a pull request's side: the commit's blobs
-        commit = tree.commit.hexsha
-        command = ["git", "--git-dir", str(tree.commit.repo.git_dir), "grep", "-n", "-z", "-I"]
-        command += ["-F", *patterns, commit, "--"]
-        prefix = f"{commit}:"
-    if command is not None:
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=60, check=False)
-        except (OSError, subprocess.SubprocessError):
-            done = None
-        if done is not None and done.returncode in (0, 1):
-            lines = []
-            for record in done.stdout.decode("utf-8", "surrogateescape").splitlines():
-                file, _, rest = record.partition("\0")
-                lines.append((file.removeprefix(prefix), rest.partition("\0")[2]))
-            return lines
-    lines = []
-    for file in tree.list_dir(""):
-        if _PROSE.search(file):
-            continue
-        try:
-            text = tree.read(file).decode("utf-8", "replace")
-        except (OSError, ValueError):
-            continue
-        lines += [(file, line) for line in text.splitlines() if any(w in line for w in words)]
-    return lines
+    found = spelling(tree, words, lines=True, skip=lambda file: bool(_PROSE.search(file)))
+    return [(file, line) for file, line in found if line is not None]
 
 
 # A kubectl or oc command of a CI line, up to the next command (`$(KUBECTL)` is kubectl too).

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-import subprocess
 from typing import Any, NamedTuple
 
 from gatekeeper import ownership
-from gatekeeper.tree import Tree, WorkTree
+from gatekeeper.tree import Tree
 
 KIND = "ConfigManagementPlugin"
 # Every plugin has a `generate` command: its definition in any form spells one of these.
@@ -202,32 +201,6 @@ def _naming(tree: Tree) -> list[str]:
     """The YAML/JSON files that may define a plugin (they spell ConfigManagementPlugin or a
     `generate` key): one `git grep` of the work tree or of the revision read, else (no git)
     every such file read."""
-    commit = getattr(tree, "commit", None)
-    globs = ["--", *(f"*{suffix}" for suffix in _SUFFIXES)]
-    marks = [argument for mark in _MARKS for argument in ("-e", mark)]
-    if isinstance(tree, WorkTree):
-        command = ["git", "-C", str(tree.root), "grep", "-l", "-z", "-I", "-F", "--untracked"]
-        command += [*marks, *globs]
-        prefix = ""
-    elif commit is not None and hasattr(commit, "hexsha") and hasattr(commit, "repo"):
-        command = ["git", f"--git-dir={commit.repo.git_dir}", "grep", "-l", "-z", "-I", "-F"]
-        command += [*marks, commit.hexsha, *globs]
-        prefix = f"{commit.hexsha}:"
-    else:
-        return [f for f in tree.list_dir(".") if f.endswith(_SUFFIXES) and _marked(tree, f)]
-    try:
-        run = subprocess.run(command, capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.SubprocessError):
-        run = None
-    if run is None or run.returncode not in (0, 1):  # not a git tree: read them all
-        return [f for f in tree.list_dir(".") if f.endswith(_SUFFIXES) and _marked(tree, f)]
-    names = run.stdout.decode("utf-8", "surrogateescape").split("\0")
-    return [name.removeprefix(prefix) for name in names if name]
+    from gatekeeper.spelling import spelling
 
-
-def _marked(tree: Tree, file: str) -> bool:
-    try:
-        data = tree.read(file)
-    except (OSError, ValueError):
-        return False
-    return any(mark.encode() in data for mark in _MARKS)
+    return [file for file, _ in spelling(tree, _MARKS, _SUFFIXES)]

@@ -16,15 +16,14 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
-import subprocess
 from collections.abc import Iterable
 from typing import Any
 
 from gatekeeper import ownership
 from gatekeeper.depgraph import Graph
-from gatekeeper.git import NO_NETWORK
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.names import CHART_FILE, parents
+from gatekeeper.spelling import git_grep
 from gatekeeper.tree import Tree, WorkTree
 
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -128,9 +127,9 @@ def _spelling(tree: Tree, words: tuple[str, ...]) -> list[str]:
 def _search(words: tuple[str, ...]) -> Any:
     def search(tree: Tree, _: str) -> list[str]:
         if isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git")):
-            found = _git_grep(str(tree.root), words)
+            found = git_grep(tree, words, _SUFFIXES)
             if found is not None:
-                return [name for name in found if tree.exists(name)]
+                return [name for name, _ in found if tree.exists(name)]
         encoded = [word.encode() for word in words]
         names = [name for name in tree.list_dir(".") if name.endswith(_SUFFIXES)]
         return [name for name in names if any(word in _read(tree, name) for word in encoded)]
@@ -145,22 +144,3 @@ def _read(tree: Tree, name: str) -> bytes:
         return b""
 
 
-def _git_grep(root: str, words: tuple[str, ...]) -> list[str] | None:
-    """Tracked and untracked (not ignored) files spelling a word; None when git cannot say."""
-    patterns = [part for word in words for part in ("-e", word)]
-    globs = ["--", *(f"*{suffix}" for suffix in _SUFFIXES)]
-    command = ["git", "-C", root, "grep", "-l", "-z", "-I", "-F", "--untracked", *patterns]
-    try:
-        done = subprocess.run(
-            [*command, *globs],
-            capture_output=True,
-            timeout=60,
-            check=False,
-            env={**os.environ, **NO_NETWORK},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode not in (0, 1):
-        return None
-    raw = done.stdout.decode("utf-8", "surrogateescape")
-    return sorted(name for name in raw.split("\0") if name)

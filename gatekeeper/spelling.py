@@ -1,0 +1,100 @@
+"""Which files of a tree spell some words, without reading the whole repository for it.
+
+Several decisions start from "does any file say this?" (an admission policy's kind, a chart's
+folder named by a deployer, a plugin's `generate` key, a patch a loop applies). In a git work
+tree or a pull request's revision one `git grep` answers (a work tree's untracked files
+too, never an ignored one); without git every file is read. One helper for all of them, so
+that each asks the same way and a revision is searched as the work tree is.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gatekeeper.tree import Tree, WorkTree
+
+
+def git_grep(
+    tree: Tree, words: Iterable[str], suffixes: Iterable[str] = (), lines: bool = False
+) -> list[tuple[str, str]] | None:
+    """(file, line) of each line spelling one of `words` (fixed strings), or (file, "") of
+    each such file when not `lines`, among the files ending in one of `suffixes` (every file
+    when none), sorted by file; None when git cannot say (not a git tree, git failed)."""
+    from gatekeeper.git import NO_NETWORK
+
+    patterns = [part for word in words for part in ("-e", word)]
+    if not patterns:
+        return []
+    options = ["-n"] if lines else ["-l"]
+    globs = ["--", *(f"*{suffix}" for suffix in suffixes)]
+    commit = _commit(tree)
+    prefix = ""
+    if isinstance(tree, WorkTree):
+        command = ["git", "-C", str(tree.root), "grep", *options, "-z", "-I", "-F", "--untracked"]
+        command += [*patterns, *globs]
+    elif commit is not None:
+        command = ["git", f"--git-dir={commit.repo.git_dir}", "grep", *options, "-z", "-I", "-F"]
+        command += [*patterns, commit.hexsha, *globs]
+        prefix = f"{commit.hexsha}:"
+    else:
+        return None
+    try:
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, **NO_NETWORK},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode not in (0, 1):  # 1: nothing found; anything else: git cannot say
+        return None
+    output = done.stdout.decode("utf-8", "surrogateescape")
+    if not lines:
+        return [(name.removeprefix(prefix), "") for name in output.split("\0") if name]
+    found = []
+    for record in output.splitlines():
+        file, _, rest = record.partition("\0")
+        found.append((file.removeprefix(prefix), rest.partition("\0")[2]))
+    return found
+
+
+def spelling(
+    tree: Tree,
+    words: Iterable[str],
+    suffixes: Iterable[str] = (),
+    lines: bool = False,
+    skip: Callable[[str], bool] | None = None,
+) -> list[tuple[str, str | None]]:
+    """git_grep's answer, else every file read (those `skip` names left out); a file that
+    cannot be read is (file, None): it may spell them."""
+    words, suffixes = list(words), tuple(suffixes)
+    found = git_grep(tree, words, suffixes, lines)
+    if found is not None:
+        return [(file, line) for file, line in found if skip is None or not skip(file)]
+    out: list[tuple[str, str | None]] = []
+    for file in tree.list_dir(""):
+        if (suffixes and not file.endswith(suffixes)) or (skip is not None and skip(file)):
+            continue
+        try:
+            text = tree.read(file).decode("utf-8", "replace")
+        except (OSError, ValueError):
+            out.append((file, None))
+            continue
+        if lines:
+            out += [(file, line) for line in text.splitlines() if any(w in line for w in words)]
+        elif any(word in text for word in words):
+            out.append((file, ""))
+    return out
+
+
+def _commit(tree: Tree) -> Any:
+    """The commit a revision's tree reads (gatekeeper.git.RevisionTree), or None."""
+    commit = getattr(tree, "commit", None)
+    if commit is not None and hasattr(commit, "hexsha") and hasattr(commit, "repo"):
+        return commit
+    return None
