@@ -99,13 +99,23 @@ resources:
     type: kubernetes:yaml:ConfigFile
     properties:
       file: manifests/pod.manifest
+  glob:
+    type: kubernetes:yaml/v2:ConfigGroup
+    properties:
+      files: ["more/*.manifest"]
 """
     pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: f}\nspec:\n  hostPID: true\n"
-    files = {"Main.yaml": program, "manifests/pod.manifest": pod}
+    files = {
+        "Main.yaml": program,
+        "manifests/pod.manifest": pod,
+        "more/a.manifest": pod,
+        "more/deeper/b.manifest": pod,  # `*` stays in its folder, as in Go
+    }
     assert found(tmp_path, files) == {
         ("K8S-PSS-HOST-NAMESPACES", "Main.yaml", 12),
         ("K8S-PSS-HOST-NAMESPACES", "Main.yaml", 19),
         ("K8S-PSS-HOST-NAMESPACES", "manifests/pod.manifest", 5),
+        ("K8S-PSS-HOST-NAMESPACES", "more/a.manifest", 5),
     }
 
 

@@ -23,6 +23,7 @@ Python, Go, .NET or Java are not read.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.names import is_pulumi_program
-from gatekeeper.tree import inside
+from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "pulumi"
@@ -41,6 +42,7 @@ detect = is_pulumi_program
 
 _TOKEN = re.compile(r"^kubernetes:([A-Za-z0-9.-]+)/(v[0-9A-Za-z]+):([A-Za-z0-9]+)$")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)\}")  # `${name}`, no property path
+_MAX_GLOB = 256  # files one pattern reads
 _CUSTOM = "kubernetes:apiextensions.k8s.io:CustomResource"
 _CONFIG_GROUPS = frozenset({"kubernetes:yaml:ConfigGroup", "kubernetes:yaml/v2:ConfigGroup"})
 _CONFIG_FILES = frozenset({"kubernetes:yaml:ConfigFile", "kubernetes:yaml/v2:ConfigFile"})
@@ -296,7 +298,7 @@ def _config(
         if kubernetes.is_object(obj):
             where = ("objs", index) if isinstance(objs, list) else ("objs",)
             _add(path, label, variant, obj, SubLocator(located, where), loaded)
-    for file, where in _files(path, properties):
+    for file, where in _files(path, properties, context.tree):
         line = located.locate(where).line
         if file is None:
             message = f"{label}: a file outside this repository or a URL; not judged"
@@ -313,9 +315,9 @@ def _config(
             loaded.documents.append(made)
 
 
-def _files(path: str, properties: dict[str, Any]) -> Iterator[tuple[str | None, Path]]:
-    """The repository files a ConfigGroup (`files`) or ConfigFile (`file`) reads, relative to
-    the program's folder (None: a URL, a glob or a path out of the repository)."""
+def _files(path: str, properties: dict[str, Any], tree: Tree) -> Iterator[tuple[str | None, Path]]:
+    """The repository files a ConfigGroup (`files`, glob patterns too) or ConfigFile (`file`)
+    reads, relative to the program's folder (None: a URL or a path out of the repository)."""
     folder = posixpath.dirname(path)
     named: list[tuple[Any, Path]] = []
     files = properties.get("files")
@@ -326,15 +328,29 @@ def _files(path: str, properties: dict[str, Any]) -> Iterator[tuple[str | None, 
     if isinstance(properties.get("file"), str):
         named.append((properties["file"], ("file",)))
     for file, where in named:
-        if (
-            not isinstance(file, str)
-            or is_unknown(file)
-            or "://" in file
-            or any(c in file for c in "*?[")
-        ):
+        if not isinstance(file, str) or is_unknown(file) or "://" in file:
             yield None, where
-        else:
-            yield inside(posixpath.join(folder, file)), where
+            continue
+        name = inside(posixpath.join(folder, file))
+        if name is None or not any(c in name for c in "*?["):
+            yield name, where
+            continue
+        yield from ((match, where) for match in _glob(tree, name))
+
+
+def _glob(tree: Tree, pattern: str) -> list[str]:
+    """Files matching `pattern` as Go's filepath.Glob matches (a `*` stays in its folder)."""
+    parts = pattern.split("/")
+    fixed = next(i for i, part in enumerate(parts) if any(c in part for c in "*?["))
+    base = "/".join(parts[:fixed]) or "."
+    found = []
+    for file in tree.list_dir(base):
+        names = file.split("/")
+        if len(names) == len(parts) and all(map(fnmatch.fnmatchcase, names, parts)):
+            found.append(file)
+            if len(found) == _MAX_GLOB:
+                break
+    return found
 
 
 def _chart(
@@ -434,7 +450,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 continue
             properties = resource["properties"]
             if resource.get("type") in _CONFIG_GROUPS | _CONFIG_FILES:
-                yield from ((path, file) for file, _ in _files(path, properties) if file)
+                yield from ((path, f) for f, _ in _files(path, properties, tree) if f)
             if resource.get("type") in _CHARTS and isinstance(properties.get("chart"), str):
                 chart_dir = inside(posixpath.join(folder, properties["chart"]))
                 if chart_dir:
