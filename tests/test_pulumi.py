@@ -183,3 +183,18 @@ def test_a_literal_variable_is_judged_where_it_is_used(tmp_path: Path) -> None:
         ("K8S-PSS-PRIVILEGED", "Pulumi.yaml", 19),
         ("K8S-PSS-HOST-PATH", "Pulumi.yaml", 26),
     }
+
+
+def test_configuration_every_stack_agrees_on_is_judged(tmp_path: Path) -> None:
+    """`${priv}` is the default unless a stack sets it: the same value everywhere is judged;
+    values that differ between stacks (or a secret) are said, blocking."""
+    program = PROGRAM.replace(
+        "runtime: yaml\n", "runtime: yaml\nconfig:\n  priv: {type: boolean, default: true}\n"
+    )
+    program = program.replace("{privileged: true}", "{privileged: '${priv}'}")
+    files = {"Pulumi.yaml": program, "Pulumi.dev.yaml": "config:\n  agent:priv: true\n"}
+    assert ("K8S-PSS-PRIVILEGED", "Pulumi.yaml", 19) in found(tmp_path, files)
+    files["Pulumi.prod.yaml"] = "config:\n  agent:priv: false\n"
+    judged = found(tmp_path, files)
+    assert ("GK-LOCAL-NOT-EXPANDED", "Pulumi.yaml", 19) in judged
+    assert ("K8S-PSS-PRIVILEGED", "Pulumi.yaml", 19) not in judged

@@ -42,6 +42,8 @@ detect = is_pulumi_program
 
 _TOKEN = re.compile(r"^kubernetes:([A-Za-z0-9.-]+)/(v[0-9A-Za-z]+):([A-Za-z0-9]+)$")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)\}")  # `${name}`, no property path
+_STACK_FILE = re.compile(r"Pulumi\.[^/]+\.ya?ml")
+_UNSET = object()  # a configuration key with no value
 _MAX_GLOB = 256  # files one pattern reads
 _CUSTOM = "kubernetes:apiextensions.k8s.io:CustomResource"
 _CONFIG_GROUPS = frozenset({"kubernetes:yaml:ConfigGroup", "kubernetes:yaml/v2:ConfigGroup"})
@@ -51,15 +53,15 @@ _CHARTS = frozenset(
 )
 # Other resources that deploy objects this adapter does not build: said, never dropped.
 _UNREAD = frozenset({"kubernetes:kustomize:Directory", "kubernetes:kustomize/v2:Directory"})
-# Fields whose value Pod Security and the pod policies decide on: unknown there is said.
+# Fields whose value Pod Security (baseline and restricted) decides on, and what holds them:
+# unknown there is said. An image or a name per stack (`nginx:${tag}`) passes, as Terraform's.
 DECIDING = frozenset(
     {
         "privileged", "allowPrivilegeEscalation", "hostNetwork", "hostPID", "hostIPC",
-        "hostUsers", "hostPath", "hostPort", "runAsNonRoot", "runAsUser", "runAsGroup",
-        "capabilities", "add", "drop", "procMount", "seccompProfile", "appArmorProfile",
-        "seLinuxOptions", "sysctls", "securityContext", "volumes", "containers",
-        "initContainers", "ephemeralContainers", "image", "automountServiceAccountToken",
-        "readOnlyRootFilesystem", "spec", "template",
+        "hostUsers", "hostPath", "hostPort", "runAsNonRoot", "runAsUser", "capabilities",
+        "add", "drop", "procMount", "seccompProfile", "appArmorProfile", "seLinuxOptions",
+        "sysctls", "securityContext", "volumes", "containers", "initContainers",
+        "ephemeralContainers", "spec", "template",
     }
 )  # fmt: skip
 
@@ -105,7 +107,10 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         return kubernetes.load(path, data, context)
     loaded = Loaded(problems=[entry for entry in entries if isinstance(entry, Problem)])
     locator = NodeLocator(path, documents[0].node)
-    variables = literal_variables(documents[0].obj)
+    variables = {
+        **config_values(documents[0].obj, path, context.tree),
+        **literal_variables(documents[0].obj),
+    }
     for name, resource in resources.items():
         if isinstance(resource, dict) and isinstance(resource.get("type"), str):
             resource = {**resource, "properties": resolved(resource.get("properties"), variables)}
@@ -113,6 +118,72 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     if kubernetes.looks_like_objects(data):  # an object written as such: applied all the same
         loaded.documents.extend(kubernetes.load(path, data, context).documents)
     return loaded
+
+
+def stack_files(obj: dict[str, Any], path: str, tree: Tree) -> list[str]:
+    """The stacks' configuration files of the project (`Pulumi.<stack>.yaml` beside the
+    program, or in its `stackConfigDir`)."""
+    folder = posixpath.dirname(path)
+    where = obj.get("stackConfigDir")
+    if isinstance(where, str):
+        folder = inside(posixpath.join(folder, where)) or folder
+    prefix = f"{folder}/" if folder else ""
+    return [
+        file
+        for file in tree.list_dir(folder or ".")
+        if posixpath.dirname(file) == folder
+        and _STACK_FILE.fullmatch(file[len(prefix) :]) is not None
+    ]
+
+
+def config_values(obj: dict[str, Any], path: str, tree: Tree) -> dict[str, Any]:
+    """`${key}` of the program's configuration where every stack deploys the same written
+    value (its own, or the program's default when it sets none): a key the stacks set
+    differently, to a secret or to nothing is left out (unknown)."""
+    declared = obj.get("config", obj.get("configuration"))
+    if not isinstance(declared, dict):
+        return {}
+    project = str(obj.get("name") or "")
+    defaults: dict[str, Any] = {}
+    for key, spec in declared.items():
+        if isinstance(spec, dict):
+            if "default" in spec:
+                defaults[str(key)] = spec["default"]
+        elif spec is not None:
+            defaults[str(key)] = spec
+    stacks: list[dict[str, Any]] = []
+    for file in stack_files(obj, path, tree):
+        try:
+            entries = list(load_all(file, decode(tree.read(file))))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return {}  # a stack not read: nothing is known for sure
+        config = (
+            entries[0].obj.get("config")
+            if entries and isinstance(entries[0], YamlDocument) and isinstance(entries[0].obj, dict)
+            else None
+        )
+        stacks.append(config if isinstance(config, dict) else {})
+    values: dict[str, Any] = {}
+    for key in {str(k) for k in declared}:
+        seen = []
+        for stack in stacks:
+            seen.append(stack.get(f"{project}:{key}", stack.get(key, defaults.get(key, _UNSET))))
+        if not stacks:
+            seen.append(defaults.get(key, _UNSET))
+        first = seen[0]
+        if all(
+            value is not _UNSET
+            and not _has_unknown(value)
+            and not _secret(value)
+            and value == first
+            for value in seen
+        ):
+            values[key] = first
+    return values
+
+
+def _secret(value: Any) -> bool:
+    return isinstance(value, dict) and "secure" in value
 
 
 def literal_variables(obj: dict[str, Any]) -> dict[str, Any]:
@@ -444,6 +515,10 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         if len(entries) != 1 or not isinstance(entries[0], YamlDocument):
             continue
         resources = program(entries[0].obj, path)
+        if resources is not None and isinstance(
+            entries[0].obj.get("config", entries[0].obj.get("configuration")), dict
+        ):
+            yield from ((path, file) for file in stack_files(entries[0].obj, path, tree))
         folder = posixpath.dirname(path)
         for resource in (resources or {}).values():
             if not isinstance(resource, dict) or not isinstance(resource.get("properties"), dict):
