@@ -198,3 +198,66 @@ def test_configuration_every_stack_agrees_on_is_judged(tmp_path: Path) -> None:
     judged = found(tmp_path, files)
     assert ("GK-LOCAL-NOT-EXPANDED", "Pulumi.yaml", 19) in judged
     assert ("K8S-PSS-PRIVILEGED", "Pulumi.yaml", 19) not in judged
+
+
+def test_an_application_the_program_creates_brings_what_it_deploys(tmp_path: Path) -> None:
+    """The Application renders the chart with `privileged: true`: only its rendering has it."""
+    program = """\
+name: apps
+runtime: yaml
+resources:
+  guestbook:
+    type: kubernetes:yaml/v2:ConfigGroup
+    properties:
+      objs:
+        - apiVersion: argoproj.io/v1alpha1
+          kind: Application
+          metadata: {name: web, namespace: argocd}
+          spec:
+            project: default
+            source:
+              repoURL: https://github.com/acme/deploy
+              path: charts/web
+              helm: {valuesObject: {privileged: true}}
+            destination: {server: https://kubernetes.default.svc, namespace: web}
+"""
+    files = {
+        **CHART,
+        ".gatekeeper.yml": "sources: {gitops: {repoURLs: [https://github.com/acme/deploy]}}\n",
+        "Pulumi.yaml": program,
+    }
+    assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10) in found(tmp_path, files)
+
+
+def test_a_pull_request_changing_a_chart_an_application_of_the_program_renders(
+    tmp_path: Path,
+) -> None:
+    """The base's template ignores `privileged`; the pull request makes it read the value
+    only the program's Application sets."""
+    repo = Repo(tmp_path / "repo")
+    repo.write(
+        ".gatekeeper.yml",
+        CONFIG.replace("builtin: false", "builtin: true")
+        + "sources: {gitops: {repoURLs: [https://github.com/acme/deploy]}}\n",
+    )
+    repo.write("policies/.keep", "")
+    template = CHART["charts/web/templates/pod.yaml"]
+    for name, text in CHART.items():
+        repo.write(name, text.replace("{{ .Values.privileged }}", "false"))
+    repo.write(
+        "infra/Pulumi.yaml",
+        "name: p\nruntime: yaml\nresources:\n  app:\n"
+        "    type: kubernetes:argoproj.io/v1alpha1:Application\n    properties:\n"
+        "      metadata: {name: web, namespace: argocd}\n      spec:\n"
+        "        source: {repoURL: https://github.com/acme/deploy, path: charts/web,"
+        " helm: {valuesObject: {privileged: true}}}\n"
+        "        destination: {namespace: web}\n",
+    )
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("charts/web/templates/pod.yaml", template)
+    repo.commit("read the value")
+    blocking = scan_change(repo.root, "main").verdict.blocking
+    assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "new") in {
+        (f.policy_id, f.file, f.line, f.status) for f in blocking
+    }

@@ -95,7 +95,7 @@ def program(obj: Any, path: str) -> dict[str, Any] | None:
 
 
 def load(path: str, data: bytes, context: LoadContext) -> Loaded:
-    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources import gitops, kubernetes
 
     problem = check_bytes(path, data)
     if problem is not None:
@@ -115,6 +115,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         if isinstance(resource, dict) and isinstance(resource.get("type"), str):
             resource = {**resource, "properties": resolved(resource.get("properties"), variables)}
             _resource(path, str(name), resource, locator, context, loaded)
+    gitops.expand_made(loaded, context)  # an Application it creates brings what it deploys
     if kubernetes.looks_like_objects(data):  # an object written as such: applied all the same
         loaded.documents.extend(kubernetes.load(path, data, context).documents)
     return loaded
@@ -503,18 +504,26 @@ def _is_block(context: LoadContext, path: str, line: int) -> bool:
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see depgraph): a program reads the files its ConfigFiles and
-    ConfigGroups name, the folders of the local charts it releases and their values files."""
+    ConfigGroups name, the folders of the local charts it releases and their values files,
+    its stacks' configuration, and (when it can spell a deployer's kind) the whole tree."""
     from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources.gitops import DEPLOYER_KINDS
+    from gatekeeper.sources.kubernetes import may_spell
 
     tree = context.tree
+    deployers = [kind.encode() for kind in sorted(DEPLOYER_KINDS)]
     for path in [f for f in tree.list_dir(".") if detect(f)]:
         try:
-            entries = list(load_all(path, decode(tree.read(path))))
+            data = tree.read(path)
+            entries = list(load_all(path, decode(data)))
         except (OSError, UnicodeDecodeError, ValueError):
             continue
         if len(entries) != 1 or not isinstance(entries[0], YamlDocument):
             continue
         resources = program(entries[0].obj, path)
+        if resources is not None and may_spell(data, deployers):
+            # An Application or Flux object it creates may deploy any folder of the tree.
+            yield path, ""
         if resources is not None and isinstance(
             entries[0].obj.get("config", entries[0].obj.get("configuration")), dict
         ):
