@@ -29,6 +29,7 @@ import hmac
 import itertools
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -295,29 +296,56 @@ def _doubted(
 
     The key only stops writers that cannot read it; code running as this user can. A row
     that hides an object (an Application "declaring nothing" keeps what it deploys out of
-    the dependency graph) is caught by reading the blob (kubernetes.may_spell's test, without
-    parsing); a blob that merely names a kind is parsed each time, as a miss would be."""
+    the dependency graph) is caught by reading the blob (the test of kubernetes.may_spell,
+    without parsing); a blob that names a kind as a whole word is parsed each time, as a miss
+    would be. A blob's answer is kept for the process (base and head share most blobs)."""
+    asked = tuple(words) if words is not None else None
     doubted: list[str] = []
-    ids = sorted(known)
+    ids = []
+    for sha in sorted(known):
+        memo = _CHECKED.get((sha, asked, frozenset(seen.get(sha, ()))))
+        if memo is None:
+            ids.append(sha)
+        elif memo:
+            doubted.append(sha)
     for start in range(0, len(ids), _READ_CHUNK):
         for sha, data in tree.reader.read_many(ids[start : start + _READ_CHUNK]).items():
             declared = seen.get(sha, set())
             if words is not None:
-                if _doubts(data, declared, words):
-                    doubted.append(sha)
-            elif not declared and _doubts(data, declared, [b"kind"]):
+                doubt = _doubts(data, declared, words)
+            else:
+                doubt = not declared and _doubts(data, declared, [b"kind"])
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[(sha, asked, frozenset(declared))] = doubt
+            if doubt:
                 doubted.append(sha)
     return doubted
 
 
+# Per process: (blob, kinds asked, kinds its row declares) -> whether the row was doubted (a
+# blob id names its bytes).
+_CHECKED: dict[tuple[str, tuple[bytes, ...] | None, frozenset[str]], bool] = {}
+_CHECKED_MAX = 1_000_000
+
+
 def _doubts(data: bytes, declared: set[str], words: list[bytes]) -> bool:
-    """Could `data` spell one of `words` (kind names) that is not in `declared`?"""
+    """Could `data` spell one of `words` (kind names, as whole scalars) not in `declared`?
+    A kind is a whole scalar: in the bytes no letter, digit or `_` touches it (`Secret` in
+    `SealedSecret` is not one); escapes that could spell anything leave every word possible."""
     from gatekeeper.sources import kubernetes
 
     text = kubernetes.spelled(data)
     if text is None:  # escapes could spell any kind
         return not all(word.decode() in declared for word in words)
-    return any(word in text and word.decode() not in declared for word in words)
+    missing = [word for word in words if word.decode() not in declared and word in text]
+    return bool(missing) and _whole_words(tuple(missing)).search(text) is not None
+
+
+@functools.lru_cache(maxsize=32)
+def _whole_words(words: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    alternatives = b"|".join(re.escape(word) for word in words)
+    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
 
 
 def content_id(data: bytes) -> str:

@@ -410,3 +410,15 @@ def test_files_of_a_name_read_before_are_read_ahead_together(
     finally:
         tree.reader.close()
     assert trips == [1, 5, 1]
+
+
+def test_a_kind_is_doubted_only_as_a_whole_word() -> None:
+    """`Secret` inside `SealedSecret` is no Secret: such a blob's row is believed; a row
+    lacking a kind the bytes spell whole, or bytes whose escapes could spell it, is not."""
+    from gatekeeper.blobcache import _doubts
+
+    assert not _doubts(b"kind: SealedSecret\n", {"SealedSecret"}, [b"Secret"])
+    assert _doubts(b"kind: Secret\n", set(), [b"Secret"])
+    assert _doubts(b'{"kind": "Secret"}', {"ConfigMap"}, [b"Secret"])
+    assert _doubts(b'kind: "Sec\\x72et"\n', set(), [b"Secret"])
+    assert not _doubts(b"kind: Secret\n", {"Secret"}, [b"Secret"])
