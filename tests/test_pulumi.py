@@ -261,3 +261,23 @@ def test_a_pull_request_changing_a_chart_an_application_of_the_program_renders(
     assert ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "new") in {
         (f.policy_id, f.file, f.line, f.status) for f in blocking
     }
+
+
+def test_a_v3_chart_path_and_file_asset_values_are_rendered(tmp_path: Path) -> None:
+    """helm.sh/v3:Chart names a local chart by `path`; Pulumi YAML writes values files as
+    `fn::fileAsset` assets."""
+    program = """\
+name: web
+runtime: yaml
+resources:
+  web:
+    type: kubernetes:helm.sh/v3:Chart
+    properties:
+      path: ./charts/web
+      valueYamlFiles:
+        - fn::fileAsset: ./values/prod.yaml
+"""
+    files = {**CHART, "Pulumi.yaml": program, "values/prod.yaml": "privileged: true\n"}
+    assert found(tmp_path, files, values=True) == {
+        ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "values/prod.yaml:1"),
+    }

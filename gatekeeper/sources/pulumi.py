@@ -438,9 +438,15 @@ def _chart(
     """A Helm release or chart of this repository, rendered with its values."""
     from gatekeeper.sources import helm
 
-    chart = properties.get("chart")
-    line = locator.locate((*at, "chart")).line
-    remote = properties.get("repositoryOpts") or properties.get("repo")
+    key = "path" if isinstance(properties.get("path"), str) else "chart"  # v3 Chart: `path`
+    chart = properties.get(key)
+    line = locator.locate((*at, key)).line
+    fetch = properties.get("fetchOpts")
+    remote = (
+        properties.get("repositoryOpts")
+        or properties.get("repo")
+        or (isinstance(fetch, dict) and fetch.get("repo"))
+    )
     folder = posixpath.dirname(path)
     chart_dir = (
         inside(posixpath.join(folder, chart))
@@ -469,15 +475,16 @@ def _chart(
         inline.append((known, NodeLocator(path, node)))
     values_files = []
     listed = properties.get("valueYamlFiles")
-    for index, file in enumerate(listed if isinstance(listed, list) else []):
-        name = inside(posixpath.join(folder, file)) if isinstance(file, str) else None
+    for index, item in enumerate(listed if isinstance(listed, list) else []):
+        file = asset_path(item)
+        name = inside(posixpath.join(folder, file)) if file is not None else None
         if name and context.tree.exists(name):
             values_files.append(name)
         else:
             where = locator.locate((*at, "valueYamlFiles", index)).line
-            message = f"{label}: values file {file} is not in this repository; not judged"
+            message = f"{label}: values file {item} is not in this repository; not judged"
             loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, where, message))
-    name = properties.get("name")
+    name = properties.get("name", properties.get("releaseName"))
     namespace = properties.get("namespace")
     release = helm.Release(
         tuple(values_files),
@@ -491,6 +498,18 @@ def _chart(
         made.extra["variant"] = variant
     loaded.documents.extend(rendered.documents)
     loaded.problems.extend(p for p in rendered.problems if p.code != "GK-RENDER-ERROR")
+
+
+def asset_path(item: Any) -> str | None:
+    """The file a values file entry names: a path, or a `fn::fileAsset` of one (as Pulumi
+    YAML writes assets); None for anything else (a remote asset, an interpolation)."""
+    if isinstance(item, dict) and len(item) == 1:
+        key, value = next(iter(item.items()))
+        if isinstance(key, str) and key.lower() == "fn::fileasset":
+            item = value
+    if isinstance(item, str) and not is_unknown(item) and "://" not in item:
+        return item
+    return None
 
 
 def _is_block(context: LoadContext, path: str, line: int) -> bool:
@@ -535,11 +554,14 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             properties = resource["properties"]
             if resource.get("type") in _CONFIG_GROUPS | _CONFIG_FILES:
                 yield from ((path, f) for f, _ in _files(path, properties, tree) if f)
-            if resource.get("type") in _CHARTS and isinstance(properties.get("chart"), str):
-                chart_dir = inside(posixpath.join(folder, properties["chart"]))
+            chart = properties.get("path", properties.get("chart"))
+            if resource.get("type") in _CHARTS and isinstance(chart, str):
+                chart_dir = inside(posixpath.join(folder, chart))
                 if chart_dir:
                     yield path, directory_input(chart_dir)
-                for file in properties.get("valueYamlFiles") or []:
-                    name = inside(posixpath.join(folder, file)) if isinstance(file, str) else None
+                listed = properties.get("valueYamlFiles")
+                for item in listed if isinstance(listed, list) else []:
+                    file = asset_path(item)
+                    name = inside(posixpath.join(folder, file)) if file is not None else None
                     if name:
                         yield path, name
