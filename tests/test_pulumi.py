@@ -281,3 +281,26 @@ resources:
     assert found(tmp_path, files, values=True) == {
         ("K8S-PSS-PRIVILEGED", "charts/web/templates/pod.yaml", 10, "values/prod.yaml:1"),
     }
+
+
+def test_a_patch_setting_a_pod_security_field_is_said(tmp_path: Path) -> None:
+    program = """\
+name: p
+runtime: yaml
+resources:
+  labels:
+    type: kubernetes:apps/v1:DeploymentPatch
+    properties:
+      metadata: {name: coredns, namespace: kube-system, labels: {team: dns}}
+  agent:
+    type: kubernetes:apps/v1:DaemonSetPatch
+    properties:
+      metadata: {name: agent}
+      spec:
+        template:
+          spec:
+            hostNetwork: true
+"""
+    assert found(tmp_path, {"Pulumi.yaml": program}) == {
+        ("GK-LOCAL-NOT-EXPANDED", "Pulumi.yaml", 15),
+    }

@@ -64,6 +64,8 @@ DECIDING = frozenset(
         "ephemeralContainers", "spec", "template",
     }
 )  # fmt: skip
+# Pod Security's own fields: a patch setting one is said.
+_PATCHED = DECIDING - {"spec", "template", "containers", "initContainers", "volumes"}
 
 
 def is_unknown(value: Any) -> bool:
@@ -274,8 +276,11 @@ def _resource(
             _add(path, label, variant, properties, SubLocator(locator, (*at, "properties")), loaded)
         return
     match = _TOKEN.match(token)
-    if match is None or match.group(3).endswith(("Patch", "List")):
-        return  # another provider's resource, or a patch of an object deployed elsewhere
+    if match is not None and match.group(3).endswith("Patch"):
+        _patch(path, label, properties, SubLocator(locator, (*at, "properties")), loaded)
+        return
+    if match is None or match.group(3).endswith("List"):
+        return  # another provider's resource
     group, version, kind = match.groups()
     api_version = version if group == "core" else f"{group}/{version}"
     obj = {"apiVersion": api_version, "kind": kind, **properties}
@@ -311,6 +316,34 @@ def _add(
                 " the policies that read it are not judged (write the value here)"
             )
             loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
+
+
+def _patch(
+    path: str, label: str, properties: dict[str, Any], located: SubLocator, loaded: Loaded
+) -> None:
+    """A server-side apply patch of an object deployed elsewhere (`DeploymentPatch`): not an
+    object to judge alone (most of it is elsewhere), but a Pod Security field it sets
+    (`privileged: true` on a running DaemonSet) is said at its line, blocking."""
+    for field in _fields(properties, ()):
+        if isinstance(field[-1], str) and field[-1] in _PATCHED:
+            line = located.locate(field).line
+            message = (
+                f"{label}: a patch of an object deployed elsewhere sets {field[-1]}; what it"
+                " makes is not judged here (judge the object with the patch applied)"
+            )
+            loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
+            return
+
+
+def _fields(value: Any, at: Path) -> Iterator[Path]:
+    """The paths of every field below `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield (*at, key)
+            yield from _fields(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _fields(item, (*at, index))
 
 
 def _known(value: Any, at: Path, unknown: list[Path]) -> Any:
