@@ -106,7 +106,8 @@ def _secret(directory: Path) -> bytes | None:
     """The cache's HMAC key: made once (0600, never replaced), None when it is not ours alone."""
     path = directory / _KEY_FILE
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        nofollow = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
     except FileExistsError:
         pass
     except OSError:
