@@ -11,6 +11,12 @@ The cache is only a speed-up, never trusted beyond that:
 - keys are content ids plus a digest of the code that builds entries (a new loader misses);
 - it lives in the user's cache directory (GATEKEEPER_CACHE_DIR), never in the scanned tree,
   and is not used when that directory or file is writable by others or owned by someone else;
+- each row carries an HMAC keyed by a secret file of the cache (0600, made on first use): a
+  row written by anything that cannot read that file (a cache directory restored from a CI
+  cache, a copied database) is a miss;
+- a row is checked against the blob's bytes where a kind is asked for: a blob that could spell
+  a wanted kind its rows lack is parsed again, so "declares nothing" cannot be forged even by
+  code running as this user before the scan (an earlier job on a persistent runner);
 - values are JSON checked for shape (nothing in it is executed); anything unreadable, locked
   or malformed is a miss, and a failing write is dropped.
 """
@@ -19,9 +25,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import itertools
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -35,7 +43,9 @@ if TYPE_CHECKING:
     from gatekeeper.git import RevisionTree
     from gatekeeper.sources import LoadContext
 
-_FILE = "blobs-v1.sqlite"
+_FILE = "blobs-v2.sqlite"
+_KEY_FILE = "blobs-v2.key"  # the rows' HMAC secret
+_KEY_SIZE = 32
 _CHUNK = 500  # ids per query (SQLite's parameter limit is 999 on old builds)
 _READ_CHUNK = 512  # blobs read and parsed at once
 
@@ -92,6 +102,28 @@ def _valid(value: Any) -> Rows | None:
     return rows
 
 
+def _secret(directory: Path) -> bytes | None:
+    """The cache's HMAC key: made once (0600, never replaced), None when it is not ours alone."""
+    path = directory / _KEY_FILE
+    try:
+        nofollow = getattr(os, "O_NOFOLLOW", 0)  # not on Windows
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | nofollow, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    else:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(_KEY_SIZE))
+    try:
+        if path.is_symlink() or not _private(path) or path.stat().st_mode & 0o077:
+            return None
+        key = path.read_bytes()
+    except OSError:
+        return None
+    return key if len(key) == _KEY_SIZE else None
+
+
 class BlobCache:
     """Facts by blob id in one SQLite file; every method is safe to call when it is off."""
 
@@ -99,24 +131,39 @@ class BlobCache:
         self.path = (directory or cache_dir()) / _FILE
         self.version = code_digest()
         self.db: sqlite3.Connection | None = None
+        self.key = b""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not _private(self.path.parent):
                 return
             if self.path.exists() and (self.path.is_symlink() or not _private(self.path)):
                 return
+            key = _secret(self.path.parent)
+            if key is None:
+                return
+            self.key = key
             self.db = sqlite3.connect(self.path, timeout=1)
             os.chmod(self.path, 0o600)
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS inventory (version TEXT, blob TEXT,"
-                " namespaces TEXT, kinds TEXT, rows TEXT, PRIMARY KEY (version, blob))"
+                " namespaces TEXT, kinds TEXT, rows TEXT, mac TEXT, PRIMARY KEY (version, blob))"
             )
         except (OSError, sqlite3.Error):
             self.close()
 
-    def get_many(self, blobs: list[str], keep: Keep | None = None) -> dict[str, Rows]:
+    def _mac(self, blob: str, namespaces: str, kinds: str, rows: str) -> str:
+        message = "\0".join((self.version, blob, namespaces, kinds, rows)).encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+
+    def get_many(
+        self,
+        blobs: list[str],
+        keep: Keep | None = None,
+        kinds_seen: dict[str, set[str]] | None = None,
+    ) -> dict[str, Rows]:
         """Rows of the known blobs. With `keep`, a blob whose namespaces and kinds it refuses
-        is answered without decoding its rows (as an empty list)."""
+        is answered without decoding its rows (as an empty list). `kinds_seen` receives the
+        kind names each known blob declares."""
         found: dict[str, Rows] = {}
         if self.db is None:
             return found
@@ -125,18 +172,23 @@ class BlobCache:
                 chunk = blobs[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 cursor = self.db.execute(
-                    "SELECT blob, namespaces, kinds, rows FROM inventory"
+                    "SELECT blob, namespaces, kinds, rows, mac FROM inventory"
                     f" WHERE version = ? AND blob IN ({marks})",
                     [self.version, *chunk],
                 )
-                for blob, namespaces, kinds, text in cursor:
+                for blob, namespaces, kinds, text, mac in cursor:
+                    expected = self._mac(blob, namespaces, kinds, text)
+                    if not (isinstance(mac, str) and hmac.compare_digest(mac, expected)):
+                        continue  # not written by a holder of the key: a miss
+                    if kinds_seen is not None:
+                        kinds_seen[blob] = {k.rpartition(" ")[2] for k in kinds.split("\n") if k}
                     if keep is not None and not keep(namespaces.split("\n"), kinds.split("\n")):
                         found[blob] = []
                         continue
                     rows = _valid(_json(text))
                     if rows is not None:
                         found[blob] = rows
-        except (sqlite3.Error, AttributeError):
+        except (sqlite3.Error, AttributeError, TypeError):
             return {}
         return found
 
@@ -147,13 +199,11 @@ class BlobCache:
             with self.db:
                 # Entries of older code would never be read again: one version is kept.
                 self.db.execute("DELETE FROM inventory WHERE version != ?", [self.version])
+                records = [(blob, *_keys(value), json.dumps(value)) for blob, value in rows.items()]
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO inventory (version, blob, namespaces, kinds, rows)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (self.version, blob, *_keys(value), json.dumps(value))
-                        for blob, value in rows.items()
-                    ],
+                    "INSERT OR REPLACE INTO inventory (version, blob, namespaces, kinds, rows, mac)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(self.version, *record, self._mac(*record)) for record in records],
                 )
         except sqlite3.Error:
             return
@@ -203,7 +253,12 @@ def inventory(
     cache = BlobCache()
     try:
         shas = sorted({tree.blobs[path].sha for path in paths})
-        known = cache.get_many(shas, wanted if kinds is not None or keep is not None else None)
+        seen: dict[str, set[str]] = {}
+        known = cache.get_many(
+            shas, wanted if kinds is not None or keep is not None else None, seen
+        )
+        for sha in _doubted(tree, known, seen, words):
+            del known[sha]  # parsed again below
         context = LoadContext(tree=MemoryTree({}), options=options)
         fresh: dict[str, Rows] = {}
         missing = {tree.blobs[p].sha: p for p in paths if tree.blobs[p].sha not in known}
@@ -229,6 +284,69 @@ def inventory(
         if entries:
             found[path] = entries
     return found
+
+
+def _doubted(
+    tree: RevisionTree,
+    known: dict[str, Rows],
+    seen: dict[str, set[str]],
+    words: list[bytes] | None,
+) -> list[str]:
+    """The cached blobs whose bytes could spell a wanted kind their rows do not declare
+    (`words`), or with every kind wanted (None), that declare nothing yet could spell `kind`.
+
+    The key only stops writers that cannot read it; code running as this user can. A row
+    that hides an object (an Application "declaring nothing" keeps what it deploys out of
+    the dependency graph) is caught by reading the blob (the test of kubernetes.may_spell,
+    without parsing); a blob that names a kind as a whole word is parsed each time, as a miss
+    would be. A blob's answer is kept for the process (base and head share most blobs)."""
+    asked = tuple(words) if words is not None else None
+    doubted: list[str] = []
+    ids = []
+    for sha in sorted(known):
+        memo = _CHECKED.get((sha, asked, frozenset(seen.get(sha, ()))))
+        if memo is None:
+            ids.append(sha)
+        elif memo:
+            doubted.append(sha)
+    for start in range(0, len(ids), _READ_CHUNK):
+        for sha, data in tree.reader.read_many(ids[start : start + _READ_CHUNK]).items():
+            declared = seen.get(sha, set())
+            if words is not None:
+                doubt = _doubts(data, declared, words)
+            else:
+                doubt = not declared and _doubts(data, declared, [b"kind"])
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[(sha, asked, frozenset(declared))] = doubt
+            if doubt:
+                doubted.append(sha)
+    return doubted
+
+
+# Per process: (blob, kinds asked, kinds its row declares) -> whether the row was doubted (a
+# blob id names its bytes).
+_CHECKED: dict[tuple[str, tuple[bytes, ...] | None, frozenset[str]], bool] = {}
+_CHECKED_MAX = 1_000_000
+
+
+def _doubts(data: bytes, declared: set[str], words: list[bytes]) -> bool:
+    """Could `data` spell one of `words` (kind names, as whole scalars) not in `declared`?
+    A kind is a whole scalar: in the bytes no letter, digit or `_` touches it (`Secret` in
+    `SealedSecret` is not one); escapes that could spell anything leave every word possible."""
+    from gatekeeper.sources import kubernetes
+
+    text = kubernetes.spelled(data)
+    if text is None:  # escapes could spell any kind
+        return not all(word.decode() in declared for word in words)
+    missing = [word for word in words if word.decode() not in declared and word in text]
+    return bool(missing) and _whole_words(tuple(missing)).search(text) is not None
+
+
+@functools.lru_cache(maxsize=32)
+def _whole_words(words: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    alternatives = b"|".join(re.escape(word) for word in words)
+    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
 
 
 def content_id(data: bytes) -> str:
@@ -280,8 +398,14 @@ def _batch_inventory(
 ) -> list[InventoryEntry]:
     from gatekeeper import inventory as inventory_mod
     from gatekeeper.sources import kubernetes
+    from gatekeeper.sources.gitops import DEPLOYER_KINDS
 
-    known = cache.get_many(sorted({sha for _, _, sha in batch}))
+    seen: dict[str, set[str]] = {}
+    known = cache.get_many(sorted({sha for _, _, sha in batch}), kinds_seen=seen)
+    words = [kind.encode() for kind in sorted(DEPLOYER_KINDS)]  # what decides other files
+    for _, data, sha in batch:
+        if sha in known and _doubts(data, seen.get(sha, set()), words):
+            del known[sha]  # parsed again below
     fresh: dict[str, Rows] = {}
     for path, data, sha in batch:
         if sha not in known and sha not in fresh:

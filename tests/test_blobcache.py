@@ -31,16 +31,22 @@ def netpol_repo(repo: Repo) -> str:
     return str(repo.git.head.commit.tree["net/deny.yaml"].hexsha)
 
 
-def poison(directory: Path, blob: str) -> None:
-    """Claim the NetworkPolicy's blob holds nothing."""
-    db = sqlite3.connect(directory / "blobs-v1.sqlite")
-    with db:
-        db.execute(
-            "UPDATE inventory SET rows = '[]', namespaces = '', kinds = ''"
-            " WHERE version = ? AND blob = ?",
-            [code_digest(), blob],
+def forge(directory: Path, blob: str, rows: list[object], with_key: bool = True) -> None:
+    """Write the row of `blob` as code running as this user could: with the cache's key
+    (it can read it) or without it (a database copied or restored from elsewhere)."""
+    from gatekeeper.blobcache import _keys
+
+    cache = BlobCache(directory)
+    assert cache.db is not None
+    namespaces, kinds = _keys(rows)  # type: ignore[arg-type]
+    text = json.dumps(rows)
+    mac = cache._mac(blob, namespaces, kinds, text) if with_key else "0" * 64
+    with cache.db:
+        cache.db.execute(
+            "INSERT OR REPLACE INTO inventory VALUES (?, ?, ?, ?, ?, ?)",
+            [code_digest(), blob, namespaces, kinds, text, mac],
         )
-    db.close()
+    cache.close()
 
 
 def verdicts(repo: Repo) -> list[tuple[str, str]]:
@@ -58,26 +64,64 @@ def test_warm_cache_gives_the_cold_result(repo: Repo, cache: Path) -> None:
 def test_cache_is_used_only_when_private(repo: Repo, cache: Path) -> None:
     blob = netpol_repo(repo)
     verdicts(repo)
-    poison(cache, blob)
+    (row,) = BlobCache(cache).get_many([blob])[blob]
+    forge(cache, blob, [[*row[:3], "elsewhere", *row[4:]]])  # the same kind, moved away
     # Ours alone: the cache is believed (this is what makes the check below meaningful).
     assert verdicts(repo) == [("deploy/other.yaml", "new")]
     os.chmod(cache, 0o777)  # writable by anyone: not used, the tree is parsed again
     assert verdicts(repo) == []
     os.chmod(cache, 0o700)
-    os.chmod(cache / "blobs-v1.sqlite", 0o666)
+    os.chmod(cache / "blobs-v2.sqlite", 0o666)
     assert verdicts(repo) == []
+    os.chmod(cache / "blobs-v2.sqlite", 0o600)
+    os.chmod(cache / "blobs-v2.key", 0o644)  # a key others can read signs nothing
+    assert verdicts(repo) == []
+    assert BlobCache(cache).db is None
+
+
+def test_a_row_not_signed_with_the_key_is_a_miss(repo: Repo, cache: Path) -> None:
+    blob = netpol_repo(repo)
+    verdicts(repo)
+    assert (cache / "blobs-v2.key").stat().st_mode & 0o777 == 0o600
+    (row,) = BlobCache(cache).get_many([blob])[blob]
+    forge(cache, blob, [[*row[:3], "elsewhere", *row[4:]]], with_key=False)
+    assert BlobCache(cache).get_many([blob]) == {}
+    assert verdicts(repo) == []
+
+
+def test_a_signed_row_hiding_a_kind_the_blob_spells_is_parsed_again(
+    repo: Repo, cache: Path
+) -> None:
+    """Code running as this user (an earlier job on a persistent runner) can read the key:
+    a row saying the NetworkPolicy's blob declares nothing is checked against its bytes."""
+    blob = netpol_repo(repo)
+    verdicts(repo)
+    forge(cache, blob, [])
+    assert verdicts(repo) == []  # the NetworkPolicy still counts
+
+
+def test_a_signed_row_hiding_an_application_on_disk_is_parsed_again(cache: Path) -> None:
+    from gatekeeper import blobcache
+    from gatekeeper.sources import LoadContext
+    from gatekeeper.tree import MemoryTree
+
+    context = LoadContext(tree=MemoryTree({"apps/web.yaml": APPLICATION}))
+    pairs = [("apps/web.yaml", APPLICATION)]
+    assert [e.kind for e in blobcache.contents_inventory(pairs, context)] == ["Application"]
+    forge(cache, blobcache.content_id(APPLICATION), [])
+    assert [e.kind for e in blobcache.contents_inventory(pairs, context)] == ["Application"]
 
 
 def test_malformed_or_unreadable_cache_is_a_miss(repo: Repo, cache: Path) -> None:
     blob = netpol_repo(repo)
     verdicts(repo)
-    db = sqlite3.connect(cache / "blobs-v1.sqlite")
+    db = sqlite3.connect(cache / "blobs-v2.sqlite")
     with db:
         db.execute("UPDATE inventory SET rows = ?", [json.dumps([["x", 1]])])
     db.close()
     assert BlobCache(cache).get_many([blob]) == {}
     assert verdicts(repo) == []
-    (cache / "blobs-v1.sqlite").write_bytes(b"not a database")
+    (cache / "blobs-v2.sqlite").write_bytes(b"not a database")
     assert BlobCache(cache).get_many([blob]) == {}
     assert verdicts(repo) == []
 
@@ -366,3 +410,15 @@ def test_files_of_a_name_read_before_are_read_ahead_together(
     finally:
         tree.reader.close()
     assert trips == [1, 5, 1]
+
+
+def test_a_kind_is_doubted_only_as_a_whole_word() -> None:
+    """`Secret` inside `SealedSecret` is no Secret: such a blob's row is believed; a row
+    lacking a kind the bytes spell whole, or bytes whose escapes could spell it, is not."""
+    from gatekeeper.blobcache import _doubts
+
+    assert not _doubts(b"kind: SealedSecret\n", {"SealedSecret"}, [b"Secret"])
+    assert _doubts(b"kind: Secret\n", set(), [b"Secret"])
+    assert _doubts(b'{"kind": "Secret"}', {"ConfigMap"}, [b"Secret"])
+    assert _doubts(b'kind: "Sec\\x72et"\n', set(), [b"Secret"])
+    assert not _doubts(b"kind: Secret\n", {"Secret"}, [b"Secret"])

@@ -68,6 +68,7 @@ REGISTRY: tuple[str, ...] = (
     "helm",
     "kustomize",
     "tanka",  # main.jsonnet: Tanka's inline environments
+    "pulumi",  # Pulumi YAML programs (a Main.yaml that is not one: read as a manifest)
     "kubernetes",
 )
 
@@ -120,6 +121,7 @@ def _name_tests() -> dict[str, Callable[[str], bool]]:
         "kustomize": names.is_kustomization,
         "release_files": names.is_release_file,
         "tanka": names.is_tanka_entry,
+        "pulumi": names.is_pulumi_program,
     }
 
 
@@ -186,7 +188,8 @@ def _owner_tests(context: LoadContext) -> dict[str, Callable[[str], bool]]:
         "workflow": runs,
         "helm": renders,
         "kustomize": builds_with,
-        "kubernetes": lambda path: False,  # the one adapter without owners
+        "kubernetes": lambda path: False,  # adapters without owners
+        "pulumi": lambda path: False,
     }
 
 

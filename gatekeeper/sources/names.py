@@ -184,6 +184,14 @@ def is_release_file(path: str) -> bool:
     return folder == "helmfile.d" and name.endswith((".yaml", ".yml", ".gotmpl"))
 
 
+PULUMI_PROGRAMS = frozenset({"Pulumi.yaml", "Pulumi.yml", "Main.yaml", "Main.yml"})
+
+
+def is_pulumi_program(path: str) -> bool:
+    """A Pulumi YAML program's file, by name (gatekeeper.sources.pulumi reads its runtime)."""
+    return posixpath.basename(path) in PULUMI_PROGRAMS
+
+
 def is_tanka_entry(path: str) -> bool:
     """A Jsonnet file: maybe a Tanka inline environment (gatekeeper.sources.tanka): `tk
     apply` takes a folder's main.jsonnet or any file named (red team s11)."""
