@@ -126,11 +126,14 @@ class Ownership:
 
     def exists(self, path: str) -> bool:
         """`tree.exists(path)`, asked once per path."""
-        cut = path.rfind("/") + 1  # the folder keeps its slash: `/x` is not `x`
-        folder, name = path[:cut], path[cut:]
+        cut = path.rfind("/") + 1
+        # A relative path's folder as _above writes it (one string, see there); an absolute
+        # path's keeps its slash: `/x` is not `x`, nor `//x` `/x`.
+        relative = cut > 1 and path[0] != "/"
+        folder, name = path[: cut - 1] if relative else path[:cut], path[cut:]
         known = self._exists.get(folder)
         if known is None:
-            known = self._exists[folder] = {}
+            known = self._exists[sys.intern(folder)] = {}
         found = known.get(name)
         if found is None:
             found = known[sys.intern(name)] = self.tree.exists(path)
@@ -155,7 +158,7 @@ class Ownership:
             chain.append(current)
             current = _above(current)
         found = self._above[current, names] if current is not None else ()
-        for here in reversed(chain):
+        for here in map(sys.intern, reversed(chain)):  # (see _above)
             own = tuple(
                 file
                 for name in names
@@ -181,7 +184,7 @@ class Ownership:
             chain.append(current)
             current = _above(current)
         found = unions[current] if current is not None else frozenset()
-        for here in reversed(chain):
+        for here in map(sys.intern, reversed(chain)):  # (see _above)
             own = self.remember(kind, here, compute)
             found = unions[here] = own | found if own else found
         return found
@@ -220,11 +223,15 @@ class Ownership:
 
 def _above(folder: str) -> str | None:
     """The folder above `folder`: "" (the root) above a top-level one, None above the root
-    ("/" of an absolute path is below the root too, as helm.parents has it)."""
+    ("/" of an absolute path is below the root too, as helm.parents has it).
+
+    Interned: a folder is a key of several per-folder caches (files_above, union_above,
+    remember) and of the tree's listing, which every pool worker inherits and reads; one
+    string each, not one per cache (3 MB at 27,000 files)."""
     if not folder:
         return None
     parent = posixpath.dirname(folder)
-    return "" if parent == folder else parent
+    return "" if parent == folder else sys.intern(parent)
 
 
 _OWNERSHIP: weakref.WeakKeyDictionary[Any, Ownership] = weakref.WeakKeyDictionary()

@@ -12,6 +12,7 @@ import errno
 import os
 import posixpath
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
@@ -246,6 +247,8 @@ class WorkTree:
         walked: list[str] = []
         for full, regular in walk_entries(start, base, frozenset({".git"}), walked):
             name = full[cut:] if os.sep == "/" else full[cut:].replace(os.sep, "/")
+            if whole:  # kept to the end of the run: one string with discover's (see intern)
+                name = sys.intern(name)
             if regular and trusted:
                 found.append(name)
                 plain.append(name)
@@ -258,7 +261,7 @@ class WorkTree:
             self._linked = frozenset(found) - self._plain
             if _case_sensitive(self.real_root, found):
                 self._walked = frozenset(
-                    folder[cut:] if os.sep == "/" else folder[cut:].replace(os.sep, "/")
+                    sys.intern(folder[cut:] if os.sep == "/" else folder[cut:].replace(os.sep, "/"))
                     for folder in walked
                 )
         return found
