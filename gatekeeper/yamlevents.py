@@ -297,6 +297,16 @@ def _build_all(file: str, text: str, parser: Any, entries: list[Manifest | Probl
             raise _Composed
 
 
+def shared_parts(locator: Any, obj: Any) -> object | None:
+    """What the tables of the copies of one text's document share (_again), when `locator`
+    has such a table and walks `obj` itself; None otherwise. Equal values and equal parts
+    place every path alike (Engine._made keeps the places of equal documents)."""
+    table = locator.table if type(locator) is NodeLocator else None
+    if type(table) is not _Table or table.obj is not obj:
+        return None
+    return table.offsets
+
+
 def _as_is(node: ScalarNode) -> Any:
     return node.value
 

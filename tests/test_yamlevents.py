@@ -265,3 +265,34 @@ def test_a_text_read_again_that_events_do_not_keep_is_read_again(text: str) -> N
     first time, the problem in the second file."""
     for file in ("a.yaml", "b.yaml"):
         assert _view(list(yamlevents.manifests(file, text))) == _view(list(_composed(file, text)))
+
+
+def test_copies_of_a_text_are_located_from_the_first_ones_places(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy of a file whose values are the first's (one judgement) has its findings at the
+    places found for the first, in its own file, without walking its table again; a copy
+    whose values were changed before judging is located on its own."""
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.policy.loader import load_policy_file
+    from tests.conftest import PRIVILEGED_POD, REPO
+
+    engine = Engine([load_policy_file(REPO / "policies/kubernetes/pss-baseline-privileged.yaml")])
+    text = "# two\n# comments\n" + PRIVILEGED_POD
+    first = engine.evaluate(kubernetes.load("a/pod.yaml", text.encode()).documents[0])
+    walked: list[Path] = []
+    span = yamlevents._Table.span
+
+    def counted(self: Any, path: Path) -> Any:
+        walked.append(path)
+        return span(self, path)
+
+    monkeypatch.setattr(yamlevents._Table, "span", counted)
+    copy = engine.evaluate(kubernetes.load("b/pod.yaml", text.encode()).documents[0])
+    assert walked == []
+    assert [f.with_(file="a/pod.yaml") for f in copy] == first and first
+    assert {f.file for f in copy} == {"b/pod.yaml"}
+    changed = kubernetes.load("c/pod.yaml", text.encode()).documents[0]
+    changed.obj["spec"]["containers"][0]["image"] = "ghcr.io/acme/app:2.0"
+    assert [f.line for f in engine.evaluate(changed)] == [f.line for f in first]
+    assert walked
