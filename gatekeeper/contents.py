@@ -32,10 +32,12 @@ class Contents(Sequence[tuple[str, bytes]]):
         names: list[str],
         read: Callable[[str], bytes],
         holding: dict[bytes, frozenset[str]] | None = None,
+        blobs: dict[str, int] | None = None,
     ) -> None:
         self.names = names
         self._read = read
         self.holding = holding or {}  # marker (MARKERS) -> names whose content holds it
+        self.blobs = blobs or {}  # name -> its content's hash when read (see blob_keys)
 
     @property
     def marked(self) -> frozenset[str]:
@@ -47,18 +49,23 @@ class Contents(Sequence[tuple[str, bytes]]):
         """Keep the names of `pairs` (and which hold each of MARKERS), drop their bytes."""
         names: list[str] = []
         holding: dict[bytes, set[str]] = {marker: set() for marker in MARKERS}
+        blobs: dict[str, int] = {}
         for name, data in pairs:
             names.append(name)
+            blobs[name] = hash(data)
             for marker, found in holding.items():
                 if marker in data:
                     found.add(name)
-        return cls(names, read, {marker: frozenset(found) for marker, found in holding.items()})
+        held = {marker: frozenset(found) for marker, found in holding.items()}
+        return cls(names, read, held, blobs)
 
     def subset(self, wanted: Iterable[str]) -> Contents:
         """The files named in `wanted`, in this order."""
         keep = set(wanted)
         holding = {marker: found & keep for marker, found in self.holding.items()}
-        return Contents([n for n in self.names if n in keep], self._read, holding)
+        names = [n for n in self.names if n in keep]
+        blobs = {n: self.blobs[n] for n in names if n in self.blobs}
+        return Contents(names, self._read, holding, blobs)
 
     @property
     def read(self) -> Callable[[str], bytes]:
@@ -93,6 +100,16 @@ def names_of(pairs: Sequence[tuple[str, bytes]]) -> list[str]:
     return list(pairs.names) if isinstance(pairs, Contents) else [path for path, _ in pairs]
 
 
+def blob_keys(pairs: Sequence[tuple[str, bytes]]) -> list[int | str]:
+    """A key per pair, equal for pairs whose contents were equal when read (their hash; a
+    file a Contents did not read has its name): to put equal files in one worker's chunk
+    (scanner._scan_pooled), where the second is read and judged from the first's caches.
+    Only an order: a collision costs a cache miss, never a result."""
+    if isinstance(pairs, Contents):
+        return [pairs.blobs.get(name, name) for name in pairs.names]
+    return [hash(data) for _, data in pairs]
+
+
 def subset(
     pairs: Sequence[tuple[str, bytes]], wanted: Iterable[str]
 ) -> Sequence[tuple[str, bytes]]:
@@ -121,7 +138,8 @@ def added(
         marker: pairs.holding.get(marker, frozenset()) | extra.holding.get(marker, frozenset())
         for marker in MARKERS
     }
-    return Contents([*pairs.names, *extra.names], pairs.read, holding)
+    blobs = {**pairs.blobs, **extra.blobs}
+    return Contents([*pairs.names, *extra.names], pairs.read, holding, blobs)
 
 
 def holding(pairs: Sequence[tuple[str, bytes]], marker: bytes) -> list[tuple[str, bytes]]:

@@ -32,6 +32,8 @@ from gatekeeper.policy.model import PLACEHOLDER, Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.rbac_reach import ROLE_POLICIES
 from gatekeeper.workloads import WORKLOAD_KINDS, PodView, pod_views, runs_pods, without_nulls
+from gatekeeper.yamldoc import NodeLocator
+from gatekeeper.yamlevents import shared_parts
 
 # Sources whose documents are Kubernetes objects produced by a tool (Helm, Kustomize).
 RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
@@ -246,6 +248,10 @@ class Engine:
             if judgement is not None and len(judgement.prints) < _PRINTS_KEPT:
                 judgement.prints[identity] = prints
         locate = document.locator.locate
+        spans = None if judgement is None else judgement.spans_in(document)
+        if spans is not None:
+            assert isinstance(document.locator, NodeLocator)  # (shared_parts says so)
+            locate = functools.partial(document.locator.locate_in, spans=spans)
         source, kind, namespace, name = identity[0], identity[1], document.namespace, document.name
         findings = []
         for one, printed in zip(said, prints, strict=True):
@@ -856,12 +862,28 @@ class _Judgement:
     # (_said), and their fingerprints by the identity they name (source, kind, object).
     said: list[_Said] | None = None
     prints: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    # Where the findings' paths are in the copies of one text's document (their tables'
+    # shared parts: yamlevents.shared_parts -> path -> span): equal values, equal places.
+    spans: dict[int, tuple[object, dict[Path, Any]]] = field(default_factory=dict)
 
     def said_in(self, document: Document) -> list[_Said]:
         """What the verdicts' findings say in `document` (equal to the one judged)."""
         if self.said is None:
             self.said = _said(document.obj, self.verdicts)
         return self.said
+
+    def spans_in(self, document: Document) -> dict[Path, Any] | None:
+        """The places of paths kept for copies of `document`'s text whose values are equal
+        (this judgement's); None when its locator cannot share them."""
+        parts = shared_parts(document.locator, document.obj)
+        if parts is None:
+            return None
+        held = self.spans.get(id(parts))
+        if held is None or held[0] is not parts:
+            if len(self.spans) >= _PRINTS_KEPT:
+                return None
+            held = self.spans[id(parts)] = (parts, {})
+        return held[1]
 
 
 # Fingerprints kept per judgement: an object is copied under a handful of identities.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import image_identity, kubeschema, ownership, problems, sources
 from gatekeeper import inventory as inventory_mod
-from gatekeeper.contents import FLUX_MARKER, Contents, holding, names_of
+from gatekeeper.contents import FLUX_MARKER, Contents, blob_keys, holding, names_of
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, by_place
@@ -344,7 +344,7 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     names = names_of(_pairs)
     builds = [number for number, name in enumerate(names) if kustomize.detect(name)]
     plain = [number for number, name in enumerate(names) if not kustomize.detect(name)]
-    _queues = (_chunked(builds), _chunked(plain))
+    _queues = (_chunked(builds), _chunked(plain, blob_keys(_pairs)))
     _taken = fork.Array("i", len(_queues))
     chunks: list[bytes] = []  # every chunk's results, pickled (see _packed)
     built = False
@@ -391,7 +391,22 @@ def _forget_builds() -> None:
     _give_back_freed_memory()
 
 
-def _chunked(numbers: list[int]) -> list[list[int]]:
+def _chunked(numbers: list[int], keys: Sequence[int | str] = ()) -> list[list[int]]:
+    """`numbers` in chunks of about CHUNK_FILES; with `keys` (a key per file, blob_keys),
+    the files with equal keys in one chunk, at the first one's place: a policy library's
+    fixtures repeat whole (the real k8s-full corpus: 9,258 files, 3,684 distinct), and a
+    copy read in the process that read the first is parsed and judged from its caches
+    (yamlevents._READ, Engine._judgements), in another it is read and judged again."""
+    if keys:
+        grouped: dict[int | str, list[int]] = {}
+        for number in numbers:
+            grouped.setdefault(keys[number], []).append(number)
+        chunks: list[list[int]] = [[]]
+        for group in grouped.values():
+            if len(chunks[-1]) >= CHUNK_FILES:
+                chunks.append([])
+            chunks[-1].extend(group)
+        return [chunk for chunk in chunks if chunk]
     return [numbers[at : at + CHUNK_FILES] for at in range(0, len(numbers), CHUNK_FILES)]
 
 

@@ -212,6 +212,23 @@ class NodeLocator:
             exact,
         )
 
+    def locate_in(self, path: Path, spans: dict[Path, tuple[Any, Any, bool]]) -> Location:
+        """`locate` with the table's answers kept in `spans`, for documents whose tables
+        and values are equal (see Engine._made)."""
+        found = spans.get(path)
+        if found is None:
+            assert self.table is not None
+            found = spans[path] = self.table.span(path)
+        start, end, exact = found
+        return Location(
+            self.file,
+            start.line + 1 + self.base_line,
+            start.column + 1,
+            end.line + 1 + self.base_line,
+            end.column + 1,
+            exact,
+        )
+
     def node_at(self, path: Path) -> Node | None:
         node: Node | None = self.root if self.table is None else self.table.root()
         for key in path:

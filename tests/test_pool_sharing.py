@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from gatekeeper.contents import FLUX_MARKER, Contents, holding, subset
+from gatekeeper.contents import FLUX_MARKER, Contents, blob_keys, holding, subset
 from gatekeeper.evaluate import Engine
 from gatekeeper.policy.loader import load_policy_file
-from gatekeeper.scanner import PARALLEL_MIN_FILES, scan
+from gatekeeper.scanner import PARALLEL_MIN_FILES, _chunked, scan
 from gatekeeper.sources import LoadContext, flux
 from gatekeeper.tree import MemoryTree
 from tests.conftest import PRIVILEGED_POD, REPO
@@ -193,3 +193,48 @@ def test_the_source_kinds_are_indexed_in_one_pass() -> None:
     assert tree.reads == {"a/repo.yaml": 1, "b/fleet.yaml": 1, "c/config.yaml": 1}
     assert flux._objects(tree, "ConfigMap", "fleet")[0][0] == "c/config.yaml"
     assert tree.passes == 2  # a ConfigMap (many files spell one) only when looked up
+
+
+def test_equal_files_go_to_one_chunk_at_the_first_ones_place() -> None:
+    """Copies of a file (fixtures copied into several folders) are scanned in one process,
+    from the caches the first filled (yamlevents._READ, the engine's judgements)."""
+    files = [(f"f{n:02}.yaml", b"x: %d\n" % (n % 3 if n < 30 else n)) for n in range(40)]
+    keys = blob_keys(files)
+    assert blob_keys(Contents.of(files, MemoryTree(dict(files)).read)) == keys
+    chunks = _chunked(list(range(40)), keys)
+    assert sorted(n for chunk in chunks for n in chunk) == list(range(40))
+    thirds = [list(range(start, 30, 3)) for start in range(3)]
+    assert chunks == [thirds[0] + thirds[1], thirds[2] + list(range(30, 36)), list(range(36, 40))]
+    assert _chunked(list(range(40))) == [list(range(16)), list(range(16, 32)), list(range(32, 40))]
+
+
+def test_a_pooled_scan_judges_equal_files_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Copies of a privileged Pod among other manifests: judged by one process, once, and
+    the findings are the serial scan's."""
+    log = tmp_path / "judged.log"
+    judge = Engine._judge
+
+    def counted(self: Engine, document: Any) -> Any:
+        with log.open("a") as handle:
+            handle.write(f"{os.getpid()} {document.name}\n")
+        return judge(self, document)
+
+    monkeypatch.setattr(Engine, "_judge", counted)
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\n"
+    files = {
+        f"team{n:03}/{'pod' if n % 5 == 0 else 'config'}.yaml": (
+            PRIVILEGED_POD if n % 5 == 0 else config % n
+        ).encode()
+        for n in range(4 * PARALLEL_MIN_FILES)
+    }
+    found = {}
+    for jobs in (1, 2):
+        log.unlink(missing_ok=True)
+        context = LoadContext(tree=MemoryTree(files))
+        pairs = Contents.of(sorted(files.items()), context.tree.read)
+        found[jobs] = scan(pairs, Engine([load_policy_file(PRIVILEGED)]), jobs, context).findings
+    pods = [line for line in log.read_text().splitlines() if not line.split()[1].startswith("c")]
+    assert len(pods) == 1
+    assert found[2] == found[1] and len(found[1]) == len(range(0, len(files), 5))

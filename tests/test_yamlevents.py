@@ -235,3 +235,64 @@ def test_libyamls_event_classes_are_back_after_a_read(text: str) -> None:
 def test_line_starts_are_where_libyaml_starts_lines(text: str) -> None:
     every_break = re.finditer("\r\n|[\r\n\x85\u2028\u2029]", text)
     assert yamlevents._line_starts(text) == [0, *(match.end() for match in every_break)]
+
+
+def test_a_text_read_again_gives_what_a_fresh_read_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal files (a policy library's fixtures) are read once: a copy gets values of its
+    own, located in its own file, built without the events (_build_all not called)."""
+    first = list(yamlevents.manifests("a.yaml", DEPLOYMENT))
+    fresh = _view(list(_composed("b.yaml", DEPLOYMENT)))
+
+    def not_again(*args: Any) -> None:
+        raise AssertionError("read from events again")
+
+    monkeypatch.setattr(yamlevents, "_build_all", not_again)
+    copy = list(yamlevents.manifests("b.yaml", DEPLOYMENT))
+    assert _view(copy) == fresh
+    assert all(isinstance(e, yamlevents.Manifest) and e.locator.file == "b.yaml" for e in copy)
+    head, again = first[0], copy[0]
+    assert isinstance(head, yamlevents.Manifest) and isinstance(again, yamlevents.Manifest)
+    assert head.obj == again.obj and head.obj is not again.obj
+    head.obj["spec"]["replicas"] = 9  # a reader changing its values changes no copy's
+    assert again.obj["spec"]["replicas"] == 3
+    third = next(iter(yamlevents.manifests("c.yaml", DEPLOYMENT)))
+    assert isinstance(third, yamlevents.Manifest) and third.obj["spec"]["replicas"] == 3
+
+
+@pytest.mark.parametrize("text", ["a: &x {b: 1}\nc: *x\n", "a: 2001-12-14\n", "a: [unclosed\n"])
+def test_a_text_read_again_that_events_do_not_keep_is_read_again(text: str) -> None:
+    """Composed texts, values marshal cannot copy (a timestamp) and problems: read as the
+    first time, the problem in the second file."""
+    for file in ("a.yaml", "b.yaml"):
+        assert _view(list(yamlevents.manifests(file, text))) == _view(list(_composed(file, text)))
+
+
+def test_copies_of_a_text_are_located_from_the_first_ones_places(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy of a file whose values are the first's (one judgement) has its findings at the
+    places found for the first, in its own file, without walking its table again; a copy
+    whose values were changed before judging is located on its own."""
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.policy.loader import load_policy_file
+    from tests.conftest import PRIVILEGED_POD, REPO
+
+    engine = Engine([load_policy_file(REPO / "policies/kubernetes/pss-baseline-privileged.yaml")])
+    text = "# two\n# comments\n" + PRIVILEGED_POD
+    first = engine.evaluate(kubernetes.load("a/pod.yaml", text.encode()).documents[0])
+    walked: list[Path] = []
+    span = yamlevents._Table.span
+
+    def counted(self: Any, path: Path) -> Any:
+        walked.append(path)
+        return span(self, path)
+
+    monkeypatch.setattr(yamlevents._Table, "span", counted)
+    copy = engine.evaluate(kubernetes.load("b/pod.yaml", text.encode()).documents[0])
+    assert walked == []
+    assert [f.with_(file="a/pod.yaml") for f in copy] == first and first
+    assert {f.file for f in copy} == {"b/pod.yaml"}
+    changed = kubernetes.load("c/pod.yaml", text.encode()).documents[0]
+    changed.obj["spec"]["containers"][0]["image"] = "ghcr.io/acme/app:2.0"
+    assert [f.line for f in engine.evaluate(changed)] == [f.line for f in first]
+    assert walked
