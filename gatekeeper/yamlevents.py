@@ -121,7 +121,7 @@ def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
 # the oldest forgotten first; the pool puts equal files in one chunk (scanner._chunked).
 _READ: dict[str, _Read | None] = {}
 _READ_SIZE = [0]  # the length of the texts in _READ
-READ_KEPT_CHARACTERS = 1 << 20
+READ_KEPT_CHARACTERS = 1 << 18  # equal files are read in one chunk: recent texts suffice
 _UNREAD: Any = object()
 
 
