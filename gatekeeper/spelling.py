@@ -18,16 +18,24 @@ from gatekeeper.tree import Tree, WorkTree
 
 
 def git_grep(
-    tree: Tree, words: Iterable[str], suffixes: Iterable[str] = (), lines: bool = False
+    tree: Tree,
+    words: Iterable[str],
+    suffixes: Iterable[str] = (),
+    lines: bool = False,
+    near: Iterable[str] = (),
 ) -> list[tuple[str, str]] | None:
-    """(file, line) of each line spelling one of `words` (fixed strings), or (file, "") of
-    each such file when not `lines`, among the files ending in one of `suffixes` (every file
-    when none), sorted by file; None when git cannot say (not a git tree, git failed)."""
+    """(file, line) of each line spelling one of `words` (fixed strings) and, when `near` is
+    given, one of those too, or (file, "") of each such file when not `lines`, among the
+    files ending in one of `suffixes` (every file when none), sorted by file; None when git
+    cannot say (not a git tree, git failed)."""
     from gatekeeper.git import NO_NETWORK
 
     patterns = [part for word in words for part in ("-e", word)]
     if not patterns:
         return []
+    also = [part for word in near for part in ("-e", word)]
+    if also:  # git grep's boolean expression: ( words ) --and ( near )
+        patterns = ["(", *patterns, ")", "--and", "(", *also, ")"]
     options = ["-n"] if lines else ["-l"]
     globs = ["--", *(f"*{suffix}" for suffix in suffixes)]
     commit = _commit(tree)
@@ -69,11 +77,12 @@ def spelling(
     suffixes: Iterable[str] = (),
     lines: bool = False,
     skip: Callable[[str], bool] | None = None,
+    near: Iterable[str] = (),
 ) -> list[tuple[str, str | None]]:
     """git_grep's answer, else every file read (those `skip` names left out); a file that
     cannot be read is (file, None): it may spell them."""
-    words, suffixes = list(words), tuple(suffixes)
-    found = git_grep(tree, words, suffixes, lines)
+    words, suffixes, near = list(words), tuple(suffixes), list(near)
+    found = git_grep(tree, words, suffixes, lines, near)
     if found is not None:
         return [(file, line) for file, line in found if skip is None or not skip(file)]
     out: list[tuple[str, str | None]] = []
@@ -86,8 +95,12 @@ def spelling(
             out.append((file, None))
             continue
         if lines:
-            out += [(file, line) for line in text.splitlines() if any(w in line for w in words)]
-        elif any(word in text for word in words):
+            out += [
+                (file, line)
+                for line in text.splitlines()
+                if any(w in line for w in words) and (not near or any(n in line for n in near))
+            ]
+        elif any(word in text for word in words) and (not near or any(n in text for n in near)):
             out.append((file, ""))
     return out
 
