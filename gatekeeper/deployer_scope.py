@@ -94,7 +94,9 @@ def _named_charts(tree: Tree, key: str) -> set[str]:
     # one for all names had cost 2.8 s on the real charts corpus).
     found = _lines_spelling(tree, sorted(set(below)))
     names = {posixpath.basename(chart) for chart in below if "/" in chart}
-    found += _lines_spelling(tree, sorted(names), _RELEASING_WORDS) if names else []
+    # A chart's last name alone (`chart: ./netpol`) is not how a Helm template names a chart
+    # to release (an app-of-apps chart's Application gives its path): templates are left out.
+    found += _lines_spelling(tree, sorted(names), _RELEASING_WORDS, True) if names else []
     last = {chart: posixpath.basename(chart) for chart in below}
     remaining = [chart for chart in below if chart not in named]
     for file, line in found:
@@ -141,14 +143,17 @@ def _fleet_above(tree: Tree, chart: str) -> bool:
 
 
 def _lines_spelling(
-    tree: Tree, words: list[str], near: tuple[str, ...] = ()
+    tree: Tree, words: list[str], near: tuple[str, ...] = (), templates: bool = False
 ) -> list[tuple[str, str]]:
     """(file, line) of each line of the tree spelling one of `words` (and one of `near`, when
-    given), prose left out."""
+    given), prose left out (and Helm templates, with `templates`)."""
     from gatekeeper.spelling import spelling
 
-    skip = lambda file: bool(_PROSE.search(file))  # noqa: E731
-    found = spelling(tree, words, lines=True, skip=skip, near=near)
+    def skip(file: str) -> bool:
+        return bool(_PROSE.search(file)) or (templates and "/templates/" in f"/{file}")
+
+    exclude = ("**/templates/**",) if templates else ()
+    found = spelling(tree, words, lines=True, skip=skip, near=near, exclude=exclude)
     return [(file, line) for file, line in found if line is not None]
 
 

@@ -23,11 +23,13 @@ def git_grep(
     suffixes: Iterable[str] = (),
     lines: bool = False,
     near: Iterable[str] = (),
+    exclude: Iterable[str] = (),
 ) -> list[tuple[str, str]] | None:
     """(file, line) of each line spelling one of `words` (fixed strings) and, when `near` is
     given, one of those too, or (file, "") of each such file when not `lines`, among the
-    files ending in one of `suffixes` (every file when none), sorted by file; None when git
-    cannot say (not a git tree, git failed)."""
+    files ending in one of `suffixes` (every file when none) and matching none of the
+    `exclude` globs (`**/templates/**`), sorted by file; None when git cannot say (not a git
+    tree, git failed)."""
     from gatekeeper.git import NO_NETWORK
 
     patterns = [part for word in words for part in ("-e", word)]
@@ -38,6 +40,7 @@ def git_grep(
         patterns = ["(", *patterns, ")", "--and", "(", *also, ")"]
     options = ["-n"] if lines else ["-l"]
     globs = ["--", *(f"*{suffix}" for suffix in suffixes)]
+    globs += [f":(exclude,glob){pattern}" for pattern in exclude]
     commit = _commit(tree)
     prefix = ""
     if isinstance(tree, WorkTree):
@@ -78,11 +81,13 @@ def spelling(
     lines: bool = False,
     skip: Callable[[str], bool] | None = None,
     near: Iterable[str] = (),
+    exclude: Iterable[str] = (),
 ) -> list[tuple[str, str | None]]:
-    """git_grep's answer, else every file read (those `skip` names left out); a file that
-    cannot be read is (file, None): it may spell them."""
+    """git_grep's answer, else every file read (those `skip` names left out: `skip` must
+    also refuse what the `exclude` globs do); a file that cannot be read is (file, None): it
+    may spell them."""
     words, suffixes, near = list(words), tuple(suffixes), list(near)
-    found = git_grep(tree, words, suffixes, lines, near)
+    found = git_grep(tree, words, suffixes, lines, near, exclude)
     if found is not None:
         return [(file, line) for file, line in found if skip is None or not skip(file)]
     out: list[tuple[str, str | None]] = []

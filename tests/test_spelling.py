@@ -42,3 +42,11 @@ def test_the_same_answer_from_a_work_tree_a_revision_and_files_read(tmp_path: Pa
     ]
     assert spelling(memory, words, (".txt",)) == [("notes.txt", "")]
     assert spelling(revision, ["nowhere"]) == []
+    # globs left out of the search (`skip` refuses them where git does not search)
+    repo.write("c/templates/t.yaml", "chart: web\n")
+    repo.commit("a template")
+    excluded = git_grep(WorkTree(repo.root), ["web"], lines=True, exclude=["**/templates/**"])
+    assert excluded is not None and ("c/templates/t.yaml", "chart: web") not in excluded
+    assert ("c/templates/t.yaml", "chart: web") in (
+        git_grep(WorkTree(repo.root), ["web"], lines=True) or []
+    )
