@@ -56,7 +56,16 @@ def _chart_of(entry: InventoryEntry) -> str | None:
 
 
 def _charts_apart(inventory: list[InventoryEntry], context: LoadContext) -> list[InventoryEntry]:
-    charts = {chart for entry in inventory if (chart := _chart_of(entry)) is not None}
+    from gatekeeper.workloads import WORKLOAD_KINDS
+
+    # Only a chart holding something that covers other objects (a NetworkPolicy, a role) is
+    # told apart: a chart of workloads alone is covered the same either way (its workloads
+    # see the namespace's objects and their own), so what releases it is not searched for.
+    charts = {
+        chart
+        for entry in inventory
+        if (chart := _chart_of(entry)) is not None and entry.kind not in WORKLOAD_KINDS
+    }
     if not charts:
         return inventory
     key = "\n".join(sorted(charts))
