@@ -106,7 +106,8 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
             continue
         # Every definition of the role: the nearest one need not be the one deployed (red
         # team s14: a harmless copy beside the binding hid the `*` one an install applies).
-        chosen = sorted(roles[key], key=lambda role: role != _nearest(binding, roles[key])[0])
+        nearest = _nearest(binding, roles[key])[0]  # once: not once per definition sorted
+        chosen = sorted(roles[key], key=lambda role: role is not nearest)
         places = tuple((role.file, role.line, role.variant) for role in chosen)
         if places not in said:
             said[places] = _judged(role_engine, chosen, roles)
