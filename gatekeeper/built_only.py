@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from gatekeeper import ownership
 from gatekeeper.finding import Finding
@@ -164,18 +164,23 @@ _APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
 _FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 
 
+def ci_texts(tree: Tree) -> Iterator[tuple[str, str]]:
+    """(name, text) of each of the repository's CI files and scripts (_CI_FILES) it can read."""
+    for name in tree.list_dir(""):
+        if not _CI_FILES.search(name):
+            continue
+        try:
+            yield name, tree.read(name).decode("utf-8", "replace")
+        except OSError:
+            continue
+
+
 def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
     """The paths the repository's CI files and scripts give a `-f` option of kubectl or oc
     (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`; a
     computed one (`-f "$DIR"`) as the root: any file may be it."""
     found: set[str] = set()
-    for name in tree.list_dir(""):
-        if not _CI_FILES.search(name):
-            continue
-        try:
-            text = tree.read(name).decode("utf-8", "replace")
-        except OSError:
-            continue
+    for _, text in ci_texts(tree):
         for line in text.splitlines():
             if not _APPLIER.search(line):  # `-f` of docker build, rm, helm...: not applied
                 continue

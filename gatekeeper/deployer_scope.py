@@ -182,16 +182,10 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
     a folder ending in `/` when applied with `-R`; `-k <folder>` for a build): "" when the
     command names none (the context's namespace). Literal paths only: a computed one (`-f
     "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED)."""
-    from gatekeeper.built_only import _CI_FILES
+    from gatekeeper.built_only import ci_texts
 
     found: dict[str, set[str]] = {}
-    for name in tree.list_dir(""):
-        if not _CI_FILES.search(name):
-            continue
-        try:
-            text = tree.read(name).decode("utf-8", "replace")
-        except OSError:
-            continue
+    for _, text in ci_texts(tree):
         text = _CONTINUED.sub(" ", text)  # a command continued over lines is one line
         for command in _KUBECTL.finditer(text):
             words = command.group(0)

@@ -347,20 +347,10 @@ def _fields(value: Any, at: Path) -> Iterator[Path]:
 
 
 def _known(value: Any, at: Path, unknown: list[Path]) -> Any:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if is_unknown(item):
-                unknown.append((*at, key))
-            else:
-                out[key] = _known(item, (*at, key), unknown)
-        return out
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if is_unknown(item):
-                unknown.append((*at, index))
-        return [_known(item, (*at, index), unknown) for index, item in enumerate(value)]
-    return value
+    """`value` without what Pulumi computes when it deploys (whose paths go to `unknown`)."""
+    from gatekeeper.sources.terraform_kubernetes import known_part
+
+    return known_part(value, at, unknown, is_unknown)
 
 
 def _config(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,7 +200,7 @@ def objects(document: Document, context: LoadContext) -> Loaded:
         if not isinstance(manifest, dict):
             return Loaded()
         unknown: list[Path] = []
-        known = as_typed(_known(manifest, (), unknown))
+        known = as_typed(known_part(manifest, (), unknown))
         return Loaded(
             documents=[_made(document, known, SubLocator(document.locator, ("manifest",)), unknown)]
         )
@@ -278,7 +279,7 @@ def _namespace_labels(document: Document) -> Document | None:
     unknown: list[Path] = []
     metadata = {
         "name": blocks[0]["name"],
-        "labels": _known(labels, ("metadata", "labels"), unknown),
+        "labels": known_part(labels, ("metadata", "labels"), unknown),
     }
     made = {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
     return _made(document, made, _MappedLocator(document.locator, paths), unknown)
@@ -335,7 +336,7 @@ def _block(
             unknown.append(where)
             continue
         paths[where] = (*written, key)
-        out[name] = _typed(name, _known(value, where, unknown))
+        out[name] = _typed(name, known_part(value, where, unknown))
     return out
 
 
@@ -361,22 +362,30 @@ def _typed(name: str, value: Any) -> Any:
     return value
 
 
-def _known(value: Any, at: Path, unknown: list[Path]) -> Any:
-    """`value` without what is unknown at plan time (whose paths go to `unknown`)."""
+def known_part(
+    value: Any,
+    at: Path,
+    unknown: list[Path],
+    unknown_if: Callable[[Any], bool] = is_unknown,
+) -> Any:
+    """`value` without what is unknown until it is applied (`unknown_if`: Terraform's values
+    known only at apply by default; Pulumi's interpolations), whose paths go to `unknown`."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if is_unknown(item):
+            if unknown_if(item):
                 unknown.append((*at, key))
             else:
-                out[key] = _known(item, (*at, key), unknown)
+                out[key] = known_part(item, (*at, key), unknown, unknown_if)
         return out
     if isinstance(value, list):
         # An unknown item stays in place (the items after it keep their index), said unknown.
         for index, item in enumerate(value):
-            if is_unknown(item):
+            if unknown_if(item):
                 unknown.append((*at, index))
-        return [_known(item, (*at, index), unknown) for index, item in enumerate(value)]
+        return [
+            known_part(item, (*at, index), unknown, unknown_if) for index, item in enumerate(value)
+        ]
     return value
 
 
@@ -429,7 +438,7 @@ def _yaml_objects(document: Document, attribute: str, tree: Tree) -> Loaded:
         if not is_object(entry.obj):
             continue
         unknown: list[Path] = []
-        known = _known(entry.obj, (), unknown)
+        known = known_part(entry.obj, (), unknown)
         locator = (
             NodeLocator(place.file, entry.node, place.line)
             if heredoc  # the heredoc's text starts on the line after `yaml_body = <<YAML`
