@@ -200,17 +200,8 @@ class NodeLocator:
 
     def locate(self, path: Path) -> Location:
         if self.table is not None:
-            start, end, exact = self.table.span(path)
-        else:
-            start, end, exact = _span(self.root, path)
-        return Location(
-            self.file,
-            start.line + 1 + self.base_line,
-            start.column + 1,
-            end.line + 1 + self.base_line,
-            end.column + 1,
-            exact,
-        )
+            return self._location(*self.table.span(path))
+        return self._location(*_span(self.root, path))
 
     def locate_in(self, path: Path, spans: dict[Path, tuple[Any, Any, bool]]) -> Location:
         """`locate` with the table's answers kept in `spans`, for documents whose tables
@@ -219,7 +210,9 @@ class NodeLocator:
         if found is None:
             assert self.table is not None
             found = spans[path] = self.table.span(path)
-        start, end, exact = found
+        return self._location(*found)
+
+    def _location(self, start: Any, end: Any, exact: bool) -> Location:
         return Location(
             self.file,
             start.line + 1 + self.base_line,
