@@ -640,3 +640,41 @@ def test_a_pull_request_changing_only_the_chart_rejudges_the_release(tmp_path: P
     assert [(f.file, f.line, f.status) for f in blocking] == [
         ("charts/app/templates/pod.yaml", 9, "new")
     ]
+
+
+def test_an_ingress_is_the_ingress_it_creates(tmp_path: Path) -> None:
+    """`kubernetes_ingress_v1` (red team s12 t11): its annotations (an nginx snippet) and its
+    rules (repeated `rule`, `path` blocks holding a `path` attribute) as the Ingress."""
+    main = """\
+resource "kubernetes_ingress_v1" "web" {
+  metadata {
+    name      = "web"
+    namespace = "app"
+    annotations = {
+      "nginx.ingress.kubernetes.io/server-snippet" = "location /x { proxy_pass http://x; }"
+    }
+  }
+  spec {
+    rule {
+      http {
+        path {
+          path = "/"
+          backend {
+            service {
+              name = "web"
+              port {
+                number = 80
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+    found = findings(tmp_path, {"main.tf": main}, "K8S-NETWORK-INGRESS")
+    assert found == {
+        ("K8S-NETWORK-INGRESS-SNIPPETS", "main.tf", 6),
+        ("K8S-NETWORK-INGRESS-HOST", "main.tf", 10),
+    }

@@ -92,6 +92,8 @@ TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "kubernetes_service_v1": ("v1", "Service", ("spec",)),
     "kubernetes_config_map": ("v1", "ConfigMap", _CONFIG_MAP),
     "kubernetes_config_map_v1": ("v1", "ConfigMap", _CONFIG_MAP),
+    # An Ingress's annotations (an nginx snippet proxying to the metadata endpoint) and rules.
+    "kubernetes_ingress_v1": ("networking.k8s.io/v1", "Ingress", ("spec",)),
 }
 # Attributes (not blocks) of those resources that are fields of the object.
 _TOP_LEVEL_ATTRIBUTES = frozenset(_CONFIG_MAP)
@@ -151,6 +153,7 @@ _KIND_LISTS = {
     "RoleBinding": {"subject": "subjects"},
     "MutatingWebhookConfiguration": {"webhook": "webhooks"},
     "ValidatingWebhookConfiguration": {"webhook": "webhooks"},
+    "Ingress": {"rule": "rules", "path": "paths", "tls": "tls"},
 }
 # Names the API spells otherwise than camelCase would.
 _RENAMED = {
@@ -309,7 +312,8 @@ def _block(
         single = key == "required_during_scheduling_ignored_during_execution" and (
             parent == "node_affinity"  # a NodeSelector; pod (anti-)affinity's is a list
         )
-        many = key in lists and not single
+        # A list's name for repeated blocks only (an Ingress `path {}` block holds a `path`).
+        many = key in lists and not single and _is_blocks(value)
         name = lists[key] if many else _RENAMED.get(key) or _camel(key)
         where = (*at, name)
         if _is_blocks(value):
