@@ -35,6 +35,7 @@ pipeline {
         '''
         sh(script: "helm upgrade --install web charts/web", returnStatus: true)
         bat 'kubectl delete pod x'
+        sh(label: 'rollout', script: 'kubectl rollout restart deploy/web')
       }
     }
   }
@@ -45,6 +46,7 @@ pipeline {
         ("Jenkinsfile", 9),
         ("Jenkinsfile", 11),
         ("Jenkinsfile", 12),
+        ("Jenkinsfile", 13),
     ]
     assert all(" in job deploy: " in said for *_, said in found)
 

@@ -642,9 +642,11 @@ def _travis_steps(holder: Node) -> list[tuple[str, Node, list[Script]]]:
 
 
 # Jenkins pipeline steps that run a shell (`sh`, `bat`, `powershell`, `pwsh`) and the string
-# they are given: `sh 'x'`, `sh("x")`, `sh script: '''...'''`, `sh(script: "x")`.
+# they are given: `sh 'x'`, `sh("x")`, `sh script: '''...'''`, `sh(label: "y", script: "x")`.
 _JENKINS_STEP = re.compile(
-    r"""\b(?:sh|bat|powershell|pwsh)\b\s*\(?\s*(?:script\s*:\s*)?('''|\"\"\"|'|")"""
+    r"""\b(?:sh|bat|powershell|pwsh)\b\s*\(?\s*"""
+    r"""(?:(?:label|encoding|returnStatus|returnStdout)\s*:\s*[^,()\n]*,\s*)*"""
+    r"""(?:script\s*:\s*)?('''|\"\"\"|'|")"""
 )
 _JENKINS_STAGE = re.compile(r"""\bstage\s*\(\s*(['"])(.*?)\1""")
 
