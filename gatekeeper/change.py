@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gatekeeper import admission, depgraph, discover, image_identity, pipeline, pss_admission
 from gatekeeper import git as gitops
@@ -38,6 +38,9 @@ from gatekeeper.sources import LoadContext, gitops_revision, helm
 from gatekeeper.sources.helm_random import RANDOM
 from gatekeeper.tree import MemoryTree, below
 from gatekeeper.waivers import Waiver
+
+if TYPE_CHECKING:
+    import git
 
 FILTER_MODES = ("added", "diff_context", "file", "all")
 DIFF_CONTEXT_LINES = 3
@@ -75,8 +78,36 @@ def scan_change(
     """Scan what `head` (default HEAD) changes relative to merge-base(base, head)."""
     if filter_mode not in FILTER_MODES:
         raise UsageError(f"unknown filter {filter_mode!r}; one of {', '.join(FILTER_MODES)}")
-    today = today or datetime.date.today()
     repo = gitops.open_repo(root)
+    try:
+        return _scan_change(
+            root,
+            repo,
+            base,
+            head,
+            filter_mode,
+            severity_threshold,
+            extra_policy_dirs,
+            builtin,
+            jobs,
+            today or datetime.date.today(),
+        )
+    finally:
+        repo.close()  # its git processes and pipes: a library caller scans again and again
+
+
+def _scan_change(
+    root: Path,
+    repo: git.Repo,
+    base: str,
+    head: str | None,
+    filter_mode: str,
+    severity_threshold: str | None,
+    extra_policy_dirs: Sequence[str],
+    builtin: bool,
+    jobs: int,
+    today: datetime.date,
+) -> ChangeResult:
     head_commit = gitops.resolve(repo, head or "HEAD")
     trusted = gitops.resolve(repo, base)
     fork_point = gitops.merge_base(repo, trusted, head_commit)

@@ -21,7 +21,7 @@ import functools
 import importlib.util
 import json
 import os
-import select
+import selectors
 import signal
 import subprocess
 import sys
@@ -344,16 +344,22 @@ class _Worker:
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + seconds
         chunks = [self.buffer]
-        while b"\n" not in chunks[-1]:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                self.buffer = b"".join(chunks)
-                raise _Failed(f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked")
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                self.buffer = b"".join(chunks)
-                raise _Failed(self._died())
-            chunks.append(chunk)
+        # A selector (poll or epoll), not select(): a process holding many files gets
+        # descriptors past select()'s 1024 ("filedescriptor out of range").
+        with selectors.DefaultSelector() as ready:
+            ready.register(fd, selectors.EVENT_READ)
+            while b"\n" not in chunks[-1]:
+                left = deadline - time.monotonic()
+                if left <= 0 or not ready.select(left):
+                    self.buffer = b"".join(chunks)
+                    raise _Failed(
+                        f"render exceeded {seconds:g} s (renderTimeoutSeconds); not checked"
+                    )
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    self.buffer = b"".join(chunks)
+                    raise _Failed(self._died())
+                chunks.append(chunk)
         line, _, self.buffer = b"".join(chunks).partition(b"\n")
         return line
 
