@@ -23,8 +23,8 @@ from gatekeeper import ownership
 from gatekeeper.depgraph import Graph
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.names import CHART_FILE, parents
-from gatekeeper.spelling import git_grep
-from gatekeeper.tree import Tree, WorkTree
+from gatekeeper.spelling import spelling
+from gatekeeper.tree import Tree
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _MARK = "valueFiles"
@@ -126,21 +126,7 @@ def _spelling(tree: Tree, words: tuple[str, ...]) -> list[str]:
 
 def _search(words: tuple[str, ...]) -> Any:
     def search(tree: Tree, _: str) -> list[str]:
-        if isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git")):
-            found = git_grep(tree, words, _SUFFIXES)
-            if found is not None:
-                return [name for name, _ in found if tree.exists(name)]
-        encoded = [word.encode() for word in words]
-        names = [name for name in tree.list_dir(".") if name.endswith(_SUFFIXES)]
-        return [name for name in names if any(word in _read(tree, name) for word in encoded)]
+        found = spelling(tree, words, _SUFFIXES)
+        return [name for name, line in found if line is not None and tree.exists(name)]
 
     return search
-
-
-def _read(tree: Tree, name: str) -> bytes:
-    try:
-        return tree.read(name)
-    except OSError:
-        return b""
-
-
