@@ -16,7 +16,7 @@ import os
 import posixpath
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
@@ -432,14 +432,7 @@ def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded
     Without it the whole chart went unjudged behind a blocking render error on every pull
     request. A value that must be something else than a string (a map it ranges over) does
     not render with the stand-in: then the error stands as it was."""
-    chart_dir = posixpath.dirname(path)
-    refs: list[tuple[str, ...]] = []
-    for file in context.tree.list_dir(posixpath.join(chart_dir, "templates")):
-        try:
-            text = decode(context.tree.read(file))
-        except (OSError, UnicodeDecodeError):
-            continue
-        refs += [ref for ref in required_refs(text) if ref not in refs]
+    refs = _templates_refs(context.tree, posixpath.dirname(path), required_refs)
     if not refs:
         return failed
     stand_ins = tuple((ref, STAND_IN) for ref in refs)
@@ -449,6 +442,20 @@ def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded
     names = _listed([".".join(ref) for ref in refs])
     said = f"judged with the stand-in {STAND_IN!r} for each value it requires: {names}"
     return _with_note(failed, loaded, said, "GK-HELM-DEFAULTS")
+
+
+def _templates_refs(
+    tree: Tree, chart_dir: str, found_in: Callable[[str], list[tuple[str, ...]]]
+) -> list[tuple[str, ...]]:
+    """The values paths `found_in` finds in the chart's templates, each once, in order."""
+    refs: list[tuple[str, ...]] = []
+    for file in tree.list_dir(posixpath.join(chart_dir, "templates")):
+        try:
+            text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            continue
+        refs += [ref for ref in found_in(text) if ref not in refs]
+    return refs
 
 
 def _listed(files: list[str]) -> str:
@@ -472,14 +479,7 @@ def _required_from_ci(
 ) -> list[tuple[str, dict[str, Any], NodeLocator]]:
     """(ci file, the values its templates require that it sets, its locator), one per
     distinct set of such values."""
-    templates = posixpath.join(chart_dir, "templates")
-    required: list[tuple[str, ...]] = []
-    for file in tree.list_dir(templates):
-        try:
-            text = decode(tree.read(file))
-        except (OSError, UnicodeDecodeError):
-            continue
-        required += [ref for ref in required_values(text) if ref not in required]
+    required = _templates_refs(tree, chart_dir, required_values)
     found: list[tuple[str, dict[str, Any], NodeLocator]] = []
     for file in files:
         document = _read_values(tree, file, Loaded())
