@@ -68,41 +68,14 @@ def discovered(tree: Tree, path: str) -> Discovered | None:
 
 
 def _matches(pattern: str, relative: str, deep: bool) -> bool:
-    """Go's filepath.Glob (fileName: `*` stays in one folder) or zglob (find.glob: `**`
-    crosses folders), relative to the source's folder."""
+    """Go's filepath.Glob (fileName: `*` stays in one folder, `**` is two of them) or zglob
+    (find.glob: `**` crosses folders), relative to the source's folder: the path globs of
+    discover.glob_source."""
+    from gatekeeper.discover import glob_source
+
     pattern = posixpath.normpath(pattern.strip().removeprefix("./"))
-    return re.fullmatch(_regex(pattern, deep), relative) is not None
-
-
-def _regex(pattern: str, deep: bool) -> str:
-    out = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if deep and pattern.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-            continue
-        if deep and pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", index + 1)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[index + 1 : end].replace("\\", "\\\\")
-                out.append(f"[{'^' + body[1:] if body.startswith('!') else body}]")
-                index = end
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)
+    source = glob_source(pattern if deep else pattern.replace("**", "*"))
+    return re.match(source, relative) is not None
 
 
 def _plugins(tree: Tree, _: str) -> list[Plugin]:
