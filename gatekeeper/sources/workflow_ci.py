@@ -133,6 +133,12 @@ def _items(node: Node | None) -> list[Node]:
     return list(node.value) if isinstance(node, SequenceNode) else []
 
 
+def _scripts(node: Node | None) -> list[Script]:
+    """A script written as one string or as a list of them (Buildkite, Travis)."""
+    listed = [node] if isinstance(node, ScalarNode) else _items(node)
+    return [(entry, None) for entry in listed if isinstance(entry, ScalarNode)]
+
+
 def _text(node: Node | None) -> str | None:
     return str(node.value) if isinstance(node, ScalarNode) else None
 
@@ -592,12 +598,7 @@ def _buildkite_steps(listed: Node | None) -> Iterator[tuple[str, Node, list[Scri
     for step in _items(listed):
         if isinstance(step, ScalarNode):
             continue  # `wait`, `block`
-        scripts: list[Script] = []
-        for key in ("command", "commands"):
-            value = _get(step, key)
-            if isinstance(value, ScalarNode):
-                scripts.append((value, None))
-            scripts += [(entry, None) for entry in _items(value) if isinstance(entry, ScalarNode)]
+        scripts = [*_scripts(_get(step, "command")), *_scripts(_get(step, "commands"))]
         if scripts:
             name = _text(_get(step, "label")) or _text(_get(step, "key")) or "step"
             yield name, step, scripts
@@ -627,11 +628,8 @@ def _travis_steps(holder: Node) -> list[tuple[str, Node, list[Script]]]:
     steps: list[tuple[str, Node, list[Script]]] = []
     for phase in _TRAVIS_PHASES:
         value = _get(holder, phase)
-        if value is None:
-            continue
-        scripts: list[Script] = [(value, None)] if isinstance(value, ScalarNode) else []
-        scripts += [(entry, None) for entry in _items(value) if isinstance(entry, ScalarNode)]
-        if scripts:
+        scripts = _scripts(value)
+        if value is not None and scripts:
             steps.append((phase, value, scripts))
     deploy = _get(holder, "deploy")
     for entry in [deploy] if isinstance(deploy, MappingNode) else _items(deploy):
