@@ -98,3 +98,24 @@ deploy:
 """
     found = deploys(tmp_path / "t", ".travis.yml", travis)
     assert [(file, line) for file, line, _ in found] == [(".travis.yml", 7), (".travis.yml", 10)]
+
+
+def test_a_jenkinsfiles_variables_holding_a_command_are_read(tmp_path: Path) -> None:
+    """`def cmd = "kubectl run ..."; sh cmd` and `sh "${kube} apply ..."` run the literal
+    strings the variables hold (red-team try on this session's reading of Jenkinsfiles:
+    `sh cmd` passed green)."""
+    jenkinsfile = """\
+def kube = 'kubectl'
+node {
+  stage('deploy') {
+    def cmd = "kubectl run dbg --image=alpine --privileged"
+    sh "${kube} apply -f deploy/"
+    sh cmd
+    sh "echo $kube"
+  }
+}
+"""
+    found = deploys(tmp_path, "Jenkinsfile", jenkinsfile)
+    assert [(file, line) for file, line, _ in found] == [("Jenkinsfile", 5), ("Jenkinsfile", 6)]
+    assert "kubectl apply -f deploy/" in found[0][2]
+    assert "kubectl run dbg" in found[1][2]

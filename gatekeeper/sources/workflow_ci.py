@@ -310,11 +310,7 @@ def _azure_task(task: str, inputs: Node | None, given: Given) -> str | None:
 
     def value(*keys: str) -> str:
         return next(
-            (
-                text
-                for key in keys
-                if (text := _text(_azure_filled(_get(inputs, key), given)))
-            ),
+            (text for key in keys if (text := _text(_azure_filled(_get(inputs, key), given)))),
             "",
         )
 
@@ -644,8 +640,15 @@ def _travis_steps(holder: Node) -> list[tuple[str, Node, list[Script]]]:
 _JENKINS_STEP = re.compile(
     r"""\b(?:sh|bat|powershell|pwsh)\b\s*\(?\s*"""
     r"""(?:(?:label|encoding|returnStatus|returnStdout)\s*:\s*[^,()\n]*,\s*)*"""
-    r"""(?:script\s*:\s*)?('''|\"\"\"|'|")"""
+    r"""(?:script\s*:\s*)?(?:('''|\"\"\"|'|")|([A-Za-z_]\w*)\b(?!\s*[:=(.]))"""
 )
+# `def cmd = "kubectl ..."` (or `String`/`final`, or a bare assignment): a Groovy variable
+# holding a literal string, which a step may run (`sh cmd`) or interpolate (`"${cmd} -f x"`).
+_GROOVY_STRING = re.compile(
+    r"""(?m)^[ \t]*(?:(?:def|final|String)\s+)*([A-Za-z_]\w*)\s*=\s*"""
+    r"""('[^'\n]*'|"[^"\n]*")[ \t]*;?[ \t]*$"""
+)
+_GROOVY_REFERENCE = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
 _JENKINS_STAGE = re.compile(r"""\bstage\s*\(\s*(['"])(.*?)\1""")
 
 
@@ -664,12 +667,24 @@ def jenkins(text: str) -> list[tuple[str, list[tuple[str, Node, list[Script]]]]]
         return Mark("", offset, line, offset - starts[line], None, 0)
 
     stages = [(match.start(), match.group(2)) for match in _JENKINS_STAGE.finditer(text)]
+    strings = {
+        m.group(1): _groovy_unescaped(m.group(2)[1:-1]) for m in _GROOVY_STRING.finditer(text)
+    }
     jobs: dict[str, list[tuple[str, Node, list[Script]]]] = {}
     position = 0
     while True:
         step = _JENKINS_STEP.search(text, position)
         if step is None:
             break
+        stage = next((name for at, name in reversed(stages) if at < step.start()), "pipeline")
+        if step.group(2):  # `sh cmd`: the variable's literal string, else a name run-time gives
+            value = strings.get(step.group(2), f"${{{step.group(2)}}}")
+            node = ScalarNode(
+                "tag:yaml.org,2002:str", value, mark(step.start(2)), mark(step.end(2))
+            )
+            jobs.setdefault(stage, []).append(("sh", node, [(node, None)]))
+            position = step.end()
+            continue
         quote = step.group(1)
         begin = step.end()
         end = text.find(quote, begin)
@@ -678,10 +693,13 @@ def jenkins(text: str) -> list[tuple[str, list[tuple[str, Node, list[Script]]]]]
         if end < 0:
             break
         value = _groovy_unescaped(text[begin:end])
+        if quote.startswith('"'):  # a GString: the variables holding literal strings put in
+            value = _GROOVY_REFERENCE.sub(
+                lambda ref: strings.get(ref.group(1) or ref.group(2), ref.group(0)), value
+            )
         if len(quote) == 3 and value.startswith("\n"):
             value, begin = value[1:], begin + 1  # the text starts on the next line
         node = ScalarNode("tag:yaml.org,2002:str", value, mark(begin), mark(end))
-        stage = next((name for at, name in reversed(stages) if at < step.start()), "pipeline")
         jobs.setdefault(stage, []).append(("sh", node, [(node, None)]))
         position = end + len(quote)
     return list(jobs.items())
