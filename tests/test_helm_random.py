@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gatekeeper.sources.helm_random import stable_name
+from gatekeeper.sources.helm_random import random_words, stable_name
 from tests.conftest import Run
 from tests.test_change import Repo
 
@@ -45,6 +45,21 @@ spec:
 )  # fmt: skip
 def test_the_random_part_of_a_name_is_named(name: str, line: str, stable: str) -> None:
     assert stable_name(name, line) == stable
+
+
+@pytest.mark.parametrize(
+    ("text", "random"),
+    [
+        ("operand: x\nname: {{ randAlphaNum 5 }}", True),  # a "rand" before the call
+        ("{{ uuidv4 }}", True),
+        ("a: {{ $x.randInt 1 }}", False),  # a field, not the function
+        ("a: {{ .randAlpha }}\nb: {{- randNumeric 3 }}", True),
+        ("operand randomly rands uuidv42 -randInt", False),
+        ("", False),
+    ],
+)
+def test_a_template_making_values_at_random_is_told_apart(text: str, random: bool) -> None:
+    assert random_words(text) is random
 
 
 def test_a_random_name_is_the_same_object_in_every_rendering(

@@ -15,13 +15,23 @@ import re
 
 # A template action calling a function that makes a random value.
 _RANDOM = re.compile(r"(?<![\w.$-])(?:rand(?:AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4)\b")
+_FIRST_LETTERS = ("rand", "uuidv4")
 _ACTION = re.compile(r"\{\{.*?\}\}")
 RANDOM = "<random>"
 
 
 def random_words(text: str) -> bool:
-    """Whether a template may make a value at random (a cheap test before any locating)."""
-    return ("rand" in text or "uuidv4" in text) and _RANDOM.search(text) is not None
+    """Whether a template may make a value at random (a cheap test before any locating).
+    Tried only where a call's first letters are (every match of _RANDOM begins with one
+    of them): a search with the lookbehind first tries it at every position of the text,
+    30 ms per CRD template of 700 KB that holds "operand" (charts: 0.1 s of the scan)."""
+    for word in _FIRST_LETTERS:
+        start = text.find(word)
+        while start != -1:
+            if _RANDOM.match(text, start):
+                return True
+            start = text.find(word, start + 1)
+    return False
 
 
 def stable_name(name: str, line: str) -> str:
