@@ -606,6 +606,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
                 continue
+            if _only_definitions(text.encode("utf-8", "surrogatepass")):
+                continue  # definitions, as in a chart's crds/ (_add_crds): no policy judges them
             file = repo_path(name, chart_dir, subcharts)
             template = templates.get(file)
             archive = archives.get(file)
