@@ -343,3 +343,72 @@ def test_go_templates_rendered_outside_charts_do_not_keep_the_renderer() -> None
     found = applicationsets_go.render(["{{ .env | upper }}"], [{"env": "prod"}])
     assert found == [{"{{ .env | upper }}": "PROD"}]
     assert helm_engine._Worker.current is None
+
+
+def _read_only_library_kb(pid: int) -> int:
+    """kB resident in the Helm library's mappings that cannot be written, in process `pid`."""
+    total, counted = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and ":" not in parts[0]:
+            counted = len(parts) >= 6 and "libhelm_c" in parts[5] and "w" not in parts[1]
+        elif counted and parts[0] == "Rss:":
+            total += int(parts[1])
+    return total
+
+
+def test_a_scans_renderer_hands_back_the_pages_only_loading_the_library_touched(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The library's relocations and its packages' start-up code and data (25 to 35 MB) are
+    read once, when it loads: a scan's renderer, alive beside the scan's peak, drops them
+    (those a render reads come back); a hook's keeps them (short-lived, timed by its CPU).
+    Either renders the same."""
+    from gatekeeper.sources import helm_renders
+
+    for name, text in {"ch/Chart.yaml": CHART, "ch/templates/cm.yaml": "kind: ConfigMap\n"}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    job = {"values": {}, "options": {"name": "r"}}
+    answers, resident = [], []
+    for keeping in (True, False):
+        monkeypatch.setattr(helm_renders, "_keeping", keeping)
+        helm_engine.release()
+        worker = helm_engine._Worker.get(helm_engine.MEMORY_MIB)
+        try:
+            assert worker._read_line(helm_engine.STARTUP_SECONDS) == b"ready"
+            worker.ready = True
+            resident.append(_read_only_library_kb(worker.proc.pid))
+            answers.append(helm_engine.render(str(tmp_path / "ch"), [job]))
+        finally:
+            worker.stop()
+    kept, lean = resident
+    assert kept > 20_000
+    assert lean < kept / 2
+    assert answers[0] == answers[1]
+    assert answers[0].renderings[0].manifests == {"ch/templates/cm.yaml": "kind: ConfigMap\n"}
+
+
+def test_only_clean_read_only_mappings_of_the_library_are_dropped() -> None:
+    smaps = """\
+7f0000000000-7f0000001000 r--p 00000000 08:01 42 /venv/helm_python/lib/libhelm_c.so.0.2.2
+Rss:                   4 kB
+Private_Dirty:         0 kB
+Anonymous:             0 kB
+7f0000001000-7f0000003000 r-xp 00001000 08:01 42 /venv/helm_python/lib/libhelm_c.so.0.2.2
+Rss:                   8 kB
+Private_Dirty:         0 kB
+VmFlags: rd ex mr mw me
+7f0000003000-7f0000004000 r--p 00003000 08:01 42 /venv/helm_python/lib/libhelm_c.so.0.2.2
+Private_Dirty:         4 kB
+7f0000004000-7f0000005000 rw-p 00004000 08:01 42 /venv/helm_python/lib/libhelm_c.so.0.2.2
+Private_Dirty:         0 kB
+7f0000005000-7f0000006000 r-xp 00000000 08:01 43 /usr/lib/libc.so.6
+Private_Dirty:         0 kB
+7f0000006000-7f0000007000 r--p 00000000 00:00 0
+Anonymous:             4 kB
+"""
+    from gatekeeper.sources.helm_child import _clean_mappings
+
+    found = _clean_mappings(smaps.splitlines(keepends=True), "libhelm_c")
+    assert found == [(0x7F0000000000, 0x7F0000001000), (0x7F0000001000, 0x7F0000003000)]

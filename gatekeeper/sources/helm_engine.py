@@ -268,8 +268,11 @@ class _Worker:
         # helm_python is elsewhere: the child then imports it as before).
         sdk = _sdk_folder()
         isolated = ["-I", "-S"] if sdk else ["-I"]
+        # A scan's renderer hands back the library pages only loading it touched (a hook's,
+        # short-lived and timed by its CPU, does not: helm_child.drop_loading_pages).
+        lean = [] if helm_renders.keeping() else ["lean"]
         self.proc = subprocess.Popen(
-            [sys.executable, *isolated, _CHILD_FILE, "--serve", str(memory_mib), sdk],
+            [sys.executable, *isolated, _CHILD_FILE, "--serve", str(memory_mib), sdk, *lean],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
