@@ -84,6 +84,9 @@ def git_named_below(
 # git's entries below a folder: tracked ("<mode> <id> <stage>\t<path>") and untracked (not
 # ignored), each NUL-separated as `git ls-files -z` writes them.
 _Listing = tuple[bytes, bytes]
+# The largest listing of the whole tree kept (bytes): some 20,000 paths (a larger tree's
+# folders are asked of git, a process each).
+WHOLE_LISTING_KEPT = 1 << 21
 # What git reads as a pathspec's magic or wildcards: such a folder is asked of git itself.
 _PATHSPEC_MAGIC = re.compile(r"[*?\[\\:]")
 
@@ -256,9 +259,9 @@ class Ownership:
 
     def _git_listing(self, folder: str) -> _Listing:
         """git's entries below `folder` of the work tree (see git_listing), the whole
-        tree's kept once listed."""
+        tree's kept once listed, unless it is large (kept for the run, in every worker)."""
         listing = git_listing(str(cast(WorkTree, self.tree).root), folder, self._whole)
-        if not folder:
+        if not folder and len(listing[0]) + len(listing[1]) <= WHOLE_LISTING_KEPT:
             self._whole = listing
         return listing
 

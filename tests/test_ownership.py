@@ -118,6 +118,24 @@ def test_a_folder_is_found_in_the_whole_trees_listing_once_git_gave_it(
     assert "apps/generated/kustomization.yaml" not in alone["apps"]
 
 
+def test_a_large_listing_of_the_whole_tree_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, tree = _work_tree(tmp_path)
+    asked: list[str] = []
+    ls_files = ownership._ls_files
+
+    def counted(root: str, folder: str, *options: str) -> bytes:
+        asked.append(folder)
+        return ls_files(root, folder, *options)
+
+    monkeypatch.setattr(ownership, "_ls_files", counted)
+    monkeypatch.setattr(ownership, "WHOLE_LISTING_KEPT", 10)
+    index = ownership.Ownership(tree)
+    assert index.named_below("", NAMES) and index.named_below("apps", NAMES)
+    assert asked == ["", "", "apps", "apps"]
+
+
 def test_without_git_the_folder_is_walked(tmp_path: Path) -> None:
     repo, _ = _work_tree(tmp_path)
     (repo.root / ".git").rename(repo.root / "git-moved")
