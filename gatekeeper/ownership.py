@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import subprocess
 import sys
 import weakref
@@ -66,13 +67,53 @@ def _entries_at(raw: bytes, needles: Iterable[bytes]) -> Iterator[bytes]:
             at = raw.find(needle, end)
 
 
-def git_named_below(root: str, folder: str, names: Iterable[str]) -> tuple[set[str], set[str]]:
+def git_named_below(
+    root: str, folder: str, names: Iterable[str], listing: _Listing | None = None
+) -> tuple[set[str], set[str]]:
     """Files called one of `names` below `folder` of the git work tree at `root` (tracked, or
     untracked and not ignored), and the entries below it that git does not look into
-    (links, submodules). Raises OSError when git cannot answer."""
+    (links, submodules); from `listing` when given (git's, see git_listing). Raises OSError
+    when git cannot answer."""
     names = tuple(names)
     ends = [f"{sep}{name}\0".encode() for name in names for sep in ("/", "\t")]
-    return _git_below(root, folder, ends, lambda path: posixpath.basename(path) in names)
+    return _git_below(
+        root, folder, ends, lambda path: posixpath.basename(path) in names, listing=listing
+    )
+
+
+# git's entries below a folder: tracked ("<mode> <id> <stage>\t<path>") and untracked (not
+# ignored), each NUL-separated as `git ls-files -z` writes them.
+_Listing = tuple[bytes, bytes]
+# The largest listing of the whole tree kept (bytes): some 20,000 paths (a larger tree's
+# folders are asked of git, a process each).
+WHOLE_LISTING_KEPT = 1 << 21
+# What git reads as a pathspec's magic or wildcards: such a folder is asked of git itself.
+_PATHSPEC_MAGIC = re.compile(r"[*?\[\\:]")
+
+
+def git_listing(root: str, folder: str, whole: _Listing | None = None) -> _Listing:
+    """git's entries below `folder` of the work tree at `root`: taken from `whole` (the
+    listing of the whole tree) when given, else asked of git. Raises OSError when git
+    cannot answer."""
+    if whole is not None and not _PATHSPEC_MAGIC.search(folder):
+        return _entries_below(whole[0], folder, tracked=True), _entries_below(whole[1], folder)
+    tracked = _ls_files(root, folder, "-s", "-c")
+    return tracked, _ls_files(root, folder, "-o", "--exclude-standard")
+
+
+def _entries_below(raw: bytes, folder: str, tracked: bool = False) -> bytes:
+    """The NUL-separated entries of `raw` whose path is `folder` or below it, as git lists
+    them for the pathspec `folder` ("" every entry)."""
+    if not folder:
+        return raw
+    path = folder.encode("utf-8", "surrogateescape")
+    below = path + b"/"
+    kept = []
+    for entry in raw.split(b"\0"):
+        name = entry.partition(b"\t")[2] if tracked else entry
+        if name.startswith(below) or name == path:
+            kept.append(entry)
+    return b"\0".join(kept)
 
 
 def git_ending_below(
@@ -90,19 +131,23 @@ def _git_below(
     ends: list[bytes],
     wanted: Callable[[str], bool],
     ignored: bool = False,
+    listing: _Listing | None = None,
 ) -> tuple[set[str], set[str]]:
     """The tracked entries ending with one of `ends` (a path's end and its NUL), the
     untracked files `wanted` says (`ignored`: those git ignores too), and the opaque
-    entries (see git_named_below)."""
-    tracked = b"\0" + _ls_files(root, folder, "-s", "-c")  # "<mode> <id> <stage>\t<path>"
+    entries (see git_named_below); from `listing` when given."""
+    if listing is None and ignored:
+        listing = _ls_files(root, folder, "-s", "-c"), _ls_files(root, folder, "-o")
+    elif listing is None:
+        listing = git_listing(root, folder)
+    tracked = b"\0" + listing[0]  # "<mode> <id> <stage>\t<path>"
     found: set[str] = set()
     opaque: set[str] = set()
     for entry in _entries_at(tracked + b"\0", ends):
         found.add(_decode(entry.partition(b"\t")[2]))
     for entry in _entries_at(tracked, [b"\0" + mode for mode in _OPAQUE_MODES]):
         opaque.add(_decode(entry.partition(b"\t")[2]))
-    untracked = ("-o",) if ignored else ("-o", "--exclude-standard")
-    for raw in _ls_files(root, folder, *untracked).split(b"\0"):
+    for raw in listing[1].split(b"\0"):
         path = _decode(raw)
         if raw and wanted(path):
             found.add(path)
@@ -123,6 +168,9 @@ class Ownership:
         self._above: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         # kind -> folder -> union_above's answer (asked for every file: one lookup each)
         self._unions: dict[str, dict[str, frozenset[str]]] = {}
+        # git's listing of the whole tree, once asked: a folder's is taken from it (a full
+        # scan asked git twice per top-level folder, a process each, after asking for all).
+        self._whole: _Listing | None = None
 
     def exists(self, path: str) -> bool:
         """`tree.exists(path)`, asked once per path."""
@@ -195,7 +243,9 @@ class Ownership:
         tree = self.tree
         if isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git")):
             try:
-                found, opaque = git_named_below(str(tree.root), folder, sorted(names))
+                found, opaque = git_named_below(
+                    str(tree.root), folder, sorted(names), self._git_listing(folder)
+                )
             except OSError:
                 pass
             else:
@@ -206,6 +256,14 @@ class Ownership:
                 return sorted(kept)
         listing = tree.list_dir(folder or ".")
         return [name for name in listing if posixpath.basename(name) in names]
+
+    def _git_listing(self, folder: str) -> _Listing:
+        """git's entries below `folder` of the work tree (see git_listing), the whole
+        tree's kept once listed, unless it is large (kept for the run, in every worker)."""
+        listing = git_listing(str(cast(WorkTree, self.tree).root), folder, self._whole)
+        if not folder and len(listing[0]) + len(listing[1]) <= WHOLE_LISTING_KEPT:
+            self._whole = listing
+        return listing
 
     def remember(self, kind: str, key: str, compute: Callable[[Tree, str], T]) -> T:
         """`compute(tree, key)` once per (kind, key) for this tree: a source's per-folder

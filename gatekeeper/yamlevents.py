@@ -107,7 +107,8 @@ def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
     except yaml.YAMLError as error:
         entries.append(stream_problem(file, error))  # (not remembered: rare, says the file)
     else:
-        _remember(text, _kept(entries))
+        if _rememberable(text):  # (a long text's values are not copied for nothing)
+            _remember(text, _kept(entries))
     finally:
         _use_events(_EVENT_CLASSES)
         parser.dispose()
@@ -150,8 +151,14 @@ def _kept(entries: list[Manifest | Problem]) -> _Read | None:
     return _Read(values, parts, lines)
 
 
+def _rememberable(text: str) -> bool:
+    """Is `text` short enough to be kept? The long ones (a release's install.yaml of
+    2 MB) would push out the many short texts that repeat."""
+    return len(text) <= READ_KEPT_CHARACTERS >> 4
+
+
 def _remember(text: str, read: _Read | None) -> None:
-    if len(text) > READ_KEPT_CHARACTERS >> 4:
+    if not _rememberable(text):
         return
     while _READ and _READ_SIZE[0] + len(text) > READ_KEPT_CHARACTERS:
         _READ_SIZE[0] -= len(next(iter(_READ)))

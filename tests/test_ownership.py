@@ -88,6 +88,54 @@ def test_a_kustomization_linking_out_of_the_repository_does_not_count(tmp_path: 
     )
 
 
+def test_a_folder_is_found_in_the_whole_trees_listing_once_git_gave_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, tree = _work_tree(tmp_path)
+    repo.write("apps/staged/kustomization.yaml", "resources: []\n")  # untracked
+    repo.write("apps/generated/kustomization.yaml", "resources: []\n")  # ignored
+    repo.write("apps2/kustomization.yaml", "resources: []\n")  # a folder's name continued
+    repo.write("other/kustomization.yaml", "resources: []\n")
+    (repo.root / "apps/linked").symlink_to("overlays")
+    folders = ["apps", "apps/overlays", "apps2", "other", "missing", "apps/base/deploy.yaml"]
+    alone = {folder: ownership.Ownership(tree).named_below(folder, NAMES) for folder in folders}
+    asked: list[str] = []
+    ls_files = ownership._ls_files
+
+    def counted(root: str, folder: str, *options: str) -> bytes:
+        asked.append(folder)
+        return ls_files(root, folder, *options)
+
+    monkeypatch.setattr(ownership, "_ls_files", counted)
+    index = ownership.Ownership(tree)
+    whole = index.named_below("", NAMES)
+    assert {folder: index.named_below(folder, NAMES) for folder in folders} == alone
+    assert asked == ["", ""]  # tracked and untracked, once
+    assert index.named_below("", NAMES) == whole
+    assert "apps/staged/kustomization.yaml" in alone["apps"]
+    assert "apps2/kustomization.yaml" not in alone["apps"]
+    assert "apps/linked/prod/kustomization.yml" in alone["apps"]
+    assert "apps/generated/kustomization.yaml" not in alone["apps"]
+
+
+def test_a_large_listing_of_the_whole_tree_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, tree = _work_tree(tmp_path)
+    asked: list[str] = []
+    ls_files = ownership._ls_files
+
+    def counted(root: str, folder: str, *options: str) -> bytes:
+        asked.append(folder)
+        return ls_files(root, folder, *options)
+
+    monkeypatch.setattr(ownership, "_ls_files", counted)
+    monkeypatch.setattr(ownership, "WHOLE_LISTING_KEPT", 10)
+    index = ownership.Ownership(tree)
+    assert index.named_below("", NAMES) and index.named_below("apps", NAMES)
+    assert asked == ["", "", "apps", "apps"]
+
+
 def test_without_git_the_folder_is_walked(tmp_path: Path) -> None:
     repo, _ = _work_tree(tmp_path)
     (repo.root / ".git").rename(repo.root / "git-moved")

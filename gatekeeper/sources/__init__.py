@@ -150,29 +150,31 @@ def adapter_for(path: str, sources: list[Source]) -> Source | None:
 _INCLUDERS = (".gitlab-ci.yml", "azure-pipelines.yml", "azure-pipelines.yaml")
 
 
-def _owner_tests(context: LoadContext) -> dict[str, Callable[[str], bool]]:
-    """Per adapter, whether it may find owners of a path (see with_owners): the tests its
-    `owners` begins with, asked here so that an adapter that has none for it is not imported
-    (an adapter without a test here is always asked)."""
+def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[str], bool]]:
+    """Per adapter, whether it may find owners of one of `paths` (see with_owners): the tests
+    its `owners` begins with, asked here so that an adapter that has none for it is not
+    imported (an adapter without a test here is always asked)."""
     from gatekeeper import ownership
     from gatekeeper.sources import names
 
     tree, index, compose = context.tree, ownership.of(context.tree), _adapter("compose")
     configured = bool(context.options_for("helm").get("charts"))
+    # Asked of every path by two tests (a workflow), or the same for every path (an includer).
+    workflows = {path: bool(names.workflow_kind(path)) for path in paths}
+    includers: list[bool] = []  # once asked: does the tree have one?
 
     def builds(path: str) -> bool:  # the Dockerfiles a workflow or compose file builds
-        return bool(names.workflow_kind(path)) or compose.detect(path)
+        return workflows[path] or compose.detect(path)
+
+    def included(path: str) -> bool:  # a YAML file a pipeline of the tree may include
+        if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
+            return False
+        if not includers:
+            includers.append(any(index.exists(name) for name in _INCLUDERS))
+        return includers[0]
 
     def runs(path: str) -> bool:  # the GitLab pipeline including it, the workflows running it
-        return (
-            bool(names.workflow_kind(path))
-            or names.followable(path, tree)
-            or (
-                path.endswith((".yml", ".yaml"))
-                and path != ".gitlab-ci.yml"
-                and any(index.exists(name) for name in _INCLUDERS)
-            )
-        )
+        return workflows[path] or names.followable(path, tree) or included(path)
 
     def renders(path: str) -> bool:  # a chart above it, or a chart given values files
         above = index.files_above(posixpath.dirname(path), (names.CHART_FILE,))
@@ -201,7 +203,7 @@ def with_owners(paths: list[str], context: LoadContext) -> list[str]:
     seen = set(out)
     if len(paths) >= LISTING_PAYS and isinstance(context.tree, WorkTree):
         context.tree.list_dir(".")  # one walk answers the lookups below (see WorkTree.exists)
-    tests = _owner_tests(context)
+    tests = _owner_tests(context, paths)
     for source in _registry():
         test = tests.get(source.NAME)
         asked = paths if test is None else [path for path in paths if test(path)]

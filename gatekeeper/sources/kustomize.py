@@ -297,11 +297,19 @@ def owners(path: str, context: LoadContext) -> list[str]:
     whole = isinstance(tree, MemoryTree)
     top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
     index = ownership.of(tree)
-    # Which may read a file depends on its name alone: asked once per name and top folder.
-    candidates = index.remember(
-        "kustomizations spelling", f"{top}\0{posixpath.basename(path)}", _spelling
+    # Which may read a file depends on its name alone: asked once per name and top folder,
+    # with what each of them reads (one lookup per file, not one per candidate).
+    readers = index.remember(
+        "kustomizations reading", f"{top}\0{posixpath.basename(path)}", _readers
     )
-    return [file for file in candidates if path in index.remember("kustomize reads", file, _reads)]
+    return [file for file, reads in readers if path in reads]
+
+
+def _readers(tree: Tree, key: str) -> list[tuple[str, frozenset[str]]]:
+    """The kustomizations that may read a file named as `key` says (see _spelling), each
+    with every file its build reads."""
+    remember = ownership.of(tree).remember
+    return [(file, remember("kustomize reads", file, _reads)) for file in _spelling(tree, key)]
 
 
 def _spelling(tree: Tree, key: str) -> list[str]:
