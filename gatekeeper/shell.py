@@ -24,6 +24,9 @@ _OPERATOR_CHARS = frozenset("".join(_OPERATORS + _REDIRECTS))
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
 _FD_CHARS = frozenset("0123456789-")
+# A run of characters the lexer adds to the word as they are: none that quotes, escapes,
+# expands, separates or may start an operator or a comment (`-` starts none).
+_ORDINARY = re.compile(r"[^\\\n \t\r#'\"`$<>|&;()]*")
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # Wrappers that run their argument as a command, with their own value-taking flags.
@@ -296,10 +299,11 @@ class _Lexer:
                 self._substitution()
             elif self._operator():
                 continue
-            else:
+            else:  # this character and the ordinary ones after it, at once
                 self._begin()
-                self.word.append(c)
-                self.i += 1
+                end = _ORDINARY.match(s, self.i + 1).end()  # type: ignore[union-attr]
+                self.word.append(s[self.i : end])
+                self.i = end
         self._end_word()
         self._end_command()
         return self.commands
