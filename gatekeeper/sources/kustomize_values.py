@@ -54,23 +54,31 @@ _resolver = _LOADER("")
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
-def canonical(node: Node, timestamps: bool = False) -> Any:
+NULL_ITEM = "a null list item"  # kustomize rejects one in a resource
+
+
+def canonical(node: Node, timestamps: bool = False, null_items: bool = True) -> Any:
     """The value of `node` as the build prints it (keys in go-yaml v2's order).
     `timestamps`: a plain UTC timestamp in RFC 3339 form (`2019-03-20T17:54:53Z`) is the
-    string kustomize prints for it (so it prints those of a strategic-merge patch)."""
+    string kustomize prints for it (so it prints those of a strategic-merge patch).
+    `null_items` False: a null item in any list raises Unsupported (kustomize rejects it in
+    a resource), found here rather than by another walk of the object."""
     if isinstance(node, ScalarNode):
         if timestamps and node.tag == _TAG + "timestamp" and _RFC3339.fullmatch(node.value):
             return node.value
         return _known_scalar(node)
     if isinstance(node, SequenceNode):
-        return [canonical(item, timestamps) for item in node.value]
+        items = [canonical(item, timestamps, null_items) for item in node.value]
+        if not null_items and None in items:
+            raise Unsupported(NULL_ITEM)
+        return items
     if isinstance(node, MappingNode):
         pairs: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = _known_scalar(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str) or key in pairs:
                 raise Unsupported("a mapping key that is not a string, or twice")
-            pairs[key] = canonical(value_node, timestamps)
+            pairs[key] = canonical(value_node, timestamps, null_items)
         keys = tuple(pairs)
         order = _ORDERS.get(keys)
         if order is None:
