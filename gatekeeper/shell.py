@@ -24,6 +24,12 @@ _OPERATOR_CHARS = frozenset("".join(_OPERATORS + _REDIRECTS))
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
 _FD_CHARS = frozenset("0123456789-")
+# A run of characters the lexer adds to the word as they are: none that quotes, escapes,
+# expands, separates or may start an operator or a comment (`-` starts none).
+_ORDINARY = re.compile(r"[^\\\n \t\r#'\"`$<>|&;()]*")
+# A run of characters a double-quoted string holds as they are (no escape, expansion, end
+# of the string or of a line).
+_PLAIN_QUOTED = re.compile(r'[^"\\$`\n]*')
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh"})
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # Wrappers that run their argument as a command, with their own value-taking flags.
@@ -296,10 +302,11 @@ class _Lexer:
                 self._substitution()
             elif self._operator():
                 continue
-            else:
+            else:  # this character and the ordinary ones after it, at once
                 self._begin()
-                self.word.append(c)
-                self.i += 1
+                end = _ORDINARY.match(s, self.i + 1).end()  # type: ignore[union-attr]
+                self.word.append(s[self.i : end])
+                self.i = end
         self._end_word()
         self._end_command()
         return self.commands
@@ -316,6 +323,11 @@ class _Lexer:
         s, i = self.s, self.i + 1
         out: list[str] = []
         while i < len(s) and s[i] != '"':
+            end = _PLAIN_QUOTED.match(s, i).end()  # type: ignore[union-attr]
+            if end > i:  # characters taken as they are, at once
+                out.append(s[i:end])
+                i = end
+                continue
             if s[i] == "\\" and i + 1 < len(s) and s[i + 1] in '"\\$`\n':
                 if s[i + 1] != "\n":
                     out.append(s[i + 1])
@@ -555,7 +567,7 @@ def commands(
         # `$(kubectl ...)` and backticks run commands too, as does `sh -c '...'`, `eval`.
         inner_scripts = list(substitutions)
         evaluated: list[str] = []  # scripts whose `$(...)` are run for their output
-        if command.program in SHELLS | _COMMAND_STRINGS:
+        if command.program in _SHELLS_OR_COMMAND_STRINGS:
             evaluated.append(_after_c(command.args) or "")
             if chain and not _after_c(command.args):  # `echo '...' | bash`, `... | base64 -d | sh`
                 given = _output(chain)
@@ -597,7 +609,7 @@ def commands(
         ran_file = _written_file(command, argv, names)
         if ran_file is not None:  # `printf 'kubectl apply' > d.sh; sh d.sh`: what it wrote
             inner_scripts.append((ran_file, command.line))
-        if command.program in SHELLS | _SOURCES:  # `. <(echo ... | base64 -d)`
+        if command.program in _SHELLS_OR_SOURCES:  # `. <(echo ... | base64 -d)`
             for arg in command.args:
                 if arg.startswith("<(") and arg.endswith(")"):
                     ran, opaque = _with_outputs("$(" + arg[2:])
@@ -698,7 +710,7 @@ def _written_file(command: Command, argv: list[str], names: _Names) -> str | Non
     `source d.sh`), when it wrote one."""
     if not names.written:
         return None
-    if command.program in SHELLS | _SOURCES and not _after_c(command.args):
+    if command.program in _SHELLS_OR_SOURCES and not _after_c(command.args):
         path = command.positional[0] if command.positional else ""
     else:
         path = next((word for word in argv if _program_name(word) == command.program), "")
@@ -804,7 +816,7 @@ def _unreadable(command: Command) -> bool:
         return verb in _DEPLOY_VERBS or (
             verb in _SHARED_VERBS and any(_CLUSTER_FLAGS.match(f) for f in command.flags)
         )
-    if command.program in SHELLS | _SOURCES and not _after_c(command.args):
+    if command.program in _SHELLS_OR_SOURCES and not _after_c(command.args):
         return bool(command.positional) and bool(_DESCRIPTOR.match(command.positional[0]))
     return False
 
@@ -1004,6 +1016,8 @@ def _literals(code: str) -> list[str]:
 
 _AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox awk"})
 _SOURCES = frozenset({"source", "."})
+_SHELLS_OR_SOURCES = SHELLS | _SOURCES
+_SHELLS_OR_COMMAND_STRINGS = SHELLS | _COMMAND_STRINGS
 # Commands that only set variables: `export K=kubectl`.
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")

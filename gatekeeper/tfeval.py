@@ -704,14 +704,26 @@ def _calls(expr: Any) -> Iterator[str]:
 
 
 def _nodes(expr: Any) -> Iterator[Any]:
-    """An expression and every part of it, depth first."""
-    yield expr
-    if isinstance(expr, tuple):
-        for item in expr:
-            yield from _nodes(item)
-    elif is_dataclass(expr):
-        for part in fields(expr):
-            yield from _nodes(getattr(expr, part.name))
+    """An expression and every part of it, depth first (a stack, not a generator per node:
+    every attribute of every file is walked)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+            continue
+        names = _PARTS.get(type(node)) if not isinstance(node, type) else None
+        if names is None:
+            names = tuple(part.name for part in fields(node)) if is_dataclass(node) else ()
+            if not isinstance(node, type):
+                _PARTS[type(node)] = names
+        if names:
+            stack.extend(getattr(node, name) for name in reversed(names))
+
+
+# The field names of each class of expression node _nodes meets (none: not a dataclass).
+_PARTS: dict[type, tuple[str, ...]] = {}
 
 
 def _try(expr: Call, scope: Scope) -> Value:

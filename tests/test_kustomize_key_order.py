@@ -36,3 +36,26 @@ def test_known_orders() -> None:
         "metadata",
     ]
     assert in_key_order(["z", "Z", ":", "/"]) == ["/", ":", "Z", "z"]
+
+
+def test_values_and_refusals_are_the_same_when_worked_out_again() -> None:
+    """canonical remembers short scalars and key orders: a second document with the same
+    texts gets the same values, a refused value is refused again, and a quoted or tagged
+    text is not taken for the plain one."""
+    import pytest
+    import yaml
+
+    from gatekeeper.sources.kustomize_values import Unsupported, canonical
+
+    text = "b: 1\na10: yes\na2: '08'\nc: 0x1F\nd: ~\ne: 1.5\n"
+    first = canonical(yaml.compose(text, Loader=yaml.CSafeLoader))
+    again = canonical(yaml.compose(text, Loader=yaml.CSafeLoader))
+    assert first == again == {"a2": "08", "a10": "yes", "b": 1, "c": 31, "d": None, "e": 1.5}
+    assert list(again) == ["a2", "a10", "b", "c", "d", "e"]
+    quoted = canonical(yaml.compose("c: '0x1F'\nd: '~'\n", Loader=yaml.CSafeLoader))
+    assert quoted == {"c": "0x1F", "d": "~"}
+    for _ in range(2):
+        with pytest.raises(Unsupported):
+            canonical(yaml.compose("a: !!str 1\n", Loader=yaml.CSafeLoader))
+        with pytest.raises(Unsupported):
+            canonical(yaml.compose("a: .inf\n", Loader=yaml.CSafeLoader))

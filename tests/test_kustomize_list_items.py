@@ -61,3 +61,28 @@ def test_list_items_built_by_kustomize_are_found_at_their_lines(
     assert all(
         f["extra"]["variants"] == [f"kustomize {f['file'].split('/')[0]}"] for f in privileged
     )
+
+
+def test_null_list_items_found_while_reading_as_before() -> None:
+    """_objects finds a null list item while it builds an object (not by another walk): an
+    object with one is refused in the same words, after the checks of its kind as before,
+    and a List's own fields (not its items) may still hold one."""
+    import pytest
+
+    from gatekeeper.sources.kustomize_build import _objects
+    from gatekeeper.sources.kustomize_values import Unsupported
+    from gatekeeper.yamldoc import YamlDocument, load_all
+
+    def objects(text: str) -> list[dict[str, object]]:
+        docs = [e for e in load_all("f.yaml", text) if isinstance(e, YamlDocument)]
+        return _objects(docs)
+
+    listed = (
+        "apiVersion: v1\nkind: List\nextra: [null]\n"
+        "items:\n  - {apiVersion: v1, kind: X, metadata: {name: a}}\n"
+    )
+    assert objects(listed) == [{"apiVersion": "v1", "kind": "X", "metadata": {"name": "a"}}]
+    with pytest.raises(Unsupported, match=r"^a null list item$"):
+        objects("apiVersion: v1\nkind: X\nmetadata: {name: t}\nspec: {a: [1, null]}\n")
+    with pytest.raises(Unsupported, match="without kind"):
+        objects("apiVersion: v1\nmetadata: {name: t}\nspec: [null]\n")

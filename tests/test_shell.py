@@ -127,3 +127,16 @@ def test_more_wrappers_and_command_strings_run_their_program() -> None:
         ("kubectl", ["apply"]),
         ("terragrunt", ["apply"]),
     ]
+
+
+def test_words_with_dashes_hashes_and_operators_inside() -> None:
+    """Runs of ordinary characters are taken at once: a `#` inside a word, `-` flags and
+    operators right after a word still split as the shell splits them."""
+    script = "kubectl apply -f a#b --dry-run=client 2>&1|tee out.log;k-x --n=1>f # c\n"
+    found = commands(script)
+    assert [command.argv for command in found] == [
+        ["kubectl", "apply", "-f", "a#b", "--dry-run=client"],
+        ["tee", "out.log"],
+        ["k-x", "--n=1"],
+    ]
+    assert found[2].redirects == ["f"]

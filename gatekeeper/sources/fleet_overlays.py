@@ -22,10 +22,11 @@ from typing import Any
 
 import yaml
 
+from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Location, Locator
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext
-from gatekeeper.sources.names import FLEET_FILES, parents
+from gatekeeper.sources.names import FLEET_FILES
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
@@ -52,23 +53,24 @@ def built_by_fleet(kustomization: str, tree: Tree) -> bool:
     if posixpath.basename(kustomization) != KUSTOMIZATION:
         return False
     overlay = posixpath.dirname(kustomization)
-    for above in [*parents(kustomization), ""]:
-        for name in FLEET_FILES:
-            bundle = posixpath.join(above, name) if above else name
-            if not tree.exists(bundle):
-                continue
-            obj = _bundle(tree, bundle)
-            if obj is None:
-                return False
-            if not _local_chart(bundle, obj, tree):
-                return False
-            targets = obj.get("targetCustomizations")
-            dirs = {overlay_dir(above, obj)} | {
-                overlay_dir(above, obj, target)
-                for target in (targets if isinstance(targets, list) else [])
-            }
-            return overlay in dirs
+    # The nearest bundle file (each folder asked once a run, not once per kustomization).
+    for bundle in ownership.of(tree).files_above(overlay, _FLEET_NAMES)[:1]:
+        above = posixpath.dirname(bundle)
+        obj = _bundle(tree, bundle)
+        if obj is None:
+            return False
+        if not _local_chart(bundle, obj, tree):
+            return False
+        targets = obj.get("targetCustomizations")
+        dirs = {overlay_dir(above, obj)} | {
+            overlay_dir(above, obj, target)
+            for target in (targets if isinstance(targets, list) else [])
+        }
+        return overlay in dirs
     return False
+
+
+_FLEET_NAMES = tuple(sorted(FLEET_FILES))  # fleet.yaml before fleet.yml, in every run
 
 
 def _bundle(tree: Tree, path: str) -> dict[str, Any] | None:

@@ -1061,8 +1061,13 @@ def _add_built(
     parsed = _SourceFiles(tree, built)
     # The bases' `images:` rewrote what they build before this kustomization got it.
     images = []
+    memo = ownership.of(tree)
     for other in kustomizations:
-        docs = _docs(tree, other) if other != path else []
+        if other == path:
+            continue
+        # Parsed again (for its nodes) only when it sets images: most bases do not.
+        first = memo.remember(_FIRST_OBJECT, other, _first_object)
+        docs = _docs(tree, other) if isinstance(first, dict) and first.get("images") else []
         if docs and isinstance(docs[0].obj, dict) and docs[0].obj.get("images"):
             images.append((NodeLocator(other, docs[0].node), docs[0].obj))
     for index, (obj, file) in enumerate(outputs):

@@ -38,6 +38,7 @@ from gatekeeper.sources import (
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
 from gatekeeper.sources.kustomize_patches import Patch
 from gatekeeper.sources.kustomize_values import (
+    NULL_ITEM,
     Fails,
     Unsupported,
     canonical,
@@ -810,7 +811,14 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
         raw, node = queue.pop(0)
         if raw in ({}, []):
             continue  # kustomize drops empty documents
-        obj = canonical(node)
+        try:  # lists checked for null items on the way (not by another walk)
+            obj, lists_checked = canonical(node, null_items=False), True
+        except Unsupported as error:
+            if str(error) != NULL_ITEM:
+                raise
+            # said as before: after the checks of kind and name; a List's own fields (not
+            # its items) may hold nulls
+            obj, lists_checked = canonical(node), False
         kind = obj.get("kind") if isinstance(obj, dict) else None
         if kind in ("List", "ResourceList") and "functionConfig" in obj:
             raise Unsupported("a List with a functionConfig (kustomize's reader unwraps it)")
@@ -824,7 +832,7 @@ def _objects(docs: list[YamlDocument]) -> list[dict[str, Any]]:
         if isinstance(metadata, dict) and metadata.get("annotations", 1) in (None, {}):
             # kustomize adds its origin there, and we take it out again with the map
             del metadata["annotations"]
-        _check_object(obj)
+        _check_object(obj, lists_checked)
         out.append(obj)
     return out
 
@@ -1177,8 +1185,9 @@ def _strings(obj: dict[str, Any], key: str) -> list[str]:
     return values
 
 
-def _check_object(obj: Any) -> None:
-    """What kustomize requires of a resource (else it fails), and what it would change."""
+def _check_object(obj: Any, lists_checked: bool = False) -> None:
+    """What kustomize requires of a resource (else it fails), and what it would change.
+    `lists_checked`: its lists are known to hold no null item."""
     if not isinstance(obj, dict):
         raise Unsupported("a document that is not a mapping")
     metadata = obj.get("metadata")
@@ -1204,7 +1213,8 @@ def _check_object(obj: Any) -> None:
             raise Unsupported(f"metadata.{key} with a value that is not a string")
         if key == "annotations" and any(k.startswith(_RESERVED) for k in values):
             raise Unsupported("an annotation kustomize reads")
-    _check_lists(obj)
+    if not lists_checked:
+        _check_lists(obj)
 
 
 def _check_lists(value: Any) -> None:
@@ -1217,7 +1227,7 @@ def _check_lists(value: Any) -> None:
         elif isinstance(current, list):
             for item in current:
                 if item is None:
-                    raise Unsupported("a null list item")
+                    raise Unsupported(NULL_ITEM)
                 if isinstance(item, (dict, list)):
                     stack.append(item)
 

@@ -54,25 +54,75 @@ _resolver = _LOADER("")
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
-def canonical(node: Node, timestamps: bool = False) -> Any:
+NULL_ITEM = "a null list item"  # kustomize rejects one in a resource
+
+
+def canonical(node: Node, timestamps: bool = False, null_items: bool = True) -> Any:
     """The value of `node` as the build prints it (keys in go-yaml v2's order).
     `timestamps`: a plain UTC timestamp in RFC 3339 form (`2019-03-20T17:54:53Z`) is the
-    string kustomize prints for it (so it prints those of a strategic-merge patch)."""
+    string kustomize prints for it (so it prints those of a strategic-merge patch).
+    `null_items` False: a null item in any list raises Unsupported (kustomize rejects it in
+    a resource), found here rather than by another walk of the object."""
     if isinstance(node, ScalarNode):
         if timestamps and node.tag == _TAG + "timestamp" and _RFC3339.fullmatch(node.value):
             return node.value
-        return _scalar(node)
+        return _known_scalar(node)
     if isinstance(node, SequenceNode):
-        return [canonical(item, timestamps) for item in node.value]
+        items = [canonical(item, timestamps, null_items) for item in node.value]
+        if not null_items and None in items:
+            raise Unsupported(NULL_ITEM)
+        return items
     if isinstance(node, MappingNode):
         pairs: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = canonical(key_node) if isinstance(key_node, ScalarNode) else None
+            key = _known_scalar(key_node) if isinstance(key_node, ScalarNode) else None
             if not isinstance(key, str) or key in pairs:
                 raise Unsupported("a mapping key that is not a string, or twice")
-            pairs[key] = canonical(value_node, timestamps)
-        return {key: pairs[key] for key in in_key_order(pairs)}
+            pairs[key] = canonical(value_node, timestamps, null_items)
+        keys = tuple(pairs)
+        order = _ORDERS.get(keys)
+        if order is None:
+            order = in_key_order(keys)
+            if len(_ORDERS) >= _MEMO_LIMIT:
+                _ORDERS.clear()
+            _ORDERS[keys] = order
+        return {key: pairs[key] for key in order}
     raise Unsupported("an unknown node")
+
+
+# A scalar's value depends on its tag, text and whether it is quoted alone, and a mapping's
+# key order on its keys: most of them recur (keys, `true`, `TCP`, image names), so each is
+# worked out once per process (a resolver call and regular expressions per node were most
+# of a build's cost). Short texts only, and a bounded number: memory stays small.
+_MEMO_LIMIT = 16384
+_MEMO_TEXT = 64
+_SCALARS: dict[tuple[str, str, bool], Any] = {}
+_REFUSED: dict[tuple[str, str, bool], str] = {}
+_ORDERS: dict[tuple[str, ...], list[str]] = {}
+_NOT_KNOWN = object()
+
+
+def _known_scalar(node: ScalarNode) -> Any:
+    """_scalar(node), remembered for short texts."""
+    text = node.value
+    if len(text) > _MEMO_TEXT:
+        return _scalar(node)
+    key = (node.tag, text, bool(node.style))
+    value = _SCALARS.get(key, _NOT_KNOWN)
+    if value is not _NOT_KNOWN:
+        return value
+    refused = _REFUSED.get(key)
+    if refused is not None:
+        raise Unsupported(refused)
+    if len(_SCALARS) + len(_REFUSED) >= _MEMO_LIMIT:
+        _SCALARS.clear()
+        _REFUSED.clear()
+    try:
+        value = _SCALARS[key] = _scalar(node)
+    except Unsupported as error:
+        _REFUSED[key] = str(error)
+        raise
+    return value
 
 
 def canonical_patch(node: Node) -> Any:

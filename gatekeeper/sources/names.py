@@ -49,7 +49,7 @@ def workflow_kind(path: str) -> str:
         return WORKFLOW_GITLAB
     if name in ("action.yml", "action.yaml"):
         return WORKFLOW_ACTION
-    return ci_kind(path)
+    return _ci_kind(name, directory)
 
 
 # Other CI systems' pipelines (gatekeeper.sources.workflow_ci).
@@ -70,24 +70,28 @@ _AZURE_FOLDERS = frozenset({".azure-pipelines", ".azuredevops", "azure-pipelines
 
 def ci_kind(path: str) -> str:
     """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or ""."""
-    name = posixpath.basename(path)
-    folder = posixpath.dirname(path)
+    return _ci_kind(posixpath.basename(path), posixpath.dirname(path))
+
+
+def _ci_kind(name: str, folder: str) -> str:
+    """ci_kind of the file `name` in `folder` (split once: asked of every file, thrice)."""
     if "cloudbuild" in name.lower() and name.endswith((".yaml", ".yml", ".json")):
         return CI_CLOUD_BUILD  # cloudbuild.yaml, cloudbuild-prod.yaml, deploy.cloudbuild.yml
     yaml = name.endswith((".yml", ".yaml"))
+    parent = posixpath.basename(folder)
     if yaml and (
         name.startswith(("azure-pipelines", ".vsts-ci."))  # azure-pipelines-prod.yml
         or name.endswith((".azure-pipelines.yml", ".azure-pipelines.yaml"))
-        or posixpath.basename(folder) in _AZURE_FOLDERS
+        or parent in _AZURE_FOLDERS
     ):
         return CI_AZURE
     if name == "bitbucket-pipelines.yml":
         return CI_BITBUCKET
-    if posixpath.basename(folder) == ".circleci" and name.endswith((".yml", ".yaml")):
+    if parent == ".circleci" and name.endswith((".yml", ".yaml")):
         return CI_CIRCLECI  # config.yml and a dynamic configuration's continue_config.yml
     if name in (".drone.yml", ".drone.yaml"):
         return CI_DRONE
-    if yaml and (posixpath.basename(folder) == ".buildkite" or name.startswith("buildkite.")):
+    if yaml and (parent == ".buildkite" or name.startswith("buildkite.")):
         return CI_BUILDKITE  # .buildkite/pipeline.yml (and pipeline.*.yml), buildkite.yml
     if name == ".travis.yml":
         return CI_TRAVIS
