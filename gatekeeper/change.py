@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from gatekeeper import admission, depgraph, discover, image_identity, pipeline, pss_admission
+from gatekeeper import (
+    admission,
+    base_moved,
+    depgraph,
+    discover,
+    image_identity,
+    pipeline,
+    pss_admission,
+)
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.built_only import inventory_as_deployed
@@ -246,6 +254,10 @@ def _scan_change(
         head_skips = _skips(head_tree, [*head_paths, *pointed])
         base_skips = _skips(base_tree, [*base_paths, *pointed])
         gate_changes = _gate_changes(changes, base_tree, head_tree, lines)
+        # Deployers the base branch gained since the fork point that read this change's files.
+        gate_changes += base_moved.findings(
+            repo, fork_point, trusted, touched, head_tree.reader, config.sources
+        )
     finally:
         head_tree.reader.close()
     if config.forbid_inline_skips:
