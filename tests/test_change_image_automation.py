@@ -44,7 +44,7 @@ def test_a_marker_added_to_a_privileged_container_s_image_makes_its_findings_new
         (
             "new",
             "container agent runs privileged; its image is now picked after review by Flux"
-            " image automation (ImagePolicy flux-system:agent, marked at ops/agent.yaml:7)",
+            " image automation (ImagePolicy flux-system:agent), marked at ops/agent.yaml:7",
         )
     }
 
@@ -65,3 +65,22 @@ def test_a_tag_marker_moves_only_the_version(tmp_path: Path) -> None:
 )
 def test_marks_read_the_image_on_the_marked_line(line: bytes, repository: str | None) -> None:
     assert list(marks(line)) == ([repository] if repository else [])
+
+
+UPDATED = b"""\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: agent
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: a=docker.io/other/agent, b=ghcr.io/acme/web
+    argocd-image-updater.argoproj.io/a.kustomize.image-name: ghcr.io/acme/agent
+"""
+
+
+def test_image_updater_annotations_replacing_another_repository_are_marks() -> None:
+    """Red team s13 u03: Argo CD Image Updater swaps ghcr.io/acme/agent for another owner's
+    image through the Argo CD API; b only moves ghcr.io/acme/web's tag."""
+    assert marks(UPDATED) == {
+        "ghcr.io/acme/agent": ("Argo CD Image Updater (a=docker.io/other/agent)", 6)
+    }
