@@ -709,7 +709,7 @@ def _upgrade_renderings(
         or b".Release.IsInstall" in content
         or b".Release.Revision" in content  # 2 and up after the first install
         for name, content in files
-        if helm_lookup.is_template(name)
+        if helm_lookup.evaluated(name)
     )
     return _against_the_cluster(renderings, upgrade=True) if asked else []
 
