@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from gatekeeper import admission, depgraph, discover, image_identity, pipeline, pss_admission
+from gatekeeper import (
+    admission,
+    base_moved,
+    depgraph,
+    discover,
+    image_automation,
+    image_identity,
+    pipeline,
+    pss_admission,
+)
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.built_only import inventory_as_deployed
@@ -246,6 +255,12 @@ def _scan_change(
         head_skips = _skips(head_tree, [*head_paths, *pointed])
         base_skips = _skips(base_tree, [*base_paths, *pointed])
         gate_changes = _gate_changes(changes, base_tree, head_tree, lines)
+        # Image lines the change hands to Flux image automation (red team s13 u02).
+        marked = image_automation.added(head_paths, head_tree, base_tree)
+        # Deployers the base branch gained since the fork point that read this change's files.
+        gate_changes += base_moved.findings(
+            repo, fork_point, trusted, touched, head_tree.reader, config.sources
+        )
     finally:
         head_tree.reader.close()
     if config.forbid_inline_skips:
@@ -270,6 +285,7 @@ def _scan_change(
         return _exemptions(side, waivers, skips, covers, config, threshold, today)
 
     findings = _content_changed(classify(head_findings, base_findings))
+    findings = image_automation.judged_again(findings, marked)
     findings = _unrendered_inputs_changed(findings, touched | set(fed), head_tree)
     findings = no_longer_exempt(
         findings, exemptions(base_findings, base_honoured), exemptions(findings, honoured)

@@ -126,6 +126,13 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Have someone other than the author (a code owner, where CODEOWNERS names one) "
         "approve the pull request; the check passes on its next run.",
     ),
+    "GK-BASE-MOVED": ProblemKind(
+        "high",
+        "The base branch changed how this change deploys after the branch forked",
+        "Update the branch (merge or rebase the base branch) so that the change is judged"
+        " with the deployers it will land beside; require branches to be up to date, or a"
+        " merge queue, in branch protection.",
+    ),
     "GK-GATE-INPUT": ProblemKind(
         "medium",
         "Action input looser than the base configuration ignored",

@@ -81,3 +81,20 @@ def test_the_words_in_a_string_are_not_calls() -> None:
         '{{ if contains "now" (now | date "2006") }}y: 1{{ end }}\n'
     )
     assert lines(template) == [5]
+
+
+def test_a_values_string_the_chart_gives_to_tpl_is_read_as_a_template() -> None:
+    """Red team s13 u06: `hostPID: {{ tpl .Values.when . }}` with the condition in values."""
+    values = (
+        "when: '{{ if gt (now | date \"2006\" | atoi) 2026 }}true{{ else }}false{{ end }}'\n"
+        'helm: \'{{ semverCompare "<4.0.0-0" .Capabilities.HelmVersion.Version }}\'\n'
+        "stamp: '{{ now | date \"2006\" }}'\n"
+    )
+    files = [("values.yaml", values.encode()), ("charts/db/values-prod.yml", values.encode())]
+    found = helm_clock.problems(files, "charts/web")
+    assert [(p.file, p.line) for p in found] == [
+        ("charts/web/values.yaml", 1),
+        ("charts/web/values.yaml", 2),
+        ("charts/web/charts/db/values-prod.yml", 1),
+        ("charts/web/charts/db/values-prod.yml", 2),
+    ]

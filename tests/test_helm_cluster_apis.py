@@ -243,6 +243,44 @@ def test_an_api_version_passed_through_a_variable_is_found_where_it_is_written()
     ]
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'has "cert-manager.io/v1" .Capabilities.APIVersions',  # sprig's has over the list
+        'eq (include "web.issuer" .) "yes"',  # a helper ranging over the list
+    ],
+)
+def test_the_api_list_read_without_has_is_tested_with_every_api_the_chart_writes(
+    condition: str,
+) -> None:
+    """Red team s13 u06: Helm's own functions read .Capabilities.APIVersions other ways."""
+    helper = (
+        '{{- define "web.issuer" -}}{{- range .Capabilities.APIVersions -}}'
+        '{{- if eq . "cert-manager.io/v1" }}yes{{ end -}}{{- end -}}{{- end -}}\n'
+    )
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/_helpers.tpl": helper,
+        "web/templates/deploy.yaml": deployment(condition),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
+    ]
+
+
+def test_a_test_of_the_cluster_in_a_values_string_given_to_tpl_is_judged() -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": (
+            "issued: '{{ .Capabilities.APIVersions.Has \"cert-manager.io/v1\" }}'\n"
+        ),
+        "web/templates/deploy.yaml": deployment('eq (tpl .Values.issued .) "true"'),
+    }
+    assert findings_of(files, "pss-baseline-privileged.yaml") == [
+        ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
+    ]
+
+
 MONITOR = """\
 {{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}
 apiVersion: monitoring.coreos.com/v1

@@ -175,3 +175,17 @@ def test_a_branch_only_the_fuller_stand_in_reaches_is_said_when_it_breaks() -> N
     ).replace("{{- end }}", "{{- end }}{{- end }}")
     files = {"web/Chart.yaml": CHART, "web/templates/deploy.yaml": guarded}
     assert [(f.policy_id, f.line) for f in findings(files)] == [("GK-HELM-LOOKUP-NOTE", 1)]
+
+
+def test_a_lookup_in_a_values_string_the_chart_gives_to_tpl_is_judged() -> None:
+    """Red team s13 u06: the call sits in values.yaml; the template only runs `tpl` on it."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": (
+            'found: \'{{ if lookup "v1" "Namespace" "" "monitoring" }}yes{{ end }}\'\n'
+        ),
+        "web/templates/deploy.yaml": deployment('eq (tpl .Values.found .) "yes"'),
+    }
+    found = findings(files)
+    assert [(f.file, f.line) for f in found] == [("web/templates/deploy.yaml", 17)]
+    assert helm_lookup.uses_lookup([("values.yaml", files["web/values.yaml"].encode())])

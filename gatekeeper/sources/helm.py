@@ -711,7 +711,7 @@ def _upgrade_renderings(
         or b".Release.IsInstall" in content
         or b".Release.Revision" in content  # 2 and up after the first install
         for name, content in files
-        if helm_lookup.is_template(name)
+        if helm_lookup.evaluated(name)
     )
     return _against_the_cluster(renderings, upgrade=True) if asked else []
 
@@ -870,9 +870,10 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         and posixpath.basename(name).startswith("values")
         and name.endswith((".yaml", ".yml"))
     ]
-    for content in texts:
+    # A values string a template passes to `tpl` tests the cluster as a template does.
+    for content in [*texts, *values]:
         found.update(dict.fromkeys(_tested_apis(content)))
-    if any(_PASSED_API.search(text) for text in texts):
+    if any(_PASSED_API.search(text) for text in [*texts, *values]):
         # An API version held in a variable: every one the chart writes, values included.
         for text in [*texts, *values]:
             for version in _API_VERSION.findall(text):
@@ -951,7 +952,9 @@ _FUTURE = (2, 0, 0)
 OLDEST_KUBE = "v1.30.0"
 _SEMVER_COMPARE = re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
 _VERSION = re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
-_PASSED_API = re.compile(rb"\.Capabilities\.APIVersions\.Has\s+[^\s\"`]")
+# Any other read of the list: `.Has $var`, sprig's `has "x" .Capabilities.APIVersions`, a
+# `range` over it (red team s13 u06).
+_PASSED_API = re.compile(rb"\.Capabilities\.APIVersions(?!\.Has\s+[\"`])")
 # `group.with.dots/v1[beta1][/Kind]`, as a custom API version is written anywhere.
 _API_VERSION = re.compile(
     rb"(?<![\w./-])([a-z0-9-]+(?:\.[a-z0-9-]+)+/v\d+(?:(?:alpha|beta)\d+)?(?:/[A-Z]\w*)?)(?![\w/-])"

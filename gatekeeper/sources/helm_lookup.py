@@ -54,10 +54,23 @@ def is_template(name: str) -> bool:
     return name.startswith("templates/") or "/templates/" in name
 
 
+def is_values(name: str) -> bool:
+    """A values file of a chart or of a subchart it holds (`values*.yaml`)."""
+    base = name.rsplit("/", 1)[-1]
+    return base.startswith("values") and base.endswith((".yaml", ".yml"))
+
+
+def evaluated(name: str) -> bool:
+    """A file whose text Helm may run as a template: a template, or a values file, whose
+    strings a template may give to `tpl` (`hostPID: {{ tpl .Values.when . }}`: red team
+    s13 u06)."""
+    return is_template(name) or is_values(name)
+
+
 def uses_lookup(files: list[tuple[str, bytes]]) -> bool:
     """Whether any template of the chart's copy (its path in the chart, its content) calls
-    `lookup`, local subcharts' included."""
-    return any(is_template(name) and calls(content) for name, content in files)
+    `lookup`, local subcharts' included, or a values string does."""
+    return any(evaluated(name) and calls(content) for name, content in files)
 
 
 def write_found(root: FsPath, copy: FsPath, stand_in: bytes) -> None:
@@ -68,7 +81,7 @@ def write_found(root: FsPath, copy: FsPath, stand_in: bytes) -> None:
             continue
         relative = source.relative_to(root).as_posix()
         content = source.read_bytes()
-        if is_template(relative) and calls(content):
+        if evaluated(relative) and calls(content):
             content = ACTION.sub(lambda action: _CALL.sub(stand_in, action.group()), content)
         target = copy / relative
         os.makedirs(target.parent, exist_ok=True)
