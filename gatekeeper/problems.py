@@ -165,6 +165,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Nothing applies it as written (kubectl would fail on it); what renders it is judged "
         "where gatekeeper renders it. Make it valid YAML if a deployer applies it as is.",
     ),
+    "GK-NOT-A-MANIFEST": ProblemKind(
+        "low",
+        "Invalid YAML that cannot hold a Kubernetes object: not checked",
+        "Nothing to do for gatekeeper: no reader makes an object of it (it cannot spell"
+        " apiVersion and kind). Fix the syntax for the tool that reads it.",
+    ),
     "GK-HELM-LOOKUP": ProblemKind(
         "medium",
         "Chart branch taken where `lookup` finds objects could not be judged",

@@ -98,3 +98,31 @@ spec:
         "k/service.yaml": PLACEHOLDER,
     }
     assert ("GK-RENDER-ERROR", "high", "k/kustomization.yaml", 1) in found(kustomized)
+
+
+def test_broken_yaml_that_cannot_spell_an_object_is_a_low_notice() -> None:
+    """kueue's KEP metadata (keps/*/kep.yaml, an unclosed quote): no reader makes an object of
+    a text that cannot spell apiVersion and kind, so it is a low notice. Base64 a Go reader
+    decodes (`!!binary`) or an escape could spell them: those still block."""
+    kep = 'title: Quota release\nreviewers:\n  - @mimowo\nsee-also:\n  - "/keps/993\n'
+    binary = "? !!binary YXBpVmVyc2lvbg==\n: v1\n? !!binary a2luZA==\n: Pod\nx: [\n"
+    escaped = '"api\\u0056ersion": v1\n"\\x6bind": Pod\nx: [\n'
+    assert found({"keps/6143/kep.yaml": kep, "a/b.yaml": binary, "a/e.yaml": escaped}) == [
+        ("GK-NOT-A-MANIFEST", "low", "keps/6143/kep.yaml", 3),
+        ("GK-PARSE-ERROR", "high", "a/b.yaml", 6),
+        ("GK-PARSE-ERROR", "high", "a/e.yaml", 4),
+    ]
+
+
+def test_a_binary_key_is_what_go_readers_decode() -> None:
+    """`? !!binary YXBpVmVyc2lvbg==` is the key apiVersion to kubectl (go-yaml decodes the
+    base64): the privileged Pod it spells is judged (it passed unseen)."""
+    pod = (
+        "? !!binary YXBpVmVyc2lvbg==\n: v1\n? !!binary a2luZA==\n: Pod\n"
+        "metadata: {name: x, namespace: app}\nspec:\n  containers:\n"
+        "    - {name: a, image: busybox, securityContext: {privileged: true}}\n"
+    )
+    assert found({"deploy/pod.yaml": pod, "deploy/pod.json": pod}) == [
+        ("K8S-PSS-PRIVILEGED", "critical", "deploy/pod.json", 8),
+        ("K8S-PSS-PRIVILEGED", "critical", "deploy/pod.yaml", 8),
+    ]
