@@ -171,6 +171,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Nothing to do for gatekeeper: no reader makes an object of it (it cannot spell"
         " apiVersion and kind). Fix the syntax for the tool that reads it.",
     ),
+    "GK-JSON-PATCH": ProblemKind(
+        "low",
+        "Chart renders a JSON patch, not manifests: Helm cannot install it; not judged",
+        "Nothing to do if a program renders the chart for its own use (an injector's patch);"
+        " what the patch adds to the objects it is applied to is not judged here.",
+    ),
     "GK-HELM-LOOKUP": ProblemKind(
         "medium",
         "Chart branch taken where `lookup` finds objects could not be judged",
