@@ -31,6 +31,11 @@ def test_a_chart_rendering_a_json_patch_is_a_low_notice(
     write("charts/patch/Chart.yaml", "apiVersion: v2\nname: patch\nversion: 0.1.0\n")
     write("charts/patch/values.yaml", "pathPrefix: ''\naddRootAnnotations: true\n")
     write("charts/patch/templates/patch.json", PATCH)
+    write("charts/empty/Chart.yaml", "apiVersion: v2\nname: empty\nversion: 0.1.0\n")
+    write(  # linkerd's patch with its default values: no operation at all
+        "charts/empty/templates/patch.json",
+        '[\n{{- if .Values.on }}\n{"op": "remove", "path": "/x"}\n{{- end }}\n]\n',
+    )
     write("charts/list/Chart.yaml", "apiVersion: v2\nname: list\nversion: 0.1.0\n")
     write("charts/list/templates/list.yaml", "- op: add\n  path: /x\n  kind: Pod\n")
     run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
@@ -40,6 +45,7 @@ def test_a_chart_rendering_a_json_patch_is_a_low_notice(
         for f in json.loads(run.stdout)["findings"]
     )
     assert found == [
+        ("GK-JSON-PATCH", "low", "charts/empty/templates/patch.json", False),
         ("GK-JSON-PATCH", "low", "charts/patch/templates/patch.json", False),
         ("GK-NOT-AN-OBJECT", "high", "charts/list/templates/list.yaml", True),
     ]

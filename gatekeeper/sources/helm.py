@@ -2031,6 +2031,24 @@ class HelmLocator:
         return ", ".join(dict.fromkeys(found))
 
 
+_PATCH_OPERATIONS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+
+
+def _json_patch(obj: object) -> bool:
+    """Is a rendered document a JSON patch, a list of RFC 6902 operations and nothing else
+    (or none: linkerd's renders `[]` with its default values)? Helm cannot install such a
+    chart (its output is no manifest): a program renders it for its own use (linkerd's
+    charts/patch, the proxy injector's patch), so it is a low GK-JSON-PATCH notice, not a
+    blocking GK-NOT-AN-OBJECT."""
+    return isinstance(obj, list) and all(
+        isinstance(item, dict)
+        and item.get("op") in _PATCH_OPERATIONS
+        and isinstance(item.get("path"), str)
+        and set(item) <= {"op", "path", "value", "from"}
+        for item in obj
+    )
+
+
 __all__ = [
     "NAME",
     "Release",
@@ -2042,24 +2060,3 @@ __all__ = [
     "render_chart",
     "rendered_by_chart",
 ]
-
-
-_PATCH_OPERATIONS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
-
-
-def _json_patch(obj: object) -> bool:
-    """Is a rendered document a JSON patch: a list of RFC 6902 operations and nothing else?
-    Helm cannot install such a chart (its output is no manifest): a program renders it for
-    its own use (linkerd's charts/patch, the proxy injector's patch), so it is a low
-    GK-JSON-PATCH notice, not a blocking GK-NOT-AN-OBJECT."""
-    return (
-        isinstance(obj, list)
-        and bool(obj)
-        and all(
-            isinstance(item, dict)
-            and item.get("op") in _PATCH_OPERATIONS
-            and isinstance(item.get("path"), str)
-            and set(item) <= {"op", "path", "value", "from"}
-            for item in obj
-        )
-    )
