@@ -3,6 +3,9 @@ parse error; what a deployer applies is judged as before (real-repository noise,
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gatekeeper.evaluate import Engine
@@ -10,7 +13,7 @@ from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
-from tests.conftest import REPO
+from tests.conftest import REPO, Run
 from tests.test_gitops import TOOL
 
 PRIVILEGED = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
@@ -126,3 +129,21 @@ def test_a_binary_key_is_what_go_readers_decode() -> None:
         ("K8S-PSS-PRIVILEGED", "critical", "deploy/pod.json", 8),
         ("K8S-PSS-PRIVILEGED", "critical", "deploy/pod.yaml", 8),
     ]
+
+
+def test_a_values_file_its_reader_reports_is_said_once(
+    gatekeeper: Callable[..., Run], write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """A helmfile's values file with invalid YAML: the helmfile's blocking GK-PARSE-ERROR,
+    not also the Kubernetes reader's low GK-NOT-A-MANIFEST at the same line."""
+    write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    write("envs/prod.yaml", 'replicas: 2\nnote: "unclosed\n')
+    write("helmfile.yaml", "releases:\n  - {name: web, chart: ./chart, values: [envs/prod.yaml]}\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["policy_id"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["file"] == "envs/prod.yaml"
+    ]
+    assert found == [("GK-PARSE-ERROR", 3)], run.stderr
