@@ -194,15 +194,38 @@ def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
                 continue
             parts = _SEPARATOR.split(line)
             separators = [*_SEPARATOR.findall(line), ""]
-            for command, after in zip(parts, separators, strict=True):
+            for at, (command, after) in enumerate(zip(parts, separators, strict=True)):
                 applier = _APPLIER.search(command)
                 if applier is None:
                     continue
                 if _DRY_RUN.search(command) and after != "|" and ">" not in command:
                     continue
                 for match in _FILENAME.finditer(command, applier.end()):
-                    found |= _given(match.group(1), name, text, others)
+                    if match.group(1) == "-":  # what it reads: the files fed to its input
+                        for fed in _fed(parts, separators, at):
+                            found |= _given(fed, name, text, others)
+                    else:
+                        found |= _given(match.group(1), name, text, others)
     return found
+
+
+# A word of a command feeding kubectl's input that may name manifests: a YAML or JSON file
+# (`cat deploy.yaml |`, `envsubst < app/deploy.yaml`, `sed ... k8s/*.yaml |`), a glob or a
+# folder written with its slash.
+_FED = re.compile(r"""(?:^|[\s<'"=])([^\s<>'"=|;&]*(?:\.(?:ya?ml|json)\b|\*|/(?=[\s'"]|$))\S*)""")
+
+
+def _fed(parts: list[str], separators: list[str], at: int) -> Iterator[str]:
+    """The words that may name files fed to the input of the command `parts[at]` (`-f -`):
+    its own `< file`, and the commands piped into it (`cat base/deploy.yaml | kubectl apply
+    -f -` applies the file as written: such a base passed green)."""
+    commands = [parts[at].partition("<")[2]] if "<" in parts[at] else []
+    while at > 0 and separators[at - 1] == "|":
+        at -= 1
+        commands.append(parts[at])
+    for command in commands:
+        for match in _FED.finditer(command):
+            yield match.group(1).strip("'\"")
 
 
 def _given(given: str, file: str, text: str, others: list[str]) -> set[str]:

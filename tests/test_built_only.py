@@ -133,7 +133,8 @@ def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
     """kueue: a script's `-f "${CRD}"` (assigned `${ROOT}/dep/crds.yaml`), `[[ -f x-create.log
     ]]` and a server dry run of a temporary file made every kustomize base count as applied
     alone. What such a path may be is what it spells: the paths ending in its literal part, a
-    variable's every value; a path that may end in the file's folder keeps its findings."""
+    variable's every value; a path that may end in the file's folder keeps its findings. So
+    does a file fed to `kubectl apply -f -` (`cat built/deploy.yaml |`: it passed green)."""
     write("built/deploy.yaml", DEPLOYMENT)
     write("built/kustomization.yaml", KUSTOMIZATION)
     write(".gatekeeper.yml", "packs: [kubernetes]\n")
@@ -144,6 +145,7 @@ def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
         "probe=$(mktemp)\n"
         'kubectl create --dry-run=server -f "${probe}"\n'
         'kubectl apply -f "$(dirname "$0")/../dep/crds.yaml"\n'
+        "kustomize build built | kubectl apply -f -\n"  # the build, not the file
     )
     write("hack/e2e.sh", script)
 
@@ -159,6 +161,8 @@ def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
         ("hack/b.sh", 'kubectl apply -f "${ROOT}"/built/deploy.yaml'),
         ("hack/c.sh", 'M=$(mktemp)\nkubectl apply \\\n  -f "$M"\nM=./built/deploy.yaml'),
         ("hack/d.sh", "kubectl apply --dry-run=client -f built -o yaml | kubectl apply -f -"),
+        ("hack/e.sh", "cat built/deploy.yaml | kubectl apply -f -"),  # passed green
+        ("hack/f.sh", "kubectl apply -f - < ./built/deploy.yaml"),
         (
             ".github/workflows/e2e.yml",
             "on: push\njobs: {e2e: {steps: [run: CRD=built hack/e2e.sh]}}",
