@@ -215,6 +215,15 @@ def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
 _FED = re.compile(r"""(?:^|[\s<'"=])([^\s<>'"=|;&]*(?:\.(?:ya?ml|json)\b|\*|/(?=[\s'"]|$))\S*)""")
 
 
+def fed_into(before: str, command: str) -> list[str]:
+    """The words naming files fed to `command` (a `kubectl ... -f -`, after `before` on its
+    line): its own `< file` and those of the commands piped into it (_fed)."""
+    parts = _SEPARATOR.split(before)
+    separators = _SEPARATOR.findall(before)
+    parts[-1] += command
+    return list(_fed(parts, [*separators, ""], len(parts) - 1))
+
+
 def _fed(parts: list[str], separators: list[str], at: int) -> Iterator[str]:
     """The words that may name files fed to the input of the command `parts[at]` (`-f -`):
     its own `< file`, and the commands piped into it (`cat base/deploy.yaml | kubectl apply

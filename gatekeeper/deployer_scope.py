@@ -181,8 +181,9 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
     """The namespace each path CI gives `kubectl apply -f` is applied into, by path (a file or
     a folder ending in `/` when applied with `-R`; `-k <folder>` for a build): "" when the
     command names none (the context's namespace). Literal paths only: a computed one (`-f
-    "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED)."""
-    from gatekeeper.built_only import ci_texts
+    "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED). `-f -` applies the
+    files fed to it (`sed ... dir/*.yaml | kubectl apply -n bind -f -`: cert-manager's bind)."""
+    from gatekeeper.built_only import ci_texts, fed_into
 
     found: dict[str, set[str]] = {}
     for _, text in ci_texts(tree):
@@ -192,8 +193,12 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
             given = _NAMESPACE.search(words)
             namespace = given.group(1) if given else ""
             recursive = _RECURSIVE.search(words) is not None
-            for match in _FILENAME.finditer(words):
-                path = match.group(1)
+            paths = [match.group(1) for match in _FILENAME.finditer(words)]
+            if "-" in paths:  # the files fed to its input (`sed ... dir/*.yaml | kubectl -f -`)
+                begins = text.rfind("\n", 0, command.start()) + 1
+                fed = fed_into(text[begins : command.start()], words)
+                paths += [_folder_of_glob(path) for path in fed]
+            for path in paths:
                 if "://" in path or "$" in path or "{" in path or path in ("-", "."):
                     continue
                 normal = inside(path)
@@ -207,6 +212,12 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
                 elif "://" not in path and (normal := inside(path)) is not None:
                     found.setdefault(_BUILT + normal, set()).add(namespace)
     return found
+
+
+def _folder_of_glob(path: str) -> str:
+    """`dir/*.yaml` -> `dir` (its files, as _applied_into reads a folder); others as given."""
+    head, _, tail = path.rpartition("/")
+    return head if head and any(mark in tail for mark in "*?[") else path
 
 
 def _applied_into(file: str, applied: dict[str, set[str]]) -> set[str]:

@@ -110,6 +110,25 @@ def test_a_workload_without_a_namespace_is_where_kubectl_apply_n_puts_it(repo: R
     assert said(full) == [("", "deploy/legacy.yaml")]
 
 
+def test_files_fed_to_kubectl_apply_n_are_in_its_namespace(repo: Repo) -> None:
+    """cert-manager's e2e: `sed -e "s|{IMAGE}|$(IMAGE)|g" bind/*.yaml | kubectl apply -n bind
+    -f -` puts the namespace-less bind Deployment in `bind`, which has its NetworkPolicy (it
+    was a phantom in `default`)."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/bind/deployment.yaml", workload("bind"))
+    repo.write("config/bind/deny.yaml", deny("bind"))
+    repo.write("config/pebble/deployment.yaml", workload("pebble"))
+    repo.write("config/pebble/deny.yaml", deny("pebble"))
+    repo.write(
+        "e2e.sh",
+        'sed -e "s|{IMAGE}|$IMAGE|g" config/bind/*.yaml | kubectl apply -n bind -f -\n'
+        "kubectl apply -n pebble -f - < config/pebble/deployment.yaml\n",
+    )
+    repo.commit("base")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == []
+
+
 def test_an_argo_directory_application_puts_its_manifests_in_its_destination(
     repo: Repo,
 ) -> None:
