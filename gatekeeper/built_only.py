@@ -246,13 +246,21 @@ def _given(given: str, file: str, text: str, others: list[str]) -> set[str]:
         return set()
     variables = list(_VARIABLE.finditer(given))
     if not variables:
-        return {_literal(given)}
+        return _written(given)
     whole = len(variables) == 1 and variables[0].span() == (0, len(given))
     if whole and not file.endswith(("Makefile", "justfile")):
         values = _assigned(_variable_name(given), text, others)
         if values is not None:  # every value the script gives it, none from outside
             return {path for value in values for path in _computed(value)}
     return _computed(given)
+
+
+def _written(given: str) -> set[str]:
+    """A path written out: from the root, or from the folder the script went to (`cd base &&
+    kubectl apply -f deploy.yaml` applies base/deploy.yaml: it passed green), so also every
+    path ending in it."""
+    literal = _literal(given)
+    return {literal, "*/" + literal} if literal and not given.startswith("/") else {literal}
 
 
 def _literal(given: str) -> str:
@@ -275,7 +283,7 @@ def _computed(given: str) -> set[str]:
         return set()  # a temporary file: nothing of the repository
     variables = list(_VARIABLE.finditer(given))
     if not variables:
-        return {_literal(given)}
+        return _written(given)
     tail = given[variables[-1].end() :].rstrip("/")
     segments = tail.split("/")
     segments = segments[1:]  # the first is (part of) what the variable holds

@@ -134,7 +134,8 @@ def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
     ]]` and a server dry run of a temporary file made every kustomize base count as applied
     alone. What such a path may be is what it spells: the paths ending in its literal part, a
     variable's every value; a path that may end in the file's folder keeps its findings. So
-    does a file fed to `kubectl apply -f -` (`cat built/deploy.yaml |`: it passed green)."""
+    does a file fed to `kubectl apply -f -` (`cat built/deploy.yaml |`) and one a script
+    applies from its folder (`cd built && kubectl apply -f deploy.yaml`): both passed green."""
     write("built/deploy.yaml", DEPLOYMENT)
     write("built/kustomization.yaml", KUSTOMIZATION)
     write(".gatekeeper.yml", "packs: [kubernetes]\n")
@@ -163,6 +164,7 @@ def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
         ("hack/d.sh", "kubectl apply --dry-run=client -f built -o yaml | kubectl apply -f -"),
         ("hack/e.sh", "cat built/deploy.yaml | kubectl apply -f -"),  # passed green
         ("hack/f.sh", "kubectl apply -f - < ./built/deploy.yaml"),
+        ("hack/g.sh", "cd built && kubectl apply -f deploy.yaml"),  # passed green
         (
             ".github/workflows/e2e.yml",
             "on: push\njobs: {e2e: {steps: [run: CRD=built hack/e2e.sh]}}",
