@@ -147,23 +147,6 @@ def _named_elsewhere(tree: Tree, file: str, besides: set[str]) -> bool:
     return False
 
 
-def _applied(file: str, applied: set[str]) -> bool:
-    """Is the file, its folder or a folder above it applied as written (`kubectl apply -f`
-    in CI)?"""
-    folder = file
-    while folder:
-        if folder in applied:
-            return True
-        folder = posixpath.dirname(folder)
-    return "" in applied
-
-
-# A line that may run kubectl or oc on files (a name a variable holds is kubectl too: `$(KUBECTL)`).
-_APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
-# A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads.
-_FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
-
-
 def ci_texts(tree: Tree) -> Iterator[tuple[str, str]]:
     """(name, text) of each of the repository's CI files and scripts (_CI_FILES) it can read."""
     for name in tree.list_dir(""):
@@ -175,19 +158,190 @@ def ci_texts(tree: Tree) -> Iterator[tuple[str, str]]:
             continue
 
 
+# A line that may run kubectl or oc on files (a name a variable holds is kubectl too: `$(KUBECTL)`).
+_APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
+# A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads
+# (a command's output or a make variable inside it, `$(dirname "$0")`, is part of it).
+_FILENAME = re.compile(
+    r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?"""
+    r"""((?:\$\((?:[^()\n]|\([^()\n]*\))*\)|\$\{[^}\n]*\}|[^\s'"`;|&)])+)"""
+)
+# Where one command of a line ends: a pipe, a list operator, a semicolon (the separator kept).
+_SEPARATOR = re.compile(r"\|\||&&|\||;")
+# A client or server dry run applies nothing, unless its output goes on (`| kubectl apply -f -`,
+# `> out.yaml`).
+_DRY_RUN = re.compile(r"--dry-run(?!=none)")
+# A variable of sh or make: $X, ${X...}, $(X) (make) or a command's output $(...), `...`.
+_VARIABLE = re.compile(r"\$(?:\{[^}]*\}?|\([^)]*\)?|[A-Za-z_]\w*|[0-9@*#?$!-])|`[^`]*`?")
+_GLOB = re.compile(r"[*?\[{]")
+
+
 def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
     """The paths the repository's CI files and scripts give a `-f` option of kubectl or oc
-    (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`; a
-    computed one (`-f "$DIR"`) as the root: any file may be it."""
+    (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`. A path
+    CI computes names what it may be (_given): `${ROOT}/deploy/crds.yaml` every path ending in
+    `deploy/crds.yaml` (`*/deploy/crds.yaml`), `-f "$DIR"` the root (any file may be it). A
+    `-f` before the command (`[[ -f x-create.log ]]`) or of a dry run whose output goes
+    nowhere applies nothing (kueue: such lines made every kustomize base count as applied
+    alone, and a base's own namespace-less Deployment a phantom in `default`)."""
+    texts = list(ci_texts(tree))
     found: set[str] = set()
-    for _, text in ci_texts(tree):
+    for name, text in texts:
+        text = text.replace("\\\n", " ")  # a command continued on the next line
+        others = [other for other_name, other in texts if other_name != name]
         for line in text.splitlines():
             if not _APPLIER.search(line):  # `-f` of docker build, rm, helm...: not applied
                 continue
-            for match in _FILENAME.finditer(line):
-                if "://" in match.group(1):  # a URL: no file of the repository
+            parts = _SEPARATOR.split(line)
+            separators = [*_SEPARATOR.findall(line), ""]
+            for at, (command, after) in enumerate(zip(parts, separators, strict=True)):
+                applier = _APPLIER.search(command)
+                if applier is None:
                     continue
-                given = posixpath.normpath(match.group(1)).lstrip("/")
-                # A path CI computes (`-f "$DIR"`) may be any file: every file may be applied.
-                found.add("" if "$" in given or given == "." else given)
+                if _DRY_RUN.search(command) and after != "|" and ">" not in command:
+                    continue
+                for match in _FILENAME.finditer(command, applier.end()):
+                    if match.group(1) == "-":  # what it reads: the files fed to its input
+                        for fed in _fed(parts, separators, at):
+                            found |= _given(fed, name, text, others)
+                    else:
+                        found |= _given(match.group(1), name, text, others)
     return found
+
+
+# A word of a command feeding kubectl's input that may name manifests: a YAML or JSON file
+# (`cat deploy.yaml |`, `envsubst < app/deploy.yaml`, `sed ... k8s/*.yaml |`), a glob or a
+# folder written with its slash.
+_FED = re.compile(r"""(?:^|[\s<'"=])([^\s<>'"=|;&]*(?:\.(?:ya?ml|json)\b|\*|/(?=[\s'"]|$))\S*)""")
+
+
+def fed_into(before: str, command: str) -> list[str]:
+    """The words naming files fed to `command` (a `kubectl ... -f -`, after `before` on its
+    line): its own `< file` and those of the commands piped into it (_fed)."""
+    parts = _SEPARATOR.split(before)
+    separators = _SEPARATOR.findall(before)
+    parts[-1] += command
+    return list(_fed(parts, [*separators, ""], len(parts) - 1))
+
+
+def _fed(parts: list[str], separators: list[str], at: int) -> Iterator[str]:
+    """The words that may name files fed to the input of the command `parts[at]` (`-f -`):
+    its own `< file`, and the commands piped into it (`cat base/deploy.yaml | kubectl apply
+    -f -` applies the file as written: such a base passed green)."""
+    commands = [parts[at].partition("<")[2]] if "<" in parts[at] else []
+    while at > 0 and separators[at - 1] == "|":
+        at -= 1
+        commands.append(parts[at])
+    for command in commands:
+        for match in _FED.finditer(command):
+            yield match.group(1).strip("'\"")
+
+
+def _given(given: str, file: str, text: str, others: list[str]) -> set[str]:
+    """What a `-f` argument of the CI file `file` (its `text`; the other CI files' `others`)
+    may name: tree paths, `*/`-suffixes any path may end with, "" for any file."""
+    if "://" in given:  # a URL: no file of the repository
+        return set()
+    if given == "-":  # standard input
+        return set()
+    variables = list(_VARIABLE.finditer(given))
+    if not variables:
+        return _written(given)
+    whole = len(variables) == 1 and variables[0].span() == (0, len(given))
+    if whole and not file.endswith(("Makefile", "justfile")):
+        values = _assigned(_variable_name(given), text, others)
+        if values is not None:  # every value the script gives it, none from outside
+            return {path for value in values for path in _computed(value)}
+    return _computed(given)
+
+
+def _written(given: str) -> set[str]:
+    """A path written out: from the root, or from the folder the script went to (`cd base &&
+    kubectl apply -f deploy.yaml` applies base/deploy.yaml: it passed green), so also every
+    path ending in it."""
+    literal = _literal(given)
+    return {literal, "*/" + literal} if literal and not given.startswith("/") else {literal}
+
+
+def _literal(given: str) -> str:
+    """A path as written, up to its first glob segment (`k8s/*.yaml` -> `k8s`)."""
+    parts = posixpath.normpath(given).lstrip("/").split("/")
+    kept: list[str] = []
+    for part in parts:
+        if _GLOB.search(part):
+            break
+        kept.append(part)
+    path = "/".join(kept)
+    return "" if path in (".", "..") or path.startswith("../") else path
+
+
+def _computed(given: str) -> set[str]:
+    """What a path with variables may name: the paths ending in its literal segments after
+    the last variable (`${ROOT}/deploy/crds.yaml` -> `*/deploy/crds.yaml`), else the folder
+    written before the first (`k8s/$ENV` -> `k8s`), else any file (``)."""
+    if given.startswith(("$(mktemp", "`mktemp")):
+        return set()  # a temporary file: nothing of the repository
+    variables = list(_VARIABLE.finditer(given))
+    if not variables:
+        return _written(given)
+    tail = given[variables[-1].end() :].rstrip("/")
+    segments = tail.split("/")
+    segments = segments[1:]  # the first is (part of) what the variable holds
+    literal: list[str] = []
+    for segment in reversed(segments):
+        if not segment or segment in (".", "..") or _GLOB.search(segment):
+            break
+        literal.insert(0, segment)
+    if literal:
+        return {"*/" + "/".join(literal)}
+    head = given[: variables[0].start()]
+    folder = head[: head.rfind("/") + 1] if "/" in head else ""
+    return {_literal(folder) if folder.strip("/") else ""}
+
+
+def _variable_name(reference: str) -> str:
+    """`$X`, `${X}`, `${X:-d}` -> X (anything else: "", never assigned)."""
+    match = re.match(r"\$\{?([A-Za-z_]\w*)(\}?)$", reference)
+    return match.group(1) if match else ""
+
+
+# Assignments of sh: `X=v`, `export X=v`, `local X=v`, `readonly`/`declare`/`typeset`.
+_ASSIGNMENT = (
+    r"(?m)^[ \t]*(?:(?:export|local|readonly|declare|typeset)[ \t]+(?:-\w+[ \t]+)*)?{}=(.*)$"
+)
+# What makes a variable's value unknown to a reading of one file: another way of binding it
+# (a loop, `read`, appending, an `eval` that spells it), or sourcing a file (which may set it).
+# A name an `eval` assembles at run time is not followed: nothing of a run-time command is.
+_OTHER_BINDING = (
+    r"\b(?:for|select|read|getopts|mapfile|readarray|eval)\b[^\n;]*\b{0}\b|printf\s+-v\s+{0}\b"
+    r"|\b{0}\+=|(?m:(?:^|;|&&|\|\||\bthen|\bdo|\belse)\s*(?:source|\.)\s)"
+)
+
+
+def _assigned(name: str, text: str, others: list[str]) -> list[str] | None:
+    """The values `text` assigns the variable `name`, when they are all it can hold: None if
+    it binds it otherwise, assigns it nowhere or another CI file spells it (a workflow's
+    `env:`, a caller's `NAME=... ./deploy.sh`, which may give it any value)."""
+    if not name or re.search(_OTHER_BINDING.format(name), text):
+        return None
+    if any(re.search(rf"\b{name}\b", other) for other in others):
+        return None
+    values = [value.strip() for value in re.findall(_ASSIGNMENT.format(name), text)]
+    if not values:
+        return None
+    return [re.sub(r"""^['"]|['"]?(?:\s+#.*)?$""", "", value) for value in values]
+
+
+def _applied(file: str, applied: set[str]) -> bool:
+    """Is the file, its folder or a folder above it applied as written (`kubectl apply -f`
+    in CI), or does one of them end with a path CI computes (`*/deploy/crds.yaml`)?"""
+    if "" in applied:
+        return True
+    parts = file.split("/")
+    suffixes = any(path.startswith("*/") for path in applied)
+    for end in range(len(parts), 0, -1):
+        if "/".join(parts[:end]) in applied:
+            return True
+        if suffixes and any("*/" + "/".join(parts[start:end]) in applied for start in range(end)):
+            return True
+    return False

@@ -14,7 +14,10 @@ payments -f deploy/payments/` of a CI file (s27), or the destination of an Argo 
 Application or Flux Kustomization that deploys its folder (their renderings say where; the
 plain file read alone is then no object of `default`: real-repo repro 10,
 argoproj/argocd-example-apps). So does an object of a kustomization built alone: `kubectl
-apply -k <folder> -n X`, or an Application deploying that folder. A namespace CI computes
+apply -k <folder> -n X`, or an Application deploying that folder; one whose objects other
+builds also make (a base) and that nothing deploys alone is where those builds put it, not
+also in `default` (kubeflow: notebook-controller's upstream/manager, which its overlay puts
+in `kubeflow`, was a phantom in `default`). A namespace CI computes
 (`-n "$NS"`) is no namespace the rules can judge, never `default`.
 """
 
@@ -181,8 +184,9 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
     """The namespace each path CI gives `kubectl apply -f` is applied into, by path (a file or
     a folder ending in `/` when applied with `-R`; `-k <folder>` for a build): "" when the
     command names none (the context's namespace). Literal paths only: a computed one (`-f
-    "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED)."""
-    from gatekeeper.built_only import ci_texts
+    "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED). `-f -` applies the
+    files fed to it (`sed ... dir/*.yaml | kubectl apply -n bind -f -`: cert-manager's bind)."""
+    from gatekeeper.built_only import ci_texts, fed_into
 
     found: dict[str, set[str]] = {}
     for _, text in ci_texts(tree):
@@ -192,8 +196,12 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
             given = _NAMESPACE.search(words)
             namespace = given.group(1) if given else ""
             recursive = _RECURSIVE.search(words) is not None
-            for match in _FILENAME.finditer(words):
-                path = match.group(1)
+            paths = [match.group(1) for match in _FILENAME.finditer(words)]
+            if "-" in paths:  # the files fed to its input (`sed ... dir/*.yaml | kubectl -f -`)
+                begins = text.rfind("\n", 0, command.start()) + 1
+                fed = fed_into(text[begins : command.start()], words)
+                paths += [_folder_of_glob(path) for path in fed]
+            for path in paths:
                 if "://" in path or "$" in path or "{" in path or path in ("-", "."):
                     continue
                 normal = inside(path)
@@ -207,6 +215,12 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
                 elif "://" not in path and (normal := inside(path)) is not None:
                     found.setdefault(_BUILT + normal, set()).add(namespace)
     return found
+
+
+def _folder_of_glob(path: str) -> str:
+    """`dir/*.yaml` -> `dir` (its files, as _applied_into reads a folder); others as given."""
+    head, _, tail = path.rpartition("/")
+    return head if head and any(mark in tail for mark in "*?[") else path
 
 
 def _applied_into(file: str, applied: dict[str, set[str]]) -> set[str]:
@@ -226,9 +240,9 @@ def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list
     if not plain:
         return inventory
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
-    deployed = {
-        (e.file, e.line, e.kind, e.name) for e in inventory if e.variant.startswith(_DEPLOYED_BY)
-    }
+    deployed = {_key(e) for e in inventory if e.variant.startswith(_DEPLOYED_BY)}
+    builds = {made_by for e in inventory if (made_by := _build_of(e)) is not None}
+    taken_in: dict[str, bool] = {}  # asked once per build
     out: list[InventoryEntry] = []
     for entry in inventory:
         if not _plain_unplaced(entry):
@@ -243,11 +257,40 @@ def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list
             alone = bool(namespaces) or _BUILT_COMPUTED in applied
         if namespaces:
             out += _placed(entry, namespaces)
-        elif (entry.file, entry.line, entry.kind, entry.name) in deployed and not alone:
+        elif _key(entry) in deployed and not alone:
             continue  # the deployer's rendering stands for it, in the namespace it gives
+        elif build is not None and not alone and _base(build, builds, tree, taken_in):
+            continue  # a base: the builds taking it in stand for it, in the namespaces they give
         else:
             out.append(entry)
     return out
+
+
+def _base(build: str, builds: set[str], tree: Tree, known: dict[str, bool]) -> bool:
+    """_taken_in, asked once per build (`known`)."""
+    if build not in known:
+        known[build] = _taken_in(build, builds, tree)
+    return known[build]
+
+
+def _taken_in(build: str, builds: set[str], tree: Tree) -> bool:
+    """Does another build of the run read the kustomization of the folder `build`?"""
+    from gatekeeper.sources.kustomize import reads
+    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+
+    index = ownership.of(tree)
+    own = {posixpath.join(build, name) if build != "." else name for name in KUSTOMIZATION_FILES}
+    own = {file for file in own if index.exists(file)}
+    for other in builds - {build}:
+        for name in KUSTOMIZATION_FILES:
+            file = posixpath.join(other, name) if other != "." else name
+            if index.exists(file) and own & reads(file, tree):
+                return True
+    return False
+
+
+def _key(entry: InventoryEntry) -> tuple[str, int, str, str]:
+    return (entry.file, entry.line, entry.kind, entry.name)
 
 
 def _build_of(entry: InventoryEntry) -> str | None:

@@ -14,7 +14,9 @@ or is disabled.
 
 A base's kustomize error (a missing resource) is one root cause: every overlay building the
 base reports it at the base's line (sources.kustomize), and those are said once, with the
-builds it breaks listed once.
+builds it breaks listed once. So is a file that cannot be parsed: where the source that
+reads it (a helmfile's values) reports a GK-PARSE-ERROR, the Kubernetes reader's low
+GK-NOT-A-MANIFEST at that line is left out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ SAID_BY = {
     "K8S-PSS-VOLUME-TYPES": "K8S-PSS-HOST-PATH",
     "K8S-PSS-PROC-MOUNT-DEFAULT": "K8S-PSS-PROC-MOUNT",
     "K8S-POD-DROP-NET-RAW": "K8S-PSS-CAPABILITIES-DROP-ALL",
+    # A values file a helmfile or an Application reads: its reader's parse error says it.
+    "GK-NOT-A-MANIFEST": "GK-PARSE-ERROR",
 }
 
 

@@ -172,6 +172,18 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Nothing applies it as written (kubectl would fail on it); what renders it is judged "
         "where gatekeeper renders it. Make it valid YAML if a deployer applies it as is.",
     ),
+    "GK-NOT-A-MANIFEST": ProblemKind(
+        "low",
+        "Invalid YAML that cannot hold a Kubernetes object: not checked",
+        "Nothing to do for gatekeeper: no reader makes an object of it (it cannot spell"
+        " apiVersion and kind). Fix the syntax for the tool that reads it.",
+    ),
+    "GK-JSON-PATCH": ProblemKind(
+        "low",
+        "Chart renders a JSON patch, not manifests: Helm cannot install it; not judged",
+        "Nothing to do if a program renders the chart for its own use (an injector's patch);"
+        " what the patch adds to the objects it is applied to is not judged here.",
+    ),
     "GK-HELM-LOOKUP": ProblemKind(
         "medium",
         "Chart branch taken where `lookup` finds objects could not be judged",

@@ -8,6 +8,7 @@ are reported, and timestamps stay strings as they do in Kubernetes' JSON view of
 
 from __future__ import annotations
 
+import base64
 import codecs
 import re
 from collections.abc import Callable, Iterator
@@ -124,6 +125,13 @@ def _as_str(node: ScalarNode) -> Any:
     return node.value
 
 
+def _binary(node: ScalarNode) -> str:
+    """`!!binary` as Go's YAML readers (kubectl, Helm, Argo CD) take it: the decoded bytes as a
+    string, so `? !!binary YXBpVmVyc2lvbg==` is the key apiVersion (it was its base64 text)."""
+    data = base64.b64decode("".join(node.value.split()), validate=True)
+    return data.decode("utf-8", "replace")
+
+
 def _key(node: ScalarNode) -> Any:
     """A mapping key: `y:` and `n:` stay names (coordinates, flags), as everywhere else."""
     return node.value if node.value in _V2_BOOLS else _scalar(node)
@@ -141,14 +149,14 @@ _SCALARS: dict[str, Callable[[ScalarNode], Any]] = {
     _TAG + "int": _constructor.construct_yaml_int,
     _TAG + "float": _constructor.construct_yaml_float,
     _TAG + "timestamp": _as_str,
-    _TAG + "binary": _as_str,
+    _TAG + "binary": _binary,
 }
 
 
 def _scalar(node: ScalarNode) -> Any:
     try:
         return _SCALARS.get(node.tag, _as_str)(node)
-    except (ValueError, IndexError, KeyError, TypeError) as error:
+    except (ValueError, IndexError, KeyError, TypeError) as error:  # binascii.Error too
         raise BadValueError(node, node.tag, error) from None
 
 

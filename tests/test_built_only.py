@@ -127,6 +127,54 @@ def test_a_path_ci_computes_may_be_the_file(
     assert pinned() == ["built/deploy.yaml"]
 
 
+def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """kueue: a script's `-f "${CRD}"` (assigned `${ROOT}/dep/crds.yaml`), `[[ -f x-create.log
+    ]]` and a server dry run of a temporary file made every kustomize base count as applied
+    alone. What such a path may be is what it spells: the paths ending in its literal part, a
+    variable's every value; a path that may end in the file's folder keeps its findings. So
+    does a file fed to `kubectl apply -f -` (`cat built/deploy.yaml |`) and one a script
+    applies from its folder (`cd built && kubectl apply -f deploy.yaml`): both passed green."""
+    write("built/deploy.yaml", DEPLOYMENT)
+    write("built/kustomization.yaml", KUSTOMIZATION)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    script = (
+        'CRD="${ROOT}/dep/crds.yaml"\n'
+        'kubectl apply --server-side -f "${CRD}"\n'
+        'if [[ ! -f "${ARTIFACTS}/run-create.log" ]]; then exit 1; fi\n'
+        "probe=$(mktemp)\n"
+        'kubectl create --dry-run=server -f "${probe}"\n'
+        'kubectl apply -f "$(dirname "$0")/../dep/crds.yaml"\n'
+        "kustomize build built | kubectl apply -f -\n"  # the build, not the file
+    )
+    write("hack/e2e.sh", script)
+
+    def pinned() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        assert run.returncode == 1, run.stderr
+        findings = json.loads(run.stdout)["findings"]
+        return [f["file"] for f in findings if f["policy_id"] == "K8S-IMAGE-TAG-PINNED"]
+
+    assert pinned() == []
+    for ci, applying in (
+        ("hack/a.sh", 'kubectl apply -f "${ROOT}/built/"'),  # ends with the file's folder
+        ("hack/b.sh", 'kubectl apply -f "${ROOT}"/built/deploy.yaml'),
+        ("hack/c.sh", 'M=$(mktemp)\nkubectl apply \\\n  -f "$M"\nM=./built/deploy.yaml'),
+        ("hack/d.sh", "kubectl apply --dry-run=client -f built -o yaml | kubectl apply -f -"),
+        ("hack/e.sh", "cat built/deploy.yaml | kubectl apply -f -"),  # passed green
+        ("hack/f.sh", "kubectl apply -f - < ./built/deploy.yaml"),
+        ("hack/g.sh", "cd built && kubectl apply -f deploy.yaml"),  # passed green
+        (
+            ".github/workflows/e2e.yml",
+            "on: push\njobs: {e2e: {steps: [run: CRD=built hack/e2e.sh]}}",
+        ),
+    ):
+        write(ci, applying + "\n")
+        assert pinned() == ["built/deploy.yaml"], applying
+        (tmp_path / ci).unlink()
+
+
 def test_a_file_its_folders_kustomization_leaves_out_is_applied_by_no_one(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:

@@ -110,6 +110,43 @@ def test_a_workload_without_a_namespace_is_where_kubectl_apply_n_puts_it(repo: R
     assert said(full) == [("", "deploy/legacy.yaml")]
 
 
+def test_files_fed_to_kubectl_apply_n_are_in_its_namespace(repo: Repo) -> None:
+    """cert-manager's e2e: `sed -e "s|{IMAGE}|$(IMAGE)|g" bind/*.yaml | kubectl apply -n bind
+    -f -` puts the namespace-less bind Deployment in `bind`, which has its NetworkPolicy (it
+    was a phantom in `default`)."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/bind/deployment.yaml", workload("bind"))
+    repo.write("config/bind/deny.yaml", deny("bind"))
+    repo.write("config/pebble/deployment.yaml", workload("pebble"))
+    repo.write("config/pebble/deny.yaml", deny("pebble"))
+    repo.write(
+        "e2e.sh",
+        'sed -e "s|{IMAGE}|$IMAGE|g" config/bind/*.yaml | kubectl apply -n bind -f -\n'
+        "kubectl apply -n pebble -f - < config/pebble/deployment.yaml\n",
+    )
+    repo.commit("base")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == []
+
+
+def test_a_base_other_builds_take_in_is_where_they_put_it(repo: Repo) -> None:
+    """kubeflow: a kubebuilder base (`config/manager`, no namespace) is also built alone; its
+    overlay puts it in `shop`, which has its NetworkPolicy, and nothing deploys the base alone:
+    it is no workload of `default`. Applied alone by CI (`kubectl apply -k`), it is."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/manager/manager.yaml", workload("manager"))
+    repo.write("config/manager/kustomization.yaml", "resources: [manager.yaml]\n")
+    repo.write("config/default/kustomization.yaml", "namespace: shop\nresources: [../manager]\n")
+    repo.write("netpol/deny.yaml", deny("shop"))
+    repo.commit("base")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == []
+    repo.write("deploy.sh", "kubectl apply -k config/manager\n")
+    repo.commit("alone")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == [("", "config/manager/manager.yaml")]
+
+
 def test_an_argo_directory_application_puts_its_manifests_in_its_destination(
     repo: Repo,
 ) -> None:

@@ -3,6 +3,9 @@ parse error; what a deployer applies is judged as before (real-repository noise,
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gatekeeper.evaluate import Engine
@@ -10,7 +13,7 @@ from gatekeeper.policy.loader import load_policy_file
 from gatekeeper.scanner import scan
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import MemoryTree
-from tests.conftest import REPO
+from tests.conftest import REPO, Run
 from tests.test_gitops import TOOL
 
 PRIVILEGED = REPO / "policies" / "kubernetes" / "pss-baseline-privileged.yaml"
@@ -98,3 +101,49 @@ spec:
         "k/service.yaml": PLACEHOLDER,
     }
     assert ("GK-RENDER-ERROR", "high", "k/kustomization.yaml", 1) in found(kustomized)
+
+
+def test_broken_yaml_that_cannot_spell_an_object_is_a_low_notice() -> None:
+    """kueue's KEP metadata (keps/*/kep.yaml, an unclosed quote): no reader makes an object of
+    a text that cannot spell apiVersion and kind, so it is a low notice. Base64 a Go reader
+    decodes (`!!binary`) or an escape could spell them: those still block."""
+    kep = 'title: Quota release\nreviewers:\n  - @mimowo\nsee-also:\n  - "/keps/993\n'
+    binary = "? !!binary YXBpVmVyc2lvbg==\n: v1\n? !!binary a2luZA==\n: Pod\nx: [\n"
+    escaped = '"api\\u0056ersion": v1\n"\\x6bind": Pod\nx: [\n'
+    assert found({"keps/6143/kep.yaml": kep, "a/b.yaml": binary, "a/e.yaml": escaped}) == [
+        ("GK-NOT-A-MANIFEST", "low", "keps/6143/kep.yaml", 3),
+        ("GK-PARSE-ERROR", "high", "a/b.yaml", 6),
+        ("GK-PARSE-ERROR", "high", "a/e.yaml", 4),
+    ]
+
+
+def test_a_binary_key_is_what_go_readers_decode() -> None:
+    """`? !!binary YXBpVmVyc2lvbg==` is the key apiVersion to kubectl (go-yaml decodes the
+    base64): the privileged Pod it spells is judged (it passed unseen)."""
+    pod = (
+        "? !!binary YXBpVmVyc2lvbg==\n: v1\n? !!binary a2luZA==\n: Pod\n"
+        "metadata: {name: x, namespace: app}\nspec:\n  containers:\n"
+        "    - {name: a, image: busybox, securityContext: {privileged: true}}\n"
+    )
+    assert found({"deploy/pod.yaml": pod, "deploy/pod.json": pod}) == [
+        ("K8S-PSS-PRIVILEGED", "critical", "deploy/pod.json", 8),
+        ("K8S-PSS-PRIVILEGED", "critical", "deploy/pod.yaml", 8),
+    ]
+
+
+def test_a_values_file_its_reader_reports_is_said_once(
+    gatekeeper: Callable[..., Run], write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """A helmfile's values file with invalid YAML: the helmfile's blocking GK-PARSE-ERROR,
+    not also the Kubernetes reader's low GK-NOT-A-MANIFEST at the same line."""
+    write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    write("envs/prod.yaml", 'replicas: 2\nnote: "unclosed\n')
+    write("helmfile.yaml", "releases:\n  - {name: web, chart: ./chart, values: [envs/prod.yaml]}\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["policy_id"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["file"] == "envs/prod.yaml"
+    ]
+    assert found == [("GK-PARSE-ERROR", 3)], run.stderr

@@ -1662,14 +1662,10 @@ def _add_documents(
         if not is_object(entry.obj):
             start = entry.locator.locate(()).line + offset
             line = template_line(template.lines, text.splitlines(), start)
-            loaded.problems.append(
-                Problem(
-                    "GK-NOT-AN-OBJECT",
-                    file,
-                    line or 1,
-                    "rendered document is not a Kubernetes object",
-                )
-            )
+            code, message = "GK-NOT-AN-OBJECT", "rendered document is not a Kubernetes object"
+            if _json_patch(entry.obj):
+                code, message = "GK-JSON-PATCH", f"{message} but a JSON patch (RFC 6902)"
+            loaded.problems.append(Problem(code, file, line or 1, message))
             continue
         hook = test_hook(entry.obj, release.test_hooks)
         if hook == "skip":
@@ -2038,6 +2034,24 @@ class HelmLocator:
                     found.append(f"{source.file}:{source.locator.locate(node_path).line}")
                     break
         return ", ".join(dict.fromkeys(found))
+
+
+_PATCH_OPERATIONS = frozenset({"add", "remove", "replace", "move", "copy", "test"})
+
+
+def _json_patch(obj: object) -> bool:
+    """Is a rendered document a JSON patch, a list of RFC 6902 operations and nothing else
+    (or none: linkerd's renders `[]` with its default values)? Helm cannot install such a
+    chart (its output is no manifest): a program renders it for its own use (linkerd's
+    charts/patch, the proxy injector's patch), so it is a low GK-JSON-PATCH notice, not a
+    blocking GK-NOT-AN-OBJECT."""
+    return isinstance(obj, list) and all(
+        isinstance(item, dict)
+        and item.get("op") in _PATCH_OPERATIONS
+        and isinstance(item.get("path"), str)
+        and set(item) <= {"op", "path", "value", "from"}
+        for item in obj
+    )
 
 
 __all__ = [

@@ -80,13 +80,13 @@ def may_spell(data: bytes, words: Iterable[bytes]) -> bool:
 def spelled(data: bytes) -> bytes | None:
     """The bytes in which every scalar of this file is spelled, for plain `in` tests (see
     may_spell): the file, re-encoded from UTF-16/32, with double-quoted lines joined after
-    it; None when escapes could spell any word (or the file does not decode)."""
+    it; None when escapes or base64 could spell any word (or the file does not decode)."""
     if data.startswith(_WIDE):
         try:
             data = decode(data).encode("utf-8")
         except UnicodeDecodeError:
             return None  # let the loader report it
-    if _ESCAPED_CHARACTER.search(data):
+    if _ESCAPED_CHARACTER.search(data) or _BINARY.search(data):
         return None
     if b"\\" not in data or not _JOINED_LINE.search(data):
         return data
@@ -97,6 +97,9 @@ def spelled(data: bytes) -> bytes | None:
 # line break (LF, CR, in YAML 1.1 also NEL, LINE and PARAGRAPH SEPARATOR), which drops the
 # break and the next line's indentation.
 _ESCAPED_CHARACTER = re.compile(rb"\\[xuU]")
+# A `!!binary` scalar is base64 that Go's YAML readers decode (`? !!binary YXBpVmVyc2lvbg==`
+# is the key apiVersion to kubectl); a %TAG directive or a %-escaped tag can spell that tag.
+_BINARY = re.compile(rb"binary|%TAG|!\S*%[0-9A-Fa-f]{2}")
 _JOINED_LINE = re.compile(rb"\\(?:\r\n|[\n\r]|\xc2\x85|\xe2\x80[\xa8\xa9])[ \t]*")
 
 
@@ -142,14 +145,24 @@ def rendered_copy(path: str, data: bytes, context: LoadContext) -> bool:
 _TEMPLATE_MARK = re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
 
 
-def _template_notice(problem: Problem, text: str) -> Problem:
+def _template_notice(problem: Problem, text: str, data: bytes) -> Problem:
     """A file that is not valid YAML because it is another tool's template (a cloud-init
     file Terraform's templatefile() fills, a Go-template fragment a Makefile joins, a
     `{SERVICE_IP}` a script replaces) is nothing kubectl applies as written: a low notice,
-    not a blocking parse error. What a deployer applies (a directory Application, a Flux
-    path, a kustomization's resource: the build fails) still blocks."""
-    if problem.code != "GK-PARSE-ERROR" or not _TEMPLATE_MARK.search(text):
+    not a blocking parse error. Nor is one whose bytes cannot spell `apiVersion` and `kind`
+    (kueue's KEP metadata, kep.yaml): no YAML reader, however lenient, makes an object of it.
+    What a deployer applies (a directory Application, a Flux path, a kustomization's
+    resource: the build fails) still blocks."""
+    if problem.code != "GK-PARSE-ERROR":
         return problem
+    if not _TEMPLATE_MARK.search(text):
+        if looks_like_objects(data):
+            return problem
+        message = (
+            f"{problem.message}: no document of it can be a Kubernetes object (it cannot"
+            " spell apiVersion and kind), so nothing applies it as one; not checked here"
+        )
+        return Problem("GK-NOT-A-MANIFEST", problem.file, problem.line, message, problem.column)
     message = (
         f"{problem.message}: a template of another tool (not valid YAML as written, so"
         " `kubectl apply -f` cannot apply it); not checked here"
@@ -190,7 +203,7 @@ def load(
     first_placeholder = 0
     for index, entry in enumerate(_entries(path, text, substitute)):
         if isinstance(entry, Problem):
-            problem = entry if applied else _template_notice(entry, text)
+            problem = entry if applied else _template_notice(entry, text, data)
             if not quiet and not (problem.code == "GK-TEMPLATE" and _chart_data(path, context)):
                 loaded.problems.append(problem)
             continue

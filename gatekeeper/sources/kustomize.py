@@ -406,6 +406,11 @@ def _may_read(
     return list(chosen)
 
 
+def reads(file: str, tree: Tree) -> frozenset[str]:
+    """Every file the build of the kustomization `file` reads (once per tree)."""
+    return ownership.of(tree).remember("kustomize reads", file, _reads)
+
+
 def _reads(tree: Tree, file: str) -> frozenset[str]:
     """Every file the build of the kustomization `file` reads."""
     reach = _reach(tree, file)
