@@ -63,6 +63,7 @@ def test_values_a_finding_should_not_hold_are_written_as_the_json_module_would()
         {"title": ["a", "b"]},  # unhashable where a text belongs
         {"fingerprint": None},
         {"blocking": 1},
+        {"blocking": 0},  # not `false`: 0 is written as 0
         {"status": {"x": 1}},
     ]
     findings = [

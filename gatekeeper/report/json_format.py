@@ -93,14 +93,19 @@ def _finding_text(finding: Finding, texts: _Texts | None = None) -> str:
             encode_basestring_ascii(fingerprint),
             texts[remediation],
             texts[help_uri],
-            _shared_text(fix) if type(fix) is SharedDict else _indented(fix, _INNER),
+            "null" if fix is None else _field_text(fix),
             texts[status],
-            "true" if blocking is True else _indented(blocking, _INNER),
-            _shared_text(waiver) if type(waiver) is SharedDict else _indented(waiver, _INNER),
-            _shared_text(extra) if type(extra) is SharedDict else _indented(extra, _INNER),
+            "true" if blocking is True else "false" if blocking is False else _field_text(blocking),
+            "null" if waiver is None else _field_text(waiver),
+            _shared_text(extra) if type(extra) is SharedDict else _field_text(extra),
         )
     except TypeError:  # an unhashable value where a text belongs
         return _slow_text(finding)
+
+
+def _field_text(value: Any) -> str:
+    """A finding's field (not its texts): a shared dict's text written once, else encoded."""
+    return _shared_text(value) if type(value) is SharedDict else _indented(value, _INNER)
 
 
 def _slow_text(finding: Finding) -> str:
