@@ -173,8 +173,10 @@ def _scan_change(
         fed = discover.select(
             depgraph.build(head_context).affected(touched | linked), config.include, config.exclude
         )
-        head_scan = _existing(head_tree, [*head_paths, *fed])
-        base_scan = _existing(base_tree, [*base_paths, *fed])
+        # Image lines whose Flux ImagePolicy the change points at another repository.
+        repointed = image_automation.repointed(touched, head_tree, base_tree)
+        head_scan = _existing(head_tree, [*head_paths, *fed, *repointed.files])
+        base_scan = _existing(base_tree, [*base_paths, *fed, *repointed.files])
 
         def run(context: LoadContext, paths: list[str]) -> tuple[ScanResult, pss_admission.Rejudge]:
             """The scan of `paths`, and how to judge its files again at a namespace's pinned
@@ -256,7 +258,10 @@ def _scan_change(
         base_skips = _skips(base_tree, [*base_paths, *pointed])
         gate_changes = _gate_changes(changes, base_tree, head_tree, lines)
         # Image lines the change hands to Flux image automation (red team s13 u02).
-        marked = image_automation.added(head_paths, head_tree, base_tree)
+        marked = {
+            **repointed.markers,
+            **image_automation.added(head_paths, head_tree, base_tree),
+        }
         # Deployers the base branch gained since the fork point that read this change's files.
         gate_changes += base_moved.findings(
             repo, fork_point, trusted, touched, head_tree.reader, config.sources

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -35,20 +36,29 @@ _UPDATER = "argocd-image-updater.argoproj.io/"
 def marks(text: bytes) -> dict[str, tuple[str, int]]:
     """image repository -> (what, line) of each marker that may change a repository."""
     found: dict[str, tuple[str, int]] = {}
+    for policy, repository, number in _setters(text):
+        what = f"Flux image automation (ImagePolicy {policy})"
+        found.setdefault(repository, (what, number))
+    return {**found, **_updater_marks(text)}
+
+
+def _setters(text: bytes) -> list[tuple[str, str, int]]:
+    """(policy as marked, repository written, line) of each marker that may change a
+    repository (a `:tag` or `:digest` marker moves only the version)."""
+    found = []
     for number, line in enumerate(text.splitlines() if b"$imagepolicy" in text else (), 1):
         match = _MARKER.search(line)
         if not match:
             continue
         policy = match.group(1).decode("utf-8", "replace")
-        if policy.endswith(":tag"):
+        if policy.endswith((":tag", ":digest")):
             continue
         value = line[: match.start()].decode("utf-8", "replace").rstrip().rstrip("#").strip()
         value = value.split(": ", 1)[-1] if ": " in value else value.removeprefix("- ")
         value = value.strip().strip("'\"")
         if value and " " not in value:
-            what = f"Flux image automation (ImagePolicy {policy})"
-            found.setdefault(parse_image(value).repository_url, (what, number))
-    return {**found, **_updater_marks(text)}
+            found.append((policy, parse_image(value).repository_url, number))
+    return found
 
 
 def _updater_marks(text: bytes) -> dict[str, tuple[str, int]]:
@@ -118,3 +128,82 @@ def judged_again(
             finding = finding.with_(status="new", extra=extra, message=message)
         out.append(finding)
     return out
+
+
+_FLUX_IMAGE_API = b"image.toolkit.fluxcd.io/"
+
+
+@dataclass(frozen=True)
+class Repointed:
+    """Marker lines whose ImagePolicy the change points at another image repository."""
+
+    markers: dict[str, tuple[str, str, int]]  # repository written -> (what, file, line)
+    files: list[str]  # the files holding them: judged on both sides
+
+
+def repointed(touched: Iterable[str], head: Any, base: Any) -> Repointed:
+    """The marker lines of the head tree whose ImagePolicy the change resolves to another
+    image repository than the base did (an ImageRepository's spec.image swapped, or a policy
+    pointed at another ImageRepository), when that is not the repository the line writes:
+    after the merge Flux writes that repository's image there (red team s13 u02, repo)."""
+    paths = sorted(set(touched))
+    texts = [*head.read_many(paths).values(), *base.read_many(paths).values()]
+    if not any(_FLUX_IMAGE_API in text for text in texts):
+        return Repointed({}, [])
+    now, before = _policy_images(head), _policy_images(base)
+    changed = {policy: image for policy, image in now.items() if before.get(policy) != image}
+    markers: dict[str, tuple[str, str, int]] = {}
+    files: list[str] = []
+    for path, text in head.read_many(_grep(head, "$imagepolicy")).items() if changed else ():
+        for marked, written, line in _setters(text):
+            namespace, _, name = marked.removesuffix(":name").rpartition(":")
+            image = changed.get(f"{namespace}:{name}") or changed.get(f"*:{name}")
+            if image and image != written:
+                what = f"Flux image automation (ImagePolicy {marked}, now of {image})"
+                markers.setdefault(written, (what, path, line))
+                files += [] if path in files else [path]
+    return Repointed(markers, files)
+
+
+def _policy_images(tree: Any) -> dict[str, str]:
+    """"namespace:name" of each ImagePolicy of the tree -> the image repository of the
+    ImageRepository it names ("*" for a namespace the manifest leaves out)."""
+    images: dict[tuple[str, str], str] = {}
+    policies: dict[str, tuple[str, str]] = {}
+    for text in tree.read_many(_grep(tree, _FLUX_IMAGE_API.decode())).values():
+        try:
+            documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+        except (yaml.YAMLError, ValueError):
+            continue
+        for document in documents:
+            if not isinstance(document, dict):
+                continue
+            metadata = document.get("metadata")
+            spec = document.get("spec")
+            if not isinstance(metadata, dict) or not isinstance(spec, dict):
+                continue
+            namespace = str(metadata.get("namespace") or "*")
+            name = str(metadata.get("name") or "")
+            if document.get("kind") == "ImageRepository" and isinstance(spec.get("image"), str):
+                images[(namespace, name)] = parse_image(spec["image"]).repository_url
+            ref = spec.get("imageRepositoryRef")
+            if document.get("kind") == "ImagePolicy" and isinstance(ref, dict):
+                target = str(ref.get("namespace") or namespace)
+                policies[f"{namespace}:{name}"] = (target, str(ref.get("name") or ""))
+    out = {}
+    for policy, (namespace, name) in policies.items():
+        image = images.get((namespace, name)) or images.get(("*", name))
+        if image:
+            out[policy] = image
+    return out
+
+
+def _grep(tree: Any, needle: str) -> list[str]:
+    """The files of the revision `tree` holding `needle` (one `git grep`)."""
+    commit = tree.commit
+    raw = commit.repo.git.grep(
+        "-l", "-I", "-F", "-z", "-e", needle, commit.hexsha, "--", with_exceptions=False
+    )
+    prefix = f"{commit.hexsha}:"
+    found = [row.removeprefix(prefix) for row in str(raw).split("\0") if row]
+    return [path for path in found if path in tree.blobs]

@@ -84,3 +84,58 @@ def test_image_updater_annotations_replacing_another_repository_are_marks() -> N
     assert marks(UPDATED) == {
         "ghcr.io/acme/agent": ("Argo CD Image Updater (a=docker.io/other/agent)", 6)
     }
+
+
+IMAGES = """\
+apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImageRepository
+metadata: {name: agent, namespace: flux-system}
+spec: {image: IMAGE, interval: 5m}
+---
+apiVersion: image.toolkit.fluxcd.io/v1beta2
+kind: ImagePolicy
+metadata: {name: agent, namespace: flux-system}
+spec:
+  imageRepositoryRef: {name: agent}
+  policy: {semver: {range: ">=1.0.0"}}
+"""
+
+
+def repointed_statuses(
+    tmp_path: Path, image: str, base: str = "ghcr.io/acme/agent"
+) -> set[tuple[str, str]]:
+    """(status, message) of K8S-PSS-PRIVILEGED after a change that only sets the spec.image
+    of the ImageRepository whose policy already marks the privileged pod's image line."""
+    repo = Repo(tmp_path / "repo")
+    marker = ' # {"$imagepolicy": "flux-system:agent"}'
+    repo.write("ops/agent.yaml", AGENT.replace(":1.2.0", f":1.2.0{marker}"))
+    repo.write("flux/images.yaml", IMAGES.replace("IMAGE", base))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("flux/images.yaml", IMAGES.replace("IMAGE", image))
+    repo.commit("pr")
+    found = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+    return {(f.status, f.message) for f in found if f.policy_id == "K8S-PSS-PRIVILEGED"}
+
+
+def test_an_image_repository_swapped_under_an_old_marker_makes_its_findings_new(
+    tmp_path: Path,
+) -> None:
+    """Red team s13 u02 (repo): the marker is old; the change points its ImagePolicy's
+    ImageRepository at another owner's image, which Flux then writes on the line."""
+    found = repointed_statuses(tmp_path, "docker.io/evilcorp/agent")
+    assert found == {
+        (
+            "new",
+            "container agent runs privileged; its image is now picked after review by Flux"
+            " image automation (ImagePolicy flux-system:agent, now of"
+            " docker.io/evilcorp/agent), marked at ops/agent.yaml:7",
+        )
+    }
+
+
+def test_an_image_repository_pointed_back_at_the_written_repository_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    found = repointed_statuses(tmp_path, "ghcr.io/acme/agent", base="docker.io/other/agent")
+    assert "new" not in {status for status, _ in found}
