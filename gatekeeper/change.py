@@ -175,8 +175,9 @@ def _scan_change(
         )
         # Image lines whose Flux ImagePolicy the change points at another repository.
         repointed = image_automation.repointed(touched, head_tree, base_tree)
-        head_scan = _existing(head_tree, [*head_paths, *fed, *repointed.files])
-        base_scan = _existing(base_tree, [*base_paths, *fed, *repointed.files])
+        marked_files = discover.select(repointed.files, config.include, config.exclude)
+        head_scan = _existing(head_tree, [*head_paths, *fed, *marked_files])
+        base_scan = _existing(base_tree, [*base_paths, *fed, *marked_files])
 
         def run(context: LoadContext, paths: list[str]) -> tuple[ScanResult, pss_admission.Rejudge]:
             """The scan of `paths`, and how to judge its files again at a namespace's pinned
