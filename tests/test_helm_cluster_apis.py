@@ -208,6 +208,50 @@ def test_a_constraint_built_by_printf_is_found_from_the_values_versions() -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'regexMatch "^v1[.](2[0-9]|30|31)[.]" .Capabilities.KubeVersion.Version',
+        'hasPrefix "v1.31." (include "web.kube" .)',
+        'eq $kube "v1.31.0"',
+    ],
+)
+def test_a_version_test_the_constraints_do_not_show_renders_at_every_minor(
+    condition: str,
+) -> None:
+    """Red team s13 u06 (regex): a test of the version by `regexMatch`, `hasPrefix` or `eq`,
+    directly, through a named template or a variable, holds no constraint to render at: the
+    chart is rendered at every supported minor below the one Helm assumes."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/_helpers.tpl": (
+            '{{- define "web.kube" -}}{{ .Capabilities.KubeVersion.Version }}{{- end -}}\n'
+        ),
+        "web/templates/deploy.yaml": "{{- $kube := include \"web.kube\" . }}\n"
+        + deployment(condition),
+    }
+    found = findings_of(files, "pss-baseline-privileged.yaml")
+    assert [file for file, _, _ in found] == ["web/templates/deploy.yaml"]
+    assert "helm web --kube-version v1.31.0" in found[0][2]
+
+
+def test_a_version_only_passed_on_to_semver_compare_renders_at_its_constraints() -> None:
+    """Normalising the version (a default, a test of its shape alone) decides nothing."""
+    version = ".Capabilities.KubeVersion.Version"
+    shape = f'regexMatch "^v\\\\d+\\\\.\\\\d+$" {version}'
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": (
+            "{{- $kube := default .Capabilities.KubeVersion.GitVersion .Values.kube }}\n"
+            f'{{{{- $full := ternary (printf "%s.0" {version}) {version} ({shape}) }}}}\n'
+            + deployment('and (semverCompare "<1.33-0" $kube) (not (empty $full))')
+        ),
+    }
+    assert [r for _, _, r in findings_of(files, "pss-baseline-privileged.yaml")] == [
+        ["helm web --kube-version v1.30.0"]
+    ]
+
+
 def test_a_local_dependency_s_branch_on_a_custom_api_is_judged() -> None:
     """A `file://` dependency outside the chart folder is copied in for Helm: what its
     templates ask the cluster is read there too."""

@@ -40,6 +40,7 @@ from gatekeeper.sources import (
     helm_cli,
     helm_clock,
     helm_engine,
+    helm_kube_tests,
     helm_lookup,
     helm_packaged,
     helm_renders,
@@ -878,9 +879,13 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         for text in [*texts, *values]:
             for version in _API_VERSION.findall(text):
                 found.setdefault(version.decode(), None)
-    if not any(b"Capabilities.KubeVersion" in text for text in texts):
+    if not any(b"Capabilities.KubeVersion" in text for text in [*texts, *values]):
         return list(found), []
     boundaries: set[tuple[int, int, int]] = set()
+    if helm_kube_tests.unread([*texts, *values]):
+        # A test the constraints below do not show (`regexMatch` on the version): every
+        # supported minor below the one Helm assumes offline (red team s13 u06).
+        boundaries.update((1, minor, 0) for minor in range(_OLDEST[1], _ASSUMED_MINOR))
     for text in texts:
         # (each pattern only where its word is: searched for itself, it tries every line)
         for constraint in _SEMVER_COMPARE.findall(text) if b"semverCompare" in text else ():
@@ -949,6 +954,7 @@ _OPERATORS: dict[str, Any] = {
 # ones are out of support by their vendors too), and the end of the versions looked at.
 _OLDEST = (1, 30, 0)
 _FUTURE = (2, 0, 0)
+_ASSUMED_MINOR = 36  # Helm 4's offline Kubernetes version: v1.36.0
 OLDEST_KUBE = "v1.30.0"
 _SEMVER_COMPARE = re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
 _VERSION = re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
