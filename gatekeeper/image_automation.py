@@ -151,25 +151,28 @@ def repointed(touched: Iterable[str], head: Any, base: Any) -> Repointed:
     if not any(_FLUX_IMAGE_API in text for text in texts):
         return Repointed({}, [])
     now, before = _policy_images(head), _policy_images(base)
-    changed = {policy: image for policy, image in now.items() if before.get(policy) != image}
+    gained = {policy: images - before.get(policy, set()) for policy, images in now.items()}
+    gained = {policy: images for policy, images in gained.items() if images}
     markers: dict[str, tuple[str, str, int]] = {}
     files: list[str] = []
-    for path, text in head.read_many(_grep(head, "$imagepolicy")).items() if changed else ():
+    for path, text in head.read_many(_grep(head, "$imagepolicy")).items() if gained else ():
         for marked, written, line in _setters(text):
             namespace, _, name = marked.removesuffix(":name").rpartition(":")
-            image = changed.get(f"{namespace}:{name}") or changed.get(f"*:{name}")
-            if image and image != written:
-                what = f"Flux image automation (ImagePolicy {marked}, now of {image})"
+            found = gained.get(f"{namespace}:{name}", set()) | gained.get(f"*:{name}", set())
+            others = sorted(found - {written})
+            if others:
+                what = f"Flux image automation (ImagePolicy {marked}, now of {', '.join(others)})"
                 markers.setdefault(written, (what, path, line))
                 files += [] if path in files else [path]
     return Repointed(markers, files)
 
 
-def _policy_images(tree: Any) -> dict[str, str]:
-    """"namespace:name" of each ImagePolicy of the tree -> the image repository of the
-    ImageRepository it names ("*" for a namespace the manifest leaves out)."""
-    images: dict[tuple[str, str], str] = {}
-    policies: dict[str, tuple[str, str]] = {}
+def _policy_images(tree: Any) -> dict[str, set[str]]:
+    """`namespace:name` of each ImagePolicy of the tree -> the image repositories of the
+    ImageRepositories of the name it refers to ("*" for a namespace the manifest leaves out;
+    an object written twice, by a patch too, counts with each of its images)."""
+    images: dict[tuple[str, str], set[str]] = {}
+    policies: dict[str, set[tuple[str, str]]] = {}
     for text in tree.read_many(_grep(tree, _FLUX_IMAGE_API.decode())).values():
         try:
             documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
@@ -185,17 +188,23 @@ def _policy_images(tree: Any) -> dict[str, str]:
             namespace = str(metadata.get("namespace") or "*")
             name = str(metadata.get("name") or "")
             if document.get("kind") == "ImageRepository" and isinstance(spec.get("image"), str):
-                images[(namespace, name)] = parse_image(spec["image"]).repository_url
+                repository = parse_image(spec["image"]).repository_url
+                images.setdefault((namespace, name), set()).add(repository)
             ref = spec.get("imageRepositoryRef")
             if document.get("kind") == "ImagePolicy" and isinstance(ref, dict):
-                target = str(ref.get("namespace") or namespace)
-                policies[f"{namespace}:{name}"] = (target, str(ref.get("name") or ""))
-    out = {}
-    for policy, (namespace, name) in policies.items():
-        image = images.get((namespace, name)) or images.get(("*", name))
-        if image:
-            out[policy] = image
-    return out
+                target = (str(ref.get("namespace") or namespace), str(ref.get("name") or ""))
+                policies.setdefault(f"{namespace}:{name}", set()).add(target)
+    return {
+        policy: {
+            repository
+            for (namespace, name), found in images.items()
+            for target_namespace, target in targets
+            if name == target
+            and (namespace == target_namespace or "*" in (namespace, target_namespace))
+            for repository in found
+        }
+        for policy, targets in policies.items()
+    }
 
 
 def _grep(tree: Any, needle: str) -> list[str]:

@@ -139,3 +139,25 @@ def test_an_image_repository_pointed_back_at_the_written_repository_changes_noth
 ) -> None:
     found = repointed_statuses(tmp_path, "ghcr.io/acme/agent", base="docker.io/other/agent")
     assert "new" not in {status for status, _ in found}
+
+
+def test_an_image_repository_patched_by_a_kustomization_counts_with_the_patch_s_image(
+    tmp_path: Path,
+) -> None:
+    """Whichever file is read first, a patch the change adds to the ImageRepository is one
+    more image the policy may pick."""
+    repo = Repo(tmp_path / "repo")
+    marker = ' # {"$imagepolicy": "flux-system:agent"}'
+    repo.write("ops/agent.yaml", AGENT.replace(":1.2.0", f":1.2.0{marker}"))
+    repo.write("flux/images.yaml", IMAGES.replace("IMAGE", "ghcr.io/acme/agent"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write(
+        "flux/kustomization.yaml",
+        "resources: [images.yaml]\npatches:\n  - path: a-patch.yaml\n",
+    )
+    patch = IMAGES.split("---")[0].replace("IMAGE", "docker.io/evilcorp/agent")
+    repo.write("flux/a-patch.yaml", patch)
+    repo.commit("pr")
+    found = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+    assert {f.status for f in found if f.policy_id == "K8S-PSS-PRIVILEGED"} == {"new"}
