@@ -227,7 +227,7 @@ def test_a_version_test_the_constraints_do_not_show_renders_at_every_minor(
         "web/templates/_helpers.tpl": (
             '{{- define "web.kube" -}}{{ .Capabilities.KubeVersion.Version }}{{- end -}}\n'
         ),
-        "web/templates/deploy.yaml": "{{- $kube := include \"web.kube\" . }}\n"
+        "web/templates/deploy.yaml": '{{- $kube := include "web.kube" . }}\n'
         + deployment(condition),
     }
     found = findings_of(files, "pss-baseline-privileged.yaml")
@@ -323,6 +323,26 @@ def test_a_test_of_the_cluster_in_a_values_string_given_to_tpl_is_judged() -> No
     assert findings_of(files, "pss-baseline-privileged.yaml") == [
         ("web/templates/deploy.yaml", 17, ["helm web --api-versions cert-manager.io/v1"])
     ]
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        'semverCompare "<1.32.0-0" .Capabilities.KubeVersion.Version',
+        'regexMatch "^v1[.]3[01][.]" .Capabilities.KubeVersion.Version',
+    ],
+)
+def test_a_test_of_the_kubernetes_version_in_a_values_string_given_to_tpl_is_judged(
+    test: str,
+) -> None:
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/values.yaml": f"old: '{{{{ {test} }}}}'\n",
+        "web/templates/deploy.yaml": deployment('eq (tpl .Values.old .) "true"'),
+    }
+    found = findings_of(files, "pss-baseline-privileged.yaml")
+    assert [file for file, _, _ in found] == ["web/templates/deploy.yaml"]
+    assert "helm web --kube-version v1.30.0" in found[0][2]
 
 
 MONITOR = """\

@@ -886,7 +886,9 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
         # A test the constraints below do not show (`regexMatch` on the version): every
         # supported minor below the one Helm assumes offline (red team s13 u06).
         boundaries.update((1, minor, 0) for minor in range(_OLDEST[1], _ASSUMED_MINOR))
-    for text in texts:
+    # A values string that reads the version is a template where the chart gives it to `tpl`.
+    testing = [*texts, *(text for text in values if b"Capabilities.KubeVersion" in text)]
+    for text in testing:
         # (each pattern only where its word is: searched for itself, it tries every line)
         for constraint in _SEMVER_COMPARE.findall(text) if b"semverCompare" in text else ():
             for major, minor, patch in _VERSION.findall(b"".join(constraint)):
