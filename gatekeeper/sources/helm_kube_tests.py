@@ -15,10 +15,7 @@ from __future__ import annotations
 import json
 import re
 
-from gatekeeper.sources.helm_lookup import ACTION
-
 _READ = b"Capabilities.KubeVersion"
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`')
 # String literals, variables and fields: what is left of an action is its functions.
 _NOT_A_FUNCTION = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*')
 _WORD = re.compile(rb"[A-Za-z_]\w*")
@@ -44,32 +41,40 @@ def unread(texts: list[bytes]) -> bool:
     Kubernetes version with a function the variant detector does not read."""
     if not any(_READ in text for text in texts):
         return False
-    names = [_READ]
-    for text in texts:  # named templates whose body reads the version
-        starts = list(_DEFINE.finditer(text))
+    names = {_READ: None}
+    for text in texts if any(b"define" in text for text in texts) else ():
+        starts = list(_DEFINE.finditer(text))  # named templates whose body reads the version
         for index, start in enumerate(starts):
             end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
             if _READ in text[start.end() : end]:
-                names.append(b'"' + start.group(1) + b'"')
+                names[b'"' + start.group(1) + b'"'] = None
     for _ in range(2):  # variables set from a read, and from those
-        for text in texts:
-            for action in ACTION.finditer(text):
-                assigned = _ASSIGNED.match(action.group())
-                if assigned and _reads(action.group(), names):
-                    names.append(assigned.group(1))
-    return any(
-        _reads(action.group(), names) and _decides(action.group())
-        for text in texts
-        for action in ACTION.finditer(text)
-    )
+        for action in _reading(texts, names):
+            assigned = _ASSIGNED.match(action)
+            if assigned:
+                names[assigned.group(1)] = None
+    return any(_decides(action) for action in _reading(texts, names))
 
 
-def _reads(action: bytes, names: list[bytes]) -> bool:
-    if b"KubeVersion.Minor" in action:
-        return False  # read by the detector's `KubeVersion.Minor` lines
-    return any(
-        re.search(re.escape(name) + rb"(?![\w])", action) is not None for name in names
-    )
+def _reading(texts: list[bytes], names: dict[bytes, None]) -> list[bytes]:
+    """The actions of `texts` that read one of `names` (found where the names are: most
+    actions of a large chart read none), except `KubeVersion.Minor` comparisons, which the
+    detector reads."""
+    pattern = re.compile(b"|".join(re.escape(name) for name in names) + rb"(?!\w)")
+    found: dict[bytes, None] = {}
+    for text in texts:
+        end = -1
+        for match in pattern.finditer(text):
+            if match.start() < end:
+                continue  # in the action just read
+            start = text.rfind(b"{{", 0, match.start())
+            end = text.find(b"}}", start) + 2 if start >= 0 else -1
+            if start < 0 or end < match.end():
+                continue  # outside any action
+            action = text[start:end]
+            if b"KubeVersion.Minor" not in action:
+                found[action] = None
+    return list(found)
 
 
 def _decides(action: bytes) -> bool:
