@@ -195,3 +195,20 @@ def test_a_build_without_a_namespace_is_where_kubectl_apply_k_n_puts_it(repo: Re
     assert [f.message.split(" has")[0] for f in found if f.policy_id == POLICY] == [
         "namespace batch"
     ]
+
+
+def test_a_makefiles_included_part_places_what_it_applies(repo: Repo) -> None:
+    """cert-manager writes that command in `make/e2e-setup.mk`, a part its Makefile includes:
+    read as the Makefile is (it was not, and bind's Deployment stayed in `default`)."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/bind/deployment.yaml", workload("bind"))
+    repo.write("config/bind/deny.yaml", deny("bind"))
+    repo.write("Makefile", "-include make/*.mk\n")
+    repo.write(
+        "make/e2e-setup.mk",
+        "e2e-setup-bind:\n"
+        '\tsed -e "s|{IMAGE}|$(IMAGE)|g" config/bind/*.yaml | $(KUBECTL) apply -n bind -f -\n',
+    )
+    repo.commit("base")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == []
