@@ -28,9 +28,10 @@ from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 
-# Files of the repository that may apply a manifest alone (kubectl apply -f, oc apply -f).
+# Files of the repository that may apply a manifest alone (kubectl apply -f, oc apply -f):
+# a Makefile's included parts (`make/e2e-setup.mk`, cert-manager's) are the Makefile's.
 _CI_FILES = re.compile(
-    r"(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml|Makefile|[^/]+\.sh|justfile"
+    r"(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml|Makefile|[^/]+\.sh|[^/]+\.mk|justfile"
     r"|Taskfile\.ya?ml|Jenkinsfile|\.drone\.ya?ml|\.circleci/config\.yml|azure-pipelines\.ya?ml)$"
 )
 

@@ -174,7 +174,9 @@ _KUBECTL = re.compile(r"(?i)(?:\bkubectl\b|\boc\s)[^;&|\n]*")
 _FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _KUSTOMIZE = re.compile(r"""(?<!\S)(?:-k|--kustomize)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
-_BUILT_COMPUTED = "-k $"  # a `-k` folder CI computes: any build may be it
+# A `-k` folder CI computes, then what it may be (built_only._given): "" any build,
+# `*/x` any ending in x, `k8s` any below k8s.
+_BUILT_COMPUTED = "-k $"
 _NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _CONTINUED = re.compile(r"\\\r?\n")
 _RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
@@ -186,10 +188,11 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
     command names none (the context's namespace). Literal paths only: a computed one (`-f
     "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED). `-f -` applies the
     files fed to it (`sed ... dir/*.yaml | kubectl apply -n bind -f -`: cert-manager's bind)."""
-    from gatekeeper.built_only import ci_texts, fed_into
+    from gatekeeper.built_only import _given, ci_texts, fed_into
 
     found: dict[str, set[str]] = {}
-    for _, text in ci_texts(tree):
+    texts = list(ci_texts(tree))
+    for name, text in texts:
         text = _CONTINUED.sub(" ", text)  # a command continued over lines is one line
         for command in _KUBECTL.finditer(text):
             words = command.group(0)
@@ -211,10 +214,29 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
             for match in _KUSTOMIZE.finditer(words):
                 path = match.group(1)
                 if "$" in path or "{" in path:
-                    found.setdefault(_BUILT_COMPUTED, set()).add(namespace)
+                    others = [other for other_name, other in texts if other_name != name]
+                    for may_be in _given(path, name, text, others) if "{{" not in path else {""}:
+                        key = _BUILT_COMPUTED + may_be  # "": any build may be it
+                        found.setdefault(key, set()).add(namespace)
                 elif "://" not in path and (normal := inside(path)) is not None:
                     found.setdefault(_BUILT + normal, set()).add(namespace)
     return found
+
+
+def _built_into(build: str, applied: dict[str, set[str]]) -> set[str]:
+    """The namespaces of the CI `kubectl apply -k` commands that may build the folder `build`:
+    named as written, or computed with a literal end it ends with (`-k "$TMP/overlays/x"`:
+    `*/overlays/x`, as built_only reads a computed `-f`) or below the folder written before
+    the variable."""
+    namespaces = set(applied.get(_BUILT + build, ()))
+    for key, given in applied.items():
+        path = key.removeprefix(_BUILT_COMPUTED) if key.startswith(_BUILT_COMPUTED) else ""
+        if path.startswith("*/"):
+            if build == path[2:] or build.endswith(path[1:]):
+                namespaces |= given
+        elif path and (build == path or build.startswith(path + "/")):
+            namespaces |= given  # a folder written before the variable (`-k k8s/$ENV`)
+    return namespaces
 
 
 def _folder_of_glob(path: str) -> str:
@@ -236,24 +258,24 @@ def _applied_into(file: str, applied: dict[str, set[str]]) -> set[str]:
 
 
 def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list[InventoryEntry]:
-    plain = [e for e in inventory if _plain_unplaced(e)]
-    if not plain:
+    builds = {made_by for e in inventory if (made_by := _build_of(e)) is not None}
+    if not builds and not any(_plain_unplaced(e) for e in inventory):
         return inventory
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
     deployed = {_key(e) for e in inventory if e.variant.startswith(_DEPLOYED_BY)}
-    builds = {made_by for e in inventory if (made_by := _build_of(e)) is not None}
     taken_in: dict[str, bool] = {}  # asked once per build
     out: list[InventoryEntry] = []
     for entry in inventory:
         if not _plain_unplaced(entry):
-            out.append(entry)
+            if not _base_alone(entry, applied, builds, tree, taken_in):
+                out.append(entry)
             continue
         build = _build_of(entry)
         if build is None:
             namespaces = _applied_into(entry.file, applied)
             alone = bool(namespaces) or _ci_applies(entry.file, tree)
         else:  # an object of a kustomization built alone: `kubectl apply -k <its folder>`
-            namespaces = set(applied.get(_BUILT + build, ()))
+            namespaces = _built_into(build, applied)
             alone = bool(namespaces) or _BUILT_COMPUTED in applied
         if namespaces:
             out += _placed(entry, namespaces)
@@ -264,6 +286,23 @@ def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list
         else:
             out.append(entry)
     return out
+
+
+def _base_alone(
+    entry: InventoryEntry,
+    applied: dict[str, set[str]],
+    builds: set[str],
+    tree: Tree,
+    known: dict[str, bool],
+) -> bool:
+    """Is `entry` an object of a base built alone that names its own namespace, which other
+    builds take in and nothing deploys alone? kubebuilder's `namespace: system` (kueue's
+    config/components/kueueviz) is a placeholder every overlay replaces: no cluster has it
+    there, and "namespace system has no NetworkPolicy" was a phantom."""
+    build = _build_of(entry)
+    if build is None or entry.source != "kustomize" or _built_into(build, applied):
+        return False
+    return _BUILT_COMPUTED not in applied and _base(build, builds, tree, known)
 
 
 def _base(build: str, builds: set[str], tree: Tree, known: dict[str, bool]) -> bool:

@@ -195,3 +195,40 @@ def test_a_build_without_a_namespace_is_where_kubectl_apply_k_n_puts_it(repo: Re
     assert [f.message.split(" has")[0] for f in found if f.policy_id == POLICY] == [
         "namespace batch"
     ]
+
+
+def test_a_makefiles_included_part_places_what_it_applies(repo: Repo) -> None:
+    """cert-manager writes that command in `make/e2e-setup.mk`, a part its Makefile includes:
+    read as the Makefile is (it was not, and bind's Deployment stayed in `default`)."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/bind/deployment.yaml", workload("bind"))
+    repo.write("config/bind/deny.yaml", deny("bind"))
+    repo.write("Makefile", "-include make/*.mk\n")
+    repo.write(
+        "make/e2e-setup.mk",
+        "e2e-setup-bind:\n"
+        '\tsed -e "s|{IMAGE}|$(IMAGE)|g" config/bind/*.yaml | $(KUBECTL) apply -n bind -f -\n',
+    )
+    repo.commit("base")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == []
+
+
+def test_a_base_with_a_placeholder_namespace_is_where_its_builds_put_it(repo: Repo) -> None:
+    """kueue: a kubebuilder base writes `namespace: system`, a placeholder its overlay
+    replaces; nothing deploys the base alone (CI's computed `-k "$TMP/overlays/other"` ends
+    otherwise), so `system` is no namespace of the repository's workloads. A `-k "$DIR"`
+    that may be any folder may be the base: then it is."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/viz/viz.yaml", workload("viz", "system"))
+    repo.write("config/viz/kustomization.yaml", "resources: [viz.yaml]\n")
+    repo.write("config/default/kustomization.yaml", "namespace: shop\nresources: [../viz]\n")
+    repo.write("netpol/deny.yaml", deny("shop"))
+    repo.write("hack/e2e.sh", 'TMP=$(mktemp -d)\nkubectl apply -k "$TMP/overlays/other"\n')
+    repo.commit("base")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == []
+    repo.write("hack/any.sh", 'kubectl apply -k "$1"\n')
+    repo.commit("any")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert said(full) == [("system", "config/viz/viz.yaml")]

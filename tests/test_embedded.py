@@ -179,3 +179,42 @@ def test_objects_made_inside_rendered_charts_and_overlays_are_judged(tmp_path: P
         ("charts/x/templates/object.yaml", 4),
         ("overlay/cm.yaml", 10),
     ]
+
+
+def test_manifests_in_a_charts_configmap_are_located_at_their_own_lines(tmp_path: Path) -> None:
+    """Two Jobs written as blocks of a chart's ConfigMap, beside a `{{ $name }}: |` range
+    for custom entries (Katib's trial templates): each field at its own template line, an
+    action on the line (`image: {{ ... }}`) included, not all at the range's line."""
+    chart = tmp_path / "charts" / "jobs"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: jobs\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("image: registry.example.com/job:1\nextra: {}\n")
+    job = (
+        "apiVersion: batch/v1\n"
+        "kind: Job\n"
+        "spec:\n"
+        "  template:\n"
+        "    spec:\n"
+        "      containers:\n"
+        "        - name: NAME\n"
+        "          image: {{ .Values.image }}\n"
+        "          securityContext: {privileged: true}\n"
+    )
+    (chart / "templates" / "jobs.yaml").write_text(
+        "apiVersion: v1\n"
+        "kind: ConfigMap\n"
+        "metadata: {name: jobs}\n"
+        "data:\n"
+        "  first.yaml: |-\n"
+        + _indented(job.replace("NAME", "first"), 4)
+        + "  second: |-\n"
+        + _indented(job.replace("NAME", "second"), 4)
+        + "{{- range $name, $job := .Values.extra }}\n"
+        "  {{ $name }}: |-\n"
+        "{{ $job | nindent 4 }}\n"
+        "{{- end }}\n"
+    )
+    assert _privileged(tmp_path) == [
+        ("charts/jobs/templates/jobs.yaml", 14, 33),
+        ("charts/jobs/templates/jobs.yaml", 24, 33),
+    ]

@@ -327,9 +327,26 @@ def _literal_block(
         return None
     indent = len(first) - len(first.lstrip(" "))
     for want, line in zip(wanted, written, strict=True):
-        if not line.startswith(" " * indent) or (line[indent:] != want if want else line.strip()):
+        if not line.startswith(" " * indent) or not _renders(line[indent:], want):
             return None
     return row + 1, indent
+
+
+# A template's action on one line of a block: `{{ .Values.image }}`, `{{- $x -}}`.
+_ACTION = re.compile(r"\{\{.*?\}\}")
+
+
+def _renders(written: str, rendered: str) -> bool:
+    """Did the written line give the rendered one? Literally, or (a chart's template) with
+    its actions rendering text on the same line: `image: {{ .Values.image }}`."""
+    if not rendered:
+        return not written.strip()
+    if written == rendered:
+        return True
+    if "{{" not in written or written.lstrip().startswith("{{"):
+        return False  # a line that begins with an action may render lines of its own
+    literal = (re.escape(part) for part in _ACTION.split(written))
+    return re.fullmatch("[^\n]*?".join(literal), rendered) is not None
 
 
 class _TextLocator:

@@ -353,10 +353,16 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
 
 
 def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loaded:
+    from gatekeeper import ci_helm
+
     wanted = releases(chart_dir, context.options_for(NAME))
+    alone = wanted == [Release()]
+    if alone:  # in the namespaces CI installs it into (`helm upgrade -n X rel ./chart`)
+        installed = ci_helm.namespaces(chart_dir, context.tree)
+        wanted = [Release(namespace=namespace) for namespace in installed] or wanted
     loaded = render_chart(path, data, context, wanted)
     if (
-        wanted == [Release()]
+        alone
         and any(_default_render_error(p) for p in loaded.problems)
         and not any(p.message.startswith(NOT_VENDORED) for p in loaded.problems)
     ):  # a dependency not vendored: no values file makes up for it

@@ -882,6 +882,12 @@ def _choose(candidates: list[KeyLine], value: Any) -> KeyLine | None:
         ]
         if len(literal) == 1:
             return literal[0]
+        named = [key for key in candidates if key.key != DYNAMIC]
+        if not literal and len(named) == 1 and _agrees(named[0].value, value) is None:
+            # The one line writing this key as it is named, with a value that could render
+            # it (a block, an action), over a `{{ $name }}:` line of a range beside it: a
+            # ConfigMap's `job.yaml: |` next to `{{ $name }}: |` for custom entries.
+            return named[0]
         dynamic = [key for key in candidates if "{{" in key.value or key.key == DYNAMIC]
         if not literal and len(dynamic) == 1:
             return dynamic[0]

@@ -1,0 +1,75 @@
+"""A chart CI installs with `helm upgrade --install -n X` is judged in X (gatekeeper/ci_helm.py;
+cert-manager's Makefile installs its test charts so, and its own admission policies leave
+those namespaces out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gatekeeper
+
+# The repository's own admission policy, for every namespace but `tools`.
+POLICY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: one-replica}
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [apps]
+        apiVersions: [v1]
+        operations: [CREATE, UPDATE]
+        resources: [deployments]
+  validations:
+    - {expression: "object.spec.replicas <= 1", message: at most one replica}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: one-replica}
+spec:
+  policyName: one-replica
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchExpressions:
+        - {key: kubernetes.io/metadata.name, operator: NotIn, values: [tools]}
+"""
+# Installed in `tools`, in a computed namespace, and named in a comment only.
+SETUP = """\
+deploy-tool:
+\t$(HELM) upgrade \\
+\t\t--install --wait \\
+\t\t--namespace tools \\
+\t\ttool charts/tool >/dev/null
+deploy-other:
+\t$(HELM) upgrade --install -n "$(NS)" other charts/other
+# helm upgrade --install -n tools other charts/other
+# helm upgrade --install -n tools quiet charts/quiet
+"""
+
+
+def chart(root: Path, name: str) -> None:
+    folder = root / "charts" / name
+    (folder / "templates").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 1.0.0\n")
+    (folder / "templates" / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        f"metadata: {{name: {name}, namespace: {{{{ .Release.Namespace }}}}}}\n"
+        f"spec:\n  replicas: 3\n  selector: {{matchLabels: {{app: {name}}}}}\n"
+        f"  template:\n    metadata: {{labels: {{app: {name}}}}}\n"
+        f"    spec: {{containers: [{{name: {name}, image: registry.example.com/{name}:1}}]}}\n"
+    )
+
+
+def test_a_chart_is_judged_in_the_namespace_ci_installs_it_into(tmp_path: Path) -> None:
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "one-replica.yaml").write_text(POLICY)
+    (tmp_path / "make").mkdir()
+    (tmp_path / "make" / "setup.mk").write_text(SETUP)
+    for name in ("tool", "other", "quiet"):
+        chart(tmp_path, name)
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    placed = {f.file.split("/")[1]: f.namespace for f in findings if f.kind == "Deployment"}
+    assert placed == {"tool": "tools", "other": "default", "quiet": "default"}
+    judged = sorted(f.file for f in findings if f.policy_id == "VAP-one-replica")
+    assert judged == ["charts/other/templates/deploy.yaml", "charts/quiet/templates/deploy.yaml"]
