@@ -42,7 +42,8 @@ def unread(texts: list[bytes]) -> bool:
     if not any(_READ in text for text in texts):
         return False
     names = {_READ: None}
-    for text in texts if any(b"define" in text for text in texts) else ():
+    # (a named template whose body reads the version is in a text that does)
+    for text in (text for text in texts if _READ in text and b"define" in text):
         starts = list(_DEFINE.finditer(text))  # named templates whose body reads the version
         for index, start in enumerate(starts):
             end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
@@ -60,21 +61,41 @@ def _reading(texts: list[bytes], names: dict[bytes, None]) -> list[bytes]:
     """The actions of `texts` that read one of `names` (found where the names are: most
     actions of a large chart read none), except `KubeVersion.Minor` comparisons, which the
     detector reads."""
-    pattern = re.compile(b"|".join(re.escape(name) for name in names) + rb"(?!\w)")
     found: dict[bytes, None] = {}
     for text in texts:
         end = -1
-        for match in pattern.finditer(text):
-            if match.start() < end:
+        for at, after in _occurrences(text, names):
+            if at < end:
                 continue  # in the action just read
-            start = text.rfind(b"{{", 0, match.start())
+            start = text.rfind(b"{{", 0, at)
             end = text.find(b"}}", start) + 2 if start >= 0 else -1
-            if start < 0 or end < match.end():
+            if start < 0 or end < after:
                 continue  # outside any action
             action = text[start:end]
             if b"KubeVersion.Minor" not in action:
                 found[action] = None
     return list(found)
+
+
+def _occurrences(text: bytes, names: dict[bytes, None]) -> list[tuple[int, int]]:
+    """(start, end) of each place `text` spells one of `names` not followed by a word
+    character, in order: byte searches (memchr), where a regular expression of the names
+    (an alternation: no literal to skip by) took 14 ms over kube-prometheus-stack's 1.4 MB
+    of templates, most of a hook's added cost."""
+    places = []
+    for name in names:
+        at = text.find(name)
+        while at != -1:
+            after = at + len(name)
+            if after == len(text) or text[after] not in _WORD_BYTES:
+                places.append((at, after))
+            at = text.find(name, at + 1)
+    places.sort()
+    return places
+
+
+# What `\w` matches in a bytes pattern: ASCII letters, digits and the underscore.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _decides(action: bytes) -> bool:
