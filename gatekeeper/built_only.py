@@ -170,8 +170,9 @@ _FILENAME = re.compile(
 # Where one command of a line ends: a pipe, a list operator, a semicolon (the separator kept).
 _SEPARATOR = re.compile(r"\|\||&&|\||;")
 # A client or server dry run applies nothing, unless its output goes on (`| kubectl apply -f -`,
-# `> out.yaml`).
-_DRY_RUN = re.compile(r"--dry-run(?!=none)")
+# `> out.yaml`). The values WF-GITOPS-IMPERATIVE-DEPLOY takes as one: `--dry-run` alone, client,
+# server, and the true of Go's ParseBool (an older kubectl's boolean); `=false` and `=none` apply.
+_DRY_RUN = re.compile(r"--dry-run(?:=(?:client|server|true|True|TRUE|t|T|1))?(?![=\w-])")
 # A variable of sh or make: $X, ${X...}, $(X) (make) or a command's output $(...), `...`.
 _VARIABLE = re.compile(r"\$(?:\{[^}]*\}?|\([^)]*\)?|[A-Za-z_]\w*|[0-9@*#?$!-])|`[^`]*`?")
 _GLOB = re.compile(r"[*?\[{]")

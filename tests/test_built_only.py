@@ -165,6 +165,8 @@ def test_what_a_computed_path_may_name_is_read_from_its_literal_part(
         ("hack/e.sh", "cat built/deploy.yaml | kubectl apply -f -"),  # passed green
         ("hack/f.sh", "kubectl apply -f - < ./built/deploy.yaml"),
         ("hack/g.sh", "cd built && kubectl apply -f deploy.yaml"),  # passed green
+        ("hack/h.sh", "kubectl apply --dry-run=false -f built/deploy.yaml"),  # an old kubectl's
+        ("hack/i.sh", "kubectl apply --dry-run=none -f built/deploy.yaml"),
         (
             ".github/workflows/e2e.yml",
             "on: push\njobs: {e2e: {steps: [run: CRD=built hack/e2e.sh]}}",
