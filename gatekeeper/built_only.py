@@ -181,7 +181,7 @@ _GLOB = re.compile(r"[*?\[{]")
 def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
     """The paths the repository's CI files and scripts give a `-f` option of kubectl or oc
     (read once per run), as tree paths: `kubectl apply -f ./k8s/base/` -> `k8s/base`. A path
-    CI computes names what it may be (_given): `${ROOT}/deploy/crds.yaml` every path ending in
+    CI computes names what it may be (may_name): `${ROOT}/deploy/crds.yaml` every path ending in
     `deploy/crds.yaml` (`*/deploy/crds.yaml`), `-f "$DIR"` the root (any file may be it). A
     `-f` before the command (`[[ -f x-create.log ]]`) or of a dry run whose output goes
     nowhere applies nothing (kueue: such lines made every kustomize base count as applied
@@ -205,9 +205,9 @@ def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
                 for match in _FILENAME.finditer(command, applier.end()):
                     if match.group(1) == "-":  # what it reads: the files fed to its input
                         for fed in _fed(parts, separators, at):
-                            found |= _given(fed, name, text, others)
+                            found |= may_name(fed, name, text, others)
                     else:
-                        found |= _given(match.group(1), name, text, others)
+                        found |= may_name(match.group(1), name, text, others)
     return found
 
 
@@ -239,7 +239,7 @@ def _fed(parts: list[str], separators: list[str], at: int) -> Iterator[str]:
             yield match.group(1).strip("'\"")
 
 
-def _given(given: str, file: str, text: str, others: list[str]) -> set[str]:
+def may_name(given: str, file: str, text: str, others: list[str]) -> set[str]:
     """What a `-f` argument of the CI file `file` (its `text`; the other CI files' `others`)
     may name: tree paths, `*/`-suffixes any path may end with, "" for any file."""
     if "://" in given:  # a URL: no file of the repository

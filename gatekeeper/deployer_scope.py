@@ -174,7 +174,7 @@ _KUBECTL = re.compile(r"(?i)(?:\bkubectl\b|\boc\s)[^;&|\n]*")
 _FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _KUSTOMIZE = re.compile(r"""(?<!\S)(?:-k|--kustomize)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
-# A `-k` folder CI computes, then what it may be (built_only._given): "" any build,
+# A `-k` folder CI computes, then what it may be (built_only.may_name): "" any build,
 # `*/x` any ending in x, `k8s` any below k8s.
 _BUILT_COMPUTED = "-k $"
 _NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
@@ -188,7 +188,7 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
     command names none (the context's namespace). Literal paths only: a computed one (`-f
     "$DIR"`) is left as it is (a computed `-k` is kept as _BUILT_COMPUTED). `-f -` applies the
     files fed to it (`sed ... dir/*.yaml | kubectl apply -n bind -f -`: cert-manager's bind)."""
-    from gatekeeper.built_only import _given, ci_texts, fed_into
+    from gatekeeper.built_only import ci_texts, fed_into, may_name
 
     found: dict[str, set[str]] = {}
     texts = list(ci_texts(tree))
@@ -215,7 +215,7 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
                 path = match.group(1)
                 if "$" in path or "{" in path:
                     others = [other for other_name, other in texts if other_name != name]
-                    for may_be in _given(path, name, text, others) if "{{" not in path else {""}:
+                    for may_be in may_name(path, name, text, others) if "{{" not in path else {""}:
                         key = _BUILT_COMPUTED + may_be  # "": any build may be it
                         found.setdefault(key, set()).add(namespace)
                 elif "://" not in path and (normal := inside(path)) is not None:
