@@ -659,6 +659,18 @@ class _Builder:
         return out
 
 
+def read_documents(file: str, data: bytes) -> tuple[str, list[YamlDocument], list[Problem]]:
+    """A YAML file's decoded text, its documents and the problems reading it met (bytes that
+    do not decode: that problem alone, and no text)."""
+    problem = check_bytes(file, data)
+    if problem is not None:
+        return "", [], [problem]
+    text = decode(data)
+    entries = list(load_all(file, text))
+    problems = [entry for entry in entries if isinstance(entry, Problem)]
+    return text, [entry for entry in entries if isinstance(entry, YamlDocument)], problems
+
+
 def load_mapping(
     file: str, data: bytes, what: str
 ) -> tuple[YamlDocument | None, str, list[Problem]]:
@@ -666,13 +678,7 @@ def load_mapping(
 
     Returns (the document, or None when there is nothing to check; the decoded text; problems).
     """
-    problem = check_bytes(file, data)
-    if problem is not None:
-        return None, "", [problem]
-    text = decode(data)
-    entries = list(load_all(file, text))
-    problems = [entry for entry in entries if isinstance(entry, Problem)]
-    documents = [entry for entry in entries if isinstance(entry, YamlDocument)]
+    text, documents, problems = read_documents(file, data)
     if not documents or documents[0].obj is None:
         if not problems:  # an empty workflow or compose file is an error to its tool too
             problems.append(Problem("GK-PARSE-ERROR", file, 1, f"{what} is empty"))

@@ -59,8 +59,8 @@ from gatekeeper.yamldoc import (
     YamlDocument,
     check_bytes,
     decode,
-    load_all,
     load_mapping,
+    read_documents,
 )
 
 NAME = "workflow"
@@ -567,13 +567,8 @@ def _documents_as_one(
 ) -> tuple[YamlDocument | None, str, list[Problem]]:
     """A pipeline file of several YAML documents (Drone: one pipeline each) as one document
     whose node is the sequence of theirs."""
-    problem = check_bytes(path, data)
-    if problem is not None:
-        return None, "", [problem]
-    text = decode(data)
-    entries = list(load_all(path, text))
-    problems = [entry for entry in entries if isinstance(entry, Problem)]
-    documents = [e for e in entries if isinstance(e, YamlDocument) and e.obj is not None]
+    text, read, problems = read_documents(path, data)
+    documents = [document for document in read if document.obj is not None]
     nodes = [document.node for document in documents]
     if not nodes:
         if not problems:
