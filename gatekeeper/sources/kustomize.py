@@ -625,8 +625,9 @@ def load(
         return loaded
     if kustomization.obj.get("kind") == "Component":
         return _component(path, kustomization, context, in_process)
-    remote = fleet_overlays.remote_chart(path, context.tree) if alone else None
-    if remote is not None and _transforms_only(kustomization.obj):
+    transforms = alone and _transforms_only(kustomization.obj)
+    remote = fleet_overlays.remote_chart(path, context.tree) if transforms else None
+    if remote is not None:
         bundle, chart = remote
         message = (
             f"{bundle} builds this overlay over the chart {chart}, which Fleet downloads and"
