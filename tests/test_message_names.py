@@ -80,3 +80,42 @@ def test_a_path_to_cluster_admin_names_the_permission_and_why() -> None:
             "resourceNames, or drop the verb",
         ),
     ]
+
+
+PLACEHOLDER = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: compiler, namespace: aiml}
+spec:
+  containers:
+    - name: compiler
+      image: ${AIML_DL_TRN_IMAGE}
+"""
+
+
+def test_a_placeholder_image_is_said_to_be_one() -> None:
+    """eks-workshop-v2 (noise3): `image: ${AIML_DL_TRN_IMAGE}`, filled by envsubst where the
+    workshop applies it, was said to "come from Docker Hub" and to have "no tag": true of
+    the text as written, which is what is judged, but not what the line is. The messages
+    say it is a placeholder judged as written."""
+    policies = [
+        load_policy_file(REPO / "policies/kubernetes/image-allowed-registry.yaml"),
+        load_policy_file(REPO / "policies/kubernetes/image-tag-pinned.yaml"),
+    ]
+    pairs = [("compiler.yaml", PLACEHOLDER.encode())]
+    found = scan(pairs, Engine(policies), 1, LoadContext(tree=MemoryTree(dict(pairs)))).findings
+    assert sorted((f.policy_id, f.line, f.message) for f in found) == [
+        (
+            "K8S-IMAGE-ALLOWED-REGISTRY",
+            7,
+            "image ${AIML_DL_TRN_IMAGE} of container compiler is a placeholder, judged as "
+            "written (as `kubectl apply -f` would send it): a Docker Hub name; set "
+            "params.allowedRegistries in .gatekeeper.yml to the registries you trust",
+        ),
+        (
+            "K8S-IMAGE-TAG-PINNED",
+            7,
+            "image ${AIML_DL_TRN_IMAGE} of container compiler is a placeholder, judged as "
+            "written (as `kubectl apply -f` would send it): no tag, which means latest",
+        ),
+    ]
