@@ -160,3 +160,42 @@ def test_the_pinning_message_says_which_pin_is_missing(
         5: "image localhost:5000/proxy has no tag (it means latest)",
         6: "image redis@sha256:abc is not pinned by a sha256 digest",
     }
+
+
+def test_every_document_of_a_compose_file_is_a_layer_judged() -> None:
+    """compose-go merges the documents of one file as layers (`compose publish` writes
+    such files): a second document's privileged service was never judged, as only the first
+    document was read, and an empty first document made the file "empty" (noise3)."""
+    text = (
+        "services:\n  web:\n    image: ghcr.io/acme/web:1.0\n"
+        "---\n"
+        "services:\n  web:\n    privileged: true\n"  # line 5-7
+        "---\n"
+    )
+    loaded = compose.load("compose.yaml", text.encode(), LoadContext())
+    assert loaded.problems == []
+    first, second = loaded.documents
+    assert (first.index, second.index) == (0, 1)
+    assert second.obj["services"]["web"]["privileged"] is True
+    assert second.locator.locate(("services", "web", "privileged")).line == 7
+    leading = compose.load("compose.yaml", b"---\n---\nservices:\n  a: {privileged: true}\n")
+    assert leading.problems == []
+    assert [d.obj["services"]["a"]["privileged"] for d in leading.documents] == [True]
+    scalar = compose.load("compose.yaml", b"services: {}\n---\n- a\n")
+    assert [(p.code, p.line) for p in scalar.problems] == [("GK-PARSE-ERROR", 3)]
+
+
+def test_a_compose_file_of_comments_alone_is_no_error() -> None:
+    """opentelemetry-demo's compose.extras.yaml holds only comments: the seam its forks fill,
+    loaded last with `-f`. It was a blocking "compose file is empty"; Compose merges it as
+    no layer, and nothing in it is deployed or could hide. A default name (compose.yaml),
+    which Compose reads alone, stays an error when empty."""
+    text = b"# Extras layer: override this file in your fork.\n#\n# services:\n#   x: {}\n"
+    loaded = compose.load("compose.extras.yaml", text, LoadContext())
+    assert (loaded.documents, loaded.problems) == ([], [])
+    assert compose.load("docker-compose.override.yml", b"---\n", LoadContext()).problems == []
+    # What Compose reads alone by default, empty, fails it: still said.
+    alone = compose.load("compose.yaml", text, LoadContext()).problems
+    assert [(p.code, p.line, p.message) for p in alone] == [
+        ("GK-PARSE-ERROR", 1, "compose file is empty")
+    ]

@@ -137,3 +137,47 @@ def test_the_chart_output_goes_first_in_the_resources_without_moving_a_line() ->
         "namespace: x\nresources:\n  - fleet-manifests.yaml\n  - a.yaml\n",
         3,
     )
+
+
+REMOTE = """\
+namespace: app
+helm:
+  chart: https://charts.example.com/web-0.1.0.tgz
+targetCustomizations:
+  - name: prod
+    clusterSelector: {matchLabels: {env: prod}}
+    kustomize:
+      dir: overlays/prod
+"""
+PATCH = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 3\n"
+
+
+def test_an_overlay_of_a_chart_fleet_downloads_says_why_it_is_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """fleet-examples' helm-kustomize (noise3): the bundle's chart is a URL Fleet downloads,
+    and its overlays only patch it. Each was built alone, and its blocking error was
+    kustomize's "no matches for Id Deployment.v1.apps/web", which says neither why nor what
+    to do. It still blocks (the patches deploy and nothing judges them) and says both; an
+    overlay with objects of its own is still built and judged."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("app/fleet.yaml", REMOTE)
+    repo.write("app/overlays/prod/kustomization.yaml", "patches:\n  - path: web.yaml\n")
+    repo.write("app/overlays/prod/web.yaml", PATCH)
+    repo.commit("base")
+    said = findings(gatekeeper("scan", ".", "--format", "json", cwd=repo.root))
+    assert [(f["policy_id"], f["file"], f["line"], f["blocking"]) for f in said] == [
+        ("GK-NOT-EXPANDED", "app/fleet.yaml", 3, False),
+        ("GK-RENDER-ERROR", "app/overlays/prod/kustomization.yaml", 1, True),
+    ]
+    assert said[1]["message"] == (
+        "app/fleet.yaml builds this overlay over the chart https://charts.example.com/"
+        "web-0.1.0.tgz, which Fleet downloads and is not in this repository (gatekeeper never"
+        " downloads charts): its patches are not applied or judged here; vendor the chart and"
+        " point helm.chart at its folder"
+    )
+    repo.write("app/overlays/prod/kustomization.yaml", "resources: [extra.yaml]\n" + HOST_PID)
+    repo.write("app/overlays/prod/extra.yaml", EXTRA)
+    repo.commit("own objects")
+    built = findings(gatekeeper("scan", ".", "--format", "json", cwd=repo.root))
+    assert not [f for f in built if f["policy_id"] == "GK-RENDER-ERROR"]  # built alone

@@ -997,3 +997,87 @@ def test_a_template_is_parsed_once_and_only_when_needed() -> None:
         )
         for path in [("metadata", "name"), ("kind",), ("data", "level"), ("stringData", "key")]:
             assert locator.map.resolve(path) == eager.resolve(path)
+
+
+def test_an_item_is_located_at_the_one_block_the_values_render(tmp_path: Path) -> None:
+    """promtail (grafana/helm-charts, noise3): `volumes:` lists a literal item, then
+    `with .Values.defaultVolumes` and `with .Values.extraVolumes` each `toYaml` more. The
+    values leave extraVolumes empty, so the first block wrote every other item; with two
+    blocks to choose from, each hostPath was said at `volumes:`, with no values line."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "defaultVolumes:\n"
+        "  - name: run\n    hostPath: {path: /run/logs}\n"  # line 3
+        "  - name: pods\n    hostPath: {path: /var/log/pods}\n"  # line 5
+        "extraVolumes: []\n"
+    )
+    (tmp_path / "c/templates/_pod.tpl").write_text(
+        '{{- define "c.pod" -}}\n'
+        "metadata:\n  labels: {app: logs}\n"
+        "spec:\n  containers:\n    - name: logs\n      image: ghcr.io/a/logs:1.0\n"
+        "  volumes:\n"  # line 8
+        "    - name: config\n      configMap: {name: logs}\n"
+        "    {{- with .Values.defaultVolumes }}\n"
+        "    {{- toYaml . | nindent 4 }}\n"  # line 12
+        "    {{- end }}\n"
+        "    {{- with .Values.extraVolumes }}\n"
+        "    {{- tpl (toYaml .) $ | nindent 4 }}\n"
+        "    {{- end }}\n"
+        "{{- end }}\n"
+    )
+    (tmp_path / "c/templates/ds.yaml").write_text(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: logs\nspec:\n"
+        "  selector: {matchLabels: {app: logs}}\n  template:\n"
+        '    {{- include "c.pod" . | nindent 4 }}\n'
+    )
+    policy = REPO / "policies" / "kubernetes" / "pss-baseline-host-path.yaml"
+    engine = Engine([load_policy_file(policy)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, context).findings
+    assert sorted((f.file, f.line, f.extra.get("values")) for f in findings) == [
+        ("c/templates/_pod.tpl", 12, "c/values.yaml:3"),
+        ("c/templates/_pod.tpl", 12, "c/values.yaml:5"),
+    ]
+    # A pull request filling extraVolumes makes the choice ambiguous again: nothing is
+    # pointed at the wrong block (the items are at `volumes:`, as before).
+    (tmp_path / "c/values.yaml").write_text(
+        "defaultVolumes:\n  - name: run\n    hostPath: {path: /run/logs}\n"
+        "extraVolumes:\n  - name: pods\n    hostPath: {path: /var/log/pods}\n"
+    )
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    findings = scan(pairs, engine, 1, LoadContext(tree=WorkTree(tmp_path))).findings
+    assert sorted((f.line, f.extra.get("values")) for f in findings) == [(8, None), (8, None)]
+
+
+def test_a_body_is_not_said_at_a_block_the_values_skip(tmp_path: Path) -> None:
+    """jenkins (jenkinsci/helm-charts, noise3): under `initContainers:`, `if
+    .Values.custom` (empty) holds `tpl (toYaml .Values.custom)`, then an `include` writes
+    the reload container. Every finding of that container was said at the `toYaml` of the
+    empty block, a line that wrote nothing; it is said at the `include` now."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text("custom: []\nreload: true\n")
+    (tmp_path / "c/templates/_helpers.tpl").write_text(
+        '{{- define "c.reload" -}}\n'
+        "- name: reload\n  image: ghcr.io/a/reload:1.0\n"
+        "  securityContext: {privileged: true}\n"
+        "{{- end }}\n"
+    )
+    (tmp_path / "c/templates/pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n"
+        "  initContainers:\n"  # line 6
+        "{{- if .Values.custom }}\n"
+        "{{ tpl (toYaml .Values.custom) . | indent 4 }}\n"  # line 8
+        "{{- end }}\n"
+        "{{- if .Values.reload }}\n"
+        '{{- include "c.reload" . | nindent 4 }}\n'
+        "{{- end }}\n"
+        "  containers:\n    - name: app\n      image: ghcr.io/a/app:1.0\n"
+    )
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    [finding] = scan(pairs, engine, 1, context).findings
+    assert (finding.file, finding.line) == ("c/templates/pod.yaml", 11)

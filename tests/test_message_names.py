@@ -35,3 +35,87 @@ def test_a_generated_name_names_the_object_in_a_message_template() -> None:
     assert render_message("{{ object.kind }} {{ object.metadata.name }}", data) == "Job upgrade-"
     named = {"object": {"metadata": {"name": "a", "generateName": "b-"}}}
     assert render_message("{{ object.metadata.name }}", named) == "a"
+
+
+ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: admission}
+rules:
+  - apiGroups: [admissionregistration.k8s.io]
+    resources: [validatingwebhookconfigurations]
+    verbs: [get, update]
+  - apiGroups: [""]
+    resources: [pods, namespaces]
+    verbs: [list, patch]
+  - apiGroups: [""]
+    resources: [serviceaccounts/token]
+    verbs: ["*"]
+"""
+
+
+def test_a_path_to_cluster_admin_names_the_permission_and_why() -> None:
+    """ingress-nginx (noise3): its admission ClusterRole was said to grant "a path to
+    cluster-admin", with nothing saying which of its permissions is one."""
+    engine = Engine([load_policy_file(REPO / "policies/kubernetes/rbac-privilege-paths.yaml")])
+    pairs = [("rbac.yaml", ROLE.encode())]
+    found = scan(pairs, engine, 1, LoadContext(tree=MemoryTree(dict(pairs)))).findings
+    assert [(f.line, f.message) for f in sorted(found, key=lambda f: f.line)] == [
+        (
+            6,
+            "ClusterRole admission grants update on validatingwebhookconfigurations: an "
+            "admission webhook or policy sees every object and can rewrite or pass it; "
+            "name the objects it needs in resourceNames, or drop the verb",
+        ),
+        (
+            9,
+            "ClusterRole admission grants patch on namespaces: a namespace relabelled "
+            "privileged turns Pod Security off there; name the objects it needs in "
+            "resourceNames, or drop the verb",
+        ),
+        (
+            12,
+            "ClusterRole admission grants * on serviceaccounts/token: a token of any service "
+            "account in reach, cluster-admin's among them; name the objects it needs in "
+            "resourceNames, or drop the verb",
+        ),
+    ]
+
+
+PLACEHOLDER = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: compiler, namespace: aiml}
+spec:
+  containers:
+    - name: compiler
+      image: ${AIML_DL_TRN_IMAGE}
+"""
+
+
+def test_a_placeholder_image_is_said_to_be_one() -> None:
+    """eks-workshop-v2 (noise3): `image: ${AIML_DL_TRN_IMAGE}`, filled by envsubst where the
+    workshop applies it, was said to "come from Docker Hub" and to have "no tag": true of
+    the text as written, which is what is judged, but not what the line is. The messages
+    say it is a placeholder judged as written."""
+    policies = [
+        load_policy_file(REPO / "policies/kubernetes/image-allowed-registry.yaml"),
+        load_policy_file(REPO / "policies/kubernetes/image-tag-pinned.yaml"),
+    ]
+    pairs = [("compiler.yaml", PLACEHOLDER.encode())]
+    found = scan(pairs, Engine(policies), 1, LoadContext(tree=MemoryTree(dict(pairs)))).findings
+    assert sorted((f.policy_id, f.line, f.message) for f in found) == [
+        (
+            "K8S-IMAGE-ALLOWED-REGISTRY",
+            7,
+            "image ${AIML_DL_TRN_IMAGE} of container compiler is a placeholder, judged as "
+            "written (as `kubectl apply -f` would send it): a Docker Hub name; set "
+            "params.allowedRegistries in .gatekeeper.yml to the registries you trust",
+        ),
+        (
+            "K8S-IMAGE-TAG-PINNED",
+            7,
+            "image ${AIML_DL_TRN_IMAGE} of container compiler is a placeholder, judged as "
+            "written (as `kubectl apply -f` would send it): no tag, which means latest",
+        ),
+    ]

@@ -608,6 +608,56 @@ def test_red_team_r04_local_exec_commands_are_imperative_deploys(tmp_path: Path)
     }
 
 
+def test_a_local_exec_command_is_at_its_own_line(tmp_path: Path) -> None:
+    """eks-workshop-v2 (noise3): a command interpolating a variable was located at the
+    variable's default in another file, and a quoted command whose `\\n` escapes and
+    template made several lines at a line of its template's arguments; a heredoc's
+    commands stay at their lines, and a command that is a variable whole where it is set."""
+    files = {
+        "vars.tf": 'variable "crds" {\n  type    = string\n  default = "v1.2.0"\n}\n',
+        "deploy.tf": (
+            'resource "terraform_data" "crds" {\n'  # 1
+            '  provisioner "local-exec" {\n'  # 2
+            '    command = "kubectl apply -f https://example.com/${var.crds}/crds.yaml"\n'  # 3
+            "  }\n"  # 4
+            "}\n"  # 5
+            'resource "null_resource" "inline" {\n'  # 6
+            '  provisioner "local-exec" {\n'  # 7
+            '    command = "kubectl apply -f - <<EOF\\n${templatefile("${path.module}/a.tpl", {\n'
+            '      image = "registry.example.com/app:1"\n'  # 9
+            '    })}\\nEOF"\n'  # 10
+            "  }\n"  # 11
+            "}\n"  # 12
+            'resource "null_resource" "heredoc" {\n'  # 13
+            '  provisioner "local-exec" {\n'  # 14
+            "    command = <<-EOT\n"  # 15
+            "      kubectl apply -f a.yaml\n"  # 16
+            '      echo ${templatefile("${path.module}/a.tpl", {image = "x"})}\n'  # 17
+            "      helm upgrade --install web ./chart\n"  # 18
+            "    EOT\n"  # 19
+            "  }\n"  # 20
+            "}\n"
+        ),
+        "a.tpl": "one\ntwo\nthree\n",
+        "mod/main.tf": (
+            'variable "cmd" {\n  type = string\n}\n'
+            'resource "null_resource" "whole" {\n'
+            '  provisioner "local-exec" {\n'
+            "    command = var.cmd\n"
+            "  }\n"
+            "}\n"
+        ),
+        "call.tf": 'module "m" {\n  source = "./mod"\n  cmd    = "kubectl apply -f b.yaml"\n}\n',
+    }
+    assert findings(tmp_path, files, "WF-") == {
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 3),
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 8),
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 16),
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "deploy.tf", 18),  # not past the heredoc's end
+        ("WF-GITOPS-IMPERATIVE-DEPLOY", "call.tf", 3),
+    }
+
+
 def test_a_pull_request_changing_only_the_chart_rejudges_the_release(tmp_path: Path) -> None:
     """The release sets `privileged=true`, which the base's template ignores; the pull
     request changes only the template to read it. The chart alone (its default `false`)

@@ -26,7 +26,13 @@ from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, inside
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_mapping
+from gatekeeper.yamldoc import (
+    NodeLocator,
+    YamlDocument,
+    duplicate_key_problems,
+    load_mapping,
+    read_documents,
+)
 
 NAME = "compose"
 KIND = "Compose"
@@ -54,10 +60,46 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:
-    entry, _, problems = load_mapping(path, data, "compose file")
+    entries, problems = _layers(path, data)
     loaded = Loaded(problems=problems)
-    if entry is None:
-        return loaded
+    for index, entry in enumerate(entries):
+        _load_layer(path, data, entry, index, context, depth, loaded)
+    return loaded
+
+
+def _layers(path: str, data: bytes) -> tuple[list[YamlDocument], list[Problem]]:
+    """The documents of a compose file that say something, each a layer Compose merges
+    over the ones before (compose-go's multi-document files): a second document's
+    privileged service was never judged, as only the first was read. A file with no layer
+    is an error where Compose reads it alone ("empty compose file": compose.yaml and the
+    other default names), not as one of the files it merges (opentelemetry-demo's
+    compose.extras.yaml, comments alone, the seam its forks fill, given last with `-f`;
+    docker-compose.override.yml): nothing in it is deployed or could hide."""
+    _, documents, problems = read_documents(path, data)
+    entries: list[YamlDocument] = []
+    for document in documents:
+        if document.obj is None:
+            continue  # an empty document (`---` alone, a trailing separator): no layer
+        problems.extend(duplicate_key_problems(path, document))
+        if not isinstance(document.obj, dict):
+            line = document.node.start_mark.line + 1
+            problems.append(Problem("GK-PARSE-ERROR", path, line, "compose file is not a mapping"))
+            continue
+        entries.append(document)
+    if not entries and not problems and posixpath.basename(path).lower() in _DEFAULT_NAMES:
+        problems.append(Problem("GK-PARSE-ERROR", path, 1, "compose file is empty"))
+    return entries, problems
+
+
+def _load_layer(
+    path: str,
+    data: bytes,
+    entry: YamlDocument,
+    index: int,
+    context: LoadContext | None,
+    depth: int,
+    loaded: Loaded,
+) -> None:
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
     locator = LineMapLocator(path, fallback=nodes)
@@ -98,7 +140,9 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
             volume: Path = ("services", str(name), "volumes", mount.pop("_key"))
             locator.add(("services", str(name), "host_paths", index), nodes.locate(volume).line)
     loaded.documents.append(
-        Document(source=NAME, file=path, obj=obj, locator=locator, kind=KIND, name=path)
+        Document(
+            source=NAME, file=path, obj=obj, locator=locator, index=index, kind=KIND, name=path
+        )
     )
     for name, service in services.items():
         build = service.get("build") if isinstance(service, dict) else None
@@ -106,7 +150,6 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
             _inline_dockerfile(path, data, str(name), build["dockerfile_inline"], nodes, loaded)
     if tree is not None and depth < MAX_DEPTH:
         _include(path, obj, nodes, tree, loaded, context, depth)
-    return loaded
 
 
 def images(document: Document) -> list[tuple[str, Path]]:

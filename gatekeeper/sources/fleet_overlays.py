@@ -50,24 +50,47 @@ def built_by_fleet(kustomization: str, tree: Tree) -> bool:
     """Is this kustomization the `kustomize.dir` of a Fleet bundle whose chart is in this
     repository? Then the bundle's fleet.yaml builds it over the chart (see built_over), and
     it is not built alone."""
+    bundle = _overlaid_bundle(kustomization, tree)
+    return bundle is not None and _local_chart(*bundle, tree)
+
+
+def remote_chart(kustomization: str, tree: Tree) -> tuple[str, str] | None:
+    """The bundle file and chart, when this kustomization is the `kustomize.dir` of a Fleet
+    bundle whose chart Fleet downloads (`helm.repo`, a URL): Fleet builds the folder over
+    that chart's output, which is not here. Built alone, its patches have nothing to patch:
+    fleet-examples' helm-kustomize overlays were kustomize errors ("no matches for Id
+    Deployment.v1.apps/frontend") that said nothing of why or what to do."""
+    bundle = _overlaid_bundle(kustomization, tree)
+    helm = bundle[1].get("helm") if bundle is not None else None
+    if bundle is None or not isinstance(helm, dict):
+        return None
+    chart = helm.get("chart")
+    if helm.get("repo"):
+        return bundle[0], f"{chart} of {helm['repo']}"
+    if isinstance(chart, str) and "://" in chart:
+        return bundle[0], chart
+    return None
+
+
+def _overlaid_bundle(kustomization: str, tree: Tree) -> tuple[str, dict[str, Any]] | None:
+    """The Fleet bundle (its file and object) whose `kustomize.dir`, or a target's, is this
+    kustomization's folder: the nearest bundle file above it; None if it names another."""
     if posixpath.basename(kustomization) != KUSTOMIZATION:
-        return False
+        return None
     overlay = posixpath.dirname(kustomization)
     # The nearest bundle file (each folder asked once a run, not once per kustomization).
     for bundle in ownership.of(tree).files_above(overlay, _FLEET_NAMES)[:1]:
         above = posixpath.dirname(bundle)
         obj = _bundle(tree, bundle)
         if obj is None:
-            return False
-        if not _local_chart(bundle, obj, tree):
-            return False
+            return None
         targets = obj.get("targetCustomizations")
         dirs = {overlay_dir(above, obj)} | {
             overlay_dir(above, obj, target)
             for target in (targets if isinstance(targets, list) else [])
         }
-        return overlay in dirs
-    return False
+        return (bundle, obj) if overlay in dirs else None
+    return None
 
 
 _FLEET_NAMES = tuple(sorted(FLEET_FILES))  # fleet.yaml before fleet.yml, in every run

@@ -377,7 +377,8 @@ _CONDITION = re.compile(
 
 def branch_taken(lines: list[str], number: int, truth: Truth) -> bool | None:
     """Was the `if`/`else` branch holding line `number` rendered? Told only for a branch
-    of `if .Values.x` (or `if not .Values.x`) whose value the values files say; None else."""
+    of `if .Values.x` (or `if not .Values.x`), or of `with .Values.x` (which renders its
+    body when `if` would), whose value the values files say; None else."""
     depth = 0
     else_seen = False
     for back in range(number - 1, 0, -1):
@@ -393,7 +394,7 @@ def branch_taken(lines: list[str], number: int, truth: Truth) -> bool | None:
                 if depth > 0:
                     depth -= 1
                     continue
-                if word != "if" or match["ref"] is None:
+                if word not in ("if", "with") or match["ref"] is None:
                     return None
                 value = truth(_split(match["ref"]))
                 if value is None:
@@ -620,9 +621,16 @@ class DocumentMap:
                 continue
             if _ACTION.sub("", text).strip():
                 return None  # a literal line: the body is literal
-            if _EMITTING.search(stripped):
+            if _EMITTING.search(stripped) and not self._skipped(number):
                 return number, text
         return None
+
+    def _skipped(self, number: int) -> bool:
+        """Is line `number` in a block the values do not render (`if .Values.x` or `with
+        .Values.x` of an empty or false value)? jenkins' `tpl (toYaml .customInitContainers)`
+        (empty) wrote no init container, its `include "jenkins.configReloadContainer"` did."""
+        truth = self.truth
+        return truth is not None and branch_taken(self.template.lines, number, truth) is False
 
     def item_generator(self, key: KeyLine, index: int) -> tuple[int, str, int] | None:
         """The action that emits list item `index` of the literal list under `key` when no
@@ -637,7 +645,11 @@ class DocumentMap:
         actions = [
             number
             for number in range(key.line + 1, end)
-            if _EMITTING.search(lines[number - 1]) and _pure_action(lines[number - 1])
+            if _EMITTING.search(lines[number - 1])
+            and _pure_action(lines[number - 1])
+            # not one the values skip: promtail's `with .Values.extraVolumes` ([]) after its
+            # `with .Values.defaultVolumes` (every hostPath was said at `volumes:`)
+            and not self._skipped(number)
         ]
         if len(actions) != 1:
             return None

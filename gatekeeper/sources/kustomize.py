@@ -625,6 +625,17 @@ def load(
         return loaded
     if kustomization.obj.get("kind") == "Component":
         return _component(path, kustomization, context, in_process)
+    transforms = alone and _transforms_only(kustomization.obj)
+    remote = fleet_overlays.remote_chart(path, context.tree) if transforms else None
+    if remote is not None:
+        bundle, chart = remote
+        message = (
+            f"{bundle} builds this overlay over the chart {chart}, which Fleet downloads and"
+            " is not in this repository (gatekeeper never downloads charts): its patches are"
+            " not applied or judged here; vendor the chart and point helm.chart at its folder"
+        )
+        loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
+        return loaded
     built = _build_overlay(path, kustomization, context, in_process, loaded)
     gitops.expand_made(built, context)  # what the built Applications and Flux objects deploy
     return built
@@ -641,12 +652,16 @@ def _component(
     whose fields only transform what others bring (the usual Component: patches, images,
     labels): built alone it gives nothing or fails, so it is not built (a kubectl process
     each, for nothing)."""
-    if all(
-        key in _TRANSFORMING_ONLY or value in (None, []) for key, value in kustomization.obj.items()
-    ):
+    if _transforms_only(kustomization.obj):
         return Loaded()
     built = _build_overlay(path, kustomization, context, in_process, Loaded(), component=True)
     return built if built.documents else Loaded()
+
+
+def _transforms_only(obj: dict[Any, Any]) -> bool:
+    """Does the kustomization only transform what others bring (no resources, generators or
+    charts of its own)?"""
+    return all(key in _TRANSFORMING_ONLY or value in (None, []) for key, value in obj.items())
 
 
 # Kustomization fields that bring no object of their own: they transform, name, configure

@@ -29,13 +29,13 @@ import json
 import posixpath
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, reader
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -120,11 +120,13 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         loaded = _load_plan(path, decode(data))
     else:
         loaded = _load_hcl(path, decode(data), context)
-    _add_deployed(loaded, context)
+    _add_deployed(loaded, context, reader(context.tree, path, data))
     return loaded
 
 
-def _add_deployed(loaded: Loaded, context: LoadContext) -> None:
+def _add_deployed(
+    loaded: Loaded, context: LoadContext, read: Callable[[str], bytes | None]
+) -> None:
     """What resources deploy besides themselves, judged as such: the Kubernetes objects
     of the kubernetes, kubectl and helm providers' resources (terraform_kubernetes), the
     commands of `local-exec` provisioners (terraform_provisioners)."""
@@ -137,7 +139,7 @@ def _add_deployed(loaded: Loaded, context: LoadContext) -> None:
             loaded.documents.extend(made.documents)
             loaded.problems.extend(made.problems)
         if isinstance(document.obj, dict) and "provisioner" in document.obj:
-            commands = terraform_provisioners.document(document)
+            commands = terraform_provisioners.document(document, read)
             if commands is not None:
                 loaded.documents.append(commands)
 
