@@ -26,8 +26,11 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
 from gatekeeper import ownership
+from gatekeeper.document import Document
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, inside
@@ -179,6 +182,7 @@ _BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
 _BUILT_COMPUTED = "-k $"
 _NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _CONTINUED = re.compile(r"\\\r?\n")
+_COMPUTED = re.compile(r"[$`{]")
 _RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
 
 
@@ -352,6 +356,73 @@ def _plain_unplaced(entry: InventoryEntry) -> bool:
 def _placed(entry: InventoryEntry, namespaces: Iterable[str]) -> list[InventoryEntry]:
     """One entry per namespace a deployer gives it ("" none: as written)."""
     return [entry._replace(namespace=namespace) for namespace in sorted(namespaces)]
+
+
+# Built-in kinds the API server keeps out of namespaces (`kubectl api-resources
+# --namespaced=false`), besides the `Cluster*` and `*Class` kinds (ClusterRole, StorageClass).
+_CLUSTER_WIDE = frozenset(
+    {
+        "APIService", "CertificateSigningRequest", "ComponentStatus", "CSIDriver", "CSINode",
+        "CustomResourceDefinition", "FlowSchema", "IPAddress", "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration", "Namespace", "Node",
+        "NodeMetrics", "PersistentVolume", "PodSecurityPolicy", "PriorityLevelConfiguration",
+        "ResourceSlice", "SelfSubjectAccessReview", "SelfSubjectReview",
+        "SelfSubjectRulesReview", "ServiceCIDR", "StorageVersion", "StorageVersionMigration",
+        "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
+        "VolumeAttachment", "VolumeSnapshotContent",
+    }
+)  # fmt: skip
+# The API groups of Kubernetes itself (core `v1`, the unsuffixed ones, `*.k8s.io`).
+_BUILT_IN_API = re.compile(
+    r"^(v1|(apps|batch|policy|autoscaling|extensions)/\w+|[\w.-]*\.k8s\.io/\w+)$"
+)
+
+
+def namespaced(obj: Any) -> bool:
+    """Is `obj` of a built-in kind the API server keeps in a namespace? A custom resource's
+    scope is its definition's, which the cluster has: not known here, so it is not placed
+    (left where it is written, judged by every namespace-scoped rule: the stricter way)."""
+    kind = str(obj.get("kind") or "") if isinstance(obj, dict) else ""
+    if not kind or not _BUILT_IN_API.match(str(obj.get("apiVersion") or "")):
+        return False
+    cluster = kind in _CLUSTER_WIDE or kind.startswith("Cluster") or kind.endswith("Class")
+    return not cluster
+
+
+def prepare(tree: Tree) -> None:
+    """Read where CI applies files (ci_namespaces) before a pool forks: each worker would
+    read every CI file again for placed_by_ci, and the repository's placement reads it after."""
+    ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+
+
+def placed_by_ci(documents: list[Document], file: str, tree: Tree) -> list[Document]:
+    """A plain manifest's objects where CI's `kubectl apply -n X -f <file or folder>` puts
+    them, for every rule (the repository's admission policies and their namespace selectors
+    among them), as the cluster sees them: kubectl gives a namespaced object without one
+    X (cli-runtime's RequireNamespace); one per namespace CI applies the file into, and as
+    written too when a command names none (the context's namespace). An object naming
+    another namespace is refused by that command (`the namespace from the provided object
+    ... does not match`): it stays as written. Cluster-wide kinds ignore `-n`."""
+    if not any(not document.namespace and namespaced(document.obj) for document in documents):
+        return documents
+    applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+    # A namespace CI computes (`-n "$NS"`) may be any: as written, every selector applies.
+    namespaces = sorted({"" if _COMPUTED.search(ns) else ns for ns in _applied_into(file, applied)})
+    if not namespaces or namespaces == [""]:
+        return documents
+    out: list[Document] = []
+    for document in documents:
+        if document.namespace or not namespaced(document.obj):
+            out.append(document)
+            continue
+        out += [
+            document
+            if not namespace
+            else replace(document, namespace=namespace, extra=dict(document.extra))
+            for namespace in namespaces
+        ]
+    return out
 
 
 def _ci_applies(file: str, tree: Tree) -> bool:

@@ -305,10 +305,12 @@ def _scan(
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
         _engine, _context, _pairs = engine, context, pairs
+        from gatekeeper import deployer_scope
         from gatekeeper.sources import flux, helm
 
         helm.share_renderer(names_of(pairs), context)  # one for all the workers
         flux.prepare(context.tree, holding(pairs, FLUX_MARKER))  # one index for them all
+        deployer_scope.prepare(context.tree)  # CI's `kubectl apply -n`: read once, not per worker
         kubeschema.installed()  # read here, shared by the fork (5 MB read again by each)
         try:
             _scan_pooled(jobs, result)

@@ -73,3 +73,41 @@ def test_a_chart_is_judged_in_the_namespace_ci_installs_it_into(tmp_path: Path) 
     assert placed == {"tool": "tools", "other": "default", "quiet": "default"}
     judged = sorted(f.file for f in findings if f.policy_id == "VAP-one-replica")
     assert judged == ["charts/other/templates/deploy.yaml", "charts/quiet/templates/deploy.yaml"]
+
+
+def manifest(name: str, namespace: str = "") -> str:
+    placed = f", namespace: {namespace}" if namespace else ""
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        f"metadata: {{name: {name}{placed}}}\n"
+        f"spec:\n  replicas: 3\n  selector: {{matchLabels: {{app: {name}}}}}\n"
+        f"  template:\n    metadata: {{labels: {{app: {name}}}}}\n"
+        f"    spec: {{containers: [{{name: {name}, image: registry.example.com/{name}:1}}]}}\n"
+    )
+
+
+def test_a_manifest_is_judged_in_the_namespace_kubectl_apply_n_puts_it(tmp_path: Path) -> None:
+    """cert-manager's e2e applies its bind manifests with `kubectl apply -n bind -f -`: the
+    repository's own admission policy, which leaves that namespace out, was judged against
+    them as if in no namespace. kubectl gives a namespace-less object the `-n` one; one
+    naming another namespace is refused by that command and stays judged where it says."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "one-replica.yaml").write_text(POLICY)
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "tool.yaml").write_text(manifest("tool"))
+    (tmp_path / "deploy" / "pinned.yaml").write_text(manifest("pinned", "app"))
+    (tmp_path / "deploy" / "twice.yaml").write_text(manifest("twice"))
+    (tmp_path / "deploy" / "computed.yaml").write_text(manifest("computed"))
+    (tmp_path / "e2e.sh").write_text(
+        "kubectl apply -n tools -f deploy/tool.yaml -f deploy/pinned.yaml\n"
+        "kubectl apply --namespace=tools -f deploy/twice.yaml\n"
+        "kubectl apply -n web -f deploy/twice.yaml\n"
+        'kubectl apply -n "$NS" -f deploy/computed.yaml\n'
+    )
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    judged = sorted((f.file, f.namespace) for f in findings if f.policy_id == "VAP-one-replica")
+    assert judged == [
+        ("deploy/computed.yaml", ""),
+        ("deploy/pinned.yaml", "app"),
+        ("deploy/twice.yaml", "web"),
+    ]
