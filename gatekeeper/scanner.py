@@ -290,6 +290,9 @@ def _scan(
         engine.admission_user_info,
         engine.admission_kube_version,
     )
+    from gatekeeper.sources import helm_definitions
+
+    helm_definitions.decide(engine, context.tree)  # chart CRDs: judged if a policy may
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
