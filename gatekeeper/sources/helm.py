@@ -892,8 +892,11 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
     boundaries: set[tuple[int, int, int]] = set()
     if helm_kube_tests.unread([*texts, *values]):
         # A test the constraints below do not show (`regexMatch` on the version): every
-        # supported minor below the one Helm assumes offline (red team s13 u06).
-        boundaries.update((1, minor, 0) for minor in range(_OLDEST[1], _ASSUMED_MINOR))
+        # minor judged but the one Helm assumes offline (red team s13 u06), those after it
+        # too (a cluster's next upgrades: `regexMatch "^v1[.]3[7-9][.]"`).
+        boundaries.update(
+            (1, minor, 0) for minor in helm_kube_tests.MINORS if minor != _ASSUMED_MINOR
+        )
     # A values string that reads the version is a template where the chart gives it to `tpl`.
     testing = [*texts, *(text for text in values if b"Capabilities.KubeVersion" in text)]
     for text in testing:
