@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -404,25 +404,61 @@ def placed_by_ci(documents: list[Document], file: str, tree: Tree) -> list[Docum
     written too when a command names none (the context's namespace). An object naming
     another namespace is refused by that command (`the namespace from the provided object
     ... does not match`): it stays as written. Cluster-wide kinds ignore `-n`."""
-    if not any(not document.namespace and namespaced(document.obj) for document in documents):
+    return _placed_in(documents, tree, lambda applied, _: _applied_into(file, applied))
+
+
+def built_placed_by_ci(documents: list[Document], tree: Tree) -> list[Document]:
+    """The objects of a kustomization built alone (variant `kustomize <folder>`) where CI's
+    `kubectl apply -k <folder> -n X` puts them, as placed_by_ci (kubectl requires the
+    namespace of a build's objects as of a file's). Called for the scan's own builds only:
+    an Argo CD or Flux build of the folder is where its deployer puts it."""
+    return _placed_in(documents, tree, lambda applied, build: _built_into(build, applied))
+
+
+def _placed_in(
+    documents: list[Document],
+    tree: Tree,
+    given: Callable[[dict[str, set[str]], str], set[str]],
+) -> list[Document]:
+    """Each namespaced, unplaced object of `documents` once per namespace `given(CI's
+    applications, its build or "")` says (a computed one: as written)."""
+    if not any(_placeable(document) for document in documents):
         return documents
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
-    # A namespace CI computes (`-n "$NS"`) may be any: as written, every selector applies.
-    namespaces = sorted({"" if _COMPUTED.search(ns) else ns for ns in _applied_into(file, applied)})
-    if not namespaces or namespaces == [""]:
-        return documents
     out: list[Document] = []
+    known: dict[str, list[str]] = {}
     for document in documents:
-        if document.namespace or not namespaced(document.obj):
+        if not _placeable(document):
             out.append(document)
             continue
+        build = _build_of_document(document)
+        if build not in known:
+            found = given(applied, build)
+            # A namespace CI computes (`-n "$NS"`) may be any: as written, every selector applies.
+            known[build] = sorted({"" if _COMPUTED.search(ns) else ns for ns in found}) or [""]
         out += [
             document
             if not namespace
             else replace(document, namespace=namespace, extra=dict(document.extra))
-            for namespace in namespaces
+            for namespace in known[build]
         ]
     return out
+
+
+def _placeable(document: Document) -> bool:
+    if document.namespace or not namespaced(document.obj):
+        return False
+    if document.source == "kubernetes":
+        return not document.extra.get("variant")
+    return document.source == "kustomize" and _build_of_document(document) != ""
+
+
+def _build_of_document(document: Document) -> str:
+    """The folder of the kustomization built alone that made `document` ("" none)."""
+    variant = str(document.extra.get("variant") or "")
+    if not variant.startswith(_BUILT_ALONE):
+        return ""
+    return posixpath.normpath(variant.removeprefix(_BUILT_ALONE).split()[0])
 
 
 def _ci_applies(file: str, tree: Tree) -> bool:

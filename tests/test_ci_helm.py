@@ -111,3 +111,20 @@ def test_a_manifest_is_judged_in_the_namespace_kubectl_apply_n_puts_it(tmp_path:
         ("deploy/pinned.yaml", "app"),
         ("deploy/twice.yaml", "web"),
     ]
+
+
+def test_a_build_is_judged_in_the_namespace_kubectl_apply_k_n_puts_it(tmp_path: Path) -> None:
+    """`kubectl apply -k tool/ -n tools`: kubectl gives the build's objects without a
+    namespace `tools`, as a file's; a build CI applies with no namespace stays as written."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "one-replica.yaml").write_text(POLICY)
+    for folder in ("tool", "app"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "deploy.yaml").write_text(manifest(folder))
+        (tmp_path / folder / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    (tmp_path / "Makefile").write_text(
+        "e2e:\n\tkubectl apply -k tool/ -n tools\n\tkubectl apply -k app/\n"
+    )
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    judged = sorted((f.file, f.namespace) for f in findings if f.policy_id == "VAP-one-replica")
+    assert judged == [("app/deploy.yaml", "")]
