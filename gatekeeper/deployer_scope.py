@@ -23,8 +23,10 @@ in `kubeflow`, was a phantom in `default`). A namespace CI computes
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -390,10 +392,45 @@ def namespaced(obj: Any) -> bool:
     return not cluster
 
 
+# Per scanned tree: do the scan's policies judge an object by the namespace it is applied
+# into (decide)?
+_PLACING: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def decide(engine: Any, tree: Tree) -> None:
+    """Whether the scan of `tree` places plain objects where CI applies them (placed_by_ci):
+    when a policy's verdict may depend on the namespace an object is applied into, that is
+    the repository's or the policy directories' admission policies (a namespace selector,
+    `request.namespace`, `namespaceObject`, parameters looked up in the namespace) or a
+    policy matching namespaces. Otherwise the objects stay as written, judged as before and
+    with the same fingerprints (the inventory places them for the repository's rules either
+    way), and a hook on one manifest does not read every CI file of the tree for it."""
+    placing = bool(engine.admission) or any(
+        policy.match.namespaces or policy.match.exclude_namespaces
+        for policy in engine.policies
+        if policy.scope != "repository"
+    )
+    with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
+        _PLACING[tree] = placing
+
+
+def _placing(tree: Any) -> bool:
+    """decide's answer for `tree` (or the tree a deployer's view of it shows: `.tree`)."""
+    while tree is not None:
+        try:
+            if tree in _PLACING:
+                return _PLACING[tree]
+        except TypeError:
+            pass
+        tree = getattr(tree, "tree", None)
+    return False
+
+
 def prepare(tree: Tree) -> None:
-    """Read where CI applies files (ci_namespaces) before a pool forks: each worker would
-    read every CI file again for placed_by_ci, and the repository's placement reads it after."""
-    ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+    """Read where CI applies files (ci_namespaces) before a pool forks, when placed_by_ci
+    will: each worker would read every CI file again for it."""
+    if _placing(tree):
+        ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
 
 
 def placed_by_ci(documents: list[Document], file: str, tree: Tree) -> list[Document]:
@@ -422,7 +459,7 @@ def _placed_in(
 ) -> list[Document]:
     """Each namespaced, unplaced object of `documents` once per namespace `given(CI's
     applications, its build or "")` says (a computed one: as written)."""
-    if not any(_placeable(document) for document in documents):
+    if not _placing(tree) or not any(_placeable(document) for document in documents):
         return documents
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
     out: list[Document] = []

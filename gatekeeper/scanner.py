@@ -290,9 +290,11 @@ def _scan(
         engine.admission_user_info,
         engine.admission_kube_version,
     )
+    from gatekeeper import deployer_scope
     from gatekeeper.sources import helm_definitions
 
     helm_definitions.decide(engine, context.tree)  # chart CRDs: judged if a policy may
+    deployer_scope.decide(engine, context.tree)  # `kubectl apply -n X`: placed if it matters
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
@@ -308,7 +310,6 @@ def _scan(
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
         _engine, _context, _pairs = engine, context, pairs
-        from gatekeeper import deployer_scope
         from gatekeeper.sources import flux, helm
 
         helm.share_renderer(names_of(pairs), context)  # one for all the workers

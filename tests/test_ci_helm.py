@@ -128,3 +128,15 @@ def test_a_build_is_judged_in_the_namespace_kubectl_apply_k_n_puts_it(tmp_path: 
     findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
     judged = sorted((f.file, f.namespace) for f in findings if f.policy_id == "VAP-one-replica")
     assert judged == [("app/deploy.yaml", "")]
+
+
+def test_without_a_policy_reading_namespaces_a_manifest_stays_as_written(tmp_path: Path) -> None:
+    """No admission policy nor a policy matching namespaces: no verdict depends on where CI
+    applies the file, so its findings keep the namespace as written (and their fingerprints)."""
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "tool.yaml").write_text(manifest("tool"))
+    (tmp_path / "e2e.sh").write_text("kubectl apply -n tools -f deploy/tool.yaml\n")
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    assert findings
+    own = {f.namespace for f in findings if not f.policy_id.startswith("K8S-NETWORK-POLICY")}
+    assert own == {""}  # (the repository's NetworkPolicy rule counts it in `tools`)
