@@ -388,8 +388,25 @@ def namespaced(obj: Any) -> bool:
     kind = str(obj.get("kind") or "") if isinstance(obj, dict) else ""
     if not kind or not _BUILT_IN_API.match(str(obj.get("apiVersion") or "")):
         return False
-    cluster = kind in _CLUSTER_WIDE or kind.startswith("Cluster") or kind.endswith("Class")
-    return not cluster
+    return not _cluster_kind(kind)
+
+
+def cluster_wide(obj: Any) -> bool:
+    """Is `obj` of a kind the API server keeps out of namespaces, as far as can be told
+    without the cluster: a built-in cluster-wide kind, or a custom `Cluster*` one
+    (ClusterIssuer, ClusterPolicy, ClusterSecretStore: the convention for a cluster-wide
+    twin of a namespaced kind)? A Namespace is not: it is its own namespace."""
+    kind = str(obj.get("kind") or "") if isinstance(obj, dict) else ""
+    if not kind or kind in ("Namespace", "Cluster"):
+        return False
+    if _BUILT_IN_API.match(str(obj.get("apiVersion") or "")):
+        return _cluster_kind(kind)
+    return kind.startswith("Cluster")
+
+
+def _cluster_kind(kind: str) -> bool:
+    """A built-in kind's scope: cluster-wide by name."""
+    return kind in _CLUSTER_WIDE or kind.startswith("Cluster") or kind.endswith("Class")
 
 
 # Per scanned tree: do the scan's policies judge an object by the namespace it is applied

@@ -140,3 +140,52 @@ def test_without_a_policy_reading_namespaces_a_manifest_stays_as_written(tmp_pat
     assert findings
     own = {f.namespace for f in findings if not f.policy_id.startswith("K8S-NETWORK-POLICY")}
     assert own == {""}  # (the repository's NetworkPolicy rule counts it in `tools`)
+
+
+BINDING_POLICY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-cluster-admin}
+spec:
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [rbac.authorization.k8s.io]
+        apiVersions: [v1]
+        operations: [CREATE]
+        resources: [clusterrolebindings, rolebindings]
+  validations:
+    - {expression: "object.roleRef.name != 'cluster-admin'", message: no cluster-admin}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-cluster-admin}
+spec:
+  policyName: no-cluster-admin
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchExpressions:
+        - {key: kubernetes.io/metadata.name, operator: NotIn, values: [tools]}
+"""
+
+
+def test_a_namespace_selector_never_skips_a_cluster_wide_object(tmp_path: Path) -> None:
+    """A chart installed `-n tools` puts its objects in `tools`, but a ClusterRoleBinding is
+    in no namespace: the API server never skips a policy for a cluster-scoped object by its
+    namespace selector. Placed in `tools`, a binding to cluster-admin escaped the policy."""
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "no-cluster-admin.yaml").write_text(BINDING_POLICY)
+    folder = tmp_path / "charts" / "tool"
+    (folder / "templates").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text("apiVersion: v2\nname: tool\nversion: 1.0.0\n")
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        (folder / "templates" / f"{kind.lower()}.yaml").write_text(
+            f"apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {{name: tool}}\n"
+            "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n"
+            "  kind: ClusterRole\n  name: cluster-admin\n"
+            "subjects: [{kind: ServiceAccount, name: tool, namespace: tools}]\n"
+        )
+    (tmp_path / "Makefile").write_text("e2e:\n\thelm upgrade --install -n tools tool charts/tool\n")
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    judged = [f.kind for f in findings if f.policy_id == "VAP-no-cluster-admin"]
+    assert judged == ["ClusterRoleBinding"]  # the RoleBinding is in `tools`, left out
