@@ -198,6 +198,7 @@ class Admission:
         """The findings of every binding that matches the object (bar those `judged`
         already), and those bindings."""
         obj = document.obj
+        namespace = requested_namespace(document)
         operation = operation or ("CREATE" if old is None else "UPDATE")
         findings: list[Finding] = []
         matched = set(judged)
@@ -208,11 +209,9 @@ class Admission:
                     continue
                 if binding.scopes is not None and not in_scope(binding.scopes, document):
                     continue
-                if not self._matches(policy.constraints, obj, document.namespace, operation):
+                if not self._matches(policy.constraints, obj, namespace, operation):
                     continue
-                if binding.match and not self._matches(
-                    binding.match, obj, document.namespace, operation
-                ):
+                if binding.match and not self._matches(binding.match, obj, namespace, operation):
                     continue
                 matched.add(id(binding))
                 admitted = admitted or _as_admitted(document, old)
@@ -301,7 +300,7 @@ class Admission:
     ) -> list[Finding]:
         params_list: list[Any] = [None]
         if policy.param_kind:
-            params_list = self._params(policy, binding, document.namespace or "default")
+            params_list = self._params(policy, binding, requested_namespace(document) or "default")
             if not params_list:
                 action = str((binding.param_ref or {}).get("parameterNotFoundAction") or "Deny")
                 if action == "Allow":
@@ -327,7 +326,7 @@ class Admission:
         from gatekeeper.admission_cel import AdmissionError, NotEvaluable, OverBudget
 
         obj = document.obj
-        namespace = document.namespace
+        namespace = requested_namespace(document)
         data: dict[str, Any] = {
             "object": None if operation == "DELETE" else obj,
             "oldObject": old,
@@ -590,11 +589,24 @@ def _as_admitted(
     defaulted and mutated (gatekeeper.apiserver_defaults); located as written."""
     from gatekeeper.apiserver_defaults import admitted
 
-    new = admitted(document.obj, document.namespace) if not document.extra.get(_DELETED) else None
+    namespace = requested_namespace(document)
+    new = admitted(document.obj, namespace) if not document.extra.get(_DELETED) else None
     return (
         document if new is None else replace(document, obj=new),
-        None if old is None else admitted(old, document.namespace),
+        None if old is None else admitted(old, namespace),
     )
+
+
+def requested_namespace(document: Document) -> str:
+    """The namespace of the API request that creates the object: its deployer's, but none
+    for a cluster-wide object (deployer_scope.cluster_wide), which a deployer's namespace
+    (`helm -n X`, an Argo CD destination, a Flux targetNamespace) does not reach. A namespace
+    selector never skips a policy for such an object (the API server's rule: "if the object
+    is another cluster scoped resource, it never skips the policy"): placed in X, a chart's
+    ClusterRoleBinding to cluster-admin escaped a policy leaving X out."""
+    from gatekeeper.deployer_scope import cluster_wide
+
+    return "" if document.namespace and cluster_wide(document.obj) else document.namespace
 
 
 def _pods_of(document: Document) -> Document | None:

@@ -23,11 +23,16 @@ in `kubeflow`, was a phantom in `default`). A namespace CI computes
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
 
 from gatekeeper import ownership
+from gatekeeper.document import Document
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, inside
@@ -179,6 +184,7 @@ _BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
 _BUILT_COMPUTED = "-k $"
 _NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _CONTINUED = re.compile(r"\\\r?\n")
+_COMPUTED = re.compile(r"[$`{]")
 _RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
 
 
@@ -352,6 +358,161 @@ def _plain_unplaced(entry: InventoryEntry) -> bool:
 def _placed(entry: InventoryEntry, namespaces: Iterable[str]) -> list[InventoryEntry]:
     """One entry per namespace a deployer gives it ("" none: as written)."""
     return [entry._replace(namespace=namespace) for namespace in sorted(namespaces)]
+
+
+# Built-in kinds the API server keeps out of namespaces (`kubectl api-resources
+# --namespaced=false`), besides the `Cluster*` and `*Class` kinds (ClusterRole, StorageClass).
+_CLUSTER_WIDE = frozenset(
+    {
+        "APIService", "CertificateSigningRequest", "ComponentStatus", "CSIDriver", "CSINode",
+        "CustomResourceDefinition", "FlowSchema", "IPAddress", "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding", "MutatingWebhookConfiguration", "Namespace", "Node",
+        "NodeMetrics", "PersistentVolume", "PodSecurityPolicy", "PriorityLevelConfiguration",
+        "ResourceSlice", "SelfSubjectAccessReview", "SelfSubjectReview",
+        "SelfSubjectRulesReview", "ServiceCIDR", "StorageVersion", "StorageVersionMigration",
+        "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
+        "VolumeAttachment", "VolumeSnapshotContent",
+    }
+)  # fmt: skip
+# The API groups of Kubernetes itself (core `v1`, the unsuffixed ones, `*.k8s.io`).
+_BUILT_IN_API = re.compile(
+    r"^(v1|(apps|batch|policy|autoscaling|extensions)/\w+|[\w.-]*\.k8s\.io/\w+)$"
+)
+
+
+def namespaced(obj: Any) -> bool:
+    """Is `obj` of a built-in kind the API server keeps in a namespace? A custom resource's
+    scope is its definition's, which the cluster has: not known here, so it is not placed
+    (left where it is written, judged by every namespace-scoped rule: the stricter way)."""
+    kind = str(obj.get("kind") or "") if isinstance(obj, dict) else ""
+    if not kind or not _BUILT_IN_API.match(str(obj.get("apiVersion") or "")):
+        return False
+    return not _cluster_kind(kind)
+
+
+def cluster_wide(obj: Any) -> bool:
+    """Is `obj` of a kind the API server keeps out of namespaces, as far as can be told
+    without the cluster: a built-in cluster-wide kind, or a custom `Cluster*` one
+    (ClusterIssuer, ClusterPolicy, ClusterSecretStore: the convention for a cluster-wide
+    twin of a namespaced kind)? A Namespace is not: it is its own namespace."""
+    kind = str(obj.get("kind") or "") if isinstance(obj, dict) else ""
+    if not kind or kind in ("Namespace", "Cluster"):
+        return False
+    if _BUILT_IN_API.match(str(obj.get("apiVersion") or "")):
+        return _cluster_kind(kind)
+    return kind.startswith("Cluster")
+
+
+def _cluster_kind(kind: str) -> bool:
+    """A built-in kind's scope: cluster-wide by name."""
+    return kind in _CLUSTER_WIDE or kind.startswith("Cluster") or kind.endswith("Class")
+
+
+# Per scanned tree: do the scan's policies judge an object by the namespace it is applied
+# into (decide)?
+_PLACING: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def decide(engine: Any, tree: Tree) -> None:
+    """Whether the scan of `tree` places plain objects where CI applies them (placed_by_ci):
+    when a policy's verdict may depend on the namespace an object is applied into, that is
+    the repository's or the policy directories' admission policies (a namespace selector,
+    `request.namespace`, `namespaceObject`, parameters looked up in the namespace) or a
+    policy matching namespaces. Otherwise the objects stay as written, judged as before and
+    with the same fingerprints (the inventory places them for the repository's rules either
+    way), and a hook on one manifest does not read every CI file of the tree for it."""
+    placing = bool(engine.admission) or any(
+        policy.match.namespaces or policy.match.exclude_namespaces
+        for policy in engine.policies
+        if policy.scope != "repository"
+    )
+    with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
+        _PLACING[tree] = placing
+
+
+def _placing(tree: Any) -> bool:
+    """decide's answer for `tree` (or the tree a deployer's view of it shows: `.tree`)."""
+    while tree is not None:
+        try:
+            if tree in _PLACING:
+                return _PLACING[tree]
+        except TypeError:
+            pass
+        tree = getattr(tree, "tree", None)
+    return False
+
+
+def prepare(tree: Tree) -> None:
+    """Read where CI applies files (ci_namespaces) before a pool forks, when placed_by_ci
+    will: each worker would read every CI file again for it."""
+    if _placing(tree):
+        ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+
+
+def placed_by_ci(documents: list[Document], file: str, tree: Tree) -> list[Document]:
+    """A plain manifest's objects where CI's `kubectl apply -n X -f <file or folder>` puts
+    them, for every rule (the repository's admission policies and their namespace selectors
+    among them), as the cluster sees them: kubectl gives a namespaced object without one
+    X (cli-runtime's RequireNamespace); one per namespace CI applies the file into, and as
+    written too when a command names none (the context's namespace). An object naming
+    another namespace is refused by that command (`the namespace from the provided object
+    ... does not match`): it stays as written. Cluster-wide kinds ignore `-n`."""
+    return _placed_in(documents, tree, lambda applied, _: _applied_into(file, applied))
+
+
+def built_placed_by_ci(documents: list[Document], tree: Tree) -> list[Document]:
+    """The objects of a kustomization built alone (variant `kustomize <folder>`) where CI's
+    `kubectl apply -k <folder> -n X` puts them, as placed_by_ci (kubectl requires the
+    namespace of a build's objects as of a file's). Called for the scan's own builds only:
+    an Argo CD or Flux build of the folder is where its deployer puts it."""
+    return _placed_in(documents, tree, lambda applied, build: _built_into(build, applied))
+
+
+def _placed_in(
+    documents: list[Document],
+    tree: Tree,
+    given: Callable[[dict[str, set[str]], str], set[str]],
+) -> list[Document]:
+    """Each namespaced, unplaced object of `documents` once per namespace `given(CI's
+    applications, its build or "")` says (a computed one: as written)."""
+    if not _placing(tree) or not any(_placeable(document) for document in documents):
+        return documents
+    applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+    out: list[Document] = []
+    known: dict[str, list[str]] = {}
+    for document in documents:
+        if not _placeable(document):
+            out.append(document)
+            continue
+        build = _build_of_document(document)
+        if build not in known:
+            found = given(applied, build)
+            # A namespace CI computes (`-n "$NS"`) may be any: as written, every selector applies.
+            known[build] = sorted({"" if _COMPUTED.search(ns) else ns for ns in found}) or [""]
+        out += [
+            document
+            if not namespace
+            else replace(document, namespace=namespace, extra=dict(document.extra))
+            for namespace in known[build]
+        ]
+    return out
+
+
+def _placeable(document: Document) -> bool:
+    if document.namespace or not namespaced(document.obj):
+        return False
+    if document.source == "kubernetes":
+        return not document.extra.get("variant")
+    return document.source == "kustomize" and _build_of_document(document) != ""
+
+
+def _build_of_document(document: Document) -> str:
+    """The folder of the kustomization built alone that made `document` ("" none)."""
+    variant = str(document.extra.get("variant") or "")
+    if not variant.startswith(_BUILT_ALONE):
+        return ""
+    return posixpath.normpath(variant.removeprefix(_BUILT_ALONE).split()[0])
 
 
 def _ci_applies(file: str, tree: Tree) -> bool:

@@ -290,6 +290,11 @@ def _scan(
         engine.admission_user_info,
         engine.admission_kube_version,
     )
+    from gatekeeper import deployer_scope
+    from gatekeeper.sources import helm_definitions
+
+    helm_definitions.decide(engine, context.tree)  # chart CRDs: judged if a policy may
+    deployer_scope.decide(engine, context.tree)  # `kubectl apply -n X`: placed if it matters
     jobs = jobs or os.cpu_count() or 1
     result = ScanResult()
     if jobs <= 1 or len(pairs) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
@@ -309,6 +314,7 @@ def _scan(
 
         helm.share_renderer(names_of(pairs), context)  # one for all the workers
         flux.prepare(context.tree, holding(pairs, FLUX_MARKER))  # one index for them all
+        deployer_scope.prepare(context.tree)  # CI's `kubectl apply -n`: read once, not per worker
         kubeschema.installed()  # read here, shared by the fork (5 MB read again by each)
         try:
             _scan_pooled(jobs, result)

@@ -235,6 +235,22 @@ def test_a_version_test_the_constraints_do_not_show_renders_at_every_minor(
     assert "helm web --kube-version v1.31.0" in found[0][2]
 
 
+def test_a_version_test_of_the_next_minors_renders_at_them() -> None:
+    """A test the constraints do not show, of minors after the one Helm assumes offline
+    (1.36): a cluster's next upgrade takes its branch with no change to the chart, so the
+    chart is rendered at those minors too (to 1.40, as far as such a test is read). A branch
+    for clusters older than 1.30 stays unrendered: judged only with `kubeVersion` set."""
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/deploy.yaml": deployment(
+            'regexMatch "^v1[.]3[7-9][.]" .Capabilities.KubeVersion.Version'
+        ),
+    }
+    found = findings_of(files, "pss-baseline-privileged.yaml")
+    assert [file for file, _, _ in found] == ["web/templates/deploy.yaml"]
+    assert found[0][2] == [f"helm web --kube-version v1.{minor}.0" for minor in (37, 38, 39)]
+
+
 def test_a_version_only_passed_on_to_semver_compare_renders_at_its_constraints() -> None:
     """Normalising the version (a default, a test of its shape alone) decides nothing."""
     version = ".Capabilities.KubeVersion.Version"

@@ -51,6 +51,39 @@ pipeline {
     assert all(" in job deploy: " in said for *_, said in found)
 
 
+def test_a_drone_step_list_written_twice_is_read_as_drone_reads_it(tmp_path: Path) -> None:
+    """Drone parses each pipeline document with go-yaml v2, not strictly: a key written twice
+    keeps its last value (a list field is set again). We read the first `steps:`, so a
+    harmless one hid the deploy after it, and the duplicate went unsaid in several documents."""
+    drone = """\
+kind: pipeline
+name: release
+steps:
+  - name: test
+    image: golang
+    commands: [go test ./...]
+steps:
+  - name: deploy
+    image: bitnami/kubectl
+    commands: [make test]
+    commands:
+      - kubectl apply -f k8s/
+---
+kind: pipeline
+name: lint
+steps:
+  - {name: vet, image: golang, commands: [go vet ./...]}
+"""
+    (tmp_path / ".drone.yml").write_text(drone)
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    said = sorted((f.policy_id, f.line) for f in findings)
+    assert said == [
+        ("GK-YAML-DUPLICATE-KEY", 7),
+        ("GK-YAML-DUPLICATE-KEY", 11),
+        (RULE, 12),
+    ]
+
+
 def test_drone_buildkite_and_travis_commands_are_read(tmp_path: Path) -> None:
     drone = """\
 kind: pipeline

@@ -103,6 +103,10 @@ class _Adapter:
 
     def load(self, path: str, data: bytes, context: LoadContext) -> Loaded:
         loaded: Loaded = self.module().load(path, data, context)
+        if self.NAME == "kustomize" and loaded.documents:  # `kubectl apply -k <it> -n X`
+            from gatekeeper.deployer_scope import built_placed_by_ci
+
+            loaded.documents = built_placed_by_ci(loaded.documents, context.tree)
         return loaded
 
     def __getattr__(self, name: str) -> Any:  # the module's other functions and constants

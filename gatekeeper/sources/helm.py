@@ -39,6 +39,7 @@ from gatekeeper.sources import (
     LoadContext,
     helm_cli,
     helm_clock,
+    helm_definitions,
     helm_engine,
     helm_kube_tests,
     helm_lookup,
@@ -589,7 +590,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     absent = [d.key for d in needed if d.name not in result.dependencies]
     absent = [key for key in absent if key not in result.dependencies]
     failures: list[str] = []
-    _add_crds([chart_dir, *subcharts.values()], tree, loaded)
+    judge_definitions = helm_definitions.judged(tree)
+    _add_crds([chart_dir, *subcharts.values()], tree, loaded, judge_definitions)
     defaults: dict[str, NodeLocator | None] = {}
     templates: dict[str, TemplateSource] = {}
     archives: dict[str, str | None] = {}  # template -> the packaged subchart holding it
@@ -613,7 +615,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             text = rendering.manifests[name]
             if name.endswith("NOTES.txt") or not text.strip():
                 continue
-            if _only_definitions(text.encode("utf-8", "surrogatepass")):
+            if not judge_definitions and _only_definitions(text.encode("utf-8", "surrogatepass")):
                 continue  # definitions, as in a chart's crds/ (_add_crds): no policy judges them
             file = repo_path(name, chart_dir, subcharts)
             template = templates.get(file)
@@ -890,8 +892,11 @@ def _cluster_tests(files: list[tuple[str, bytes]]) -> tuple[list[str], list[str]
     boundaries: set[tuple[int, int, int]] = set()
     if helm_kube_tests.unread([*texts, *values]):
         # A test the constraints below do not show (`regexMatch` on the version): every
-        # supported minor below the one Helm assumes offline (red team s13 u06).
-        boundaries.update((1, minor, 0) for minor in range(_OLDEST[1], _ASSUMED_MINOR))
+        # minor judged but the one Helm assumes offline (red team s13 u06), those after it
+        # too (a cluster's next upgrades: `regexMatch "^v1[.]3[7-9][.]"`).
+        boundaries.update(
+            (1, minor, 0) for minor in helm_kube_tests.MINORS if minor != _ASSUMED_MINOR
+        )
     # A values string that reads the version is a template where the chart gives it to `tpl`.
     testing = [*texts, *(text for text in values if b"Capabilities.KubeVersion" in text)]
     for text in testing:
@@ -1330,8 +1335,11 @@ def _line_after(data: bytes, prefix: bytes, start: int) -> int | None:
     return None if found < 0 else found + 1
 
 
-def _add_crds(directories: list[str], tree: Tree, loaded: Loaded) -> None:
-    """Files in a chart's crds/ are applied by Helm as they are: judge them as manifests."""
+def _add_crds(
+    directories: list[str], tree: Tree, loaded: Loaded, judge_definitions: bool = False
+) -> None:
+    """Files in a chart's crds/ are applied by Helm as they are: judge them as manifests
+    (files of definitions alone only when a policy may judge one: helm_definitions)."""
     from gatekeeper.sources import kubernetes
 
     for directory in directories:
@@ -1343,7 +1351,7 @@ def _add_crds(directories: list[str], tree: Tree, loaded: Loaded) -> None:
                 data = tree.read(file)
             except OSError:
                 continue
-            if _only_definitions(data):
+            if not judge_definitions and _only_definitions(data):
                 continue  # CustomResourceDefinitions (often megabytes): no policy judges them
             found = kubernetes.load(file, data)
             for document in found.documents:

@@ -217,6 +217,10 @@ def load(
             others.append(entry)
     if first_placeholder:
         loaded.problems.append(envsubst.note(path, first_placeholder))
+    if context is not None and not applied and loaded.documents:  # `kubectl apply -n X -f`
+        from gatekeeper.deployer_scope import placed_by_ci
+
+        loaded.documents = placed_by_ci(loaded.documents, path, context.tree)
     if context is not None:  # Applications and Flux objects bring what they deploy
         from gatekeeper.sources import gitops
 

@@ -59,6 +59,7 @@ from gatekeeper.yamldoc import (
     YamlDocument,
     check_bytes,
     decode,
+    duplicate_key_problems,
     load_mapping,
     read_documents,
 )
@@ -574,6 +575,8 @@ def _documents_as_one(
         if not problems:
             problems.append(Problem("GK-PARSE-ERROR", path, 1, "workflow is empty"))
         return None, text, problems
+    for document in documents:  # Drone keeps the last (go-yaml v2 without strict mode)
+        problems.extend(duplicate_key_problems(path, document))
     root = SequenceNode("tag:yaml.org,2002:seq", nodes, nodes[0].start_mark, nodes[-1].end_mark)
     return YamlDocument([document.obj for document in documents], root), text, problems
 

@@ -113,15 +113,22 @@ def _scalars(node: Node | None) -> Given:
 
 def _get(node: Node | None, key: str) -> Node | None:
     """The value of `key`, its own or through YAML merge keys (`<<: *deploy`, Bitbucket's
-    step definitions: red team s25), as the YAML loader reads them."""
+    step definitions: red team s25), as the YAML loader reads them: a key written twice has
+    its last value, as Drone's go-yaml v2 (a list or a string field is set again) and the
+    loaders that accept duplicates read it (the first let a harmless `steps:` stand for the
+    `steps:` after it, which Drone runs)."""
     if not isinstance(node, MappingNode):
         return None
     merged: list[Node] = []
+    own: Node | None = None
+    written = False
     for key_node, value in node.value:
         if isinstance(key_node, ScalarNode) and key_node.value == key:
-            return value if isinstance(value, Node) else None
-        if isinstance(key_node, ScalarNode) and key_node.value == "<<":
+            own, written = (value if isinstance(value, Node) else None), True
+        elif isinstance(key_node, ScalarNode) and key_node.value == "<<":
             merged += value.value if isinstance(value, SequenceNode) else [value]
+    if written:
+        return own
     for other in merged:
         found = _get(other, key)
         if found is not None:
