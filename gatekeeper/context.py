@@ -24,7 +24,7 @@ from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.evaluate import Engine
 from gatekeeper.problems import dangling_links
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LISTING_PAYS, LoadContext
 from gatekeeper.tree import OUTSIDE_MESSAGE, OutsideLink, Tree, WorkTree
 from gatekeeper.waivers import Waiver
 
@@ -295,6 +295,11 @@ def read_files(
     """(path, content) of each file; one that cannot be read becomes a problem at its path
     (links to a file the repository does not hold: one low notice per file named)."""
     dangling: dict[str, str] = {}
+    if len(files) >= LISTING_PAYS and isinstance(run.tree, WorkTree):
+        # The whole tree's listing, which sources.with_owners takes next for as many files:
+        # a listed file is read without resolving its folders (two stats and a Python walk
+        # of its path each; 0.1 s of the real k8s-full corpus's 9,258 files).
+        run.tree.list_dir(".")
     for name in files:
         try:
             yield name, run.tree.read(name)

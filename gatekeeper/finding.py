@@ -134,6 +134,20 @@ class Finding(_Fields):
             values[position] = value if compact is None else compact(value)
         return tuple.__new__(Finding, values)
 
+    def blocking_as(self, blocking: bool) -> Finding:
+        """with_(blocking=blocking), without its keyword loop: the verdict marks most of a
+        scan's findings (77,000 on the real k8s-full corpus), each a copy."""
+        values = list(self)
+        values[_BLOCKING] = blocking
+        return tuple.__new__(Finding, values)
+
+    def fingerprint_as(self, fingerprint: str) -> Finding:
+        """with_(fingerprint=fingerprint), the same way: a fixture library's twins each get
+        an ordinal (82,000 of the k8s-full corpus's 88,744 findings)."""
+        values = list(self)
+        values[_FINGERPRINT] = fingerprint
+        return tuple.__new__(Finding, values)
+
     def to_dict(self) -> dict[str, Any]:
         """Like dataclasses.asdict (nested values copied)."""
         return {
@@ -305,6 +319,8 @@ _COMPACT: tuple[Callable[[Any], Any] | None, ...] = tuple(
 )
 _TEXT_FIELDS = tuple(compact is _text for compact in _COMPACT)
 _EXTRA, _FIX, _WAIVER = (_POSITION[name] for name in ("extra", "fix", "waiver"))
+# Fields kept as given (_OWN_FIELDS) that blocking_as and fingerprint_as set.
+_BLOCKING, _FINGERPRINT = _POSITION["blocking"], _POSITION["fingerprint"]
 # A finding's texts, read in C; and its fields from (its texts interned + its values).
 _TEXT_POSITIONS = [position for position, text in enumerate(_TEXT_FIELDS) if text]
 _texts_of: Callable[[tuple[Any, ...]], tuple[str, ...]] = operator.itemgetter(*_TEXT_POSITIONS)

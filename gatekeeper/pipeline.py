@@ -221,7 +221,7 @@ def verdict(
                     pair = advised[id(extra)] = (extra, shared({**extra, "advisory": True}))
                 finding = finding.with_(extra=pair[1], blocking=False)
         # frozen: an unchanged finding is shared, not copied
-        marked.append(finding if finding.blocking == blocking else finding.with_(blocking=blocking))
+        marked.append(finding if finding.blocking == blocking else finding.blocking_as(blocking))
     return Verdict(sorted(marked, key=by_place), threshold)
 
 

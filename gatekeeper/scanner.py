@@ -446,7 +446,7 @@ def finalize(findings: list[Finding]) -> list[Finding]:
     for index, finding in enumerate(findings):
         count = seen[finding.fingerprint] = seen.get(finding.fingerprint, 0) + 1
         if count > 1:
-            findings[index] = finding.with_(fingerprint=f"{finding.fingerprint}:{count}")
+            findings[index] = finding.fingerprint_as(f"{finding.fingerprint}:{count}")
     return findings
 
 

@@ -202,7 +202,9 @@ class WorkTree:
         return self._absolute if normal == "." else os.path.join(self._absolute, normal)
 
     def read(self, path: str) -> bytes:
-        normal = inside(path)
+        # A listed name is normalised already: asked as listed (every pass of a scan asks
+        # so), it is not normalised again.
+        normal = path if path in self._plain else inside(path)
         if normal is None:
             raise FileNotFoundError(path)
         if normal in self._plain:  # see list_dir: the folder resolves inside the root
@@ -217,6 +219,8 @@ class WorkTree:
         return _read_regular(real, MAX_READ_BYTES, lambda: str(self.root / path))
 
     def exists(self, path: str) -> bool:
+        if path in self._plain:  # as listed (see read)
+            return True
         normal = inside(path)
         if normal is None:
             return False
