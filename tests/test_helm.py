@@ -905,7 +905,10 @@ def test_a_chart_that_stops_the_shared_renderer_does_not_stop_the_others(tmp_pat
     assert [f.file for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED"] == [
         "e/templates/pod.yaml"
     ]
-    assert 2 <= starts <= 3  # the shared one, then one per worker that rendered after it
+    # The shared one, then one per process that rendered after the hostile chart stopped it:
+    # none when the other process had already rendered every other chart (a loaded machine
+    # gives the hostile chart's 2 s to the other process), so the count says only "at most".
+    assert 1 <= starts <= 3
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
