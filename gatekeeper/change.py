@@ -241,6 +241,11 @@ def _scan_change(
         )
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
+        # What waivers covered in the base files this change did not make us scan (red team
+        # s14 v04): only for a waiver a new finding meets that covered nothing scanned so far.
+        waived_elsewhere = _waived_elsewhere(
+            head_findings, base_findings, waivers, base_scan, base_context, config, run
+        )
         head_findings += deleted
         # A Namespace's Pod Security enforce label removed or lowered (red team s11 r14).
         head_findings += [
@@ -304,7 +309,7 @@ def _scan_change(
     findings += _policy_changes(changes, trust_paths, lines)
     findings += gate_changes
     findings += added_skips(untrusted, head_findings, engine.policies, config.waivers_file)
-    beyond = _beyond_waivers(findings, base_findings, waivers)
+    beyond = _beyond_waivers(findings, base_findings + waived_elsewhere, waivers)
     findings = _unwaived(waivers_mod.apply(findings, waivers, today), beyond)
     findings = waivers_mod.apply_skips(findings, honoured, forbid=False, covers=covers)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
@@ -357,6 +362,48 @@ def _beyond_waivers(
         ):
             beyond.add(finding.fingerprint)
     return beyond
+
+
+def _waived_elsewhere(
+    head: list[Finding],
+    base: list[Finding],
+    waivers: list[Waiver],
+    scanned: list[str],
+    context: LoadContext,
+    config: Config,
+    run: Callable[[LoadContext, list[str]], tuple[ScanResult, Any]],
+) -> list[Finding]:
+    """Base findings of files the change did not scan, that the waivers a new finding meets
+    cover, when those waivers covered nothing in what was scanned.
+
+    The base side of a change scan reads only the changed files and what they feed, so a
+    waiver for an untouched file (`K8S-PSS-HOST-PATH` on node-agent) looked written ahead of
+    the change and covered any new object it matched (a Deployment mounting host `/` in
+    another namespace). The rest of the base (only what the waivers' `file` globs and their
+    readers hold, when every such waiver has one) is scanned once to tell the two apart."""
+    known = {finding.fingerprint for finding in base}
+    unproven = [
+        waiver
+        for waiver in waivers
+        if any(waiver.matches(f) for f in head if f.fingerprint not in known)
+        and not any(waiver.matches(b) for b in base)
+    ]
+    if not unproven:
+        return []
+    tree = context.tree
+    assert isinstance(tree, gitops.RevisionTree)
+    paths = discover.select(sorted(tree.paths), config.include, config.exclude)
+    if all(waiver.file_glob for waiver in unproven):
+        globs = [waiver.file_glob for waiver in unproven]
+        named = [path for path in paths if discover.matches(path, globs)]
+        readers = depgraph.build(context).affected(named)
+        paths = discover.select([*named, *readers], config.include, config.exclude)
+    done = set(scanned)
+    rest = _existing(tree, [path for path in paths if path not in done])
+    if not rest:
+        return []
+    result, _ = run(context, rest)
+    return [f for f in result.findings if any(waiver.matches(f) for waiver in unproven)]
 
 
 def _unwaived(findings: list[Finding], beyond: set[str]) -> list[Finding]:
