@@ -411,6 +411,30 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     callers(context.tree)
     yield from _CALLED_BY.get(context.tree, [])
     yield from _azure_edges(tree)
+    yield from _helm_inputs(tree)
+
+
+def _helm_inputs(tree: Tree) -> Iterator[tuple[str, str]]:
+    """A CI file reads the local charts its `helm install|upgrade` commands deploy and their
+    values files, so a change to either renders its releases again on both sides."""
+    from gatekeeper.sources.workflow_helm import inputs
+
+    documents = list(workflows(tree))
+    listed = {document.file for document in documents}
+    for name in tree.list_dir("."):
+        if name in listed or kind_of(name) not in workflow_ci.KINDS:
+            continue
+        try:
+            data = tree.read(name)
+        except OSError:
+            continue
+        if b"helm" in data:
+            documents += load(name, data, LoadContext(tree=tree)).documents
+    for document in documents:
+        for _, step in _steps(document):
+            for command in step.get("commands") or []:
+                for needed in inputs(command, tree, document.file):
+                    yield document.file, needed
 
 
 _CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()

@@ -56,6 +56,19 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
     return loaded
 
 
+def inputs(command: dict[str, Any], tree: Any, file: str) -> list[str]:
+    """What a `helm install|upgrade` of a local chart reads, as dependency inputs (see
+    depgraph): every file of the chart's folder and its `-f` values files. A change to
+    `-f deploy/values-prod.yaml` alone was never rendered with it (red team s14 v02)."""
+    from gatekeeper.depgraph import directory_input
+
+    release = _release(command, tree, file)
+    if release is None:
+        return []
+    chart_dir, made = release
+    return [directory_input(chart_dir), *made.values_files]
+
+
 def _in_throwaway_cluster(command: dict[str, Any]) -> bool:
     context = command.get("context")
     flags = [str(flag) for flag in command.get("flags") or []]
