@@ -104,3 +104,39 @@ def test_a_change_to_the_values_file_or_chart_alone_renders_the_release(tmp_path
             repo.write(changed, TEMPLATE.replace("{{ .Values.privileged }}", debug))
         repo.commit("the change")
         assert privileged(repo) == [("charts/app/templates/pod.yaml", "new")], changed
+
+
+TEST_HOOK = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app-smoke
+  annotations: {"helm.sh/hook": test}
+spec:
+  hostPID: true
+  containers:
+    - name: smoke
+      image: ghcr.io/acme/smoke:1.0
+"""
+
+
+def test_a_release_ci_runs_helm_test_on_deploys_its_test_hooks(tmp_path: Path) -> None:
+    """`helm test RELEASE` after the install creates the test hook pods in the cluster: they
+    are judged as the workflow deploys them (red team s14 v01), and left out without it."""
+
+    def host_pid(test: str) -> list[str]:
+        root = tmp_path / str(len(test))
+        (root / "charts/app/templates").mkdir(parents=True)
+        (root / "charts/app/templates/smoke.yaml").write_text(TEST_HOOK)
+        run = "      - run: helm upgrade --install app ./charts/app -n prod\n"
+        _repo(root, WORKFLOW.split("      - run:")[0] + run + test)
+        report = gatekeeper.scan(root, root=root, jobs=1)
+        found = [f for f in report.verdict.findings if f.policy_id == "K8S-PSS-HOST-NAMESPACES"]
+        return [variant for f in found for variant in f.extra.get("variants", [])]
+
+    alone = "helm charts/app (a test hook: only `helm test` creates it)"
+    judged = "deployed by .github/workflows/deploy.yml:deploy (helm upgrade app)"
+    assert host_pid("      - run: helm test app -n prod\n") == [judged, alone]
+    assert host_pid('      - run: helm test "$RELEASE"\n') == [judged, alone]
+    assert host_pid("      - run: helm test other -n prod\n") == [alone]
+    assert host_pid("") == [alone]
