@@ -184,3 +184,20 @@ def test_a_named_waiver_with_nothing_in_the_base_still_approves_ahead(tmp_path: 
     repo.write("agents/agent.yaml", AGENT % LOGS)
     repo.commit("the agent")
     assert host_paths(repo) == [("volume logs mounts the host path /var/log", "waived")]
+
+
+def test_an_inline_skip_does_not_cover_its_finding_made_worse(tmp_path: Path) -> None:
+    """As a waiver (red team r09), an annotation written for hostPath /var/log does not speak
+    for the same volume made `/` (red team s14 v05); an unrelated edit keeps it covered."""
+    repo = Repo(tmp_path / "repo")
+    skip = "# gatekeeper:skip=K8S-PSS-HOST-PATH the agent reads /var/log (OPS-1)\n"
+    repo.write("agent.yaml", skip + AGENT % LOGS)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("agent.yaml", skip + AGENT % LOGS.replace("/var/log", "/"))
+    repo.commit("mount / instead")
+    assert host_paths(repo) == [("volume logs mounts the host path /", "new")]
+    repo.write("agent.yaml", skip + (AGENT % LOGS).replace("1.0", "1.1"))
+    repo.commit("a tag bump only")
+    findings = scan_change(repo.root, "main", filter_mode="all").verdict.findings
+    assert [f.status for f in findings if f.policy_id == "K8S-PSS-HOST-PATH"] == ["waived"]
