@@ -346,13 +346,28 @@ def _beyond_waivers(
             covered[index] = {b.fingerprint for b in base if waivers[index].matches(b)}
         return covered[index]
 
+    # Where each base finding was deployed: a base finding of a file the change did not scan
+    # (found by _waived_elsewhere) had no match in classify, which says nothing of a new
+    # rendering then (an overlay taking a waived staging object into prod: red team s14 v06).
+    deployed: dict[str, tuple[set[str], set[str]]] = {}
+    for finding in base:
+        where, objects = deployed.setdefault(finding.fingerprint, (set(), set()))
+        where |= renderings(finding)
+        objects |= deployed_as(finding)
+
+    def elsewhere(finding: Finding) -> bool:
+        where, objects = deployed.get(finding.fingerprint, (set(), set()))
+        return bool(renderings(finding) - where or deployed_as(finding) - objects)
+
     beyond = set()
     for finding in findings:
         if finding.status != "new":
             continue
         matching = [known(index) for index, waiver in enumerate(waivers) if waiver.matches(finding)]
         if matching and all(
-            had and (finding.fingerprint not in had or _made_worse(finding)) for had in matching
+            had
+            and (finding.fingerprint not in had or _made_worse(finding) or elsewhere(finding))
+            for had in matching
         ):
             beyond.add(finding.fingerprint)
     return beyond
@@ -360,8 +375,13 @@ def _beyond_waivers(
 
 def _made_worse(finding: Finding) -> bool:
     """Does the finding say the change made its base match worse (another value, another
-    image repository)? An exemption written for the old one does not speak for it."""
-    return "was" in finding.extra or "was_image" in finding.extra
+    image repository, deployed somewhere new or as another object)? An exemption written
+    for the old one does not speak for it."""
+    return any(key in finding.extra for key in _WORSE)
+
+
+# What classify records of a finding the change made worse than its base match.
+_WORSE = ("was", "was_image", "new_variants", "was_deployed_as")
 
 
 def _waived_elsewhere(

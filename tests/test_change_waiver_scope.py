@@ -201,3 +201,31 @@ def test_an_inline_skip_does_not_cover_its_finding_made_worse(tmp_path: Path) ->
     repo.commit("a tag bump only")
     findings = scan_change(repo.root, "main", filter_mode="all").verdict.findings
     assert [f.status for f in findings if f.policy_id == "K8S-PSS-HOST-PATH"] == ["waived"]
+
+
+def test_a_waiver_does_not_follow_its_object_into_a_new_overlay(tmp_path: Path) -> None:
+    """A waiver written for what the base deploys (node-agent in staging) does not cover the
+    same object newly deployed to prod by a new overlay (red team s14 v06); a waiver naming
+    prod, merged ahead, does."""
+    expires = datetime.date.today() + datetime.timedelta(days=30)
+
+    def waiver(extra: str = "") -> str:
+        return (
+            f"  - {{policy: K8S-PSS-HOST-PATH, name: node-agent,{extra} owner: platform,"
+            f" reason: staging only, ticket: OPS-1, expires: {expires}}}\n"
+        )
+
+    for waivers_text, status in (
+        ("waivers:\n" + waiver(), "new"),
+        ("waivers:\n" + waiver() + waiver(" namespace: prod,"), "waived"),
+    ):
+        repo = Repo(tmp_path / status)
+        repo.write(".gatekeeper/waivers.yml", waivers_text)
+        repo.write("base/agent.yaml", (AGENT % LOGS).replace("namespace: agents", ""))
+        repo.write("base/kustomization.yaml", "resources: [agent.yaml]\n")
+        repo.write("staging/kustomization.yaml", "namespace: staging\nresources: [../base]\n")
+        repo.commit("base")
+        repo.branch("pr")
+        repo.write("prod/kustomization.yaml", "namespace: prod\nresources: [../base]\n")
+        repo.commit("prod")
+        assert host_paths(repo) == [("volume logs mounts the host path /var/log", status)]
