@@ -241,6 +241,11 @@ def _scan_change(
         )
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
+        # What waivers covered in the base files this change did not make us scan (red team
+        # s14 v04): only for a waiver a new finding meets that covered nothing scanned so far.
+        waived_elsewhere = _waived_elsewhere(
+            head_findings, base_findings, waivers, base_scan, base_context, config, run
+        )
         head_findings += deleted
         # A Namespace's Pod Security enforce label removed or lowered (red team s11 r14).
         head_findings += [
@@ -304,7 +309,7 @@ def _scan_change(
     findings += _policy_changes(changes, trust_paths, lines)
     findings += gate_changes
     findings += added_skips(untrusted, head_findings, engine.policies, config.waivers_file)
-    beyond = _beyond_waivers(findings, base_findings, waivers)
+    beyond = _beyond_waivers(findings, base_findings + waived_elsewhere, waivers)
     findings = _unwaived(waivers_mod.apply(findings, waivers, today), beyond)
     findings = waivers_mod.apply_skips(findings, honoured, forbid=False, covers=covers)
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
@@ -341,6 +346,19 @@ def _beyond_waivers(
             covered[index] = {b.fingerprint for b in base if waivers[index].matches(b)}
         return covered[index]
 
+    # Where each base finding was deployed: a base finding of a file the change did not scan
+    # (found by _waived_elsewhere) had no match in classify, which says nothing of a new
+    # rendering then (an overlay taking a waived staging object into prod: red team s14 v06).
+    deployed: dict[str, tuple[set[str], set[str]]] = {}
+    for finding in base:
+        where, objects = deployed.setdefault(finding.fingerprint, (set(), set()))
+        where |= renderings(finding)
+        objects |= deployed_as(finding)
+
+    def elsewhere(finding: Finding) -> bool:
+        where, objects = deployed.get(finding.fingerprint, (set(), set()))
+        return bool(renderings(finding) - where or deployed_as(finding) - objects)
+
     beyond = set()
     for finding in findings:
         if finding.status != "new":
@@ -348,15 +366,64 @@ def _beyond_waivers(
         matching = [known(index) for index, waiver in enumerate(waivers) if waiver.matches(finding)]
         if matching and all(
             had
-            and (
-                finding.fingerprint not in had
-                or "was" in finding.extra
-                or "was_image" in finding.extra
-            )
+            and (finding.fingerprint not in had or _made_worse(finding) or elsewhere(finding))
             for had in matching
         ):
             beyond.add(finding.fingerprint)
     return beyond
+
+
+def _made_worse(finding: Finding) -> bool:
+    """Does the finding say the change made its base match worse (another value, another
+    image repository, deployed somewhere new or as another object)? An exemption written
+    for the old one does not speak for it."""
+    return any(key in finding.extra for key in _WORSE)
+
+
+# What classify records of a finding the change made worse than its base match.
+_WORSE = ("was", "was_image", "new_variants", "was_deployed_as")
+
+
+def _waived_elsewhere(
+    head: list[Finding],
+    base: list[Finding],
+    waivers: list[Waiver],
+    scanned: list[str],
+    context: LoadContext,
+    config: Config,
+    run: Callable[[LoadContext, list[str]], tuple[ScanResult, Any]],
+) -> list[Finding]:
+    """Base findings of files the change did not scan, that the waivers a new finding meets
+    cover, when those waivers covered nothing in what was scanned.
+
+    The base side of a change scan reads only the changed files and what they feed, so a
+    waiver for an untouched file (`K8S-PSS-HOST-PATH` on node-agent) looked written ahead of
+    the change and covered any new object it matched (a Deployment mounting host `/` in
+    another namespace). The rest of the base (only what the waivers' `file` globs and their
+    readers hold, when every such waiver has one) is scanned once to tell the two apart."""
+    known = {finding.fingerprint for finding in base}
+    unproven = [
+        waiver
+        for waiver in waivers
+        if any(waiver.matches(f) for f in head if f.fingerprint not in known)
+        and not any(waiver.matches(b) for b in base)
+    ]
+    if not unproven:
+        return []
+    tree = context.tree
+    assert isinstance(tree, gitops.RevisionTree)
+    paths = discover.select(sorted(tree.paths), config.include, config.exclude)
+    if all(waiver.file_glob for waiver in unproven):
+        globs = [waiver.file_glob for waiver in unproven]
+        named = [path for path in paths if discover.matches(path, globs)]
+        readers = depgraph.build(context).affected(named)
+        paths = discover.select([*named, *readers], config.include, config.exclude)
+    done = set(scanned)
+    rest = _existing(tree, [path for path in paths if path not in done])
+    if not rest:
+        return []
+    result, _ = run(context, rest)
+    return [f for f in result.findings if any(waiver.matches(f) for waiver in unproven)]
 
 
 def _unwaived(findings: list[Finding], beyond: set[str]) -> list[Finding]:
@@ -548,6 +615,8 @@ def _skip_covers(
     written = {(skip.file, skip.line): identities for skip, identities in skips.items()}
 
     def covers(skip: waivers_mod.Skip, finding: Finding) -> bool:
+        if _made_worse(finding):  # hostPath /var/log made `/` under it (red team s14 v05)
+            return False
         where = renderings(finding)
         if where == {AS_WRITTEN}:
             # What the base had: a second privileged container under a skip written for

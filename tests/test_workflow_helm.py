@@ -62,3 +62,81 @@ def test_the_allowed_deployers_set_values_are_rendered(tmp_path: Path) -> None:
 def test_a_test_install_into_kind_deploys_nothing(tmp_path: Path) -> None:
     kind = WORKFLOW.replace("      - run: >-", "      - uses: helm/kind-action@v1\n      - run: >-")
     assert _repo(tmp_path, kind) == []
+
+
+PULL_REQUEST_WORKFLOW = """\
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+      - run: helm upgrade --install app ./charts/app -n prod -f deploy/values-prod.yaml
+"""
+
+
+def test_a_change_to_the_values_file_or_chart_alone_renders_the_release(tmp_path: Path) -> None:
+    """The workflow reads its chart and `-f` values files (dependency edges): a pull request
+    changing only `deploy/values-prod.yaml`, or only a template that those values switch on,
+    rendered nothing with them and passed (red team s14 v02)."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    def privileged(repo: Repo) -> list[tuple[str, str]]:
+        findings = scan_change(repo.root, "main").verdict.findings
+        return [(f.file, f.status) for f in findings if f.policy_id == "K8S-PSS-PRIVILEGED"]
+
+    for changed in ("deploy/values-prod.yaml", "charts/app/templates/pod.yaml"):
+        repo = Repo(tmp_path / changed.replace("/", "-"))
+        repo.write(".gatekeeper.yml", CONFIG)
+        repo.write(".github/workflows/deploy.yml", PULL_REQUEST_WORKFLOW)
+        repo.write("charts/app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n")
+        repo.write("charts/app/values.yaml", "privileged: false\n")
+        prod = "privileged: false\ndebug: true\n"
+        repo.write("deploy/values-prod.yaml", prod)
+        repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+        repo.commit("base")
+        repo.branch("pr")
+        if changed == "deploy/values-prod.yaml":
+            repo.write(changed, prod.replace("privileged: false", "privileged: true"))
+        else:
+            debug = "{{ .Values.debug | default false }}"
+            repo.write(changed, TEMPLATE.replace("{{ .Values.privileged }}", debug))
+        repo.commit("the change")
+        assert privileged(repo) == [("charts/app/templates/pod.yaml", "new")], changed
+
+
+TEST_HOOK = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app-smoke
+  annotations: {"helm.sh/hook": test}
+spec:
+  hostPID: true
+  containers:
+    - name: smoke
+      image: ghcr.io/acme/smoke:1.0
+"""
+
+
+def test_a_release_ci_runs_helm_test_on_deploys_its_test_hooks(tmp_path: Path) -> None:
+    """`helm test RELEASE` after the install creates the test hook pods in the cluster: they
+    are judged as the workflow deploys them (red team s14 v01), and left out without it."""
+
+    def host_pid(test: str) -> list[str]:
+        root = tmp_path / str(len(test))
+        (root / "charts/app/templates").mkdir(parents=True)
+        (root / "charts/app/templates/smoke.yaml").write_text(TEST_HOOK)
+        run = "      - run: helm upgrade --install app ./charts/app -n prod\n"
+        _repo(root, WORKFLOW.split("      - run:")[0] + run + test)
+        report = gatekeeper.scan(root, root=root, jobs=1)
+        found = [f for f in report.verdict.findings if f.policy_id == "K8S-PSS-HOST-NAMESPACES"]
+        return [variant for f in found for variant in f.extra.get("variants", [])]
+
+    alone = "helm charts/app (a test hook: only `helm test` creates it)"
+    judged = "deployed by .github/workflows/deploy.yml:deploy (helm upgrade app)"
+    assert host_pid("      - run: helm test app -n prod\n") == [judged, alone]
+    assert host_pid('      - run: helm test "$RELEASE"\n') == [judged, alone]
+    assert host_pid("      - run: helm test other -n prod\n") == [alone]
+    assert host_pid("") == [alone]

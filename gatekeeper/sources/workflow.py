@@ -412,6 +412,34 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     callers(context.tree)
     yield from _CALLED_BY.get(context.tree, [])
     yield from _azure_edges(tree)
+    yield from _rendered_inputs(tree)
+
+
+def _rendered_inputs(tree: Tree) -> Iterator[tuple[str, str]]:
+    """A CI file reads the local charts its `helm install|upgrade` commands deploy and their
+    values files, and the manifests its steps fill with envsubst, so a change to any of them
+    renders what it deploys again on both sides."""
+    from gatekeeper.sources import workflow_envsubst
+    from gatekeeper.sources.workflow_helm import inputs
+
+    documents = list(workflows(tree))
+    listed = {document.file for document in documents}
+    for name in tree.list_dir("."):
+        if name in listed or kind_of(name) not in workflow_ci.KINDS:
+            continue
+        try:
+            data = tree.read(name)
+        except OSError:
+            continue
+        if b"helm" in data or b"envsubst" in data:
+            documents += load(name, data, LoadContext(tree=tree)).documents
+    for document in documents:
+        for _, step in _steps(document):
+            for command in step.get("commands") or []:
+                for needed in inputs(command, tree, document.file):
+                    yield document.file, needed
+        for needed in workflow_envsubst.inputs(document, tree):
+            yield document.file, needed
 
 
 _CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()
@@ -560,6 +588,10 @@ def _load_one(
         made = renderings(document, context)
         loaded.documents.extend(made.documents)
         loaded.problems.extend(made.problems)
+    if context is not None and b"envsubst" in data:  # manifests its steps fill and apply
+        from gatekeeper.sources import workflow_envsubst
+
+        loaded.documents.extend(workflow_envsubst.renderings(document, context).documents)
     return loaded
 
 

@@ -10,6 +10,7 @@ Charts of another repository (`repo/chart`, `oci://`) are not read here.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper.document import Document, Loaded
@@ -28,32 +29,70 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
     loaded = Loaded()
     tree = context.tree
     seen: set[tuple[Any, ...]] = set()
+    tested = _tested(workflow)
+    for job_id, command in _commands(workflow):
+        if _in_throwaway_cluster(command):
+            continue  # a test install (kind, k3d) in the runner: nothing deployed
+        release = _release(command, tree, workflow.file, tested)
+        if release is None or release[:2] in seen or len(seen) >= MAX_RENDERINGS:
+            continue
+        seen.add(release[:2])
+        chart_dir, made = release
+        chart = posixpath.join(chart_dir, helm.CHART_FILE)
+        rendered = helm.render_chart(chart, tree.read(chart), context, [made])
+        verb = " ".join(str(w) for w in (command.get("positional") or [])[:2])
+        label = f"deployed by {workflow.file}:{job_id} (helm {verb})"
+        for document in rendered.documents:
+            document.extra["variant"] = label
+        loaded.documents.extend(rendered.documents)
+        loaded.problems.extend(
+            problem
+            for problem in rendered.problems
+            if problem.code != "GK-RENDER-ERROR"  # the chart's own scan says it
+        )
+    return loaded
+
+
+def _commands(workflow: Document) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(job id, command) of every step of a loaded CI file."""
     jobs = workflow.obj.get("jobs") if isinstance(workflow.obj, dict) else None
     for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
         steps = job.get("steps") if isinstance(job, dict) else None
         for step in steps if isinstance(steps, list) else []:
             commands = step.get("commands") if isinstance(step, dict) else None
             for command in commands if isinstance(commands, list) else []:
-                if _in_throwaway_cluster(command):
-                    continue  # a test install (kind, k3d) in the runner: nothing deployed
-                release = _release(command, tree, workflow.file)
-                if release is None or release[:2] in seen or len(seen) >= MAX_RENDERINGS:
-                    continue
-                seen.add(release[:2])
-                chart_dir, made = release
-                chart = posixpath.join(chart_dir, helm.CHART_FILE)
-                rendered = helm.render_chart(chart, tree.read(chart), context, [made])
-                verb = " ".join(str(w) for w in (command.get("positional") or [])[:2])
-                label = f"deployed by {workflow.file}:{job_id} (helm {verb})"
-                for document in rendered.documents:
-                    document.extra["variant"] = label
-                loaded.documents.extend(rendered.documents)
-                loaded.problems.extend(
-                    problem
-                    for problem in rendered.problems
-                    if problem.code != "GK-RENDER-ERROR"  # the chart's own scan says it
-                )
-    return loaded
+                if isinstance(command, dict):
+                    yield str(job_id), command
+
+
+# Stands for every release: a `helm test` whose release name CI computes (`helm test "$APP"`).
+_ANY_RELEASE = "*"
+
+
+def _tested(workflow: Document) -> set[str]:
+    """The releases the CI file runs `helm test` on: Helm creates their test hooks (a pod
+    of `helm.sh/hook: test`) in the cluster, so they are judged as deployed, not left out
+    (red team s14 v01: a privileged hostPID smoke-test pod after every deploy passed)."""
+    tested: set[str] = set()
+    for _, command in _commands(workflow):
+        positional = [str(word) for word in command.get("positional") or []]
+        if command.get("program") == "helm" and positional[:1] == ["test"]:
+            name = positional[1] if len(positional) > 1 else ""
+            tested.add(_ANY_RELEASE if not name or "$" in name else name)
+    return tested
+
+
+def inputs(command: dict[str, Any], tree: Any, file: str) -> list[str]:
+    """What a `helm install|upgrade` of a local chart reads, as dependency inputs (see
+    depgraph): every file of the chart's folder and its `-f` values files. A change to
+    `-f deploy/values-prod.yaml` alone was never rendered with it (red team s14 v02)."""
+    from gatekeeper.depgraph import directory_input
+
+    release = _release(command, tree, file)
+    if release is None:
+        return []
+    chart_dir, made = release
+    return [directory_input(chart_dir), *made.values_files]
 
 
 def _in_throwaway_cluster(command: dict[str, Any]) -> bool:
@@ -63,8 +102,11 @@ def _in_throwaway_cluster(command: dict[str, Any]) -> bool:
     return isinstance(context, dict) and context.get("ephemeralCluster") is True and not aimed
 
 
-def _release(command: dict[str, Any], tree: Any, file: str) -> tuple[str, Any] | None:
-    """(chart folder, helm.Release) of a `helm install|upgrade RELEASE ./chart` command."""
+def _release(
+    command: dict[str, Any], tree: Any, file: str, tested: set[str] | None = None
+) -> tuple[str, Any] | None:
+    """(chart folder, helm.Release) of a `helm install|upgrade RELEASE ./chart` command
+    (`tested`: the releases CI runs `helm test` on, whose test hooks are deployed too)."""
     from gatekeeper.sources import helm
 
     if command.get("program") != "helm":
@@ -111,7 +153,7 @@ def _release(command: dict[str, Any], tree: Any, file: str) -> tuple[str, Any] |
         namespace,
         sets=tuple(sets),
         sets_locator=NodeLocator(str(command.get("file") or file), located) if located else None,
-        test_hooks="skip",
+        test_hooks="judge" if tested and {_ANY_RELEASE, release_name} & tested else "skip",
     )
     return chart_dir, release
 
