@@ -65,3 +65,35 @@ def test_a_change_to_the_manifest_alone_is_judged_with_them(tmp_path: Path) -> N
         ("K8S-PSS-HOST-NAMESPACES", "new"),
         ("K8S-PSS-PRIVILEGED", "new"),
     ]
+
+
+def test_a_switch_ci_computes_is_judged_the_other_way(tmp_path: Path) -> None:
+    """`hostPID: ${NODE_ACCESS:-false}` under `NODE_ACCESS: ${{ vars.NODE_ACCESS }}`: the
+    repository's settings make it true without a review (red team s14 v03, VAR=NODE_ACCESS);
+    a switch no CI value names, or one written as false, keeps its default."""
+
+    def found(env: str) -> list[tuple[str, int]]:
+        root = tmp_path / str(len(list(tmp_path.iterdir())))
+        files = {
+            ".github/workflows/deploy.yml": WORKFLOW.replace(
+                'env: {DEBUG: "%s", OTHER: "${{ vars.OTHER }}"}', f"env: {{{env}}}"
+            ),
+            "deploy/agent.yaml": MANIFEST.replace("DEBUG", "NODE_ACCESS"),
+        }
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        report = gatekeeper.scan(root, root=root, jobs=1)
+        found = report.verdict.findings
+        return sorted((f.policy_id, f.line) for f in found if f.policy_id in JUDGED)
+
+    assert found('NODE_ACCESS: "${{ vars.NODE_ACCESS }}"') == [
+        ("K8S-PSS-HOST-NAMESPACES", 5),
+        ("K8S-PSS-PRIVILEGED", 9),
+    ]
+    assert found("NODE_ACCESS: $EXPORTED_EARLIER") == [
+        ("K8S-PSS-HOST-NAMESPACES", 5),
+        ("K8S-PSS-PRIVILEGED", 9),
+    ]
+    assert found('NODE_ACCESS: "false"') == []
+    assert found('OTHER: "${{ vars.OTHER }}"') == []

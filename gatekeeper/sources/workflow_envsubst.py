@@ -5,8 +5,11 @@ defaults: see envsubst). But a step that runs `envsubst < deploy/agent.yaml | ku
 -f -` fills it from the workflow's, job's and step's `env:` (and what its script exports
 before): `hostPID: ${DEBUG:-false}` under `env: {DEBUG: "true"}` put the pod on the host's PID
 namespace with no finding (red team s14 v03). Each such file is judged again with the values
-written in the CI file, as that step deploys it; a value CI computes (`${{ vars.X }}`, `$X`)
-is not known here and the placeholder keeps its default.
+written in the CI file, as that step deploys it. A value CI computes (`${{ vars.X }}`, `$X`)
+is not known here: a placeholder of such a variable whose default is `true` or `false` is a
+switch the repository's settings flip without a review, so the file is judged once more with
+each such switch the other way (`hostPID: ${NODE_ACCESS:-false}` under `NODE_ACCESS: ${{
+vars.NODE_ACCESS }}` is judged true too); other computed values keep their defaults.
 """
 
 from __future__ import annotations
@@ -32,31 +35,40 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=][^}]*)?\}|\$([A-Za
 
 def renderings(workflow: Document, context: LoadContext) -> Loaded:
     """The objects of each manifest a step pipes through envsubst, filled with the values
-    the CI file gives the step, where they differ from its defaults' filling."""
-    from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
-
+    the CI file gives the step, where they differ from its defaults' filling (and with the
+    switches CI computes turned the other way: see the module's docstring)."""
     loaded = Loaded()
     tree = context.tree
-    for job_id, file, given in _filled_files(workflow, tree):
+    for job_id, file, given, computed in _filled_files(workflow, tree):
         label = f"deployed by {workflow.file}:{job_id} (envsubst)"
         text = decode(tree.read(file))
         substituted = _substituted(text, given)
-        if substituted == text:
-            continue  # none of its variables is given: the file's own scan says it all
-        for index, entry in enumerate(load_all(file, substituted)):
-            if not isinstance(entry, YamlDocument) or not is_object(entry.obj):
-                continue
-            filled, _ = envsubst.filled(entry)  # what no variable fills: its default
-            made = Loaded()
-            locator = NodeLocator(file, filled.node)
-            if is_list(filled.obj):
-                add_items(made, file, filled.obj, locator, index)
-            else:
-                made.documents.append(make_document(file, filled.obj, locator, index))
-            for document in made.documents:
-                document.extra["variant"] = label
-            loaded.documents.extend(made.documents)
+        if substituted != text:  # (none of its variables given: the file's own scan says it)
+            _add_filled(loaded, file, substituted, label)
+        switched = _switched(substituted, computed)
+        if switched != substituted:
+            names = ", ".join(sorted(_switch_names(substituted, computed)))
+            _add_filled(loaded, file, switched, f"{label}, {names} as CI may set it")
     return loaded
+
+
+def _add_filled(loaded: Loaded, file: str, substituted: str, label: str) -> None:
+    """The objects of `file` as `substituted` fills it, each labelled with how it was."""
+    from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
+
+    for index, entry in enumerate(load_all(file, substituted)):
+        if not isinstance(entry, YamlDocument) or not is_object(entry.obj):
+            continue
+        filled, _ = envsubst.filled(entry)  # what no variable fills: its default
+        made = Loaded()
+        locator = NodeLocator(file, filled.node)
+        if is_list(filled.obj):
+            add_items(made, file, filled.obj, locator, index)
+        else:
+            made.documents.append(make_document(file, filled.obj, locator, index))
+        for document in made.documents:
+            document.extra["variant"] = label
+        loaded.documents.extend(made.documents)
 
 
 def _substituted(text: str, given: dict[str, str]) -> str:
@@ -72,14 +84,37 @@ def _substituted(text: str, given: dict[str, str]) -> str:
     return _VARIABLE.sub(value, text)
 
 
+# `${NAME:-true}` / `${NAME-false}` ...: a placeholder whose default is a boolean.
+_SWITCH = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-(true|false)\}")
+
+
+def _switched(text: str, computed: set[str]) -> str:
+    """The text with each boolean placeholder of a variable CI computes set to the other
+    value than its default (true for `${X:-false}`): what the settings may make it."""
+
+    def other(match: re.Match[str]) -> str:
+        if match.group(1) not in computed:
+            return match.group(0)
+        return "false" if match.group(2) == "true" else "true"
+
+    return _SWITCH.sub(other, text)
+
+
+def _switch_names(text: str, computed: set[str]) -> set[str]:
+    return {name for name, _ in _SWITCH.findall(text) if name in computed}
+
+
 def inputs(workflow: Document, tree: Tree) -> Iterator[str]:
     """The manifests the CI file's steps fill with envsubst (dependency inputs, depgraph)."""
-    for _, file, _ in _filled_files(workflow, tree):
+    for _, file, _, _ in _filled_files(workflow, tree):
         yield file
 
 
-def _filled_files(workflow: Document, tree: Tree) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(job id, manifest, the variables the step sets) of each `envsubst < manifest`."""
+def _filled_files(
+    workflow: Document, tree: Tree
+) -> Iterator[tuple[str, str, dict[str, str], set[str]]]:
+    """(job id, manifest, the variables the step sets as written, the variables it sets to
+    what CI computes) of each `envsubst < manifest`."""
     obj = workflow.obj if isinstance(workflow.obj, dict) else {}
     jobs = obj.get("jobs")
     seen: set[tuple[str, str]] = set()
@@ -91,11 +126,12 @@ def _filled_files(workflow: Document, tree: Tree) -> Iterator[tuple[str, str, di
                 continue
             given = {**_plain_env(obj), **_plain_env(job), **_plain_env(step)}
             given.update(_exported(step))
+            computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
             for match in _FED.finditer(script):
                 file = inside(match.group(1) or match.group(2))
                 if file and tree.exists(file) and (str(job_id), file) not in seen:
                     seen.add((str(job_id), file))
-                    yield str(job_id), file, given
+                    yield str(job_id), file, given, computed
 
 
 def _plain_env(holder: Any) -> dict[str, str]:
@@ -108,6 +144,16 @@ def _plain_env(holder: Any) -> dict[str, str]:
         for name, value in env.items()
         if _NAME.fullmatch(str(name)) and _known(value)
     }
+
+
+def _computed_env(holder: Any) -> set[str]:
+    """The names an `env:` / `variables:` mapping sets to what CI computes (`${{ }}`, `$X`)."""
+    env = holder.get("env", holder.get("variables")) if isinstance(holder, dict) else None
+    if not isinstance(env, dict):
+        return set()
+    return {str(name) for name, value in env.items() if _NAME.fullmatch(str(name))} - set(
+        _plain_env(holder)
+    )
 
 
 def _exported(step: dict[str, Any]) -> dict[str, str]:
