@@ -646,6 +646,40 @@ def test_dependencies_file_alias_global_requirements_and_crds(
     assert "helm dependency build charts/legacy" in missing["message"]
 
 
+def test_a_file_dependency_not_vendored_is_located_in_its_own_folder(
+    gatekeeper: Any, tmp_path: Path
+) -> None:
+    """An object a `file://` library chart's named template writes, and a clock action in
+    it, are located in the library's folder: its templates are copied into the parent's
+    copy as charts/<name>/, and were taken for the parent's own (charts/web/templates/
+    _pod.tpl, a path that does not exist: a reviewer, and a review comment, found nothing
+    there; red team s14)."""
+    files = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n"
+        "  - {name: common, version: 0.1.0, repository: 'file://../common'}\n",
+        "charts/web/templates/pod.yaml": '{{ include "common.pod" . }}\n',
+        "charts/common/Chart.yaml": "apiVersion: v2\nname: common\ntype: library\n"
+        "version: 0.1.0\n",
+        "charts/common/templates/_pod.tpl": '{{- define "common.pod" -}}\napiVersion: v1\n'
+        "kind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n"
+        "  annotations: {stamp: {{ if eq (now | date \"Mon\") \"Mon\" }}a{{ else }}b{{ end }}}\n"
+        "spec:\n  hostPID: true\n  containers:\n    - {name: a, image: ghcr.io/x/a:1}\n"
+        "{{- end -}}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    policy = REPO / "policies" / "kubernetes" / "pss-baseline-host-namespaces.yaml"
+    run = gatekeeper("scan", ".", "--no-builtin", "-p", str(policy), "-f", "json", cwd=tmp_path)
+    import json
+
+    findings = json.loads(run.stdout)["findings"]
+    assert sorted((f["policy_id"], f["file"], f["line"]) for f in findings) == [
+        ("GK-HELM-CLOCK", "charts/common/templates/_pod.tpl", 6),
+        ("K8S-PSS-HOST-NAMESPACES", "charts/common/templates/_pod.tpl", 8),
+    ]
+
+
 CRD = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
 
 

@@ -544,7 +544,9 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 local = _copy_chart(
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
-                files += local
+                # Named as in the copy (charts/<name>/...): a place in one is found in the
+                # dependency's folder (repo_path), not in this chart's.
+                files += [(f"charts/{dependency.name}/{name}", text) for name, text in local]
                 copied += [f"charts/{dependency.name}/{name}" for name, _ in local]
         # What every template asks the cluster, local `file://` dependencies' too.
         renderings = with_cluster_apis(
@@ -558,9 +560,12 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 if "templates/" in f"/{name}" and b"define" in content
             ]
         )
-        bodies = ObjectDefines(chart_dir, files)
+        # The copy's charts/<name>/ folders (an alias names only Helm's output) -> where
+        # each dependency is in the repository.
+        folders = {d.name: d.local or d.vendored for d in dependencies}
+        bodies = ObjectDefines(chart_dir, files, folders)
         loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
-        loaded.problems.extend(helm_clock.problems(files, chart_dir))
+        loaded.problems.extend(helm_clock.problems(files, chart_dir, folders))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
         result = _render(helm, root, jobs, limit)
@@ -1560,17 +1565,35 @@ class DefinedSource(TemplateSource):
         self._roots = None
 
 
+def _template_of(name: str, subcharts: dict[str, str]) -> bool:
+    """Is `name` (a path in the chart's copy) a template of the chart or of one of the
+    dependencies `subcharts` names (charts/<name>/templates/...)?"""
+    parts = name.split("/")
+    if parts[0] == "templates":
+        return True
+    return (
+        len(parts) > 3
+        and parts[0] == "charts"
+        and parts[1] in subcharts
+        and parts[2] == "templates"
+    )
+
+
 class ObjectDefines:
     """The chart's named templates that write whole objects (`define "x.deployment"` then
     `kind: Deployment`), for templates that write none themselves (opentelemetry-demo's
     component.yaml: a `range` over components that includes them): each such object is
     located in the body of the one included define that writes its kind."""
 
-    def __init__(self, chart_dir: str, files: list[tuple[str, bytes]]) -> None:
+    def __init__(
+        self, chart_dir: str, files: list[tuple[str, bytes]], subcharts: dict[str, str]
+    ) -> None:
+        # This chart's templates and its dependencies' (charts/<name>/templates/...), each
+        # at its place in the repository.
         self._defining = [
-            (posixpath.join(chart_dir, name), content)
+            (repo_path(f"chart/{name}", chart_dir, subcharts), content)
             for name, content in files
-            if name.startswith("templates/") and b"define" in content
+            if b"define" in content and _template_of(name, subcharts)
         ]
         self._texts = [(file, content) for file, content in self._defining if b"kind:" in content]
         self._bodies: dict[str, tuple[str, DefinedSource, frozenset[str]]] | None = None

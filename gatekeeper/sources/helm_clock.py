@@ -85,8 +85,13 @@ def _decides(action: bytes) -> bool:
     return any(word not in _FORMATS_ONLY for word in words)
 
 
-def problems(files: list[tuple[str, bytes]], chart_dir: str) -> list[Problem]:
-    """One finding per template action deciding on the clock or chance, at its line."""
+def problems(
+    files: list[tuple[str, bytes]], chart_dir: str, subcharts: dict[str, str] | None = None
+) -> list[Problem]:
+    """One finding per template action deciding on the clock or chance, at its line (a
+    dependency's, charts/<name>/..., in its folder: `subcharts`, as helm.repo_path)."""
+    from gatekeeper.sources.helm import repo_path
+
     out = []
     for name, content in files:
         # A values file's strings are templates too where the chart gives them to `tpl`
@@ -123,6 +128,6 @@ def problems(files: list[tuple[str, bytes]], chart_dir: str) -> list[Problem]:
                     " judged as it renders now, and may deploy something else on a later"
                     " render with no change to review"
                 )
-            file = f"{chart_dir}/{name}" if chart_dir else name
+            file = repo_path(f"chart/{name}", chart_dir, subcharts)
             out.append(Problem("GK-HELM-CLOCK", file, line, message))
     return out
