@@ -102,6 +102,15 @@ def parse_waivers(
     waivers = []
     for index, raw in enumerate(document.obj.get("waivers") or []):
         line = locator.locate(("waivers", index)).line
+        if not _POLICY_ID.fullmatch(raw["policy"]):
+            # `*` or `K8S-PSS-*` matched no finding and said nothing: a waiver the author
+            # believed in, which waived nothing (red team s14).
+            raise ConfigError(
+                f"waivers.{index}.policy: {raw['policy']!r} is not a policy id: a waiver names"
+                " one policy as policies spell it (K8S-PSS-HOST-PATH); patterns are not read",
+                name,
+                locator.locate(("waivers", index, "policy")).line,
+            )
         expires_line = locator.locate(("waivers", index, "expires")).line
         try:
             expires = datetime.date.fromisoformat(str(raw["expires"]))
@@ -135,6 +144,10 @@ def parse_waivers(
             )
         )
     return waivers
+
+
+# How policy ids are spelled (policy.schema.json's `id` pattern).
+_POLICY_ID = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
 
 
 def expiring(

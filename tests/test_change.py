@@ -220,6 +220,25 @@ def test_waiver_beyond_horizon_is_a_config_error(repo: Repo, gatekeeper: Gatekee
     assert run.returncode == 2 and ".gatekeeper/waivers.yml:2:" in run.stderr
 
 
+@pytest.mark.parametrize("policy", ["'*'", "K8S-PSS-*", "k8s-pss-privileged"])
+def test_a_waiver_of_a_pattern_is_a_config_error(
+    repo: Repo, gatekeeper: Gatekeeper, policy: str
+) -> None:
+    """A waiver names one policy id: `*` matched no finding and said nothing, so its author
+    believed the finding waived (red team s14: round 4's own WAIVE=1 check waived nothing)."""
+    soon = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    repo.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n  - owner: a\n    reason: r\n    ticket: T-1\n    file: 'deploy/**'\n"
+        f"    expires: '{soon}'\n    policy: {policy}\n",
+    )
+    repo.write("deploy/p.yaml", pod(("app", True)))
+    repo.commit("base")
+    run = gatekeeper("scan", "deploy", cwd=repo.root)
+    assert run.returncode == 2
+    assert ".gatekeeper/waivers.yml:7:" in run.stderr and "not a policy id" in run.stderr
+
+
 def test_plain_scan_reports_waived_findings(repo: Repo, gatekeeper: Gatekeeper) -> None:
     soon = (datetime.date.today() + datetime.timedelta(days=20)).isoformat()
     repo.write(
