@@ -28,6 +28,7 @@ from gatekeeper import (
     image_identity,
     pipeline,
     pss_admission,
+    run_by,
 )
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
@@ -343,7 +344,9 @@ def _beyond_waivers(
 
     def known(index: int) -> set[str]:
         if index not in covered:
-            covered[index] = {b.fingerprint for b in base if waivers[index].matches(b)}
+            covered[index] = {
+                printed for b in base if waivers[index].matches(b) for printed in run_by.prints(b)
+            }
         return covered[index]
 
     # Where each base finding was deployed: a base finding of a file the change did not scan
@@ -366,7 +369,12 @@ def _beyond_waivers(
         matching = [known(index) for index, waiver in enumerate(waivers) if waiver.matches(finding)]
         if matching and all(
             had
-            and (finding.fingerprint not in had or _made_worse(finding) or elsewhere(finding))
+            and (
+                finding.fingerprint not in had
+                or run_by.NEW in finding.extra
+                or _made_worse(finding)
+                or elsewhere(finding)
+            )
             for had in matching
         ):
             beyond.add(finding.fingerprint)
@@ -460,30 +468,39 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
     overlay's namespace changed from `sandbox` to `prod`): a rendered object's fingerprint
     names the line it came from, not what it is deployed as."""
     base_variants = {finding.fingerprint: renderings(finding) for finding in base}
+    base_runners = {finding.fingerprint: run_by.runners(finding) for finding in base}
     base_objects = {finding.fingerprint: deployed_as(finding) for finding in base}
-    base_messages = {finding.fingerprint: finding.message for finding in base}
+    base_messages = {finding.fingerprint: run_by.said(finding) for finding in base}
     base_images = {finding.fingerprint: finding.extra.get(image_identity.KEY) for finding in base}
-    head_prints = {finding.fingerprint for finding in head}
+    aliases = base_matches(base)
+    matched = set()
     out = []
     for finding in head:
-        known = base_variants.get(finding.fingerprint)
-        if known is None:
+        match = base_match(finding, aliases)
+        if match is None:
             out.append(finding.with_(status="new"))
             continue
+        matched.add(match)
+        known = base_variants[match]
         added = sorted(renderings(finding) - known)
-        was = base_objects[finding.fingerprint]
+        # A CI line said once for every job running it (run_by): one job more is new.
+        runs = sorted(run_by.runners(finding) - base_runners[match])
+        added += runs
+        was = base_objects[match]
         if added:
             extra = {**finding.extra, "new_variants": added}
+            if runs:  # that job's own finding, which waivers of the others do not cover
+                extra[run_by.NEW] = runs
             message = f"{finding.message}; newly deployed by this change: {', '.join(added)}"
             out.append(finding.with_(status="new", extra=extra, message=message))
         elif deployed_as(finding) - was and finding.extra.get("about") != "namespace":
             extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
-        elif worse and _other_image(finding, base_images[finding.fingerprint]):
+        elif worse and _other_image(finding, base_images[match]):
             # The same field runs another repository's image: a waiver or review of the old
             # image's code does not speak for it (red team r15); a tag or digest bump does.
-            was_image = str(base_images[finding.fingerprint])
+            was_image = str(base_images[match])
             now = finding.extra[image_identity.KEY]
             extra = {**finding.extra, "was_image": was_image}
             message = (
@@ -494,21 +511,37 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
         elif (
             worse
             and finding.extra.get("about") != "namespace"  # names one of its workloads
-            and _said(finding.message, finding.name)
-            != _said(base_messages[finding.fingerprint], finding.name)
+            and _said(run_by.said(finding), finding.name)
+            != _said(base_messages[match], finding.name)
         ):
             # The same field of the same object holds a worse value (`hostPath /var/log` made
             # `/`, NET_ADMIN made SYS_ADMIN): the change made this violation (red team r02).
-            old = base_messages[finding.fingerprint]
+            old = next(b.message for b in base if b.fingerprint == match)
             extra = {**finding.extra, "was": old}
             message = f"{finding.message}; changed by this change (was: {old})"
             out.append(finding.with_(status="new", extra=extra, message=message))
         else:
             out.append(finding.with_(status="existing"))
     out.extend(
-        finding.with_(status="fixed") for finding in base if finding.fingerprint not in head_prints
+        finding.with_(status="fixed") for finding in base if finding.fingerprint not in matched
     )
     return out
+
+
+def base_matches(base: list[Finding]) -> dict[str, str]:
+    """Every fingerprint a base finding stands for (its own, and those of the jobs' findings
+    merged into it: run_by) -> that finding's fingerprint; its own wins."""
+    aliases: dict[str, str] = {finding.fingerprint: finding.fingerprint for finding in base}
+    for finding in base:
+        for printed in run_by.prints(finding)[1:]:
+            aliases.setdefault(printed, finding.fingerprint)
+    return aliases
+
+
+def base_match(finding: Finding, aliases: dict[str, str]) -> str | None:
+    """The base finding a head finding is: by its fingerprint, else by one merged into it
+    (the job kept for a merged CI line is another one than in the base)."""
+    return next((aliases[p] for p in run_by.prints(finding) if p in aliases), None)
 
 
 def _other_image(finding: Finding, was: object) -> bool:
@@ -608,7 +641,8 @@ def _skip_covers(
     namespace or under another name, a release of one more item."""
     rendered: dict[str, set[str]] = {}
     objects: dict[str, set[str]] = {}
-    known = {finding.fingerprint for finding in base}
+    known = base_matches(base)
+    runners = {finding.fingerprint: run_by.runners(finding) for finding in base}
     for finding in base:
         rendered.setdefault(finding.file, set()).update(renderings(finding))
         objects.setdefault(finding.file, set()).update(deployed_as(finding))
@@ -620,8 +654,10 @@ def _skip_covers(
         where = renderings(finding)
         if where == {AS_WRITTEN}:
             # What the base had: a second privileged container under a skip written for
-            # the first is the change's own, to be reviewed (red team r20).
-            return finding.fingerprint in known
+            # the first is the change's own, to be reviewed (red team r20). Nor a CI line
+            # that one more job runs (run_by): that job's run is the change's own.
+            match = base_match(finding, known)
+            return match is not None and run_by.runners(finding) <= runners[match]
         file = renamed.get(finding.file, finding.file)
         identity = scanned_object(finding)
         if where <= rendered.get(file, set()) and deployed_as(finding) <= objects.get(file, set()):

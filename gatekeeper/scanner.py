@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from gatekeeper import image_identity, kubeschema, ownership, problems, sources
+from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, sources
 from gatekeeper import inventory as inventory_mod
 from gatekeeper.contents import FLUX_MARKER, Contents, blob_keys, holding, names_of
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
@@ -468,7 +468,7 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             # Nothing rendered: distinct findings stay distinct, but the same one is said
             # once (a base's render error, reported by every overlay whose build reads it).
             seen: set[tuple[str, str, str]] = set()
-            for finding in group:
+            for finding in run_by.merged(group) if len(group) > 1 else group:  # a CI line
                 said = (finding.message, finding.path, finding.severity)
                 if said not in seen:
                     seen.add(said)

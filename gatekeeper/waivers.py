@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gatekeeper import run_by
 from gatekeeper.discover import matches
 from gatekeeper.document import Problem
 from gatekeeper.errors import ConfigError
@@ -174,8 +175,7 @@ def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) 
         if finding.status in ("fixed", "waived"):
             out.append(finding)
             continue
-        candidates = [w for w in by_policy.get(finding.policy_id, ()) if w.matches(finding)]
-        active = [waiver for waiver in candidates if not waiver.expired(today)]
+        candidates, active = _covering(finding, by_policy.get(finding.policy_id, []), today)
         if active:
             out.append(finding.with_(status="waived", waiver=_said(active[0], said)))
         elif candidates:
@@ -187,6 +187,26 @@ def apply(findings: list[Finding], waivers: list[Waiver], today: datetime.date) 
         if waiver.expired(today):
             out.append(expired_finding(waiver))
     return out
+
+
+def _covering(
+    finding: Finding, waivers: list[Waiver], today: datetime.date
+) -> tuple[list[Waiver], list[Waiver]]:
+    """The waivers matching a finding, and the active ones that waive it. A CI line said
+    once for every job that runs it (run_by) is waived only when each job's finding is:
+    a waiver naming one job's fingerprint or workflow keeps the line waived for that job
+    alone, as before the merge; the others still block (and an expired waiver of any of
+    them is said)."""
+    candidates = [waiver for waiver in waivers if waiver.matches(finding)]
+    active = [waiver for waiver in candidates if not waiver.expired(today)]
+    if run_by.TWINS not in finding.extra:
+        return candidates, active
+    for twin in run_by.twins(finding):
+        theirs = [waiver for waiver in waivers if waiver.matches(twin)]
+        if not any(not waiver.expired(today) for waiver in theirs):  # all expired, or none
+            expired = [waiver for waiver in candidates if waiver.expired(today)]
+            return [*expired, *(waiver for waiver in theirs if waiver not in expired)], []
+    return candidates, active
 
 
 def _said(waiver: Waiver, said: dict[int, dict[str, Any]]) -> dict[str, Any]:

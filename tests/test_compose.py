@@ -199,3 +199,79 @@ def test_a_compose_file_of_comments_alone_is_no_error() -> None:
     assert [(p.code, p.line, p.message) for p in alone] == [
         ("GK-PARSE-ERROR", 1, "compose file is empty")
     ]
+
+
+_PINNED = "alpine:3.19@sha256:" + "0" * 64
+
+
+def test_a_dockerfile_not_named_like_one_is_judged_where_compose_builds_it(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`build.dockerfile: docker/prod` (or `evil.build`, relative to the context, written in
+    a second document) is built and run by `docker compose up --build`, but no adapter
+    scanned it: USER root passed green (noise4). Judged at its own lines, once; a pull
+    request changing only that file judges it again (a new root user is new)."""
+    import subprocess
+
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {_PINNED}\nUSER 1000\n")
+    (tmp_path / "app" / "evil.build").write_text(f"FROM {_PINNED}\nUSER root\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web: {build: {context: ., dockerfile: docker/prod}}\n"
+        "  worker: {build: {context: ., dockerfile: docker/prod, args: {A: '1'}}}\n"
+        "  api: {build: app}\n"
+        "---\n"
+        "services:\n  api: {build: {dockerfile: evil.build}}\n"
+    )
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    def root_users(*args: str) -> list[tuple[str, int]]:
+        run = gatekeeper("scan", ".", "--format", "json", *args, cwd=tmp_path)
+        findings = json.loads(run.stdout)["findings"]
+        return [
+            (f["file"], f["line"]) for f in findings if f["policy_id"] == "DOCKER-USER-NOT-ROOT"
+        ]
+
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "x")
+    assert root_users() == [("app/evil.build", 2)]
+    git("branch", "base")
+    (tmp_path / "docker" / "prod").write_text(f"FROM {_PINNED}\nUSER root\n")
+    git("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qam", "y")
+    assert root_users("--base", "base") == [("docker/prod", 2)]
+    tree = MemoryTree({"compose.yaml": (tmp_path / "compose.yaml").read_bytes()})
+    assert compose.owners("docker/prod", LoadContext(tree=tree)) == ["compose.yaml"]
+    assert compose.owners("docker/Dockerfile", LoadContext(tree=tree)) == []
+
+
+def test_an_extends_base_and_build_args_are_read_from_every_document() -> None:
+    """compose-go reads every `---` document of the file an `extends` names (and of the
+    file whose build args it passes), merged: a base made privileged in a second document,
+    and `APP_UID: "0"` given there, were read from the first document alone (noise4)."""
+    from gatekeeper.sources import dockerfile_builds
+
+    files = {
+        "compose.yaml": (
+            "services:\n  web:\n    extends: {file: base.yml, service: base}\n"
+            "  app:\n    build: {context: ., args: {APP_UID: '1000'}}\n"
+            "---\nservices:\n  app:\n    build:\n      args: {APP_UID: '0'}\n"
+        ),
+        "base.yml": (
+            "services:\n  base: {image: a}\n---\nservices:\n  base:\n    privileged: true\n"
+        ),
+    }
+    tree = MemoryTree({name: text.encode() for name, text in files.items()})
+    loaded = compose.load("compose.yaml", files["compose.yaml"].encode(), LoadContext(tree=tree))
+    assert loaded.problems == []
+    web = loaded.documents[0].obj["services"]["web"]
+    assert (web["image"], web["privileged"]) == ("a", True)
+    where = loaded.documents[0].locator.locate(("services", "web", "privileged"))
+    assert (where.file, where.line) == ("base.yml", 6)
+    assert dockerfile_builds.builds(tree) == [
+        dockerfile_builds.Build("Dockerfile", "compose.yaml:9", "", {"APP_UID": "0"})
+    ]

@@ -10,7 +10,12 @@ the line of its volume.
 What Compose itself merges is judged merged: a service's `extends:` (in the same file or
 another) brings the base service's fields, located in the file that wrote them, and the files
 of `include:` are judged with their own lines (those named like compose files are scanned on
-their own anyway).
+their own anyway). A file is read as Compose reads it: every `---` document a layer merged
+over the ones before (compose-go's loadYamlFile), an `extends` base of another file too.
+
+The Dockerfile a service builds (`build: {context, dockerfile}`) under a name that is not a
+Dockerfile's (`docker/prod`, `app/evil.build`) is judged here, as the compose file builds it:
+nothing else would, and `docker compose up --build` runs it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper import ownership
@@ -30,7 +36,6 @@ from gatekeeper.yamldoc import (
     NodeLocator,
     YamlDocument,
     duplicate_key_problems,
-    load_mapping,
     read_documents,
 )
 
@@ -46,9 +51,11 @@ def detect(path: str) -> bool:
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
-    """The compose files beside or above `path` (by their default names) that may include it
-    or extend a service of it: they judge it."""
-    if detect(path) or not path.endswith((".yaml", ".yml")):
+    """The compose files beside or above `path` (by their default names) that may include it,
+    extend a service of it or build it as a Dockerfile not named like one: they judge it."""
+    from gatekeeper.sources.names import is_dockerfile
+
+    if detect(path) or is_dockerfile(path):
         return []
     index = ownership.of(context.tree)
     name = posixpath.basename(path).encode()
@@ -59,15 +66,53 @@ def owners(path: str, context: LoadContext) -> list[str]:
     ]
 
 
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Dependency edges (see depgraph): a compose file reads the files it includes, the files
+    its services extend, and the Dockerfiles not named like one that it builds (judged only
+    here): a pull request changing only `docker/prod` judges the compose file again."""
+    from gatekeeper.sources.names import is_dockerfile
+
+    tree = context.tree
+    for path in [file for file in tree.list_dir(".") if detect(file)]:
+        data = _read(tree, path)
+        entries = read_layers(path, data)[0] if data is not None else []
+        folder = posixpath.dirname(path)
+        for entry in entries:
+            included = entry.obj.get("include")
+            for item in included if isinstance(included, list) else []:
+                paths = item.get("path") if isinstance(item, dict) else item
+                for file in paths if isinstance(paths, list) else [paths]:
+                    target = inside(posixpath.join(folder, file)) if isinstance(file, str) else None
+                    if target is not None:
+                        yield path, target
+            services = entry.obj.get("services")
+            for service in services.values() if isinstance(services, dict) else ():
+                if not isinstance(service, dict):
+                    continue
+                extends = service.get("extends")
+                base = extends.get("file") if isinstance(extends, dict) else None
+                target = inside(posixpath.join(folder, base)) if isinstance(base, str) else None
+                if target is not None:
+                    yield path, target
+                built = built_dockerfile(path, service.get("build"))
+                if built is not None and not is_dockerfile(built):
+                    yield path, built
+
+
 def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:
-    entries, problems = _layers(path, data)
+    entries, problems = read_layers(path, data)
     loaded = Loaded(problems=problems)
-    for index, entry in enumerate(entries):
+    locators = [
         _load_layer(path, data, entry, index, context, depth, loaded)
+        for index, entry in enumerate(entries)
+    ]
+    if context is not None and context.tree is not None:
+        layers = [(entry.obj, locator) for entry, locator in zip(entries, locators, strict=True)]
+        _named_dockerfiles(path, layers, context, loaded)
     return loaded
 
 
-def _layers(path: str, data: bytes) -> tuple[list[YamlDocument], list[Problem]]:
+def read_layers(path: str, data: bytes) -> tuple[list[YamlDocument], list[Problem]]:
     """The documents of a compose file that say something, each a layer Compose merges
     over the ones before (compose-go's multi-document files): a second document's
     privileged service was never judged, as only the first was read. A file with no layer
@@ -99,7 +144,7 @@ def _load_layer(
     context: LoadContext | None,
     depth: int,
     loaded: Loaded,
-) -> None:
+) -> LineMapLocator:
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
     locator = LineMapLocator(path, fallback=nodes)
@@ -150,6 +195,61 @@ def _load_layer(
             _inline_dockerfile(path, data, str(name), build["dockerfile_inline"], nodes, loaded)
     if tree is not None and depth < MAX_DEPTH:
         _include(path, obj, nodes, tree, loaded, context, depth)
+    return locator
+
+
+def _named_dockerfiles(
+    path: str,
+    layers: list[tuple[dict[str, Any], LineMapLocator]],
+    context: LoadContext,
+    loaded: Loaded,
+) -> None:
+    """Judge the Dockerfiles the services build (their `build` merged over every layer) whose
+    names are not a Dockerfile's: `dockerfile: docker/prod` is built and run by Compose but
+    scanned by no adapter, so its USER root and curl | sh passed green. Each is judged once
+    per compose file, with its own lines (and its build-arg variants, dockerfile.load)."""
+    from gatekeeper.sources import dockerfile
+    from gatekeeper.sources.names import is_dockerfile
+
+    builds: dict[str, Any] = {}
+    written_in: dict[str, str] = {}  # the file whose `build` the service has (extends)
+    for obj, locator in layers:
+        services = obj.get("services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            if isinstance(service, dict) and "build" in service:
+                build = service["build"]
+                build = {"context": build} if isinstance(build, str) else build
+                builds[str(name)] = merge_values(builds.get(str(name)), build)
+                written_in[str(name)] = locator.files.get(("services", str(name), "build"), path)
+    judged: set[str] = set()
+    for name, build in builds.items():
+        target = built_dockerfile(written_in[name], build)
+        if target is None or target in judged or is_dockerfile(target):
+            continue
+        judged.add(target)
+        data = _read(context.tree, target)
+        if data is None:
+            continue  # the build fails: nothing runs
+        built = dockerfile.load(target, data, context)
+        loaded.documents.extend(built.documents)
+        loaded.problems.extend(built.problems)
+
+
+def built_dockerfile(file: str, build: Any) -> str | None:
+    """The repository path of the Dockerfile a service's `build` (written in `file`) builds:
+    `dockerfile` relative to `context`, both relative to the compose file; None for an inline
+    one, a remote context, or a value only the environment gives."""
+    if isinstance(build, str):
+        build = {"context": build}
+    if not isinstance(build, dict) or "dockerfile_inline" in build:
+        return None
+    context = with_defaults(str(build.get("context") or "."))
+    named = with_defaults(str(build.get("dockerfile") or "Dockerfile"))
+    if "$" in context + named or "://" in context or context.startswith("git@"):
+        return None
+    if named.startswith("/"):
+        return None  # a host path, not the repository's
+    return inside(posixpath.join(posixpath.dirname(file), context, named))
 
 
 def images(document: Document) -> list[tuple[str, Path]]:
@@ -290,60 +390,88 @@ def _extended(
     """The service `name` merged over what it extends, as Compose merges it (mappings key by
     key, the service's own values winning); fields that came from a base point at the file
     and line that wrote them. A base that cannot be found is a finding, as Compose fails."""
-    bases: list[tuple[str, NodeLocator, str, dict[str, Any]]] = []
-    file, services, at = path, written, name
+    bases: list[tuple[str, _Layers, str, dict[str, Any]]] = []
+    file, layers, at = path, [(nodes, written)], name
     seen = {(path, name)}
+    services = written
     while isinstance(services.get(at), dict) and "extends" in services[at]:
         extends = services[at]["extends"]
         base_file = extends.get("file") if isinstance(extends, dict) else None
         base = extends.get("service") if isinstance(extends, dict) else extends
-        document, target = None, None
+        found, target = None, None
         if isinstance(base_file, str):
             target = inside(posixpath.join(posixpath.dirname(file), base_file))
-            document = _document(tree, target)
-        if (isinstance(base_file, str) and document is None) or not isinstance(base, str):
-            where = nodes.locate(("services", at, "extends")).line
+            found = _file_layers(tree, target)
+        if (isinstance(base_file, str) and found is None) or not isinstance(base, str):
+            where = _line(layers, at, "extends")
             message = (
                 f"invalid compose file: services.{at} extends a service not in this repository"
             )
             loaded.problems.append(Problem("GK-PARSE-ERROR", file, where, message))
             break
-        if document is not None and target is not None:
-            file, nodes = target, NodeLocator(target, document.node)
-            services = document.obj.get("services") or {}
-        if (file, base) in seen or len(seen) > MAX_DEPTH or not isinstance(services, dict):
+        if found is not None and target is not None:
+            file, layers = target, found
+            services = _merged_services(layers)
+        if (file, base) in seen or len(seen) > MAX_DEPTH:
             break
         seen.add((file, base))
         at = base
         if isinstance(services.get(at), dict):
-            bases.append((file, nodes, at, services[at]))
+            bases.append((file, layers, at, services[at]))
     merged: dict[str, Any] = {}
-    for file, nodes, at, base_service in reversed(bases):
+    for file, layers, at, base_service in reversed(bases):
         for key, value in base_service.items():
             if key != "extends":
-                merged[key] = _merge(merged.get(key), value)
-                line = nodes.locate(("services", at, key)).line
-                locator.add(("services", name, key), line, file=file)
+                merged[key] = merge_values(merged.get(key), value)
+                locator.add(("services", name, key), _line(layers, at, key), file=file)
     for key, value in written[name].items():
-        merged[key] = _merge(merged.get(key), value)
+        merged[key] = merge_values(merged.get(key), value)
         locator.lines.pop(("services", name, key), None)  # its own line, from the YAML
         locator.files.pop(("services", name, key), None)
     locator.files = {where: file for where, file in locator.files.items() if file != path}
     return merged
 
 
-def _merge(base: Any, own: Any) -> Any:
+def merge_values(base: Any, own: Any) -> Any:
     if isinstance(base, dict) and isinstance(own, dict):
-        return {**base, **{key: _merge(base.get(key), value) for key, value in own.items()}}
+        return {**base, **{key: merge_values(base.get(key), value) for key, value in own.items()}}
     return own
 
 
-def _document(tree: Tree, path: str | None) -> YamlDocument | None:
+# A compose file's layers: each document's locator and services, as written.
+_Layers = list[tuple[NodeLocator, dict[Any, Any]]]
+
+
+def _file_layers(tree: Tree, path: str | None) -> _Layers | None:
+    """The layers of the file an `extends` names: compose-go reads every document of it,
+    merged (getExtendsBaseFromFile loads it as a whole file), not the first alone."""
     data = _read(tree, path)
-    if data is None:
+    if path is None or data is None:
         return None
-    entry, _, _ = load_mapping(str(path), data, "compose file")
-    return entry
+    entries, _ = read_layers(path, data)
+    if not entries:
+        return None
+    return [
+        (NodeLocator(path, entry.node), services if isinstance(services, dict) else {})
+        for entry in entries
+        for services in [entry.obj.get("services")]
+    ]
+
+
+def _merged_services(layers: _Layers) -> dict[Any, Any]:
+    merged: dict[Any, Any] = {}
+    for _, services in layers:
+        for name, service in services.items():
+            merged[name] = merge_values(merged.get(name), service)
+    return merged
+
+
+def _line(layers: _Layers, service: str, key: str) -> int:
+    """The line of a service's `key` in the last layer that writes it (its value wins)."""
+    for nodes, services in reversed(layers):
+        if isinstance(services.get(service), dict) and key in services[service]:
+            return nodes.locate(("services", service, key)).line
+    return layers[-1][0].locate(("services", service)).line
 
 
 def _read(tree: Tree, path: str | None) -> bytes | None:

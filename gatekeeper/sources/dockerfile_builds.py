@@ -159,22 +159,32 @@ def _build(
 
 
 def _compose_builds(tree: Tree) -> list[Build]:
-    from gatekeeper.sources.compose import with_defaults
-    from gatekeeper.yamldoc import NodeLocator, load_mapping
+    """Each service's `build` merged over every `---` document of the compose file, as
+    compose-go merges them (a second document's `args: {APP_UID: "0"}` is the build's), at
+    the line of the last document that writes it."""
+    from gatekeeper.sources.compose import merge_values, read_layers, with_defaults
+    from gatekeeper.yamldoc import NodeLocator
 
     found: list[Build] = []
     for name in ownership.of(tree).named_below("", _COMPOSE_NAMES):
         try:
-            entry, _, _ = load_mapping(name, tree.read(name), "compose file")
+            entries, _ = read_layers(name, tree.read(name))
         except OSError:
             continue
-        if entry is None or not isinstance(entry.obj.get("services"), dict):
-            continue
-        nodes = NodeLocator(name, entry.node)
-        for service_name, service in entry.obj["services"].items():
-            build = service.get("build") if isinstance(service, dict) else None
-            if not isinstance(build, dict):
-                continue
+        builds: dict[str, dict[str, Any]] = {}
+        lines: dict[str, int] = {}
+        for entry in entries:
+            services = entry.obj.get("services")
+            for service_name, service in services.items() if isinstance(services, dict) else ():
+                build = service.get("build") if isinstance(service, dict) else None
+                if isinstance(build, str):
+                    build = {"context": build}
+                if not isinstance(build, dict):
+                    continue
+                builds[str(service_name)] = merge_values(builds.get(str(service_name)), build)
+                where = ("services", str(service_name), "build")
+                lines[str(service_name)] = NodeLocator(name, entry.node).locate(where).line
+        for service_name, build in builds.items():
             raw = build.get("args")
             args: dict[str, str] = {}
             if isinstance(raw, dict):
@@ -183,7 +193,6 @@ def _compose_builds(tree: Tree) -> list[Build]:
                 args = dict(str(item).partition("=")[::2] for item in raw if "=" in str(item))
             args = {key: with_defaults(value) for key, value in args.items()}
             args = {key: value for key, value in args.items() if "$" not in value}
-            line = nodes.locate(("services", str(service_name), "build")).line
             context = str(build.get("context") or ".")
             file = str(build.get("dockerfile") or "Dockerfile")
             directory = posixpath.dirname(name) or "."
@@ -193,7 +202,7 @@ def _compose_builds(tree: Tree) -> list[Build]:
                 file,
                 str(build.get("target") or ""),
                 args,
-                f"{name}:{line}",
+                f"{name}:{lines[service_name]}",
             )
             if made is not None:
                 found.append(made)
