@@ -245,7 +245,7 @@ def measure(
     from gatekeeper.scanner import finalize
 
     config = _config(root)
-    documents = _load(root, config)
+    documents = _load(root, config, Engine([*base, *head], config.params))
     groups: dict[tuple[int, ...], list[Document]] = {}  # by the per-directory overrides
     for document in documents:
         key = tuple(
@@ -291,11 +291,18 @@ def _config(root: Path) -> Config:
     return Config()
 
 
-def _load(root: Path, config: Config) -> list[Document]:
+def _load(root: Path, config: Config, either: Engine) -> list[Document]:
     """Every document of the consumer, loaded once for both bundles (files that do not load
-    are judged the same by both, so they are no impact)."""
+    are judged the same by both, so they are no impact), as a scan with `either` bundle's
+    policies loads it: a chart's definitions parsed if one of them may judge them, objects
+    CI applies with `-n X` placed in X if one of them matches namespaces (scanner._scan)."""
+    from gatekeeper import deployer_scope
+    from gatekeeper.sources import helm_definitions
+
     names = discover.select(discover.walk([str(root)], root), config.include, config.exclude)
     context = sources.LoadContext(tree=WorkTree(root), options=config.sources)
+    helm_definitions.decide(either, context.tree)
+    deployer_scope.decide(either, context.tree)
     adapters = sources.adapters()
     documents: list[Document] = []
     for name in names:

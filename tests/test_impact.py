@@ -234,3 +234,35 @@ def test_config_validate_checks_the_impact_consumers(
     outside = gatekeeper("config", "validate", cwd=policies.root)
     assert outside.returncode == 2
     assert ".gatekeeper.yml:4: impact consumer '../a' is outside the repository" in outside.stderr
+
+
+def test_a_policy_on_definitions_sees_a_charts_definitions(
+    gatekeeper: Gatekeeper, tmp_path: Path
+) -> None:
+    """A head bundle adding a policy on CustomResourceDefinition is measured on the
+    consumer's chart CRDs, as a scan with it judges them (helm_definitions): loaded for
+    both bundles without that decision, they were passed over and the impact said none."""
+    from tests.test_helm_definitions import DEFINITION, OWNED
+
+    policies = tmp_path / "policies"
+    repo = Repo(policies)
+    repo.write("k8s/host-network.yaml", HOST_NETWORK)
+    repo.commit("v1")
+    repo.git.git.tag("v1")
+    repo.write("k8s/crd-owner.yaml", OWNED)
+    repo.commit("v2")
+    consumer = tmp_path / "consumer"
+    (consumer / "chart/crds").mkdir(parents=True)
+    (consumer / "chart/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (consumer / "chart/crds/widgets.yaml").write_text(
+        DEFINITION.format(kind="Widget", plural="widgets")
+    )
+    run = gatekeeper(
+        "impact", "--base", "v1", "--path", "k8s", "--against", str(consumer),
+        "--format", "json", cwd=policies,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    (found,) = json.loads(run.stdout)["consumers"]
+    assert [(f["policy_id"], f["file"]) for f in found["new"]] == [
+        ("TEST-CRD-OWNER", "chart/crds/widgets.yaml")
+    ]
