@@ -82,7 +82,7 @@ def scan_one(
     context: sources.LoadContext,
 ) -> ScanResult:
     result = ScanResult()
-    adapter = sources.adapter_for(path, adapters)
+    adapter = sources.adapter_for(path, adapters) or _built_as_dockerfile(path, adapters, context)
     if adapter is None:
         return result
     try:
@@ -374,6 +374,18 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     finally:
         _queues, _taken = ([], []), None
     _merge_in_order(chunks, len(names), result)
+
+
+def _built_as_dockerfile(
+    path: str, adapters: list[sources.Source], context: sources.LoadContext
+) -> sources.Source | None:
+    """The Dockerfile adapter for a file CI builds as one under another name (`docker build
+    -f docker/prod`: dockerfile_builds.named_otherwise), None for any other file."""
+    from gatekeeper.sources import dockerfile_builds
+
+    if path not in dockerfile_builds.named_otherwise(context.tree):
+        return None
+    return next((adapter for adapter in adapters if adapter.NAME == "dockerfile"), None)
 
 
 def _merge_in_order(chunks: list[bytes], files: int, result: ScanResult) -> None:

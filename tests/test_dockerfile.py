@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gatekeeper.sources import LoadContext, adapter_for, adapters, dockerfile
+from tests.conftest import Run
 
 MULTI_STAGE = """\
 # syntax=docker/dockerfile:1.7
@@ -242,3 +245,58 @@ def test_fingerprints_survive_moves_and_unrelated_edits() -> None:
     )
     assert len(before) == 6  # digest, registry, recommends, secret, user, healthcheck
     assert before == after
+
+
+def test_a_file_ci_builds_as_a_dockerfile_under_another_name_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`docker build -f docker/prod` (or build-push-action's `file:`) builds a file no adapter
+    read as a Dockerfile: its root user passed green (noise4's leftover). Judged as a
+    Dockerfile at its own lines, in a full scan, a hook on it, and a pull request that only
+    points the workflow's `-f` at it; a name CI computes (`-f $FILE`) is not known."""
+    import json
+    import subprocess
+
+    pinned = "alpine:3.19@sha256:" + "0" * 64
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {pinned}\nUSER root\n")
+    (tmp_path / "docker" / "Dockerfile").write_text(f"FROM {pinned}\nUSER 1000\n")
+    (tmp_path / "app.build").write_text(f"FROM {pinned}\nUSER root\n")
+    (tmp_path / "unknown.build").write_text(f"FROM {pinned}\nUSER root\n")
+    workflow = tmp_path / ".github" / "workflows" / "build.yml"
+    workflow.parent.mkdir(parents=True)
+    steps = (
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: docker build -f {file} -t app .\n"
+        "      - uses: docker/build-push-action@v6\n        with: {{context: ., file: app.build}}\n"
+        "      - run: docker build -f $FILE .\n"
+    )
+    workflow.write_text(steps.format(file="docker/Dockerfile"))
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+
+    def root_users(*args: str) -> list[tuple[str, int, str]]:
+        run = gatekeeper("scan", *args, "--format", "json", cwd=tmp_path)
+        found = json.loads(run.stdout)["findings"]
+        return sorted(
+            (f["file"], f["line"], f["status"])
+            for f in found
+            if f["policy_id"] == "DOCKER-USER-NOT-ROOT"
+        )
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    assert root_users(".") == [("app.build", 2, "new")]
+    assert root_users("--hook", "app.build") == [("app.build", 2, "new")]
+    assert root_users("--hook", "unknown.build") == []
+    git("branch", "base")
+    workflow.write_text(steps.format(file="docker/prod"))
+    git("commit", "-qam", "build from docker/prod")
+    assert root_users(".", "--base", "base") == [("docker/prod", 2, "new")]

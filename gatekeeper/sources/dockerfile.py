@@ -98,6 +98,10 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         return
     for made in dockerfile_builds.builds(context.tree):
         yield made.dockerfile, made.where.rpartition(":")[0]
+    # A file CI builds as a Dockerfile under another name is judged as one because of it: a
+    # change to the workflow alone (`-f` pointed at it) judges it again.
+    for made in dockerfile_builds.named_builds(context.tree):
+        yield made.dockerfile, made.where.rpartition(":")[0]
 
 
 _DIRECTIVE_LINE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")

@@ -10,6 +10,7 @@ Values spelled with `$` or `${{ }}` are unknown and left out, as for Terraform's
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import weakref
 from dataclasses import dataclass, field
@@ -75,7 +76,38 @@ def built_by(tree: Tree, path: str) -> list[str]:
     return sorted({b.dockerfile for b in builds(tree) if b.where.rpartition(":")[0] == path})
 
 
-def _workflow_builds(tree: Tree) -> list[Build]:
+_NAMED: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def named_otherwise(tree: Tree) -> frozenset[str]:
+    """The files CI builds as Dockerfiles (`docker build -f docker/prod`, build-push-action's
+    `file:`) under a name no adapter reads as a Dockerfile's: nothing else would judge them
+    (scanner.scan_one judges them as Dockerfiles), so pointing `-f` at `docker/prod` passed
+    a USER root, curl | sh image green. Found once per tree."""
+    try:
+        if tree in _NAMED:
+            return _NAMED[tree]
+    except TypeError:  # a tree that cannot be weakly referenced: found again each time
+        pass
+    found = frozenset(build.dockerfile for build in named_builds(tree))
+    with contextlib.suppress(TypeError):
+        _NAMED[tree] = found
+    return found
+
+
+def named_builds(tree: Tree) -> list[Build]:
+    """The workflows' builds of files named_otherwise finds (each with where it is built)."""
+    from gatekeeper.sources.names import is_dockerfile
+
+    return [
+        build
+        for build in _workflow_builds(tree, every=True)
+        if not is_dockerfile(build.dockerfile) and tree.exists(build.dockerfile)
+    ]
+
+
+def _workflow_builds(tree: Tree, every: bool = False) -> list[Build]:
+    """The workflows' builds that give build args or a target (`every`: all of them)."""
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import working_directory
 
@@ -90,19 +122,21 @@ def _workflow_builds(tree: Tree) -> list[Build]:
                 directory = working_directory(step, job)
                 for command in step.get("commands") or []:
                     where = f"{command.get('file') or document.file}:{command['line']}"
-                    build = _command_build(command, directory, where)
+                    build = _command_build(command, directory, where, every)
                     if build is not None:
                         found.append(build)
                 uses = step.get("uses")
                 if isinstance(uses, str) and uses.startswith("docker/build-push-action@"):
                     line = document.locator.locate(("jobs", job_id, "steps", number)).line
-                    build = _action_build(step, f"{document.file}:{line}")
+                    build = _action_build(step, f"{document.file}:{line}", every)
                     if build is not None:
                         found.append(build)
     return found
 
 
-def _command_build(command: dict[str, Any], directory: str, where: str) -> Build | None:
+def _command_build(
+    command: dict[str, Any], directory: str, where: str, every: bool = False
+) -> Build | None:
     words = [str(word) for word in command.get("args") or []]
     chains = _BUILDERS.get(str(command.get("program") or "").rsplit("/", 1)[-1], ())
     chain = next((c for c in chains if tuple(words[: len(c)]) == c), None)
@@ -128,10 +162,10 @@ def _command_build(command: dict[str, Any], directory: str, where: str) -> Build
         elif not word.startswith("-"):
             context = word
         index += 1
-    return _build(directory, context, file, target, args, where)
+    return _build(directory, context, file, target, args, where, every)
 
 
-def _action_build(step: dict[str, Any], where: str) -> Build | None:
+def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Build | None:
     given = step.get("with")
     if not isinstance(given, dict):
         return None
@@ -142,14 +176,21 @@ def _action_build(step: dict[str, Any], where: str) -> Build | None:
             args[key] = value
     context = str(given.get("context") or ".")
     file = str(given.get("file") or "")
-    return _build(".", context, file, str(given.get("target") or ""), args, where)
+    return _build(".", context, file, str(given.get("target") or ""), args, where, every)
 
 
 def _build(
-    directory: str, context: str, file: str, target: str, args: dict[str, str], where: str
+    directory: str,
+    context: str,
+    file: str,
+    target: str,
+    args: dict[str, str],
+    where: str,
+    every: bool = False,
 ) -> Build | None:
-    """The build of the Dockerfile `file` (relative to `directory`, else `context/Dockerfile`)."""
-    if not (args or target) or "$" in target or "$" in context + file or "://" in context:
+    """The build of the Dockerfile `file` (relative to `directory`, else `context/Dockerfile`):
+    when it gives args or a target, or `every` build."""
+    if not (args or target or every) or "$" in target or "$" in context + file or "://" in context:
         return None
     base = posixpath.join(directory or ".", context)
     dockerfile = inside(posixpath.join(directory or ".", file) if file else base + "/Dockerfile")
