@@ -23,10 +23,8 @@ in `kubeflow`, was a phantom in `default`). A namespace CI computes
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 import re
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -35,7 +33,7 @@ from gatekeeper import ownership
 from gatekeeper.document import Document
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree, inside
+from gatekeeper.tree import ScanDecision, Tree, inside
 
 _RENDERED_ALONE = "helm "  # the variant of a chart's own rendering (helm._variant)
 _BUILT_ALONE = "kustomize "  # the variant of a kustomization's own build (kustomize.py)
@@ -411,7 +409,7 @@ def _cluster_kind(kind: str) -> bool:
 
 # Per scanned tree: do the scan's policies judge an object by the namespace it is applied
 # into (decide)?
-_PLACING: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_PLACING = ScanDecision()
 
 
 def decide(engine: Any, tree: Tree) -> None:
@@ -427,26 +425,13 @@ def decide(engine: Any, tree: Tree) -> None:
         for policy in engine.policies
         if policy.scope != "repository"
     )
-    with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
-        _PLACING[tree] = placing
-
-
-def _placing(tree: Any) -> bool:
-    """decide's answer for `tree` (or the tree a deployer's view of it shows: `.tree`)."""
-    while tree is not None:
-        try:
-            if tree in _PLACING:
-                return _PLACING[tree]
-        except TypeError:
-            pass
-        tree = getattr(tree, "tree", None)
-    return False
+    _PLACING.decide(tree, placing)
 
 
 def prepare(tree: Tree) -> None:
     """Read where CI applies files (ci_namespaces) before a pool forks, when placed_by_ci
     will: each worker would read every CI file again for it."""
-    if _placing(tree):
+    if _PLACING.of(tree):
         ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
 
 
@@ -476,7 +461,7 @@ def _placed_in(
 ) -> list[Document]:
     """Each namespaced, unplaced object of `documents` once per namespace `given(CI's
     applications, its build or "")` says (a computed one: as written)."""
-    if not _placing(tree) or not any(_placeable(document) for document in documents):
+    if not _PLACING.of(tree) or not any(_placeable(document) for document in documents):
         return documents
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
     out: list[Document] = []

@@ -8,14 +8,16 @@ Both implementations are safe to inherit into forked worker processes.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import errno
 import os
 import posixpath
 import stat
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 # Larger files are read only this far (and one byte more, so the size check sees them): a
 # link to /dev/zero or a huge file never fills memory.
@@ -351,3 +353,24 @@ def below(paths: list[str], files: Mapping[str, bytes]) -> list[str]:
         start = bisect.bisect_left(names, f"{path}/")
         out.extend(n for n in names[start:] if n.startswith(f"{path}/"))
     return out
+
+
+class ScanDecision:
+    """A yes or no a scan decides for its tree before its sources load (scanner._scan), read
+    by the sources that load from that tree or from a deployer's view of it (a few files
+    more over the scanned tree: `.tree` is the tree under it). Unset: no."""
+
+    def __init__(self) -> None:
+        self._decided: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+    def decide(self, tree: Any, value: bool) -> None:
+        with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
+            self._decided[tree] = value
+
+    def of(self, tree: Any) -> bool:
+        while tree is not None:
+            with contextlib.suppress(TypeError):  # (none was decided for such a tree)
+                if tree in self._decided:
+                    return self._decided[tree]
+            tree = getattr(tree, "tree", None)
+        return False

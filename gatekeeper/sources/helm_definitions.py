@@ -12,9 +12,9 @@ parameters name apiextensions.k8s.io/v1.
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from typing import Any
+
+from gatekeeper.tree import ScanDecision
 
 DEFINITION_KIND = "CustomResourceDefinition"
 _API_REMOVED = "K8S-API-REMOVED"
@@ -23,28 +23,19 @@ _RESOURCE = "customresourcedefinitions"
 _KUBERNETES_SOURCES = ("kubernetes", "helm")
 
 # Set by each scan for its tree (`decide`), read by the Helm source loading from that tree.
-_JUDGED: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+_JUDGED = ScanDecision()
 
 
 def judged(tree: Any) -> bool:
-    """Are the chart definitions of `tree`'s scan to be parsed and judged? A view of the
-    scanned tree with a few more files (a deployer's overlay: `.tree` is the tree under it)
-    is the scan's."""
-    while tree is not None:
-        try:
-            if tree in _JUDGED:
-                return _JUDGED[tree]
-        except TypeError:  # a tree that cannot be weakly referenced: none was decided
-            pass
-        tree = getattr(tree, "tree", None)
-    return False
+    """Are the chart definitions of `tree`'s scan (or of the scan whose tree a deployer's
+    view shows) to be parsed and judged?"""
+    return _JUDGED.of(tree)
 
 
 def decide(engine: Any, tree: Any) -> None:
     """Decide for the scan of `tree` that `engine` runs (its policies, and its admission
     policies once the tree's are found): before its sources load, and before a pool forks."""
-    with contextlib.suppress(TypeError):
-        _JUDGED[tree] = may_judge(engine)
+    _JUDGED.decide(tree, may_judge(engine))
 
 
 def may_judge(engine: Any) -> bool:
