@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from gatekeeper import __version__
 from gatekeeper.decide import EXIT_INTERNAL, EXIT_USAGE
@@ -19,6 +20,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    """`--version`: the version, then which reader builds manifests (the C one is optional:
+    README, Install), found only when asked (importing it reads PyYAML)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the version and the manifest reader, and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from gatekeeper.yamlevents import reader
+
+        print(f"gatekeeper {__version__}\nmanifest reader: {reader()}")
+        parser.exit()
 
 
 def _add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
@@ -77,7 +93,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gatekeeper", description="Policy-as-code checks for GitOps repositories."
     )
-    parser.add_argument("--version", action="version", version=f"gatekeeper {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an internal error"
     )

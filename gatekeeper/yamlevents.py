@@ -10,6 +10,9 @@ is located by walking the document's value beside them, and the offsets become l
 columns (counted as libyaml counts them) only then. The nodes are composed from the text
 only when a source asks for one (`NodeLocator.node_at`). While it reads, libyaml's binding
 builds lean events (tuples, lists and marks: see _LEAN_EVENTS), not yaml.events' objects.
+When gatekeeper._manifest_reader is built (setup.py; README, Install), it takes those steps in
+C on PyYAML's own libyaml, with no event objects at all, and hands back to _build_all every
+text the parser stops in, so that problems are worded and placed as they are here.
 
 Only what builds the same way both ways is read from events: a text with an anchor or an
 alias, an explicit tag, a merge key, a key that is not a string, a key set twice, or nesting
@@ -56,6 +59,32 @@ except ImportError:  # pragma: no cover - without libyaml every text is composed
 _Mark: Any = getattr(_libyaml, "Mark", None)  # the class of its marks
 
 
+def _native_reader() -> Any:
+    """gatekeeper._manifest_reader (_build_all in C, setup.py builds it) with PyYAML's own
+    libyaml in hand, or None: not built, or that libyaml not found (then _build_all reads)."""
+    path = getattr(_libyaml, "__file__", None)
+    if path is None:
+        return None
+    try:
+        native = importlib.import_module("gatekeeper._manifest_reader")
+    except ImportError:
+        return None
+    return native if native.use(path) else None
+
+
+_NATIVE: Any = _native_reader()
+
+
+def reader() -> str:
+    """Which reader builds manifests from events (`gatekeeper --version` says it)."""
+    if _NATIVE is not None:
+        version = ".".join(map(str, _NATIVE.libyaml_version()))
+        return f"C (gatekeeper._manifest_reader, PyYAML's libyaml {version})"
+    if _libyaml is not None:
+        return "Python (gatekeeper._manifest_reader not built: see README, Install)"
+    return "the composer (PyYAML without libyaml)"
+
+
 @dataclass
 class Manifest:
     """One document of a manifest file: its value, its locator and the keys it sets twice
@@ -96,19 +125,54 @@ def _from_events(file: str, text: str) -> list[Manifest | Problem] | None:
     known = _READ.get(text, _UNREAD)
     if known is not _UNREAD:
         return _again(file, known)
+    try:
+        entries = _built(file, text)
+    except _Composed:
+        _remember(text, None)
+        return None
+    if entries and isinstance(entries[-1], Problem):
+        return entries  # (not remembered: rare, says the file)
+    if _rememberable(text):  # (a long text's values are not copied for nothing)
+        _remember(text, _kept(entries))
+    return entries
+
+
+def _built(file: str, text: str) -> list[Manifest | Problem]:
+    """The documents of `text`, then a Problem where parsing stopped, if it did; raises
+    _Composed when the text needs the composer. Built in C when it is there: it says when
+    the parser stopped, and _build_all reads the text again to report it as it does."""
+    if _NATIVE is not None:
+        documents = _NATIVE.read(text, _PLAIN, MAX_DEPTH)
+        if documents is None:
+            raise _Composed
+        if documents is not False:
+            return _native_manifests(file, text, documents)
+    return _built_in_python(file, text)
+
+
+def _native_manifests(
+    file: str, text: str, documents: list[tuple[Any, bytes, dict[int, int], Any]]
+) -> list[Manifest | Problem]:
+    """The Manifests of what _manifest_reader.read built (offsets as int64 bytes)."""
+    lines = _Lines(text)
+    entries: list[Manifest | Problem] = []
+    for document, (obj, raw, sizes, at_end) in enumerate(documents):
+        offsets = array("q")
+        offsets.frombytes(raw)
+        table = _Table(obj, offsets, sizes, at_end, lines, document)
+        entries.append(Manifest(obj, NodeLocator(file, None, table=table)))
+    return entries
+
+
+def _built_in_python(file: str, text: str) -> list[Manifest | Problem]:
+    """_built by _build_all, from the events of PyYAML's binding."""
     parser = _LOADER(text)
     entries: list[Manifest | Problem] = []
     _use_events(_LEAN_EVENTS)
     try:
         _build_all(file, text, parser, entries)
-    except _Composed:
-        _remember(text, None)
-        return None
     except yaml.YAMLError as error:
-        entries.append(stream_problem(file, error))  # (not remembered: rare, says the file)
-    else:
-        if _rememberable(text):  # (a long text's values are not copied for nothing)
-            _remember(text, _kept(entries))
+        entries.append(stream_problem(file, error))
     finally:
         _use_events(_EVENT_CLASSES)
         parser.dispose()

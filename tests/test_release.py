@@ -119,4 +119,4 @@ def test_a_release_is_what_its_tag_installs_and_reports(clone: git.Repo, tmp_pat
         text=True,
         timeout=60,
     )
-    assert version.stdout.strip() == "gatekeeper 7.3.1", version.stdout + version.stderr
+    assert version.stdout.splitlines()[0] == "gatekeeper 7.3.1", version.stdout + version.stderr
