@@ -19,6 +19,7 @@ from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
+from gatekeeper.sources.lists import list_items
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
@@ -981,9 +982,10 @@ def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[st
 
 
 def _with_items(obj: Any) -> list[dict[str, Any]]:
-    """The object and, for a List, its items."""
+    """The object and, for a List, its items (those of Lists among them too: kubectl applies
+    an Application two Lists deep)."""
     items = obj.get("items") if isinstance(obj, dict) else None
-    listed = items if isinstance(items, list) else []
+    listed = [item for _, item in list_items(obj)] if isinstance(items, list) else []
     return [o for o in [obj, *listed] if isinstance(o, dict)]
 
 
