@@ -98,3 +98,31 @@ def test_a_values_string_the_chart_gives_to_tpl_is_read_as_a_template() -> None:
         ("charts/web/charts/db/values-prod.yml", 1),
         ("charts/web/charts/db/values-prod.yml", 2),
     ]
+
+
+def test_a_branch_on_a_dns_answer_is_said() -> None:
+    """Red team round 6 (w03): `hostPID: {{ eq (getHostByName "switch.example.net")
+    "10.6.6.6" }}` renders false here (no DNS) and true for `helm upgrade --enable-dns`
+    once whoever answers for that name says so. Writing the address is no branch."""
+    template = (
+        'hostPID: {{ eq (getHostByName "switch.example.net") "10.6.6.6" }}\n'
+        '{{- if contains "6.6" (getHostByName "switch.example.net") }}\nx: 1\n{{- end }}\n'
+        'ip: {{ getHostByName "db.example.net" | quote }}\n'
+    )
+    assert lines(template) == [1, 2]
+
+
+def test_a_branch_on_the_release_revision_beyond_the_first_upgrade_is_said() -> None:
+    """Red team round 6 (w02): `gt .Release.Revision 3` turns privileged at the fourth
+    `helm upgrade` (Flux upgrades alike); only revisions 1 and 2 are rendered. Comparing
+    with 1 tells install from upgrade, which the upgrade rendering judges; printing the
+    revision decides nothing."""
+    template = (
+        "privileged: {{ gt (int .Release.Revision) 3 }}\n"
+        "{{- if eq (mod .Release.Revision 5) 0 }}\nhostPID: true\n{{- end }}\n"
+        "first: {{ eq (int .Release.Revision) 1 }}\n"
+        "{{- if and .Values.debug (gt .Release.Revision 1) }}\nx: 1\n{{- end }}\n"
+        "rollme: {{ .Release.Revision | quote }}\n"
+        "revision: {{ .Release.Revision }}\n"
+    )
+    assert lines(template) == [1, 2]

@@ -328,7 +328,8 @@ def test_values_a_step_exports_or_passes_with_var_are_judged(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:
     """`export TF_VAR_public=true` before the apply, and `terraform -chdir=infra apply -var
-    public=true`: each at its script line. A value from a secret is unknown: nothing."""
+    public=true`: each at its script line. A value from a secret is not known here: a bool
+    variable is judged the other way from its default (red team round 6, w05)."""
     write("infra/main.tf", RDS)
     steps = [
         "      - run: |\n          export TF_VAR_public=true\n"
@@ -343,8 +344,30 @@ def test_values_a_step_exports_or_passes_with_var_are_judged(
     assert found == [
         [(".github/workflows/tf.yml", 8, "database is publicly accessible")],
         [(".github/workflows/tf.yml", 7, "database is publicly accessible")],
-        [],
+        [(".github/workflows/tf.yml", 7, "database is publicly accessible")],
     ]
+
+
+def test_a_bool_variable_ci_computes_is_judged_the_other_way(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Red team round 6 (w05): `TF_VAR_public: ${{ vars.PUBLIC }}` lets a repository setting,
+    changed with no commit and no review, flip a switch whose default was judged. As for an
+    envsubst placeholder CI computes, the bool is judged the other way from its default; a
+    computed value of another type stays unknown (the default stands)."""
+    write("infra/main.tf", RDS)
+    write(".github/workflows/tf.yml", tf_workflow("${{ vars.PUBLIC }}"))
+    assert scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC") == [
+        (".github/workflows/tf.yml", 4, "database is publicly accessible")
+    ]
+    write("infra/main.tf", RDS.replace("default = false", "default = true"))
+    # the default itself is judged where written; CI's value is judged false: compliant
+    assert scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC") == [
+        ("infra/main.tf", 6, "database is publicly accessible")
+    ]
+    write("infra/main.tf", RDS.replace("type    = bool\n  default = false", "type = string"))
+    write(".github/workflows/tf.yml", tf_workflow("$PUBLIC"))
+    assert scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC") == []
 
 
 CALLEE = (

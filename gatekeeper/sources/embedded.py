@@ -35,6 +35,7 @@ from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand
 from gatekeeper.kinds import matched_kind
 from gatekeeper.sources import embedded_unknown, k3s_helmchart, kyverno_generate
 from gatekeeper.sources.gitops import DEPLOYED_BY
+from gatekeeper.sources.lists import list_items
 from gatekeeper.workloads import CUSTOM_WORKLOADS, POD_TEMPLATE_PATHS
 from gatekeeper.yamldoc import NodeLocator, decode, load_all
 
@@ -279,10 +280,10 @@ def _from_text(document: Document, read: Reader) -> list[Document]:
                 inner = NodeLocator(document.file, entry.node)
                 locator = _TextLocator(document.locator, tuple(path), inner, block)
                 items = entry.obj.get("items")
-                if isinstance(items, list):  # a List: its items are applied
+                if isinstance(items, list):  # a List: its items are applied (Lists' in it too)
                     out.extend(
-                        _document(document, item, SubLocator(locator, ("items", number)))
-                        for number, item in enumerate(items)
+                        _document(document, item, SubLocator(locator, where))
+                        for where, item in list_items(entry.obj)
                         if _is_object(item)
                     )
                 elif _is_object(entry.obj):

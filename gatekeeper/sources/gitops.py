@@ -19,6 +19,7 @@ from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
+from gatekeeper.sources.lists import list_items
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
 
@@ -563,6 +564,18 @@ def _build_environment(deployed: _Source) -> dict[str, str]:
     }
 
 
+def _revision_environment(commit: str) -> dict[str, str]:
+    """The build environment's commit (gitops_revision.commit_of), and the cluster's versions
+    kept as written: Argo CD fills them from the cluster, not known here."""
+    return {
+        "ARGOCD_APP_REVISION": commit,
+        "ARGOCD_APP_REVISION_SHORT": commit[:7],
+        "ARGOCD_APP_REVISION_SHORT_8": commit[:8],
+        "KUBE_VERSION": "$KUBE_VERSION",
+        "KUBE_API_VERSIONS": "$KUBE_API_VERSIONS",
+    }
+
+
 # Build environment variables whose value is not known here (a commit, the cluster's).
 _UNKNOWN_ENV = re.compile(r"\$\{?(ARGOCD_APP_REVISION\w*|KUBE_VERSION|KUBE_API_VERSIONS)\b")
 
@@ -689,7 +702,7 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
     `valuesObject` (which wins), then `parameters` and `fileParameters` (Helm's --set,
     --set-string, --set-file), over everything; release name and namespace, Kubernetes
     version and API versions for `.Capabilities`."""
-    from gatekeeper.sources import helm
+    from gatekeeper.sources import gitops_revision, helm
 
     file, document, source, where, namespace, refs = deployed
     problems: list[Problem] = []
@@ -735,7 +748,9 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
             continue
         values.append((resolved,))
     inline = _inline_values(file, document, options, at, problem)
-    sets, located = _parameters(file, document, options, at, path, context, problem)
+    commit = gitops_revision.commit_of(source.get("targetRevision"), context.tree)
+    substituted = {**environment, **_revision_environment(commit)}
+    sets, located = _parameters(file, document, options, at, path, context, problem, substituted)
     api_versions = options.get("apiVersions")
     releases = [
         helm.Release(
@@ -836,10 +851,14 @@ def _parameters(
     path: str,
     context: LoadContext,
     problem: Any,
+    environment: dict[str, str],
 ) -> tuple[tuple[tuple[tuple[str | int, ...], Any], ...], NodeLocator | None]:
     """`helm.parameters` (--set, or --set-string with forceString) then `fileParameters`
     (--set-file: the file's text), in the order Helm applies them, and a locator that puts
-    each value at its parameter's line."""
+    each value at its parameter's line. Argo CD substitutes its build environment in the
+    values and the files' paths (`value: $ARGOCD_APP_REVISION` is the commit)."""
+    from gatekeeper.sources.jsonnet import substitute
+
     plain: list[tuple[tuple[str | int, ...], Any, int]] = []
     strings: list[tuple[tuple[str | int, ...], Any, int]] = []
     files: list[tuple[tuple[str | int, ...], Any, int]] = []
@@ -864,11 +883,13 @@ def _parameters(
                 continue
             if key == "parameters":
                 text = str(entry.get("value") if entry.get("value") is not None else "")
+                text = substitute(text, environment)
                 force = entry.get("forceString") is True
                 value = helm_set.typed(text, force)
                 (strings if force else plain).append((where, value, line))
                 continue
-            name = posixpath.normpath(posixpath.join(path, str(entry.get("path") or "")))
+            given = substitute(str(entry.get("path") or ""), environment)
+            name = posixpath.normpath(posixpath.join(path, given))
             try:
                 content = context.tree.read(name).decode("utf-8")
             except (OSError, UnicodeDecodeError):
@@ -981,9 +1002,10 @@ def _declared(context: LoadContext, files: list[str]) -> dict[str, list[tuple[st
 
 
 def _with_items(obj: Any) -> list[dict[str, Any]]:
-    """The object and, for a List, its items."""
+    """The object and, for a List, its items (those of Lists among them too: kubectl applies
+    an Application two Lists deep)."""
     items = obj.get("items") if isinstance(obj, dict) else None
-    listed = items if isinstance(items, list) else []
+    listed = [item for _, item in list_items(obj)] if isinstance(items, list) else []
     return [o for o in [obj, *listed] if isinstance(o, dict)]
 
 

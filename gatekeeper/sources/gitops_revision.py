@@ -111,6 +111,25 @@ def revision(name: Any, tree: Tree) -> Revision:
     return Revision(_TREES[key], True)
 
 
+# The commit a deployer resolves where it is not known here (the next tip of the branch under
+# review, files without git): a commit's shape, for a template that tests the shape of
+# Argo CD's $ARGOCD_APP_REVISION.
+SAMPLE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def commit_of(name: Any, tree: Tree) -> str:
+    """The commit a deployer tracking `name` resolves (Argo CD's ARGOCD_APP_REVISION): a tag's
+    or a commit's, the judged one for the branch under review, else SAMPLE_COMMIT."""
+    from gatekeeper.git import RevisionTree
+
+    found = revision(name, tree)
+    if isinstance(found.tree, RevisionTree):
+        return str(found.tree.commit.hexsha)
+    if found.tree is None:
+        return SAMPLE_COMMIT
+    return _repository(_checkout(tree))[1] or SAMPLE_COMMIT
+
+
 def _checkout(tree: Tree) -> Tree:
     """The checkout a view of it stands for: a GitRepository's artifact (its `ignore` rules
     applied, flux_ignore.Ignoring) is that checkout's revision, not files without git (a

@@ -1679,7 +1679,8 @@ def _add_documents(
 ) -> list[Document]:
     """Add the objects `template` rendered as `text` (and what is wrong with the text) to
     `loaded`, named by the rendering `variant`; returns the objects added."""
-    from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
+    from gatekeeper.sources.kubernetes import add_items, is_object, make_document
+    from gatekeeper.sources.lists import is_list
 
     added: list[Document] = []
     entries = list(split_manifests(file, text))

@@ -6,6 +6,11 @@ today and privileged on the first re-render of the new year (Argo CD refreshes, 
 reconciles), with no commit to review; a branch on `randInt` is taken one time in N. What a
 chart renders is judged as it renders now, so such a condition is said where it is written;
 so is one on `.Capabilities.HelmVersion` (rendered here with Helm 4, by Argo CD with Helm 3).
+Two more are decided where the chart is deployed (red team round 6): `getHostByName`, which
+resolves a name for a deployer that enables DNS (`helm --enable-dns`, Flux's AllowDNSLookups),
+so whoever answers for the name flips the branch; and `.Release.Revision` compared with
+anything but 1 (`gt .Release.Revision 3`: the fourth `helm upgrade`), a counter no rendering
+here reaches (the first install and the first upgrade, revisions 1 and 2, are rendered).
 A guard whose only branch is `fail` (`{{ if semverCompare "<3.9" ... }}{{ fail ... }}{{ end }}`)
 is not said: it either stops the render or changes nothing that is deployed.
 """
@@ -24,11 +29,11 @@ from gatekeeper.sources.helm_lookup import ACTION, evaluated
 # every function such an action calls is one that only makes or formats the value.
 _COMMENT = re.compile(rb"\{\{-?\s*/\*")
 _CHANCE = re.compile(
-    rb"(?<![\w.$-])(now|randInt|randNumeric|randAlpha|randAlphaNum|randAscii|randBytes|uuidv4)"
-    rb"(?![\w-])|(\.Capabilities\.HelmVersion)\b"
+    rb"(?<![\w.$-])(now|randInt|randNumeric|randAlpha|randAlphaNum|randAscii|randBytes|uuidv4"
+    rb"|getHostByName)(?![\w-])|(\.Capabilities\.HelmVersion)\b|(\.Release\.Revision)\b"
 )
 # Words every match of _CHANCE holds.
-_WORDS = (b"now", b"rand", b"uuidv4", b"HelmVersion")
+_WORDS = (b"now", b"rand", b"uuidv4", b"HelmVersion", b"getHostByName", b"Revision")
 # String literals, variables and fields: what is left of an action is its functions.
 _NOT_A_FUNCTION = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*')
 _WORD = re.compile(rb"[A-Za-z_]\w*")
@@ -42,9 +47,16 @@ _FORMATS_ONLY = frozenset(
         b"sha256sum", b"sha1sum", b"trunc", b"upper", b"lower", b"printf", b"print",
         b"atoi", b"mod", b"nindent", b"indent", b"toYaml", b"toJson", b"replace", b"trim",
         b"nospace", b"end", b"default", b"coalesce", b"append", b"list", b"join", b"dict",
-        b"b64dec", b"urlquery", b"sha512sum", b"adler32sum", b"toPrettyJson",
+        b"b64dec", b"urlquery", b"sha512sum", b"adler32sum", b"toPrettyJson", b"getHostByName",
     }
 )  # fmt: skip
+# What an action may do with `.Release.Revision` and still only tell the first install from
+# an upgrade (compared with the number 1), which the upgrade rendering judges.
+_INSTALL_OR_UPGRADE = frozenset(
+    {b"if", b"else", b"eq", b"ne", b"gt", b"ge", b"lt", b"le", b"int", b"int64", b"and", b"or",
+     b"not"}
+)  # fmt: skip
+_NUMBER = re.compile(rb"(?<![\w.$])-?\d[\w.]*")
 
 
 _IF = re.compile(rb"\{\{-?\s*if\b")
@@ -85,6 +97,14 @@ def _decides(action: bytes) -> bool:
     return any(word not in _FORMATS_ONLY for word in words)
 
 
+def _install_or_upgrade(action: bytes) -> bool:
+    """Whether an action reading `.Release.Revision` only compares it with 1 (`gt
+    .Release.Revision 1`, `eq ... 1`): revisions 1 and 2, both rendered, decide it."""
+    words = set(_WORD.findall(_NOT_A_FUNCTION.sub(b" ", action.strip(b"{}-"))))
+    numbers = _NUMBER.findall(action)
+    return words <= _INSTALL_OR_UPGRADE and all(number == b"1" for number in numbers)
+
+
 def problems(
     files: list[tuple[str, bytes]], chart_dir: str, subcharts: dict[str, str] | None = None
 ) -> list[Problem]:
@@ -102,9 +122,7 @@ def problems(
             continue
         for action in ACTION.finditer(content):
             text = action.group()
-            if not (
-                b"now" in text or b"rand" in text or b"uuidv4" in text or b"HelmVersion" in text
-            ):
+            if not any(word in text for word in _WORDS):
                 continue  # (what _CHANCE finds holds one: most actions are passed by here)
             if _COMMENT.match(text):
                 continue
@@ -112,6 +130,8 @@ def problems(
             text = _STRING.sub(b'""', text)
             chance = _CHANCE.search(text)
             if chance is None or not (chance.group(2) or _decides(text)):
+                continue
+            if chance.group(3) and _install_or_upgrade(text):
                 continue
             if _only_fails(content, action):
                 continue
@@ -121,6 +141,20 @@ def problems(
                     "`.Capabilities.HelmVersion` decides what this template renders: it is"
                     " judged as Helm 4 renders it, a deployer with another Helm may render"
                     " something else"
+                )
+            elif chance.group(3):
+                message = (
+                    "`.Release.Revision` decides what this template renders: it is judged as"
+                    " the first install and the first upgrade render it (revisions 1 and 2); a"
+                    " later upgrade (helm upgrade, Flux) may deploy something else with no"
+                    " change to review"
+                )
+            elif chance.group(1) == b"getHostByName":
+                message = (
+                    "`getHostByName` decides what this template renders: it is judged with no"
+                    " DNS (an empty answer); a deployer that resolves names (helm --enable-dns,"
+                    " Flux's AllowDNSLookups) deploys what the name's DNS answer chooses, with"
+                    " no change to review"
                 )
             else:
                 message = (

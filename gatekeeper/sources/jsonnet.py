@@ -246,13 +246,24 @@ def documents(
 
 
 def with_list_items(objects: list[dict[str, Any]]) -> Iterator[Any]:
-    """A `kind: List` (or `FooList` with items) is applied as its items."""
-    for obj in objects:
-        items = obj.get("items")
-        if str(obj.get("kind", "")).endswith("List") and isinstance(items, list):
-            yield from items
+    """A `kind: List` (or `FooList` with items) is applied as its items, and a List among
+    them as its own (kubectl flattens Lists to any depth)."""
+    stack: list[Iterator[Any]] = [iter(objects)]
+    while stack:
+        obj = next(stack[-1], _DONE)
+        if obj is _DONE:
+            stack.pop()
+        elif isinstance(obj, dict) and _is_list(obj):
+            stack.append(iter(obj["items"]))
         else:
             yield obj
+
+
+_DONE = object()
+
+
+def _is_list(obj: dict[str, Any]) -> bool:
+    return str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list)
 
 
 def resolver(tree: Tree, search: list[str], builtin: dict[str, bytes]) -> jsonnet_sandbox.Resolver:

@@ -10,8 +10,8 @@ from typing import Any
 
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
-from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, envsubst, names
+from gatekeeper.sources.lists import is_list, list_items
 from gatekeeper.yamldoc import NodeLocator, check_bytes, decode, duplicate_problems, load_all
 from gatekeeper.yamlevents import Manifest, manifests
 
@@ -297,18 +297,10 @@ def _add(loaded: Loaded, path: str, entry: Manifest, index: int) -> None:
     loaded.documents.append(document)
 
 
-def is_list(obj: dict[str, Any]) -> bool:
-    """Whether kubectl, Argo CD and Helm apply the object's `items` instead of it: any object
-    whose `items` is a list is a list to them (apimachinery's IsList), whatever its kind, so
-    a `kind: ConfigMap` with a privileged Pod in `items` creates the Pod."""
-    return obj.get("kind") == "List" or isinstance(obj.get("items"), list)
-
-
 def add_items(loaded: Loaded, path: str, obj: dict[str, Any], locator: Any, index: int) -> None:
-    """A list's items as documents (each located inside it), or a problem for one that is
-    not an object."""
-    for item_index, item in enumerate(obj.get("items") or []):
-        item_path: Path = ("items", item_index)
+    """A list's items as documents (each located inside it, those of lists within it too), or
+    a problem for one that is not an object."""
+    for item_path, item in list_items(obj):
         if is_object(item):
             loaded.documents.append(
                 make_document(path, item, SubLocator(locator, item_path), index)

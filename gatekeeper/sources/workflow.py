@@ -292,8 +292,8 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
     """What the tree's workflows give `terraform apply`: `TF_VAR_<name>` in their `env:` /
     `variables:` (workflow, job, step) or exported by the step's script before it, and its
     own `-var name=value`: (workflow, the directory applied when the step says it
-    (`-chdir=`, `working-directory`), else None, {name: (value, file, line)}). Values spelled
-    with `${{ }}` or `$` are unknown and left out."""
+    (`-chdir=`, `working-directory`), else None, {name: (value, file, line)}). A value spelled
+    with `${{ }}` or `$` is computed by CI: kept as written (terraform_modules.computed)."""
     if tree in _TF_VARS:
         return _TF_VARS[tree]
     found: list[TerraformEnv] = []
@@ -315,14 +315,14 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
                 if command["program"] in ("export", "declare", "typeset") or command in applies:
                     for word in command["argv"]:  # `export TF_VAR_x=1`, `TF_VAR_x=1 terraform`
                         name, equals, value = str(word).partition("=")
-                        if equals and name.startswith("TF_VAR_") and "$" not in value:
+                        if equals and name.startswith("TF_VAR_"):
                             exported[name[len("TF_VAR_") :]] = (value, *where)
                 if command not in applies:
                     continue
                 given = {**environment, **exported}
                 for flag in command["flags"]:  # `-var name=value` wins
                     name, equals, value = flag[len("-var=") :].partition("=")
-                    if flag.startswith("-var=") and equals and "$" not in value:
+                    if flag.startswith("-var=") and equals:
                         given[name] = (value, *where)
                 chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
                 directory = chdir[0] if chdir else _directory(job, step)
@@ -341,8 +341,10 @@ def _tf_vars(
     flags: dict[str, tuple[str, str, int]] = {}
     for holder in (document.obj, job, step):
         for name, value in _env(holder).items():
-            if "$" in value or not name.startswith(("TF_VAR_", "TF_CLI_ARGS")):
+            if not name.startswith(("TF_VAR_", "TF_CLI_ARGS")):
                 continue
+            if "$" in value and not name.startswith("TF_VAR_"):
+                continue  # flags CI computes: not known here
             path = _env_path(document, holder, name)
             line = document.locator.locate(path).line if path else 1
             if name.startswith("TF_VAR_"):

@@ -54,7 +54,8 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
 
 def _add_filled(loaded: Loaded, file: str, substituted: str, label: str) -> None:
     """The objects of `file` as `substituted` fills it, each labelled with how it was."""
-    from gatekeeper.sources.kubernetes import add_items, is_list, is_object, make_document
+    from gatekeeper.sources.kubernetes import add_items, is_object, make_document
+    from gatekeeper.sources.lists import is_list
 
     for index, entry in enumerate(load_all(file, substituted)):
         if not isinstance(entry, YamlDocument) or not is_object(entry.obj):
