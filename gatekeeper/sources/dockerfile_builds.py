@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper import ownership
+from gatekeeper import ownership, shell_dirs
+from gatekeeper.document import Problem
 from gatekeeper.tree import Tree, inside
 
 # (program, subcommands) that build an image from a Dockerfile.
@@ -113,30 +115,111 @@ def _workflow_builds(tree: Tree, every: bool = False) -> list[Build]:
 
     found: list[Build] = []
     for document in workflow.workflows(tree):
-        jobs = document.obj.get("jobs")
-        for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
-            steps = job.get("steps") if isinstance(job, dict) else None
-            for number, step in enumerate(steps if isinstance(steps, list) else []):
-                if not isinstance(step, dict):
-                    continue
-                directory = working_directory(step, job)
-                for command in step.get("commands") or []:
-                    where = f"{command.get('file') or document.file}:{command['line']}"
-                    build = _command_build(command, directory, where, every)
-                    if build is not None:
-                        found.append(build)
-                uses = step.get("uses")
-                if isinstance(uses, str) and uses.startswith("docker/build-push-action@"):
-                    line = document.locator.locate(("jobs", job_id, "steps", number)).line
-                    build = _action_build(step, f"{document.file}:{line}", every)
-                    if build is not None:
-                        found.append(build)
+        for job_id, job, number, step in _steps(document):
+            directory = working_directory(step, job)
+            for command in step.get("commands") or []:
+                where = f"{command.get('file') or document.file}:{command['line']}"
+                build = _command_build(command, command.get("directory", directory), where, every)
+                if build is not None:
+                    found.append(build)
+            if _is_build_push(step):
+                line = document.locator.locate(("jobs", job_id, "steps", number)).line
+                build = _action_build(
+                    step, f"{document.file}:{line}", every, _env(document, job, step)
+                )
+                if build is not None:
+                    found.append(build)
     return found
 
 
-def _command_build(
-    command: dict[str, Any], directory: str, where: str, every: bool = False
-) -> Build | None:
+def _steps(document: Any) -> list[tuple[str, dict[str, Any], int, dict[str, Any]]]:
+    """(job id, job, step number, step) of every step of a loaded CI file."""
+    found = []
+    jobs = document.obj.get("jobs") if isinstance(document.obj, dict) else None
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+        steps = job.get("steps") if isinstance(job, dict) else None
+        for number, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict):
+                found.append((str(job_id), job, number, step))
+    return found
+
+
+def _is_build_push(step: dict[str, Any]) -> bool:
+    uses = step.get("uses")
+    return isinstance(uses, str) and uses.startswith("docker/build-push-action@")
+
+
+def _env(document: Any, job: dict[str, Any], step: dict[str, Any]) -> dict[str, str]:
+    """The plain `env:` values of the workflow, the job and the step (the step's win)."""
+    found: dict[str, str] = {}
+    for holder in (document.obj, job, step):
+        env = holder.get("env") if isinstance(holder, dict) else None
+        for key, value in env.items() if isinstance(env, dict) else []:
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                found[str(key)] = str(value)
+    return found
+
+
+_ENV_EXPRESSION = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def _with_env(text: str, env: dict[str, str]) -> str:
+    """`text` with each `${{ env.NAME }}` the env gives a plain value of replaced by it."""
+    return _ENV_EXPRESSION.sub(lambda m: env.get(m.group(1), m.group(0)), text)
+
+
+def unlocated(document: Any) -> list[Problem]:
+    """A blocking note at each build of the CI file whose Dockerfile cannot be located and
+    is not named as a Dockerfile (`cd "$DIR" && docker build -f prod .`, `-f $FILE`,
+    build-push-action's `file: ${{ inputs.file }}`): what it builds is judged by no rule,
+    and saying nothing passed a root image green."""
+    from gatekeeper.sources.workflow_scripts import working_directory
+
+    found: list[Problem] = []
+    for job_id, job, number, step in _steps(document):
+        directory = working_directory(step, job)
+        for command in step.get("commands") or []:
+            given = _command_parts(command)
+            folder = command.get("directory", directory)
+            if given is not None and _unknown(folder, given[0], given[1]):
+                file = str(command.get("file") or document.file)
+                found.append(_problem(file, int(command["line"]), str(command["text"])))
+        given_with = step.get("with")
+        if _is_build_push(step) and isinstance(given_with, dict):
+            env = _env(document, job, step)
+            context = _with_env(str(given_with.get("context") or "."), env)
+            file = _with_env(str(given_with.get("file") or ""), env)
+            if _unknown(".", context, file):
+                line = document.locator.locate(("jobs", job_id, "steps", number)).line
+                found.append(_problem(document.file, line, f"file: {file}"))
+    return found
+
+
+def _problem(file: str, line: int, text: str) -> Problem:
+    message = (
+        f"`{text}` builds a Dockerfile gatekeeper cannot locate (its folder or name is computed"
+        " at run time) under a name that is not a Dockerfile's: it is judged by no rule; write"
+        " its path out, or name it Dockerfile"
+    )
+    return Problem("GK-LOCAL-NOT-EXPANDED", file, line, message)
+
+
+def _unknown(directory: str | None, context: str, file: str) -> bool:
+    """Whether a build's Dockerfile cannot be located while its name may be any file's."""
+    from gatekeeper.sources.names import is_dockerfile
+
+    if "://" in context or file == "-":
+        return False
+    if not file:  # `<context>/Dockerfile`: judged by its name wherever it is
+        return False
+    name = file.rstrip("/").rsplit("/", 1)[-1]
+    if "$" not in name and "`" not in name and is_dockerfile(name):
+        return False
+    return not shell_dirs.known(shell_dirs.resolve(directory, file))
+
+
+def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, str]] | None:
+    """(context, file, target, build args) of a build command, None for another command."""
     words = [str(word) for word in command.get("args") or []]
     chains = _BUILDERS.get(str(command.get("program") or "").rsplit("/", 1)[-1], ())
     chain = next((c for c in chains if tuple(words[: len(c)]) == c), None)
@@ -162,10 +245,22 @@ def _command_build(
         elif not word.startswith("-"):
             context = word
         index += 1
+    return context, file, target, args
+
+
+def _command_build(
+    command: dict[str, Any], directory: str | None, where: str, every: bool = False
+) -> Build | None:
+    given = _command_parts(command)
+    if given is None:
+        return None
+    context, file, target, args = given
     return _build(directory, context, file, target, args, where, every)
 
 
-def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Build | None:
+def _action_build(
+    step: dict[str, Any], where: str, every: bool = False, env: dict[str, str] | None = None
+) -> Build | None:
     given = step.get("with")
     if not isinstance(given, dict):
         return None
@@ -174,13 +269,13 @@ def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Buil
         key, assigned, value = line.strip().partition("=")
         if assigned and "$" not in value:
             args[key] = value
-    context = str(given.get("context") or ".")
-    file = str(given.get("file") or "")
+    context = _with_env(str(given.get("context") or "."), env or {})
+    file = _with_env(str(given.get("file") or ""), env or {})
     return _build(".", context, file, str(given.get("target") or ""), args, where, every)
 
 
 def _build(
-    directory: str,
+    directory: str | None,
     context: str,
     file: str,
     target: str,
@@ -188,12 +283,18 @@ def _build(
     where: str,
     every: bool = False,
 ) -> Build | None:
-    """The build of the Dockerfile `file` (relative to `directory`, else `context/Dockerfile`):
-    when it gives args or a target, or `every` build."""
-    if not (args or target or every) or "$" in target or "$" in context + file or "://" in context:
+    """The build of the Dockerfile `file` (relative to `directory`, the folder the command
+    runs in: shell_dirs; else `context/Dockerfile`): when it gives args or a target, or
+    `every` build."""
+    if not (args or target or every) or "$" in target or "://" in context or file == "-":
         return None
-    base = posixpath.join(directory or ".", context)
-    dockerfile = inside(posixpath.join(directory or ".", file) if file else base + "/Dockerfile")
+    if file:
+        path = shell_dirs.resolve(directory, file)
+    else:
+        path = shell_dirs.join(shell_dirs.resolve(directory, context or "."), "Dockerfile")
+    if not shell_dirs.known(path) or path is None or path.startswith("/"):
+        return None
+    dockerfile = inside(path)
     if dockerfile is None:
         return None
     return Build(dockerfile, where, target, args)

@@ -1,0 +1,128 @@
+"""The folder each command of a CI script runs in (shell_dirs): `cd docker && docker build
+-f prod .` builds docker/prod, which passed a root image green while the shell model had no
+`cd` (session 14's leftover)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gatekeeper import shell, shell_dirs
+from tests.conftest import Run
+
+
+def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[str, str | None]]:
+    return [(c.text, c.directory) for c in shell.commands(script, place=place)]
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [
+        ("cd docker && docker build -f prod .", "docker"),
+        ("cd docker\ndocker build -f prod .", "docker"),
+        ("pushd docker\npopd\npushd docker\ndocker build -f prod .", "docker"),
+        ("(cd elsewhere && ls)\ndocker build -f prod .", "."),
+        ("cd docker; cd /tmp; cd -; docker build -f prod .", "docker"),
+        ('D=docker\ncd "$D"\ndocker build -f prod .', "docker"),
+        ('cd "$GITHUB_WORKSPACE/docker" && docker build -f prod .', "docker"),
+        ("cd docker/sub && cd .. && docker build -f prod .", "docker"),
+        ('cd "$BUILD_DIR"\ndocker build -f prod .', None),  # computed: unknown
+        ("cd ..\ndocker build -f prod .", None),  # above the root: the runner's folders
+        ("cd /opt/src && docker build -f prod .", None),  # where the checkout is: unknown
+        ("cd && docker build -f prod .", "/~"),  # the home: outside the checkout
+        ('if [ -n "$X" ]; then cd other; fi\ndocker build -f prod .', None),  # which branch?
+        ("f() { cd elsewhere; }\ndocker build -f prod .", "."),  # defined, not run
+        ("for d in a b; do cd $d; make; cd ..; done\ndocker build -f prod .", "."),
+        ("cd x | cat\ndocker build -f prod .", "."),  # a pipeline's part: its own subshell
+        ("case $x in a) (cd y);; esac\ndocker build -f prod .", "."),
+        ("sh -c 'cd elsewhere'\ndocker build -f prod .", "."),
+    ],
+)
+def test_each_command_runs_in_the_folder_the_script_went_to(script: str, where: str | None) -> None:
+    assert folders(script)[-1] == ("docker build -f prod .", where)
+
+
+def test_a_script_s_own_folder_and_a_nested_script_start_where_they_are_run() -> None:
+    place = shell_dirs.Place("ops", script_dir="ci")
+    assert folders('cd "$(dirname "$0")/../docker"; ls', place)[-1] == ("ls", "docker")
+    assert folders("cd k8s && sh -c 'cd base && kubectl apply -f a.yaml'")[-1] == (
+        "kubectl apply -f a.yaml",
+        "k8s/base",
+    )
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("ci_file", "text"),
+    [
+        (".github/workflows/build.yml", "      - run: cd docker && docker build -f prod .\n"),
+        (
+            ".github/workflows/build.yml",
+            "      - working-directory: ci\n        run: |\n          pushd ../docker\n"
+            "          docker build -f prod .\n          popd\n",
+        ),
+        (
+            ".gitlab-ci.yml",
+            "build:\n  before_script: [cd docker]\n  script: [docker build -f prod .]\n",
+        ),
+        (".github/workflows/build.yml", "      - run: ./ci/build.sh\n"),  # cd in the script
+    ],
+)
+def test_a_pull_request_building_a_dockerfile_after_cd_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run], ci_file: str, text: str
+) -> None:
+    """The PR adds docker/prod (USER root, under a name no adapter reads as a Dockerfile's)
+    and a CI line that goes to docker/ before `docker build -f prod`: judged at its line."""
+    pinned = "alpine:3.19@sha256:" + "0" * 64
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "build.sh").write_text("#!/bin/sh\ncd docker\ndocker build -f prod .\n")
+    (tmp_path / "README.md").write_text("app\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    (tmp_path / "docker" / "prod").write_text(f"FROM {pinned}\nUSER root\n")
+    path = tmp_path / ci_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+    path.write_text(text if ci_file == ".gitlab-ci.yml" else head + text)
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "build docker/prod")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert [(f["file"], f["line"]) for f in found if f["policy_id"] == "DOCKER-USER-NOT-ROOT"] == [
+        ("docker/prod", 2)
+    ]
+    assert run.returncode == 1
+
+
+def test_a_build_whose_folder_is_computed_is_said_not_missed(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`cd "$BUILD_DIR" && docker build -f prod .`: which file it builds is not known, and
+    its name is not a Dockerfile's, so no rule judges it: a blocking note at the line. A
+    build of `Dockerfile` there (judged by its name wherever it is) says nothing."""
+    workflow = tmp_path / ".github" / "workflows" / "build.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: |\n          cd "$BUILD_DIR"\n          docker build -f prod .\n'
+        "          docker build -f Dockerfile.ci .\n          docker build .\n"
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    notes = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"]
+    assert notes == [(".github/workflows/build.yml", 8)]
