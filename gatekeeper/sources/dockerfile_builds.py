@@ -14,7 +14,7 @@ import contextlib
 import posixpath
 import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gatekeeper import ownership, shell_dirs
@@ -55,6 +55,7 @@ class Build:
     where: str  # `file:line` of the build command or compose service
     target: str = ""
     args: dict[str, str] = field(default_factory=dict)
+    via: str = ""  # the workflow that runs the Bake file `where` names (`bake -f FILE`)
 
 
 _BUILDS: weakref.WeakKeyDictionary[Any, list[Build]] = weakref.WeakKeyDictionary()
@@ -98,12 +99,14 @@ def named_otherwise(tree: Tree) -> frozenset[str]:
 
 
 def named_builds(tree: Tree) -> list[Build]:
-    """The workflows' builds of files named_otherwise finds (each with where it is built)."""
+    """The workflows' and Bake targets' builds of files named_otherwise finds (each with
+    where it is built): a target's `dockerfile = "docker/prod"` is built by `docker buildx
+    bake` as a Dockerfile under another name."""
     from gatekeeper.sources.names import is_dockerfile
 
     return [
         build
-        for build in _workflow_builds(tree, every=True)
+        for build in _workflow_builds(tree, every=True) + _bake_builds(tree, every=True)
         if not is_dockerfile(build.dockerfile) and tree.exists(build.dockerfile)
     ]
 
@@ -351,38 +354,125 @@ def _compose_builds(tree: Tree) -> list[Build]:
     return found
 
 
-def _bake_builds(tree: Tree) -> list[Build]:
+def _bake_builds(tree: Tree, every: bool = False) -> list[Build]:
     """The targets of Docker Bake files (`target "web" { context, dockerfile, args, target,
     inherits }`): `docker buildx bake` builds each with its args, so a last stage's
     `USER ${APP_UID}` is root with `args = { APP_UID = "0" }` (red team t09 of session 12:
-    it passed green). Values holding `${...}` (Bake variables) are unknown and left out."""
+    it passed green); `every`: each target's build. Bake (buildx bake.go toBuildOpt) reads
+    `context` from the folder it runs in and `dockerfile` from the context: a file of the
+    default names from its own folder, a file CI names (`docker buildx bake -f ci/build.hcl`,
+    docker/bake-action's `files:`) from the folder the command runs in. `${VAR}` takes the
+    Bake variable's default; other computed values are unknown and left out."""
     found: list[Build] = []
-    for name in ownership.of(tree).named_below("", _BAKE_NAMES):
+    for name, directory, via in bake_files(tree):
         try:
-            targets = _bake_targets(tree.read(name).decode("utf-8"), name.endswith(".json"))
+            text = tree.read(name).decode("utf-8")
+            targets = _bake_targets(text, name.endswith(".json"))
         except (OSError, ValueError):  # unreadable, not UTF-8, not HCL (HclError) or JSON
             continue
-        directory = posixpath.dirname(name) or "."
+        defaults = _bake_variables(text, name.endswith(".json"))
         for target_name, (_, line) in targets.items():
             settings = _inherited(targets, target_name, 0)
             raw = settings.get("args")
             args = {
-                str(key): _text(value)
+                str(key): _filled(_text(value), defaults)
                 for key, value in (raw.items() if isinstance(raw, dict) else [])
                 if value is not None
             }
             args = {key: value for key, value in args.items() if "$" not in value}
+            context = _filled(_text(settings.get("context") or "."), defaults)
             made = _build(
-                posixpath.join(directory, _text(settings.get("context") or ".")),
+                shell_dirs.join(directory, context) if "://" not in context else context,
                 ".",
-                _text(settings.get("dockerfile") or "Dockerfile"),
-                _text(settings.get("target") or ""),
+                _filled(_text(settings.get("dockerfile") or "Dockerfile"), defaults),
+                _filled(_text(settings.get("target") or ""), defaults),
                 args,
                 f"{name}:{line}",
+                every,
             )
             if made is not None:
-                found.append(made)
+                found.append(replace(made, via=via))
     return found
+
+
+def bake_files(tree: Tree) -> list[tuple[str, str, str]]:
+    """(Bake file, the folder its contexts are read from, the workflow that names it or ""):
+    each of the default names from its own folder, and each file a workflow's `docker buildx
+    bake -f FILE` (or bake-action's `files:`) names from the folder the command runs in."""
+    from gatekeeper.sources import workflow
+
+    found = {
+        (name, posixpath.dirname(name) or "."): ""
+        for name in ownership.of(tree).named_below("", _BAKE_NAMES)
+    }
+    for document in workflow.workflows(tree):
+        for _, _, _, step in _steps(document):
+            for command in step.get("commands") or []:
+                for given, folder in _baked(command):
+                    path = shell_dirs.resolve(folder, given)
+                    if shell_dirs.known(path) and path and not path.startswith("/"):
+                        found.setdefault((path, folder or "."), document.file)
+            uses, given_with = step.get("uses"), step.get("with")
+            if isinstance(uses, str) and uses.startswith("docker/bake-action@"):
+                written = given_with if isinstance(given_with, dict) else {}
+                folder = shell_dirs.resolve(".", str(written.get("workdir") or "."))
+                for given in re.split(r"[\n,]", str(written.get("files") or "")):
+                    path = shell_dirs.resolve(folder, given.strip()) if given.strip() else None
+                    if shell_dirs.known(path) and path and not path.startswith("/"):
+                        found.setdefault((path, folder or "."), document.file)
+    return sorted(
+        (name, folder, via)
+        for (name, folder), via in found.items()
+        if name.endswith((".hcl", ".json")) and tree.exists(name)
+    )
+
+
+def _baked(command: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The `-f` files of a `docker buildx bake` (`docker bake`) command, each with the folder
+    it runs in."""
+    words = [str(word) for word in command.get("args") or []]
+    if command.get("program") != "docker" or words[:2] not in (["buildx", "bake"], ["bake"]):
+        return []
+    folder = command.get("directory", ".")
+    found = []
+    for index, word in enumerate(words):
+        name, equals, value = word.partition("=")
+        if name in ("-f", "--file"):
+            value = value if equals else (words[index + 1] if index + 1 < len(words) else "")
+            found.append((value, folder))
+    return found
+
+
+_BAKE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _bake_variables(text: str, json_file: bool) -> dict[str, str]:
+    """The plain defaults of a Bake file's `variable` blocks: what `${NAME}` is when the
+    environment does not set NAME."""
+    import json
+
+    from gatekeeper.hcl import parse
+
+    found: dict[str, str] = {}
+    if json_file:
+        data = json.loads(text)
+        listed = data.get("variable") if isinstance(data, dict) else None
+        bodies = [(str(k), v) for k, v in (listed.items() if isinstance(listed, dict) else [])]
+    else:
+        bodies = [
+            (block.labels[0], block.body)
+            for block in parse(text).blocks
+            if block.type == "variable" and len(block.labels) == 1
+        ]
+    for name, body in bodies:
+        value = body.get("default") if isinstance(body, dict) else None
+        if isinstance(value, (str, int, float)) and "$" not in str(value):
+            found[name] = _text(value)
+    return found
+
+
+def _filled(text: str, defaults: dict[str, str]) -> str:
+    return _BAKE_VARIABLE.sub(lambda m: defaults.get(m.group(1), m.group(0)), text)
 
 
 def _bake_targets(text: str, json_file: bool) -> dict[str, tuple[dict[str, Any], int]]:
