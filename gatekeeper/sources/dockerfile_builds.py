@@ -307,6 +307,7 @@ def _compose_builds(tree: Tree) -> list[Build]:
     """Each service's `build` merged over every `---` document of the compose file, as
     compose-go merges them (a second document's `args: {APP_UID: "0"}` is the build's), at
     the line of the last document that writes it."""
+    from gatekeeper.sources import compose_env
     from gatekeeper.sources.compose import merge_values, read_layers, with_defaults
     from gatekeeper.yamldoc import NodeLocator
 
@@ -316,10 +317,14 @@ def _compose_builds(tree: Tree) -> list[Build]:
             entries, _ = read_layers(name, tree.read(name))
         except OSError:
             continue
+        env = compose_env.project_env(tree, name)  # `${VAR}` as Compose fills it (.env)
+        for _, given in compose_env.ci_env_files(tree).get(name, []):
+            env.update(given)
+        objs = [compose_env.interpolated(entry.obj, env) for entry in entries]
         builds: dict[str, dict[str, Any]] = {}
         lines: dict[str, int] = {}
-        for entry in entries:
-            services = entry.obj.get("services")
+        for entry, obj in zip(entries, objs, strict=True):
+            services = obj.get("services")
             for service_name, service in services.items() if isinstance(services, dict) else ():
                 build = service.get("build") if isinstance(service, dict) else None
                 if isinstance(build, str):
