@@ -589,7 +589,8 @@ def commands(
             and not piped
             and not (index + 1 < len(lexed) and lexer.piped[index + 1])
         ):  # a pipeline's part runs in a subshell of its own
-            place.run(command.program, command.args, shell_dirs.segments(names.loops))
+            searched = "CDPATH" in known  # `cd x` may be a folder below any of CDPATH's
+            place.run(command.program, command.args, shell_dirs.segments(names.loops), searched)
         if _unreadable(command):
             _opaque(command, script, start, words)
         _learn(command, argv, names)
@@ -653,8 +654,11 @@ def commands(
                         inner_scripts.append((ran, command.line))
                     if opaque:
                         _opaque(command, script, start, words)
+        here = -1  # the script of inner_scripts that runs in this shell: eval's, a cd lasts
         for text_run in evaluated:
             ran, opaque = _with_outputs(text_run)
+            if command.program == "eval":
+                here = len(inner_scripts)
             inner_scripts.append((ran, command.line))
             if opaque:
                 _opaque(command, script, start, words)
@@ -669,15 +673,19 @@ def commands(
             # the body does not say it already
             spelled = {nested.signature for nested in commands(body, known, 3)}
             call = shell_names.called(body, command.args)
-            for nested in commands(call, known, depth + 1, names, place=place.inner(place.here)):
+            called = place.inner(place.here)
+            for nested in commands(call, known, depth + 1, names, place=called):
                 if nested.signature not in spelled:
                     nested.line = command.line
                     found.append(nested)
-        for inner, line in inner_scripts:
+            place.adopt(called)  # a function runs in the caller's shell: its cd lasts
+        for number, (inner, line) in enumerate(inner_scripts):
             inner_place = place.inner(command.directory)
             for nested in commands(inner, known, depth + 1, names, place=inner_place):
                 nested.line += line
                 found.append(nested)
+            if number == here:
+                place.adopt(inner_place)
     return found
 
 

@@ -33,6 +33,8 @@ _SCRIPT = re.compile(
 # Folders outside the checkout that CI scripts go to: temporary folders and the home.
 _OUTSIDE = re.compile(r"^(?:/tmp|/var/tmp|~|\$\{?(?:HOME|RUNNER_TEMP|TMPDIR)\}?)(?=/|$)")
 _VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+# What CDPATH applies to: a relative folder not starting with `.` or `..` (POSIX cd).
+_SEARCHED = re.compile(r"^(?![./~-]|\$)")
 _CD_FLAGS = frozenset({"-L", "-P", "-e", "-@"})
 
 
@@ -53,6 +55,10 @@ class Place:
         where the command runs; its own `cd` does not move this one."""
         return Place(here, self.before, list(self.stack), self.script_dir)
 
+    def adopt(self, other: Place) -> None:
+        """Where a script run in this shell (`eval`, a function) left it."""
+        self.here, self.before, self.stack = other.here, other.before, list(other.stack)
+
     def enter(self, level: int) -> None:
         """Subshells begin or end so that `level` of them are open."""
         while len(self.saved) < level:
@@ -60,11 +66,20 @@ class Place:
         while len(self.saved) > level:
             self.here, self.before, self.stack = self.saved.pop()
 
-    def run(self, program: str, args: list[str], segments: frozenset[str] = frozenset()) -> None:
+    def run(
+        self,
+        program: str,
+        args: list[str],
+        segments: frozenset[str] = frozenset(),
+        searched: bool = False,
+    ) -> None:
         """What `cd`, `pushd` or `popd` with `args` does to the place; `segments`: loop
-        variables each of whose values is one folder's name (`for d in */; do cd "$d"`)."""
+        variables each of whose values is one folder's name (`for d in */; do cd "$d"`);
+        `searched`: CDPATH is set, so `cd x` may go below any of its folders."""
         words = [word for word in args if word not in _CD_FLAGS]
         words = words[1:] if words[:1] == ["--"] else words
+        if searched and words and program in ("cd", "pushd") and _SEARCHED.match(words[0]):
+            words = ["$CDPATH"]  # not a folder this can name
         if program == "cd":
             if words[:1] == ["-"]:
                 if self.before != "":

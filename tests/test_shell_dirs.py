@@ -40,6 +40,10 @@ def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[st
         ("cd x | cat\ndocker build -f prod .", "."),  # a pipeline's part: its own subshell
         ("case $x in a) (cd y);; esac\ndocker build -f prod .", "."),
         ("sh -c 'cd elsewhere'\ndocker build -f prod .", "."),
+        ('eval "cd docker"\ndocker build -f prod .', "docker"),  # eval: this shell
+        ("go() { cd docker; }\ngo\ndocker build -f prod .", "docker"),  # a function call too
+        ("go() ( cd elsewhere )\ngo\ndocker build -f prod .", "."),  # ... unless a subshell
+        ("export CDPATH=.:other\ncd docker\ndocker build -f prod .", None),  # searched
     ],
 )
 def test_each_command_runs_in_the_folder_the_script_went_to(script: str, where: str | None) -> None:
@@ -114,15 +118,18 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
 ) -> None:
     """`cd "$BUILD_DIR" && docker build -f prod .`: which file it builds is not known, and
     its name is not a Dockerfile's, so no rule judges it: a blocking note at the line. A
-    build of `Dockerfile` there (judged by its name wherever it is) says nothing."""
+    build of `Dockerfile` there (judged by its name wherever it is) says nothing. So does a
+    build of a file the repository does not hold where the model puts it (a sourced script
+    moved the shell: not followed)."""
     workflow = tmp_path / ".github" / "workflows" / "build.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(
         "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
         '      - run: |\n          cd "$BUILD_DIR"\n          docker build -f prod .\n'
         "          docker build -f Dockerfile.ci .\n          docker build .\n"
+        "      - run: |\n          . ci/go-to-docker.sh\n          docker build -f prod .\n"
     )
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]
     notes = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"]
-    assert notes == [(".github/workflows/build.yml", 8)]
+    assert notes == [(".github/workflows/build.yml", 8), (".github/workflows/build.yml", 13)]

@@ -171,11 +171,13 @@ def _with_env(text: str, env: dict[str, str]) -> str:
     return _ENV_EXPRESSION.sub(lambda m: env.get(m.group(1), m.group(0)), text)
 
 
-def unlocated(document: Any) -> list[Problem]:
+def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
     """A blocking note at each build of the CI file whose Dockerfile cannot be located and
     is not named as a Dockerfile (`cd "$DIR" && docker build -f prod .`, `-f $FILE`,
-    build-push-action's `file: ${{ inputs.file }}`): what it builds is judged by no rule,
-    and saying nothing passed a root image green."""
+    build-push-action's `file: ${{ inputs.file }}`), or is a file the repository (`tree`)
+    does not hold there (made at run time, or in a folder the script reaches in a way not
+    followed: `source ./ci/cd-to-docker.sh`): what it builds is judged by no rule, and saying
+    nothing passed a root image green."""
     from gatekeeper.sources.workflow_scripts import working_directory
 
     found: list[Problem] = []
@@ -184,41 +186,47 @@ def unlocated(document: Any) -> list[Problem]:
         for command in step.get("commands") or []:
             given = _command_parts(command)
             folder = command.get("directory", directory)
-            if given is not None and _unknown(folder, given[0], given[1]):
+            why = _unknown(folder, given[0], given[1], tree) if given is not None else ""
+            if why:
                 file = str(command.get("file") or document.file)
-                found.append(_problem(file, int(command["line"]), str(command["text"])))
+                found.append(_problem(file, int(command["line"]), str(command["text"]), why))
         given_with = step.get("with")
         if _is_build_push(step) and isinstance(given_with, dict):
             env = _env(document, job, step)
             context = _with_env(str(given_with.get("context") or "."), env)
             file = _with_env(str(given_with.get("file") or ""), env)
-            if _unknown(".", context, file):
+            why = _unknown(".", context, file, tree)
+            if why:
                 line = document.locator.locate(("jobs", job_id, "steps", number)).line
-                found.append(_problem(document.file, line, f"file: {file}"))
+                found.append(_problem(document.file, line, f"file: {file}", why))
     return found
 
 
-def _problem(file: str, line: int, text: str) -> Problem:
+def _problem(file: str, line: int, text: str, why: str) -> Problem:
     message = (
-        f"`{text}` builds a Dockerfile gatekeeper cannot locate (its folder or name is computed"
-        " at run time) under a name that is not a Dockerfile's: it is judged by no rule; write"
-        " its path out, or name it Dockerfile"
+        f"`{text}` builds a Dockerfile gatekeeper cannot read ({why}) under a name that is not"
+        " a Dockerfile's: it is judged by no rule; build it from a path of the repository"
+        " written out, or name it Dockerfile"
     )
     return Problem("GK-LOCAL-NOT-EXPANDED", file, line, message)
 
 
-def _unknown(directory: str | None, context: str, file: str) -> bool:
-    """Whether a build's Dockerfile cannot be located while its name may be any file's."""
+def _unknown(directory: str | None, context: str, file: str, tree: Tree | None = None) -> str:
+    """Why a build's Dockerfile cannot be read while its name may be any file's ("" when it
+    can, or its name is a Dockerfile's: judged by its name wherever it is)."""
     from gatekeeper.sources.names import is_dockerfile
 
-    if "://" in context or file == "-":
-        return False
-    if not file:  # `<context>/Dockerfile`: judged by its name wherever it is
-        return False
+    if "://" in context or file == "-" or not file:  # no -f: `<context>/Dockerfile`
+        return ""
     name = file.rstrip("/").rsplit("/", 1)[-1]
     if "$" not in name and "`" not in name and is_dockerfile(name):
-        return False
-    return not shell_dirs.known(shell_dirs.resolve(directory, file))
+        return ""
+    path = shell_dirs.resolve(directory, file)
+    if not shell_dirs.known(path) or path is None:
+        return "its folder or name is computed at run time"
+    if path.startswith("/") or (tree is not None and not tree.exists(path)):
+        return f"{path} is no file of the repository: made at run time, or another folder"
+    return ""
 
 
 def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, str]] | None:

@@ -586,7 +586,7 @@ def _load_one(
     if b"build" in data or b"bud" in data:  # builds whose Dockerfile cannot be located
         from gatekeeper.sources.dockerfile_builds import unlocated
 
-        loaded.problems.extend(unlocated(document))
+        loaded.problems.extend(unlocated(document, context.tree if context else None))
     if context is not None and b"helm" in data:  # local charts its helm commands deploy
         from gatekeeper.sources.workflow_helm import renderings
 
