@@ -133,3 +133,44 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
     found = json.loads(run.stdout)["findings"]
     notes = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"]
     assert notes == [(".github/workflows/build.yml", 8), (".github/workflows/build.yml", 13)]
+
+
+def test_helm_and_envsubst_inputs_are_read_from_the_folder_the_command_runs_in(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`cd deploy && helm upgrade web ./chart -f values-prod.yaml` renders deploy/chart with
+    deploy/values-prod.yaml, and `cd deploy && envsubst < agent.yaml | kubectl apply -f -`
+    fills deploy/agent.yaml with the job's env: both privileged (the files' own defaults are
+    not), which were judged with the defaults only."""
+    chart = tmp_path / "deploy" / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("privileged: false\n")
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: app}}\nspec:\n"
+        "  containers:\n    - name: c\n      image: ghcr.io/acme/web:1.4.2\n"
+        "      securityContext: {{privileged: {value}}}\n"
+    )
+    (chart / "templates" / "pod.yaml").write_text(
+        pod.format(name="web", value="{{ .Values.privileged }}")
+    )
+    (tmp_path / "deploy" / "values-prod.yaml").write_text("privileged: true\n")
+    (tmp_path / "deploy" / "agent.yaml").write_text(
+        pod.format(name="agent", value="${DEBUG:-false}")
+    )
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    env: {DEBUG: 'true'}\n"
+        "    steps:\n"
+        "      - run: cd deploy && helm upgrade --install web ./chart -f values-prod.yaml\n"
+        "      - run: |\n          cd deploy\n"
+        "          envsubst < agent.yaml | kubectl apply -f -\n"
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = {
+        f["file"]
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    }
+    assert found == {"deploy/chart/templates/pod.yaml", "deploy/agent.yaml"}
