@@ -200,6 +200,9 @@ class Command:
     # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
     redirects: list[str] = field(default_factory=list)
     input: str = ""
+    # The file its standard input reads, from the root (`$?` unknown): `< FILE`, or `cat
+    # FILE |` before it (`docker build -f - . < docker/prod` builds docker/prod).
+    reads: str = ""
     # A shell running a payload decoded at run time (`echo "$P" | base64 -d | sh`): its
     # text is the whole pipeline; what it runs cannot be read.
     opaque: bool = False
@@ -226,6 +229,7 @@ class Command:
             "signature": self.signature,
             "opaque": self.opaque,
             "directory": self.directory,
+            **({"reads": self.reads} if self.reads else {}),
         }
 
 
@@ -263,6 +267,8 @@ class _Lexer:
         self.levels: list[int] = []  # per command: the subshells it runs in
         self.cases: list[int] = []  # the levels of the `case` statements open: `x)` ends a pattern
         self.bodies: set[int] = set()  # commands that begin a function's body (`f() {`)
+        self.reading = False  # the redirection target is the file standard input reads
+        self.reads: dict[int, str] = {}  # command index -> that file (`< docker/prod`)
         self.opened = -1  # where the last `(` ended: `()` right after it defines a function
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
@@ -393,6 +399,7 @@ class _Lexer:
                 self.heredoc_next = op in ("<<", "<<-")
                 self.heredoc_strip = op == "<<-"
                 self.here_string = op == "<<<"
+                self.reading = op == "<"
                 return True
         for op in _OPERATORS:
             if s.startswith(op, i):
@@ -432,6 +439,8 @@ class _Lexer:
                 self.inputs[len(self.commands)] = text
             else:
                 self.targets.append(text)
+                if self.reading:
+                    self.reads[len(self.commands)] = text
             self.here_string = False
             return
         self.current.append(word)
@@ -570,6 +579,11 @@ def commands(
         if command is not None:
             command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
             command.input = lexer.inputs.get(index, "")
+            reads = lexer.reads.get(index, "")  # `< FILE`, opened where the command runs
+            command.reads = _read_from(place.here, reads) if reads else ""
+            cat = chain[-1] if chain and chain[-1].program == "cat" else None
+            if not reads and cat is not None and len(cat.positional) == 1:
+                command.reads = _read_from(cat.directory, cat.positional[0])
             if chain and command.program == "tee":  # `echo x | tee -a FILE`
                 chain[-1].redirects.extend(command.positional)
             if chain and "xargs" in command.wrappers:  # `echo apply -f x | xargs kubectl`
@@ -687,6 +701,12 @@ def commands(
             if number == here:
                 place.adopt(inner_place)
     return found
+
+
+def _read_from(folder: str | None, path: str) -> str:
+    """The repository path of a file a command reads from `folder`; `$?` when unknown."""
+    resolved = shell_dirs.resolve(folder, path)
+    return resolved if shell_dirs.known(resolved) and resolved is not None else "$?"
 
 
 _CONDITIONALS = frozenset({"if", "case", "while", "until", "for", "select"})

@@ -82,6 +82,15 @@ def _git(root: Path, *args: str) -> None:
             "build:\n  before_script: [cd docker]\n  script: [docker build -f prod .]\n",
         ),
         (".github/workflows/build.yml", "      - run: ./ci/build.sh\n"),  # cd in the script
+        (  # the `default:` before_script a job runs before its own script
+            ".gitlab-ci.yml",
+            "default:\n  before_script: [cd docker]\nbuild:\n  script: [docker build -f prod .]\n",
+        ),
+        (".github/workflows/build.yml", "      - run: docker build -t x - < docker/prod\n"),
+        (
+            ".github/workflows/build.yml",
+            "      - run: cd docker && cat prod | docker build -f- .\n",
+        ),
     ],
 )
 def test_a_pull_request_building_a_dockerfile_after_cd_is_judged(

@@ -186,6 +186,8 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
         for command in step.get("commands") or []:
             given = _command_parts(command)
             folder = command.get("directory", directory)
+            if given is not None and given[1] and given[1] == command.get("reads"):
+                folder = "."  # the file standard input reads: from the root (shell.Command)
             why = _unknown(folder, given[0], given[1], tree) if given is not None else ""
             if why:
                 file = str(command.get("file") or document.file)
@@ -216,7 +218,9 @@ def _unknown(directory: str | None, context: str, file: str, tree: Tree | None =
     can, or its name is a Dockerfile's: judged by its name wherever it is)."""
     from gatekeeper.sources.names import is_dockerfile
 
-    if "://" in context or file == "-" or not file:  # no -f: `<context>/Dockerfile`
+    if file == "-":  # `printf '...' | docker build -`, a heredoc: text the script makes
+        return "its text is what the script writes to its standard input"
+    if "://" in context or not file:  # no -f: `<context>/Dockerfile`
         return ""
     name = file.rstrip("/").rsplit("/", 1)[-1]
     if "$" not in name and "`" not in name and is_dockerfile(name):
@@ -230,7 +234,8 @@ def _unknown(directory: str | None, context: str, file: str, tree: Tree | None =
 
 
 def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, str]] | None:
-    """(context, file, target, build args) of a build command, None for another command."""
+    """(context, file, target, build args) of a build command, None for another command; a
+    Dockerfile read from standard input is the file it reads (`reads`: from the root)."""
     words = [str(word) for word in command.get("args") or []]
     chains = _BUILDERS.get(str(command.get("program") or "").rsplit("/", 1)[-1], ())
     chain = next((c for c in chains if tuple(words[: len(c)]) == c), None)
@@ -253,9 +258,14 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
             target = value
         elif name in ("-f", "--file"):
             file = value
-        elif not word.startswith("-"):
+        elif word.startswith("-f") and not word.startswith("--"):  # `-f-`, `-fdocker/prod`
+            file = word[2:].removeprefix("=")
+        elif not word.startswith("-") or word == "-":
             context = word
         index += 1
+    if file == "-" or (context == "-" and not file):  # the Dockerfile on standard input
+        file = str(command.get("reads") or "-")  # `< docker/prod`, `cat docker/prod |`
+        context = "." if context == "-" else context
     return context, file, target, args
 
 
@@ -266,6 +276,8 @@ def _command_build(
     if given is None:
         return None
     context, file, target, args = given
+    if file and file == command.get("reads"):  # from the root, not the command's folder
+        directory = "."
     return _build(directory, context, file, target, args, where, every)
 
 

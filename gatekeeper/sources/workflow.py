@@ -968,7 +968,8 @@ def _gitlab(
             job["steps"] = []
             continue
         variants = gitlab.variables(built, definition, global_values)
-        _gitlab_steps(job, name, [definition], built, path, locator, variants)
+        inherited = holders if _inherits_before_script(job) else []
+        _gitlab_steps(job, name, [definition], built, path, locator, variants, inherited)
     outside = gitlab.outside_includes(raw)
     if outside:  # templates and components, as the steps of a job `include` (deploy actions)
         jobs["include"] = {"steps": []}
@@ -1088,10 +1089,13 @@ def _gitlab_steps(
     path: str,
     locator: LineMapLocator,
     variants: list[dict[str, str]],
+    defaults: list[gitlab.Definition] | None = None,
 ) -> None:
     """The job's script sections (gitlab.SECTIONS, its own or its templates') as `steps`,
     each with its commands and their lines, in whichever file they are written; a
-    script is split once per variable set the job may run with."""
+    script is split once per variable set the job may run with. `defaults`: the holders of
+    the `default:` before_script a job without its own runs (judged in job `default`; here
+    only where it leaves the shell: `cd docker` there lasts into the job's script)."""
     context: dict[str, Any] = {
         "job": name,
         "environment": _environment(_nearest(built, definitions[0], "environment")),
@@ -1110,6 +1114,16 @@ def _gitlab_steps(
         if name == "default" and keys not in gitlab.DEFAULT_SECTIONS:
             continue
         found = [item for held in definitions for item in gitlab.section(built, held, keys)]
+        if not found and keys == ("before_script",) and defaults:
+            for held in defaults[::-1]:  # `default:` over the old top-level before_script
+                ran = gitlab.section(built, held, keys)
+                for (number, variables), (where, line) in itertools.product(
+                    enumerate(variants), ran
+                ):
+                    for node in gitlab.with_inputs(built, where, line):
+                        _commands(node, where.lines, variables=variables, place=places[number])
+                if ran:
+                    break
         if not found:
             continue
         step_path: Path = ("jobs", name, "steps", len(steps))
@@ -1139,6 +1153,13 @@ def _gitlab_steps(
         _creates_cluster(command) for step in steps for command in step["commands"]
     )
     job["steps"] = steps
+
+
+def _inherits_before_script(job: dict[str, Any]) -> bool:
+    """Whether a GitLab job runs the `default:` before_script (`inherit: default:`)."""
+    inherit = job.get("inherit")
+    given = inherit.get("default", True) if isinstance(inherit, dict) else True
+    return given is True or (isinstance(given, list) and "before_script" in given)
 
 
 def _other(file: str, path: str) -> str:
