@@ -100,3 +100,31 @@ def test_a_build_action_s_file_from_the_env_is_read_and_an_unknown_one_said(
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
     assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/image.yml", 11)]
+
+
+def test_a_build_action_over_a_matrix_of_mappings_takes_each_entry(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`file: ${{ matrix.image.file }}` over `image: [{file: ..., context: ...}]` (the
+    OpenTelemetry demo's image builds): each entry's file is located, from the root as the
+    action reads it (`file: prod` with context ./docker is ./prod, no file: said), and an
+    entry naming docker/prod judges it, none said unknown."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    (tmp_path / "docker" / "Dockerfile").write_text(f"FROM {PINNED}\nUSER 1000\n")
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+        "        image:\n          - {file: ./docker/Dockerfile, context: ./}\n"
+        "          - {file: prod, context: ./docker}\n"
+        "    steps:\n      - uses: docker/build-push-action@v6\n        with:\n"
+        "          context: ${{ matrix.image.context }}\n          file: ${{ matrix.image.file }}\n"
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/image.yml", 11)]
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == []
+    workflow.write_text(workflow.read_text().replace("file: prod,", "file: docker/prod,"))
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == []
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]

@@ -127,11 +127,49 @@ def _workflow_builds(tree: Tree, every: bool = False) -> list[Build]:
                     found.append(build)
             if _is_build_push(step):
                 line = document.locator.locate(("jobs", job_id, "steps", number)).line
-                build = _action_build(
-                    step, f"{document.file}:{line}", every, _env(document, job, step)
-                )
-                if build is not None:
-                    found.append(build)
+                values = _expression_values(job, _env(document, job, step))
+                for given in _action_variants(step, job, values):
+                    build = _action_build(given, f"{document.file}:{line}", every)
+                    if build is not None:
+                        found.append(build)
+    return found
+
+
+def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, list[str]]:
+    """The values the job's `${{ env.X }}` and `${{ matrix.x }}` may take."""
+    from gatekeeper.sources.workflow_values import matrix_values
+
+    return matrix_values(job, env)
+
+
+_NESTED = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
+_MAX_ENTRIES = 256
+
+
+def _action_variants(
+    step: dict[str, Any], job: dict[str, Any], values: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """The step once per value its `with:` context and file expressions take (as written
+    when they take none): each entry of a matrix list of mappings together (`file_tag:
+    [{file: ..., context: ...}]`: `${{ matrix.file_tag.file }}` with its own context)."""
+    from gatekeeper.sources.workflow_values import with_expressions
+
+    given = step.get("with")
+    if not isinstance(given, dict):
+        return []
+    texts = [f"{given.get('context') or '.'}\n{given.get('file') or ''}"]
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    for name in sorted({found.group(1) for found in _NESTED.finditer(texts[0])}):
+        items = matrix.get(name) if isinstance(matrix, dict) else None
+        entries = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        if entries:
+            texts = [_entry(t, name, e) for t in texts for e in entries][:_MAX_ENTRIES]
+    found = []
+    for text in texts:
+        for variant in with_expressions(text, values):
+            context, _, file = variant.partition("\n")
+            found.append({**step, "with": {**given, "context": context, "file": file}})
     return found
 
 
@@ -163,12 +201,15 @@ def _env(document: Any, job: dict[str, Any], step: dict[str, Any]) -> dict[str, 
     return found
 
 
-_ENV_EXPRESSION = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+def _entry(text: str, name: str, entry: dict[str, Any]) -> str:
+    """`text` with `${{ matrix.<name>.<key> }}` of one matrix entry filled in."""
 
+    def value(found: re.Match[str]) -> str:
+        if found.group(1) != name or found.group(2) not in entry:
+            return found.group(0)
+        return str(entry[found.group(2)])
 
-def _with_env(text: str, env: dict[str, str]) -> str:
-    """`text` with each `${{ env.NAME }}` the env gives a plain value of replaced by it."""
-    return _ENV_EXPRESSION.sub(lambda m: env.get(m.group(1), m.group(0)), text)
+    return _NESTED.sub(value, text)
 
 
 def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
@@ -192,15 +233,16 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
             if why:
                 file = str(command.get("file") or document.file)
                 found.append(_problem(file, int(command["line"]), str(command["text"]), why))
-        given_with = step.get("with")
-        if _is_build_push(step) and isinstance(given_with, dict):
-            env = _env(document, job, step)
-            context = _with_env(str(given_with.get("context") or "."), env)
-            file = _with_env(str(given_with.get("file") or ""), env)
-            why = _unknown(".", context, file, tree)
+        if not _is_build_push(step):
+            continue
+        values = _expression_values(job, _env(document, job, step))
+        for variant in _action_variants(step, job, values):
+            context, file = variant["with"]["context"], variant["with"]["file"]
+            why = _unknown(".", str(context), str(file), tree)
             if why:
                 line = document.locator.locate(("jobs", job_id, "steps", number)).line
                 found.append(_problem(document.file, line, f"file: {file}", why))
+                break
     return found
 
 
@@ -281,9 +323,7 @@ def _command_build(
     return _build(directory, context, file, target, args, where, every)
 
 
-def _action_build(
-    step: dict[str, Any], where: str, every: bool = False, env: dict[str, str] | None = None
-) -> Build | None:
+def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Build | None:
     given = step.get("with")
     if not isinstance(given, dict):
         return None
@@ -292,8 +332,8 @@ def _action_build(
         key, assigned, value = line.strip().partition("=")
         if assigned and "$" not in value:
             args[key] = value
-    context = _with_env(str(given.get("context") or "."), env or {})
-    file = _with_env(str(given.get("file") or ""), env or {})
+    context = str(given.get("context") or ".")
+    file = str(given.get("file") or "")
     return _build(".", context, file, str(given.get("target") or ""), args, where, every)
 
 
