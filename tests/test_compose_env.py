@@ -77,3 +77,34 @@ def test_a_pull_request_changing_only_the_env_files_judges_the_compose_file(
         ("COMPOSE-PRIVILEGED", 4, "new"),
     ]
     assert run.returncode == 1
+
+
+def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """deploy/stack.yml (no compose file's name: the Kubernetes source took it, found no
+    manifest, said nothing) runs when CI says `docker compose -f deploy/stack.yml up`, or
+    when a `.env` sets COMPOSE_FILE: the PR that only adds that line judges it."""
+    (tmp_path / "deploy").mkdir()
+    privileged = "services:\n  web:\n    image: nginx:1.27\n    privileged: true\n"
+    (tmp_path / "deploy" / "stack.yml").write_text(privileged)
+    (tmp_path / "deploy" / "other.yml").write_text(privileged)
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
+    workflow.write_text(head + "      - run: echo up\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    workflow.write_text(head + "      - run: cd deploy && docker compose -f stack.yml up -d\n")
+    (tmp_path / ".env").write_text("COMPOSE_FILE=deploy/other.yml\n")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "run them")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["file"], f["line"], f["status"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-PRIVILEGED"
+    )
+    assert found == [("deploy/other.yml", 4, "new"), ("deploy/stack.yml", 4, "new")]

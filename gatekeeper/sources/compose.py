@@ -73,7 +73,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources.names import is_dockerfile
 
     tree = context.tree
-    composes = [file for file in tree.list_dir(".") if detect(file)]
+    others = compose_env.run_otherwise(tree)  # run under other names: what makes them run
+    yield from ((file, by) for file, by in others.items())
+    composes = [file for file in tree.list_dir(".") if detect(file)] + sorted(others)
     env_files = compose_env.ci_env_files(tree) if composes else {}
     for path in composes:
         data = _read(tree, path)

@@ -12,11 +12,13 @@ as written (the runner's environment is not known here).
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
+import weakref
 from typing import Any
 
-from gatekeeper import shell_dirs
+from gatekeeper import ownership, shell_dirs
 from gatekeeper.tree import Tree
 
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s?(.*)$")
@@ -73,9 +75,60 @@ def project_env(tree: Tree, compose_file: str) -> dict[str, str]:
 def ci_env_files(tree: Tree) -> dict[str, list[tuple[str, dict[str, str]]]]:
     """Per compose file, the `--env-file` sets CI runs it with (`docker compose --env-file
     deploy/prod.env up`): (where the command is, the variables of those files)."""
+    found: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for where, files, env in _ci_compose_commands(tree):
+        for file in files:
+            if env is not None:
+                found.setdefault(file, []).append((where, env))
+    return found
+
+
+_RUN: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def run_otherwise(tree: Tree) -> dict[str, str]:
+    """The files Compose runs under a name no adapter reads as a compose file's, each with
+    the file that makes it run: `docker compose -f deploy/stack.yml up` of CI (from the
+    folder the command runs in), `COMPOSE_FILE=deploy/stack.yml` (`:`-separated) of a
+    `.env` (from its folder, where `docker compose` reads it) or of a workflow's env. Nothing
+    judged them: a privileged service there passed green. Found once per tree."""
+    from gatekeeper.sources.compose import detect
+
+    try:
+        if tree in _RUN:
+            return _RUN[tree]
+    except TypeError:
+        pass
+    named: dict[str, str] = {}
+    for where, files, _ in _ci_compose_commands(tree):
+        for file in files:
+            named.setdefault(file, where.rpartition(":")[0])
+    for name in ownership.of(tree).named_below("", frozenset({".env"})):
+        try:
+            given = dotenv(tree.read(name).decode("utf-8", "replace")).get("COMPOSE_FILE", "")
+        except OSError:
+            continue
+        folder = posixpath.dirname(name) or "."
+        for file in given.split(":") if given else []:
+            path = _joined(folder, file.strip())
+            if path:
+                named.setdefault(path, name)
+    found = {
+        file: by
+        for file, by in named.items()
+        if not detect(file) and file.endswith((".yml", ".yaml")) and tree.exists(file)
+    }
+    with contextlib.suppress(TypeError):
+        _RUN[tree] = found
+    return found
+
+
+def _ci_compose_commands(tree: Tree) -> list[tuple[str, list[str], dict[str, str] | None]]:
+    """(where, compose files, variables of its `--env-file` files or None) of every `docker
+    compose` command of the tree's CI files."""
     from gatekeeper.sources import workflow
 
-    found: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    found = []
     for document in workflow.workflows(tree):
         jobs = document.obj.get("jobs") if isinstance(document.obj, dict) else None
         for job in jobs.values() if isinstance(jobs, dict) else []:
@@ -83,20 +136,17 @@ def ci_env_files(tree: Tree) -> dict[str, list[tuple[str, dict[str, str]]]]:
             for step in steps if isinstance(steps, list) else []:
                 for command in step.get("commands") or [] if isinstance(step, dict) else []:
                     given = _compose_command(command, tree)
-                    if given is None:
-                        continue
-                    files, env = given
-                    where = f"{command.get('file') or document.file}:{command['line']}"
-                    for file in files:
-                        found.setdefault(file, []).append((where, env))
+                    if given is not None:
+                        where = f"{command.get('file') or document.file}:{command['line']}"
+                        found.append((where, *given))
     return found
 
 
 def _compose_command(
     command: dict[str, Any], tree: Tree
-) -> tuple[list[str], dict[str, str]] | None:
-    """The compose files a `docker compose` (`docker-compose`) command with `--env-file`
-    reads, and the variables those env files set; None for any other command."""
+) -> tuple[list[str], dict[str, str] | None] | None:
+    """The compose files a `docker compose` (`docker-compose`) command reads, and the
+    variables its `--env-file` files set (None without any); None for any other command."""
     words = [str(word) for word in command.get("args") or []]
     program = str(command.get("program") or "")
     if program == "docker" and words[:1] == ["compose"]:
@@ -111,8 +161,6 @@ def _compose_command(
         if name in ("-f", "--file", "--env-file"):
             value = value if equals else (words[index + 1] if index + 1 < len(words) else "")
             (env_files if name == "--env-file" else files).append(value)
-    if not env_files:
-        return None
     if not files:
         files = [
             next(
@@ -121,6 +169,9 @@ def _compose_command(
                 "compose.yaml",
             )
         ]  # fmt: skip
+    located = [path for path in (_joined(folder, file) for file in files) if path]
+    if not env_files:
+        return located, None
     env: dict[str, str] = {}
     for given in env_files:
         path = _joined(folder, given)
@@ -129,7 +180,6 @@ def _compose_command(
                 env.update(dotenv(tree.read(path).decode("utf-8", "replace")))
         except OSError:
             continue
-    located = [path for path in (_joined(folder, file) for file in files) if path]
     return located, env
 
 
