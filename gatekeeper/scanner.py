@@ -82,7 +82,8 @@ def scan_one(
     context: sources.LoadContext,
 ) -> ScanResult:
     result = ScanResult()
-    adapter = sources.adapter_for(path, adapters) or _built_as_dockerfile(path, adapters, context)
+    adapter = _run_as_compose(path, data, adapters, context) or sources.adapter_for(path, adapters)
+    adapter = adapter or _built_as_dockerfile(path, adapters, context)
     if adapter is None:
         return result
     try:
@@ -386,6 +387,24 @@ def _built_as_dockerfile(
     if path not in dockerfile_builds.named_otherwise(context.tree):
         return None
     return next((adapter for adapter in adapters if adapter.NAME == "dockerfile"), None)
+
+
+_SERVICES = re.compile(rb"(?m)^services:")
+
+
+def _run_as_compose(
+    path: str, data: bytes, adapters: list[sources.Source], context: sources.LoadContext
+) -> sources.Source | None:
+    """The compose adapter for a file Compose runs under another name (`docker compose -f
+    deploy/stack.yml up`, COMPOSE_FILE: compose_env.run_otherwise), None for any other; only
+    a YAML file with a top-level `services:` asks (a manifest's hook reads no CI file)."""
+    if not path.endswith((".yml", ".yaml")) or not _SERVICES.search(data):
+        return None
+    from gatekeeper.sources import compose_env
+
+    if path not in compose_env.run_otherwise(context.tree):
+        return None
+    return next((adapter for adapter in adapters if adapter.NAME == "compose"), None)
 
 
 def _merge_in_order(chunks: list[bytes], files: int, result: ScanResult) -> None:

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper import shell_names
+from gatekeeper import shell_dirs, shell_names
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
@@ -200,9 +200,15 @@ class Command:
     # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
     redirects: list[str] = field(default_factory=list)
     input: str = ""
+    # The file its standard input reads, from the root (`$?` unknown): `< FILE`, or `cat
+    # FILE |` before it (`docker build -f - . < docker/prod` builds docker/prod).
+    reads: str = ""
     # A shell running a payload decoded at run time (`echo "$P" | base64 -d | sh`): its
     # text is the whole pipeline; what it runs cannot be read.
     opaque: bool = False
+    # The folder it runs in, from the repository root (shell_dirs): `cd docker && docker
+    # build -f prod .` builds docker/prod; None when the script computes it.
+    directory: str | None = "."
 
     @property
     def signature(self) -> str:
@@ -222,6 +228,8 @@ class Command:
             "wrappers": self.wrappers,
             "signature": self.signature,
             "opaque": self.opaque,
+            "directory": self.directory,
+            **({"reads": self.reads} if self.reads else {}),
         }
 
 
@@ -255,6 +263,13 @@ class _Lexer:
         self.redirected: list[list[str]] = []  # per command: its output redirection targets
         self.targets: list[str] = []
         self.pipe_pending = False
+        self.level = 0  # subshells `( ... )` open
+        self.levels: list[int] = []  # per command: the subshells it runs in
+        self.cases: list[int] = []  # the levels of the `case` statements open: `x)` ends a pattern
+        self.bodies: set[int] = set()  # commands that begin a function's body (`f() {`)
+        self.reading = False  # the redirection target is the file standard input reads
+        self.reads: dict[int, str] = {}  # command index -> that file (`< docker/prod`)
+        self.opened = -1  # where the last `(` ended: `()` right after it defines a function
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
         s = self.s
@@ -384,6 +399,7 @@ class _Lexer:
                 self.heredoc_next = op in ("<<", "<<-")
                 self.heredoc_strip = op == "<<-"
                 self.here_string = op == "<<<"
+                self.reading = op == "<"
                 return True
         for op in _OPERATORS:
             if s.startswith(op, i):
@@ -391,6 +407,13 @@ class _Lexer:
                 self._end_command()
                 self.pipe_pending = op in ("|", "|&")
                 self.i += len(op)
+                if op == "(":
+                    self.level += 1
+                    self.opened = self.i
+                elif op == ")" and self.level and not (self.cases and self.cases[-1] == self.level):
+                    self.level -= 1
+                    if not s[self.opened : i].strip():
+                        self.bodies.add(len(self.commands))
                 return True
         return False
 
@@ -416,6 +439,8 @@ class _Lexer:
                 self.inputs[len(self.commands)] = text
             else:
                 self.targets.append(text)
+                if self.reading:
+                    self.reads[len(self.commands)] = text
             self.here_string = False
             return
         self.current.append(word)
@@ -425,7 +450,13 @@ class _Lexer:
             self.commands.append((self.current, self.substitutions))
             self.piped.append(self.pipe_pending)
             self.redirected.append(self.targets)
+            self.levels.append(self.level)
             self.pipe_pending = False
+            first = self.current[0].text
+            if first == "case":
+                self.cases.append(self.level)
+            elif first == "esac" and self.cases:
+                self.cases.pop()
         self.current, self.substitutions, self.targets = [], [], []
 
     def _skip_heredocs(self) -> None:
@@ -516,22 +547,29 @@ def commands(
     depth: int = 0,
     names: _Names | None = None,
     written: dict[str, str] | None = None,
+    place: shell_dirs.Place | None = None,
 ) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
     `variables`: names known to hold a program name (a CI job's `env:`); the script's own
     plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`.
     `written`: the files earlier scripts of the job wrote (their text), added to as this
-    one writes more: a later step may run them."""
+    one writes more: a later step may run them.
+    `place`: where the script starts (the root when not given), moved as it runs (`cd`)."""
     found: list[Command] = []
+    place = place if place is not None else shell_dirs.Place()
+    blocks: list[tuple[str, str | None]] = []  # (kind, folder when it began), see _block
     known = dict(variables or {})
     names = names or _Names(written=written if written is not None else {})
     names.functions.update(shell_names.functions(script))
     lexer = _Lexer(script)
     pipeline: list[Command] = []  # the commands piped into the current one
     start = 0  # where the current pipeline starts in `script`
-    for index, ((words, substitutions), piped, targets) in enumerate(
-        zip(lexer.run(), lexer.piped, lexer.redirected, strict=True)
+    lexed = lexer.run()
+    for index, ((words, substitutions), piped, targets, level) in enumerate(
+        zip(lexed, lexer.piped, lexer.redirected, lexer.levels, strict=True)
     ):
+        place.enter(level)
+        _block(words[0].text, index in lexer.bodies, place, blocks)
         text = " ".join(script[words[0].start : words[-1].end].replace("\\\n", " ").split())
         start = start if piped else words[0].start
         argv, lines = _expanded_words(words, known, script)
@@ -541,6 +579,11 @@ def commands(
         if command is not None:
             command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
             command.input = lexer.inputs.get(index, "")
+            reads = lexer.reads.get(index, "")  # `< FILE`, opened where the command runs
+            command.reads = _read_from(place.here, reads) if reads else ""
+            cat = chain[-1] if chain and chain[-1].program == "cat" else None
+            if not reads and cat is not None and len(cat.positional) == 1:
+                command.reads = _read_from(cat.directory, cat.positional[0])
             if chain and command.program == "tee":  # `echo x | tee -a FILE`
                 chain[-1].redirects.extend(command.positional)
             if chain and "xargs" in command.wrappers:  # `echo apply -f x | xargs kubectl`
@@ -554,6 +597,14 @@ def commands(
             known.update(_read_into(command))
         if command is None:
             continue
+        command.directory = place.here
+        if (
+            command.program in _MOVES
+            and not piped
+            and not (index + 1 < len(lexed) and lexer.piped[index + 1])
+        ):  # a pipeline's part runs in a subshell of its own
+            searched = "CDPATH" in known  # `cd x` may be a folder below any of CDPATH's
+            place.run(command.program, command.args, shell_dirs.segments(names.loops), searched)
         if _unreadable(command):
             _opaque(command, script, start, words)
         _learn(command, argv, names)
@@ -589,14 +640,14 @@ def commands(
             code = _inline_code(command)
             if code is not None and command.program.startswith("python"):
                 for nested in python_commands(code):
-                    nested.line = command.line
+                    nested.line, nested.directory = command.line, command.directory
                     found.append(nested)
             elif code is not None:  # node -e "execSync('kubectl apply ...')": its strings
                 literals = _literals(code)
                 inner_scripts.extend((literal, command.line) for literal in literals)
                 for nested in code_commands(code):
                     if nested.text not in literals:  # split already as a literal
-                        nested.line = command.line
+                        nested.line, nested.directory = command.line, command.directory
                         found.append(nested)
         if command.program == "eval":
             evaluated.append(" ".join(command.args))
@@ -604,7 +655,7 @@ def commands(
             evaluated.extend(command.args[:1])  # trap 'kubectl apply -f x' EXIT
         if command.program in _AWKS and command.positional:  # awk 'BEGIN{system("...")}'
             for nested in code_commands(command.positional[0]):
-                nested.line = command.line
+                nested.line, nested.directory = command.line, command.directory
                 found.append(nested)
         ran_file = _written_file(command, argv, names)
         if ran_file is not None:  # `printf 'kubectl apply' > d.sh; sh d.sh`: what it wrote
@@ -617,8 +668,11 @@ def commands(
                         inner_scripts.append((ran, command.line))
                     if opaque:
                         _opaque(command, script, start, words)
+        here = -1  # the script of inner_scripts that runs in this shell: eval's, a cd lasts
         for text_run in evaluated:
             ran, opaque = _with_outputs(text_run)
+            if command.program == "eval":
+                here = len(inner_scripts)
             inner_scripts.append((ran, command.line))
             if opaque:
                 _opaque(command, script, start, words)
@@ -633,15 +687,50 @@ def commands(
             # the body does not say it already
             spelled = {nested.signature for nested in commands(body, known, 3)}
             call = shell_names.called(body, command.args)
-            for nested in commands(call, known, depth + 1, names):
+            called = place.inner(place.here)
+            for nested in commands(call, known, depth + 1, names, place=called):
                 if nested.signature not in spelled:
                     nested.line = command.line
                     found.append(nested)
-        for inner, line in inner_scripts:
-            for nested in commands(inner, known, depth + 1, names):
+            place.adopt(called)  # a function runs in the caller's shell: its cd lasts
+        for number, (inner, line) in enumerate(inner_scripts):
+            inner_place = place.inner(command.directory)
+            for nested in commands(inner, known, depth + 1, names, place=inner_place):
                 nested.line += line
                 found.append(nested)
+            if number == here:
+                place.adopt(inner_place)
     return found
+
+
+def _read_from(folder: str | None, path: str) -> str:
+    """The repository path of a file a command reads from `folder`; `$?` when unknown."""
+    resolved = shell_dirs.resolve(folder, path)
+    return resolved if shell_dirs.known(resolved) and resolved is not None else "$?"
+
+
+_CONDITIONALS = frozenset({"if", "case", "while", "until", "for", "select"})
+_BLOCK_ENDS = frozenset({"fi", "esac", "done", "}"})
+
+
+def _block(
+    first: str, body: bool, place: shell_dirs.Place, blocks: list[tuple[str, str | None]]
+) -> None:
+    """Follow the blocks a command begins or ends by its first word, for the folder: a `cd`
+    in a function's body moves nothing where it is defined; one in a branch or a loop that
+    changed the folder by the block's end leaves it unknown (which branch ran is not)."""
+    if first in _CONDITIONALS:
+        blocks.append(("branch", place.here))
+    elif first == "function" or (body and first == "{"):
+        blocks.append(("function", place.here))
+    elif first == "{":
+        blocks.append(("group", place.here))
+    elif first in _BLOCK_ENDS and blocks:
+        kind, began = blocks.pop()
+        if kind == "function":
+            place.here = began
+        elif kind == "branch" and place.here != began:
+            place.here = None
 
 
 def _flag_values(args: list[str], names: tuple[str, ...]) -> list[str]:
@@ -685,6 +774,8 @@ def _distinct(runs: dict[str, None]) -> list[str]:
     return found
 
 
+# Commands that move the script to another folder (shell_dirs).
+_MOVES = frozenset({"cd", "pushd", "popd"})
 # Characters of a program word that may stand for another word; commands that name things.
 _INDIRECT = frozenset("$`'\"")
 _TEACHERS = frozenset({"alias", "ln", "cp", "install", "mv", "curl", "wget"})
@@ -782,6 +873,7 @@ def _loop_variants(
             argv, lines = _named(*_expanded_words(words, {**known, name: value}, script), names)
             variant = _command(argv, lines, text)
             if variant is not None and variant.signature != command.signature:
+                variant.directory = command.directory
                 found.append(variant)
     return found
 

@@ -43,7 +43,8 @@ def test_a_build_arg_or_target_given_by_a_workflow_is_judged() -> None:
     assert scan_tree(plain) == []
     for run, line, message in [
         ("docker build --build-arg APP_UID=0 -f docker/Dockerfile .", 6, "runs as 0"),
-        ("cd x && docker buildx build --build-arg=APP_UID=0 docker", 6, "runs as 0"),
+        # the context from the folder `cd` went to (shell_dirs): x/../docker
+        ("cd x && docker buildx build --build-arg=APP_UID=0 ../docker", 6, "runs as 0"),
         ("podman build --target debug -t web docker", 2, "target stage debug runs as root"),
     ]:
         files = {**plain, ".github/workflows/image.yml": workflow(run)}

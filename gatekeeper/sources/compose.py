@@ -30,7 +30,7 @@ from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, compose_env
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import (
     NodeLocator,
@@ -73,10 +73,19 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources.names import is_dockerfile
 
     tree = context.tree
-    for path in [file for file in tree.list_dir(".") if detect(file)]:
+    others = compose_env.run_otherwise(tree)  # run under other names: what makes them run
+    yield from ((file, by) for file, by in others.items())
+    composes = [file for file in tree.list_dir(".") if detect(file)] + sorted(others)
+    env_files = compose_env.ci_env_files(tree) if composes else {}
+    for path in composes:
         data = _read(tree, path)
         entries = read_layers(path, data)[0] if data is not None else []
         folder = posixpath.dirname(path)
+        dotenv = posixpath.join(folder, ".env") if folder else ".env"
+        if tree.exists(dotenv):  # its `${VAR}` values (compose_env)
+            yield path, dotenv
+        for where, _ in env_files.get(path, []):  # the workflow that gives it --env-file
+            yield path, where.rpartition(":")[0]
         for entry in entries:
             included = entry.obj.get("include")
             for item in included if isinstance(included, list) else []:
@@ -102,6 +111,11 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:
     entries, problems = read_layers(path, data)
     loaded = Loaded(problems=problems)
+    if context is not None and context.tree is not None:  # `${VAR}` as Compose fills it
+        env = compose_env.project_env(context.tree, path)
+        for _, given in compose_env.ci_env_files(context.tree).get(path, []):
+            env.update(given)  # what CI deploys with (its --env-file) wins
+        entries = [_filled(entry, env) for entry in entries] if env else entries
     locators = [
         _load_layer(path, data, entry, index, context, depth, loaded)
         for index, entry in enumerate(entries)
@@ -110,6 +124,11 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
         layers = [(entry.obj, locator) for entry, locator in zip(entries, locators, strict=True)]
         _named_dockerfiles(path, layers, context, loaded)
     return loaded
+
+
+def _filled(entry: YamlDocument, env: dict[str, str]) -> YamlDocument:
+    """A layer with the `${VAR}` that `env` sets filled in (a copy: the layer is kept)."""
+    return dataclasses.replace(entry, obj=compose_env.interpolated(entry.obj, env))
 
 
 def read_layers(path: str, data: bytes) -> tuple[list[YamlDocument], list[Problem]]:

@@ -102,6 +102,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     # change to the workflow alone (`-f` pointed at it) judges it again.
     for made in dockerfile_builds.named_builds(context.tree):
         yield made.dockerfile, made.where.rpartition(":")[0]
+        if made.via:  # the workflow running the Bake file (`docker buildx bake -f FILE`)
+            yield made.dockerfile, made.via
 
 
 _DIRECTIVE_LINE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")

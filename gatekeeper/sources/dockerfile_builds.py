@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatekeeper import ownership
+from gatekeeper import ownership, shell_dirs
+from gatekeeper.document import Problem
 from gatekeeper.tree import Tree, inside
 
 # (program, subcommands) that build an image from a Dockerfile.
@@ -53,6 +55,7 @@ class Build:
     where: str  # `file:line` of the build command or compose service
     target: str = ""
     args: dict[str, str] = field(default_factory=dict)
+    via: str = ""  # the workflow that runs the Bake file `where` names (`bake -f FILE`)
 
 
 _BUILDS: weakref.WeakKeyDictionary[Any, list[Build]] = weakref.WeakKeyDictionary()
@@ -96,12 +99,14 @@ def named_otherwise(tree: Tree) -> frozenset[str]:
 
 
 def named_builds(tree: Tree) -> list[Build]:
-    """The workflows' builds of files named_otherwise finds (each with where it is built)."""
+    """The workflows' and Bake targets' builds of files named_otherwise finds (each with
+    where it is built): a target's `dockerfile = "docker/prod"` is built by `docker buildx
+    bake` as a Dockerfile under another name."""
     from gatekeeper.sources.names import is_dockerfile
 
     return [
         build
-        for build in _workflow_builds(tree, every=True)
+        for build in _workflow_builds(tree, every=True) + _bake_builds(tree, every=True)
         if not is_dockerfile(build.dockerfile) and tree.exists(build.dockerfile)
     ]
 
@@ -113,30 +118,166 @@ def _workflow_builds(tree: Tree, every: bool = False) -> list[Build]:
 
     found: list[Build] = []
     for document in workflow.workflows(tree):
-        jobs = document.obj.get("jobs")
-        for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
-            steps = job.get("steps") if isinstance(job, dict) else None
-            for number, step in enumerate(steps if isinstance(steps, list) else []):
-                if not isinstance(step, dict):
-                    continue
-                directory = working_directory(step, job)
-                for command in step.get("commands") or []:
-                    where = f"{command.get('file') or document.file}:{command['line']}"
-                    build = _command_build(command, directory, where, every)
-                    if build is not None:
-                        found.append(build)
-                uses = step.get("uses")
-                if isinstance(uses, str) and uses.startswith("docker/build-push-action@"):
-                    line = document.locator.locate(("jobs", job_id, "steps", number)).line
-                    build = _action_build(step, f"{document.file}:{line}", every)
+        for job_id, job, number, step in _steps(document):
+            directory = working_directory(step, job)
+            for command in step.get("commands") or []:
+                where = f"{command.get('file') or document.file}:{command['line']}"
+                build = _command_build(command, command.get("directory", directory), where, every)
+                if build is not None:
+                    found.append(build)
+            if _is_build_push(step):
+                line = document.locator.locate(("jobs", job_id, "steps", number)).line
+                values = _expression_values(job, _env(document, job, step))
+                for given in _action_variants(step, job, values):
+                    build = _action_build(given, f"{document.file}:{line}", every)
                     if build is not None:
                         found.append(build)
     return found
 
 
-def _command_build(
-    command: dict[str, Any], directory: str, where: str, every: bool = False
-) -> Build | None:
+def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, list[str]]:
+    """The values the job's `${{ env.X }}` and `${{ matrix.x }}` may take."""
+    from gatekeeper.sources.workflow_values import matrix_values
+
+    return matrix_values(job, env)
+
+
+_NESTED = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
+_MAX_ENTRIES = 256
+
+
+def _action_variants(
+    step: dict[str, Any], job: dict[str, Any], values: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """The step once per value its `with:` context and file expressions take (as written
+    when they take none): each entry of a matrix list of mappings together (`file_tag:
+    [{file: ..., context: ...}]`: `${{ matrix.file_tag.file }}` with its own context)."""
+    from gatekeeper.sources.workflow_values import with_expressions
+
+    given = step.get("with")
+    if not isinstance(given, dict):
+        return []
+    texts = [f"{given.get('context') or '.'}\n{given.get('file') or ''}"]
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    for name in sorted({found.group(1) for found in _NESTED.finditer(texts[0])}):
+        items = matrix.get(name) if isinstance(matrix, dict) else None
+        entries = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        if entries:
+            texts = [_entry(t, name, e) for t in texts for e in entries][:_MAX_ENTRIES]
+    found = []
+    for text in texts:
+        for variant in with_expressions(text, values):
+            context, _, file = variant.partition("\n")
+            found.append({**step, "with": {**given, "context": context, "file": file}})
+    return found
+
+
+def _steps(document: Any) -> list[tuple[str, dict[str, Any], int, dict[str, Any]]]:
+    """(job id, job, step number, step) of every step of a loaded CI file."""
+    found = []
+    jobs = document.obj.get("jobs") if isinstance(document.obj, dict) else None
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+        steps = job.get("steps") if isinstance(job, dict) else None
+        for number, step in enumerate(steps if isinstance(steps, list) else []):
+            if isinstance(step, dict):
+                found.append((str(job_id), job, number, step))
+    return found
+
+
+def _is_build_push(step: dict[str, Any]) -> bool:
+    uses = step.get("uses")
+    return isinstance(uses, str) and uses.startswith("docker/build-push-action@")
+
+
+def _env(document: Any, job: dict[str, Any], step: dict[str, Any]) -> dict[str, str]:
+    """The plain `env:` values of the workflow, the job and the step (the step's win)."""
+    found: dict[str, str] = {}
+    for holder in (document.obj, job, step):
+        env = holder.get("env") if isinstance(holder, dict) else None
+        for key, value in env.items() if isinstance(env, dict) else []:
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                found[str(key)] = str(value)
+    return found
+
+
+def _entry(text: str, name: str, entry: dict[str, Any]) -> str:
+    """`text` with `${{ matrix.<name>.<key> }}` of one matrix entry filled in."""
+
+    def value(found: re.Match[str]) -> str:
+        if found.group(1) != name or found.group(2) not in entry:
+            return found.group(0)
+        return str(entry[found.group(2)])
+
+    return _NESTED.sub(value, text)
+
+
+def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
+    """A blocking note at each build of the CI file whose Dockerfile cannot be located and
+    is not named as a Dockerfile (`cd "$DIR" && docker build -f prod .`, `-f $FILE`,
+    build-push-action's `file: ${{ inputs.file }}`), or is a file the repository (`tree`)
+    does not hold there (made at run time, or in a folder the script reaches in a way not
+    followed: `source ./ci/cd-to-docker.sh`): what it builds is judged by no rule, and saying
+    nothing passed a root image green."""
+    from gatekeeper.sources.workflow_scripts import working_directory
+
+    found: list[Problem] = []
+    for job_id, job, number, step in _steps(document):
+        directory = working_directory(step, job)
+        for command in step.get("commands") or []:
+            given = _command_parts(command)
+            folder = command.get("directory", directory)
+            if given is not None and given[1] and given[1] == command.get("reads"):
+                folder = "."  # the file standard input reads: from the root (shell.Command)
+            why = _unknown(folder, given[0], given[1], tree) if given is not None else ""
+            if why:
+                file = str(command.get("file") or document.file)
+                found.append(_problem(file, int(command["line"]), str(command["text"]), why))
+        if not _is_build_push(step):
+            continue
+        values = _expression_values(job, _env(document, job, step))
+        for variant in _action_variants(step, job, values):
+            context, file = variant["with"]["context"], variant["with"]["file"]
+            why = _unknown(".", str(context), str(file), tree)
+            if why:
+                line = document.locator.locate(("jobs", job_id, "steps", number)).line
+                found.append(_problem(document.file, line, f"file: {file}", why))
+                break
+    return found
+
+
+def _problem(file: str, line: int, text: str, why: str) -> Problem:
+    message = (
+        f"`{text}` builds a Dockerfile gatekeeper cannot read ({why}) under a name that is not"
+        " a Dockerfile's: it is judged by no rule; build it from a path of the repository"
+        " written out, or name it Dockerfile"
+    )
+    return Problem("GK-LOCAL-NOT-EXPANDED", file, line, message)
+
+
+def _unknown(directory: str | None, context: str, file: str, tree: Tree | None = None) -> str:
+    """Why a build's Dockerfile cannot be read while its name may be any file's ("" when it
+    can, or its name is a Dockerfile's: judged by its name wherever it is)."""
+    from gatekeeper.sources.names import is_dockerfile
+
+    if file == "-":  # `printf '...' | docker build -`, a heredoc: text the script makes
+        return "its text is what the script writes to its standard input"
+    if "://" in context or not file:  # no -f: `<context>/Dockerfile`
+        return ""
+    name = file.rstrip("/").rsplit("/", 1)[-1]
+    if "$" not in name and "`" not in name and is_dockerfile(name):
+        return ""
+    path = shell_dirs.resolve(directory, file)
+    if not shell_dirs.known(path) or path is None:
+        return "its folder or name is computed at run time"
+    if path.startswith("/") or (tree is not None and not tree.exists(path)):
+        return f"{path} is no file of the repository: made at run time, or another folder"
+    return ""
+
+
+def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, str]] | None:
+    """(context, file, target, build args) of a build command, None for another command; a
+    Dockerfile read from standard input is the file it reads (`reads`: from the root)."""
     words = [str(word) for word in command.get("args") or []]
     chains = _BUILDERS.get(str(command.get("program") or "").rsplit("/", 1)[-1], ())
     chain = next((c for c in chains if tuple(words[: len(c)]) == c), None)
@@ -159,9 +300,26 @@ def _command_build(
             target = value
         elif name in ("-f", "--file"):
             file = value
-        elif not word.startswith("-"):
+        elif word.startswith("-f") and not word.startswith("--"):  # `-f-`, `-fdocker/prod`
+            file = word[2:].removeprefix("=")
+        elif not word.startswith("-") or word == "-":
             context = word
         index += 1
+    if file == "-" or (context == "-" and not file):  # the Dockerfile on standard input
+        file = str(command.get("reads") or "-")  # `< docker/prod`, `cat docker/prod |`
+        context = "." if context == "-" else context
+    return context, file, target, args
+
+
+def _command_build(
+    command: dict[str, Any], directory: str | None, where: str, every: bool = False
+) -> Build | None:
+    given = _command_parts(command)
+    if given is None:
+        return None
+    context, file, target, args = given
+    if file and file == command.get("reads"):  # from the root, not the command's folder
+        directory = "."
     return _build(directory, context, file, target, args, where, every)
 
 
@@ -180,7 +338,7 @@ def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Buil
 
 
 def _build(
-    directory: str,
+    directory: str | None,
     context: str,
     file: str,
     target: str,
@@ -188,12 +346,18 @@ def _build(
     where: str,
     every: bool = False,
 ) -> Build | None:
-    """The build of the Dockerfile `file` (relative to `directory`, else `context/Dockerfile`):
-    when it gives args or a target, or `every` build."""
-    if not (args or target or every) or "$" in target or "$" in context + file or "://" in context:
+    """The build of the Dockerfile `file` (relative to `directory`, the folder the command
+    runs in: shell_dirs; else `context/Dockerfile`): when it gives args or a target, or
+    `every` build."""
+    if not (args or target or every) or "$" in target or "://" in context or file == "-":
         return None
-    base = posixpath.join(directory or ".", context)
-    dockerfile = inside(posixpath.join(directory or ".", file) if file else base + "/Dockerfile")
+    if file:
+        path = shell_dirs.resolve(directory, file)
+    else:
+        path = shell_dirs.join(shell_dirs.resolve(directory, context or "."), "Dockerfile")
+    if not shell_dirs.known(path) or path is None or path.startswith("/"):
+        return None
+    dockerfile = inside(path)
     if dockerfile is None:
         return None
     return Build(dockerfile, where, target, args)
@@ -203,6 +367,7 @@ def _compose_builds(tree: Tree) -> list[Build]:
     """Each service's `build` merged over every `---` document of the compose file, as
     compose-go merges them (a second document's `args: {APP_UID: "0"}` is the build's), at
     the line of the last document that writes it."""
+    from gatekeeper.sources import compose_env
     from gatekeeper.sources.compose import merge_values, read_layers, with_defaults
     from gatekeeper.yamldoc import NodeLocator
 
@@ -212,10 +377,14 @@ def _compose_builds(tree: Tree) -> list[Build]:
             entries, _ = read_layers(name, tree.read(name))
         except OSError:
             continue
+        env = compose_env.project_env(tree, name)  # `${VAR}` as Compose fills it (.env)
+        for _, given in compose_env.ci_env_files(tree).get(name, []):
+            env.update(given)
+        objs = [compose_env.interpolated(entry.obj, env) for entry in entries]
         builds: dict[str, dict[str, Any]] = {}
         lines: dict[str, int] = {}
-        for entry in entries:
-            services = entry.obj.get("services")
+        for entry, obj in zip(entries, objs, strict=True):
+            services = obj.get("services")
             for service_name, service in services.items() if isinstance(services, dict) else ():
                 build = service.get("build") if isinstance(service, dict) else None
                 if isinstance(build, str):
@@ -250,38 +419,125 @@ def _compose_builds(tree: Tree) -> list[Build]:
     return found
 
 
-def _bake_builds(tree: Tree) -> list[Build]:
+def _bake_builds(tree: Tree, every: bool = False) -> list[Build]:
     """The targets of Docker Bake files (`target "web" { context, dockerfile, args, target,
     inherits }`): `docker buildx bake` builds each with its args, so a last stage's
     `USER ${APP_UID}` is root with `args = { APP_UID = "0" }` (red team t09 of session 12:
-    it passed green). Values holding `${...}` (Bake variables) are unknown and left out."""
+    it passed green); `every`: each target's build. Bake (buildx bake.go toBuildOpt) reads
+    `context` from the folder it runs in and `dockerfile` from the context: a file of the
+    default names from its own folder, a file CI names (`docker buildx bake -f ci/build.hcl`,
+    docker/bake-action's `files:`) from the folder the command runs in. `${VAR}` takes the
+    Bake variable's default; other computed values are unknown and left out."""
     found: list[Build] = []
-    for name in ownership.of(tree).named_below("", _BAKE_NAMES):
+    for name, directory, via in bake_files(tree):
         try:
-            targets = _bake_targets(tree.read(name).decode("utf-8"), name.endswith(".json"))
+            text = tree.read(name).decode("utf-8")
+            targets = _bake_targets(text, name.endswith(".json"))
         except (OSError, ValueError):  # unreadable, not UTF-8, not HCL (HclError) or JSON
             continue
-        directory = posixpath.dirname(name) or "."
+        defaults = _bake_variables(text, name.endswith(".json"))
         for target_name, (_, line) in targets.items():
             settings = _inherited(targets, target_name, 0)
             raw = settings.get("args")
             args = {
-                str(key): _text(value)
+                str(key): _filled(_text(value), defaults)
                 for key, value in (raw.items() if isinstance(raw, dict) else [])
                 if value is not None
             }
             args = {key: value for key, value in args.items() if "$" not in value}
+            context = _filled(_text(settings.get("context") or "."), defaults)
             made = _build(
-                posixpath.join(directory, _text(settings.get("context") or ".")),
+                shell_dirs.join(directory, context) if "://" not in context else context,
                 ".",
-                _text(settings.get("dockerfile") or "Dockerfile"),
-                _text(settings.get("target") or ""),
+                _filled(_text(settings.get("dockerfile") or "Dockerfile"), defaults),
+                _filled(_text(settings.get("target") or ""), defaults),
                 args,
                 f"{name}:{line}",
+                every,
             )
             if made is not None:
-                found.append(made)
+                found.append(replace(made, via=via))
     return found
+
+
+def bake_files(tree: Tree) -> list[tuple[str, str, str]]:
+    """(Bake file, the folder its contexts are read from, the workflow that names it or ""):
+    each of the default names from its own folder, and each file a workflow's `docker buildx
+    bake -f FILE` (or bake-action's `files:`) names from the folder the command runs in."""
+    from gatekeeper.sources import workflow
+
+    found = {
+        (name, posixpath.dirname(name) or "."): ""
+        for name in ownership.of(tree).named_below("", _BAKE_NAMES)
+    }
+    for document in workflow.workflows(tree):
+        for _, _, _, step in _steps(document):
+            for command in step.get("commands") or []:
+                for given, folder in _baked(command):
+                    path = shell_dirs.resolve(folder, given)
+                    if shell_dirs.known(path) and path and not path.startswith("/"):
+                        found.setdefault((path, folder or "."), document.file)
+            uses, given_with = step.get("uses"), step.get("with")
+            if isinstance(uses, str) and uses.startswith("docker/bake-action@"):
+                written = given_with if isinstance(given_with, dict) else {}
+                folder = shell_dirs.resolve(".", str(written.get("workdir") or "."))
+                for given in re.split(r"[\n,]", str(written.get("files") or "")):
+                    path = shell_dirs.resolve(folder, given.strip()) if given.strip() else None
+                    if shell_dirs.known(path) and path and not path.startswith("/"):
+                        found.setdefault((path, folder or "."), document.file)
+    return sorted(
+        (name, folder, via)
+        for (name, folder), via in found.items()
+        if name.endswith((".hcl", ".json")) and tree.exists(name)
+    )
+
+
+def _baked(command: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The `-f` files of a `docker buildx bake` (`docker bake`) command, each with the folder
+    it runs in."""
+    words = [str(word) for word in command.get("args") or []]
+    if command.get("program") != "docker" or words[:2] not in (["buildx", "bake"], ["bake"]):
+        return []
+    folder = command.get("directory", ".")
+    found = []
+    for index, word in enumerate(words):
+        name, equals, value = word.partition("=")
+        if name in ("-f", "--file"):
+            value = value if equals else (words[index + 1] if index + 1 < len(words) else "")
+            found.append((value, folder))
+    return found
+
+
+_BAKE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _bake_variables(text: str, json_file: bool) -> dict[str, str]:
+    """The plain defaults of a Bake file's `variable` blocks: what `${NAME}` is when the
+    environment does not set NAME."""
+    import json
+
+    from gatekeeper.hcl import parse
+
+    found: dict[str, str] = {}
+    if json_file:
+        data = json.loads(text)
+        listed = data.get("variable") if isinstance(data, dict) else None
+        bodies = [(str(k), v) for k, v in (listed.items() if isinstance(listed, dict) else [])]
+    else:
+        bodies = [
+            (block.labels[0], block.body)
+            for block in parse(text).blocks
+            if block.type == "variable" and len(block.labels) == 1
+        ]
+    for name, body in bodies:
+        value = body.get("default") if isinstance(body, dict) else None
+        if isinstance(value, (str, int, float)) and "$" not in str(value):
+            found[name] = _text(value)
+    return found
+
+
+def _filled(text: str, defaults: dict[str, str]) -> str:
+    return _BAKE_VARIABLE.sub(lambda m: defaults.get(m.group(1), m.group(0)), text)
 
 
 def _bake_targets(text: str, json_file: bool) -> dict[str, tuple[dict[str, Any], int]]:

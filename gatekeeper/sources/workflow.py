@@ -34,7 +34,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekeeper import shell, shell_names
+from gatekeeper import shell, shell_dirs, shell_names
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
@@ -42,6 +42,7 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
+from gatekeeper.sources.workflow_scripts import step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
     input_values,
@@ -584,6 +585,10 @@ def _load_one(
             _throwaway_clusters(obj, context.tree)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
     loaded.documents.append(document)
+    if b"build" in data or b"bud" in data:  # builds whose Dockerfile cannot be located
+        from gatekeeper.sources.dockerfile_builds import unlocated
+
+        loaded.problems.extend(unlocated(document, context.tree if context else None))
     if context is not None and b"helm" in data:  # local charts its helm commands deploy
         from gatekeeper.sources.workflow_helm import renderings
 
@@ -877,15 +882,25 @@ def _github_job(
         expressions = {**(known or {}), **matrix_values(job, variables)}
         variables = _resolved(variables, expressions)
         template = _custom_shell(nodes, raw_step, shell_name)
+        place = shell_dirs.Place(step_folder(step, job))  # each `run:` is a shell of its own
         if isinstance(run, ScalarNode) and template is not None:
             # `shell: kubectl apply -f {0}`: GitHub runs the template with {0} = a file of
             # the `run:` text, so the template is the command (red team r26).
-            commands = _commands(template, lines, variables=variables, expressions=expressions)
+            commands = _commands(
+                template, lines, variables=variables, expressions=expressions, place=place
+            )
         elif isinstance(run, ScalarNode) and shell_name.startswith(_NOT_SHELL):
-            commands = _commands(run, lines, language="python", expressions=expressions)
+            commands = _commands(
+                run, lines, language="python", expressions=expressions, place=place
+            )
         elif isinstance(run, ScalarNode):
             commands = _commands(
-                run, lines, variables=variables, expressions=expressions, written=files
+                run,
+                lines,
+                variables=variables,
+                expressions=expressions,
+                written=files,
+                place=place,
             )
             exported.update(written(str(run.value), variables)[1])
         action = _command_input(step)
@@ -955,7 +970,8 @@ def _gitlab(
             job["steps"] = []
             continue
         variants = gitlab.variables(built, definition, global_values)
-        _gitlab_steps(job, name, [definition], built, path, locator, variants)
+        inherited = holders if _inherits_before_script(job) else []
+        _gitlab_steps(job, name, [definition], built, path, locator, variants, inherited)
     outside = gitlab.outside_includes(raw)
     if outside:  # templates and components, as the steps of a job `include` (deploy actions)
         jobs["include"] = {"steps": []}
@@ -1075,10 +1091,13 @@ def _gitlab_steps(
     path: str,
     locator: LineMapLocator,
     variants: list[dict[str, str]],
+    defaults: list[gitlab.Definition] | None = None,
 ) -> None:
     """The job's script sections (gitlab.SECTIONS, its own or its templates') as `steps`,
     each with its commands and their lines, in whichever file they are written; a
-    script is split once per variable set the job may run with."""
+    script is split once per variable set the job may run with. `defaults`: the holders of
+    the `default:` before_script a job without its own runs (judged in job `default`; here
+    only where it leaves the shell: `cd docker` there lasts into the job's script)."""
     context: dict[str, Any] = {
         "job": name,
         "environment": _environment(_nearest(built, definitions[0], "environment")),
@@ -1088,20 +1107,38 @@ def _gitlab_steps(
     }
     steps: list[dict[str, Any]] = []
     files: dict[str, str] = {}  # written by the job's earlier scripts
+    # Per variable set, where the shell is: before_script and script run as one shell, one
+    # line after the other (a `cd` lasts); every other section starts a shell at the root.
+    places: dict[int, shell_dirs.Place] = {}
     for keys in gitlab.SECTIONS:
+        if keys != ("script",) or not places:  # script goes on in before_script's shell
+            places = {number: shell_dirs.Place() for number in range(len(variants))}
         if name == "default" and keys not in gitlab.DEFAULT_SECTIONS:
             continue
         found = [item for held in definitions for item in gitlab.section(built, held, keys)]
+        if not found and keys == ("before_script",) and defaults:
+            for held in defaults[::-1]:  # `default:` over the old top-level before_script
+                ran = gitlab.section(built, held, keys)
+                for (number, variables), (where, line) in itertools.product(
+                    enumerate(variants), ran
+                ):
+                    for node in gitlab.with_inputs(built, where, line):
+                        _commands(node, where.lines, variables=variables, place=places[number])
+                if ran:
+                    break
         if not found:
             continue
         step_path: Path = ("jobs", name, "steps", len(steps))
         commands: list[dict[str, Any]] = []
         seen: set[tuple[str, int, str, str]] = set()
         for where, line in found:
-            for variables, node in itertools.product(
-                variants, gitlab.with_inputs(built, where, line)
+            for (number, variables), node in itertools.product(
+                enumerate(variants), gitlab.with_inputs(built, where, line)
             ):
-                for command in _commands(node, where.lines, variables=variables, written=files):
+                place = places[number]
+                for command in _commands(
+                    node, where.lines, variables=variables, written=files, place=place
+                ):
                     key = (where.file, command["line"], command["text"], command["signature"])
                     if key not in seen:
                         seen.add(key)
@@ -1118,6 +1155,13 @@ def _gitlab_steps(
         _creates_cluster(command) for step in steps for command in step["commands"]
     )
     job["steps"] = steps
+
+
+def _inherits_before_script(job: dict[str, Any]) -> bool:
+    """Whether a GitLab job runs the `default:` before_script (`inherit: default:`)."""
+    inherit = job.get("inherit")
+    given = inherit.get("default", True) if isinstance(inherit, dict) else True
+    return given is True or (isinstance(given, list) and "before_script" in given)
 
 
 def _other(file: str, path: str) -> str:
@@ -1198,21 +1242,29 @@ def _commands(
     language: str = "shell",
     expressions: Values | None = None,
     written: dict[str, str] | None = None,
+    place: shell_dirs.Place | None = None,
 ) -> list[dict[str, Any]]:
     """The commands of a script scalar (`language`: the ones a Python script or JavaScript
     code runs). A script spelling a command through an expression (`${{ matrix.x }}`,
     `${{ steps.ID.outputs.X }}`...) is split once with each value the workflow gives it
-    (`matrix: {step: ["make test", "kubectl apply ..."]}`)."""
+    (`matrix: {step: ["make test", "kubectl apply ..."]}`). `place`: the folder the script
+    starts in (the root when not given), left where the (last) script went."""
     script = prefix + str(node.value)
     found: list[shell.Command] = []
     seen: set[tuple[int, str, str]] = set()
+    start = place if place is not None else shell_dirs.Place()
     for variant in with_expressions(script, expressions or {}):
+        moved = start.inner(start.here)
         if language == "python":
             ran = shell.python_commands(variant)
         elif language == "javascript":
             ran = shell.code_commands(variant)
         else:
-            ran = shell.commands(variant, variables, written=written)
+            ran = shell.commands(variant, variables, written=written, place=moved)
+        for command in ran if language != "shell" else []:
+            command.directory = start.here
+        if place is not None:
+            place.here, place.before, place.stack = moved.here, moved.before, moved.stack
         for command in ran:
             if (command.line, command.text, command.signature) not in seen:
                 seen.add((command.line, command.text, command.signature))

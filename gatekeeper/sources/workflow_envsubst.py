@@ -129,10 +129,35 @@ def _filled_files(
             given.update(_exported(step))
             computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
             for match in _FED.finditer(script):
-                file = inside(match.group(1) or match.group(2))
+                file = _in_folder(step, job, script, match)
                 if file and tree.exists(file) and (str(job_id), file) not in seen:
                     seen.add((str(job_id), file))
                     yield str(job_id), file, given, computed
+
+
+def _in_folder(
+    step: dict[str, Any], job: dict[str, Any], script: str, match: re.Match[str]
+) -> str | None:
+    """The manifest an `envsubst < FILE` of the step's script names, read from the folder
+    the command on its line runs in (shell_dirs: `cd deploy && envsubst < app.yaml`)."""
+    from gatekeeper import shell, shell_dirs
+    from gatekeeper.sources.workflow_scripts import step_folder
+
+    written = match.group(1) or match.group(2)
+    line = script.count("\n", 0, match.start())
+    place = shell_dirs.Place(step_folder(step, job))
+    folders = [
+        command.directory
+        for command in shell.commands(script, place=place)
+        if command.program in ("envsubst", "cat") and command.line == line
+    ]
+    folder = folders[0] if folders else "."
+    if folder == ".":
+        return inside(written)
+    resolved = shell_dirs.resolve(folder, written)
+    if not shell_dirs.known(resolved) or resolved is None or resolved.startswith("/"):
+        return None
+    return inside(resolved)
 
 
 def _plain_env(holder: Any) -> dict[str, str]:

@@ -120,7 +120,8 @@ def _release(
     if len(names) < 2:
         return None
     release_name, chart_ref = names[0], names[1]
-    chart_dir = inside(chart_ref.rstrip("/")) if not chart_ref.startswith("oci://") else None
+    folder = command.get("directory", ".")  # where the command runs (shell_dirs): `cd deploy`
+    chart_dir = _in(folder, chart_ref.rstrip("/")) if not chart_ref.startswith("oci://") else None
     if (
         not chart_dir
         or "$" in chart_ref
@@ -134,7 +135,7 @@ def _release(
     for flag in flags:
         name, _, value = flag.partition("=")
         if name in ("-f", "--values"):
-            values += [v for v in (inside(part) for part in value.split(",")) if v]
+            values += [v for v in (_in(folder, part) for part in value.split(",")) if v]
         elif name in ("--set", "--set-string"):
             for pair in _pairs(value):
                 key, equals, text = pair.partition("=")
@@ -156,6 +157,19 @@ def _release(
         test_hooks="judge" if tested and {_ANY_RELEASE, release_name} & tested else "skip",
     )
     return chart_dir, release
+
+
+def _in(folder: Any, path: str) -> str | None:
+    """The repository path of `path` written in a command run in `folder` (shell_dirs), None
+    when either is computed or it leaves the checkout."""
+    from gatekeeper import shell_dirs
+
+    if not isinstance(folder, str) or "$" in path:
+        return inside(path) if folder == "." else None
+    resolved = shell_dirs.resolve(folder, path)
+    if not shell_dirs.known(resolved) or resolved is None or resolved.startswith("/"):
+        return None
+    return inside(resolved)
 
 
 def _pairs(value: str) -> list[str]:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gatekeeper import shell
+from gatekeeper import shell, shell_dirs
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_all
@@ -70,6 +70,21 @@ def follow_all(
                     step["context"]["ephemeralCluster"] = True
 
 
+def step_folder(step: dict[str, Any], job: dict[str, Any]) -> str | None:
+    """The folder a step's script starts in (shell_dirs): its `working-directory`, else
+    the job's defaults, else the root; None when an expression computes it."""
+    for holder in (step, job):
+        value = holder.get("working-directory")
+        if isinstance(value, str):
+            return shell_dirs.resolve(".", value)
+    defaults = job.get("defaults")
+    run = defaults.get("run") if isinstance(defaults, dict) else None
+    value = run.get("working-directory") if isinstance(run, dict) else None
+    if isinstance(value, str):
+        return shell_dirs.resolve(".", value)
+    return "."
+
+
 def working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
     for holder in (step, job):
         value = holder.get("working-directory")
@@ -86,6 +101,9 @@ def _follow(
 ) -> list[dict[str, Any]]:
     if depth > MAX_DEPTH or budget[0] <= 0:
         return []
+    folder = command.get("directory", directory)  # where the command runs: shell_dirs
+    if shell_dirs.known(folder) and not str(folder).startswith("/"):
+        directory = str(folder)  # else (computed, outside) the best guess: where it began
     program = str(command.get("program") or "")
     positional = [str(word) for word in command.get("positional") or []]
     if program in ("make", "gmake"):
@@ -110,7 +128,8 @@ def _follow(
         return _take(opaque.as_dict(), path, 1, budget)
     text = data.decode("utf-8", "replace")
     out: list[dict[str, Any]] = []
-    for found in _script_commands(text, language or _language(path, text)):
+    place = shell_dirs.Place(directory, script_dir=posixpath.dirname(path) or ".")
+    for found in _script_commands(text, language or _language(path, text), place):
         out.extend(_take(found.as_dict(), path, found.line + 1, budget))
         out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
     return out
@@ -160,12 +179,17 @@ def _language(path: str, text: str) -> str:
     return "shell"
 
 
-def _script_commands(text: str, language: str) -> list[shell.Command]:
+def _script_commands(text: str, language: str, place: shell_dirs.Place) -> list[shell.Command]:
+    """The commands of a script that starts at `place` (its folder: where it was run)."""
     if language == "python":
-        return shell.python_commands(text)
-    if language in ("javascript", "code"):
-        return shell.code_commands(text)
-    return shell.commands(text)
+        ran = shell.python_commands(text)
+    elif language in ("javascript", "code"):
+        ran = shell.code_commands(text)
+    else:
+        return shell.commands(text, place=place)
+    for command in ran:
+        command.directory = place.here
+    return ran
 
 
 def _take(command: dict[str, Any], file: str, line: int, budget: list[int]) -> list[dict[str, Any]]:
@@ -239,9 +263,9 @@ def _run_recipes(
         needs, lines = recipes[name]
         pending = [*needs, *pending]
         for number, line in lines:
-            for found in shell.commands(expand(line)):
+            base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
+            for found in shell.commands(expand(line), place=shell_dirs.Place(base)):
                 out.extend(_take(found.as_dict(), path, number, budget))
-                base = posixpath.dirname(path) or "."
                 out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
     return out
 
@@ -403,7 +427,7 @@ def _package_script(
         if not isinstance(script, str):
             continue
         line = _json_key_line(text, key)
-        for found in shell.commands(script):
+        for found in shell.commands(script, place=shell_dirs.Place(directory)):
             out.extend(_take(found.as_dict(), path, line, budget))
             out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
     return out

@@ -1,0 +1,130 @@
+"""Dockerfiles under other names that Bake files and build actions name (dockerfile_builds):
+`target "web" { context = "docker", dockerfile = "prod" }` builds docker/prod, which no rule
+judged (red team w02, session 15)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Run
+
+PINNED = "alpine:3.19@sha256:" + "0" * 64
+HEAD = "on: push\n{env}jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _found(run: Run, policy: str) -> list[tuple[str, int]]:
+    return sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == policy
+    )
+
+
+def test_a_bake_target_s_dockerfile_is_judged_as_one(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A default-named Bake file's target (its `dockerfile` read from its `context`, a Bake
+    variable's default filling `${DF}`), in a full scan and in a hook on the file."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    (tmp_path / "docker" / "debug").write_text(f"FROM {PINNED}\nUSER 0\n")
+    (tmp_path / "docker-bake.hcl").write_text(
+        'variable "DF" {\n  default = "debug"\n}\n'
+        'target "web" {\n  context = "docker"\n  dockerfile = "prod"\n}\n'
+        'target "dbg" {\n  context = "docker"\n  dockerfile = "${DF}"\n}\n'
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/debug", 2), ("docker/prod", 2)]
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    run = gatekeeper("scan", "--hook", "docker/prod", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
+
+
+def test_a_pull_request_that_only_runs_another_bake_file_judges_its_dockerfiles(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """ci/images.hcl (not a default name: read only when CI names it) and docker/prod are in
+    the base, built by nothing; the PR changes only the workflow, to `cd ci && docker buildx
+    bake -f images.hcl` (contexts read from ci/, where bake runs)."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    (tmp_path / "ci" / "images.hcl").write_text(
+        'target "web" {\n  context = "../docker"\n  dockerfile = "prod"\n}\n'
+    )
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(HEAD.format(env="", steps="      - run: echo build\n"))
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    assert (
+        _found(gatekeeper("scan", ".", "--format", "json", cwd=tmp_path), "DOCKER-USER-NOT-ROOT")
+        == []
+    )
+    steps = "      - run: cd ci && docker buildx bake -f images.hcl web --push\n"
+    workflow.write_text(HEAD.format(env="", steps=steps))
+    _git(tmp_path, "commit", "-qam", "bake ci/images.hcl")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
+    assert run.returncode == 1
+
+
+def test_a_build_action_s_file_from_the_env_is_read_and_an_unknown_one_said(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """build-push-action's `file: ${{ env.DOCKERFILE }}` with the workflow's literal env is
+    docker/prod; `file: ${{ inputs.dockerfile }}` is not known: a blocking note."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    action = "      - uses: docker/build-push-action@v6\n        with:\n          file: {}\n"
+    steps = action.format("${{ env.DOCKERFILE }}") + action.format("${{ inputs.dockerfile }}")
+    workflow.write_text(HEAD.format(env="env:\n  DOCKERFILE: docker/prod\n", steps=steps))
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/image.yml", 11)]
+
+
+def test_a_build_action_over_a_matrix_of_mappings_takes_each_entry(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`file: ${{ matrix.image.file }}` over `image: [{file: ..., context: ...}]` (the
+    OpenTelemetry demo's image builds): each entry's file is located, from the root as the
+    action reads it (`file: prod` with context ./docker is ./prod, no file: said), and an
+    entry naming docker/prod judges it, none said unknown."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    (tmp_path / "docker" / "Dockerfile").write_text(f"FROM {PINNED}\nUSER 1000\n")
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
+        "        image:\n          - {file: ./docker/Dockerfile, context: ./}\n"
+        "          - {file: prod, context: ./docker}\n"
+        "    steps:\n      - uses: docker/build-push-action@v6\n        with:\n"
+        "          context: ${{ matrix.image.context }}\n          file: ${{ matrix.image.file }}\n"
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/image.yml", 11)]
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == []
+    workflow.write_text(workflow.read_text().replace("file: prod,", "file: docker/prod,"))
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == []
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]

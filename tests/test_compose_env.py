@@ -1,0 +1,110 @@
+"""A compose file's `${VAR}` filled as Compose fills it (compose_env): from the `.env` beside
+it and the `--env-file` CI runs it with. `privileged: ${PRIV:-false}` with PRIV=true in .env
+runs privileged and passed green (red team w03, session 15)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from gatekeeper.sources.compose_env import dotenv, interpolated
+from tests.conftest import Run
+
+COMPOSE = """\
+services:
+  web:
+    image: ghcr.io/acme/web:1.4.2
+    privileged: ${PRIV:-false}
+    network_mode: ${NET:-bridge}
+    volumes:
+      - "${DATA:-./data}:/data"
+"""
+
+
+def test_dotenv_reads_as_compose_does() -> None:
+    text = '# c\nexport A=1\nB=\'x $A\'\nC="q \\"${A}\\""  \nD=plain # note\nE: yaml\n'
+    assert dotenv(text) == {"A": "1", "B": "x $A", "C": 'q "1"', "D": "plain", "E": "yaml"}
+
+
+def test_interpolation_fills_what_the_env_sets_and_casts_booleans() -> None:
+    env = {"PRIV": "true", "EMPTY": ""}
+    written = {"privileged": "${PRIV:-false}", "a": "${EMPTY:-d}/${UNSET}", "b": "$$PRIV"}
+    assert interpolated(written, env) == {"privileged": True, "a": "d/${UNSET}", "b": "$$PRIV"}
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_pull_request_changing_only_the_env_files_judges_the_compose_file(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The base's compose file and its .env are safe; the PR changes only .env (PRIV=true,
+    DATA=/) and the env file a workflow passes with `--env-file` (NET=host)."""
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / ".env").write_text("PRIV=false\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "prod.env").write_text("NET=bridge\n")
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
+        "      - run: docker compose --env-file deploy/prod.env up -d\n"
+    )
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    (tmp_path / ".env").write_text("PRIV=true\nDATA=/\n")
+    (tmp_path / "deploy" / "prod.env").write_text("NET=host\n")
+    _git(tmp_path, "commit", "-qam", "prod settings")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["policy_id"], f["line"], f["status"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] in ("COMPOSE-PRIVILEGED", "COMPOSE-HOST-NETWORK", "COMPOSE-HOST-PATH")
+    )
+    assert found == [
+        ("COMPOSE-HOST-NETWORK", 5, "new"),
+        ("COMPOSE-HOST-PATH", 7, "new"),
+        ("COMPOSE-PRIVILEGED", 4, "new"),
+    ]
+    assert run.returncode == 1
+
+
+def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """deploy/stack.yml (no compose file's name: the Kubernetes source took it, found no
+    manifest, said nothing) runs when CI says `docker compose -f deploy/stack.yml up`, or
+    when a `.env` sets COMPOSE_FILE: the PR that only adds that line judges it."""
+    (tmp_path / "deploy").mkdir()
+    privileged = "services:\n  web:\n    image: nginx:1.27\n    privileged: true\n"
+    (tmp_path / "deploy" / "stack.yml").write_text(privileged)
+    (tmp_path / "deploy" / "other.yml").write_text(privileged)
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
+    workflow.write_text(head + "      - run: echo up\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    workflow.write_text(head + "      - run: cd deploy && docker compose -f stack.yml up -d\n")
+    (tmp_path / ".env").write_text("COMPOSE_FILE=deploy/other.yml\n")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "run them")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["file"], f["line"], f["status"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-PRIVILEGED"
+    )
+    assert found == [("deploy/other.yml", 4, "new"), ("deploy/stack.yml", 4, "new")]
