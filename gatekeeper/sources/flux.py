@@ -316,7 +316,7 @@ def _expand_at(
         for message in _included(source, str(target or "."))
     ]
     if document.kind == "Kustomization":
-        _kustomization(file, document, spec, at, loaded)
+        _kustomization(file, document, spec, at, loaded, context, bool(source))
     else:
         _helm_release(file, document, spec, chart_spec, at, loaded)
     if found.other:  # judged at that revision, at the line that names its source
@@ -462,8 +462,17 @@ def _path(
 
 
 def _kustomization(
-    file: str, document: Document, spec: dict[str, Any], context: LoadContext, loaded: Loaded
+    file: str,
+    document: Document,
+    spec: dict[str, Any],
+    context: LoadContext,
+    loaded: Loaded,
+    home: LoadContext,
+    held: bool,
 ) -> None:
+    """What a Kustomization applies from the tree of `context` (its GitRepository's
+    revision, as its artifact holds it); `home` is the scanned repository, which holds it,
+    and its GitRepository too when `held`."""
     from gatekeeper.sources import kustomize
 
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
@@ -478,8 +487,7 @@ def _kustomization(
     has_kustomization = of(context.tree).first_of(path, kustomize.KUSTOMIZATION_FILES)
     if not has_kustomization and not context.tree.list_dir(path):  # Flux fails on it
         line = document.locator.locate(("spec", "path")).line
-        message = f"Kustomization path {path} is not in this repository; not judged"
-        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        loaded.problems.append(_absent(file, document, path, line, home, held))
         return
     edits = _edits(file, document, spec, path)
     if edits is not None:
@@ -495,6 +503,98 @@ def _kustomization(
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
     _common_metadata(document, spec, loaded.documents, len(loaded.documents) - len(built.documents))
+
+
+# The start of what an absent Kustomization path is said as: change.py finds it again.
+ABSENT_PATH = re.compile(r"Kustomization path (\S+) is not in this repository")
+# Per tree: its files some file of the repository reads (a dependency graph, built once).
+_GRAPHS: weakref.WeakKeyDictionary[Tree, Any] = weakref.WeakKeyDictionary()
+
+
+def _absent(
+    file: str, document: Document, path: str, line: int, home: LoadContext, held: bool
+) -> Problem:
+    """A Kustomization whose path the repository does not hold: Flux fails to build it, so
+    blocking when the repository evidently applies the Kustomization (a deployer of it reads
+    its file: a Flux Kustomization's path, a kustomization, an Argo CD Application, a CI
+    `kubectl apply`; or it is the `flux-system` one `flux bootstrap` applies), or holds the
+    GitRepository of itself that it names (`held`: Flux's configuration of this repository,
+    applied however it is). Otherwise it
+    is a copy meant for another repository or a folder generated elsewhere (eks-workshop-v2's
+    workshop steps copy `apps.yaml` into the learner's own repository): said, not blocking.
+    A pull request that removes a path its base held is blocking all the same (see
+    gone_from_base): a PR may not hide an overlay by moving it away from its deployer."""
+    name = str(_mapping(document.obj.get("metadata")).get("name") or "")
+    appliers = sorted(_readers(home, file) - {file})
+    if name == BOOTSTRAP_SOURCE or appliers or held:
+        how = f"{appliers[0]} applies it" if appliers else "`flux bootstrap` applies it"
+        if held and not appliers and name != BOOTSTRAP_SOURCE:
+            how = "its GitRepository of this repository is here"
+        message = (
+            f"Kustomization path {path} is not in this repository, and {how}: Flux fails"
+            f" to build it; add the folder or correct `path:` (not judged)"
+        )
+        return Problem("GK-RENDER-ERROR", file, line, message)
+    message = (
+        f"Kustomization path {path} is not in this repository, and nothing here applies"
+        " this Kustomization: the folder Flux reads is elsewhere (another repository the"
+        " file is copied to, a generated folder); what it deploys is not judged here"
+    )
+    return Problem("GK-NOT-EXPANDED", file, line, message)
+
+
+def _readers(context: LoadContext, file: str) -> set[str]:
+    """The files of the repository that read `file` (directly, or a folder above it)."""
+    from gatekeeper import depgraph
+
+    graph = _GRAPHS.get(context.tree)
+    if graph is None:
+        graph = _GRAPHS[context.tree] = depgraph.build(context)
+    found: set[str] = graph.direct(file)
+    return found
+
+
+def gone_from_base(findings: list[Any], base: Tree, head: Tree) -> list[Any]:
+    """`findings` of a change's head, with a Kustomization path said absent and not blocking
+    made blocking when the change took away what a Kustomization deployed: the base held
+    that folder (the overlay deleted or moved), or the file's Kustomizations deployed a
+    folder of the base that none of them deploys now (`path:` pointed elsewhere)."""
+    out = []
+    for finding in findings:
+        found = ABSENT_PATH.match(finding.message)
+        if finding.policy_id == "GK-NOT-EXPANDED" and found:
+            path = found[1]
+            left = sorted(_built_paths(base, finding.file) - _built_paths(head, finding.file))
+            gone = ""
+            if base.list_dir(path):
+                gone = f"it was before this change: restore {path} or point `path:` where it moved"
+            elif left:
+                gone = f"this change points it away from {left[0]}, which it deployed"
+            if gone:
+                message = f"Kustomization path {path} is not in this repository, and {gone}"
+                problem = Problem("GK-RENDER-ERROR", finding.file, finding.line, message)
+                from gatekeeper.problems import to_finding
+
+                finding = to_finding(problem, finding.source)
+        out.append(finding)
+    return out
+
+
+def _built_paths(tree: Tree, file: str) -> set[str]:
+    """The folders of `tree` that the Flux Kustomizations of `file` build."""
+    try:
+        entries = list(load_all(file, decode(tree.read(file))))
+    except (OSError, ValueError):
+        return set()
+    out = set()
+    for entry in entries:
+        if isinstance(entry, YamlDocument) and is_flux_deployer(entry.obj):
+            if entry.obj.get("kind") != "Kustomization":
+                continue
+            path = _normal_path(_mapping(entry.obj.get("spec")).get("path"))
+            if path is not None and tree.list_dir(path):
+                out.add(path)
+    return out
 
 
 def _common_metadata(
