@@ -443,6 +443,40 @@ def kustomization_paths(context: LoadContext) -> list[str]:
     return sorted(found)
 
 
+def substituting_owners(file: str, context: LoadContext) -> list[tuple[str, bool]]:
+    """The Flux Kustomizations of this repository that apply `file` as Flux generates a
+    path without a kustomization (see generated): each one's file, and whether it
+    substitutes variables (`postBuild`). Indexed once per tree."""
+    from gatekeeper import ownership
+    from gatekeeper.sources.gitops import NAME as GITOPS
+
+    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+
+    def index(tree: Tree, _: str) -> dict[str, list[tuple[str, bool]]]:
+        _objects(tree, "Kustomization", "")
+        out: dict[str, list[tuple[str, bool]]] = {}
+        for entries in _INDEX[tree]["Kustomization"].values():
+            for owner, entry in entries:
+                spec = _mapping(entry.obj.get("spec"))
+                if not is_flux_deployer(entry.obj):
+                    continue
+                ref = _local_ref(spec.get("sourceRef"), tree, repo_urls)
+                if ref is None:
+                    continue
+                at = gitops_revision.revision(_revision_name(ref), tree)
+                path = _normal_path(spec.get("path"))
+                if path is None or at.tree is None or at.other:  # it applies another revision
+                    continue
+                substitutes = bool(_mapping(spec.get("postBuild")))
+                for applied in generated(tree, path):
+                    if (owner, substitutes) not in out.setdefault(applied, []):
+                        out[applied].append((owner, substitutes))
+        return out
+
+    found = ownership.of(context.tree).remember("flux generated", "", index)
+    return found.get(file, [])
+
+
 def _normal_path(value: Any) -> str | None:
     """A Flux `spec.path` as a tree path; None when it leaves the repository."""
     path = posixpath.normpath(str(value or ".").strip().removeprefix("./").strip("/") or ".")
@@ -494,12 +528,14 @@ def _kustomization(
         built = gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context)
     else:
         built = _build(path, context)
-    sets = _variables(_mapping(spec.get("postBuild")), document, context.tree)
+    post_build = _mapping(spec.get("postBuild"))
+    sets = _variables(post_build, document, context.tree)
     for built_document in built.documents:
         for variables in sets[1:]:  # another cluster's variables: the same objects again
             obj = substitute(built_document.obj, variables)
             loaded.documents.append(replace(built_document, obj=obj))
         built_document.obj = substitute(built_document.obj, sets[0])
+    loaded.problems.extend(_unknown_values(file, document, post_build, built.documents, context))
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
     _common_metadata(document, spec, loaded.documents, len(loaded.documents) - len(built.documents))
@@ -595,6 +631,68 @@ def _built_paths(tree: Tree, file: str) -> set[str]:
             if path is not None and tree.list_dir(path):
                 out.add(path)
     return out
+
+
+def _unknown_values(
+    file: str,
+    document: Document,
+    post_build: dict[str, Any],
+    built: list[Document],
+    context: LoadContext,
+) -> list[Problem]:
+    """A `substituteFrom` ConfigMap or Secret the repository does not hold (the cluster
+    does) leaves the variables only it may set unknown: said at its entry, naming those
+    the built objects still hold; they are judged as written (`${VAR}`)."""
+    listed = post_build.get("substituteFrom")
+    namespace = document.namespace or "default"
+    missing = []
+    for index, entry in enumerate(listed if isinstance(listed, list) else []):
+        if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
+            continue
+        kind, name = str(entry["kind"]), str(entry.get("name") or "")
+        held = [
+            found
+            for found in _named(context.tree, kind, name)
+            if str(_mapping(found.obj.get("metadata")).get("namespace") or namespace) == namespace
+        ]
+        if not held:
+            missing.append((index, kind, name))
+    if not missing:
+        return []
+    left = sorted({name for d in built for name in _placeholders(d.obj)})
+    if not left:
+        return []
+    index, kind, name = missing[0]
+    line = document.locator.locate(("spec", "postBuild", "substituteFrom", index)).line
+    named = ", ".join(f"${{{variable}}}" for variable in left[:5])
+    more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+    encrypted = any("sops" in entry.obj for _, entry in _objects(context.tree, kind, name))
+    where = (
+        "is SOPS-encrypted here (Flux decrypts it)"
+        if encrypted
+        else "is not in this repository (the cluster holds it)"
+    )
+    message = (
+        f"postBuild.substituteFrom {kind} {name} {where}: {named}{more} unknown here, judged"
+        " as written; set them in `postBuild.substitute` or a ConfigMap of the repository to"
+        " judge what is deployed"
+    )
+    return [Problem("GK-NOT-EXPANDED", file, line, message)]
+
+
+def _placeholders(value: Any) -> Iterator[str]:
+    """The variables still written `${VAR}` (no default) in a built object."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "${" in item:
+                yield from (m.group(1) for m in _VARIABLE.finditer(item) if m.group(2) is None)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(key for key in item if isinstance(key, str))
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _common_metadata(
