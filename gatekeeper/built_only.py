@@ -41,6 +41,7 @@ def without_unbuilt_views(
 ) -> list[Finding]:
     """`findings` without those of plain manifests that only builds deploy (module doc);
     `loaded`: the files this run loaded (the kustomizations it built among them)."""
+    findings = _without_compared(findings, context)
     rendered = {_place(f) for f in findings if f.extra.get("variants")}
     candidates = {
         f.file
@@ -66,6 +67,22 @@ def without_unbuilt_views(
             and not (f.file in filled and f.policy_id == "GK-TEMPLATE")
         )
         or _place(f) in rendered
+    ]
+
+
+def _without_compared(findings: list[Finding], context: LoadContext) -> list[Finding]:
+    """`findings` without those of files only end-to-end tests compare with the cluster,
+    read alone (gatekeeper.compared); renderings of them are kept."""
+    from gatekeeper.compared import compared_only
+
+    plain = {f.file for f in findings if f.source == "kubernetes" and not f.extra.get("variants")}
+    compared = compared_only(context.tree, plain)
+    if not compared:
+        return findings
+    return [
+        f
+        for f in findings
+        if f.file not in compared or f.source != "kubernetes" or f.extra.get("variants")
     ]
 
 
@@ -97,6 +114,11 @@ def _ci_paths(context: LoadContext) -> set[str]:
     return found
 
 
+def applied_in_ci(file: str, tree: Tree) -> bool:
+    """Does CI give the file, or a folder above it, to `kubectl -f` (see _applied)?"""
+    return _applied(file, ownership.of(tree).remember("CI -f paths", "", _applied_in_ci))
+
+
 def inventory_as_deployed(
     inventory: list[InventoryEntry],
     findings: list[Finding],
@@ -107,9 +129,12 @@ def inventory_as_deployed(
     builds' objects stand for them, in the namespaces and under the names the builds give
     (red team r24: a kustomization moving the only default-deny NetworkPolicy of `app` to
     `app-staging` still counted for `app` as its file reads alone)."""
+    from gatekeeper.compared import compared_only
+
     plain = {e.file for e in inventory if e.source == "kubernetes" and not e.variant}
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
     only_built = only_built_files(plain, built, context, left_out=True)
+    only_built |= compared_only(context.tree, plain)
     if not only_built:
         return inventory
     return [
