@@ -10,11 +10,12 @@ partial pods whose install file is judged already).
 
 A file is compared only when every test naming it compares it, from the test's own folder
 (`file: 00-assert.yaml`, a glob too; not `../` elsewhere), the folder is a test's (a path
-part like `tests`, `e2e`, `chainsaw`), no test applies it, and CI gives it (or a folder
-above it) to no `kubectl -f`. What a deployer renders from the file (a kustomization that
-lists it, an Application or Flux Kustomization applying its folder) is judged in those
-renderings as before; only the file read alone is not (its findings and its objects in the
-repository's inventory: an assertion's NetworkPolicy is not one of the namespace's).
+part like `tests`, `e2e`, `chainsaw`), no test applies it (an operation, or a script or
+command step that names it), and CI gives it (or a folder above it) to no `kubectl -f`.
+What a deployer renders from the file (a kustomization that lists it, an Application or
+Flux Kustomization applying its folder) is judged in those renderings as before; only the
+file read alone is not (its findings and its objects in the repository's inventory: an
+assertion's NetworkPolicy is not one of the namespace's).
 """
 
 from __future__ import annotations
@@ -76,7 +77,29 @@ def _named(tree: Tree, _: str = "") -> tuple[frozenset[str], frozenset[str]]:
             for operation, pattern in _operations(entry.obj.get("spec")):
                 for file in _matching(tree, folder, pattern, operation in _COMPARING):
                     (compared if operation in _COMPARING else applied).add(file)
+            # A script or command step may apply a file itself (`kubectl apply -f x.yaml`).
+            text = " ".join(_run_texts(entry.obj.get("spec")))
+            applied.update(
+                file
+                for file in tree.list_dir(folder or ".")
+                if posixpath.dirname(file) == folder and posixpath.basename(file) in text
+            )
     return frozenset(compared), frozenset(applied)
+
+
+def _run_texts(value: Any) -> Iterator[str]:
+    """The text of each `script` and `command` operation of a test's spec."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                if key in ("script", "command"):
+                    yield str(inner)
+                else:
+                    stack.append(inner)
 
 
 def _operations(value: Any) -> Iterator[tuple[str, str]]:

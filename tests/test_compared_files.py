@@ -89,6 +89,11 @@ def test_a_file_applied_too_or_outside_the_test_folder_is_judged(tmp_path: Path)
         "deploy/web.yaml": POD % "b",
         "deploy/c/chainsaw-test.yaml": TEST,
         "deploy/c/00-assert.yaml": POD % "c",
+        "tests/e2e/e/chainsaw-test.yaml": TEST.replace(
+            "        - error:",
+            "        - script: {content: kubectl apply -f 00-assert.yaml}\n        - error:",
+        ),
+        "tests/e2e/e/00-assert.yaml": POD % "e",
         "tests/e2e/d/chainsaw-test.yaml": TEST,
         "tests/e2e/d/00-assert.yaml": POD % "d",
         ".github/workflows/e2e.yml": (
@@ -97,6 +102,11 @@ def test_a_file_applied_too_or_outside_the_test_folder_is_judged(tmp_path: Path)
         ),
     }
     found = findings(tmp_path, files)
-    for file in ("tests/e2e/a/00-assert.yaml", "deploy/web.yaml", "deploy/c/00-assert.yaml"):
+    for file in (
+        "tests/e2e/a/00-assert.yaml",
+        "deploy/web.yaml",
+        "deploy/c/00-assert.yaml",
+        "tests/e2e/e/00-assert.yaml",
+    ):
         assert f"K8S-PSS-HOST-NAMESPACES {file}" in found, file
     assert "K8S-PSS-HOST-NAMESPACES tests/e2e/d/00-assert.yaml" in found
