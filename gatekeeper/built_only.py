@@ -164,17 +164,15 @@ def _substituted_only(file: str, built: set[str], context: LoadContext) -> bool:
     ${ALLOW}` set false by `postBuild.substitute` was a high finding of the file as written)."""
     from gatekeeper.sources import flux, kustomize
 
+    owners = flux.substituting_owners(file, context)
+    if not owners or not all(substitutes and owner in built for owner, substitutes in owners):
+        return False
     try:
         if b"${" not in context.tree.read(file):
             return False
     except OSError:
         return False
-    owners = flux.substituting_owners(file, context)
-    return (
-        bool(owners)
-        and all(substitutes and owner in built for owner, substitutes in owners)
-        and not kustomize.owners(file, context)
-    )
+    return not kustomize.owners(file, context)
 
 
 def _left_out(file: str, built: set[str], context: LoadContext) -> bool:

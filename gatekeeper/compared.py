@@ -15,7 +15,8 @@ command step that names it), and CI gives it (or a folder above it) to no `kubec
 What a deployer renders from the file (a kustomization that lists it, an Application or
 Flux Kustomization applying its folder) is judged in those renderings as before; only the
 file read alone is not (its findings and its objects in the repository's inventory: an
-assertion's NetworkPolicy is not one of the namespace's).
+assertion's NetworkPolicy is not one of the namespace's). Tests are looked for (one git grep)
+only in a tree holding a `chainsaw-test.yaml` or a Chainsaw configuration.
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ _TEST_FOLDER = re.compile(r"(?i)(^|[-_.])(tests?|e2e|chainsaw|kuttl|conformance)
 
 def compared_only(tree: Tree, files: set[str]) -> set[str]:
     """Which of `files` only tests compare with the cluster (module doc)."""
-    files = {file for file in files if _in_tests(file)}  # most scans: no git grep at all
+    from gatekeeper import ownership
+
+    if not ownership.of(tree).remember("chainsaw tests", "", _has_tests):
+        return set()  # most repositories: no git grep at all
+    files = {file for file in files if _in_tests(file)}
     if not files:
         return set()
-    from gatekeeper import ownership
 
     compared, applied = ownership.of(tree).remember("chainsaw files", "", _named)
     found = {file for file in files & compared if file not in applied}
@@ -49,6 +53,16 @@ def compared_only(tree: Tree, files: set[str]) -> set[str]:
 
         found = {file for file in found if not applied_in_ci(file, tree)}
     return found
+
+
+def _has_tests(tree: Tree, _: str = "") -> bool:
+    """Does the tree hold a Chainsaw test file by its default name (`chainsaw-test.yaml`) or
+    a Chainsaw configuration (which may name others)? Tests named otherwise and no
+    configuration: their files are judged as manifests (as before)."""
+    return any(
+        posixpath.basename(name).startswith(("chainsaw-test.", ".chainsaw."))
+        for name in tree.list_dir(".")
+    )
 
 
 def _in_tests(file: str) -> bool:

@@ -446,10 +446,14 @@ def kustomization_paths(context: LoadContext) -> list[str]:
 def substituting_owners(file: str, context: LoadContext) -> list[tuple[str, bool]]:
     """The Flux Kustomizations of this repository that apply `file` as Flux generates a
     path without a kustomization (see generated): each one's file, and whether it
-    substitutes variables (`postBuild`). Indexed once per tree."""
+    substitutes variables (`postBuild`). Indexed once per tree, when this run expanded a
+    Flux deployer of this repository (its GitRepository index is built): a run without one
+    (a hook's few files, a repository without Flux) reads nothing for it."""
     from gatekeeper import ownership
     from gatekeeper.sources.gitops import NAME as GITOPS
 
+    if "GitRepository" not in _INDEX.get(context.tree, {}):
+        return []  # no Flux deployer of this repository was expanded in this run
     repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
 
     def index(tree: Tree, _: str) -> dict[str, list[tuple[str, bool]]]:
