@@ -41,6 +41,7 @@ def without_unbuilt_views(
 ) -> list[Finding]:
     """`findings` without those of plain manifests that only builds deploy (module doc);
     `loaded`: the files this run loaded (the kustomizations it built among them)."""
+    findings = _without_compared(findings, context)
     rendered = {_place(f) for f in findings if f.extra.get("variants")}
     candidates = {
         f.file
@@ -49,16 +50,39 @@ def without_unbuilt_views(
     }
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
     only_built = only_built_files(candidates, built, context, left_out=True)
-    if not only_built:
+    # The note that a template was judged filled with nothing: its Kustomizations fill it.
+    templates = {f.file for f in findings if f.policy_id == "GK-TEMPLATE"}
+    filled = {file for file in templates if _substituted_only(file, built, context)}
+    filled = {file for file in filled if not _applied(file, _ci_paths(context))}
+    if not only_built and not filled:
         return findings
     return [
         f
         for f in findings
-        if f.file not in only_built
+        if (f.file not in only_built and f.file not in filled)
         or f.source != "kubernetes"
         or f.extra.get("variants")
-        or f.policy_id.startswith("GK-")
+        or (
+            f.policy_id.startswith("GK-")
+            and not (f.file in filled and f.policy_id == "GK-TEMPLATE")
+        )
         or _place(f) in rendered
+    ]
+
+
+def _without_compared(findings: list[Finding], context: LoadContext) -> list[Finding]:
+    """`findings` without those of files only end-to-end tests compare with the cluster,
+    read alone (gatekeeper.compared); renderings of them are kept."""
+    from gatekeeper.compared import compared_only
+
+    plain = {f.file for f in findings if f.source == "kubernetes" and not f.extra.get("variants")}
+    compared = compared_only(context.tree, plain)
+    if not compared:
+        return findings
+    return [
+        f
+        for f in findings
+        if f.file not in compared or f.source != "kubernetes" or f.extra.get("variants")
     ]
 
 
@@ -70,16 +94,29 @@ def only_built_files(
     patches their own folder's kustomization leaves out)."""
     from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
 
-    if not candidates or not any(posixpath.basename(f) in KUSTOMIZATION_FILES for f in built):
-        return set()  # no build in this run (a hook's few files): nothing judged elsewhere
-    only_built = {file for file in candidates if _owners_built(file, built, context)}
-    if left_out:
-        only_built |= {file for file in candidates if _left_out(file, built, context)}
+    if not candidates:
+        return set()
+    only_built = {file for file in candidates if _substituted_only(file, built, context)}
+    if any(posixpath.basename(f) in KUSTOMIZATION_FILES for f in built):
+        only_built |= {file for file in candidates if _owners_built(file, built, context)}
+        if left_out:
+            only_built |= {file for file in candidates if _left_out(file, built, context)}
     if only_built:  # unless CI applies it alone
-        # Once per tree: without_unbuilt_views and inventory_as_deployed both ask.
-        applied = ownership.of(context.tree).remember("CI -f paths", "", _applied_in_ci)
+        applied = _ci_paths(context)
         only_built = {file for file in only_built if not _applied(file, applied)}
     return only_built
+
+
+def _ci_paths(context: LoadContext) -> set[str]:
+    """What CI gives `kubectl -f`; once per tree: without_unbuilt_views and
+    inventory_as_deployed both ask."""
+    found: set[str] = ownership.of(context.tree).remember("CI -f paths", "", _applied_in_ci)
+    return found
+
+
+def applied_in_ci(file: str, tree: Tree) -> bool:
+    """Does CI give the file, or a folder above it, to `kubectl -f` (see _applied)?"""
+    return _applied(file, ownership.of(tree).remember("CI -f paths", "", _applied_in_ci))
 
 
 def inventory_as_deployed(
@@ -92,9 +129,12 @@ def inventory_as_deployed(
     builds' objects stand for them, in the namespaces and under the names the builds give
     (red team r24: a kustomization moving the only default-deny NetworkPolicy of `app` to
     `app-staging` still counted for `app` as its file reads alone)."""
+    from gatekeeper.compared import compared_only
+
     plain = {e.file for e in inventory if e.source == "kubernetes" and not e.variant}
     built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
     only_built = only_built_files(plain, built, context, left_out=True)
+    only_built |= compared_only(context.tree, plain)
     if not only_built:
         return inventory
     return [
@@ -114,6 +154,25 @@ def _owners_built(file: str, built: set[str], context: LoadContext) -> bool:
 
     owners = kustomize.owners(file, context)
     return bool(owners) and all(owner in built for owner in owners)
+
+
+def _substituted_only(file: str, built: set[str], context: LoadContext) -> bool:
+    """Is `file` a template (`${VAR}`) that only Flux Kustomizations substituting variables
+    apply (a path without a kustomization: Flux generates one), each built in this run
+    without an error? Its own read, placeholders as written, is what no deployer applies;
+    each Kustomization's build, with its values, is judged (noise5: `allowPrivilegeEscalation:
+    ${ALLOW}` set false by `postBuild.substitute` was a high finding of the file as written)."""
+    from gatekeeper.sources import flux, kustomize
+
+    owners = flux.substituting_owners(file, context)
+    if not owners or not all(substitutes and owner in built for owner, substitutes in owners):
+        return False
+    try:
+        if b"${" not in context.tree.read(file):
+            return False
+    except OSError:
+        return False
+    return not kustomize.owners(file, context)
 
 
 def _left_out(file: str, built: set[str], context: LoadContext) -> bool:

@@ -242,6 +242,9 @@ def _scan_change(
         )
         base_findings = base_result.findings + [to_finding(p) for p in base_tree.problems]
         head_findings = head_result.findings + [to_finding(p) for p in head_tree.problems]
+        from gatekeeper.sources.flux import gone_from_base  # an overlay the change took away
+
+        head_findings = gone_from_base(head_findings, base_tree, head_tree)
         # What waivers covered in the base files this change did not make us scan (red team
         # s14 v04): only for a waiver a new finding meets that covered nothing scanned so far.
         waived_elsewhere = _waived_elsewhere(

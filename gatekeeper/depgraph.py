@@ -49,7 +49,7 @@ class Graph:
     def add(self, reader: str, needs: str) -> None:
         self.readers[needs].add(reader)
 
-    def _direct(self, path: str) -> set[str]:
+    def direct(self, path: str) -> set[str]:
         """Readers of `path` itself and of every directory above it."""
         found = set(self.readers.get(path, ()))
         found |= self.readers.get("", set())
@@ -66,7 +66,7 @@ class Graph:
         seen: set[str] = set()
         queue = list(start)
         while queue:
-            for reader in self._direct(queue.pop()):
+            for reader in self.direct(queue.pop()):
                 if reader not in seen:
                     seen.add(reader)
                     queue.append(reader)

@@ -44,7 +44,9 @@ def job_of(finding: Finding) -> str | None:
 
 
 def runner(finding: Finding, job: str) -> str:
-    return f"{finding.name} job {job}"
+    """`<workflow> job <id>`; a job that is its own document (a Terraform resource's
+    provisioners, named by its address) is said once: `job module.x.null_resource.app`."""
+    return f"job {job}" if finding.name == job else f"{finding.name} job {job}"
 
 
 def runners(finding: Finding) -> set[str]:

@@ -844,8 +844,12 @@ def _set(items: list[Value], keep_order: bool = False) -> Value:
         return _items(unique)
     kinds = {type(item.data) for item in unique}
     if str in kinds and kinds <= {str, int, float, bool}:  # unified to strings, as cty does
-        strings = list(dict.fromkeys(_string(item.data) for item in unique))
-        return _items([Value(text) for text in sorted(strings)])
+        # Each string where it was first written: `for_each = toset(local.roles)` puts
+        # `role = each.value` at the role's line of the list, as `count.index` does.
+        first: dict[str, Value] = {}
+        for item in unique:
+            first.setdefault(_string(item.data), item)
+        return _items([Value(text, first[text].origins) for text in sorted(first)])
     if kinds and kinds <= {int, float}:  # numbers in numeric order
         unique.sort(key=lambda item: item.data)
     return _items(unique)

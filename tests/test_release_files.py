@@ -212,6 +212,28 @@ def test_what_composes_releases_or_sets_values_unread_is_said(tmp_path: Path) ->
     }
 
 
+def test_skaffold_requires_of_configs_in_the_same_file_are_read(tmp_path: Path) -> None:
+    """istio's samples/cicd/skaffold: `requires: [{configs: [istio-base]}]` names a config
+    of the same file (no `path`), judged with it; it was a blocking GK-LOCAL-NOT-EXPANDED
+    ("configurations in other files") per config. One with a path still is."""
+    skaffold = (
+        "apiVersion: skaffold/v4beta11\nkind: Config\nmetadata: {name: base}\n"
+        "deploy:\n  helm:\n    releases:\n    - name: web\n      chartPath: charts/web\n"
+        "---\n"  # 9
+        "apiVersion: skaffold/v4beta11\nkind: Config\nmetadata: {name: app}\n"
+        "requires:\n"  # 13
+        "- configs: [base]\n"  # 14
+        "  activeProfiles: [{name: dev}]\n"
+        "- {path: deploy/other.skaffold.yaml, configs: [x]}\n"  # 16
+    )
+    said = {
+        (f, line)
+        for p, f, line, _ in found(tmp_path, {"skaffold.yaml": skaffold})
+        if p == "GK-LOCAL-NOT-EXPANDED"
+    }
+    assert said == {("skaffold.yaml", 16)}
+
+
 def test_a_remote_chart_of_a_fleet_bundle_is_said_once_for_its_targets(tmp_path: Path) -> None:
     """rancher/fleet-examples: a bundle of a chart from a URL with three targets said the
     same GK-NOT-EXPANDED four times in one file."""

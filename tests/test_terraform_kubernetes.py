@@ -658,6 +658,42 @@ def test_a_local_exec_command_is_at_its_own_line(tmp_path: Path) -> None:
     }
 
 
+def test_a_module_instance_provisioner_names_its_address_once(tmp_path: Path) -> None:
+    """noise5: a module instance's job was `null_resource.module.y[0].null_resource.app`
+    (the resource type before its whole address), and the instances run alike said `also
+    run by <job> job <job>`; the address is the job (what `allowedJobs` names), once."""
+    files = {
+        "mod/main.tf": (
+            'variable "url" {\n  type = string\n}\n'
+            'resource "null_resource" "app" {\n'
+            '  provisioner "local-exec" {\n'
+            '    command = "kubectl apply -f ${var.url}"\n'
+            "  }\n"
+            "}\n"
+        ),
+        "main.tf": (
+            'module "y" {\n  source = "./mod"\n  count  = 2\n'
+            '  url    = "https://example.com/y.yaml"\n}\n'
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    messages = sorted(
+        f"{f.file}:{f.line} {f.message}"
+        for f in report.verdict.findings
+        if f.policy_id == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert messages == [
+        "main.tf:4 imperative deploy from CI in job module.y[0].null_resource.app: kubectl"
+        " apply -f https://example.com/y.yaml (only the GitOps controller should change the"
+        " cluster); also run by job module.y[1].null_resource.app",
+        "mod/main.tf:6 imperative deploy from CI in job null_resource.app: kubectl apply -f"
+        " ${var.url} (only the GitOps controller should change the cluster)",
+    ]
+
+
 def test_a_pull_request_changing_only_the_chart_rejudges_the_release(tmp_path: Path) -> None:
     """The release sets `privileged=true`, which the base's template ignores; the pull
     request changes only the template to read it. The chart alone (its default `false`)

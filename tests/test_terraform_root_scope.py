@@ -294,6 +294,39 @@ def test_two_resources_reading_one_bad_local_are_both_reported(tmp_path: Path) -
     ]
 
 
+def test_a_role_set_from_a_local_list_is_at_the_role(tmp_path: Path) -> None:
+    """terraform-google-kubernetes-engine test/setup/iam.tf (noise5): the roles of a local
+    list granted with `count = length(local.roles)` were found at the role's line of the
+    list, the same roles granted with `for_each = toset(local.roles)` at `role =
+    each.value` (toset lost where each string was written): one role, findings at several
+    lines. Now one finding at the role's line, naming each resource."""
+    main = (
+        'locals {\n  roles = [\n    "roles/viewer",\n    "roles/iam.serviceAccountUser",\n  ]\n}\n'
+        'resource "google_project_iam_member" "a" {\n'
+        "  count   = length(local.roles)\n"
+        '  project = "p"\n'
+        "  role    = local.roles[count.index]\n"
+        '  member  = "serviceAccount:x@p.iam.gserviceaccount.com"\n'
+        "}\n"
+        'resource "google_project_iam_member" "b" {\n'
+        "  for_each = toset(local.roles)\n"
+        '  project  = "p"\n'
+        "  role     = each.value\n"
+        '  member   = "serviceAccount:x@p.iam.gserviceaccount.com"\n'
+        "}\n"
+    )
+    (tmp_path / "main.tf").write_text(main)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    (finding,) = [
+        f for f in report.verdict.findings if f.policy_id == "TF-GCP-IAM-SERVICE-ACCOUNT-USER"
+    ]
+    assert (finding.file, finding.line) == ("main.tf", 4)
+    assert finding.extra["variants"] == [
+        "deployed by main.tf:google_project_iam_member.a",
+        'deployed by main.tf:google_project_iam_member.b["roles/iam.serviceAccountUser"]',
+    ]
+
+
 def test_a_called_module_is_judged_through_its_calls_not_with_its_defaults(
     tmp_path: Path,
 ) -> None:

@@ -316,7 +316,7 @@ def _expand_at(
         for message in _included(source, str(target or "."))
     ]
     if document.kind == "Kustomization":
-        _kustomization(file, document, spec, at, loaded)
+        _kustomization(file, document, spec, at, loaded, context, bool(source))
     else:
         _helm_release(file, document, spec, chart_spec, at, loaded)
     if found.other:  # judged at that revision, at the line that names its source
@@ -443,6 +443,59 @@ def kustomization_paths(context: LoadContext) -> list[str]:
     return sorted(found)
 
 
+def substituting_owners(file: str, context: LoadContext) -> list[tuple[str, bool]]:
+    """The Flux Kustomizations of this repository that apply `file` as Flux generates a
+    path without a kustomization (see generated): each one's file, and whether it
+    substitutes variables (`postBuild`). Indexed once per tree, when this run expanded a
+    Flux deployer of this repository (its GitRepository index is built): a run without one
+    (a hook's few files, a repository without Flux) reads nothing for it."""
+    from gatekeeper import ownership
+    from gatekeeper.sources.gitops import NAME as GITOPS
+
+    if "GitRepository" not in _INDEX.get(context.tree, {}):
+        return []  # no Flux deployer of this repository was expanded in this run
+    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+
+    def index(tree: Tree, _: str) -> dict[str, list[tuple[str, bool]]]:
+        out: dict[str, list[tuple[str, bool]]] = {}
+        for owner, entry in _flux_kustomizations(tree):
+            spec = _mapping(entry.obj.get("spec"))
+            if not is_flux_deployer(entry.obj):
+                continue
+            ref = _local_ref(spec.get("sourceRef"), tree, repo_urls)
+            if ref is None:
+                continue
+            at = gitops_revision.revision(_revision_name(ref), tree)
+            path = _normal_path(spec.get("path"))
+            if path is None or at.tree is None or at.other:  # it applies another revision
+                continue
+            substitutes = bool(_mapping(spec.get("postBuild")))
+            for applied in generated(tree, path):
+                if (owner, substitutes) not in out.setdefault(applied, []):
+                    out[applied].append((owner, substitutes))
+        return out
+
+    found = ownership.of(context.tree).remember("flux generated", "", index)
+    return found.get(file, [])
+
+
+def _flux_kustomizations(tree: Tree) -> Iterator[tuple[str, YamlDocument]]:
+    """The Flux Kustomizations of the tree with their files: only files spelling the API
+    group are read (one git grep), not every kustomization.yaml as the kind index would
+    (0.4 CPU-s on the k8s corpus). One whose group is escaped is not found: its files
+    are then judged as written too."""
+    from gatekeeper.spelling import spelling
+
+    for file, _line in spelling(tree, [_KUSTOMIZATION_API.decode()], suffixes=(".yaml", ".yml")):
+        try:
+            entries = list(load_all(file, decode(tree.read(file))))
+        except (OSError, ValueError):
+            continue
+        for entry in entries:
+            if isinstance(entry, YamlDocument) and entry.obj.get("kind") == "Kustomization":
+                yield file, entry
+
+
 def _normal_path(value: Any) -> str | None:
     """A Flux `spec.path` as a tree path; None when it leaves the repository."""
     path = posixpath.normpath(str(value or ".").strip().removeprefix("./").strip("/") or ".")
@@ -462,8 +515,17 @@ def _path(
 
 
 def _kustomization(
-    file: str, document: Document, spec: dict[str, Any], context: LoadContext, loaded: Loaded
+    file: str,
+    document: Document,
+    spec: dict[str, Any],
+    context: LoadContext,
+    loaded: Loaded,
+    home: LoadContext,
+    held: bool,
 ) -> None:
+    """What a Kustomization applies from the tree of `context` (its GitRepository's
+    revision, as its artifact holds it); `home` is the scanned repository, which holds it,
+    and its GitRepository too when `held`."""
     from gatekeeper.sources import kustomize
 
     path = _path(file, document, spec.get("path"), ("spec", "path"), loaded)
@@ -478,23 +540,178 @@ def _kustomization(
     has_kustomization = of(context.tree).first_of(path, kustomize.KUSTOMIZATION_FILES)
     if not has_kustomization and not context.tree.list_dir(path):  # Flux fails on it
         line = document.locator.locate(("spec", "path")).line
-        message = f"Kustomization path {path} is not in this repository; not judged"
-        loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+        loaded.problems.append(_absent(file, document, path, line, home, held))
         return
     edits = _edits(file, document, spec, path)
     if edits is not None:
         built = gitops_kustomize.build(path, kustomize.KUSTOMIZATION_FILES, edits, context)
     else:
         built = _build(path, context)
-    sets = _variables(_mapping(spec.get("postBuild")), document, context.tree)
+    post_build = _mapping(spec.get("postBuild"))
+    sets = _variables(post_build, document, context.tree)
     for built_document in built.documents:
         for variables in sets[1:]:  # another cluster's variables: the same objects again
             obj = substitute(built_document.obj, variables)
             loaded.documents.append(replace(built_document, obj=obj))
         built_document.obj = substitute(built_document.obj, sets[0])
+    loaded.problems.extend(_unknown_values(file, document, post_build, built.documents, context))
     loaded.documents.extend(built.documents)
     loaded.problems.extend(built.problems)
     _common_metadata(document, spec, loaded.documents, len(loaded.documents) - len(built.documents))
+
+
+# The start of what an absent Kustomization path is said as: change.py finds it again.
+ABSENT_PATH = re.compile(r"Kustomization path (\S+) is not in this repository")
+# Per tree: its files some file of the repository reads (a dependency graph, built once).
+_GRAPHS: weakref.WeakKeyDictionary[Tree, Any] = weakref.WeakKeyDictionary()
+
+
+def _absent(
+    file: str, document: Document, path: str, line: int, home: LoadContext, held: bool
+) -> Problem:
+    """A Kustomization whose path the repository does not hold: Flux fails to build it, so
+    blocking when the repository evidently applies the Kustomization (a deployer of it reads
+    its file: a Flux Kustomization's path, a kustomization, an Argo CD Application, a CI
+    `kubectl apply`; or it is the `flux-system` one `flux bootstrap` applies), or holds the
+    GitRepository of itself that it names (`held`: Flux's configuration of this repository,
+    applied however it is). Otherwise it
+    is a copy meant for another repository or a folder generated elsewhere (eks-workshop-v2's
+    workshop steps copy `apps.yaml` into the learner's own repository): said, not blocking.
+    A pull request that removes a path its base held is blocking all the same (see
+    gone_from_base): a PR may not hide an overlay by moving it away from its deployer."""
+    name = str(_mapping(document.obj.get("metadata")).get("name") or "")
+    appliers = sorted(_readers(home, file) - {file})
+    if name == BOOTSTRAP_SOURCE or appliers or held:
+        how = f"{appliers[0]} applies it" if appliers else "`flux bootstrap` applies it"
+        if held and not appliers and name != BOOTSTRAP_SOURCE:
+            how = "its GitRepository of this repository is here"
+        message = (
+            f"Kustomization path {path} is not in this repository, and {how}: Flux fails"
+            f" to build it; add the folder or correct `path:` (not judged)"
+        )
+        return Problem("GK-RENDER-ERROR", file, line, message)
+    message = (
+        f"Kustomization path {path} is not in this repository, and nothing here applies"
+        " this Kustomization: the folder Flux reads is elsewhere (another repository the"
+        " file is copied to, a generated folder); what it deploys is not judged here"
+    )
+    return Problem("GK-NOT-EXPANDED", file, line, message)
+
+
+def _readers(context: LoadContext, file: str) -> set[str]:
+    """The files of the repository that read `file` (directly, or a folder above it)."""
+    from gatekeeper import depgraph
+
+    graph = _GRAPHS.get(context.tree)
+    if graph is None:
+        graph = _GRAPHS[context.tree] = depgraph.build(context)
+    found: set[str] = graph.direct(file)
+    return found
+
+
+def gone_from_base(findings: list[Any], base: Tree, head: Tree) -> list[Any]:
+    """`findings` of a change's head, with a Kustomization path said absent and not blocking
+    made blocking when the change took away what a Kustomization deployed: the base held
+    that folder (the overlay deleted or moved), or the file's Kustomizations deployed a
+    folder of the base that none of them deploys now (`path:` pointed elsewhere)."""
+    out = []
+    for finding in findings:
+        found = ABSENT_PATH.match(finding.message)
+        if finding.policy_id == "GK-NOT-EXPANDED" and found:
+            path = found[1]
+            left = sorted(_built_paths(base, finding.file) - _built_paths(head, finding.file))
+            gone = ""
+            if base.list_dir(path):
+                gone = f"it was before this change: restore {path} or point `path:` where it moved"
+            elif left:
+                gone = f"this change points it away from {left[0]}, which it deployed"
+            if gone:
+                message = f"Kustomization path {path} is not in this repository, and {gone}"
+                problem = Problem("GK-RENDER-ERROR", finding.file, finding.line, message)
+                from gatekeeper.problems import to_finding
+
+                finding = to_finding(problem, finding.source)
+        out.append(finding)
+    return out
+
+
+def _built_paths(tree: Tree, file: str) -> set[str]:
+    """The folders of `tree` that the Flux Kustomizations of `file` build."""
+    try:
+        entries = list(load_all(file, decode(tree.read(file))))
+    except (OSError, ValueError):
+        return set()
+    out = set()
+    for entry in entries:
+        if isinstance(entry, YamlDocument) and is_flux_deployer(entry.obj):
+            if entry.obj.get("kind") != "Kustomization":
+                continue
+            path = _normal_path(_mapping(entry.obj.get("spec")).get("path"))
+            if path is not None and tree.list_dir(path):
+                out.add(path)
+    return out
+
+
+def _unknown_values(
+    file: str,
+    document: Document,
+    post_build: dict[str, Any],
+    built: list[Document],
+    context: LoadContext,
+) -> list[Problem]:
+    """A `substituteFrom` ConfigMap or Secret the repository does not hold (the cluster
+    does) leaves the variables only it may set unknown: said at its entry, naming those
+    the built objects still hold; they are judged as written (`${VAR}`)."""
+    listed = post_build.get("substituteFrom")
+    namespace = document.namespace or "default"
+    missing = []
+    for index, entry in enumerate(listed if isinstance(listed, list) else []):
+        if not isinstance(entry, dict) or entry.get("kind") not in ("ConfigMap", "Secret"):
+            continue
+        kind, name = str(entry["kind"]), str(entry.get("name") or "")
+        held = [
+            found
+            for found in _named(context.tree, kind, name)
+            if str(_mapping(found.obj.get("metadata")).get("namespace") or namespace) == namespace
+        ]
+        if not held:
+            missing.append((index, kind, name))
+    if not missing:
+        return []
+    left = sorted({name for d in built for name in _placeholders(d.obj)})
+    if not left:
+        return []
+    index, kind, name = missing[0]
+    line = document.locator.locate(("spec", "postBuild", "substituteFrom", index)).line
+    named = ", ".join(f"${{{variable}}}" for variable in left[:5])
+    more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+    encrypted = any("sops" in entry.obj for _, entry in _objects(context.tree, kind, name))
+    where = (
+        "is SOPS-encrypted here (Flux decrypts it)"
+        if encrypted
+        else "is not in this repository (the cluster holds it)"
+    )
+    message = (
+        f"postBuild.substituteFrom {kind} {name} {where}: {named}{more} unknown here, judged"
+        " as written; set them in `postBuild.substitute` or a ConfigMap of the repository to"
+        " judge what is deployed"
+    )
+    return [Problem("GK-NOT-EXPANDED", file, line, message)]
+
+
+def _placeholders(value: Any) -> Iterator[str]:
+    """The variables still written `${VAR}` (no default) in a built object."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "${" in item:
+                yield from (m.group(1) for m in _VARIABLE.finditer(item) if m.group(2) is None)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(key for key in item if isinstance(key, str))
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _common_metadata(

@@ -48,7 +48,12 @@ def _other_tool(path: str) -> bool:
     judged only when its content looks like Kubernetes objects, and without noise."""
     name = posixpath.basename(path).lower()
     parts = path.split("/")
-    return name in _OTHER_TOOLS or "templates" in parts[:-1] or name.startswith("values")
+    return name in _OTHER_TOOLS or "templates" in parts[:-1] or bool(_VALUES_NAME.search(name))
+
+
+# A Helm values file: `values.yaml`, `values-prod.yaml`, and (grafana/loki's chart)
+# `distributed-values.yaml`, `prod.values.yml`, `ci_values.yaml`.
+_VALUES_NAME = re.compile(r"^values|[-_.]values\.(ya?ml|json)$")
 
 
 _WIDE = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)

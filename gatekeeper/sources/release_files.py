@@ -164,7 +164,12 @@ def _unread(path: str, obj: Any) -> Iterator[tuple[Path, str]]:
                 if isinstance(entry, dict) and ("file" in entry or "values" in entry):
                     yield ("releases", index, "set", number), "`set` with a file or a list"
     elif tool == "Skaffold":
-        if obj.get("requires"):
+        for index, required in enumerate(_list(obj.get("requires"))):
+            # Without `path` (or a git or bucket source) an entry names configs of this
+            # same file, judged here with it (istio's samples/cicd/skaffold).
+            if not isinstance(required, dict) or set(required) - {"configs", "activeProfiles"}:
+                yield ("requires", index), "`requires` (configurations in other files)"
+        if obj.get("requires") and not isinstance(obj.get("requires"), list):
             yield ("requires",), "`requires` (configurations in other files)"
         for index, profile in enumerate(_list(obj.get("profiles"))):
             if isinstance(profile, dict) and profile.get("patches"):

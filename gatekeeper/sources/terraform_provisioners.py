@@ -35,7 +35,7 @@ def document(
     """The commands of the `local-exec` provisioners of a Terraform resource, or None.
     `read` gives a file's bytes: a heredoc's commands are located at their own lines."""
     provisioners = resource.obj.get("provisioner") if isinstance(resource.obj, dict) else None
-    job = f"{resource.kind}.{resource.name}"
+    job = _address(resource)
     context = {
         "job": job,
         "environment": "",
@@ -67,6 +67,15 @@ def document(
         namespace=resource.namespace,
         name=job,
     )
+
+
+def _address(resource: Document) -> str:
+    """The resource's Terraform address: `null_resource.app` in the module scanned, the
+    instance's whole address (`module.x.null_resource.app`, its name) in a module call;
+    the type was put in front of that too (`null_resource.module.x.null_resource.app`)."""
+    if resource.name.startswith("module."):
+        return resource.name
+    return f"{resource.kind}.{resource.name}"
 
 
 def _written(locator: Locator, path: Path) -> Location:
