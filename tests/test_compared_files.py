@@ -110,3 +110,23 @@ def test_a_file_applied_too_or_outside_the_test_folder_is_judged(tmp_path: Path)
     ):
         assert f"K8S-PSS-HOST-NAMESPACES {file}" in found, file
     assert "K8S-PSS-HOST-NAMESPACES tests/e2e/d/00-assert.yaml" in found
+
+
+def test_tests_named_otherwise_count_under_a_chainsaw_configuration_above(tmp_path: Path) -> None:
+    """A test file named otherwise is found (one git grep) when a Chainsaw configuration sits in
+    a folder above its files; with neither it nor a `chainsaw-test.yaml` near them, the files
+    stay judged read alone (tests are not looked for: a hook lists no tree)."""
+    configured = {
+        ".chainsaw.yaml": "apiVersion: chainsaw.kyverno.io/v1alpha2\nkind: Configuration\n",
+        "tests/e2e/web/web-test.yaml": TEST,
+        "tests/e2e/web/00-install.yaml": POD % "web",
+        "tests/e2e/web/00-assert.yaml": POD % "web",
+    }
+    assert findings(tmp_path / "configured", configured) == [
+        "K8S-NETWORK-POLICY-PRESENT tests/e2e/web/00-install.yaml",
+        "K8S-PSS-HOST-NAMESPACES tests/e2e/web/00-install.yaml",
+    ]
+    bare = {name: text for name, text in configured.items() if name != ".chainsaw.yaml"}
+    assert "K8S-PSS-HOST-NAMESPACES tests/e2e/web/00-assert.yaml" in findings(
+        tmp_path / "bare", bare
+    )
