@@ -115,34 +115,31 @@ def _named(tree: Tree, _: str = "") -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(compared), frozenset(applied)
 
 
-def _run_texts(value: Any) -> Iterator[str]:
-    """The text of each `script` and `command` operation of a test's spec."""
+def _mappings(value: Any) -> Iterator[dict[Any, Any]]:
+    """Every mapping in a test's spec, at any depth."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            for key, inner in item.items():
-                if key in ("script", "command"):
-                    yield str(inner)
-                else:
-                    stack.append(inner)
+            yield item
+            stack.extend(item.values())
+
+
+def _run_texts(value: Any) -> Iterator[str]:
+    """The text of each `script` and `command` operation of a test's spec."""
+    for mapping in _mappings(value):
+        yield from (str(mapping[key]) for key in ("script", "command") if key in mapping)
 
 
 def _operations(value: Any) -> Iterator[tuple[str, str]]:
     """(operation, file) of each operation naming a file, anywhere in a test's spec."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            for key, inner in item.items():
-                named = inner.get("file") if isinstance(inner, dict) else None
-                if key in _COMPARING | _APPLYING and isinstance(named, str):
-                    yield key, named
-                stack.append(inner)
+    for mapping in _mappings(value):
+        for key, inner in mapping.items():
+            named = inner.get("file") if isinstance(inner, dict) else None
+            if key in _COMPARING | _APPLYING and isinstance(named, str):
+                yield key, named
 
 
 def _matching(tree: Tree, folder: str, pattern: str, comparing: bool) -> list[str]:
