@@ -114,11 +114,11 @@ def named_builds(tree: Tree) -> list[Build]:
 def _workflow_builds(tree: Tree, every: bool = False) -> list[Build]:
     """The workflows' builds that give build args or a target (`every`: all of them)."""
     from gatekeeper.sources import workflow
-    from gatekeeper.sources.workflow_scripts import working_directory
+    from gatekeeper.sources.workflow_scripts import steps, working_directory
 
     found: list[Build] = []
     for document in workflow.workflows(tree):
-        for job_id, job, number, step in _steps(document):
+        for job_id, job, number, step in steps(document.obj):
             directory = working_directory(step, job)
             for command in step.get("commands") or []:
                 where = f"{command.get('file') or document.file}:{command['line']}"
@@ -173,18 +173,6 @@ def _action_variants(
     return found
 
 
-def _steps(document: Any) -> list[tuple[str, dict[str, Any], int, dict[str, Any]]]:
-    """(job id, job, step number, step) of every step of a loaded CI file."""
-    found = []
-    jobs = document.obj.get("jobs") if isinstance(document.obj, dict) else None
-    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
-        steps = job.get("steps") if isinstance(job, dict) else None
-        for number, step in enumerate(steps if isinstance(steps, list) else []):
-            if isinstance(step, dict):
-                found.append((str(job_id), job, number, step))
-    return found
-
-
 def _is_build_push(step: dict[str, Any]) -> bool:
     uses = step.get("uses")
     return isinstance(uses, str) and uses.startswith("docker/build-push-action@")
@@ -219,10 +207,10 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
     does not hold there (made at run time, or in a folder the script reaches in a way not
     followed: `source ./ci/cd-to-docker.sh`): what it builds is judged by no rule, and saying
     nothing passed a root image green."""
-    from gatekeeper.sources.workflow_scripts import working_directory
+    from gatekeeper.sources.workflow_scripts import steps, working_directory
 
     found: list[Problem] = []
-    for job_id, job, number, step in _steps(document):
+    for job_id, job, number, step in steps(document.obj):
         directory = working_directory(step, job)
         for command in step.get("commands") or []:
             given = _command_parts(command)
@@ -465,13 +453,14 @@ def bake_files(tree: Tree) -> list[tuple[str, str, str]]:
     each of the default names from its own folder, and each file a workflow's `docker buildx
     bake -f FILE` (or bake-action's `files:`) names from the folder the command runs in."""
     from gatekeeper.sources import workflow
+    from gatekeeper.sources.workflow_scripts import steps
 
     found = {
         (name, posixpath.dirname(name) or "."): ""
         for name in ownership.of(tree).named_below("", _BAKE_NAMES)
     }
     for document in workflow.workflows(tree):
-        for _, _, _, step in _steps(document):
+        for _, _, _, step in steps(document.obj):
             for command in step.get("commands") or []:
                 for given, folder in _baked(command):
                     path = shell_dirs.resolve(folder, given)

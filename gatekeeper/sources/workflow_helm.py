@@ -55,14 +55,13 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
 
 def _commands(workflow: Document) -> Iterator[tuple[str, dict[str, Any]]]:
     """(job id, command) of every step of a loaded CI file."""
-    jobs = workflow.obj.get("jobs") if isinstance(workflow.obj, dict) else None
-    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
-        steps = job.get("steps") if isinstance(job, dict) else None
-        for step in steps if isinstance(steps, list) else []:
-            commands = step.get("commands") if isinstance(step, dict) else None
-            for command in commands if isinstance(commands, list) else []:
-                if isinstance(command, dict):
-                    yield str(job_id), command
+    from gatekeeper.sources.workflow_scripts import steps
+
+    for job_id, _, _, step in steps(workflow.obj):
+        commands = step.get("commands")
+        for command in commands if isinstance(commands, list) else []:
+            if isinstance(command, dict):
+                yield job_id, command
 
 
 # Stands for every release: a `helm test` whose release name CI computes (`helm test "$APP"`).

@@ -70,6 +70,18 @@ def follow_all(
                     step["context"]["ephemeralCluster"] = True
 
 
+def steps(obj: Any) -> list[tuple[str, dict[str, Any], int, dict[str, Any]]]:
+    """(job id, job, step number, step) of every step of a loaded CI file's object."""
+    found = []
+    jobs = obj.get("jobs") if isinstance(obj, dict) else None
+    for job_id, job in jobs.items() if isinstance(jobs, dict) else []:
+        listed = job.get("steps") if isinstance(job, dict) else None
+        for number, step in enumerate(listed if isinstance(listed, list) else []):
+            if isinstance(step, dict):
+                found.append((str(job_id), job, number, step))
+    return found
+
+
 def step_folder(step: dict[str, Any], job: dict[str, Any]) -> str | None:
     """The folder a step's script starts in (shell_dirs): its `working-directory`, else
     the job's defaults, else the root; None when an expression computes it."""
