@@ -84,6 +84,7 @@ def scan_one(
     result = ScanResult()
     adapter = _run_as_compose(path, data, adapters, context) or sources.adapter_for(path, adapters)
     adapter = adapter or _built_as_dockerfile(path, adapters, context)
+    adapter = adapter or _applied_as_manifest(path, adapters, context)
     if adapter is None:
         return result
     try:
@@ -387,6 +388,18 @@ def _built_as_dockerfile(
     if path not in dockerfile_builds.named_otherwise(context.tree):
         return None
     return next((adapter for adapter in adapters if adapter.NAME == "dockerfile"), None)
+
+
+def _applied_as_manifest(
+    path: str, adapters: list[sources.Source], context: sources.LoadContext
+) -> sources.Source | None:
+    """The Kubernetes adapter for a file CI applies under a name no adapter reads
+    (`kubectl apply -f deploy/app.tpl`: kubectl_files.applied_otherwise), None for any other."""
+    from gatekeeper.sources import kubectl_files
+
+    if path not in kubectl_files.applied_otherwise(context.tree):
+        return None
+    return next((adapter for adapter in adapters if adapter.NAME == "kubernetes"), None)
 
 
 _SERVICES = re.compile(rb"(?m)^services:")

@@ -1,0 +1,175 @@
+"""Files CI applies with kubectl or oc under names no adapter reads as manifests.
+
+kubectl reads only `.yaml`, `.yml` and `.json` files from a folder it is given, but a file
+named on its own is applied whatever its name: `kubectl apply -f deploy/app.tpl` deploys the
+objects of `deploy/app.tpl`, which nothing judged (every adapter goes by name), so a
+privileged Pod under that name passed green wherever the imperative deploy itself was waived.
+The files are found as the CI shell names them: from the folder the script went to
+(shell_dirs), through the scripts and Makefile targets CI runs (workflow_scripts), a glob
+matched as sh matches it, a `for f in ...` loop's words, and the files a pipeline feeds to
+`-f -` or to `xargs kubectl apply -f` (`cat deploy/app.tpl | kubectl apply -f -`).
+scanner.scan_one judges each such file as a Kubernetes manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import re
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from gatekeeper import shell_dirs
+from gatekeeper.sources import LoadContext
+from gatekeeper.tree import Tree, inside
+
+_PROGRAMS = frozenset({"kubectl", "oc"})
+_APPLIERS = frozenset({"apply", "create", "replace"})
+_FILE_FLAGS = frozenset({"-f", "--filename"})
+# Programs that pass files on to a pipeline's next command, and the words of theirs that are
+# not files (their options).
+_FEEDERS = frozenset({"cat", "envsubst", "sed", "ls", "find", "echo", "printf", "tee", "yq"})
+_GLOB = re.compile(r"[*?\[]")
+_LOOP_VARIABLE = re.compile(r"""^["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?$""")
+
+_FOUND: weakref.WeakKeyDictionary[Any, frozenset[tuple[str, str]]] = weakref.WeakKeyDictionary()
+
+
+def applied_otherwise(tree: Tree) -> frozenset[str]:
+    """The files of the tree CI gives kubectl/oc apply, create or replace whose names no
+    adapter reads as manifests (anything but `.yaml`, `.yml`, `.json`)."""
+    return frozenset(path for path, _ in _applications(tree))
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """Such a file is judged because CI applies it: a change to the CI file or script alone
+    (`-f` pointed at a file already there) judges it again."""
+    yield from _applications(context.tree)
+
+
+def _applications(tree: Tree) -> frozenset[tuple[str, str]]:
+    """(file applied otherwise, CI file or script that applies it), found once per tree."""
+    with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
+        if tree in _FOUND:
+            return _FOUND[tree]
+    from gatekeeper.sources import kubernetes
+
+    found = frozenset(pair for pair in _applied(tree) if not kubernetes.detect(pair[0]))
+    with contextlib.suppress(TypeError):
+        _FOUND[tree] = found
+    return found
+
+
+def _applied(tree: Tree) -> Iterator[tuple[str, str]]:
+    """(file, where) of every file a CI command applies (where: the workflow, and the script
+    the command is in when CI follows one)."""
+    for path, document, command in _named(tree):
+        yield path, document
+        script = command.get("file")
+        if isinstance(script, str) and script != document:
+            yield path, script
+
+
+def _named(tree: Tree) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(file, workflow, command) of each file a kubectl/oc apply, create or replace of the
+    tree's CI names, the commands of followed scripts and Makefile targets included."""
+    from gatekeeper.sources import workflow
+    from gatekeeper.sources.workflow_scripts import steps, working_directory
+
+    for document in workflow.workflows(tree):
+        for _job_id, job, _number, step in steps(document.obj):
+            directory = working_directory(step, job)
+            commands = [c for c in step.get("commands") or [] if isinstance(c, dict)]
+            loops: dict[str, tuple[str | None, list[str]]] = {}
+            for at, command in enumerate(commands):
+                here = command.get("directory", directory)
+                argv = [str(word) for word in command.get("argv") or []]
+                if argv[:1] == ["for"] and argv[2:3] == ["in"]:
+                    loops[argv[1]] = (here, argv[3:])
+                if command.get("program") not in _PROGRAMS:
+                    continue
+                positional = command.get("positional") or []
+                if not positional or positional[0] not in _APPLIERS:
+                    continue
+                for path in _given(command, here, commands, at, loops, tree):
+                    yield path, document.file, command
+
+
+def _given(
+    command: dict[str, Any],
+    here: str | None,
+    commands: list[dict[str, Any]],
+    at: int,
+    loops: dict[str, tuple[str | None, list[str]]],
+    tree: Tree,
+) -> Iterator[str]:
+    """The files a kubectl command's `-f` options name, from the folder `here`."""
+    for given in _file_values(command):
+        if given in ("", "-"):
+            yield from _fed(commands, at, tree)
+            continue
+        variable = _LOOP_VARIABLE.match(given)
+        if variable and variable.group(1) in loops:
+            where, words = loops[variable.group(1)]
+            for word in words:
+                yield from _files(tree, where, word)
+        else:
+            yield from _files(tree, here, given)
+
+
+def _file_values(command: dict[str, Any]) -> list[str]:
+    """The values of a command's `-f`/`--filename` flags; "" for one without a value
+    (`xargs kubectl apply -f`: the file comes from its input)."""
+    values = []
+    for flag in command.get("flags") or []:
+        name, _, value = str(flag).partition("=")
+        if name in _FILE_FLAGS:
+            values.append(value)
+    return values
+
+
+def _fed(commands: list[dict[str, Any]], at: int, tree: Tree) -> Iterator[str]:
+    """The files fed to `commands[at]`: its own `< file`, and what the commands before it on
+    its line name when they pass files on (`cat x.tpl |`, `ls deploy/*.tpl | xargs ...`,
+    `envsubst < x.tpl |`)."""
+    line, file = commands[at].get("line"), commands[at].get("file")
+    for command in reversed(commands[: at + 1]):
+        if command.get("line") != line or command.get("file") != file:
+            break
+        reads = command.get("reads")  # `< file`, already from the root
+        if isinstance(reads, str):
+            yield from _files(tree, ".", reads)
+        if command.get("program") not in _FEEDERS:
+            continue
+        here = command.get("directory", ".")
+        for word in command.get("argv") or []:
+            word = str(word).lstrip("<").strip("'\"")
+            if word and not word.startswith("-") and not word.startswith("s/"):
+                yield from _files(tree, here, word)
+
+
+def _files(tree: Tree, here: str | None, given: str) -> Iterator[str]:
+    """The files of the tree that `given` names from the folder `here`: the file itself, or
+    those a glob matches (segment by segment, as sh: `*` stops at `/`)."""
+    path = shell_dirs.resolve(here, given.strip("'\""))
+    if path is None or not shell_dirs.known(path) or path.startswith("/"):
+        return
+    path = inside(path)
+    if path is None:
+        return
+    if not _GLOB.search(path):
+        below = path + "/"  # a folder's files (kubectl takes only .yaml/.yml/.json there)
+        if tree.exists(path) and not any(f.startswith(below) for f in tree.list_dir(path)):
+            yield path
+        return
+    parts = path.split("/")
+    fixed = next(at for at, part in enumerate(parts) if _GLOB.search(part))
+    folder = "/".join(parts[:fixed]) or "."
+    hidden = parts[-1].startswith(".")  # sh's `*` matches no leading dot
+    for candidate in tree.list_dir(folder):
+        segments = candidate.split("/")
+        if len(segments) != len(parts) or (segments[-1].startswith(".") and not hidden):
+            continue
+        if all(fnmatch.fnmatchcase(one, part) for one, part in zip(segments, parts, strict=True)):
+            yield candidate

@@ -1,0 +1,113 @@
+"""Files CI applies with kubectl under names no adapter reads are judged as manifests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+
+POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n"
+    "    image: nginx:1.0\n    securityContext: {privileged: true}\n"
+)
+HEAD = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _repository(root: Path, script: str, files: dict[str, str]) -> None:
+    """A base with the CI script and an empty ConfigMap under `deploy/app.tpl`; the pull
+    request turns that file into a privileged Pod."""
+    for name, text in {"deploy/app.tpl": "apiVersion: v1\nkind: ConfigMap\n", **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    workflow = root / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(HEAD + "".join(f"          {line}\n" for line in script.splitlines()))
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-qm", "base")
+    _git(root, "branch", "base")
+    (root / "deploy" / "app.tpl").write_text(POD)
+    _git(root, "commit", "-qam", "a privileged pod under another name")
+
+
+@pytest.mark.parametrize(
+    ("script", "files"),
+    [
+        ("kubectl apply -f deploy/app.tpl", {}),
+        ("cd deploy && kubectl apply --filename=app.tpl", {}),
+        ("oc create -f deploy/*.tpl", {}),
+        ('for f in deploy/*; do kubectl apply -f "$f"; done', {}),
+        ("ls deploy/app.tpl | xargs -n1 kubectl apply -f", {}),
+        ("cat deploy/app.tpl | kubectl apply -f -", {}),
+        ("envsubst < deploy/app.tpl | kubectl apply -f -", {}),
+        ("kubectl replace --force -f - < deploy/app.tpl", {}),
+        ("./hack/deploy.sh", {"hack/deploy.sh": "#!/bin/sh\ncd deploy\nkubectl apply -f app.tpl"}),
+    ],
+)
+def test_a_manifest_ci_applies_under_another_name_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run], script: str, files: dict[str, str]
+) -> None:
+    """kubectl applies a file named on its own whatever its name: a pull request putting a
+    privileged Pod in `deploy/app.tpl`, which CI applies, passed green (every adapter goes by
+    name) wherever the imperative deploy itself was waived."""
+    _repository(tmp_path, script, files)
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    privileged = [(f["file"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    assert privileged == [("deploy/app.tpl", 9)]
+    assert run.returncode == 1
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "kubectl apply -f deploy/",  # a folder: kubectl reads only its .yaml/.yml/.json files
+        "kubectl apply -R -f deploy",
+        "kubectl get -f deploy/app.tpl",  # reads, applies nothing
+        "helm template deploy/app.tpl",
+    ],
+)
+def test_a_file_kubectl_does_not_apply_is_not_judged_as_a_manifest(
+    tmp_path: Path, gatekeeper: Callable[..., Run], script: str
+) -> None:
+    _repository(tmp_path, script, {})
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert [f for f in found if f["file"] == "deploy/app.tpl"] == []
+
+
+def test_a_pull_request_pointing_kubectl_at_a_file_already_there_judges_it(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The privileged Pod sits in `deploy/app.tpl` from the base on, applied by nothing; the
+    pull request changes only the workflow, to apply it: the file is judged in the PR."""
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.tpl").write_text(POD)
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(HEAD + "          kubectl apply -f deploy/\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    workflow.write_text(HEAD + "          kubectl apply -f deploy/app.tpl\n")
+    _git(tmp_path, "commit", "-qam", "apply it")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    privileged = [(f["file"], f["status"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    assert privileged == [("deploy/app.tpl", "new")]
+    assert run.returncode == 1
