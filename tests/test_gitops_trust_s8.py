@@ -559,3 +559,18 @@ def test_a_generator_naming_the_repository_by_parameter_may_deploy_this_one() ->
     assert [f[:3] for f in scan_tree(tree, "apps/set.yaml")] == [
         ("GK-NOT-EXPANDED", "apps/set.yaml", 7)
     ]
+
+
+def test_a_directory_without_the_extension_filter_applies_files_of_any_name() -> None:
+    """`directory.disableExtensionFilter: true` (argo-cd #28571): Argo CD reads every file
+    include/exclude leave as YAML or JSON, so a privileged Deployment in `web.tpl` is
+    applied; with the filter on (the default) it is not."""
+    privileged = PLAIN.replace(b"privileged: false", b"privileged: true")
+    tree = {**chart(), "charts/web/web.tpl": privileged}
+    del tree["charts/web/Chart.yaml"]
+    unfiltered = "    directory: {disableExtensionFilter: true, include: '*.tpl'}\n"
+    found = scan_tree({**tree, "apps/web.yaml": application(unfiltered)}, "apps/web.yaml")
+    assert [f[:3] for f in found] == [("K8S-PSS-PRIVILEGED", "charts/web/web.tpl", 12)]
+    filtered = "    directory: {include: '*.tpl'}\n"
+    found = scan_tree({**tree, "apps/web.yaml": application(filtered)}, "apps/web.yaml")
+    assert [f[:2] for f in found] == [("GK-RENDER-ERROR", "apps/web.yaml")]

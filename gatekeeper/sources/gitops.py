@@ -466,17 +466,24 @@ def _expand_source(deployed: _Source, context: LoadContext, loaded: Loaded) -> N
         for f in tree.list_dir(path)
         if (recurse or (posixpath.dirname(f) or ".") == path) and _included(f, path, directory)
     ]
-    files = [f for f in listed if kubernetes.detect(f)]
+    # `disableExtensionFilter: true` (argo-cd #28571): every file include/exclude leaves is
+    # read as YAML or JSON, not only `.yaml`, `.yml` and `.json` ones (`app.tpl`, `pod`).
+    unfiltered = directory.get("disableExtensionFilter") is True
+    files = [f for f in listed if kubernetes.detect(f) or (unfiltered and not _jsonnet_file(f))]
     if plugin is None and not files and not any(f.endswith(".jsonnet") for f in listed):
         line = document.locator.locate((*where, "path")).line
         loaded.problems.append(
             Problem("GK-RENDER-ERROR", file, line, f"Application path {path} has no manifests")
         )
-    evaluated = [f for f in listed if f.endswith(".jsonnet")] if plugin is None else []
+    evaluated = [f for f in listed if _jsonnet_file(f)] if plugin is None else []
     if evaluated:
         _merge(loaded, _jsonnet(deployed, path, evaluated, context))
     for manifest in files:
         _merge(loaded, kubernetes.load(manifest, tree.read(manifest), context, applied=True))
+
+
+def _jsonnet_file(path: str) -> bool:
+    return path.endswith(".jsonnet")
 
 
 def _discovered_plugin(
