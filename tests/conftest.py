@@ -41,6 +41,16 @@ spec:
 """
 
 
+def git_in(root: Path, *args: str) -> None:
+    """Run git in `root` as a committer named `a` (tests build real repositories)."""
+    subprocess.run(
+        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
 class Run:
     def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
         self.returncode = returncode

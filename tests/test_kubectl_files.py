@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Run, git_in
 
 POD = (
     "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n"
     "    image: nginx:1.0\n    securityContext: {privileged: true}\n"
 )
 HEAD = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n"
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 def _repository(root: Path, script: str, files: dict[str, str]) -> None:
@@ -36,12 +26,12 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
     workflow = root / ".github" / "workflows" / "deploy.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(HEAD + "".join(f"          {line}\n" for line in script.splitlines()))
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "base")
-    _git(root, "branch", "base")
+    git_in(root, "init", "-q")
+    git_in(root, "add", "-A")
+    git_in(root, "commit", "-qm", "base")
+    git_in(root, "branch", "base")
     (root / "deploy" / "app.tpl").write_text(POD)
-    _git(root, "commit", "-qam", "a privileged pod under another name")
+    git_in(root, "commit", "-qam", "a privileged pod under another name")
 
 
 @pytest.mark.parametrize(
@@ -100,12 +90,12 @@ def test_a_pull_request_pointing_kubectl_at_a_file_already_there_judges_it(
     workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(HEAD + "          kubectl apply -f deploy/\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     workflow.write_text(HEAD + "          kubectl apply -f deploy/app.tpl\n")
-    _git(tmp_path, "commit", "-qam", "apply it")
+    git_in(tmp_path, "commit", "-qam", "apply it")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]
     privileged = [(f["file"], f["status"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
