@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import gatekeeper
 
 TEMPLATE = """\
@@ -57,6 +59,38 @@ def test_the_allowed_deployers_set_values_are_rendered(tmp_path: Path) -> None:
     assert _repo(tmp_path, WORKFLOW) == [
         ("K8S-PSS-PRIVILEGED", "charts/app/templates/pod.yaml", 9, ".github/workflows/deploy.yml:8")
     ]
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--set-json 'privileged=true'",
+        "--set-json 'a={\"b\":[1,2]},privileged=true'",
+        "--set-literal privileged=true",  # the string "true": privileged: true as written
+        "--set-file privileged=charts/app/on.txt",
+    ],
+)
+def test_the_allowed_deployers_other_value_flags_are_rendered(tmp_path: Path, flag: str) -> None:
+    """--set-json, --set-literal and --set-file set values as --set does (each typed as Helm
+    types it, merged in Helm's order); only --set and --set-string were read, so the
+    designated deployer's `--set-json privileged=true` passed."""
+    (tmp_path / "charts" / "app").mkdir(parents=True)
+    (tmp_path / "charts" / "app" / "on.txt").write_text("true")
+    workflow = WORKFLOW.replace("--set privileged=true", flag)
+    assert _repo(tmp_path, workflow) == [
+        ("K8S-PSS-PRIVILEGED", "charts/app/templates/pod.yaml", 9, ".github/workflows/deploy.yml:8")
+    ]
+
+
+def test_value_flags_merge_in_helms_order(tmp_path: Path) -> None:
+    """Helm merges --set-json first and --set-literal last, whatever their order on the line;
+    a --set-json Helm cannot parse sets nothing."""
+    last = WORKFLOW.replace(
+        "--set privileged=true", "--set-literal privileged=true --set-json privileged=false"
+    )
+    assert [f[0] for f in _repo(tmp_path / "a", last)] == ["K8S-PSS-PRIVILEGED"]
+    broken = WORKFLOW.replace("--set privileged=true", "--set-json 'privileged=tru'")
+    assert _repo(tmp_path / "b", broken) == []
 
 
 def test_a_test_install_into_kind_deploys_nothing(tmp_path: Path) -> None:
@@ -140,3 +174,39 @@ def test_a_release_ci_runs_helm_test_on_deploys_its_test_hooks(tmp_path: Path) -
     assert host_pid('      - run: helm test "$RELEASE"\n') == [judged, alone]
     assert host_pid("      - run: helm test other -n prod\n") == [alone]
     assert host_pid("") == [alone]
+
+
+def test_a_post_renderer_is_said_and_a_change_to_it_is_new(tmp_path: Path) -> None:
+    """`--post-renderer ./hack/post.sh`: Helm deploys what the program writes, not the
+    chart as rendered, so the command says so; the program is named with its blob id, and
+    a pull request changing only the program (a sed adding `privileged: true`) is a new
+    finding, not the one reviewed before."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path)
+    repo.write(".gatekeeper.yml", CONFIG)
+    repo.write(
+        ".github/workflows/deploy.yml",
+        PULL_REQUEST_WORKFLOW.replace(
+            "-f deploy/values-prod.yaml", "--post-renderer ./hack/post.sh"
+        ),
+    )
+    repo.write("charts/app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    repo.write("charts/app/values.yaml", "privileged: false\n")
+    repo.write("charts/app/templates/pod.yaml", TEMPLATE)
+    repo.write("hack/post.sh", "#!/bin/sh\ncat\n")
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("hack/post.sh", "#!/bin/sh\nsed 's/privileged: false/privileged: true/'\n")
+    repo.commit("the change")
+    found = scan_change(repo.root, "main").verdict.findings
+    notes = sorted(
+        (f.status, f.file, f.line, f.blocking)
+        for f in found
+        if f.policy_id == "GK-LOCAL-NOT-EXPANDED"
+    )
+    workflow = ".github/workflows/deploy.yml"
+    assert notes == [("fixed", workflow, 7, False), ("new", workflow, 7, True)]
+    (note,) = [f for f in found if f.status == "new"]
+    assert "post-renderer ./hack/post.sh (hack/post.sh at blob " in note.message

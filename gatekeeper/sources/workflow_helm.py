@@ -1,5 +1,6 @@
 """The local charts a workflow's `helm install` / `helm upgrade` deploys, rendered as that
-command renders them: its `-f` values files, `--set` / `--set-string` values and namespace.
+command renders them: its `-f` values files, `--set`, `--set-string`, `--set-json`,
+`--set-file` and `--set-literal` values and namespace.
 
 A job allowed to deploy (the designated deployer: `allowedJobs`) is not imperative, but what
 it deploys is still judged: appending `--set securityContext.privileged=true` to its command
@@ -9,11 +10,14 @@ Charts of another repository (`repo/chart`, `oci://`) are not read here.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from gatekeeper.document import Document, Loaded
+from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, helm_set
 from gatekeeper.tree import inside
 from gatekeeper.yamldoc import NodeLocator
@@ -28,16 +32,19 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
 
     loaded = Loaded()
     tree = context.tree
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[tuple[str, tuple[str, ...], str, str, str]] = set()
     tested = _tested(workflow)
     for job_id, command in _commands(workflow):
         if _in_throwaway_cluster(command):
             continue  # a test install (kind, k3d) in the runner: nothing deployed
         release = _release(command, tree, workflow.file, tested)
-        if release is None or release[:2] in seen or len(seen) >= MAX_RENDERINGS:
+        if release is None:
             continue
-        seen.add(release[:2])
         chart_dir, made = release
+        key = (chart_dir, made.values_files, made.name, made.namespace, repr(made.sets))
+        if key in seen or len(seen) >= MAX_RENDERINGS:  # (a --set-json value: not hashable)
+            continue
+        seen.add(key)
         chart = posixpath.join(chart_dir, helm.CHART_FILE)
         rendered = helm.render_chart(chart, tree.read(chart), context, [made])
         verb = " ".join(str(w) for w in (command.get("positional") or [])[:2])
@@ -50,7 +57,39 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
             for problem in rendered.problems
             if problem.code != "GK-RENDER-ERROR"  # the chart's own scan says it
         )
+        post = _post_renderer(command)
+        if post:
+            loaded.problems.append(_post_rendered(post, command, workflow.file, tree))
     return loaded
+
+
+def _post_renderer(command: dict[str, Any]) -> str:
+    """The program a `--post-renderer` gives (Helm pipes the rendered manifests through it
+    and deploys its output), "" when none."""
+    for flag in command.get("flags") or []:
+        name, _, value = str(flag).partition("=")
+        if name == "--post-renderer" and value:
+            return value
+    return ""
+
+
+def _post_rendered(post: str, command: dict[str, Any], file: str, tree: Any) -> Problem:
+    """What is deployed is the post-renderer's output, not the chart's: said at the command.
+    A program of the repository is named with its blob id, so a pull request that changes
+    it (and only it: see inputs) makes the finding new, not one reviewed before."""
+    script = _in(command.get("directory", "."), post)
+    version = ""
+    if script is not None:
+        with contextlib.suppress(OSError):
+            data = tree.read(script)
+            blob = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False)
+            version = f" ({script} at blob {blob.hexdigest()[:12]})"
+    message = (
+        f"helm runs the post-renderer {post}{version} on the chart it renders and deploys"
+        " what that program writes, which is not judged (only the chart as rendered)"
+    )
+    line = int(command.get("line") or 1)
+    return Problem("GK-LOCAL-NOT-EXPANDED", str(command.get("file") or file), line, message)
 
 
 def _commands(workflow: Document) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -91,7 +130,23 @@ def inputs(command: dict[str, Any], tree: Any, file: str) -> list[str]:
     if release is None:
         return []
     chart_dir, made = release
-    return [directory_input(chart_dir), *made.values_files]
+    post = _in(command.get("directory", "."), _post_renderer(command) or "$")
+    programs = [post] if post and tree.exists(post) else []
+    return [directory_input(chart_dir), *made.values_files, *_set_files(command), *programs]
+
+
+def _set_files(command: dict[str, Any]) -> list[str]:
+    """The files a command's `--set-file name=path` values read."""
+    folder = command.get("directory", ".")
+    found = []
+    for flag in command.get("flags") or []:
+        name, _, value = str(flag).partition("=")
+        if name == "--set-file":
+            for pair in _pairs(value):
+                path = _in(folder, pair.partition("=")[2].replace("\\,", ","))
+                if path:
+                    found.append(path)
+    return found
 
 
 def _in_throwaway_cluster(command: dict[str, Any]) -> bool:
@@ -128,24 +183,22 @@ def _release(
     ):
         return None
     values: list[str] = []
-    sets: list[tuple[tuple[str | int, ...], Any]] = []
+    given: dict[str, list[tuple[tuple[str | int, ...], Any]]] = {kind: [] for kind in _SET_ORDER}
     namespace = "default"
     line = int(command.get("line") or 1)
     for flag in flags:
         name, _, value = flag.partition("=")
         if name in ("-f", "--values"):
             values += [v for v in (_in(folder, part) for part in value.split(",")) if v]
-        elif name in ("--set", "--set-string"):
-            for pair in _pairs(value):
-                key, equals, text = pair.partition("=")
+        elif name in given:
+            for key, typed in _set_values(name, value, folder, tree):
                 try:
-                    path = tuple(helm_set.path_of(key))
+                    given[name].append((tuple(helm_set.path_of(key)), typed))
                 except helm_set.SetError:
                     continue
-                if equals:
-                    sets.append((path, helm_set.typed(text, name == "--set-string")))
         elif name in ("-n", "--namespace") and value:
             namespace = value
+    sets = [pair for kind in _SET_ORDER for pair in given[kind]]
     located = helm_set.located([(list(path), line - 1) for path, _ in sets]) if sets else None
     release = helm.Release(
         tuple(v for v in values if tree.exists(v)),
@@ -156,6 +209,61 @@ def _release(
         test_hooks="judge" if tested and {_ANY_RELEASE, release_name} & tested else "skip",
     )
     return chart_dir, release
+
+
+# The value flags of `helm install|upgrade`, in the order Helm merges them (values.Options.
+# MergeValues: after the -f files, --set-json, --set, --set-string, --set-file, --set-literal).
+_SET_ORDER = ("--set-json", "--set", "--set-string", "--set-file", "--set-literal")
+
+
+def _set_values(flag: str, value: str, folder: Any, tree: Any) -> Iterator[tuple[str, Any]]:
+    """(name, value) of each pair a value flag gives, typed as Helm types it: `--set` as
+    strvals does, `--set-string` and `--set-literal` (the whole rest, commas and all) as
+    strings, `--set-json` as JSON, `--set-file` as the named file's text (a file the
+    repository does not hold gives nothing). A pair Helm rejects gives nothing."""
+    if flag == "--set-literal":
+        key, equals, text = value.partition("=")
+        if equals:
+            yield key, text
+        return
+    if flag == "--set-json":
+        yield from _json_pairs(value)
+        return
+    for pair in _pairs(value):
+        key, equals, text = pair.partition("=")
+        if not equals:
+            continue
+        if flag != "--set-file":
+            yield key, helm_set.typed(text, flag == "--set-string")
+            continue
+        path = _in(folder, text.replace("\\,", ","))
+        try:
+            data = tree.read(path) if path else None
+        except OSError:
+            data = None
+        if data is not None:
+            yield key, data.decode("utf-8", "replace")
+
+
+def _json_pairs(value: str) -> Iterator[tuple[str, Any]]:
+    """`a={"b":1},c=[2]` as Helm's strvals.ParseJSON reads it: a name up to `=`, one JSON
+    value, then `,` or the end; nothing when it fails (Helm then renders nothing)."""
+    decoder = json.JSONDecoder()
+    pairs: list[tuple[str, Any]] = []
+    at = 0
+    while at < len(value):
+        equals = value.find("=", at)
+        if equals < 0:
+            return
+        try:
+            parsed, end = decoder.raw_decode(value, equals + 1)
+        except ValueError:
+            return
+        pairs.append((value[at:equals], parsed))
+        if end < len(value) and value[end] != ",":
+            return
+        at = end + 1
+    yield from pairs
 
 
 def _in(folder: Any, path: str) -> str | None:
