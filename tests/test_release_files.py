@@ -280,3 +280,27 @@ def test_a_repository_chart_name_that_is_a_local_path_is_the_local_chart(tmp_pat
         ("K8S-PSS-HOST-NAMESPACES", "charts/web/templates/pod.yaml", 5, "skaffold.yaml:9"),
         ("GK-NOT-EXPANDED", "fleet.yaml", 3, ""),
     }
+
+
+def test_what_helmfile_changes_after_the_chart_renders_is_said(tmp_path: Path) -> None:
+    """helmfile (through chartify) applies a release's strategicMergePatches, jsonPatches
+    and transformers to what the chart renders, and runs its postRenderer (or the defaults'):
+    a `hostPID: true` patch there was deployed unjudged and unsaid."""
+    helmfile = (
+        "helmDefaults:\n"
+        "  args: [--post-renderer=./hack/post.sh]\n"  # 2
+        "releases:\n"
+        "- name: web\n"
+        "  chart: ./charts/web\n"
+        "  strategicMergePatches:\n"  # 6
+        "  - {apiVersion: v1, kind: Pod, metadata: {name: web}, spec: {hostPID: true}}\n"
+        "  jsonPatches: [{target: {kind: Pod}, patch: [{op: add, path: /x, value: 1}]}]\n"  # 8
+        "  transformers: [{apiVersion: builtin, kind: LabelTransformer}]\n"  # 9
+        "  postRenderer: ./hack/post.sh\n"  # 10
+    )
+    said = {
+        (f, line)
+        for p, f, line, _ in found(tmp_path, {"helmfile.yaml": helmfile})
+        if p == "GK-LOCAL-NOT-EXPANDED"
+    }
+    assert said == {("helmfile.yaml", line) for line in (2, 6, 8, 9, 10)}

@@ -154,10 +154,20 @@ def _unread(path: str, obj: Any) -> Iterator[tuple[Path, str]]:
         for key in ("bases", "helmfiles"):
             if obj.get(key):
                 yield (key,), f"`{key}`"
+        defaults = _mapping(obj.get("helmDefaults"))
+        if defaults.get("postRenderer"):
+            yield ("helmDefaults", "postRenderer"), "`helmDefaults.postRenderer`"
+        for number, arg in enumerate(_list(defaults.get("args"))):
+            if str(arg).startswith("--post-renderer"):
+                yield ("helmDefaults", "args", number), "`--post-renderer` in `helmDefaults.args`"
         for index, release in enumerate(_list(obj.get("releases"))):
             if not isinstance(release, dict):
                 continue
-            for key in ("inherit", "valuesTemplate", "setTemplate", "secrets"):
+            # What chartify (kustomize) or a post-renderer changes after the chart renders.
+            for key in (
+                "inherit", "valuesTemplate", "setTemplate", "secrets", "jsonPatches",
+                "strategicMergePatches", "transformers", "postRenderer",
+            ):  # fmt: skip
                 if release.get(key):
                     yield ("releases", index, key), f"release `{key}`"
             for number, entry in enumerate(_list(release.get("set"))):
