@@ -574,3 +574,39 @@ def test_a_directory_without_the_extension_filter_applies_files_of_any_name() ->
     filtered = "    directory: {include: '*.tpl'}\n"
     found = scan_tree({**tree, "apps/web.yaml": application(filtered)}, "apps/web.yaml")
     assert [f[:2] for f in found] == [("GK-RENDER-ERROR", "apps/web.yaml")]
+
+
+def test_a_tag_prefix_names_the_tag_argo_cd_deploys(tmp_path: Any) -> None:
+    """`tagPrefix: app1/` with `targetRevision: v1.0.1` (argo-cd #27290) deploys the tag
+    `app1/v1.0.1`, not `v1.0.1`: a pull request adding the prefix pointed Argo CD at an
+    unreviewed privileged commit while the check judged the clean `v1.0.1`. A constraint
+    over prefixed tags resolves to one of them, which is said not judged."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    gitops = f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n"
+    repo.write(".gatekeeper.yml", "builtin: false\npolicies: [{path: policies}]\n" + gitops)
+    repo.write("policies/privileged.yaml", (POLICIES / "pss-baseline-privileged.yaml").read_text())
+    repo.write("apps/web/pod.yaml", DEPLOYMENT)
+    repo.commit("base")
+    repo.git.git.tag("v1.0.1")
+    repo.branch("evil")
+    repo.write("apps/web/pod.yaml", DEPLOYMENT.replace("privileged: false", "privileged: true"))
+    repo.commit("unreviewed")
+    repo.git.git.tag("app1/v1.0.1")
+    repo.git.git.checkout("-q", "main")
+    pinned_at = TRACKING.replace(b"main", b"v1.0.1").decode()
+    found = []
+    for number, revision in enumerate(("v1.0.1", "v1.0.*")):
+        repo.git.git.checkout("-q", "main")
+        repo.branch(f"pr-{number}")
+        app = pinned_at.replace("v1.0.1", revision) + "    tagPrefix: app1/\n"
+        repo.write("apps/web.yaml", app)
+        repo.commit("pin")
+        verdict = scan_change(repo.root, "main").verdict
+        found.append(sorted((f.policy_id, f.file, f.line) for f in verdict.blocking))
+    assert found == [
+        [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)],
+        [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)],
+    ]

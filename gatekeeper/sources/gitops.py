@@ -284,7 +284,7 @@ def _pinned_ref(
     from gatekeeper.sources import gitops_revision
 
     revision = source.get("targetRevision")
-    if not gitops_revision.revision(revision, context.tree).other:
+    if not gitops_revision.revision(_git_revision(source), context.tree).other:
         return []
     line = document.locator.locate((*where, "targetRevision")).line
     message = (
@@ -313,7 +313,7 @@ def _expand_at_revision(deployed: _Source, context: LoadContext, loaded: Loaded)
 
     file, document, source, where, _, _ = deployed
     revision = source.get("targetRevision")
-    found = gitops_revision.revision(revision, context.tree)
+    found = gitops_revision.revision(_git_revision(source), context.tree)
     line = document.locator.locate((*where, "targetRevision")).line
     if found.tree is None:
         message = (
@@ -330,6 +330,26 @@ def _expand_at_revision(deployed: _Source, context: LoadContext, loaded: Loaded)
     _expand_source(deployed, at, pinned)
     gitops_revision.pin(pinned, file, line, str(revision))
     _merge(loaded, pinned)
+
+
+# A version, not a constraint, as Masterminds/semver's NewVersion reads one (loosely).
+_SEMVER = re.compile(
+    r"v?[0-9]+(\.[0-9]+)?(\.[0-9]+)?(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?"
+)
+
+
+def _git_revision(source: dict[str, Any]) -> str:
+    """The git revision Argo CD resolves for a source: its `targetRevision`, or with a
+    `tagPrefix` (argo-cd #27290: versions.MaxVersion) the prefixed tag of a version
+    (`v1.0.1` with `app1/` is the tag `app1/v1.0.1`, not `v1.0.1`) and, for a constraint,
+    one of the prefixed tags, which is not known here (a range: said not judged)."""
+    revision = str(source.get("targetRevision") or "").strip()
+    prefix = source.get("tagPrefix")
+    if not isinstance(prefix, str) or not prefix:
+        return revision
+    if _SEMVER.fullmatch(revision):
+        return prefix + revision
+    return "*" + revision  # a constraint over the prefixed tags (or an error: none at all)
 
 
 def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> None:
@@ -755,7 +775,7 @@ def _helm_release(deployed: _Source, path: str, context: LoadContext) -> _Releas
             continue
         values.append((resolved,))
     inline = _inline_values(file, document, options, at, problem)
-    commit = gitops_revision.commit_of(source.get("targetRevision"), context.tree)
+    commit = gitops_revision.commit_of(_git_revision(source), context.tree)
     substituted = {**environment, **_revision_environment(commit)}
     sets, located = _parameters(file, document, options, at, path, context, problem, substituted)
     api_versions = options.get("apiVersions")
