@@ -610,3 +610,46 @@ def test_a_tag_prefix_names_the_tag_argo_cd_deploys(tmp_path: Any) -> None:
         [("K8S-PSS-PRIVILEGED", "apps/web.yaml", 9)],
         [("GK-REVISION-UNSEEN", "apps/web.yaml", 9)],
     ]
+
+
+GENERATOR = """\
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: gen, namespace: flux-system}
+spec:
+  sources:
+  - {alias: repo, kind: KIND, name: flux-system}
+  artifacts:
+  - name: app
+    copy:
+    - {from: "@repo/deploy/app.tpl", to: "@artifact/app.yaml"}
+"""
+
+
+def test_a_deployer_of_an_external_artifact_is_said_not_judged() -> None:
+    """Flux 2.7: a Kustomization (or a HelmRelease's chartRef) of an ExternalArtifact applies
+    what an ArtifactGenerator copies together, under its own names (`deploy/app.tpl` as
+    `app.yaml`): nothing was said, and the privileged file passed. Blocking when a generator
+    here assembles it from this repository; low when it comes from elsewhere."""
+    kustomization = flux_kustomization("").replace(
+        b"{kind: GitRepository, name: flux-system}", b"{kind: ExternalArtifact, name: app}"
+    )
+    release = (
+        b"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n"
+        b"metadata: {name: web, namespace: flux-system}\n"
+        b"spec:\n  interval: 10m\n  chartRef: {kind: ExternalArtifact, name: app}\n"
+    )
+    found = []
+    for kind in ("GitRepository", "OCIRepository"):
+        generator = GENERATOR.replace("KIND", kind).encode()
+        for deployer in (kustomization, release):
+            tree = {
+                "clusters/sync.yaml": FLUX_SYNC.encode(),
+                "clusters/gen.yaml": generator,
+                "clusters/app.yaml": deployer,
+                "deploy/app.tpl": DEPLOYMENT.replace("false", "true").encode(),
+            }
+            found.append(scan_tree(tree, "clusters/app.yaml"))
+    blocking = ("GK-LOCAL-NOT-EXPANDED", "clusters/app.yaml", 8)
+    low = ("GK-NOT-EXPANDED", "clusters/app.yaml", 8)
+    assert found == [[blocking], [(*blocking[:2], 6)], [low], [(*low[:2], 6)]]

@@ -356,6 +356,10 @@ def _unexpanded_source(
 
     kind, name = str(ref.get("kind") or ""), str(ref.get("name") or "")
     message = ""
+    if kind == "ExternalArtifact":
+        line = document.locator.locate(("spec", "sourceRef")).line
+        loaded.problems.append(_external_artifact(file, line, document, ref, context))
+        return
     if kind in ("OCIRepository", "Bucket"):
         message = (
             f"applies {kind} {name}, an artifact built outside this repository: what it"
@@ -386,6 +390,10 @@ def _external_chart(
 
     reference = _mapping(spec.get("chartRef"))
     source = _mapping(chart_spec.get("sourceRef")) or reference
+    if source.get("kind") == "ExternalArtifact":
+        line = document.locator.locate(("spec", "chartRef")).line
+        loaded.problems.append(_external_artifact(file, line, document, source, context))
+        return
     if source.get("kind") not in ("HelmRepository", "OCIRepository"):
         return
     url = ""
@@ -403,6 +411,60 @@ def _external_chart(
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
         return
     _helm_release(file, document, spec, {**chart_spec, "chart": path}, context, loaded)
+
+
+def _external_artifact(
+    file: str, line: int, document: Document, ref: dict[str, Any], context: LoadContext
+) -> Problem:
+    """A deployer of an ExternalArtifact (Flux 2.7): its files are what an ArtifactGenerator
+    (source-watcher) copies together from its sources, under names and folders of its own
+    (`@repo/deploy/app.tpl` to `@artifact/app.yaml`), none of which is judged here. Blocking
+    when a generator in this repository assembles it from this repository's GitRepository
+    (a pull request can point it at any file); else it comes from elsewhere."""
+    from gatekeeper.sources.gitops import NAME as GITOPS
+
+    name = str(ref.get("name") or "")
+    namespace = str(ref.get("namespace") or document.namespace or BOOTSTRAP_SOURCE)
+    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    for where, generator in _generators(context.tree, name, namespace):
+        spec = _mapping(generator.obj.get("spec"))
+        local = [
+            str(source.get("alias") or "")
+            for source in spec.get("sources") or []
+            if isinstance(source, dict)
+            and _local_sources(source, context.tree, repo_urls, namespace)
+        ]
+        if local:
+            generator_name = _mapping(generator.obj.get("metadata")).get("name")
+            message = (
+                f"applies ExternalArtifact {name}, which ArtifactGenerator {generator_name}"
+                f" ({where}) copies together from this repository (@{', @'.join(local)}):"
+                " what it deploys is not judged"
+            )
+            return Problem("GK-LOCAL-NOT-EXPANDED", file, line, message)
+    message = (
+        f"applies ExternalArtifact {name}, produced by a controller outside this repository:"
+        " what it deploys is not judged"
+    )
+    return Problem("GK-NOT-EXPANDED", file, line, message)
+
+
+def _generators(tree: Tree, artifact: str, namespace: str) -> list[tuple[str, YamlDocument]]:
+    """(file:line, ArtifactGenerator) of each generator in `namespace` that makes the
+    artifact named `artifact`."""
+    _objects(tree, "ArtifactGenerator", "")
+    found = []
+    for entries in _INDEX[tree]["ArtifactGenerator"].values():
+        for file, entry in entries:
+            written = _mapping(entry.obj.get("metadata")).get("namespace")
+            if written and str(written) != namespace:  # (none written: the one it lands in)
+                continue
+            artifacts = _mapping(entry.obj.get("spec")).get("artifacts")
+            names = [_mapping(a).get("name") for a in artifacts or [] if isinstance(a, dict)]
+            if artifact in names:
+                line = NodeLocator(file, entry.node).locate(()).line
+                found.append((f"{file}:{line}", entry))
+    return found
 
 
 def chart_ref(document: Document, tree: Tree) -> dict[str, Any]:
