@@ -10,6 +10,7 @@ from tests.test_gate_attack_s5 import (
     DEPLOYMENT,
     FLUX_SYNC,
     POLICIES,
+    PRIVILEGED_PATCH,
     REPO_URL,
     application,
     application_set,
@@ -653,3 +654,80 @@ def test_a_deployer_of_an_external_artifact_is_said_not_judged() -> None:
     blocking = ("GK-LOCAL-NOT-EXPANDED", "clusters/app.yaml", 8)
     low = ("GK-NOT-EXPANDED", "clusters/app.yaml", 8)
     assert found == [[blocking], [(*blocking[:2], 6)], [low], [(*low[:2], 6)]]
+
+
+def test_an_external_artifact_of_whole_folders_is_built_from_the_repository() -> None:
+    """The ArtifactGenerator of Flux's own example (flux2-kustomize-helm-example) copies
+    `apps/base/**` to `base/` and `apps/staging/**` to `staging/`: the artifact's `./staging`
+    is the repository's `apps/staging`, its `../base` the repository's `apps/base`. It is
+    built from there with the Kustomization's own patches (a privileged patch is judged at
+    its line)."""
+    generator = (
+        GENERATOR.replace("KIND", "GitRepository")
+        .replace('    - {from: "@repo/deploy/app.tpl", to: "@artifact/app.yaml"}\n', "")
+        .replace(
+            "    copy:\n",
+            "    copy:\n    - {from: '@repo/apps/base/**', to: '@artifact/base/'}\n"
+            "    - {from: '@repo/apps/staging/**', to: '@artifact/staging/'}\n",
+        )
+    )
+    kustomization = (
+        flux_kustomization("  patches:\n" + PRIVILEGED_PATCH)
+        .replace(
+            b"{kind: GitRepository, name: flux-system}", b"{kind: ExternalArtifact, name: app}"
+        )
+        .replace(b"./apps/web", b"./staging")
+    )
+    tree = {
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "clusters/gen.yaml": generator.encode(),
+        "clusters/app.yaml": kustomization,
+        "apps/base/web.yaml": DEPLOYMENT.encode(),
+        "apps/base/kustomization.yaml": b"resources: [web.yaml]\n",
+        "apps/staging/kustomization.yaml": b"resources: [../base]\n",
+    }
+    found = scan_tree(tree, "clusters/app.yaml")
+    assert [f[:3] for f in found] == [("K8S-PSS-PRIVILEGED", "clusters/app.yaml", 9)]
+
+
+def test_a_change_to_a_folder_an_external_artifact_copies_rebuilds_its_deployer(
+    tmp_path: Any,
+) -> None:
+    """A pull request changing only `apps/base/web.yaml` to `privileged: ${PRIV}`, which the
+    Kustomization of the artifact substitutes with true: the deployer reads the folders its
+    artifact is made of (and the generator), so it is built again and the Pod judged."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", f"sources: {{gitops: {{repoURLs: [{REPO_URL}]}}}}\n")
+    repo.write("clusters/sync.yaml", FLUX_SYNC)
+    repo.write(
+        "clusters/gen.yaml",
+        GENERATOR.replace("KIND", "GitRepository").replace(
+            '{from: "@repo/deploy/app.tpl", to: "@artifact/app.yaml"}',
+            "{from: '@repo/apps/**', to: '@artifact/'}",
+        ),
+    )
+    substitute = "  postBuild:\n    substitute: {PRIV: 'true'}\n"
+    repo.write(
+        "clusters/app.yaml",
+        flux_kustomization(substitute)
+        .decode()
+        .replace("{kind: GitRepository, name: flux-system}", "{kind: ExternalArtifact, name: app}")
+        .replace("./apps/web", "./web"),
+    )
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+        "    - name: web\n      image: ghcr.io/acme/web:1.0\n      securityContext:\n"
+        "        privileged: false\n"
+    )
+    repo.write("apps/web/web.yaml", pod)
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("apps/web/web.yaml", pod.replace("privileged: false", "privileged: ${PRIV}"))
+    repo.commit("pr")
+    found = scan_change(repo.root, "main").verdict.blocking
+    assert [(f.policy_id, f.file) for f in found if f.policy_id == "K8S-PSS-PRIVILEGED"] == [
+        ("K8S-PSS-PRIVILEGED", "apps/web/web.yaml")
+    ]

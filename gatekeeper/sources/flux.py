@@ -256,6 +256,16 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         ref = chart_spec.get("sourceRef")
         where = ("spec", "chart", "spec", "sourceRef")
     namespace = document.namespace or BOOTSTRAP_SOURCE
+    if document.kind == "Kustomization" and _mapping(ref).get("kind") == "ExternalArtifact":
+        remapped = _remapped(_mapping(ref), namespace, context, repo_urls)
+        for source, prefix in remapped:  # judged as the folders of this repository it copies
+            path = posixpath.join(prefix, str(spec.get("path") or ".").strip().lstrip("/"))
+            moved = {**spec, "path": posixpath.normpath(path)}
+            at_revision = _expand_at(file, document, moved, {}, source, where, context)
+            loaded.documents.extend(at_revision.documents)
+            loaded.problems.extend(p for p in at_revision.problems if p not in loaded.problems)
+        if remapped:
+            return loaded
     sources = _local_sources(ref, context.tree, repo_urls, namespace)
     foreign = _foreign_bootstrap(ref, context.tree, repo_urls, namespace)
     if foreign:
@@ -447,6 +457,77 @@ def _external_artifact(
         " what it deploys is not judged"
     )
     return Problem("GK-NOT-EXPANDED", file, line, message)
+
+
+# A copy of a whole folder of a source into a folder of the artifact, structure kept
+# (`from: "@repo/apps/base/**"`, `to: "@artifact/base/"`).
+_FOLDER_FROM = re.compile(r"^@([A-Za-z0-9_-]+)/(?:(.*?)/)?\*\*$")
+_FOLDER_TO = re.compile(r"^@artifact/(?:(.*?)/?)?$")
+
+
+def _remapped(
+    ref: dict[str, Any], namespace: str, context: LoadContext, repo_urls: list[str]
+) -> list[tuple[dict[str, Any], str]]:
+    """(GitRepository spec, folder) for each generator of the ExternalArtifact `ref` that
+    only copies whole folders of one GitRepository of this repository, each under the
+    same place relative to one folder of it (`apps/base/**` to `base/`, `apps/staging/**` to
+    `staging/`: the folder `apps`): the artifact's `path` is that folder's, its relative
+    references the same, so it is built from the repository (at the GitRepository's
+    revision). [] when any generator copies otherwise (said, see _external_artifact)."""
+    found: list[tuple[dict[str, Any], str]] = []
+    name = str(ref.get("name") or "")
+    wanted = str(ref.get("namespace") or namespace)
+    generators = _generators(context.tree, name, wanted)
+    for _, generator in generators:
+        spec = _mapping(generator.obj.get("spec"))
+        aliases = {
+            str(source.get("alias") or ""): source
+            for source in spec.get("sources") or []
+            if isinstance(source, dict)
+        }
+        artifact: dict[str, Any] = next(
+            (a for a in spec.get("artifacts") or [] if _mapping(a).get("name") == name), {}
+        )
+        prefixes: set[str] = set()
+        used: set[str] = set()
+        for copy in artifact.get("copy") or [{}]:
+            source = _FOLDER_FROM.match(str(_mapping(copy).get("from") or ""))
+            target = _FOLDER_TO.match(str(_mapping(copy).get("to") or ""))
+            if source is None or target is None:
+                return []
+            folder, into = source.group(2) or "", target.group(1) or ""
+            if into and not (folder == into or folder.endswith("/" + into)):
+                return []
+            prefixes.add(folder[: len(folder) - len(into)].rstrip("/") if into else folder)
+            used.add(source.group(1))
+        if len(prefixes) != 1 or len(used) != 1:
+            return []
+        local = _local_sources(aliases.get(used.pop()), context.tree, repo_urls, wanted)
+        if not local:
+            return []
+        prefix = prefixes.pop() or "."
+        found += [(source, prefix) for source in local]
+    return found
+
+
+def artifact_inputs(obj: dict[str, Any], ref: dict[str, Any], context: LoadContext) -> list[str]:
+    """The files of the ArtifactGenerators that make the ExternalArtifact `ref` names."""
+    namespace = str(ref.get("namespace") or _namespace(obj))
+    generators = _generators(context.tree, str(ref.get("name") or ""), namespace)
+    return [where.rpartition(":")[0] for where, _ in generators]
+
+
+def artifact_folders(obj: dict[str, Any], ref: dict[str, Any], context: LoadContext) -> list[str]:
+    """The folders of this repository an ExternalArtifact is made of (see _remapped)."""
+    from gatekeeper.sources.gitops import NAME as GITOPS
+
+    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    remapped = _remapped(ref, _namespace(obj), context, repo_urls)
+    return sorted({prefix for _, prefix in remapped})
+
+
+def _namespace(obj: dict[str, Any]) -> str:
+    return str(_mapping(obj.get("metadata")).get("namespace") or BOOTSTRAP_SOURCE)
 
 
 def _generators(tree: Tree, artifact: str, namespace: str) -> list[tuple[str, YamlDocument]]:

@@ -1101,6 +1101,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     for path in (spec.get("path"), chart_spec.get("chart")):
                         if isinstance(path, str):
                             yield file, directory_input(path.strip().strip("/") or ".")
+                    yield from ((file, needed) for needed in _artifact_inputs(obj, context))
                     for entry in helm_options.get("vendored", []):  # a chart repository's
                         if entry.get("chart") == chart_spec.get("chart"):
                             yield file, directory_input(str(entry.get("path", "")).strip("/"))
@@ -1136,6 +1137,23 @@ def _made(
     document = make_document(file, obj, NodeLocator(file, entry.node), 0)
     made, _ = applications(file, document, context.tree, lambda git: _is_local(git, repo_urls))
     return made
+
+
+def _artifact_inputs(obj: dict[str, Any], context: LoadContext) -> Iterator[str]:
+    """A Flux Kustomization of an ExternalArtifact reads the ArtifactGenerators that make
+    it, and the folder of this repository its path is (flux._remapped)."""
+    from gatekeeper.depgraph import directory_input
+    from gatekeeper.sources import flux
+
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    ref = spec.get("sourceRef")
+    if not isinstance(ref, dict) or ref.get("kind") != "ExternalArtifact":
+        return
+    yield from flux.artifact_inputs(obj, ref, context)
+    path = str(spec.get("path") or ".").strip().lstrip("/")
+    for prefix in flux.artifact_folders(obj, ref, context):
+        yield directory_input(posixpath.join(prefix, path))
 
 
 def _application_inputs(
