@@ -40,6 +40,9 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
         ("kubectl apply -f deploy/app.tpl", {}),
         ("cd deploy && kubectl apply --filename=app.tpl", {}),
         ("oc create -f deploy/*.tpl", {}),
+        ("kubectl apply -Rf deploy/app.tpl", {}),  # pflag: combined short flags
+        ("kubectl apply -fdeploy/app.tpl --server-side", {}),
+        ("kubectl apply -f deploy/a.yaml,deploy/app.tpl", {}),  # a list, split at commas
         ('for f in deploy/*; do kubectl apply -f "$f"; done', {}),
         ("ls deploy/app.tpl | xargs -n1 kubectl apply -f", {}),
         ("cat deploy/app.tpl | kubectl apply -f -", {}),
@@ -68,6 +71,7 @@ def test_a_manifest_ci_applies_under_another_name_is_judged(
         "kubectl apply -f deploy/",  # a folder: kubectl reads only its .yaml/.yml/.json files
         "kubectl apply -R -f deploy",
         "kubectl get -f deploy/app.tpl",  # reads, applies nothing
+        "kubectl apply -nfdeploy/app.tpl -f deploy/",  # `-n fdeploy/app.tpl`: not a file
         "helm template deploy/app.tpl",
     ],
 )

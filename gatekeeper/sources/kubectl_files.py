@@ -31,6 +31,11 @@ _FILE_FLAGS = frozenset({"-f", "--filename"})
 # not files (their options).
 _FEEDERS = frozenset({"cat", "envsubst", "sed", "ls", "find", "echo", "printf", "tee", "yq"})
 _GLOB = re.compile(r"[*?\[]")
+# `-f` after the one boolean short flag that goes with it (`-Rf deploy/`): its value is the
+# next word. (Another letter before it takes a value itself: `-nfoo` is `-n foo`.)
+_SHORT_F = re.compile(r"-R?f")
+# `-f` with its value attached (`-fdeploy/app.tpl`, `-Rfdeploy/app.tpl`).
+_ATTACHED_F = re.compile(r"-R?f([^=].*)")
 _LOOP_VARIABLE = re.compile(r"""^["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?$""")
 
 _FOUND: weakref.WeakKeyDictionary[Any, frozenset[tuple[str, str]]] = weakref.WeakKeyDictionary()
@@ -119,13 +124,29 @@ def _given(
 
 
 def _file_values(command: dict[str, Any]) -> list[str]:
-    """The values of a command's `-f`/`--filename` flags; "" for one without a value
+    """The files a kubectl command's `-f` options name, read from its words as kubectl's
+    flag parser (pflag) reads them: `-f x`, `-f=x`, `--filename x`, `--filename=x`, `-fx`,
+    `-Rf x`, and a comma-separated list (`-f a.tpl,b.yaml`); "" for one without a value
     (`xargs kubectl apply -f`: the file comes from its input)."""
-    values = []
-    for flag in command.get("flags") or []:
-        name, _, value = str(flag).partition("=")
-        if name in _FILE_FLAGS:
-            values.append(value)
+    words = [str(word) for word in command.get("argv") or []]
+    start = words.index(command["program"]) + 1 if command.get("program") in words else 0
+    values: list[str] = []
+    at = start
+    while at < len(words):
+        word = words[at]
+        at += 1
+        if word == "--":
+            break
+        given: str | None = None
+        if word in _FILE_FLAGS or _SHORT_F.fullmatch(word):
+            given = words[at] if at < len(words) else ""
+            at += 1
+        elif word.startswith(("--filename=", "-f=")):
+            given = word.partition("=")[2]
+        elif (attached := _ATTACHED_F.fullmatch(word)) is not None:
+            given = attached.group(1)
+        if given is not None:
+            values += given.split(",") if given else [""]
     return values
 
 
