@@ -506,7 +506,7 @@ def _remapped(
         if not local:
             return []
         prefix = prefixes.pop() or "."
-        found += [(source, prefix) for source in local]
+        found += [(source, prefix) for source in local if (source, prefix) not in found]
     return found
 
 
