@@ -105,3 +105,26 @@ def test_a_pull_request_pointing_kubectl_at_a_file_already_there_judges_it(
     privileged = [(f["file"], f["status"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
     assert privileged == [("deploy/app.tpl", "new")]
     assert run.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("azure-pipelines.yml", "steps:\n- script: kubectl apply -f deploy/app.tpl\n"),
+        (
+            "bitbucket-pipelines.yml",
+            "pipelines:\n  default:\n  - step:\n      script: [kubectl apply -f deploy/app.tpl]\n",
+        ),
+        (".gitlab-ci.yml", "deploy:\n  script: [cd deploy, kubectl apply -f app.tpl]\n"),
+    ],
+)
+def test_other_ci_formats_applying_a_file_under_another_name_judge_it(
+    tmp_path: Path, gatekeeper: Callable[..., Run], name: str, text: str
+) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.tpl").write_text(POD)
+    (tmp_path / name).write_text(text)
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    privileged = [(f["file"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    assert privileged == [("deploy/app.tpl", 9)]

@@ -4,10 +4,11 @@ kubectl reads only `.yaml`, `.yml` and `.json` files from a folder it is given, 
 named on its own is applied whatever its name: `kubectl apply -f deploy/app.tpl` deploys the
 objects of `deploy/app.tpl`, which nothing judged (every adapter goes by name), so a
 privileged Pod under that name passed green wherever the imperative deploy itself was waived.
-The files are found as the CI shell names them: from the folder the script went to
-(shell_dirs), through the scripts and Makefile targets CI runs (workflow_scripts), a glob
-matched as sh matches it, a `for f in ...` loop's words, and the files a pipeline feeds to
-`-f -` or to `xargs kubectl apply -f` (`cat deploy/app.tpl | kubectl apply -f -`).
+The files are found as the CI shell names them, in GitHub's and GitLab's workflows and the
+other CI formats' pipelines: from the folder the script went to (shell_dirs), through the
+scripts and Makefile targets CI runs (workflow_scripts), a glob matched as sh matches it, a
+`for f in ...` loop's words, and the files a pipeline feeds to `-f -` or to `xargs kubectl
+apply -f` (`cat deploy/app.tpl | kubectl apply -f -`).
 scanner.scan_one judges each such file as a Kubernetes manifest.
 """
 
@@ -82,7 +83,7 @@ def _named(tree: Tree) -> Iterator[tuple[str, str, dict[str, Any]]]:
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
-    for document in workflow.workflows(tree):
+    for document in workflow.ci_documents(tree, (b"kubectl", b"oc ")):
         for _job_id, job, _number, step in steps(document.obj):
             directory = working_directory(step, job)
             commands = [c for c in step.get("commands") or [] if isinstance(c, dict)]

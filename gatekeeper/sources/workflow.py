@@ -425,6 +425,19 @@ def _rendered_inputs(tree: Tree) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources import workflow_envsubst
     from gatekeeper.sources.workflow_helm import inputs
 
+    for document in ci_documents(tree, (b"helm", b"envsubst")):
+        for _, step in _steps(document):
+            for command in step.get("commands") or []:
+                for needed in inputs(command, tree, document.file):
+                    yield document.file, needed
+        for needed in workflow_envsubst.inputs(document, tree):
+            yield document.file, needed
+
+
+def ci_documents(tree: Tree, words: tuple[bytes, ...]) -> list[Document]:
+    """The workflows (GitHub's, GitLab's: see workflows) and the other CI formats' pipelines
+    (workflow_ci.KINDS: Azure, Bitbucket, CircleCI, Jenkins...) whose text holds one of
+    `words`, loaded with their commands."""
     documents = list(workflows(tree))
     listed = {document.file for document in documents}
     for name in tree.list_dir("."):
@@ -434,15 +447,9 @@ def _rendered_inputs(tree: Tree) -> Iterator[tuple[str, str]]:
             data = tree.read(name)
         except OSError:
             continue
-        if b"helm" in data or b"envsubst" in data:
+        if any(word in data for word in words):
             documents += load(name, data, LoadContext(tree=tree)).documents
-    for document in documents:
-        for _, step in _steps(document):
-            for command in step.get("commands") or []:
-                for needed in inputs(command, tree, document.file):
-                    yield document.file, needed
-        for needed in workflow_envsubst.inputs(document, tree):
-            yield document.file, needed
+    return documents
 
 
 _CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()
