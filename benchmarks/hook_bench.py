@@ -14,7 +14,7 @@ The machine's load decides wall time; compare CPU when it is shared.
 pre-commit runs: content-keyed caches miss on it and hit only on what did not change.
 `--edit comment` (or `--edit` alone) appends a comment line with the run's number: a chart's
 values.yaml so edited is the same values, and its renderings are kept (helm_renders).
-`--edit value` appends a top-level key `hookBenchEdit: N` instead (a YAML mapping, as a
+`--edit value` appends a top-level key `hookBenchEditN: N` instead (a YAML mapping, as a
 chart's values file is): other values, every rendering asked of Helm again. Both given: each
 case is measured under each. Without `--edit`, every run after the warm-up re-judges
 unchanged content.
@@ -64,7 +64,7 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
 def edit(repo: str, file: str, how: str, number: int) -> None:
     """Append what no run has seen: a comment line (YAML, HCL, Dockerfile: `#`), or a value
     (a top-level key of a YAML mapping); nothing when `how` is ""."""
-    lines = {"comment": f"# hook-bench edit {number}", "value": f"hookBenchEdit: {number}"}
+    lines = {"comment": f"# hook-bench edit {number}", "value": f"hookBenchEdit{number}: {number}"}
     if how:
         with Path(repo, file).open("a") as out:
             out.write(f"\n{lines[how]}\n")

@@ -136,3 +136,23 @@ def test_the_renders_of_a_scan_are_replayed_by_a_fresh_renderer(tmp_path: Path) 
     assert [job["options"]["name"] for job in request["jobs"]] == ["release-name"]
     cpu, peak_mb = helm_renders.replay([request], "200")
     assert cpu > 0 and peak_mb > 10
+
+
+def test_hook_bench_edits_a_comment_or_a_value(tmp_path: Path) -> None:
+    """`hook_bench.py --edit comment` leaves a values file's values as they were (a chart's
+    renderings are kept for it), `--edit value` changes them at every run."""
+    import yaml
+
+    from benchmarks import hook_bench
+
+    values = tmp_path / "values.yaml"
+    values.write_text("image:\n  tag: '1'\n")
+    hook_bench.edit(str(tmp_path), "values.yaml", "comment", 1)
+    assert yaml.safe_load(values.read_text()) == {"image": {"tag": "1"}}
+    hook_bench.edit(str(tmp_path), "values.yaml", "value", 2)
+    hook_bench.edit(str(tmp_path), "values.yaml", "value", 3)
+    edited = {"image": {"tag": "1"}, "hookBenchEdit2": 2, "hookBenchEdit3": 3}
+    assert yaml.safe_load(values.read_text()) == edited
+    before = values.read_text()
+    hook_bench.edit(str(tmp_path), "values.yaml", "", 4)
+    assert values.read_text() == before
