@@ -159,42 +159,6 @@ def test_what_the_templates_call_is_read_once_for_their_content(
     assert len(_kept(keeping)) == 2
 
 
-def test_what_the_other_files_call_is_read_once_for_their_content(
-    tmp_path: Path, keeping: Path
-) -> None:
-    """A chart whose templates call `tpl` has its text files read for calls of the clock
-    too: their verdict is kept under a digest of them (not of its values files, read each
-    time: a hook's edit). A kept verdict told apart from the truth proves it is read."""
-    pod = POD.replace('"app:{{ .Values.tag }}"', '"app:{{ tpl .Values.tag . }}"')
-    folder = _chart(tmp_path / "chart", pod)
-    (folder / "files").mkdir()
-    (folder / "files/note.txt").write_text("{{ .Release.Name }}\n")
-    limit = helm_engine.DEFAULT_LIMITS
-    helm_renders.render(str(folder), JOBS, limit)
-    assert len(_kept(keeping)) == 1
-    verdicts = {
-        key: Entries("helm-template-calls-v1").get_bytes(key)
-        for key in (
-            p.parent.name + p.name for p in (keeping / "helm-template-calls-v1").glob("*/*")
-        )
-    }
-    assert sorted(verdicts.values()) == [b"0", b"01"]
-    (others,) = [key for key, verdict in verdicts.items() if verdict == b"0"]
-    Entries("helm-template-calls-v1").put_bytes(others, b"1")  # "the clock is called"
-    (folder / "values.yaml").write_text("tag: '3'\n")
-    helm_renders.render(str(folder), JOBS, limit)
-    assert len(_kept(keeping)) == 1  # the kept verdict said so: not kept
-    (folder / "values.yaml").write_text("tag: '{{ now }}'\n")  # read each time
-    helm_renders.render(str(folder), JOBS, limit)
-    Entries("helm-template-calls-v1").put_bytes(others, b"0")
-    helm_renders.render(str(folder), JOBS, limit)
-    assert len(_kept(keeping)) == 1
-    (folder / "files/note.txt").write_text("{{ .Release.Namespace }}\n")
-    (folder / "values.yaml").write_text("tag: '4'\n")
-    helm_renders.render(str(folder), JOBS, limit)
-    assert len(_kept(keeping)) == 2
-
-
 def test_nothing_is_kept_outside_the_hook(tmp_path: Path, own_cache: Path) -> None:
     root = str(_chart(tmp_path / "chart"))
     helm_renders.render(root, JOBS, helm_engine.DEFAULT_LIMITS)

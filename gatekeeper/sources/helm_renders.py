@@ -325,7 +325,6 @@ def _changing(files: list[tuple[str, bytes]], request: bytes, root: str) -> bool
     if not tpl:
         return False
     left_out = _left_out(root)
-    texts = []  # what `tpl` may be given: the chart's text files that Helm loads
     for name, content in files:
         if is_template(name) or name.split(os.sep, 1)[0] in left_out:
             continue
@@ -333,35 +332,9 @@ def _changing(files: list[tuple[str, bytes]], request: bytes, root: str) -> bool
             content.decode("utf-8")
         except UnicodeDecodeError:  # an archive, an image: text that `tpl` renders it is not
             continue
-        texts.append((name, content))
-    # A values file is checked each time (a hook's edit), the others' verdict is kept.
-    values = [content for name, content in texts if _VALUES_FILE.fullmatch(name)]
-    others = [(name, content) for name, content in texts if not _VALUES_FILE.fullmatch(name)]
-    return (
-        any(_calls(content, _UNREPEATABLE) for content in values)
-        or _other_calls(others)
-        or _calls(request, _UNREPEATABLE)
-    )
-
-
-def _other_calls(texts: list[tuple[str, bytes]]) -> bool:
-    """Whether an action in the chart's text files other than its values files may call the
-    clock, chance or the network (for `tpl`): kept under a digest of them and of the code, as
-    _template_calls is. A hook on an edited values file read them all again for the same
-    answer (kube-prometheus-stack's CRDs in charts/crds: 18 ms of its CPU)."""
-    digest = hashlib.sha256(f"{_code_digest()}\0other files".encode())
-    for name, content in texts:
-        encoded = name.encode("utf-8", "surrogateescape")
-        digest.update(b"\0%d\0%s\0%d\0" % (len(encoded), encoded, len(content)))
-        digest.update(content)
-    key = digest.hexdigest()
-    entries = Entries(_VERDICTS, 1)
-    kept = entries.get_bytes(key)
-    if kept in (b"0", b"1"):
-        return kept == b"1"
-    calls = any(_calls(content, _UNREPEATABLE) for _, content in texts)
-    entries.put_bytes(key, b"%d" % calls)
-    return calls
+        if _calls(content, _UNREPEATABLE):
+            return True
+    return _calls(request, _UNREPEATABLE)
 
 
 def _template_calls(templates: list[tuple[str, bytes]]) -> tuple[bool, bool]:
