@@ -76,7 +76,7 @@ def replay(requests: list[dict[str, Any]], gogc: str) -> tuple[float, float]:
     if child.stdout.readline() != b"ready\n":
         raise SystemExit("the renderer did not start")
     for request in requests:
-        child.stdin.write(json.dumps(request).encode() + b"\n")
+        child.stdin.write(helm_engine.request_line(request["root"], request["jobs"]))
         child.stdin.flush()
         json.loads(child.stdout.readline())
     status = Path(f"/proc/{child.pid}/status").read_text()
