@@ -11,13 +11,12 @@ renderer), and the exit code (a hook that failed to start is no result: 0 or 1 o
 The machine's load decides wall time; compare CPU when it is shared.
 
 `--edit`: the file changes before every run (in a copy of the repository), as it has when
-pre-commit runs: content-keyed caches miss on it and hit only on what did not change.
-`--edit comment` (or `--edit` alone) appends a comment line with the run's number: a chart's
-values.yaml so edited is the same values, and its renderings are kept (helm_renders).
-`--edit value` appends a top-level key `hookBenchEditN: N` instead (a YAML mapping, as a
-chart's values file is): other values, every rendering asked of Helm again. Both given: each
-case is measured under each. Without `--edit`, every run after the warm-up re-judges
-unchanged content.
+pre-commit runs: content-keyed caches miss on it and hit only on what did not change. Each
+case is then measured twice: with a value changed (a top-level key `hookBenchEditN: N`
+appended: a YAML mapping, as a chart's values file is; every rendering is asked of Helm
+again) and with a comment line appended (the same values: a chart's renderings are kept,
+helm_renders). `--edit-only value` (or `comment`) measures one of them. Without `--edit`,
+every run after the warm-up re-judges unchanged content.
 """
 
 from __future__ import annotations
@@ -61,6 +60,10 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, cpu
 
 
+# What --edit appends before a run: a value (other values), then a comment (the same ones).
+EDITS = ("value", "comment")
+
+
 def edit(repo: str, file: str, how: str, number: int) -> None:
     """Append what no run has seen: a comment line (YAML, HCL, Dockerfile: `#`), or a value
     (a top-level key of a YAML mapping); nothing when `how` is ""."""
@@ -76,17 +79,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--source", action="append", help="import gatekeeper from here")
     parser.add_argument("--json", help="write the results here too")
+    parser.add_argument("--edit", action="store_true", help="change the file before each run")
     parser.add_argument(
-        "--edit",
-        action="append",
-        nargs="?",
-        const="comment",
-        choices=["comment", "value"],
-        help="change the file before each run: a comment (the default) or a value",
+        "--edit-only", choices=EDITS, help="with --edit: only this edit (default: both)"
     )
     args = parser.parse_args()
     sources = args.source or [str(Path(__file__).resolve().parent.parent)]
-    edits_asked = list(dict.fromkeys(args.edit or [""]))
+    edits_asked = [args.edit_only] if args.edit_only else list(EDITS) if args.edit else [""]
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="gatekeeper-hook-bench-") as temp:
         for case, how in [(case, how) for case in args.cases for how in edits_asked]:
