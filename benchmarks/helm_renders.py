@@ -7,7 +7,8 @@ chart as written for Helm, and its jobs); then, for every Go collector setting (
 default 200 and 400, gatekeeper's own), in paired rounds, a fresh child
 (gatekeeper/sources/helm_child.py, as helm_engine starts it) answers all of them. Reports
 medians of the child's CPU (user + system, start-up included) and of its peak RSS (VmHWM):
-what the GOGC of helm_engine._CHILD_ENVIRONMENT trades.
+what the GOGC of helm_engine._CHILD_ENVIRONMENT trades. First, each chart asked for more
+than one rendering, and why each was asked for, as its options tell (`reasons`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def record(target: Path, into: Path) -> list[dict[str, Any]]:
     def recorded(root: str, jobs: list[dict[str, Any]], limit: Any = None) -> Any:
         copy = into / f"{len(requests):04d}"
         shutil.copytree(root, copy, symlinks=True)
-        requests.append({"root": str(copy), "jobs": jobs})
+        # (a copy where `lookup` finds its stand-in: helm._render_found)
+        lookup = Path(root).name.startswith("found-")
+        requests.append({"root": str(copy), "jobs": jobs, "lookup": lookup})
         return render(root, jobs, limit or helm_engine.DEFAULT_LIMITS)
 
     helm_engine.render = recorded  # type: ignore[assignment]
@@ -54,6 +57,40 @@ def record(target: Path, into: Path) -> list[dict[str, Any]]:
         sys.argv = arguments
         helm_engine.render = render  # type: ignore[assignment]
     return requests
+
+
+def reasons(request: dict[str, Any]) -> list[str]:
+    """Why each job of a request was asked for, as its options tell: `install` (the defaults,
+    or a release configured or found deploying it), `upgrade` (a template reads
+    .Release.IsUpgrade, IsInstall or Revision), `kube vX` (a Kubernetes version a template
+    compares with), `+N API` (API versions assumed served that the first job's lack: a
+    template tests them with .Capabilities.APIVersions.Has), `lookup` (the chart copy where
+    `lookup` finds its stand-in object: a template calls it)."""
+    first = set(request["jobs"][0]["options"].get("api_versions", [])) if request["jobs"] else set()
+    out = []
+    for job in request["jobs"]:
+        options = job["options"]
+        said = ["upgrade" if options.get("is_upgrade") else "install"]
+        if options.get("kube_version"):
+            said.append(f"kube {options['kube_version']}")
+        extra = set(options.get("api_versions", [])) - first
+        if extra:
+            said.append(f"+{len(extra)} API")
+        if request.get("lookup"):
+            said.append("lookup")
+        out.append(" ".join(said))
+    return out
+
+
+def _chart_name(root: str) -> str:
+    try:
+        text = (Path(root) / "Chart.yaml").read_text(errors="replace")
+    except OSError:
+        return root
+    return next(
+        (line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("name:")),
+        root,
+    )
 
 
 def replay(requests: list[dict[str, Any]], gogc: str) -> tuple[float, float]:
@@ -76,7 +113,7 @@ def replay(requests: list[dict[str, Any]], gogc: str) -> tuple[float, float]:
     if child.stdout.readline() != b"ready\n":
         raise SystemExit("the renderer did not start")
     for request in requests:
-        child.stdin.write(json.dumps(request).encode() + b"\n")
+        child.stdin.write(helm_engine.request_line(request["root"], request["jobs"]))
         child.stdin.flush()
         json.loads(child.stdout.readline())
     status = Path(f"/proc/{child.pid}/status").read_text()
@@ -98,6 +135,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gatekeeper-helm-renders-") as temp:
         requests = record(args.target.resolve(), Path(temp))
         jobs = sum(len(request["jobs"]) for request in requests)
+        print(f"{len(requests)} charts, {jobs} renderings; rendered more than once:")
+        for request in requests:
+            if len(request["jobs"]) > 1 or request.get("lookup"):
+                print(f"  {_chart_name(request['root'])}: {', '.join(reasons(request))}")
         samples: dict[str, list[tuple[float, float]]] = {gogc: [] for gogc in settings}
         for _ in range(args.runs):
             for gogc in settings:

@@ -10,10 +10,13 @@ of CPU (user + system of the process and of every helper it waited for: kubectl,
 renderer), and the exit code (a hook that failed to start is no result: 0 or 1 only).
 The machine's load decides wall time; compare CPU when it is shared.
 
-`--edit`: the file changes before every run (a comment line with the run's number appended,
-in a copy of the repository), as it has when pre-commit runs: content-keyed caches miss on
-it and hit only on what did not change. Without it, every run after the warm-up re-judges
-unchanged content.
+`--edit`: the file changes before every run (in a copy of the repository), as it has when
+pre-commit runs: content-keyed caches miss on it and hit only on what did not change. Each
+case is then measured twice: with a value changed (a top-level key `hookBenchEditN: N`
+appended: a YAML mapping, as a chart's values file is; every rendering is asked of Helm
+again) and with a comment line appended (the same values: a chart's renderings are kept,
+helm_renders). `--edit-only value` (or `comment`) measures one of them. Without `--edit`,
+every run after the warm-up re-judges unchanged content.
 """
 
 from __future__ import annotations
@@ -57,11 +60,17 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, fl
     return wall, cpu
 
 
-def edit(repo: str, file: str, wanted: bool, number: int) -> None:
-    """Append a comment line (YAML, HCL, Dockerfile: `#`) that no run has seen."""
-    if wanted:
+# What --edit appends before a run: a value (other values), then a comment (the same ones).
+EDITS = ("value", "comment")
+
+
+def edit(repo: str, file: str, how: str, number: int) -> None:
+    """Append what no run has seen: a comment line (YAML, HCL, Dockerfile: `#`), or a value
+    (a top-level key of a YAML mapping); nothing when `how` is ""."""
+    lines = {"comment": f"# hook-bench edit {number}", "value": f"hookBenchEdit{number}: {number}"}
+    if how:
         with Path(repo, file).open("a") as out:
-            out.write(f"\n# hook-bench edit {number}\n")
+            out.write(f"\n{lines[how]}\n")
 
 
 def main() -> None:
@@ -71,13 +80,17 @@ def main() -> None:
     parser.add_argument("--source", action="append", help="import gatekeeper from here")
     parser.add_argument("--json", help="write the results here too")
     parser.add_argument("--edit", action="store_true", help="change the file before each run")
+    parser.add_argument(
+        "--edit-only", choices=EDITS, help="with --edit: only this edit (default: both)"
+    )
     args = parser.parse_args()
     sources = args.source or [str(Path(__file__).resolve().parent.parent)]
+    edits_asked = [args.edit_only] if args.edit_only else list(EDITS) if args.edit else [""]
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="gatekeeper-hook-bench-") as temp:
-        for case in args.cases:
+        for case, how in [(case, how) for case in args.cases for how in edits_asked]:
             repo, _, file = case.rpartition(":")
-            if args.edit:  # a copy of ours to change (the corpus is shared and read-only)
+            if how:  # a copy of ours to change (the corpus is shared and read-only)
                 copy = Path(tempfile.mkdtemp(prefix="repo-", dir=temp), "repo")
                 shutil.copytree(repo, copy, symlinks=True)
                 repo = str(copy)
@@ -91,13 +104,13 @@ def main() -> None:
                 envs[source] = env
             command = [sys.executable, "-m", "gatekeeper", "scan", "--hook", file]
             for source in sources:
-                edit(repo, file, args.edit, next(edits))
+                edit(repo, file, how, next(edits))
                 timed(command, Path(repo), envs[source])  # warm-up: caches, byte code
             for _ in range(args.runs):
                 for source in sources:
-                    edit(repo, file, args.edit, next(edits))
+                    edit(repo, file, how, next(edits))
                     samples[source].append(timed(command, Path(repo), envs[source]))
-            results[case] = {
+            results[f"{case} (edited: {how})" if how else case] = {
                 source: {
                     "wall": statistics.median(wall for wall, _ in runs),
                     "cpu": statistics.median(cpu for _, cpu in runs),
@@ -105,13 +118,13 @@ def main() -> None:
                 for source, runs in samples.items()
             }
     machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    edited = ", the file edited before each run" if args.edit else ""
-    print(machine, f"load average {os.getloadavg()[0]:.1f}{edited}")
+    print(machine, f"load average {os.getloadavg()[0]:.1f}")
     for case, by_source in results.items():
         for source, values in by_source.items():
             print(f"{case}  [{source}]  wall {values['wall']:.3f} s  CPU {values['cpu']:.3f} s")
     if args.json:
-        report = {"machine": machine, "runs": args.runs, "edit": args.edit, "results": results}
+        edited = [how for how in edits_asked if how]
+        report = {"machine": machine, "runs": args.runs, "edit": edited, "results": results}
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -136,3 +136,45 @@ def test_the_renders_of_a_scan_are_replayed_by_a_fresh_renderer(tmp_path: Path) 
     assert [job["options"]["name"] for job in request["jobs"]] == ["release-name"]
     cpu, peak_mb = helm_renders.replay([request], "200")
     assert cpu > 0 and peak_mb > 10
+
+
+def test_the_renders_of_a_chart_say_why_each_was_asked_for(tmp_path: Path) -> None:
+    """benchmarks/helm_renders.py tells each rendering of a chart apart by its options: the
+    install, an assumed API, a Kubernetes version, the upgrade; and a copy for `lookup`."""
+    from benchmarks import helm_renders
+
+    chart = tmp_path / "repo" / "ch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: ch\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n"
+        '  a: {{ .Capabilities.APIVersions.Has "example.com/v1" | quote }}\n'
+        '  b: {{ semverCompare ">=1.31.0" .Capabilities.KubeVersion.Version | quote }}\n'
+        "  c: {{ .Release.IsUpgrade | quote }}\n"
+        '  d: {{ lookup "v1" "Secret" "x" "y" | quote }}\n'
+    )
+    first, found = helm_renders.record(tmp_path / "repo", tmp_path / "recorded")
+    said = helm_renders.reasons(first)
+    assert said[0] == "install" and "install +1 API" in said and "upgrade" in said
+    assert any(reason.startswith("install kube v1.31.0") for reason in said)
+    assert helm_renders.reasons(found) == ["install lookup"]
+
+
+def test_hook_bench_edits_a_comment_or_a_value(tmp_path: Path) -> None:
+    """`hook_bench.py --edit comment` leaves a values file's values as they were (a chart's
+    renderings are kept for it), `--edit value` changes them at every run."""
+    import yaml
+
+    from benchmarks import hook_bench
+
+    values = tmp_path / "values.yaml"
+    values.write_text("image:\n  tag: '1'\n")
+    hook_bench.edit(str(tmp_path), "values.yaml", "comment", 1)
+    assert yaml.safe_load(values.read_text()) == {"image": {"tag": "1"}}
+    hook_bench.edit(str(tmp_path), "values.yaml", "value", 2)
+    hook_bench.edit(str(tmp_path), "values.yaml", "value", 3)
+    edited = {"image": {"tag": "1"}, "hookBenchEdit2": 2, "hookBenchEdit3": 3}
+    assert yaml.safe_load(values.read_text()) == edited
+    before = values.read_text()
+    hook_bench.edit(str(tmp_path), "values.yaml", "", 4)
+    assert values.read_text() == before

@@ -247,7 +247,7 @@ child = runpy.run_path(sys.argv[1], run_name="helm_child")
 helm = child["Library"].open(sys.argv[2])
 pieces = []
 root = sys.stdin.read()
-child["render_here"](helm, root, [{"values": {}, "options": {"name": "r"}}], pieces.append)
+child["render_here"](helm, root, [(b"{}", b'{"name": "r"}')], pieces.append)
 loaded = sorted(m for m in sys.modules if m.startswith(("helm_python", "gatekeeper")))
 print(json.dumps({"modules": loaded, "answer": json.loads(b"".join(pieces))}))
 """
@@ -294,6 +294,73 @@ def test_the_renderer_loads_the_library_without_the_sdks_python_api(tmp_path: Pa
     assert rendering["error"] == ""
     assert list(rendering["manifests"]) == ["ch/templates/cm.yaml"]
     assert "name: r\n" in rendering["manifests"]["ch/templates/cm.yaml"]
+
+
+# The child as a script (exec: runpy itself imports collections and functools), then the
+# modules a render had it import among those json would (json, re, enum, collections), and
+# its answer.
+_LEAN_PROBE = """
+import sys
+file = sys.argv[1]
+child = {"__name__": "helm_child"}
+exec(compile(open(file).read(), file, "exec"), child)
+helm = child["Library"].open(sys.argv[2])
+root, jobs = child["read_request"](sys.stdin.buffer.read())
+pieces = []
+child["render_here"](helm, root, jobs, pieces.append)
+heavy = [m for m in ("json", "re", "enum", "collections", "typing") if m in sys.modules]
+sys.stdout.buffer.write(repr(heavy).encode() + b"\\n" + b"".join(pieces))
+"""
+
+
+def test_the_renderer_reads_requests_and_answers_without_a_json_module(tmp_path: Path) -> None:
+    """json (with re, enum and collections) was a fifth of the child's start-up, paid by every
+    hook on a chart: a request's values and options are JSON texts on one line, passed to
+    Helm as they are, and the answer is Helm's JSON with a few strings quoted around it. A
+    tab, a line break and a quote in a value or in an error come through as they are; the
+    subcharts Helm loaded are named."""
+    import ast
+    import json
+    import os
+    import subprocess
+    import sys
+
+    chart = tmp_path / "ch"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "charts/sub/templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(CHART)
+    (chart / "charts/sub/Chart.yaml").write_text(CHART.replace("name: ch", "name: sub"))
+    required = 'required "x, \\"quoted\\"\\tand tabbed" .Values.x'
+    (chart / "templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n"
+        f"data:\n  x: {{{{ {required} | quote }}}}\n"
+    )
+    sdk = helm_engine._sdk_folder()
+    jobs = [
+        {"values": {"x": "a\tb\nc \u00e9"}, "options": {"name": "r", "namespace": "default"}},
+        {"values": {}, "options": {"name": "r", "namespace": "default"}},
+    ]
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _LEAN_PROBE, helm_engine._CHILD_FILE, sdk],
+        input=helm_engine.request_line(str(chart), jobs),
+        capture_output=True,
+        env={**os.environ, "HELM_C_LIB": ""},
+        check=True,
+    )
+    heavy, _, answer = done.stdout.partition(b"\n")
+    assert ast.literal_eval(heavy.decode()) == []
+    assert b"\n" not in answer
+    data = json.loads(answer)
+    assert [dependency["name"] for dependency in data["dependencies"]] == ["sub"]
+    rendered, failed = data["renderings"]
+    assert '  x: "a\\tb\\nc \u00e9"\n' in rendered["manifests"]["ch/templates/cm.yaml"]
+    assert failed["manifests"] is None and 'x, "quoted"\tand tabbed' in failed["error"]
+    # What the engine makes of it.
+    result = helm_engine.render(str(chart), jobs)
+    assert (
+        result.dependencies == ("sub",)
+        and result.renderings[0].manifests == (rendered["manifests"])
+    )
 
 
 def test_the_sdk_is_never_looked_up_in_the_working_directory(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_a_kept_rendering_answers_the_same_request_and_only_it(
     # The kept answer is what a second request gets: one told apart from Helm's proves it.
     found = helm_renders._key(root, JOBS, limit)
     assert found is not None
-    key = found[0]
+    key = found[0][0]
     marked = first._replace(dependencies=("kept",))
     Entries("helm-renders-v1").put_bytes(key, helm_renders._encoded(marked))
     assert helm_renders.render(root, JOBS, limit) == marked
@@ -72,6 +72,41 @@ def test_a_kept_rendering_answers_the_same_request_and_only_it(
     (tmp_path / "chart/templates/pod.yaml").write_text(edited)
     again = helm_renders.render(root, JOBS, limit)
     assert again.dependencies == () and "privileged: false" in str(again.renderings[0].manifests)
+
+
+def test_a_values_file_edited_only_in_its_comments_renders_nothing_again(
+    tmp_path: Path, keeping: Path
+) -> None:
+    """Helm reads a chart's values.yaml only as the values it parses (it is not in `.Files`):
+    kept under its YAML events, a comment or spacing edited is answered from the kept
+    rendering (told apart from Helm's to prove it), a value edited is rendered again, and a
+    block scalar's `# line` is a value."""
+    folder = _chart(tmp_path / "chart")
+    (folder / "values.yaml").write_text("tag: '1'\nnote: |\n  text\n")
+    root, limit = str(folder), helm_engine.DEFAULT_LIMITS
+    first = helm_renders.render(root, JOBS, limit)
+    found = helm_renders._key(root, JOBS, limit)
+    assert found is not None
+    marked = first._replace(dependencies=("kept",))
+    Entries("helm-renders-v1").put_bytes(found[0][0], helm_renders._encoded(marked))
+    (folder / "values.yaml").write_text("# edited\ntag:   '1'  # the tag\nnote: |\n  text\n# end\n")
+    assert helm_renders.render(root, JOBS, limit) == marked
+    for edited in ("tag: '2'\nnote: |\n  text\n", "tag: '1'\nnote: |\n  text\n  # end\n"):
+        (folder / "values.yaml").write_text(edited)
+        assert helm_renders.render(root, JOBS, limit).dependencies == ()
+
+
+def test_a_chart_helm_cannot_load_is_kept_under_its_bytes(tmp_path: Path, keeping: Path) -> None:
+    """Its error may be about its values file, with a line a comment moves."""
+    folder = _chart(tmp_path / "chart")
+    (folder / "Chart.yaml").write_text("apiVersion: v2\nname: web\n")  # no version
+    root, limit = str(folder), helm_engine.DEFAULT_LIMITS
+    assert helm_renders.render(root, JOBS, limit).load_error
+    found = helm_renders._key(root, JOBS, limit)
+    assert found is not None
+    (by_events, by_bytes) = found[0]
+    assert Entries("helm-renders-v1").get_bytes(by_events) is None
+    assert Entries("helm-renders-v1").get_bytes(by_bytes) is not None
 
 
 @pytest.mark.parametrize(
@@ -153,6 +188,17 @@ def test_a_hook_on_a_chart_says_the_same_from_kept_renderings(
     third = gatekeeper("scan", "--hook", "chart/values.yaml", "--format", "json", cwd=repo, env=env)
     assert "app:3" in third.stdout and "app:3" not in runs[0].stdout
     assert len(_kept(own_cache)) == 2
+    # Comments edited: the kept rendering, and what a hook without any says.
+    (repo / "chart/values.yaml").write_text("# the image\n\ntag: '3'  # pinned\n")
+    fourth = gatekeeper(
+        "scan", "--hook", "chart/values.yaml", "--format", "json", cwd=repo, env=env
+    )
+    assert len(_kept(own_cache)) == 2
+    fresh = {"GATEKEEPER_CACHE_DIR": str(tmp_path / "fresh")}
+    unkept = gatekeeper(
+        "scan", "--hook", "chart/values.yaml", "--format", "json", cwd=repo, env=fresh
+    )
+    assert fourth.returncode == unkept.returncode == 1 and fourth.stdout == unkept.stdout
 
 
 def test_the_renderer_is_started_ahead_only_for_a_chart_changed_since_the_last_hook(
@@ -169,6 +215,10 @@ def test_the_renderer_is_started_ahead_only_for_a_chart_changed_since_the_last_h
         assert helm_engine._Worker.current is not None
         helm_engine._stop_worker()
         helm_deployers.prestart(["chart/values.yaml"])  # as the last hook found it
+        assert helm_engine._Worker.current is None
+        with (tmp_path / "chart/values.yaml").open("a") as values:
+            values.write("# a comment: the same values\n")
+        helm_deployers.prestart(["chart/values.yaml"])
         assert helm_engine._Worker.current is None
         (tmp_path / "chart/values.yaml").write_text("tag: '4'\n")
         helm_deployers.prestart(["chart/values.yaml"])

@@ -3,15 +3,20 @@
 libhelm_c (Helm's Go SDK behind a C ABI, in the helm_python wheel) and answers one JSON line
 per request line. It imports the standard library alone, and only what a render needs: its
 start-up (an interpreter, the library, the Go runtime) is paid by every hook run on a chart.
+Not even `json` (with `re`, `enum` and `collections`, a fifth of that start-up): a request
+is the JSON texts helm_engine.request_line writes, passed to Helm as they are, and the
+answer is Helm's JSON with a few strings around it (_quoted).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (typing and collections.abc: imported by type checkers alone)
+    from collections.abc import Callable
+    from typing import Any
 
 # Rendered output beyond this is refused (a blocking finding): every object becomes a
 # document with its nodes in the parent (20,000 Pods, 6 MiB of YAML: about 300 MB).
@@ -19,30 +24,30 @@ MAX_OUTPUT_BYTES = 16 * 2**20
 
 
 def render_here(
-    helm: Library, root: str, jobs: list[dict[str, Any]], write: Callable[[bytes], Any]
+    helm: Library, root: str, jobs: list[tuple[bytes, bytes]], write: Callable[[bytes], Any]
 ) -> None:
-    """Render in this process (only the child does this): the answer, one line of JSON in
-    UTF-8 without its line break, passed to `write` a piece at a time, each rendering as soon
-    as it is done (a chart of CRDs writes megabytes: one string of the whole answer, built and
-    then encoded, was several copies of it at once). Helm's rendering is passed on as the
-    bytes the library gave, never decoded and encoded again."""
+    """Render in this process (only the child does this) once per job (its values and its
+    options, JSON texts): the answer, one line of JSON in UTF-8 without its line break,
+    passed to `write` a piece at a time, each rendering as soon as it is done (a chart of
+    CRDs writes megabytes: one string of the whole answer, built and then encoded, was
+    several copies of it at once). Helm's rendering and its chart's dependencies are passed
+    on as the bytes the library gave, never decoded and encoded again."""
     try:
         chart = helm.load(root)
     except HelmFailed as error:
-        write(_json({"load_error": str(error), "dependencies": [], "renderings": []}))
+        write(b'{"load_error": %s, "dependencies": [], "renderings": []}' % _quoted(str(error)))
         return
     try:
-        loaded = json.loads(helm.call("helm_chart_dependencies", chart))
-        dependencies = [str(dep.get("name")) for dep in loaded]
-        head = json.dumps({"load_error": "", "dependencies": dependencies})
-        write(f'{head[:-1]}, "renderings": ['.encode())
-        for index, job in enumerate(jobs):
+        # Helm's JSON list of the subcharts it loaded ({"name": ...} each: helm_engine reads
+        # it); a line break between its tokens would end the answer's line: a space is one.
+        loaded = helm.call_bytes("helm_chart_dependencies", chart).replace(b"\n", b" ")
+        write(b'{"load_error": "", "dependencies": %s, "renderings": [' % (loaded or b"[]"))
+        for index, (values, options) in enumerate(jobs):
             try:
-                values, options = json.dumps(job["values"]), json.dumps(job["options"])
                 payload = helm.call_bytes("helm_render", chart, values, options)
                 pieces = _bounded(payload)
             except HelmFailed as error:
-                pieces = (_json({"manifests": None, "error": str(error)}),)
+                pieces = (b'{"manifests": null, "error": %s}' % _quoted(str(error)),)
             payload = b""
             write(b", " if index else b"")
             for piece in pieces:
@@ -52,8 +57,30 @@ def render_here(
         helm.free(chart)
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value).encode()
+def _quoted(text: str) -> bytes:
+    """`text` as a JSON string (ASCII, as json.dumps writes it)."""
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:  # (an interpreter without the C accelerator)
+        from json import dumps as encode_basestring_ascii
+    return str(encode_basestring_ascii(text)).encode("ascii")
+
+
+def read_request(line: bytes) -> tuple[str, list[tuple[bytes, bytes]]]:
+    """The chart's folder and the jobs of a request line (helm_engine.request_line)."""
+    fields = line.rstrip(b"\n").split(b"\t")
+    text = fields[0].decode("ascii")
+    try:
+        from _json import scanstring
+
+        root, end = scanstring(text, 1)
+    except ImportError:
+        from json import loads
+
+        root, end = loads(text), len(text)
+    if not (text.startswith('"') and end == len(text) and len(fields) % 2):
+        raise ValueError("not a request line")
+    return root, list(zip(fields[1::2], fields[2::2], strict=True))
 
 
 class HelmFailed(Exception):
@@ -139,17 +166,13 @@ class Library:
         self._outcome(code, error)
         return int(handle.value)
 
-    def call(self, name: str, chart: int, *texts: str) -> str:
-        """A call on a loaded chart that answers one string."""
-        return self.call_bytes(name, chart, *texts).decode("utf-8")
-
-    def call_bytes(self, name: str, chart: int, *texts: str) -> bytes:
-        """A call on a loaded chart that answers one string, as its UTF-8."""
+    def call_bytes(self, name: str, chart: int, *texts: bytes) -> bytes:
+        """A call on a loaded chart (its other arguments UTF-8 texts) that answers one
+        string, as its UTF-8."""
         out, error = self.ctypes.c_void_p(), self.ctypes.c_void_p()
-        arguments = [text.encode("utf-8") for text in texts]
         code = getattr(self.lib, name)(
             self.ctypes.c_uint64(chart),
-            *arguments,
+            *texts,
             self.ctypes.byref(out),
             self.ctypes.byref(error),
         )
@@ -164,15 +187,23 @@ class Library:
 
 
 def _expected_version(sdk: str) -> str:
-    """The libhelm_c version helm_python in `sdk` is built against (read, not imported)."""
-    import re
-
+    """The libhelm_c version helm_python in `sdk` is built against (read, not imported): its
+    line `EXPECTED_HELM_C_VERSION[: str] = "0.2.2"`."""
     try:
         with open(os.path.join(sdk, "_native.py"), encoding="utf-8") as handle:
-            found = re.search(r'^EXPECTED_HELM_C_VERSION\b[^=]*=\s*"([^"]+)"', handle.read(), re.M)
+            lines = handle.read().splitlines()
     except OSError:
         return ""
-    return found.group(1) if found else ""
+    name = "EXPECTED_HELM_C_VERSION"
+    for line in lines:
+        left, equals, right = line.partition("=")
+        after = left[len(name) : len(name) + 1]
+        if not (equals and left.startswith(name)) or after.isalnum() or after == "_":
+            continue
+        quoted = right.strip()
+        if quoted.startswith('"') and quoted.find('"', 1) > 1:
+            return quoted[1 : quoted.find('"', 1)]
+    return ""
 
 
 def _bounded(payload: bytes) -> tuple[bytes, ...]:
@@ -186,6 +217,8 @@ def _bounded(payload: bytes) -> tuple[bytes, ...]:
     # short enough needs no counting.
     if len(payload) <= MAX_OUTPUT_BYTES and b"\n" not in payload:
         return b'{"manifests": ', payload, b', "error": ""}'
+    import json
+
     manifests = json.loads(payload)
     size = sum(len(text) for text in manifests.values())
     if size > MAX_OUTPUT_BYTES:
@@ -193,8 +226,8 @@ def _bounded(payload: bytes) -> tuple[bytes, ...]:
             f"rendered output is {size} bytes, over the {MAX_OUTPUT_BYTES // 2**20} MiB limit;"
             " not checked"
         )
-        return (_json({"manifests": None, "error": message}),)
-    return (_json({"manifests": manifests, "error": ""}),)
+        return (b'{"manifests": null, "error": %s}' % _quoted(message),)
+    return (json.dumps({"manifests": manifests, "error": ""}).encode(),)
 
 
 def serve(memory_mib: int, sdk: str, lean: bool = False) -> int:
@@ -215,9 +248,9 @@ def serve(memory_mib: int, sdk: str, lean: bool = False) -> int:
     out.write(b"ready\n")
     out.flush()
     for line in sys.stdin.buffer:
-        request = json.loads(line)
+        root, jobs = read_request(line)
         try:
-            render_here(helm, request["root"], request["jobs"], out.write)
+            render_here(helm, root, jobs, out.write)
         except MemoryError:  # a line begun is never ended: the parent sees the child end
             sys.stderr.write("MemoryError\n")
             return 1

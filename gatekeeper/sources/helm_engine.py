@@ -2,10 +2,11 @@
 
 Templates come from the scanned repository, so a render may not be trusted to end or to fit in
 memory (`{{ range until 100000000 }}`). Every render runs in one long-lived child interpreter
-per scanning process (`python -I -S helm_child.py --serve`, one JSON line per request and
-per answer) whose address space is capped with RLIMIT_AS; the parent waits at most
-the wall-time limit for each chart, then kills the child and starts a fresh one for the next
-chart. The Go runtime (which does not survive fork()) stays out of the scanning processes.
+per scanning process (`python -I -S helm_child.py --serve`, one line per request, see
+request_line, and one JSON line per answer) whose address space is capped with RLIMIT_AS;
+the parent waits at most the wall-time limit for each chart, then kills the child and starts
+a fresh one for the next chart. The Go runtime (which does not survive fork()) stays out of
+the scanning processes.
 
 A scan that forks workers starts the child first and shares it (`share`): the workers take
 turns on its pipes under one lock, so a scan holds one Helm library in memory and pays one
@@ -156,6 +157,18 @@ def render(root: str, jobs: list[dict[str, Any]], limit: Limits = DEFAULT_LIMITS
     except _Failed as failure:
         worker.stop()
         return ChartResult(load_error=str(failure), failed=True)
+
+
+def request_line(root: str, jobs: list[dict[str, Any]]) -> bytes:
+    """A request as the child reads it (helm_child.read_request): the chart's folder, then
+    each job's values and options, JSON texts (ASCII) separated by tabs on one line. JSON
+    holds no raw tab or line break (json.dumps escapes them in strings, writes none between
+    tokens), and the child passes each job's texts to Helm as they are: it imports no JSON
+    module to read them again (helm_child)."""
+    fields = [json.dumps(root)]
+    for job in jobs:
+        fields += [json.dumps(job["values"]), json.dumps(job["options"])]
+    return "\t".join(fields).encode("ascii") + b"\n"
 
 
 def prestart(limit: Limits = DEFAULT_LIMITS) -> None:
@@ -327,18 +340,20 @@ class _Worker:
             if self.shared is not None:
                 self.shared.state.value = _READY
         try:
-            self.proc.stdin.write(json.dumps(payload).encode("utf-8") + b"\n")
+            self.proc.stdin.write(request_line(payload["root"], payload["jobs"]))
             self.proc.stdin.flush()
         except OSError:
             raise _Failed(self._died()) from None
         line = self._read_line(seconds)
         try:
             data = json.loads(line)
-        except ValueError:
+            loaded = data["dependencies"]  # Helm's own list: {"name": ...} each
+            names = tuple(str(dependency["name"]) for dependency in loaded)
+        except (ValueError, KeyError, TypeError):
             raise _Failed("the Helm renderer answered garbage") from None
         return ChartResult(
             data["load_error"],
-            tuple(data["dependencies"]),
+            names,
             tuple(Rendering(r["manifests"], r["error"]) for r in data["renderings"]),
         )
 

@@ -8,6 +8,8 @@ given (every file, as written to the folder it loads), of the jobs (values, rele
 options), of the limits, and of the code (the installed Helm library: helm_python's RECORD,
 every file's sha256; helm_child.py, helm_engine.py, this module): kept under a digest of all
 of them (gatekeeper.cache.Entries), so an edit anywhere is a miss, never a stale rendering.
+A chart's values.yaml is the one file taken as what it says rather than its bytes (its YAML
+events: see values_form): Helm only parses it, so an edited comment renders nothing again.
 
 A chart whose templates or values read the clock, chance or the network (`now`, `randInt`,
 `genCA`, `getHostByName`...: each rendering differs, or differs next year) is never kept;
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # imported when a chart is rendered: the hook turns keeping o
     from gatekeeper.sources import helm_engine
 
 _NAME = "helm-renders-v1"
-_STAMPS = "helm-chart-stamps-v1"
+_STAMPS = "helm-chart-stamps-v2"
 _VERDICTS = "helm-template-calls-v1"
 MAX_BYTES = 4 * 2**20  # a bigger answer is rendered again (the cache stays small)
 _PER_SHARD = 2  # at most 512 renderings kept, the oldest dropped first
@@ -76,11 +78,17 @@ def keeping() -> bool:
 
 
 def unchanged(folder: str) -> bool:
-    """Whether the files below `folder` (names, sizes, modification times) are as the last
-    hook on it found them: then its renderings are likely kept, and the renderer is not
-    started ahead of need (helm_deployers.prestart); a guess only, what is rendered never
-    depends on it. Remembers what it found for the next run."""
+    """Whether the files below `folder` (names, sizes, modification times; a values.yaml's
+    YAML events, see values_form) are as the last hook on it found them: then its renderings
+    are likely kept, and the renderer is not started ahead of need (helm_deployers.prestart);
+    a guess only, what is rendered never depends on it. Remembers what it found for the next
+    run, a values file's events with its size and time (read again only when they moved)."""
+    where = hashlib.sha256(os.path.abspath(folder).encode(errors="replace")).hexdigest()
+    entries = Entries(_STAMPS, 1)
+    found = _stamp(entries.get_bytes(where))
+    before: dict[str, list[Any]] = found.get("values", {})
     stamp = hashlib.sha256()
+    values: dict[str, list[Any]] = {}
     for place, directories, files in os.walk(folder):
         directories.sort()
         for name in sorted(files):
@@ -89,13 +97,51 @@ def unchanged(folder: str) -> bool:
                 info = os.lstat(path)
             except OSError:
                 continue
+            relative = os.path.relpath(path, folder)
+            if _VALUES_FILE.fullmatch(relative):
+                seen = [info.st_size, info.st_mtime_ns]
+                last = before.get(relative)
+                if last is not None and last[:2] == seen:
+                    values[relative] = last
+                    continue
+                form = _form_of(path)
+                if form is not None:
+                    values[relative] = [*seen, form]
+                    continue
             stamp.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0".encode(errors="replace"))
-    where = hashlib.sha256(os.path.abspath(folder).encode(errors="replace")).hexdigest()
-    entries = Entries(_STAMPS, 1)
-    found, now = entries.get_bytes(where), stamp.hexdigest().encode()
-    if found != now:
-        entries.put_bytes(where, now)
-    return found == now
+    now = {"files": stamp.hexdigest(), "values": values}
+    if now != found:
+        entries.put_bytes(where, json.dumps(now, sort_keys=True).encode())
+    same = {name: value[2] for name, value in values.items()}
+    return found.get("files") == now["files"] and same == {
+        name: value[2] for name, value in before.items()
+    }
+
+
+def _stamp(payload: bytes | None) -> dict[str, Any]:
+    """A kept stamp (see unchanged), checked for shape: anything else is none."""
+    try:
+        value = json.loads(payload or b"{}")
+    except (ValueError, RecursionError):
+        return {}
+    if not (isinstance(value, dict) and isinstance(value.get("files"), str)):
+        return {}
+    kept = value.get("values")
+    if not isinstance(kept, dict) or not all(
+        isinstance(v, list) and len(v) == 3 and isinstance(v[2], str) for v in kept.values()
+    ):
+        return {}
+    return value
+
+
+def _form_of(path: str) -> str | None:
+    """values_form of the file at `path`, as text; None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            form = values_form(handle.read())
+    except OSError:
+        return None
+    return None if form is None else form.decode()
 
 
 def render(
@@ -105,18 +151,22 @@ def render(
     from gatekeeper.sources import helm_engine
 
     found = _key(root, jobs, limit) if _keeping else None
-    key = None
+    keys = None
     if found is not None:
-        key, files, request = found
-        kept = _decoded(Entries(_NAME, _PER_SHARD).get_bytes(key))
-        if kept is not None:  # kept only when it passed _changing: not read again
-            return kept
+        keys, files, request = found
+        for key in keys:
+            kept = _decoded(Entries(_NAME, _PER_SHARD).get_bytes(key))
+            if kept is not None:  # kept only when it passed _changing: not read again
+                return kept
         if _changing(files, request, root):
-            key = None
+            keys = None
     result = helm_engine.render(root, jobs, limit)
-    if key is not None and not result.failed:
+    if keys is not None and not result.failed:
         payload = _encoded(result)
         if len(payload) <= MAX_BYTES:
+            # A chart Helm could not load may have failed on a values file (its message
+            # gives a line, which a comment moves): kept under its bytes, not its events.
+            key = keys[1] if result.load_error else keys[0]
             Entries(_NAME, _PER_SHARD).put_bytes(key, payload)
     return result
 
@@ -139,13 +189,14 @@ def _code_digest() -> str | None:
 
 def _key(
     root: str, jobs: list[dict[str, Any]], limit: helm_engine.Limits
-) -> tuple[str, list[tuple[str, bytes]], bytes] | None:
-    """A digest of everything the rendering depends on, with the files and the request it
-    was taken of; None when it is not to be kept (a file that is not a regular one)."""
+) -> tuple[tuple[str, str], list[tuple[str, bytes]], bytes] | None:
+    """Digests of everything the rendering depends on, with the files and the request they
+    were taken of; None when it is not to be kept (a file that is not a regular one). The
+    first digest takes each chart's values.yaml by its YAML events (values_form), the second
+    by its bytes (every file so)."""
     code = _code_digest()
     if code is None:
         return None
-    digest = hashlib.sha256(code.encode())
     request = {
         "jobs": jobs,
         "seconds": limit.seconds,
@@ -156,15 +207,84 @@ def _key(
         text = json.dumps(request, sort_keys=True).encode()
     except (TypeError, ValueError, RecursionError):
         return None
-    digest.update(b"\0" + text)
     files = _files(root)
     if files is None:
         return None
+    by_events = hashlib.sha256(b"events\0" + code.encode())
+    by_bytes = hashlib.sha256(code.encode())
+    for digest in (by_events, by_bytes):
+        digest.update(b"\0" + text)
     for relative, content in files:
         name = relative.encode("utf-8", "surrogateescape")
-        digest.update(b"\0%d\0%s\0%d\0" % (len(name), name, len(content)))
-        digest.update(content)
-    return digest.hexdigest(), files, text
+        head = b"\0%d\0%s\0%d\0" % (len(name), name, len(content))
+        by_bytes.update(head)
+        by_bytes.update(content)
+        form = values_form(content) if _VALUES_FILE.fullmatch(relative) else None
+        if form is None:
+            by_events.update(head)
+            by_events.update(content)
+        else:
+            by_events.update(b"\0%d\0%s\0events\0%s" % (len(name), name, form))
+    return (by_events.hexdigest(), by_bytes.hexdigest()), files, text
+
+
+# A chart's values file in the folder Helm loads: its own, or a vendored subchart's (and
+# theirs). Helm only parses it into .Values: it is not in `.Files` (nor is Chart.yaml).
+_VALUES_FILE = re.compile(r"(?:charts/[^/]+/)*values\.yaml")
+
+
+def values_form(content: bytes) -> bytes | None:
+    """A digest of a values file's YAML events (each scalar's text, style, tag and anchor,
+    each collection's start and style, in order; no comment, no place): texts with the same
+    events are the same values to any YAML parser, Helm's included, whatever their comments
+    and spacing say. None when libyaml cannot read it (then its bytes count). Kept under a
+    digest of the content and of the code (a hook on an unchanged chart reads its copy's
+    values.yaml again: kube-prometheus-stack's 208 KB are 5-10 ms of events), and
+    remembered for the run (asked of the chart's file, then of its copy)."""
+    seen = hashlib.sha256(f"{_code_digest()}\0".encode() + content).hexdigest()
+    if seen not in _FORMS:
+        entries = Entries(_FORMS_KEPT, 4)
+        kept = entries.get_bytes(seen)
+        if kept is not None and (kept == b"-" or re.fullmatch(rb"[0-9a-f]{64}", kept)):
+            _FORMS[seen] = None if kept == b"-" else kept
+        else:
+            _FORMS[seen] = _events_digest(content)
+            entries.put_bytes(seen, _FORMS[seen] or b"-")
+    return _FORMS[seen]
+
+
+_FORMS: dict[str, bytes | None] = {}
+_FORMS_KEPT = "helm-values-forms-v1"
+
+
+def _events_digest(content: bytes) -> bytes | None:
+    import yaml
+    from yaml import events
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:  # the pure parser would cost more than it saves
+        return None
+    in_order: list[tuple[Any, ...]] = []
+    try:
+        for event in yaml.parse(content, Loader=loader):
+            said: tuple[Any, ...]
+            if isinstance(event, events.ScalarEvent):
+                said = ("=", event.anchor, event.tag, event.implicit, event.style, event.value)
+            elif isinstance(event, events.CollectionStartEvent):
+                start = (type(event).__name__, event.anchor, event.tag)
+                said = (*start, event.implicit, event.flow_style)
+            elif isinstance(event, events.AliasEvent):
+                said = ("*", event.anchor)
+            elif isinstance(event, events.DocumentStartEvent):
+                said = ("---", event.explicit, event.version, event.tags)
+            elif isinstance(event, events.DocumentEndEvent):
+                said = ("...", event.explicit)
+            else:
+                said = (type(event).__name__,)
+            in_order.append(said)
+    except (yaml.YAMLError, UnicodeError, ValueError):
+        return None
+    return hashlib.sha256(repr(in_order).encode("utf-8", "surrogatepass")).hexdigest().encode()
 
 
 def _files(root: str) -> list[tuple[str, bytes]] | None:
