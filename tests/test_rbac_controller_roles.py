@@ -81,3 +81,25 @@ def test_a_gitops_controllers_own_role_is_told_what_can_be_done(
     assert said[("ClusterRole", "deployer")].endswith(
         "; name the objects it needs in resourceNames, or drop the verb"
     )
+
+
+def test_a_wildcard_says_on_what(tmp_path: Path, gatekeeper: Callable[..., Run]) -> None:
+    """K8S-RBAC-WILDCARD said only 'grants every verb (*)': on what, a maintainer asked
+    (metallb's Roles grant `*` on their own status resources, session 16)."""
+    (tmp_path / "rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\n"
+        "metadata: {name: pod-lister, namespace: metallb-system}\nrules:\n"
+        "  - apiGroups: ['']\n    resources: [pods]\n    verbs: [list]\n"
+        "  - apiGroups: [metallb.io]\n    resources: [servicebgpstatuses]\n    verbs: ['*']\n"
+        "  - apiGroups: ['']\n    resources: ['*']\n    verbs: [get, list]\n"
+    )
+    run = gatekeeper("scan", str(tmp_path), "--format", "json")
+    said = sorted(
+        (f["line"], f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-RBAC-WILDCARD"
+    )
+    assert said == [
+        (10, "Role pod-lister grants every verb (*) on servicebgpstatuses (metallb.io)"),
+        (12, "Role pod-lister grants every resource (*) of core to get, list"),
+    ]
