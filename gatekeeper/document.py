@@ -103,6 +103,10 @@ class Problem:
     line: int
     message: str
     column: int = 1
+    # What the problem is about, for code that acts on it rather than on its wording (the
+    # folder of an absent Flux Kustomization path: flux.gone_from_base); in the finding's
+    # extra as `subject`.
+    subject: str = ""
 
 
 @dataclass

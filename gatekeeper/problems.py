@@ -250,6 +250,8 @@ def to_finding(
 ) -> Finding:
     """The finding for a problem; `identity` (default: its message) keys the fingerprint."""
     kind = PROBLEM_KINDS.get(problem.code) or ProblemKind("high", problem.code, "")
+    if problem.subject:
+        extra = {**(extra or {}), "subject": problem.subject}
     return Finding(
         policy_id=problem.code,
         severity=kind.severity,

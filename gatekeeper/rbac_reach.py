@@ -157,7 +157,8 @@ def _judged(
         obj = {
             "apiVersion": role.api_version,
             "kind": role.kind,
-            "metadata": {"name": role.name, "namespace": role.namespace},
+            # (labels: the messages say whose controller's role it is, Argo CD's, Flux's)
+            "metadata": {"name": role.name, "namespace": role.namespace, "labels": role.labels},
             **role.facts,
         }
         aggregated = _aggregated_rules(role, every or {})

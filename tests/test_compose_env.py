@@ -108,3 +108,50 @@ def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
         if f["policy_id"] == "COMPOSE-PRIVILEGED"
     )
     assert found == [("deploy/other.yml", 4, "new"), ("deploy/stack.yml", 4, "new")]
+
+
+def test_a_secret_a_committed_env_fills_is_said_where_it_is_written(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`POSTGRES_PASSWORD=${POSTGRES_PW}` is the pattern the policy recommends: the secret is
+    the `.env` line (or the `--env-file` CI deploys with) that fills it, where a reviewer
+    fixes it; the message names the compose line. A default written in the compose file
+    itself stays at its line (awesome-compose's postgresql-pgadmin, session 16)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres:16\n    environment:\n"
+        "      - POSTGRES_USER=${PG_USER}\n"
+        "      - POSTGRES_PASSWORD=${PG_PW}\n"
+        "      - API_TOKEN=${TOKEN:-devtoken}\n"
+        "      - ADMIN_PASSWORD=${ADMIN_PW}\n"
+    )
+    (app / ".env").write_text("PG_USER=app\nPG_PW=changeit\nADMIN_PW=dev\n")
+    (app / "prod.env").write_text("# production\nADMIN_PW=s3cret\n")
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
+        "      - run: docker compose -f app/compose.yaml --env-file app/prod.env up -d\n"
+    )
+    run = gatekeeper("scan", str(tmp_path), "--format", "json")
+    found = sorted(
+        (f["file"], f["line"], f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-NO-SECRETS-IN-ENV"
+    )
+    assert found == [
+        (
+            "app/.env",
+            2,
+            "environment variable POSTGRES_PASSWORD of app/compose.yaml:6 holds a secret-like"
+            " value, written at app/.env:2",
+        ),
+        ("app/compose.yaml", 7, "environment variable API_TOKEN holds a secret-like value"),
+        (
+            "app/prod.env",
+            2,
+            "environment variable ADMIN_PASSWORD of app/compose.yaml:8 holds a secret-like"
+            " value, written at app/prod.env:2",
+        ),
+    ]

@@ -119,3 +119,36 @@ def test_a_change_that_takes_the_folder_away_blocks(tmp_path: Path) -> None:
     verdict = scan_change(tmp_path, "main").verdict
     assert absent(verdict.findings) == [("GK-NOT-EXPANDED", "low", "flux/copy.yaml", 11)]
     assert verdict.passed
+
+
+def test_the_absent_path_is_a_field_of_the_finding_not_read_from_its_message(
+    tmp_path: Path,
+) -> None:
+    """gone_from_base found the path by matching its own message: rewording it would have
+    stopped `scan --base` blocking a deleted overlay. The path is the finding's `subject`,
+    carried through the worker pool (--jobs 2)."""
+    import json
+    import subprocess
+    import sys
+
+    from gatekeeper.document import Problem
+    from gatekeeper.problems import to_finding
+    from gatekeeper.sources.flux import gone_from_base
+    from gatekeeper.tree import MemoryTree
+
+    write(tmp_path, {"flux/apps.yaml": APPS, **{f"other/cm{n}.yaml": CONFIG_MAP for n in range(9)}})
+    run = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "scan", str(tmp_path), "--format", "json",
+         "--jobs", "2"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    said = [f for f in json.loads(run.stdout)["findings"] if f["policy_id"] == "GK-NOT-EXPANDED"]
+    assert [(f["line"], f["extra"].get("subject")) for f in said] == [(11, "apps")]
+    reworded = to_finding(
+        Problem("GK-NOT-EXPANDED", "flux/apps.yaml", 11, "reworded", subject="apps")
+    )
+    base = MemoryTree({"flux/apps.yaml": APPS.encode(), "apps/cm.yaml": CONFIG_MAP.encode()})
+    head = MemoryTree({"flux/apps.yaml": APPS.encode()})
+    (made,) = gone_from_base([reworded], base, head)
+    assert (made.policy_id, made.extra.get("subject")) == ("GK-RENDER-ERROR", "apps")
+    assert "it was before this change: restore apps" in made.message

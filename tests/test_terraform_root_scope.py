@@ -663,3 +663,29 @@ def test_terragrunt_inputs_are_values_of_the_root_beside_them(tmp_path: Path) ->
         "infra/terragrunt.hcl": "inputs = {\n  pub = true\n}\n",
     }
     assert found(tmp_path, files) == {("TF-AWS-RDS-PUBLIC", "infra/terragrunt.hcl", 2)}
+
+
+def test_a_value_of_a_literal_for_each_is_at_its_element(tmp_path: Path) -> None:
+    """A root resource whose `for_each` is a literal map: `role = each.value` was found at
+    the line that uses it, not where the role is written (session 16); now at its element,
+    exact, one finding, no variant of its own (its fingerprint unchanged). A `for_each`
+    whose elements are not written (a data source's) stays at the line that uses it."""
+    main = (
+        'resource "google_project_iam_member" "c" {\n'
+        "  for_each = {\n"
+        '    viewer = "roles/viewer"\n'
+        '    sa     = "roles/iam.serviceAccountUser"\n'
+        "  }\n"
+        '  project  = "p"\n'
+        "  role     = each.value\n"
+        '  member   = "serviceAccount:y@p.iam.gserviceaccount.com"\n'
+        "}\n"
+        'locals {\n  project = "p"\n}\n'
+    )
+    (tmp_path / "main.tf").write_text(main)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    (finding,) = [
+        f for f in report.verdict.findings if f.policy_id == "TF-GCP-IAM-SERVICE-ACCOUNT-USER"
+    ]
+    assert (finding.file, finding.line, finding.extra.get("exact")) == ("main.tf", 4, True)
+    assert "variants" not in finding.extra

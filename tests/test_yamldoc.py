@@ -61,6 +61,7 @@ def test_a_merge_key_after_a_key_wins_as_kubectl_decodes_it() -> None:
     text = (
         "spec:\n  hostNetwork: false\n  <<: {hostNetwork: true, x: 1}\n"
         "  after: {<<: {a: 1, b: 1}, b: 2}\n  many: {<<: [{c: 1}, {c: 2, d: 2}]}\n"
+        "apiVersion: v1\nkind: Pod\n"  # a manifest (a file that is none has no duplicates)
     )
     loaded = kubernetes.load("p.yaml", text.encode())
     (document,) = [d for d in load_all("p.yaml", text) if isinstance(d, YamlDocument)]

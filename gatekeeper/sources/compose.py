@@ -111,19 +111,32 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:
     entries, problems = read_layers(path, data)
     loaded = Loaded(problems=problems)
+    origins: list[dict[Path, list[str]]] = [{} for _ in entries]
     if context is not None and context.tree is not None:  # `${VAR}` as Compose fills it
         env = compose_env.project_env(context.tree, path)
         for _, given in compose_env.ci_env_files(context.tree).get(path, []):
-            env.update(given)  # what CI deploys with (its --env-file) wins
-        entries = [_filled(entry, env) for entry in entries] if env else entries
+            env.over(given)  # what CI deploys with (its --env-file) wins
+        if env:
+            origins = [_origins(entry.obj, env) for entry in entries]
+            entries = [_filled(entry, env) for entry in entries]
     locators = [
-        _load_layer(path, data, entry, index, context, depth, loaded)
-        for index, entry in enumerate(entries)
+        _load_layer(path, data, entry, index, context, depth, loaded, filled)
+        for index, (entry, filled) in enumerate(zip(entries, origins, strict=True))
     ]
     if context is not None and context.tree is not None:
         layers = [(entry.obj, locator) for entry, locator in zip(entries, locators, strict=True)]
         _named_dockerfiles(path, layers, context, loaded)
     return loaded
+
+
+def _origins(obj: dict[str, Any], env: compose_env.Env) -> dict[Path, list[str]]:
+    """Per path of a layer as written, where the values `env` fills it with are written
+    (`.env:2`), for those `env` knows."""
+    return {
+        path: known
+        for path, names in compose_env.filled_names(obj, env).items()
+        if (known := [env.origins[name] for name in names if name in env.origins])
+    }
 
 
 def _filled(entry: YamlDocument, env: dict[str, str]) -> YamlDocument:
@@ -163,7 +176,10 @@ def _load_layer(
     context: LoadContext | None,
     depth: int,
     loaded: Loaded,
+    origins: dict[Path, list[str]] | None = None,
 ) -> LineMapLocator:
+    """One layer judged; `origins`: where the values its `${VAR}` were filled with are
+    written (a `.env` line), per path as written."""
     obj: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
     locator = LineMapLocator(path, fallback=nodes)
@@ -196,9 +212,20 @@ def _load_layer(
             where = ("services", str(name), "environment")
             loaded.problems.append(_invalid(path, nodes, where, "must be a mapping or a list"))
         service["environment_vars"] = _environment(environment)
+        own = isinstance(written.get(name), dict) and "extends" not in written[name]
         for index, var in enumerate(service["environment_vars"]):
-            line = nodes.locate(("services", str(name), "environment", var.pop("_key"))).line
-            locator.add(("services", str(name), "environment_vars", index), line)
+            key: Path = ("services", str(name), "environment", var.pop("_key"))
+            line = nodes.locate(key).line
+            at: Path = ("services", str(name), "environment_vars", index)
+            given = (origins or {}).get(key, []) if own else []
+            if given:  # filled from a `.env`: said, and placed where the value is written
+                var["filled_from"] = ", ".join(given)
+                var["written_at"] = f"{path}:{line}"
+            if len(given) == 1:
+                file, _, number = given[0].rpartition(":")
+                locator.add(at, int(number), file=file)
+            else:
+                locator.add(at, line)
         service["host_paths"] = _host_paths(str(name), service.get("volumes"), obj.get("volumes"))
         for index, mount in enumerate(service["host_paths"]):
             volume: Path = ("services", str(name), "volumes", mount.pop("_key"))

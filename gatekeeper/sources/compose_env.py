@@ -19,6 +19,7 @@ import weakref
 from typing import Any
 
 from gatekeeper import ownership, shell_dirs
+from gatekeeper.fieldpath import Path
 from gatekeeper.tree import Tree
 
 _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s?(.*)$")
@@ -34,17 +35,35 @@ _TRUE = frozenset({"true", "yes", "y", "on"})
 _FALSE = frozenset({"false", "no", "n", "off"})
 
 
-def dotenv(text: str) -> dict[str, str]:
+class Env(dict[str, str]):
+    """Variables Compose fills `${VAR}` with, and where each is written (`origins`: name ->
+    `deploy/.env:2`): a secret a `.env` fills is reported where it is written."""
+
+    def __init__(self, values: dict[str, str] | None = None, origins: dict[str, str] | None = None):
+        super().__init__(values or {})
+        self.origins: dict[str, str] = dict(origins or {})
+
+    def over(self, other: dict[str, str]) -> None:
+        """`other`'s variables win over these (and their origins, when it knows them)."""
+        self.update(other)
+        for name in other:
+            self.origins.pop(name, None)
+        self.origins.update(getattr(other, "origins", {}))
+
+
+def dotenv(text: str, file: str = "") -> Env:
     """The variables of a `.env` file, as compose-go's dotenv reads them: `KEY=value` (or
     `export KEY=value`, `KEY: value`), comments, single quotes taken as they are, double
     quotes with escapes, `${OTHER}` of earlier keys filled in unquoted and double-quoted
-    values."""
-    found: dict[str, str] = {}
-    for line in text.replace("\r\n", "\n").split("\n"):
+    values. With `file`, each variable's origin is `file:line` (its last assignment)."""
+    found = Env()
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), 1):
         match = _DOTENV_LINE.match(line)
         if match is None or line.lstrip().startswith("#"):
             continue
         name, raw = match.group(1), match.group(2).strip()
+        if file:
+            found.origins[name] = f"{file}:{number}"
         if raw[:1] == "'":
             end = raw.find("'", 1)
             found[name] = raw[1:end] if end > 0 else raw[1:]
@@ -61,15 +80,17 @@ def dotenv(text: str) -> dict[str, str]:
     return found
 
 
-def project_env(tree: Tree, compose_file: str) -> dict[str, str]:
+def project_env(tree: Tree, compose_file: str) -> Env:
     """The variables of the `.env` beside a compose file (its project directory when run
     alone or first), empty when there is none."""
     folder = posixpath.dirname(compose_file)
     name = posixpath.join(folder, ".env") if folder else ".env"
     try:
-        return dotenv(tree.read(name).decode("utf-8", "replace")) if tree.exists(name) else {}
+        if not tree.exists(name):
+            return Env()
+        return dotenv(tree.read(name).decode("utf-8", "replace"), name)
     except OSError:
-        return {}
+        return Env()
 
 
 def ci_env_files(tree: Tree) -> dict[str, list[tuple[str, dict[str, str]]]]:
@@ -172,12 +193,12 @@ def _compose_command(
     located = [path for path in (_joined(folder, file) for file in files) if path]
     if not env_files:
         return located, None
-    env: dict[str, str] = {}
+    env = Env()
     for given in env_files:
         path = _joined(folder, given)
         try:
             if path and tree.exists(path):
-                env.update(dotenv(tree.read(path).decode("utf-8", "replace")))
+                env.over(dotenv(tree.read(path).decode("utf-8", "replace"), path))
         except OSError:
             continue
     return located, env
@@ -201,6 +222,28 @@ def interpolated(value: Any, env: dict[str, str], key: str = "") -> Any:
     if changed and key in _BOOLEANS and text.strip().lower() in _TRUE | _FALSE:
         return text.strip().lower() in _TRUE
     return text if changed else value
+
+
+def filled_names(value: Any, env: dict[str, str], path: Path = ()) -> dict[Path, list[str]]:
+    """Per path of a compose file's object (as written), the variables of `env` its string
+    is filled with: where a filled value comes from (Env.origins)."""
+    found: dict[Path, list[str]] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(filled_names(item, env, (*path, str(key))))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(filled_names(item, env, (*path, index)))
+    elif isinstance(value, str) and "$" in value:
+        names = [
+            name
+            for match in _EXPRESSION.finditer(value)
+            for name in (match.group(1) or match.group(4),)
+            if name in env
+        ]
+        if names:
+            found[path] = list(dict.fromkeys(names))
+    return found
 
 
 def _filled(text: str, env: dict[str, str]) -> tuple[str, bool]:

@@ -304,12 +304,13 @@ def _at(obj: Any, path: Path) -> Any:
 
 def _literal_block(
     document: Document, path: Path, manifest: str, read: Reader
-) -> tuple[int, int] | None:
-    """(line of the block's first line, indentation of its lines) when the string at `path`
-    is written in its file as a literal block (`|`) whose lines are the string's: each line
-    of the string is then one line of the file, shifted right by the indentation. Checked
-    against the file's text, so a template (a chart's) that renders other lines is not
-    taken for one."""
+) -> tuple[int, int, str] | None:
+    """(line of the block's first line, indentation of its lines, the file) when the string
+    at `path` is written in its file as a literal block (`|`) whose lines are the string's:
+    each line of the string is then one line of the file, shifted right by the indentation;
+    or is a whole file (a kustomize generator's `files:` entry: line 0, no indentation).
+    Checked against the file's text, so a template (a chart's) that renders other lines is
+    not taken for one."""
     location = document.locator.locate(path)
     data = read(location.file) if location.exact else None
     if data is None:
@@ -318,6 +319,8 @@ def _literal_block(
         lines = decode(data).splitlines()
     except UnicodeDecodeError:
         return None
+    if location.line == 1 and lines == manifest.rstrip("\n").split("\n"):
+        return 0, 0, location.file  # the file is the string (a generator's `files:` entry)
     row = location.line - 1
     if not (0 <= row < len(lines) and _BLOCK_START.search(lines[row])):
         return None
@@ -330,7 +333,7 @@ def _literal_block(
     for want, line in zip(wanted, written, strict=True):
         if not line.startswith(" " * indent) or not _renders(line[indent:], want):
             return None
-    return row + 1, indent
+    return row + 1, indent, location.file
 
 
 # A template's action on one line of a block: `{{ .Values.image }}`, `{{- $x -}}`.
@@ -355,7 +358,7 @@ class _TextLocator:
     file; otherwise at the string (not exact)."""
 
     def __init__(
-        self, parent: Locator, at: Path, inner: NodeLocator, block: tuple[int, int] | None
+        self, parent: Locator, at: Path, inner: NodeLocator, block: tuple[int, int, str] | None
     ) -> None:
         self.parent = parent
         self.at = at
@@ -366,8 +369,9 @@ class _TextLocator:
         if self.block is None:
             return self.parent.locate(self.at)._replace(exact=False)
         found = self.inner.locate(path)
-        line, indent = self.block
+        line, indent, file = self.block
         return found._replace(
+            file=file,
             line=found.line + line,
             column=found.column + indent,
             end_line=found.end_line + line,

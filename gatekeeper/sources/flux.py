@@ -703,8 +703,6 @@ def _kustomization(
     _common_metadata(document, spec, loaded.documents, len(loaded.documents) - len(built.documents))
 
 
-# The start of what an absent Kustomization path is said as: change.py finds it again.
-ABSENT_PATH = re.compile(r"Kustomization path (\S+) is not in this repository")
 # Per tree: its files some file of the repository reads (a dependency graph, built once).
 _GRAPHS: weakref.WeakKeyDictionary[Tree, Any] = weakref.WeakKeyDictionary()
 
@@ -732,13 +730,13 @@ def _absent(
             f"Kustomization path {path} is not in this repository, and {how}: Flux fails"
             f" to build it; add the folder or correct `path:` (not judged)"
         )
-        return Problem("GK-RENDER-ERROR", file, line, message)
+        return Problem("GK-RENDER-ERROR", file, line, message, subject=path)
     message = (
         f"Kustomization path {path} is not in this repository, and nothing here applies"
         " this Kustomization: the folder Flux reads is elsewhere (another repository the"
         " file is copied to, a generated folder); what it deploys is not judged here"
     )
-    return Problem("GK-NOT-EXPANDED", file, line, message)
+    return Problem("GK-NOT-EXPANDED", file, line, message, subject=path)  # gone_from_base
 
 
 def _readers(context: LoadContext, file: str) -> set[str]:
@@ -759,9 +757,8 @@ def gone_from_base(findings: list[Any], base: Tree, head: Tree) -> list[Any]:
     folder of the base that none of them deploys now (`path:` pointed elsewhere)."""
     out = []
     for finding in findings:
-        found = ABSENT_PATH.match(finding.message)
-        if finding.policy_id == "GK-NOT-EXPANDED" and found:
-            path = found[1]
+        path = finding.extra.get("subject") if finding.policy_id == "GK-NOT-EXPANDED" else None
+        if isinstance(path, str) and path:  # the absent path (_absent), not its wording
             left = sorted(_built_paths(base, finding.file) - _built_paths(head, finding.file))
             gone = ""
             if base.list_dir(path):
@@ -770,7 +767,9 @@ def gone_from_base(findings: list[Any], base: Tree, head: Tree) -> list[Any]:
                 gone = f"this change points it away from {left[0]}, which it deployed"
             if gone:
                 message = f"Kustomization path {path} is not in this repository, and {gone}"
-                problem = Problem("GK-RENDER-ERROR", finding.file, finding.line, message)
+                problem = Problem(
+                    "GK-RENDER-ERROR", finding.file, finding.line, message, subject=path
+                )
                 from gatekeeper.problems import to_finding
 
                 finding = to_finding(problem, finding.source)

@@ -46,6 +46,7 @@ from gatekeeper.sources import (
     helm_packaged,
     helm_renders,
     helm_set,
+    helm_vendored,
     programs,
 )
 from gatekeeper.sources.helm_deployers import prestart as prestart
@@ -294,7 +295,8 @@ def _local_dependencies(tree: Tree, chart_file: str) -> list[str]:
         text = decode(tree.read(chart_file))
     except (OSError, UnicodeDecodeError):
         return []
-    if "file://" not in text:
+    chart_dir = posixpath.dirname(chart_file)
+    if "file://" not in text and not helm_vendored.may_have_copies(tree, chart_dir, text):
         return []
     found = []
     for entry in load_all(chart_file, text):
@@ -304,8 +306,11 @@ def _local_dependencies(tree: Tree, chart_file: str) -> list[str]:
             repository = dependency.get("repository") if isinstance(dependency, dict) else None
             if isinstance(repository, str) and repository.startswith("file://"):
                 found.append(repository.removeprefix("file://"))
+            elif isinstance(dependency, dict):  # a remote one's copy beside it (helm_vendored)
+                copy = helm_vendored.sibling_copy(tree, chart_dir, dependency)
+                if copy:
+                    found.append(posixpath.relpath(copy, chart_dir))
         break
-    chart_dir = posixpath.dirname(chart_file)
     return [
         local
         for local in found
@@ -540,7 +545,11 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         copied = [name for name, _ in files]  # paths in the copy
         loaded.problems.extend(_lfs_pointers(files, chart_dir))
         for dependency in dependencies:
-            if dependency.local and not tree.list_dir(dependency.vendored):
+            if (
+                dependency.local
+                and not tree.list_dir(dependency.vendored)
+                and not (root / "charts" / dependency.name).exists()  # twice, with aliases
+            ):
                 local = _copy_chart(
                     tree, dependency.local, "", b"", root / "charts" / dependency.name
                 )
@@ -1188,6 +1197,10 @@ def _dependencies(
                     loaded.problems.append(Problem("GK-RENDER-ERROR", file, line, message))
                 elif tree.exists(posixpath.join(target, CHART_FILE)):
                     local = target
+            else:  # an OCI or HTTP chart whose source the repository holds beside this one
+                local = helm_vendored.sibling_copy(tree, chart_dir, entry)
+                if local:
+                    loaded.problems.append(helm_vendored.judged_from(local, entry, file, line))
             vendored = posixpath.join(chart_dir, "charts", name)
             key = str(entry.get("alias") or name)
             tags = entry.get("tags")

@@ -216,7 +216,8 @@ def load(
             if not quiet and not (problem.code == "GK-TEMPLATE" and _chart_data(path, context)):
                 loaded.problems.append(problem)
             continue
-        loaded.problems.extend(duplicate_problems(path, entry.duplicate_keys))
+        if entry.duplicate_keys and (applied or is_object(entry.obj) or looks_like_objects(data)):
+            loaded.problems.extend(duplicate_problems(path, entry.duplicate_keys))
         if is_object(entry.obj):
             if substitute and isinstance(entry, _Filled):
                 line = entry.placeholder
@@ -234,8 +235,10 @@ def load(
         from gatekeeper.sources import gitops
 
         gitops.expand_made(loaded, context)
-    if loaded.documents or loaded.problems:
-        # In a file of manifests, a document that is not an object is an error, not noise.
+    if (loaded.documents or loaded.problems) and (applied or looks_like_objects(data)):
+        # In a file of manifests, a document that is not an object is an error, not noise;
+        # a file that cannot spell apiVersion and kind is none (a site's config.yaml whose
+        # duplicate key made it one: sealed-secrets' site/config.yaml, session 16).
         for entry in others:
             line = entry.locator.locate(()).line
             what = "an object" if not isinstance(entry.obj, dict) else "a Kubernetes object"

@@ -31,6 +31,7 @@ from gatekeeper.sources import (
     fleet_overlays,
     gitops,
     kustomize_build,
+    kustomize_generators,
     kustomize_ignored,
     programs,
 )
@@ -1101,7 +1102,12 @@ def _add_built(
                 source = Source(file, found, heads[found], parsed)
             else:
                 source = _list_item(file, heads, obj, parsed)
-        locator = KustomizeLocator(obj, source, patches, own, kustomization.obj, images)
+        generated = None
+        if obj.get("kind") in ("ConfigMap", "Secret"):
+            generated = kustomize_generators.places(kustomization.obj, directory, tree, obj)
+        locator = KustomizeLocator(
+            obj, source, patches, own, kustomization.obj, images, generated
+        )
         document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
         document.extra["variant"] = f"kustomize {directory or '.'}"
@@ -1212,8 +1218,12 @@ class KustomizeLocator:
         kustomization: NodeLocator,
         settings: dict[str, Any] | None = None,
         images: list[tuple[NodeLocator, dict[str, Any]]] | None = None,
+        generated: tuple[Path, dict[str, kustomize_generators.Place]] | None = None,
     ) -> None:
         self.obj = obj
+        # The kustomization's generator that made (or merged into) this object, and where
+        # each data key of it is written (kustomize_generators.places).
+        self.generated = generated
         self.settings = settings or {}
         self.images = images or []  # the bases' kustomizations that set `images:`
         self.source = source
@@ -1247,9 +1257,13 @@ class KustomizeLocator:
             _, holds, _, locator, where = max(full, key=lambda c: (c[1], c[2]))
             if holds or isinstance(built, (dict, list)):
                 return locator.locate(where)._replace(exact=True)
-            # The line shows another value: something else set it (a replacement, a
-            # transformer): the kustomization that changed it, not a line that contradicts it.
-            return self._changed_here()
+            # The line shows another value: something else set it (a generator merging into
+            # it, a replacement, a transformer): the kustomization line that changed it, not
+            # a line that contradicts it.
+            return self._generated_place(path) or self._changed_here()
+        generated = self._generated_place(path)
+        if generated is not None:
+            return generated
         if found:
             if setting is not None and path[:1] == ("metadata",):
                 return setting  # e.g. metadata.namespace: set by the kustomization's `namespace:`
@@ -1257,7 +1271,22 @@ class KustomizeLocator:
             return locator.locate(where)._replace(exact=False)
         if setting is not None:
             return setting
+        if self.generated is not None and self.source is None:  # made by that generator
+            return self.kustomization.locate(self.generated[0])._replace(exact=False)
         return self.kustomization.locate(())._replace(exact=False)
+
+    def _generated_place(self, path: Path) -> Location | None:
+        """A data key the kustomization's generator writes: in the file that is its value
+        (a `files:` entry's), at its line of an `envs:` file, or at its literal."""
+        if self.generated is None or len(path) < 2 or path[0] not in ("data", "binaryData"):
+            return None
+        place = self.generated[1].get(str(path[1]))
+        if place is None:
+            return None
+        entry, file, line = place
+        if not file:
+            return self.kustomization.locate(entry)._replace(exact=len(path) == 2)
+        return Location(file, line, 1, line, 0, len(path) == 2)
 
     def _candidate(
         self, path: Path, locator: NodeLocator, target: Any, order: int

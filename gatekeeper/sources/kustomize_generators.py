@@ -17,6 +17,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper.fieldpath import Path
 from gatekeeper.sources.kustomize_values import Unsupported, normalised
 from gatekeeper.tree import Tree
 
@@ -262,3 +263,74 @@ def _values(value: Any) -> list[Any]:
     if not isinstance(value, dict):
         return [None]  # a value of another shape: not hashed here
     return list(value.values())
+
+
+# A place: (the kustomization's path of the generator's entry that writes it, the file the
+# value is written in or "" (a literal: the entry itself), that file's line).
+Place = tuple[Path, str, int]
+
+
+def places(
+    kustomization: dict[str, Any], directory: str, tree: Tree, obj: dict[str, Any]
+) -> tuple[Path, dict[str, Place]] | None:
+    """Where this kustomization's generator of the built ConfigMap/Secret `obj` (its name
+    with the kustomization's namePrefix/nameSuffix and the hash suffix, or as written) is
+    written, and each data key's place: a `files:` entry's key is its file (line 1, the
+    file is the value), an `envs:` file's key its line there, a literal its entry. A
+    finding of a generated object was at kustomization.yaml:1 (local-path-provisioner's
+    helper pod). None when no generator here makes it."""
+    kind = obj.get("kind")
+    field = {"ConfigMap": "configMapGenerator", "Secret": "secretGenerator"}.get(str(kind))
+    entries = kustomization.get(field) if field else None
+    name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else None
+    if not isinstance(entries, list) or not isinstance(name, str):
+        return None
+    prefix, suffix = kustomization.get("namePrefix"), kustomization.get("nameSuffix")
+    affixed = (prefix if isinstance(prefix, str) else "", suffix if isinstance(suffix, str) else "")
+    for index, entry in enumerate(entries):
+        written = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(written, str) or not _names(name, written, affixed):
+            continue
+        assert isinstance(entry, dict) and field is not None
+        found: dict[str, Place] = {}
+        for number, source in _listed(entry, "envs"):
+            file = posixpath.normpath(posixpath.join(directory, source))
+            for line, key in _env_keys(file, tree):
+                found.setdefault(key, ((field, index, "envs", number), file, line))
+        for number, text in _listed(entry, "literals"):
+            found[text.partition("=")[0]] = ((field, index, "literals", number), "", 0)
+        for number, source in _listed(entry, "files"):
+            key, _, path = source.rpartition("=")
+            file = posixpath.normpath(posixpath.join(directory, path))
+            found[key or posixpath.basename(path)] = ((field, index, "files", number), file, 1)
+        return (field, index), found
+    return None
+
+
+def _names(built: str, written: str, affixed: tuple[str, str]) -> bool:
+    """Is `built` the generator `written`'s object: as written, or with this
+    kustomization's prefix and suffix, either with kustomize's hash suffix?"""
+    for name in (written, f"{affixed[0]}{written}{affixed[1]}"):
+        if built == name or re.fullmatch(re.escape(name) + r"-[a-z0-9]{10}", built):
+            return True
+    return False
+
+
+def _listed(entry: dict[str, Any], key: str) -> list[tuple[int, str]]:
+    values = entry.get(key)
+    items = values if isinstance(values, list) else []
+    return [(number, item) for number, item in enumerate(items) if isinstance(item, str)]
+
+
+def _env_keys(file: str, tree: Tree) -> list[tuple[int, str]]:
+    """(line, key) of an env file's pairs, as _env reads them; none when unreadable."""
+    try:
+        text = tree.read(file).decode("utf-8", "replace").removeprefix("\ufeff")
+    except OSError:
+        return []
+    found = []
+    for number, line in enumerate(text.split("\n"), 1):
+        key, equals, _ = line.strip().partition("=")
+        if equals and not key.startswith("#"):
+            found.append((number, key))
+    return found

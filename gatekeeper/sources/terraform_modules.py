@@ -1513,10 +1513,14 @@ def kind_and_label(block: Block) -> tuple[str, str]:
     return (type_ if block.type == "resource" else f"data.{type_}"), label
 
 
-def evaluate_block(merged: MergedBlock, scope: Scope) -> Iterator[tuple[_Instance, _Evaluated]]:
+def evaluate_block(
+    merged: MergedBlock, scope: Scope, root: bool = False
+) -> Iterator[tuple[_Instance, _Evaluated]]:
     """Each instance of a block, its body evaluated; what an override file set is located
-    there, unless a deeper origin (a local, a default) says where the value was written."""
-    for instance in _instances(merged.body, scope):
+    there, unless a deeper origin (a local, a default) says where the value was written.
+    `root`: a root module's block, whose `each.value` from a literal `for_each` is located at
+    its element (terraform_root; a module's own blocks are judged by its own documents)."""
+    for instance in _instances(merged.body, scope, merged.file if root else None):
         evaluated = _body(merged.body, instance.scope, merged.block.span)
         spans = evaluated.span.children
         assert isinstance(spans, dict)

@@ -43,7 +43,7 @@ from gatekeeper.sources.terraform_modules import (
     variant_scopes,
     written_values,
 )
-from gatekeeper.tfeval import MAX_STEPS, Scope
+from gatekeeper.tfeval import MAX_STEPS, Origin, Scope
 from gatekeeper.tree import Tree
 
 BlockKey = tuple[str, int, int]  # file, line, column of a top-level block
@@ -181,11 +181,22 @@ def _evaluated(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
     own = written_values(merged, kind)
     out = []
     located = False  # a value came from elsewhere (a local, a default, an override file)
-    for instance, evaluated in evaluate_block(merged, scope):
+    for instance, evaluated in evaluate_block(merged, scope, root=True):
         values = _as_written_unknowns(
             terraform.typed_literals(terraform.decode_policies(evaluated.values), kind), own
         )
-        origins = evaluated.origins
+        # Located at the element of a literal `for_each` (`role = each.value`: the role's
+        # line, not the line that uses it), but not from elsewhere: no variant of its own.
+        # A `for_each` without elements written (`data.x.manifests`, `toset([...])`): at the
+        # line that uses it, as before.
+        placed = {
+            path: origin
+            for path, origin in evaluated.origins.items()
+            if origin.exact or not _from_for_each(merged, origin)
+        }
+        origins = {
+            path: origin for path, origin in placed.items() if not _from_for_each(merged, origin)
+        }
         located = located or bool(origins)
         name = f"{label}{instance.key}"
         extra: dict[str, Any] = {"address": f"{kind}.{label}"}
@@ -198,7 +209,7 @@ def _evaluated(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
                 obj=values,
                 locator=CallLocator(
                     terraform.SpanLocator(merged.file, evaluated.span),
-                    longest_first(origins),
+                    longest_first(placed),
                     written=own,
                     values=values,
                 ),
@@ -211,6 +222,17 @@ def _evaluated(merged: MergedBlock, scope: Scope, path: str) -> list[Document]:
     if len(out) == 1 and not located and out[0].obj == own:
         return [_as_written(out[0], merged)]
     return out
+
+
+def _from_for_each(merged: MergedBlock, origin: Origin) -> bool:
+    """Was this value written in the block's own literal `for_each` (not through a name)?"""
+    for_each = merged.body.attributes.get("for_each")
+    return (
+        for_each is not None
+        and origin.file == merged.file
+        and not origin.via
+        and for_each.span.line <= origin.span.line <= for_each.span.end_line
+    )
 
 
 def _as_written_unknowns(value: Any, own: Any) -> Any:

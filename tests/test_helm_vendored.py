@@ -1,0 +1,114 @@
+"""A chart's remote (OCI) dependency whose source the repository holds beside it is rendered
+with that copy, as Helm would fetch it: bitnami/charts' every chart depends on `common` from
+oci://registry-1.docker.io/bitnamicharts, `version: 2.x.x`, and `bitnami/common` is it; the
+charts were not rendered at all ("dependencies not vendored", session 16). A copy whose
+version the constraint does not allow is not taken."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gatekeeper.sources.helm_vendored import satisfies
+from tests.conftest import Run
+
+APP_CHART = """\
+apiVersion: v2
+name: app
+version: 0.1.0
+dependencies:
+  - name: common
+    repository: oci://registry.example.com/charts
+    version: %s
+"""
+COMMON_CHART = "apiVersion: v2\nname: common\ntype: library\nversion: 2.31.10\n"
+COMMON_HELPER = '{{- define "common.privileged" -}}\nprivileged: true\n{{- end -}}\n'
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: registry.example.com/web:1.0
+      securityContext:
+        {{- include "common.privileged" . | nindent 8 }}
+"""
+
+
+def write(root: Path, constraint: str) -> None:
+    files = {
+        "charts/app/Chart.yaml": APP_CHART % constraint,
+        "charts/app/values.yaml": "{}\n",
+        "charts/app/templates/pod.yaml": POD,
+        "charts/common/Chart.yaml": COMMON_CHART,
+        "charts/common/templates/_helpers.tpl": COMMON_HELPER,
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "rendered"), [("2.x.x", True), ("~2.31.0", True), ("3.x.x", False)]
+)
+def test_a_remote_dependency_copied_beside_the_chart_is_used(
+    tmp_path: Path, gatekeeper: Callable[..., Run], constraint: str, rendered: bool
+) -> None:
+    write(tmp_path, constraint)
+    run = gatekeeper("scan", str(tmp_path), "--format", "json")
+    found = {
+        (f["policy_id"], f["file"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] in ("K8S-PSS-PRIVILEGED", "GK-RENDER-ERROR")
+    }
+    said = [
+        (f["file"], f["severity"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-NOT-EXPANDED"
+    ]
+    if rendered:  # taken on trust that the registry serves this copy: said, not blocking
+        assert found == {("K8S-PSS-PRIVILEGED", "charts/common/templates/_helpers.tpl")}
+        assert said == [("charts/app/Chart.yaml", "low", False)]
+    else:
+        assert found == {("GK-RENDER-ERROR", "charts/app/Chart.yaml")}
+
+
+def test_a_pull_request_changing_only_the_copy_judges_the_chart_again(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
+            cwd=tmp_path, check=True, capture_output=True,
+        )  # fmt: skip
+
+    write(tmp_path, "2.x.x")
+    (tmp_path / "charts/common/templates/_helpers.tpl").write_text(
+        COMMON_HELPER.replace("true", "false")
+    )
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("branch", "base")
+    (tmp_path / "charts/common/templates/_helpers.tpl").write_text(COMMON_HELPER)
+    git("commit", "-qam", "common: privileged")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    new = [
+        f["file"]
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-PSS-PRIVILEGED" and f["status"] == "new"
+    ]
+    assert new == ["charts/common/templates/_helpers.tpl"]
+
+
+def test_helm_dependency_constraints() -> None:
+    assert satisfies("2.x.x", "2.31.10") and not satisfies("2.x.x", "3.0.0")
+    assert satisfies(">= 1.2, < 3", "2.0.0") and not satisfies("^1.2", "2.0.0")
+    assert satisfies("1.x || 2.x", "2.1.0") and not satisfies("not a range", "1.0.0")
