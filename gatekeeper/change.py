@@ -245,6 +245,9 @@ def _scan_change(
         from gatekeeper.sources.flux import gone_from_base  # an overlay the change took away
 
         head_findings = gone_from_base(head_findings, base_tree, head_tree)
+        from gatekeeper.sources.helm_vendored import added_by_change  # a registry it trusts
+
+        head_findings = added_by_change(head_findings, base_tree)
         # What waivers covered in the base files this change did not make us scan (red team
         # s14 v04): only for a waiver a new finding meets that covered nothing scanned so far.
         waived_elsewhere = _waived_elsewhere(

@@ -112,3 +112,42 @@ def test_helm_dependency_constraints() -> None:
     assert satisfies("2.x.x", "2.31.10") and not satisfies("2.x.x", "3.0.0")
     assert satisfies(">= 1.2, < 3", "2.0.0") and not satisfies("^1.2", "2.0.0")
     assert satisfies("1.x || 2.x", "2.1.0") and not satisfies("not a range", "1.0.0")
+
+
+def test_a_dependency_a_change_adds_judged_from_a_copy_blocks(tmp_path: Path) -> None:
+    """A pull request adding a dependency on a registry of its own, with a harmless copy
+    beside the chart: the copy is judged, the registry's chart deployed. Trusting that
+    registry is the base's decision: the notice blocks when the base's Chart.yaml lacks the
+    dependency from that repository, and stays low when it had it."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    notes = []
+    for had_it in (False, True):
+        repo = Repo(tmp_path / str(had_it))
+        write(repo.root, "2.x.x")
+        if not had_it:  # the base chart has no dependency at all
+            chart = repo.root / "charts/app/Chart.yaml"
+            chart.write_text(APP_CHART.split("dependencies:")[0])
+            (repo.root / "charts/app/templates/pod.yaml").write_text(
+                POD.replace('{{- include "common.privileged" . | nindent 8 }}', "{}")
+            )
+        repo.commit("base")
+        repo.branch("pr")
+        write(repo.root, "2.x.x")
+        repo.write("charts/common/README.md", "the pull request's copy\n")
+        repo.commit("pr")
+        found = scan_change(repo.root, "main").verdict.findings
+        notes.append(
+            sorted(
+                (f.policy_id, f.file, f.blocking)
+                for f in found
+                if f.policy_id in ("GK-NOT-EXPANDED", "GK-LOCAL-NOT-EXPANDED")
+                and "dependency common" in f.message
+            )
+        )
+    chart = "charts/app/Chart.yaml"
+    assert notes == [
+        [("GK-LOCAL-NOT-EXPANDED", chart, True)],
+        [("GK-NOT-EXPANDED", chart, False)],
+    ]

@@ -74,7 +74,50 @@ def judged_from(folder: str, entry: dict[str, Any], file: str, line: int) -> Pro
         f" {entry.get('repository')}, taken to publish that copy: vendor it (`helm"
         " dependency build`, commit charts/) to judge exactly what is deployed"
     )
-    return Problem("GK-NOT-EXPANDED", file, line, message)
+    subject = f"{entry.get('name')} {entry.get('repository')}"  # see added_by_change
+    return Problem("GK-NOT-EXPANDED", file, line, message, subject=subject)
+
+
+def added_by_change(findings: list[Any], base: Tree) -> list[Any]:
+    """`findings` of a change's head, with the notice of a dependency judged from a copy
+    made blocking when the base's Chart.yaml did not have that dependency from that
+    repository: a pull request adding a dependency on a registry of its own, with a
+    harmless copy beside the chart, would have the copy judged and the registry's chart
+    deployed. Trusting the registry is the base's decision, not the change's."""
+    from gatekeeper.problems import to_finding
+
+    out = []
+    for finding in findings:
+        subject = finding.extra.get("subject") if finding.policy_id == "GK-NOT-EXPANDED" else None
+        if (
+            isinstance(subject, str)
+            and posixpath.basename(finding.file) == "Chart.yaml"
+            and "dependency " in finding.message
+            and subject not in _dependencies(base, finding.file)
+        ):
+            name, _, repository = subject.partition(" ")
+            message = (
+                f"dependency {name} from {repository} is new in this change, and judged from"
+                " this repository's copy beside the chart: what that registry serves is not"
+                " judged; vendor it (`helm dependency build`, commit charts/) or list the copy"
+                " in sources.helm.vendored"
+            )
+            problem = Problem("GK-LOCAL-NOT-EXPANDED", finding.file, finding.line, message)
+            finding = to_finding(problem, finding.source)
+        out.append(finding)
+    return out
+
+
+def _dependencies(tree: Tree, path: str) -> set[str]:
+    """`name repository` of each dependency of the Chart.yaml `path` in `tree`."""
+    chart = _chart(tree, path) or {}
+    listed = chart.get("dependencies")
+    entries = listed if isinstance(listed, list) else []
+    return {
+        f"{entry.get('name')} {entry.get('repository')}"
+        for entry in entries
+        if isinstance(entry, dict)
+    }
 
 
 def _chart(tree: Tree, path: str) -> dict[str, Any] | None:
