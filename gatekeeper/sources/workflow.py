@@ -42,7 +42,7 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
-from gatekeeper.sources.workflow_scripts import step_folder
+from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
     input_values,
@@ -569,14 +569,16 @@ def _load_one(
     elif kind == GITLAB:
         loaded.problems.extend(_shape_gitlab(path, entry))
     given = callers(context.tree).get(path, {}) if context is not None else {}
+    files = file_reader(context.tree if context is not None else None)  # for `. ci/env.sh`
     if kind == GITHUB:
-        obj, locator = _github(path, entry, lines, given)
+        obj, locator = _github(path, entry, lines, given, files)
     elif kind == ACTION:
-        obj, locator = _action(path, entry, lines, given)
+        obj, locator = _action(path, entry, lines, given, files)
     elif kind in workflow_ci.KINDS:
-        obj, locator = _other_ci(kind, path, entry, lines, parameters)
+        obj, locator = _other_ci(kind, path, entry, lines, parameters, files)
     else:
-        obj, locator = _gitlab(path, entry, lines, built or gitlab.single(path, entry, lines, spec))
+        pipeline = built or gitlab.single(path, entry, lines, spec)
+        obj, locator = _gitlab(path, entry, lines, pipeline, files)
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -627,7 +629,8 @@ def _load_jenkins(path: str, data: bytes, context: LoadContext | None) -> Loaded
         return Loaded(problems=[problem])
     text = decode(data)
     lines = text.split("\n")
-    obj, locator = _ci_jobs(path, workflow_ci.jenkins(text), lines, _FirstLine(path))
+    files = file_reader(context.tree if context is not None else None)
+    obj, locator = _ci_jobs(path, workflow_ci.jenkins(text), lines, _FirstLine(path), files)
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -754,9 +757,10 @@ def _shape_gitlab(path: str, entry: YamlDocument) -> list[Problem]:
 
 
 def _github(
-    path: str, entry: YamlDocument, lines: list[str], given: Values
+    path: str, entry: YamlDocument, lines: list[str], given: Values, repository: Files = None
 ) -> tuple[dict[str, Any], Any]:
-    """`given`: what the repository's callers pass its `workflow_call` inputs."""
+    """`given`: what the repository's callers pass its `workflow_call` inputs; `repository`:
+    its files, for the scripts its steps source."""
     obj: dict[Any, Any] = entry.obj
     if True in obj and "on" not in obj:  # YAML 1.1 reads the `on` key as a boolean
         obj["on"] = obj.pop(True)
@@ -772,13 +776,13 @@ def _github(
             raw: Path = ("jobs", str(job_id))
             _github_job(
                 path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj),
-                values[str(job_id)],
+                values[str(job_id)], repository,
             )  # fmt: skip
     return obj, locator
 
 
 def _action(
-    path: str, entry: YamlDocument, lines: list[str], given: Values
+    path: str, entry: YamlDocument, lines: list[str], given: Values, repository: Files = None
 ) -> tuple[dict[str, Any], Any]:
     """A composite action's `runs.steps`, presented as the steps of one job, `composite`
     (`given`: what the repository's workflows pass its inputs)."""
@@ -800,8 +804,9 @@ def _action(
         inputs = merged(dict(input_values(obj.get("inputs"))), given)
         values = job_values({"composite": job}, {}, inputs)
         _github_job(
-            path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]
-        )
+            path, "composite", job, "", ("runs",), nodes, lines, locator, None,
+            values["composite"], repository,
+        )  # fmt: skip
     elif isinstance(runs, dict) and str(runs.get("using", "")).lower() == "docker":
         obj["jobs"] = {"composite": _docker_action(runs, nodes, lines, locator, path)}
     else:
@@ -852,10 +857,12 @@ def _github_job(
     locator: LineMapLocator,
     workflow_env: dict[str, str] | None = None,
     known: Values | None = None,
+    repository: Files = None,
 ) -> None:
     """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
     in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`;
-    `known` the values of the inputs and outputs its expressions may name."""
+    `known` the values of the inputs and outputs its expressions may name; `repository`
+    its files, for the scripts a step sources."""
     _split_uses(job)
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
@@ -882,7 +889,7 @@ def _github_job(
         expressions = {**(known or {}), **matrix_values(job, variables)}
         variables = _resolved(variables, expressions)
         template = _custom_shell(nodes, raw_step, shell_name)
-        place = shell_dirs.Place(step_folder(step, job))  # each `run:` is a shell of its own
+        place = shell_dirs.Place(step_folder(step, job), files=repository)  # a shell each `run:`
         if isinstance(run, ScalarNode) and template is not None:
             # `shell: kubectl apply -f {0}`: GitHub runs the template with {0} = a file of
             # the `run:` text, so the template is the command (red team r26).
@@ -937,7 +944,11 @@ def _github_job(
 
 
 def _gitlab(
-    path: str, entry: YamlDocument, lines: list[str], built: gitlab.Pipeline
+    path: str,
+    entry: YamlDocument,
+    lines: list[str],
+    built: gitlab.Pipeline,
+    repository: Files = None,
 ) -> tuple[dict[str, Any], Any]:
     raw: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
@@ -956,7 +967,10 @@ def _gitlab(
     if isinstance(default, MappingNode):
         holders.append(gitlab.Definition(path, default, {}, lines))
     jobs["default"] = {}
-    _gitlab_steps(jobs["default"], "default", holders, built, path, locator, [global_values])
+    _gitlab_steps(
+        jobs["default"], "default", holders, built, path, locator, [global_values],
+        repository=repository,
+    )  # fmt: skip
     if not jobs["default"]["steps"]:
         del jobs["default"]
     for name, node in own.items():
@@ -971,7 +985,9 @@ def _gitlab(
             continue
         variants = gitlab.variables(built, definition, global_values)
         inherited = holders if _inherits_before_script(job) else []
-        _gitlab_steps(job, name, [definition], built, path, locator, variants, inherited)
+        _gitlab_steps(
+            job, name, [definition], built, path, locator, variants, inherited, repository
+        )
     outside = gitlab.outside_includes(raw)
     if outside:  # templates and components, as the steps of a job `include` (deploy actions)
         jobs["include"] = {"steps": []}
@@ -994,11 +1010,16 @@ _GITLAB_CONTEXT: dict[str, Any] = {"environment": "", "actors": [], "ephemeralCl
 
 
 def _other_ci(
-    kind: str, path: str, entry: YamlDocument, lines: list[str], given: dict[str, str] | None
+    kind: str,
+    path: str,
+    entry: YamlDocument,
+    lines: list[str],
+    given: dict[str, str] | None,
+    repository: Files = None,
 ) -> tuple[dict[str, Any], Any]:
     """Another CI system's pipeline (workflow_ci) as jobs of steps with their commands."""
     found = workflow_ci.jobs(kind, entry.node, given)
-    return _ci_jobs(path, found, lines, NodeLocator(path, entry.node))
+    return _ci_jobs(path, found, lines, NodeLocator(path, entry.node), repository)
 
 
 def _ci_jobs(
@@ -1006,8 +1027,10 @@ def _ci_jobs(
     found: Iterable[tuple[str, list[tuple[str, Node, list[workflow_ci.Script]]]]],
     lines: list[str],
     fallback: Any,
+    repository: Files = None,
 ) -> tuple[dict[str, Any], Any]:
-    """Jobs of steps, each with the commands its scripts run at their lines."""
+    """Jobs of steps, each with the commands its scripts run at their lines (`repository`:
+    its files, for the scripts they source)."""
     locator = LineMapLocator(path, fallback=fallback, rewrite=lambda _: ())
     jobs: dict[str, Any] = {}
     for job_name, steps in found:
@@ -1022,7 +1045,7 @@ def _ci_jobs(
                     mark = node.start_mark
                     node = ScalarNode("tag:yaml.org,2002:str", text, mark, mark)
                 if isinstance(node, ScalarNode):
-                    commands += _commands(node, lines)
+                    commands += _commands(node, lines, place=shell_dirs.Place(files=repository))
             commands = _with_context(commands, context)
             locator.add(step_path, step_node.start_mark.line + 1)
             for number, command in enumerate(commands):
@@ -1092,6 +1115,7 @@ def _gitlab_steps(
     locator: LineMapLocator,
     variants: list[dict[str, str]],
     defaults: list[gitlab.Definition] | None = None,
+    repository: Files = None,
 ) -> None:
     """The job's script sections (gitlab.SECTIONS, its own or its templates') as `steps`,
     each with its commands and their lines, in whichever file they are written; a
@@ -1112,7 +1136,7 @@ def _gitlab_steps(
     places: dict[int, shell_dirs.Place] = {}
     for keys in gitlab.SECTIONS:
         if keys != ("script",) or not places:  # script goes on in before_script's shell
-            places = {number: shell_dirs.Place() for number in range(len(variants))}
+            places = {n: shell_dirs.Place(files=repository) for n in range(len(variants))}
         if name == "default" and keys not in gitlab.DEFAULT_SECTIONS:
             continue
         found = [item for held in definitions for item in gitlab.section(built, held, keys)]

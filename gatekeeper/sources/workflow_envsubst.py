@@ -125,27 +125,37 @@ def _filled_files(
             script = step.get("run") if isinstance(step, dict) else None
             if not isinstance(script, str) or "envsubst" not in script:
                 continue
-            given = {**_plain_env(obj), **_plain_env(job), **_plain_env(step)}
-            given.update(_exported(step))
-            computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
+            given, computed = runner_env(obj, job, step)
             for match in _FED.finditer(script):
-                file = _in_folder(step, job, script, match)
+                file = _in_folder(step, job, script, match, tree)
                 if file and tree.exists(file) and (str(job_id), file) not in seen:
                     seen.add((str(job_id), file))
                     yield str(job_id), file, given, computed
 
 
+def runner_env(
+    obj: dict[str, Any], job: Any, step: dict[str, Any]
+) -> tuple[dict[str, str], set[str]]:
+    """The variables a step's commands run with as CI writes them (the workflow's, job's and
+    step's `env:` / `variables:`, the script's `export NAME=value`), and the names it sets
+    to what CI computes (`${{ vars.X }}`)."""
+    given = {**_plain_env(obj), **_plain_env(job), **_plain_env(step)}
+    given.update(_exported(step))
+    computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
+    return given, computed
+
+
 def _in_folder(
-    step: dict[str, Any], job: dict[str, Any], script: str, match: re.Match[str]
+    step: dict[str, Any], job: dict[str, Any], script: str, match: re.Match[str], tree: Tree
 ) -> str | None:
     """The manifest an `envsubst < FILE` of the step's script names, read from the folder
     the command on its line runs in (shell_dirs: `cd deploy && envsubst < app.yaml`)."""
     from gatekeeper import shell, shell_dirs
-    from gatekeeper.sources.workflow_scripts import step_folder
+    from gatekeeper.sources.workflow_scripts import file_reader, step_folder
 
     written = match.group(1) or match.group(2)
     line = script.count("\n", 0, match.start())
-    place = shell_dirs.Place(step_folder(step, job))
+    place = shell_dirs.Place(step_folder(step, job), files=file_reader(tree))
     folders = [
         command.directory
         for command in shell.commands(script, place=place)
