@@ -84,7 +84,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         dotenv = posixpath.join(folder, ".env") if folder else ".env"
         if tree.exists(dotenv):  # its `${VAR}` values (compose_env)
             yield path, dotenv
-        for where, _ in env_files.get(path, []):  # the workflow that gives it --env-file
+        for where, _, _ in env_files.get(path, []):  # the workflow that gives it its values
             yield path, where.rpartition(":")[0]
         for entry in entries:
             included = entry.obj.get("include")
@@ -113,9 +113,12 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
     loaded = Loaded(problems=problems)
     if context is not None and context.tree is not None:  # `${VAR}` as Compose fills it
         env = compose_env.project_env(context.tree, path)
-        for _, given in compose_env.ci_env_files(context.tree).get(path, []):
-            env.update(given)  # what CI deploys with (its --env-file) wins
-        entries = [_filled(entry, env) for entry in entries] if env else entries
+        computed: frozenset[str] = frozenset()
+        for _, given, names in compose_env.ci_env_files(context.tree).get(path, []):
+            env.update(given)  # what CI deploys with (its --env-file, its env:) wins
+            computed = names
+        if env or computed:
+            entries = [_filled(entry, env, computed) for entry in entries]
     locators = [
         _load_layer(path, data, entry, index, context, depth, loaded)
         for index, entry in enumerate(entries)
@@ -126,9 +129,9 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
     return loaded
 
 
-def _filled(entry: YamlDocument, env: dict[str, str]) -> YamlDocument:
+def _filled(entry: YamlDocument, env: dict[str, str], computed: frozenset[str]) -> YamlDocument:
     """A layer with the `${VAR}` that `env` sets filled in (a copy: the layer is kept)."""
-    return dataclasses.replace(entry, obj=compose_env.interpolated(entry.obj, env))
+    return dataclasses.replace(entry, obj=compose_env.interpolated(entry.obj, env, "", computed))
 
 
 def read_layers(path: str, data: bytes) -> tuple[list[YamlDocument], list[Problem]]:

@@ -366,7 +366,7 @@ def _compose_builds(tree: Tree) -> list[Build]:
         except OSError:
             continue
         env = compose_env.project_env(tree, name)  # `${VAR}` as Compose fills it (.env)
-        for _, given in compose_env.ci_env_files(tree).get(name, []):
+        for _, given, _ in compose_env.ci_env_files(tree).get(name, []):
             env.update(given)
         objs = [compose_env.interpolated(entry.obj, env) for entry in entries]
         builds: dict[str, dict[str, Any]] = {}
