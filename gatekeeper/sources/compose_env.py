@@ -140,7 +140,7 @@ def _ci_compose_commands(
     """(where, compose files, the variables it runs them with or None, the names its
     environment computes) of every `docker compose` command of the tree's CI files."""
     from gatekeeper.sources import workflow
-    from gatekeeper.sources.workflow_envsubst import runner_env
+    from gatekeeper.sources.workflow_envsubst import assigned, runner_env
 
     found = []
     for document in workflow.workflows(tree):
@@ -155,28 +155,12 @@ def _ci_compose_commands(
                         continue
                     where = f"{command.get('file') or document.file}:{command['line']}"
                     runner, computed = runner_env(obj, job, step)
-                    runner.update(_assigned(command))  # `PRIV=true docker compose up`
+                    runner.update(assigned(command))  # `PRIV=true docker compose up`
                     files, env = given
                     switched = frozenset(computed - set(runner))
                     if runner or switched:  # the process environment wins over the env files
                         env = {**(env or {}), **runner}
                     found.append((where, files, env, switched))
-    return found
-
-
-_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
-
-
-def _assigned(command: dict[str, Any]) -> dict[str, str]:
-    """The variables a command line sets for its program (`PRIV=true docker compose up`,
-    `env PRIV=true docker compose up`), with values written as they are."""
-    found: dict[str, str] = {}
-    for word in [str(word) for word in command.get("argv") or []]:
-        if word == str(command.get("program")):
-            break
-        match = _ASSIGNED.fullmatch(word)
-        if match and "$" not in match.group(2):
-            found[match.group(1)] = match.group(2)
     return found
 
 

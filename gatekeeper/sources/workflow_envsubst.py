@@ -145,6 +145,22 @@ def runner_env(
     return given, computed
 
 
+_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
+
+
+def assigned(command: dict[str, Any]) -> dict[str, str]:
+    """The variables a command line sets for its program (`PRIV=true docker compose up`,
+    `env PRIV=true docker compose up`), with values written as they are."""
+    found: dict[str, str] = {}
+    for word in [str(word) for word in command.get("argv") or []]:
+        if word == str(command.get("program")):
+            break
+        match = _ASSIGNED.fullmatch(word)
+        if match and "$" not in match.group(2):
+            found[match.group(1)] = match.group(2)
+    return found
+
+
 def _in_folder(
     step: dict[str, Any], job: dict[str, Any], script: str, match: re.Match[str], tree: Tree
 ) -> str | None:
