@@ -287,14 +287,18 @@ TerraformEnv = tuple[str, str | None, dict[str, tuple[str, str, int]]]
 _TF_VARS: weakref.WeakKeyDictionary[Any, list[TerraformEnv]] = weakref.WeakKeyDictionary()
 # Programs whose `apply` reads `TF_VAR_<name>` from its environment.
 _TERRAFORMS = ("terraform apply", "tofu apply", "terragrunt apply", "terragrunt run-all apply")
+# ... and whose `plan -out=FILE` saves the values a later `apply FILE` applies.
+_PLANS = ("terraform plan", "tofu plan", "terragrunt plan")
 
 
 def terraform_variables(tree: Tree) -> list[TerraformEnv]:
     """What the tree's workflows give `terraform apply`: `TF_VAR_<name>` in their `env:` /
     `variables:` (workflow, job, step) or exported by the step's script before it, and its
     own `-var name=value`: (workflow, the directory applied when the step says it
-    (`-chdir=`, `working-directory`), else None, {name: (value, file, line)}). A value spelled
-    with `${{ }}` or `$` is computed by CI: kept as written (terraform_modules.computed)."""
+    (`-chdir=`, `working-directory`, a `cd` before it), else None, {name: (value, file,
+    line)}). A `plan -out=FILE` counts as an apply: the saved plan holds the values `apply
+    FILE` applies (its `-var`, `TF_CLI_ARGS_plan`). A value spelled with `${{ }}` or `$` is
+    computed by CI: kept as written (terraform_modules.computed)."""
     if tree in _TF_VARS:
         return _TF_VARS[tree]
     found: list[TerraformEnv] = []
@@ -306,10 +310,10 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
                 command
                 for command in step.get("commands") or []
                 if (str(command["signature"]) + " ").startswith(tuple(t + " " for t in _TERRAFORMS))
+                or _saved_plan(command)
             ]
             if not applies:
                 continue
-            environment = _tf_vars(document, job, step)
             exported: dict[str, tuple[str, str, int]] = {}
             for command in step.get("commands") or []:
                 where = (str(command.get("file") or document.file), int(command["line"]))
@@ -320,40 +324,79 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
                             exported[name[len("TF_VAR_") :]] = (value, *where)
                 if command not in applies:
                     continue
+                environment = _tf_vars(document, job, step, _subcommand(command))
                 given = {**environment, **exported}
                 for flag in command["flags"]:  # `-var name=value` wins
                     name, equals, value = flag[len("-var=") :].partition("=")
                     if flag.startswith("-var=") and equals:
                         given[name] = (value, *where)
-                chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
-                directory = chdir[0] if chdir else _directory(job, step)
+                directory = _applied_folder(command, job, step)
                 if given:
                     found.append((document.file, directory, given))
     return found
 
 
+def _saved_plan(command: dict[str, Any]) -> bool:
+    """A `terraform plan` that saves its plan (`-out=FILE`) for an apply to run."""
+    signature = str(command["signature"]) + " "
+    flags = [str(flag) for flag in command.get("flags") or []]
+    return signature.startswith(tuple(t + " " for t in _PLANS)) and any(
+        flag.startswith("-out=") or flag == "-out" for flag in flags
+    )
+
+
+def _subcommand(command: dict[str, Any]) -> str:
+    return "plan" if _saved_plan(command) else "apply"
+
+
+def _applied_folder(
+    command: dict[str, Any], job: dict[str, Any], step: dict[str, Any]
+) -> str | None:
+    """The folder a terraform command applies: its `-chdir=` from where it runs, where it
+    runs (shell_dirs: `cd infra && terraform apply`, the step's working-directory), else
+    None (the step does not say)."""
+    from gatekeeper import shell_dirs
+
+    folder = command.get("directory", ".")
+    here = folder if shell_dirs.known(folder) and not str(folder).startswith("/") else None
+    chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
+    if chdir:
+        resolved = shell_dirs.resolve(here, chdir[0]) if here is not None else None
+        return resolved if shell_dirs.known(resolved) and resolved != "." else chdir[0]
+    if here is not None and here != ".":
+        return str(here)
+    return _directory(job, step)
+
+
 def _tf_vars(
-    document: Document, job: dict[str, Any], step: dict[str, Any]
+    document: Document, job: dict[str, Any], step: dict[str, Any], subcommand: str = "apply"
 ) -> dict[str, tuple[str, str, int]]:
     """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines, and
-    the `-var` flags of `TF_CLI_ARGS` / `TF_CLI_ARGS_apply` there, which terraform takes as
-    its own command line's and so over `TF_VAR_` (red team r13)."""
+    the `-var` flags of `TF_CLI_ARGS` / `TF_CLI_ARGS_<subcommand>` there, which terraform
+    takes as its own command line's and so over `TF_VAR_` (red team r13); a flag's value CI
+    computes (`-var=debug=${{ vars.DEBUG }}`) is kept as written (computed)."""
     given: dict[str, tuple[str, str, int]] = {}
     flags: dict[str, tuple[str, str, int]] = {}
     for holder in (document.obj, job, step):
         for name, value in _env(holder).items():
             if not name.startswith(("TF_VAR_", "TF_CLI_ARGS")):
                 continue
-            if "$" in value and not name.startswith("TF_VAR_"):
-                continue  # flags CI computes: not known here
             path = _env_path(document, holder, name)
             line = document.locator.locate(path).line if path else 1
             if name.startswith("TF_VAR_"):
                 given[name[len("TF_VAR_") :]] = (value, document.file, line)
-            elif name in ("TF_CLI_ARGS", "TF_CLI_ARGS_apply"):
-                for key, text in cli_vars(value).items():
+            elif name in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{subcommand}"):
+                for key, text in cli_vars(_EXPRESSION.sub(_compact, value)).items():
                     flags[key] = (text, document.file, line)
     return {**given, **flags}
+
+
+# A GitHub expression, spelled in one word so that a flag's value keeps it whole.
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def _compact(match: re.Match[str]) -> str:
+    return "".join(match.group(0).split())
 
 
 def cli_vars(arguments: str) -> dict[str, str]:
