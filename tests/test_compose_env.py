@@ -131,6 +131,7 @@ def test_a_computed_boolean_is_judged_the_other_way_than_its_default() -> None:
         "      - run: PRIV=true docker compose up -d\n",
         "      - run: |\n          export PRIV=true\n          docker compose up -d\n",
         '      - env: {PRIV: "${{ vars.PRIV }}"}\n        run: docker compose up -d\n',
+        '      - run: echo "PRIV=true" >> "$GITHUB_ENV"\n      - run: docker compose up -d\n',
     ],
 )
 def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
@@ -138,7 +139,8 @@ def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
 ) -> None:
     """compose-go reads the process environment first and takes an env file's value only
     where it has none: the PR sets PRIV for the step that runs `docker compose up` (its
-    env:, the command line, an export, a repository setting) over the .env's PRIV=false."""
+    env:, the command line, an export, a repository setting, an earlier step's $GITHUB_ENV)
+    over the .env's PRIV=false."""
     (tmp_path / "compose.yaml").write_text(COMPOSE)
     (tmp_path / ".env").write_text("PRIV=false\n")
     workflow = tmp_path / ".github" / "workflows" / "deploy.yml"

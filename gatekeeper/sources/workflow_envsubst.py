@@ -139,10 +139,27 @@ def runner_env(
     """The variables a step's commands run with as CI writes them (the workflow's, job's and
     step's `env:` / `variables:`, the script's `export NAME=value`), and the names it sets
     to what CI computes (`${{ vars.X }}`)."""
-    given = {**_plain_env(obj), **_plain_env(job), **_plain_env(step)}
+    given = {**_plain_env(obj), **_plain_env(job), **_sent_to_github_env(job, step)}
+    given.update(_plain_env(step))
     given.update(_exported(step))
     computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
     return given, computed
+
+
+def _sent_to_github_env(job: Any, step: dict[str, Any]) -> dict[str, str]:
+    """What the job's earlier steps wrote to $GITHUB_ENV (`echo "PRIV=true" >>
+    "$GITHUB_ENV"`): the runner sets it for every later step, under the step's own `env:`."""
+    from gatekeeper.sources.workflow_values import written
+
+    steps = job.get("steps") if isinstance(job, dict) else None
+    found: dict[str, str] = {}
+    for earlier in steps if isinstance(steps, list) else []:
+        if earlier is step:
+            break
+        script = earlier.get("run") if isinstance(earlier, dict) else None
+        if isinstance(script, str) and "GITHUB_ENV" in script:
+            found.update({k: v for k, v in written(script, {})[1].items() if "$" not in v})
+    return found
 
 
 _ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
