@@ -270,6 +270,10 @@ class _Lexer:
         self.reading = False  # the redirection target is the file standard input reads
         self.reads: dict[int, str] = {}  # command index -> that file (`< docker/prod`)
         self.opened = -1  # where the last `(` ended: `()` right after it defines a function
+        # Per `{` open: whether it opened a subshell level (a group a pipe feeds runs in a
+        # subshell of its own: `echo y | { cd infra && terraform apply; }`).
+        self.groups: list[bool] = []
+        self.grouped: set[int] = set()  # commands that begin such a group
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
         s = self.s
@@ -447,12 +451,19 @@ class _Lexer:
 
     def _end_command(self) -> None:
         if self.current:
+            first = self.current[0].text
+            if first == "{":
+                self.groups.append(self.pipe_pending)
+                if self.pipe_pending:
+                    self.level += 1
+                    self.grouped.add(len(self.commands))
+            elif first == "}" and self.groups and self.groups.pop():
+                self.level -= 1
             self.commands.append((self.current, self.substitutions))
             self.piped.append(self.pipe_pending)
             self.redirected.append(self.targets)
             self.levels.append(self.level)
             self.pipe_pending = False
-            first = self.current[0].text
             if first == "case":
                 self.cases.append(self.level)
             elif first == "esac" and self.cases:
@@ -602,9 +613,9 @@ def commands(
         command.directory = place.here
         if (
             command.program in _MOVES
-            and not piped
+            and (not piped or index in lexer.grouped)
             and not (index + 1 < len(lexed) and lexer.piped[index + 1])
-        ):  # a pipeline's part runs in a subshell of its own
+        ):  # a pipeline's part runs in a subshell of its own (a `{ ...; }` one: in it)
             searched = "CDPATH" in known  # `cd x` may be a folder below any of CDPATH's
             place.run(command.program, command.args, shell_dirs.segments(names.loops), searched)
         if (

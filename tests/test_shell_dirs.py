@@ -38,6 +38,9 @@ def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[st
         ("f() { cd elsewhere; }\ndocker build -f prod .", "."),  # defined, not run
         ("for d in a b; do cd $d; make; cd ..; done\ndocker build -f prod .", "."),
         ("cd x | cat\ndocker build -f prod .", "."),  # a pipeline's part: its own subshell
+        ("echo y | { cd docker && docker build -f prod .; }", "docker"),  # ... in which cd lasts
+        ("echo y | { cd elsewhere; }\ndocker build -f prod .", "."),
+        ("{ cd docker; }\ndocker build -f prod .", "docker"),  # a group of this shell
         ("case $x in a) (cd y);; esac\ndocker build -f prod .", "."),
         ("sh -c 'cd elsewhere'\ndocker build -f prod .", "."),
         ('eval "cd docker"\ndocker build -f prod .', "docker"),  # eval: this shell

@@ -288,6 +288,9 @@ def test_var_flags_in_tf_cli_args_are_judged_over_tf_var(
         # a repository setting decides: the other way from the bool default
         '      - env: {TF_CLI_ARGS_apply: "-var=public=${{ vars.PUBLIC }}"}\n'
         "        run: terraform -chdir=infra apply -auto-approve\n",
+        # an earlier step's $GITHUB_ENV
+        '      - run: echo "TF_VAR_public=true" >> "$GITHUB_ENV"\n'
+        "      - run: terraform -chdir=infra apply -auto-approve\n",
     ],
 )
 def test_values_a_saved_plan_computed_flags_or_a_cd_give_the_apply_are_judged(

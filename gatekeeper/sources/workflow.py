@@ -324,7 +324,7 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
                             exported[name[len("TF_VAR_") :]] = (value, *where)
                 if command not in applies:
                     continue
-                environment = _tf_vars(document, job, step, _subcommand(command))
+                environment = _tf_vars(document, job, step, _subcommand(command), where)
                 given = {**environment, **exported}
                 for flag in command["flags"]:  # `-var name=value` wins
                     name, equals, value = flag[len("-var=") :].partition("=")
@@ -369,15 +369,27 @@ def _applied_folder(
 
 
 def _tf_vars(
-    document: Document, job: dict[str, Any], step: dict[str, Any], subcommand: str = "apply"
+    document: Document,
+    job: dict[str, Any],
+    step: dict[str, Any],
+    subcommand: str = "apply",
+    where: tuple[str, int] = ("", 1),
 ) -> dict[str, tuple[str, str, int]]:
-    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines, and
-    the `-var` flags of `TF_CLI_ARGS` / `TF_CLI_ARGS_<subcommand>` there, which terraform
-    takes as its own command line's and so over `TF_VAR_` (red team r13); a flag's value CI
-    computes (`-var=debug=${{ vars.DEBUG }}`) is kept as written (computed)."""
+    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines
+    (what the job's earlier steps write to `$GITHUB_ENV` between the job's and the step's,
+    at the command's line `where`), and the `-var` flags of `TF_CLI_ARGS` /
+    `TF_CLI_ARGS_<subcommand>` there, which terraform takes as its own command line's and so
+    over `TF_VAR_` (red team r13); a flag's value CI computes (`-var=debug=${{ vars.DEBUG
+    }}`) is kept as written (computed)."""
+    from gatekeeper.sources.workflow_envsubst import sent_to_github_env
+
     given: dict[str, tuple[str, str, int]] = {}
     flags: dict[str, tuple[str, str, int]] = {}
     for holder in (document.obj, job, step):
+        if holder is step:  # `echo "TF_VAR_x=1" >> "$GITHUB_ENV"` in an earlier step
+            for name, value in sent_to_github_env(job, step).items():
+                if name.startswith("TF_VAR_"):
+                    given[name[len("TF_VAR_") :]] = (value, *where)
         for name, value in _env(holder).items():
             if not name.startswith(("TF_VAR_", "TF_CLI_ARGS")):
                 continue

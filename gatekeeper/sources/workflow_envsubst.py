@@ -139,14 +139,14 @@ def runner_env(
     """The variables a step's commands run with as CI writes them (the workflow's, job's and
     step's `env:` / `variables:`, the script's `export NAME=value`), and the names it sets
     to what CI computes (`${{ vars.X }}`)."""
-    given = {**_plain_env(obj), **_plain_env(job), **_sent_to_github_env(job, step)}
+    given = {**_plain_env(obj), **_plain_env(job), **sent_to_github_env(job, step)}
     given.update(_plain_env(step))
     given.update(_exported(step))
     computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
     return given, computed
 
 
-def _sent_to_github_env(job: Any, step: dict[str, Any]) -> dict[str, str]:
+def sent_to_github_env(job: Any, step: dict[str, Any]) -> dict[str, str]:
     """What the job's earlier steps wrote to $GITHUB_ENV (`echo "PRIV=true" >>
     "$GITHUB_ENV"`): the runner sets it for every later step, under the step's own `env:`."""
     from gatekeeper.sources.workflow_values import written
