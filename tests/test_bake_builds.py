@@ -189,3 +189,34 @@ def test_a_bake_run_whose_environment_computes_the_dockerfile_is_said(
     workflow.write_text(HEAD.format(env="", steps=steps))
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/image.yml", 9)]
+
+
+def test_bake_files_read_together_are_merged_target_by_target(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """buildx merges the Bake files it reads (the default names in their order, or the `-f`
+    files), a later file's attributes over an earlier one's: a docker-bake.override.hcl or
+    a ci/prod.hcl setting only `dockerfile = "prod"` makes target app (context docker) build
+    docker/prod. Each file alone builds nothing of the kind (s16 x03 override, overridef)."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text(f"FROM {PINNED}\nUSER 10001\n")
+    (tmp_path / "docker-bake.hcl").write_text('target "app" {\n  context = "docker"\n}\n')
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(HEAD.format(env="", steps="      - run: docker buildx bake app\n"))
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    (tmp_path / "docker" / "debug").write_text(f"FROM {PINNED}\nUSER 0\n")
+    (tmp_path / "docker-bake.override.hcl").write_text('target "app" {\n  dockerfile = "prod"\n}\n')
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "debug.hcl").write_text('target "app" {\n  dockerfile = "debug"\n}\n')
+    steps = "      - run: docker buildx bake -f docker-bake.hcl -f ci/debug.hcl app\n"
+    workflow.write_text(HEAD.format(env="", steps=steps))
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "override the file")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/debug", 2), ("docker/prod", 2)]
+    assert run.returncode == 1

@@ -470,6 +470,73 @@ def _bake_builds(tree: Tree, every: bool = False) -> list[Build]:
                 ran = _target_build(overridden, {**defaults, **run.env}, directory, where, every)
                 if ran is not None and ran != made:  # built otherwise than as written
                     found.append(replace(ran, via=run.via))
+    for files, directory, given in _merged_sets(tree, runs):
+        for built in _merged_builds(tree, files, directory, given, every):
+            if built not in found:
+                found.append(built)
+    return found
+
+
+# The order buildx reads the default-named Bake files in (each over the ones before).
+_BAKE_ORDER = ("docker-bake.json", "docker-bake.hcl", "docker-bake.override.json",
+               "docker-bake.override.hcl")  # fmt: skip
+
+
+def _merged_sets(
+    tree: Tree, runs: list[_BakeRun]
+) -> list[tuple[tuple[str, ...], str, _BakeRun | None]]:
+    """The sets of several Bake files read together (files, the folder contexts are read
+    from, the CI run or None): the default-named files of a folder, and a run's `-f` files;
+    buildx merges them into one definition, target by target, a later file over the ones
+    before (`docker-bake.override.hcl` setting only `dockerfile = "prod"`)."""
+    by_folder: dict[str, list[str]] = {}
+    for name in ownership.of(tree).named_below("", _BAKE_NAMES):
+        by_folder.setdefault(posixpath.dirname(name) or ".", []).append(name)
+    found: list[tuple[tuple[str, ...], str, _BakeRun | None]] = []
+    for folder, names in sorted(by_folder.items()):
+        ordered = sorted(names, key=lambda n: _BAKE_ORDER.index(posixpath.basename(n)))
+        if len(ordered) > 1:
+            found.append((tuple(ordered), folder, None))
+    for run in runs:
+        if len(run.files) > 1:
+            found.append((run.files, run.folder, run))
+    return found
+
+
+def _merged_builds(
+    tree: Tree, files: tuple[str, ...], directory: str, run: _BakeRun | None, every: bool
+) -> list[Build]:
+    """The builds of the targets of `files` merged as buildx merges them (attributes of a
+    later file over an earlier one's, args key by key), as `run` sets them when given; each
+    at the line of the last file that writes the target."""
+    targets: dict[str, tuple[dict[str, Any], int]] = {}
+    where: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for name in files:
+        try:
+            text = tree.read(name).decode("utf-8")
+            own = _bake_targets(text, name.endswith(".json"))
+        except (OSError, ValueError):
+            continue
+        defaults.update(_bake_variables(text, name.endswith(".json")))
+        for target_name, (body, line) in own.items():
+            before = targets.get(target_name, ({}, line))[0]
+            args: dict[str, Any] = {}
+            for held in (before.get("args"), body.get("args")):
+                args.update(held if isinstance(held, dict) else {})
+            merged = {**before, **body}
+            if args:
+                merged["args"] = args
+            targets[target_name] = (merged, line)
+            where[target_name] = f"{name}:{line}"
+    env = {**defaults, **(run.env if run else {})}
+    found: list[Build] = []
+    for target_name in targets:
+        settings = _inherited(targets, target_name, 0)
+        settings = _overridden(settings, target_name, run.sets) if run else settings
+        made = _target_build(settings, env, directory, where[target_name], every)
+        if made is not None:
+            found.append(replace(made, via=run.via if run else ""))
     return found
 
 
@@ -503,23 +570,24 @@ class _BakeRun:
     `variable`'s name overrides its default), the names that environment computes, and its
     `--set PATTERN.KEY=VALUE` overrides (bake-action's `set:`)."""
 
-    files: frozenset[str]
+    files: tuple[str, ...]  # in the order buildx reads them
     via: str
     env: dict[str, str] = field(hash=False)
     computed: frozenset[str]
     sets: tuple[tuple[str, str, str], ...]
     where: str  # `file:line` of the command or step
+    folder: str  # where it runs: contexts are read from there
 
 
 def _bake_runs(tree: Tree) -> list[_BakeRun]:
-    """Every Bake run of the tree's CI files that sets something (an environment, `--set`)."""
+    """Every Bake run of the tree's CI files."""
     from gatekeeper.sources import workflow
 
     return [run for document in workflow.workflows(tree) for run in _runs_of(document, tree)]
 
 
 def _runs_of(document: Any, tree: Tree) -> list[_BakeRun]:
-    """The Bake runs of one loaded CI file that set something."""
+    """The Bake runs of one loaded CI file."""
     from gatekeeper.sources.workflow_envsubst import assigned, runner_env
     from gatekeeper.sources.workflow_scripts import steps
 
@@ -527,7 +595,7 @@ def _runs_of(document: Any, tree: Tree) -> list[_BakeRun]:
     obj = document.obj if isinstance(document.obj, dict) else {}
     for job_id, job, number, step in steps(obj):
         env, computed = runner_env(obj, job, step)
-        runs: list[tuple[list[str], dict[str, str], list[str], str]] = []
+        runs: list[tuple[list[str], dict[str, str], list[str], str, str]] = []
         for command in step.get("commands") or []:
             words = [str(word) for word in command.get("args") or []]
             if command.get("program") != "docker" or words[:2] not in _BAKE_VERBS:
@@ -537,7 +605,8 @@ def _runs_of(document: Any, tree: Tree) -> list[_BakeRun]:
             files = named if named else _default_bakes(tree, folder)
             where = f"{command.get('file') or document.file}:{command['line']}"
             sets = _flag_values(words, "--set")
-            runs.append((files, {**env, **assigned(command)}, sets, where))
+            ran = {**env, **assigned(command)}
+            runs.append((files, ran, sets, where, str(folder or ".")))
         uses, given = step.get("uses"), step.get("with")
         if isinstance(uses, str) and uses.startswith("docker/bake-action@"):
             written = given if isinstance(given, dict) else {}
@@ -547,15 +616,15 @@ def _runs_of(document: Any, tree: Tree) -> list[_BakeRun]:
             files = named if named else _default_bakes(tree, folder)
             sets = [line.strip() for line in str(written.get("set") or "").splitlines()]
             line = document.locator.locate(("jobs", job_id, "steps", number)).line
-            runs.append((files, env, [s for s in sets if s], f"{document.file}:{line}"))
-        for files, ran_env, sets, where in runs:
+            step_sets = [s for s in sets if s]
+            runs.append((files, env, step_sets, f"{document.file}:{line}", folder or "."))
+        for files, ran_env, sets, where, folder in runs:
             parsed = tuple(_parsed_set(given) for given in sets)
             known = tuple(item for item in parsed if item is not None)
             switched = frozenset(computed - set(ran_env))
-            if ran_env or known or switched:
-                held = frozenset(f for f in files if f)
-                run = _BakeRun(held, document.file, ran_env, switched, known, where)
-                found.append(run)
+            held = tuple(dict.fromkeys(f for f in files if f))
+            run = _BakeRun(held, document.file, ran_env, switched, known, where, folder)
+            found.append(run)
     return found
 
 
@@ -570,7 +639,7 @@ def _in_repository(folder: str | None, given: str) -> str:
 
 def _default_bakes(tree: Tree, folder: str | None) -> list[str]:
     """The Bake files of the default names a run in `folder` reads."""
-    paths = [_in_repository(folder, name) for name in sorted(_BAKE_NAMES)]
+    paths = [_in_repository(folder, name) for name in _BAKE_ORDER]
     return [path for path in paths if path and tree.exists(path)]
 
 
