@@ -265,8 +265,8 @@ def _applied_elsewhere(tree: Tree, moving: list[tuple[str, str]]) -> list[tuple[
         if not shell_dirs.known(folder) or str(folder).startswith("/"):
             continue
         namespace, paths, recursive = _kubectl_parts(command.get("args") or [])
-        for kind, given in paths:
-            if "$" in given or "://" in given or given in ("-", "."):
+        for kind, given in paths:  # `-f .` is the folder it went to
+            if "$" in given or "://" in given or given == "-":
                 continue
             path = inside(shell_dirs.resolve(folder, given) or "")
             if path is None:

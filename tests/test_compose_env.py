@@ -132,6 +132,8 @@ def test_a_computed_boolean_is_judged_the_other_way_than_its_default() -> None:
         "      - run: |\n          export PRIV=true\n          docker compose up -d\n",
         '      - env: {PRIV: "${{ vars.PRIV }}"}\n        run: docker compose up -d\n',
         '      - run: echo "PRIV=true" >> "$GITHUB_ENV"\n      - run: docker compose up -d\n',
+        # the project directory's .env, not the one beside the file
+        "      - run: docker compose --project-directory ops -f compose.yaml up -d\n",
     ],
 )
 def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
@@ -143,6 +145,8 @@ def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
     over the .env's PRIV=false."""
     (tmp_path / "compose.yaml").write_text(COMPOSE)
     (tmp_path / ".env").write_text("PRIV=false\n")
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / ".env").write_text("PRIV=true\n")  # read only as project directory
     workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
     workflow.parent.mkdir(parents=True)
     head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"

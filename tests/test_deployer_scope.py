@@ -250,8 +250,17 @@ def test_a_workload_applied_after_cd_is_where_kubectl_apply_n_puts_it(repo: Repo
         "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
         "      - run: cd deploy && kubectl apply -n payments -f api.yaml\n",
     )
-    repo.write("deploy.sh", "set -e\ncd jobs\nkubectl apply -n batch -f worker.yaml\n")
+    repo.write("tools/cron.yaml", workload("cron"))
+    repo.write(
+        "deploy.sh",
+        "set -e\ncd jobs\nkubectl apply -n batch -f worker.yaml\n"
+        "cd ../tools && kubectl apply -n ops -f .\n",  # the folder it went to
+    )
     repo.commit("deploy from their folders")
     found = scan_change(repo.root, "main").verdict.findings
     new = [(f.namespace, f.file) for f in found if f.policy_id == POLICY and f.status == "new"]
-    assert sorted(new) == [("batch", "jobs/worker.yaml"), ("payments", "deploy/api.yaml")]
+    assert sorted(new) == [
+        ("batch", "jobs/worker.yaml"),
+        ("ops", "tools/cron.yaml"),
+        ("payments", "deploy/api.yaml"),
+    ]

@@ -178,11 +178,17 @@ def _compose_command(
     folder = command.get("directory", ".")
     files: list[str] = []
     env_files: list[str] = []
+    project = ""  # `--project-directory`: where Compose reads the .env
     for index, word in enumerate(words):
         name, equals, value = word.partition("=")
-        if name in ("-f", "--file", "--env-file"):
+        if name in ("-f", "--file", "--env-file", "--project-directory"):
             value = value if equals else (words[index + 1] if index + 1 < len(words) else "")
-            (env_files if name == "--env-file" else files).append(value)
+            if name == "--project-directory":
+                project = value
+            else:
+                (env_files if name == "--env-file" else files).append(value)
+    if project and not env_files:  # its .env, not the one beside the compose file
+        env_files = [posixpath.join(project, ".env")]
     if not files:
         files = [
             next(
