@@ -224,7 +224,74 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
                         found.setdefault(key, set()).add(namespace)
                 elif "://" not in path and (normal := inside(path)) is not None:
                     found.setdefault(_BUILT + normal, set()).add(namespace)
+    moving = [(n, text) for n, text in texts if _KUBECTL.search(text) and _MOVES.search(text)]
+    if moving:
+        for key, namespace in _applied_elsewhere(tree, moving):
+            found.setdefault(key, set()).add(namespace)
     return found
+
+
+# What may move a CI script to another folder before a kubectl command (shell_dirs).
+_MOVES = re.compile(r"\b(?:cd|pushd)\s|working-directory|(?:^|[\s;&|])(?:\.|source)\s")
+_APPLY_FLAGS = {"-f": "f", "--filename": "f", "-k": "k", "--kustomize": "k"}
+_NAMESPACE_FLAGS = frozenset({"-n", "--namespace"})
+
+
+def _applied_elsewhere(tree: Tree, moving: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(key as ci_namespaces keys it, namespace) of each kubectl (oc) command of the tree's
+    workflows (and of the shell scripts of `moving`, the CI texts that may change folder,
+    run from the root as the expressions above read them) that runs in another folder than
+    the root, its paths read from there (the shell model's folder: `cd deploy && kubectl
+    apply -n payments -f api.yaml` applies deploy/api.yaml, read above as ./api.yaml)."""
+    from gatekeeper import shell, shell_dirs
+    from gatekeeper.sources import workflow
+    from gatekeeper.sources.workflow_scripts import file_reader, steps
+
+    commands = [
+        command
+        for document in workflow.workflows(tree)
+        for _, _, _, step in steps(document.obj)
+        for command in step.get("commands") or []
+    ]
+    for name, text in moving:
+        if name.endswith((".sh", ".bash")):
+            place = shell_dirs.Place(files=file_reader(tree))
+            commands += [found.as_dict() for found in shell.commands(text, place=place)]
+    found: list[tuple[str, str]] = []
+    for command in commands:
+        folder = command.get("directory", ".")
+        if command.get("program") not in ("kubectl", "oc") or folder == ".":
+            continue
+        if not shell_dirs.known(folder) or str(folder).startswith("/"):
+            continue
+        namespace, paths, recursive = _kubectl_parts(command.get("args") or [])
+        for kind, given in paths:  # `-f .` is the folder it went to
+            if "$" in given or "://" in given or given == "-":
+                continue
+            path = inside(shell_dirs.resolve(folder, given) or "")
+            if path is None:
+                continue
+            key = _BUILT + path if kind == "k" else path + ("/" if recursive else "")
+            found.append((key, namespace))
+    return found
+
+
+def _kubectl_parts(args: list[Any]) -> tuple[str, list[tuple[str, str]], bool]:
+    """The namespace (`-n X`, "" none), the `-f`/`-k` paths (kind "f" or "k") and whether
+    `-R` recurses, of a kubectl command's words."""
+    namespace, paths, recursive = "", [], False
+    words = [str(word) for word in args]
+    for index, word in enumerate(words):
+        flag, equals, value = word.partition("=")
+        if not equals and index + 1 < len(words):
+            value = words[index + 1]
+        if flag in _NAMESPACE_FLAGS:
+            namespace = value
+        elif flag in _APPLY_FLAGS:
+            paths.append((_APPLY_FLAGS[flag], value))
+        elif word in ("-R", "--recursive"):
+            recursive = True
+    return namespace, paths, recursive
 
 
 def _built_into(build: str, applied: dict[str, set[str]]) -> set[str]:

@@ -270,6 +270,10 @@ class _Lexer:
         self.reading = False  # the redirection target is the file standard input reads
         self.reads: dict[int, str] = {}  # command index -> that file (`< docker/prod`)
         self.opened = -1  # where the last `(` ended: `()` right after it defines a function
+        # Per `{` open: whether it opened a subshell level (a group a pipe feeds runs in a
+        # subshell of its own: `echo y | { cd infra && terraform apply; }`).
+        self.groups: list[bool] = []
+        self.grouped: set[int] = set()  # commands that begin such a group
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
         s = self.s
@@ -447,12 +451,19 @@ class _Lexer:
 
     def _end_command(self) -> None:
         if self.current:
+            first = self.current[0].text
+            if first == "{":
+                self.groups.append(self.pipe_pending)
+                if self.pipe_pending:
+                    self.level += 1
+                    self.grouped.add(len(self.commands))
+            elif first == "}" and self.groups and self.groups.pop():
+                self.level -= 1
             self.commands.append((self.current, self.substitutions))
             self.piped.append(self.pipe_pending)
             self.redirected.append(self.targets)
             self.levels.append(self.level)
             self.pipe_pending = False
-            first = self.current[0].text
             if first == "case":
                 self.cases.append(self.level)
             elif first == "esac" and self.cases:
@@ -548,13 +559,15 @@ def commands(
     names: _Names | None = None,
     written: dict[str, str] | None = None,
     place: shell_dirs.Place | None = None,
+    learned: dict[str, str] | None = None,
 ) -> list[Command]:
     """Every simple command of `script`, in order; lines are 0-based offsets into `script`.
     `variables`: names known to hold a program name (a CI job's `env:`); the script's own
     plain assignments (`k=kubectl`) are added as it goes, so `$k apply` is `kubectl apply`.
     `written`: the files earlier scripts of the job wrote (their text), added to as this
     one writes more: a later step may run them.
-    `place`: where the script starts (the root when not given), moved as it runs (`cd`)."""
+    `place`: where the script starts (the root when not given), moved as it runs (`cd`).
+    `learned`: given the variables the script has set when it ends (a sourced script's)."""
     found: list[Command] = []
     place = place if place is not None else shell_dirs.Place()
     blocks: list[tuple[str, str | None]] = []  # (kind, folder when it began), see _block
@@ -600,11 +613,18 @@ def commands(
         command.directory = place.here
         if (
             command.program in _MOVES
-            and not piped
+            and (not piped or index in lexer.grouped)
             and not (index + 1 < len(lexed) and lexer.piped[index + 1])
-        ):  # a pipeline's part runs in a subshell of its own
+        ):  # a pipeline's part runs in a subshell of its own (a `{ ...; }` one: in it)
             searched = "CDPATH" in known  # `cd x` may be a folder below any of CDPATH's
             place.run(command.program, command.args, shell_dirs.segments(names.loops), searched)
+        if (
+            command.program in _SOURCES
+            and depth < 3
+            and not piped
+            and not (index + 1 < len(lexed) and lexer.piped[index + 1])
+        ):
+            _source(command, argv, place, known, depth, names)
         if _unreadable(command):
             _opaque(command, script, start, words)
         _learn(command, argv, names)
@@ -658,7 +678,10 @@ def commands(
                 nested.line, nested.directory = command.line, command.directory
                 found.append(nested)
         ran_file = _written_file(command, argv, names)
+        here = -1  # the script of inner_scripts that runs in this shell: a cd there lasts
         if ran_file is not None:  # `printf 'kubectl apply' > d.sh; sh d.sh`: what it wrote
+            if command.program in _SOURCES:  # `. d.sh` runs it in this shell
+                here = len(inner_scripts)
             inner_scripts.append((ran_file, command.line))
         if command.program in _SHELLS_OR_SOURCES:  # `. <(echo ... | base64 -d)`
             for arg in command.args:
@@ -668,7 +691,6 @@ def commands(
                         inner_scripts.append((ran, command.line))
                     if opaque:
                         _opaque(command, script, start, words)
-        here = -1  # the script of inner_scripts that runs in this shell: eval's, a cd lasts
         for text_run in evaluated:
             ran, opaque = _with_outputs(text_run)
             if command.program == "eval":
@@ -700,7 +722,32 @@ def commands(
                 found.append(nested)
             if number == here:
                 place.adopt(inner_place)
+    if learned is not None:
+        learned.update(known)
     return found
+
+
+def _source(
+    command: Command,
+    argv: list[str],
+    place: shell_dirs.Place,
+    known: dict[str, str],
+    depth: int,
+    names: _Names,
+) -> None:
+    """`. ci/env.sh`, `source ci/env.sh`: a script of the repository run in this shell, so
+    the folder it goes to, the variables it sets and the functions it defines last after
+    it (its own commands are followed at their lines by workflow_scripts)."""
+    if not command.positional or _written_file(command, argv, names) is not None:
+        return
+    found = shell_dirs.sourced(place, command.positional[0])
+    if found is None:
+        return
+    path, text = found
+    inner = place.inner(place.here)
+    inner.script_dir = posixpath.dirname(path) or "."
+    commands(text, known, depth + 1, names, place=inner, learned=known)
+    place.adopt(inner)
 
 
 def _read_from(folder: str | None, path: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Variables and substitutions that name the checkout's root (GitHub, GitLab, git itself).
@@ -42,18 +43,21 @@ _CD_FLAGS = frozenset({"-L", "-P", "-e", "-@"})
 class Place:
     """Where a script is as it runs: its folder, the one before it (`cd -`; "" when none),
     pushd's stack, the folder of the script itself (for `cd "$(dirname "$0")"`) and the
-    places saved when a subshell began."""
+    places saved when a subshell began; `files` reads the repository's files (None when
+    there is none to read), for a script the shell sources (`. ci/env.sh`): its `cd` and
+    variables last."""
 
     here: str | None = "."
     before: str | None = ""
     stack: list[str | None] = field(default_factory=list)
     script_dir: str | None = None
     saved: list[tuple[str | None, str | None, list[str | None]]] = field(default_factory=list)
+    files: Callable[[str], str | None] | None = None
 
     def inner(self, here: str | None) -> Place:
         """A place for a script a command runs (`sh -c`, `eval`, a function): it starts
         where the command runs; its own `cd` does not move this one."""
-        return Place(here, self.before, list(self.stack), self.script_dir)
+        return Place(here, self.before, list(self.stack), self.script_dir, files=self.files)
 
     def adopt(self, other: Place) -> None:
         """Where a script run in this shell (`eval`, a function) left it."""
@@ -141,6 +145,18 @@ def join(here: str | None, path: str) -> str | None:
         return posixpath.normpath(posixpath.join(here, path))
     joined = posixpath.normpath(posixpath.join(here, path))
     return None if joined == ".." or joined.startswith("../") else joined
+
+
+def sourced(place: Place, given: str) -> tuple[str, str] | None:
+    """The repository path and text of the file `. FILE` / `source FILE` reads where the
+    script is, when it is one of the repository's."""
+    if place.files is None:
+        return None
+    path = resolve(place.here, given, place.script_dir)
+    if path is None or not known(path) or path.startswith("/"):
+        return None
+    text = place.files(path)
+    return None if text is None else (path, text)
 
 
 def known(folder: str | None) -> bool:

@@ -9,6 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
 
 PINNED = "alpine:3.19@sha256:" + "0" * 64
@@ -128,3 +130,93 @@ def test_a_build_action_over_a_matrix_of_mappings_takes_each_entry(
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert _found(run, "GK-LOCAL-NOT-EXPANDED") == []
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        "      - env: {DF: prod}\n        run: docker buildx bake app\n",
+        "      - run: DF=prod docker buildx bake app\n",
+        "      - run: docker buildx bake --set app.dockerfile=prod app\n",
+        "      - run: docker buildx bake --set '*.dockerfile=prod'\n",
+        "      - uses: docker/bake-action@v6\n"
+        "        with: {targets: app, set: app.dockerfile=prod}\n",
+    ],
+)
+def test_a_bake_run_that_sets_the_dockerfile_builds_it(
+    tmp_path: Path, gatekeeper: Callable[..., Run], steps: str
+) -> None:
+    """The base bakes target app from docker/Dockerfile (`dockerfile = "${DF}"`, DF's default
+    "Dockerfile"); the PR adds docker/prod and makes CI build it: DF from the environment
+    (buildx: it overrides the variable's default), or `--set` / bake-action's `set:`."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text(f"FROM {PINNED}\nUSER 10001\n")
+    (tmp_path / "docker-bake.hcl").write_text(
+        'variable "DF" {\n  default = "Dockerfile"\n}\n'
+        'target "app" {\n  context = "docker"\n  dockerfile = "${DF}"\n}\n'
+    )
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(HEAD.format(env="", steps="      - run: docker buildx bake app\n"))
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    workflow.write_text(HEAD.format(env="", steps=steps))
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "bake docker/prod")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
+    assert run.returncode == 1
+
+
+def test_a_bake_run_whose_environment_computes_the_dockerfile_is_said(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`DF: ${{ vars.DF }}` for `dockerfile = "${DF}"`: a repository setting picks the file;
+    a blocking note at the run. A computed variable the target does not spell says nothing."""
+    (tmp_path / "docker-bake.hcl").write_text(
+        'variable "DF" {\n  default = "Dockerfile"\n}\n'
+        'target "app" {\n  context = "docker"\n  dockerfile = "${DF}"\n  tags = ["${TAG}"]\n}\n'
+    )
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    steps = (
+        '      - env: {TAG: "${{ github.sha }}"}\n        run: docker buildx bake app\n'
+        '      - env: {DF: "${{ vars.DF }}"}\n        run: docker buildx bake app\n'
+    )
+    workflow.write_text(HEAD.format(env="", steps=steps))
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/image.yml", 9)]
+
+
+def test_bake_files_read_together_are_merged_target_by_target(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """buildx merges the Bake files it reads (the default names in their order, or the `-f`
+    files), a later file's attributes over an earlier one's: a docker-bake.override.hcl or
+    a ci/prod.hcl setting only `dockerfile = "prod"` makes target app (context docker) build
+    docker/prod. Each file alone builds nothing of the kind (s16 x03 override, overridef)."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text(f"FROM {PINNED}\nUSER 10001\n")
+    (tmp_path / "docker-bake.hcl").write_text('target "app" {\n  context = "docker"\n}\n')
+    workflow = tmp_path / ".github" / "workflows" / "image.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(HEAD.format(env="", steps="      - run: docker buildx bake app\n"))
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    (tmp_path / "docker" / "debug").write_text(f"FROM {PINNED}\nUSER 0\n")
+    (tmp_path / "docker-bake.override.hcl").write_text('target "app" {\n  dockerfile = "prod"\n}\n')
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "debug.hcl").write_text('target "app" {\n  dockerfile = "debug"\n}\n')
+    steps = "      - run: docker buildx bake -f docker-bake.hcl -f ci/debug.hcl app\n"
+    workflow.write_text(HEAD.format(env="", steps=steps))
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "override the file")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/debug", 2), ("docker/prod", 2)]
+    assert run.returncode == 1

@@ -9,6 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from gatekeeper.sources.compose_env import dotenv, interpolated
 from tests.conftest import Run
 
@@ -155,3 +157,58 @@ def test_a_secret_a_committed_env_fills_is_said_where_it_is_written(
             " value, written at app/prod.env:2",
         ),
     ]
+
+
+def test_a_computed_boolean_is_judged_the_other_way_than_its_default() -> None:
+    """`privileged: ${PRIV:-false}` with PRIV a repository setting (`${{ vars.PRIV }}`) may
+    run privileged; a value that only holds the variable, or another field, is kept."""
+    written = {"privileged": "${PRIV:-false}", "read_only": "${RO:-true}", "image": "${PRIV}"}
+    computed = frozenset({"PRIV", "RO"})
+    assert interpolated(written, {}, "", computed) == {
+        "privileged": True,
+        "read_only": False,
+        "image": "${PRIV}",
+    }
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        '      - env: {PRIV: "true"}\n        run: docker compose up -d\n',
+        "      - run: PRIV=true docker compose up -d\n",
+        "      - run: |\n          export PRIV=true\n          docker compose up -d\n",
+        '      - env: {PRIV: "${{ vars.PRIV }}"}\n        run: docker compose up -d\n',
+        '      - run: echo "PRIV=true" >> "$GITHUB_ENV"\n      - run: docker compose up -d\n',
+        # the project directory's .env, not the one beside the file
+        "      - run: docker compose --project-directory ops -f compose.yaml up -d\n",
+    ],
+)
+def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
+    tmp_path: Path, gatekeeper: Callable[..., Run], step: str
+) -> None:
+    """compose-go reads the process environment first and takes an env file's value only
+    where it has none: the PR sets PRIV for the step that runs `docker compose up` (its
+    env:, the command line, an export, a repository setting, an earlier step's $GITHUB_ENV)
+    over the .env's PRIV=false."""
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    (tmp_path / ".env").write_text("PRIV=false\n")
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / ".env").write_text("PRIV=true\n")  # read only as project directory
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
+    workflow.write_text(head + "      - run: docker compose up -d\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "base")
+    _git(tmp_path, "branch", "base")
+    workflow.write_text(head + step)
+    _git(tmp_path, "commit", "-qam", "prod settings")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["line"], f["status"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-PRIVILEGED"
+    ]
+    assert found == [("compose.yaml", 4, "new")]
+    assert run.returncode == 1

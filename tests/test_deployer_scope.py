@@ -232,3 +232,35 @@ def test_a_base_with_a_placeholder_namespace_is_where_its_builds_put_it(repo: Re
     repo.commit("any")
     full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
     assert said(full) == [("system", "config/viz/viz.yaml")]
+
+
+def test_a_workload_applied_after_cd_is_where_kubectl_apply_n_puts_it(repo: Repo) -> None:
+    """s16 x04: `cd deploy && kubectl apply -n payments -f api.yaml` (a workflow) and `cd
+    jobs; kubectl apply -n batch -f worker.yaml` (a script) apply deploy/api.yaml into
+    payments and jobs/worker.yaml into batch; read from the root, they stayed in `default`,
+    which a default-deny covers: neither namespace was said to lack a NetworkPolicy."""
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("deploy/deny.yaml", deny("default"))
+    repo.commit("base")
+    repo.branch("pr")
+    repo.write("deploy/api.yaml", workload("api"))
+    repo.write("jobs/worker.yaml", workload("worker"))
+    repo.write(
+        ".github/workflows/deploy.yml",
+        "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: cd deploy && kubectl apply -n payments -f api.yaml\n",
+    )
+    repo.write("tools/cron.yaml", workload("cron"))
+    repo.write(
+        "deploy.sh",
+        "set -e\ncd jobs\nkubectl apply -n batch -f worker.yaml\n"
+        "cd ../tools && kubectl apply -n ops -f .\n",  # the folder it went to
+    )
+    repo.commit("deploy from their folders")
+    found = scan_change(repo.root, "main").verdict.findings
+    new = [(f.namespace, f.file) for f in found if f.policy_id == POLICY and f.status == "new"]
+    assert sorted(new) == [
+        ("batch", "jobs/worker.yaml"),
+        ("ops", "tools/cron.yaml"),
+        ("payments", "deploy/api.yaml"),
+    ]

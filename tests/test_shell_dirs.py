@@ -38,6 +38,9 @@ def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[st
         ("f() { cd elsewhere; }\ndocker build -f prod .", "."),  # defined, not run
         ("for d in a b; do cd $d; make; cd ..; done\ndocker build -f prod .", "."),
         ("cd x | cat\ndocker build -f prod .", "."),  # a pipeline's part: its own subshell
+        ("echo y | { cd docker && docker build -f prod .; }", "docker"),  # ... in which cd lasts
+        ("echo y | { cd elsewhere; }\ndocker build -f prod .", "."),
+        ("{ cd docker; }\ndocker build -f prod .", "docker"),  # a group of this shell
         ("case $x in a) (cd y);; esac\ndocker build -f prod .", "."),
         ("sh -c 'cd elsewhere'\ndocker build -f prod .", "."),
         ('eval "cd docker"\ndocker build -f prod .', "docker"),  # eval: this shell
@@ -57,6 +60,37 @@ def test_a_script_s_own_folder_and_a_nested_script_start_where_they_are_run() ->
         "kubectl apply -f a.yaml",
         "k8s/base",
     )
+
+
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [
+        (". ci/env.sh\ndocker build -f prod .", "docker"),  # its cd lasts
+        ("source ./ci/env.sh && docker build -f prod .", "docker"),
+        ('. ci/vars.sh\ncd "$D"\ndocker build -f prod .', "docker"),  # so do its variables
+        (". ci/funcs.sh\ngo\ndocker build -f prod .", "docker"),  # and its functions
+        (". ci/nested.sh\ndocker build -f prod .", "docker"),  # it sources another
+        ("cd ci && . ./env-here.sh && docker build -f prod .", "docker"),  # `cd ../docker`
+        ("bash ci/env.sh\ndocker build -f prod .", "."),  # a shell of its own
+        (". ci/absent.sh\ndocker build -f prod .", "."),  # not the repository's: not read
+        (". ci/env.sh | cat\ndocker build -f prod .", "."),  # a pipeline's part
+        ("(. ci/env.sh)\ndocker build -f prod .", "."),  # a subshell
+    ],
+)
+def test_a_sourced_script_of_the_repository_moves_the_sourcing_shell(
+    script: str, where: str | None
+) -> None:
+    """`. ci/env.sh` runs the script in this shell (POSIX `.`): where it goes, what it sets
+    and the functions it defines last for the lines after it."""
+    files = {
+        "ci/env.sh": "set -e\ncd docker\n",
+        "ci/vars.sh": "export D=docker\n",
+        "ci/funcs.sh": "go() {\n  cd docker\n}\n",
+        "ci/nested.sh": ". ci/env.sh\necho ready\n",
+        "ci/env-here.sh": "cd ../docker\n",
+    }
+    place = shell_dirs.Place(files=files.get)
+    assert folders(script, place)[-1] == ("docker build -f prod .", where)
 
 
 def _git(root: Path, *args: str) -> None:
@@ -82,6 +116,14 @@ def _git(root: Path, *args: str) -> None:
             "build:\n  before_script: [cd docker]\n  script: [docker build -f prod .]\n",
         ),
         (".github/workflows/build.yml", "      - run: ./ci/build.sh\n"),  # cd in the script
+        (  # a sourced script's cd lasts in the step's shell
+            ".github/workflows/build.yml",
+            "      - run: |\n          . ci/env.sh\n          docker build -f prod .\n",
+        ),
+        (
+            ".gitlab-ci.yml",
+            "build:\n  before_script: [source ci/env.sh]\n  script: [docker build -f prod .]\n",
+        ),
         (  # the `default:` before_script a job runs before its own script
             ".gitlab-ci.yml",
             "default:\n  before_script: [cd docker]\nbuild:\n  script: [docker build -f prod .]\n",
@@ -102,6 +144,7 @@ def test_a_pull_request_building_a_dockerfile_after_cd_is_judged(
     (tmp_path / "docker").mkdir()
     (tmp_path / "ci").mkdir()
     (tmp_path / "ci" / "build.sh").write_text("#!/bin/sh\ncd docker\ndocker build -f prod .\n")
+    (tmp_path / "ci" / "env.sh").write_text("export REGISTRY=ghcr.io/acme\ncd docker\n")
     (tmp_path / "README.md").write_text("app\n")
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", "-A")
@@ -129,7 +172,7 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
     its name is not a Dockerfile's, so no rule judges it: a blocking note at the line. A
     build of `Dockerfile` there (judged by its name wherever it is) says nothing. So does a
     build of a file the repository does not hold where the model puts it (a sourced script
-    moved the shell: not followed)."""
+    the repository does not hold may have moved the shell)."""
     workflow = tmp_path / ".github" / "workflows" / "build.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(

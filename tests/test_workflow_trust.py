@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from gatekeeper.change import scan_change
 from tests.conftest import Run, run_cli
 from tests.test_change import Repo
@@ -272,6 +274,36 @@ def test_var_flags_in_tf_cli_args_are_judged_over_tf_var(
         write(".github/workflows/tf.yml", workflow)
         found = scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC")
         assert found == [(".github/workflows/tf.yml", 4, "database is publicly accessible")]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [  # a saved plan applies the plan's values: its -var, TF_CLI_ARGS_plan
+        "      - run: |\n          cd infra\n"
+        "          terraform plan -var public=true -out=tfplan\n"
+        "          terraform apply tfplan\n",
+        '      - env: {TF_CLI_ARGS_plan: "-var=public=true"}\n        run: |\n'
+        "          terraform -chdir=infra plan -out=tfplan\n"
+        "          terraform -chdir=infra apply tfplan\n",
+        # a repository setting decides: the other way from the bool default
+        '      - env: {TF_CLI_ARGS_apply: "-var=public=${{ vars.PUBLIC }}"}\n'
+        "        run: terraform -chdir=infra apply -auto-approve\n",
+        # an earlier step's $GITHUB_ENV
+        '      - run: echo "TF_VAR_public=true" >> "$GITHUB_ENV"\n'
+        "      - run: terraform -chdir=infra apply -auto-approve\n",
+    ],
+)
+def test_values_a_saved_plan_computed_flags_or_a_cd_give_the_apply_are_judged(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path, steps: str
+) -> None:
+    """Red team s16 x06: each passed green with `publicly_accessible = var.public` (a
+    module no backend makes a root: applied only where a command says)."""
+    write("infra/main.tf", RDS.split("}\n}\n", 1)[1])
+    write(".github/workflows/tf.yml", STEPS + steps)
+    found = scan(gatekeeper, tmp_path, "TF-AWS-RDS-PUBLIC")
+    assert [(file, message) for file, _, message in found] == [
+        (".github/workflows/tf.yml", "database is publicly accessible")
+    ]
 
 
 def test_a_pull_request_changing_only_a_tf_var_value_is_judged(repo: Repo) -> None:

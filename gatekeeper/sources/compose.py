@@ -84,7 +84,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         dotenv = posixpath.join(folder, ".env") if folder else ".env"
         if tree.exists(dotenv):  # its `${VAR}` values (compose_env)
             yield path, dotenv
-        for where, _ in env_files.get(path, []):  # the workflow that gives it --env-file
+        for where, _, _ in env_files.get(path, []):  # the workflow that gives it its values
             yield path, where.rpartition(":")[0]
         for entry in entries:
             included = entry.obj.get("include")
@@ -114,11 +114,13 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
     origins: list[dict[Path, list[str]]] = [{} for _ in entries]
     if context is not None and context.tree is not None:  # `${VAR}` as Compose fills it
         env = compose_env.project_env(context.tree, path)
-        for _, given in compose_env.ci_env_files(context.tree).get(path, []):
-            env.over(given)  # what CI deploys with (its --env-file) wins
-        if env:
+        computed: frozenset[str] = frozenset()
+        for _, given, names in compose_env.ci_env_files(context.tree).get(path, []):
+            env.over(given)  # what CI deploys with (its --env-file, its env:) wins
+            computed = names
+        if env or computed:
             origins = [_origins(entry.obj, env) for entry in entries]
-            entries = [_filled(entry, env) for entry in entries]
+            entries = [_filled(entry, env, computed) for entry in entries]
     locators = [
         _load_layer(path, data, entry, index, context, depth, loaded, filled)
         for index, (entry, filled) in enumerate(zip(entries, origins, strict=True))
@@ -139,9 +141,9 @@ def _origins(obj: dict[str, Any], env: compose_env.Env) -> dict[Path, list[str]]
     }
 
 
-def _filled(entry: YamlDocument, env: dict[str, str]) -> YamlDocument:
+def _filled(entry: YamlDocument, env: dict[str, str], computed: frozenset[str]) -> YamlDocument:
     """A layer with the `${VAR}` that `env` sets filled in (a copy: the layer is kept)."""
-    return dataclasses.replace(entry, obj=compose_env.interpolated(entry.obj, env))
+    return dataclasses.replace(entry, obj=compose_env.interpolated(entry.obj, env, "", computed))
 
 
 def read_layers(path: str, data: bytes) -> tuple[list[YamlDocument], list[Problem]]:

@@ -5,9 +5,13 @@ the `.env` file in the project directory (the folder of the first `-f` file), or
 `--env-file` files instead when the command gives some; `env_file:` is a container's
 environment only, never interpolation. `privileged: ${PRIV:-false}` beside a `.env` saying
 `PRIV=true` runs privileged, and was judged as the string it is written as. A compose file is
-judged with its `.env`, over which the `--env-file` files CI runs it with win (the deployed
-values; several such commands: the later's). A variable no such file sets keeps its `${...}`
-as written (the runner's environment is not known here).
+judged with its `.env`, over which the `--env-file` files CI runs it with win, and over those
+the environment of the CI step running it (compose-go reads the process environment first
+and adds a file's value only where it has none): the workflow's, job's and step's `env:`
+(GitLab `variables:`), `export NAME=value` and `NAME=value docker compose up` (the deployed
+values; several such commands: the later's). A boolean field wholly made of a variable CI
+computes (`PRIV: ${{ vars.PRIV }}`) is judged the other way than its default, as a
+repository setting may make it. A variable nothing sets keeps its `${...}` as written.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ _BOOLEANS = frozenset(
     {"privileged", "read_only", "tty", "stdin_open", "init", "oom_kill_disable", "external"}
 )
 _TRUE = frozenset({"true", "yes", "y", "on"})
+# A value wholly one variable, with or without a default: `${PRIV}`, `${PRIV:-false}`.
+_SWITCH = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-([A-Za-z]*))?\}?")
 _FALSE = frozenset({"false", "no", "n", "off"})
 
 
@@ -93,14 +99,19 @@ def project_env(tree: Tree, compose_file: str) -> Env:
         return Env()
 
 
-def ci_env_files(tree: Tree) -> dict[str, list[tuple[str, dict[str, str]]]]:
-    """Per compose file, the `--env-file` sets CI runs it with (`docker compose --env-file
-    deploy/prod.env up`): (where the command is, the variables of those files)."""
-    found: dict[str, list[tuple[str, dict[str, str]]]] = {}
-    for where, files, env in _ci_compose_commands(tree):
+# Where a CI command runs a compose file, the variables it gives it (its `--env-file`
+# files', its environment's over them) and the names its environment sets to computed values.
+CiEnv = tuple[str, dict[str, str], frozenset[str]]
+
+
+def ci_env_files(tree: Tree) -> dict[str, list[CiEnv]]:
+    """Per compose file, the variables CI runs it with (`docker compose --env-file
+    deploy/prod.env up`, a step's `env: {PRIV: "true"}`), by command."""
+    found: dict[str, list[CiEnv]] = {}
+    for where, files, env, computed in _ci_compose_commands(tree):
         for file in files:
             if env is not None:
-                found.setdefault(file, []).append((where, env))
+                found.setdefault(file, []).append((where, env, computed))
     return found
 
 
@@ -121,7 +132,7 @@ def run_otherwise(tree: Tree) -> dict[str, str]:
     except TypeError:
         pass
     named: dict[str, str] = {}
-    for where, files, _ in _ci_compose_commands(tree):
+    for where, files, _, _ in _ci_compose_commands(tree):
         for file in files:
             named.setdefault(file, where.rpartition(":")[0])
     for name in ownership.of(tree).named_below("", frozenset({".env"})):
@@ -144,22 +155,35 @@ def run_otherwise(tree: Tree) -> dict[str, str]:
     return found
 
 
-def _ci_compose_commands(tree: Tree) -> list[tuple[str, list[str], dict[str, str] | None]]:
-    """(where, compose files, variables of its `--env-file` files or None) of every `docker
-    compose` command of the tree's CI files."""
+def _ci_compose_commands(
+    tree: Tree,
+) -> list[tuple[str, list[str], dict[str, str] | None, frozenset[str]]]:
+    """(where, compose files, the variables it runs them with or None, the names its
+    environment computes) of every `docker compose` command of the tree's CI files."""
     from gatekeeper.sources import workflow
+    from gatekeeper.sources.workflow_envsubst import assigned, runner_env
 
     found = []
     for document in workflow.workflows(tree):
-        jobs = document.obj.get("jobs") if isinstance(document.obj, dict) else None
+        obj = document.obj if isinstance(document.obj, dict) else {}
+        jobs = obj.get("jobs")
         for job in jobs.values() if isinstance(jobs, dict) else []:
             steps = job.get("steps") if isinstance(job, dict) else None
             for step in steps if isinstance(steps, list) else []:
                 for command in step.get("commands") or [] if isinstance(step, dict) else []:
                     given = _compose_command(command, tree)
-                    if given is not None:
-                        where = f"{command.get('file') or document.file}:{command['line']}"
-                        found.append((where, *given))
+                    if given is None:
+                        continue
+                    where = f"{command.get('file') or document.file}:{command['line']}"
+                    runner, computed = runner_env(obj, job, step)
+                    runner.update(assigned(command))  # `PRIV=true docker compose up`
+                    files, env = given
+                    switched = frozenset(computed - set(runner))
+                    if runner or switched:  # the process environment wins over the env files
+                        merged = Env(env or {}, getattr(env, "origins", {}))
+                        merged.over(runner)
+                        env = merged
+                    found.append((where, files, env, switched))
     return found
 
 
@@ -177,11 +201,17 @@ def _compose_command(
     folder = command.get("directory", ".")
     files: list[str] = []
     env_files: list[str] = []
+    project = ""  # `--project-directory`: where Compose reads the .env
     for index, word in enumerate(words):
         name, equals, value = word.partition("=")
-        if name in ("-f", "--file", "--env-file"):
+        if name in ("-f", "--file", "--env-file", "--project-directory"):
             value = value if equals else (words[index + 1] if index + 1 < len(words) else "")
-            (env_files if name == "--env-file" else files).append(value)
+            if name == "--project-directory":
+                project = value
+            else:
+                (env_files if name == "--env-file" else files).append(value)
+    if project and not env_files:  # its .env, not the one beside the compose file
+        env_files = [posixpath.join(project, ".env")]
     if not files:
         files = [
             next(
@@ -209,15 +239,21 @@ def _joined(folder: Any, path: str) -> str | None:
     return resolved if shell_dirs.known(resolved) and not str(resolved).startswith("/") else None
 
 
-def interpolated(value: Any, env: dict[str, str], key: str = "") -> Any:
+def interpolated(
+    value: Any, env: dict[str, str], key: str = "", computed: frozenset[str] = frozenset()
+) -> Any:
     """`value` (a compose file's object) with each `${VAR}` that `env` sets filled in as
-    Compose fills it; a boolean field wholly filled is cast (`privileged: ${PRIV}`)."""
+    Compose fills it; a boolean field wholly filled is cast (`privileged: ${PRIV}`), and
+    one wholly made of a variable of `computed` is the other way than its default."""
     if isinstance(value, dict):
-        return {k: interpolated(v, env, str(k)) for k, v in value.items()}
+        return {k: interpolated(v, env, str(k), computed) for k, v in value.items()}
     if isinstance(value, list):
-        return [interpolated(item, env, key) for item in value]
+        return [interpolated(item, env, key, computed) for item in value]
     if not isinstance(value, str) or "$" not in value:
         return value
+    switch = _SWITCH.fullmatch(value.strip()) if computed and key in _BOOLEANS else None
+    if switch is not None and switch.group(1) in computed:
+        return (switch.group(2) or "false").lower() not in _TRUE  # the other than the default
     text, changed = _filled(value, env)
     if changed and key in _BOOLEANS and text.strip().lower() in _TRUE | _FALSE:
         return text.strip().lower() in _TRUE

@@ -11,6 +11,7 @@ Values spelled with `$` or `${{ }}` are unknown and left out, as for Terraform's
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import posixpath
 import re
 import weakref
@@ -205,8 +206,9 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
     is not named as a Dockerfile (`cd "$DIR" && docker build -f prod .`, `-f $FILE`,
     build-push-action's `file: ${{ inputs.file }}`), or is a file the repository (`tree`)
     does not hold there (made at run time, or in a folder the script reaches in a way not
-    followed: `source ./ci/cd-to-docker.sh`): what it builds is judged by no rule, and saying
-    nothing passed a root image green."""
+    followed: `source` of a script the repository lacks), or a Bake run whose environment
+    computes the target's file (_computed_bakes): what it builds is judged by no rule, and
+    saying nothing passed a root image green."""
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
     found: list[Problem] = []
@@ -231,6 +233,34 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
                 line = document.locator.locate(("jobs", job_id, "steps", number)).line
                 found.append(_problem(document.file, line, f"file: {file}", why))
                 break
+    if tree is not None:
+        found.extend(_computed_bakes(document, tree))
+    return found
+
+
+def _computed_bakes(document: Any, tree: Tree) -> list[Problem]:
+    """A note at each Bake run of `workflow` whose environment computes a variable that a
+    target's `dockerfile` or `context` spells (`DF: ${{ vars.DF }}` for `dockerfile =
+    "${DF}"`): which file it builds is a setting's, judged by no rule."""
+    found: list[Problem] = []
+    for run in _runs_of(document, tree):
+        if not run.computed:
+            continue
+        for name in sorted(run.files):
+            try:
+                text = tree.read(name).decode("utf-8")
+                targets = _bake_targets(text, name.endswith(".json"))
+            except (OSError, ValueError):
+                continue
+            for target_name in targets:
+                settings = _overridden(_inherited(targets, target_name, 0), target_name, run.sets)
+                spelled = f"{settings.get('context') or ''} {settings.get('dockerfile') or ''}"
+                names = {m.group(1) for m in _BAKE_VARIABLE.finditer(spelled)} & run.computed
+                if names:
+                    file, _, line = run.where.rpartition(":")
+                    what = f"bake target {target_name}: {', '.join(sorted(names))} computed"
+                    why = "its folder or name is computed at run time"
+                    found.append(_problem(file, int(line), what, why))
     return found
 
 
@@ -366,7 +396,7 @@ def _compose_builds(tree: Tree) -> list[Build]:
         except OSError:
             continue
         env = compose_env.project_env(tree, name)  # `${VAR}` as Compose fills it (.env)
-        for _, given in compose_env.ci_env_files(tree).get(name, []):
+        for _, given, _ in compose_env.ci_env_files(tree).get(name, []):
             env.update(given)
         objs = [compose_env.interpolated(entry.obj, env) for entry in entries]
         builds: dict[str, dict[str, Any]] = {}
@@ -415,8 +445,11 @@ def _bake_builds(tree: Tree, every: bool = False) -> list[Build]:
     `context` from the folder it runs in and `dockerfile` from the context: a file of the
     default names from its own folder, a file CI names (`docker buildx bake -f ci/build.hcl`,
     docker/bake-action's `files:`) from the folder the command runs in. `${VAR}` takes the
-    Bake variable's default; other computed values are unknown and left out."""
+    Bake variable's default; other computed values are unknown and left out. Each CI run of
+    Bake (_bake_runs) builds the targets again as it sets them: its environment over the
+    variables' defaults, its `--set`s over the targets' settings."""
     found: list[Build] = []
+    runs = _bake_runs(tree)
     for name, directory, via in bake_files(tree):
         try:
             text = tree.read(name).decode("utf-8")
@@ -426,26 +459,225 @@ def _bake_builds(tree: Tree, every: bool = False) -> list[Build]:
         defaults = _bake_variables(text, name.endswith(".json"))
         for target_name, (_, line) in targets.items():
             settings = _inherited(targets, target_name, 0)
-            raw = settings.get("args")
-            args = {
-                str(key): _filled(_text(value), defaults)
-                for key, value in (raw.items() if isinstance(raw, dict) else [])
-                if value is not None
-            }
-            args = {key: value for key, value in args.items() if "$" not in value}
-            context = _filled(_text(settings.get("context") or "."), defaults)
-            made = _build(
-                shell_dirs.join(directory, context) if "://" not in context else context,
-                ".",
-                _filled(_text(settings.get("dockerfile") or "Dockerfile"), defaults),
-                _filled(_text(settings.get("target") or ""), defaults),
-                args,
-                f"{name}:{line}",
-                every,
-            )
+            where = f"{name}:{line}"
+            made = _target_build(settings, defaults, directory, where, every)
             if made is not None:
                 found.append(replace(made, via=via))
+            for run in runs:
+                if name not in run.files:
+                    continue
+                overridden = _overridden(settings, target_name, run.sets)
+                ran = _target_build(overridden, {**defaults, **run.env}, directory, where, every)
+                if ran is not None and ran != made:  # built otherwise than as written
+                    found.append(replace(ran, via=run.via))
+    for files, directory, given in _merged_sets(tree, runs):
+        for built in _merged_builds(tree, files, directory, given, every):
+            if built not in found:
+                found.append(built)
     return found
+
+
+# The order buildx reads the default-named Bake files in (each over the ones before).
+_BAKE_ORDER = ("docker-bake.json", "docker-bake.hcl", "docker-bake.override.json",
+               "docker-bake.override.hcl")  # fmt: skip
+
+
+def _merged_sets(
+    tree: Tree, runs: list[_BakeRun]
+) -> list[tuple[tuple[str, ...], str, _BakeRun | None]]:
+    """The sets of several Bake files read together (files, the folder contexts are read
+    from, the CI run or None): the default-named files of a folder, and a run's `-f` files;
+    buildx merges them into one definition, target by target, a later file over the ones
+    before (`docker-bake.override.hcl` setting only `dockerfile = "prod"`)."""
+    by_folder: dict[str, list[str]] = {}
+    for name in ownership.of(tree).named_below("", _BAKE_NAMES):
+        by_folder.setdefault(posixpath.dirname(name) or ".", []).append(name)
+    found: list[tuple[tuple[str, ...], str, _BakeRun | None]] = []
+    for folder, names in sorted(by_folder.items()):
+        ordered = sorted(names, key=lambda n: _BAKE_ORDER.index(posixpath.basename(n)))
+        if len(ordered) > 1:
+            found.append((tuple(ordered), folder, None))
+    for run in runs:
+        if len(run.files) > 1:
+            found.append((run.files, run.folder, run))
+    return found
+
+
+def _merged_builds(
+    tree: Tree, files: tuple[str, ...], directory: str, run: _BakeRun | None, every: bool
+) -> list[Build]:
+    """The builds of the targets of `files` merged as buildx merges them (attributes of a
+    later file over an earlier one's, args key by key), as `run` sets them when given; each
+    at the line of the last file that writes the target."""
+    targets: dict[str, tuple[dict[str, Any], int]] = {}
+    where: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for name in files:
+        try:
+            text = tree.read(name).decode("utf-8")
+            own = _bake_targets(text, name.endswith(".json"))
+        except (OSError, ValueError):
+            continue
+        defaults.update(_bake_variables(text, name.endswith(".json")))
+        for target_name, (body, line) in own.items():
+            before = targets.get(target_name, ({}, line))[0]
+            args: dict[str, Any] = {}
+            for held in (before.get("args"), body.get("args")):
+                args.update(held if isinstance(held, dict) else {})
+            merged = {**before, **body}
+            if args:
+                merged["args"] = args
+            targets[target_name] = (merged, line)
+            where[target_name] = f"{name}:{line}"
+    env = {**defaults, **(run.env if run else {})}
+    found: list[Build] = []
+    for target_name in targets:
+        settings = _inherited(targets, target_name, 0)
+        settings = _overridden(settings, target_name, run.sets) if run else settings
+        made = _target_build(settings, env, directory, where[target_name], every)
+        if made is not None:
+            found.append(replace(made, via=run.via if run else ""))
+    return found
+
+
+def _target_build(
+    settings: dict[str, Any], variables: dict[str, str], directory: str, where: str, every: bool
+) -> Build | None:
+    """The build of a Bake target's settings, `${VAR}` filled from `variables`."""
+    raw = settings.get("args")
+    args = {
+        str(key): _filled(_text(value), variables)
+        for key, value in (raw.items() if isinstance(raw, dict) else [])
+        if value is not None
+    }
+    args = {key: value for key, value in args.items() if "$" not in value}
+    context = _filled(_text(settings.get("context") or "."), variables)
+    return _build(
+        shell_dirs.join(directory, context) if "://" not in context else context,
+        ".",
+        _filled(_text(settings.get("dockerfile") or "Dockerfile"), variables),
+        _filled(_text(settings.get("target") or ""), variables),
+        args,
+        where,
+        every,
+    )
+
+
+@dataclass(frozen=True)
+class _BakeRun:
+    """A `docker buildx bake` of CI (or a docker/bake-action step): the Bake files it reads,
+    the values its environment gives their variables (buildx: an environment variable of a
+    `variable`'s name overrides its default), the names that environment computes, and its
+    `--set PATTERN.KEY=VALUE` overrides (bake-action's `set:`)."""
+
+    files: tuple[str, ...]  # in the order buildx reads them
+    via: str
+    env: dict[str, str] = field(hash=False)
+    computed: frozenset[str]
+    sets: tuple[tuple[str, str, str], ...]
+    where: str  # `file:line` of the command or step
+    folder: str  # where it runs: contexts are read from there
+
+
+def _bake_runs(tree: Tree) -> list[_BakeRun]:
+    """Every Bake run of the tree's CI files."""
+    from gatekeeper.sources import workflow
+
+    return [run for document in workflow.workflows(tree) for run in _runs_of(document, tree)]
+
+
+def _runs_of(document: Any, tree: Tree) -> list[_BakeRun]:
+    """The Bake runs of one loaded CI file."""
+    from gatekeeper.sources.workflow_envsubst import assigned, runner_env
+    from gatekeeper.sources.workflow_scripts import steps
+
+    found: list[_BakeRun] = []
+    obj = document.obj if isinstance(document.obj, dict) else {}
+    for job_id, job, number, step in steps(obj):
+        env, computed = runner_env(obj, job, step)
+        runs: list[tuple[list[str], dict[str, str], list[str], str, str]] = []
+        for command in step.get("commands") or []:
+            words = [str(word) for word in command.get("args") or []]
+            if command.get("program") != "docker" or words[:2] not in _BAKE_VERBS:
+                continue
+            folder = command.get("directory", ".")
+            named = [_in_repository(folder, given) for given, _ in _baked(command)]
+            files = named if named else _default_bakes(tree, folder)
+            where = f"{command.get('file') or document.file}:{command['line']}"
+            sets = _flag_values(words, "--set")
+            ran = {**env, **assigned(command)}
+            runs.append((files, ran, sets, where, str(folder or ".")))
+        uses, given = step.get("uses"), step.get("with")
+        if isinstance(uses, str) and uses.startswith("docker/bake-action@"):
+            written = given if isinstance(given, dict) else {}
+            folder = shell_dirs.resolve(".", str(written.get("workdir") or "."))
+            listed = [f.strip() for f in re.split(r"[\n,]", str(written.get("files") or ""))]
+            named = [_in_repository(folder, f) for f in listed if f]
+            files = named if named else _default_bakes(tree, folder)
+            sets = [line.strip() for line in str(written.get("set") or "").splitlines()]
+            line = document.locator.locate(("jobs", job_id, "steps", number)).line
+            step_sets = [s for s in sets if s]
+            runs.append((files, env, step_sets, f"{document.file}:{line}", folder or "."))
+        for files, ran_env, sets, where, folder in runs:
+            parsed = tuple(_parsed_set(given) for given in sets)
+            known = tuple(item for item in parsed if item is not None)
+            switched = frozenset(computed - set(ran_env))
+            held = tuple(dict.fromkeys(f for f in files if f))
+            run = _BakeRun(held, document.file, ran_env, switched, known, where, folder)
+            found.append(run)
+    return found
+
+
+_BAKE_VERBS = (["buildx", "bake"], ["bake"])
+
+
+def _in_repository(folder: str | None, given: str) -> str:
+    """The repository path `given` names from `folder` ("" when it names none)."""
+    path = shell_dirs.resolve(folder, given)
+    return path if shell_dirs.known(path) and path and not path.startswith("/") else ""
+
+
+def _default_bakes(tree: Tree, folder: str | None) -> list[str]:
+    """The Bake files of the default names a run in `folder` reads."""
+    paths = [_in_repository(folder, name) for name in _BAKE_ORDER]
+    return [path for path in paths if path and tree.exists(path)]
+
+
+def _flag_values(words: list[str], flag: str) -> list[str]:
+    """The values of `flag` (`--set X`, `--set=X`) among a command's words."""
+    found = []
+    for index, word in enumerate(words):
+        if word == flag and index + 1 < len(words):
+            found.append(words[index + 1])
+        elif word.startswith(flag + "="):
+            found.append(word[len(flag) + 1 :])
+    return found
+
+
+def _parsed_set(given: str) -> tuple[str, str, str] | None:
+    """(target pattern, key, value) of `PATTERN.KEY=VALUE` (buildx splits the name at its
+    first `.`: `app.args.UID=0` is key `args.UID`); None for a value CI computes."""
+    name, equals, value = given.partition("=")
+    pattern, dot, key = name.partition(".")
+    if not equals or not dot or "$" in value:
+        return None
+    return pattern, key, value
+
+
+def _overridden(
+    settings: dict[str, Any], target: str, sets: tuple[tuple[str, str, str], ...]
+) -> dict[str, Any]:
+    """A target's settings with the `--set`s whose pattern matches its name (a glob, as
+    buildx matches them) applied."""
+    changed = {**settings, "args": dict(settings.get("args") or {})}
+    for pattern, key, value in sets:
+        if not fnmatch.fnmatchcase(target, pattern):
+            continue
+        if key in ("dockerfile", "context", "target"):
+            changed[key] = value
+        elif key.startswith("args."):
+            changed["args"][key[5:]] = value
+    return changed
 
 
 def bake_files(tree: Tree) -> list[tuple[str, str, str]]:

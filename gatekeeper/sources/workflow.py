@@ -42,7 +42,7 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
-from gatekeeper.sources.workflow_scripts import step_folder
+from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
     input_values,
@@ -287,14 +287,18 @@ TerraformEnv = tuple[str, str | None, dict[str, tuple[str, str, int]]]
 _TF_VARS: weakref.WeakKeyDictionary[Any, list[TerraformEnv]] = weakref.WeakKeyDictionary()
 # Programs whose `apply` reads `TF_VAR_<name>` from its environment.
 _TERRAFORMS = ("terraform apply", "tofu apply", "terragrunt apply", "terragrunt run-all apply")
+# ... and whose `plan -out=FILE` saves the values a later `apply FILE` applies.
+_PLANS = ("terraform plan", "tofu plan", "terragrunt plan")
 
 
 def terraform_variables(tree: Tree) -> list[TerraformEnv]:
     """What the tree's workflows give `terraform apply`: `TF_VAR_<name>` in their `env:` /
     `variables:` (workflow, job, step) or exported by the step's script before it, and its
     own `-var name=value`: (workflow, the directory applied when the step says it
-    (`-chdir=`, `working-directory`), else None, {name: (value, file, line)}). A value spelled
-    with `${{ }}` or `$` is computed by CI: kept as written (terraform_modules.computed)."""
+    (`-chdir=`, `working-directory`, a `cd` before it), else None, {name: (value, file,
+    line)}). A `plan -out=FILE` counts as an apply: the saved plan holds the values `apply
+    FILE` applies (its `-var`, `TF_CLI_ARGS_plan`). A value spelled with `${{ }}` or `$` is
+    computed by CI: kept as written (terraform_modules.computed)."""
     if tree in _TF_VARS:
         return _TF_VARS[tree]
     found: list[TerraformEnv] = []
@@ -306,10 +310,10 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
                 command
                 for command in step.get("commands") or []
                 if (str(command["signature"]) + " ").startswith(tuple(t + " " for t in _TERRAFORMS))
+                or _saved_plan(command)
             ]
             if not applies:
                 continue
-            environment = _tf_vars(document, job, step)
             exported: dict[str, tuple[str, str, int]] = {}
             for command in step.get("commands") or []:
                 where = (str(command.get("file") or document.file), int(command["line"]))
@@ -320,40 +324,91 @@ def terraform_variables(tree: Tree) -> list[TerraformEnv]:
                             exported[name[len("TF_VAR_") :]] = (value, *where)
                 if command not in applies:
                     continue
+                environment = _tf_vars(document, job, step, _subcommand(command), where)
                 given = {**environment, **exported}
                 for flag in command["flags"]:  # `-var name=value` wins
                     name, equals, value = flag[len("-var=") :].partition("=")
                     if flag.startswith("-var=") and equals:
                         given[name] = (value, *where)
-                chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
-                directory = chdir[0] if chdir else _directory(job, step)
+                directory = _applied_folder(command, job, step)
                 if given:
                     found.append((document.file, directory, given))
     return found
 
 
+def _saved_plan(command: dict[str, Any]) -> bool:
+    """A `terraform plan` that saves its plan (`-out=FILE`) for an apply to run."""
+    signature = str(command["signature"]) + " "
+    flags = [str(flag) for flag in command.get("flags") or []]
+    return signature.startswith(tuple(t + " " for t in _PLANS)) and any(
+        flag.startswith("-out=") or flag == "-out" for flag in flags
+    )
+
+
+def _subcommand(command: dict[str, Any]) -> str:
+    return "plan" if _saved_plan(command) else "apply"
+
+
+def _applied_folder(
+    command: dict[str, Any], job: dict[str, Any], step: dict[str, Any]
+) -> str | None:
+    """The folder a terraform command applies: its `-chdir=` from where it runs, where it
+    runs (shell_dirs: `cd infra && terraform apply`, the step's working-directory), else
+    None (the step does not say)."""
+    from gatekeeper import shell_dirs
+
+    folder = command.get("directory", ".")
+    here = folder if shell_dirs.known(folder) and not str(folder).startswith("/") else None
+    chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
+    if chdir:
+        resolved = shell_dirs.resolve(here, chdir[0]) if here is not None else None
+        return resolved if shell_dirs.known(resolved) and resolved != "." else chdir[0]
+    if here is not None and here != ".":
+        return str(here)
+    return _directory(job, step)
+
+
 def _tf_vars(
-    document: Document, job: dict[str, Any], step: dict[str, Any]
+    document: Document,
+    job: dict[str, Any],
+    step: dict[str, Any],
+    subcommand: str = "apply",
+    where: tuple[str, int] = ("", 1),
 ) -> dict[str, tuple[str, str, int]]:
-    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines, and
-    the `-var` flags of `TF_CLI_ARGS` / `TF_CLI_ARGS_apply` there, which terraform takes as
-    its own command line's and so over `TF_VAR_` (red team r13)."""
+    """`TF_VAR_` values of the workflow's, job's and step's environment, at their lines
+    (what the job's earlier steps write to `$GITHUB_ENV` between the job's and the step's,
+    at the command's line `where`), and the `-var` flags of `TF_CLI_ARGS` /
+    `TF_CLI_ARGS_<subcommand>` there, which terraform takes as its own command line's and so
+    over `TF_VAR_` (red team r13); a flag's value CI computes (`-var=debug=${{ vars.DEBUG
+    }}`) is kept as written (computed)."""
+    from gatekeeper.sources.workflow_envsubst import sent_to_github_env
+
     given: dict[str, tuple[str, str, int]] = {}
     flags: dict[str, tuple[str, str, int]] = {}
     for holder in (document.obj, job, step):
+        if holder is step:  # `echo "TF_VAR_x=1" >> "$GITHUB_ENV"` in an earlier step
+            for name, value in sent_to_github_env(job, step).items():
+                if name.startswith("TF_VAR_"):
+                    given[name[len("TF_VAR_") :]] = (value, *where)
         for name, value in _env(holder).items():
             if not name.startswith(("TF_VAR_", "TF_CLI_ARGS")):
                 continue
-            if "$" in value and not name.startswith("TF_VAR_"):
-                continue  # flags CI computes: not known here
             path = _env_path(document, holder, name)
             line = document.locator.locate(path).line if path else 1
             if name.startswith("TF_VAR_"):
                 given[name[len("TF_VAR_") :]] = (value, document.file, line)
-            elif name in ("TF_CLI_ARGS", "TF_CLI_ARGS_apply"):
-                for key, text in cli_vars(value).items():
+            elif name in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{subcommand}"):
+                for key, text in cli_vars(_EXPRESSION.sub(_compact, value)).items():
                     flags[key] = (text, document.file, line)
     return {**given, **flags}
+
+
+# A GitHub expression, spelled in one word so that a flag's value keeps it whole.
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def _compact(match: re.Match[str]) -> str:
+    return "".join(match.group(0).split())
 
 
 def cli_vars(arguments: str) -> dict[str, str]:
@@ -576,14 +631,16 @@ def _load_one(
     elif kind == GITLAB:
         loaded.problems.extend(_shape_gitlab(path, entry))
     given = callers(context.tree).get(path, {}) if context is not None else {}
+    files = file_reader(context.tree if context is not None else None)  # for `. ci/env.sh`
     if kind == GITHUB:
-        obj, locator = _github(path, entry, lines, given)
+        obj, locator = _github(path, entry, lines, given, files)
     elif kind == ACTION:
-        obj, locator = _action(path, entry, lines, given)
+        obj, locator = _action(path, entry, lines, given, files)
     elif kind in workflow_ci.KINDS:
-        obj, locator = _other_ci(kind, path, entry, lines, parameters)
+        obj, locator = _other_ci(kind, path, entry, lines, parameters, files)
     else:
-        obj, locator = _gitlab(path, entry, lines, built or gitlab.single(path, entry, lines, spec))
+        pipeline = built or gitlab.single(path, entry, lines, spec)
+        obj, locator = _gitlab(path, entry, lines, pipeline, files)
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -634,7 +691,8 @@ def _load_jenkins(path: str, data: bytes, context: LoadContext | None) -> Loaded
         return Loaded(problems=[problem])
     text = decode(data)
     lines = text.split("\n")
-    obj, locator = _ci_jobs(path, workflow_ci.jenkins(text), lines, _FirstLine(path))
+    files = file_reader(context.tree if context is not None else None)
+    obj, locator = _ci_jobs(path, workflow_ci.jenkins(text), lines, _FirstLine(path), files)
     if context is not None:
         from gatekeeper.sources.workflow_scripts import follow_all
 
@@ -761,9 +819,10 @@ def _shape_gitlab(path: str, entry: YamlDocument) -> list[Problem]:
 
 
 def _github(
-    path: str, entry: YamlDocument, lines: list[str], given: Values
+    path: str, entry: YamlDocument, lines: list[str], given: Values, repository: Files = None
 ) -> tuple[dict[str, Any], Any]:
-    """`given`: what the repository's callers pass its `workflow_call` inputs."""
+    """`given`: what the repository's callers pass its `workflow_call` inputs; `repository`:
+    its files, for the scripts its steps source."""
     obj: dict[Any, Any] = entry.obj
     if True in obj and "on" not in obj:  # YAML 1.1 reads the `on` key as a boolean
         obj["on"] = obj.pop(True)
@@ -779,13 +838,13 @@ def _github(
             raw: Path = ("jobs", str(job_id))
             _github_job(
                 path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj),
-                values[str(job_id)],
+                values[str(job_id)], repository,
             )  # fmt: skip
     return obj, locator
 
 
 def _action(
-    path: str, entry: YamlDocument, lines: list[str], given: Values
+    path: str, entry: YamlDocument, lines: list[str], given: Values, repository: Files = None
 ) -> tuple[dict[str, Any], Any]:
     """A composite action's `runs.steps`, presented as the steps of one job, `composite`
     (`given`: what the repository's workflows pass its inputs)."""
@@ -807,8 +866,9 @@ def _action(
         inputs = merged(dict(input_values(obj.get("inputs"))), given)
         values = job_values({"composite": job}, {}, inputs)
         _github_job(
-            path, "composite", job, "", ("runs",), nodes, lines, locator, None, values["composite"]
-        )
+            path, "composite", job, "", ("runs",), nodes, lines, locator, None,
+            values["composite"], repository,
+        )  # fmt: skip
     elif isinstance(runs, dict) and str(runs.get("using", "")).lower() == "docker":
         obj["jobs"] = {"composite": _docker_action(runs, nodes, lines, locator, path)}
     else:
@@ -859,10 +919,12 @@ def _github_job(
     locator: LineMapLocator,
     workflow_env: dict[str, str] | None = None,
     known: Values | None = None,
+    repository: Files = None,
 ) -> None:
     """Add `action`/`ref`, `context` and `commands` to a job's steps; `raw` is the job's path
     in the YAML (`jobs.<id>`, or `runs` for a composite action); `workflow_env` its `env:`;
-    `known` the values of the inputs and outputs its expressions may name."""
+    `known` the values of the inputs and outputs its expressions may name; `repository`
+    its files, for the scripts a step sources."""
     _split_uses(job)
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
@@ -889,7 +951,7 @@ def _github_job(
         expressions = {**(known or {}), **matrix_values(job, variables)}
         variables = _resolved(variables, expressions)
         template = _custom_shell(nodes, raw_step, shell_name)
-        place = shell_dirs.Place(step_folder(step, job))  # each `run:` is a shell of its own
+        place = shell_dirs.Place(step_folder(step, job), files=repository)  # a shell each `run:`
         if isinstance(run, ScalarNode) and template is not None:
             # `shell: kubectl apply -f {0}`: GitHub runs the template with {0} = a file of
             # the `run:` text, so the template is the command (red team r26).
@@ -944,7 +1006,11 @@ def _github_job(
 
 
 def _gitlab(
-    path: str, entry: YamlDocument, lines: list[str], built: gitlab.Pipeline
+    path: str,
+    entry: YamlDocument,
+    lines: list[str],
+    built: gitlab.Pipeline,
+    repository: Files = None,
 ) -> tuple[dict[str, Any], Any]:
     raw: dict[str, Any] = entry.obj
     nodes = NodeLocator(path, entry.node)
@@ -963,7 +1029,10 @@ def _gitlab(
     if isinstance(default, MappingNode):
         holders.append(gitlab.Definition(path, default, {}, lines))
     jobs["default"] = {}
-    _gitlab_steps(jobs["default"], "default", holders, built, path, locator, [global_values])
+    _gitlab_steps(
+        jobs["default"], "default", holders, built, path, locator, [global_values],
+        repository=repository,
+    )  # fmt: skip
     if not jobs["default"]["steps"]:
         del jobs["default"]
     for name, node in own.items():
@@ -978,7 +1047,9 @@ def _gitlab(
             continue
         variants = gitlab.variables(built, definition, global_values)
         inherited = holders if _inherits_before_script(job) else []
-        _gitlab_steps(job, name, [definition], built, path, locator, variants, inherited)
+        _gitlab_steps(
+            job, name, [definition], built, path, locator, variants, inherited, repository
+        )
     outside = gitlab.outside_includes(raw)
     if outside:  # templates and components, as the steps of a job `include` (deploy actions)
         jobs["include"] = {"steps": []}
@@ -1001,11 +1072,16 @@ _GITLAB_CONTEXT: dict[str, Any] = {"environment": "", "actors": [], "ephemeralCl
 
 
 def _other_ci(
-    kind: str, path: str, entry: YamlDocument, lines: list[str], given: dict[str, str] | None
+    kind: str,
+    path: str,
+    entry: YamlDocument,
+    lines: list[str],
+    given: dict[str, str] | None,
+    repository: Files = None,
 ) -> tuple[dict[str, Any], Any]:
     """Another CI system's pipeline (workflow_ci) as jobs of steps with their commands."""
     found = workflow_ci.jobs(kind, entry.node, given)
-    return _ci_jobs(path, found, lines, NodeLocator(path, entry.node))
+    return _ci_jobs(path, found, lines, NodeLocator(path, entry.node), repository)
 
 
 def _ci_jobs(
@@ -1013,8 +1089,10 @@ def _ci_jobs(
     found: Iterable[tuple[str, list[tuple[str, Node, list[workflow_ci.Script]]]]],
     lines: list[str],
     fallback: Any,
+    repository: Files = None,
 ) -> tuple[dict[str, Any], Any]:
-    """Jobs of steps, each with the commands its scripts run at their lines."""
+    """Jobs of steps, each with the commands its scripts run at their lines (`repository`:
+    its files, for the scripts they source)."""
     locator = LineMapLocator(path, fallback=fallback, rewrite=lambda _: ())
     jobs: dict[str, Any] = {}
     for job_name, steps in found:
@@ -1029,7 +1107,7 @@ def _ci_jobs(
                     mark = node.start_mark
                     node = ScalarNode("tag:yaml.org,2002:str", text, mark, mark)
                 if isinstance(node, ScalarNode):
-                    commands += _commands(node, lines)
+                    commands += _commands(node, lines, place=shell_dirs.Place(files=repository))
             commands = _with_context(commands, context)
             locator.add(step_path, step_node.start_mark.line + 1)
             for number, command in enumerate(commands):
@@ -1099,6 +1177,7 @@ def _gitlab_steps(
     locator: LineMapLocator,
     variants: list[dict[str, str]],
     defaults: list[gitlab.Definition] | None = None,
+    repository: Files = None,
 ) -> None:
     """The job's script sections (gitlab.SECTIONS, its own or its templates') as `steps`,
     each with its commands and their lines, in whichever file they are written; a
@@ -1119,7 +1198,7 @@ def _gitlab_steps(
     places: dict[int, shell_dirs.Place] = {}
     for keys in gitlab.SECTIONS:
         if keys != ("script",) or not places:  # script goes on in before_script's shell
-            places = {number: shell_dirs.Place() for number in range(len(variants))}
+            places = {n: shell_dirs.Place(files=repository) for n in range(len(variants))}
         if name == "default" and keys not in gitlab.DEFAULT_SECTIONS:
             continue
         found = [item for held in definitions for item in gitlab.section(built, held, keys)]

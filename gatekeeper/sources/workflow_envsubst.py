@@ -125,27 +125,70 @@ def _filled_files(
             script = step.get("run") if isinstance(step, dict) else None
             if not isinstance(script, str) or "envsubst" not in script:
                 continue
-            given = {**_plain_env(obj), **_plain_env(job), **_plain_env(step)}
-            given.update(_exported(step))
-            computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
+            given, computed = runner_env(obj, job, step)
             for match in _FED.finditer(script):
-                file = _in_folder(step, job, script, match)
+                file = _in_folder(step, job, script, match, tree)
                 if file and tree.exists(file) and (str(job_id), file) not in seen:
                     seen.add((str(job_id), file))
                     yield str(job_id), file, given, computed
 
 
+def runner_env(
+    obj: dict[str, Any], job: Any, step: dict[str, Any]
+) -> tuple[dict[str, str], set[str]]:
+    """The variables a step's commands run with as CI writes them (the workflow's, job's and
+    step's `env:` / `variables:`, the script's `export NAME=value`), and the names it sets
+    to what CI computes (`${{ vars.X }}`)."""
+    given = {**_plain_env(obj), **_plain_env(job), **sent_to_github_env(job, step)}
+    given.update(_plain_env(step))
+    given.update(_exported(step))
+    computed = (_computed_env(obj) | _computed_env(job) | _computed_env(step)) - set(given)
+    return given, computed
+
+
+def sent_to_github_env(job: Any, step: dict[str, Any]) -> dict[str, str]:
+    """What the job's earlier steps wrote to $GITHUB_ENV (`echo "PRIV=true" >>
+    "$GITHUB_ENV"`): the runner sets it for every later step, under the step's own `env:`."""
+    from gatekeeper.sources.workflow_values import written
+
+    steps = job.get("steps") if isinstance(job, dict) else None
+    found: dict[str, str] = {}
+    for earlier in steps if isinstance(steps, list) else []:
+        if earlier is step:
+            break
+        script = earlier.get("run") if isinstance(earlier, dict) else None
+        if isinstance(script, str) and "GITHUB_ENV" in script:
+            found.update({k: v for k, v in written(script, {})[1].items() if "$" not in v})
+    return found
+
+
+_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
+
+
+def assigned(command: dict[str, Any]) -> dict[str, str]:
+    """The variables a command line sets for its program (`PRIV=true docker compose up`,
+    `env PRIV=true docker compose up`), with values written as they are."""
+    found: dict[str, str] = {}
+    for word in [str(word) for word in command.get("argv") or []]:
+        if word == str(command.get("program")):
+            break
+        match = _ASSIGNED.fullmatch(word)
+        if match and "$" not in match.group(2):
+            found[match.group(1)] = match.group(2)
+    return found
+
+
 def _in_folder(
-    step: dict[str, Any], job: dict[str, Any], script: str, match: re.Match[str]
+    step: dict[str, Any], job: dict[str, Any], script: str, match: re.Match[str], tree: Tree
 ) -> str | None:
     """The manifest an `envsubst < FILE` of the step's script names, read from the folder
     the command on its line runs in (shell_dirs: `cd deploy && envsubst < app.yaml`)."""
     from gatekeeper import shell, shell_dirs
-    from gatekeeper.sources.workflow_scripts import step_folder
+    from gatekeeper.sources.workflow_scripts import file_reader, step_folder
 
     written = match.group(1) or match.group(2)
     line = script.count("\n", 0, match.start())
-    place = shell_dirs.Place(step_folder(step, job))
+    place = shell_dirs.Place(step_folder(step, job), files=file_reader(tree))
     folders = [
         command.directory
         for command in shell.commands(script, place=place)

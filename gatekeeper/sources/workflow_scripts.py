@@ -33,6 +33,29 @@ _MAKE_VAR = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 _SOURCES = frozenset({"source", "."})
 # name -> (what it needs first, its command lines with their 1-based line numbers)
 Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
+# The text of a repository file by its path (None: not one), for the scripts CI sources.
+Files = Callable[[str], str | None] | None
+
+
+def file_reader(tree: Tree | None) -> Files:
+    """Read `tree`'s files for the scripts a CI script sources (`. ci/env.sh`): their `cd`
+    and variables last in the sourcing shell (shell_dirs.sourced); a Git LFS pointer is not
+    the script that runs."""
+    if tree is None:
+        return None
+    held = tree
+
+    def read(path: str) -> str | None:
+        name = inside(path)
+        if name is None or not held.exists(name):
+            return None
+        try:
+            data = held.read(name)
+        except OSError:
+            return None
+        return None if is_lfs_pointer(data) else data.decode("utf-8", "replace")
+
+    return read
 
 
 def follow_all(
@@ -140,7 +163,9 @@ def _follow(
         return _take(opaque.as_dict(), path, 1, budget)
     text = data.decode("utf-8", "replace")
     out: list[dict[str, Any]] = []
-    place = shell_dirs.Place(directory, script_dir=posixpath.dirname(path) or ".")
+    place = shell_dirs.Place(
+        directory, script_dir=posixpath.dirname(path) or ".", files=file_reader(tree)
+    )
     for found in _script_commands(text, language or _language(path, text), place):
         out.extend(_take(found.as_dict(), path, found.line + 1, budget))
         out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
@@ -276,7 +301,8 @@ def _run_recipes(
         pending = [*needs, *pending]
         for number, line in lines:
             base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
-            for found in shell.commands(expand(line), place=shell_dirs.Place(base)):
+            place = shell_dirs.Place(base, files=file_reader(tree))
+            for found in shell.commands(expand(line), place=place):
                 out.extend(_take(found.as_dict(), path, number, budget))
                 out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
     return out
@@ -439,7 +465,8 @@ def _package_script(
         if not isinstance(script, str):
             continue
         line = _json_key_line(text, key)
-        for found in shell.commands(script, place=shell_dirs.Place(directory)):
+        place = shell_dirs.Place(directory, files=file_reader(tree))
+        for found in shell.commands(script, place=place):
             out.extend(_take(found.as_dict(), path, line, budget))
             out.extend(_follow(found.as_dict(), directory, tree, depth + 1, budget))
     return out
