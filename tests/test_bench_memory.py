@@ -53,3 +53,18 @@ def test_pool_workers_can_give_freed_memory_back() -> None:
     assert trim is not None
     assert trim(0) in (0, 1)
     scanner._give_back_freed_memory()
+
+
+@pytest.mark.skipif(run._kcmp() is None, reason="Linux's kcmp (x86_64)")
+def test_a_process_in_the_memory_of_one_counted_before_is_not_counted_again() -> None:
+    """A vfork child (every command subprocess starts, until it runs its program) is in its
+    parent's address space, and /proc gives that space's sizes for both: it is left out. The
+    same process listed twice is the same case; a forked child has memory of its own."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        me = os.getpid()
+        tree = [(me, 100), (me, 100), (child.pid, 50)]
+        assert run._own_memory(tree) == [(me, 100), (child.pid, 50)]
+    finally:
+        child.kill()
+        child.wait()

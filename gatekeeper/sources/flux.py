@@ -27,6 +27,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
+from gatekeeper.yamlevents import Manifest, manifests
 
 BOOTSTRAP_SOURCE = "flux-system"
 _KUSTOMIZATION_API = b"kustomize.toolkit.fluxcd.io/"
@@ -35,7 +36,7 @@ _HELM_RELEASE_API = b"helm.toolkit.fluxcd.io/"
 _SOURCE_KINDS = ("GitRepository", "HelmChart", "HelmRepository", "OCIRepository")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
 # Objects of one kind by name, with their files.
-_ByName = dict[str, list[tuple[str, YamlDocument]]]
+_ByName = dict[str, list[tuple[str, Manifest]]]
 # Per tree, per kind: objects by name (GitRepositories, ConfigMaps), found once per kind.
 _INDEX: weakref.WeakKeyDictionary[Tree, dict[str, _ByName]] = weakref.WeakKeyDictionary()
 
@@ -49,7 +50,7 @@ def is_flux_deployer(obj: Any) -> bool:
     ) or (obj.get("kind") == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"))
 
 
-def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, YamlDocument]]:
+def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, Manifest]]:
     """Objects of a kind and name anywhere in the repository, found once per tree and kind:
     a GitRepository is looked up for every deployer, a ConfigMap (far more files name one)
     only for a HelmRelease's valuesFrom. The source kinds are indexed together, in one
@@ -133,11 +134,11 @@ def _index(tree: Tree, kinds: tuple[str, ...]) -> dict[str, _ByName]:
         if not may_spell(data, words):
             continue
         try:
-            entries = list(load_all(file, decode(data)))
+            entries = list(manifests(file, decode(data)))
         except UnicodeDecodeError:
             continue
         for entry in entries:
-            if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+            if isinstance(entry, Manifest) and isinstance(entry.obj, dict):
                 metadata = entry.obj.get("metadata")
                 found = metadata.get("name") if isinstance(metadata, dict) else None
                 kind = entry.obj.get("kind")
@@ -197,14 +198,14 @@ def _local_sources(
     return found
 
 
-def _git_repositories(tree: Tree, name: str, namespace: str) -> list[YamlDocument]:
+def _git_repositories(tree: Tree, name: str, namespace: str) -> list[Manifest]:
     """The GitRepositories of a name in the namespace Flux looks in (one without a namespace
     may be there); if none is (Flux would fail), any of the name."""
     named = [entry for _, entry in _objects(tree, "GitRepository", name)]
     return [entry for entry in named if _in_namespace(entry, namespace)] or named
 
 
-def _in_namespace(entry: YamlDocument, namespace: str) -> bool:
+def _in_namespace(entry: Manifest, namespace: str) -> bool:
     own = str(_mapping(entry.obj.get("metadata")).get("namespace") or "")
     return not namespace or not own or own == namespace
 
@@ -1253,7 +1254,7 @@ def _named(tree: Tree, kind: str, name: str) -> list[_Named]:
     """Objects of a kind and name: built with the deployer, then in the repository; not a
     SOPS-encrypted one (Flux decrypts it; here its values are ciphertext, so unknown)."""
     built = [_Named(d.obj, d.locator) for d in _BUILT.get() if d.kind == kind and d.name == name]
-    found = [_Named(e.obj, NodeLocator(f, e.node)) for f, e in _objects(tree, kind, name)]
+    found = [_Named(e.obj, e.locator) for _, e in _objects(tree, kind, name)]
     return [named for named in built + found if "sops" not in named.obj]
 
 
