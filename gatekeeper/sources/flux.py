@@ -531,7 +531,7 @@ def _namespace(obj: dict[str, Any]) -> str:
     return str(_mapping(obj.get("metadata")).get("namespace") or BOOTSTRAP_SOURCE)
 
 
-def _generators(tree: Tree, artifact: str, namespace: str) -> list[tuple[str, YamlDocument]]:
+def _generators(tree: Tree, artifact: str, namespace: str) -> list[tuple[str, Manifest]]:
     """(file:line, ArtifactGenerator) of each generator in `namespace` that makes the
     artifact named `artifact`."""
     _objects(tree, "ArtifactGenerator", "")
@@ -544,8 +544,7 @@ def _generators(tree: Tree, artifact: str, namespace: str) -> list[tuple[str, Ya
             artifacts = _mapping(entry.obj.get("spec")).get("artifacts")
             names = [_mapping(a).get("name") for a in artifacts or [] if isinstance(a, dict)]
             if artifact in names:
-                line = NodeLocator(file, entry.node).locate(()).line
-                found.append((f"{file}:{line}", entry))
+                found.append((f"{file}:{entry.locator.locate(()).line}", entry))
     return found
 
 
