@@ -5,25 +5,15 @@ judged (red team w02, session 15)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Run, git_in
 
 PINNED = "alpine:3.19@sha256:" + "0" * 64
 HEAD = "on: push\n{env}jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
 
 
 def _found(run: Run, policy: str) -> list[tuple[str, int]]:
@@ -49,9 +39,9 @@ def test_a_bake_target_s_dockerfile_is_judged_as_one(
     )
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/debug", 2), ("docker/prod", 2)]
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
     run = gatekeeper("scan", "--hook", "docker/prod", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
 
@@ -71,17 +61,17 @@ def test_a_pull_request_that_only_runs_another_bake_file_judges_its_dockerfiles(
     workflow = tmp_path / ".github" / "workflows" / "image.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(HEAD.format(env="", steps="      - run: echo build\n"))
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     assert (
         _found(gatekeeper("scan", ".", "--format", "json", cwd=tmp_path), "DOCKER-USER-NOT-ROOT")
         == []
     )
     steps = "      - run: cd ci && docker buildx bake -f images.hcl web --push\n"
     workflow.write_text(HEAD.format(env="", steps=steps))
-    _git(tmp_path, "commit", "-qam", "bake ci/images.hcl")
+    git_in(tmp_path, "commit", "-qam", "bake ci/images.hcl")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
     assert run.returncode == 1
@@ -158,14 +148,14 @@ def test_a_bake_run_that_sets_the_dockerfile_builds_it(
     workflow = tmp_path / ".github" / "workflows" / "image.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(HEAD.format(env="", steps="      - run: docker buildx bake app\n"))
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
     workflow.write_text(HEAD.format(env="", steps=steps))
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "bake docker/prod")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "bake docker/prod")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
     assert run.returncode == 1
@@ -204,10 +194,10 @@ def test_bake_files_read_together_are_merged_target_by_target(
     workflow = tmp_path / ".github" / "workflows" / "image.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(HEAD.format(env="", steps="      - run: docker buildx bake app\n"))
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
     (tmp_path / "docker" / "debug").write_text(f"FROM {PINNED}\nUSER 0\n")
     (tmp_path / "docker-bake.override.hcl").write_text('target "app" {\n  dockerfile = "prod"\n}\n')
@@ -215,8 +205,8 @@ def test_bake_files_read_together_are_merged_target_by_target(
     (tmp_path / "ci" / "debug.hcl").write_text('target "app" {\n  dockerfile = "debug"\n}\n')
     steps = "      - run: docker buildx bake -f docker-bake.hcl -f ci/debug.hcl app\n"
     workflow.write_text(HEAD.format(env="", steps=steps))
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "override the file")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "override the file")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/debug", 2), ("docker/prod", 2)]
     assert run.returncode == 1

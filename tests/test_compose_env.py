@@ -5,14 +5,13 @@ runs privileged and passed green (red team w03, session 15)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gatekeeper.sources.compose_env import dotenv, interpolated
-from tests.conftest import Run
+from tests.conftest import Run, git_in
 
 COMPOSE = """\
 services:
@@ -36,15 +35,6 @@ def test_interpolation_fills_what_the_env_sets_and_casts_booleans() -> None:
     assert interpolated(written, env) == {"privileged": True, "a": "d/${UNSET}", "b": "$$PRIV"}
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_a_pull_request_changing_only_the_env_files_judges_the_compose_file(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
@@ -60,13 +50,13 @@ def test_a_pull_request_changing_only_the_env_files_judges_the_compose_file(
         "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
         "      - run: docker compose --env-file deploy/prod.env up -d\n"
     )
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     (tmp_path / ".env").write_text("PRIV=true\nDATA=/\n")
     (tmp_path / "deploy" / "prod.env").write_text("NET=host\n")
-    _git(tmp_path, "commit", "-qam", "prod settings")
+    git_in(tmp_path, "commit", "-qam", "prod settings")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     found = sorted(
         (f["policy_id"], f["line"], f["status"])
@@ -95,14 +85,14 @@ def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
     workflow.parent.mkdir(parents=True)
     head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
     workflow.write_text(head + "      - run: echo up\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     workflow.write_text(head + "      - run: cd deploy && docker compose -f stack.yml up -d\n")
     (tmp_path / ".env").write_text("COMPOSE_FILE=deploy/other.yml\n")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "run them")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "run them")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     found = sorted(
         (f["file"], f["line"], f["status"])
@@ -198,12 +188,12 @@ def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
     workflow.parent.mkdir(parents=True)
     head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
     workflow.write_text(head + "      - run: docker compose up -d\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     workflow.write_text(head + step)
-    _git(tmp_path, "commit", "-qam", "prod settings")
+    git_in(tmp_path, "commit", "-qam", "prod settings")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     found = [
         (f["file"], f["line"], f["status"])

@@ -5,14 +5,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gatekeeper import shell, shell_dirs
-from tests.conftest import Run
+from tests.conftest import Run, git_in
 
 
 def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[str, str | None]]:
@@ -93,15 +92,6 @@ def test_a_sourced_script_of_the_repository_moves_the_sourcing_shell(
     assert folders(script, place)[-1] == ("docker build -f prod .", where)
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 @pytest.mark.parametrize(
     ("ci_file", "text"),
     [
@@ -146,17 +136,17 @@ def test_a_pull_request_building_a_dockerfile_after_cd_is_judged(
     (tmp_path / "ci" / "build.sh").write_text("#!/bin/sh\ncd docker\ndocker build -f prod .\n")
     (tmp_path / "ci" / "env.sh").write_text("export REGISTRY=ghcr.io/acme\ncd docker\n")
     (tmp_path / "README.md").write_text("app\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     (tmp_path / "docker" / "prod").write_text(f"FROM {pinned}\nUSER root\n")
     path = tmp_path / ci_file
     path.parent.mkdir(parents=True, exist_ok=True)
     head = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
     path.write_text(text if ci_file == ".gitlab-ci.yml" else head + text)
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "build docker/prod")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "build docker/prod")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]
     assert [(f["file"], f["line"]) for f in found if f["policy_id"] == "DOCKER-USER-NOT-ROOT"] == [
