@@ -8,11 +8,13 @@ every caller's locals: the scan's findings), and that collection traversed all t
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 from types import FrameType
 
 import pytest
 
+from gatekeeper import main, scanner
 from gatekeeper.bundle import build_engine
 from gatekeeper.config import Config
 from gatekeeper.scanner import ScanResult, collector_paused, scan
@@ -64,19 +66,46 @@ def test_a_scan_with_a_rejected_overlay_build_leaves_no_cycles(collector_off: No
     assert not kinds & {"Finding", "_Builder", "_UnsharedBuilder", "MissingFile"}, kinds
 
 
-def test_what_a_scan_keeps_is_frozen_until_the_next_pause() -> None:
+@pytest.fixture
+def collector_on() -> Iterator[None]:
     enabled = gc.isenabled()
     gc.enable()
     try:
-        result = scanned()
-        assert gc.isenabled()
-        assert gc.get_freeze_count() > 0
-        assert gc.is_tracked(result.findings) and result.findings
-        with collector_paused():
-            assert gc.get_freeze_count() == 0  # back with the collector's oldest generation
-            assert not gc.isenabled()
-        assert gc.get_freeze_count() > 0
+        yield
     finally:
         gc.unfreeze()
+        scanner._FROZEN.clear()
         if not enabled:
             gc.disable()
+
+
+def test_a_program_run_freezes_what_a_scan_keeps_and_collects_it_at_its_next_scan(
+    collector_on: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(main, "PROGRAM_RUN", True)
+    held = _Cycle()
+    alive = weakref.ref(held)
+    result = scanned()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
+    assert result.findings
+    del held
+    gc.collect()
+    assert alive() is not None  # frozen: garbage now, but never traversed
+    with collector_paused():
+        assert alive() is None  # given back and collected before the next scan
+        assert gc.get_freeze_count() == 0
+        assert not gc.isenabled()
+    assert gc.get_freeze_count() > 0
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_caller_of_the_python_api_keeps_the_collection(collector_on: None) -> None:
+    assert not main.PROGRAM_RUN  # main(argv) in this process never sets it
+    scanned()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
