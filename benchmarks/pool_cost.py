@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.hook_bench import import_path  # noqa: E402
 
 # The scanner's functions around the files' own work (see gatekeeper/scanner.py).
-UPKEEP = ("_packed", "_give_back_freed_memory", "_collect_builds", "_forget_builds")
+UPKEEP = ("_packed", "_give_back_freed_memory", "_forget_builds")
 
 
 def _cpu() -> float:

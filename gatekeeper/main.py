@@ -335,7 +335,15 @@ _SUBCOMMANDS = (
 )
 
 
+# True when main() runs as the program (no argv given): the process ends after the command,
+# so what its scans keep need not be traversed by the garbage collector again (see
+# scanner.collector_paused). Callers of main(argv) in a longer process keep the collection.
+PROGRAM_RUN = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    global PROGRAM_RUN
+    PROGRAM_RUN = PROGRAM_RUN or argv is None
     arguments = list(sys.argv[1:] if argv is None else argv)
     # Only the parser of the subcommand named first (options before it, such as --help or
     # --version, need them all).

@@ -499,7 +499,7 @@ class _Sizer:
 def _build(root: Node, anchors: bool = True) -> YamlDocument:
     """Plain Python objects from a node tree; aliases become shared objects. `anchors`:
     whether the text may hold any (a `&`): without them no alias can be met."""
-    builder = _Builder(anchors)
+    builder = _Builder(anchors) if anchors else _UnsharedBuilder(anchors)
     obj = builder.build(root, None)
     if builder.has_alias or len(builder.built) > MAX_EXPANDED_NODES // 10:
         _check_expansion(root)
@@ -529,9 +529,7 @@ class _Builder:
         self.duplicates: list[tuple[Path, ScalarNode]] = []
         self.has_alias = False
         self.depth = 0  # collections open on the way down, complex keys and merges included
-        self.shared = shared  # may a node be met twice (an alias)?
-        if not shared:
-            self.build = self._unshared  # type: ignore[method-assign]
+        self.shared = shared  # may a node be met twice (an alias)? (_UnsharedBuilder if not)
 
     def build(self, node: Node, where: _Where) -> Any:
         if isinstance(node, ScalarNode):
@@ -657,6 +655,14 @@ class _Builder:
             for key, item in value.items():
                 out.setdefault(key, item)
         return out
+
+
+class _UnsharedBuilder(_Builder):
+    """A _Builder of a document without anchors (_Builder._unshared builds). A subclass, not
+    `self.build = self._unshared`: that bound method held its builder in a reference cycle,
+    kept with the document's built values until the next collection (none during a scan)."""
+
+    build = _Builder._unshared
 
 
 def read_documents(file: str, data: bytes) -> tuple[str, list[YamlDocument], list[Problem]]:

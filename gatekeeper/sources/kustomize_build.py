@@ -413,8 +413,11 @@ class _Builder:
             _refuse_helm(obj)
             generated = kustomize_generators.generate(obj, directory, self.tree)
         except kustomize_generators.MissingInput as missing:
-            rejected = MissingFile(f"loading KV pairs: {missing.sources}: ", missing.file)
-            raise rejected.on_the_way(obj) from None
+            # Raised as made, never held by a name of this frame: its traceback holds the
+            # frame, and a cycle through them kept every caller's locals (the scan's findings)
+            # to the next collection.
+            words = f"loading KV pairs: {missing.sources}: "
+            raise MissingFile(words, missing.file).on_the_way(obj) from None
         except Rejected as error:
             raise error.on_the_way(obj) from None
         later = sorted(_AFTER_GENERATORS.intersection(obj))
