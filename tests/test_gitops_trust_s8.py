@@ -688,6 +688,11 @@ def test_an_external_artifact_of_whole_folders_is_built_from_the_repository() ->
     }
     found = scan_tree(tree, "clusters/app.yaml")
     assert [f[:3] for f in found] == [("K8S-PSS-PRIVILEGED", "clusters/app.yaml", 9)]
+    # a folder the repository lacks is not in the artifact: said with the artifact (a path
+    # of the GitRepository it is not; the benchmark corpus holds such copies of the example)
+    del tree["apps/staging/kustomization.yaml"]
+    found = scan_tree(tree, "clusters/app.yaml")
+    assert [f[:3] for f in found] == [("GK-LOCAL-NOT-EXPANDED", "clusters/app.yaml", 8)]
 
 
 def test_a_change_to_a_folder_an_external_artifact_copies_rebuilds_its_deployer(

@@ -258,10 +258,16 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         where = ("spec", "chart", "spec", "sourceRef")
     namespace = document.namespace or BOOTSTRAP_SOURCE
     if document.kind == "Kustomization" and _mapping(ref).get("kind") == "ExternalArtifact":
-        remapped = _remapped(_mapping(ref), namespace, context, repo_urls)
-        for source, prefix in remapped:  # judged as the folders of this repository it copies
-            path = posixpath.join(prefix, str(spec.get("path") or ".").strip().lstrip("/"))
-            moved = {**spec, "path": posixpath.normpath(path)}
+        written = str(spec.get("path") or ".").strip().lstrip("/")
+        remapped = [
+            (source, posixpath.normpath(posixpath.join(prefix, written)))
+            for source, prefix in _remapped(_mapping(ref), namespace, context, repo_urls)
+        ]
+        # A folder the repository lacks is not in the artifact either (Flux fails on it):
+        # said with the artifact (_unexpanded_source), not as a path of the GitRepository.
+        remapped = [(source, path) for source, path in remapped if context.tree.list_dir(path)]
+        for source, path in remapped:  # judged as the folders of this repository it copies
+            moved = {**spec, "path": path}
             at_revision = _expand_at(file, document, moved, {}, source, where, context)
             loaded.documents.extend(at_revision.documents)
             loaded.problems.extend(p for p in at_revision.problems if p not in loaded.problems)
