@@ -95,7 +95,8 @@ def prepare(tree: Tree, files: Iterable[tuple[str, bytes]]) -> None:
 def _looked_up(obj: Any) -> set[str]:
     """The kinds of objects a Flux deployer will look up by name (see expand): its
     GitRepository (the bootstrap one too, for the revision it checks out), a chartRef's
-    HelmChart, and the ConfigMaps and Secrets of valuesFrom and postBuild.substituteFrom."""
+    HelmChart, an ExternalArtifact's ArtifactGenerators, and the ConfigMaps and Secrets of
+    valuesFrom and postBuild.substituteFrom."""
     if not is_flux_deployer(obj):
         return set()
     spec = _mapping(obj.get("spec"))
@@ -109,7 +110,10 @@ def _looked_up(obj: Any) -> set[str]:
         if not ref and _mapping(spec.get("chartRef")).get("kind") == "HelmChart":
             kinds.add("HelmChart")  # its GitRepository is known only once it is found
             ref = {"kind": "GitRepository"}
-    if isinstance(ref, dict) and ref.get("kind") == "GitRepository":
+    artifact = {_mapping(ref).get("kind"), _mapping(spec.get("chartRef")).get("kind")}
+    if "ExternalArtifact" in artifact:
+        kinds |= {"ArtifactGenerator", "GitRepository"}  # its generators and their sources
+    if isinstance(ref, dict) and ref.get("kind") in ("GitRepository", "ExternalArtifact"):
         kinds.add("GitRepository")
         for entry in named if isinstance(named, list) else []:
             if _mapping(entry).get("kind") in ("ConfigMap", "Secret"):
