@@ -5,11 +5,10 @@ Config exempting namespaces, a DRA claim with `adminAccess: true`. Each passed g
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import Run
+from tests.conftest import Run, git_in
 
 EXCEPTION = """\
 apiVersion: kyverno.io/v2
@@ -36,28 +35,19 @@ spec:
 """
 
 
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.email=a@b", "-c", "user.name=a", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_a_pull_request_adding_an_exception_or_an_admin_claim_is_blocked(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
     (tmp_path / "README.md").write_text("app\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "base")
-    _git(tmp_path, "branch", "base")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
     (tmp_path / "policy").mkdir()
     (tmp_path / "policy" / "exception.yaml").write_text(EXCEPTION)
     (tmp_path / "policy" / "gpu.yaml").write_text(CLAIM)
-    _git(tmp_path, "add", "-A")
-    _git(tmp_path, "commit", "-qm", "debug access")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "debug access")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     found = sorted(
         (f["policy_id"], f["file"], f["line"], f["status"])

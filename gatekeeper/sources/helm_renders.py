@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +99,8 @@ def unchanged(folder: str) -> bool:
             except OSError:
                 continue
             relative = os.path.relpath(path, folder)
-            if _VALUES_FILE.fullmatch(relative):
+            # A regular file only: a link is not followed (it may point outside the checkout).
+            if _VALUES_FILE.fullmatch(relative) and stat.S_ISREG(info.st_mode):
                 seen = [info.st_size, info.st_mtime_ns]
                 last = before.get(relative)
                 if last is not None and last[:2] == seen:
