@@ -65,6 +65,18 @@ def test_a_manifest_ci_applies_under_another_name_is_judged(
     assert run.returncode == 1
 
 
+def test_a_file_a_loop_hands_kubectl_that_holds_no_objects_is_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`for f in deploy/*` also hands kubectl deploy/README.md, which holds no object (kubectl
+    fails on it): not judged as a manifest (no parse errors of prose); deploy/app.tpl is."""
+    _repository(tmp_path, 'for f in deploy/*; do kubectl apply -f "$f"; done', {})
+    (tmp_path / "deploy" / "README.md").write_text("# Deploy\n\n- step: one: two\n")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert {f["file"] for f in found if f["file"].startswith("deploy/")} == {"deploy/app.tpl"}
+
+
 @pytest.mark.parametrize(
     "script",
     [

@@ -61,10 +61,25 @@ def _applications(tree: Tree) -> frozenset[tuple[str, str]]:
             return _FOUND[tree]
     from gatekeeper.sources import kubernetes
 
-    found = frozenset(pair for pair in _applied(tree) if not kubernetes.detect(pair[0]))
+    found = frozenset(
+        pair
+        for pair in _applied(tree)
+        if not kubernetes.detect(pair[0]) and _may_hold_objects(tree, pair[0])
+    )
     with contextlib.suppress(TypeError):
         _FOUND[tree] = found
     return found
+
+
+def _may_hold_objects(tree: Tree, path: str) -> bool:
+    """Could the file spell `apiVersion` and `kind`? One that cannot applies nothing (kubectl
+    fails on it): a README a `for f in deploy/*` loop also hands kubectl is no manifest."""
+    from gatekeeper.sources import kubernetes
+
+    try:
+        return kubernetes.looks_like_objects(tree.read(path))
+    except OSError:
+        return False
 
 
 def _applied(tree: Tree) -> Iterator[tuple[str, str]]:
