@@ -1,5 +1,5 @@
 import sys
 
-from gatekeeper.main import main
+from gatekeeper.main import program
 
-sys.exit(main())
+sys.exit(program())

@@ -335,15 +335,23 @@ _SUBCOMMANDS = (
 )
 
 
-# True when main() runs as the program (no argv given): the process ends after the command,
-# so what its scans keep need not be traversed by the garbage collector again (see
-# scanner.collector_paused). Callers of main(argv) in a longer process keep the collection.
+# True when gatekeeper runs as the program (`gatekeeper`, `python -m gatekeeper`: see
+# program()): the process ends after the command, so what its scans keep need not be
+# traversed by the garbage collector again (see scanner.collector_paused). A caller of
+# main() in a longer process (a test, the Python API) keeps the collection: main() with no
+# argv set it before, and one such call left every later scan of a test run collecting
+# the whole heap first.
 PROGRAM_RUN = False
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def program() -> int:
+    """The console entry point (and `python -m gatekeeper`): main() as the program."""
     global PROGRAM_RUN
-    PROGRAM_RUN = PROGRAM_RUN or argv is None
+    PROGRAM_RUN = True
+    return main()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # Only the parser of the subcommand named first (options before it, such as --help or
     # --version, need them all).

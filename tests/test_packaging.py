@@ -108,7 +108,7 @@ def test_wheel_metadata(wheel: tuple[Path, str]) -> None:
     assert "License-Expression: Apache-2.0\n" in text
     assert "Requires-Python: >=3.11\n" in text
     (entry,) = [name for name in archive.namelist() if name.endswith("entry_points.txt")]
-    assert "gatekeeper = gatekeeper.main:main" in archive.read(entry).decode()
+    assert "gatekeeper = gatekeeper.main:program" in archive.read(entry).decode()
 
 
 def _imports(root: Path) -> dict[str, str]:
