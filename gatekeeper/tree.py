@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import errno
+import fnmatch
 import os
 import posixpath
 import stat
@@ -118,6 +119,31 @@ def _folder(folder: str, folders: dict[str, str]) -> str:
             real = os.path.join(_folder(parent, folders), name)
         folders[folder] = real
     return real
+
+
+def glob(tree: Tree, pattern: str, *, dot_files: bool = True, limit: int = 0) -> list[str]:
+    """Files of `tree` a pattern with `*`, `?` or `[...]` matches segment by segment (a `*`
+    stays in its folder), as Go's filepath.Glob does; `dot_files=False` as sh does (a
+    wildcard matches no leading dot unless the pattern's own segment starts with one). At most
+    `limit` files when it is not 0."""
+    parts = pattern.split("/")
+    fixed = next((at for at, part in enumerate(parts) if any(c in part for c in "*?[")), None)
+    if fixed is None:
+        return [pattern] if tree.exists(pattern) else []
+    found = []
+    for file in tree.list_dir("/".join(parts[:fixed]) or "."):
+        names = file.split("/")
+        if len(names) != len(parts) or not all(map(fnmatch.fnmatchcase, names, parts)):
+            continue
+        if not dot_files and any(
+            name.startswith(".") and not part.startswith(".")
+            for name, part in zip(names, parts, strict=True)
+        ):
+            continue
+        found.append(file)
+        if len(found) == limit:
+            break
+    return found
 
 
 def walk_files(directory: Path, root: Path, skip: frozenset[str] = frozenset()) -> Iterator[Path]:

@@ -62,6 +62,14 @@ def _objects(tree: Tree, kind: str, name: str) -> list[tuple[str, Manifest]]:
     return by_kind[kind].get(name, [])
 
 
+def _every(tree: Tree, kind: str) -> Iterator[tuple[str, Manifest]]:
+    """(file, object) of every object of a kind in the repository, whatever its name (the
+    index _objects builds)."""
+    _objects(tree, kind, "")
+    for entries in _INDEX[tree][kind].values():
+        yield from entries
+
+
 def prepare(tree: Tree, files: Iterable[tuple[str, bytes]]) -> None:
     """Build the indexes that the Flux deployers among `files` will look up, and the
     repository's `.sourceignore` rules that every document's inventory entry asks about,
@@ -544,17 +552,15 @@ def _namespace(obj: dict[str, Any]) -> str:
 def _generators(tree: Tree, artifact: str, namespace: str) -> list[tuple[str, Manifest]]:
     """(file:line, ArtifactGenerator) of each generator in `namespace` that makes the
     artifact named `artifact`."""
-    _objects(tree, "ArtifactGenerator", "")
     found = []
-    for entries in _INDEX[tree]["ArtifactGenerator"].values():
-        for file, entry in entries:
-            written = _mapping(entry.obj.get("metadata")).get("namespace")
-            if written and str(written) != namespace:  # (none written: the one it lands in)
-                continue
-            artifacts = _mapping(entry.obj.get("spec")).get("artifacts")
-            names = [_mapping(a).get("name") for a in artifacts or [] if isinstance(a, dict)]
-            if artifact in names:
-                found.append((f"{file}:{entry.locator.locate(()).line}", entry))
+    for file, entry in _every(tree, "ArtifactGenerator"):
+        written = _mapping(entry.obj.get("metadata")).get("namespace")
+        if written and str(written) != namespace:  # (none written: the one it lands in)
+            continue
+        artifacts = _mapping(entry.obj.get("spec")).get("artifacts")
+        names = [_mapping(a).get("name") for a in artifacts or [] if isinstance(a, dict)]
+        if artifact in names:
+            found.append((f"{file}:{entry.locator.locate(()).line}", entry))
     return found
 
 
@@ -581,18 +587,16 @@ def kustomization_paths(context: LoadContext) -> list[str]:
     from gatekeeper.sources.gitops import NAME as GITOPS
 
     repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
-    _objects(context.tree, "Kustomization", "")
     found: set[str] = set()
-    for entries in _INDEX[context.tree]["Kustomization"].values():
-        for _, entry in entries:
-            spec = _mapping(entry.obj.get("spec"))
-            if not is_flux_deployer(entry.obj):
-                continue
-            if _local_ref(spec.get("sourceRef"), context.tree, repo_urls) is None:
-                continue
-            path = _normal_path(spec.get("path"))
-            if path is not None:
-                found.add(path)
+    for _, entry in _every(context.tree, "Kustomization"):
+        spec = _mapping(entry.obj.get("spec"))
+        if not is_flux_deployer(entry.obj):
+            continue
+        if _local_ref(spec.get("sourceRef"), context.tree, repo_urls) is None:
+            continue
+        path = _normal_path(spec.get("path"))
+        if path is not None:
+            found.add(path)
     return sorted(found)
 
 

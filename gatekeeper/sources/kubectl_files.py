@@ -14,16 +14,13 @@ scanner.scan_one judges each such file as a Kubernetes manifest.
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
 import re
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from gatekeeper import shell_dirs
+from gatekeeper import ownership, shell_dirs
 from gatekeeper.sources import LoadContext
-from gatekeeper.tree import Tree, inside
+from gatekeeper.tree import Tree, glob, inside
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
 _APPLIERS = frozenset({"apply", "create", "replace"})
@@ -39,9 +36,6 @@ _SHORT_F = re.compile(r"-R?f")
 _ATTACHED_F = re.compile(r"-R?f([^=].*)")
 _LOOP_VARIABLE = re.compile(r"""^["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?$""")
 
-_FOUND: weakref.WeakKeyDictionary[Any, frozenset[tuple[str, str]]] = weakref.WeakKeyDictionary()
-
-
 def applied_otherwise(tree: Tree) -> frozenset[str]:
     """The files of the tree CI gives kubectl/oc apply, create or replace whose names no
     adapter reads as manifests (anything but `.yaml`, `.yml`, `.json`)."""
@@ -56,19 +50,20 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 
 def _applications(tree: Tree) -> frozenset[tuple[str, str]]:
     """(file applied otherwise, CI file or script that applies it), found once per tree."""
-    with contextlib.suppress(TypeError):  # a tree that cannot be weakly referenced
-        if tree in _FOUND:
-            return _FOUND[tree]
+    found: frozenset[tuple[str, str]] = ownership.of(tree).remember(
+        "CI files applied otherwise", "", _found
+    )
+    return found
+
+
+def _found(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
     from gatekeeper.sources import kubernetes
 
-    found = frozenset(
+    return frozenset(
         pair
         for pair in _applied(tree)
         if not kubernetes.detect(pair[0]) and _may_hold_objects(tree, pair[0])
     )
-    with contextlib.suppress(TypeError):
-        _FOUND[tree] = found
-    return found
 
 
 def _may_hold_objects(tree: Tree, path: str) -> bool:
@@ -200,13 +195,4 @@ def _files(tree: Tree, here: str | None, given: str) -> Iterator[str]:
         if tree.exists(path) and not any(f.startswith(below) for f in tree.list_dir(path)):
             yield path
         return
-    parts = path.split("/")
-    fixed = next(at for at, part in enumerate(parts) if _GLOB.search(part))
-    folder = "/".join(parts[:fixed]) or "."
-    hidden = parts[-1].startswith(".")  # sh's `*` matches no leading dot
-    for candidate in tree.list_dir(folder):
-        segments = candidate.split("/")
-        if len(segments) != len(parts) or (segments[-1].startswith(".") and not hidden):
-            continue
-        if all(fnmatch.fnmatchcase(one, part) for one, part in zip(segments, parts, strict=True)):
-            yield candidate
+    yield from glob(tree, path, dot_files=False)

@@ -23,7 +23,6 @@ Python, Go, .NET or Java are not read.
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.names import is_pulumi_program
-from gatekeeper.tree import Tree, inside
+from gatekeeper.tree import Tree, glob, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "pulumi"
@@ -435,17 +434,7 @@ def _files(path: str, properties: dict[str, Any], tree: Tree) -> Iterator[tuple[
 
 def _glob(tree: Tree, pattern: str) -> list[str]:
     """Files matching `pattern` as Go's filepath.Glob matches (a `*` stays in its folder)."""
-    parts = pattern.split("/")
-    fixed = next(i for i, part in enumerate(parts) if any(c in part for c in "*?["))
-    base = "/".join(parts[:fixed]) or "."
-    found = []
-    for file in tree.list_dir(base):
-        names = file.split("/")
-        if len(names) == len(parts) and all(map(fnmatch.fnmatchcase, names, parts)):
-            found.append(file)
-            if len(found) == _MAX_GLOB:
-                break
-    return found
+    return glob(tree, pattern, limit=_MAX_GLOB)
 
 
 def _chart(
