@@ -143,7 +143,7 @@ def _set_files(command: dict[str, Any]) -> list[str]:
         name, _, value = str(flag).partition("=")
         if name == "--set-file":
             for pair in _pairs(value):
-                path = _in(folder, pair.partition("=")[2].replace("\\,", ","))
+                path = _set_file(folder, pair.partition("=")[2])
                 if path:
                     found.append(path)
     return found
@@ -236,13 +236,18 @@ def _set_values(flag: str, value: str, folder: Any, tree: Any) -> Iterator[tuple
         if flag != "--set-file":
             yield key, helm_set.typed(text, flag == "--set-string")
             continue
-        path = _in(folder, text.replace("\\,", ","))
+        path = _set_file(folder, text)
         try:
             data = tree.read(path) if path else None
         except OSError:
             data = None
         if data is not None:
             yield key, data.decode("utf-8", "replace")
+
+
+def _set_file(folder: Any, written: str) -> str | None:
+    """The repository path of a `--set-file name=path` value (a `\\,` is a comma in it)."""
+    return _in(folder, written.replace("\\,", ","))
 
 
 def _json_pairs(value: str) -> Iterator[tuple[str, Any]]:
