@@ -34,7 +34,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekeeper import shell, shell_dirs, shell_names
+from gatekeeper import ownership, shell, shell_dirs, shell_names
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
@@ -503,8 +503,14 @@ def ci_documents(tree: Tree, words: tuple[bytes, ...]) -> list[Document]:
         except OSError:
             continue
         if any(word in data for word in words):
-            documents += load(name, data, LoadContext(tree=tree)).documents
+            documents += ownership.of(tree).remember("ci-pipeline", name, _pipeline)
     return documents
+
+
+def _pipeline(tree: Tree, name: str) -> list[Document]:
+    """A CI format's pipeline loaded with its commands, once per tree: kubectl_files and
+    _rendered_inputs both ask for it in a `scan --base` (a load renders its Helm commands)."""
+    return load(name, tree.read(name), LoadContext(tree=tree)).documents
 
 
 _CALLERS: weakref.WeakKeyDictionary[Any, dict[str, Values]] = weakref.WeakKeyDictionary()
