@@ -218,13 +218,18 @@ def _key(
         digest.update(b"\0" + text)
     for relative, content in files:
         name = relative.encode("utf-8", "surrogateescape")
-        head = b"\0%d\0%s\0%d\0" % (len(name), name, len(content))
+        # Each file's bytes hashed once, their digest taken by both (6.6 MB of
+        # kube-prometheus-stack and its sibling charts: a pass each was 3.5 ms).
+        head = b"\0%d\0%s\0%d\0%s" % (
+            len(name),
+            name,
+            len(content),
+            hashlib.sha256(content).digest(),
+        )
         by_bytes.update(head)
-        by_bytes.update(content)
         form = values_form(content) if _VALUES_FILE.fullmatch(relative) else None
         if form is None:
             by_events.update(head)
-            by_events.update(content)
         else:
             by_events.update(b"\0%d\0%s\0events\0%s" % (len(name), name, form))
     return (by_events.hexdigest(), by_bytes.hexdigest()), files, text
