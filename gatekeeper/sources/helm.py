@@ -543,7 +543,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         prefix="gatekeeper-helm-", dir=programs.scratch_parent()
     ) as tmp:
         root = FsPath(tmp, "chart")
-        files = _copy_chart(tree, chart_dir, path, data, root)
+        taken: dict[str, bytes] = {}  # each file of the tree copied, by its path in the tree
+        files = _copy_chart(tree, chart_dir, path, data, root, taken)
         copied = [name for name, _ in files]  # paths in the copy
         loaded.problems.extend(_lfs_pointers(files, chart_dir))
         for dependency in dependencies:
@@ -553,7 +554,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 and not (root / "charts" / dependency.name).exists()  # twice, with aliases
             ):
                 local = _copy_chart(
-                    tree, dependency.local, "", b"", root / "charts" / dependency.name
+                    tree, dependency.local, "", b"", root / "charts" / dependency.name, taken
                 )
                 # Named as in the copy (charts/<name>/...): a place in one is found in the
                 # dependency's folder (repo_path), not in this chart's.
@@ -642,7 +643,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             if template is None:
                 archive = archives[file] = _archive_of(tree, file, chart_dir)
                 template = templates[file] = (
-                    TemplateSource(tree, file)
+                    TemplateSource(tree, file, taken.get(file))
                     if archive is None
                     else DefinedSource(helm_packaged.member_text(tree, archive, file, chart_dir))
                 )
@@ -1022,10 +1023,16 @@ _NUMBER = re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
 
 
 def _copy_chart(
-    tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath
+    tree: Tree,
+    chart_dir: str,
+    path: str,
+    data: bytes,
+    root: FsPath,
+    read: dict[str, bytes] | None = None,
 ) -> list[tuple[str, bytes]]:
     """Write the chart for Helm; returns each file written (its path in the chart, its
-    content): the templates tell named templates and what they ask the cluster."""
+    content): the templates tell named templates and what they ask the cluster. Each file
+    read, by its path in the tree, is put in `read` when given."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
     made = {""}  # folders of the copy made so far (each made once, not once per file)
@@ -1042,6 +1049,8 @@ def _copy_chart(
         with open(os.path.join(root, relative), "wb") as handle:
             handle.write(content)
         written.append((relative, content))
+        if read is not None:
+            read[name] = content
     if data:
         (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
     return written
@@ -1573,9 +1582,10 @@ class TemplateSource:
     policy needs the inventory; a run without one parses only what findings point into).
     """
 
-    def __init__(self, tree: Tree, file: str) -> None:
+    def __init__(self, tree: Tree, file: str, content: bytes | None = None) -> None:
+        """`content`: the file's bytes when read already (copied for Helm: render_chart)."""
         try:
-            self.text = decode(tree.read(file))
+            self.text = decode(tree.read(file) if content is None else content)
         except (OSError, UnicodeDecodeError):
             self.text = ""  # a packaged (.tgz) subchart: no file to point into
         self._parsed: Template | None = None
