@@ -45,7 +45,7 @@ def keeping(monkeypatch: pytest.MonkeyPatch, own_cache: Path) -> Path:
 
 
 def _kept(cache: Path) -> list[Path]:
-    return [p for p in (cache / "helm-renders-v1").glob("*/*") if not p.name.startswith(".")]
+    return [p for p in (cache / helm_renders._NAME).glob("*/*") if not p.name.startswith(".")]
 
 
 def test_a_kept_rendering_answers_the_same_request_and_only_it(
@@ -63,7 +63,7 @@ def test_a_kept_rendering_answers_the_same_request_and_only_it(
     assert found is not None
     key = found[0][0]
     marked = first._replace(dependencies=("kept",))
-    Entries("helm-renders-v1").put_bytes(key, helm_renders._encoded(marked))
+    Entries(helm_renders._NAME).put_bytes(key, helm_renders._encoded(marked))
     assert helm_renders.render(root, JOBS, limit) == marked
     # Other jobs, other limits, another file of the chart: rendered by Helm again.
     assert helm_renders.render(root, JOBS[:1], limit).dependencies == ()
@@ -88,7 +88,7 @@ def test_a_values_file_edited_only_in_its_comments_renders_nothing_again(
     found = helm_renders._key(root, JOBS, limit)
     assert found is not None
     marked = first._replace(dependencies=("kept",))
-    Entries("helm-renders-v1").put_bytes(found[0][0], helm_renders._encoded(marked))
+    Entries(helm_renders._NAME).put_bytes(found[0][0], helm_renders._encoded(marked))
     (folder / "values.yaml").write_text("# edited\ntag:   '1'  # the tag\nnote: |\n  text\n# end\n")
     assert helm_renders.render(root, JOBS, limit) == marked
     for edited in ("tag: '2'\nnote: |\n  text\n", "tag: '1'\nnote: |\n  text\n  # end\n"):
@@ -105,8 +105,8 @@ def test_a_chart_helm_cannot_load_is_kept_under_its_bytes(tmp_path: Path, keepin
     found = helm_renders._key(root, JOBS, limit)
     assert found is not None
     (by_events, by_bytes) = found[0]
-    assert Entries("helm-renders-v1").get_bytes(by_events) is None
-    assert Entries("helm-renders-v1").get_bytes(by_bytes) is not None
+    assert Entries(helm_renders._NAME).get_bytes(by_events) is None
+    assert Entries(helm_renders._NAME).get_bytes(by_bytes) is not None
 
 
 @pytest.mark.parametrize(
@@ -225,3 +225,24 @@ def test_the_renderer_is_started_ahead_only_for_a_chart_changed_since_the_last_h
         assert helm_engine._Worker.current is not None
     finally:
         helm_engine._stop_worker()
+
+
+def test_a_kept_answer_reads_back_exactly_and_a_damaged_one_is_a_miss() -> None:
+    """The texts kept after a JSON head come back as Helm gave them (any character, a lone
+    surrogate as JSON had kept it); lengths that do not add up are no answer."""
+    result = helm_engine.ChartResult(
+        "",
+        ("sub",),
+        (
+            helm_engine.Rendering({"web/a.yaml": 'a: "x"\n# é ✓ \ud800\n', "web/b.yaml": ""}, ""),
+            helm_engine.Rendering(None, "helm: failed"),
+            helm_engine.Rendering({}, ""),
+        ),
+    )
+    payload = helm_renders._encoded(result)
+    assert helm_renders._decoded(payload) == result
+    head, _, texts = payload.partition(b"\n")
+    assert helm_renders._decoded(payload + b"x") is None
+    assert helm_renders._decoded(payload[:-1]) is None
+    assert helm_renders._decoded(head) is None
+    assert helm_renders._decoded(b"[]\n" + texts) is None

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,51 @@ def test_a_hook_judges_with_the_policy_file_as_it_is_now(tmp_path: Path) -> None
     assert run_cli(*args, cwd=tmp_path).returncode == 1  # from the cache
     (policies / "p.yaml").write_text(PRIVILEGED_POLICY.replace("high", "low"))
     assert run_cli(*args, cwd=tmp_path).returncode == 0  # low does not block
+
+
+def _settled() -> None:
+    """Past the time a file's stat is not trusted for (policycache._SETTLED_NS)."""
+    time.sleep(policycache._SETTLED_NS / 1e9 + 0.1)
+
+
+def test_settled_files_are_known_by_their_stat_and_any_change_is_seen(
+    tmp_path: Path, own_cache: Path
+) -> None:
+    """A file whose stat says it is as it was is not read again: a planted answer told apart
+    from its content proves it. Rewritten to the same size with its old modification time
+    put back, its change time still tells: it is read again."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    policy = policies / "p.yaml"
+    policy.write_text(PRIVILEGED_POLICY)
+    written = policy.stat()
+    _settled()
+    assert [p.severity for p in policycache.load([policies], [])] == ["high"]
+    (stats,) = [p for p in (own_cache / "policy-bundle-stats-v1").rglob("*") if p.is_file()]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "p.yaml").write_text(PRIVILEGED_POLICY.replace("high", "low"))
+    policycache.load([other], [])
+    planted = policycache._key([other])
+    assert planted is not None
+    Entries("policy-bundle-stats-v1").put_bytes(stats.parent.name + stats.name, planted.encode())
+    assert [p.severity for p in policycache.load([policies], [])] == ["low"]  # by its stat
+    same_size = PRIVILEGED_POLICY.replace("severity: high", "severity: info")
+    policy.write_text(same_size)
+    os.utime(policy, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert (policy.stat().st_size, policy.stat().st_mtime_ns) == (
+        written.st_size,
+        written.st_mtime_ns,
+    )
+    assert [p.severity for p in policycache.load([policies], [])] == ["info"]  # just written
+    _settled()
+    assert [p.severity for p in policycache.load([policies], [])] == ["info"]  # settled
+
+
+def test_a_file_changed_just_now_is_not_known_by_its_stat(tmp_path: Path, own_cache: Path) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "p.yaml").write_text(PRIVILEGED_POLICY)
+    policycache.load([policies], [])
+    kept = own_cache / "policy-bundle-stats-v1"
+    assert not [p for p in kept.rglob("*") if p.is_file()]

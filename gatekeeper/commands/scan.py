@@ -12,6 +12,7 @@ from gatekeeper.contents import Contents
 from gatekeeper.decide import EXIT_PASS, Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
+from gatekeeper.main import resume_collector
 from gatekeeper.report import Report, renderer
 
 STDIN_DEFAULT_NAME = "stdin.yaml"  # a Kubernetes YAML stream unless --stdin-filename says
@@ -19,6 +20,7 @@ STDIN_DEFAULT_NAME = "stdin.yaml"  # a Kubernetes YAML stream unless --stdin-fil
 
 def run(args: argparse.Namespace) -> int:
     if args.base:
+        resume_collector()
         return run_change(args)
     if args.head:
         raise UsageError("--head needs --base")
@@ -41,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         disable=args.disable,
         repository_scope=not args.hook,
     )
+    resume_collector()  # the start-up is over: imports, the policies (main.program)
     note = None if args.quiet or args.hook else context.root_note(run_context.root, args.root)
     if note:
         print(note, file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import os
 import posixpath
 import re
@@ -41,6 +42,7 @@ from gatekeeper.sources import (
     helm_clock,
     helm_definitions,
     helm_engine,
+    helm_facts,
     helm_kube_tests,
     helm_lookup,
     helm_packaged,
@@ -541,7 +543,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         prefix="gatekeeper-helm-", dir=programs.scratch_parent()
     ) as tmp:
         root = FsPath(tmp, "chart")
-        files = _copy_chart(tree, chart_dir, path, data, root)
+        taken: dict[str, bytes] = {}  # each file of the tree copied, by its path in the tree
+        files = _copy_chart(tree, chart_dir, path, data, root, taken)
         copied = [name for name, _ in files]  # paths in the copy
         loaded.problems.extend(_lfs_pointers(files, chart_dir))
         for dependency in dependencies:
@@ -551,15 +554,17 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 and not (root / "charts" / dependency.name).exists()  # twice, with aliases
             ):
                 local = _copy_chart(
-                    tree, dependency.local, "", b"", root / "charts" / dependency.name
+                    tree, dependency.local, "", b"", root / "charts" / dependency.name, taken
                 )
                 # Named as in the copy (charts/<name>/...): a place in one is found in the
                 # dependency's folder (repo_path), not in this chart's.
                 files += [(f"charts/{dependency.name}/{name}", text) for name, text in local]
                 copied += [f"charts/{dependency.name}/{name}" for name, _ in local]
         # What every template asks the cluster, local `file://` dependencies' too.
+        # (a hook keeps what the files say between runs: helm_facts)
+        facts = helm_facts.Facts(files) if helm_renders.keeping() else None
         renderings = with_cluster_apis(
-            wanted, files, shared, str(meta.obj.get("kubeVersion") or "")
+            wanted, files, shared, str(meta.obj.get("kubeVersion") or ""), facts
         )
         renderings += _upgrade_renderings(renderings, files)
         named = defines(
@@ -574,7 +579,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         folders = {d.name: d.local or d.vendored for d in dependencies}
         bodies = ObjectDefines(chart_dir, files, folders)
         loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
-        loaded.problems.extend(helm_clock.problems(files, chart_dir, folders))
+        loaded.problems.extend(helm_clock.problems(files, chart_dir, folders, facts))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
         result = _render(helm, root, jobs, limit)
@@ -599,7 +604,8 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             own or [_render_problem(result.load_error, chart_dir, path, subcharts)]
         )
         return loaded
-    needed = _needed(dependencies, result.dependencies, chart_dir, tree, user)
+    read = _values_reader(tree)  # (the chart's values.yaml: for _needed, then its places)
+    needed = _needed(dependencies, result.dependencies, chart_dir, read, user)
     missing = _missing_dependencies(result.dependencies, needed, chart_dir)
     absent = [d.key for d in needed if d.name not in result.dependencies]
     absent = [key for key in absent if key not in result.dependencies]
@@ -637,7 +643,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
             if template is None:
                 archive = archives[file] = _archive_of(tree, file, chart_dir)
                 template = templates[file] = (
-                    TemplateSource(tree, file)
+                    TemplateSource(tree, file, taken.get(file))
                     if archive is None
                     else DefinedSource(helm_packaged.member_text(tree, archive, file, chart_dir))
                 )
@@ -647,7 +653,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
                 _add_copies(first[1], variant, loaded)
                 continue
             where = _values_sources(
-                name, chart_dir, user[index][1], tree, defaults, loaded, subcharts
+                name, chart_dir, user[index][1], tree, defaults, loaded, subcharts, read
             )
             added = _add_documents(
                 file, text, template, where, release, loaded, named, variant, bodies
@@ -780,7 +786,11 @@ def _job(release: Release, values: dict[str, Any], shared: list[str]) -> dict[st
 
 
 def with_cluster_apis(
-    wanted: list[Release], files: list[tuple[str, bytes]], shared: list[str], refusing: str = ""
+    wanted: list[Release],
+    files: list[tuple[str, bytes]],
+    shared: list[str],
+    refusing: str = "",
+    facts: helm_facts.Facts | None = None,
 ) -> list[tuple[int, Release]]:
     """`wanted` as a cluster renders them (with the index of each in `wanted`), and each also
     as rendered on the clusters the templates among the chart's `files` tell apart: one that
@@ -796,8 +806,14 @@ def with_cluster_apis(
     the removed one is. A branch taken only where cert-manager is installed, or only below
     (or above) the Kubernetes version Helm assumes, deploys on such a cluster: it is judged
     too. Kubernetes' own groups stay as served by the release's Kubernetes (an old cluster's
-    branch would only bring API versions that cluster still serves, reported as removed)."""
-    tested, versions = _cluster_tests(files)
+    branch would only bring API versions that cluster still serves, reported as removed).
+    What the files test is kept between hook runs in `facts` (helm_facts)."""
+    if facts is None:
+        tested, versions = _cluster_tests(files)
+    else:
+        kept = facts.kept("cluster-tests", lambda: list(_cluster_tests(files)), _two_lists)
+        tested, versions = kept
+
     versions = [v for v in versions if not refusing or allows(refusing, v)]
     custom = [v for v in tested if _group(v) not in _KUBERNETES_GROUPS]
     served = [v for v in tested if v.count("/") == 2 and v.rsplit("/", 1)[0] in _SERVED]
@@ -815,6 +831,11 @@ def with_cluster_apis(
                 if assumed or kube:
                     variants.append((index, release._replace(assumed=assumed, assumed_kube=kube)))
     return [*out, *variants]
+
+
+def _two_lists(value: Any) -> bool:
+    """What _cluster_tests gives, as JSON keeps it: two lists of strings."""
+    return isinstance(value, list) and len(value) == 2 and all(map(helm_facts.strings, value))
 
 
 def _group(version: str) -> str:
@@ -1002,10 +1023,16 @@ _NUMBER = re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
 
 
 def _copy_chart(
-    tree: Tree, chart_dir: str, path: str, data: bytes, root: FsPath
+    tree: Tree,
+    chart_dir: str,
+    path: str,
+    data: bytes,
+    root: FsPath,
+    read: dict[str, bytes] | None = None,
 ) -> list[tuple[str, bytes]]:
     """Write the chart for Helm; returns each file written (its path in the chart, its
-    content): the templates tell named templates and what they ask the cluster."""
+    content): the templates tell named templates and what they ask the cluster. Each file
+    read, by its path in the tree, is put in `read` when given."""
     prefix = f"{chart_dir}/" if chart_dir else ""
     root.mkdir(parents=True)
     made = {""}  # folders of the copy made so far (each made once, not once per file)
@@ -1022,6 +1049,8 @@ def _copy_chart(
         with open(os.path.join(root, relative), "wb") as handle:
             handle.write(content)
         written.append((relative, content))
+        if read is not None:
+            read[name] = content
     if data:
         (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
     return written
@@ -1214,14 +1243,14 @@ def _needed(
     dependencies: list[Dependency],
     present: tuple[str, ...],
     chart_dir: str,
-    tree: Tree,
+    read: Callable[[str, Loaded], YamlDocument | None],
     user: list[tuple[dict[str, Any], list[tuple[str, NodeLocator]]]],
 ) -> list[Dependency]:
     """The dependencies Helm loads in some rendering (see enabled; the chart's values.yaml
-    is read only when one of them is absent)."""
+    is read only when one of them is absent, by `read`: _values_reader)."""
     if all(d.name in present or d.key in present for d in dependencies):
         return dependencies
-    written = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+    written = read(posixpath.join(chart_dir, "values.yaml"), Loaded())
     chart_values = written.obj if written is not None and isinstance(written.obj, dict) else {}
     needed = [
         dependency
@@ -1430,6 +1459,24 @@ def repo_path(rendered_name: str, chart_dir: str, subcharts: dict[str, str] | No
     return posixpath.join(chart_dir, rest) if chart_dir else rest
 
 
+def _values_reader(tree: Tree) -> Callable[[str, Loaded], YamlDocument | None]:
+    """_read_values of `tree`, each file parsed once (its problems said to every caller): a
+    chart's values.yaml is read for the dependencies it enables and for the places of its
+    values (kube-prometheus-stack's 208 KB: 5 ms each time). What it gives is read, never
+    changed (merge makes new maps)."""
+    seen: dict[str, tuple[YamlDocument | None, list[Problem]]] = {}
+
+    def read(file: str, loaded: Loaded) -> YamlDocument | None:
+        if file not in seen:
+            found = Loaded()
+            seen[file] = (_read_values(tree, file, found), found.problems)
+        document, problems = seen[file]
+        loaded.problems.extend(problems)
+        return document
+
+    return read
+
+
 def _read_values(tree: Tree, file: str, loaded: Loaded) -> YamlDocument | None:
     try:
         data = tree.read(file)
@@ -1496,8 +1543,10 @@ def _values_sources(
     defaults: dict[str, NodeLocator | None],
     loaded: Loaded,
     subchart_dirs: dict[str, str] | None = None,
+    read: Callable[[str, Loaded], YamlDocument | None] | None = None,
 ) -> list[ValuesSource]:
-    """Where a template's `.Values` come from, highest priority first."""
+    """Where a template's `.Values` come from, highest priority first (values files read
+    by `read`, _values_reader, when given)."""
     parts = rendered_name.split("/")[1:]
     subcharts: list[str] = []  # charts/a/charts/b -> [a, b]
     while len(parts) > 2 and parts[0] == "charts":
@@ -1509,7 +1558,8 @@ def _values_sources(
     for depth in range(len(subcharts) + 1):
         file = posixpath.join(directory, "values.yaml")
         if file not in defaults:
-            document = _read_values(tree, file, loaded) if tree.exists(file) else None
+            reading = read or functools.partial(_read_values, tree)
+            document = reading(file, loaded) if tree.exists(file) else None
             defaults[file] = NodeLocator(file, document.node) if document else None
         locator = defaults[file]
         if locator is not None:
@@ -1532,9 +1582,10 @@ class TemplateSource:
     policy needs the inventory; a run without one parses only what findings point into).
     """
 
-    def __init__(self, tree: Tree, file: str) -> None:
+    def __init__(self, tree: Tree, file: str, content: bytes | None = None) -> None:
+        """`content`: the file's bytes when read already (copied for Helm: render_chart)."""
         try:
-            self.text = decode(tree.read(file))
+            self.text = decode(tree.read(file) if content is None else content)
         except (OSError, UnicodeDecodeError):
             self.text = ""  # a packaged (.tgz) subchart: no file to point into
         self._parsed: Template | None = None

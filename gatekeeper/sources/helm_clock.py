@@ -18,9 +18,13 @@ is not said: it either stops the render or changes nothing that is deployed.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Problem
 from gatekeeper.sources.helm_lookup import ACTION, evaluated
+
+if TYPE_CHECKING:
+    from gatekeeper.sources.helm_facts import Facts
 
 # An action that reads the clock or a random value and does anything with it but format it:
 # a condition, a comparison, `contains`, `ternary`... (`privileged: {{ gt (now | date "2006" |
@@ -107,13 +111,38 @@ def _install_or_upgrade(action: bytes) -> bool:
 
 
 def problems(
-    files: list[tuple[str, bytes]], chart_dir: str, subcharts: dict[str, str] | None = None
+    files: list[tuple[str, bytes]],
+    chart_dir: str,
+    subcharts: dict[str, str] | None = None,
+    facts: Facts | None = None,
 ) -> list[Problem]:
     """One finding per template action deciding on the clock or chance, at its line (a
-    dependency's, charts/<name>/..., in its folder: `subcharts`, as helm.repo_path)."""
+    dependency's, charts/<name>/..., in its folder: `subcharts`, as helm.repo_path); what
+    the files say kept between hook runs in `facts` (helm_facts)."""
     from gatekeeper.sources.helm import repo_path
 
-    out = []
+    found = _found(files) if facts is None else facts.kept("clock", lambda: _found(files), _valid)
+    return [
+        Problem("GK-HELM-CLOCK", repo_path(f"chart/{name}", chart_dir, subcharts), line, message)
+        for name, line, message in found
+    ]
+
+
+def _valid(value: Any) -> bool:
+    """What _found gives, as JSON keeps it: [name, line, message] each."""
+    return isinstance(value, list) and all(
+        isinstance(item, list)
+        and len(item) == 3
+        and isinstance(item[0], str)
+        and type(item[1]) is int
+        and isinstance(item[2], str)
+        for item in value
+    )
+
+
+def _found(files: list[tuple[str, bytes]]) -> list[Any]:
+    """[name in the chart's copy, line, message] of each action problems() reports."""
+    out: list[Any] = []
     for name, content in files:
         # A values file's strings are templates too where the chart gives them to `tpl`
         # (red team s13 u06): `hostPID: {{ tpl .Values.when . }}`.
@@ -163,6 +192,5 @@ def problems(
                     " judged as it renders now, and may deploy something else on a later"
                     " render with no change to review"
                 )
-            file = repo_path(f"chart/{name}", chart_dir, subcharts)
-            out.append(Problem("GK-HELM-CLOCK", file, line, message))
+            out.append([name, line, message])
     return out

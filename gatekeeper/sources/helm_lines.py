@@ -422,6 +422,18 @@ class DocumentMap:
         self.keys = [
             key for key in template.keys if self.segment is None or key.segment == self.segment
         ]
+        self._index: dict[tuple[int, int | None], list[KeyLine]] | None = None
+
+    def _under(self, parent: int, item: int | None = None) -> list[KeyLine]:
+        """The keys whose parent key is at line `parent` (and whose list item is at `item`,
+        unless None), in order: indexed once per map, where each step of each path located
+        had filtered every key of the template (a ClusterRole's hundred rules: quadratic)."""
+        if self._index is None:
+            self._index = {}
+            for key in self.keys:
+                self._index.setdefault((key.parent, None), []).append(key)
+                self._index.setdefault((key.parent, key.item), []).append(key)
+        return self._index.get((parent, item), [])
 
     def _segment(self, obj: Any, doc_index: int, doc_count: int) -> int | None:
         template = self.template
@@ -458,8 +470,8 @@ class DocumentMap:
                 first = next(iter(node))
                 candidates = [
                     key
-                    for key in self.keys
-                    if key.dashed and key.parent == parent and key.key in (str(first), DYNAMIC)
+                    for key in self._under(parent)
+                    if key.dashed and key.key in (str(first), DYNAMIC)
                 ]
                 chosen = _choose(candidates, node[first])
                 if chosen is None and len(candidates) > 1:
@@ -473,9 +485,7 @@ class DocumentMap:
                     return None
                 node = node[step]
                 candidates = [
-                    key
-                    for key in self.keys
-                    if key.parent == parent and key.item == item and key.key in (step, DYNAMIC)
+                    key for key in self._under(parent, item) if key.key in (step, DYNAMIC)
                 ]
                 chosen = _choose(candidates, node)
                 if chosen is None and len(candidates) > 1 and self.truth is not None:
@@ -499,7 +509,7 @@ class DocumentMap:
         cannot tell (RBAC rules all begin with `apiGroups:`, a list): the one item whose
         literal values show in the rendered item and none contradicts, else the index-th
         `- ` when the template writes its items with no action and as many as rendered."""
-        dashed = [key for key in self.keys if key.dashed and key.parent == parent]
+        dashed = [key for key in self._under(parent) if key.dashed]
         node = items[index]
         literal = self._literal(parent)
         agreeing = []
@@ -509,8 +519,8 @@ class DocumentMap:
                 self._agrees(key, node[key.key])
                 if key.key in node
                 else (False if literal else None)
-                for key in self.keys
-                if key.item == item.line and key.parent == parent and key.key != DYNAMIC
+                for key in self._under(parent, item.line)
+                if key.key != DYNAMIC
             ]
             if False not in said:
                 unrefuted.append(item)
@@ -654,7 +664,7 @@ class DocumentMap:
         if len(actions) != 1:
             return None
         number = actions[0]
-        before = [k for k in self.keys if k.dashed and k.parent == key.line and k.line < number]
+        before = [k for k in self._under(key.line) if k.dashed and k.line < number]
         if len(self._fixed_items(key.line, before)) < len(before):
             return None  # literal items behind a condition or a loop: how many is unknown
         if index < len(before):

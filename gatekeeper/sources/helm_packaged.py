@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import posixpath
-import tarfile
 from typing import Any
 
 from gatekeeper.document import Document, Location
@@ -41,6 +40,8 @@ def archive_of(tree: Tree, file: str, chart_dir: str) -> str | None:
 
 def member_text(tree: Tree, archive: str, file: str, chart_dir: str) -> str:
     """The text of `file` inside `archive` ("" when it cannot be read)."""
+    import tarfile  # (a packaged subchart's only: not imported by every chart's hook)
+
     rest = file[len(chart_dir) + 1 :] if chart_dir else file
     inner = "/".join(rest.split("/")[1:])  # `<subchart>/templates/x.yaml`
     try:
