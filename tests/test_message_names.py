@@ -119,3 +119,25 @@ def test_a_placeholder_image_is_said_to_be_one() -> None:
             "written (as `kubectl apply -f` would send it): no tag, which means latest",
         ),
     ]
+
+
+def test_a_missing_flux_interval_is_said_missing() -> None:
+    """GITOPS-FLUX-INTERVAL said "interval  is below the minimum" of a source without
+    `interval:` (session 16): now what is wrong. A short interval says as before, and the
+    fingerprint is not made from the message (waivers and baselines keep matching)."""
+    engine = Engine([load_policy_file(REPO / "policies/gitops/flux-reconcile-sanity.yaml")])
+    source = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: apps}\n"
+        "spec:\n  url: https://github.com/acme/apps\n"
+    )
+    short = source + "  interval: 5s\n"
+    said = {}
+    for text in (source, short):
+        pairs = [("flux/source.yaml", text.encode())]
+        (finding,) = scan(pairs, engine, 1, LoadContext(tree=MemoryTree(dict(pairs)))).findings
+        said[finding.message] = finding.fingerprint
+    assert list(said) == [
+        "spec.interval is missing (Flux requires one)",
+        "interval 5s is below the minimum",
+    ]
+    assert len(set(said.values())) == 1  # one object, one field: the message is not in it
