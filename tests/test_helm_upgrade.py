@@ -66,3 +66,26 @@ def test_an_upgrade_renders_where_lookup_finds_what_the_install_made() -> None:
     always = PASSWORD.replace("and .Release.IsUpgrade (not $found)", "and .Release.IsUpgrade")
     said = [(f.policy_id, f.line) for f in findings({**files, "web/templates/secret.yaml": always})]
     assert ("GK-RENDER-ERROR", 5) in said
+
+
+def test_a_value_the_upgrade_asks_for_is_given_a_stand_in() -> None:
+    """bitnami's redis-cluster requires its password on every upgrade (NOTES.txt, through
+    the common library: no `required` to read the value from), and says which value in
+    its error: a high GK-RENDER-ERROR on every pull request. The value the error asks for
+    (`--set password=`) gets the stand-in, as a `required` one does: the upgrade is
+    judged, and the error is a low GK-HELM-DEFAULTS note."""
+    notes = (
+        "{{- if and .Release.IsUpgrade (not .Values.password) }}\n"
+        "{{- fail \"'password' must not be empty, please add '--set password=$PASSWORD'\" }}\n"
+        "{{- end }}\n"
+    )
+    files = {
+        "web/Chart.yaml": CHART,
+        "web/templates/NOTES.txt": notes,
+        "web/templates/deploy.yaml": deployment(".Release.IsUpgrade"),
+    }
+    said = {(f.policy_id, f.severity, f.file, f.line) for f in findings(files)}
+    assert said == {
+        ("GK-HELM-DEFAULTS", "low", "web/templates/NOTES.txt", 2),
+        ("K8S-PSS-PRIVILEGED", "critical", "web/templates/deploy.yaml", 17),
+    }

@@ -435,6 +435,8 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
 
 # What a value a chart `required`s holds when no file gives it (see _with_stand_ins).
 STAND_IN = "required-value"
+# A value a chart's error asks to be given (`please add '--set auth.password=$PASSWORD'`).
+_SET_ASKED = re.compile(r"--set ([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)=")
 
 
 def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
@@ -444,8 +446,14 @@ def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded
     and the defaults' error a GK-HELM-DEFAULTS note, as with chart-testing's ci values.
     Without it the whole chart went unjudged behind a blocking render error on every pull
     request. A value that must be something else than a string (a map it ranges over) does
-    not render with the stand-in: then the error stands as it was."""
+    not render with the stand-in: then the error stands as it was. A value the chart's own
+    error asks for (`'password' must not be empty, please add '--set password=$PASSWORD' to
+    the command`: bitnami's redis-cluster on upgrade) is required as well."""
     refs = _templates_refs(context.tree, posixpath.dirname(path), required_refs)
+    for problem in failed.problems:
+        if _default_render_error(problem):
+            asked = [tuple(ref.split(".")) for ref in _SET_ASKED.findall(problem.message)]
+            refs += [ref for ref in asked if ref not in refs]
     if not refs:
         return failed
     stand_ins = tuple((ref, STAND_IN) for ref in refs)
