@@ -89,3 +89,17 @@ def test_a_value_the_upgrade_asks_for_is_given_a_stand_in() -> None:
         ("GK-HELM-DEFAULTS", "low", "web/templates/NOTES.txt", 2),
         ("K8S-PSS-PRIVILEGED", "critical", "web/templates/deploy.yaml", 17),
     }
+
+
+def test_an_upgrade_is_not_said_to_fail_when_the_install_does() -> None:
+    """bitnami's gitea: a dependency not vendored fails the install (said in its one
+    finding), and the upgrade's password check was a render error of its own besides: a
+    release that does not install is never upgraded. The install's error is said, once."""
+    both = (
+        '{{- if .Release.IsUpgrade }}{{ fail "the upgrade needs the password" }}'
+        '{{- else }}{{ fail "the install needs x" }}{{ end }}\n'
+    )
+    files = {"web/Chart.yaml": CHART, "web/templates/cm.yaml": both}
+    said = [(f.policy_id, f.message) for f in findings(files)]
+    assert [policy for policy, _ in said] == ["GK-RENDER-ERROR"]
+    assert "the install needs x" in said[0][1]

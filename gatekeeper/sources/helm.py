@@ -627,7 +627,17 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     archives: dict[str, str | None] = {}  # template -> the packaged subchart holding it
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
+    # Releases whose install does not render: their upgrade's error is no more than that
+    # one (bitnami's gitea: a dependency not vendored, said in its one finding; then the
+    # upgrade's password check said again as a render error of its own).
+    uninstalled = {
+        index
+        for (index, release), rendering in zip(renderings, result.renderings, strict=True)
+        if rendering.manifests is None and not _varied(release)
+    }
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
+        if rendering.manifests is None and release.upgrade and index in uninstalled:
+            continue
         if rendering.manifests is None and missing and _for_missing(rendering.error, absent):
             # a named template the missing dependency defines (`no template "common.x"`), or
             # its values read (`.Values.minio.tls`: nil pointer): said in its one finding
@@ -754,6 +764,14 @@ def _render_found(
                 if problem not in problems:
                     problems.append(problem)
     return renderings, problems
+
+
+def _varied(release: Release) -> bool:
+    """A rendering besides the release's own install: on another cluster, as an upgrade,
+    or where `lookup` finds objects."""
+    return bool(
+        release.assumed or release.assumed_kube or release.assumed_lookup or release.upgrade
+    )
 
 
 def _upgrades_found(
