@@ -785,7 +785,7 @@ def _upgrades_found(
     """The upgrade renderings that fail where the install of the same release renders, in a
     chart that calls `lookup`, rendered again as `helm upgrade` renders them: against the
     cluster, where `lookup` finds the objects the install made (helm_lookup.made_stand_in:
-    their data keys). bitnami's common library fails an upgrade with no password given
+    the data keys of its Secrets). bitnami's common library fails an upgrade with no password given
     unless `lookup` finds the release's Secret ("PASSWORDS ERROR: You must provide your
     current passwords when upgrading the release", a GK-RENDER-ERROR on every redis pull
     request); where it finds it, Helm renders. One that renders so is judged so (a variant

@@ -49,19 +49,20 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def made_stand_in(manifests: dict[str, str]) -> bytes:
     """A stand-in (as STAND_INS) whose `data` and `stringData` hold every data key of the
-    Secrets and ConfigMaps a rendering made (`manifests`, template -> text), each the text
-    "gatekeeper" base64-encoded: what an upgrade's `lookup` finds of what the install made
-    (`hasKey $secret.data "redis-password"`, then `b64dec`)."""
+    Secrets a rendering made (`manifests`, template -> text), each the text "gatekeeper"
+    base64-encoded: what an upgrade's `lookup` finds of what the install made (bitnami's
+    `hasKey $secret.data "redis-password"`, then `b64dec`). Only templates that write a
+    Secret are read (not a chart's large ConfigMaps of dashboards)."""
     keys: set[str] = set()
     for text in manifests.values():
-        if "kind: Secret" not in text and "kind: ConfigMap" not in text:
+        if "kind: Secret" not in text:
             continue
         try:
             documents = list(yaml.load_all(text, Loader=_LOADER))
         except yaml.YAMLError:
             continue
         for document in documents:
-            if isinstance(document, dict) and document.get("kind") in ("Secret", "ConfigMap"):
+            if isinstance(document, dict) and document.get("kind") == "Secret":
                 for field in ("data", "stringData"):
                     if isinstance(document.get(field), dict):
                         keys.update(str(key) for key in document[field])
