@@ -281,9 +281,23 @@ class _Walker:
                     value, inner_span = self.expression(arguments[0])
                     span.children = inner_span.children
                     return value, span
+        if _is(inner, "FunctionCallRule") and _function_name(inner) in LIST_CALLS:
+            arguments = _arguments(inner)
+            listed: Any = arguments[0] if len(arguments) == 1 else None
+            while _is(listed, "ExprTermRule") and not listed.parentheses:
+                listed = listed.expression
+            if _is(listed, "TupleRule"):
+                # The text stays the call's; its elements' spans are the written list's,
+                # in written order (gatekeeper.tfeval locates each element by them).
+                span.children = self.expression(arguments[0])[1].children
         if _is(inner, "HeredocTrimTemplateRule"):
             return _trim_heredoc(str(inner.heredoc.value)), span
         return _serialized(node, self.options), span
+
+
+# Calls of one list literal whose elements keep their own spans (`toset(["a", "b"])`): the
+# attribute's span children are the literal's, in written order.
+LIST_CALLS = frozenset({"toset", "tolist"})
 
 
 def _serialized(node: Any, options: Any) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 
 from gatekeeper.fieldpath import Path
 from gatekeeper.hcl import (
+    LIST_CALLS,
     Binary,
     Call,
     Conditional,
@@ -172,7 +173,7 @@ def evaluate_attribute(attribute: RawAttribute, scope: Scope, origin: Origin | N
     `origin`, for an attribute of the calling module, covers what deeper origins (a tfvars
     line behind `var.x`) do not."""
     try:
-        value = evaluate(attribute.expr, scope)
+        value = _written_list_call(attribute.expr, scope, origin) or evaluate(attribute.expr, scope)
     except EvalError:
         value = Value(Unknown(_text(attribute.value)))
     except RecursionError:
@@ -180,6 +181,26 @@ def evaluate_attribute(attribute: RawAttribute, scope: Scope, origin: Origin | N
     if origin is not None and () not in value.origins and not isinstance(value.data, Unknown):
         value = Value(value.data, {(): origin, **value.origins})
     return value
+
+
+def _written_list_call(expr: Expr, scope: Scope, origin: Origin | None) -> Value | None:
+    """`toset(["a", "b"])` written in the attribute `origin` holds: each element located at
+    its own line of the literal (`for_each = toset([...])` puts `role = each.value` at the
+    role), as a literal list is; a set's order is not the written one, so the elements carry
+    their spans into the call. None for any other expression."""
+    if (
+        origin is None
+        or not isinstance(expr, Call)
+        or expr.name not in LIST_CALLS
+        or expr.expand_last
+        or len(expr.arguments) != 1
+        or not isinstance(expr.arguments[0], TupleExpr)
+        or not isinstance(origin.span.children, list)
+        or len(origin.span.children) != len(expr.arguments[0].items)
+    ):
+        return None
+    argument = evaluate(expr.arguments[0], scope)
+    return _call_with(expr.name, [Value(argument.data, {(): origin, **argument.origins})], scope)
 
 
 def _text(written: Any) -> str:
@@ -625,8 +646,7 @@ def _call(expr: Call, scope: Scope) -> Value:
         return _read(expr, scope, scope.files)
     if name == "fileset" and scope.listing is not None:
         return _fileset(expr, scope, scope.listing)
-    function = _FUNCTIONS.get(name)
-    if function is None:  # apply time's to know (file, timestamp, provider), or reported
+    if name not in _FUNCTIONS:  # apply time's to know (file, timestamp, provider), or reported
         return Value(Unknown(f"{name}(...)"))  # where it is called: see evaluated()
     arguments = [evaluate(argument, scope) for argument in expr.arguments]
     if expr.expand_last and arguments:
@@ -634,6 +654,12 @@ def _call(expr: Call, scope: Scope) -> Value:
         if isinstance(last.data, Unknown):
             return Value(Unknown(f"{name}(...)"))
         arguments.extend(item for _, item in elements(last))
+    return _call_with(name, arguments, scope)
+
+
+def _call_with(name: str, arguments: list[Value], scope: Scope) -> Value:
+    """A function of `_FUNCTIONS` applied to evaluated arguments."""
+    function = _FUNCTIONS[name]
     if name not in _TAKES_UNKNOWN:
         for argument in arguments:
             if isinstance(argument.data, Unknown):

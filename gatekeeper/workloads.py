@@ -315,8 +315,8 @@ def _suffix(layers: list[_Layer], same: Any) -> list[_Layer]:
 def _argo_workflow(obj: dict[str, Any]) -> list[PodView]:
     """Argo Workflows: one pod per template that runs a container (`container`, `script`,
     `containerSet`), with its init containers and sidecars, the workflow's and the template's
-    pod settings, `templateDefaults` and `podSpecPatch`; and the pods of the objects its
-    `resource` templates create. Steps, DAGs and suspends run none."""
+    pod settings (its service account too), `templateDefaults` and `podSpecPatch`; and the
+    pods of the objects its `resource` templates create. Steps, DAGs and suspends run none."""
     spec_path: Path = ("spec", "workflowSpec") if obj.get("kind") == "CronWorkflow" else ("spec",)
     spec = _mapping(get(obj, spec_path))
     views = []
@@ -428,6 +428,9 @@ def _argo_template(
         "automountServiceAccountToken",
         [*own("automountServiceAccountToken"), *workflow("automountServiceAccountToken")],
     )
+    # The account the pod runs as: the template's, else the workflow's (argoproj-deployments:
+    # "mounts the API token of service account default" of a template naming `workflow`).
+    pod.first("serviceAccountName", [*own("serviceAccountName"), *workflow("serviceAccountName")])
     pod.fixed("restartPolicy", "Never", here)
     pod.patch([*workflow("podSpecPatch"), *reversed(own("podSpecPatch"))])
     return pod.view()

@@ -1010,3 +1010,28 @@ def test_a_repository_rule_for_every_kind_still_sees_every_kind(tmp_path: Path) 
     documents = kubernetes.load("m.yaml", text.encode(), LoadContext()).documents
     found = engine.evaluate_repository([entry(document) for document in documents])
     assert sorted(f.message for f in found) == ["ConfigMap", "Service"]
+
+
+def test_an_argo_template_runs_as_its_service_account() -> None:
+    """argoproj-deployments: a template (or its workflow) naming `serviceAccountName` was
+    said to mount "the API token of service account default": the pod runs as the account
+    the template names, else the workflow's."""
+    manifest = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: w}
+        spec:
+          entrypoint: a
+          serviceAccountName: runner
+          templates:
+            - name: a
+              container: {image: ghcr.io/acme/a:1.0}
+            - name: b
+              serviceAccountName: deployer
+              container: {image: ghcr.io/acme/b:1.0}
+        """
+    said = sorted(f.message for f in findings(manifest, "K8S-POD-AUTOMOUNT-TOKEN"))
+    assert said == [
+        "the pod mounts the API token of service account deployer",
+        "the pod mounts the API token of service account runner",
+    ]

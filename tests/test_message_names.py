@@ -119,3 +119,54 @@ def test_a_placeholder_image_is_said_to_be_one() -> None:
             "written (as `kubectl apply -f` would send it): no tag, which means latest",
         ),
     ]
+
+
+def test_a_missing_flux_interval_is_said_missing() -> None:
+    """GITOPS-FLUX-INTERVAL said "interval  is below the minimum" of a source without
+    `interval:` (session 16): now what is wrong. A short interval says as before, and the
+    fingerprint is not made from the message (waivers and baselines keep matching)."""
+    engine = Engine([load_policy_file(REPO / "policies/gitops/flux-reconcile-sanity.yaml")])
+    source = (
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: apps}\n"
+        "spec:\n  url: https://github.com/acme/apps\n"
+    )
+    short = source + "  interval: 5s\n"
+    said = {}
+    for text in (source, short):
+        pairs = [("flux/source.yaml", text.encode())]
+        (finding,) = scan(pairs, engine, 1, LoadContext(tree=MemoryTree(dict(pairs)))).findings
+        said[finding.message] = finding.fingerprint
+    assert list(said) == [
+        "spec.interval is missing (Flux requires one)",
+        "interval 5s is below the minimum",
+    ]
+    assert len(set(said.values())) == 1  # one object, one field: the message is not in it
+
+
+def test_cluster_admin_says_how_far_a_binding_reaches() -> None:
+    """flux2-multi-tenancy: "RoleBinding gotk-reconciler grants cluster-admin" read as a
+    cluster-wide grant; a RoleBinding gives its powers within its namespace (as the
+    description says). Fingerprints are not made from the message."""
+    engine = Engine([load_policy_file(REPO / "policies/kubernetes/rbac-cluster-admin.yaml")])
+    binding = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\n"
+        "metadata: {{name: admin{namespace}}}\n"
+        "roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\n"
+        "subjects: [{{kind: ServiceAccount, name: app, namespace: apps}}]\n"
+    )
+    said = []
+    for kind, namespace in (
+        ("RoleBinding", ", namespace: apps"),
+        ("RoleBinding", ""),
+        ("ClusterRoleBinding", ""),
+    ):
+        pairs = [("rbac.yaml", binding.format(kind=kind, namespace=namespace).encode())]
+        (finding,) = scan(pairs, engine, 1, LoadContext(tree=MemoryTree(dict(pairs)))).findings
+        said.append(finding.message)
+    assert said == [
+        "RoleBinding admin grants cluster-admin within namespace apps: its Secrets, workloads"
+        " and RBAC",
+        "RoleBinding admin grants cluster-admin within its namespace: its Secrets, workloads"
+        " and RBAC",
+        "ClusterRoleBinding admin grants cluster-admin on the whole cluster",
+    ]

@@ -689,3 +689,54 @@ def test_a_value_of_a_literal_for_each_is_at_its_element(tmp_path: Path) -> None
     ]
     assert (finding.file, finding.line, finding.extra.get("exact")) == ("main.tf", 4, True)
     assert "variants" not in finding.extra
+
+
+def test_a_value_of_a_literal_toset_for_each_is_at_its_element(tmp_path: Path) -> None:
+    """`for_each = toset([...])` (session 17): the call hid the literal's element lines, so
+    `role = each.value` (or `each.key`) was found at the line that uses it, inexact, while a
+    literal map's element was found at its line. Now each element where it is written (a set
+    sorts its elements: the line is the element's, not its sorted position's), and a local
+    holding `toset([...])` at its element too."""
+    main = (
+        'resource "google_project_iam_member" "c" {\n'
+        "  for_each = toset([\n"
+        '    "roles/viewer",\n'
+        '    "roles/iam.serviceAccountUser",\n'  # 4
+        '    "roles/browser",\n'
+        "  ])\n"
+        '  project  = "p"\n'
+        "  role     = each.value\n"
+        '  member   = "serviceAccount:y@p.iam.gserviceaccount.com"\n'
+        "}\n"
+        'resource "google_project_iam_member" "k" {\n'
+        '  for_each = toset(["roles/viewer", "roles/iam.serviceAccountUser"])\n'  # 12
+        '  project  = "p"\n'
+        "  role     = each.key\n"
+        '  member   = "serviceAccount:k@p.iam.gserviceaccount.com"\n'
+        "}\n"
+        "locals {\n"
+        "  set = toset([\n"
+        '    "roles/iam.serviceAccountUser",\n'  # 19
+        '    "roles/viewer",\n'
+        "  ])\n"
+        "}\n"
+        'resource "google_project_iam_member" "l" {\n'
+        "  for_each = local.set\n"
+        '  project  = "p"\n'
+        "  role     = each.value\n"
+        '  member   = "serviceAccount:l@p.iam.gserviceaccount.com"\n'
+        "}\n"
+    )
+    (tmp_path / "main.tf").write_text(main)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    found_at = sorted(
+        (f.line, f.extra.get("exact"), f.extra.get("variants"))
+        for f in report.verdict.findings
+        if f.policy_id == "TF-GCP-IAM-SERVICE-ACCOUNT-USER"
+    )
+    role = "roles/iam.serviceAccountUser"
+    assert found_at == [
+        (4, True, None),
+        (12, True, None),
+        (19, True, [f'deployed by main.tf:google_project_iam_member.l["{role}"]']),
+    ]

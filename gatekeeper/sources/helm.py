@@ -437,6 +437,8 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
 
 # What a value a chart `required`s holds when no file gives it (see _with_stand_ins).
 STAND_IN = "required-value"
+# A value a chart's error asks to be given (`please add '--set auth.password=$PASSWORD'`).
+_SET_ASKED = re.compile(r"--set ([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)=")
 
 
 def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
@@ -446,8 +448,14 @@ def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded
     and the defaults' error a GK-HELM-DEFAULTS note, as with chart-testing's ci values.
     Without it the whole chart went unjudged behind a blocking render error on every pull
     request. A value that must be something else than a string (a map it ranges over) does
-    not render with the stand-in: then the error stands as it was."""
+    not render with the stand-in: then the error stands as it was. A value the chart's own
+    error asks for (`'password' must not be empty, please add '--set password=$PASSWORD' to
+    the command`: bitnami's redis-cluster on upgrade) is required as well."""
     refs = _templates_refs(context.tree, posixpath.dirname(path), required_refs)
+    for problem in failed.problems:
+        if _default_render_error(problem):
+            asked = [tuple(ref.split(".")) for ref in _SET_ASKED.findall(problem.message)]
+            refs += [ref for ref in asked if ref not in refs]
     if not refs:
         return failed
     stand_ins = tuple((ref, STAND_IN) for ref in refs)
@@ -583,10 +591,18 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
         result = _render(helm, root, jobs, limit)
+        if not (result.failed or result.load_error):
+            renderings, result = _upgrades_found(
+                helm, FsPath(tmp), (jobs, limit), renderings, result, files
+            )
         found = _lookup_renderings(renderings, files)
         if found and not (result.failed or result.load_error):
             jobs = [_job(release, user[index][0], shared) for index, release in found]
-            more, problems = _render_found(helm, FsPath(tmp), jobs, limit, found, files, chart_dir)
+            chart_at = (chart_dir, folders)
+            made = _made(renderings, result)
+            more, problems = _render_found(
+                helm, FsPath(tmp), (jobs, limit, made), found, files, chart_at
+            )
             # A chart that does not render at all (a dependency not vendored) is said so by
             # its render error: the lookup renderings failing the same way add a wrong cause.
             if not any(r.manifests is None for r in result.renderings):
@@ -617,7 +633,17 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     archives: dict[str, str | None] = {}  # template -> the packaged subchart holding it
     # (release index, template) -> its text and documents in the release's own rendering.
     judged: dict[tuple[int, str], tuple[str, list[Document]]] = {}
+    # Releases whose install does not render: their upgrade's error is no more than that
+    # one (bitnami's gitea: a dependency not vendored, said in its one finding; then the
+    # upgrade's password check said again as a render error of its own).
+    uninstalled = {
+        index
+        for (index, release), rendering in zip(renderings, result.renderings, strict=True)
+        if rendering.manifests is None and not _varied(release)
+    }
     for (index, release), rendering in zip(renderings, result.renderings, strict=True):
+        if rendering.manifests is None and release.upgrade and index in uninstalled:
+            continue
         if rendering.manifests is None and missing and _for_missing(rendering.error, absent):
             # a named template the missing dependency defines (`no template "common.x"`), or
             # its values read (`.Values.minio.tls`: nil pointer): said in its one finding
@@ -686,23 +712,42 @@ def _render(
 _FLUX_HOOKS = frozenset({"skip", "judge"})
 
 
+def _made(renderings: list[tuple[int, Release]], result: helm_engine.ChartResult) -> dict[str, str]:
+    """What the installs rendered (template -> text, each release's under its number)."""
+    return {
+        f"{number}/{name}": text
+        for number, ((_, release), rendering) in enumerate(
+            zip(renderings, result.renderings, strict=True)
+        )
+        if not release.upgrade and rendering.manifests is not None
+        for name, text in rendering.manifests.items()
+    }
+
+
 def _render_found(
     helm: str | None,
     tmp: FsPath,
-    jobs: list[dict[str, Any]],
-    limit: helm_engine.Limits,
+    asked: tuple[list[dict[str, Any]], helm_engine.Limits, dict[str, str]],
     found: list[tuple[int, Release]],
     files: list[tuple[str, bytes]],
-    chart_dir: str,
+    chart_at: tuple[str, dict[str, str]],
 ) -> tuple[list[helm_engine.Rendering], list[Problem]]:
     """The `found` renderings (see _lookup_renderings) of the chart written at `tmp`/chart
-    (`chart_dir` in the repository, its copied `files`), with `lookup` answering the first
-    stand-in object it renders with (helm_lookup), and what could not be judged: a rendering
-    the first, fuller stand-in breaks is said, even where an emptier one renders (it may skip
-    the branch the fuller one would take). None when the chart cannot be loaded at all."""
+    (`chart_at`: its folder in the repository and its dependencies' folders; its copied
+    `files`), with `lookup` answering the first
+    stand-in object it renders with (helm_lookup): first one holding the data keys of what
+    the installs `made` (the chart's own Secret, as a reinstall finds it: bitnami's common
+    library fails where a found Secret lacks its key), then the usual ones. What could not
+    be judged: a rendering the fuller stand-ins (the first two) break is said, even where
+    an emptier one renders (it may skip the branch a fuller one would take). None when the
+    chart cannot be loaded at all."""
+    jobs, limit, made = asked
+    chart_dir, folders = chart_at
     problems: list[Problem] = []
     renderings: list[helm_engine.Rendering] = []
-    for number, stand_in in enumerate(helm_lookup.STAND_INS):
+    stand_ins = list(dict.fromkeys((helm_lookup.made_stand_in(made), *helm_lookup.STAND_INS)))
+    full = len(stand_ins) - 1  # the stand-ins before the empty one
+    for number, stand_in in enumerate(stand_ins):
         copy = tmp / f"found-{number}"
         helm_lookup.write_found(tmp / "chart", copy, stand_in)
         more = _render(helm, copy, jobs, limit)
@@ -718,13 +763,70 @@ def _render_found(
             ]
         if not errors:
             break
-        if number == 0:
+        if number == full - 1:  # the last full stand-in failed too
             for error, release in errors:
                 by_flux = release.test_hooks in _FLUX_HOOKS
-                problem = helm_lookup.unrendered(files, chart_dir, error, by_flux)
+                problem = helm_lookup.unrendered(files, chart_dir, error, by_flux, folders)
                 if problem not in problems:
                     problems.append(problem)
     return renderings, problems
+
+
+def _varied(release: Release) -> bool:
+    """A rendering besides the release's own install: on another cluster, as an upgrade,
+    or where `lookup` finds objects."""
+    return bool(
+        release.assumed or release.assumed_kube or release.assumed_lookup or release.upgrade
+    )
+
+
+def _upgrades_found(
+    helm: str | None,
+    tmp: FsPath,
+    asked: tuple[list[dict[str, Any]], helm_engine.Limits],
+    renderings: list[tuple[int, Release]],
+    result: helm_engine.ChartResult,
+    files: list[tuple[str, bytes]],
+) -> tuple[list[tuple[int, Release]], helm_engine.ChartResult]:
+    """The upgrade renderings that fail where the install of the same release renders, in a
+    chart that calls `lookup`, rendered again as `helm upgrade` renders them: against the
+    cluster, where `lookup` finds the objects the install made (helm_lookup.made_stand_in:
+    the data keys of its Secrets). bitnami's common library fails an upgrade with no password given
+    unless `lookup` finds the release's Secret ("PASSWORDS ERROR: You must provide your
+    current passwords when upgrading the release", a GK-RENDER-ERROR on every redis pull
+    request); where it finds it, Helm renders. One that renders so is judged so (a variant
+    of its own); one that still fails keeps its error: Helm fails that upgrade too (mariadb's
+    NOTES.txt requires the passwords of an upgrade whatever the cluster holds)."""
+    installed = {
+        index: rendering.manifests
+        for (index, release), rendering in zip(renderings, result.renderings, strict=True)
+        if not release.upgrade and rendering.manifests is not None
+    }
+    failed = [
+        number
+        for number, ((index, release), rendering) in enumerate(
+            zip(renderings, result.renderings, strict=True)
+        )
+        if release.upgrade and rendering.manifests is None and index in installed
+    ]
+    if not failed or not helm_lookup.uses_lookup(files):
+        return renderings, result
+    jobs, limit = asked
+    out, made = list(renderings), list(result.renderings)
+    by_stand_in: dict[bytes, list[int]] = {}
+    for number in failed:
+        manifests = installed[renderings[number][0]] or {}
+        by_stand_in.setdefault(helm_lookup.made_stand_in(manifests), []).append(number)
+    for group, (stand_in, numbers) in enumerate(by_stand_in.items()):
+        copy = tmp / f"upgrade-found-{group}"
+        helm_lookup.write_found(tmp / "chart", copy, stand_in)
+        more = _render(helm, copy, [jobs[number] for number in numbers], limit)
+        for number, rendering in zip(numbers, more.renderings, strict=False):
+            if rendering.manifests is not None:
+                index, release = renderings[number]
+                out[number] = (index, release._replace(assumed_lookup=True))
+                made[number] = rendering
+    return out, result._replace(renderings=tuple(made))
 
 
 def _upgrade_renderings(

@@ -12,9 +12,13 @@ object (STAND_INS), whose fields are maps, so that the usual reads of what was f
 
 from __future__ import annotations
 
+import json
 import os
+import posixpath
 import re
 from pathlib import Path as FsPath
+
+import yaml
 
 from gatekeeper.document import Problem
 
@@ -40,6 +44,32 @@ def _stand_in(filled: bytes, one_item: bool) -> bytes:
 
 
 STAND_INS = (_stand_in(b'(dict "gatekeeper" "")', True), _stand_in(b"(dict)", False))
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def made_stand_in(manifests: dict[str, str]) -> bytes:
+    """A stand-in (as STAND_INS) whose `data` and `stringData` hold every data key of the
+    Secrets a rendering made (`manifests`, template -> text), each the text "gatekeeper"
+    base64-encoded: what an upgrade's `lookup` finds of what the install made (bitnami's
+    `hasKey $secret.data "redis-password"`, then `b64dec`). Only templates that write a
+    Secret are read (not a chart's large ConfigMaps of dashboards)."""
+    keys: set[str] = set()
+    for text in manifests.values():
+        if "kind: Secret" not in text:
+            continue
+        try:
+            documents = list(yaml.load_all(text, Loader=_LOADER))
+        except yaml.YAMLError:
+            continue
+        for document in documents:
+            if isinstance(document, dict) and document.get("kind") == "Secret":
+                for field in ("data", "stringData"):
+                    if isinstance(document.get(field), dict):
+                        keys.update(str(key) for key in document[field])
+    if not keys:
+        return STAND_INS[0]
+    pairs = b" ".join(json.dumps(key).encode() + b' "Z2F0ZWtlZXBlcg=="' for key in sorted(keys))
+    return _stand_in(b"(dict " + pairs + b")", True)
 
 
 def calls(content: bytes) -> bool:
@@ -102,7 +132,12 @@ def _calls_in(content: bytes) -> list[int]:
 _AT = re.compile(r"[\w.-]+/((?:[\w.-]+/)*templates/[^\s:]+):(\d+)")
 
 
-def at_call(files: list[tuple[str, bytes]], chart_dir: str, error: str) -> tuple[str, int]:
+def at_call(
+    files: list[tuple[str, bytes]],
+    chart_dir: str,
+    error: str,
+    folders: dict[str, str] | None = None,
+) -> tuple[str, int]:
     """The repository path and line of the `lookup` call behind a failed rendering: the
     call before the deepest place Helm's `error` names in a template that has one, else the
     chart's first call."""
@@ -111,27 +146,36 @@ def at_call(files: list[tuple[str, bytes]], chart_dir: str, error: str) -> tuple
         lines = _calls_in(contents.get(name, b""))
         if lines:
             before = [found for found in lines if found <= int(line)]
-            return _repo(chart_dir, name), (before or lines)[-1]
+            return _repo(chart_dir, name, folders), (before or lines)[-1]
     for name in sorted(contents):
         lines = _calls_in(contents[name])
         if lines:
-            return _repo(chart_dir, name), lines[0]
+            return _repo(chart_dir, name, folders), lines[0]
     return _repo(chart_dir, "Chart.yaml"), 1
 
 
-def _repo(chart_dir: str, name: str) -> str:
+def _repo(chart_dir: str, name: str, folders: dict[str, str] | None = None) -> str:
+    """A path in the chart's copy -> in the repository: `charts/<name>/...` of a dependency
+    found elsewhere in it (`folders`: bitnami's common, at bitnami/common) is there."""
+    parts = name.split("/")
+    if folders and len(parts) > 2 and parts[0] == "charts" and folders.get(parts[1]):
+        return posixpath.join(folders[parts[1]], *parts[2:])
     return f"{chart_dir}/{name}" if chart_dir else name
 
 
 def unrendered(
-    files: list[tuple[str, bytes]], chart_dir: str, error: str, by_flux: bool
+    files: list[tuple[str, bytes]],
+    chart_dir: str,
+    error: str,
+    by_flux: bool,
+    folders: dict[str, str] | None = None,
 ) -> Problem:
     """The chart could not be rendered as if `lookup` found its objects: that branch is not
     judged, and said so where the chart asks. Where a Flux HelmRelease deploys the chart,
     that rendering is what the cluster may get (GK-HELM-LOOKUP); a chart alone may never be
     installed with a cluster to ask (GK-HELM-LOOKUP-NOTE: many charts read what `lookup`
     finds in ways only a real object satisfies, `index $secret.data "key" | b64dec`)."""
-    file, line = at_call(files, chart_dir, error)
+    file, line = at_call(files, chart_dir, error, folders)
     message = (
         "what the chart renders where `lookup` finds the objects it asks for (helm install,"
         f" Flux) could not be rendered offline, so it is not judged: {' '.join(error.split())}"

@@ -1178,7 +1178,8 @@ def _find_source(heads: list[kustomize_build.Head], obj: dict[str, Any]) -> int 
 
 def translate(path: Path, obj: Any, target: Any) -> Path | None:
     """`path` in the built object -> the same field in a source or patch document: list items
-    are matched by their `name` (strategic merge), else by index. None if it is not there."""
+    are matched by their `name` (strategic merge), else the equal item, else by index. None
+    if it is not there."""
     out: list[str | int] = []
     node, other = obj, target
     for key in path:
@@ -1194,8 +1195,14 @@ def translate(path: Path, obj: Any, target: Any) -> Path | None:
                 if not matches:
                     return None
                 key = matches[0]
-            elif not -len(other) <= key < len(other):
-                return None
+            elif not -len(other) <= key < len(other) or other[key] != item:
+                # An unnamed item moved by an operation adding one before it (a JSON6902
+                # `add /rules/0`): the written item equal to the built one, else the index.
+                moved = next((i for i, o in enumerate(other) if o == item), None)
+                if moved is not None:
+                    key = moved
+                elif not -len(other) <= key < len(other):
+                    return None
             node, other = item, other[key]
         else:
             if not isinstance(other, dict) or key not in other:

@@ -1145,7 +1145,10 @@ def _instances(body: RawBody, scope: Scope, file: str | None = None) -> list[_In
             key = item.data
         if isinstance(key, Unknown):
             return [_Instance("", scope.bind(each=Value(Unknown("each"))))]
-        each = Value({"key": key, "value": item.data}, _prefixed("value", item.origins))
+        origins = _prefixed("value", item.origins)
+        if isinstance(collection.data, list):  # each.key of a set is its element too
+            origins.update(_prefixed("key", item.origins))
+        each = Value({"key": key, "value": item.data}, origins)
         out.append(_Instance(f"[{json.dumps(key)}]", scope.bind(each=each), item.origins.get(())))
     return out
 
