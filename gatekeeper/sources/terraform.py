@@ -77,6 +77,10 @@ def owners(path: str, context: LoadContext) -> list[str]:
     locals or outputs only, the other `.tf` files of its folder. For a `.tf` file of a module
     that local calls use, also the calling files (up to the roots): its resources as they are
     deployed, with their callers' values."""
+    if is_terragrunt(path):  # its inputs are values of the module it deploys
+        from gatekeeper.sources import terragrunt
+
+        return terragrunt.module_files(context.tree, path)
     if ".terraform" in path.split("/") or not path.endswith(_OWNED_SUFFIXES):
         return []
     from gatekeeper.sources import terraform_modules
@@ -103,7 +107,12 @@ def detect(path: str) -> bool:
     # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
     if ".terraform" in path.split("/"):
         return False
-    return path.endswith(TF_SUFFIXES) or is_plan_name(path)
+    return path.endswith(TF_SUFFIXES) or is_plan_name(path) or is_terragrunt(path)
+
+
+def is_terragrunt(path: str) -> bool:
+    """A Terragrunt configuration (sources.terragrunt), not one of its cache's copies."""
+    return posixpath.basename(path) == "terragrunt.hcl" and ".terragrunt-cache" not in path
 
 
 def is_plan_name(path: str) -> bool:
@@ -116,6 +125,10 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     problem = check_bytes(path, data)
     if problem is not None:
         return Loaded(problems=[problem])
+    if is_terragrunt(path):
+        from gatekeeper.sources import terragrunt
+
+        return terragrunt.load(path, data, context.tree)
     if is_plan_name(path):
         loaded = _load_plan(path, decode(data))
     else:

@@ -54,7 +54,7 @@ from gatekeeper.hcl import (
     Span,
     parse_attributes,
 )
-from gatekeeper.sources import LoadContext
+from gatekeeper.sources import LoadContext, terragrunt
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.terraform import TF_SUFFIXES
 from gatekeeper.sources.terraform_git_modules import OwnModule
@@ -193,6 +193,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             continue
         grunt = posixpath.join(folder, TERRAGRUNT) if folder else TERRAGRUNT
         if context.tree.exists(grunt):  # its inputs are the root's values
+            yield readers[0], grunt
+        for grunt in terragrunt.deploying(context.tree, folder):  # its source is this folder
             yield readers[0], grunt
         ring = readers[1:] + readers[:1]
         for reader, needed in zip(readers, ring, strict=True):
@@ -549,6 +551,10 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
     if inputs:
         grunt = posixpath.join(directory, TERRAGRUNT) if directory else TERRAGRUNT
         out.append((f"{WITH_TERRAGRUNT}{grunt}", root_scope(tree, directory, given=inputs)))
+    for grunt in terragrunt.deploying(tree, directory):  # `source = "../../modules/db"`
+        inputs = inputs_of(tree, grunt)
+        if inputs:
+            out.append((f"{WITH_TERRAGRUNT}{grunt}", root_scope(tree, directory, given=inputs)))
     if plain.unsure[0] and root:  # a called module's conditions: judged with each call
         for assumed in (True, False):
             scope = root_scope(tree, directory)
@@ -622,7 +628,11 @@ def terragrunt_inputs(tree: Tree, directory: str) -> dict[str, Value]:
     to terraform as TF_VAR_ values, under its variable files (red team r14: `public = true`
     there was read by nothing). Each located at its line; an input from terragrunt's own
     functions or dependencies is unknown."""
-    name = posixpath.join(directory, TERRAGRUNT) if directory else TERRAGRUNT
+    return inputs_of(tree, posixpath.join(directory, TERRAGRUNT) if directory else TERRAGRUNT)
+
+
+def inputs_of(tree: Tree, name: str) -> dict[str, Value]:
+    """The `inputs` of the terragrunt configuration `name`, each located at its line."""
     try:
         body = parse_attributes(decode(tree.read(name)))
     except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):

@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper.document import Document
+from gatekeeper.document import WITH_TERRAGRUNT, Document
 from gatekeeper.hcl import RawBody
 from gatekeeper.sources.gitops import DEPLOYED_BY
 from gatekeeper.sources.terraform_modules import (
@@ -92,10 +92,15 @@ def directory(tree: Tree, path: str) -> Directory:
     told: list[Document] = []  # what a variant deploys that the plain evaluation does not
     seen = {key: [document.obj for document in found.documents[key]] for key in found.documents}
     for suffix, variant in variant_scopes(tree, path, scope):
+        # Each terragrunt configuration deploying the module is a deployment of its own
+        # (its own state): judged at its inputs even where another's inputs are the same.
+        deployment = suffix.startswith(WITH_TERRAGRUNT)
         for merged in computed:
             key = block_key(merged.file, merged.block)
             if key not in found.problems:
-                told.extend(_variant_instances(merged, suffix, variant, path, seen[key]))
+                plain = [document.obj for document in found.documents[key]]
+                met = plain if deployment else seen[key]
+                told.extend(_variant_instances(merged, suffix, variant, path, met))
     resources = []
     for name, parsed, own in terraform.module_files(tree, path):
         blocks = [block for block in parsed.blocks if block.type in terraform.DOCUMENT_BLOCKS]

@@ -1,0 +1,109 @@
+"""terragrunt.hcl configurations that deploy a module of the repository with their `inputs`
+(session 17: a live repository's `publicly_accessible = true` in `inputs` passed green, and a
+configuration whose module is remote was not read at all)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import git_in, run_cli
+
+MODULE = (
+    'variable "public" {\n  type    = bool\n  default = false\n}\n'
+    'resource "aws_db_instance" "db" {\n  storage_encrypted   = true\n'
+    "  publicly_accessible = var.public\n}\n"
+)
+LIVE = 'terraform {\n  source = "%s"\n}\ninputs = {\n  public = %s\n}\n'
+
+
+def _repo(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git_in(root, "init", "-q", "-b", "main")
+    git_in(root, "add", "-A")
+    git_in(root, "commit", "-qm", "base")
+
+
+def _findings(root: Path, *args: str) -> set[tuple[str, str, int]]:
+    run = run_cli("scan", *args, "--format", "json", cwd=root)
+    assert run.returncode in (0, 1), run.stderr
+    return {
+        (f["policy_id"], f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] in ("TF-AWS-RDS-PUBLIC", "GK-NOT-EXPANDED")
+    }
+
+
+def test_a_local_source_judges_the_module_with_the_inputs(tmp_path: Path) -> None:
+    """The module alone is private by default; the live configuration makes it public:
+    found at the input's line, by a full scan, a hook on the configuration alone, and a
+    pull request changing only the configuration. `${get_terragrunt_dir()}` and the `//` of
+    a subfolder name the same module."""
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/prod/db/terragrunt.hcl": LIVE % ("../../../modules//db", "false"),
+            "live/dev/db/terragrunt.hcl": LIVE
+            % ("${get_terragrunt_dir()}/../../../modules/db", "false"),
+        },
+    )
+    assert _findings(tmp_path, ".") == set()
+    (tmp_path / "live/prod/db/terragrunt.hcl").write_text(LIVE % ("../../../modules//db", "true"))
+    (tmp_path / "live/dev/db/terragrunt.hcl").write_text(
+        LIVE % ("${get_terragrunt_dir()}/../../../modules/db", "true")
+    )
+    expected = {
+        ("TF-AWS-RDS-PUBLIC", "live/prod/db/terragrunt.hcl", 5),
+        ("TF-AWS-RDS-PUBLIC", "live/dev/db/terragrunt.hcl", 5),
+    }
+    assert _findings(tmp_path, ".") == expected
+    hook = _findings(tmp_path, "--hook", "live/prod/db/terragrunt.hcl")  # the module's, all
+    assert ("TF-AWS-RDS-PUBLIC", "live/prod/db/terragrunt.hcl", 5) in hook
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    git_in(tmp_path, "commit", "-qam", "both public")
+    assert expected <= _findings(tmp_path, "--base", "main")
+    # One more deployment made public where another already is: its own finding, new.
+    (tmp_path / "live/qa/db").mkdir(parents=True)
+    (tmp_path / "live/qa/db/terragrunt.hcl").write_text(LIVE % ("../../../modules/db", "true"))
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "qa public")
+    run = run_cli("scan", "--base", "HEAD~1", "--format", "json", cwd=tmp_path)
+    new = [
+        (f["file"], f["status"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "TF-AWS-RDS-PUBLIC"
+    ]
+    assert ("live/qa/db/terragrunt.hcl", "new") in new, new
+
+
+def test_a_module_the_scan_cannot_read_is_said(tmp_path: Path) -> None:
+    """A remote or computed source, or a module only an included configuration names: a
+    low GK-NOT-EXPANDED at the source (or include) line, not a silent pass. A configuration
+    beside code of its own (no source) deploys that code: nothing to say."""
+    _repo(
+        tmp_path,
+        {
+            "live/a/terragrunt.hcl": LIVE % ("git::https://example.com/m.git//db?ref=v1", "true"),
+            "live/b/terragrunt.hcl": LIVE % ("${local.base}/db", "true"),
+            "live/c/terragrunt.hcl": 'include "root" {\n  path = find_in_parent_folders()\n}\n'
+            "inputs = {\n  public = true\n}\n",
+            "live/d/terragrunt.hcl": "inputs = {\n  public = false\n}\n",
+            "live/d/main.tf": MODULE,
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-NOT-EXPANDED", "live/a/terragrunt.hcl", 2),
+        ("GK-NOT-EXPANDED", "live/b/terragrunt.hcl", 2),
+        ("GK-NOT-EXPANDED", "live/c/terragrunt.hcl", 1),
+    }
+
+
+def test_a_configuration_that_does_not_parse_is_a_finding(tmp_path: Path) -> None:
+    _repo(tmp_path, {"live/terragrunt.hcl": 'terraform {\n  source = "../m"\n'})
+    run = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    (finding,) = json.loads(run.stdout)["findings"]
+    assert (finding["policy_id"], finding["file"]) == ("GK-PARSE-ERROR", "live/terragrunt.hcl")
