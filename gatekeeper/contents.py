@@ -16,8 +16,11 @@ SKIP_MARKER = b"gatekeeper:skip"
 # The files that may hold a Flux deployer: a scan builds the indexes those look up once,
 # before its pool forks (gatekeeper.sources.flux.prepare), not once per worker.
 FLUX_MARKER = b"toolkit.fluxcd.io"
+# The files that may hold an ApplicationSet rendered by Go's engine: a scan renders their
+# templates once, before its pool forks (gatekeeper.sources.applicationsets_go.prepare).
+GO_TEMPLATE_MARKER = b"goTemplate"
 # What `Contents.of` notes while it has the bytes in hand.
-MARKERS = (SKIP_MARKER, FLUX_MARKER)
+MARKERS = (SKIP_MARKER, FLUX_MARKER, GO_TEMPLATE_MARKER)
 
 
 class Contents(Sequence[tuple[str, bytes]]):
@@ -108,6 +111,14 @@ def blob_keys(pairs: Sequence[tuple[str, bytes]]) -> list[int | str]:
     if isinstance(pairs, Contents):
         return [pairs.blobs.get(name, name) for name in pairs.names]
     return [hash(data) for _, data in pairs]
+
+
+def each_holding(pairs: Sequence[tuple[str, bytes]], marker: bytes) -> Iterable[tuple[str, bytes]]:
+    """The pairs whose content holds `marker` (one of MARKERS), a Contents' read one at a
+    time as they are used (`holding` reads them all first)."""
+    if isinstance(pairs, Contents):
+        return pairs.subset(pairs.holding.get(marker, frozenset()))
+    return [(path, data) for path, data in pairs if marker in data]
 
 
 def subset(

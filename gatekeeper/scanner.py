@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, sources
 from gatekeeper import inventory as inventory_mod
-from gatekeeper.contents import FLUX_MARKER, Contents, blob_keys, holding, names_of
+from gatekeeper.contents import (
+    FLUX_MARKER,
+    GO_TEMPLATE_MARKER,
+    Contents,
+    blob_keys,
+    each_holding,
+    holding,
+    names_of,
+)
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, by_place
@@ -330,8 +338,11 @@ def _scan(
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
         _engine, _context, _pairs = engine, context, pairs
-        from gatekeeper.sources import flux, helm
+        from gatekeeper.sources import applicationsets_go, flux, helm
 
+        # ApplicationSets' Go templates: rendered here, by one renderer stopped before the
+        # charts' (which may have other limits) starts
+        applicationsets_go.prepare(context, each_holding(pairs, GO_TEMPLATE_MARKER))
         helm.share_renderer(names_of(pairs), context)  # one for all the workers
         flux.prepare(context.tree, holding(pairs, FLUX_MARKER))  # one index for them all
         deployer_scope.prepare(context.tree)  # CI's `kubectl apply -n`: read once, not per worker

@@ -236,3 +236,56 @@ def test_what_rejected_overlay_builds_leave_is_freed_while_the_scan_runs(
     rejected = [f for f in result.findings if f.file.startswith("app")]
     assert any("missing.env" in f.message for f in rejected), rejected
     assert alive == [0]
+
+
+def test_application_sets_go_templates_are_rendered_before_the_fork_by_one_renderer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The Go templates of ApplicationSets written in the tree are rendered in the parent
+    before the pool forks, by one renderer for them all (the same ApplicationSet in two
+    folders: one rendering), and the workers read the answers. Rendered in the pool, each
+    started a renderer (about 50 MB) beside the parent and a worker at their peak (issue
+    17: a third of the real k8s corpus's tree PSS). The result is the serial scan's."""
+    from gatekeeper.sources import applicationsets_go, helm_engine
+    from tests.test_gate_attack_s5 import REPO_URL, application_set
+
+    log = tmp_path / "renderers.log"
+    start = helm_engine._Worker.__init__
+
+    def logged(self: Any, *args: Any) -> None:
+        with log.open("a") as handle:  # the pool's processes inherit this wrapper
+            handle.write(f"{os.getpid()} {scanner._taken is not None}\n")
+        start(self, *args)
+
+    rendered = applicationsets_go._rendered
+    renderings: list[int] = []
+
+    def counted(*args: Any) -> Any:
+        renderings.append(os.getpid())
+        return rendered(*args)
+
+    monkeypatch.setattr(helm_engine._Worker, "__init__", logged)
+    monkeypatch.setattr(applicationsets_go, "_rendered", counted)
+    # Unique texts: no rendering kept from another test of this process answers them.
+    generators = f"    - list:\n        elements: [{{name: web, env: {tmp_path.name}}}]\n"
+    patch = (
+        '  templatePatch: |\n    {{- if eq (.env | lower) "prod" }}\n    spec: {}\n    {{- end }}\n'
+    )
+    appset = application_set(generators, patch)
+    files = pods(PARALLEL_MIN_FILES + CHUNK_FILES)  # no chart: no renderer of its own
+    files.update({"apps/set.yaml": appset, "zz/set.yaml": appset})
+    options = {"gitops": {"repoURLs": [REPO_URL]}}
+    results = []
+    for jobs in (2, 1):  # pooled first: the serial scan finds the renderings kept
+        tree = MemoryTree(files)
+        contents = Contents.of(sorted(files.items()), tree.read)
+        context = LoadContext(tree=tree, options=options)
+        results.append(scan(contents, build_engine(Config()), jobs, context))
+        if jobs == 2:
+            starts = log.read_text().splitlines()
+    assert starts == [f"{os.getpid()} False"]  # in the parent, before the pool
+    assert renderings == [os.getpid()]  # one rendering: the serial scan found it kept
+    pooled, serial = results
+    assert pooled.findings == serial.findings and pooled.files == serial.files
+    made = [f for f in serial.findings if f.file == "zz/set.yaml"]
+    assert made, serial.findings  # the Application it makes is judged
