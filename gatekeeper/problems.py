@@ -73,6 +73,13 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "it a default. Each ci/*-values.yaml (chart-testing's convention) is rendered and "
         "judged instead.",
     ),
+    "GK-SCHEMA-NOT-LOADED": ProblemKind(
+        "low",
+        "A values schema Helm would download is not loaded: the chart is judged without it",
+        "Nothing to do if Helm reaches it where the chart deploys (the schema can only reject"
+        " values: what is judged here is a superset); vendor it into the chart (a local `#...`"
+        " reference) to have values checked here.",
+    ),
     "GK-DEPLOY-TIME-FILE": ProblemKind(
         "low",
         "Reads a file git ignores, made at deploy time: judged with it empty",

@@ -333,8 +333,8 @@ case(
         "c/templates/pod.yaml": POD,
     },
     ("c/templates/pod.yaml", 8, PRIVILEGED),
-    ("c/values.schema.json", 1, "GK-RENDER-ERROR"),
-    ("c/values.schema.json", 2, "GK-RENDER-ERROR"),
+    ("c/values.schema.json", 1, "GK-SCHEMA-NOT-LOADED"),
+    ("c/values.schema.json", 2, "GK-SCHEMA-NOT-LOADED"),
 )
 case(
     "kustomize-remote-forms",

@@ -399,6 +399,7 @@ def test_schemas_are_looked_for_among_the_files_written_for_helm(tmp_path: Path)
     assert [d.name for d in loaded.documents] == ["a"]
     (problem,) = loaded.problems
     assert problem.file == "ch/values.schema.json" and "never uses the network" in problem.message
+    assert problem.code == "GK-SCHEMA-NOT-LOADED"  # low: the chart is judged without it
 
 
 def test_go_templates_rendered_outside_charts_do_not_keep_the_renderer() -> None:

@@ -1208,7 +1208,8 @@ def _offline_schemas(root: FsPath, chart_dir: str, copied: list[str]) -> list[Pr
 
 
 def _remote_refs(file: str, data: bytes, line: int = 0) -> list[Problem]:
-    """A schema's references Helm would load from outside it (`line`: report them there)."""
+    """A schema's references Helm would load from outside it (`line`: report them there, in
+    a packaged subchart, which is then not rendered at all: a render error)."""
     try:
         entries = list(load_all(file, decode(data)))
     except UnicodeDecodeError:
@@ -1226,10 +1227,14 @@ def _remote_refs(file: str, data: bytes, line: int = 0) -> list[Problem]:
             if not local:
                 message = (
                     f"{key} {target[:200]!r} is not loaded (gatekeeper never uses the network);"
-                    " the chart is rendered without this schema"
                 )
-                where = line or value.start_mark.line + 1
-                problems.append(Problem("GK-RENDER-ERROR", file, where, message))
+                if line:  # the archive is removed: the subchart is not rendered
+                    message += " the packaged subchart holding this schema is not rendered"
+                    problems.append(Problem("GK-RENDER-ERROR", file, line, message))
+                    continue
+                message += " the chart is rendered without this schema"
+                where = value.start_mark.line + 1
+                problems.append(Problem("GK-SCHEMA-NOT-LOADED", file, where, message))
     return problems
 
 
