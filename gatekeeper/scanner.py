@@ -326,6 +326,11 @@ def _scan(
             from gatekeeper.sources import helm
 
             helm.expect_charts(charts, context)  # the renderer stops after the last
+        deployers = holding(pairs, FLUX_MARKER)
+        if deployers:  # (a hook on a manifest imports no Flux code)
+            from gatekeeper.sources import flux
+
+            flux.prepare(context.tree, deployers)  # the kinds they look up: one read of the tree
         for path, data in pairs:
             result.merge(scan_one(path, data, engine, adapters, context))
     else:
@@ -368,8 +373,10 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
 
     fork = multiprocessing.get_context("fork")
     names = names_of(_pairs)
-    builds = [number for number, name in enumerate(names) if kustomize.detect(name)]
-    plain = [number for number, name in enumerate(names) if not kustomize.detect(name)]
+    builds: list[int] = []
+    plain: list[int] = []
+    for number, name in enumerate(names):
+        (builds if kustomize.detect(name) else plain).append(number)
     _queues = (_chunked(builds), _chunked(plain, blob_keys(_pairs)))
     _taken = fork.Array("i", len(_queues))
     chunks: list[bytes] = []  # every chunk's results, pickled (see _packed)
