@@ -69,8 +69,9 @@ _engine: Engine | None = None
 _context: sources.LoadContext | None = None
 _pairs: Sequence[tuple[str, bytes]] = ()
 # The chunks (file numbers in _pairs) of kustomizations and of the other files, and how
-# many of each queue are taken (in shared memory: the parent scans chunks too).
-_BUILDS, _PLAIN = 0, 1
+# many of each queue are taken (in shared memory: the parent scans chunks too): from the
+# front of each, and from the back of the other files' (_LAST: the parent's end).
+_BUILDS, _PLAIN, _LAST = 0, 1, 2
 _queues: tuple[list[list[int]], list[list[int]]] = ([], [])
 _taken: SynchronizedArray[int] | None = None
 
@@ -142,16 +143,30 @@ def _objects_elsewhere(
         return []
 
 
-def _claim(order: tuple[int, ...]) -> tuple[int, int] | None:
+def _claim(order: tuple[int, ...], last: bool = False) -> tuple[int, int] | None:
     """The next chunk no process has taken, as (queue, chunk number): from the first queue
-    of `order` that has one left."""
+    of `order` that has one left; with `last`, the other files' from their end.
+
+    The parent takes the other files from the end, a worker from the front: each scans
+    folders of its own, whose per-folder facts (the patches a folder's kustomization names,
+    its `.sourceignore` rules, which files it holds) and shared files (the CRDs its
+    manifests repeat) are then worked out in one process, not in each, as alternate chunks
+    had them."""
     assert _taken is not None
     with _taken.get_lock():
         for queue in order:
-            index = _taken[queue]
-            if index < len(_queues[queue]):
-                _taken[queue] = index + 1
-                return queue, index
+            chunks = len(_queues[queue])
+            if queue == _BUILDS:
+                index = _taken[_BUILDS]
+                if index < chunks:
+                    _taken[_BUILDS] = index + 1
+                    return queue, index
+            elif _taken[_PLAIN] + _taken[_LAST] < chunks:
+                if last:
+                    _taken[_LAST] += 1
+                    return queue, chunks - _taken[_LAST]
+                _taken[_PLAIN] += 1
+                return queue, _taken[_PLAIN] - 1
     return None
 
 
@@ -378,7 +393,7 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     for number, name in enumerate(names):
         (builds if kustomize.detect(name) else plain).append(number)
     _queues = (_chunked(builds), _chunked(plain, blob_keys(_pairs)))
-    _taken = fork.Array("i", len(_queues))
+    _taken = fork.Array("i", 3)  # _BUILDS, _PLAIN and _LAST taken
     chunks: list[bytes] = []  # every chunk's results, pickled (see _packed)
     built = False
     _give_back_freed_memory()  # what reading the tree freed: not inherited by the fork
@@ -386,7 +401,7 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
         with fork.Pool(jobs - 1) as pool:
             tasks = sum(len(queue) for queue in _queues)
             parts = pool.imap_unordered(_worker_task, range(tasks))
-            while (taken := _claim((_BUILDS, _PLAIN))) is not None:
+            while (taken := _claim((_BUILDS, _PLAIN), last=True)) is not None:
                 if taken[0] == _PLAIN and not built:
                     built = True
                     _forget_builds()
