@@ -552,11 +552,14 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
     out: list[Finding] = []
     for _, run in groupby(ordered, key=by_place):
         group = list(run)
-        if len(group) == 1 or not any(f.extra.get("variants") for f in group):
+        if len(group) == 1:  # most places (96,242 of k8s-full's 96,928): kept as it is
+            out.append(group[0])
+            continue
+        if not any(f.extra.get("variants") for f in group):
             # Nothing rendered: distinct findings stay distinct, but the same one is said
             # once (a base's render error, reported by every overlay whose build reads it).
             seen: set[tuple[str, str, str]] = set()
-            for finding in run_by.merged(group) if len(group) > 1 else group:  # a CI line
+            for finding in run_by.merged(group):  # a CI line
                 said = (finding.message, finding.path, finding.severity)
                 if said not in seen:
                     seen.add(said)
