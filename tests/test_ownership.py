@@ -136,32 +136,33 @@ def test_a_large_listing_of_the_whole_tree_is_not_kept(
     assert asked == ["", "", "apps", "apps"]
 
 
-def test_the_untracked_files_of_the_whole_listing_are_asked_of_the_disk_once(
+def test_untracked_files_the_tree_listed_as_regular_are_not_asked_whether_they_are_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A copy git tracks nothing of (the benchmark corpora) was asked, for each of its files,
-    whether it is a link once per set of names looked for (four a scan)."""
+    """A copy git tracks nothing of (the benchmark corpora) had each of its files asked
+    whether it is a link once per set of names looked for (four a scan); the tree's own
+    listing knows which are regular files, and the whole tree's listing is read once."""
     repo, tree = _work_tree(tmp_path)
     repo.write("apps/staged/kustomization.yaml", "resources: []\n")  # untracked
     repo.write("apps/staged/Chart.yaml", "name: staged\n")
     (repo.root / "apps/linked").symlink_to("overlays")  # an untracked link to a folder
+    tree.list_dir(".")  # as a scan of the whole tree lists it first
     asked: list[str] = []
     islink = os.path.islink
 
     def counted(path: str) -> bool:
-        asked.append(path)
+        asked.append(os.path.relpath(path, repo.root))
         return islink(path)
 
-    index = ownership.Ownership(tree)
-    index.named_below("", NAMES)  # the whole tree's listing, kept
     monkeypatch.setattr(os.path, "islink", counted)
-    charts = index.named_below("", frozenset({"Chart.yaml"}))
+    index = ownership.Ownership(tree)
     kustomizations = index.named_below("", NAMES)
-    # (the chart found is confirmed to exist, as any found file is)
-    assert not [path for path in asked if path.endswith(("linked", "kustomization.yaml"))]
-    assert charts == ["apps/staged/Chart.yaml"]
+    charts = index.named_below("", frozenset({"Chart.yaml"}))
+    assert index.named_below("apps", NAMES) == kustomizations
     assert "apps/staged/kustomization.yaml" in kustomizations
     assert "apps/linked/prod/kustomization.yml" in kustomizations  # still walked as a link
+    assert charts == ["apps/staged/Chart.yaml"]
+    assert sorted(asked) == ["apps/linked", "apps/linked"]  # the whole tree's, then apps'
 
 
 def test_without_git_the_folder_is_walked(tmp_path: Path) -> None:
