@@ -262,6 +262,11 @@ class WorkTree:
             self.real_root, _resolved(self._lexical(normal), self._folders)
         )
 
+    def regular_files(self) -> frozenset[str]:
+        """The files the listing of the whole tree (list_dir(".")) found regular files, not
+        links, in folders inside the root; none before it is asked."""
+        return self._plain
+
     def list_dir(self, path: str) -> list[str]:
         if not _inside(path):
             return []

@@ -136,6 +136,35 @@ def test_a_large_listing_of_the_whole_tree_is_not_kept(
     assert asked == ["", "", "apps", "apps"]
 
 
+def test_untracked_files_the_tree_listed_as_regular_are_not_asked_whether_they_are_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy git tracks nothing of (the benchmark corpora) had each of its files asked
+    whether it is a link once per set of names looked for (four a scan); the tree's own
+    listing knows which are regular files, and the whole tree's listing is read once."""
+    repo, tree = _work_tree(tmp_path)
+    repo.write("apps/staged/kustomization.yaml", "resources: []\n")  # untracked
+    repo.write("apps/staged/Chart.yaml", "name: staged\n")
+    (repo.root / "apps/linked").symlink_to("overlays")  # an untracked link to a folder
+    tree.list_dir(".")  # as a scan of the whole tree lists it first
+    asked: list[str] = []
+    islink = os.path.islink
+
+    def counted(path: str) -> bool:
+        asked.append(os.path.relpath(path, repo.root))
+        return islink(path)
+
+    monkeypatch.setattr(os.path, "islink", counted)
+    index = ownership.Ownership(tree)
+    kustomizations = index.named_below("", NAMES)
+    charts = index.named_below("", frozenset({"Chart.yaml"}))
+    assert index.named_below("apps", NAMES) == kustomizations
+    assert "apps/staged/kustomization.yaml" in kustomizations
+    assert "apps/linked/prod/kustomization.yml" in kustomizations  # still walked as a link
+    assert charts == ["apps/staged/Chart.yaml"]
+    assert sorted(asked) == ["apps/linked", "apps/linked"]  # the whole tree's, then apps'
+
+
 def test_without_git_the_folder_is_walked(tmp_path: Path) -> None:
     repo, _ = _work_tree(tmp_path)
     (repo.root / ".git").rename(repo.root / "git-moved")
