@@ -248,7 +248,7 @@ def _scan_change(
         head_findings = gone_from_base(head_findings, base_tree, head_tree)
         from gatekeeper.sources.helm_vendored import added_by_change  # a registry it trusts
 
-        head_findings = added_by_change(head_findings, base_tree)
+        head_findings = added_by_change(head_findings, base_tree, head_tree, touched)
         # What waivers covered in the base files this change did not make us scan (red team
         # s14 v04): only for a waiver a new finding meets that covered nothing scanned so far.
         waived_elsewhere = _waived_elsewhere(
