@@ -39,6 +39,8 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
     [
         ("kubectl apply -f deploy/app.tpl", {}),
         ("cd deploy && kubectl apply --filename=app.tpl", {}),
+        # a group piped on runs in a subshell: its cd does not last (red team s17 y03)
+        ("{ cd deploy; ls; } | tee log\nkubectl apply -f deploy/app.tpl", {}),
         ("oc create -f deploy/*.tpl", {}),
         ("kubectl apply -Rf deploy/app.tpl", {}),  # pflag: combined short flags
         ("kubectl apply -fdeploy/app.tpl --server-side", {}),

@@ -40,6 +40,12 @@ def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[st
         ("echo y | { cd docker && docker build -f prod .; }", "docker"),  # ... in which cd lasts
         ("echo y | { cd elsewhere; }\ndocker build -f prod .", "."),
         ("{ cd docker; }\ndocker build -f prod .", "docker"),  # a group of this shell
+        # ... unless piped on, or fed: a pipeline's part (red team s17 y03)
+        ("{ cd elsewhere; ls; } | tee log\ndocker build -f prod .", "."),
+        ("{ cd elsewhere; } 2>&1 | tee log\ndocker build -f prod .", "."),
+        ("if true; then cd elsewhere; fi | cat\ndocker build -f prod .", "."),
+        ("ls | while read d; do cd elsewhere; done\ndocker build -f prod .", "."),
+        ("cd docker && { ls; } | tee log\ndocker build -f prod .", "docker"),
         ("case $x in a) (cd y);; esac\ndocker build -f prod .", "."),
         ("sh -c 'cd elsewhere'\ndocker build -f prod .", "."),
         ('eval "cd docker"\ndocker build -f prod .', "docker"),  # eval: this shell
