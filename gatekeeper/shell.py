@@ -209,6 +209,9 @@ class Command:
     # The folder it runs in, from the repository root (shell_dirs): `cd docker && docker
     # build -f prod .` builds docker/prod; None when the script computes it.
     directory: str | None = "."
+    # A script the shell sourced before it that the repository lacks (shell_dirs.lacked):
+    # the folder it runs in is taken as if that script moved none.
+    unread: str = ""
 
     @property
     def signature(self) -> str:
@@ -230,6 +233,7 @@ class Command:
             "opaque": self.opaque,
             "directory": self.directory,
             **({"reads": self.reads} if self.reads else {}),
+            **({"unread": self.unread} if self.unread else {}),
         }
 
 
@@ -634,6 +638,7 @@ def commands(
         if command is None:
             continue
         command.directory = place.here
+        command.unread = place.unread
         if (
             command.program in _MOVES
             and (not piped or index in lexer.grouped)
@@ -765,6 +770,7 @@ def _source(
         return
     found = shell_dirs.sourced(place, command.positional[0])
     if found is None:
+        place.unread = shell_dirs.lacked(place, command.positional[0]) or place.unread
         return
     path, text = found
     inner = place.inner(place.here)

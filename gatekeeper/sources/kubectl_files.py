@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper import ownership, shell_dirs
+from gatekeeper.document import Problem
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, glob, inside
 
@@ -64,6 +65,46 @@ def _found(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
         for pair in _applied(tree)
         if not kubernetes.detect(pair[0]) and _may_hold_objects(tree, pair[0])
     )
+
+
+def after_unread_source(document: Any) -> list[Problem]:
+    """A blocking note at each kubectl/oc apply, create or replace of a CI file that names a
+    file relative to its folder, under a name no adapter reads as a manifest, after the
+    shell sourced a script the repository lacks (`. ./ci/env.sh` fetched or written in CI):
+    that script may have moved the folder, so which file it applies is not known here; the
+    one judged is the file as if it had not (red team s17 y03)."""
+    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources.workflow_scripts import steps
+
+    found: list[Problem] = []
+    for _job_id, _job, _number, step in steps(document.obj):
+        for command in step.get("commands") or []:
+            unread = command.get("unread") if isinstance(command, dict) else None
+            if not unread or command.get("program") not in _PROGRAMS:
+                continue
+            positional = command.get("positional") or []
+            if not positional or positional[0] not in _APPLIERS:
+                continue
+            relative = [
+                given
+                for given in _file_values(command)
+                if given not in ("", "-")
+                and shell_dirs.resolve(None, given.strip("'\"")) is None
+                and "$" not in given
+                and not kubernetes.detect(given)
+                and not given.endswith("/")
+            ]
+            if relative:
+                message = (
+                    f"`{command['text']}` runs after `. {unread}`, a script the repository does"
+                    f" not hold, which may change the folder: {', '.join(relative)} is judged"
+                    " from the folder as if it did not, and what is applied may be another"
+                    " file; source a script of the repository, or name the file from the root"
+                    " (`$GITHUB_WORKSPACE/...`)"
+                )
+                file = str(command.get("file") or document.file)
+                found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message))
+    return found
 
 
 def _may_hold_objects(tree: Tree, path: str) -> bool:

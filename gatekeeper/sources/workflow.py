@@ -720,6 +720,10 @@ def _load_one(
     loaded.documents.append(document)
     if b"TF_CLI_ARGS" in data:  # terraform flags CI computes (red team s17 y04)
         loaded.problems.extend(computed_cli_args(document))
+    if b"kubectl" in data or b"oc " in data:  # files applied after an unread `. script`
+        from gatekeeper.sources.kubectl_files import after_unread_source
+
+        loaded.problems.extend(after_unread_source(document))
     if b"build" in data or b"bud" in data:  # builds whose Dockerfile cannot be located
         from gatekeeper.sources.dockerfile_builds import unlocated
 
