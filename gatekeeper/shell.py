@@ -196,8 +196,8 @@ class Command:
     positional: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     wrappers: list[str] = field(default_factory=list)  # `sudo`, `env`... that ran the program
-    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts) and the heredoc
-    # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
+    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts; in the CEL view
+    # only when there is one) and the heredoc it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`: not).
     redirects: list[str] = field(default_factory=list)
     input: str = ""
     # The file its standard input reads, from the root (`$?` unknown): `< FILE`, or `cat
@@ -234,6 +234,8 @@ class Command:
             "directory": self.directory,
             **({"reads": self.reads} if self.reads else {}),
             **({"unread": self.unread} if self.unread else {}),
+            # the files it redirects to or from, for what made a file kubectl applies
+            **({"redirects": self.redirects} if self.redirects else {}),
         }
 
 

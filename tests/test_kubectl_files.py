@@ -39,6 +39,12 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
     [
         ("kubectl apply -f deploy/app.tpl", {}),
         ("cd deploy && kubectl apply --filename=app.tpl", {}),
+        # made from it at run time, or fed another way (red team s17 y05)
+        ("kubectl apply -f <(envsubst < deploy/app.tpl)", {}),
+        ("envsubst < deploy/app.tpl > /tmp/app.yaml && kubectl apply -f /tmp/app.yaml", {}),
+        ("cp deploy/app.tpl out.yaml\nkubectl apply -f out.yaml", {}),
+        ('kubectl apply -f - <<< "$(cat deploy/app.tpl)"', {}),
+        ("gomplate -f deploy/app.tpl | kubectl apply -f -", {}),
         # a group piped on runs in a subshell: its cd does not last (red team s17 y03)
         ("{ cd deploy; ls; } | tee log\nkubectl apply -f deploy/app.tpl", {}),
         ("oc create -f deploy/*.tpl", {}),
