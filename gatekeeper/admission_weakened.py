@@ -104,6 +104,7 @@ def facts(document: Document) -> dict[str, Any] | None:
                 "failurePolicy": _text(failure, "Fail"),
                 "overrides": _plain(spec.get("validationFailureActionOverrides")),
                 "enabled": spec.get("admission") is not False,
+                "conditions": _plain(hook.get("matchConditions")),
             },
             "lines": {
                 "action": line("spec", "validationFailureAction"),
@@ -112,6 +113,7 @@ def facts(document: Document) -> dict[str, Any] | None:
                 else line("spec", "webhookConfiguration", "failurePolicy"),
                 "overrides": line("spec", "validationFailureActionOverrides"),
                 "enabled": line("spec", "admission"),
+                "conditions": line("spec", "webhookConfiguration", "matchConditions"),
             },
         }
     if group == "policies.kyverno.io" or (
@@ -215,6 +217,13 @@ def _kyverno_policy(
                 lines["overrides"],
             )
         )
+    if now.get("conditions") not in (None, was.get("conditions")):
+        out.append(
+            (
+                "changes which requests reach it (webhookConfiguration.matchConditions)",
+                lines.get("conditions", 0),
+            )
+        )
     for name, rule in was["rules"].items():
         if rule["action"] != "enforce":
             continue
@@ -310,6 +319,21 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
     return out
 
 
+def _enforcing(facts: dict[str, Any]) -> bool:
+    """Does an object deny what breaks it (a Kyverno policy with an Enforce rule, a
+    validating policy or binding with Deny, a Gatekeeper constraint in deny)? Its removal
+    weakens the gate (webhooks and Kyverno's ConfigMap: the default is not weaker)."""
+    if "rules" in facts:
+        return bool(facts["enabled"]) and any(
+            rule["action"] == "enforce" for rule in facts["rules"].values()
+        )
+    if "actions" in facts:
+        return "Deny" in _list(facts["actions"])
+    if "scoped" in facts:
+        return str(facts["action"]).lower() == "deny"
+    return False
+
+
 def _key(entry: InventoryEntry) -> tuple[str, str, str, str]:
     return (entry.api_version.rpartition("/")[0], entry.kind, entry.namespace, entry.name)
 
@@ -338,6 +362,51 @@ def _weaker_than_base(
     return []
 
 
+def _removed(
+    before: dict[tuple[str, str, str, str], list[InventoryEntry]],
+    head: Sequence[InventoryEntry],
+    renamed: Mapping[str, str],
+) -> list[InventoryEntry]:
+    """The base's enforcing objects the head no longer has: none of the same name from the
+    same file (or the file renamed to) and overlay, nor from a file the base did not hold it
+    in (moved: judged there against the base's)."""
+    deployed: dict[tuple[str, str, str, str], set[tuple[str, str]]] = {}
+    for entry in head:
+        if _admission(entry) is not None:
+            place = (renamed.get(entry.file, entry.file), entry.variant)
+            deployed.setdefault(_key(entry), set()).add(place)
+    out = []
+    for key, entries in before.items():
+        places = deployed.get(key, set())
+        if places - {(e.file, e.variant) for e in entries}:
+            continue  # written elsewhere now
+        out += [
+            entry
+            for entry in entries
+            if (entry.file, entry.variant) not in places and _enforcing(_admission(entry) or {})
+        ]
+    return out
+
+
+def _head_changes(
+    entry: InventoryEntry,
+    before: dict[tuple[str, str, str, str], list[InventoryEntry]],
+    ignored: set[str],
+    renamed: Mapping[str, str],
+) -> list[Change]:
+    """What a head object gives up against the base (a Namespace: Gatekeeper's ignore label
+    the base's had not)."""
+    if entry.kind == "Namespace" and entry.source in SOURCES:
+        if GATEKEEPER_IGNORE in entry.labels and entry.name not in ignored:
+            return [(f"is exempt from OPA Gatekeeper's webhook ({GATEKEEPER_IGNORE})", entry.line)]
+        return []
+    now = _admission(entry)
+    if now is None:
+        return []
+    was_at = renamed.get(entry.file, entry.file)
+    return _weaker_than_base(entry, now, before.get(_key(entry), []), was_at)
+
+
 def weakened(
     base: Sequence[InventoryEntry],
     head: Sequence[InventoryEntry],
@@ -360,18 +429,12 @@ def weakened(
             before.setdefault(_key(entry), []).append(entry)
     out: list[Finding] = []
     seen: set[str] = set()
-    for entry in head:
-        changes: list[Change] = []
-        if entry.kind == "Namespace" and entry.source in SOURCES:
-            if GATEKEEPER_IGNORE in entry.labels and entry.name not in ignored:
-                changes = [
-                    (f"is exempt from OPA Gatekeeper's webhook ({GATEKEEPER_IGNORE})", entry.line)
-                ]
-        else:
-            now = _admission(entry)
-            if now is not None:
-                was_at = renamed.get(entry.file, entry.file)
-                changes = _weaker_than_base(entry, now, before.get(_key(entry), []), was_at)
+    removed = [
+        (entry, [("is no longer deployed (removed by this change)", 0)])
+        for entry in _removed(before, head, renamed)
+    ]
+    judged = [(entry, _head_changes(entry, before, ignored, renamed)) for entry in head]
+    for entry, changes in [*removed, *judged]:
         for what, line in changes:
             print_id = fingerprint(
                 policy.id, entry.source, entry.kind, entry.namespace, entry.name, f"weakened {what}"

@@ -182,3 +182,40 @@ def test_a_pull_request_weakening_the_cluster_s_admission_is_blocked(
     _commit(tmp_path, {"policy/prod.yaml": POLICY.replace("Enforce", "Audit")}, "move")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [f[:3] for f in _exceptions(run)] == [("policy/prod.yaml", 5, "new")]
+
+
+def test_a_pull_request_removing_an_enforced_policy_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A policy the base enforced that the change deletes (Argo CD and Flux prune it) is
+    enforced no more: the Enforce ClusterPolicy and the Deny binding are said; the
+    audit-only copy of another folder, the webhook and Kyverno's ConfigMap (whose defaults
+    are not weaker) are not. A policy written again elsewhere is judged there."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, BASE, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "removed")
+    for name in ("kyverno.yaml", "dev/kyverno.yaml", "binding.yaml", "webhook.yaml", "config.yaml"):
+        git_in(tmp_path, "rm", "-q", f"policy/{name}")
+    git_in(tmp_path, "commit", "-qm", "retire")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "policy/binding.yaml",
+            3,
+            "new",
+            "ValidatingAdmissionPolicyBinding no-host-network is no longer deployed (removed by"
+            " this change)",
+        ),
+        (
+            "policy/kyverno.yaml",
+            3,
+            "new",
+            "ClusterPolicy disallow-privileged is no longer deployed (removed by this change)",
+        ),
+    ]
+    assert run.returncode == 1
+    git_in(tmp_path, "checkout", "-q", "-b", "moved", "main")
+    git_in(tmp_path, "rm", "-q", "policy/kyverno.yaml")
+    _commit(tmp_path, {"platform/policies.yaml": "# all of them\n---\n" + POLICY}, "move")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
