@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 POLICY_ID = "K8S-ADMISSION-POLICY-EXCEPTION"
 SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 ADMISSION_GROUP = "admissionregistration.k8s.io"
+PSS_GROUP = "pod-security.admission.config.k8s.io"
+PSS_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
+PSS_EXEMPTIONS = ("usernames", "runtimeClasses", "namespaces")
 GROUPS = (
+    PSS_GROUP + "/",
+    "apiserver.config.k8s.io/",
     "kyverno.io/",
     "policies.kyverno.io/",
     ADMISSION_GROUP + "/",
@@ -171,6 +176,10 @@ def facts(document: Document) -> dict[str, Any] | None:
                 "match": line("spec", "match"),
             },
         }
+    if (group == PSS_GROUP and kind == "PodSecurityConfiguration") or (
+        group.endswith("apiserver.config.k8s.io") and kind == "AdmissionConfiguration"
+    ):
+        return _pod_security(obj, line)
     if group == "" and kind == "ConfigMap":
         data = _map(obj.get("data"))
         keys = ("resourceFilters", *KYVERNO_LISTS, *KYVERNO_SELECTORS)
@@ -183,6 +192,39 @@ def facts(document: Document) -> dict[str, Any] | None:
             "lines": {key: line("data", key) for key in keys if key in data},
         }
     return None
+
+
+def _pod_security(obj: dict[str, Any], line: Any) -> dict[str, Any] | None:
+    """The API server's Pod Security admission configuration (kubernetes.io/docs/tasks/
+    configure-pod-container/enforce-standards-admission-controller): its default enforce
+    level and its exemptions, as written or in an AdmissionConfiguration's PodSecurity plugin."""
+    path: tuple[str | int, ...] = ()
+    config = obj
+    if obj.get("kind") == "AdmissionConfiguration":
+        plugins = _list(obj.get("plugins"))
+        index = next(
+            (i for i, p in enumerate(plugins) if _map(p).get("name") == "PodSecurity"), None
+        )
+        if index is None:
+            return None
+        path = ("plugins", index, "configuration")
+        config = _map(_map(plugins[index]).get("configuration"))
+    defaults = _map(config.get("defaults"))
+    exemptions = _map(config.get("exemptions"))
+    level = _text(defaults.get("enforce"), "privileged")
+    return {
+        "admission": {
+            "pss": PSS_LEVELS.get(level, 0),
+            "level": level,
+            "exempt": sorted(
+                f"{key}: {value}" for key in PSS_EXEMPTIONS for value in _list(exemptions.get(key))
+            ),
+        },
+        "lines": {
+            "pss": line(*path, "defaults", "enforce"),
+            "exempt": line(*path, "exemptions"),
+        },
+    }
 
 
 def _entries(text: str, key: str) -> set[str]:
@@ -247,6 +289,15 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
     out: list[Change] = []
     if "rules" in was and "rules" in now:
         return _kyverno_policy(was, now, lines)
+    if "pss" in was and "pss" in now:
+        if now["pss"] < was["pss"]:
+            what = f"lowers the default Pod Security enforce from {was['level']} to {now['level']}"
+            out.append((what, lines["pss"]))
+        added = sorted(set(now["exempt"]) - set(was["exempt"]))
+        if added:
+            what = f"exempts {'; '.join(added)} from Pod Security admission"
+            out.append((what, lines["exempt"]))
+        return out
     if "webhooks" in was and "webhooks" in now:
         for name, hook in now["webhooks"].items():
             before = was["webhooks"].get(name)
@@ -447,8 +498,9 @@ def weakened(
                     policy_id=policy.id,
                     severity=policy.severity,
                     title=policy.title,
-                    message=f"{entry.kind} {entry.name} {what}: the cluster admits, from"
-                    " anything that creates objects there, what it refused",
+                    message=" ".join(filter(None, (entry.kind, entry.name, what)))
+                    + ": the cluster admits, from anything that creates objects there, what it"
+                    " refused",
                     file=entry.file,
                     line=line or entry.line,
                     path="metadata",

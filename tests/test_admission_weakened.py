@@ -219,3 +219,71 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
     _commit(tmp_path, {"platform/policies.yaml": "# all of them\n---\n" + POLICY}, "move")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+PSA = """\
+apiVersion: pod-security.admission.config.k8s.io/v1
+kind: PodSecurityConfiguration
+defaults: {enforce: baseline, enforce-version: latest}
+exemptions:
+  usernames: []
+  runtimeClasses: []
+  namespaces: [kube-system]
+"""
+
+
+def test_a_pull_request_exempting_from_the_api_server_s_pod_security_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The API server's PodSecurityConfiguration (as written, or in an AdmissionConfiguration
+    the repository holds): a namespace or user exempted, or the default lowered, admits
+    privileged pods with no pod to judge; raising the default or dropping an exemption does
+    not."""
+    admission = (
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
+        "  - name: PodSecurity\n    configuration:\n"
+        + "".join(f"      {line}\n" for line in PSA.splitlines())
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, {"cluster/psa.yaml": PSA, "cluster/admission.yaml": admission}, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "exempt")
+    _commit(
+        tmp_path,
+        {
+            "cluster/psa.yaml": PSA.replace("baseline", "privileged").replace(
+                "usernames: []", 'usernames: ["system:serviceaccount:ci:deployer"]'
+            ),
+            "cluster/admission.yaml": admission.replace("[kube-system]", "[kube-system, app]"),
+        },
+        "exempt",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "cluster/admission.yaml",
+            9,
+            "new",
+            "AdmissionConfiguration exempts namespaces",
+        ),
+        (
+            "cluster/psa.yaml",
+            3,
+            "new",
+            "PodSecurityConfiguration lowers the default Pod Security enforce from baseline to"
+            " privileged",
+        ),
+        (
+            "cluster/psa.yaml",
+            4,
+            "new",
+            "PodSecurityConfiguration exempts usernames",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(
+        tmp_path,
+        {"cluster/psa.yaml": PSA.replace("baseline", "restricted").replace("[kube-system]", "[]")},
+        "stricter",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
