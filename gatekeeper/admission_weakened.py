@@ -419,8 +419,8 @@ def _removed(
     renamed: Mapping[str, str],
 ) -> list[InventoryEntry]:
     """The base's enforcing objects the head no longer has: none of the same name from the
-    same file (or the file renamed to) and overlay, nor from a file the base did not hold it
-    in (moved: judged there against the base's)."""
+    same file (or the file it was renamed to) and overlay. One written again in another file
+    is still said: that the other file is deployed is not known here (`docs/policy.yaml`)."""
     deployed: dict[tuple[str, str, str, str], set[tuple[str, str]]] = {}
     for entry in head:
         if _admission(entry) is not None:
@@ -429,8 +429,6 @@ def _removed(
     out = []
     for key, entries in before.items():
         places = deployed.get(key, set())
-        if places - {(e.file, e.variant) for e in entries}:
-            continue  # written elsewhere now
         out += [
             entry
             for entry in entries

@@ -190,7 +190,9 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
     """A policy the base enforced that the change deletes (Argo CD and Flux prune it) is
     enforced no more: the Enforce ClusterPolicy and the Deny binding are said; the
     audit-only copy of another folder, the webhook and Kyverno's ConfigMap (whose defaults
-    are not weaker) are not. A policy written again elsewhere is judged there."""
+    are not weaker) are not. A policy moved to another file (git sees the rename) is judged
+    there; one written again in a file that is no rename of its own is said (that file
+    need not be deployed)."""
     git_in(tmp_path, "init", "-q", "-b", "main")
     _commit(tmp_path, BASE, "base")
     git_in(tmp_path, "checkout", "-q", "-b", "removed")
@@ -219,6 +221,11 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
     _commit(tmp_path, {"platform/policies.yaml": "# all of them\n---\n" + POLICY}, "move")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+    git_in(tmp_path, "checkout", "-q", "-b", "elsewhere", "main")
+    git_in(tmp_path, "rm", "-q", "policy/kyverno.yaml")
+    _commit(tmp_path, {"docs/example.yaml": "# example\n" * 40 + "---\n" + POLICY}, "docs")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f[:3] for f in _exceptions(run)] == [("policy/kyverno.yaml", 3, "new")]
 
 
 PSA = """\
