@@ -320,6 +320,11 @@ def test_values_a_saved_plan_computed_flags_or_a_cd_give_the_apply_are_judged(
             "          terraform -chdir=infra plan -out=p\n          terraform apply p\n",
             True,
         ),
+        (  # an earlier step's $GITHUB_ENV
+            '      - run: echo "TF_CLI_ARGS_apply=${{ vars.TF_ARGS }}" >> "$GITHUB_ENV"\n'
+            "      - run: $APPLY\n",
+            True,
+        ),
         # written out, or only a -var's value computed (judged: the bool flipped), or the
         # flags of another subcommand: not said
         (

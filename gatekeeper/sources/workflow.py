@@ -427,7 +427,7 @@ def computed_cli_args(document: Document) -> list[Problem]:
                 continue
             environment = {
                 name: value
-                for holder in (document.obj, job, step)
+                for holder in (document.obj, job, _github_env(job, step), step)
                 for name, value in _env(holder).items()
                 if name.startswith("TF_CLI_ARGS")
             }
@@ -444,6 +444,22 @@ def computed_cli_args(document: Document) -> list[Problem]:
                     line = int(command["line"])
                     found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, line, message))
     return found
+
+
+def _github_env(job: Any, step: dict[str, Any]) -> dict[str, Any]:
+    """What the job's earlier steps write to $GITHUB_ENV, computed values too, as an `env:`
+    holder (workflow_envsubst.sent_to_github_env keeps only literal ones)."""
+    from gatekeeper.sources.workflow_values import written
+
+    found: dict[str, str] = {}
+    steps = job.get("steps") if isinstance(job, dict) else None
+    for earlier in steps if isinstance(steps, list) else []:
+        if earlier is step:
+            break
+        script = earlier.get("run") if isinstance(earlier, dict) else None
+        if isinstance(script, str) and "GITHUB_ENV" in script:
+            found.update(written(script, {})[1])
+    return {"env": found}
 
 
 def _computed_flags(arguments: str) -> bool:
