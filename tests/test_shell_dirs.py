@@ -168,7 +168,9 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
     its name is not a Dockerfile's, so no rule judges it: a blocking note at the line. A
     build of `Dockerfile` there (judged by its name wherever it is) says nothing. So does a
     build of a file the repository does not hold where the model puts it (a sourced script
-    the repository does not hold may have moved the shell)."""
+    the repository does not hold may have moved the shell), and one of a file it holds there
+    after such a script (red team s17 y03: the script may `cd` to another `prod`)."""
+    (tmp_path / "prod").write_text("FROM scratch\n")
     workflow = tmp_path / ".github" / "workflows" / "build.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(
@@ -176,6 +178,7 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
         '      - run: |\n          cd "$BUILD_DIR"\n          docker build -f prod .\n'
         "          docker build -f Dockerfile.ci .\n          docker build .\n"
         "      - run: |\n          . ci/go-to-docker.sh\n          docker build -f prod .\n"
+        "          docker build -f Dockerfile .\n"
     )
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]
