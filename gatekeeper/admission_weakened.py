@@ -43,7 +43,7 @@ GROUPS = (
     ADMISSION_GROUP + "/",
     "constraints.gatekeeper.sh/",
 )
-SELECTORS = ("namespaceSelector", "objectSelector", "matchConditions")  # a webhook's
+SELECTORS = ("namespaceSelector", "objectSelector", "matchConditions", "rules")  # a webhook's
 GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore"
 # Kyverno's ConfigMap keys that take requests out of every policy (kyverno.io/docs/
 # installation/customization, "ConfigMap Keys"): listed entries, and selectors it writes into
@@ -98,8 +98,10 @@ def facts(document: Document) -> dict[str, Any] | None:
             rules[_text(_map(rule).get("name"), str(index))] = {
                 "action": _text(validate.get("failureAction"), default).lower(),
                 "exclude": _plain(_map(rule).get("exclude")),
+                "match": _plain(_map(rule).get("match")),
                 "line": line("spec", "rules", index, "validate", "failureAction") if own else 0,
                 "excludeLine": line("spec", "rules", index, "exclude"),
+                "matchLine": line("spec", "rules", index, "match"),
             }
         hook = _map(spec.get("webhookConfiguration"))
         failure = hook.get("failurePolicy", spec.get("failurePolicy"))
@@ -130,7 +132,7 @@ def facts(document: Document) -> dict[str, Any] | None:
             "admission": {
                 "actions": _plain(spec.get("validationActions", ["Deny"])),
                 "failurePolicy": _text(spec.get("failurePolicy"), "Fail"),
-                "match": _plain(spec.get("matchConstraints")),
+                "match": _plain([spec.get("matchConstraints"), spec.get("matchConditions")]),
             },
             "lines": {
                 "actions": line("spec", "validationActions"),
@@ -281,6 +283,8 @@ def _kyverno_policy(
             )
         elif head["exclude"] != rule["exclude"] and head["exclude"] is not None:
             out.append((f"changes what rule {name} excludes", head["excludeLine"]))
+        elif head.get("match") != rule.get("match"):
+            out.append((f"changes what rule {name} matches", head["matchLine"]))
     return out
 
 
@@ -313,7 +317,7 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
             if before["selectors"] != hook["selectors"]:
                 out.append(
                     (
-                        f"changes which namespaces or objects webhook {name} sees",
+                        f"changes which requests webhook {name} sees (selectors, rules)",
                         hook["selectorLine"],
                     )
                 )
@@ -366,7 +370,8 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
                 )
             )
         if now["match"] != was["match"]:
-            out.append(("changes which requests it judges (matchConstraints)", lines["match"]))
+            what = "changes which requests it judges (matchConstraints, matchConditions)"
+            out.append((what, lines["match"]))
     return out
 
 

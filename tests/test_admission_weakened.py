@@ -294,3 +294,23 @@ def test_a_pull_request_exempting_from_the_api_server_s_pod_security_is_blocked(
     )
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+def test_a_pull_request_narrowing_what_a_policy_or_webhook_sees_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A rule matching fewer objects (`namespaces: [prod]`), a webhook's rules no longer
+    sending pods: the same gate, for fewer requests."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, BASE, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "narrowed")
+    narrowed = {
+        "policy/kyverno.yaml": POLICY.replace("kinds: [Pod]", "kinds: [Pod], namespaces: [prod]"),
+        "policy/webhook.yaml": WEBHOOK.replace('resources: ["*"]', "resources: [deployments]"),
+    }
+    _commit(tmp_path, narrowed, "narrow")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [(file, line) for file, line, _, _ in _exceptions(run)] == [
+        ("policy/kyverno.yaml", 8),
+        ("policy/webhook.yaml", 5),
+    ]
