@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gatekeeper import (
     admission,
+    admission_weakened,
     base_moved,
     depgraph,
     discover,
@@ -247,19 +248,26 @@ def _scan_change(
         head_findings = gone_from_base(head_findings, base_tree, head_tree)
         from gatekeeper.sources.helm_vendored import added_by_change  # a registry it trusts
 
-        head_findings = added_by_change(head_findings, base_tree)
+        head_findings = added_by_change(head_findings, base_tree, head_tree, touched)
         # What waivers covered in the base files this change did not make us scan (red team
         # s14 v04): only for a waiver a new finding meets that covered nothing scanned so far.
         waived_elsewhere = _waived_elsewhere(
             head_findings, base_findings, waivers, base_scan, base_context, config, run
         )
         head_findings += deleted
-        # A Namespace's Pod Security enforce label removed or lowered (red team s11 r14).
+        # A Namespace's Pod Security enforce label removed or lowered (red team s11 r14), and
+        # an admission policy, webhook or Kyverno's ConfigMap that enforces less (s17 y01).
         head_findings += [
             finding
-            for finding in pss_admission.lowered(
-                base_result.inventory, head_result.inventory, engine
-            )
+            for finding in [
+                *pss_admission.lowered(base_result.inventory, head_result.inventory, engine),
+                *admission_weakened.weakened(
+                    base_result.inventory,
+                    head_result.inventory,
+                    engine,
+                    {c.new: c.old for c in selected if c.new and c.old},
+                ),
+            ]
             if finding.policy_id
             not in {p for o in pipeline.overrides_for(config, finding.file) for p in o.disable}
         ]

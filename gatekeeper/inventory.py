@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from gatekeeper.admission_weakened import facts as admission_facts
 from gatekeeper.document import Document
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def entry(document: Document) -> InventoryEntry:
         file=location.file,
         line=location.line,
         variant=str(document.extra.get("variant") or ""),
-        facts=rbac_facts(document),
+        facts=rbac_facts(document) or admission_facts(document),
     )
 
 

@@ -196,8 +196,8 @@ class Command:
     positional: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     wrappers: list[str] = field(default_factory=list)  # `sudo`, `env`... that ran the program
-    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts) and the heredoc
-    # it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`): not in the CEL view.
+    # Where its output goes (`>> "$GITHUB_OUTPUT"`; `| tee -a FILE` counts; in the CEL view
+    # only when there is one) and the heredoc it reads (`cat >> "$GITHUB_OUTPUT" <<EOF`: not).
     redirects: list[str] = field(default_factory=list)
     input: str = ""
     # The file its standard input reads, from the root (`$?` unknown): `< FILE`, or `cat
@@ -209,6 +209,9 @@ class Command:
     # The folder it runs in, from the repository root (shell_dirs): `cd docker && docker
     # build -f prod .` builds docker/prod; None when the script computes it.
     directory: str | None = "."
+    # A script the shell sourced before it that the repository lacks (shell_dirs.lacked):
+    # the folder it runs in is taken as if that script moved none.
+    unread: str = ""
 
     @property
     def signature(self) -> str:
@@ -230,6 +233,9 @@ class Command:
             "opaque": self.opaque,
             "directory": self.directory,
             **({"reads": self.reads} if self.reads else {}),
+            **({"unread": self.unread} if self.unread else {}),
+            # the files it redirects to or from, for what made a file kubectl applies
+            **({"redirects": self.redirects} if self.redirects else {}),
         }
 
 
@@ -274,6 +280,11 @@ class _Lexer:
         # subshell of its own: `echo y | { cd infra && terraform apply; }`).
         self.groups: list[bool] = []
         self.grouped: set[int] = set()  # commands that begin such a group
+        # The commands where the compound commands open (`{`, `if`, loops, `case`) began, and
+        # the one the last command closed (first, last command): piped on, it ran in a
+        # subshell of its own (`{ cd deploy; ...; } | tee log` leaves the folder as it was).
+        self.compounds: list[tuple[int, bool]] = []  # (command, whether a pipe feeds it)
+        self.closed: tuple[int, int] | None = None
 
     def run(self) -> list[tuple[list[_Word], list[tuple[str, int]]]]:
         s = self.s
@@ -410,6 +421,9 @@ class _Lexer:
                 self._end_word()
                 self._end_command()
                 self.pipe_pending = op in ("|", "|&")
+                if self.pipe_pending and self.closed and self.closed[1] == len(self.levels) - 1:
+                    self._in_subshell(*self.closed)  # piped on: a subshell of its own
+                self.closed = None
                 self.i += len(op)
                 if op == "(":
                     self.level += 1
@@ -420,6 +434,12 @@ class _Lexer:
                         self.bodies.add(len(self.commands))
                 return True
         return False
+
+    def _in_subshell(self, first: int, last: int) -> None:
+        """The commands `first`..`last` (a compound command that is a pipeline's part) run
+        in a subshell: a `cd` there does not last after it."""
+        for index in range(first, last + 1):
+            self.levels[index] += 1
 
     def _feeds_shell(self) -> bool:
         """Whether the command being read is a shell reading its script from its input."""
@@ -452,6 +472,13 @@ class _Lexer:
     def _end_command(self) -> None:
         if self.current:
             first = self.current[0].text
+            self.closed = None
+            piped_in = False  # a compound a pipe feeds: a subshell of its own too
+            if first in _COMPOUNDS:
+                self.compounds.append((len(self.commands), self.pipe_pending))
+            elif first in _BLOCK_ENDS and self.compounds:
+                began, piped_in = self.compounds.pop()
+                self.closed = (began, len(self.commands))
             if first == "{":
                 self.groups.append(self.pipe_pending)
                 if self.pipe_pending:
@@ -463,6 +490,8 @@ class _Lexer:
             self.piped.append(self.pipe_pending)
             self.redirected.append(self.targets)
             self.levels.append(self.level)
+            if piped_in and self.closed:
+                self._in_subshell(*self.closed)
             self.pipe_pending = False
             if first == "case":
                 self.cases.append(self.level)
@@ -611,6 +640,7 @@ def commands(
         if command is None:
             continue
         command.directory = place.here
+        command.unread = place.unread
         if (
             command.program in _MOVES
             and (not piped or index in lexer.grouped)
@@ -742,6 +772,7 @@ def _source(
         return
     found = shell_dirs.sourced(place, command.positional[0])
     if found is None:
+        place.unread = shell_dirs.lacked(place, command.positional[0]) or place.unread
         return
     path, text = found
     inner = place.inner(place.here)
@@ -758,6 +789,7 @@ def _read_from(folder: str | None, path: str) -> str:
 
 _CONDITIONALS = frozenset({"if", "case", "while", "until", "for", "select"})
 _BLOCK_ENDS = frozenset({"fi", "esac", "done", "}"})
+_COMPOUNDS = _CONDITIONALS | {"{"}
 
 
 def _block(

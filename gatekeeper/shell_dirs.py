@@ -53,15 +53,22 @@ class Place:
     script_dir: str | None = None
     saved: list[tuple[str | None, str | None, list[str | None]]] = field(default_factory=list)
     files: Callable[[str], str | None] | None = None
+    # A script of the checkout this shell sourced that the repository lacks (written or
+    # fetched in CI: `. ./ci/env.sh`): it may have moved the folder (red team s17 y03).
+    unread: str = ""
 
     def inner(self, here: str | None) -> Place:
         """A place for a script a command runs (`sh -c`, `eval`, a function): it starts
         where the command runs; its own `cd` does not move this one."""
-        return Place(here, self.before, list(self.stack), self.script_dir, files=self.files)
+        return Place(
+            here, self.before, list(self.stack), self.script_dir, files=self.files,
+            unread=self.unread,
+        )
 
     def adopt(self, other: Place) -> None:
         """Where a script run in this shell (`eval`, a function) left it."""
         self.here, self.before, self.stack = other.here, other.before, list(other.stack)
+        self.unread = other.unread
 
     def enter(self, level: int) -> None:
         """Subshells begin or end so that `level` of them are open."""
@@ -157,6 +164,18 @@ def sourced(place: Place, given: str) -> tuple[str, str] | None:
         return None
     text = place.files(path)
     return None if text is None else (path, text)
+
+
+def lacked(place: Place, given: str) -> str:
+    """The checkout's path of a script `. FILE` sources that the repository does not hold
+    (a relative or checkout path: one of the runner's, `~/.bashrc` or `/etc/profile`, and a
+    Python virtualenv's `bin/activate`, move no folder of the checkout), else ""."""
+    if place.files is None or posixpath.basename(given) == "activate":
+        return ""
+    path = resolve(place.here, given, place.script_dir)
+    if path is None or not known(path) or path.startswith("/"):
+        return ""
+    return path if place.files(path) is None else ""
 
 
 def known(folder: str | None) -> bool:

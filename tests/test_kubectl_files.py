@@ -39,6 +39,14 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
     [
         ("kubectl apply -f deploy/app.tpl", {}),
         ("cd deploy && kubectl apply --filename=app.tpl", {}),
+        # made from it at run time, or fed another way (red team s17 y05)
+        ("kubectl apply -f <(envsubst < deploy/app.tpl)", {}),
+        ("envsubst < deploy/app.tpl > /tmp/app.yaml && kubectl apply -f /tmp/app.yaml", {}),
+        ("cp deploy/app.tpl out.yaml\nkubectl apply -f out.yaml", {}),
+        ('kubectl apply -f - <<< "$(cat deploy/app.tpl)"', {}),
+        ("gomplate -f deploy/app.tpl | kubectl apply -f -", {}),
+        # a group piped on runs in a subshell: its cd does not last (red team s17 y03)
+        ("{ cd deploy; ls; } | tee log\nkubectl apply -f deploy/app.tpl", {}),
         ("oc create -f deploy/*.tpl", {}),
         ("kubectl apply -Rf deploy/app.tpl", {}),  # pflag: combined short flags
         ("kubectl apply -fdeploy/app.tpl --server-side", {}),
@@ -140,3 +148,45 @@ def test_other_ci_formats_applying_a_file_under_another_name_judge_it(
     found = json.loads(run.stdout)["findings"]
     privileged = [(f["file"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
     assert privileged == [("deploy/app.tpl", 9)]
+
+
+@pytest.mark.parametrize(
+    ("sourced", "said"),
+    [
+        (". ./ci/env.sh", True),  # fetched in CI: it may `cd deploy`
+        ('source "$GITHUB_WORKSPACE/ci/env.sh"', True),
+        (". .venv/bin/activate", False),  # a virtualenv's: moves no folder
+        (". ~/.profile", False),  # the runner's
+    ],
+)
+def test_a_file_applied_after_sourcing_a_script_the_repository_lacks_is_said(
+    tmp_path: Path, gatekeeper: Callable[..., Run], sourced: str, said: bool
+) -> None:
+    """Red team s17 y03: the pull request sources a script CI fetches, which does `cd
+    deploy`, then applies `app.tpl`: deploy/app.tpl (a privileged Pod) is applied while the
+    clean ./app.tpl was judged, as if the script moved nothing. Said at the apply."""
+    (tmp_path / "README.md").write_text("app\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
+    (tmp_path / "app.tpl").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.tpl").write_text(POD)
+    script = f"curl -fsSo ci/env.sh https://config.example.com/env.sh\n{sourced}\n"
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        HEAD
+        + "".join(f"          {line}\n" for line in script.splitlines())
+        + "          kubectl apply -f app.tpl\n"
+    )
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "deploy")
+    run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+    notes = [
+        (f["file"], f["line"], f["status"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED" and "a script the repository" in f["message"]
+    ]
+    assert notes == ([(".github/workflows/deploy.yml", 9, "new", True)] if said else [])

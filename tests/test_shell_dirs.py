@@ -40,6 +40,12 @@ def folders(script: str, place: shell_dirs.Place | None = None) -> list[tuple[st
         ("echo y | { cd docker && docker build -f prod .; }", "docker"),  # ... in which cd lasts
         ("echo y | { cd elsewhere; }\ndocker build -f prod .", "."),
         ("{ cd docker; }\ndocker build -f prod .", "docker"),  # a group of this shell
+        # ... unless piped on, or fed: a pipeline's part (red team s17 y03)
+        ("{ cd elsewhere; ls; } | tee log\ndocker build -f prod .", "."),
+        ("{ cd elsewhere; } 2>&1 | tee log\ndocker build -f prod .", "."),
+        ("if true; then cd elsewhere; fi | cat\ndocker build -f prod .", "."),
+        ("ls | while read d; do cd elsewhere; done\ndocker build -f prod .", "."),
+        ("cd docker && { ls; } | tee log\ndocker build -f prod .", "docker"),
         ("case $x in a) (cd y);; esac\ndocker build -f prod .", "."),
         ("sh -c 'cd elsewhere'\ndocker build -f prod .", "."),
         ('eval "cd docker"\ndocker build -f prod .', "docker"),  # eval: this shell
@@ -162,7 +168,9 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
     its name is not a Dockerfile's, so no rule judges it: a blocking note at the line. A
     build of `Dockerfile` there (judged by its name wherever it is) says nothing. So does a
     build of a file the repository does not hold where the model puts it (a sourced script
-    the repository does not hold may have moved the shell)."""
+    the repository does not hold may have moved the shell), and one of a file it holds there
+    after such a script (red team s17 y03: the script may `cd` to another `prod`)."""
+    (tmp_path / "prod").write_text("FROM scratch\n")
     workflow = tmp_path / ".github" / "workflows" / "build.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(
@@ -170,6 +178,7 @@ def test_a_build_whose_folder_is_computed_is_said_not_missed(
         '      - run: |\n          cd "$BUILD_DIR"\n          docker build -f prod .\n'
         "          docker build -f Dockerfile.ci .\n          docker build .\n"
         "      - run: |\n          . ci/go-to-docker.sh\n          docker build -f prod .\n"
+        "          docker build -f Dockerfile .\n"
     )
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]

@@ -306,6 +306,58 @@ def test_values_a_saved_plan_computed_flags_or_a_cd_give_the_apply_are_judged(
     ]
 
 
+@pytest.mark.parametrize(
+    ("steps", "said"),
+    [  # flags CI computes whole: any -var or -var-file (red team s17 y04)
+        ('      - env: {TF_CLI_ARGS: "${{ vars.TF_ARGS }}"}\n        run: $APPLY\n', True),
+        (
+            '      - run: |\n          export TF_CLI_ARGS_apply="$(cat ci/flags)"\n'
+            "          $APPLY\n",
+            True,
+        ),
+        (
+            '      - env: {TF_CLI_ARGS_plan: "${{ secrets.ARGS }}"}\n        run: |\n'
+            "          terraform -chdir=infra plan -out=p\n          terraform apply p\n",
+            True,
+        ),
+        (  # an earlier step's $GITHUB_ENV
+            '      - run: echo "TF_CLI_ARGS_apply=${{ vars.TF_ARGS }}" >> "$GITHUB_ENV"\n'
+            "      - run: $APPLY\n",
+            True,
+        ),
+        # written out, or only a -var's value computed (judged: the bool flipped), or the
+        # flags of another subcommand: not said
+        (
+            '      - env: {TF_CLI_ARGS: "-input=false -var=public=false"}\n        run: $APPLY\n',
+            False,
+        ),
+        (
+            '      - env: {TF_CLI_ARGS_apply: "-var public=${{ vars.PUBLIC }}"}\n'
+            "        run: $APPLY\n",
+            False,
+        ),
+        ('      - env: {TF_CLI_ARGS_init: "${{ vars.BACKEND }}"}\n        run: $APPLY\n', False),
+    ],
+)
+def test_terraform_flags_ci_computes_whole_are_said_not_judged_as_defaults(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path, steps: str, said: bool
+) -> None:
+    """`TF_CLI_ARGS: ${{ vars.TF_ARGS }}` can give terraform any flag (`-var public=true`, a
+    var-file): the module was judged with its defaults and passed green. A blocking
+    GK-LOCAL-NOT-EXPANDED at the apply says it."""
+    write("infra/main.tf", RDS.split("}\n}\n", 1)[1])
+    apply = "terraform -chdir=infra apply -auto-approve"
+    write(".github/workflows/tf.yml", STEPS + steps.replace("$APPLY", apply))
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    notes = [
+        (f["file"], f["message"].split(" computed")[0])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
+    ]
+    assert len(notes) == said, notes
+    assert all(file == ".github/workflows/tf.yml" and "TF_CLI_ARGS" in m for file, m in notes)
+
+
 def test_a_pull_request_changing_only_a_tf_var_value_is_judged(repo: Repo) -> None:
     """The pull request flips `TF_VAR_public` in the workflow and touches no Terraform file:
     the root it applies is judged again, with the new value (and so is a hook given only the

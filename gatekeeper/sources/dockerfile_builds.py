@@ -220,6 +220,8 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
             if given is not None and given[1] and given[1] == command.get("reads"):
                 folder = "."  # the file standard input reads: from the root (shell.Command)
             why = _unknown(folder, given[0], given[1], tree) if given is not None else ""
+            if given is not None and not why and command.get("unread"):
+                why = _after_unread(folder, given[1], str(command["unread"]))
             if why:
                 file = str(command.get("file") or document.file)
                 found.append(_problem(file, int(command["line"]), str(command["text"]), why))
@@ -291,6 +293,18 @@ def _unknown(directory: str | None, context: str, file: str, tree: Tree | None =
     if path.startswith("/") or (tree is not None and not tree.exists(path)):
         return f"{path} is no file of the repository: made at run time, or another folder"
     return ""
+
+
+def _after_unread(directory: str | None, file: str, unread: str) -> str:
+    """Why a build's Dockerfile, named relative to the folder under a name that is not a
+    Dockerfile's, may be another file: the script sourced one the repository lacks, which
+    may have moved the folder (red team s17 y03)."""
+    from gatekeeper.sources.names import is_dockerfile
+
+    name = file.rstrip("/").rsplit("/", 1)[-1]
+    if not file or is_dockerfile(name) or shell_dirs.resolve(None, file) is not None:
+        return ""
+    return f"after `. {unread}`, a script the repository does not hold, which may change the folder"
 
 
 def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, str]] | None:

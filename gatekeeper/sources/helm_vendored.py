@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from gatekeeper.document import Problem
@@ -78,12 +79,16 @@ def judged_from(folder: str, entry: dict[str, Any], file: str, line: int) -> Pro
     return Problem("GK-NOT-EXPANDED", file, line, message, subject=subject)
 
 
-def added_by_change(findings: list[Any], base: Tree) -> list[Any]:
+def added_by_change(
+    findings: list[Any], base: Tree, head: Tree, touched: Iterable[str] = ()
+) -> list[Any]:
     """`findings` of a change's head, with the notice of a dependency judged from a copy
-    made blocking when the base's Chart.yaml did not have that dependency from that
-    repository: a pull request adding a dependency on a registry of its own, with a
-    harmless copy beside the chart, would have the copy judged and the registry's chart
-    deployed. Trusting the registry is the base's decision, not the change's."""
+    made blocking when the base's chart did not have that dependency from that repository
+    at that version constraint (Chart.yaml or requirements.yaml, which Helm 3 reads too): a
+    pull request adding a dependency on a registry of its own, with a harmless copy beside
+    the chart, would have the copy judged and the registry's chart deployed; one widening
+    the constraint has Helm take a version the copy is not (red team s17 y02). Trusting the
+    registry, and what it serves, is the base's decision, not the change's."""
     from gatekeeper.problems import to_finding
 
     out = []
@@ -91,33 +96,114 @@ def added_by_change(findings: list[Any], base: Tree) -> list[Any]:
         subject = finding.extra.get("subject") if finding.policy_id == "GK-NOT-EXPANDED" else None
         if (
             isinstance(subject, str)
-            and posixpath.basename(finding.file) == "Chart.yaml"
+            and posixpath.basename(finding.file) in DEPENDENCY_FILES
             and "dependency " in finding.message
-            and subject not in _dependencies(base, finding.file)
         ):
             name, _, repository = subject.partition(" ")
-            message = (
-                f"dependency {name} from {repository} is new in this change, and judged from"
-                " this repository's copy beside the chart: what that registry serves is not"
-                " judged; vendor it (`helm dependency build`, commit charts/) or list the copy"
-                " in sources.helm.vendored"
-            )
+            chart_dir = posixpath.dirname(finding.file)
+            trusted = _dependencies(base, chart_dir)
+            asked = {
+                version
+                for n, r, version in _dependencies(head, chart_dir, finding.file)
+                if (n, r) == (name, repository)
+            }
+            if (name, repository) not in {(n, r) for n, r, _ in trusted}:
+                message = (
+                    f"dependency {name} from {repository} is new in this change, and judged"
+                    " from this repository's copy beside the chart: what that registry serves"
+                    " is not judged; vendor it (`helm dependency build`, commit charts/) or"
+                    " list the copy in sources.helm.vendored"
+                )
+            elif repointed := _repointed(repository, base, head, touched):
+                message = (
+                    f"dependency {name} from {repository} is judged from this repository's copy"
+                    f" beside the chart, and this change points {repository} at {repointed}:"
+                    " what that registry serves is not judged; vendor it (`helm dependency"
+                    " build`, commit charts/) or list the copy in sources.helm.vendored"
+                )
+            elif any((name, repository, version) not in trusted for version in asked):
+                was = sorted(v for n, r, v in trusted if (n, r) == (name, repository))
+                message = (
+                    f"dependency {name} from {repository} asks for version"
+                    f" {', '.join(sorted(asked))} (the base: {', '.join(was)}) and is judged"
+                    " from this repository's copy beside the chart: the version that registry"
+                    " serves for it is not judged; vendor it (`helm dependency build`, commit"
+                    " charts/) or list the copy in sources.helm.vendored"
+                )
+            else:
+                out.append(finding)
+                continue
             problem = Problem("GK-LOCAL-NOT-EXPANDED", finding.file, finding.line, message)
             finding = to_finding(problem, finding.source)
         out.append(finding)
     return out
 
 
-def _dependencies(tree: Tree, path: str) -> set[str]:
-    """`name repository` of each dependency of the Chart.yaml `path` in `tree`."""
-    chart = _chart(tree, path) or {}
-    listed = chart.get("dependencies")
-    entries = listed if isinstance(listed, list) else []
-    return {
-        f"{entry.get('name')} {entry.get('repository')}"
-        for entry in entries
-        if isinstance(entry, dict)
-    }
+DEPENDENCY_FILES = ("Chart.yaml", "requirements.yaml")
+_REPO_ADD = re.compile(r"\bhelm\s+repo\s+add\s+([^\n;&|]*)")
+# `helm repo add` flags followed by a value (helm repo add --help)
+_VALUE_FLAGS = frozenset(
+    {"--username", "--password", "--ca-file", "--cert-file", "--key-file", "--timeout"}
+    | {"--repository-config", "--repository-cache", "--kube-context", "--kubeconfig", "-n"}
+    | {"--namespace", "--registry-config", "--burst-limit", "--qps"}
+)
+
+
+def _repo_adds(tree: Tree, path: str, alias: str) -> set[str]:
+    """The URLs `helm repo add <alias> URL` commands in the file `path` of `tree` give."""
+    try:
+        data = tree.read(path) if tree.exists(path) else b""
+    except OSError:
+        return set()
+    if b"repo" not in data or len(data) > 1 << 20:
+        return set()
+    text = data.decode("utf-8", "replace")
+    urls = set()
+    for match in _REPO_ADD.finditer(text):
+        words, skip = [], False
+        for word in match.group(1).split():
+            if skip:
+                skip = False
+            elif word.startswith("-"):
+                skip = word in _VALUE_FLAGS
+            else:
+                words.append(word.strip("'\""))
+        if len(words) >= 2 and words[0] == alias:
+            urls.add(words[1])
+    return urls
+
+
+def _repointed(repository: str, base: Tree, head: Tree, touched: Iterable[str]) -> str:
+    """A repository named by alias (`@acme`, `alias:acme`: the URL a `helm repo add acme URL`
+    gave) is another registry when a file the change touches adds it with a URL that file
+    did not have in the base (red team s17 y02): "URL (file)", else ""."""
+    alias = repository.removeprefix("@") if repository.startswith("@") else ""
+    alias = alias or (repository.removeprefix("alias:") if repository.startswith("alias:") else "")
+    if not alias:
+        return ""
+    for path in sorted(touched):
+        new = _repo_adds(head, path, alias) - _repo_adds(base, path, alias)
+        if new:
+            return f"{', '.join(sorted(new))} ({path})"
+    return ""
+
+
+def _dependencies(tree: Tree, chart_dir: str, *only: str) -> set[tuple[str, str, str]]:
+    """(name, repository, version constraint) of each dependency the chart at `chart_dir`
+    declares in `tree` (Chart.yaml and requirements.yaml; `only` those files)."""
+    found = set()
+    for file in only or [posixpath.join(chart_dir, name) for name in DEPENDENCY_FILES]:
+        listed = (_chart(tree, file) or {}).get("dependencies")
+        for entry in listed if isinstance(listed, list) else []:
+            if isinstance(entry, dict):
+                found.add(
+                    (
+                        str(entry.get("name")),
+                        str(entry.get("repository")),
+                        str(entry.get("version") or ""),
+                    )
+                )
+    return found
 
 
 def _chart(tree: Tree, path: str) -> dict[str, Any] | None:

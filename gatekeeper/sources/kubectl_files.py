@@ -7,8 +7,10 @@ privileged Pod under that name passed green wherever the imperative deploy itsel
 The files are found as the CI shell names them, in GitHub's and GitLab's workflows and the
 other CI formats' pipelines: from the folder the script went to (shell_dirs), through the
 scripts and Makefile targets CI runs (workflow_scripts), a glob matched as sh matches it, a
-`for f in ...` loop's words, and the files a pipeline feeds to `-f -` or to `xargs kubectl
-apply -f` (`cat deploy/app.tpl | kubectl apply -f -`).
+`for f in ...` loop's words, the files a pipeline or a substitution feeds to `-f -`, to `-f
+<(...)` or to `xargs kubectl apply -f` (`cat deploy/app.tpl | kubectl apply -f -`, `gomplate
+-f deploy/app.tpl |`, `<<< "$(cat deploy/app.tpl)"`), and those an earlier command makes the
+applied file from (`envsubst < deploy/app.tpl > /tmp/app.yaml`, `cp deploy/app.tpl out.yaml`).
 scanner.scan_one judges each such file as a Kubernetes manifest.
 """
 
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gatekeeper import ownership, shell_dirs
+from gatekeeper.document import Problem
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, glob, inside
 
@@ -64,6 +67,46 @@ def _found(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
         for pair in _applied(tree)
         if not kubernetes.detect(pair[0]) and _may_hold_objects(tree, pair[0])
     )
+
+
+def after_unread_source(document: Any) -> list[Problem]:
+    """A blocking note at each kubectl/oc apply, create or replace of a CI file that names a
+    file relative to its folder, under a name no adapter reads as a manifest, after the
+    shell sourced a script the repository lacks (`. ./ci/env.sh` fetched or written in CI):
+    that script may have moved the folder, so which file it applies is not known here; the
+    one judged is the file as if it had not (red team s17 y03)."""
+    from gatekeeper.sources import kubernetes
+    from gatekeeper.sources.workflow_scripts import steps
+
+    found: list[Problem] = []
+    for _job_id, _job, _number, step in steps(document.obj):
+        for command in step.get("commands") or []:
+            unread = command.get("unread") if isinstance(command, dict) else None
+            if not unread or command.get("program") not in _PROGRAMS:
+                continue
+            positional = command.get("positional") or []
+            if not positional or positional[0] not in _APPLIERS:
+                continue
+            relative = [
+                given
+                for given in _file_values(command)
+                if given not in ("", "-")
+                and shell_dirs.resolve(None, given.strip("'\"")) is None
+                and "$" not in given
+                and not kubernetes.detect(given)
+                and not given.endswith("/")
+            ]
+            if relative:
+                message = (
+                    f"`{command['text']}` runs after `. {unread}`, a script the repository does"
+                    f" not hold, which may change the folder: {', '.join(relative)} is judged"
+                    " from the folder as if it did not, and what is applied may be another"
+                    " file; source a script of the repository, or name the file from the root"
+                    " (`$GITHUB_WORKSPACE/...`)"
+                )
+                file = str(command.get("file") or document.file)
+                found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message))
+    return found
 
 
 def _may_hold_objects(tree: Tree, path: str) -> bool:
@@ -122,7 +165,7 @@ def _given(
 ) -> Iterator[str]:
     """The files a kubectl command's `-f` options name, from the folder `here`."""
     for given in _file_values(command):
-        if given in ("", "-"):
+        if given in ("", "-") or given.startswith("<("):  # its input, `<(envsubst < x)`
             yield from _fed(commands, at, tree)
             continue
         variable = _LOOP_VARIABLE.match(given)
@@ -130,8 +173,32 @@ def _given(
             where, words = loops[variable.group(1)]
             for word in words:
                 yield from _files(tree, where, word)
-        else:
-            yield from _files(tree, here, given)
+            continue
+        named = list(_files(tree, here, given))
+        yield from named or _made(commands, at, given, tree)
+
+
+def _made(commands: list[dict[str, Any]], at: int, given: str, tree: Tree) -> Iterator[str]:
+    """The repository files that the step's commands before `commands[at]` which name the
+    file `given` (one the repository lacks: `envsubst < x.tpl > /tmp/app.yaml`, `cp x.tpl
+    out.yaml`) read or name: what kubectl applies is made from them (red team s17 y05)."""
+    target = given.strip("'\"")
+    for command in commands[:at]:
+        words = [str(word) for word in command.get("argv") or []]
+        if target in words or target in (command.get("redirects") or []):
+            yield from _named_by(command, tree, skip=target)
+
+
+def _named_by(command: dict[str, Any], tree: Tree, skip: str = "") -> Iterator[str]:
+    """The repository files a command reads (`< file`) or names as a word."""
+    reads = command.get("reads")  # `< file`, already from the root
+    if isinstance(reads, str):
+        yield from _files(tree, ".", reads)
+    here = command.get("directory", ".")
+    for word in (command.get("argv") or [])[1:]:
+        word = str(word).lstrip("<").strip("'\"")
+        if word and word != skip and not word.startswith("-") and not word.startswith("s/"):
+            yield from _files(tree, here, word)
 
 
 def _file_values(command: dict[str, Any]) -> list[str]:
@@ -162,23 +229,24 @@ def _file_values(command: dict[str, Any]) -> list[str]:
 
 
 def _fed(commands: list[dict[str, Any]], at: int, tree: Tree) -> Iterator[str]:
-    """The files fed to `commands[at]`: its own `< file`, and what the commands before it on
-    its line name when they pass files on (`cat x.tpl |`, `ls deploy/*.tpl | xargs ...`,
-    `envsubst < x.tpl |`)."""
+    """The files fed to `commands[at]`: its own `< file`, what the commands before it on its
+    line name when they pass files on (`cat x.tpl |`, `ls deploy/*.tpl | xargs ...`,
+    `envsubst < x.tpl |`, `gomplate -f x.tpl |`), and what the substitutions of its line
+    name (`-f <(envsubst < x.tpl)`, `-f - <<< "$(cat x.tpl)"`: red team s17 y05)."""
     line, file = commands[at].get("line"), commands[at].get("file")
     for command in reversed(commands[: at + 1]):
         if command.get("line") != line or command.get("file") != file:
             break
-        reads = command.get("reads")  # `< file`, already from the root
-        if isinstance(reads, str):
-            yield from _files(tree, ".", reads)
-        if command.get("program") not in _FEEDERS:
-            continue
-        here = command.get("directory", ".")
-        for word in command.get("argv") or []:
-            word = str(word).lstrip("<").strip("'\"")
-            if word and not word.startswith("-") and not word.startswith("s/"):
-                yield from _files(tree, here, word)
+        if command.get("program") in _FEEDERS or command is not commands[at]:
+            yield from _named_by(command, tree)
+        else:
+            reads = command.get("reads")  # `< file`, already from the root
+            if isinstance(reads, str):
+                yield from _files(tree, ".", reads)
+    for command in commands[at + 1 :]:  # `$(...)` and `<(...)` of its line follow it
+        if command.get("line") != line or command.get("file") != file:
+            break
+        yield from _named_by(command, tree)
 
 
 def _files(tree: Tree, here: str | None, given: str) -> Iterator[str]:

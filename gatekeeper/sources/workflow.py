@@ -403,6 +403,91 @@ def _tf_vars(
     return {**given, **flags}
 
 
+def computed_cli_args(document: Document) -> list[Problem]:
+    """A blocking note at each `terraform apply` (or `plan -out`) whose `TF_CLI_ARGS` /
+    `TF_CLI_ARGS_<subcommand>` (the workflow's, job's or step's `env:`, or exported by the
+    script before it) CI computes beyond a `-var` value (`${{ vars.TF_ARGS }}`, `$(cat
+    flags.txt)`): terraform takes those words as its own flags, so which variables,
+    var-files or targets it applies is a setting's, judged by no rule; saying nothing judged
+    the defaults (red team s17 y04). A computed `-var=name=${{ ... }}` is judged
+    (terraform_modules.computed)."""
+    found: list[Problem] = []
+    for job, step in _steps(document):
+        exported: dict[str, str] = {}
+        for command in step.get("commands") or []:
+            is_apply = (str(command["signature"]) + " ").startswith(
+                tuple(t + " " for t in _TERRAFORMS)
+            ) or _saved_plan(command)
+            if command["program"] in ("export", "declare", "typeset") or is_apply:
+                for word in command["argv"]:  # `export TF_CLI_ARGS=`, `TF_CLI_ARGS= terraform`
+                    name, equals, value = str(word).partition("=")
+                    if equals and name.startswith("TF_CLI_ARGS"):
+                        exported[name] = value
+            if not is_apply:
+                continue
+            environment = {
+                name: value
+                for holder in (document.obj, job, _github_env(job, step), step)
+                for name, value in _env(holder).items()
+                if name.startswith("TF_CLI_ARGS")
+            }
+            for name in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{_subcommand(command)}"):
+                value = exported.get(name, environment.get(name, ""))
+                if _computed_flags(value):
+                    message = (
+                        f"`{command['text']}` runs with {name} computed at run time ({value}):"
+                        " which flags, variables or var-files terraform takes is not in the"
+                        " repository and is judged by no rule; write them out (`-var"
+                        " name=value`, a `-var-file` of the repository)"
+                    )
+                    file = str(command.get("file") or document.file)
+                    line = int(command["line"])
+                    found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, line, message))
+    return found
+
+
+def _github_env(job: Any, step: dict[str, Any]) -> dict[str, Any]:
+    """What the job's earlier steps write to $GITHUB_ENV, computed values too, as an `env:`
+    holder (workflow_envsubst.sent_to_github_env keeps only literal ones)."""
+    from gatekeeper.sources.workflow_values import written
+
+    found: dict[str, str] = {}
+    steps = job.get("steps") if isinstance(job, dict) else None
+    for earlier in steps if isinstance(steps, list) else []:
+        if earlier is step:
+            break
+        script = earlier.get("run") if isinstance(earlier, dict) else None
+        if isinstance(script, str) and "GITHUB_ENV" in script:
+            found.update(written(script, {})[1])
+    return {"env": found}
+
+
+def _computed_flags(arguments: str) -> bool:
+    """Do terraform arguments hold a word CI computes other than a `-var` flag's value?"""
+    import shlex
+
+    if "$" not in arguments and "`" not in arguments:
+        return False
+    try:
+        words = shlex.split(_EXPRESSION.sub(_compact, arguments))
+    except ValueError:
+        return True
+    for index, word in enumerate(words):
+        if "$" not in word and "`" not in word:
+            continue
+        flag = word.lstrip("-")
+        if word.startswith("-") and flag.startswith("var="):
+            text = flag[len("var=") :]
+        elif index and words[index - 1].lstrip("-") == "var" and words[index - 1].startswith("-"):
+            text = word
+        else:
+            return True
+        name, equals, _ = text.partition("=")
+        if not equals or "$" in name or "`" in name:
+            return True
+    return False
+
+
 # A GitHub expression, spelled in one word so that a flag's value keeps it whole.
 _EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
@@ -655,6 +740,12 @@ def _load_one(
             _throwaway_clusters(obj, context.tree)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
     loaded.documents.append(document)
+    if b"TF_CLI_ARGS" in data:  # terraform flags CI computes (red team s17 y04)
+        loaded.problems.extend(computed_cli_args(document))
+    if b"kubectl" in data or b"oc " in data:  # files applied after an unread `. script`
+        from gatekeeper.sources.kubectl_files import after_unread_source
+
+        loaded.problems.extend(after_unread_source(document))
     if b"build" in data or b"bud" in data:  # builds whose Dockerfile cannot be located
         from gatekeeper.sources.dockerfile_builds import unlocated
 

@@ -1,0 +1,316 @@
+"""A pull request that weakens the cluster's own admission gate (red team s17 y01): a Kyverno
+policy from Enforce to Audit, Kyverno's ConfigMap filtering out a namespace or a user, a
+webhook of a policy engine turned to `failurePolicy: Ignore`, a ValidatingAdmissionPolicy
+binding that only audits, an OPA Gatekeeper constraint in dryrun, a Namespace labelled with
+Gatekeeper's ignore label. No object of such a change was a finding: each passed green."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Run, git_in
+
+POLICY = """\
+apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: disallow-privileged}
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: privileged
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      validate:
+        message: no privileged containers
+        pattern: {spec: {containers: [{=(securityContext): {=(privileged): "false"}}]}}
+"""
+CONFIG = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kyverno, namespace: kyverno}
+data:
+  resourceFilters: '[Event,*,*][*/*,kube-system,*]'
+  excludeUsernames: '!system:kube-scheduler'
+"""
+WEBHOOK = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: gatekeeper-validating-webhook-configuration}
+webhooks:
+  - name: validation.gatekeeper.sh
+    admissionReviewVersions: [v1]
+    sideEffects: None
+    failurePolicy: Fail
+    clientConfig: {service: {name: gatekeeper-webhook-service, namespace: gatekeeper-system}}
+    rules: [{apiGroups: ["*"], apiVersions: ["*"], operations: [CREATE], resources: ["*"]}]
+"""
+BINDING = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-host-network}
+spec:
+  policyName: no-host-network
+  validationActions: [Deny]
+"""
+CONSTRAINT = """\
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sPSPPrivilegedContainer
+metadata: {name: no-privileged}
+spec:
+  enforcementAction: deny
+  match: {kinds: [{apiGroups: [""], kinds: [Pod]}]}
+"""
+NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata: {name: app}\n"
+BASE = {
+    "policy/kyverno.yaml": POLICY,
+    "policy/dev/kyverno.yaml": POLICY.replace("Enforce", "Audit"),
+    "policy/config.yaml": CONFIG,
+    "policy/webhook.yaml": WEBHOOK,
+    "policy/binding.yaml": BINDING,
+    "policy/constraint.yaml": CONSTRAINT,
+    "deploy/ns.yaml": NAMESPACE,
+}
+WEAKENED = {
+    "policy/kyverno.yaml": POLICY.replace("Enforce", "Audit"),
+    "policy/config.yaml": CONFIG.replace("kube-system,*]", "kube-system,*][Pod,app,*]").replace(
+        "'!system:kube-scheduler'", "'!system:kube-scheduler,system:serviceaccounts:ci'"
+    ),
+    "policy/webhook.yaml": WEBHOOK.replace("failurePolicy: Fail", "failurePolicy: Ignore"),
+    "policy/binding.yaml": BINDING.replace("[Deny]", "[Audit]"),
+    "policy/constraint.yaml": CONSTRAINT.replace("deny", "dryrun"),
+    "deploy/ns.yaml": NAMESPACE.replace(
+        "{name: app}", "{name: app, labels: {admission.gatekeeper.sh/ignore: debug}}"
+    ),
+}
+# Edits that enforce as much as before: a label, a stricter binding, a longer timeout, the
+# audit-only copy another folder keeps edited, an exclusion taken back (`!name`).
+UNWEAKENED = {
+    "policy/kyverno.yaml": POLICY.replace(
+        "{name: disallow-privileged}", "{name: disallow-privileged, labels: {team: platform}}"
+    ),
+    "policy/dev/kyverno.yaml": POLICY.replace("Enforce", "Audit").replace("no priv", "No priv"),
+    "policy/config.yaml": CONFIG.replace(
+        "'!system:kube-scheduler'", "'!system:kube-scheduler,!system:serviceaccounts:ci'"
+    ),
+    "policy/webhook.yaml": WEBHOOK.replace(
+        "sideEffects: None", "sideEffects: None\n    timeoutSeconds: 5"
+    ),
+    "policy/binding.yaml": BINDING.replace("[Deny]", "[Deny, Audit]"),
+}
+
+
+def _commit(root: Path, files: dict[str, str], message: str) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    git_in(root, "add", "-A")
+    git_in(root, "commit", "-qm", message)
+
+
+def _exceptions(run: Run) -> list[tuple[str, int, str, str]]:
+    return sorted(
+        (f["file"], f["line"], f["status"], f["message"].partition(":")[0])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-ADMISSION-POLICY-EXCEPTION"
+    )
+
+
+def test_a_pull_request_weakening_the_cluster_s_admission_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, BASE, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "weakened")
+    _commit(tmp_path, WEAKENED, "weaken")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "deploy/ns.yaml",
+            3,
+            "new",
+            "Namespace app is exempt from OPA Gatekeeper's webhook"
+            " (admission.gatekeeper.sh/ignore)",
+        ),
+        (
+            "policy/binding.yaml",
+            6,
+            "new",
+            "ValidatingAdmissionPolicyBinding no-host-network no longer denies (validationActions",
+        ),
+        (
+            "policy/config.yaml",
+            5,
+            "new",
+            "ConfigMap kyverno takes Pod,app,* out of every Kyverno policy (resourceFilters)",
+        ),
+        (
+            "policy/config.yaml",
+            6,
+            "new",
+            "ConfigMap kyverno takes system",
+        ),
+        (
+            "policy/constraint.yaml",
+            5,
+            "new",
+            "K8sPSPPrivilegedContainer no-privileged no longer denies (enforcementAction deny"
+            " -> dryrun)",
+        ),
+        (
+            "policy/kyverno.yaml",
+            5,
+            "new",
+            "ClusterPolicy disallow-privileged only audits rule privileged (Enforce -> Audit)",
+        ),
+        (
+            "policy/webhook.yaml",
+            8,
+            "new",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration admits"
+            " when webhook validation.gatekeeper.sh fails (failurePolicy Fail -> Ignore)",
+        ),
+    ]
+    assert run.returncode == 1
+
+    # The same edits that enforce as much as before, and a rename that weakens.
+    git_in(tmp_path, "checkout", "-q", "-b", "unweakened", "main")
+    _commit(tmp_path, UNWEAKENED, "tidy")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+    git_in(tmp_path, "mv", "policy/kyverno.yaml", "policy/prod.yaml")
+    _commit(tmp_path, {"policy/prod.yaml": POLICY.replace("Enforce", "Audit")}, "move")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f[:3] for f in _exceptions(run)] == [("policy/prod.yaml", 5, "new")]
+
+
+def test_a_pull_request_removing_an_enforced_policy_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A policy the base enforced that the change deletes (Argo CD and Flux prune it) is
+    enforced no more: the Enforce ClusterPolicy and the Deny binding are said; the
+    audit-only copy of another folder, the webhook and Kyverno's ConfigMap (whose defaults
+    are not weaker) are not. A policy moved to another file (git sees the rename) is judged
+    there; one written again in a file that is no rename of its own is said (that file
+    need not be deployed)."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, BASE, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "removed")
+    for name in ("kyverno.yaml", "dev/kyverno.yaml", "binding.yaml", "webhook.yaml", "config.yaml"):
+        git_in(tmp_path, "rm", "-q", f"policy/{name}")
+    git_in(tmp_path, "commit", "-qm", "retire")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "policy/binding.yaml",
+            3,
+            "new",
+            "ValidatingAdmissionPolicyBinding no-host-network is no longer deployed (removed by"
+            " this change)",
+        ),
+        (
+            "policy/kyverno.yaml",
+            3,
+            "new",
+            "ClusterPolicy disallow-privileged is no longer deployed (removed by this change)",
+        ),
+    ]
+    assert run.returncode == 1
+    git_in(tmp_path, "checkout", "-q", "-b", "moved", "main")
+    git_in(tmp_path, "rm", "-q", "policy/kyverno.yaml")
+    _commit(tmp_path, {"platform/policies.yaml": "# all of them\n---\n" + POLICY}, "move")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+    git_in(tmp_path, "checkout", "-q", "-b", "elsewhere", "main")
+    git_in(tmp_path, "rm", "-q", "policy/kyverno.yaml")
+    _commit(tmp_path, {"docs/example.yaml": "# example\n" * 40 + "---\n" + POLICY}, "docs")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f[:3] for f in _exceptions(run)] == [("policy/kyverno.yaml", 3, "new")]
+
+
+PSA = """\
+apiVersion: pod-security.admission.config.k8s.io/v1
+kind: PodSecurityConfiguration
+defaults: {enforce: baseline, enforce-version: latest}
+exemptions:
+  usernames: []
+  runtimeClasses: []
+  namespaces: [kube-system]
+"""
+
+
+def test_a_pull_request_exempting_from_the_api_server_s_pod_security_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The API server's PodSecurityConfiguration (as written, or in an AdmissionConfiguration
+    the repository holds): a namespace or user exempted, or the default lowered, admits
+    privileged pods with no pod to judge; raising the default or dropping an exemption does
+    not."""
+    admission = (
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
+        "  - name: PodSecurity\n    configuration:\n"
+        + "".join(f"      {line}\n" for line in PSA.splitlines())
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, {"cluster/psa.yaml": PSA, "cluster/admission.yaml": admission}, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "exempt")
+    _commit(
+        tmp_path,
+        {
+            "cluster/psa.yaml": PSA.replace("baseline", "privileged").replace(
+                "usernames: []", 'usernames: ["system:serviceaccount:ci:deployer"]'
+            ),
+            "cluster/admission.yaml": admission.replace("[kube-system]", "[kube-system, app]"),
+        },
+        "exempt",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "cluster/admission.yaml",
+            9,
+            "new",
+            "AdmissionConfiguration exempts namespaces",
+        ),
+        (
+            "cluster/psa.yaml",
+            3,
+            "new",
+            "PodSecurityConfiguration lowers the default Pod Security enforce from baseline to"
+            " privileged",
+        ),
+        (
+            "cluster/psa.yaml",
+            4,
+            "new",
+            "PodSecurityConfiguration exempts usernames",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(
+        tmp_path,
+        {"cluster/psa.yaml": PSA.replace("baseline", "restricted").replace("[kube-system]", "[]")},
+        "stricter",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+
+
+def test_a_pull_request_narrowing_what_a_policy_or_webhook_sees_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A rule matching fewer objects (`namespaces: [prod]`), a webhook's rules no longer
+    sending pods: the same gate, for fewer requests."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, BASE, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "narrowed")
+    narrowed = {
+        "policy/kyverno.yaml": POLICY.replace("kinds: [Pod]", "kinds: [Pod], namespaces: [prod]"),
+        "policy/webhook.yaml": WEBHOOK.replace('resources: ["*"]', "resources: [deployments]"),
+    }
+    _commit(tmp_path, narrowed, "narrow")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [(file, line) for file, line, _, _ in _exceptions(run)] == [
+        ("policy/kyverno.yaml", 8),
+        ("policy/webhook.yaml", 5),
+    ]
