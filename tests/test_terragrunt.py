@@ -32,7 +32,7 @@ def _findings(root: Path, *args: str) -> set[tuple[str, str, int]]:
     return {
         (f["policy_id"], f["file"], f["line"])
         for f in json.loads(run.stdout)["findings"]
-        if f["policy_id"] in ("TF-AWS-RDS-PUBLIC", "GK-NOT-EXPANDED")
+        if f["policy_id"] in ("TF-AWS-RDS-PUBLIC", "GK-NOT-EXPANDED", "GK-LOCAL-NOT-EXPANDED")
     }
 
 
@@ -79,15 +79,63 @@ def test_a_local_source_judges_the_module_with_the_inputs(tmp_path: Path) -> Non
     assert ("live/qa/db/terragrunt.hcl", "new") in new, new
 
 
+def test_a_source_built_from_locals_and_includes_is_followed(tmp_path: Path) -> None:
+    """terragrunt-infrastructure-live-example's shape: the child includes root.hcl and an
+    `_envcommon` file (found with find_in_parent_folders) whose literal local names the
+    module and whose inputs the child's override; or the child's own local. Each judges the
+    module with the merged inputs (a PR turning a computed source into an unjudged one must
+    not pass)."""
+    envcommon = (
+        'locals {\n  base = "${get_repo_root()}/modules"\n}\n'
+        'terraform {\n  source = "${local.base}//db"\n}\n'
+        "inputs = {\n  public = true\n}\n"
+    )
+    child = (
+        'include "root" {\n  path = find_in_parent_folders("root.hcl")\n}\n'
+        'include "envcommon" {\n'
+        '  path = "${dirname(find_in_parent_folders("root.hcl"))}/_envcommon/db.hcl"\n'
+        "  expose = true\n}\n"
+        "inputs = {\n  other = 1\n}\n"
+    )
+    own = 'locals {\n  m = "../../modules"\n}\nterraform {\n  source = "${local.m}/db"\n}\n'
+    own += "inputs = {\n  public = true\n}\n"
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "root.hcl": "",
+            "_envcommon/db.hcl": envcommon,
+            "live/prod/terragrunt.hcl": child,
+            "live/dev/terragrunt.hcl": own,
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 8),
+        ("TF-AWS-RDS-PUBLIC", "live/dev/terragrunt.hcl", 8),
+    }
+    # A pull request changing only the included file's inputs is judged.
+    private = envcommon.replace("public = true", "public = false")
+    (tmp_path / "_envcommon/db.hcl").write_text(private)
+    git_in(tmp_path, "commit", "-qam", "private")
+    git_in(tmp_path, "branch", "private")
+    (tmp_path / "_envcommon/db.hcl").write_text(envcommon)
+    git_in(tmp_path, "commit", "-qam", "public again")
+    assert ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 8) in _findings(
+        tmp_path, "--base", "private"
+    )
+
+
 def test_a_module_the_scan_cannot_read_is_said(tmp_path: Path) -> None:
-    """A remote or computed source, or a module only an included configuration names: a
-    low GK-NOT-EXPANDED at the source (or include) line, not a silent pass. A configuration
-    beside code of its own (no source) deploys that code: nothing to say."""
+    """A remote source, or a module only an included configuration it cannot read names: a
+    low GK-NOT-EXPANDED at the source (or include) line, not a silent pass. A source computed
+    from what gatekeeper does not evaluate and not remote by its look may name a folder of the
+    repository: blocking GK-LOCAL-NOT-EXPANDED. A configuration beside code of its own (no
+    source) deploys that code: nothing to say."""
     _repo(
         tmp_path,
         {
             "live/a/terragrunt.hcl": LIVE % ("git::https://example.com/m.git//db?ref=v1", "true"),
-            "live/b/terragrunt.hcl": LIVE % ("${local.base}/db", "true"),
+            "live/b/terragrunt.hcl": LIVE % ('${get_env("BASE", "../../m")}/db', "true"),
             "live/c/terragrunt.hcl": 'include "root" {\n  path = find_in_parent_folders()\n}\n'
             "inputs = {\n  public = true\n}\n",
             "live/d/terragrunt.hcl": "inputs = {\n  public = false\n}\n",
@@ -96,7 +144,7 @@ def test_a_module_the_scan_cannot_read_is_said(tmp_path: Path) -> None:
     )
     assert _findings(tmp_path, ".") == {
         ("GK-NOT-EXPANDED", "live/a/terragrunt.hcl", 2),
-        ("GK-NOT-EXPANDED", "live/b/terragrunt.hcl", 2),
+        ("GK-LOCAL-NOT-EXPANDED", "live/b/terragrunt.hcl", 2),
         ("GK-NOT-EXPANDED", "live/c/terragrunt.hcl", 1),
     }
 

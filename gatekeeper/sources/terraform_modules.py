@@ -196,6 +196,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             yield readers[0], grunt
         for grunt in terragrunt.deploying(context.tree, folder):  # its source is this folder
             yield readers[0], grunt
+            for name in terragrunt.input_files(context.tree, grunt):  # and what it includes
+                yield readers[0], name
         ring = readers[1:] + readers[:1]
         for reader, needed in zip(readers, ring, strict=True):
             if needed != reader:
@@ -552,7 +554,9 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
         grunt = posixpath.join(directory, TERRAGRUNT) if directory else TERRAGRUNT
         out.append((f"{WITH_TERRAGRUNT}{grunt}", root_scope(tree, directory, given=inputs)))
     for grunt in terragrunt.deploying(tree, directory):  # `source = "../../modules/db"`
-        inputs = inputs_of(tree, grunt)
+        inputs = {}
+        for name in terragrunt.input_files(tree, grunt):  # its includes', then its own
+            inputs.update(inputs_of(tree, name))
         if inputs:
             out.append((f"{WITH_TERRAGRUNT}{grunt}", root_scope(tree, directory, given=inputs)))
     if plain.unsure[0] and root:  # a called module's conditions: judged with each call

@@ -13,6 +13,7 @@ source runs the `.tf` files beside it (terraform_modules.terragrunt_inputs)."""
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from gatekeeper import ownership
@@ -23,8 +24,14 @@ from gatekeeper.yamldoc import decode
 
 NAME = "terragrunt.hcl"
 
-# What a source may start with that names the configuration's own folder.
-_OWN_FOLDER = ("${get_terragrunt_dir()}/", "${path.module}/")
+# A repository path in a resolved source (get_terragrunt_dir(), find_in_parent_folders()):
+# what follows it is relative to the repository's root.
+_ROOT = "\x00root"
+_INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
+_FIND = re.compile(r"""^find_in_parent_folders\((?:"([^"]*)")?\)$""")
+_DIRNAME = re.compile(r"^dirname\((.*)\)$")
+_REMOTE = ("::", "://", "?ref=", "git@", "tfr:", "github.com/", "bitbucket.org/")
+MAX_DEPTH = 8  # locals naming locals, includes including
 
 
 @dataclass(frozen=True)
@@ -32,55 +39,212 @@ class Config:
     """What a terragrunt.hcl says about the module it deploys."""
 
     path: str
-    source: str | None  # `terraform.source` as written (None: none of its own)
+    source: str | None  # `terraform.source` as written, its own or an include's (None: none)
     line: int  # of the source, else of the first include, else 1
     module: str | None  # the repository folder the source names, when it is one
-    included: bool  # it includes another configuration (which may name the module)
+    resolved: str | None  # the source with what gatekeeper can evaluate of it, else None
+    included: bool  # it includes another configuration
 
 
 def read(tree: Tree, path: str) -> Config | None:
     """The configuration at `path`, or None when it does not parse (said by load)."""
+    blocks = _blocks(tree, path)
+    return None if blocks is None else _config(tree, path, blocks)
+
+
+def _blocks(tree: Tree, path: str) -> list[Block] | None:
     try:
-        parsed = parse(decode(tree.read(path)))
+        return parse(decode(tree.read(path))).blocks
     except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
         return None
-    return _config(tree, path, parsed.blocks)
 
 
 def _config(tree: Tree, path: str, blocks: list[Block]) -> Config:
+    """The configuration's source: its own `terraform.source`, else the first one an
+    included configuration has (terragrunt merges an include's `terraform` block), each
+    evaluated as the configuration at `path` evaluates it."""
     from gatekeeper.sources.terraform import SpanLocator
 
     includes = [block for block in blocks if block.type == "include"]
     line = includes[0].span.line if includes else 1
+    resolver = _Resolver(tree, path)
     for block in blocks:
         source = block.body.get("source") if block.type == "terraform" else None
         if isinstance(source, str):
             line = SpanLocator(path, block.span).locate(("source",)).line
-            return Config(path, source, line, _local(tree, path, source), bool(includes))
-    return Config(path, None, line, None, bool(includes))
+            resolved = resolver.string(source, blocks, 0)
+            module = _local(tree, path, resolved) if resolved is not None else None
+            return Config(path, source, line, module, resolved, bool(includes))
+    for included in resolver.included(blocks, 0):
+        for block in included:
+            source = block.body.get("source") if block.type == "terraform" else None
+            if isinstance(source, str):
+                resolved = resolver.string(source, included, 0)
+                module = _local(tree, path, resolved) if resolved is not None else None
+                return Config(path, source, line, module, resolved, True)
+    return Config(path, None, line, None, None, bool(includes))
+
+
+class _Unknown(Exception):
+    """A part of a source gatekeeper does not evaluate (get_env, run_cmd, a dependency)."""
+
+
+@dataclass(frozen=True)
+class _Resolver:
+    """Evaluates what a source is built from the way terragrunt does for the configuration
+    `path`: its folder and the repository's (get_terragrunt_dir, get_repo_root,
+    get_parent_terragrunt_dir), find_in_parent_folders, dirname, the literal locals of the
+    file and of the configurations it includes (include.NAME.locals.X)."""
+
+    tree: Tree
+    path: str
+
+    def string(self, text: str, blocks: list[Block], depth: int) -> str | None:
+        try:
+            return self._string(text, blocks, depth)
+        except _Unknown:
+            return None
+
+    def _string(self, text: str, blocks: list[Block], depth: int) -> str:
+        if depth > MAX_DEPTH:
+            raise _Unknown
+        return _INTERPOLATION.sub(
+            lambda match: self._expression(match.group(1).strip(), blocks, depth), text
+        )
+
+    def _expression(self, expression: str, blocks: list[Block], depth: int) -> str:
+        folder = posixpath.dirname(self.path)
+        if expression == "get_terragrunt_dir()":
+            return _repository_path(folder)
+        if expression == "get_repo_root()":
+            return _ROOT
+        if expression == "get_parent_terragrunt_dir()":
+            found = self.include_paths(_own_blocks(self.tree, self.path), depth)
+            if not found:
+                raise _Unknown
+            return _repository_path(posixpath.dirname(found[0]))
+        find = _FIND.match(expression)
+        if find:
+            return _repository_path(self._find(find.group(1) or NAME))
+        dirname = _DIRNAME.match(expression)
+        if dirname:
+            inner = self._expression(dirname.group(1).strip(), blocks, depth + 1)
+            return posixpath.dirname(inner)
+        parts = expression.split(".")
+        if len(parts) == 2 and parts[0] == "local":
+            return self._local_value(blocks, parts[1], depth)
+        if len(parts) == 4 and parts[0] == "include" and parts[2] == "locals":
+            for name, included in self._named_includes(blocks, depth):
+                if name == parts[1]:
+                    return self._local_value(included, parts[3], depth)
+        raise _Unknown
+
+    def _local_value(self, blocks: list[Block], name: str, depth: int) -> str:
+        for block in blocks:
+            value = block.body.get(name) if block.type == "locals" else None
+            if isinstance(value, str):
+                return self._string(value, blocks, depth + 1)
+        raise _Unknown
+
+    def _find(self, name: str) -> str:
+        """The nearest `name` in a folder above the configuration's (its own folder is not
+        searched, as terragrunt's find_in_parent_folders)."""
+        folder = posixpath.dirname(self.path)
+        while folder:
+            folder = posixpath.dirname(folder)
+            candidate = posixpath.join(folder, name) if folder else name
+            if self.tree.exists(candidate):
+                return candidate
+        raise _Unknown
+
+    def include_paths(self, blocks: list[Block], depth: int) -> list[str]:
+        return [path for _, path in self._include_names(blocks, depth)]
+
+    def _include_names(self, blocks: list[Block], depth: int) -> list[tuple[str, str]]:
+        found = []
+        for block in blocks:
+            raw = block.body.get("path") if block.type == "include" else None
+            if not isinstance(raw, str):
+                continue
+            try:
+                value = self._string(raw, blocks, depth + 1)
+            except _Unknown:
+                continue
+            path = _repository_file(self.path, value)
+            if path is not None:
+                found.append((block.labels[0] if block.labels else "", path))
+        return found
+
+    def _named_includes(self, blocks: list[Block], depth: int) -> list[tuple[str, list[Block]]]:
+        out = []
+        for name, path in self._include_names(blocks, depth):
+            included = _blocks(self.tree, path)
+            if included is not None:
+                out.append((name, included))
+        return out
+
+    def included(self, blocks: list[Block], depth: int) -> list[list[Block]]:
+        return [included for _, included in self._named_includes(blocks, depth)]
+
+
+def _own_blocks(tree: Tree, path: str) -> list[Block]:
+    return _blocks(tree, path) or []
+
+
+def _repository_path(path: str) -> str:
+    return f"{_ROOT}/{path}" if path else _ROOT
+
+
+def _repository_file(config: str, value: str) -> str | None:
+    """A resolved path of a file (an include's) as a repository path, or None outside."""
+    if value.startswith(_ROOT):
+        target = posixpath.normpath(value[len(_ROOT) :].lstrip("/") or ".")
+    else:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(config), value))
+    if target in (".", "..") or target.startswith(("../", "/")):
+        return None
+    return target
 
 
 def _local(tree: Tree, path: str, source: str) -> str | None:
-    """The folder of this repository with Terraform code that `source` names, or None."""
-    for prefix in _OWN_FOLDER:
-        if source.startswith(prefix):
-            source = "./" + source[len(prefix) :]
-    if "${" in source or "::" in source or "://" in source or "?" in source:
-        return None
-    if not source.startswith(("./", "../")):
+    """The folder of this repository with Terraform code that a resolved `source` names,
+    or None (remote, outside, no code there)."""
+    if any(mark in source for mark in _REMOTE) or "?" in source:
         return None
     # `../modules//db`: terragrunt copies `../modules` and runs terraform in its `db`.
-    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), source.replace("//", "/")))
+    source = source.replace("//", "/")
+    if source.startswith(_ROOT):
+        target = posixpath.normpath(source[len(_ROOT) :].lstrip("/") or ".")
+    elif source.startswith("/"):
+        return None
+    else:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), source))
     if target == ".." or target.startswith(("../", "/")):
         return None
     folder = "" if target == "." else target
     return folder if _has_code(tree, folder) else None
 
 
+def _shown(source: str) -> str:
+    """A resolved source as a reader writes it (the repository's root as `/`)."""
+    return source.replace(_ROOT, "<repository>")
+
+
 def deploying(tree: Tree, folder: str) -> list[str]:
     """The terragrunt.hcl files whose source is `folder`, sorted."""
     found: dict[str, list[str]] = ownership.of(tree).remember("terragrunt", "", _by_module)
     return found.get(folder, [])
+
+
+def input_files(tree: Tree, path: str) -> list[str]:
+    """The files whose `inputs` the configuration at `path` passes, in merge order: the
+    configurations it includes (that gatekeeper can name), then its own (terragrunt's
+    default shallow merge: the including file's keys win)."""
+    blocks = _blocks(tree, path)
+    if blocks is None:
+        return [path]
+    included = _Resolver(tree, path).include_paths(blocks, 0)
+    return [name for name in included if name != path] + [path]
 
 
 def module_files(tree: Tree, path: str) -> list[str]:
@@ -125,12 +289,24 @@ def _unjudged(config: Config, tree: Tree) -> list[Problem]:
         if not config.included or _has_code(tree, folder):
             return []  # terraform runs the code beside it (with these inputs), or nothing
         message = (
-            "this terragrunt configuration takes its module from a configuration it"
-            " includes: what it deploys with its inputs is not judged"
+            "this terragrunt configuration includes a configuration gatekeeper cannot read"
+            " for its module: what it deploys with its inputs is not judged"
         )
         return [Problem("GK-NOT-EXPANDED", config.path, config.line, message)]
+    if config.resolved is None:
+        residue = _INTERPOLATION.sub("", config.source)
+        if not any(mark in residue for mark in _REMOTE):
+            # It may well name a folder of this repository (`${local.x}/db` from another
+            # file): a pull request must not turn a judged module unjudged with a notice.
+            message = (
+                f"the module this terragrunt configuration deploys ({config.source}) is"
+                " computed from what gatekeeper does not evaluate: what it deploys with its"
+                " inputs is not judged; write the path (or locals of literal strings)"
+            )
+            return [Problem("GK-LOCAL-NOT-EXPANDED", config.path, config.line, message)]
+    shown = _shown(config.resolved or config.source)
     message = (
-        f"the module this terragrunt configuration deploys comes from {config.source},"
+        f"the module this terragrunt configuration deploys comes from {shown},"
         " which this scan does not read: what it deploys with its inputs is not judged"
     )
     return [Problem("GK-NOT-EXPANDED", config.path, config.line, message)]
