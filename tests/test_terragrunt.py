@@ -155,3 +155,30 @@ def test_a_configuration_that_does_not_parse_is_a_finding(tmp_path: Path) -> Non
     assert run.returncode == 1, run.stderr
     (finding,) = json.loads(run.stdout)["findings"]
     assert (finding["policy_id"], finding["file"]) == ("GK-PARSE-ERROR", "live/terragrunt.hcl")
+
+
+def test_a_generate_block_writing_resources_is_said(tmp_path: Path) -> None:
+    """`generate` writes its contents into the module's folder at apply time: a resource
+    there is in no .tf file (session 17, attacking the terragrunt support). Blocking where it
+    writes resources (here or in an included file, said at the include); a provider is what
+    generate is for: nothing said."""
+    resource = 'resource "aws_db_instance" "db" {\n  publicly_accessible = true\n}\n'
+    provider = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
+    block = 'generate "%s" {\n  path = "%s.tf"\n  if_exists = "overwrite"\n'
+    block += "  contents = <<EOF\n%sEOF\n}\n"
+    include = 'include "root" {\n  path = find_in_parent_folders("root.hcl")\n}\n'
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "root.hcl": block % ("extra", "extra", resource),
+            "live/a/terragrunt.hcl": LIVE % ("../../modules/db", "false")
+            + block % ("provider", "provider", provider)
+            + block % ("main", "main", resource),
+            "live/b/terragrunt.hcl": include + LIVE % ("../../modules/db", "false"),
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl", 16),
+        ("GK-LOCAL-NOT-EXPANDED", "live/b/terragrunt.hcl", 1),
+    }

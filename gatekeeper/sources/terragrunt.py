@@ -278,7 +278,44 @@ def load(path: str, data: bytes, tree: Tree) -> Loaded:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, error.line, str(error))])
     except (RecursionError, UnicodeDecodeError, ValueError) as error:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"not read: {error}")])
-    return Loaded(problems=_unjudged(_config(tree, path, parsed.blocks), tree))
+    problems = _unjudged(_config(tree, path, parsed.blocks), tree)
+    return Loaded(problems=problems + _generated(tree, path, parsed.blocks))
+
+
+# Terraform code that deploys: what a `generate` block must not write unjudged.
+_DEPLOYING = re.compile(r"""^\s*(?:resource|module|data)\s+["\w]""", re.MULTILINE)
+
+
+def _generated(tree: Tree, path: str, blocks: list[Block]) -> list[Problem]:
+    """`generate` blocks (here or in a configuration this one includes) that write Terraform
+    code deploying resources into the module's folder at apply time: that code is in no `.tf`
+    file of the repository, so nothing judges it. Providers and backends (what `generate` is
+    for) are not said."""
+    out = []
+    sites = [(blocks, 0)]
+    resolver = _Resolver(tree, path)
+    for block in blocks:
+        raw = block.body.get("path") if block.type == "include" else None
+        included_path = None
+        if isinstance(raw, str):
+            value = resolver.string(raw, blocks, 1)
+            included_path = _repository_file(path, value) if value is not None else None
+        included = _blocks(tree, included_path) if included_path else None
+        if included is not None:
+            sites.append((included, block.span.line))
+    for found, line in sites:
+        for block in found:
+            contents = block.body.get("contents") if block.type == "generate" else None
+            if not isinstance(contents, str) or not _DEPLOYING.search(contents):
+                continue
+            name = block.labels[0] if block.labels else ""
+            message = (
+                f"generate {name!r} writes Terraform code that deploys resources (or modules) at"
+                " apply time: it is in no file of the repository, and not judged; write it as a"
+                " .tf file of the module"
+            )
+            out.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line or block.span.line, message))
+    return out
 
 
 def _unjudged(config: Config, tree: Tree) -> list[Problem]:
