@@ -182,3 +182,22 @@ def test_a_generate_block_writing_resources_is_said(tmp_path: Path) -> None:
         ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl", 16),
         ("GK-LOCAL-NOT-EXPANDED", "live/b/terragrunt.hcl", 1),
     }
+
+
+def test_a_json_configuration_or_a_stack_is_said(tmp_path: Path) -> None:
+    """terragrunt.hcl.json and terragrunt.stack.hcl deploy modules too, and are not read:
+    blocking, never a silent pass (session 17)."""
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl.json": '{"terraform": {"source": "../../modules/db"},'
+            ' "inputs": {"public": true}}\n',
+            "live/terragrunt.stack.hcl": 'unit "db" {\n  source = "../modules/db"\n'
+            '  path = "db"\n  values = {\n    public = true\n  }\n}\n',
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl.json", 1),
+        ("GK-LOCAL-NOT-EXPANDED", "live/terragrunt.stack.hcl", 1),
+    }

@@ -111,8 +111,12 @@ def detect(path: str) -> bool:
 
 
 def is_terragrunt(path: str) -> bool:
-    """A Terragrunt configuration (sources.terragrunt), not one of its cache's copies."""
-    return posixpath.basename(path) == "terragrunt.hcl" and ".terragrunt-cache" not in path
+    """A Terragrunt configuration (sources.terragrunt: terragrunt.hcl, its JSON spelling, a
+    stack), not one of its cache's copies."""
+    return posixpath.basename(path) in _TERRAGRUNT_NAMES and ".terragrunt-cache" not in path
+
+
+_TERRAGRUNT_NAMES = ("terragrunt.hcl", "terragrunt.hcl.json", "terragrunt.stack.hcl")
 
 
 def is_plan_name(path: str) -> bool:

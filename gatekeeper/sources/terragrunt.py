@@ -262,7 +262,8 @@ def _by_module(tree: Tree, _key: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     from gatekeeper.sources.terraform import is_terragrunt
 
-    for path in sorted(name for name in tree.list_dir(".") if is_terragrunt(name)):
+    names = tree.list_dir(".")
+    for path in sorted(n for n in names if is_terragrunt(n) and posixpath.basename(n) == NAME):
         config = read(tree, path)
         if config is not None and config.module is not None:
             found.setdefault(config.module, []).append(path)
@@ -271,7 +272,16 @@ def _by_module(tree: Tree, _key: str) -> dict[str, list[str]]:
 
 def load(path: str, data: bytes, tree: Tree) -> Loaded:
     """A configuration's problems: what it deploys that this scan does not judge. Its inputs
-    are judged with the module they reach (terraform_modules), not as documents of their own."""
+    are judged with the module they reach (terraform_modules), not as documents of their own.
+    A JSON configuration or a stack (units with sources and values) is not read: said,
+    blocking, as either may deploy a module of this repository with any values."""
+    if posixpath.basename(path) != NAME:
+        what = "stack's units" if path.endswith(".stack.hcl") else "JSON configuration"
+        message = (
+            f"gatekeeper does not read a terragrunt {what}: what it deploys (a module of this"
+            " repository, with its values) is not judged; write it as terragrunt.hcl"
+        )
+        return Loaded(problems=[Problem("GK-LOCAL-NOT-EXPANDED", path, 1, message)])
     try:
         parsed = parse(decode(data))
     except HclError as error:
