@@ -42,6 +42,14 @@ GROUPS = (
     "policies.kyverno.io/",
     ADMISSION_GROUP + "/",
     "constraints.gatekeeper.sh/",
+    "apps/",  # OPA Gatekeeper's controller: its --exempt-namespace flags
+)
+# OPA Gatekeeper's controller flags that take namespaces out of every constraint
+# (open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces).
+GATEKEEPER_EXEMPT_FLAGS = (
+    "--exempt-namespace",
+    "--exempt-namespace-prefix",
+    "--exempt-namespace-suffix",
 )
 SELECTORS = ("namespaceSelector", "objectSelector", "matchConditions", "rules")  # a webhook's
 GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore"
@@ -178,6 +186,8 @@ def facts(document: Document) -> dict[str, Any] | None:
                 "match": line("spec", "match"),
             },
         }
+    if group == "apps" and kind in ("Deployment", "StatefulSet", "DaemonSet"):
+        return _gatekeeper_controller(spec, line)
     if (group == PSS_GROUP and kind == "PodSecurityConfiguration") or (
         group.endswith("apiserver.config.k8s.io") and kind == "AdmissionConfiguration"
     ):
@@ -227,6 +237,32 @@ def _pod_security(obj: dict[str, Any], line: Any) -> dict[str, Any] | None:
             "exempt": line(*path, "exemptions"),
         },
     }
+
+
+def _gatekeeper_controller(spec: dict[str, Any], line: Any) -> dict[str, Any] | None:
+    """OPA Gatekeeper's controller (an image of openpolicyagent/gatekeeper): the namespaces
+    its --exempt-namespace(-prefix, -suffix) flags take out of every constraint."""
+    pod = _map(_map(spec.get("template")).get("spec"))
+    for index, container in enumerate(_list(pod.get("containers"))):
+        container = _map(container)
+        args = [_text(arg) for arg in _list(container.get("args"))]
+        if "gatekeeper" not in _text(container.get("image")) and not any(
+            arg.startswith(("--operation=", *GATEKEEPER_EXEMPT_FLAGS)) for arg in args
+        ):
+            continue  # (a mirrored image of another name: known by Gatekeeper's own flags)
+        exempt = []
+        for at, arg in enumerate(args):
+            flag, equals, value = arg.partition("=")
+            if flag in GATEKEEPER_EXEMPT_FLAGS:
+                given = value if equals else (args[at + 1] if at + 1 < len(args) else "")
+                exempt.append(f"{flag}={given}")
+        return {
+            "admission": {"gatekeeperExempt": sorted(exempt)},
+            "lines": {
+                "gatekeeperExempt": line("spec", "template", "spec", "containers", index, "args")
+            },
+        }
+    return None
 
 
 def _entries(text: str, key: str) -> set[str]:
@@ -321,6 +357,12 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
                         hook["selectorLine"],
                     )
                 )
+        return out
+    if "gatekeeperExempt" in was and "gatekeeperExempt" in now:
+        added = sorted(set(now["gatekeeperExempt"]) - set(was["gatekeeperExempt"]))
+        if added:
+            what = f"exempts {', '.join(added)} from every OPA Gatekeeper constraint"
+            out.append((what, lines.get("gatekeeperExempt", 0)))
         return out
     if "kyverno" in was and "kyverno" in now:
         before, after = was["kyverno"], now["kyverno"]

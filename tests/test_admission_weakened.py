@@ -314,3 +314,56 @@ def test_a_pull_request_narrowing_what_a_policy_or_webhook_sees_is_blocked(
         ("policy/kyverno.yaml", 8),
         ("policy/webhook.yaml", 5),
     ]
+
+
+CONTROLLER = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gatekeeper-controller-manager
+  namespace: gatekeeper-system
+spec:
+  selector:
+    matchLabels: {control-plane: controller-manager}
+  template:
+    metadata:
+      labels: {control-plane: controller-manager}
+    spec:
+      containers:
+        - name: manager
+          image: %s
+          args:
+            - --port=8443
+            - --operation=webhook
+            - --exempt-namespace=gatekeeper-system
+%s"""
+
+
+def test_a_pull_request_exempting_namespaces_from_gatekeeper_s_controller_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """OPA Gatekeeper's controller flags `--exempt-namespace(-prefix)` take namespaces out
+    of every constraint (session 17): a flag added (`=` or a separate value, an image from a
+    mirror of another name) is said; the same flags reordered are not."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    image = "registry.corp/mirror/gk:v3.17.0"
+    _commit(tmp_path, {"gk/manager.yaml": CONTROLLER % (image, "")}, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "exempt")
+    added = "            - --exempt-namespace-prefix\n            - prod\n"
+    _commit(tmp_path, {"gk/manager.yaml": CONTROLLER % (image, added)}, "exempt prod")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "gk/manager.yaml",
+            16,
+            "new",
+            "Deployment gatekeeper-controller-manager exempts --exempt-namespace-prefix=prod"
+            " from every OPA Gatekeeper constraint",
+        )
+    ]
+    assert run.returncode == 1
+    git_in(tmp_path, "checkout", "-q", "-b", "same", "main")
+    base = CONTROLLER % (image, "")
+    same = base.replace("            - --port=8443\n", "") + "            - --port=8443\n"
+    _commit(tmp_path, {"gk/manager.yaml": same}, "reorder")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
