@@ -35,7 +35,7 @@ import contextlib
 import json
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -647,7 +647,13 @@ def _labels(obj: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
-def _selected(selector: Any, labels: dict[str, str]) -> bool:
+def label_selected(selector: Any, labels: Mapping[str, str]) -> bool:
+    """Does a Kubernetes label selector (matchLabels, matchExpressions) select `labels`?
+    None (or no selector) selects all."""
+    return _selected(selector, labels)
+
+
+def _selected(selector: Any, labels: Mapping[str, str]) -> bool:
     """A Kubernetes label selector (matchLabels and matchExpressions); none selects all."""
     if not isinstance(selector, dict):
         return True

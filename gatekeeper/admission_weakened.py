@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from gatekeeper.inventory import InventoryEntry
 
 POLICY_ID = "K8S-ADMISSION-POLICY-EXCEPTION"
+# What chooses namespaces by label (a pull request relabelling a Namespace leaves it): the
+# unchanged ones are counted in a pull request's inventory too.
+SELECTING_KINDS = frozenset({"ValidatingWebhookConfiguration", "ValidatingAdmissionPolicyBinding"})
 SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 ADMISSION_GROUP = "admissionregistration.k8s.io"
 PSS_GROUP = "pod-security.admission.config.k8s.io"
@@ -484,18 +487,54 @@ def _removed(
     return out
 
 
+def _namespace_selectors(entries: Sequence[InventoryEntry]) -> list[tuple[str, Any]]:
+    """(what, namespaceSelector) of every webhook, denying binding and denying constraint
+    among `entries` that chooses the namespaces it judges by their labels."""
+    out = []
+    for entry in entries:
+        facts = _admission(entry)
+        if facts is None:
+            continue
+        if "webhooks" in facts:
+            for name, hook in facts["webhooks"].items():
+                chosen = _list(hook.get("selectors"))[:1]
+                if chosen and isinstance(chosen[0], dict) and chosen[0]:
+                    out.append((f"webhook {name}", chosen[0]))
+        elif ("policy" in facts and "Deny" in _list(facts.get("actions"))) or (
+            "scoped" in facts and str(facts.get("action")).lower() == "deny"
+        ):
+            selector = _map(facts.get("match")).get("namespaceSelector")
+            if isinstance(selector, dict) and selector:
+                out.append((f"{entry.kind} {entry.name}", selector))
+    return out
+
+
 def _head_changes(
     entry: InventoryEntry,
     before: dict[tuple[str, str, str, str], list[InventoryEntry]],
     ignored: set[str],
     renamed: Mapping[str, str],
+    namespaces: Mapping[str, dict[str, str]],
+    selectors: Sequence[tuple[str, Any]],
 ) -> list[Change]:
     """What a head object gives up against the base (a Namespace: Gatekeeper's ignore label
-    the base's had not)."""
+    the base's had not, or labels that take it out of what a webhook, a binding or a
+    constraint selects by `namespaceSelector`)."""
     if entry.kind == "Namespace" and entry.source in SOURCES:
+        from gatekeeper.admission import label_selected
+
+        out: list[Change] = []
         if GATEKEEPER_IGNORE in entry.labels and entry.name not in ignored:
-            return [(f"is exempt from OPA Gatekeeper's webhook ({GATEKEEPER_IGNORE})", entry.line)]
-        return []
+            out.append(
+                (f"is exempt from OPA Gatekeeper's webhook ({GATEKEEPER_IGNORE})", entry.line)
+            )
+        was = namespaces.get(entry.name)
+        if was is None:
+            return out  # a new Namespace is never weaker than nothing
+        for what, selector in selectors:
+            if label_selected(selector, was) and not label_selected(selector, entry.labels):
+                out.append((f"leaves what {what} judges (its labels, namespaceSelector)", 0))
+        return out
     now = _admission(entry)
     if now is None:
         return []
@@ -508,17 +547,22 @@ def weakened(
     head: Sequence[InventoryEntry],
     engine: Engine,
     renamed: Mapping[str, str],
+    unchanged: Sequence[InventoryEntry] = (),
 ) -> list[Finding]:
     """The head's objects that enforce less than the base's of the same name (and
-    Namespaces the change labels with Gatekeeper's ignore label): K8S-ADMISSION-POLICY-
-    EXCEPTION findings at the field that says it. `renamed`: head path -> base path."""
+    Namespaces the change labels with Gatekeeper's ignore label, or out of what a webhook,
+    binding or constraint of the repository selects: `unchanged`, the head's other objects):
+    K8S-ADMISSION-POLICY-EXCEPTION findings at the field that says it. `renamed`: head path
+    -> base path."""
     policy = next((p for p in engine.policies if p.id == POLICY_ID), None)
     if policy is None:
         return []
     before: dict[tuple[str, str, str, str], list[InventoryEntry]] = {}
     ignored: set[str] = set()
+    namespaces: dict[str, dict[str, str]] = {}  # the base's Namespaces' labels
     for entry in base:
         if entry.kind == "Namespace" and entry.source in SOURCES:
+            namespaces.setdefault(entry.name, dict(entry.labels))
             if GATEKEEPER_IGNORE in entry.labels:
                 ignored.add(entry.name)
         elif _admission(entry) is not None:
@@ -529,7 +573,11 @@ def weakened(
         (entry, [("is no longer deployed (removed by this change)", 0)])
         for entry in _removed(before, head, renamed)
     ]
-    judged = [(entry, _head_changes(entry, before, ignored, renamed)) for entry in head]
+    selectors = _namespace_selectors([*head, *unchanged])
+    judged = [
+        (entry, _head_changes(entry, before, ignored, renamed, namespaces, selectors))
+        for entry in head
+    ]
     for entry, changes in [*removed, *judged]:
         for what, line in changes:
             print_id = fingerprint(

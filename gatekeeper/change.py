@@ -223,9 +223,11 @@ def _scan_change(
             scanned = [*base_result.inventory, *head_result.inventory]
             namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
             others = touched | set(head_scan)
-            # What repository-scope policies count, and Namespaces (their Pod Security labels).
+            # What repository-scope policies count, Namespaces (their Pod Security labels)
+            # and what selects namespaces by label (admission_weakened).
             counted = counted_kinds(engine)
-            kinds = None if counted is None else counted | {"Namespace"}
+            selecting = admission_weakened.SELECTING_KINDS
+            kinds = None if counted is None else counted | {"Namespace", *selecting}
             unchanged_inventory = _inventory(head_tree, others, config, namespaces, kinds)
         # An unchanged manifest that only builds deploy counts as each side's builds of it
         # made it (red team r24: a kustomization moving a NetworkPolicy to another namespace).
@@ -266,6 +268,7 @@ def _scan_change(
                     head_result.inventory,
                     engine,
                     {c.new: c.old for c in selected if c.new and c.old},
+                    head_unchanged,
                 ),
             ]
             if finding.policy_id

@@ -367,3 +367,62 @@ def test_a_pull_request_exempting_namespaces_from_gatekeeper_s_controller_is_blo
     _commit(tmp_path, {"gk/manager.yaml": same}, "reorder")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+def test_a_namespace_relabelled_out_of_a_webhook_s_selector_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A webhook (or a denying binding) judges the namespaces its namespaceSelector picks by
+    label: a pull request giving a Namespace the label that takes it out (here the policy
+    engine's own exemption label) makes the cluster admit there what it refused, and no
+    object of the change is a finding by itself (session 17). Other labels are no change."""
+    selector = (
+        "    namespaceSelector:\n      matchExpressions:\n"
+        "        - {key: policy.example.com/exempt, operator: DoesNotExist}\n"
+    )
+    binding = BINDING + "  matchResources:\n    namespaceSelector:\n"
+    binding += "      matchLabels: {env: prod}\n"
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n%s"
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {
+            "policy/webhook.yaml": WEBHOOK + selector,
+            "policy/binding.yaml": binding,
+            "deploy/apps.yaml": namespace % ("apps", "    team: a\n"),
+            "deploy/prod.yaml": namespace % ("prod", "    env: prod\n"),
+        },
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "exempt")
+    _commit(
+        tmp_path,
+        {
+            "deploy/apps.yaml": namespace
+            % ("apps", "    team: b\n    policy.example.com/exempt: x\n"),
+            "deploy/prod.yaml": namespace % ("prod", "    env: production\n"),
+        },
+        "relabel",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "deploy/apps.yaml",
+            3,
+            "new",
+            "Namespace apps leaves what webhook validation.gatekeeper.sh judges (its labels,"
+            " namespaceSelector)",
+        ),
+        (
+            "deploy/prod.yaml",
+            3,
+            "new",
+            "Namespace prod leaves what ValidatingAdmissionPolicyBinding no-host-network"
+            " judges (its labels, namespaceSelector)",
+        ),
+    ]
+    assert run.returncode == 1
+    git_in(tmp_path, "checkout", "-q", "-b", "other", "main")
+    _commit(tmp_path, {"deploy/apps.yaml": namespace % ("apps", "    team: c\n")}, "team")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
