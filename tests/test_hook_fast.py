@@ -84,7 +84,7 @@ def test_a_hook_in_a_chart_starts_the_renderer_first(
 
 
 def test_the_terraform_files_git_lists_are_those_a_walk_finds(tmp_path: Path) -> None:
-    """terraform_modules._terraform_files from git's listing equals the walk of the tree:
+    """terraform_modules.terraform_files from git's listing equals the walk of the tree:
     tracked, untracked, ignored, a link to a folder inside, a file linking out (left out by
     both), a tracked file deleted from disk, a `.tf` folder, and `.tf.json`/`.tfvars`."""
     from gatekeeper.sources import terraform_modules
@@ -110,7 +110,7 @@ def test_the_terraform_files_git_lists_are_those_a_walk_finds(tmp_path: Path) ->
     tree = WorkTree(repo.root)
     suffixes = (*terraform_modules.TFVARS_SUFFIXES, *terraform_modules.TF_SUFFIXES)
     walked = [name for name in tree.list_dir(".") if name.endswith(suffixes)]
-    listed = terraform_modules._terraform_files(tree, suffixes)
+    listed = terraform_modules.terraform_files(tree, suffixes)
     assert listed == walked
     assert {"local/override.tf", "linked/a.tf", "untracked/u.tf"} <= set(listed)
     assert "mod/evil.tf" not in listed and "gone/x.tf" not in listed

@@ -244,12 +244,17 @@ class _Layout:
 _LAYOUTS: weakref.WeakKeyDictionary[Tree, _Layout] = weakref.WeakKeyDictionary()
 
 
+def folder_files(tree: Tree, folder: str) -> list[str]:
+    """The Terraform and variable files of `folder` itself (not of its subfolders)."""
+    return _layout(tree).directories.get(folder, [])
+
+
 def _layout(tree: Tree) -> _Layout:
     """A text search, not a parse: every `.tf` file of the tree is read once for it."""
     if tree in _LAYOUTS:
         return _LAYOUTS[tree]
     layout = _LAYOUTS[tree] = _Layout()
-    for name in _terraform_files(tree, (*TFVARS_SUFFIXES, *TF_SUFFIXES)):
+    for name in terraform_files(tree, (*TFVARS_SUFFIXES, *TF_SUFFIXES)):
         if ".terraform" not in name.split("/"):
             layout.directories.setdefault(posixpath.dirname(name), []).append(name)
     for directory, names in layout.directories.items():
@@ -350,7 +355,7 @@ def chart_folders(directory: str, text: str) -> list[str]:
     return found
 
 
-def _terraform_files(tree: Tree, suffixes: tuple[str, ...]) -> list[str]:
+def terraform_files(tree: Tree, suffixes: tuple[str, ...]) -> list[str]:
     """The tree's files ending with `suffixes`, sorted, as `tree.list_dir(".")` has them. In a
     git work tree from git's listing (ownership.git_ending_below: tracked, untracked and
     ignored), as chart and kustomization owners are found: walking every file of a large

@@ -259,10 +259,11 @@ def module_files(tree: Tree, path: str) -> list[str]:
 
 def _by_module(tree: Tree, _key: str) -> dict[str, list[str]]:
     """Every configuration of the tree by the repository folder its source names."""
-    found: dict[str, list[str]] = {}
     from gatekeeper.sources.terraform import is_terragrunt
+    from gatekeeper.sources.terraform_modules import terraform_files
 
-    names = tree.list_dir(".")
+    found: dict[str, list[str]] = {}
+    names = terraform_files(tree, (NAME,))  # git's listing, as the .tf files are found
     for path in sorted(n for n in names if is_terragrunt(n) and posixpath.basename(n) == NAME):
         config = read(tree, path)
         if config is not None and config.module is not None:
@@ -365,11 +366,9 @@ def _has_code(tree: Tree, folder: str) -> bool:
 
 
 def _code(tree: Tree, folder: str) -> list[str]:
-    """The Terraform code files of `folder` itself, sorted."""
+    """The Terraform code files of `folder` itself, sorted (from the tree's one index of
+    its Terraform files: the root folder is not listed whole)."""
     from gatekeeper.sources.terraform import TF_SUFFIXES
+    from gatekeeper.sources.terraform_modules import folder_files
 
-    return sorted(
-        name
-        for name in tree.list_dir(folder or ".")
-        if posixpath.dirname(name) == folder and name.endswith(TF_SUFFIXES)
-    )
+    return sorted(name for name in folder_files(tree, folder) if name.endswith(TF_SUFFIXES))
