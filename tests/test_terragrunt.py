@@ -201,3 +201,34 @@ def test_a_json_configuration_or_a_stack_is_said(tmp_path: Path) -> None:
         ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl.json", 1),
         ("GK-LOCAL-NOT-EXPANDED", "live/terragrunt.stack.hcl", 1),
     }
+
+
+def test_ci_pointing_terragrunt_at_another_module_is_said(tmp_path: Path) -> None:
+    """`terragrunt apply --terragrunt-source ../other//db` (or TERRAGRUNT_SOURCE / TG_SOURCE
+    in the workflow's env, or before the command) applies the configurations' inputs to a
+    module no rule judged with them: blocking at the command (session 17). A plan, or an
+    apply without an override, is no such note."""
+    workflow = (
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    env:\n      TG_SOURCE: ../other//db\n    steps:\n"
+        "      - run: terragrunt run-all apply --terragrunt-source ../evil//db\n"
+        "      - run: terragrunt apply\n"
+        "      - run: TERRAGRUNT_SOURCE=../x terragrunt run --all apply\n"
+        "      - run: terragrunt plan\n"
+    )
+    quiet = workflow.replace("    env:\n      TG_SOURCE: ../other//db\n", "")
+    quiet = quiet.replace(" --terragrunt-source ../evil//db", "")
+    quiet = quiet.replace("TERRAGRUNT_SOURCE=../x ", "")
+    _repo(tmp_path, {".github/workflows/deploy.yml": workflow})
+    run = run_cli("scan", ".github", "--format", "json", cwd=tmp_path)
+    said = sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
+    )
+    assert said == [(".github/workflows/deploy.yml", line) for line in (8, 9, 10)]
+    (tmp_path / ".github/workflows/deploy.yml").write_text(quiet)
+    run = run_cli("scan", ".github", "--format", "json", cwd=tmp_path)
+    assert [
+        f for f in json.loads(run.stdout)["findings"] if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
+    ] == []

@@ -404,7 +404,8 @@ def _tf_vars(
 
 
 def computed_cli_args(document: Document) -> list[Problem]:
-    """A blocking note at each `terraform apply` (or `plan -out`) whose `TF_CLI_ARGS` /
+    """A blocking note at each `terragrunt ... apply` CI points at another module
+    (_terragrunt_source), and at each `terraform apply` (or `plan -out`) whose `TF_CLI_ARGS` /
     `TF_CLI_ARGS_<subcommand>` (the workflow's, job's or step's `env:`, or exported by the
     script before it) CI computes beyond a `-var` value (`${{ vars.TF_ARGS }}`, `$(cat
     flags.txt)`): terraform takes those words as its own flags, so which variables,
@@ -421,8 +422,10 @@ def computed_cli_args(document: Document) -> list[Problem]:
             if command["program"] in ("export", "declare", "typeset") or is_apply:
                 for word in command["argv"]:  # `export TF_CLI_ARGS=`, `TF_CLI_ARGS= terraform`
                     name, equals, value = str(word).partition("=")
-                    if equals and name.startswith("TF_CLI_ARGS"):
+                    if equals and name.startswith(("TF_CLI_ARGS", *_TERRAGRUNT_SOURCE_ENV)):
                         exported[name] = value
+            if command["program"] == "terragrunt" and "apply" in command["argv"]:
+                found += _terragrunt_source(document, job, step, command, exported)
             if not is_apply:
                 continue
             environment = {
@@ -444,6 +447,52 @@ def computed_cli_args(document: Document) -> list[Problem]:
                     line = int(command["line"])
                     found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, line, message))
     return found
+
+
+# What makes terragrunt apply another module than its configurations' `terraform.source`
+# (terragrunt.gruntwork.io/docs/reference/cli-options: --terragrunt-source, --source, and
+# their environment variables).
+_TERRAGRUNT_SOURCE_FLAGS = ("--terragrunt-source", "--source")
+_TERRAGRUNT_SOURCE_ENV = ("TERRAGRUNT_SOURCE", "TG_SOURCE")
+
+
+def _terragrunt_source(
+    document: Document,
+    job: Any,
+    step: dict[str, Any],
+    command: dict[str, Any],
+    exported: dict[str, str],
+) -> list[Problem]:
+    """A blocking note at a `terragrunt ... apply` that CI points at another module
+    (`--terragrunt-source ../other//db`, TERRAGRUNT_SOURCE): the configurations' inputs are
+    then applied to a module no rule judged with them (session 17, attacking sources.
+    terragrunt)."""
+    argv = [str(word) for word in command["argv"]]
+    given = [
+        word.partition("=")[2] or (argv[at + 1] if at + 1 < len(argv) else "")
+        for at, word in enumerate(argv)
+        if word.partition("=")[0] in _TERRAGRUNT_SOURCE_FLAGS
+    ]
+    given += [  # `TERRAGRUNT_SOURCE=../x terragrunt run --all apply`
+        word.partition("=")[2] for word in argv if word.partition("=")[0] in _TERRAGRUNT_SOURCE_ENV
+    ]
+    environment = {
+        name: value
+        for holder in (document.obj, job, _github_env(job, step), step)
+        for name, value in _env(holder).items()
+        if name in _TERRAGRUNT_SOURCE_ENV
+    }
+    given += [exported.get(n, environment.get(n, "")) for n in _TERRAGRUNT_SOURCE_ENV]
+    given = [value for value in given if str(value).strip()]
+    if not given:
+        return []
+    message = (
+        f"`{command['text']}` applies the module {given[0]} instead of the one each"
+        " terragrunt configuration names: what it deploys with their inputs is judged by no"
+        " rule; drop the override (or judge that module as the configurations' source)"
+    )
+    file = str(command.get("file") or document.file)
+    return [Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message)]
 
 
 def _github_env(job: Any, step: dict[str, Any]) -> dict[str, Any]:
@@ -740,7 +789,8 @@ def _load_one(
             _throwaway_clusters(obj, context.tree)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
     loaded.documents.append(document)
-    if b"TF_CLI_ARGS" in data:  # terraform flags CI computes (red team s17 y04)
+    if b"TF_CLI_ARGS" in data or (b"terragrunt" in data and b"SOURCE" in data.upper()):
+        # terraform flags CI computes (red team s17 y04); terragrunt's module overridden
         loaded.problems.extend(computed_cli_args(document))
     if b"kubectl" in data or b"oc " in data:  # files applied after an unread `. script`
         from gatekeeper.sources.kubectl_files import after_unread_source
