@@ -53,6 +53,13 @@ def read(tree: Tree, path: str) -> Config | None:
 
 
 def _blocks(tree: Tree, path: str) -> list[Block] | None:
+    """A configuration's top-level blocks, parsed once per tree (deploying, input_files and
+    the resolution of includes all ask for them), or None when it does not parse."""
+    parsed: list[Block] | None = ownership.of(tree).remember("terragrunt-blocks", path, _parse)
+    return parsed
+
+
+def _parse(tree: Tree, path: str) -> list[Block] | None:
     try:
         return parse(decode(tree.read(path))).blocks
     except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
@@ -75,7 +82,7 @@ def _config(tree: Tree, path: str, blocks: list[Block]) -> Config:
             resolved = resolver.string(source, blocks, 0)
             module = _local(tree, path, resolved) if resolved is not None else None
             return Config(path, source, line, module, resolved, bool(includes))
-    for included in resolver.included(blocks, 0):
+    for _, included in resolver.included(blocks, 0):
         for block in included:
             source = block.body.get("source") if block.type == "terraform" else None
             if isinstance(source, str):
@@ -119,7 +126,7 @@ class _Resolver:
         if expression == "get_repo_root()":
             return _ROOT
         if expression == "get_parent_terragrunt_dir()":
-            found = self.include_paths(_own_blocks(self.tree, self.path), depth)
+            found = self.include_paths(_blocks(self.tree, self.path) or [], depth)
             if not found:
                 raise _Unknown
             return _repository_path(posixpath.dirname(found[0]))
@@ -134,8 +141,8 @@ class _Resolver:
         if len(parts) == 2 and parts[0] == "local":
             return self._local_value(blocks, parts[1], depth)
         if len(parts) == 4 and parts[0] == "include" and parts[2] == "locals":
-            for name, included in self._named_includes(blocks, depth):
-                if name == parts[1]:
+            for block, included in self.included(blocks, depth):
+                if block.labels[:1] == [parts[1]]:
                     return self._local_value(included, parts[3], depth)
         raise _Unknown
 
@@ -158,9 +165,10 @@ class _Resolver:
         raise _Unknown
 
     def include_paths(self, blocks: list[Block], depth: int) -> list[str]:
-        return [path for _, path in self._include_names(blocks, depth)]
+        return [path for _, path in self._includes(blocks, depth)]
 
-    def _include_names(self, blocks: list[Block], depth: int) -> list[tuple[str, str]]:
+    def _includes(self, blocks: list[Block], depth: int) -> list[tuple[Block, str]]:
+        """Each `include` block of `blocks` whose `path` names a file of the repository."""
         found = []
         for block in blocks:
             raw = block.body.get("path") if block.type == "include" else None
@@ -172,23 +180,17 @@ class _Resolver:
                 continue
             path = _repository_file(self.path, value)
             if path is not None:
-                found.append((block.labels[0] if block.labels else "", path))
+                found.append((block, path))
         return found
 
-    def _named_includes(self, blocks: list[Block], depth: int) -> list[tuple[str, list[Block]]]:
+    def included(self, blocks: list[Block], depth: int) -> list[tuple[Block, list[Block]]]:
+        """Each `include` block and the blocks of the configuration it includes."""
         out = []
-        for name, path in self._include_names(blocks, depth):
+        for block, path in self._includes(blocks, depth):
             included = _blocks(self.tree, path)
             if included is not None:
-                out.append((name, included))
+                out.append((block, included))
         return out
-
-    def included(self, blocks: list[Block], depth: int) -> list[list[Block]]:
-        return [included for _, included in self._named_includes(blocks, depth)]
-
-
-def _own_blocks(tree: Tree, path: str) -> list[Block]:
-    return _blocks(tree, path) or []
 
 
 def _repository_path(path: str) -> str:
@@ -304,16 +306,8 @@ def _generated(tree: Tree, path: str, blocks: list[Block]) -> list[Problem]:
     for) are not said."""
     out = []
     sites = [(blocks, 0)]
-    resolver = _Resolver(tree, path)
-    for block in blocks:
-        raw = block.body.get("path") if block.type == "include" else None
-        included_path = None
-        if isinstance(raw, str):
-            value = resolver.string(raw, blocks, 1)
-            included_path = _repository_file(path, value) if value is not None else None
-        included = _blocks(tree, included_path) if included_path else None
-        if included is not None:
-            sites.append((included, block.span.line))
+    for include, found in _Resolver(tree, path).included(blocks, 0):
+        sites.append((found, include.span.line))
     for found, line in sites:
         for block in found:
             contents = block.body.get("contents") if block.type == "generate" else None
