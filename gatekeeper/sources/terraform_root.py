@@ -90,7 +90,8 @@ def directory(tree: Tree, path: str) -> Directory:
                 "its values from locals and variables are not known; judged as written"
             )
     told: list[Document] = []  # what a variant deploys that the plain evaluation does not
-    seen = {key: [document.obj for document in found.documents[key]] for key in found.documents}
+    written = {key: [document.obj for document in found.documents[key]] for key in found.documents}
+    seen = {key: list(objs) for key, objs in written.items()}
     for suffix, variant in variant_scopes(tree, path, scope):
         # Each terragrunt configuration deploying the module is a deployment of its own
         # (its own state): judged at its inputs even where another's inputs are the same.
@@ -98,8 +99,7 @@ def directory(tree: Tree, path: str) -> Directory:
         for merged in computed:
             key = block_key(merged.file, merged.block)
             if key not in found.problems:
-                plain = [document.obj for document in found.documents[key]]
-                met = plain if deployment else seen[key]
+                met = list(written[key]) if deployment else seen[key]
                 told.extend(_variant_instances(merged, suffix, variant, path, met))
     resources = []
     for name, parsed, own in terraform.module_files(tree, path):

@@ -428,12 +428,7 @@ def computed_cli_args(document: Document) -> list[Problem]:
                 found += _terragrunt_source(document, job, step, command, exported)
             if not is_apply:
                 continue
-            environment = {
-                name: value
-                for holder in (document.obj, job, _github_env(job, step), step)
-                for name, value in _env(holder).items()
-                if name.startswith("TF_CLI_ARGS")
-            }
+            environment = _step_env(document, job, step)
             for name in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{_subcommand(command)}"):
                 value = exported.get(name, environment.get(name, ""))
                 if _computed_flags(value):
@@ -476,12 +471,7 @@ def _terragrunt_source(
     given += [  # `TERRAGRUNT_SOURCE=../x terragrunt run --all apply`
         word.partition("=")[2] for word in argv if word.partition("=")[0] in _TERRAGRUNT_SOURCE_ENV
     ]
-    environment = {
-        name: value
-        for holder in (document.obj, job, _github_env(job, step), step)
-        for name, value in _env(holder).items()
-        if name in _TERRAGRUNT_SOURCE_ENV
-    }
+    environment = _step_env(document, job, step)
     given += [exported.get(n, environment.get(n, "")) for n in _TERRAGRUNT_SOURCE_ENV]
     given = [value for value in given if str(value).strip()]
     if not given:
@@ -493,6 +483,16 @@ def _terragrunt_source(
     )
     file = str(command.get("file") or document.file)
     return [Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message)]
+
+
+def _step_env(document: Document, job: Any, step: dict[str, Any]) -> dict[str, Any]:
+    """The environment a step's commands run with: the workflow's, the job's, what earlier
+    steps wrote to $GITHUB_ENV, the step's own `env:` (each over the one before)."""
+    return {
+        name: value
+        for holder in (document.obj, job, _github_env(job, step), step)
+        for name, value in _env(holder).items()
+    }
 
 
 def _github_env(job: Any, step: dict[str, Any]) -> dict[str, Any]:
