@@ -232,3 +232,13 @@ def test_ci_pointing_terragrunt_at_another_module_is_said(tmp_path: Path) -> Non
     assert [
         f for f in json.loads(run.stdout)["findings"] if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
     ] == []
+
+
+def test_an_input_from_the_configuration_s_locals_is_known(tmp_path: Path) -> None:
+    """`inputs = { public = local.p }` with `locals { p = true }`: the local was unknown, so
+    the module's private default stood and the pull request passed (session 17 review,
+    attacking the terragrunt support). Found where the local is written."""
+    live = 'locals {\n  p = true\n}\nterraform {\n  source = "../../modules/db"\n}\n'
+    live += "inputs = {\n  public = local.p\n}\n"
+    _repo(tmp_path, {"modules/db/main.tf": MODULE, "live/prod/terragrunt.hcl": live})
+    assert _findings(tmp_path, ".") == {("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 2)}

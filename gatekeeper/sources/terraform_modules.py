@@ -641,7 +641,9 @@ def terragrunt_inputs(tree: Tree, directory: str) -> dict[str, Value]:
 
 
 def inputs_of(tree: Tree, name: str) -> dict[str, Value]:
-    """The `inputs` of the terragrunt configuration `name`, each located at its line."""
+    """The `inputs` of the terragrunt configuration `name`, each located at its line, with
+    the configuration's own `locals` known (`public = local.p`: a local was unknown, so the
+    module's default stood)."""
     try:
         body = parse_attributes(decode(tree.read(name)))
     except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
@@ -649,7 +651,13 @@ def inputs_of(tree: Tree, name: str) -> dict[str, Value]:
     attribute = body.attributes.get("inputs")
     if attribute is None:
         return {}
-    value = evaluate_attribute(attribute, Scope(), Origin(name, attribute.span))
+    known: dict[str, tuple[RawAttribute, Origin | None]] = {
+        key: (local, Origin(name, local.span, via=f"local.{key}"))
+        for block in body.blocks
+        if block.type == "locals"
+        for key, local in block.body.attributes.items()
+    }
+    value = evaluate_attribute(attribute, Scope(locals=known), Origin(name, attribute.span))
     if not isinstance(value.data, dict):
         return {}
     return {str(key): child(value, str(key)) for key in value.data}
