@@ -242,3 +242,15 @@ def test_an_input_from_the_configuration_s_locals_is_known(tmp_path: Path) -> No
     live += "inputs = {\n  public = local.p\n}\n"
     _repo(tmp_path, {"modules/db/main.tf": MODULE, "live/prod/terragrunt.hcl": live})
     assert _findings(tmp_path, ".") == {("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 2)}
+
+
+def test_an_input_known_only_at_apply_time_is_judged_the_other_way(tmp_path: Path) -> None:
+    """`public = dependency.flags.outputs.public`: another module's output, known only at
+    apply time; the module's private default stood and the pull request passed (session 17
+    review). A bool variable given such an input is judged the other way from its default,
+    at the input's line, as a workflow's computed TF_VAR_ is."""
+    live = 'dependency "flags" {\n  config_path = "../flags"\n}\n'
+    live += 'terraform {\n  source = "../../modules/db"\n}\n'
+    live += "inputs = {\n  public = dependency.flags.outputs.public\n}\n"
+    _repo(tmp_path, {"modules/db/main.tf": MODULE, "live/prod/terragrunt.hcl": live})
+    assert _findings(tmp_path, ".") == {("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 8)}

@@ -563,12 +563,29 @@ def variant_scopes(tree: Tree, directory: str, plain: Scope) -> list[tuple[str, 
         for name in terragrunt.input_files(tree, grunt):  # its includes', then its own
             inputs.update(inputs_of(tree, name))
         if inputs:
+            inputs = _apply_time_flipped(tree, directory, inputs)
             out.append((f"{WITH_TERRAGRUNT}{grunt}", root_scope(tree, directory, given=inputs)))
     if plain.unsure[0] and root:  # a called module's conditions: judged with each call
         for assumed in (True, False):
             scope = root_scope(tree, directory)
             scope.assumed = assumed
             out.append((f"{WITH_CONDITIONS}{str(assumed).lower()}", scope))
+    return out
+
+
+def _apply_time_flipped(tree: Tree, directory: str, inputs: dict[str, Value]) -> dict[str, Value]:
+    """Inputs known only at apply time (`dependency.flags.outputs.public`, get_env) given to
+    a variable with a bool default: judged the other way from that default, located at the
+    input (computed: the same rule as a workflow's computed TF_VAR_), not passed because the
+    default stood."""
+    declared = module_of(tree, directory).variables
+    out = dict(inputs)
+    for name, value in inputs.items():
+        if isinstance(value.data, Unknown) and name in declared:
+            flipped = computed(declared[name][1], "$")
+            origin = value.origins.get(())
+            if flipped is not None:
+                out[name] = Value(flipped, {(): origin} if origin is not None else {})
     return out
 
 
