@@ -290,6 +290,9 @@ def _scan_change(
         gate_changes += base_moved.findings(
             repo, fork_point, trusted, touched, head_tree.reader, config.sources
         )
+        # What CI applies to a cluster from advisory paths counts (read before the trees close).
+        head_applied = pipeline.applied_if_advisory(head_findings, config, head_tree)
+        base_applied = pipeline.applied_if_advisory(base_findings, config, base_tree)
     finally:
         head_tree.reader.close()
     if config.forbid_inline_skips:
@@ -310,14 +313,18 @@ def _scan_change(
     honoured = [skip for skip in trusted_skips if skip.reason]
     base_honoured = [] if config.forbid_inline_skips else [s for s in base_skips if s.reason]
 
-    def exemptions(side: list[Finding], skips: list[waivers_mod.Skip]) -> dict[str, str]:
-        return _exemptions(side, waivers, skips, covers, config, threshold, today)
+    def exemptions(
+        side: list[Finding], skips: list[waivers_mod.Skip], applied: frozenset[str]
+    ) -> dict[str, str]:
+        return _exemptions(side, waivers, skips, covers, config, threshold, today, applied)
 
     findings = _content_changed(classify(head_findings, base_findings))
     findings = image_automation.judged_again(findings, marked)
     findings = _unrendered_inputs_changed(findings, touched | set(fed), head_tree)
     findings = no_longer_exempt(
-        findings, exemptions(base_findings, base_honoured), exemptions(findings, honoured)
+        findings,
+        exemptions(base_findings, base_honoured, base_applied),
+        exemptions(findings, honoured, head_applied),
     )
     findings = [f for f in findings if _in_filter(f, filter_mode, lines, context_lines, head_paths)]
     shown = {finding.fingerprint for finding in findings}  # a replaced policy: in every report
@@ -333,7 +340,7 @@ def _scan_change(
     soon = waivers_mod.expiring(waivers, today, config.warn_days)
     findings += [waivers_mod.expiring_finding(waiver, today) for waiver in soon]
     return ChangeResult(
-        verdict=pipeline.verdict(findings, config, threshold),
+        verdict=pipeline.verdict(findings, config, threshold, applied=lambda: head_applied),
         changed_lines=lines,
         changed_files=changed_files,
         config=config,
@@ -623,14 +630,16 @@ def _exemptions(
     config: Config,
     threshold: str,
     today: datetime.date,
+    applied: frozenset[str],
 ) -> dict[str, str]:
     """fingerprint -> why the finding would not block were it new (waived, in an advisory
-    path, below its place's threshold), for each finding that would not."""
+    path CI does not apply to a cluster, below its place's threshold), for each finding that
+    would not."""
     judged = [finding.with_(status="new") for finding in findings if finding.status != "fixed"]
     judged = waivers_mod.apply(judged, waivers, today)
     judged = waivers_mod.apply_skips(judged, skips, forbid=False, covers=covers)
     out = {}
-    for finding in pipeline.verdict(judged, config, threshold).findings:
+    for finding in pipeline.verdict(judged, config, threshold, applied=lambda: applied).findings:
         if not finding.blocking and finding.fingerprint:
             out[finding.fingerprint] = (
                 "waived"

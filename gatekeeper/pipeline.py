@@ -4,9 +4,10 @@ waivers and inline skips, and the final verdict."""
 from __future__ import annotations
 
 import datetime
+import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from gatekeeper.sources.gitops import DEPLOYED_BY, ON_CLUSTER
 
 if TYPE_CHECKING:
     from gatekeeper.context import RunContext
+    from gatekeeper.tree import Tree
 
 # Findings that inform a reviewer and never block on their own.
 NEVER_BLOCK = frozenset({"GK-POLICY-CHANGE", "GK-POLICY-OVERRIDE", "GK-WAIVER-EXPIRING"})
@@ -151,7 +153,12 @@ def apply_waivers(
     return findings, soon
 
 
-def advisory(file: str, variants: Sequence[str], config: Config) -> bool:
+def advisory(
+    file: str,
+    variants: Sequence[str],
+    config: Config,
+    applied: Callable[[], frozenset[str]] = frozenset,
+) -> bool:
     """A finding in `file` rendered as `variants`, in test data, fixtures or docs
     (config.advisory_paths), informs and does not block, unless something outside those paths
     builds or deploys the file: a kustomization or chart that takes it in, an Argo CD
@@ -166,7 +173,27 @@ def advisory(file: str, variants: Sequence[str], config: Config) -> bool:
     paths = config.advisory_paths
     if not paths or not matches(file, paths):
         return False
-    return all(matches(variant_home(str(variant)), paths) for variant in variants)
+    homes = [variant_home(str(variant)) for variant in variants]
+    if not all(matches(home, paths) for home in homes):
+        return False
+    applied_paths = applied()
+    return not applied_paths or not any(
+        _applied_by_ci(place, applied_paths) for place in (file, *homes)
+    )
+
+
+def _applied_by_ci(path: str, applied: frozenset[str]) -> bool:
+    """Does CI apply `path` to a cluster: the file named (`kubectl apply -f test/pod.yaml`),
+    its folder (`-f test/`, `-k test/overlay` for its kustomization), a folder above it with
+    -R (kept with a trailing `/`: kubectl_files.applied_to_clusters)?"""
+    if path in applied or posixpath.dirname(path) in applied:
+        return True
+    folder = posixpath.dirname(path)
+    while folder:
+        if folder + "/" in applied:
+            return True
+        folder = posixpath.dirname(folder)
+    return False
 
 
 def variant_home(variant: str) -> str:
@@ -189,9 +216,11 @@ def verdict(
     config: Config,
     threshold: str,
     blocking_statuses: frozenset[str] = BLOCKING_STATUSES,
+    applied: Callable[[], frozenset[str]] = frozenset,
 ) -> Verdict:
     """Mark blocking findings: status counts (or its waiver expired) and severity reaches the
-    threshold of the finding's directory."""
+    threshold of the finding's directory. `applied`: the paths CI applies to a cluster
+    (kubectl_files.applied_to_clusters), asked only when a finding is in an advisory path."""
     marked = []
     # What a place (a file and what renders it) gets: its threshold, and whether it is
     # advisory. A file's findings share both; each is worked out once per place.
@@ -210,7 +239,7 @@ def verdict(
             if known is None:
                 known = places[place] = (
                     threshold_of(config, *place, threshold),
-                    advisory(*place, config),
+                    advisory(*place, config, applied),
                 )
             place_threshold, informs = known
             blocking = at_least(finding.severity, place_threshold)
@@ -279,12 +308,30 @@ def _judge(
     findings = waive(findings, run, pairs)
     chosen = threshold or run.config.severity_threshold
     return Outcome(
-        verdict(findings, run.config, chosen),
+        verdict(findings, run.config, chosen, applied=lambda: _applied_to_clusters(run)),
         len(result.files),
         result.documents,
         len(pairs),
         tuple(sorted(result.notices)),
     )
+
+
+def _applied_to_clusters(run: RunContext) -> frozenset[str]:
+    from gatekeeper.sources.kubectl_files import applied_to_clusters
+
+    return applied_to_clusters(run.tree)
+
+
+def applied_if_advisory(findings: Iterable[Finding], config: Config, tree: Tree) -> frozenset[str]:
+    """The paths CI applies to a cluster (kubectl_files.applied_to_clusters), found only when
+    a finding sits in an advisory path (the only ones they decide): for a tree that is
+    closed before the verdict (a pull request's revisions)."""
+    paths = config.advisory_paths
+    if not paths or not any(matches(file, paths) for file in {f.file for f in findings}):
+        return frozenset()
+    from gatekeeper.sources.kubectl_files import applied_to_clusters
+
+    return applied_to_clusters(tree)
 
 
 def _with_owners(

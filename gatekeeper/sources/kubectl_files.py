@@ -16,6 +16,7 @@ scanner.scan_one judges each such file as a Kubernetes manifest.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,8 @@ _FILE_FLAGS = frozenset({"-f", "--filename"})
 # Programs that pass files on to a pipeline's next command, and the words of theirs that are
 # not files (their options).
 _FEEDERS = frozenset({"cat", "envsubst", "sed", "ls", "find", "echo", "printf", "tee", "yq"})
+_KUSTOMIZE_FLAGS = frozenset({"-k", "--kustomize"})
+_RECURSIVE = frozenset({"-R", "--recursive", "--recursive=true", "-Rf"})
 _GLOB = re.compile(r"[*?\[]")
 # `-f` after the one boolean short flag that goes with it (`-Rf deploy/`): its value is the
 # next word. (Another letter before it takes a value itself: `-nfoo` is `-n foo`.)
@@ -38,6 +41,7 @@ _SHORT_F = re.compile(r"-R?f")
 # `-f` with its value attached (`-fdeploy/app.tpl`, `-Rfdeploy/app.tpl`).
 _ATTACHED_F = re.compile(r"-R?f([^=].*)")
 _LOOP_VARIABLE = re.compile(r"""^["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?$""")
+
 
 def applied_otherwise(tree: Tree) -> frozenset[str]:
     """The files of the tree CI gives kubectl/oc apply, create or replace whose names no
@@ -47,8 +51,12 @@ def applied_otherwise(tree: Tree) -> frozenset[str]:
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Such a file is judged because CI applies it: a change to the CI file or script alone
-    (`-f` pointed at a file already there) judges it again."""
+    (`-f` pointed at a file already there) judges it again. So is a manifest CI applies to a
+    cluster (a step added that applies `test/m/`: what was advisory there now blocks)."""
     yield from _applications(context.tree)
+    yield from ownership.of(context.tree).remember(
+        "CI files applying to a cluster", "", _cluster_files
+    )
 
 
 def _applications(tree: Tree) -> frozenset[tuple[str, str]]:
@@ -123,16 +131,66 @@ def _may_hold_objects(tree: Tree, path: str) -> bool:
 def _applied(tree: Tree) -> Iterator[tuple[str, str]]:
     """(file, where) of every file a CI command applies (where: the workflow, and the script
     the command is in when CI follows one)."""
-    for path, document, command in _named(tree):
+    for path, document, command, _step in _named(tree):
         yield path, document
         script = command.get("file")
         if isinstance(script, str) and script != document:
             yield path, script
 
 
-def _named(tree: Tree) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(file, workflow, command) of each file a kubectl/oc apply, create or replace of the
-    tree's CI names, the commands of followed scripts and Makefile targets included."""
+def applied_to_clusters(tree: Tree) -> frozenset[str]:
+    """The files and folders CI gives kubectl/oc apply, create or replace (`-f`, `-k`) in
+    jobs that do not only test against a throwaway cluster (kind, k3d...): a manifest in an
+    advisory path (test/, docs/) that CI applies there is what the cluster gets, and its
+    findings block (pipeline.advisory; red team s18 z03). Found once per tree."""
+    found: frozenset[str] = ownership.of(tree).remember(
+        "paths CI applies to a cluster", "", _to_clusters
+    )
+    return found
+
+
+def _to_clusters(tree: Tree, _: str = "") -> frozenset[str]:
+    return frozenset(path for path, _where in _to_clusters_from(tree))
+
+
+def _to_clusters_from(tree: Tree) -> Iterator[tuple[str, str]]:
+    """(file or folder applied to a cluster, CI file or script that applies it)."""
+    for path, document, command, step in _named(tree, folders=True):
+        if not _ephemeral(command) and not _ephemeral(step):
+            yield path, document
+            script = command.get("file")
+            if isinstance(script, str) and script != document:
+                yield path, script
+
+
+def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
+    """(manifest, CI file or script) of each manifest CI applies to a cluster: a folder's
+    own `.yaml`/`.yml`/`.json` files (all below it with -R), a file named."""
+    found: set[tuple[str, str]] = set()
+    for path, where in _to_clusters_from(tree):
+        folder = path.rstrip("/")
+        below = [file for file in tree.list_dir(folder) if file != folder]
+        if not below:
+            found.add((path, where))
+            continue
+        for file in below:
+            direct = posixpath.dirname(file) == folder
+            if (direct or path.endswith("/")) and file.endswith((".yaml", ".yml", ".json")):
+                found.add((file, where))
+    return frozenset(found)
+
+
+def _ephemeral(holder: dict[str, Any]) -> bool:
+    context = holder.get("context")
+    return isinstance(context, dict) and context.get("ephemeralCluster") is True
+
+
+def _named(
+    tree: Tree, folders: bool = False
+) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(file, workflow, command, step) of each file a kubectl/oc apply, create or replace of
+    the tree's CI names, the commands of followed scripts and Makefile targets included; with
+    `folders`, a folder named (`-f deploy/`, `-k overlays/prod`) as well."""
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
@@ -151,8 +209,8 @@ def _named(tree: Tree) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 positional = command.get("positional") or []
                 if not positional or positional[0] not in _APPLIERS:
                     continue
-                for path in _given(command, here, commands, at, loops, tree):
-                    yield path, document.file, command
+                for path in _given(command, here, commands, at, loops, tree, folders):
+                    yield path, document.file, command, step
 
 
 def _given(
@@ -162,8 +220,19 @@ def _given(
     at: int,
     loops: dict[str, tuple[str | None, list[str]]],
     tree: Tree,
+    folders: bool = False,
 ) -> Iterator[str]:
-    """The files a kubectl command's `-f` options name, from the folder `here`."""
+    """The files a kubectl command's `-f` options name, from the folder `here`; with
+    `folders`, the folders its `-f` and `-k` options name too."""
+    if folders:
+        # a folder's own files (`-f deploy/`, `-k`: its kustomization), all below it with -R
+        below = "/" if _RECURSIVE.intersection(map(str, command.get("argv") or [])) else ""
+        for given in _file_values(command, _KUSTOMIZE_FLAGS) + _file_values(command):
+            path = shell_dirs.resolve(here, given.strip("'\""))
+            if path and shell_dirs.known(path) and not path.startswith("/"):
+                folder = inside(path)
+                if folder and folder != "." and any(tree.list_dir(folder)):
+                    yield folder.rstrip("/") + below
     for given in _file_values(command):
         if given in ("", "-") or given.startswith("<("):  # its input, `<(envsubst < x)`
             yield from _fed(commands, at, tree)
@@ -201,11 +270,14 @@ def _named_by(command: dict[str, Any], tree: Tree, skip: str = "") -> Iterator[s
             yield from _files(tree, here, word)
 
 
-def _file_values(command: dict[str, Any]) -> list[str]:
+def _file_values(command: dict[str, Any], flags: frozenset[str] = _FILE_FLAGS) -> list[str]:
     """The files a kubectl command's `-f` options name, read from its words as kubectl's
     flag parser (pflag) reads them: `-f x`, `-f=x`, `--filename x`, `--filename=x`, `-fx`,
     `-Rf x`, and a comma-separated list (`-f a.tpl,b.yaml`); "" for one without a value
-    (`xargs kubectl apply -f`: the file comes from its input)."""
+    (`xargs kubectl apply -f`: the file comes from its input). With `flags`
+    _KUSTOMIZE_FLAGS: the folders of `-k x`, `--kustomize=x`, `-kx`."""
+    if flags is _KUSTOMIZE_FLAGS:
+        return _kustomize_values(command)
     words = [str(word) for word in command.get("argv") or []]
     start = words.index(command["program"]) + 1 if command.get("program") in words else 0
     values: list[str] = []
@@ -226,6 +298,23 @@ def _file_values(command: dict[str, Any]) -> list[str]:
         if given is not None:
             values += given.split(",") if given else [""]
     return values
+
+
+def _kustomize_values(command: dict[str, Any]) -> list[str]:
+    """The folders a kubectl command's `-k` options name (`-k x`, `-k=x`, `--kustomize x`,
+    `--kustomize=x`, `-kx`)."""
+    words = [str(word) for word in command.get("argv") or []]
+    values: list[str] = []
+    for at, word in enumerate(words):
+        if word == "--":
+            break
+        if word in _KUSTOMIZE_FLAGS and at + 1 < len(words):
+            values.append(words[at + 1])
+        elif word.startswith(("--kustomize=", "-k=")):
+            values.append(word.partition("=")[2])
+        elif word.startswith("-k") and len(word) > 2 and not word.startswith("--"):
+            values.append(word[2:])
+    return [value for value in values if value]
 
 
 def _fed(commands: list[dict[str, Any]], at: int, tree: Tree) -> Iterator[str]:

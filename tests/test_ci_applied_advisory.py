@@ -1,0 +1,163 @@
+"""A manifest in an advisory path (test/, docs/) that CI applies to a cluster blocks like any
+other: what kubectl applies outside a throwaway cluster is what the cluster gets (red team
+s18 z03: a team applying from CI, with the imperative-deploy rule disabled, got a privileged
+Pod under test/ deployed on a green check)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, git_in
+
+# A team that applies from CI has turned the imperative-deploy rule off.
+IMPERATIVE_OFF = {".gatekeeper.yml": "disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n"}
+
+
+def _pod(privileged: str) -> str:
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: team\nspec:\n"
+        "  containers:\n    - name: app\n      image: ghcr.io/acme/app:1.0\n"
+        f"      securityContext:\n        privileged: {privileged}\n"
+    )
+
+
+def _workflow(*lines: str) -> str:
+    steps = "".join(f"      - run: {line}\n" for line in lines)
+    return (
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n" + steps
+    )
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _privileged(run: Run) -> list[tuple[str, bool]]:
+    findings = json.loads(run.stdout)["findings"]
+    return [(f["file"], f["blocking"]) for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+
+
+@pytest.mark.parametrize(
+    ("files", "blocks"),
+    [
+        # CI applies the folder: its findings block
+        ({".github/workflows/d.yml": _workflow("kubectl apply -f test/m/")}, True),
+        # through a Makefile target CI runs
+        (
+            {
+                ".github/workflows/d.yml": _workflow("make deploy"),
+                "Makefile": "deploy:\n\tkubectl apply -f test/m/app.yaml\n",
+            },
+            True,
+        ),
+        # a job that tests against a throwaway cluster only: still advisory
+        (
+            {
+                ".github/workflows/d.yml": _workflow(
+                    "kind create cluster", "kubectl apply -f test/m/"
+                )
+            },
+            False,
+        ),
+        # kubectl takes a folder's own files: a subfolder's are not applied...
+        ({".github/workflows/d.yml": _workflow("kubectl apply -f test/")}, False),
+        # ... unless -R
+        ({".github/workflows/d.yml": _workflow("kubectl apply -R -f test/")}, True),
+        # nothing applies it
+        ({".github/workflows/d.yml": _workflow("kubectl apply -f deploy/")}, False),
+    ],
+)
+def test_ci_applied_advisory_file_blocks(
+    tmp_path: Path, gatekeeper: Callable[..., Run], files: dict[str, str], blocks: bool
+) -> None:
+    _write(tmp_path, {"test/m/app.yaml": _pod("true"), "deploy/x.txt": "", **IMPERATIVE_OFF})
+    _write(tmp_path, files)
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("test/m/app.yaml", blocks)]
+    assert run.returncode == (1 if blocks else 0), run.stdout[-2000:]
+
+
+def test_ci_applied_kustomization_in_advisory_path_blocks(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`kubectl apply -k test/overlay`: the overlay's build is what the cluster gets."""
+    _write(
+        tmp_path,
+        {
+            "test/base/pod.yaml": _pod("true"),
+            "test/base/kustomization.yaml": "resources:\n  - pod.yaml\n",
+            "test/overlay/kustomization.yaml": "resources:\n  - ../base\n",
+            ".github/workflows/d.yml": _workflow("kubectl apply -k test/overlay"),
+            **IMPERATIVE_OFF,
+        },
+    )
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert ("test/base/pod.yaml", True) in _privileged(run)
+    assert run.returncode == 1
+
+
+def test_pull_request_making_a_ci_applied_test_manifest_privileged_blocks(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The base's CI applies test/m/ (the imperative-deploy rule disabled); the pull request
+    changes only the manifest there."""
+    _write(
+        tmp_path,
+        {
+            "test/m/app.yaml": _pod("false"),
+            ".github/workflows/d.yml": _workflow("./deploy.sh"),
+            "deploy.sh": "#!/bin/sh\nkubectl apply -f test/m/\n",
+            **IMPERATIVE_OFF,
+        },
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-qb", "pr")
+    _write(tmp_path, {"test/m/app.yaml": _pod("true")})
+    git_in(tmp_path, "commit", "-qam", "privileged")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("test/m/app.yaml", True)]
+    assert run.returncode == 1
+
+
+def test_pull_request_adding_the_ci_apply_makes_an_advisory_finding_new(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The privileged manifest was in test/ already (advisory); the pull request adds the CI
+    step that applies it: it did not block in the base, it blocks here."""
+    _write(
+        tmp_path,
+        {
+            "test/m/app.yaml": _pod("true"),
+            ".github/workflows/d.yml": _workflow("echo hi"),
+            **IMPERATIVE_OFF,
+        },
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-qb", "pr")
+    _write(tmp_path, {".github/workflows/d.yml": _workflow("kubectl apply -f test/m/")})
+    git_in(tmp_path, "commit", "-qam", "apply the test manifests")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    privileged = [f for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    assert [(f["file"], f["blocking"], f["status"]) for f in privileged] == [
+        ("test/m/app.yaml", True, "new")
+    ]
+    assert "did not block in the base (in an advisory path)" in privileged[0]["message"]
+    assert run.returncode == 1
