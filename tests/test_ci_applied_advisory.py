@@ -70,6 +70,15 @@ def _privileged(run: Run) -> list[tuple[str, bool]]:
         ({".github/workflows/d.yml": _workflow("kubectl apply -f test/")}, False),
         # ... unless -R
         ({".github/workflows/d.yml": _workflow("kubectl apply -R -f test/")}, True),
+        # a build piped to kubectl, kapp (reads below a folder)
+        (
+            {
+                ".github/workflows/d.yml": _workflow("kustomize build test/m | kubectl apply -f -"),
+                "test/m/kustomization.yaml": "resources:\n  - app.yaml\n",
+            },
+            True,
+        ),
+        ({".github/workflows/d.yml": _workflow("kapp deploy -y -a app -f test/")}, True),
         # nothing applies it
         ({".github/workflows/d.yml": _workflow("kubectl apply -f deploy/")}, False),
     ],

@@ -194,7 +194,8 @@ def _named(
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
-    for document in workflow.ci_documents(tree, (b"kubectl", b"oc ")):
+    needles = (b"kubectl", b"oc ", b"kapp") if folders else (b"kubectl", b"oc ")
+    for document in workflow.ci_documents(tree, needles):
         for _job_id, job, _number, step in steps(document.obj):
             directory = working_directory(step, job)
             commands = [c for c in step.get("commands") or [] if isinstance(c, dict)]
@@ -204,13 +205,23 @@ def _named(
                 argv = [str(word) for word in command.get("argv") or []]
                 if argv[:1] == ["for"] and argv[2:3] == ["in"]:
                     loops[argv[1]] = (here, argv[3:])
-                if command.get("program") not in _PROGRAMS:
-                    continue
-                positional = command.get("positional") or []
-                if not positional or positional[0] not in _APPLIERS:
+                if not _applies(command, folders):
                     continue
                 for path in _given(command, here, commands, at, loops, tree, folders):
                     yield path, document.file, command, step
+
+
+def _applies(command: dict[str, Any], kapp: bool) -> bool:
+    """kubectl/oc apply, create or replace; with `kapp`, kapp deploy too (its -f takes
+    files and folders, read below them)."""
+    positional = command.get("positional") or []
+    if kapp and command.get("program") == "kapp":
+        return positional[:1] == ["deploy"]
+    return (
+        command.get("program") in _PROGRAMS
+        and positional[:1] != []
+        and (positional[0] in _APPLIERS)
+    )
 
 
 def _given(
@@ -225,14 +236,7 @@ def _given(
     """The files a kubectl command's `-f` options name, from the folder `here`; with
     `folders`, the folders its `-f` and `-k` options name too."""
     if folders:
-        # a folder's own files (`-f deploy/`, `-k`: its kustomization), all below it with -R
-        below = "/" if _RECURSIVE.intersection(map(str, command.get("argv") or [])) else ""
-        for given in _file_values(command, _KUSTOMIZE_FLAGS) + _file_values(command):
-            path = shell_dirs.resolve(here, given.strip("'\""))
-            if path and shell_dirs.known(path) and not path.startswith("/"):
-                folder = inside(path)
-                if folder and folder != "." and any(tree.list_dir(folder)):
-                    yield folder.rstrip("/") + below
+        yield from _folders(command, here, commands, at, tree)
     for given in _file_values(command):
         if given in ("", "-") or given.startswith("<("):  # its input, `<(envsubst < x)`
             yield from _fed(commands, at, tree)
@@ -298,6 +302,43 @@ def _file_values(command: dict[str, Any], flags: frozenset[str] = _FILE_FLAGS) -
         if given is not None:
             values += given.split(",") if given else [""]
     return values
+
+
+def _folders(
+    command: dict[str, Any], here: str | None, commands: list[dict[str, Any]], at: int, tree: Tree
+) -> Iterator[str]:
+    """The folders a command applying to a cluster names: a folder's own files (`-f deploy/`,
+    `-k`: its kustomization), all below it with -R (and kapp's, which reads below), kept
+    with a trailing `/`; for its input (`-f -`), the folders the commands before it on its
+    line name (`kustomize build test/overlay | kubectl apply -f -`)."""
+    argv = [str(word) for word in command.get("argv") or []]
+    below = "/" if command.get("program") == "kapp" or _RECURSIVE.intersection(argv) else ""
+    for given in _file_values(command, _KUSTOMIZE_FLAGS) + _file_values(command):
+        if given in ("", "-"):
+            line, file = command.get("line"), command.get("file")
+            for before in reversed(commands[:at]):
+                if before.get("line") != line or before.get("file") != file:
+                    break
+                where = before.get("directory", here)
+                for word in [str(word) for word in before.get("argv") or []][1:]:
+                    folder = _folder(tree, where, word)
+                    if folder:
+                        yield folder
+            continue
+        folder = _folder(tree, here, given)
+        if folder:
+            yield folder + below
+
+
+def _folder(tree: Tree, here: str | None, given: str) -> str | None:
+    """The tree's folder (not its root) that `given` names from the folder `here`."""
+    path = shell_dirs.resolve(here, given.strip("'\""))
+    if not path or not shell_dirs.known(path) or path.startswith("/"):
+        return None
+    folder = (inside(path) or "").rstrip("/")
+    if not folder or folder == ".":
+        return None
+    return folder if any(f.startswith(folder + "/") for f in tree.list_dir(folder)) else None
 
 
 def _kustomize_values(command: dict[str, Any]) -> list[str]:
