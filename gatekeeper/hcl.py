@@ -290,6 +290,12 @@ class _Walker:
                 # The text stays the call's; its elements' spans are the written list's,
                 # in written order (gatekeeper.tfeval locates each element by them).
                 span.children = self.expression(arguments[0])[1].children
+        if _is(inner, "ConditionalRule"):
+            written = _written_branch(inner)
+            if written is not None:
+                # `var.on ? toset([...]) : toset([])`: the elements' spans are the written
+                # list's, as for the list alone (the empty branch has none to give).
+                span.children = self.expression(written)[1].children
         if _is(inner, "HeredocTrimTemplateRule"):
             return _trim_heredoc(str(inner.heredoc.value)), span
         return _serialized(node, self.options), span
@@ -298,6 +304,27 @@ class _Walker:
 # Calls of one list literal whose elements keep their own spans (`toset(["a", "b"])`): the
 # attribute's span children are the literal's, in written order.
 LIST_CALLS = frozenset({"toset", "tolist"})
+
+
+def _written_list(node: Any) -> Any:
+    """The list literal `node` writes (`[...]`, `toset([...])`, `tolist([...])`), or None."""
+    while _is(node, "ExprTermRule") and not node.parentheses:
+        node = node.expression
+    if _is(node, "FunctionCallRule") and _function_name(node) in LIST_CALLS:
+        arguments = _arguments(node)
+        return _written_list(arguments[0]) if len(arguments) == 1 else None
+    return node if _is(node, "TupleRule") else None
+
+
+def _written_branch(node: Any) -> Any:
+    """The branch of a conditional that writes a list literal when the other writes an
+    empty one (`var.on ? toset(["a", "b"]) : toset([])`), or None."""
+    branches = [node.if_true, node.if_false]
+    lists = [_written_list(branch) for branch in branches]
+    if any(listed is None for listed in lists):
+        return None
+    written = [branch for branch, listed in zip(branches, lists, strict=True) if listed.elements]
+    return written[0] if len(written) == 1 else None
 
 
 def _serialized(node: Any, options: Any) -> Any:
