@@ -175,7 +175,7 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     ),
     "GK-TEMPLATE": ProblemKind(
         "low",
-        "Template of another tool, not valid YAML as written: not checked",
+        "Template of another tool, not valid as written: not checked",
         "Nothing applies it as written (kubectl would fail on it); what renders it is judged "
         "where gatekeeper renders it. Make it valid YAML if a deployer applies it as is.",
     ),

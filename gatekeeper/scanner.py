@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, sources
+from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, scaffolds, sources
 from gatekeeper import inventory as inventory_mod
 from gatekeeper.contents import (
     FLUX_MARKER,
@@ -106,6 +106,8 @@ def scan_one(
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
+    if loaded.problems:  # a project generator's template: one notice at its marker file
+        loaded.problems = scaffolds.notices(loaded.problems, path, data, context.tree)
     if not loaded.documents and not loaded.problems:
         return result
     result.files.append(path)
