@@ -541,7 +541,7 @@ def predict_admission(
 def finalize(findings: list[Finding]) -> list[Finding]:
     """Merge variants, sort, and make fingerprints unique: same resource identity in two
     places gets an ordinal."""
-    findings = merge_variants(findings)
+    findings = one_place_where_missing(merge_variants(findings))
     # How often each fingerprint was seen so far: the second gets `:2`, and so on.
     seen: dict[str, int] = {}
     for index, finding in enumerate(findings):
@@ -595,6 +595,34 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                 extra[image_identity.KEY] = images
             out.append(kept.with_(extra=extra))
     return out
+
+
+def one_place_where_missing(findings: list[Finding]) -> list[Finding]:
+    """One finding for an object's field that renderings locate at different lines because
+    one lacks the field (found at its nearest ancestor, `exact` False) and another writes it
+    (datadog-csi-driver: `lacks the label(s) app.kubernetes.io/name` at `metadata:` for the
+    default values and at the `labels:` only GKE's values render): said once, at the
+    ancestor (where writing it serves every rendering), for all the renderings. Findings
+    placed by no rendering, or whose renderings are all found where the field is, stay."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for index, finding in enumerate(findings):
+        if finding.extra.get("variants") and finding.path:
+            key = (finding.file, finding.policy_id, finding.path, finding.message, _object(finding))
+            groups.setdefault(key, []).append(index)
+    dropped: set[int] = set()
+    for indexes in groups.values():
+        if len(indexes) < 2:
+            continue
+        group = [findings[index] for index in indexes]
+        missing = [f for f in group if f.extra.get("exact") is False]
+        if not missing or len({f.line for f in group}) < 2:
+            continue
+        kept = min(missing, key=lambda f: (f.line, f.column))
+        at = indexes[group.index(kept)]
+        variants = without_assumptions(sorted({v for f in group for v in f.extra["variants"]}))
+        findings[at] = kept.with_(extra={**kept.extra, "variants": variants})
+        dropped.update(index for index in indexes if index != at)
+    return [finding for index, finding in enumerate(findings) if index not in dropped]
 
 
 def _objects(group: list[Finding]) -> list[list[Finding]]:
