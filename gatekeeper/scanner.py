@@ -602,11 +602,12 @@ def one_place_where_missing(findings: list[Finding]) -> list[Finding]:
     one lacks the field (found at its nearest ancestor, `exact` False) and another writes it
     (datadog-csi-driver: `lacks the label(s) app.kubernetes.io/name` at `metadata:` for the
     default values and at the `labels:` only GKE's values render): said once, at the
-    ancestor (where writing it serves every rendering), for all the renderings. Findings
-    placed by no rendering, or whose renderings are all found where the field is, stay."""
+    ancestor (where writing it serves every rendering), for all the renderings. Only a
+    chart's renderings of one template: a field missing at two places (two Terraform
+    resources applying one object), or found only where it is written, stays apart."""
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, finding in enumerate(findings):
-        if finding.extra.get("variants") and finding.path:
+        if finding.source == "helm" and finding.extra.get("variants") and finding.path:
             key = (finding.file, finding.policy_id, finding.path, finding.message, _object(finding))
             groups.setdefault(key, []).append(index)
     dropped: set[int] = set()
@@ -615,9 +616,11 @@ def one_place_where_missing(findings: list[Finding]) -> list[Finding]:
             continue
         group = [findings[index] for index in indexes]
         missing = [f for f in group if f.extra.get("exact") is False]
-        if not missing or len({f.line for f in group}) < 2:
+        if len({(f.line, f.column) for f in missing}) != 1:
+            continue  # written nowhere, or missing at two places: each its own finding
+        kept = missing[0]
+        if not all(f.line > kept.line for f in group if f.extra.get("exact") is not False):
             continue
-        kept = min(missing, key=lambda f: (f.line, f.column))
         at = indexes[group.index(kept)]
         variants = without_assumptions(sorted({v for f in group for v in f.extra["variants"]}))
         findings[at] = kept.with_(extra={**kept.extra, "variants": variants})
