@@ -4,7 +4,8 @@ selects (gitops-bridge, session 18: the later generator's values replaced the ba
 so `{{values.addonChart}}` stayed unrendered). The ApplicationSet's chart and targetRevision
 are judged as every Application gets them where all agree: `{{values.addonChartVersion}}`
 pinned to 1.0.9 everywhere was a blocking GITOPS-ARGO-PINNED-CHART; a range in any values
-still is one, and a parameter of the cluster itself stays as written."""
+still is one, a parameter of the cluster itself stays as written, and so does everything
+when another generator's Applications are not seen (another repository's git files)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def test_values_of_merged_cluster_generators_pin_the_chart(
     for name, (base, prod, revision) in cases.items():
         text = SET.replace("NAME", name).replace("BASE", base).replace("PROD", prod)
         write(f"apps/{name}.yaml", text.replace("REVISION", revision))
+    # Another repository's git files also make Applications: not seen here, not agreed.
+    foreign = "    - git: {repoURL: 'https://github.com/other/x.git', files: [{path: a.json}]}\n"
+    text = SET.replace("NAME", "foreign").replace("BASE", "1.0.9").replace("PROD", "1.0.9")
+    text = text.replace("  template:\n", foreign + "  template:\n")
+    write("apps/foreign.yaml", text.replace("REVISION", "{{values.addonChartVersion}}"))
     run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
     findings = json.loads(run.stdout)["findings"]
     found = sorted(
@@ -71,5 +77,6 @@ def test_values_of_merged_cluster_generators_pin_the_chart(
     assert found == [
         ("base-range", 28, "chart aws/s3-chart is not pinned to an exact version"),
         ("by-cluster", 28, "chart aws/s3-chart is not pinned to an exact version"),
+        ("foreign", 29, "chart aws/{{values.addonChart}} is not pinned to an exact version"),
         ("prod-range", 28, "chart aws/s3-chart is not pinned to an exact version"),
     ]

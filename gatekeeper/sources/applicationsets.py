@@ -60,10 +60,14 @@ def applications(
         return [], problems
     go = bool(spec.get("goTemplate"))
     sets: list[dict[str, Any]] = []
+    gaps: list[Path] = []  # generators (or merged parts) that made no parameter set here
     for index, generator in enumerate(generators):
         where = ("spec", "generators", index)
-        reading = _Reading(tree, is_local, file, document, problems, go)
-        sets.extend(_generate(generator, reading, where))
+        reading = _Reading(tree, is_local, file, document, problems, go, gaps)
+        made_here = _generate(generator, reading, where)
+        if not made_here:
+            gaps.append(where)
+        sets.extend(made_here)
     patch = spec.get("templatePatch")
     if len(sets) > MAX_APPLICATIONS:
         line = document.locator.locate(("spec", "generators")).line
@@ -109,7 +113,7 @@ def applications(
                 extra={UNKNOWN_PARAMS: CLUSTER} if dict.get(params, UNKNOWN_PARAMS) else {},
             )
         )
-    agreed = _agreed_sources(document.obj, sets, made, go)
+    agreed = None if gaps else _agreed_sources(document.obj, sets, made, go)
     if agreed is not None:
         document.obj = agreed
     return made, problems
@@ -126,7 +130,8 @@ def _agreed_sources(
     '{{values.addonChartVersion}}'`, 1.0.9 in every clusters generator's values, was judged
     as the unpinned text `{{values.addonChartVersion}}`); None when nothing is agreed. A
     field that names a parameter nobody knows here (a cluster's name, an API generator's
-    output) stays as written."""
+    output) stays as written; so does all of it when a generator made no parameter set here
+    (another repository's git files: its Applications are not seen)."""
     if not made or any(isinstance(params, _AnyParams) for params in sets):
         return None
     unknown = any(dict.get(params, UNKNOWN_PARAMS) for params in sets)
@@ -180,10 +185,11 @@ class _Reading(NamedTuple):
     document: Document
     problems: list[Problem]
     go: bool  # goTemplate
+    gaps: list[Path]  # where a generator made no parameter set (another repository's...)
 
 
 def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, Any]]:
-    tree, is_local, file, document, problems, _ = reading
+    tree, is_local, file, document, problems, _, _ = reading
     if not isinstance(generator, dict):
         return []
     if isinstance(generator.get("list"), dict):
@@ -375,6 +381,8 @@ def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[
     ]
     if not parts:
         return []
+    if not all(parts):  # a part not read here: what it overrides is not known
+        reading.gaps.append(where)
 
     def key(params: dict[str, Any]) -> tuple[str, ...]:
         return tuple(repr(_lookup(params, k.lstrip("."), True)) for k in keys)
