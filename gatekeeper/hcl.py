@@ -16,6 +16,7 @@ What callers get (and policies see):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,11 +110,33 @@ def parse(text: str, expressions: bool = False) -> Parsed:
 
     With `expressions`, every block also keeps its expressions as trees (`Block.raw`): only
     module instantiation needs them, so ordinary parsing does not pay for them."""
+    try:
+        tree = _parsed_tree(text)
+    except HclError:
+        # python-hcl2 wants on one line what HCL lets run over several: an interpolation
+        # (`"https://${\n  var.lb ? a :\n  b}:6443"`), an attribute after a dot in a list
+        # (`data.\n  x.y`). Read again with those lines joined, positions mapped back.
+        joined = _joined_lines(text)
+        if joined is None:
+            raise
+        try:
+            tree = _parsed_tree(joined[0])
+        except HclError as error:  # said where the joined text fails, as written
+            line, column = joined[1](error.line, error.column)
+            raise HclError(str(error), line, column) from None
+        _POSITIONS[0] = joined[1]
+    try:
+        return _walked(tree, expressions)
+    finally:
+        _POSITIONS[0] = None
+
+
+def _parsed_tree(text: str) -> Any:
     import hcl2
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
     try:
-        tree = hcl2.parses(_close_heredocs(text), discard_comments=True)
+        return hcl2.parses(_close_heredocs(text), discard_comments=True)
     except UnexpectedToken as error:
         token = error.token
         what = "end of file" if token.type == "$END" else repr(str(token).strip()[:40] or token)
@@ -126,6 +149,9 @@ def parse(text: str, expressions: bool = False) -> Parsed:
         ) from None
     except UnexpectedInput as error:  # pragma: no cover - the two above cover Lark's LALR
         raise HclError(f"invalid HCL: {error}", error.line, error.column) from None
+
+
+def _walked(tree: Any, expressions: bool) -> Parsed:
     walker = _Walker()
     body = tree.body
     parsed = Parsed()
@@ -170,7 +196,117 @@ def _is(node: Any, name: str) -> bool:
 
 def _span(node: Any) -> Span:
     meta = node._meta
+    where = _POSITIONS[0]
+    if where is not None:  # parsed with lines joined: the written positions
+        (line, column), (end_line, end_column) = (
+            where(meta.line, meta.column),
+            where(meta.end_line, meta.end_column),
+        )
+        return Span(line, column, end_line, end_column)
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+# While a text parsed with lines joined is walked: (line, column) read -> as written.
+_POSITIONS: list[Callable[[int, int], tuple[int, int]] | None] = [None]
+
+
+def _joined_lines(text: str) -> tuple[str, Callable[[int, int], tuple[int, int]]] | None:
+    """The text with the line breaks HCL ignores and python-hcl2 does not joined (inside a
+    string's `${ }` outside an object's braces; after a `.` inside brackets), and where each
+    (line, column) of it was written; None when there is none."""
+    breaks: list[int] = []
+    stack: list[str] = []  # "\"" a string, "$" an interpolation, or an open bracket
+    last = ""
+    at, size = 0, len(text)
+    while at < size:
+        char = text[at]
+        top = stack[-1] if stack else ""
+        if top == '"':
+            if char == "\\":
+                at += 2
+                continue
+            if char == '"' or char == "\n":
+                stack.pop()
+            elif text.startswith(("$${", "%%{"), at):
+                at += 3
+                continue
+            elif text.startswith(("${", "%{"), at):
+                stack.append("$")
+                at += 2
+                continue
+            at += 1
+            continue
+        if char == '"':
+            stack.append('"')
+        elif char == "#" or text.startswith("//", at):
+            at = text.find("\n", at)
+            at = size if at < 0 else at
+            continue
+        elif text.startswith("/*", at):
+            end = text.find("*/", at + 2)
+            at = size if end < 0 else end + 2
+            continue
+        elif text.startswith("<<", at) and _HEREDOC_START.match(text, at, text.find("\n", at)):
+            marker = _HEREDOC_START.match(text, at, text.find("\n", at))
+            assert marker is not None
+            closing = re.compile(rf"^[ \t]*{re.escape(marker.group(1))}[ \t]*$", re.M)
+            closed = closing.search(text, marker.end())
+            at = size if closed is None else closed.end()
+            continue
+        elif char in "([{":
+            stack.append(char)
+        elif char in ")]}" and stack:
+            stack.pop()
+        elif char == "\n" and stack:
+            interpolated = "$" in stack and "{" not in stack[_last_interpolation(stack) :]
+            if interpolated or (top in "([" and last == "."):
+                breaks.append(at)
+        if char not in " \t\r\n":
+            last = char  # the last character of code (not of a comment or a heredoc)
+        at += 1
+    if not breaks:
+        return None
+    return _join(text, breaks)
+
+
+def _last_interpolation(stack: list[str]) -> int:
+    """Where the innermost interpolation opens in `stack`."""
+    return len(stack) - 1 - stack[::-1].index("$")
+
+
+def _join(text: str, breaks: list[int]) -> tuple[str, Callable[[int, int], tuple[int, int]]]:
+    """`text` with the line breaks at `breaks` made spaces, and the position map back."""
+    chars = list(text)
+    for at in breaks:
+        chars[at] = " "
+    # Per joined line: (its column, the written line, the written column) where each
+    # written line it holds starts.
+    segments: list[list[tuple[int, int, int]]] = []
+    broken = set(breaks)
+    pieces = [(1, 1, 1)]
+    column, written = 1, 1
+    for at, char in enumerate(text):
+        column += 1
+        if char != "\n":
+            continue
+        written += 1
+        if at in broken:
+            pieces.append((column, written, 1))
+            continue
+        segments.append(pieces)
+        column, pieces = 1, [(1, written, 1)]
+    segments.append(pieces)
+
+    def where(line: int, column: int) -> tuple[int, int]:
+        if not 1 <= line <= len(segments):
+            return line, column
+        start, written, written_column = segments[line - 1][0]
+        for piece in segments[line - 1]:
+            if piece[0] <= column:
+                start, written, written_column = piece
+        return written, written_column + column - start
+
+    return "".join(chars), where
 
 
 def _wrap(span: Span, children: dict[str, Span] | list[Span]) -> Span:
@@ -290,6 +426,12 @@ class _Walker:
                 # The text stays the call's; its elements' spans are the written list's,
                 # in written order (gatekeeper.tfeval locates each element by them).
                 span.children = self.expression(arguments[0])[1].children
+        if _is(inner, "ConditionalRule"):
+            written = _written_branch(inner)
+            if written is not None:
+                # `var.on ? toset([...]) : toset([])`: the elements' spans are the written
+                # list's, as for the list alone (the empty branch has none to give).
+                span.children = self.expression(written)[1].children
         if _is(inner, "HeredocTrimTemplateRule"):
             return _trim_heredoc(str(inner.heredoc.value)), span
         return _serialized(node, self.options), span
@@ -298,6 +440,27 @@ class _Walker:
 # Calls of one list literal whose elements keep their own spans (`toset(["a", "b"])`): the
 # attribute's span children are the literal's, in written order.
 LIST_CALLS = frozenset({"toset", "tolist"})
+
+
+def _written_list(node: Any) -> Any:
+    """The list literal `node` writes (`[...]`, `toset([...])`, `tolist([...])`), or None."""
+    while _is(node, "ExprTermRule") and not node.parentheses:
+        node = node.expression
+    if _is(node, "FunctionCallRule") and _function_name(node) in LIST_CALLS:
+        arguments = _arguments(node)
+        return _written_list(arguments[0]) if len(arguments) == 1 else None
+    return node if _is(node, "TupleRule") else None
+
+
+def _written_branch(node: Any) -> Any:
+    """The branch of a conditional that writes a list literal when the other writes an
+    empty one (`var.on ? toset(["a", "b"]) : toset([])`), or None."""
+    branches = [node.if_true, node.if_false]
+    lists = [_written_list(branch) for branch in branches]
+    if any(listed is None for listed in lists):
+        return None
+    written = [branch for branch, listed in zip(branches, lists, strict=True) if listed.elements]
+    return written[0] if len(written) == 1 else None
 
 
 def _serialized(node: Any, options: Any) -> Any:

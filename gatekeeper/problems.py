@@ -175,9 +175,16 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     ),
     "GK-TEMPLATE": ProblemKind(
         "low",
-        "Template of another tool, not valid YAML as written: not checked",
+        "Template of another tool, not valid as written: not checked",
         "Nothing applies it as written (kubectl would fail on it); what renders it is judged "
         "where gatekeeper renders it. Make it valid YAML if a deployer applies it as is.",
+    ),
+    "GK-TEST-OUTPUT": ProblemKind(
+        "low",
+        "Golden files of a chart's tests: not judged as manifests of their own",
+        "Nothing to do: the chart is judged where it lives, with its values files. A deployer"
+        " of the repository that applies these files (an Argo CD or Flux path, a CI"
+        " `kubectl -f`) has them judged.",
     ),
     "GK-NOT-A-MANIFEST": ProblemKind(
         "low",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, sources
+from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, scaffolds, sources
 from gatekeeper import inventory as inventory_mod
 from gatekeeper.contents import (
     FLUX_MARKER,
@@ -106,6 +106,8 @@ def scan_one(
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
+    if loaded.problems:  # a project generator's template: one notice at its marker file
+        loaded.problems = scaffolds.notices(loaded.problems, path, data, context.tree)
     if not loaded.documents and not loaded.problems:
         return result
     result.files.append(path)
@@ -539,7 +541,7 @@ def predict_admission(
 def finalize(findings: list[Finding]) -> list[Finding]:
     """Merge variants, sort, and make fingerprints unique: same resource identity in two
     places gets an ordinal."""
-    findings = merge_variants(findings)
+    findings = one_place_where_missing(merge_variants(findings))
     # How often each fingerprint was seen so far: the second gets `:2`, and so on.
     seen: dict[str, int] = {}
     for index, finding in enumerate(findings):
@@ -593,6 +595,37 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
                 extra[image_identity.KEY] = images
             out.append(kept.with_(extra=extra))
     return out
+
+
+def one_place_where_missing(findings: list[Finding]) -> list[Finding]:
+    """One finding for an object's field that renderings locate at different lines because
+    one lacks the field (found at its nearest ancestor, `exact` False) and another writes it
+    (datadog-csi-driver: `lacks the label(s) app.kubernetes.io/name` at `metadata:` for the
+    default values and at the `labels:` only GKE's values render): said once, at the
+    ancestor (where writing it serves every rendering), for all the renderings. Only a
+    chart's renderings of one template: a field missing at two places (two Terraform
+    resources applying one object), or found only where it is written, stays apart."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for index, finding in enumerate(findings):
+        if finding.source == "helm" and finding.extra.get("variants") and finding.path:
+            key = (finding.file, finding.policy_id, finding.path, finding.message, _object(finding))
+            groups.setdefault(key, []).append(index)
+    dropped: set[int] = set()
+    for indexes in groups.values():
+        if len(indexes) < 2:
+            continue
+        group = [findings[index] for index in indexes]
+        missing = [f for f in group if f.extra.get("exact") is False]
+        if len({(f.line, f.column) for f in missing}) != 1:
+            continue  # written nowhere, or missing at two places: each its own finding
+        kept = missing[0]
+        if not all(f.line > kept.line for f in group if f.extra.get("exact") is not False):
+            continue
+        at = indexes[group.index(kept)]
+        variants = without_assumptions(sorted({v for f in group for v in f.extra["variants"]}))
+        findings[at] = kept.with_(extra={**kept.extra, "variants": variants})
+        dropped.update(index for index in indexes if index != at)
+    return [finding for index, finding in enumerate(findings) if index not in dropped]
 
 
 def _objects(group: list[Finding]) -> list[list[Finding]]:

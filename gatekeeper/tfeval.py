@@ -188,6 +188,14 @@ def _written_list_call(expr: Expr, scope: Scope, origin: Origin | None) -> Value
     its own line of the literal (`for_each = toset([...])` puts `role = each.value` at the
     role), as a literal list is; a set's order is not the written one, so the elements carry
     their spans into the call. None for any other expression."""
+    if isinstance(expr, Conditional) and origin is not None:
+        # `var.on ? toset([...]) : toset([])` (hcl gives the written list's spans): the
+        # written branch taken is located as the call alone; otherwise as evaluated.
+        condition = evaluate(expr.condition, scope)
+        if isinstance(condition.data, Unknown):
+            return None
+        taken = expr.if_true if _bool(condition.data) else expr.if_false
+        return _written_list_call(taken, scope, origin)
     if (
         origin is None
         or not isinstance(expr, Call)

@@ -787,3 +787,32 @@ def test_each_file_of_a_module_is_parsed_once(monkeypatch: Any, tmp_path: Path) 
     assert len(parsed) == 3
     names = {f.name for f in report.verdict.findings if f.policy_id == "TF-AWS-S3-ENCRYPTION"}
     assert names == {"main", "variables", "outputs"}
+
+
+def test_lines_hcl_runs_over_are_read_at_their_written_lines() -> None:
+    """HCL ignores line breaks inside a string's `${ }` and after a `.` in a list; python-
+    hcl2 did not, and kube-hetzner's valid init.tf, control_planes.tf and
+    autoscaler-agents.tf were blocking GK-PARSE-ERRORs, not judged (session 18). They are
+    read with those lines joined, every value at its written line; a comment ending in a
+    dot joins nothing, and an invalid file says its error at its written line."""
+    text = (
+        "locals {\n"
+        '  url = "https://${\n'
+        "    var.lb ? var.lb_ip :\n"
+        '    var.ip}:6443"  # a comment ending in a dot.\n'
+        "  names = [for k, v in data.\n"
+        "    hcloud_servers.all : v.name]\n"
+        "}\n"
+        'resource "aws_s3_bucket_acl" "pub" {\n'  # 8
+        '  bucket = "b-${\n'
+        '    local.url}"\n'
+        '  acl = "public-read"\n'  # 11
+        "}\n"
+    )
+    documents = load("main.tf", text)
+    assert [d.name for d in documents] == ["pub"]
+    assert documents[0].locator.locate(("acl",)).line == 11
+    assert documents[0].locator.locate(("bucket",)).line == 9
+    bad = text.replace('acl = "public-read"', "acl = ")
+    loaded = terraform.load("bad.tf", bad.encode(), LoadContext())
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 11)]

@@ -740,3 +740,51 @@ def test_a_value_of_a_literal_toset_for_each_is_at_its_element(tmp_path: Path) -
         (12, True, None),
         (19, True, [f'deployed by main.tf:google_project_iam_member.l["{role}"]']),
     ]
+
+
+def test_a_value_of_a_conditional_toset_for_each_is_at_its_element(tmp_path: Path) -> None:
+    """`for_each = var.enabled ? toset([...]) : toset([])` (session 18): the conditional hid
+    the literal's element lines that `toset([...])` alone keeps, so `role = each.value` was
+    found at the line that uses it, inexact. Now at the element, the branch taken decided by
+    the variable's default; a plain list in a conditional too; switched off, nothing."""
+    main = (
+        'variable "enabled" {\n'
+        "  default = true\n"
+        "}\n"
+        'variable "off" {\n'
+        "  default = false\n"
+        "}\n"
+        'resource "google_project_iam_member" "c" {\n'
+        "  for_each = var.enabled ? toset([\n"
+        '    "roles/viewer",\n'
+        '    "roles/iam.serviceAccountUser",\n'  # 10
+        "  ]) : toset([])\n"
+        '  project  = "p"\n'
+        "  role     = each.value\n"
+        '  member   = "serviceAccount:y@p.iam.gserviceaccount.com"\n'
+        "}\n"
+        'resource "google_project_iam_member" "l" {\n'
+        "  for_each = var.enabled ? [] : [\n"
+        '    "roles/iam.serviceAccountUser",\n'
+        "  ]\n"
+        '  project  = "p"\n'
+        "  role     = each.value\n"
+        '  member   = "serviceAccount:l@p.iam.gserviceaccount.com"\n'
+        "}\n"
+        'resource "google_project_iam_member" "k" {\n'
+        "  for_each = var.off ? toset([]) : toset([\n"
+        '    "roles/iam.serviceAccountUser",\n'  # 26
+        "  ])\n"
+        '  project  = "p"\n'
+        "  role     = each.key\n"
+        '  member   = "serviceAccount:k@p.iam.gserviceaccount.com"\n'
+        "}\n"
+    )
+    (tmp_path / "main.tf").write_text(main)
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    found_at = sorted(
+        (f.line, f.extra.get("exact"))
+        for f in report.verdict.findings
+        if f.policy_id == "TF-GCP-IAM-SERVICE-ACCOUNT-USER"
+    )
+    assert found_at == [(10, True), (26, True)]

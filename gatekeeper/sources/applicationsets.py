@@ -60,10 +60,14 @@ def applications(
         return [], problems
     go = bool(spec.get("goTemplate"))
     sets: list[dict[str, Any]] = []
+    gaps: list[Path] = []  # generators (or merged parts) that made no parameter set here
     for index, generator in enumerate(generators):
         where = ("spec", "generators", index)
-        reading = _Reading(tree, is_local, file, document, problems, go)
-        sets.extend(_generate(generator, reading, where))
+        reading = _Reading(tree, is_local, file, document, problems, go, gaps)
+        made_here = _generate(generator, reading, where)
+        if not made_here:
+            gaps.append(where)
+        sets.extend(made_here)
     patch = spec.get("templatePatch")
     if len(sets) > MAX_APPLICATIONS:
         line = document.locator.locate(("spec", "generators")).line
@@ -109,7 +113,67 @@ def applications(
                 extra={UNKNOWN_PARAMS: CLUSTER} if dict.get(params, UNKNOWN_PARAMS) else {},
             )
         )
+    agreed = None if gaps else _agreed_sources(document.obj, sets, made, go)
+    if agreed is not None:
+        document.obj = agreed
     return made, problems
+
+
+_SOURCE_FIELDS = ("chart", "targetRevision")
+
+
+def _agreed_sources(
+    obj: dict[str, Any], sets: list[dict[str, Any]], made: list[Document], go: bool
+) -> dict[str, Any] | None:
+    """The ApplicationSet with its template's chart and targetRevision written as every
+    Application it makes gets them, where all agree (gitops-bridge: `targetRevision:
+    '{{values.addonChartVersion}}'`, 1.0.9 in every clusters generator's values, was judged
+    as the unpinned text `{{values.addonChartVersion}}`); None when nothing is agreed. A
+    field that names a parameter nobody knows here (a cluster's name, an API generator's
+    output) stays as written; so does all of it when a generator made no parameter set here
+    (another repository's git files: its Applications are not seen)."""
+    if not made or any(isinstance(params, _AnyParams) for params in sets):
+        return None
+    unknown = any(dict.get(params, UNKNOWN_PARAMS) for params in sets)
+    template = obj["spec"]["template"]
+    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    places: list[tuple[str, int | None]] = [("source", None)]
+    listed = spec.get("sources")
+    places += (
+        [("sources", index) for index in range(len(listed))] if isinstance(listed, list) else []
+    )
+    changed: dict[tuple[str, int | None], dict[str, Any]] = {}
+    for key, index in places:
+        source = spec.get(key) if index is None else spec[key][index]
+        if not isinstance(source, dict):
+            continue
+        for name in _SOURCE_FIELDS:
+            written = source.get(name)
+            if not isinstance(written, str) or "{{" not in written:
+                continue
+            names = (_GO if go else _FAST).findall(written)
+            if unknown and not all(n.startswith("values.") for n in names):
+                continue  # a cluster's name or label: unknown here
+            values = {_made_field(app.obj, key, index, name) for app in made}
+            value = values.pop() if len(values) == 1 else None
+            if isinstance(value, str) and "{{" not in value:
+                changed.setdefault((key, index), dict(source))[name] = value
+    if not changed:
+        return None
+    new_spec = dict(spec)
+    for (key, index), source in changed.items():
+        if index is None:
+            new_spec[key] = source
+        else:
+            new_spec[key] = [source if i == index else s for i, s in enumerate(new_spec[key])]
+    return {**obj, "spec": {**obj["spec"], "template": {**template, "spec": new_spec}}}
+
+
+def _made_field(app: dict[str, Any], key: str, index: int | None, name: str) -> Any:
+    source = app.get("spec", {}).get(key)
+    if index is not None:
+        source = source[index] if isinstance(source, list) and index < len(source) else None
+    return source.get(name) if isinstance(source, dict) else None
 
 
 class _Reading(NamedTuple):
@@ -121,10 +185,11 @@ class _Reading(NamedTuple):
     document: Document
     problems: list[Problem]
     go: bool  # goTemplate
+    gaps: list[Path]  # where a generator made no parameter set (another repository's...)
 
 
 def _generate(generator: Any, reading: _Reading, where: Path) -> list[dict[str, Any]]:
-    tree, is_local, file, document, problems, _ = reading
+    tree, is_local, file, document, problems, _, _ = reading
     if not isinstance(generator, dict):
         return []
     if isinstance(generator.get("list"), dict):
@@ -316,17 +381,39 @@ def _merged(merge: dict[str, Any], reading: _Reading, where: Path) -> list[dict[
     ]
     if not parts:
         return []
+    if not all(parts):  # a part not read here: what it overrides is not known
+        reading.gaps.append(where)
 
     def key(params: dict[str, Any]) -> tuple[str, ...]:
         return tuple(repr(_lookup(params, k.lstrip("."), True)) for k in keys)
 
     merged = [dict(params) for params in parts[0]]
     for later in parts[1:]:
+        alternatives: list[dict[str, Any]] = []
         for params in later:
-            for base in merged:
-                if keys and key(base) == key(params):
-                    base.update(params)
+            for index, base in enumerate(merged):
+                if not keys or key(base) != key(params):
+                    continue
+                if dict.get(base, UNKNOWN_PARAMS) and dict.get(params, UNKNOWN_PARAMS):
+                    # Two clusters generators: whether a cluster both select is the same one
+                    # is not known here; a cluster may get the later values or not.
+                    alternatives.append(_overridden(base, params))
+                else:
+                    merged[index] = _overridden(base, params)
+        merged.extend(params for params in alternatives if params not in merged)
     return merged
+
+
+def _overridden(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `params` over it, nested maps merged key by key, as Argo CD merges a
+    cluster generator's `values` (each one its own parameter, `values.x`)."""
+    out = dict(base)
+    for name, value in params.items():
+        if type(value) is dict and type(out.get(name)) is dict:  # not a cluster's any-key map
+            out[name] = _overridden(out[name], value)
+        else:
+            out[name] = value
+    return out
 
 
 def _go_texts(template: Any, patch: Any, sets: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -394,6 +394,50 @@ def ci_values_files(chart_dir: str, tree: Tree) -> list[str]:
     ]
 
 
+def named_values_files(chart_dir: str, tree: Tree) -> list[str]:
+    """The chart's values files that the repository's own Makefile or CI workflows give
+    Helm for every chart (VictoriaMetrics/helm-charts: `$(wildcard charts/*/lint/*.yaml)`,
+    `helm lint charts/$(chart) -f $(values)`): its test values where chart-testing's
+    `ci/` is not used."""
+    folders = ownership.of(tree).remember(_NAMED_VALUES, "", _named_values_folders)
+    parent, chart = posixpath.split(chart_dir)
+    found: list[str] = []
+    for folder in folders.get(parent, ()):
+        directory = posixpath.join(chart_dir, folder) if chart else folder
+        found += [
+            file
+            for file in tree.list_dir(directory)
+            if posixpath.dirname(file) == directory and file.endswith((".yaml", ".yml"))
+        ]
+    return sorted(found)
+
+
+_NAMED_VALUES = "values folders the repository's Makefile or CI gives helm: parent -> names"
+# `charts/*/lint/*.yaml`: a folder of every chart below `charts`, of YAML files.
+_VALUES_GLOB = re.compile(r"([\w./-]*?)/?\*/([\w.-]+)/\*\.ya?ml\b")
+
+
+def _named_values_folders(tree: Tree, _key: str) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for file in tree.list_dir("."):
+        name = posixpath.basename(file)
+        workflow = file.startswith(".github/workflows/") and name.endswith((".yml", ".yaml"))
+        if name not in ("Makefile", "makefile", "GNUmakefile") and not workflow:
+            continue
+        try:
+            text = tree.read(file).decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "helm" not in text:
+            continue
+        for match in _VALUES_GLOB.finditer(text):
+            parent = posixpath.normpath(posixpath.join(posixpath.dirname(file), match.group(1)))
+            parent = "" if parent == "." else parent
+            if match.group(2) not in found.setdefault(parent, []):
+                found[parent].append(match.group(2))
+    return {parent: tuple(names) for parent, names in found.items()}
+
+
 def _default_render_error(problem: Problem) -> bool:
     """An error Helm gave rendering a template of the chart (not a missing dependency, not
     our reading, not a limit or a chart Helm cannot load: those are at the Chart.yaml)."""
@@ -406,7 +450,8 @@ def _default_render_error(problem: Problem) -> bool:
 
 def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
     """A chart its default values do not render (`'x' must be set`) rendered with its
-    `ci/*-values.yaml` (chart-testing's test values). First the defaults with only the
+    `ci/*-values.yaml` (chart-testing's test values) and the values files the repository's
+    Makefile or CI gives Helm for each chart (named_values_files). First the defaults with only the
     values the templates require (`required`, the `if` before a `fail`) taken from each ci
     file: what a deployer who sets just those installs. When that renders, it is judged and
     the defaults' error is a note (GK-HELM-DEFAULTS): the maintainers require the value on
@@ -416,6 +461,7 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
     When nothing renders, the error stands as it was."""
     chart_dir = posixpath.dirname(path)
     files = ci_values_files(chart_dir, context.tree)
+    files += [f for f in named_values_files(chart_dir, context.tree) if f not in files]
     if not files:
         return _with_stand_ins(path, data, context, failed)
     completions = _required_from_ci(chart_dir, files, context.tree)

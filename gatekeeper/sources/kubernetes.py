@@ -10,7 +10,7 @@ from typing import Any
 
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
-from gatekeeper.sources import LoadContext, envsubst, names
+from gatekeeper.sources import LoadContext, envsubst, golden_files, names
 from gatekeeper.sources.lists import is_list, list_items
 from gatekeeper.yamldoc import NodeLocator, check_bytes, decode, duplicate_problems, load_all
 from gatekeeper.yamlevents import Manifest, manifests
@@ -193,6 +193,11 @@ def load(
         return loaded  # a chart's template or an overlay's patch: rendered by helm/kustomize
     if context is not None and not applied and rendered_copy(path, data, context):
         return loaded  # helm's output of a chart of this repository, judged in the chart
+    if context is not None and not applied:  # a Go test's golden file of a chart's output
+        golden = golden_files.notice(path, data, context.tree)
+        if golden is not None:
+            loaded.problems.append(golden)
+            return loaded
     quiet = _other_tool(path)
     if (quiet or path.lower().endswith(".json")) and not looks_like_objects(data):
         # A JSON file that cannot spell `apiVersion` and `kind` is some tool's settings

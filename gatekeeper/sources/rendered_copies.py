@@ -40,13 +40,19 @@ def is_rendered_copy(path: str, data: bytes, tree: Tree) -> bool:
         return False
     if len(names) < len(_OBJECT.findall(data)):  # an object without Helm's line above it
         return False
+    return not applied_by_ci(path, tree)
+
+
+def applied_by_ci(path: str, tree: Tree) -> bool:
+    """Does a CI `kubectl`/`oc -f` (outside a throwaway cluster) name the file or a folder
+    above it, or a path it computes?"""
     applied = ownership.of(tree).remember(_APPLIED, "", _applied_by_ci)
     folder = path
     while folder:
         if folder in applied:
-            return False
+            return True
         folder = posixpath.dirname(folder)
-    return "" not in applied
+    return "" in applied
 
 
 _CHART_NAMES = "names of the repository's charts"
