@@ -4,7 +4,6 @@ waivers and inline skips, and the final verdict."""
 from __future__ import annotations
 
 import datetime
-import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -162,9 +161,9 @@ def advisory(
     """A finding in `file` rendered as `variants`, in test data, fixtures or docs
     (config.advisory_paths), informs and does not block, unless something outside those paths
     builds or deploys the file: a kustomization or chart that takes it in, an Argo CD
-    Application, an ApplicationSet or a Flux object that expands it. Then it is what the
-    cluster gets (a `docs/pod.yaml` that `deploy/` lists as a resource blocks like any
-    other). A chart's test hook informs only: `helm test` creates it, install and upgrade
+    Application, an ApplicationSet or a Flux object that expands it, or CI applying it to a
+    cluster (`applied`: kubectl_files.applied_to_clusters). Then it is what the cluster gets
+    (a `docs/pod.yaml` that `deploy/` lists as a resource blocks like any other). A chart's test hook informs only: `helm test` creates it, install and upgrade
     never do (its rendering says so, see helm.test_hook)."""
     from gatekeeper.sources.names import TEST_HOOK_VARIANT
 
@@ -177,23 +176,11 @@ def advisory(
     if not all(matches(home, paths) for home in homes):
         return False
     applied_paths = applied()
-    return not applied_paths or not any(
-        _applied_by_ci(place, applied_paths) for place in (file, *homes)
-    )
-
-
-def _applied_by_ci(path: str, applied: frozenset[str]) -> bool:
-    """Does CI apply `path` to a cluster: the file named (`kubectl apply -f test/pod.yaml`),
-    its folder (`-f test/`, `-k test/overlay` for its kustomization), a folder above it with
-    -R (kept with a trailing `/`: kubectl_files.applied_to_clusters)?"""
-    if path in applied or posixpath.dirname(path) in applied:
+    if not applied_paths:
         return True
-    folder = posixpath.dirname(path)
-    while folder:
-        if folder + "/" in applied:
-            return True
-        folder = posixpath.dirname(folder)
-    return False
+    from gatekeeper.sources.kubectl_files import applied_in
+
+    return not any(applied_in(place, applied_paths) for place in (file, *homes))
 
 
 def variant_home(variant: str) -> str:

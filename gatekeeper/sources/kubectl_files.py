@@ -149,6 +149,25 @@ def applied_to_clusters(tree: Tree) -> frozenset[str]:
     return found
 
 
+def applies_to_cluster(path: str, tree: Tree) -> bool:
+    """Does CI apply the file `path` to a cluster (applied_to_clusters)?"""
+    return applied_in(path, applied_to_clusters(tree))
+
+
+def applied_in(path: str, applied: frozenset[str]) -> bool:
+    """Is `path` in what CI applies (applied_to_clusters): the file named (`kubectl apply -f
+    test/pod.yaml`), its folder (`-f test/`, `-k test/overlay` for its kustomization), a
+    folder above it with -R or kapp (kept with a trailing `/`)?"""
+    folder = posixpath.dirname(path)
+    if path in applied or folder in applied:
+        return True
+    while folder:
+        if folder + "/" in applied:
+            return True
+        folder = posixpath.dirname(folder)
+    return False
+
+
 def _to_clusters(tree: Tree, _: str = "") -> frozenset[str]:
     return frozenset(path for path, _where in _to_clusters_from(tree))
 

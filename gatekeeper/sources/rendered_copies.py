@@ -45,7 +45,12 @@ def is_rendered_copy(path: str, data: bytes, tree: Tree) -> bool:
 
 def applied_by_ci(path: str, tree: Tree) -> bool:
     """Does a CI `kubectl`/`oc -f` (outside a throwaway cluster) name the file or a folder
-    above it, or a path it computes?"""
+    above it, or a path it computes; or does CI apply it to a cluster another way (a script,
+    a Makefile target, `-k`, a build piped to kubectl, kapp: kubectl_files)?"""
+    from gatekeeper.sources.kubectl_files import applies_to_cluster
+
+    if applies_to_cluster(path, tree):
+        return True
     applied = ownership.of(tree).remember(_APPLIED, "", _applied_by_ci)
     folder = path
     while folder:
