@@ -254,3 +254,26 @@ def test_an_input_known_only_at_apply_time_is_judged_the_other_way(tmp_path: Pat
     live += "inputs = {\n  public = dependency.flags.outputs.public\n}\n"
     _repo(tmp_path, {"modules/db/main.tf": MODULE, "live/prod/terragrunt.hcl": live})
     assert _findings(tmp_path, ".") == {("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 8)}
+
+
+def test_ci_mapping_a_remote_source_to_a_folder_is_said(tmp_path: Path) -> None:
+    """`--terragrunt-source-map URL=../evil` (`--source-map`, TERRAGRUNT_SOURCE_MAP,
+    TG_SOURCE_MAP) points a configuration's remote source at a folder of CI's choosing: its
+    inputs are applied to a module no rule judged with them (red team s18 v01 sourcemap)."""
+    url = "git::https://github.com/acme/modules.git"
+    workflow = (
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f'      - run: terragrunt apply --terragrunt-source-map "{url}=../evil"\n'
+        f"      - run: terragrunt run --all apply --source-map={url}=../evil\n"
+        "      - run: terragrunt apply\n"
+        f"        env:\n          TG_SOURCE_MAP: {url}=../evil\n"
+        f"      - run: TERRAGRUNT_SOURCE_MAP={url}=../evil terragrunt apply\n"
+    )
+    _repo(tmp_path, {".github/workflows/deploy.yml": workflow})
+    run = run_cli("scan", ".github", "--format", "json", cwd=tmp_path)
+    said = sorted(
+        (f["file"], f["line"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
+    )
+    assert said == [(".github/workflows/deploy.yml", line, True) for line in (6, 7, 8, 11)]

@@ -446,9 +446,20 @@ def computed_cli_args(document: Document) -> list[Problem]:
 
 # What makes terragrunt apply another module than its configurations' `terraform.source`
 # (terragrunt.gruntwork.io/docs/reference/cli-options: --terragrunt-source, --source, and
-# their environment variables).
-_TERRAGRUNT_SOURCE_FLAGS = ("--terragrunt-source", "--source")
-_TERRAGRUNT_SOURCE_ENV = ("TERRAGRUNT_SOURCE", "TG_SOURCE")
+# their environment variables; --terragrunt-source-map / --source-map `URL=path`, which
+# points a configuration's remote source at a folder, and theirs).
+_TERRAGRUNT_SOURCE_FLAGS = (
+    "--terragrunt-source",
+    "--source",
+    "--terragrunt-source-map",
+    "--source-map",
+)
+_TERRAGRUNT_SOURCE_ENV = (
+    "TERRAGRUNT_SOURCE",
+    "TG_SOURCE",
+    "TERRAGRUNT_SOURCE_MAP",
+    "TG_SOURCE_MAP",
+)
 
 
 def _terragrunt_source(
