@@ -54,6 +54,9 @@ GATEKEEPER_EXEMPT_FLAGS = (
     "--exempt-namespace-prefix",
     "--exempt-namespace-suffix",
 )
+# The gatekeeper-library templates' exemption parameters (`exemptImages`, ...): a constraint
+# that gains entries there judges fewer objects, whatever its template's logic.
+EXEMPT_PARAMETER = "exempt"
 SELECTORS = ("namespaceSelector", "objectSelector", "matchConditions", "rules")  # a webhook's
 GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore"
 # Kyverno's ConfigMap keys that take requests out of every policy (kyverno.io/docs/
@@ -108,6 +111,10 @@ def facts(document: Document) -> dict[str, Any] | None:
             own = "failureAction" in validate  # else the policy's validationFailureAction
             rules[_text(_map(rule).get("name"), str(index))] = {
                 "action": _text(validate.get("failureAction"), default).lower(),
+                # Kyverno 1.13+: namespaces where this rule only audits (api/kyverno/v1
+                # Validation.failureActionOverrides), the policy-level overrides' peer
+                "overrides": _plain(validate.get("failureActionOverrides")),
+                "overridesLine": line("spec", "rules", index, "validate", "failureActionOverrides"),
                 "exclude": _plain(_map(rule).get("exclude")),
                 "match": _plain(_map(rule).get("match")),
                 "line": line("spec", "rules", index, "validate", "failureAction") if own else 0,
@@ -178,15 +185,23 @@ def facts(document: Document) -> dict[str, Any] | None:
             }
         return {"admission": {"webhooks": hooks}, "lines": {}}
     if group == "constraints.gatekeeper.sh":
+        parameters = _map(spec.get("parameters"))
         return {
             "admission": {
                 "action": _text(spec.get("enforcementAction"), "deny"),
                 "scoped": _plain(spec.get("scopedEnforcementActions")),
                 "match": _plain(spec.get("match")),
+                "exempt": sorted(
+                    f"{key}: {value}"
+                    for key in parameters
+                    if str(key).startswith(EXEMPT_PARAMETER)
+                    for value in _list(parameters[key])
+                ),
             },
             "lines": {
                 "action": line("spec", "enforcementAction"),
                 "match": line("spec", "match"),
+                "exempt": line("spec", "parameters"),
             },
         }
     if group == "apps" and kind in ("Deployment", "StatefulSet", "DaemonSet"):
@@ -320,6 +335,13 @@ def _kyverno_policy(
                     head["line"] if head["line"] else lines["action"],
                 )
             )
+        elif head.get("overrides") not in (None, rule.get("overrides")):
+            out.append(
+                (
+                    f"changes the namespaces rule {name} only audits (failureActionOverrides)",
+                    head["overridesLine"],
+                )
+            )
         elif head["exclude"] != rule["exclude"] and head["exclude"] is not None:
             out.append((f"changes what rule {name} excludes", head["excludeLine"]))
         elif head.get("match") != rule.get("match"):
@@ -391,6 +413,10 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
             )
         if now["match"] != was["match"]:
             out.append(("changes which objects the constraint judges (match)", lines["match"]))
+        added = sorted(set(now.get("exempt", ())) - set(was.get("exempt", ())))
+        if added:
+            what = f"exempts {'; '.join(added)} (its parameters)"
+            out.append((what, lines.get("exempt", 0)))
         return out
     if "actions" in was and "actions" in now:
         if "policy" in was:  # a ValidatingAdmissionPolicyBinding
@@ -422,7 +448,8 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
 
 def _enforcing(facts: dict[str, Any]) -> bool:
     """Does an object deny what breaks it (a Kyverno policy with an Enforce rule, a
-    validating policy or binding with Deny, a Gatekeeper constraint in deny)? Its removal
+    validating policy or binding with Deny, a Gatekeeper constraint in deny, a Pod Security
+    configuration enforcing more than privileged by default)? Its removal
     weakens the gate (webhooks and Kyverno's ConfigMap: the default is not weaker)."""
     if "rules" in facts:
         return bool(facts["enabled"]) and any(
@@ -432,6 +459,8 @@ def _enforcing(facts: dict[str, Any]) -> bool:
         return "Deny" in _list(facts["actions"])
     if "scoped" in facts:
         return str(facts["action"]).lower() == "deny"
+    if "pss" in facts:  # the API server's Pod Security defaults: privileged without them
+        return bool(facts["pss"])
     return False
 
 

@@ -426,3 +426,100 @@ def test_a_namespace_relabelled_out_of_a_webhook_s_selector_is_blocked(
     _commit(tmp_path, {"deploy/apps.yaml": namespace % ("apps", "    team: c\n")}, "team")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+def test_round9_admission_gaps_are_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """Red team s18 v02: an unchanged Gatekeeper constraint (its kind is its template's own)
+    whose namespaceSelector a relabelled Namespace leaves; a rule's Kyverno 1.13
+    `validate.failureActionOverrides` auditing a namespace; a constraint's exemption
+    parameter gaining an entry; the API server's Pod Security configuration (as written, or
+    in an AdmissionConfiguration) removed. Each passed green; a stricter edit still does."""
+    constraint = CONSTRAINT.replace(
+        "match: {kinds:",
+        "parameters: {exemptImages: []}\n  match:\n    namespaceSelector:\n"
+        "      matchExpressions: [{key: acme.io/exempt, operator: DoesNotExist}]\n    kinds:",
+    ).replace("kinds: [Pod]}]}", "kinds: [Pod]}]")
+    rule = POLICY.replace("      validate:\n", "      validate:\n        failureAction: Enforce\n")
+    admission = (
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
+        "  - name: PodSecurity\n    configuration:\n"
+        + "".join(f"      {line}\n" for line in PSA.splitlines())
+    )
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n  labels: {%s}\n"
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {
+            "policy/constraint.yaml": constraint,
+            "policy/other-constraint.yaml": constraint.replace("no-privileged", "no-priv-2"),
+            "policy/kyverno.yaml": rule,
+            "cluster/psa.yaml": PSA,
+            "cluster/admission.yaml": admission,
+            "deploy/ns.yaml": namespace % "team: a",
+        },
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    _commit(
+        tmp_path,
+        {
+            "deploy/ns.yaml": namespace % "team: a, acme.io/exempt: x",
+            "policy/kyverno.yaml": rule.replace(
+                "failureAction: Enforce\n",
+                "failureAction: Enforce\n        failureActionOverrides:\n"
+                "          - {action: Audit, namespaces: [app]}\n",
+            ),
+            "policy/other-constraint.yaml": constraint.replace(
+                "no-privileged", "no-priv-2"
+            ).replace("exemptImages: []", 'exemptImages: ["*"]'),
+        },
+        "weaken",
+    )
+    git_in(tmp_path, "rm", "-q", "cluster/psa.yaml", "cluster/admission.yaml")
+    git_in(tmp_path, "commit", "-qm", "no pod security")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    gone = " is no longer deployed (removed by this change)"
+    assert _exceptions(run) == [
+        ("cluster/admission.yaml", 1, "new", f"AdmissionConfiguration{gone}"),
+        ("cluster/psa.yaml", 1, "new", f"PodSecurityConfiguration{gone}"),
+        (
+            "deploy/ns.yaml",
+            3,
+            "new",
+            "Namespace app leaves what K8sPSPPrivilegedContainer no-priv-2 judges (its labels,"
+            " namespaceSelector)",
+        ),
+        (
+            "deploy/ns.yaml",
+            3,
+            "new",
+            "Namespace app leaves what K8sPSPPrivilegedContainer no-privileged judges (its"
+            " labels, namespaceSelector)",
+        ),
+        (
+            "policy/kyverno.yaml",
+            11,
+            "new",
+            "ClusterPolicy disallow-privileged changes the namespaces rule privileged only"
+            " audits (failureActionOverrides)",
+        ),
+        (
+            "policy/other-constraint.yaml",
+            6,
+            "new",
+            "K8sPSPPrivilegedContainer no-priv-2 exempts exemptImages",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(
+        tmp_path,
+        {
+            "deploy/ns.yaml": namespace % "team: b",
+            "policy/constraint.yaml": constraint.replace('exemptImages: []', "exemptImages: []\n"),
+        },
+        "stricter",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
