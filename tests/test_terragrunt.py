@@ -277,3 +277,119 @@ def test_ci_mapping_a_remote_source_to_a_folder_is_said(tmp_path: Path) -> None:
         if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
     )
     assert said == [(".github/workflows/deploy.yml", line, True) for line in (6, 7, 8, 11)]
+
+
+def test_a_hook_on_an_included_or_read_file_judges_the_configurations(tmp_path: Path) -> None:
+    """A developer's hook on `_envcommon/db.hcl` (included), `root.hcl` (found in parent
+    folders) or `common.hcl` (read_terragrunt_config) judged nothing: only a pull request
+    re-judged the configurations using them (red team s18 v01 hookenvcommon, hookroot)."""
+    live = (
+        'include "root" {\n  path = find_in_parent_folders("root.hcl")\n}\n'
+        'include "env" {\n  path = "${get_repo_root()}/_envcommon/db.hcl"\n}\n'
+        'terraform {\n  source = "../../modules//db"\n}\n'
+    )
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "root.hcl": 'inputs = {\n  region = "x"\n}\n',
+            "_envcommon/db.hcl": 'inputs = {\n  name = "db"\n}\n',
+            "live/prod/terragrunt.hcl": live,
+        },
+    )
+    for name in ("root.hcl", "_envcommon/db.hcl"):
+        assert _findings(tmp_path, "--hook", name) == set()
+    (tmp_path / "_envcommon/db.hcl").write_text('inputs = {\n  public = true\n}\n')
+    assert _findings(tmp_path, "--hook", "_envcommon/db.hcl") == {
+        ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 2)
+    }
+    git_in(tmp_path, "checkout", "-q", "--", "_envcommon/db.hcl")
+    (tmp_path / "root.hcl").write_text('inputs = {\n  region = "x"\n  public = true\n}\n')
+    assert _findings(tmp_path, "--hook", "root.hcl") == {("TF-AWS-RDS-PUBLIC", "root.hcl", 3)}
+
+
+def test_extra_arguments_and_read_configurations_give_values(tmp_path: Path) -> None:
+    """`terraform { extra_arguments }` (`-var`, a variable file, env_vars TF_VAR_) and
+    `inputs = local.common.inputs` with `common = read_terragrunt_config(...)` gave the
+    module values no rule judged (red team s18 v01): each is judged at its line, a pull
+    request changing only the variable file or the read file judges again, and a value
+    gatekeeper cannot read is a blocking note."""
+    extra = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "prod" {\n'
+        '    commands = ["apply", "plan"]\n    arguments = ["-var", "public=%s"]\n'
+        "  }\n}\n"
+    )
+    files = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "prod" {\n'
+        "    commands = get_terraform_commands_that_need_vars()\n"
+        '    required_var_files = ["${get_terragrunt_dir()}/prod.tfvars"]\n'
+        '    optional_var_files = ["${get_terragrunt_dir()}/absent.tfvars"]\n  }\n}\n'
+    )
+    env = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "e" {\n'
+        '    commands = ["apply"]\n    env_vars = {\n      TF_VAR_public = "%s"\n    }\n'
+        "  }\n}\n"
+    )
+    read = (
+        "locals {\n"
+        '  common = read_terragrunt_config(find_in_parent_folders("common.hcl"))\n}\n'
+        'terraform {\n  source = "../../../modules//db"\n}\n'
+        "inputs = merge(local.common.inputs, { other = 1 })\n"
+    )
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl": extra % "false",
+            "live/b/terragrunt.hcl": files,
+            "live/b/prod.tfvars": "public = false\n",
+            "live/c/terragrunt.hcl": env % "false",
+            "live/d/common.hcl": "inputs = {\n  public = false\n}\n",
+            "live/d/x/terragrunt.hcl": read,
+        },
+    )
+    assert _findings(tmp_path, ".") == set()
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / "live/a/terragrunt.hcl").write_text(extra % "true")
+    (tmp_path / "live/b/prod.tfvars").write_text("public = true\n")
+    (tmp_path / "live/c/terragrunt.hcl").write_text(env % "true")
+    (tmp_path / "live/d/common.hcl").write_text("inputs = {\n  public = true\n}\n")
+    git_in(tmp_path, "commit", "-qam", "public")
+    expected = {
+        ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 5),
+        ("TF-AWS-RDS-PUBLIC", "live/b/prod.tfvars", 1),
+        ("TF-AWS-RDS-PUBLIC", "live/c/terragrunt.hcl", 6),
+        ("TF-AWS-RDS-PUBLIC", "live/d/common.hcl", 2),
+    }
+    assert _findings(tmp_path, "--base", "main") == expected
+    hook = _findings(tmp_path, "--hook", "live/b/prod.tfvars")  # the module's deployments
+    assert ("TF-AWS-RDS-PUBLIC", "live/b/prod.tfvars", 1) in hook
+    (tmp_path / "live/a/terragrunt.hcl").write_text(
+        extra.replace('"public=%s"', '"public=${get_env(\\"P\\", \\"false\\")}"')
+    )
+    assert ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl", 5) in _findings(tmp_path, ".")
+
+
+def test_a_well_known_registry_source_is_judged_with_the_inputs(tmp_path: Path) -> None:
+    """`source = "tfr:///terraform-aws-modules/rds/aws?version=..."` with
+    `publicly_accessible = true` was a low GK-NOT-EXPANDED: judged now with the registry
+    table of Terraform's own module blocks (red team s18 v01 tfr). An unknown module stays
+    the notice."""
+    live = (
+        'terraform {\n  source = "%s"\n}\n'
+        'inputs = {\n  identifier = "db"\n  publicly_accessible = %s\n}\n'
+    )
+    rds = "tfr:///terraform-aws-modules/rds/aws?version=6.10.0"
+    _repo(
+        tmp_path,
+        {
+            "live/a/terragrunt.hcl": live % (rds, "true"),
+            "live/b/terragrunt.hcl": live
+            % ("tfr://registry.terraform.io/terraform-aws-modules/rds/aws?version=6.1.0", "false"),
+            "live/c/terragrunt.hcl": live % ("tfr:///acme/db/aws?version=1.0.0", "true"),
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 6),
+        ("GK-NOT-EXPANDED", "live/c/terragrunt.hcl", 2),
+    }

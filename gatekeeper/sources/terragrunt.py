@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from gatekeeper import ownership
-from gatekeeper.document import Loaded, Problem
+from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.hcl import Block, HclError, parse
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import decode
@@ -291,8 +291,47 @@ def load(path: str, data: bytes, tree: Tree) -> Loaded:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, error.line, str(error))])
     except (RecursionError, UnicodeDecodeError, ValueError) as error:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"not read: {error}")])
-    problems = _unjudged(_config(tree, path, parsed.blocks), tree)
-    return Loaded(problems=problems + _generated(tree, path, parsed.blocks))
+    config = _config(tree, path, parsed.blocks)
+    documents = _registry_call(tree, config)
+    problems = [] if documents else _unjudged(config, tree)
+    problems += _generated(tree, path, parsed.blocks)
+    return Loaded(documents=documents, problems=problems + _unread_arguments(tree, path))
+
+
+# `tfr:///NAMESPACE/NAME/PROVIDER?version=` (registry.terraform.io) or with a host: terragrunt's
+# spelling of a registry module (terragrunt.gruntwork.io/docs/reference/hcl/blocks#terraform).
+_TFR = re.compile(r"^tfr://[^/]*/")
+
+
+def _registry_call(tree: Tree, config: Config) -> list[Document]:
+    """The resources of a well-known registry module (terraform_registry's table) that the
+    configuration deploys, with its values; none for any other source."""
+    from gatekeeper.sources.terraform_modules import terragrunt_registry_documents
+    from gatekeeper.sources.terraform_registry import module_for
+
+    if config.module is not None or config.source is None:
+        return []
+    module = module_for(_TFR.sub("", config.resolved or config.source))
+    if module is None:
+        return []
+    return terragrunt_registry_documents(tree, config.path, module, config.line)
+
+
+def _unread_arguments(tree: Tree, path: str) -> list[Problem]:
+    """extra_arguments values gatekeeper cannot read (a computed `-var`, a variable file
+    outside the repository or built from get_env): the module is applied with values no
+    rule judged, so blocking, never the defaults judged in silence."""
+    out = []
+    for argument in arguments(tree, path):
+        if argument.unread is None or argument.path != path:
+            continue
+        message = (
+            f"extra_arguments gives terraform {argument.unread} at apply, which gatekeeper"
+            " does not read: the module is not judged with it; write the value (or a"
+            " variable file of the repository) as a literal"
+        )
+        out.append(Problem("GK-LOCAL-NOT-EXPANDED", path, argument.line, message))
+    return out
 
 
 # Terraform code that deploys: what a `generate` block must not write unjudged.
@@ -366,3 +405,189 @@ def _code(tree: Tree, folder: str) -> list[str]:
     from gatekeeper.sources.terraform_modules import folder_files
 
     return sorted(name for name in folder_files(tree, folder) if name.endswith(TF_SUFFIXES))
+
+
+# `read_terragrunt_config(PATH)` or `read_terragrunt_config(PATH, DEFAULT)` as a local's whole
+# value: the other file's `inputs` and `locals`, as an object (common.hcl, account.hcl).
+_READ = re.compile(r"""^\$\{read_terragrunt_config\((.*?)(?:,\s*\{.*\})?\)\}$""", re.DOTALL)
+
+
+def read_path(tree: Tree, path: str, written: object) -> str | None:
+    """The repository file a local of the configuration `path` reads with
+    `read_terragrunt_config`, when its path is one gatekeeper evaluates; else None."""
+    match = _READ.match(written) if isinstance(written, str) else None
+    if match is None:
+        return None
+    argument = match.group(1).strip()
+    if argument.startswith('"') and argument.endswith('"'):
+        text = argument[1:-1]
+    else:
+        text = "${" + argument + "}"
+    value = _Resolver(tree, path).string(text, _blocks(tree, path) or [], 0)
+    found = _repository_file(path, value) if value is not None else None
+    return found if found is not None and tree.exists(found) else None
+
+
+def given_files(tree: Tree, path: str) -> list[str]:
+    """The other files that give the configuration values: those its locals read, and the
+    variable files its extra_arguments pass (a pull request changing one judges again)."""
+    files = [a.file for a in arguments(tree, path) if a.file is not None]
+    return sorted({*read_files(tree, path), *files})
+
+
+def read_files(tree: Tree, path: str) -> list[str]:
+    """The files the configuration's locals read with `read_terragrunt_config` (their inputs
+    may be its own: `inputs = local.common.inputs`), sorted."""
+    found = set()
+    for block in _blocks(tree, path) or []:
+        for written in block.body.values() if block.type == "locals" else ():
+            name = read_path(tree, path, written)
+            if name is not None and name != path:
+                found.add(name)
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A value a configuration's `terraform { extra_arguments }` gives terraform at apply:
+    a variable (`-var`, `env_vars` TF_VAR_), a variable file, or one gatekeeper cannot read."""
+
+    path: str  # the configuration that says it
+    line: int
+    kind: str  # env (TF_VAR_), file (a variable file), var (-var): terraform's precedence
+    variable: str | None = None  # with `value`
+    value: str = ""
+    file: str | None = None  # a variable file of the repository
+    unread: str | None = None  # what is not evaluated (said blocking by load)
+
+
+def arguments(tree: Tree, path: str) -> list[Argument]:
+    """What the `extra_arguments` blocks of the configuration (and of the ones it includes,
+    whose `terraform` block terragrunt merges) give an `apply`, in terraform's order of
+    precedence: TF_VAR_ environment, variable files, `-var` (terragrunt.gruntwork.io/docs/
+    features/extra-arguments: commands, arguments, required_var_files, optional_var_files,
+    env_vars)."""
+    blocks = _blocks(tree, path)
+    if blocks is None:
+        return []
+    found: list[Argument] = []
+    for name, site in [*_included_blocks(tree, path, blocks), (path, blocks)]:
+        for block in site:
+            entries = block.body.get("extra_arguments") if block.type == "terraform" else None
+            for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                for label, body in entry.items() if isinstance(entry, dict) else ():
+                    if isinstance(body, dict) and _applies(body.get("commands")):
+                        reader = _ArgumentReader(tree, path, name, site, block, (index, label))
+                        found += reader.read(body)
+    order = {"env": 0, "file": 1, "var": 2}
+    return sorted(found, key=lambda argument: order[argument.kind])
+
+
+@dataclass(frozen=True)
+class _ArgumentReader:
+    """One extra_arguments block of the configuration `name` (`path` or one it includes),
+    its values evaluated as the configuration at `path` evaluates them."""
+
+    tree: Tree
+    path: str
+    name: str
+    blocks: list[Block]
+    block: Block
+    at: tuple[int, str]
+
+    def line(self, *rest: str | int) -> int:
+        from gatekeeper.sources.terraform import SpanLocator
+
+        locator = SpanLocator(self.name, self.block.span)
+        return locator.locate(("extra_arguments", *self.at, *rest)).line
+
+    def value(self, text: object) -> str | None:
+        if not isinstance(text, str):
+            return None
+        return _Resolver(self.tree, self.path).string(text, self.blocks, 0)
+
+    def read(self, body: dict[str, object]) -> list[Argument]:
+        out = []
+        env = body.get("env_vars")
+        for key, text in env.items() if isinstance(env, dict) else ():
+            if str(key).startswith("TF_VAR_"):
+                given = self.value(text)
+                line = self.line("env_vars", key)
+                if given is None:
+                    out.append(Argument(self.name, line, "env", unread=str(key)))
+                else:
+                    out.append(Argument(self.name, line, "env", str(key)[7:], given))
+        for key in ("required_var_files", "optional_var_files"):
+            listed = body.get(key)
+            for index, text in enumerate(listed if isinstance(listed, list) else []):
+                given = self.value(text)
+                argument = self.var_file(given, self.line(key, index), str(text))
+                if argument.file is None and given is not None and key.startswith("optional"):
+                    continue  # terragrunt passes an optional file only when it exists
+                out.append(argument)
+        words = body.get("arguments")
+        words = words if isinstance(words, list) else []
+        for index, word in enumerate(words):
+            flag, equals, rest = str(word).partition("=")
+            if flag not in ("-var", "--var", "-var-file", "--var-file"):
+                continue
+            if not equals:
+                rest = str(words[index + 1]) if index + 1 < len(words) else ""
+            line, given = self.line("arguments", index), self.value(rest)
+            if flag.endswith("-var-file"):
+                out.append(self.var_file(given, line, rest))
+            elif given is None or "=" not in given:
+                out.append(Argument(self.name, line, "var", unread=f"{flag} {rest}"))
+            else:
+                variable, _, text = given.partition("=")
+                out.append(Argument(self.name, line, "var", variable.strip(), text))
+        return out
+
+    def var_file(self, value: str | None, line: int, written: str) -> Argument:
+        found = _repository_file(self.path, value) if value is not None else None
+        if found is None or not self.tree.exists(found):
+            return Argument(self.name, line, "file", unread=f"-var-file {written}")
+        return Argument(self.name, line, "file", file=found)
+
+
+def _applies(commands: object) -> bool:
+    """Do an extra_arguments block's `commands` include apply (or plan, whose saved plan
+    is applied)? Computed ones (get_terraform_commands_that_need_vars()) are taken to."""
+    if isinstance(commands, str):
+        return True
+    return isinstance(commands, list) and any(c in ("apply", "plan") for c in commands)
+
+
+def _included_blocks(tree: Tree, path: str, blocks: list[Block]) -> list[tuple[str, list[Block]]]:
+    """The configurations `path` includes, by path, with their blocks."""
+    out = []
+    for name in _Resolver(tree, path).include_paths(blocks, 0):
+        found = _blocks(tree, name)
+        if found is not None and name != path:
+            out.append((name, found))
+    return out
+
+
+def including(tree: Tree, path: str) -> list[str]:
+    """The configurations that include, read or pass as variable files the file at `path`
+    (an `_envcommon/db.hcl`, a root.hcl, a common.hcl), and the code of the modules they
+    deploy: what a hook on that file judges again (only a pull request did)."""
+    found: dict[str, list[str]] = ownership.of(tree).remember("terragrunt-users", "", _users)
+    out: list[str] = []
+    for config in found.get(path, []):
+        out += [config, *module_files(tree, config)]
+    return list(dict.fromkeys(out))
+
+
+def _users(tree: Tree, _key: str) -> dict[str, list[str]]:
+    from gatekeeper.sources.terraform import is_terragrunt
+    from gatekeeper.sources.terraform_modules import terraform_files
+
+    users: dict[str, list[str]] = {}
+    names = terraform_files(tree, (NAME,))
+    for config in sorted(n for n in names if is_terragrunt(n) and posixpath.basename(n) == NAME):
+        used = [*input_files(tree, config), *given_files(tree, config)]
+        for name in used:
+            if name != config:
+                users.setdefault(name, []).append(config)
+    return users
