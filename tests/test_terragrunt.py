@@ -393,3 +393,31 @@ def test_a_well_known_registry_source_is_judged_with_the_inputs(tmp_path: Path) 
         ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 6),
         ("GK-NOT-EXPANDED", "live/c/terragrunt.hcl", 2),
     }
+
+
+def test_this_repository_s_module_by_its_git_url_is_judged(tmp_path: Path) -> None:
+    """`source = "git::https://github.com/acme/live.git//modules/db?ref=main"` in the
+    repository whose remote that is: the module at that ref, judged with the inputs (as a
+    Terraform module block calling it is), not a low GK-NOT-EXPANDED (red team s18 v01
+    gitown). A ref this checkout lacks is GK-REVISION-UNSEEN."""
+    url = "git::https://github.com/acme/live.git//modules/db?ref=%s"
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl": LIVE % (url % "main", "true"),
+            "live/b/terragrunt.hcl": LIVE % (url % "main", "false"),
+            "live/c/terragrunt.hcl": LIVE % (url % "v9.9.9", "true"),
+        },
+    )
+    git_in(tmp_path, "remote", "add", "origin", "https://github.com/acme/live.git")
+    run = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    found = {
+        (f["policy_id"], f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] in ("TF-AWS-RDS-PUBLIC", "GK-NOT-EXPANDED", "GK-REVISION-UNSEEN")
+    }
+    assert found == {
+        ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 5),
+        ("GK-REVISION-UNSEEN", "live/c/terragrunt.hcl", 2),
+    }

@@ -141,7 +141,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     if is_terragrunt(path):
         from gatekeeper.sources import terragrunt
 
-        return terragrunt.load(path, data, context.tree)
+        return terragrunt.load(path, data, context.tree, context)
     if is_plan_name(path):
         loaded = _load_plan(path, decode(data))
     else:

@@ -595,6 +595,17 @@ def terragrunt_registry_documents(
     return list(_registry_documents(module, terragrunt_values(tree, grunt), call, "terragrunt"))
 
 
+def terragrunt_own_documents(
+    tree: Tree, grunt: str, own: OwnModule, line: int
+) -> list[Document]:
+    """A configuration whose source is this repository's own module by its git URL
+    (`git::https://github.com/acme/live.git//modules/db?ref=v1`): judged with its values as
+    a module block calling it is (terraform_git_modules; red team s18 v01 gitown)."""
+    call = Origin(grunt, Span(line, 1, line, 1))
+    inputs = terragrunt_values(tree, grunt)
+    return list(_own_revision(own, inputs, call, "terragrunt", Scope()))
+
+
 def _extra_arguments(tree: Tree, grunt: str) -> dict[str, Value]:
     """What the configuration's `extra_arguments` give an apply (terragrunt.arguments: env_vars
     TF_VAR_, variable files, `-var`), over its inputs, each located at its line (red team s18

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from gatekeeper import ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.hcl import Block, HclError, parse
+from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import decode
 
@@ -273,7 +274,7 @@ def _by_module(tree: Tree, _key: str) -> dict[str, list[str]]:
     return found
 
 
-def load(path: str, data: bytes, tree: Tree) -> Loaded:
+def load(path: str, data: bytes, tree: Tree, context: LoadContext | None = None) -> Loaded:
     """A configuration's problems: what it deploys that this scan does not judge. Its inputs
     are judged with the module they reach (terraform_modules), not as documents of their own.
     A JSON configuration or a stack (units with sources and values) is not read: said,
@@ -293,7 +294,11 @@ def load(path: str, data: bytes, tree: Tree) -> Loaded:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"not read: {error}")])
     config = _config(tree, path, parsed.blocks)
     documents = _registry_call(tree, config)
-    problems = [] if documents else _unjudged(config, tree)
+    own = _own_call(tree, config, context) if not documents else None
+    if own is not None:
+        documents, problems = own
+    else:
+        problems = [] if documents else _unjudged(config, tree)
     problems += _generated(tree, path, parsed.blocks)
     return Loaded(documents=documents, problems=problems + _unread_arguments(tree, path))
 
@@ -301,6 +306,31 @@ def load(path: str, data: bytes, tree: Tree) -> Loaded:
 # `tfr:///NAMESPACE/NAME/PROVIDER?version=` (registry.terraform.io) or with a host: terragrunt's
 # spelling of a registry module (terragrunt.gruntwork.io/docs/reference/hcl/blocks#terraform).
 _TFR = re.compile(r"^tfr://[^/]*/")
+
+
+def _own_call(
+    tree: Tree, config: Config, context: LoadContext | None
+) -> tuple[list[Document], list[Problem]] | None:
+    """A configuration whose source is this repository by its git URL (its remote, or the
+    configured repoURLs): the module at that ref judged with the configuration's values (as
+    terraform_git_modules does for a module block), or a ref this checkout lacks said;
+    None for any other source."""
+    from gatekeeper.sources.terraform_git_modules import own_module
+    from gatekeeper.sources.terraform_modules import terragrunt_own_documents
+
+    if context is None or config.module is not None or config.source is None:
+        return None
+    own = own_module(config.resolved or config.source, context)
+    if own is None:
+        return None
+    if own.tree is None:
+        message = (
+            f"this terragrunt configuration deploys {own.directory or 'the root'} of this"
+            f" repository at {own.ref}, which this checkout does not have: what it deploys"
+            " with its inputs is not judged"
+        )
+        return [], [Problem("GK-REVISION-UNSEEN", config.path, config.line, message)]
+    return terragrunt_own_documents(tree, config.path, own, config.line), []
 
 
 def _registry_call(tree: Tree, config: Config) -> list[Document]:
