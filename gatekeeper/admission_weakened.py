@@ -59,6 +59,9 @@ GATEKEEPER_EXEMPT_FLAGS = (
 EXEMPT_PARAMETER = "exempt"
 SELECTORS = ("namespaceSelector", "objectSelector", "matchConditions", "rules")  # a webhook's
 GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore"
+# What a policy engine's webhooks are called (validation.gatekeeper.sh, validate.kyverno.svc):
+# removing one stops every policy of the engine at admission.
+POLICY_ENGINES = ("gatekeeper.sh", "kyverno.svc")
 # Kyverno's ConfigMap keys that take requests out of every policy (kyverno.io/docs/
 # installation/customization, "ConfigMap Keys"): listed entries, and selectors it writes into
 # every webhook it registers.
@@ -109,7 +112,10 @@ def facts(document: Document) -> dict[str, Any] | None:
             if not validate:
                 continue
             own = "failureAction" in validate  # else the policy's validationFailureAction
+            checks = {k: v for k, v in validate.items() if not k.startswith("failureAction")}
             rules[_text(_map(rule).get("name"), str(index))] = {
+                # what the rule checks (a rule renamed with the same checks is the same rule)
+                "checks": json.dumps(_plain(checks), sort_keys=True),
                 "action": _text(validate.get("failureAction"), default).lower(),
                 # Kyverno 1.13+: namespaces where this rule only audits (api/kyverno/v1
                 # Validation.failureActionOverrides), the policy-level overrides' peer
@@ -133,6 +139,7 @@ def facts(document: Document) -> dict[str, Any] | None:
             },
             "lines": {
                 "action": line("spec", "validationFailureAction"),
+                "rules": line("spec", "rules"),
                 "failurePolicy": line("spec", "failurePolicy")
                 if "failurePolicy" in spec
                 else line("spec", "webhookConfiguration", "failurePolicy"),
@@ -322,12 +329,19 @@ def _kyverno_policy(
                 lines.get("conditions", 0),
             )
         )
+    added = [r for n, r in now["rules"].items() if n not in was["rules"]]
     for name, rule in was["rules"].items():
         if rule["action"] != "enforce":
             continue
         head = now["rules"].get(name)
-        if head is None:
-            continue  # a rule renamed or removed: the policy's logic, not its enforcement
+        if head is None:  # removed, or renamed (red team s18 v03: renamed and audit-only)
+            if not any(
+                other["action"] == "enforce" and other.get("checks") == rule.get("checks")
+                for other in added
+            ):
+                what = f"no longer enforces rule {name} (removed, or renamed and changed)"
+                out.append((what, lines.get("rules", 0)))
+            continue
         if head["action"] != "enforce":
             out.append(
                 (
@@ -448,9 +462,10 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
 
 def _enforcing(facts: dict[str, Any]) -> bool:
     """Does an object deny what breaks it (a Kyverno policy with an Enforce rule, a
-    validating policy or binding with Deny, a Gatekeeper constraint in deny, a Pod Security
-    configuration enforcing more than privileged by default)? Its removal
-    weakens the gate (webhooks and Kyverno's ConfigMap: the default is not weaker)."""
+    validating policy or binding with Deny, a Gatekeeper constraint in deny, a policy engine's
+    webhook, a Pod Security configuration enforcing more than privileged by default)? Its
+    removal weakens the gate (other webhooks and Kyverno's ConfigMap: the default is not
+    weaker)."""
     if "rules" in facts:
         return bool(facts["enabled"]) and any(
             rule["action"] == "enforce" for rule in facts["rules"].values()
@@ -459,6 +474,8 @@ def _enforcing(facts: dict[str, Any]) -> bool:
         return "Deny" in _list(facts["actions"])
     if "scoped" in facts:
         return str(facts["action"]).lower() == "deny"
+    if "webhooks" in facts:  # a policy engine's own webhook: no policy of it is enforced
+        return any(engine in name for name in facts["webhooks"] for engine in POLICY_ENGINES)
     if "pss" in facts:  # the API server's Pod Security defaults: privileged without them
         return bool(facts["pss"])
     return False

@@ -188,9 +188,10 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
     """A policy the base enforced that the change deletes (Argo CD and Flux prune it) is
-    enforced no more: the Enforce ClusterPolicy and the Deny binding are said; the
-    audit-only copy of another folder, the webhook and Kyverno's ConfigMap (whose defaults
-    are not weaker) are not. A policy moved to another file (git sees the rename) is judged
+    enforced no more: the Enforce ClusterPolicy, the Deny binding and OPA Gatekeeper's own
+    webhook (red team s18 v03: no constraint is enforced without it) are said; the
+    audit-only copy of another folder and Kyverno's ConfigMap (whose defaults are not
+    weaker) are not. A policy moved to another file (git sees the rename) is judged
     there; one written again in a file that is no rename of its own is said (that file
     need not be deployed)."""
     git_in(tmp_path, "init", "-q", "-b", "main")
@@ -213,6 +214,13 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
             3,
             "new",
             "ClusterPolicy disallow-privileged is no longer deployed (removed by this change)",
+        ),
+        (
+            "policy/webhook.yaml",
+            3,
+            "new",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration is no"
+            " longer deployed (removed by this change)",
         ),
     ]
     assert run.returncode == 1
@@ -523,3 +531,66 @@ def test_round9_admission_gaps_are_blocked(
     )
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """Red team s18 v03: a Kyverno policy's Enforce rule renamed and made audit-only, or
+    removed while the policy stays, and OPA Gatekeeper's own webhook configuration deleted,
+    passed green (rules were compared by name; a webhook's removal was "not weaker"). A
+    rule renamed with the same checks and still enforced is no change."""
+    two = POLICY + (
+        "    - name: host-network\n      match: {any: [{resources: {kinds: [Pod]}}]}\n"
+        "      validate:\n        message: no host network\n"
+        '        pattern: {spec: {=(hostNetwork): "false"}}\n'
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {"policy/a.yaml": two, "policy/b.yaml": two.replace("disallow-privileged", "b"),
+         "policy/c.yaml": two.replace("disallow-privileged", "c"), "policy/webhook.yaml": WEBHOOK},
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    audit = "        failureAction: Audit\n        message: no privileged"
+    renamed = two.replace("name: privileged\n", "name: privileged-v2\n").replace(
+        "        message: no privileged", audit
+    )
+    _commit(
+        tmp_path,
+        {
+            "policy/a.yaml": renamed,
+            "policy/b.yaml": two.replace("disallow-privileged", "b").split("    - name: host")[0],
+            "policy/c.yaml": two.replace("disallow-privileged", "c").replace(
+                "name: privileged\n", "name: privileged-renamed\n"
+            ),
+        },
+        "weaken",
+    )
+    git_in(tmp_path, "rm", "-q", "policy/webhook.yaml")
+    git_in(tmp_path, "commit", "-qm", "no webhook")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "policy/a.yaml",
+            6,
+            "new",
+            "ClusterPolicy disallow-privileged no longer enforces rule privileged (removed, or"
+            " renamed and changed)",
+        ),
+        (
+            "policy/b.yaml",
+            6,
+            "new",
+            "ClusterPolicy b no longer enforces rule host-network (removed, or renamed and"
+            " changed)",
+        ),
+        (
+            "policy/webhook.yaml",
+            3,
+            "new",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration is no"
+            " longer deployed (removed by this change)",
+        ),
+    ]
