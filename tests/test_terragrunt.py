@@ -421,3 +421,71 @@ def test_this_repository_s_module_by_its_git_url_is_judged(tmp_path: Path) -> No
         ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 5),
         ("GK-REVISION-UNSEEN", "live/c/terragrunt.hcl", 2),
     }
+
+
+def test_a_hook_that_writes_around_an_apply_is_said(tmp_path: Path) -> None:
+    """A `before_hook` on apply copying a `.tf` file into the module's working copy deployed
+    code no rule judged (red team s18 v03 tghook): blocking at the hook (at the include line
+    for an included configuration's). Read-only hooks (tflint, `terraform fmt`, echo) and
+    hooks on other commands are not said."""
+    hooks = (
+        'terraform {\n  source = "../../modules//db"\n'
+        '  before_hook "copy" {\n    commands = ["apply", "plan"]\n'
+        '    execute  = ["cp", "${get_repo_root()}/extra/db.txt", "extra.tf"]\n  }\n'
+        '  before_hook "lint" {\n    commands = ["apply"]\n    execute  = ["tflint"]\n  }\n'
+        '  after_hook "fmt" {\n    commands = ["plan"]\n    execute  = ["terraform", "fmt"]\n  }\n'
+        '  after_hook "other" {\n    commands = ["destroy"]\n    execute  = ["rm", "x"]\n  }\n'
+        "}\n"
+    )
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl": hooks,
+            "live/b/root.hcl": hooks.replace('"../../modules//db"', '"../../../modules//db"'),
+            "live/b/c/terragrunt.hcl": 'include "root" {\n'
+            '  path = find_in_parent_folders("root.hcl")\n}\n',
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl", 3),
+        ("GK-LOCAL-NOT-EXPANDED", "live/b/c/terragrunt.hcl", 1),
+    }
+
+
+def test_ci_values_for_a_terragrunt_apply_reach_the_module(tmp_path: Path) -> None:
+    """`cd live/prod && terragrunt apply` with `TF_VAR_public: "true"` in the step's env
+    (terragrunt leaves a TF_VAR_ CI sets over its inputs) or `-var public=true` (passed on
+    to terraform): judged with the module the configuration deploys, at the workflow line,
+    by a pull request changing only the workflow (red team s18 v03 tgcienv, tgcivar)."""
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/prod/terragrunt.hcl": LIVE % ("../../modules//db", "false"),
+            "live/dev/db/terragrunt.hcl": LIVE % ("../../../modules//db", "false"),
+        },
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    (tmp_path / ".github/workflows/tg.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: cd live/prod && terragrunt apply -auto-approve\n"
+        '        env:\n          TF_VAR_public: "true"\n'
+        "      - run: terragrunt run-all apply -var public=true\n"
+        "        working-directory: live/dev\n"
+    )
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "ci")
+    assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 8) in _findings(
+        tmp_path, "--base", "main"
+    )
+    (tmp_path / ".github/workflows/tg.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terragrunt run-all apply -var public=true\n"
+        "        working-directory: live/dev\n"
+    )
+    git_in(tmp_path, "commit", "-qam", "run-all")
+    assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 6) in _findings(
+        tmp_path, "--base", "main"
+    )

@@ -230,6 +230,9 @@ def workflow_readers(tree: Tree) -> Iterator[tuple[str, str]]:
                 name for name in layout.directories.get(directory, ()) if name.endswith(TF_SUFFIXES)
             ]
             yield from ((name, workflow) for name in reader[:1])
+        for module in terragrunt.applied_modules(tree, applied):  # terragrunt there
+            code = [n for n in layout.directories.get(module, ()) if n.endswith(TF_SUFFIXES)]
+            yield from ((name, workflow) for name in code[:1])
 
 
 @dataclass
@@ -657,6 +660,11 @@ def workflow_variables(
                 given[name] = Value(value, {(): origin})
         if here and given and (workflow, given) not in out:
             out.append((workflow, given))
+        # `cd live/prod && terragrunt apply` with TF_VAR_public: CI's environment wins over
+        # the configuration's inputs (terragrunt docs, features/inputs; red team s18 v03).
+        for grunt in terragrunt.applied_from(tree, applied, directory) if given else []:
+            inputs = _apply_time_flipped(tree, directory, terragrunt_values(tree, grunt))
+            out.append((workflow, {**inputs, **given}))
     return out
 
 

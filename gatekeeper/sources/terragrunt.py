@@ -239,6 +239,25 @@ def deploying(tree: Tree, folder: str) -> list[str]:
     return found.get(folder, [])
 
 
+def applied_from(tree: Tree, applied: str | None, folder: str) -> list[str]:
+    """The configurations deploying `folder` that a CI step run in `applied` applies (its
+    own, or those below it: `terragrunt run-all apply`)."""
+    if not applied:
+        return []
+    where = posixpath.normpath(applied)
+    return [
+        grunt
+        for grunt in deploying(tree, folder)
+        if where == "." or posixpath.dirname(grunt) == where or grunt.startswith(where + "/")
+    ]
+
+
+def applied_modules(tree: Tree, applied: str | None) -> list[str]:
+    """The repository folders the configurations a CI step run in `applied` deploy."""
+    found: dict[str, list[str]] = ownership.of(tree).remember("terragrunt", "", _by_module)
+    return sorted(folder for folder in found if applied_from(tree, applied, folder))
+
+
 def input_files(tree: Tree, path: str) -> list[str]:
     """The files whose `inputs` the configuration at `path` passes, in merge order: the
     configurations it includes (that gatekeeper can name), then its own (terragrunt's
@@ -299,8 +318,75 @@ def load(path: str, data: bytes, tree: Tree, context: LoadContext | None = None)
         documents, problems = own
     else:
         problems = [] if documents else _unjudged(config, tree)
-    problems += _generated(tree, path, parsed.blocks)
+    problems += _generated(tree, path, parsed.blocks) + _hooks(tree, path, parsed.blocks)
     return Loaded(documents=documents, problems=problems + _unread_arguments(tree, path))
+
+
+# The terraform commands around which a hook can change what is applied (terragrunt.gruntwork.io
+# /docs/features/hooks; init-from-module and terragrunt-read-config run before any of them).
+_HOOKED = frozenset({"apply", "plan", "init", "init-from-module", "terragrunt-read-config"})
+_HOOK_BLOCKS = ("before_hook", "after_hook", "error_hook")
+# Programs a hook runs that only read, check or print: nothing they do is deployed.
+_READING = frozenset(
+    {
+        "echo", "printf", "true", "pwd", "ls", "date", "tflint", "tfsec", "trivy",
+        "checkov", "conftest", "opa", "infracost", "terrascan", "kics", "terraform-docs",
+    }
+)  # fmt: skip
+_READING_TERRAFORM = frozenset({"fmt", "validate", "show", "output", "version", "providers"})
+
+
+def _hooks(tree: Tree, path: str, blocks: list[Block]) -> list[Problem]:
+    """Hooks (here or in an included configuration) that run a program around an apply or a
+    plan that is not one that only reads: `cp extra.tf .` into the module's working copy,
+    `sed` on its code, `kubectl apply`: what it writes or deploys is in no judged file (red
+    team s18 v03 tghook), so blocking, as a generate block writing resources is."""
+    out = []
+    sites = [(blocks, 0)]
+    for include, found in _Resolver(tree, path).included(blocks, 0):
+        sites.append((found, include.span.line))
+    from gatekeeper.sources.terraform import SpanLocator
+
+    for found, include_line in sites:
+        for block in found:
+            if block.type != "terraform":
+                continue
+            locator = SpanLocator(path, block.span)
+            for kind in _HOOK_BLOCKS:
+                entries = block.body.get(kind)
+                for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                    for label, body in entry.items() if isinstance(entry, dict) else ():
+                        program = _writing_program(body)
+                        if program is None:
+                            continue
+                        line = include_line or locator.locate((kind, index, label)).line
+                        message = (
+                            f"{kind} {label!r} runs `{program}` around terraform: what it"
+                            " writes into the module's working copy (or deploys) is in no"
+                            " file of the repository, and not judged; drop it, or make it"
+                            " a read-only check"
+                        )
+                        out.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
+    return out
+
+
+def _writing_program(body: object) -> str | None:
+    """The program a hook runs around an apply or plan, unless it only reads; else None."""
+    if not isinstance(body, dict):
+        return None
+    commands = body.get("commands")
+    if isinstance(commands, list) and not _HOOKED.intersection(map(str, commands)):
+        return None
+    execute = body.get("execute")
+    words = [str(word) for word in execute] if isinstance(execute, list) else []
+    if not words:
+        return None
+    program = posixpath.basename(words[0])
+    if program in _READING:
+        return None
+    if program in ("terraform", "tofu") and len(words) > 1 and words[1] in _READING_TERRAFORM:
+        return None
+    return " ".join(words)
 
 
 # `tfr:///NAMESPACE/NAME/PROVIDER?version=` (registry.terraform.io) or with a host: terragrunt's
