@@ -46,6 +46,8 @@ GROUPS = (
     ADMISSION_GROUP + "/",
     "constraints.gatekeeper.sh/",
     "apps/",  # OPA Gatekeeper's controller: its --exempt-namespace flags
+    "argoproj.io/",  # releases of the kyverno-policies chart (policy_chart)
+    "helm.toolkit.fluxcd.io/",
 )
 # OPA Gatekeeper's controller flags that take namespaces out of every constraint
 # (open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces).
@@ -213,6 +215,12 @@ def facts(document: Document) -> dict[str, Any] | None:
         }
     if group == "apps" and kind in ("Deployment", "StatefulSet", "DaemonSet"):
         return _gatekeeper_controller(spec, line)
+    if (group == "argoproj.io" and kind == "Application") or (
+        group == "helm.toolkit.fluxcd.io" and kind == "HelmRelease"
+    ):
+        from gatekeeper.admission_charts import policy_chart
+
+        return policy_chart(kind, spec, line)
     if (group == PSS_GROUP and kind == "PodSecurityConfiguration") or (
         group.endswith("apiserver.config.k8s.io") and kind == "AdmissionConfiguration"
     ):
@@ -420,6 +428,10 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
                     (f"changes which requests reach Kyverno's webhooks ({key})", lines.get(key, 1))
                 )
         return out
+    if "policyChart" in was and "policyChart" in now:
+        from gatekeeper.admission_charts import chart_changes
+
+        return chart_changes(was["policyChart"], now["policyChart"], lines)
     if "scoped" in was and "scoped" in now:
         if was["action"].lower() == "deny" and now["action"].lower() != "deny":
             out.append(
@@ -474,6 +486,10 @@ def _enforcing(facts: dict[str, Any]) -> bool:
         return "Deny" in _list(facts["actions"])
     if "scoped" in facts:
         return str(facts["action"]).lower() == "deny"
+    if "policyChart" in facts:
+        from gatekeeper.admission_charts import chart_enforces
+
+        return chart_enforces(facts["policyChart"])
     if "webhooks" in facts:  # a policy engine's own webhook: no policy of it is enforced
         return any(engine in name for name in facts["webhooks"] for engine in POLICY_ENGINES)
     if "pss" in facts:  # the API server's Pod Security defaults: privileged without them

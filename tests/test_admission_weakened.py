@@ -594,3 +594,95 @@ def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_
             " longer deployed (removed by this change)",
         ),
     ]
+
+
+CHART_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: kyverno-policies, namespace: argocd}
+spec:
+  project: platform
+  destination: {server: https://kubernetes.default.svc, namespace: kyverno}
+  source:
+    repoURL: https://kyverno.github.io/kyverno/
+    chart: kyverno-policies
+    targetRevision: 3.2.6
+    helm:
+      values: |
+        podSecurityStandard: restricted
+      valuesObject:
+        validationFailureAction: Enforce
+        policyExclude: {}
+"""
+CHART_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: kyverno-policies, namespace: kyverno}
+spec:
+  interval: 10m
+  chart: {spec: {chart: kyverno-policies, sourceRef: {kind: HelmRepository, name: kyverno}}}
+  values:
+    validationFailureAction: Enforce
+"""
+
+
+def test_a_release_of_the_kyverno_policies_chart_made_weaker_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The kyverno/kyverno-policies chart, installed from its Helm repository by an Argo CD
+    Application or a Flux HelmRelease: nothing renders it here, so its values turned to
+    Audit, a lower Pod Security standard or an exclusion passed green (red team s18 v04).
+    A stricter release is no change; removing an enforcing one is said."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {
+            "platform/app.yaml": CHART_APP,
+            "platform/release.yaml": CHART_RELEASE,
+            "platform/other.yaml": CHART_RELEASE.replace("name: kyverno-policies, ", "name: b, "),
+        },
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    _commit(
+        tmp_path,
+        {
+            "platform/app.yaml": CHART_APP.replace("restricted", "baseline").replace(
+                "policyExclude: {}", "policyExclude: {disallow-host-path: {any: []}}"
+            ),
+            "platform/release.yaml": CHART_RELEASE.replace("Enforce", "Audit"),
+        },
+        "weaken",
+    )
+    git_in(tmp_path, "rm", "-q", "platform/other.yaml")
+    git_in(tmp_path, "commit", "-qm", "retire")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "platform/app.yaml",
+            12,
+            "new",
+            "Application kyverno-policies installs the baseline policies of the kyverno-policies"
+            " chart, not restricted",
+        ),
+        (
+            "platform/app.yaml",
+            16,
+            "new",
+            "Application kyverno-policies changes where the kyverno-policies chart's policies"
+            " enforce (policyExclude)",
+        ),
+        ("platform/other.yaml", 3, "new", "HelmRelease b is no longer deployed (removed by this"
+         " change)"),
+        (
+            "platform/release.yaml",
+            8,
+            "new",
+            "HelmRelease kyverno-policies only audits the kyverno-policies chart's policies"
+            " (validationFailureAction",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(tmp_path, {"platform/app.yaml": CHART_APP.replace("  policyExclude: {}\n", "")}, "x")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
