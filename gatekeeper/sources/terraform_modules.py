@@ -582,10 +582,44 @@ def terragrunt_values(tree: Tree, grunt: str) -> dict[str, Value]:
     """What the configuration `grunt` gives its module's variables: the inputs of the
     configurations it includes, then its own, then its extra_arguments'."""
     inputs: dict[str, Value] = {}
+    strategies = terragrunt.merge_strategies(tree, grunt)
+    deep: set[str] = set()  # inputs an include merged with `merge_strategy = "deep"` gave
     for name in terragrunt.input_files(tree, grunt):  # its includes', then its own
-        inputs.update(inputs_of(tree, name))
+        strategy = strategies.get(name, "shallow") if name != grunt else "own"
+        if strategy == "no_merge":
+            continue  # terragrunt takes nothing of that configuration
+        for key, value in inputs_of(tree, name).items():
+            inputs[key] = _deep_merged(inputs[key], value) if key in deep else value
+            if strategy == "deep":
+                deep.add(key)
     inputs.update(_extra_arguments(tree, grunt))
     return inputs
+
+
+def _deep_merged(under: Value, over: Value) -> Value:
+    """terragrunt's `merge_strategy = "deep"` of an input both sides give: maps merged key
+    by key, lists concatenated (the included one's first), else the including side's value
+    (red team s18 v05: `db = { public = true }` under `db = { name = "x" }` was lost)."""
+    if isinstance(under.data, dict) and isinstance(over.data, dict):
+        data = dict(under.data)
+        origins = dict(under.origins)
+        for key in over.data:
+            if key in under.data:
+                merged = _deep_merged(child(under, key), child(over, key))
+            else:
+                merged = child(over, key)
+            data[key] = merged.data
+            origins = {at: o for at, o in origins.items() if at[:1] != (key,)}
+            origins.update({(key, *at): o for at, o in merged.origins.items()})
+        return Value(data, origins)
+    if isinstance(under.data, list) and isinstance(over.data, list):
+        shift = len(under.data)
+        origins = {at: o for at, o in under.origins.items() if at}
+        for at, origin in over.origins.items():
+            if at and isinstance(at[0], int):
+                origins[(at[0] + shift, *at[1:])] = origin
+        return Value([*under.data, *over.data], origins)
+    return over
 
 
 def terragrunt_registry_documents(
@@ -727,6 +761,9 @@ def inputs_of(tree: Tree, name: str, depth: int = 0) -> dict[str, Value]:
     attribute = body.attributes.get("inputs")
     if attribute is None:
         return {}
+    decoded = terragrunt.decoded_path(tree, name, attribute.value)
+    if decoded is not None:  # inputs = jsondecode(file("inputs.json")): located in that file
+        return _decoded_values(tree, decoded)
     known: dict[str, tuple[RawAttribute, Origin | None]] = {
         key: (local, Origin(name, local.span, via=f"local.{key}"))
         for block in body.blocks
@@ -740,15 +777,32 @@ def inputs_of(tree: Tree, name: str, depth: int = 0) -> dict[str, Value]:
         other = terragrunt.read_path(tree, name, local.value) if depth < MAX_READ_DEPTH else None
         if other is not None and other != name:
             given = inputs_of(tree, other, depth + 1)
-            read[key] = Value(
-                {"inputs": {k: v.data for k, v in given.items()}},
-                {("inputs", k, *at): o for k, v in given.items() for at, o in v.origins.items()},
-            )
+            read[key] = _object({"inputs": _object(given)})
+        decoded = terragrunt.decoded_path(tree, name, local.value)
+        if decoded is not None:  # cfg = yamldecode(file(".../config.yaml")): located there
+            read[key] = _object(_decoded_values(tree, decoded))
     scope = Scope(locals=known, _local_values=read)
     value = evaluate_attribute(attribute, scope, Origin(name, attribute.span))
     if not isinstance(value.data, dict):
         return {}
     return {str(key): child(value, str(key)) for key in value.data}
+
+
+def _object(values: dict[str, Value]) -> Value:
+    """One object value of named values, each keeping its origins below its name."""
+    return Value(
+        {key: value.data for key, value in values.items()},
+        {(key, *at): o for key, value in values.items() for at, o in value.origins.items()},
+    )
+
+
+def _decoded_values(tree: Tree, name: str) -> dict[str, Value]:
+    """A YAML or JSON file of values a terragrunt configuration decodes: each top-level key,
+    located at its line."""
+    try:
+        return _json_values(name, decode(tree.read(name)))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
 
 
 def var_files(tree: Tree, directory: str) -> list[str]:

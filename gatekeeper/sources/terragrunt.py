@@ -258,6 +258,17 @@ def applied_modules(tree: Tree, applied: str | None) -> list[str]:
     return sorted(folder for folder in found if applied_from(tree, applied, folder))
 
 
+def merge_strategies(tree: Tree, path: str) -> dict[str, str]:
+    """How the configuration merges each file it includes (`merge_strategy`: shallow, the
+    default; deep; no_merge), by the included file's path."""
+    blocks = _blocks(tree, path)
+    out: dict[str, str] = {}
+    for block, name in _Resolver(tree, path)._includes(blocks or [], 0):
+        strategy = block.body.get("merge_strategy")
+        out[name] = strategy if isinstance(strategy, str) else "shallow"
+    return out
+
+
 def input_files(tree: Tree, path: str) -> list[str]:
     """The files whose `inputs` the configuration at `path` passes, in merge order: the
     configurations it includes (that gatekeeper can name), then its own (terragrunt's
@@ -528,13 +539,30 @@ def _code(tree: Tree, folder: str) -> list[str]:
 _READ = re.compile(r"""^\$\{read_terragrunt_config\((.*?)(?:,\s*\{.*\})?\)\}$""", re.DOTALL)
 
 
+# `yamldecode(file(PATH))` / `jsondecode(file(PATH))` as a local's or the inputs' whole value:
+# a values file of the live repository (config.yaml, inputs.json).
+_DECODED = re.compile(r"""^\$\{(?:yamldecode|jsondecode)\(file\((.*)\)\)\}$""", re.DOTALL)
+
+
 def read_path(tree: Tree, path: str, written: object) -> str | None:
     """The repository file a local of the configuration `path` reads with
     `read_terragrunt_config`, when its path is one gatekeeper evaluates; else None."""
     match = _READ.match(written) if isinstance(written, str) else None
-    if match is None:
-        return None
-    argument = match.group(1).strip()
+    return None if match is None else _argument_file(tree, path, match.group(1))
+
+
+def decoded_path(tree: Tree, path: str, written: object) -> str | None:
+    """The repository file an expression of the configuration `path` decodes whole
+    (`yamldecode(file("${get_terragrunt_dir()}/config.yaml"))`), when gatekeeper evaluates
+    its path; else None."""
+    match = _DECODED.match(written) if isinstance(written, str) else None
+    return None if match is None else _argument_file(tree, path, match.group(1))
+
+
+def _argument_file(tree: Tree, path: str, written: str) -> str | None:
+    """The repository file a function's path argument names, evaluated as terragrunt does
+    for the configuration `path` (relative to its folder)."""
+    argument = written.strip()
     if argument.startswith('"') and argument.endswith('"'):
         text = argument[1:-1]
     else:
@@ -554,12 +582,25 @@ def given_files(tree: Tree, path: str) -> list[str]:
 def read_files(tree: Tree, path: str) -> list[str]:
     """The files the configuration's locals read with `read_terragrunt_config` (their inputs
     may be its own: `inputs = local.common.inputs`), sorted."""
+    from gatekeeper.hcl import parse_attributes
+
+    try:
+        body = parse_attributes(decode(tree.read(path)))
+    except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
+        return []
+    written = [
+        local.value
+        for block in body.blocks
+        if block.type == "locals"
+        for local in block.body.attributes.values()
+    ]
+    inputs = body.attributes.get("inputs")
+    written += [inputs.value] if inputs is not None else []
     found = set()
-    for block in _blocks(tree, path) or []:
-        for written in block.body.values() if block.type == "locals" else ():
-            name = read_path(tree, path, written)
-            if name is not None and name != path:
-                found.add(name)
+    for value in written:
+        name = read_path(tree, path, value) or decoded_path(tree, path, value)
+        if name is not None and name != path:
+            found.add(name)
     return sorted(found)
 
 
