@@ -533,3 +533,34 @@ def test_decoded_values_files_and_deep_merges_give_values(tmp_path: Path) -> Non
         ("TF-AWS-RDS-PUBLIC", "live/b/inputs.json", 1),
         ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 3),
     }
+
+
+def test_ci_reading_another_configuration_file_and_cli_args_in_env_vars(tmp_path: Path) -> None:
+    """`terragrunt apply --terragrunt-config prod.hcl` (`--config`, TERRAGRUNT_CONFIG,
+    TG_CONFIG) reads a configuration gatekeeper does not read as one: blocking at the
+    command (naming terragrunt.hcl is no note). `extra_arguments` `env_vars` of
+    `TF_CLI_ARGS_apply = "-var=public=true"` gives the module that value (red team s18 v06)."""
+    workflow = (
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terragrunt apply --terragrunt-config prod.hcl\n"
+        "      - run: terragrunt apply --config=live/terragrunt.hcl\n"
+        "      - run: terragrunt apply\n        env:\n          TG_CONFIG: x.hcl\n"
+    )
+    live = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "x" {\n'
+        '    commands = ["apply"]\n    env_vars = {\n'
+        '      TF_CLI_ARGS_apply = "-lock=false -var=public=true"\n    }\n  }\n}\n'
+    )
+    _repo(
+        tmp_path,
+        {
+            ".github/workflows/deploy.yml": workflow,
+            "modules/db/main.tf": MODULE,
+            "live/prod/terragrunt.hcl": live,
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-LOCAL-NOT-EXPANDED", ".github/workflows/deploy.yml", 6),
+        ("GK-LOCAL-NOT-EXPANDED", ".github/workflows/deploy.yml", 8),
+        ("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 6),
+    }

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gatekeeper import ownership
@@ -667,7 +669,18 @@ class _ArgumentReader:
         out = []
         env = body.get("env_vars")
         for key, text in env.items() if isinstance(env, dict) else ():
-            if str(key).startswith("TF_VAR_"):
+            if str(key) in _CLI_ARGS:  # TF_CLI_ARGS_apply = "-var=public=true"
+                given = self.value(text)
+                line = self.line("env_vars", key)
+                if given is None:
+                    out.append(Argument(self.name, line, "var", unread=str(key)))
+                    continue
+                try:
+                    split = shlex.split(given)
+                except ValueError:
+                    split = [given]
+                out += self.flags(split, at=line)
+            elif str(key).startswith("TF_VAR_"):
                 given = self.value(text)
                 line = self.line("env_vars", key)
                 if given is None:
@@ -682,15 +695,24 @@ class _ArgumentReader:
                 if argument.file is None and given is not None and key.startswith("optional"):
                     continue  # terragrunt passes an optional file only when it exists
                 out.append(argument)
-        words = body.get("arguments")
-        words = words if isinstance(words, list) else []
+        listed = body.get("arguments")
+        out += self.flags(listed if isinstance(listed, list) else [])
+        return out
+
+    def flags(
+        self, words: Sequence[object], at: int | None = None
+    ) -> list[Argument]:
+        """The `-var` and `-var-file` flags among terraform arguments: the `arguments` list,
+        else (`at`, its line) a TF_CLI_ARGS value already evaluated."""
+        out = []
         for index, word in enumerate(words):
             flag, equals, rest = str(word).partition("=")
             if flag not in ("-var", "--var", "-var-file", "--var-file"):
                 continue
             if not equals:
                 rest = str(words[index + 1]) if index + 1 < len(words) else ""
-            line, given = self.line("arguments", index), self.value(rest)
+            line = self.line("arguments", index) if at is None else at
+            given = self.value(rest) if at is None else rest
             if flag.endswith("-var-file"):
                 out.append(self.var_file(given, line, rest))
             elif given is None or "=" not in given:
@@ -705,6 +727,10 @@ class _ArgumentReader:
         if found is None or not self.tree.exists(found):
             return Argument(self.name, line, "file", unread=f"-var-file {written}")
         return Argument(self.name, line, "file", file=found)
+
+
+# What terraform reads as more arguments from its environment (extra_arguments env_vars).
+_CLI_ARGS = ("TF_CLI_ARGS", "TF_CLI_ARGS_apply", "TF_CLI_ARGS_plan")
 
 
 def _applies(commands: object) -> bool:
