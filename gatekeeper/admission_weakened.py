@@ -124,6 +124,11 @@ def facts(document: Document) -> dict[str, Any] | None:
                 "overrides": _plain(validate.get("failureActionOverrides")),
                 "overridesLine": line("spec", "rules", index, "validate", "failureActionOverrides"),
                 "exclude": _plain(_map(rule).get("exclude")),
+                # when the rule applies at all (a failed precondition skips it)
+                "preconditions": _plain(
+                    [_map(rule).get("preconditions"), _map(rule).get("celPreconditions")]
+                ),
+                "preconditionsLine": line("spec", "rules", index, "preconditions"),
                 "match": _plain(_map(rule).get("match")),
                 "line": line("spec", "rules", index, "validate", "failureAction") if own else 0,
                 "excludeLine": line("spec", "rules", index, "exclude"),
@@ -364,6 +369,12 @@ def _kyverno_policy(
                     head["overridesLine"],
                 )
             )
+        elif head.get("preconditions", [None, None]) not in (
+            [None, None],
+            rule.get("preconditions", [None, None]),
+        ):
+            what = f"changes when rule {name} applies (preconditions)"
+            out.append((what, head["preconditionsLine"]))
         elif head["exclude"] != rule["exclude"] and head["exclude"] is not None:
             out.append((f"changes what rule {name} excludes", head["excludeLine"]))
         elif head.get("match") != rule.get("match"):

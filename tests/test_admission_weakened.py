@@ -537,7 +537,8 @@ def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
     """Red team s18 v03: a Kyverno policy's Enforce rule renamed and made audit-only, or
-    removed while the policy stays, and OPA Gatekeeper's own webhook configuration deleted,
+    removed while the policy stays, given preconditions that skip it, and OPA Gatekeeper's
+    own webhook configuration deleted,
     passed green (rules were compared by name; a webhook's removal was "not weaker"). A
     rule renamed with the same checks and still enforced is no change."""
     two = POLICY + (
@@ -549,7 +550,8 @@ def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_
     _commit(
         tmp_path,
         {"policy/a.yaml": two, "policy/b.yaml": two.replace("disallow-privileged", "b"),
-         "policy/c.yaml": two.replace("disallow-privileged", "c"), "policy/webhook.yaml": WEBHOOK},
+         "policy/c.yaml": two.replace("disallow-privileged", "c"), "policy/webhook.yaml": WEBHOOK,
+         "policy/d.yaml": two.replace("disallow-privileged", "d")},
         "base",
     )
     git_in(tmp_path, "checkout", "-q", "-b", "weaken")
@@ -564,6 +566,11 @@ def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_
             "policy/b.yaml": two.replace("disallow-privileged", "b").split("    - name: host")[0],
             "policy/c.yaml": two.replace("disallow-privileged", "c").replace(
                 "name: privileged\n", "name: privileged-renamed\n"
+            ),
+            "policy/d.yaml": two.replace("disallow-privileged", "d").replace(
+                "    - name: host-network\n",
+                "    - name: host-network\n      preconditions: {all: [{key: a,"
+                " operator: NotEquals, value: b}]}\n",
             ),
         },
         "weaken",
@@ -586,6 +593,8 @@ def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_
             "ClusterPolicy b no longer enforces rule host-network (removed, or renamed and"
             " changed)",
         ),
+        ("policy/d.yaml", 13, "new", "ClusterPolicy d changes when rule host-network applies"
+         " (preconditions)"),
         (
             "policy/webhook.yaml",
             3,
