@@ -151,7 +151,9 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
     # terragrunt passes terraform's own flags on (`terragrunt apply -var public=true`)
     "terragrunt": frozenset(
         {"-var", "-var-file", "-target", "-replace", "-state", "-state-out", "-backup", "-out",
-         "-parallelism", "-lock-timeout"}
+         "-parallelism", "-lock-timeout", "--terragrunt-working-dir", "--working-dir",
+         "--terragrunt-config", "--config", "--terragrunt-source", "--source",
+         "--terragrunt-source-map", "--source-map"}
     ),
     "argocd": frozenset(
         {

@@ -489,6 +489,15 @@ def test_ci_values_for_a_terragrunt_apply_reach_the_module(tmp_path: Path) -> No
     assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 6) in _findings(
         tmp_path, "--base", "main"
     )
+    (tmp_path / ".github/workflows/tg.yml").write_text(  # terragrunt's own -chdir
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terragrunt apply --terragrunt-working-dir live/prod\n"
+        '        env:\n          TF_VAR_public: "true"\n'
+    )
+    git_in(tmp_path, "commit", "-qam", "working dir")
+    assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 8) in _findings(
+        tmp_path, "--base", "main"
+    )
 
 
 def test_decoded_values_files_and_deep_merges_give_values(tmp_path: Path) -> None:

@@ -360,6 +360,11 @@ def _applied_folder(
     folder = command.get("directory", ".")
     here = folder if shell_dirs.known(folder) and not str(folder).startswith("/") else None
     chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
+    chdir += [  # terragrunt's own (`--working-dir live/prod`), as -chdir
+        f.partition("=")[2]
+        for f in command["flags"]
+        if f.startswith(("--terragrunt-working-dir=", "--working-dir="))
+    ]
     if chdir:
         resolved = shell_dirs.resolve(here, chdir[0]) if here is not None else None
         return resolved if shell_dirs.known(resolved) and resolved != "." else chdir[0]
