@@ -695,3 +695,67 @@ def test_a_release_of_the_kyverno_policies_chart_made_weaker_is_blocked(
     _commit(tmp_path, {"platform/app.yaml": CHART_APP.replace("  policyExclude: {}\n", "")}, "x")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+GATEKEEPER_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: gatekeeper, namespace: argocd}
+spec:
+  project: platform
+  destination: {server: https://kubernetes.default.svc, namespace: gatekeeper-system}
+  sources:
+    - repoURL: https://open-policy-agent.github.io/gatekeeper/charts
+      chart: gatekeeper
+      targetRevision: 3.21.0
+      helm:
+        valuesObject:
+          validatingWebhookFailurePolicy: Fail
+          controllerManager:
+            exemptNamespaces: [kube-system, legacy]
+"""
+
+
+def test_a_release_of_opa_gatekeeper_s_chart_made_weaker_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """OPA Gatekeeper's own chart from its Helm repository (red team s18 v04): its
+    validating webhook turned off, a namespace exempted from every constraint, or
+    `validatingWebhookFailurePolicy` back to Ignore passed green. Taking an exemption out is
+    no change."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, {"platform/gatekeeper.yaml": GATEKEEPER_APP}, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    weaker = GATEKEEPER_APP.replace("[kube-system, legacy]", "[kube-system, app]").replace(
+        "Policy: Fail", "Policy: Ignore\n          disableValidatingWebhook: true"
+    )
+    _commit(tmp_path, {"platform/gatekeeper.yaml": weaker}, "weaken")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [(*f[:2], f[3]) for f in _exceptions(run)] == [
+        (
+            "platform/gatekeeper.yaml",
+            13,
+            "Application gatekeeper admits when the policy engine's webhook fails"
+            " (validatingWebhookFailurePolicy Ignore)",
+        ),
+        (
+            "platform/gatekeeper.yaml",
+            14,
+            "Application gatekeeper turns OPA Gatekeeper's admission webhook off"
+            " (disableValidatingWebhook)",
+        ),
+        (
+            "platform/gatekeeper.yaml",
+            16,
+            "Application gatekeeper changes where the gatekeeper chart's policies enforce"
+            " (controllerManager.exemptNamespaces)",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(
+        tmp_path,
+        {"platform/gatekeeper.yaml": GATEKEEPER_APP.replace(", legacy]", "]")},
+        "stricter",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
