@@ -46,6 +46,8 @@ GROUPS = (
     ADMISSION_GROUP + "/",
     "constraints.gatekeeper.sh/",
     "apps/",  # OPA Gatekeeper's controller: its --exempt-namespace flags
+    "argoproj.io/",  # releases of the kyverno-policies chart (policy_chart)
+    "helm.toolkit.fluxcd.io/",
 )
 # OPA Gatekeeper's controller flags that take namespaces out of every constraint
 # (open-policy-agent.github.io/gatekeeper/website/docs/exempt-namespaces).
@@ -54,8 +56,14 @@ GATEKEEPER_EXEMPT_FLAGS = (
     "--exempt-namespace-prefix",
     "--exempt-namespace-suffix",
 )
+# The gatekeeper-library templates' exemption parameters (`exemptImages`, ...): a constraint
+# that gains entries there judges fewer objects, whatever its template's logic.
+EXEMPT_PARAMETER = "exempt"
 SELECTORS = ("namespaceSelector", "objectSelector", "matchConditions", "rules")  # a webhook's
 GATEKEEPER_IGNORE = "admission.gatekeeper.sh/ignore"
+# What a policy engine's webhooks are called (validation.gatekeeper.sh, validate.kyverno.svc):
+# removing one stops every policy of the engine at admission.
+POLICY_ENGINES = ("gatekeeper.sh", "kyverno.svc")
 # Kyverno's ConfigMap keys that take requests out of every policy (kyverno.io/docs/
 # installation/customization, "ConfigMap Keys"): listed entries, and selectors it writes into
 # every webhook it registers.
@@ -106,9 +114,21 @@ def facts(document: Document) -> dict[str, Any] | None:
             if not validate:
                 continue
             own = "failureAction" in validate  # else the policy's validationFailureAction
+            checks = {k: v for k, v in validate.items() if not k.startswith("failureAction")}
             rules[_text(_map(rule).get("name"), str(index))] = {
+                # what the rule checks (a rule renamed with the same checks is the same rule)
+                "checks": json.dumps(_plain(checks), sort_keys=True),
                 "action": _text(validate.get("failureAction"), default).lower(),
+                # Kyverno 1.13+: namespaces where this rule only audits (api/kyverno/v1
+                # Validation.failureActionOverrides), the policy-level overrides' peer
+                "overrides": _plain(validate.get("failureActionOverrides")),
+                "overridesLine": line("spec", "rules", index, "validate", "failureActionOverrides"),
                 "exclude": _plain(_map(rule).get("exclude")),
+                # when the rule applies at all (a failed precondition skips it)
+                "preconditions": _plain(
+                    [_map(rule).get("preconditions"), _map(rule).get("celPreconditions")]
+                ),
+                "preconditionsLine": line("spec", "rules", index, "preconditions"),
                 "match": _plain(_map(rule).get("match")),
                 "line": line("spec", "rules", index, "validate", "failureAction") if own else 0,
                 "excludeLine": line("spec", "rules", index, "exclude"),
@@ -126,6 +146,7 @@ def facts(document: Document) -> dict[str, Any] | None:
             },
             "lines": {
                 "action": line("spec", "validationFailureAction"),
+                "rules": line("spec", "rules"),
                 "failurePolicy": line("spec", "failurePolicy")
                 if "failurePolicy" in spec
                 else line("spec", "webhookConfiguration", "failurePolicy"),
@@ -178,19 +199,33 @@ def facts(document: Document) -> dict[str, Any] | None:
             }
         return {"admission": {"webhooks": hooks}, "lines": {}}
     if group == "constraints.gatekeeper.sh":
+        parameters = _map(spec.get("parameters"))
         return {
             "admission": {
                 "action": _text(spec.get("enforcementAction"), "deny"),
                 "scoped": _plain(spec.get("scopedEnforcementActions")),
                 "match": _plain(spec.get("match")),
+                "exempt": sorted(
+                    f"{key}: {value}"
+                    for key in parameters
+                    if str(key).startswith(EXEMPT_PARAMETER)
+                    for value in _list(parameters[key])
+                ),
             },
             "lines": {
                 "action": line("spec", "enforcementAction"),
                 "match": line("spec", "match"),
+                "exempt": line("spec", "parameters"),
             },
         }
     if group == "apps" and kind in ("Deployment", "StatefulSet", "DaemonSet"):
         return _gatekeeper_controller(spec, line)
+    if (group == "argoproj.io" and kind == "Application") or (
+        group == "helm.toolkit.fluxcd.io" and kind == "HelmRelease"
+    ):
+        from gatekeeper.admission_charts import policy_chart
+
+        return policy_chart(kind, spec, line)
     if (group == PSS_GROUP and kind == "PodSecurityConfiguration") or (
         group.endswith("apiserver.config.k8s.io") and kind == "AdmissionConfiguration"
     ):
@@ -307,12 +342,19 @@ def _kyverno_policy(
                 lines.get("conditions", 0),
             )
         )
+    added = [r for n, r in now["rules"].items() if n not in was["rules"]]
     for name, rule in was["rules"].items():
         if rule["action"] != "enforce":
             continue
         head = now["rules"].get(name)
-        if head is None:
-            continue  # a rule renamed or removed: the policy's logic, not its enforcement
+        if head is None:  # removed, or renamed (red team s18 v03: renamed and audit-only)
+            if not any(
+                other["action"] == "enforce" and other.get("checks") == rule.get("checks")
+                for other in added
+            ):
+                what = f"no longer enforces rule {name} (removed, or renamed and changed)"
+                out.append((what, lines.get("rules", 0)))
+            continue
         if head["action"] != "enforce":
             out.append(
                 (
@@ -320,6 +362,19 @@ def _kyverno_policy(
                     head["line"] if head["line"] else lines["action"],
                 )
             )
+        elif head.get("overrides") not in (None, rule.get("overrides")):
+            out.append(
+                (
+                    f"changes the namespaces rule {name} only audits (failureActionOverrides)",
+                    head["overridesLine"],
+                )
+            )
+        elif head.get("preconditions", [None, None]) not in (
+            [None, None],
+            rule.get("preconditions", [None, None]),
+        ):
+            what = f"changes when rule {name} applies (preconditions)"
+            out.append((what, head["preconditionsLine"]))
         elif head["exclude"] != rule["exclude"] and head["exclude"] is not None:
             out.append((f"changes what rule {name} excludes", head["excludeLine"]))
         elif head.get("match") != rule.get("match"):
@@ -384,6 +439,10 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
                     (f"changes which requests reach Kyverno's webhooks ({key})", lines.get(key, 1))
                 )
         return out
+    if "policyChart" in was and "policyChart" in now:
+        from gatekeeper.admission_charts import chart_changes
+
+        return chart_changes(was["policyChart"], now["policyChart"], lines)
     if "scoped" in was and "scoped" in now:
         if was["action"].lower() == "deny" and now["action"].lower() != "deny":
             out.append(
@@ -391,6 +450,10 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
             )
         if now["match"] != was["match"]:
             out.append(("changes which objects the constraint judges (match)", lines["match"]))
+        added = sorted(set(now.get("exempt", ())) - set(was.get("exempt", ())))
+        if added:
+            what = f"exempts {'; '.join(added)} (its parameters)"
+            out.append((what, lines.get("exempt", 0)))
         return out
     if "actions" in was and "actions" in now:
         if "policy" in was:  # a ValidatingAdmissionPolicyBinding
@@ -422,8 +485,10 @@ def _changes(was: dict[str, Any], now: dict[str, Any], lines: dict[str, int]) ->
 
 def _enforcing(facts: dict[str, Any]) -> bool:
     """Does an object deny what breaks it (a Kyverno policy with an Enforce rule, a
-    validating policy or binding with Deny, a Gatekeeper constraint in deny)? Its removal
-    weakens the gate (webhooks and Kyverno's ConfigMap: the default is not weaker)."""
+    validating policy or binding with Deny, a Gatekeeper constraint in deny, a policy engine's
+    webhook, a Pod Security configuration enforcing more than privileged by default)? Its
+    removal weakens the gate (other webhooks and Kyverno's ConfigMap: the default is not
+    weaker)."""
     if "rules" in facts:
         return bool(facts["enabled"]) and any(
             rule["action"] == "enforce" for rule in facts["rules"].values()
@@ -432,6 +497,14 @@ def _enforcing(facts: dict[str, Any]) -> bool:
         return "Deny" in _list(facts["actions"])
     if "scoped" in facts:
         return str(facts["action"]).lower() == "deny"
+    if "policyChart" in facts:
+        from gatekeeper.admission_charts import chart_enforces
+
+        return chart_enforces(facts["policyChart"])
+    if "webhooks" in facts:  # a policy engine's own webhook: no policy of it is enforced
+        return any(engine in name for name in facts["webhooks"] for engine in POLICY_ENGINES)
+    if "pss" in facts:  # the API server's Pod Security defaults: privileged without them
+        return bool(facts["pss"])
     return False
 
 

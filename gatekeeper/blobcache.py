@@ -58,11 +58,11 @@ Keep = Callable[[list[str], list[str]], bool]
 @functools.cache
 def code_digest() -> str:
     """A digest of the modules that turn a blob into entries: a change to them is a miss."""
-    from gatekeeper import admission_weakened, inventory, yamldoc
+    from gatekeeper import admission_charts, admission_weakened, inventory, yamldoc
     from gatekeeper.sources import kubernetes
 
     digest = hashlib.sha256()
-    for module in (inventory, admission_weakened, yamldoc, kubernetes):
+    for module in (inventory, admission_weakened, admission_charts, yamldoc, kubernetes):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 

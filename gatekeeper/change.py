@@ -219,6 +219,7 @@ def _scan_change(
             known = {finding.fingerprint for finding in head_result.findings}
             head_result.findings += [f for f in pinned.findings if f.fingerprint not in known]
         unchanged_inventory: list[InventoryEntry] = []
+        unchanged_constraints: list[InventoryEntry] = []
         if engine.needs_inventory:
             scanned = [*base_result.inventory, *head_result.inventory]
             namespaces = None if filter_mode == "all" else _namespaces_judged_again(scanned)
@@ -229,6 +230,8 @@ def _scan_change(
             selecting = admission_weakened.SELECTING_KINDS
             kinds = None if counted is None else counted | {"Namespace", *selecting}
             unchanged_inventory = _inventory(head_tree, others, config, namespaces, kinds)
+            if _relabelled(base_result.inventory, head_result.inventory):
+                unchanged_constraints = _unchanged_constraints(head_tree, others, config)
         # An unchanged manifest that only builds deploy counts as each side's builds of it
         # made it (red team r24: a kustomization moving a NetworkPolicy to another namespace).
         base_unchanged = inventory_as_deployed(
@@ -268,7 +271,7 @@ def _scan_change(
                     head_result.inventory,
                     engine,
                     {c.new: c.old for c in selected if c.new and c.old},
-                    head_unchanged,
+                    [*head_unchanged, *unchanged_constraints],
                 ),
             ]
             if finding.policy_id
@@ -919,6 +922,45 @@ def _inventory(
 
     found = blobcache.inventory(tree, names, config.sources, keep, kinds)
     return [entry for name in names for entry in found.get(name, [])]
+
+
+def _relabelled(base: Sequence[InventoryEntry], head: Sequence[InventoryEntry]) -> bool:
+    """Does the change give a Namespace of the base other labels?"""
+    before = {e.name: e.labels for e in base if e.kind == "Namespace"}
+    return any(
+        e.kind == "Namespace" and e.name in before and e.labels != before[e.name] for e in head
+    )
+
+
+_CONSTRAINTS = "constraints.gatekeeper.sh"
+
+
+def _unchanged_constraints(
+    tree: gitops.RevisionTree, scanned: set[str], config: Config
+) -> list[InventoryEntry]:
+    """The OPA Gatekeeper constraints of the files the change left alone, for a Namespace it
+    relabels out of one's `match.namespaceSelector` (red team s18 v02 gkselector): a
+    constraint's kind is its template's own, so no list of kinds finds them; only files that
+    spell their group are parsed, and only when a Namespace's labels change."""
+    from gatekeeper import blobcache
+    from gatekeeper.sources import flux_ignore, kubernetes
+
+    paths = [
+        path
+        for path in tree.paths
+        if path not in scanned and kubernetes.detect(path) and not flux_ignore.left_out(tree, path)
+    ]
+    names = discover.select(paths, config.include, config.exclude)
+    spelled = sorted(
+        path for path, data in tree.read_many(names).items() if _CONSTRAINTS.encode() in data
+    )
+    found = blobcache.inventory(tree, spelled, config.sources)
+    return [
+        entry
+        for name in spelled
+        for entry in found.get(name, [])
+        if entry.api_version.startswith(_CONSTRAINTS + "/")
+    ]
 
 
 def _admission_objects(tree: gitops.RevisionTree, options: dict[str, dict[str, Any]]) -> bool:

@@ -163,8 +163,9 @@ def advisory(
     builds or deploys the file: a kustomization or chart that takes it in, an Argo CD
     Application, an ApplicationSet or a Flux object that expands it, or CI applying it to a
     cluster (`applied`: kubectl_files.applied_to_clusters). Then it is what the cluster gets
-    (a `docs/pod.yaml` that `deploy/` lists as a resource blocks like any other). A chart's test hook informs only: `helm test` creates it, install and upgrade
-    never do (its rendering says so, see helm.test_hook)."""
+    (a `docs/pod.yaml` that `deploy/` lists as a resource blocks like any other). A chart's
+    test hook informs only: `helm test` creates it, install and upgrade never do (its
+    rendering says so, see helm.test_hook)."""
     from gatekeeper.sources.names import TEST_HOOK_VARIANT
 
     if variants and all(str(variant).endswith(TEST_HOOK_VARIANT) for variant in variants):

@@ -148,6 +148,13 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
         {"-var", "-var-file", "-target", "-replace", "-state", "-state-out", "-backup", "-out",
          "-parallelism", "-lock-timeout"}
     ),
+    # terragrunt passes terraform's own flags on (`terragrunt apply -var public=true`)
+    "terragrunt": frozenset(
+        {"-var", "-var-file", "-target", "-replace", "-state", "-state-out", "-backup", "-out",
+         "-parallelism", "-lock-timeout", "--terragrunt-working-dir", "--working-dir",
+         "--terragrunt-config", "--config", "--terragrunt-source", "--source",
+         "--terragrunt-source-map", "--source-map"}
+    ),
     "argocd": frozenset(
         {
             "--server", "--auth-token", "--grpc-web-root-path", "--config", "--context",

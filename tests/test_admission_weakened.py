@@ -188,9 +188,10 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
     """A policy the base enforced that the change deletes (Argo CD and Flux prune it) is
-    enforced no more: the Enforce ClusterPolicy and the Deny binding are said; the
-    audit-only copy of another folder, the webhook and Kyverno's ConfigMap (whose defaults
-    are not weaker) are not. A policy moved to another file (git sees the rename) is judged
+    enforced no more: the Enforce ClusterPolicy, the Deny binding and OPA Gatekeeper's own
+    webhook (red team s18 v03: no constraint is enforced without it) are said; the
+    audit-only copy of another folder and Kyverno's ConfigMap (whose defaults are not
+    weaker) are not. A policy moved to another file (git sees the rename) is judged
     there; one written again in a file that is no rename of its own is said (that file
     need not be deployed)."""
     git_in(tmp_path, "init", "-q", "-b", "main")
@@ -213,6 +214,13 @@ def test_a_pull_request_removing_an_enforced_policy_is_blocked(
             3,
             "new",
             "ClusterPolicy disallow-privileged is no longer deployed (removed by this change)",
+        ),
+        (
+            "policy/webhook.yaml",
+            3,
+            "new",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration is no"
+            " longer deployed (removed by this change)",
         ),
     ]
     assert run.returncode == 1
@@ -424,5 +432,330 @@ def test_a_namespace_relabelled_out_of_a_webhook_s_selector_is_blocked(
     assert run.returncode == 1
     git_in(tmp_path, "checkout", "-q", "-b", "other", "main")
     _commit(tmp_path, {"deploy/apps.yaml": namespace % ("apps", "    team: c\n")}, "team")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+
+
+def test_round9_admission_gaps_are_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """Red team s18 v02: an unchanged Gatekeeper constraint (its kind is its template's own)
+    whose namespaceSelector a relabelled Namespace leaves; a rule's Kyverno 1.13
+    `validate.failureActionOverrides` auditing a namespace; a constraint's exemption
+    parameter gaining an entry; the API server's Pod Security configuration (as written, or
+    in an AdmissionConfiguration) removed. Each passed green; a stricter edit still does."""
+    constraint = CONSTRAINT.replace(
+        "match: {kinds:",
+        "parameters: {exemptImages: []}\n  match:\n    namespaceSelector:\n"
+        "      matchExpressions: [{key: acme.io/exempt, operator: DoesNotExist}]\n    kinds:",
+    ).replace("kinds: [Pod]}]}", "kinds: [Pod]}]")
+    rule = POLICY.replace("      validate:\n", "      validate:\n        failureAction: Enforce\n")
+    admission = (
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
+        "  - name: PodSecurity\n    configuration:\n"
+        + "".join(f"      {line}\n" for line in PSA.splitlines())
+    )
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n  labels: {%s}\n"
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {
+            "policy/constraint.yaml": constraint,
+            "policy/other-constraint.yaml": constraint.replace("no-privileged", "no-priv-2"),
+            "policy/kyverno.yaml": rule,
+            "cluster/psa.yaml": PSA,
+            "cluster/admission.yaml": admission,
+            "deploy/ns.yaml": namespace % "team: a",
+        },
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    _commit(
+        tmp_path,
+        {
+            "deploy/ns.yaml": namespace % "team: a, acme.io/exempt: x",
+            "policy/kyverno.yaml": rule.replace(
+                "failureAction: Enforce\n",
+                "failureAction: Enforce\n        failureActionOverrides:\n"
+                "          - {action: Audit, namespaces: [app]}\n",
+            ),
+            "policy/other-constraint.yaml": constraint.replace(
+                "no-privileged", "no-priv-2"
+            ).replace("exemptImages: []", 'exemptImages: ["*"]'),
+        },
+        "weaken",
+    )
+    git_in(tmp_path, "rm", "-q", "cluster/psa.yaml", "cluster/admission.yaml")
+    git_in(tmp_path, "commit", "-qm", "no pod security")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    gone = " is no longer deployed (removed by this change)"
+    assert _exceptions(run) == [
+        ("cluster/admission.yaml", 1, "new", f"AdmissionConfiguration{gone}"),
+        ("cluster/psa.yaml", 1, "new", f"PodSecurityConfiguration{gone}"),
+        (
+            "deploy/ns.yaml",
+            3,
+            "new",
+            "Namespace app leaves what K8sPSPPrivilegedContainer no-priv-2 judges (its labels,"
+            " namespaceSelector)",
+        ),
+        (
+            "deploy/ns.yaml",
+            3,
+            "new",
+            "Namespace app leaves what K8sPSPPrivilegedContainer no-privileged judges (its"
+            " labels, namespaceSelector)",
+        ),
+        (
+            "policy/kyverno.yaml",
+            11,
+            "new",
+            "ClusterPolicy disallow-privileged changes the namespaces rule privileged only"
+            " audits (failureActionOverrides)",
+        ),
+        (
+            "policy/other-constraint.yaml",
+            6,
+            "new",
+            "K8sPSPPrivilegedContainer no-priv-2 exempts exemptImages",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(
+        tmp_path,
+        {
+            "deploy/ns.yaml": namespace % "team: b",
+            "policy/constraint.yaml": constraint.replace('exemptImages: []', "exemptImages: []\n"),
+        },
+        "stricter",
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+
+
+def test_an_enforced_rule_removed_or_renamed_or_the_engine_s_webhook_removed_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """Red team s18 v03: a Kyverno policy's Enforce rule renamed and made audit-only, or
+    removed while the policy stays, given preconditions that skip it, and OPA Gatekeeper's
+    own webhook configuration deleted,
+    passed green (rules were compared by name; a webhook's removal was "not weaker"). A
+    rule renamed with the same checks and still enforced is no change."""
+    two = POLICY + (
+        "    - name: host-network\n      match: {any: [{resources: {kinds: [Pod]}}]}\n"
+        "      validate:\n        message: no host network\n"
+        '        pattern: {spec: {=(hostNetwork): "false"}}\n'
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {"policy/a.yaml": two, "policy/b.yaml": two.replace("disallow-privileged", "b"),
+         "policy/c.yaml": two.replace("disallow-privileged", "c"), "policy/webhook.yaml": WEBHOOK,
+         "policy/d.yaml": two.replace("disallow-privileged", "d")},
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    audit = "        failureAction: Audit\n        message: no privileged"
+    renamed = two.replace("name: privileged\n", "name: privileged-v2\n").replace(
+        "        message: no privileged", audit
+    )
+    _commit(
+        tmp_path,
+        {
+            "policy/a.yaml": renamed,
+            "policy/b.yaml": two.replace("disallow-privileged", "b").split("    - name: host")[0],
+            "policy/c.yaml": two.replace("disallow-privileged", "c").replace(
+                "name: privileged\n", "name: privileged-renamed\n"
+            ),
+            "policy/d.yaml": two.replace("disallow-privileged", "d").replace(
+                "    - name: host-network\n",
+                "    - name: host-network\n      preconditions: {all: [{key: a,"
+                " operator: NotEquals, value: b}]}\n",
+            ),
+        },
+        "weaken",
+    )
+    git_in(tmp_path, "rm", "-q", "policy/webhook.yaml")
+    git_in(tmp_path, "commit", "-qm", "no webhook")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "policy/a.yaml",
+            6,
+            "new",
+            "ClusterPolicy disallow-privileged no longer enforces rule privileged (removed, or"
+            " renamed and changed)",
+        ),
+        (
+            "policy/b.yaml",
+            6,
+            "new",
+            "ClusterPolicy b no longer enforces rule host-network (removed, or renamed and"
+            " changed)",
+        ),
+        ("policy/d.yaml", 13, "new", "ClusterPolicy d changes when rule host-network applies"
+         " (preconditions)"),
+        (
+            "policy/webhook.yaml",
+            3,
+            "new",
+            "ValidatingWebhookConfiguration gatekeeper-validating-webhook-configuration is no"
+            " longer deployed (removed by this change)",
+        ),
+    ]
+
+
+CHART_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: kyverno-policies, namespace: argocd}
+spec:
+  project: platform
+  destination: {server: https://kubernetes.default.svc, namespace: kyverno}
+  source:
+    repoURL: https://kyverno.github.io/kyverno/
+    chart: kyverno-policies
+    targetRevision: 3.2.6
+    helm:
+      values: |
+        podSecurityStandard: restricted
+      valuesObject:
+        validationFailureAction: Enforce
+        policyExclude: {}
+"""
+CHART_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: kyverno-policies, namespace: kyverno}
+spec:
+  interval: 10m
+  chart: {spec: {chart: kyverno-policies, sourceRef: {kind: HelmRepository, name: kyverno}}}
+  values:
+    validationFailureAction: Enforce
+"""
+
+
+def test_a_release_of_the_kyverno_policies_chart_made_weaker_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The kyverno/kyverno-policies chart, installed from its Helm repository by an Argo CD
+    Application or a Flux HelmRelease: nothing renders it here, so its values turned to
+    Audit, a lower Pod Security standard or an exclusion passed green (red team s18 v04).
+    A stricter release is no change; removing an enforcing one is said."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(
+        tmp_path,
+        {
+            "platform/app.yaml": CHART_APP,
+            "platform/release.yaml": CHART_RELEASE,
+            "platform/other.yaml": CHART_RELEASE.replace("name: kyverno-policies, ", "name: b, "),
+        },
+        "base",
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    _commit(
+        tmp_path,
+        {
+            "platform/app.yaml": CHART_APP.replace("restricted", "baseline").replace(
+                "policyExclude: {}", "policyExclude: {disallow-host-path: {any: []}}"
+            ),
+            "platform/release.yaml": CHART_RELEASE.replace("Enforce", "Audit"),
+        },
+        "weaken",
+    )
+    git_in(tmp_path, "rm", "-q", "platform/other.yaml")
+    git_in(tmp_path, "commit", "-qm", "retire")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "platform/app.yaml",
+            12,
+            "new",
+            "Application kyverno-policies installs the baseline policies of the kyverno-policies"
+            " chart, not restricted",
+        ),
+        (
+            "platform/app.yaml",
+            16,
+            "new",
+            "Application kyverno-policies changes where the kyverno-policies chart's policies"
+            " enforce (policyExclude)",
+        ),
+        ("platform/other.yaml", 3, "new", "HelmRelease b is no longer deployed (removed by this"
+         " change)"),
+        (
+            "platform/release.yaml",
+            8,
+            "new",
+            "HelmRelease kyverno-policies only audits the kyverno-policies chart's policies"
+            " (validationFailureAction",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(tmp_path, {"platform/app.yaml": CHART_APP.replace("  policyExclude: {}\n", "")}, "x")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+
+
+GATEKEEPER_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: gatekeeper, namespace: argocd}
+spec:
+  project: platform
+  destination: {server: https://kubernetes.default.svc, namespace: gatekeeper-system}
+  sources:
+    - repoURL: https://open-policy-agent.github.io/gatekeeper/charts
+      chart: gatekeeper
+      targetRevision: 3.21.0
+      helm:
+        valuesObject:
+          validatingWebhookFailurePolicy: Fail
+          controllerManager:
+            exemptNamespaces: [kube-system, legacy]
+"""
+
+
+def test_a_release_of_opa_gatekeeper_s_chart_made_weaker_is_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """OPA Gatekeeper's own chart from its Helm repository (red team s18 v04): its
+    validating webhook turned off, a namespace exempted from every constraint, or
+    `validatingWebhookFailurePolicy` back to Ignore passed green. Taking an exemption out is
+    no change."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, {"platform/gatekeeper.yaml": GATEKEEPER_APP}, "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "weaken")
+    weaker = GATEKEEPER_APP.replace("[kube-system, legacy]", "[kube-system, app]").replace(
+        "Policy: Fail", "Policy: Ignore\n          disableValidatingWebhook: true"
+    )
+    _commit(tmp_path, {"platform/gatekeeper.yaml": weaker}, "weaken")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [(*f[:2], f[3]) for f in _exceptions(run)] == [
+        (
+            "platform/gatekeeper.yaml",
+            13,
+            "Application gatekeeper admits when the policy engine's webhook fails"
+            " (validatingWebhookFailurePolicy Ignore)",
+        ),
+        (
+            "platform/gatekeeper.yaml",
+            14,
+            "Application gatekeeper turns OPA Gatekeeper's admission webhook off"
+            " (disableValidatingWebhook)",
+        ),
+        (
+            "platform/gatekeeper.yaml",
+            16,
+            "Application gatekeeper changes where the gatekeeper chart's policies enforce"
+            " (controllerManager.exemptNamespaces)",
+        ),
+    ]
+    git_in(tmp_path, "checkout", "-q", "-b", "stricter", "main")
+    _commit(
+        tmp_path,
+        {"platform/gatekeeper.yaml": GATEKEEPER_APP.replace(", legacy]", "]")},
+        "stricter",
+    )
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []

@@ -57,6 +57,13 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
         ("envsubst < deploy/app.tpl | kubectl apply -f -", {}),
         ("kubectl replace --force -f - < deploy/app.tpl", {}),
         ("./hack/deploy.sh", {"hack/deploy.sh": "#!/bin/sh\ncd deploy\nkubectl apply -f app.tpl"}),
+        # other shell spellings (red team s18 v07)
+        ("env -C deploy kubectl apply -f app.tpl", {}),
+        ("find deploy -name '*.tpl' -exec kubectl apply -f {} \\;", {}),
+        ("ls deploy/* | xargs -I{} kubectl apply -f {}", {}),
+        ('kubectl apply -f "$(ls deploy/*.tpl)"', {}),
+        ("for f in $(ls deploy); do kubectl apply -f deploy/$f; done", {}),
+        ("git show HEAD:deploy/app.tpl | kubectl apply -f -", {}),
     ],
 )
 def test_a_manifest_ci_applies_under_another_name_is_judged(

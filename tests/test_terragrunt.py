@@ -254,3 +254,322 @@ def test_an_input_known_only_at_apply_time_is_judged_the_other_way(tmp_path: Pat
     live += "inputs = {\n  public = dependency.flags.outputs.public\n}\n"
     _repo(tmp_path, {"modules/db/main.tf": MODULE, "live/prod/terragrunt.hcl": live})
     assert _findings(tmp_path, ".") == {("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 8)}
+
+
+def test_ci_mapping_a_remote_source_to_a_folder_is_said(tmp_path: Path) -> None:
+    """`--terragrunt-source-map URL=../evil` (`--source-map`, TERRAGRUNT_SOURCE_MAP,
+    TG_SOURCE_MAP) points a configuration's remote source at a folder of CI's choosing: its
+    inputs are applied to a module no rule judged with them (red team s18 v01 sourcemap)."""
+    url = "git::https://github.com/acme/modules.git"
+    workflow = (
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f'      - run: terragrunt apply --terragrunt-source-map "{url}=../evil"\n'
+        f"      - run: terragrunt run --all apply --source-map={url}=../evil\n"
+        "      - run: terragrunt apply\n"
+        f"        env:\n          TG_SOURCE_MAP: {url}=../evil\n"
+        f"      - run: TERRAGRUNT_SOURCE_MAP={url}=../evil terragrunt apply\n"
+    )
+    _repo(tmp_path, {".github/workflows/deploy.yml": workflow})
+    run = run_cli("scan", ".github", "--format", "json", cwd=tmp_path)
+    said = sorted(
+        (f["file"], f["line"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-LOCAL-NOT-EXPANDED"
+    )
+    assert said == [(".github/workflows/deploy.yml", line, True) for line in (6, 7, 8, 11)]
+
+
+def test_a_hook_on_an_included_or_read_file_judges_the_configurations(tmp_path: Path) -> None:
+    """A developer's hook on `_envcommon/db.hcl` (included), `root.hcl` (found in parent
+    folders) or `common.hcl` (read_terragrunt_config) judged nothing: only a pull request
+    re-judged the configurations using them (red team s18 v01 hookenvcommon, hookroot)."""
+    live = (
+        'include "root" {\n  path = find_in_parent_folders("root.hcl")\n}\n'
+        'include "env" {\n  path = "${get_repo_root()}/_envcommon/db.hcl"\n}\n'
+        'terraform {\n  source = "../../modules//db"\n}\n'
+    )
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "root.hcl": 'inputs = {\n  region = "x"\n}\n',
+            "_envcommon/db.hcl": 'inputs = {\n  name = "db"\n}\n',
+            "live/prod/terragrunt.hcl": live,
+        },
+    )
+    for name in ("root.hcl", "_envcommon/db.hcl"):
+        assert _findings(tmp_path, "--hook", name) == set()
+    (tmp_path / "_envcommon/db.hcl").write_text('inputs = {\n  public = true\n}\n')
+    assert _findings(tmp_path, "--hook", "_envcommon/db.hcl") == {
+        ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 2)
+    }
+    git_in(tmp_path, "checkout", "-q", "--", "_envcommon/db.hcl")
+    (tmp_path / "root.hcl").write_text('inputs = {\n  region = "x"\n  public = true\n}\n')
+    assert _findings(tmp_path, "--hook", "root.hcl") == {("TF-AWS-RDS-PUBLIC", "root.hcl", 3)}
+
+
+def test_extra_arguments_and_read_configurations_give_values(tmp_path: Path) -> None:
+    """`terraform { extra_arguments }` (`-var`, a variable file, env_vars TF_VAR_) and
+    `inputs = local.common.inputs` with `common = read_terragrunt_config(...)` gave the
+    module values no rule judged (red team s18 v01): each is judged at its line, a pull
+    request changing only the variable file or the read file judges again, and a value
+    gatekeeper cannot read is a blocking note."""
+    extra = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "prod" {\n'
+        '    commands = ["apply", "plan"]\n    arguments = ["-var", "public=%s"]\n'
+        "  }\n}\n"
+    )
+    files = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "prod" {\n'
+        "    commands = get_terraform_commands_that_need_vars()\n"
+        '    required_var_files = ["${get_terragrunt_dir()}/prod.tfvars"]\n'
+        '    optional_var_files = ["${get_terragrunt_dir()}/absent.tfvars"]\n  }\n}\n'
+    )
+    env = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "e" {\n'
+        '    commands = ["apply"]\n    env_vars = {\n      TF_VAR_public = "%s"\n    }\n'
+        "  }\n}\n"
+    )
+    read = (
+        "locals {\n"
+        '  common = read_terragrunt_config(find_in_parent_folders("common.hcl"))\n}\n'
+        'terraform {\n  source = "../../../modules//db"\n}\n'
+        "inputs = merge(local.common.inputs, { other = 1 })\n"
+    )
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl": extra % "false",
+            "live/b/terragrunt.hcl": files,
+            "live/b/prod.tfvars": "public = false\n",
+            "live/c/terragrunt.hcl": env % "false",
+            "live/d/common.hcl": "inputs = {\n  public = false\n}\n",
+            "live/d/x/terragrunt.hcl": read,
+        },
+    )
+    assert _findings(tmp_path, ".") == set()
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / "live/a/terragrunt.hcl").write_text(extra % "true")
+    (tmp_path / "live/b/prod.tfvars").write_text("public = true\n")
+    (tmp_path / "live/c/terragrunt.hcl").write_text(env % "true")
+    (tmp_path / "live/d/common.hcl").write_text("inputs = {\n  public = true\n}\n")
+    git_in(tmp_path, "commit", "-qam", "public")
+    expected = {
+        ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 5),
+        ("TF-AWS-RDS-PUBLIC", "live/b/prod.tfvars", 1),
+        ("TF-AWS-RDS-PUBLIC", "live/c/terragrunt.hcl", 6),
+        ("TF-AWS-RDS-PUBLIC", "live/d/common.hcl", 2),
+    }
+    assert _findings(tmp_path, "--base", "main") == expected
+    hook = _findings(tmp_path, "--hook", "live/b/prod.tfvars")  # the module's deployments
+    assert ("TF-AWS-RDS-PUBLIC", "live/b/prod.tfvars", 1) in hook
+    (tmp_path / "live/a/terragrunt.hcl").write_text(
+        extra.replace('"public=%s"', '"public=${get_env(\\"P\\", \\"false\\")}"')
+    )
+    assert ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl", 5) in _findings(tmp_path, ".")
+
+
+def test_a_well_known_registry_source_is_judged_with_the_inputs(tmp_path: Path) -> None:
+    """`source = "tfr:///terraform-aws-modules/rds/aws?version=..."` with
+    `publicly_accessible = true` was a low GK-NOT-EXPANDED: judged now with the registry
+    table of Terraform's own module blocks (red team s18 v01 tfr). An unknown module stays
+    the notice."""
+    live = (
+        'terraform {\n  source = "%s"\n}\n'
+        'inputs = {\n  identifier = "db"\n  publicly_accessible = %s\n}\n'
+    )
+    rds = "tfr:///terraform-aws-modules/rds/aws?version=6.10.0"
+    _repo(
+        tmp_path,
+        {
+            "live/a/terragrunt.hcl": live % (rds, "true"),
+            "live/b/terragrunt.hcl": live
+            % ("tfr://registry.terraform.io/terraform-aws-modules/rds/aws?version=6.1.0", "false"),
+            "live/c/terragrunt.hcl": live % ("tfr:///acme/db/aws?version=1.0.0", "true"),
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 6),
+        ("GK-NOT-EXPANDED", "live/c/terragrunt.hcl", 2),
+    }
+
+
+def test_this_repository_s_module_by_its_git_url_is_judged(tmp_path: Path) -> None:
+    """`source = "git::https://github.com/acme/live.git//modules/db?ref=main"` in the
+    repository whose remote that is: the module at that ref, judged with the inputs (as a
+    Terraform module block calling it is), not a low GK-NOT-EXPANDED (red team s18 v01
+    gitown). A ref this checkout lacks is GK-REVISION-UNSEEN."""
+    url = "git::https://github.com/acme/live.git//modules/db?ref=%s"
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl": LIVE % (url % "main", "true"),
+            "live/b/terragrunt.hcl": LIVE % (url % "main", "false"),
+            "live/c/terragrunt.hcl": LIVE % (url % "v9.9.9", "true"),
+        },
+    )
+    git_in(tmp_path, "remote", "add", "origin", "https://github.com/acme/live.git")
+    run = run_cli("scan", ".", "--format", "json", cwd=tmp_path)
+    found = {
+        (f["policy_id"], f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] in ("TF-AWS-RDS-PUBLIC", "GK-NOT-EXPANDED", "GK-REVISION-UNSEEN")
+    }
+    assert found == {
+        ("TF-AWS-RDS-PUBLIC", "live/a/terragrunt.hcl", 5),
+        ("GK-REVISION-UNSEEN", "live/c/terragrunt.hcl", 2),
+    }
+
+
+def test_a_hook_that_writes_around_an_apply_is_said(tmp_path: Path) -> None:
+    """A `before_hook` on apply copying a `.tf` file into the module's working copy deployed
+    code no rule judged (red team s18 v03 tghook): blocking at the hook (at the include line
+    for an included configuration's). Read-only hooks (tflint, `terraform fmt`, echo) and
+    hooks on other commands are not said."""
+    hooks = (
+        'terraform {\n  source = "../../modules//db"\n'
+        '  before_hook "copy" {\n    commands = ["apply", "plan"]\n'
+        '    execute  = ["cp", "${get_repo_root()}/extra/db.txt", "extra.tf"]\n  }\n'
+        '  before_hook "lint" {\n    commands = ["apply"]\n    execute  = ["tflint"]\n  }\n'
+        '  after_hook "fmt" {\n    commands = ["plan"]\n    execute  = ["terraform", "fmt"]\n  }\n'
+        '  after_hook "other" {\n    commands = ["destroy"]\n    execute  = ["rm", "x"]\n  }\n'
+        "}\n"
+    )
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/a/terragrunt.hcl": hooks,
+            "live/b/root.hcl": hooks.replace('"../../modules//db"', '"../../../modules//db"'),
+            "live/b/c/terragrunt.hcl": 'include "root" {\n'
+            '  path = find_in_parent_folders("root.hcl")\n}\n',
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-LOCAL-NOT-EXPANDED", "live/a/terragrunt.hcl", 3),
+        ("GK-LOCAL-NOT-EXPANDED", "live/b/c/terragrunt.hcl", 1),
+    }
+
+
+def test_ci_values_for_a_terragrunt_apply_reach_the_module(tmp_path: Path) -> None:
+    """`cd live/prod && terragrunt apply` with `TF_VAR_public: "true"` in the step's env
+    (terragrunt leaves a TF_VAR_ CI sets over its inputs) or `-var public=true` (passed on
+    to terraform): judged with the module the configuration deploys, at the workflow line,
+    by a pull request changing only the workflow (red team s18 v03 tgcienv, tgcivar)."""
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "live/prod/terragrunt.hcl": LIVE % ("../../modules//db", "false"),
+            "live/dev/db/terragrunt.hcl": LIVE % ("../../../modules//db", "false"),
+        },
+    )
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    (tmp_path / ".github/workflows/tg.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: cd live/prod && terragrunt apply -auto-approve\n"
+        '        env:\n          TF_VAR_public: "true"\n'
+        "      - run: terragrunt run-all apply -var public=true\n"
+        "        working-directory: live/dev\n"
+    )
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "ci")
+    assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 8) in _findings(
+        tmp_path, "--base", "main"
+    )
+    (tmp_path / ".github/workflows/tg.yml").write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terragrunt run-all apply -var public=true\n"
+        "        working-directory: live/dev\n"
+    )
+    git_in(tmp_path, "commit", "-qam", "run-all")
+    assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 6) in _findings(
+        tmp_path, "--base", "main"
+    )
+    (tmp_path / ".github/workflows/tg.yml").write_text(  # terragrunt's own -chdir
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terragrunt apply --terragrunt-working-dir live/prod\n"
+        '        env:\n          TF_VAR_public: "true"\n'
+    )
+    git_in(tmp_path, "commit", "-qam", "working dir")
+    assert ("TF-AWS-RDS-PUBLIC", ".github/workflows/tg.yml", 8) in _findings(
+        tmp_path, "--base", "main"
+    )
+
+
+def test_decoded_values_files_and_deep_merges_give_values(tmp_path: Path) -> None:
+    """`inputs = local.cfg` with `cfg = yamldecode(file(".../config.yaml"))`, `inputs =
+    jsondecode(file("inputs.json"))`, and an include with `merge_strategy = "deep"` whose
+    `db = { public = true }` lies under the configuration's `db = { name = "x" }`: a pull
+    request changing only that file passed green (red team s18 v05). Judged at the file's
+    line; `no_merge` takes nothing of the included file."""
+    module = MODULE + (
+        'variable "db" {\n  type    = object({ name = string, public = bool })\n'
+        '  default = { name = "d", public = false }\n}\n'
+        'resource "aws_db_instance" "db2" {\n  identifier          = var.db.name\n'
+        "  storage_encrypted   = true\n  publicly_accessible = var.db.public\n}\n"
+    )
+    include = 'include "env" {\n  path = "${get_repo_root()}/_envcommon/db.hcl"\n%s}\n'
+    own = 'terraform {\n  source = "../../modules//db"\n}\n'
+    own += 'inputs = {\n  db = {\n    name = "x"\n  }\n}\n'
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": module,
+            "live/a/config.yaml": "public: false\n",
+            "live/a/terragrunt.hcl": "locals {\n"
+            '  cfg = yamldecode(file("${get_terragrunt_dir()}/config.yaml"))\n}\n'
+            'terraform {\n  source = "../../modules//db"\n}\ninputs = local.cfg\n',
+            "live/b/inputs.json": '{"public": false}\n',
+            "live/b/terragrunt.hcl": 'terraform {\n  source = "../../modules//db"\n}\n'
+            'inputs = jsondecode(file("${get_terragrunt_dir()}/inputs.json"))\n',
+            "_envcommon/db.hcl": "inputs = {\n  db = {\n    public = false\n  }\n}\n",
+            "live/c/terragrunt.hcl": include % '  merge_strategy = "deep"\n' + own,
+            "live/d/terragrunt.hcl": include % '  merge_strategy = "no_merge"\n' + own,
+        },
+    )
+    assert _findings(tmp_path, ".") == set()
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / "live/a/config.yaml").write_text("public: true\n")
+    (tmp_path / "live/b/inputs.json").write_text('{"public": true}\n')
+    (tmp_path / "_envcommon/db.hcl").write_text("inputs = {\n  db = {\n    public = true\n  }\n}\n")
+    git_in(tmp_path, "commit", "-qam", "public")
+    assert _findings(tmp_path, "--base", "main") == {
+        ("TF-AWS-RDS-PUBLIC", "live/a/config.yaml", 1),
+        ("TF-AWS-RDS-PUBLIC", "live/b/inputs.json", 1),
+        ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 3),
+    }
+
+
+def test_ci_reading_another_configuration_file_and_cli_args_in_env_vars(tmp_path: Path) -> None:
+    """`terragrunt apply --terragrunt-config prod.hcl` (`--config`, TERRAGRUNT_CONFIG,
+    TG_CONFIG) reads a configuration gatekeeper does not read as one: blocking at the
+    command (naming terragrunt.hcl is no note). `extra_arguments` `env_vars` of
+    `TF_CLI_ARGS_apply = "-var=public=true"` gives the module that value (red team s18 v06)."""
+    workflow = (
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: terragrunt apply --terragrunt-config prod.hcl\n"
+        "      - run: terragrunt apply --config=live/terragrunt.hcl\n"
+        "      - run: terragrunt apply\n        env:\n          TG_CONFIG: x.hcl\n"
+    )
+    live = (
+        'terraform {\n  source = "../../modules//db"\n  extra_arguments "x" {\n'
+        '    commands = ["apply"]\n    env_vars = {\n'
+        '      TF_CLI_ARGS_apply = "-lock=false -var=public=true"\n    }\n  }\n}\n'
+    )
+    _repo(
+        tmp_path,
+        {
+            ".github/workflows/deploy.yml": workflow,
+            "modules/db/main.tf": MODULE,
+            "live/prod/terragrunt.hcl": live,
+        },
+    )
+    assert _findings(tmp_path, ".") == {
+        ("GK-LOCAL-NOT-EXPANDED", ".github/workflows/deploy.yml", 6),
+        ("GK-LOCAL-NOT-EXPANDED", ".github/workflows/deploy.yml", 8),
+        ("TF-AWS-RDS-PUBLIC", "live/prod/terragrunt.hcl", 6),
+    }

@@ -220,7 +220,7 @@ def _named(
             commands = [c for c in step.get("commands") or [] if isinstance(c, dict)]
             loops: dict[str, tuple[str | None, list[str]]] = {}
             for at, command in enumerate(commands):
-                here = command.get("directory", directory)
+                here = _env_chdir(command, command.get("directory", directory))
                 argv = [str(word) for word in command.get("argv") or []]
                 if argv[:1] == ["for"] and argv[2:3] == ["in"]:
                     loops[argv[1]] = (here, argv[3:])
@@ -257,7 +257,9 @@ def _given(
     if folders:
         yield from _folders(command, here, commands, at, tree)
     for given in _file_values(command):
-        if given in ("", "-") or given.startswith("<("):  # its input, `<(envsubst < x)`
+        # its input, `<(envsubst < x)`, `"$(ls deploy/*.tpl)"`, what `xargs -I{}` or
+        # `find -exec ... {} \;` put there (red team s18 v07)
+        if given in ("", "-", "{}") or given.startswith(("<(", "$(", '"$(')):
             yield from _fed(commands, at, tree)
             continue
         variable = _LOOP_VARIABLE.match(given)
@@ -266,8 +268,54 @@ def _given(
             for word in words:
                 yield from _files(tree, where, word)
             continue
+        used = _LOOP_USE.search(given)
+        if used and used.group(1) in loops:  # `for f in $(ls deploy); do ... -f deploy/$f`
+            where, words = loops[used.group(1)]
+            for item in _listed(tree, where, words):
+                yield from _files(tree, here, given.replace(used.group(0), item))
+            continue
         named = list(_files(tree, here, given))
         yield from named or _made(commands, at, given, tree)
+
+
+_LOOP_USE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_LISTING = re.compile(r"""^["']?\$\(\s*ls\s+([^)]*)\)["']?$""")
+
+
+def _listed(tree: Tree, here: str | None, words: list[str]) -> Iterator[str]:
+    """The items a loop's words give its variable: the words, and for `$(ls DIR)` the names
+    in DIR (as ls prints them), for `$(ls GLOB)` the paths it matches."""
+    for word in words:
+        listing = _LISTING.match(word)
+        if listing is None:
+            yield word.strip("'\"")
+            continue
+        for operand in listing.group(1).split():
+            if operand.startswith("-"):
+                continue
+            if _GLOB.search(operand):
+                yield from _files(tree, here, operand)
+                continue
+            folder = shell_dirs.resolve(here, operand)
+            if folder is None or not shell_dirs.known(folder) or inside(folder) is None:
+                continue
+            below = str(inside(folder)).rstrip("/") + "/"
+            for name in tree.list_dir(str(inside(folder))):
+                if name.startswith(below) and "/" not in name[len(below) :]:
+                    yield name[len(below) :]
+
+
+def _env_chdir(command: dict[str, Any], here: str | None) -> str | None:
+    """The folder `env -C DIR kubectl ...` (`--chdir=DIR`) runs kubectl in."""
+    words = [str(word) for word in command.get("argv") or []]
+    if "env" not in (command.get("wrappers") or []):
+        return here
+    for at, word in enumerate(words):
+        if word in ("-C", "--chdir") and at + 1 < len(words):
+            return shell_dirs.resolve(here, words[at + 1])
+        if word.startswith("--chdir="):
+            return shell_dirs.resolve(here, word.partition("=")[2])
+    return here
 
 
 def _made(commands: list[dict[str, Any]], at: int, given: str, tree: Tree) -> Iterator[str]:
@@ -287,10 +335,39 @@ def _named_by(command: dict[str, Any], tree: Tree, skip: str = "") -> Iterator[s
     if isinstance(reads, str):
         yield from _files(tree, ".", reads)
     here = command.get("directory", ".")
-    for word in (command.get("argv") or [])[1:]:
+    argv = [str(word) for word in command.get("argv") or []]
+    if command.get("program") == "find" and len(argv) > 1:  # `find DIR -name '*.tpl'`
+        yield from _found_by(tree, here, argv)
+        return
+    if command.get("program") == "git":  # `git show HEAD:deploy/app.tpl`
+        argv = [word.partition(":")[2] if _REVISION_PATH.match(word) else word for word in argv]
+    for word in argv[1:]:
         word = str(word).lstrip("<").strip("'\"")
         if word and word != skip and not word.startswith("-") and not word.startswith("s/"):
             yield from _files(tree, here, word)
+
+
+_REVISION_PATH = re.compile(r"^[\w.^~/@{}-]+:[^/:]")
+
+
+def _found_by(tree: Tree, here: str | None, argv: list[str]) -> Iterator[str]:
+    """The files `find DIR... -name PATTERN` prints (every file below DIR without -name)."""
+    import fnmatch
+
+    folders = [word for word in argv[1:] if not word.startswith(("-", "(", "!"))][:1]
+    patterns = [argv[at + 1] for at, word in enumerate(argv[:-1]) if word in ("-name", "-iname")]
+    for folder in folders:
+        path = shell_dirs.resolve(here, folder.strip("'\""))
+        if path is None or not shell_dirs.known(path) or inside(path) is None:
+            continue
+        root = str(inside(path))
+        below = "" if root == "." else root.rstrip("/") + "/"
+        for name in tree.list_dir(root):
+            if not name.startswith(below):
+                continue
+            base = posixpath.basename(name)
+            if not patterns or any(fnmatch.fnmatch(base, p.strip("'\"")) for p in patterns):
+                yield name
 
 
 def _file_values(command: dict[str, Any], flags: frozenset[str] = _FILE_FLAGS) -> list[str]:

@@ -81,12 +81,21 @@ def owners(path: str, context: LoadContext) -> list[str]:
         from gatekeeper.sources import terragrunt
 
         return terragrunt.module_files(context.tree, path)
+    if path.endswith(".hcl") and ".terraform" not in path.split("/"):
+        # An included _envcommon/db.hcl or root.hcl, a common.hcl a configuration reads: the
+        # configurations using it, with their modules (red team s18 v01 hookenvcommon).
+        from gatekeeper.sources import terragrunt
+
+        return terragrunt.including(context.tree, path)
     if ".terraform" in path.split("/") or not path.endswith(_OWNED_SUFFIXES):
         return []
     from gatekeeper.sources import terraform_modules
 
-    if path.endswith((".tfvars", ".tfvars.json")):
-        return terraform_modules.var_file_readers(context.tree, path)
+    if path.endswith((".tfvars", ".tfvars.json")):  # and the configurations passing it
+        from gatekeeper.sources import terragrunt
+
+        readers = terraform_modules.var_file_readers(context.tree, path)
+        return list(dict.fromkeys([*readers, *terragrunt.including(context.tree, path)]))
     folder = posixpath.dirname(path)
     found = terraform_modules.callers(context.tree, folder)
     try:
@@ -132,7 +141,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
     if is_terragrunt(path):
         from gatekeeper.sources import terragrunt
 
-        return terragrunt.load(path, data, context.tree)
+        return terragrunt.load(path, data, context.tree, context)
     if is_plan_name(path):
         loaded = _load_plan(path, decode(data))
     else:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gatekeeper import ownership
-from gatekeeper.document import Loaded, Problem
+from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.hcl import Block, HclError, parse
+from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import decode
 
@@ -238,6 +241,36 @@ def deploying(tree: Tree, folder: str) -> list[str]:
     return found.get(folder, [])
 
 
+def applied_from(tree: Tree, applied: str | None, folder: str) -> list[str]:
+    """The configurations deploying `folder` that a CI step run in `applied` applies (its
+    own, or those below it: `terragrunt run-all apply`)."""
+    if not applied:
+        return []
+    where = posixpath.normpath(applied)
+    return [
+        grunt
+        for grunt in deploying(tree, folder)
+        if where == "." or posixpath.dirname(grunt) == where or grunt.startswith(where + "/")
+    ]
+
+
+def applied_modules(tree: Tree, applied: str | None) -> list[str]:
+    """The repository folders the configurations a CI step run in `applied` deploy."""
+    found: dict[str, list[str]] = ownership.of(tree).remember("terragrunt", "", _by_module)
+    return sorted(folder for folder in found if applied_from(tree, applied, folder))
+
+
+def merge_strategies(tree: Tree, path: str) -> dict[str, str]:
+    """How the configuration merges each file it includes (`merge_strategy`: shallow, the
+    default; deep; no_merge), by the included file's path."""
+    blocks = _blocks(tree, path)
+    out: dict[str, str] = {}
+    for block, name in _Resolver(tree, path)._includes(blocks or [], 0):
+        strategy = block.body.get("merge_strategy")
+        out[name] = strategy if isinstance(strategy, str) else "shallow"
+    return out
+
+
 def input_files(tree: Tree, path: str) -> list[str]:
     """The files whose `inputs` the configuration at `path` passes, in merge order: the
     configurations it includes (that gatekeeper can name), then its own (terragrunt's
@@ -273,7 +306,7 @@ def _by_module(tree: Tree, _key: str) -> dict[str, list[str]]:
     return found
 
 
-def load(path: str, data: bytes, tree: Tree) -> Loaded:
+def load(path: str, data: bytes, tree: Tree, context: LoadContext | None = None) -> Loaded:
     """A configuration's problems: what it deploys that this scan does not judge. Its inputs
     are judged with the module they reach (terraform_modules), not as documents of their own.
     A JSON configuration or a stack (units with sources and values) is not read: said,
@@ -291,8 +324,143 @@ def load(path: str, data: bytes, tree: Tree) -> Loaded:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, error.line, str(error))])
     except (RecursionError, UnicodeDecodeError, ValueError) as error:
         return Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"not read: {error}")])
-    problems = _unjudged(_config(tree, path, parsed.blocks), tree)
-    return Loaded(problems=problems + _generated(tree, path, parsed.blocks))
+    config = _config(tree, path, parsed.blocks)
+    documents = _registry_call(tree, config)
+    own = _own_call(tree, config, context) if not documents else None
+    if own is not None:
+        documents, problems = own
+    else:
+        problems = [] if documents else _unjudged(config, tree)
+    problems += _generated(tree, path, parsed.blocks) + _hooks(tree, path, parsed.blocks)
+    return Loaded(documents=documents, problems=problems + _unread_arguments(tree, path))
+
+
+# The terraform commands around which a hook can change what is applied (terragrunt.gruntwork.io
+# /docs/features/hooks; init-from-module and terragrunt-read-config run before any of them).
+_HOOKED = frozenset({"apply", "plan", "init", "init-from-module", "terragrunt-read-config"})
+_HOOK_BLOCKS = ("before_hook", "after_hook", "error_hook")
+# Programs a hook runs that only read, check or print: nothing they do is deployed.
+_READING = frozenset(
+    {
+        "echo", "printf", "true", "pwd", "ls", "date", "tflint", "tfsec", "trivy",
+        "checkov", "conftest", "opa", "infracost", "terrascan", "kics", "terraform-docs",
+    }
+)  # fmt: skip
+_READING_TERRAFORM = frozenset({"fmt", "validate", "show", "output", "version", "providers"})
+
+
+def _hooks(tree: Tree, path: str, blocks: list[Block]) -> list[Problem]:
+    """Hooks (here or in an included configuration) that run a program around an apply or a
+    plan that is not one that only reads: `cp extra.tf .` into the module's working copy,
+    `sed` on its code, `kubectl apply`: what it writes or deploys is in no judged file (red
+    team s18 v03 tghook), so blocking, as a generate block writing resources is."""
+    out = []
+    sites = [(blocks, 0)]
+    for include, found in _Resolver(tree, path).included(blocks, 0):
+        sites.append((found, include.span.line))
+    from gatekeeper.sources.terraform import SpanLocator
+
+    for found, include_line in sites:
+        for block in found:
+            if block.type != "terraform":
+                continue
+            locator = SpanLocator(path, block.span)
+            for kind in _HOOK_BLOCKS:
+                entries = block.body.get(kind)
+                for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                    for label, body in entry.items() if isinstance(entry, dict) else ():
+                        program = _writing_program(body)
+                        if program is None:
+                            continue
+                        line = include_line or locator.locate((kind, index, label)).line
+                        message = (
+                            f"{kind} {label!r} runs `{program}` around terraform: what it"
+                            " writes into the module's working copy (or deploys) is in no"
+                            " file of the repository, and not judged; drop it, or make it"
+                            " a read-only check"
+                        )
+                        out.append(Problem("GK-LOCAL-NOT-EXPANDED", path, line, message))
+    return out
+
+
+def _writing_program(body: object) -> str | None:
+    """The program a hook runs around an apply or plan, unless it only reads; else None."""
+    if not isinstance(body, dict):
+        return None
+    commands = body.get("commands")
+    if isinstance(commands, list) and not _HOOKED.intersection(map(str, commands)):
+        return None
+    execute = body.get("execute")
+    words = [str(word) for word in execute] if isinstance(execute, list) else []
+    if not words:
+        return None
+    program = posixpath.basename(words[0])
+    if program in _READING:
+        return None
+    if program in ("terraform", "tofu") and len(words) > 1 and words[1] in _READING_TERRAFORM:
+        return None
+    return " ".join(words)
+
+
+# `tfr:///NAMESPACE/NAME/PROVIDER?version=` (registry.terraform.io) or with a host: terragrunt's
+# spelling of a registry module (terragrunt.gruntwork.io/docs/reference/hcl/blocks#terraform).
+_TFR = re.compile(r"^tfr://[^/]*/")
+
+
+def _own_call(
+    tree: Tree, config: Config, context: LoadContext | None
+) -> tuple[list[Document], list[Problem]] | None:
+    """A configuration whose source is this repository by its git URL (its remote, or the
+    configured repoURLs): the module at that ref judged with the configuration's values (as
+    terraform_git_modules does for a module block), or a ref this checkout lacks said;
+    None for any other source."""
+    from gatekeeper.sources.terraform_git_modules import own_module
+    from gatekeeper.sources.terraform_modules import terragrunt_own_documents
+
+    if context is None or config.module is not None or config.source is None:
+        return None
+    own = own_module(config.resolved or config.source, context)
+    if own is None:
+        return None
+    if own.tree is None:
+        message = (
+            f"this terragrunt configuration deploys {own.directory or 'the root'} of this"
+            f" repository at {own.ref}, which this checkout does not have: what it deploys"
+            " with its inputs is not judged"
+        )
+        return [], [Problem("GK-REVISION-UNSEEN", config.path, config.line, message)]
+    return terragrunt_own_documents(tree, config.path, own, config.line), []
+
+
+def _registry_call(tree: Tree, config: Config) -> list[Document]:
+    """The resources of a well-known registry module (terraform_registry's table) that the
+    configuration deploys, with its values; none for any other source."""
+    from gatekeeper.sources.terraform_modules import terragrunt_registry_documents
+    from gatekeeper.sources.terraform_registry import module_for
+
+    if config.module is not None or config.source is None:
+        return []
+    module = module_for(_TFR.sub("", config.resolved or config.source))
+    if module is None:
+        return []
+    return terragrunt_registry_documents(tree, config.path, module, config.line)
+
+
+def _unread_arguments(tree: Tree, path: str) -> list[Problem]:
+    """extra_arguments values gatekeeper cannot read (a computed `-var`, a variable file
+    outside the repository or built from get_env): the module is applied with values no
+    rule judged, so blocking, never the defaults judged in silence."""
+    out = []
+    for argument in arguments(tree, path):
+        if argument.unread is None or argument.path != path:
+            continue
+        message = (
+            f"extra_arguments gives terraform {argument.unread} at apply, which gatekeeper"
+            " does not read: the module is not judged with it; write the value (or a"
+            " variable file of the repository) as a literal"
+        )
+        out.append(Problem("GK-LOCAL-NOT-EXPANDED", path, argument.line, message))
+    return out
 
 
 # Terraform code that deploys: what a `generate` block must not write unjudged.
@@ -366,3 +534,243 @@ def _code(tree: Tree, folder: str) -> list[str]:
     from gatekeeper.sources.terraform_modules import folder_files
 
     return sorted(name for name in folder_files(tree, folder) if name.endswith(TF_SUFFIXES))
+
+
+# `read_terragrunt_config(PATH)` or `read_terragrunt_config(PATH, DEFAULT)` as a local's whole
+# value: the other file's `inputs` and `locals`, as an object (common.hcl, account.hcl).
+_READ = re.compile(r"""^\$\{read_terragrunt_config\((.*?)(?:,\s*\{.*\})?\)\}$""", re.DOTALL)
+
+
+# `yamldecode(file(PATH))` / `jsondecode(file(PATH))` as a local's or the inputs' whole value:
+# a values file of the live repository (config.yaml, inputs.json).
+_DECODED = re.compile(r"""^\$\{(?:yamldecode|jsondecode)\(file\((.*)\)\)\}$""", re.DOTALL)
+
+
+def read_path(tree: Tree, path: str, written: object) -> str | None:
+    """The repository file a local of the configuration `path` reads with
+    `read_terragrunt_config`, when its path is one gatekeeper evaluates; else None."""
+    match = _READ.match(written) if isinstance(written, str) else None
+    return None if match is None else _argument_file(tree, path, match.group(1))
+
+
+def decoded_path(tree: Tree, path: str, written: object) -> str | None:
+    """The repository file an expression of the configuration `path` decodes whole
+    (`yamldecode(file("${get_terragrunt_dir()}/config.yaml"))`), when gatekeeper evaluates
+    its path; else None."""
+    match = _DECODED.match(written) if isinstance(written, str) else None
+    return None if match is None else _argument_file(tree, path, match.group(1))
+
+
+def _argument_file(tree: Tree, path: str, written: str) -> str | None:
+    """The repository file a function's path argument names, evaluated as terragrunt does
+    for the configuration `path` (relative to its folder)."""
+    argument = written.strip()
+    if argument.startswith('"') and argument.endswith('"'):
+        text = argument[1:-1]
+    else:
+        text = "${" + argument + "}"
+    value = _Resolver(tree, path).string(text, _blocks(tree, path) or [], 0)
+    found = _repository_file(path, value) if value is not None else None
+    return found if found is not None and tree.exists(found) else None
+
+
+def given_files(tree: Tree, path: str) -> list[str]:
+    """The other files that give the configuration values: those its locals read, and the
+    variable files its extra_arguments pass (a pull request changing one judges again)."""
+    files = [a.file for a in arguments(tree, path) if a.file is not None]
+    return sorted({*read_files(tree, path), *files})
+
+
+def read_files(tree: Tree, path: str) -> list[str]:
+    """The files the configuration's locals read with `read_terragrunt_config` (their inputs
+    may be its own: `inputs = local.common.inputs`), sorted."""
+    from gatekeeper.hcl import parse_attributes
+
+    try:
+        body = parse_attributes(decode(tree.read(path)))
+    except (HclError, RecursionError, OSError, UnicodeDecodeError, ValueError):
+        return []
+    written = [
+        local.value
+        for block in body.blocks
+        if block.type == "locals"
+        for local in block.body.attributes.values()
+    ]
+    inputs = body.attributes.get("inputs")
+    written += [inputs.value] if inputs is not None else []
+    found = set()
+    for value in written:
+        name = read_path(tree, path, value) or decoded_path(tree, path, value)
+        if name is not None and name != path:
+            found.add(name)
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """A value a configuration's `terraform { extra_arguments }` gives terraform at apply:
+    a variable (`-var`, `env_vars` TF_VAR_), a variable file, or one gatekeeper cannot read."""
+
+    path: str  # the configuration that says it
+    line: int
+    kind: str  # env (TF_VAR_), file (a variable file), var (-var): terraform's precedence
+    variable: str | None = None  # with `value`
+    value: str = ""
+    file: str | None = None  # a variable file of the repository
+    unread: str | None = None  # what is not evaluated (said blocking by load)
+
+
+def arguments(tree: Tree, path: str) -> list[Argument]:
+    """What the `extra_arguments` blocks of the configuration (and of the ones it includes,
+    whose `terraform` block terragrunt merges) give an `apply`, in terraform's order of
+    precedence: TF_VAR_ environment, variable files, `-var` (terragrunt.gruntwork.io/docs/
+    features/extra-arguments: commands, arguments, required_var_files, optional_var_files,
+    env_vars)."""
+    blocks = _blocks(tree, path)
+    if blocks is None:
+        return []
+    found: list[Argument] = []
+    for name, site in [*_included_blocks(tree, path, blocks), (path, blocks)]:
+        for block in site:
+            entries = block.body.get("extra_arguments") if block.type == "terraform" else None
+            for index, entry in enumerate(entries if isinstance(entries, list) else []):
+                for label, body in entry.items() if isinstance(entry, dict) else ():
+                    if isinstance(body, dict) and _applies(body.get("commands")):
+                        reader = _ArgumentReader(tree, path, name, site, block, (index, label))
+                        found += reader.read(body)
+    order = {"env": 0, "file": 1, "var": 2}
+    return sorted(found, key=lambda argument: order[argument.kind])
+
+
+@dataclass(frozen=True)
+class _ArgumentReader:
+    """One extra_arguments block of the configuration `name` (`path` or one it includes),
+    its values evaluated as the configuration at `path` evaluates them."""
+
+    tree: Tree
+    path: str
+    name: str
+    blocks: list[Block]
+    block: Block
+    at: tuple[int, str]
+
+    def line(self, *rest: str | int) -> int:
+        from gatekeeper.sources.terraform import SpanLocator
+
+        locator = SpanLocator(self.name, self.block.span)
+        return locator.locate(("extra_arguments", *self.at, *rest)).line
+
+    def value(self, text: object) -> str | None:
+        if not isinstance(text, str):
+            return None
+        return _Resolver(self.tree, self.path).string(text, self.blocks, 0)
+
+    def read(self, body: dict[str, object]) -> list[Argument]:
+        out = []
+        env = body.get("env_vars")
+        for key, text in env.items() if isinstance(env, dict) else ():
+            if str(key) in _CLI_ARGS:  # TF_CLI_ARGS_apply = "-var=public=true"
+                given = self.value(text)
+                line = self.line("env_vars", key)
+                if given is None:
+                    out.append(Argument(self.name, line, "var", unread=str(key)))
+                    continue
+                try:
+                    split = shlex.split(given)
+                except ValueError:
+                    split = [given]
+                out += self.flags(split, at=line)
+            elif str(key).startswith("TF_VAR_"):
+                given = self.value(text)
+                line = self.line("env_vars", key)
+                if given is None:
+                    out.append(Argument(self.name, line, "env", unread=str(key)))
+                else:
+                    out.append(Argument(self.name, line, "env", str(key)[7:], given))
+        for key in ("required_var_files", "optional_var_files"):
+            listed = body.get(key)
+            for index, text in enumerate(listed if isinstance(listed, list) else []):
+                given = self.value(text)
+                argument = self.var_file(given, self.line(key, index), str(text))
+                if argument.file is None and given is not None and key.startswith("optional"):
+                    continue  # terragrunt passes an optional file only when it exists
+                out.append(argument)
+        listed = body.get("arguments")
+        out += self.flags(listed if isinstance(listed, list) else [])
+        return out
+
+    def flags(
+        self, words: Sequence[object], at: int | None = None
+    ) -> list[Argument]:
+        """The `-var` and `-var-file` flags among terraform arguments: the `arguments` list,
+        else (`at`, its line) a TF_CLI_ARGS value already evaluated."""
+        out = []
+        for index, word in enumerate(words):
+            flag, equals, rest = str(word).partition("=")
+            if flag not in ("-var", "--var", "-var-file", "--var-file"):
+                continue
+            if not equals:
+                rest = str(words[index + 1]) if index + 1 < len(words) else ""
+            line = self.line("arguments", index) if at is None else at
+            given = self.value(rest) if at is None else rest
+            if flag.endswith("-var-file"):
+                out.append(self.var_file(given, line, rest))
+            elif given is None or "=" not in given:
+                out.append(Argument(self.name, line, "var", unread=f"{flag} {rest}"))
+            else:
+                variable, _, text = given.partition("=")
+                out.append(Argument(self.name, line, "var", variable.strip(), text))
+        return out
+
+    def var_file(self, value: str | None, line: int, written: str) -> Argument:
+        found = _repository_file(self.path, value) if value is not None else None
+        if found is None or not self.tree.exists(found):
+            return Argument(self.name, line, "file", unread=f"-var-file {written}")
+        return Argument(self.name, line, "file", file=found)
+
+
+# What terraform reads as more arguments from its environment (extra_arguments env_vars).
+_CLI_ARGS = ("TF_CLI_ARGS", "TF_CLI_ARGS_apply", "TF_CLI_ARGS_plan")
+
+
+def _applies(commands: object) -> bool:
+    """Do an extra_arguments block's `commands` include apply (or plan, whose saved plan
+    is applied)? Computed ones (get_terraform_commands_that_need_vars()) are taken to."""
+    if isinstance(commands, str):
+        return True
+    return isinstance(commands, list) and any(c in ("apply", "plan") for c in commands)
+
+
+def _included_blocks(tree: Tree, path: str, blocks: list[Block]) -> list[tuple[str, list[Block]]]:
+    """The configurations `path` includes, by path, with their blocks."""
+    out = []
+    for name in _Resolver(tree, path).include_paths(blocks, 0):
+        found = _blocks(tree, name)
+        if found is not None and name != path:
+            out.append((name, found))
+    return out
+
+
+def including(tree: Tree, path: str) -> list[str]:
+    """The configurations that include, read or pass as variable files the file at `path`
+    (an `_envcommon/db.hcl`, a root.hcl, a common.hcl), and the code of the modules they
+    deploy: what a hook on that file judges again (only a pull request did)."""
+    found: dict[str, list[str]] = ownership.of(tree).remember("terragrunt-users", "", _users)
+    out: list[str] = []
+    for config in found.get(path, []):
+        out += [config, *module_files(tree, config)]
+    return list(dict.fromkeys(out))
+
+
+def _users(tree: Tree, _key: str) -> dict[str, list[str]]:
+    from gatekeeper.sources.terraform import is_terragrunt
+    from gatekeeper.sources.terraform_modules import terraform_files
+
+    users: dict[str, list[str]] = {}
+    names = terraform_files(tree, (NAME,))
+    for config in sorted(n for n in names if is_terragrunt(n) and posixpath.basename(n) == NAME):
+        used = [*input_files(tree, config), *given_files(tree, config)]
+        for name in used:
+            if name != config:
+                users.setdefault(name, []).append(config)
+    return users

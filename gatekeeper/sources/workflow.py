@@ -360,6 +360,11 @@ def _applied_folder(
     folder = command.get("directory", ".")
     here = folder if shell_dirs.known(folder) and not str(folder).startswith("/") else None
     chdir = [f.partition("=")[2] for f in command["flags"] if f.startswith("-chdir=")]
+    chdir += [  # terragrunt's own (`--working-dir live/prod`), as -chdir
+        f.partition("=")[2]
+        for f in command["flags"]
+        if f.startswith(("--terragrunt-working-dir=", "--working-dir="))
+    ]
     if chdir:
         resolved = shell_dirs.resolve(here, chdir[0]) if here is not None else None
         return resolved if shell_dirs.known(resolved) and resolved != "." else chdir[0]
@@ -446,9 +451,26 @@ def computed_cli_args(document: Document) -> list[Problem]:
 
 # What makes terragrunt apply another module than its configurations' `terraform.source`
 # (terragrunt.gruntwork.io/docs/reference/cli-options: --terragrunt-source, --source, and
-# their environment variables).
-_TERRAGRUNT_SOURCE_FLAGS = ("--terragrunt-source", "--source")
-_TERRAGRUNT_SOURCE_ENV = ("TERRAGRUNT_SOURCE", "TG_SOURCE")
+# their environment variables; --terragrunt-source-map / --source-map `URL=path`, which
+# points a configuration's remote source at a folder, and theirs).
+_TERRAGRUNT_SOURCE_FLAGS = (
+    "--terragrunt-source",
+    "--source",
+    "--terragrunt-source-map",
+    "--source-map",
+)
+_TERRAGRUNT_SOURCE_ENV = (
+    "TERRAGRUNT_SOURCE",
+    "TG_SOURCE",
+    "TERRAGRUNT_SOURCE_MAP",
+    "TG_SOURCE_MAP",
+)
+
+
+# The configuration file terragrunt reads instead of terragrunt.hcl (--terragrunt-config,
+# --config; TERRAGRUNT_CONFIG, TG_CONFIG).
+_TERRAGRUNT_CONFIG_FLAGS = ("--terragrunt-config", "--config")
+_CONFIG_ENV = ("TERRAGRUNT_CONFIG", "TG_CONFIG")
 
 
 def _terragrunt_source(
@@ -474,15 +496,31 @@ def _terragrunt_source(
     environment = _step_env(document, job, step)
     given += [exported.get(n, environment.get(n, "")) for n in _TERRAGRUNT_SOURCE_ENV]
     given = [value for value in given if str(value).strip()]
-    if not given:
-        return []
-    message = (
-        f"`{command['text']}` applies the module {given[0]} instead of the one each"
-        " terragrunt configuration names: what it deploys with their inputs is judged by no"
-        " rule; drop the override (or judge that module as the configurations' source)"
-    )
     file = str(command.get("file") or document.file)
-    return [Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message)]
+    found = []
+    if given:
+        message = (
+            f"`{command['text']}` applies the module {given[0]} instead of the one each"
+            " terragrunt configuration names: what it deploys with their inputs is judged by no"
+            " rule; drop the override (or judge that module as the configurations' source)"
+        )
+        found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message))
+    config = [
+        word.partition("=")[2] or (argv[at + 1] if at + 1 < len(argv) else "")
+        for at, word in enumerate(argv)
+        if word.partition("=")[0] in _TERRAGRUNT_CONFIG_FLAGS
+    ]
+    config += [word.partition("=")[2] for word in argv if word.partition("=")[0] in _CONFIG_ENV]
+    config += [exported.get(n, environment.get(n, "")) for n in _CONFIG_ENV]
+    config = [value for value in config if str(value).strip()]
+    if config and posixpath.basename(str(config[0])) != "terragrunt.hcl":
+        message = (
+            f"`{command['text']}` reads the configuration {config[0]} instead of"
+            " terragrunt.hcl: gatekeeper does not read it as one, so what it deploys with its"
+            " inputs is judged by no rule; name it terragrunt.hcl"
+        )
+        found.append(Problem("GK-LOCAL-NOT-EXPANDED", file, int(command["line"]), message))
+    return found
 
 
 def _step_env(document: Document, job: Any, step: dict[str, Any]) -> dict[str, Any]:
@@ -789,7 +827,8 @@ def _load_one(
             _throwaway_clusters(obj, context.tree)
     document = Document(source=NAME, file=path, obj=obj, locator=locator, kind=kind, name=path)
     loaded.documents.append(document)
-    if b"TF_CLI_ARGS" in data or (b"terragrunt" in data and b"SOURCE" in data.upper()):
+    upper = data.upper() if b"terragrunt" in data else b""
+    if b"TF_CLI_ARGS" in data or b"SOURCE" in upper or b"CONFIG" in upper:
         # terraform flags CI computes (red team s17 y04); terragrunt's module overridden
         loaded.problems.extend(computed_cli_args(document))
     if b"kubectl" in data or b"oc " in data:  # files applied after an unread `. script`
