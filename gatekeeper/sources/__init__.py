@@ -126,6 +126,8 @@ def _name_tests() -> dict[str, Callable[[str], bool]]:
         "release_files": names.is_release_file,
         "tanka": names.is_tanka_entry,
         "pulumi": names.is_pulumi_program,
+        "compose": names.is_compose_file,
+        "terraform": names.is_terraform,
     }
 
 
@@ -184,6 +186,17 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
         above = index.files_above(posixpath.dirname(path), (names.CHART_FILE,))
         return configured or any(chart != names.CHART_FILE for chart in above)
 
+    def composed(path: str) -> bool:  # a compose file beside or above it (compose.owners)
+        if names.is_compose_file(path) or names.is_dockerfile(path):
+            return False
+        return bool(index.files_above(posixpath.dirname(path), names.COMPOSE_DEFAULT_NAMES))
+
+    def gives_values(path: str) -> bool:  # what terraform.owners looks at
+        if names.is_terragrunt(path):
+            return True
+        parts = path.split("/")
+        return ".terraform" not in parts and path.endswith(names.TERRAFORM_OWNED_SUFFIXES)
+
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         return not names.is_kustomization(path) and path.endswith(
             (".yaml", ".yml", ".json", ".env", ".properties")
@@ -194,6 +207,8 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
         "workflow": runs,
         "helm": renders,
         "kustomize": builds_with,
+        "compose": composed,
+        "terraform": gives_values,
         "kubernetes": lambda path: False,  # adapters without owners
         "pulumi": lambda path: False,
     }
