@@ -62,11 +62,11 @@ def test_a_hook_on_a_manifest_imports_no_chart_workflow_or_dockerfile_code(
     assert "kubernetes" in imported
     assert not imported & {"helm", "helm_cli", "workflow", "dockerfile"}, imported
     # A file of a chart still brings the Helm adapter (its Chart.yaml renders it); no
-    # Compose or Terraform code, which no file of the repository calls for.
+    # Compose, Terraform or Kustomize code, which no file of the repository calls for.
     (repo / "charts/web/values.yaml").write_text("replicas: 1\n")
     imported = _imported_by_hook(repo, "charts/web/values.yaml")
     assert "helm" in imported
-    assert not imported & {"compose", "compose_env", "terraform"}, imported
+    assert not imported & {"compose", "compose_env", "terraform", "kustomize"}, imported
 
 
 TREE = {
@@ -103,7 +103,8 @@ TREE = {
     "README.md": b"# docs\n",
     "live/terragrunt.hcl": b'terraform {\n  source = "../modules/net"\n}\n',
     "infra/.terraform/modules/net/main.tf": b'variable "cidr" {}\n',
-    "svc/docker-compose.override.yml": b"services: {db: {build: {dockerfile: ../docker/Dockerfile}}}\n",
+    "svc/docker-compose.override.yml": b"services:\n"
+    b"  db: {build: {dockerfile: ../docker/Dockerfile}}\n",
 }
 OPTIONS = {"helm": {"charts": [{"path": "charts/web", "valuesFiles": ["env/prod-values.yaml"]}]}}
 

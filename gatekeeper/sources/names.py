@@ -174,6 +174,11 @@ def is_kustomization(path: str) -> bool:
     return posixpath.basename(path) in KUSTOMIZATION_FILES
 
 
+# How a kustomize base's render error names the builds it fails (gatekeeper.sources.kustomize
+# says it; gatekeeper.overlaps merges the errors of one root cause): here, so that a scan
+# with a render error of a chart does not import the Kustomize adapter to look for it.
+KUSTOMIZE_BREAKS = " (breaks the build of "
+
 # Docker Compose files (gatekeeper.sources.compose), and the names it looks for beside or
 # above a file that one may include or build.
 COMPOSE_DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
