@@ -92,7 +92,7 @@ def only_built_files(
     """Which `candidates` reach the cluster only through kustomize builds this run made
     without an error (`built`) and no CI file applies alone (with `left_out`: also the
     patches their own folder's kustomization leaves out)."""
-    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
 
     if not candidates:
         return set()

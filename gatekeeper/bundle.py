@@ -88,7 +88,9 @@ def build_engine(
     admission_files: list[tuple[Path, bytes]] = []
     from gatekeeper import policycache
 
-    engine = engine_for(config, policycache.load(roots, admission_files), disable)
+    policies, key = policycache.load_keyed(roots, admission_files)
+    engine = engine_for(config, policies, disable)
+    engine.bundle_key = key  # (a hook keeps judgements under it: gatekeeper.kept_judgements)
     from gatekeeper.admission import documents_of
 
     engine.admission_documents = tuple(documents_of(admission_files))

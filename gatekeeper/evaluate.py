@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from sys import intern
 from typing import Any, NamedTuple, TypeVar
 
-from gatekeeper import rbac_reach
+from gatekeeper import kept_judgements, rbac_reach
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
 from gatekeeper.finding import Finding, compacted, fingerprint, shared
@@ -73,6 +73,9 @@ class Engine:
     admission_kube_version: str = ""  # the API server's: the CEL libraries it has
     # A pull request's: findings record the image repositories they run (image_identity).
     record_images: bool = False
+    # The policy bundle's key (policycache), when the policies are a loaded bundle's: with
+    # it a hook keeps judgements between runs (gatekeeper.kept_judgements).
+    bundle_key: str | None = None
 
     def __post_init__(self) -> None:
         self._by_source: dict[str, list[Policy]] = defaultdict(list)
@@ -95,6 +98,8 @@ class Engine:
         self._judged = {}
         self._judged_admission: Any = None
         self._judgements: dict[tuple[Any, ...], _Judgement] = {}
+        self._kept_under: str | bool | None = False  # kept_judgements.engine_key, asked once
+        self._policies_by_id: dict[str, Policy] | None = None
         # Repository-scope policies, and Pod Security findings (which read the repository's
         # Namespace labels: gatekeeper.pss_admission), need every object's summary.
         # So do the role policies said at a binding of the role (gatekeeper.rbac_reach).
@@ -176,8 +181,23 @@ class Engine:
             findings.extend(self.admission.evaluate(document))
         key = _judgement_key(document, written)
         judgement = self._judgements.pop(key, None) if key is not None else None
+        kept_under = self._kept_key() if key is not None and judgement is None else None
+        if kept_under is not None and key is not None:
+            judgement = self._kept_judgement(kept_under, key)
         if judgement is None:
             judgement = self._judge(document)
+            if kept_under is not None and key is not None and judgement.on is None:
+                kept_judgements.put(
+                    kept_under,
+                    key,
+                    (
+                        judgement.custom,
+                        [
+                            (verdict.policy.id, verdict.message, verdict.path, verdict.error)
+                            for verdict in judgement.verdicts
+                        ],
+                    ),
+                )
         if key is not None and judgement.on is None:  # kept, most recently used last
             if len(self._judgements) >= JUDGEMENTS_KEPT:
                 del self._judgements[next(iter(self._judgements))]
@@ -198,6 +218,31 @@ class Engine:
                 if not _at_unknown(finding.path, unknown, document.obj)
             ]
         return findings
+
+    def _kept_key(self) -> str | None:
+        """The digest this engine's judgements are kept under between runs (a hook's:
+        gatekeeper.kept_judgements), asked once; None when none are kept."""
+        if self._kept_under is False:
+            self._kept_under = kept_judgements.engine_key(self.bundle_key, self._params)
+        return self._kept_under if isinstance(self._kept_under, str) else None
+
+    def _kept_judgement(self, kept_under: str, key: tuple[Any, ...]) -> _Judgement | None:
+        """The judgement a run before kept for a document of `key` (_judgement_key)."""
+        by_id = self._by_id()
+        found = kept_judgements.get(kept_under, key, set(by_id))
+        if found is None:
+            return None
+        custom, verdicts = found
+        made = [
+            _Verdict(by_id[policy], message, path, error)
+            for policy, message, path, error in verdicts
+        ]
+        return _Judgement([], made, custom, None)
+
+    def _by_id(self) -> dict[str, Policy]:
+        if self._policies_by_id is None:
+            self._policies_by_id = {policy.id: policy for policy in self.policies}
+        return self._policies_by_id
 
     def _judge(self, document: Document) -> _Judgement:
         """What the policies find in `document`, before anything is located: the same for

@@ -64,8 +64,8 @@ def _render_errors_once(findings: list[Finding]) -> list[Finding]:
     a build it breaks (`... (breaks the build of overlays/a)`), merged into one listing
     them (into the base's own, whose fingerprint it keeps, when its build is judged too)."""
     if not any(finding.policy_id == "GK-RENDER-ERROR" for finding in findings):
-        return findings  # (without importing the Kustomize adapter, which says BREAKS)
-    from gatekeeper.sources.kustomize import BREAKS
+        return findings
+    from gatekeeper.sources.names import KUSTOMIZE_BREAKS as BREAKS  # (not the adapter)
 
     groups: dict[tuple[str, int, str], list[int]] = {}
     for index, finding in enumerate(findings):

@@ -68,6 +68,7 @@ def _group_engine(engine: Engine, overrides: Sequence[Override]) -> Engine:
         engine.admission,
         engine.admission_user_info,
         engine.admission_kube_version,
+        bundle_key=engine.bundle_key,
     )
 
 

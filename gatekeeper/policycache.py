@@ -42,6 +42,14 @@ _PLAIN = {
 def load(roots: Iterable[Path], admission: list[tuple[Path, bytes]]) -> list[Policy]:
     """policy.loader.load_bundle(roots, admission=admission), from the cache when the roots
     hold what they held when it was stored."""
+    return load_keyed(roots, admission)[0]
+
+
+def load_keyed(
+    roots: Iterable[Path], admission: list[tuple[Path, bytes]]
+) -> tuple[list[Policy], str | None]:
+    """load(), and the bundle's key: a digest of the code and of every file of the roots
+    (None when a root cannot be read)."""
     roots = list(roots)
     key = _known_key(roots)
     store = Entries(_NAME, per_shard=4)
@@ -50,13 +58,13 @@ def load(roots: Iterable[Path], admission: list[tuple[Path, bytes]]) -> list[Pol
         if found is not None:
             policies, files = found
             admission.extend(files)
-            return policies
+            return policies, key
     files_found: list[tuple[Path, bytes]] = []
     policies = load_bundle(roots, admission=files_found)
     admission.extend(files_found)
     if key is not None:
         _write(store, key, (policies, files_found))
-    return policies
+    return policies, key
 
 
 # A policy file's content digest (_key) is found again from its stat alone (_stats) when

@@ -89,7 +89,11 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
             roles.setdefault(_role_key(entry.kind, entry.namespace, entry.name), []).append(entry)
     if not roles:
         return []
-    role_engine = Engine(policies, {p.id: engine.param_overrides.get(p.id, {}) for p in policies})
+    role_engine = Engine(
+        policies,
+        {p.id: engine.param_overrides.get(p.id, {}) for p in policies},
+        bundle_key=engine.bundle_key,  # (a hook keeps its judgements: kept_judgements)
+    )
     said: dict[tuple[tuple[str, int, str], ...], list[tuple[InventoryEntry, Finding]]] = {}
     out: list[Finding] = []
     seen: set[tuple[str, str, int, str]] = set()

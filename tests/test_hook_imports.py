@@ -61,9 +61,12 @@ def test_a_hook_on_a_manifest_imports_no_chart_workflow_or_dockerfile_code(
     imported = _imported_by_hook(repo, "deploy/pod.yaml")
     assert "kubernetes" in imported
     assert not imported & {"helm", "helm_cli", "workflow", "dockerfile"}, imported
-    # A file of a chart still brings the Helm adapter (its Chart.yaml renders it).
+    # A file of a chart still brings the Helm adapter (its Chart.yaml renders it); no
+    # Compose, Terraform or Kustomize code, which no file of the repository calls for.
     (repo / "charts/web/values.yaml").write_text("replicas: 1\n")
-    assert "helm" in _imported_by_hook(repo, "charts/web/values.yaml")
+    imported = _imported_by_hook(repo, "charts/web/values.yaml")
+    assert "helm" in imported
+    assert not imported & {"compose", "compose_env", "terraform", "kustomize"}, imported
 
 
 TREE = {
@@ -98,6 +101,10 @@ TREE = {
     "modules/net/variables.tf": b'variable "cidr" {}\n',
     "deploy/pod.yaml": MANIFEST,
     "README.md": b"# docs\n",
+    "live/terragrunt.hcl": b'terraform {\n  source = "../modules/net"\n}\n',
+    "infra/.terraform/modules/net/main.tf": b'variable "cidr" {}\n',
+    "svc/docker-compose.override.yml": b"services:\n"
+    b"  db: {build: {dockerfile: ../docker/Dockerfile}}\n",
 }
 OPTIONS = {"helm": {"charts": [{"path": "charts/web", "valuesFiles": ["env/prod-values.yaml"]}]}}
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from gatekeeper import context, output, pipeline
+from gatekeeper import context, kept_judgements, output, pipeline
 from gatekeeper.contents import Contents
 from gatekeeper.decide import EXIT_PASS, Verdict
 from gatekeeper.document import Problem
@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         from gatekeeper.sources import helm_deployers, helm_renders
 
         helm_renders.keep()  # and Helm's renderings are kept for the next hook
+        kept_judgements.keep()  # as are the policies' judgements of an object
         helm_deployers.prestart(args.paths)
     run_context = context.for_worktree(
         [] if stdin else args.paths,

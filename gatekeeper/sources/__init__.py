@@ -126,6 +126,8 @@ def _name_tests() -> dict[str, Callable[[str], bool]]:
         "release_files": names.is_release_file,
         "tanka": names.is_tanka_entry,
         "pulumi": names.is_pulumi_program,
+        "compose": names.is_compose_file,
+        "terraform": names.is_terraform,
     }
 
 
@@ -184,19 +186,55 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
         above = index.files_above(posixpath.dirname(path), (names.CHART_FILE,))
         return configured or any(chart != names.CHART_FILE for chart in above)
 
+    def composed(path: str) -> bool:  # a compose file beside or above it (compose.owners)
+        if names.is_compose_file(path) or names.is_dockerfile(path):
+            return False
+        return bool(index.files_above(posixpath.dirname(path), names.COMPOSE_DEFAULT_NAMES))
+
+    def gives_values(path: str) -> bool:  # what terraform.owners looks at
+        if names.is_terragrunt(path):
+            return True
+        parts = path.split("/")
+        return ".terraform" not in parts and path.endswith(names.TERRAFORM_OWNED_SUFFIXES)
+
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
-        return not names.is_kustomization(path) and path.endswith(
+        if names.is_kustomization(path) or not path.endswith(
             (".yaml", ".yml", ".json", ".env", ".properties")
-        )
+        ):
+            return False
+        # kustomize.owners looks below the path's top-level folder (a tree in memory: all
+        # of it) for a kustomization reading it: none there, none found.
+        whole = isinstance(tree, MemoryTree)
+        top = "" if whole else (path.split("/", 1)[0] if "/" in path else "")
+        return bool(kustomization_files(tree, top))
 
     return {
         "dockerfile": builds,
         "workflow": runs,
         "helm": renders,
         "kustomize": builds_with,
+        "compose": composed,
+        "terraform": gives_values,
         "kubernetes": lambda path: False,  # adapters without owners
         "pulumi": lambda path: False,
     }
+
+
+def kustomization_files(tree: Tree, top: str) -> list[str]:
+    """The kustomizations kustomize.owners looks at for a file below the top-level folder
+    `top`: every one below it ("" with a tree in memory: the whole tree); on disk, for a
+    file at the root, the root's own alone (never the whole repository). Kept for the run:
+    asked before the adapter is imported (with_owners), and by it."""
+    from gatekeeper import ownership
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
+
+    def listed(tree: Tree, top: str) -> list[str]:
+        index = ownership.of(tree)
+        if top or isinstance(tree, MemoryTree):
+            return index.named_below(top, frozenset(KUSTOMIZATION_FILES))
+        return [name for name in KUSTOMIZATION_FILES if index.exists(name)]
+
+    return ownership.of(tree).remember("kustomization files", top, listed)
 
 
 def with_owners(paths: list[str], context: LoadContext) -> list[str]:

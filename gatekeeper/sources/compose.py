@@ -31,6 +31,7 @@ from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, compose_env
+from gatekeeper.sources.names import COMPOSE_DEFAULT_NAMES, is_compose_file
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import (
     NodeLocator,
@@ -41,13 +42,12 @@ from gatekeeper.yamldoc import (
 
 NAME = "compose"
 KIND = "Compose"
-_NAMES = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
-_DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_DEFAULT_NAMES = COMPOSE_DEFAULT_NAMES
 MAX_DEPTH = 5  # extends and include followed this deep
 
 
 def detect(path: str) -> bool:
-    return bool(_NAMES.match(posixpath.basename(path).lower()))
+    return is_compose_file(path)
 
 
 def owners(path: str, context: LoadContext) -> list[str]:

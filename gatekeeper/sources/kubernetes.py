@@ -116,13 +116,18 @@ def rendered_elsewhere(path: str, context: LoadContext) -> bool:
     """Does a source that owns the file render it? A real chart renders its templates/ and
     charts/ (and applies crds/), a real kustomization builds its patches; everything else is
     applied as is."""
-    from gatekeeper.sources.kustomize import is_patch
-
     if _in_a_chart(path, context):
         from gatekeeper.sources.helm import rendered_by_chart
 
         if rendered_by_chart(path, context.tree):
             return True
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
+
+    index = ownership.of(context.tree)
+    if not index.files_above(posixpath.dirname(path), KUSTOMIZATION_FILES):
+        return False  # no kustomization in its folder or above patches it (kustomize unread)
+    from gatekeeper.sources.kustomize import is_patch
+
     return is_patch(path, context.tree)
 
 

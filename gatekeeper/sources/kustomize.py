@@ -30,6 +30,7 @@ from gatekeeper.sources import (
     LoadContext,
     fleet_overlays,
     gitops,
+    kustomization_files,
     kustomize_build,
     kustomize_generators,
     kustomize_ignored,
@@ -40,11 +41,11 @@ from gatekeeper.sources.kubernetes import spelled
 from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES as KUSTOMIZATION_FILES
 from gatekeeper.sources.kustomize_patches import Patch, collect, from_file, pointer, targets
 from gatekeeper.sources.kustomize_values import Fails, Unsupported, first_merge_key
+from gatekeeper.sources.names import KUSTOMIZE_BREAKS
 from gatekeeper.tree import MemoryTree, Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
 NAME = "kustomize"
-_KUSTOMIZATION_NAMES = frozenset(KUSTOMIZATION_FILES)
 ORIGIN = "config.kubernetes.io/origin"
 TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 # What Kustomize would fetch: a scheme or getter prefix in any case (`HTTPS://`, `git::`,
@@ -329,11 +330,7 @@ def _listing(tree: Tree, top: str) -> list[tuple[str, bytes | None]]:
     its entries are spelled in (None: any name may be, see _may_read). A top-level directory
     is searched whole (overlays beside their bases); on disk the root only for its own
     kustomization, never the whole repository."""
-    index = ownership.of(tree)
-    if top or isinstance(tree, MemoryTree):
-        files = index.named_below(top, _KUSTOMIZATION_NAMES)
-    else:
-        files = [name for name in KUSTOMIZATION_FILES if index.exists(name)]
+    files = kustomization_files(tree, top)
     listing: list[tuple[str, bytes | None]] = []
     for file in files:
         try:
@@ -817,7 +814,7 @@ def _add_failure(
     loaded.problems.append(Problem("GK-RENDER-ERROR", path, line, f"kustomize: {_short(message)}"))
 
 
-BREAKS = " (breaks the build of "  # how a base's error names the builds it fails
+BREAKS = KUSTOMIZE_BREAKS  # how a base's error names the builds it fails
 _RECURSED = re.compile(r"recursed accumulation of path '([^']+)': ")
 _MISSING = re.compile(
     r"^(?:error: )?accumulating resources: accumulation err='accumulating resources from"

@@ -10,6 +10,7 @@ the same tests, so there is one definition of each.
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -171,6 +172,50 @@ def is_chart(path: str) -> bool:
 
 def is_kustomization(path: str) -> bool:
     return posixpath.basename(path) in KUSTOMIZATION_FILES
+
+
+# How a kustomize base's render error names the builds it fails (gatekeeper.sources.kustomize
+# says it; gatekeeper.overlaps merges the errors of one root cause): here, so that a scan
+# with a render error of a chart does not import the Kustomize adapter to look for it.
+KUSTOMIZE_BREAKS = " (breaks the build of "
+
+# Docker Compose files (gatekeeper.sources.compose), and the names it looks for beside or
+# above a file that one may include or build.
+COMPOSE_DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_COMPOSE_NAMES = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
+
+
+def is_compose_file(path: str) -> bool:
+    return bool(_COMPOSE_NAMES.match(posixpath.basename(path).lower()))
+
+
+# Terragrunt configurations (gatekeeper.sources.terragrunt), and the Terraform files whose
+# owners gatekeeper.sources.terraform looks for (the code a variable file gives values to).
+TERRAGRUNT_NAMES = ("terragrunt.hcl", "terragrunt.hcl.json", "terragrunt.stack.hcl")
+TERRAFORM_OWNED_SUFFIXES = (".tfvars", ".tfvars.json", ".tf", ".tofu")
+
+
+TF_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
+
+
+def is_terraform(path: str) -> bool:
+    """Terraform (and OpenTofu) code, a plan in JSON, a Terragrunt configuration
+    (gatekeeper.sources.terraform). `.terraform/` holds the providers and modules
+    `terraform init` downloaded: not the repository's code."""
+    if ".terraform" in path.split("/"):
+        return False
+    return path.endswith(TF_SUFFIXES) or is_plan_name(path) or is_terragrunt(path)
+
+
+def is_plan_name(path: str) -> bool:
+    """`plan.json`, `tfplan.json`, `x.tfplan.json`, `x.plan.json`: what plans are called."""
+    return posixpath.basename(path).lower().endswith("plan.json")
+
+
+def is_terragrunt(path: str) -> bool:
+    """A Terragrunt configuration (sources.terragrunt: terragrunt.hcl, its JSON spelling, a
+    stack), not one of its cache's copies."""
+    return posixpath.basename(path) in TERRAGRUNT_NAMES and ".terragrunt-cache" not in path
 
 
 HELMFILES = frozenset({"helmfile.yaml", "helmfile.yml", "helmfile.yaml.gotmpl"})

@@ -36,6 +36,13 @@ from typing import TYPE_CHECKING, Any
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.sources import LoadContext, reader
+from gatekeeper.sources.names import (
+    TERRAFORM_OWNED_SUFFIXES,
+    TF_SUFFIXES,
+    is_plan_name,
+    is_terraform,
+    is_terragrunt,
+)
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
 
@@ -47,7 +54,6 @@ if TYPE_CHECKING:
 NAME = "terraform"
 # What Terraform and OpenTofu load from a module directory (OpenTofu also reads `.tofu`
 # files, and Terraform ignores them: both are judged, whichever tool applies the folder).
-TF_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
 
 UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
 DOCUMENT_BLOCKS = ("resource", "data", "module", "terraform")
@@ -67,7 +73,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     return terraform_modules.feeds(context)
 
 
-_OWNED_SUFFIXES = (".tfvars", ".tfvars.json", ".tf", ".tofu")
+_OWNED_SUFFIXES = TERRAFORM_OWNED_SUFFIXES
 
 
 def owners(path: str, context: LoadContext) -> list[str]:
@@ -113,24 +119,7 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
 
 def detect(path: str) -> bool:
-    # `.terraform/` holds providers and modules `terraform init` downloaded: not the repo's code.
-    if ".terraform" in path.split("/"):
-        return False
-    return path.endswith(TF_SUFFIXES) or is_plan_name(path) or is_terragrunt(path)
-
-
-def is_terragrunt(path: str) -> bool:
-    """A Terragrunt configuration (sources.terragrunt: terragrunt.hcl, its JSON spelling, a
-    stack), not one of its cache's copies."""
-    return posixpath.basename(path) in _TERRAGRUNT_NAMES and ".terragrunt-cache" not in path
-
-
-_TERRAGRUNT_NAMES = ("terragrunt.hcl", "terragrunt.hcl.json", "terragrunt.stack.hcl")
-
-
-def is_plan_name(path: str) -> bool:
-    """`plan.json`, `tfplan.json`, `x.tfplan.json`, `x.plan.json`: what plans are called."""
-    return posixpath.basename(path).lower().endswith("plan.json")
+    return is_terraform(path)
 
 
 def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:

@@ -56,7 +56,7 @@ from gatekeeper.hcl import (
 )
 from gatekeeper.sources import LoadContext, terragrunt
 from gatekeeper.sources.gitops import DEPLOYED_BY
-from gatekeeper.sources.terraform import TF_SUFFIXES
+from gatekeeper.sources.names import TF_SUFFIXES
 from gatekeeper.sources.terraform_git_modules import OwnModule
 from gatekeeper.sources.terraform_registry import FilledLocator, Module
 from gatekeeper.sources.terraform_registry import module_for as registry_module

@@ -294,7 +294,7 @@ def module_files(tree: Tree, path: str) -> list[str]:
 
 def _by_module(tree: Tree, _key: str) -> dict[str, list[str]]:
     """Every configuration of the tree by the repository folder its source names."""
-    from gatekeeper.sources.terraform import is_terragrunt
+    from gatekeeper.sources.names import is_terragrunt
     from gatekeeper.sources.terraform_modules import terraform_files
 
     found: dict[str, list[str]] = {}
@@ -530,7 +530,7 @@ def _has_code(tree: Tree, folder: str) -> bool:
 def _code(tree: Tree, folder: str) -> list[str]:
     """The Terraform code files of `folder` itself, sorted (from the tree's one index of
     its Terraform files: the root folder is not listed whole)."""
-    from gatekeeper.sources.terraform import TF_SUFFIXES
+    from gatekeeper.sources.names import TF_SUFFIXES
     from gatekeeper.sources.terraform_modules import folder_files
 
     return sorted(name for name in folder_files(tree, folder) if name.endswith(TF_SUFFIXES))
