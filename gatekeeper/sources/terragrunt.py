@@ -763,7 +763,7 @@ def including(tree: Tree, path: str) -> list[str]:
 
 
 def _users(tree: Tree, _key: str) -> dict[str, list[str]]:
-    from gatekeeper.sources.terraform import is_terragrunt
+    from gatekeeper.sources.names import is_terragrunt
     from gatekeeper.sources.terraform_modules import terraform_files
 
     users: dict[str, list[str]] = {}
