@@ -194,8 +194,9 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
     def gives_values(path: str) -> bool:  # what terraform.owners looks at
         if names.is_terragrunt(path):
             return True
-        parts = path.split("/")
-        return ".terraform" not in parts and path.endswith(names.TERRAFORM_OWNED_SUFFIXES)
+        parts = path.split("/")  # (.hcl: a file terragrunt configurations include or read)
+        owned = (*names.TERRAFORM_OWNED_SUFFIXES, ".hcl")
+        return ".terraform" not in parts and path.endswith(owned)
 
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         if names.is_kustomization(path) or not path.endswith(
