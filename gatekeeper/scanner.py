@@ -36,7 +36,7 @@ from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, by_place
 from gatekeeper.injectors import with_sidecar_overrides
 from gatekeeper.inventory import InventoryEntry
-from gatekeeper.sources import embedded, flux_ignore, k3s_helmchart
+from gatekeeper.sources import embedded, flux_ignore, k3s_helmchart, kubectl_inline
 from gatekeeper.tree import MemoryTree
 from gatekeeper.workloads import tokens_off_by_service_account
 
@@ -103,6 +103,12 @@ def scan_one(
         loaded = Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")])
     if not any(document.source in sources.KUBERNETES_OWNERS for document in loaded.documents):
         loaded.documents.extend(_objects_elsewhere(adapter, path, data, context))
+    if adapter.NAME == "workflow":  # what its kubectl commands write from their command line
+        loaded.documents.extend(
+            made
+            for document in list(loaded.documents)
+            for made in kubectl_inline.documents(document)
+        )
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
@@ -121,8 +127,9 @@ def scan_one(
     tokens_off_by_service_account(loaded.documents)
     loaded.documents = with_sidecar_overrides(loaded.documents)
     for document in loaded.documents:
+        inline = kubectl_inline.MARK in document.extra
         try:
-            found = engine.evaluate(document)
+            found = kubectl_inline.judged(engine, document) if inline else engine.evaluate(document)
             if engine.record_images and document.source in KUBERNETES_SOURCES:
                 found = image_identity.with_images(document, found)
             result.findings.extend(found)
@@ -131,6 +138,8 @@ def scan_one(
             message = "document nested too deeply to evaluate; not checked"
             problem = Problem("GK-PARSE-ERROR", document.file, line, message)
             result.findings.append(problems.to_finding(problem, adapter.NAME))
+        if inline:  # a partial object: not one the repository holds
+            continue
         if engine.needs_inventory and not flux_ignore.left_out(context.tree, document.file):
             result.inventory.append(inventory_mod.entry(document))
     return result

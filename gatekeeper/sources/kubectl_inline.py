@@ -1,0 +1,287 @@
+"""Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
+`kubectl patch -p` (strategic, merge, json) and `kubectl label namespace`.
+
+A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
+`kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
+privileged `kubectl run` or `kubectl label ns app pod-security.kubernetes.io/enforce=privileged`
+to a CI step changed the cluster with nothing judged (red team s18 trust10 v08).
+
+Each such command is judged as the partial object it writes, at the command's line: the
+object made of what the command sets (its kind from the resource named, its name), judged
+once as written and once with every value it sets removed (the same shape, empty leaves);
+only what the first says and the second does not is said. A patch that sets `hostNetwork:
+true` is a host-namespace finding; the probes, resources and labels the partial object
+lacks are what the patched object may well have, and are not said. A value CI computes
+(`-p "$PATCH"`) or a patch file is not read here; jobs that only test against a throwaway
+cluster (kind, k3d...) are skipped, as for every imperative deploy.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from gatekeeper.document import Document, Location
+from gatekeeper.fieldpath import Path
+
+if TYPE_CHECKING:
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.finding import Finding
+
+_PROGRAMS = frozenset({"kubectl", "oc"})
+MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
+# Resource names kubectl accepts for the kinds whose changes the policies judge.
+_KINDS: dict[str, tuple[str, str]] = {}
+for _names, _api, _kind in (
+    (("pod", "pods", "po"), "v1", "Pod"),
+    (("deployment", "deployments", "deploy"), "apps/v1", "Deployment"),
+    (("daemonset", "daemonsets", "ds"), "apps/v1", "DaemonSet"),
+    (("statefulset", "statefulsets", "sts"), "apps/v1", "StatefulSet"),
+    (("replicaset", "replicasets", "rs"), "apps/v1", "ReplicaSet"),
+    (("job", "jobs"), "batch/v1", "Job"),
+    (("cronjob", "cronjobs", "cj"), "batch/v1", "CronJob"),
+    (("namespace", "namespaces", "ns"), "v1", "Namespace"),
+    (("serviceaccount", "serviceaccounts", "sa"), "v1", "ServiceAccount"),
+    (("service", "services", "svc"), "v1", "Service"),
+    (
+        ("clusterrolebinding", "clusterrolebindings"),
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+    ),
+    (("rolebinding", "rolebindings"), "rbac.authorization.k8s.io/v1", "RoleBinding"),
+    (("clusterrole", "clusterroles"), "rbac.authorization.k8s.io/v1", "ClusterRole"),
+    (("role", "roles"), "rbac.authorization.k8s.io/v1", "Role"),
+):
+    for _name in _names:
+        _KINDS[_name] = (_api, _kind)
+
+
+class _CommandLocator:
+    """Every field of the partial object is at the command that sets it."""
+
+    def __init__(self, file: str, line: int) -> None:
+        self.file = file
+        self.line = line
+
+    def locate(self, path: Path) -> Location:
+        return Location(self.file, self.line)
+
+
+def documents(workflow: Document) -> list[Document]:
+    """The partial objects the kubectl commands of a loaded CI file write from their command
+    line, outside throwaway-cluster jobs."""
+    from gatekeeper.sources.workflow_scripts import steps
+
+    found: list[Document] = []
+    for _job_id, _job, _number, step in steps(workflow.obj):
+        if _ephemeral(step):
+            continue
+        for command in step.get("commands") or []:
+            if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
+                continue
+            if _ephemeral(command):
+                continue
+            obj = _written(command)
+            if obj is None:
+                continue
+            file = str(command.get("file") or workflow.file)
+            line = int(command.get("line") or 1)
+            metadata = obj.get("metadata") or {}
+            found.append(
+                Document(
+                    source="kubernetes",
+                    file=file,
+                    obj=obj,
+                    locator=_CommandLocator(file, line),
+                    index=workflow.index,
+                    kind=str(obj.get("kind", "")),
+                    namespace=str(metadata.get("namespace") or ""),
+                    name=str(metadata.get("name") or ""),
+                    extra={MARK: str(command.get("text") or "")},
+                )
+            )
+    return found
+
+
+def judged(engine: Engine, document: Document) -> list[Finding]:
+    """The findings of a partial object that what the command sets makes: those of the
+    object as written that the same object without the values it sets does not have."""
+    written = engine.evaluate(document)
+    if not written:
+        return written
+    emptied = Document(
+        source=document.source,
+        file=document.file,
+        obj=_emptied(document.obj),
+        locator=document.locator,
+        index=document.index,
+        kind=document.kind,
+        namespace=document.namespace,
+        name=document.name,
+        extra=document.extra,
+    )
+    before = {(f.policy_id, f.path, f.message) for f in engine.evaluate(emptied)}
+    return [f for f in written if (f.policy_id, f.path, f.message) not in before]
+
+
+def _ephemeral(holder: dict[str, Any]) -> bool:
+    context = holder.get("context")
+    return isinstance(context, dict) and context.get("ephemeralCluster") is True
+
+
+def _written(command: dict[str, Any]) -> dict[str, Any] | None:
+    positional = [str(word) for word in command.get("positional") or []]
+    flags = _flags(command)
+    verb = positional[0] if positional else ""
+    if verb == "run" and len(positional) > 1:
+        return _run(positional[1], flags)
+    if verb == "patch" and len(positional) > 1:
+        return _patch(positional[1:], flags)
+    if verb == "label" and len(positional) > 2:
+        return _label(positional[1:])
+    return None
+
+
+def _flags(command: dict[str, Any]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for flag in command.get("flags") or []:
+        name, equals, value = str(flag).partition("=")
+        found[name] = value if equals else "true"
+    return found
+
+
+def _parsed(text: str) -> Any:
+    """An inline JSON or YAML value as kubectl reads it; None when it is computed or unreadable."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    if not text or "$" in text:
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+
+def _run(name: str, flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl run NAME --image=X [--privileged] [--overrides=JSON]`: what the overrides and
+    --privileged set on the Pod kubectl makes."""
+    overrides = _parsed(flags["--overrides"]) if "--overrides" in flags else None
+    privileged = flags.get("--privileged", "false") == "true"
+    if not isinstance(overrides, dict) and not privileged:
+        return None
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}}
+    if isinstance(overrides, dict):
+        pod = _merged(pod, overrides)
+    if privileged:
+        containers = pod.setdefault("spec", {}).setdefault("containers", [{}])
+        if isinstance(containers, list) and containers and isinstance(containers[0], dict):
+            containers[0].setdefault("securityContext", {})["privileged"] = True
+    pod["apiVersion"], pod["kind"] = "v1", "Pod"
+    return pod
+
+
+def _patch(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl patch TYPE NAME -p PATCH [--type strategic|merge|json]` (or TYPE/NAME)."""
+    resource, _, name = words[0].partition("/")
+    if not name and len(words) > 1:
+        name = words[1]
+    api_kind = _KINDS.get(resource.lower().split(".")[0])
+    given = flags.get("-p", flags.get("--patch"))
+    if api_kind is None or given is None:
+        return None
+    patch = _parsed(given)
+    if flags.get("--type") == "json":
+        patch = _from_json_patch(patch)
+    if not isinstance(patch, dict):
+        return None
+    obj = _merged({"metadata": {"name": name}}, patch)
+    obj["apiVersion"], obj["kind"] = api_kind
+    return obj
+
+
+def _from_json_patch(operations: Any) -> dict[str, Any] | None:
+    """The values a JSON patch adds or replaces, as a nested object (`/spec/template/spec/
+    hostPID` -> {"spec": {"template": {"spec": {"hostPID": ...}}}}); list indexes as lists."""
+    if not isinstance(operations, list):
+        return None
+    obj: dict[str, Any] = {}
+    for operation in operations:
+        if not isinstance(operation, dict) or operation.get("op") not in ("add", "replace"):
+            continue
+        pointer = str(operation.get("path", "")).split("/")[1:]
+        parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer]
+        if parts:
+            _put(obj, parts, operation.get("value"))
+    return obj
+
+
+def _put(holder: Any, parts: list[str], value: Any) -> None:
+    """Set `value` at the JSON pointer `parts` below `holder`, making what is missing."""
+    for at, part in enumerate(parts):
+        key: Any
+        if isinstance(holder, dict):
+            key = part
+        elif isinstance(holder, list) and _index(part):
+            key = len(holder) if part == "-" else int(part)
+            while len(holder) <= key:
+                holder.append({})
+        else:
+            return
+        if at == len(parts) - 1:
+            holder[key] = value
+            return
+        child = holder[key] if isinstance(holder, list) or key in holder else None
+        if not isinstance(child, (dict, list)):
+            child = [] if _index(parts[at + 1]) else {}
+            holder[key] = child
+        holder = child
+
+
+def _index(part: str) -> bool:
+    return part == "-" or part.isdigit()
+
+
+def _label(words: list[str]) -> dict[str, Any] | None:
+    """`kubectl label TYPE NAME key=value...` (or TYPE/NAME): the labels it sets."""
+    resource, _, name = words[0].partition("/")
+    rest = words[1:]
+    if not name and rest:
+        name, rest = rest[0], rest[1:]
+    api_kind = _KINDS.get(resource.lower())
+    labels = dict(word.split("=", 1) for word in rest if "=" in word and "$" not in word)
+    if api_kind is None or not labels:
+        return None
+    return {
+        "apiVersion": api_kind[0],
+        "kind": api_kind[1],
+        "metadata": {"name": name, "labels": labels},
+    }
+
+
+def _merged(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in patch.items():
+        old = out.get(key)
+        out[key] = (
+            _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return out
+
+
+def _emptied(value: Any) -> Any:
+    """The same shape without what the command sets: every leaf gone; a name kept (the
+    object's identity, not a setting)."""
+    if isinstance(value, dict):
+        kept = ("name", "apiVersion", "kind")
+        return {
+            k: _emptied(v) for k, v in value.items() if isinstance(v, (dict, list)) or k in kept
+        }
+    if isinstance(value, list):
+        return [_emptied(item) for item in value if isinstance(item, (dict, list))]
+    return value

@@ -1,0 +1,87 @@
+"""What CI's kubectl commands write from their command line is judged at the command (red team
+s18 trust10 v08: with WF-GITOPS-IMPERATIVE-DEPLOY waived, `kubectl patch -p` adding
+hostNetwork, a privileged `kubectl run` or a namespace labelled `enforce=privileged` passed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, git_in
+
+DIGEST = "ghcr.io/acme/app:1.0@sha256:" + "0" * 64
+
+
+def _workflow(command: str, setup: str = "") -> str:
+    steps = f"      - run: {setup}\n" if setup else ""
+    return (
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        f"    steps:\n{steps}      - run: |\n          {command}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (
+            "kubectl -n app patch deployment web -p "
+            """'{"spec":{"template":{"spec":{"hostNetwork":true}}}}'""",
+            ["K8S-PSS-HOST-NAMESPACES"],
+        ),
+        (
+            "kubectl patch deploy/web --type=json -p "
+            """'[{"op":"add","path":"/spec/template/spec/hostPID","value":true}]'""",
+            ["K8S-PSS-HOST-NAMESPACES"],
+        ),
+        (
+            "kubectl patch daemonset agent -p "
+            """'{"spec":{"template":{"spec":{"containers":"""
+            """[{"name":"a","securityContext":{"privileged":true}}]}}}}'""",
+            ["K8S-PSS-PRIVILEGED"],
+        ),
+        (f"kubectl run dbg --image={DIGEST} --privileged -- sleep 1d", ["K8S-PSS-PRIVILEGED"]),
+        (
+            "kubectl label ns app pod-security.kubernetes.io/enforce=privileged --overwrite",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        # what the partial object lacks (probes, resources, labels) is not said
+        ("""kubectl patch deployment web -p '{"spec":{"replicas":3}}'""", []),
+        ("kubectl label ns app pod-security.kubernetes.io/enforce=restricted", []),
+        # computed: not read here
+        ('kubectl patch deployment web -p "$PATCH"', []),
+    ],
+)
+def test_inline_kubectl_writes_are_judged_at_the_command(
+    tmp_path: Path, gatekeeper: Callable[..., Run], command: str, expected: list[str]
+) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(_workflow(command))
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    at_command = [f for f in findings if f["line"] == 9 and f["policy_id"].startswith("K8S-")]
+    assert sorted({f["policy_id"] for f in at_command}) == expected
+    assert all(f["file"] == ".github/workflows/deploy.yml" for f in at_command)
+    assert run.returncode == (1 if expected else 0), run.stdout[-1500:]
+
+
+def test_inline_kubectl_in_a_throwaway_cluster_job_is_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "e2e.yml"
+    workflow.parent.mkdir(parents=True)
+    command = f"kubectl run dbg --image={DIGEST} --privileged -- sleep 1d"
+    workflow.write_text(_workflow(command, setup="kind create cluster"))
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    assert not [f for f in findings if f["policy_id"].startswith("K8S-")]
