@@ -55,6 +55,24 @@ def test_pool_workers_can_give_freed_memory_back() -> None:
     scanner._give_back_freed_memory()
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux's /proc")
+def test_a_chunk_gives_memory_back_only_once_its_process_has_grown() -> None:
+    """A trim gives back pages the next chunk's parse takes again (a page fault each): after
+    a chunk (`grown`), the heap is trimmed only once the process has grown by
+    TRIM_AFTER_GROWTH since its last trim; other callers always trim."""
+    from gatekeeper import scanner
+
+    scanner._give_back_freed_memory()
+    trimmed = scanner._TRIMMED_AT[0]
+    assert trimmed > 0
+    scanner._give_back_freed_memory(grown=True)  # nothing grew: no trim
+    assert scanner._TRIMMED_AT[0] == trimmed
+    held = bytes(range(256)) * (2 * scanner.TRIM_AFTER_GROWTH // 256)  # every page written
+    scanner._give_back_freed_memory(grown=True)
+    assert scanner._TRIMMED_AT[0] >= trimmed + scanner.TRIM_AFTER_GROWTH
+    del held
+
+
 @pytest.mark.skipif(run._kcmp() is None, reason="Linux's kcmp (x86_64)")
 def test_a_process_in_the_memory_of_one_counted_before_is_not_counted_again() -> None:
     """A vfork child (every command subprocess starts, until it runs its program) is in its

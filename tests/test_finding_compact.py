@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gatekeeper.decide import Verdict
-from gatekeeper.finding import Finding, SharedDict, SharedList
+from gatekeeper.finding import Finding, SharedDict, SharedList, as_columns, from_columns
 from gatekeeper.report import Report, json_format
 
 
@@ -73,6 +73,37 @@ def test_findings_holding_odd_values_are_sent_as_they_are() -> None:
     assert [type(one.kind) for one in back] == [type(one.kind) for one in odd]
     assert all(type(one.extra) is SharedDict for one in back)
     assert all(one.message is back[0].message for one in back)
+
+
+def test_findings_sent_as_columns_come_back_equal_and_shared() -> None:
+    """A pool's chunk sends its findings as columns (finding.as_columns): two chunks' texts
+    arrive as copies, and come back one object each, its dicts shared, in order."""
+    first = pickle.loads(pickle.dumps(as_columns([_finding(1), _finding(2)])))
+    second = pickle.loads(pickle.dumps(as_columns([_finding(3)])))
+    one, two, three = from_columns(first) + from_columns(second)
+    assert [one, two, three] == [_finding(1), _finding(2), _finding(3)]
+    assert all(type(finding) is Finding for finding in (one, two, three))
+    for name in ("policy_id", "title", "message", "file", "path", "extra", "fix"):
+        assert getattr(one, name) is getattr(three, name), name
+    assert from_columns(as_columns([])) == []
+
+
+def test_findings_holding_odd_values_are_sent_as_columns_as_they_are() -> None:
+    """A column holding a value that is not exactly a str (or a shared dict) is compacted
+    value by value, as _unpickled has it: unchanged, its type kept, the rest still shared."""
+    odd = [
+        _finding(1, namespace=None),
+        _finding(2, kind=Label("Deployment")),
+        _finding(3, title=["not", "a", "text"]),
+        _finding(4, waiver={"owner": "me"}, fix=None),
+        tuple.__new__(Finding, (*_finding(5)[:-1], {"exact": False})),  # a plain dict
+    ]
+    back = from_columns(pickle.loads(pickle.dumps(as_columns(odd))))
+    assert back == odd
+    assert [type(one.kind) for one in back] == [type(one.kind) for one in odd]
+    assert all(type(one.extra) is SharedDict for one in back)
+    assert all(one.message is back[0].message for one in back)
+    assert back[3].waiver is _finding(6, waiver={"owner": "me"}).waiver
 
 
 def test_with_shares_the_dicts_it_is_given() -> None:
