@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,3 +41,19 @@ def test_each_process_records_its_files(tmp_path: Path) -> None:
     assert rows["parent files"] + rows["worker files"] == files
     assert rows["cpu N"] >= rows["parent total"] > 0
     assert rows["worker same files alone"] >= 0  # (it may have come too late for a chunk)
+
+
+def test_grown_lists_the_files_whose_cpu_grew_most_in_the_pool() -> None:
+    def run(role: str, files: dict[str, float]) -> dict[str, Any]:
+        return {"cpu": 1.0, "processes": [{"role": role, "files": files}]}
+
+    alone = {"a": 0.010, "b": 0.020, "c": 0.005}  # c: in no pooled process
+    rounds = [
+        (run("parent", alone), run("worker", {"a": 0.011, "b": 0.050})),
+        (run("parent", {**alone, "b": 0.022}), run("worker", {"a": 0.012, "b": 0.040})),
+    ]
+    grown = pool_cost._grown(rounds, 1)
+    assert [(one.path, one.role) for one in grown] == [("b", "worker")]
+    assert grown[0].excess == pytest.approx(0.024)  # median of 0.030 and 0.018
+    assert grown[0].alone == pytest.approx(0.021)
+    assert [one.path for one in pool_cost._grown(rounds, 5)] == ["b", "a"]
