@@ -1,5 +1,6 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
-`kubectl patch -p` (strategic, merge, json) and `kubectl label namespace`.
+`kubectl patch -p` (strategic, merge, json), `kubectl label namespace`, `kubectl create
+clusterrolebinding|rolebinding --clusterrole` and `kubectl debug --profile=sysadmin|netadmin`.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -25,12 +26,20 @@ import yaml
 
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
+from gatekeeper.shell import VALUE_FLAGS
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
     from gatekeeper.finding import Finding
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
+# kubectl's own value flags plus those of the verbs read here (`--clusterrole cluster-admin`,
+# `--profile sysadmin`), so their values are not taken for the object's name.
+_VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
+    "--clusterrole", "--role", "--serviceaccount", "--user", "--group", "--image",
+    "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
+    "--custom-profile", "--copy-to", "--image-pull-policy",
+}  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 # Resource names kubectl accepts for the kinds whose changes the policies judge.
 _KINDS: dict[str, tuple[str, str]] = {}
@@ -132,8 +141,13 @@ def _ephemeral(holder: dict[str, Any]) -> bool:
 
 
 def _written(command: dict[str, Any]) -> dict[str, Any] | None:
-    positional = [str(word) for word in command.get("positional") or []]
-    flags = _flags(command)
+    args = command.get("args")
+    if isinstance(args, list):
+        words, flag_words = _split([str(arg) for arg in args])
+    else:
+        words, flag_words = command.get("positional") or [], command.get("flags") or []
+    positional = [str(word) for word in words]
+    flags = _flags(flag_words)
     verb = positional[0] if positional else ""
     if verb == "run" and len(positional) > 1:
         return _run(positional[1], flags)
@@ -141,12 +155,39 @@ def _written(command: dict[str, Any]) -> dict[str, Any] | None:
         return _patch(positional[1:], flags)
     if verb == "label" and len(positional) > 2:
         return _label(positional[1:])
+    if verb == "create" and len(positional) > 2:
+        return _binding(positional[1], positional[2], flags)
+    if verb == "debug" and len(positional) > 1:
+        return _debug(positional[1], flags)
     return None
 
 
-def _flags(command: dict[str, Any]) -> dict[str, str]:
+def _split(args: list[str]) -> tuple[list[str], list[str]]:
+    """Positional words and flags (`--flag=value`), as shell.split_args with the verbs' flags."""
+    positional: list[str] = []
+    flags: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            positional.extend(args[index:])
+            break
+        if arg.startswith("-") and arg != "-":
+            flags.append(arg)
+            if "=" not in arg and arg in _VALUE_FLAGS and index < len(args):
+                if arg == "--dry-run" and args[index] not in ("client", "server", "none"):
+                    continue
+                flags[-1] = f"{arg}={args[index]}"
+                index += 1
+            continue
+        positional.append(arg)
+    return positional, flags
+
+
+def _flags(words: list[Any]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for flag in command.get("flags") or []:
+    for flag in words:
         name, equals, value = str(flag).partition("=")
         found[name] = value if equals else "true"
     return found
@@ -247,6 +288,48 @@ def _index(part: str) -> bool:
     return part == "-" or part.isdigit()
 
 
+def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl create clusterrolebinding|rolebinding NAME --clusterrole=R|--role=R`: the
+    binding's roleRef (its subjects are what it grants to, not a setting judged here)."""
+    kind = {"clusterrolebinding": "ClusterRoleBinding", "rolebinding": "RoleBinding"}.get(resource)
+    role_kind = "ClusterRole" if "--clusterrole" in flags else "Role"
+    role = flags.get("--clusterrole", flags.get("--role", ""))
+    if (
+        kind is None
+        or not role
+        or "$" in role
+        or (kind == "ClusterRoleBinding" and role_kind == "Role")
+    ):
+        return None
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+    }
+
+
+def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl debug node/NAME|POD --profile=sysadmin|netadmin`: the debug container the
+    profile makes (kubectl's debug profiles): sysadmin is privileged, netadmin adds NET_ADMIN
+    and NET_RAW; on a node, both also share the host's network, PID and IPC namespaces.
+    Other profiles (legacy, general, baseline, restricted) are left out: noise."""
+    profile = flags.get("--profile", "")
+    if profile == "sysadmin":
+        context: dict[str, Any] = {"privileged": True}
+    elif profile == "netadmin":
+        context = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}
+    else:
+        return None
+    resource, _, name = target.partition("/")
+    node = resource.lower() in ("node", "nodes", "no") and bool(name)
+    spec: dict[str, Any] = {"containers": [{"name": "debugger", "securityContext": context}]}
+    if node:
+        spec.update(hostNetwork=True, hostPID=True, hostIPC=True)
+    pod_name = f"node-debugger-{name}" if node else (name or target)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name}, "spec": spec}
+
+
 def _label(words: list[str]) -> dict[str, Any] | None:
     """`kubectl label TYPE NAME key=value...` (or TYPE/NAME): the labels it sets."""
     resource, _, name = words[0].partition("/")
@@ -276,11 +359,13 @@ def _merged(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def _emptied(value: Any) -> Any:
     """The same shape without what the command sets: every leaf gone; a name kept (the
-    object's identity, not a setting)."""
+    object's identity, not a setting) except a binding's roleRef, which is what it grants."""
     if isinstance(value, dict):
         kept = ("name", "apiVersion", "kind")
         return {
-            k: _emptied(v) for k, v in value.items() if isinstance(v, (dict, list)) or k in kept
+            k: _emptied(v) if k != "roleRef" else {}
+            for k, v in value.items()
+            if isinstance(v, (dict, list)) or k in kept
         }
     if isinstance(value, list):
         return [_emptied(item) for item in value if isinstance(item, (dict, list))]
