@@ -196,7 +196,20 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
             return True
         parts = path.split("/")  # (.hcl: a file terragrunt configurations include or read)
         owned = (*names.TERRAFORM_OWNED_SUFFIXES, ".hcl")
-        return ".terraform" not in parts and path.endswith(owned)
+        if ".terraform" in parts:
+            return False
+        if path.endswith(owned):
+            return True
+        # a YAML or JSON file a configuration may decode (terraform.owners)
+        return path.endswith((".yaml", ".yml", ".json")) and terragrunt_near(path)
+
+    def terragrunt_near(path: str) -> bool:  # a terragrunt configuration above or beside it,
+        # or below its top-level folder: a YAML hook elsewhere asks nothing more
+        marks = (*names.TERRAGRUNT_NAMES, "root.hcl")
+        if index.files_above(posixpath.dirname(path), marks):
+            return True
+        top = path.split("/", 1)[0] if "/" in path else ""
+        return bool(top) and bool(index.named_below(top, frozenset(names.TERRAGRUNT_NAMES)))
 
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         if names.is_kustomization(path) or not path.endswith(
