@@ -68,6 +68,12 @@ def _workflow(command: str, setup: str = "") -> str:
             ["K8S-PSS-PRIVILEGED"],
         ),
         (f"kubectl debug web-0 -it --image={DIGEST} --profile=general", []),
+        # the enforce label removed: the cluster's default
+        (
+            "kubectl label ns app pod-security.kubernetes.io/enforce-",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        ("kubectl label ns app team- pod-security.kubernetes.io/warn-", []),
         # what the partial object lacks (probes, resources, labels) is not said
         ("""kubectl patch deployment web -p '{"spec":{"replicas":3}}'""", []),
         ("kubectl label ns app pod-security.kubernetes.io/enforce=restricted", []),

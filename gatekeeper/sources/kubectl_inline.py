@@ -1,6 +1,7 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
-`kubectl patch -p` (strategic, merge, json), `kubectl label namespace`, `kubectl create
-clusterrolebinding|rolebinding --clusterrole` and `kubectl debug --profile=sysadmin|netadmin`.
+`kubectl patch -p` (strategic, merge, json), `kubectl label namespace` (`enforce-` too),
+`kubectl create clusterrolebinding|rolebinding --clusterrole` and `kubectl debug
+--profile=sysadmin|netadmin`.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -41,6 +42,8 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--custom-profile", "--copy-to", "--image-pull-policy",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
+REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
+ENFORCE = "pod-security.kubernetes.io/enforce"
 # Resource names kubectl accepts for the kinds whose changes the policies judge.
 _KINDS: dict[str, tuple[str, str]] = {}
 for _names, _api, _kind in (
@@ -108,7 +111,7 @@ def documents(workflow: Document) -> list[Document]:
                     kind=str(obj.get("kind", "")),
                     namespace=str(metadata.get("namespace") or ""),
                     name=str(metadata.get("name") or ""),
-                    extra={MARK: str(command.get("text") or "")},
+                    extra={MARK: str(command.get("text") or ""), **_removals(command)},
                 )
             )
     return found
@@ -116,7 +119,46 @@ def documents(workflow: Document) -> list[Document]:
 
 def judged(engine: Engine, document: Document) -> list[Finding]:
     """The findings of a partial object that what the command sets makes: those of the
-    object as written that the same object without the values it sets does not have."""
+    object as written that the same object without the values it sets does not have; and a
+    namespace's Pod Security `enforce` label the command removes."""
+    return [*_set(engine, document), *_unenforced(engine, document)]
+
+
+def _unenforced(engine: Engine, document: Document) -> list[Finding]:
+    """`kubectl label ns app pod-security.kubernetes.io/enforce-`: the namespace falls back to
+    the cluster's default (privileged unless its AdmissionConfiguration says otherwise), as a
+    manifest losing the label does (pss_admission.lowered)."""
+    from gatekeeper.finding import Finding, fingerprint
+
+    removed = document.extra.get(REMOVED) or ()
+    if document.kind != "Namespace" or ENFORCE not in removed:
+        return []
+    policy = next((p for p in engine.policies if p.id == "K8S-ADMISSION-POD-SECURITY"), None)
+    if policy is None:
+        return []
+    what = "removes Pod Security enforce (the cluster's default, privileged unless configured)"
+    return [
+        Finding(
+            policy_id=policy.id,
+            severity=policy.severity,
+            title=policy.title,
+            message=f"Namespace {document.name} {what}: pods it rejected are admitted again",
+            file=document.file,
+            line=document.locator.locate(()).line,
+            path="metadata.labels",
+            source=document.source,
+            kind="Namespace",
+            name=document.name,
+            fingerprint=fingerprint(
+                policy.id, document.source, "Namespace", "", document.name, f"kubectl {what}"
+            ),
+            remediation=policy.remediation,
+            extra={"about": "namespace"},
+        )
+    ]
+
+
+def _set(engine: Engine, document: Document) -> list[Finding]:
     written = engine.evaluate(document)
     if not written:
         return written
@@ -338,13 +380,25 @@ def _label(words: list[str]) -> dict[str, Any] | None:
         name, rest = rest[0], rest[1:]
     api_kind = _KINDS.get(resource.lower())
     labels = dict(word.split("=", 1) for word in rest if "=" in word and "$" not in word)
-    if api_kind is None or not labels:
+    if api_kind is None or not (labels or _removed(rest)):
         return None
     return {
         "apiVersion": api_kind[0],
         "kind": api_kind[1],
         "metadata": {"name": name, "labels": labels},
     }
+
+
+def _removed(words: list[str]) -> list[str]:
+    """The labels `kubectl label` removes (`key-`)."""
+    return [word[:-1] for word in words if word.endswith("-") and "=" not in word and len(word) > 1]
+
+
+def _removals(command: dict[str, Any]) -> dict[str, list[str]]:
+    """Document.extra for the labels a `kubectl label` command removes (REMOVED), if any."""
+    words, _ = _split([str(arg) for arg in command.get("args") or []])
+    removed = _removed(words[2:]) if words[:1] == ["label"] else []
+    return {REMOVED: removed} if removed else {}
 
 
 def _merged(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
