@@ -203,13 +203,11 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
         # a YAML or JSON file a configuration may decode (terraform.owners)
         return path.endswith((".yaml", ".yml", ".json")) and terragrunt_near(path)
 
-    def terragrunt_near(path: str) -> bool:  # a terragrunt configuration above or beside it,
-        # or below its top-level folder: a YAML hook elsewhere asks nothing more
+    def terragrunt_near(path: str) -> bool:  # a terragrunt configuration (or the root.hcl
+        # configurations include) beside it or above it: no listing below, so a YAML hook
+        # elsewhere costs two lookups of the index
         marks = (*names.TERRAGRUNT_NAMES, "root.hcl")
-        if index.files_above(posixpath.dirname(path), marks):
-            return True
-        top = path.split("/", 1)[0] if "/" in path else ""
-        return bool(top) and bool(index.named_below(top, frozenset(names.TERRAGRUNT_NAMES)))
+        return bool(index.files_above(posixpath.dirname(path), marks))
 
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         if names.is_kustomization(path) or not path.endswith(
