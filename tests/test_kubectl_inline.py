@@ -68,6 +68,11 @@ def _workflow(command: str, setup: str = "") -> str:
             ["K8S-PSS-PRIVILEGED"],
         ),
         (f"kubectl debug web-0 -it --image={DIGEST} --profile=general", []),
+        (
+            f"kubectl run dbg --image={DIGEST} --override-type json --overrides "
+            """'[{"op":"add","path":"/spec/hostPID","value":true}]'""",
+            ["K8S-PSS-HOST-NAMESPACES"],
+        ),
         # the enforce label removed: the cluster's default
         (
             "kubectl label ns app pod-security.kubernetes.io/enforce-",

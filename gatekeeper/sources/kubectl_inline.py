@@ -39,7 +39,7 @@ _PROGRAMS = frozenset({"kubectl", "oc"})
 _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--clusterrole", "--role", "--serviceaccount", "--user", "--group", "--image",
     "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
-    "--custom-profile", "--copy-to", "--image-pull-policy",
+    "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
@@ -252,9 +252,11 @@ def _parsed(text: str) -> Any:
 
 
 def _run(name: str, flags: dict[str, str]) -> dict[str, Any] | None:
-    """`kubectl run NAME --image=X [--privileged] [--overrides=JSON]`: what the overrides and
-    --privileged set on the Pod kubectl makes."""
+    """`kubectl run NAME --image=X [--privileged] [--overrides=JSON] [--override-type=json]`:
+    what the overrides and --privileged set on the Pod kubectl makes."""
     overrides = _parsed(flags["--overrides"]) if "--overrides" in flags else None
+    if flags.get("--override-type") == "json":  # a JSON patch (merge, strategic: an object)
+        overrides = _from_json_patch(overrides)
     privileged = flags.get("--privileged", "false") == "true"
     if not isinstance(overrides, dict) and not privileged:
         return None
