@@ -17,6 +17,9 @@ from tests.conftest import Run, git_in
 IMPERATIVE_OFF = {".gatekeeper.yml": "disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n"}
 
 
+SKAFFOLD = "apiVersion: skaffold/v4beta11\nkind: Config\nmanifests:\n  rawYaml:\n    - m/*.yaml\n"
+
+
 def _pod(privileged: str) -> str:
     return (
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: team\nspec:\n"
@@ -81,6 +84,29 @@ def _privileged(run: Run) -> list[tuple[str, bool]]:
         ({".github/workflows/d.yml": _workflow("kapp deploy -y -a app -f test/")}, True),
         # nothing applies it
         ({".github/workflows/d.yml": _workflow("kubectl apply -f deploy/")}, False),
+        # skaffold applies the manifests its config names (s18 trust11 w02), from its folder
+        (
+            {
+                ".github/workflows/d.yml": _workflow("skaffold run -f test/skaffold.yaml"),
+                "test/skaffold.yaml": SKAFFOLD,
+            },
+            True,
+        ),
+        (
+            {
+                ".github/workflows/d.yml": _workflow("cd test && skaffold deploy"),
+                "test/skaffold.yaml": SKAFFOLD,
+            },
+            True,
+        ),
+        # ... and only when it deploys
+        (
+            {
+                ".github/workflows/d.yml": _workflow("skaffold render -f test/skaffold.yaml"),
+                "test/skaffold.yaml": SKAFFOLD,
+            },
+            False,
+        ),
     ],
 )
 def test_ci_applied_advisory_file_blocks(
@@ -170,3 +196,31 @@ def test_pull_request_adding_the_ci_apply_makes_an_advisory_finding_new(
     ]
     assert "did not block in the base (in an advisory path)" in privileged[0]["message"]
     assert run.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "blocks"),
+    [
+        ("helmfile -f test/helmfile.yaml apply", True),
+        ("helmfile -f test/helmfile.yaml diff", False),
+    ],
+)
+def test_ci_applied_helmfile_in_advisory_path_blocks(
+    tmp_path: Path, gatekeeper: Callable[..., Run], command: str, blocks: bool
+) -> None:
+    """A helmfile under test/ that CI applies deploys its releases' charts (s18 trust11 w02)."""
+    _write(
+        tmp_path,
+        {
+            **IMPERATIVE_OFF,
+            ".github/workflows/d.yml": _workflow(command),
+            "test/helmfile.yaml": "releases:\n  - name: m\n    chart: ./chart\n",
+            "test/chart/Chart.yaml": "apiVersion: v2\nname: m\nversion: 0.1.0\n",
+            "test/chart/templates/pod.yaml": _pod("true"),
+        },
+    )
+    git_in(tmp_path, "init", "-q")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    privileged = _privileged(run)
+    assert privileged and all(blocking == blocks for _, blocking in privileged), privileged
+    assert run.returncode == (1 if blocks else 0), run.stdout[-1500:]

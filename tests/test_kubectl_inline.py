@@ -47,6 +47,38 @@ def _workflow(command: str, setup: str = "") -> str:
             "kubectl label ns app pod-security.kubernetes.io/enforce=privileged --overwrite",
             ["K8S-ADMISSION-POD-SECURITY"],
         ),
+        # s18 trust11 w01: bindings to cluster-admin and privileged debug containers
+        (
+            "kubectl create clusterrolebinding ci-admin --clusterrole=cluster-admin "
+            "--serviceaccount=ci:deployer",
+            ["K8S-RBAC-CLUSTER-ADMIN"],
+        ),
+        (
+            "kubectl -n app create rolebinding ci-admin --clusterrole cluster-admin "
+            "--serviceaccount app:default",
+            ["K8S-RBAC-CLUSTER-ADMIN"],
+        ),
+        ("kubectl create clusterrolebinding ci-view --clusterrole=view --group=ci", []),
+        (
+            f"kubectl debug node/worker-1 -it --image={DIGEST} --profile=sysadmin -- id",
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-PRIVILEGED"],
+        ),
+        (
+            f"kubectl -n app debug web-0 -it --image {DIGEST} --profile sysadmin --target=web",
+            ["K8S-PSS-PRIVILEGED"],
+        ),
+        (f"kubectl debug web-0 -it --image={DIGEST} --profile=general", []),
+        (
+            f"kubectl run dbg --image={DIGEST} --override-type json --overrides "
+            """'[{"op":"add","path":"/spec/hostPID","value":true}]'""",
+            ["K8S-PSS-HOST-NAMESPACES"],
+        ),
+        # the enforce label removed: the cluster's default
+        (
+            "kubectl label ns app pod-security.kubernetes.io/enforce-",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        ("kubectl label ns app team- pod-security.kubernetes.io/warn-", []),
         # what the partial object lacks (probes, resources, labels) is not said
         ("""kubectl patch deployment web -p '{"spec":{"replicas":3}}'""", []),
         ("kubectl label ns app pod-security.kubernetes.io/enforce=restricted", []),

@@ -542,6 +542,9 @@ def test_decoded_values_files_and_deep_merges_give_values(tmp_path: Path) -> Non
         ("TF-AWS-RDS-PUBLIC", "live/b/inputs.json", 1),
         ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 3),
     }
+    # a developer's hook on the decoded file alone judges it too (s18 trust11 w03 hookyaml)
+    for name in ("live/a/config.yaml", "live/b/inputs.json"):
+        assert ("TF-AWS-RDS-PUBLIC", name, 1) in _findings(tmp_path, "--hook", name)
 
 
 def test_ci_reading_another_configuration_file_and_cli_args_in_env_vars(tmp_path: Path) -> None:

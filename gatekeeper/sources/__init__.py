@@ -196,7 +196,18 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
             return True
         parts = path.split("/")  # (.hcl: a file terragrunt configurations include or read)
         owned = (*names.TERRAFORM_OWNED_SUFFIXES, ".hcl")
-        return ".terraform" not in parts and path.endswith(owned)
+        if ".terraform" in parts:
+            return False
+        if path.endswith(owned):
+            return True
+        # a YAML or JSON file a configuration may decode (terraform.owners)
+        return path.endswith((".yaml", ".yml", ".json")) and terragrunt_near(path)
+
+    def terragrunt_near(path: str) -> bool:  # a terragrunt configuration (or the root.hcl
+        # configurations include) beside it or above it: no listing below, so a YAML hook
+        # elsewhere costs two lookups of the index
+        marks = (*names.TERRAGRUNT_NAMES, "root.hcl")
+        return bool(index.files_above(posixpath.dirname(path), marks))
 
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         if names.is_kustomization(path) or not path.endswith(

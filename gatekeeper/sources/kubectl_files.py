@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import yaml
+
 from gatekeeper import ownership, shell_dirs
 from gatekeeper.document import Problem
 from gatekeeper.sources import LoadContext
@@ -33,6 +35,13 @@ _FILE_FLAGS = frozenset({"-f", "--filename"})
 # not files (their options).
 _FEEDERS = frozenset({"cat", "envsubst", "sed", "ls", "find", "echo", "printf", "tee", "yq"})
 _KUSTOMIZE_FLAGS = frozenset({"-k", "--kustomize"})
+# Tools that apply what a config file names, by the verbs that apply it (`helmfile -f
+# test/helmfile.yaml apply`, `skaffold run -f test/skaffold.yaml`), with their `-f`.
+_CONFIG_APPLIERS = {
+    "helmfile": frozenset({"apply", "sync", "deploy"}),
+    "skaffold": frozenset({"run", "deploy", "dev"}),
+}
+_CONFIG_FLAGS = frozenset({"-f", "--file", "--filename"})
 _RECURSIVE = frozenset({"-R", "--recursive", "--recursive=true", "-Rf"})
 _GLOB = re.compile(r"[*?\[]")
 # `-f` after the one boolean short flag that goes with it (`-Rf deploy/`): its value is the
@@ -157,7 +166,9 @@ def applies_to_cluster(path: str, tree: Tree) -> bool:
 def applied_in(path: str, applied: frozenset[str]) -> bool:
     """Is `path` in what CI applies (applied_to_clusters): the file named (`kubectl apply -f
     test/pod.yaml`), its folder (`-f test/`, `-k test/overlay` for its kustomization), a
-    folder above it with -R or kapp (kept with a trailing `/`)?"""
+    folder above it with -R or kapp (kept with a trailing `/`)? A release's home is named
+    with its release (`test/helmfile.yaml (helmfile release m)`: the helmfile)."""
+    path = path.split(" (", 1)[0]
     folder = posixpath.dirname(path)
     if path in applied or folder in applied:
         return True
@@ -176,10 +187,11 @@ def _to_clusters_from(tree: Tree) -> Iterator[tuple[str, str]]:
     """(file or folder applied to a cluster, CI file or script that applies it)."""
     for path, document, command, step in _named(tree, folders=True):
         if not _ephemeral(command) and not _ephemeral(step):
-            yield path, document
-            script = command.get("file")
-            if isinstance(script, str) and script != document:
-                yield path, script
+            for applied in (path, *_configured(tree, command, path)):
+                yield applied, document
+                script = command.get("file")
+                if isinstance(script, str) and script != document:
+                    yield applied, script
 
 
 def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
@@ -199,6 +211,54 @@ def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
+def _configured(tree: Tree, command: dict[str, Any], path: str) -> Iterator[str]:
+    """What `helmfile -f FILE apply` or `skaffold run -f FILE` applies besides FILE itself
+    (whose releases' findings are homed at FILE, pipeline.variant_home): for skaffold, the
+    manifests its config names (`manifests.rawYaml` globs, `manifests.kustomize.paths`, the
+    older `deploy.kubectl.manifests`), from the config's folder (red team s18 trust11 w02)."""
+    if command.get("program") != "skaffold" or not tree.exists(path):
+        return
+    try:
+        configs = list(yaml.safe_load_all(tree.read(path)))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return
+    base = posixpath.dirname(path) or "."
+    for config in configs:
+        if not isinstance(config, dict):
+            continue
+        manifests = _mapping(config.get("manifests"))
+        kubectl = _mapping(_mapping(config.get("deploy")).get("kubectl"))
+        kustomize = _mapping(manifests.get("kustomize"))
+        for given in [*_strings(manifests.get("rawYaml")), *_strings(kubectl.get("manifests"))]:
+            yield from _files(tree, base, given)
+        for given in _strings(kustomize.get("paths")):
+            folder = _folder(tree, base, given)
+            if folder:
+                yield folder
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _config_files(command: dict[str, Any], here: str | None, tree: Tree) -> Iterator[str]:
+    """The config helmfile or skaffold applies: its `-f`/`--file`/`--filename`, else the one
+    it reads in the folder it runs in (helmfile.yaml, skaffold.yaml)."""
+    given = []
+    for flag in [str(flag) for flag in command.get("flags") or []]:
+        name, equals, value = flag.partition("=")
+        if equals and name in _CONFIG_FLAGS and value:
+            given.append(value)
+    if not given:
+        given = ["helmfile.yaml" if command.get("program") == "helmfile" else "skaffold.yaml"]
+    for config in given:
+        yield from _files(tree, here, config)
+
+
 def _ephemeral(holder: dict[str, Any]) -> bool:
     context = holder.get("context")
     return isinstance(context, dict) and context.get("ephemeralCluster") is True
@@ -213,7 +273,9 @@ def _named(
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
-    needles = (b"kubectl", b"oc ", b"kapp") if folders else (b"kubectl", b"oc ")
+    needles = (
+        (b"kubectl", b"oc ", b"kapp", b"helmfile", b"skaffold") if folders else (b"kubectl", b"oc ")
+    )
     for document in workflow.ci_documents(tree, needles):
         for _job_id, job, _number, step in steps(document.obj):
             directory = working_directory(step, job)
@@ -236,6 +298,9 @@ def _applies(command: dict[str, Any], kapp: bool) -> bool:
     positional = command.get("positional") or []
     if kapp and command.get("program") == "kapp":
         return positional[:1] == ["deploy"]
+    if kapp and command.get("program") in _CONFIG_APPLIERS:
+        verbs = _CONFIG_APPLIERS[str(command.get("program"))]
+        return any(str(word) in verbs for word in positional)
     return (
         command.get("program") in _PROGRAMS
         and positional[:1] != []
@@ -253,7 +318,11 @@ def _given(
     folders: bool = False,
 ) -> Iterator[str]:
     """The files a kubectl command's `-f` options name, from the folder `here`; with
-    `folders`, the folders its `-f` and `-k` options name too."""
+    `folders`, the folders its `-f` and `-k` options name too; for helmfile and skaffold,
+    the config they apply."""
+    if command.get("program") in _CONFIG_APPLIERS:
+        yield from _config_files(command, here, tree)
+        return
     if folders:
         yield from _folders(command, here, commands, at, tree)
     for given in _file_values(command):

@@ -1,5 +1,7 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
-`kubectl patch -p` (strategic, merge, json) and `kubectl label namespace`.
+`kubectl patch -p` (strategic, merge, json), `kubectl label namespace` (`enforce-` too),
+`kubectl create clusterrolebinding|rolebinding --clusterrole` and `kubectl debug
+--profile=sysadmin|netadmin`.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -25,13 +27,23 @@ import yaml
 
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
+from gatekeeper.shell import VALUE_FLAGS
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
     from gatekeeper.finding import Finding
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
+# kubectl's own value flags plus those of the verbs read here (`--clusterrole cluster-admin`,
+# `--profile sysadmin`), so their values are not taken for the object's name.
+_VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
+    "--clusterrole", "--role", "--serviceaccount", "--user", "--group", "--image",
+    "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
+    "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
+}  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
+REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
+ENFORCE = "pod-security.kubernetes.io/enforce"
 # Resource names kubectl accepts for the kinds whose changes the policies judge.
 _KINDS: dict[str, tuple[str, str]] = {}
 for _names, _api, _kind in (
@@ -99,7 +111,7 @@ def documents(workflow: Document) -> list[Document]:
                     kind=str(obj.get("kind", "")),
                     namespace=str(metadata.get("namespace") or ""),
                     name=str(metadata.get("name") or ""),
-                    extra={MARK: str(command.get("text") or "")},
+                    extra={MARK: str(command.get("text") or ""), **_removals(command)},
                 )
             )
     return found
@@ -107,7 +119,46 @@ def documents(workflow: Document) -> list[Document]:
 
 def judged(engine: Engine, document: Document) -> list[Finding]:
     """The findings of a partial object that what the command sets makes: those of the
-    object as written that the same object without the values it sets does not have."""
+    object as written that the same object without the values it sets does not have; and a
+    namespace's Pod Security `enforce` label the command removes."""
+    return [*_set(engine, document), *_unenforced(engine, document)]
+
+
+def _unenforced(engine: Engine, document: Document) -> list[Finding]:
+    """`kubectl label ns app pod-security.kubernetes.io/enforce-`: the namespace falls back to
+    the cluster's default (privileged unless its AdmissionConfiguration says otherwise), as a
+    manifest losing the label does (pss_admission.lowered)."""
+    from gatekeeper.finding import Finding, fingerprint
+
+    removed = document.extra.get(REMOVED) or ()
+    if document.kind != "Namespace" or ENFORCE not in removed:
+        return []
+    policy = next((p for p in engine.policies if p.id == "K8S-ADMISSION-POD-SECURITY"), None)
+    if policy is None:
+        return []
+    what = "removes Pod Security enforce (the cluster's default, privileged unless configured)"
+    return [
+        Finding(
+            policy_id=policy.id,
+            severity=policy.severity,
+            title=policy.title,
+            message=f"Namespace {document.name} {what}: pods it rejected are admitted again",
+            file=document.file,
+            line=document.locator.locate(()).line,
+            path="metadata.labels",
+            source=document.source,
+            kind="Namespace",
+            name=document.name,
+            fingerprint=fingerprint(
+                policy.id, document.source, "Namespace", "", document.name, f"kubectl {what}"
+            ),
+            remediation=policy.remediation,
+            extra={"about": "namespace"},
+        )
+    ]
+
+
+def _set(engine: Engine, document: Document) -> list[Finding]:
     written = engine.evaluate(document)
     if not written:
         return written
@@ -132,8 +183,13 @@ def _ephemeral(holder: dict[str, Any]) -> bool:
 
 
 def _written(command: dict[str, Any]) -> dict[str, Any] | None:
-    positional = [str(word) for word in command.get("positional") or []]
-    flags = _flags(command)
+    args = command.get("args")
+    if isinstance(args, list):
+        words, flag_words = _split([str(arg) for arg in args])
+    else:
+        words, flag_words = command.get("positional") or [], command.get("flags") or []
+    positional = [str(word) for word in words]
+    flags = _flags(flag_words)
     verb = positional[0] if positional else ""
     if verb == "run" and len(positional) > 1:
         return _run(positional[1], flags)
@@ -141,12 +197,39 @@ def _written(command: dict[str, Any]) -> dict[str, Any] | None:
         return _patch(positional[1:], flags)
     if verb == "label" and len(positional) > 2:
         return _label(positional[1:])
+    if verb == "create" and len(positional) > 2:
+        return _binding(positional[1], positional[2], flags)
+    if verb == "debug" and len(positional) > 1:
+        return _debug(positional[1], flags)
     return None
 
 
-def _flags(command: dict[str, Any]) -> dict[str, str]:
+def _split(args: list[str]) -> tuple[list[str], list[str]]:
+    """Positional words and flags (`--flag=value`), as shell.split_args with the verbs' flags."""
+    positional: list[str] = []
+    flags: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if arg == "--":
+            positional.extend(args[index:])
+            break
+        if arg.startswith("-") and arg != "-":
+            flags.append(arg)
+            if "=" not in arg and arg in _VALUE_FLAGS and index < len(args):
+                if arg == "--dry-run" and args[index] not in ("client", "server", "none"):
+                    continue
+                flags[-1] = f"{arg}={args[index]}"
+                index += 1
+            continue
+        positional.append(arg)
+    return positional, flags
+
+
+def _flags(words: list[Any]) -> dict[str, str]:
     found: dict[str, str] = {}
-    for flag in command.get("flags") or []:
+    for flag in words:
         name, equals, value = str(flag).partition("=")
         found[name] = value if equals else "true"
     return found
@@ -169,9 +252,11 @@ def _parsed(text: str) -> Any:
 
 
 def _run(name: str, flags: dict[str, str]) -> dict[str, Any] | None:
-    """`kubectl run NAME --image=X [--privileged] [--overrides=JSON]`: what the overrides and
-    --privileged set on the Pod kubectl makes."""
+    """`kubectl run NAME --image=X [--privileged] [--overrides=JSON] [--override-type=json]`:
+    what the overrides and --privileged set on the Pod kubectl makes."""
     overrides = _parsed(flags["--overrides"]) if "--overrides" in flags else None
+    if flags.get("--override-type") == "json":  # a JSON patch (merge, strategic: an object)
+        overrides = _from_json_patch(overrides)
     privileged = flags.get("--privileged", "false") == "true"
     if not isinstance(overrides, dict) and not privileged:
         return None
@@ -247,6 +332,48 @@ def _index(part: str) -> bool:
     return part == "-" or part.isdigit()
 
 
+def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl create clusterrolebinding|rolebinding NAME --clusterrole=R|--role=R`: the
+    binding's roleRef (its subjects are what it grants to, not a setting judged here)."""
+    kind = {"clusterrolebinding": "ClusterRoleBinding", "rolebinding": "RoleBinding"}.get(resource)
+    role_kind = "ClusterRole" if "--clusterrole" in flags else "Role"
+    role = flags.get("--clusterrole", flags.get("--role", ""))
+    if (
+        kind is None
+        or not role
+        or "$" in role
+        or (kind == "ClusterRoleBinding" and role_kind == "Role")
+    ):
+        return None
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+    }
+
+
+def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl debug node/NAME|POD --profile=sysadmin|netadmin`: the debug container the
+    profile makes (kubectl's debug profiles): sysadmin is privileged, netadmin adds NET_ADMIN
+    and NET_RAW; on a node, both also share the host's network, PID and IPC namespaces.
+    Other profiles (legacy, general, baseline, restricted) are left out: noise."""
+    profile = flags.get("--profile", "")
+    if profile == "sysadmin":
+        context: dict[str, Any] = {"privileged": True}
+    elif profile == "netadmin":
+        context = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}
+    else:
+        return None
+    resource, _, name = target.partition("/")
+    node = resource.lower() in ("node", "nodes", "no") and bool(name)
+    spec: dict[str, Any] = {"containers": [{"name": "debugger", "securityContext": context}]}
+    if node:
+        spec.update(hostNetwork=True, hostPID=True, hostIPC=True)
+    pod_name = f"node-debugger-{name}" if node else (name or target)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name}, "spec": spec}
+
+
 def _label(words: list[str]) -> dict[str, Any] | None:
     """`kubectl label TYPE NAME key=value...` (or TYPE/NAME): the labels it sets."""
     resource, _, name = words[0].partition("/")
@@ -255,13 +382,25 @@ def _label(words: list[str]) -> dict[str, Any] | None:
         name, rest = rest[0], rest[1:]
     api_kind = _KINDS.get(resource.lower())
     labels = dict(word.split("=", 1) for word in rest if "=" in word and "$" not in word)
-    if api_kind is None or not labels:
+    if api_kind is None or not (labels or _removed(rest)):
         return None
     return {
         "apiVersion": api_kind[0],
         "kind": api_kind[1],
         "metadata": {"name": name, "labels": labels},
     }
+
+
+def _removed(words: list[str]) -> list[str]:
+    """The labels `kubectl label` removes (`key-`)."""
+    return [word[:-1] for word in words if word.endswith("-") and "=" not in word and len(word) > 1]
+
+
+def _removals(command: dict[str, Any]) -> dict[str, list[str]]:
+    """Document.extra for the labels a `kubectl label` command removes (REMOVED), if any."""
+    words, _ = _split([str(arg) for arg in command.get("args") or []])
+    removed = _removed(words[2:]) if words[:1] == ["label"] else []
+    return {REMOVED: removed} if removed else {}
 
 
 def _merged(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -276,11 +415,13 @@ def _merged(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def _emptied(value: Any) -> Any:
     """The same shape without what the command sets: every leaf gone; a name kept (the
-    object's identity, not a setting)."""
+    object's identity, not a setting) except a binding's roleRef, which is what it grants."""
     if isinstance(value, dict):
         kept = ("name", "apiVersion", "kind")
         return {
-            k: _emptied(v) for k, v in value.items() if isinstance(v, (dict, list)) or k in kept
+            k: _emptied(v) if k != "roleRef" else {}
+            for k, v in value.items()
+            if isinstance(v, (dict, list)) or k in kept
         }
     if isinstance(value, list):
         return [_emptied(item) for item in value if isinstance(item, (dict, list))]

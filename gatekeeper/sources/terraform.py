@@ -93,6 +93,13 @@ def owners(path: str, context: LoadContext) -> list[str]:
         from gatekeeper.sources import terragrunt
 
         return terragrunt.including(context.tree, path)
+    decoded = path.endswith((".yaml", ".yml", ".json")) and not path.endswith(_OWNED_SUFFIXES)
+    if decoded and ".terraform" not in path.split("/"):
+        # A values file a configuration decodes whole (`inputs = yamldecode(file(...))`):
+        # the configurations decoding it (red team s18 trust11 w03 hookyaml).
+        from gatekeeper.sources import terragrunt
+
+        return terragrunt.including(context.tree, path)
     if ".terraform" in path.split("/") or not path.endswith(_OWNED_SUFFIXES):
         return []
     from gatekeeper.sources import terraform_modules
