@@ -27,7 +27,7 @@ from gatekeeper.sources import LoadContext
 # Modules under gatekeeper.sources that define `feeds`.
 CONTRIBUTORS: tuple[str, ...] = (
     "helm", "kustomize", "gitops", "terraform", "tanka", "workflow", "dockerfile",
-    "release_files", "pulumi", "compose", "kubectl_files",
+    "release_files", "pulumi", "compose", "kubectl_files", "kubectl_inline",
 )  # fmt: skip
 
 

@@ -107,7 +107,7 @@ def scan_one(
         loaded.documents.extend(
             made
             for document in list(loaded.documents)
-            for made in kubectl_inline.documents(document)
+            for made in kubectl_inline.documents(document, context.tree)
         )
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)

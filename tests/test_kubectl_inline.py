@@ -117,3 +117,31 @@ def test_inline_kubectl_in_a_throwaway_cluster_job_is_not_judged(
     run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
     findings = json.loads(run.stdout)["findings"]
     assert not [f for f in findings if f["policy_id"].startswith("K8S-")]
+
+
+def test_patch_file_of_the_repository_is_judged_and_its_change_alone_rejudges(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`kubectl patch --patch-file deploy/patch.yaml`: the file is the patch (not a manifest,
+    nothing else judges it); a pull request changing only it judges the command again."""
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        _workflow("kubectl -n app patch deployment web --patch-file deploy/patch.yaml")
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "patch.yaml").write_text("spec:\n  replicas: 2\n")
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-qb", "pr")
+    (tmp_path / "deploy" / "patch.yaml").write_text(
+        "spec:\n  template:\n    spec:\n      hostNetwork: true\n"
+    )
+    git_in(tmp_path, "commit", "-qam", "host network")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    said = [(f["policy_id"], f["file"], f["line"], f["blocking"]) for f in findings]
+    assert ("K8S-PSS-HOST-NAMESPACES", ".github/workflows/deploy.yml", 9, True) in said
+    assert run.returncode == 1

@@ -21,6 +21,7 @@ cluster (kind, k3d...) are skipped, as for every imperative deploy.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -32,6 +33,8 @@ from gatekeeper.shell import VALUE_FLAGS
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
     from gatekeeper.finding import Finding
+    from gatekeeper.sources import LoadContext
+    from gatekeeper.tree import Tree
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
 # kubectl's own value flags plus those of the verbs read here (`--clusterrole cluster-admin`,
@@ -81,9 +84,10 @@ class _CommandLocator:
         return Location(self.file, self.line)
 
 
-def documents(workflow: Document) -> list[Document]:
+def documents(workflow: Document, tree: Tree | None = None) -> list[Document]:
     """The partial objects the kubectl commands of a loaded CI file write from their command
-    line, outside throwaway-cluster jobs."""
+    line (and a `kubectl patch --patch-file` of the repository, read from `tree`), outside
+    throwaway-cluster jobs."""
     from gatekeeper.sources.workflow_scripts import steps
 
     found: list[Document] = []
@@ -95,7 +99,7 @@ def documents(workflow: Document) -> list[Document]:
                 continue
             if _ephemeral(command):
                 continue
-            obj = _written(command)
+            obj = _written(command, tree)
             if obj is None:
                 continue
             file = str(command.get("file") or workflow.file)
@@ -182,7 +186,7 @@ def _ephemeral(holder: dict[str, Any]) -> bool:
     return isinstance(context, dict) and context.get("ephemeralCluster") is True
 
 
-def _written(command: dict[str, Any]) -> dict[str, Any] | None:
+def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any] | None:
     args = command.get("args")
     if isinstance(args, list):
         words, flag_words = _split([str(arg) for arg in args])
@@ -194,6 +198,8 @@ def _written(command: dict[str, Any]) -> dict[str, Any] | None:
     if verb == "run" and len(positional) > 1:
         return _run(positional[1], flags)
     if verb == "patch" and len(positional) > 1:
+        if "--patch-file" in flags and tree is not None:
+            flags["--patch"] = _patch_file(tree, command, flags["--patch-file"]) or "$"
         return _patch(positional[1:], flags)
     if verb == "label" and len(positional) > 2:
         return _label(positional[1:])
@@ -288,6 +294,51 @@ def _patch(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
     obj = _merged({"metadata": {"name": name}}, patch)
     obj["apiVersion"], obj["kind"] = api_kind
     return obj
+
+
+def _patch_file(tree: Tree, command: dict[str, Any], given: str) -> str | None:
+    """The text of the repository file `kubectl patch --patch-file` names, from the folder
+    the command runs in; None when it is computed or not the repository's."""
+    path = _patch_path(command, given)
+    if path is None:
+        return None
+    try:
+        return tree.read(path).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _patch_path(command: dict[str, Any], given: str) -> str | None:
+    from gatekeeper import shell_dirs
+    from gatekeeper.tree import inside
+
+    given = given.strip("'\"")
+    if not given or "$" in given or given == "-":
+        return None
+    path = shell_dirs.resolve(command.get("directory"), given)
+    if path is None or not shell_dirs.known(path) or path.startswith("/"):
+        return None
+    return inside(path)
+
+
+def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
+    """A CI file (or the script it runs) whose `kubectl patch --patch-file FILE` names a
+    repository file is judged again when only that file changes (the patch is judged at the
+    command: kubectl_inline.documents)."""
+    from gatekeeper.sources import workflow
+    from gatekeeper.sources.workflow_scripts import steps
+
+    for document in workflow.ci_documents(context.tree, (b"--patch-file",)):
+        for _job_id, _job, _number, step in steps(document.obj):
+            for command in step.get("commands") or []:
+                if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
+                    continue
+                for flag in command.get("flags") or []:
+                    name, _, value = str(flag).partition("=")
+                    path = _patch_path(command, value) if name == "--patch-file" else None
+                    if path:
+                        yield str(command.get("file") or document.file), path
+                        yield document.file, path
 
 
 def _from_json_patch(operations: Any) -> dict[str, Any] | None:
