@@ -185,8 +185,10 @@ def _to_clusters(tree: Tree, _: str = "") -> frozenset[str]:
 
 def _to_clusters_from(tree: Tree) -> Iterator[tuple[str, str]]:
     """(file or folder applied to a cluster, CI file or script that applies it)."""
+    from gatekeeper.sources.workflow_scripts import throwaway
+
     for path, document, command, step in _named(tree, folders=True):
-        if not _ephemeral(command) and not _ephemeral(step):
+        if not throwaway(command, step):
             for applied in (path, *_configured(tree, command, path)):
                 yield applied, document
                 script = command.get("file")
@@ -257,11 +259,6 @@ def _config_files(command: dict[str, Any], here: str | None, tree: Tree) -> Iter
         given = ["helmfile.yaml" if command.get("program") == "helmfile" else "skaffold.yaml"]
     for config in given:
         yield from _files(tree, here, config)
-
-
-def _ephemeral(holder: dict[str, Any]) -> bool:
-    context = holder.get("context")
-    return isinstance(context, dict) and context.get("ephemeralCluster") is True
 
 
 def _named(

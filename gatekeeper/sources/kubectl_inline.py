@@ -88,16 +88,16 @@ def documents(workflow: Document, tree: Tree | None = None) -> list[Document]:
     """The partial objects the kubectl commands of a loaded CI file write from their command
     line (and a `kubectl patch --patch-file` of the repository, read from `tree`), outside
     throwaway-cluster jobs."""
-    from gatekeeper.sources.workflow_scripts import steps
+    from gatekeeper.sources.workflow_scripts import steps, throwaway
 
     found: list[Document] = []
     for _job_id, _job, _number, step in steps(workflow.obj):
-        if _ephemeral(step):
+        if throwaway(step):
             continue
         for command in step.get("commands") or []:
             if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
                 continue
-            if _ephemeral(command):
+            if throwaway(command):
                 continue
             obj = _written(command, tree)
             if obj is None:
@@ -179,11 +179,6 @@ def _set(engine: Engine, document: Document) -> list[Finding]:
     )
     before = {(f.policy_id, f.path, f.message) for f in engine.evaluate(emptied)}
     return [f for f in written if (f.policy_id, f.path, f.message) not in before]
-
-
-def _ephemeral(holder: dict[str, Any]) -> bool:
-    context = holder.get("context")
-    return isinstance(context, dict) and context.get("ephemeralCluster") is True
 
 
 def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any] | None:

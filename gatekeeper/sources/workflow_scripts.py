@@ -93,6 +93,16 @@ def follow_all(
                     step["context"]["ephemeralCluster"] = True
 
 
+def throwaway(*holders: dict[str, Any]) -> bool:
+    """Does any of a command and its step only test against a throwaway cluster (the
+    workflow source's `context.ephemeralCluster`: kind, k3d, minikube...)?"""
+    for holder in holders:
+        context = holder.get("context")
+        if isinstance(context, dict) and context.get("ephemeralCluster") is True:
+            return True
+    return False
+
+
 def steps(obj: Any) -> list[tuple[str, dict[str, Any], int, dict[str, Any]]]:
     """(job id, job, step number, step) of every step of a loaded CI file's object."""
     found = []
