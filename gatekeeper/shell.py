@@ -1580,9 +1580,13 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
     return Command(argv, line, text, program, args, positional, flags, wrappers)
 
 
-def split_args(program: str, args: list[str]) -> tuple[list[str], list[str]]:
-    """Positional words and flags; values of the program's known value flags are dropped."""
-    value_flags = VALUE_FLAGS.get(program, frozenset())
+def split_args(
+    program: str, args: list[str], value_flags: frozenset[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """Positional words and flags; values of the program's known value flags (or of
+    `value_flags`) are joined to their flag (`--flag=value`)."""
+    if value_flags is None:
+        value_flags = VALUE_FLAGS.get(program, frozenset())
     positional: list[str] = []
     flags: list[str] = []
     index = 0

@@ -28,7 +28,7 @@ import yaml
 
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
-from gatekeeper.shell import VALUE_FLAGS
+from gatekeeper.shell import VALUE_FLAGS, split_args
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -206,26 +206,8 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
 
 
 def _split(args: list[str]) -> tuple[list[str], list[str]]:
-    """Positional words and flags (`--flag=value`), as shell.split_args with the verbs' flags."""
-    positional: list[str] = []
-    flags: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        index += 1
-        if arg == "--":
-            positional.extend(args[index:])
-            break
-        if arg.startswith("-") and arg != "-":
-            flags.append(arg)
-            if "=" not in arg and arg in _VALUE_FLAGS and index < len(args):
-                if arg == "--dry-run" and args[index] not in ("client", "server", "none"):
-                    continue
-                flags[-1] = f"{arg}={args[index]}"
-                index += 1
-            continue
-        positional.append(arg)
-    return positional, flags
+    """Positional words and flags (`--flag=value`), with the verbs' value flags too."""
+    return split_args("kubectl", args, _VALUE_FLAGS)
 
 
 def _flags(words: list[Any]) -> dict[str, str]:
