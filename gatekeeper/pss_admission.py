@@ -25,6 +25,7 @@ from gatekeeper.contents import subset
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, fingerprint
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.policy.model import Policy
 from gatekeeper.sources import LoadContext, with_owners
 
 LABEL = "pod-security.kubernetes.io/"
@@ -275,22 +276,29 @@ def lowered(
             continue
         seen.add(entry.name)
         out.append(
-            Finding(
-                policy_id=policy.id,
-                severity=policy.severity,
-                title=policy.title,
-                message=f"Namespace {entry.name} {what}: pods it rejected are admitted again",
-                file=entry.file,
-                line=entry.line,
-                path="metadata.labels",
-                source=entry.source,
-                kind="Namespace",
-                name=entry.name,
-                fingerprint=fingerprint(
-                    policy.id, entry.source, "Namespace", "", entry.name, f"lowered {what}"
-                ),
-                remediation=policy.remediation,
-                extra={"about": "namespace"},
-            )
+            weakened(policy, entry.file, entry.line, entry.source, entry.name, what, "lowered")
         )
     return out
+
+
+def weakened(
+    policy: Policy, file: str, line: int, source: str, name: str, what: str, how: str
+) -> Finding:
+    """The finding of a Namespace whose Pod Security `enforce` a change lowers or removes
+    (`what`), at `file:line`; `how` tells apart where it was seen in its fingerprint (a
+    manifest compared with the base: "lowered"; a CI `kubectl label`: "kubectl")."""
+    return Finding(
+        policy_id=policy.id,
+        severity=policy.severity,
+        title=policy.title,
+        message=f"Namespace {name} {what}: pods it rejected are admitted again",
+        file=file,
+        line=line,
+        path="metadata.labels",
+        source=source,
+        kind="Namespace",
+        name=name,
+        fingerprint=fingerprint(policy.id, source, "Namespace", "", name, f"{how} {what}"),
+        remediation=policy.remediation,
+        extra={"about": "namespace"},
+    )

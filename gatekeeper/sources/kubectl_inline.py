@@ -132,34 +132,17 @@ def _unenforced(engine: Engine, document: Document) -> list[Finding]:
     """`kubectl label ns app pod-security.kubernetes.io/enforce-`: the namespace falls back to
     the cluster's default (privileged unless its AdmissionConfiguration says otherwise), as a
     manifest losing the label does (pss_admission.lowered)."""
-    from gatekeeper.finding import Finding, fingerprint
+    from gatekeeper.pss_admission import POLICY_ID, weakened
 
     removed = document.extra.get(REMOVED) or ()
     if document.kind != "Namespace" or ENFORCE not in removed:
         return []
-    policy = next((p for p in engine.policies if p.id == "K8S-ADMISSION-POD-SECURITY"), None)
+    policy = next((p for p in engine.policies if p.id == POLICY_ID), None)
     if policy is None:
         return []
     what = "removes Pod Security enforce (the cluster's default, privileged unless configured)"
-    return [
-        Finding(
-            policy_id=policy.id,
-            severity=policy.severity,
-            title=policy.title,
-            message=f"Namespace {document.name} {what}: pods it rejected are admitted again",
-            file=document.file,
-            line=document.locator.locate(()).line,
-            path="metadata.labels",
-            source=document.source,
-            kind="Namespace",
-            name=document.name,
-            fingerprint=fingerprint(
-                policy.id, document.source, "Namespace", "", document.name, f"kubectl {what}"
-            ),
-            remediation=policy.remediation,
-            extra={"about": "namespace"},
-        )
-    ]
+    line = document.locator.locate(()).line
+    return [weakened(policy, document.file, line, document.source, document.name, what, "kubectl")]
 
 
 def _set(engine: Engine, document: Document) -> list[Finding]:
