@@ -183,17 +183,28 @@ def _to_clusters(tree: Tree, _: str = "") -> frozenset[str]:
     return frozenset(path for path, _where in _to_clusters_from(tree))
 
 
-def _to_clusters_from(tree: Tree) -> Iterator[tuple[str, str]]:
-    """(file or folder applied to a cluster, CI file or script that applies it)."""
+def _to_clusters_from(tree: Tree) -> frozenset[tuple[str, str]]:
+    """(file or folder applied to a cluster, CI file or script that applies it), found once
+    per tree for both the advisory paths and the feeds."""
+    found: frozenset[tuple[str, str]] = ownership.of(tree).remember(
+        "CI paths applied to a cluster, by the file applying them", "", _applied_from
+    )
+    return found
+
+
+def _applied_from(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
     from gatekeeper.sources.workflow_scripts import throwaway
 
+    found: set[tuple[str, str]] = set()
     for path, document, command, step in _named(tree, folders=True):
-        if not throwaway(command, step):
-            for applied in (path, *_configured(tree, command, path)):
-                yield applied, document
-                script = command.get("file")
-                if isinstance(script, str) and script != document:
-                    yield applied, script
+        if throwaway(command, step):
+            continue
+        script = command.get("file")
+        for applied in (path, *_configured(tree, command, path)):
+            found.add((applied, document))
+            if isinstance(script, str) and script != document:
+                found.add((applied, script))
+    return frozenset(found)
 
 
 def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
