@@ -69,6 +69,15 @@ def _privileged(run: Run) -> list[tuple[str, bool]]:
             },
             False,
         ),
+        # ... but a kubectl aimed at another cluster there applies to that one (red team z05)
+        (
+            {
+                ".github/workflows/d.yml": _workflow(
+                    "kind create cluster", "kubectl --context prod apply -f test/m/"
+                )
+            },
+            True,
+        ),
         # kubectl takes a folder's own files: a subfolder's are not applied...
         ({".github/workflows/d.yml": _workflow("kubectl apply -f test/")}, False),
         # ... unless -R

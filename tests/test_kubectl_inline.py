@@ -145,3 +145,27 @@ def test_patch_file_of_the_repository_is_judged_and_its_change_alone_rejudges(
     said = [(f["policy_id"], f["file"], f["line"], f["blocking"]) for f in findings]
     assert ("K8S-PSS-HOST-NAMESPACES", ".github/workflows/deploy.yml", 9, True) in said
     assert run.returncode == 1
+
+
+def test_inline_kubectl_aimed_at_another_cluster_from_a_throwaway_job_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`kind create cluster`, then `kubectl --context prod patch ...`: the patch goes to prod
+    (red team s18 z05)."""
+    workflow = tmp_path / ".github" / "workflows" / "e2e.yml"
+    workflow.parent.mkdir(parents=True)
+    command = (
+        "kubectl --context prod patch deployment web -p "
+        """'{"spec":{"template":{"spec":{"hostNetwork":true}}}}'"""
+    )
+    workflow.write_text(_workflow(command, setup="kind create cluster"))
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    assert [f["policy_id"] for f in findings if f["policy_id"].startswith("K8S-")] == [
+        "K8S-PSS-HOST-NAMESPACES"
+    ]
+    assert run.returncode == 1

@@ -92,12 +92,10 @@ def documents(workflow: Document, tree: Tree | None = None) -> list[Document]:
 
     found: list[Document] = []
     for _job_id, _job, _number, step in steps(workflow.obj):
-        if throwaway(step):
-            continue
         for command in step.get("commands") or []:
             if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
                 continue
-            if throwaway(command):
+            if throwaway(command, step):
                 continue
             obj = _written(command, tree)
             if obj is None:

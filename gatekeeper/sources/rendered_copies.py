@@ -86,6 +86,7 @@ def _applied_by_ci(tree: Tree, _: str) -> frozenset[str]:
     """The paths (tree-relative) that CI commands give `kubectl`/`oc` `-f` in jobs that do
     not only test against a throwaway cluster."""
     from gatekeeper.sources import LoadContext, workflow
+    from gatekeeper.sources.workflow_scripts import throwaway
 
     context = LoadContext(tree=tree)
     found: set[str] = set()
@@ -100,7 +101,7 @@ def _applied_by_ci(tree: Tree, _: str) -> frozenset[str]:
             for command in _commands(document.obj):
                 if command.get("program") not in ("kubectl", "oc"):
                     continue
-                if (command.get("context") or {}).get("ephemeralCluster"):
+                if throwaway(command):
                     continue
                 for flag in command.get("flags") or []:
                     name, _, value = str(flag).partition("=")

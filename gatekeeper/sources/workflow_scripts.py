@@ -93,9 +93,24 @@ def follow_all(
                     step["context"]["ephemeralCluster"] = True
 
 
+# A command's flags that aim it at a cluster of their own (`kubectl --context prod`), unless
+# they name a local one: the imperative-deploy rule's test (allowEphemeralClusters).
+_AIMED = re.compile(
+    r"^(--context|--kubeconfig|--server|-s|--cluster|--kube-context|--kube-apiserver"
+    r"|--kube-token|--token)(=|$)"
+)
+_LOCAL = re.compile(r"^--[a-z-]+=.*(kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop)")
+
+
 def throwaway(*holders: dict[str, Any]) -> bool:
-    """Does any of a command and its step only test against a throwaway cluster (the
-    workflow source's `context.ephemeralCluster`: kind, k3d, minikube...)?"""
+    """Does a command (with its step) only test against a throwaway cluster: the workflow
+    source's `context.ephemeralCluster` (kind, k3d, minikube... started in the job), and no
+    flag of the command aims it at another cluster (`kubectl --context prod` after `kind
+    create cluster` applies to prod: red team s18 z05)?"""
+    for holder in holders:
+        flags = [str(flag) for flag in holder.get("flags") or []]
+        if any(_AIMED.match(flag) and not _LOCAL.match(flag) for flag in flags):
+            return False
     for holder in holders:
         context = holder.get("context")
         if isinstance(context, dict) and context.get("ephemeralCluster") is True:
