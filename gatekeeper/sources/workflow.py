@@ -12,6 +12,10 @@ with a few fields added so rules can look inside scripts:
                                 workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
+    ...steps[*].codeExpressions GitHub: the `${{ }}` the runner pastes into the step's code
+                                (`run:`, or an input its action runs: github-script's
+                                `script`, whose line `run` then locates), each as
+                                {expression, reads}: see workflow_expressions
     ...context                  on steps and commands: {job, environment, workflow, actors,
                                 ephemeralCluster}, the facts an allow list needs; `actors` are
                                 the users a job's or step's `if:` restricts it to
@@ -42,6 +46,7 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
+from gatekeeper.sources.workflow_expressions import pasted
 from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
@@ -1167,6 +1172,11 @@ def _github_job(
                 )
         elif _remote(step.get("uses")):
             commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
+        if _add_pasted(step, action, {**(workflow_env or {}), **_env(job), **_env(step)}):
+            assert action is not None  # the code is an input's: `run` is located at it
+            node = nodes.node_at((*raw_step, "with", action[0]))
+            if node is not None:
+                locator.add(("jobs", job_id, "steps", index, "run"), node.start_mark.line + 1)
         found.append((("jobs", job_id, "steps", index), step, commands))
     if _remote(job.get("uses")):  # a reusable workflow's call: what its inputs run
         commands = _input_commands(nodes, raw, job, lines, {}, known or {})
@@ -1475,6 +1485,22 @@ def _input_commands(
                 if command.get("program") in shell_names.CLIS
             ]
     return found
+
+
+def _add_pasted(
+    step: dict[str, Any], action: tuple[str, CommandInput] | None, env: dict[str, str]
+) -> bool:
+    """Add `codeExpressions`: the `${{ }}` expressions the runner pastes into the step's code
+    (its `run:`, or the input its action runs as code: github-script's `script`), each with
+    the context paths it reads (workflow_expressions); WF-SCRIPT-INJECTION judges them. True
+    when the code is an action's input (the caller locates `run` there)."""
+    code, is_input = step.get("run"), False
+    if code is None and action is not None and not str(step["action"]).startswith("docker:"):
+        code, is_input = step["with"][action[0]], True  # docker args reach no shell
+    if not isinstance(code, str) or "${{" not in code:
+        return False
+    step["codeExpressions"] = pasted(code, env)
+    return is_input
 
 
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:

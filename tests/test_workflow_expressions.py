@@ -1,0 +1,56 @@
+"""workflow_expressions: the context paths a `${{ }}` expression pastes, in the spellings the
+GitHub runner accepts (WF-SCRIPT-INJECTION judges them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatekeeper.sources.workflow_expressions import expressions, pasted, reads
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("${{ github.event.issue.title }}", ["github.event.issue.title"]),
+        ("${{ github.event['issue']['title'] }}", ["github.event.issue.title"]),
+        ("${{ GITHUB.Event.ISSUE.title }}", ["github.event.issue.title"]),
+        ("${{ format('{0}}', github.event.issue.body) }}", ["github.event.issue.body"]),
+        ("${{ toJSON(github.event.issue) }}", ["github.event.issue"]),
+        ("${{ github.event.commits[0].message }}", ["github.event.commits.*.message"]),
+        ("${{ github.event.commits.*.author.name }}", ["github.event.commits.*.author.name"]),
+        # compared, negated, tested or an index: not pasted
+        (
+            "${{ github.event.review != null && github.event.review.state }}",
+            ["github.event.review.state"],
+        ),
+        ("${{ github.event.issue.title == 'x' }}", []),
+        ("${{ !github.event.issue.title }}", []),
+        (
+            "${{ contains(github.event.issue.title, 'x') && 'a' || github.head_ref }}",
+            ["github.head_ref"],
+        ),
+        ("${{ matrix[github.event.issue.title] }}", ["matrix.*"]),
+    ],
+)
+def test_reads_the_paths_whose_values_reach_the_result(
+    expression: str, expected: list[str]
+) -> None:
+    assert reads(expression) == expected
+
+
+def test_a_closing_brace_inside_a_string_does_not_end_the_expression() -> None:
+    text = "echo ${{ format('}}{0}', github.head_ref) }} done ${{ github.sha }}"
+    assert [found for _, found in expressions(text)] == [
+        "${{ format('}}{0}', github.head_ref) }}",
+        "${{ github.sha }}",
+    ]
+
+
+def test_an_env_value_that_is_an_expression_is_read_through() -> None:
+    found = pasted('echo "${{ env.Title }}"', {"TITLE": "${{ github.event.issue.title }}"})
+    assert found == [
+        {
+            "expression": "${{ env.Title }} (env.TITLE is ${{ github.event.issue.title }})",
+            "reads": ["env.title", "github.event.issue.title"],
+        }
+    ]
