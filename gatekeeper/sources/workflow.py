@@ -12,6 +12,7 @@ with a few fields added so rules can look inside scripts:
                                 workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
+    ...steps[*].withReads       GitHub: {input: [context paths its `${{ }}` read]}
     ...steps[*].codeExpressions GitHub: the `${{ }}` the runner pastes into the step's code
                                 (`run:`, or an input its action runs: github-script's
                                 `script`, whose line `run` then locates), each as
@@ -46,7 +47,7 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
-from gatekeeper.sources.workflow_expressions import pasted
+from gatekeeper.sources.workflow_expressions import expressions, pasted, reads
 from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
@@ -1172,7 +1173,7 @@ def _github_job(
                 )
         elif _remote(step.get("uses")):
             commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
-        if _add_pasted(step, action, {**(workflow_env or {}), **_env(job), **_env(step)}):
+        if _add_expression_reads(step, action, {**(workflow_env or {}), **_env(job), **_env(step)}):
             assert action is not None  # the code is an input's: `run` is located at it
             node = nodes.node_at((*raw_step, "with", action[0]))
             if node is not None:
@@ -1487,13 +1488,21 @@ def _input_commands(
     return found
 
 
-def _add_pasted(
+def _add_expression_reads(
     step: dict[str, Any], action: tuple[str, CommandInput] | None, env: dict[str, str]
 ) -> bool:
-    """Add `codeExpressions`: the `${{ }}` expressions the runner pastes into the step's code
-    (its `run:`, or the input its action runs as code: github-script's `script`), each with
-    the context paths it reads (workflow_expressions); WF-SCRIPT-INJECTION judges them. True
-    when the code is an action's input (the caller locates `run` there)."""
+    """Add `withReads` (the context paths each `with:` input's expressions read: `ref` of
+    actions/checkout) and `codeExpressions`: the `${{ }}` expressions the runner pastes into
+    the step's code (its `run:`, or the input its action runs as code: github-script's
+    `script`), each with the paths it reads (workflow_expressions); WF-SCRIPT-INJECTION judges
+    them. True when the code is an action's input (the caller locates `run` there)."""
+    given = step.get("with")
+    if isinstance(given, dict):
+        step["withReads"] = {
+            str(name).lower(): [read for _, text in expressions(value) for read in reads(text)]
+            for name, value in given.items()
+            if isinstance(value, str) and "${{" in value
+        }
     code, is_input = step.get("run"), False
     if code is None and action is not None and not str(step["action"]).startswith("docker:"):
         code, is_input = step["with"][action[0]], True  # docker args reach no shell
