@@ -264,6 +264,9 @@ def test_application_sets_go_templates_are_rendered_before_the_fork_by_one_rende
         renderings.append(os.getpid())
         return rendered(*args)
 
+    if helm_engine._Worker.current is not None:  # an earlier test's renderer: counted out
+        helm_engine._Worker.current.stop()
+        helm_engine._Worker.current = None
     monkeypatch.setattr(helm_engine._Worker, "__init__", logged)
     monkeypatch.setattr(applicationsets_go, "_rendered", counted)
     # Unique texts: no rendering kept from another test of this process answers them.

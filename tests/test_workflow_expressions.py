@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatekeeper.sources.workflow_expressions import expressions, pasted, reads
+from gatekeeper.sources.workflow_expressions import expressions, fork_guarded, pasted, reads
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,33 @@ def test_an_env_value_that_is_an_expression_is_read_through() -> None:
             "reads": ["env.title", "github.event.issue.title"],
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "guarded"),
+    [
+        ("github.event.pull_request.head.repo.full_name == github.repository", True),
+        ("${{ github.repository == github.event.pull_request.head.repo.full_name }}", True),
+        ("!github.event.pull_request.head.repo.fork", True),
+        ("github.event.pull_request.head.repo.fork == false", True),
+        ("github.event.pull_request.merged == true", True),
+        ("github.event_name == 'push' && github.ref == 'refs/heads/main'", True),
+        ("startsWith(github.ref, 'refs/tags/')", True),
+        ("github.event.pull_request.author_association == 'MEMBER'", True),
+        (False, True),
+        # may hold for a fork
+        ("github.event.pull_request.head.repo.full_name == github.repository || true", False),
+        ("${{ !(github.event.pull_request.head.repo.full_name == github.repository) }}", False),
+        ("github.event.pull_request.head.repo.full_name != github.repository", False),
+        ("github.event_name == 'pull_request'", False),
+        ("contains(github.event.pull_request.labels.*.name, 'ok-to-test')", False),
+        ("${{ github.event.pull_request.head.repo.fork == false }} text", False),
+        ("success()", False),
+        (True, False),
+        ("", False),
+    ],
+)
+def test_a_guard_is_a_condition_false_for_any_fork_pull_request(
+    condition: object, guarded: bool
+) -> None:
+    assert fork_guarded(condition, "pull_request") is guarded

@@ -12,6 +12,11 @@ with a few fields added so rules can look inside scripts:
                                 workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
+    jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool},
+                                true when the job's `if:` cannot hold for that event from a
+                                fork (workflow_expressions.fork_guarded)
+    jobs.<id>.runsOnLabels      GitHub: the runner labels of `runs-on`, a `${{ matrix.x }}`
+                                label as each value the matrix gives it
     ...steps[*].withReads       GitHub: {input: [context paths its `${{ }}` read]}
     ...steps[*].codeExpressions GitHub: the `${{ }}` the runner pastes into the step's code
                                 (`run:`, or an input its action runs: github-script's
@@ -47,7 +52,7 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
-from gatekeeper.sources.workflow_expressions import expressions, pasted, reads
+from gatekeeper.sources.workflow_expressions import expressions, fork_guarded, pasted, reads
 from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
@@ -94,6 +99,8 @@ EPHEMERAL_CLUSTER_COMMANDS = (
 # `shell:` values whose script is Python, not a POSIX-like shell command list: the commands
 # it runs through os/subprocess are read from its syntax tree.
 _NOT_SHELL = ("python",)
+# The events whose runs a fork's pull request can start (a job's `forkGuarded`).
+_PR_EVENTS = ("pull_request", "pull_request_target")
 _ACTOR = re.compile(
     r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
     r"|'([^']*)'\s*==\s*github\.(?:actor|triggering_actor))\s*\)?$"
@@ -1118,6 +1125,12 @@ def _github_job(
     `known` the values of the inputs and outputs its expressions may name; `repository`
     its files, for the scripts a step sources."""
     _split_uses(job)
+    if "if" in job:
+        job["forkGuarded"] = {event: fork_guarded(job["if"], event) for event in _PR_EVENTS}
+    if "runs-on" in job:
+        job["runsOnLabels"] = _runs_on_labels(
+            job["runs-on"], matrix_values(job, {**(workflow_env or {}), **_env(job)})
+        )
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
         "job": job_id,
@@ -1486,6 +1499,21 @@ def _input_commands(
                 if command.get("program") in shell_names.CLIS
             ]
     return found
+
+
+def _runs_on_labels(runs_on: Any, values: Values) -> list[str]:
+    """The runner labels `runs-on` asks for (a list, one label, or `{labels: ...}`), a
+    `${{ matrix.x }}` or `${{ env.X }}` label as each value the file gives it."""
+    if isinstance(runs_on, dict):
+        runs_on = runs_on.get("labels", [])
+    known = {name.lower(): given for name, given in values.items()}
+    labels: list[str] = []
+    for item in runs_on if isinstance(runs_on, list) else [runs_on]:
+        text = str(item).strip()
+        found = list(expressions(text))
+        read = reads(text) if len(found) == 1 and found[0][1] == text else []
+        labels.extend(known.get(read[0], [text]) if len(read) == 1 else [text])
+    return labels
 
 
 def _add_expression_reads(

@@ -156,3 +156,216 @@ def pasted(code: str, env: Mapping[str, object]) -> list[dict[str, object]]:
         described = f"{text} ({'; '.join(through)})" if through else text
         found.append({"expression": described, "reads": paths})
     return found
+
+
+# A job's `if:` judged for a pull request from a fork: what the runner knows then. Each value
+# is known (True, False, a string, a number, None for null), one of the markers below, or
+# _UNKNOWN; `&&`, `||` and `!` keep what is known (three-valued), so `guard || true` and
+# `!(guard)` are not guards.
+_UNKNOWN = object()
+_PULL_REF = object()  # github.ref: refs/pull/<n>/merge
+_OUTSIDER = object()  # author_association: never OWNER, MEMBER or COLLABORATOR
+# Pairs of paths never equal for a fork's pull request: its repository and ours.
+_DISTINCT = (
+    frozenset({"github.event.pull_request.head.repo.full_name", "github.repository"}),
+    frozenset({"github.event.pull_request.head.repo.id", "github.repository_id"}),
+    frozenset({"github.event.pull_request.head.repo.owner.login", "github.repository_owner"}),
+)
+_INSIDERS = frozenset({"owner", "member", "collaborator"})
+
+
+def fork_guarded(condition: object, event: str) -> bool:
+    """Whether a job whose `if:` is `condition` cannot run for `event` (pull_request or
+    pull_request_target) opened from a fork: the fork's repository is not ours (full_name,
+    id, owner), `head.repo.fork` is true, `merged` false, `github.event_name` is `event`,
+    `github.ref` is refs/pull/..., the author is not a member. Anything else is unknown, and
+    an unknown condition may hold: only one that is false whatever is unknown guards."""
+    if condition is False:
+        return True
+    if not isinstance(condition, str):
+        return False
+    text = condition.strip()
+    found = list(expressions(text))
+    if len(found) == 1 and found[0][1] == text:
+        text = text[len(_OPEN) : -2]
+    elif found:
+        return False  # text around an expression: a non-empty string, always true
+    parser = _Condition(_tokens(text), event)
+    try:
+        value = parser.disjunction()
+    except IndexError:
+        return False
+    return parser.index == len(parser.tokens) and _truth(value) is False
+
+
+def _truth(value: object) -> bool | None:
+    if value is _UNKNOWN:
+        return None
+    if value is _PULL_REF or value is _OUTSIDER:
+        return True
+    if isinstance(value, str):
+        return value != ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    return value is not None
+
+
+class _Condition:
+    """A recursive-descent reader of one expression (`||` below `&&` below `!` below
+    comparisons), evaluating as it reads."""
+
+    def __init__(self, tokens: list[tuple[str, str]], event: str) -> None:
+        self.tokens, self.index, self.event = tokens, 0, event
+
+    def _peek(self, count: int = 1) -> str:
+        return "".join(value for _, value in self.tokens[self.index : self.index + count])
+
+    def disjunction(self) -> object:
+        value = self.conjunction()
+        while self._peek(2) == "||":
+            self.index += 2
+            right = self.conjunction()
+            left_truth, right_truth = _truth(value), _truth(right)
+            if left_truth is True or right_truth is True:
+                value = True
+            elif left_truth is False and right_truth is False:
+                value = False
+            else:
+                value = _UNKNOWN
+        return value
+
+    def conjunction(self) -> object:
+        value = self.negation()
+        while self._peek(2) == "&&":
+            self.index += 2
+            right = self.negation()
+            left_truth, right_truth = _truth(value), _truth(right)
+            if left_truth is False or right_truth is False:
+                value = False
+            elif left_truth is True and right_truth is True:
+                value = True
+            else:
+                value = _UNKNOWN
+        return value
+
+    def negation(self) -> object:
+        if self._peek() == "!" and self._peek(2) != "!=":
+            self.index += 1
+            truth = _truth(self.negation())
+            return _UNKNOWN if truth is None else not truth
+        return self.comparison()
+
+    def comparison(self) -> object:
+        left, left_path = self.primary()
+        operator = self._peek(2)
+        if operator in ("==", "!=", "<=", ">="):
+            self.index += 2
+        elif self._peek() in ("<", ">"):
+            operator = self._peek()
+            self.index += 1
+        else:
+            return left
+        right, right_path = self.primary()
+        if operator not in ("==", "!="):
+            return _UNKNOWN
+        equal = _equal(left, left_path, right, right_path)
+        if equal is None:
+            return _UNKNOWN
+        return equal if operator == "==" else not equal
+
+    def primary(self) -> tuple[object, str]:
+        kind, value = self.tokens[self.index]
+        if value == "(" and kind == "symbol":
+            self.index += 1
+            inner = self.disjunction()
+            self.index += 1  # `)`
+            return inner, ""
+        if kind == "string":
+            self.index += 1
+            return value[1:-1].replace("''", "'"), ""
+        if kind == "number":
+            self.index += 1
+            try:
+                return float(value), ""
+            except ValueError:
+                return _UNKNOWN, ""
+        if kind != "name":
+            raise IndexError(value)  # not an expression: read as no guard
+        if self.index + 1 < len(self.tokens) and self.tokens[self.index + 1][1] == "(":
+            return self._call(value.lower()), ""
+        literal = value.lower()
+        if literal in ("true", "false", "null"):
+            self.index += 1
+            return {"true": True, "false": False, "null": None}[literal], ""
+        path = self._path()
+        return self._known(path), path
+
+    def _path(self) -> str:
+        start = self.index
+        depth = 0
+        while self.index < len(self.tokens):
+            kind, value = self.tokens[self.index]
+            if value == "[":
+                depth += 1
+            elif value == "]":
+                depth -= 1
+            elif depth == 0 and self.index > start and kind == "name":
+                if self.tokens[self.index - 1][1] != ".":
+                    break
+            elif depth == 0 and kind != "name" and value not in (".", "*"):
+                break  # an operator, a parenthesis, a literal: the path has ended
+            self.index += 1
+        paths = _paths(self.tokens[start : self.index])
+        return paths[0] if paths else ""
+
+    def _known(self, path: str) -> object:
+        if path == "github.event.pull_request.head.repo.fork":
+            return True
+        if path == "github.event.pull_request.merged":
+            return False
+        if path == "github.event_name":
+            return self.event
+        if path == "github.ref":
+            return _PULL_REF
+        if path == "github.event.pull_request.author_association":
+            return _OUTSIDER
+        return _UNKNOWN
+
+    def _call(self, name: str) -> object:
+        self.index += 2  # name, `(`
+        arguments: list[object] = []
+        while self._peek() != ")":
+            arguments.append(self.disjunction())
+            if self._peek() == ",":
+                self.index += 1
+        self.index += 1
+        if name == "always":
+            return True
+        if name == "startswith" and len(arguments) == 2 and arguments[0] is _PULL_REF:
+            prefix = arguments[1]
+            if isinstance(prefix, str):
+                prefix = prefix.lower()
+                if not ("refs/pull/".startswith(prefix) or prefix.startswith("refs/pull/")):
+                    return False
+        return _UNKNOWN
+
+
+def _equal(left: object, left_path: str, right: object, right_path: str) -> bool | None:
+    if frozenset({left_path, right_path}) in _DISTINCT:
+        return False
+    for marker, other in ((left, right), (right, left)):
+        if marker is _PULL_REF and isinstance(other, str):
+            return None if other.lower().startswith("refs/pull/") else False
+        if marker is _OUTSIDER and isinstance(other, str):
+            return None if other.lower() not in _INSIDERS else False
+    if _UNKNOWN in (left, right) or left is _PULL_REF or right is _PULL_REF:
+        return None
+    if left is _OUTSIDER or right is _OUTSIDER:
+        return None
+    if isinstance(left, str) and isinstance(right, str):
+        return left.lower() == right.lower()  # the runner compares strings ignoring case
+    if type(left) is type(right):
+        return left == right
+    return None
