@@ -13,7 +13,7 @@ dotted, `*` for any index (`github.event.commits[0].message` -> `github.event.co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 _OPEN = "${{"
 _TOKEN = re.compile(
@@ -223,29 +223,21 @@ class _Condition:
         return "".join(value for _, value in self.tokens[self.index : self.index + count])
 
     def disjunction(self) -> object:
-        value = self.conjunction()
-        while self._peek(2) == "||":
-            self.index += 2
-            right = self.conjunction()
-            left_truth, right_truth = _truth(value), _truth(right)
-            if left_truth is True or right_truth is True:
-                value = True
-            elif left_truth is False and right_truth is False:
-                value = False
-            else:
-                value = _UNKNOWN
-        return value
+        return self._chain("||", self.conjunction, absorbing=True)
 
     def conjunction(self) -> object:
-        value = self.negation()
-        while self._peek(2) == "&&":
+        return self._chain("&&", self.negation, absorbing=False)
+
+    def _chain(self, operator: str, operand: Callable[[], object], absorbing: bool) -> object:
+        """`a || b || ...` (true once one is) or `a && b && ...` (false once one is)."""
+        value = operand()
+        while self._peek(2) == operator:
             self.index += 2
-            right = self.negation()
-            left_truth, right_truth = _truth(value), _truth(right)
-            if left_truth is False or right_truth is False:
-                value = False
-            elif left_truth is True and right_truth is True:
-                value = True
+            truths = (_truth(value), _truth(operand()))
+            if absorbing in truths:
+                value = absorbing
+            elif truths == (not absorbing, not absorbing):
+                value = not absorbing
             else:
                 value = _UNKNOWN
         return value
