@@ -13,6 +13,7 @@ import pytest
 
 from gatekeeper.cache import Entries
 from gatekeeper.sources import helm_engine, helm_renders
+from gatekeeper.sources.helm_copy import ChartCopy
 
 CHART = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
 POD = """apiVersion: v1
@@ -246,3 +247,33 @@ def test_a_kept_answer_reads_back_exactly_and_a_damaged_one_is_a_miss() -> None:
     assert helm_renders._decoded(payload[:-1]) is None
     assert helm_renders._decoded(head) is None
     assert helm_renders._decoded(b"[]\n" + texts) is None
+
+
+def _copy_of(folder: Path, root: Path) -> ChartCopy:
+    copy = ChartCopy(root)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            copy.add(path.relative_to(folder).as_posix(), path.read_bytes())
+    return copy
+
+
+def test_a_chart_copy_is_written_only_when_helm_renders_it(tmp_path: Path, keeping: Path) -> None:
+    """A chart copy held in memory (helm_copy) is keyed by its contents and its folders: a
+    kept rendering answers without writing it; a new one writes it, then Helm loads it; an
+    empty folder Helm would load (a local dependency with no file) is in the key."""
+    folder = _chart(tmp_path / "chart")
+    limit = helm_engine.DEFAULT_LIMITS
+    first = _copy_of(folder, tmp_path / "copy-1")
+    rendered = helm_renders.render(str(first.root), JOBS, limit, first)
+    assert first.written and (first.root / "templates/pod.yaml").read_text() == POD
+    assert rendered == helm_engine.render(str(folder), JOBS, limit)
+    again = _copy_of(folder, tmp_path / "copy-2")
+    assert helm_renders.render(str(again.root), JOBS, limit, again) == rendered
+    assert not again.written and not again.root.exists()
+    # The same files, one more (empty) folder: rendered by Helm again.
+    emptier = _copy_of(folder, tmp_path / "copy-3")
+    emptier.make_folder("charts/db")
+    helm_renders.render(str(emptier.root), JOBS, limit, emptier)
+    assert emptier.written and (emptier.root / "charts/db").is_dir()
+    with pytest.raises(RuntimeError):
+        emptier.add("templates/more.yaml", b"")

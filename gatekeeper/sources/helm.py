@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
-import os
 import posixpath
 import re
 import tempfile
@@ -51,6 +50,7 @@ from gatekeeper.sources import (
     helm_vendored,
     programs,
 )
+from gatekeeper.sources.helm_copy import ChartCopy
 from gatekeeper.sources.helm_deployers import prestart as prestart
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
@@ -596,19 +596,19 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
     with tempfile.TemporaryDirectory(
         prefix="gatekeeper-helm-", dir=programs.scratch_parent()
     ) as tmp:
-        root = FsPath(tmp, "chart")
+        chart = ChartCopy(FsPath(tmp, "chart"))  # written when Helm is asked (helm_copy)
         taken: dict[str, bytes] = {}  # each file of the tree copied, by its path in the tree
-        files = _copy_chart(tree, chart_dir, path, data, root, taken)
+        files = _copy_chart(tree, chart_dir, path, data, chart, "", taken)
         copied = [name for name, _ in files]  # paths in the copy
         loaded.problems.extend(_lfs_pointers(files, chart_dir))
         for dependency in dependencies:
             if (
                 dependency.local
                 and not tree.list_dir(dependency.vendored)
-                and not (root / "charts" / dependency.name).exists()  # twice, with aliases
+                and not chart.holds(f"charts/{dependency.name}")  # twice, with aliases
             ):
                 local = _copy_chart(
-                    tree, dependency.local, "", b"", root / "charts" / dependency.name, taken
+                    tree, dependency.local, "", b"", chart, f"charts/{dependency.name}", taken
                 )
                 # Named as in the copy (charts/<name>/...): a place in one is found in the
                 # dependency's folder (repo_path), not in this chart's.
@@ -632,23 +632,21 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         # each dependency is in the repository.
         folders = {d.name: d.local or d.vendored for d in dependencies}
         bodies = ObjectDefines(chart_dir, files, folders)
-        loaded.problems.extend(_offline_schemas(root, chart_dir, copied))
+        loaded.problems.extend(_offline_schemas(chart, chart_dir, copied))
         loaded.problems.extend(helm_clock.problems(files, chart_dir, folders, facts))
         jobs = [_job(release, user[index][0], shared) for index, release in renderings]
         limit = helm_engine.limits(context.options_for(NAME))
-        result = _render(helm, root, jobs, limit)
+        result = _render(helm, chart, jobs, limit)
         if not (result.failed or result.load_error):
             renderings, result = _upgrades_found(
-                helm, FsPath(tmp), (jobs, limit), renderings, result, files
+                helm, chart, (jobs, limit), renderings, result, files
             )
         found = _lookup_renderings(renderings, files)
         if found and not (result.failed or result.load_error):
             jobs = [_job(release, user[index][0], shared) for index, release in found]
             chart_at = (chart_dir, folders)
             made = _made(renderings, result)
-            more, problems = _render_found(
-                helm, FsPath(tmp), (jobs, limit, made), found, files, chart_at
-            )
+            more, problems = _render_found(helm, chart, (jobs, limit, made), found, files, chart_at)
             # A chart that does not render at all (a dependency not vendored) is said so by
             # its render error: the lookup renderings failing the same way add a wrong cause.
             if not any(r.manifests is None for r in result.renderings):
@@ -745,11 +743,18 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
 
 
 def _render(
-    helm: str | None, root: FsPath, jobs: list[dict[str, Any]], limit: helm_engine.Limits
+    helm: str | None,
+    chart: ChartCopy | FsPath,
+    jobs: list[dict[str, Any]],
+    limit: helm_engine.Limits,
 ) -> helm_engine.ChartResult:
-    """The chart at `root` rendered once per job: by the SDK, or by `helm` on PATH."""
+    """The chart (a copy, or one written at a folder) rendered once per job: by the SDK, or
+    by `helm` on PATH."""
     if helm is None:  # (a hook's are kept between runs: helm_renders)
-        return helm_renders.render(str(root), jobs, limit)
+        if isinstance(chart, ChartCopy):
+            return helm_renders.render(str(chart.root), jobs, limit, chart)
+        return helm_renders.render(str(chart), jobs, limit)
+    root = chart.write() if isinstance(chart, ChartCopy) else chart
     return helm_cli.render(helm, str(root), jobs, limit)
 
 
@@ -772,14 +777,14 @@ def _made(renderings: list[tuple[int, Release]], result: helm_engine.ChartResult
 
 def _render_found(
     helm: str | None,
-    tmp: FsPath,
+    chart: ChartCopy,
     asked: tuple[list[dict[str, Any]], helm_engine.Limits, dict[str, str]],
     found: list[tuple[int, Release]],
     files: list[tuple[str, bytes]],
     chart_at: tuple[str, dict[str, str]],
 ) -> tuple[list[helm_engine.Rendering], list[Problem]]:
-    """The `found` renderings (see _lookup_renderings) of the chart written at `tmp`/chart
-    (`chart_at`: its folder in the repository and its dependencies' folders; its copied
+    """The `found` renderings (see _lookup_renderings) of the `chart` copy, each written
+    beside it (`chart_at`: its folder in the repository and its dependencies' folders; its copied
     `files`), with `lookup` answering the first
     stand-in object it renders with (helm_lookup): first one holding the data keys of what
     the installs `made` (the chart's own Secret, as a reinstall finds it: bitnami's common
@@ -794,8 +799,8 @@ def _render_found(
     stand_ins = list(dict.fromkeys((helm_lookup.made_stand_in(made), *helm_lookup.STAND_INS)))
     full = len(stand_ins) - 1  # the stand-ins before the empty one
     for number, stand_in in enumerate(stand_ins):
-        copy = tmp / f"found-{number}"
-        helm_lookup.write_found(tmp / "chart", copy, stand_in)
+        copy = chart.root.parent / f"found-{number}"
+        helm_lookup.write_found(chart.write(), copy, stand_in)
         more = _render(helm, copy, jobs, limit)
         if more.failed or more.load_error:
             errors = [(more.load_error, release) for _, release in found]
@@ -828,7 +833,7 @@ def _varied(release: Release) -> bool:
 
 def _upgrades_found(
     helm: str | None,
-    tmp: FsPath,
+    chart: ChartCopy,
     asked: tuple[list[dict[str, Any]], helm_engine.Limits],
     renderings: list[tuple[int, Release]],
     result: helm_engine.ChartResult,
@@ -864,8 +869,8 @@ def _upgrades_found(
         manifests = installed[renderings[number][0]] or {}
         by_stand_in.setdefault(helm_lookup.made_stand_in(manifests), []).append(number)
     for group, (stand_in, numbers) in enumerate(by_stand_in.items()):
-        copy = tmp / f"upgrade-found-{group}"
-        helm_lookup.write_found(tmp / "chart", copy, stand_in)
+        copy = chart.root.parent / f"upgrade-found-{group}"
+        helm_lookup.write_found(chart.write(), copy, stand_in)
         more = _render(helm, copy, [jobs[number] for number in numbers], limit)
         for number, rendering in zip(numbers, more.renderings, strict=False):
             if rendering.manifests is not None:
@@ -1175,32 +1180,28 @@ def _copy_chart(
     chart_dir: str,
     path: str,
     data: bytes,
-    root: FsPath,
+    copy: ChartCopy,
+    under: str = "",
     read: dict[str, bytes] | None = None,
 ) -> list[tuple[str, bytes]]:
-    """Write the chart for Helm; returns each file written (its path in the chart, its
-    content): the templates tell named templates and what they ask the cluster. Each file
-    read, by its path in the tree, is put in `read` when given."""
+    """Put the chart in the copy Helm loads (at `under` in it); returns each file put (its
+    path in the chart, its content): the templates tell named templates and what they ask
+    the cluster. Each file read, by its path in the tree, is put in `read` when given."""
     prefix = f"{chart_dir}/" if chart_dir else ""
-    root.mkdir(parents=True)
-    made = {""}  # folders of the copy made so far (each made once, not once per file)
+    place = f"{under}/" if under else ""
+    copy.make_folder(under)
     written = []
     for name in tree.list_dir(chart_dir or "."):
         relative = name[len(prefix) :] if name.startswith(prefix) else name
         if relative.startswith("../") or "/.git/" in f"/{relative}":
             continue
-        folder = posixpath.dirname(relative)
-        if folder not in made:
-            os.makedirs(os.path.join(root, folder), exist_ok=True)
-            made.add(folder)
         content = tree.read(name)
-        with open(os.path.join(root, relative), "wb") as handle:
-            handle.write(content)
+        copy.add(place + relative, content)
         written.append((relative, content))
         if read is not None:
             read[name] = content
     if data:
-        (root / CHART_FILE).write_bytes(data)  # the scanned revision's Chart.yaml
+        copy.add(place + CHART_FILE, data)  # the scanned revision's Chart.yaml
     return written
 
 
@@ -1228,28 +1229,31 @@ _KNOWN_SCHEMAS = re.compile(
 )
 
 
-def _offline_schemas(root: FsPath, chart_dir: str, copied: list[str]) -> list[Problem]:
-    """Every values.schema.json of the chart copy (`copied`: the files written under `root`)
-    that names a schema outside itself (a URL, another file) is reported and removed before
-    Helm sees it: Helm would fetch it. The same for packaged subcharts (charts/x.tgz) holding
-    such a schema."""
+def _offline_schemas(chart: ChartCopy, chart_dir: str, copied: list[str]) -> list[Problem]:
+    """Every values.schema.json of the chart copy (`copied`: the files put in it) that names
+    a schema outside itself (a URL, another file) is reported and left out of the copy
+    before Helm sees it: Helm would fetch it. The same for packaged subcharts (charts/x.tgz)
+    holding such a schema."""
     problems: list[Problem] = []
     schemas = [
-        root / name
+        FsPath(name)
         for name in copied
         if posixpath.basename(name) == "values.schema.json" or name.endswith(".tgz")
     ]
     for schema in sorted(schemas):
-        relative = schema.relative_to(root).as_posix()
+        relative = schema.as_posix()
         file = posixpath.join(chart_dir, relative) if chart_dir else relative
+        content = chart.files.get(relative)
+        if content is None:
+            continue
         found = (
-            _remote_refs(file, schema.read_bytes())
+            _remote_refs(file, content)
             if schema.name == "values.schema.json"
-            else _packaged_remote_refs(file, schema)
+            else _packaged_remote_refs(file, content)
         )
         if found:
             problems.extend(found)
-            schema.unlink()
+            chart.remove(relative)
     return problems
 
 
@@ -1284,12 +1288,13 @@ def _remote_refs(file: str, data: bytes, line: int = 0) -> list[Problem]:
     return problems
 
 
-def _packaged_remote_refs(file: str, archive: FsPath) -> list[Problem]:
+def _packaged_remote_refs(file: str, archive: bytes) -> list[Problem]:
+    import io
     import tarfile
 
     problems: list[Problem] = []
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
             for member in tar:
                 if member.isfile() and member.name.endswith("/values.schema.json"):
                     handle = tar.extractfile(member)

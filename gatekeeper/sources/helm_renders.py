@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from gatekeeper.cache import Entries, installed
 
 if TYPE_CHECKING:  # imported when a chart is rendered: the hook turns keeping on before
     from gatekeeper.sources import helm_engine
+    from gatekeeper.sources.helm_copy import ChartCopy
 
 _NAME = "helm-renders-v2"  # (v2: the texts after a JSON head, _encoded)
 _STAMPS = "helm-chart-stamps-v2"
@@ -147,12 +149,17 @@ def _form_of(path: str) -> str | None:
 
 
 def render(
-    root: str, jobs: list[dict[str, Any]], limit: helm_engine.Limits
+    root: str,
+    jobs: list[dict[str, Any]],
+    limit: helm_engine.Limits,
+    copy: ChartCopy | None = None,
 ) -> helm_engine.ChartResult:
-    """helm_engine.render, answered from the renderings kept when asked before."""
+    """helm_engine.render, answered from the renderings kept when asked before. With
+    `copy`, the chart Helm is to load at `root` (its contents in memory): written there only
+    when it is rendered; else the chart is the folder `root` as it is."""
     from gatekeeper.sources import helm_engine
 
-    found = _key(root, jobs, limit) if _keeping else None
+    found = _key(root, jobs, limit, copy) if _keeping else None
     keys = None
     if found is not None:
         keys, files, request = found
@@ -160,8 +167,10 @@ def render(
             kept = _decoded(Entries(_NAME, _PER_SHARD).get_bytes(key))
             if kept is not None:  # kept only when it passed _changing: not read again
                 return kept
-        if _changing(files, request, root):
+        if _changing(files, request, root, copy):
             keys = None
+    if copy is not None:
+        copy.write()
     result = helm_engine.render(root, jobs, limit)
     if keys is not None and not result.failed:
         payload = _encoded(result)
@@ -190,12 +199,16 @@ def _code_digest() -> str | None:
 
 
 def _key(
-    root: str, jobs: list[dict[str, Any]], limit: helm_engine.Limits
+    root: str,
+    jobs: list[dict[str, Any]],
+    limit: helm_engine.Limits,
+    copy: ChartCopy | None = None,
 ) -> tuple[tuple[str, str], list[tuple[str, bytes]], bytes] | None:
     """Digests of everything the rendering depends on, with the files and the request they
     were taken of; None when it is not to be kept (a file that is not a regular one). The
     first digest takes each chart's values.yaml by its YAML events (values_form), the second
-    by its bytes (every file so)."""
+    by its bytes (every file so). The files are the `copy`'s when given (and its folders:
+    an empty one is loaded too), else those below `root`."""
     code = _code_digest()
     if code is None:
         return None
@@ -209,13 +222,16 @@ def _key(
         text = json.dumps(request, sort_keys=True).encode()
     except (TypeError, ValueError, RecursionError):
         return None
-    files = _files(root)
+    files = _files(root) if copy is None else sorted(copy.files.items())
     if files is None:
         return None
     by_events = hashlib.sha256(b"events\0" + code.encode())
     by_bytes = hashlib.sha256(code.encode())
     for digest in (by_events, by_bytes):
         digest.update(b"\0" + text)
+        if copy is not None:
+            folders = "\0".join(sorted(copy.folders)).encode("utf-8", "surrogateescape")
+            digest.update(b"\0folders\0%d\0%s" % (len(folders), folders))
     for relative, content in files:
         name = relative.encode("utf-8", "surrogateescape")
         # Each file's bytes hashed once, their digest taken by both (6.6 MB of
@@ -314,7 +330,9 @@ def _files(root: str) -> list[tuple[str, bytes]] | None:
     return found
 
 
-def _changing(files: list[tuple[str, bytes]], request: bytes, root: str) -> bool:
+def _changing(
+    files: list[tuple[str, bytes]], request: bytes, root: str, copy: ChartCopy | None = None
+) -> bool:
     """Whether the rendering may change with nothing here changed: a template action calls
     the clock, chance or the network (or may: a packaged subchart, not unpacked here).
     Other files and values are templates only for `tpl`: read too when a template calls it
@@ -331,7 +349,7 @@ def _changing(files: list[tuple[str, bytes]], request: bytes, root: str) -> bool
         return True
     if not tpl:
         return False
-    left_out = _left_out(root)
+    left_out = _left_out(root, copy)
     for name, content in files:
         if is_template(name) or name.split(os.sep, 1)[0] in left_out:
             continue
@@ -366,13 +384,20 @@ def _template_calls(templates: list[tuple[str, bytes]]) -> tuple[bool, bool]:
     return unrepeatable, tpl
 
 
-def _left_out(root: str) -> frozenset[str]:
-    """The top-level folders the chart's .helmignore names plainly (`hack/`): Helm never
-    loads them. Nothing when a line negates (`!`): only what is surely left out."""
+def _left_out(root: str, copy: ChartCopy | None = None) -> frozenset[str]:
+    """The top-level folders the chart's .helmignore (in the `copy`, else below `root`)
+    names plainly (`hack/`): Helm never loads them. Nothing when a line negates (`!`): only
+    what is surely left out."""
     try:
-        with open(os.path.join(root, ".helmignore"), encoding="utf-8") as handle:
+        if copy is None:
+            with open(os.path.join(root, ".helmignore"), "rb") as handle:
+                content = handle.read()
+        else:
+            content = copy.files[".helmignore"]
+        # (read as text files are: universal line ends)
+        with io.TextIOWrapper(io.BytesIO(content), encoding="utf-8") as handle:
             lines = [line.strip() for line in handle if line.strip()[:1] not in ("", "#")]
-    except (OSError, UnicodeDecodeError):
+    except (OSError, KeyError, UnicodeDecodeError):
         return frozenset()
     if any(line.startswith("!") for line in lines):
         return frozenset()
