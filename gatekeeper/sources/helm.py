@@ -124,6 +124,9 @@ class Release(NamedTuple):
     # alone: `helm install` leaves them out, `helm test` runs them), "argocd" (never run),
     # "skip" (Flux unless spec.test.enable) or "judge" (Flux with spec.test.enable).
     test_hooks: str = "advise"
+    # The namespace is in the rendering's name (`helm keda -n keda`): CI installs the chart
+    # alone into several namespaces, each a rendering of its own.
+    named_namespace: bool = False
 
 
 class ValuesSource(NamedTuple):
@@ -367,7 +370,12 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
     alone = wanted == [Release()]
     if alone:  # in the namespaces CI installs it into (`helm upgrade -n X rel ./chart`)
         installed = ci_helm.namespaces(chart_dir, context.tree)
-        wanted = [Release(namespace=namespace) for namespace in installed] or wanted
+        # kedacore/charts installs keda into `keda` and a computed namespace: unnamed, the
+        # two renderings were one name holding two objects at each line, said twice.
+        several = len(installed) > 1
+        wanted = [
+            Release(namespace=namespace, named_namespace=several) for namespace in installed
+        ] or wanted
     loaded = render_chart(path, data, context, wanted)
     if (
         alone
@@ -2245,7 +2253,8 @@ def _variant(chart_dir: str, release: Release, template: str = "") -> str:
     kube = f"{ASSUMED_KUBE}{release.assumed_kube}" if release.assumed_kube else ""
     found = ASSUMED_LOOKUP if release.assumed_lookup else ""
     upgrade = ASSUMED_UPGRADE if release.upgrade else ""
-    return f"helm {chart_dir or '.'}{values}{assumed}{kube}{upgrade}{found}"
+    namespace = f" -n {release.namespace}" if release.named_namespace else ""
+    return f"helm {chart_dir or '.'}{namespace}{values}{assumed}{kube}{upgrade}{found}"
 
 
 # How a rendering's label (_variant) says what it assumed of the cluster.
