@@ -747,6 +747,7 @@ def _content_changed(findings: list[Finding]) -> list[Finding]:
 UNRENDERED = frozenset(
     {
         "GK-RENDER-ERROR",
+        "GK-HELM-VALUES-MISSING",
         "GK-RENDERER-MISSING",
         "GK-NOT-EXPANDED",
         "GK-LOCAL-NOT-EXPANDED",

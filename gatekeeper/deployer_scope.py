@@ -41,8 +41,9 @@ _DEPLOYED_BY = "deployed by "  # the variant of what a deployer renders (gitops,
 
 # Files that do not deploy anything: what they say of a chart releases nothing.
 _PROSE = re.compile(r"(?i)\.(md|markdown|rst|txt|adoc|html?)$|(^|/)(LICENSE|NOTICE|OWNERS)[^/]*$")
-# A `#` comment (YAML, shell, Makefile, HCL) to the end of the line.
-_COMMENT = re.compile(r"(^|\s)#.*")
+# A `#` comment (YAML, shell, Makefile, HCL) or a `//` one (Go, HCL, Jsonnet: VictoriaMetrics'
+# `// TestX tests that the victoria-logs-agent chart can be installed`) to the end of the line.
+_COMMENT = re.compile(r"(^|\s)(#|//).*")
 # A line that may release a chart by its folder's last name (`chart: ./netpol`, `file://../x`,
 # `chart = "${path.module}/netpol"`, `helm upgrade x netpol/`): besides its full path.
 _RELEASING = re.compile(r"(?i)chart|helm|path|release|source|fleet")
@@ -86,6 +87,15 @@ def _charts_apart(inventory: list[InventoryEntry], context: LoadContext) -> list
         else entry
         for entry in inventory
     ]
+
+
+def released(chart: str, context: LoadContext) -> bool:
+    """Whether a file of the repository releases the chart folder (as _charts_apart asks),
+    or `sources.helm.charts` configures it."""
+    chart = posixpath.normpath(chart or ".")
+    if chart in _configured(context):
+        return True
+    return chart in ownership.of(context.tree).remember("charts released", chart, _named_charts)
 
 
 def _configured(context: LoadContext) -> set[str]:

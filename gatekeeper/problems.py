@@ -73,6 +73,13 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "it a default. Each ci/*-values.yaml (chart-testing's convention) is rendered and "
         "judged instead.",
     ),
+    "GK-HELM-VALUES-MISSING": ProblemKind(
+        "medium",
+        "Chart requires values no file of the repository gives: not judged",
+        "Add a chart-testing values file (ci/test-values.yaml) giving what the chart requires:"
+        " its defaults plus those values are then rendered and judged. Nothing in the"
+        " repository releases the chart; its users give the values when they install it.",
+    ),
     "GK-SCHEMA-NOT-LOADED": ProblemKind(
         "low",
         "A values schema Helm would download is not loaded: the chart is judged without it",

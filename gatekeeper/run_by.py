@@ -58,18 +58,27 @@ def runners(finding: Finding) -> set[str]:
 
 
 def said(finding: Finding) -> str:
-    """The message without the jobs it is said for (its own, and the merged tail)."""
+    """The message without the jobs it is said for (its own, and the merged tail), or the
+    objects a kustomization line sets (setting_lines)."""
     job = job_of(finding)
     if job is None:
-        return finding.message
+        from gatekeeper.setting_lines import without_tail
+
+        return without_tail(finding)
     message = finding.message.split(ALSO, 1)[0] if KEY in finding.extra else finding.message
     return re.sub(rf"\bjob {re.escape(job)}(?=[\s:,;)]|$)", "job \x00", message)
 
 
 def twins(finding: Finding) -> Iterator[Finding]:
-    """The findings merged into `finding`, each with its own fingerprint and workflow."""
+    """The findings merged into `finding`, each with its own fingerprint and workflow (or
+    object: setting_lines)."""
     for twin in finding.extra.get(TWINS, ()):
-        yield finding.with_(fingerprint=twin["fingerprint"], name=twin["name"])
+        yield finding.with_(
+            fingerprint=twin["fingerprint"],
+            name=twin["name"],
+            kind=twin.get("kind", finding.kind),
+            namespace=twin.get("namespace", finding.namespace),
+        )
 
 
 def prints(finding: Finding) -> list[str]:

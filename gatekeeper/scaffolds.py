@@ -109,14 +109,15 @@ def notice(problem: Problem, text: str, tree: Tree) -> Problem | None:
     """The scaffold's notice for a file's parse error (or template notice), when the file
     is a generator's template and the error is at a line holding a template action; None
     otherwise (the problem stands)."""
-    if problem.code not in ("GK-PARSE-ERROR", "GK-TEMPLATE"):
+    if problem.code not in ("GK-PARSE-ERROR", "GK-TEMPLATE", "GK-NOT-A-MANIFEST"):
         return None
     if not any(action in text for action in ACTIONS):
         return None
     marker = marker_of(problem.file, tree)
     if marker is None:
         return None
-    if problem.code == "GK-PARSE-ERROR":
+    if problem.code != "GK-TEMPLATE":  # a parse error; also said GK-NOT-A-MANIFEST where
+        # the bytes cannot spell an object (a Jinja `{%- if %}` with no `{{` in the file)
         lines = text.splitlines()
         near = lines[max(problem.line - 2, 0) : problem.line]  # the line, and the one above
         if not any(action in line for line in near for action in ACTIONS):

@@ -36,6 +36,7 @@ from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, as_columns, by_place, from_columns
 from gatekeeper.injectors import with_sidecar_overrides
 from gatekeeper.inventory import InventoryEntry
+from gatekeeper.setting_lines import one_per_setting
 from gatekeeper.sources import embedded, flux_ignore, k3s_helmchart, kubectl_inline
 from gatekeeper.tree import MemoryTree
 from gatekeeper.workloads import tokens_off_by_service_account
@@ -604,7 +605,8 @@ def finalize(findings: list[Finding]) -> list[Finding]:
         count = seen[finding.fingerprint] = seen.get(finding.fingerprint, 0) + 1
         if count > 1:
             findings[index] = finding.fingerprint_as(f"{finding.fingerprint}:{count}")
-    return findings
+    # After the ordinals: a folded object's twin keeps the fingerprint it had on its own.
+    return one_per_setting(findings)
 
 
 def merge_variants(findings: list[Finding]) -> list[Finding]:

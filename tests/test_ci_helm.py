@@ -189,3 +189,30 @@ def test_a_namespace_selector_never_skips_a_cluster_wide_object(tmp_path: Path) 
     findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
     judged = [f.kind for f in findings if f.policy_id == "VAP-no-cluster-admin"]
     assert judged == ["ClusterRoleBinding"]  # the RoleBinding is in `tools`, left out
+
+
+def test_a_chart_ci_installs_into_two_namespaces_is_said_once_per_line(tmp_path: Path) -> None:
+    """kedacore/charts installs keda with `--namespace keda` and `--namespace ${{ matrix.
+    namespace }}` (computed: `default`): two renderings, both named `helm charts/keda`, each
+    line's finding was said twice (one object per namespace at one rendering's line). Each
+    rendering is named by its namespace, so each line is said once, for both."""
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: helm install keda ./charts/keda --namespace keda\n"
+        "      - run: helm install keda ./charts/keda --namespace ${{ matrix.namespace }}\n"
+    )
+    chart(tmp_path, "keda")
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    digests = [f for f in findings if f.policy_id == "K8S-IMAGE-DIGEST"]
+    (digest,) = digests
+    assert digest.extra["variants"] == [
+        "deployed by .github/workflows/ci.yml:test (helm install keda)",  # workflow_helm
+        "helm charts/keda -n default",
+        "helm charts/keda -n keda",
+    ]
+    objects = {"/".join((digest.kind, digest.namespace, digest.name))}
+    assert objects | set(digest.extra["deployed_as"]) == {
+        "Deployment/default/keda",
+        "Deployment/keda/keda",
+    }

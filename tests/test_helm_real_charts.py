@@ -108,23 +108,27 @@ def test_a_chart_without_ci_values_is_judged_with_stand_ins_for_what_it_requires
     assert daemonset.obj["spec"]["template"]["spec"]["containers"][0]["args"] == [
         helm.STAND_IN
     ]
-    # a required value the chart ranges over: no string stands in for it, the error stands
+    # a required value the chart ranges over: no string stands in for it, nothing is
+    # judged: said at the chart, naming what it requires (nothing releases it: medium)
     files["ch/templates/cm.yaml"] = (
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
         "{{- range $k, $v := required \"peers!\" .Values.peers }}\n  {{ $k }}: {{ $v }}\n"
         "{{- end }}\n"
     )
     loaded = load_chart(tmp_path, files)
-    assert [p.code for p in loaded.problems] == ["GK-RENDER-ERROR"]
+    (problem,) = loaded.problems
+    assert (problem.code, problem.file) == ("GK-HELM-VALUES-MISSING", "ch/Chart.yaml")
+    assert problem.message.startswith("chart ch is not judged: it requires peers, address,")
     assert loaded.documents == []
 
 
 def test_a_chart_no_values_render_keeps_its_render_error(tmp_path: Path) -> None:
-    """Ci values none of which render: nothing was judged, the error stands (high)."""
+    """Ci values none of which render: nothing was judged, said at the chart (medium, as
+    nothing releases it); configured values: the error stands (high)."""
     files = {"ch/values.yaml": "image: x\n", "ch/templates/ds.yaml": REQUIRED}
     files["ch/ci/none-values.yaml"] = "image: y\n"
     loaded = load_chart(tmp_path, files)
-    assert [(p.code, p.line) for p in loaded.problems] == [("GK-RENDER-ERROR", 13)]
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-HELM-VALUES-MISSING", 2)]
     assert loaded.documents == []
     # configured values files are the user's choice: no ci renderings are added
     options = {"charts": [{"path": "ch", "valuesFiles": ["ch/ci/none-values.yaml"]}]}

@@ -93,3 +93,32 @@ def test_a_marker_hides_nothing_valid_as_written(tmp_path: Path) -> None:
         ("GK-PARSE-ERROR", "high", 3, "deploy/main.tf"),
         ("K8S-PSS-PRIVILEGED", "critical", 11, "deploy/pod.yaml"),
     ]
+
+
+DEPENDABOT_TEMPLATE = (
+    "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n"
+    "{%- if cookiecutter.use_docker == 'y' %}\n"  # 5: a Jinja block, no `{{` in the file
+    "  - package-ecosystem: docker\n    directory: /\n{%- endif %}\n"
+)
+
+
+def test_a_template_that_cannot_spell_an_object_is_in_the_scaffolds_notice(
+    tmp_path: Path,
+) -> None:
+    """cookiecutter-django's `.github/dependabot.yml`: invalid as written at a `{%- if %}`
+    line, with no `{{` and nothing of apiVersion or kind, so read as GK-NOT-A-MANIFEST: a
+    second notice of its own beside the scaffold's one. Outside a scaffold's layout it is
+    still said where it is."""
+    found = scan(
+        tmp_path,
+        {
+            "cookiecutter.json": '{"project_slug": "app", "use_docker": "y"}\n',
+            "{{cookiecutter.project_slug}}/.github/dependabot.yml": DEPENDABOT_TEMPLATE,
+            "{{cookiecutter.project_slug}}/k8s/pod.yaml": YAML_TEMPLATE,
+            "other/dependabot.yml": DEPENDABOT_TEMPLATE,
+        },
+    )
+    assert found == [
+        ("GK-NOT-A-MANIFEST", "low", 5, "other/dependabot.yml"),
+        ("GK-TEMPLATE", "low", 1, "cookiecutter.json"),
+    ]

@@ -124,6 +124,9 @@ class Release(NamedTuple):
     # alone: `helm install` leaves them out, `helm test` runs them), "argocd" (never run),
     # "skip" (Flux unless spec.test.enable) or "judge" (Flux with spec.test.enable).
     test_hooks: str = "advise"
+    # The namespace is in the rendering's name (`helm keda -n keda`): CI installs the chart
+    # alone into several namespaces, each a rendering of its own.
+    named_namespace: bool = False
 
 
 class ValuesSource(NamedTuple):
@@ -367,15 +370,87 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
     alone = wanted == [Release()]
     if alone:  # in the namespaces CI installs it into (`helm upgrade -n X rel ./chart`)
         installed = ci_helm.namespaces(chart_dir, context.tree)
-        wanted = [Release(namespace=namespace) for namespace in installed] or wanted
+        # kedacore/charts installs keda into `keda` and a computed namespace: unnamed, the
+        # two renderings were one name holding two objects at each line, said twice.
+        several = len(installed) > 1
+        wanted = [
+            Release(namespace=namespace, named_namespace=several) for namespace in installed
+        ] or wanted
     loaded = render_chart(path, data, context, wanted)
     if (
         alone
         and any(_default_render_error(p) for p in loaded.problems)
         and not any(p.message.startswith(NOT_VENDORED) for p in loaded.problems)
     ):  # a dependency not vendored: no values file makes up for it
-        return _with_ci_values(path, data, context, loaded)
+        return _said_at_chart(path, data, context, _with_ci_values(path, data, context, loaded))
     return loaded
+
+
+# Helm's error for a template's `fail` or `required`: the chart refusing its values.
+_REFUSED = "helm: execution error at "
+
+
+def _said_at_chart(path: str, data: bytes, context: LoadContext, loaded: Loaded) -> Loaded:
+    """A chart that refuses its default values for want of a value no file of the repository
+    gives (no ci values, no values its Makefile or CI give helm, no helm-unittest `set:`, no
+    stand-in string that will do: VictoriaMetrics' victoria-logs-agent needs a `remoteWrite`
+    list) is not judged at all: said once, at its Chart.yaml `name:` line, naming what it
+    requires, instead of Helm's error at the `include` line of a template (said once per
+    rendering). A chart something in the repository releases (an Application, a HelmRelease,
+    a helmfile, CI `helm upgrade`) is a GK-RENDER-ERROR (high): what it deploys is not
+    judged. One nothing releases, published for others to install with their values, is a
+    medium GK-HELM-VALUES-MISSING: still blocking at the default threshold, and new in a
+    pull request that changes any file of the chart, since nothing of it is judged."""
+    if loaded.documents:
+        return loaded
+    refused = [
+        p for p in loaded.problems if _default_render_error(p) and p.message.startswith(_REFUSED)
+    ]
+    if not refused:
+        return loaded
+    chart_dir = posixpath.dirname(path)
+    missing = [
+        ref
+        for ref in _templates_refs(context.tree, chart_dir, required_values)
+        if _empty_default(context.tree, chart_dir, ref)
+    ]
+    missing += [ref for ref in _named_in_errors(loaded) if ref not in missing]
+    if not missing:
+        return loaded  # a `fail` that names no value: Helm's error stays at its line
+    from gatekeeper import deployer_scope
+
+    deployed = deployer_scope.released(chart_dir, context)
+    first = refused[0]
+    names = _listed([".".join(ref) for ref in missing])
+    where = (
+        "a file of this repository releases it"
+        if deployed
+        else "nothing in this repository releases it"
+    )
+    message = (
+        f"chart {chart_dir or '.'} is not judged: it requires {names}, which its default"
+        f" values leave empty and no values file of the repository gives (ci/*-values.yaml,"
+        f" the values its Makefile or CI give helm, its helm-unittest tests' `set:`); {where}."
+        f" Add ci/test-values.yaml giving {names} to have it judged ({first.message})"
+    )
+    code = "GK-RENDER-ERROR" if deployed else "GK-HELM-VALUES-MISSING"
+    said = Problem(code, path, _name_line(data), message)
+    others = [p for p in loaded.problems if not _default_render_error(p)]
+    return Loaded(problems=[*others, said])
+
+
+def _empty_default(tree: Tree, chart_dir: str, ref: tuple[str, ...]) -> bool:
+    document = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+    obj = document.obj if document is not None and isinstance(document.obj, dict) else {}
+    return not get(obj, ref)
+
+
+def _name_line(data: bytes) -> int:
+    """The line of a Chart.yaml's `name:` (1 when it has none at the start of a line)."""
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        if line.startswith("name:"):
+            return number
+    return 1
 
 
 # chart-testing's convention (`ct install`/`ct lint`): each `ci/*-values.yaml` of a chart is
@@ -463,8 +538,10 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
     files = ci_values_files(chart_dir, context.tree)
     files += [f for f in named_values_files(chart_dir, context.tree) if f not in files]
     if not files:
-        return _with_stand_ins(path, data, context, failed)
-    completions = _required_from_ci(chart_dir, files, context.tree)
+        return _with_test_sets(path, data, context, failed) or _with_stand_ins(
+            path, data, context, failed
+        )
+    completions = _required_from_ci(chart_dir, files, context.tree, _named_in_errors(failed))
     if completions:
         wanted = [Release(inline=((values, locator),)) for _, values, locator in completions]
         loaded = render_chart(path, data, context, wanted)
@@ -543,24 +620,113 @@ def _with_note(failed: Loaded, loaded: Loaded, said: str, code: str) -> Loaded:
     return loaded
 
 
+# A values path the chart's own error names (`Pass valid license at .Values.license`).
+_VALUES_NAMED = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
+
+
+def _named_in_errors(failed: Loaded) -> list[tuple[str, ...]]:
+    """The values paths the defaults' `fail`/`required` errors name: a `fail` in a
+    dependency's named template (VictoriaMetrics' `vm.enterprise.only`, included by the
+    anomaly and gateway charts, asks for `.Values.license`) is not in the chart's own
+    templates."""
+    found: list[tuple[str, ...]] = []
+    for problem in failed.problems:
+        if _default_render_error(problem) and problem.message.startswith(_REFUSED):
+            for match in _VALUES_NAMED.finditer(problem.message):
+                ref = tuple(match.group(1).lstrip(".").split("."))
+                if ref not in found:
+                    found.append(ref)
+    return found
+
+
+ValueSource = tuple[str, Any, NodeLocator]  # (file, the values it gives, their locator)
+
+
 def _required_from_ci(
-    chart_dir: str, files: list[str], tree: Tree
+    chart_dir: str, files: list[str], tree: Tree, asked: list[tuple[str, ...]]
 ) -> list[tuple[str, dict[str, Any], NodeLocator]]:
-    """(ci file, the values its templates require that it sets, its locator), one per
-    distinct set of such values."""
-    required = _templates_refs(tree, chart_dir, required_values)
-    found: list[tuple[str, dict[str, Any], NodeLocator]] = []
+    """(ci file, the values its templates require (or the defaults' errors name: `asked`)
+    that it sets, its locator), one per distinct set of such values."""
+    sources: list[ValueSource] = []
     for file in files:
         document = _read_values(tree, file, Loaded())
-        if document is None or not isinstance(document.obj, dict):
+        if document is not None:
+            sources.append((file, document.obj, NodeLocator(file, document.node)))
+    return _required_taken(chart_dir, sources, tree, asked)
+
+
+def _required_taken(
+    chart_dir: str, sources: list[ValueSource], tree: Tree, asked: list[tuple[str, ...]]
+) -> list[tuple[str, dict[str, Any], NodeLocator]]:
+    """(file, the values the templates require that it gives, its locator), one per
+    distinct set of such values."""
+    required = _templates_refs(tree, chart_dir, required_values)
+    required += [ref for ref in asked if ref not in required]
+    found: list[tuple[str, dict[str, Any], NodeLocator]] = []
+    for file, obj, locator in sources:
+        if not isinstance(obj, dict):
             continue
         values: dict[str, Any] = {}
         for ref in required:
-            value = get(document.obj, ref)
+            value = get(obj, ref)
             if value is not None:
                 values = helm_set.apply(values, list(ref), value)
         if values and all(values != other for _, other, _ in found):
-            found.append((file, values, NodeLocator(file, document.node)))
+            found.append((file, values, locator))
+    return found
+
+
+# helm-unittest's suites (its default `tests/*_test.yaml`): each test's `set:` is values the
+# maintainers render the chart with.
+UNITTEST_DIR = "tests"
+UNITTEST_SUFFIX = "_test.yaml"
+_TEST_SETS = 3  # distinct value sets rendered at most
+
+
+def _with_test_sets(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded | None:
+    """A chart with no ci values whose defaults do not render, rendered with its defaults
+    and only the values its templates require, taken from its helm-unittest tests' `set:`
+    (VictoriaMetrics' victoria-logs-collector requires `remoteWrite`, which every test of
+    tests/collector_test.yaml sets): judged, the defaults' error a GK-HELM-DEFAULTS note, as
+    with ci values. None when no test gives them or nothing renders."""
+    chart_dir = posixpath.dirname(path)
+    sources = unittest_sets(chart_dir, context.tree)
+    completions = _required_taken(chart_dir, sources, context.tree, _named_in_errors(failed))
+    if not completions:
+        return None
+    completions = completions[:_TEST_SETS]
+    wanted = [Release(inline=((values, locator),)) for _, values, locator in completions]
+    loaded = render_chart(path, data, context, wanted)
+    if not loaded.documents or any(_default_render_error(p) for p in loaded.problems):
+        return None
+    names = _listed(list(dict.fromkeys(file for file, _, _ in completions)))
+    said = f"judged with the values it requires taken from the `set:` of its tests {names}"
+    return _with_note(failed, loaded, said, "GK-HELM-DEFAULTS")
+
+
+def unittest_sets(chart_dir: str, tree: Tree) -> list[ValueSource]:
+    """Each `set:` of the chart's helm-unittest tests, as values (its keys are paths:
+    `image.tag: x`), with a locator of the `set:` mapping."""
+    directory = posixpath.join(chart_dir, UNITTEST_DIR)
+    found: list[ValueSource] = []
+    for file in tree.list_dir(directory):
+        if posixpath.dirname(file) != directory or not file.endswith(UNITTEST_SUFFIX):
+            continue
+        document = _read_values(tree, file, Loaded())
+        tests = document.obj.get("tests") if document and isinstance(document.obj, dict) else None
+        if document is None or not isinstance(tests, list):
+            continue
+        locator = NodeLocator(file, document.node)
+        for index, test in enumerate(tests):
+            given = test.get("set") if isinstance(test, dict) else None
+            node = locator.node_at(("tests", index, "set"))
+            if not isinstance(given, dict) or node is None:
+                continue
+            values: dict[str, Any] = {}
+            for key, value in given.items():
+                parts: list[str | int] = list(str(key).split("."))
+                values = helm_set.apply(values, parts, value)
+            found.append((file, values, NodeLocator(file, node)))
     return found
 
 
@@ -2092,7 +2258,8 @@ def _variant(chart_dir: str, release: Release, template: str = "") -> str:
     kube = f"{ASSUMED_KUBE}{release.assumed_kube}" if release.assumed_kube else ""
     found = ASSUMED_LOOKUP if release.assumed_lookup else ""
     upgrade = ASSUMED_UPGRADE if release.upgrade else ""
-    return f"helm {chart_dir or '.'}{values}{assumed}{kube}{upgrade}{found}"
+    namespace = f" -n {release.namespace}" if release.named_namespace else ""
+    return f"helm {chart_dir or '.'}{namespace}{values}{assumed}{kube}{upgrade}{found}"
 
 
 # How a rendering's label (_variant) says what it assumed of the cluster.

@@ -798,10 +798,24 @@ def required_refs(text: str) -> list[tuple[str, ...]]:
     return found
 
 
+# `$app := .Values.server`, and VictoriaMetrics' `$Values := (.helm).Values | default .Values`
+# (a named template called with the chart's context or a dict holding it): a variable that
+# names a part of the values, read by the `if` before a `fail` (`if empty $Values.remoteWrite`).
+_VALUES_ALIAS = re.compile(
+    r"\$(\w+)\s*:?=\s*(?:\(\.helm\)\.Values\s*\|\s*default\s+)?\$?\.Values"
+    r"((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}"
+)
+
+
 def required_values(text: str) -> list[tuple[str, ...]]:
     """The values paths a template requires: `required "..." .Values.x`, and those the
-    `if` lines just above a `fail` test (`if not .Values.image.repository` then `fail`)."""
+    `if` lines just above a `fail` test (`if not .Values.image.repository` then `fail`),
+    directly or through a variable holding a part of the values (`$app.datasource.url`)."""
     lines = text.splitlines()
+    aliases = {
+        match.group(1): _split(match.group(2)) if match.group(2) else ()
+        for match in _VALUES_ALIAS.finditer(text)
+    }
     found: list[tuple[str, ...]] = []
     for number, line in enumerate(lines):
         refs = [_split(match.group(1)) for match in _REQUIRED.finditer(line)]
@@ -809,6 +823,11 @@ def required_values(text: str) -> list[tuple[str, ...]]:
             for above in lines[max(number - 8, 0) : number + 1]:
                 if _IF_LINE.search(above):
                     refs += [_split(match.group(1)) for match in _VALUES_REF.finditer(above)]
+                    refs += [
+                        (*aliases[match.group(1)], *_split(match.group(2)))
+                        for match in _VARIABLE_REF.finditer(above)
+                        if match.group(1) in aliases
+                    ]
         found += [ref for ref in refs if ref not in found]
     return found
 

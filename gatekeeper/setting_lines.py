@@ -1,0 +1,100 @@
+"""One finding per kustomization setting line, whatever objects it sets.
+
+A kustomization's `images:` entry retags every container of its bases that runs the image:
+kubeflow's trainer runtimes overlay said `image .../torchtune-trainer:v2.2.0 of container
+node is not pinned by digest` three times at one line, once per ClusterTrainingRuntime, and
+its five entries were thirteen findings. The line is what a reader fixes (one digest there
+serves every object), so findings at one place of a kustomization (file, line, column,
+policy) with the same severity and message are said once: the first one kept (its
+fingerprint; a line setting one object keeps its finding as it was), its message ending
+`(this line sets it for 3 objects: ...)`, the other objects in `deployed_as`, and their
+fingerprints as twins (run_by.TWINS).
+
+What the folded finding still answers for each object it stands for, as run_by's merged CI
+lines do: a waiver waives it only when every object's finding would have been waived
+(waivers._covering); `scan --base` matches it by any object's fingerprint, and an object
+that newly takes the line makes it new (change.classify, `deployed_as`)."""
+
+from __future__ import annotations
+
+import posixpath
+from itertools import groupby
+
+from gatekeeper import image_identity, run_by
+from gatekeeper.finding import Finding, by_place
+from gatekeeper.sources.names import KUSTOMIZATION_FILES
+
+KEY = "sets_for"  # the objects (kind/namespace/name) the line sets, the kept one's first
+TAIL = " (this line sets it "  # the message's tail naming them (run_by.said drops it)
+NAMED = 5  # objects named in the message; the others are counted
+
+
+def one_per_setting(findings: list[Finding]) -> list[Finding]:
+    """`findings` (in place order: scanner.merge_variants) with the findings of several
+    objects at one kustomization line that say the same thing said once."""
+    out: list[Finding] = []
+    for _, run in groupby(findings, key=by_place):
+        group = list(run)
+        if len(group) == 1 or not _at_setting(group[0]):
+            out.extend(group)
+            continue
+        same: dict[tuple[str, str], list[Finding]] = {}
+        for finding in group:
+            same.setdefault((finding.severity, finding.message), []).append(finding)
+        for said in same.values():
+            out.append(_folded(said) if len(said) > 1 else said[0])
+    return out
+
+
+def _at_setting(finding: Finding) -> bool:
+    """A rendered object's finding located at a line of a kustomization file (its `images:`,
+    `namespace:`, an inline patch): a kustomization holds no object of its own."""
+    return (
+        finding.source == "kustomize"
+        and posixpath.basename(finding.file) in KUSTOMIZATION_FILES
+        and finding.extra.get("about") != "namespace"
+        and finding.kind != "Kustomization"
+    )
+
+
+def _folded(said: list[Finding]) -> Finding:
+    kept = said[0]
+    objects = list(dict.fromkeys(_named(f) for f in said))
+    extra = {name: value for name, value in kept.extra.items() if name != "variants"}
+    variants = sorted({v for f in said for v in f.extra.get("variants", ())})
+    if variants:
+        extra["variants"] = variants
+    deployed = sorted(
+        {d for f in said for d in f.extra.get("deployed_as", ())}
+        | {"/".join((f.kind, f.namespace, f.name)) for f in said[1:]}  # as merge_variants
+    )
+    if deployed:
+        extra["deployed_as"] = deployed
+    images = image_identity.merged(said)
+    if images:
+        extra[image_identity.KEY] = images
+    extra[KEY] = objects
+    extra[run_by.TWINS] = [
+        {"fingerprint": f.fingerprint, "name": f.name, "kind": f.kind, "namespace": f.namespace}
+        for f in said[1:]
+    ]
+    return kept.with_(extra=extra, message=kept.message + _tail(objects, len(said)))
+
+
+def _named(finding: Finding) -> str:
+    return "/".join(part for part in (finding.kind, finding.namespace, finding.name) if part)
+
+
+def _tail(objects: list[str], uses: int) -> str:
+    if len(objects) == 1:  # one object, several fields (two jobs' containers of one image)
+        return f"{TAIL}{uses} times in {objects[0]})"
+    named = ", ".join(objects[:NAMED])
+    more = f" and {len(objects) - NAMED} more" if len(objects) > NAMED else ""
+    return f"{TAIL}for {len(objects)} objects: {named}{more})"
+
+
+def without_tail(finding: Finding) -> str:
+    """The message as each object's own finding said it."""
+    if KEY not in finding.extra:
+        return finding.message
+    return finding.message.rsplit(TAIL, 1)[0]
