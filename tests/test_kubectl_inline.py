@@ -84,6 +84,21 @@ def _workflow(command: str, setup: str = "") -> str:
         ("kubectl label ns app pod-security.kubernetes.io/enforce=restricted", []),
         # computed: not read here
         ('kubectl patch deployment web -p "$PATCH"', []),
+        # s19 trust12 t02: `kubectl set image|env` (TYPE/NAME or TYPE NAME; oc's DeploymentConfig)
+        (
+            "kubectl -n app set image deployment/web app=ghcr.io/acme/app:latest",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        (
+            "kubectl set image cronjob nightly '*=ghcr.io/acme/job:latest'",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        ("kubectl set env deployment/web DB_PASSWORD=s3cr3tPassw0rd", ["K8S-POD-ENV-SECRETS"]),
+        ("oc set env dc/web -c app -e API_TOKEN=s3cr3tT0kenValue", ["K8S-POD-ENV-SECRETS"]),
+        (f"kubectl set image deployment/web app={DIGEST}", []),
+        ("kubectl set env deployment/web --from=secret/db LOG_LEVEL=debug", []),
+        ('kubectl set image deployment/web app=ghcr.io/acme/app:"$TAG"', []),
+        ("kubectl set resources deployment/web --limits=cpu=200m", []),
     ],
 )
 def test_inline_kubectl_writes_are_judged_at_the_command(

@@ -1,7 +1,7 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
 `kubectl patch -p` (strategic, merge, json), `kubectl label namespace` (`enforce-` too),
-`kubectl create clusterrolebinding|rolebinding --clusterrole` and `kubectl debug
---profile=sysadmin|netadmin`.
+`kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl debug
+--profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too).
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -43,6 +43,7 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--clusterrole", "--role", "--serviceaccount", "--user", "--group", "--image",
     "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
     "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
+    "-e", "--containers", "--from", "--prefix", "--keys",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
@@ -57,6 +58,7 @@ for _names, _api, _kind in (
     (("replicaset", "replicasets", "rs"), "apps/v1", "ReplicaSet"),
     (("job", "jobs"), "batch/v1", "Job"),
     (("cronjob", "cronjobs", "cj"), "batch/v1", "CronJob"),
+    (("deploymentconfig", "deploymentconfigs", "dc"), "apps.openshift.io/v1", "DeploymentConfig"),
     (("namespace", "namespaces", "ns"), "v1", "Namespace"),
     (("serviceaccount", "serviceaccounts", "sa"), "v1", "ServiceAccount"),
     (("service", "services", "svc"), "v1", "Service"),
@@ -183,6 +185,8 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
         return _binding(positional[1], positional[2], flags)
     if verb == "debug" and len(positional) > 1:
         return _debug(positional[1], flags)
+    if verb == "set" and len(positional) > 2:
+        return _set_containers(positional[1], positional[2:], flags, flag_words)
     return None
 
 
@@ -381,6 +385,49 @@ def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
         spec.update(hostNetwork=True, hostPID=True, hostIPC=True)
     pod_name = f"node-debugger-{name}" if node else (name or target)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name}, "spec": spec}
+
+
+def _set_containers(
+    what: str, words: list[str], flags: dict[str, str], flag_words: list[Any]
+) -> dict[str, Any] | None:
+    """`kubectl set image TYPE/NAME CONTAINER=IMAGE...` and `kubectl set env TYPE/NAME
+    KEY=VALUE... [-e KEY=VALUE] [-c CONTAINER]` (or TYPE NAME): the workload's containers
+    with the images or literal env values it sets (red team s19 trust12 t02: `set image
+    app=nginx:latest`, `set env DB_PASSWORD=...`). A computed value (`$TAG`) is not read;
+    `--from=secret/x` sets no literal. Other `set` commands (resources, serviceaccount,
+    subject) write nothing the pod policies judge from the command alone."""
+    resources = [word for word in words if "=" not in word and not word.endswith("-")]
+    pairs = [word.split("=", 1) for word in words if "=" in word and "$" not in word]
+    if what == "env":
+        for flag in flag_words:
+            name, _, value = str(flag).partition("=")
+            if name in ("-e", "--env") and "=" in value and "$" not in value:
+                pairs.append(value.split("=", 1))
+    if what not in ("image", "env") or not resources or not pairs:
+        return None
+    resource, _, name = resources[0].partition("/")
+    if not name and len(resources) > 1:
+        name = resources[1]
+    api_kind = _KINDS.get(resource.lower().split(",")[0].split(".")[0])
+    from gatekeeper.workloads import POD_TEMPLATE_PATHS
+
+    path = POD_TEMPLATE_PATHS.get(api_kind[1]) if api_kind else None
+    if api_kind is None or path is None:
+        return None
+    containers: list[dict[str, Any]]
+    if what == "image":
+        containers = [{"name": container, "image": image} for container, image in pairs]
+    else:
+        chosen = flags.get("--containers", flags.get("-c", "*"))
+        env = [{"name": key, "value": value} for key, value in pairs]
+        containers = [{"name": chosen, "env": env}]
+    obj: dict[str, Any] = {"apiVersion": api_kind[0], "kind": api_kind[1]}
+    obj["metadata"] = {"name": name}
+    holder = obj
+    for key in path:
+        holder = holder.setdefault(str(key), {})
+    holder["spec"] = {"containers": containers}
+    return obj
 
 
 def _label(words: list[str]) -> dict[str, Any] | None:
