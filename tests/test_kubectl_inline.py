@@ -99,6 +99,15 @@ def _workflow(command: str, setup: str = "") -> str:
         ("kubectl set env deployment/web --from=secret/db LOG_LEVEL=debug", []),
         ('kubectl set image deployment/web app=ghcr.io/acme/app:"$TAG"', []),
         ("kubectl set resources deployment/web --limits=cpu=200m", []),
+        # s19 trust12 t01: the bindings `oc adm policy` writes
+        ("oc adm policy add-scc-to-user privileged -z app -n team", ["K8S-RBAC-SCC-BINDING"]),
+        (
+            "oc adm policy add-scc-to-group anyuid system:serviceaccounts:team",
+            ["K8S-RBAC-SCC-BINDING"],
+        ),
+        ("oc adm policy add-cluster-role-to-user cluster-admin -z ci", ["K8S-RBAC-CLUSTER-ADMIN"]),
+        ("oc policy add-role-to-user --role-namespace team admin bob", []),
+        ("oc adm policy add-scc-to-user restricted-v2 -z app -n team", []),
     ],
 )
 def test_inline_kubectl_writes_are_judged_at_the_command(

@@ -1,7 +1,9 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
 `kubectl patch -p` (strategic, merge, json), `kubectl label namespace` (`enforce-` too),
 `kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl debug
---profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too).
+--profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too), and the bindings
+`oc adm policy add-scc-to-user|group` and `oc [adm] policy add-(cluster-)role-to-user|group`
+write.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -43,7 +45,8 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--clusterrole", "--role", "--serviceaccount", "--user", "--group", "--image",
     "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
     "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
-    "-e", "--containers", "--from", "--prefix", "--keys",
+    "-e", "--containers", "--from", "--prefix", "--keys", "-z", "--role-namespace",
+    "--rolebinding-name",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
@@ -185,6 +188,10 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
         return _binding(positional[1], positional[2], flags)
     if verb == "debug" and len(positional) > 1:
         return _debug(positional[1], flags)
+    if command.get("program") == "oc" and len(positional) > 2:
+        found = _oc_policy(positional[1:] if verb == "adm" else positional, flags)
+        if found is not None:
+            return found
     if verb == "set" and len(positional) > 2:
         return _set_containers(positional[1], positional[2:], flags, flag_words)
     return None
@@ -357,6 +364,34 @@ def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] 
         or "$" in role
         or (kind == "ClusterRoleBinding" and role_kind == "Role")
     ):
+        return None
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+    }
+
+
+def _oc_policy(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`oc adm policy add-scc-to-user|add-scc-to-group SCC ...`: the ClusterRoleBinding to
+    `system:openshift:scc:SCC` it writes (OpenShift 4: openshift/oc#412); `oc [adm] policy
+    add-cluster-role-to-user|group ROLE` and `add-role-to-user|group ROLE` (a RoleBinding to
+    the ClusterRole, or to the Role with `--role-namespace`): their roleRef (red team s19
+    trust12 t01)."""
+    if len(words) < 3 or words[0] != "policy" or "$" in words[2]:
+        return None
+    action, role = words[1], words[2]
+    if action in ("add-scc-to-user", "add-scc-to-group"):
+        name = f"system:openshift:scc:{role}"
+        kind, role_kind = "ClusterRoleBinding", "ClusterRole"
+        role = name
+    elif action in ("add-cluster-role-to-user", "add-cluster-role-to-group"):
+        name, kind, role_kind = role, "ClusterRoleBinding", "ClusterRole"
+    elif action in ("add-role-to-user", "add-role-to-group"):
+        role_kind = "Role" if "--role-namespace" in flags else "ClusterRole"
+        name, kind = role, "RoleBinding"
+    else:
         return None
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
