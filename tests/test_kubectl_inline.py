@@ -99,6 +99,13 @@ def _workflow(command: str, setup: str = "") -> str:
         ("kubectl set env deployment/web --from=secret/db LOG_LEVEL=debug", []),
         ('kubectl set image deployment/web app=ghcr.io/acme/app:"$TAG"', []),
         ("kubectl set resources deployment/web --limits=cpu=200m", []),
+        # s19 trust12 t07: `kubectl create deployment|cronjob|job --image`
+        (
+            "kubectl create deployment web --image=ghcr.io/acme/web:latest --replicas=2",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        (f"kubectl create cronjob c --image={DIGEST} --schedule='*/5 * * * *'", []),
+        ('kubectl create job j --image="$IMAGE"', []),
         # s19 trust12 t01: the bindings `oc adm policy` writes
         ("oc adm policy add-scc-to-user privileged -z app -n team", ["K8S-RBAC-SCC-BINDING"]),
         (
@@ -191,5 +198,63 @@ def test_inline_kubectl_aimed_at_another_cluster_from_a_throwaway_job_is_judged(
     findings = json.loads(run.stdout)["findings"]
     assert [f["policy_id"] for f in findings if f["policy_id"].startswith("K8S-")] == [
         "K8S-PSS-HOST-NAMESPACES"
+    ]
+    assert run.returncode == 1
+
+
+def test_objects_kubectl_reads_from_its_standard_input_are_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`kubectl apply -f - <<EOF` with a privileged Pod, `echo '{...}' | kubectl create -f -`
+    with a hostNetwork one, a `kind: List` through a here-string: each judged at its command
+    (red team s19 trust12 t07: green on e652d0a with WF-GITOPS-IMPERATIVE-DEPLOY waived); a
+    heredoc CI expands (`$TAG`) is not read."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dbg\nspec:\n  containers:\n"
+        f"    - name: a\n      image: {DIGEST}\n      securityContext:\n        privileged: true\n"
+    )
+    body = "".join(f"          {line}\n" for line in pod.splitlines())
+    host = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "h"},
+            "spec": {"hostNetwork": True, "containers": [{"name": "a", "image": DIGEST}]},
+        }
+    )
+    listed = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [json.loads(host) | {"metadata": {"name": "l"}}],
+        }
+    )
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n          kubectl apply -f - <<EOF\n"
+        + body
+        + "          EOF\n"
+        + f"          echo '{host}' | kubectl create -f -\n"
+        + f"          kubectl apply -f - <<< '{listed}'\n"
+        + "          kubectl apply -f - <<EOF\n"
+        + body.replace(DIGEST, "ghcr.io/acme/app:$TAG")
+        + "          EOF\n"
+    )
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["line"], f["policy_id"], f["name"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"].startswith("K8S-")
+    )
+    assert found == [
+        (9, "K8S-PSS-PRIVILEGED", "dbg"),
+        (21, "K8S-PSS-HOST-NAMESPACES", "h"),
+        (22, "K8S-PSS-HOST-NAMESPACES", "l"),
     ]
     assert run.returncode == 1

@@ -102,26 +102,42 @@ def documents(workflow: Document, tree: Tree | None = None) -> list[Document]:
                 continue
             if throwaway(command, step):
                 continue
-            obj = _written(command, tree)
-            if obj is None:
-                continue
-            file = str(command.get("file") or workflow.file)
-            line = int(command.get("line") or 1)
-            metadata = obj.get("metadata") or {}
-            found.append(
-                Document(
-                    source="kubernetes",
-                    file=file,
-                    obj=obj,
-                    locator=_CommandLocator(file, line),
-                    index=workflow.index,
-                    kind=str(obj.get("kind", "")),
-                    namespace=str(metadata.get("namespace") or ""),
-                    name=str(metadata.get("name") or ""),
-                    extra={MARK: str(command.get("text") or ""), **_removals(command)},
-                )
-            )
+            found += [_document(workflow, command, obj) for obj in _objects(command, tree)]
     return found
+
+
+def _document(workflow: Document, command: dict[str, Any], obj: dict[str, Any]) -> Document:
+    file = str(command.get("file") or workflow.file)
+    line = int(command.get("line") or 1)
+    given = obj.get("metadata")
+    metadata: dict[str, Any] = given if isinstance(given, dict) else {}
+    return Document(
+        source="kubernetes",
+        file=file,
+        obj=obj,
+        locator=_CommandLocator(file, line),
+        index=workflow.index,
+        kind=str(obj.get("kind", "")),
+        namespace=str(metadata.get("namespace") or ""),
+        name=str(metadata.get("name") or ""),
+        extra={MARK: str(command.get("text") or ""), **_removals(command)},
+    )
+
+
+def _objects(command: dict[str, Any], tree: Tree | None) -> list[dict[str, Any]]:
+    """What the command writes: the objects `kubectl apply -f -` reads from its standard
+    input, else the partial object its command line makes, if any."""
+    if command.get("input") and _reads_input(command):
+        return _from_input(str(command["input"]))
+    obj = _written(command, tree)
+    return [] if obj is None else [obj]
+
+
+def _reads_input(command: dict[str, Any]) -> bool:
+    words, flag_words = _split([str(arg) for arg in command.get("args") or []])
+    given = _flags(flag_words)
+    target = given.get("-f", given.get("--filename"))
+    return bool(words) and words[0] in ("apply", "create", "replace") and target == "-"
 
 
 def judged(engine: Engine, document: Document) -> list[Finding]:
@@ -184,6 +200,8 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
         return _patch(positional[1:], flags)
     if verb == "label" and len(positional) > 2:
         return _label(positional[1:])
+    if verb == "create" and len(positional) > 2 and positional[1] in _CREATED:
+        return _created(positional[1], positional[2], flag_words)
     if verb == "create" and len(positional) > 2:
         return _binding(positional[1], positional[2], flags)
     if verb == "debug" and len(positional) > 1:
@@ -373,6 +391,51 @@ def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] 
     }
 
 
+def _from_input(text: str) -> list[dict[str, Any]]:
+    """`kubectl apply|create|replace -f -` reading a heredoc, a here-string or what an `echo`
+    before it prints (red team s19 trust12 t07): the objects it holds (a `kind: List`'s
+    items too); a text CI computes (`$TAG`) is not read."""
+    if not text.strip() or "$" in text:
+        return []
+    try:
+        found = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return []
+    out: list[dict[str, Any]] = []
+    for obj in found:
+        if isinstance(obj, dict) and obj.get("kind") == "List":
+            found += [item for item in obj.get("items") or [] if isinstance(item, dict)]
+        elif isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj.get("apiVersion"):
+            out.append(obj)
+    return out
+
+
+# `kubectl create deployment|job|cronjob NAME --image=IMAGE...`: the workload kinds it makes.
+_CREATED = {"deployment": "deployment", "deploy": "deployment", "job": "job", "cronjob": "cronjob"}
+_CREATED.update(cj="cronjob")
+
+
+def _created(resource: str, name: str, flag_words: list[Any]) -> dict[str, Any] | None:
+    """`kubectl create deployment|job|cronjob NAME --image=IMAGE...`: its containers' images
+    (kubectl names each container after its image's last path segment)."""
+    images = [
+        str(flag).partition("=")[2]
+        for flag in flag_words
+        if str(flag).partition("=")[0] == "--image" and "$" not in str(flag)
+    ]
+    api_kind = _KINDS.get(_CREATED[resource])
+    from gatekeeper.workloads import POD_TEMPLATE_PATHS
+
+    path = POD_TEMPLATE_PATHS.get(api_kind[1]) if api_kind else None
+    if not images or api_kind is None or path is None or "$" in name:
+        return None
+    containers = [
+        {"name": image.rsplit("/", 1)[-1].split(":")[0].split("@")[0], "image": image}
+        for image in images
+    ]
+    return _with_containers(api_kind, name, path, containers)
+
+
 def _oc_policy(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
     """`oc adm policy add-scc-to-user|add-scc-to-group SCC ...`: the ClusterRoleBinding to
     `system:openshift:scc:SCC` it writes (OpenShift 4: openshift/oc#412); `oc [adm] policy
@@ -456,6 +519,13 @@ def _set_containers(
         chosen = flags.get("--containers", flags.get("-c", "*"))
         env = [{"name": key, "value": value} for key, value in pairs]
         containers = [{"name": chosen, "env": env}]
+    return _with_containers(api_kind, name, path, containers)
+
+
+def _with_containers(
+    api_kind: tuple[str, str], name: str, path: Path, containers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A workload of `api_kind` named `name` whose pod (at `path`) has `containers`."""
     obj: dict[str, Any] = {"apiVersion": api_kind[0], "kind": api_kind[1]}
     obj["metadata"] = {"name": name}
     holder = obj
