@@ -106,6 +106,20 @@ def _workflow(command: str, setup: str = "") -> str:
         ),
         (f"kubectl create cronjob c --image={DIGEST} --schedule='*/5 * * * *'", []),
         ('kubectl create job j --image="$IMAGE"', []),
+        # s19 trust12 t08: namespaces chosen by selector or --all; `oc set volume` hostPath
+        (
+            "kubectl label ns -l team=a pod-security.kubernetes.io/enforce=privileged --overwrite",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        (
+            "kubectl label ns --all pod-security.kubernetes.io/enforce-",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        (
+            "oc set volume dc/web --add --type hostPath --path / --mount-path /host",
+            ["K8S-PSS-HOST-PATH"],
+        ),
+        ("oc set volume dc/web --add --type=emptyDir --mount-path=/tmp", []),
         # s19 trust12 t01: the bindings `oc adm policy` writes
         ("oc adm policy add-scc-to-user privileged -z app -n team", ["K8S-RBAC-SCC-BINDING"]),
         (

@@ -46,7 +46,7 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
     "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
     "-e", "--containers", "--from", "--prefix", "--keys", "-z", "--role-namespace",
-    "--rolebinding-name",
+    "--rolebinding-name", "--path", "--mount-path", "--name",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
@@ -199,7 +199,7 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
             flags["--patch"] = _patch_file(tree, command, flags["--patch-file"]) or "$"
         return _patch(positional[1:], flags)
     if verb == "label" and len(positional) > 2:
-        return _label(positional[1:])
+        return _label(positional[1:], flags)
     if verb == "create" and len(positional) > 2 and positional[1] in _CREATED:
         return _created(positional[1], positional[2], flag_words)
     if verb == "create" and len(positional) > 2:
@@ -210,6 +210,8 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
         found = _oc_policy(positional[1:] if verb == "adm" else positional, flags)
         if found is not None:
             return found
+    if verb == "set" and positional[1:2] in (["volume"], ["volumes"]) and len(positional) > 2:
+        return _host_volume(positional[2:], flags)
     if verb == "set" and len(positional) > 2:
         return _set_containers(positional[1], positional[2:], flags, flag_words)
     return None
@@ -522,6 +524,34 @@ def _set_containers(
     return _with_containers(api_kind, name, path, containers)
 
 
+def _host_volume(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`oc set volume TYPE/NAME --add --type=hostPath --path=/ --mount-path=/host`: the
+    hostPath volume it adds to the workload's pod (red team s19 trust12 t08)."""
+    if "--add" not in flags or flags.get("--type", "").lower() != "hostpath":
+        return None
+    path = flags.get("--path", "")
+    resource, _, name = words[0].partition("/")
+    if not name and len(words) > 1:
+        name = words[1]
+    api_kind = _KINDS.get(resource.lower().split(",")[0].split(".")[0])
+    from gatekeeper.workloads import POD_TEMPLATE_PATHS
+
+    pod_path = POD_TEMPLATE_PATHS.get(api_kind[1]) if api_kind else None
+    if api_kind is None or pod_path is None or not path or "$" in path:
+        return None
+    volume = flags.get("--name") or "volume"
+    mount = {"name": volume, "mountPath": flags.get("--mount-path") or path}
+    containers = [
+        {"name": flags.get("-c", flags.get("--containers", "*")), "volumeMounts": [mount]}
+    ]
+    obj = _with_containers(api_kind, name, pod_path, containers)
+    pod = obj
+    for key in pod_path:
+        pod = pod[str(key)]
+    pod["spec"]["volumes"] = [{"name": volume, "hostPath": {"path": path}}]
+    return obj
+
+
 def _with_containers(
     api_kind: tuple[str, str], name: str, path: Path, containers: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -535,12 +565,16 @@ def _with_containers(
     return obj
 
 
-def _label(words: list[str]) -> dict[str, Any] | None:
-    """`kubectl label TYPE NAME key=value...` (or TYPE/NAME): the labels it sets."""
+def _label(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl label TYPE NAME key=value...` (or TYPE/NAME; objects chosen by `-l SELECTOR`
+    or `--all` are named so: red team s19 trust12 t08): the labels it sets."""
     resource, _, name = words[0].partition("/")
     rest = words[1:]
-    if not name and rest:
+    if not name and rest and "=" not in rest[0] and not rest[0].endswith("-"):
         name, rest = rest[0], rest[1:]
+    elif not name:
+        chosen = flags.get("-l", flags.get("--selector"))
+        name = f"-l {chosen}" if chosen else "--all" if "--all" in flags else ""
     api_kind = _KINDS.get(resource.lower())
     labels = dict(word.split("=", 1) for word in rest if "=" in word and "$" not in word)
     if api_kind is None or not (labels or _removed(rest)):
