@@ -272,3 +272,50 @@ def test_objects_kubectl_reads_from_its_standard_input_are_judged(
         (22, "K8S-PSS-HOST-NAMESPACES", "l"),
     ]
     assert run.returncode == 1
+
+
+def test_a_manifest_ci_edits_in_place_before_applying_is_judged_as_edited(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`sed -i 's/privileged: false/privileged: true/' deploy/app.yaml` and `yq -i
+    '.spec.hostNetwork = true' deploy/app.yaml` before `kubectl apply -f deploy/`: the
+    repository's file is clean, the cluster gets the edited one (red team s19 trust12 t09).
+    Judged at the edit against the file before it; a pull request changing only the file so
+    that the edit now matches is judged again; a computed edit (`$IMAGE`) is not read."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        allowPrivilegeEscalation: false\n"
+    )
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n"
+        "          sed -i 's/privileged: false/privileged: true/g' deploy/app.yaml\n"
+        "          yq -i '.spec.hostNetwork = true | .metadata.labels.a = \"b\"' deploy/host.yaml\n"
+        '          sed -i "s|ghcr.io/acme/app|$IMAGE|" deploy/app.yaml\n'
+        "          kubectl apply -f deploy/\n"
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_text(pod)
+    (tmp_path / "deploy" / "host.yaml").write_text(pod.replace("name: p", "name: h"))
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+
+    def at_edits(*args: str) -> list[tuple[int, str]]:
+        run = gatekeeper("scan", *args, "--format", "json", cwd=tmp_path)
+        return sorted(
+            (f["line"], f["policy_id"])
+            for f in json.loads(run.stdout)["findings"]
+            if f["file"] == ".github/workflows/deploy.yml" and f["policy_id"].startswith("K8S-")
+        )
+
+    assert at_edits(".") == [(10, "K8S-PSS-HOST-NAMESPACES")]  # nothing for sed to change yet
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    edited = pod.replace("allowPrivilegeEscalation: false", "privileged: false")
+    (tmp_path / "deploy" / "app.yaml").write_text(edited)
+    git_in(tmp_path, "commit", "-qam", "a clean-looking manifest")
+    assert at_edits("--base", "main") == [(9, "K8S-PSS-PRIVILEGED")]

@@ -31,6 +31,7 @@ import yaml
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
 from gatekeeper.shell import VALUE_FLAGS, split_args
+from gatekeeper.sources import ci_edits
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -50,6 +51,7 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
+BEFORE = "kubectl_inline_before"  # Document.extra: the object a CI edit changed (ci_edits)
 ENFORCE = "pod-security.kubernetes.io/enforce"
 # Resource names kubectl accepts for the kinds whose changes the policies judge.
 _KINDS: dict[str, tuple[str, str]] = {}
@@ -98,11 +100,15 @@ def documents(workflow: Document, tree: Tree | None = None) -> list[Document]:
     found: list[Document] = []
     for _job_id, _job, _number, step in steps(workflow.obj):
         for command in step.get("commands") or []:
-            if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
+            if not isinstance(command, dict) or throwaway(command, step):
                 continue
-            if throwaway(command, step):
-                continue
-            found += [_document(workflow, command, obj) for obj in _objects(command, tree)]
+            if command.get("program") in ci_edits.PROGRAMS:  # a manifest edited in place
+                for before, after in ci_edits.edited(command, tree):
+                    document = _document(workflow, command, after)
+                    document.extra[BEFORE] = before
+                    found.append(document)
+            elif command.get("program") in _PROGRAMS:
+                found += [_document(workflow, command, obj) for obj in _objects(command, tree)]
     return found
 
 
@@ -168,10 +174,11 @@ def _set(engine: Engine, document: Document) -> list[Finding]:
     written = engine.evaluate(document)
     if not written:
         return written
+    before = document.extra.get(BEFORE)
     emptied = Document(
         source=document.source,
         file=document.file,
-        obj=_emptied(document.obj),
+        obj=_emptied(document.obj) if before is None else before,
         locator=document.locator,
         index=document.index,
         kind=document.kind,
@@ -179,8 +186,8 @@ def _set(engine: Engine, document: Document) -> list[Finding]:
         name=document.name,
         extra=document.extra,
     )
-    before = {(f.policy_id, f.path, f.message) for f in engine.evaluate(emptied)}
-    return [f for f in written if (f.policy_id, f.path, f.message) not in before]
+    had = {(f.policy_id, f.path, f.message) for f in engine.evaluate(emptied)}
+    return [f for f in written if (f.policy_id, f.path, f.message) not in had]
 
 
 def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any] | None:
@@ -297,6 +304,12 @@ def _patch_file(tree: Tree, command: dict[str, Any], given: str) -> str | None:
         return None
 
 
+def repository_path(command: dict[str, Any], given: str) -> str | None:
+    """The repository file a command names (from the folder it runs in); None when it is
+    computed or outside the repository."""
+    return _patch_path(command, given)
+
+
 def _patch_path(command: dict[str, Any], given: str) -> str | None:
     from gatekeeper import shell_dirs
     from gatekeeper.tree import inside
@@ -317,10 +330,18 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps
 
-    for document in workflow.ci_documents(context.tree, (b"--patch-file",)):
+    for document in workflow.ci_documents(context.tree, (b"--patch-file", b"sed", b"yq")):
         for _job_id, _job, _number, step in steps(document.obj):
             for command in step.get("commands") or []:
-                if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
+                if not isinstance(command, dict):
+                    continue
+                if command.get("program") in ci_edits.PROGRAMS:  # a manifest CI edits
+                    edited = _edited_path(command)
+                    if edited:
+                        yield str(command.get("file") or document.file), edited
+                        yield document.file, edited
+                    continue
+                if command.get("program") not in _PROGRAMS:
                     continue
                 for flag in command.get("flags") or []:
                     name, _, value = str(flag).partition("=")
@@ -328,6 +349,15 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     if path:
                         yield str(command.get("file") or document.file), path
                         yield document.file, path
+
+
+def _edited_path(command: dict[str, Any]) -> str | None:
+    """The repository file a `sed -i`/`yq -i` command edits in place (its last word)."""
+    args = [str(arg) for arg in command.get("args") or []]
+    if not any(arg.startswith(("-i", "--in")) for arg in args):
+        return None
+    words = [arg for arg in args if not arg.startswith("-")]
+    return _patch_path(command, words[-1]) if len(words) > 1 else None
 
 
 def _from_json_patch(operations: Any) -> dict[str, Any] | None:
