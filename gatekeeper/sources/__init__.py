@@ -245,12 +245,12 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
     }
 
 
-_OBJECT_KEYS = re.compile(rb'^(?:apiVersion\s*:|[\s{]*"apiVersion"\s*:)', re.M)
+_OBJECT_KEYS = re.compile(rb'^(?:(?:apiVersion|kind)\s*:|[\s{]*"(?:apiVersion|kind)"\s*:)', re.M)
 
 
 def _manifest(tree: Tree, path: str) -> bool:
-    """Does the file start like a Kubernetes object (an `apiVersion` key at its top)? Values
-    a terragrunt configuration decodes are plain data."""
+    """Does the file look like a Kubernetes object (an `apiVersion` or `kind` key at its
+    top)? Values a terragrunt configuration decodes are plain data."""
     try:
         head = tree.read(path)[:4096]
     except OSError:
@@ -259,10 +259,15 @@ def _manifest(tree: Tree, path: str) -> bool:
 
 
 def _any_terragrunt(tree: Tree, _key: str) -> bool:
-    """Does the tree hold a terragrunt configuration anywhere (one listing of it)?"""
+    """Does a git work tree hold a terragrunt configuration anywhere (one `git ls-files`)?
+    Never a walk of a folder git does not list (a pre-commit hook runs in a repository)."""
+    import os
+
     from gatekeeper import ownership
     from gatekeeper.sources.names import TERRAGRUNT_NAMES
 
+    if not (isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git"))):
+        return False
     return bool(ownership.of(tree).named_below("", frozenset(TERRAGRUNT_NAMES)))
 
 
