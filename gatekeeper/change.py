@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from gatekeeper import (
     admission,
+    admission_params,
     admission_weakened,
     base_moved,
     depgraph,
@@ -272,6 +273,15 @@ def _scan_change(
                     engine,
                     {c.new: c.old for c in selected if c.new and c.old},
                     [*head_unchanged, *unchanged_constraints],
+                ),
+                # the params an enforcing binding reads, weakened (red team s19 trust12 t03)
+                *admission_params.weakened(
+                    base_result.inventory,
+                    head_result.inventory,
+                    [*head_result.inventory, *head_unchanged],
+                    base_tree,
+                    head_tree,
+                    engine,
                 ),
             ]
             if finding.policy_id

@@ -243,6 +243,8 @@ class Command:
             **({"unread": self.unread} if self.unread else {}),
             # the files it redirects to or from, for what made a file kubectl applies
             **({"redirects": self.redirects} if self.redirects else {}),
+            # the objects kubectl reads from its standard input (kubectl_inline)
+            **({"input": self.input} if self.input and self.program in _READS_OBJECTS else {}),
         }
 
 
@@ -628,6 +630,8 @@ def commands(
         if command is not None:
             command.redirects = [_VARIABLE.sub(_known_value(known), t) for t in targets]
             command.input = lexer.inputs.get(index, "")
+            if chain and not command.input and command.program in _READS_OBJECTS:
+                command.input = _output(chain) or ""  # `echo '{...}' | kubectl apply -f -`
             reads = lexer.reads.get(index, "")  # `< FILE`, opened where the command runs
             command.reads = _read_from(place.here, reads) if reads else ""
             cat = chain[-1] if chain and chain[-1].program == "cat" else None
@@ -860,6 +864,9 @@ def _distinct(runs: dict[str, None]) -> list[str]:
     return found
 
 
+# Programs whose standard input (`-f -`: a heredoc, a here-string, what a pipeline prints)
+# is kept in the CEL view as `input` (kubectl_inline judges the objects it holds).
+_READS_OBJECTS = frozenset({"kubectl", "oc"})
 # Commands that move the script to another folder (shell_dirs).
 _MOVES = frozenset({"cd", "pushd", "popd"})
 # Characters of a program word that may stand for another word; commands that name things.

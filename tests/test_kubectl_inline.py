@@ -84,6 +84,51 @@ def _workflow(command: str, setup: str = "") -> str:
         ("kubectl label ns app pod-security.kubernetes.io/enforce=restricted", []),
         # computed: not read here
         ('kubectl patch deployment web -p "$PATCH"', []),
+        # s19 trust12 t02: `kubectl set image|env` (TYPE/NAME or TYPE NAME; oc's DeploymentConfig)
+        (
+            "kubectl -n app set image deployment/web app=ghcr.io/acme/app:latest",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        (
+            "kubectl set image cronjob nightly '*=ghcr.io/acme/job:latest'",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        ("kubectl set env deployment/web DB_PASSWORD=s3cr3tPassw0rd", ["K8S-POD-ENV-SECRETS"]),
+        ("oc set env dc/web -c app -e API_TOKEN=s3cr3tT0kenValue", ["K8S-POD-ENV-SECRETS"]),
+        (f"kubectl set image deployment/web app={DIGEST}", []),
+        ("kubectl set env deployment/web --from=secret/db LOG_LEVEL=debug", []),
+        ('kubectl set image deployment/web app=ghcr.io/acme/app:"$TAG"', []),
+        ("kubectl set resources deployment/web --limits=cpu=200m", []),
+        # s19 trust12 t07: `kubectl create deployment|cronjob|job --image`
+        (
+            "kubectl create deployment web --image=ghcr.io/acme/web:latest --replicas=2",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        (f"kubectl create cronjob c --image={DIGEST} --schedule='*/5 * * * *'", []),
+        ('kubectl create job j --image="$IMAGE"', []),
+        # s19 trust12 t08: namespaces chosen by selector or --all; `oc set volume` hostPath
+        (
+            "kubectl label ns -l team=a pod-security.kubernetes.io/enforce=privileged --overwrite",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        (
+            "kubectl label ns --all pod-security.kubernetes.io/enforce-",
+            ["K8S-ADMISSION-POD-SECURITY"],
+        ),
+        (
+            "oc set volume dc/web --add --type hostPath --path / --mount-path /host",
+            ["K8S-PSS-HOST-PATH"],
+        ),
+        ("oc set volume dc/web --add --type=emptyDir --mount-path=/tmp", []),
+        # s19 trust12 t01: the bindings `oc adm policy` writes
+        ("oc adm policy add-scc-to-user privileged -z app -n team", ["K8S-RBAC-SCC-BINDING"]),
+        (
+            "oc adm policy add-scc-to-group anyuid system:serviceaccounts:team",
+            ["K8S-RBAC-SCC-BINDING"],
+        ),
+        ("oc adm policy add-cluster-role-to-user cluster-admin -z ci", ["K8S-RBAC-CLUSTER-ADMIN"]),
+        ("oc policy add-role-to-user --role-namespace team admin bob", []),
+        ("oc adm policy add-scc-to-user restricted-v2 -z app -n team", []),
     ],
 )
 def test_inline_kubectl_writes_are_judged_at_the_command(
@@ -169,3 +214,108 @@ def test_inline_kubectl_aimed_at_another_cluster_from_a_throwaway_job_is_judged(
         "K8S-PSS-HOST-NAMESPACES"
     ]
     assert run.returncode == 1
+
+
+def test_objects_kubectl_reads_from_its_standard_input_are_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`kubectl apply -f - <<EOF` with a privileged Pod, `echo '{...}' | kubectl create -f -`
+    with a hostNetwork one, a `kind: List` through a here-string: each judged at its command
+    (red team s19 trust12 t07: green on e652d0a with WF-GITOPS-IMPERATIVE-DEPLOY waived); a
+    heredoc CI expands (`$TAG`) is not read."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dbg\nspec:\n  containers:\n"
+        f"    - name: a\n      image: {DIGEST}\n      securityContext:\n        privileged: true\n"
+    )
+    body = "".join(f"          {line}\n" for line in pod.splitlines())
+    host = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "h"},
+            "spec": {"hostNetwork": True, "containers": [{"name": "a", "image": DIGEST}]},
+        }
+    )
+    listed = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [json.loads(host) | {"metadata": {"name": "l"}}],
+        }
+    )
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n          kubectl apply -f - <<EOF\n"
+        + body
+        + "          EOF\n"
+        + f"          echo '{host}' | kubectl create -f -\n"
+        + f"          kubectl apply -f - <<< '{listed}'\n"
+        + "          kubectl apply -f - <<EOF\n"
+        + body.replace(DIGEST, "ghcr.io/acme/app:$TAG")
+        + "          EOF\n"
+    )
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["line"], f["policy_id"], f["name"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"].startswith("K8S-")
+    )
+    assert found == [
+        (9, "K8S-PSS-PRIVILEGED", "dbg"),
+        (21, "K8S-PSS-HOST-NAMESPACES", "h"),
+        (22, "K8S-PSS-HOST-NAMESPACES", "l"),
+    ]
+    assert run.returncode == 1
+
+
+def test_a_manifest_ci_edits_in_place_before_applying_is_judged_as_edited(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`sed -i 's/privileged: false/privileged: true/' deploy/app.yaml` and `yq -i
+    '.spec.hostNetwork = true' deploy/app.yaml` before `kubectl apply -f deploy/`: the
+    repository's file is clean, the cluster gets the edited one (red team s19 trust12 t09).
+    Judged at the edit against the file before it; a pull request changing only the file so
+    that the edit now matches is judged again; a computed edit (`$IMAGE`) is not read."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        allowPrivilegeEscalation: false\n"
+    )
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n"
+        "          sed -i 's/privileged: false/privileged: true/g' deploy/app.yaml\n"
+        "          yq -i '.spec.hostNetwork = true | .metadata.labels.a = \"b\"' deploy/host.yaml\n"
+        '          sed -i "s|ghcr.io/acme/app|$IMAGE|" deploy/app.yaml\n'
+        "          kubectl apply -f deploy/\n"
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_text(pod)
+    (tmp_path / "deploy" / "host.yaml").write_text(pod.replace("name: p", "name: h"))
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+
+    def at_edits(*args: str) -> list[tuple[int, str]]:
+        run = gatekeeper("scan", *args, "--format", "json", cwd=tmp_path)
+        return sorted(
+            (f["line"], f["policy_id"])
+            for f in json.loads(run.stdout)["findings"]
+            if f["file"] == ".github/workflows/deploy.yml" and f["policy_id"].startswith("K8S-")
+        )
+
+    assert at_edits(".") == [(10, "K8S-PSS-HOST-NAMESPACES")]  # nothing for sed to change yet
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    edited = pod.replace("allowPrivilegeEscalation: false", "privileged: false")
+    (tmp_path / "deploy" / "app.yaml").write_text(edited)
+    git_in(tmp_path, "commit", "-qam", "a clean-looking manifest")
+    assert at_edits("--base", "main") == [(9, "K8S-PSS-PRIVILEGED")]

@@ -120,9 +120,7 @@ def test_a_source_built_from_locals_and_includes_is_followed(tmp_path: Path) -> 
     git_in(tmp_path, "branch", "private")
     (tmp_path / "_envcommon/db.hcl").write_text(envcommon)
     git_in(tmp_path, "commit", "-qam", "public again")
-    assert ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 8) in _findings(
-        tmp_path, "--base", "private"
-    )
+    assert ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 8) in _findings(tmp_path, "--base", "private")
 
 
 def test_a_module_the_scan_cannot_read_is_said(tmp_path: Path) -> None:
@@ -299,7 +297,7 @@ def test_a_hook_on_an_included_or_read_file_judges_the_configurations(tmp_path: 
     )
     for name in ("root.hcl", "_envcommon/db.hcl"):
         assert _findings(tmp_path, "--hook", name) == set()
-    (tmp_path / "_envcommon/db.hcl").write_text('inputs = {\n  public = true\n}\n')
+    (tmp_path / "_envcommon/db.hcl").write_text("inputs = {\n  public = true\n}\n")
     assert _findings(tmp_path, "--hook", "_envcommon/db.hcl") == {
         ("TF-AWS-RDS-PUBLIC", "_envcommon/db.hcl", 2)
     }
@@ -545,6 +543,32 @@ def test_decoded_values_files_and_deep_merges_give_values(tmp_path: Path) -> Non
     # a developer's hook on the decoded file alone judges it too (s18 trust11 w03 hookyaml)
     for name in ("live/a/config.yaml", "live/b/inputs.json"):
         assert ("TF-AWS-RDS-PUBLIC", name, 1) in _findings(tmp_path, "--hook", name)
+
+
+def test_a_hook_on_a_values_file_decoded_by_a_configuration_elsewhere(tmp_path: Path) -> None:
+    """`vars/common.yaml` decoded by `live/prod/terragrunt.hcl` (`file("../../vars/
+    common.yaml")`) and `env/vars.json` by `env/prod/eu/terragrunt.hcl`, with no terragrunt
+    configuration or root.hcl above either file: the hook on the file alone passed green while
+    the pull request scan caught it (red team s19 trust12 t04)."""
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "vars/common.yaml": "public: false\n",
+            "live/prod/terragrunt.hcl": 'terraform {\n  source = "../../modules//db"\n}\n'
+            'inputs = yamldecode(file("../../vars/common.yaml"))\n',
+            "env/vars.json": '{"public": false}\n',
+            "env/prod/eu/terragrunt.hcl": 'terraform {\n  source = "../../../modules//db"\n}\n'
+            'locals {\n  v = jsondecode(file("../../vars.json"))\n}\n'
+            "inputs = {\n  public = local.v.public\n}\n",
+        },
+    )
+    (tmp_path / "vars/common.yaml").write_text("public: true\n")
+    (tmp_path / "env/vars.json").write_text('{"public": true}\n')
+    assert ("TF-AWS-RDS-PUBLIC", "vars/common.yaml", 1) in _findings(
+        tmp_path, "--hook", "vars/common.yaml"
+    )
+    assert {f[0] for f in _findings(tmp_path, "--hook", "env/vars.json")} == {"TF-AWS-RDS-PUBLIC"}
 
 
 def test_ci_reading_another_configuration_file_and_cli_args_in_env_vars(tmp_path: Path) -> None:

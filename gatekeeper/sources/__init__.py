@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -204,10 +205,22 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
         return path.endswith((".yaml", ".yml", ".json")) and terragrunt_near(path)
 
     def terragrunt_near(path: str) -> bool:  # a terragrunt configuration (or the root.hcl
-        # configurations include) beside it or above it: no listing below, so a YAML hook
-        # elsewhere costs two lookups of the index
+        # configurations include) beside it or above it, else one anywhere in the tree: a
+        # configuration below or beside the file's folder decodes `../../vars/common.yaml`
+        # as well (red team s19 trust12 t04); the tree's listing is asked once per run
         marks = (*names.TERRAGRUNT_NAMES, "root.hcl")
-        return bool(index.files_above(posixpath.dirname(path), marks))
+        folder = posixpath.dirname(path)
+        if index.files_above(folder, marks):
+            return True
+        if (  # what is some other tool's (no listing for a manifest's or a chart's hook)
+            names.workflow_kind(path)
+            or names.is_kustomization(path)
+            or names.is_compose_file(path)
+            or index.files_above(folder, (names.CHART_FILE,))
+            or _manifest(tree, path)
+        ):
+            return False
+        return index.remember("terragrunt anywhere", "", _any_terragrunt)
 
     def builds_with(path: str) -> bool:  # a kustomization's resource, patch or input
         if names.is_kustomization(path) or not path.endswith(
@@ -230,6 +243,32 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
         "kubernetes": lambda path: False,  # adapters without owners
         "pulumi": lambda path: False,
     }
+
+
+_OBJECT_KEYS = re.compile(rb'^(?:(?:apiVersion|kind)\s*:|[\s{]*"(?:apiVersion|kind)"\s*:)', re.M)
+
+
+def _manifest(tree: Tree, path: str) -> bool:
+    """Does the file look like a Kubernetes object (an `apiVersion` or `kind` key at its
+    top)? Values a terragrunt configuration decodes are plain data."""
+    try:
+        head = tree.read(path)[:4096]
+    except OSError:
+        return False
+    return bool(_OBJECT_KEYS.search(head))
+
+
+def _any_terragrunt(tree: Tree, _key: str) -> bool:
+    """Does a git work tree hold a terragrunt configuration anywhere (one `git ls-files`)?
+    Never a walk of a folder git does not list (a pre-commit hook runs in a repository)."""
+    import os
+
+    from gatekeeper import ownership
+    from gatekeeper.sources.names import TERRAGRUNT_NAMES
+
+    if not (isinstance(tree, WorkTree) and os.path.exists(os.path.join(tree.root, ".git"))):
+        return False
+    return bool(ownership.of(tree).named_below("", frozenset(TERRAGRUNT_NAMES)))
 
 
 def kustomization_files(tree: Tree, top: str) -> list[str]:

@@ -1,7 +1,9 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
 `kubectl patch -p` (strategic, merge, json), `kubectl label namespace` (`enforce-` too),
-`kubectl create clusterrolebinding|rolebinding --clusterrole` and `kubectl debug
---profile=sysadmin|netadmin`.
+`kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl debug
+--profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too), and the bindings
+`oc adm policy add-scc-to-user|group` and `oc [adm] policy add-(cluster-)role-to-user|group`
+write.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -29,6 +31,7 @@ import yaml
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
 from gatekeeper.shell import VALUE_FLAGS, split_args
+from gatekeeper.sources import ci_edits
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -43,9 +46,12 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--clusterrole", "--role", "--serviceaccount", "--user", "--group", "--image",
     "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
     "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
+    "-e", "--containers", "--from", "--prefix", "--keys", "-z", "--role-namespace",
+    "--rolebinding-name", "--path", "--mount-path", "--name",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
+BEFORE = "kubectl_inline_before"  # Document.extra: the object a CI edit changed (ci_edits)
 ENFORCE = "pod-security.kubernetes.io/enforce"
 # Resource names kubectl accepts for the kinds whose changes the policies judge.
 _KINDS: dict[str, tuple[str, str]] = {}
@@ -57,6 +63,7 @@ for _names, _api, _kind in (
     (("replicaset", "replicasets", "rs"), "apps/v1", "ReplicaSet"),
     (("job", "jobs"), "batch/v1", "Job"),
     (("cronjob", "cronjobs", "cj"), "batch/v1", "CronJob"),
+    (("deploymentconfig", "deploymentconfigs", "dc"), "apps.openshift.io/v1", "DeploymentConfig"),
     (("namespace", "namespaces", "ns"), "v1", "Namespace"),
     (("serviceaccount", "serviceaccounts", "sa"), "v1", "ServiceAccount"),
     (("service", "services", "svc"), "v1", "Service"),
@@ -93,30 +100,50 @@ def documents(workflow: Document, tree: Tree | None = None) -> list[Document]:
     found: list[Document] = []
     for _job_id, _job, _number, step in steps(workflow.obj):
         for command in step.get("commands") or []:
-            if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
+            if not isinstance(command, dict) or throwaway(command, step):
                 continue
-            if throwaway(command, step):
-                continue
-            obj = _written(command, tree)
-            if obj is None:
-                continue
-            file = str(command.get("file") or workflow.file)
-            line = int(command.get("line") or 1)
-            metadata = obj.get("metadata") or {}
-            found.append(
-                Document(
-                    source="kubernetes",
-                    file=file,
-                    obj=obj,
-                    locator=_CommandLocator(file, line),
-                    index=workflow.index,
-                    kind=str(obj.get("kind", "")),
-                    namespace=str(metadata.get("namespace") or ""),
-                    name=str(metadata.get("name") or ""),
-                    extra={MARK: str(command.get("text") or ""), **_removals(command)},
-                )
-            )
+            if command.get("program") in ci_edits.PROGRAMS:  # a manifest edited in place
+                for before, after in ci_edits.edited(command, tree):
+                    document = _document(workflow, command, after)
+                    document.extra[BEFORE] = before
+                    found.append(document)
+            elif command.get("program") in _PROGRAMS:
+                found += [_document(workflow, command, obj) for obj in _objects(command, tree)]
     return found
+
+
+def _document(workflow: Document, command: dict[str, Any], obj: dict[str, Any]) -> Document:
+    file = str(command.get("file") or workflow.file)
+    line = int(command.get("line") or 1)
+    given = obj.get("metadata")
+    metadata: dict[str, Any] = given if isinstance(given, dict) else {}
+    return Document(
+        source="kubernetes",
+        file=file,
+        obj=obj,
+        locator=_CommandLocator(file, line),
+        index=workflow.index,
+        kind=str(obj.get("kind", "")),
+        namespace=str(metadata.get("namespace") or ""),
+        name=str(metadata.get("name") or ""),
+        extra={MARK: str(command.get("text") or ""), **_removals(command)},
+    )
+
+
+def _objects(command: dict[str, Any], tree: Tree | None) -> list[dict[str, Any]]:
+    """What the command writes: the objects `kubectl apply -f -` reads from its standard
+    input, else the partial object its command line makes, if any."""
+    if command.get("input") and _reads_input(command):
+        return _from_input(str(command["input"]))
+    obj = _written(command, tree)
+    return [] if obj is None else [obj]
+
+
+def _reads_input(command: dict[str, Any]) -> bool:
+    words, flag_words = _split([str(arg) for arg in command.get("args") or []])
+    given = _flags(flag_words)
+    target = given.get("-f", given.get("--filename"))
+    return bool(words) and words[0] in ("apply", "create", "replace") and target == "-"
 
 
 def judged(engine: Engine, document: Document) -> list[Finding]:
@@ -147,10 +174,11 @@ def _set(engine: Engine, document: Document) -> list[Finding]:
     written = engine.evaluate(document)
     if not written:
         return written
+    before = document.extra.get(BEFORE)
     emptied = Document(
         source=document.source,
         file=document.file,
-        obj=_emptied(document.obj),
+        obj=_emptied(document.obj) if before is None else before,
         locator=document.locator,
         index=document.index,
         kind=document.kind,
@@ -158,8 +186,8 @@ def _set(engine: Engine, document: Document) -> list[Finding]:
         name=document.name,
         extra=document.extra,
     )
-    before = {(f.policy_id, f.path, f.message) for f in engine.evaluate(emptied)}
-    return [f for f in written if (f.policy_id, f.path, f.message) not in before]
+    had = {(f.policy_id, f.path, f.message) for f in engine.evaluate(emptied)}
+    return [f for f in written if (f.policy_id, f.path, f.message) not in had]
 
 
 def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any] | None:
@@ -178,11 +206,21 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
             flags["--patch"] = _patch_file(tree, command, flags["--patch-file"]) or "$"
         return _patch(positional[1:], flags)
     if verb == "label" and len(positional) > 2:
-        return _label(positional[1:])
+        return _label(positional[1:], flags)
+    if verb == "create" and len(positional) > 2 and positional[1] in _CREATED:
+        return _created(positional[1], positional[2], flag_words)
     if verb == "create" and len(positional) > 2:
         return _binding(positional[1], positional[2], flags)
     if verb == "debug" and len(positional) > 1:
         return _debug(positional[1], flags)
+    if command.get("program") == "oc" and len(positional) > 2:
+        found = _oc_policy(positional[1:] if verb == "adm" else positional, flags)
+        if found is not None:
+            return found
+    if verb == "set" and positional[1:2] in (["volume"], ["volumes"]) and len(positional) > 2:
+        return _host_volume(positional[2:], flags)
+    if verb == "set" and len(positional) > 2:
+        return _set_containers(positional[1], positional[2:], flags, flag_words)
     return None
 
 
@@ -266,6 +304,12 @@ def _patch_file(tree: Tree, command: dict[str, Any], given: str) -> str | None:
         return None
 
 
+def repository_path(command: dict[str, Any], given: str) -> str | None:
+    """The repository file a command names (from the folder it runs in); None when it is
+    computed or outside the repository."""
+    return _patch_path(command, given)
+
+
 def _patch_path(command: dict[str, Any], given: str) -> str | None:
     from gatekeeper import shell_dirs
     from gatekeeper.tree import inside
@@ -286,10 +330,18 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps
 
-    for document in workflow.ci_documents(context.tree, (b"--patch-file",)):
+    for document in workflow.ci_documents(context.tree, (b"--patch-file", b"sed", b"yq")):
         for _job_id, _job, _number, step in steps(document.obj):
             for command in step.get("commands") or []:
-                if not isinstance(command, dict) or command.get("program") not in _PROGRAMS:
+                if not isinstance(command, dict):
+                    continue
+                if command.get("program") in ci_edits.PROGRAMS:  # a manifest CI edits
+                    edited = _edited_path(command)
+                    if edited:
+                        yield str(command.get("file") or document.file), edited
+                        yield document.file, edited
+                    continue
+                if command.get("program") not in _PROGRAMS:
                     continue
                 for flag in command.get("flags") or []:
                     name, _, value = str(flag).partition("=")
@@ -297,6 +349,15 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     if path:
                         yield str(command.get("file") or document.file), path
                         yield document.file, path
+
+
+def _edited_path(command: dict[str, Any]) -> str | None:
+    """The repository file a `sed -i`/`yq -i` command edits in place (its last word)."""
+    args = [str(arg) for arg in command.get("args") or []]
+    if not any(arg.startswith(("-i", "--in")) for arg in args):
+        return None
+    words = [arg for arg in args if not arg.startswith("-")]
+    return _patch_path(command, words[-1]) if len(words) > 1 else None
 
 
 def _from_json_patch(operations: Any) -> dict[str, Any] | None:
@@ -362,6 +423,79 @@ def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] 
     }
 
 
+def _from_input(text: str) -> list[dict[str, Any]]:
+    """`kubectl apply|create|replace -f -` reading a heredoc, a here-string or what an `echo`
+    before it prints (red team s19 trust12 t07): the objects it holds (a `kind: List`'s
+    items too); a text CI computes (`$TAG`) is not read."""
+    if not text.strip() or "$" in text:
+        return []
+    try:
+        found = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return []
+    out: list[dict[str, Any]] = []
+    for obj in found:
+        if isinstance(obj, dict) and obj.get("kind") == "List":
+            found += [item for item in obj.get("items") or [] if isinstance(item, dict)]
+        elif isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj.get("apiVersion"):
+            out.append(obj)
+    return out
+
+
+# `kubectl create deployment|job|cronjob NAME --image=IMAGE...`: the workload kinds it makes.
+_CREATED = {"deployment": "deployment", "deploy": "deployment", "job": "job", "cronjob": "cronjob"}
+_CREATED.update(cj="cronjob")
+
+
+def _created(resource: str, name: str, flag_words: list[Any]) -> dict[str, Any] | None:
+    """`kubectl create deployment|job|cronjob NAME --image=IMAGE...`: its containers' images
+    (kubectl names each container after its image's last path segment)."""
+    images = [
+        str(flag).partition("=")[2]
+        for flag in flag_words
+        if str(flag).partition("=")[0] == "--image" and "$" not in str(flag)
+    ]
+    api_kind = _KINDS.get(_CREATED[resource])
+    from gatekeeper.workloads import POD_TEMPLATE_PATHS
+
+    path = POD_TEMPLATE_PATHS.get(api_kind[1]) if api_kind else None
+    if not images or api_kind is None or path is None or "$" in name:
+        return None
+    containers = [
+        {"name": image.rsplit("/", 1)[-1].split(":")[0].split("@")[0], "image": image}
+        for image in images
+    ]
+    return _with_containers(api_kind, name, path, containers)
+
+
+def _oc_policy(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`oc adm policy add-scc-to-user|add-scc-to-group SCC ...`: the ClusterRoleBinding to
+    `system:openshift:scc:SCC` it writes (OpenShift 4: openshift/oc#412); `oc [adm] policy
+    add-cluster-role-to-user|group ROLE` and `add-role-to-user|group ROLE` (a RoleBinding to
+    the ClusterRole, or to the Role with `--role-namespace`): their roleRef (red team s19
+    trust12 t01)."""
+    if len(words) < 3 or words[0] != "policy" or "$" in words[2]:
+        return None
+    action, role = words[1], words[2]
+    if action in ("add-scc-to-user", "add-scc-to-group"):
+        name = f"system:openshift:scc:{role}"
+        kind, role_kind = "ClusterRoleBinding", "ClusterRole"
+        role = name
+    elif action in ("add-cluster-role-to-user", "add-cluster-role-to-group"):
+        name, kind, role_kind = role, "ClusterRoleBinding", "ClusterRole"
+    elif action in ("add-role-to-user", "add-role-to-group"):
+        role_kind = "Role" if "--role-namespace" in flags else "ClusterRole"
+        name, kind = role, "RoleBinding"
+    else:
+        return None
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+    }
+
+
 def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
     """`kubectl debug node/NAME|POD --profile=sysadmin|netadmin`: the debug container the
     profile makes (kubectl's debug profiles): sysadmin is privileged, netadmin adds NET_ADMIN
@@ -383,12 +517,94 @@ def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name}, "spec": spec}
 
 
-def _label(words: list[str]) -> dict[str, Any] | None:
-    """`kubectl label TYPE NAME key=value...` (or TYPE/NAME): the labels it sets."""
+def _set_containers(
+    what: str, words: list[str], flags: dict[str, str], flag_words: list[Any]
+) -> dict[str, Any] | None:
+    """`kubectl set image TYPE/NAME CONTAINER=IMAGE...` and `kubectl set env TYPE/NAME
+    KEY=VALUE... [-e KEY=VALUE] [-c CONTAINER]` (or TYPE NAME): the workload's containers
+    with the images or literal env values it sets (red team s19 trust12 t02: `set image
+    app=nginx:latest`, `set env DB_PASSWORD=...`). A computed value (`$TAG`) is not read;
+    `--from=secret/x` sets no literal. Other `set` commands (resources, serviceaccount,
+    subject) write nothing the pod policies judge from the command alone."""
+    resources = [word for word in words if "=" not in word and not word.endswith("-")]
+    pairs = [word.split("=", 1) for word in words if "=" in word and "$" not in word]
+    if what == "env":
+        for flag in flag_words:
+            name, _, value = str(flag).partition("=")
+            if name in ("-e", "--env") and "=" in value and "$" not in value:
+                pairs.append(value.split("=", 1))
+    if what not in ("image", "env") or not resources or not pairs:
+        return None
+    resource, _, name = resources[0].partition("/")
+    if not name and len(resources) > 1:
+        name = resources[1]
+    api_kind = _KINDS.get(resource.lower().split(",")[0].split(".")[0])
+    from gatekeeper.workloads import POD_TEMPLATE_PATHS
+
+    path = POD_TEMPLATE_PATHS.get(api_kind[1]) if api_kind else None
+    if api_kind is None or path is None:
+        return None
+    containers: list[dict[str, Any]]
+    if what == "image":
+        containers = [{"name": container, "image": image} for container, image in pairs]
+    else:
+        chosen = flags.get("--containers", flags.get("-c", "*"))
+        env = [{"name": key, "value": value} for key, value in pairs]
+        containers = [{"name": chosen, "env": env}]
+    return _with_containers(api_kind, name, path, containers)
+
+
+def _host_volume(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`oc set volume TYPE/NAME --add --type=hostPath --path=/ --mount-path=/host`: the
+    hostPath volume it adds to the workload's pod (red team s19 trust12 t08)."""
+    if "--add" not in flags or flags.get("--type", "").lower() != "hostpath":
+        return None
+    path = flags.get("--path", "")
+    resource, _, name = words[0].partition("/")
+    if not name and len(words) > 1:
+        name = words[1]
+    api_kind = _KINDS.get(resource.lower().split(",")[0].split(".")[0])
+    from gatekeeper.workloads import POD_TEMPLATE_PATHS
+
+    pod_path = POD_TEMPLATE_PATHS.get(api_kind[1]) if api_kind else None
+    if api_kind is None or pod_path is None or not path or "$" in path:
+        return None
+    volume = flags.get("--name") or "volume"
+    mount = {"name": volume, "mountPath": flags.get("--mount-path") or path}
+    containers = [
+        {"name": flags.get("-c", flags.get("--containers", "*")), "volumeMounts": [mount]}
+    ]
+    obj = _with_containers(api_kind, name, pod_path, containers)
+    pod = obj
+    for key in pod_path:
+        pod = pod[str(key)]
+    pod["spec"]["volumes"] = [{"name": volume, "hostPath": {"path": path}}]
+    return obj
+
+
+def _with_containers(
+    api_kind: tuple[str, str], name: str, path: Path, containers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A workload of `api_kind` named `name` whose pod (at `path`) has `containers`."""
+    obj: dict[str, Any] = {"apiVersion": api_kind[0], "kind": api_kind[1]}
+    obj["metadata"] = {"name": name}
+    holder = obj
+    for key in path:
+        holder = holder.setdefault(str(key), {})
+    holder["spec"] = {"containers": containers}
+    return obj
+
+
+def _label(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
+    """`kubectl label TYPE NAME key=value...` (or TYPE/NAME; objects chosen by `-l SELECTOR`
+    or `--all` are named so: red team s19 trust12 t08): the labels it sets."""
     resource, _, name = words[0].partition("/")
     rest = words[1:]
-    if not name and rest:
+    if not name and rest and "=" not in rest[0] and not rest[0].endswith("-"):
         name, rest = rest[0], rest[1:]
+    elif not name:
+        chosen = flags.get("-l", flags.get("--selector"))
+        name = f"-l {chosen}" if chosen else "--all" if "--all" in flags else ""
     api_kind = _KINDS.get(resource.lower())
     labels = dict(word.split("=", 1) for word in rest if "=" in word and "$" not in word)
     if api_kind is None or not (labels or _removed(rest)):

@@ -1,0 +1,270 @@
+"""A pull request that weakens the parameters of an enforcing ValidatingAdmissionPolicy
+(red team s19 trust12 t03).
+
+A binding's `paramRef` names the object (a ConfigMap, or a custom resource of the policy's
+`paramKind`) whose values the policy's CEL reads: `params.data.allowedRegistries`, a
+replica limit. A pull request that leaves the policy and its binding alone and adds
+`docker.io/` to the allowed registries, or raises the limit, changes what the cluster admits
+as surely as turning the binding to Audit (admission_weakened), and no object of it is a
+finding. The policy's logic is not read: a parameter's name says which way it points. An
+entry added to a list named as an allowance or exemption (allowed..., exempt..., trusted...,
+excluded...) that is not narrower than an entry it had (`ghcr.io/acme/app/` under
+`ghcr.io/acme/`), an entry taken from a list named as a denial or requirement (denied...,
+blocked..., required...), a maximum or limit raised, a minimum lowered, and a switch of
+either kind turned the weak way are said, at the changed line of the head's object, as
+K8S-ADMISSION-POLICY-EXCEPTION. A parameter named neither way is not judged (noise: a
+tightened list is as likely). The object removed while the binding's
+`parameterNotFoundAction` is Allow (the policy then admits every request) is said at the
+binding; with Deny (the default) the policy refuses everything: stricter, not said.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from gatekeeper.admission_weakened import POLICY_ID, SOURCES
+from gatekeeper.finding import Finding, fingerprint
+
+if TYPE_CHECKING:
+    from gatekeeper.evaluate import Engine
+    from gatekeeper.inventory import InventoryEntry
+    from gatekeeper.tree import Tree
+
+BINDING = "ValidatingAdmissionPolicyBinding"
+# Which way a parameter points, by its name (the deny words first: `disallowed`).
+_DENY = re.compile(r"deny|denied|block|forbid|disallow|banned|blacklist|reject|requir|mandator")
+_ALLOW = re.compile(r"allow|permit|trust|exempt|exclu|ignor|skip|whitelist|accept")
+_MAX = re.compile(r"max|limit|upper|ceiling")
+_MIN = re.compile(r"min(?!ute)|lower|floor")
+_SWITCH_ON = re.compile(r"enforc|requir|deny|enabled|strict")  # true is the strong way
+_SPLIT = re.compile(r"[,\s]+")
+Key = tuple[str, str, str]  # kind, namespace, name
+
+
+def weakened(
+    base: Sequence[InventoryEntry],
+    head: Sequence[InventoryEntry],
+    bindings: Sequence[InventoryEntry],
+    base_tree: Tree,
+    head_tree: Tree,
+    engine: Engine,
+) -> list[Finding]:
+    """The params objects of the head's denying bindings (`bindings`: the head's
+    ValidatingAdmissionPolicyBindings, changed or not) that the change weakens or removes."""
+    policy = next((p for p in engine.policies if p.id == POLICY_ID), None)
+    if policy is None:
+        return []
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for binding, ref in _denying(bindings):
+        was = {_key(e): e for e in base if _names(ref, e)}
+        now = {_key(e): e for e in head if _names(ref, e)}
+        for key, old in was.items():
+            new = now.get(key)
+            if new is None:
+                if not now and ref.get("name") and ref.get("parameterNotFoundAction") == "Allow":
+                    what = (
+                        f"has its params {old.kind} {_shown(old)} removed while"
+                        " parameterNotFoundAction is Allow (its policy admits every request)"
+                    )
+                    line = int((binding.facts.get("lines") or {}).get("params") or 0)
+                    out.append(_finding(policy, binding, what, line, binding.file))
+                continue
+            before = _object(base_tree, old)
+            after, locate = _located(head_tree, new)
+            if before is None or after is None:
+                continue
+            for what, path in _gives_up(_values(before), _values(after)):
+                said = f"{what} (the params of {BINDING} {binding.name})"
+                out.append(_finding(policy, new, said, locate(path), new.file))
+    unique = []
+    for finding in out:
+        if finding.fingerprint not in seen:
+            seen.add(finding.fingerprint)
+            unique.append(finding)
+    return unique
+
+
+def _denying(bindings: Sequence[InventoryEntry]) -> Iterator[tuple[InventoryEntry, dict[str, Any]]]:
+    for entry in bindings:
+        if (
+            entry.kind != BINDING
+            or entry.source not in SOURCES
+            or not isinstance(entry.facts, dict)
+        ):
+            continue
+        facts = entry.facts.get("admission") or {}
+        ref = facts.get("params")
+        if isinstance(ref, dict) and "Deny" in (facts.get("actions") or []):
+            yield entry, ref
+
+
+def _names(ref: dict[str, Any], entry: InventoryEntry) -> bool:
+    """Is `entry` an object the binding's paramRef names (by name, or by label selector), in
+    its namespace when it gives one?"""
+    from gatekeeper.admission import label_selected
+
+    if entry.source not in SOURCES or entry.kind == BINDING:
+        return False
+    if ref.get("namespace") and entry.namespace != str(ref["namespace"]):
+        return False
+    if ref.get("name"):
+        return entry.name == str(ref["name"])
+    selector = ref.get("selector")
+    return isinstance(selector, dict) and label_selected(selector, entry.labels)
+
+
+def _key(entry: InventoryEntry) -> Key:
+    return (entry.kind, entry.namespace, entry.name)
+
+
+def _shown(entry: InventoryEntry) -> str:
+    return f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
+
+
+def _documents(tree: Tree, entry: InventoryEntry) -> Iterator[Any]:
+    from gatekeeper.yamldoc import read_documents
+
+    try:
+        data = tree.read(entry.file)
+    except OSError:
+        return
+    _text, documents, _problems = read_documents(entry.file, data)
+    for document in documents:
+        obj = document.obj
+        if not isinstance(obj, dict) or str(obj.get("kind")) != entry.kind:
+            continue
+        metadata = obj.get("metadata")
+        if isinstance(metadata, dict) and str(metadata.get("name")) == entry.name:
+            yield document
+
+
+def _object(tree: Tree, entry: InventoryEntry) -> dict[str, Any] | None:
+    return next((d.obj for d in _documents(tree, entry)), None)
+
+
+def _located(tree: Tree, entry: InventoryEntry) -> tuple[dict[str, Any] | None, Any]:
+    from gatekeeper.yamldoc import NodeLocator
+
+    document = next(_documents(tree, entry), None)
+    if document is None:
+        return None, None
+    locator = NodeLocator(entry.file, document.node)
+    return document.obj, lambda path: locator.locate(path).line or entry.line
+
+
+def _values(obj: dict[str, Any]) -> dict[tuple[str | int, ...], Any]:
+    """The object's settings (a ConfigMap's data, else all but its identity and status) as
+    leaves: path -> a set of entries, a number, a switch or text."""
+    if obj.get("kind") == "ConfigMap":
+        top = {"data": obj.get("data")}
+    else:
+        top = {
+            k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")
+        }
+    out: dict[tuple[str | int, ...], Any] = {}
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, list) and not any(isinstance(i, (dict, list)) for i in value):
+            out[path] = {str(item) for item in value}
+        elif isinstance(value, list):
+            out[path] = json.dumps(value, sort_keys=True, default=str)
+        else:
+            out[path] = _scalar(value)
+
+    walk(top, ())
+    return out
+
+
+def _scalar(value: Any) -> Any:
+    """A ConfigMap's text as the policy would read it: a number, a switch, or a list when it
+    separates entries (`ghcr.io/acme/,quay.io/acme/`)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    try:
+        parsed = yaml.safe_load(text) if text[:1] in "[-" else None
+    except yaml.YAMLError:
+        parsed = None
+    if isinstance(parsed, list):
+        return {str(item) for item in parsed}
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    entries = [entry for entry in _SPLIT.split(text) if entry]
+    return set(entries) if len(entries) > 1 else text
+
+
+def _gives_up(
+    was: dict[tuple[str | int, ...], Any], now: dict[tuple[str | int, ...], Any]
+) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+    """What the head's values give up against the base's, each with its path."""
+    for path, value in now.items():
+        name = str(path[-1]) if path else ""
+        low = name.lower()
+        old = was.get(path)
+        if old == value:
+            continue
+        if isinstance(value, (set, str)) and isinstance(old, (set, str, type(None))):
+            new_set = value if isinstance(value, set) else {value}
+            old_set = old if isinstance(old, set) else ({old} if old else set())
+            if _DENY.search(low):
+                taken = sorted(old_set - new_set)
+                if taken and old is not None:
+                    yield f"takes {', '.join(taken)} out of {name}", path
+            elif _ALLOW.search(low):
+                added = sorted(
+                    entry
+                    for entry in new_set - old_set
+                    if not any(entry.startswith(o) and o for o in old_set)
+                )
+                if added and old is not None:
+                    yield f"adds {', '.join(added)} to {name}", path
+        elif isinstance(value, float) and isinstance(old, float) and not isinstance(old, bool):
+            if _MAX.search(low) and value > old:
+                yield f"raises {name} from {_number(old)} to {_number(value)}", path
+            elif _MIN.search(low) and value < old:
+                yield f"lowers {name} from {_number(old)} to {_number(value)}", path
+        elif isinstance(value, bool) and isinstance(old, bool):
+            strong = not _ALLOW.search(low) and bool(_SWITCH_ON.search(low))
+            if (old and not value and strong) or (not old and value and _ALLOW.search(low)):
+                yield f"turns {name} {'on' if value else 'off'}", path
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def _finding(policy: Any, entry: InventoryEntry, what: str, line: int, file: str) -> Finding:
+    print_id = fingerprint(
+        policy.id, entry.source, entry.kind, entry.namespace, entry.name, f"weakened {what}"
+    )
+    return Finding(
+        policy_id=policy.id,
+        severity=policy.severity,
+        title=policy.title,
+        message=f"{entry.kind} {entry.name} {what}: the cluster admits, from anything that"
+        " creates objects there, what it refused",
+        file=file,
+        line=line or entry.line,
+        path="metadata",
+        source=entry.source,
+        kind=entry.kind,
+        namespace=entry.namespace,
+        name=entry.name,
+        fingerprint=print_id,
+        remediation=policy.remediation,
+    )

@@ -1,0 +1,200 @@
+"""A CI step that edits a repository manifest in place before it is applied (red team s19
+trust12 t09): `sed -i 's/privileged: false/privileged: true/' deploy/app.yaml` or `yq -i
+'.spec.hostNetwork = true' deploy/app.yaml`, then `kubectl apply -f deploy/`. The file in
+the repository is clean; the cluster gets the edited one.
+
+The edit is made here when it is literal text: `sed -i` with `s` commands only (BRE, or ERE
+with -E/-r; flags g and I), `yq -i` with assignments (`.a.b[0].c = VALUE`, `|=`, joined
+by ` | `) of a literal value. Each object the edit changes is judged at the edit's command
+as kubectl_inline judges a patch, against the object before the edit: only what the edit
+makes is said. Anything else (an address, a computed `$VALUE`, a yq function) is not read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from gatekeeper.tree import Tree
+
+PROGRAMS = frozenset({"sed", "yq"})
+_BRE = {"\\(": "(", "\\)": ")", "\\{": "{", "\\}": "}", "\\+": "+", "\\?": "?", "\\|": "|"}
+_PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]')
+
+
+def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
+    """(object before, object after) of each object of the repository file the command
+    edits in place that the edit changes; [] when it is not such an edit."""
+    if tree is None:
+        return []
+    args = [str(arg) for arg in command.get("args") or []]
+    found = _sed(args) if command.get("program") == "sed" else _yq(args)
+    if found is None:
+        return []
+    edit, given = found
+    from gatekeeper.sources.kubectl_inline import repository_path
+
+    path = repository_path(command, given)
+    if path is None:
+        return []
+    try:
+        text = tree.read(path).decode("utf-8", "replace")
+        before = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        after = edit(text)
+    except (OSError, yaml.YAMLError, re.error, ValueError, TypeError, KeyError, IndexError):
+        return []
+    if after is None or len(after) != len(before):
+        return []
+    return [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+
+
+def _sed(args: list[str]) -> tuple[Any, str] | None:
+    """`sed -i[SUFFIX] [-E] [-e] SCRIPT FILE`: the edit and the file (one file only)."""
+    scripts: list[str] = []
+    files: list[str] = []
+    in_place = extended = False
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        at += 1
+        if arg.startswith(("-i", "--in-place")):
+            in_place = True
+        elif arg in ("-E", "-r", "--regexp-extended"):
+            extended = True
+        elif arg in ("-e", "--expression") and at < len(args):
+            scripts.append(args[at])
+            at += 1
+        elif arg.startswith("--expression="):
+            scripts.append(arg.partition("=")[2])
+        elif arg.startswith("-") and arg != "-":
+            if set(arg[1:]) - set("iEr"):
+                return None  # -n, -f FILE, -z...: not read here
+            in_place = in_place or "i" in arg
+            extended = extended or bool(set(arg[1:]) & set("Er"))
+        else:
+            files.append(arg)
+    if not scripts and files:
+        scripts.append(files.pop(0))
+    if not in_place or len(files) != 1 or not scripts:
+        return None
+    substitutions = []
+    for script in scripts:
+        for part in re.split(r"[;\n]", script):
+            if not part.strip():
+                continue
+            parsed = _substitution(part.strip(), extended)
+            if parsed is None:
+                return None
+            substitutions.append(parsed)
+
+    def edit(text: str) -> list[Any]:
+        lines = text.split("\n")
+        for pattern, replacement, count in substitutions:
+            lines = [pattern.sub(replacement, line, count=count) for line in lines]
+        return [d for d in yaml.safe_load_all("\n".join(lines)) if isinstance(d, dict)]
+
+    return edit, files[0]
+
+
+def _substitution(part: str, extended: bool) -> tuple[re.Pattern[str], str, int] | None:
+    """`s/PATTERN/REPLACEMENT/FLAGS` as a compiled pattern, a Python replacement, a count."""
+    if len(part) < 4 or part[0] != "s" or "$" in part.rstrip("/gI"):
+        return None
+    delimiter = part[1]
+    fields: list[str] = []
+    current = ""
+    escaped = False
+    for char in part[2:]:
+        if escaped:
+            current += char if char == delimiter else "\\" + char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == delimiter and len(fields) < 2:
+            fields.append(current)
+            current = ""
+        else:
+            current += char
+    if len(fields) != 2 or set(current) - set("gI"):
+        return None
+    pattern, replacement = fields
+    if not extended:
+        pattern = re.sub(r"\\[(){}+?|]|[(){}+?|]", lambda m: _BRE.get(m[0], "\\" + m[0]), pattern)
+    replacement = re.sub(r"(?<!\\)&", r"\\g<0>", replacement).replace("\\&", "&")
+    flags = re.IGNORECASE if "I" in current else 0
+    return re.compile(pattern, flags), replacement, 0 if "g" in current else 1
+
+
+def _yq(args: list[str]) -> tuple[Any, str] | None:
+    """`yq [e|eval] -i 'PATH = VALUE [| ...]' FILE`: the edit and the file."""
+    words = [arg for arg in args if not arg.startswith("-")]
+    flags = [arg for arg in args if arg.startswith("-")]
+    if words[:1] in (["e"], ["eval"]):
+        words = words[1:]
+    if not any(f in ("-i", "--inplace") or f.startswith("--inplace=") for f in flags):
+        return None
+    if len(words) != 2 or set(flags) - {"-i", "--inplace", "-y", "-Y"}:
+        return None
+    assignments = []
+    for part in words[0].split(" | "):
+        pieces = re.split(r"\s*(\|?=)\s*", part.strip(), maxsplit=1)
+        if len(pieces) != 3:
+            return None
+        path, operator, value = pieces
+        if operator not in ("=", "|=") or "$" in value or not path.startswith("."):
+            return None
+        keys = _keys(path)
+        if keys is None:
+            return None
+        assignments.append((keys, yaml.safe_load(value)))
+
+    def edit(text: str) -> list[Any]:
+        documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        for document in documents:
+            for keys, value in assignments:
+                _assign(document, keys, value)
+        return documents
+
+    return edit, words[1]
+
+
+def _keys(path: str) -> list[str | int] | None:
+    keys: list[str | int] = []
+    at = 0
+    while at < len(path):
+        match = _PATH.match(path, at)
+        if match is None:
+            return None
+        quoted, plain, index, bracketed = match.groups()
+        keys.append(int(index) if index is not None else (quoted or plain or bracketed))
+        at = match.end()
+    return keys or None
+
+
+def _assign(holder: Any, keys: list[str | int], value: Any) -> None:
+    """Set `value` at `keys` below `holder`, making maps (as yq does) where they are missing."""
+    for at, key in enumerate(keys):
+        last = at == len(keys) - 1
+        if isinstance(key, int):
+            if not isinstance(holder, list) or key > len(holder):
+                raise IndexError(key)
+            if key == len(holder):
+                holder.append(None)
+            if last:
+                holder[key] = value
+                return
+            if not isinstance(holder[key], (dict, list)):
+                holder[key] = [] if isinstance(keys[at + 1], int) else {}
+            holder = holder[key]
+        else:
+            if not isinstance(holder, dict):
+                raise TypeError(key)
+            if last:
+                holder[key] = value
+                return
+            if not isinstance(holder.get(key), (dict, list)):
+                holder[key] = [] if isinstance(keys[at + 1], int) else {}
+            holder = holder[key]
