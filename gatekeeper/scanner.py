@@ -11,7 +11,6 @@ import functools
 import gc
 import os
 import pickle
-import posixpath
 import re
 import sys
 import zlib
@@ -78,10 +77,9 @@ DocumentHook = Callable[[Document], None]
 _engine: Engine | None = None
 _context: sources.LoadContext | None = None
 _pairs: Sequence[tuple[str, bytes]] = ()
-# The chunks (file numbers in _pairs) of kustomizations and the files beside them
-# (_beside_builds) and of the other files, and how many of each queue are taken (in shared
-# memory: the parent scans chunks too): from the front of each, and from the back of the
-# other files' (_LAST: the parent's end).
+# The chunks (file numbers in _pairs) of kustomizations and of the other files, and how
+# many of each queue are taken (in shared memory: the parent scans chunks too): from the
+# front of each, and from the back of the other files' (_LAST: the parent's end).
 _BUILDS, _PLAIN, _LAST = 0, 1, 2
 _queues: tuple[list[list[int]], list[list[int]]] = ([], [])
 _taken: SynchronizedArray[int] | None = None
@@ -462,9 +460,8 @@ def _scan_pooled(jobs: int, result: ScanResult) -> None:
     names = names_of(_pairs)
     builds: list[int] = []
     plain: list[int] = []
-    beside = _beside_builds(names, kustomize.detect)
     for number, name in enumerate(names):
-        (builds if posixpath.dirname(name) in beside else plain).append(number)
+        (builds if kustomize.detect(name) else plain).append(number)
     _queues = (_chunked(builds), _chunked(plain, blob_keys(_pairs)))
     _taken = fork.Array("i", 3)  # _BUILDS, _PLAIN and _LAST taken
     chunks: list[bytes] = []  # every chunk's results, pickled (see _packed)
@@ -548,19 +545,6 @@ def _merge_in_order(chunks: list[bytes], files: int, result: ScanResult) -> None
         if held is not None:
             result.merge(held)
     _give_back_freed_memory()  # the pickles, freed between the objects made from them
-
-
-def _beside_builds(names: list[str], is_build: Callable[[str], bool]) -> set[str]:
-    """The folders holding a kustomization: their files are scanned where it is built.
-
-    An overlay build reads and judges the files of its folder (its resources, as a rule),
-    and a plain file's scan there asks the same per-folder facts (the kustomizations that
-    own it) and judges the same objects: in one process the second finds what the first
-    worked out (ownership's memos, yamlevents._READ, Engine._judgements), as a serial
-    scan's folder order has it. Built in the parent while a worker scanned the plain files,
-    both worked it out (microservices-demo's manifests: 43 ms in one process in either
-    order, the build 10 ms dearer first and the files 9 ms cheaper after it)."""
-    return {posixpath.dirname(name) for name in names if is_build(name)}
 
 
 def _forget_builds() -> None:

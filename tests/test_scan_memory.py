@@ -53,9 +53,9 @@ def test_the_parent_builds_overlays_beside_one_worker_and_the_result_is_the_seri
     holds the files overlays parse), and the merged result (findings, files, inventory, in
     order) is the serial scan's."""
     files = pods(PARALLEL_MIN_FILES + 5 * CHUNK_FILES + 3)  # a last chunk that is not full
-    for name in ("overlay", "other"):  # overlays, which the parent builds (see _scan_pooled)
+    for name in ("deploy", "other"):  # overlays, which the parent builds (see _scan_pooled)
         files[f"{name}/kustomization.yaml"] = b"resources: [pod001.yaml]\nnamePrefix: x-\n"
-        files[f"{name}/pod001.yaml"] = files["deploy/pod001.yaml"]
+    files["other/pod001.yaml"] = files["deploy/pod001.yaml"]
     serial, serial_pids = scanned_by(monkeypatch, tmp_path, files, 1)
     pooled, pooled_pids = scanned_by(monkeypatch, tmp_path, files, 2)
     assert set(serial_pids.values()) == {os.getpid()}
@@ -68,23 +68,6 @@ def test_the_parent_builds_overlays_beside_one_worker_and_the_result_is_the_seri
     assert pooled.files == serial.files == sorted(files)
     assert pooled.inventory == serial.inventory
     assert pooled.documents == serial.documents == len(files)
-
-
-def test_the_files_beside_a_kustomization_are_scanned_where_it_is_built(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The build judges its folder's files and asks their per-folder facts; a plain scan of
-    them in the same process finds that work done (scanner._beside_builds). Named to sort
-    first, they were the worker's first chunk while the parent built the overlay."""
-    files = pods(PARALLEL_MIN_FILES + 4 * CHUNK_FILES)
-    files["a-overlay/kustomization.yaml"] = b"resources: [app.yaml, db.yaml]\nnamePrefix: x-\n"
-    files["a-overlay/app.yaml"] = files["deploy/pod001.yaml"]
-    files["a-overlay/db.yaml"] = files["deploy/pod002.yaml"]
-    pooled, pids = scanned_by(monkeypatch, tmp_path, files, 2)
-    overlay = [name for name in files if name.startswith("a-overlay/")]
-    assert {pids[name] for name in overlay} == {os.getpid()}
-    assert len(set(pids.values())) == 2  # the worker scanned the others' share
-    assert pooled.files == sorted(files)
 
 
 def test_a_worker_error_still_fails_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
