@@ -43,6 +43,13 @@ def _workflow(command: str, setup: str = "") -> str:
             ["K8S-PSS-PRIVILEGED"],
         ),
         (f"kubectl run dbg --image={DIGEST} --privileged -- sleep 1d", ["K8S-PSS-PRIVILEGED"]),
+        # the image kubectl run starts, judged as `kubectl create deployment --image` is
+        (
+            "kubectl -n app run smoke --rm -i --image=ghcr.io/acme/curl:latest -- curl web",
+            ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
+        ),
+        (f"kubectl run smoke --rm -i --image={DIGEST} -- curl web", []),
+        ('kubectl run smoke --image="$IMAGE"', []),
         (
             "kubectl label ns app pod-security.kubernetes.io/enforce=privileged --overwrite",
             ["K8S-ADMISSION-POD-SECURITY"],

@@ -1,7 +1,7 @@
-"""Objects CI changes with kubectl from the command line: `kubectl run --overrides`/`--privileged`,
-`kubectl patch -p` (strategic, merge, json), `kubectl label namespace` (`enforce-` too),
-`kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl debug
---profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too), and the bindings
+"""Objects CI changes with kubectl from the command line: `kubectl run --image`/`--overrides`/
+`--privileged`, `kubectl patch -p` (strategic, merge, json), `kubectl label namespace`
+(`enforce-` too), `kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl
+debug --profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too), and the bindings
 `oc adm policy add-scc-to-user|group` and `oc [adm] policy add-(cluster-)role-to-user|group`
 write.
 
@@ -255,14 +255,19 @@ def _parsed(text: str) -> Any:
 
 def _run(name: str, flags: dict[str, str]) -> dict[str, Any] | None:
     """`kubectl run NAME --image=X [--privileged] [--overrides=JSON] [--override-type=json]`:
-    what the overrides and --privileged set on the Pod kubectl makes."""
+    the image of the Pod kubectl makes (its container named NAME, as kubectl names it; a
+    mutable tag is judged as in a manifest, as for `kubectl create deployment --image`) and
+    what the overrides and --privileged set on it."""
     overrides = _parsed(flags["--overrides"]) if "--overrides" in flags else None
     if flags.get("--override-type") == "json":  # a JSON patch (merge, strategic: an object)
         overrides = _from_json_patch(overrides)
     privileged = flags.get("--privileged", "false") == "true"
-    if not isinstance(overrides, dict) and not privileged:
+    image = flags.get("--image", "$")
+    if not isinstance(overrides, dict) and not privileged and "$" in image + name:
         return None
     pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}}
+    if "$" not in image + name:
+        pod["spec"] = {"containers": [{"name": name, "image": image}]}
     if isinstance(overrides, dict):
         pod = _merged(pod, overrides)
     if privileged:
