@@ -219,6 +219,9 @@ class Command:
     # A script the shell sourced before it that the repository lacks (shell_dirs.lacked):
     # the folder it runs in is taken as if that script moved none.
     unread: str = ""
+    # The program its standard output is piped into when that applies objects (`sed
+    # 's/false/true/' deploy/app.yaml | kubectl apply -f -`: ci_edits judges the edit).
+    into: str = ""
 
     @property
     def signature(self) -> str:
@@ -243,6 +246,7 @@ class Command:
             **({"unread": self.unread} if self.unread else {}),
             # the files it redirects to or from, for what made a file kubectl applies
             **({"redirects": self.redirects} if self.redirects else {}),
+            **({"into": self.into} if self.into else {}),
             # the objects kubectl reads from its standard input (kubectl_inline)
             **({"input": self.input} if self.input and self.program in _READS_OBJECTS else {}),
         }
@@ -632,6 +636,8 @@ def commands(
             command.input = lexer.inputs.get(index, "")
             if chain and not command.input and command.program in _READS_OBJECTS:
                 command.input = _output(chain) or ""  # `echo '{...}' | kubectl apply -f -`
+                if _reads_standard_input(command):
+                    chain[-1].into = command.program
             reads = lexer.reads.get(index, "")  # `< FILE`, opened where the command runs
             command.reads = _read_from(place.here, reads) if reads else ""
             cat = chain[-1] if chain and chain[-1].program == "cat" else None
@@ -1010,6 +1016,16 @@ def _opaque(command: Command, script: str, start: int, words: list[_Word]) -> No
     """Mark a shell that runs a payload decoded at run time: its text is the pipeline."""
     command.opaque = True
     command.text = " ".join(script[start : words[-1].end].split())
+
+
+def _reads_standard_input(command: Command) -> bool:
+    """`kubectl apply -f -` (`--filename=-`, `-f-`): the objects come from the pipe."""
+    args = command.args
+    return any(
+        arg in ("-f-", "--filename=-")
+        or (arg in ("-f", "--filename") and at + 1 < len(args) and args[at + 1] == "-")
+        for at, arg in enumerate(args)
+    )
 
 
 def _output(chain: list[Command]) -> str | None:

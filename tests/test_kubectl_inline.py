@@ -326,3 +326,40 @@ def test_a_manifest_ci_edits_in_place_before_applying_is_judged_as_edited(
     (tmp_path / "deploy" / "app.yaml").write_text(edited)
     git_in(tmp_path, "commit", "-qam", "a clean-looking manifest")
     assert at_edits("--base", "main") == [(9, "K8S-PSS-PRIVILEGED")]
+
+
+def test_a_manifest_ci_edits_in_a_pipe_into_kubectl_is_judged_as_edited(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`sed 's/privileged: false/privileged: true/' deploy/app.yaml | kubectl apply -f -` and
+    `yq '.spec.hostNetwork = true' deploy/host.yaml | kubectl apply -f -`: the edit reaches
+    the cluster without touching the file, as with `sed -i` (red team s19 trust12 left it);
+    a sed whose output kubectl does not read (`-f deploy/`) edits nothing applied."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        privileged: false\n        allowPrivilegeEscalation: false\n"
+    )
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n"
+        "          sed 's/privileged: false/privileged: true/' deploy/app.yaml |\n"
+        "            kubectl apply -f -\n"
+        "          yq '.spec.hostNetwork = true' deploy/host.yaml | kubectl apply -f -\n"
+        "          sed 's/privileged: false/privileged: true/' deploy/app.yaml | grep -c p\n"
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_text(pod)
+    (tmp_path / "deploy" / "host.yaml").write_text(pod.replace("name: p", "name: h"))
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert sorted(
+        (f["line"], f["policy_id"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["file"] == ".github/workflows/deploy.yml" and f["policy_id"].startswith("K8S-")
+    ) == [(9, "K8S-PSS-PRIVILEGED"), (11, "K8S-PSS-HOST-NAMESPACES")]

@@ -3,6 +3,8 @@ trust12 t09): `sed -i 's/privileged: false/privileged: true/' deploy/app.yaml` o
 '.spec.hostNetwork = true' deploy/app.yaml`, then `kubectl apply -f deploy/`. The file in
 the repository is clean; the cluster gets the edited one.
 
+The same edit piped into kubectl (`sed 's/false/true/' deploy/app.yaml | kubectl apply -f -`,
+`yq '.spec.hostNetwork = true' deploy/app.yaml | kubectl apply -f -`) is read alike.
 The edit is made here when it is literal text: `sed -i` with `s` commands only (BRE, or ERE
 with -E/-r; flags g and I), `yq -i` with assignments (`.a.b[0].c = VALUE`, `|=`, joined
 by ` | `) of a literal value. Each object the edit changes is judged at the edit's command
@@ -31,7 +33,8 @@ def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     if tree is None:
         return []
     args = [str(arg) for arg in command.get("args") or []]
-    found = _sed(args) if command.get("program") == "sed" else _yq(args)
+    piped = bool(command.get("into"))  # `sed ... FILE | kubectl apply -f -`: not in place
+    found = _sed(args, piped) if command.get("program") == "sed" else _yq(args, piped)
     if found is None:
         return []
     edit, given = found
@@ -51,8 +54,9 @@ def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     return [(old, new) for old, new in zip(before, after, strict=True) if old != new]
 
 
-def _sed(args: list[str]) -> tuple[Any, str] | None:
-    """`sed -i[SUFFIX] [-E] [-e] SCRIPT FILE`: the edit and the file (one file only)."""
+def _sed(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
+    """`sed -i[SUFFIX] [-E] [-e] SCRIPT FILE` (without -i when `piped` into kubectl): the
+    edit and the file (one file only)."""
     scripts: list[str] = []
     files: list[str] = []
     in_place = extended = False
@@ -78,7 +82,7 @@ def _sed(args: list[str]) -> tuple[Any, str] | None:
             files.append(arg)
     if not scripts and files:
         scripts.append(files.pop(0))
-    if not in_place or len(files) != 1 or not scripts:
+    if not (in_place or piped) or len(files) != 1 or not scripts:
         return None
     substitutions = []
     for script in scripts:
@@ -128,13 +132,14 @@ def _substitution(part: str, extended: bool) -> tuple[re.Pattern[str], str, int]
     return re.compile(pattern, flags), replacement, 0 if "g" in current else 1
 
 
-def _yq(args: list[str]) -> tuple[Any, str] | None:
-    """`yq [e|eval] -i 'PATH = VALUE [| ...]' FILE`: the edit and the file."""
+def _yq(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
+    """`yq [e|eval] -i 'PATH = VALUE [| ...]' FILE` (without -i when `piped` into kubectl):
+    the edit and the file."""
     words = [arg for arg in args if not arg.startswith("-")]
     flags = [arg for arg in args if arg.startswith("-")]
     if words[:1] in (["e"], ["eval"]):
         words = words[1:]
-    if not any(f in ("-i", "--inplace") or f.startswith("--inplace=") for f in flags):
+    if not piped and not any(f in ("-i", "--inplace") or f.startswith("--inplace=") for f in flags):
         return None
     if len(words) != 2 or set(flags) - {"-i", "--inplace", "-y", "-Y"}:
         return None

@@ -357,9 +357,10 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
 
 
 def _edited_path(command: dict[str, Any]) -> str | None:
-    """The repository file a `sed -i`/`yq -i` command edits in place (its last word)."""
+    """The repository file a `sed -i`/`yq -i` command edits in place, or pipes edited into
+    kubectl (its last word)."""
     args = [str(arg) for arg in command.get("args") or []]
-    if not any(arg.startswith(("-i", "--in")) for arg in args):
+    if not command.get("into") and not any(arg.startswith(("-i", "--in")) for arg in args):
         return None
     words = [arg for arg in args if not arg.startswith("-")]
     return _patch_path(command, words[-1]) if len(words) > 1 else None
