@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from gatekeeper.admission_weakened import POLICY_ID, SOURCES
-from gatekeeper.finding import Finding, fingerprint
+from gatekeeper.admission_weakened import POLICY_ID, SOURCES, weakened_finding
+from gatekeeper.finding import Finding
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -73,7 +73,7 @@ def weakened(
                         " parameterNotFoundAction is Allow (its policy admits every request)"
                     )
                     line = int((binding.facts.get("lines") or {}).get("params") or 0)
-                    out.append(_finding(policy, binding, what, line, binding.file))
+                    out.append(weakened_finding(policy, binding, what, line, binding.file))
                 continue
             before = _object(base_tree, old)
             after, locate = _located(head_tree, new)
@@ -81,7 +81,7 @@ def weakened(
                 continue
             for what, path in _gives_up(_values(before), _values(after)):
                 said = f"{what} (the params of {BINDING} {binding.name})"
-                out.append(_finding(policy, new, said, locate(path), new.file))
+                out.append(weakened_finding(policy, new, said, locate(path), new.file))
     unique = []
     for finding in out:
         if finding.fingerprint not in seen:
@@ -246,25 +246,3 @@ def _gives_up(
 
 def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
-
-
-def _finding(policy: Any, entry: InventoryEntry, what: str, line: int, file: str) -> Finding:
-    print_id = fingerprint(
-        policy.id, entry.source, entry.kind, entry.namespace, entry.name, f"weakened {what}"
-    )
-    return Finding(
-        policy_id=policy.id,
-        severity=policy.severity,
-        title=policy.title,
-        message=f"{entry.kind} {entry.name} {what}: the cluster admits, from anything that"
-        " creates objects there, what it refused",
-        file=file,
-        line=line or entry.line,
-        path="metadata",
-        source=entry.source,
-        kind=entry.kind,
-        namespace=entry.namespace,
-        name=entry.name,
-        fingerprint=print_id,
-        remediation=policy.remediation,
-    )

@@ -653,29 +653,35 @@ def weakened(
     ]
     for entry, changes in [*removed, *judged]:
         for what, line in changes:
-            print_id = fingerprint(
-                policy.id, entry.source, entry.kind, entry.namespace, entry.name, f"weakened {what}"
-            )
-            if print_id in seen:
+            found = weakened_finding(policy, entry, what, line, entry.file)
+            if found.fingerprint in seen:
                 continue
-            seen.add(print_id)
-            out.append(
-                Finding(
-                    policy_id=policy.id,
-                    severity=policy.severity,
-                    title=policy.title,
-                    message=" ".join(filter(None, (entry.kind, entry.name, what)))
-                    + ": the cluster admits, from anything that creates objects there, what it"
-                    " refused",
-                    file=entry.file,
-                    line=line or entry.line,
-                    path="metadata",
-                    source=entry.source,
-                    kind=entry.kind,
-                    namespace=entry.namespace,
-                    name=entry.name,
-                    fingerprint=print_id,
-                    remediation=policy.remediation,
-                )
-            )
+            seen.add(found.fingerprint)
+            out.append(found)
     return out
+
+
+def weakened_finding(
+    policy: Any, entry: InventoryEntry, what: str, line: int, file: str
+) -> Finding:
+    """`entry` (an admission object) weakened by this change, `what` saying how: at `line`
+    of `file` (0: the entry's own line); its fingerprint names the weakening, not the line
+    (admission_params says a params object's weakening with it too)."""
+    return Finding(
+        policy_id=policy.id,
+        severity=policy.severity,
+        title=policy.title,
+        message=" ".join(filter(None, (entry.kind, entry.name, what)))
+        + ": the cluster admits, from anything that creates objects there, what it refused",
+        file=file,
+        line=line or entry.line,
+        path="metadata",
+        source=entry.source,
+        kind=entry.kind,
+        namespace=entry.namespace,
+        name=entry.name,
+        fingerprint=fingerprint(
+            policy.id, entry.source, entry.kind, entry.namespace, entry.name, f"weakened {what}"
+        ),
+        remediation=policy.remediation,
+    )

@@ -421,12 +421,7 @@ def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] 
         or (kind == "ClusterRoleBinding" and role_kind == "Role")
     ):
         return None
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
-    }
+    return _role_binding(kind, name, role_kind, role)
 
 
 def _from_input(text: str) -> list[dict[str, Any]]:
@@ -494,12 +489,7 @@ def _oc_policy(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None
         name, kind = role, "RoleBinding"
     else:
         return None
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
-    }
+    return _role_binding(kind, name, role_kind, role)
 
 
 def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
@@ -657,3 +647,13 @@ def _emptied(value: Any) -> Any:
     if isinstance(value, list):
         return [_emptied(item) for item in value if isinstance(item, (dict, list))]
     return value
+
+
+def _role_binding(kind: str, name: str, role_kind: str, role: str) -> dict[str, Any]:
+    """The (Cluster)RoleBinding `name` a command writes: only its roleRef is judged."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+    }
