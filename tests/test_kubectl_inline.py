@@ -49,6 +49,10 @@ def _workflow(command: str, setup: str = "") -> str:
             ["K8S-IMAGE-DIGEST", "K8S-IMAGE-TAG-PINNED"],
         ),
         (f"kubectl run smoke --rm -i --image={DIGEST} -- curl web", []),
+        (
+            f"kubectl run job --image={DIGEST} --env=LOG=debug --env DB_PASSWORD=s3cr3tPassw0rd",
+            ["K8S-POD-ENV-SECRETS"],
+        ),
         ('kubectl run smoke --image="$IMAGE"', []),
         (
             "kubectl label ns app pod-security.kubernetes.io/enforce=privileged --overwrite",

@@ -200,7 +200,7 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
     flags = _flags(flag_words)
     verb = positional[0] if positional else ""
     if verb == "run" and len(positional) > 1:
-        return _run(positional[1], flags)
+        return _run(positional[1], flags, flag_words)
     if verb == "patch" and len(positional) > 1:
         if "--patch-file" in flags and tree is not None:
             flags["--patch"] = _patch_file(tree, command, flags["--patch-file"]) or "$"
@@ -253,11 +253,11 @@ def _parsed(text: str) -> Any:
             return None
 
 
-def _run(name: str, flags: dict[str, str]) -> dict[str, Any] | None:
-    """`kubectl run NAME --image=X [--privileged] [--overrides=JSON] [--override-type=json]`:
-    the image of the Pod kubectl makes (its container named NAME, as kubectl names it; a
-    mutable tag is judged as in a manifest, as for `kubectl create deployment --image`) and
-    what the overrides and --privileged set on it."""
+def _run(name: str, flags: dict[str, str], flag_words: list[Any]) -> dict[str, Any] | None:
+    """`kubectl run NAME --image=X [--env=K=V...] [--privileged] [--overrides=JSON]
+    [--override-type=json]`: the image and literal env values of the Pod kubectl makes (its
+    container named NAME, as kubectl names it: judged as `kubectl create deployment --image`
+    and `kubectl set env` are) and what the overrides and --privileged set on it."""
     overrides = _parsed(flags["--overrides"]) if "--overrides" in flags else None
     if flags.get("--override-type") == "json":  # a JSON patch (merge, strategic: an object)
         overrides = _from_json_patch(overrides)
@@ -267,7 +267,15 @@ def _run(name: str, flags: dict[str, str]) -> dict[str, Any] | None:
         return None
     pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}}
     if "$" not in image + name:
-        pod["spec"] = {"containers": [{"name": name, "image": image}]}
+        container: dict[str, Any] = {"name": name, "image": image}
+        env = [
+            value.split("=", 1)
+            for flag_name, _, value in (str(flag).partition("=") for flag in flag_words)
+            if flag_name == "--env" and "=" in value and "$" not in value
+        ]
+        if env:
+            container["env"] = [{"name": key, "value": value} for key, value in env]
+        pod["spec"] = {"containers": [container]}
     if isinstance(overrides, dict):
         pod = _merged(pod, overrides)
     if privileged:
