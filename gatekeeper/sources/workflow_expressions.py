@@ -93,27 +93,8 @@ def _paths(tokens: list[tuple[str, str]]) -> list[str]:
         if kind != "name" or value.lower() in _LITERALS:
             index += 1  # a literal, an operator: not a read
             continue
-        start, parts = index, [value.lower()]
-        index += 1
-        while index < len(tokens):
-            kind, value = tokens[index]
-            following = tokens[index + 1] if index + 1 < len(tokens) else ("", "")
-            if value == "." and following[0] == "name":
-                parts.append(following[1].lower())
-                index += 2
-            elif value == "." and following[1] == "*":
-                parts.append("*")
-                index += 2
-            elif value == "[":
-                end = _closing(tokens, index)
-                inside = tokens[index + 1 : end]
-                if len(inside) == 1 and inside[0][0] == "string":
-                    parts.append(inside[0][1][1:-1].replace("''", "'").lower())
-                else:  # a number, `*` or a computed index: any element
-                    parts.append("*")
-                index = end + 1
-            else:
-                break
+        start = index
+        path, index = _chain(tokens, index)
         before = tokens[start - 1][1] if start else ""
         after_value = tokens[index][1] if index < len(tokens) else ""
         compared = before in _COMPARISONS or before == "!" or after_value in _COMPARISONS
@@ -121,8 +102,36 @@ def _paths(tokens: list[tuple[str, str]]) -> list[str]:
             after_value == "!" and index + 1 < len(tokens) and tokens[index + 1][1] == "="
         )
         if not compared and not any(call in _TESTS for call in calls):
-            found.append(".".join(parts))
+            found.append(path)
     return found
+
+
+def _chain(tokens: list[tuple[str, str]], index: int) -> tuple[str, int]:
+    """The context path whose first name is `tokens[index]`, and the index after it:
+    `.name`, `.*` and `[...]` follow it (a quoted key as its name; a number, `*` or a computed
+    index as `*`)."""
+    parts = [tokens[index][1].lower()]
+    index += 1
+    while index < len(tokens):
+        value = tokens[index][1]
+        following = tokens[index + 1] if index + 1 < len(tokens) else ("", "")
+        if value == "." and following[0] == "name":
+            parts.append(following[1].lower())
+            index += 2
+        elif value == "." and following[1] == "*":
+            parts.append("*")
+            index += 2
+        elif value == "[":
+            end = _closing(tokens, index)
+            inside = tokens[index + 1 : end]
+            if len(inside) == 1 and inside[0][0] == "string":
+                parts.append(inside[0][1][1:-1].replace("''", "'").lower())
+            else:  # a number, `*` or a computed index: any element
+                parts.append("*")
+            index = end + 1
+        else:
+            break
+    return ".".join(parts), index
 
 
 def _closing(tokens: list[tuple[str, str]], opening: int) -> int:
@@ -295,22 +304,8 @@ class _Condition:
         return self._known(path), path
 
     def _path(self) -> str:
-        start = self.index
-        depth = 0
-        while self.index < len(self.tokens):
-            kind, value = self.tokens[self.index]
-            if value == "[":
-                depth += 1
-            elif value == "]":
-                depth -= 1
-            elif depth == 0 and self.index > start and kind == "name":
-                if self.tokens[self.index - 1][1] != ".":
-                    break
-            elif depth == 0 and kind != "name" and value not in (".", "*"):
-                break  # an operator, a parenthesis, a literal: the path has ended
-            self.index += 1
-        paths = _paths(self.tokens[start : self.index])
-        return paths[0] if paths else ""
+        path, self.index = _chain(self.tokens, self.index)
+        return path
 
     def _known(self, path: str) -> object:
         if path == "github.event.pull_request.head.repo.fork":
