@@ -636,7 +636,8 @@ def commands(
             command.input = lexer.inputs.get(index, "")
             if chain and not command.input and command.program in _READS_OBJECTS:
                 command.input = _output(chain) or ""  # `echo '{...}' | kubectl apply -f -`
-                if _reads_standard_input(command):
+                verb = command.positional[0] if command.positional else ""
+                if applies_standard_input(verb, command.args):
                     chain[-1].into = command.program
             reads = lexer.reads.get(index, "")  # `< FILE`, opened where the command runs
             command.reads = _read_from(place.here, reads) if reads else ""
@@ -1018,10 +1019,10 @@ def _opaque(command: Command, script: str, start: int, words: list[_Word]) -> No
     command.text = " ".join(script[start : words[-1].end].split())
 
 
-def _reads_standard_input(command: Command) -> bool:
-    """`kubectl apply -f -` (`--filename=-`, `-f-`): the objects come from the pipe."""
-    args = command.args
-    return any(
+def applies_standard_input(verb: str, args: list[str]) -> bool:
+    """`kubectl apply|create|replace -f -` (`--filename=-`, `-f-`): it applies the objects
+    its standard input holds (a heredoc, what a pipeline prints: kubectl_inline, ci_edits)."""
+    return verb in ("apply", "create", "replace") and any(
         arg in ("-f-", "--filename=-")
         or (arg in ("-f", "--filename") and at + 1 < len(args) and args[at + 1] == "-")
         for at, arg in enumerate(args)

@@ -30,7 +30,7 @@ import yaml
 
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
-from gatekeeper.shell import VALUE_FLAGS, split_args
+from gatekeeper.shell import VALUE_FLAGS, applies_standard_input, split_args
 from gatekeeper.sources import ci_edits
 
 if TYPE_CHECKING:
@@ -140,10 +140,9 @@ def _objects(command: dict[str, Any], tree: Tree | None) -> list[dict[str, Any]]
 
 
 def _reads_input(command: dict[str, Any]) -> bool:
-    words, flag_words = _split([str(arg) for arg in command.get("args") or []])
-    given = _flags(flag_words)
-    target = given.get("-f", given.get("--filename"))
-    return bool(words) and words[0] in ("apply", "create", "replace") and target == "-"
+    args = [str(arg) for arg in command.get("args") or []]
+    words, _ = _split(args)
+    return applies_standard_input(words[0] if words else "", args)
 
 
 def judged(engine: Engine, document: Document) -> list[Finding]:
