@@ -30,19 +30,10 @@ _PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]'
 def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     """(object before, object after) of each object of the repository file the command
     edits in place that the edit changes; [] when it is not such an edit."""
-    if tree is None:
+    found = _edit(command)
+    if tree is None or found is None:
         return []
-    args = [str(arg) for arg in command.get("args") or []]
-    piped = bool(command.get("into"))  # `sed ... FILE | kubectl apply -f -`: not in place
-    found = _sed(args, piped) if command.get("program") == "sed" else _yq(args, piped)
-    if found is None:
-        return []
-    edit, given = found
-    from gatekeeper.sources.kubectl_inline import repository_path
-
-    path = repository_path(command, given)
-    if path is None:
-        return []
+    edit, path = found
     try:
         text = tree.read(path).decode("utf-8", "replace")
         before = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
@@ -52,6 +43,26 @@ def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     if after is None or len(after) != len(before):
         return []
     return [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+
+
+def edited_path(command: dict[str, Any]) -> str | None:
+    """The repository file the command edits, when `edited` reads the edit: a pull request
+    changing only that file judges the CI file again (kubectl_inline.feeds)."""
+    found = _edit(command)
+    return found[1] if found is not None else None
+
+
+def _edit(command: dict[str, Any]) -> tuple[Any, str] | None:
+    """The edit a sed/yq command makes and the repository file it reads."""
+    args = [str(arg) for arg in command.get("args") or []]
+    piped = bool(command.get("into"))  # `sed ... FILE | kubectl apply -f -`: not in place
+    found = _sed(args, piped) if command.get("program") == "sed" else _yq(args, piped)
+    if found is None:
+        return None
+    from gatekeeper.sources.kubectl_inline import repository_path
+
+    path = repository_path(command, found[1])
+    return None if path is None else (found[0], path)
 
 
 def _sed(args: list[str], piped: bool = False) -> tuple[Any, str] | None:

@@ -307,7 +307,7 @@ def _patch(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None:
 def _patch_file(tree: Tree, command: dict[str, Any], given: str) -> str | None:
     """The text of the repository file `kubectl patch --patch-file` names, from the folder
     the command runs in; None when it is computed or not the repository's."""
-    path = _patch_path(command, given)
+    path = repository_path(command, given)
     if path is None:
         return None
     try:
@@ -319,10 +319,6 @@ def _patch_file(tree: Tree, command: dict[str, Any], given: str) -> str | None:
 def repository_path(command: dict[str, Any], given: str) -> str | None:
     """The repository file a command names (from the folder it runs in); None when it is
     computed or outside the repository."""
-    return _patch_path(command, given)
-
-
-def _patch_path(command: dict[str, Any], given: str) -> str | None:
     from gatekeeper import shell_dirs
     from gatekeeper.tree import inside
 
@@ -348,7 +344,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 if not isinstance(command, dict):
                     continue
                 if command.get("program") in ci_edits.PROGRAMS:  # a manifest CI edits
-                    edited = _edited_path(command)
+                    edited = ci_edits.edited_path(command)
                     if edited:
                         yield str(command.get("file") or document.file), edited
                         yield document.file, edited
@@ -357,20 +353,10 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     continue
                 for flag in command.get("flags") or []:
                     name, _, value = str(flag).partition("=")
-                    path = _patch_path(command, value) if name == "--patch-file" else None
+                    path = repository_path(command, value) if name == "--patch-file" else None
                     if path:
                         yield str(command.get("file") or document.file), path
                         yield document.file, path
-
-
-def _edited_path(command: dict[str, Any]) -> str | None:
-    """The repository file a `sed -i`/`yq -i` command edits in place, or pipes edited into
-    kubectl (its last word)."""
-    args = [str(arg) for arg in command.get("args") or []]
-    if not command.get("into") and not any(arg.startswith(("-i", "--in")) for arg in args):
-        return None
-    words = [arg for arg in args if not arg.startswith("-")]
-    return _patch_path(command, words[-1]) if len(words) > 1 else None
 
 
 def _from_json_patch(operations: Any) -> dict[str, Any] | None:
