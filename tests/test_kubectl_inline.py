@@ -285,6 +285,37 @@ def test_objects_kubectl_reads_from_its_standard_input_are_judged(
     assert run.returncode == 1
 
 
+def _ci_edit_repo(tmp_path: Path, pod: str, script: str) -> None:
+    """A repository whose CI (the imperative-deploy rule waived) runs `script` over
+    deploy/app.yaml (`pod`) and deploy/host.yaml (the same pod named h), committed on main."""
+    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: |\n"
+        + "".join(f"          {line}\n" for line in script.split("\n"))
+    )
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.yaml").write_text(pod)
+    (tmp_path / "deploy" / "host.yaml").write_text(pod.replace("name: p", "name: h"))
+    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+
+
+def _at_ci_file(
+    gatekeeper: Callable[..., Run], tmp_path: Path, *args: str
+) -> list[tuple[int, str]]:
+    """(line, policy) of the Kubernetes findings a scan says at the CI file."""
+    run = gatekeeper("scan", *args, "--format", "json", cwd=tmp_path)
+    return sorted(
+        (f["line"], f["policy_id"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["file"] == ".github/workflows/deploy.yml" and f["policy_id"].startswith("K8S-")
+    )
+
+
 def test_a_manifest_ci_edits_in_place_before_applying_is_judged_as_edited(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
@@ -298,38 +329,21 @@ def test_a_manifest_ci_edits_in_place_before_applying_is_judged_as_edited(
         f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
         "        allowPrivilegeEscalation: false\n"
     )
-    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
-    workflow.parent.mkdir(parents=True)
-    workflow.write_text(
-        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
-        "    steps:\n      - run: |\n"
-        "          sed -i 's/privileged: false/privileged: true/g' deploy/app.yaml\n"
-        "          yq -i '.spec.hostNetwork = true | .metadata.labels.a = \"b\"' deploy/host.yaml\n"
-        '          sed -i "s|ghcr.io/acme/app|$IMAGE|" deploy/app.yaml\n'
-        "          kubectl apply -f deploy/\n"
+    _ci_edit_repo(
+        tmp_path,
+        pod,
+        "sed -i 's/privileged: false/privileged: true/g' deploy/app.yaml\n"
+        "yq -i '.spec.hostNetwork = true | .metadata.labels.a = \"b\"' deploy/host.yaml\n"
+        'sed -i "s|ghcr.io/acme/app|$IMAGE|" deploy/app.yaml\n'
+        "kubectl apply -f deploy/",
     )
-    (tmp_path / "deploy").mkdir()
-    (tmp_path / "deploy" / "app.yaml").write_text(pod)
-    (tmp_path / "deploy" / "host.yaml").write_text(pod.replace("name: p", "name: h"))
-    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
-    git_in(tmp_path, "init", "-q", "-b", "main")
-    git_in(tmp_path, "add", "-A")
-    git_in(tmp_path, "commit", "-qm", "x")
-
-    def at_edits(*args: str) -> list[tuple[int, str]]:
-        run = gatekeeper("scan", *args, "--format", "json", cwd=tmp_path)
-        return sorted(
-            (f["line"], f["policy_id"])
-            for f in json.loads(run.stdout)["findings"]
-            if f["file"] == ".github/workflows/deploy.yml" and f["policy_id"].startswith("K8S-")
-        )
-
-    assert at_edits(".") == [(10, "K8S-PSS-HOST-NAMESPACES")]  # nothing for sed to change yet
+    # nothing for sed to change yet
+    assert _at_ci_file(gatekeeper, tmp_path, ".") == [(10, "K8S-PSS-HOST-NAMESPACES")]
     git_in(tmp_path, "checkout", "-q", "-b", "pr")
     edited = pod.replace("allowPrivilegeEscalation: false", "privileged: false")
     (tmp_path / "deploy" / "app.yaml").write_text(edited)
     git_in(tmp_path, "commit", "-qam", "a clean-looking manifest")
-    assert at_edits("--base", "main") == [(9, "K8S-PSS-PRIVILEGED")]
+    assert _at_ci_file(gatekeeper, tmp_path, "--base", "main") == [(9, "K8S-PSS-PRIVILEGED")]
 
 
 def test_a_manifest_ci_edits_in_a_pipe_into_kubectl_is_judged_as_edited(
@@ -344,26 +358,15 @@ def test_a_manifest_ci_edits_in_a_pipe_into_kubectl_is_judged_as_edited(
         f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
         "        privileged: false\n        allowPrivilegeEscalation: false\n"
     )
-    workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
-    workflow.parent.mkdir(parents=True)
-    workflow.write_text(
-        "on: push\npermissions:\n  contents: read\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n"
-        "    steps:\n      - run: |\n"
-        "          sed 's/privileged: false/privileged: true/' deploy/app.yaml |\n"
-        "            kubectl apply -f -\n"
-        "          yq '.spec.hostNetwork = true' deploy/host.yaml | kubectl apply -f -\n"
-        "          sed 's/privileged: false/privileged: true/' deploy/app.yaml | grep -c p\n"
+    _ci_edit_repo(
+        tmp_path,
+        pod,
+        "sed 's/privileged: false/privileged: true/' deploy/app.yaml |\n"
+        "  kubectl apply -f -\n"
+        "yq '.spec.hostNetwork = true' deploy/host.yaml | kubectl apply -f -\n"
+        "sed 's/privileged: false/privileged: true/' deploy/app.yaml | grep -c p",
     )
-    (tmp_path / "deploy").mkdir()
-    (tmp_path / "deploy" / "app.yaml").write_text(pod)
-    (tmp_path / "deploy" / "host.yaml").write_text(pod.replace("name: p", "name: h"))
-    (tmp_path / ".gatekeeper.yml").write_text("disable: [WF-GITOPS-IMPERATIVE-DEPLOY]\n")
-    git_in(tmp_path, "init", "-q", "-b", "main")
-    git_in(tmp_path, "add", "-A")
-    git_in(tmp_path, "commit", "-qm", "x")
-    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
-    assert sorted(
-        (f["line"], f["policy_id"])
-        for f in json.loads(run.stdout)["findings"]
-        if f["file"] == ".github/workflows/deploy.yml" and f["policy_id"].startswith("K8S-")
-    ) == [(9, "K8S-PSS-PRIVILEGED"), (11, "K8S-PSS-HOST-NAMESPACES")]
+    assert _at_ci_file(gatekeeper, tmp_path, ".") == [
+        (9, "K8S-PSS-PRIVILEGED"),
+        (11, "K8S-PSS-HOST-NAMESPACES"),
+    ]
