@@ -84,3 +84,17 @@ def test_a_guard_is_a_condition_false_for_any_fork_pull_request(
     condition: object, guarded: bool
 ) -> None:
     assert fork_guarded(condition, "pull_request") is guarded
+
+
+def test_an_input_or_matrix_value_that_is_an_expression_is_read_through() -> None:
+    """A local action's `${{ inputs.title }}` holds what its callers pass (`with: title:
+    ${{ github.event.issue.title }}`), a `${{ matrix.t }}` each value of the matrix."""
+    values = {"inputs.title": ["${{ github.event.issue.title }}", "hello"]}
+    found = pasted('echo "${{ inputs.title }}"', {}, values)
+    assert found == [
+        {
+            "expression": "${{ inputs.title }} (inputs.title is ${{ github.event.issue.title }})",
+            "reads": ["inputs.title", "github.event.issue.title"],
+        }
+    ]
+    assert pasted("echo ${{ matrix.t }}", {}, {"matrix.t": ["a", "b"]})[0]["reads"] == ["matrix.t"]

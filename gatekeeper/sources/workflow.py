@@ -1186,7 +1186,8 @@ def _github_job(
                 )
         elif _remote(step.get("uses")):
             commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
-        if _add_expression_reads(step, action, {**(workflow_env or {}), **_env(job), **_env(step)}):
+        written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
+        if _add_expression_reads(step, action, written_env, expressions):
             assert action is not None  # the code is an input's: `run` is located at it
             node = nodes.node_at((*raw_step, "with", action[0]))
             if node is not None:
@@ -1517,13 +1518,17 @@ def _runs_on_labels(runs_on: Any, values: Values) -> list[str]:
 
 
 def _add_expression_reads(
-    step: dict[str, Any], action: tuple[str, CommandInput] | None, env: dict[str, str]
+    step: dict[str, Any],
+    action: tuple[str, CommandInput] | None,
+    env: dict[str, str],
+    values: Values,
 ) -> bool:
     """Add `withReads` (the context paths each `with:` input's expressions read: `ref` of
     actions/checkout) and `codeExpressions`: the `${{ }}` expressions the runner pastes into
     the step's code (its `run:`, or the input its action runs as code: github-script's
-    `script`), each with the paths it reads (workflow_expressions); WF-SCRIPT-INJECTION judges
-    them. True when the code is an action's input (the caller locates `run` there)."""
+    `script`), each with the paths it reads (workflow_expressions; through `env` as written and
+    `values`: what callers pass `inputs.X`, the matrix); WF-SCRIPT-INJECTION judges them.
+    True when the code is an action's input (the caller locates `run` there)."""
     given = step.get("with")
     if isinstance(given, dict):
         step["withReads"] = {
@@ -1536,7 +1541,7 @@ def _add_expression_reads(
         code, is_input = step["with"][action[0]], True  # docker args reach no shell
     if not isinstance(code, str) or "${{" not in code:
         return False
-    step["codeExpressions"] = pasted(code, env)
+    step["codeExpressions"] = pasted(code, env, values)
     return is_input
 
 

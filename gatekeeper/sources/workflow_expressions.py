@@ -146,22 +146,30 @@ def _closing(tokens: list[tuple[str, str]], opening: int) -> int:
     return len(tokens)
 
 
-def pasted(code: str, env: Mapping[str, object]) -> list[dict[str, object]]:
+def pasted(
+    code: str, env: Mapping[str, object], values: Mapping[str, list[str]] | None = None
+) -> list[dict[str, object]]:
     """Each expression of `code` as {expression, reads}; `reads` includes what an `env.NAME`
     it reads holds when that value is an expression (`env` the step's environment as written:
-    workflow, job, step), and `expression` then says so."""
+    workflow, job, step), and what an `inputs.NAME` or `matrix.NAME` may hold (`values`: what
+    the callers of a local action or reusable workflow pass it, the matrix's entries), and
+    `expression` then says so."""
     found: list[dict[str, object]] = []
-    lowered = {str(name).lower(): (str(name), value) for name, value in env.items()}
+    given = {name.lower(): (name, list(held)) for name, held in (values or {}).items()}
+    given.update(
+        (f"env.{str(name).lower()}", (f"env.{name}", [value]))
+        for name, value in env.items()
+        if isinstance(value, str)
+    )
     for _, text in expressions(code):
         paths = reads(text)
         through: list[str] = []
         for path in list(paths):
-            if not path.startswith("env."):
-                continue
-            name, value = lowered.get(path[4:], ("", None))
-            if isinstance(value, str) and _OPEN in value:
-                paths.extend(read for _, inner in expressions(value) for read in reads(inner))
-                through.append(f"env.{name} is {value.strip()}")
+            name, held = given.get(path, ("", []))
+            for value in held:
+                if _OPEN in value:
+                    paths.extend(read for _, inner in expressions(value) for read in reads(inner))
+                    through.append(f"{name} is {value.strip()}")
         described = f"{text} ({'; '.join(through)})" if through else text
         found.append({"expression": described, "reads": paths})
     return found
