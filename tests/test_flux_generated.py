@@ -110,3 +110,20 @@ def test_common_metadata_is_set_on_every_object_it_applies(tmp_path: Path) -> No
         if f.policy_id == "K8S-PSS-APPARMOR-ANNOTATIONS"
     ]
     assert found == [("flux/ks.yaml", 11)]  # the annotation's own line
+
+
+def test_an_empty_document_beside_a_flux_kustomization_is_no_kustomization(
+    tmp_path: Path,
+) -> None:
+    """fluxcd/flux2's test data holds `---\\n---` (an empty document) in files spelling the
+    Kustomization API group: the lookup of Flux Kustomizations read `None.get` and the scan
+    ended with exit 3. An empty, list or scalar document is simply none."""
+    (tmp_path / "flux").mkdir()
+    (tmp_path / "flux" / "ks.yaml").write_text("---\n" + CLUSTER + "---\n---\n- a list\n---\n7\n")
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "pod.yaml").write_text(POD % "web")
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    found = [f for f in report.verdict.findings if f.policy_id == "K8S-PSS-PRIVILEGED"]
+    assert [(f.file, f.extra.get("variants")) for f in found] == [
+        ("apps/pod.yaml", ["deployed by flux/ks.yaml:cluster-apps"])
+    ]

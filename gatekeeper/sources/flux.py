@@ -649,7 +649,11 @@ def _flux_kustomizations(tree: Tree) -> Iterator[tuple[str, YamlDocument]]:
         except (OSError, ValueError):
             continue
         for entry in entries:
-            if isinstance(entry, YamlDocument) and entry.obj.get("kind") == "Kustomization":
+            if (  # a document that is empty, a list or a scalar is no Kustomization
+                isinstance(entry, YamlDocument)
+                and isinstance(entry.obj, dict)
+                and entry.obj.get("kind") == "Kustomization"
+            ):
                 yield file, entry
 
 
