@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -10,8 +12,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# Never read or write the user's cache from tests (subprocesses inherit this).
+# Never read or write the user's cache from tests (subprocesses inherit this); removed when the
+# run ends, so that runs do not fill the disk (a CI machine shares it).
 os.environ["GATEKEEPER_CACHE_DIR"] = tempfile.mkdtemp(prefix="gatekeeper-cache-")
+atexit.register(shutil.rmtree, os.environ["GATEKEEPER_CACHE_DIR"], ignore_errors=True)
 
 # The policy most CLI tests load instead of the built-in library.
 PRIVILEGED_POLICY = """\
