@@ -86,6 +86,25 @@ def test_a_guard_is_a_condition_false_for_any_fork_pull_request(
     assert fork_guarded(condition, "pull_request") is guarded
 
 
+@pytest.mark.parametrize(
+    ("condition", "guarded"),
+    [
+        ("!github.event.pull_request.head.repo.fork", False),
+        ("github.event.pull_request.head.repo.fork == false", False),
+        ("github.event.pull_request.head.repo.fork != true", False),
+        ("github.event.pull_request.head.repo.full_name == github.repository", True),
+        ("!github.event.pull_request.head.repo.fork && github.event.pull_request.merged", True),
+    ],
+)
+def test_after_the_fork_is_deleted_only_the_repository_compared_guards(
+    condition: str, guarded: bool
+) -> None:
+    """A pull request whose fork was deleted stays open, and its `edited` or `closed` activity
+    carries `head.repo: null`: `head.repo.fork` is null, which `!` and `== false` accept."""
+    assert fork_guarded(condition, "pull_request_target", fork_may_be_gone=True) is guarded
+    assert fork_guarded(condition, "pull_request_target") is True
+
+
 def test_an_input_or_matrix_value_that_is_an_expression_is_read_through() -> None:
     """A local action's `${{ inputs.title }}` holds what its callers pass (`with: title:
     ${{ github.event.issue.title }}`), a `${{ matrix.t }}` each value of the matrix."""

@@ -101,6 +101,10 @@ EPHEMERAL_CLUSTER_COMMANDS = (
 _NOT_SHELL = ("python",)
 # The events whose runs a fork's pull request can start (a job's `forkGuarded`).
 _PR_EVENTS = ("pull_request", "pull_request_target")
+# Their activity types when a workflow names none. Any other (`edited`, `closed`,
+# `ready_for_review`, `labeled`...) also happens after the fork's owner deleted it, which
+# GitHub cannot `reopen` or `synchronize`: then the payload's `head.repo` is null.
+_DEFAULT_PR_TYPES = frozenset({"opened", "synchronize", "reopened"})
 _ACTOR = re.compile(
     r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
     r"|'([^']*)'\s*==\s*github\.(?:actor|triggering_actor))\s*\)?$"
@@ -1032,6 +1036,7 @@ def _github(
     if not isinstance(jobs, dict):
         return obj, locator
     values = job_values(jobs, _env(obj), merged(workflow_inputs(obj.get("on")), given))
+    gone = _fork_may_be_gone(obj.get("on"))
     for job_id, job in jobs.items():
         if isinstance(job, dict):
             raw: Path = ("jobs", str(job_id))
@@ -1039,7 +1044,29 @@ def _github(
                 path, str(job_id), job, _shell(obj), raw, nodes, lines, locator, _env(obj),
                 values[str(job_id)], repository,
             )  # fmt: skip
+            if "if" in job:
+                job["forkGuarded"] = {
+                    event: fork_guarded(job["if"], event, event in gone) for event in _PR_EVENTS
+                }
     return obj, locator
+
+
+def _fork_may_be_gone(on: Any) -> frozenset[str]:
+    """The pull request events of `on` that also run for activity after a fork's deletion
+    (types beyond the default three: workflow_expressions.fork_guarded)."""
+    if not isinstance(on, dict):
+        return frozenset()
+    gone = set()
+    for event in _PR_EVENTS:
+        config = on.get(event)
+        types = config.get("types") if isinstance(config, dict) else None
+        if isinstance(types, str):
+            types = [types]
+        if isinstance(types, list) and any(
+            str(kind).lower() not in _DEFAULT_PR_TYPES for kind in types
+        ):
+            gone.add(event)
+    return frozenset(gone)
 
 
 def _action(
@@ -1125,8 +1152,6 @@ def _github_job(
     `known` the values of the inputs and outputs its expressions may name; `repository`
     its files, for the scripts a step sources."""
     _split_uses(job)
-    if "if" in job:
-        job["forkGuarded"] = {event: fork_guarded(job["if"], event) for event in _PR_EVENTS}
     if "runs-on" in job:
         job["runsOnLabels"] = _runs_on_labels(
             job["runs-on"], matrix_values(job, {**(workflow_env or {}), **_env(job)})

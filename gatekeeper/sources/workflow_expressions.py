@@ -191,12 +191,18 @@ _DISTINCT = (
 _INSIDERS = frozenset({"owner", "member", "collaborator"})
 
 
-def fork_guarded(condition: object, event: str) -> bool:
+def fork_guarded(condition: object, event: str, fork_may_be_gone: bool = False) -> bool:
     """Whether a job whose `if:` is `condition` cannot run for `event` (pull_request or
     pull_request_target) opened from a fork: the fork's repository is not ours (full_name,
     id, owner), `head.repo.fork` is true, `merged` false, `github.event_name` is `event`,
     `github.ref` is refs/pull/..., the author is not a member. Anything else is unknown, and
-    an unknown condition may hold: only one that is false whatever is unknown guards."""
+    an unknown condition may hold: only one that is false whatever is unknown guards.
+
+    `fork_may_be_gone`: the workflow also runs for activity types its author can start after
+    deleting the fork (`edited`, `closed`, `ready_for_review`...; GitHub keeps the pull request
+    open). The payload's `head.repo` is then null, so `head.repo.fork` is null: `!fork` holds
+    and `fork == false` too (the runner compares null and false as numbers, 0 == 0); the
+    repository compared with ours (null is not `github.repository`) still guards."""
     if condition is False:
         return True
     if not isinstance(condition, str):
@@ -207,7 +213,7 @@ def fork_guarded(condition: object, event: str) -> bool:
         text = text[len(_OPEN) : -2]
     elif found:
         return False  # text around an expression: a non-empty string, always true
-    parser = _Condition(_tokens(text), event)
+    parser = _Condition(_tokens(text), event, fork_may_be_gone)
     try:
         value = parser.disjunction()
     except IndexError:
@@ -233,8 +239,9 @@ class _Condition:
     """A recursive-descent reader of one expression (`||` below `&&` below `!` below
     comparisons), evaluating as it reads."""
 
-    def __init__(self, tokens: list[tuple[str, str]], event: str) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], event: str, fork_may_be_gone: bool) -> None:
         self.tokens, self.index, self.event = tokens, 0, event
+        self.fork_may_be_gone = fork_may_be_gone
 
     def _peek(self, count: int = 1) -> str:
         return "".join(value for _, value in self.tokens[self.index : self.index + count])
@@ -317,7 +324,7 @@ class _Condition:
 
     def _known(self, path: str) -> object:
         if path == "github.event.pull_request.head.repo.fork":
-            return True
+            return _UNKNOWN if self.fork_may_be_gone else True
         if path == "github.event.pull_request.merged":
             return False
         if path == "github.event_name":
