@@ -107,3 +107,23 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "cache"
     monkeypatch.setenv("GATEKEEPER_CACHE_DIR", str(directory))
     return directory
+
+
+# What makes a folder above a test's temporary directory the repository gatekeeper scans
+# (context.find_root): one left in /tmp by a stray `git init` or config makes every test
+# that scans a plain temporary folder scan all of /tmp instead.
+_ROOT_MARKERS = (".git", ".gatekeeper.yml", ".gatekeeper")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_folders_are_no_repository(tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = tmp_path_factory.getbasetemp().resolve()
+    found = [str(parent / marker) for parent in base.parents for marker in _ROOT_MARKERS]
+    found = [path for path in found if os.path.lexists(path)]
+    if found:
+        pytest.exit(
+            f"{', '.join(found)} makes the folders above the tests' temporary directory "
+            f"({base}) a repository that gatekeeper would scan: remove it, or run with "
+            "--basetemp in a folder without one",
+            returncode=4,
+        )
