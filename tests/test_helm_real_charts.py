@@ -160,6 +160,33 @@ def test_a_missing_dependencys_values_read_by_the_chart_are_one_finding(tmp_path
     ]
 
 
+def test_a_missing_dependencys_values_read_through_index_are_one_finding(
+    tmp_path: Path,
+) -> None:
+    """VictoriaMetrics' distributed chart reads `index .Values "victoria-metrics-k8s-stack"
+    "grafana" "sidecar" ...` of its dependency, not vendored: Helm says `error calling index:
+    index of nil pointer`. One finding at the dependency, as for `.Values.minio.tls` (two
+    before: the dependency's and the template's line); a chart's own values read through
+    `index` keep their finding."""
+    chart = helm.CHART_FILE
+    meta = "apiVersion: v2\nname: ch\nversion: 0.1.0\ndependencies:\n  - name: stack\n"
+    meta += "    version: 0.72.0\n    repository: oci://ghcr.io/acme/charts\n"
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+    template += '  labels: {{ index .Values "stack" "grafana" "sidecar" "label" | quote }}\n'
+    values = "stack:\n  enabled: true\n"
+    files = {f"ch/{chart}": meta, "ch/values.yaml": values, "ch/templates/c.yaml": template}
+    (problem,) = load_chart(tmp_path, files).problems
+    assert (problem.file, problem.line) == ("ch/Chart.yaml", 5)
+    assert "not vendored" in problem.message and "index of nil pointer" in problem.message
+    files["ch/values.yaml"] = values.replace("stack", "own")
+    files["ch/templates/c.yaml"] = template.replace('"stack"', '"own"')
+    problems = load_chart(tmp_path, files).problems
+    assert sorted((p.file, p.line) for p in problems) == [
+        ("ch/Chart.yaml", 5),
+        ("ch/templates/c.yaml", 5),
+    ]
+
+
 HELPERS = """{{- define "ch.namespace" -}}
 {{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}

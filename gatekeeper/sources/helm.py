@@ -2188,8 +2188,13 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
 
 
 _NO_TEMPLATE = re.compile(r'\bno template "')
-# `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field
-_NIL_VALUES = re.compile(r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer")
+# `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field;
+# or Sprig's `index .Values "victoria-metrics-k8s-stack" "grafana" "sidecar"` reaching a key
+# the dependency's values.yaml would give (VictoriaMetrics' distributed chart)
+_NIL_VALUES = re.compile(
+    r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer"
+    r"|at <index \.Values \"([\w-]+)\"[^>]*>: error calling index: index of nil pointer"
+)
 
 
 def _for_missing(error: str, absent: list[str]) -> bool:
@@ -2199,7 +2204,9 @@ def _for_missing(error: str, absent: list[str]) -> bool:
     if _NO_TEMPLATE.search(error):
         return True
     said = " ".join(error.split())
-    return any((match[1] or match[2]) in absent for match in _NIL_VALUES.finditer(said))
+    return any(
+        (match[1] or match[2] or match[3]) in absent for match in _NIL_VALUES.finditer(said)
+    )
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
