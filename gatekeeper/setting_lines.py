@@ -1,4 +1,4 @@
-"""One finding per kustomization setting line, whatever objects it sets.
+"""One finding per kustomization setting line or chart template line, whatever objects it sets.
 
 A kustomization's `images:` entry retags every container of its bases that runs the image:
 kubeflow's trainer runtimes overlay said `image .../torchtune-trainer:v2.2.0 of container
@@ -9,6 +9,12 @@ policy) with the same severity and message are said once: the first one kept (it
 fingerprint; a line setting one object keeps its finding as it was), its message ending
 `(this line sets it for 3 objects: ...)`, the other objects in `deployed_as`, and their
 fingerprints as twins (run_by.TWINS).
+
+A chart template's line is the same (argoproj/argocd-example-apps' app of apps ranges over
+fourteen applications: `targetRevision: {{ $config.spec.source.targetRevision }}` said
+`tracks master` fourteen times at line 18, and as often the default project and the prune
+lines): findings of several objects a chart renders at one template line with the same
+message are said once, the same way.
 
 What the folded finding still answers for each object it stands for, as run_by's merged CI
 lines do: a waiver waives it only when every object's finding would have been waived
@@ -48,11 +54,16 @@ def one_per_setting(findings: list[Finding]) -> list[Finding]:
 
 def _at_setting(finding: Finding) -> bool:
     """A rendered object's finding located at a line of a kustomization file (its `images:`,
-    `namespace:`, an inline patch): a kustomization holds no object of its own."""
+    `namespace:`, an inline patch: a kustomization holds no object of its own), or at a
+    line of a chart's template (a `range` renders it for each entry, a named template for
+    each object including it)."""
+    if finding.extra.get("about") == "namespace":
+        return False
+    if finding.source == "helm":
+        return True
     return (
         finding.source == "kustomize"
         and posixpath.basename(finding.file) in KUSTOMIZATION_FILES
-        and finding.extra.get("about") != "namespace"
         and finding.kind != "Kustomization"
     )
 

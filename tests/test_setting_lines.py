@@ -154,3 +154,68 @@ def test_scan_base_sees_an_object_newly_taking_the_line_and_nothing_else(repo: R
     repo.commit()
     finding = trainer_line(scan_change(repo.root, "main", filter_mode="all").verdict.findings)
     assert finding.status == "new"
+
+
+APPLICATIONS = """\
+{{- range .Values.applications }}
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {{ .name | quote }}
+  namespace: argocd
+spec:
+  destination: {namespace: {{ .name }}, server: https://kubernetes.default.svc}
+  project: default
+  source:
+    path: {{ .name }}
+    repoURL: https://github.com/acme/apps
+    targetRevision: {{ $.Values.revision }}
+---
+{{ end -}}
+"""
+
+
+def test_a_chart_template_line_said_for_several_objects_is_one_finding(
+    tmp_path: Path, gatekeeper: Gatekeeper
+) -> None:
+    """An app of apps chart ranges over its applications (argoproj/argocd-example-apps: each
+    of its three lines said fourteen times): one finding per line and message, naming the
+    objects, its fingerprint the first object's and the others' kept as twins; a waiver of
+    one object leaves the line to the others."""
+    made = Repo(tmp_path)
+    made.write("apps/Chart.yaml", "apiVersion: v2\nname: apps\nversion: 1.0.0\n")
+    made.write("apps/templates/applications.yaml", APPLICATIONS)
+    made.write("apps/values.yaml", "revision: main\napplications:\n  - name: a\n  - name: b\n")
+    made.write(".gatekeeper.yml", "packs: [gitops]\n")
+    made.commit()
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    lines = sorted((f["policy_id"], f["line"], f["message"]) for f in found)
+    assert lines == [
+        (
+            "GITOPS-ARGO-NO-DEFAULT-PROJECT",
+            9,
+            "Application uses the default project (this line sets it for 2 objects:"
+            " Application/argocd/a, Application/argocd/b)",
+        ),
+        (
+            "GITOPS-ARGO-PINNED-REVISION",
+            13,
+            "source https://github.com/acme/apps tracks main, not a pinned tag or commit"
+            " (this line sets it for 2 objects: Application/argocd/a, Application/argocd/b)",
+        ),
+    ]
+    pinned = next(f for f in found if f["policy_id"] == "GITOPS-ARGO-PINNED-REVISION")
+    twins = pinned["extra"]["run_by_fingerprints"]
+    assert [twin["fingerprint"] for twin in twins] == [pinned["fingerprint"] + ":2"]
+    expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    made.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n  - {policy: GITOPS-ARGO-PINNED-REVISION, kind: Application, name: a,"
+        f" owner: me, reason: r, ticket: T-1, expires: '{expires}'}}\n",
+    )
+    made.commit()
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    pinned = next(f for f in found if f["policy_id"] == "GITOPS-ARGO-PINNED-REVISION")
+    assert pinned["status"] == "new"
