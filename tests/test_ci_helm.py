@@ -216,3 +216,39 @@ def test_a_chart_ci_installs_into_two_namespaces_is_said_once_per_line(tmp_path:
         "Deployment/default/keda",
         "Deployment/keda/keda",
     }
+
+
+CLUSTER_OBJECTS = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: tool}
+rules: [{apiGroups: ["*"], resources: ["*"], verbs: ["*"]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: tool}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: tool}
+subjects: [{kind: Group, name: "system:authenticated", apiGroup: rbac.authorization.k8s.io}]
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: tool-data}
+"""
+
+
+def test_a_chart_installed_n_x_leaves_cluster_wide_objects_in_no_namespace(
+    tmp_path: Path,
+) -> None:
+    """`helm install -n tools` puts a chart's namespaced objects in `tools`, not its
+    ClusterRoles, ClusterRoleBindings or Namespaces: kedacore/charts' ClusterRole findings
+    were deployed as `ClusterRole/keda/keda-operator` beside the default release's, and a
+    finding named `ClusterRole tools/tool`."""
+    chart(tmp_path, "tool")
+    (tmp_path / "charts" / "tool" / "templates" / "rbac.yaml").write_text(CLUSTER_OBJECTS)
+    (tmp_path / "Makefile").write_text("e2e:\n\thelm upgrade --install -n tools tool charts/tool\n")
+    findings = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1).verdict.findings
+    placed = {(f.kind, f.namespace) for f in findings}
+    assert placed >= {("ClusterRole", ""), ("ClusterRoleBinding", ""), ("Deployment", "tools")}
+    assert {kind for kind, namespace in placed if namespace == "tools"} == {"Deployment"}
+    wildcard = next(f for f in findings if f.policy_id == "K8S-RBAC-WILDCARD")
+    assert wildcard.resource == "ClusterRole tool"

@@ -111,7 +111,9 @@ def test_objects_one_rendering_writes_at_one_place_stay_apart() -> None:
 
 def test_a_waiver_naming_one_object_of_a_range_leaves_the_others_blocking(tmp_path: Path) -> None:
     """The reported leak: a chart's `range` made Pods `web-a` and `web-b` at one line, one
-    finding named `web-a`, and a waiver for `web-a` passed the check with `web-b` unjudged."""
+    finding named `web-a`, and a waiver for `web-a` passed the check with `web-b` unjudged.
+    The line is one finding naming both (setting_lines, round 10): a waiver of `web-a` alone
+    leaves it new and blocking; waived when both are."""
     from datetime import date, timedelta
 
     import gatekeeper
@@ -132,10 +134,16 @@ def test_a_waiver_naming_one_object_of_a_range_leaves_the_others_blocking(tmp_pa
         f"    reason: r\n    ticket: T-1\n    expires: {expires}\n"
     )
     report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
-    pinned = [f for f in report.verdict.findings if f.policy_id == "K8S-IMAGE-TAG-PINNED"]
-    assert sorted((f.name, f.status) for f in pinned) == [("web-a", "waived"), ("web-b", "new")]
-    assert [f.line for f in pinned] == [10, 10]
-    assert next(f for f in pinned if f.name == "web-b").blocking
+    (pinned,) = [f for f in report.verdict.findings if f.policy_id == "K8S-IMAGE-TAG-PINNED"]
+    assert (pinned.name, pinned.status, pinned.line, pinned.blocking) == ("web-a", "new", 10, True)
+    assert pinned.message.endswith("(this line sets it for 2 objects: Pod/web-a, Pod/web-b)")
+    waivers = (tmp_path / ".gatekeeper" / "waivers.yml").read_text()
+    (tmp_path / ".gatekeeper" / "waivers.yml").write_text(
+        waivers + waivers.split("\n", 1)[1].replace("web-a", "web-b")
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    (pinned,) = [f for f in report.verdict.findings if f.policy_id == "K8S-IMAGE-TAG-PINNED"]
+    assert pinned.status == "waived"
 
 
 def test_a_kustomization_aggregating_renamed_overlays_says_the_base_line_once(

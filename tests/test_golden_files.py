@@ -118,3 +118,56 @@ def test_golden_files_ci_applies_through_a_makefile_are_judged(
     ]
     assert privileged == [("test/shipped/a.yaml", True)]
     assert not [f for f in findings if f["policy_id"] == "GK-TEST-OUTPUT"]
+
+
+TEMPLATE_DATA = """\
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ .ns }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: {{ .ns }}
+"""
+TEMPLATE_TEST = """\
+package flux
+
+func TestGet(t *testing.T) {
+\tenv.CreateObjectFile("./testdata/get/objects.yaml", tmpl, t)
+\tcompare(t, "testdata/get/get.golden")
+\tenv.CreateObjectFile("./testdata/get/more.yaml", tmpl, t)
+}
+"""
+
+
+def test_templates_of_go_tests_are_one_notice_a_folder(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Test data that Go tests fill with text/template (fluxcd/flux2's cmd/flux/testdata:
+    `namespace: {{ .fluxns }}`, 101 low GK-TEMPLATE, one per document) is one notice for
+    its folder at the test's first line naming it; a document of it that is valid is still
+    judged, and a file no Go test names keeps its notices."""
+    write("cmd/flux/get_test.go", TEMPLATE_TEST)
+    write("cmd/flux/testdata/get/objects.yaml", TEMPLATE_DATA)
+    plain = OUTPUT.replace("Helm", "kubectl")
+    write("cmd/flux/testdata/get/more.yaml", TEMPLATE_DATA + "---\n" + plain)
+    write("cmd/flux/testdata/other/objects.yaml", TEMPLATE_DATA)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    notices = sorted((f["file"], f["line"]) for f in findings if f["policy_id"] == "GK-TEMPLATE")
+    assert notices == [
+        ("cmd/flux/get_test.go", 4),
+        ("cmd/flux/testdata/other/objects.yaml", 2),
+        ("cmd/flux/testdata/other/objects.yaml", 7),
+    ]
+    folded = next(f for f in findings if f["file"] == "cmd/flux/get_test.go")
+    assert folded["message"].startswith(
+        "cmd/flux/testdata/get: test data that cmd/flux/get_test.go reads, templates"
+    )
+    privileged = [f["file"] for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED"]
+    assert privileged == ["cmd/flux/testdata/get/more.yaml"]

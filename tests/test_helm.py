@@ -481,11 +481,13 @@ def test_documents_of_one_kind_with_conditionals_and_ranges_find_their_own_part(
         (f.name, f.line, f.extra.get("exact"), f.extra.get("values")) for f in findings
     ) == [
         ("b", 21, True, "c/values.yaml:4"),
-        # w-two is privileged by the same line: a finding of its own (a waiver naming
-        # w-one must not cover it)
+        # w-two is privileged by the same line: one finding naming both (setting_lines),
+        # with w-two's fingerprint as a twin (a waiver naming w-one does not cover it)
         ("w-one", 33, True, None),
-        ("w-two", 33, True, None),
     ]
+    (workers,) = [f for f in findings if f.name == "w-one"]
+    assert workers.extra["sets_for"] == ["Pod/w-one", "Pod/w-two"]
+    assert [twin["name"] for twin in workers.extra["run_by_fingerprints"]] == ["w-two"]
 
 
 def test_two_roles_one_with_rules_from_a_named_template_are_each_located_in_their_part(

@@ -440,8 +440,10 @@ def test_a_container_behind_a_condition_is_not_taken_for_the_rendered_one(
     tmp_path: Path,
 ) -> None:
     """alertmanager's statefulset: a sidecar switched off by `if`, then the main container,
-    both named by templates. Nothing literal tells the rendered container apart, so no line
-    is claimed: the `containers:` line, not exact (never the sidecar's lines)."""
+    both named by templates. Nothing literal tells the rendered container apart: when the
+    values do not decide the `if`, no line is claimed (the `containers:` line, not exact;
+    never the sidecar's lines); when they do (`reload: false`), the rendered items are the
+    main container alone, at its own lines (round 10: prometheus' server Deployment)."""
     template = """apiVersion: v1
 kind: Pod
 metadata:
@@ -469,5 +471,9 @@ spec:
     values = "reload: false\nimage: nginx:1.0\nreloadImage: busybox:1.0\n"
     files = {"ch/templates/p.yaml": template, "ch/values.yaml": values}
     (pod,) = load_chart(tmp_path, files).documents
+    assert at(pod, "spec", "containers", 0, "image") == (16, True)
+    assert at(pod, "spec", "containers", 0, "env", 0, "value") == (19, True)
+    files["ch/templates/p.yaml"] = template.replace(".Values.reload }}", 'eq .Values.mode "r" }}')
+    (pod,) = load_chart(tmp_path, files).documents  # a comparison: not read as decided
     assert at(pod, "spec", "containers", 0, "image") == (6, False)
     assert at(pod, "spec", "containers", 0, "env", 0, "value") == (6, False)

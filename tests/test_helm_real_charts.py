@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gatekeeper.sources import helm
-from tests.test_helm_accuracy import load_chart
+from tests.test_helm_accuracy import at, load_chart
 
 REQUIRED = """apiVersion: apps/v1
 kind: DaemonSet
@@ -157,6 +157,33 @@ def test_a_missing_dependencys_values_read_by_the_chart_are_one_finding(tmp_path
     assert sorted((p.file, p.line) for p in problems) == [
         ("ch/Chart.yaml", 5),
         ("ch/templates/c.yaml", 6),
+    ]
+
+
+def test_a_missing_dependencys_values_read_through_index_are_one_finding(
+    tmp_path: Path,
+) -> None:
+    """VictoriaMetrics' distributed chart reads `index .Values "victoria-metrics-k8s-stack"
+    "grafana" "sidecar" ...` of its dependency, not vendored: Helm says `error calling index:
+    index of nil pointer`. One finding at the dependency, as for `.Values.minio.tls` (two
+    before: the dependency's and the template's line); a chart's own values read through
+    `index` keep their finding."""
+    chart = helm.CHART_FILE
+    meta = "apiVersion: v2\nname: ch\nversion: 0.1.0\ndependencies:\n  - name: stack\n"
+    meta += "    version: 0.72.0\n    repository: oci://ghcr.io/acme/charts\n"
+    template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+    template += '  labels: {{ index .Values "stack" "grafana" "sidecar" "label" | quote }}\n'
+    values = "stack:\n  enabled: true\n"
+    files = {f"ch/{chart}": meta, "ch/values.yaml": values, "ch/templates/c.yaml": template}
+    (problem,) = load_chart(tmp_path, files).problems
+    assert (problem.file, problem.line) == ("ch/Chart.yaml", 5)
+    assert "not vendored" in problem.message and "index of nil pointer" in problem.message
+    files["ch/values.yaml"] = values.replace("stack", "own")
+    files["ch/templates/c.yaml"] = template.replace('"stack"', '"own"')
+    problems = load_chart(tmp_path, files).problems
+    assert sorted((p.file, p.line) for p in problems) == [
+        ("ch/Chart.yaml", 5),
+        ("ch/templates/c.yaml", 5),
     ]
 
 
@@ -521,3 +548,77 @@ def test_a_missing_dependency_read_by_index_is_one_finding_and_no_ci_rendering(
     assert (problem.file, problem.line) == ("ch/Chart.yaml", 5)
     assert "nil pointer" in problem.message
     assert loaded.documents == []
+
+
+CONTAINERS = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        {{- if .Values.reload.enabled }}
+        - name: {{ .Release.Name }}-{{ .Values.reload.name }}
+          image: "{{ .Values.reload.image }}"
+          args:
+            - --watched-dir=/etc/config
+          {{- with .Values.reload.resources }}
+          resources:
+{{ toYaml . | indent 12 }}
+          {{- end }}
+        {{- end }}
+
+        - name: {{ .Release.Name }}-server
+          image: "{{ .Values.server.image }}"
+          args:
+        {{- if .Values.server.flags }}
+        {{ toYaml .Values.server.flags | nindent 12 }}
+        {{- else }}
+            - --config=/etc/config/server.yaml
+        {{- end }}
+      {{- if .Values.sidecars }}
+        {{- range $name, $spec := .Values.sidecars }}
+        - name: {{ $name }}
+          {{- toYaml $spec | nindent 10 }}
+        {{- end }}
+      {{- end }}
+    {{- if .Values.hostNetwork }}
+      hostNetwork: true
+    {{- end }}
+"""
+CONTAINER_VALUES = """reload:
+  enabled: %s
+  name: reload
+  image: registry.example.com/reload:1
+server:
+  image: registry.example.com/server:1
+  flags: []
+sidecars: {}
+hostNetwork: false
+"""
+
+
+def test_list_items_an_if_the_values_decide_keeps_are_located_at_their_lines(
+    tmp_path: Path,
+) -> None:
+    """prometheus' server Deployment: a reload container inside `if .Values...enabled`, then
+    the server's, both named by actions, then sidecars ranged in an `if` the values leave
+    empty: every finding of both containers was said at `containers:` (not exact). The
+    items the values render are the items, in order: each at its own lines."""
+    files = {"ch/values.yaml": CONTAINER_VALUES % "true", "ch/templates/deploy.yaml": CONTAINERS}
+    (deployment,) = load_chart(tmp_path, files).documents
+    containers = ("spec", "template", "spec", "containers")
+    assert at(deployment, *containers, 0, "image") == (13, True)
+    assert at(deployment, *containers, 1, "image") == (23, True)
+    assert at(deployment, *containers, 1, "securityContext")[0] == 22
+    files["ch/values.yaml"] = CONTAINER_VALUES % "false"
+    (deployment,) = load_chart(tmp_path, files).documents
+    assert at(deployment, *containers, 0, "image") == (23, True)
+    # a sidecar the values add: which item is which is no longer certain
+    files["ch/values.yaml"] = CONTAINER_VALUES % "true" + "sidecars:\n  a: {image: x:1}\n"
+    files["ch/values.yaml"] = files["ch/values.yaml"].replace("sidecars: {}\n", "")
+    (deployment,) = load_chart(tmp_path, files).documents
+    assert at(deployment, *containers, 1, "image") == (10, False)

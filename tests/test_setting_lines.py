@@ -154,3 +154,122 @@ def test_scan_base_sees_an_object_newly_taking_the_line_and_nothing_else(repo: R
     repo.commit()
     finding = trainer_line(scan_change(repo.root, "main", filter_mode="all").verdict.findings)
     assert finding.status == "new"
+
+
+APPLICATIONS = """\
+{{- range .Values.applications }}
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {{ .name | quote }}
+  namespace: argocd
+spec:
+  destination: {namespace: {{ .name }}, server: https://kubernetes.default.svc}
+  project: default
+  source:
+    path: {{ .name }}
+    repoURL: https://github.com/acme/apps
+    targetRevision: {{ $.Values.revision }}
+---
+{{ end -}}
+"""
+
+
+def test_a_chart_template_line_said_for_several_objects_is_one_finding(
+    tmp_path: Path, gatekeeper: Gatekeeper
+) -> None:
+    """An app of apps chart ranges over its applications (argoproj/argocd-example-apps: each
+    of its three lines said fourteen times): one finding per line and message, naming the
+    objects, its fingerprint the first object's and the others' kept as twins; a waiver of
+    one object leaves the line to the others."""
+    made = Repo(tmp_path)
+    made.write("apps/Chart.yaml", "apiVersion: v2\nname: apps\nversion: 1.0.0\n")
+    made.write("apps/templates/applications.yaml", APPLICATIONS)
+    made.write("apps/values.yaml", "revision: main\napplications:\n  - name: a\n  - name: b\n")
+    made.write(".gatekeeper.yml", "packs: [gitops]\n")
+    made.commit()
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    lines = sorted((f["policy_id"], f["line"], f["message"]) for f in found)
+    assert lines == [
+        (
+            "GITOPS-ARGO-NO-DEFAULT-PROJECT",
+            9,
+            "Application uses the default project (this line sets it for 2 objects:"
+            " Application/argocd/a, Application/argocd/b)",
+        ),
+        (
+            "GITOPS-ARGO-PINNED-REVISION",
+            13,
+            "source https://github.com/acme/apps tracks main, not a pinned tag or commit"
+            " (this line sets it for 2 objects: Application/argocd/a, Application/argocd/b)",
+        ),
+    ]
+    pinned = next(f for f in found if f["policy_id"] == "GITOPS-ARGO-PINNED-REVISION")
+    twins = pinned["extra"]["run_by_fingerprints"]
+    assert [twin["fingerprint"] for twin in twins] == [pinned["fingerprint"] + ":2"]
+    expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    made.write(
+        ".gatekeeper/waivers.yml",
+        "waivers:\n  - {policy: GITOPS-ARGO-PINNED-REVISION, kind: Application, name: a,"
+        f" owner: me, reason: r, ticket: T-1, expires: '{expires}'}}\n",
+    )
+    made.commit()
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    pinned = next(f for f in found if f["policy_id"] == "GITOPS-ARGO-PINNED-REVISION")
+    assert pinned["status"] == "new"
+
+
+RANGED_CONTAINERS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        {{- range .Values.containers }}
+        - name: {{ .name }}
+          image: {{ .image }}
+        {{- end }}
+"""
+
+
+def test_one_objects_containers_a_template_line_writes_are_one_finding(
+    tmp_path: Path, gatekeeper: Gatekeeper
+) -> None:
+    """A template ranging over `.Values.containers` says each container's problem at the
+    same line, the messages differing only by the container's name: one finding naming the
+    containers, the others' fingerprints as twins; an image line whose images differ stays
+    one finding per container."""
+    made = Repo(tmp_path)
+    made.write("web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    made.write("web/templates/deployment.yaml", RANGED_CONTAINERS)
+    made.write(
+        "web/values.yaml",
+        "containers:\n  - {name: api, image: ghcr.io/acme/api:1}\n"
+        "  - {name: worker, image: ghcr.io/acme/worker:1}\n",
+    )
+    made.write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    made.commit()
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    probes = [f for f in found if f["policy_id"] == "K8S-POD-LIVENESS-PROBE"]
+    assert [(f["line"], f["message"]) for f in probes] == [
+        (
+            12,
+            "container api has no liveness probe"
+            " (this line sets it for 2 containers of Deployment/web: api, worker)",
+        )
+    ]
+    (twin,) = probes[0]["extra"]["run_by_fingerprints"]  # worker's own fingerprint
+    assert twin["name"] == "web" and twin["fingerprint"] != probes[0]["fingerprint"]
+    digests = sorted(f["message"] for f in found if f["policy_id"] == "K8S-IMAGE-DIGEST")
+    assert digests == [
+        "image ghcr.io/acme/api:1 of container api is not pinned by digest",
+        "image ghcr.io/acme/worker:1 of container worker is not pinned by digest",
+    ]

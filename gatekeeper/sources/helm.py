@@ -2126,7 +2126,8 @@ def _add_documents(
             if random and document.name:
                 document.name = _stable_name(document, template, file)
             if not document.namespace and release.namespace != "default":
-                document.namespace = release.namespace
+                if not _cluster_scoped(document.obj):
+                    document.namespace = release.namespace
             elif not document.namespace and release.test_hooks == "advise":
                 _in_release_namespace(document)
             document.extra["release"] = release.name
@@ -2136,6 +2137,17 @@ def _add_documents(
             loaded.documents.append(document)
             added.append(document)
     return added
+
+
+def _cluster_scoped(obj: Any) -> bool:
+    """An object `helm -n X` does not put in X: a cluster-wide kind (a ClusterRole, a CRD, a
+    ClusterIssuer) or a Namespace (kedacore/charts' ClusterRoles were deployed as
+    `ClusterRole/keda/keda-operator` beside the default release's `ClusterRole//keda-operator`,
+    and a ClusterRoleBinding's finding named a namespace). A custom kind whose scope is its
+    definition's keeps the release's namespace, as Helm gives it to a namespaced one."""
+    from gatekeeper.deployer_scope import cluster_wide
+
+    return cluster_wide(obj) or (isinstance(obj, dict) and obj.get("kind") == "Namespace")
 
 
 def _stable_name(document: Document, template: TemplateSource, file: str) -> str:
@@ -2188,8 +2200,13 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
 
 
 _NO_TEMPLATE = re.compile(r'\bno template "')
-# `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field
-_NIL_VALUES = re.compile(r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer")
+# `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field;
+# or Sprig's `index .Values "victoria-metrics-k8s-stack" "grafana" "sidecar"` reaching a key
+# the dependency's values.yaml would give (VictoriaMetrics' distributed chart)
+_NIL_VALUES = re.compile(
+    r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer"
+    r"|at <index \.Values \"([\w-]+)\"[^>]*>: error calling index: index of nil pointer"
+)
 
 
 def _for_missing(error: str, absent: list[str]) -> bool:
@@ -2199,7 +2216,9 @@ def _for_missing(error: str, absent: list[str]) -> bool:
     if _NO_TEMPLATE.search(error):
         return True
     said = " ".join(error.split())
-    return any((match[1] or match[2]) in absent for match in _NIL_VALUES.finditer(said))
+    return any(
+        (match[1] or match[2] or match[3]) in absent for match in _NIL_VALUES.finditer(said)
+    )
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:

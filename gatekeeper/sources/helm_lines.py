@@ -537,7 +537,78 @@ class DocumentMap:
         alone = others and others == unrefuted[-1:]  # no other item: nothing to point at
         if alone and index >= len(fixed) and not self._emits_items(dashed):
             return others[0]  # the one item written after them: `range` repeats it
+        decided = self._decided_items(parent, dashed)
+        if decided is not None and len(decided) == len(items) and decided[index] in unrefuted:
+            return decided[index]
         return None
+
+    def _decided_items(self, parent: int, dashed: list[KeyLine]) -> list[KeyLine] | None:
+        """The literal `- ` items under the key at `parent` that were rendered, first to last,
+        when the only actions between them are `if`s the values decide (prometheus' server
+        Deployment: `{{- if .Values.configmapReload.prometheus.enabled }}` around the reload
+        container, then the server's: both containers' findings were said at `containers:`)
+        and actions in a branch not taken; None when anything else could add or drop one.
+        An action inside an item (from its `- ` to its last key, or indented past its dash)
+        changes only that item."""
+        if self.truth is None or not dashed:
+            return None
+        lines = self.template.lines
+        dash = min(len(k.text) - len(k.text.lstrip()) for k in dashed)
+        spans = [(item.line, max(k.line for k in self._under(parent, item.line))) for item in dashed]  # noqa: E501
+        end = self._list_end(parent)
+        if end is None:
+            return None
+        rendered_from = dashed[0].line  # an action after it may write into an item
+        blocks: list[bool | None] = []  # the blocks opened between the items: rendered?
+        opened: list[int] = []  # their lines
+        rendered: list[KeyLine] = []
+        following = iter(dashed)
+        item = next(following, None)
+        for number in range(parent + 1, end):
+            if item is not None and number == item.line:
+                if None in blocks and False not in blocks:
+                    return None  # in a branch the values do not decide
+                if False not in blocks:
+                    rendered.append(item)
+                item = next(following, None)
+                continue
+            text = lines[number - 1]
+            inside = any(first <= number <= last for first, last in spans)
+            if inside or not _pure_action(text) or len(text) - len(text.lstrip()) > dash:
+                continue
+            words = [match["word"] for match in _CONDITION.finditer(text)]
+            skipped = False in blocks
+            if len(words) > 1:
+                return None
+            if words == ["if"]:
+                blocks.append(branch_taken(lines, number + 1, self.truth))
+                opened.append(number)
+            elif words == ["else"] and blocks:
+                blocks[-1] = branch_taken(lines, number + 1, self.truth)
+            elif words == ["end"] and blocks:
+                blocks.pop()
+                opened.pop()
+            elif words and words[0] not in ("else", "else if", "end") and skipped:
+                blocks.append(False)  # a `range` in a branch not taken
+                opened.append(number)
+            elif not words and (skipped or (rendered_from < number and _deeper(text, dash))):
+                continue  # not rendered, or writes inside the item above (`indent 12`)
+            else:
+                return None  # `range`, `include`, `toYaml` of items, `else if`...
+        # a block still open was opened before the list's next key (`if .Values.hostNetwork`)
+        return rendered if all(line > dashed[-1].line for line in opened) else None
+
+    def _list_end(self, parent: int) -> int | None:
+        """The line after the block under the key at `parent` (its segment's end at most)."""
+        opener = next((key for key in self.keys if key.line == parent), None)
+        if opener is None:
+            return None
+        starts = self.template.segment_starts
+        part_end = starts[opener.segment + 1] - 1 if opener.segment + 1 < len(starts) else 0
+        return next(
+            (key.line for key in self.keys if key.line > parent and key.column <= opener.column),
+            part_end or len(self.template.lines) + 1,
+        )
 
     def _emits_items(self, dashed: list[KeyLine]) -> bool:
         """Does an action at the level of the `- ` items `dashed` (`toYaml`, `include`)
@@ -708,6 +779,16 @@ def named_fields(
             if ref[-len(rest) :] == rest and ref != RELEASE_NAMESPACE and ref not in found:
                 found.append(ref)
     return found
+
+
+def _deeper(line: str, dash: int) -> bool:
+    """Does the action on `line` write its text indented past column `dash` (`toYaml . |
+    indent 12` under items at 8: inside an item, not items of its own)?"""
+    widths = [int(width) for width in _INDENTED.findall(line)]
+    return bool(widths) and min(widths) > dash
+
+
+_INDENTED = re.compile(r"\bn?indent\s+(\d+)")
 
 
 def _pure_action(line: str) -> bool:

@@ -235,6 +235,8 @@ def load(
             _add(loaded, path, entry, index)
         elif entry.obj is not None:
             others.append(entry)
+    if context is not None and not applied:  # a Go test's templates: one notice a folder
+        loaded.problems = golden_files.fold_templates(path, loaded.problems, context.tree)
     if first_placeholder:
         loaded.problems.append(envsubst.note(path, first_placeholder))
     if context is not None and not applied and loaded.documents:  # `kubectl apply -n X -f`

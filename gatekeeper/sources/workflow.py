@@ -48,7 +48,7 @@ from gatekeeper import ownership, shell, shell_dirs, shell_names
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
-from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci
+from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci, workflow_remote_clusters
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
@@ -1690,8 +1690,6 @@ def _shell(holder: dict[str, Any]) -> str:
     return str(shell_name) if shell_name else ""
 
 
-# What names a throwaway cluster's context or kubeconfig.
-_THROWAWAY = re.compile(r"kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop")
 _CONTEXT_VERBS = ("use-context", "set-context", "set-cluster")
 
 
@@ -1699,17 +1697,28 @@ def _aims_elsewhere(
     environments: list[dict[str, str]], steps: list[tuple[dict[str, Any], list[dict[str, Any]]]]
 ) -> bool:
     """Does a job point kubectl at another cluster than the throwaway one it starts: a
-    `KUBECONFIG` in its environment or before a command, or `kubectl config use-context`
-    of another context? Then its commands deploy there (found attacking the throwaway
-    cluster rule: `kind-action` then `KUBECONFIG=prod.yaml kubectl apply` passed)."""
+    `KUBECONFIG` in its environment, before a command, exported (`export KUBECONFIG=x`) or
+    sent to $GITHUB_ENV, or `kubectl config use-context` of another context? Then its
+    commands deploy there (found attacking the throwaway cluster rule: `kind-action` then
+    `KUBECONFIG=prod.yaml kubectl apply` passed, and in round 10 `export KUBECONFIG=` and
+    `echo KUBECONFIG=prod.yaml >> $GITHUB_ENV`)."""
     named = [env.get("KUBECONFIG") for env in environments]
     named += [_env(step).get("KUBECONFIG") for step, _ in steps]
+    for step, _ in steps:  # sent to $GITHUB_ENV for the steps after it
+        run = step.get("run")
+        if isinstance(run, str) and "GITHUB_ENV" in run and _KUBECONFIG.search(run):
+            exported = written(run, {})[1]
+            if "KUBECONFIG" not in exported:
+                return True  # a kubeconfig named in a way not read here
+            named.append(exported["KUBECONFIG"])
     for _, commands in steps:
         for command in commands:
             words = [str(word) for word in command["argv"]]
             program = str(command["program"])
-            before = words[: words.index(program)] if program in words else []
-            named += [w.partition("=")[2] for w in before if w.startswith("KUBECONFIG=")]
+            # `KUBECONFIG=x kubectl`, `export KUBECONFIG=x`, `echo KUBECONFIG=x >> $GITHUB_ENV`
+            named += [w.partition("=")[2] for w in words if w.startswith("KUBECONFIG=")]
+            if program in ("export", "declare", "typeset") and "KUBECONFIG" in words:
+                return True  # `KUBECONFIG=x; export KUBECONFIG`: its value is not read here
             positional = [str(word) for word in command["positional"]]
             switched = positional[:1] == ["config"] and len(positional) > 2
             if program in ("kubectl", "oc") and switched and positional[1] in _CONTEXT_VERBS:
@@ -1720,6 +1729,14 @@ def _aims_elsewhere(
     if any(step.get("action") in _CREDENTIAL_ACTIONS for step, _ in steps):
         return True
     return any(value is not None and not _THROWAWAY.search(value) for value in named)
+
+
+_KUBECONFIG = re.compile(r"\bKUBECONFIG\b")
+# What names a throwaway cluster's context or kubeconfig: kind, k3d, minikube... write theirs
+# to the default kubeconfig and make it the current context.
+_THROWAWAY = re.compile(
+    r"kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop|^(~|\$\{?HOME\}?)/\.kube/config$"
+)
 
 
 # Actions and commands that point kubectl at a real cluster (they write its credentials and
@@ -1754,10 +1771,14 @@ def _throwaway_clusters(obj: dict[str, Any], tree: Tree) -> None:
         starts = any(step.get("action") in EPHEMERAL_CLUSTER_ACTIONS for step, _ in everything)
         starts = starts or any(_creates_cluster(c) for _, commands in everything for c in commands)
         starts = starts or workflow_azd.makes_and_destroys([_env(obj), _env(job)], running, _env)
-        ephemeral = starts and not _aims_elsewhere([_env(obj), _env(job)], everything)
+        elsewhere = _aims_elsewhere([_env(obj), _env(job)], everything)
+        ephemeral = starts and not elsewhere
+        # a cluster made in a test service and removed: the steps from its making on
+        made = workflow_remote_clusters.made_at([step for step, _ in running])
+        tested = [] if made is None or elsewhere else [id(step) for step, _ in running[made:]]
         for step in steps:
             if isinstance(step.get("context"), dict):
-                step["context"]["ephemeralCluster"] = ephemeral
+                step["context"]["ephemeralCluster"] = ephemeral or id(step) in tested
 
 
 def _local_steps(
