@@ -426,7 +426,7 @@ def _made_worse(finding: Finding) -> bool:
 
 
 # What classify records of a finding the change made worse than its base match.
-_WORSE = ("was", "was_image", "new_variants", "was_deployed_as")
+_WORSE = ("was", "was_image", "new_variants", "was_deployed_as", "new_twins")
 
 
 def _waived_elsewhere(
@@ -533,6 +533,14 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
         elif deployed_as(finding) - was and finding.extra.get("about") != "namespace":
             extra = {**finding.extra, "was_deployed_as": ", ".join(sorted(was))}
             message = f"{finding.message}; deployed as another object than in the base"
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif any(printed not in aliases for printed in run_by.prints(finding)):
+            # It stands for a finding the base did not have: one more container of the
+            # object at a line written for each (setting_lines), matched by the first one's
+            # fingerprint. Unfolded, that container's finding would be new (lead s20 z12:
+            # a second privileged container beside a known one was existing, green).
+            extra = {**finding.extra, "new_twins": True}
+            message = f"{finding.message}; said for more containers or objects than in the base"
             out.append(finding.with_(status="new", extra=extra, message=message))
         elif worse and _other_image(finding, base_images[match]):
             # The same field runs another repository's image: a waiver or review of the old

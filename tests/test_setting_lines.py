@@ -273,3 +273,34 @@ def test_one_objects_containers_a_template_line_writes_are_one_finding(
         "image ghcr.io/acme/api:1 of container api is not pinned by digest",
         "image ghcr.io/acme/worker:1 of container worker is not pinned by digest",
     ]
+
+
+def test_a_container_added_beside_a_known_one_at_the_line_is_new(tmp_path: Path) -> None:
+    """The base has container api without a liveness probe (an existing finding); the pull
+    request adds worker at the same template line, just as bad: folded into api's finding,
+    matched by api's fingerprint, it was `existing`, so the check passed (lead s20 z12, with
+    privileged containers). Unfolded, worker's own finding would be new; so is the fold.
+    Nothing added, the fold stays existing."""
+    made = Repo(tmp_path)
+    made.write("web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")
+    made.write("web/templates/deployment.yaml", RANGED_CONTAINERS)
+    image = "ghcr.io/acme/app@sha256:" + "0" * 64
+    made.write("web/values.yaml", f"containers:\n  - {{name: api, image: '{image}'}}\n")
+    made.write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    made.commit()
+    made.git.git.checkout("-q", "-b", "pr")
+    made.write("web/README.md", "a change beside the chart\n")
+    made.commit()
+
+    def probe() -> Finding:
+        found = scan_change(made.root, "main", filter_mode="all").verdict.findings
+        (finding,) = [f for f in found if f.policy_id == "K8S-POD-LIVENESS-PROBE"]
+        return finding
+
+    assert probe().status == "existing"
+    both = f"  - {{name: api, image: '{image}'}}\n  - {{name: worker, image: '{image}'}}\n"
+    made.write("web/values.yaml", "containers:\n" + both)
+    made.commit()
+    finding = probe()
+    assert "2 containers of Deployment/web: api, worker" in finding.message
+    assert finding.status == "new"
