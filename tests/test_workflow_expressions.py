@@ -3,9 +3,14 @@ GitHub runner accepts (WF-SCRIPT-INJECTION judges them)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from gatekeeper.sources.workflow_expressions import expressions, fork_guarded, pasted, reads
+from tests.conftest import Run, git_in
 
 
 @pytest.mark.parametrize(
@@ -98,3 +103,73 @@ def test_an_input_or_matrix_value_that_is_an_expression_is_read_through() -> Non
         }
     ]
     assert pasted("echo ${{ matrix.t }}", {}, {"matrix.t": ["a", "b"]})[0]["reads"] == ["matrix.t"]
+
+
+_NOTIFY = """\
+on: pull_request_target
+permissions: {contents: read}
+%s
+jobs:
+  notify:
+    runs-on: ubuntu-latest
+%s
+    steps:
+      - run: ./scripts/notify.sh "$TITLE"
+        env:
+          TITLE: %s
+%s
+"""
+
+
+@pytest.mark.parametrize(
+    ("workflow_env", "job", "title", "step_env"),
+    [
+        # a `}` inside the expression ended the text regex's expression before `secrets`
+        ("", "", "${{ github.event.pull_request.title }}",
+         "          KEY: \"${{ format('{0}', secrets.DEPLOY_KEY) }}\""),
+        ("env: {KEY: \"${{ format('{0}', secrets.DEPLOY_KEY) }}\"}", "",
+         "${{ github.event.pull_request.title }}", ""),
+        # the secret in the job's container or a service container's environment
+        ("", "    container: {image: node:20, env: {KEY: '${{ secrets.DEPLOY_KEY }}'}}",
+         "${{ github.event.pull_request.title }}", ""),
+        ("", "    services: {cache: {image: redis:7, env: {KEY: '${{ secrets.DEPLOY_KEY }}'}}}",
+         "${{ github.event.pull_request.title }}", ""),
+        # the pull request's text in bracket spelling, upper case, or whole
+        ("", "", "${{ github.event['pull_request']['title'] }}",
+         "          KEY: ${{ secrets.DEPLOY_KEY }}"),
+        ("", "", "${{ GITHUB.HEAD_REF }}", "          KEY: ${{ secrets.DEPLOY_KEY }}"),
+        ("", "", "${{ toJSON(github.event.pull_request) }}",
+         "          KEY: ${{ secrets.DEPLOY_KEY }}"),
+    ],
+)  # fmt: skip
+def test_a_pull_request_target_job_holding_a_secret_is_read_in_any_spelling(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    workflow_env: str,
+    job: str,
+    title: str,
+    step_env: str,
+) -> None:
+    """WF-PR-TARGET-SECRETS read secrets and the pull request's text by regexes over the text:
+    each of these workflows handed a fork the deploy key with a green check (red team s20
+    trust13 s04). The pull request's number instead of its text is the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "README.md").write_text("x\n")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    workflow = tmp_path / ".github/workflows/notify.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(_NOTIFY % (workflow_env, job, title, step_env))
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "pr")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [f["policy_id"] for f in json.loads(run.stdout)["findings"] if f["blocking"]]
+    assert found == ["WF-PR-TARGET-SECRETS"], run.stdout
+    assert run.returncode == 1
+
+    workflow.write_text(_NOTIFY % (workflow_env, job, "${{ github.event.number }}", step_env))
+    git_in(tmp_path, "commit", "-qam", "number")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f["policy_id"] for f in json.loads(run.stdout)["findings"]] == [], run.stdout
+    assert run.returncode == 0

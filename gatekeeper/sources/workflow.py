@@ -15,6 +15,10 @@ with a few fields added so rules can look inside scripts:
     jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool},
                                 true when the job's `if:` cannot hold for that event from a
                                 fork (workflow_expressions.fork_guarded)
+    jobs.<id>.expressionReads   GitHub: the context paths (workflow_expressions.reads) of every
+                                `${{ }}` whose value the job's code or containers hold: the
+                                workflow's and the job's `env`, the job's `with`, `secrets`,
+                                `container` and `services`, its steps' `run`, `with` and `env`
     jobs.<id>.runsOnLabels      GitHub: the runner labels of `runs-on`, a `${{ matrix.x }}`
                                 label as each value the matrix gives it
     ...steps[*].withReads       GitHub: {input: [context paths its `${{ }}` read]}
@@ -1127,6 +1131,7 @@ def _github_job(
     _split_uses(job)
     if "if" in job:
         job["forkGuarded"] = {event: fork_guarded(job["if"], event) for event in _PR_EVENTS}
+    job["expressionReads"] = _job_reads(job, workflow_env)
     if "runs-on" in job:
         job["runsOnLabels"] = _runs_on_labels(
             job["runs-on"], matrix_values(job, {**(workflow_env or {}), **_env(job)})
@@ -1566,6 +1571,36 @@ def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:
         name: with_expressions(value, expressions)[0] if "${{" in value else value
         for name, value in variables.items()
     }
+
+
+def _job_reads(job: dict[str, Any], workflow_env: dict[str, str] | None) -> list[str]:
+    """The context paths the `${{ }}` of what a job holds read, in any spelling the runner
+    accepts (`secrets[format('{0}', 'KEY')]`, `toJSON(secrets)`, `GITHUB.HEAD_REF`): a regex
+    over the text missed `format('{0}', secrets.KEY)` (red team s20 trust13 s04). Not the
+    `if:`s, which decide whether the job runs, not what it holds."""
+    held: list[Any] = [workflow_env or {}]
+    held += [job.get(key) for key in ("env", "with", "secrets", "container", "services")]
+    steps = job.get("steps")
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            held += [step.get(key) for key in ("run", "with", "env")]
+    found: dict[str, None] = {}
+    for text in _texts(held):
+        for _, expression in expressions(text):
+            found.update(dict.fromkeys(reads(expression)))
+    return list(found)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every text inside `value` (maps' values, lists' items)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def _env(holder: dict[str, Any]) -> dict[str, str]:
