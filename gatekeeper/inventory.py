@@ -121,7 +121,7 @@ def entry(document: Document) -> InventoryEntry:
         file=location.file,
         line=location.line,
         variant=str(document.extra.get("variant") or ""),
-        facts=rbac_facts(document) or admission_facts(document),
+        facts=rbac_facts(document) or admission_facts(document) or scc_facts(document),
     )
 
 
@@ -158,6 +158,36 @@ def rbac_facts(document: Document) -> dict[str, Any] | None:
     return None
 
 
+SCC_KIND = "SecurityContextConstraints"
+SCC_GROUP = "security.openshift.io/"
+# What an SCC allows that its users may use (K8S-RBAC-SCC-GRANT reads the same fields).
+SCC_FIELDS = (
+    "allowPrivilegedContainer",
+    "allowHostNetwork",
+    "allowHostPID",
+    "allowHostIPC",
+    "allowHostDirVolumePlugin",
+    "volumes",
+    "allowedCapabilities",
+    "runAsUser",
+    "seLinuxContext",
+)
+
+
+def scc_facts(document: Document) -> dict[str, Any] | None:
+    """What an OpenShift SecurityContextConstraints allows: a role's `use` of it by name is
+    judged by it (gatekeeper.rbac_reach), and the SCC may be in a file the pull request does
+    not touch, or be the only file it touches."""
+    obj = _mapping(document.obj)
+    if (
+        document.kind != SCC_KIND
+        or document.source not in RBAC_SOURCES
+        or not str(obj.get("apiVersion", "")).startswith(SCC_GROUP)
+    ):
+        return None
+    return {"scc": {key: _plain(obj[key]) for key in SCC_FIELDS if key in obj}}
+
+
 def _plain(value: Any) -> Any:
     """`value` as JSON would carry it: maps with text keys, lists, texts, numbers, booleans."""
     if isinstance(value, dict):
@@ -179,7 +209,8 @@ def counted_kinds(engine: Engine) -> frozenset[str] | None:
 
     kinds: set[str] = set()
     if any(policy.id in ROLE_POLICIES for policy in engine.policies):
-        kinds |= RBAC_KINDS  # a binding is judged by its role's rules (rbac_reach)
+        # a binding is judged by its role's rules (rbac_reach), and those by the SCCs they use
+        kinds |= RBAC_KINDS | {SCC_KIND}
     for policy in engine.policies:
         if policy.scope != "repository":
             continue
