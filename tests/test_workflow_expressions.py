@@ -91,6 +91,27 @@ def test_a_guard_is_a_condition_false_for_any_fork_pull_request(
     assert fork_guarded(condition, "pull_request") is guarded
 
 
+@pytest.mark.parametrize(
+    ("condition", "pull_request", "pull_request_target"),
+    [
+        ("github.ref == 'refs/heads/main'", True, False),
+        ("startsWith(github.ref, 'refs/heads/')", True, False),
+        ("github.ref != 'refs/heads/main'", False, False),
+        ("startsWith(github.ref, 'refs/tags/')", True, True),
+        ("github.ref == 'refs/tags/v1'", True, True),
+        ("startsWith(github.ref, 'refs/pull/')", False, True),
+    ],
+)
+def test_github_ref_is_the_base_branch_under_pull_request_target(
+    condition: str, pull_request: bool, pull_request_target: bool
+) -> None:
+    """Under pull_request_target `github.ref` is the base branch (refs/heads/main), which
+    every fork's pull request targets: `github.ref == 'refs/heads/main'` was read as a guard
+    (red team s20 trust13 s06). Under pull_request it is refs/pull/N/merge."""
+    assert fork_guarded(condition, "pull_request") is pull_request
+    assert fork_guarded(condition, "pull_request_target") is pull_request_target
+
+
 def test_an_input_or_matrix_value_that_is_an_expression_is_read_through() -> None:
     """A local action's `${{ inputs.title }}` holds what its callers pass (`with: title:
     ${{ github.event.issue.title }}`), a `${{ matrix.t }}` each value of the matrix."""
