@@ -72,8 +72,29 @@ def _workflow(command: str, setup: str = "") -> str:
         ("kubectl create clusterrolebinding ci-view --clusterrole=view --group=ci", []),
         (
             f"kubectl debug node/worker-1 -it --image={DIGEST} --profile=sysadmin -- id",
-            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-PRIVILEGED"],
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-HOST-PATH", "K8S-PSS-PRIVILEGED"],
         ),
+        # s20 trust13 s07: a node's debug pod with the default (legacy) or general profile
+        # shares the host's namespaces and mounts its root at /host; oc's is privileged too
+        (
+            f"kubectl debug node/worker-1 -it --image={DIGEST} -- chroot /host id",
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-HOST-PATH"],
+        ),
+        (
+            f"kubectl debug node/worker-1 --profile general --image={DIGEST} -- chroot /host",
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-HOST-PATH"],
+        ),
+        (
+            "oc debug node/worker-1 -- chroot /host id",
+            [
+                "K8S-PSS-HOST-NAMESPACES",
+                "K8S-PSS-HOST-PATH",
+                "K8S-PSS-PRIVILEGED",
+                "K8S-PSS-RUN-AS-USER",
+            ],
+        ),
+        (f"kubectl debug node/worker-1 --profile=baseline --image={DIGEST} -- id", []),
+        (f"kubectl debug node/worker-1 --profile=restricted --image={DIGEST} -- id", []),
         (
             f"kubectl -n app debug web-0 -it --image {DIGEST} --profile sysadmin --target=web",
             ["K8S-PSS-PRIVILEGED"],

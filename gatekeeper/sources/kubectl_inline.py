@@ -1,9 +1,9 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --image`/`--overrides`/
 `--privileged`, `kubectl patch -p` (strategic, merge, json), `kubectl label namespace`
 (`enforce-` too), `kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl
-debug --profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too), and the bindings
-`oc adm policy add-scc-to-user|group` and `oc [adm] policy add-(cluster-)role-to-user|group`
-write.
+debug` (a node's debug pod, the sysadmin and netadmin profiles; `oc debug node/NAME`) and
+`kubectl set image|env` (oc's too), and the bindings `oc adm policy add-scc-to-user|group`
+and `oc [adm] policy add-(cluster-)role-to-user|group` write.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -211,7 +211,7 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
     if verb == "create" and len(positional) > 2:
         return _binding(positional[1], positional[2], flags)
     if verb == "debug" and len(positional) > 1:
-        return _debug(positional[1], flags)
+        return _debug(positional[1], flags, str(command.get("program") or "kubectl"))
     if command.get("program") == "oc" and len(positional) > 2:
         found = _oc_policy(positional[1:] if verb == "adm" else positional, flags)
         if found is not None:
@@ -485,23 +485,38 @@ def _oc_policy(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None
     return _role_binding(kind, name, role_kind, role)
 
 
-def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
-    """`kubectl debug node/NAME|POD --profile=sysadmin|netadmin`: the debug container the
-    profile makes (kubectl's debug profiles): sysadmin is privileged, netadmin adds NET_ADMIN
-    and NET_RAW; on a node, both also share the host's network, PID and IPC namespaces.
-    Other profiles (legacy, general, baseline, restricted) are left out: noise."""
-    profile = flags.get("--profile", "")
-    if profile == "sysadmin":
-        context: dict[str, Any] = {"privileged": True}
-    elif profile == "netadmin":
-        context = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}
-    else:
-        return None
+def _debug(target: str, flags: dict[str, str], program: str = "kubectl") -> dict[str, Any] | None:
+    """`kubectl debug node/NAME|POD [--profile=P]`: the debug pod the profile makes (kubectl's
+    pkg/cmd/debug/profiles.go). On a node, the default profile (legacy) and general share
+    the host's network, PID and IPC namespaces and mount the node's root at /host (red team
+    s20 trust13 s07: `chroot /host` is root on the node), sysadmin does that privileged,
+    netadmin shares the namespaces with NET_ADMIN and NET_RAW; baseline and restricted do
+    neither. On a pod, sysadmin is privileged and netadmin adds the two capabilities; the
+    other profiles are left out (noise). `oc debug node/NAME` is privileged, as root, with
+    the host's namespaces and root; `oc debug` of a workload runs a copy of it."""
+    profile = flags.get("--profile", "legacy")
     resource, _, name = target.partition("/")
     node = resource.lower() in ("node", "nodes", "no") and bool(name)
-    spec: dict[str, Any] = {"containers": [{"name": "debugger", "securityContext": context}]}
+    context: dict[str, Any] = {}
+    if program == "oc":
+        if not node:
+            return None
+        context = {"privileged": True, "runAsUser": 0}
+    elif profile == "sysadmin":
+        context = {"privileged": True}
+    elif profile == "netadmin":
+        context = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}
+    elif not (node and profile in ("legacy", "general")):
+        return None
+    container: dict[str, Any] = {"name": "debugger"}
+    if context:
+        container["securityContext"] = context
+    spec: dict[str, Any] = {"containers": [container]}
     if node:
         spec.update(hostNetwork=True, hostPID=True, hostIPC=True)
+    if node and (program == "oc" or profile != "netadmin"):
+        container["volumeMounts"] = [{"name": "host-root", "mountPath": "/host"}]
+        spec["volumes"] = [{"name": "host-root", "hostPath": {"path": "/"}}]
     pod_name = f"node-debugger-{name}" if node else (name or target)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name}, "spec": spec}
 
