@@ -93,6 +93,22 @@ def _workflow(command: str, setup: str = "") -> str:
                 "K8S-PSS-RUN-AS-USER",
             ],
         ),
+        # s20 trust13 s08: roles written from the command line, cluster-admin's binding given a
+        # subject
+        ("kubectl create clusterrole ci-all --verb='*' --resource='*'", ["K8S-RBAC-WILDCARD"]),
+        (
+            "kubectl create clusterrole reader --verb=get --verb=list --resource=secrets",
+            ["K8S-RBAC-SECRETS-READ"],
+        ),
+        (
+            "kubectl create clusterrole ops --verb=get,list,watch --resource=pods,deployments.apps",
+            [],
+        ),
+        (
+            "kubectl set subject clusterrolebinding cluster-admin --serviceaccount=ci:deployer",
+            ["K8S-RBAC-CLUSTER-ADMIN"],
+        ),
+        ("kubectl set subject rolebinding/app-view --serviceaccount=app:ci", []),
         (f"kubectl debug node/worker-1 --profile=baseline --image={DIGEST} -- id", []),
         (f"kubectl debug node/worker-1 --profile=restricted --image={DIGEST} -- id", []),
         (
