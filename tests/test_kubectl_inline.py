@@ -407,3 +407,32 @@ def test_a_manifest_ci_edits_in_a_pipe_into_kubectl_is_judged_as_edited(
         (9, "K8S-PSS-PRIVILEGED"),
         (11, "K8S-PSS-HOST-NAMESPACES"),
     ]
+
+
+def test_a_sed_address_and_perl_in_place_edit_are_judged_as_edited(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`sed -i '/securityContext/,/privileged/ s/false/true/'`, `sed -i '11s/...'` and `perl
+    -pi -e 's/.../.../'` edited the clean manifest before `kubectl apply` unread: an address
+    or perl hid the edit (red team s20 trust13 s09). The address selects the lines it edits:
+    `/image:/ s/false/true/` leaves `privileged: false` alone."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        privileged: false\n"
+    )
+    _ci_edit_repo(
+        tmp_path,
+        pod,
+        "sed -i '/image:/ s/false/true/' deploy/app.yaml\n"
+        "sed -i '/securityContext/,/privileged/ s/privileged: false/privileged: true/' "
+        "deploy/app.yaml\n"
+        "sed -i '10s/false/true/' deploy/host.yaml\n"
+        "perl -i.bak -pe 's/privileged: false/privileged: true/g' deploy/host.yaml\n"
+        "kubectl apply -f deploy/",
+    )
+    assert _at_ci_file(gatekeeper, tmp_path, ".") == [
+        (10, "K8S-PSS-PRIVILEGED"),
+        (11, "K8S-PSS-PRIVILEGED"),
+        (12, "K8S-PSS-PRIVILEGED"),
+    ]
