@@ -436,3 +436,35 @@ def test_a_sed_address_and_perl_in_place_edit_are_judged_as_edited(
         (11, "K8S-PSS-PRIVILEGED"),
         (12, "K8S-PSS-PRIVILEGED"),
     ]
+
+
+def test_a_manifest_ci_replaces_before_applying_is_judged_as_replaced(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`cat > deploy/app.yaml <<EOF` (a privileged Pod) or `cp ci/pod.txt deploy/host.yaml`
+    before `kubectl apply -f deploy/`: the repository's manifests are clean, the cluster gets
+    what replaced them, which nothing judged (red team s20 trust13 s09). A pull request
+    changing only the copied file judges the command again."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        privileged: false\n"
+    )
+    heredoc = pod.replace("privileged: false", "privileged: true").rstrip("\n")
+    _ci_edit_repo(
+        tmp_path,
+        pod,
+        "cat > deploy/app.yaml <<'EOF'\n" + heredoc + "\nEOF\n"
+        "cp ci/pod.txt deploy/host.yaml\nkubectl apply -f deploy/",
+    )
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "pod.txt").write_text(pod.replace("name: p", "name: h"))
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "copy source as clean as the file it replaces")
+    assert _at_ci_file(gatekeeper, tmp_path, ".") == [(9, "K8S-PSS-PRIVILEGED")]
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / "ci" / "pod.txt").write_text(
+        pod.replace("name: p", "name: h").replace("privileged: false", "privileged: true")
+    )
+    git_in(tmp_path, "commit", "-qam", "only the copied file")
+    assert _at_ci_file(gatekeeper, tmp_path, "--base", "main") == [(21, "K8S-PSS-PRIVILEGED")]

@@ -12,7 +12,8 @@ with `s///` commands (read as sed -E), `yq -i` with assignments (`.a.b[0].c = VA
 joined by ` | `) of a literal value. Each object the edit changes is judged at the edit's
 command as kubectl_inline judges a patch, against the object before the edit: only what the
 edit makes is said. Anything else (a negated address, a computed `$VALUE`, a yq function)
-is not read.
+is not read. A manifest replaced whole (`cat > FILE <<EOF`, `cp SRC FILE`, `mv SRC FILE`,
+FILE a repository manifest) is judged as the objects it then holds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import yaml
 if TYPE_CHECKING:
     from gatekeeper.tree import Tree
 
-PROGRAMS = frozenset({"sed", "yq", "perl"})
+PROGRAMS = frozenset({"sed", "yq", "perl", "cp", "mv", "cat"})
+_REPLACING = frozenset({"cp", "mv", "cat"})
+_MANIFEST_ENDINGS = (".yaml", ".yml", ".json")
 _BRE = {"\\(": "(", "\\)": ")", "\\{": "{", "\\}": "}", "\\+": "+", "\\?": "?", "\\|": "|"}
 _PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]')
 
@@ -33,6 +36,8 @@ _PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]'
 def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     """(object before, object after) of each object of the repository file the command
     edits in place that the edit changes; [] when it is not such an edit."""
+    if command.get("program") in _REPLACING:
+        return _replaced(command, tree)
     found = _edit(command)
     if tree is None or found is None:
         return []
@@ -50,9 +55,68 @@ def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
 
 def edited_path(command: dict[str, Any]) -> str | None:
     """The repository file the command edits, when `edited` reads the edit: a pull request
-    changing only that file judges the CI file again (kubectl_inline.feeds)."""
+    changing only that file judges the CI file again (kubectl_inline.feeds); for a copy, the
+    file copied over it."""
+    if command.get("program") in _REPLACING:
+        replaced = _replacement(command)
+        return replaced[1] if replaced is not None and replaced[1] else None
     found = _edit(command)
     return found[1] if found is not None else None
+
+
+def _replaced(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
+    """`cp SRC FILE`, `mv SRC FILE` or `cat > FILE <<EOF` over a repository manifest: the
+    objects the file then holds (red team s20 trust13 s09: a privileged Pod from
+    `ci/pod.txt` or a heredoc replaced the clean deploy/app.yaml that `kubectl apply -f
+    deploy/` then applied), each with the file's object of its kind and name before (None:
+    a new one), where they differ."""
+    found = _replacement(command)
+    if tree is None or found is None:
+        return []
+    target, source, text = found
+    try:
+        before = [d for d in yaml.safe_load_all(tree.read(target)) if isinstance(d, dict)]
+        if source:
+            text = tree.read(source).decode("utf-8", "replace")
+        after = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except (OSError, yaml.YAMLError, ValueError):
+        return []
+    old = {_identity(d): d for d in before}
+    return [
+        (old.get(_identity(new)), new)
+        for new in after
+        if new.get("apiVersion") and new.get("kind") and old.get(_identity(new)) != new
+    ]
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str]:
+    metadata = obj.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return str(obj.get("kind")), str(name)
+
+
+def _replacement(command: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The repository manifest a copy or heredoc writes over, the repository file copied
+    ("" for a heredoc) and the heredoc's text."""
+    from gatekeeper.sources.kubectl_inline import repository_path
+
+    program = command.get("program")
+    if program == "cat":
+        targets, text = command.get("redirects") or [], str(command.get("input") or "")
+        if len(targets) != 1 or command.get("positional") or not text or "$" in text:
+            return None
+        target, source = repository_path(command, str(targets[0])), ""
+    else:
+        words = [str(word) for word in command.get("positional") or []]
+        if len(words) != 2:
+            return None
+        source = repository_path(command, words[0]) or ""
+        target = repository_path(command, words[1])
+        if not source:
+            return None
+    if target is None or not target.endswith(_MANIFEST_ENDINGS):
+        return None
+    return target, source, text if program == "cat" else ""
 
 
 def _edit(command: dict[str, Any]) -> tuple[Any, str] | None:

@@ -344,7 +344,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps
 
-    for document in workflow.ci_documents(context.tree, (b"--patch-file", b"sed", b"yq")):
+    for document in workflow.ci_documents(
+        context.tree, (b"--patch-file", b"sed", b"yq", b"perl", b"cp", b"mv")
+    ):
         for _job_id, _job, _number, step in steps(document.obj):
             for command in step.get("commands") or []:
                 if not isinstance(command, dict):
