@@ -166,11 +166,14 @@ SCC_FIELDS = (
     "allowHostNetwork",
     "allowHostPID",
     "allowHostIPC",
+    "allowHostPorts",
     "allowHostDirVolumePlugin",
     "volumes",
     "allowedCapabilities",
+    "defaultAddCapabilities",
     "runAsUser",
     "seLinuxContext",
+    "allowedUnsafeSysctls",
 )
 
 

@@ -174,19 +174,33 @@ def scc_powers(scc: dict[str, Any], capabilities: Sequence[str]) -> list[str]:
     allowed = scc.get("allowedCapabilities")
     allowed = allowed if isinstance(allowed, list) else []
     granted = [str(c) for c in allowed if str(c) in capabilities]
+    added = scc.get("defaultAddCapabilities")
+    added = added if isinstance(added, list) else []
+    defaults = [str(c) for c in added if str(c) in capabilities]
+    sysctls = scc.get("allowedUnsafeSysctls")
+    sysctls = sysctls if isinstance(sysctls, list) else []
+    user = scc.get("runAsUser")
+    user = user if isinstance(user, dict) else {}
+    root = (kind("runAsUser") == "MustRunAs" and str(user.get("uid")) == "0") or (
+        kind("runAsUser") == "MustRunAsRange" and str(user.get("uidRangeMin")) == "0"
+    )
     powers = [
         ("privileged containers", scc.get("allowPrivilegedContainer") is True),
         ("the host network", scc.get("allowHostNetwork") is True),
         ("the host PID namespace", scc.get("allowHostPID") is True),
         ("the host IPC namespace", scc.get("allowHostIPC") is True),
+        ("host ports", scc.get("allowHostPorts") is True),
         (
             "hostPath volumes",
             scc.get("allowHostDirVolumePlugin") is True
             or any(v in ("hostPath", "*") for v in volumes),
         ),
         ("capabilities " + ", ".join(granted), bool(granted)),
+        ("capabilities " + ", ".join(defaults) + " added by default", bool(defaults)),
         ("any user ID, root included", kind("runAsUser") == "RunAsAny"),
+        ("root (user ID 0)", root),
         ("any SELinux context", kind("seLinuxContext") == "RunAsAny"),
+        ("every unsafe sysctl", any(str(s) == "*" for s in sysctls)),
     ]
     return [power for power, held in powers if held]
 

@@ -228,3 +228,43 @@ def test_use_of_an_scc_the_repository_writes_is_judged_by_what_it_allows(
     assert [(f.policy_id, f.file, f.line) for f in new if "SCC" in f.policy_id] == [
         ("K8S-RBAC-SCC-USE", "deploy/rbac.yaml", 13)
     ]
+
+
+def test_an_scc_adding_capabilities_or_forcing_root_is_a_grant(tmp_path: Path) -> None:
+    """An SCC that adds SYS_ADMIN to every container by default, forces user ID 0 or a range
+    from 0, allows host ports or every unsafe sysctl was no grant K8S-RBAC-SCC-GRANT read,
+    listed in `users` or used by a bound role (red team s20 trust13 s10)."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("README.md", "x\n")
+    repo.commit("base")
+    repo.branch("pr")
+    scc = (
+        "apiVersion: security.openshift.io/v1\nkind: SecurityContextConstraints\n"
+        "metadata: {name: %s}\nrunAsUser: %s\n%s\nusers: [%s]\n"
+    )
+    repo.write(
+        "deploy/scc.yaml",
+        "---\n".join(
+            [
+                scc % ("caps", "{type: MustRunAsRange}", "defaultAddCapabilities: [SYS_ADMIN]",
+                       "system:serviceaccount:a:a"),
+                scc % ("root", "{type: MustRunAs, uid: 0}", "", "system:serviceaccount:a:b"),
+                scc % ("team-scc", "{type: MustRunAsRange, uidRangeMin: 0}",
+                       "allowHostPorts: true", ""),
+            ]
+        ),
+    )  # fmt: skip
+    repo.write("deploy/rbac.yaml", SCC_USER)
+    repo.commit("grants")
+    new = [f for f in scan_change(repo.root, "main").verdict.findings if f.status == "new"]
+    said = sorted(
+        (f.policy_id, f.message.partition(" use ")[2]) for f in new if "SCC" in f.policy_id
+    )
+    assert said == [
+        ("K8S-RBAC-SCC-GRANT", "capabilities SYS_ADMIN added by default"),
+        ("K8S-RBAC-SCC-GRANT", "root (user ID 0)"),
+        (
+            "K8S-RBAC-SCC-USE",
+            "of SCC team-scc (host ports, root (user ID 0)): its subjects' pods are admitted so",
+        ),
+    ]
