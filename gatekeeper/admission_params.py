@@ -175,17 +175,34 @@ def _documents(tree: Tree, entry: InventoryEntry) -> Iterator[Any]:
 
 
 def _object(tree: Tree, entry: InventoryEntry) -> dict[str, Any] | None:
+    rendered = _rendered(entry)
+    if rendered is not None:
+        return rendered
     return next((d.obj for d in _documents(tree, entry)), None)
+
+
+def _rendered(entry: InventoryEntry) -> dict[str, Any] | None:
+    """The params object as a chart or overlay rendered it (inventory.rendered_params): its
+    file is a template or a base the overlay changes, not what the cluster gets."""
+    facts = entry.facts
+    if entry.source == "kubernetes" or not isinstance(facts, dict):
+        return None
+    params = facts.get("params")
+    if not isinstance(params, dict):
+        return None
+    return {"kind": entry.kind, "metadata": {"name": entry.name}, **params}
 
 
 def _located(tree: Tree, entry: InventoryEntry) -> tuple[dict[str, Any] | None, Any]:
     from gatekeeper.yamldoc import NodeLocator
 
+    rendered = _rendered(entry)
     document = next(_documents(tree, entry), None)
     if document is None:
-        return None, None
-    locator = NodeLocator(entry.file, document.node)
-    return document.obj, lambda path: locator.locate(path).line or entry.line
+        return rendered, (lambda path: entry.line) if rendered is not None else None
+    locator = NodeLocator(entry.file, document.node)  # (a patch's lines: the values it sets)
+    obj = rendered if rendered is not None else document.obj
+    return obj, lambda path: locator.locate(path).line or entry.line
 
 
 def _values(obj: dict[str, Any]) -> dict[tuple[str | int, ...], Any]:

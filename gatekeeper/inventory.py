@@ -121,7 +121,12 @@ def entry(document: Document) -> InventoryEntry:
         file=location.file,
         line=location.line,
         variant=str(document.extra.get("variant") or ""),
-        facts=rbac_facts(document) or admission_facts(document) or scc_facts(document),
+        facts=(
+            rbac_facts(document)
+            or admission_facts(document)
+            or scc_facts(document)
+            or rendered_params(document)
+        ),
     )
 
 
@@ -189,6 +194,28 @@ def scc_facts(document: Document) -> dict[str, Any] | None:
     ):
         return None
     return {"scc": {key: _plain(obj[key]) for key in SCC_FIELDS if key in obj}}
+
+
+# A ConfigMap a chart or overlay renders is kept whole when its data is this small: a
+# ValidatingAdmissionPolicy's params object may be one (admission_params compares it).
+PARAMS_LIMIT = 4096
+RENDERING_SOURCES = frozenset({"helm", "kustomize", "gitops"})
+
+
+def rendered_params(document: Document) -> dict[str, Any] | None:
+    """A small ConfigMap only a Helm chart or an overlay renders: its `data`, which no file
+    holds as written (red team s20 trust13 s02: the pull request changed values.yaml and the
+    rendered params of an enforcing binding widened)."""
+    obj = _mapping(document.obj)
+    data = obj.get("data")
+    if (
+        document.kind != "ConfigMap"
+        or document.source not in RENDERING_SOURCES
+        or not isinstance(data, dict)
+        or sum(len(str(k)) + len(str(v)) for k, v in data.items()) > PARAMS_LIMIT
+    ):
+        return None
+    return {"params": {"data": _plain(data)}}
 
 
 def _plain(value: Any) -> Any:

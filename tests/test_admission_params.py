@@ -165,3 +165,42 @@ def test_params_a_selector_stops_selecting_are_blocked(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
     assert run.returncode == 0
+
+
+def test_params_a_chart_renders_are_compared_as_rendered(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The params ConfigMap is a chart's template (`{{ join "," .Values.allowedRegistries |
+    quote }}`): a pull request adding docker.io/ to values.yaml widened what the cluster
+    admits, and the template file, all the check read, did not change (red team s20 trust13
+    s02). Narrowing the list is the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    template = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: image-rules\n"
+        "  namespace: policy-params\ndata:\n"
+        '  allowedRegistries: {{ join "," .Values.allowedRegistries | quote }}\n'
+        '  maxReplicas: "5"\n'
+    )
+    files = {
+        "chart/Chart.yaml": "apiVersion: v2\nname: admission\nversion: 0.1.0\n",
+        "chart/templates/policy.yaml": POLICY,
+        "chart/templates/params.yaml": template,
+        "chart/values.yaml": "allowedRegistries: [ghcr.io/acme/, quay.io/acme/]\n",
+    }
+    _commit(tmp_path, dict(files), "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "widened")
+    widened = "allowedRegistries: [ghcr.io/acme/, quay.io/acme/, docker.io/]\n"
+    _commit(tmp_path, {"chart/values.yaml": widened}, "widen")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "chart/templates/params.yaml",
+            5,
+            "ConfigMap image-rules adds docker.io/ to allowedRegistries",
+        )
+    ]
+    assert run.returncode == 1
+    git_in(tmp_path, "checkout", "-q", "-b", "narrowed", "main")
+    _commit(tmp_path, {"chart/values.yaml": "allowedRegistries: [ghcr.io/acme/]\n"}, "narrow")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
