@@ -194,3 +194,59 @@ def test_a_pull_request_target_job_holding_a_secret_is_read_in_any_spelling(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [f["policy_id"] for f in json.loads(run.stdout)["findings"]] == [], run.stdout
     assert run.returncode == 0
+
+
+@pytest.mark.parametrize("callee", ["composite", "reusable"])
+def test_a_pull_request_target_checkout_through_a_local_callee_is_the_callers(
+    tmp_path: Path, gatekeeper: Callable[..., Run], callee: str
+) -> None:
+    """A pull_request_target workflow passing `${{ github.event.pull_request.head.sha }}` to a
+    local composite action (or reusable workflow) whose actions/checkout takes `ref: ${{
+    inputs.ref }}`, then building: the workflow's step was no checkout and the callee knows
+    no event, so nothing was said (red team s20 trust13 s12). The base sha is the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "README.md").write_text("x\n")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    checkout = (
+        "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n"
+        "        with: {ref: '${{ inputs.ref }}'}\n"
+    )
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    if callee == "composite":
+        action = tmp_path / ".github" / "actions" / "setup" / "action.yml"
+        action.parent.mkdir(parents=True)
+        action.write_text(
+            "name: setup\ninputs: {ref: {description: r}}\nruns:\n  using: composite\n"
+            "  steps:\n" + checkout.replace("      ", "    ", 1).replace("        ", "      ", 1)
+            + "    - {shell: bash, run: make build}\n"
+        )
+        caller = (
+            "    runs-on: ubuntu-latest\n    steps:\n      - uses: ./.github/actions/setup\n"
+            "        with: {ref: '%s'}\n"
+        )
+    else:
+        (workflows / "build.yml").write_text(
+            "on: {workflow_call: {inputs: {ref: {type: string}}}}\npermissions: {}\njobs:\n"
+            "  build:\n    runs-on: ubuntu-latest\n    steps:\n" + checkout
+            + "      - run: make build\n"
+        )
+        caller = "    uses: ./.github/workflows/build.yml\n    with: {ref: '%s'}\n"
+    workflow = workflows / "t.yml"
+    head = "on: pull_request_target\npermissions: {contents: write}\njobs:\n  build:\n"
+    workflow.write_text(head + caller % "${{ github.event.pull_request.head.sha }}")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "pr")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["line"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-PR-TARGET-CHECKOUT-HEAD"
+    ]
+    assert found == [(".github/workflows/t.yml", 8 if callee == "composite" else 5, True)]
+    workflow.write_text(head + caller % "${{ github.event.pull_request.base.sha }}")
+    git_in(tmp_path, "commit", "-qam", "base sha")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert "WF-PR-TARGET-CHECKOUT-HEAD" not in run.stdout
