@@ -15,7 +15,10 @@ either kind turned the weak way are said, at the changed line of the head's obje
 K8S-ADMISSION-POLICY-EXCEPTION. A parameter named neither way is not judged (noise: a
 tightened list is as likely). The object removed while the binding's
 `parameterNotFoundAction` is Allow (the policy then admits every request) is said at the
-binding; with Deny (the default) the policy refuses everything: stricter, not said.
+binding; with Deny (the default) the policy refuses everything: stricter, not said. So is
+one a paramRef selector no longer selects (relabelled), or that leaves the selection while
+the objects still selected are looser (each selected object is one more evaluation that
+must pass: red team s20 trust13 s02).
 """
 
 from __future__ import annotations
@@ -64,15 +67,24 @@ def weakened(
     for binding, ref in _denying(bindings):
         was = {_key(e): e for e in base if _names(ref, e)}
         now = {_key(e): e for e in head if _names(ref, e)}
+        line = int((binding.facts.get("lines") or {}).get("params") or 0)
+        kept = {_key(e) for e in head}
         for key, old in was.items():
             new = now.get(key)
             if new is None:
-                if not now and ref.get("name") and ref.get("parameterNotFoundAction") == "Allow":
+                how = "removed" if key not in kept else "no longer selected by its paramRef"
+                if not now and ref.get("parameterNotFoundAction") == "Allow":
                     what = (
-                        f"has its params {old.kind} {_shown(old)} removed while"
+                        f"has its params {old.kind} {_shown(old)} {how} while"
                         " parameterNotFoundAction is Allow (its policy admits every request)"
                     )
-                    line = int((binding.facts.get("lines") or {}).get("params") or 0)
+                    out.append(weakened_finding(policy, binding, what, line, binding.file))
+                elif now and not ref.get("name") and _dropped(base_tree, head_tree, old, now):
+                    what = (
+                        f"has its params {old.kind} {_shown(old)} {how}, leaving"
+                        f" {', '.join(sorted(_shown(e) for e in now.values()))}, which"
+                        f" {'admits' if len(now) == 1 else 'admit'} more"
+                    )
                     out.append(weakened_finding(policy, binding, what, line, binding.file))
                 continue
             before = _object(base_tree, old)
@@ -88,6 +100,24 @@ def weakened(
             seen.add(finding.fingerprint)
             unique.append(finding)
     return unique
+
+
+def _dropped(
+    base_tree: Tree, head_tree: Tree, old: InventoryEntry, now: dict[Key, InventoryEntry]
+) -> bool:
+    """A binding evaluates its policy once per params object its selector selects, and every
+    evaluation must pass: one taken out of the selection (relabelled, removed) weakens the
+    policy unless one still selected is as strict (red team s20 trust13 s02: the label moved
+    from the strict object to a loose one)."""
+    before = _object(base_tree, old)
+    if before is None:
+        return False
+    was = _values(before)
+    for entry in now.values():
+        after = _object(head_tree, entry)
+        if after is not None and not any(True for _ in _gives_up(was, _values(after))):
+            return False
+    return True
 
 
 def _denying(bindings: Sequence[InventoryEntry]) -> Iterator[tuple[InventoryEntry, dict[str, Any]]]:
@@ -145,17 +175,34 @@ def _documents(tree: Tree, entry: InventoryEntry) -> Iterator[Any]:
 
 
 def _object(tree: Tree, entry: InventoryEntry) -> dict[str, Any] | None:
+    rendered = _rendered(entry)
+    if rendered is not None:
+        return rendered
     return next((d.obj for d in _documents(tree, entry)), None)
+
+
+def _rendered(entry: InventoryEntry) -> dict[str, Any] | None:
+    """The params object as a chart or overlay rendered it (inventory.rendered_params): its
+    file is a template or a base the overlay changes, not what the cluster gets."""
+    facts = entry.facts
+    if entry.source == "kubernetes" or not isinstance(facts, dict):
+        return None
+    params = facts.get("params")
+    if not isinstance(params, dict):
+        return None
+    return {"kind": entry.kind, "metadata": {"name": entry.name}, **params}
 
 
 def _located(tree: Tree, entry: InventoryEntry) -> tuple[dict[str, Any] | None, Any]:
     from gatekeeper.yamldoc import NodeLocator
 
+    rendered = _rendered(entry)
     document = next(_documents(tree, entry), None)
     if document is None:
-        return None, None
-    locator = NodeLocator(entry.file, document.node)
-    return document.obj, lambda path: locator.locate(path).line or entry.line
+        return rendered, (lambda path: entry.line) if rendered is not None else None
+    locator = NodeLocator(entry.file, document.node)  # (a patch's lines: the values it sets)
+    obj = rendered if rendered is not None else document.obj
+    return obj, lambda path: locator.locate(path).line or entry.line
 
 
 def _values(obj: dict[str, Any]) -> dict[tuple[str | int, ...], Any]:

@@ -41,7 +41,7 @@ from gatekeeper.decide import Verdict
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.finding import Finding, fingerprint, severity_rank
-from gatekeeper.inventory import InventoryEntry, counted_kinds
+from gatekeeper.inventory import SCC_KIND, InventoryEntry, counted_kinds
 from gatekeeper.policy.model import Policy
 from gatekeeper.problems import to_finding
 from gatekeeper.scanner import ScanResult
@@ -996,11 +996,15 @@ _ADMISSION_KINDS = frozenset(
 )
 
 
-def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str]:
+def _namespaces_judged_again(scanned: list[InventoryEntry]) -> set[str] | None:
     """Where the repository-scope verdict on unchanged objects can change: each namespace in
     which a scanned file (either side) declares objects, and `default` (where objects without
     a namespace count, as do cluster-wide ones). Elsewhere every count, and so every finding,
-    is the same on both sides: existing findings that only the `all` filter shows."""
+    is the same on both sides: existing findings that only the `all` filter shows. A changed
+    SecurityContextConstraints changes what the RoleBindings of every namespace give that
+    use it (rbac_reach): None, all of them (red team s20 trust13 s01)."""
+    if any(entry.kind == SCC_KIND for entry in scanned):
+        return None
     return {entry.namespace or "default" for entry in scanned} | {"default"}
 
 

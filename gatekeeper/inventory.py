@@ -121,7 +121,12 @@ def entry(document: Document) -> InventoryEntry:
         file=location.file,
         line=location.line,
         variant=str(document.extra.get("variant") or ""),
-        facts=rbac_facts(document) or admission_facts(document),
+        facts=(
+            rbac_facts(document)
+            or admission_facts(document)
+            or scc_facts(document)
+            or rendered_params(document)
+        ),
     )
 
 
@@ -158,6 +163,61 @@ def rbac_facts(document: Document) -> dict[str, Any] | None:
     return None
 
 
+SCC_KIND = "SecurityContextConstraints"
+SCC_GROUP = "security.openshift.io/"
+# What an SCC allows that its users may use (K8S-RBAC-SCC-GRANT reads the same fields).
+SCC_FIELDS = (
+    "allowPrivilegedContainer",
+    "allowHostNetwork",
+    "allowHostPID",
+    "allowHostIPC",
+    "allowHostPorts",
+    "allowHostDirVolumePlugin",
+    "volumes",
+    "allowedCapabilities",
+    "defaultAddCapabilities",
+    "runAsUser",
+    "seLinuxContext",
+    "allowedUnsafeSysctls",
+)
+
+
+def scc_facts(document: Document) -> dict[str, Any] | None:
+    """What an OpenShift SecurityContextConstraints allows: a role's `use` of it by name is
+    judged by it (gatekeeper.rbac_reach), and the SCC may be in a file the pull request does
+    not touch, or be the only file it touches."""
+    obj = _mapping(document.obj)
+    if (
+        document.kind != SCC_KIND
+        or document.source not in RBAC_SOURCES
+        or not str(obj.get("apiVersion", "")).startswith(SCC_GROUP)
+    ):
+        return None
+    return {"scc": {key: _plain(obj[key]) for key in SCC_FIELDS if key in obj}}
+
+
+# A ConfigMap a chart or overlay renders is kept whole when its data is this small: a
+# ValidatingAdmissionPolicy's params object may be one (admission_params compares it).
+PARAMS_LIMIT = 4096
+RENDERING_SOURCES = frozenset({"helm", "kustomize", "gitops"})
+
+
+def rendered_params(document: Document) -> dict[str, Any] | None:
+    """A small ConfigMap only a Helm chart or an overlay renders: its `data`, which no file
+    holds as written (red team s20 trust13 s02: the pull request changed values.yaml and the
+    rendered params of an enforcing binding widened)."""
+    obj = _mapping(document.obj)
+    data = obj.get("data")
+    if (
+        document.kind != "ConfigMap"
+        or document.source not in RENDERING_SOURCES
+        or not isinstance(data, dict)
+        or sum(len(str(k)) + len(str(v)) for k, v in data.items()) > PARAMS_LIMIT
+    ):
+        return None
+    return {"params": {"data": _plain(data)}}
+
+
 def _plain(value: Any) -> Any:
     """`value` as JSON would carry it: maps with text keys, lists, texts, numbers, booleans."""
     if isinstance(value, dict):
@@ -179,7 +239,8 @@ def counted_kinds(engine: Engine) -> frozenset[str] | None:
 
     kinds: set[str] = set()
     if any(policy.id in ROLE_POLICIES for policy in engine.policies):
-        kinds |= RBAC_KINDS  # a binding is judged by its role's rules (rbac_reach)
+        # a binding is judged by its role's rules (rbac_reach), and those by the SCCs they use
+        kinds |= RBAC_KINDS | {SCC_KIND}
     for policy in engine.policies:
         if policy.scope != "repository":
             continue

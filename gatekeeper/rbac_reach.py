@@ -9,6 +9,11 @@ identity: new when the binding is new, whatever the role's own finding is. A bin
 `system:authenticated` and the other groups everyone is in (K8S-RBAC-BROAD-SUBJECT) makes it
 critical: every user and every token of the cluster holds the role.
 
+A role's `use` of an OpenShift SecurityContextConstraints the repository writes is judged by
+what that SCC allows (privileged containers, the host, any user ID), as K8S-RBAC-SCC-USE
+judges the powerful built-in ones by name: the SCC need not list users of its own (red team
+s20 trust13 s01), and a pull request widening it changes what the binding gives.
+
 The roles are those of the inventory (every file of the head tree, the unchanged ones read
 through the blob cache: plain YAML, so a role only a Helm chart renders counts when its chart
 is scanned); a binding to a role the repository does not define is left to the built-in role
@@ -23,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
 from gatekeeper.finding import Finding, fingerprint
-from gatekeeper.inventory import BINDING_KINDS, ROLE_KINDS, InventoryEntry
+from gatekeeper.inventory import BINDING_KINDS, ROLE_KINDS, SCC_KIND, InventoryEntry
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -40,6 +45,11 @@ ROLE_POLICIES = frozenset(
     }
 )
 RBAC_KINDS = ROLE_KINDS | BINDING_KINDS
+SCC_USE = "K8S-RBAC-SCC-USE"
+SCC_GRANT = "K8S-RBAC-SCC-GRANT"
+# K8S-RBAC-SCC-GRANT's capabilities, when it is not loaded.
+_ESCAPING_CAPABILITIES = ("*", "ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO",
+                          "NET_ADMIN", "BPF", "DAC_READ_SEARCH", "SYS_BOOT", "PERFMON")  # fmt: skip
 
 # Groups (and the anonymous user) that hold every user, every token, or every service account
 # of a namespace or of the cluster (Kubernetes' authenticator-assigned groups).
@@ -90,9 +100,15 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
             roles.setdefault(_role_key(entry.kind, entry.namespace, entry.name), []).append(entry)
     if not roles:
         return []
+    overrides = {p.id: engine.param_overrides.get(p.id, {}) for p in policies}
+    use = next((p for p in policies if p.id == SCC_USE), None)
+    written = written_sccs(engine, inventory) if use is not None else {}
+    if use is not None and written:  # the repository's SCCs join the built-in ones
+        sccs = {**engine.params(use)["sccs"], **written}
+        overrides[SCC_USE] = {**overrides[SCC_USE], "sccs": sccs}
     role_engine = Engine(
         policies,
-        {p.id: engine.param_overrides.get(p.id, {}) for p in policies},
+        overrides,
         bundle_key=engine.bundle_key,  # (a hook keeps its judgements: kept_judgements)
     )
     said: dict[tuple[tuple[str, int, str], ...], list[tuple[InventoryEntry, Finding]]] = {}
@@ -125,6 +141,68 @@ def findings(engine: Engine, inventory: Sequence[InventoryEntry]) -> list[Findin
             seen.add(place)
             out.append(_at_binding(binding, line, role, finding, broad))
     return out
+
+
+def written_sccs(engine: Engine, inventory: Sequence[InventoryEntry]) -> dict[str, str]:
+    """The repository's SecurityContextConstraints that allow more than restricted-v2, by
+    name, each with what it allows (as K8S-RBAC-SCC-GRANT says it): every definition of a
+    name counts (an overlay may render it wider)."""
+    grant = next((p for p in engine.policies if p.id == SCC_GRANT), None)
+    capabilities = (
+        engine.params(grant).get("capabilities", _ESCAPING_CAPABILITIES)
+        if grant is not None
+        else _ESCAPING_CAPABILITIES
+    )
+    found: dict[str, list[str]] = {}
+    for entry in inventory:
+        if entry.kind == SCC_KIND and isinstance(entry.facts, dict):
+            powers = scc_powers(entry.facts.get("scc") or {}, capabilities)
+            held = found.setdefault(entry.name, [])
+            held += [power for power in powers if power not in held]
+    return {name: ", ".join(powers) for name, powers in found.items() if powers}
+
+
+def scc_powers(scc: dict[str, Any], capabilities: Sequence[str]) -> list[str]:
+    """What an SCC's fields allow beyond restricted-v2 (K8S-RBAC-SCC-GRANT's reading)."""
+
+    def kind(field: str) -> str:
+        value = scc.get(field)
+        return str(value.get("type", "")) if isinstance(value, dict) else ""
+
+    volumes = scc.get("volumes")
+    volumes = volumes if isinstance(volumes, list) else []
+    allowed = scc.get("allowedCapabilities")
+    allowed = allowed if isinstance(allowed, list) else []
+    granted = [str(c) for c in allowed if str(c) in capabilities]
+    added = scc.get("defaultAddCapabilities")
+    added = added if isinstance(added, list) else []
+    defaults = [str(c) for c in added if str(c) in capabilities]
+    sysctls = scc.get("allowedUnsafeSysctls")
+    sysctls = sysctls if isinstance(sysctls, list) else []
+    user = scc.get("runAsUser")
+    user = user if isinstance(user, dict) else {}
+    root = (kind("runAsUser") == "MustRunAs" and str(user.get("uid")) == "0") or (
+        kind("runAsUser") == "MustRunAsRange" and str(user.get("uidRangeMin")) == "0"
+    )
+    powers = [
+        ("privileged containers", scc.get("allowPrivilegedContainer") is True),
+        ("the host network", scc.get("allowHostNetwork") is True),
+        ("the host PID namespace", scc.get("allowHostPID") is True),
+        ("the host IPC namespace", scc.get("allowHostIPC") is True),
+        ("host ports", scc.get("allowHostPorts") is True),
+        (
+            "hostPath volumes",
+            scc.get("allowHostDirVolumePlugin") is True
+            or any(v in ("hostPath", "*") for v in volumes),
+        ),
+        ("capabilities " + ", ".join(granted), bool(granted)),
+        ("capabilities " + ", ".join(defaults) + " added by default", bool(defaults)),
+        ("any user ID, root included", kind("runAsUser") == "RunAsAny"),
+        ("root (user ID 0)", root),
+        ("any SELinux context", kind("seLinuxContext") == "RunAsAny"),
+        ("every unsafe sysctl", any(str(s) == "*" for s in sysctls)),
+    ]
+    return [power for power, held in powers if held]
 
 
 def _nearest(binding: InventoryEntry, roles: list[InventoryEntry]) -> list[InventoryEntry]:

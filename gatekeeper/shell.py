@@ -227,6 +227,10 @@ class Command:
     def signature(self) -> str:
         return " ".join([self.program, *self.positional])
 
+    @property
+    def _keeps_input(self) -> bool:
+        return self.program in _READS_OBJECTS or (self.program == "cat" and bool(self.redirects))
+
     def as_dict(self, line_base: int = 0) -> dict[str, Any]:
         """The CEL view; `name` is the text so fingerprints name the command, not its index."""
         return {
@@ -247,8 +251,9 @@ class Command:
             # the files it redirects to or from, for what made a file kubectl applies
             **({"redirects": self.redirects} if self.redirects else {}),
             **({"into": self.into} if self.into else {}),
-            # the objects kubectl reads from its standard input (kubectl_inline)
-            **({"input": self.input} if self.input and self.program in _READS_OBJECTS else {}),
+            # the objects kubectl reads from its standard input (kubectl_inline), and the text
+            # `cat > FILE <<EOF` writes (ci_edits: a manifest replaced before it is applied)
+            **({"input": self.input} if self.input and self._keeps_input else {}),
         }
 
 

@@ -109,3 +109,98 @@ def test_params_of_an_enforcing_binding_weakened_or_removed_are_blocked(
     _commit(tmp_path, {"deploy/params.yaml": None}, "remove")
     run = gatekeeper("scan", "--base", "denied", "--format", "json", cwd=tmp_path)
     assert _exceptions(run) == []
+
+
+def _labelled(name: str, label: str, registries: str) -> str:
+    return (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+        f"  namespace: policy-params\n  labels: {{policy: {label}}}\n"
+        f'data:\n  allowedRegistries: "{registries}"\n'
+    )
+
+
+def test_params_a_selector_stops_selecting_are_blocked(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A binding whose paramRef selects its params by label evaluates the policy once per
+    selected object. A pull request relabelling the only one (none selected, Allow: every
+    request admitted) or moving the label from the strict object to a loose one changed
+    nothing the check saw (red team s20 trust13 s02). Moving it to an object as strict is
+    the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    policy = POLICY.replace(
+        "    name: image-rules\n    namespace: policy-params\n",
+        "    namespace: policy-params\n    selector: {matchLabels: {policy: images}}\n",
+    )
+    strict = _labelled("strict", "images", "ghcr.io/acme/")
+    loose = "---\n" + _labelled("loose", "dev", "ghcr.io/acme/,docker.io/")
+    _commit(tmp_path, {"deploy/policy.yaml": policy, "deploy/params.yaml": strict + loose}, "base")
+
+    git_in(tmp_path, "checkout", "-q", "-b", "unlabelled")
+    relabelled = _labelled("strict", "images-old", "ghcr.io/acme/")
+    _commit(tmp_path, {"deploy/params.yaml": relabelled + loose}, "relabel")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "deploy/policy.yaml",
+            20,
+            "ValidatingAdmissionPolicyBinding image-rules has its params ConfigMap"
+            " policy-params/strict no longer selected by its paramRef while"
+            " parameterNotFoundAction is Allow",
+        )
+    ]
+    assert run.returncode == 1
+
+    git_in(tmp_path, "checkout", "-q", "-b", "swapped", "main")
+    swapped = "---\n" + _labelled("loose", "images", "ghcr.io/acme/,docker.io/")
+    _commit(tmp_path, {"deploy/params.yaml": relabelled + swapped}, "swap")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [line for _, line, _ in _exceptions(run)] == [20]
+    assert "leaving policy-params/loose, which admits more" in run.stdout
+    assert run.returncode == 1
+
+    git_in(tmp_path, "checkout", "-q", "-b", "as-strict", "main")
+    narrow = "---\n" + _labelled("loose", "images", "ghcr.io/acme/app/")
+    _commit(tmp_path, {"deploy/params.yaml": relabelled + narrow}, "as strict")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []
+    assert run.returncode == 0
+
+
+def test_params_a_chart_renders_are_compared_as_rendered(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """The params ConfigMap is a chart's template (`{{ join "," .Values.allowedRegistries |
+    quote }}`): a pull request adding docker.io/ to values.yaml widened what the cluster
+    admits, and the template file, all the check read, did not change (red team s20 trust13
+    s02). Narrowing the list is the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    template = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: image-rules\n"
+        "  namespace: policy-params\ndata:\n"
+        '  allowedRegistries: {{ join "," .Values.allowedRegistries | quote }}\n'
+        '  maxReplicas: "5"\n'
+    )
+    files = {
+        "chart/Chart.yaml": "apiVersion: v2\nname: admission\nversion: 0.1.0\n",
+        "chart/templates/policy.yaml": POLICY,
+        "chart/templates/params.yaml": template,
+        "chart/values.yaml": "allowedRegistries: [ghcr.io/acme/, quay.io/acme/]\n",
+    }
+    _commit(tmp_path, dict(files), "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "widened")
+    widened = "allowedRegistries: [ghcr.io/acme/, quay.io/acme/, docker.io/]\n"
+    _commit(tmp_path, {"chart/values.yaml": widened}, "widen")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == [
+        (
+            "chart/templates/params.yaml",
+            5,
+            "ConfigMap image-rules adds docker.io/ to allowedRegistries",
+        )
+    ]
+    assert run.returncode == 1
+    git_in(tmp_path, "checkout", "-q", "-b", "narrowed", "main")
+    _commit(tmp_path, {"chart/values.yaml": "allowedRegistries: [ghcr.io/acme/]\n"}, "narrow")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _exceptions(run) == []

@@ -275,3 +275,40 @@ def test_an_extends_base_and_build_args_are_read_from_every_document() -> None:
     assert dockerfile_builds.builds(tree) == [
         dockerfile_builds.Build("Dockerfile", "compose.yaml:9", "", {"APP_UID": "0"})
     ]
+
+
+def test_home_credentials_and_sockets_below_a_variable_are_host_paths(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A pull request binding the deploying host's cloud keys, kubeconfig or SSH keys through
+    its home folder, or the Docker socket through a variable or a nested default, was green:
+    COMPOSE-HOST-PATH read `~/.aws` and `$XDG_RUNTIME_DIR/docker.sock` as project paths
+    (red team s20 trust13 s05). A home cache stays green."""
+    from tests.conftest import git_in
+
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    service = "services:\n  web:\n    image: ghcr.io/acme/web:1.0\n    volumes:\n"
+    (tmp_path / "compose.yaml").write_text(service + "      - ./data:/data\n")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    mounts = [
+        "~/.aws:/root/.aws:ro",
+        "$HOME/.kube:/root/.kube",
+        "{type: bind, source: '${HOME}/.ssh', target: /root/.ssh}",
+        "/home/deploy/.docker/config.json:/root/.docker/config.json",
+        "$XDG_RUNTIME_DIR/docker.sock:/var/run/docker.sock",
+        "${A:-${B:-/var/run/docker.sock}}:/var/run/docker.sock",
+        "~/.cache/pip:/root/.cache/pip",
+    ]
+    listed = "".join(f"      - {m}\n" if m.startswith("{") else f'      - "{m}"\n' for m in mounts)
+    (tmp_path / "compose.yaml").write_text(service + listed)
+    git_in(tmp_path, "commit", "-qam", "mounts")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["line"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-HOST-PATH"
+    ]
+    assert sorted(found) == [(line, True) for line in range(5, 11)], run.stdout
+    assert run.returncode == 1

@@ -72,8 +72,45 @@ def _workflow(command: str, setup: str = "") -> str:
         ("kubectl create clusterrolebinding ci-view --clusterrole=view --group=ci", []),
         (
             f"kubectl debug node/worker-1 -it --image={DIGEST} --profile=sysadmin -- id",
-            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-PRIVILEGED"],
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-HOST-PATH", "K8S-PSS-PRIVILEGED"],
         ),
+        # s20 trust13 s07: a node's debug pod with the default (legacy) or general profile
+        # shares the host's namespaces and mounts its root at /host; oc's is privileged too
+        (
+            f"kubectl debug node/worker-1 -it --image={DIGEST} -- chroot /host id",
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-HOST-PATH"],
+        ),
+        (
+            f"kubectl debug node/worker-1 --profile general --image={DIGEST} -- chroot /host",
+            ["K8S-PSS-HOST-NAMESPACES", "K8S-PSS-HOST-PATH"],
+        ),
+        (
+            "oc debug node/worker-1 -- chroot /host id",
+            [
+                "K8S-PSS-HOST-NAMESPACES",
+                "K8S-PSS-HOST-PATH",
+                "K8S-PSS-PRIVILEGED",
+                "K8S-PSS-RUN-AS-USER",
+            ],
+        ),
+        # s20 trust13 s08: roles written from the command line, cluster-admin's binding given a
+        # subject
+        ("kubectl create clusterrole ci-all --verb='*' --resource='*'", ["K8S-RBAC-WILDCARD"]),
+        (
+            "kubectl create clusterrole reader --verb=get --verb=list --resource=secrets",
+            ["K8S-RBAC-SECRETS-READ"],
+        ),
+        (
+            "kubectl create clusterrole ops --verb=get,list,watch --resource=pods,deployments.apps",
+            [],
+        ),
+        (
+            "kubectl set subject clusterrolebinding cluster-admin --serviceaccount=ci:deployer",
+            ["K8S-RBAC-CLUSTER-ADMIN"],
+        ),
+        ("kubectl set subject rolebinding/app-view --serviceaccount=app:ci", []),
+        (f"kubectl debug node/worker-1 --profile=baseline --image={DIGEST} -- id", []),
+        (f"kubectl debug node/worker-1 --profile=restricted --image={DIGEST} -- id", []),
         (
             f"kubectl -n app debug web-0 -it --image {DIGEST} --profile sysadmin --target=web",
             ["K8S-PSS-PRIVILEGED"],
@@ -370,3 +407,64 @@ def test_a_manifest_ci_edits_in_a_pipe_into_kubectl_is_judged_as_edited(
         (9, "K8S-PSS-PRIVILEGED"),
         (11, "K8S-PSS-HOST-NAMESPACES"),
     ]
+
+
+def test_a_sed_address_and_perl_in_place_edit_are_judged_as_edited(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`sed -i '/securityContext/,/privileged/ s/false/true/'`, `sed -i '11s/...'` and `perl
+    -pi -e 's/.../.../'` edited the clean manifest before `kubectl apply` unread: an address
+    or perl hid the edit (red team s20 trust13 s09). The address selects the lines it edits:
+    `/image:/ s/false/true/` leaves `privileged: false` alone."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        privileged: false\n"
+    )
+    _ci_edit_repo(
+        tmp_path,
+        pod,
+        "sed -i '/image:/ s/false/true/' deploy/app.yaml\n"
+        "sed -i '/securityContext/,/privileged/ s/privileged: false/privileged: true/' "
+        "deploy/app.yaml\n"
+        "sed -i '10s/false/true/' deploy/host.yaml\n"
+        "perl -i.bak -pe 's/privileged: false/privileged: true/g' deploy/host.yaml\n"
+        "kubectl apply -f deploy/",
+    )
+    assert _at_ci_file(gatekeeper, tmp_path, ".") == [
+        (10, "K8S-PSS-PRIVILEGED"),
+        (11, "K8S-PSS-PRIVILEGED"),
+        (12, "K8S-PSS-PRIVILEGED"),
+    ]
+
+
+def test_a_manifest_ci_replaces_before_applying_is_judged_as_replaced(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`cat > deploy/app.yaml <<EOF` (a privileged Pod) or `cp ci/pod.txt deploy/host.yaml`
+    before `kubectl apply -f deploy/`: the repository's manifests are clean, the cluster gets
+    what replaced them, which nothing judged (red team s20 trust13 s09). A pull request
+    changing only the copied file judges the command again."""
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        f"    - name: app\n      image: {DIGEST}\n      securityContext:\n"
+        "        privileged: false\n"
+    )
+    heredoc = pod.replace("privileged: false", "privileged: true").rstrip("\n")
+    _ci_edit_repo(
+        tmp_path,
+        pod,
+        "cat > deploy/app.yaml <<'EOF'\n" + heredoc + "\nEOF\n"
+        "cp ci/pod.txt deploy/host.yaml\nkubectl apply -f deploy/",
+    )
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "pod.txt").write_text(pod.replace("name: p", "name: h"))
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "copy source as clean as the file it replaces")
+    assert _at_ci_file(gatekeeper, tmp_path, ".") == [(9, "K8S-PSS-PRIVILEGED")]
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / "ci" / "pod.txt").write_text(
+        pod.replace("name: p", "name: h").replace("privileged: false", "privileged: true")
+    )
+    git_in(tmp_path, "commit", "-qam", "only the copied file")
+    assert _at_ci_file(gatekeeper, tmp_path, "--base", "main") == [(21, "K8S-PSS-PRIVILEGED")]

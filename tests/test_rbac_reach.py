@@ -159,3 +159,112 @@ def test_a_harmless_copy_of_a_role_beside_the_binding_hides_no_other_copy(
     assert ("ClusterRoleBinding", "new") in [
         (f.kind, f.status) for f in found if f.policy_id == "K8S-RBAC-WILDCARD"
     ]
+
+
+def _scc(wide: bool) -> str:
+    allowed = "true" if wide else "false"
+    return (
+        "apiVersion: security.openshift.io/v1\nkind: SecurityContextConstraints\n"
+        f"metadata: {{name: team-scc}}\nallowPrivilegedContainer: {allowed}\n"
+        f"allowHostDirVolumePlugin: {allowed}\n"
+        f"runAsUser: {{type: {'RunAsAny' if wide else 'MustRunAsRange'}}}\n"
+        "seLinuxContext: {type: MustRunAs}\nvolumes: [configMap, secret]\nusers: []\n"
+    )
+
+
+SCC_USER = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: team-scc-user}
+rules:
+  - apiGroups: [security.openshift.io]
+    resources: [securitycontextconstraints]
+    resourceNames: [team-scc]
+    verbs: [use]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: team-scc-user, namespace: team}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: team-scc-user}
+subjects:
+  - {kind: ServiceAccount, name: app, namespace: team}
+"""
+
+
+def test_use_of_an_scc_the_repository_writes_is_judged_by_what_it_allows(
+    tmp_path: Path,
+) -> None:
+    """K8S-RBAC-SCC-USE knew the powerful SCCs by their built-in names: `use` of team-scc,
+    written in the repository with privileged containers, hostPath and any user ID but no
+    users of its own, was green, added with its role and binding or widened alone (red team
+    s20 trust13 s01). The same SCC restricted is the control."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("deploy/scc.yaml", _scc(wide=False))
+    repo.write("deploy/rbac.yaml", SCC_USER)
+    repo.commit("base")
+    base = scan_change(repo.root, "main").verdict.findings
+    assert [f for f in base if "SCC" in f.policy_id] == []
+
+    repo.branch("widened")
+    repo.write("deploy/scc.yaml", _scc(wide=True))
+    repo.commit("widen the SCC only")
+    new = [f for f in scan_change(repo.root, "main").verdict.findings if f.status == "new"]
+    assert [(f.policy_id, f.file, f.line, f.blocking) for f in new] == [
+        ("K8S-RBAC-SCC-USE", "deploy/rbac.yaml", 13, True)
+    ]
+    assert "SCC team-scc (privileged containers, hostPath volumes, any user ID" in new[0].message
+
+    repo.git.git.checkout("-q", "--orphan", "empty")
+    repo.git.git.rm("-rq", "--cached", ".")
+    (repo.root / "deploy/scc.yaml").unlink()
+    (repo.root / "deploy/rbac.yaml").unlink()
+    repo.write("README.md", "x\n")
+    repo.commit("nothing")
+    repo.branch("added")
+    repo.write("deploy/scc.yaml", _scc(wide=True))
+    repo.write("deploy/rbac.yaml", SCC_USER)
+    repo.commit("add all three")
+    new = [f for f in scan_change(repo.root, "empty").verdict.findings if f.status == "new"]
+    assert [(f.policy_id, f.file, f.line) for f in new if "SCC" in f.policy_id] == [
+        ("K8S-RBAC-SCC-USE", "deploy/rbac.yaml", 13)
+    ]
+
+
+def test_an_scc_adding_capabilities_or_forcing_root_is_a_grant(tmp_path: Path) -> None:
+    """An SCC that adds SYS_ADMIN to every container by default, forces user ID 0 or a range
+    from 0, allows host ports or every unsafe sysctl was no grant K8S-RBAC-SCC-GRANT read,
+    listed in `users` or used by a bound role (red team s20 trust13 s10)."""
+    repo = Repo(tmp_path / "repo")
+    repo.write("README.md", "x\n")
+    repo.commit("base")
+    repo.branch("pr")
+    scc = (
+        "apiVersion: security.openshift.io/v1\nkind: SecurityContextConstraints\n"
+        "metadata: {name: %s}\nrunAsUser: %s\n%s\nusers: [%s]\n"
+    )
+    repo.write(
+        "deploy/scc.yaml",
+        "---\n".join(
+            [
+                scc % ("caps", "{type: MustRunAsRange}", "defaultAddCapabilities: [SYS_ADMIN]",
+                       "system:serviceaccount:a:a"),
+                scc % ("root", "{type: MustRunAs, uid: 0}", "", "system:serviceaccount:a:b"),
+                scc % ("team-scc", "{type: MustRunAsRange, uidRangeMin: 0}",
+                       "allowHostPorts: true", ""),
+            ]
+        ),
+    )  # fmt: skip
+    repo.write("deploy/rbac.yaml", SCC_USER)
+    repo.commit("grants")
+    new = [f for f in scan_change(repo.root, "main").verdict.findings if f.status == "new"]
+    said = sorted(
+        (f.policy_id, f.message.partition(" use ")[2]) for f in new if "SCC" in f.policy_id
+    )
+    assert said == [
+        ("K8S-RBAC-SCC-GRANT", "capabilities SYS_ADMIN added by default"),
+        ("K8S-RBAC-SCC-GRANT", "root (user ID 0)"),
+        (
+            "K8S-RBAC-SCC-USE",
+            "of SCC team-scc (host ports, root (user ID 0)): its subjects' pods are admitted so",
+        ),
+    ]

@@ -571,6 +571,37 @@ def test_a_hook_on_a_values_file_decoded_by_a_configuration_elsewhere(tmp_path: 
     assert {f[0] for f in _findings(tmp_path, "--hook", "env/vars.json")} == {"TF-AWS-RDS-PUBLIC"}
 
 
+def test_a_hook_on_decoded_values_that_start_like_a_kubernetes_object(tmp_path: Path) -> None:
+    """Values a terragrunt configuration decodes that start with `apiVersion`/`kind` (no
+    `metadata`: no object the API server takes) were read as a manifest's hook, and nothing
+    looked for a configuration decoding them: green while the pull request scan caught it
+    (red team s20 trust13 s03)."""
+    _repo(
+        tmp_path,
+        {
+            "modules/db/main.tf": MODULE,
+            "vars/common.yaml": "apiVersion: acme.io/v1\nkind: DatabaseSettings\npublic: false\n",
+            "vars/common.json": '{"apiVersion": "acme.io/v1", "kind": "Db", "public": false}\n',
+            "live/prod/terragrunt.hcl": 'terraform {\n  source = "../../modules//db"\n}\n'
+            'inputs = yamldecode(file("../../vars/common.yaml"))\n',
+            "live/dev/terragrunt.hcl": 'terraform {\n  source = "../../modules//db"\n}\n'
+            'inputs = jsondecode(file("../../vars/common.json"))\n',
+        },
+    )
+    (tmp_path / "vars/common.yaml").write_text(
+        "apiVersion: acme.io/v1\nkind: DatabaseSettings\npublic: true\n"
+    )
+    (tmp_path / "vars/common.json").write_text(
+        '{"apiVersion": "acme.io/v1", "kind": "Db", "public": true}\n'
+    )
+    assert ("TF-AWS-RDS-PUBLIC", "vars/common.yaml", 3) in _findings(
+        tmp_path, "--hook", "vars/common.yaml"
+    )
+    assert ("TF-AWS-RDS-PUBLIC", "vars/common.json", 1) in _findings(
+        tmp_path, "--hook", "vars/common.json"
+    )
+
+
 def test_ci_reading_another_configuration_file_and_cli_args_in_env_vars(tmp_path: Path) -> None:
     """`terragrunt apply --terragrunt-config prod.hcl` (`--config`, TERRAGRUNT_CONFIG,
     TG_CONFIG) reads a configuration gatekeeper does not read as one: blocking at the

@@ -3,9 +3,14 @@ GitHub runner accepts (WF-SCRIPT-INJECTION judges them)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from gatekeeper.sources.workflow_expressions import expressions, fork_guarded, pasted, reads
+from tests.conftest import Run, git_in
 
 
 @pytest.mark.parametrize(
@@ -105,6 +110,27 @@ def test_after_the_fork_is_deleted_only_the_repository_compared_guards(
     assert fork_guarded(condition, "pull_request_target") is True
 
 
+@pytest.mark.parametrize(
+    ("condition", "pull_request", "pull_request_target"),
+    [
+        ("github.ref == 'refs/heads/main'", True, False),
+        ("startsWith(github.ref, 'refs/heads/')", True, False),
+        ("github.ref != 'refs/heads/main'", False, False),
+        ("startsWith(github.ref, 'refs/tags/')", True, True),
+        ("github.ref == 'refs/tags/v1'", True, True),
+        ("startsWith(github.ref, 'refs/pull/')", False, True),
+    ],
+)
+def test_github_ref_is_the_base_branch_under_pull_request_target(
+    condition: str, pull_request: bool, pull_request_target: bool
+) -> None:
+    """Under pull_request_target `github.ref` is the base branch (refs/heads/main), which
+    every fork's pull request targets: `github.ref == 'refs/heads/main'` was read as a guard
+    (red team s20 trust13 s06). Under pull_request it is refs/pull/N/merge."""
+    assert fork_guarded(condition, "pull_request") is pull_request
+    assert fork_guarded(condition, "pull_request_target") is pull_request_target
+
+
 def test_an_input_or_matrix_value_that_is_an_expression_is_read_through() -> None:
     """A local action's `${{ inputs.title }}` holds what its callers pass (`with: title:
     ${{ github.event.issue.title }}`), a `${{ matrix.t }}` each value of the matrix."""
@@ -117,3 +143,129 @@ def test_an_input_or_matrix_value_that_is_an_expression_is_read_through() -> Non
         }
     ]
     assert pasted("echo ${{ matrix.t }}", {}, {"matrix.t": ["a", "b"]})[0]["reads"] == ["matrix.t"]
+
+
+_NOTIFY = """\
+on: pull_request_target
+permissions: {contents: read}
+%s
+jobs:
+  notify:
+    runs-on: ubuntu-latest
+%s
+    steps:
+      - run: ./scripts/notify.sh "$TITLE"
+        env:
+          TITLE: %s
+%s
+"""
+
+
+@pytest.mark.parametrize(
+    ("workflow_env", "job", "title", "step_env"),
+    [
+        # a `}` inside the expression ended the text regex's expression before `secrets`
+        ("", "", "${{ github.event.pull_request.title }}",
+         "          KEY: \"${{ format('{0}', secrets.DEPLOY_KEY) }}\""),
+        ("env: {KEY: \"${{ format('{0}', secrets.DEPLOY_KEY) }}\"}", "",
+         "${{ github.event.pull_request.title }}", ""),
+        # the secret in the job's container or a service container's environment
+        ("", "    container: {image: node:20, env: {KEY: '${{ secrets.DEPLOY_KEY }}'}}",
+         "${{ github.event.pull_request.title }}", ""),
+        ("", "    services: {cache: {image: redis:7, env: {KEY: '${{ secrets.DEPLOY_KEY }}'}}}",
+         "${{ github.event.pull_request.title }}", ""),
+        # the pull request's text in bracket spelling, upper case, or whole
+        ("", "", "${{ github.event['pull_request']['title'] }}",
+         "          KEY: ${{ secrets.DEPLOY_KEY }}"),
+        ("", "", "${{ GITHUB.HEAD_REF }}", "          KEY: ${{ secrets.DEPLOY_KEY }}"),
+        ("", "", "${{ toJSON(github.event.pull_request) }}",
+         "          KEY: ${{ secrets.DEPLOY_KEY }}"),
+    ],
+)  # fmt: skip
+def test_a_pull_request_target_job_holding_a_secret_is_read_in_any_spelling(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    workflow_env: str,
+    job: str,
+    title: str,
+    step_env: str,
+) -> None:
+    """WF-PR-TARGET-SECRETS read secrets and the pull request's text by regexes over the text:
+    each of these workflows handed a fork the deploy key with a green check (red team s20
+    trust13 s04). The pull request's number instead of its text is the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "README.md").write_text("x\n")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    workflow = tmp_path / ".github/workflows/notify.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(_NOTIFY % (workflow_env, job, title, step_env))
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "pr")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [f["policy_id"] for f in json.loads(run.stdout)["findings"] if f["blocking"]]
+    assert found == ["WF-PR-TARGET-SECRETS"], run.stdout
+    assert run.returncode == 1
+
+    workflow.write_text(_NOTIFY % (workflow_env, job, "${{ github.event.number }}", step_env))
+    git_in(tmp_path, "commit", "-qam", "number")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f["policy_id"] for f in json.loads(run.stdout)["findings"]] == [], run.stdout
+    assert run.returncode == 0
+
+
+@pytest.mark.parametrize("callee", ["composite", "reusable"])
+def test_a_pull_request_target_checkout_through_a_local_callee_is_the_callers(
+    tmp_path: Path, gatekeeper: Callable[..., Run], callee: str
+) -> None:
+    """A pull_request_target workflow passing `${{ github.event.pull_request.head.sha }}` to a
+    local composite action (or reusable workflow) whose actions/checkout takes `ref: ${{
+    inputs.ref }}`, then building: the workflow's step was no checkout and the callee knows
+    no event, so nothing was said (red team s20 trust13 s12). The base sha is the control."""
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "README.md").write_text("x\n")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    checkout = (
+        "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n"
+        "        with: {ref: '${{ inputs.ref }}'}\n"
+    )
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    if callee == "composite":
+        action = tmp_path / ".github" / "actions" / "setup" / "action.yml"
+        action.parent.mkdir(parents=True)
+        action.write_text(
+            "name: setup\ninputs: {ref: {description: r}}\nruns:\n  using: composite\n"
+            "  steps:\n" + checkout.replace("      ", "    ", 1).replace("        ", "      ", 1)
+            + "    - {shell: bash, run: make build}\n"
+        )
+        caller = (
+            "    runs-on: ubuntu-latest\n    steps:\n      - uses: ./.github/actions/setup\n"
+            "        with: {ref: '%s'}\n"
+        )
+    else:
+        (workflows / "build.yml").write_text(
+            "on: {workflow_call: {inputs: {ref: {type: string}}}}\npermissions: {}\njobs:\n"
+            "  build:\n    runs-on: ubuntu-latest\n    steps:\n" + checkout
+            + "      - run: make build\n"
+        )
+        caller = "    uses: ./.github/workflows/build.yml\n    with: {ref: '%s'}\n"
+    workflow = workflows / "t.yml"
+    head = "on: pull_request_target\npermissions: {contents: write}\njobs:\n  build:\n"
+    workflow.write_text(head + caller % "${{ github.event.pull_request.head.sha }}")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "pr")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["line"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-PR-TARGET-CHECKOUT-HEAD"
+    ]
+    assert found == [(".github/workflows/t.yml", 8 if callee == "composite" else 5, True)]
+    workflow.write_text(head + caller % "${{ github.event.pull_request.base.sha }}")
+    git_in(tmp_path, "commit", "-qam", "base sha")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert "WF-PR-TARGET-CHECKOUT-HEAD" not in run.stdout

@@ -248,14 +248,19 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
 _OBJECT_KEYS = re.compile(rb'^(?:(?:apiVersion|kind)\s*:|[\s{]*"(?:apiVersion|kind)"\s*:)', re.M)
 
 
+_METADATA_KEY = re.compile(rb'^(?:metadata\s*:|[\s{,]*"metadata"\s*:)', re.M)
+
+
 def _manifest(tree: Tree, path: str) -> bool:
     """Does the file look like a Kubernetes object (an `apiVersion` or `kind` key at its
-    top)? Values a terragrunt configuration decodes are plain data."""
+    top, and `metadata`)? Values a terragrunt configuration decodes are plain data: a file
+    of them may start with `apiVersion`/`kind` too (red team s20 trust13 s03); without
+    `metadata` it is no object the API server takes, and is looked up for decoders."""
     try:
         head = tree.read(path)[:4096]
     except OSError:
         return False
-    return bool(_OBJECT_KEYS.search(head))
+    return bool(_OBJECT_KEYS.search(head)) and bool(_METADATA_KEY.search(head))
 
 
 def _any_terragrunt(tree: Tree, _key: str) -> bool:

@@ -6,10 +6,14 @@ the repository is clean; the cluster gets the edited one.
 The same edit piped into kubectl (`sed 's/false/true/' deploy/app.yaml | kubectl apply -f -`,
 `yq '.spec.hostNetwork = true' deploy/app.yaml | kubectl apply -f -`) is read alike.
 The edit is made here when it is literal text: `sed -i` with `s` commands only (BRE, or ERE
-with -E/-r; flags g and I), `yq -i` with assignments (`.a.b[0].c = VALUE`, `|=`, joined
-by ` | `) of a literal value. Each object the edit changes is judged at the edit's command
-as kubectl_inline judges a patch, against the object before the edit: only what the edit
-makes is said. Anything else (an address, a computed `$VALUE`, a yq function) is not read.
+with -E/-r; flags g and I), each with an address or none (`11s/...`, `$s/...`,
+`/re/s/...`, `/re/,/re/ s/...`, `/re/,+2 s/...`: red team s20 trust13 s09), `perl -pi -e`
+with `s///` commands (read as sed -E), `yq -i` with assignments (`.a.b[0].c = VALUE`, `|=`,
+joined by ` | `) of a literal value. Each object the edit changes is judged at the edit's
+command as kubectl_inline judges a patch, against the object before the edit: only what the
+edit makes is said. Anything else (a negated address, a computed `$VALUE`, a yq function)
+is not read. A manifest replaced whole (`cat > FILE <<EOF`, `cp SRC FILE`, `mv SRC FILE`,
+FILE a repository manifest) is judged as the objects it then holds.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import yaml
 if TYPE_CHECKING:
     from gatekeeper.tree import Tree
 
-PROGRAMS = frozenset({"sed", "yq"})
+PROGRAMS = frozenset({"sed", "yq", "perl", "cp", "mv", "cat"})
+_REPLACING = frozenset({"cp", "mv", "cat"})
+_MANIFEST_ENDINGS = (".yaml", ".yml", ".json")
 _BRE = {"\\(": "(", "\\)": ")", "\\{": "{", "\\}": "}", "\\+": "+", "\\?": "?", "\\|": "|"}
 _PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]')
 
@@ -30,6 +36,8 @@ _PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]'
 def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     """(object before, object after) of each object of the repository file the command
     edits in place that the edit changes; [] when it is not such an edit."""
+    if command.get("program") in _REPLACING:
+        return _replaced(command, tree)
     found = _edit(command)
     if tree is None or found is None:
         return []
@@ -47,16 +55,77 @@ def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
 
 def edited_path(command: dict[str, Any]) -> str | None:
     """The repository file the command edits, when `edited` reads the edit: a pull request
-    changing only that file judges the CI file again (kubectl_inline.feeds)."""
+    changing only that file judges the CI file again (kubectl_inline.feeds); for a copy, the
+    file copied over it."""
+    if command.get("program") in _REPLACING:
+        replaced = _replacement(command)
+        return replaced[1] if replaced is not None and replaced[1] else None
     found = _edit(command)
     return found[1] if found is not None else None
+
+
+def _replaced(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
+    """`cp SRC FILE`, `mv SRC FILE` or `cat > FILE <<EOF` over a repository manifest: the
+    objects the file then holds (red team s20 trust13 s09: a privileged Pod from
+    `ci/pod.txt` or a heredoc replaced the clean deploy/app.yaml that `kubectl apply -f
+    deploy/` then applied), each with the file's object of its kind and name before (None:
+    a new one), where they differ."""
+    found = _replacement(command)
+    if tree is None or found is None:
+        return []
+    target, source, text = found
+    try:
+        before = [d for d in yaml.safe_load_all(tree.read(target)) if isinstance(d, dict)]
+        if source:
+            text = tree.read(source).decode("utf-8", "replace")
+        after = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except (OSError, yaml.YAMLError, ValueError):
+        return []
+    old = {_identity(d): d for d in before}
+    return [
+        (old.get(_identity(new)), new)
+        for new in after
+        if new.get("apiVersion") and new.get("kind") and old.get(_identity(new)) != new
+    ]
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str]:
+    metadata = obj.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return str(obj.get("kind")), str(name)
+
+
+def _replacement(command: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The repository manifest a copy or heredoc writes over, the repository file copied
+    ("" for a heredoc) and the heredoc's text."""
+    from gatekeeper.sources.kubectl_inline import repository_path
+
+    program = command.get("program")
+    if program == "cat":
+        targets, text = command.get("redirects") or [], str(command.get("input") or "")
+        if len(targets) != 1 or command.get("positional") or not text or "$" in text:
+            return None
+        target, source = repository_path(command, str(targets[0])), ""
+    else:
+        words = [str(word) for word in command.get("positional") or []]
+        if len(words) != 2:
+            return None
+        source = repository_path(command, words[0]) or ""
+        target = repository_path(command, words[1])
+        if not source:
+            return None
+    if target is None or not target.endswith(_MANIFEST_ENDINGS):
+        return None
+    return target, source, text if program == "cat" else ""
 
 
 def _edit(command: dict[str, Any]) -> tuple[Any, str] | None:
     """The edit a sed/yq command makes and the repository file it reads."""
     args = [str(arg) for arg in command.get("args") or []]
     piped = bool(command.get("into"))  # `sed ... FILE | kubectl apply -f -`: not in place
-    found = _sed(args, piped) if command.get("program") == "sed" else _yq(args, piped)
+    program = command.get("program")
+    reader = _sed if program == "sed" else _perl if program == "perl" else _yq
+    found = reader(args, piped)
     if found is None:
         return None
     from gatekeeper.sources.kubectl_inline import repository_path
@@ -100,18 +169,130 @@ def _sed(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
         for part in re.split(r"[;\n]", script):
             if not part.strip():
                 continue
-            parsed = _substitution(part.strip(), extended)
+            selector, rest = _address(part.strip(), extended)
+            parsed = _substitution(rest, extended)
             if parsed is None:
                 return None
-            substitutions.append(parsed)
+            substitutions.append((selector, *parsed))
+    return _substituting(substitutions), files[0]
 
+
+_Selector = Any  # a function of the lines: the indexes an address selects, or None: all
+
+
+def _substituting(substitutions: list[tuple[_Selector, re.Pattern[str], str, int]]) -> Any:
     def edit(text: str) -> list[Any]:
         lines = text.split("\n")
-        for pattern, replacement, count in substitutions:
-            lines = [pattern.sub(replacement, line, count=count) for line in lines]
+        for selector, pattern, replacement, count in substitutions:
+            chosen = selector(lines) if selector is not None else range(len(lines))
+            for index in chosen:
+                lines[index] = pattern.sub(replacement, lines[index], count=count)
         return [d for d in yaml.safe_load_all("\n".join(lines)) if isinstance(d, dict)]
 
-    return edit, files[0]
+    return edit
+
+
+_ONE_ADDRESS = r"(?:\d+|\$|/(?:[^/\\]|\\.)*/I?)"
+_ADDRESS = re.compile(rf"^({_ONE_ADDRESS})(?:\s*,\s*({_ONE_ADDRESS}|\+\d+))?\s*")
+
+
+def _address(part: str, extended: bool) -> tuple[_Selector, str]:
+    """The lines a sed command's address selects (`/securityContext/,/privileged/ s/...`,
+    `11s/...`, `$s/...`, `/re/,+2`; red team s20 trust13 s09: an address hid the edit) and the
+    command after it; (None, part) without one (a negated address `/x/!s...` is then no
+    substitution: not read)."""
+    match = _ADDRESS.match(part)
+    if match is None or not part[match.end() :].startswith("s"):
+        return None, part
+    first, second = match.group(1), match.group(2)
+
+    def test(address: str, index: int, lines: list[str]) -> bool:
+        if address == "$":
+            return index == len(lines) - 1 or (index == len(lines) - 2 and lines[-1] == "")
+        if address.isdigit():
+            return index + 1 == int(address)
+        flags = re.IGNORECASE if address.endswith("I") else 0
+        body = address.rstrip("I")[1:-1]
+        return _compiled(body, extended, flags).search(lines[index]) is not None
+
+    def select(lines: list[str]) -> list[int]:
+        chosen: list[int] = []
+        index = 0
+        while index < len(lines):
+            if not test(first, index, lines):
+                index += 1
+                continue
+            chosen.append(index)
+            if second is None:
+                index += 1
+                continue
+            if second.startswith("+"):
+                end = index + int(second[1:])
+            elif second.isdigit():
+                end = max(index, int(second) - 1)
+            else:
+                end = next(
+                    (at for at in range(index + 1, len(lines)) if test(second, at, lines)),
+                    len(lines) - 1,
+                )
+            chosen += range(index + 1, min(end, len(lines) - 1) + 1)
+            index = end + 1
+        return chosen
+
+    return select, part[match.end() :]
+
+
+def _compiled(pattern: str, extended: bool, flags: int = 0) -> re.Pattern[str]:
+    if not extended:
+        pattern = re.sub(r"\\[(){}+?|]|[(){}+?|]", lambda m: _BRE.get(m[0], "\\" + m[0]), pattern)
+    return re.compile(pattern, flags)
+
+
+def _perl(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
+    """`perl -pi -e 's/PATTERN/REPLACEMENT/[gi]' FILE` (`-i.bak`, `-p -i -e`, `-pe` piped
+    into kubectl): the substitutions, read as sed -E reads them (red team s20 trust13 s09);
+    anything else a perl script does is not read."""
+    scripts: list[str] = []
+    files: list[str] = []
+    printing = in_place = False
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        at += 1
+        if not arg.startswith("-") or arg == "-":
+            files.append(arg)
+            continue
+        letters = arg[1:]
+        while letters:
+            letter, letters = letters[0], letters[1:]
+            if letter == "p":
+                printing = True
+            elif letter == "i":
+                in_place, letters = True, ""  # the rest is the backup's suffix
+            elif letter == "e":
+                if letters:
+                    scripts.append(letters)
+                elif at < len(args):
+                    scripts.append(args[at])
+                    at += 1
+                letters = ""
+            else:
+                return None  # -n, -l, -0, -M...: not read here
+    if not printing or not (in_place or piped) or len(files) != 1 or not scripts:
+        return None
+    substitutions = []
+    for script in scripts:
+        for part in script.split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            flags = re.match(r".*?([gi]*)$", part)
+            tail = flags.group(1) if flags else ""
+            parsed = _substitution(part[: len(part) - len(tail)] + tail.replace("i", "I"), True)
+            if parsed is None:
+                return None
+            substitutions.append((None, *parsed))
+    return _substituting(substitutions), files[0]
 
 
 def _substitution(part: str, extended: bool) -> tuple[re.Pattern[str], str, int] | None:
@@ -136,11 +317,9 @@ def _substitution(part: str, extended: bool) -> tuple[re.Pattern[str], str, int]
     if len(fields) != 2 or set(current) - set("gI"):
         return None
     pattern, replacement = fields
-    if not extended:
-        pattern = re.sub(r"\\[(){}+?|]|[(){}+?|]", lambda m: _BRE.get(m[0], "\\" + m[0]), pattern)
     replacement = re.sub(r"(?<!\\)&", r"\\g<0>", replacement).replace("\\&", "&")
     flags = re.IGNORECASE if "I" in current else 0
-    return re.compile(pattern, flags), replacement, 0 if "g" in current else 1
+    return _compiled(pattern, extended, flags), replacement, 0 if "g" in current else 1
 
 
 def _yq(args: list[str], piped: bool = False) -> tuple[Any, str] | None:

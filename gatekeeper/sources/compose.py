@@ -5,7 +5,8 @@ added per service: `environment_vars`, the `environment:` entries as [{name, val
 written as a list (`- A=b`) or a mapping (`A: b`); a value is null when passed through from
 the host (`- A`). Each entry is located at its own line. And `host_paths`: the host directories
 its volumes bind, as [{service, source, written}] with `source` normalised, each located at
-the line of its volume.
+the line of its volume, and `home`, the path inside a user's home folder a bind mount
+reaches (`~/.ssh`, `$HOME/.kube`, `/home/deploy/.aws`: `.ssh`, `.kube`, `.aws`).
 
 What Compose itself merges is judged merged: a service's `extends:` (in the same file or
 another) brings the base service's fields, located in the file that wrote them, and the files
@@ -334,20 +335,29 @@ def _environment(value: Any) -> list[dict[str, Any]]:
     return found
 
 
-_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^{}]*)\}")
+# The home folder of whoever runs Compose: `~` (compose-go expands it), `$HOME`, `${HOME}`.
+_HOME = re.compile(r"^(?:~|\$HOME\b|\$\{HOME\})(?=/|$)")
 
 
 def with_defaults(text: str) -> str:
     """`${VAR:-default}` and `${VAR-default}` read as their default: what Compose uses when
-    the variable is not set (a value only the environment gives stays `$`)."""
-    return _DEFAULTED.sub(lambda match: match.group(1), text)
+    the variable is not set (a value only the environment gives stays `$`); nested ones
+    (`${A:-${B:-/var/run/docker.sock}}`) from the inside out."""
+    while True:
+        filled = _DEFAULTED.sub(lambda match: match.group(1), text)
+        if filled == text:
+            return text
+        text = filled
 
 
 def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
     """The host directories a service's volumes bind: `/src:/dst[:ro]`, `{type: bind, source}`,
     and a named volume whose local driver binds a device path (`driver_opts: {o: bind,
-    device: /}`). Absolute paths only (relative ones stay in the project), normalised
-    (`//var/./run/` is `/var/run`), `${VAR:-default}` read as its default."""
+    device: /}`). Absolute paths normalised (`//var/./run/` is `/var/run`), `${VAR:-default}`
+    read as its default; a home folder (`~/.ssh`, `$HOME/.kube`) as `~/...`; a path below a
+    variable only the environment gives (`$XDG_RUNTIME_DIR/docker.sock`) as written (red team
+    s20 trust13 s05: these were read as relative paths). Relative ones stay in the project."""
     found: list[dict[str, Any]] = []
     named = named if isinstance(named, dict) else {}
     for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
@@ -362,10 +372,36 @@ def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
         if isinstance(definition, dict) and isinstance(definition.get("driver_opts"), dict):
             source = str(definition["driver_opts"].get("device") or "")
         source = with_defaults(source)
+        home = _HOME.match(source)
         if source.startswith("/"):
             normal = "/" + posixpath.normpath(source).lstrip("/")
-            found.append({"service": service, "source": normal, "written": source, "_key": index})
+        elif home:
+            normal = _below_home(source[home.end() :])
+        elif source.startswith("$"):
+            normal = source
+        else:
+            continue
+        mount = {"service": service, "source": normal, "written": source, "_key": index}
+        inside = _HOMES.match(normal)
+        if inside:  # `home`: the path inside a user's home folder ("" for the whole folder)
+            mount["home"] = normal[inside.end() :].lstrip("/")
+        found.append(mount)
     return found
+
+
+# A user's home folder: Compose's `~`, root's, one under /home (Linux) or /Users (macOS).
+_HOMES = re.compile(r"^(?:~|/root|/home/[^/]+|/Users/[^/]+)(?=/|$)")
+
+
+def _below_home(rest: str) -> str:
+    """`~` and the path after it, normalised; one that climbs out of the home folder
+    (`~/../../etc`) as the absolute path left once it reached `/`."""
+    inside = posixpath.normpath(rest.lstrip("/") or ".")
+    if inside == ".":
+        return "~"
+    if inside == ".." or inside.startswith("../"):
+        return "/" + "/".join(part for part in inside.split("/") if part != "..")
+    return "~/" + inside
 
 
 def _inline_dockerfile(

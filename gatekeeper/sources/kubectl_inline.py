@@ -1,9 +1,10 @@
 """Objects CI changes with kubectl from the command line: `kubectl run --image`/`--overrides`/
 `--privileged`, `kubectl patch -p` (strategic, merge, json), `kubectl label namespace`
 (`enforce-` too), `kubectl create clusterrolebinding|rolebinding --clusterrole`, `kubectl
-debug --profile=sysadmin|netadmin` and `kubectl set image|env` (oc's too), and the bindings
-`oc adm policy add-scc-to-user|group` and `oc [adm] policy add-(cluster-)role-to-user|group`
-write.
+debug` (a node's debug pod, the sysadmin and netadmin profiles; `oc debug node/NAME`) and
+`kubectl set image|env` (oc's too), `kubectl create clusterrole|role --verb --resource`,
+`kubectl set subject clusterrolebinding cluster-admin`, and the bindings `oc adm policy
+add-scc-to-user|group` and `oc [adm] policy add-(cluster-)role-to-user|group` write.
 
 A team that deploys from CI waives WF-GITOPS-IMPERATIVE-DEPLOY; then a pull request adding
 `kubectl patch deployment web -p '{"spec":{"template":{"spec":{"hostNetwork":true}}}}'`, a
@@ -47,7 +48,8 @@ _VALUE_FLAGS = VALUE_FLAGS["kubectl"] | {
     "--profile", "--target", "--overrides", "--env", "--port", "--labels", "--restart",
     "--custom-profile", "--copy-to", "--image-pull-policy", "--override-type",
     "-e", "--containers", "--from", "--prefix", "--keys", "-z", "--role-namespace",
-    "--rolebinding-name", "--path", "--mount-path", "--name",
+    "--rolebinding-name", "--path", "--mount-path", "--name", "--verb", "--resource",
+    "--resource-name", "--non-resource-url",
 }  # fmt: skip
 MARK = "kubectl_inline"  # Document.extra: the command's text; judged by `judged`
 REMOVED = "kubectl_inline_removed"  # Document.extra: the labels `kubectl label` removes
@@ -208,16 +210,20 @@ def _written(command: dict[str, Any], tree: Tree | None = None) -> dict[str, Any
         return _label(positional[1:], flags)
     if verb == "create" and len(positional) > 2 and positional[1] in _CREATED:
         return _created(positional[1], positional[2], flag_words)
+    if verb == "create" and len(positional) > 2 and positional[1] in _ROLE_KINDS:
+        return _role(positional[1], positional[2], flag_words)
     if verb == "create" and len(positional) > 2:
         return _binding(positional[1], positional[2], flags)
     if verb == "debug" and len(positional) > 1:
-        return _debug(positional[1], flags)
+        return _debug(positional[1], flags, str(command.get("program") or "kubectl"))
     if command.get("program") == "oc" and len(positional) > 2:
         found = _oc_policy(positional[1:] if verb == "adm" else positional, flags)
         if found is not None:
             return found
     if verb == "set" and positional[1:2] in (["volume"], ["volumes"]) and len(positional) > 2:
         return _host_volume(positional[2:], flags)
+    if verb == "set" and positional[1:2] == ["subject"] and len(positional) > 2:
+        return _subject(positional[2:])
     if verb == "set" and len(positional) > 2:
         return _set_containers(positional[1], positional[2:], flags, flag_words)
     return None
@@ -338,7 +344,9 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     from gatekeeper.sources import workflow
     from gatekeeper.sources.workflow_scripts import steps
 
-    for document in workflow.ci_documents(context.tree, (b"--patch-file", b"sed", b"yq")):
+    for document in workflow.ci_documents(
+        context.tree, (b"--patch-file", b"sed", b"yq", b"perl", b"cp", b"mv")
+    ):
         for _job_id, _job, _number, step in steps(document.obj):
             for command in step.get("commands") or []:
                 if not isinstance(command, dict):
@@ -417,6 +425,69 @@ def _binding(resource: str, name: str, flags: dict[str, str]) -> dict[str, Any] 
     return _role_binding(kind, name, role_kind, role)
 
 
+_ROLE_KINDS = {"clusterrole": "ClusterRole", "role": "Role"}
+
+
+def _role(resource: str, name: str, flag_words: list[Any]) -> dict[str, Any] | None:
+    """`kubectl create clusterrole|role NAME --verb=V... --resource=R[.GROUP][/SUB]...
+    [--resource-name=N...] [--non-resource-url=U...]`: the role's rules, as kubectl writes
+    them (one rule per API group; red team s20 trust13 s08: `--verb='*' --resource='*'`).
+    Each flag repeats or takes a comma-separated list; a computed value is not read."""
+    values: dict[str, list[str]] = {}
+    for flag in flag_words:
+        key, equals, value = str(flag).partition("=")
+        if equals:
+            values.setdefault(key, []).extend(v for v in value.split(",") if v)
+    verbs = values.get("--verb", [])
+    if not verbs or any("$" in v for v in verbs):
+        return None
+    groups: dict[str, list[str]] = {}
+    for written in values.get("--resource", []):
+        if "$" in written:
+            return None
+        plain, slash, sub = written.partition("/")
+        resource_name, dot, group = plain.partition(".")
+        groups.setdefault(group if dot else "", []).append(
+            resource_name + (slash + sub if slash else "")
+        )
+    rules: list[dict[str, Any]] = []
+    for group, resources in groups.items():
+        rule: dict[str, Any] = {"apiGroups": [group], "resources": resources, "verbs": verbs}
+        if values.get("--resource-name"):
+            rule["resourceNames"] = values["--resource-name"]
+        rules.append(rule)
+    if values.get("--non-resource-url"):
+        rules.append({"nonResourceURLs": values["--non-resource-url"], "verbs": verbs})
+    if not rules:
+        return None
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": _ROLE_KINDS[resource],
+        "metadata": {"name": name},
+        "rules": rules,
+    }
+
+
+# The bindings every cluster has, by the role they bind: `kubectl set subject` adds a subject
+# to one the command names, which the repository does not write.
+_DEFAULT_BINDINGS = {"cluster-admin": "cluster-admin"}
+
+
+def _subject(words: list[str]) -> dict[str, Any] | None:
+    """`kubectl set subject clusterrolebinding cluster-admin --serviceaccount=NS:SA` (or
+    `clusterrolebinding/cluster-admin`): the default binding of cluster-admin given one more
+    subject is a grant of cluster-admin (red team s20 trust13 s08)."""
+    resource, slash, name = words[0].partition("/")
+    if not slash:
+        name = words[1] if len(words) > 1 else ""
+    if resource.lower() not in ("clusterrolebinding", "clusterrolebindings"):
+        return None
+    role = _DEFAULT_BINDINGS.get(name)
+    if role is None:
+        return None
+    return _role_binding("ClusterRoleBinding", name, "ClusterRole", role)
+
+
 def _from_input(text: str) -> list[dict[str, Any]]:
     """`kubectl apply|create|replace -f -` reading a heredoc, a here-string or what an `echo`
     before it prints (red team s19 trust12 t07): the objects it holds (a `kind: List`'s
@@ -485,23 +556,38 @@ def _oc_policy(words: list[str], flags: dict[str, str]) -> dict[str, Any] | None
     return _role_binding(kind, name, role_kind, role)
 
 
-def _debug(target: str, flags: dict[str, str]) -> dict[str, Any] | None:
-    """`kubectl debug node/NAME|POD --profile=sysadmin|netadmin`: the debug container the
-    profile makes (kubectl's debug profiles): sysadmin is privileged, netadmin adds NET_ADMIN
-    and NET_RAW; on a node, both also share the host's network, PID and IPC namespaces.
-    Other profiles (legacy, general, baseline, restricted) are left out: noise."""
-    profile = flags.get("--profile", "")
-    if profile == "sysadmin":
-        context: dict[str, Any] = {"privileged": True}
-    elif profile == "netadmin":
-        context = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}
-    else:
-        return None
+def _debug(target: str, flags: dict[str, str], program: str = "kubectl") -> dict[str, Any] | None:
+    """`kubectl debug node/NAME|POD [--profile=P]`: the debug pod the profile makes (kubectl's
+    pkg/cmd/debug/profiles.go). On a node, the default profile (legacy) and general share
+    the host's network, PID and IPC namespaces and mount the node's root at /host (red team
+    s20 trust13 s07: `chroot /host` is root on the node), sysadmin does that privileged,
+    netadmin shares the namespaces with NET_ADMIN and NET_RAW; baseline and restricted do
+    neither. On a pod, sysadmin is privileged and netadmin adds the two capabilities; the
+    other profiles are left out (noise). `oc debug node/NAME` is privileged, as root, with
+    the host's namespaces and root; `oc debug` of a workload runs a copy of it."""
+    profile = flags.get("--profile", "legacy")
     resource, _, name = target.partition("/")
     node = resource.lower() in ("node", "nodes", "no") and bool(name)
-    spec: dict[str, Any] = {"containers": [{"name": "debugger", "securityContext": context}]}
+    context: dict[str, Any] = {}
+    if program == "oc":
+        if not node:
+            return None
+        context = {"privileged": True, "runAsUser": 0}
+    elif profile == "sysadmin":
+        context = {"privileged": True}
+    elif profile == "netadmin":
+        context = {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}
+    elif not (node and profile in ("legacy", "general")):
+        return None
+    container: dict[str, Any] = {"name": "debugger"}
+    if context:
+        container["securityContext"] = context
+    spec: dict[str, Any] = {"containers": [container]}
     if node:
         spec.update(hostNetwork=True, hostPID=True, hostIPC=True)
+    if node and (program == "oc" or profile != "netadmin"):
+        container["volumeMounts"] = [{"name": "host-root", "mountPath": "/host"}]
+        spec["volumes"] = [{"name": "host-root", "hostPath": {"path": "/"}}]
     pod_name = f"node-debugger-{name}" if node else (name or target)
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod_name}, "spec": spec}
 
@@ -513,8 +599,8 @@ def _set_containers(
     KEY=VALUE... [-e KEY=VALUE] [-c CONTAINER]` (or TYPE NAME): the workload's containers
     with the images or literal env values it sets (red team s19 trust12 t02: `set image
     app=nginx:latest`, `set env DB_PASSWORD=...`). A computed value (`$TAG`) is not read;
-    `--from=secret/x` sets no literal. Other `set` commands (resources, serviceaccount,
-    subject) write nothing the pod policies judge from the command alone."""
+    `--from=secret/x` sets no literal. Other `set` commands (resources, serviceaccount)
+    write nothing the pod policies judge from the command alone (`set subject`: _subject)."""
     resources = [word for word in words if "=" not in word and not word.endswith("-")]
     pairs = [word.split("=", 1) for word in words if "=" in word and "$" not in word]
     if what == "env":

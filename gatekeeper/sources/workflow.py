@@ -15,9 +15,18 @@ with a few fields added so rules can look inside scripts:
     jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool},
                                 true when the job's `if:` cannot hold for that event from a
                                 fork (workflow_expressions.fork_guarded)
+    jobs.<id>.expressionReads   GitHub: the context paths (workflow_expressions.reads) of every
+                                `${{ }}` whose value the job's code or containers hold: the
+                                workflow's and the job's `env`, the job's `with`, `secrets`,
+                                `container` and `services`, its steps' `run`, `with` and `env`
     jobs.<id>.runsOnLabels      GitHub: the runner labels of `runs-on`, a `${{ matrix.x }}`
                                 label as each value the matrix gives it
     ...steps[*].withReads       GitHub: {input: [context paths its `${{ }}` read]}
+    ...steps[*].checkoutReads   GitHub: for a step running a local composite action, the
+                                context paths its actions/checkout steps' `ref` and
+                                `repository` read, the caller's `with:` values read through
+                                `inputs.X` ({ref: [...], repository: [...]}); a job calling
+                                a local reusable workflow gets a step {calls, checkoutReads}
     ...steps[*].codeExpressions GitHub: the `${{ }}` the runner pastes into the step's code
                                 (`run:`, or an input its action runs: github-script's
                                 `script`, whose line `run` then locates), each as
@@ -42,6 +51,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import ownership, shell, shell_dirs, shell_names
@@ -1152,6 +1162,7 @@ def _github_job(
     `known` the values of the inputs and outputs its expressions may name; `repository`
     its files, for the scripts a step sources."""
     _split_uses(job)
+    job["expressionReads"] = _job_reads(job, workflow_env)
     if "runs-on" in job:
         job["runsOnLabels"] = _runs_on_labels(
             job["runs-on"], matrix_values(job, {**(workflow_env or {}), **_env(job)})
@@ -1211,6 +1222,9 @@ def _github_job(
                 )
         elif _remote(step.get("uses")):
             commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
+        checkouts = _callee_checkouts(step, repository)
+        if checkouts:
+            step["checkoutReads"] = checkouts
         written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
         if _add_expression_reads(step, action, written_env, expressions):
             assert action is not None  # the code is an input's: `run` is located at it
@@ -1225,6 +1239,13 @@ def _github_job(
             call = {"calls": job["uses"]}  # not a step's `uses:` (pinning is the job's)
             found.append((("jobs", job_id, "steps", len(listed)), call, commands))
             listed.append(call)
+    called = _callee_checkouts(job, repository)  # a local reusable workflow's checkouts
+    if called:
+        listed = steps if isinstance(steps, list) else job.setdefault("steps", [])
+        uses = nodes.node_at((*raw, "uses"))
+        if uses is not None:
+            locator.add(("jobs", job_id, "steps", len(listed)), uses.start_mark.line + 1)
+        listed.append({"calls": job["uses"], "checkoutReads": called})
     # A step that never runs (`if: false`) starts no cluster (added only to silence a deploy).
     running = [(step, commands) for _, step, commands in found if not _never(step.get("if"))]
     context["ephemeralCluster"] = (
@@ -1570,6 +1591,55 @@ def _add_expression_reads(
     return is_input
 
 
+def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list[str]]:
+    """What the actions/checkout steps of the local composite action `step` runs (or of the
+    local reusable workflow a job calls) check out: the context paths their `ref` and
+    `repository` read, `inputs.X` read as what the caller passes (`with: {ref: ${{
+    github.event.pull_request.head.sha }}}` to an action whose checkout takes `ref: ${{
+    inputs.ref }}`: red team s20 trust13 s12). {} for any other step or job."""
+    uses = step.get("uses")
+    if repository is None or not isinstance(uses, str) or not uses.startswith("./"):
+        return {}
+    local = inside(uses.split("@", 1)[0]) or ""
+    reusable = bool(local) and kind_of(local) == GITHUB
+    names = [local] if reusable else [posixpath.join(local, "action.yml"), f"{local}/action.yaml"]
+    text = None
+    for name in names if local else []:
+        text = repository(name)
+        if text is not None:
+            break
+    try:
+        callee = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return {}
+    callee = callee if isinstance(callee, dict) else {}
+    runs = callee.get("runs")
+    steps = runs.get("steps") if isinstance(runs, dict) else None
+    if reusable:  # a reusable workflow: its jobs' steps
+        jobs = callee.get("jobs")
+        steps = [s for j in _values(jobs) if isinstance(j, dict) for s in _values(j.get("steps"))]
+    given = step.get("with")
+    given = given if isinstance(given, dict) else {}
+    values = {f"inputs.{k}".lower(): [str(v)] for k, v in given.items() if scalar(v)}
+    found: dict[str, list[str]] = {}
+    for inner in steps if isinstance(steps, list) else []:
+        if not isinstance(inner, dict) or not str(inner.get("uses", "")).lower().startswith(
+            "actions/checkout@"
+        ):
+            continue
+        inputs = inner.get("with")
+        inputs = inputs if isinstance(inputs, dict) else {}
+        for key in ("ref", "repository"):
+            value = inputs.get(key)
+            if isinstance(value, str) and "${{" in value:
+                for expression in pasted(value, {}, values):
+                    held = expression["reads"]
+                    found.setdefault(key, []).extend(
+                        str(r) for r in (held if isinstance(held, list) else [])
+                    )
+    return found
+
+
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
     """The `with:` input of a step whose action runs it as commands (workflow_actions), or
     of a `uses: docker://IMAGE` step: its `with.args` run behind the image's entrypoint (or
@@ -1591,6 +1661,36 @@ def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:
         name: with_expressions(value, expressions)[0] if "${{" in value else value
         for name, value in variables.items()
     }
+
+
+def _job_reads(job: dict[str, Any], workflow_env: dict[str, str] | None) -> list[str]:
+    """The context paths the `${{ }}` of what a job holds read, in any spelling the runner
+    accepts (`secrets[format('{0}', 'KEY')]`, `toJSON(secrets)`, `GITHUB.HEAD_REF`): a regex
+    over the text missed `format('{0}', secrets.KEY)` (red team s20 trust13 s04). Not the
+    `if:`s, which decide whether the job runs, not what it holds."""
+    held: list[Any] = [workflow_env or {}]
+    held += [job.get(key) for key in ("env", "with", "secrets", "container", "services")]
+    steps = job.get("steps")
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            held += [step.get(key) for key in ("run", "with", "env")]
+    found: dict[str, None] = {}
+    for text in _texts(held):
+        for _, expression in expressions(text):
+            found.update(dict.fromkeys(reads(expression)))
+    return list(found)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every text inside `value` (maps' values, lists' items)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def _env(holder: dict[str, Any]) -> dict[str, str]:

@@ -180,7 +180,8 @@ def pasted(
 # _UNKNOWN; `&&`, `||` and `!` keep what is known (three-valued), so `guard || true` and
 # `!(guard)` are not guards.
 _UNKNOWN = object()
-_PULL_REF = object()  # github.ref: refs/pull/<n>/merge
+_PULL_REF = object()  # github.ref under pull_request: refs/pull/<n>/merge
+_BASE_REF = object()  # github.ref under pull_request_target: the base branch, refs/heads/<b>
 _OUTSIDER = object()  # author_association: never OWNER, MEMBER or COLLABORATOR
 # Pairs of paths never equal for a fork's pull request: its repository and ours.
 _DISTINCT = (
@@ -195,7 +196,9 @@ def fork_guarded(condition: object, event: str, fork_may_be_gone: bool = False) 
     """Whether a job whose `if:` is `condition` cannot run for `event` (pull_request or
     pull_request_target) opened from a fork: the fork's repository is not ours (full_name,
     id, owner), `head.repo.fork` is true, `merged` false, `github.event_name` is `event`,
-    `github.ref` is refs/pull/..., the author is not a member. Anything else is unknown, and
+    `github.ref` is refs/pull/... (pull_request) or the base branch, refs/heads/...
+    (pull_request_target: `github.ref == 'refs/heads/main'` holds for every fork, red team
+    s20 trust13 s06), the author is not a member. Anything else is unknown, and
     an unknown condition may hold: only one that is false whatever is unknown guards.
 
     `fork_may_be_gone`: the workflow also runs for activity types its author can start after
@@ -224,7 +227,7 @@ def fork_guarded(condition: object, event: str, fork_may_be_gone: bool = False) 
 def _truth(value: object) -> bool | None:
     if value is _UNKNOWN:
         return None
-    if value is _PULL_REF or value is _OUTSIDER:
+    if value is _PULL_REF or value is _BASE_REF or value is _OUTSIDER:
         return True
     if isinstance(value, str):
         return value != ""
@@ -330,7 +333,7 @@ class _Condition:
         if path == "github.event_name":
             return self.event
         if path == "github.ref":
-            return _PULL_REF
+            return _PULL_REF if self.event == "pull_request" else _BASE_REF
         if path == "github.event.pull_request.author_association":
             return _OUTSIDER
         return _UNKNOWN
@@ -345,11 +348,12 @@ class _Condition:
         self.index += 1
         if name == "always":
             return True
-        if name == "startswith" and len(arguments) == 2 and arguments[0] is _PULL_REF:
-            prefix = arguments[1]
+        refs = {id(_PULL_REF): "refs/pull/", id(_BASE_REF): "refs/heads/"}
+        if name == "startswith" and len(arguments) == 2 and id(arguments[0]) in refs:
+            known, prefix = refs[id(arguments[0])], arguments[1]
             if isinstance(prefix, str):
                 prefix = prefix.lower()
-                if not ("refs/pull/".startswith(prefix) or prefix.startswith("refs/pull/")):
+                if not (known.startswith(prefix) or prefix.startswith(known)):
                     return False
         return _UNKNOWN
 
@@ -360,9 +364,11 @@ def _equal(left: object, left_path: str, right: object, right_path: str) -> bool
     for marker, other in ((left, right), (right, left)):
         if marker is _PULL_REF and isinstance(other, str):
             return None if other.lower().startswith("refs/pull/") else False
+        if marker is _BASE_REF and isinstance(other, str):
+            return None if other.lower().startswith("refs/heads/") else False
         if marker is _OUTSIDER and isinstance(other, str):
             return None if other.lower() not in _INSIDERS else False
-    if _UNKNOWN in (left, right) or left is _PULL_REF or right is _PULL_REF:
+    if _UNKNOWN in (left, right) or {id(left), id(right)} & {id(_PULL_REF), id(_BASE_REF)}:
         return None
     if left is _OUTSIDER or right is _OUTSIDER:
         return None
