@@ -112,7 +112,7 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # What makes a folder above a test's temporary directory the repository gatekeeper scans
 # (context.find_root): one left in /tmp by a stray `git init` or config makes every test
 # that scans a plain temporary folder scan all of /tmp instead.
-_ROOT_MARKERS = (".git", ".gatekeeper.yml", ".gatekeeper")
+_ROOT_MARKERS = (".git", ".gatekeeper.yml")
 
 
 @pytest.fixture(autouse=True, scope="session")
