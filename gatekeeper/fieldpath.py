@@ -116,3 +116,15 @@ def concrete(pattern: Pattern) -> Path:
     if any(key is WILDCARD for key in pattern):
         raise FieldPathError(f"{format_path(pattern)!r} may not contain [*] here")
     return pattern  # type: ignore[return-value]
+
+
+def texts(value: Any) -> Iterator[str]:
+    """Every text inside `value` (a map's values, a list's items, to any depth), in order."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from texts(item)

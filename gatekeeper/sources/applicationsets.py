@@ -19,7 +19,7 @@ import re
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Document, Location, Problem
-from gatekeeper.fieldpath import Path
+from gatekeeper.fieldpath import Path, texts
 from gatekeeper.tree import Tree
 
 MAX_APPLICATIONS = 200  # Applications made from one ApplicationSet
@@ -302,7 +302,7 @@ def _parameters_beyond_names(document: Document) -> bool:
         rest = {k: v for k, v in source.items() if k != "helm"}
         if isinstance(helm, dict):
             rest["helm"] = {k: v for k, v in helm.items() if k != "valueFiles"}
-        if any("{{" in text for text in _strings(rest)):
+        if any("{{" in text for text in texts(rest)):
             return True
     return False
 
@@ -422,22 +422,12 @@ def _go_texts(template: Any, patch: Any, sets: list[dict[str, Any]]) -> list[dic
     from gatekeeper.sources import applicationsets_go
 
     # Plain `{{ .a.b }}` references are substituted here; only the rest costs a rendering.
-    texts = sorted({text for text in _strings(template) if "{{" in _GO.sub("", text)})
+    engine = sorted({text for text in texts(template) if "{{" in _GO.sub("", text)})
     if isinstance(patch, str) and "{{" in _GO.sub("", patch):
-        texts.append(patch)
-    if not texts or not applicationsets_go.available():
+        engine.append(patch)
+    if not engine or not applicationsets_go.available():
         return [{} for _ in sets]
-    return applicationsets_go.render(texts, sets) or [{} for _ in sets]
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
+    return applicationsets_go.render(engine, sets) or [{} for _ in sets]
 
 
 def _patched(app: dict[str, Any], patch: str, params: dict[str, Any], known: dict[str, str]) -> Any:

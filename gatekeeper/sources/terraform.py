@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Loaded, Location, Problem
-from gatekeeper.fieldpath import Path, format_path
+from gatekeeper.fieldpath import Path, format_path, texts
 from gatekeeper.sources import LoadContext, reader
 from gatekeeper.sources.names import (
     TERRAFORM_OWNED_SUFFIXES,
@@ -466,21 +466,10 @@ def resource(kind: str, name: str, address: str, values: dict[str, Any]) -> _Res
 
 
 def expression_references(value: Any) -> Iterator[str]:
-    for text in _strings(value):
+    for text in texts(value):
         if "${" in text:
             for match in _REFERENCE.finditer(text):
                 yield match.group(1)
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def module_files(tree: Tree, directory: str) -> list[tuple[str, Parsed, list[_Resource]]]:

@@ -56,7 +56,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import ownership, shell, shell_dirs, shell_names
 from gatekeeper.document import Document, Loaded, Location, Problem
-from gatekeeper.fieldpath import Path, format_path
+from gatekeeper.fieldpath import Path, format_path, texts
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci, workflow_remote_clusters
 from gatekeeper.sources import names as source_names
@@ -1675,22 +1675,10 @@ def _job_reads(job: dict[str, Any], workflow_env: dict[str, str] | None) -> list
         if isinstance(step, dict):
             held += [step.get(key) for key in ("run", "with", "env")]
     found: dict[str, None] = {}
-    for text in _texts(held):
+    for text in texts(held):
         for _, expression in expressions(text):
             found.update(dict.fromkeys(reads(expression)))
     return list(found)
-
-
-def _texts(value: Any) -> Iterator[str]:
-    """Every text inside `value` (maps' values, lists' items)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts(item)
 
 
 def _env(holder: dict[str, Any]) -> dict[str, str]:
