@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.admission_scope import assign as assign_scopes
 from gatekeeper.admission_scope import in_scope
 from gatekeeper.document import Document, Problem
@@ -60,7 +60,7 @@ BINDING_KIND = "ValidatingAdmissionPolicyBinding"
 SEVERITY = {"Deny": "high", "Warn": "low", "Audit": "info"}
 RENDERED = frozenset({"helm", "kustomize"})  # sources whose objects a tool renders
 # `object` and the fields it selects, up to a method call (`.orValue(...)`, `.all(...)`)
-_OBJECT_PATH = re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*(?![\w(]))+)")
+_OBJECT_PATH = lazy_re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*(?![\w(]))+)")
 # kind -> resource, where adding "s" is wrong
 _IRREGULAR = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"}
 

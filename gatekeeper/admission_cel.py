@@ -29,6 +29,7 @@ from cel_expr_python import cel
 
 from gatekeeper import admission_cost as cost
 from gatekeeper import admission_formats as formats
+from gatekeeper import lazy_re
 from gatekeeper.admission_cost import CostError
 from gatekeeper.policy import cel as policy_cel
 
@@ -49,7 +50,9 @@ _DECIMAL = {
     "P": Fraction(10**15),
     "E": Fraction(10**18),
 }
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+_QUANTITY = lazy_re.compile(
+    r"^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$"
+)
 
 
 def parse_quantity(text: str) -> Fraction | None:
@@ -366,10 +369,10 @@ def _clean(message: str) -> str:
 
 # --- the rewrite before compiling ---------------------------------------------------------
 
-_LITERAL = re.compile(cost.STRING)
-_RENAMED = re.compile(r"\.\s*(indexOf|lastIndexOf)\s*\(")
-_VALIDATE = re.compile(r"\.\s*validate\s*\(")
-_NAMED = re.compile(r"(?<![\w.])format\s*\.\s*named\s*\(")
+_LITERAL = lazy_re.compile(cost.STRING)
+_RENAMED = lazy_re.compile(r"\.\s*(indexOf|lastIndexOf)\s*\(")
+_VALIDATE = lazy_re.compile(r"\.\s*validate\s*\(")
+_NAMED = lazy_re.compile(r"(?<![\w.])format\s*\.\s*named\s*\(")
 _CLOSE = {")": "(", "]": "["}
 
 
@@ -467,29 +470,35 @@ def _continues(source: str, index: int) -> bool:
 # (k8s.io/apiserver pkg/cel/environment/base.go): an expression using a later library does
 # not compile there, so a policy that uses it is rejected when applied.
 LIBRARY_VERSIONS: tuple[tuple[int, str, re.Pattern[str]], ...] = (
-    (28, "the quantity library", re.compile(r"(?<![\w.])(quantity|isQuantity)\(")),
+    (28, "the quantity library", lazy_re.compile(r"(?<![\w.])(quantity|isQuantity)\(")),
     (
         28,
         "optional types",
-        re.compile(r"\.\?|\[\?|(?<![\w.])optional\.|\.(orValue|hasValue|optMap|optFlatMap)\("),
+        lazy_re.compile(r"\.\?|\[\?|(?<![\w.])optional\.|\.(orValue|hasValue|optMap|optFlatMap)\("),
     ),
-    (29, "the sets extension", re.compile(r"(?<![\w.])sets\.(contains|equivalent|intersects)\(")),
-    (29, "strings extension version 2", re.compile(r"(?<![\w.])strings\.quote\(|\.format\(")),
-    (30, "the ip and cidr libraries", re.compile(r"(?<![\w.])(ip|isIP|cidr|isCIDR)\(")),
-    (31, "the format library", re.compile(r"(?<![\w.])format\.\w+\(")),
+    (
+        29,
+        "the sets extension",
+        lazy_re.compile(r"(?<![\w.])sets\.(contains|equivalent|intersects)\("),
+    ),
+    (29, "strings extension version 2", lazy_re.compile(r"(?<![\w.])strings\.quote\(|\.format\(")),
+    (30, "the ip and cidr libraries", lazy_re.compile(r"(?<![\w.])(ip|isIP|cidr|isCIDR)\(")),
+    (31, "the format library", lazy_re.compile(r"(?<![\w.])format\.\w+\(")),
     (
         32,
         "two-variable comprehensions",
-        re.compile(
+        lazy_re.compile(
             r"\.(all|exists|existsOne|exists_one)\(\s*[A-Za-z_]\w*\s*,\s*[A-Za-z_]\w*\s*,"
             r"|\.(transformList|transformMap|transformMapEntry)\("
         ),
     ),
-    (33, "the semver library", re.compile(r"(?<![\w.])(semver|isSemver)\(")),
+    (33, "the semver library", lazy_re.compile(r"(?<![\w.])(semver|isSemver)\(")),
     (
         34,
         "the lists extension",
-        re.compile(r"(?<![\w.])lists\.range\(|\.(slice|flatten|distinct|reverse|sort|sortBy)\("),
+        lazy_re.compile(
+            r"(?<![\w.])lists\.range\(|\.(slice|flatten|distinct|reverse|sort|sortBy)\("
+        ),
     ),
 )
 

@@ -16,9 +16,10 @@ function is counted as one unit.
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from gatekeeper import lazy_re
 
 PER_EXPRESSION = 1_000_000
 PER_EVALUATION = 10_000_000
@@ -44,7 +45,7 @@ _NUMBER = "|".join(
         r"\d+[uU]?",
     )
 )
-_TOKEN = re.compile(
+_TOKEN = lazy_re.compile(
     rf"(?P<space>\s+|//[^\n]*)|(?P<string>{STRING})|(?P<number>{_NUMBER})"
     r"|(?P<ident>[_a-zA-Z][_a-zA-Z0-9]*)"
     r"|(?P<op>\.\?|\[\?|==|!=|<=|>=|&&|\|\||[-+*/%!<>?:.,()\[\]{}])"

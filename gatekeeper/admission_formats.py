@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from gatekeeper import lazy_re
+
 _LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SUBDOMAIN = rf"{_LABEL}(\.{_LABEL})*"
 _DNS1035 = "[a-z]([-a-z0-9]*[a-z0-9])?"
@@ -121,8 +123,8 @@ def _byte(text: str) -> list[str]:
     return []
 
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_DATETIME = re.compile(
+_DATE = lazy_re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATETIME = lazy_re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?$"
 )
 
@@ -185,12 +187,12 @@ def validate(format_value: str, text: str) -> list[str]:
 
 _NUMBER = r"(0|[1-9]\d*)"
 _IDENTIFIER = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER = re.compile(
+_SEMVER = lazy_re.compile(
     rf"^{_NUMBER}\.{_NUMBER}\.{_NUMBER}"
     rf"(?:-({_IDENTIFIER}(?:\.{_IDENTIFIER})*))?"
     r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
-_LOOSE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+].*)?$")
+_LOOSE = lazy_re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+].*)?$")
 
 
 def parse_semver(text: str, normalize: bool = False) -> str:

@@ -24,12 +24,12 @@ must pass: red team s20 trust13 s02).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from gatekeeper import lazy_re
 from gatekeeper.admission_weakened import POLICY_ID, SOURCES, weakened_finding
 from gatekeeper.finding import Finding
 
@@ -40,12 +40,14 @@ if TYPE_CHECKING:
 
 BINDING = "ValidatingAdmissionPolicyBinding"
 # Which way a parameter points, by its name (the deny words first: `disallowed`).
-_DENY = re.compile(r"deny|denied|block|forbid|disallow|banned|blacklist|reject|requir|mandator")
-_ALLOW = re.compile(r"allow|permit|trust|exempt|exclu|ignor|skip|whitelist|accept")
-_MAX = re.compile(r"max|limit|upper|ceiling")
-_MIN = re.compile(r"min(?!ute)|lower|floor")
-_SWITCH_ON = re.compile(r"enforc|requir|deny|enabled|strict")  # true is the strong way
-_SPLIT = re.compile(r"[,\s]+")
+_DENY = lazy_re.compile(
+    r"deny|denied|block|forbid|disallow|banned|blacklist|reject|requir|mandator"
+)
+_ALLOW = lazy_re.compile(r"allow|permit|trust|exempt|exclu|ignor|skip|whitelist|accept")
+_MAX = lazy_re.compile(r"max|limit|upper|ceiling")
+_MIN = lazy_re.compile(r"min(?!ute)|lower|floor")
+_SWITCH_ON = lazy_re.compile(r"enforc|requir|deny|enabled|strict")  # true is the strong way
+_SPLIT = lazy_re.compile(r"[,\s]+")
 Key = tuple[str, str, str]  # kind, namespace, name
 
 

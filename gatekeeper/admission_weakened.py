@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.finding import Finding, fingerprint
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ POLICY_ENGINES = ("gatekeeper.sh", "kyverno.svc")
 # every webhook it registers.
 KYVERNO_LISTS = ("excludeGroups", "excludeUsernames", "excludeRoles", "excludeClusterRoles")
 KYVERNO_SELECTORS = ("webhooks", "matchConditions")
-_FILTER = re.compile(r"\[([^\]]*)\]")
+_FILTER = lazy_re.compile(r"\[([^\]]*)\]")
 Change = tuple[str, int]  # what the head gives up, and the line that says it
 
 

@@ -22,7 +22,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.finding import Finding
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
@@ -30,7 +30,7 @@ from gatekeeper.tree import Tree
 
 # Files of the repository that may apply a manifest alone (kubectl apply -f, oc apply -f):
 # a Makefile's included parts (`make/e2e-setup.mk`, cert-manager's) are the Makefile's.
-_CI_FILES = re.compile(
+_CI_FILES = lazy_re.compile(
     r"(^|/)(\.github/workflows/[^/]+\.ya?ml|\.gitlab-ci\.yml|Makefile|[^/]+\.sh|[^/]+\.mk|justfile"
     r"|Taskfile\.ya?ml|Jenkinsfile|\.drone\.ya?ml|\.circleci/config\.yml|azure-pipelines\.ya?ml)$"
 )
@@ -219,22 +219,22 @@ def ci_texts(tree: Tree) -> Iterator[tuple[str, str]]:
 
 
 # A line that may run kubectl or oc on files (a name a variable holds is kubectl too: `$(KUBECTL)`).
-_APPLIER = re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
+_APPLIER = lazy_re.compile(r"(?i)kubectl|\boc\s|\bapply\b|\bcreate\b|\breplace\b")
 # A `-f`/`--filename` argument: what `kubectl apply -f` (and `oc`, `kubectl create`...) reads
 # (a command's output or a make variable inside it, `$(dirname "$0")`, is part of it).
-_FILENAME = re.compile(
+_FILENAME = lazy_re.compile(
     r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?"""
     r"""((?:\$\((?:[^()\n]|\([^()\n]*\))*\)|\$\{[^}\n]*\}|[^\s'"`;|&)])+)"""
 )
 # Where one command of a line ends: a pipe, a list operator, a semicolon (the separator kept).
-_SEPARATOR = re.compile(r"\|\||&&|\||;")
+_SEPARATOR = lazy_re.compile(r"\|\||&&|\||;")
 # A client or server dry run applies nothing, unless its output goes on (`| kubectl apply -f -`,
 # `> out.yaml`). The values WF-GITOPS-IMPERATIVE-DEPLOY takes as one: `--dry-run` alone, client,
 # server, and the true of Go's ParseBool (an older kubectl's boolean); `=false` and `=none` apply.
-_DRY_RUN = re.compile(r"--dry-run(?:=(?:client|server|true|True|TRUE|t|T|1))?(?![=\w-])")
+_DRY_RUN = lazy_re.compile(r"--dry-run(?:=(?:client|server|true|True|TRUE|t|T|1))?(?![=\w-])")
 # A variable of sh or make: $X, ${X...}, $(X) (make) or a command's output $(...), `...`.
-_VARIABLE = re.compile(r"\$(?:\{[^}]*\}?|\([^)]*\)?|[A-Za-z_]\w*|[0-9@*#?$!-])|`[^`]*`?")
-_GLOB = re.compile(r"[*?\[{]")
+_VARIABLE = lazy_re.compile(r"\$(?:\{[^}]*\}?|\([^)]*\)?|[A-Za-z_]\w*|[0-9@*#?$!-])|`[^`]*`?")
+_GLOB = lazy_re.compile(r"[*?\[{]")
 
 
 def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
@@ -273,7 +273,9 @@ def _applied_in_ci(tree: Tree, _: str = "") -> set[str]:
 # A word of a command feeding kubectl's input that may name manifests: a YAML or JSON file
 # (`cat deploy.yaml |`, `envsubst < app/deploy.yaml`, `sed ... k8s/*.yaml |`), a glob or a
 # folder written with its slash.
-_FED = re.compile(r"""(?:^|[\s<'"=])([^\s<>'"=|;&]*(?:\.(?:ya?ml|json)\b|\*|/(?=[\s'"]|$))\S*)""")
+_FED = lazy_re.compile(
+    r"""(?:^|[\s<'"=])([^\s<>'"=|;&]*(?:\.(?:ya?ml|json)\b|\*|/(?=[\s'"]|$))\S*)"""
+)
 
 
 def fed_into(before: str, command: str) -> list[str]:

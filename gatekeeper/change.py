@@ -28,6 +28,7 @@ from gatekeeper import (
     discover,
     image_automation,
     image_identity,
+    lazy_re,
     pipeline,
     pss_admission,
     run_by,
@@ -598,7 +599,7 @@ def _other_image(finding: Finding, was: object) -> bool:
 
 # An image's tag or digest in a message (`nginx:1.25`, `app@sha256:...`): a version bump of
 # an image with a known finding is not a new violation.
-_IMAGE_VERSION = re.compile(
+_IMAGE_VERSION = lazy_re.compile(
     r"(?<=[\w\-/])(?::[\w][\w.\-]*)?@sha256:[0-9a-f]{8,}|(?<=[\w\-/]):[\w][\w.\-]*"
 )
 
@@ -615,7 +616,9 @@ def _said(message: str, name: str = "") -> str:
 
 # A content hash a rendering appends to a name (`{{ ... | sha256sum | trunc 7 }}`, kustomize's
 # generator suffix): it changes with the content, not with what the object is.
-_NAME_HASH = re.compile(r"-(?=[0-9a-z]*[0-9])(?:[0-9a-f]{6,64}|[bcdfghkmt2-9]{10})(?=$|[\s),/])")
+_NAME_HASH = lazy_re.compile(
+    r"-(?=[0-9a-z]*[0-9])(?:[0-9a-f]{6,64}|[bcdfghkmt2-9]{10})(?=$|[\s),/])"
+)
 
 
 def _unhashed(text: str) -> str:

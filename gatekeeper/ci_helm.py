@@ -16,15 +16,15 @@ from __future__ import annotations
 import posixpath
 import re
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.sources.names import CHART_FILE
 from gatekeeper.tree import Tree, inside
 
 # `helm` run by name or through a variable (`$(HELM)`, `${HELM}`), then install or upgrade:
 # the words up to the end of the command (a pipe, a list operator, a redirect, the line).
-_HELM = re.compile(r"(?i)(?<![\w.-])\$?[({]?helm[)}]?\s+(?:install|upgrade)\b([^;&|<>\n]*)")
+_HELM = lazy_re.compile(r"(?i)(?<![\w.-])\$?[({]?helm[)}]?\s+(?:install|upgrade)\b([^;&|<>\n]*)")
 # A comment (shell, make, YAML) to the end of the line: it installs nothing.
-_COMMENT = re.compile(r"(^|\s)#.*")
+_COMMENT = lazy_re.compile(r"(^|\s)#.*")
 # Flags of `helm install|upgrade` whose value is the next word when not given with `=`.
 _VALUED = frozenset(
     {

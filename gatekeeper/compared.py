@@ -25,17 +25,17 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import re
 from collections.abc import Iterator
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.tree import Tree
 
 _API = "chainsaw.kyverno.io/"
 _COMPARING = frozenset({"assert", "error"})
 _APPLYING = frozenset({"apply", "create", "update", "patch"})
 # A folder of tests: one of its path parts names them.
-_TEST_FOLDER = re.compile(r"(?i)(^|[-_.])(tests?|e2e|chainsaw|kuttl|conformance)($|[-_.])")
+_TEST_FOLDER = lazy_re.compile(r"(?i)(^|[-_.])(tests?|e2e|chainsaw|kuttl|conformance)($|[-_.])")
 
 
 def compared_only(tree: Tree, files: set[str]) -> set[str]:

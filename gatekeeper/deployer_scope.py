@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.sources import LoadContext
@@ -40,13 +40,15 @@ _BUILT_ALONE = "kustomize "  # the variant of a kustomization's own build (kusto
 _DEPLOYED_BY = "deployed by "  # the variant of what a deployer renders (gitops, release files)
 
 # Files that do not deploy anything: what they say of a chart releases nothing.
-_PROSE = re.compile(r"(?i)\.(md|markdown|rst|txt|adoc|html?)$|(^|/)(LICENSE|NOTICE|OWNERS)[^/]*$")
+_PROSE = lazy_re.compile(
+    r"(?i)\.(md|markdown|rst|txt|adoc|html?)$|(^|/)(LICENSE|NOTICE|OWNERS)[^/]*$"
+)
 # A `#` comment (YAML, shell, Makefile, HCL) or a `//` one (Go, HCL, Jsonnet: VictoriaMetrics'
 # `// TestX tests that the victoria-logs-agent chart can be installed`) to the end of the line.
-_COMMENT = re.compile(r"(^|\s)(#|//).*")
+_COMMENT = lazy_re.compile(r"(^|\s)(#|//).*")
 # A line that may release a chart by its folder's last name (`chart: ./netpol`, `file://../x`,
 # `chart = "${path.module}/netpol"`, `helm upgrade x netpol/`): besides its full path.
-_RELEASING = re.compile(r"(?i)chart|helm|path|release|source|fleet")
+_RELEASING = lazy_re.compile(r"(?i)chart|helm|path|release|source|fleet")
 
 
 def scoped(inventory: list[InventoryEntry], context: LoadContext) -> list[InventoryEntry]:
@@ -183,17 +185,17 @@ def _lines_spelling(
 
 
 # A kubectl or oc command of a CI line, up to the next command (`$(KUBECTL)` is kubectl too).
-_KUBECTL = re.compile(r"(?i)(?:\bkubectl\b|\boc\s)[^;&|\n]*")
-_FILENAME = re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
-_KUSTOMIZE = re.compile(r"""(?<!\S)(?:-k|--kustomize)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_KUBECTL = lazy_re.compile(r"(?i)(?:\bkubectl\b|\boc\s)[^;&|\n]*")
+_FILENAME = lazy_re.compile(r"""(?<!\S)(?:-f|--filename)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_KUSTOMIZE = lazy_re.compile(r"""(?<!\S)(?:-k|--kustomize)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
 _BUILT = "-k "  # how ci_namespaces keys a folder CI builds (`kubectl apply -k`)
 # A `-k` folder CI computes, then what it may be (built_only.may_name): "" any build,
 # `*/x` any ending in x, `k8s` any below k8s.
 _BUILT_COMPUTED = "-k $"
-_NAMESPACE = re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
-_CONTINUED = re.compile(r"\\\r?\n")
-_COMPUTED = re.compile(r"[$`{]")
-_RECURSIVE = re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
+_NAMESPACE = lazy_re.compile(r"""(?<!\S)(?:-n|--namespace)(?:=|\s+)['"]?([^\s'"`;|&)]+)""")
+_CONTINUED = lazy_re.compile(r"\\\r?\n")
+_COMPUTED = lazy_re.compile(r"[$`{]")
+_RECURSIVE = lazy_re.compile(r"(?<!\S)(?:-R|--recursive)(?!\S)")
 
 
 def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
@@ -242,7 +244,7 @@ def ci_namespaces(tree: Tree, _: str = "") -> dict[str, set[str]]:
 
 
 # What may move a CI script to another folder before a kubectl command (shell_dirs).
-_MOVES = re.compile(r"\b(?:cd|pushd)\s|working-directory|(?:^|[\s;&|])(?:\.|source)\s")
+_MOVES = lazy_re.compile(r"\b(?:cd|pushd)\s|working-directory|(?:^|[\s;&|])(?:\.|source)\s")
 _APPLY_FLAGS = {"-f": "f", "--filename": "f", "-k": "k", "--kustomize": "k"}
 _NAMESPACE_FLAGS = frozenset({"-n", "--namespace"})
 
@@ -451,7 +453,7 @@ _CLUSTER_WIDE = frozenset(
     }
 )  # fmt: skip
 # The API groups of Kubernetes itself (core `v1`, the unsuffixed ones, `*.k8s.io`).
-_BUILT_IN_API = re.compile(
+_BUILT_IN_API = lazy_re.compile(
     r"^(v1|(apps|batch|policy|autoscaling|extensions)/\w+|[\w.-]*\.k8s\.io/\w+)$"
 )
 

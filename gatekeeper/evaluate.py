@@ -6,7 +6,6 @@ import functools
 import hashlib
 import json
 import marshal
-import re
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from sys import intern
 from typing import Any, NamedTuple, TypeVar
 
-from gatekeeper import kept_judgements, rbac_reach
+from gatekeeper import kept_judgements, lazy_re, rbac_reach
 from gatekeeper.document import Document, Location, Locator, Problem
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, expand, format_path, get, parse
 from gatekeeper.finding import Finding, compacted, fingerprint, shared
@@ -41,7 +40,7 @@ RENDERED_KUBERNETES = frozenset({"helm", "kustomize"})
 # Sources whose documents are Kubernetes objects, where a null field means unset.
 KUBERNETES_SOURCES = frozenset({"kubernetes", "helm", "kustomize", "gitops"})
 # CEL errors that mean a value of the wrong type, not a policy bug.
-_TYPE_ERROR = re.compile(r"No matching overloads|non-message type|type conversion error")
+_TYPE_ERROR = lazy_re.compile(r"No matching overloads|non-message type|type conversion error")
 # How a Terraform value known only at apply is written (sources/terraform.py, README).
 _UNKNOWN_PREFIX = "${"
 # GK-SCHEMA findings per document: past a few, the file is not a manifest of that kind.

@@ -20,6 +20,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import WILDCARD, Pattern
 from gatekeeper.policy.cel import literal
 from gatekeeper.policy.model import Policy
@@ -41,7 +42,7 @@ POD_KINDS = {
     "Rollout": ("argoproj.io", "rollouts"),
     "ScaledJob": ("keda.sh", "scaledjobs"),
 }
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLAIN = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 class Exported(NamedTuple):

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, Final
 
+from gatekeeper import lazy_re
+
 Key = str | int
 Path = tuple[Key, ...]
 
@@ -23,7 +25,7 @@ WILDCARD: Final = _Wildcard()
 PatternKey = str | int | _Wildcard
 Pattern = tuple[PatternKey, ...]
 
-_TOKEN = re.compile(
+_TOKEN = lazy_re.compile(
     r"""
     \.?(?P<name>[A-Za-z_$][A-Za-z0-9_$\-]*)   # .name
     | \[(?P<index>-?\d+)\]                     # [0]
@@ -32,7 +34,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_PLAIN = re.compile(r"[A-Za-z_$][A-Za-z0-9_$\-]*\Z")
+_PLAIN = lazy_re.compile(r"[A-Za-z_$][A-Za-z0-9_$\-]*\Z")
 
 
 class FieldPathError(ValueError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.problems import dangling_links
@@ -37,7 +38,7 @@ _INLINE_REQUESTS = 64  # ids (41 bytes each) written without a thread: far below
 NO_NETWORK = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none"}
 _SUBMODULE_MODE = 0o160000
 _NOT_FILES = (LINK_MODE, _SUBMODULE_MODE)
-_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+_HUNK = lazy_re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ def remotes(root: Path) -> list[tuple[str, str]]:
     return found
 
 
-_REMOTE = re.compile(r'\[remote\s+"([^"]*)"\s*\]')
-_URL = re.compile(r"url\s*=\s*(.+)$", re.IGNORECASE)
+_REMOTE = lazy_re.compile(r'\[remote\s+"([^"]*)"\s*\]')
+_URL = lazy_re.compile(r"url\s*=\s*(.+)$", re.IGNORECASE)
 
 
 def _config_files(root: Path) -> list[Path]:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
 
 
@@ -165,7 +166,7 @@ def _walked(tree: Any, expressions: bool) -> Parsed:
     return parsed
 
 
-_HEREDOC_START = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?$")
+_HEREDOC_START = lazy_re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?$")
 
 
 def _close_heredocs(text: str) -> str:
@@ -642,7 +643,7 @@ def _raw_body(body: Any) -> RawBody:
     return raw
 
 
-_EXPONENT = re.compile(r"\$\{[0-9]+(\.[0-9]+)?[eE][-+]?[0-9]+\}")
+_EXPONENT = lazy_re.compile(r"\$\{[0-9]+(\.[0-9]+)?[eE][-+]?[0-9]+\}")
 
 
 def _expr(node: Any) -> Expr:
@@ -738,7 +739,7 @@ def _key(node: Any) -> Expr:
 
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
-_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
+_ESCAPE = lazy_re.compile(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)")
 
 
 def _unescape(text: str) -> str:

@@ -18,18 +18,17 @@ named one (red team s13 u03).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from gatekeeper import image_identity
+from gatekeeper import image_identity, lazy_re
 from gatekeeper.finding import Finding
 from gatekeeper.images import parse_image
 
-_MARKER = re.compile(rb'\{\s*"\$imagepolicy"\s*:\s*"([^"]+)"\s*\}')
+_MARKER = lazy_re.compile(rb'\{\s*"\$imagepolicy"\s*:\s*"([^"]+)"\s*\}')
 _UPDATER = "argocd-image-updater.argoproj.io/"
 
 

@@ -6,12 +6,13 @@ image inventory (for purls).
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from gatekeeper import lazy_re
+
 DOCKER_HUB = "docker.io"
-_DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
+_DIGEST = lazy_re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[+._-][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
 
 
 class ImageRef(NamedTuple):

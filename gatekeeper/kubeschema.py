@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
 
 _PACKAGE = "kubernetes_validate"
 _SCHEMAS = "kubernetes-json-schema"
-_REF = re.compile(r"^.*#/\$defs/")
+_REF = lazy_re.compile(r"^.*#/\$defs/")
 _EXACT: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list,),
@@ -355,7 +356,7 @@ def _error(path: Path, expected: tuple[str, ...], value: Any) -> ShapeError:
 
 
 # go-yaml's (v2, used by kubectl and Helm) plain floats; PyYAML wants a dot where it does not.
-_GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_GO_FLOAT = lazy_re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 
 def go_yaml_number(text: str) -> int | float | None:

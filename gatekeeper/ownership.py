@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import subprocess
 import sys
 import weakref
 from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any, TypeVar, cast
 
+from gatekeeper import lazy_re
 from gatekeeper.tree import Tree, WorkTree
 
 T = TypeVar("T")
@@ -99,7 +99,7 @@ _Untracked = tuple[list[str], frozenset[str]]
 # folders are asked of git, a process each).
 WHOLE_LISTING_KEPT = 1 << 21
 # What git reads as a pathspec's magic or wildcards: such a folder is asked of git itself.
-_PATHSPEC_MAGIC = re.compile(r"[*?\[\\:]")
+_PATHSPEC_MAGIC = lazy_re.compile(r"[*?\[\\:]")
 
 
 def git_listing(root: str, folder: str, whole: _Listing | None = None) -> _Listing:

@@ -17,10 +17,10 @@ deployment will fail on it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.contents import subset
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
 from gatekeeper.finding import Finding, fingerprint
@@ -31,7 +31,7 @@ from gatekeeper.sources import LoadContext, with_owners
 LABEL = "pod-security.kubernetes.io/"
 LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
 LATEST = "latest"
-_VERSION = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
+_VERSION = lazy_re.compile(r"^v1\.(0|[1-9][0-9]*)$")
 _MODES = (("enforce", "rejected", "the API server will reject it"),
           ("warn", "warned", "the API server will warn"),
           ("audit", "audited", "the API server will record it in the audit log"))  # fmt: skip

@@ -11,7 +11,6 @@ import functools
 import gc
 import os
 import pickle
-import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,7 +19,16 @@ from dataclasses import dataclass, field
 from itertools import chain, groupby
 from typing import TYPE_CHECKING
 
-from gatekeeper import image_identity, kubeschema, ownership, problems, run_by, scaffolds, sources
+from gatekeeper import (
+    image_identity,
+    kubeschema,
+    lazy_re,
+    ownership,
+    problems,
+    run_by,
+    scaffolds,
+    sources,
+)
 from gatekeeper import inventory as inventory_mod
 from gatekeeper.contents import (
     FLUX_MARKER,
@@ -512,7 +520,7 @@ def _applied_as_manifest(
     return next((adapter for adapter in adapters if adapter.NAME == "kubernetes"), None)
 
 
-_SERVICES = re.compile(rb"(?m)^services:")
+_SERVICES = lazy_re.compile(rb"(?m)^services:")
 
 
 def _run_as_compose(
@@ -758,7 +766,7 @@ def _object(finding: Finding) -> tuple[str, str, str]:
     return (finding.kind, finding.namespace, _INSTANCE_KEY.sub("", finding.name))
 
 
-_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
+_INSTANCE_KEY = lazy_re.compile(r"\[[^\]]*\]")
 
 
 def without_assumptions(variants: list[str], plain: bool = False) -> list[str]:

@@ -28,10 +28,9 @@ that newly takes the line makes it new (change.classify, `deployed_as`)."""
 from __future__ import annotations
 
 import posixpath
-import re
 from itertools import groupby
 
-from gatekeeper import image_identity, run_by
+from gatekeeper import image_identity, lazy_re, run_by
 from gatekeeper.finding import Finding, by_place
 from gatekeeper.sources.names import KUSTOMIZATION_FILES
 
@@ -64,7 +63,7 @@ def one_per_setting(findings: list[Finding]) -> list[Finding]:
 
 # `container NAME` in a message: the one word that differs between the findings of one
 # object's containers at one line (a template ranging over `.Values.containers`).
-_CONTAINER = re.compile(r"\bcontainer (\S+?)(?=[\s:,;)]|$)")
+_CONTAINER = lazy_re.compile(r"\bcontainer (\S+?)(?=[\s:,;)]|$)")
 
 
 def _container_said(finding: Finding) -> str | None:

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatekeeper import shell_dirs, shell_names
+from gatekeeper import lazy_re, shell_dirs, shell_names
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECTS = ("<<<", "<<-", "&>>", "<<", ">>", ">&", "<&", "&>", ">|", "<>", ">", "<")
@@ -26,12 +26,12 @@ _ENDINGS = frozenset({"fi", "done", "esac", "}", "in"})
 _FD_CHARS = frozenset("0123456789-")
 # A run of characters the lexer adds to the word as they are: none that quotes, escapes,
 # expands, separates or may start an operator or a comment (`-` starts none).
-_ORDINARY = re.compile(r"[^\\\n \t\r#'\"`$<>|&;()]*")
+_ORDINARY = lazy_re.compile(r"[^\\\n \t\r#'\"`$<>|&;()]*")
 # A run of characters a double-quoted string holds as they are (no escape, expansion, end
 # of the string or of a line).
-_PLAIN_QUOTED = re.compile(r'[^"\\$`\n]*')
+_PLAIN_QUOTED = lazy_re.compile(r'[^"\\$`\n]*')
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ash", "ksh"})
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+_ASSIGNMENT = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # Wrappers that run their argument as a command, with their own value-taking flags.
 _WRAPPERS: dict[str, frozenset[str]] = {
     "sudo": frozenset({"-u", "--user", "-g", "--group", "-h", "--host", "-C", "-D", "-p", "-r"}),
@@ -996,12 +996,12 @@ _DEPLOY_VERBS = frozenset(
 _SHARED_VERBS = frozenset(
     {"create", "delete", "install", "uninstall", "run", "set", "label", "annotate", "edit"}
 )
-_CLUSTER_FLAGS = re.compile(
+_CLUSTER_FLAGS = lazy_re.compile(
     r"^(?:-f|--filename|-k|--kustomize|--namespace|--kubeconfig|--context|--kube-context"
     r"|--set(?:-string|-file)?|--values|--atomic|--server)(?:=|$)"
 )
 # A script read through a file descriptor: what the descriptor holds is not followed.
-_DESCRIPTOR = re.compile(r"^/(?:dev/fd/\d+|dev/stdin|proc/(?:self|\$\$|\d+)/fd/\d+)$")
+_DESCRIPTOR = lazy_re.compile(r"^/(?:dev/fd/\d+|dev/stdin|proc/(?:self|\$\$|\d+)/fd/\d+)$")
 
 
 def _unreadable(command: Command) -> bool:
@@ -1079,7 +1079,7 @@ def _with_outputs(text: str) -> tuple[str, bool]:
 
 
 # What a substitution must spell to print known text or decode a payload (a cheap test).
-_MAY_PRINT = re.compile(
+_MAY_PRINT = lazy_re.compile(
     r"\b(?:echo|printf|cat|" + "|".join(sorted(shell_names.DECODERS)) + r")\b|<<"
 )
 
@@ -1121,7 +1121,7 @@ def printed(command: Command) -> str:
     return re.sub(r"%[sbd]", fill, _escaped(args[0]))
 
 
-_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|0?[0-7]{1,3}|[abefnrtv\\])")
+_ESCAPE = lazy_re.compile(r"\\(x[0-9A-Fa-f]{1,2}|0?[0-7]{1,3}|[abefnrtv\\])")
 _NAMED_ESCAPES = {
     "a": "\a",
     "b": "\b",
@@ -1156,7 +1156,7 @@ _INTERPRETERS = frozenset(
     {"python", "python3", "node", "nodejs", "deno", "bun", "perl", "ruby", "php"}
 )
 _INLINE_FLAGS = frozenset({"-c", "-e", "-E", "--eval", "-r", "-p", "--print"})
-_LITERAL = re.compile(
+_LITERAL = lazy_re.compile(
     r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`|(?:%x|qx)[({]([^)}]*)[)}]"""
 )
 
@@ -1171,16 +1171,16 @@ def _inline_code(command: Command) -> str | None:
 
 # Calls of JavaScript, Perl, Ruby and PHP that run a program: `exec.exec('kubectl',
 # ['apply', ...])` (actions/exec, github-script), child_process, `system(LIST)`.
-_RUNNER_CALL = re.compile(
+_RUNNER_CALL = lazy_re.compile(
     r"\b(?:exec|execSync|execFile|execFileSync|spawn|spawnSync|getExecOutput|system|"
     r"passthru|shell_exec|proc_open|popen|popen2|popen3|capture2|capture2e|capture3|"
     r"spawnProcess|\$|execa|execaSync|execaCommand|execaCommandSync)\s*\(",
 )
-_CALL_TOKEN = re.compile(
+_CALL_TOKEN = lazy_re.compile(
     r"""\s*(?:([\[\],])|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`$]*)`"""
     r"""|(?:%[qQwWx]|q[qwx]?)[({]([^)}]*)[)}])"""
 )
-_ZX = re.compile(r"\$`([^`$]*)`")  # zx: await $`kubectl apply -f k8s`
+_ZX = lazy_re.compile(r"\$`([^`$]*)`")  # zx: await $`kubectl apply -f k8s`
 
 
 def code_commands(code: str) -> list[Command]:
@@ -1227,7 +1227,7 @@ _SHELLS_OR_SOURCES = SHELLS | _SOURCES
 _SHELLS_OR_COMMAND_STRINGS = SHELLS | _COMMAND_STRINGS
 # Commands that only set variables: `export K=kubectl`.
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
-_VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+_VARIABLE = lazy_re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 
 
 def _expanded_words(
@@ -1307,7 +1307,9 @@ def _read_into(command: Command) -> dict[str, str]:
     return {}
 
 
-_LOOKUP = re.compile(r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-P|type\s+-p)\s+([\w.-]+)\s*[)`]")
+_LOOKUP = lazy_re.compile(
+    r"(?:\$\(|`)\s*(?:which|command\s+-v|type\s+-P|type\s+-p)\s+([\w.-]+)\s*[)`]"
+)
 
 
 # Programs that run another command given in their arguments: `find -exec CMD ;`, and

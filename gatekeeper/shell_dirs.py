@@ -12,30 +12,31 @@ whose files cannot be named: a rule that needs them says so instead of missing t
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gatekeeper import lazy_re
+
 # Variables and substitutions that name the checkout's root (GitHub, GitLab, git itself).
-_ROOT = re.compile(
+_ROOT = lazy_re.compile(
     r"^(?:\$\{?(?:GITHUB_WORKSPACE|CI_PROJECT_DIR|BITBUCKET_CLONE_DIR|CIRCLE_WORKING_DIRECTORY"
     r"|BUILD_SOURCESDIRECTORY|WORKSPACE)\}?|\$\{\{\s*github\.workspace\s*\}\}"
     r"|\$\(git rev-parse --show-toplevel\)|/github/workspace)(?=/|$)"
 )
 # The current folder, spelled.
-_HERE = re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)(?=/|$)")
+_HERE = lazy_re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)(?=/|$)")
 # The folder of the running script: `$(dirname "$0")`, `${0%/*}`, `${BASH_SOURCE%/*}`,
 # `$(dirname "${BASH_SOURCE[0]}")`, `$(cd "$(dirname "$0")" && pwd)`.
-_SCRIPT = re.compile(
+_SCRIPT = lazy_re.compile(
     r"""^(?:\$\((?:cd\s+)?(?:"?\$\(dirname\s+"?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?"?\)"?"""
     r"""(?:\s*&&\s*pwd)?)\)|\$\(dirname\s+"?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?"?\)"""
     r"""|\$\{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\})(?=/|$)"""
 )
 # Folders outside the checkout that CI scripts go to: temporary folders and the home.
-_OUTSIDE = re.compile(r"^(?:/tmp|/var/tmp|~|\$\{?(?:HOME|RUNNER_TEMP|TMPDIR)\}?)(?=/|$)")
-_VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+_OUTSIDE = lazy_re.compile(r"^(?:/tmp|/var/tmp|~|\$\{?(?:HOME|RUNNER_TEMP|TMPDIR)\}?)(?=/|$)")
+_VARIABLE = lazy_re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 # What CDPATH applies to: a relative folder not starting with `.` or `..` (POSIX cd).
-_SEARCHED = re.compile(r"^(?![./~-]|\$)")
+_SEARCHED = lazy_re.compile(r"^(?![./~-]|\$)")
 _CD_FLAGS = frozenset({"-L", "-P", "-e", "-@"})
 
 
@@ -192,4 +193,4 @@ def segments(loops: dict[str, list[str]]) -> frozenset[str]:
     )
 
 
-_ONE_FOLDER = re.compile(r"(?!\.\.?/?$)[^/$`]+/?")
+_ONE_FOLDER = lazy_re.compile(r"(?!\.\.?/?$)[^/$`]+/?")

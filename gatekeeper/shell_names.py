@@ -13,6 +13,8 @@ import itertools
 import re
 import shlex
 
+from gatekeeper import lazy_re
+
 # CLIs whose copy under another name still deploys (a renamed `helm` is helm).
 CLIS = frozenset(
     {
@@ -28,17 +30,17 @@ DECODERS = frozenset(
         "bzip2", "bunzip2", "xz", "unxz", "zstd", "rev", "tr", "iconv",
     }
 )  # fmt: skip
-_FUNCTION = re.compile(
+_FUNCTION = lazy_re.compile(
     r"(?:^|(?<=[\s;&|(]))(?:function\s+([A-Za-z_][\w.:-]*)\s*(?:\(\s*\))?|([A-Za-z_][\w.:-]*)\s*\(\s*\))\s*\{"
 )
-_POSITIONAL = re.compile(
+_POSITIONAL = lazy_re.compile(
     r"\"\$(?:@|\{@\})\"|\"\$(?:\*|\{\*\})\"|\$(?:@|\*|\{@\}|\{\*\})|\$\{?([1-9])\}?"
 )
-PARAMETER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([-:=+,^/#%][^}]*)\}")
+PARAMETER = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)([-:=+,^/#%][^}]*)\}")
 MAX_CHOICES = 8
 _OUTPUT_FLAG = {
-    "curl": re.compile(r"--output|-[A-Za-z]*o"),
-    "wget": re.compile(r"--output-document|-[A-Za-z]*O"),
+    "curl": lazy_re.compile(r"--output|-[A-Za-z]*o"),
+    "wget": lazy_re.compile(r"--output-document|-[A-Za-z]*O"),
 }
 
 
@@ -160,7 +162,7 @@ def ansi_c(s: str, i: int) -> tuple[int, str]:
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "v": "\v"}
 # `$X`, `${X...}` and an empty `$()` in a program word the script never sets (`kube${NO}ctl`).
-UNSET = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(\s*\)|''|\"\"")
+UNSET = lazy_re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\$\(\s*\)|''|\"\"")
 
 
 def loop_values(argv: list[str]) -> tuple[str, list[str]] | None:

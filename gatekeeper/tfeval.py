@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
 from gatekeeper.hcl import (
     LIST_CALLS,
@@ -619,8 +620,8 @@ def _number(data: Any) -> float | int:
     raise EvalError(f"{data!r} is not a number")
 
 
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")  # cty: ASCII digits only
-_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = lazy_re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")  # cty: ASCII digits only
+_INTEGER = lazy_re.compile(r"-?[0-9]+")
 
 
 def _bool(data: Any) -> bool:
@@ -926,7 +927,7 @@ def _zipmap(arguments: list[Value]) -> Value:
     return _entries(dict(zip(keys, values, strict=True)))
 
 
-_FORMAT = re.compile(r"%(%|[-+# 0]*\d*(?:\.\d+)?[sdvqftxXobeEgG])")
+_FORMAT = lazy_re.compile(r"%(%|[-+# 0]*\d*(?:\.\d+)?[sdvqftxXobeEgG])")
 
 
 def _format(arguments: list[Value]) -> Value:

@@ -24,6 +24,8 @@ from typing import Any
 
 import yaml
 
+from gatekeeper import lazy_re
+
 # Known only when Terraform runs: what files hold, the clock, random values, the machine.
 APPLY_TIME = frozenset(
     {
@@ -94,7 +96,9 @@ _CoreLoader.yaml_implicit_resolvers = {
 }
 for _first in "tTfF":
     _CoreLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first]
+        "tag:yaml.org,2002:bool",
+        lazy_re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        [_first],
     )
 
 
@@ -129,7 +133,7 @@ def _regex_value(match: re.Match[str]) -> Any:
 
 # A quantified group that is itself quantified (`(a+)+`): Python's backtracking takes
 # exponential time on it where Terraform's RE2 is linear; left unknown rather than run.
-_NESTED_QUANTIFIER = re.compile(r"[*+}]\)[*+{?]")
+_NESTED_QUANTIFIER = lazy_re.compile(r"[*+}]\)[*+{?]")
 
 
 def compiled(pattern: Any) -> re.Pattern[str]:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper import run_by
+from gatekeeper import lazy_re, run_by
 from gatekeeper.discover import matches
 from gatekeeper.document import Problem
 from gatekeeper.errors import ConfigError
@@ -26,7 +25,9 @@ DEFAULT_FILE = ".gatekeeper/waivers.yml"
 DEFAULT_MAX_HORIZON_DAYS = 90
 DEFAULT_WARN_DAYS = 14
 
-_SKIP = re.compile(r"#\s*gatekeeper:skip=([A-Za-z0-9_.\-]+(?:\s*,\s*[A-Za-z0-9_.\-]+)*)[ \t]*(.*)$")
+_SKIP = lazy_re.compile(
+    r"#\s*gatekeeper:skip=([A-Za-z0-9_.\-]+(?:\s*,\s*[A-Za-z0-9_.\-]+)*)[ \t]*(.*)$"
+)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def parse_waivers(
 
 
 # How policy ids are spelled (policy.schema.json's `id` pattern).
-_POLICY_ID = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
+_POLICY_ID = lazy_re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
 
 
 def expiring(
@@ -278,9 +279,9 @@ def inline_skips(file: str, text: str) -> list[Skip]:
 
 # kind, namespace, name of an object an annotation's document holds.
 Identity = tuple[str, str, str]
-_TOP_KEY = re.compile(r"^(kind|metadata):[ \t]*(.*?)[ \t]*$")
-_META_KEY = re.compile(r"^[ \t]+(name|namespace):[ \t]*(.*?)[ \t]*$")
-_FLOW_META_KEY = re.compile(r"[{,]\s*(name|namespace):\s*([^,}]*)")
+_TOP_KEY = lazy_re.compile(r"^(kind|metadata):[ \t]*(.*?)[ \t]*$")
+_META_KEY = lazy_re.compile(r"^[ \t]+(name|namespace):[ \t]*(.*?)[ \t]*$")
+_FLOW_META_KEY = lazy_re.compile(r"[{,]\s*(name|namespace):\s*([^,}]*)")
 
 
 def document_identities(skip: Skip, text: str) -> frozenset[Identity]:

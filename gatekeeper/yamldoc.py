@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Location, Problem
 from gatekeeper.errors import UsageError
 from gatekeeper.fieldpath import Path, format_path
@@ -363,7 +364,7 @@ def _too_deep(text: str) -> Any:
 
 # The run of indentation and block indicators a line starts with; a line whose node
 # properties (`&anchor`, `!tag`) follow that run counts whole.
-_LEAD = re.compile(r"^[ \t?:-]*(?:[&!].*)?", re.MULTILINE)
+_LEAD = lazy_re.compile(r"^[ \t?:-]*(?:[&!].*)?", re.MULTILINE)
 
 
 def _widest_lead(text: str) -> int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import bisect
 import importlib
 import marshal
-import re
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import yaml
 from yaml.events import DocumentEndEvent
 from yaml.nodes import Node, ScalarNode
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.yamldoc import (
@@ -407,7 +407,7 @@ _PLAIN = _PlainValues()
 
 # Where libyaml starts a new line: a line feed, a carriage return (with the line feed after
 # it, one break), and YAML 1.1's next line, line and paragraph separators.
-_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_BREAK = lazy_re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _BREAKS = "\r\n\x85\u2028\u2029"
 # What str.splitlines also breaks at, and libyaml does not (it refuses them in a stream).
 _NOT_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e")

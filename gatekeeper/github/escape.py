@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
+from gatekeeper import lazy_re
 from gatekeeper.report.safe import visible
 
 # Characters with meaning in GitHub Flavored Markdown (tables included); each gets a backslash.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-!|~.])")
-_MENTION = re.compile(r"@(?=[A-Za-z0-9])")
-_LINE_BREAK = re.compile(r"(\r|\n)")
+_MARKDOWN = lazy_re.compile(r"([\\`*_{}\[\]()#+\-!|~.])")
+_MENTION = lazy_re.compile(r"@(?=[A-Za-z0-9])")
+_LINE_BREAK = lazy_re.compile(r"(\r|\n)")
 
 
 def markdown(text: object) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from gatekeeper import git as gitops
+from gatekeeper import lazy_re
 from gatekeeper.config import CONFIG_NAMES, Config
 from gatekeeper.github import codeowners
 
@@ -23,17 +24,17 @@ Reader = Callable[[str], bytes | None]
 # What makes a workflow part of the judge: it runs gatekeeper, or could report a check of its
 # name itself (a job or status named like it, the checks or statuses API, a write permission).
 # Not a mere mention of the word: GitOps repositories deploy OPA Gatekeeper.
-_RUNS_GATEKEEPER = re.compile(
+_RUNS_GATEKEEPER = lazy_re.compile(
     r"uses:\s*['\"]?[\w.-]+/gatekeeper(?:/[^@\s'\"]*)?@"
     r"|\bgatekeeper(?:\.exe)?\s+(?:github|scan)\b|-m\s+gatekeeper\b",
     re.IGNORECASE,
 )
-_CHECKS_API = re.compile(
+_CHECKS_API = lazy_re.compile(
     r"check[-_]runs|checks\.(?:create|update)|/statuses/|createCommitStatus|createStatus"
     r"|checks-action",
     re.IGNORECASE,
 )
-_WRITES_CHECKS = re.compile(r"^\s*(checks|statuses)\s*:\s*write\b|\bwrite-all\b", re.MULTILINE)
+_WRITES_CHECKS = lazy_re.compile(r"^\s*(checks|statuses)\s*:\s*write\b|\bwrite-all\b", re.MULTILINE)
 
 
 Checks = str | frozenset[str]  # the gate check's name, or every name it may carry
@@ -81,7 +82,7 @@ def _jobs(text: str) -> dict[str, Any] | None:
 
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_EXPRESSION = lazy_re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 
 
 def _may_be(written: str, names: frozenset[str]) -> bool:
@@ -150,7 +151,9 @@ def is_workflow(path: str) -> bool:
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 # A pre-commit hook of gatekeeper: its id, or a repository named like it (args such as
 # `--exit-zero` or an `exclude:` there switch the gate off wherever CI runs `pre-commit`).
-_PRE_COMMIT_HOOK = re.compile(r"\bid:\s*['\"]?gatekeeper\b|repo:\s*\S*gatekeeper", re.IGNORECASE)
+_PRE_COMMIT_HOOK = lazy_re.compile(
+    r"\bid:\s*['\"]?gatekeeper\b|repo:\s*\S*gatekeeper", re.IGNORECASE
+)
 
 
 def is_gate_candidate(path: str) -> bool:

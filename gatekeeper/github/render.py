@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote, unquote
 
+from gatekeeper import lazy_re
 from gatekeeper.finding import Finding
 from gatekeeper.github import escape, limits
 from gatekeeper.github.plan import Plan
@@ -18,10 +19,12 @@ DEFAULT_CHECK = "gatekeeper"
 # a monorepo) keep apart. A marker without a name is from an older version: the default check.
 # Markers are read only where we write them (the start, the end of a body): a line of the
 # scanned file quoted in a suggestion block must not pose as a marker.
-_SUMMARY_MARKER_RE = re.compile(r"\A<!-- gatekeeper:summary(?: ([^\s<>]+))? -->")
-_FINDING_MARKER_RE = re.compile(r"\A<!-- gatekeeper:finding ([0-9A-Za-z_-]+)(?: ([^\s<>]+))? -->")
+_SUMMARY_MARKER_RE = lazy_re.compile(r"\A<!-- gatekeeper:summary(?: ([^\s<>]+))? -->")
+_FINDING_MARKER_RE = lazy_re.compile(
+    r"\A<!-- gatekeeper:finding ([0-9A-Za-z_-]+)(?: ([^\s<>]+))? -->"
+)
 _FIXED_NOTE = "\n\n<!-- gatekeeper:fixed {sha} -->:white_check_mark: Fixed in {short}.\n"
-_FIXED_MARKER_RE = re.compile(
+_FIXED_MARKER_RE = lazy_re.compile(
     r"\n\n<!-- gatekeeper:fixed ([0-9a-f]+) -->:white_check_mark: Fixed in [0-9a-f]*\.\n\Z"
 )
 COMMENT_LIMIT = 60000  # characters; GitHub rejects bodies over 65536: keep well under

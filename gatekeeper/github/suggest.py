@@ -11,10 +11,11 @@ import json
 import re
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import FieldPathError, parse
 from gatekeeper.finding import Finding
 
-_PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_PLAIN = lazy_re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
 _YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
 
 

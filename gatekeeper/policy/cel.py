@@ -22,6 +22,8 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_optional, ext_strings
 
+from gatekeeper import lazy_re
+
 VARIABLES = ("object", "item", "params", "inventory", "path", "context")
 # Only in the batch environment (see Program.evaluate_in): never visible to policy authors.
 BATCH_VARIABLES = ("gk_subjects", "gk_items")
@@ -130,7 +132,7 @@ def _unnamespaced_extensions() -> list[Any]:
 # about 3 MB (5.8 MB of a scan's resident size for the two): no built-in policy uses them,
 # so they are loaded only for an expression that mentions one (conservatively: anywhere,
 # a string or a field named so included).
-_NAMESPACED = re.compile(r"\b(?:math|base64)\b")
+_NAMESPACED = lazy_re.compile(r"\b(?:math|base64)\b")
 
 
 @functools.cache
@@ -374,10 +376,10 @@ def passed_or_verdicts(verdicts: str) -> str:
 
 # Comprehensions that may stop before the end of their range (see Batch); `exists_one` and
 # anything spelled alike too: a needless emptying costs little.
-_EARLY_EXIT = re.compile(r"\b(?:all|exists|exists_one)\s*\(")
+_EARLY_EXIT = lazy_re.compile(r"\b(?:all|exists|exists_one)\s*\(")
 # Every macro that expands to a comprehension (a superset: `bind` is `cel.bind`, `optMap`
 # and `optFlatMap` bind their variable); spelled alike elsewhere, it only deepens an emptying.
-_COMPREHENSION = re.compile(
+_COMPREHENSION = lazy_re.compile(
     r"\b(?:all|exists|exists_one|map|filter|bind|optMap|optFlatMap|transformList|"
     r"transformMap|transformMapEntry|sortBy)\s*\("
 )

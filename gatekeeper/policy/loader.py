@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.cache import ValidatedSet, digest
 from gatekeeper.document import Location
 from gatekeeper.errors import PolicyError
@@ -163,7 +164,7 @@ def is_admission_file(file: FsPath, data: bytes | None = None) -> bool:
     return head.lstrip().startswith((b"{", b"[")) or _TOP_LEVEL_ADMISSION.search(head) is not None
 
 
-_TOP_LEVEL_ADMISSION = re.compile(
+_TOP_LEVEL_ADMISSION = lazy_re.compile(
     rb"^kind:[ \t]*[\"']?(?:ValidatingAdmissionPolicy(?:Binding)?|ValidatingPolicy"
     rb"(?:Binding)?)[\"']?[ \t]*(?:#.*)?\r?$",
     re.MULTILINE,

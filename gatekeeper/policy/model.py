@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path, Pattern
 from gatekeeper.policy.cel import Program
 
 # A message placeholder: `{{ item.name }}`, a field path into a CEL variable.
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
+PLACEHOLDER = lazy_re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 
 @dataclass(frozen=True)

@@ -13,19 +13,19 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gatekeeper import kubeschema
+from gatekeeper import kubeschema, lazy_re
 from gatekeeper.errors import PolicyError
 from gatekeeper.fieldpath import FieldPathError, Path, Pattern, format_path, parse
 from gatekeeper.policy.hints import did_you_mean
 from gatekeeper.policy.model import PLACEHOLDER, Policy
 
 KUBERNETES_SOURCES = ("kubernetes", "helm", "kustomize")
-_STRING = re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')""")
-_COMMENT = re.compile(r"//[^\n]*")
-_CHAIN = re.compile(r"(?<![\w.])(object|item)((?:\s*\.\s*\??\s*[A-Za-z_]\w*(?!\w|\s*\())+)")
-_STEP = re.compile(r"\.\s*\??\s*([A-Za-z_]\w*)")
+_STRING = lazy_re.compile(r"""("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')""")
+_COMMENT = lazy_re.compile(r"//[^\n]*")
+_CHAIN = lazy_re.compile(r"(?<![\w.])(object|item)((?:\s*\.\s*\??\s*[A-Za-z_]\w*(?!\w|\s*\())+)")
+_STEP = lazy_re.compile(r"\.\s*\??\s*([A-Za-z_]\w*)")
 # Comprehension macros that can rebind `item` or `object` inside their body.
-_REBIND = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(?:item|object)\s*,")
+_REBIND = lazy_re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*(?:item|object)\s*,")
 
 
 def check_references(policy: Policy, line: Callable[[Path, int], int]) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from gatekeeper import lazy_re
+
 # Shown as escapes: controls (C0, DEL, C1), format characters (soft hyphen, bidi overrides and
 # isolates, zero-width characters, BOM, interlinear annotations, tags), the line and paragraph
 # separators, surrogates (what an undecodable file name turns into) and the non-characters
 # U+FFFE/U+FFFF: the Unicode categories Cc, Cf, Zl, Zp and Cs, as of Unicode 14.
-_UNSAFE = re.compile(
+_UNSAFE = lazy_re.compile(
     "[\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
     "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff"
     "\ufff9-\ufffb\ufffe\uffff\U000110bd\U000110cd\U00013430-\U00013438"
@@ -25,8 +27,8 @@ _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _WORKFLOW_LEGACY = "##["
 # Both searched with the regular expression engine: str.find stops at every `:` of a JSON
 # report (2.4 million in the real k8s-full corpus's 88 MB), a search is 2-3x faster there.
-_LEGACY_SEARCH = re.compile(re.escape(_WORKFLOW_LEGACY)).search
-_COMMAND_MARKS = re.compile("::").finditer
+_LEGACY_SEARCH = lazy_re.compile(re.escape(_WORKFLOW_LEGACY)).search
+_COMMAND_MARKS = lazy_re.compile("::").finditer
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -10,11 +10,10 @@ What was left out is said in the run's invocation notifications and properties, 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote, unquote
 
-from gatekeeper import __version__
+from gatekeeper import __version__, lazy_re
 from gatekeeper.finding import Finding, at_least
 from gatekeeper.problems import PROBLEM_KINDS
 from gatekeeper.report import Report, by_priority, json_format
@@ -33,7 +32,7 @@ _SECURITY_SEVERITY = {
     "info": "0.0",
 }
 _BASELINE = {"new": "new", "existing": "unchanged", "waived": "unchanged"}
-_BRACKETS = re.compile(r"(\\*)([\[\]])")
+_BRACKETS = lazy_re.compile(r"(\\*)([\[\]])")
 
 
 def message_text(text: object) -> str:

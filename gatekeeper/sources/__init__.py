@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Loaded
 from gatekeeper.tree import MemoryTree, Tree, WorkTree
 
@@ -245,10 +246,12 @@ def _owner_tests(context: LoadContext, paths: list[str]) -> dict[str, Callable[[
     }
 
 
-_OBJECT_KEYS = re.compile(rb'^(?:(?:apiVersion|kind)\s*:|[\s{]*"(?:apiVersion|kind)"\s*:)', re.M)
+_OBJECT_KEYS = lazy_re.compile(
+    rb'^(?:(?:apiVersion|kind)\s*:|[\s{]*"(?:apiVersion|kind)"\s*:)', re.M
+)
 
 
-_METADATA_KEY = re.compile(rb'^(?:metadata\s*:|[\s{,]*"metadata"\s*:)', re.M)
+_METADATA_KEY = lazy_re.compile(rb'^(?:metadata\s*:|[\s{,]*"metadata"\s*:)', re.M)
 
 
 def _manifest(tree: Tree, path: str) -> bool:

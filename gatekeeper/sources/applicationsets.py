@@ -18,13 +18,14 @@ import posixpath
 import re
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Location, Problem
 from gatekeeper.fieldpath import Path, texts
 from gatekeeper.tree import Tree
 
 MAX_APPLICATIONS = 200  # Applications made from one ApplicationSet
-_FAST = re.compile(r"\{\{\s*([A-Za-z0-9_.\[\]-]+)\s*\}\}")
-_GO = re.compile(r"\{\{-?\s*\.([A-Za-z0-9_.]+)\s*-?\}\}")
+_FAST = lazy_re.compile(r"\{\{\s*([A-Za-z0-9_.\[\]-]+)\s*\}\}")
+_GO = lazy_re.compile(r"\{\{-?\s*\.([A-Za-z0-9_.]+)\s*-?\}\}")
 
 
 def is_application_set(obj: Any) -> bool:
@@ -441,7 +442,7 @@ def _patched(app: dict[str, Any], patch: str, params: dict[str, Any], known: dic
     return _merge_patch(app, parsed) if isinstance(parsed, dict) else None
 
 
-_CONTROL = re.compile(r"^\s*\{\{-?\s*(if|else|end|range|with)\b[^}]*-?\}\}\s*$")
+_CONTROL = lazy_re.compile(r"^\s*\{\{-?\s*(if|else|end|range|with)\b[^}]*-?\}\}\s*$")
 
 
 def _template_patch(app: dict[str, Any], patch: str, params: dict[str, Any]) -> Any:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.sources import LoadContext, helm_engine
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from gatekeeper.yamlevents import Manifest
 
 _PREFIX = "gk-appset-"
-_FAILED = re.compile(rf"{_PREFIX}(\d+)\.txt")
+_FAILED = lazy_re.compile(rf"{_PREFIX}(\d+)\.txt")
 
 
 def available() -> bool:
@@ -105,8 +105,8 @@ def _prepare(files: Iterable[tuple[str, bytes]], context: LoadContext, is_local:
 
 # A top-level `kind: ApplicationSet` (a CRD names the kind too, indented), and the start of
 # a YAML document.
-_APPLICATION_SET = re.compile(r"(?m)^kind:[ \t]*ApplicationSet\b")
-_DOCUMENT_START = re.compile(r"(?m)^---")
+_APPLICATION_SET = lazy_re.compile(r"(?m)^kind:[ \t]*ApplicationSet\b")
+_DOCUMENT_START = lazy_re.compile(r"(?m)^---")
 _GO_TEMPLATE = "goTemplate"
 
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from gatekeeper import lazy_re
+
 if TYPE_CHECKING:
     from gatekeeper.tree import Tree
 
@@ -30,7 +32,7 @@ PROGRAMS = frozenset({"sed", "yq", "perl", "cp", "mv", "cat"})
 _REPLACING = frozenset({"cp", "mv", "cat"})
 _MANIFEST_ENDINGS = (".yaml", ".yml", ".json")
 _BRE = {"\\(": "(", "\\)": ")", "\\{": "{", "\\}": "}", "\\+": "+", "\\?": "?", "\\|": "|"}
-_PATH = re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]')
+_PATH = lazy_re.compile(r'\.(?:"([^"]+)"|([A-Za-z0-9_\-/]+))|\[(\d+)\]|\["([^"]+)"\]')
 
 
 def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
@@ -193,7 +195,7 @@ def _substituting(substitutions: list[tuple[_Selector, re.Pattern[str], str, int
 
 
 _ONE_ADDRESS = r"(?:\d+|\$|/(?:[^/\\]|\\.)*/I?)"
-_ADDRESS = re.compile(rf"^({_ONE_ADDRESS})(?:\s*,\s*({_ONE_ADDRESS}|\+\d+))?\s*")
+_ADDRESS = lazy_re.compile(rf"^({_ONE_ADDRESS})(?:\s*,\s*({_ONE_ADDRESS}|\+\d+))?\s*")
 
 
 def _address(part: str, extended: bool) -> tuple[_Selector, str]:

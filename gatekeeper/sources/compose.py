@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.fieldpath import Path, format_path
 from gatekeeper.linemap import LineMapLocator
@@ -335,9 +335,9 @@ def _environment(value: Any) -> list[dict[str, Any]]:
     return found
 
 
-_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^{}]*)\}")
+_DEFAULTED = lazy_re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^{}]*)\}")
 # The home folder of whoever runs Compose: `~` (compose-go expands it), `$HOME`, `${HOME}`.
-_HOME = re.compile(r"^(?:~|\$HOME\b|\$\{HOME\})(?=/|$)")
+_HOME = lazy_re.compile(r"^(?:~|\$HOME\b|\$\{HOME\})(?=/|$)")
 
 
 def with_defaults(text: str) -> str:
@@ -390,7 +390,7 @@ def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
 
 
 # A user's home folder: Compose's `~`, root's, one under /home (Linux) or /Users (macOS).
-_HOMES = re.compile(r"^(?:~|/root|/home/[^/]+|/Users/[^/]+)(?=/|$)")
+_HOMES = lazy_re.compile(r"^(?:~|/root|/home/[^/]+|/Users/[^/]+)(?=/|$)")
 
 
 def _below_home(rest: str) -> str:

@@ -22,13 +22,13 @@ import re
 import weakref
 from typing import Any
 
-from gatekeeper import ownership, shell_dirs
+from gatekeeper import lazy_re, ownership, shell_dirs
 from gatekeeper.fieldpath import Path
 from gatekeeper.tree import Tree
 
-_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s?(.*)$")
+_DOTENV_LINE = lazy_re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s?(.*)$")
 # `$$`, `${NAME}`, `${NAME:-x}` (also -, :+, +, :?, ?) and `$NAME`.
-_EXPRESSION = re.compile(
+_EXPRESSION = lazy_re.compile(
     r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
 # Compose's boolean fields a filled string is cast for (compose-go's schema casts).
@@ -37,7 +37,7 @@ _BOOLEANS = frozenset(
 )
 _TRUE = frozenset({"true", "yes", "y", "on"})
 # A value wholly one variable, with or without a default: `${PRIV}`, `${PRIV:-false}`.
-_SWITCH = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-([A-Za-z]*))?\}?")
+_SWITCH = lazy_re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::?-([A-Za-z]*))?\}?")
 _FALSE = frozenset({"false", "no", "n", "off"})
 
 

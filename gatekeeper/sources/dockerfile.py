@@ -30,7 +30,7 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
-from gatekeeper import shell
+from gatekeeper import lazy_re, shell
 from gatekeeper.document import BUILT_BY, Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.images import parse_image
@@ -43,12 +43,12 @@ NAME = "dockerfile"
 detect = is_dockerfile  # by the name alone (gatekeeper.sources.names)
 KIND = "Dockerfile"
 
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
+_HEREDOC = lazy_re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
 _HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
-_VARIABLE = re.compile(
+_VARIABLE = lazy_re.compile(
     r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 )
-_FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
+_FLAG = lazy_re.compile(r"--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?$")
 MAX_PARSES = 100  # bound the re-parses of pathological heredoc files
 
 
@@ -106,7 +106,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             yield made.dockerfile, made.via
 
 
-_DIRECTIVE_LINE = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVE_LINE = lazy_re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _DOCKERFILE_FRONTENDS = frozenset({"docker/dockerfile", "docker/dockerfile-upstream"})
 
@@ -225,8 +225,8 @@ def parse(text: str) -> tuple[list[dict[str, Any]], dict[int, list[Heredoc]]]:
     return parse_lines(blanked), heredocs
 
 
-_ESCAPE_DIRECTIVE = re.compile(r"^\s*#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
-_DIRECTIVE = re.compile(r"^\s*#\s*[A-Za-z]+\s*=")
+_ESCAPE_DIRECTIVE = lazy_re.compile(r"^\s*#\s*escape\s*=\s*([\\`])\s*$", re.IGNORECASE)
+_DIRECTIVE = lazy_re.compile(r"^\s*#\s*[A-Za-z]+\s*=")
 
 
 def escape_token(lines: list[str]) -> str:
@@ -422,9 +422,9 @@ def _stage(
 
 
 # `name:password:0:...` (a passwd line with uid 0), and user tools given uid 0.
-_PASSWD_ROOT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*):[^:\s]*:0+:")
-_USER_TOOL = re.compile(r"\b(?:useradd|adduser|usermod)\b([^;&|\n]*)")
-_UID_ZERO = re.compile(r"(?:^|\s)(?:-u|--uid)(?:\s*|=)0+(?=\s)")
+_PASSWD_ROOT = lazy_re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]*):[^:\s]*:0+:")
+_USER_TOOL = lazy_re.compile(r"\b(?:useradd|adduser|usermod)\b([^;&|\n]*)")
+_UID_ZERO = lazy_re.compile(r"(?:^|\s)(?:-u|--uid)(?:\s*|=)0+(?=\s)")
 
 
 def root_names(command: str) -> list[str]:

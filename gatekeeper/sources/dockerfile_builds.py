@@ -18,7 +18,7 @@ import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatekeeper import ownership, shell_dirs
+from gatekeeper import lazy_re, ownership, shell_dirs
 from gatekeeper.document import Problem
 from gatekeeper.tree import Tree, inside
 
@@ -143,7 +143,7 @@ def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, li
     return matrix_values(job, env)
 
 
-_NESTED = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
+_NESTED = lazy_re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
 _MAX_ENTRIES = 256
 
 
@@ -743,7 +743,7 @@ def _baked(command: dict[str, Any]) -> list[tuple[str, str | None]]:
     return found
 
 
-_BAKE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BAKE_VARIABLE = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _bake_variables(text: str, json_file: bool) -> dict[str, str]:

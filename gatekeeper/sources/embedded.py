@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Location, Locator, Problem, SubLocator
 from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand
 from gatekeeper.kinds import matched_kind
@@ -99,7 +100,7 @@ def _fleet(text: str, resource: dict[str, Any]) -> str | None:
 
 Reader = Callable[[str], "bytes | None"]
 # A key whose value is a literal block: `key: |`, `- |-`, `key: |+ # comment`.
-_BLOCK_START = re.compile(r"(?:^|[:-])\s*\|[-+]?\s*(?:#.*)?$")
+_BLOCK_START = lazy_re.compile(r"(?:^|[:-])\s*\|[-+]?\s*(?:#.*)?$")
 Decoder = Callable[[str, dict[str, Any]], "str | None"]
 # (API group, kind) -> where manifests are written as text, how the text is encoded, and how
 # many keys up the field that says the encoding sits (0: none).
@@ -337,7 +338,7 @@ def _literal_block(
 
 
 # A template's action on one line of a block: `{{ .Values.image }}`, `{{- $x -}}`.
-_ACTION = re.compile(r"\{\{.*?\}\}")
+_ACTION = lazy_re.compile(r"\{\{.*?\}\}")
 
 
 def _renders(written: str, rendered: str) -> bool:

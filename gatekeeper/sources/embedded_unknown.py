@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
 
 # Groups whose resources hold partial or hypothetical objects, never applied as written:
@@ -81,8 +82,10 @@ _REFERENCE_KEYS = frozenset(
         "labelSelector",
     }
 )
-_API_VERSION = re.compile(r"(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
-_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+_API_VERSION = lazy_re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?"
+)
+_KIND = lazy_re.compile(r"[A-Z][A-Za-z0-9]*")
 # Deeper than this, a document is data, not something a reviewer wrote by hand.
 _MAX_DEPTH = 64
 
@@ -155,7 +158,7 @@ def found_in(obj: dict[str, Any]) -> Iterator[Found]:
 # Flux Operator: a ResourceSet applies its `resources` once per entry of `inputs`, each
 # templated with `<< inputs.name >>`.
 RESOURCE_SET = ("fluxcd.controlplane.io", "ResourceSet")
-_INPUT = re.compile(r"<<-?\s*inputs\.([A-Za-z0-9_.]+)\s*-?>>")
+_INPUT = lazy_re.compile(r"<<-?\s*inputs\.([A-Za-z0-9_.]+)\s*-?>>")
 _MAX_INPUTS = 50
 
 
@@ -196,7 +199,7 @@ def _substituted(value: Any, inputs: dict[str, Any]) -> Any:
 
 # A value the controller computes when it applies the object: kro's `${schema.spec.replicas}`
 # (CEL over the instance), a ResourceSet's `<< inputs.x >>` no input gives. The whole value.
-_EXPRESSION = re.compile(r"\$\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|<<[^<>]*>>")
+_EXPRESSION = lazy_re.compile(r"\$\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|<<[^<>]*>>")
 
 
 def expressions(value: Any, at: Path = ()) -> list[Path]:

@@ -18,16 +18,16 @@ render with them.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 from gatekeeper.yamldoc import YamlDocument
 
-PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}")
+PLACEHOLDER = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}")
 MARK = "${"
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Location, Locator
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext
@@ -158,7 +158,7 @@ def _manifests(documents: list[Document]) -> tuple[str, list[int]]:
     return "".join(parts), starts
 
 
-_RESOURCES = re.compile(r"^resources:[ \t]*(.*)$", re.MULTILINE)
+_RESOURCES = lazy_re.compile(r"^resources:[ \t]*(.*)$", re.MULTILINE)
 
 
 def _with_manifests(text: str) -> tuple[str, int]:

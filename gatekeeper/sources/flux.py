@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
 from gatekeeper.tree import Tree
@@ -34,7 +35,7 @@ _KUSTOMIZATION_API = b"kustomize.toolkit.fluxcd.io/"
 _HELM_RELEASE_API = b"helm.toolkit.fluxcd.io/"
 # The sources a deployer names (few files spell them): indexed together (see _objects).
 _SOURCE_KINDS = ("GitRepository", "HelmChart", "HelmRepository", "OCIRepository")
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
+_VARIABLE = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
 # Objects of one kind by name, with their files.
 _ByName = dict[str, list[tuple[str, Manifest]]]
 # Per tree, per kind: objects by name (GitRepositories, ConfigMaps), found once per kind.
@@ -480,8 +481,8 @@ def _external_artifact(
 
 # A copy of a whole folder of a source into a folder of the artifact, structure kept
 # (`from: "@repo/apps/base/**"`, `to: "@artifact/base/"`).
-_FOLDER_FROM = re.compile(r"^@([A-Za-z0-9_-]+)/(?:(.*?)/)?\*\*$")
-_FOLDER_TO = re.compile(r"^@artifact/(?:(.*?)/?)?$")
+_FOLDER_FROM = lazy_re.compile(r"^@([A-Za-z0-9_-]+)/(?:(.*?)/)?\*\*$")
+_FOLDER_TO = lazy_re.compile(r"^@artifact/(?:(.*?)/?)?$")
 
 
 def _remapped(

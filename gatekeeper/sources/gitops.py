@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
@@ -333,7 +333,7 @@ def _expand_at_revision(deployed: _Source, context: LoadContext, loaded: Loaded)
 
 
 # A version, not a constraint, as Masterminds/semver's NewVersion reads one (loosely).
-_SEMVER = re.compile(
+_SEMVER = lazy_re.compile(
     r"v?[0-9]+(\.[0-9]+)?(\.[0-9]+)?(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?"
 )
 
@@ -604,7 +604,7 @@ def _revision_environment(commit: str) -> dict[str, str]:
 
 
 # Build environment variables whose value is not known here (a commit, the cluster's).
-_UNKNOWN_ENV = re.compile(r"\$\{?(ARGOCD_APP_REVISION\w*|KUBE_VERSION|KUBE_API_VERSIONS)\b")
+_UNKNOWN_ENV = lazy_re.compile(r"\$\{?(ARGOCD_APP_REVISION\w*|KUBE_VERSION|KUBE_API_VERSIONS)\b")
 
 
 def _included(file: str, path: str, directory: dict[str, Any]) -> bool:
@@ -978,7 +978,7 @@ _DEPLOYERS = {
 DEPLOYER_KINDS = frozenset(_DEPLOYERS)  # what is_expandable may answer yes to
 # A Flux deployer's source, a HelmRelease's values, a Kustomization's variables.
 _NAMED = ("GitRepository", "ConfigMap", "Secret", "HelmChart")
-_PATTERN = re.compile(r"\{\{|[*?\[]")
+_PATTERN = lazy_re.compile(r"\{\{|[*?\[]")
 
 
 def _is_deployer(kind: str) -> bool:

@@ -12,17 +12,17 @@ named like a tag) at its own tip, the remote's when the checkout has it, else no
 
 from __future__ import annotations
 
-import re
 import weakref
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Loaded, Location, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.tree import Tree, WorkTree
 
 _TREES: dict[tuple[str, str], Tree] = {}  # (git directory, commit) -> its tree, for this run
 # What cannot name the default branch: a commit, a version (v1.2.3, 1.2, a semver range), a ref.
-_UNSEEN_ANYWAY = re.compile(
+_UNSEEN_ANYWAY = lazy_re.compile(
     r"^([0-9a-fA-F]{7,40}|v?[0-9]+([.][0-9*xX]+)*([-+][0-9A-Za-z.-]+)?|[<>=~^*].*|.*[*].*|refs/.*)$"
 )
 _LANDS_ON: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()

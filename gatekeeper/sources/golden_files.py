@@ -27,12 +27,12 @@ from __future__ import annotations
 import posixpath
 import re
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Problem
 from gatekeeper.tree import Tree
 
-_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*/(?:[^"\\\n]|\\.)*)"|`([^`\n]*/[^`\n]*)`')
-_HELM_LABEL = re.compile(rb"^\s+(?:app\.kubernetes\.io/managed-by|heritage): Helm\s*$", re.M)
+_LITERAL = lazy_re.compile(r'"((?:[^"\\\n]|\\.)*/(?:[^"\\\n]|\\.)*)"|`([^`\n]*/[^`\n]*)`')
+_HELM_LABEL = lazy_re.compile(rb"^\s+(?:app\.kubernetes\.io/managed-by|heritage): Helm\s*$", re.M)
 TEST_FOLDERS = frozenset({"test", "tests", "testdata"})
 _NAMED = "folders and files that Go tests name: path -> (test file, line)"
 _FIRST = "the first Go test line naming a path in a folder: folder -> (test file, line)"

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import (
     ASSUMED_APIS,
     ASSUMED_KUBE,
@@ -89,7 +89,9 @@ NAME = "helm"
 INTERNAL_DEFAULTS = "_internal_defaults_do_not_set"  # istio's defaults, merged into .Values
 DEFAULT_RELEASE = "release-name"
 # `chart/templates/x.yaml:7:15` or `(chart/templates/x.yaml:8:8)` in Helm's error messages.
-_ERROR_AT = re.compile(r"(?P<file>[\w.@+-]+(?:/[\w.@+-]+)+):(?P<line>\d+)(?::(?P<column>\d+))?")
+_ERROR_AT = lazy_re.compile(
+    r"(?P<file>[\w.@+-]+(?:/[\w.@+-]+)+):(?P<line>\d+)(?::(?P<column>\d+))?"
+)
 
 
 def detect(path: str) -> bool:
@@ -227,7 +229,7 @@ def read_by_chart(path: str, tree: Tree) -> bool:
 
 _FILES_READ = "chart files read by templates"
 # `.Files.Get "name"`, `.Files.Glob "pattern"`, `$.Files.Lines "name"`, `(.Files.Get "x")`
-_FILES_CALL = re.compile(r"""\.Files\.(?:Get|GetBytes|Glob|Lines)\s+("[^"]*"|`[^`]*`)?""")
+_FILES_CALL = lazy_re.compile(r"""\.Files\.(?:Get|GetBytes|Glob|Lines)\s+("[^"]*"|`[^`]*`)?""")
 
 
 def _files_read(tree: Tree, directory: str) -> tuple[frozenset[str], bool]:
@@ -489,7 +491,7 @@ def named_values_files(chart_dir: str, tree: Tree) -> list[str]:
 
 _NAMED_VALUES = "values folders the repository's Makefile or CI gives helm: parent -> names"
 # `charts/*/lint/*.yaml`: a folder of every chart below `charts`, of YAML files.
-_VALUES_GLOB = re.compile(r"([\w./-]*?)/?\*/([\w.-]+)/\*\.ya?ml\b")
+_VALUES_GLOB = lazy_re.compile(r"([\w./-]*?)/?\*/([\w.-]+)/\*\.ya?ml\b")
 
 
 def _named_values_folders(tree: Tree, _key: str) -> dict[str, tuple[str, ...]]:
@@ -561,7 +563,7 @@ def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded
 # What a value a chart `required`s holds when no file gives it (see _with_stand_ins).
 STAND_IN = "required-value"
 # A value a chart's error asks to be given (`please add '--set auth.password=$PASSWORD'`).
-_SET_ASKED = re.compile(r"--set ([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)=")
+_SET_ASKED = lazy_re.compile(r"--set ([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)=")
 
 
 def _with_stand_ins(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
@@ -621,7 +623,7 @@ def _with_note(failed: Loaded, loaded: Loaded, said: str, code: str) -> Loaded:
 
 
 # A values path the chart's own error names (`Pass valid license at .Values.license`).
-_VALUES_NAMED = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
+_VALUES_NAMED = lazy_re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
 
 
 def _named_in_errors(failed: Loaded) -> list[tuple[str, ...]]:
@@ -1163,7 +1165,7 @@ def _group(version: str) -> str:
 
 
 # `.Capabilities.APIVersions.Has "group/version[/Kind]"` (or `$.Capabilities`), quoted or raw.
-_HAS_API = re.compile(rb"\.Capabilities\.APIVersions\.Has\s+(?:\"([^\"\\]+)\"|`([^`]+)`)")
+_HAS_API = lazy_re.compile(rb"\.Capabilities\.APIVersions\.Has\s+(?:\"([^\"\\]+)\"|`([^`]+)`)")
 # The API groups Kubernetes itself serves ("": the core group and the legacy ones without a
 # dot, apps, batch, policy...), and the group/versions its current release serves.
 _KUBERNETES_GROUPS = frozenset(
@@ -1305,7 +1307,7 @@ def _version(text: str) -> tuple[int, int, int]:
     return int(major), int(minor), int(patch or 0)
 
 
-_COMPARISON = re.compile(r"(>=|<=|!=|>|<|=)?\s*(v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?)")
+_COMPARISON = lazy_re.compile(r"(>=|<=|!=|>|<|=)?\s*(v?\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.-]+)?)")
 _OPERATORS: dict[str, Any] = {
     ">=": lambda a, b: a >= b,
     "<=": lambda a, b: a <= b,
@@ -1323,22 +1325,22 @@ _OLDEST = (1, 30, 0)
 _FUTURE = (2, 0, 0)
 _ASSUMED_MINOR = 36  # Helm 4's offline Kubernetes version: v1.36.0
 OLDEST_KUBE = "v1.30.0"
-_SEMVER_COMPARE = re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
-_VERSION = re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
+_SEMVER_COMPARE = lazy_re.compile(rb"semverCompare\s+(?:\"([^\"]*)\"|`([^`]*)`)")
+_VERSION = lazy_re.compile(rb"v?(\d+)\.(\d+)(?:\.(\d+))?")
 # Any other read of the list: `.Has $var`, sprig's `has "x" .Capabilities.APIVersions`, a
 # `range` over it (red team s13 u06).
-_PASSED_API = re.compile(rb"\.Capabilities\.APIVersions(?!\.Has\s+[\"`])")
+_PASSED_API = lazy_re.compile(rb"\.Capabilities\.APIVersions(?!\.Has\s+[\"`])")
 # `group.with.dots/v1[beta1][/Kind]`, as a custom API version is written anywhere.
-_API_VERSION = re.compile(
+_API_VERSION = lazy_re.compile(
     rb"(?<![\w./-])([a-z0-9-]+(?:\.[a-z0-9-]+)+/v\d+(?:(?:alpha|beta)\d+)?(?:/[A-Z]\w*)?)(?![\w/-])"
 )
-_PASSED_CONSTRAINT = re.compile(rb"semverCompare\s+[^\s\"`]")
+_PASSED_CONSTRAINT = lazy_re.compile(rb"semverCompare\s+[^\s\"`]")
 # `>=`, `<=`, `!=` or one of `<>=~^`, then a version: written to begin with one character of
 # a set (the lookbehinds say which may take `=`), which the regular expression engine skips
 # to, three times faster over a chart's templates than the alternation it matches like.
-_CONSTRAINT = re.compile(rb"[<>=~^!](?:(?<=[<>!])=|(?<=[<>=~^]))\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
-_MINOR_LINE = re.compile(rb"^.*KubeVersion\.Minor.*$", re.MULTILINE)
-_NUMBER = re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
+_CONSTRAINT = lazy_re.compile(rb"[<>=~^!](?:(?<=[<>!])=|(?<=[<>=~^]))\s*v?(\d+)\.(\d+)(?:\.(\d+))?")
+_MINOR_LINE = lazy_re.compile(rb"^.*KubeVersion\.Minor.*$", re.MULTILINE)
+_NUMBER = lazy_re.compile(rb"(?<![\w.])(\d{1,3})(?![\w.])")
 
 
 def _copy_chart(
@@ -1390,7 +1392,7 @@ MAX_SCHEMA_BYTES = 8 * 2**20
 # JSON Schema keywords whose value Helm's validator would load, and the meta-schemas it has
 # built in (anything else it would download).
 _SCHEMA_REFS = frozenset({"$ref", "$dynamicRef", "$recursiveRef"})
-_KNOWN_SCHEMAS = re.compile(
+_KNOWN_SCHEMAS = lazy_re.compile(
     r"^https?://json-schema\.org/(?:schema|draft-0[467]/schema|draft/20(?:19-09|20-12)/schema)#?$"
 )
 
@@ -1610,12 +1612,12 @@ def _missing_dependencies(
 # and judged: a line break only YAML sees (CR, NEL, LS, PS), a top-level key written other
 # than plainly (quoted, `? `, a merge, flow) or twice, a document begun on its `---` line, a
 # first line indented (the whole mapping is then), a directive.
-_SEPARATOR_LINE = re.compile(rb"---(?:[ \t]+(?:#[^\n]*)?)?")
-_TOP_LINE = re.compile(rb"\n([^ \n#][^\n]*)")  # after a line break: not indented, no comment
-_TOP_KEY = re.compile(rb"([A-Za-z][A-Za-z0-9_-]*):(?:[ \t]|$)")
+_SEPARATOR_LINE = lazy_re.compile(rb"---(?:[ \t]+(?:#[^\n]*)?)?")
+_TOP_LINE = lazy_re.compile(rb"\n([^ \n#][^\n]*)")  # after a line break: not indented, no comment
+_TOP_KEY = lazy_re.compile(rb"([A-Za-z][A-Za-z0-9_-]*):(?:[ \t]|$)")
 _DEFINITION_LINES = {
-    b"kind": re.compile(rb"kind:[ \t]+(['\"]?)CustomResourceDefinition\1(?:[ \t]+(?:#.*)?)?"),
-    b"apiVersion": re.compile(
+    b"kind": lazy_re.compile(rb"kind:[ \t]+(['\"]?)CustomResourceDefinition\1(?:[ \t]+(?:#.*)?)?"),
+    b"apiVersion": lazy_re.compile(
         rb"apiVersion:[ \t]+(['\"]?)apiextensions\.k8s\.io/v1\1(?:[ \t]+(?:#.*)?)?"
     ),
 }
@@ -2040,7 +2042,7 @@ def _object_bodies(
     return found
 
 
-_LITERAL_KIND = re.compile(r"^kind:\s*['\"]?([A-Za-z][A-Za-z0-9]*)['\"]?\s*(?:#.*)?$")
+_LITERAL_KIND = lazy_re.compile(r"^kind:\s*['\"]?([A-Za-z][A-Za-z0-9]*)['\"]?\s*(?:#.*)?$")
 
 
 def _add_copies(documents: list[Document], variant: str, loaded: Loaded) -> None:
@@ -2199,11 +2201,11 @@ def test_hook(obj: dict[str, Any], deployer: str) -> str:
     return deployer if deployer in ("skip", "advise") else ""
 
 
-_NO_TEMPLATE = re.compile(r'\bno template "')
+_NO_TEMPLATE = lazy_re.compile(r'\bno template "')
 # `.Values.minio.tls.enabled`, or `index .Values "prometheus-node-exporter"` then a field;
 # or Sprig's `index .Values "victoria-metrics-k8s-stack" "grafana" "sidecar"` reaching a key
 # the dependency's values.yaml would give (VictoriaMetrics' distributed chart)
-_NIL_VALUES = re.compile(
+_NIL_VALUES = lazy_re.compile(
     r"at <(?:\.Values\.([\w-]+)\.[^>]*|\"([\w-]+)\")>: nil pointer"
     r"|at <index \.Values \"([\w-]+)\"[^>]*>: error calling index: index of nil pointer"
 )
@@ -2235,8 +2237,8 @@ def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
 
 # Helm's releaseutil.SplitManifests: a line that begins with `---` ends a document, and
 # what follows it on that line begins the next (`---# comment`, even `---apiVersion: v1`).
-_HELM_SEPARATOR = re.compile(r"(?m)^---[ \t]*")
-_GLUED_SEPARATOR = re.compile(r"(?m)^---[ \t]*[^\s]")
+_HELM_SEPARATOR = lazy_re.compile(r"(?m)^---[ \t]*")
+_GLUED_SEPARATOR = lazy_re.compile(r"(?m)^---[ \t]*[^\s]")
 
 
 def split_manifests(file: str, text: str) -> Iterator[tuple[Manifest | Problem, int]]:

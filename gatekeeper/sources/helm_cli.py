@@ -27,15 +27,16 @@ from typing import Any
 
 import yaml
 
+from gatekeeper import lazy_re
 from gatekeeper.sources import programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, ChartResult, Limits, Rendering
 from gatekeeper.sources.helm_lines import parse_template, template_order
 from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
 # Helm's `CheckDependencies`: "found in Chart.yaml, but missing in charts/ directory: a, b".
-_MISSING = re.compile(r"missing in charts/ directory: (?P<names>[^\n]+)")
+_MISSING = lazy_re.compile(r"missing in charts/ directory: (?P<names>[^\n]+)")
 _HEADER = "# Source: "
-_KIND = re.compile(r"^kind:[ \t]*['\"]?([^'\"\s#]+)", re.MULTILINE)
+_KIND = lazy_re.compile(r"^kind:[ \t]*['\"]?([^'\"\s#]+)", re.MULTILINE)
 # What the CLI adds to a render error: no use to a reader of the finding.
 _DEBUG_HINT = "Use --debug flag to render out invalid YAML"
 _OUT_OF_MEMORY = ("out of memory", "cannot allocate memory", "failed to reserve")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 from gatekeeper.sources.helm_lookup import ACTION, evaluated
 
@@ -31,18 +32,20 @@ if TYPE_CHECKING:
 # atoi) 2026 }}`, `{{ now | date "06" | contains "27" }}`). A timestamp annotation, a
 # generated password (`{{ randAlphaNum 16 | b64enc }}`) or a random hex digit decides nothing:
 # every function such an action calls is one that only makes or formats the value.
-_COMMENT = re.compile(rb"\{\{-?\s*/\*")
-_CHANCE = re.compile(
+_COMMENT = lazy_re.compile(rb"\{\{-?\s*/\*")
+_CHANCE = lazy_re.compile(
     rb"(?<![\w.$-])(now|randInt|randNumeric|randAlpha|randAlphaNum|randAscii|randBytes|uuidv4"
     rb"|getHostByName)(?![\w-])|(\.Capabilities\.HelmVersion)\b|(\.Release\.Revision)\b"
 )
 # Words every match of _CHANCE holds.
 _WORDS = (b"now", b"rand", b"uuidv4", b"HelmVersion", b"getHostByName", b"Revision")
-_ANY_WORD = re.compile(b"|".join(_WORDS))  # (one search an action, not one `in` a word)
+_ANY_WORD = lazy_re.compile(b"|".join(_WORDS))  # (one search an action, not one `in` a word)
 # String literals, variables and fields: what is left of an action is its functions.
-_NOT_A_FUNCTION = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*')
-_WORD = re.compile(rb"[A-Za-z_]\w*")
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`')
+_NOT_A_FUNCTION = lazy_re.compile(
+    rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*'
+)
+_WORD = lazy_re.compile(rb"[A-Za-z_]\w*")
+_STRING = lazy_re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`')
 _FORMATS_ONLY = frozenset(
     {
         b"now", b"date", b"dateInZone", b"unixEpoch", b"htmlDate", b"htmlDateInZone",
@@ -61,13 +64,13 @@ _INSTALL_OR_UPGRADE = frozenset(
     {b"if", b"else", b"eq", b"ne", b"gt", b"ge", b"lt", b"le", b"int", b"int64", b"and", b"or",
      b"not"}
 )  # fmt: skip
-_NUMBER = re.compile(rb"(?<![\w.$])-?\d[\w.]*")
+_NUMBER = lazy_re.compile(rb"(?<![\w.$])-?\d[\w.]*")
 
 
-_IF = re.compile(rb"\{\{-?\s*if\b")
-_OPENS = re.compile(rb"\{\{-?\s*(if|range|with|define|block)\b")
-_END = re.compile(rb"\{\{-?\s*end\b")
-_FAIL = re.compile(rb"\{\{-?\s*fail\b")
+_IF = lazy_re.compile(rb"\{\{-?\s*if\b")
+_OPENS = lazy_re.compile(rb"\{\{-?\s*(if|range|with|define|block)\b")
+_END = lazy_re.compile(rb"\{\{-?\s*end\b")
+_FAIL = lazy_re.compile(rb"\{\{-?\s*fail\b")
 
 
 def _only_fails(content: bytes, action: re.Match[bytes]) -> bool:

@@ -15,12 +15,16 @@ from __future__ import annotations
 import json
 import re
 
+from gatekeeper import lazy_re
+
 _READ = b"Capabilities.KubeVersion"
 # String literals, variables and fields: what is left of an action is its functions.
-_NOT_A_FUNCTION = re.compile(rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*')
-_WORD = re.compile(rb"[A-Za-z_]\w*")
-_ASSIGNED = re.compile(rb"^\{\{-?\s*(\$\w+)\s*:?=")
-_DEFINE = re.compile(rb"\{\{-?\s*define\s+\"([^\"]+)\"")
+_NOT_A_FUNCTION = lazy_re.compile(
+    rb'"(?:[^"\\]|\\.)*"|`[^`]*`|\$[\w.]*|\.[\w.]+|(?<![\w.])-?\d[\w.]*'
+)
+_WORD = lazy_re.compile(rb"[A-Za-z_]\w*")
+_ASSIGNED = lazy_re.compile(rb"^\{\{-?\s*(\$\w+)\s*:?=")
+_DEFINE = lazy_re.compile(rb"\{\{-?\s*define\s+\"([^\"]+)\"")
 # Functions that compare the version the way the detector reads (semverCompare), or that only
 # pass it on, format it or combine conditions: an action calling nothing else decides nothing
 # on the version that the renderings at each constraint miss.
@@ -116,7 +120,7 @@ def _decides(action: bytes) -> bool:
 
 # `regexMatch "^v1[.]3"` and the like, whose first argument is a written string.
 _STRING_TESTS = (b"regexMatch", b"mustRegexMatch", b"hasPrefix", b"hasSuffix", b"contains")
-_LITERAL_TEST = re.compile(
+_LITERAL_TEST = lazy_re.compile(
     rb"(?<![\w.$-])(regexMatch|mustRegexMatch|hasPrefix|hasSuffix|contains)\s+"
     rb'(?:"((?:[^"\\]|\\.)*)"|`([^`]*)`)'
 )

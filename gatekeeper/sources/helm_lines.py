@@ -16,20 +16,23 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
 
-_ACTION = re.compile(r"\{\{.*?\}\}")
-_KEY = re.compile(
+_ACTION = lazy_re.compile(r"\{\{.*?\}\}")
+_KEY = lazy_re.compile(
     r"""^(?P<indent>\ *)(?P<dashes>(?:-\ +)*)
     (?P<key>"[^"]*"|'[^']*'|\{\{.*?\}\}|[^\s#'"{\-][^:#]*|-[^\s:#][^:#]*)
     \s*:(?:\s+(?P<value>.*))?$""",
     re.VERBOSE,
 )
-_BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
-_VALUES_REF = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
-_VARIABLE_SET = re.compile(r"\$(\w+)\s*:?=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}")
-_VARIABLE_REF = re.compile(r"\$(\w+)((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
-_WITH_VALUES = re.compile(r"\{\{-?\s*with\s+\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+_BLOCK_SCALAR = lazy_re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
+_VALUES_REF = lazy_re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+_VARIABLE_SET = lazy_re.compile(
+    r"\$(\w+)\s*:?=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}"
+)
+_VARIABLE_REF = lazy_re.compile(r"\$(\w+)((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
+_WITH_VALUES = lazy_re.compile(r"\{\{-?\s*with\s+\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 DYNAMIC = "*"
 
 
@@ -210,7 +213,7 @@ def _one_each(template: Template, objs: list[Any]) -> list[int] | None:
 
 # An action that writes nothing where it stands: control flow, a comment, a variable set,
 # a template defined (its body is written where it is included, not here). Whole, on one line.
-_SILENT_ACTION = re.compile(
+_SILENT_ACTION = lazy_re.compile(
     r"\{\{-?\s*(?:/\*.*?\*/|(?:if|else|end|with|range|break|continue|define)\b[^{}]*"
     r"|\$\w*\s*:?=[^{}]*)\s*-?\}\}"
 )
@@ -236,15 +239,15 @@ def writing_parts(text: str) -> list[int]:
     return found
 
 
-_EMITTING = re.compile(r"\b(toYaml|include|tpl|toJson)\b")
-_SCALAR_ITEM = re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
-_ITEM_ACTION = re.compile(
+_EMITTING = lazy_re.compile(r"\b(toYaml|include|tpl|toJson)\b")
+_SCALAR_ITEM = lazy_re.compile(r"^(?P<indent>\ *)-\ +(?P<value>[^\s:{\[][^:]*|\"[^\"]*\"|'[^']*')$")
+_ITEM_ACTION = lazy_re.compile(
     r"\{\{-?\s*(?:range|if|else|with|block)\b|\b(?:include|template|tpl|toYaml)\b"
 )
 REUSE_COST = 3.0  # more than one literal value that does not match (_score)
 # `range`, or a line that is only an `include`/`tpl` at the margin (a named template that
 # writes whole documents; one indented into a map writes labels, not documents)
-_REPEATS = re.compile(
+_REPEATS = lazy_re.compile(
     r"\{\{-?\s*range\b|^\{\{-?\s*(?:include|template|tpl)\b(?!.*indent).*\}\}\s*$"
 )
 
@@ -369,7 +372,7 @@ def _flow_items(literal: str) -> frozenset[str]:
 
 # Is a values path set to something true (None: not known)? See DocumentMap.truth.
 Truth = Callable[[tuple[str, ...]], "bool | None"]
-_CONDITION = re.compile(
+_CONDITION = lazy_re.compile(
     r"\{\{-?\s*(?P<word>if|else if|else|end|range|with|define|block)\b"
     r"(?:\s+(?P<not>not\s+)?\$?\.Values(?P<ref>(?:\.[A-Za-z_][A-Za-z0-9_-]*)+)\s*-?\}\})?"
 )
@@ -788,7 +791,7 @@ def _deeper(line: str, dash: int) -> bool:
     return bool(widths) and min(widths) > dash
 
 
-_INDENTED = re.compile(r"\bn?indent\s+(\d+)")
+_INDENTED = lazy_re.compile(r"\bn?indent\s+(\d+)")
 
 
 def _pure_action(line: str) -> bool:
@@ -817,10 +820,11 @@ def _split(ref: str) -> tuple[str, ...]:
     return tuple(ref.lstrip(".").split("."))
 
 
-_DEFINE = re.compile(r"\{\{-?\s*define\s+\"([^\"]+)\"")
-_INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
-_BLOCK_ACTION = re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
-_DEFINE_ACTION = re.compile(r"\{\{-?\s*define\b")  # where _BLOCK_ACTION finds a define, and more
+_DEFINE = lazy_re.compile(r"\{\{-?\s*define\s+\"([^\"]+)\"")
+_INCLUDE = lazy_re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
+_BLOCK_ACTION = lazy_re.compile(r"\{\{-?\s*(if|range|with|define|block|end)\b")
+# Where _BLOCK_ACTION finds a define, and more.
+_DEFINE_ACTION = lazy_re.compile(r"\{\{-?\s*define\b")
 MAX_INCLUDED_REFS = 4  # a named template reading more is a whole spec, not one value
 
 
@@ -837,10 +841,12 @@ def reads_release_namespace(text: str, named: dict[str, list[tuple[str, ...]]]) 
     return any(RELEASE_NAMESPACE in named.get(name, []) for name in _INCLUDE.findall(text))
 
 
-_RANGED_MAP = re.compile(
+_RANGED_MAP = lazy_re.compile(
     r"\{\{-?\s*range\s+\$\w+\s*,\s*\$\w+\s*:=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)"
 )
-_RELATIVE_REF = re.compile(r"(?<![\w$)\]])\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+_RELATIVE_REF = lazy_re.compile(
+    r"(?<![\w$)\]])\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+)
 _BUILTINS = frozenset({"Values", "Release", "Chart", "Capabilities", "Template", "Files"})
 
 
@@ -861,12 +867,12 @@ def relative_refs(text: str) -> list[tuple[str, ...]]:
     return refs
 
 
-_REQUIRED = re.compile(
+_REQUIRED = lazy_re.compile(
     r"\brequired\s+(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`)\s+\(?\$?\.Values"
     r"((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)"
 )
-_FAIL = re.compile(r"\{\{-?\s*fail\b")
-_IF_LINE = re.compile(r"\{\{-?\s*(?:if|else\s+if)\b")
+_FAIL = lazy_re.compile(r"\{\{-?\s*fail\b")
+_IF_LINE = lazy_re.compile(r"\{\{-?\s*(?:if|else\s+if)\b")
 
 
 def required_refs(text: str) -> list[tuple[str, ...]]:
@@ -882,7 +888,7 @@ def required_refs(text: str) -> list[tuple[str, ...]]:
 # `$app := .Values.server`, and VictoriaMetrics' `$Values := (.helm).Values | default .Values`
 # (a named template called with the chart's context or a dict holding it): a variable that
 # names a part of the values, read by the `if` before a `fail` (`if empty $Values.remoteWrite`).
-_VALUES_ALIAS = re.compile(
+_VALUES_ALIAS = lazy_re.compile(
     r"\$(\w+)\s*:?=\s*(?:\(\.helm\)\.Values\s*\|\s*default\s+)?\$?\.Values"
     r"((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}"
 )

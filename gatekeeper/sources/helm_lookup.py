@@ -20,12 +20,13 @@ from pathlib import Path as FsPath
 
 import yaml
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 
 # A template action (`{{ ... }}`, over lines) and a call of `lookup` in one: not a field
 # (`.Values.lookup`), a variable (`$lookup`) or part of a longer name.
-ACTION = re.compile(rb"\{\{.*?\}\}", re.DOTALL)
-_CALL = re.compile(rb"(?<![\w.$-])lookup(?![\w-])")
+ACTION = lazy_re.compile(rb"\{\{.*?\}\}", re.DOTALL)
+_CALL = lazy_re.compile(rb"(?<![\w.$-])lookup(?![\w-])")
 
 
 # What a call answers in a copy: `dict` of a stand-in's fields, then the call's own four
@@ -129,7 +130,7 @@ def _calls_in(content: bytes) -> list[int]:
 
 
 # Where Helm's error says it was (`web/templates/token.yaml:5:12`): chart name, then path.
-_AT = re.compile(r"[\w.-]+/((?:[\w.-]+/)*templates/[^\s:]+):(\d+)")
+_AT = lazy_re.compile(r"[\w.-]+/((?:[\w.-]+/)*templates/[^\s:]+):(\d+)")
 
 
 def at_call(

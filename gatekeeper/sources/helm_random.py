@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import re
 
+from gatekeeper import lazy_re
+
 # A template action calling a function that makes a random value.
-_RANDOM = re.compile(r"(?<![\w.$-])(?:rand(?:AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4)\b")
+_RANDOM = lazy_re.compile(
+    r"(?<![\w.$-])(?:rand(?:AlphaNum|Alpha|Numeric|Ascii|Bytes|Int)|uuidv4)\b"
+)
 _FIRST_LETTERS = ("rand", "uuidv4")
-_ACTION = re.compile(r"\{\{.*?\}\}")
+_ACTION = lazy_re.compile(r"\{\{.*?\}\}")
 RANDOM = "<random>"
 
 

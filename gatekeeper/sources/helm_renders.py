@@ -28,6 +28,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.cache import Entries, installed
 
 if TYPE_CHECKING:  # imported when a chart is rendered: the hook turns keeping on before
@@ -44,17 +45,17 @@ _PER_SHARD = 2  # at most 512 renderings kept, the oldest dropped first
 # string, character and comment literals (a raw string holds a whole Grafana dashboard, whose
 # `"from":"now-1h"` calls nothing). The literals themselves, taken out before looking for calls.
 _LITERAL = rb"`[^`]*`|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|/\*.*?\*/"
-_ACTION = re.compile(
+_ACTION = lazy_re.compile(
     rb"\{\{(?:" + _LITERAL + rb"|[^`\"'}/]++|/(?!\*)|\}(?!\}))*+\}\}", re.DOTALL
 )  # (possessive: an action that never ends is given up on in one pass, never backtracked)
-_LITERALS = re.compile(_LITERAL, re.DOTALL)
+_LITERALS = lazy_re.compile(_LITERAL, re.DOTALL)
 # A call of a function whose result is not the same at every rendering: the clock, chance,
 # a key or certificate made, a salted hash, a DNS lookup.
-_UNREPEATABLE = re.compile(
+_UNREPEATABLE = lazy_re.compile(
     rb"(?<![\w.$-])(now|ago|rand[A-Za-z]*|shuffle|uuidv4|gen(?:CA|PrivateKey|Signed|SelfSigned)\w*|htpasswd"
     rb"|bcrypt|encryptAES|getHostByName)(?![\w-])"
 )
-_TPL = re.compile(rb"(?<![\w.$-])tpl(?![\w-])")
+_TPL = lazy_re.compile(rb"(?<![\w.$-])tpl(?![\w-])")
 # What each match of those holds (Sprig's gen* functions: genCA, genCAWithKey, genPrivateKey,
 # genSelfSignedCert(WithKey), genSignedCert(WithKey)): a file without any is not read.
 _WORDS = {
@@ -253,7 +254,7 @@ def _key(
 
 # A chart's values file in the folder Helm loads: its own, or a vendored subchart's (and
 # theirs). Helm only parses it into .Values: it is not in `.Files` (nor is Chart.yaml).
-_VALUES_FILE = re.compile(r"(?:charts/[^/]+/)*values\.yaml")
+_VALUES_FILE = lazy_re.compile(r"(?:charts/[^/]+/)*values\.yaml")
 
 
 def values_form(content: bytes) -> bytes | None:
@@ -406,7 +407,7 @@ def _left_out(root: str, copy: ChartCopy | None = None) -> frozenset[str]:
     )
 
 
-_PLAIN = re.compile(r"[\w.-]+")
+_PLAIN = lazy_re.compile(r"[\w.-]+")
 
 
 def _calls(content: bytes, function: re.Pattern[bytes]) -> bool:

@@ -14,7 +14,9 @@ from typing import Any
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-_INDEX = re.compile(r"^(.*?)\[(\d+)\]$")
+from gatekeeper import lazy_re
+
+_INDEX = lazy_re.compile(r"^(.*?)\[(\d+)\]$")
 MAX_INDEX = 65536  # Helm's own limit on a `--set` list index
 
 

@@ -18,15 +18,16 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
 _PART = r"(\d+|[xX*])"
-_TERM = re.compile(
+_TERM = lazy_re.compile(
     rf"^(>=|<=|!=|>|<|=|~>|~|\^)?v?{_PART}(?:\.{_PART})?(?:\.{_PART})?(?:-[0-9A-Za-z.-]+)?$"
 )
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]+)?$")
+_VERSION = lazy_re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]+)?$")
 
 
 def sibling_copy(tree: Tree, chart_dir: str, entry: dict[str, Any]) -> str:
@@ -52,7 +53,7 @@ def sibling_copy(tree: Tree, chart_dir: str, entry: dict[str, Any]) -> str:
     return folder if satisfies(constraint, str(meta.get("version") or "")) else ""
 
 
-_NAMED = re.compile(r"^\s*(?:-\s+)?name:\s*['\"]?([\w.-]+)", re.MULTILINE)
+_NAMED = lazy_re.compile(r"^\s*(?:-\s+)?name:\s*['\"]?([\w.-]+)", re.MULTILINE)
 
 
 def may_have_copies(tree: Tree, chart_dir: str, text: str) -> bool:
@@ -140,7 +141,7 @@ def added_by_change(
 
 
 DEPENDENCY_FILES = ("Chart.yaml", "requirements.yaml")
-_REPO_ADD = re.compile(r"\bhelm\s+repo\s+add\s+([^\n;&|]*)")
+_REPO_ADD = lazy_re.compile(r"\bhelm\s+repo\s+add\s+([^\n;&|]*)")
 # `helm repo add` flags followed by a value (helm repo add --help)
 _VALUE_FLAGS = frozenset(
     {"--username", "--password", "--ca-file", "--cert-file", "--key-file", "--timeout"}

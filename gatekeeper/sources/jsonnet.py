@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, jsonnet_sandbox
 from gatekeeper.sources.jsonnet_locate import JsonnetLocator, Sources
@@ -33,7 +34,7 @@ RENDER_ERROR = "GK-RENDER-ERROR"
 NAME = "jsonnet"  # its options in .gatekeeper.yml: `sources.jsonnet`
 LIMITS = jsonnet_sandbox.Limits()
 # Argo CD's build environment, substituted into extVars and tlas (`$ARGOCD_APP_NAME`).
-_ENV_NAME = re.compile(
+_ENV_NAME = lazy_re.compile(
     r"\$(?:\{(?P<braced>[^}]*)\}|(?P<name>[A-Za-z0-9_]+)|(?P<special>[*#$@!?\-]))"
 )
 
@@ -299,7 +300,7 @@ def resolver(tree: Tree, search: list[str], builtin: dict[str, bytes]) -> jsonne
 
 
 # `file:3:5` or `file:(3:5)-(4:2)` in a Jsonnet error or stack trace.
-_AT = re.compile(
+_AT = lazy_re.compile(
     r"(?m)^\s*(?:(?:STATIC|RUNTIME) ERROR: )?(?P<file>[^\s:()][^:\n]*):\(?(?P<line>\d+):"
 )
 
@@ -332,7 +333,7 @@ def _failure(
 
 
 # `import 'x'`, `importstr "x"`, `importbin @'x'`: Jsonnet imports only string literals.
-_IMPORT = re.compile(
+_IMPORT = lazy_re.compile(
     r"\bimport(?:str|bin)?\s*@?(?P<quote>['\"])(?P<path>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"
 )
 

@@ -17,15 +17,16 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Location
 from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.tree import Tree
 
 _STRUCTURE = "{}[](),"
 # What the structure scan stops at: brackets, commas, and what starts a comment or a string.
-_INTERESTING = re.compile(r"""[{}\[\](),#'"|/@]""")
+_INTERESTING = lazy_re.compile(r"""[{}\[\](),#'"|/@]""")
 _STRING_STOPS = {
-    (quote, verbatim): re.compile(re.escape(quote) if verbatim else rf"[\\{quote}]")
+    (quote, verbatim): lazy_re.compile(re.escape(quote) if verbatim else rf"[\\{quote}]")
     for quote in "'\""
     for verbatim in (False, True)
 }
@@ -192,7 +193,7 @@ def _code(line: str) -> str:
 
 # Any field definition: its name (bare, as YAML keys are too, or quoted), then `:`, `::`,
 # `:::` or `+:`...
-_ANY_FIELD = re.compile(
+_ANY_FIELD = lazy_re.compile(
     r"(?:^|(?<=[\s{,(\-]))"
     r"(?:(?P<bare>[A-Za-z_$][\w$./-]*)|'(?P<single>[^'\n]*)'|\"(?P<double>[^\"\n]*)\")"
     r"\s*\+?:{1,3}",

@@ -17,13 +17,12 @@ scanner.scan_one judges each such file as a Kubernetes manifest.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
 
-from gatekeeper import ownership, shell_dirs
+from gatekeeper import lazy_re, ownership, shell_dirs
 from gatekeeper.document import Problem
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, glob, inside
@@ -43,13 +42,13 @@ _CONFIG_APPLIERS = {
 }
 _CONFIG_FLAGS = frozenset({"-f", "--file", "--filename"})
 _RECURSIVE = frozenset({"-R", "--recursive", "--recursive=true", "-Rf"})
-_GLOB = re.compile(r"[*?\[]")
+_GLOB = lazy_re.compile(r"[*?\[]")
 # `-f` after the one boolean short flag that goes with it (`-Rf deploy/`): its value is the
 # next word. (Another letter before it takes a value itself: `-nfoo` is `-n foo`.)
-_SHORT_F = re.compile(r"-R?f")
+_SHORT_F = lazy_re.compile(r"-R?f")
 # `-f` with its value attached (`-fdeploy/app.tpl`, `-Rfdeploy/app.tpl`).
-_ATTACHED_F = re.compile(r"-R?f([^=].*)")
-_LOOP_VARIABLE = re.compile(r"""^["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?$""")
+_ATTACHED_F = lazy_re.compile(r"-R?f([^=].*)")
+_LOOP_VARIABLE = lazy_re.compile(r"""^["']?\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?["']?$""")
 
 
 def applied_otherwise(tree: Tree) -> frozenset[str]:
@@ -355,8 +354,8 @@ def _given(
         yield from named or _made(commands, at, given, tree)
 
 
-_LOOP_USE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-_LISTING = re.compile(r"""^["']?\$\(\s*ls\s+([^)]*)\)["']?$""")
+_LOOP_USE = lazy_re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_LISTING = lazy_re.compile(r"""^["']?\$\(\s*ls\s+([^)]*)\)["']?$""")
 
 
 def _listed(tree: Tree, here: str | None, words: list[str]) -> Iterator[str]:
@@ -424,7 +423,7 @@ def _named_by(command: dict[str, Any], tree: Tree, skip: str = "") -> Iterator[s
             yield from _files(tree, here, word)
 
 
-_REVISION_PATH = re.compile(r"^[\w.^~/@{}-]+:[^/:]")
+_REVISION_PATH = lazy_re.compile(r"^[\w.^~/@{}-]+:[^/:]")
 
 
 def _found_by(tree: Tree, here: str | None, argv: list[str]) -> Iterator[str]:

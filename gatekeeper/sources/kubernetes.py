@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import codecs
 import posixpath
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Problem, SubLocator
 from gatekeeper.sources import LoadContext, envsubst, golden_files, names
 from gatekeeper.sources.lists import is_list, list_items
@@ -53,7 +52,7 @@ def _other_tool(path: str) -> bool:
 
 # A Helm values file: `values.yaml`, `values-prod.yaml`, and (grafana/loki's chart)
 # `distributed-values.yaml`, `prod.values.yml`, `ci_values.yaml`.
-_VALUES_NAME = re.compile(r"^values|[-_.]values\.(ya?ml|json)$")
+_VALUES_NAME = lazy_re.compile(r"^values|[-_.]values\.(ya?ml|json)$")
 
 
 _WIDE = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -105,11 +104,11 @@ def spelled(data: bytes) -> bytes | None:
 # Escapes that can produce a letter; and the double-quoted line continuation at any YAML
 # line break (LF, CR, in YAML 1.1 also NEL, LINE and PARAGRAPH SEPARATOR), which drops the
 # break and the next line's indentation.
-_ESCAPED_CHARACTER = re.compile(rb"\\[xuU]")
+_ESCAPED_CHARACTER = lazy_re.compile(rb"\\[xuU]")
 # A `!!binary` scalar is base64 that Go's YAML readers decode (`? !!binary YXBpVmVyc2lvbg==`
 # is the key apiVersion to kubectl); a %TAG directive or a %-escaped tag can spell that tag.
-_BINARY = re.compile(rb"binary|%TAG|!\S*%[0-9A-Fa-f]{2}")
-_JOINED_LINE = re.compile(rb"\\(?:\r\n|[\n\r]|\xc2\x85|\xe2\x80[\xa8\xa9])[ \t]*")
+_BINARY = lazy_re.compile(rb"binary|%TAG|!\S*%[0-9A-Fa-f]{2}")
+_JOINED_LINE = lazy_re.compile(rb"\\(?:\r\n|[\n\r]|\xc2\x85|\xe2\x80[\xa8\xa9])[ \t]*")
 
 
 def rendered_elsewhere(path: str, context: LoadContext) -> bool:
@@ -156,7 +155,7 @@ def rendered_copy(path: str, data: bytes, context: LoadContext) -> bool:
 
 # What marks a file as a template of another tool: Terraform's `%{ for }` and `${...}`,
 # Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces.
-_TEMPLATE_MARK = re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
+_TEMPLATE_MARK = lazy_re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
 
 
 def _template_notice(problem: Problem, text: str, data: bytes) -> Problem:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Location, Problem, SubLocator
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import (
@@ -52,7 +52,7 @@ TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations"
 # `file::`, `gh:`), scp-like `git@host:`, a host name first, a `?ref=`, or a `//` subdirectory
 # after a host-like first segment (`git.corp/team/repo//base`). A local path with `//`
 # (`.//a.yaml`, `base//`) is local to kustomize too.
-_REMOTE = re.compile(
+_REMOTE = lazy_re.compile(
     r"^(?:[a-z][a-z0-9+.-]*:|[\w.-]+@[\w.-]+:|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io)/)"
     r"|\?ref=|^[\w-]+(?:\.[\w-]+)+/.*//",
     re.IGNORECASE,
@@ -346,7 +346,7 @@ def _listing(tree: Tree, top: str) -> list[tuple[str, bytes | None]]:
 # slashes aside), or at `.` or `..` (`../..`, `base/..`, `./`), naming a folder unspelled.
 _ENTRY_START = rb"(?:^|[\s/\"'\[{,=])"
 _ENTRY_END = rb"/*\s*(?:$|[\"'\]},#])"
-_DOT_ENDED = re.compile(_ENTRY_START + rb"\.\.?" + _ENTRY_END, re.MULTILINE)
+_DOT_ENDED = lazy_re.compile(_ENTRY_START + rb"\.\.?" + _ENTRY_END, re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -374,8 +374,8 @@ def _spellings(tree: Tree, top: str) -> _Spellings:
 
 # Every character that may precede or follow an entry's name (NUL: spelled()'s joint), and
 # a whole segment between them where an entry may end.
-_DELIMITERS = re.compile(rb"[\s/\"'\[\]{},=#\0]")
-_ENDING_SEGMENT = re.compile(
+_DELIMITERS = lazy_re.compile(rb"[\s/\"'\[\]{},=#\0]")
+_ENDING_SEGMENT = lazy_re.compile(
     rb"(?<![^\s/\"'\[\]{},=#\0])([^\s/\"'\[\]{},=#\0]+)" + _ENTRY_END, re.MULTILINE
 )
 
@@ -815,8 +815,8 @@ def _add_failure(
 
 
 BREAKS = KUSTOMIZE_BREAKS  # how a base's error names the builds it fails
-_RECURSED = re.compile(r"recursed accumulation of path '([^']+)': ")
-_MISSING = re.compile(
+_RECURSED = lazy_re.compile(r"recursed accumulation of path '([^']+)': ")
+_MISSING = lazy_re.compile(
     r"^(?:error: )?accumulating resources: accumulation err='accumulating resources from"
     r" '([^']+)': .*no such file or directory.*$"
 )
@@ -893,7 +893,7 @@ def _error_text(stderr: str) -> str:
 
 # Go's `%v` of a struct of pointers (`generator &{0xc000 0xc001}`): a different message, so a
 # different finding, every run.
-_GO_POINTERS = re.compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}")
+_GO_POINTERS = lazy_re.compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}")
 
 
 def _error_line(message: str, kustomization: YamlDocument) -> int:

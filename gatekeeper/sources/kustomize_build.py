@@ -25,7 +25,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Location
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import (
@@ -88,8 +88,8 @@ _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
 # Annotations kustomize itself reads or strips (local-config, behavior, origins).
 _RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/")
 # Target patterns Go's RE2 and Python's re read alike: literals, `.`, groups, `|`, `*`, `+`.
-_SIMPLE_PATTERN = re.compile(r"[A-Za-z0-9._/|()*+-]*")
-_IMAGE_NAME = re.compile(r"[A-Za-z0-9._/:-]+")
+_SIMPLE_PATTERN = lazy_re.compile(r"[A-Za-z0-9._/|()*+-]*")
+_IMAGE_NAME = lazy_re.compile(r"[A-Za-z0-9._/:-]+")
 _IMAGE_FIELDS = frozenset({"name", "newName", "newTag", "digest"})
 _SELECTOR_FIELDS = frozenset({"group", "version", "kind", "name", "namespace"})
 # kustomize's legacy output order: these kinds first, in this order; webhooks last.
@@ -615,7 +615,7 @@ class _Builder:
 
 
 # A comment kustomize's walker reads as a field's OpenAPI schema (`# {"type": ...}`).
-_SCHEMA_COMMENT = re.compile(r"#[^\n]*\{")
+_SCHEMA_COMMENT = lazy_re.compile(r"#[^\n]*\{")
 
 
 def _patch_documents(text: str) -> list[YamlDocument]:
@@ -769,8 +769,8 @@ def _read(tree: Tree, file: str) -> tuple[int, list[YamlDocument], bool]:
 
 
 # Lines kustomize splits a file at (its own split, before YAML), and what it rejects there.
-_SEPARATOR = re.compile(r"\n---(.*)(?=\n)")
-_END_OR_DIRECTIVE = re.compile(r"^(\.\.\.|%)", re.MULTILINE)
+_SEPARATOR = lazy_re.compile(r"\n---(.*)(?=\n)")
+_END_OR_DIRECTIVE = lazy_re.compile(r"^(\.\.\.|%)", re.MULTILINE)
 # Line breaks to YAML (a carriage return alone, NEL, line and paragraph separators).
 _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 
@@ -1059,7 +1059,7 @@ _HELM_FLAGS = frozenset({"includeCRDs", "skipHooks", "skipTests", "debug"})
 _HELM_LISTS = frozenset({"additionalValuesFiles", "apiVersions"})
 # Strings go-yaml v2 prints as they are (no quotes), or in double quotes when they would
 # read as another type: a conservative set of characters, the rest goes to kubectl.
-_PLAIN = re.compile(r"[A-Za-z0-9_./~][A-Za-z0-9_./~:-]*(?<!:)")
+_PLAIN = lazy_re.compile(r"[A-Za-z0-9_./~][A-Za-z0-9_./~:-]*(?<!:)")
 _NOT_STRINGS = frozenset(
     {
         "y",
@@ -1091,8 +1091,8 @@ _NOT_STRINGS = frozenset(
         "<<",
     }
 )
-_INTEGER = re.compile(r"(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*)")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+_INTEGER = lazy_re.compile(r"(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*)")
+_DATE = lazy_re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 
 
 def _refuse_helm(obj: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources.kustomize_values import Unsupported, normalised
 from gatekeeper.tree import Tree
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
 _GENERATOR_FIELDS = frozenset({"name", "namespace", "behavior", "literals", "files", "envs"})
 _OPTION_FIELDS = frozenset({"labels", "annotations", "disableNameSuffixHash", "immutable"})
 # Kubernetes' IsConfigMapKey, and IsEnvVarName for the keys of env files.
-_KEY = re.compile(r"[-._a-zA-Z0-9]+")
-_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
+_KEY = lazy_re.compile(r"[-._a-zA-Z0-9]+")
+_ENV_NAME = lazy_re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # What Go's encoding/json and Python's json.dumps (ensure_ascii off) write alike.
-_PLAIN = re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\u2028\u2029]*")
+_PLAIN = lazy_re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\u2028\u2029]*")
 _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 # Annotations kustomize itself reads or strips.
 _RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/")

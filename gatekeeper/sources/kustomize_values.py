@@ -12,13 +12,13 @@ read as a string.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from functools import cmp_to_key
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import lazy_re
 from gatekeeper.yamldoc import _LOADER
 
 
@@ -44,14 +44,14 @@ _FALSE = frozenset({"false", "False", "FALSE"})
 # go-yaml v2's booleans that PyYAML (YAML 1.1 too) reads as strings.
 _V2_ONLY_BOOLS = frozenset({"y", "Y", "n", "N"})
 # go-yaml v3's numbers (underscores removed first): Go's ParseInt with base 0, and its float.
-_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_INT = lazy_re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
+_FLOAT = lazy_re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SPECIAL_FLOATS = frozenset(
     {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"}
     | {".nan", ".NaN", ".NAN"}
 )
 _resolver = _LOADER("")
-_RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_RFC3339 = lazy_re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 NULL_ITEM = "a null list item"  # kustomize rejects one in a resource
@@ -310,7 +310,7 @@ _KEY_ORDER = cmp_to_key(_compare)
 # them by code point (a letter is after anything else, digit runs do not arise), as sorted()
 # does without a comparison in Python per pair (most keys of a manifest: `metadata`,
 # `app.kubernetes.io/name`).
-_CODE_POINT_ORDERED = re.compile(r"[\x00-\x2f\x3a-\x5a\x61-\x7a]*")
+_CODE_POINT_ORDERED = lazy_re.compile(r"[\x00-\x2f\x3a-\x5a\x61-\x7a]*")
 
 
 def in_key_order(keys: Iterable[Any]) -> list[Any]:

@@ -10,8 +10,9 @@ the same tests, so there is one definition of each.
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import TYPE_CHECKING
+
+from gatekeeper import lazy_re
 
 if TYPE_CHECKING:
     from gatekeeper.tree import Tree
@@ -182,7 +183,7 @@ KUSTOMIZE_BREAKS = " (breaks the build of "
 # Docker Compose files (gatekeeper.sources.compose), and the names it looks for beside or
 # above a file that one may include or build.
 COMPOSE_DEFAULT_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-_COMPOSE_NAMES = re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
+_COMPOSE_NAMES = lazy_re.compile(r"^(docker-)?compose(\.[\w.-]+)?\.ya?ml$")
 
 
 def is_compose_file(path: str) -> bool:

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Loaded, Problem, SubLocator
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext
@@ -39,9 +40,9 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 NAME = "pulumi"
 detect = is_pulumi_program
 
-_TOKEN = re.compile(r"^kubernetes:([A-Za-z0-9.-]+)/(v[0-9A-Za-z]+):([A-Za-z0-9]+)$")
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)\}")  # `${name}`, no property path
-_STACK_FILE = re.compile(r"Pulumi\.[^/]+\.ya?ml")
+_TOKEN = lazy_re.compile(r"^kubernetes:([A-Za-z0-9.-]+)/(v[0-9A-Za-z]+):([A-Za-z0-9]+)$")
+_REFERENCE = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)\}")  # `${name}`, no property path
+_STACK_FILE = lazy_re.compile(r"Pulumi\.[^/]+\.ya?ml")
 _UNSET = object()  # a configuration key with no value
 _MAX_GLOB = 256  # files one pattern reads
 _CUSTOM = "kubernetes:apiextensions.k8s.io:CustomResource"

@@ -21,12 +21,12 @@ import posixpath
 import re
 from typing import Any
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.tree import Tree
 
 # Helm's line above each document it writes: `# Source: CHART/templates/x.yaml`.
-_SOURCE = re.compile(rb"^# Source: ([^/\s]+)/", re.MULTILINE)
-_OBJECT = re.compile(rb"^apiVersion:", re.MULTILINE)
+_SOURCE = lazy_re.compile(rb"^# Source: ([^/\s]+)/", re.MULTILINE)
+_OBJECT = lazy_re.compile(rb"^apiVersion:", re.MULTILINE)
 
 
 def is_rendered_copy(path: str, data: bytes, tree: Tree) -> bool:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext
 from gatekeeper.sources.names import is_tanka_entry
@@ -177,7 +178,7 @@ def detect(path: str) -> bool:
     return is_tanka_entry(path)
 
 
-_NAMES_ENVIRONMENT = re.compile(rb"""Environment['"]|tanka\.dev/""")
+_NAMES_ENVIRONMENT = lazy_re.compile(rb"""Environment['"]|tanka\.dev/""")
 
 
 def is_entry(tree: Tree, path: str, data: bytes) -> bool:
@@ -281,7 +282,7 @@ def _beside(folder: str, name: str) -> str:
 
 # Jsonnet's error for calling what `std.native` returned: null, it provides no such function.
 _NOT_A_FUNCTION = "only functions can be called, got null"
-_NATIVE = re.compile(r"""std\.native\(\s*['"]([A-Za-z]+)['"]\s*\)""")
+_NATIVE = lazy_re.compile(r"""std\.native\(\s*['"]([A-Za-z]+)['"]\s*\)""")
 
 
 def _native(problem: Problem, entry: str, tree: Tree) -> Problem:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path, texts
 from gatekeeper.sources import LoadContext, reader
@@ -58,12 +59,12 @@ NAME = "terraform"
 UNKNOWN = "${unknown}"  # a plan value Terraform knows only after apply
 DOCUMENT_BLOCKS = ("resource", "data", "module", "terraform")
 _IDENTITY_ATTRIBUTES = ("bucket", "name")
-_REFERENCE = re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w\-]*)")
+_REFERENCE = lazy_re.compile(r"(?<![\w.\-])((?:data\.)?[A-Za-z_][\w\-]*\.[A-Za-z_][\w\-]*)")
 # First parts of references that do not name a resource (a value from outside, an iterator).
 _NOT_RESOURCES = frozenset({"var", "local", "each", "count", "module", "path", "terraform", "self"})
-_INSTANCE_KEY = re.compile(r"\[[^\]]*\]")
+_INSTANCE_KEY = lazy_re.compile(r"\[[^\]]*\]")
 # A block that makes documents of its own (the rest only gives values: variables, locals).
-_DEPLOYING_BLOCK = re.compile(r'^[ \t]*(?:resource|module|data)[ \t]+["A-Za-z_]', re.MULTILINE)
+_DEPLOYING_BLOCK = lazy_re.compile(r'^[ \t]*(?:resource|module|data)[ \t]+["A-Za-z_]', re.MULTILINE)
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:

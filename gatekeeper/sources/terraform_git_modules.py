@@ -13,18 +13,18 @@ well-known registry module (terraform_registry) is said not to be judged (GK-NOT
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Location, Locator, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.hcl import Block, Parsed
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree
 
-_FORCED = re.compile(r"^([a-z0-9]+)::")  # go-getter's forced getter (`git::`, `s3::`)
-_SCP = re.compile(r"^[\w.-]+@[\w.-]+:")  # `git@github.com:acme/x.git`
+_FORCED = lazy_re.compile(r"^([a-z0-9]+)::")  # go-getter's forced getter (`git::`, `s3::`)
+_SCP = lazy_re.compile(r"^[\w.-]+@[\w.-]+:")  # `git@github.com:acme/x.git`
 _SHORTHAND = ("github.com/", "bitbucket.org/")  # what go-getter's detectors read as git
 
 
@@ -116,7 +116,7 @@ def _module_blocks(parsed: Parsed) -> list[Block]:
     return [block for block in parsed.blocks if block.type == "module" and block.labels]
 
 
-_REGISTRY = re.compile(r"^([\w.-]+/)?[\w-]+/[\w-]+/[\w-]+(//.*)?$")
+_REGISTRY = lazy_re.compile(r"^([\w.-]+/)?[\w-]+/[\w-]+/[\w-]+(//.*)?$")
 
 
 def _registry_address(source: str) -> bool:

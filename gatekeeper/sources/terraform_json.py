@@ -21,6 +21,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import lazy_re
 from gatekeeper.hcl import HclError, Parsed, RawBody, Span
 from gatekeeper.yamldoc import YamlDocument, load_all
 
@@ -59,7 +60,7 @@ MAPS = frozenset(
     }
 )
 _LABELED_BLOCKS = frozenset({"backend", "provisioner", "dynamic"})  # `backend "s3" {...}`
-_IDENTIFIER = re.compile(r"^[A-Za-z_][\w-]*$")
+_IDENTIFIER = lazy_re.compile(r"^[A-Za-z_][\w-]*$")
 
 
 @dataclass

@@ -29,11 +29,11 @@ as it does for Terraform policies.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded, Location, Locator, Problem, SubLocator
 from gatekeeper.fieldpath import Path, get
 from gatekeeper.sources import LoadContext
@@ -110,7 +110,7 @@ DEPLOYING_KINDS = frozenset(
     }
 )
 # What `${path.module}` and its kin name in a chart path: the module's directory here.
-_PATH_NAMES = re.compile(r"\$\{path\.(?:module|root|cwd)\}")
+_PATH_NAMES = lazy_re.compile(r"\$\{path\.(?:module|root|cwd)\}")
 
 # Blocks the schema repeats: the API's list under its plural name.
 _LIST_BLOCKS = {
@@ -179,7 +179,7 @@ _RENAMED = {
 # Integers the provider's schema takes as strings (`run_as_user = "0"`).
 _INTEGERS = frozenset({"runAsUser", "runAsGroup", "fsGroup", "replicas"})
 _INT_OR_STRING = frozenset({"port"})  # a probe's port: a number, or a port's name
-_DIGITS = re.compile(r"^[0-9]+$")
+_DIGITS = lazy_re.compile(r"^[0-9]+$")
 
 
 def is_unknown(value: Any) -> bool:

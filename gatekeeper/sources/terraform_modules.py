@@ -32,7 +32,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import (
     WITH_CONDITIONS,
     WITH_TERRAGRUNT,
@@ -83,7 +83,7 @@ from gatekeeper.yamldoc import YamlDocument, decode, load_all
 _META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 MAX_DEPTH = 4  # module calls followed inside a called module
 MAX_INSTANCES = MAX_ITEMS  # count / for_each instances (and dynamic items) per block
-_COUNT_INDEX = re.compile(r"\[\d+\]")
+_COUNT_INDEX = lazy_re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -148,15 +148,15 @@ class CallLocator:
 # found by their newline, which the regex engine looks for as a literal (a `^` of MULTILINE
 # is tried at every character: a layout of a thousand files spent most of its time there).
 _SOURCE = r'\s*"?source"?\s*[=:]\s*"(\.\.?/[^"]*)"'
-_SOURCE_FIRST = re.compile(_SOURCE)
-_SOURCE_LATER = re.compile(r"\n" + _SOURCE)
+_SOURCE_FIRST = lazy_re.compile(_SOURCE)
+_SOURCE_LATER = lazy_re.compile(r"\n" + _SOURCE)
 # What only a root module configures (a module called by others must not): a backend, HCP
 # Terraform, a provider configuration, at a line's start; in HCL or in JSON syntax (where a
 # resource's own `"provider":` also matches: one more root, never one less).
 _ROOT_LINE = r'[ \t]*(?:backend[ \t]+"|cloud[ \t]*\{|provider[ \t]+"?[\w-]+"?[ \t]*\{)'
-_ROOT_FIRST = re.compile(_ROOT_LINE)
-_ROOT_LATER = re.compile(r"\n" + _ROOT_LINE)
-_ROOT_JSON = re.compile(r'"(?:backend|cloud|provider)"[ \t]*:')
+_ROOT_FIRST = lazy_re.compile(_ROOT_LINE)
+_ROOT_LATER = lazy_re.compile(r"\n" + _ROOT_LINE)
+_ROOT_JSON = lazy_re.compile(r'"(?:backend|cloud|provider)"[ \t]*:')
 
 
 def local_sources(text: str) -> list[str]:
@@ -294,7 +294,7 @@ def _layout(tree: Tree) -> _Layout:
 
 # `file("x.json")`, `templatefile("${path.module}/pod.tpl", ...)`: a literal path, maybe
 # below path.module (or path.root / path.cwd, which are the module's folder in a root).
-_READ_CALL = re.compile(
+_READ_CALL = lazy_re.compile(
     r'\b(?:file|templatefile)\(\s*"(?:\$\{path\.(?:module|root|cwd)\}/)?([^"$%]+)"'
 )
 
@@ -311,12 +311,12 @@ def read_files(directory: str, text: str) -> list[str]:
 
 
 # `fileset(path.module, "manifests/*.yaml")`, `fileset("${path.module}/k8s", "**")`.
-_FILESET_CALL = re.compile(
+_FILESET_CALL = lazy_re.compile(
     r'\bfileset\(\s*(?:path\.(?:module|root|cwd)|"(?:\$\{path\.(?:module|root|cwd)\}/?)?'
     r'([^"$%]*)")\s*,\s*"([^"$%]*)"'
 )
 # `pattern = "${path.module}/manifests/*.yaml"` (kubectl_path_documents)
-_PATTERN_ARGUMENT = re.compile(
+_PATTERN_ARGUMENT = lazy_re.compile(
     r'(?m)^[ \t]*pattern[ \t]*=[ \t]*"(?:\$\{path\.(?:module|root|cwd)\}/)?([^"$%]+)"'
 )
 
@@ -341,7 +341,7 @@ def listed_folders(directory: str, text: str) -> list[str]:
 
 # `chart = "${path.module}/charts/app"` (a text search: an argument of that name in another
 # block, or a remote chart's name, only adds an edge to a folder that may not exist).
-_CHART_ARGUMENT = re.compile(
+_CHART_ARGUMENT = lazy_re.compile(
     r'(?m)^[ \t]*chart[ \t]*=[ \t]*"(?:\$\{path\.(?:module|root|cwd)\}/)?([^"$%]+)"'
 )
 
@@ -1173,7 +1173,7 @@ def _path_documents(module: _Module, scope: Scope) -> Value:
     return object_value(found)
 
 
-_DOCUMENT_SPLIT = re.compile(r"(?m)^---[ \t]*(?:#.*)?$")
+_DOCUMENT_SPLIT = lazy_re.compile(r"(?m)^---[ \t]*(?:#.*)?$")
 
 
 def _template_string(value: Any) -> Any:

@@ -13,20 +13,19 @@ WF-GITOPS-IMPERATIVE-DEPLOY judges it with its deploy commands, dry runs and all
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gatekeeper import shell
+from gatekeeper import lazy_re, shell
 from gatekeeper.document import Document, Location, Locator
 from gatekeeper.fieldpath import Path, get
 
 KIND = "TerraformProvisioner"
 SOURCE = "workflow"  # judged by the policies of CI scripts that match KIND
 _PYTHON = ("python", "python3")
-_WHOLE_REFERENCE = re.compile(r"\s*\$\{[^{}]*\}\s*")  # `${var.deploy}`: the value, whole
-_HEREDOC = re.compile(r"<<-?([A-Za-z_][\w-]*)\s*$")  # `command = <<-EOT`
+_WHOLE_REFERENCE = lazy_re.compile(r"\s*\$\{[^{}]*\}\s*")  # `${var.deploy}`: the value, whole
+_HEREDOC = lazy_re.compile(r"<<-?([A-Za-z_][\w-]*)\s*$")  # `command = <<-EOT`
 
 
 def document(

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Location
 from gatekeeper.fieldpath import Path
 from gatekeeper.tfeval import Origin, Origins, Value
@@ -240,9 +241,9 @@ MODULES: dict[str, Module] = {
     },
 }
 
-_HOSTS = re.compile(r"^(?:registry\.terraform\.io|registry\.opentofu\.org)/", re.IGNORECASE)
+_HOSTS = lazy_re.compile(r"^(?:registry\.terraform\.io|registry\.opentofu\.org)/", re.IGNORECASE)
 # git::https://github.com/terraform-aws-modules/terraform-aws-rds.git//modules/x?ref=v6
-_GITHUB = re.compile(
+_GITHUB = lazy_re.compile(
     r"^(?:git::)?(?:https://|ssh://git@|git@)?github\.com[/:]"
     r"(?P<owner>[\w.-]+)/terraform-(?P<provider>[a-z0-9]+)-(?P<name>[\w.-]+?)(?:\.git)?"
     r"(?P<sub>//[^?]*)?(?:\?.*)?$",

@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gatekeeper import ownership
+from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.hcl import Block, HclError, parse
 from gatekeeper.sources import LoadContext
@@ -30,9 +30,9 @@ NAME = "terragrunt.hcl"
 # A repository path in a resolved source (get_terragrunt_dir(), find_in_parent_folders()):
 # what follows it is relative to the repository's root.
 _ROOT = "\x00root"
-_INTERPOLATION = re.compile(r"\$\{([^{}]*)\}")
-_FIND = re.compile(r"""^find_in_parent_folders\((?:"([^"]*)")?\)$""")
-_DIRNAME = re.compile(r"^dirname\((.*)\)$")
+_INTERPOLATION = lazy_re.compile(r"\$\{([^{}]*)\}")
+_FIND = lazy_re.compile(r"""^find_in_parent_folders\((?:"([^"]*)")?\)$""")
+_DIRNAME = lazy_re.compile(r"^dirname\((.*)\)$")
 _REMOTE = ("::", "://", "?ref=", "git@", "tfr:", "github.com/", "bitbucket.org/")
 MAX_DEPTH = 8  # locals naming locals, includes including
 
@@ -404,7 +404,7 @@ def _writing_program(body: object) -> str | None:
 
 # `tfr:///NAMESPACE/NAME/PROVIDER?version=` (registry.terraform.io) or with a host: terragrunt's
 # spelling of a registry module (terragrunt.gruntwork.io/docs/reference/hcl/blocks#terraform).
-_TFR = re.compile(r"^tfr://[^/]*/")
+_TFR = lazy_re.compile(r"^tfr://[^/]*/")
 
 
 def _own_call(
@@ -464,7 +464,7 @@ def _unread_arguments(tree: Tree, path: str) -> list[Problem]:
 
 
 # Terraform code that deploys: what a `generate` block must not write unjudged.
-_DEPLOYING = re.compile(r"""^\s*(?:resource|module|data)\s+["\w]""", re.MULTILINE)
+_DEPLOYING = lazy_re.compile(r"""^\s*(?:resource|module|data)\s+["\w]""", re.MULTILINE)
 
 
 def _generated(tree: Tree, path: str, blocks: list[Block]) -> list[Problem]:
@@ -538,12 +538,12 @@ def _code(tree: Tree, folder: str) -> list[str]:
 
 # `read_terragrunt_config(PATH)` or `read_terragrunt_config(PATH, DEFAULT)` as a local's whole
 # value: the other file's `inputs` and `locals`, as an object (common.hcl, account.hcl).
-_READ = re.compile(r"""^\$\{read_terragrunt_config\((.*?)(?:,\s*\{.*\})?\)\}$""", re.DOTALL)
+_READ = lazy_re.compile(r"""^\$\{read_terragrunt_config\((.*?)(?:,\s*\{.*\})?\)\}$""", re.DOTALL)
 
 
 # `yamldecode(file(PATH))` / `jsondecode(file(PATH))` as a local's or the inputs' whole value:
 # a values file of the live repository (config.yaml, inputs.json).
-_DECODED = re.compile(r"""^\$\{(?:yamldecode|jsondecode)\(file\((.*)\)\)\}$""", re.DOTALL)
+_DECODED = lazy_re.compile(r"""^\$\{(?:yamldecode|jsondecode)\(file\((.*)\)\)\}$""", re.DOTALL)
 
 
 def read_path(tree: Tree, path: str, written: object) -> str | None:

@@ -54,7 +54,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekeeper import ownership, shell, shell_dirs, shell_names
+from gatekeeper import lazy_re, ownership, shell, shell_dirs, shell_names
 from gatekeeper.document import Document, Loaded, Location, Problem
 from gatekeeper.fieldpath import Path, format_path, texts
 from gatekeeper.linemap import LineMapLocator
@@ -115,7 +115,7 @@ _PR_EVENTS = ("pull_request", "pull_request_target")
 # `ready_for_review`, `labeled`...) also happens after the fork's owner deleted it, which
 # GitHub cannot `reopen` or `synchronize`: then the payload's `head.repo` is null.
 _DEFAULT_PR_TYPES = frozenset({"opened", "synchronize", "reopened"})
-_ACTOR = re.compile(
+_ACTOR = lazy_re.compile(
     r"^\(?\s*(?:github\.(?:actor|triggering_actor)\s*==\s*'([^']*)'"
     r"|'([^']*)'\s*==\s*github\.(?:actor|triggering_actor))\s*\)?$"
 )
@@ -256,7 +256,7 @@ def _gives_terraform(tree: Tree, path: str) -> bool:
     return b"TF_VAR_" in data or b"TF_CLI_ARGS" in data or _VAR_FLAG.search(data) is not None
 
 
-_VAR_FLAG = re.compile(rb"[\s\"']-var[\s=]")
+_VAR_FLAG = lazy_re.compile(rb"[\s\"']-var[\s=]")
 
 
 _followable = source_names.followable
@@ -603,7 +603,7 @@ def _computed_flags(arguments: str) -> bool:
 
 
 # A GitHub expression, spelled in one word so that a flag's value keeps it whole.
-_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+_EXPRESSION = lazy_re.compile(r"\$\{\{.*?\}\}")
 
 
 def _compact(match: re.Match[str]) -> str:
@@ -750,7 +750,7 @@ def callers(tree: Tree) -> dict[str, Values]:
     return passed
 
 
-_LOCAL_USES = re.compile(rb"""uses\s*:\s*['"]?\./""")
+_LOCAL_USES = lazy_re.compile(rb"""uses\s*:\s*['"]?\./""")
 
 
 def _callers_in(obj: Any) -> list[dict[str, Any]]:
@@ -1819,10 +1819,10 @@ def _aims_elsewhere(
     return any(value is not None and not _THROWAWAY.search(value) for value in named)
 
 
-_KUBECONFIG = re.compile(r"\bKUBECONFIG\b")
+_KUBECONFIG = lazy_re.compile(r"\bKUBECONFIG\b")
 # What names a throwaway cluster's context or kubeconfig: kind, k3d, minikube... write theirs
 # to the default kubeconfig and make it the current context.
-_THROWAWAY = re.compile(
+_THROWAWAY = lazy_re.compile(
     r"kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop|^(~|\$\{?HOME\}?)/\.kube/config$"
 )
 
@@ -1902,7 +1902,7 @@ def _local_steps(
     return found
 
 
-_INPUT_TEST = re.compile(r"^\(?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*\)?$")
+_INPUT_TEST = lazy_re.compile(r"^\(?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*\)?$")
 
 
 def _never(condition: Any, inputs: Values | None = None) -> bool:

@@ -19,12 +19,13 @@ aim at an environment or resource that exists before the job, because then `azd 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
+from gatekeeper import lazy_re
+
 # Keys that name something existing which azd would deploy into rather than create.
-_EXISTING = re.compile(r"(?i)(RESOURCE_GROUP|_NAME|_ID|_ENDPOINT|_URL|_URI|_HOST|_SERVER)$")
+_EXISTING = lazy_re.compile(r"(?i)(RESOURCE_GROUP|_NAME|_ID|_ENDPOINT|_URL|_URI|_HOST|_SERVER)$")
 _WHERE_MADE = frozenset(
     {"AZURE_ENV_NAME", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID", "AZURE_PRINCIPAL_ID",
      "AZURE_CLIENT_ID", "AZURE_LOCATION"}

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import lazy_re
 from gatekeeper.sources.names import (
     CI_AZURE,
     CI_BITBUCKET,
@@ -54,14 +55,14 @@ def kind_of(path: str) -> str:
 Script = tuple[Node, str | None]
 # Parameter values a template or reusable command is given, by name.
 Given = dict[str, str]
-_AZURE_PARAMETER = re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
+_AZURE_PARAMETER = lazy_re.compile(r"\$\{\{\s*parameters\.([A-Za-z_][\w-]*)\s*\}\}")
 # `$(name)`, `${{ variables.name }}`, `$[variables.name]`: Azure puts the value in before
 # the script runs. Variables are kept in a Given under `$name`.
-_AZURE_VARIABLE = re.compile(
+_AZURE_VARIABLE = lazy_re.compile(
     r"\$(?:\(|\{\{\s*variables\.|\[\s*variables\.)([A-Za-z_][\w.-]*)\s*(?:\)|\}\}|\])"
 )
-_CIRCLECI_PARAMETER = re.compile(r"<<\s*parameters\.([A-Za-z_][\w-]*)\s*>>")
-_CIRCLECI_PIPELINE = re.compile(r"<<\s*pipeline\.parameters\.([A-Za-z_][\w-]*)\s*>>")
+_CIRCLECI_PARAMETER = lazy_re.compile(r"<<\s*parameters\.([A-Za-z_][\w-]*)\s*>>")
+_CIRCLECI_PIPELINE = lazy_re.compile(r"<<\s*pipeline\.parameters\.([A-Za-z_][\w-]*)\s*>>")
 
 
 def jobs(
@@ -644,19 +645,19 @@ def _travis_steps(holder: Node) -> list[tuple[str, Node, list[Script]]]:
 
 # Jenkins pipeline steps that run a shell (`sh`, `bat`, `powershell`, `pwsh`) and the string
 # they are given: `sh 'x'`, `sh("x")`, `sh script: '''...'''`, `sh(label: "y", script: "x")`.
-_JENKINS_STEP = re.compile(
+_JENKINS_STEP = lazy_re.compile(
     r"""\b(?:sh|bat|powershell|pwsh)\b\s*\(?\s*"""
     r"""(?:(?:label|encoding|returnStatus|returnStdout)\s*:\s*[^,()\n]*,\s*)*"""
     r"""(?:script\s*:\s*)?(?:('''|\"\"\"|'|")|([A-Za-z_]\w*)\b(?!\s*[:=(.]))"""
 )
 # `def cmd = "kubectl ..."` (or `String`/`final`, or a bare assignment): a Groovy variable
 # holding a literal string, which a step may run (`sh cmd`) or interpolate (`"${cmd} -f x"`).
-_GROOVY_STRING = re.compile(
+_GROOVY_STRING = lazy_re.compile(
     r"""(?m)^[ \t]*(?:(?:def|final|String)\s+)*([A-Za-z_]\w*)\s*=\s*"""
     r"""('[^'\n]*'|"[^"\n]*")[ \t]*;?[ \t]*$"""
 )
-_GROOVY_REFERENCE = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
-_JENKINS_STAGE = re.compile(r"""\bstage\s*\(\s*(['"])(.*?)\1""")
+_GROOVY_REFERENCE = lazy_re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
+_JENKINS_STAGE = lazy_re.compile(r"""\bstage\s*\(\s*(['"])(.*?)\1""")
 
 
 def jenkins(text: str) -> list[tuple[str, list[tuple[str, Node, list[Script]]]]]:

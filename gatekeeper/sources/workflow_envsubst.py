@@ -18,19 +18,22 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded
 from gatekeeper.sources import LoadContext, envsubst
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
 
 # `envsubst < file` (every variable: no SHELL-FORMAT argument), or `cat file | envsubst`.
-_FED = re.compile(
+_FED = lazy_re.compile(
     r"""\benvsubst\s*<\s*['"]?([^\s'"|;&<>]+)|\bcat\s+['"]?([^\s'"|;&<>]+)['"]?\s*\|\s*envsubst\s*(?:$|[|;&>)])""",
     re.MULTILINE,
 )
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `${NAME}`, `${NAME:-default}` (and -, =, :=), or `$NAME`: what envsubst replaces.
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE = lazy_re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
+)
 
 
 def renderings(workflow: Document, context: LoadContext) -> Loaded:
@@ -86,7 +89,7 @@ def _substituted(text: str, given: dict[str, str]) -> str:
 
 
 # `${NAME:-true}` / `${NAME-false}` ...: a placeholder whose default is a boolean.
-_SWITCH = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-(true|false)\}")
+_SWITCH = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-(true|false)\}")
 
 
 def _switched(text: str, computed: set[str]) -> str:
@@ -162,7 +165,7 @@ def sent_to_github_env(job: Any, step: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
+_ASSIGNED = lazy_re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
 
 
 def assigned(command: dict[str, Any]) -> dict[str, str]:

@@ -12,11 +12,12 @@ dotted, `*` for any index (`github.event.commits[0].message` -> `github.event.co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 
+from gatekeeper import lazy_re
+
 _OPEN = "${{"
-_TOKEN = re.compile(
+_TOKEN = lazy_re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)|(?P<number>[0-9][0-9A-Za-z.+-]*)"
     r"|(?P<symbol>[.\[\](),*!<>=&|]))"
 )

@@ -15,13 +15,13 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import posixpath
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import YamlDocument, load_mapping
@@ -47,8 +47,8 @@ DEFAULT_SECTIONS = (("hooks", "pre_get_sources_script"), ("before_script",), ("a
 MAX_INCLUDES = 150
 MAX_DEPTH = 11
 MAX_VARIANTS = 16
-_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
-_INPUT = re.compile(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)(?:\s*\|[^\]]*)?\s*\]\]")
+_VARIABLE = lazy_re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+_INPUT = lazy_re.compile(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)(?:\s*\|[^\]]*)?\s*\]\]")
 
 
 @dataclass

@@ -16,20 +16,19 @@ import functools
 import itertools
 import json
 import posixpath
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gatekeeper import shell, shell_dirs
+from gatekeeper import lazy_re, shell, shell_dirs
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.tree import Tree, inside
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_all
 
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
-_MAKE_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
-_MAKE_RULE = re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
-_MAKE_VAR = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
+_MAKE_ASSIGN = lazy_re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
+_MAKE_RULE = lazy_re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
+_MAKE_VAR = lazy_re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 _SOURCES = frozenset({"source", "."})
 # name -> (what it needs first, its command lines with their 1-based line numbers)
 Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
@@ -95,11 +94,13 @@ def follow_all(
 
 # A command's flags that aim it at a cluster of their own (`kubectl --context prod`), unless
 # they name a local one: the imperative-deploy rule's test (allowEphemeralClusters).
-_AIMED = re.compile(
+_AIMED = lazy_re.compile(
     r"^(--context|--kubeconfig|--server|-s|--cluster|--kube-context|--kube-apiserver"
     r"|--kube-token|--token)(=|$)"
 )
-_LOCAL = re.compile(r"^--[a-z-]+=.*(kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop)")
+_LOCAL = lazy_re.compile(
+    r"^--[a-z-]+=.*(kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop)"
+)
 
 
 def throwaway(*holders: dict[str, Any]) -> bool:
@@ -385,10 +386,10 @@ def _runner(
 _JUSTFILES = ("justfile", "Justfile", ".justfile")
 _RUNNER_FILE_FLAGS = frozenset({"-f", "--justfile", "-t", "--taskfile"})
 _RUNNER_DIRECTORY_FLAGS = frozenset({"-d", "--working-directory", "--dir"})
-_JUST_INTERPOLATION = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
-_JUST_ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*:=\s*(.*)$")
+_JUST_INTERPOLATION = lazy_re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+_JUST_ASSIGNMENT = lazy_re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*:=\s*(.*)$")
 _TASKFILES = ("Taskfile.yml", "Taskfile.yaml", "taskfile.yml", "taskfile.yaml")
-_JUST_RECIPE = re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:]*:(?!=)([^#]*)")
+_JUST_RECIPE = lazy_re.compile(r"^@?([A-Za-z_][A-Za-z0-9_-]*)[^:]*:(?!=)([^#]*)")
 
 
 def _parse_justfile(text: str) -> tuple[Recipes, str, dict[str, str]]:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gatekeeper import shell
+from gatekeeper import lazy_re, shell
 
 _NAME = r"[A-Za-z0-9_-]+"
-EXPRESSION = re.compile(
+EXPRESSION = lazy_re.compile(
     r"\$\{\{\s*("
     rf"(?:matrix|env|inputs)\.{_NAME}|github\.event\.inputs\.{_NAME}"
     rf"|(?:steps|needs)\.{_NAME}\.outputs\.{_NAME}"
