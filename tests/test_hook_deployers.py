@@ -45,6 +45,7 @@ spec:
     helm:
       valueFiles: [VALUES]
 """
+REPO_URL = "https://github.com/example/repo.git"
 FILES = {
     ".gatekeeper.yml": 'sources: {gitops: {repoURLs: ["https://github.com/example/repo.git"]}}\n',
     "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
@@ -132,3 +133,20 @@ def test_a_values_file_an_applicationset_template_may_name_brings_it(tmp_path: P
     found = _findings(root, "--hook", "charts/web/values-edge.yaml")
     # privileged only through values-edge.yaml (values.yaml says false)
     assert any(f[0] == "K8S-PSS-PRIVILEGED" and "web-cluster" in f[3] for f in found), found
+
+
+def test_an_application_spelled_with_escapes_is_still_read(tmp_path: Path) -> None:
+    """Files spelling the chart's folder are read only when they may spell `Application`
+    (most are a chart's own files naming it in links): an escaped kind still may."""
+    escaped = APPLICATION.replace("values-prod.yaml", "X").replace(
+        "kind: Application", 'kind: "\\u0041pplication"'
+    )
+    files = {**FILES, "apps/web.yaml": escaped.replace("VALUES", "values-prod.yaml")}
+    root = _repo(tmp_path, files)
+    found = _findings(root, "--hook", "charts/web/values-prod.yaml")
+    assert any(
+        f[0] == "K8S-PSS-PRIVILEGED" and "deployed by apps/web.yaml:web" in f[3] for f in found
+    ), found
+    tree = MemoryTree({name: text.encode() for name, text in files.items()})
+    context = LoadContext(tree=tree, options={"gitops": {"repoURLs": [REPO_URL]}})
+    assert helm_deployers.staged(["charts/web/values-prod.yaml"], context) == ["apps/web.yaml"]

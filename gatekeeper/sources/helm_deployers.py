@@ -91,18 +91,23 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
 
 def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
     """What the Applications in `file` read of this repository (gitops' own resolution)."""
-    from gatekeeper.sources import gitops
+    from gatekeeper.sources import gitops, kubernetes
     from gatekeeper.sources.applicationsets import is_application_set
     from gatekeeper.sources.jsonnet import Jsonnets
     from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
+    try:
+        data = tree.read(file)
+        # Most files spelling a chart's folder are no Application (a chart's own dashboards
+        # name it in links: 78 files of kube-prometheus-stack, parsed for nothing).
+        if not kubernetes.may_spell(data, [b"Application"]):
+            return frozenset()
+        text = decode(data)
+    except (OSError, ValueError):
+        return frozenset()
     repo_urls = [str(url) for url in context.options_for(gitops.NAME).get("repoURLs", [])]
     helm_options = context.options_for("helm")
     found: set[str] = set()
-    try:
-        text = decode(tree.read(file))
-    except (OSError, ValueError):
-        return frozenset()
     for entry in load_all(file, text):
         if not isinstance(entry, YamlDocument):
             continue
