@@ -313,6 +313,10 @@ class Ownership:
             value = self._memo[kind, key] = compute(self.tree, key)
         return cast(T, value)
 
+    def known(self, kind: str, key: str) -> bool:
+        """Whether `remember(kind, key, ...)` has its answer already (costs nothing now)."""
+        return (kind, key) in self._memo
+
     def forget(self, kind: str) -> None:
         """Drop what `remember` keeps for `kind`: computed again if asked again."""
         for key in [key for key in self._memo if key[0] == kind]:
