@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper.sources import LoadContext, helm, helm_engine
-from gatekeeper.sources.helm_lines import parse_template, writing_parts
+from gatekeeper.sources.helm_lines import KeyLine, parse_template, writing_parts
 from gatekeeper.tree import WorkTree
 
 CHART = "apiVersion: v2\nname: ch\nversion: 0.1.0\n"
@@ -148,7 +148,30 @@ def test_the_root_keys_are_the_whole_parses_keys_at_the_root() -> None:
     for text in texts:
         whole = parse_template(text)
         roots = whole._replace(keys=[key for key in whole.keys if key.parent == 0])
-        assert parse_template(text, roots_only=True) == roots, text
+        assert parse_template(text, 1) == roots, text
+
+
+def test_the_keys_to_a_depth_are_the_whole_parses_keys_that_deep() -> None:
+    """A release namespace is asked of every object rendered into `default`: the keys two
+    deep answer it (metadata.namespace) without the template parsed whole."""
+    texts = [
+        DEFINITION,
+        "a:\n  - b: 1\n- c: 2\nd: |\n  e: 3\n\tf: 4\n---\n  g: 5\nh: 6\n",
+        "- - a: 1\n  b: 2\nc:\n    d: 1\n  e: 2\n# f: 3\n{{ $k }}: v\n---x: 1\nkind: Pod\n",
+        "spec:\n  containers:\n  - name: a\n    args: |\n      x: 1\n  volumes:\n  - b: |\n"
+        "      c: 2\n  y: |\n    z: 3\n  w: 4\nmetadata:\n  namespace: n\n  labels:\n"
+        "    l: {{ .Values.l }}\n  name: m\n",
+    ]
+
+    def depth(key: KeyLine, lines: dict[int, KeyLine]) -> int:
+        return 1 if key.parent == 0 else 1 + depth(lines[key.parent], lines)
+
+    for text in texts:
+        whole = parse_template(text)
+        lines = {key.line: key for key in whole.keys}
+        for most in (1, 2, 3):
+            kept = [key for key in whole.keys if depth(key, lines) <= most]
+            assert parse_template(text, most) == whole._replace(keys=kept), (most, text)
 
 
 def _environ(pid: int) -> list[bytes]:

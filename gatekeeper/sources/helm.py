@@ -54,6 +54,7 @@ from gatekeeper.sources.helm_copy import ChartCopy
 from gatekeeper.sources.helm_deployers import prestart as prestart
 from gatekeeper.sources.helm_lines import (
     DocumentMap,
+    KeyLine,
     Template,
     ancestors,
     assign_segments,
@@ -1915,7 +1916,7 @@ class TemplateSource:
         except (OSError, UnicodeDecodeError):
             self.text = ""  # a packaged (.tgz) subchart: no file to point into
         self._parsed: Template | None = None
-        self._roots: Template | None = None
+        self._shallow: dict[int, Template] = {}
 
     @property
     def lines(self) -> list[str]:
@@ -1926,14 +1927,14 @@ class TemplateSource:
             self._parsed = parse_template(self.text)
         return self._parsed
 
-    def roots(self) -> Template:
-        """The template parsed for its root keys alone (parse_template, roots_only) unless
-        it is parsed whole already: enough to locate a top-level field."""
+    def shallow(self, depth: int) -> Template:
+        """The template parsed for its keys at most `depth` deep (parse_template) unless it
+        is parsed whole already: enough to locate a field that deep."""
         if self._parsed is not None:
             return self._parsed
-        if self._roots is None:
-            self._roots = parse_template(self.text, roots_only=True)
-        return self._roots
+        if depth not in self._shallow:
+            self._shallow[depth] = parse_template(self.text, depth)
+        return self._shallow[depth]
 
     def parts(self, objs: list[Any]) -> list[int]:
         """The part of the template that wrote each of `objs` (helm_lines.assign_segments)."""
@@ -2230,7 +2231,7 @@ def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict) or metadata.get("namespace") != "default":
         return
-    found = locator.map.resolve(("metadata", "namespace"))  # parsed only for such objects
+    found = locator.resolve_shallow(("metadata", "namespace"))  # parsed only for such objects
     if found is not None and reads_release_namespace(found[0].value, locator.defines):
         del metadata["namespace"]
 
@@ -2366,10 +2367,20 @@ class HelmLocator:
             # no longer parses its 14,000 lines; a deeper field parses the template whole.
             shallow = copy.copy(self)
             index, count, segment = self.part
-            roots = self.template.roots()
+            roots = self.template.shallow(1)
             shallow._map = DocumentMap(roots, self.obj, index, count, segment, self._truth)
             return shallow._located(path, existing)
         return self._located(path, existing)
+
+    def resolve_shallow(self, path: Path) -> tuple[KeyLine, bool] | None:
+        """DocumentMap.resolve of `path` from the template's keys at most as deep as `path`
+        unless it is parsed whole already (a release namespace is asked of every object
+        rendered into `default`: kube-prometheus-stack's hook parsed all its templates)."""
+        if self._map is not None:
+            return self._map.resolve(path)
+        index, count, segment = self.part
+        template = self.template.shallow(len(path))
+        return DocumentMap(template, self.obj, index, count, segment, self._truth).resolve(path)
 
     def _located(self, path: Path, existing: Path) -> Location:
         for prefix in ancestors(existing):

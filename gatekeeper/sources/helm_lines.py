@@ -56,16 +56,17 @@ class Template(NamedTuple):
     segment_kinds: list[str]  # the literal `kind:` of each segment ("" if none/dynamic)
 
 
-def parse_template(text: str, roots_only: bool = False) -> Template:
+def parse_template(text: str, depth: int = 0) -> Template:
     """The literal key lines of a template, each with its parent line and list item.
 
-    `roots_only`: the same Template with only the keys at a document's root (parent 0),
-    which is all that locating a top-level field reads (every object's inventory entry asks
-    for `metadata.namespace`; a CustomResourceDefinition has none). A line indented deeper
-    than the open root key is never a root key and changes nothing a later root key gets:
-    a line at or above that key's column pops every deeper key (and ends any block scalar,
-    which only a key at or below it opens), so those lines are skipped unread (six CRD
-    templates of 10,000-14,000 lines were most of the charts target's parsing)."""
+    `depth`: the same Template with only the keys at most that deep (1: a document's root
+    keys, parent 0), which is all that locating a field that deep reads (every object's
+    inventory entry asks for the top-level `metadata`; a CustomResourceDefinition has no
+    `metadata.namespace`). A line indented deeper than the open key of the last kept depth
+    is never a kept key and changes nothing a later kept key gets: a line at or above that
+    key's column pops every deeper key (and ends any block scalar, which only a key at or
+    below it opens), so those lines are skipped unread (six CRD templates of 10,000-14,000
+    lines were most of the charts target's parsing)."""
     lines = text.splitlines()
     keys: list[KeyLine] = []
     # Open keys, innermost last: (column, line, item, whether its value is a block below).
@@ -77,7 +78,7 @@ def parse_template(text: str, roots_only: bool = False) -> Template:
     kinds = [""]
     block_indent = -1  # inside a block scalar deeper than this
     key_match, action_sub, add, new = _KEY.match, _ACTION.sub, keys.append, tuple.__new__
-    deeper = ""  # roots_only: the indentation of a line below the open root key
+    deeper = ""  # with `depth`: the indentation of a line below the open deepest kept key
     for number, raw in enumerate(lines, start=1):
         if raw.startswith("---"):
             segment += 1
@@ -126,8 +127,8 @@ def parse_template(text: str, roots_only: bool = False) -> Template:
         literal_value = action_sub("", value).strip() if "{{" in value else value
         opens = not literal_value or literal_value[0] == "#"
         parent = stack[-1][1] if stack else 0
-        if roots_only and parent:
-            continue  # (not kept: the keys below the root one change nothing for the next)
+        if depth and len(stack) >= depth:
+            continue  # (not kept: the keys below the deepest kept change nothing for the next)
         add(
             new(
                 KeyLine, (number, key_col + 1, key, parent, item, bool(dashes), value, segment, raw)
@@ -138,8 +139,8 @@ def parse_template(text: str, roots_only: bool = False) -> Template:
         if value[:1] in "|>" and value and _BLOCK_SCALAR.match(value):
             block_indent = key_col
         stack.append((key_col, number, item, opens))
-        if roots_only:
-            deeper = " " * (key_col + 1)
+        if depth:
+            deeper = " " * (key_col + 1) if len(stack) == depth else ""
     return Template(lines, keys, segment + 1, starts, kinds)
 
 
