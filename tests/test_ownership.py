@@ -110,7 +110,7 @@ def test_a_folder_is_found_in_the_whole_trees_listing_once_git_gave_it(
     index = ownership.Ownership(tree)
     whole = index.named_below("", NAMES)
     assert {folder: index.named_below(folder, NAMES) for folder in folders} == alone
-    assert asked == ["", ""]  # tracked and untracked, once
+    assert asked == [""]  # tracked and untracked, in one process, once
     assert index.named_below("", NAMES) == whole
     assert "apps/staged/kustomization.yaml" in alone["apps"]
     assert "apps2/kustomization.yaml" not in alone["apps"]
@@ -133,7 +133,7 @@ def test_a_large_listing_of_the_whole_tree_is_not_kept(
     monkeypatch.setattr(ownership, "WHOLE_LISTING_KEPT", 10)
     index = ownership.Ownership(tree)
     assert index.named_below("", NAMES) and index.named_below("apps", NAMES)
-    assert asked == ["", "", "apps", "apps"]
+    assert asked == ["", "apps"]  # one process per listing
 
 
 def test_untracked_files_the_tree_listed_as_regular_are_not_asked_whether_they_are_links(
