@@ -116,16 +116,18 @@ def _named_charts(tree: Tree, key: str) -> set[str]:
     charts = key.split("\n")
     named = {chart for chart in charts if _fleet_above(tree, chart)}
     below = [chart for chart in charts if chart != "."]  # the root chart: no file outside it
-    # Lines spelling a chart's path, and lines spelling a chart's last name beside a word of
-    # releasing: a chart repository spells its charts' names on most lines (two searches:
-    # one for all names had cost 2.8 s on the real charts corpus).
-    found = _lines_spelling(tree, sorted(set(below)))
-    names = {posixpath.basename(chart) for chart in below if "/" in chart}
-    # A chart's last name alone (`chart: ./netpol`) is not how a Helm template names a chart
-    # to release (an app-of-apps chart's Application gives its path): templates are left out.
-    found += _lines_spelling(tree, sorted(names), _RELEASING_WORDS, True) if names else []
-    last = {chart: posixpath.basename(chart) for chart in below}
     remaining = [chart for chart in below if chart not in named]
+    if not remaining:
+        return named
+    # Lines spelling a chart's path, and lines spelling a chart's last name beside a word of
+    # releasing: a chart repository spells its charts' names on most lines (one search for
+    # all names alone had cost 2.8 s on the real charts corpus). One git process for both;
+    # for one chart (a hook's), not in its own files, which never release it.
+    names = {posixpath.basename(chart) for chart in remaining if "/" in chart}
+    paths = sorted(set(remaining))
+    own = remaining[0] if len(remaining) == 1 else None
+    found = _lines_spelling(tree, sorted(names), _RELEASING_WORDS, paths, own)
+    last = {chart: posixpath.basename(chart) for chart in below}
     for file, line in found:
         if not remaining:
             break
@@ -156,6 +158,9 @@ _RELEASING_WORDS = tuple(
 )
 
 
+_GLOB = lazy_re.compile(r"[*?\[\]\\]")
+
+
 def _spells_name(line: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", line) is not None
 
@@ -170,18 +175,28 @@ def _fleet_above(tree: Tree, chart: str) -> bool:
 
 
 def _lines_spelling(
-    tree: Tree, words: list[str], near: tuple[str, ...] = (), templates: bool = False
+    tree: Tree, names: list[str], near: tuple[str, ...], paths: list[str], outside: str | None
 ) -> list[tuple[str, str]]:
-    """(file, line) of each line of the tree spelling one of `words` (and one of `near`, when
-    given), prose left out (and Helm templates, with `templates`)."""
+    """(file, line) of each line of the tree spelling one of `paths`, or one of `names` and
+    one of `near` outside Helm templates, prose (and the folder `outside`) left out. A
+    chart's last name alone (`chart: ./netpol`) is not how a Helm template names a chart to
+    release (an app-of-apps chart's Application gives its path): such lines of templates
+    are dropped here, as git's one search cannot leave templates out for half of it."""
     from gatekeeper.spelling import spelling
 
-    def skip(file: str) -> bool:
-        return bool(_PROSE.search(file)) or (templates and "/templates/" in f"/{file}")
+    # (a folder whose name git's globs would read as a pattern is searched, then skipped)
+    exclude = [f"{outside}/**"] if outside and not _GLOB.search(outside) else []
 
-    exclude = ("**/templates/**",) if templates else ()
-    found = spelling(tree, words, lines=True, skip=skip, near=near, exclude=exclude)
-    return [(file, line) for file, line in found if line is not None]
+    def skip(file: str) -> bool:
+        return bool(_PROSE.search(file)) or (outside is not None and file.startswith(outside + "/"))
+
+    found = spelling(tree, names, lines=True, skip=skip, near=near, alone=paths, exclude=exclude)
+    return [
+        (file, line)
+        for file, line in found
+        if line is not None
+        and ("/templates/" not in f"/{file}" or any(path in line for path in paths))
+    ]
 
 
 # A kubectl or oc command of a CI line, up to the next command (`$(KUBECTL)` is kubectl too).

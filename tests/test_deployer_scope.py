@@ -264,3 +264,27 @@ def test_a_workload_applied_after_cd_is_where_kubectl_apply_n_puts_it(repo: Repo
         ("ops", "tools/cron.yaml"),
         ("payments", "deploy/api.yaml"),
     ]
+
+
+def test_a_chart_is_named_by_its_path_anywhere_and_by_its_name_outside_templates(
+    repo: Repo,
+) -> None:
+    """One git search for both (a hook's process less): a template spelling another chart's
+    last name beside a word of releasing releases nothing, its path does."""
+    from gatekeeper import deployer_scope
+    from gatekeeper.tree import MemoryTree, WorkTree
+
+    files = {
+        "charts/app/templates/a.yaml": "# release: isolation\nlabels: {chart: isolation}\n",
+        "charts/app/templates/b.yaml": "source: {path: charts/paths}\n",
+        "deploy/helmfile.yaml": "releases: [{name: x, chart: ./named}]\n",
+        "docs/notes.md": "helm install charts/prose\n",
+    }
+    for name, text in files.items():
+        repo.write(name, text)
+    repo.commit("base")
+    charts = ["charts/isolation", "charts/paths", "charts/named", "charts/prose"]
+    memory = MemoryTree({name: text.encode() for name, text in files.items()})
+    for tree in (WorkTree(repo.root), memory):
+        named = deployer_scope._named_charts(tree, "\n".join(charts))
+        assert named == {"charts/paths", "charts/named"}, tree
