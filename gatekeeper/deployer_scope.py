@@ -346,6 +346,8 @@ def _folder_of_glob(path: str) -> str:
 def _applied_into(file: str, applied: dict[str, set[str]]) -> set[str]:
     """The namespaces the CI commands applying `file` give (its path, its folder, or a
     folder above applied with `-R`)."""
+    if not applied:
+        return set()  # (asked of every manifest: most repositories' CI applies none)
     namespaces = set(applied.get(file, ()))
     namespaces |= applied.get(posixpath.dirname(file) or ".", set())
     folder = posixpath.dirname(file)
