@@ -104,6 +104,8 @@ def _api(obj: dict[str, Any]) -> str:
 
 @dataclass
 class Validation:
+    """One validation of an admission policy: its CEL expression and its message."""
+
     expression: Expression
     message: str
     message_expression: Expression | None
@@ -112,6 +114,8 @@ class Validation:
 
 @dataclass
 class Binding:
+    """What binds an admission policy: the objects it matches, its params and actions."""
+
     name: str
     match: dict[str, Any] | None
     param_ref: dict[str, Any] | None
@@ -123,6 +127,8 @@ class Binding:
 
 @dataclass
 class AdmissionPolicy:
+    """An admission policy of the repository, read for the objects it would refuse."""
+
     name: str
     file: str
     line: int

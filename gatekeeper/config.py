@@ -31,6 +31,8 @@ DEFAULT_ADVISORY_PATHS = (
 
 @dataclass
 class Config:
+    """`.gatekeeper.yml` as read, with the defaults of what it leaves out."""
+
     file: str = ""
     severity_threshold: str = DEFAULT_THRESHOLD
     policies: list[dict[str, Any]] = field(default_factory=list)  # extra policy sources

@@ -33,6 +33,8 @@ STDIN = "-"
 
 @dataclass
 class RunContext:
+    """Everything a command needs, built once per run (module doc)."""
+
     root: Path  # absolute and resolved: every path below is relative to it
     config: Config
     engine: Engine

@@ -18,6 +18,8 @@ BLOCKING_STATUSES = frozenset({"new"})
 
 @dataclass(frozen=True)
 class Verdict:
+    """The run's findings and the severity from which they block the merge."""
+
     findings: list[Finding]
     threshold: str
 

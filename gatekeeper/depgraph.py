@@ -44,6 +44,8 @@ def contributors() -> list[Contributor]:
 
 @dataclass
 class Graph:
+    """Which files read which: a change to one is a change to each file that reads it."""
+
     readers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, reader: str, needs: str) -> None:

@@ -111,5 +111,7 @@ class Problem:
 
 @dataclass
 class Loaded:
+    """What an adapter made of its files: documents to judge, and problems at their lines."""
+
     documents: list[Document] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

@@ -54,6 +54,8 @@ _TYPE_NAMES = {
 
 @dataclass(frozen=True)
 class ShapeError:
+    """A field whose value the Kubernetes schema refuses (GK-SCHEMA), at its path."""
+
     path: Path
     message: str
     # A string that kubectl's YAML reader takes for this number (`0e0`, `8e1`, `0o17`): what
@@ -63,6 +65,8 @@ class ShapeError:
 
 @dataclass(frozen=True)
 class _Schemas:
+    """The schemas of one Kubernetes version, by the kind they describe."""
+
     version: str  # the Kubernetes version of the schemas, e.g. v1.37.0
     definitions: _Definitions
     kinds: dict[tuple[str, str], str]  # (apiVersion, kind) -> definition name

@@ -25,6 +25,8 @@ LOCK_VERSION = 1
 
 @dataclass(frozen=True)
 class LockEntry:
+    """A policy source pinned to a commit (`gatekeeper.lock`): what a run may load."""
+
     git: str
     ref: str
     commit: str

@@ -63,6 +63,8 @@ CHUNK_FILES = 16
 
 @dataclass
 class ScanResult:
+    """What a scan found and judged: findings, files, documents and the inventory."""
+
     findings: list[Finding] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # files an adapter owned and loaded
     documents: int = 0

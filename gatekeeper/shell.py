@@ -259,6 +259,8 @@ class Command:
 
 @dataclass
 class _Word:
+    """A word of a shell command as the lexer read it, with where it stands in the script."""
+
     text: str
     line: int
     start: int

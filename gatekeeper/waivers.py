@@ -32,6 +32,8 @@ _SKIP = lazy_re.compile(
 
 @dataclass(frozen=True)
 class Waiver:
+    """An accepted finding: whose, why and until when (`.gatekeeper/waivers.yaml`)."""
+
     policy: str
     owner: str
     reason: str

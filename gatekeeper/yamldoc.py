@@ -184,6 +184,8 @@ class YamlBombError(ValueError):
 
 @dataclass
 class YamlDocument:
+    """One YAML document: its value, the nodes that place its fields, and repeated keys."""
+
     obj: Any
     node: Node
     duplicate_keys: list[tuple[Path, ScalarNode]] = field(default_factory=list)

@@ -1,4 +1,5 @@
-"""Module-level patterns compile on first use (gatekeeper.lazy_re), and behave as re's."""
+"""What every run imports costs little: module-level patterns compile on first use
+(gatekeeper.lazy_re) and behave as re's; no dataclass makes its docstring at import."""
 
 from __future__ import annotations
 
@@ -58,3 +59,19 @@ def test_importing_the_command_line_compiles_no_pattern() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     made, used = run.stdout.split(" ", 1)
     assert int(made) > 100 and used.strip() == "[]", run.stdout
+
+
+def test_what_every_run_imports_has_no_dataclass_without_a_docstring() -> None:
+    """A dataclass without a docstring gets one made of its signature when its module is
+    imported (inspect.signature: about 0.3 ms each, 21 of them in every run)."""
+    code = (
+        "import dataclasses, sys, gatekeeper.main, gatekeeper.commands.scan, "
+        "gatekeeper.pipeline, gatekeeper.sources.helm, gatekeeper.sources.kubernetes\n"
+        "made = [f'{m}.{c.__name__}' for m, module in list(sys.modules.items())\n"
+        "        if m.startswith('gatekeeper') for c in vars(module).values()\n"
+        "        if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == m\n"
+        "        and (c.__doc__ or '').startswith(c.__name__ + '(')]\n"
+        "print(sorted(made))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]", run.stdout

@@ -15,6 +15,8 @@ PLACEHOLDER = lazy_re.compile(r"\{\{\s*([A-Za-z_][^{}]*?)\s*\}\}")
 
 @dataclass(frozen=True)
 class Match:
+    """Which documents a policy judges: their source, kinds, namespaces and a CEL condition."""
+
     source: str
     kinds: frozenset[str] = frozenset()  # empty: every kind
     namespaces: frozenset[str] = frozenset()
@@ -24,6 +26,8 @@ class Match:
 
 @dataclass
 class Policy:
+    """One policy as its file declares it: what it matches, its CEL rule, its tests."""
+
     id: str
     title: str
     severity: str

@@ -15,6 +15,8 @@ FORMATS = ("text", "json", "sarif", "junit", "github")
 
 @dataclass
 class Report:
+    """What every output format renders: the verdict and what the run looked at."""
+
     verdict: Verdict
     policies: list[Policy] = field(default_factory=list)
     files_scanned: int = 0

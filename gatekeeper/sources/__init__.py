@@ -29,6 +29,8 @@ from gatekeeper.tree import MemoryTree, Tree, WorkTree
 
 @dataclass
 class LoadContext:
+    """What an adapter may read beyond its file: the tree and the `sources:` options."""
+
     tree: Tree = field(default_factory=lambda: MemoryTree({}))
     # .gatekeeper.yml `sources:` section: source name -> that source's options.
     options: dict[str, dict[str, Any]] = field(default_factory=dict)

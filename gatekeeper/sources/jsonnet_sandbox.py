@@ -40,6 +40,8 @@ _ENVIRONMENT = ("PATH", "SYSTEMROOT", "LANG", "LC_ALL")
 
 @dataclass(frozen=True)
 class Limits:
+    """What one Jsonnet evaluation may spend before it is stopped."""
+
     cpu_seconds: int = CPU_SECONDS
     memory_bytes: int = MEMORY_BYTES
     wall_seconds: float = WALL_SECONDS
@@ -67,6 +69,8 @@ class Variables:
 
 @dataclass
 class Result:
+    """What one Jsonnet evaluation gave: its JSON or its error, and the imports asked."""
+
     output: str | None = None  # the JSON text Jsonnet printed
     error: str = ""  # Jsonnet's error message, or the limit that stopped it
     refused: list[str] = field(default_factory=list)  # imports not served, and why
