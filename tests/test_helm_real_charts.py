@@ -622,3 +622,28 @@ def test_list_items_an_if_the_values_decide_keeps_are_located_at_their_lines(
     files["ch/values.yaml"] = files["ch/values.yaml"].replace("sidecars: {}\n", "")
     (deployment,) = load_chart(tmp_path, files).documents
     assert at(deployment, *containers, 1, "image") == (10, False)
+
+
+def test_an_object_a_named_template_writes_into_default_keeps_its_namespace(
+    tmp_path: Path,
+) -> None:
+    """A namespace `default` is looked up in the define's body (a release namespace is read
+    as unset, a literal one is kept): the body's keys two deep, not a parse of it whole
+    (postgresql-bootstrap, GoogleCloudPlatform/kubernetes-engine-samples: an internal error
+    made the whole chart one GK-PARSE-ERROR)."""
+    objects = OBJECTS.replace(
+        "  name: {{ .name }}\nspec:\n  ports",
+        "  name: {{ .name }}\n  namespace: default\nspec:\n  ports",
+    )
+    assert objects != OBJECTS
+    files = {
+        "ch/values.yaml": COMPONENT_VALUES,
+        "ch/templates/_objects.tpl": objects,
+        "ch/templates/component.yaml": COMPONENTS,
+    }
+    loaded = load_chart(tmp_path, files)
+    assert loaded.problems == []
+    service = next(d for d in loaded.documents if (d.kind, d.name) == ("Service", "shop"))
+    assert service.obj["metadata"]["namespace"] == "default"
+    found = service.locator.locate(("metadata", "namespace"))
+    assert (found.file, found.exact) == ("ch/templates/_objects.tpl", True)

@@ -1953,7 +1953,7 @@ class DefinedSource(TemplateSource):
     def __init__(self, text: str) -> None:
         self.text = text
         self._parsed = None
-        self._roots = None
+        self._shallow = {}
 
 
 def _template_of(name: str, subcharts: dict[str, str]) -> bool:
