@@ -269,3 +269,17 @@ def test_a_pull_request_target_checkout_through_a_local_callee_is_the_callers(
     git_in(tmp_path, "commit", "-qam", "base sha")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert "WF-PR-TARGET-CHECKOUT-HEAD" not in run.stdout
+
+
+def test_shell_reads_follow_env_the_runner_and_the_event_file() -> None:
+    from gatekeeper.sources.workflow_expressions import shell_reads
+
+    env = {"SHA": "${{ github.event.pull_request.head.sha }}", "N": "3", "BASE": "main"}
+    assert shell_reads('git fetch origin "$SHA" && git checkout ${SHA}', env) == [
+        "github.event.pull_request.head.sha"
+    ]
+    assert shell_reads('git checkout "origin/$GITHUB_HEAD_REF"', {}) == ["github.head_ref"]
+    script = 'S=$(jq -r .pull_request.head.sha "$GITHUB_EVENT_PATH"); git checkout "$S"'
+    assert shell_reads(script, {}) == ["github.event.pull_request.head.sha"]
+    # literal values, a variable never expanded, event paths without the event file: nothing
+    assert shell_reads('echo "$N $BASE" .pull_request.head.sha', env) == []

@@ -31,6 +31,9 @@ with a few fields added so rules can look inside scripts:
                                 (`run:`, or an input its action runs: github-script's
                                 `script`, whose line `run` then locates), each as
                                 {expression, reads}: see workflow_expressions
+    ...steps[*].shellReads      GitHub: the context paths a `run:` script reads through its
+                                environment: `$NAME` of an env value that is an expression,
+                                $GITHUB_HEAD_REF, event fields read from $GITHUB_EVENT_PATH
     ...context                  on steps and commands: {job, environment, workflow, actors,
                                 ephemeralCluster}, the facts an allow list needs; `actors` are
                                 the users a job's or step's `if:` restricts it to
@@ -62,7 +65,13 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci, workflow_
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
-from gatekeeper.sources.workflow_expressions import expressions, fork_guarded, pasted, reads
+from gatekeeper.sources.workflow_expressions import (
+    expressions,
+    fork_guarded,
+    pasted,
+    reads,
+    shell_reads,
+)
 from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
@@ -1583,6 +1592,9 @@ def _add_expression_reads(
             if isinstance(value, str) and "${{" in value
         }
     code, is_input = step.get("run"), False
+    shell = shell_reads(code, env) if isinstance(code, str) else []
+    if shell:
+        step["shellReads"] = shell
     if code is None and action is not None and not str(step["action"]).startswith("docker:"):
         code, is_input = step["with"][action[0]], True  # docker args reach no shell
     if not isinstance(code, str) or "${{" not in code:
