@@ -202,3 +202,47 @@ def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
     ]
     assert found == [("compose.yaml", 4, "new")]
     assert run.returncode == 1
+
+
+INCLUDED = """\
+services:
+  agent:
+    image: ghcr.io/acme/agent:1.0.0
+    privileged: ${P:-false}
+"""
+
+
+@pytest.mark.parametrize("named", ["stack/agent.yaml", "stack/agent.conf"])
+def test_an_include_env_file_interpolates_what_it_includes(
+    tmp_path: Path, gatekeeper: Callable[..., Run], named: str
+) -> None:
+    """`include: [{path: stack/agent.yaml, env_file: stack/prod.env}]`: Compose interpolates
+    the included file with prod.env (under the including project's own variables), so P=true
+    runs it privileged; only prod.env changes in the pull request (red team s21 trust14 c06).
+    The including project's .env wins over the include's env file."""
+    (tmp_path / "stack").mkdir()
+    (tmp_path / named).write_text(INCLUDED)
+    (tmp_path / "compose.yaml").write_text(
+        f"include:\n  - path: {named}\n    env_file: [stack/prod.env]\n"
+    )
+    (tmp_path / "stack" / "prod.env").write_text("P=false\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
+    (tmp_path / "stack" / "prod.env").write_text("P=true\n")
+    git_in(tmp_path, "commit", "-qam", "prod settings")
+
+    def privileged() -> list[tuple[str, int, str]]:
+        run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+        return [
+            (f["file"], f["line"], f["status"])
+            for f in json.loads(run.stdout)["findings"]
+            if f["policy_id"] == "COMPOSE-PRIVILEGED"
+        ]
+
+    assert privileged() == [(named, 4, "new")]
+    (tmp_path / ".env").write_text("P=false\n")  # the including project's value wins
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "project value")
+    assert privileged() == []
