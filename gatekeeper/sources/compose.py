@@ -53,12 +53,22 @@ def detect(path: str) -> bool:
 
 def owners(path: str, context: LoadContext) -> list[str]:
     """The compose files beside or above `path` (by their default names) that may include it,
-    extend a service of it or build it as a Dockerfile not named like one: they judge it."""
+    extend a service of it or build it as a Dockerfile not named like one: they judge it. A
+    `.env`'s are the compose files of its folder, which it fills, and those its COMPOSE_FILE
+    names (its hook judged nothing: red team s21 trust14 c06)."""
     from gatekeeper.sources.names import is_dockerfile
 
     if detect(path) or is_dockerfile(path):
         return []
     index = ownership.of(context.tree)
+    if posixpath.basename(path) == ".env":  # its project's variables, its COMPOSE_FILE
+        folder = posixpath.dirname(path)
+        beside = index.files_above(folder, _DEFAULT_NAMES)
+        named = compose_env.run_otherwise(context.tree)
+        return [
+            *(file for file in beside if posixpath.dirname(file) == folder),
+            *(file for file, by in named.items() if by == path),
+        ]
     name = posixpath.basename(path).encode()
     return [
         file
