@@ -30,7 +30,7 @@ from gatekeeper.tree import Tree, glob, inside
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
 _APPLIERS = frozenset({"apply", "create", "replace"})
-_FILE_FLAGS = frozenset({"-f", "--filename"})
+_FILE_FLAGS = frozenset({"-f", "--filename", "--file"})  # (--file: kapp's)
 # Programs that pass files on to a pipeline's next command, and the words of theirs that are
 # not files (their options).
 _FEEDERS = frozenset({"cat", "envsubst", "sed", "ls", "find", "echo", "printf", "tee", "yq"})
@@ -282,7 +282,9 @@ def _named(
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
     needles = (
-        (b"kubectl", b"oc ", b"kapp", b"helmfile", b"skaffold") if folders else (b"kubectl", b"oc ")
+        (b"kubectl", b"oc ", b"kapp", b"helmfile", b"skaffold")
+        if folders
+        else (b"kubectl", b"oc ", b"kapp")
     )
     for document in workflow.ci_documents(tree, needles):
         for _job_id, job, _number, step in steps(document.obj):
@@ -301,10 +303,12 @@ def _named(
 
 
 def _applies(command: dict[str, Any], kapp: bool) -> bool:
-    """kubectl/oc apply, create or replace; with `kapp`, kapp deploy too (its -f takes
-    files and folders, read below them)."""
+    """kubectl/oc apply, create or replace, and kapp deploy (its -f takes files, whatever
+    their names, and folders, read below them: red team s21 trust14 c07 applied a
+    privileged Pod from `kapp deploy -f deploy/pod.txt` green); with `kapp`, the config
+    appliers (helmfile, skaffold) too."""
     positional = command.get("positional") or []
-    if kapp and command.get("program") == "kapp":
+    if command.get("program") == "kapp":
         return positional[:1] == ["deploy"]
     if kapp and command.get("program") in _CONFIG_APPLIERS:
         verbs = _CONFIG_APPLIERS[str(command.get("program"))]
@@ -468,7 +472,7 @@ def _file_values(command: dict[str, Any], flags: frozenset[str] = _FILE_FLAGS) -
         if word in _FILE_FLAGS or _SHORT_F.fullmatch(word):
             given = words[at] if at < len(words) else ""
             at += 1
-        elif word.startswith(("--filename=", "-f=")):
+        elif word.startswith(("--filename=", "-f=", "--file=")):
             given = word.partition("=")[2]
         elif (attached := _ATTACHED_F.fullmatch(word)) is not None:
             given = attached.group(1)
