@@ -320,6 +320,14 @@ def _applies(command: dict[str, Any], kapp: bool) -> bool:
     )
 
 
+def applies_file(command: dict[str, Any], files: list[str]) -> bool:
+    """Does `command` (kubectl/oc apply, create or replace, kapp deploy) name one of `files`
+    (as written) with its `-f`?"""
+    if not files or not _applies(command, False):
+        return False
+    return any(value.strip("'\"") in files for value in _file_values(command))
+
+
 def _given(
     command: dict[str, Any],
     here: str | None,

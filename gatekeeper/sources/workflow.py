@@ -686,11 +686,11 @@ def _rendered_inputs(tree: Tree) -> Iterator[tuple[str, str]]:
     values files, and the manifests its steps fill with envsubst, so a change to any of them
     renders what it deploys again on both sides."""
     from gatekeeper.sources import workflow_envsubst
-    from gatekeeper.sources.workflow_helm import inputs
+    from gatekeeper.sources.workflow_helm import inputs, marked
 
     for document in ci_documents(tree, (b"helm", b"envsubst")):
         for _, step in _steps(document):
-            for command in step.get("commands") or []:
+            for command in marked(step.get("commands") or []):
                 for needed in inputs(command, tree, document.file):
                     yield document.file, needed
         for needed in workflow_envsubst.inputs(document, tree):
