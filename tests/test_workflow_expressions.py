@@ -283,3 +283,19 @@ def test_shell_reads_follow_env_the_runner_and_the_event_file() -> None:
     assert shell_reads(script, {}) == ["github.event.pull_request.head.sha"]
     # literal values, a variable never expanded, event paths without the event file: nothing
     assert shell_reads('echo "$N $BASE" .pull_request.head.sha', env) == []
+
+
+def test_evaluated_reads_are_env_values_pasted_into_code() -> None:
+    from gatekeeper import shell
+    from gatekeeper.sources.workflow_expressions import evaluated_reads
+
+    env = {"TITLE": "${{ github.event.issue.title }}", "DIR": "build"}
+
+    def reads(script: str) -> list[str]:
+        return evaluated_reads([c.as_dict() for c in shell.commands(script)], env)
+
+    assert reads('eval "echo $TITLE"') == ["github.event.issue.title"]
+    assert reads('sh -c "cd $DIR && echo ${TITLE}"') == ["github.event.issue.title"]
+    # single-quoted: the inner shell reads the variable as data; no evaluator at all
+    assert reads("bash -c 'echo \"$TITLE\"'") == []
+    assert reads('echo "$TITLE" && make "$TITLE"') == []

@@ -34,6 +34,8 @@ with a few fields added so rules can look inside scripts:
     ...steps[*].shellReads      GitHub: the context paths a `run:` script reads through its
                                 environment: `$NAME` of an env value that is an expression,
                                 $GITHUB_HEAD_REF, event fields read from $GITHUB_EVENT_PATH
+    ...steps[*].evalReads       GitHub: the context paths of env variables the script pastes
+                                into text it runs as code (`eval "$X"`, `bash -c "$X"`)
     ...context                  on steps and commands: {job, environment, workflow, actors,
                                 ephemeralCluster}, the facts an allow list needs; `actors` are
                                 the users a job's or step's `if:` restricts it to
@@ -66,6 +68,7 @@ from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
 from gatekeeper.sources.workflow_expressions import (
+    evaluated_reads,
     expressions,
     fork_guarded,
     pasted,
@@ -1235,6 +1238,9 @@ def _github_job(
         if checkouts:
             step["checkoutReads"] = checkouts
         written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
+        evaluated = evaluated_reads(commands, written_env) if "run" in step else []
+        if evaluated:
+            step["evalReads"] = evaluated
         if _add_expression_reads(step, action, written_env, expressions):
             assert action is not None  # the code is an input's: `run` is located at it
             node = nodes.node_at((*raw_step, "with", action[0]))

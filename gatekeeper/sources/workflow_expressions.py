@@ -186,7 +186,7 @@ _EVENT_FIELD = re.compile(
 )
 
 
-def shell_reads(code: str, env: Mapping[str, object]) -> list[str]:
+def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -> list[str]:
     """The context paths a `run:` script reads through its environment, where no `${{ }}` is
     pasted: a variable of the step's `env` (workflow, job, step, as written) whose value is an
     expression (`git fetch origin "$SHA"` under `env: {SHA: ${{
@@ -202,11 +202,38 @@ def shell_reads(code: str, env: Mapping[str, object]) -> list[str]:
             found.extend(read for _, text in expressions(value) for read in reads(text))
         elif name in _RUNNER_VARIABLES:
             found.append(_RUNNER_VARIABLES[name])
-    if "GITHUB_EVENT_PATH" in names:
+    if event_file and "GITHUB_EVENT_PATH" in names:
         found.extend(
             "github.event." + (match.group(1) + match.group(2)).lower()
             for match in _EVENT_FIELD.finditer(code)
         )
+    return list(dict.fromkeys(found))
+
+
+# Programs that run a text they are given as code: `eval "..."`, `bash -c "..."`.
+_EVALUATORS = frozenset({"eval"})
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
+_SINGLE_QUOTED = re.compile(r"'[^']*'")
+
+
+def evaluated_reads(commands: list[dict[str, object]], env: Mapping[str, object]) -> list[str]:
+    """The context paths of the env variables a script expands into text that a command then
+    runs as code (`eval "echo $TITLE"`, `bash -c "echo $TITLE"`, `sh <<< "$TITLE"`): the
+    outer shell pastes the value, the inner one reads it as a script, so passing the value
+    through `env:` protects nothing (red team s21 trust14 c09). A variable in single quotes
+    reaches the inner shell as a variable, read as data: not counted."""
+    found: list[str] = []
+    for command in commands:
+        program = str(command.get("program") or "")
+        text = str(command.get("text") or "")
+        args = command.get("args")
+        words = [str(word) for word in args] if isinstance(args, list) else []
+        runs_text = program in _EVALUATORS or (
+            program in _SHELLS and ("-c" in words or "<<<" in text)
+        )
+        if not runs_text:
+            continue
+        found.extend(shell_reads(_SINGLE_QUOTED.sub("", text), env, event_file=False))
     return list(dict.fromkeys(found))
 
 
