@@ -363,8 +363,35 @@ def _given(
             for item in _listed(tree, where, words):
                 yield from _files(tree, here, given.replace(used.group(0), item))
             continue
+        own = _own_url(given, tree)
+        if own is not None:
+            yield own
+            continue
         named = list(_files(tree, here, given))
         yield from named or _made(commands, at, given, tree)
+
+
+# A file of a git host served raw (`kubectl apply -f URL`): GitHub's raw host, its
+# /raw/ and /blob/...?raw=true links, GitLab's /-/raw/; the path after the ref.
+_RAW_URL = re.compile(
+    r"https?://(?:raw\.githubusercontent\.com/[^/]+/[^/]+/(?:refs/(?:heads|tags)/)?[^/]+"
+    r"|github\.com/[^/]+/[^/]+/(?:raw|blob)/[^/]+"
+    r"|[^/]+/.+?/-/raw/[^/]+)/([^?#]+)(?:\?raw=true)?$"
+)
+
+
+def _own_url(given: str, tree: Tree) -> str | None:
+    """The repository file a raw URL of a git host names, when the tree holds that path:
+    `kubectl apply -f https://raw.githubusercontent.com/acme/deploy/main/docs/pod.yaml` in
+    acme/deploy's CI applies its docs/pod.yaml once merged, an advisory path's file that
+    nothing counted as applied (red team s21 trust14 c14). Another repository holding the
+    same path is taken for this one: its file then counts as applied here, which can only
+    make this repository's file block."""
+    found = _RAW_URL.match(given.strip("'\""))
+    if found is None:
+        return None
+    path = inside(found.group(1))
+    return path if path is not None and tree.exists(path) else None
 
 
 _LOOP_USE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
