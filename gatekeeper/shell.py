@@ -229,7 +229,11 @@ class Command:
 
     @property
     def _keeps_input(self) -> bool:
-        return self.program in _READS_OBJECTS or (self.program == "cat" and bool(self.redirects))
+        return (
+            self.program in _READS_OBJECTS
+            or (self.program == "cat" and bool(self.redirects))
+            or (self.program == "helm" and "-" in self.args)  # `-f -`: values it reads
+        )
 
     def as_dict(self, line_base: int = 0) -> dict[str, Any]:
         """The CEL view; `name` is the text so fingerprints name the command, not its index."""

@@ -93,6 +93,32 @@ def _privileged(run: Run) -> list[tuple[str, bool]]:
         ({".github/workflows/d.yml": _workflow("kapp deploy -y -a app -f test/")}, True),
         # nothing applies it
         ({".github/workflows/d.yml": _workflow("kubectl apply -f deploy/")}, False),
+        # the repository's own file by its raw URL: applied once merged (red team s21 trust14)
+        (
+            {
+                ".github/workflows/d.yml": _workflow(
+                    "kubectl apply -f https://raw.githubusercontent.com/acme/ops/main/test/m/app.yaml"
+                )
+            },
+            True,
+        ),
+        (
+            {
+                ".github/workflows/d.yml": _workflow(
+                    "kubectl apply -f https://github.com/acme/ops/raw/v1.2/test/m/app.yaml"
+                )
+            },
+            True,
+        ),
+        # a raw URL of a path this repository does not hold applies nothing of it
+        (
+            {
+                ".github/workflows/d.yml": _workflow(
+                    "kubectl apply -f https://raw.githubusercontent.com/acme/ops/main/test/app.yaml"
+                )
+            },
+            False,
+        ),
         # skaffold applies the manifests its config names (s18 trust11 w02), from its folder
         (
             {

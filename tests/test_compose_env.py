@@ -71,16 +71,24 @@ def test_a_pull_request_changing_only_the_env_files_judges_the_compose_file(
     assert run.returncode == 1
 
 
+@pytest.mark.parametrize(
+    ("stack", "other"), [("stack.yml", "other.yml"), ("stack.conf", "other"), ("s.txt", "o.json")]
+)
 def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
-    tmp_path: Path, gatekeeper: Callable[..., Run]
+    tmp_path: Path, gatekeeper: Callable[..., Run], stack: str, other: str
 ) -> None:
     """deploy/stack.yml (no compose file's name: the Kubernetes source took it, found no
     manifest, said nothing) runs when CI says `docker compose -f deploy/stack.yml up`, or
-    when a `.env` sets COMPOSE_FILE: the PR that only adds that line judges it."""
+    when a `.env` sets COMPOSE_FILE: the PR that only adds that line judges it. Compose reads
+    any name (red team s21 trust14 c06: a .conf, .txt, .json or bare name was never read)."""
     (tmp_path / "deploy").mkdir()
     privileged = "services:\n  web:\n    image: nginx:1.27\n    privileged: true\n"
-    (tmp_path / "deploy" / "stack.yml").write_text(privileged)
-    (tmp_path / "deploy" / "other.yml").write_text(privileged)
+    if other.endswith(".json"):
+        as_json = '{\n  "services": {\n    "web": {\n      "privileged": true,\n'
+        (tmp_path / "deploy" / other).write_text(as_json + '      "image": "nginx:1.27"}}}\n')
+    else:
+        (tmp_path / "deploy" / other).write_text(privileged)
+    (tmp_path / "deploy" / stack).write_text(privileged)
     workflow = tmp_path / ".github" / "workflows" / "deploy.yml"
     workflow.parent.mkdir(parents=True)
     head = "on: push\njobs:\n  up:\n    runs-on: self-hosted\n    steps:\n"
@@ -89,8 +97,8 @@ def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
     git_in(tmp_path, "add", "-A")
     git_in(tmp_path, "commit", "-qm", "base")
     git_in(tmp_path, "branch", "base")
-    workflow.write_text(head + "      - run: cd deploy && docker compose -f stack.yml up -d\n")
-    (tmp_path / ".env").write_text("COMPOSE_FILE=deploy/other.yml\n")
+    workflow.write_text(head + f"      - run: cd deploy && docker compose -f {stack} up -d\n")
+    (tmp_path / ".env").write_text(f"COMPOSE_FILE=deploy/{other}\n")
     git_in(tmp_path, "add", "-A")
     git_in(tmp_path, "commit", "-qm", "run them")
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
@@ -99,7 +107,7 @@ def test_a_compose_file_under_another_name_that_compose_runs_is_judged(
         for f in json.loads(run.stdout)["findings"]
         if f["policy_id"] == "COMPOSE-PRIVILEGED"
     )
-    assert found == [("deploy/other.yml", 4, "new"), ("deploy/stack.yml", 4, "new")]
+    assert found == sorted([(f"deploy/{other}", 4, "new"), (f"deploy/{stack}", 4, "new")])
 
 
 def test_a_secret_a_committed_env_fills_is_said_where_it_is_written(
@@ -201,4 +209,77 @@ def test_the_ci_environment_fills_a_compose_file_over_its_dotenv(
         if f["policy_id"] == "COMPOSE-PRIVILEGED"
     ]
     assert found == [("compose.yaml", 4, "new")]
+    assert run.returncode == 1
+
+
+INCLUDED = """\
+services:
+  agent:
+    image: ghcr.io/acme/agent:1.0.0
+    privileged: ${P:-false}
+"""
+
+
+@pytest.mark.parametrize("named", ["stack/agent.yaml", "stack/agent.conf"])
+def test_an_include_env_file_interpolates_what_it_includes(
+    tmp_path: Path, gatekeeper: Callable[..., Run], named: str
+) -> None:
+    """`include: [{path: stack/agent.yaml, env_file: stack/prod.env}]`: Compose interpolates
+    the included file with prod.env (under the including project's own variables), so P=true
+    runs it privileged; only prod.env changes in the pull request (red team s21 trust14 c06).
+    The including project's .env wins over the include's env file."""
+    (tmp_path / "stack").mkdir()
+    (tmp_path / named).write_text(INCLUDED)
+    (tmp_path / "compose.yaml").write_text(
+        f"include:\n  - path: {named}\n    env_file: [stack/prod.env]\n"
+    )
+    (tmp_path / "stack" / "prod.env").write_text("P=false\n")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "branch", "base")
+    (tmp_path / "stack" / "prod.env").write_text("P=true\n")
+    git_in(tmp_path, "commit", "-qam", "prod settings")
+
+    def privileged() -> list[tuple[str, int, str]]:
+        run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
+        return [
+            (f["file"], f["line"], f["status"])
+            for f in json.loads(run.stdout)["findings"]
+            if f["policy_id"] == "COMPOSE-PRIVILEGED"
+        ]
+
+    assert privileged() == [(named, 4, "new")]
+    (tmp_path / ".env").write_text("P=false\n")  # the including project's value wins
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "project value")
+    assert privileged() == []
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ("PRIV=true\n", "compose.yaml"),
+        ("COMPOSE_FILE=compose.yaml:ops/extra.txt\n", "ops/extra.txt"),
+    ],
+)
+def test_the_hook_on_a_dotenv_judges_the_compose_files_it_fills_or_names(
+    tmp_path: Path, gatekeeper: Callable[..., Run], env: str, expected: str
+) -> None:
+    """`gk scan --hook .env` judged nothing: the compose file of its folder (which it fills)
+    and the files its COMPOSE_FILE names are its owners (red team s21 trust14 c06)."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: nginx:1.27\n    privileged: ${PRIV:-false}\n"
+    )
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "extra.txt").write_text("services:\n  web:\n    privileged: true\n")
+    (tmp_path / ".env").write_text(env)
+    git_in(tmp_path, "init", "-q")
+    run = gatekeeper("scan", "--hook", ".env", "--format", "json", cwd=tmp_path)
+    found = [
+        f["file"]
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-PRIVILEGED"
+    ]
+    assert found == [expected]
     assert run.returncode == 1

@@ -64,6 +64,9 @@ def _repository(root: Path, script: str, files: dict[str, str]) -> None:
         ('kubectl apply -f "$(ls deploy/*.tpl)"', {}),
         ("for f in $(ls deploy); do kubectl apply -f deploy/$f; done", {}),
         ("git show HEAD:deploy/app.tpl | kubectl apply -f -", {}),
+        # kapp deploy reads a file named on its own whatever its name (red team s21 trust14)
+        ("kapp deploy -a app -f deploy/app.tpl -y", {}),
+        ("kapp deploy --app app --file=deploy/app.tpl --yes", {}),
     ],
 )
 def test_a_manifest_ci_applies_under_another_name_is_judged(

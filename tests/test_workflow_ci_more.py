@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import gatekeeper
 
 RULE = "WF-GITOPS-IMPERATIVE-DEPLOY"
@@ -131,6 +133,31 @@ deploy:
 """
     found = deploys(tmp_path / "t", ".travis.yml", travis)
     assert [(file, line) for file, line, _ in found] == [(".travis.yml", 7), (".travis.yml", 10)]
+
+
+@pytest.mark.parametrize(
+    ("name", "pipeline", "line"),
+    [
+        (
+            ".woodpecker.yml",
+            "steps:\n  test:\n    image: golang\n    commands: [go test ./...]\n"
+            "  deploy:\n    image: bitnami/kubectl\n    commands:\n"
+            "      - kubectl apply -f k8s/\n",
+            8,
+        ),
+        (
+            ".woodpecker/deploy.yaml",
+            "steps:\n  - name: deploy\n    image: bitnami/kubectl\n"
+            "    commands:\n      - kubectl apply -f k8s/\n",
+            5,
+        ),
+    ],
+)
+def test_woodpecker_commands_are_read(tmp_path: Path, name: str, pipeline: str, line: int) -> None:
+    """Woodpecker CI (Drone's fork; steps by name or in a list) was no format gatekeeper
+    read: its kubectl apply passed green (red team s21 trust14 c17)."""
+    found = deploys(tmp_path, name, pipeline)
+    assert [(file, at) for file, at, _ in found] == [(name, line)]
 
 
 def test_a_jenkinsfiles_variables_holding_a_command_are_read(tmp_path: Path) -> None:

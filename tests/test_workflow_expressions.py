@@ -269,3 +269,33 @@ def test_a_pull_request_target_checkout_through_a_local_callee_is_the_callers(
     git_in(tmp_path, "commit", "-qam", "base sha")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert "WF-PR-TARGET-CHECKOUT-HEAD" not in run.stdout
+
+
+def test_shell_reads_follow_env_the_runner_and_the_event_file() -> None:
+    from gatekeeper.sources.workflow_expressions import shell_reads
+
+    env = {"SHA": "${{ github.event.pull_request.head.sha }}", "N": "3", "BASE": "main"}
+    assert shell_reads('git fetch origin "$SHA" && git checkout ${SHA}', env) == [
+        "github.event.pull_request.head.sha"
+    ]
+    assert shell_reads('git checkout "origin/$GITHUB_HEAD_REF"', {}) == ["github.head_ref"]
+    script = 'S=$(jq -r .pull_request.head.sha "$GITHUB_EVENT_PATH"); git checkout "$S"'
+    assert shell_reads(script, {}) == ["github.event.pull_request.head.sha"]
+    # literal values, a variable never expanded, event paths without the event file: nothing
+    assert shell_reads('echo "$N $BASE" .pull_request.head.sha', env) == []
+
+
+def test_evaluated_reads_are_env_values_pasted_into_code() -> None:
+    from gatekeeper import shell
+    from gatekeeper.sources.workflow_expressions import evaluated_reads
+
+    env = {"TITLE": "${{ github.event.issue.title }}", "DIR": "build"}
+
+    def reads(script: str) -> list[str]:
+        return evaluated_reads([c.as_dict() for c in shell.commands(script)], env)
+
+    assert reads('eval "echo $TITLE"') == ["github.event.issue.title"]
+    assert reads('sh -c "cd $DIR && echo ${TITLE}"') == ["github.event.issue.title"]
+    # single-quoted: the inner shell reads the variable as data; no evaluator at all
+    assert reads("bash -c 'echo \"$TITLE\"'") == []
+    assert reads('echo "$TITLE" && make "$TITLE"') == []

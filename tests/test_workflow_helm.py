@@ -210,3 +210,45 @@ def test_a_post_renderer_is_said_and_a_change_to_it_is_new(tmp_path: Path) -> No
     assert notes == [("fixed", workflow, 7, False), ("new", workflow, 7, True)]
     (note,) = [f for f in found if f.status == "new"]
     assert "post-renderer ./hack/post.sh (hack/post.sh at blob " in note.message
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "helm template app ./charts/app --set privileged=true | kubectl apply -f -",
+        "helm template ./charts/app --set privileged=true | oc apply -f -",
+        "helm template app charts/app --set privileged=true > /tmp/out.yaml\n"
+        "          kubectl apply -f /tmp/out.yaml",
+        "helm upgrade --install app ./charts/app -f - < ci/prod.yaml",
+        "cat ci/prod.yaml | helm upgrade --install app ./charts/app --values -",
+        "helm upgrade --install app ./charts/app -f - <<EOF\n          privileged: true\n"
+        "          EOF",
+    ],
+)
+def test_a_template_ci_applies_and_values_from_standard_input_are_rendered(
+    tmp_path: Path, script: str
+) -> None:
+    """`helm template ... | kubectl apply -f -` (or through a file kubectl then applies)
+    deploys what it renders, and `-f -` reads values from standard input (a file, a heredoc):
+    neither was rendered with the values CI gives, so a --set or a values file making the
+    chart privileged was green (red team s21 trust14 c08)."""
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "prod.yaml").write_text("privileged: true\n")
+    workflow = WORKFLOW.replace(
+        "      - run: >-\n          helm upgrade --install app ./charts/app -n prod\n"
+        "          -f charts/app/values-prod.yaml --set privileged=true\n",
+        f"      - run: |\n          {script}\n",
+    )
+    assert [f[:3] for f in _repo(tmp_path, workflow)] == [
+        ("K8S-PSS-PRIVILEGED", "charts/app/templates/pod.yaml", 9)
+    ]
+
+
+def test_a_template_nothing_applies_deploys_nothing(tmp_path: Path) -> None:
+    script = "helm template app ./charts/app --set privileged=true | kubeconform -strict"
+    workflow = WORKFLOW.replace(
+        "      - run: >-\n          helm upgrade --install app ./charts/app -n prod\n"
+        "          -f charts/app/values-prod.yaml --set privileged=true\n",
+        f"      - run: |\n          {script}\n",
+    )
+    assert _repo(tmp_path, workflow) == []

@@ -53,12 +53,22 @@ def detect(path: str) -> bool:
 
 def owners(path: str, context: LoadContext) -> list[str]:
     """The compose files beside or above `path` (by their default names) that may include it,
-    extend a service of it or build it as a Dockerfile not named like one: they judge it."""
+    extend a service of it or build it as a Dockerfile not named like one: they judge it. A
+    `.env`'s are the compose files of its folder, which it fills, and those its COMPOSE_FILE
+    names (its hook judged nothing: red team s21 trust14 c06)."""
     from gatekeeper.sources.names import is_dockerfile
 
     if detect(path) or is_dockerfile(path):
         return []
     index = ownership.of(context.tree)
+    if posixpath.basename(path) == ".env":  # its project's variables, its COMPOSE_FILE
+        folder = posixpath.dirname(path)
+        beside = index.files_above(folder, _DEFAULT_NAMES)
+        named = compose_env.run_otherwise(context.tree)
+        return [
+            *(file for file in beside if posixpath.dirname(file) == folder),
+            *(file for file, by in named.items() if by == path),
+        ]
     name = posixpath.basename(path).encode()
     return [
         file
@@ -68,9 +78,10 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
-    """Dependency edges (see depgraph): a compose file reads the files it includes, the files
-    its services extend, and the Dockerfiles not named like one that it builds (judged only
-    here): a pull request changing only `docker/prod` judges the compose file again."""
+    """Dependency edges (see depgraph): a compose file reads the files it includes (and their
+    `env_file:`), the files its services extend, and the Dockerfiles not named like one that
+    it builds (judged only here): a pull request changing only `docker/prod` judges the
+    compose file again."""
     from gatekeeper.sources.names import is_dockerfile
 
     tree = context.tree
@@ -91,7 +102,10 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
             included = entry.obj.get("include")
             for item in included if isinstance(included, list) else []:
                 paths = item.get("path") if isinstance(item, dict) else item
-                for file in paths if isinstance(paths, list) else [paths]:
+                listed = item.get("env_file") if isinstance(item, dict) else None
+                env = [listed] if isinstance(listed, str) else listed  # the include's values
+                files = paths if isinstance(paths, list) else [paths]
+                for file in [*files, *(env if isinstance(env, list) else [])]:
                     target = inside(posixpath.join(folder, file)) if isinstance(file, str) else None
                     if target is not None:
                         yield path, target
@@ -109,16 +123,23 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                     yield path, built
 
 
-def load(path: str, data: bytes, context: LoadContext | None = None, depth: int = 0) -> Loaded:
+def load(
+    path: str,
+    data: bytes,
+    context: LoadContext | None = None,
+    depth: int = 0,
+    included: compose_env.Env | None = None,
+) -> Loaded:
+    """`included`: the variables an including file's `include:` entry interpolates `path`
+    with (its `env_file:` under the including project's own, see _include); else those of
+    its own project."""
     entries, problems = read_layers(path, data)
     loaded = Loaded(problems=problems)
     origins: list[dict[Path, list[str]]] = [{} for _ in entries]
     if context is not None and context.tree is not None:  # `${VAR}` as Compose fills it
-        env = compose_env.project_env(context.tree, path)
-        computed: frozenset[str] = frozenset()
-        for _, given, names in compose_env.ci_env_files(context.tree).get(path, []):
-            env.over(given)  # what CI deploys with (its --env-file, its env:) wins
-            computed = names
+        env, computed = (
+            _project_env(context.tree, path) if included is None else (included, frozenset())
+        )
         if env or computed:
             origins = [_origins(entry.obj, env) for entry in entries]
             entries = [_filled(entry, env, computed) for entry in entries]
@@ -130,6 +151,17 @@ def load(path: str, data: bytes, context: LoadContext | None = None, depth: int 
         layers = [(entry.obj, locator) for entry, locator in zip(entries, locators, strict=True)]
         _named_dockerfiles(path, layers, context, loaded)
     return loaded
+
+
+def _project_env(tree: Tree, path: str) -> tuple[compose_env.Env, frozenset[str]]:
+    """The variables Compose interpolates the project of `path` with: its `.env`, under what
+    CI runs it with (its --env-file, its env:), and the names CI computes."""
+    env = compose_env.project_env(tree, path)
+    computed: frozenset[str] = frozenset()
+    for _, given, names in compose_env.ci_env_files(tree).get(path, []):
+        env.over(given)  # what CI deploys with (its --env-file, its env:) wins
+        computed = names
+    return env, computed
 
 
 def _origins(obj: dict[str, Any], env: compose_env.Env) -> dict[Path, list[str]]:
@@ -441,15 +473,21 @@ def _include(
     depth: int,
 ) -> None:
     """Judge the files of `include:` (a path, a list of paths, or `{path: ...}`) that are
-    not scanned on their own; one that cannot be read is a finding, as Compose fails."""
+    not scanned on their own; one that cannot be read is a finding, as Compose fails. An
+    entry's `env_file:` (relative to this file) interpolates what it includes, under this
+    project's own variables (compose-go's include loader merges them without overriding):
+    `privileged: ${P:-false}` included with `env_file: prod.env` saying P=true runs
+    privileged (red team s21 trust14 c06), so such a file is judged with them even when it is
+    scanned on its own too."""
     entries = obj.get("include")
     for index, item in enumerate(entries if isinstance(entries, list) else []):
         paths = item.get("path") if isinstance(item, dict) else item
+        env = _include_env(path, item, tree) if isinstance(item, dict) else None
         for file in paths if isinstance(paths, list) else [paths]:
             if not isinstance(file, str) or "://" in file or file.startswith("oci:"):
                 continue  # remote includes are not fetched
             target = inside(posixpath.join(posixpath.dirname(path), file))
-            if target is not None and detect(target):
+            if target is not None and detect(target) and env is None:
                 continue
             data = _read(tree, target)
             if data is None:
@@ -457,9 +495,27 @@ def _include(
                 message = f"invalid compose file: include {file} is not a file of this repository"
                 loaded.problems.append(Problem("GK-PARSE-ERROR", path, where, message))
                 continue
-            included = load(str(target), data, context, depth + 1)
+            included = load(str(target), data, context, depth + 1, env)
             loaded.documents.extend(included.documents)
             loaded.problems.extend(included.problems)
+
+
+def _include_env(path: str, item: dict[str, Any], tree: Tree) -> compose_env.Env | None:
+    """The variables an `include:` entry with `env_file:` interpolates its files with: its
+    env files (a later one wins), under the variables of the including project; None without
+    `env_file:` (the included file's own project `.env`, as it is scanned)."""
+    listed = item.get("env_file")
+    names = [listed] if isinstance(listed, str) else listed
+    if not isinstance(names, list) or not names:
+        return None
+    env = compose_env.Env()
+    for name in names:
+        target = inside(posixpath.join(posixpath.dirname(path), str(name)))
+        data = _read(tree, target)
+        if target is not None and data is not None:
+            env.over(compose_env.dotenv(data.decode("utf-8", "replace"), target))
+    env.over(_project_env(tree, path)[0])
+    return env
 
 
 def _extended(

@@ -145,11 +145,10 @@ def run_otherwise(tree: Tree) -> dict[str, str]:
             path = _joined(folder, file.strip())
             if path:
                 named.setdefault(path, name)
-    found = {
-        file: by
-        for file, by in named.items()
-        if not detect(file) and file.endswith((".yml", ".yaml")) and tree.exists(file)
-    }
+    # Any name: Compose reads YAML (or JSON) whatever the file is called (`-f
+    # deploy/stack.conf`, COMPOSE_FILE=compose.yaml:ops/extra.txt merged a privileged
+    # service with a green check: red team s21 trust14 c06).
+    found = {file: by for file, by in named.items() if not detect(file) and tree.exists(file)}
     with contextlib.suppress(TypeError):
         _RUN[tree] = found
     return found

@@ -29,7 +29,7 @@ from gatekeeper.tree import Tree, glob, inside
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
 _APPLIERS = frozenset({"apply", "create", "replace"})
-_FILE_FLAGS = frozenset({"-f", "--filename"})
+_FILE_FLAGS = frozenset({"-f", "--filename", "--file"})  # (--file: kapp's)
 # Programs that pass files on to a pipeline's next command, and the words of theirs that are
 # not files (their options).
 _FEEDERS = frozenset({"cat", "envsubst", "sed", "ls", "find", "echo", "printf", "tee", "yq"})
@@ -281,7 +281,9 @@ def _named(
     from gatekeeper.sources.workflow_scripts import steps, working_directory
 
     needles = (
-        (b"kubectl", b"oc ", b"kapp", b"helmfile", b"skaffold") if folders else (b"kubectl", b"oc ")
+        (b"kubectl", b"oc ", b"kapp", b"helmfile", b"skaffold")
+        if folders
+        else (b"kubectl", b"oc ", b"kapp")
     )
     for document in workflow.ci_documents(tree, needles):
         for _job_id, job, _number, step in steps(document.obj):
@@ -300,10 +302,12 @@ def _named(
 
 
 def _applies(command: dict[str, Any], kapp: bool) -> bool:
-    """kubectl/oc apply, create or replace; with `kapp`, kapp deploy too (its -f takes
-    files and folders, read below them)."""
+    """kubectl/oc apply, create or replace, and kapp deploy (its -f takes files, whatever
+    their names, and folders, read below them: red team s21 trust14 c07 applied a
+    privileged Pod from `kapp deploy -f deploy/pod.txt` green); with `kapp`, the config
+    appliers (helmfile, skaffold) too."""
     positional = command.get("positional") or []
-    if kapp and command.get("program") == "kapp":
+    if command.get("program") == "kapp":
         return positional[:1] == ["deploy"]
     if kapp and command.get("program") in _CONFIG_APPLIERS:
         verbs = _CONFIG_APPLIERS[str(command.get("program"))]
@@ -313,6 +317,14 @@ def _applies(command: dict[str, Any], kapp: bool) -> bool:
         and positional[:1] != []
         and (positional[0] in _APPLIERS)
     )
+
+
+def applies_file(command: dict[str, Any], files: list[str]) -> bool:
+    """Does `command` (kubectl/oc apply, create or replace, kapp deploy) name one of `files`
+    (as written) with its `-f`?"""
+    if not files or not _applies(command, False):
+        return False
+    return any(value.strip("'\"") in files for value in _file_values(command))
 
 
 def _given(
@@ -350,8 +362,35 @@ def _given(
             for item in _listed(tree, where, words):
                 yield from _files(tree, here, given.replace(used.group(0), item))
             continue
+        own = _own_url(given, tree)
+        if own is not None:
+            yield own
+            continue
         named = list(_files(tree, here, given))
         yield from named or _made(commands, at, given, tree)
+
+
+# A file of a git host served raw (`kubectl apply -f URL`): GitHub's raw host, its
+# /raw/ and /blob/...?raw=true links, GitLab's /-/raw/; the path after the ref.
+_RAW_URL = lazy_re.compile(
+    r"https?://(?:raw\.githubusercontent\.com/[^/]+/[^/]+/(?:refs/(?:heads|tags)/)?[^/]+"
+    r"|github\.com/[^/]+/[^/]+/(?:raw|blob)/[^/]+"
+    r"|[^/]+/.+?/-/raw/[^/]+)/([^?#]+)(?:\?raw=true)?$"
+)
+
+
+def _own_url(given: str, tree: Tree) -> str | None:
+    """The repository file a raw URL of a git host names, when the tree holds that path:
+    `kubectl apply -f https://raw.githubusercontent.com/acme/deploy/main/docs/pod.yaml` in
+    acme/deploy's CI applies its docs/pod.yaml once merged, an advisory path's file that
+    nothing counted as applied (red team s21 trust14 c14). Another repository holding the
+    same path is taken for this one: its file then counts as applied here, which can only
+    make this repository's file block."""
+    found = _RAW_URL.match(given.strip("'\""))
+    if found is None:
+        return None
+    path = inside(found.group(1))
+    return path if path is not None and tree.exists(path) else None
 
 
 _LOOP_USE = lazy_re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
@@ -467,7 +506,7 @@ def _file_values(command: dict[str, Any], flags: frozenset[str] = _FILE_FLAGS) -
         if word in _FILE_FLAGS or _SHORT_F.fullmatch(word):
             given = words[at] if at < len(words) else ""
             at += 1
-        elif word.startswith(("--filename=", "-f=")):
+        elif word.startswith(("--filename=", "-f=", "--file=")):
             given = word.partition("=")[2]
         elif (attached := _ATTACHED_F.fullmatch(word)) is not None:
             given = attached.group(1)

@@ -63,6 +63,7 @@ CI_DRONE = "DronePipeline"
 CI_BUILDKITE = "BuildkitePipeline"
 CI_TRAVIS = "TravisCI"
 CI_JENKINS = "Jenkinsfile"
+CI_WOODPECKER = "WoodpeckerPipeline"
 
 
 # Folders of Azure pipelines and their templates (a pipeline may have any name: these are
@@ -93,6 +94,8 @@ def _ci_kind(name: str, folder: str) -> str:
         return CI_CIRCLECI  # config.yml and a dynamic configuration's continue_config.yml
     if name in (".drone.yml", ".drone.yaml"):
         return CI_DRONE
+    if name in (".woodpecker.yml", ".woodpecker.yaml") or (yaml and parent == ".woodpecker"):
+        return CI_WOODPECKER  # Woodpecker CI (Drone's fork): .woodpecker.yml, .woodpecker/*
     if yaml and (parent == ".buildkite" or name.startswith("buildkite.")):
         return CI_BUILDKITE  # .buildkite/pipeline.yml (and pipeline.*.yml), buildkite.yml
     if name == ".travis.yml":

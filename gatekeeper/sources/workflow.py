@@ -31,6 +31,11 @@ with a few fields added so rules can look inside scripts:
                                 (`run:`, or an input its action runs: github-script's
                                 `script`, whose line `run` then locates), each as
                                 {expression, reads}: see workflow_expressions
+    ...steps[*].shellReads      GitHub: the context paths a `run:` script reads through its
+                                environment: `$NAME` of an env value that is an expression,
+                                $GITHUB_HEAD_REF, event fields read from $GITHUB_EVENT_PATH
+    ...steps[*].evalReads       GitHub: the context paths of env variables the script pastes
+                                into text it runs as code (`eval "$X"`, `bash -c "$X"`)
     ...context                  on steps and commands: {job, environment, workflow, actors,
                                 ephemeralCluster}, the facts an allow list needs; `actors` are
                                 the users a job's or step's `if:` restricts it to
@@ -62,7 +67,14 @@ from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci, workflow_
 from gatekeeper.sources import names as source_names
 from gatekeeper.sources import workflow_gitlab as gitlab
 from gatekeeper.sources.workflow_actions import CommandInput, command_input
-from gatekeeper.sources.workflow_expressions import expressions, fork_guarded, pasted, reads
+from gatekeeper.sources.workflow_expressions import (
+    evaluated_reads,
+    expressions,
+    fork_guarded,
+    pasted,
+    reads,
+    shell_reads,
+)
 from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
@@ -677,11 +689,11 @@ def _rendered_inputs(tree: Tree) -> Iterator[tuple[str, str]]:
     values files, and the manifests its steps fill with envsubst, so a change to any of them
     renders what it deploys again on both sides."""
     from gatekeeper.sources import workflow_envsubst
-    from gatekeeper.sources.workflow_helm import inputs
+    from gatekeeper.sources.workflow_helm import inputs, marked
 
     for document in ci_documents(tree, (b"helm", b"envsubst")):
         for _, step in _steps(document):
-            for command in step.get("commands") or []:
+            for command in marked(step.get("commands") or []):
                 for needed in inputs(command, tree, document.file):
                     yield document.file, needed
         for needed in workflow_envsubst.inputs(document, tree):
@@ -1226,6 +1238,9 @@ def _github_job(
         if checkouts:
             step["checkoutReads"] = checkouts
         written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
+        evaluated = evaluated_reads(commands, written_env) if "run" in step else []
+        if evaluated:
+            step["evalReads"] = evaluated
         if _add_expression_reads(step, action, written_env, expressions):
             assert action is not None  # the code is an input's: `run` is located at it
             node = nodes.node_at((*raw_step, "with", action[0]))
@@ -1583,6 +1598,9 @@ def _add_expression_reads(
             if isinstance(value, str) and "${{" in value
         }
     code, is_input = step.get("run"), False
+    shell = shell_reads(code, env) if isinstance(code, str) else []
+    if shell:
+        step["shellReads"] = shell
     if code is None and action is not None and not str(step["action"]).startswith("docker:"):
         code, is_input = step["with"][action[0]], True  # docker args reach no shell
     if not isinstance(code, str) or "${{" not in code:

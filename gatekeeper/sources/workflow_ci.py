@@ -36,12 +36,14 @@ from gatekeeper.sources.names import (
     CI_DRONE,
     CI_JENKINS,
     CI_TRAVIS,
+    CI_WOODPECKER,
     ci_kind,
 )
 
 CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI = CI_CLOUD_BUILD, CI_AZURE, CI_BITBUCKET, CI_CIRCLECI
 DRONE, BUILDKITE, TRAVIS, JENKINS = CI_DRONE, CI_BUILDKITE, CI_TRAVIS, CI_JENKINS
-KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI, DRONE, BUILDKITE, TRAVIS, JENKINS)
+WOODPECKER = CI_WOODPECKER
+KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI, DRONE, BUILDKITE, TRAVIS, JENKINS, WOODPECKER)
 # Pipelines of several YAML documents (each its own pipeline): read whole, as a sequence.
 ALL_DOCUMENTS = frozenset({DRONE})
 _SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
@@ -81,6 +83,8 @@ def jobs(
         yield from _circleci(root)
     elif kind == DRONE:
         yield from _drone(root)
+    elif kind == WOODPECKER:
+        yield from _woodpecker(root)
     elif kind == BUILDKITE:
         yield "pipeline", list(_buildkite_steps(_get(root, "steps") or root))
     elif kind == TRAVIS:
@@ -594,6 +598,23 @@ def _drone(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]
             ]
             steps.append((_text(_get(step, "name")) or "step", step, scripts))
         yield name, steps
+
+
+def _woodpecker(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """Woodpecker CI (`.woodpecker.yml`, `.woodpecker/*.yml`: Drone's fork): the `commands`
+    of each step of `steps` (or `pipeline`, its older name), a mapping of steps by name or a
+    list of steps with `name` (red team s21 trust14 c17: its kubectl apply was never read)."""
+    steps = []
+    listed = _get(root, "steps") or _get(root, "pipeline")
+    pairs: list[tuple[str, Node]] = []
+    if isinstance(listed, MappingNode):
+        pairs = [(_text(key) or "step", value) for key, value in listed.value]
+    for step in _items(listed):
+        pairs.append((_text(_get(step, "name")) or "step", step))
+    for name, step in pairs:
+        scripts = _scripts(_get(step, "commands"))
+        steps.append((name, step, scripts))
+    yield "pipeline", steps
 
 
 def _buildkite_steps(listed: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:

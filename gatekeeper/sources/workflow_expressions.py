@@ -176,6 +176,68 @@ def pasted(
     return found
 
 
+# A variable a shell script expands: `$NAME`, `${NAME}`, `${NAME:-x}`.
+_SHELL_VARIABLE = lazy_re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+# The runner's own variables holding what a pull request's author writes.
+_RUNNER_VARIABLES = {"GITHUB_HEAD_REF": "github.head_ref"}
+# A JSON path (jq, yq, node) into the event payload, read from the file at $GITHUB_EVENT_PATH.
+_EVENT_FIELD = lazy_re.compile(
+    r"\.(pull_request|issue|comment|review|head_commit|workflow_run|discussion)"
+    r"((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+)
+
+
+def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -> list[str]:
+    """The context paths a `run:` script reads through its environment, where no `${{ }}` is
+    pasted: a variable of the step's `env` (workflow, job, step, as written) whose value is an
+    expression (`git fetch origin "$SHA"` under `env: {SHA: ${{
+    github.event.pull_request.head.sha }}}`), the runner's GITHUB_HEAD_REF, and the fields of
+    the event payload a script reading $GITHUB_EVENT_PATH names by JSON path (`jq -r
+    .pull_request.head.sha "$GITHUB_EVENT_PATH"`). A pull_request_target job that fetched the
+    pull request's head this way was green (red team s21 trust14 c05)."""
+    found: list[str] = []
+    names = set(_SHELL_VARIABLE.findall(code))
+    for name in sorted(names):
+        value = env.get(name)
+        if isinstance(value, str) and _OPEN in value:
+            found.extend(read for _, text in expressions(value) for read in reads(text))
+        elif name in _RUNNER_VARIABLES:
+            found.append(_RUNNER_VARIABLES[name])
+    if event_file and "GITHUB_EVENT_PATH" in names:
+        found.extend(
+            "github.event." + (match.group(1) + match.group(2)).lower()
+            for match in _EVENT_FIELD.finditer(code)
+        )
+    return list(dict.fromkeys(found))
+
+
+# Programs that run a text they are given as code: `eval "..."`, `bash -c "..."`.
+_EVALUATORS = frozenset({"eval"})
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
+_SINGLE_QUOTED = lazy_re.compile(r"'[^']*'")
+
+
+def evaluated_reads(commands: list[dict[str, object]], env: Mapping[str, object]) -> list[str]:
+    """The context paths of the env variables a script expands into text that a command then
+    runs as code (`eval "echo $TITLE"`, `bash -c "echo $TITLE"`, `sh <<< "$TITLE"`): the
+    outer shell pastes the value, the inner one reads it as a script, so passing the value
+    through `env:` protects nothing (red team s21 trust14 c09). A variable in single quotes
+    reaches the inner shell as a variable, read as data: not counted."""
+    found: list[str] = []
+    for command in commands:
+        program = str(command.get("program") or "")
+        text = str(command.get("text") or "")
+        args = command.get("args")
+        words = [str(word) for word in args] if isinstance(args, list) else []
+        runs_text = program in _EVALUATORS or (
+            program in _SHELLS and ("-c" in words or "<<<" in text)
+        )
+        if not runs_text:
+            continue
+        found.extend(shell_reads(_SINGLE_QUOTED.sub("", text), env, event_file=False))
+    return list(dict.fromkeys(found))
+
+
 # A job's `if:` judged for a pull request from a fork: what the runner knows then. Each value
 # is known (True, False, a string, a number, None for null), one of the markers below, or
 # _UNKNOWN; `&&`, `||` and `!` keep what is known (three-valued), so `guard || true` and
