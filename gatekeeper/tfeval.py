@@ -39,6 +39,8 @@ from gatekeeper.hcl import (
     Span,
     Splat,
     Template,
+    TemplateFor,
+    TemplateIf,
     TupleExpr,
     Unary,
     template_text,
@@ -355,7 +357,7 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
         return _whole(-_number(operand.data), operand)
     if isinstance(expr, Binary):
         return _binary(expr, scope)
-    if isinstance(expr, Conditional):
+    if isinstance(expr, (Conditional, TemplateIf)):
         condition = evaluate(expr.condition, scope)
         if isinstance(condition.data, Unknown):
             # `var.unset ? false : false` is false whatever the condition turns out to be.
@@ -369,6 +371,8 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
         return evaluate(expr.if_true if _bool(condition.data) else expr.if_false, scope)
     if isinstance(expr, ForExpr):
         return _for(expr, scope)
+    if isinstance(expr, TemplateFor):
+        return _for_text(expr, scope)
     assert isinstance(expr, Opaque)
     return Value(Unknown(expr.text))
 
@@ -594,6 +598,28 @@ def _for(expr: ForExpr, scope: Scope) -> Value:
     if expr.group:
         return _entries({name: _items(group) for name, group in groups.items()})
     return _entries(entries)
+
+
+def _for_text(expr: TemplateFor, scope: Scope) -> Value:
+    """`%{ for k, v in coll }BODY%{ endfor }`: the bodies joined; unknown as a `for`
+    expression is when the collection or a body is."""
+    collection = evaluate(expr.collection, scope)
+    if isinstance(collection.data, Unknown):
+        return Value(Unknown(f"%{{ for ... in {collection.data.text} }}"))
+    if collection.data is None:
+        raise EvalError("for over null")
+    texts: list[str] = []
+    sources: list[Value] = []
+    for key, item in elements(collection):
+        names = {expr.value_name: item}
+        if expr.key_name is not None:
+            names[expr.key_name] = Value(key)
+        body = evaluate(expr.body, scope.bind(**names))
+        if isinstance(body.data, Unknown):
+            return Value(Unknown("%{ for ... }"))
+        texts.append(_string(body.data))
+        sources.append(body)
+    return _whole("".join(texts), *sources)
 
 
 # --- conversions ---------------------------------------------------------------------------

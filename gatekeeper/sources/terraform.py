@@ -467,7 +467,7 @@ def resource(kind: str, name: str, address: str, values: dict[str, Any]) -> _Res
 
 def expression_references(value: Any) -> Iterator[str]:
     for text in texts(value):
-        if "${" in text:
+        if "${" in text or "%{" in text:  # an interpolation or a directive's condition
             for match in _REFERENCE.finditer(text):
                 yield match.group(1)
 
