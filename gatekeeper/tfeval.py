@@ -723,7 +723,16 @@ def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, Span]]:
             if not evaluated(call):
                 yield call, name, attribute.span
     for block in body.blocks:
-        yield from unevaluated_calls(block.body)
+        if block.type not in CHECKS:
+            yield from unevaluated_calls(block.body)
+
+
+# Blocks that only test values (a variable's `validation`, a resource's `precondition` and
+# `postcondition`, a `check`): what they compute fails a plan or warns, it never reaches
+# what is deployed, so a call there hides nothing from a rule (kube-hetzner's
+# `validation { condition = alltrue([for ip in var.dns_servers : provider::assert::ip(ip)]) }`
+# was a blocking GK-TF-UNEVALUATED).
+CHECKS = frozenset({"validation", "precondition", "postcondition", "check"})
 
 
 # What unevaluated_calls names a template directive (`"%{ if x }on%{ endif }"`) by, and
