@@ -714,25 +714,32 @@ def evaluated(name: str) -> bool:
     return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME
 
 
-def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, Span]]:
+def unevaluated_calls(body: RawBody, kind: str = "") -> Iterator[tuple[str, str, Span]]:
     """(function, attribute, the attribute's span) of each call in a body (nested blocks
     too) whose value is not computed here (evaluated): what it makes of its arguments passes
-    every rule."""
+    every rule. `kind`: the type of the block `body` is (a top-level one's, or `lifecycle`),
+    which says whether a nested block is one of CHECKS."""
     for name, attribute in body.attributes.items():
         for call in _calls(attribute.expr):
             if not evaluated(call):
                 yield call, name, attribute.span
     for block in body.blocks:
-        if block.type not in CHECKS:
-            yield from unevaluated_calls(block.body)
+        if block.type not in CHECKS.get(kind, ()):
+            yield from unevaluated_calls(block.body, block.type)
 
 
-# Blocks that only test values (a variable's `validation`, a resource's `precondition` and
-# `postcondition`, a `check`): what they compute fails a plan or warns, it never reaches
-# what is deployed, so a call there hides nothing from a rule (kube-hetzner's
-# `validation { condition = alltrue([for ip in var.dns_servers : provider::assert::ip(ip)]) }`
-# was a blocking GK-TF-UNEVALUATED).
-CHECKS = frozenset({"validation", "precondition", "postcondition", "check"})
+# Blocks that only test values, by the block they are in: a variable's `validation`, a
+# `precondition`/`postcondition` of a `lifecycle` or an output (a top-level `check` block is
+# skipped by its reader). What they compute fails a plan or warns, it never reaches what is
+# deployed, so a call there hides nothing from a rule (kube-hetzner's `validation {
+# condition = alltrue([for ip in var.dns_servers : provider::assert::ip(ip)]) }` was a
+# blocking GK-TF-UNEVALUATED). Only there: a provider's resource may have a nested block of
+# the same name that sets what it deploys.
+CHECKS: dict[str, frozenset[str]] = {
+    "variable": frozenset({"validation"}),
+    "lifecycle": frozenset({"precondition", "postcondition"}),
+    "output": frozenset({"precondition"}),
+}
 
 
 # What unevaluated_calls names a template directive (`"%{ if x }on%{ endif }"`) by, and

@@ -75,8 +75,14 @@ def test_a_call_in_a_block_that_only_tests_values_is_not_said() -> None:
         '    error_message = "bad"\n  }\n}\n'
         'resource "aws_db_instance" "db2" {\n'
         "  publicly_accessible = provider::assert::ip(var.ips[0])\n}\n"
+        'resource "x_monitor" "m" {\n  check {\n'
+        "    publicly_accessible = provider::assert::ip(var.ips[0])\n  }\n}\n"
     )
-    assert [(code, line) for code, line, _ in problems(text)] == [("GK-TF-UNEVALUATED", 24)]
+    # a resource's own nested block named like one (`check`) sets what it deploys: said
+    assert [(code, line) for code, line, _ in problems(text)] == [
+        ("GK-TF-UNEVALUATED", 24),
+        ("GK-TF-UNEVALUATED", 28),
+    ]
 
 
 def test_changing_only_an_unevaluated_calls_arguments_makes_a_new_finding() -> None:

@@ -318,16 +318,16 @@ def _unevaluated(path: str, parsed: Parsed, text: str) -> list[Problem]:
     function: its value would pass every rule unjudged. The message (so the fingerprint)
     carries the attribute as written: a pull request that changes only the call's arguments
     (`decode("public = false")` to `"public = true"`) makes a new finding (red team r33)."""
-    from gatekeeper.tfeval import CHECKS, DIRECTIVE, UNICODE, unevaluated_calls
+    from gatekeeper.tfeval import DIRECTIVE, UNICODE, unevaluated_calls
 
     said: dict[tuple[str, int], Problem] = {}
     lines: list[str] = []  # the file's, split when a call is found
     for block in parsed.blocks:
-        body = block.raw if block.type not in CHECKS else None
+        body = block.raw if block.type != "check" else None  # a check only warns
         if body is not None and block.type == "variable":  # `type = list(...)`: no value
             body = replace(body, attributes=dict(body.attributes))
             body.attributes.pop("type", None)
-        for function, attribute, span in unevaluated_calls(body) if body else ():
+        for function, attribute, span in unevaluated_calls(body, block.type) if body else ():
             if function == DIRECTIVE and block.type in ("output", "variable"):
                 continue  # text for people (a description, an output): nothing deployed
             what = "a template directive (%{...})" if function == DIRECTIVE else f"{function}()"
