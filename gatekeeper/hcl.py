@@ -591,6 +591,26 @@ class ForExpr:
 
 
 @dataclass(frozen=True)
+class TemplateIf:
+    """`%{ if c }...%{ else }...%{ endif }` in a template: each branch a template (strip
+    markers `~` already applied to the literal text beside them)."""
+
+    condition: Expr
+    if_true: Expr
+    if_false: Expr
+
+
+@dataclass(frozen=True)
+class TemplateFor:
+    """`%{ for k, v in coll }...%{ endfor }` in a template: the body once per element."""
+
+    key_name: str | None
+    value_name: str
+    collection: Expr
+    body: Expr
+
+
+@dataclass(frozen=True)
 class Opaque:
     """What we do not evaluate (template directives, heredocs with interpolations)."""
 
@@ -611,6 +631,8 @@ Expr = (
     | Binary
     | Conditional
     | ForExpr
+    | TemplateIf
+    | TemplateFor
     | Opaque
 )
 
@@ -753,44 +775,127 @@ def _unescape(text: str) -> str:
 
 
 def _template(node: Any) -> Expr:
-    parts: list[str | Expr] = []
-    for part in node.string_parts:
-        content = part.content
-        if _is(content, "InterpolationRule"):
-            parts.append(_expr(content.expression))
-            continue
-        token = type(content).__name__
-        if token in ("ESCAPED_INTERPOLATION_TOKEN", "ESCAPED_DIRECTIVE_TOKEN"):
-            parts.append(str(content.value)[1:])
-        elif token == "STRING_CHARS_TOKEN":
-            parts.append(_unescape(str(content.value)))
-        else:  # a template directive (`%{ if }`): not evaluated
-            return Opaque(str(_serialized(node, _options())))
+    try:
+        parts = _template_parts([part.content for part in node.string_parts])
+    except _Unread:  # a directive of a shape not read here: not evaluated
+        return Opaque(str(_serialized(node, _options())))
+    return _joined(parts)
+
+
+class _Unread(Exception):
+    """A template part `_template_parts` does not read."""
+
+
+def _joined(parts: list[str | Expr]) -> Expr:
     if all(isinstance(part, str) for part in parts):
         return Literal("".join(str(part) for part in parts))
     return Template(tuple(parts))
 
 
+def _template_parts(contents: list[Any]) -> list[str | Expr]:
+    """A template's parts: literal text, interpolations, and the `%{ if }` and `%{ for }`
+    directives as TemplateIf and TemplateFor, their strip markers (`%{~ if c ~}`) applied to
+    the literal text beside them as Terraform does (kube-hetzner's helm values heredocs were
+    each a blocking GK-TF-UNEVALUATED)."""
+    parts: list[str | Expr] = []
+    strip_next = False  # the directive before ended with `~}`
+    for content in contents:
+        if _is(content, "StringPartRule"):
+            content = content.content
+        if _is(content, "InterpolationRule"):
+            parts.append(_expr(content.expression))
+            strip_next = False
+            continue
+        kind = type(content).__name__
+        if kind in ("TemplateIfRule", "TemplateForRule"):
+            start, end = content.children[0], content.children[-1]
+            if start.strip_open:
+                _strip_last(parts)
+            parts.append(_if(content.children) if kind == "TemplateIfRule" else _for_text(content))
+            strip_next = bool(end.strip_close)
+            continue
+        if kind in ("ESCAPED_INTERPOLATION_TOKEN", "ESCAPED_DIRECTIVE_TOKEN"):
+            text = str(content.value)[1:]
+        elif kind == "STRING_CHARS_TOKEN":
+            text = _unescape(str(content.value))
+        else:
+            raise _Unread(kind)
+        parts.append(text.lstrip() if strip_next else text)
+        strip_next = False
+    return parts
+
+
+def _strip_last(parts: list[str | Expr]) -> None:
+    """`%{~ ...}`: the literal text just before loses its trailing spaces and newlines."""
+    if parts and isinstance(parts[-1], str):
+        parts[-1] = parts[-1].rstrip()
+
+
+def _strip_first(parts: list[str | Expr], strip: bool) -> list[str | Expr]:
+    if strip and parts and isinstance(parts[0], str):
+        parts[0] = parts[0].lstrip()
+    return parts
+
+
+def _if(children: list[Any]) -> Expr:
+    """`%{ if c }A%{ else }B%{ endif }`: children are the start, A's parts, the else (if
+    any), B's parts and the endif."""
+    start, end = children[0], children[-1]
+    split = next((i for i, c in enumerate(children) if _is(c, "TemplateElseRule")), None)
+    then = children[1 : split if split is not None else -1]
+    otherwise = children[split + 1 : -1] if split is not None else []
+    if start.condition is None:
+        raise _Unread("if")
+    if_true = _strip_first(_template_parts(then), bool(start.strip_close))
+    if_false: list[str | Expr] = []
+    if split is not None:
+        middle = children[split]
+        if middle.strip_open:
+            _strip_last(if_true)
+        if_false = _strip_first(_template_parts(otherwise), bool(middle.strip_close))
+    if end.strip_open:
+        _strip_last(if_false if split is not None else if_true)
+    return TemplateIf(_expr(start.condition), _joined(if_true), _joined(if_false))
+
+
+def _for_text(node: Any) -> Expr:
+    """`%{ for k, v in coll }BODY%{ endfor }`."""
+    start, end = node.children[0], node.children[-1]
+    if start.collection is None or start.iterator is None:
+        raise _Unread("for")
+    body = _strip_first(_template_parts(node.children[1:-1]), bool(start.strip_close))
+    if end.strip_open:
+        _strip_last(body)
+    first, second = start.iterator, start.key_iterator  # `for k, v`: second is v
+    return TemplateFor(
+        key_name=str(first.serialize()) if second is not None else None,
+        value_name=str((second if second is not None else first).serialize()),
+        collection=_expr(start.collection),
+        body=_joined(body),
+    )
+
+
 def template_text(text: str) -> Expr | None:
     """A template file's text as a template expression, written as one quoted HCL string
-    (its literal parts escaped, its `${...}` kept; a `%{...}` directive is left to the
-    parser, which does not evaluate it), or None when it does not parse: a heredoc's or a
-    `templatefile()` file's text."""
+    (its literal parts escaped, its `${...}` and `%{...}` kept), or None when it does not
+    parse: a heredoc's or a `templatefile()` file's text."""
     quoted: list[str] = []
     at = 0
     while at < len(text):
-        start = text.find("${", at)
-        if start == -1:
+        found = [i for i in (text.find("${", at), text.find("%{", at)) if i != -1]
+        if not found:
             quoted.append(_escaped(text[at:]))
             break
-        if start > 0 and text[start - 1] == "$":  # `$${` is a literal `${`, in HCL too
+        start = min(found)
+        if start > 0 and text[start - 1] == text[start]:  # `$${`, `%%{`: literal, in HCL too
             quoted.append(_escaped(text[at : start + 2]))
             at = start + 2
             continue
         end = _closing(text, start + 2)
         if end == -1:
             return None
-        quoted.append(_escaped(text[at:start]) + text[start : end + 1])
+        # a heredoc's `${ join(\n ...) }` may span lines (kube-hetzner's); a quoted one not
+        quoted.append(_escaped(text[at:start]) + text[start : end + 1].replace("\n", " "))
         at = end + 1
     try:
         parsed = parse(f'locals {{\n  t = "{"".join(quoted)}"\n}}\n', expressions=True)
@@ -813,7 +918,8 @@ def _escaped(literal: str) -> str:
 
 
 def _closing(text: str, at: int) -> int:
-    """The index of the `}` closing an interpolation whose body starts at `at`, or -1."""
+    """The index of the `}` closing an interpolation whose body starts at `at`, or -1 (none,
+    or a line break inside a string of it)."""
     depth, quote = 0, False
     while at < len(text):
         char = text[at]
@@ -822,6 +928,8 @@ def _closing(text: str, at: int) -> int:
                 at += 1
             elif char == '"':
                 quote = False
+            elif char == "\n":
+                return -1
         elif char == '"':
             quote = True
         elif char == "{":
@@ -830,7 +938,5 @@ def _closing(text: str, at: int) -> int:
             if depth == 0:
                 return at
             depth -= 1
-        elif char == "\n":
-            return -1
         at += 1
     return -1

@@ -40,6 +40,8 @@ from gatekeeper.hcl import (
     Span,
     Splat,
     Template,
+    TemplateFor,
+    TemplateIf,
     TupleExpr,
     Unary,
     template_text,
@@ -356,7 +358,7 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
         return _whole(-_number(operand.data), operand)
     if isinstance(expr, Binary):
         return _binary(expr, scope)
-    if isinstance(expr, Conditional):
+    if isinstance(expr, (Conditional, TemplateIf)):
         condition = evaluate(expr.condition, scope)
         if isinstance(condition.data, Unknown):
             # `var.unset ? false : false` is false whatever the condition turns out to be.
@@ -370,6 +372,8 @@ def evaluate(expr: Expr, scope: Scope) -> Value:
         return evaluate(expr.if_true if _bool(condition.data) else expr.if_false, scope)
     if isinstance(expr, ForExpr):
         return _for(expr, scope)
+    if isinstance(expr, TemplateFor):
+        return _for_text(expr, scope)
     assert isinstance(expr, Opaque)
     return Value(Unknown(expr.text))
 
@@ -597,6 +601,28 @@ def _for(expr: ForExpr, scope: Scope) -> Value:
     return _entries(entries)
 
 
+def _for_text(expr: TemplateFor, scope: Scope) -> Value:
+    """`%{ for k, v in coll }BODY%{ endfor }`: the bodies joined; unknown as a `for`
+    expression is when the collection or a body is."""
+    collection = evaluate(expr.collection, scope)
+    if isinstance(collection.data, Unknown):
+        return Value(Unknown(f"%{{ for ... in {collection.data.text} }}"))
+    if collection.data is None:
+        raise EvalError("for over null")
+    texts: list[str] = []
+    sources: list[Value] = []
+    for key, item in elements(collection):
+        names = {expr.value_name: item}
+        if expr.key_name is not None:
+            names[expr.key_name] = Value(key)
+        body = evaluate(expr.body, scope.bind(**names))
+        if isinstance(body.data, Unknown):
+            return Value(Unknown("%{ for ... }"))
+        texts.append(_string(body.data))
+        sources.append(body)
+    return _whole("".join(texts), *sources)
+
+
 # --- conversions ---------------------------------------------------------------------------
 
 
@@ -689,16 +715,32 @@ def evaluated(name: str) -> bool:
     return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME
 
 
-def unevaluated_calls(body: RawBody) -> Iterator[tuple[str, str, Span]]:
+def unevaluated_calls(body: RawBody, kind: str = "") -> Iterator[tuple[str, str, Span]]:
     """(function, attribute, the attribute's span) of each call in a body (nested blocks
     too) whose value is not computed here (evaluated): what it makes of its arguments passes
-    every rule."""
+    every rule. `kind`: the type of the block `body` is (a top-level one's, or `lifecycle`),
+    which says whether a nested block is one of CHECKS."""
     for name, attribute in body.attributes.items():
         for call in _calls(attribute.expr):
             if not evaluated(call):
                 yield call, name, attribute.span
     for block in body.blocks:
-        yield from unevaluated_calls(block.body)
+        if block.type not in CHECKS.get(kind, ()):
+            yield from unevaluated_calls(block.body, block.type)
+
+
+# Blocks that only test values, by the block they are in: a variable's `validation`, a
+# `precondition`/`postcondition` of a `lifecycle` or an output (a top-level `check` block is
+# skipped by its reader). What they compute fails a plan or warns, it never reaches what is
+# deployed, so a call there hides nothing from a rule (kube-hetzner's `validation {
+# condition = alltrue([for ip in var.dns_servers : provider::assert::ip(ip)]) }` was a
+# blocking GK-TF-UNEVALUATED). Only there: a provider's resource may have a nested block of
+# the same name that sets what it deploys.
+CHECKS: dict[str, frozenset[str]] = {
+    "variable": frozenset({"validation"}),
+    "lifecycle": frozenset({"precondition", "postcondition"}),
+    "output": frozenset({"precondition"}),
+}
 
 
 # What unevaluated_calls names a template directive (`"%{ if x }on%{ endif }"`) by, and

@@ -561,6 +561,53 @@ def test_a_pod_template_written_by_a_named_template_is_located_in_its_body(
     )
 
 
+def test_a_pod_template_whose_keys_toyaml_sorts_is_located_in_its_body(
+    tmp_path: Path,
+) -> None:
+    """traefik's `template: {{ include "traefik.podTemplate" . | fromYaml | toYaml | nindent 4
+    }}` sorts each container's keys: the rendered first key (`args`) is not the one the `- `
+    line writes (`image:`), so the container was not found and every container finding was
+    said at `containers:`. The item is chosen by its literal values, as when the first key
+    cannot tell, where as many are rendered as written (with a container the values add,
+    as before)."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "image: nginx:1.25\nprivileged: true\n"
+        "extra:\n- {name: side, image: busybox:1.36, securityContext: {privileged: true}}\n"
+    )
+    (tmp_path / "c/templates/_pod.tpl").write_text(
+        '{{- define "c.podTemplate" }}\n'
+        "metadata:\n  labels: {app: web}\n"
+        "spec:\n  containers:\n  - image: {{ .Values.image }}\n"
+        "    name: web\n"
+        "    args: [--serve]\n"
+        "    securityContext:\n"
+        "      privileged: {{ .Values.privileged }}\n"  # line 10
+        "  {{- with .Values.extra }}{{ toYaml . | nindent 2 }}{{ end }}\n"  # line 11
+        "{{- end }}\n"
+    )
+    (tmp_path / "c/templates/deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+        "  selector: {matchLabels: {app: web}}\n"
+        '  template: {{ include "c.podTemplate" . | fromYaml | toYaml | nindent 4 }}\n'
+    )
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    found = sorted((f.file, f.line, f.path) for f in scan(pairs, engine, 1, context).findings)
+    privileged = "securityContext.privileged"
+    assert found == [
+        ("c/templates/_pod.tpl", 5, f"spec.template.spec.containers[0].{privileged}"),
+        ("c/templates/_pod.tpl", 10, f"spec.template.spec.containers[1].{privileged}"),
+    ]  # with a container the values add: as before (two findings, none folded into one)
+    (tmp_path / "c/values.yaml").write_text("image: nginx:1.25\nprivileged: true\nextra: []\n")
+    found = sorted((f.file, f.line, f.path) for f in scan(pairs, engine, 1, context).findings)
+    assert found == [
+        ("c/templates/_pod.tpl", 10, f"spec.template.spec.containers[0].{privileged}")
+    ]
+
+
 def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) -> None:
     """An image built from several values, directly or in a named template (`include`), is
     attributed to each values line it reads, or to the values block they share."""

@@ -126,3 +126,17 @@ def test_a_branch_on_the_release_revision_beyond_the_first_upgrade_is_said() -> 
         "revision: {{ .Release.Revision }}\n"
     )
     assert lines(template) == [1, 2]
+
+
+def test_a_comment_quoting_an_action_is_not_one() -> None:
+    """bitnami's common chart (copied into every chart built on it) explains in a comment
+    why it does not write `{{ if .Capabilities.HelmVersion }}`; the comment's own `}}` ended
+    the action early and the quoted text was a blocking GK-HELM-CLOCK. A comment is one
+    action whole, `{{- /* ... */ -}}` too; the same test written as an action is said."""
+    template = (
+        "{{/*\nReturns true if Helm is 3.3+: an additional \"{}}\" structure.\n"
+        "A regexMatch instead of {{ if .Capabilities.HelmVersion }}: <3.3 fails.\n*/}}\n"
+        '{{- /* {{ if gt (now | date "2006" | atoi) 2026 }} */ -}}\n'
+        "{{- if .Capabilities.HelmVersion }}\nhostNetwork: true\n{{- end }}\n"
+    )
+    assert lines(template) == [6]

@@ -62,6 +62,8 @@ def test_a_chart_without_lookup_renders_once() -> None:
     assert [f.extra.get("variants") for f in findings(files)] == [["helm web"]]
     assert not helm_lookup.calls(b"{{ if .Values.lookup }}x{{ end }} lookup: here")
     assert helm_lookup.calls(b'{{- $x := lookup\n  "v1" "Secret" "a" "b" }}')
+    # a comment is no call, whatever it quotes (`}}` inside ended it before)
+    assert not helm_lookup.calls(b'{{/* a "{}}" then {{ lookup "v1" "Secret" "a" "b" }} */}}')
 
 
 def test_argo_cd_renders_with_helm_template_where_lookup_finds_nothing() -> None:

@@ -468,3 +468,43 @@ def test_a_manifest_ci_replaces_before_applying_is_judged_as_replaced(
     )
     git_in(tmp_path, "commit", "-qam", "only the copied file")
     assert _at_ci_file(gatekeeper, tmp_path, "--base", "main") == [(21, "K8S-PSS-PRIVILEGED")]
+
+
+def test_a_yq_edit_of_a_value_ci_computes_is_not_read_as_that_text(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`yq e '.spec.ref.tag=strenv(VERSION)' -i source.yaml` (a version bump that opens a pull
+    request: flux2-multi-tenancy) was read as the tag `strenv(VERSION)`, a moving tag: a
+    blocking GITOPS-FLUX-OCIREPOSITORY-PINNED at the command. What CI computes is not read,
+    as a `$VALUE` in sed is not; a literal value the edit writes still is."""
+    source = (
+        "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: OCIRepository\n"
+        "metadata:\n  name: tool\n  namespace: flux-system\nspec:\n  interval: 1h\n"
+        "  url: oci://ghcr.io/acme/manifests/tool\n  ref:\n    tag: v1.2.3\n"
+    )
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "source.yaml").write_text(source)
+    (tmp_path / "infra" / "other.yaml").write_text(source.replace("name: tool", "name: o"))
+    workflow = tmp_path / ".github" / "workflows" / "bump.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: workflow_dispatch\npermissions:\n  contents: read\njobs:\n  bump:\n"
+        "    runs-on: ubuntu-latest\n    steps:\n      - env:\n"
+        "          VERSION: ${{ inputs.version }}\n        run: |\n"
+        "          yq e '.spec.ref.tag=strenv(VERSION)' -i ./infra/source.yaml\n"
+        "          yq -i '.spec.ref.tag = env(VERSION) | .spec.interval = \"2h\"'"
+        " infra/source.yaml\n"
+        "          yq -i '.spec.ref.tag = \"v\" + strenv(VERSION)' infra/source.yaml\n"
+        "          yq -i '.spec.ref.tag = .spec.ref.semver' infra/source.yaml\n"
+        "          yq -i '.spec.ref.tag = \"latest\"' infra/other.yaml\n"
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["line"], f["policy_id"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["file"] == ".github/workflows/bump.yml" and f["policy_id"].startswith("GITOPS-")
+    )
+    assert found == [(15, "GITOPS-FLUX-OCIREPOSITORY-PINNED")]

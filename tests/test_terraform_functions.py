@@ -59,6 +59,32 @@ def test_a_provider_function_is_said_where_it_is_called() -> None:
     assert [(code, line) for code, line, _ in problems(text)] == [("GK-TF-UNEVALUATED", 2)]
 
 
+def test_a_call_in_a_block_that_only_tests_values_is_not_said() -> None:
+    """A variable's `validation`, a `precondition`/`postcondition` and a `check` fail a plan
+    or warn; they deploy nothing, so a call there hides nothing (kube-hetzner's `validation {
+    condition = alltrue([for ip in var.dns_servers : provider::assert::ip(ip)]) }` was a
+    blocking GK-TF-UNEVALUATED). The same call deciding a resource's value still is said."""
+    text = (
+        'variable "ips" {\n  default = ["10.0.0.1"]\n  validation {\n'
+        "    condition     = alltrue([for ip in var.ips : provider::assert::ip(ip)])\n"
+        '    error_message = "bad"\n  }\n}\n'
+        'resource "aws_db_instance" "db" {\n  publicly_accessible = false\n  lifecycle {\n'
+        "    precondition {\n      condition     = provider::assert::cidr(var.ips[0])\n"
+        '      error_message = "bad"\n    }\n  }\n}\n'
+        'check "health" {\n  assert {\n    condition     = provider::assert::ip(var.ips[0])\n'
+        '    error_message = "bad"\n  }\n}\n'
+        'resource "aws_db_instance" "db2" {\n'
+        "  publicly_accessible = provider::assert::ip(var.ips[0])\n}\n"
+        'resource "x_monitor" "m" {\n  check {\n'
+        "    publicly_accessible = provider::assert::ip(var.ips[0])\n  }\n}\n"
+    )
+    # a resource's own nested block named like one (`check`) sets what it deploys: said
+    assert [(code, line) for code, line, _ in problems(text)] == [
+        ("GK-TF-UNEVALUATED", 24),
+        ("GK-TF-UNEVALUATED", 28),
+    ]
+
+
 def test_changing_only_an_unevaluated_calls_arguments_makes_a_new_finding() -> None:
     """Red team r33: the finding of an unevaluated call named only the function, so a pull
     request changing its argument kept it `existing`; the message (and fingerprint) carries

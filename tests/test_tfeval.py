@@ -109,7 +109,8 @@ def test_expressions(text: str, expected: Any) -> None:
         'file("${path.module}/policy.json")',
         "aws_security_group.this.*.id",
         "data.aws_vpc.this.cidr_block",
-        '"%{ if var.name == \\"web\\" }x%{ endif }"',
+        '"%{ if var.secret == "web" }x%{ endif }"',
+        '"%{ for p in var.secret }${p}%{ endfor }"',
     ],
 )
 def test_what_only_terraform_knows_stays_unknown(text: str) -> None:
@@ -277,3 +278,25 @@ def test_a_backtracking_pattern_is_not_run() -> None:
     """Python's backtracking takes exponential time where Terraform's RE2 does not."""
     found = value('regex("(a+)+$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")')
     assert isinstance(found.data, Unknown)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"%{ if var.name == "web" }x%{ endif }"', "x"),
+        ('"%{ if var.flag }on%{ else }off%{ endif }"', "on"),
+        ('"a%{ if true }%{ if var.name != "web" }W%{ endif }%{ endif }b"', "ab"),
+        ('"%{ for k, v in var.rules }${k}=${v[0]};%{ endfor }"', "_=;https=443;ssh=22;"),
+        ('"%{ for p in var.empty }${p}%{ endfor }"', ""),
+        ('"%%{ if x } $${y}"', "%{ if x } ${y}"),
+        # strip markers take the spaces and line breaks beside them, as Terraform's do
+        ("<<EOT\nx:\n%{ if var.flag ~}\n  y: 1\n%{ endif ~}\n%{ for i in var.ports ~}\n"
+         "- ${i}\n%{ endfor ~}\nend\nEOT\n", "x:\ny: 1\n- 22\n- 443\nend"),
+        ('<<-EOT\n  a\n  %{~ if var.name == "web" }\n  b: "${join(\n  ", ",\n  var.ports)}"\n'
+         "  %{ else }\n  c\n  %{ endif }\n  z\n  EOT\n", 'a\nb: "22, 443"\n\nz'),
+    ],
+)
+def test_template_directives_are_evaluated(text: str, expected: str) -> None:
+    """`%{ if }` and `%{ for }` in a string or a heredoc are computed from what the files
+    tell (kube-hetzner's helm values heredocs were each a blocking GK-TF-UNEVALUATED)."""
+    assert data(text) == expected

@@ -121,3 +121,82 @@ def test_a_cluster_a_local_action_starts_covers_the_job_unless_kubectl_aims_else
         (".github/workflows/e2e.yml", 38, "imperative deploy from CI in job switched"),
         (".github/workflows/e2e.yml", 43, "imperative deploy from CI in job scripted"),
     ]
+
+
+UP = """\
+name: up
+inputs:
+  kubeconfig:
+    description: where k3d writes the cluster's kubeconfig
+    default: /home/runner/.kube/config
+runs:
+  using: composite
+  steps:
+    - name: Create k3d cluster
+      shell: bash
+      env:
+        KUBECONFIG: ${{ inputs.kubeconfig }}
+      run: make k3d-up
+"""
+
+UP_PROD = UP.replace("run: make k3d-up", "run: |\n        make k3d-up\n        ./hack/prod.sh")
+
+SCRIPTED = """\
+on: pull_request
+permissions:
+  contents: read
+jobs:
+  e2e:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/actions/up
+      - run: make test-sdk
+  aimed:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/actions/up-prod
+      - run: make test-sdk
+  passed:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/actions/up
+        with:
+          kubeconfig: /etc/prod/kubeconfig
+      - run: make test-sdk
+"""
+
+
+def test_a_cluster_a_local_actions_make_target_starts_covers_the_job(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """argo-workflows: its e2e-cluster-up action runs `make k3d-up`, whose script runs `k3d
+    cluster create`; the e2e job's `kubectl create serviceaccount` in hack/test-go-sdk.sh
+    was a blocking deploy, as the action's scripts were not followed (nor its `KUBECONFIG:
+    ${{ inputs.kubeconfig }}` read as the input's default, the runner's ~/.kube/config).
+    They are now, with the same tightening: a script of the action that points kubectl
+    elsewhere, or a caller passing another kubeconfig, still deploys."""
+    write(".github/actions/up/action.yml", UP)
+    write(".github/actions/up-prod/action.yml", UP_PROD)
+    write(".github/workflows/e2e.yml", SCRIPTED)
+    write(
+        "Makefile",
+        "k3d-up:\n\t./hack/up.sh\n\ntest-sdk:\n\t./hack/sdk.sh\n",
+    )
+    write(
+        "hack/up.sh",
+        '#!/usr/bin/env bash\nif k3d cluster list e2e >/dev/null 2>&1; then\n  echo ok\nelse\n'
+        '  args=(--wait)\n  k3d cluster create e2e "${args[@]}"\nfi\n',
+    )
+    write("hack/prod.sh", "#!/bin/sh\nkubectl config use-context production\n")
+    write("hack/sdk.sh", "#!/bin/sh\nkubectl create serviceaccount sdk-test -n argo\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["line"], f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    ]
+    assert [(file, line) for file, line, _ in found] == [("hack/sdk.sh", 2)]
+    message = found[0][2]
+    assert message.startswith("imperative deploy from CI in job aimed:")
+    assert message.endswith("; also run by .github/workflows/e2e.yml job passed")

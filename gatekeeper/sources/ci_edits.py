@@ -341,7 +341,7 @@ def _yq(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
         if len(pieces) != 3:
             return None
         path, operator, value = pieces
-        if operator not in ("=", "|=") or "$" in value or not path.startswith("."):
+        if operator not in ("=", "|=") or not path.startswith(".") or _computed(value):
             return None
         keys = _keys(path)
         if keys is None:
@@ -356,6 +356,21 @@ def _yq(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
         return documents
 
     return edit, words[1]
+
+
+# A yq value CI computes: a variable (`$v`), a function (`strenv(TAG)`, `env(TAG)`,
+# `load("f")`, `now`), another path (`.a`) or an operation on one (`"v" + strenv(T)`).
+_YQ_COMPUTED = lazy_re.compile(r"^\s*[.]|[A-Za-z_]\w*\s*\(|^\s*now\s*$|\s[+*/-]\s")
+
+
+def _computed(value: str) -> bool:
+    """Is `value` (unquoted) a yq expression CI evaluates rather than a literal? `.tag =
+    strenv(VERSION)` was read as the text `strenv(VERSION)`, a moving tag (flux2-multi-tenancy's
+    version bump); what CI computes is not read, as a `$VALUE` in sed is not."""
+    if "$" in value:
+        return True
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', value)
+    return bool(_YQ_COMPUTED.search(unquoted))
 
 
 def _keys(path: str) -> list[str | int] | None:

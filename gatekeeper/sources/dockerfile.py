@@ -33,7 +33,7 @@ from typing import Any
 from gatekeeper import lazy_re, shell
 from gatekeeper.document import BUILT_BY, Document, Loaded, Problem
 from gatekeeper.fieldpath import Path
-from gatekeeper.images import parse_image
+from gatekeeper.images import ImageRef, parse_image
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, dockerfile_builds
 from gatekeeper.sources.names import is_dockerfile
@@ -409,8 +409,9 @@ def _stage(
         "index": index,
         "line": line,
         "from": from_view,
-        # Effective at the end of the stage; inherited from a parent stage.
-        "user": parent["user"] if parent else "",
+        # Effective at the end of the stage; inherited from a parent stage, or from the
+        # image's own config where its publisher makes it run as non-root.
+        "user": parent["user"] if parent else _image_user(image),
         # Names a RUN gave uid 0 (`useradd -o -u 0 app`, a `app:x:0:0` line appended to
         # /etc/passwd): `USER app` is root under another name. The image holds them after.
         "root_names": list(parent["root_names"]) if parent else [],
@@ -419,6 +420,23 @@ def _stage(
         "instructions": [],
     }
     return stage, parent
+
+
+# Google's distroless images tagged `nonroot` (`debug-nonroot`, `nonroot-amd64`...): their
+# config runs as uid 65532 (prometheus' Dockerfile.distroless: `FROM
+# gcr.io/distroless/static-debian13:nonroot-amd64` was "sets no USER: runs as root").
+_NONROOT_TAG = lazy_re.compile(r"(debug-)?nonroot(-[a-z0-9]+)?")
+
+
+def _image_user(image: ImageRef) -> str:
+    """The USER a base image's own config sets, where its name and tag say so as their
+    publisher builds them; "" (root, or not known) otherwise. Never with a digest: a digest
+    names whatever image it hashes, whatever tag is written beside it (`:nonroot@sha256:` of
+    the root variant runs as root)."""
+    if image.digest or image.registry != "gcr.io":
+        return ""
+    distroless = image.repository.startswith("distroless/")
+    return "65532" if distroless and _NONROOT_TAG.fullmatch(image.tag) else ""
 
 
 # `name:password:0:...` (a passwd line with uid 0), and user tools given uid 0.

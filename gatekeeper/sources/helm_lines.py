@@ -480,6 +480,8 @@ class DocumentMap:
                 chosen = _choose(candidates, node[first])
                 if chosen is None and len(candidates) > 1:
                     chosen = self._item(parent, items, step % len(items))
+                if chosen is None and not candidates and self._reordered(parent, items):
+                    chosen = self._item(parent, items, step % len(items))
                 if chosen is None:
                     return None
                 item = chosen.line
@@ -499,6 +501,20 @@ class DocumentMap:
                 parent, item = chosen.line, 0
                 found = (chosen, False)
         return found
+
+    def _reordered(self, parent: int, items: list[Any]) -> bool:
+        """Could the rendered items be the `- ` items under the key at `parent`, their keys
+        come out in another order? `include "x.podTemplate" . | fromYaml | toYaml` sorts
+        them (traefik's pod template: its container's first key is `args`, its `- ` line
+        writes `image:`, and every container finding was said at `containers:`). Only when
+        as many are rendered as written, each holding a key its `- ` line writes (an item a
+        `toYaml` of values adds is not one of them); `_item` then decides by the items'
+        literal values, as when the first key cannot tell."""
+        dashed = [key for key in self._under(parent) if key.dashed]
+        return len(dashed) == len(items) and all(
+            isinstance(item, dict) and key.key in item
+            for key, item in zip(dashed, items, strict=True)
+        )
 
     def _taken(self, candidates: list[KeyLine]) -> KeyLine | None:
         """The one candidate line in the branch the values took (`if .Values.tag` then

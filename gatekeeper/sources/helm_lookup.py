@@ -24,8 +24,12 @@ from gatekeeper import lazy_re
 from gatekeeper.document import Problem
 
 # A template action (`{{ ... }}`, over lines) and a call of `lookup` in one: not a field
-# (`.Values.lookup`), a variable (`$lookup`) or part of a longer name.
-ACTION = lazy_re.compile(rb"\{\{.*?\}\}", re.DOTALL)
+# (`.Values.lookup`), a variable (`$lookup`) or part of a longer name. A comment (`{{/* ...
+# */}}`, `{{- /* ... */ -}}`) is one action whole: its text may hold `{{ if ... }}` and `}}`
+# (bitnami's common chart quotes `{{ if .Capabilities.HelmVersion }}` in one), which Go's
+# template reader skips.
+ACTION = lazy_re.compile(rb"\{\{(?:-\s)?/\*.*?\*/(?:\s-)?\}\}|\{\{.*?\}\}", re.DOTALL)
+COMMENT = lazy_re.compile(rb"\{\{(?:-\s)?/\*")
 _CALL = lazy_re.compile(rb"(?<![\w.$-])lookup(?![\w-])")
 
 
@@ -77,7 +81,11 @@ def calls(content: bytes) -> bool:
     """Whether a template's text calls `lookup` in an action."""
     if b"lookup" not in content:
         return False
-    return any(_CALL.search(action.group()) for action in ACTION.finditer(content))
+    return any(
+        _CALL.search(action.group())
+        for action in ACTION.finditer(content)
+        if not COMMENT.match(action.group())
+    )
 
 
 def is_template(name: str) -> bool:
@@ -124,6 +132,7 @@ def _calls_in(content: bytes) -> list[int]:
     return [
         content.count(b"\n", 0, action.start() + found.start()) + 1
         for action in ACTION.finditer(content)
+        if not COMMENT.match(action.group())
         for found in [_CALL.search(action.group())]
         if found is not None
     ]

@@ -324,11 +324,11 @@ def _unevaluated(path: str, parsed: Parsed, text: str) -> list[Problem]:
     said: dict[tuple[str, int], Problem] = {}
     lines: list[str] = []  # the file's, split when a call is found
     for block in parsed.blocks:
-        body = block.raw
+        body = block.raw if block.type != "check" else None  # a check only warns
         if body is not None and block.type == "variable":  # `type = list(...)`: no value
             body = replace(body, attributes=dict(body.attributes))
             body.attributes.pop("type", None)
-        for function, attribute, span in unevaluated_calls(body) if body else ():
+        for function, attribute, span in unevaluated_calls(body, block.type) if body else ():
             if function == DIRECTIVE and block.type in ("output", "variable"):
                 continue  # text for people (a description, an output): nothing deployed
             what = "a template directive (%{...})" if function == DIRECTIVE else f"{function}()"
@@ -468,7 +468,7 @@ def resource(kind: str, name: str, address: str, values: dict[str, Any]) -> _Res
 
 def expression_references(value: Any) -> Iterator[str]:
     for text in texts(value):
-        if "${" in text:
+        if "${" in text or "%{" in text:  # an interpolation or a directive's condition
             for match in _REFERENCE.finditer(text):
                 yield match.group(1)
 

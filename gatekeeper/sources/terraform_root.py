@@ -151,7 +151,8 @@ def forget(tree: Tree, path: str) -> None:
 def _computed(merged: MergedBlock) -> bool:
     """Whether evaluating a block can change what it reads: an expression, instances or a
     dynamic block. A block of literals is judged as written (and costs nothing more)."""
-    return _shaped(merged.body) or "${" in json.dumps(merged.block.body, default=str)
+    written = json.dumps(merged.block.body, default=str)
+    return _shaped(merged.body) or "${" in written or "%{" in written
 
 
 def _shaped(body: RawBody) -> bool:

@@ -1841,7 +1841,8 @@ _KUBECONFIG = lazy_re.compile(r"\bKUBECONFIG\b")
 # What names a throwaway cluster's context or kubeconfig: kind, k3d, minikube... write theirs
 # to the default kubeconfig and make it the current context.
 _THROWAWAY = lazy_re.compile(
-    r"kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop|^(~|\$\{?HOME\}?)/\.kube/config$"
+    r"kind|k3d|k3s|minikube|microk8s|docker-desktop|rancher-desktop"
+    r"|^(~|\$\{?HOME\}?|/home/runner)/\.kube/config$"  # the default one (a hosted runner's home)
 )
 
 
@@ -1908,16 +1909,35 @@ def _local_steps(
     given = given if isinstance(given, dict) else {}
     passed = {f"inputs.{key}": [str(value)] for key, value in given.items() if scalar(value)}
     inputs = {**dict(input_values(entry.obj.get("inputs"))), **passed}  # given, else default
-    _action(callee, entry, text.split("\n"), passed)
-    jobs = entry.obj.get("jobs")
+    obj, locator = _action(callee, entry, text.split("\n"), passed)
+    # the scripts and make targets its steps run, as a workflow's are (argo-workflows'
+    # e2e-cluster-up action runs `make k3d-up`, whose script runs `k3d cluster create`)
+    from gatekeeper.sources.workflow_scripts import follow_all
+
+    follow_all(obj, locator, tree, _creates_cluster)
+    jobs = obj.get("jobs")
     job = jobs.get("composite") if isinstance(jobs, dict) else None
     found: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     for inner in job.get("steps", []) if isinstance(job, dict) else []:
         if not isinstance(inner, dict) or _never(inner.get("if"), inputs):
             continue
-        found.append((inner, list(inner.get("commands") or [])))
+        found.append((_with_inputs(inner, inputs), list(inner.get("commands") or [])))
         found.extend(_local_steps(inner, tree, depth + 1))
     return found
+
+
+def _with_inputs(step: dict[str, Any], inputs: Values) -> dict[str, Any]:
+    """A local action's step as it runs for this caller: an `env:` value reading an input
+    (argo-workflows' `KUBECONFIG: ${{ inputs.kubeconfig }}`) is the one value the input has
+    (given, else its default); one with several values or none stays as written, which
+    _aims_elsewhere takes for another cluster."""
+    env = _env(step)
+    resolved = dict(env)
+    for name, value in env.items():
+        values = with_expressions(value, inputs) if "${{" in value else [value]
+        if len(values) == 1 and "${{" not in values[0]:
+            resolved[name] = values[0]
+    return {**step, "env": resolved} if resolved != env else step
 
 
 _INPUT_TEST = lazy_re.compile(r"^\(?\s*inputs\.([A-Za-z0-9_-]+)\s*(==|!=)\s*'([^']*)'\s*\)?$")
