@@ -608,6 +608,51 @@ def test_a_pod_template_whose_keys_toyaml_sorts_is_located_in_its_body(
     ]
 
 
+def test_a_pod_spec_included_among_literal_keys_is_located_in_its_body(
+    tmp_path: Path,
+) -> None:
+    """opentelemetry-collector's Deployment: `spec:` writes `dnsPolicy:` and `dnsConfig:`
+    (with its own `toYaml`) under `with`s, then `{{- include "x.pod" ... | nindent 6 }}` at
+    the children's level writes the containers: every container finding was said at `spec:`
+    (the include is not the line after it). The one such action of the block is the
+    generator, so the field is located in the define's body; two such actions: as before."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/values.yaml").write_text(
+        "image: nginx:1.25\nprivileged: true\ndnsPolicy: ClusterFirst\n"
+        "dnsConfig: {options: [{name: ndots, value: '2'}]}\n"
+    )
+    (tmp_path / "c/templates/_pod.tpl").write_text(
+        '{{- define "c.pod" }}\n'
+        "containers:\n  - name: web\n"
+        "    image: {{ .Values.image }}\n"
+        "    securityContext:\n"
+        "      privileged: {{ .Values.privileged }}\n"  # line 6
+        "{{- end }}\n"
+    )
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n"
+        "    metadata: {labels: {app: web}}\n"
+        "    spec:\n"  # line 9
+        "      {{- with .Values.dnsPolicy }}\n      dnsPolicy: {{ . }}\n      {{- end }}\n"
+        "      {{- with .Values.dnsConfig }}\n      dnsConfig:\n"
+        "        {{- toYaml . | nindent 8 }}\n      {{- end }}\n"
+        '      {{- include "c.pod" . | nindent 6 }}\n'
+    )
+    (tmp_path / "c/templates/deploy.yaml").write_text(deploy)
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    found = [(f.file, f.line) for f in scan(pairs, engine, 1, context).findings]
+    assert found == [("c/templates/_pod.tpl", 6)]
+    two = deploy + "      {{- include \"c.extra\" . | nindent 6 }}\n"
+    (tmp_path / "c/templates/deploy.yaml").write_text(two)
+    (tmp_path / "c/templates/_extra.tpl").write_text('{{- define "c.extra" }}{{- end }}\n')
+    found = [(f.file, f.line) for f in scan(pairs, engine, 1, context).findings]
+    assert found == [("c/templates/deploy.yaml", 9)]
+
+
 def test_values_lines_through_image_lines_and_named_templates(tmp_path: Path) -> None:
     """An image built from several values, directly or in a named template (`include`), is
     attributed to each values line it reads, or to the values block they share."""

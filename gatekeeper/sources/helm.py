@@ -2399,6 +2399,8 @@ class HelmLocator:
                 return Location(self.file, key.line, key.column, exact=exact, values=values)
             rest = existing[len(prefix) :]
             generator = self.map.generator(key)
+            if generator is None and rest and isinstance(rest[0], str):
+                generator = self.map.child_generator(key, rest[0])
             if generator is None and rest and isinstance(rest[0], int):
                 emitted = self.map.item_generator(key, rest[0])
                 if emitted is not None:  # `- name: config` then `toYaml .Values.volumes`

@@ -726,6 +726,33 @@ class DocumentMap:
                 return number, text
         return None
 
+    def child_generator(self, key: KeyLine, child: str) -> tuple[int, str] | None:
+        """The action that emits `child` of a literal `key:` whose block writes other keys
+        literally and that one through a single action at their level (opentelemetry-
+        collector's Deployment: `spec:`, `dnsPolicy:` and the like under `with`s, then
+        `{{- include "opentelemetry-collector.pod" ... | nindent 6 }}`: every container
+        finding was said at `spec:`). None when `child` is written literally there, or when
+        not exactly one pure `toYaml`/`include` line at the children's level, that the values
+        render, is in the block."""
+        lines = self.template.lines
+        under = [k for k in self.keys if k.parent == key.line]
+        if not under or any(k.key in (child, DYNAMIC) for k in under):
+            return None
+        level = min(k.column for k in under) - 1  # the children's indentation
+        end = next(
+            (k.line for k in self.keys if k.line > key.line and k.column <= key.column),
+            len(lines) + 1,
+        )
+        actions = [
+            number
+            for number in range(key.line + 1, end)
+            if _pure_action(lines[number - 1])
+            and _EMITTING.search(lines[number - 1])
+            and len(lines[number - 1]) - len(lines[number - 1].lstrip()) == level
+            and not self._skipped(number)
+        ]
+        return (actions[0], lines[actions[0] - 1]) if len(actions) == 1 else None
+
     def _skipped(self, number: int) -> bool:
         """Is line `number` in a block the values do not render (`if .Values.x` or `with
         .Values.x` of an empty or false value)? jenkins' `tpl (toYaml .customInitContainers)`
