@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import lazy_re
+from gatekeeper import bugs, lazy_re
 from gatekeeper.admission_scope import assign as assign_scopes
 from gatekeeper.admission_scope import in_scope
 from gatekeeper.document import Document, Problem
@@ -1061,6 +1061,8 @@ def _rendered(context: Any, paths: list[str]) -> list[Document]:
         try:
             loaded = adapter.load(path, context.tree.read(path), context)
         except Exception:  # the scan of that revision reports what is wrong with the file
+            if bugs.strict():
+                raise
             continue
         found += [d for d in loaded.documents if isinstance(d.obj, dict) and d.source in RENDERED]
     return found
@@ -1078,6 +1080,8 @@ def _written_in(context: Any, paths: list[str]) -> list[Document]:
         try:
             loaded = kubernetes.load(path, context.tree.read(path), context)
         except Exception:  # the scan of that revision reports what is wrong with the file
+            if bugs.strict():
+                raise
             continue
         found += [
             d

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gatekeeper import __version__, sources
+from gatekeeper import __version__, bugs, sources
 from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path, format_path, get
 from gatekeeper.images import ImageRef, is_valid_digest, parse_image
@@ -108,6 +108,8 @@ def collect(items: Iterable[tuple[str, bytes]], context: sources.LoadContext) ->
         try:
             loaded = adapter.load(path, data, context)
         except Exception as error:  # an adapter bug is reported, never a traceback
+            if bugs.strict():
+                raise
             inventory.problems.append(
                 Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")
             )

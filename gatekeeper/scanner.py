@@ -20,6 +20,7 @@ from itertools import chain, groupby
 from typing import TYPE_CHECKING
 
 from gatekeeper import (
+    bugs,
     image_identity,
     kubeschema,
     lazy_re,
@@ -111,6 +112,8 @@ def scan_one(
     try:
         loaded = adapter.load(path, data, context)
     except Exception as error:  # an adapter bug must surface as a finding, not vanish
+        if bugs.strict():
+            raise
         loaded = Loaded(problems=[Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")])
     if not any(document.source in sources.KUBERNETES_OWNERS for document in loaded.documents):
         loaded.documents.extend(_objects_elsewhere(adapter, path, data, context))
@@ -170,6 +173,8 @@ def _objects_elsewhere(
     try:
         return kubernetes.load(path, data, context).documents
     except Exception:  # the owning source reports what is wrong with the file
+        if bugs.strict():
+            raise
         return []
 
 

@@ -16,6 +16,9 @@ REPO = Path(__file__).resolve().parent.parent
 # run ends, so that runs do not fill the disk (a CI machine shares it).
 os.environ["GATEKEEPER_CACHE_DIR"] = tempfile.mkdtemp(prefix="gatekeeper-cache-")
 atexit.register(shutil.rmtree, os.environ["GATEKEEPER_CACHE_DIR"], ignore_errors=True)
+# An exception a scan would turn into a finding (an adapter's bug) fails the test instead
+# (gatekeeper.bugs); subprocesses inherit it too.
+os.environ["GATEKEEPER_STRICT"] = "1"
 
 # The policy most CLI tests load instead of the built-in library.
 PRIVILEGED_POLICY = """\

@@ -9,6 +9,7 @@ the same tests, so there is one definition of each.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from typing import TYPE_CHECKING
 
@@ -41,8 +42,10 @@ def parents(path: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def workflow_kind(path: str) -> str:
-    """WORKFLOW_GITHUB, WORKFLOW_GITLAB or WORKFLOW_ACTION, or "" for any other file."""
+    """WORKFLOW_GITHUB, WORKFLOW_GITLAB or WORKFLOW_ACTION, or "" for any other file (asked
+    of every file four times a scan: remembered)."""
     name = posixpath.basename(path)
     directory = posixpath.dirname(path)
     if directory == ".github/workflows" or directory.endswith("/.github/workflows"):
@@ -71,8 +74,9 @@ CI_WOODPECKER = "WoodpeckerPipeline"
 _AZURE_FOLDERS = frozenset({".azure-pipelines", ".azuredevops", "azure-pipelines", ".pipelines"})
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def ci_kind(path: str) -> str:
-    """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or ""."""
+    """Another CI system's pipeline (gatekeeper.sources.workflow_ci), or "" (remembered)."""
     return _ci_kind(posixpath.basename(path), posixpath.dirname(path))
 
 

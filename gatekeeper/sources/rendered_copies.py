@@ -21,7 +21,7 @@ import posixpath
 import re
 from typing import Any
 
-from gatekeeper import lazy_re, ownership
+from gatekeeper import bugs, lazy_re, ownership
 from gatekeeper.tree import Tree
 
 # Helm's line above each document it writes: `# Source: CHART/templates/x.yaml`.
@@ -96,6 +96,8 @@ def _applied_by_ci(tree: Tree, _: str) -> frozenset[str]:
         try:
             loaded = workflow.load(file, tree.read(file), context)
         except Exception:  # the workflow source reports its own problems when it is scanned
+            if bugs.strict():
+                raise
             continue
         for document in loaded.documents:
             for command in _commands(document.obj):
