@@ -57,6 +57,21 @@ def test_an_override_document_replacing_a_statement_is_merged(tmp_path: Path) ->
     assert _public(tmp_path, "read") == ["main.tf"]
 
 
+def test_an_override_naming_an_apply_time_value_is_merged(tmp_path: Path) -> None:
+    """`Resource = "${aws_s3_bucket.b.arn}/*"` makes jsonencode's text unknown, not the
+    statement's principal: the document is encoded with the value's `${...}` text."""
+    (tmp_path / "main.tf").write_text(
+        (BASE % ("read", "")).replace(
+            '"arn:aws:s3:::acme-logs/*",\n', '"${aws_s3_bucket.b.arn}/*",\n'
+        )
+    )
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    public = [
+        f for f in report.verdict.findings if f.policy_id == "TF-AWS-S3-POLICY-PUBLIC-PRINCIPAL"
+    ]
+    assert len(public) == 1
+
+
 def test_an_override_with_a_condition_is_merged_too_and_passes(tmp_path: Path) -> None:
     condition = '\n    Condition = {StringEquals = {"aws:SourceVpce" = "vpce-1a2b3c4d"}}'
     assert _public(tmp_path, "read", condition) == []

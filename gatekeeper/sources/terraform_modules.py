@@ -52,6 +52,7 @@ from gatekeeper.hcl import (
     RawBlock,
     RawBody,
     Span,
+    TupleExpr,
     parse_attributes,
 )
 from gatekeeper.sources import LoadContext, terragrunt
@@ -1112,7 +1113,7 @@ def _data_sources(module: _Module, scope: Scope) -> Callable[[str], Value]:
                     if name in documents:
                         continue
                     values = _body(merged.body, scope, merged.block.span).values
-                    text = policy_json(values)
+                    text = policy_json(_encoded_documents(merged.body, scope, values))
                     if text is not None:
                         documents[name] = Value({"json": text, "minified_json": text})
                         found = True
@@ -1255,6 +1256,34 @@ def policy_json(values: dict[str, Any]) -> str | None:
         else:
             merged[at] = statement
     return go_json({"Version": values.get("version") or "2012-10-17", "Statement": merged})
+
+
+def _encoded_documents(body: RawBody, scope: Scope, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with each merged document written `jsonencode({...})` whose object holds an
+    apply-time value (`Resource = "${aws_s3_bucket.b.arn}/*"`) encoded with that value as
+    its `${...}` text: the statement's principal and effect are known all the same."""
+    from gatekeeper.tfeval import go_json
+
+    out = dict(values)
+    for name in ("source_policy_documents", "override_policy_documents"):
+        attribute = body.attributes.get(name)
+        given = out.get(name)
+        if attribute is None or not isinstance(attribute.expr, TupleExpr):
+            continue
+        if not isinstance(given, list) or len(given) != len(attribute.expr.items):
+            continue
+        encoded = list(given)
+        for index, item in enumerate(attribute.expr.items):
+            if not (isinstance(item, Call) and item.name == "jsonencode" and item.arguments):
+                continue
+            if not (isinstance(encoded[index], str) and encoded[index].startswith("${")):
+                continue  # known already
+            inner = RawAttribute(item.arguments[0], attribute.span, None)
+            value = evaluate_attribute(inner, scope, None)
+            if not isinstance(value.data, Unknown):
+                encoded[index] = go_json(render(value.data))
+        out[name] = encoded
+    return out
 
 
 def _documents(values: dict[str, Any], listed: str, single: str) -> list[Any] | None:
