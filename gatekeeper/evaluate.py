@@ -300,6 +300,7 @@ class Engine:
             assert isinstance(document.locator, NodeLocator)  # (shared_parts says so)
             locate = functools.partial(document.locator.locate_in, spans=spans)
         source, kind, namespace, name = identity[0], identity[1], document.namespace, document.name
+        generated = _generated_name(document.obj)
         findings = []
         for one, printed in zip(said, prints, strict=True):
             policy = one.policy
@@ -327,7 +328,9 @@ class Engine:
                     "new",  # status
                     False,  # blocking
                     None,  # waiver
-                    _finding_extra(location.exact, location.values, location.via, variant),
+                    _finding_extra(
+                        location.exact, location.values, location.via, variant, generated
+                    ),
                 )
             )
             if one.error:
@@ -1330,13 +1333,28 @@ def shape_findings(document: Document, errors: list[ShapeError]) -> list[Finding
 
 
 @functools.lru_cache(maxsize=4096)
-def _finding_extra(exact: bool, values: str, via: str, variant: str) -> dict[str, Any]:
+def _finding_extra(
+    exact: bool, values: str, via: str, variant: str, generated: bool = False
+) -> dict[str, Any]:
     """A finding's `extra`, one shared instance per distinct value (finding.shared): every
-    finding of a file says much the same."""
+    finding of a file says much the same. `generateName`: the object has no name of its own
+    (it is named by its generateName prefix, see waivers.Waiver.matches)."""
     extra = _location_extra(Location("", 0, exact=exact, values=values, via=via))
     if variant:
         extra["variants"] = [variant]
+    if generated:
+        extra["generateName"] = True
     return shared(extra)  # type: ignore[no-any-return]
+
+
+def _generated_name(obj: Any) -> bool:
+    """Does the object leave its name to the API server (`generateName`, no `name`)?"""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    return (
+        isinstance(metadata, dict)
+        and not metadata.get("name")
+        and bool(metadata.get("generateName"))
+    )
 
 
 def _identity_of(document: Document, variant: str) -> tuple[str, ...]:

@@ -54,6 +54,12 @@ class Waiver:
             return False
         if self.file_glob and not matches(finding.file, [self.file_glob]):
             return False
+        if self.name and finding.extra.get("generateName") and not self.name.endswith("-"):
+            # The API server names it prefix + random characters: never the object a name
+            # ending in a letter or digit (as every object name does) waives. A `generateName:
+            # debug-node` Pod took the waiver of the Pod named debug-node (red team s21
+            # trust14 c24); a waiver of a prefix (`db-migrate-`) still matches its objects.
+            return False
         return all(
             not wanted or wanted == actual
             for wanted, actual in (

@@ -292,10 +292,16 @@ def test_evaluated_reads_are_env_values_pasted_into_code() -> None:
     env = {"TITLE": "${{ github.event.issue.title }}", "DIR": "build"}
 
     def reads(script: str) -> list[str]:
-        return evaluated_reads([c.as_dict() for c in shell.commands(script)], env)
+        return evaluated_reads([c.as_dict() for c in shell.commands(script)], env, script)
 
     assert reads('eval "echo $TITLE"') == ["github.event.issue.title"]
     assert reads('sh -c "cd $DIR && echo ${TITLE}"') == ["github.event.issue.title"]
     # single-quoted: the inner shell reads the variable as data; no evaluator at all
     assert reads("bash -c 'echo \"$TITLE\"'") == []
     assert reads('echo "$TITLE" && make "$TITLE"') == []
+    # a shell reading the expanded text from a here-string or a pipe
+    assert reads('bash <<< "echo $TITLE"') == ["github.event.issue.title"]
+    assert reads('echo "echo ${TITLE}" | sh') == ["github.event.issue.title"]
+    assert reads("bash <<< 'echo \"$TITLE\"'") == []
+    assert reads("echo 'echo \"$TITLE\"' | bash") == []
+    assert reads('echo "$TITLE" | grep -q fix') == []

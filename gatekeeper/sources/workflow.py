@@ -1238,7 +1238,10 @@ def _github_job(
         if checkouts:
             step["checkoutReads"] = checkouts
         written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
-        evaluated = evaluated_reads(commands, written_env) if "run" in step else []
+        run_text = step.get("run")
+        evaluated = (
+            evaluated_reads(commands, written_env, run_text) if isinstance(run_text, str) else []
+        )
         if evaluated:
             step["evalReads"] = evaluated
         if _add_expression_reads(step, action, written_env, expressions):

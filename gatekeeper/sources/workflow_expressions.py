@@ -217,13 +217,28 @@ _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
 _SINGLE_QUOTED = lazy_re.compile(r"'[^']*'")
 
 
-def evaluated_reads(commands: list[dict[str, object]], env: Mapping[str, object]) -> list[str]:
+# A shell reading its script from a here-string or from echo/printf piped into it: the text
+# the outer shell expands (`bash <<< "echo $T"`, `echo "echo $T" | sh`).
+_FED_SHELL = re.compile(
+    r"\b(?:ba|da|z|k|a)?sh\s*<<<\s*(\"[^\"]*\"|[^\s'|;&]+)"
+    r"|\b(?:echo|printf)\s+([^|\n]*?)\|\s*(?:sudo\s+)?(?:ba|da|z|k|a)?sh\s*(?:$|[;&|\n])",
+    re.MULTILINE,
+)
+
+
+def evaluated_reads(
+    commands: list[dict[str, object]], env: Mapping[str, object], script: str = ""
+) -> list[str]:
     """The context paths of the env variables a script expands into text that a command then
-    runs as code (`eval "echo $TITLE"`, `bash -c "echo $TITLE"`, `sh <<< "$TITLE"`): the
-    outer shell pastes the value, the inner one reads it as a script, so passing the value
-    through `env:` protects nothing (red team s21 trust14 c09). A variable in single quotes
-    reaches the inner shell as a variable, read as data: not counted."""
+    runs as code (`eval "echo $TITLE"`, `bash -c "echo $TITLE"`, `sh <<< "$TITLE"`, `echo
+    "$TITLE" | sh`: `script` is the whole `run:` text, for the last two): the outer shell
+    pastes the value, the inner one reads it as a script, so passing the value through `env:`
+    protects nothing (red team s21 trust14 c09). A variable in single quotes reaches the
+    inner shell as a variable, read as data: not counted."""
     found: list[str] = []
+    for fed in _FED_SHELL.finditer(script):
+        text = fed.group(1) or fed.group(2) or ""
+        found.extend(shell_reads(_SINGLE_QUOTED.sub("", text), env, event_file=False))
     for command in commands:
         program = str(command.get("program") or "")
         text = str(command.get("text") or "")
