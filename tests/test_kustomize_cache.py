@@ -185,3 +185,21 @@ def test_files_pushed_out_of_the_cache_are_read_back_packed_not_parsed(
     parsed.clear()
     assert scan_builds(repo) == reference
     assert len([file for file in parsed if not file.endswith("kustomization.yaml")]) > 2
+
+
+def test_a_build_reading_less_than_the_output_limit_is_built_here(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build is left to kubectl only when what it reads exceeds what its output may hold
+    (it was half of that: argo-workflows' overlays read 12 MB of CRDs, and kubectl spent
+    5.5 s of CPU on each of 13 builds)."""
+    reference = scan_builds(repo, in_process=False)
+    read = sum(len((repo / name).read_bytes()) for name in FILES if name.startswith("prod/"))
+    read += sum(len((repo / name).read_bytes()) for name in FILES if name.startswith("base/"))
+    monkeypatch.setattr(kustomize_build, "MAX_OUTPUT_BYTES", read + 1)
+
+    def no_kubectl(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("kubectl ran")
+
+    monkeypatch.setattr(kustomize, "_run", no_kubectl)
+    assert scan_builds(repo) == reference
