@@ -931,8 +931,12 @@ def _add_documents(
         message += f" {MAX_OUTPUT_BYTES // 2**20} MiB limit; not checked"
         loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
         return
+    from gatekeeper.yamlevents import manifests
+
     outputs: list[tuple[Any, str | None]] = []
-    for entry in load_all(path, output):
+    # The output's values only (no nodes: its objects are located in their source files):
+    # argo-workflows' kubectl builds print four CRDs of 2.8 MB each, thirteen times.
+    for entry in manifests(path, output):
         if isinstance(entry, Problem):  # built output we cannot read is not dropped
             message = f"kustomize: build output not checked: {entry.message}"
             loaded.problems.append(Problem("GK-RENDER-ERROR", path, 1, message))
