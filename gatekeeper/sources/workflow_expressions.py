@@ -12,6 +12,7 @@ dotted, `*` for any index (`github.event.commits[0].message` -> `github.event.co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 
 from gatekeeper import lazy_re
@@ -219,7 +220,7 @@ _SINGLE_QUOTED = lazy_re.compile(r"'[^']*'")
 
 # A shell reading its script from a here-string or from echo/printf piped into it: the text
 # the outer shell expands (`bash <<< "echo $T"`, `echo "echo $T" | sh`).
-_FED_SHELL = re.compile(
+_FED_SHELL = lazy_re.compile(
     r"\b(?:ba|da|z|k|a)?sh\s*<<<\s*(\"[^\"]*\"|[^\s'|;&]+)"
     r"|\b(?:echo|printf)\s+([^|\n]*?)\|\s*(?:sudo\s+)?(?:ba|da|z|k|a)?sh\s*(?:$|[;&|\n])",
     re.MULTILINE,
