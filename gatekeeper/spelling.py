@@ -24,24 +24,20 @@ def git_grep(
     lines: bool = False,
     near: Iterable[str] = (),
     exclude: Iterable[str] = (),
-    alone: Iterable[str] = (),
 ) -> list[tuple[str, str]] | None:
     """(file, line) of each line spelling one of `words` (fixed strings) and, when `near` is
-    given, one of those too, or one of `alone` whatever `near` says; or (file, "") of each
-    such file when not `lines`; among the files ending in one of `suffixes` (every file
-    when none) and matching none of the `exclude` globs (`**/templates/**`), sorted by
-    file; None when git cannot say (not a git tree, git failed)."""
+    given, one of those too, or (file, "") of each such file when not `lines`, among the
+    files ending in one of `suffixes` (every file when none) and matching none of the
+    `exclude` globs (`**/templates/**`), sorted by file; None when git cannot say (not a git
+    tree, git failed)."""
     from gatekeeper.git import NO_NETWORK
 
     patterns = [part for word in words for part in ("-e", word)]
-    alone_patterns = [part for word in alone for part in ("-e", word)]
-    if not patterns and not alone_patterns:
+    if not patterns:
         return []
     also = [part for word in near for part in ("-e", word)]
-    if also and patterns:  # git grep's boolean expression: ( words ) --and ( near )
+    if also:  # git grep's boolean expression: ( words ) --and ( near )
         patterns = ["(", *patterns, ")", "--and", "(", *also, ")"]
-    if alone_patterns:  # ( alone ) --or ( the above )
-        patterns = [*alone_patterns, *(["--or", "(", *patterns, ")"] if patterns else [])]
     options = ["-n"] if lines else ["-l"]
     globs = ["--", *(f"*{suffix}" for suffix in suffixes)]
     globs += [f":(exclude,glob){pattern}" for pattern in exclude]
@@ -86,13 +82,12 @@ def spelling(
     skip: Callable[[str], bool] | None = None,
     near: Iterable[str] = (),
     exclude: Iterable[str] = (),
-    alone: Iterable[str] = (),
 ) -> list[tuple[str, str | None]]:
     """git_grep's answer, else every file read (those `skip` names left out: `skip` must
     also refuse what the `exclude` globs do); a file that cannot be read is (file, None): it
     may spell them."""
-    words, suffixes, near, alone = list(words), tuple(suffixes), list(near), list(alone)
-    found = git_grep(tree, words, suffixes, lines, near, exclude, alone)
+    words, suffixes, near = list(words), tuple(suffixes), list(near)
+    found = git_grep(tree, words, suffixes, lines, near, exclude)
     if found is not None:
         return [(file, line) for file, line in found if skip is None or not skip(file)]
     out: list[tuple[str, str | None]] = []
@@ -105,17 +100,14 @@ def spelling(
             out.append((file, None))
             continue
         if lines:
-            out += [(file, line) for line in text.splitlines() if _spells(line, words, near, alone)]
-        elif _spells(text, words, near, alone):
+            out += [
+                (file, line)
+                for line in text.splitlines()
+                if any(w in line for w in words) and (not near or any(n in line for n in near))
+            ]
+        elif any(word in text for word in words) and (not near or any(n in text for n in near)):
             out.append((file, ""))
     return out
-
-
-def _spells(text: str, words: list[str], near: list[str], alone: list[str]) -> bool:
-    """As git_grep's expression asks of a line (or, for files, of the whole text)."""
-    if any(word in text for word in alone):
-        return True
-    return any(w in text for w in words) and (not near or any(n in text for n in near))
 
 
 def _commit(tree: Tree) -> Any:

@@ -269,8 +269,8 @@ def test_a_workload_applied_after_cd_is_where_kubectl_apply_n_puts_it(repo: Repo
 def test_a_chart_is_named_by_its_path_anywhere_and_by_its_name_outside_templates(
     repo: Repo,
 ) -> None:
-    """One git search for both (a hook's process less): a template spelling another chart's
-    last name beside a word of releasing releases nothing, its path does."""
+    """A template spelling another chart's last name beside a word of releasing releases
+    nothing, its path does; the same from git's searches and from the files read."""
     from gatekeeper import deployer_scope
     from gatekeeper.tree import MemoryTree, WorkTree
 

@@ -50,26 +50,3 @@ def test_the_same_answer_from_a_work_tree_a_revision_and_files_read(tmp_path: Pa
     assert ("c/templates/t.yaml", "chart: web") in (
         git_grep(WorkTree(repo.root), ["web"], lines=True) or []
     )
-
-
-def test_words_alone_or_beside_near_in_one_search(tmp_path: Path) -> None:
-    """`alone` lines count whatever `near` says (deployer_scope asks for a chart's path, or
-    its name beside a word of releasing, in one git process)."""
-    files = {
-        "a.yaml": "x: charts/web\nchart: ./web\nname: web\n",
-        "b.txt": "web alone\nsee charts/web/README\n",
-    }
-    repo = Repo(tmp_path / "repo")
-    for name, text in files.items():
-        repo.write(name, text)
-    repo.commit("base")
-    memory = MemoryTree({name: text.encode() for name, text in files.items()})
-    expected = [
-        ("a.yaml", "x: charts/web"),
-        ("a.yaml", "chart: ./web"),
-        ("b.txt", "see charts/web/README"),
-    ]
-    for tree in (WorkTree(repo.root), RevisionTree(repo.git.head.commit), memory):
-        assert spelling(tree, ["web"], lines=True, near=["chart"], alone=["charts/web"]) == expected
-        assert spelling(tree, [], lines=True, alone=["charts/web"]) == [expected[0], expected[2]]
-    assert spelling(memory, ["nope"], near=["chart"], alone=["name:"]) == [("a.yaml", "")]
