@@ -860,7 +860,7 @@ class _Cache:
 
     LIMIT = 4 * 2**20
     NODES_LIMIT = 2**20
-    PACKED_LIMIT = 8 * 2**20
+    PACKED_LIMIT = 4 * 2**20
 
     def __init__(self) -> None:
         self.entries: OrderedDict[str, _Parsed] = OrderedDict()
