@@ -564,16 +564,10 @@ def _for(expr: ForExpr, scope: Scope) -> Value:
     collection = evaluate(expr.collection, scope)
     if isinstance(collection.data, Unknown):
         return Value(Unknown(f"for ... in {collection.data.text}"))
-    if collection.data is None:
-        raise EvalError("for over null")
     values: list[Value] = []
     entries: dict[str, Value] = {}
     groups: dict[str, list[Value]] = {}
-    for key, item in elements(collection):
-        names = {expr.value_name: item}
-        if expr.key_name is not None:
-            names[expr.key_name] = Value(key)
-        inner = scope.bind(**names)
+    for inner in _iterations(collection, expr.value_name, expr.key_name, scope):
         if expr.condition is not None:
             keep = evaluate(expr.condition, inner).data
             if isinstance(keep, Unknown):
@@ -601,21 +595,30 @@ def _for(expr: ForExpr, scope: Scope) -> Value:
     return _entries(entries)
 
 
+def _iterations(
+    collection: Value, value_name: str, key_name: str | None, scope: Scope
+) -> Iterator[Scope]:
+    """The scope of each round of a `for` (an expression's or a template's) over a known
+    collection: its value, and its key when named."""
+    if collection.data is None:
+        raise EvalError("for over null")
+    for key, item in elements(collection):
+        names = {value_name: item}
+        if key_name is not None:
+            names[key_name] = Value(key)
+        yield scope.bind(**names)
+
+
 def _for_text(expr: TemplateFor, scope: Scope) -> Value:
     """`%{ for k, v in coll }BODY%{ endfor }`: the bodies joined; unknown as a `for`
     expression is when the collection or a body is."""
     collection = evaluate(expr.collection, scope)
     if isinstance(collection.data, Unknown):
         return Value(Unknown(f"%{{ for ... in {collection.data.text} }}"))
-    if collection.data is None:
-        raise EvalError("for over null")
     texts: list[str] = []
     sources: list[Value] = []
-    for key, item in elements(collection):
-        names = {expr.value_name: item}
-        if expr.key_name is not None:
-            names[expr.key_name] = Value(key)
-        body = evaluate(expr.body, scope.bind(**names))
+    for inner in _iterations(collection, expr.value_name, expr.key_name, scope):
+        body = evaluate(expr.body, inner)
         if isinstance(body.data, Unknown):
             return Value(Unknown("%{ for ... }"))
         texts.append(_string(body.data))

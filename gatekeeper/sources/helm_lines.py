@@ -637,10 +637,7 @@ class DocumentMap:
         if opener is None:
             return True
         lines = self.template.lines
-        end = next(
-            (k.line for k in self.keys if k.line > opener.line and k.column <= opener.column),
-            len(lines) + 1,
-        )
+        end = self._end_of(opener)
         dash = min(len(k.text) - len(k.text.lstrip()) for k in dashed)
         return any(
             _pure_action(line) and _EMITTING.search(line) and len(line) - len(line.lstrip()) <= dash
@@ -739,10 +736,7 @@ class DocumentMap:
         if not under or any(k.key in (child, DYNAMIC) for k in under):
             return None
         level = min(k.column for k in under) - 1  # the children's indentation
-        end = next(
-            (k.line for k in self.keys if k.line > key.line and k.column <= key.column),
-            len(lines) + 1,
-        )
+        end = self._end_of(key)
         actions = [
             number
             for number in range(key.line + 1, end)
@@ -752,6 +746,14 @@ class DocumentMap:
             and not self._skipped(number)
         ]
         return (actions[0], lines[actions[0] - 1]) if len(actions) == 1 else None
+
+    def _end_of(self, key: KeyLine) -> int:
+        """The line that ends `key`'s block: the next key at or left of its column, else
+        the line after the template's last."""
+        return next(
+            (k.line for k in self.keys if k.line > key.line and k.column <= key.column),
+            len(self.template.lines) + 1,
+        )
 
     def _skipped(self, number: int) -> bool:
         """Is line `number` in a block the values do not render (`if .Values.x` or `with
@@ -766,10 +768,7 @@ class DocumentMap:
         its literal items (`volumes:`, `- name: config`, then `toYaml .Values.volumes`), with
         the item's index among what that action emits (the literal items come first)."""
         lines = self.template.lines
-        end = next(
-            (k.line for k in self.keys if k.line > key.line and k.column <= key.column),
-            len(lines) + 1,
-        )
+        end = self._end_of(key)
         actions = [
             number
             for number in range(key.line + 1, end)
