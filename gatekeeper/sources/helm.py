@@ -2353,10 +2353,13 @@ class HelmLocator:
     def map(self) -> DocumentMap:
         """The object's template lines, read when a finding is first located in it."""
         if self._map is None:
-            index, count, segment = self.part
-            parsed = self.template.parsed()
-            self._map = DocumentMap(parsed, self.obj, index, count, segment, self._truth)
+            self._map = self._map_of(self.template.parsed())
         return self._map
+
+    def _map_of(self, template: Template) -> DocumentMap:
+        """This object's map over `template` (parsed whole, or to a depth)."""
+        index, count, segment = self.part
+        return DocumentMap(template, self.obj, index, count, segment, self._truth)
 
     def locate(self, path: Path) -> Location:
         existing = self._existing(path)
@@ -2366,9 +2369,7 @@ class HelmLocator:
             # generator, values_refs and start_line read no other). A CRD's inventory entry
             # no longer parses its 14,000 lines; a deeper field parses the template whole.
             shallow = copy.copy(self)
-            index, count, segment = self.part
-            roots = self.template.shallow(1)
-            shallow._map = DocumentMap(roots, self.obj, index, count, segment, self._truth)
+            shallow._map = self._map_of(self.template.shallow(1))
             return shallow._located(path, existing)
         return self._located(path, existing)
 
@@ -2378,9 +2379,7 @@ class HelmLocator:
         rendered into `default`: kube-prometheus-stack's hook parsed all its templates)."""
         if self._map is not None:
             return self._map.resolve(path)
-        index, count, segment = self.part
-        template = self.template.shallow(len(path))
-        return DocumentMap(template, self.obj, index, count, segment, self._truth).resolve(path)
+        return self._map_of(self.template.shallow(len(path))).resolve(path)
 
     def _located(self, path: Path, existing: Path) -> Location:
         for prefix in ancestors(existing):
