@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,25 +27,28 @@ def cache_dir() -> Path:
 
 
 def description_path() -> Path:
-    """The description's JSON file, fetched from the npm registry the first time."""
+    """The description's JSON file, fetched from the npm registry the first time.
+
+    Test processes running at once (pytest-xdist) may all fetch it on a fresh machine: each
+    packs into a folder of its own and renames its copy into place (atomic, same content)."""
     target = cache_dir() / f"octokit-openapi-{VERSION}" / "api.github.com.json"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["npm", "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", str(target.parent)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (tarball,) = target.parent.glob("octokit-openapi-*.tgz")
-    with tarfile.open(tarball) as archive:
-        source = archive.extractfile(MEMBER)
-        assert source is not None, MEMBER
-        partial = target.with_suffix(".part")
-        partial.write_bytes(source.read())
-        partial.rename(target)
-    tarball.unlink()
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix="fetch-") as scratch:
+        subprocess.run(
+            ["npm", "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", scratch],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        (tarball,) = Path(scratch).glob("octokit-openapi-*.tgz")
+        with tarfile.open(tarball) as archive:
+            source = archive.extractfile(MEMBER)
+            assert source is not None, MEMBER
+            partial = Path(scratch) / "api.github.com.json"
+            partial.write_bytes(source.read())
+        os.replace(partial, target)
     return target
 
 
