@@ -4,8 +4,9 @@ Two of its special cases change who a binding grants: its namespace transformer 
 namespace to every subject named `default` (of any kind), and at the end of the build its
 name references give a subject the namespace of the ServiceAccount of that name that a
 `namespace:` moved (any subject kind: a User named like the account moves too). Both are
-copied here from kustomize (api/filters/namespace, api/filters/nameref), for one namespace
-per binding; what we do not copy raises Unsupported.
+copied here from kustomize (api/filters/namespace, api/filters/nameref, and which objects a
+binding may name: api/resmap SubsetThatCouldBeReferencedByResource); what we do not copy
+raises Unsupported.
 """
 
 from __future__ import annotations
@@ -79,12 +80,38 @@ def resolve_references(built: list[Built], effective: Effective) -> None:
         subjects = _subjects(item.obj)
         if not subjects:
             continue
-        own = current[index]
-        if own is not None and any(ns not in (None, own) for ns in current):
-            raise Unsupported("a RoleBinding beside objects of other namespaces")
-        changed = [_resolved(s, built, accounts, original, current) for s in subjects]
+        seen = _referable(built, current, index, subjects)
+        pool = [built[at] for at in seen]
+        before, now = [original[at] for at in seen], [current[at] for at in seen]
+        changed = [_resolved(s, pool, accounts, before, now) for s in subjects]
         if changed != subjects:
             item.obj = normalised({**item.obj, "subjects": changed})
+
+
+def _referable(
+    built: list[Built], current: list[str | None], index: int, subjects: list[dict[str, Any]]
+) -> list[int]:
+    """The objects the binding at `index` may name (kustomize's
+    SubsetThatCouldBeReferencedByResource): every one for a ClusterRoleBinding; for a
+    RoleBinding those of its namespace, the cluster-scoped ones, and those whose namespace a
+    ServiceAccount subject writes (its `namespace`, as written: `default` is not ``)."""
+    own = current[index]
+    if own is None:
+        return list(range(len(built)))
+    written = set()
+    for subject in subjects:
+        if "namespace" in subject and "kind" in subject:
+            if not isinstance(subject["kind"], str):
+                raise Unsupported("a binding subject kustomize may read otherwise")
+            if subject["kind"] == "ServiceAccount":
+                written.add(subject["namespace"])
+    return [
+        at
+        for at, item in enumerate(built)
+        if current[at] is None
+        or current[at] == own
+        or str(item.obj["metadata"].get("namespace") or "") in written
+    ]
 
 
 def resolved_service(
