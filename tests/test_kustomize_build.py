@@ -745,6 +745,26 @@ def test_a_binding_names_what_its_namespace_and_its_subjects_reach() -> None:
         kustomize_build.build(ROOT, kustomization, MemoryTree(data))
 
 
+def test_a_folded_scalar_with_more_indented_lines_goes_to_kubectl() -> None:
+    """go-yaml v3 keeps one more line break before a more-indented line of a folded (`>`)
+    scalar than YAML says (a CEL expression of onedr0p/home-ops: `exists(c,` then an
+    indented line): what kustomize prints is not what PyYAML reads, so kubectl builds it.
+    Folded scalars without such lines, and literal ones, are built in-process."""
+    config = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n"
+        "  plain: >-\n    a\n    b\n"
+        "  literal: |-\n    a(c,\n      b\n    )\n"
+    )
+    files = {ROOT: "resources: [c.yaml]\n", "app/c.yaml": config}
+    (built,) = both_ways(files)
+    assert built["data"] == {"plain": "a b", "literal": "a(c,\n  b\n)"}
+    files["app/c.yaml"] = config + "  folded: >-\n    a(c,\n      b\n    )\n"
+    assert "more-indented" in refused(files)
+    # the same short text quoted first is no folded scalar's value remembered
+    files["app/c.yaml"] = config + '  q: "x\\n y"\n  folded: >-\n    x\n     y\n'
+    assert "more-indented" in refused(files)
+
+
 def test_a_json_patch_of_all_annotations_goes_to_kubectl() -> None:
     """Replacing metadata.annotations drops kustomize's origin annotation too: kubectl then
     locates the object at the kustomization, which the builder leaves to kubectl."""
