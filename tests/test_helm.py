@@ -608,6 +608,49 @@ def test_a_pod_template_whose_keys_toyaml_sorts_is_located_in_its_body(
     ]
 
 
+def test_items_of_an_if_the_values_cannot_decide_are_told_by_what_rendered(
+    tmp_path: Path,
+) -> None:
+    """linkerd2-cni: `{{- if ne .Values.binDir .Values.netDir }}` writes two hostPath volumes,
+    `{{- else }}` one of the same name (`cni-net-dir`). The values cannot say how `ne` goes
+    and two `- name: cni-net-dir` lines could be it: its finding was said at `volumes:`.
+    Only one way of the `if` renders as many items as rendered, each showing its literal
+    name: its lines are the items'."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/templates/ds.yaml").write_text(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: cni\nspec:\n"
+        "  selector: {matchLabels: {app: cni}}\n  template:\n"
+        "    metadata: {labels: {app: cni}}\n    spec:\n"
+        "      containers: [{name: cni, image: cni:1}]\n"  # line 10
+        "      volumes:\n"
+        "      {{- if ne .Values.binDir .Values.netDir }}\n"
+        "      - name: cni-bin-dir\n"
+        "        hostPath:\n"
+        "          path: {{ .Values.binDir }}\n"  # line 15
+        "      - name: cni-net-dir\n"
+        "        hostPath:\n"
+        "          path: {{ .Values.netDir }}\n"
+        "      {{- else }}\n"
+        "      - name: cni-net-dir\n"  # line 20
+        "        hostPath:\n"
+        "          path: {{ .Values.netDir }}\n"
+        "      {{- end }}\n"
+    )
+    engine = Engine([load_policy_file(REPO / "policies/kubernetes/pss-baseline-host-path.yaml")])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+
+    def found(values: str) -> list[tuple[str, int]]:
+        (tmp_path / "c/values.yaml").write_text(values)
+        return sorted((f.file, f.line) for f in scan(pairs, engine, 1, context).findings)
+
+    two = found("binDir: /opt/cni/bin\nnetDir: /etc/cni/net.d\n")
+    assert two == [("c/templates/ds.yaml", 14), ("c/templates/ds.yaml", 17)]
+    one = found("binDir: /etc/cni/net.d\nnetDir: /etc/cni/net.d\n")
+    assert one == [("c/templates/ds.yaml", 21)]
+
+
 def test_a_pod_spec_included_among_literal_keys_is_located_in_its_body(
     tmp_path: Path,
 ) -> None:
