@@ -317,6 +317,7 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
         return None
     args: dict[str, str] = {}
     target, file, context = "", "", "."
+    outputs: list[str] = []
     index = len(chain)
     while index < len(words):
         word = words[index]
@@ -324,7 +325,11 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
         if name in _VALUE_FLAGS and not equals:
             value = words[index + 1] if index + 1 < len(words) else ""
             index += 1
-        if name == "--build-arg":
+        if name in ("-o", "--output"):
+            outputs.append(value)
+        elif name in ("--load", "--push"):  # an image: `--output=type=docker|registry`
+            outputs.append("type=image")
+        elif name == "--build-arg":
             key, assigned, given = value.partition("=")
             if assigned and "$" not in given:
                 args[key] = given
@@ -340,7 +345,28 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
     if file == "-" or (context == "-" and not file):  # the Dockerfile on standard input
         file = str(command.get("reads") or "-")  # `< docker/prod`, `cat docker/prod |`
         context = "." if context == "-" else context
+    if files_only(outputs):
+        return context, file, "", {}  # no image: its target stage and args run nowhere
     return context, file, target, args
+
+
+def files_only(outputs: list[str]) -> bool:
+    """Do the `--output`s of a build (`-o`, docker/build-push-action's `outputs`) write
+    only files, no image? `--target bin --output type=local,dest=dist` (Docker's way of
+    exporting a binary; argo-rollouts, many Go projects) or `-o dist` copies the stage's
+    files out: nothing runs them as a container, so the stage is no image to judge. Any
+    other type (image, registry, docker, oci), `--load`/`--push`, or a value CI computes is
+    an image, as is a build with no output (the builder's default store)."""
+    if not outputs:
+        return False
+    for output in outputs:
+        if "$" in output or not output.strip():
+            return False
+        fields = dict(part.partition("=")[::2] for part in output.split(","))
+        kind = fields.get("type") if "=" in output else "local"  # `-o dist`: a folder
+        if kind not in ("local", "tar"):
+            return False
+    return True
 
 
 def _command_build(
@@ -366,7 +392,18 @@ def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Buil
             args[key] = value
     context = str(given.get("context") or ".")
     file = str(given.get("file") or "")
-    return _build(".", context, file, str(given.get("target") or ""), args, where, every)
+    target = str(given.get("target") or "")
+    outputs = [line.strip() for line in str(given.get("outputs") or "").splitlines()]
+    outputs = [line for line in outputs if line]
+    if given.get("push") not in (None, False, "false") or given.get("load") not in (
+        None,
+        False,
+        "false",
+    ):
+        outputs.append("type=image")
+    if files_only(outputs):
+        target, args = "", {}
+    return _build(".", context, file, target, args, where, every)
 
 
 def _build(
