@@ -1255,3 +1255,27 @@ def test_a_body_is_not_said_at_a_block_the_values_skip(tmp_path: Path) -> None:
     pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
     [finding] = scan(pairs, engine, 1, context).findings
     assert (finding.file, finding.line) == ("c/templates/pod.yaml", 11)
+
+
+def test_a_failed_tpl_is_said_without_the_whole_text_it_was_given(tmp_path: Path) -> None:
+    """Helm quotes the whole text `tpl` executed when it fails: loki's GK-RENDER-ERROR held
+    its 5,747-character `loki.config` (7,300 characters in all). The text is cut to its start
+    and length; the template, line and cause after it are kept."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    config = "server:\\n  http_listen_port: 3100\\n" * 40 + "port: {{ .Values.store.port }}\\n"
+    (tmp_path / "c/values.yaml").write_text(f'config: "{config}"\n')
+    (tmp_path / "c/templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n"
+        "  config.yaml: {{ tpl .Values.config . | quote }}\n"
+    )
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    (error,) = [
+        f for f in scan(pairs, engine, 1, context).findings if f.policy_id == "GK-RENDER-ERROR"
+    ]
+    assert (error.file, error.line) == ("c/templates/cm.yaml", 6)
+    assert len(error.message) < 700, error.message
+    assert 'for "server:\\n http_listen_port: 3100' in error.message
+    assert "characters)" in error.message and "nil pointer" in error.message
