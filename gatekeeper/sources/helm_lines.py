@@ -427,6 +427,9 @@ class DocumentMap:
             key for key in template.keys if self.segment is None or key.segment == self.segment
         ]
         self._index: dict[tuple[int, int | None], list[KeyLine]] | None = None
+        # _fitting_items by the list's parent line and rendered list (of self.obj, which
+        # the map holds): each item of the list asks the same
+        self._fitting: dict[tuple[int, int], list[KeyLine] | None] = {}
 
     def _under(self, parent: int, item: int | None = None) -> list[KeyLine]:
         """The keys whose parent key is at line `parent` (and whose list item is at `item`,
@@ -560,7 +563,10 @@ class DocumentMap:
         decided = self._decided_items(parent, dashed)
         if decided is not None and len(decided) == len(items) and decided[index] in unrefuted:
             return decided[index]
-        fitting = self._fitting_items(parent, dashed, items)
+        key = (parent, id(items))
+        if key not in self._fitting:
+            self._fitting[key] = self._fitting_items(parent, dashed, items)
+        fitting = self._fitting[key]
         if fitting is not None and fitting[index] in unrefuted:
             return fitting[index]
         return None
