@@ -10,6 +10,13 @@ at `:latest` is the pod's own, judged as such and reported at the annotation's l
 The proxy container is read as Istio injects it as a native sidecar (an init container with
 `restartPolicy: Always`, its hardened securityContext and resources set by the injection
 template), so only what the annotation chooses, its image, can fail a policy.
+
+Gateway injection (`inject.istio.io/templates: gateway` on a pod whose injection is on:
+`sidecar.istio.io/inject: "true"` or an `istio.io/rev` label) writes its own `istio-proxy`
+container with `image: auto`, which the injector replaces with the mesh's proxy image (the
+istio/gateway chart and Istio's documented gateway manifests): that image is istiod's, not
+the manifest's, and `auto` was judged as Docker Hub's `library/auto:latest`. It is read as
+the proxyImage annotation's image when the pod has one (at the annotation), else as unknown.
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ from gatekeeper.workloads import POD_TEMPLATE_PATHS
 USER_VOLUME = "sidecar.istio.io/userVolume"
 PROXY_IMAGE = "sidecar.istio.io/proxyImage"
 PROXY = "istio-proxy"
+TEMPLATES = "inject.istio.io/templates"
+INJECT = "sidecar.istio.io/inject"
+REVISION = "istio.io/rev"
+AUTO = "auto"  # the image gateway injection replaces
 
 # What the injection template sets on the proxy whatever the annotations say (istio
 # manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).
@@ -96,17 +107,26 @@ def _injected(document: Document) -> Document:
         return document
     metadata = template.get("metadata")
     annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    if not isinstance(annotations, dict) or not (
-        USER_VOLUME in annotations or PROXY_IMAGE in annotations
-    ):
+    if not isinstance(annotations, dict):
         return document
     spec = template.get("spec")
     if not isinstance(spec, dict):
+        return document
+    gateways = _gateway_proxies(metadata, spec) if isinstance(metadata, dict) else []
+    if not (USER_VOLUME in annotations or PROXY_IMAGE in annotations or gateways):
         return document
     obj = copy.deepcopy(document.obj)
     spec = (get(obj, template_path) if template_path else obj)["spec"]
     where = (*template_path, "metadata", "annotations")
     moves: dict[Path, Path] = {}
+    image = annotations.get(PROXY_IMAGE)
+    given = image if isinstance(image, str) and image else ""
+    for index in gateways:
+        spec["containers"][index]["image"] = given  # istiod's proxy image: unknown here
+        if given:
+            moves[(*template_path, "spec", "containers", index, "image")] = (*where, PROXY_IMAGE)
+    if gateways:  # the template fills the pod's own proxy: no sidecar is added
+        annotations = {k: v for k, v in annotations.items() if k != PROXY_IMAGE}
     added = _volumes(annotations.get(USER_VOLUME, "{}"))
     if added:
         volumes = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
@@ -119,6 +139,28 @@ def _injected(document: Document) -> Document:
         proxy = {"name": PROXY, "image": image, **copy.deepcopy(_PROXY_SETTINGS)}
         spec["initContainers"] = [*inits, proxy]
         moves[(*template_path, "spec", "initContainers", len(inits))] = (*where, PROXY_IMAGE)
-    if not moves:
+    if not moves and not gateways:
         return document
     return dataclasses.replace(document, obj=obj, locator=_Moved(document.locator, moves))
+
+
+def _gateway_proxies(metadata: dict[str, Any], spec: dict[str, Any]) -> list[int]:
+    """The indexes of the `istio-proxy` containers with `image: auto` that gateway injection
+    fills: the pod selects the gateway template and has injection on (a label or an
+    annotation `sidecar.istio.io/inject: "true"`, or a revision label)."""
+    annotations = metadata.get("annotations")
+    labels = metadata.get("labels")
+    annotations = annotations if isinstance(annotations, dict) else {}
+    labels = labels if isinstance(labels, dict) else {}
+    templates = [name.strip() for name in str(annotations.get(TEMPLATES) or "").split(",")]
+    injected = any(str(d.get(INJECT)).lower() == "true" for d in (labels, annotations))
+    if "gateway" not in templates or not (injected or labels.get(REVISION)):
+        return []
+    containers = spec.get("containers")
+    return [
+        index
+        for index, container in enumerate(containers if isinstance(containers, list) else [])
+        if isinstance(container, dict)
+        and container.get("name") == PROXY
+        and container.get("image") == AUTO
+    ]

@@ -69,13 +69,15 @@ class Unknown:
 class PartialString(Unknown):
     """An unknown string whose ends are known: a template with a literal part
     (`"${var.project}.svc.id.goog"`). It is never null and equals no string that does not
-    have its ends: conditions on it are decided, not taken both ways."""
+    have its ends: conditions on it are decided, not taken both ways. `written`: the whole
+    template as a `.tf` file shows it, each unknown part as `${...}`."""
 
-    __slots__ = ("prefix", "suffix")
+    __slots__ = ("prefix", "suffix", "written")
 
-    def __init__(self, text: str, prefix: str, suffix: str) -> None:
+    def __init__(self, text: str, prefix: str, suffix: str, written: str = "") -> None:
         super().__init__(text)
         self.prefix, self.suffix = prefix, suffix
+        self.written = written or f"{prefix}${{{text}}}{suffix}"
 
     def cannot_be(self, other: Any) -> bool:
         if other is None:
@@ -383,23 +385,31 @@ def _template(expr: Template, scope: Scope) -> Value:
     sources: list[Value] = []
     unknown: Value | None = None
     suffix: list[str] = []
+    written: list[str] = []  # the whole, each unknown part as `${...}`
     for part in expr.parts:
         if isinstance(part, str):
             (suffix if unknown is not None else out).append(part)
+            written.append(part)
             continue
         value = evaluate(part, scope)
         if isinstance(value.data, Unknown):
             if unknown is None:
                 unknown = value
-            suffix = [value.data.suffix] if isinstance(value.data, PartialString) else []
+            if isinstance(value.data, PartialString):
+                suffix = [value.data.suffix]
+                written.append(value.data.written)
+            else:
+                suffix = []
+                written.append(f"${{{value.data.text}}}")
             continue
         (suffix if unknown is not None else out).append(_string(value.data))
+        written.append(_string(value.data))
         sources.append(value)
     if unknown is not None:
         assert isinstance(unknown.data, Unknown)
         first = unknown.data
         prefix = "".join(out) + (first.prefix if isinstance(first, PartialString) else "")
-        partial = PartialString(first.text, prefix, "".join(suffix))
+        partial = PartialString(first.text, prefix, "".join(suffix), "".join(written))
         return Value(partial, unknown.origins)
     return _whole("".join(out), *sources)
 

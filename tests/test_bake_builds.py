@@ -210,3 +210,36 @@ def test_bake_files_read_together_are_merged_target_by_target(
     run = gatekeeper("scan", "--base", "base", "--format", "json", cwd=tmp_path)
     assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/debug", 2), ("docker/prod", 2)]
     assert run.returncode == 1
+
+
+def test_a_reusable_build_workflow_s_file_is_what_its_callers_pass(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """loki's operator images: a reusable workflow builds `file: ${{ inputs.dockerfile }}`
+    and the repository's callers pass `dockerfile: docker/prod`: that file is built (judged
+    as a Dockerfile, its root USER found), no blocking "judged by no rule". An input a
+    workflow_dispatch also declares is typed by whoever dispatches: still said unknown."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "prod").write_text(f"FROM {PINNED}\nUSER root\n")
+    flows = tmp_path / ".github" / "workflows"
+    flows.mkdir(parents=True)
+    reusable = (
+        "on:\n  workflow_call:\n    inputs:\n      dockerfile: {required: true, type: string}\n"
+        "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n"
+        "        with: {context: ., file: '${{ inputs.dockerfile }}'}\n"
+    )
+    (flows / "build.yml").write_text(reusable)
+    (flows / "images.yml").write_text(
+        "on: push\njobs:\n  prod:\n    uses: ./.github/workflows/build.yml\n"
+        "    with: {dockerfile: docker/prod}\n"
+    )
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == []
+    assert _found(run, "DOCKER-USER-NOT-ROOT") == [("docker/prod", 2)]
+    dispatched = reusable.replace(
+        "on:\n", "on:\n  workflow_dispatch:\n    inputs:\n      dockerfile: {type: string}\n"
+    )
+    (flows / "build.yml").write_text(dispatched)
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _found(run, "GK-LOCAL-NOT-EXPANDED") == [(".github/workflows/build.yml", 12)]

@@ -207,3 +207,30 @@ def test_a_file_its_folders_kustomization_leaves_out_is_applied_by_no_one(
     # Named by another deployer's file (a skaffold rawYaml, a Tiltfile): it keeps them.
     write("skaffold.yaml", "manifests:\n  rawYaml: [config/default/proxy_patch.yaml]\n")
     assert privileged() == ["config/default/proxy_patch.yaml"]
+
+
+def test_a_left_out_patch_stays_left_out_when_another_project_comments_out_its_own(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """A monorepo of kubebuilder projects (kubeflow/manifests: notebook-controller, profiles,
+    tensorboard...): each config/default/kustomization.yaml comments out its own
+    `#- manager_webhook_patch.yaml`. That line of another project's kustomization names a
+    file of its own folder, never this one: this patch is still applied by no one (base: 131
+    blocking findings came back). A kustomization line whose path does reach the file keeps
+    it judged, commented or not."""
+    for project in ("a", "b"):
+        write(f"{project}/config/manager/deploy.yaml", DEPLOYMENT.replace("true", "false"))
+        write(f"{project}/config/manager/kustomization.yaml", "resources: [deploy.yaml]\n")
+        kustomization = "resources: [../manager]\npatchesStrategicMerge:\n#- proxy_patch.yaml\n"
+        write(f"{project}/config/default/kustomization.yaml", kustomization)
+        write(f"{project}/config/default/proxy_patch.yaml", DEPLOYMENT)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+
+    def privileged() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        findings = json.loads(run.stdout)["findings"]
+        return sorted(f["file"] for f in findings if f["policy_id"] == "K8S-PSS-PRIVILEGED")
+
+    assert privileged() == []
+    write("c/kustomization.yaml", "resources: []\n# - ../a/config/default/proxy_patch.yaml\n")
+    assert privileged() == ["a/config/default/proxy_patch.yaml"]

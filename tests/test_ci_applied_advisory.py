@@ -259,3 +259,40 @@ def test_ci_applied_helmfile_in_advisory_path_blocks(
     privileged = _privileged(run)
     assert privileged and all(blocking == blocks for _, blocking in privileged), privileged
     assert run.returncode == (1 if blocks else 0), run.stdout[-1500:]
+
+
+def test_a_vendored_modules_manifest_informs_unless_ci_applies_it(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """`go mod vendor` copies other modules whole below their module paths (knative/serving:
+    k8s.io/apimachinery's test pod, vegeta's Dockerfile, 22 blocking findings in vendor/):
+    nothing of this repository deploys them, so they inform. Applied by CI, the file blocks
+    as any other."""
+    files = {
+        **IMPERATIVE_OFF,
+        "go.mod": "module example.com/app\n\ngo 1.22\n",
+        "vendor/modules.txt": "# example.com/lib v1.0.0\n## explicit\nexample.com/lib\n",
+        "vendor/example.com/lib/pod.yaml": _pod("true"),
+    }
+    _write(tmp_path, files)
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("vendor/example.com/lib/pod.yaml", False)]
+    # A folder of vendor/ that is no module path (a team's chart copy, vendor/web) counts.
+    _write(tmp_path, {"vendor/web/pod.yaml": _pod("true")})
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "web")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [
+        ("vendor/example.com/lib/pod.yaml", False),
+        ("vendor/web/pod.yaml", True),
+    ]
+    (tmp_path / "vendor/web/pod.yaml").unlink()
+    applying = _workflow("kubectl apply -f vendor/example.com/lib/pod.yaml")
+    _write(tmp_path, {".github/workflows/d.yml": applying})
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "y")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("vendor/example.com/lib/pod.yaml", True)]

@@ -608,6 +608,49 @@ def test_a_pod_template_whose_keys_toyaml_sorts_is_located_in_its_body(
     ]
 
 
+def test_items_of_an_if_the_values_cannot_decide_are_told_by_what_rendered(
+    tmp_path: Path,
+) -> None:
+    """linkerd2-cni: `{{- if ne .Values.binDir .Values.netDir }}` writes two hostPath volumes,
+    `{{- else }}` one of the same name (`cni-net-dir`). The values cannot say how `ne` goes
+    and two `- name: cni-net-dir` lines could be it: its finding was said at `volumes:`.
+    Only one way of the `if` renders as many items as rendered, each showing its literal
+    name: its lines are the items'."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (tmp_path / "c/templates/ds.yaml").write_text(
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: cni\nspec:\n"
+        "  selector: {matchLabels: {app: cni}}\n  template:\n"
+        "    metadata: {labels: {app: cni}}\n    spec:\n"
+        "      containers: [{name: cni, image: cni:1}]\n"  # line 10
+        "      volumes:\n"
+        "      {{- if ne .Values.binDir .Values.netDir }}\n"
+        "      - name: cni-bin-dir\n"
+        "        hostPath:\n"
+        "          path: {{ .Values.binDir }}\n"  # line 15
+        "      - name: cni-net-dir\n"
+        "        hostPath:\n"
+        "          path: {{ .Values.netDir }}\n"
+        "      {{- else }}\n"
+        "      - name: cni-net-dir\n"  # line 20
+        "        hostPath:\n"
+        "          path: {{ .Values.netDir }}\n"
+        "      {{- end }}\n"
+    )
+    engine = Engine([load_policy_file(REPO / "policies/kubernetes/pss-baseline-host-path.yaml")])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+
+    def found(values: str) -> list[tuple[str, int]]:
+        (tmp_path / "c/values.yaml").write_text(values)
+        return sorted((f.file, f.line) for f in scan(pairs, engine, 1, context).findings)
+
+    two = found("binDir: /opt/cni/bin\nnetDir: /etc/cni/net.d\n")
+    assert two == [("c/templates/ds.yaml", 14), ("c/templates/ds.yaml", 17)]
+    one = found("binDir: /etc/cni/net.d\nnetDir: /etc/cni/net.d\n")
+    assert one == [("c/templates/ds.yaml", 21)]
+
+
 def test_a_pod_spec_included_among_literal_keys_is_located_in_its_body(
     tmp_path: Path,
 ) -> None:
@@ -1212,3 +1255,27 @@ def test_a_body_is_not_said_at_a_block_the_values_skip(tmp_path: Path) -> None:
     pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
     [finding] = scan(pairs, engine, 1, context).findings
     assert (finding.file, finding.line) == ("c/templates/pod.yaml", 11)
+
+
+def test_a_failed_tpl_is_said_without_the_whole_text_it_was_given(tmp_path: Path) -> None:
+    """Helm quotes the whole text `tpl` executed when it fails: loki's GK-RENDER-ERROR held
+    its 5,747-character `loki.config` (7,300 characters in all). The text is cut to its start
+    and length; the template, line and cause after it are kept."""
+    (tmp_path / "c/templates").mkdir(parents=True)
+    (tmp_path / "c/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    config = "server:\\n  http_listen_port: 3100\\n" * 40 + "port: {{ .Values.store.port }}\\n"
+    (tmp_path / "c/values.yaml").write_text(f'config: "{config}"\n')
+    (tmp_path / "c/templates/cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n"
+        "  config.yaml: {{ tpl .Values.config . | quote }}\n"
+    )
+    engine = Engine([load_policy_file(PRIVILEGED)])
+    context = LoadContext(tree=WorkTree(tmp_path))
+    pairs = [("c/Chart.yaml", (tmp_path / "c/Chart.yaml").read_bytes())]
+    (error,) = [
+        f for f in scan(pairs, engine, 1, context).findings if f.policy_id == "GK-RENDER-ERROR"
+    ]
+    assert (error.file, error.line) == ("c/templates/cm.yaml", 6)
+    assert len(error.message) < 700, error.message
+    assert 'for "server:\\n http_listen_port: 3100' in error.message
+    assert "characters)" in error.message and "nil pointer" in error.message

@@ -84,9 +84,18 @@ def test_rbac_rules_after_the_first_are_located_at_their_own_lines(tmp_path: Pat
     loaded = load_chart(tmp_path, {"ch/templates/r.yaml": dropped})
     (role,) = loaded.documents
     assert at(role, "rules", 0, "verbs") == (13, True)
-    # ... and when the rules are alike, no line is certain: the `rules:` line, not exact
+    # ... and when the rules are alike, the count tells: one rendered, so the `if` (which
+    # the values cannot decide) wrote none, and the rule is the one after it (noise12)
     alike = dropped.replace('["get", "list"]', '["get"]')
     loaded = load_chart(tmp_path, {"ch/templates/r.yaml": alike})
+    (role,) = loaded.documents
+    assert at(role, "rules", 0, "verbs") == (13, True)
+    # ... but when either branch of an `if`/`else` renders one alike rule, no line is
+    # certain: the `rules:` line, not exact
+    rule = '  - apiGroups: [""]\n    resources: ["secrets"]\n    verbs: ["get"]\n'
+    either = alike.split("rules:\n")[0] + "rules:\n  {{- if .Values.x }}\n" + rule
+    either += "  {{- else }}\n" + rule + "  {{- end }}\n"
+    loaded = load_chart(tmp_path, {"ch/templates/r.yaml": either})
     (role,) = loaded.documents
     assert at(role, "rules", 0, "verbs") == (5, False)
 

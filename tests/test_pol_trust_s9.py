@@ -57,6 +57,41 @@ def test_a_build_arg_or_target_given_by_a_workflow_is_judged() -> None:
     assert scan_tree({**plain, ".github/workflows/image.yml": missing}) == []
 
 
+def test_a_target_built_only_to_export_its_files_is_no_image() -> None:
+    """`docker build --target bin --output type=local,dest=dist` copies the stage's files
+    out (Docker's documented way to export a binary; argo-rollouts' release script builds
+    its build stage so): no container runs it, and "target stage ... runs as root" was a
+    blocking high. An output that is an image (`type=image`, `--load`, `--push`), or one CI
+    computes, is judged as before."""
+    plain = {"docker/Dockerfile": DOCKERFILE}
+    for run in [
+        "docker build --target debug --output type=local,dest=dist docker",
+        "docker buildx build --target debug -o dist docker",
+        "podman build --target debug --output=type=tar,dest=out.tar docker",
+    ]:
+        assert scan_tree({**plain, ".github/workflows/image.yml": workflow(run)}) == [], run
+    for run in [
+        "docker buildx build --target debug -o type=image,name=web docker",
+        "docker buildx build --target debug -o dist --push docker",
+        "docker buildx build --target debug --load -o type=local,dest=dist docker",
+        "docker build --target debug --output ${{ inputs.output }} docker",
+    ]:
+        files = {**plain, ".github/workflows/image.yml": workflow(run)}
+        assert [f[:3] for f in scan_tree(files)] == [
+            ("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", 2)
+        ], run
+    action = (
+        "on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n"
+        "        with:\n          context: docker\n          target: debug\n"
+        "          outputs: type=local,dest=dist\n"
+    )
+    files = {"docker/Dockerfile": DOCKERFILE, ".github/workflows/image.yml": action}
+    assert scan_tree(files) == []
+    files[".github/workflows/image.yml"] = action + "          push: true\n"
+    assert [f[:3] for f in scan_tree(files)] == [("DOCKER-USER-NOT-ROOT", "docker/Dockerfile", 2)]
+
+
 def test_build_push_action_and_compose_build_sections_are_judged() -> None:
     action = (
         "on: push\njobs:\n  image:\n    runs-on: ubuntu-latest\n    steps:\n"

@@ -204,3 +204,45 @@ def test_a_secret_user_volume_in_istios_list_form_adds_nothing_to_report(tmp_pat
     volume = """sidecar.istio.io/userVolume: '[{"name": "tls", "secret": {"secretName": "t"}}]'"""
     meshed = scan(tmp_path / "b", {"cart.yaml": MESHED % volume})
     assert sorted(f.policy_id for f in meshed) == sorted(f.policy_id for f in plain)
+
+
+GATEWAY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ingress, namespace: istio-ingress}
+spec:
+  selector: {matchLabels: {istio: ingress}}
+  template:
+    metadata:
+      annotations:
+        inject.istio.io/templates: gateway
+        %s
+      labels: {istio: ingress, %s}
+    spec:
+      automountServiceAccountToken: false
+      containers: [{name: istio-proxy, image: auto}]
+"""
+IMAGE_RULES = {"K8S-IMAGE-ALLOWED-REGISTRY", "K8S-IMAGE-TAG-PINNED", "K8S-IMAGE-DIGEST"}
+
+
+def test_istio_gateway_injection_fills_the_proxy_image_auto(tmp_path: Path) -> None:
+    """The istio/gateway chart and Istio's gateway manifests write `image: auto`, which
+    gateway injection replaces with the mesh's proxy image: it was judged as Docker Hub's
+    `auto:latest` (two blocking findings per gateway). With a proxyImage annotation that
+    image is the pod's own, at the annotation; `auto` without gateway injection (no
+    template, or injection not on) is judged as written."""
+    on = 'sidecar.istio.io/inject: "true"'
+    found = scan(tmp_path / "a", {"gw.yaml": GATEWAY % ("team: edge", on)})
+    assert not IMAGE_RULES & ids(found)
+    found = scan(tmp_path / "r", {"gw.yaml": GATEWAY % ("team: edge", "istio.io/rev: canary")})
+    assert not IMAGE_RULES & ids(found)
+    image = "sidecar.istio.io/proxyImage: docker.io/someone/proxyv2:latest"
+    found = scan(tmp_path / "b", {"gw.yaml": GATEWAY % (image, on)})
+    at_annotation = {f.policy_id for f in found if f.line == 10}
+    assert {"K8S-IMAGE-ALLOWED-REGISTRY", "K8S-IMAGE-TAG-PINNED"} <= at_annotation
+    assert len([f for f in found if f.policy_id == "K8S-IMAGE-TAG-PINNED"]) == 1
+    off = scan(tmp_path / "c", {"gw.yaml": GATEWAY % ("team: edge", "app: x")})
+    assert {"K8S-IMAGE-ALLOWED-REGISTRY", "K8S-IMAGE-TAG-PINNED"} <= ids(off)
+    sidecar = GATEWAY.replace("inject.istio.io/templates: gateway", "owner: a")
+    found = scan(tmp_path / "d", {"gw.yaml": sidecar % ("team: edge", on)})
+    assert {"K8S-IMAGE-ALLOWED-REGISTRY", "K8S-IMAGE-TAG-PINNED"} <= ids(found)

@@ -45,6 +45,14 @@ spec:
   clusterIP: {SERVICE_IP_PREFIX}.16
   ports: [{port: 53}]
 """
+AT_PLACEHOLDER = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: @STS_NAME@
+spec:
+  serviceName: @STS_NAME@
+"""
 POD = TOOL.replace("busybox:1.36", "${IMAGE}")  # a privileged Pod
 
 
@@ -63,8 +71,10 @@ def test_a_template_of_another_tool_is_a_low_notice() -> None:
             "modules/gw/assets/gw.yaml": CLOUD_INIT,
             "make/crd.template.header.yaml": GO_FRAGMENT,
             "make/config/bind/service.yaml": PLACEHOLDER,
+            "dev/scale-test/statefulset.yaml": AT_PLACEHOLDER,
         }
     ) == [
+        ("GK-TEMPLATE", "low", "dev/scale-test/statefulset.yaml", 4),
         ("GK-TEMPLATE", "low", "make/config/bind/service.yaml", 6),
         ("GK-TEMPLATE", "low", "make/crd.template.header.yaml", 1),
         ("GK-TEMPLATE", "low", "modules/gw/assets/gw.yaml", 8),

@@ -90,3 +90,51 @@ def test_merging_order_and_sids() -> None:
     assert merged[0] == {"Sid": "a", "Effect": "Deny", "Principal": "*"}
     # a document that is not known JSON here: unknown, as before
     assert policy_json({"source_policy_documents": ["${data.x.json}"]}) is None
+
+
+IRSA = """\
+data "aws_eks_cluster" "current" {
+  name = var.cluster_name
+}
+variable "cluster_name" {
+  type = string
+}
+locals {
+  oidc_id = replace(data.aws_eks_cluster.current.identity[0].oidc[0].issuer, "https://", "")
+}
+data "aws_iam_policy_document" "oidc" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_id}:%s"
+      values   = ["system:serviceaccount:loki:loki"]
+    }
+    principals {
+      type        = "Federated"
+      identifiers = ["arn:aws:iam::123456789012:oidc-provider/${local.oidc_id}"]
+    }
+  }
+}
+resource "aws_iam_role" "loki" {
+  name               = "loki"
+  assume_role_policy = data.aws_iam_policy_document.oidc.json
+}
+"""
+
+
+def test_a_condition_key_with_an_apply_time_issuer_keeps_its_known_end(tmp_path: Path) -> None:
+    """EKS IRSA (loki's production/terraform/modules/s3): the issuer comes from a data
+    source, so `"${local.oidc_id}:sub"` is known only at its end. The key was written as the
+    unknown's text alone, no `:sub` key was seen, and the role was a critical "assumable by
+    anyone". Its literal ends are kept; a condition on `:aud` alone still fails."""
+
+    def public(key: str) -> list[str]:
+        (tmp_path / "main.tf").write_text(IRSA % key)
+        report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+        return [
+            f.file for f in report.verdict.findings if f.policy_id == "TF-AWS-IAM-ROLE-TRUST-PUBLIC"
+        ]
+
+    assert public("sub") == []
+    assert public("aud") == ["main.tf"]

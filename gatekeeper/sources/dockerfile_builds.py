@@ -128,12 +128,48 @@ def _workflow_builds(tree: Tree, every: bool = False) -> list[Build]:
                     found.append(build)
             if _is_build_push(step):
                 line = document.locator.locate(("jobs", job_id, "steps", number)).line
-                values = _expression_values(job, _env(document, job, step))
+                values = _step_values(document, job, step, tree)
                 for given in _action_variants(step, job, values):
                     build = _action_build(given, f"{document.file}:{line}", every)
                     if build is not None:
                         found.append(build)
     return found
+
+
+def _step_values(
+    document: Any, job: dict[str, Any], step: dict[str, Any], tree: Tree | None
+) -> dict[str, list[str]]:
+    """The values a build-push-action step's expressions may take: the job's env and matrix,
+    and a reusable workflow's `inputs.X` (_call_inputs)."""
+    from gatekeeper.sources.workflow_values import merged
+
+    values = _expression_values(job, _env(document, job, step))
+    return merged(values, _call_inputs(document, tree))
+
+
+def _call_inputs(document: Any, tree: Tree | None) -> dict[str, list[str]]:
+    """`inputs.X` of a reusable workflow (`on: workflow_call`) as this repository calls it:
+    what its callers pass (`uses: ./.github/workflows/build.yml` with `dockerfile:
+    operator/Dockerfile`, loki's operator images: `file: ${{ inputs.dockerfile }}` was a
+    blocking "judged by no rule") and the input's default, for a caller that passes none.
+    Not an input a `workflow_dispatch` also declares (whoever dispatches types any value),
+    nor a value a caller computes (it stays an expression). Another repository calling it
+    checks out and builds its own files."""
+    from gatekeeper.sources.workflow import callers
+    from gatekeeper.sources.workflow_values import input_values, merged
+
+    obj = document.obj if isinstance(document.obj, dict) else {}
+    on = obj.get("on")
+    call = on.get("workflow_call", False) if isinstance(on, dict) else False
+    if call is False:
+        return {}
+    dispatch = on.get("workflow_dispatch") if isinstance(on, dict) else None
+    typed = dispatch.get("inputs") if isinstance(dispatch, dict) else None
+    dispatched = set(typed) if isinstance(typed, dict) else set()
+    values = dict(input_values(call.get("inputs") if isinstance(call, dict) else None))
+    if tree is not None:
+        values = merged(values, callers(tree).get(str(document.file), {}))
+    return {name: found for name, found in values.items() if name.split(".")[-1] not in dispatched}
 
 
 def _expression_values(job: dict[str, Any], env: dict[str, str]) -> dict[str, list[str]]:
@@ -227,7 +263,7 @@ def unlocated(document: Any, tree: Tree | None = None) -> list[Problem]:
                 found.append(_problem(file, int(command["line"]), str(command["text"]), why))
         if not _is_build_push(step):
             continue
-        values = _expression_values(job, _env(document, job, step))
+        values = _step_values(document, job, step, tree)
         for variant in _action_variants(step, job, values):
             context, file = variant["with"]["context"], variant["with"]["file"]
             why = _unknown(".", str(context), str(file), tree)
@@ -317,6 +353,7 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
         return None
     args: dict[str, str] = {}
     target, file, context = "", "", "."
+    outputs: list[str] = []
     index = len(chain)
     while index < len(words):
         word = words[index]
@@ -324,7 +361,11 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
         if name in _VALUE_FLAGS and not equals:
             value = words[index + 1] if index + 1 < len(words) else ""
             index += 1
-        if name == "--build-arg":
+        if name in ("-o", "--output"):
+            outputs.append(value)
+        elif name in ("--load", "--push"):  # an image: `--output=type=docker|registry`
+            outputs.append("type=image")
+        elif name == "--build-arg":
             key, assigned, given = value.partition("=")
             if assigned and "$" not in given:
                 args[key] = given
@@ -340,7 +381,28 @@ def _command_parts(command: dict[str, Any]) -> tuple[str, str, str, dict[str, st
     if file == "-" or (context == "-" and not file):  # the Dockerfile on standard input
         file = str(command.get("reads") or "-")  # `< docker/prod`, `cat docker/prod |`
         context = "." if context == "-" else context
+    if files_only(outputs):
+        return context, file, "", {}  # no image: its target stage and args run nowhere
     return context, file, target, args
+
+
+def files_only(outputs: list[str]) -> bool:
+    """Do the `--output`s of a build (`-o`, docker/build-push-action's `outputs`) write
+    only files, no image? `--target bin --output type=local,dest=dist` (Docker's way of
+    exporting a binary; argo-rollouts, many Go projects) or `-o dist` copies the stage's
+    files out: nothing runs them as a container, so the stage is no image to judge. Any
+    other type (image, registry, docker, oci), `--load`/`--push`, or a value CI computes is
+    an image, as is a build with no output (the builder's default store)."""
+    if not outputs:
+        return False
+    for output in outputs:
+        if "$" in output or not output.strip():
+            return False
+        fields = dict(part.partition("=")[::2] for part in output.split(","))
+        kind = fields.get("type") if "=" in output else "local"  # `-o dist`: a folder
+        if kind not in ("local", "tar"):
+            return False
+    return True
 
 
 def _command_build(
@@ -366,7 +428,18 @@ def _action_build(step: dict[str, Any], where: str, every: bool = False) -> Buil
             args[key] = value
     context = str(given.get("context") or ".")
     file = str(given.get("file") or "")
-    return _build(".", context, file, str(given.get("target") or ""), args, where, every)
+    target = str(given.get("target") or "")
+    outputs = [line.strip() for line in str(given.get("outputs") or "").splitlines()]
+    outputs = [line for line in outputs if line]
+    if given.get("push") not in (None, False, "false") or given.get("load") not in (
+        None,
+        False,
+        "false",
+    ):
+        outputs.append("type=image")
+    if files_only(outputs):
+        target, args = "", {}
+    return _build(".", context, file, target, args, where, every)
 
 
 def _build(

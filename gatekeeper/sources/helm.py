@@ -860,7 +860,7 @@ def render_chart(path: str, data: bytes, context: LoadContext, wanted: list[Rele
         if rendering.manifests is None and missing and _for_missing(rendering.error, absent):
             # a named template the missing dependency defines (`no template "common.x"`), or
             # its values read (`.Values.minio.tls`: nil pointer): said in its one finding
-            failures.append(" ".join(rendering.error.split()))
+            failures.append(concise(rendering.error))
             continue
         if rendering.manifests is None and release.assumed_lookup:
             continue  # said by _render_found
@@ -1747,11 +1747,30 @@ def _values_problems(tree: Tree, chart_dir: str) -> list[Problem]:
     return problems
 
 
+# Helm quotes the whole text `tpl` was given when executing it fails (loki's 5,000-character
+# `loki.config`, once per nested tpl): the message said a chart's config file, not the error.
+_TPL_TEXT = lazy_re.compile(r'(error during tpl function execution for )"((?:[^"\\]|\\.)*)"')
+_TPL_SHOWN = 60
+
+
+def concise(message: str) -> str:
+    """A Helm error on one line, each text a failed `tpl` was given cut to its start (the
+    template, line and cause that follow say where it failed)."""
+
+    def cut(found: re.Match[str]) -> str:
+        text = found[2]
+        if len(text) <= _TPL_SHOWN:
+            return found[0]
+        return f'{found[1]}"{text[:_TPL_SHOWN].rstrip(chr(92))}..." ({len(text)} characters)'
+
+    return _TPL_TEXT.sub(cut, " ".join(message.split()))
+
+
 def _render_problem(
     message: str, chart_dir: str, chart_file: str, subcharts: dict[str, str] | None = None
 ) -> Problem:
     """A Helm error, located at the template file and line it names when it names one."""
-    message = " ".join(message.split())
+    message = concise(message)
     # "unclosed action started at x.yaml:6" is more useful than the end of file it hit.
     started = message.find("started at ")
     match = _ERROR_AT.search(message, started) if started >= 0 else None

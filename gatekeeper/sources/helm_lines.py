@@ -427,6 +427,9 @@ class DocumentMap:
             key for key in template.keys if self.segment is None or key.segment == self.segment
         ]
         self._index: dict[tuple[int, int | None], list[KeyLine]] | None = None
+        # _fitting_items by the list's parent line and rendered list (of self.obj, which
+        # the map holds): each item of the list asks the same
+        self._fitting: dict[tuple[int, int], list[KeyLine] | None] = {}
 
     def _under(self, parent: int, item: int | None = None) -> list[KeyLine]:
         """The keys whose parent key is at line `parent` (and whose list item is at `item`,
@@ -560,16 +563,74 @@ class DocumentMap:
         decided = self._decided_items(parent, dashed)
         if decided is not None and len(decided) == len(items) and decided[index] in unrefuted:
             return decided[index]
+        key = (parent, id(items))
+        if key not in self._fitting:
+            self._fitting[key] = self._fitting_items(parent, dashed, items)
+        fitting = self._fitting[key]
+        if fitting is not None and fitting[index] in unrefuted:
+            return fitting[index]
         return None
 
-    def _decided_items(self, parent: int, dashed: list[KeyLine]) -> list[KeyLine] | None:
+    def _fitting_items(
+        self, parent: int, dashed: list[KeyLine], items: list[Any]
+    ) -> list[KeyLine] | None:
+        """The literal `- ` items under the key at `parent` that were rendered, when an `if`
+        the values cannot decide (`if ne .Values.destCNIBinDir .Values.destCNINetDir`, then
+        two volumes, `else` one of the same name: linkerd2-cni's `cni-net-dir` was said at
+        `volumes:`) is decided by what rendered: of the ways such `if`s (three at most) may
+        go, exactly one renders as many items as were rendered, each showing its literal
+        values (none contradicted, at least one seen). None else."""
+        found: set[tuple[int, ...]] = set()
+        fits: list[list[KeyLine]] = []
+
+        def search(assume: dict[int, bool]) -> None:
+            undecided: list[int] = []
+            rendered = self._decided_items(parent, dashed, assume, undecided)
+            if rendered is not None:
+                lines = tuple(item.line for item in rendered)
+                if lines not in found and self._fit(parent, rendered, items):
+                    found.add(lines)
+                    fits.append(rendered)
+                return
+            new = [number for number in undecided if number not in assume]
+            if new and len(assume) < 3:
+                for value in (True, False):
+                    search({**assume, new[0]: value})
+
+        search({})
+        return fits[0] if len(fits) == 1 and len(found) == 1 else None
+
+    def _fit(self, parent: int, rendered: list[KeyLine], items: list[Any]) -> bool:
+        """Does each written item of `rendered` show in the rendered item at its place?"""
+        if len(rendered) != len(items):
+            return False
+        for item, node in zip(rendered, items, strict=True):
+            if not isinstance(node, dict):
+                return False
+            said = [
+                self._agrees(key, node[key.key])
+                for key in self._under(parent, item.line)
+                if key.key != DYNAMIC and key.key in node
+            ]
+            if False in said or True not in said:
+                return False
+        return True
+
+    def _decided_items(
+        self,
+        parent: int,
+        dashed: list[KeyLine],
+        assume: dict[int, bool] | None = None,
+        undecided: list[int] | None = None,
+    ) -> list[KeyLine] | None:
         """The literal `- ` items under the key at `parent` that were rendered, first to last,
         when the only actions between them are `if`s the values decide (prometheus' server
         Deployment: `{{- if .Values.configmapReload.prometheus.enabled }}` around the reload
         container, then the server's: both containers' findings were said at `containers:`)
         and actions in a branch not taken; None when anything else could add or drop one.
         An action inside an item (from its `- ` to its last key, or indented past its dash)
-        changes only that item."""
+        changes only that item. `assume`: how the `if` at a line goes when the values cannot
+        say; `undecided` gets the lines of those they cannot say and nothing assumes."""
         if self.truth is None or not dashed:
             return None
         lines = self.template.lines
@@ -601,10 +662,18 @@ class DocumentMap:
             if len(words) > 1:
                 return None
             if words == ["if"]:
-                blocks.append(branch_taken(lines, number + 1, self.truth))
+                taken = branch_taken(lines, number + 1, self.truth)
+                if taken is None and assume and number in assume:
+                    taken = assume[number]
+                elif taken is None and undecided is not None:
+                    undecided.append(number)
+                blocks.append(taken)
                 opened.append(number)
             elif words == ["else"] and blocks:
-                blocks[-1] = branch_taken(lines, number + 1, self.truth)
+                taken = branch_taken(lines, number + 1, self.truth)
+                if taken is None and assume and opened[-1] in assume:
+                    taken = not assume[opened[-1]]
+                blocks[-1] = taken
             elif words == ["end"] and blocks:
                 blocks.pop()
                 opened.pop()

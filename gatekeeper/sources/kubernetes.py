@@ -154,16 +154,19 @@ def rendered_copy(path: str, data: bytes, context: LoadContext) -> bool:
 
 
 # What marks a file as a template of another tool: Terraform's `%{ for }` and `${...}`,
-# Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces.
-_TEMPLATE_MARK = lazy_re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}")
+# Go templates' `{{ }}`, a `{PLACEHOLDER}` a Makefile or script replaces, an `@PLACEHOLDER@`
+# as autoconf's and CMake's configure_file write them (longhorn's dev/scale-test
+# statefulset.yaml, `name: @STS_NAME@`, that its script fills: `@` cannot start a scalar).
+_TEMPLATE_MARK = lazy_re.compile(r"%\{|\$\{|\{\{|\{[A-Z][A-Z0-9_]*\}|@[A-Z][A-Z0-9_]*@")
 
 
 def _template_notice(problem: Problem, text: str, data: bytes) -> Problem:
     """A file that is not valid YAML because it is another tool's template (a cloud-init
     file Terraform's templatefile() fills, a Go-template fragment a Makefile joins, a
-    `{SERVICE_IP}` a script replaces) is nothing kubectl applies as written: a low notice,
-    not a blocking parse error. Nor is one whose bytes cannot spell `apiVersion` and `kind`
-    (kueue's KEP metadata, kep.yaml): no YAML reader, however lenient, makes an object of it.
+    `{SERVICE_IP}` or `@STS_NAME@` a script replaces) is nothing kubectl applies as
+    written: a low notice, not a blocking parse error. Nor is one whose bytes cannot spell
+    `apiVersion` and `kind` (kueue's KEP metadata, kep.yaml): no YAML reader, however
+    lenient, makes an object of it.
     What a deployer applies (a directory Application, a Flux path, a kustomization's
     resource: the build fails) still blocks."""
     if problem.code != "GK-PARSE-ERROR":

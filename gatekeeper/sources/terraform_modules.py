@@ -68,6 +68,7 @@ from gatekeeper.tfeval import (
     EvalError,
     Origin,
     Origins,
+    PartialString,
     Scope,
     Unknown,
     Value,
@@ -1525,7 +1526,12 @@ def _dynamic(block: RawBlock, scope: Scope) -> list[_Evaluated]:
 
 
 def render(data: Any) -> Any:
-    """Plain data for policies: an unknown is a `"${...}"` string, as a `.tf` file shows it."""
+    """Plain data for policies: an unknown is a `"${...}"` string, as a `.tf` file shows it,
+    with the literal parts of a template kept (`"${local.oidc_id}:sub"` is `${...}:sub`: an
+    IRSA trust policy's condition on the token's subject, whose issuer a data source gives,
+    was a condition on no `:sub` key and a critical "assumable by anyone", loki's s3 module)."""
+    if isinstance(data, PartialString):
+        return data.written
     if isinstance(data, Unknown):
         return "${" + data.text + "}"
     if isinstance(data, list):

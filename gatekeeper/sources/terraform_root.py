@@ -244,8 +244,9 @@ def _from_for_each(merged: MergedBlock, origin: Origin) -> bool:
 def _as_written_unknowns(value: Any, own: Any) -> Any:
     """A value still unknown reads as its file writes it (`"web ${var.env}"`, not the
     evaluator's shorter name for it): what a reader recognises, and references in it link
-    resources."""
-    if isinstance(value, str) and value.startswith("${"):
+    resources. A template's literal parts around its unknown (`"b-${local.url}"` rendered
+    `b-https://${var.ip}:6443`) are still unknown as a whole."""
+    if isinstance(value, str) and "${" in value:
         return own if isinstance(own, str) and "${" in own else value
     if isinstance(value, dict) and isinstance(own, dict):
         return {key: _as_written_unknowns(item, own.get(key)) for key, item in value.items()}
