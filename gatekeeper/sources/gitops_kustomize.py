@@ -58,10 +58,13 @@ class Edits:
 
 
 class _WithFiles:
-    """The tree with a few more files (the overlay, a kustomization a deployer generates)."""
+    """The tree with a few more files (the overlay, a kustomization a deployer generates).
+    `added_to` names the tree it views: what is indexed of that tree holds for this view
+    with these files' objects added (flux._by_name)."""
 
     def __init__(self, tree: Tree, extra: dict[str, bytes]) -> None:
         self.tree = tree
+        self.added_to = tree
         self.extra = extra
 
     def read(self, path: str) -> bytes:
