@@ -765,6 +765,33 @@ def test_a_folded_scalar_with_more_indented_lines_goes_to_kubectl() -> None:
     assert "more-indented" in refused(files)
 
 
+def test_a_resource_file_outside_the_folder_fails_as_kubectl_says_without_kubectl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kustomize's load restriction refuses a resource file outside the kustomization's
+    folder (`../tgi-2b.yaml`: eleven overlays of GoogleCloudPlatform/kubernetes-engine-samples,
+    a kubectl run each): the builder says kubectl's error itself, through a kustomization
+    that builds the folder too. A missing one is left to kubectl; one built without the
+    restriction (Flux, `loadRestrictor: none`): tests/test_kustomize.py."""
+    namespace = "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n"
+    files = {
+        ROOT: "resources: [../shared/ns.yaml]\n",
+        "shared/ns.yaml": namespace,
+        "top/kustomization.yaml": "resources: [../app]\n",
+    }
+    data = {name: text.encode() for name, text in files.items()}
+    for path in (ROOT, "top/kustomization.yaml"):
+        context = LoadContext(tree=MemoryTree(data))
+        theirs = kustomize.load(path, data[path], context, in_process=False)
+        assert [p.code for p in theirs.problems] == ["GK-RENDER-ERROR"]
+        with monkeypatch.context() as patched:
+            patched.setattr(kustomize, "builder", lambda: pytest.fail("kubectl was run"))
+            ours = kustomize.load(path, data[path], LoadContext(tree=MemoryTree(data)))
+        assert seen(ours) == seen(theirs)
+    files[ROOT] = "resources: [../shared/missing.yaml]\n"
+    assert "outside the kustomization's directory" in refused(files)
+
+
 def test_a_json_patch_of_all_annotations_goes_to_kubectl() -> None:
     """Replacing metadata.annotations drops kustomize's origin annotation too: kubectl then
     locates the object at the kustomization, which the builder leaves to kubectl."""

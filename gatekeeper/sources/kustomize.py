@@ -722,6 +722,8 @@ def _build_overlay(
         built, sources = kustomize_build.build(path, kustomization, context.tree)
     except Fails as error:
         stderr = None if component else error.message(frozenset(closure.files))
+        if getattr(error, "restricted", False) and _unrestricted(path, context):
+            stderr = None  # a build without the load restriction reads it: kubectl's below
         if component or stderr is not None:
             if stderr is not None:
                 _add_failure(path, kustomization, stderr, limit, loaded, context.tree)
@@ -869,6 +871,13 @@ def _run(
         preexec_fn=programs.address_space(limit.memory_mib),
         check=False,
     )
+
+
+def _unrestricted(path: str, context: LoadContext) -> bool:
+    """Is the kustomization at `path` built without kustomize's load restriction (the
+    `loadRestrictor: none` option, or a Flux Kustomization that builds it)?"""
+    restrictor = context.options_for(NAME).get("loadRestrictor", "rootOnly")
+    return restrictor == "none" or _built_by_flux(path, context)
 
 
 def _built_by_flux(path: str, context: LoadContext) -> bool:

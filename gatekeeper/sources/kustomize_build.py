@@ -304,6 +304,28 @@ class MissingResource(Rejected):
         )
 
 
+class OutsideRoot(Rejected):
+    """A resource entry naming a file outside the kustomization's folder: kustomize's load
+    restriction (kubectl's default) refuses it. Built without the restriction (Flux, or the
+    `loadRestrictor: none` option), it is read: kubectl builds it then (kustomize.py)."""
+
+    restricted = True
+
+    def __init__(self, ref: str, target: str, directory: str) -> None:
+        super().__init__("a resource file outside the kustomization's directory")
+        self.ref = ref
+        self.target = target
+        self.directory = directory
+
+    def words(self, copied: frozenset[str]) -> str | None:
+        return (
+            f"accumulating resources: accumulation err='accumulating resources from"
+            f" '{self.ref}': security; file '{self.target}' is not in or below"
+            f" '{self.directory}'': must build at directory: '{self.target}': file is not"
+            " directory"
+        )
+
+
 class MissingFile(Rejected):
     """A file the kustomization reads (a transformer configuration, a generator input) that
     the build does not have: kustomize's error, after `prefix`."""
@@ -399,7 +421,9 @@ class _Builder:
                     raise error.on_the_way(obj) from None
             else:
                 if directory and not target.startswith(directory + "/"):
-                    raise Unsupported("a resource file outside the kustomization's directory")
+                    if not self.tree.exists(target):
+                        raise Unsupported("a resource file outside the kustomization's directory")
+                    raise OutsideRoot(ref, target, directory).on_the_way(obj)
                 if not self.tree.exists(target):
                     raise MissingResource(ref, target).on_the_way(obj)
                 found = self._resources(target)
