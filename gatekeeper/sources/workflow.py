@@ -1200,7 +1200,8 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
-        variables = {**(workflow_env or {}), **_env(job), **exported, **_env(step)}
+        sent = dict(exported)  # what earlier steps wrote to $GITHUB_ENV, as the runner sets it
+        variables = {**(workflow_env or {}), **_env(job), **sent, **_env(step)}
         expressions = {**(known or {}), **matrix_values(job, variables)}
         variables = _resolved(variables, expressions)
         template = _custom_shell(nodes, raw_step, shell_name)
@@ -1237,7 +1238,9 @@ def _github_job(
         checkouts = _callee_checkouts(step, repository)
         if checkouts:
             step["checkoutReads"] = checkouts
-        written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
+        # as written, with what earlier steps sent to $GITHUB_ENV: `echo "T=$TITLE" >>
+        # "$GITHUB_ENV"` then `eval "echo $T"` pastes the title (red team s22 trust15 c05)
+        written_env = {**(workflow_env or {}), **_env(job), **sent, **_env(step)}
         run_text = step.get("run")
         evaluated = (
             evaluated_reads(commands, written_env, run_text) if isinstance(run_text, str) else []

@@ -1,0 +1,78 @@
+"""Red team s22 trust15: pull requests that got a green check while CI would run what a
+built-in policy forbids (one test per finding, each failing on 951d156)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, git_in
+
+
+def _pull_request(root: Path, files: dict[str, str]) -> None:
+    """A repository whose main holds a README, and a branch `pr` adding `files`."""
+    git_in(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("x\n")
+    git_in(root, "add", "-A")
+    git_in(root, "commit", "-qm", "base")
+    git_in(root, "checkout", "-q", "-b", "pr")
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git_in(root, "add", "-A")
+    git_in(root, "commit", "-qm", "pr")
+
+
+def _blocking(run: Run) -> list[tuple[str, int]]:
+    assert run.returncode in (0, 1), run.stderr
+    found = json.loads(run.stdout)["findings"]
+    return [(f["policy_id"], f["line"]) for f in found if f["blocking"]]
+
+
+_SENT = """\
+on: %s
+permissions: {contents: read}
+jobs:
+  j:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683
+      - env: {VALUE: "${{ %s }}"}
+        run: echo "V=$VALUE" >> "$GITHUB_ENV"
+      - run: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("event", "value", "script", "expected"),
+    [
+        # the title sent to $GITHUB_ENV, then pasted into eval's text
+        ("issues", "github.event.issue.title", 'eval "echo $V"', [("WF-SCRIPT-INJECTION", 10)]),
+        # the head sha sent to $GITHUB_ENV, then fetched and built
+        (
+            "pull_request_target",
+            "github.event.pull_request.head.sha",
+            'git fetch origin "$V" && git checkout "$V" && make',
+            [("WF-PR-TARGET-CHECKOUT-HEAD", 10)],
+        ),
+        # control: the value read as data
+        ("issues", "github.event.issue.title", 'echo "$V"', []),
+    ],
+)
+def test_a_value_earlier_steps_send_to_github_env_is_read_through(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    event: str,
+    value: str,
+    script: str,
+    expected: list[tuple[str, int]],
+) -> None:
+    """c05: a step's `$V` that an earlier step wrote to $GITHUB_ENV from event data was read
+    as the step's own `env:` only, so `eval "echo $V"` and `git checkout "$V"` were green."""
+    _pull_request(tmp_path, {".github/workflows/x.yml": _SENT % (event, value, script)})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
