@@ -12,7 +12,8 @@ with a few fields added so rules can look inside scripts:
                                 workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
-    jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool},
+    jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool,
+                                workflow_run: bool},
                                 true when the job's `if:` cannot hold for that event from a
                                 fork (workflow_expressions.fork_guarded)
     jobs.<id>.expressionReads   GitHub: the context paths (workflow_expressions.reads) of every
@@ -1068,7 +1069,8 @@ def _github(
             )  # fmt: skip
             if "if" in job:
                 job["forkGuarded"] = {
-                    event: fork_guarded(job["if"], event, event in gone) for event in _PR_EVENTS
+                    event: fork_guarded(job["if"], event, event in gone)
+                    for event in (*_PR_EVENTS, "workflow_run")
                 }
     return obj, locator
 

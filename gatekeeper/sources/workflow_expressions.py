@@ -267,18 +267,24 @@ _DISTINCT = (
     frozenset({"github.event.pull_request.head.repo.full_name", "github.repository"}),
     frozenset({"github.event.pull_request.head.repo.id", "github.repository_id"}),
     frozenset({"github.event.pull_request.head.repo.owner.login", "github.repository_owner"}),
+    # workflow_run: the run a fork's pull request started is the fork's
+    frozenset({"github.event.workflow_run.head_repository.full_name", "github.repository"}),
+    frozenset({"github.event.workflow_run.head_repository.id", "github.repository_id"}),
+    frozenset({"github.event.workflow_run.head_repository.owner.login", "github.repository_owner"}),
 )
 _INSIDERS = frozenset({"owner", "member", "collaborator"})
 
 
 def fork_guarded(condition: object, event: str, fork_may_be_gone: bool = False) -> bool:
     """Whether a job whose `if:` is `condition` cannot run for `event` (pull_request or
-    pull_request_target) opened from a fork: the fork's repository is not ours (full_name,
-    id, owner), `head.repo.fork` is true, `merged` false, `github.event_name` is `event`,
-    `github.ref` is refs/pull/... (pull_request) or the base branch, refs/heads/...
-    (pull_request_target: `github.ref == 'refs/heads/main'` holds for every fork, red team
-    s20 trust13 s06), the author is not a member. Anything else is unknown, and
-    an unknown condition may hold: only one that is false whatever is unknown guards.
+    pull_request_target; workflow_run: after a run a fork's pull request started, whose
+    `workflow_run.event` is pull_request and `head_repository` the fork) opened from a fork:
+    the fork's repository is not ours (full_name, id, owner), `head.repo.fork` is true,
+    `merged` false, `github.event_name` is `event`, `github.ref` is refs/pull/...
+    (pull_request) or the base branch, refs/heads/... (pull_request_target: `github.ref ==
+    'refs/heads/main'` holds for every fork, red team s20 trust13 s06), the author is not a
+    member. Anything else is unknown, and an unknown condition may hold: only one that is
+    false whatever is unknown guards.
 
     `fork_may_be_gone`: the workflow also runs for activity types its author can start after
     deleting the fork (`edited`, `closed`, `ready_for_review`...; GitHub keeps the pull request
@@ -415,6 +421,11 @@ class _Condition:
             return _PULL_REF if self.event == "pull_request" else _BASE_REF
         if path == "github.event.pull_request.author_association":
             return _OUTSIDER
+        if self.event == "workflow_run":  # the run a fork's pull request started
+            if path == "github.event.workflow_run.event":
+                return "pull_request"
+            if path == "github.event.workflow_run.head_repository.fork":
+                return True
         return _UNKNOWN
 
     def _call(self, name: str) -> object:
