@@ -1609,8 +1609,10 @@ def _add_expression_reads(
     shell = shell_reads(code, env) if isinstance(code, str) else []
     if shell:
         step["shellReads"] = shell
-    if code is None and action is not None and not str(step["action"]).startswith("docker:"):
-        code, is_input = step["with"][action[0]], True  # docker args reach no shell
+    if code is None and action is not None and (
+        not str(step["action"]).startswith("docker:") or _docker_shell(step)
+    ):
+        code, is_input = step["with"][action[0]], True  # docker args reach no shell but sh -c
     if not isinstance(code, str) or "${{" not in code:
         return False
     step["codeExpressions"] = pasted(code, env, values)
@@ -1678,6 +1680,32 @@ def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
     entrypoint = given.get("entrypoint")
     program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
     return "args", CommandInput("args", f"{program} " if program else "")
+
+
+def _docker_shell(step: dict[str, Any]) -> bool:
+    """Whether a `uses: docker://IMAGE` step's `with.args` is a shell's `-c` text (`entrypoint:
+    /bin/sh` and `args: -c "echo ${{ ... }}"`, or `args: sh -c "..."` with no entrypoint): the
+    runner pastes expressions into args, which then reach a shell as code (red team s22
+    trust15 c19)."""
+    import shlex
+
+    given = step.get("with")
+    given = given if isinstance(given, dict) else {}
+    args, entrypoint = given.get("args"), given.get("entrypoint")
+    if not isinstance(args, str):
+        return False
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = args.split()
+    if isinstance(entrypoint, str) and entrypoint.strip():
+        shell_name, flags = posixpath.basename(entrypoint.strip()), words[:1]
+    else:
+        shell_name, flags = posixpath.basename(words[0]) if words else "", words[1:2]
+    return shell_name in _DOCKER_SHELLS and any(f.startswith("-") and "c" in f for f in flags)
+
+
+_DOCKER_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
 
 
 def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:

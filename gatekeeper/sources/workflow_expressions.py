@@ -216,6 +216,11 @@ def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -
 _EVALUATORS = frozenset({"eval"})
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
 _SINGLE_QUOTED = lazy_re.compile(r"'[^']*'")
+# Variables whose value is run as code wherever a script runs, whatever the script says: bash
+# expands `$(...)` in BASH_ENV before sourcing the file it names (every bash step: GitHub's
+# `bash -e {0}` runs a script, not an interactive shell), git runs GIT_SSH_COMMAND and
+# GIT_EXTERNAL_DIFF through sh (red team s22 trust15 c19).
+CODE_VARIABLES = ("BASH_ENV", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF")
 
 
 # A shell reading its script from a here-string or from echo/printf piped into it: the text
@@ -235,8 +240,14 @@ def evaluated_reads(
     "$TITLE" | sh`: `script` is the whole `run:` text, for the last two): the outer shell
     pastes the value, the inner one reads it as a script, so passing the value through `env:`
     protects nothing (red team s21 trust14 c09). A variable in single quotes reaches the
-    inner shell as a variable, read as data: not counted."""
+    inner shell as a variable, read as data: not counted. An expression in a variable the
+    shell or git runs as code (CODE_VARIABLES: `BASH_ENV: ${{ github.event.issue.title }}`)
+    counts for every script it is set for."""
     found: list[str] = []
+    for name in CODE_VARIABLES:
+        value = env.get(name)
+        if isinstance(value, str) and _OPEN in value:
+            found.extend(read for _, text in expressions(value) for read in reads(text))
     for fed in _FED_SHELL.finditer(script):
         text = fed.group(1) or fed.group(2) or ""
         found.extend(shell_reads(_SINGLE_QUOTED.sub("", text), env, event_file=False))
