@@ -188,14 +188,39 @@ _EVENT_FIELD = lazy_re.compile(
 )
 
 
+# The pull request's head asked from GitHub's API in a script (`gh pr view "$PR" --json
+# headRefOid`, `gh api repos/$R/pulls/$PR --jq .head.sha`, curl of api.github.com/.../pulls/N
+# piped to jq .head.ref): the value the event names as pull_request.head.sha / .head.ref.
+_API_HEAD = (
+    (
+        lazy_re.compile(r"\bgh\s+pr\s+view\b[^\n]*\bheadRefOid\b"),
+        "github.event.pull_request.head.sha",
+    ),
+    (
+        lazy_re.compile(r"\bgh\s+pr\s+view\b[^\n]*\bheadRefName\b"),
+        "github.event.pull_request.head.ref",
+    ),
+    (
+        lazy_re.compile(r"(\bgh\s+api\b|api\.github\.com/repos/)[^\n]*/pulls/[^\n]*\.head\.sha\b"),
+        "github.event.pull_request.head.sha",
+    ),
+    (
+        lazy_re.compile(r"(\bgh\s+api\b|api\.github\.com/repos/)[^\n]*/pulls/[^\n]*\.head\.ref\b"),
+        "github.event.pull_request.head.ref",
+    ),
+)
+
+
 def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -> list[str]:
     """The context paths a `run:` script reads through its environment, where no `${{ }}` is
     pasted: a variable of the step's `env` (workflow, job, step, as written) whose value is an
     expression (`git fetch origin "$SHA"` under `env: {SHA: ${{
     github.event.pull_request.head.sha }}}`), the runner's GITHUB_HEAD_REF, and the fields of
     the event payload a script reading $GITHUB_EVENT_PATH names by JSON path (`jq -r
-    .pull_request.head.sha "$GITHUB_EVENT_PATH"`). A pull_request_target job that fetched the
-    pull request's head this way was green (red team s21 trust14 c05)."""
+    .pull_request.head.sha "$GITHUB_EVENT_PATH"`), or asks GitHub's API for (`gh pr view
+    --json headRefOid`, `gh api .../pulls/N --jq .head.sha`). A pull_request_target job that
+    fetched the pull request's head this way was green (red team s21 trust14 c05, s22
+    trust15 c20)."""
     found: list[str] = []
     names = set(_SHELL_VARIABLE.findall(code))
     for name in sorted(names):
@@ -209,6 +234,8 @@ def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -
             "github.event." + (match.group(1) + match.group(2)).lower()
             for match in _EVENT_FIELD.finditer(code)
         )
+    if event_file and "head" in code:  # asked from the API (red team s22 trust15 c20)
+        found.extend(path for pattern, path in _API_HEAD if pattern.search(code))
     return list(dict.fromkeys(found))
 
 
