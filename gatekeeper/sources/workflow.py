@@ -1581,9 +1581,33 @@ def _runs_on_labels(runs_on: Any, values: Values) -> list[str]:
     for item in runs_on if isinstance(runs_on, list) else [runs_on]:
         text = str(item).strip()
         found = list(expressions(text))
-        read = reads(text) if len(found) == 1 and found[0][1] == text else []
+        whole = len(found) == 1 and found[0][1] == text
+        literal = _FROM_JSON_LITERAL.fullmatch(text[3:-2].strip()) if whole else None
+        if literal:  # `${{ fromJSON('["self-hosted", "gpu"]') }}` (red team s22 trust15 c24)
+            labels.extend(_json_labels(literal.group(1).replace("''", "'"), text))
+            continue
+        read = reads(text) if whole else []
         labels.extend(known.get(read[0], [text]) if len(read) == 1 else [text])
     return labels
+
+
+# `fromJSON('...')` of a string literal (any case, as the runner reads function names).
+_FROM_JSON_LITERAL = re.compile(r"(?i)fromjson\(\s*'((?:[^']|'')*)'\s*\)")
+
+
+def _json_labels(text: str, written: str) -> list[str]:
+    """The labels a JSON literal names: a list of strings or one string; else as written."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [written]
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(label, str) for label in value):
+        return list(value)
+    return [written]
 
 
 def _add_expression_reads(
