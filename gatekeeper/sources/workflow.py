@@ -1617,15 +1617,20 @@ def _add_expression_reads(
     values: Values,
 ) -> bool:
     """Add `withReads` (the context paths each `with:` input's expressions read: `ref` of
-    actions/checkout) and `codeExpressions`: the `${{ }}` expressions the runner pastes into
-    the step's code (its `run:`, or the input its action runs as code: github-script's
-    `script`), each with the paths it reads (workflow_expressions; through `env` as written and
-    `values`: what callers pass `inputs.X`, the matrix); WF-SCRIPT-INJECTION judges them.
-    True when the code is an action's input (the caller locates `run` there)."""
+    actions/checkout; through `env` and `values` as below) and `codeExpressions`: the `${{
+    }}` expressions the runner pastes into the step's code (its `run:`, or the input its
+    action runs as code: github-script's `script`), each with the paths it reads
+    (workflow_expressions; through `env` as written and `values`: what callers pass
+    `inputs.X`, the matrix); WF-SCRIPT-INJECTION judges them. True when the code is an
+    action's input (the caller locates `run` there)."""
     given = step.get("with")
-    if isinstance(given, dict):
-        step["withReads"] = {
-            str(name).lower(): [read for _, text in expressions(value) for read in reads(text)]
+    if isinstance(given, dict):  # through env, outputs and the matrix: `ref: ${{ env.SHA }}`
+        step["withReads"] = {  # (red team s22 trust15 c25)
+            str(name).lower(): [
+                str(read)
+                for expression in pasted(value, env, values)
+                for read in _listed(expression["reads"])
+            ]
             for name, value in given.items()
             if isinstance(value, str) and "${{" in value
         }
@@ -1704,6 +1709,10 @@ def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
     entrypoint = given.get("entrypoint")
     program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
     return "args", CommandInput("args", f"{program} " if program else "")
+
+
+def _listed(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _docker_shell(step: dict[str, Any]) -> bool:
