@@ -76,3 +76,58 @@ def test_a_value_earlier_steps_send_to_github_env_is_read_through(
     _pull_request(tmp_path, {".github/workflows/x.yml": _SENT % (event, value, script)})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_CALLER = """\
+on: pull_request_target
+permissions: {contents: read}
+jobs:
+  b:
+%s
+"""
+
+
+@pytest.mark.parametrize(
+    ("caller", "callee", "script"),
+    [
+        (
+            "    uses: ./.github/workflows/build.yml\n    secrets: inherit",
+            ".github/workflows/build.yml",
+            "on: workflow_call\npermissions: {}\njobs:\n  b:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - run: %s\n",
+        ),
+        (
+            "    runs-on: ubuntu-latest\n    steps:\n      - uses: ./.github/actions/build",
+            ".github/actions/build/action.yml",
+            "name: b\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: %s\n",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("fetch", "expected"),
+    [
+        ("gh pr checkout ${{ github.event.number }} && make", True),
+        (
+            "git fetch origin ${{ github.event.pull_request.head.sha }} && git checkout FETCH_HEAD",
+            True,
+        ),
+        ("git fetch origin ${{ github.event.pull_request.base.sha }} && make", False),
+    ],
+)
+def test_a_local_callees_script_fetching_the_head_is_the_callers_checkout(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    caller: str,
+    callee: str,
+    script: str,
+    fetch: str,
+    expected: bool,
+) -> None:
+    """c33: a pull_request_target workflow whose local reusable workflow or composite action
+    runs `gh pr checkout` or fetches the head sha in a script: the callee knows no event, the
+    caller's step was no checkout, so it was green (its actions/checkout `ref` was read)."""
+    files = {".github/workflows/t.yml": _CALLER % caller, callee: script % fetch}
+    _pull_request(tmp_path, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [rule for rule, _ in _blocking(run) if rule == "WF-PR-TARGET-CHECKOUT-HEAD"]
+    assert bool(found) is expected, run.stdout

@@ -1680,6 +1680,11 @@ def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list
     values = {f"inputs.{k}".lower(): [str(v)] for k, v in given.items() if scalar(v)}
     found: dict[str, list[str]] = {}
     for inner in steps if isinstance(steps, list) else []:
+        script = inner.get("run") if isinstance(inner, dict) else None
+        if isinstance(script, str):  # a script of the callee fetching it (s22 trust15 c33)
+            found.setdefault("script", []).extend(_script_fetches(script, values))
+            if not found["script"]:
+                del found["script"]
         if not isinstance(inner, dict) or not str(inner.get("uses", "")).lower().startswith(
             "actions/checkout@"
         ):
@@ -1695,6 +1700,23 @@ def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list
                         str(r) for r in (held if isinstance(held, list) else [])
                     )
     return found
+
+
+# A script fetching a pull request whatever it names (`gh pr checkout N`, `git fetch origin
+# pull/N/head`, a `refs/pull/` ref), or running git on what its expressions hold.
+_PULL_FETCH = re.compile(r"gh\s+pr\s+checkout|git\s+fetch[^\n]*pull/|(^|[\s\"'+:=(])refs/pull/")
+_GIT_FETCH = re.compile(r"\bgit\s+(clone|fetch|pull|checkout|switch)\b")
+
+
+def _script_fetches(script: str, values: Values) -> list[str]:
+    """What a local callee's `run:` script checks out, as context paths: the pull request's
+    head for `gh pr checkout` and its refs, or what the expressions of a git command's script
+    read (through the inputs its caller gives)."""
+    if _PULL_FETCH.search(script):
+        return ["github.event.pull_request.head"]
+    if not _GIT_FETCH.search(script) or "${{" not in script:
+        return []
+    return [str(r) for e in pasted(script, {}, values) for r in _listed(e["reads"])]
 
 
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
