@@ -131,3 +131,30 @@ def test_a_local_callees_script_fetching_the_head_is_the_callers_checkout(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     found = [rule for rule, _ in _blocking(run) if rule == "WF-PR-TARGET-CHECKOUT-HEAD"]
     assert bool(found) is expected, run.stdout
+
+
+def test_a_compose_services_env_file_is_its_environment(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c34: `env_file: web.env` holding DB_PASSWORD=... sets it in the container as
+    `environment:` does, and was green; each variable is said where its file writes it.
+    `environment:` wins over the files (the second service's own value is a reference)."""
+    compose = (
+        "services:\n"
+        "  web:\n    image: ghcr.io/acme/web:1.0\n    env_file: [web.env, {path: conf/aws.txt}]\n"
+        "  api:\n    image: ghcr.io/acme/api:1.0\n    env_file: web.env\n"
+        "    environment: {DB_PASSWORD: '${DB_PASSWORD}'}\n"
+    )
+    files = {
+        "compose.yaml": compose,
+        "web.env": "# prod\nDB_PASSWORD=hunter2-prod-secret\nLOG_LEVEL=info\n",
+        "conf/aws.txt": "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n",
+    }
+    _pull_request(tmp_path, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "COMPOSE-NO-SECRETS-IN-ENV"
+    )
+    assert found == [("conf/aws.txt", 1), ("web.env", 2)], run.stdout
