@@ -158,3 +158,21 @@ def test_a_compose_services_env_file_is_its_environment(
         if f["policy_id"] == "COMPOSE-NO-SECRETS-IN-ENV"
     )
     assert found == [("conf/aws.txt", 1), ("web.env", 2)], run.stdout
+
+
+def test_a_change_to_an_env_file_alone_judges_the_compose_file_again(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c34: the base's compose file reads `env_file: web.env`; a pull request adding
+    DB_PASSWORD to web.env alone was green (no dependency edge to the compose file)."""
+    compose = "services:\n  web:\n    image: ghcr.io/acme/web:1.0\n    env_file: web.env\n"
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "compose.yaml").write_text(compose)
+    (tmp_path / "web.env").write_text("LOG_LEVEL=info\n")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    git_in(tmp_path, "checkout", "-q", "-b", "pr")
+    (tmp_path / "web.env").write_text("LOG_LEVEL=info\nDB_PASSWORD=hunter2-prod-secret\n")
+    git_in(tmp_path, "commit", "-qam", "pr")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert ("COMPOSE-NO-SECRETS-IN-ENV", 2) in _blocking(run), run.stdout

@@ -79,9 +79,9 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see depgraph): a compose file reads the files it includes (and their
-    `env_file:`), the files its services extend, and the Dockerfiles not named like one that
-    it builds (judged only here): a pull request changing only `docker/prod` judges the
-    compose file again."""
+    `env_file:`), the files its services extend, its services' `env_file:` files, and the
+    Dockerfiles not named like one that it builds (judged only here): a pull request
+    changing only `docker/prod` judges the compose file again."""
     from gatekeeper.sources.names import is_dockerfile
 
     tree = context.tree
@@ -121,6 +121,12 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 built = built_dockerfile(path, service.get("build"))
                 if built is not None and not is_dockerfile(built):
                     yield path, built
+                listed = service.get("env_file")  # its environment (_env_file_vars)
+                for given in listed if isinstance(listed, list) else [listed]:
+                    file = given.get("path") if isinstance(given, dict) else given
+                    target = inside(posixpath.join(folder, file)) if isinstance(file, str) else None
+                    if target is not None:
+                        yield path, target
 
 
 def load(
