@@ -176,3 +176,30 @@ def test_a_change_to_an_env_file_alone_judges_the_compose_file_again(
     git_in(tmp_path, "commit", "-qam", "pr")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert ("COMPOSE-NO-SECRETS-IN-ENV", 2) in _blocking(run), run.stdout
+
+
+@pytest.mark.parametrize(
+    ("include", "expected"),
+    [
+        ("{project: acme/deploy, file: ci/deploy.yml, ref: main}", True),
+        ("{project: ACME/deploy, file: [/ci/deploy.yml]}", True),
+        ("{remote: 'https://gitlab.com/acme/deploy/-/raw/main/ci/deploy.yml'}", True),
+        ("{project: acme/deploy, file: ci/deploy.yml, ref: v1.2.0}", False),
+        ("{project: acme/ci-templates, file: ci/deploy.yml}", False),
+    ],
+)
+def test_a_gitlab_include_naming_this_repository_is_a_local_include(
+    tmp_path: Path, gatekeeper: Callable[..., Run], include: str, expected: bool
+) -> None:
+    """c35: `include: {project: acme/deploy, file: ci/deploy.yml}` in acme/deploy itself (or
+    a raw URL of it) includes the change's file once merged; its kubectl apply was green.
+    A tag of it, or another project, includes another file: not judged here."""
+    files = {
+        ".gitlab-ci.yml": f"include:\n  - {include}\n",
+        "ci/deploy.yml": "deploy:\n  script: [kubectl apply -f deploy/]\n",
+    }
+    _pull_request(tmp_path, files)
+    git_in(tmp_path, "remote", "add", "origin", "git@gitlab.com:acme/deploy.git")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [rule for rule, _ in _blocking(run) if rule == "WF-GITOPS-IMPERATIVE-DEPLOY"]
+    assert bool(found) is expected, run.stdout

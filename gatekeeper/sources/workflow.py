@@ -144,7 +144,8 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         return _azure(path, data, context)
     if kind != GITLAB or context is None:
         return _load_one(path, data, kind, context)
-    built = gitlab.pipeline(path, data, context.tree)
+    own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+    built = gitlab.pipeline(path, data, context.tree, own)
     loaded = _load_one(path, data, kind, context, built)
     # Jobs of local `include:` files run in the same pipeline, child pipelines
     # (`trigger: include:`) in their own: each file is judged (a missing one is GitLab's
@@ -675,7 +676,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     pull request changing only those judges the workflow again."""
     tree = context.tree
     if tree.exists(".gitlab-ci.yml"):
-        yield from ((".gitlab-ci.yml", name) for name in _gitlab_closure(tree)[1:])
+        own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+        yield from ((".gitlab-ci.yml", name) for name in _gitlab_closure(tree, own)[1:])
     for followed, workflows in _followers(context.tree).items():
         for name in workflows:
             yield name, followed
@@ -804,17 +806,19 @@ def _gitlab_owners(path: str, context: LoadContext) -> list[str]:
     a changed include or child pipeline re-judges it."""
     if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
         return []
-    return [".gitlab-ci.yml"] if path in _gitlab_closure(context.tree)[1:] else []
+    own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+    return [".gitlab-ci.yml"] if path in _gitlab_closure(context.tree, own)[1:] else []
 
 
-def _gitlab_closure(tree: Tree) -> list[str]:
-    """`.gitlab-ci.yml` and the files it includes or starts child pipelines from."""
+def _gitlab_closure(tree: Tree, own: list[str]) -> list[str]:
+    """`.gitlab-ci.yml` and the files it includes or starts child pipelines from (`own`:
+    this repository's URLs, for includes naming it as a project)."""
     if tree not in _OWNERS:
         _OWNERS[tree] = []
         if tree.exists(".gitlab-ci.yml"):
             entry, _, _, _ = gitlab.config(".gitlab-ci.yml", tree.read(".gitlab-ci.yml"))
             if entry is not None and isinstance(entry.obj, dict):
-                _OWNERS[tree] = gitlab.included(".gitlab-ci.yml", entry.obj, tree)
+                _OWNERS[tree] = gitlab.included(".gitlab-ci.yml", entry.obj, tree, own)
     return _OWNERS[tree]
 
 
