@@ -203,3 +203,52 @@ def test_a_gitlab_include_naming_this_repository_is_a_local_include(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     found = [rule for rule, _ in _blocking(run) if rule == "WF-GITOPS-IMPERATIVE-DEPLOY"]
     assert bool(found) is expected, run.stdout
+
+
+@pytest.mark.parametrize(
+    ("uses", "callee", "text"),
+    [
+        (
+            "    uses: acme/deploy/.github/workflows/build.yml@{sha}\n    secrets: inherit",
+            ".github/workflows/build.yml",
+            "on: workflow_call\npermissions: {{}}\njobs:\n  b:\n    runs-on: ubuntu-latest\n"
+            "    steps:\n      - uses: actions/checkout@{sha}\n        with: {{ref: '{ref}'}}\n",
+        ),
+        (
+            "    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: ACME/Deploy/.github/actions/build@{sha}",
+            ".github/actions/build/action.yml",
+            "name: b\nruns:\n  using: composite\n  steps:\n"
+            "    - uses: actions/checkout@{sha}\n      with: {{ref: '{ref}'}}\n",
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("${{{{ github.event.pull_request.head.sha }}}}", True),
+        ("${{{{ github.event.pull_request.base.sha }}}}", False),
+    ],
+)
+def test_this_repositorys_callee_named_by_its_full_name_is_read(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    uses: str,
+    callee: str,
+    text: str,
+    ref: str,
+    expected: bool,
+) -> None:
+    """c36: a pull_request_target job calling this repository's own reusable workflow or
+    composite action by its full name (acme/deploy/...@sha, pinned as WF-ACTION-PINNED-SHA
+    asks) was read as another repository's: its checkout of the head was green."""
+    sha = "11bd71901bbe5b1630ceea73d27597364c9af683"
+    files = {
+        ".github/workflows/t.yml": _CALLER % uses.format(sha=sha),
+        callee: text.format(sha=sha, ref=ref.format()),
+    }
+    _pull_request(tmp_path, files)
+    git_in(tmp_path, "remote", "add", "origin", "https://github.com/acme/deploy.git")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [rule for rule, _ in _blocking(run) if rule == "WF-PR-TARGET-CHECKOUT-HEAD"]
+    assert bool(found) is expected, run.stdout

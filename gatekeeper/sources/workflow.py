@@ -28,6 +28,8 @@ with a few fields added so rules can look inside scripts:
                                 `repository` read, the caller's `with:` values read through
                                 `inputs.X` ({ref: [...], repository: [...]}); a job calling
                                 a local reusable workflow gets a step {calls, checkoutReads}
+    ...steps[*].localUses       GitHub: `./PATH` for a `uses:` naming this repository by
+                                its full name (OWNER/REPO/PATH@REF)
     ...steps[*].codeExpressions GitHub: the `${{ }}` the runner pastes into the step's code
                                 (`run:`, or an input its action runs: github-script's
                                 `script`, whose line `run` then locates), each as
@@ -854,6 +856,8 @@ def _load_one(
         loaded.problems.extend(_shape_gitlab(path, entry))
     given = callers(context.tree).get(path, {}) if context is not None else {}
     files = file_reader(context.tree if context is not None else None)  # for `. ci/env.sh`
+    if kind in (GITHUB, ACTION) and context is not None:
+        _mark_local_uses(entry.obj, context)
     if kind == GITHUB:
         obj, locator = _github(path, entry, lines, given, files)
     elif kind == ACTION:
@@ -1652,13 +1656,41 @@ def _add_expression_reads(
     return is_input
 
 
+# `uses: OWNER/REPO/PATH@REF`: an action or reusable workflow of a repository by its name.
+_NAMED_USES = re.compile(r"^([^/@\s]+/[^/@\s]+)/([^@\s]+)@\S+$")
+
+
+def _mark_local_uses(obj: Any, context: LoadContext) -> None:
+    """Mark (`localUses: ./PATH`) each `uses:` that names this repository by its full name
+    (`acme/deploy/.github/workflows/build.yml@<sha>`, at any ref: the file of this change
+    once merged, or the commit the change itself pushed): GitHub runs this repository's
+    file, whose checkouts count as the caller's as for `./` (red team s22 trust15 c36)."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    own = {normalise_url(str(u)) for u in context.options_for("gitops").get("repoURLs", [])}
+    if not own or not isinstance(obj, dict):
+        return
+    holders: list[Any] = []
+    jobs = obj.get("jobs")
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        holders.append(job)
+        holders.extend(_values(job.get("steps")) if isinstance(job, dict) else [])
+    runs = obj.get("runs")
+    holders.extend(_values(runs.get("steps")) if isinstance(runs, dict) else [])
+    for holder in holders:
+        uses = holder.get("uses") if isinstance(holder, dict) else None
+        named = _NAMED_USES.match(uses.strip()) if isinstance(uses, str) else None
+        if named and any(repo.endswith("/" + named.group(1).lower()) for repo in own):
+            holder["localUses"] = "./" + named.group(2)
+
+
 def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list[str]]:
     """What the actions/checkout steps of the local composite action `step` runs (or of the
     local reusable workflow a job calls) check out: the context paths their `ref` and
     `repository` read, `inputs.X` read as what the caller passes (`with: {ref: ${{
     github.event.pull_request.head.sha }}}` to an action whose checkout takes `ref: ${{
     inputs.ref }}`: red team s20 trust13 s12). {} for any other step or job."""
-    uses = step.get("uses")
+    uses = step.get("localUses") or step.get("uses")
     if repository is None or not isinstance(uses, str) or not uses.startswith("./"):
         return {}
     local = inside(uses.split("@", 1)[0]) or ""
