@@ -252,3 +252,33 @@ def test_this_repositorys_callee_named_by_its_full_name_is_read(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     found = [rule for rule, _ in _blocking(run) if rule == "WF-PR-TARGET-CHECKOUT-HEAD"]
     assert bool(found) is expected, run.stdout
+
+
+def test_a_callee_cherry_picking_a_merged_commit_is_no_checkout_of_the_head(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c33's control, from argo-workflows' cherry-pick-single.yml: the callee checks out a
+    release branch and cherry-picks the merge commit it is given; no git command's line reads
+    the head (the SHA it fetches through a variable still counts, see above)."""
+    callee = (
+        "on:\n  workflow_call:\n    inputs: {sha: {type: string}, n: {type: string}}\n"
+        "permissions: {}\njobs:\n  b:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: |\n          MERGE="${{ inputs.sha }}"\n'
+        '          BRANCH="pick-${{ inputs.n }}"\n'
+        '          git checkout -b "$BRANCH" origin/release-1\n'
+        '          git cherry-pick -m 1 "$MERGE"\n'
+    )
+    caller = (
+        "    uses: ./.github/workflows/pick.yml\n"
+        "    with: {sha: '${{ github.event.pull_request.merge_commit_sha }}',"
+        " n: '${{ github.event.pull_request.number }}'}"
+    )
+    files = {".github/workflows/t.yml": _CALLER % caller, ".github/workflows/pick.yml": callee}
+    _pull_request(tmp_path, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert "WF-PR-TARGET-CHECKOUT-HEAD" not in [rule for rule, _ in _blocking(run)], run.stdout
+    fetch = callee.replace("git cherry-pick -m 1", "git fetch origin")
+    (tmp_path / ".github/workflows/pick.yml").write_text(fetch)
+    git_in(tmp_path, "commit", "-qam", "fetch")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert "WF-PR-TARGET-CHECKOUT-HEAD" in [rule for rule, _ in _blocking(run)], run.stdout

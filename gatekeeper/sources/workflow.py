@@ -1746,13 +1746,36 @@ _GIT_FETCH = re.compile(r"\bgit\s+(clone|fetch|pull|checkout|switch)\b")
 
 def _script_fetches(script: str, values: Values) -> list[str]:
     """What a local callee's `run:` script checks out, as context paths: the pull request's
-    head for `gh pr checkout` and its refs, or what the expressions of a git command's script
-    read (through the inputs its caller gives)."""
+    head for `gh pr checkout` and its refs, or what a git command's line reads, through its
+    own expressions and the script's variables set from one (`SHA="${{ inputs.sha }}"` ...
+    `git fetch origin "$SHA"`), through the inputs its caller gives. A script that only
+    cherry-picks a merged commit onto a branch it checks out reads none (argo-workflows'
+    cherry-pick-single.yml)."""
     if _PULL_FETCH.search(script):
         return ["github.event.pull_request.head"]
     if not _GIT_FETCH.search(script) or "${{" not in script:
         return []
-    return [str(r) for e in pasted(script, {}, values) for r in _listed(e["reads"])]
+
+    def read(text: str) -> list[str]:
+        return [str(r) for e in pasted(text, {}, values) for r in _listed(e["reads"])]
+
+    assigned = {
+        match.group(1): read(match.group(2)) for match in _ASSIGNED_EXPRESSION.finditer(script)
+    }
+    found: list[str] = []
+    for line in script.split("\n"):
+        if not _GIT_FETCH.search(line):
+            continue
+        found += read(line)
+        for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", line):
+            found += assigned.get(name, [])
+    return found
+
+
+# `NAME=...${{ ... }}...` in a script: a variable holding what an expression gives.
+_ASSIGNED_EXPRESSION = re.compile(
+    r"(?m)^\s*(?:export\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*\$\{\{.*)$"
+)
 
 
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
