@@ -282,3 +282,21 @@ def test_a_callee_cherry_picking_a_merged_commit_is_no_checkout_of_the_head(
     git_in(tmp_path, "commit", "-qam", "fetch")
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert "WF-PR-TARGET-CHECKOUT-HEAD" in [rule for rule, _ in _blocking(run)], run.stdout
+
+
+def test_a_command_actions_other_inputs_are_still_read_for_deploys(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c26's regression, found by the mirrors' comparison (cloudnative-pg): once
+    nick-fields/retry's `command` was read as its script, its `on_retry_command` (`kubectl
+    delete ...`) was no longer read as an input of a remote action; both are now."""
+    workflow = (
+        "on: push\npermissions: {}\njobs:\n  d:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: nick-fields/retry@ce71cc2ab81d554ebbe88c79ab5975992d79ba08\n"
+        "        with:\n          on_retry_command: kubectl delete ns velero\n"
+        "          command: kubectl apply -f deploy/\n"
+    )
+    _pull_request(tmp_path, {".github/workflows/d.yml": workflow})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = sorted(line for rule, line in _blocking(run) if rule == "WF-GITOPS-IMPERATIVE-DEPLOY")
+    assert found == [9, 10], run.stdout

@@ -1243,8 +1243,10 @@ def _github_job(
                 commands = _commands(
                     node, lines, action[1].program, variables, action[1].language, expressions
                 )
-        elif _remote(step.get("uses")):
-            commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
+        if _remote(step.get("uses")):  # its other inputs (nick-fields/retry's on_retry_command)
+            commands = commands + _input_commands(
+                nodes, raw_step, step, lines, variables, expressions, action[0] if action else ""
+            )
         checkouts = _callee_checkouts(step, repository)
         if checkouts:
             step["checkoutReads"] = checkouts
@@ -1559,16 +1561,20 @@ def _input_commands(
     lines: list[str],
     variables: dict[str, str],
     expressions: Values,
+    read: str = "",
 ) -> list[dict[str, Any]]:
     """The deploying CLIs' commands written in the `with:` inputs of an action or reusable
     workflow of another repository, whose code is not read here: given `kubectl apply ...`
     as an input, it runs it (red team r06 of session 10: `some-org/run-anything` and a
     shared deploy workflow given commands passed). Only commands of the CLIs a deploy names
-    (shell_names.CLIS): other inputs are data."""
+    (shell_names.CLIS): other inputs are data. `read`: the input already split as the
+    action's command (workflow_actions), left out."""
     given = holder.get("with")
     inputs: dict[str, Any] = given if isinstance(given, dict) else {}
     found: list[dict[str, Any]] = []
     for key, value in inputs.items():
+        if read and key == read:
+            continue
         node = nodes.node_at((*at, "with", key))
         if isinstance(node, ScalarNode) and isinstance(value, str):
             found += [
