@@ -300,3 +300,33 @@ def test_a_command_actions_other_inputs_are_still_read_for_deploys(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     found = sorted(line for rule, line in _blocking(run) if rule == "WF-GITOPS-IMPERATIVE-DEPLOY")
     assert found == [9, 10], run.stdout
+
+
+_POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: app}\nspec:\n  containers:\n"
+    "  - name: c\n    image: ghcr.io/acme/web@sha256:" + "0" * 64 + "\n"
+)
+_NETPOL = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+    "metadata: {name: deny, namespace: app}\nspec: {podSelector: {}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("more", "covered"),
+    [
+        ({}, False),  # an example in docs/ is not in the cluster
+        ({"kustomization.yaml": "resources: [deploy/pod.yaml, docs/np.yaml]\n"}, True),
+    ],
+)
+def test_a_network_policy_in_an_advisory_path_counts_only_when_deployed(
+    tmp_path: Path, gatekeeper: Callable[..., Run], more: dict[str, str], covered: bool
+) -> None:
+    """c37: `docs/np.yaml` (an advisory path: examples, not deployed) made namespace app
+    covered, so K8S-NETWORK-POLICY-PRESENT passed for the pod that runs there."""
+    files = {"deploy/pod.yaml": _POD, "docs/np.yaml": _NETPOL, **more}
+    _pull_request(tmp_path, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [f for f in json.loads(run.stdout)["findings"]]
+    said = [f for f in found if f["policy_id"] == "K8S-NETWORK-POLICY-PRESENT"]
+    assert bool(said) is not covered, run.stdout
