@@ -330,3 +330,31 @@ def test_a_network_policy_in_an_advisory_path_counts_only_when_deployed(
     found = [f for f in json.loads(run.stdout)["findings"]]
     said = [f for f in found if f["policy_id"] == "K8S-NETWORK-POLICY-PRESENT"]
     assert bool(said) is not covered, run.stdout
+
+
+def test_inputs_given_to_this_repositorys_action_named_in_full_are_read(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c36: `uses: acme/deploy/.github/actions/greet@SHA` in acme/deploy with `t: ${{
+    github.event.issue.title }}`, pasted by the action as `${{ inputs.t }}`: the inputs of a
+    callee named in full were not read, so the injection was green."""
+    sha = "11bd71901bbe5b1630ceea73d27597364c9af683"
+    workflow = (
+        "on: issues\npermissions: {}\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: acme/deploy/.github/actions/greet@{sha}\n"
+        "        with: {t: '${{ github.event.issue.title }}'}\n"
+    )
+    action = (
+        "name: greet\ninputs:\n  t: {description: t}\nruns:\n  using: composite\n  steps:\n"
+        '    - shell: bash\n      run: echo "${{ inputs.t }}"\n'
+    )
+    files = {".github/workflows/x.yml": workflow, ".github/actions/greet/action.yml": action}
+    _pull_request(tmp_path, files)
+    git_in(tmp_path, "remote", "add", "origin", "https://github.com/acme/deploy.git")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-SCRIPT-INJECTION" and f["blocking"]
+    ]
+    assert found == [(".github/actions/greet/action.yml", 8)], run.stdout

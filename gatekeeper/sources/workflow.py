@@ -743,6 +743,7 @@ def callers(tree: Tree) -> dict[str, Values]:
     passed: dict[str, Values] = {}
     edges: list[tuple[str, str]] = []
     _CALLERS[tree], _CALLED_BY[tree] = passed, edges
+    own = _own_names(tree)
     for name in tree.list_dir(".github"):
         if kind_of(name) not in (GITHUB, ACTION):
             continue
@@ -750,12 +751,16 @@ def callers(tree: Tree) -> dict[str, Values]:
             data = tree.read(name)
         except OSError:
             continue
-        if not _LOCAL_USES.search(data):
+        if not _LOCAL_USES.search(data) and not any(n in data.lower() for n in own):
             continue
         entry, _, _ = load_mapping(name, data, "workflow")
         obj = entry.obj if entry is not None else None
         for holder in _callers_in(obj):
-            callee = _local_callee(tree, str(holder.get("uses")))
+            uses = str(holder.get("uses"))
+            named = _NAMED_USES.match(uses.strip())
+            if named and named.group(1).lower().encode() in own:  # this repository's, in full
+                uses = "./" + named.group(2)
+            callee = _local_callee(tree, uses)
             given = holder.get("with")
             if callee is None or not isinstance(given, dict):
                 continue
@@ -768,6 +773,34 @@ def callers(tree: Tree) -> dict[str, Values]:
 
 
 _LOCAL_USES = lazy_re.compile(rb"""uses\s*:\s*['"]?\./""")
+
+
+def _own_names(tree: Tree) -> set[bytes]:
+    """This checkout's repository as `owner/name` (lower case), from its remotes and the
+    repository a GitHub Actions run checks (git.remote_urls): a `uses:
+    acme/deploy/.github/actions/x@SHA` in acme/deploy passes its inputs to the local action
+    (red team s22 trust15 c36). Empty for a tree with no checkout behind it."""
+    from pathlib import Path as FsPath
+
+    from gatekeeper.git import remote_urls
+    from gatekeeper.sources.gitops import normalise_url
+
+    root = getattr(tree, "root", None)
+    if root is None:
+        repo = getattr(getattr(tree, "commit", None), "repo", None)
+        root = getattr(repo, "working_tree_dir", None)
+    if root is None:
+        return set()
+    try:
+        urls = remote_urls(FsPath(str(root)))
+    except OSError:
+        return set()
+    names = set()
+    for url in urls:
+        parts = normalise_url(url).split("/")
+        if len(parts) >= 3:
+            names.add("/".join(parts[-2:]).encode())
+    return names
 
 
 def _callers_in(obj: Any) -> list[dict[str, Any]]:
