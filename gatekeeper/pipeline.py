@@ -127,7 +127,7 @@ def judge_repository(
     (`rejudge`: how to scan files again at a namespace's pinned Pod Security version;
     `context`: the tree whose deployers say where objects go, deployer_scope)."""
     inventory = [*result.inventory, *extra_inventory]
-    counted = projected(inventory, counted_kinds(engine))
+    counted = projected(_deployed_or_workloads(inventory, config, context), counted_kinds(engine))
     if context is not None:
         counted = deployer_scope.scoped(counted, context)
     repository = engine.evaluate_repository(counted)
@@ -136,6 +136,37 @@ def judge_repository(
         if finding.policy_id not in disabled:
             result.findings.append(finding)
     result.findings = finalize(predict_admission(result.findings, inventory, engine, rejudge))
+
+
+def _deployed_or_workloads(
+    inventory: list[InventoryEntry], config: Config, context: LoadContext | None
+) -> list[InventoryEntry]:
+    """The inventory without the objects other than workloads that sit in advisory paths
+    (docs, tests, fixtures) where nothing builds or applies them (`advisory`): an example
+    NetworkPolicy in `docs/` is not in the cluster, yet it counted as the namespace's and
+    K8S-NETWORK-POLICY-PRESENT passed (red team s22 trust15 c37). Workloads there stay: what
+    is said of them is advisory already."""
+    from gatekeeper.workloads import WORKLOAD_KINDS
+
+    if not config.advisory_paths:
+        return inventory
+    applied: list[frozenset[str]] = []
+
+    def applied_paths() -> frozenset[str]:  # asked once, only for an advisory object
+        if not applied:
+            from gatekeeper.sources.kubectl_files import applied_to_clusters
+
+            applied.append(applied_to_clusters(context.tree) if context else frozenset())
+        return applied[0]
+
+    return [
+        entry
+        for entry in inventory
+        if entry.kind == "Pod"
+        or entry.kind in WORKLOAD_KINDS
+        or not matches(entry.file, config.advisory_paths)
+        or not advisory(entry.file, [entry.variant] if entry.variant else [], config, applied_paths)
+    ]
 
 
 def apply_waivers(

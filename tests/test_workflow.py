@@ -449,3 +449,41 @@ def test_just_and_task_recipes_a_step_runs_are_judged(
         if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
     )
     assert found == [("Taskfile.yml", 9), ("Taskfile.yml", 12), ("justfile", 5)]
+
+
+def test_recipes_of_included_makefiles_taskfiles_and_justfiles_are_judged(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """red team s22 trust15 c32: `make deploy` whose target is in `include ops/*.mk`, `task
+    ops:deploy` of a Taskfile's `includes:` (a folder, and a flattened file), and `just
+    deploy` of an `import`ed justfile ran `kubectl apply` unseen. Each command is reported at
+    its line in the included file; a target the including file defines itself wins."""
+    write(
+        ".github/workflows/ci.yml",
+        "on: push\npermissions: {}\njobs:\n  test:\n    runs-on: ubuntu-24.04\n"
+        "    steps:\n      - run: make deploy lint\n      - run: task ops:deploy rollout\n"
+        "      - run: just deploy\n",
+    )
+    write("Makefile", "OPS := ops\ninclude $(OPS)/*.mk\nlint:\n\techo lint\n")
+    write("ops/deploy.mk", "deploy:\n\tkubectl apply -f k8s/\nlint:\n\tkubectl delete ns x\n")
+    write(
+        "Taskfile.yml",
+        "version: '3'\nincludes:\n  ops: ./ops\n  more: {taskfile: ./more.yml, flatten: true}\n",
+    )
+    write("ops/Taskfile.yml", "version: '3'\ntasks:\n  deploy:\n    cmds: [helm upgrade web ./c]\n")
+    write("more.yml", "version: '3'\ntasks:\n  rollout:\n    cmds: [kubectl rollout restart x]\n")
+    write("justfile", "import 'ops/deploy.just'\n")
+    write("ops/deploy.just", "deploy:\n    kubectl apply -k k8s/\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    found = sorted(
+        (f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [
+        ("more.yml", 4),
+        ("ops/Taskfile.yml", 4),
+        ("ops/deploy.just", 2),
+        ("ops/deploy.mk", 2),
+    ]

@@ -160,6 +160,58 @@ def test_woodpecker_commands_are_read(tmp_path: Path, name: str, pipeline: str, 
     assert [(file, at) for file, at, _ in found] == [(name, line)]
 
 
+_TEKTON_RUN = """\
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata:
+  name: on-push
+  annotations: {pipelinesascode.tekton.dev/on-event: "[push]"}
+spec:
+  pipelineSpec:
+    tasks:
+      - name: test
+        taskSpec:
+          steps:
+            - {name: test, image: golang:1.23, script: go test ./...}
+    finally:
+      - name: deploy
+        taskSpec:
+          steps:
+            - name: apply
+              image: bitnami/kubectl:1.31
+              script: |
+                #!/bin/sh
+                kubectl apply -f deploy/
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: rollout}
+spec:
+  steps:
+    - name: image-entrypoint
+      image: bitnami/kubectl:1.31
+      args: [apply, -k, overlays/prod]
+    - name: command
+      image: alpine/k8s:1.31.0
+      command: [kubectl]
+      args: [rollout, restart, deploy/web]
+"""
+
+
+def test_tekton_pipelines_as_code_steps_are_read(tmp_path: Path) -> None:
+    """Tekton Pipelines-as-Code runs `.tekton/*.yaml` on the repository's events: a step's
+    script or a kubectl image's args were judged as the step's container only, so `kubectl
+    apply` passed green (red team s22 trust15 c17). The container is still judged as one."""
+    found = deploys(tmp_path, ".tekton/push.yaml", _TEKTON_RUN)
+    assert [(file, line) for file, line, _ in found] == [
+        (".tekton/push.yaml", 21),
+        (".tekton/push.yaml", 30),
+        (".tekton/push.yaml", 34),
+    ]
+    report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+    assert any(f.policy_id == "K8S-PSS-RUN-AS-NON-ROOT" for f in report.verdict.findings)
+
+
 def test_a_jenkinsfiles_variables_holding_a_command_are_read(tmp_path: Path) -> None:
     """`def cmd = "kubectl run ..."; sh cmd` and `sh "${kube} apply ..."` run the literal
     strings the variables hold (red-team try on this session's reading of Jenkinsfiles:

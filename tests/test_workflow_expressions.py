@@ -305,3 +305,16 @@ def test_evaluated_reads_are_env_values_pasted_into_code() -> None:
     assert reads("bash <<< 'echo \"$TITLE\"'") == []
     assert reads("echo 'echo \"$TITLE\"' | bash") == []
     assert reads('echo "$TITLE" | grep -q fix') == []
+
+
+def test_shell_reads_know_the_head_asked_from_the_api() -> None:
+    """red team s22 trust15 c20: the head sha asked from GitHub's API, then fetched."""
+    from gatekeeper.sources.workflow_expressions import shell_reads
+
+    head = "github.event.pull_request.head.sha"
+    assert shell_reads('S=$(gh pr view "$PR" --json headRefOid -q .headRefOid)', {}) == [head]
+    assert shell_reads('S=$(gh api "repos/$R/pulls/$PR" --jq .head.sha)', {}) == [head]
+    script = 'curl -s "https://api.github.com/repos/$R/pulls/$PR" | jq -r .head.ref'
+    assert shell_reads(script, {}) == ["github.event.pull_request.head.ref"]
+    # the base, or a pull request's number: nothing
+    assert shell_reads('S=$(gh api "repos/$R/pulls/$PR" --jq .base.sha)', {}) == []

@@ -79,9 +79,9 @@ def owners(path: str, context: LoadContext) -> list[str]:
 
 def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     """Dependency edges (see depgraph): a compose file reads the files it includes (and their
-    `env_file:`), the files its services extend, and the Dockerfiles not named like one that
-    it builds (judged only here): a pull request changing only `docker/prod` judges the
-    compose file again."""
+    `env_file:`), the files its services extend, its services' `env_file:` files, and the
+    Dockerfiles not named like one that it builds (judged only here): a pull request
+    changing only `docker/prod` judges the compose file again."""
     from gatekeeper.sources.names import is_dockerfile
 
     tree = context.tree
@@ -121,6 +121,12 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
                 built = built_dockerfile(path, service.get("build"))
                 if built is not None and not is_dockerfile(built):
                     yield path, built
+                listed = service.get("env_file")  # its environment (_env_file_vars)
+                for given in listed if isinstance(listed, list) else [listed]:
+                    file = given.get("path") if isinstance(given, dict) else given
+                    target = inside(posixpath.join(folder, file)) if isinstance(file, str) else None
+                    if target is not None:
+                        yield path, target
 
 
 def load(
@@ -261,6 +267,8 @@ def _load_layer(
                 locator.add(at, int(number), file=file)
             else:
                 locator.add(at, line)
+        if tree is not None and "env_file" in service:
+            _env_file_vars(path, str(name), service, nodes, tree, locator)
         service["host_paths"] = _host_paths(str(name), service.get("volumes"), obj.get("volumes"))
         for index, mount in enumerate(service["host_paths"]):
             volume: Path = ("services", str(name), "volumes", mount.pop("_key"))
@@ -350,6 +358,53 @@ def _invalid(path: str, nodes: NodeLocator, where: Path, what: str) -> Problem:
     return Problem(
         "GK-PARSE-ERROR", path, line, f"invalid compose file: {format_path(where)} {what}"
     )
+
+
+def _env_file_vars(
+    path: str,
+    name: str,
+    service: dict[str, Any],
+    nodes: NodeLocator,
+    tree: Tree,
+    locator: LineMapLocator,
+) -> None:
+    """Add to `environment_vars` the variables of the service's `env_file:` files (a path, or
+    a list of paths or `{path, required}`, relative to the compose file; later files win,
+    `environment:` over them all), as Compose sets them in the container: `env_file: web.env`
+    holding DB_PASSWORD=... was no secret in the environment (red team s22 trust15 c34). Each
+    is located where the file writes it, and says which compose line reads the file."""
+    listed = service.get("env_file")
+    entries = listed if isinstance(listed, list) else [listed]
+    given: dict[str, tuple[str, str, int]] = {}  # name -> value, where written, env_file index
+    for index, entry in enumerate(entries):
+        written = entry.get("path") if isinstance(entry, dict) else entry
+        if not isinstance(written, str) or "$" in written:
+            continue
+        file = inside(posixpath.join(posixpath.dirname(path), written))
+        if file is None or not tree.exists(file):
+            continue
+        try:
+            env = compose_env.dotenv(tree.read(file).decode("utf-8", "replace"), file)
+        except OSError:
+            continue
+        for variable, value in env.items():
+            given[variable] = (value, env.origins.get(variable, f"{file}:1"), index)
+    own = {var["name"] for var in service["environment_vars"]}
+    for variable, (value, origin, index) in given.items():
+        if variable in own:
+            continue
+        key: Path = ("services", name, "env_file", *([index] if isinstance(listed, list) else []))
+        at: Path = ("services", name, "environment_vars", len(service["environment_vars"]))
+        service["environment_vars"].append(
+            {
+                "name": variable,
+                "value": value,
+                "filled_from": origin,
+                "written_at": f"{path}:{nodes.locate(key).line} (env_file)",
+            }
+        )
+        file, _, number = origin.rpartition(":")
+        locator.add(at, int(number), file=file)
 
 
 def _environment(value: Any) -> list[dict[str, Any]]:

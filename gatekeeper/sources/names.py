@@ -68,6 +68,7 @@ CI_BUILDKITE = "BuildkitePipeline"
 CI_TRAVIS = "TravisCI"
 CI_JENKINS = "Jenkinsfile"
 CI_WOODPECKER = "WoodpeckerPipeline"
+CI_TEKTON = "TektonPipeline"
 
 
 # Folders of Azure pipelines and their templates (a pipeline may have any name: these are
@@ -101,6 +102,8 @@ def _ci_kind(name: str, folder: str) -> str:
         return CI_DRONE
     if name in (".woodpecker.yml", ".woodpecker.yaml") or (yaml and parent == ".woodpecker"):
         return CI_WOODPECKER  # Woodpecker CI (Drone's fork): .woodpecker.yml, .woodpecker/*
+    if yaml and ".tekton" in folder.split("/"):
+        return CI_TEKTON  # Tekton Pipelines-as-Code: .tekton/*.yaml, run on repository events
     if yaml and (parent == ".buildkite" or name.startswith("buildkite.")):
         return CI_BUILDKITE  # .buildkite/pipeline.yml (and pipeline.*.yml), buildkite.yml
     if name == ".travis.yml":

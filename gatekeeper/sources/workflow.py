@@ -12,7 +12,8 @@ with a few fields added so rules can look inside scripts:
                                 workflow_gitlab), see gatekeeper.shell:
                                 {text, line, program, positional, flags, signature, wrappers...}
     ...steps[*].action / .ref   `uses: owner/repo@ref` split (also on jobs calling a workflow)
-    jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool},
+    jobs.<id>.forkGuarded       GitHub: {pull_request: bool, pull_request_target: bool,
+                                workflow_run: bool},
                                 true when the job's `if:` cannot hold for that event from a
                                 fork (workflow_expressions.fork_guarded)
     jobs.<id>.expressionReads   GitHub: the context paths (workflow_expressions.reads) of every
@@ -27,6 +28,8 @@ with a few fields added so rules can look inside scripts:
                                 `repository` read, the caller's `with:` values read through
                                 `inputs.X` ({ref: [...], repository: [...]}); a job calling
                                 a local reusable workflow gets a step {calls, checkoutReads}
+    ...steps[*].localUses       GitHub: `./PATH` for a `uses:` naming this repository by
+                                its full name (OWNER/REPO/PATH@REF)
     ...steps[*].codeExpressions GitHub: the `${{ }}` the runner pastes into the step's code
                                 (`run:`, or an input its action runs: github-script's
                                 `script`, whose line `run` then locates), each as
@@ -143,7 +146,8 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         return _azure(path, data, context)
     if kind != GITLAB or context is None:
         return _load_one(path, data, kind, context)
-    built = gitlab.pipeline(path, data, context.tree)
+    own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+    built = gitlab.pipeline(path, data, context.tree, own)
     loaded = _load_one(path, data, kind, context, built)
     # Jobs of local `include:` files run in the same pipeline, child pipelines
     # (`trigger: include:`) in their own: each file is judged (a missing one is GitLab's
@@ -674,7 +678,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     pull request changing only those judges the workflow again."""
     tree = context.tree
     if tree.exists(".gitlab-ci.yml"):
-        yield from ((".gitlab-ci.yml", name) for name in _gitlab_closure(tree)[1:])
+        own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+        yield from ((".gitlab-ci.yml", name) for name in _gitlab_closure(tree, own)[1:])
     for followed, workflows in _followers(context.tree).items():
         for name in workflows:
             yield name, followed
@@ -738,6 +743,7 @@ def callers(tree: Tree) -> dict[str, Values]:
     passed: dict[str, Values] = {}
     edges: list[tuple[str, str]] = []
     _CALLERS[tree], _CALLED_BY[tree] = passed, edges
+    own = _own_names(tree)
     for name in tree.list_dir(".github"):
         if kind_of(name) not in (GITHUB, ACTION):
             continue
@@ -745,12 +751,16 @@ def callers(tree: Tree) -> dict[str, Values]:
             data = tree.read(name)
         except OSError:
             continue
-        if not _LOCAL_USES.search(data):
+        if not _LOCAL_USES.search(data) and not any(n in data.lower() for n in own):
             continue
         entry, _, _ = load_mapping(name, data, "workflow")
         obj = entry.obj if entry is not None else None
         for holder in _callers_in(obj):
-            callee = _local_callee(tree, str(holder.get("uses")))
+            uses = str(holder.get("uses"))
+            named = _NAMED_USES.match(uses.strip())
+            if named and named.group(1).lower().encode() in own:  # this repository's, in full
+                uses = "./" + named.group(2)
+            callee = _local_callee(tree, uses)
             given = holder.get("with")
             if callee is None or not isinstance(given, dict):
                 continue
@@ -763,6 +773,34 @@ def callers(tree: Tree) -> dict[str, Values]:
 
 
 _LOCAL_USES = lazy_re.compile(rb"""uses\s*:\s*['"]?\./""")
+
+
+def _own_names(tree: Tree) -> set[bytes]:
+    """This checkout's repository as `owner/name` (lower case), from its remotes and the
+    repository a GitHub Actions run checks (git.remote_urls): a `uses:
+    acme/deploy/.github/actions/x@SHA` in acme/deploy passes its inputs to the local action
+    (red team s22 trust15 c36). Empty for a tree with no checkout behind it."""
+    from pathlib import Path as FsPath
+
+    from gatekeeper.git import remote_urls
+    from gatekeeper.sources.gitops import normalise_url
+
+    root = getattr(tree, "root", None)
+    if root is None:
+        repo = getattr(getattr(tree, "commit", None), "repo", None)
+        root = getattr(repo, "working_tree_dir", None)
+    if root is None:
+        return set()
+    try:
+        urls = remote_urls(FsPath(str(root)))
+    except OSError:
+        return set()
+    names = set()
+    for url in urls:
+        parts = normalise_url(url).split("/")
+        if len(parts) >= 3:
+            names.add("/".join(parts[-2:]).encode())
+    return names
 
 
 def _callers_in(obj: Any) -> list[dict[str, Any]]:
@@ -803,17 +841,19 @@ def _gitlab_owners(path: str, context: LoadContext) -> list[str]:
     a changed include or child pipeline re-judges it."""
     if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
         return []
-    return [".gitlab-ci.yml"] if path in _gitlab_closure(context.tree)[1:] else []
+    own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+    return [".gitlab-ci.yml"] if path in _gitlab_closure(context.tree, own)[1:] else []
 
 
-def _gitlab_closure(tree: Tree) -> list[str]:
-    """`.gitlab-ci.yml` and the files it includes or starts child pipelines from."""
+def _gitlab_closure(tree: Tree, own: list[str]) -> list[str]:
+    """`.gitlab-ci.yml` and the files it includes or starts child pipelines from (`own`:
+    this repository's URLs, for includes naming it as a project)."""
     if tree not in _OWNERS:
         _OWNERS[tree] = []
         if tree.exists(".gitlab-ci.yml"):
             entry, _, _, _ = gitlab.config(".gitlab-ci.yml", tree.read(".gitlab-ci.yml"))
             if entry is not None and isinstance(entry.obj, dict):
-                _OWNERS[tree] = gitlab.included(".gitlab-ci.yml", entry.obj, tree)
+                _OWNERS[tree] = gitlab.included(".gitlab-ci.yml", entry.obj, tree, own)
     return _OWNERS[tree]
 
 
@@ -849,6 +889,8 @@ def _load_one(
         loaded.problems.extend(_shape_gitlab(path, entry))
     given = callers(context.tree).get(path, {}) if context is not None else {}
     files = file_reader(context.tree if context is not None else None)  # for `. ci/env.sh`
+    if kind in (GITHUB, ACTION) and context is not None:
+        _mark_local_uses(entry.obj, context)
     if kind == GITHUB:
         obj, locator = _github(path, entry, lines, given, files)
     elif kind == ACTION:
@@ -1068,7 +1110,8 @@ def _github(
             )  # fmt: skip
             if "if" in job:
                 job["forkGuarded"] = {
-                    event: fork_guarded(job["if"], event, event in gone) for event in _PR_EVENTS
+                    event: fork_guarded(job["if"], event, event in gone)
+                    for event in (*_PR_EVENTS, "workflow_run")
                 }
     return obj, locator
 
@@ -1200,7 +1243,8 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
-        variables = {**(workflow_env or {}), **_env(job), **exported, **_env(step)}
+        sent = dict(exported)  # what earlier steps wrote to $GITHUB_ENV, as the runner sets it
+        variables = {**(workflow_env or {}), **_env(job), **sent, **_env(step)}
         expressions = {**(known or {}), **matrix_values(job, variables)}
         variables = _resolved(variables, expressions)
         template = _custom_shell(nodes, raw_step, shell_name)
@@ -1232,12 +1276,16 @@ def _github_job(
                 commands = _commands(
                     node, lines, action[1].program, variables, action[1].language, expressions
                 )
-        elif _remote(step.get("uses")):
-            commands = _input_commands(nodes, raw_step, step, lines, variables, expressions)
+        if _remote(step.get("uses")):  # its other inputs (nick-fields/retry's on_retry_command)
+            commands = commands + _input_commands(
+                nodes, raw_step, step, lines, variables, expressions, action[0] if action else ""
+            )
         checkouts = _callee_checkouts(step, repository)
         if checkouts:
             step["checkoutReads"] = checkouts
-        written_env = {**(workflow_env or {}), **_env(job), **_env(step)}
+        # as written, with what earlier steps sent to $GITHUB_ENV: `echo "T=$TITLE" >>
+        # "$GITHUB_ENV"` then `eval "echo $T"` pastes the title (red team s22 trust15 c05)
+        written_env = {**(workflow_env or {}), **_env(job), **sent, **_env(step)}
         run_text = step.get("run")
         evaluated = (
             evaluated_reads(commands, written_env, run_text) if isinstance(run_text, str) else []
@@ -1546,16 +1594,20 @@ def _input_commands(
     lines: list[str],
     variables: dict[str, str],
     expressions: Values,
+    read: str = "",
 ) -> list[dict[str, Any]]:
     """The deploying CLIs' commands written in the `with:` inputs of an action or reusable
     workflow of another repository, whose code is not read here: given `kubectl apply ...`
     as an input, it runs it (red team r06 of session 10: `some-org/run-anything` and a
     shared deploy workflow given commands passed). Only commands of the CLIs a deploy names
-    (shell_names.CLIS): other inputs are data."""
+    (shell_names.CLIS): other inputs are data. `read`: the input already split as the
+    action's command (workflow_actions), left out."""
     given = holder.get("with")
     inputs: dict[str, Any] = given if isinstance(given, dict) else {}
     found: list[dict[str, Any]] = []
     for key, value in inputs.items():
+        if read and key == read:
+            continue
         node = nodes.node_at((*at, "with", key))
         if isinstance(node, ScalarNode) and isinstance(value, str):
             found += [
@@ -1576,9 +1628,33 @@ def _runs_on_labels(runs_on: Any, values: Values) -> list[str]:
     for item in runs_on if isinstance(runs_on, list) else [runs_on]:
         text = str(item).strip()
         found = list(expressions(text))
-        read = reads(text) if len(found) == 1 and found[0][1] == text else []
+        whole = len(found) == 1 and found[0][1] == text
+        literal = _FROM_JSON_LITERAL.fullmatch(text[3:-2].strip()) if whole else None
+        if literal:  # `${{ fromJSON('["self-hosted", "gpu"]') }}` (red team s22 trust15 c24)
+            labels.extend(_json_labels(literal.group(1).replace("''", "'"), text))
+            continue
+        read = reads(text) if whole else []
         labels.extend(known.get(read[0], [text]) if len(read) == 1 else [text])
     return labels
+
+
+# `fromJSON('...')` of a string literal (any case, as the runner reads function names).
+_FROM_JSON_LITERAL = re.compile(r"(?i)fromjson\(\s*'((?:[^']|'')*)'\s*\)")
+
+
+def _json_labels(text: str, written: str) -> list[str]:
+    """The labels a JSON literal names: a list of strings or one string; else as written."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return [written]
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(label, str) for label in value):
+        return list(value)
+    return [written]
 
 
 def _add_expression_reads(
@@ -1588,15 +1664,20 @@ def _add_expression_reads(
     values: Values,
 ) -> bool:
     """Add `withReads` (the context paths each `with:` input's expressions read: `ref` of
-    actions/checkout) and `codeExpressions`: the `${{ }}` expressions the runner pastes into
-    the step's code (its `run:`, or the input its action runs as code: github-script's
-    `script`), each with the paths it reads (workflow_expressions; through `env` as written and
-    `values`: what callers pass `inputs.X`, the matrix); WF-SCRIPT-INJECTION judges them.
-    True when the code is an action's input (the caller locates `run` there)."""
+    actions/checkout; through `env` and `values` as below) and `codeExpressions`: the `${{
+    }}` expressions the runner pastes into the step's code (its `run:`, or the input its
+    action runs as code: github-script's `script`), each with the paths it reads
+    (workflow_expressions; through `env` as written and `values`: what callers pass
+    `inputs.X`, the matrix); WF-SCRIPT-INJECTION judges them. True when the code is an
+    action's input (the caller locates `run` there)."""
     given = step.get("with")
-    if isinstance(given, dict):
-        step["withReads"] = {
-            str(name).lower(): [read for _, text in expressions(value) for read in reads(text)]
+    if isinstance(given, dict):  # through env, outputs and the matrix: `ref: ${{ env.SHA }}`
+        step["withReads"] = {  # (red team s22 trust15 c25)
+            str(name).lower(): [
+                str(read)
+                for expression in pasted(value, env, values)
+                for read in _listed(expression["reads"])
+            ]
             for name, value in given.items()
             if isinstance(value, str) and "${{" in value
         }
@@ -1604,12 +1685,42 @@ def _add_expression_reads(
     shell = shell_reads(code, env) if isinstance(code, str) else []
     if shell:
         step["shellReads"] = shell
-    if code is None and action is not None and not str(step["action"]).startswith("docker:"):
-        code, is_input = step["with"][action[0]], True  # docker args reach no shell
+    if code is None and action is not None and (
+        not str(step["action"]).startswith("docker:") or _docker_shell(step)
+    ):
+        code, is_input = step["with"][action[0]], True  # docker args reach no shell but sh -c
     if not isinstance(code, str) or "${{" not in code:
         return False
     step["codeExpressions"] = pasted(code, env, values)
     return is_input
+
+
+# `uses: OWNER/REPO/PATH@REF`: an action or reusable workflow of a repository by its name.
+_NAMED_USES = re.compile(r"^([^/@\s]+/[^/@\s]+)/([^@\s]+)@\S+$")
+
+
+def _mark_local_uses(obj: Any, context: LoadContext) -> None:
+    """Mark (`localUses: ./PATH`) each `uses:` that names this repository by its full name
+    (`acme/deploy/.github/workflows/build.yml@<sha>`, at any ref: the file of this change
+    once merged, or the commit the change itself pushed): GitHub runs this repository's
+    file, whose checkouts count as the caller's as for `./` (red team s22 trust15 c36)."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    own = {normalise_url(str(u)) for u in context.options_for("gitops").get("repoURLs", [])}
+    if not own or not isinstance(obj, dict):
+        return
+    holders: list[Any] = []
+    jobs = obj.get("jobs")
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        holders.append(job)
+        holders.extend(_values(job.get("steps")) if isinstance(job, dict) else [])
+    runs = obj.get("runs")
+    holders.extend(_values(runs.get("steps")) if isinstance(runs, dict) else [])
+    for holder in holders:
+        uses = holder.get("uses") if isinstance(holder, dict) else None
+        named = _NAMED_USES.match(uses.strip()) if isinstance(uses, str) else None
+        if named and any(repo.endswith("/" + named.group(1).lower()) for repo in own):
+            holder["localUses"] = "./" + named.group(2)
 
 
 def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list[str]]:
@@ -1618,7 +1729,7 @@ def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list
     `repository` read, `inputs.X` read as what the caller passes (`with: {ref: ${{
     github.event.pull_request.head.sha }}}` to an action whose checkout takes `ref: ${{
     inputs.ref }}`: red team s20 trust13 s12). {} for any other step or job."""
-    uses = step.get("uses")
+    uses = step.get("localUses") or step.get("uses")
     if repository is None or not isinstance(uses, str) or not uses.startswith("./"):
         return {}
     local = inside(uses.split("@", 1)[0]) or ""
@@ -1644,6 +1755,11 @@ def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list
     values = {f"inputs.{k}".lower(): [str(v)] for k, v in given.items() if scalar(v)}
     found: dict[str, list[str]] = {}
     for inner in steps if isinstance(steps, list) else []:
+        script = inner.get("run") if isinstance(inner, dict) else None
+        if isinstance(script, str):  # a script of the callee fetching it (s22 trust15 c33)
+            found.setdefault("script", []).extend(_script_fetches(script, values))
+            if not found["script"]:
+                del found["script"]
         if not isinstance(inner, dict) or not str(inner.get("uses", "")).lower().startswith(
             "actions/checkout@"
         ):
@@ -1661,6 +1777,46 @@ def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list
     return found
 
 
+# A script fetching a pull request whatever it names (`gh pr checkout N`, `git fetch origin
+# pull/N/head`, a `refs/pull/` ref), or running git on what its expressions hold.
+_PULL_FETCH = re.compile(r"gh\s+pr\s+checkout|git\s+fetch[^\n]*pull/|(^|[\s\"'+:=(])refs/pull/")
+_GIT_FETCH = re.compile(r"\bgit\s+(clone|fetch|pull|checkout|switch)\b")
+
+
+def _script_fetches(script: str, values: Values) -> list[str]:
+    """What a local callee's `run:` script checks out, as context paths: the pull request's
+    head for `gh pr checkout` and its refs, or what a git command's line reads, through its
+    own expressions and the script's variables set from one (`SHA="${{ inputs.sha }}"` ...
+    `git fetch origin "$SHA"`), through the inputs its caller gives. A script that only
+    cherry-picks a merged commit onto a branch it checks out reads none (argo-workflows'
+    cherry-pick-single.yml)."""
+    if _PULL_FETCH.search(script):
+        return ["github.event.pull_request.head"]
+    if not _GIT_FETCH.search(script) or "${{" not in script:
+        return []
+
+    def read(text: str) -> list[str]:
+        return [str(r) for e in pasted(text, {}, values) for r in _listed(e["reads"])]
+
+    assigned = {
+        match.group(1): read(match.group(2)) for match in _ASSIGNED_EXPRESSION.finditer(script)
+    }
+    found: list[str] = []
+    for line in script.split("\n"):
+        if not _GIT_FETCH.search(line):
+            continue
+        found += read(line)
+        for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", line):
+            found += assigned.get(name, [])
+    return found
+
+
+# `NAME=...${{ ... }}...` in a script: a variable holding what an expression gives.
+_ASSIGNED_EXPRESSION = re.compile(
+    r"(?m)^\s*(?:export\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*\$\{\{.*)$"
+)
+
+
 def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
     """The `with:` input of a step whose action runs it as commands (workflow_actions), or
     of a `uses: docker://IMAGE` step: its `with.args` run behind the image's entrypoint (or
@@ -1673,6 +1829,36 @@ def _command_input(step: dict[str, Any]) -> tuple[str, CommandInput] | None:
     entrypoint = given.get("entrypoint")
     program = entrypoint if isinstance(entrypoint, str) else shell.image_program(action[9:])
     return "args", CommandInput("args", f"{program} " if program else "")
+
+
+def _listed(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _docker_shell(step: dict[str, Any]) -> bool:
+    """Whether a `uses: docker://IMAGE` step's `with.args` is a shell's `-c` text (`entrypoint:
+    /bin/sh` and `args: -c "echo ${{ ... }}"`, or `args: sh -c "..."` with no entrypoint): the
+    runner pastes expressions into args, which then reach a shell as code (red team s22
+    trust15 c19)."""
+    import shlex
+
+    given = step.get("with")
+    given = given if isinstance(given, dict) else {}
+    args, entrypoint = given.get("args"), given.get("entrypoint")
+    if not isinstance(args, str):
+        return False
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        words = args.split()
+    if isinstance(entrypoint, str) and entrypoint.strip():
+        shell_name, flags = posixpath.basename(entrypoint.strip()), words[:1]
+    else:
+        shell_name, flags = posixpath.basename(words[0]) if words else "", words[1:2]
+    return shell_name in _DOCKER_SHELLS and any(f.startswith("-") and "c" in f for f in flags)
+
+
+_DOCKER_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
 
 
 def _resolved(variables: dict[str, str], expressions: Values) -> dict[str, str]:

@@ -34,6 +34,15 @@ COMMAND_ACTIONS: dict[str, CommandInput] = {
     "azure/powershell": CommandInput("inlinescript"),
     "appleboy/ssh-action": CommandInput("script"),
     "google-github-actions/ssh-compute": CommandInput("command"),
+    "garygrossgarten/github-action-ssh": CommandInput("command"),
+    # a command run by a wrapper: retried, in a container, its output kept (red team s22
+    # trust15 c26: `${{ github.event.issue.title }}` pasted into them was no injection)
+    "nick-fields/retry": CommandInput("command"),
+    "nick-invision/retry": CommandInput("command"),
+    "wandalen/wretry.action": CommandInput("command"),
+    "addnab/docker-run-action": CommandInput("run"),
+    "mathiasvr/command-output": CommandInput("run"),
+    "mikefarah/yq": CommandInput("cmd"),
 }
 
 

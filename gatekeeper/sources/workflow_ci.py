@@ -35,6 +35,7 @@ from gatekeeper.sources.names import (
     CI_CLOUD_BUILD,
     CI_DRONE,
     CI_JENKINS,
+    CI_TEKTON,
     CI_TRAVIS,
     CI_WOODPECKER,
     ci_kind,
@@ -42,10 +43,12 @@ from gatekeeper.sources.names import (
 
 CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI = CI_CLOUD_BUILD, CI_AZURE, CI_BITBUCKET, CI_CIRCLECI
 DRONE, BUILDKITE, TRAVIS, JENKINS = CI_DRONE, CI_BUILDKITE, CI_TRAVIS, CI_JENKINS
-WOODPECKER = CI_WOODPECKER
-KINDS = (CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI, DRONE, BUILDKITE, TRAVIS, JENKINS, WOODPECKER)
+WOODPECKER, TEKTON = CI_WOODPECKER, CI_TEKTON
+KINDS = (
+    CLOUD_BUILD, AZURE, BITBUCKET, CIRCLECI, DRONE, BUILDKITE, TRAVIS, JENKINS, WOODPECKER, TEKTON
+)  # fmt: skip
 # Pipelines of several YAML documents (each its own pipeline): read whole, as a sequence.
-ALL_DOCUMENTS = frozenset({DRONE})
+ALL_DOCUMENTS = frozenset({DRONE, TEKTON})
 _SHELLS = frozenset({"bash", "sh", "/bin/bash", "/bin/sh", "/usr/bin/env"})
 
 
@@ -85,6 +88,8 @@ def jobs(
         yield from _drone(root)
     elif kind == WOODPECKER:
         yield from _woodpecker(root)
+    elif kind == TEKTON:
+        yield from _tekton(root)
     elif kind == BUILDKITE:
         yield "pipeline", list(_buildkite_steps(_get(root, "steps") or root))
     elif kind == TRAVIS:
@@ -615,6 +620,44 @@ def _woodpecker(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Sc
         scripts = _scripts(_get(step, "commands"))
         steps.append((name, step, scripts))
     yield "pipeline", steps
+
+
+def _tekton(root: Node) -> Iterator[tuple[str, list[tuple[str, Node, list[Script]]]]]:
+    """Tekton Pipelines-as-Code (`.tekton/*.yaml`, one object per YAML document, run on the
+    repository's push and pull request events): each step of a Task or TaskRun (`spec`,
+    `spec.taskSpec`) and of each task of a Pipeline or PipelineRun (`spec`,
+    `spec.pipelineSpec`: `tasks` and `finally`, their `taskSpec`), by its `script`, else its
+    `command` and `args` (the image's name standing for a missing command, as Cloud Build's
+    builders). The objects are judged as Kubernetes objects too (a step's container); their
+    scripts were not read as CI (red team s22 trust15 c17: `kubectl apply` passed)."""
+    for number, document in enumerate(_items(root)):
+        spec = _get(document, "spec")
+        name = _text(_get(_get(document, "metadata"), "name")) or f"pipeline {number + 1}"
+        tasks = [(name, _get(spec, "taskSpec") or spec)]
+        pipeline = _get(spec, "pipelineSpec") or spec
+        for task in [*_items(_get(pipeline, "tasks")), *_items(_get(pipeline, "finally"))]:
+            tasks.append((_text(_get(task, "name")) or name, _get(task, "taskSpec")))
+        for task_name, task_spec in tasks:
+            steps = list(_tekton_steps(_get(task_spec, "steps")))
+            if steps:
+                yield task_name, steps
+
+
+def _tekton_steps(listed: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:
+    for step in _items(listed):
+        name = _text(_get(step, "name")) or "step"
+        script = _get(step, "script")
+        if isinstance(script, ScalarNode):
+            yield name, step, [(script, None)]
+            continue
+        command, args = _get(step, "command"), _get(step, "args")
+        words = [*_words(command), *_words(args)]
+        image = _text(_get(step, "image")) or ""
+        if not _words(command):  # the image's entrypoint: its name (bitnami/kubectl)
+            program = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+            words = [program, *words] if program else words
+        if words:
+            yield name, step, [(args if args is not None else step, shlex.join(words))]
 
 
 def _buildkite_steps(listed: Node | None) -> Iterator[tuple[str, Node, list[Script]]]:

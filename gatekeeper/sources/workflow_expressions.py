@@ -188,14 +188,39 @@ _EVENT_FIELD = lazy_re.compile(
 )
 
 
+# The pull request's head asked from GitHub's API in a script (`gh pr view "$PR" --json
+# headRefOid`, `gh api repos/$R/pulls/$PR --jq .head.sha`, curl of api.github.com/.../pulls/N
+# piped to jq .head.ref): the value the event names as pull_request.head.sha / .head.ref.
+_API_HEAD = (
+    (
+        lazy_re.compile(r"\bgh\s+pr\s+view\b[^\n]*\bheadRefOid\b"),
+        "github.event.pull_request.head.sha",
+    ),
+    (
+        lazy_re.compile(r"\bgh\s+pr\s+view\b[^\n]*\bheadRefName\b"),
+        "github.event.pull_request.head.ref",
+    ),
+    (
+        lazy_re.compile(r"(\bgh\s+api\b|api\.github\.com/repos/)[^\n]*/pulls/[^\n]*\.head\.sha\b"),
+        "github.event.pull_request.head.sha",
+    ),
+    (
+        lazy_re.compile(r"(\bgh\s+api\b|api\.github\.com/repos/)[^\n]*/pulls/[^\n]*\.head\.ref\b"),
+        "github.event.pull_request.head.ref",
+    ),
+)
+
+
 def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -> list[str]:
     """The context paths a `run:` script reads through its environment, where no `${{ }}` is
     pasted: a variable of the step's `env` (workflow, job, step, as written) whose value is an
     expression (`git fetch origin "$SHA"` under `env: {SHA: ${{
     github.event.pull_request.head.sha }}}`), the runner's GITHUB_HEAD_REF, and the fields of
     the event payload a script reading $GITHUB_EVENT_PATH names by JSON path (`jq -r
-    .pull_request.head.sha "$GITHUB_EVENT_PATH"`). A pull_request_target job that fetched the
-    pull request's head this way was green (red team s21 trust14 c05)."""
+    .pull_request.head.sha "$GITHUB_EVENT_PATH"`), or asks GitHub's API for (`gh pr view
+    --json headRefOid`, `gh api .../pulls/N --jq .head.sha`). A pull_request_target job that
+    fetched the pull request's head this way was green (red team s21 trust14 c05, s22
+    trust15 c20)."""
     found: list[str] = []
     names = set(_SHELL_VARIABLE.findall(code))
     for name in sorted(names):
@@ -209,6 +234,8 @@ def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -
             "github.event." + (match.group(1) + match.group(2)).lower()
             for match in _EVENT_FIELD.finditer(code)
         )
+    if event_file and "head" in code:  # asked from the API (red team s22 trust15 c20)
+        found.extend(path for pattern, path in _API_HEAD if pattern.search(code))
     return list(dict.fromkeys(found))
 
 
@@ -216,6 +243,11 @@ def shell_reads(code: str, env: Mapping[str, object], event_file: bool = True) -
 _EVALUATORS = frozenset({"eval"})
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash"})
 _SINGLE_QUOTED = lazy_re.compile(r"'[^']*'")
+# Variables whose value is run as code wherever a script runs, whatever the script says: bash
+# expands `$(...)` in BASH_ENV before sourcing the file it names (every bash step: GitHub's
+# `bash -e {0}` runs a script, not an interactive shell), git runs GIT_SSH_COMMAND and
+# GIT_EXTERNAL_DIFF through sh (red team s22 trust15 c19).
+CODE_VARIABLES = ("BASH_ENV", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF")
 
 
 # A shell reading its script from a here-string or from echo/printf piped into it: the text
@@ -235,8 +267,14 @@ def evaluated_reads(
     "$TITLE" | sh`: `script` is the whole `run:` text, for the last two): the outer shell
     pastes the value, the inner one reads it as a script, so passing the value through `env:`
     protects nothing (red team s21 trust14 c09). A variable in single quotes reaches the
-    inner shell as a variable, read as data: not counted."""
+    inner shell as a variable, read as data: not counted. An expression in a variable the
+    shell or git runs as code (CODE_VARIABLES: `BASH_ENV: ${{ github.event.issue.title }}`)
+    counts for every script it is set for."""
     found: list[str] = []
+    for name in CODE_VARIABLES:
+        value = env.get(name)
+        if isinstance(value, str) and _OPEN in value:
+            found.extend(read for _, text in expressions(value) for read in reads(text))
     for fed in _FED_SHELL.finditer(script):
         text = fed.group(1) or fed.group(2) or ""
         found.extend(shell_reads(_SINGLE_QUOTED.sub("", text), env, event_file=False))
@@ -267,18 +305,24 @@ _DISTINCT = (
     frozenset({"github.event.pull_request.head.repo.full_name", "github.repository"}),
     frozenset({"github.event.pull_request.head.repo.id", "github.repository_id"}),
     frozenset({"github.event.pull_request.head.repo.owner.login", "github.repository_owner"}),
+    # workflow_run: the run a fork's pull request started is the fork's
+    frozenset({"github.event.workflow_run.head_repository.full_name", "github.repository"}),
+    frozenset({"github.event.workflow_run.head_repository.id", "github.repository_id"}),
+    frozenset({"github.event.workflow_run.head_repository.owner.login", "github.repository_owner"}),
 )
 _INSIDERS = frozenset({"owner", "member", "collaborator"})
 
 
 def fork_guarded(condition: object, event: str, fork_may_be_gone: bool = False) -> bool:
     """Whether a job whose `if:` is `condition` cannot run for `event` (pull_request or
-    pull_request_target) opened from a fork: the fork's repository is not ours (full_name,
-    id, owner), `head.repo.fork` is true, `merged` false, `github.event_name` is `event`,
-    `github.ref` is refs/pull/... (pull_request) or the base branch, refs/heads/...
-    (pull_request_target: `github.ref == 'refs/heads/main'` holds for every fork, red team
-    s20 trust13 s06), the author is not a member. Anything else is unknown, and
-    an unknown condition may hold: only one that is false whatever is unknown guards.
+    pull_request_target; workflow_run: after a run a fork's pull request started, whose
+    `workflow_run.event` is pull_request and `head_repository` the fork) opened from a fork:
+    the fork's repository is not ours (full_name, id, owner), `head.repo.fork` is true,
+    `merged` false, `github.event_name` is `event`, `github.ref` is refs/pull/...
+    (pull_request) or the base branch, refs/heads/... (pull_request_target: `github.ref ==
+    'refs/heads/main'` holds for every fork, red team s20 trust13 s06), the author is not a
+    member. Anything else is unknown, and an unknown condition may hold: only one that is
+    false whatever is unknown guards.
 
     `fork_may_be_gone`: the workflow also runs for activity types its author can start after
     deleting the fork (`edited`, `closed`, `ready_for_review`...; GitHub keeps the pull request
@@ -415,6 +459,11 @@ class _Condition:
             return _PULL_REF if self.event == "pull_request" else _BASE_REF
         if path == "github.event.pull_request.author_association":
             return _OUTSIDER
+        if self.event == "workflow_run":  # the run a fork's pull request started
+            if path == "github.event.workflow_run.event":
+                return "pull_request"
+            if path == "github.event.workflow_run.head_repository.fork":
+                return True
         return _UNKNOWN
 
     def _call(self, name: str) -> object:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import posixpath
+import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,18 +92,19 @@ def config(path: str, data: bytes) -> tuple[YamlDocument | None, str, list[Probl
     return documents[1], text, problems, entry.obj.get("spec")
 
 
-def included(path: str, obj: dict[str, Any], tree: Tree) -> list[str]:
+def included(path: str, obj: dict[str, Any], tree: Tree, own: Sequence[str] = ()) -> list[str]:
     """`path` and every local file its `include:` and its jobs' `trigger: include:` bring,
     transitively (paths from the repository root, `*` globs allowed, a variable matching
-    anything; remote, project and template includes are not in the repository)."""
-    return [name for name, _, _ in _included(path, obj, tree)]
+    anything; remote, project and template includes are not in the repository, unless they
+    name it: `own`, its URLs)."""
+    return [name for name, _, _ in _included(path, obj, tree, own)]
 
 
 Parsed = tuple[YamlDocument | None, str, list[Problem], Any]  # what config() gives
 
 
 def _included(
-    path: str, obj: dict[str, Any], tree: Tree
+    path: str, obj: dict[str, Any], tree: Tree, own: Sequence[str] = ()
 ) -> list[tuple[str, dict[str, Any], Parsed | None]]:
     """(file, the inputs its includer passes, the file parsed) of `included`."""
     found: list[tuple[str, dict[str, Any], Parsed | None]] = [(path, {}, None)]
@@ -109,7 +112,7 @@ def _included(
     pending = [obj]
     listing: list[str] | None = None
     while pending and len(found) <= MAX_INCLUDES:
-        for pattern, given in local_includes(pending.pop(0)):
+        for pattern, given in local_includes(pending.pop(0), own):
             # `ci/$ENV.yml`: any value the variable may take, as a glob
             pattern = _VARIABLE.sub("*", posixpath.normpath(pattern.lstrip("/")))
             if "*" in pattern:
@@ -131,9 +134,10 @@ def _included(
     return found
 
 
-def local_includes(obj: Any) -> list[tuple[str, dict[str, Any]]]:
+def local_includes(obj: Any, own: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]]]:
     """The local files (and the inputs given them) of a config's `include:` and of its jobs'
-    `trigger: include:` (a child pipeline: a string, `{local: ...}`, or a list of those)."""
+    `trigger: include:` (a child pipeline: a string, `{local: ...}`, or a list of those), and
+    the files of this repository it names as another project's (own_file)."""
     if not isinstance(obj, dict):
         return []
     values = [obj.get("include")]
@@ -149,7 +153,46 @@ def local_includes(obj: Any) -> list[tuple[str, dict[str, Any]]]:
             elif isinstance(item, dict) and isinstance(item.get("local"), str):
                 given = item.get("inputs")
                 found.append((item["local"], given if isinstance(given, dict) else {}))
+            elif own:
+                given = item.get("inputs") if isinstance(item, dict) else None
+                for name in own_files(item, own):
+                    found.append((name, given if isinstance(given, dict) else {}))
     return found
+
+
+# A ref naming a release rather than a branch: a tag (`v1.2.0`, `1.4`) or a commit.
+_PINNED = re.compile(r"^(v?\d[\w.+-]*|[0-9a-f]{7,40})$")
+# GitLab's raw file URL: https://HOST/GROUP/PROJECT/-/raw/REF/PATH
+_RAW = re.compile(r"^https?://(?P<repo>[^?#]+?)/-/raw/(?P<ref>[^/]+)/(?P<path>[^?#]+)")
+
+
+def own_files(item: Any, own: Sequence[str]) -> list[str]:
+    """The files of this repository an include names as another project's: `{project:
+    acme/deploy, file: ci/deploy.yml}` where acme/deploy is this repository (one of `own`,
+    its URLs), or a `remote:` raw URL of it, on a branch (no `ref`, or one that is no tag or
+    commit): once merged GitLab includes the change's version, so it is judged as a local
+    include (red team s22 trust15 c35: the jobs were never read)."""
+    from gatekeeper.sources.gitops import normalise_url
+
+    repos = {normalise_url(url) for url in own}
+    if isinstance(item, str) and "://" in item:
+        item = {"remote": item}
+    if not isinstance(item, dict):
+        return []
+    project, ref = item.get("project"), str(item.get("ref") or "")
+    named = project.strip("/").lower() if isinstance(project, str) else ""
+    if named and not _PINNED.match(ref) and any(r.endswith("/" + named) for r in repos):
+        files = item.get("file")
+        listed = files if isinstance(files, list) else [files]
+        return [file.lstrip("/") for file in listed if isinstance(file, str)]
+    remote = _RAW.match(str(item.get("remote") or ""))
+    if (
+        remote
+        and not _PINNED.match(remote.group("ref"))
+        and normalise_url("https://" + remote.group("repo")) in repos
+    ):
+        return [remote.group("path")]
+    return []
 
 
 def outside_includes(obj: dict[str, Any]) -> list[tuple[int, str, str]]:
@@ -179,15 +222,16 @@ def outside_includes(obj: dict[str, Any]) -> list[tuple[int, str, str]]:
     return found
 
 
-def pipeline(root: str, data: bytes, tree: Tree) -> Pipeline:
-    """The pipeline the file `root` (its bytes `data`) starts, with every file it brings."""
+def pipeline(root: str, data: bytes, tree: Tree, own: Sequence[str] = ()) -> Pipeline:
+    """The pipeline the file `root` (its bytes `data`) starts, with every file it brings
+    (`own`: this repository's URLs, for includes naming it as a project)."""
     built = Pipeline(tree=tree)
     parsed = config(root, data)
     entry, text, _, spec = parsed
     built.parsed[root] = parsed
     if entry is None:
         return built
-    files = _included(root, entry.obj, tree)
+    files = _included(root, entry.obj, tree, own)
     for name, given, other in reversed(files[1:]):
         if other is not None and other[0] is not None:
             built.parsed[name] = other

@@ -16,6 +16,7 @@ import functools
 import itertools
 import json
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -284,13 +285,84 @@ def _make(
         return []
     path, text = found
     rules, variables, default = _parse_makefile(text)
+    rules, variables = dict(rules), dict(variables)  # (kept by the cache: not to be changed)
+    where: dict[str, str] = {}
+    for included in _make_includes(text, variables, directory, tree):
+        more, more_variables, more_default = _parse_makefile(included[1])
+        for name, rule in more.items():
+            if name not in rules:  # the including file's own recipe wins
+                rules[name] = rule
+                where[name] = included[0]
+        variables = {**more_variables, **variables}
+        default = default or more_default  # (a file of includes only: the first included goal)
 
     def expand(line: str) -> str:
         expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
         return expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make").lstrip("@-+ \t")
 
     pending = list(targets or ([default] if default else []))
-    return _run_recipes(rules, pending, path, expand, tree, depth, budget)
+    return _run_recipes(rules, pending, path, expand, tree, depth, budget, where)
+
+
+# `include ops/*.mk` (also `-include`, `sinclude`): make reads those makefiles, relative to
+# the folder it runs in, as part of this one (red team s22 trust15 c32: a deploy target in an
+# included file was never read).
+_MAKE_INCLUDE = lazy_re.compile(r"^\s*(?:-|s)?include\s+(.+)$", re.MULTILINE)
+_MAX_INCLUDES = 32
+
+
+def _make_includes(
+    text: str, variables: dict[str, str], directory: str, tree: Tree
+) -> list[tuple[str, str]]:
+    """(path, text) of the makefiles `text` includes, and of those they include (each once,
+    at most _MAX_INCLUDES); a name holding a variable make computes is left out."""
+    found: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    pending = [(text, variables)]
+    while pending and len(found) < _MAX_INCLUDES:
+        source, known = pending.pop(0)
+        for match in _MAKE_INCLUDE.finditer(source):
+            words = match.group(1).split("#", 1)[0].split()
+            for word in words:
+                word = _MAKE_VAR.sub(lambda m, held=known: held.get(m.group(1), m.group(0)), word)
+                if "$" in word:
+                    continue
+                for name in _matching(tree, posixpath.join(directory, word)):
+                    if name in seen or len(found) >= _MAX_INCLUDES:
+                        continue
+                    seen.add(name)
+                    try:
+                        included = tree.read(name).decode("utf-8", "replace")
+                    except OSError:
+                        continue
+                    found.append((name, included))
+                    pending.append((included, {**_parse_makefile(included)[1], **known}))
+    return found
+
+
+def _matching(tree: Tree, pattern: str) -> list[str]:
+    """The files of the tree a path or glob (`ops/*.mk`) names, in order."""
+    import fnmatch
+
+    pattern = posixpath.normpath(pattern)
+    name = inside(pattern)
+    if name is None:
+        return []
+    if not any(c in name for c in "*?["):
+        return [name] if tree.exists(name) else []
+    folder, glob = posixpath.split(name)
+    if any(c in folder for c in "*?["):
+        return []  # a glob of folders: not followed
+    try:
+        listed = tree.list_dir(folder or ".")
+    except OSError:
+        return []
+    return [
+        entry
+        for entry in listed
+        if posixpath.dirname(entry) == folder
+        and fnmatch.fnmatchcase(posixpath.basename(entry), glob)
+    ]
 
 
 def _recipe_file(tree: Tree, directory: str, names: Sequence[str]) -> tuple[str, str] | None:
@@ -313,9 +385,11 @@ def _run_recipes(
     tree: Tree,
     depth: int,
     budget: list[int],
+    where: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The commands of the `pending` recipes and of those they depend on (each once), at
-    their lines in `path`, with what those commands run in turn."""
+    their lines in `path` (or in the file `where` names for a recipe an included file
+    holds), with what those commands run in turn."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     while pending:
@@ -325,11 +399,12 @@ def _run_recipes(
         seen.add(name)
         needs, lines = recipes[name]
         pending = [*needs, *pending]
+        held = (where or {}).get(name, path)
         for number, line in lines:
             base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
             place = shell_dirs.Place(base, files=file_reader(tree))
             for found in shell.commands(expand(line), place=place):
-                out.extend(_take(found.as_dict(), path, number, budget))
+                out.extend(_take(found.as_dict(), held, number, budget))
                 out.extend(_follow(found.as_dict(), base, tree, depth + 1, budget))
     return out
 
@@ -369,10 +444,28 @@ def _runner(
     if found is None:
         return []
     path, text = found
+    where: dict[str, str] = {}
     if program == "just":
         recipes, default, variables = _parse_justfile(text)
+        for name, included in _just_imports(path, text, tree):
+            more, _, more_variables = _parse_justfile(included)
+            for recipe, body in more.items():
+                if recipe not in recipes:
+                    recipes[recipe], where[recipe] = body, name
+            variables = {**more_variables, **variables}
     else:
         (recipes, default), variables = _parse_taskfile(path, text), {}
+        for space, name, flat in _task_includes(path, text, tree):
+            try:
+                included = tree.read(name).decode("utf-8", "replace")
+            except OSError:
+                continue
+            more, _ = _parse_taskfile(name, included)
+            prefix = "" if flat else f"{space}:"
+            for recipe, (needs, lines) in more.items():
+                if prefix + recipe not in recipes:
+                    recipes[prefix + recipe] = ([prefix + need for need in needs], lines)
+                    where[prefix + recipe] = name
 
     def expand(line: str) -> str:
         """A recipe line with `{{ name }}` (just's interpolation) of its variables."""
@@ -380,7 +473,57 @@ def _runner(
         return line.lstrip("@-")
 
     pending = names or ([default] if default else [])
-    return _run_recipes(recipes, pending, path, expand, tree, depth, budget)
+    return _run_recipes(recipes, pending, path, expand, tree, depth, budget, where)
+
+
+# `import 'ops/deploy.just'` (`import?` when optional): just reads its recipes as the
+# justfile's own, relative to the importing file (red team s22 trust15 c32).
+_JUST_IMPORT = lazy_re.compile(r"""^import\??\s+(['"])(.+?)\1""", re.MULTILINE)
+
+
+def _just_imports(path: str, text: str, tree: Tree) -> list[tuple[str, str]]:
+    """(path, text) of the files a justfile imports, and of those they import (each once)."""
+    found: list[tuple[str, str]] = []
+    pending = [(path, text)]
+    seen = {path}
+    while pending and len(found) < _MAX_INCLUDES:
+        importing, source = pending.pop(0)
+        for match in _JUST_IMPORT.finditer(source):
+            name = inside(posixpath.join(posixpath.dirname(importing), match.group(2)))
+            if name is None or name in seen or not tree.exists(name):
+                continue
+            seen.add(name)
+            try:
+                read = tree.read(name).decode("utf-8", "replace")
+            except OSError:
+                continue
+            found.append((name, read))
+            pending.append((name, read))
+    return found
+
+
+def _task_includes(path: str, text: str, tree: Tree) -> list[tuple[str, str, bool]]:
+    """(namespace, Taskfile path, flattened) of a Taskfile's `includes:` (a file, or a
+    folder holding a Taskfile; `{taskfile: ..., flatten: true}`), relative to it: `task
+    ops:deploy` runs the included file's `deploy` (red team s22 trust15 c32)."""
+    found: list[tuple[str, str, bool]] = []
+    for entry in load_all(path, text):
+        if not isinstance(entry, YamlDocument) or not isinstance(entry.obj, dict):
+            break
+        includes = entry.obj.get("includes")
+        for space, given in includes.items() if isinstance(includes, dict) else []:
+            spec = given if isinstance(given, dict) else {"taskfile": given}
+            written = spec.get("taskfile")
+            if not isinstance(written, str) or "{{" in written:
+                continue
+            name = inside(posixpath.join(posixpath.dirname(path), written))
+            if name is not None and not tree.exists(name):
+                held = _recipe_file(tree, name, _TASKFILES)
+                name = held[0] if held else None
+            if name is not None and name != path:
+                found.append((str(space), name, spec.get("flatten") is True))
+        break
+    return found
 
 
 _JUSTFILES = ("justfile", "Justfile", ".justfile")

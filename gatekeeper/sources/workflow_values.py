@@ -164,6 +164,31 @@ def _assignments(lines: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+# Outputs of actions that hold what a pull request's author writes, as the expression whose
+# value they are: `${{ steps.branch.outputs.current_branch }}` pasted into a script is the head
+# branch's name, and `ref: ${{ steps.refs.outputs.head_sha }}` in an issue_comment job the
+# pull request's code (red team s22 trust15 c27).
+ACTION_OUTPUTS: dict[str, dict[str, str]] = {
+    "tj-actions/branch-names": {
+        "current_branch": "${{ github.head_ref }}",
+        "head_ref_branch": "${{ github.head_ref }}",
+    },
+    "xt0rted/pull-request-comment-branch": {
+        "head_ref": "${{ github.event.pull_request.head.ref }}",
+        "head_sha": "${{ github.event.pull_request.head.sha }}",
+    },
+}
+
+
+def _action_outputs(step: dict[str, Any]) -> Values:
+    """The outputs ACTION_OUTPUTS knows of the action a step with an `id` uses."""
+    uses = step.get("uses")
+    if "id" not in step or not isinstance(uses, str):
+        return {}
+    known = ACTION_OUTPUTS.get(uses.split("@", 1)[0].lower(), {})
+    return {f"steps.{step['id']}.outputs.{name}": [value] for name, value in known.items()}
+
+
 def job_values(jobs: dict[str, Any], env: dict[str, str], inputs: Values) -> dict[str, Values]:
     """For each job: the values of `inputs.*`, of its own steps' outputs (`steps.ID.outputs.X`)
     and of every job's outputs (`needs.JOB.outputs.X`, a job's `outputs:` naming its steps')."""
@@ -174,6 +199,9 @@ def job_values(jobs: dict[str, Any], env: dict[str, str], inputs: Values) -> dic
         steps = job.get("steps") if isinstance(job, dict) else None
         variables = {**env, **_plain(job.get("env"))} if isinstance(job, dict) else env
         for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict):
+                for name, values in _action_outputs(step).items():
+                    outputs.setdefault(name, []).extend(values)
             if isinstance(step, dict) and isinstance(step.get("run"), str) and "id" in step:
                 found, _ = written(step["run"], {**variables, **_plain(step.get("env"))})
                 for name, values in found.items():
