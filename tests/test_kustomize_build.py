@@ -976,3 +976,44 @@ def test_replacements_we_do_not_copy_go_to_kubectl(entry: str, reason: str) -> N
         "app/all.yaml": REPLACED,
     }
     assert reason in refused(files)
+
+
+VAR_REFERENCES = """\
+varReference:
+  - path: spec/template/spec/containers/args
+    kind: Deployment
+  - {path: metadata/annotations, group: apps, version: v1, kind: Deployment}
+"""
+
+
+def test_configurations_of_var_references_only_change_nothing_without_vars() -> None:
+    """kubeflow/manifests' params.yaml files (varReference field specs for vars of other
+    overlays) sent 11 of its kustomizations to kubectl: without `vars` they change nothing."""
+    files = {
+        "base/kustomization.yaml": "resources: [all.yaml]\nconfigurations: [params.yaml]\n",
+        "base/all.yaml": REPLACED,
+        "base/params.yaml": VAR_REFERENCES,
+        ROOT: "resources: [../base]\nnamePrefix: p-\nconfigurations: [a.yaml, b.yaml]\n",
+        "app/a.yaml": VAR_REFERENCES,
+        "app/b.yaml": "varReference: []\n",
+    }
+    both_ways(files)
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        ("varReference: [{path: spec/x, kind: Deployment, create: true}]\n", "configurations"),
+        ("nameReference: [{kind: Service, fieldSpecs: [{path: spec/x}]}]\n", "configurations"),
+        ("varreference: [{path: spec/x}]\n", "configurations"),  # strict: unknown field
+        ("varReference: [{path: spec/x}]\n---\nnamespace: [{path: spec/y}]\n", "configurations"),
+        ("varReference: [{path: spec/x, kind: 1}]\n", "configurations"),
+    ],
+)
+def test_other_configurations_go_to_kubectl(config: str, reason: str) -> None:
+    files = {
+        ROOT: "resources: [all.yaml]\nconfigurations: [c.yaml]\n",
+        "app/all.yaml": REPLACED,
+        "app/c.yaml": config,
+    }
+    assert reason in refused(files)

@@ -502,15 +502,22 @@ class _Builder:
 
     def _configurations(self, directory: str, obj: dict[str, Any]) -> None:
         """kustomize reads its transformer configurations once the resources are in: one
-        the tree lacks fails the build; we build none."""
+        the tree lacks fails the build; we build only with those that change nothing here
+        (see _var_references)."""
         for ref in _strings(obj, "configurations"):
             target = posixpath.normpath(posixpath.join(directory, ref))
             if directory and not target.startswith(directory + "/"):
                 break
             if not self.tree.exists(target):
                 raise MissingFile("", target).on_the_way(obj)
-        if obj.get("configurations"):
-            raise Unsupported("kustomization field configurations")
+        if not obj.get("configurations"):
+            return
+        for ref in _strings(obj, "configurations"):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if (directory and not target.startswith(directory + "/")) or not _var_references(
+                self._patch_file(directory, ref)
+            ):
+                raise Unsupported("kustomization field configurations")
 
     def _kustomization_in(self, directory: str) -> tuple[str, YamlDocument] | None:
         found = [
@@ -655,6 +662,31 @@ class _Builder:
 
 # A comment kustomize's walker reads as a field's OpenAPI schema (`# {"type": ...}`).
 _SCHEMA_COMMENT = lazy_re.compile(r"#[^\n]*\{")
+
+
+def _var_references(text: str) -> bool:
+    """Is this transformer configuration only `varReference:` field specs (without
+    `create`)? kustomize reads those only to substitute vars, and a build with `vars` goes
+    to kubectl: they change nothing (merged with kustomize's own, none with `create`, they
+    cannot conflict). It loads the file strictly: other fields, or other types, fail it."""
+    docs = list(load_all("", text))
+    if len(docs) != 1 or not isinstance(docs[0], YamlDocument) or docs[0].duplicate_keys:
+        return False
+    try:
+        config = canonical_patch(docs[0].node)
+    except Unsupported:
+        return False
+    if config is None:
+        return True
+    if not isinstance(config, dict) or set(config) - {"varReference"}:
+        return False
+    specs = config.get("varReference") or []
+    return isinstance(specs, list) and all(
+        isinstance(spec, dict)
+        and not set(spec) - {"group", "version", "kind", "path"}
+        and all(isinstance(v, str) for v in spec.values())
+        for spec in specs
+    )
 
 
 def _patch_documents(text: str) -> list[YamlDocument]:
