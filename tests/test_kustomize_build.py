@@ -808,3 +808,239 @@ def test_a_json_patch_of_all_annotations_goes_to_kubectl() -> None:
         "  labels: {app: web}\n", "  annotations: {x: y}\n"
     )
     assert both_ways(files)[0]["metadata"]["annotations"] == {"c": "d", "x": "y"}
+
+
+REPLACED = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: params, namespace: team}
+data: {port: "3306", host: db.team.svc, replicas: "3", user: alice}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: team}
+spec: {ports: [{name: sql, port: 3306}]}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: web, namespace: team}
+spec:
+  http: [{route: [{destination: {host: placeholder.namespace.svc.cluster.local}}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: team
+  annotations: {traffic.sidecar.istio.io/excludeOutboundPorts: "0", keep: x}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {traffic.sidecar.istio.io/excludeOutboundPorts: "1"}
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          env: [{name: DB, value: x}, {name: USER, value: ""}]
+          args: [a, b]
+"""
+
+
+def test_replacements_from_a_source_field_to_target_fields() -> None:
+    """kubeflow/manifests' replacements (ConfigMap data into env values and a dotted
+    annotation key, a Service's name and namespace into a host by delimiter): built
+    in-process, kubectl's output exactly."""
+    kustomization = """\
+resources: [all.yaml]
+replacements:
+  - source: {kind: ConfigMap, name: params, fieldPath: data.port}
+    targets:
+      - select: {group: apps, kind: Deployment}
+        fieldPaths:
+          - spec.template.metadata.annotations.[traffic.sidecar.istio.io/excludeOutboundPorts]
+          - metadata.annotations.[traffic.sidecar.istio.io/excludeOutboundPorts]
+          - spec.template.spec.containers.0.env.0.value
+  - source: {version: v1, kind: Service, name: db}
+    targets:
+      - select: {group: networking.istio.io, version: v1alpha3, kind: VirtualService}
+        fieldPaths: [spec.http.0.route.0.destination.host]
+        options: {delimiter: .}
+  - source: {kind: Service, name: db, fieldPath: metadata.namespace}
+    targets:
+      - select: {kind: VirtualService, name: web, namespace: team}
+        fieldPaths: [spec.http.0.route.0.destination.host]
+        options: {delimiter: ., index: 1}
+  - source: {kind: ConfigMap, fieldPath: data.replicas}
+    targets:
+      - select: {kind: Deployment}
+        fieldPaths: [spec.replicas, spec.template.spec.containers.0.args]
+  - source: {kind: ConfigMap, fieldPath: data.host, options: {delimiter: ., index: 1}}
+    targets:
+      - select: {kind: Deployment}
+        fieldPaths: [spec.template.spec.containers.0.env.1.value]
+        options: {delimiter: "-", index: -1, create: true}
+      - select: {kind: Deployment}
+        fieldPaths: [metadata.annotations.keep]
+        options: {delimiter: "-", index: 7}
+"""
+    objs = both_ways({ROOT: kustomization, "app/all.yaml": REPLACED})
+    deployment = next(o for o in objs if o["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == "3"
+    assert deployment["metadata"]["annotations"]["keep"] == "x-team"
+    service = next(o for o in objs if o["kind"] == "VirtualService")
+    assert service["spec"]["http"][0]["route"][0]["destination"]["host"] == (
+        "db.team.svc.cluster.local"
+    )
+
+
+def test_replacements_select_reject_path_files_components_and_previous_names() -> None:
+    """Targets rejected by id; entries from a `path:` file (a list, or one mapping); a
+    component's replacements over its parent's objects; a base's object selected by the
+    name it had before the overlay's namePrefix; a generated ConfigMap read by the name
+    it has before its hash; a later replacement reads what an earlier one wrote."""
+    files = {
+        "base/kustomization.yaml": "resources: [all.yaml]\n",
+        "base/all.yaml": REPLACED,
+        "c/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component\nreplacements:\n"
+        "  - source: {kind: Deployment, fieldPath: metadata.annotations.keep}\n"
+        "    targets: [{select: {kind: Service}, fieldPaths: [spec.ports.0.name],"
+        " options: {create: true}}]\n",
+        ROOT: """\
+resources: [../base]
+namePrefix: p-
+components: [../c]
+configMapGenerator: [{name: gen, literals: [mode=blue]}]
+replacements:
+  - path: list.yaml
+  - path: one.yaml
+  - source: {kind: ConfigMap, name: gen, fieldPath: data.mode}
+    targets:
+      - select: {kind: Deployment, name: web}
+        reject: [{kind: Service}, {name: other}]
+        fieldPaths: [metadata.annotations.keep]
+      - select: {}
+        reject: [{kind: Deployment}, {kind: Service}, {kind: VirtualService}, {name: gen}]
+        fieldPaths: [data.user]
+""",
+        "app/list.yaml": "- source: {kind: ConfigMap, name: params, fieldPath: data.user}\n"
+        "  targets: [{select: {name: p-web, kind: Deployment},"
+        " fieldPaths: [spec.template.spec.containers.0.env.1.value]}]\n",
+        "app/one.yaml": "source: {kind: Deployment, name: web,"
+        " fieldPath: spec.template.spec.containers.0.env.1.value}\n"
+        "targets: [{select: {kind: Service, name: db}, fieldPaths: [spec.ports.0.name]}]\n",
+    }
+    objs = both_ways(files)
+    service = next(o for o in objs if o["kind"] == "Service")
+    assert service["spec"]["ports"][0]["name"] == "alice"
+    config = next(o for o in objs if o["metadata"]["name"] == "p-params")
+    assert config["data"]["user"] == "blue"
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
+            " fieldPaths: ['spec.template.spec.containers.[name=web].image']}]}",
+            "path part",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {labelSelector: app=web}}]}",
+            "selected otherwise",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
+            " fieldPaths: [spec.paused]}]}",
+            "not there",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
+            " fieldPaths: [spec.paused], options: {create: true}}]}",
+            "not there",
+        ),
+        ("{source: {kind: Secret}, targets: [{select: {kind: Deployment}}]}", "no or several"),
+        ("{source: {name: web}, targets: [{select: {kind: Deployment}}]}", "no or several"),
+        ("{source: {kind: Service}, targets: [{select: {kind: Deployment}}]}", "identifies"),
+        (
+            "{source: {kind: Service, fieldPath: spec.ports.0.port}, targets: [{select:"
+            " {kind: Deployment}, fieldPaths: [metadata.annotations.keep]}]}",
+            "another type",
+        ),
+        (
+            "{source: {kind: ConfigMap, name: params, fieldPath: data.user,"
+            " options: {delimiter: ., index: 2}},"
+            " targets: [{select: {kind: Deployment}, fieldPaths: [metadata.annotations.keep]}]}",
+            "out of bounds",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: ConfigMap, name: gen},"
+            " fieldPaths: [data.mode]}]}",
+            "generated object",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
+            " fieldPaths: [spec.template.spec.containers.*.image]}]}",
+            "path part",
+        ),
+        ("{path: two.yaml}", "one clean document"),
+        (
+            "{source: {kind: Deployment, fieldPath: metadata.annotations}, targets: [{select:"
+            " {kind: Service}, fieldPaths: [spec.selector], options: {create: true}}]}",
+            "all annotations",
+        ),
+    ],
+)
+def test_replacements_we_do_not_copy_go_to_kubectl(entry: str, reason: str) -> None:
+    files = {
+        "app/two.yaml": "source: {kind: Service}\n---\ntargets: [{select: {kind: Service}}]\n",
+        ROOT: "resources: [all.yaml]\nconfigMapGenerator: [{name: gen, literals: [mode=a]}]\n"
+        f"replacements:\n  - {entry}\n",
+        "app/all.yaml": REPLACED,
+    }
+    assert reason in refused(files)
+
+
+VAR_REFERENCES = """\
+varReference:
+  - path: spec/template/spec/containers/args
+    kind: Deployment
+  - {path: metadata/annotations, group: apps, version: v1, kind: Deployment}
+"""
+
+
+def test_configurations_of_var_references_only_change_nothing_without_vars() -> None:
+    """kubeflow/manifests' params.yaml files (varReference field specs for vars of other
+    overlays) sent 11 of its kustomizations to kubectl: without `vars` they change nothing."""
+    files = {
+        "base/kustomization.yaml": "resources: [all.yaml]\nconfigurations: [params.yaml]\n",
+        "base/all.yaml": REPLACED,
+        "base/params.yaml": VAR_REFERENCES,
+        ROOT: "resources: [../base]\nnamePrefix: p-\nconfigurations: [a.yaml, b.yaml]\n",
+        "app/a.yaml": VAR_REFERENCES,
+        "app/b.yaml": "varReference: []\n",
+    }
+    both_ways(files)
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        ("varReference: [{path: spec/x, kind: Deployment, create: true}]\n", "configurations"),
+        ("nameReference: [{kind: Service, fieldSpecs: [{path: spec/x}]}]\n", "configurations"),
+        ("varreference: [{path: spec/x}]\n", "configurations"),  # strict: unknown field
+        ("varReference: [{path: spec/x}]\n---\nnamespace: [{path: spec/y}]\n", "configurations"),
+        ("varReference: [{path: spec/x, kind: 1}]\n", "configurations"),
+    ],
+)
+def test_other_configurations_go_to_kubectl(config: str, reason: str) -> None:
+    files = {
+        ROOT: "resources: [all.yaml]\nconfigurations: [c.yaml]\n",
+        "app/all.yaml": REPLACED,
+        "app/c.yaml": config,
+    }
+    assert reason in refused(files)

@@ -34,6 +34,7 @@ from gatekeeper.sources import (
     kustomize_labels,
     kustomize_merge,
     kustomize_names,
+    kustomize_replacements,
     kustomize_subjects,
 )
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
@@ -79,15 +80,16 @@ _FIELDS = frozenset(
         "helmCharts",  # refused by kubectl: see HelmNotEnabled
         "configurations",  # only when kubectl fails on a missing one
         "helmGlobals",
+        "replacements",
     }
 )
 # Fields we do not build that kustomize reads only once its generators have run (its
 # transformers): a build whose generator fails first (a missing input file) fails in the
 # same words without them, so that failure needs no kubectl process (60 MB) to be said.
-_AFTER_GENERATORS = frozenset({"replacements"})
+_AFTER_GENERATORS: frozenset[str] = frozenset()
 _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
 # Annotations kustomize itself reads or strips (local-config, behavior, origins).
-_RESERVED = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "kustomize.config.k8s.io/")
+_RESERVED = kustomize_replacements.RESERVED
 # Target patterns Go's RE2 and Python's re read alike: literals, `.`, groups, `|`, `*`, `+`.
 _SIMPLE_PATTERN = lazy_re.compile(r"[A-Za-z0-9._/|()*+-]*")
 _IMAGE_NAME = lazy_re.compile(r"[A-Za-z0-9._/:-]+")
@@ -488,19 +490,58 @@ class _Builder:
             _replicas(built, entry)
         for entry in _list(obj, "images"):
             _image(built, entry)
+        if obj.get("replacements") is not None:
+            self._replace(directory, obj["replacements"], built)
         return built
+
+    def _replace(self, directory: str, value: Any, built: list[Built]) -> None:
+        """kustomize's replacements, the last of its built-in transformers."""
+
+        def read(path: str) -> list[Any]:
+            # sigs.k8s.io/yaml reads the first document (go-yaml v2): one, or kubectl
+            docs = list(load_all("", self._patch_file(directory, path)))
+            if len(docs) != 1 or not isinstance(docs[0], YamlDocument) or docs[0].duplicate_keys:
+                raise Unsupported("a replacements file that is not one clean document")
+            return [canonical_patch(docs[0].node)]
+
+        def ids(item: Built) -> kustomize_replacements.Ids:
+            group, version = _group_version(item.obj["apiVersion"])
+            kind = item.obj["kind"]
+            current = (item.obj["metadata"]["name"], item.obj["metadata"].get("namespace") or "")
+            return [(group, version, kind, n, ns) for n, ns in (current, *item.previous)]
+
+        def get(item: Built) -> dict[str, Any]:
+            return item.obj  # a generated one by its name before the hash, as kustomize's
+
+        def put(item: Built, obj: dict[str, Any]) -> None:
+            if item.hashed:  # its hash is of what it holds: not copied
+                raise Unsupported("a replacement writing into a generated object")
+            _check_object(obj)
+            item.obj = obj
+
+        replacements = kustomize_replacements.entries(value, read)
+        kustomize_replacements.apply(
+            replacements, built, ids, lambda item, ns: _effective(item.obj, ns), get, put
+        )
 
     def _configurations(self, directory: str, obj: dict[str, Any]) -> None:
         """kustomize reads its transformer configurations once the resources are in: one
-        the tree lacks fails the build; we build none."""
+        the tree lacks fails the build; we build only with those that change nothing here
+        (see _var_references)."""
         for ref in _strings(obj, "configurations"):
             target = posixpath.normpath(posixpath.join(directory, ref))
             if directory and not target.startswith(directory + "/"):
                 break
             if not self.tree.exists(target):
                 raise MissingFile("", target).on_the_way(obj)
-        if obj.get("configurations"):
-            raise Unsupported("kustomization field configurations")
+        if not obj.get("configurations"):
+            return
+        for ref in _strings(obj, "configurations"):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            if (directory and not target.startswith(directory + "/")) or not _var_references(
+                self._patch_file(directory, ref)
+            ):
+                raise Unsupported("kustomization field configurations")
 
     def _kustomization_in(self, directory: str) -> tuple[str, YamlDocument] | None:
         found = [
@@ -645,6 +686,31 @@ class _Builder:
 
 # A comment kustomize's walker reads as a field's OpenAPI schema (`# {"type": ...}`).
 _SCHEMA_COMMENT = lazy_re.compile(r"#[^\n]*\{")
+
+
+def _var_references(text: str) -> bool:
+    """Is this transformer configuration only `varReference:` field specs (without
+    `create`)? kustomize reads those only to substitute vars, and a build with `vars` goes
+    to kubectl: they change nothing (merged with kustomize's own, none with `create`, they
+    cannot conflict). It loads the file strictly: other fields, or other types, fail it."""
+    docs = list(load_all("", text))
+    if len(docs) != 1 or not isinstance(docs[0], YamlDocument) or docs[0].duplicate_keys:
+        return False
+    try:
+        config = canonical_patch(docs[0].node)
+    except Unsupported:
+        return False
+    if config is None:
+        return True
+    if not isinstance(config, dict) or set(config) - {"varReference"}:
+        return False
+    specs = config.get("varReference") or []
+    return isinstance(specs, list) and all(
+        isinstance(spec, dict)
+        and not set(spec) - {"group", "version", "kind", "path"}
+        and all(isinstance(v, str) for v in spec.values())
+        for spec in specs
+    )
 
 
 def _patch_documents(text: str) -> list[YamlDocument]:
