@@ -328,16 +328,26 @@ def _make_includes(
                 if "$" in word:
                     continue
                 for name in _matching(tree, posixpath.join(directory, word)):
-                    if name in seen or len(found) >= _MAX_INCLUDES:
+                    if len(found) >= _MAX_INCLUDES:
                         continue
-                    seen.add(name)
-                    try:
-                        included = tree.read(name).decode("utf-8", "replace")
-                    except OSError:
+                    included = _first_read(tree, name, seen)
+                    if included is None:
                         continue
                     found.append((name, included))
                     pending.append((included, {**_parse_makefile(included)[1], **known}))
     return found
+
+
+def _first_read(tree: Tree, name: str, seen: set[str]) -> str | None:
+    """The text of an included file the first time the walk meets it (marked `seen`); None
+    after that, or when it cannot be read."""
+    if name in seen:
+        return None
+    seen.add(name)
+    try:
+        return tree.read(name).decode("utf-8", "replace")
+    except OSError:
+        return None
 
 
 def _matching(tree: Tree, pattern: str) -> list[str]:
@@ -490,12 +500,10 @@ def _just_imports(path: str, text: str, tree: Tree) -> list[tuple[str, str]]:
         importing, source = pending.pop(0)
         for match in _JUST_IMPORT.finditer(source):
             name = inside(posixpath.join(posixpath.dirname(importing), match.group(2)))
-            if name is None or name in seen or not tree.exists(name):
+            if name is None or not tree.exists(name):
                 continue
-            seen.add(name)
-            try:
-                read = tree.read(name).decode("utf-8", "replace")
-            except OSError:
+            read = _first_read(tree, name, seen)
+            if read is None:
                 continue
             found.append((name, read))
             pending.append((name, read))
