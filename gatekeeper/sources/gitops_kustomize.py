@@ -64,8 +64,11 @@ class _WithFiles:
 
     def __init__(self, tree: Tree, extra: dict[str, bytes]) -> None:
         self.tree = tree
-        self.added_to = tree
         self.extra = extra
+
+    @property
+    def added_to(self) -> Tree:
+        return self.tree
 
     def read(self, path: str) -> bytes:
         name = posixpath.normpath(path)

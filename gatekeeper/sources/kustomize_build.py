@@ -83,10 +83,6 @@ _FIELDS = frozenset(
         "replacements",
     }
 )
-# Fields we do not build that kustomize reads only once its generators have run (its
-# transformers): a build whose generator fails first (a missing input file) fails in the
-# same words without them, so that failure needs no kubectl process (60 MB) to be said.
-_AFTER_GENERATORS: frozenset[str] = frozenset()
 _OWN_METADATA = frozenset({"originAnnotations", "transformerAnnotations"})
 # Annotations kustomize itself reads or strips (local-config, behavior, origins).
 _RESERVED = kustomize_replacements.RESERVED
@@ -447,9 +443,6 @@ class _Builder:
             raise MissingFile(words, missing.file).on_the_way(obj) from None
         except Rejected as error:
             raise error.on_the_way(obj) from None
-        later = sorted(_AFTER_GENERATORS.intersection(obj))
-        if later:
-            raise Unsupported(f"kustomization field {later[0]}")
         for generated_obj, hashed in generated:
             item = Built(generated_obj, None, hashed=hashed)
             identity = _identity(item.obj)
@@ -499,10 +492,10 @@ class _Builder:
 
         def read(path: str) -> list[Any]:
             # sigs.k8s.io/yaml reads the first document (go-yaml v2): one, or kubectl
-            docs = list(load_all("", self._patch_file(directory, path)))
-            if len(docs) != 1 or not isinstance(docs[0], YamlDocument) or docs[0].duplicate_keys:
+            doc = _one_clean_document(self._patch_file(directory, path))
+            if doc is None:
                 raise Unsupported("a replacements file that is not one clean document")
-            return [canonical_patch(docs[0].node)]
+            return [canonical_patch(doc.node)]
 
         def ids(item: Built) -> kustomize_replacements.Ids:
             group, version = _group_version(item.obj["apiVersion"])
@@ -688,16 +681,25 @@ class _Builder:
 _SCHEMA_COMMENT = lazy_re.compile(r"#[^\n]*\{")
 
 
+def _one_clean_document(text: str) -> YamlDocument | None:
+    """The text's document when it has exactly one and it parses cleanly (no error, no key
+    twice), as a file kustomize reads strictly into one struct must; else None."""
+    docs = list(load_all("", text))
+    if len(docs) != 1 or not isinstance(docs[0], YamlDocument) or docs[0].duplicate_keys:
+        return None
+    return docs[0]
+
+
 def _var_references(text: str) -> bool:
     """Is this transformer configuration only `varReference:` field specs (without
     `create`)? kustomize reads those only to substitute vars, and a build with `vars` goes
     to kubectl: they change nothing (merged with kustomize's own, none with `create`, they
     cannot conflict). It loads the file strictly: other fields, or other types, fail it."""
-    docs = list(load_all("", text))
-    if len(docs) != 1 or not isinstance(docs[0], YamlDocument) or docs[0].duplicate_keys:
+    doc = _one_clean_document(text)
+    if doc is None:
         return False
     try:
-        config = canonical_patch(docs[0].node)
+        config = canonical_patch(doc.node)
     except Unsupported:
         return False
     if config is None:
@@ -1275,7 +1277,7 @@ def _quoted(value: Any) -> str:
 
 
 def _check_kustomization(obj: dict[str, Any], component: bool) -> None:
-    unknown = set(obj) - _FIELDS - _AFTER_GENERATORS
+    unknown = set(obj) - _FIELDS
     if unknown:
         raise Unsupported(f"kustomization field {sorted(unknown)[0]}")
     kind, version = ("Component", "v1alpha1") if component else ("Kustomization", "v1beta1")
