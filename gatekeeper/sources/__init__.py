@@ -38,6 +38,11 @@ class LoadContext:
     def options_for(self, source: str) -> dict[str, Any]:
         return self.options.get(source, {})
 
+    def repo_urls(self) -> list[str]:
+        """This repository's URLs: `sources.gitops.repoURLs`, to which a run adds the
+        checkout's own remotes (context.py), as a deployer or an include may name it."""
+        return [str(url) for url in self.options_for("gitops").get("repoURLs", [])]
+
 
 def reader(tree: Tree, path: str, data: bytes) -> Callable[[str], bytes | None]:
     """A repository file's content by path, `data` for `path` itself; None when it cannot be

@@ -67,7 +67,7 @@ def prepare(context: LoadContext, files: Iterable[tuple[str, bytes]]) -> None:
 
     if not available():
         return
-    repo_urls = [str(u) for u in context.options_for(gitops.NAME).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
 
     def is_local(source: dict[str, Any]) -> bool:
         return gitops._is_local(source, repo_urls)

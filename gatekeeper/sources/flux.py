@@ -284,11 +284,10 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     """What a Flux Kustomization or HelmRelease in `file` applies from this repository, at
     the revision its GitRepository checks out (at each, where the tree holds several that
     it may mean)."""
-    from gatekeeper.sources.gitops import NAME as GITOPS
 
     loaded = Loaded()
     spec = _mapping(document.obj.get("spec"))
-    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     chart_spec: dict[str, Any] = {}
     if document.kind == "Kustomization":
         ref = spec.get("sourceRef")
@@ -480,11 +479,10 @@ def _external_artifact(
     (`@repo/deploy/app.tpl` to `@artifact/app.yaml`), none of which is judged here. Blocking
     when a generator in this repository assembles it from this repository's GitRepository
     (a pull request can point it at any file); else it comes from elsewhere."""
-    from gatekeeper.sources.gitops import NAME as GITOPS
 
     name = str(ref.get("name") or "")
     namespace = str(ref.get("namespace") or document.namespace or BOOTSTRAP_SOURCE)
-    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     for where, generator in _generators(context.tree, name, namespace):
         spec = _mapping(generator.obj.get("spec"))
         local = [
@@ -568,9 +566,8 @@ def artifact_inputs(obj: dict[str, Any], ref: dict[str, Any], context: LoadConte
 
 def artifact_folders(obj: dict[str, Any], ref: dict[str, Any], context: LoadContext) -> list[str]:
     """The folders of this repository an ExternalArtifact is made of (see _remapped)."""
-    from gatekeeper.sources.gitops import NAME as GITOPS
 
-    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     remapped = _remapped(ref, _namespace(obj), context, repo_urls)
     return sorted({prefix for _, prefix in remapped})
 
@@ -614,9 +611,8 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def kustomization_paths(context: LoadContext) -> list[str]:
     """The folders of this repository that its Flux Kustomizations build."""
-    from gatekeeper.sources.gitops import NAME as GITOPS
 
-    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     found: set[str] = set()
     for _, entry in _every(context.tree, "Kustomization"):
         spec = _mapping(entry.obj.get("spec"))
@@ -637,11 +633,10 @@ def substituting_owners(file: str, context: LoadContext) -> list[tuple[str, bool
     Flux deployer of this repository (its GitRepository index is built): a run without one
     (a hook's few files, a repository without Flux) reads nothing for it."""
     from gatekeeper import ownership
-    from gatekeeper.sources.gitops import NAME as GITOPS
 
     if "GitRepository" not in _INDEX.get(context.tree, {}):
         return []  # no Flux deployer of this repository was expanded in this run
-    repo_urls = [str(u) for u in context.options_for(GITOPS).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
 
     def index(tree: Tree, _: str) -> dict[str, list[tuple[str, bool]]]:
         out: dict[str, list[tuple[str, bool]]] = {}

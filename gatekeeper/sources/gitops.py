@@ -177,7 +177,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     `file`) deploys from this repository."""
     loaded = Loaded()
     obj = document.obj
-    repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     key = f"{file}#{document.index}#{document.kind}/{document.name}"
     if key in _ACTIVE:
         return loaded
@@ -1059,7 +1059,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     for file, objects in declared.items():
         for kind, name in objects:
             by_name.setdefault((kind.rpartition(" ")[2], name), []).append(file)
-    repo_urls = [str(u) for u in context.options_for(NAME).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     helm_options = context.options_for("helm")
     for file, objects in declared.items():
         if not any(_is_deployer(kind) for kind, _ in objects):

@@ -105,7 +105,7 @@ def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
         text = decode(data)
     except (OSError, ValueError):
         return frozenset()
-    repo_urls = [str(url) for url in context.options_for(gitops.NAME).get("repoURLs", [])]
+    repo_urls = context.repo_urls()
     helm_options = context.options_for("helm")
     found: set[str] = set()
     for entry in load_all(file, text):

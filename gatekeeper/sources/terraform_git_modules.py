@@ -73,8 +73,8 @@ def own_module(source: object, context: LoadContext) -> OwnModule | None:
     if not isinstance(source, str):
         return None
     found = git_source(source)
-    urls = context.options_for("gitops").get("repoURLs", [])
-    if found is None or normalise_url(found.url) not in {normalise_url(str(u)) for u in urls}:
+    urls = context.repo_urls()
+    if found is None or normalise_url(found.url) not in {normalise_url(u) for u in urls}:
         return None
     revision = gitops_revision.revision(found.ref or "HEAD", context.tree)
     return OwnModule(revision.tree, found.directory, found.ref, revision.other)

@@ -146,7 +146,7 @@ def load(path: str, data: bytes, context: LoadContext | None = None) -> Loaded:
         return _azure(path, data, context)
     if kind != GITLAB or context is None:
         return _load_one(path, data, kind, context)
-    own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+    own = context.repo_urls()
     built = gitlab.pipeline(path, data, context.tree, own)
     loaded = _load_one(path, data, kind, context, built)
     # Jobs of local `include:` files run in the same pipeline, child pipelines
@@ -678,7 +678,7 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     pull request changing only those judges the workflow again."""
     tree = context.tree
     if tree.exists(".gitlab-ci.yml"):
-        own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+        own = context.repo_urls()
         yield from ((".gitlab-ci.yml", name) for name in _gitlab_closure(tree, own)[1:])
     for followed, workflows in _followers(context.tree).items():
         for name in workflows:
@@ -841,7 +841,7 @@ def _gitlab_owners(path: str, context: LoadContext) -> list[str]:
     a changed include or child pipeline re-judges it."""
     if not path.endswith((".yml", ".yaml")) or path == ".gitlab-ci.yml":
         return []
-    own = [str(url) for url in context.options_for("gitops").get("repoURLs", [])]
+    own = context.repo_urls()
     return [".gitlab-ci.yml"] if path in _gitlab_closure(context.tree, own)[1:] else []
 
 
@@ -1243,10 +1243,12 @@ def _github_job(
         commands: list[dict[str, Any]] = []
         run = nodes.node_at((*raw_step, "run"))
         shell_name = str(step.get("shell") or default_shell)
-        sent = dict(exported)  # what earlier steps wrote to $GITHUB_ENV, as the runner sets it
-        variables = {**(workflow_env or {}), **_env(job), **sent, **_env(step)}
-        expressions = {**(known or {}), **matrix_values(job, variables)}
-        variables = _resolved(variables, expressions)
+        # As written, with what earlier steps wrote to $GITHUB_ENV (as the runner sets it):
+        # `echo "T=$TITLE" >> "$GITHUB_ENV"` then `eval "echo $T"` pastes the title (red team
+        # s22 trust15 c05); resolved below where the workflow gives an expression's value.
+        written_env = {**(workflow_env or {}), **_env(job), **exported, **_env(step)}
+        expressions = {**(known or {}), **matrix_values(job, written_env)}
+        variables = _resolved(written_env, expressions)
         template = _custom_shell(nodes, raw_step, shell_name)
         place = shell_dirs.Place(step_folder(step, job), files=repository)  # a shell each `run:`
         if isinstance(run, ScalarNode) and template is not None:
@@ -1283,9 +1285,6 @@ def _github_job(
         checkouts = _callee_checkouts(step, repository)
         if checkouts:
             step["checkoutReads"] = checkouts
-        # as written, with what earlier steps sent to $GITHUB_ENV: `echo "T=$TITLE" >>
-        # "$GITHUB_ENV"` then `eval "echo $T"` pastes the title (red team s22 trust15 c05)
-        written_env = {**(workflow_env or {}), **_env(job), **sent, **_env(step)}
         run_text = step.get("run")
         evaluated = (
             evaluated_reads(commands, written_env, run_text) if isinstance(run_text, str) else []
@@ -1706,7 +1705,7 @@ def _mark_local_uses(obj: Any, context: LoadContext) -> None:
     file, whose checkouts count as the caller's as for `./` (red team s22 trust15 c36)."""
     from gatekeeper.sources.gitops import normalise_url
 
-    own = {normalise_url(str(u)) for u in context.options_for("gitops").get("repoURLs", [])}
+    own = {normalise_url(url) for url in context.repo_urls()}
     if not own or not isinstance(obj, dict):
         return
     holders: list[Any] = []
