@@ -187,6 +187,42 @@ def test_files_pushed_out_of_the_cache_are_read_back_packed_not_parsed(
     assert len([file for file in parsed if not file.endswith("kustomization.yaml")]) > 2
 
 
+def test_a_file_read_back_packed_keeps_its_packed_form_compressed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file pushed out of LIMIT is pickled once: read back and pushed out again (every
+    overlay of the base does both), it keeps the bytes it had, which are compressed (the
+    packed tier holds more files in PACKED_LIMIT), and the builds are kubectl's."""
+    import pickle
+    import zlib
+
+    reference = scan_builds(repo, in_process=False)
+    monkeypatch.setattr(kustomize_build._Cache, "LIMIT", 1)  # the latest entry only
+    pickled: list[str] = []
+    dumps = pickle.dumps
+
+    def counted(obj: Any, *args: Any, **kwargs: Any) -> bytes:
+        if isinstance(obj, kustomize_build._Parsed):
+            pickled.append(obj.heads[0].kind if obj.heads else "")
+        return dumps(obj, *args, **kwargs)
+
+    monkeypatch.setattr(kustomize_build.pickle, "dumps", counted)
+    caches: list[Any] = []
+    make = kustomize_build._Cache
+
+    def kept() -> Any:
+        caches.append(make())
+        return caches[-1]
+
+    monkeypatch.setattr(kustomize_build, "_Cache", kept)
+    assert scan_builds(repo) == reference
+    assert sorted(pickled) == ["Deployment", "Service"]  # once each, for both overlays
+    packed = caches[0].packed
+    assert sorted(packed) == ["base/deploy.yaml", "base/service.yaml"]
+    kinds = [pickle.loads(zlib.decompress(data)).heads[0].kind for data in packed.values()]
+    assert kinds == ["Deployment", "Service"]
+
+
 def test_a_build_reading_less_than_the_output_limit_is_built_here(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,7 @@ import json
 import pickle
 import posixpath
 import re
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -944,14 +945,22 @@ class _Cache:
     in them (the overlays of one base are built one after the other). A 1.4 MB CRD's nodes
     take 16 MB and are seldom located in: parsed again if they are.
 
-    A resource file pushed out of LIMIT is kept pickled, up to PACKED_LIMIT bytes of pickle
-    (a fifth of its source), and read back in a fiftieth of its parse: argo-workflows'
-    overlays each include four CRDs of 2.8 MB (3.3 MB pickled), more than LIMIT, so every
-    build parsed all four again (each 24 times a scan, 15 s of CPU). Each process keeps
-    its own: 32 MB of pickle had added 4 MB to the 8x corpus's peak."""
+    A resource file pushed out of LIMIT is kept pickled and compressed, up to PACKED_LIMIT
+    bytes, and read back in a fiftieth of its parse: argo-workflows' overlays each include
+    four CRDs of 2.8 MB, more than LIMIT, so every build parsed all four again (each 24
+    times a scan, 15 s of CPU). Read back, it keeps its packed form (packed once, not again
+    each time it is pushed out). Each process keeps its own.
 
-    LIMIT = 4 * 2**20
-    NODES_LIMIT = 2**20
+    The limits are small because what a build process parses stays its memory: objects
+    and nodes are small allocations that fill the allocator's arenas, which go back to the
+    system only when wholly free, so a process holds the high-water mark of its builds to
+    its end. At 4 MB of objects and 1 MB of nodes, the parent of the 8x corpus's pool (it
+    builds every overlay) held 12 MB more at the peak than at 1 MB and 512 KB (issue 17:
+    208 -> 196 MB), for no measurable CPU: the overlays of one base are built one after
+    the other, and what is pushed out is unpacked, not parsed."""
+
+    LIMIT = 2**20
+    NODES_LIMIT = 2**19
     PACKED_LIMIT = 4 * 2**20
 
     def __init__(self) -> None:
@@ -998,11 +1007,11 @@ class _Cache:
         if found is not None:
             self.entries.move_to_end(file)
             return found
-        packed = self.packed.pop(file, None)
+        packed = self.packed.get(file)
         if packed is None:
             return None
-        self.packed_size -= len(packed)
-        return self.put(file, pickle.loads(packed))
+        self.packed.move_to_end(file)
+        return self.put(file, pickle.loads(zlib.decompress(packed)))
 
     def put(self, file: str, parsed: _Parsed) -> _Parsed:
         self.entries[file] = parsed
@@ -1017,7 +1026,9 @@ class _Cache:
         """Keep a resource file's entry pickled (a kustomization's keeps its nodes: not)."""
         if parsed.docs is not None or not isinstance(parsed.objects, list):
             return
-        packed = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+        if file in self.packed:  # read back from its packed form, which is kept
+            return
+        packed = zlib.compress(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self.packed[file] = packed
         self.packed_size += len(packed)
         while self.packed_size > self.PACKED_LIMIT and len(self.packed) > 1:
