@@ -206,7 +206,7 @@ def test_a_file_read_back_packed_keeps_its_packed_form_compressed(
             pickled.append(obj.heads[0].kind if obj.heads else "")
         return dumps(obj, *args, **kwargs)
 
-    monkeypatch.setattr(kustomize_build.pickle, "dumps", counted)
+    monkeypatch.setattr(pickle, "dumps", counted)
     caches: list[Any] = []
     make = kustomize_build._Cache
 
