@@ -32,6 +32,12 @@ DEFAULT_ADVISORY_PATHS = (
     # vendor/ folder: a team's own chart copy (vendor/web) is no test data. What something
     # deploys or CI applies from there still counts.
     "**/vendor/*.*/**",
+    # Kyverno's test folders, as kyverno/policies lays them out and the teams that copy its
+    # policies keep them: `kyverno test` reads `.kyverno-test/` offline (resources meant to
+    # fail), Chainsaw applies `.chainsaw-test/` to a test cluster. kyverno/policies had
+    # 146,811 blocking findings there, none on a policy. What deploys them still counts.
+    "**/.kyverno-test/**",
+    "**/.chainsaw-test/**",
 )
 
 
