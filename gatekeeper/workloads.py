@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand, get
 
 # kind -> path of the pod template (the object holding `metadata` and `spec`) in that kind.
@@ -459,6 +460,7 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
     kind = obj.get("kind")
     spec = _mapping(obj.get("spec"))
     tasks: list[tuple[Any, Path]] = []
+    passed: list[_Params] = []  # per task of a pipeline: what the pipeline gives its params
     template_path: Path = ("spec", "podTemplate")
     if kind in ("Task", "ClusterTask"):
         tasks.append((spec, ("spec",)))
@@ -476,30 +478,41 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
             if "taskRunTemplate" in spec:
                 template_path = ("spec", "taskRunTemplate", "podTemplate")
         pipeline = _mapping(get(obj, pipeline_path))
+        own = _declared(pipeline, pipeline_path)
+        if kind == "PipelineRun":
+            own.update(_given(spec, ("spec",)))
         for key in ("tasks", "finally"):
             for index, task in enumerate(_list(pipeline.get(key))):
                 task_spec = task.get("taskSpec") if isinstance(task, dict) else None
                 tasks.append((task_spec, (*pipeline_path, key, index, "taskSpec")))
+                given = _given(_mapping(task), (*pipeline_path, key, index))
+                passed.append({name: _filled(*value, own) for name, value in given.items()})
     pod_template = _mapping(get(obj, template_path))
     views = []
-    for task, here in tasks:
+    for number, (task, here) in enumerate(tasks):
         task = _mapping(task)
         steps = _list(task.get("steps"))
         if not steps and not task.get("sidecars"):
             continue
+        params = _tekton_params(obj, task, here, passed[number] if passed else {})
         meta = [(obj.get("metadata"), ("metadata",))] if here == ("spec",) else []
         pod = _Pod(obj, here, [*meta, (task.get("metadata"), (*here, "metadata"))])
         env = pod_template.get("env")
+        template, from_template = _filled_image(task.get("stepTemplate"), params)
         defaults: list[_Layer] = [
             ({"env": env} if env is not None else None, template_path, False),
-            (task.get("stepTemplate"), (*here, "stepTemplate"), False),
+            (template, (*here, "stepTemplate"), False),
         ]
         for index, step in enumerate(steps):
             if isinstance(step, dict) and "ref" in step:
                 continue  # a StepAction's: judged where it is written
             # Tekton names an unnamed step `step-unnamed-<index>`
+            step, source = _filled_image(step, params)
             layers = [*defaults, (step, (*here, "steps", index), True)]
             pod.add("containers", layers, name=f"unnamed-{index}")
+            source = source if isinstance(step, dict) and "image" in step else from_template
+            if source:
+                pod.moves[("spec", "containers", len(pod.spec["containers"]) - 1, "image")] = source
         pod.extend("containers", [(task.get("sidecars"), (*here, "sidecars"))], "unnamed")
         v1 = str(obj.get("apiVersion")).endswith("/v1")
         pod.rename("containers", "computeResources", "resources", missing=v1)
@@ -518,6 +531,80 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
             _tekton_pod_template(pod, {}, path, found, path)
             views.append(pod.view())
     return views
+
+
+# A param's value and where it is written (None: it holds a reference not filled in).
+_Params = dict[str, tuple[str, "Path | None"]]
+# `$(params.NAME)`, `$(params["NAME"])`, `$(params['NAME'])`: Tekton fills them in when the
+# task runs.
+_PARAM = lazy_re.compile(
+    r"\$\(params(?:\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*(?:\"([^\"]+)\"|'([^']+)')\s*\])\)"
+)
+
+
+def _declared(spec: dict[str, Any], here: Path) -> _Params:
+    """The string defaults of the params a task or pipeline spec declares."""
+    found: _Params = {}
+    for index, param in enumerate(_list(spec.get("params"))):
+        if isinstance(param, dict) and isinstance(param.get("name"), str):
+            default = param.get("default")
+            if isinstance(default, str):
+                found[param["name"]] = (default, (*here, "params", index, "default"))
+    return found
+
+
+def _given(holder: dict[str, Any], here: Path) -> _Params:
+    """The string values a run or a pipeline's task passes (`params: [{name, value}]`)."""
+    found: _Params = {}
+    for index, param in enumerate(_list(holder.get("params"))):
+        if isinstance(param, dict) and isinstance(param.get("name"), str):
+            value = param.get("value")
+            if isinstance(value, str):
+                found[param["name"]] = (value, (*here, "params", index, "value"))
+    return found
+
+
+def _filled(text: str, where: Path | None, params: _Params) -> tuple[str, Path | None]:
+    """`text` with each `$(params.X)` that `params` knows filled in, and where the result is
+    written: the one param's own place when `text` is that reference alone; None when a
+    reference is left (a value the run gives)."""
+    names = [next(n for n in match.groups() if n) for match in _PARAM.finditer(text)]
+    if not names:
+        return text, where
+    if any(name not in params or params[name][1] is None for name in names):
+        return text, None
+    filled = _PARAM.sub(lambda m: params[next(n for n in m.groups() if n)][0], text)
+    whole = _PARAM.fullmatch(text) is not None
+    return filled, params[names[0]][1] if whole else where
+
+
+def _tekton_params(
+    obj: dict[str, Any], task: dict[str, Any], here: Path, passed: _Params
+) -> _Params:
+    """What a task's params hold when it runs as written: the values the run (a TaskRun's
+    `params`) or the pipeline (its task's `params`, filled from the pipeline's defaults and
+    a PipelineRun's values) passes, else the task's own defaults."""
+    known = _declared(task, here)
+    if obj.get("kind") == "TaskRun":
+        known.update(_given(_mapping(obj.get("spec")), ("spec",)))
+    for name, value in passed.items():
+        known[name] = value
+    return known
+
+
+def _filled_image(step: Any, params: _Params) -> tuple[Any, Path | None]:
+    """A step (or step template) with the params its image names filled in, and where that
+    value is written (a param's default or the value passed, for `image:
+    $(params.BUILDER_IMAGE)`: the Tekton catalog's kaniko and buildah tasks; () for an image
+    of several parts: at the image); the step as written and None when nothing is filled in:
+    an image naming a param no one gives a value is judged as written."""
+    image = step.get("image") if isinstance(step, dict) else None
+    if not isinstance(image, str) or "$(params" not in image:
+        return step, None
+    filled, where = _filled(image, (), params)
+    if filled == image or where is None:
+        return step, None
+    return {**step, "image": filled}, where
 
 
 def _tekton_pod_template(

@@ -845,6 +845,76 @@ def test_tekton_step_template_env_is_judged_at_the_template() -> None:
     assert [(f.line, f.path) for f in found] == [(7, "spec.stepTemplate.env[0].value")]
 
 
+def test_a_tekton_step_image_naming_a_param_is_the_value_the_param_gets() -> None:
+    """`image: $(params.BUILDER_IMAGE)` (Tekton's own examples, the catalog's kaniko and
+    buildah tasks) was judged as the text: "has no tag" and "comes from Docker Hub", blocking
+    whatever the default. Tekton fills it in: the task's default, or what the run or the
+    pipeline passes, judged at the line that writes that value. A param no one gives a
+    value stays judged as written."""
+    task = """\
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build}
+        spec:
+          params:
+            - name: BUILDER_IMAGE
+              default: gcr.io/kaniko-project/executor:v1.8.1
+            - {name: TOOLS}
+          steps:
+            - {name: build, image: $(params.BUILDER_IMAGE)}
+            - {name: tools, image: "$(params['TOOLS'])"}  # <- judged here
+        """
+    ids = ("K8S-IMAGE-TAG-PINNED", "K8S-IMAGE-ALLOWED-REGISTRY")
+    assert sorted((f.policy_id, f.line) for f in findings(task, *ids)) == [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", marked(task)[0]),
+        ("K8S-IMAGE-TAG-PINNED", marked(task)[0]),
+    ]
+    run = """\
+        apiVersion: tekton.dev/v1
+        kind: PipelineRun
+        metadata: {name: release}
+        spec:
+          params:
+            - {name: image, value: "docker.io/acme/kaniko:latest"}  # <- judged here
+          pipelineSpec:
+            params:
+              - {name: image, default: gcr.io/kaniko-project/executor:v1.8.1}
+            tasks:
+              - name: build
+                params:
+                  - {name: BUILDER_IMAGE, value: $(params.image)}
+                taskSpec:
+                  params:
+                    - {name: BUILDER_IMAGE, default: gcr.io/kaniko-project/executor:v1.8.1}
+                  steps:
+                    - {name: build, image: $(params.BUILDER_IMAGE)}
+        """
+    found = findings(run, *ids)
+    assert sorted((f.policy_id, f.line) for f in found) == [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", marked(run)[0]),
+        ("K8S-IMAGE-TAG-PINNED", marked(run)[0]),
+    ]
+    assert "docker.io/acme/kaniko:latest" in found[0].message
+    from_template = """\
+        apiVersion: tekton.dev/v1
+        kind: TaskRun
+        metadata: {generateName: hello-}
+        spec:
+          params:
+            - {name: image, value: ubuntu}  # <- judged here
+          taskSpec:
+            params:
+              - {name: image}
+            stepTemplate: {image: $(params.image)}
+            steps:
+              - {name: a, script: echo}
+        """
+    found = findings(from_template, "K8S-IMAGE-TAG-PINNED")
+    assert [(f.line, f.message.split(" of ")[0]) for f in found] == [
+        (marked(from_template)[0], "image ubuntu")
+    ]
+
+
 def test_controller_probes_and_names_are_not_asked_of_the_author() -> None:
     """KubeRay gives the Ray container its probes, Knative a readiness probe and the name
     user-container: a rule reads them as the controller will set them."""
