@@ -341,3 +341,23 @@ def test_kyverno_s_test_folders_inform_unless_something_deploys_them(
         ("pod-security/disallow-privileged/.kyverno-test/resource.yaml", False),
         ("pod-security/disallow-privileged/pod.yaml", True),
     ]
+
+
+def test_documentation_informs_also_through_a_link_to_deployed_files(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """strimzi's documentation/ links its book's folders to the install files
+    (documentation/modules/install -> ../../packaging/install), and each install finding
+    blocked again at every linked path. documentation/ is docs under its long name: the
+    install file blocks once, at its own path, and the linked copies inform."""
+    _write(tmp_path, {"packaging/install/pod.yaml": _pod("true")})
+    (tmp_path / "documentation/modules").mkdir(parents=True)
+    (tmp_path / "documentation/modules/install").symlink_to("../../packaging/install")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [
+        ("documentation/modules/install/pod.yaml", False),
+        ("packaging/install/pod.yaml", True),
+    ]
