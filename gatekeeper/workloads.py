@@ -12,6 +12,7 @@ field it came from (`PodView.moves`), so a finding sits at the line that wrote t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -389,10 +390,16 @@ def _argo_template(
     spec = _mapping(get(obj, spec_path))
     defaults_path: Path = (*spec_path, "templateDefaults")
     defaults = _mapping(spec.get("templateDefaults"))
-    mains: list[list[_Layer]] = [
-        [(defaults.get(key), (*defaults_path, key), False), (template[key], (*here, key), True)]
+    # `image: "{{inputs.parameters.image}}"`: the value Argo fills in, where it is written.
+    params = _argo_params(spec, spec_path, template, here) if containers else {}
+    filled = {
+        key: _filled_image(template[key], params, _ARGO_PARAM)
         for key in ("container", "script")
         if isinstance(template.get(key), dict)
+    }
+    mains: list[list[_Layer]] = [
+        [(defaults.get(key), (*defaults_path, key), False), (main, (*here, key), True)]
+        for key, (main, _) in filled.items()
     ]
     container_set = _mapping(template.get("containerSet"))
     mains.extend(
@@ -418,8 +425,12 @@ def _argo_template(
     def workflow(key: str) -> list[tuple[Any, Path]]:
         return [(spec.get(key), (*spec_path, key))]
 
-    for layers in mains:
+    sources = [source for _, source in filled.values()]
+    for number, layers in enumerate(mains):
         pod.add("containers", layers, name="main")
+        source = sources[number] if number < len(sources) else None
+        if source:
+            pod.moves[("spec", "containers", len(pod.spec["containers"]) - 1, "image")] = source
     pod.extend("containers", own("sidecars"))
     pod.extend("initContainers", own("initContainers"))
     pod.extend("volumes", [*workflow("volumes"), *own("volumes")])
@@ -564,17 +575,20 @@ def _given(holder: dict[str, Any], here: Path) -> _Params:
     return found
 
 
-def _filled(text: str, where: Path | None, params: _Params) -> tuple[str, Path | None]:
-    """`text` with each `$(params.X)` that `params` knows filled in, and where the result is
-    written: the one param's own place when `text` is that reference alone; None when a
-    reference is left (a value the run gives)."""
-    names = [next(n for n in match.groups() if n) for match in _PARAM.finditer(text)]
+def _filled(
+    text: str, where: Path | None, params: _Params, pattern: re.Pattern[str] = _PARAM
+) -> tuple[str, Path | None]:
+    """`text` with each reference (`$(params.X)`; `pattern`'s, its first group that matched
+    naming the param) that `params` knows filled in, and where the result is written: the
+    one param's own place when `text` is that reference alone; None when a reference is
+    left (a value the run gives)."""
+    names = [next(n for n in match.groups() if n) for match in pattern.finditer(text)]
     if not names:
         return text, where
     if any(name not in params or params[name][1] is None for name in names):
         return text, None
-    filled = _PARAM.sub(lambda m: params[next(n for n in m.groups() if n)][0], text)
-    whole = _PARAM.fullmatch(text) is not None
+    filled = pattern.sub(lambda m: params[next(n for n in m.groups() if n)][0], text)
+    whole = pattern.fullmatch(text) is not None
     return filled, params[names[0]][1] if whole else where
 
 
@@ -592,16 +606,46 @@ def _tekton_params(
     return known
 
 
-def _filled_image(step: Any, params: _Params) -> tuple[Any, Path | None]:
+# Argo's `{{inputs.parameters.NAME}}` and `{{workflow.parameters.NAME}}`, named so in _Params.
+_ARGO_PARAM = lazy_re.compile(r"\{\{\s*((?:inputs|workflow)\.parameters\.[A-Za-z0-9_-]+)\s*\}\}")
+
+
+def _argo_params(
+    spec: dict[str, Any], spec_path: Path, template: dict[str, Any], here: Path
+) -> _Params:
+    """What an Argo template's parameters hold as written: the workflow's `arguments`
+    values, and the template's inputs (their `value`, else `default`; filled from the
+    workflow's where they name one)."""
+    found: _Params = {}
+    arguments = _mapping(spec.get("arguments"))
+    for index, param in enumerate(_list(arguments.get("parameters"))):
+        if isinstance(param, dict) and isinstance(param.get("value"), str):
+            where = (*spec_path, "arguments", "parameters", index, "value")
+            found[f"workflow.parameters.{param.get('name')}"] = (param["value"], where)
+    inputs = _mapping(template.get("inputs"))
+    for index, param in enumerate(_list(inputs.get("parameters"))):
+        if not isinstance(param, dict):
+            continue
+        key = "value" if isinstance(param.get("value"), str) else "default"
+        if isinstance(param.get(key), str):
+            where = (*here, "inputs", "parameters", index, key)
+            name = f"inputs.parameters.{param.get('name')}"
+            found[name] = _filled(param[key], where, found, _ARGO_PARAM)
+    return found
+
+
+def _filled_image(
+    step: Any, params: _Params, pattern: re.Pattern[str] = _PARAM
+) -> tuple[Any, Path | None]:
     """A step (or step template) with the params its image names filled in, and where that
     value is written (a param's default or the value passed, for `image:
     $(params.BUILDER_IMAGE)`: the Tekton catalog's kaniko and buildah tasks; () for an image
     of several parts: at the image); the step as written and None when nothing is filled in:
     an image naming a param no one gives a value is judged as written."""
     image = step.get("image") if isinstance(step, dict) else None
-    if not isinstance(image, str) or "$(params" not in image:
+    if not isinstance(image, str) or not pattern.search(image):
         return step, None
-    filled, where = _filled(image, (), params)
+    filled, where = _filled(image, (), params, pattern)
     if filled == image or where is None:
         return step, None
     return {**step, "image": filled}, where

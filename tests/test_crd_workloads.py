@@ -915,6 +915,41 @@ def test_a_tekton_step_image_naming_a_param_is_the_value_the_param_gets() -> Non
     ]
 
 
+def test_an_argo_template_image_naming_a_parameter_is_the_value_it_gets() -> None:
+    """`image: "{{inputs.parameters.image}}"` was judged as the text ("has no tag", "comes
+    from Docker Hub", blocking). Argo fills it in: the template input's value or default
+    (filled from the workflow's arguments where it names one), judged where that is
+    written; a parameter with no value written stays judged as written."""
+    manifest = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: WorkflowTemplate
+        metadata: {name: build}
+        spec:
+          arguments:
+            parameters:
+              - {name: tools, value: "docker.io/acme/tools:latest"}  # <- judged here
+          templates:
+            - name: build
+              inputs:
+                parameters:
+                  - {name: image, default: ghcr.io/acme/builder:1.0}
+              container: {image: "{{inputs.parameters.image}}"}
+            - name: tools
+              inputs:
+                parameters:
+                  - {name: image, value: "{{workflow.parameters.tools}}"}
+              script: {image: "{{inputs.parameters.image}}", source: echo}
+            - name: free
+              inputs:
+                parameters:
+                  - {name: image}
+              container: {image: "{{inputs.parameters.image}}"}  # <- judged here
+        """
+    found = findings(manifest, "K8S-IMAGE-TAG-PINNED")
+    assert [f.line for f in found] == marked(manifest)
+    assert "docker.io/acme/tools:latest" in found[0].message
+
+
 def test_controller_probes_and_names_are_not_asked_of_the_author() -> None:
     """KubeRay gives the Ray container its probes, Knative a readiness probe and the name
     user-container: a rule reads them as the controller will set them."""
