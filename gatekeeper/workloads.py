@@ -622,16 +622,53 @@ def _argo_params(
         if isinstance(param, dict) and isinstance(param.get("value"), str):
             where = (*spec_path, "arguments", "parameters", index, "value")
             found[f"workflow.parameters.{param.get('name')}"] = (param["value"], where)
+    workflow = dict(found)  # what a caller's value may name (not its own inputs)
+    passed = _argo_callers(spec, spec_path, template)
     inputs = _mapping(template.get("inputs"))
     for index, param in enumerate(_list(inputs.get("parameters"))):
         if not isinstance(param, dict):
             continue
-        key = "value" if isinstance(param.get("value"), str) else "default"
-        if isinstance(param.get(key), str):
-            where = (*here, "inputs", "parameters", index, key)
-            name = f"inputs.parameters.{param.get('name')}"
-            found[name] = _filled(param[key], where, found, _ARGO_PARAM)
+        name = f"inputs.parameters.{param.get('name')}"
+        if isinstance(param.get("value"), str):  # fixed: it wins over what a caller passes
+            where = (*here, "inputs", "parameters", index, "value")
+            found[name] = _filled(param["value"], where, found, _ARGO_PARAM)
+            continue
+        given = [
+            _filled(*value, workflow, _ARGO_PARAM) for value in passed.get(param.get("name"), [])
+        ]
+        if isinstance(param.get("default"), str):
+            where = (*here, "inputs", "parameters", index, "default")
+            given.append(_filled(param["default"], where, found, _ARGO_PARAM))
+        if given and len({value for value, _ in given}) == 1:
+            found[name] = given[0]
+        elif given:  # callers pass other values: judged as written
+            found[name] = (given[0][0], None)
     return found
+
+
+def _argo_callers(
+    spec: dict[str, Any], spec_path: Path, template: dict[str, Any]
+) -> dict[Any, list[tuple[str, Path]]]:
+    """What the workflow's steps and DAG tasks calling `template` pass its parameters (and
+    the workflow's `arguments`, when it is the entrypoint), by parameter name."""
+    name = template.get("name")
+    passed: dict[Any, list[tuple[str, Path]]] = {}
+
+    def take(arguments: Any, where: Path) -> None:
+        for index, param in enumerate(_list(_mapping(arguments).get("parameters"))):
+            if isinstance(param, dict) and isinstance(param.get("value"), str):
+                value = (param["value"], (*where, "parameters", index, "value"))
+                passed.setdefault(param.get("name"), []).append(value)
+
+    if name is not None and spec.get("entrypoint") == name:
+        take(spec.get("arguments"), (*spec_path, "arguments"))
+    for index, caller in enumerate(_list(spec.get("templates"))):
+        here: Path = (*spec_path, "templates", index)
+        for pattern in (("steps", WILDCARD, WILDCARD), ("dag", "tasks", WILDCARD)):
+            for path, step in expand(_mapping(caller), pattern, here):
+                if isinstance(step, dict) and name is not None and step.get("template") == name:
+                    take(step.get("arguments"), (*path, "arguments"))
+    return passed
 
 
 def _filled_image(

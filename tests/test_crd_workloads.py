@@ -948,6 +948,42 @@ def test_an_argo_template_image_naming_a_parameter_is_the_value_it_gets() -> Non
     found = findings(manifest, "K8S-IMAGE-TAG-PINNED")
     assert [f.line for f in found] == marked(manifest)
     assert "docker.io/acme/tools:latest" in found[0].message
+    # A step calling a template passes its input: that value runs, judged where it is
+    # written; callers passing different values leave the image judged as written.
+    called = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: build-}
+        spec:
+          entrypoint: main
+          templates:
+            - name: main
+              steps:
+                - - name: a
+                    template: build
+                    arguments:
+                      parameters:
+                        - {name: image, value: "docker.io/acme/builder:latest"}  # <- judged here
+            - name: build
+              inputs:
+                parameters:
+                  - {name: image}
+              container: {image: "{{inputs.parameters.image}}"}
+            - name: twice
+              inputs:
+                parameters:
+                  - {name: image, default: ghcr.io/acme/builder:1.0}
+              container: {image: "{{inputs.parameters.image}}"}  # <- judged here
+            - name: callers
+              dag:
+                tasks:
+                  - {name: b, template: twice}
+                  - name: c
+                    template: twice
+                    arguments: {parameters: [{name: image, value: "ghcr.io/acme/other"}]}
+        """
+    found = findings(called, "K8S-IMAGE-TAG-PINNED")
+    assert [f.line for f in found] == marked(called)
 
 
 def test_controller_probes_and_names_are_not_asked_of_the_author() -> None:
