@@ -489,7 +489,7 @@ spec:
 
 
 def test_a_licence_comment_holding_a_colon_is_no_key_line(tmp_path: Path) -> None:
-    """vault-helm and consul-k8s open every template with `{{/* Copyright ...
+    """vault-helm opens each of its templates with `{{/* Copyright ...
     SPDX-License-Identifier: MPL-2.0 */}}`: its second line read as a key line was where each
     object started, so what was said of the object (a ServiceAccount automounting its
     token) sat on the comment. Comments are blanked before the key lines are read."""

@@ -148,8 +148,8 @@ def parse_template(text: str, depth: int = 0) -> Template:
 
 def _uncommented(text: str) -> str:
     """`text` with its template comments blanked, every line kept where it was: a licence
-    header `{{/* ... SPDX-License-Identifier: MPL-2.0 */}}` (vault-helm's, consul-k8s' on
-    every template) read as a key line was where each object's own findings were said, a
+    header `{{/* ... SPDX-License-Identifier: MPL-2.0 */}}` (on each of vault-helm's
+    templates) read as a key line was where each object's own findings were said, a
     comment line."""
     if "/*" not in text:
         return text
