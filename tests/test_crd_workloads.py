@@ -1176,3 +1176,39 @@ def test_an_argo_template_runs_as_its_service_account() -> None:
         "the pod mounts the API token of service account deployer",
         "the pod mounts the API token of service account runner",
     ]
+
+
+def test_a_policy_s_locate_paths_move_the_line_not_the_fingerprint() -> None:
+    """K8S-ADMISSION-POD-SECURITY pointed at the Namespace's `metadata:` and the Flux
+    OCIRepository rule at `ref:`: their `field` is what the fingerprint keeps (the admission
+    policy asks for reviewed namespaces to be waived). `locate:` says the line of the field
+    that decides (the enforce label, the semver or tag), the path and fingerprint unchanged."""
+    import dataclasses
+
+    manifest = """\
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: agents
+          labels:
+            team: infra
+            pod-security.kubernetes.io/enforce: privileged  # <- judged here
+        ---
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: OCIRepository
+        metadata: {name: podinfo}
+        spec:
+          interval: 5m
+          url: oci://ghcr.io/x/podinfo
+          ref:
+            semver: ">=6.0.0"  # <- judged here
+        """
+    ids = ("K8S-ADMISSION-POD-SECURITY", "GITOPS-FLUX-OCIREPOSITORY-PINNED")
+    located = findings(manifest, *ids)
+    assert [f.line for f in located] == marked(manifest)
+    assert [f.path for f in located] == ["metadata", "spec.ref"]
+    plain = Engine([dataclasses.replace(BY_ID[i], locate_paths=()) for i in ids])
+    text = textwrap.dedent(manifest).encode()
+    before = scan([("crd.yaml", text)], plain, jobs=1, repository=False).findings
+    assert [f.line for f in before] == [3, 15]
+    assert [f.fingerprint for f in before] == [f.fingerprint for f in located]
