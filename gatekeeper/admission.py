@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper import bugs, lazy_re
 from gatekeeper.admission_scope import assign as assign_scopes
-from gatekeeper.admission_scope import in_scope
+from gatekeeper.admission_scope import places_of, within
 from gatekeeper.document import Document, Problem
 from gatekeeper.evaluate import stable_path
 from gatekeeper.fieldpath import Path, format_path, get
@@ -209,12 +209,21 @@ class Admission:
         findings: list[Finding] = []
         matched = set(judged)
         admitted: tuple[Document, dict[str, Any] | None] | None = None
+        # Whether the object is in a scope, per scope: bindings share a few (kyverno/policies:
+        # 1,000 policies in 200 folders, asked of each of 8,000 objects, 55 of 112 s).
+        places: tuple[str, ...] = ()
+        scoped: dict[tuple[str, ...], bool] = {}
         for policy in [*self.policies, *self.trusted]:
             for binding in policy.bindings:
                 if id(binding) in judged:
                     continue
-                if binding.scopes is not None and not in_scope(binding.scopes, document):
-                    continue
+                if binding.scopes is not None:
+                    inside = scoped.get(binding.scopes)
+                    if inside is None:
+                        places = places or places_of(document)
+                        inside = scoped[binding.scopes] = within(binding.scopes, places)
+                    if not inside:
+                        continue
                 if not self._matches(policy.constraints, obj, namespace, operation):
                     continue
                 if binding.match and not self._matches(binding.match, obj, namespace, operation):

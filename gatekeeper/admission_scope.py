@@ -37,8 +37,8 @@ def scope_of(file: str) -> str:
     return posixpath.dirname(posixpath.dirname(file))
 
 
-def in_scope(scopes: tuple[str, ...], document: Document) -> bool:
-    """Is the object deployed with a policy of these scopes (its file, or what renders it)?"""
+def places_of(document: Document) -> tuple[str, ...]:
+    """Where the object is deployed from: its file, and what renders it."""
     from gatekeeper.pipeline import variant_home
 
     places = [document.file]
@@ -48,6 +48,12 @@ def in_scope(scopes: tuple[str, ...], document: Document) -> bool:
     application = document.extra.get("application")
     if isinstance(application, str) and application:
         places.append(application.rsplit(":", 1)[0])
+    return tuple(places)
+
+
+def within(scopes: tuple[str, ...], places: tuple[str, ...]) -> bool:
+    """Is the object deployed from `places` (places_of) deployed with a policy of these
+    scopes?"""
     return any(
         not scope or place == scope or place.startswith(scope + "/")
         for scope in scopes

@@ -304,7 +304,7 @@ class Engine:
         findings = []
         for one, printed in zip(said, prints, strict=True):
             policy = one.policy
-            location = locate(one.real_path)
+            location = locate(_located(policy, one.real_path, document.obj))
             finding = compacted(  # Finding's fields in order
                 (
                     policy.id,
@@ -1375,6 +1375,22 @@ def _location_extra(location: Location) -> dict[str, Any]:
     if location.via:
         extra["via"] = location.via  # the local or variable it came through (Terraform)
     return extra
+
+
+def _located(policy: Policy, real_path: Path, obj: Any) -> Path:
+    """Where a finding's line is said: the first of the policy's `locate` paths (relative
+    to its subject) the object has, else its own path. An enforce label, not the Namespace's
+    `metadata:`: the path, and so the fingerprint (and its waivers), stay `field`'s."""
+    if not policy.locate_paths:
+        return real_path
+    cut = len(real_path) - len(policy.field_path)
+    if real_path[cut:] != policy.field_path:
+        return real_path  # (moved by a view: said where it is)
+    for relative in policy.locate_paths:
+        candidate = (*real_path[:cut], *relative)
+        if get(obj, candidate) is not None:
+            return candidate
+    return real_path
 
 
 def _fix(policy: Policy, real_path: Path) -> dict[str, Any]:

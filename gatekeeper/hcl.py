@@ -213,8 +213,8 @@ _POSITIONS: list[Callable[[int, int], tuple[int, int]] | None] = [None]
 
 def _joined_lines(text: str) -> tuple[str, Callable[[int, int], tuple[int, int]]] | None:
     """The text with the line breaks HCL ignores and python-hcl2 does not joined (inside a
-    string's `${ }` outside an object's braces; after a `.` inside brackets), and where each
-    (line, column) of it was written; None when there is none."""
+    string's `${ }` outside an object's braces; before or after a `.` inside brackets), and
+    where each (line, column) of it was written; None when there is none."""
     breaks: list[int] = []
     stack: list[str] = []  # "\"" a string, "$" an interpolation, or an open bracket
     last = ""
@@ -260,7 +260,7 @@ def _joined_lines(text: str) -> tuple[str, Callable[[int, int], tuple[int, int]]
             stack.pop()
         elif char == "\n" and stack:
             interpolated = "$" in stack and "{" not in stack[_last_interpolation(stack) :]
-            if interpolated or (top in "([" and last == "."):
+            if interpolated or (top in "([" and (last == "." or _dot_next(text, at))):
                 breaks.append(at)
         if char not in " \t\r\n":
             last = char  # the last character of code (not of a comment or a heredoc)
@@ -268,6 +268,17 @@ def _joined_lines(text: str) -> tuple[str, Callable[[int, int], tuple[int, int]]
     if not breaks:
         return None
     return _join(text, breaks)
+
+
+_DOT_NEXT = lazy_re.compile(r"\s*\.[A-Za-z_*]")
+
+
+def _dot_next(text: str, at: int) -> bool:
+    """Does the code after the line break at `at` go on with an attribute (`.name`, `.*`):
+    a traversal continued on the next line inside brackets (cloud-foundation-fabric's
+    gke-nodepool: `try(var.node_config.containerd_config\n.private_registry_access_config`,
+    valid in Terraform, was a blocking parse error and the file went unjudged)?"""
+    return _DOT_NEXT.match(text, at) is not None
 
 
 def _last_interpolation(stack: list[str]) -> int:

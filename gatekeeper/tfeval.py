@@ -694,6 +694,8 @@ def _call(expr: Call, scope: Scope) -> Value:
         return _read(expr, scope, scope.files)
     if name == "fileset" and scope.listing is not None:
         return _fileset(expr, scope, scope.listing)
+    if name == "templatestring":
+        return _template_string(expr, scope)
     if name not in _FUNCTIONS:  # apply time's to know (file, timestamp, provider), or reported
         return Value(Unknown(f"{name}(...)"))  # where it is called: see evaluated()
     arguments = [evaluate(argument, scope) for argument in expr.arguments]
@@ -725,7 +727,7 @@ def evaluated(name: str) -> bool:
     """Whether a function's value is computed here, or is only known at apply time (a file,
     the clock): any other name, a provider's function too, is one whose value we do not know
     though it follows from its arguments."""
-    return name in _FUNCTIONS or name in ("try", "can") or name in APPLY_TIME
+    return name in _FUNCTIONS or name in ("try", "can", "templatestring") or name in APPLY_TIME
 
 
 def unevaluated_calls(body: RawBody, kind: str = "") -> Iterator[tuple[str, str, Span]]:
@@ -1259,6 +1261,29 @@ def _read(expr: Call, scope: Scope, files: Callable[[str], str | None]) -> Value
     names = {key: Value(item) for key, item in variables.data.items()}
     rendered = evaluate(template, Scope(names=names, budget=scope.budget))
     return Value(rendered.data)  # its origins are lines of the template file: not kept
+
+
+def _template_string(expr: Call, scope: Scope) -> Value:
+    """templatestring(text, vars) (Terraform 1.9): a template held in a value, rendered as
+    templatefile renders a file's. cloud-foundation-fabric fills its modules' `context`
+    references so (`templatestring(each.value, var.context.tag_vars)`): 80 blocking
+    GK-TF-UNEVALUATED. Unknown when the text or the variables are."""
+    if len(expr.arguments) != 2 or expr.expand_last:
+        return Value(Unknown("templatestring(...)"))
+    text = evaluate(expr.arguments[0], scope)
+    variables = evaluate(expr.arguments[1], scope)
+    if not isinstance(text.data, str) or not isinstance(variables.data, dict):
+        return Value(Unknown(f"templatestring({_shown(text.data)})"))
+    template = template_text(text.data)
+    if template is None:
+        return Value(Unknown("templatestring(...)"))
+    names = {key: Value(item) for key, item in variables.data.items()}
+    rendered = evaluate(template, Scope(names=names, budget=scope.budget))
+    return Value(rendered.data)
+
+
+def _shown(data: Any) -> str:
+    return data.text if isinstance(data, Unknown) else "..."
 
 
 def _fileset(expr: Call, scope: Scope, listing: Callable[[str], list[str] | None]) -> Value:

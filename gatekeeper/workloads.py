@@ -12,11 +12,13 @@ field it came from (`PodView.moves`), so a finding sits at the line that wrote t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import yaml
 
+from gatekeeper import lazy_re
 from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand, get
 
 # kind -> path of the pod template (the object holding `metadata` and `spec`) in that kind.
@@ -388,10 +390,16 @@ def _argo_template(
     spec = _mapping(get(obj, spec_path))
     defaults_path: Path = (*spec_path, "templateDefaults")
     defaults = _mapping(spec.get("templateDefaults"))
-    mains: list[list[_Layer]] = [
-        [(defaults.get(key), (*defaults_path, key), False), (template[key], (*here, key), True)]
+    # `image: "{{inputs.parameters.image}}"`: the value Argo fills in, where it is written.
+    params = _argo_params(spec, spec_path, template, here) if containers else {}
+    filled = {
+        key: _filled_image(template[key], params, _ARGO_PARAM)
         for key in ("container", "script")
         if isinstance(template.get(key), dict)
+    }
+    mains: list[list[_Layer]] = [
+        [(defaults.get(key), (*defaults_path, key), False), (main, (*here, key), True)]
+        for key, (main, _) in filled.items()
     ]
     container_set = _mapping(template.get("containerSet"))
     mains.extend(
@@ -417,8 +425,12 @@ def _argo_template(
     def workflow(key: str) -> list[tuple[Any, Path]]:
         return [(spec.get(key), (*spec_path, key))]
 
-    for layers in mains:
+    sources = [source for _, source in filled.values()]
+    for number, layers in enumerate(mains):
         pod.add("containers", layers, name="main")
+        source = sources[number] if number < len(sources) else None
+        if source:
+            pod.moves[("spec", "containers", len(pod.spec["containers"]) - 1, "image")] = source
     pod.extend("containers", own("sidecars"))
     pod.extend("initContainers", own("initContainers"))
     pod.extend("volumes", [*workflow("volumes"), *own("volumes")])
@@ -459,6 +471,7 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
     kind = obj.get("kind")
     spec = _mapping(obj.get("spec"))
     tasks: list[tuple[Any, Path]] = []
+    passed: list[_Params] = []  # per task of a pipeline: what the pipeline gives its params
     template_path: Path = ("spec", "podTemplate")
     if kind in ("Task", "ClusterTask"):
         tasks.append((spec, ("spec",)))
@@ -476,30 +489,41 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
             if "taskRunTemplate" in spec:
                 template_path = ("spec", "taskRunTemplate", "podTemplate")
         pipeline = _mapping(get(obj, pipeline_path))
+        own = _declared(pipeline, pipeline_path)
+        if kind == "PipelineRun":
+            own.update(_given(spec, ("spec",)))
         for key in ("tasks", "finally"):
             for index, task in enumerate(_list(pipeline.get(key))):
                 task_spec = task.get("taskSpec") if isinstance(task, dict) else None
                 tasks.append((task_spec, (*pipeline_path, key, index, "taskSpec")))
+                given = _given(_mapping(task), (*pipeline_path, key, index))
+                passed.append({name: _filled(*value, own) for name, value in given.items()})
     pod_template = _mapping(get(obj, template_path))
     views = []
-    for task, here in tasks:
+    for number, (task, here) in enumerate(tasks):
         task = _mapping(task)
         steps = _list(task.get("steps"))
         if not steps and not task.get("sidecars"):
             continue
+        params = _tekton_params(obj, task, here, passed[number] if passed else {})
         meta = [(obj.get("metadata"), ("metadata",))] if here == ("spec",) else []
         pod = _Pod(obj, here, [*meta, (task.get("metadata"), (*here, "metadata"))])
         env = pod_template.get("env")
+        template, from_template = _filled_image(task.get("stepTemplate"), params)
         defaults: list[_Layer] = [
             ({"env": env} if env is not None else None, template_path, False),
-            (task.get("stepTemplate"), (*here, "stepTemplate"), False),
+            (template, (*here, "stepTemplate"), False),
         ]
         for index, step in enumerate(steps):
             if isinstance(step, dict) and "ref" in step:
                 continue  # a StepAction's: judged where it is written
             # Tekton names an unnamed step `step-unnamed-<index>`
+            step, source = _filled_image(step, params)
             layers = [*defaults, (step, (*here, "steps", index), True)]
             pod.add("containers", layers, name=f"unnamed-{index}")
+            source = source if isinstance(step, dict) and "image" in step else from_template
+            if source:
+                pod.moves[("spec", "containers", len(pod.spec["containers"]) - 1, "image")] = source
         pod.extend("containers", [(task.get("sidecars"), (*here, "sidecars"))], "unnamed")
         v1 = str(obj.get("apiVersion")).endswith("/v1")
         pod.rename("containers", "computeResources", "resources", missing=v1)
@@ -518,6 +542,150 @@ def _tekton(obj: dict[str, Any]) -> list[PodView]:
             _tekton_pod_template(pod, {}, path, found, path)
             views.append(pod.view())
     return views
+
+
+# A param's value and where it is written (None: it holds a reference not filled in).
+_Params = dict[str, tuple[str, "Path | None"]]
+# `$(params.NAME)`, `$(params["NAME"])`, `$(params['NAME'])`: Tekton fills them in when the
+# task runs.
+_PARAM = lazy_re.compile(
+    r"\$\(params(?:\.([A-Za-z_][A-Za-z0-9_-]*)|\[\s*(?:\"([^\"]+)\"|'([^']+)')\s*\])\)"
+)
+
+
+def _declared(spec: dict[str, Any], here: Path) -> _Params:
+    """The string defaults of the params a task or pipeline spec declares."""
+    found: _Params = {}
+    for index, param in enumerate(_list(spec.get("params"))):
+        if isinstance(param, dict) and isinstance(param.get("name"), str):
+            default = param.get("default")
+            if isinstance(default, str):
+                found[param["name"]] = (default, (*here, "params", index, "default"))
+    return found
+
+
+def _given(holder: dict[str, Any], here: Path) -> _Params:
+    """The string values a run or a pipeline's task passes (`params: [{name, value}]`)."""
+    found: _Params = {}
+    for index, param in enumerate(_list(holder.get("params"))):
+        if isinstance(param, dict) and isinstance(param.get("name"), str):
+            value = param.get("value")
+            if isinstance(value, str):
+                found[param["name"]] = (value, (*here, "params", index, "value"))
+    return found
+
+
+def _filled(
+    text: str, where: Path | None, params: _Params, pattern: re.Pattern[str] = _PARAM
+) -> tuple[str, Path | None]:
+    """`text` with each reference (`$(params.X)`; `pattern`'s, its first group that matched
+    naming the param) that `params` knows filled in, and where the result is written: the
+    one param's own place when `text` is that reference alone; None when a reference is
+    left (a value the run gives)."""
+    names = [next(n for n in match.groups() if n) for match in pattern.finditer(text)]
+    if not names:
+        return text, where
+    if any(name not in params or params[name][1] is None for name in names):
+        return text, None
+    filled = pattern.sub(lambda m: params[next(n for n in m.groups() if n)][0], text)
+    whole = pattern.fullmatch(text) is not None
+    return filled, params[names[0]][1] if whole else where
+
+
+def _tekton_params(
+    obj: dict[str, Any], task: dict[str, Any], here: Path, passed: _Params
+) -> _Params:
+    """What a task's params hold when it runs as written: the values the run (a TaskRun's
+    `params`) or the pipeline (its task's `params`, filled from the pipeline's defaults and
+    a PipelineRun's values) passes, else the task's own defaults."""
+    known = _declared(task, here)
+    if obj.get("kind") == "TaskRun":
+        known.update(_given(_mapping(obj.get("spec")), ("spec",)))
+    for name, value in passed.items():
+        known[name] = value
+    return known
+
+
+# Argo's `{{inputs.parameters.NAME}}` and `{{workflow.parameters.NAME}}`, named so in _Params.
+_ARGO_PARAM = lazy_re.compile(r"\{\{\s*((?:inputs|workflow)\.parameters\.[A-Za-z0-9_-]+)\s*\}\}")
+
+
+def _argo_params(
+    spec: dict[str, Any], spec_path: Path, template: dict[str, Any], here: Path
+) -> _Params:
+    """What an Argo template's parameters hold as written: the workflow's `arguments`
+    values, and the template's inputs (their `value`, else `default`; filled from the
+    workflow's where they name one)."""
+    found: _Params = {}
+    arguments = _mapping(spec.get("arguments"))
+    for index, param in enumerate(_list(arguments.get("parameters"))):
+        if isinstance(param, dict) and isinstance(param.get("value"), str):
+            where = (*spec_path, "arguments", "parameters", index, "value")
+            found[f"workflow.parameters.{param.get('name')}"] = (param["value"], where)
+    workflow = dict(found)  # what a caller's value may name (not its own inputs)
+    passed = _argo_callers(spec, spec_path, template)
+    inputs = _mapping(template.get("inputs"))
+    for index, param in enumerate(_list(inputs.get("parameters"))):
+        if not isinstance(param, dict):
+            continue
+        name = f"inputs.parameters.{param.get('name')}"
+        if isinstance(param.get("value"), str):  # fixed: it wins over what a caller passes
+            where = (*here, "inputs", "parameters", index, "value")
+            found[name] = _filled(param["value"], where, found, _ARGO_PARAM)
+            continue
+        given = [
+            _filled(*value, workflow, _ARGO_PARAM) for value in passed.get(param.get("name"), [])
+        ]
+        if isinstance(param.get("default"), str):
+            where = (*here, "inputs", "parameters", index, "default")
+            given.append(_filled(param["default"], where, found, _ARGO_PARAM))
+        if given and len({value for value, _ in given}) == 1:
+            found[name] = given[0]
+        elif given:  # callers pass other values: judged as written
+            found[name] = (given[0][0], None)
+    return found
+
+
+def _argo_callers(
+    spec: dict[str, Any], spec_path: Path, template: dict[str, Any]
+) -> dict[Any, list[tuple[str, Path]]]:
+    """What the workflow's steps and DAG tasks calling `template` pass its parameters (and
+    the workflow's `arguments`, when it is the entrypoint), by parameter name."""
+    name = template.get("name")
+    passed: dict[Any, list[tuple[str, Path]]] = {}
+
+    def take(arguments: Any, where: Path) -> None:
+        for index, param in enumerate(_list(_mapping(arguments).get("parameters"))):
+            if isinstance(param, dict) and isinstance(param.get("value"), str):
+                value = (param["value"], (*where, "parameters", index, "value"))
+                passed.setdefault(param.get("name"), []).append(value)
+
+    if name is not None and spec.get("entrypoint") == name:
+        take(spec.get("arguments"), (*spec_path, "arguments"))
+    for index, caller in enumerate(_list(spec.get("templates"))):
+        here: Path = (*spec_path, "templates", index)
+        for pattern in (("steps", WILDCARD, WILDCARD), ("dag", "tasks", WILDCARD)):
+            for path, step in expand(_mapping(caller), pattern, here):
+                if isinstance(step, dict) and name is not None and step.get("template") == name:
+                    take(step.get("arguments"), (*path, "arguments"))
+    return passed
+
+
+def _filled_image(
+    step: Any, params: _Params, pattern: re.Pattern[str] = _PARAM
+) -> tuple[Any, Path | None]:
+    """A step (or step template) with the params its image names filled in, and where that
+    value is written (a param's default or the value passed, for `image:
+    $(params.BUILDER_IMAGE)`: the Tekton catalog's kaniko and buildah tasks; () for an image
+    of several parts: at the image); the step as written and None when nothing is filled in:
+    an image naming a param no one gives a value is judged as written."""
+    image = step.get("image") if isinstance(step, dict) else None
+    if not isinstance(image, str) or not pattern.search(image):
+        return step, None
+    filled, where = _filled(image, (), params, pattern)
+    if filled == image or where is None:
+        return step, None
+    return {**step, "image": filled}, where
 
 
 def _tekton_pod_template(

@@ -296,3 +296,68 @@ def test_a_vendored_modules_manifest_informs_unless_ci_applies_it(
     git_in(tmp_path, "commit", "-qm", "y")
     run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
     assert _privileged(run) == [("vendor/example.com/lib/pod.yaml", True)]
+
+
+def test_kyverno_s_test_folders_inform_unless_something_deploys_them(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """kyverno/policies keeps, beside each policy, the resources `kyverno test` checks
+    offline (`.kyverno-test/resource.yaml`, pods meant to fail) and those Chainsaw applies to
+    a test cluster (`.chainsaw-test/pod-bad.yaml`): 146,811 blocking findings, none on a
+    policy. They inform; a CI `kubectl apply` of one (outside a throwaway cluster) blocks, and
+    a pod beside the policy, outside those folders, blocks as before."""
+    test = (
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {name: t}\n"
+        "policies: [../policy.yaml]\nresources: [resource.yaml]\n"
+    )
+    files = {
+        **IMPERATIVE_OFF,
+        "pod-security/disallow-privileged/.kyverno-test/kyverno-test.yaml": test,
+        "pod-security/disallow-privileged/.kyverno-test/resource.yaml": _pod("true"),
+        "pod-security/disallow-privileged/.chainsaw-test/pod-bad.yaml": _pod("true"),
+    }
+    _write(tmp_path, files)
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [
+        ("pod-security/disallow-privileged/.chainsaw-test/pod-bad.yaml", False),
+        ("pod-security/disallow-privileged/.kyverno-test/resource.yaml", False),
+    ]
+    applying = _workflow("kubectl apply -f pod-security/disallow-privileged/.chainsaw-test/")
+    _write(
+        tmp_path,
+        {
+            ".github/workflows/d.yml": applying,
+            "pod-security/disallow-privileged/pod.yaml": _pod("true"),
+        },
+    )
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "y")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [
+        ("pod-security/disallow-privileged/.chainsaw-test/pod-bad.yaml", True),
+        ("pod-security/disallow-privileged/.kyverno-test/resource.yaml", False),
+        ("pod-security/disallow-privileged/pod.yaml", True),
+    ]
+
+
+def test_documentation_informs_also_through_a_link_to_deployed_files(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """strimzi's documentation/ links its book's folders to the install files
+    (documentation/modules/install -> ../../packaging/install), and each install finding
+    blocked again at every linked path. documentation/ is docs under its long name: the
+    install file blocks once, at its own path, and the linked copies inform."""
+    _write(tmp_path, {"packaging/install/pod.yaml": _pod("true")})
+    (tmp_path / "documentation/modules").mkdir(parents=True)
+    (tmp_path / "documentation/modules/install").symlink_to("../../packaging/install")
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [
+        ("documentation/modules/install/pod.yaml", False),
+        ("packaging/install/pod.yaml", True),
+    ]

@@ -845,6 +845,147 @@ def test_tekton_step_template_env_is_judged_at_the_template() -> None:
     assert [(f.line, f.path) for f in found] == [(7, "spec.stepTemplate.env[0].value")]
 
 
+def test_a_tekton_step_image_naming_a_param_is_the_value_the_param_gets() -> None:
+    """`image: $(params.BUILDER_IMAGE)` (Tekton's own examples, the catalog's kaniko and
+    buildah tasks) was judged as the text: "has no tag" and "comes from Docker Hub", blocking
+    whatever the default. Tekton fills it in: the task's default, or what the run or the
+    pipeline passes, judged at the line that writes that value. A param no one gives a
+    value stays judged as written."""
+    task = """\
+        apiVersion: tekton.dev/v1
+        kind: Task
+        metadata: {name: build}
+        spec:
+          params:
+            - name: BUILDER_IMAGE
+              default: gcr.io/kaniko-project/executor:v1.8.1
+            - {name: TOOLS}
+          steps:
+            - {name: build, image: $(params.BUILDER_IMAGE)}
+            - {name: tools, image: "$(params['TOOLS'])"}  # <- judged here
+        """
+    ids = ("K8S-IMAGE-TAG-PINNED", "K8S-IMAGE-ALLOWED-REGISTRY")
+    assert sorted((f.policy_id, f.line) for f in findings(task, *ids)) == [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", marked(task)[0]),
+        ("K8S-IMAGE-TAG-PINNED", marked(task)[0]),
+    ]
+    run = """\
+        apiVersion: tekton.dev/v1
+        kind: PipelineRun
+        metadata: {name: release}
+        spec:
+          params:
+            - {name: image, value: "docker.io/acme/kaniko:latest"}  # <- judged here
+          pipelineSpec:
+            params:
+              - {name: image, default: gcr.io/kaniko-project/executor:v1.8.1}
+            tasks:
+              - name: build
+                params:
+                  - {name: BUILDER_IMAGE, value: $(params.image)}
+                taskSpec:
+                  params:
+                    - {name: BUILDER_IMAGE, default: gcr.io/kaniko-project/executor:v1.8.1}
+                  steps:
+                    - {name: build, image: $(params.BUILDER_IMAGE)}
+        """
+    found = findings(run, *ids)
+    assert sorted((f.policy_id, f.line) for f in found) == [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", marked(run)[0]),
+        ("K8S-IMAGE-TAG-PINNED", marked(run)[0]),
+    ]
+    assert "docker.io/acme/kaniko:latest" in found[0].message
+    from_template = """\
+        apiVersion: tekton.dev/v1
+        kind: TaskRun
+        metadata: {generateName: hello-}
+        spec:
+          params:
+            - {name: image, value: ubuntu}  # <- judged here
+          taskSpec:
+            params:
+              - {name: image}
+            stepTemplate: {image: $(params.image)}
+            steps:
+              - {name: a, script: echo}
+        """
+    found = findings(from_template, "K8S-IMAGE-TAG-PINNED")
+    assert [(f.line, f.message.split(" of ")[0]) for f in found] == [
+        (marked(from_template)[0], "image ubuntu")
+    ]
+
+
+def test_an_argo_template_image_naming_a_parameter_is_the_value_it_gets() -> None:
+    """`image: "{{inputs.parameters.image}}"` was judged as the text ("has no tag", "comes
+    from Docker Hub", blocking). Argo fills it in: the template input's value or default
+    (filled from the workflow's arguments where it names one), judged where that is
+    written; a parameter with no value written stays judged as written."""
+    manifest = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: WorkflowTemplate
+        metadata: {name: build}
+        spec:
+          arguments:
+            parameters:
+              - {name: tools, value: "docker.io/acme/tools:latest"}  # <- judged here
+          templates:
+            - name: build
+              inputs:
+                parameters:
+                  - {name: image, default: ghcr.io/acme/builder:1.0}
+              container: {image: "{{inputs.parameters.image}}"}
+            - name: tools
+              inputs:
+                parameters:
+                  - {name: image, value: "{{workflow.parameters.tools}}"}
+              script: {image: "{{inputs.parameters.image}}", source: echo}
+            - name: free
+              inputs:
+                parameters:
+                  - {name: image}
+              container: {image: "{{inputs.parameters.image}}"}  # <- judged here
+        """
+    found = findings(manifest, "K8S-IMAGE-TAG-PINNED")
+    assert [f.line for f in found] == marked(manifest)
+    assert "docker.io/acme/tools:latest" in found[0].message
+    # A step calling a template passes its input: that value runs, judged where it is
+    # written; callers passing different values leave the image judged as written.
+    called = """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: build-}
+        spec:
+          entrypoint: main
+          templates:
+            - name: main
+              steps:
+                - - name: a
+                    template: build
+                    arguments:
+                      parameters:
+                        - {name: image, value: "docker.io/acme/builder:latest"}  # <- judged here
+            - name: build
+              inputs:
+                parameters:
+                  - {name: image}
+              container: {image: "{{inputs.parameters.image}}"}
+            - name: twice
+              inputs:
+                parameters:
+                  - {name: image, default: ghcr.io/acme/builder:1.0}
+              container: {image: "{{inputs.parameters.image}}"}  # <- judged here
+            - name: callers
+              dag:
+                tasks:
+                  - {name: b, template: twice}
+                  - name: c
+                    template: twice
+                    arguments: {parameters: [{name: image, value: "ghcr.io/acme/other"}]}
+        """
+    found = findings(called, "K8S-IMAGE-TAG-PINNED")
+    assert [f.line for f in found] == marked(called)
+
+
 def test_controller_probes_and_names_are_not_asked_of_the_author() -> None:
     """KubeRay gives the Ray container its probes, Knative a readiness probe and the name
     user-container: a rule reads them as the controller will set them."""
@@ -1035,3 +1176,39 @@ def test_an_argo_template_runs_as_its_service_account() -> None:
         "the pod mounts the API token of service account deployer",
         "the pod mounts the API token of service account runner",
     ]
+
+
+def test_a_policy_s_locate_paths_move_the_line_not_the_fingerprint() -> None:
+    """K8S-ADMISSION-POD-SECURITY pointed at the Namespace's `metadata:` and the Flux
+    OCIRepository rule at `ref:`: their `field` is what the fingerprint keeps (the admission
+    policy asks for reviewed namespaces to be waived). `locate:` says the line of the field
+    that decides (the enforce label, the semver or tag), the path and fingerprint unchanged."""
+    import dataclasses
+
+    manifest = """\
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: agents
+          labels:
+            team: infra
+            pod-security.kubernetes.io/enforce: privileged  # <- judged here
+        ---
+        apiVersion: source.toolkit.fluxcd.io/v1
+        kind: OCIRepository
+        metadata: {name: podinfo}
+        spec:
+          interval: 5m
+          url: oci://ghcr.io/x/podinfo
+          ref:
+            semver: ">=6.0.0"  # <- judged here
+        """
+    ids = ("K8S-ADMISSION-POD-SECURITY", "GITOPS-FLUX-OCIREPOSITORY-PINNED")
+    located = findings(manifest, *ids)
+    assert [f.line for f in located] == marked(manifest)
+    assert [f.path for f in located] == ["metadata", "spec.ref"]
+    plain = Engine([dataclasses.replace(BY_ID[i], locate_paths=()) for i in ids])
+    text = textwrap.dedent(manifest).encode()
+    before = scan([("crd.yaml", text)], plain, jobs=1, repository=False).findings
+    assert [f.line for f in before] == [3, 15]
+    assert [f.fingerprint for f in before] == [f.fingerprint for f in located]

@@ -486,3 +486,21 @@ spec:
     (pod,) = load_chart(tmp_path, files).documents  # a comparison: not read as decided
     assert at(pod, "spec", "containers", 0, "image") == (6, False)
     assert at(pod, "spec", "containers", 0, "env", 0, "value") == (6, False)
+
+
+def test_a_licence_comment_holding_a_colon_is_no_key_line(tmp_path: Path) -> None:
+    """vault-helm opens each of its templates with `{{/* Copyright ...
+    SPDX-License-Identifier: MPL-2.0 */}}`: its second line read as a key line was where each
+    object started, so what was said of the object (a ServiceAccount automounting its
+    token) sat on the comment. Comments are blanked before the key lines are read."""
+    template = (
+        "{{/*\nCopyright IBM Corp. 2018, 2025\nSPDX-License-Identifier: MPL-2.0\n*/}}\n\n"
+        "{{- if .Values.enabled -}}\n"  # 6
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n"  # 7-9
+        "  name: sa {{- /* image: not a key */ -}}\n"  # 10
+        "{{- end }}\n"
+    )
+    files = {"ch/templates/sa.yaml": template, "ch/values.yaml": "enabled: true\n"}
+    (document,) = load_chart(tmp_path, files).documents
+    assert document.locator.locate(()).line == 7
+    assert at(document, "metadata", "name") == (10, True)

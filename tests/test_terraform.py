@@ -816,3 +816,28 @@ def test_lines_hcl_runs_over_are_read_at_their_written_lines() -> None:
     bad = text.replace('acl = "public-read"', "acl = ")
     loaded = terraform.load("bad.tf", bad.encode(), LoadContext())
     assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 11)]
+
+
+def test_a_traversal_going_on_with_a_dot_on_the_next_line_is_read() -> None:
+    """Inside brackets HCL ignores a line break before a `.` too: cloud-foundation-fabric's
+    gke-nodepool main.tf writes `try(var.node_config.containerd_config` and, on the next
+    lines, `.private_registry_access_config` `.certificate_authority_domain_config`; valid
+    Terraform, it was a blocking high GK-PARSE-ERROR and the file went unjudged. Read with
+    those lines joined, at their written lines; a dot outside brackets is still an error."""
+    text = (
+        'resource "aws_s3_bucket_acl" "pub" {\n'
+        "  bucket = try(\n"
+        "    var.buckets.main\n"
+        "    .name,\n"
+        '    "b"\n'
+        "  )\n"
+        '  acl = "public-read"\n'  # 7
+        "}\n"
+    )
+    documents = load("main.tf", text)
+    assert [d.name for d in documents] == ["pub"]
+    assert documents[0].locator.locate(("acl",)).line == 7
+    assert documents[0].locator.locate(("bucket",)).line == 2
+    bad = 'locals {\n  x = var.a\n  .b\n}\n'
+    loaded = terraform.load("bad.tf", bad.encode(), LoadContext())
+    assert [(p.code, p.line) for p in loaded.problems] == [("GK-PARSE-ERROR", 3)]

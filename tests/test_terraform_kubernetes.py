@@ -322,7 +322,7 @@ def test_red_team_s12_t10_labels_set_on_an_existing_namespace(tmp_path: Path) ->
         "}\n"
     )
     assert findings(tmp_path, {"labels.tf": labels}, "K8S-") == {
-        ("K8S-ADMISSION-POD-SECURITY", "labels.tf", 7)
+        ("K8S-ADMISSION-POD-SECURITY", "labels.tf", 8)  # the enforce label (the policy's locate)
     }
 
 

@@ -300,3 +300,17 @@ def test_template_directives_are_evaluated(text: str, expected: str) -> None:
     """`%{ if }` and `%{ for }` in a string or a heredoc are computed from what the files
     tell (kube-hetzner's helm values heredocs were each a blocking GK-TF-UNEVALUATED)."""
     assert data(text) == expected
+
+
+def test_templatestring_renders_the_template_a_value_holds() -> None:
+    """templatestring (Terraform 1.9) renders a template held in a value, as templatefile
+    renders a file's: cloud-foundation-fabric fills its modules' context references so, and
+    each call was a blocking GK-TF-UNEVALUATED (80). Unknown where the text or the
+    variables are; a variable the template names and the map lacks is unknown too."""
+    assert data("templatestring(t, { a = 1, b = var.name })", t="${a}-${b}") == "1-web"
+    assert data("templatestring(t, { on = true })", t="%{ if on }yes%{ else }no%{ endif }") == "yes"
+    assert data("templatestring(var.name, {})") == "web"
+    assert isinstance(value("templatestring(t, { a = var.secret })", t="${a}").data, Unknown)
+    assert isinstance(value("templatestring(t, var.secret)", t="x").data, Unknown)
+    assert isinstance(value("templatestring(var.secret, {})").data, Unknown)
+    assert isinstance(value("templatestring(t, {})", t="${b}").data, Unknown)

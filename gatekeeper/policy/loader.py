@@ -314,6 +314,14 @@ def compile_policy(
         field = concrete(parse(raw.get("field", "")))
     except FieldPathError as error:
         raise PolicyError(f"field: {error}", file, line("field")) from None
+    locate_raw = raw.get("locate", [])
+    try:
+        locate = tuple(
+            concrete(parse(path))
+            for path in ([locate_raw] if isinstance(locate_raw, str) else locate_raw)
+        )
+    except FieldPathError as error:
+        raise PolicyError(f"locate: {error}", file, line("locate")) from None
     if raw.get("scope") == "repository" and each:
         raise PolicyError(
             "each: a repository-scope policy iterates the inventory", file, line("each")
@@ -344,6 +352,7 @@ def compile_policy(
         references=tuple(raw.get("references", ())),
         each=each,
         field_path=field,
+        locate_paths=locate,
         message=message,
         message_expression=program(raw["messageExpression"], ("STRING",), "messageExpression")
         if "messageExpression" in raw

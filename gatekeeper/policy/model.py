@@ -40,6 +40,9 @@ class Policy:
     references: tuple[str, ...] = ()
     each: tuple[Pattern, ...] = ()
     field_path: Path = ()  # where a violation points, relative to the subject
+    # Where its line is said, if the object has it (the first of these, relative to the
+    # subject): a finer place than `field`, which its fingerprint keeps (waivers match).
+    locate_paths: tuple[Path, ...] = ()
     message: str = ""
     message_expression: Program | None = None
     params: dict[str, Any] = field(default_factory=dict)

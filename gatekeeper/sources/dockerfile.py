@@ -401,7 +401,7 @@ def _stage(
         "platform": platform,
         "stage": parent is not None,
         "scratch": resolved.lower() == "scratch",
-        "resolved": "$" not in resolved,
+        "resolved": "$" not in resolved and not _placeholder(image),
     }
     stage: dict[str, Any] = {
         "name": alias or f"stage-{index}",
@@ -420,6 +420,14 @@ def _stage(
         "instructions": [],
     }
     return stage, parent
+
+
+def _placeholder(image: ImageRef) -> bool:
+    """A base no builder pulls as written, a mark a script replaces before building: a
+    repository path with capitals (`FROM BASEIMAGE`, which rook's and Kubernetes' test
+    images' Makefiles `sed` into the real base; Docker: "repository name must be lowercase").
+    Judged as an unresolved `FROM $BASE` is: its tag, digest and registry are not known."""
+    return image.repository != image.repository.lower()
 
 
 # Google's distroless images tagged `nonroot` (`debug-nonroot`, `nonroot-amd64`...): their

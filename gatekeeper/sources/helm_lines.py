@@ -27,6 +27,8 @@ _KEY = lazy_re.compile(
     re.VERBOSE,
 )
 _BLOCK_SCALAR = lazy_re.compile(r"^[|>][-+0-9]*\s*(#.*)?$")
+# A template comment, `{{/* ... */}}` (with trim markers too), which may run over lines.
+_COMMENT = lazy_re.compile(r"\{\{-?\s*/\*.*?\*/\s*-?\}\}", re.DOTALL)
 _VALUES_REF = lazy_re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
 _VARIABLE_SET = lazy_re.compile(
     r"\$(\w+)\s*:?=\s*\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*-?\}\}"
@@ -67,7 +69,7 @@ def parse_template(text: str, depth: int = 0) -> Template:
     key's column pops every deeper key (and ends any block scalar, which only a key at or
     below it opens), so those lines are skipped unread (six CRD templates of 10,000-14,000
     lines were most of the charts target's parsing)."""
-    lines = text.splitlines()
+    lines = _uncommented(text).splitlines()
     keys: list[KeyLine] = []
     # Open keys, innermost last: (column, line, item, whether its value is a block below).
     # Plain tuples, and the functions bound once: a chart's CRD templates run to 14,000
@@ -142,6 +144,16 @@ def parse_template(text: str, depth: int = 0) -> Template:
         if depth:
             deeper = " " * (key_col + 1) if len(stack) == depth else ""
     return Template(lines, keys, segment + 1, starts, kinds)
+
+
+def _uncommented(text: str) -> str:
+    """`text` with its template comments blanked, every line kept where it was: a licence
+    header `{{/* ... SPDX-License-Identifier: MPL-2.0 */}}` (on each of vault-helm's
+    templates) read as a key line was where each object's own findings were said, a
+    comment line."""
+    if "/*" not in text:
+        return text
+    return _COMMENT.sub(lambda match: "\n" * match.group().count("\n"), text)
 
 
 def assign_segments(template: Template, objs: list[Any]) -> list[int]:
