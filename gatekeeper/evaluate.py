@@ -304,7 +304,10 @@ class Engine:
         findings = []
         for one, printed in zip(said, prints, strict=True):
             policy = one.policy
-            location = locate(_located(policy, one.real_path, document.obj))
+            real_path = one.real_path
+            if policy.locate_paths:  # (none: most policies, most findings)
+                real_path = _located(policy, real_path, document.obj)
+            location = locate(real_path)
             finding = compacted(  # Finding's fields in order
                 (
                     policy.id,
@@ -1381,8 +1384,6 @@ def _located(policy: Policy, real_path: Path, obj: Any) -> Path:
     """Where a finding's line is said: the first of the policy's `locate` paths (relative
     to its subject) the object has, else its own path. An enforce label, not the Namespace's
     `metadata:`: the path, and so the fingerprint (and its waivers), stay `field`'s."""
-    if not policy.locate_paths:
-        return real_path
     cut = len(real_path) - len(policy.field_path)
     if real_path[cut:] != policy.field_path:
         return real_path  # (moved by a view: said where it is)

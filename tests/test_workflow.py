@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -355,6 +356,42 @@ def test_deploys_in_repository_scripts_and_make_targets_are_found_at_their_line(
     assert found == [("Makefile", 6), ("hack/deploy.sh", 4), ("hack/lib.sh", 1)]
 
 
+def test_scripts_past_the_following_limits_are_opaque_not_skipped(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """What a workflow's scripts run is followed to MAX_DEPTH scripts and MAX_COMMANDS
+    commands; past either, the command that is not followed is opaque at its own line (the
+    imperative-deploy rule's "code that cannot be read here"), once for the budget. Both
+    were a silent stop: a `kubectl apply` in a fourth script, or after 2,100 `echo` lines,
+    got a green check. Three scripts deep and under the budget, nothing is said."""
+    from gatekeeper.sources.workflow_scripts import MAX_COMMANDS, MAX_DEPTH
+
+    for file, names in (("ci", ["long"]), ("other", ["a", "ok"])):  # a budget each
+        steps = "".join(f"      - run: ./ci/{name}.sh\n" for name in names)
+        write(
+            f".github/workflows/{file}.yml",
+            f"on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}",
+        )
+    echoes = "".join(f"echo {n}\n" for n in range(MAX_COMMANDS + 100))
+    write("ci/long.sh", echoes + "kubectl apply -f x/\n")
+    chain = ["a", "b", "c", "d"]  # a.sh is followed at depth 1: d.sh is past MAX_DEPTH
+    assert len(chain) == MAX_DEPTH + 1
+    for name, after in itertools.pairwise(chain):
+        write(f"ci/{name}.sh", f"echo {name}\n./ci/{after}.sh\n")
+    write("ci/d.sh", "kubectl apply -f deploy/\n")
+    write("ci/ok.sh", "./ci/ok2.sh\n")
+    write("ci/ok2.sh", "echo fine\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["file"], f["line"], "not followed" in f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [("ci/c.sh", 2, True), ("ci/long.sh", MAX_COMMANDS + 1, True)]
+
+
 def test_deploys_in_package_json_scripts_are_found_at_their_line(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:
@@ -495,7 +532,6 @@ def test_a_script_many_steps_run_is_read_once(monkeypatch: pytest.MonkeyPatch) -
     each), 60 of the 62 s of its scan. Read once per folder it runs from; what each step is
     found to run is as before."""
     from gatekeeper import shell
-    from gatekeeper.sources import workflow_scripts
     from gatekeeper.tree import MemoryTree
 
     helper = b'#!/bin/bash\ndeploy() { kubectl apply -f deploy/; }\nci/helper.sh other\n"$@"\n'
@@ -509,7 +545,7 @@ def test_a_script_many_steps_run_is_read_once(monkeypatch: pytest.MonkeyPatch) -
         reads.append(script)
         return real(script, *args, **options)
 
-    monkeypatch.setattr(workflow_scripts.shell, "commands", counting)
+    monkeypatch.setattr(shell, "commands", counting)
     loaded = workflow.load(".github/workflows/a.yml", text.encode(), LoadContext(tree=tree))
     (document,) = loaded.documents
     for step in document.obj["jobs"]["a"]["steps"]:
