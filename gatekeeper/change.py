@@ -32,6 +32,7 @@ from gatekeeper import (
     pipeline,
     pss_admission,
     run_by,
+    subject_identity,
 )
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
@@ -427,7 +428,7 @@ def _made_worse(finding: Finding) -> bool:
 
 
 # What classify records of a finding the change made worse than its base match.
-_WORSE = ("was", "was_image", "new_variants", "was_deployed_as", "new_twins")
+_WORSE = ("was", "was_image", "was_subjects", "new_variants", "was_deployed_as", "new_twins")
 
 
 def _waived_elsewhere(
@@ -510,6 +511,7 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
     base_objects = {finding.fingerprint: deployed_as(finding) for finding in base}
     base_messages = {finding.fingerprint: run_by.said(finding) for finding in base}
     base_images = {finding.fingerprint: finding.extra.get(image_identity.KEY) for finding in base}
+    base_subjects = {f.fingerprint: f.extra.get(subject_identity.KEY) for f in base}
     aliases = base_matches(base)
     matched = set()
     out = []
@@ -553,6 +555,12 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
                 f"{finding.message}; runs another image repository than in the base"
                 f" ({now}, was: {was_image})"
             )
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif worse and (granted := subject_identity.added(finding, base_subjects[match])):
+            # The same binding grants its role to more subjects: a waiver or review of who
+            # held it does not speak for the new ones (red team s23 trust16 c02).
+            extra = {**finding.extra, "was_subjects": str(base_subjects[match] or "")}
+            message = f"{finding.message}; now also granted to {', '.join(granted)}"
             out.append(finding.with_(status="new", extra=extra, message=message))
         elif (
             worse

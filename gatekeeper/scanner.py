@@ -29,6 +29,7 @@ from gatekeeper import (
     run_by,
     scaffolds,
     sources,
+    subject_identity,
 )
 from gatekeeper import inventory as inventory_mod
 from gatekeeper.contents import (
@@ -145,6 +146,9 @@ def scan_one(
         try:
             found = kubectl_inline.judged(engine, document) if inline else engine.evaluate(document)
             if engine.record_images and document.source in KUBERNETES_SOURCES:
+                found = image_identity.with_images(document, found)
+                found = subject_identity.with_subjects(document, found)
+            elif engine.record_images and document.source == "compose":
                 found = image_identity.with_images(document, found)
             result.findings.extend(found)
         except RecursionError:  # a document nested deeper than evaluation can follow
@@ -665,6 +669,9 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             images = image_identity.merged(same)
             if images:  # every rendering's code (releases may give other images)
                 extra[image_identity.KEY] = images
+            granted = subject_identity.merged(same)
+            if granted:  # every rendering's subjects (an overlay may add some)
+                extra[subject_identity.KEY] = granted
             out.append(kept.with_(extra=extra))
     return out
 

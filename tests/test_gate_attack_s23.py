@@ -1,0 +1,152 @@
+"""Red team s23 trust16: pull requests that got a green check while the deployer would apply
+what a built-in policy forbids (one test per finding, each failing on 3d0ffbf)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, git_in
+
+
+def _pull_request(root: Path, base: dict[str, str], head: dict[str, str]) -> None:
+    """A repository whose main holds `base`, and a branch `pr` writing `head` over it."""
+    git_in(root, "init", "-q", "-b", "main")
+    for files, message in ((base, "base"), (head, "pr")):
+        for name, text in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git_in(root, "add", "-A")
+        git_in(root, "commit", "-qm", message, "--allow-empty")
+        if message == "base":
+            git_in(root, "checkout", "-q", "-b", "pr")
+
+
+def _blocking(run: Run) -> list[tuple[str, int]]:
+    assert run.returncode in (0, 1), run.stderr
+    found = json.loads(run.stdout)["findings"]
+    return sorted((f["policy_id"], f["line"]) for f in found if f["blocking"])
+
+
+_BINDING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: ops}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %s}
+subjects:
+- {kind: Group, name: platform-ops, apiGroup: rbac.authorization.k8s.io}
+"""
+_WILDCARD = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: ops-role}
+rules:
+- {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}
+---
+"""
+_APP_SA = "- {kind: ServiceAccount, name: default, namespace: app}\n"
+_WAIVER = f"""\
+waivers:
+- {{policy: K8S-RBAC-CLUSTER-ADMIN, name: ops, owner: p, reason: break-glass, ticket: OPS-1,
+   expires: {datetime.date.today() + datetime.timedelta(days=30)}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "expected"),
+    [
+        # one more subject on a cluster-admin binding the base had
+        (
+            {"rbac.yaml": _BINDING % "cluster-admin"},
+            {"rbac.yaml": _BINDING % "cluster-admin" + _APP_SA},
+            [("K8S-RBAC-CLUSTER-ADMIN", 4)],
+        ),
+        # the same under a waiver written for the group
+        (
+            {"rbac.yaml": _BINDING % "cluster-admin", ".gatekeeper/waivers.yml": _WAIVER},
+            {"rbac.yaml": _BINDING % "cluster-admin" + _APP_SA},
+            [("K8S-RBAC-CLUSTER-ADMIN", 4)],
+        ),
+        # one more subject on a binding of the repository's wildcard role (said at the binding)
+        (
+            {"rbac.yaml": _WILDCARD + _BINDING % "ops-role"},
+            {"rbac.yaml": _WILDCARD + _BINDING % "ops-role" + _APP_SA},
+            [("K8S-RBAC-WILDCARD", 10)],
+        ),
+        # controls: a subject taken away, or the subjects reordered, stay existing
+        (
+            {"rbac.yaml": _BINDING % "cluster-admin" + _APP_SA},
+            {"rbac.yaml": _BINDING % "cluster-admin"},
+            [],
+        ),
+        (
+            {"rbac.yaml": _BINDING % "cluster-admin" + _APP_SA},
+            {
+                "rbac.yaml": (_BINDING % "cluster-admin").replace(
+                    "subjects:\n", "subjects:\n" + _APP_SA
+                )
+            },
+            [],
+        ),
+    ],
+)
+def test_a_binding_granted_to_more_subjects_is_new(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    base: dict[str, str],
+    head: dict[str, str],
+    expected: list[tuple[str, int]],
+) -> None:
+    """c02: a subject added to an existing (or waived) cluster-admin binding kept its
+    finding's fingerprint and message, so it stayed existing: a green check giving
+    cluster-admin to every pod of namespace app."""
+    _pull_request(tmp_path, base, head)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
+
+
+_COMPOSE = """\
+services:
+  ui:
+    image: %s@sha256:0000000000000000000000000000000000000000000000000000000000000000
+    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]
+"""
+_COMPOSE_WAIVER = f"""\
+waivers:
+- {{policy: COMPOSE-HOST-PATH, file: compose.yaml, owner: p, reason: portainer, ticket: OPS-1,
+   expires: {datetime.date.today() + datetime.timedelta(days=30)}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("waivers", "image", "expected"),
+    [
+        ({}, "ghcr.io/evil/backdoor", [("COMPOSE-HOST-PATH", 4)]),
+        (
+            {".gatekeeper/waivers.yml": _COMPOSE_WAIVER},
+            "ghcr.io/evil/backdoor",
+            [("COMPOSE-HOST-PATH", 4)],
+        ),
+        # control: a version of the same image stays existing (waived)
+        ({".gatekeeper/waivers.yml": _COMPOSE_WAIVER}, "portainer/portainer-ce:2.21", []),
+    ],
+)
+def test_a_compose_service_given_another_image_is_new(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    waivers: dict[str, str],
+    image: str,
+    expected: list[tuple[str, int]],
+) -> None:
+    """c02: the Docker socket mount of a service (existing, or waived for portainer) stayed
+    so when the change gave the service another owner's image; a Kubernetes container's
+    did not since red team r15 (image_identity)."""
+    base = {"compose.yaml": _COMPOSE % "portainer/portainer-ce", **waivers}
+    _pull_request(tmp_path, base, {"compose.yaml": _COMPOSE % image})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
