@@ -150,3 +150,49 @@ def test_a_compose_service_given_another_image_is_new(
     _pull_request(tmp_path, base, {"compose.yaml": _COMPOSE % image})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_IMAGE = "nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+
+@pytest.mark.parametrize(
+    ("service", "top", "expected"),
+    [
+        # Compose bind-mounts a config's file: the Docker socket
+        (
+            "configs: [{source: sock, target: /var/run/docker.sock}]",
+            "configs:\n  sock: {file: /var/run/docker.sock}\n",
+            [("COMPOSE-HOST-PATH", 4)],
+        ),
+        # ... and a secret's: the host's password hashes
+        (
+            "secrets: [shadow]",
+            "secrets:\n  shadow: {file: /etc/shadow}\n",
+            [("COMPOSE-HOST-PATH", 4)],
+        ),
+        # enough `..` are the host root, wherever the checkout is
+        ('volumes: ["../../../../../../../../../../../../:/host"]', "", [("COMPOSE-HOST-PATH", 4)]),
+        # every device, for a container that may mknod (a default capability)
+        ("device_cgroup_rules: ['a *:* rwm']", "", [("COMPOSE-DEVICES", 4)]),
+        # controls: project files, a folder beside the checkout, a GPU rule
+        (
+            'volumes: ["./data:/data", "../shared:/shared"]\n    secrets: [db]\n'
+            "    device_cgroup_rules: ['c 226:* rw']",
+            "secrets:\n  db: {file: ./secrets/db.txt}\n",
+            [],
+        ),
+    ],
+)
+def test_compose_host_files_outside_volumes(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    service: str,
+    top: str,
+    expected: list[tuple[str, int]],
+) -> None:
+    """c04: a config's or secret's `file:` (bind-mounted by Compose), a relative path that
+    climbs to `/`, and a device cgroup rule opening every device were green."""
+    text = f"services:\n  web:\n    image: {_IMAGE}\n    {service}\n{top}"
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"compose.yaml": text})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
