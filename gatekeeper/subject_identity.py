@@ -7,7 +7,10 @@ message (which names the binding and the role, not who holds it): it stayed exis
 green check that hands cluster-admin to every pod of `app` (red team s23 trust16 c02). So
 in a pull request each finding on a RoleBinding or ClusterRoleBinding records the subjects
 the binding names, and `change.classify` makes a finding whose binding names a subject its
-base match did not new; one that only loses subjects stays existing.
+base match did not new; one that only loses subjects stays existing. A ClusterRole's
+findings likewise record the roles it is aggregated into (a label
+`rbac.authorization.k8s.io/aggregate-to-view: "true"` adds its rules to the built-in `view`,
+so to everyone holding that): labelling an accepted wildcard role so is new too.
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 
 def with_subjects(document: Document, findings: list[Finding]) -> list[Finding]:
-    """`findings` of `document`, each with the subjects of the binding it is about."""
-    if document.kind not in BINDINGS or not isinstance(document.obj, dict):
+    """`findings` of `document`, each with the subjects of the binding it is about (the
+    holders of the roles a ClusterRole is aggregated into)."""
+    if document.kind not in (*BINDINGS, "ClusterRole") or not isinstance(document.obj, dict):
         return findings
     metadata = document.obj.get("metadata")
-    own = metadata.get("namespace") if isinstance(metadata, dict) else None
-    named = subjects(document.obj.get("subjects"), own)
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if document.kind == "ClusterRole":
+        named = aggregated_into(metadata.get("labels"))
+    else:
+        named = subjects(document.obj.get("subjects"), metadata.get("namespace"))
     if not named:
         return findings
     return [
@@ -51,6 +58,19 @@ def subjects(listed: Any, own: Any) -> str:
         if kind == "ServiceAccount" and not namespace:
             namespace = own or "default"
         found.add(f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}")
+    return ", ".join(sorted(found))
+
+
+def aggregated_into(labels: Any) -> str:
+    """The roles whose aggregation a ClusterRole's labels opt it into, as `holders of ROLE
+    (aggregate-to-ROLE)`: the built-in admin, edit and view select
+    `rbac.authorization.k8s.io/aggregate-to-<role>: "true"`, and roles of the repository
+    follow the same convention."""
+    found = set()
+    for key, value in labels.items() if isinstance(labels, dict) else ():
+        name = str(key).rpartition("/")[2]
+        if name.startswith("aggregate-to-") and str(value).lower() == "true":
+            found.add(f"holders of {name[len('aggregate-to-') :]} ({name})")
     return ", ".join(sorted(found))
 
 

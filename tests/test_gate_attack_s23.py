@@ -110,6 +110,35 @@ def test_a_binding_granted_to_more_subjects_is_new(
     assert _blocking(run) == expected, run.stdout
 
 
+_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: ops
+  labels: {%s}
+rules:
+- {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ('rbac.authorization.k8s.io/aggregate-to-view: "true"', [("K8S-RBAC-WILDCARD", 7)] * 2),
+        # control: another label leaves it existing
+        ("app.kubernetes.io/version: 1.2.3", []),
+    ],
+)
+def test_a_role_aggregated_into_a_built_in_one_is_new(
+    tmp_path: Path, gatekeeper: Callable[..., Run], labels: str, expected: list[tuple[str, int]]
+) -> None:
+    """c02: an accepted wildcard ClusterRole the change labels aggregate-to-view gives its
+    rules to everyone holding `view`; its findings stayed existing."""
+    _pull_request(tmp_path, {"role.yaml": _ROLE % ""}, {"role.yaml": _ROLE % labels})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
+
+
 _COMPOSE = """\
 services:
   ui:
