@@ -560,7 +560,8 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
             # The same binding grants its role to more subjects: a waiver or review of who
             # held it does not speak for the new ones (red team s23 trust16 c02).
             extra = {**finding.extra, "was_subjects": str(base_subjects[match] or "")}
-            message = f"{finding.message}; now also granted to {', '.join(granted)}"
+            verb = "applied to" if finding.source == "terraform" else "granted to"
+            message = f"{finding.message}; now also {verb} {', '.join(granted)}"
             out.append(finding.with_(status="new", extra=extra, message=message))
         elif (
             worse

@@ -150,6 +150,8 @@ def scan_one(
                 found = subject_identity.with_subjects(document, found)
             elif engine.record_images and document.source == "compose":
                 found = image_identity.with_images(document, found)
+            elif engine.record_images and document.source == "terraform":
+                found = subject_identity.with_subjects(document, found)
             result.findings.extend(found)
         except RecursionError:  # a document nested deeper than evaluation can follow
             line = document.locator.locate(()).line

@@ -11,6 +11,14 @@ base match did not new; one that only loses subjects stays existing. A ClusterRo
 findings likewise record the roles it is aggregated into (a label
 `rbac.authorization.k8s.io/aggregate-to-view: "true"` adds its rules to the built-in `view`,
 so to everyone holding that): labelling an accepted wildcard role so is new too.
+
+A Terraform resource that grants or opens something on another object names it: an
+accepted `aws_s3_bucket_acl` making `acme-public-assets` public-read, an open-SSH
+`aws_security_group_rule` on the bastion's group, AdministratorAccess attached to the CI
+role. Pointing it at `acme-customer-data`, the database's group or the app's role kept
+fingerprint (the resource address) and message: existing (red team s23 trust16 c07). Its
+findings record those target arguments (TARGETS) as written, and a target the base did not
+name makes the finding new the same way.
 """
 
 from __future__ import annotations
@@ -24,10 +32,32 @@ KEY = "subjects"
 BINDINGS = frozenset({"RoleBinding", "ClusterRoleBinding"})
 
 
+# Arguments naming the object a Terraform resource's grant or opening applies to (buckets,
+# security groups, functions, IAM principals, repositories, queues, topics, secrets, images,
+# servers, projects...), and the members a Google IAM resource grants to.
+TARGETS = frozenset(
+    {"bucket", "security_group_id", "function_name", "qualifier", "role", "role_name", "roles",
+     "user", "users", "group", "groups", "repository", "queue_url", "arn", "secret_arn",
+     "image_id", "resource_arn", "server_name", "server_id", "synapse_workspace_id",
+     "network_security_group_name", "storage_account_id", "dataset_id", "project", "folder",
+     "org_id", "member", "members"}
+)  # fmt: skip
+
+
 def with_subjects(document: Document, findings: list[Finding]) -> list[Finding]:
     """`findings` of `document`, each with the subjects of the binding it is about (the
-    holders of the roles a ClusterRole is aggregated into)."""
-    if document.kind not in (*BINDINGS, "ClusterRole") or not isinstance(document.obj, dict):
+    holders of the roles a ClusterRole is aggregated into; the objects a Terraform
+    resource applies to)."""
+    if not isinstance(document.obj, dict):
+        return findings
+    if document.source == "terraform":
+        named = applied_to(document.obj)
+        return (
+            [finding.with_(extra={**finding.extra, KEY: named}) for finding in findings]
+            if named
+            else findings
+        )
+    if document.kind not in (*BINDINGS, "ClusterRole"):
         return findings
     metadata = document.obj.get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
@@ -58,6 +88,18 @@ def subjects(listed: Any, own: Any) -> str:
         if kind == "ServiceAccount" and not namespace:
             namespace = own or "default"
         found.add(f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}")
+    return ", ".join(sorted(found))
+
+
+def applied_to(obj: dict[str, Any]) -> str:
+    """A Terraform resource's TARGETS arguments as `name value` (a list: one per item), as
+    written (`${aws_security_group.db.id}`), sorted, comma-separated."""
+    found = set()
+    for name in TARGETS & obj.keys():
+        value = obj[name]
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                found.add(f"{name} {item}")
     return ", ".join(sorted(found))
 
 

@@ -225,3 +225,51 @@ def test_compose_host_files_outside_volumes(
     _pull_request(tmp_path, {"README.md": "x\n"}, {"compose.yaml": text})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_SSH_RULE = """\
+resource "aws_security_group_rule" "ssh" {
+  type              = "ingress"
+  from_port         = 22
+  to_port           = 22
+  protocol          = "tcp"
+  cidr_blocks       = ["0.0.0.0/0"]
+  security_group_id = %s
+  description       = "%s"
+}
+"""
+_ACL = 'resource "aws_s3_bucket_acl" "public" {\n  bucket = "%s"\n  acl    = "public-read"\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "expected"),
+    [
+        # the accepted public ACL pointed at another bucket
+        (_ACL % "acme-public-assets", _ACL % "acme-customer-data", [("TF-AWS-S3-PUBLIC-ACL", 3)]),
+        # the accepted open-SSH rule moved to the database's security group
+        (
+            _SSH_RULE % ("aws_security_group.bastion.id", "ssh"),
+            _SSH_RULE % ("aws_security_group.db.id", "ssh"),
+            [("TF-AWS-SG-RULE-OPEN-ADMIN-PORTS", 1)],
+        ),
+        # control: the same target, another description
+        (
+            _SSH_RULE % ("aws_security_group.bastion.id", "ssh"),
+            _SSH_RULE % ("aws_security_group.bastion.id", "bastion ssh"),
+            [],
+        ),
+    ],
+)
+def test_an_accepted_terraform_grant_pointed_elsewhere_is_new(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    base: str,
+    head: str,
+    expected: list[tuple[str, int]],
+) -> None:
+    """c07: a public ACL, bucket policy, open-SSH rule or admin attachment the base had
+    (existing) kept its fingerprint (the resource address) and message when the change
+    pointed it at another bucket, security group or role: existing, a green check."""
+    _pull_request(tmp_path, {"infra/main.tf": base}, {"infra/main.tf": head})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
