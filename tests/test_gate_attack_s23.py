@@ -273,3 +273,54 @@ def test_an_accepted_terraform_grant_pointed_elsewhere_is_new(
     _pull_request(tmp_path, {"infra/main.tf": base}, {"infra/main.tf": head})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_ISSUE_STEPS = {
+    # jq of the event file sent to $GITHUB_ENV, pasted with ${{ env.T }}
+    "jq_env": (
+        '- run: echo "T=$(jq -r .issue.title "$GITHUB_EVENT_PATH")" >> "$GITHUB_ENV"\n'
+        '- run: echo "${{ env.T }}"\n'
+    ),
+    # ... through a variable, to $GITHUB_OUTPUT
+    "jq_output": (
+        '- id: s\n  run: |\n    T=$(jq -r .issue.body < "$GITHUB_EVENT_PATH")\n'
+        '    echo "t=$T" >> "$GITHUB_OUTPUT"\n'
+        '- run: echo "${{ steps.s.outputs.t }}"\n'
+    ),
+    # github-script returning the title, and exporting it
+    "script_result": (
+        "- id: s\n  uses: actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea\n"
+        "  with: {script: return context.payload.issue.title}\n"
+        '- run: echo "${{ steps.s.outputs.result }}"\n'
+    ),
+    "script_env": (
+        "- uses: actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea\n"
+        "  with: {script: \"core.exportVariable('T', context.payload.issue.title)\"}\n"
+        '- run: echo "${{ env.T }}"\n'
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        *((steps, ["WF-SCRIPT-INJECTION"]) for steps in _ISSUE_STEPS.values()),
+        # control: the issue's number pasted, the title read as data
+        (
+            '- run: echo "N=$(jq -r .issue.number "$GITHUB_EVENT_PATH")" >> "$GITHUB_ENV"\n'
+            '- run: echo "${{ env.N }}"\n',
+            [],
+        ),
+    ],
+)
+def test_event_text_through_the_event_file_or_github_script_is_untrusted(
+    tmp_path: Path, gatekeeper: Callable[..., Run], steps: str, expected: list[str]
+) -> None:
+    """c08: the title read from $GITHUB_EVENT_PATH by jq (or returned by github-script) and
+    passed on through $GITHUB_ENV or a step output was pasted into a script unjudged."""
+    head = "on: {issues: {types: [opened]}}\npermissions: {contents: read}\njobs:\n  j:\n"
+    head += "    runs-on: ubuntu-latest\n    steps:\n"
+    head += "".join(f"    {line}\n" for line in steps.splitlines())
+    _pull_request(tmp_path, {"README.md": "x\n"}, {".github/workflows/x.yml": head})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [policy for policy, _ in _blocking(run)] == expected, run.stdout
