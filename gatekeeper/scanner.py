@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import (
     bugs,
+    content_identity,
     image_identity,
     kubeschema,
     lazy_re,
@@ -148,6 +149,8 @@ def scan_one(
             if engine.record_images and document.source in KUBERNETES_SOURCES:
                 found = image_identity.with_images(document, found)
                 found = subject_identity.with_subjects(document, found)
+                if engine.reviewed_content:
+                    found = content_identity.with_content(document, found, engine.reviewed_content)
             elif engine.record_images and document.source == "compose":
                 found = image_identity.with_images(document, found)
             elif engine.record_images and document.source == "terraform":
@@ -674,6 +677,9 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             granted = subject_identity.merged(same)
             if granted:  # every rendering's subjects (an overlay may add some)
                 extra[subject_identity.KEY] = granted
+            content = content_identity.merged(same)
+            if content:  # every rendering's content (a release may write other files)
+                extra[content_identity.KEY] = content
             out.append(kept.with_(extra=extra))
     return out
 

