@@ -388,3 +388,47 @@ def test_content_a_finding_asks_to_review_changed_is_new(
     _pull_request(tmp_path, {"deploy/x.yaml": base}, {"deploy/x.yaml": head})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: ingress, namespace: ingress}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ingress-nginx
+      version: 4.11.3
+      sourceRef: {kind: HelmRepository, name: ingress-nginx, namespace: flux-system}
+  values:
+    controller:
+      replicaCount: 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            "      hostNetwork: true\n      containerSecurityContext: {privileged: true}\n",
+            [("GK-REMOTE-CHART-VALUES", 14), ("GK-REMOTE-CHART-VALUES", 15)],
+        ),
+        (
+            "      securityContext: {capabilities: {add: [SYS_ADMIN]}}\n",
+            [("GK-REMOTE-CHART-VALUES", 14)],
+        ),
+        # controls: other values, a flag not under a security context, host network off
+        ("      hostNetwork: false\n      rbac: {privileged: true}\n", []),
+    ],
+)
+def test_values_of_a_chart_not_judged_asking_for_privilege(
+    tmp_path: Path, gatekeeper: Callable[..., Run], values: str, expected: list[tuple[str, int]]
+) -> None:
+    """c17: a HelmRelease (or Application) of a chart from a chart repository is not
+    rendered; values asking its pods for privileged or the host's network were green."""
+    _pull_request(
+        tmp_path, {"infra/ingress.yaml": _RELEASE}, {"infra/ingress.yaml": _RELEASE + values}
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout

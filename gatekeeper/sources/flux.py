@@ -444,7 +444,7 @@ def _external_chart(
     """A HelmRelease of a chart from a HelmRepository (or an OCI chart, `chartRef`): rendered
     from its vendored copy in this repository (`sources.helm.vendored`), else said not judged.
     A GitRepository of another repository deploys what is judged there: nothing is said."""
-    from gatekeeper.sources import gitops, helm
+    from gatekeeper.sources import gitops, helm, remote_values
 
     reference = _mapping(spec.get("chartRef"))
     source = _mapping(chart_spec.get("sourceRef")) or reference
@@ -467,6 +467,11 @@ def _external_chart(
         line = document.locator.locate(where).line
         message = gitops.external(chart, url, path)
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        values = [(spec.get("values"), ("spec", "values"))]
+        locate = document.locator.locate
+        loaded.problems.extend(
+            remote_values.problems(file, chart, values, lambda path: locate(path).line)
+        )
         return
     _helm_release(file, document, spec, {**chart_spec, "chart": path}, context, loaded)
 

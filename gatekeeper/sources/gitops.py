@@ -9,14 +9,18 @@ own files, and carry the Application's file as their rendering variant.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import posixpath
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import yaml
+
 from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
 from gatekeeper.sources.lists import list_items
@@ -364,8 +368,36 @@ def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> 
     if path is None or not context.tree.exists(helm.chart_file(path)):
         line = document.locator.locate((*where, "chart")).line
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
+        loaded.problems.extend(_remote_values(file, document, source, where, chart))
         return
     _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
+
+
+def _remote_values(
+    file: str, document: Document, source: dict[str, Any], where: Path, chart: str
+) -> list[Problem]:
+    """What the Application's own values ask of a chart it does not let us render
+    (remote_values): `valuesObject`, a `values` string, `parameters`."""
+    from gatekeeper.sources import remote_values
+
+    helm_spec = source.get("helm")
+    if not isinstance(helm_spec, dict):
+        return []
+    at = (*where, "helm")
+    given: list[tuple[Any, Path]] = [(helm_spec.get("valuesObject"), (*at, "valuesObject"))]
+    text = helm_spec.get("values")
+    if isinstance(text, str) and text.strip():
+        with contextlib.suppress(yaml.YAMLError):  # Argo CD fails the source: said elsewhere
+            given.append((yaml.safe_load(text), (*at, "values")))
+    params = remote_values.parameters(helm_spec.get("parameters"))
+    given.append((params, (*at, "parameters")))
+
+    def line_of(path: Path) -> int:
+        if path[: len(at) + 1] in ((*at, "values"), (*at, "parameters")):
+            path = path[: len(at) + 1]  # a string or `--set` list: at its key
+        return document.locator.locate(path).line
+
+    return remote_values.problems(file, chart, given, line_of)
 
 
 def is_origin(url: str, tree: Tree) -> bool:
