@@ -432,3 +432,47 @@ def test_values_of_a_chart_not_judged_asking_for_privilege(
     )
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_MULTI_SOURCE = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ingress, namespace: argocd}
+spec:
+  project: infra
+  destination: {server: https://kubernetes.default.svc, namespace: ingress}
+  sources:
+  - repoURL: https://kubernetes.github.io/ingress-nginx
+    chart: ingress-nginx
+    targetRevision: 4.11.3
+    helm:
+      valueFiles: [$values/envs/prod/ingress.yaml]
+  - repoURL: https://github.com/acme/deploy
+    targetRevision: main
+    ref: values
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ("  hostNetwork: true\n", [("GK-REMOTE-CHART-VALUES", 3)]),
+        ("  hostNetwork: false\n", []),  # control
+    ],
+)
+def test_a_values_file_of_a_chart_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run], values: str, expected: list[tuple[str, int]]
+) -> None:
+    """c18: Argo CD's documented multi-source pattern (a chart repository's chart, values
+    from this repository): a pull request changing only the values file to ask for the
+    host's network was green."""
+    config = "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/deploy]\n"
+    base = {
+        ".gatekeeper.yml": config,
+        "apps/ingress.yaml": _MULTI_SOURCE,
+        "envs/prod/ingress.yaml": "controller:\n  replicaCount: 2\n",
+    }
+    head = {"envs/prod/ingress.yaml": "controller:\n  replicaCount: 2\n" + values}
+    _pull_request(tmp_path, base, head)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout

@@ -369,6 +369,7 @@ def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> 
         line = document.locator.locate((*where, "chart")).line
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
         loaded.problems.extend(_remote_values(file, document, source, where, chart))
+        loaded.problems.extend(_remote_value_files(deployed, chart, context))
         return
     _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
 
@@ -398,6 +399,30 @@ def _remote_values(
         return document.locator.locate(path).line
 
     return remote_values.problems(file, chart, given, line_of)
+
+
+def _remote_value_files(deployed: _Source, chart: str, context: LoadContext) -> list[Problem]:
+    """What the values files of this repository (`$ref/file` of a source that is this
+    repository: Argo CD's documented multi-source pattern) ask of a chart that is not
+    rendered here (remote_values), each at its line in the values file: a pull request
+    changing only the file is judged through the Application that reads it."""
+    from gatekeeper.sources import remote_values
+    from gatekeeper.yamldoc import decode
+
+    found: list[Problem] = []
+    for name in _values_files(deployed.source, "", deployed.refs, only_refs=True):
+        if name.startswith("../") or not context.tree.exists(name):
+            continue  # said by the checks of a rendered source; nothing here to read
+        for entry in load_all(name, decode(context.tree.read(name))):
+            if not isinstance(entry, YamlDocument):
+                continue
+            locator = NodeLocator(name, entry.node)
+
+            def line_of(path: Path, locator: NodeLocator = locator) -> int:
+                return locator.locate(path).line
+
+            found.extend(remote_values.problems(name, chart, [(entry.obj, ())], line_of))
+    return found
 
 
 def is_origin(url: str, tree: Tree) -> bool:
