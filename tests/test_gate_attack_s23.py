@@ -476,3 +476,25 @@ def test_a_values_file_of_a_chart_not_judged(
     _pull_request(tmp_path, base, head)
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+def test_values_from_a_config_map_for_a_chart_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c18: a HelmRelease of a chart repository's chart reads its values from a ConfigMap
+    of this repository; a pull request changing only the ConfigMap was green."""
+    release = _RELEASE.replace(
+        "  values:\n    controller:\n      replicaCount: 2\n",
+        "  valuesFrom:\n  - {kind: ConfigMap, name: ingress-values}\n",
+    )
+    config_map = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ingress-values, namespace: ingress}\n"
+        "data:\n  values.yaml: |\n    controller:\n      replicaCount: 2\n"
+    )
+    _pull_request(
+        tmp_path,
+        {"infra/ingress.yaml": release, "infra/values.yaml": config_map},
+        {"infra/values.yaml": config_map + "      hostNetwork: true\n"},
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == [("GK-REMOTE-CHART-VALUES", 8)], run.stdout
