@@ -498,3 +498,20 @@ def test_values_from_a_config_map_for_a_chart_not_judged(
     )
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == [("GK-REMOTE-CHART-VALUES", 8)], run.stdout
+
+
+def test_a_listed_ref_source_is_not_said_unlisted(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c18 (accuracy): the `ref: values` source of a multi-source Application, this
+    repository's origin and listed in repoURLs, was said "which sources.gitops.repoURLs does
+    not list"."""
+    config = "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/deploy]\n"
+    base = {".gatekeeper.yml": config, "envs/prod/ingress.yaml": "controller: {}\n"}
+    _pull_request(tmp_path, base, {"apps/ingress.yaml": _MULTI_SOURCE})
+    git_in(tmp_path, "remote", "add", "origin", "https://github.com/acme/deploy")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    said = [f["message"] for f in json.loads(run.stdout)["findings"]]
+    assert not [m for m in said if "does not list" in m], said
+    assert [m for m in said if "deploys chart ingress-nginx" in m], said

@@ -220,7 +220,9 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                 elif source.get("chart"):
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _external_chart(deployed, context, loaded)
-                elif is_origin(str(source.get("repoURL") or ""), context.tree):
+                elif not _is_local(source, repo_urls) and is_origin(
+                    str(source.get("repoURL") or ""), context.tree
+                ):  # (a listed `ref:`-only source lends values files: nothing to say)
                     line = document.locator.locate((*where, "repoURL")).line
                     message = unlisted_origin(str(source["repoURL"]))
                     loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
