@@ -515,3 +515,28 @@ def test_a_listed_ref_source_is_not_said_unlisted(
     said = [f["message"] for f in json.loads(run.stdout)["findings"]]
     assert not [m for m in said if "does not list" in m], said
     assert [m for m in said if "deploys chart ingress-nginx" in m], said
+
+
+def test_values_from_a_generated_config_map_for_a_chart_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c18: the valuesFrom ConfigMap a kustomization's configMapGenerator makes (home-ops'
+    kube-prometheus-stack; a first version of the fix failed there on the generated
+    ConfigMap's locator) is read too, at the values file."""
+    release = _RELEASE.replace(
+        "  values:\n    controller:\n      replicaCount: 2\n",
+        "  valuesFrom:\n  - {kind: ConfigMap, name: ingress-values, valuesKey: v.yaml}\n",
+    )
+    kustomization = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "namespace: ingress\nresources: [hr.yaml]\n"
+        "configMapGenerator:\n- name: ingress-values\n  files: [v.yaml=values.yaml]\n"
+        "generatorOptions: {disableNameSuffixHash: true}\n"
+    )
+    files = {"app/hr.yaml": release, "app/kustomization.yaml": kustomization}
+    values = "controller:\n  hostNetwork: true\n"
+    _pull_request(
+        tmp_path, {**files, "app/values.yaml": "controller: {}\n"}, {"app/values.yaml": values}
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [p for p, _ in _blocking(run)] == ["GK-REMOTE-CHART-VALUES"], run.stdout

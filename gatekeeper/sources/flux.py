@@ -494,8 +494,7 @@ def _remote_values_from(
             def line_of(path: Path, locator: NodeLocator = locator) -> int:
                 return locator.locate(path).line
 
-            where = locator.locate(()).file
-            found.extend(remote_values.problems(where, chart, [(values, ())], line_of))
+            found.extend(remote_values.problems(locator.file, chart, [(values, ())], line_of))
     return found
 
 
