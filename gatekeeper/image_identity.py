@@ -80,8 +80,10 @@ def repositories(obj: Any, text: str) -> str:
 
 
 def compose_service(obj: Any, text: str) -> str:
-    """The image repository of the Compose service `text` (a field path) lies in, or
-    `build <context>` for a service that names no image; "" outside a service."""
+    """The image repository of the Compose service `text` (a field path) lies in, and the
+    folder and Dockerfile it builds that image from when it builds one (`build: ./agent`
+    tags the build as its `image:`: pointing it at `./tools` runs other code under the same
+    name, red team s23 trust16 c19); "" outside a service."""
     try:
         path = concrete(parse(text))
     except FieldPathError:
@@ -92,11 +94,13 @@ def compose_service(obj: Any, text: str) -> str:
     if not isinstance(service, dict):
         return ""
     image = _repository(service)
-    if image:
-        return image
     build = service.get("build")
     context = build.get("context") if isinstance(build, dict) else build
-    return f"build {context}" if isinstance(context, str) and context else ""
+    if not isinstance(context, str) or not context:
+        return image
+    dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
+    built = f"build {context}" + (f" {dockerfile}" if isinstance(dockerfile, str) else "")
+    return f"{image} {built}" if image else built
 
 
 def _repository(container: Any) -> str:

@@ -540,3 +540,34 @@ def test_values_from_a_generated_config_map_for_a_chart_not_judged(
     )
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [p for p, _ in _blocking(run)] == ["GK-REMOTE-CHART-VALUES"], run.stdout
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        # (every finding of the service is new, as for an image of another repository)
+        ("build: ./tools", [("COMPOSE-IMAGE-PINNED", 3), ("COMPOSE-PRIVILEGED", 5)]),
+        (
+            "build: {context: ./agent, dockerfile: Dockerfile.debug}",
+            [("COMPOSE-IMAGE-PINNED", 3), ("COMPOSE-PRIVILEGED", 5)],
+        ),
+        ("build: ./agent", []),  # control: the same folder (its Dockerfile edited)
+    ],
+)
+def test_a_compose_service_built_from_another_folder_is_new(
+    tmp_path: Path, gatekeeper: Callable[..., Run], head: str, expected: list[tuple[str, int]]
+) -> None:
+    """c19: a privileged service that builds its image (`build: ./agent`, tagged as its
+    `image:`) pointed at another folder or Dockerfile kept its image name: existing."""
+    compose = "services:\n  agent:\n    image: ghcr.io/acme/agent:1\n    %s\n    privileged: true\n"
+    dockerfile = "FROM alpine@sha256:" + "0" * 64 + "\nUSER 1000\n"
+    base = {
+        "compose.yaml": compose % "build: ./agent",
+        "agent/Dockerfile": dockerfile,
+        "agent/Dockerfile.debug": dockerfile,
+        "tools/Dockerfile": dockerfile,
+    }
+    head_files = {"compose.yaml": compose % head, "agent/Dockerfile": dockerfile + "# edited\n"}
+    _pull_request(tmp_path, base, head_files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
