@@ -24,6 +24,7 @@ from gatekeeper import (
     admission_params,
     admission_weakened,
     base_moved,
+    content_identity,
     depgraph,
     discover,
     image_automation,
@@ -32,6 +33,7 @@ from gatekeeper import (
     pipeline,
     pss_admission,
     run_by,
+    subject_identity,
 )
 from gatekeeper import git as gitops
 from gatekeeper import waivers as waivers_mod
@@ -427,7 +429,15 @@ def _made_worse(finding: Finding) -> bool:
 
 
 # What classify records of a finding the change made worse than its base match.
-_WORSE = ("was", "was_image", "new_variants", "was_deployed_as", "new_twins")
+_WORSE = (
+    "was",
+    "was_image",
+    "was_subjects",
+    "was_content",
+    "new_variants",
+    "was_deployed_as",
+    "new_twins",
+)
 
 
 def _waived_elsewhere(
@@ -510,6 +520,8 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
     base_objects = {finding.fingerprint: deployed_as(finding) for finding in base}
     base_messages = {finding.fingerprint: run_by.said(finding) for finding in base}
     base_images = {finding.fingerprint: finding.extra.get(image_identity.KEY) for finding in base}
+    base_subjects = {f.fingerprint: f.extra.get(subject_identity.KEY) for f in base}
+    base_content = {f.fingerprint: f.extra.get(content_identity.KEY) for f in base}
     aliases = base_matches(base)
     matched = set()
     out = []
@@ -553,6 +565,19 @@ def classify(head: list[Finding], base: list[Finding], worse: bool = True) -> li
                 f"{finding.message}; runs another image repository than in the base"
                 f" ({now}, was: {was_image})"
             )
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif worse and content_identity.changed(finding, base_content[match]):
+            # What a person reviewed (a MachineConfig's files, a mutation's patch, an ingress
+            # snippet) was rewritten: reviewed again (red team s23 trust16 c11).
+            extra = {**finding.extra, "was_content": str(base_content[match])}
+            message = f"{finding.message}; what it sets changed since the base: review it again"
+            out.append(finding.with_(status="new", extra=extra, message=message))
+        elif worse and (granted := subject_identity.added(finding, base_subjects[match])):
+            # The same binding grants its role to more subjects: a waiver or review of who
+            # held it does not speak for the new ones (red team s23 trust16 c02).
+            extra = {**finding.extra, "was_subjects": str(base_subjects[match] or "")}
+            verb = "applied to" if finding.source == "terraform" else "granted to"
+            message = f"{finding.message}; now also {verb} {', '.join(granted)}"
             out.append(finding.with_(status="new", extra=extra, message=message))
         elif (
             worse

@@ -99,6 +99,10 @@ class Engine:
         self._judgements: dict[tuple[Any, ...], _Judgement] = {}
         self._kept_under: str | bool | None = False  # kept_judgements.engine_key, asked once
         self._policies_by_id: dict[str, Policy] | None = None
+        # Policies whose findings ask for a review of the field's content (content_identity).
+        self.reviewed_content = frozenset(
+            p.id for p in self.policies if p.raw.get("reviewContent") is True
+        )
         # Repository-scope policies, and Pod Security findings (which read the repository's
         # Namespace labels: gatekeeper.pss_admission), need every object's summary.
         # So do the role policies said at a binding of the role (gatekeeper.rbac_reach).

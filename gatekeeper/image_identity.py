@@ -8,7 +8,9 @@ pull request each finding in a container records that container's image reposito
 and repository, without tag or digest: a version bump is the same code's), and each finding
 in a pod's spec outside its containers (a hostPath volume, hostPID) the repositories of all
 its containers; `change.classify` makes a finding whose repository differs from its base
-match's new.
+match's new. A Compose service's findings (a docker.sock mount, `privileged`) record the
+service's image the same way, or the folder it builds when it names none (red team s23
+trust16 c02: a waived portainer service given another owner's image stayed waived).
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ def with_images(document: Document, findings: list[Finding]) -> list[Finding]:
     for finding in findings:
         repository = ""
         if finding.path and finding.kind == document.kind and finding.name == document.name:
-            repository = repositories(document.obj, finding.path)
+            if document.source == "compose":
+                repository = compose_service(document.obj, finding.path)
+            else:
+                repository = repositories(document.obj, finding.path)
         if repository:
             finding = finding.with_(extra={**finding.extra, KEY: repository})
         out.append(finding)
@@ -72,6 +77,30 @@ def repositories(obj: Any, text: str) -> str:
         for container in _list(pod.get(name))
     }
     return ", ".join(sorted(found - {""}))
+
+
+def compose_service(obj: Any, text: str) -> str:
+    """The image repository of the Compose service `text` (a field path) lies in, and the
+    folder and Dockerfile it builds that image from when it builds one (`build: ./agent`
+    tags the build as its `image:`: pointing it at `./tools` runs other code under the same
+    name, red team s23 trust16 c19); "" outside a service."""
+    try:
+        path = concrete(parse(text))
+    except FieldPathError:
+        return ""
+    if len(path) < 2 or path[0] != "services":
+        return ""
+    service = get(obj, path[:2])
+    if not isinstance(service, dict):
+        return ""
+    image = _repository(service)
+    build = service.get("build")
+    context = build.get("context") if isinstance(build, dict) else build
+    if not isinstance(context, str) or not context:
+        return image
+    dockerfile = build.get("dockerfile") if isinstance(build, dict) else None
+    built = f"build {context}" + (f" {dockerfile}" if isinstance(dockerfile, str) else "")
+    return f"{image} {built}" if image else built
 
 
 def _repository(container: Any) -> str:

@@ -111,6 +111,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Deploy it so that it can be judged here (a list or git generator, a plugin without"
         " parameters), or waive it with a reason.",
     ),
+    "GK-REMOTE-CHART-VALUES": ProblemKind(
+        "high",
+        "Values ask a chart that is not judged for privilege or host access",
+        "Vendor the chart and name the copy in sources.helm.vendored, so that what it deploys"
+        " is judged, or waive this with a reason.",
+    ),
     "GK-REVISION-UNSEEN": ProblemKind(
         "high",
         "Deploys a revision of this repository the checkout lacks: not judged",

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from gatekeeper import subject_identity
 from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
 from gatekeeper.finding import Finding, fingerprint
@@ -313,6 +314,8 @@ def _at_binding(
         f" ({role.file}:{role.line}){who}: {finding.message}"
     )
     severity = "critical" if broad else finding.severity
+    facts = binding.facts if isinstance(binding.facts, dict) else {}
+    granted = subject_identity.subjects(facts.get("subjects"), binding.namespace)
     return Finding(
         policy_id=finding.policy_id,
         severity=severity,
@@ -340,6 +343,7 @@ def _at_binding(
             "role": f"{role.file}:{role.line}",
             "role_object": f"{role.kind}/{role.name}",
             **({"variants": [binding.variant]} if binding.variant else {}),
+            **({subject_identity.KEY: granted} if granted else {}),
         },
     )
 

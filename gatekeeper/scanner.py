@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import (
     bugs,
+    content_identity,
     image_identity,
     kubeschema,
     lazy_re,
@@ -29,6 +30,7 @@ from gatekeeper import (
     run_by,
     scaffolds,
     sources,
+    subject_identity,
 )
 from gatekeeper import inventory as inventory_mod
 from gatekeeper.contents import (
@@ -146,6 +148,13 @@ def scan_one(
             found = kubectl_inline.judged(engine, document) if inline else engine.evaluate(document)
             if engine.record_images and document.source in KUBERNETES_SOURCES:
                 found = image_identity.with_images(document, found)
+                found = subject_identity.with_subjects(document, found)
+                if engine.reviewed_content:
+                    found = content_identity.with_content(document, found, engine.reviewed_content)
+            elif engine.record_images and document.source == "compose":
+                found = image_identity.with_images(document, found)
+            elif engine.record_images and document.source == "terraform":
+                found = subject_identity.with_subjects(document, found)
             result.findings.extend(found)
         except RecursionError:  # a document nested deeper than evaluation can follow
             line = document.locator.locate(()).line
@@ -665,6 +674,12 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             images = image_identity.merged(same)
             if images:  # every rendering's code (releases may give other images)
                 extra[image_identity.KEY] = images
+            granted = subject_identity.merged(same)
+            if granted:  # every rendering's subjects (an overlay may add some)
+                extra[subject_identity.KEY] = granted
+            content = content_identity.merged(same)
+            if content:  # every rendering's content (a release may write other files)
+                extra[content_identity.KEY] = content
             out.append(kept.with_(extra=extra))
     return out
 

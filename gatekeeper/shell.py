@@ -99,7 +99,10 @@ _SUBCOMMAND_WRAPPERS: dict[tuple[str, str], int] = {
     ("teller", "run"): 0, ("chamber", "exec"): 1, ("nix", "develop"): 0, ("nix", "shell"): 0,
 }  # fmt: skip
 # Programs that are another one under another name (kubecolor colours kubectl's output).
-_SAME_PROGRAM = {"kubecolor": "kubectl"}
+_SAME_PROGRAM = {"kubecolor": "kubectl", "helm3": "helm"}
+# A CLI installed under its version's name (`kubectl-1.29`, `helm-v3.14.0`, `kubectl1.27`):
+# CI images keep several side by side, and each is the program it names.
+_VERSIONED = lazy_re.compile(r"(kubectl|helm|oc|terraform|tofu)[-_]?v?[0-9]+(?:\.[0-9]+)*")
 # Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
 # `flock /tmp/lock kubectl ...`.
 _WRAPPER_OPERAND = frozenset(
@@ -171,6 +174,11 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
          "--selector", "--state-values-set", "--state-values-file", "--helm-binary"}
     ),
     "kustomize": frozenset({"-o", "--output"}),
+    # `timoni -n apps apply podinfo ./module`, `kctrl -n apps app deploy ...`
+    "timoni": frozenset(
+        {"-n", "--namespace", "--kubeconfig", "--kube-context", "--timeout", "--cache-dir"}
+    ),
+    "kctrl": frozenset({"-n", "--namespace", "--kubeconfig", "--kubeconfig-context"}),
     "skaffold": frozenset(
         {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
          "--default-repo", "-t", "--tag"}
@@ -1606,6 +1614,8 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
     looked_up = _LOOKUP.fullmatch(words[0])  # `$(command -v kubectl) apply ...`
     program = looked_up.group(1) if looked_up else _program_name(words[0])
     program = _SAME_PROGRAM.get(program, program)
+    versioned = _VERSIONED.fullmatch(program)
+    program = versioned.group(1) if versioned else program
     args = words[1:]
     if program == "gcloud" and args[:1] in (["alpha"], ["beta"]):  # a release track
         args = args[1:]

@@ -269,9 +269,12 @@ def _load_layer(
                 locator.add(at, line)
         if tree is not None and "env_file" in service:
             _env_file_vars(path, str(name), service, nodes, tree, locator)
-        service["host_paths"] = _host_paths(str(name), service.get("volumes"), obj.get("volumes"))
+        service["host_paths"] = [
+            *_host_paths(str(name), service.get("volumes"), obj.get("volumes"), path),
+            *_file_mounts(str(name), service, obj, path),
+        ]
         for index, mount in enumerate(service["host_paths"]):
-            volume: Path = ("services", str(name), "volumes", mount.pop("_key"))
+            volume: Path = ("services", str(name), *mount.pop("_key"))
             locator.add(("services", str(name), "host_paths", index), nodes.locate(volume).line)
     loaded.documents.append(
         Document(
@@ -438,13 +441,14 @@ def with_defaults(text: str) -> str:
         text = filled
 
 
-def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
+def _host_paths(service: str, volumes: Any, named: Any, file: str) -> list[dict[str, Any]]:
     """The host directories a service's volumes bind: `/src:/dst[:ro]`, `{type: bind, source}`,
     and a named volume whose local driver binds a device path (`driver_opts: {o: bind,
     device: /}`). Absolute paths normalised (`//var/./run/` is `/var/run`), `${VAR:-default}`
     read as its default; a home folder (`~/.ssh`, `$HOME/.kube`) as `~/...`; a path below a
     variable only the environment gives (`$XDG_RUNTIME_DIR/docker.sock`) as written (red team
-    s20 trust13 s05: these were read as relative paths). Relative ones stay in the project."""
+    s20 trust13 s05: these were read as relative paths). Relative ones stay in the project,
+    unless they climb out of the repository (`file`'s folder is the project's): see _climbed."""
     found: list[dict[str, Any]] = []
     named = named if isinstance(named, dict) else {}
     for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
@@ -459,20 +463,71 @@ def _host_paths(service: str, volumes: Any, named: Any) -> list[dict[str, Any]]:
         if isinstance(definition, dict) and isinstance(definition.get("driver_opts"), dict):
             source = str(definition["driver_opts"].get("device") or "")
         source = with_defaults(source)
-        home = _HOME.match(source)
-        if source.startswith("/"):
-            normal = "/" + posixpath.normpath(source).lstrip("/")
-        elif home:
-            normal = _below_home(source[home.end() :])
-        elif source.startswith("$"):
-            normal = source
-        else:
+        if not source.startswith((".", "/", "~", "$")):
+            continue  # a named volume
+        mount = _mount(service, source, source, ("volumes", index), file)
+        if mount:
+            found.append(mount)
+    return found
+
+
+def _mount(service: str, source: str, written: str, key: Path, file: str) -> dict[str, Any]:
+    """The host path `source` binds, normalised, as a `host_paths` entry ({} for one that
+    stays in the repository)."""
+    home = _HOME.match(source)
+    if source.startswith("/"):
+        normal = "/" + posixpath.normpath(source).lstrip("/")
+    elif home:
+        normal = _below_home(source[home.end() :])
+    elif source.startswith("$"):
+        normal = source
+    else:
+        normal = _climbed(file, source)
+        if not normal:
+            return {}
+    mount = {"service": service, "source": normal, "written": written, "_key": key}
+    inside = _HOMES.match(normal)
+    if inside:  # `home`: the path inside a user's home folder ("" for the whole folder)
+        mount["home"] = normal[inside.end() :].lstrip("/")
+    return mount
+
+
+def _climbed(file: str, source: str) -> str:
+    """A relative host path that climbs out of the repository (`../../../../../../..`; the
+    project folder is the compose file's), as the absolute path left once it reached `/`:
+    how far the checkout sits below `/` is not known here, and Compose (filepath.Abs) stops
+    at `/`, so enough `..` are the host root (red team s23 trust16 c04). "" when it stays in
+    the repository."""
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(file), source))
+    if joined != ".." and not joined.startswith("../"):
+        return ""
+    return "/" + "/".join(part for part in joined.split("/") if part != "..")
+
+
+def _file_mounts(
+    service: str, spec: dict[str, Any], obj: dict[str, Any], file: str
+) -> list[dict[str, Any]]:
+    """The host files a service's `secrets:` and `configs:` bind: Compose (outside Swarm)
+    mounts a top-level secret's or config's `file:` into the container as a read-only bind
+    mount, so `configs: {sock: {file: /var/run/docker.sock}}` hands it the Docker socket
+    and `secrets: {s: {file: /etc/shadow}}` the host's password hashes (red team s23
+    trust16 c04). Relative files stay in the project, unless they climb out (_climbed)."""
+    found: list[dict[str, Any]] = []
+    for kind in ("secrets", "configs"):
+        defined = obj.get(kind)
+        used = spec.get(kind)
+        if not isinstance(defined, dict) or not isinstance(used, list):
             continue
-        mount = {"service": service, "source": normal, "written": source, "_key": index}
-        inside = _HOMES.match(normal)
-        if inside:  # `home`: the path inside a user's home folder ("" for the whole folder)
-            mount["home"] = normal[inside.end() :].lstrip("/")
-        found.append(mount)
+        for index, entry in enumerate(used):
+            name = entry.get("source") if isinstance(entry, dict) else entry
+            definition = defined.get(name) if isinstance(name, str) else None
+            given = definition.get("file") if isinstance(definition, dict) else None
+            if not isinstance(given, str) or not given:
+                continue
+            written = f"{given} ({kind[:-1]} {name})"
+            mount = _mount(service, with_defaults(given), written, (kind, index), file)
+            if mount:
+                found.append(mount)
     return found
 
 

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from gatekeeper import lazy_re
 from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
 from gatekeeper.tree import Tree
 from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
@@ -444,7 +445,7 @@ def _external_chart(
     """A HelmRelease of a chart from a HelmRepository (or an OCI chart, `chartRef`): rendered
     from its vendored copy in this repository (`sources.helm.vendored`), else said not judged.
     A GitRepository of another repository deploys what is judged there: nothing is said."""
-    from gatekeeper.sources import gitops, helm
+    from gatekeeper.sources import gitops, helm, remote_values
 
     reference = _mapping(spec.get("chartRef"))
     source = _mapping(chart_spec.get("sourceRef")) or reference
@@ -467,8 +468,34 @@ def _external_chart(
         line = document.locator.locate(where).line
         message = gitops.external(chart, url, path)
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
+        values = [(spec.get("values"), ("spec", "values"))]
+        locate = document.locator.locate
+        loaded.problems.extend(
+            remote_values.problems(file, chart, values, lambda path: locate(path).line)
+        )
+        loaded.problems.extend(_remote_values_from(document, spec, chart, context))
         return
     _helm_release(file, document, spec, {**chart_spec, "chart": path}, context, loaded)
+
+
+def _remote_values_from(
+    document: Document, spec: dict[str, Any], chart: str, context: LoadContext
+) -> list[Problem]:
+    """What the `valuesFrom` ConfigMaps and Secrets of this repository ask of a chart that
+    is not rendered here (remote_values), at their lines."""
+    from gatekeeper.sources import remote_values
+
+    namespace = document.namespace or "default"
+    listed = spec.get("valuesFrom")
+    found: list[Problem] = []
+    for entry in listed if isinstance(listed, list) else []:
+        for values, locator in _values_from(entry, namespace, context.tree):
+
+            def line_of(path: Path, locator: NodeLocator = locator) -> int:
+                return locator.locate(path).line
+
+            found.extend(remote_values.problems(locator.file, chart, [(values, ())], line_of))
+    return found
 
 
 def _external_artifact(

@@ -9,14 +9,18 @@ own files, and carry the Application's file as their rendering variant.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import posixpath
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import yaml
+
 from gatekeeper import lazy_re, ownership
 from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, helm_set
 from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
 from gatekeeper.sources.lists import list_items
@@ -216,7 +220,9 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
                 elif source.get("chart"):
                     deployed = _Source(file, document, source, where, namespace, refs)
                     _external_chart(deployed, context, loaded)
-                elif is_origin(str(source.get("repoURL") or ""), context.tree):
+                elif not _is_local(source, repo_urls) and is_origin(
+                    str(source.get("repoURL") or ""), context.tree
+                ):  # (a listed `ref:`-only source lends values files: nothing to say)
                     line = document.locator.locate((*where, "repoURL")).line
                     message = unlisted_origin(str(source["repoURL"]))
                     loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, message))
@@ -364,8 +370,61 @@ def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> 
     if path is None or not context.tree.exists(helm.chart_file(path)):
         line = document.locator.locate((*where, "chart")).line
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
+        loaded.problems.extend(_remote_values(file, document, source, where, chart))
+        loaded.problems.extend(_remote_value_files(deployed, chart, context))
         return
     _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
+
+
+def _remote_values(
+    file: str, document: Document, source: dict[str, Any], where: Path, chart: str
+) -> list[Problem]:
+    """What the Application's own values ask of a chart it does not let us render
+    (remote_values): `valuesObject`, a `values` string, `parameters`."""
+    from gatekeeper.sources import remote_values
+
+    helm_spec = source.get("helm")
+    if not isinstance(helm_spec, dict):
+        return []
+    at = (*where, "helm")
+    given: list[tuple[Any, Path]] = [(helm_spec.get("valuesObject"), (*at, "valuesObject"))]
+    text = helm_spec.get("values")
+    if isinstance(text, str) and text.strip():
+        with contextlib.suppress(yaml.YAMLError):  # Argo CD fails the source: said elsewhere
+            given.append((yaml.safe_load(text), (*at, "values")))
+    params = remote_values.parameters(helm_spec.get("parameters"))
+    given.append((params, (*at, "parameters")))
+
+    def line_of(path: Path) -> int:
+        if path[: len(at) + 1] in ((*at, "values"), (*at, "parameters")):
+            path = path[: len(at) + 1]  # a string or `--set` list: at its key
+        return document.locator.locate(path).line
+
+    return remote_values.problems(file, chart, given, line_of)
+
+
+def _remote_value_files(deployed: _Source, chart: str, context: LoadContext) -> list[Problem]:
+    """What the values files of this repository (`$ref/file` of a source that is this
+    repository: Argo CD's documented multi-source pattern) ask of a chart that is not
+    rendered here (remote_values), each at its line in the values file: a pull request
+    changing only the file is judged through the Application that reads it."""
+    from gatekeeper.sources import remote_values
+    from gatekeeper.yamldoc import decode
+
+    found: list[Problem] = []
+    for name in _values_files(deployed.source, "", deployed.refs, only_refs=True):
+        if name.startswith("../") or not context.tree.exists(name):
+            continue  # said by the checks of a rendered source; nothing here to read
+        for entry in load_all(name, decode(context.tree.read(name))):
+            if not isinstance(entry, YamlDocument):
+                continue
+            locator = NodeLocator(name, entry.node)
+
+            def line_of(path: Path, locator: NodeLocator = locator) -> int:
+                return locator.locate(path).line
+
+            found.extend(remote_values.problems(name, chart, [(entry.obj, ())], line_of))
+    return found
 
 
 def is_origin(url: str, tree: Tree) -> bool:

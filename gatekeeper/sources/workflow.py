@@ -81,6 +81,7 @@ from gatekeeper.sources.workflow_expressions import (
 from gatekeeper.sources.workflow_scripts import Files, file_reader, step_folder
 from gatekeeper.sources.workflow_values import (
     Values,
+    github_script,
     input_values,
     job_values,
     matrix_values,
@@ -579,8 +580,6 @@ def _step_env(document: Document, job: Any, step: dict[str, Any]) -> dict[str, A
 def _github_env(job: Any, step: dict[str, Any]) -> dict[str, Any]:
     """What the job's earlier steps write to $GITHUB_ENV, computed values too, as an `env:`
     holder (workflow_envsubst.sent_to_github_env keeps only literal ones)."""
-    from gatekeeper.sources.workflow_values import written
-
     found: dict[str, str] = {}
     steps = job.get("steps") if isinstance(job, dict) else None
     for earlier in steps if isinstance(steps, list) else []:
@@ -589,6 +588,8 @@ def _github_env(job: Any, step: dict[str, Any]) -> dict[str, Any]:
         script = earlier.get("run") if isinstance(earlier, dict) else None
         if isinstance(script, str) and "GITHUB_ENV" in script:
             found.update(written(script, {})[1])
+        if isinstance(earlier, dict):
+            found.update(github_script(earlier)[1])
     return {"env": found}
 
 
@@ -1271,6 +1272,7 @@ def _github_job(
                 place=place,
             )
             exported.update(written(str(run.value), variables)[1])
+        exported.update(github_script(step)[1])
         action = _command_input(step)
         if action is not None:
             node = nodes.node_at((*raw_step, "with", action[0]))

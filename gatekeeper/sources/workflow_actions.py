@@ -28,6 +28,13 @@ COMMAND_ACTIONS: dict[str, CommandInput] = {
     "wyrihaximus/github-action-helm3": CommandInput("exec"),
     "koslib/helm-eks-action": CommandInput("command"),
     "stefanprodan/kube-tools": CommandInput("command"),
+    # kubectl's words in a container (`args: set image deployment/web ...`; kodermax runs
+    # `sh -c "kubectl $*"`): red team s23 trust16 c14
+    "ianbelcher/eks-kubectl-action": CommandInput("args", "kubectl "),
+    "kodermax/kubectl-aws-eks": CommandInput("args", "kubectl "),
+    "nickgronow/kubectl": CommandInput("args", "kubectl "),
+    # skaffold's words (`args: run`; `build` when not given: red team s23 trust16 c10)
+    "hiberbee/github-action-skaffold": CommandInput("args", "skaffold "),
     # scripts run on the runner or on a remote host
     "actions/github-script": CommandInput("script", language="javascript"),
     "azure/cli": CommandInput("inlinescript"),

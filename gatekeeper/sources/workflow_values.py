@@ -140,8 +140,79 @@ def written(script: str, variables: dict[str, str]) -> tuple[Values, dict[str, s
             if any(target in redirect for redirect in command.redirects):
                 lines.extend(text.split("\n"))
     for name, value in _assignments(streams["GITHUB_OUTPUT"]):
-        outputs.setdefault(name, []).append(value)
-    return outputs, dict(_assignments(streams["GITHUB_ENV"]))
+        outputs.setdefault(name, []).append(event_read(value))
+    env = {name: event_read(value) for name, value in _assignments(streams["GITHUB_ENV"])}
+    return outputs, env
+
+
+# A command substitution: `$(...)` (one level of parentheses inside) or backquotes.
+_SUBSTITUTION = lazy_re.compile(r"\$\((?:[^()]|\([^()]*\))*\)|`[^`]*`")
+# A field of the event payload: as a JSON path of jq/yq (`.issue.title`), or in JavaScript
+# (`context.payload.issue.title`, github-script's).
+_PAYLOAD_FIELD = lazy_re.compile(
+    r"(?:context\.payload)?\.(pull_request|issue|comment|review|head_commit|workflow_run"
+    r"|discussion)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+)
+
+
+def event_read(value: str) -> str:
+    """`value` with each command substitution that reads a field of the event file
+    (`$(jq -r .issue.title "$GITHUB_EVENT_PATH")`) as the expression of that field
+    (`${{ github.event.issue.title }}`): what a later step pastes with `${{ env.T }}` or
+    `${{ steps.s.outputs.t }}` is the field's text (red team s23 trust16 c08; s22 trust15
+    left it open)."""
+    if "GITHUB_EVENT_PATH" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        text = match.group(0)
+        field = _PAYLOAD_FIELD.search(text) if "GITHUB_EVENT_PATH" in text else None
+        return f"${{{{ {_event_path(field)} }}}}" if field else text
+
+    return _SUBSTITUTION.sub(replace, value)
+
+
+def _event_path(field: re.Match[str]) -> str:
+    return "github.event." + (field.group(1) + field.group(2)).lower()
+
+
+# actions/github-script: what its script returns (the `result` output), sets as an output or
+# exports for later steps, when that is a field of the event payload.
+_SCRIPT_RETURN = lazy_re.compile(r"\breturn\b[^;\n]*?(context\.payload(?:\.[A-Za-z_]\w*)+)")
+_SCRIPT_SET = lazy_re.compile(
+    r"\bcore\.(setOutput|exportVariable)\(\s*['\"`]([A-Za-z_][\w-]*)['\"`]\s*,"
+    r"[^;\n]*?(context\.payload(?:\.[A-Za-z_]\w*)+)"
+)
+
+
+def github_script(step: dict[str, Any]) -> tuple[Values, dict[str, str]]:
+    """The outputs (`result`, `core.setOutput`) and environment variables
+    (`core.exportVariable`) an actions/github-script step gives from the event payload, as
+    the expressions of those fields: `return context.payload.issue.title` makes `${{
+    steps.s.outputs.result }}` the issue's title (red team s23 trust16 c08)."""
+    uses = step.get("uses")
+    given = step.get("with")
+    if not isinstance(uses, str) or uses.split("@", 1)[0].lower() != "actions/github-script":
+        return {}, {}
+    script = given.get("script") if isinstance(given, dict) else None
+    if not isinstance(script, str) or "context.payload" not in script:
+        return {}, {}
+    outputs: Values = {}
+    env: dict[str, str] = {}
+    for found in _SCRIPT_RETURN.finditer(script):
+        field = _PAYLOAD_FIELD.fullmatch(found.group(1))
+        if field:
+            outputs.setdefault("result", []).append(f"${{{{ {_event_path(field)} }}}}")
+    for found in _SCRIPT_SET.finditer(script):
+        field = _PAYLOAD_FIELD.fullmatch(found.group(3))
+        if not field:
+            continue
+        value = f"${{{{ {_event_path(field)} }}}}"
+        if found.group(1) == "setOutput":
+            outputs.setdefault(found.group(2), []).append(value)
+        else:
+            env[found.group(2)] = value
+    return outputs, env
 
 
 def _assignments(lines: list[str]) -> list[tuple[str, str]]:
@@ -202,6 +273,9 @@ def job_values(jobs: dict[str, Any], env: dict[str, str], inputs: Values) -> dic
             if isinstance(step, dict):
                 for name, values in _action_outputs(step).items():
                     outputs.setdefault(name, []).extend(values)
+            if isinstance(step, dict) and "id" in step:
+                for name, values in github_script(step)[0].items():
+                    outputs.setdefault(f"steps.{step['id']}.outputs.{name}", []).extend(values)
             if isinstance(step, dict) and isinstance(step.get("run"), str) and "id" in step:
                 found, _ = written(step["run"], {**variables, **_plain(step.get("env"))})
                 for name, values in found.items():

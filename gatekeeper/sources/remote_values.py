@@ -1,0 +1,110 @@
+"""Values given to a chart this repository does not hold, read for what they ask of its pods.
+
+An Argo CD Application or Flux HelmRelease of a chart from a chart repository that is not
+vendored is not rendered (nothing is downloaded during a scan): a low GK-NOT-EXPANDED. Its
+values are this repository's, though, and a pull request setting
+`controller.containerSecurityContext.privileged: true` or `hostNetwork: true` there got a
+green check while the chart's pods would run privileged or on the host's network (red team
+s23 trust16 c17). Charts pass such values to the pod spec under the pod spec's own names, so
+the values are read for them: a `privileged: true` below a key naming a security context,
+`hostNetwork`, `hostPID` or `hostIPC` set to true, and capabilities added beyond the
+baseline's, each a high GK-REMOTE-CHART-VALUES at its line. Other values are not judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from gatekeeper.document import Problem
+from gatekeeper.fieldpath import Path
+
+CODE = "GK-REMOTE-CHART-VALUES"
+_HOST = frozenset({"hostnetwork", "hostpid", "hostipc"})
+# Pod Security baseline's allowed capabilities (and the restricted one).
+_BASELINE_CAPABILITIES = frozenset(
+    {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+     "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+)  # fmt: skip
+_MAX_DEPTH = 32
+
+
+def asked(values: Any) -> list[tuple[Path, str]]:
+    """Where `values` ask the chart's pods for privilege or host access, and what."""
+    return list(_walk(values, (), 0))
+
+
+def _walk(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str]]:
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _walk(item, (*path, index), depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        name = str(key).lower()
+        at = (*path, str(key))
+        if name == "privileged" and _true(value) and _below_security_context(path):
+            yield at, "privileged containers"
+        elif name in _HOST and _true(value):
+            yield at, f"the host's {name[4:].upper()} namespace"
+        elif name == "add" and path and str(path[-1]).lower() == "capabilities":
+            added = [str(c).upper().removeprefix("CAP_") for c in _items(value)]
+            wide = sorted(c for c in added if c not in _BASELINE_CAPABILITIES)
+            if wide:
+                yield at, f"the capabilities {', '.join(wide)}"
+        else:
+            yield from _walk(value, at, depth + 1)
+
+
+def _below_security_context(path: Path) -> bool:
+    return any(str(key).lower().endswith("securitycontext") for key in path)
+
+
+def _true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if isinstance(value, str) else []
+
+
+def parameters(given: Any) -> dict[str, Any]:
+    """Argo CD `helm.parameters` (`--set name=value`) as a values tree (dotted names split)."""
+    tree: dict[str, Any] = {}
+    for parameter in given if isinstance(given, list) else ():
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+            continue
+        node = tree
+        *parents, last = parameter["name"].split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[last] = parameter.get("value")
+    return tree
+
+
+def problems(
+    file: str,
+    chart: str,
+    sources: Sequence[tuple[Any, Path]],
+    line_of: Callable[[Path], int],
+) -> list[Problem]:
+    """The findings for values (each with the field path it is written at, for `line_of`)
+    given to `chart`, which is not judged here."""
+    found = []
+    for values, where in sources:
+        for path, what in asked(values):
+            written = ".".join(str(part) for part in path)
+            message = (
+                f"values ask chart {chart} for {what} ({written}); the chart is not in this"
+                " repository, so what it deploys is not judged (vendor it and name the copy in"
+                " sources.helm.vendored, or waive this with a reason)"
+            )
+            found.append(Problem(CODE, file, line_of((*where, *path)), message))
+    return found
