@@ -955,12 +955,13 @@ class _Cache:
     and nodes are small allocations that fill the allocator's arenas, which go back to the
     system only when wholly free, so a process holds the high-water mark of its builds to
     its end. At 4 MB of objects and 1 MB of nodes, the parent of the 8x corpus's pool (it
-    builds every overlay) held 12 MB more at the peak than at 1 MB and 512 KB (issue 17:
-    208 -> 196 MB), for no measurable CPU: the overlays of one base are built one after
+    builds every overlay) held 22 MB more at the peak than at 1 MB and 256 KB (issue 17:
+    213 -> 190-192 MB, quiet machine, three runs each), for no measurable CPU (the k8s
+    corpus and argo-workflows, --jobs 1): the overlays of one base are built one after
     the other, and what is pushed out is unpacked, not parsed."""
 
     LIMIT = 2**20
-    NODES_LIMIT = 2**19
+    NODES_LIMIT = 2**18
     PACKED_LIMIT = 4 * 2**20
 
     def __init__(self) -> None:
