@@ -555,23 +555,22 @@ _PARAM = lazy_re.compile(
 
 def _declared(spec: dict[str, Any], here: Path) -> _Params:
     """The string defaults of the params a task or pipeline spec declares."""
-    found: _Params = {}
-    for index, param in enumerate(_list(spec.get("params"))):
-        if isinstance(param, dict) and isinstance(param.get("name"), str):
-            default = param.get("default")
-            if isinstance(default, str):
-                found[param["name"]] = (default, (*here, "params", index, "default"))
-    return found
+    return _params(spec, here, "default")
 
 
 def _given(holder: dict[str, Any], here: Path) -> _Params:
     """The string values a run or a pipeline's task passes (`params: [{name, value}]`)."""
+    return _params(holder, here, "value")
+
+
+def _params(holder: dict[str, Any], here: Path, key: str) -> _Params:
+    """Each named param's string `key` of `holder`'s `params` list, with where it is written."""
     found: _Params = {}
     for index, param in enumerate(_list(holder.get("params"))):
         if isinstance(param, dict) and isinstance(param.get("name"), str):
-            value = param.get("value")
+            value = param.get(key)
             if isinstance(value, str):
-                found[param["name"]] = (value, (*here, "params", index, "value"))
+                found[param["name"]] = (value, (*here, "params", index, key))
     return found
 
 
