@@ -379,8 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Only the parser of the subcommand named first (options before it, such as --help or
     # --version, need them all).
     named = arguments[0] if arguments and arguments[0] in COMMAND_NAMES else None
-    args = build_parser(named).parse_args(arguments)
-    try:
+    args = None
+    try:  # (--version and --help print while the arguments are read)
+        args = build_parser(named).parse_args(arguments)
         return _dispatch(args)
     except UsageError as error:
         print(f"gatekeeper: error: {for_log(error)}", file=sys.stderr)

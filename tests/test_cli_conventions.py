@@ -269,3 +269,28 @@ def test_no_color_disables_colour_only_when_non_empty(
     assert output.use_color("auto", None) is colour
     assert output.use_color("always", None) is True
     assert os.environ.get("NO_COLOR") == value
+
+
+@pytest.mark.parametrize(
+    "args", [("--version",), ("--help",), ("policies",), ("scan", "--format", "json")]
+)
+def test_a_reader_that_left_gets_no_traceback(args: tuple[str, ...], repo: Path) -> None:
+    """`gatekeeper --version | head -1`: the reader closed the pipe before the first line.
+    Every command writes into a pipe nobody reads without a traceback (--version and --help
+    print while the arguments are read, which was outside the command's handling of a
+    broken pipe: a BrokenPipeError traceback)."""
+    read, written = os.pipe()
+    os.close(read)  # the reader left before anything was written
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "gatekeeper", *args],
+            cwd=repo,
+            stdout=written,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(written)
+    assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
+    assert proc.returncode in (0, 2), proc.stderr
