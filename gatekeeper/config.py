@@ -42,6 +42,10 @@ DEFAULT_ADVISORY_PATHS = (
     # 146,811 blocking findings there, none on a policy. What deploys them still counts.
     "**/.kyverno-test/**",
     "**/.chainsaw-test/**",
+    # End-to-end test material (external-dns' e2e/: the demo app and CoreDNS its e2e job
+    # applies to a kind cluster; keda's config/e2e patches): 30 blocking findings in
+    # external-dns, none deployed anywhere. What deploys them still counts.
+    "**/e2e/**",
 )
 
 

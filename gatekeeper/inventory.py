@@ -114,8 +114,9 @@ def entry(document: Document) -> InventoryEntry:
         source=document.source,
         api_version=str(obj.get("apiVersion", "")),
         kind=document.kind,
-        # a chart's workload goes where it is installed (helm.RELEASE_NAMESPACE_UNKNOWN)
-        namespace=document.namespace or str(document.extra.get("inventory_namespace") or ""),
+        # a chart's workload goes where it is installed (helm.RELEASE_NAMESPACE_UNKNOWN), an
+        # OLM bundle's where OLM installs it (embedded.OLM_INSTALL_NAMESPACE)
+        namespace=str(document.extra.get("inventory_namespace") or document.namespace or ""),
         name=document.name,
         labels={str(k): str(v) for k, v in labels.items()},
         file=location.file,

@@ -348,16 +348,24 @@ def _at_binding(
     )
 
 
+def _kind_and_name(deployed: str) -> str:
+    """`kind/name` of a deployed_as entry (`kind/namespace/name`)."""
+    kind, _, rest = deployed.partition("/")
+    return f"{kind}/{rest.rpartition('/')[2]}"
+
+
 def said_at_roles(findings: list[Finding]) -> list[Finding]:
     """A full scan's findings without a role policy's finding at a binding that says again
     what the role's own finding in this scan says (kubeflow: 150 repeats), unless everyone
     holds the role (critical). A pull request keeps them: there the binding may be new while
     the role's finding is old."""
-    # By the role's kind and name: a built role's finding may sit in its base's file.
+    # By the role's kind and name: a built role's finding may sit in its base's file, named
+    # as written there; the names a build gives it (`namePrefix:`) are in its deployed_as.
     said = {
-        (f.policy_id, f"{f.kind}/{f.name}")
+        (f.policy_id, name)
         for f in findings
         if f.kind in ROLE_KINDS and f.policy_id in ROLE_POLICIES
+        for name in (f"{f.kind}/{f.name}", *map(_kind_and_name, f.extra.get("deployed_as", ())))
     }
 
     def repeated(finding: Finding) -> bool:

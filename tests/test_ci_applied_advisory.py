@@ -343,6 +343,27 @@ def test_kyverno_s_test_folders_inform_unless_something_deploys_them(
     ]
 
 
+def test_e2e_folders_inform_unless_something_deploys_them(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """external-dns' e2e/ (a demo app and the CoreDNS its e2e job applies to a kind
+    cluster) and keda's config/e2e patches: 30 blocking findings, nothing deploys them.
+    They inform; a CI `kubectl apply` of one outside a throwaway cluster blocks, and a pod
+    in a folder merely named like it (`e2e-demo/`) blocks as before."""
+    files = {**IMPERATIVE_OFF, "e2e/pod.yaml": _pod("true"), "e2e-demo/pod.yaml": _pod("true")}
+    _write(tmp_path, files)
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("e2e-demo/pod.yaml", True), ("e2e/pod.yaml", False)]
+    _write(tmp_path, {".github/workflows/d.yml": _workflow("kubectl apply -f e2e/")})
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "y")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("e2e-demo/pod.yaml", True), ("e2e/pod.yaml", True)]
+
+
 def test_documentation_informs_also_through_a_link_to_deployed_files(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:

@@ -258,3 +258,47 @@ spec:
     said = {(f.policy_id, f.line) for f in report.verdict.findings}
     assert ("K8S-PSS-PRIVILEGED", 22) in said
     assert not [f for f in said if f[0] == "GK-SCHEMA" or f[0].startswith("K8S-IMAGE-")]
+
+
+CSV = """\
+apiVersion: operators.coreos.com/v1alpha1
+kind: ClusterServiceVersion
+metadata:
+  name: op.v1.0.0
+  namespace: NAMESPACE
+spec:
+  install:
+    strategy: deployment
+    spec:
+      deployments:
+        - name: op-controller-manager
+          spec:
+            selector: {matchLabels: {app: op}}
+            template:
+              metadata: {labels: {app: op}}
+              spec: SPEC
+"""
+
+
+def test_an_olm_bundle_s_pods_run_where_olm_installs_it(tmp_path: Path) -> None:
+    """opentelemetry-operator's bundle/*/manifests/*.clusterserviceversion.yaml: operator-
+    sdk writes `namespace: placeholder`, which OLM replaces with the namespace it installs
+    the operator into (its OperatorGroup's). A blocking "namespace placeholder has no
+    NetworkPolicy" was said of a namespace no one has. The CSV's pods are still judged (the
+    privileged container blocks); a CSV written into a real namespace keeps its check."""
+
+    def said(namespace: str) -> list[str]:
+        (tmp_path / "crs.yaml").write_text(
+            CSV.replace("NAMESPACE", namespace).replace("SPEC", SPEC)
+        )
+        report = gatekeeper.scan(tmp_path, root=tmp_path, jobs=1)
+        return sorted(
+            {
+                f.policy_id
+                for f in report.verdict.findings
+                if f.policy_id in ("K8S-PSS-PRIVILEGED", "K8S-NETWORK-POLICY-PRESENT")
+            }
+        )
+
+    assert said("placeholder") == ["K8S-PSS-PRIVILEGED"]
+    assert said("operators") == ["K8S-NETWORK-POLICY-PRESENT", "K8S-PSS-PRIVILEGED"]

@@ -647,3 +647,48 @@ def test_an_object_a_named_template_writes_into_default_keeps_its_namespace(
     assert service.obj["metadata"]["namespace"] == "default"
     found = service.locator.locate(("metadata", "namespace"))
     assert (found.file, found.exact) == ("ch/templates/_objects.tpl", True)
+
+
+SCHEMA_REQUIRED = """{
+  "type": "object",
+  "required": ["policy"],
+  "properties": {
+    "policy": {"type": "string", "enum": ["create-only", "sync", "upsert-only"]},
+    "image": {"type": "string"}
+  }
+}
+"""
+
+
+def test_a_value_the_chart_s_schema_requires_is_taken_from_its_ci_values(
+    tmp_path: Path,
+) -> None:
+    """external-dns' chart: `policy:` left empty in values.yaml and `required` by its
+    values.schema.json, so that each deployer picks one; ci/ci-values.yaml gives it. Helm's
+    schema error (said at the Chart.yaml) blocked as a high render error and the whole
+    chart went unjudged. The defaults are rendered with only the values the schema requires
+    taken from the ci file, judged, and the error is a low note. A ci file's other values
+    are not used (the default image is judged)."""
+    template = REQUIRED.replace(
+        "args: [{{ required \"'address' must be set\" .Values.address | quote }}]",
+        "args: [--policy={{ .Values.policy }}]",
+    )
+    files = {
+        "ch/values.yaml": "image: busybox:latest\npolicy:\n",
+        "ch/values.schema.json": SCHEMA_REQUIRED,
+        "ch/templates/ds.yaml": template,
+        "ch/ci/ci-values.yaml": "policy: upsert-only\nimage: nginx:1.27\n",
+    }
+    loaded = load_chart(tmp_path, files)
+    (note,) = loaded.problems
+    assert note.code == "GK-HELM-DEFAULTS", note
+    assert "missing property 'policy'" in note.message
+    assert "taken from ch/ci/ci-values.yaml" in note.message
+    (daemonset,) = loaded.documents
+    container = daemonset.obj["spec"]["template"]["spec"]["containers"][0]
+    assert (container["args"], container["image"]) == (["--policy=upsert-only"], "busybox:latest")
+    # no file gives it: the error stands (nothing of the chart is judged)
+    del files["ch/ci/ci-values.yaml"]
+    loaded = load_chart(tmp_path / "no-ci", files)
+    assert not loaded.documents
+    assert [p.code for p in loaded.problems] == ["GK-RENDER-ERROR"]

@@ -486,3 +486,41 @@ def test_no_load_restriction_still_reads_nothing_outside_the_repository() -> Non
         assert [
             (p.code, p.line, "outside the repository" in p.message) for p in loaded.problems
         ] == [("GK-RENDER-ERROR", line, True)], entry
+
+
+def test_a_name_the_overlay_s_name_prefix_writes_is_located_at_it_not_at_its_patches() -> None:
+    """opentelemetry-operator's config/no-crds (`namePrefix:` and `patches:`): a built
+    object's `metadata.name` and a reference the prefix rewrote (a binding's `roleRef.name`)
+    were located at the first patch entry (`patches:`), which changes neither; they are at
+    `namePrefix:`. The rest of the object stays in its base file."""
+    files = {
+        "base/kustomization.yaml": "resources: [binding.yaml, role.yaml]\n",
+        "base/role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        "metadata: {name: manager}\nrules: []\n",
+        "base/binding.yaml": "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: ClusterRoleBinding\nmetadata: {name: manager}\nroleRef:\n"
+        "  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: manager\n"
+        "subjects: [{kind: ServiceAccount, name: op, namespace: system}]\n",
+        "overlay/kustomization.yaml": "namespace: op-system\n\nnamePrefix: op-\n"
+        "resources: [../base]\npatches:\n  - path: patch.yaml\n",
+        "overlay/patch.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        "metadata: {name: manager, annotations: {a: b}}\n",
+    }
+    data = files["overlay/kustomization.yaml"].encode()
+    context = LoadContext(tree=MemoryTree({k: v.encode() for k, v in files.items()}))
+    loaded = kustomize.load("overlay/kustomization.yaml", data, context)
+    (binding,) = [d for d in loaded.documents if d.kind == "ClusterRoleBinding"]
+    assert binding.obj["roleRef"]["name"] == "op-manager"
+    at = binding.locator.locate
+    assert (at(("roleRef", "name")).file, at(("roleRef", "name")).line) == (
+        "overlay/kustomization.yaml",
+        3,
+    )
+    assert (at(("metadata", "name")).file, at(("metadata", "name")).line) == (
+        "overlay/kustomization.yaml",
+        3,
+    )
+    assert (at(("roleRef",)).file, at(("subjects",)).file) == (
+        "base/binding.yaml",
+        "base/binding.yaml",
+    )

@@ -268,3 +268,39 @@ def test_an_scc_adding_capabilities_or_forcing_root_is_a_grant(tmp_path: Path) -
             "of SCC team-scc (host ports, root (user ID 0)): its subjects' pods are admitted so",
         ),
     ]
+
+
+def test_a_full_scan_says_a_prefixed_built_role_s_finding_once_at_the_role(
+    tmp_path: Path,
+) -> None:
+    """kubebuilder's config/rbac built by an overlay with `namePrefix:` (opentelemetry-
+    operator's config/no-crds): the role's finding is said at the base's role.yaml, named
+    as written (`manager-role`) and deployed as `op-manager-role`; the binding's finding
+    named the built role, so it did not count as said and was repeated, blocking, at the
+    kustomization's lines (the built binding's file). It is left out as the unprefixed
+    one is; a binding giving the role to everyone is still said (critical)."""
+    import gatekeeper
+    from tests.test_change import Repo
+
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gatekeeper.yml", "builtin: true\n")
+    repo.write("config/rbac/kustomization.yaml", "resources: [role.yaml, binding.yaml]\n")
+    repo.write("config/rbac/role.yaml", ROLE)
+    repo.write("config/rbac/binding.yaml", binding("manager", "operator", ONE_ACCOUNT))
+    repo.write(
+        "config/default/kustomization.yaml",
+        "namespace: op-system\nnamePrefix: op-\nresources: [../rbac]\n",
+    )
+    repo.commit("base")
+
+    def said(findings: list[Finding]) -> list[tuple[str, str, str]]:
+        return [
+            (f.kind, f.file, f.severity) for f in findings if f.policy_id == "K8S-RBAC-WILDCARD"
+        ]
+
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert set(said(full)) == {("ClusterRole", "config/rbac/role.yaml", "high")}
+    repo.write("config/rbac/binding.yaml", binding("manager", "operator", EVERYONE))
+    repo.commit("to everyone")
+    full = gatekeeper.scan(repo.root, root=repo.root, jobs=1).verdict.findings
+    assert ("ClusterRoleBinding", "critical") in {(k, s) for k, _, s in said(full)}

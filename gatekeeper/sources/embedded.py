@@ -194,12 +194,35 @@ def unknown_made(document: Document) -> list[Document]:
         for key in ("name", "namespace"):
             if isinstance(outer, dict) and key in outer and key not in metadata:
                 metadata[key] = outer[key]
+        olm = _olm_placeholder(obj) and metadata.get("namespace") == OLM_PLACEHOLDER
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": dict(found)}
         where = (*path[:-1], "metadata") if isinstance(template, dict) else None
         made = _document(document, pod, _PodLocator(document.locator, path, where))
+        if olm:
+            made.extra["inventory_namespace"] = OLM_INSTALL_NAMESPACE
         _unknown_where_computed(made)
         out.append(made)
     return out
+
+
+# operator-sdk's `generate bundle` writes a ClusterServiceVersion into `namespace:
+# placeholder`; OLM runs its deployments in the namespace it installs the operator into
+# (the OperatorGroup's), chosen at install. Not a valid name, as a chart's release namespace
+# (helm.RELEASE_NAMESPACE_UNKNOWN): repository-scope rules (K8S-NETWORK-POLICY-PRESENT) do
+# not take "placeholder" for a namespace someone has to protect. The pods' own findings keep
+# the namespace as written (their fingerprints, hence waivers, unchanged).
+OLM_PLACEHOLDER = "placeholder"
+OLM_INSTALL_NAMESPACE = "{{ OLM install namespace }}"
+
+
+def _olm_placeholder(obj: dict[str, Any]) -> bool:
+    """Is this an OLM ClusterServiceVersion written into operator-sdk's placeholder?"""
+    metadata = obj.get("metadata")
+    return (
+        _key(obj) == ("operators.coreos.com", "ClusterServiceVersion")
+        and isinstance(metadata, dict)
+        and metadata.get("namespace") == OLM_PLACEHOLDER
+    )
 
 
 def _unknown_where_computed(made: Document) -> None:

@@ -518,12 +518,39 @@ def _named_values_folders(tree: Tree, _key: str) -> dict[str, tuple[str, ...]]:
 
 def _default_render_error(problem: Problem) -> bool:
     """An error Helm gave rendering a template of the chart (not a missing dependency, not
-    our reading, not a limit or a chart Helm cannot load: those are at the Chart.yaml)."""
+    our reading, not a limit or a chart Helm cannot load: those are at the Chart.yaml), or
+    the values failing the chart's values.schema.json (said at the Chart.yaml)."""
     return (
         problem.code == "GK-RENDER-ERROR"
         and problem.message.startswith("helm: ")
-        and posixpath.basename(problem.file) != CHART_FILE
+        and (
+            posixpath.basename(problem.file) != CHART_FILE
+            or problem.message.startswith(_SCHEMA_REFUSED)
+        )
     )
+
+
+# Helm's error for values its values.schema.json rejects; the values a `required` of the
+# schema misses: `- at '/image': missing property 'tag'`, `missing properties 'a', 'b'`.
+_SCHEMA_REFUSED = "helm: values don't meet the specifications of the schema"
+_SCHEMA_MISSING = lazy_re.compile(
+    r"at '((?:/[^'/]*)*)': missing propert(?:y|ies) ((?:'[^']+'(?:, )?)+)"
+)
+_QUOTED = lazy_re.compile(r"'([^']+)'")
+
+
+def _schema_required(message: str) -> list[tuple[str, ...]]:
+    """The values paths the chart's schema `required`s that the values leave out (external-
+    dns' `policy`, left empty so that each deployer picks one), read from Helm's error."""
+    found: list[tuple[str, ...]] = []
+    if not message.startswith(_SCHEMA_REFUSED):
+        return found
+    for match in _SCHEMA_MISSING.finditer(message):
+        parent = tuple(part for part in match.group(1).split("/") if part)
+        for name in _QUOTED.findall(match.group(2)):
+            if (*parent, name) not in found:
+                found.append((*parent, name))
+    return found
 
 
 def _with_ci_values(path: str, data: bytes, context: LoadContext, failed: Loaded) -> Loaded:
@@ -631,7 +658,7 @@ def _named_in_errors(failed: Loaded) -> list[tuple[str, ...]]:
     """The values paths the defaults' `fail`/`required` errors name: a `fail` in a
     dependency's named template (VictoriaMetrics' `vm.enterprise.only`, included by the
     anomaly and gateway charts, asks for `.Values.license`) is not in the chart's own
-    templates."""
+    templates; and those the chart's values.schema.json requires (_schema_required)."""
     found: list[tuple[str, ...]] = []
     for problem in failed.problems:
         if _default_render_error(problem) and problem.message.startswith(_REFUSED):
@@ -639,6 +666,8 @@ def _named_in_errors(failed: Loaded) -> list[tuple[str, ...]]:
                 ref = tuple(match.group(1).lstrip(".").split("."))
                 if ref not in found:
                     found.append(ref)
+        if _default_render_error(problem):
+            found += [ref for ref in _schema_required(problem.message) if ref not in found]
     return found
 
 

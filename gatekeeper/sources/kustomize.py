@@ -1277,7 +1277,9 @@ class KustomizeLocator:
             # The line shows another value: something else set it (a generator merging into
             # it, a replacement, a transformer): the kustomization line that changed it, not
             # a line that contradicts it.
-            return self._generated_place(path) or self._changed_here()
+            if setting is not None and path[:1] == ("metadata",):
+                return setting  # its `namePrefix:` or `namespace:`, not its `patches:`
+            return self._generated_place(path) or self._renamed_here(built) or self._changed_here()
         generated = self._generated_place(path)
         if generated is not None:
             return generated
@@ -1342,6 +1344,22 @@ class KustomizeLocator:
                 if same and operation.get("value") == built and "value" in operation:
                     return locator.locate((index, "value"))
                 return locator.locate((index, "path"))._replace(exact=False)
+        return None
+
+    def _renamed_here(self, built: Any) -> Location | None:
+        """A name reference (a binding's `roleRef.name`, a volume's ConfigMap name) that this
+        kustomization's `namePrefix:`/`nameSuffix:` rewrote after renaming its object: that
+        line, not the first patch (opentelemetry-operator's config/no-crds said its binding
+        at `patches:`)."""
+        if not isinstance(built, str):
+            return None
+        for key in ("namePrefix", "nameSuffix"):
+            affix = self.settings.get(key)
+            if not isinstance(affix, str) or not affix:
+                continue
+            written = built.startswith(affix) if key == "namePrefix" else built.endswith(affix)
+            if written and self.kustomization.node_at((key,)) is not None:
+                return self.kustomization.locate((key,))._replace(exact=False)
         return None
 
     def _changed_here(self) -> Location:
