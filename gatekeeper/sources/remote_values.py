@@ -16,8 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import yaml
+
 from gatekeeper.document import Problem
 from gatekeeper.fieldpath import Path
+from gatekeeper.sources import helm_set
 
 CODE = "GK-REMOTE-CHART-VALUES"
 _HOST = frozenset({"hostnetwork", "hostpid", "hostipc"})
@@ -72,20 +75,63 @@ def _items(value: Any) -> list[Any]:
 
 
 def parameters(given: Any) -> dict[str, Any]:
-    """Argo CD `helm.parameters` (`--set name=value`) as a values tree (dotted names split)."""
+    """Argo CD `helm.parameters` (`--set name=value`, `--set-string` with forceString) as a
+    values tree, read with Helm's syntax (helm_set): `capabilities.add[0]=SYS_ADMIN` sets a
+    list item, `a\\.b` is one key (a plain split on dots left `add[0]` a key of its own
+    and the capability unread: red team s23 trust17 c01)."""
     tree: dict[str, Any] = {}
     for parameter in given if isinstance(given, list) else ():
         if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
             continue
+        try:
+            path = helm_set.path_of(parameter["name"])
+        except helm_set.SetError:
+            continue  # Helm refuses it: nothing is deployed (said by the rendering checks)
+        value = parameter.get("value")
+        if isinstance(value, str):
+            value = helm_set.typed(value, parameter.get("forceString") is True)
+        tree = helm_set.apply(tree, path, value)
+    return tree
+
+
+def patched(patches: Any) -> list[Any]:
+    """What kustomize patches (a HelmRelease's `postRenderers`: Flux applies them to what the
+    chart renders) write, as trees `asked` reads: a strategic-merge patch is one already (a
+    pod template's `hostNetwork`, a container's `securityContext`), a JSON 6902 patch's
+    `add`/`replace` operations are their values set at their paths. Inline patches only: a
+    `path:` names a file of the HelmRelease's own kustomization, not one Flux reads."""
+    found: list[Any] = []
+    for patch in patches if isinstance(patches, list) else ():
+        if isinstance(patch, dict) and "patch" in patch:
+            patch = patch["patch"]
+        if isinstance(patch, str):
+            try:
+                patch = yaml.safe_load(patch)
+            except yaml.YAMLError:
+                continue  # Flux fails the release: nothing is deployed
+        if isinstance(patch, list):
+            found.append(_operations(patch))
+        elif isinstance(patch, dict):
+            found.append(patch)
+    return found
+
+
+def _operations(operations: list[Any]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for operation in operations:
+        if not isinstance(operation, dict) or operation.get("op") not in ("add", "replace"):
+            continue
+        pointer = str(operation.get("path") or "")
+        keys = [k.replace("~1", "/").replace("~0", "~") for k in pointer.split("/")[1:]]
         node = tree
-        *parents, last = parameter["name"].split(".")
-        for part in parents:
-            child = node.setdefault(part, {})
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
             if not isinstance(child, dict):
                 break
             node = child
         else:
-            node[last] = parameter.get("value")
+            if keys:
+                node[keys[-1]] = operation.get("value")
     return tree
 
 
@@ -94,6 +140,7 @@ def problems(
     chart: str,
     sources: Sequence[tuple[Any, Path]],
     line_of: Callable[[Path], int],
+    given: str = "values ask",
 ) -> list[Problem]:
     """The findings for values (each with the field path it is written at, for `line_of`)
     given to `chart`, which is not judged here."""
@@ -102,7 +149,7 @@ def problems(
         for path, what in asked(values):
             written = ".".join(str(part) for part in path)
             message = (
-                f"values ask chart {chart} for {what} ({written}); the chart is not in this"
+                f"{given} chart {chart} for {what} ({written}); the chart is not in this"
                 " repository, so what it deploys is not judged (vendor it and name the copy in"
                 " sources.helm.vendored, or waive this with a reason)"
             )

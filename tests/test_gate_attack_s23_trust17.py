@@ -1,0 +1,112 @@
+"""Red team s23 round 17: the mechanisms added in round 16 (remote chart values)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.test_gate_attack_s23 import _blocking, _pull_request
+
+_APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ingress, namespace: argocd}
+spec:
+  project: infra
+  destination: {server: https://kubernetes.default.svc, namespace: ingress}
+  source:
+    repoURL: https://kubernetes.github.io/ingress-nginx
+    chart: ingress-nginx
+    targetRevision: 4.11.3
+    helm:
+      parameters:
+      - {name: controller.replicaCount, value: "2"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("parameter", "expected"),
+    [
+        (
+            "'controller.containerSecurityContext.capabilities.add[0]', value: SYS_ADMIN",
+            [("GK-REMOTE-CHART-VALUES", 12)],
+        ),
+        ("controller.hostNetwork, value: 'true'", [("GK-REMOTE-CHART-VALUES", 12)]),
+        # controls: a baseline capability, an escaped dot, host network as a string
+        ("'controller.containerSecurityContext.capabilities.add[0]', value: CHOWN", []),
+        ("controller.podLabels.hostNetwork\\\\.io, value: 'true', forceString: true", []),
+        ("controller.hostNetwork, value: 'false', forceString: true", []),
+    ],
+)
+def test_argo_parameters_read_as_helm_reads_them(
+    tmp_path: Path, gatekeeper: Callable[..., Run], parameter: str, expected: list[tuple[str, int]]
+) -> None:
+    """c01: `helm.parameters` are `--set` names; `capabilities.add[0]=SYS_ADMIN` was read
+    as a key `add[0]` and the capability passed."""
+    head = _APPLICATION + "      - {name: " + parameter + "}\n"
+    _pull_request(tmp_path, {"apps/ingress.yaml": _APPLICATION}, {"apps/ingress.yaml": head})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
+
+
+_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: ingress, namespace: ingress}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ingress-nginx
+      version: 4.11.3
+      sourceRef: {kind: HelmRepository, name: ingress-nginx, namespace: flux-system}
+  postRenderers:
+  - kustomize:
+"""
+
+_MERGE = """\
+      patches:
+      - target: {kind: Deployment}
+        patch: |
+          apiVersion: apps/v1
+          kind: Deployment
+          metadata: {name: ingress-nginx-controller}
+          spec:
+            template:
+              spec:
+                containers:
+                - name: controller
+                  securityContext: {privileged: %s}
+"""
+
+_JSON6902 = """\
+      patchesJson6902:
+      - target: {kind: DaemonSet, name: agent}
+        patch:
+        - {op: add, path: /spec/template/spec/%s, value: true}
+"""
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [
+        (_MERGE % "true", [("GK-REMOTE-CHART-VALUES", 13)]),
+        (_JSON6902 % "hostPID", [("GK-REMOTE-CHART-VALUES", 13)]),
+        # controls: not privileged, a label
+        (_MERGE % "false", []),
+        (_JSON6902.replace("spec/template/spec/%s", "metadata/labels/team"), []),
+    ],
+)
+def test_post_renderers_of_a_chart_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run], patch: str, expected: list[tuple[str, int]]
+) -> None:
+    """c02: Flux applies a HelmRelease's postRenderers patches to what the chart renders;
+    for a chart repository's chart (not rendered here) a patch making its pods privileged
+    or host PID was green."""
+    base = _RELEASE + "      images: [{name: x, newTag: '1'}]\n"
+    _pull_request(tmp_path, {"infra/r.yaml": base}, {"infra/r.yaml": _RELEASE + patch})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout
