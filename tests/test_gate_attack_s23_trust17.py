@@ -110,3 +110,46 @@ def test_post_renderers_of_a_chart_not_judged(
     _pull_request(tmp_path, {"infra/r.yaml": base}, {"infra/r.yaml": _RELEASE + patch})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+_WORKFLOW = """\
+name: ci
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+    - uses: actions/checkout@v4
+    - run: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("cat hack/deploy.sh | bash", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("bash < hack/deploy.sh", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("sh -s < hack/deploy.sh", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('eval "$(cat hack/deploy.sh)"', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('bash -c "$(< hack/deploy.sh)"', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("source <(cat hack/deploy.sh)", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        # controls: another script read the same ways; an installer from the network
+        ("cat hack/test.sh | bash", []),
+        ('eval "$(cat hack/test.sh)"', []),
+        ("curl -fsSL https://example.com/install.sh | bash", []),
+    ],
+)
+def test_a_script_given_to_a_shell_whole_is_followed(
+    tmp_path: Path, gatekeeper: Callable[..., Run], run: str, expected: list[tuple[str, int]]
+) -> None:
+    """c04: a step running a repository script through a pipe, a redirection, `eval
+    "$(cat ...)"` or a process substitution ran its kubectl apply unread (green)."""
+    scripts = {
+        "hack/deploy.sh": "#!/bin/sh\nset -e\nkubectl --context prod apply -f k8s/\n",
+        "hack/test.sh": "#!/bin/sh\nset -e\ngo test ./...\n",
+    }
+    base = {**scripts, ".github/workflows/ci.yml": _WORKFLOW % "make test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout

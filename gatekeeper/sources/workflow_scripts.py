@@ -31,6 +31,9 @@ _MAKE_ASSIGN = lazy_re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*
 _MAKE_RULE = lazy_re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = lazy_re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 _SOURCES = frozenset({"source", "."})
+# A script's text given to a shell whole (red team s23 trust17 c04: these ran unread):
+# `$(cat x.sh)`, `$(< x.sh)`, `<(cat x.sh)`, `` `cat x.sh` ``.
+_CATTED = lazy_re.compile(r"(?:[$<]\(|`)\s*(?:cat\s+(?:--\s+)?|<\s*)([^\s$;|&()`<>]+)\s*(?:\)|`)")
 # name -> (what it needs first, its command lines with their 1-based line numbers)
 Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
 # The text of a repository file by its path (None: not one), for the scripts CI sources.
@@ -245,10 +248,18 @@ _SUBCOMMANDS = frozenset({"run", "exec"})  # `deno run x.ts`, `uv run x.py`, `po
 def _script_of(program: str, positional: list[str], command: dict[str, Any]) -> tuple[str, str]:
     """The repository script a command runs, and its language ("" for: by its name)."""
     flags = [str(flag) for flag in command.get("flags") or []]
-    if program in shell.SHELLS or program in _SOURCES:
-        if program in shell.SHELLS and "-c" in flags:
+    if program in shell.SHELLS or program in _SOURCES or program == "eval":
+        first = positional[0] if positional else ""
+        if (catted := _CATTED.fullmatch(first)) is not None:
+            return catted.group(1), "shell"  # `eval "$(cat x.sh)"`, `source <(cat x.sh)`
+        if program == "eval" or (program in shell.SHELLS and "-c" in flags):
             return "", ""  # `sh -c '...'` was split by shell.commands already
-        return (positional[0] if positional else ""), "shell"
+        reads = str(command.get("reads") or "")
+        if program in shell.SHELLS and first in ("", "-") and reads:
+            # `bash < x.sh`, `cat x.sh | sh -`: reads is from the root, the script from here
+            folder = str(command.get("directory") or ".")
+            return posixpath.relpath(reads, folder if shell_dirs.known(folder) else "."), "shell"
+        return first, "shell"
     if program in _INTERPRETERS:
         if any(flag in ("-c", "-e", "-m", "-r", "--eval") for flag in flags):
             return "", ""  # inline code, split by shell.commands; a module is not a file
