@@ -153,3 +153,46 @@ def test_a_script_given_to_a_shell_whole_is_followed(
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == expected, found.stdout
+
+
+_VALUES = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: app, namespace: argocd}
+spec:
+  project: apps
+  destination: {server: https://kubernetes.default.svc, namespace: app}
+  source:
+    repoURL: https://bjw-s.github.io/helm-charts
+    chart: app-template
+    targetRevision: 3.5.1
+    helm:
+      valuesObject:
+        controllers: {main: {containers: {app: {image: {repository: nginx, tag: "1"}}}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            "        persistence:\n          dev: {type: hostPath, hostPath: /dev}\n",
+            [("GK-REMOTE-CHART-VALUES", 15)],
+        ),
+        (
+            "        extraVolumes: [{name: host, hostPath: {path: /}}]\n",
+            [("GK-REMOTE-CHART-VALUES", 14)],
+        ),
+        # controls: a disabled hostPath setting, a claim
+        ("        hostPath: {enabled: false, path: /var/lib/x}\n", []),
+        ("        persistence:\n          data: {type: persistentVolumeClaim}\n", []),
+    ],
+)
+def test_host_path_volumes_in_values_of_a_chart_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run], values: str, expected: list[tuple[str, int]]
+) -> None:
+    """c03: values mounting a host folder (a chart's `extraVolumes`, app-template's
+    `persistence` of type hostPath) into a chart repository's chart were green."""
+    _pull_request(tmp_path, {"apps/a.yaml": _VALUES}, {"apps/a.yaml": _VALUES + values})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout

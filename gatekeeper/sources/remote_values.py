@@ -7,8 +7,9 @@ values are this repository's, though, and a pull request setting
 green check while the chart's pods would run privileged or on the host's network (red team
 s23 trust16 c17). Charts pass such values to the pod spec under the pod spec's own names, so
 the values are read for them: a `privileged: true` below a key naming a security context,
-`hostNetwork`, `hostPID` or `hostIPC` set to true, and capabilities added beyond the
-baseline's, each a high GK-REMOTE-CHART-VALUES at its line. Other values are not judged.
+`hostNetwork`, `hostPID` or `hostIPC` set to true, capabilities added beyond the
+baseline's, and hostPath volumes (`extraVolumes`, app-template's `persistence`: red team s23
+trust17 c03), each a high GK-REMOTE-CHART-VALUES at its line. Other values are not judged.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def _walk(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str]]:
             yield at, "privileged containers"
         elif name in _HOST and _true(value):
             yield at, f"the host's {name[4:].upper()} namespace"
+        elif name == "hostpath" and (host := _host_path(node, value)):
+            yield at, f"a hostPath volume of {host}"
         elif name == "add" and path and str(path[-1]).lower() == "capabilities":
             added = [str(c).upper().removeprefix("CAP_") for c in _items(value)]
             wide = sorted(c for c in added if c not in _BASELINE_CAPABILITIES)
@@ -60,6 +63,17 @@ def _walk(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str]]:
                 yield at, f"the capabilities {', '.join(wide)}"
         else:
             yield from _walk(value, at, depth + 1)
+
+
+def _host_path(node: dict[Any, Any], value: Any) -> str:
+    """The host folder a `hostPath` key mounts: a volume's `hostPath: {path: /dev}` (charts'
+    `extraVolumes`), or `hostPath: /dev` beside `type: hostPath` (bjw-s app-template's
+    `persistence`), "" for another use of the name (`hostPath: {enabled: false}`)."""
+    if isinstance(value, dict) and isinstance(value.get("path"), str):
+        return "" if value.get("enabled") is False else value["path"]
+    if isinstance(value, str) and str(node.get("type", "")).lower() == "hostpath":
+        return value
+    return ""
 
 
 def _below_security_context(path: Path) -> bool:
