@@ -134,7 +134,10 @@ jobs:
         ('eval "$(cat hack/deploy.sh)"', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
         ('bash -c "$(< hack/deploy.sh)"', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
         ("source <(cat hack/deploy.sh)", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('for s in hack/dep*.sh; do bash "$s"; done', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("for s in hack/*.sh; do ./$s; done", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
         # controls: another script read the same ways; an installer from the network
+        ('for s in hack/t*.sh; do bash "$s"; done', []),
         ("cat hack/test.sh | bash", []),
         ('eval "$(cat hack/test.sh)"', []),
         ("curl -fsSL https://example.com/install.sh | bash", []),

@@ -27,6 +27,7 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_a
 
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
+_MAX_GLOBBED = 50  # scripts one glob runs that are followed
 _MAKE_ASSIGN = lazy_re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
 _MAKE_RULE = lazy_re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = lazy_re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
@@ -177,6 +178,18 @@ def _follow(
     runner = program in ("make", "gmake", "just", "task", "go-task", *_PACKAGE_MANAGERS)
     script, language = ("", "") if runner else _script_of(program, positional, command)
     path = inside(posixpath.join(directory, script)) if script and "$" not in script else None
+    if path is not None and any(c in path for c in "*?[") and program not in _INTERPRETERS:
+        # `for s in hack/*.sh; do bash "$s"; done` (the loop's words are its commands'):
+        # each script the glob names runs (red team s23 trust17 c04)
+        globbed: list[dict[str, Any]] = []
+        for each in _matching(tree, path)[:_MAX_GLOBBED]:
+            named = posixpath.relpath(each, directory)
+            if program in shell.SHELLS or program in _SOURCES:
+                one = {**command, "positional": [named, *positional[1:]]}
+            else:  # `./hack/*.sh` as the program
+                one = {**command, "program": posixpath.basename(each), "argv": ["./" + named]}
+            globbed.extend(_follow(one, directory, tree, depth, budget))
+        return globbed
     if not runner and (path is None or not tree.exists(path)):
         return []
     if depth > MAX_DEPTH or budget[0] == 0:  # it runs more: not followed, so not judged
