@@ -199,3 +199,38 @@ def test_host_path_volumes_in_values_of_a_chart_not_judged(
     _pull_request(tmp_path, {"apps/a.yaml": _VALUES}, {"apps/a.yaml": _VALUES + values})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == expected, run.stdout
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            "        securityContext: {seLinuxOptions: {type: spc_t}}\n",
+            [("GK-REMOTE-CHART-VALUES", 14)],
+        ),
+        (
+            "        podSecurityContext: {seccompProfile: {type: Unconfined}}\n",
+            [("GK-REMOTE-CHART-VALUES", 14)],
+        ),
+        (
+            "        securityContext: {appArmorProfile: {type: Unconfined}}\n",
+            [("GK-REMOTE-CHART-VALUES", 14)],
+        ),
+        # controls: what baseline allows; a profile outside a security context
+        (
+            "        securityContext:\n"
+            "          seccompProfile: {type: RuntimeDefault}\n"
+            "          seLinuxOptions: {type: container_t, level: 's0:c1'}\n",
+            [],
+        ),
+        ("        seccompProfile: {type: Unconfined}\n", []),
+    ],
+)
+def test_profiles_loosened_in_values_of_a_chart_not_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run], values: str, expected: list[tuple[str, int]]
+) -> None:
+    """c07: values setting a container's SELinux type spc_t, or an Unconfined seccomp or
+    AppArmor profile, for a chart repository's chart were green."""
+    _pull_request(tmp_path, {"apps/a.yaml": _VALUES}, {"apps/a.yaml": _VALUES + values})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == expected, run.stdout

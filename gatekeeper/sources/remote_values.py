@@ -8,8 +8,10 @@ green check while the chart's pods would run privileged or on the host's network
 s23 trust16 c17). Charts pass such values to the pod spec under the pod spec's own names, so
 the values are read for them: a `privileged: true` below a key naming a security context,
 `hostNetwork`, `hostPID` or `hostIPC` set to true, capabilities added beyond the
-baseline's, and hostPath volumes (`extraVolumes`, app-template's `persistence`: red team s23
-trust17 c03), each a high GK-REMOTE-CHART-VALUES at its line. Other values are not judged.
+baseline's, hostPath volumes (`extraVolumes`, app-template's `persistence`: red team s23
+trust17 c03), and a security context's seccomp or AppArmor profile Unconfined or SELinux type
+beyond baseline's (c07), each a high GK-REMOTE-CHART-VALUES at its line. Other values are
+not judged.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ _BASELINE_CAPABILITIES = frozenset(
      "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
 )  # fmt: skip
 _MAX_DEPTH = 32
+# Below a security context: the profiles Pod Security baseline forbids loosening (red team
+# s23 trust17 c07: `containerSecurityContext: {seLinuxOptions: {type: spc_t}}` was green).
+_PROFILES = frozenset({"seccompprofile", "apparmorprofile", "selinuxoptions"})
+_SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t",
+                            "container_engine_t"})  # fmt: skip
 
 
 def asked(values: Any) -> list[tuple[Path, str]]:
@@ -54,6 +61,8 @@ def _walk(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str]]:
             yield at, "privileged containers"
         elif name in _HOST and _true(value):
             yield at, f"the host's {name[4:].upper()} namespace"
+        elif name in _PROFILES and (what := _loosened(name, value, path)):
+            yield at, what
         elif name == "hostpath" and (host := _host_path(node, value)):
             yield at, f"a hostPath volume of {host}"
         elif name == "add" and path and str(path[-1]).lower() == "capabilities":
@@ -63,6 +72,17 @@ def _walk(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str]]:
                 yield at, f"the capabilities {', '.join(wide)}"
         else:
             yield from _walk(value, at, depth + 1)
+
+
+def _loosened(name: str, value: Any, path: Path) -> str:
+    """What a seccomp, AppArmor or SELinux setting of a security context turns off ("" when
+    baseline allows it)."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    if not isinstance(kind, str) or not _below_security_context((*path, name)):
+        return ""
+    if name == "selinuxoptions":
+        return "" if kind in _SELINUX_TYPES else f"the SELinux type {kind}"
+    return f"an Unconfined {name[:-7]} profile" if kind == "Unconfined" else ""
 
 
 def _host_path(node: dict[Any, Any], value: Any) -> str:
