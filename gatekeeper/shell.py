@@ -179,6 +179,16 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
         {"-n", "--namespace", "--kubeconfig", "--kube-context", "--timeout", "--cache-dir"}
     ),
     "kctrl": frozenset({"-n", "--namespace", "--kubeconfig", "--kubeconfig-context"}),
+    # `argo -n argo submit`, `velero -n velero restore create`, `porter --namespace prod
+    # install` (red team s23 trust17 c05: the verb was read as the namespace's neighbour)
+    "argo": frozenset(
+        {"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s",
+         "--server", "--token", "--argo-server", "--instanceid", "--loglevel", "--as",
+         "--as-group", "--request-timeout", "--argo-base-href"}
+    ),
+    "velero": frozenset({"-n", "--namespace", "--kubecontext", "--kubeconfig", "--features"}),
+    "porter": frozenset({"-n", "--namespace", "--verbosity"}),
+    "glasskube": frozenset({"--kubeconfig"}),
     "skaffold": frozenset(
         {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
          "--default-repo", "-t", "--tag"}
@@ -1354,6 +1364,9 @@ _IMAGE_PROGRAMS = {
     "argocd": "argocd",
     "flux-cli": "flux",
     "oc": "oc",
+    "argocli": "argo",  # quay.io/argoproj/argocli
+    "velero": "velero",  # velero/velero
+    "tilt": "tilt",  # tiltdev/tilt
 }
 
 

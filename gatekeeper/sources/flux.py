@@ -474,8 +474,35 @@ def _external_chart(
             remote_values.problems(file, chart, values, lambda path: locate(path).line)
         )
         loaded.problems.extend(_remote_values_from(document, spec, chart, context))
+        loaded.problems.extend(_remote_post_renderers(file, document, spec, chart))
         return
     _helm_release(file, document, spec, {**chart_spec, "chart": path}, context, loaded)
+
+
+def _remote_post_renderers(
+    file: str, document: Document, spec: dict[str, Any], chart: str
+) -> list[Problem]:
+    """What the `postRenderers` kustomize patches of a HelmRelease write into a chart that
+    is not rendered here (remote_values), at each patch list's line: Flux applies them to
+    what the chart renders, so a patch setting `hostNetwork: true` or a privileged
+    securityContext deploys that (red team s23 trust17 c02)."""
+    from gatekeeper.sources import remote_values
+
+    listed = spec.get("postRenderers")
+    found: list[Problem] = []
+    for index, renderer in enumerate(listed if isinstance(listed, list) else []):
+        options = _mapping(_mapping(renderer).get("kustomize"))
+        for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
+            where = ("spec", "postRenderers", index, "kustomize", key)
+            line = document.locator.locate(where).line
+            trees = [(tree, where) for tree in remote_values.patched(options.get(key))]
+
+            def line_of(_: Path, at: int = line) -> int:
+                return at
+
+            given = "postRenderers patches ask"
+            found.extend(remote_values.problems(file, chart, trees, line_of, given))
+    return found
 
 
 def _remote_values_from(

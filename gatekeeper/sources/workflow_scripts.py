@@ -27,10 +27,14 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_a
 
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
+_MAX_GLOBBED = 50  # scripts one glob runs that are followed
 _MAKE_ASSIGN = lazy_re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
 _MAKE_RULE = lazy_re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = lazy_re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
 _SOURCES = frozenset({"source", "."})
+# A script's text given to a shell whole (red team s23 trust17 c04: these ran unread):
+# `$(cat x.sh)`, `$(< x.sh)`, `<(cat x.sh)`, `` `cat x.sh` ``.
+_CATTED = lazy_re.compile(r"(?:[$<]\(|`)\s*(?:cat\s+(?:--\s+)?|<\s*)([^\s$;|&()`<>]+)\s*(?:\)|`)")
 # name -> (what it needs first, its command lines with their 1-based line numbers)
 Recipes = dict[str, tuple[list[str], list[tuple[int, str]]]]
 # The text of a repository file by its path (None: not one), for the scripts CI sources.
@@ -174,6 +178,18 @@ def _follow(
     runner = program in ("make", "gmake", "just", "task", "go-task", *_PACKAGE_MANAGERS)
     script, language = ("", "") if runner else _script_of(program, positional, command)
     path = inside(posixpath.join(directory, script)) if script and "$" not in script else None
+    if path is not None and any(c in path for c in "*?[") and program not in _INTERPRETERS:
+        # `for s in hack/*.sh; do bash "$s"; done` (the loop's words are its commands'):
+        # each script the glob names runs (red team s23 trust17 c04)
+        globbed: list[dict[str, Any]] = []
+        for each in _matching(tree, path)[:_MAX_GLOBBED]:
+            named = posixpath.relpath(each, directory)
+            if program in shell.SHELLS or program in _SOURCES:
+                one = {**command, "positional": [named, *positional[1:]]}
+            else:  # `./hack/*.sh` as the program
+                one = {**command, "program": posixpath.basename(each), "argv": ["./" + named]}
+            globbed.extend(_follow(one, directory, tree, depth, budget))
+        return globbed
     if not runner and (path is None or not tree.exists(path)):
         return []
     if depth > MAX_DEPTH or budget[0] == 0:  # it runs more: not followed, so not judged
@@ -245,10 +261,18 @@ _SUBCOMMANDS = frozenset({"run", "exec"})  # `deno run x.ts`, `uv run x.py`, `po
 def _script_of(program: str, positional: list[str], command: dict[str, Any]) -> tuple[str, str]:
     """The repository script a command runs, and its language ("" for: by its name)."""
     flags = [str(flag) for flag in command.get("flags") or []]
-    if program in shell.SHELLS or program in _SOURCES:
-        if program in shell.SHELLS and "-c" in flags:
+    if program in shell.SHELLS or program in _SOURCES or program == "eval":
+        first = positional[0] if positional else ""
+        if (catted := _CATTED.fullmatch(first)) is not None:
+            return catted.group(1), "shell"  # `eval "$(cat x.sh)"`, `source <(cat x.sh)`
+        if program == "eval" or (program in shell.SHELLS and "-c" in flags):
             return "", ""  # `sh -c '...'` was split by shell.commands already
-        return (positional[0] if positional else ""), "shell"
+        reads = str(command.get("reads") or "")
+        if program in shell.SHELLS and first in ("", "-") and reads:
+            # `bash < x.sh`, `cat x.sh | sh -`: reads is from the root, the script from here
+            folder = str(command.get("directory") or ".")
+            return posixpath.relpath(reads, folder if shell_dirs.known(folder) else "."), "shell"
+        return first, "shell"
     if program in _INTERPRETERS:
         if any(flag in ("-c", "-e", "-m", "-r", "--eval") for flag in flags):
             return "", ""  # inline code, split by shell.commands; a module is not a file
