@@ -158,6 +158,27 @@ def test_a_script_given_to_a_shell_whole_is_followed(
     assert _blocking(found) == expected, found.stdout
 
 
+def test_a_glob_naming_more_scripts_than_are_followed_is_opaque(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """A loop over hack/*.sh follows 50 scripts: the 51st (the deploy, last in order) ran
+    unread, a green check (lead, after trust17's c529d77). Past the cap the step's command
+    is opaque, at its line; at the cap, nothing is said."""
+    from gatekeeper.sources.workflow_scripts import _MAX_GLOBBED
+
+    fillers = {f"hack/a{n:03}.sh": "#!/bin/sh\necho ok\n" for n in range(_MAX_GLOBBED)}
+    loop = 'for s in hack/*.sh; do bash "$s"; done'
+    base = {**fillers, ".github/workflows/ci.yml": _WORKFLOW % "make test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % loop})
+    quiet = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(quiet) == [], quiet.stdout
+    deploy = {"hack/zz-deploy.sh": "#!/bin/sh\nkubectl --context prod apply -f k8s/\n"}
+    (tmp_path / "more").mkdir()
+    _pull_request(tmp_path / "more", base, {".github/workflows/ci.yml": _WORKFLOW % loop, **deploy})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path / "more")
+    assert _blocking(found) == [("WF-GITOPS-IMPERATIVE-DEPLOY", 9)], found.stdout
+
+
 _VALUES = """\
 apiVersion: argoproj.io/v1alpha1
 kind: Application

@@ -182,7 +182,11 @@ def _follow(
         # `for s in hack/*.sh; do bash "$s"; done` (the loop's words are its commands'):
         # each script the glob names runs (red team s23 trust17 c04)
         globbed: list[dict[str, Any]] = []
-        for each in _matching(tree, path)[:_MAX_GLOBBED]:
+        matching = _matching(tree, path)
+        if len(matching) > _MAX_GLOBBED:  # the rest run unread: said, not skipped
+            text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} scripts, not followed)"
+            globbed.append({**command, "opaque": True, "text": text, "name": text})
+        for each in matching[:_MAX_GLOBBED]:
             named = posixpath.relpath(each, directory)
             if program in shell.SHELLS or program in _SOURCES:
                 one = {**command, "positional": [named, *positional[1:]]}
