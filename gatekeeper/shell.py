@@ -100,9 +100,14 @@ _SUBCOMMAND_WRAPPERS: dict[tuple[str, str], int] = {
 }  # fmt: skip
 # Programs that are another one under another name (kubecolor colours kubectl's output).
 _SAME_PROGRAM = {"kubecolor": "kubectl", "helm3": "helm"}
-# A CLI installed under its version's name (`kubectl-1.29`, `helm-v3.14.0`, `kubectl1.27`):
-# CI images keep several side by side, and each is the program it names.
-_VERSIONED = lazy_re.compile(r"(kubectl|helm|oc|terraform|tofu)[-_]?v?[0-9]+(?:\.[0-9]+)*")
+# A CLI installed under its version's name (`kubectl-1.29`, `helm-v3.14.0`, `kubectl1.27`,
+# `glasskube-v0.20`): CI images keep several side by side, and each is the program it names.
+# The cluster CLIs only (`python3` stays python3).
+_VERSIONED = lazy_re.compile(
+    r"(kubectl|helm|oc|terraform|tofu|terragrunt|helmfile|kustomize|argocd|argo|flux|kapp"
+    r"|skaffold|tilt|kompose|velero|glasskube|porter|timoni|helmwave|helmsman|krane|kctrl"
+    r"|okteto|vela|pulumi|kpt|werf|devspace|kluctl)[-_]?v?[0-9]+(?:\.[0-9]+)*"
+)
 # Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
 # `flock /tmp/lock kubectl ...`.
 _WRAPPER_OPERAND = frozenset(
