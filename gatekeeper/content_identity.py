@@ -47,12 +47,6 @@ def _digest(obj: object, text: str) -> str:
     return hashlib.sha256(written.encode()).hexdigest()[:16]
 
 
-def merged(findings: list[Finding]) -> str:
-    """The digests the renderings of one finding record, together ("" when none)."""
-    found = {part for finding in findings for part in str(finding.extra.get(KEY) or "").split(",")}
-    return ",".join(sorted(found - {""}))
-
-
 def changed(finding: Finding, was: object) -> bool:
     """Does the finding's content differ from its base match's (both recorded)?"""
     now = finding.extra.get(KEY)

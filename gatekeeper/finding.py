@@ -373,3 +373,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(_plain(item) for item in value)
     return value
+
+
+def joined_extra(findings: Iterable[Finding], key: str, separator: str = ", ") -> str:
+    """The parts of the `separator`-joined list `key` of the findings' extra, together and
+    sorted ("" when none): what the renderings of one finding record (image_identity,
+    subject_identity, content_identity), kept whole when they are said as one."""
+    found = {
+        part
+        for finding in findings
+        for part in str(finding.extra.get(key) or "").split(separator)
+        if part
+    }
+    return separator.join(sorted(found))

@@ -19,7 +19,7 @@ from typing import Any
 
 from gatekeeper.document import Document
 from gatekeeper.fieldpath import FieldPathError, concrete, get, parse
-from gatekeeper.finding import Finding
+from gatekeeper.finding import Finding, joined_extra
 from gatekeeper.images import parse_image
 
 KEY = "image_repository"
@@ -44,13 +44,7 @@ def with_images(document: Document, findings: list[Finding]) -> list[Finding]:
 
 def merged(findings: list[Finding]) -> str:
     """The repositories the renderings of one finding record, together ("" when none)."""
-    found = {
-        name
-        for finding in findings
-        for name in str(finding.extra.get(KEY) or "").split(", ")
-        if name
-    }
-    return ", ".join(sorted(found))
+    return joined_extra(findings, KEY)
 
 
 def repositories(obj: Any, text: str) -> str:

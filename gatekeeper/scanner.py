@@ -44,7 +44,7 @@ from gatekeeper.contents import (
 )
 from gatekeeper.document import ASSUMPTIONS, Document, Loaded, Problem
 from gatekeeper.evaluate import KUBERNETES_SOURCES, Engine
-from gatekeeper.finding import Finding, as_columns, by_place, from_columns
+from gatekeeper.finding import Finding, as_columns, by_place, from_columns, joined_extra
 from gatekeeper.injectors import with_sidecar_overrides
 from gatekeeper.inventory import InventoryEntry
 from gatekeeper.setting_lines import one_per_setting
@@ -632,6 +632,15 @@ def finalize(findings: list[Finding]) -> list[Finding]:
     return one_per_setting(findings)
 
 
+# What a finding's renderings each record of what it is about, kept together when they are
+# said as one (merge_variants): their extra key and how its list is joined.
+_IDENTITIES = (
+    (image_identity.KEY, ", "),
+    (subject_identity.KEY, ", "),
+    (content_identity.KEY, ","),
+)
+
+
 def merge_variants(findings: list[Finding]) -> list[Finding]:
     """One finding per place, policy and field for every rendering that shows it: a base line
     built by five overlays (and read as a plain manifest) is said once, with the overlays and
@@ -671,15 +680,12 @@ def merge_variants(findings: list[Finding]) -> list[Finding]:
             objects = sorted({"/".join(identity(f)) for f in same} - {"/".join(identity(kept))})
             if objects:  # what the renderings deploy it as, besides the kept finding's object
                 extra["deployed_as"] = objects
-            images = image_identity.merged(same)
-            if images:  # every rendering's code (releases may give other images)
-                extra[image_identity.KEY] = images
-            granted = subject_identity.merged(same)
-            if granted:  # every rendering's subjects (an overlay may add some)
-                extra[subject_identity.KEY] = granted
-            content = content_identity.merged(same)
-            if content:  # every rendering's content (a release may write other files)
-                extra[content_identity.KEY] = content
+            # every rendering's code, subjects and content (releases may give other images,
+            # an overlay may add subjects, a release may write other files)
+            for key, separator in _IDENTITIES:
+                joined = joined_extra(same, key, separator)
+                if joined:
+                    extra[key] = joined
             out.append(kept.with_(extra=extra))
     return out
 

@@ -116,12 +116,6 @@ def aggregated_into(labels: Any) -> str:
     return ", ".join(sorted(found))
 
 
-def merged(findings: list[Finding]) -> str:
-    """The subjects the renderings of one finding record, together ("" when none)."""
-    found = {name for finding in findings for name in split(finding.extra.get(KEY)) if name}
-    return ", ".join(sorted(found))
-
-
 def added(finding: Finding, was: object) -> list[str]:
     """The subjects the finding's binding names that its base match's did not (both
     recorded; a base match that recorded none is a binding that named nobody)."""
