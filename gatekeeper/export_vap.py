@@ -101,6 +101,12 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
     return Exported(policy.id, [vap, binding], "")
 
 
+# The cel-go extensions the engine has and Kubernetes' base CEL environment does not
+# (k8s.io/apiserver/pkg/cel/environment: no encoders, no math): an exported rule calling
+# one would not compile in the API server.
+_API_SERVER_LACKS = lazy_re.compile(r"(?<![\w.])(?:base64|math)\.\w")
+
+
 def _not_exportable(policy: Policy) -> str:
     if policy.scope == "repository":
         return "it judges the whole repository (scope: repository), not one object"
@@ -113,6 +119,8 @@ def _not_exportable(policy: Policy) -> str:
         for name in ("context", "inventory"):
             if re.search(rf"(?<![\w.]){name}(?!\w)", source):
                 return f"its rule reads `{name}`, which admission does not have"
+        if _API_SERVER_LACKS.search(source):
+            return "its rule calls `base64.` or `math.`, which the API server's CEL does not have"
     if not policy.match.kinds and not policy.pod_policy:
         return "it matches every kind; admission needs the resources named"
     return ""

@@ -40,6 +40,9 @@ def test_round_trip_gives_each_test_case_the_same_verdict(policy: Policy) -> Non
     if policy.scope == "repository":
         assert "repository" in export(policy).reason
         return
+    if "base64." in policy.rule.source:  # not in the API server's CEL: not exported
+        assert "base64" in export(policy).reason
+        return
     assert policy.tests, f"{policy.id} has no test cases"
     for case in policy.tests:
         exported = export(policy, case.get("params"))
@@ -86,3 +89,8 @@ def test_cli_export_lists_what_admission_cannot_enforce(
     names = {d["metadata"]["name"] for d in documents if d["kind"] == "ValidatingAdmissionPolicy"}
     assert "gatekeeper-k8s-pss-privileged" in names
     assert len(documents) == 2 * len(names)
+    # base64.decode: not in the API server's CEL (k8s.io/apiserver/pkg/cel/environment)
+    assert (
+        "# not exported: K8S-CONFIGMAP-BINARY-CREDENTIALS: its rule calls `base64.` or `math.`"
+        in text
+    )
