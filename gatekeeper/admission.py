@@ -806,7 +806,7 @@ def _compile(
                     f"it uses {what}, which the API server has since Kubernetes {added}, not "
                     f"in {kube_version} (admission.kubeVersion): it would reject the policy"
                 )
-            return Expression(str(source))
+            return Expression(str(source), kyverno)
         except AdmissionError as error:
             line = locator.locate(("spec", *where)).line
             name = get(obj, ("metadata", "name")) or ""

@@ -275,10 +275,17 @@ def _declarations() -> list[Any]:
 
 
 @functools.cache
-def environment() -> Any:
+def environment(kyverno: bool = False) -> Any:
+    """The API server's CEL; with `kyverno`, Kyverno's, which adds cel-go's bindings, math
+    and encoders extensions (its ValidatingPolicies may call them)."""
+    extensions = policy_cel.api_server_extensions()
+    if kyverno:
+        from cel_expr_python.ext import ext_bindings, ext_encoders, ext_math
+
+        extensions += [ext_bindings.ExtBindings(), ext_math.ExtMath(), ext_encoders.ExtEncoders()]
     return cel.NewEnv(
         variables={name: cel.Type.DYN for name in (*VARIABLES, *CLUSTER_VARIABLES)},
-        extensions=policy_cel.extensions(),
+        extensions=extensions,
         functions=_declarations(),
     )
 
@@ -302,8 +309,10 @@ _ITERATIONS = "Iteration budget exceeded"
 class Expression:
     """A compiled admission expression."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, kyverno: bool = False) -> None:
+        """`kyverno`: a Kyverno ValidatingPolicy's (its CEL has more libraries)."""
         self.source = source
+        self.kyverno = kyverno
         self.needs_cluster = re.search(r"(?<![\w.])authorizer(?!\w)", source) is not None
         self._tree: cost.Node | None = None
         self.costly = False
@@ -311,10 +320,18 @@ class Expression:
         if self.needs_cluster:  # its library (`authorizer.group(...).check(...)`) is not here
             self._compiled = None
             return
+        lacking = None if kyverno else _first(_LACKING, source, _code_mask(source))
+        if lacking is not None:
+            called = re.sub(r"[\s(]", "", lacking.group())
+            raise AdmissionError(
+                f"{called}: the API server's CEL has no such"
+                " library (cel-go's bindings, math and encoders are not in Kubernetes' CEL"
+                " environment): it would reject the policy; bind names with `variables`"
+            )
         try:
-            self._compiled = environment().compile(rewrite(source))
+            self._compiled = environment(kyverno).compile(rewrite(source))
         except RuntimeError as error:
-            raise AdmissionError(_clean(str(_original_error(source) or error))) from None
+            raise AdmissionError(_clean(str(_original_error(source, kyverno) or error))) from None
         try:
             self._tree = cost.parse(source)
         except CostError:  # a form the estimate does not know: charged as cheap
@@ -353,10 +370,10 @@ def _error(message: str) -> AdmissionError:
     return AdmissionError(_clean(message))
 
 
-def _original_error(source: str) -> RuntimeError | None:
+def _original_error(source: str, kyverno: bool) -> RuntimeError | None:
     """The error the expression as written gives (its columns are the author's)."""
     try:
-        environment().compile(source)
+        environment(kyverno).compile(source)
     except RuntimeError as error:
         return error
     return None
@@ -370,6 +387,9 @@ def _clean(message: str) -> str:
 # --- the rewrite before compiling ---------------------------------------------------------
 
 _LITERAL = lazy_re.compile(cost.STRING)
+# cel-go extensions the engine's policies may call and Kubernetes' CEL environment
+# (k8s.io/apiserver/pkg/cel/environment, through 1.37) does not have.
+_LACKING = lazy_re.compile(r"(?<![\w.])(?:cel\s*\.\s*bind|math\s*\.\s*\w+|base64\s*\.\s*\w+)\s*\(")
 _RENAMED = lazy_re.compile(r"\.\s*(indexOf|lastIndexOf)\s*\(")
 _VALIDATE = lazy_re.compile(r"\.\s*validate\s*\(")
 _NAMED = lazy_re.compile(r"(?<![\w.])format\s*\.\s*named\s*\(")

@@ -45,7 +45,7 @@ _NUMBER = "|".join(
         r"\d+[uU]?",
     )
 )
-_TOKEN = lazy_re.compile(
+TOKEN = lazy_re.compile(
     rf"(?P<space>\s+|//[^\n]*)|(?P<string>{STRING})|(?P<number>{_NUMBER})"
     r"|(?P<ident>[_a-zA-Z][_a-zA-Z0-9]*)"
     r"|(?P<op>\.\?|\[\?|==|!=|<=|>=|&&|\|\||[-+*/%!<>?:.,()\[\]{}])"
@@ -70,7 +70,7 @@ class _Parser:
         self.tokens: list[tuple[str, str]] = []
         position = 0
         while position < len(source):
-            match = _TOKEN.match(source, position)
+            match = TOKEN.match(source, position)
             if match is None:
                 raise CostError(f"unexpected {source[position]!r}")
             position = match.end()

@@ -2,12 +2,14 @@
 
 Each exportable policy becomes a `ValidatingAdmissionPolicy` and a binding. The CEL rule is
 kept as written and wrapped so it sees what it sees here:
-- `params`: the parameters in effect, as a literal (`cel.bind(params, {...}, ...)`);
+- `params`: the parameters in effect, as a literal: the variable `params` (`variables.params`);
 - `object`: for a pod rule, the Pod view of every workload kind (a Deployment's
-  `spec.template`, a CronJob's `spec.jobTemplate.spec.template`), as the engine normalises it;
+  `spec.template`, a CronJob's `spec.jobTemplate.spec.template`), as the engine normalises it:
+  the variable `pod`;
 - `each`: every subject pattern (`spec.containers[*]`, `metadata.annotations[*]`) becomes
-  `all()` over lists and maps, with `item` and `path` bound as the engine binds them (list
+  `all()` over lists and maps, with `item` and `path` read as the engine binds them (list
   indices read `[?]`);
+- `cel.bind`, which the API server's CEL does not have, written out (gatekeeper.cel_unbind);
 - `match`: kinds become resource rules, namespaces a namespace selector on
   `kubernetes.io/metadata.name`, `match.condition` a match condition.
 Policies that need the whole repository (`scope: repository`), Terraform-style `context`, or a
@@ -21,6 +23,8 @@ import re
 from typing import Any, NamedTuple
 
 from gatekeeper import lazy_re
+from gatekeeper.admission_cost import CostError
+from gatekeeper.cel_unbind import unbind
 from gatekeeper.fieldpath import WILDCARD, Pattern
 from gatekeeper.policy.cel import literal
 from gatekeeper.policy.model import Policy
@@ -61,20 +65,34 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
         return Exported(policy.id, [], "its parameters cannot be written as a CEL literal")
     pod = policy.pod_policy
     kinds = sorted(POD_KINDS) if pod else sorted(policy.match.kinds)
-
-    def wrap(expression: str) -> str:
-        inner = f"cel.bind(object, {_pod_view()}, {expression})" if pod else expression
-        return f"cel.bind(params, {params_literal}, {inner})"
-
+    # The parameters and a workload's Pod view are the policy's variables, read as
+    # `variables.params` and `variables.pod`; every other binding is written out (the API
+    # server's CEL has no cel.bind: gatekeeper.cel_unbind).
+    variables = [{"name": "params", "expression": params_literal}]
+    free = {"params": "variables.params"}
+    if pod:
+        variables.append({"name": "pod", "expression": _pod_view()})
+        free["object"] = "variables.pod"
     rule = f"(({policy.rule.source}) == true)"
     checks = [_each(pattern, rule) for pattern in policy.each] or [_bound("object", "''", rule)]
+    try:
+        expression = unbind(" && ".join(f"({check})" for check in checks), free)
+        condition = None
+        if policy.match.condition is not None:
+            # matchConditions cannot read variables: the parameters and the view written in
+            inner = f"(({policy.match.condition.source}) == true)"
+            inner = f"cel.bind(object, {_pod_view()}, {inner})" if pod else inner
+            condition = unbind(f"cel.bind(params, {params_literal}, {inner})")
+    except CostError as error:
+        return Exported(policy.id, [], f"its CEL cannot be written without cel.bind ({error})")
     name = _name(policy.id)
     spec: dict[str, Any] = {
         "failurePolicy": "Fail",
         "matchConstraints": {"resourceRules": _resource_rules(kinds)},
+        "variables": variables,
         "validations": [
             {
-                "expression": wrap(" && ".join(f"({check})" for check in checks)),
+                "expression": expression,
                 "message": f"{policy.id}: {policy.title}",
                 "reason": "Invalid",
             }
@@ -83,9 +101,8 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
     selector = _namespace_selector(policy)
     if selector:
         spec["matchConstraints"]["namespaceSelector"] = selector
-    if policy.match.condition is not None:
-        condition = f"(({policy.match.condition.source}) == true)"
-        spec["matchConditions"] = [{"name": "condition", "expression": wrap(condition)}]
+    if condition is not None:
+        spec["matchConditions"] = [{"name": "condition", "expression": condition}]
     vap = {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicy",

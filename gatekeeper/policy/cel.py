@@ -108,23 +108,19 @@ def _declarations() -> list[Any]:
     return sets + regex
 
 
-def extensions() -> list[Any]:
-    """The CEL extensions Kubernetes enables, which policies (and admission policies) use."""
-    from cel_expr_python.ext import ext_encoders, ext_math
-
-    return [
-        ext_strings.ExtStrings(),
-        ext_optional.ExtOptional(),
-        ext_math.ExtMath(),
-        ext_encoders.ExtEncoders(),
-        ext_bindings.ExtBindings(),
-    ]
+def api_server_extensions() -> list[Any]:
+    """The cel-go extensions the API server's CEL has (k8s.io/apiserver/pkg/cel/environment:
+    strings, optional values; sets and the Kubernetes libraries are declared functions): an
+    admission policy of the repository is compiled with these only, as the cluster compiles
+    it (one calling cel.bind, math. or base64. does not compile there)."""
+    return [ext_strings.ExtStrings(), ext_optional.ExtOptional()]
 
 
 def _unnamespaced_extensions() -> list[Any]:
-    """extensions() without those whose functions all live in a namespace (`math.`,
-    `base64.`): what an expression that never names one needs."""
-    return [ext_strings.ExtStrings(), ext_optional.ExtOptional(), ext_bindings.ExtBindings()]
+    """The extensions policies are compiled with: the API server's, and cel.bind (policies
+    bind names freely: gatekeeper.cel_unbind writes them out for export), without those whose
+    functions all live in a namespace (`math.`, `base64.`: _namespaced_extension)."""
+    return [*api_server_extensions(), ext_bindings.ExtBindings()]
 
 
 def _namespaced_extension(namespace: str) -> Any:
