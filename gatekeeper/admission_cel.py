@@ -336,6 +336,12 @@ class Expression:
             self._tree = cost.parse(source)
         except CostError:  # a form the estimate does not know: charged as cheap
             self._tree = None
+        mixed = _mixed_literal(self._tree) if self._tree is not None and not kyverno else ""
+        if mixed:
+            raise AdmissionError(
+                f"{mixed}: the API server's CEL requires the elements of a list or map literal"
+                " to be of one type (HomogeneousAggregateLiterals): wrap them in dyn()"
+            )
         self.costly = self._tree is not None and cost.might_be_costly(self._tree)
         self.shape = cost.shape(self._tree) if self._tree is not None else None
 
@@ -368,6 +374,43 @@ def _error(message: str) -> AdmissionError:
             "server allows more, within its cost limit)"
         )
     return AdmissionError(_clean(message))
+
+
+def _literal_type(node: cost.Node) -> str:
+    """The type of a constant element of a literal ("" when it is computed: dyn, or null)."""
+    if node.kind == "list" or (node.kind == "map" and not node.name):
+        return node.kind
+    if node.kind != "lit":
+        return ""
+    text = node.name
+    if text in ("true", "false"):
+        return "bool"
+    if text[:1] in "'\"" or text[:2].lower() in ("r'", 'r"'):
+        return "string"
+    if text[:1].lower() == "b" or text[:2].lower() in ("rb", "br"):
+        return "bytes"
+    if text[:1].isdigit() or text[:1] == ".":
+        if text[-1:] in "uU":
+            return "uint"
+        return "double" if any(c in text for c in ".eE") and not text.startswith("0x") else "int"
+    return ""
+
+
+def _mixed_literal(tree: cost.Node) -> str:
+    """The first list or map literal of `tree` whose constant elements (or keys, or values)
+    are of two types ("[1, 'a']": K8s compiles with cel.HomogeneousAggregateLiterals)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.kind in ("list", "map") and not node.name:
+            children = node.children
+            groups = [children] if node.kind == "list" else [children[0::2], children[1::2]]
+            for group in groups:
+                found = sorted({t for child in group if (t := _literal_type(child))})
+                if len(found) > 1:
+                    return f"a {node.kind} literal mixing {' and '.join(found)}"
+        stack.extend(reversed(node.children))
+    return ""
 
 
 def _original_error(source: str, kyverno: bool) -> RuntimeError | None:

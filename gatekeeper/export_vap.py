@@ -60,7 +60,7 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
     if reason:
         return Exported(policy.id, [], reason)
     values = {**policy.params, **(params or {})}
-    params_literal = literal(values)
+    params_literal = _dyn_literal(values)
     if params_literal is None:
         return Exported(policy.id, [], "its parameters cannot be written as a CEL literal")
     pod = policy.pod_policy
@@ -122,6 +122,24 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
 # (k8s.io/apiserver/pkg/cel/environment: no encoders, no math): an exported rule calling
 # one would not compile in the API server.
 _API_SERVER_LACKS = lazy_re.compile(r"(?<![\w.])(?:base64|math)\.\w")
+
+
+def _dyn_literal(value: Any) -> str | None:
+    """literal(value) with every element of its lists and maps in dyn(): the API server
+    compiles with cel.HomogeneousAggregateLiterals, and parameters mix strings, lists and
+    booleans in one map."""
+    if isinstance(value, list):
+        items = [_dyn_literal(item) for item in value]
+        return None if None in items else "[" + ", ".join(f"dyn({i})" for i in items) + "]"
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            key_text, item_text = literal(key), _dyn_literal(item)
+            if key_text is None or item_text is None or not isinstance(key, str):
+                return None
+            parts.append(f"{key_text}: dyn({item_text})")
+        return "{" + ", ".join(parts) + "}"
+    return literal(value)
 
 
 def _not_exportable(policy: Policy) -> str:

@@ -97,3 +97,33 @@ spec:
     built = build([("vap.yaml", document) for document in parsed])
     assert [(p.code, p.file, p.line) for p in built.problems] == [("GK-PARSE-ERROR", "vap.yaml", 9)]
     assert "cel.bind: the API server's CEL has no such library" in built.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("expression", "mixed"),
+    [
+        ("[1, 'a'].size() > 0", "a list literal mixing int and string"),
+        ("{'a': 1, 'b': [2]}.size() > 0", "a map literal mixing int and list"),
+        ("object.x in [true, 'true']", "a list literal mixing bool and string"),
+    ],
+)
+def test_a_literal_of_two_types_is_invalid_as_the_api_server_compiles_it(
+    expression: str, mixed: str
+) -> None:
+    """k8s.io/apiserver compiles with cel.HomogeneousAggregateLiterals: the parameters of
+    every exported policy mixing strings, lists and booleans in one map were rejected."""
+    with pytest.raises(AdmissionError, match=mixed):
+        Expression(expression)
+    Expression(expression, kyverno=True)
+    Expression("[dyn(1), dyn('a'), object.x].size() > 0 && {'a': dyn(1), 'b': dyn([2])} != {}")
+
+
+def test_exported_parameters_are_one_type_per_literal() -> None:
+    policy = next(
+        p for p in load_bundle([builtin_dir() / "kubernetes"]) if p.id == "K8S-CONFIGMAP-SECRETS"
+    )
+    (vap, _) = export(policy).documents
+    params = vap["spec"]["variables"][0]
+    assert params["name"] == "params"
+    assert params["expression"].startswith('{"secretNamePattern": dyn("')
+    Expression(vap["spec"]["validations"][0]["expression"])

@@ -82,7 +82,9 @@ def _cel_generated(document: Document) -> list[Document]:
         if isinstance(entry, dict) and isinstance(entry.get("expression"), str):
             data["variables"] = dict(variables)
             try:
-                variables[str(entry.get("name"))] = Expression(entry["expression"]).evaluate(data)
+                variables[str(entry.get("name"))] = Expression(
+                    entry["expression"], kyverno=True
+                ).evaluate(data)
             except (AdmissionError, RecursionError):
                 continue
     data["variables"] = variables
@@ -96,7 +98,7 @@ def _cel_generated(document: Document) -> list[Document]:
         try:  # generator.Apply(ns, objects) read as the list [ns, objects]
             opening = start + len(_APPLY) - 1
             end = _call_end(source, opening, _code_mask(source))
-            pair = Expression(f"[{source[opening + 1 : end - 1]}]").evaluate(data)
+            pair = Expression(f"[{source[opening + 1 : end - 1]}]", kyverno=True).evaluate(data)
         except (AdmissionError, RecursionError):
             continue
         if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[1], list)):
