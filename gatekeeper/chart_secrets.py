@@ -1,0 +1,142 @@
+"""Literal credentials in the values given to a chart this repository does not hold.
+
+An Argo CD Application or Flux HelmRelease of a chart from a chart repository is not rendered
+(GK-NOT-EXPANDED), and its values were read only for privilege (remote_values): a pull request
+writing `valuesObject: {auth: {postgresPassword: S3cr3t}}` or a HelmRelease's `values: {token:
+ghp_...}` got a green check (red team s24). The value is committed in plain text whatever the
+chart does with it, so each string value of those values is judged as K8S-CONFIGMAP-SECRETS
+judges a ConfigMap key: by that policy's own rule, with its parameters as this run has them
+(overrides included), and not at all where the policy is not enabled. One place says what a
+secret looks like and what is not one (empty values, `${X}` / `{{ x }}` placeholders, `*_FILE`,
+`*Ref`, `*Name`, `existingSecret` keys, `<your-token>`, settings such as `true` or `4096`).
+
+The loaders (remote_values.problems) say each candidate as a Problem carrying its key and value;
+the scan, which knows the file's policies, keeps those the policy's rule fails (`judged`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.document import Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.policy.cel import CelError, Program
+
+if TYPE_CHECKING:
+    from gatekeeper.evaluate import Engine
+
+CODE = "GK-CHART-VALUES-SECRET"
+POLICY = "K8S-CONFIGMAP-SECRETS"
+_MAX_DEPTH = 32
+# Helm values are named in camelCase (`postgresPassword`, `apiKey`, `clientSecret`): the
+# policy's names are written with `_`, `-` and `.` between words (`api-key`, `auth.token`).
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# A value naming a Secret under a camelCase `...Secret` key (`tlsSecret: db-tls`,
+# `githubConfigSecret: runner-secret`, rook's `...-secret-name`): an object name with a `-`
+# or `.`, which a random secret (`clientSecret: 9fQx...`) is not.
+_NAMES_SECRET = re.compile(r"[a-z0-9]+[A-Z][A-Za-z0-9]*Secrets?")
+_OBJECT_NAME = re.compile(r"[a-z0-9]+([-.][a-z0-9]+)+")
+
+
+def candidates(
+    file: str, chart: str, sources: Sequence[tuple[Any, Path]], line_of: Callable[[Path], int]
+) -> list[Problem]:
+    """Each string value of `sources` (values trees, each with the field path it is written
+    at), as a candidate Problem for `judged`."""
+    found = []
+    for values, where in sources:
+        for path, key, value in _leaves(values, (), 0):
+            written = ".".join(str(part) for part in path)
+            message = (
+                f"values for chart {chart} hold a literal secret ({written}); it is committed"
+                " in plain text whatever the chart does with it: take it from a Secret (the"
+                " chart's existingSecret, valuesFrom a Secret, an external secret manager) and"
+                " rotate it"
+            )
+            line = line_of((*where, *path))
+            found.append(
+                Problem(CODE, file, line, message, subject=written, candidate=(key, value))
+            )
+    return found
+
+
+def _leaves(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str, str]]:
+    """(path, name, value) of each string value: a mapping's key names its value; an
+    env-style `{name: DB_PASSWORD, value: ...}` item is named by its `name`; a list's plain
+    strings (`imagePullSecrets: [regcred]`) are named by nothing (credential formats only)."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            if isinstance(item, str):
+                yield (*path, index), "", item
+            else:
+                yield from _leaves(item, (*path, index), depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    name, value = node.get("name"), node.get("value")
+    if isinstance(name, str) and isinstance(value, str):
+        yield (*path, "value"), _name(name, value), value
+        node = {k: v for k, v in node.items() if k not in ("name", "value")}
+    for key, child in node.items():
+        at = (*path, str(key))
+        if isinstance(child, str):
+            yield at, _name(str(key), child), child
+        else:
+            yield from _leaves(child, at, depth + 1)
+
+
+def _name(key: str, value: str) -> str:
+    """The name `key` gives its value as the policy reads names: camelCase words apart; ""
+    (credential formats only) for an annotation or label key (`secret.reloader.stakater.com/
+    reload: app-secret`, `csi.storage.k8s.io/provisioner-secret-name`: what they name is no
+    secret) and for a Secret's name under a `...Secret` key."""
+    if "/" in key or (_NAMES_SECRET.fullmatch(key) and _OBJECT_NAME.fullmatch(value)):
+        return ""
+    return _CAMEL.sub("_", key)
+
+
+def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
+    """`problems` with each candidate judged by the policy's rule: kept (said) where the rule
+    fails, dropped where it passes or the policy is not enabled."""
+    if not any(problem.candidate is not None for problem in problems):
+        return problems
+    policy = next((p for p in engine.policies if p.id == POLICY), None)
+    kept = []
+    for problem in problems:
+        if problem.candidate is None:
+            kept.append(problem)
+        elif policy is not None and (found := _fails(policy, engine.params(policy), problem)):
+            message = problem.message
+            if found == "format":
+                message = message.replace(
+                    "a literal secret", "a value that looks like a credential"
+                )
+            kept.append(replace(problem, message=message, candidate=None))
+    return kept
+
+
+def _fails(policy: Any, params: dict[str, Any], problem: Problem) -> str:
+    """What the policy's rule finds in the value under its key, read as a ConfigMap's `data`
+    key: "format" (a credential's format), "literal" (a literal secret) or "" (passes)."""
+    assert problem.candidate is not None
+    key, value = problem.candidate
+    data = {"item": value, "path": f'data["{key}"]', "params": params, "object": {}}
+    try:
+        if policy.rule.evaluate(data) is not False:
+            return ""
+        return "format" if _format().evaluate(data) is True else "literal"
+    except CelError:
+        return ""  # a rule of the user's that cannot read a value so: not said
+
+
+@functools.cache
+def _format() -> Program:
+    return Program(
+        "params.?secretValuePatterns.orValue([]).exists(p, type(p) == string && item.matches(p))"
+    )

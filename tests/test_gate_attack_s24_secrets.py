@@ -1,0 +1,153 @@
+"""Red team s24 (secrets19): committed credentials that no policy judged (each test fails on
+e878872)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.test_gate_attack_s23 import _blocking, _pull_request
+
+_APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: db, namespace: argocd}
+spec:
+  project: data
+  destination: {server: https://kubernetes.default.svc, namespace: db}
+  source:
+    repoURL: https://charts.bitnami.com/bitnami
+    chart: postgresql
+    targetRevision: 15.5.0
+    helm:
+"""
+_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: redis, namespace: redis}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: redis
+      version: 19.6.0
+      sourceRef: {kind: HelmRepository, name: bitnami}
+"""
+_REPOSITORY = """\
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: bitnami, namespace: redis}
+spec: {url: https://charts.bitnami.com/bitnami}
+"""
+# Names of Secrets and of their keys, placeholders and settings under secret-looking names.
+_NOT_SECRETS = """\
+        auth:
+          existingSecret: postgres-credentials
+          existingSecretPasswordKey: password
+          secretKeys: {adminPasswordKey: postgres-password}
+          passwordFile: /run/secrets/pw
+          password: ""
+          replicationPassword: ${REPLICATION_PASSWORD}
+          apiToken: "<path:secret/data/db#token>"
+          usePasswordFiles: true
+          sentinelPassword: ENC[AES256_GCM,data:x0tZ9w==,iv:q5Yc/k3V+8=,tag:Wn2A==,type:str]
+        tls: {enabled: true, tlsSecret: db-tls}
+        metrics: {serviceMonitor: {bearerTokenFile: /var/run/secrets/token}}
+        imagePullSecrets: [regcred]
+        extraEnv: [{name: PGPASSWORD_FILE, value: /run/secrets/pw}, {name: LOG, value: info}]
+        podAnnotations: {secret.reloader.stakater.com/reload: postgres-credentials}
+        githubConfigSecret: runner-secret
+        storageClass: {parameters: {csi.storage.k8s.io/node-stage-secret-name: rook-csi}}
+"""
+
+
+def _gcode(run: Run) -> list[tuple[str, int]]:
+    return [found for found in _blocking(run) if found[0] == "GK-CHART-VALUES-SECRET"]
+
+
+@pytest.mark.parametrize(
+    ("helm", "expected"),
+    [
+        # valuesObject: a password under its name, an AWS key under any name
+        (
+            "      valuesObject:\n        auth: {postgresPassword: S3cr3tPassw0rd!}\n"
+            "        extra: {awsKey: AKIAIOSFODNN7EXAMPLE}\n"
+            "        oidc: {clientSecret: 9fQxT2vLr8KpZ3}\n",
+            [13, 14, 15],
+        ),
+        # an env-style item of the values, named by its `name`
+        (
+            "      valuesObject:\n        extraEnv:\n        - {name: PGADMIN, value: x}\n"
+            "        - {name: DB_PASSWORD, value: hunter2hunter2}\n",
+            [15],
+        ),
+        # a values string and a --set parameter, at their keys
+        ("      values: |\n        auth:\n          password: hunter2hunter2\n", [12]),
+        (
+            "      parameters:\n      - {name: auth.password, value: hunter2hunter2}\n",
+            [12],
+        ),
+        # controls: names of Secrets and keys, files, placeholders, settings
+        ("      valuesObject:\n" + _NOT_SECRETS, []),
+    ],
+)
+def test_application_values_of_a_remote_chart_are_judged_for_credentials(
+    gatekeeper: Callable[..., Run], tmp_path: Path, helm: str, expected: list[int]
+) -> None:
+    """s24 secrets19 #1: Argo CD values for a chart that is not rendered here held a literal
+    password or key and the check was green (only GK-NOT-EXPANDED, low)."""
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"app.yaml": _APPLICATION + helm})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _gcode(run) == [("GK-CHART-VALUES-SECRET", line) for line in expected]
+
+
+def test_helmrelease_values_and_values_from_a_configmap_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s24 secrets19 #1: a Flux HelmRelease's values, and the values of the ConfigMap it
+    reads them from, held a password under its name: green."""
+    release = (
+        _RELEASE
+        + "  valuesFrom: [{kind: ConfigMap, name: redis-values}]\n"
+        + "  values:\n    auth: {password: hunter2hunter2}\n    tls: {existingSecret: redis-tls}\n"
+        + _REPOSITORY
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: redis-values, namespace: redis}\n"
+        + "data:\n  values.yaml: |\n    sentinel:\n      password: An0therPassw0rd\n"
+    )
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"redis.yaml": release})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _gcode(run) == [("GK-CHART-VALUES-SECRET", 13), ("GK-CHART-VALUES-SECRET", 27)]
+
+
+def test_the_configmap_policy_says_what_a_secret_is(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """One place: disabling K8S-CONFIGMAP-SECRETS for a folder says nothing there, and its
+    parameters as the configuration sets them are the ones read."""
+    app = _APPLICATION + "      valuesObject: {auth: {pin: '8812', password: hunter2hunter2}}\n"
+    config = (
+        "overrides:\n"
+        "- {path: 'legacy/**', disable: [K8S-CONFIGMAP-SECRETS]}\n"
+        "- path: 'apps/**'\n"
+        "  params: {K8S-CONFIGMAP-SECRETS: {secretNamePattern: '(?i)^pin$',"
+        " ignoredValuePattern: '^$'}}\n"
+    )
+    _pull_request(
+        tmp_path,
+        {".gatekeeper.yml": config},
+        {"legacy/app.yaml": app, "apps/app.yaml": app},
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    found = json.loads(run.stdout)["findings"]
+    said = [
+        (f["file"], f["line"], f["message"].split("(")[1].split(")")[0])
+        for f in found
+        if f["policy_id"] == "GK-CHART-VALUES-SECRET"
+    ]
+    assert said == [("apps/app.yaml", 12, "auth.pin")]
