@@ -12,17 +12,22 @@ secret looks like and what is not one (empty values, `${X}` / `{{ x }}` placehol
 
 The loaders (remote_values.problems) say each candidate as a Problem carrying its key and value;
 the scan, which knows the file's policies, keeps those the policy's rule fails (`judged`).
+
+The values of a `kind: Secret` written in this repository are judged the same way (red team
+s24: a plain Secret with `stringData: {DB_PASSWORD: hunter2}` committed to a GitOps repository
+was green): GK-SECRET-PLAINTEXT (`in_secrets`).
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper.document import Problem
+from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.policy.cel import CelError, Program
 
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
 
 CODE = "GK-CHART-VALUES-SECRET"
+SECRET_CODE = "GK-SECRET-PLAINTEXT"
 POLICY = "K8S-CONFIGMAP-SECRETS"
 _MAX_DEPTH = 32
 # Helm values are named in camelCase (`postgresPassword`, `apiKey`, `clientSecret`): the
@@ -40,6 +46,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # or `.`, which a random secret (`clientSecret: 9fQx...`) is not.
 _NAMES_SECRET = re.compile(r"[a-z0-9]+[A-Z][A-Za-z0-9]*Secrets?")
 _OBJECT_NAME = re.compile(r"[a-z0-9]+([-.][a-z0-9]+)+")
+_BASE64 = re.compile(r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 def candidates(
@@ -101,6 +108,50 @@ def _name(key: str, value: str) -> str:
     return _CAMEL.sub("_", key)
 
 
+def in_secrets(documents: Sequence[Document]) -> list[Problem]:
+    """The values of the Secrets written in this repository (a manifest, an overlay, a
+    kustomize secretGenerator's literals) as candidates: `stringData` as written, `data`
+    decoded (a value the API server cannot decode is no Secret it stores). Not a Secret a
+    chart renders (its `randAlphaNum` or a default of the chart's values: not written
+    here), one SOPS encrypted (`sops:` metadata) or a SealedSecret (another kind)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.source == "helm" or document.kind != "Secret" or not isinstance(obj, dict):
+            continue
+        if "sops" in obj or not str(obj.get("apiVersion") or "").startswith("v1"):
+            continue
+        name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else ""
+        for field in ("stringData", "data"):
+            values = obj.get(field)
+            for key, value in values.items() if isinstance(values, dict) else ():
+                text = value if field == "stringData" else _decoded(value)
+                if not isinstance(text, str):
+                    continue
+                line = document.locator.locate((field, str(key))).line
+                message = (
+                    f"Secret {name} key {key} holds a literal secret in plain text in git:"
+                    " commit it encrypted (SOPS, a SealedSecret) or take it from an external"
+                    " secret manager, and rotate it"
+                )
+                candidate = (_name(str(key), text), text)
+                found.append(
+                    Problem(SECRET_CODE, document.file, line, message, candidate=candidate)
+                )
+    return found
+
+
+def _decoded(value: Any) -> str | None:
+    """A `data` value's text (line breaks taken out first, as the API server's Go base64
+    does); None for one that is not padded base64."""
+    if not isinstance(value, str):
+        return None
+    encoded = value.replace("\n", "").replace("\r", "")
+    if not _BASE64.fullmatch(encoded):
+        return None
+    return base64.b64decode(encoded).decode("utf-8", "replace")
+
+
 def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
     """`problems` with each candidate judged by the policy's rule: kept (said) where the rule
     fails, dropped where it passes or the policy is not enabled."""
@@ -108,9 +159,13 @@ def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
         return problems
     policy = next((p for p in engine.policies if p.id == POLICY), None)
     kept = []
+    said: set[tuple[str, str, int, str]] = set()
     for problem in problems:
+        place = (problem.code, problem.file, problem.line, problem.message)
         if problem.candidate is None:
             kept.append(problem)
+        elif place in said:
+            continue
         elif policy is not None and (found := _fails(policy, engine.params(policy), problem)):
             message = problem.message
             if found == "format":
@@ -118,6 +173,7 @@ def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
                     "a literal secret", "a value that looks like a credential"
                 )
             kept.append(replace(problem, message=message, candidate=None))
+            said.add(place)
     return kept
 
 

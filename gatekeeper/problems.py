@@ -123,6 +123,12 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Take the value from a Secret (the chart's existingSecret, Flux valuesFrom a Secret, an"
         " external secret manager) instead of writing it in the values, and rotate it.",
     ),
+    "GK-SECRET-PLAINTEXT": ProblemKind(
+        "high",
+        "A Secret written in this repository holds a literal secret",
+        "Commit the Secret encrypted (SOPS, a SealedSecret) or take the value from an external"
+        " secret manager (External Secrets, Vault), and rotate it.",
+    ),
     "GK-REVISION-UNSEEN": ProblemKind(
         "high",
         "Deploys a revision of this repository the checkout lacks: not judged",

@@ -151,3 +151,79 @@ def test_the_configmap_policy_says_what_a_secret_is(
         if f["policy_id"] == "GK-CHART-VALUES-SECRET"
     ]
     assert said == [("apps/app.yaml", 12, "auth.pin")]
+
+
+_SECRETS = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: db, namespace: app}
+type: Opaque
+stringData:
+  username: app
+  DB_PASSWORD: hunter2hunter2
+data:
+  github-token: Z2hwXzAxMjM0NTY3ODlhYmNkZWZnaGlqQUJDREVGR0hJSjAxMjM0NTY3ODk=
+  not-base64: hunter2
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sops, namespace: app}
+stringData:
+  password: ENC[AES256_GCM,data:x0tZ9w==,iv:q5Yc/k3V+8=,tag:Wn2A==,type:str]
+sops: {version: 3.8.1, encrypted_regex: ^(data|stringData)$}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: refs, namespace: app}
+stringData:
+  OP_CONNECT_TOKEN: op://kubernetes/1password/OP_CONNECT_TOKEN
+  password: ${DB_PASSWORD}
+  prometheus-additional.yaml: |
+    - job_name: blocky
+  password_file: /run/secrets/pw
+data: {password-empty: ""}
+"""
+_CHART_SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: {{ .Release.Name }}-auth}
+data:
+  password: {{ .Values.auth.password | default (randAlphaNum 16) | b64enc | quote }}
+"""
+
+
+def test_secrets_written_in_the_repository_are_judged_for_literal_secrets(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s24 secrets19 #3: a plain `kind: Secret` with a literal password, or base64 of a
+    GitHub token, committed to a GitOps repository was green (a Secret's content was not
+    judged). SOPS-encrypted values, 1Password references, placeholders and what is no secret
+    pass; so does the Secret a chart renders with a random password."""
+    chart = {
+        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        "chart/values.yaml": "auth: {password: ''}\n",
+        "chart/templates/secret.yaml": _CHART_SECRET,
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"secrets.yaml": _SECRETS, **chart})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == [
+        ("GK-SECRET-PLAINTEXT", 7),
+        ("GK-SECRET-PLAINTEXT", 9),
+    ]
+
+
+def test_a_secret_generators_literal_is_judged_at_its_line(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s24 secrets19 #3: kustomize's secretGenerator `literals` write a Secret's value in
+    the repository as plainly as stringData."""
+    kustomization = (
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: app\n"
+        "secretGenerator:\n- name: db\n  literals:\n  - username=app\n"
+        "  - password=hunter2hunter2\n"
+    )
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"kustomization.yaml": kustomization})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == [
+        ("GK-SECRET-PLAINTEXT", 8)
+    ]
