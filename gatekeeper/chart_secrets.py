@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path
+from gatekeeper.finding import Finding
 from gatekeeper.policy.cel import CelError, Program
 
 if TYPE_CHECKING:
@@ -182,6 +183,7 @@ def _fails(policy: Any, params: dict[str, Any], problem: Problem) -> str:
     key: "format" (a credential's format), "literal" (a literal secret) or "" (passes)."""
     assert problem.candidate is not None
     key, value = problem.candidate
+    value = value.strip()  # a block scalar's last line break (`|`): not part of what it says
     data = {"item": value, "path": f'data["{key}"]', "params": params, "object": {}}
     try:
         if policy.rule.evaluate(data) is not False:
@@ -196,3 +198,17 @@ def _format() -> Program:
     return Program(
         "params.?secretValuePatterns.orValue([]).exists(p, type(p) == string && item.matches(p))"
     )
+
+
+# The policies that say a credential where a chart puts it (a ConfigMap, a container's env):
+# at the values line too, by Helm's line mapping.
+_SAID_RENDERED = frozenset({POLICY, "K8S-POD-ENV-SECRETS", "K8S-CONFIGMAP-BINARY-CREDENTIALS"})
+
+
+def once(findings: list[Finding]) -> list[Finding]:
+    """`findings` without a GK-CHART-VALUES-SECRET where a policy says the rendered value at
+    the same line: one credential, one finding."""
+    said = {(f.file, f.line) for f in findings if f.policy_id in _SAID_RENDERED}
+    if not said:
+        return findings
+    return [f for f in findings if f.policy_id != CODE or (f.file, f.line) not in said]

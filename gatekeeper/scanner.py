@@ -168,6 +168,7 @@ def scan_one(
             continue
         if engine.needs_inventory and not flux_ignore.left_out(context.tree, document.file):
             result.inventory.append(inventory_mod.entry(document))
+    result.findings = chart_secrets.once(result.findings)
     return result
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run
+from tests.conftest import Run, git_in
 from tests.test_gate_attack_s23 import _blocking, _pull_request
 
 _APPLICATION = """\
@@ -227,3 +227,53 @@ def test_a_secret_generators_literal_is_judged_at_its_line(
     assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == [
         ("GK-SECRET-PLAINTEXT", 8)
     ]
+
+
+_LOCAL_APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: db, namespace: argocd}
+spec:
+  project: data
+  destination: {server: https://kubernetes.default.svc, namespace: db}
+  source:
+    repoURL: https://github.com/example/platform.git
+    path: charts/db
+    targetRevision: main
+    helm:
+      valueFiles: [values-prod.yaml]
+      valuesObject:
+        auth: {password: S3cr3tPassw0rd!}
+"""
+_DB_CHART = {
+    "charts/db/Chart.yaml": "apiVersion: v2\nname: db\nversion: 0.1.0\n",
+    "charts/db/values.yaml": "auth:\n  password: changeme\n",
+    "charts/db/templates/secret.yaml": (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: '{{ .Release.Name }}-auth'}\n"
+        "stringData:\n  password: {{ .Values.auth.password | quote }}\n"
+    ),
+}
+
+
+def test_a_deployers_values_for_a_chart_of_the_repository_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s24 secrets19 #2: an Application of this repository's chart gave it a literal
+    password (valuesObject, a values file it names) that the chart writes into a Secret:
+    green, a rendered Secret's content is not judged. The chart's own defaults
+    (`password: changeme` in its values.yaml) are the chart author's, and are not said."""
+    _pull_request(
+        tmp_path,
+        {"README.md": "x\n"},
+        {
+            "app.yaml": _LOCAL_APPLICATION,
+            "charts/db/values-prod.yaml": "auth:\n  password: Pr0dPassw0rd!\n",
+            **_DB_CHART,
+        },
+    )
+    git_in(tmp_path, "remote", "add", "origin", "https://github.com/example/platform.git")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.stderr
+    found = json.loads(run.stdout)["findings"]
+    said = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"]
+    assert said == [("app.yaml", 14), ("charts/db/values-prod.yaml", 2)]
