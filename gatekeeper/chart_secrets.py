@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -159,6 +160,13 @@ def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
     if not any(problem.candidate is not None for problem in problems):
         return problems
     policy = next((p for p in engine.policies if p.id == POLICY), None)
+    params = engine.params(policy) if policy is not None else {}
+    # A verdict per (key, value) under these params: the same values are given to several
+    # renderings, and each evaluation compiles the params' patterns (~1 ms).
+    memo = _MEMO.setdefault((id(policy), json.dumps(params, sort_keys=True, default=str)), {})
+    if len(_MEMO) > 64:
+        _MEMO.clear()
+    maybe = _prefilter(params)
     kept = []
     said: set[tuple[str, str, int, str]] = set()
     for problem in problems:
@@ -167,7 +175,11 @@ def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
             kept.append(problem)
         elif place in said:
             continue
-        elif policy is not None and (found := _fails(policy, engine.params(policy), problem)):
+        elif (
+            policy is not None
+            and maybe(*problem.candidate)
+            and (found := _memoized(memo, policy, params, problem))
+        ):
             message = problem.message
             if found == "format":
                 message = message.replace(
@@ -176,6 +188,37 @@ def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
             kept.append(replace(problem, message=message, candidate=None))
             said.add(place)
     return kept
+
+
+_MEMO: dict[tuple[int, str], dict[tuple[str, str], str]] = {}
+
+
+def _prefilter(params: dict[str, Any]) -> Callable[[str, str], bool]:
+    """Whether a (name, value) may fail the rule: only a secret's name or a credential's
+    format fails it. Read with Python's `re` (ASCII, as RE2's `\\b`), which matches where
+    RE2 does for the patterns RE2 and it share; a pattern it cannot read leaves every value
+    to the rule."""
+    try:
+        name = re.compile(str(params["secretNamePattern"]), re.ASCII)
+        formats = [re.compile(str(p), re.ASCII) for p in params["secretValuePatterns"]]
+    except (KeyError, TypeError, re.error):
+        return lambda key, value: True
+
+    def maybe(key: str, value: str) -> bool:
+        return bool(name.search(key)) or any(p.search(value) for p in formats)
+
+    return maybe
+
+
+def _memoized(
+    memo: dict[tuple[str, str], str], policy: Any, params: dict[str, Any], problem: Problem
+) -> str:
+    assert problem.candidate is not None
+    if problem.candidate not in memo:
+        if len(memo) > 65536:
+            memo.clear()
+        memo[problem.candidate] = _fails(policy, params, problem)
+    return memo[problem.candidate]
 
 
 def _fails(policy: Any, params: dict[str, Any], problem: Problem) -> str:

@@ -277,3 +277,13 @@ def test_a_deployers_values_for_a_chart_of_the_repository_are_judged(
     found = json.loads(run.stdout)["findings"]
     said = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"]
     assert said == [("app.yaml", 14), ("charts/db/values-prod.yaml", 2)]
+
+
+def test_a_pattern_python_cannot_read_leaves_every_value_to_the_policy_rule() -> None:
+    """The prefilter reads the params with Python's `re`; an RE2 pattern it cannot read
+    (`\\p{Greek}`) must not make values pass unjudged."""
+    from gatekeeper.chart_secrets import _prefilter
+
+    assert _prefilter({"secretNamePattern": "\\p{Greek}", "secretValuePatterns": []})("\u03b1", "x")
+    plain = _prefilter({"secretNamePattern": "(?i)PASSWORD", "secretValuePatterns": ["ghp_"]})
+    assert plain("db_password", "x") and plain("x", "a ghp_b") and not plain("user", "app")
