@@ -107,6 +107,9 @@ class Problem:
     # folder of an absent Flux Kustomization path: flux.gone_from_base); in the finding's
     # extra as `subject`.
     subject: str = ""
+    # A candidate the scan judges before saying it (chart_secrets: the key and the value a
+    # policy's rule reads); None for a problem said as it is.
+    candidate: tuple[str, str] | None = None
 
 
 @dataclass

@@ -117,6 +117,18 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
         "Vendor the chart and name the copy in sources.helm.vendored, so that what it deploys"
         " is judged, or waive this with a reason.",
     ),
+    "GK-CHART-VALUES-SECRET": ProblemKind(
+        "high",
+        "Values given to a chart hold a literal secret",
+        "Take the value from a Secret (the chart's existingSecret, Flux valuesFrom a Secret, an"
+        " external secret manager) instead of writing it in the values, and rotate it.",
+    ),
+    "GK-SECRET-PLAINTEXT": ProblemKind(
+        "high",
+        "A Secret written in this repository holds a literal secret",
+        "Commit the Secret encrypted (SOPS, a SealedSecret) or take the value from an external"
+        " secret manager (External Secrets, Vault), and rotate it.",
+    ),
     "GK-REVISION-UNSEEN": ProblemKind(
         "high",
         "Deploys a revision of this repository the checkout lacks: not judged",

@@ -114,7 +114,7 @@ def collect(items: Iterable[tuple[str, bytes]], context: sources.LoadContext) ->
                 Problem("GK-PARSE-ERROR", path, 1, f"{adapter.NAME}: {error}")
             )
             continue
-        inventory.problems.extend(loaded.problems)
+        inventory.problems.extend(p for p in loaded.problems if p.candidate is None)
         loaded.documents = embedded.with_made(
             loaded.documents, sources.reader(context.tree, path, data)
         )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from gatekeeper import (
     bugs,
+    chart_secrets,
     content_identity,
     image_identity,
     kubeschema,
@@ -128,6 +129,8 @@ def scan_one(
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_secrets(loaded.documents))
+    loaded.problems = chart_secrets.judged(loaded.problems, engine)
     if loaded.problems:  # a project generator's template: one notice at its marker file
         loaded.problems = scaffolds.notices(loaded.problems, path, data, context.tree)
     if not loaded.documents and not loaded.problems:
@@ -165,6 +168,7 @@ def scan_one(
             continue
         if engine.needs_inventory and not flux_ignore.left_out(context.tree, document.file):
             result.inventory.append(inventory_mod.entry(document))
+    result.findings = chart_secrets.once(result.findings)
     return result
 
 

@@ -68,7 +68,8 @@ def test_template_lines_for_literal_range_and_include_fields() -> None:
         options={"helm": {"charts": [{"path": "web", "valuesFiles": ["web/values-prod.yaml"]}]}},
     )
     loaded = helm.load("web/Chart.yaml", (DATA / "web/Chart.yaml").read_bytes(), context)
-    assert loaded.problems == []
+    # (values-prod.yaml's values are candidate literal secrets the scan judges: chart_secrets)
+    assert [p for p in loaded.problems if p.candidate is None] == []
     deployment = next(d for d in loaded.documents if d.kind == "Deployment")
     assert deployment.name == "release-name-web"
 

@@ -1883,9 +1883,16 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def _user_values(
     release: Release, chart_file: str, tree: Tree, loaded: Loaded
 ) -> tuple[dict[str, Any], list[tuple[str, NodeLocator]]]:
-    """The release's values files merged (Helm `-f a -f b`), and each file's locator."""
+    """The release's values files merged (Helm `-f a -f b`), and each file's locator; their
+    string values as candidate literal secrets (chart_secrets: a deployer's values, not the
+    chart's defaults or test values, red team s24 secrets19 #2)."""
+    from gatekeeper import chart_secrets
+
     values: dict[str, Any] = {}
     sources: list[tuple[str, NodeLocator]] = []
+    given: list[tuple[Any, NodeLocator]] = []  # each written values tree, where it is
+    chart_dir = posixpath.dirname(chart_file)
+    tests = set(ci_values_files(chart_dir, tree) + named_values_files(chart_dir, tree))
     for file in release.values_files:
         if not tree.exists(file):
             loaded.problems.append(
@@ -1900,13 +1907,27 @@ def _user_values(
             continue
         values = merge(values, document.obj)
         sources.append((file, NodeLocator(file, document.node)))
+        if file not in tests:  # chart-testing's values (ci/*-values.yaml): a test's
+            given.append((document.obj, sources[-1][1]))
     for obj, locator in release.inline:
         values = merge(values, obj)
         sources.append((locator.file, locator))
+        if locator.file not in tests:  # (what a chart alone requires, taken from them)
+            given.append((obj, locator))
+    written: dict[str, Any] = {}
     for path, value in release.sets:
         values = helm_set.apply(values, list(path), value)
+        written = helm_set.apply(written, list(path), value)
     if release.sets_locator is not None:
         sources.append((release.sets_locator.file, release.sets_locator))
+        given.append((written, release.sets_locator))
+    chart = posixpath.basename(chart_dir) or chart_file
+    for obj, locator in given:
+
+        def line_of(path: Path, locator: NodeLocator = locator) -> int:
+            return locator.locate(path).line
+
+        loaded.problems.extend(chart_secrets.candidates(locator.file, chart, [(obj, ())], line_of))
     return values, sources
 
 

@@ -10,8 +10,8 @@ the values are read for them: a `privileged: true` below a key naming a security
 `hostNetwork`, `hostPID` or `hostIPC` set to true, capabilities added beyond the
 baseline's, hostPath volumes (`extraVolumes`, app-template's `persistence`: red team s23
 trust17 c03), and a security context's seccomp or AppArmor profile Unconfined or SELinux type
-beyond baseline's (c07), each a high GK-REMOTE-CHART-VALUES at its line. Other values are
-not judged.
+beyond baseline's (c07), each a high GK-REMOTE-CHART-VALUES at its line. Its literal
+credentials are said by chart_secrets (GK-CHART-VALUES-SECRET, red team s24).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from gatekeeper import chart_secrets
 from gatekeeper.document import Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import helm_set
@@ -177,7 +178,8 @@ def problems(
     given: str = "values ask",
 ) -> list[Problem]:
     """The findings for values (each with the field path it is written at, for `line_of`)
-    given to `chart`, which is not judged here."""
+    given to `chart`, which is not judged here; and its string values as candidate literal
+    secrets (chart_secrets: judged by the scan, which knows the file's policies)."""
     found = []
     for values, where in sources:
         for path, what in asked(values):
@@ -188,4 +190,5 @@ def problems(
                 " sources.helm.vendored, or waive this with a reason)"
             )
             found.append(Problem(CODE, file, line_of((*where, *path)), message))
+    found.extend(chart_secrets.candidates(file, chart, sources, line_of))
     return found

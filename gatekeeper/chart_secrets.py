@@ -1,0 +1,257 @@
+"""Literal credentials in the values given to a chart this repository does not hold.
+
+An Argo CD Application or Flux HelmRelease of a chart from a chart repository is not rendered
+(GK-NOT-EXPANDED), and its values were read only for privilege (remote_values): a pull request
+writing `valuesObject: {auth: {postgresPassword: S3cr3t}}` or a HelmRelease's `values: {token:
+ghp_...}` got a green check (red team s24). The value is committed in plain text whatever the
+chart does with it, so each string value of those values is judged as K8S-CONFIGMAP-SECRETS
+judges a ConfigMap key: by that policy's own rule, with its parameters as this run has them
+(overrides included), and not at all where the policy is not enabled. One place says what a
+secret looks like and what is not one (empty values, `${X}` / `{{ x }}` placeholders, `*_FILE`,
+`*Ref`, `*Name`, `existingSecret` keys, `<your-token>`, settings such as `true` or `4096`).
+
+The loaders (remote_values.problems) say each candidate as a Problem carrying its key and value;
+the scan, which knows the file's policies, keeps those the policy's rule fails (`judged`).
+
+The values of a `kind: Secret` written in this repository are judged the same way (red team
+s24: a plain Secret with `stringData: {DB_PASSWORD: hunter2}` committed to a GitOps repository
+was green): GK-SECRET-PLAINTEXT (`in_secrets`).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from gatekeeper.document import Document, Problem
+from gatekeeper.fieldpath import Path
+from gatekeeper.finding import Finding
+from gatekeeper.policy.cel import CelError, Program
+
+if TYPE_CHECKING:
+    from gatekeeper.evaluate import Engine
+
+CODE = "GK-CHART-VALUES-SECRET"
+SECRET_CODE = "GK-SECRET-PLAINTEXT"
+POLICY = "K8S-CONFIGMAP-SECRETS"
+_MAX_DEPTH = 32
+# Helm values are named in camelCase (`postgresPassword`, `apiKey`, `clientSecret`): the
+# policy's names are written with `_`, `-` and `.` between words (`api-key`, `auth.token`).
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# A value naming a Secret under a camelCase `...Secret` key (`tlsSecret: db-tls`,
+# `githubConfigSecret: runner-secret`, rook's `...-secret-name`): an object name with a `-`
+# or `.`, which a random secret (`clientSecret: 9fQx...`) is not.
+_NAMES_SECRET = re.compile(r"[a-z0-9]+[A-Z][A-Za-z0-9]*Secrets?")
+_OBJECT_NAME = re.compile(r"[a-z0-9]+([-.][a-z0-9]+)+")
+_BASE64 = re.compile(r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+def candidates(
+    file: str, chart: str, sources: Sequence[tuple[Any, Path]], line_of: Callable[[Path], int]
+) -> list[Problem]:
+    """Each string value of `sources` (values trees, each with the field path it is written
+    at), as a candidate Problem for `judged`."""
+    found = []
+    for values, where in sources:
+        for path, key, value in _leaves(values, (), 0):
+            written = ".".join(str(part) for part in path)
+            message = (
+                f"values for chart {chart} hold a literal secret ({written}); it is committed"
+                " in plain text whatever the chart does with it: take it from a Secret (the"
+                " chart's existingSecret, valuesFrom a Secret, an external secret manager) and"
+                " rotate it"
+            )
+            line = line_of((*where, *path))
+            found.append(
+                Problem(CODE, file, line, message, subject=written, candidate=(key, value))
+            )
+    return found
+
+
+def _leaves(node: Any, path: Path, depth: int) -> Iterator[tuple[Path, str, str]]:
+    """(path, name, value) of each string value: a mapping's key names its value; an
+    env-style `{name: DB_PASSWORD, value: ...}` item is named by its `name`; a list's plain
+    strings (`imagePullSecrets: [regcred]`) are named by nothing (credential formats only)."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            if isinstance(item, str):
+                yield (*path, index), "", item
+            else:
+                yield from _leaves(item, (*path, index), depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    name, value = node.get("name"), node.get("value")
+    if isinstance(name, str) and isinstance(value, str):
+        yield (*path, "value"), _name(name, value), value
+        node = {k: v for k, v in node.items() if k not in ("name", "value")}
+    for key, child in node.items():
+        at = (*path, str(key))
+        if isinstance(child, str):
+            yield at, _name(str(key), child), child
+        else:
+            yield from _leaves(child, at, depth + 1)
+
+
+def _name(key: str, value: str) -> str:
+    """The name `key` gives its value as the policy reads names: camelCase words apart; ""
+    (credential formats only) for an annotation or label key (`secret.reloader.stakater.com/
+    reload: app-secret`, `csi.storage.k8s.io/provisioner-secret-name`: what they name is no
+    secret) and for a Secret's name under a `...Secret` key."""
+    if "/" in key or (_NAMES_SECRET.fullmatch(key) and _OBJECT_NAME.fullmatch(value)):
+        return ""
+    return _CAMEL.sub("_", key)
+
+
+def in_secrets(documents: Sequence[Document]) -> list[Problem]:
+    """The values of the Secrets written in this repository (a manifest, an overlay, a
+    kustomize secretGenerator's literals) as candidates: `stringData` as written, `data`
+    decoded (a value the API server cannot decode is no Secret it stores). Not a Secret a
+    chart renders (its `randAlphaNum` or a default of the chart's values: not written
+    here), one SOPS encrypted (`sops:` metadata) or a SealedSecret (another kind)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.source == "helm" or document.kind != "Secret" or not isinstance(obj, dict):
+            continue
+        if "sops" in obj or not str(obj.get("apiVersion") or "").startswith("v1"):
+            continue
+        name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else ""
+        for field in ("stringData", "data"):
+            values = obj.get(field)
+            for key, value in values.items() if isinstance(values, dict) else ():
+                text = value if field == "stringData" else _decoded(value)
+                if not isinstance(text, str):
+                    continue
+                line = document.locator.locate((field, str(key))).line
+                message = (
+                    f"Secret {name} key {key} holds a literal secret in plain text in git:"
+                    " commit it encrypted (SOPS, a SealedSecret) or take it from an external"
+                    " secret manager, and rotate it"
+                )
+                candidate = (_name(str(key), text), text)
+                found.append(
+                    Problem(SECRET_CODE, document.file, line, message, candidate=candidate)
+                )
+    return found
+
+
+def _decoded(value: Any) -> str | None:
+    """A `data` value's text (line breaks taken out first, as the API server's Go base64
+    does); None for one that is not padded base64."""
+    if not isinstance(value, str):
+        return None
+    encoded = value.replace("\n", "").replace("\r", "")
+    if not _BASE64.fullmatch(encoded):
+        return None
+    return base64.b64decode(encoded).decode("utf-8", "replace")
+
+
+def judged(problems: list[Problem], engine: Engine) -> list[Problem]:
+    """`problems` with each candidate judged by the policy's rule: kept (said) where the rule
+    fails, dropped where it passes or the policy is not enabled."""
+    if not any(problem.candidate is not None for problem in problems):
+        return problems
+    policy = next((p for p in engine.policies if p.id == POLICY), None)
+    params = engine.params(policy) if policy is not None else {}
+    # A verdict per (key, value) under these params: the same values are given to several
+    # renderings, and each evaluation compiles the params' patterns (~1 ms).
+    memo = _MEMO.setdefault((id(policy), json.dumps(params, sort_keys=True, default=str)), {})
+    if len(_MEMO) > 64:
+        _MEMO.clear()
+    maybe = _prefilter(params)
+    kept = []
+    said: set[tuple[str, str, int, str]] = set()
+    for problem in problems:
+        place = (problem.code, problem.file, problem.line, problem.message)
+        if problem.candidate is None:
+            kept.append(problem)
+        elif place in said:
+            continue
+        elif (
+            policy is not None
+            and maybe(*problem.candidate)
+            and (found := _memoized(memo, policy, params, problem))
+        ):
+            message = problem.message
+            if found == "format":
+                message = message.replace(
+                    "a literal secret", "a value that looks like a credential"
+                )
+            kept.append(replace(problem, message=message, candidate=None))
+            said.add(place)
+    return kept
+
+
+_MEMO: dict[tuple[int, str], dict[tuple[str, str], str]] = {}
+
+
+def _prefilter(params: dict[str, Any]) -> Callable[[str, str], bool]:
+    """Whether a (name, value) may fail the rule: only a secret's name or a credential's
+    format fails it. Read with Python's `re` (ASCII, as RE2's `\\b`), which matches where
+    RE2 does for the patterns RE2 and it share; a pattern it cannot read leaves every value
+    to the rule."""
+    try:
+        name = re.compile(str(params["secretNamePattern"]), re.ASCII)
+        formats = [re.compile(str(p), re.ASCII) for p in params["secretValuePatterns"]]
+    except (KeyError, TypeError, re.error):
+        return lambda key, value: True
+
+    def maybe(key: str, value: str) -> bool:
+        return bool(name.search(key)) or any(p.search(value) for p in formats)
+
+    return maybe
+
+
+def _memoized(
+    memo: dict[tuple[str, str], str], policy: Any, params: dict[str, Any], problem: Problem
+) -> str:
+    assert problem.candidate is not None
+    if problem.candidate not in memo:
+        if len(memo) > 65536:
+            memo.clear()
+        memo[problem.candidate] = _fails(policy, params, problem)
+    return memo[problem.candidate]
+
+
+def _fails(policy: Any, params: dict[str, Any], problem: Problem) -> str:
+    """What the policy's rule finds in the value under its key, read as a ConfigMap's `data`
+    key: "format" (a credential's format), "literal" (a literal secret) or "" (passes)."""
+    assert problem.candidate is not None
+    key, value = problem.candidate
+    value = value.strip()  # a block scalar's last line break (`|`): not part of what it says
+    data = {"item": value, "path": f'data["{key}"]', "params": params, "object": {}}
+    try:
+        if policy.rule.evaluate(data) is not False:
+            return ""
+        return "format" if _format().evaluate(data) is True else "literal"
+    except CelError:
+        return ""  # a rule of the user's that cannot read a value so: not said
+
+
+@functools.cache
+def _format() -> Program:
+    return Program(
+        "params.?secretValuePatterns.orValue([]).exists(p, type(p) == string && item.matches(p))"
+    )
+
+
+# The policies that say a credential where a chart puts it (a ConfigMap, a container's env):
+# at the values line too, by Helm's line mapping.
+_SAID_RENDERED = frozenset({POLICY, "K8S-POD-ENV-SECRETS", "K8S-CONFIGMAP-BINARY-CREDENTIALS"})
+
+
+def once(findings: list[Finding]) -> list[Finding]:
+    """`findings` without a GK-CHART-VALUES-SECRET where a policy says the rendered value at
+    the same line: one credential, one finding."""
+    said = {(f.file, f.line) for f in findings if f.policy_id in _SAID_RENDERED}
+    if not said:
+        return findings
+    return [f for f in findings if f.policy_id != CODE or (f.file, f.line) not in said]
