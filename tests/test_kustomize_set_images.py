@@ -1,0 +1,95 @@
+"""An image placeholder the repository's Makefile replaces with `kustomize edit set image`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+
+Gatekeeper = Callable[..., Run]
+Write = Callable[[str, "str | bytes"], Path]
+
+MANAGER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: controller-manager
+  namespace: system
+spec:
+  selector:
+    matchLabels: {app: manager}
+  template:
+    metadata:
+      labels: {app: manager}
+    spec:
+      containers:
+      - name: manager
+        image: controller:latest
+      - name: proxy
+        image: busybox
+      - name: agent
+        image: ghcr.io/acme/agent:latest
+"""
+
+
+def _image_findings(run: Run) -> list[tuple[str, str, int, str]]:
+    return sorted(
+        (f["policy_id"], f["file"], f["line"], f["message"].split(" of container ")[0])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] in ("K8S-IMAGE-TAG-PINNED", "K8S-IMAGE-ALLOWED-REGISTRY")
+    )
+
+
+@pytest.mark.parametrize("by_kubectl", [False, True])
+def test_a_placeholder_image_the_makefile_sets_is_the_value_it_gets(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path, by_kubectl: bool
+) -> None:
+    """kubebuilder's `image: controller:latest`, which the Makefile's `cd config/manager &&
+    $(KUSTOMIZE) edit set image controller=${IMG}` replaces before `kustomize build
+    config/default | kubectl apply -f -` (opentelemetry-operator: 4 blocking findings "no tag"
+    and "comes from Docker Hub" in every build of the operator). A value the Makefile
+    computes is unknown: no image finding; a value it writes is judged, at the edit's line
+    (another target's computed value for the same folder does not hide it).
+    Only a one-word placeholder (docker.io/library/NAME, Docker's alone) is read so: an image
+    with an owner (`ghcr.io/acme/agent`) is deployable as written and stays judged; an image
+    no edit names (`busybox`) too. `vars:` makes the build kubectl's, not in-process."""
+    write(
+        "Makefile",
+        "IMG_PREFIX ?= ghcr.io/acme\n"
+        "IMG ?= ${IMG_PREFIX}/operator:$(VERSION)\n"
+        "VERSION ?= $(shell git describe --tags)\n"
+        "AGENT_IMG ?= ghcr.io/acme/agent:$(VERSION)\n"
+        "RELEASE_IMG ?= docker.io/acme/operator:latest\n\n"
+        "deploy:\n"
+        "\tcd config/manager && $(KUSTOMIZE) edit set image controller=${IMG}"
+        " ghcr.io/acme/agent=$(AGENT_IMG)\n"
+        "\t$(KUSTOMIZE) build config/default | kubectl apply -f -\n\n"
+        "release:\n"
+        "\tcd config/manager && $(KUSTOMIZE) edit set image controller=$(RELEASE_IMG)\n",
+    )
+    write("config/manager/manager.yaml", MANAGER)
+    write("config/manager/kustomization.yaml", "resources:\n- manager.yaml\n")
+    extra = (
+        "vars:\n- name: NS\n"
+        "  objref: {kind: Deployment, name: controller-manager, apiVersion: apps/v1}\n"
+        "  fieldref: {fieldpath: metadata.namespace}\n"
+        if by_kubectl
+        else ""
+    )
+    default = "namespace: acme-system\nresources:\n- ../manager\n"
+    write("config/default/kustomization.yaml", default + extra)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    manager = "config/manager/manager.yaml"
+    assert _image_findings(run) == [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", "Makefile", 12, "image docker.io/acme/operator:latest"),
+        ("K8S-IMAGE-ALLOWED-REGISTRY", manager, 17, "image busybox"),
+        ("K8S-IMAGE-TAG-PINNED", "Makefile", 12, "image docker.io/acme/operator:latest"),
+        ("K8S-IMAGE-TAG-PINNED", manager, 17, "image busybox"),
+        ("K8S-IMAGE-TAG-PINNED", manager, 19, "image ghcr.io/acme/agent:latest"),
+    ]
