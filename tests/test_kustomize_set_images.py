@@ -93,3 +93,70 @@ def test_a_placeholder_image_the_makefile_sets_is_the_value_it_gets(
         ("K8S-IMAGE-TAG-PINNED", manager, 17, "image busybox"),
         ("K8S-IMAGE-TAG-PINNED", manager, 19, "image ghcr.io/acme/agent:latest"),
     ]
+
+
+PATCH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: controller-manager
+  namespace: system
+spec:
+  template:
+    spec:
+      containers:
+      - name: manager
+        image: ghcr.io/acme/operator:v1.2.3
+"""
+
+
+@pytest.mark.parametrize("applied_alone", ["", "ci", "argocd"])
+def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alone(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path, applied_alone: str
+) -> None:
+    """cluster-api: each provider's config/manager (a kustomization) says `image:
+    controller:latest`, which every config/default taking it in patches
+    (manager_image_patch.yaml); its own build said "latest tag", "Docker Hub" (3 blocking per
+    provider). A base that another build takes in and nothing applies alone is as its
+    file read alone: what only its own build shows is left out. What the taking build also
+    shows (busybox) is kept; so is all of it when CI applies the base alone (`kubectl apply
+    -k config/manager`) or an Argo CD Application deploys its folder (its `path:`; the
+    Application's own rendering is another repository's here: no remote)."""
+    write("config/manager/manager.yaml", MANAGER)
+    write("config/manager/kustomization.yaml", "resources:\n- manager.yaml\n")
+    write("config/default/manager_image_patch.yaml", PATCH)
+    write(
+        "config/default/kustomization.yaml",
+        "namespace: acme-system\nresources:\n- ../manager\n"
+        "patches:\n- path: manager_image_patch.yaml\n",
+    )
+    if applied_alone == "ci":
+        write(
+            ".github/workflows/deploy.yml",
+            "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - run: kubectl apply -k config/manager\n",
+        )
+    if applied_alone == "argocd":
+        write(
+            "apps/manager.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+            "metadata: {name: m, namespace: argocd}\nspec:\n  project: default\n"
+            "  source: {repoURL: 'https://github.com/acme/op.git', path: config/manager,"
+            " targetRevision: main}\n"
+            "  destination: {server: 'https://kubernetes.default.svc', namespace: acme}\n",
+        )
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    manager = "config/manager/manager.yaml"
+    found = [(rule, file, line) for rule, file, line, _ in _image_findings(run)]
+    kept = [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", manager, 17),
+        ("K8S-IMAGE-TAG-PINNED", manager, 17),
+        ("K8S-IMAGE-TAG-PINNED", manager, 19),
+    ]
+    placeholder = [
+        ("K8S-IMAGE-ALLOWED-REGISTRY", manager, 15),
+        ("K8S-IMAGE-TAG-PINNED", manager, 15),
+    ]
+    assert found == sorted(kept + (placeholder if applied_alone else []))
