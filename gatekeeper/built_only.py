@@ -80,7 +80,8 @@ def _without_base_views(
     `image: controller:latest` (3 blocking findings in each of its providers) that every
     `config/default` taking it in patches (manager_image_patch.yaml). A finding a taking
     build, a deployer's rendering (an Argo CD Application on the folder) or a plain read
-    also shows is one finding with those variants too: kept, as is every GK-* finding."""
+    also shows is one finding with those variants too: kept, as is every GK-* finding, and
+    every finding of a file no other rendering judged (its taking builds failed)."""
     from gatekeeper.deployer_scope import bases_built_alone
     from gatekeeper.sources.names import KUSTOMIZATION_FILES
 
@@ -107,7 +108,21 @@ def _without_base_views(
     # shown by another rendering too (a taking build, a deployer's); a plain read of the
     # file is left to only_built_files below
     shown = {_place(f) for f in findings if id(f) not in only_bases and f.extra.get("variants")}
-    return [f for f in findings if id(f) not in only_bases or _place(f) in shown]
+    # files another rendering judged: a taking build that failed (argo-cd's HA overlay over
+    # a failing redis-ha, its error said at redis-ha) judged nothing of the base's objects
+    judged = {
+        f.file
+        for f in findings
+        if any(
+            not str(v).startswith(_BUILT) or str(v).removeprefix(_BUILT) not in bases
+            for v in f.extra.get("variants") or []
+        )
+    }
+    return [
+        f
+        for f in findings
+        if id(f) not in only_bases or _place(f) in shown or f.file not in judged
+    ]
 
 
 # A deployer's `path:` naming a folder (an Argo CD Application's source, a Flux

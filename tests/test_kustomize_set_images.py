@@ -110,7 +110,7 @@ spec:
 """
 
 
-@pytest.mark.parametrize("applied_alone", ["", "ci", "argocd"])
+@pytest.mark.parametrize("applied_alone", ["", "ci", "argocd", "taker fails"])
 def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alone(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path, applied_alone: str
 ) -> None:
@@ -121,14 +121,18 @@ def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alo
     file read alone: what only its own build shows is left out. What the taking build also
     shows (busybox) is kept; so is all of it when CI applies the base alone (`kubectl apply
     -k config/manager`) or an Argo CD Application deploys its folder (its `path:`; the
-    Application's own rendering is another repository's here: no remote)."""
+    Application's own rendering is another repository's here: no remote), or the build
+    taking it in fails (argo-cd's HA overlay over a failing redis-ha: its error is said at
+    the failing base, and nothing else judged the objects)."""
     write("config/manager/manager.yaml", MANAGER)
     write("config/manager/kustomization.yaml", "resources:\n- manager.yaml\n")
     write("config/default/manager_image_patch.yaml", PATCH)
+    broken = "- ../broken\n" if applied_alone == "taker fails" else ""
+    write("config/broken/kustomization.yaml", "resources:\n- missing.yaml\n")
     write(
         "config/default/kustomization.yaml",
-        "namespace: acme-system\nresources:\n- ../manager\n"
-        "patches:\n- path: manager_image_patch.yaml\n",
+        "namespace: acme-system\nresources:\n- ../manager\n" + broken
+        + "patches:\n- path: manager_image_patch.yaml\n",
     )
     if applied_alone == "ci":
         write(
