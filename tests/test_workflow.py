@@ -431,6 +431,31 @@ def test_a_makefile_making_its_own_targets_is_read_not_cut_at_the_depth_limit(
     assert found == [("Makefile", 18, False), ("ops/ci/a.sh", 1, True)]
 
 
+def test_a_long_chain_of_sub_makes_ends_opaque_not_in_a_crash(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Sub-makes of one Makefile are read in place only so far (_MAX_SUBMAKES nested);
+    past that each is a level deeper, and past MAX_DEPTH opaque: 3,000 targets each making
+    the next were a RecursionError (exit 3) before the limit; the deploy at the end is not
+    followed, so it is said as code that cannot be read."""
+    write(
+        ".github/workflows/r.yml",
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make t0\n",
+    )
+    chain = "".join(f"t{i}:\n\t$(MAKE) t{i + 1}\n\n" for i in range(3000))
+    write("Makefile", chain + "t3000:\n\tkubectl apply -f deploy/\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = [
+        f["message"]
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    ]
+    assert len(found) == 1 and "not followed" in found[0], found
+
+
 def test_a_recipe_line_continued_with_a_backslash_is_one_command(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:

@@ -28,6 +28,9 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_a
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
 _MAX_GLOBBED = 50  # scripts one glob runs that are followed
+# sub-makes of one Makefile read in place, one inside another; past it each is a level deeper
+# (then opaque past MAX_DEPTH): a chain of 3,000 targets each making the next overflowed
+_MAX_SUBMAKES = 32
 _MAKE_ASSIGN = lazy_re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
 _MAKE_RULE = lazy_re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = lazy_re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
@@ -505,7 +508,7 @@ def _run_recipes(
     seen: set[str] = set()
     base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
 
-    def run(queue: list[str]) -> None:
+    def run(queue: list[str], nested: int) -> None:
         while queue:
             name = queue.pop(0)
             if name in seen or name not in recipes:
@@ -519,13 +522,13 @@ def _run_recipes(
                 for found in shell.commands(expand(line), place=place):
                     at = number + found.line  # (a continued line: the line it is on)
                     targets = _same_makefile_targets(found.as_dict(), base, path)
-                    if targets is None:
+                    if targets is None or nested >= _MAX_SUBMAKES:  # past it: a level deeper
                         out.extend(_take_and_follow(found, held, at, base, tree, depth, budget))
                     else:
                         out.extend(_take(found.as_dict(), held, at, budget))
-                        run(targets)
+                        run(targets, nested + 1)
 
-    run(list(pending))
+    run(list(pending), 0)
     return out
 
 
