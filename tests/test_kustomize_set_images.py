@@ -164,3 +164,20 @@ def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alo
         ("K8S-IMAGE-TAG-PINNED", manager, 15),
     ]
     assert found == sorted(kept + (placeholder if applied_alone else []))
+
+
+def test_an_edit_keeps_a_kustomization_s_own_images_errors() -> None:
+    """The Makefile's entries join `images:` as `kustomize edit set image` writes them (an
+    entry of the same name replaced); an `images:` that is no list, or an entry that is no
+    mapping, is left for kustomize to refuse, not repaired into a build that passes."""
+    from gatekeeper.sources.kustomize_set_images import with_entries
+
+    added = [{"name": "controller", "newName": "ghcr.io/acme/op", "newTag": "v1"}]
+    assert with_entries({"images": "oops"}, added) == {"images": "oops"}
+    assert with_entries({"images": ["oops", {"name": "controller"}]}, added) == {
+        "images": ["oops", *added]
+    }
+    assert with_entries({"resources": ["a.yaml"]}, added) == {
+        "resources": ["a.yaml"],
+        "images": added,
+    }

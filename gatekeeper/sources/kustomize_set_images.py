@@ -175,12 +175,13 @@ def edited(tree: Tree, file: str, data: bytes) -> bytes:
 def with_entries(obj: dict[str, Any], added: list[dict[str, str]]) -> dict[str, Any]:
     """A kustomization's object with `added` in its `images:`, an entry of the same name
     replaced, as `kustomize edit set image` writes them."""
-    if not added:
-        return obj
     images = obj.get("images")
-    held = [e for e in images if isinstance(e, dict)] if isinstance(images, list) else []
+    if not added or (images is not None and not isinstance(images, list)):
+        return obj  # (`images:` that is no list: kustomize's own error stands)
+    held = list(images or [])
     names = {entry["name"] for entry in added}
-    return {**obj, "images": [e for e in held if e.get("name") not in names] + added}
+    kept = [e for e in held if not (isinstance(e, dict) and e.get("name") in names)]
+    return {**obj, "images": kept + added}
 
 
 def blank(value: Any) -> Any:
