@@ -130,20 +130,31 @@ def _without_base_views(
 _PATH_LINE = r"""(?:^|[\s{{,-])path:\s*['"]?(?:\./)?{folder}/?['"]?\s*(?:[,}}#]|$)"""
 
 
+# A line that may build or apply a folder it names (`$(KUSTOMIZE) build config/manager |
+# kubectl apply -f -`, `kubectl apply -k`, `oc apply -k`), besides an edit of it.
+_BUILDER_LINE = lazy_re.compile(r"(?i)kustomize|kubectl|\boc\s|\bapply\b|(?<!\S)-k\b")
+_EDIT_LINE = lazy_re.compile(r"\bedit\s+(?:set|add|remove|fix)\b")
+
+
 def _deployed_folder(tree: Tree, folder: str) -> bool:
     """Does a file of the repository other than a kustomization give `folder` to a deployer
-    as its `path:` (an Application or a Flux Kustomization deploying the base alone)? A file
-    that cannot be read may."""
+    as its `path:` (an Application or a Flux Kustomization deploying the base alone), or a
+    line of a script, Makefile or workflow that may build or apply it (`kustomize build
+    config/manager | kubectl apply -f -`, which ci_namespaces' `-k` does not read)? A
+    `kustomize edit` of it deploys nothing; a file that cannot be read may."""
     from gatekeeper.sources.names import KUSTOMIZATION_FILES
     from gatekeeper.spelling import spelling
 
     if folder in ("", "."):
         return True  # the root: any deployer of the repository builds it
     pattern = re.compile(_PATH_LINE.format(folder=re.escape(folder)))
+    named = re.compile(r"(?<![\w./-])(?:\./)?" + re.escape(folder) + r"(?![\w.-])")
     for file, line in spelling(tree, [folder], lines=True):
         if posixpath.basename(file) in KUSTOMIZATION_FILES or file.endswith(".md"):
             continue
         if line is None or pattern.search(line):
+            return True
+        if named.search(line) and _BUILDER_LINE.search(line) and not _EDIT_LINE.search(line):
             return True
     return False
 

@@ -110,7 +110,9 @@ spec:
 """
 
 
-@pytest.mark.parametrize("applied_alone", ["", "ci", "argocd", "taker fails"])
+@pytest.mark.parametrize(
+    "applied_alone", ["", "edited", "ci", "ci build", "argocd", "taker fails"]
+)
 def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alone(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path, applied_alone: str
 ) -> None:
@@ -120,7 +122,8 @@ def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alo
     provider). A base that another build takes in and nothing applies alone is as its
     file read alone: what only its own build shows is left out. What the taking build also
     shows (busybox) is kept; so is all of it when CI applies the base alone (`kubectl apply
-    -k config/manager`) or an Argo CD Application deploys its folder (its `path:`; the
+    -k config/manager`, or a Makefile's `kustomize build config/manager | kubectl apply -f
+    -`) or an Argo CD Application deploys its folder (its `path:`; the
     Application's own rendering is another repository's here: no remote), or the build
     taking it in fails (argo-cd's HA overlay over a failing redis-ha: its error is said at
     the failing base, and nothing else judged the objects)."""
@@ -140,6 +143,13 @@ def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alo
             "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
             "      - run: kubectl apply -k config/manager\n",
         )
+    if applied_alone in ("edited", "ci build"):
+        command = (
+            "cd config/manager && kustomize edit set label team:x"
+            if applied_alone == "edited"
+            else "kustomize build config/manager | kubectl apply -f -"
+        )
+        write("Makefile", f"deploy:\n\t{command}\n")
     if applied_alone == "argocd":
         write(
             "apps/manager.yaml",
@@ -163,7 +173,8 @@ def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alo
         ("K8S-IMAGE-ALLOWED-REGISTRY", manager, 15),
         ("K8S-IMAGE-TAG-PINNED", manager, 15),
     ]
-    assert found == sorted(kept + (placeholder if applied_alone else []))
+    alone = applied_alone not in ("", "edited")  # an edit of the folder deploys nothing
+    assert found == sorted(kept + (placeholder if alone else []))
 
 
 def test_an_edit_keeps_a_kustomization_s_own_images_errors() -> None:
