@@ -42,13 +42,14 @@ def without_unbuilt_views(
     """`findings` without those of plain manifests that only builds deploy (module doc);
     `loaded`: the files this run loaded (the kustomizations it built among them)."""
     findings = _without_compared(findings, context)
+    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    findings = _without_base_views(findings, built, context)
     rendered = {_place(f) for f in findings if f.extra.get("variants")}
     candidates = {
         f.file
         for f in findings
         if f.source == "kubernetes" and not f.extra.get("variants") and _place(f) not in rendered
     }
-    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
     only_built = only_built_files(candidates, built, context, left_out=True)
     # The note that a template was judged filled with nothing: its Kustomizations fill it.
     templates = {f.file for f in findings if f.policy_id == "GK-TEMPLATE"}
@@ -68,6 +69,97 @@ def without_unbuilt_views(
         )
         or _place(f) in rendered
     ]
+
+
+def _without_base_views(
+    findings: list[Finding], built: set[str], context: LoadContext
+) -> list[Finding]:
+    """`findings` without those only a base's own build shows: a kustomization that other
+    builds of the run take in and nothing applies alone (deployer_scope.bases_built_alone)
+    is its file read alone, one level up. cluster-api's `config/manager` built alone said
+    `image: controller:latest` (3 blocking findings in each of its providers) that every
+    `config/default` taking it in patches (manager_image_patch.yaml). A finding a taking
+    build, a deployer's rendering (an Argo CD Application on the folder) or a plain read
+    also shows is one finding with those variants too: kept, as is every GK-* finding, and
+    every finding of a file no other rendering judged (its taking builds failed)."""
+    from gatekeeper.deployer_scope import bases_built_alone
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
+
+    def alone(finding: Finding) -> list[str] | None:
+        variants = finding.extra.get("variants")
+        if finding.policy_id.startswith("GK-") or not isinstance(variants, list) or not variants:
+            return None
+        folders = [str(v).removeprefix(_BUILT) for v in variants if str(v).startswith(_BUILT)]
+        return folders if len(folders) == len(variants) else None
+
+    if not any(alone(f) for f in findings):
+        return findings
+    builds = {
+        posixpath.dirname(file) or "."
+        for file in built
+        if posixpath.basename(file) in KUSTOMIZATION_FILES
+    }
+    bases = bases_built_alone(builds, context.tree)
+    bases = {base for base in bases if not _deployed_folder(context.tree, base)}
+    if not bases:
+        return findings
+    views = {id(f): folders for f in findings if (folders := alone(f)) is not None}
+    only_bases = {i for i, folders in views.items() if set(folders) <= bases}
+    # shown by another rendering too (a taking build, a deployer's); a plain read of the
+    # file is left to only_built_files below
+    shown = {_place(f) for f in findings if id(f) not in only_bases and f.extra.get("variants")}
+    # files another rendering judged: a taking build that failed (argo-cd's HA overlay over
+    # a failing redis-ha, its error said at redis-ha) judged nothing of the base's objects
+    judged = {
+        f.file
+        for f in findings
+        if any(
+            not str(v).startswith(_BUILT) or str(v).removeprefix(_BUILT) not in bases
+            for v in f.extra.get("variants") or []
+        )
+    }
+    return [
+        f
+        for f in findings
+        if id(f) not in only_bases or _place(f) in shown or f.file not in judged
+    ]
+
+
+# A deployer's `path:` naming a folder (an Argo CD Application's source, a Flux
+# Kustomization's `path: ./x`), alone on its line.
+_PATH_LINE = r"""(?:^|[\s{{,-])path:\s*['"]?(?:\./)?{folder}/?['"]?\s*(?:[,}}#]|$)"""
+
+
+# A line that may build or apply a folder it names (`$(KUSTOMIZE) build config/manager |
+# kubectl apply -f -`, `kubectl apply -k`, `oc apply -k`), besides an edit of it.
+_BUILDER_LINE = lazy_re.compile(r"(?i)kustomize|kubectl|\boc\s|\bapply\b|(?<!\S)-k\b")
+_EDIT_LINE = lazy_re.compile(r"\bedit\s+(?:set|add|remove|fix)\b")
+
+
+def _deployed_folder(tree: Tree, folder: str) -> bool:
+    """Does a file of the repository other than a kustomization give `folder` to a deployer
+    as its `path:` (an Application or a Flux Kustomization deploying the base alone), or a
+    line of a script, Makefile or workflow that may build or apply it (`kustomize build
+    config/manager | kubectl apply -f -`, which ci_namespaces' `-k` does not read)? A
+    `kustomize edit` of it deploys nothing; a file that cannot be read may."""
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
+    from gatekeeper.spelling import spelling
+
+    if folder in ("", "."):
+        return True  # the root: any deployer of the repository builds it
+    pattern = re.compile(_PATH_LINE.format(folder=re.escape(folder)))
+    named = re.compile(r"(?<![\w./-])(?:\./)?" + re.escape(folder) + r"(?![\w.-])")
+    for file, line in spelling(tree, [folder], lines=True):
+        if posixpath.basename(file) in KUSTOMIZATION_FILES or file.endswith(".md"):
+            continue
+        if line is None or pattern.search(line):
+            return True
+        if named.search(line) and _BUILDER_LINE.search(line) and not _EDIT_LINE.search(line):
+            return True
+    return False
+
+
+_BUILT = "kustomize "  # the variant of a kustomization's own build (kustomize.py)
 
 
 def _without_compared(findings: list[Finding], context: LoadContext) -> list[Finding]:

@@ -413,6 +413,17 @@ def _base_alone(
     return _BUILT_COMPUTED not in applied and _base(build, builds, tree, known)
 
 
+def bases_built_alone(builds: set[str], tree: Tree) -> set[str]:
+    """Which of the folders of the run's `builds` (kustomizations built without an error) are
+    bases: another of them takes the folder in, and no CI `kubectl apply -k` (also a computed
+    folder it may be) builds it alone. Its own build is then how no deployer sees it."""
+    applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
+    if _BUILT_COMPUTED in applied:  # `-k "$DIR"`: any build may be applied alone
+        return set()
+    known: dict[str, bool] = {}
+    return {b for b in builds if not _built_into(b, applied) and _base(b, builds, tree, known)}
+
+
 def _base(build: str, builds: set[str], tree: Tree, known: dict[str, bool]) -> bool:
     """_taken_in, asked once per build (`known`)."""
     if build not in known:

@@ -392,6 +392,103 @@ def test_scripts_past_the_following_limits_are_opaque_not_skipped(
     assert found == [("ci/c.sh", 2, True), ("ci/long.sh", MAX_COMMANDS + 1, True)]
 
 
+def test_a_makefile_making_its_own_targets_is_read_not_cut_at_the_depth_limit(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """cluster-api's release job: `make release` -> `$(MAKE) release-manifests` ->
+    `$(MAKE) manifest-modification` -> `$(MAKE) set-manifest-image`, all recipes of one
+    Makefile, was cut at MAX_DEPTH: 11 blocking "code that cannot be read here" at recipe
+    lines of the file being read. A sub-make of the same Makefile is read where it is, each
+    target once (a target making itself ends); what its recipes run is judged at its line,
+    and a script past the depth limit is still opaque."""
+    write(
+        ".github/workflows/release.yml",
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make release\n",
+    )
+    write(
+        "Makefile",
+        "REGISTRY ?= ghcr.io/acme\n\nrelease:\n\t$(MAKE) release-manifests\n\n"
+        "release-manifests:\n\t$(MAKE) manifest-modification\n\t$(MAKE) loop\n\n"
+        "manifest-modification:\n\t$(MAKE) set-image \\\n\t\tIMG=$(REGISTRY)/app TAG=v1\n"
+        "\t$(MAKE) -C . set-image IMG=x\n\t$(MAKE) -C ops push\n\n"
+        "set-image:\n\tsed -i -e 's@image: .*@image: $(IMG)@' config/image_patch.yaml\n"
+        "\tkubectl apply -k config/default\n\n"
+        "loop:\n\t$(MAKE) loop\n",
+    )
+    write("ops/Makefile", "push:\n\t./ci/a.sh\n")
+    write("ops/ci/a.sh", "./ci/b.sh\n")
+    write("ops/ci/b.sh", "helm upgrade --install app ./chart\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["file"], f["line"], "not followed" in f["message"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    # ops/Makefile is a script deeper (depth 2), a.sh 3, b.sh past the limit: opaque at a.sh
+    assert found == [("Makefile", 18, False), ("ops/ci/a.sh", 1, True)]
+
+
+def test_a_long_chain_of_sub_makes_ends_opaque_not_in_a_crash(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """Sub-makes of one Makefile are read in place only so far (_MAX_SUBMAKES nested);
+    past that each is a level deeper, and past MAX_DEPTH opaque: 3,000 targets each making
+    the next were a RecursionError (exit 3) before the limit; the deploy at the end is not
+    followed, so it is said as code that cannot be read."""
+    write(
+        ".github/workflows/r.yml",
+        "on: push\njobs:\n  r:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make t0\n",
+    )
+    chain = "".join(f"t{i}:\n\t$(MAKE) t{i + 1}\n\n" for i in range(3000))
+    write("Makefile", chain + "t3000:\n\tkubectl apply -f deploy/\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = [
+        f["message"]
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    ]
+    assert len(found) == 1 and "not followed" in found[0], found
+
+
+def test_a_recipe_line_continued_with_a_backslash_is_one_command(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """make gives the shell a recipe line with its `\\`-continued lines as one command.
+    Read line by line, cluster-api's `$(CONVERSION_GEN) \\` / `--go-header-file=./../hack/
+    boilerplate.generatego.txt \\` made the flag a program and the licence header a script:
+    its `*/` globbed the repository's files into commands ("code that cannot be read here"
+    at .dockerignore, .golangci.yml, CONTRIBUTING.md). A command going on over lines is said
+    at the line it starts on."""
+    write(
+        ".github/workflows/gen.yml",
+        "on: push\njobs:\n  gen:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: make generate deploy\n",
+    )
+    write(
+        "Makefile",
+        "generate:\n\tcd api; $(CONVERSION_GEN) \\\n\t\t--output-file=zz_generated.go \\\n"
+        "\t\t--go-header-file=./../hack/boilerplate/boilerplate.go.txt \\\n\t\t./v1\n\n"
+        "deploy:\n\t@echo deploying; kubectl \\\n\t\tapply -k config/default\n",
+    )
+    write("api/v1/types.go", "package v1\n")
+    write("hack/boilerplate/boilerplate.go.txt", "/*\nCopyright Acme.\n\nkubectl apply -f x\n*/\n")
+    write(".gatekeeper.yml", "packs: [workflow]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["file"], f["line"], f["message"].split(": ", 1)[1].split(" (")[0])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "WF-GITOPS-IMPERATIVE-DEPLOY"
+    )
+    assert found == [("Makefile", 8, "kubectl apply -k config/default")]
+
+
 def test_deploys_in_package_json_scripts_are_found_at_their_line(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path
 ) -> None:

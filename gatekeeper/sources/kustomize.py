@@ -34,6 +34,7 @@ from gatekeeper.sources import (
     kustomize_build,
     kustomize_generators,
     kustomize_ignored,
+    kustomize_set_images,
     programs,
 )
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, Limits, limits
@@ -743,11 +744,13 @@ def _build_overlay(
         for file in sorted(closure.files - {path}):
             target = root / file
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(context.tree.read(file))
+            data = context.tree.read(file)  # a base as the Makefile's `edit set image` leaves it
+            target.write_bytes(kustomize_set_images.edited(context.tree, file, data))
         for file in (name for names in closure.deploy_time.values() for name in names):
             (root / file).parent.mkdir(parents=True, exist_ok=True)
             (root / file).write_bytes(b"")
-        own = dict(kustomization.obj)
+        edits = kustomize_set_images.entries(context.tree, posixpath.dirname(path))
+        own = kustomize_set_images.with_entries(dict(kustomization.obj), edits)
         metadata = list(own.get("buildMetadata") or [])
         own["buildMetadata"] = sorted({*metadata, "originAnnotations", "transformerAnnotations"})
         target = root / path
@@ -943,6 +946,7 @@ def _add_documents(
     from gatekeeper.yamlevents import manifests
 
     outputs: list[tuple[Any, str | None]] = []
+    marked = kustomize_set_images.UNKNOWN in output  # an image the Makefile computes
     # The output's values only (no nodes: its objects are located in their source files):
     # argo-workflows' kubectl builds print four CRDs of 2.8 MB each, thirteen times.
     for entry in manifests(path, output):
@@ -955,7 +959,8 @@ def _add_documents(
         file = origin.get("path")
         if isinstance(file, str):
             file = posixpath.normpath(posixpath.join(directory, file))
-        outputs.append((entry.obj, file if isinstance(file, str) else None))
+        obj = kustomize_set_images.blank(entry.obj) if marked else entry.obj
+        outputs.append((obj, file if isinstance(file, str) else None))
     _add_built(path, kustomization, outputs, tree, closure, loaded, None)
 
 
@@ -1101,6 +1106,8 @@ def _add_built(
         docs = _docs(tree, other) if isinstance(first, dict) and first.get("images") else []
         if docs and isinstance(docs[0].obj, dict) and docs[0].obj.get("images"):
             images.append((NodeLocator(other, docs[0].node), docs[0].obj))
+    folders = sorted({posixpath.dirname(f) for f in kustomizations} | {directory})
+    set_by_make = kustomize_set_images.places(tree, folders)
     for index, (obj, file) in enumerate(outputs):
         if not is_object(obj):
             continue
@@ -1116,7 +1123,7 @@ def _add_built(
         if obj.get("kind") in ("ConfigMap", "Secret"):
             generated = kustomize_generators.places(kustomization.obj, directory, tree, obj)
         locator = KustomizeLocator(
-            obj, source, patches, own, kustomization.obj, images, generated
+            obj, source, patches, own, kustomization.obj, images, generated, set_by_make
         )
         document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
@@ -1236,8 +1243,11 @@ class KustomizeLocator:
         settings: dict[str, Any] | None = None,
         images: list[tuple[NodeLocator, dict[str, Any]]] | None = None,
         generated: tuple[Path, dict[str, kustomize_generators.Place]] | None = None,
+        set_by_make: dict[str, Location] | None = None,
     ) -> None:
         self.obj = obj
+        # placeholder -> the Makefile's `kustomize edit set image` line (kustomize_set_images)
+        self.set_by_make = set_by_make or {}
         # The kustomization's generator that made (or merged into) this object, and where
         # each data key of it is written (kustomize_generators.places).
         self.generated = generated
@@ -1396,7 +1406,7 @@ class KustomizeLocator:
                 name = str(entry.get("name", "")) if isinstance(entry, dict) else ""
                 if name and (original.startswith(name) or name.rsplit("/", 1)[-1] == repository):
                     return locator.locate(("images", index))._replace(exact=False)
-        return None
+        return self.set_by_make.get(re.split(r"[:@]", original)[0])
 
     def _kustomization_setting(self, path: Path) -> Location | None:
         """The kustomization line of a setting that writes this field, if it has one."""

@@ -36,6 +36,7 @@ from gatekeeper.sources import (
     kustomize_merge,
     kustomize_names,
     kustomize_replacements,
+    kustomize_set_images,
     kustomize_subjects,
 )
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES
@@ -172,6 +173,7 @@ def build(path: str, kustomization: YamlDocument, tree: Tree) -> tuple[list[Buil
     knows of the files they came from. Raises Unsupported."""
     builder = _Builder(tree)
     built = builder.accumulate(path, kustomization, ())
+    _unknown_images(built, tree)
     kustomize_generators.add_hashes(built)
     kustomize_names.fix_references(built, _effective)
     kustomize_subjects.resolve_references(built, _effective)
@@ -484,6 +486,8 @@ class _Builder:
             _replicas(built, entry)
         for entry in _list(obj, "images"):
             _image(built, entry)
+        for entry in kustomize_set_images.entries(self.tree, directory):
+            _image(built, entry)  # the Makefile's `edit set image` of this folder
         if obj.get("replacements") is not None:
             self._replace(directory, obj["replacements"], built)
         return built
@@ -1704,6 +1708,16 @@ def _retag(value: Any, pattern: re.Pattern[str], entry: dict[str, str]) -> bool:
         for item in value:
             changed |= _retag(item, pattern, entry)
     return changed
+
+
+def _unknown_images(built: list[Built], tree: Tree) -> None:
+    """An image the Makefile sets to a value it computes is unknown here: empty
+    (kustomize_set_images)."""
+    if not kustomize_set_images.any_unknown(tree):
+        return
+    for item in built:
+        if kustomize_set_images.UNKNOWN in json.dumps(item.obj):
+            item.obj = kustomize_set_images.blank(item.obj)
 
 
 def _new_image(image: str, pattern: re.Pattern[str], entry: dict[str, str]) -> str:

@@ -28,9 +28,15 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, is_lfs_pointer, load_a
 MAX_DEPTH = 3
 MAX_COMMANDS = 2000  # commands followed for one workflow
 _MAX_GLOBBED = 50  # scripts one glob runs that are followed
+# sub-makes of one Makefile read in place, one inside another; past it each is a level deeper
+# (then opaque past MAX_DEPTH): a chain of 3,000 targets each making the next overflowed
+_MAX_SUBMAKES = 32
 _MAKE_ASSIGN = lazy_re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:\?|:|::|\+)?=\s*(.*)$")
 _MAKE_RULE = lazy_re.compile(r"^([^\s:=#][^:=#]*?)\s*::?(?!=)(.*)$")
 _MAKE_VAR = lazy_re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_]*)[)}]")
+# `$(addprefix docker-build-,core kubeadm)` once its variables are in: the names a recipe's
+# `$(MAKE) ARCH=x $(addprefix docker-build-,$(ALL_DOCKER_BUILD))` makes (cluster-api)
+_MAKE_AFFIX = lazy_re.compile(r"\$[({](addprefix|addsuffix)\s+([^,()${}]*),([^()${}]*)[)}]")
 _SOURCES = frozenset({"source", "."})
 # A script's text given to a shell whole (red team s23 trust17 c04: these ran unread):
 # `$(cat x.sh)`, `$(< x.sh)`, `<(cat x.sh)`, `` `cat x.sh` ``.
@@ -380,6 +386,7 @@ def _make(
 
     def expand(line: str) -> str:
         expanded = _MAKE_VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), line)
+        expanded = _MAKE_AFFIX.sub(_affixed, expanded)
         return expanded.replace("$(MAKE)", "make").replace("${MAKE}", "make").lstrip("@-+ \t")
 
     pending = list(targets or ([default] if default else []))
@@ -391,6 +398,14 @@ def _make(
 # included file was never read).
 _MAKE_INCLUDE = lazy_re.compile(r"^\s*(?:-|s)?include\s+(.+)$", re.MULTILINE)
 _MAX_INCLUDES = 32
+
+
+def _affixed(match: re.Match[str]) -> str:
+    """The words of make's `$(addprefix P,W)` / `$(addsuffix S,W)`, written out."""
+    function, affix, words = match.group(1), match.group(2), match.group(3).split()
+    if function == "addprefix":
+        return " ".join(affix + word for word in words)
+    return " ".join(word + affix for word in words)
 
 
 def _make_includes(
@@ -481,23 +496,73 @@ def _run_recipes(
 ) -> list[dict[str, Any]]:
     """The commands of the `pending` recipes and of those they depend on (each once), at
     their lines in `path` (or in the file `where` names for a recipe an included file
-    holds), with what those commands run in turn."""
+    holds), with what those commands run in turn.
+
+    A recipe's `$(MAKE) TARGET` of this same Makefile (no -C or -f elsewhere) runs TARGET's
+    recipe: read here, at this depth, not as a script deeper (cluster-api's release job goes
+    release -> release-manifests -> manifest-modification -> set-manifest-image, all in its
+    Makefile: 11 blocking "run 3 scripts deep, not followed" at recipes of that one file).
+    Each target is read once per top-level make (`seen`), which also ends a target that
+    makes itself; the sub-make command itself is kept, as before."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    while pending:
-        name = pending.pop(0)
-        if name in seen or name not in recipes:
-            continue
-        seen.add(name)
-        needs, lines = recipes[name]
-        pending = [*needs, *pending]
-        held = (where or {}).get(name, path)
-        for number, line in lines:
-            base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
-            place = shell_dirs.Place(base, files=file_reader(tree))
-            for found in shell.commands(expand(line), place=place):
-                out.extend(_take_and_follow(found, held, number, base, tree, depth, budget))
+    base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
+
+    def run(queue: list[str], nested: int) -> None:
+        while queue:
+            name = queue.pop(0)
+            if name in seen or name not in recipes:
+                continue
+            seen.add(name)
+            needs, lines = recipes[name]
+            queue[:0] = needs
+            held = (where or {}).get(name, path)
+            for number, line in lines:
+                place = shell_dirs.Place(base, files=file_reader(tree))
+                for found in shell.commands(expand(line), place=place):
+                    at = number + found.line  # (a continued line: the line it is on)
+                    targets = _same_makefile_targets(found.as_dict(), base, path)
+                    if targets is None or nested >= _MAX_SUBMAKES:  # past it: a level deeper
+                        out.extend(_take_and_follow(found, held, at, base, tree, depth, budget))
+                    else:
+                        out.extend(_take(found.as_dict(), held, at, budget))
+                        run(targets, nested + 1)
+
+    run(list(pending), 0)
     return out
+
+
+def _same_makefile_targets(command: dict[str, Any], base: str, path: str) -> list[str] | None:
+    """The targets a recipe's `make` command runs when it reads the Makefile at `path` again
+    (run from its folder `base`, no -f naming another file), else None. Variables given on
+    its command line are not read (the recipes are expanded with the file's own, as for the
+    top-level make); a target named by a variable make computes is no target here."""
+    program = str(command.get("program") or "")
+    if program not in ("make", "gmake"):
+        return None
+    folder = command.get("directory", base)
+    directory = str(folder) if shell_dirs.known(folder) else base
+    makefile = ""
+    targets: list[str] = []
+    words = iter(str(word) for word in (command.get("argv") or [])[1:])
+    for word in words:
+        if word in ("-C", "--directory"):
+            directory = posixpath.join(directory, next(words, "."))
+        elif word in ("-f", "--file", "--makefile"):
+            makefile = next(words, "")
+        elif word.startswith("-") or "=" in word:
+            continue
+        elif "$" in word:
+            return None
+        else:
+            targets.append(word)
+    if posixpath.normpath(directory) != posixpath.normpath(base) or not targets:
+        return None
+    if makefile and posixpath.normpath(posixpath.join(directory, makefile)) != path:
+        return None
+    if not makefile and posixpath.basename(path) not in ("GNUmakefile", "makefile", "Makefile"):
+        return None
+    return targets
 
 
 def _runner(
@@ -769,6 +834,13 @@ def _parse_makefile(
     default = ""
     lines = text.split("\n")
     for number, line in enumerate(lines, start=1):
+        if current and current[-1][1].endswith("\\"):
+            # a recipe line going on (`$(TOOL) \` / `\t\t--flag=x.txt \`): make hands the
+            # shell the whole of it, backslash-newlines kept; read alone, a continued
+            # `--go-header-file=./x.txt` was a program, the text file a script (cluster-api)
+            first, held = current[-1]
+            current[-1] = (first, held + "\n" + line.removeprefix("\t").rstrip())
+            continue
         if line.startswith("\t"):
             if current is not None and line.strip() and not line.strip().startswith("#"):
                 current.append((number, line.strip()))
