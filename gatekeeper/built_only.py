@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from gatekeeper import lazy_re, ownership
 from gatekeeper.finding import Finding
@@ -136,12 +136,15 @@ _BUILDER_LINE = lazy_re.compile(r"(?i)kustomize|kubectl|\boc\s|\bapply\b|(?<!\S)
 _EDIT_LINE = lazy_re.compile(r"\bedit\s+(?:set|add|remove|fix)\b")
 
 
-def _deployed_folder(tree: Tree, folder: str) -> bool:
+def _deployed_folder(
+    tree: Tree, folder: str, besides: Callable[[str], bool] = lambda _file: False
+) -> bool:
     """Does a file of the repository other than a kustomization give `folder` to a deployer
     as its `path:` (an Application or a Flux Kustomization deploying the base alone), or a
     line of a script, Makefile or workflow that may build or apply it (`kustomize build
     config/manager | kubectl apply -f -`, which ci_namespaces' `-k` does not read)? A
-    `kustomize edit` of it deploys nothing; a file that cannot be read may."""
+    `kustomize edit` of it deploys nothing; a file that cannot be read may. Files `besides`
+    names are not asked."""
     from gatekeeper.sources.names import KUSTOMIZATION_FILES
     from gatekeeper.spelling import spelling
 
@@ -151,6 +154,8 @@ def _deployed_folder(tree: Tree, folder: str) -> bool:
     named = re.compile(r"(?<![\w./-])(?:\./)?" + re.escape(folder) + r"(?![\w.-])")
     for file, line in spelling(tree, [folder], lines=True):
         if posixpath.basename(file) in KUSTOMIZATION_FILES or file.endswith(".md"):
+            continue
+        if besides(file):
             continue
         if line is None or pattern.search(line):
             return True

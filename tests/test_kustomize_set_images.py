@@ -110,9 +110,7 @@ spec:
 """
 
 
-@pytest.mark.parametrize(
-    "applied_alone", ["", "edited", "ci", "ci build", "argocd", "taker fails"]
-)
+@pytest.mark.parametrize("applied_alone", ["", "edited", "ci", "ci build", "argocd", "taker fails"])
 def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alone(
     gatekeeper: Gatekeeper, write: Write, tmp_path: Path, applied_alone: str
 ) -> None:
@@ -134,7 +132,8 @@ def test_what_only_a_base_s_own_build_says_is_left_out_unless_it_is_deployed_alo
     write("config/broken/kustomization.yaml", "resources:\n- missing.yaml\n")
     write(
         "config/default/kustomization.yaml",
-        "namespace: acme-system\nresources:\n- ../manager\n" + broken
+        "namespace: acme-system\nresources:\n- ../manager\n"
+        + broken
         + "patches:\n- path: manager_image_patch.yaml\n",
     )
     if applied_alone == "ci":
@@ -192,3 +191,45 @@ def test_an_edit_keeps_a_kustomization_s_own_images_errors() -> None:
         "resources": ["a.yaml"],
         "images": added,
     }
+
+
+@pytest.mark.parametrize(
+    "deployer",
+    [
+        (
+            "apps/operator.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: op}\n"
+            "spec:\n  project: ops\n  destination: {server: https://kubernetes.default.svc}\n"
+            "  source:\n    repoURL: https://github.com/acme/op.git\n"
+            "    path: config/default\n    targetRevision: main\n",
+        ),
+        (
+            ".github/workflows/deploy.yml",
+            "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+            "      - uses: actions/checkout@v4\n      - run: kubectl apply -k config/default\n",
+        ),
+    ],
+)
+def test_a_folder_a_deployer_builds_as_written_keeps_its_images_as_written(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path, deployer: tuple[str, str]
+) -> None:
+    """An Argo CD Application on config/default (or a workflow's `kubectl apply -k`) never
+    runs the Makefile: `busybox:latest`, an image Docker does publish, is deployed as
+    written, whatever the Makefile's edit would set it to (lead review of noise15: a one-word
+    placeholder named like an official image took the edit's pinned value everywhere)."""
+    write(
+        "Makefile",
+        "deploy:\n\tcd config/manager && $(KUSTOMIZE) edit set image"
+        " busybox=ghcr.io/acme/ok@sha256:" + "a" * 64 + "\n"
+        "\t$(KUSTOMIZE) build config/default | kubectl apply -f -\n",
+    )
+    write("config/manager/manager.yaml", MANAGER.replace("image: busybox", "image: busybox:latest"))
+    write("config/manager/kustomization.yaml", "resources:\n- manager.yaml\n")
+    write("config/default/kustomization.yaml", "namespace: acme-system\nresources:\n- ../manager\n")
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert not any("busybox" in finding[3] for finding in _image_findings(run))  # make alone
+    write(*deployer)
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    manager = "config/manager/manager.yaml"
+    assert ("K8S-IMAGE-TAG-PINNED", manager, 17, "image busybox:latest") in _image_findings(run)

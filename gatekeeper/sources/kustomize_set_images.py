@@ -71,6 +71,37 @@ def _found(tree: Tree) -> _Found:
 
 
 def _all_entries(tree: Tree, _key: str) -> _Found:
+    """The edits of every Makefile, for the folders no deployer builds as written."""
+    found = _edits(tree)
+    return {folder: held for folder, held in found.items() if not _built_as_written(tree, folder)}
+
+
+def _built_as_written(tree: Tree, folder: str) -> bool:
+    """Is the kustomization in `folder`, or one whose build takes it in, given to a deployer
+    that does not run the Makefile (an Argo CD Application's or Flux Kustomization's `path:`,
+    a workflow's or script's `kubectl apply -k` / `kustomize build`)? Then the image is
+    deployed as written, and judged so: a placeholder named like a Docker official image
+    (`busybox:latest`, which Docker does publish) must not take the Makefile's value where
+    Argo CD applies the folder (s24 lead review of noise15)."""
+    from gatekeeper.built_only import _deployed_folder
+    from gatekeeper.sources.kustomize import reads
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
+
+    index = ownership.of(tree)
+    own = {posixpath.join(folder, name) if folder else name for name in KUSTOMIZATION_FILES}
+    takers = {folder}
+    for file in index.named_below("", frozenset(KUSTOMIZATION_FILES)):
+        if own & reads(file, tree):
+            takers.add(posixpath.dirname(file))
+    return any(_deployed_folder(tree, taker or ".", _makefile) for taker in sorted(takers))
+
+
+def _makefile(file: str) -> bool:
+    base = posixpath.basename(file)
+    return base in _MAKEFILES or base.endswith(".mk")
+
+
+def _edits(tree: Tree) -> _Found:
     from gatekeeper.sources.workflow_scripts import _parse_makefile
 
     found: _Found = {}
