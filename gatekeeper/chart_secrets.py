@@ -67,6 +67,8 @@ def candidates(
                 " rotate it"
             )
             line = line_of((*where, *path))
+            if not line:  # not written there (see helm._user_values)
+                continue
             found.append(
                 Problem(CODE, file, line, message, subject=written, candidate=(key, value))
             )

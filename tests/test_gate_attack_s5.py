@@ -869,3 +869,20 @@ spec:
     pin = {"apps/web.yaml": app.replace("main, ref", "v9.9.9, ref")}
     found = pinned(tmp_path, files, pin, evil)
     assert found == [[("GK-REVISION-UNSEEN", "apps/web.yaml", 10)]] * 2
+
+
+def test_a_literal_secret_in_flux_chart_values_files_is_said_once_at_its_line() -> None:
+    """The values files replace the chart's defaults (an entry of nulls and their values
+    that no file holds as written): the literal is said at the file that writes it, once
+    (s24: the replacing entry had no place of its own and crashed the scan with exit 3)."""
+    release = helm_release("      valuesFiles: [charts/web/values-debug.yaml]\n")
+    tree = {
+        **chart(),
+        "charts/web/values-debug.yaml": b"image: {repository: web}\nauth:\n  password: hunter2x\n",
+        "clusters/sync.yaml": FLUX_SYNC.encode(),
+        "releases/web.yaml": release,
+    }
+    found = scan_tree(tree, "releases/web.yaml", "configmap-secrets")
+    assert [f[:3] for f in found if f[0] == "GK-CHART-VALUES-SECRET"] == [
+        ("GK-CHART-VALUES-SECRET", "charts/web/values-debug.yaml", 3)
+    ]

@@ -1925,7 +1925,12 @@ def _user_values(
     for obj, locator in given:
 
         def line_of(path: Path, locator: NodeLocator = locator) -> int:
-            return locator.locate(path).line
+            """0 where the locator does not hold the path: a values tree another entry
+            writes (Flux's chart defaults replaced by its valuesFiles, each file its own)."""
+            try:
+                return locator.locate(path).line
+            except (AttributeError, KeyError, IndexError, TypeError):
+                return 0
 
         loaded.problems.extend(chart_secrets.candidates(locator.file, chart, [(obj, ())], line_of))
     return values, sources
