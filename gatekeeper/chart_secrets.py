@@ -66,8 +66,11 @@ def candidates(
                 " chart's existingSecret, valuesFrom a Secret, an external secret manager) and"
                 " rotate it"
             )
-            line = line_of((*where, *path))
-            if not line:  # not written there (see helm._user_values)
+            try:
+                line = line_of((*where, *path))
+            except (AttributeError, KeyError, IndexError, TypeError):
+                line = 1  # a locator without this value's place: said at the file
+            if not line:  # not written there: another entry says it (helm._user_values)
                 continue
             found.append(
                 Problem(CODE, file, line, message, subject=written, candidate=(key, value))
