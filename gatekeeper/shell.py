@@ -1393,7 +1393,7 @@ def _run_by(command: Command) -> list[list[str]]:
 
 
 # GNU parallel's options that take a value.
-_PARALLEL_VALUE_FLAGS = frozenset(
+PARALLEL_VALUE_FLAGS = frozenset(
     {"-j", "--jobs", "-S", "--sshlogin", "--joblog", "--results", "-a", "--arg-file",
      "--delay", "--timeout", "--retries", "-N", "-n", "--max-args", "--colsep", "-d",
      "--delimiter", "-I", "--tmpdir", "--workdir", "--env", "--halt", "--tag-string"}
@@ -1405,7 +1405,7 @@ def _in_parallel(args: list[str]) -> list[list[str]]:
     or each argument as a command line when there is no CMD (`parallel ::: "kubectl ..."`)."""
     index = 0
     while index < len(args) and args[index].startswith("-") and args[index] != ":::":
-        index += 2 if args[index] in _PARALLEL_VALUE_FLAGS else 1
+        index += 2 if args[index] in PARALLEL_VALUE_FLAGS else 1
     template = args[index : args.index(":::")] if ":::" in args[index:] else []
     values = args[args.index(":::") + 1 :]
     values = values[: values.index(":::")] if ":::" in values else values

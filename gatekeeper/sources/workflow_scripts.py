@@ -17,6 +17,7 @@ import itertools
 import json
 import posixpath
 import re
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -80,8 +81,9 @@ def follow_all(
                 continue
             directory = working_directory(step, job)
             added: list[dict[str, Any]] = []
-            for command in commands:
-                for found in _follow(command, directory, tree, 1, budget):
+            for at, command in enumerate(commands):
+                before = _on_its_line(commands, at)
+                for found in _follow(command, directory, tree, 1, budget, before):
                     if "file" not in found:  # (_unfollowed: the step's own command)
                         command.update(opaque=True, text=found["text"], name=found["text"])
                         continue
@@ -166,14 +168,31 @@ def working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
 
 
 def _follow(
-    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+    command: dict[str, Any],
+    directory: str,
+    tree: Tree,
+    depth: int,
+    budget: list[int],
+    before: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
+    """What `command` runs of the repository; `before`: the commands before it on its line
+    (a `find` or `ls` listing the files it runs)."""
     if budget[0] < 0:  # the rest is said once, by the command the budget ran out at
         return []
     folder = command.get("directory", directory)  # where the command runs: shell_dirs
     if shell_dirs.known(folder) and not str(folder).startswith("/"):
         directory = str(folder)  # else (computed, outside) the best guess: where it began
+    fed = _fed_runs(command, before, directory, tree) if before else None
+    if fed is not None:
+        runs: list[dict[str, Any]] = []
+        for run in fed:
+            runs.extend(
+                [run] if run.get("opaque") else _follow(run, directory, tree, depth, budget)
+            )
+        return runs
     program = str(command.get("program") or "")
+    if program == "run-parts":
+        return _run_parts(command, directory, tree, depth, budget)
     positional = [str(word) for word in command.get("positional") or []]
     runner = program in ("make", "gmake", "just", "task", "go-task", *_PACKAGE_MANAGERS)
     script, language = ("", "") if runner else _script_of(program, positional, command)
@@ -215,9 +234,34 @@ def _follow(
         return _take(opaque.as_dict(), path, 1, budget)
     text = data.decode("utf-8", "replace")
     out: list[dict[str, Any]] = []
-    for found in _commands_of(tree, path, text, language or _language(path, text), directory):
-        out.extend(_take_and_follow(found, path, found.line + 1, directory, tree, depth, budget))
+    found_all = _commands_of(tree, path, text, language or _language(path, text), directory)
+    for at, found in enumerate(found_all):
+        before = _line_before(found_all, at)
+        out.extend(
+            _take_and_follow(found, path, found.line + 1, directory, tree, depth, budget, before)
+        )
     return out
+
+
+def _on_its_line(commands: Sequence[dict[str, Any]], at: int) -> list[dict[str, Any]]:
+    """The commands before `commands[at]` on its line (and in its file): a `find` or `ls`
+    there may list the files it runs."""
+    line, file = commands[at].get("line"), commands[at].get("file")
+    start = at
+    while start > 0 and (commands[start - 1].get("line"), commands[start - 1].get("file")) == (
+        line,
+        file,
+    ):
+        start -= 1
+    return list(commands[start:at])
+
+
+def _line_before(commands: Sequence[shell.Command], at: int) -> list[dict[str, Any]]:
+    """_on_its_line of a script's commands (as dicts only when there are some)."""
+    start = at
+    while start > 0 and commands[start - 1].line == commands[at].line:
+        start -= 1
+    return [command.as_dict() for command in commands[start:at]]
 
 
 def _unfollowed(command: dict[str, Any], budget: list[int]) -> dict[str, Any]:
@@ -243,11 +287,13 @@ def _take_and_follow(
     tree: Tree,
     depth: int,
     budget: list[int],
+    before: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """A command of a followed file at its line, and what it runs in turn; one it does not
-    follow (_unfollowed) is said at its own line."""
+    follow (_unfollowed) is said at its own line. `before`: the commands before it on its
+    line (_follow)."""
     out = _take(found.as_dict(), file, line, budget)
-    for command in _follow(found.as_dict(), directory, tree, depth + 1, budget):
+    for command in _follow(found.as_dict(), directory, tree, depth + 1, budget, before):
         out.append(command if "file" in command else {**command, "file": file, "line": line})
     return out
 
@@ -495,8 +541,10 @@ def _run_recipes(
         for number, line in lines:
             base = posixpath.dirname(path) or "."  # each line is a shell of its own, there
             place = shell_dirs.Place(base, files=file_reader(tree))
-            for found in shell.commands(expand(line), place=place):
-                out.extend(_take_and_follow(found, held, number, base, tree, depth, budget))
+            ran = shell.commands(expand(line), place=place)
+            for at, found in enumerate(ran):
+                before = _line_before(ran, at)
+                out.extend(_take_and_follow(found, held, number, base, tree, depth, budget, before))
     return out
 
 
@@ -724,8 +772,10 @@ def _package_script(
             continue
         line = _json_key_line(text, key)
         place = shell_dirs.Place(directory, files=file_reader(tree))
-        for found in shell.commands(script, place=place):
-            out.extend(_take_and_follow(found, path, line, directory, tree, depth, budget))
+        ran = shell.commands(script, place=place)
+        for at, found in enumerate(ran):
+            before = _line_before(ran, at)
+            out.extend(_take_and_follow(found, path, line, directory, tree, depth, budget, before))
     return out
 
 
@@ -796,3 +846,182 @@ def _parse_makefile(
             rules[target] = (prerequisites.split(), recipe)
         current = recipe
     return rules, variables, default
+
+
+# Programs that run each file another command lists (red team s24 trust18 c01: these ran
+# the repository's scripts unread): `find -exec bash {} \;`, `ls *.sh | xargs -n1 bash`,
+# `xargs -I{} sh {}`, `ls *.sh | parallel bash`; and `run-parts DIR`.
+_LISTERS = frozenset({"find", "ls"})
+_XARGS_VALUE_FLAGS = frozenset(
+    {"-n", "--max-args", "-P", "--max-procs", "-L", "--max-lines", "-d", "--delimiter",
+     "-E", "-e", "--eof", "-s", "--max-chars", "-a", "--arg-file", "--process-slot-var"}
+)  # fmt: skip
+_FED = "\0fed\0"  # where the listed file goes in a template, until it is known
+# run-parts runs the files of a folder whose names match this (Debian's default).
+_RUN_PARTS_NAME = lazy_re.compile(r"^[A-Za-z0-9_-]+$")
+_RUN_PARTS_LSB = lazy_re.compile(
+    r"^(?:[A-Za-z0-9_-]+|_?(?:[a-z0-9_.]+-)+[a-z0-9]+|[a-z0-9][a-z0-9-]*)$"
+)
+
+
+def _template(command: dict[str, Any]) -> list[str] | None:
+    """The words a command runs once per file it is fed, with _FED where the file goes;
+    None when it is not fed files (`bash {}` of find's -exec, xargs, parallel on stdin)."""
+    argv = [str(word) for word in command.get("argv") or []]
+    wrappers = [str(word) for word in command.get("wrappers") or []]
+    if wrappers[:1] == ["xargs"] and argv[:1] == ["xargs"]:
+        token, at = "", 1
+        while at < len(argv) and argv[at].startswith("-"):
+            flag = argv[at]
+            if flag in ("-I", "--replace") and at + 1 < len(argv):
+                token, at = argv[at + 1], at + 2
+                continue
+            if flag.startswith(("-I", "--replace=")):
+                token = flag[2:] if flag.startswith("-I") else flag.partition("=")[2]
+            elif flag in ("-i", "--replace"):
+                token = "{}"
+            at += 2 if flag in _XARGS_VALUE_FLAGS else 1
+        words = argv[at:]
+    elif command.get("program") == "parallel" and ":::" not in argv and argv[:1] == ["parallel"]:
+        at = 1
+        while at < len(argv) and argv[at].startswith("-"):
+            at += 2 if argv[at] in shell.PARALLEL_VALUE_FLAGS else 1
+        token, words = "{}", argv[at:]
+    elif "{}" in argv and not wrappers:  # what `find ... -exec` runs (shell._run_by)
+        token, words = "{}", argv
+    else:
+        return None
+    if not words:
+        return None
+    if token and any(token in word for word in words):
+        return [word.replace(token, _FED) for word in words]
+    return [*words, _FED] if command.get("program") != "{}" else None
+
+
+def _fed_runs(
+    command: dict[str, Any], before: Sequence[dict[str, Any]], directory: str, tree: Tree
+) -> list[dict[str, Any]] | None:
+    """`command` once for each repository file a `find` or `ls` before it on its line lists,
+    when it runs each as a script (or as the program); None when it does not."""
+    template = _template(command)
+    feeder = next((c for c in reversed(before) if c.get("program") in _LISTERS), None)
+    if template is None or feeder is None:
+        return None
+    parsed = shell.commands(shlex.join(template), depth=3)
+    probe = parsed[0].as_dict() if parsed else {}
+    program = str(probe.get("program") or "")
+    if _FED not in program:
+        script, _ = _script_of(program, [str(w) for w in probe.get("positional") or []], probe)
+        flags = probe.get("flags") or []
+        if _FED not in script or "-n" in flags:  # (`bash -n`: read, not run)
+            return None
+    folder = str(feeder.get("directory") or directory)
+    folder = folder if shell_dirs.known(folder) and not folder.startswith("/") else directory
+    listed = _listed(feeder, folder, tree)
+    runs: list[dict[str, Any]] = []
+    if len(listed) > _MAX_GLOBBED:  # the rest run unread: said, not skipped
+        text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} files, not followed)"
+        runs.append({**command, "opaque": True, "text": text, "name": text})
+    for path in listed[:_MAX_GLOBBED]:
+        named = posixpath.relpath(path, directory)
+        named = named if "/" in named else "./" + named
+        words = [word.replace(_FED, named) for word in template]
+        for each in shell.commands(shlex.join(words), depth=3)[:1]:
+            runs.append({**each.as_dict(), "line": command.get("line"), "directory": directory})
+    return runs
+
+
+def _listed(feeder: dict[str, Any], folder: str, tree: Tree) -> list[str]:
+    """The repository files `find DIR... [-name|-path GLOB] [-maxdepth N]` or `ls GLOB...`
+    prints, run from `folder` (a superset where find tests more than these)."""
+    argv = [str(word) for word in feeder.get("argv") or []]
+    if feeder.get("program") == "ls":
+        found = []
+        for word in argv[1:]:
+            if not word.startswith("-"):
+                found.extend(_matching(tree, posixpath.join(folder, word)))
+        return [name for name in found if name]
+    program_at = argv.index("find") if "find" in argv else 0
+    words = argv[program_at + 1 :]
+    starts = []
+    for word in words:
+        if word.startswith(("-", "(", "!")):
+            break
+        starts.append(word)
+    tests: list[tuple[str, str]] = []
+    for flag, value in itertools.pairwise(words):
+        if flag in ("-name", "-iname", "-path", "-ipath", "-wholename", "-maxdepth", "-type"):
+            tests.append((flag, value))
+    found = []
+    for start in starts or ["."]:
+        root = inside(posixpath.join(folder, start))
+        if root is None:
+            continue
+        below = "" if root == "." else root + "/"
+        for name in tree.list_dir(root):
+            if not name.startswith(below):
+                continue
+            rest = name[len(below) :]
+            printed = posixpath.join(start, rest)
+            if all(_passes(flag, value, printed, rest) for flag, value in tests):
+                found.append(name)
+    return found
+
+
+def _passes(flag: str, value: str, printed: str, rest: str) -> bool:
+    """Does a file find prints as `printed` (`rest` below its start folder) pass a test?"""
+    import fnmatch
+
+    if flag == "-maxdepth":
+        return not value.isdigit() or rest.count("/") + 1 <= int(value)
+    if flag == "-type":
+        return "f" in value or "l" in value
+    seen = posixpath.basename(printed) if flag in ("-name", "-iname") else printed
+    if flag in ("-iname", "-ipath"):
+        return fnmatch.fnmatchcase(seen.lower(), value.lower())
+    return fnmatch.fnmatchcase(seen, value)
+
+
+def _run_parts(
+    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """What `run-parts [--regex RE] [--lsbsysinit] DIR` runs: each file directly in DIR whose
+    name run-parts takes (as a superset: whether it is executable is not known here)."""
+    argv = [str(word) for word in command.get("argv") or []]
+    words = argv[argv.index("run-parts") + 1 :] if "run-parts" in argv else argv[1:]
+    pattern: re.Pattern[str] | None = _RUN_PARTS_NAME
+    folder = ""
+    given = iter(words)
+    for word in given:
+        flag, equals, value = word.partition("=")
+        if flag in ("--test", "--list", "-V", "--version", "-h", "--help"):
+            return []
+        if flag == "--regex":
+            try:
+                pattern = re.compile(value if equals else next(given, ""))
+            except re.error:
+                pattern = None
+        elif flag == "--lsbsysinit":
+            pattern = _RUN_PARTS_LSB
+        elif flag in ("-u", "--umask", "-a", "--arg") and not equals:
+            next(given, "")
+        elif not word.startswith("-"):
+            folder = word
+    path = inside(posixpath.join(directory, folder)) if folder and "$" not in folder else None
+    if path is None:
+        return []
+    names = [
+        name
+        for name in tree.list_dir(path)
+        if posixpath.dirname(name) == path
+        and (pattern is None or pattern.search(posixpath.basename(name)))
+    ]
+    out: list[dict[str, Any]] = []
+    if len(names) > _MAX_GLOBBED:
+        text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} scripts, not followed)"
+        out.append({**command, "opaque": True, "text": text, "name": text})
+    for name in names[:_MAX_GLOBBED]:
+        named = "./" + posixpath.relpath(name, directory)
+        one = {**command, "program": posixpath.basename(name), "argv": [named], "positional": []}
+        out.extend(_follow(one, directory, tree, depth, budget))
+    return out

@@ -1,0 +1,82 @@
+"""Red team s24 round 18 (trust18): what CI, Argo CD and the runners really run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.test_gate_attack_s23 import _blocking, _pull_request
+
+_WORKFLOW = """\
+name: ci
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+    - uses: actions/checkout@v4
+    - run: |
+        %s
+"""
+_DEPLOY = "#!/bin/sh\nset -e\nkubectl --context prod apply -f k8s/\n"
+_SCRIPTS = {
+    "hack/deploy.sh": _DEPLOY,
+    "hack/run-deploy": _DEPLOY,
+    "ci/lint.sh": "#!/bin/sh\necho lint ok\n",
+    "ci/Makefile": "all:\n\tfind ../hack -name '*.sh' -exec sh {} \\;\n",
+    "tools/outer.sh": "#!/bin/sh\nls hack/*.sh | xargs -n1 bash\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ('find hack -name "*.sh" -exec bash {} \\;', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('find hack -name "*.sh" -exec sh {} +', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('find hack -name "*.sh" -exec {} \\;', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('find . -path "./hack/*.sh" -execdir bash {} \\;', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('find hack -name "*.sh" | xargs -n1 bash', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("ls hack/*.sh | xargs -n 1 bash", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("ls hack/*.sh | xargs -I{} sh {}", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("ls hack/*.sh | xargs -I % ./%", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("ls hack/*.sh | parallel bash", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("run-parts hack", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("run-parts --regex '.*' hack/", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)] * 2),
+        ("make -C ci", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("bash tools/outer.sh", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        # controls: linted, syntax-checked, listed, another folder's harmless script
+        ('find . -name "*.sh" -exec shellcheck {} \\;', []),
+        ('find hack -name "*.sh" -exec bash -n {} \\;', []),
+        ('find ci -name "*.sh" | xargs -n1 bash', []),
+        ("run-parts --test hack", []),
+        ("run-parts ci", []),
+        ('find hack -name "*.yaml" | xargs -n1 bash', []),
+    ],
+)
+def test_scripts_run_by_find_xargs_parallel_run_parts_are_followed(
+    tmp_path: Path, gatekeeper: Callable[..., Run], run: str, expected: list[tuple[str, int]]
+) -> None:
+    """c01: a step running the repository's deploy script through `find -exec`, `xargs`,
+    `parallel` on stdin or `run-parts` ran its kubectl apply unread (green)."""
+    base = {**_SCRIPTS, ".github/workflows/ci.yml": _WORKFLOW % "echo test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout
+
+
+def test_more_files_fed_than_are_followed_is_opaque(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """Past the cap of scripts followed, `find -exec bash {}` is opaque at its line."""
+    from gatekeeper.sources.workflow_scripts import _MAX_GLOBBED
+
+    fillers = {f"hack/a{n:03}.sh": "#!/bin/sh\necho ok\n" for n in range(_MAX_GLOBBED + 1)}
+    base = {**fillers, ".github/workflows/ci.yml": _WORKFLOW % "echo test"}
+    run = 'find hack -name "*.sh" -exec bash {} \\;'
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)], found.stdout
