@@ -97,6 +97,7 @@ _SUBCOMMAND_WRAPPERS: dict[tuple[str, str], int] = {
     ("infisical", "run"): 0, ("pipenv", "run"): 0, ("devbox", "run"): 0, ("mise", "exec"): 0,
     ("mise", "x"): 0, ("asdf", "exec"): 0, ("direnv", "exec"): 1, ("dotenvx", "run"): 0,
     ("teller", "run"): 0, ("chamber", "exec"): 1, ("nix", "develop"): 0, ("nix", "shell"): 0,
+    ("kubie", "exec"): 2,  # `kubie exec CONTEXT NAMESPACE kubectl apply ...`
 }  # fmt: skip
 # Programs that are another one under another name (kubecolor colours kubectl's output).
 _SAME_PROGRAM = {"kubecolor": "kubectl", "helm3": "helm"}
@@ -106,7 +107,8 @@ _SAME_PROGRAM = {"kubecolor": "kubectl", "helm3": "helm"}
 _VERSIONED = lazy_re.compile(
     r"(kubectl|helm|oc|terraform|tofu|terragrunt|helmfile|kustomize|argocd|argo|flux|kapp"
     r"|skaffold|tilt|kompose|velero|glasskube|porter|timoni|helmwave|helmsman|krane|kctrl"
-    r"|okteto|vela|pulumi|kpt|werf|devspace|kluctl)[-_]?v?[0-9]+(?:\.[0-9]+)*"
+    r"|okteto|vela|pulumi|kpt|werf|devspace|kluctl|clusterctl|kubecfg|talosctl|kops"
+    r"|crossplane)[-_]?v?[0-9]+(?:\.[0-9]+)*"
 )
 # Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
 # `flock /tmp/lock kubectl ...`.
@@ -119,6 +121,9 @@ _WRAPPER_OPERAND = frozenset(
 _COMMAND_STRINGS = frozenset({"su", "script"})
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
 _LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox", "toybox"})
+# CLIs whose `kubectl` subcommand is kubectl aimed at the cluster they manage (red team s24
+# trust18 c02): `rancher kubectl apply`, `k0s kubectl apply`.
+_KUBECTL_HOSTS = frozenset({"rancher", "k0s"})
 
 _KUBECTL_FLAGS = frozenset(
     {
@@ -194,6 +199,18 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
     "velero": frozenset({"-n", "--namespace", "--kubecontext", "--kubeconfig", "--features"}),
     "porter": frozenset({"-n", "--namespace", "--verbosity"}),
     "glasskube": frozenset({"--kubeconfig"}),
+    # red team s24 trust18 c02: cluster installers and managers read by their verbs
+    "clusterctl": frozenset({"--kubeconfig", "--kubeconfig-context", "--config", "-v"}),
+    "kubecfg": frozenset(
+        {"--context", "--kubeconfig", "-n", "--namespace", "-J", "--jpath", "-V", "--ext-str",
+         "--ext-str-file", "--tla-str", "--tla-code", "--server", "--cluster", "--user"}
+    ),
+    "talosctl": frozenset(
+        {"-n", "--nodes", "-e", "--endpoints", "--talosconfig", "--context", "--cluster"}
+    ),
+    "kops": frozenset({"--name", "--state", "-v", "--v", "--config"}),
+    "crossplane": frozenset({"--kubeconfig", "--context"}),
+    "operator-sdk": frozenset({"-n", "--namespace", "--kubeconfig", "--timeout"}),
     "skaffold": frozenset(
         {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
          "--default-repo", "-t", "--tag"}
@@ -732,6 +749,8 @@ def commands(
             inner_scripts.append((_windows_script(command) or "", command.line))
         if command.program == "az" and command.positional[:3] == ["aks", "command", "invoke"]:
             evaluated.extend(_flag_values(command.args, ("--command", "-c")))  # run in it
+        if command.program == "sops" and command.positional[:1] in (["exec-env"], ["exec-file"]):
+            evaluated.extend(command.positional[2:3])  # `sops exec-env s.env 'kubectl ...'`
         if command.program == "nix-shell":  # `nix-shell --run "kubectl apply"`
             evaluated.extend(
                 command.args[i + 1]
@@ -1619,6 +1638,8 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
         while words and words[0].startswith("-"):
             words.pop(0)
         del words[:operands]
+    if len(words) > 2 and posixpath.basename(words[0]) in _KUBECTL_HOSTS and words[1] == "kubectl":
+        words.pop(0)
     if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
         words.pop(0)
         while len(words) > 1 and words[0] in ("-y", "--yes", "--no-install"):

@@ -80,3 +80,49 @@ def test_more_files_fed_than_are_followed_is_opaque(
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)], found.stdout
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("kubie exec prod default kubectl apply -f k8s/", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        ("rancher kubectl apply -f k8s/", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        ("sops exec-env s.env 'kubectl apply -f k8s/'", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        (
+            "crossplane xpkg install provider xpkg.upbound.io/x/p:v1",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)],
+        ),
+        ("kubectl crossplane install provider x/p:v1", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        ("kubecfg --context prod update k8s/main.jsonnet", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        (
+            "clusterctl --kubeconfig prod init --infrastructure aws",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)],
+        ),
+        ("kops update cluster --name prod.k8s.local --yes", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        ("operator-sdk run bundle quay.io/acme/b:v1", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        (
+            "flux bootstrap github --owner acme --repository fleet",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)],
+        ),
+        ("talosctl -n 10.0.0.2 apply-config --file cp.yaml", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        ("ct install --charts charts/app", [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)]),
+        # controls: read-only, build-only, dry runs and exports of the same CLIs
+        ("kubie exec prod default kubectl get pods", []),
+        ("crossplane xpkg build -f package", []),
+        ("kubecfg show k8s/main.jsonnet", []),
+        ("kops update cluster --name prod.k8s.local", []),
+        ("flux install --export", []),
+        ("clusterctl generate cluster c1", []),
+        ("ct lint --charts charts/app", []),
+    ],
+)
+def test_cluster_clis_that_apply_are_deploys(
+    tmp_path: Path, gatekeeper: Callable[..., Run], run: str, expected: list[tuple[str, int]]
+) -> None:
+    """c02: kubectl behind kubie/rancher/sops, and cluster installers the rule did not know
+    (crossplane, kubecfg, clusterctl, kops --yes, operator-sdk, flux bootstrap, talosctl,
+    ct install), deployed from CI with a green check."""
+    base = {".github/workflows/ci.yml": _WORKFLOW % "echo test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout
