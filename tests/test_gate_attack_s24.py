@@ -126,3 +126,61 @@ def test_cluster_clis_that_apply_are_deploys(
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == expected, found.stdout
+
+
+_PR_JOB = """\
+name: ci
+on: [pull_request]
+permissions: {contents: read}
+jobs:
+  test:
+%s    steps:
+    - run: make test
+"""
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        ("    runs-on: [linux, x64]\n", [("WF-SELF-HOSTED-PR", 6)]),
+        ("    runs-on: Linux\n", [("WF-SELF-HOSTED-PR", 6)]),
+        ("    runs-on: {group: ci-runners}\n", [("WF-SELF-HOSTED-PR", 6)]),
+        ("    runs-on: {group: ci, labels: [gpu]}\n", [("WF-SELF-HOSTED-PR", 6)]),
+        (
+            "    strategy: {matrix: {r: [[self-hosted, gpu]]}}\n    runs-on: ${{ matrix.r }}\n",
+            [("WF-SELF-HOSTED-PR", 7)],
+        ),
+        (
+            "    strategy: {matrix: {include: [{r: {group: ci}}]}}\n    runs-on: ${{ matrix.r }}\n",
+            [("WF-SELF-HOSTED-PR", 7)],
+        ),
+        (
+            "    runs-on: ${{ github.event_name == 'pull_request' && 'self-hosted' || 'x' }}\n",
+            [("WF-SELF-HOSTED-PR", 6)],
+        ),
+        ("    runs-on: ${{ format('{0}-hosted', 'self') }}\n", [("WF-SELF-HOSTED-PR", 6)]),
+        # controls: GitHub-hosted runners, larger runners, a runner forks do not get
+        ("    runs-on: [ubuntu-latest]\n", []),
+        ("    runs-on: {group: larger, labels: [ubuntu-22.04-16core]}\n", []),
+        (
+            "    strategy: {matrix: {os: [ubuntu-latest, macos-14]}}\n"
+            "    runs-on: ${{ matrix.os }}\n",
+            [],
+        ),
+        (
+            "    runs-on: ${{ github.event.pull_request.head.repo.full_name == github.repository"
+            " && 'self-hosted' || 'ubuntu-latest' }}\n",
+            [],
+        ),
+    ],
+)
+def test_self_hosted_runners_without_the_label_are_seen(
+    tmp_path: Path, gatekeeper: Callable[..., Run], job: str, expected: list[tuple[str, int]]
+) -> None:
+    """c03: a pull_request job on a self-hosted runner picked by its default labels, a
+    runner group, a list or mapping matrix value or an expression's literals was green."""
+    base = {".github/workflows/ci.yml": _PR_JOB % "    runs-on: ubuntu-latest\n"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _PR_JOB % job})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout
+

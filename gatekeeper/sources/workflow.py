@@ -22,6 +22,8 @@ with a few fields added so rules can look inside scripts:
                                 `container` and `services`, its steps' `run`, `with` and `env`
     jobs.<id>.runsOnLabels      GitHub: the runner labels of `runs-on`, a `${{ matrix.x }}`
                                 label as each value the matrix gives it
+    jobs.<id>.runsOnSelfHosted  GitHub: true when `runs-on` picks a self-hosted runner
+                                (_self_hosted: the default labels, a group, a matrix list)
     ...steps[*].withReads       GitHub: {input: [context paths its `${{ }}` read]}
     ...steps[*].checkoutReads   GitHub: for a step running a local composite action, the
                                 context paths its actions/checkout steps' `ref` and
@@ -1220,9 +1222,9 @@ def _github_job(
     _split_uses(job)
     job["expressionReads"] = _job_reads(job, workflow_env)
     if "runs-on" in job:
-        job["runsOnLabels"] = _runs_on_labels(
-            job["runs-on"], matrix_values(job, {**(workflow_env or {}), **_env(job)})
-        )
+        values = matrix_values(job, {**(workflow_env or {}), **_env(job)})
+        job["runsOnLabels"] = _runs_on_labels(job["runs-on"], values)
+        job["runsOnSelfHosted"] = _self_hosted(job["runs-on"], values, _matrix_runners(job))
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
         "job": job_id,
@@ -1637,6 +1639,86 @@ def _runs_on_labels(runs_on: Any, values: Values) -> list[str]:
         read = reads(text) if whole else []
         labels.extend(known.get(read[0], [text]) if len(read) == 1 else [text])
     return labels
+
+
+# The labels every self-hosted runner carries (GitHub adds them when it registers), and the
+# images of GitHub-hosted runners (larger runners too: `ubuntu-22.04-16core`).
+_SELF_HOSTED_LABELS = frozenset({"self-hosted", "linux", "windows", "macos", "x64", "arm", "arm64"})
+_HOSTED_IMAGE = lazy_re.compile(r"(?i)^(ubuntu|windows|macos)-[\w.-]+$")
+_QUOTED = lazy_re.compile(r"'((?:[^']|'')*)'")
+_CHOICE = lazy_re.compile(r"^(.*)&&\s*('(?:[^']|'')*')\s*\|\|\s*('(?:[^']|'')*')\s*$", re.DOTALL)
+_FORMAT = lazy_re.compile(
+    r"(?i)^\s*format\(\s*'((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\s*\)\s*$"
+)
+
+
+def _self_hosted(runs_on: Any, values: Values, matrix: dict[str, list[Any]]) -> bool:
+    """Does `runs-on` pick a self-hosted runner (red team s24 trust18 c03: only the
+    `self-hosted` label was seen)? Labels every self-hosted runner has (`[linux, x64]`: no
+    GitHub-hosted runner carries them), a runner `group:` not labelled with a GitHub-hosted
+    image, a matrix value that is a list or a `{group, labels}` mapping, and the string
+    literals an expression may give (`cond && 'self-hosted' || 'ubuntu-latest'`,
+    `format('{0}-hosted', 'self')`)."""
+    if isinstance(runs_on, dict):
+        labels = runs_on.get("labels")
+        listed = labels if isinstance(labels, list) else [] if labels is None else [labels]
+        if runs_on.get("group") is not None and not (
+            listed and all(_HOSTED_IMAGE.match(str(label)) for label in listed)
+        ):
+            return True
+        runs_on = listed
+    for item in runs_on if isinstance(runs_on, list) else [runs_on]:
+        text = str(item).strip()
+        if text.lower() in _SELF_HOSTED_LABELS:
+            return True
+        found = list(expressions(text))
+        if len(found) != 1 or found[0][1] != text:
+            continue
+        inner = text[3:-2]
+        read = reads(text)
+        known = {name.lower(): given for name, given in values.items()}
+        taken = matrix.get(read[0], known.get(read[0].lower(), [])) if len(read) == 1 else []
+        if any(_self_hosted(value, {}, {}) for value in taken):
+            return True
+        chosen = _CHOICE.fullmatch(inner)
+        if chosen and fork_guarded("${{ " + chosen.group(1) + " }}", "pull_request"):
+            inner = chosen.group(3)  # `same-repo && 'self-hosted' || 'ubuntu-latest'`: a fork's
+        given = [label.replace("''", "'") for label in _QUOTED.findall(inner)]
+        formatted = _FORMAT.fullmatch(inner)
+        if formatted:
+            given.append(_formatted(formatted.group(1), formatted.group(2)))
+        if any(label.strip().lower() in _SELF_HOSTED_LABELS for label in given):
+            return True
+    return False
+
+
+def _formatted(template: str, arguments: str) -> str:
+    """`format('{0}-hosted', 'self')` of string literals, as the runner computes it."""
+    given = [argument.replace("''", "'") for argument in _QUOTED.findall(arguments)]
+
+    def argument(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return given[index] if index < len(given) else match.group(0)
+
+    return re.sub(r"\{(\d+)\}", argument, template.replace("''", "'"))
+
+
+def _matrix_runners(job: dict[str, Any]) -> dict[str, list[Any]]:
+    """`matrix.x` -> every value the job's matrix gives it, lists and mappings included (a
+    runner spelled `[self-hosted, gpu]` or `{group: ci}` as one matrix value)."""
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not isinstance(matrix, dict):
+        return {}
+    found: dict[str, list[Any]] = {}
+    for name, items in matrix.items():
+        if name not in ("include", "exclude") and isinstance(items, list):
+            found.setdefault(f"matrix.{name}", []).extend(items)
+    include = matrix.get("include")
+    for entry in [include] if isinstance(include, dict) else include or []:
+        for name, item in entry.items() if isinstance(entry, dict) else ():
+            found.setdefault(f"matrix.{name}", []).append(item)
+    return found
 
 
 # `fromJSON('...')` of a string literal (any case, as the runner reads function names).
