@@ -184,3 +184,39 @@ def test_self_hosted_runners_without_the_label_are_seen(
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == expected, found.stdout
 
+
+_SKAFFOLD = """\
+name: ci
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+    - uses: hiberbee/github-action-skaffold@000d774fcd95cbc476aaf90ace63d23c7400b385
+      with: {%s}
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (
+            'entrypoint: helm, args: "upgrade --install web charts/web -n prod"',
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 9)],
+        ),
+        ('ENTRYPOINT: helm, args: "uninstall web"', [("WF-GITOPS-IMPERATIVE-DEPLOY", 9)]),
+        # controls: skaffold building, helm rendering
+        ("entrypoint: skaffold, args: build", []),
+        ('entrypoint: helm, args: "template web charts/web"', []),
+    ],
+)
+def test_an_action_entrypoint_names_the_program(
+    tmp_path: Path, gatekeeper: Callable[..., Run], given: str, expected: list[tuple[str, int]]
+) -> None:
+    """c04: hiberbee's skaffold action with `entrypoint: helm` ran `helm upgrade` read as
+    `skaffold upgrade` (trust16's open c10), a green check."""
+    base = {".github/workflows/ci.yml": _WORKFLOW % "echo test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _SKAFFOLD % given})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout
