@@ -220,3 +220,64 @@ def test_an_action_entrypoint_names_the_program(
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _SKAFFOLD % given})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == expected, found.stdout
+
+
+_RUNNER_FILES = {
+    "hack/deploy.sh": _DEPLOY,
+    "ci/scripts.list": "hack/deploy.sh\n",
+    "Makefile": "test:\n\techo ok\n",
+    "ops/deploy.mk": "deploy:\n\tkubectl --context prod apply -f k8s/\nlint:\n\techo lint\n",
+    "ops/Makefile": "deploy:\n\tkubectl --context prod apply -f k8s/\n",
+    "package.json": '{"name": "root", "private": true, "workspaces": ["packages/*"],\n'
+    ' "scripts": {"test": "echo ok"}}\n',
+    "packages/ops/package.json": '{"name": "ops",\n'
+    ' "scripts": {"deploy": "kubectl --context prod apply -f k8s/", "test": "jest"}}\n',
+    "packages/web/package.json": '{"name": "web", "scripts": {"build": "vite build"}}\n',
+}
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("make --file=ops/deploy.mk deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("make -fops/deploy.mk deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("make -Cops deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("make --directory=ops deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("npm --prefix=packages/ops run deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("npm run deploy --workspace=ops", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("npm run deploy -w packages/ops", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("npm run deploy --workspaces", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("yarn workspace ops deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("yarn workspaces foreach -A run deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("pnpm --filter ops deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("pnpm -r deploy", [("WF-GITOPS-IMPERATIVE-DEPLOY", 2)]),
+        ("xargs -a ci/scripts.list -n1 bash", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('git ls-files "hack/*.sh" | xargs -n1 bash', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        (
+            'for s in $(find hack -name "*.sh"); do bash "$s"; done',
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        ("for s in $(ls hack/*.sh); do ./$s; done", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ('bash "$GITHUB_WORKSPACE/hack/deploy.sh"', [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        (
+            'bash "$(git rev-parse --show-toplevel)/hack/deploy.sh"',
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        # controls: another target, tests of every workspace, another workspace, a lint
+        ("make --file=ops/deploy.mk lint", []),
+        ("npm test --workspaces", []),
+        ("pnpm --filter web build", []),
+        ("yarn workspace ops test", []),
+        ('git ls-files "*.yaml" | xargs -n1 yamllint', []),
+    ],
+)
+def test_script_runners_own_ways_to_name_files_are_read(
+    tmp_path: Path, gatekeeper: Callable[..., Run], run: str, expected: list[tuple[str, int]]
+) -> None:
+    """c05: make's --file=/-fX/-CX/--directory=, npm's --prefix= and workspaces (npm -w,
+    yarn workspace, pnpm --filter), xargs -a, git ls-files, a loop over $(find ...) and a
+    script under $GITHUB_WORKSPACE ran the deploy unread (green)."""
+    base = {**_RUNNER_FILES, ".github/workflows/ci.yml": _WORKFLOW % "echo test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout

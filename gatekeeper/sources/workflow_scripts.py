@@ -12,6 +12,7 @@ Nothing is run; files outside the repository are never read.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import itertools
 import json
@@ -182,21 +183,22 @@ def _follow(
     folder = command.get("directory", directory)  # where the command runs: shell_dirs
     if shell_dirs.known(folder) and not str(folder).startswith("/"):
         directory = str(folder)  # else (computed, outside) the best guess: where it began
-    fed = _fed_runs(command, before, directory, tree) if before else None
+    fed = _fed_runs(command, before, directory, tree)
     if fed is not None:
-        runs: list[dict[str, Any]] = []
-        for run in fed:
-            runs.extend(
-                [run] if run.get("opaque") else _follow(run, directory, tree, depth, budget)
-            )
-        return runs
+        return _follow_each(fed, directory, tree, depth, budget)
     program = str(command.get("program") or "")
     if program == "run-parts":
         return _run_parts(command, directory, tree, depth, budget)
     positional = [str(word) for word in command.get("positional") or []]
     runner = program in ("make", "gmake", "just", "task", "go-task", *_PACKAGE_MANAGERS)
     script, language = ("", "") if runner else _script_of(program, positional, command)
-    path = inside(posixpath.join(directory, script)) if script and "$" not in script else None
+    listing = _LISTING_WORD.fullmatch(script.removeprefix("./")) if script else None
+    listed = _listing_runs(command, script, listing.group(1), directory, tree) if listing else None
+    if listed is not None:  # `for s in $(find hack -name '*.sh'); do bash "$s"; done`
+        return _follow_each(listed, directory, tree, depth, budget)
+    # `$GITHUB_WORKSPACE/hack/x.sh`, `$(git rev-parse --show-toplevel)/...`: the root
+    resolved = shell_dirs.resolve(directory, script) if script else None
+    path = inside(resolved) if resolved and "$" not in resolved else None
     if path is not None and any(c in path for c in "*?[") and program not in _INTERPRETERS:
         # `for s in hack/*.sh; do bash "$s"; done` (the loop's words are its commands'):
         # each script the glob names runs (red team s23 trust17 c04)
@@ -262,6 +264,17 @@ def _line_before(commands: Sequence[shell.Command], at: int) -> list[dict[str, A
     while start > 0 and commands[start - 1].line == commands[at].line:
         start -= 1
     return [command.as_dict() for command in commands[start:at]]
+
+
+def _follow_each(
+    runs: list[dict[str, Any]], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """What each of `runs` (a command once per file it is given) runs; an opaque one (past
+    the files followed) as it is."""
+    out: list[dict[str, Any]] = []
+    for run in runs:
+        out.extend([run] if run.get("opaque") else _follow(run, directory, tree, depth, budget))
+    return out
 
 
 def _unfollowed(command: dict[str, Any], budget: list[int]) -> dict[str, Any]:
@@ -399,10 +412,21 @@ def _make(
     makefile, targets = "", []
     words = iter(argv[1:])
     for word in words:
+        flag, equals, value = word.partition("=")
         if word in ("-C", "--directory"):
             directory = posixpath.join(directory, next(words, "."))
         elif word in ("-f", "--file", "--makefile"):
             makefile = next(words, "")
+        # `--file=ops/deploy.mk`, `-fops/deploy.mk`, `-Cops`, `--directory=ops` (red team
+        # s24 trust18 c05: the root Makefile was read instead)
+        elif equals and flag in ("--directory",):
+            directory = posixpath.join(directory, value)
+        elif equals and flag in ("--file", "--makefile"):
+            makefile = value
+        elif word.startswith("-C") and len(word) > 2 and not word.startswith("--"):
+            directory = posixpath.join(directory, word[2:])
+        elif word.startswith("-f") and len(word) > 2 and not word.startswith("--"):
+            makefile = word[2:]
         elif word.startswith("-") or "=" in word:
             continue
         else:
@@ -480,8 +504,6 @@ def _first_read(tree: Tree, name: str, seen: set[str]) -> str | None:
 
 def _matching(tree: Tree, pattern: str) -> list[str]:
     """The files of the tree a path or glob (`ops/*.mk`) names, in order."""
-    import fnmatch
-
     pattern = posixpath.normpath(pattern)
     name = inside(pattern)
     if name is None:
@@ -751,12 +773,123 @@ def _package_script(
     program = str(command.get("program") or "")
     argv = [str(word) for word in command.get("argv") or []]
     words = argv[argv.index(program) + 1 :] if program in argv else argv[1:]
-    names = _script_names(program, words)
     for flag, value in itertools.pairwise(words):
         if flag in _PACKAGE_DIRECTORY_FLAGS:
             directory = posixpath.join(directory, value)
+    for word in words:  # `npm --prefix=ops run deploy` (red team s24 trust18 c05)
+        flag, equals, value = word.partition("=")
+        if equals and flag in _PACKAGE_DIRECTORY_FLAGS:
+            directory = posixpath.join(directory, value)
+    selectors, words = _workspace_selectors(program, words)
+    names = _script_names(program, words)
+    if not names:
+        return []
+    if selectors is None:
+        return _package_scripts_in(directory, names, tree, depth, budget)
+    out: list[dict[str, Any]] = []
+    chosen = _workspaces(tree, directory, selectors)
+    if len(chosen) > _MAX_GLOBBED:
+        text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} workspaces, not followed)"
+        out.append({**command, "opaque": True, "text": text, "name": text})
+    for folder in chosen[:_MAX_GLOBBED]:
+        out.extend(_package_scripts_in(folder, names, tree, depth, budget))
+    return out
+
+
+def _workspace_selectors(program: str, words: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The workspaces a package manager's command runs in (["*"]: every one; None: the
+    package it is in) and its words without the selection: `npm run deploy -w ops`,
+    `--workspaces`, `yarn workspace ops deploy`, `yarn workspaces foreach run deploy`,
+    `pnpm --filter ops deploy`, `pnpm -r deploy` (red team s24 trust18 c05: the root
+    package.json was read, the workspace's deploy script ran unread)."""
+    selectors: list[str] = []
+    rest: list[str] = []
+    given = iter(words)
+    for word in given:
+        flag, equals, value = word.partition("=")
+        if flag in ("-w", "--workspace", "--filter", "-F"):
+            selectors.append(value if equals else next(given, ""))
+        elif word in ("--workspaces", "-ws", "-r", "--recursive"):
+            selectors.append("*")
+        else:
+            rest.append(word)
+    plain = [word for word in rest if not word.startswith("-")]
+    if program == "yarn" and plain[:1] == ["workspace"] and len(plain) > 1:
+        selectors.append(plain[1])
+        rest = rest[rest.index(plain[1]) + 1 :]
+    elif program == "yarn" and plain[:1] == ["workspaces"]:
+        selectors.append("*")
+        after = plain.index("run") if "run" in plain else len(plain)
+        rest = plain[after:] if after < len(plain) else []
+    return (selectors or None), rest
+
+
+def _workspaces(tree: Tree, directory: str, selectors: list[str]) -> list[str]:
+    """The workspace folders (package.json `workspaces`, pnpm-workspace.yaml `packages`) of
+    the package at `directory` that a selector names: by folder or by package name (a glob,
+    `*` every one)."""
+    patterns = _workspace_patterns(tree, directory)
+    below = "" if directory == "." else directory.rstrip("/") + "/"
+    folders = [
+        posixpath.dirname(name)
+        for name in tree.list_dir(directory)
+        if name.startswith(below)
+        and name.endswith("/package.json")
+        and "node_modules/" not in name
+        and any(fnmatch.fnmatchcase(posixpath.dirname(name)[len(below) :], p) for p in patterns)
+    ]
+    chosen: list[str] = []
+    for folder in folders:
+        name = _package_name(tree, folder)
+        relative = posixpath.relpath(folder, directory)
+        for selector in selectors:
+            wanted = posixpath.normpath(selector.strip("{}").removeprefix("./") or ".")
+            if selector == "*" or fnmatch.fnmatchcase(name, selector) or wanted == relative:
+                chosen.append(folder)
+                break
+    for selector in selectors:  # `-w ops` of a folder the root does not declare
+        named = inside(posixpath.join(directory, selector.strip("{}").removeprefix("./")))
+        manifest = posixpath.join(named, "package.json") if named else ""
+        if named and named not in chosen and tree.exists(manifest):
+            chosen.append(named)
+    return chosen
+
+
+def _workspace_patterns(tree: Tree, directory: str) -> list[str]:
+    """The folder globs a package's workspaces are declared by (not the `!` exclusions)."""
+    patterns: list[str] = []
+    root = inside(posixpath.join(directory, "package.json"))
+    try:
+        declared = json.loads(tree.read(root).decode("utf-8", "replace")) if root else {}
+    except (OSError, ValueError):
+        declared = {}
+    spaces = declared.get("workspaces") if isinstance(declared, dict) else None
+    spaces = spaces.get("packages") if isinstance(spaces, dict) else spaces
+    patterns.extend(str(p) for p in spaces or [] if isinstance(p, str))
+    pnpm = inside(posixpath.join(directory, "pnpm-workspace.yaml"))
+    if pnpm and tree.exists(pnpm):
+        for entry in load_all(pnpm, tree.read(pnpm).decode("utf-8", "replace")):
+            obj = entry.obj if isinstance(entry, YamlDocument) else None
+            listed = obj.get("packages") if isinstance(obj, dict) else None
+            patterns.extend(str(p) for p in listed or [] if isinstance(p, str))
+    return [p.rstrip("/").removeprefix("./") for p in patterns if not p.startswith("!")]
+
+
+def _package_name(tree: Tree, folder: str) -> str:
+    try:
+        named = json.loads(tree.read(posixpath.join(folder, "package.json")).decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return ""
+    return str(named.get("name") or "") if isinstance(named, dict) else ""
+
+
+def _package_scripts_in(
+    directory: str, names: list[str], tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """The commands of the `names` scripts (with their pre and post scripts) of the
+    package.json in `directory`, each at its line there."""
     path = inside(posixpath.join(directory, "package.json"))
-    if not names or path is None or not tree.exists(path):
+    if path is None or not tree.exists(path):
         return []
     try:
         text = tree.read(path).decode("utf-8", "replace")
@@ -901,23 +1034,45 @@ def _template(command: dict[str, Any]) -> list[str] | None:
 def _fed_runs(
     command: dict[str, Any], before: Sequence[dict[str, Any]], directory: str, tree: Tree
 ) -> list[dict[str, Any]] | None:
-    """`command` once for each repository file a `find` or `ls` before it on its line lists,
-    when it runs each as a script (or as the program); None when it does not."""
+    """`command` once for each repository file a `find`, `ls` or `git ls-files` before it
+    on its line lists (or the file `xargs -a FILE` reads names from), when it runs each as a
+    script (or as the program); None when it does not."""
     template = _template(command)
-    feeder = next((c for c in reversed(before) if c.get("program") in _LISTERS), None)
-    if template is None or feeder is None:
+    if template is None:
         return None
+    feeder = next((c for c in reversed(before) if _lister(c)), None)
+    named_in = _xargs_file(command)
+    if feeder is None and named_in is None:
+        return None
+    if not _runs_fed(template):
+        return None
+    if named_in is not None:
+        listed = _names_in(tree, shell_dirs.resolve(directory, named_in), directory)
+    else:
+        assert feeder is not None
+        folder = str(feeder.get("directory") or directory)
+        folder = folder if shell_dirs.known(folder) and not folder.startswith("/") else directory
+        listed = _listed(feeder, folder, tree)
+    return _each_listed(command, template, listed, directory)
+
+
+def _runs_fed(template: list[str]) -> bool:
+    """Does the command `template` spells run the file put at _FED (as a script of a shell or
+    interpreter, or as the program), not read it (`bash -n`, `shellcheck`)?"""
     parsed = shell.commands(shlex.join(template), depth=3)
     probe = parsed[0].as_dict() if parsed else {}
     program = str(probe.get("program") or "")
-    if _FED not in program:
-        script, _ = _script_of(program, [str(w) for w in probe.get("positional") or []], probe)
-        flags = probe.get("flags") or []
-        if _FED not in script or "-n" in flags:  # (`bash -n`: read, not run)
-            return None
-    folder = str(feeder.get("directory") or directory)
-    folder = folder if shell_dirs.known(folder) and not folder.startswith("/") else directory
-    listed = _listed(feeder, folder, tree)
+    if _FED in program:
+        return True
+    script, _ = _script_of(program, [str(w) for w in probe.get("positional") or []], probe)
+    return _FED in script and "-n" not in (probe.get("flags") or [])
+
+
+def _each_listed(
+    command: dict[str, Any], template: list[str], listed: list[str], directory: str
+) -> list[dict[str, Any]]:
+    """The command `template` spells once per listed file (at most _MAX_GLOBBED: past them
+    `command` is opaque), each at `command`'s line."""
     runs: list[dict[str, Any]] = []
     if len(listed) > _MAX_GLOBBED:  # the rest run unread: said, not skipped
         text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} files, not followed)"
@@ -931,10 +1086,78 @@ def _fed_runs(
     return runs
 
 
+# A script word that is what a listing command prints (a loop's `$(find ...)` value).
+_LISTING_WORD = lazy_re.compile(r"\$\(\s*((?:find|ls|git\s+ls-files)\s[^()`]*)\)")
+
+
+def _listing_runs(
+    command: dict[str, Any], script: str, listing: str, directory: str, tree: Tree
+) -> list[dict[str, Any]] | None:
+    """`command` once per file the `$(find|ls|git ls-files ...)` it runs as its script lists
+    (a loop variable holding that listing); None when it lists nothing this can read."""
+    found = shell.commands(listing, depth=3)
+    feeder = found[0].as_dict() if found else {}
+    if not _lister(feeder):
+        return None
+    argv = [str(word) for word in command.get("argv") or []]
+    template = [_FED if word == script else word for word in argv]
+    if _FED not in template or not _runs_fed(template):
+        return None
+    return _each_listed(command, template, _listed(feeder, directory, tree), directory)
+
+
+def _lister(command: dict[str, Any]) -> bool:
+    """Does `command` print file names: `find`, `ls`, `git ls-files`?"""
+    program = command.get("program")
+    return program in _LISTERS or (
+        program == "git" and (command.get("positional") or [])[:1] == ["ls-files"]
+    )
+
+
+def _xargs_file(command: dict[str, Any]) -> str | None:
+    """The file `xargs -a FILE` (`--arg-file=FILE`) reads its arguments from."""
+    if (command.get("wrappers") or [])[:1] != ["xargs"]:
+        return None
+    argv = [str(word) for word in command.get("argv") or []]
+    for flag, value in itertools.pairwise(argv):
+        if flag in ("-a", "--arg-file"):
+            return value
+    for word in argv:
+        if word.startswith("--arg-file="):
+            return word.partition("=")[2]
+    return None
+
+
+def _names_in(tree: Tree, path: str | None, directory: str) -> list[str]:
+    """The repository files a list file names, one a line (from `directory`)."""
+    name = inside(path) if path and shell_dirs.known(path) else None
+    if name is None or not tree.exists(name):
+        return []
+    try:
+        text = tree.read(name).decode("utf-8", "replace")
+    except OSError:
+        return []
+    found = []
+    for line in text.splitlines():
+        each = inside(posixpath.join(directory, line.strip())) if line.strip() else None
+        if each is not None and tree.exists(each):
+            found.append(each)
+    return found
+
+
 def _listed(feeder: dict[str, Any], folder: str, tree: Tree) -> list[str]:
     """The repository files `find DIR... [-name|-path GLOB] [-maxdepth N]` or `ls GLOB...`
     prints, run from `folder` (a superset where find tests more than these)."""
     argv = [str(word) for word in feeder.get("argv") or []]
+    if feeder.get("program") == "git":  # `git ls-files 'hack/*.sh'`: pathspecs, `*` crosses /
+        specs = [w for w in (feeder.get("positional") or [])[1:] if not str(w).startswith("-")]
+        below = "" if folder == "." else folder.rstrip("/") + "/"
+        return [
+            name
+            for name in tree.list_dir(folder)
+            if name.startswith(below)
+            and (not specs or any(fnmatch.fnmatchcase(name[len(below) :], s) for s in specs))
+        ]
     if feeder.get("program") == "ls":
         found = []
         for word in argv[1:]:
@@ -970,8 +1193,6 @@ def _listed(feeder: dict[str, Any], folder: str, tree: Tree) -> list[str]:
 
 def _passes(flag: str, value: str, printed: str, rest: str) -> bool:
     """Does a file find prints as `printed` (`rest` below its start folder) pass a test?"""
-    import fnmatch
-
     if flag == "-maxdepth":
         return not value.isdigit() or rest.count("/") + 1 <= int(value)
     if flag == "-type":
