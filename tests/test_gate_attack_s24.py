@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -281,3 +282,114 @@ def test_script_runners_own_ways_to_name_files_are_read(
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == expected, found.stdout
+
+
+_MULTI_SOURCE = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: ingress, namespace: argocd}
+spec:
+  project: infra
+  destination: {server: https://kubernetes.default.svc, namespace: ingress}
+  sources:
+  - repoURL: https://kubernetes.github.io/ingress-nginx
+    chart: ingress-nginx
+    targetRevision: 4.11.3
+    helm:
+      valueFiles: [$values/envs/prod/values.yaml]
+%s
+  - repoURL: https://github.com/acme/deploy.git
+    targetRevision: main
+    ref: values
+"""
+_LISTED = "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/deploy.git]\n"
+
+
+def _file_parameter(name: str, path: str) -> str:
+    return f"      fileParameters: [{{name: '{name}', path: {path}}}]"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "files", "expected"),
+    [
+        (
+            _file_parameter("controller.hostNetwork", "$values/envs/prod/hn.txt"),
+            {"envs/prod/hn.txt": "true\n"},
+            [("GK-REMOTE-CHART-VALUES", "envs/prod/hn.txt", 1)],
+        ),
+        (
+            _file_parameter(
+                "controller.containerSecurityContext.capabilities.add[0]", "$values/cap.txt"
+            ),
+            {"cap.txt": "SYS_ADMIN"},
+            [("GK-REMOTE-CHART-VALUES", "cap.txt", 1)],
+        ),
+        # controls: false, another value, a file of the chart itself
+        (_file_parameter("controller.hostNetwork", "$values/hn.txt"), {"hn.txt": "false\n"}, []),
+        (_file_parameter("controller.extraArgs.cert", "$values/c.pem"), {"c.pem": "x"}, []),
+        (_file_parameter("controller.hostNetwork", "files/hn.txt"), {}, []),
+    ],
+)
+def test_file_parameters_of_a_remote_chart_are_read(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    parameter: str,
+    files: dict[str, str],
+    expected: list[tuple[str, str, int]],
+) -> None:
+    """c06: an Application of a chart-repository chart setting `controller.hostNetwork`
+    from a `$values/...` file (`--set-file`: Argo CD resolves the reference there) was
+    green."""
+    base = {
+        ".gatekeeper.yml": _LISTED,
+        "envs/prod/values.yaml": "controller: {replicaCount: 2}\n",
+        "apps/ingress.yaml": _MULTI_SOURCE % "",
+    }
+    head = {**files, "apps/ingress.yaml": _MULTI_SOURCE % parameter}
+    _pull_request(tmp_path, base, head)
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert found.returncode in (0, 1), found.stderr
+    blocking = [
+        (f["policy_id"], f["file"], f["line"])
+        for f in json.loads(found.stdout)["findings"]
+        if f["blocking"]
+    ]
+    assert blocking == expected, found.stdout
+
+
+def test_a_file_parameter_file_changed_alone_is_judged(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c06: the pull request changes only the file a fileParameter reads (false -> true)."""
+    parameter = _file_parameter("controller.hostNetwork", "$values/envs/prod/hn.txt")
+    base = {
+        ".gatekeeper.yml": _LISTED,
+        "envs/prod/values.yaml": "controller: {replicaCount: 2}\n",
+        "envs/prod/hn.txt": "false\n",
+        "apps/ingress.yaml": _MULTI_SOURCE % parameter,
+    }
+    _pull_request(tmp_path, base, {"envs/prod/hn.txt": "true\n"})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == [("GK-REMOTE-CHART-VALUES", 1)], found.stdout
+
+
+def test_the_hook_on_a_file_parameter_file_judges_its_application(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c06: `scan --hook envs/prod/hn.txt` (a `--set-file` value of a remote chart) judged
+    nothing: only YAML and JSON files were looked up as values of an Application."""
+    parameter = _file_parameter("controller.hostNetwork", "$values/envs/prod/hn.txt")
+    _pull_request(
+        tmp_path,
+        {
+            ".gatekeeper.yml": _LISTED,
+            "envs/prod/values.yaml": "controller: {replicaCount: 2}\n",
+            "envs/prod/hn.txt": "true\n",
+            "apps/ingress.yaml": _MULTI_SOURCE % parameter,
+        },
+        {},
+    )
+    found = gatekeeper("scan", "--hook", "envs/prod/hn.txt", "--format", "json", cwd=tmp_path)
+    assert found.returncode == 1, found.stdout
+    codes = {(f["policy_id"], f["file"]) for f in json.loads(found.stdout)["findings"]}
+    assert ("GK-REMOTE-CHART-VALUES", "envs/prod/hn.txt") in codes, found.stdout
