@@ -393,3 +393,83 @@ def test_the_hook_on_a_file_parameter_file_judges_its_application(
     assert found.returncode == 1, found.stdout
     codes = {(f["policy_id"], f["file"]) for f in json.loads(found.stdout)["findings"]}
     assert ("GK-REMOTE-CHART-VALUES", "envs/prod/hn.txt") in codes, found.stdout
+
+
+_CALLER = """\
+name: ci
+on: [pull_request]
+permissions: {contents: read}
+jobs:
+  build:
+    uses: ./.github/workflows/build.yml
+%s"""
+_CALLEE = """\
+name: build
+on:
+  workflow_call:
+    inputs:
+      runner: {type: string, default: ubuntu-latest}
+permissions: {contents: read}
+jobs:
+  build:
+%s    runs-on: %s
+    steps:
+    - run: make build
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "guard", "runs_on", "expected"),
+    [
+        ("    with: {runner: self-hosted}\n", "", "${{ inputs.runner }}", [5]),
+        (
+            '    with: {runner: \'["self-hosted", "gpu"]\'}\n',
+            "",
+            "${{ fromJSON(inputs.runner) }}",
+            [5],
+        ),
+        ("", "", "[self-hosted, linux]", [5]),
+        # controls: a GitHub-hosted runner passed; the callee's job guarded against forks
+        ("    with: {runner: ubuntu-latest}\n", "", "${{ inputs.runner }}", []),
+        (
+            "",
+            "    if: github.event.pull_request.head.repo.full_name == github.repository\n",
+            "[self-hosted]",
+            [],
+        ),
+    ],
+)
+def test_a_called_workflow_runs_on_the_callers_event(
+    tmp_path: Path,
+    gatekeeper: Callable[..., Run],
+    given: str,
+    guard: str,
+    runs_on: str,
+    expected: list[int],
+) -> None:
+    """c08: a pull_request workflow calling a local reusable workflow whose job runs on a
+    self-hosted runner (its own label, or the runner the caller passes) was green."""
+    base = {".github/workflows/ci.yml": "name: ci\non: [push]\njobs: {}\n"}
+    head = {
+        ".github/workflows/ci.yml": _CALLER % given,
+        ".github/workflows/build.yml": _CALLEE % (guard, runs_on),
+    }
+    _pull_request(tmp_path, base, head)
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == [("WF-SELF-HOSTED-PR", line) for line in expected], found.stdout
+
+
+def test_a_callee_changed_alone_judges_its_caller(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c08: the pull request changes only the called workflow's runner to a self-hosted
+    one; the caller (whose event forks start) was not judged again."""
+    base = {
+        ".github/workflows/ci.yml": _CALLER % "",
+        ".github/workflows/build.yml": _CALLEE % ("", "ubuntu-latest"),
+    }
+    _pull_request(
+        tmp_path, base, {".github/workflows/build.yml": _CALLEE % ("", "[self-hosted, linux]")}
+    )
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == [("WF-SELF-HOSTED-PR", 5)], found.stdout

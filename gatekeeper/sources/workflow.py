@@ -764,6 +764,10 @@ def callers(tree: Tree) -> dict[str, Values]:
             if named and named.group(1).lower().encode() in own:  # this repository's, in full
                 uses = "./" + named.group(2)
             callee = _local_callee(tree, uses)
+            if callee is not None and kind_of(callee) == GITHUB:
+                # a job calling a reusable workflow runs on the callee's runners: a change
+                # to the callee alone judges the caller again (red team s24 trust18 c08)
+                edges.append((name, callee))
             given = holder.get("with")
             if callee is None or not isinstance(given, dict):
                 continue
@@ -1308,6 +1312,8 @@ def _github_job(
             call = {"calls": job["uses"]}  # not a step's `uses:` (pinning is the job's)
             found.append((("jobs", job_id, "steps", len(listed)), call, commands))
             listed.append(call)
+    if "runs-on" not in job and _callee_self_hosted(job, repository):
+        job["runsOnSelfHosted"] = True  # its jobs run in this workflow's event, there
     called = _callee_checkouts(job, repository)  # a local reusable workflow's checkouts
     if called:
         listed = steps if isinstance(steps, list) else job.setdefault("steps", [])
@@ -1678,6 +1684,8 @@ def _self_hosted(runs_on: Any, values: Values, matrix: dict[str, list[Any]]) -> 
         read = reads(text)
         known = {name.lower(): given for name, given in values.items()}
         taken = matrix.get(read[0], known.get(read[0].lower(), [])) if len(read) == 1 else []
+        if "fromjson(" in inner.lower():  # `fromJSON(inputs.runner)` of '["self-hosted"]'
+            taken = [_json_value(value) for value in taken]
         if any(_self_hosted(value, {}, {}) for value in taken):
             return True
         chosen = _CHOICE.fullmatch(inner)
@@ -1690,6 +1698,49 @@ def _self_hosted(runs_on: Any, values: Values, matrix: dict[str, list[Any]]) -> 
         if any(label.strip().lower() in _SELF_HOSTED_LABELS for label in given):
             return True
     return False
+
+
+def _callee_self_hosted(job: dict[str, Any], repository: Files) -> bool:
+    """Does a job calling a local reusable workflow run one of its jobs on a self-hosted
+    runner (_self_hosted), `inputs.X` being what the caller passes or the input's default?
+    The callee runs in the caller's event: called from a pull_request workflow, a fork's
+    code runs there (red team s24 trust18 c08: `runs-on: ${{ inputs.runner }}` given
+    `self-hosted`, or `[self-hosted]` of the callee's own, was green)."""
+    uses = job.get("uses")
+    if repository is None or not isinstance(uses, str) or not uses.startswith("./"):
+        return False
+    local = inside(uses.split("@", 1)[0]) or ""
+    text = repository(local) if local and kind_of(local) == GITHUB else None
+    try:
+        callee = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return False
+    if not isinstance(callee, dict):
+        return False
+    values = dict(workflow_inputs(callee.get("on", callee.get(True))))
+    given = job.get("with")
+    for key, value in given.items() if isinstance(given, dict) else ():
+        if scalar(value):
+            values[f"inputs.{key}".lower()] = [str(value)]
+    return any(
+        "runs-on" in inner
+        and not fork_guarded(inner.get("if"), "pull_request")  # (the callee's own guard)
+        and _self_hosted(inner["runs-on"], values, _matrix_runners(inner))
+        for inner in _values(callee.get("jobs"))
+        if isinstance(inner, dict)
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """A string's JSON value (a list of labels), else the value itself."""
+    import json
+
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _formatted(template: str, arguments: str) -> str:
