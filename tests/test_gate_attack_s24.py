@@ -264,6 +264,8 @@ _RUNNER_FILES = {
             'bash "$(git rev-parse --show-toplevel)/hack/deploy.sh"',
             [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
         ),
+        ("ls hack | xargs -I{} bash hack/{}", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        ("cd hack && ls | xargs -n1 bash", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
         # controls: another target, tests of every workspace, another workspace, a lint
         ("make --file=ops/deploy.mk lint", []),
         ("npm test --workspaces", []),

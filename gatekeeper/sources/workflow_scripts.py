@@ -1071,16 +1071,14 @@ def _runs_fed(template: list[str]) -> bool:
 def _each_listed(
     command: dict[str, Any], template: list[str], listed: list[str], directory: str
 ) -> list[dict[str, Any]]:
-    """The command `template` spells once per listed file (at most _MAX_GLOBBED: past them
-    `command` is opaque), each at `command`'s line."""
+    """The command `template` spells once per listed file, as the lister printed it (at
+    most _MAX_GLOBBED: past them `command` is opaque), each at `command`'s line."""
     runs: list[dict[str, Any]] = []
     if len(listed) > _MAX_GLOBBED:  # the rest run unread: said, not skipped
         text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} files, not followed)"
         runs.append({**command, "opaque": True, "text": text, "name": text})
-    for path in listed[:_MAX_GLOBBED]:
-        named = posixpath.relpath(path, directory)
-        named = named if "/" in named else "./" + named
-        words = [word.replace(_FED, named) for word in template]
+    for printed in listed[:_MAX_GLOBBED]:
+        words = [word.replace(_FED, printed) for word in template]
         for each in shell.commands(shlex.join(words), depth=3)[:1]:
             runs.append({**each.as_dict(), "line": command.get("line"), "directory": directory})
     return runs
@@ -1129,7 +1127,7 @@ def _xargs_file(command: dict[str, Any]) -> str | None:
 
 
 def _names_in(tree: Tree, path: str | None, directory: str) -> list[str]:
-    """The repository files a list file names, one a line (from `directory`)."""
+    """The repository files a list file names, one a line (from `directory`), as written."""
     name = inside(path) if path and shell_dirs.known(path) else None
     if name is None or not tree.exists(name):
         return []
@@ -1141,29 +1139,42 @@ def _names_in(tree: Tree, path: str | None, directory: str) -> list[str]:
     for line in text.splitlines():
         each = inside(posixpath.join(directory, line.strip())) if line.strip() else None
         if each is not None and tree.exists(each):
-            found.append(each)
+            found.append(line.strip())
     return found
 
 
 def _listed(feeder: dict[str, Any], folder: str, tree: Tree) -> list[str]:
-    """The repository files `find DIR... [-name|-path GLOB] [-maxdepth N]` or `ls GLOB...`
-    prints, run from `folder` (a superset where find tests more than these)."""
+    """The repository files `find DIR... [-name|-path GLOB] [-maxdepth N]`, `ls GLOB|DIR...`
+    or `git ls-files [PATHSPEC]` prints (as it prints them), run from `folder` (a superset
+    where find tests more than these)."""
     argv = [str(word) for word in feeder.get("argv") or []]
+    below = "" if folder == "." else folder.rstrip("/") + "/"
     if feeder.get("program") == "git":  # `git ls-files 'hack/*.sh'`: pathspecs, `*` crosses /
         specs = [w for w in (feeder.get("positional") or [])[1:] if not str(w).startswith("-")]
-        below = "" if folder == "." else folder.rstrip("/") + "/"
         return [
-            name
+            name[len(below) :]
             for name in tree.list_dir(folder)
             if name.startswith(below)
             and (not specs or any(fnmatch.fnmatchcase(name[len(below) :], s) for s in specs))
         ]
     if feeder.get("program") == "ls":
-        found = []
-        for word in argv[1:]:
-            if not word.startswith("-"):
-                found.extend(_matching(tree, posixpath.join(folder, word)))
-        return [name for name in found if name]
+        found: list[str] = []
+        operands = [word for word in argv[1:] if not word.startswith("-")]
+        for word in operands or ["."]:  # `cd hack && ls | xargs -n1 bash`: its folder
+            named = inside(posixpath.join(folder, word))
+            if named is not None and not any(c in named for c in "*?[") and not tree.exists(named):
+                inner = named.rstrip("/") + "/"  # `ls hack`: the names in the folder
+                found.extend(
+                    name[len(inner) :]
+                    for name in tree.list_dir(named)
+                    if name.startswith(inner) and "/" not in name[len(inner) :]
+                )
+                continue
+            found.extend(
+                posixpath.relpath(name, folder)
+                for name in _matching(tree, posixpath.join(folder, word))
+            )
+        return found
     program_at = argv.index("find") if "find" in argv else 0
     words = argv[program_at + 1 :]
     starts = []
@@ -1187,7 +1198,7 @@ def _listed(feeder: dict[str, Any], folder: str, tree: Tree) -> list[str]:
             rest = name[len(below) :]
             printed = posixpath.join(start, rest)
             if all(_passes(flag, value, printed, rest) for flag, value in tests):
-                found.append(name)
+                found.append(printed)
     return found
 
 
