@@ -738,7 +738,7 @@ def commands(
         inner_scripts = list(substitutions)
         evaluated: list[str] = []  # scripts whose `$(...)` are run for their output
         if command.program in _SHELLS_OR_COMMAND_STRINGS:
-            evaluated.append(_after_c(command.args) or "")
+            evaluated.append(_with_arguments(_after_c(command.args) or "", command.args))
             if chain and not _after_c(command.args):  # `echo '...' | bash`, `... | base64 -d | sh`
                 given = _output(chain)
                 if given is not None:
@@ -1590,6 +1590,32 @@ def _remote_command(args: list[str]) -> list[str]:
     if index < len(args) and args[index] == "--":
         index += 1
     return args[index + 1 :]
+
+
+_POSITIONAL_USE = lazy_re.compile(r'"\$(?:\{([0-9@*])\}|([0-9@*]))"|\$(?:\{([0-9@*])\}|([0-9@*]))')
+
+
+def _with_arguments(script: str, args: list[str]) -> str:
+    r"""`sh -c SCRIPT NAME ARG...`'s script with `$0`, `$1`... and `$@` as the words after it
+    (`find hack -exec sh -c 'bash "$1"' _ {} \;`: red team s24 trust18 c05); as written
+    when none follow."""
+    given: list[str] = []
+    for index, arg in enumerate(args):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            rest = [word for word in args[index + 1 :] if not word.startswith("-")]
+            given = rest[1:]
+            break
+    if not script or not given:
+        return script
+
+    def value(match: re.Match[str]) -> str:
+        name = next(group for group in match.groups() if group is not None)
+        if name in "@*":
+            return " ".join(shlex.quote(word) for word in given[1:])
+        index = int(name)
+        return shlex.quote(given[index]) if index < len(given) else match.group(0)
+
+    return _POSITIONAL_USE.sub(value, script)
 
 
 def _after_c(args: list[str]) -> str | None:

@@ -266,6 +266,14 @@ _RUNNER_FILES = {
         ),
         ("ls hack | xargs -I{} bash hack/{}", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
         ("cd hack && ls | xargs -n1 bash", [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)]),
+        (
+            "find hack -name '*.sh' -exec sh -c 'bash \"$1\"' _ {} \\;",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        (
+            "sh -c 'kubectl --context prod \"$@\"' _ apply -f k8s/",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)],
+        ),
         # controls: another target, tests of every workspace, another workspace, a lint
         ("make --file=ops/deploy.mk lint", []),
         ("npm test --workspaces", []),

@@ -1059,13 +1059,15 @@ def _fed_runs(
 def _runs_fed(template: list[str]) -> bool:
     """Does the command `template` spells run the file put at _FED (as a script of a shell or
     interpreter, or as the program), not read it (`bash -n`, `shellcheck`)?"""
-    parsed = shell.commands(shlex.join(template), depth=3)
-    probe = parsed[0].as_dict() if parsed else {}
-    program = str(probe.get("program") or "")
-    if _FED in program:
-        return True
-    script, _ = _script_of(program, [str(w) for w in probe.get("positional") or []], probe)
-    return _FED in script and "-n" not in (probe.get("flags") or [])
+    for parsed in shell.commands(shlex.join(template), depth=2):  # (and what `sh -c` runs)
+        probe = parsed.as_dict()
+        program = str(probe.get("program") or "")
+        if _FED in program:
+            return True
+        script, _ = _script_of(program, [str(w) for w in probe.get("positional") or []], probe)
+        if _FED in script and "-n" not in (probe.get("flags") or []):
+            return True
+    return False
 
 
 def _each_listed(
@@ -1079,7 +1081,7 @@ def _each_listed(
         runs.append({**command, "opaque": True, "text": text, "name": text})
     for printed in listed[:_MAX_GLOBBED]:
         words = [word.replace(_FED, printed) for word in template]
-        for each in shell.commands(shlex.join(words), depth=3)[:1]:
+        for each in shell.commands(shlex.join(words), depth=2):
             runs.append({**each.as_dict(), "line": command.get("line"), "directory": directory})
     return runs
 
