@@ -727,6 +727,8 @@ def commands(
         if _unreadable(command):
             _opaque(command, script, start, words)
         _learn(command, argv, names)
+        if argv[:1] == ["while"] and command.program == "read" and chain:
+            _read_lines(command, chain[-1], names)
         _remember_written(command, chain, names)
         if command.program == "set" and command.args[:1] == ["--"]:  # `set -- kubectl apply`
             known["@"] = shlex.join(command.args[1:])
@@ -1005,6 +1007,21 @@ def _learn(command: Command, argv: list[str], names: _Names) -> None:
     renamed = shell_names.renamed(command.program, command.positional, command.args)
     if renamed is not None:
         names.renamed[renamed[0]] = renamed[1]
+
+
+# Commands whose output is file names a `while read` loop takes one by one.
+_LISTERS = frozenset({"find", "ls"})
+_LOOP_NAME = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _read_lines(command: Command, fed: Command, names: _Names) -> None:
+    """`find hack -name '*.sh' | while read -r f; do bash "$f"; done`: the loop variable is
+    each name the lister prints, spelled as its listing (`$(find ...)`: workflow_scripts
+    follows what it lists; red team s24 trust18 c05)."""
+    listing = fed.program in _LISTERS or (fed.program, fed.positional[:1]) == ("git", ["ls-files"])
+    variables = [word for word in command.positional if _LOOP_NAME.fullmatch(word)]
+    if listing and variables:
+        names.loops[variables[-1]] = ["$(" + fed.text + ")"]
 
 
 def _loop_variants(

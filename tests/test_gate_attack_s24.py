@@ -274,6 +274,11 @@ _RUNNER_FILES = {
             "sh -c 'kubectl --context prod \"$@\"' _ apply -f k8s/",
             [("WF-GITOPS-IMPERATIVE-DEPLOY", 10)],
         ),
+        (
+            "find hack -name '*.sh' | while read -r f; do bash \"$f\"; done",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        ("git ls-files '*.sh' | while read -r f; do shellcheck \"$f\"; done", []),
         # controls: another target, tests of every workspace, another workspace, a lint
         ("make --file=ops/deploy.mk lint", []),
         ("npm test --workspaces", []),
