@@ -729,6 +729,8 @@ def commands(
         _learn(command, argv, names)
         if argv[:1] == ["while"] and command.program == "read" and chain:
             _read_lines(command, chain[-1], names)
+        elif argv[:1] == ["while"] and command.program == "read":
+            _read_file_lines(script, words[0].start, names)
         _remember_written(command, chain, names)
         if command.program == "set" and command.args[:1] == ["--"]:  # `set -- kubectl apply`
             known["@"] = shlex.join(command.args[1:])
@@ -1022,6 +1024,22 @@ def _read_lines(command: Command, fed: Command, names: _Names) -> None:
     variables = [word for word in command.positional if _LOOP_NAME.fullmatch(word)]
     if listing and variables:
         names.loops[variables[-1]] = ["$(" + fed.text + ")"]
+
+
+# `while read [-r] VAR; do ...; done < FILE` (the redirect is the loop's, at its end).
+_WHILE_FROM_FILE = lazy_re.compile(
+    r"while\s+read\s+(?:-\w+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*do\b.*?\bdone\s*<\s*([^\s;&|<>()]+)",
+    re.DOTALL,
+)
+
+
+def _read_file_lines(script: str, start: int, names: _Names) -> None:
+    """`while read -r s; do bash "$s"; done < ci/scripts.list`: the loop variable is each
+    line of the file, spelled `$(cat FILE)` (workflow_scripts follows a script whose text is
+    that file; red team s24 trust18 c05)."""
+    found = _WHILE_FROM_FILE.match(script, start)
+    if found is not None and "$" not in found.group(2):
+        names.loops[found.group(1)] = [f"$(cat {found.group(2)})"]
 
 
 def _loop_variants(

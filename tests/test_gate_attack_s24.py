@@ -279,6 +279,11 @@ _RUNNER_FILES = {
             [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
         ),
         ("git ls-files '*.sh' | while read -r f; do shellcheck \"$f\"; done", []),
+        (
+            'while read -r s; do bash "$s"; done < ci/scripts.list',
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        ('while read -r s; do echo "$s"; done < ci/scripts.list', []),
         # controls: another target, tests of every workspace, another workspace, a lint
         ("make --file=ops/deploy.mk lint", []),
         ("npm test --workspaces", []),
