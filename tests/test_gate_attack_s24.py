@@ -493,3 +493,24 @@ def test_a_callee_changed_alone_judges_its_caller(
     )
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == [("WF-SELF-HOSTED-PR", 5)], found.stdout
+
+
+_GITLAB = "test:\n  script:\n    - echo test\n    - |\n      %s\n"
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        'find hack -name "*.sh" -exec bash {} \\;',
+        "ls hack/*.sh | xargs -n1 bash",
+        'bash "$CI_PROJECT_DIR/hack/deploy.sh"',
+    ],
+)
+def test_gitlab_jobs_follow_the_same_script_runners(
+    tmp_path: Path, gatekeeper: Callable[..., Run], run: str
+) -> None:
+    """c12: the same runners in a GitLab job's script (shared shell parsing)."""
+    base = {"hack/deploy.sh": _DEPLOY, ".gitlab-ci.yml": _GITLAB % "echo test"}
+    _pull_request(tmp_path, base, {".gitlab-ci.yml": _GITLAB % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)], found.stdout
