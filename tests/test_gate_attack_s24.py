@@ -514,3 +514,21 @@ def test_gitlab_jobs_follow_the_same_script_runners(
     _pull_request(tmp_path, base, {".gitlab-ci.yml": _GITLAB % run})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)], found.stdout
+
+
+def test_a_workflow_called_two_levels_down_runs_on_the_callers_event(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """c08: ci -> build.yml -> inner.yml, the runner passed down as an input, was green."""
+    base = {".github/workflows/ci.yml": "name: ci\non: [push]\njobs: {}\n"}
+    head = {
+        ".github/workflows/ci.yml": _CALLER % "",
+        ".github/workflows/build.yml": "name: build\non: {workflow_call: {}}\njobs:\n"
+        "  inner:\n    uses: ./.github/workflows/inner.yml\n    with: {runner: self-hosted}\n",
+        ".github/workflows/inner.yml": "name: inner\n"
+        "on: {workflow_call: {inputs: {runner: {type: string}}}}\njobs:\n"
+        "  run:\n    runs-on: ${{ inputs.runner }}\n    steps: [{run: make}]\n",
+    }
+    _pull_request(tmp_path, base, head)
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == [("WF-SELF-HOSTED-PR", 5)], found.stdout

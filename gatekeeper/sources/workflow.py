@@ -1700,7 +1700,7 @@ def _self_hosted(runs_on: Any, values: Values, matrix: dict[str, list[Any]]) -> 
     return False
 
 
-def _callee_self_hosted(job: dict[str, Any], repository: Files) -> bool:
+def _callee_self_hosted(job: dict[str, Any], repository: Files, depth: int = 0) -> bool:
     """Does a job calling a local reusable workflow run one of its jobs on a self-hosted
     runner (_self_hosted), `inputs.X` being what the caller passes or the input's default?
     The callee runs in the caller's event: called from a pull_request workflow, a fork's
@@ -1722,13 +1722,31 @@ def _callee_self_hosted(job: dict[str, Any], repository: Files) -> bool:
     for key, value in given.items() if isinstance(given, dict) else ():
         if scalar(value):
             values[f"inputs.{key}".lower()] = [str(value)]
-    return any(
-        "runs-on" in inner
-        and not fork_guarded(inner.get("if"), "pull_request")  # (the callee's own guard)
-        and _self_hosted(inner["runs-on"], values, _matrix_runners(inner))
-        for inner in _values(callee.get("jobs"))
-        if isinstance(inner, dict)
-    )
+    for inner in _values(callee.get("jobs")):
+        if not isinstance(inner, dict) or fork_guarded(inner.get("if"), "pull_request"):
+            continue  # (the callee's own guard)
+        if "runs-on" in inner and _self_hosted(inner["runs-on"], values, _matrix_runners(inner)):
+            return True
+        if "runs-on" not in inner and depth < _MAX_CALL_DEPTH:  # it calls one in turn
+            given = inner.get("with")
+            passed = {
+                key: _passed_on(value, values)
+                for key, value in (given.items() if isinstance(given, dict) else ())
+            }
+            if _callee_self_hosted({**inner, "with": passed}, repository, depth + 1):
+                return True
+    return False
+
+
+_MAX_CALL_DEPTH = 3  # reusable workflows calling reusable workflows (GitHub allows 4 levels)
+
+
+def _passed_on(value: Any, values: Values) -> Any:
+    """A `with:` value a callee passes on: its `${{ inputs.X }}` as the value it was given."""
+    text = str(value).strip()
+    read = reads(text) if text.startswith("${{") and text.endswith("}}") else []
+    given = values.get(read[0].lower()) if len(read) == 1 else None
+    return given[0] if given else value
 
 
 def _json_value(value: Any) -> Any:
