@@ -1033,13 +1033,23 @@ _WHILE_FROM_FILE = lazy_re.compile(
 )
 
 
+_WHILE_FROM_LISTING = lazy_re.compile(
+    r"while\s+read\s+(?:-\w+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*do\b.*?\bdone\s*<\s*<\("
+    r"\s*((?:find|ls|git\s+ls-files)\s[^()`]*)\)",
+    re.DOTALL,
+)
+
+
 def _read_file_lines(script: str, start: int, names: _Names) -> None:
     """`while read -r s; do bash "$s"; done < ci/scripts.list`: the loop variable is each
     line of the file, spelled `$(cat FILE)` (workflow_scripts follows a script whose text is
-    that file; red team s24 trust18 c05)."""
+    that file; red team s24 trust18 c05); `done < <(find ...)`: each name it lists."""
     found = _WHILE_FROM_FILE.match(script, start)
     if found is not None and "$" not in found.group(2):
         names.loops[found.group(1)] = [f"$(cat {found.group(2)})"]
+    listed = _WHILE_FROM_LISTING.match(script, start)  # `done < <(find hack -name '*.sh')`
+    if listed is not None:
+        names.loops[listed.group(1)] = [f"$({listed.group(2).strip()})"]
 
 
 def _loop_variants(

@@ -284,6 +284,10 @@ _RUNNER_FILES = {
             [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
         ),
         ('while read -r s; do echo "$s"; done < ci/scripts.list', []),
+        (
+            "while read -r s; do bash \"$s\"; done < <(find hack -name '*.sh')",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
         # controls: another target, tests of every workspace, another workspace, a lint
         ("make --file=ops/deploy.mk lint", []),
         ("npm test --workspaces", []),
