@@ -97,6 +97,7 @@ _SUBCOMMAND_WRAPPERS: dict[tuple[str, str], int] = {
     ("infisical", "run"): 0, ("pipenv", "run"): 0, ("devbox", "run"): 0, ("mise", "exec"): 0,
     ("mise", "x"): 0, ("asdf", "exec"): 0, ("direnv", "exec"): 1, ("dotenvx", "run"): 0,
     ("teller", "run"): 0, ("chamber", "exec"): 1, ("nix", "develop"): 0, ("nix", "shell"): 0,
+    ("kubie", "exec"): 2,  # `kubie exec CONTEXT NAMESPACE kubectl apply ...`
 }  # fmt: skip
 # Programs that are another one under another name (kubecolor colours kubectl's output).
 _SAME_PROGRAM = {"kubecolor": "kubectl", "helm3": "helm"}
@@ -106,7 +107,8 @@ _SAME_PROGRAM = {"kubecolor": "kubectl", "helm3": "helm"}
 _VERSIONED = lazy_re.compile(
     r"(kubectl|helm|oc|terraform|tofu|terragrunt|helmfile|kustomize|argocd|argo|flux|kapp"
     r"|skaffold|tilt|kompose|velero|glasskube|porter|timoni|helmwave|helmsman|krane|kctrl"
-    r"|okteto|vela|pulumi|kpt|werf|devspace|kluctl)[-_]?v?[0-9]+(?:\.[0-9]+)*"
+    r"|okteto|vela|pulumi|kpt|werf|devspace|kluctl|clusterctl|kubecfg|talosctl|kops"
+    r"|crossplane)[-_]?v?[0-9]+(?:\.[0-9]+)*"
 )
 # Wrappers whose first plain word is theirs, not the program: `timeout 60 kubectl ...`,
 # `flock /tmp/lock kubectl ...`.
@@ -119,6 +121,9 @@ _WRAPPER_OPERAND = frozenset(
 _COMMAND_STRINGS = frozenset({"su", "script"})
 # Launchers whose next word is the real program: `microk8s kubectl apply`, `npx cdk deploy`.
 _LAUNCHERS = frozenset({"microk8s", "k3s", "minikube", "npx", "bunx", "pnpx", "busybox", "toybox"})
+# CLIs whose `kubectl` subcommand is kubectl aimed at the cluster they manage (red team s24
+# trust18 c02): `rancher kubectl apply`, `k0s kubectl apply`.
+_KUBECTL_HOSTS = frozenset({"rancher", "k0s"})
 
 _KUBECTL_FLAGS = frozenset(
     {
@@ -194,6 +199,18 @@ VALUE_FLAGS: dict[str, frozenset[str]] = {
     "velero": frozenset({"-n", "--namespace", "--kubecontext", "--kubeconfig", "--features"}),
     "porter": frozenset({"-n", "--namespace", "--verbosity"}),
     "glasskube": frozenset({"--kubeconfig"}),
+    # red team s24 trust18 c02: cluster installers and managers read by their verbs
+    "clusterctl": frozenset({"--kubeconfig", "--kubeconfig-context", "--config", "-v"}),
+    "kubecfg": frozenset(
+        {"--context", "--kubeconfig", "-n", "--namespace", "-J", "--jpath", "-V", "--ext-str",
+         "--ext-str-file", "--tla-str", "--tla-code", "--server", "--cluster", "--user"}
+    ),
+    "talosctl": frozenset(
+        {"-n", "--nodes", "-e", "--endpoints", "--talosconfig", "--context", "--cluster"}
+    ),
+    "kops": frozenset({"--name", "--state", "-v", "--v", "--config"}),
+    "crossplane": frozenset({"--kubeconfig", "--context"}),
+    "operator-sdk": frozenset({"-n", "--namespace", "--kubeconfig", "--timeout"}),
     "skaffold": frozenset(
         {"-f", "--filename", "-p", "--profile", "-n", "--namespace", "--kube-context",
          "--default-repo", "-t", "--tag"}
@@ -710,6 +727,10 @@ def commands(
         if _unreadable(command):
             _opaque(command, script, start, words)
         _learn(command, argv, names)
+        if argv[:1] == ["while"] and command.program == "read" and chain:
+            _read_lines(command, chain[-1], names)
+        elif argv[:1] == ["while"] and command.program == "read":
+            _read_file_lines(script, words[0].start, names)
         _remember_written(command, chain, names)
         if command.program == "set" and command.args[:1] == ["--"]:  # `set -- kubectl apply`
             known["@"] = shlex.join(command.args[1:])
@@ -721,7 +742,7 @@ def commands(
         inner_scripts = list(substitutions)
         evaluated: list[str] = []  # scripts whose `$(...)` are run for their output
         if command.program in _SHELLS_OR_COMMAND_STRINGS:
-            evaluated.append(_after_c(command.args) or "")
+            evaluated.append(_with_arguments(_after_c(command.args) or "", command.args))
             if chain and not _after_c(command.args):  # `echo '...' | bash`, `... | base64 -d | sh`
                 given = _output(chain)
                 if given is not None:
@@ -732,6 +753,8 @@ def commands(
             inner_scripts.append((_windows_script(command) or "", command.line))
         if command.program == "az" and command.positional[:3] == ["aks", "command", "invoke"]:
             evaluated.extend(_flag_values(command.args, ("--command", "-c")))  # run in it
+        if command.program == "sops" and command.positional[:1] in (["exec-env"], ["exec-file"]):
+            evaluated.extend(command.positional[2:3])  # `sops exec-env s.env 'kubectl ...'`
         if command.program == "nix-shell":  # `nix-shell --run "kubectl apply"`
             evaluated.extend(
                 command.args[i + 1]
@@ -986,6 +1009,47 @@ def _learn(command: Command, argv: list[str], names: _Names) -> None:
     renamed = shell_names.renamed(command.program, command.positional, command.args)
     if renamed is not None:
         names.renamed[renamed[0]] = renamed[1]
+
+
+# Commands whose output is file names a `while read` loop takes one by one.
+_LISTERS = frozenset({"find", "ls"})
+_LOOP_NAME = lazy_re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _read_lines(command: Command, fed: Command, names: _Names) -> None:
+    """`find hack -name '*.sh' | while read -r f; do bash "$f"; done`: the loop variable is
+    each name the lister prints, spelled as its listing (`$(find ...)`: workflow_scripts
+    follows what it lists; red team s24 trust18 c05)."""
+    listing = fed.program in _LISTERS or (fed.program, fed.positional[:1]) == ("git", ["ls-files"])
+    variables = [word for word in command.positional if _LOOP_NAME.fullmatch(word)]
+    if listing and variables:
+        names.loops[variables[-1]] = ["$(" + fed.text + ")"]
+
+
+# `while read [-r] VAR; do ...; done < FILE` (the redirect is the loop's, at its end).
+_WHILE_FROM_FILE = lazy_re.compile(
+    r"while\s+read\s+(?:-\w+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*do\b.*?\bdone\s*<\s*([^\s;&|<>()]+)",
+    re.DOTALL,
+)
+
+
+_WHILE_FROM_LISTING = lazy_re.compile(
+    r"while\s+read\s+(?:-\w+\s+)*([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*do\b.*?\bdone\s*<\s*<\("
+    r"\s*((?:find|ls|git\s+ls-files)\s[^()`]*)\)",
+    re.DOTALL,
+)
+
+
+def _read_file_lines(script: str, start: int, names: _Names) -> None:
+    """`while read -r s; do bash "$s"; done < ci/scripts.list`: the loop variable is each
+    line of the file, spelled `$(cat FILE)` (workflow_scripts follows a script whose text is
+    that file; red team s24 trust18 c05); `done < <(find ...)`: each name it lists."""
+    found = _WHILE_FROM_FILE.match(script, start)
+    if found is not None and "$" not in found.group(2):
+        names.loops[found.group(1)] = [f"$(cat {found.group(2)})"]
+    listed = _WHILE_FROM_LISTING.match(script, start)  # `done < <(find hack -name '*.sh')`
+    if listed is not None:
+        names.loops[listed.group(1)] = [f"$({listed.group(2).strip()})"]
 
 
 def _loop_variants(
@@ -1393,7 +1457,7 @@ def _run_by(command: Command) -> list[list[str]]:
 
 
 # GNU parallel's options that take a value.
-_PARALLEL_VALUE_FLAGS = frozenset(
+PARALLEL_VALUE_FLAGS = frozenset(
     {"-j", "--jobs", "-S", "--sshlogin", "--joblog", "--results", "-a", "--arg-file",
      "--delay", "--timeout", "--retries", "-N", "-n", "--max-args", "--colsep", "-d",
      "--delimiter", "-I", "--tmpdir", "--workdir", "--env", "--halt", "--tag-string"}
@@ -1405,7 +1469,7 @@ def _in_parallel(args: list[str]) -> list[list[str]]:
     or each argument as a command line when there is no CMD (`parallel ::: "kubectl ..."`)."""
     index = 0
     while index < len(args) and args[index].startswith("-") and args[index] != ":::":
-        index += 2 if args[index] in _PARALLEL_VALUE_FLAGS else 1
+        index += 2 if args[index] in PARALLEL_VALUE_FLAGS else 1
     template = args[index : args.index(":::")] if ":::" in args[index:] else []
     values = args[args.index(":::") + 1 :]
     values = values[: values.index(":::")] if ":::" in values else values
@@ -1573,6 +1637,32 @@ def _remote_command(args: list[str]) -> list[str]:
     return args[index + 1 :]
 
 
+_POSITIONAL_USE = lazy_re.compile(r'"\$(?:\{([0-9@*])\}|([0-9@*]))"|\$(?:\{([0-9@*])\}|([0-9@*]))')
+
+
+def _with_arguments(script: str, args: list[str]) -> str:
+    r"""`sh -c SCRIPT NAME ARG...`'s script with `$0`, `$1`... and `$@` as the words after it
+    (`find hack -exec sh -c 'bash "$1"' _ {} \;`: red team s24 trust18 c05); as written
+    when none follow."""
+    given: list[str] = []
+    for index, arg in enumerate(args):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            rest = [word for word in args[index + 1 :] if not word.startswith("-")]
+            given = rest[1:]
+            break
+    if not script or not given:
+        return script
+
+    def value(match: re.Match[str]) -> str:
+        name = next(group for group in match.groups() if group is not None)
+        if name in "@*":
+            return " ".join(shlex.quote(word) for word in given[1:])
+        index = int(name)
+        return shlex.quote(given[index]) if index < len(given) else match.group(0)
+
+    return _POSITIONAL_USE.sub(value, script)
+
+
 def _after_c(args: list[str]) -> str | None:
     """The script of `sh -c script` (also `bash -ec`, `bash -lc`)."""
     for index, arg in enumerate(args):
@@ -1619,6 +1709,8 @@ def _command(argv: list[str], lines: list[int], text: str) -> Command | None:
         while words and words[0].startswith("-"):
             words.pop(0)
         del words[:operands]
+    if len(words) > 2 and posixpath.basename(words[0]) in _KUBECTL_HOSTS and words[1] == "kubectl":
+        words.pop(0)
     if words and posixpath.basename(words[0]) in _LAUNCHERS and len(words) > 1:
         words.pop(0)
         while len(words) > 1 and words[0] in ("-y", "--yes", "--no-install"):

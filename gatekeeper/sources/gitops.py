@@ -372,6 +372,7 @@ def _external_chart(deployed: _Source, context: LoadContext, loaded: Loaded) -> 
         loaded.problems.append(Problem("GK-NOT-EXPANDED", file, line, external(chart, url, path)))
         loaded.problems.extend(_remote_values(file, document, source, where, chart))
         loaded.problems.extend(_remote_value_files(deployed, chart, context))
+        loaded.problems.extend(_remote_file_parameters(deployed, chart, context))
         return
     _expand_source(deployed._replace(source={**source, "path": path}), context, loaded)
 
@@ -424,6 +425,35 @@ def _remote_value_files(deployed: _Source, chart: str, context: LoadContext) -> 
                 return locator.locate(path).line
 
             found.extend(remote_values.problems(name, chart, [(entry.obj, ())], line_of))
+    return found
+
+
+def _remote_file_parameters(deployed: _Source, chart: str, context: LoadContext) -> list[Problem]:
+    """What `helm.fileParameters` (`--set-file NAME=FILE`: the file's text is the value) ask
+    of a chart that is not rendered here (remote_values), for files of this repository
+    (`$ref/file`: Argo CD resolves a reference there as in valueFiles), each at line 1 of
+    the file: a pull request adding the parameter, or changing only the file, is judged (red
+    team s24 trust18 c06: `{name: controller.hostNetwork, path: $values/hn.txt}` holding
+    `true` was green). A file of the chart itself is not this repository's to change."""
+    from gatekeeper.sources import remote_values
+
+    options = deployed.source.get("helm")
+    entries = options.get("fileParameters") if isinstance(options, dict) else None
+    found: list[Problem] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        written = str(entry.get("path") or "")
+        name = _values_file("", written, deployed.refs) if written.startswith("$") else None
+        if name is None or name.startswith("../") or not context.tree.exists(name):
+            continue
+        try:
+            text = context.tree.read(name).decode("utf-8")
+            path = helm_set.path_of(entry["name"])
+        except (OSError, UnicodeDecodeError, helm_set.SetError):
+            continue  # Argo CD fails the source: said by the rendering checks
+        values = helm_set.apply({}, path, text.strip())
+        found.extend(remote_values.problems(name, chart, [(values, ())], lambda _: 1))
     return found
 
 
@@ -1230,6 +1260,8 @@ def _application_inputs(
             if copy is not None:
                 yield directory_input(copy)
             yield from _values_files(source, copy or ".", refs, only_refs=copy is None)
+            if copy is None:  # `--set-file` of a `$ref` file (_remote_file_parameters)
+                yield from _ref_file_parameters(source, refs)
     for source in local:
         path = posixpath.normpath(str(source.get("path") or "").strip("/") or ".")
         yield directory_input(path)
@@ -1250,6 +1282,18 @@ def _application_inputs(
         directory = source.get("directory")  # Jsonnet: its libs and what it imports
         evaluated = directory.get("jsonnet") if isinstance(directory, dict) else None
         yield from jsonnets.inputs(path, evaluated)
+
+
+def _ref_file_parameters(source: dict[str, Any], refs: set[str]) -> Iterator[str]:
+    """The files of this repository a source's `helm.fileParameters` name by `$ref/file`."""
+    options = source.get("helm")
+    entries = options.get("fileParameters") if isinstance(options, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        written = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(written, str) and written.startswith("$"):
+            resolved = _values_file("", written, refs)
+            if resolved is not None:
+                yield resolved
 
 
 def _values_files(

@@ -28,6 +28,7 @@ from gatekeeper.tree import Tree
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _MARK = "valueFiles"
+_FILE_MARK = "fileParameters"
 
 
 def prestart(paths: Iterable[str]) -> None:
@@ -71,15 +72,19 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
     from gatekeeper.sources import kubernetes
 
     tree = context.tree
-    if chart_dir is None:
-        if not path.endswith(_SUFFIXES):
-            return []
+    if chart_dir is None and not path.endswith(_SUFFIXES):
+        # any file may be a `--set-file` value (`fileParameters: [{path: $values/hn.txt}]`):
+        # only Applications spelling fileParameters read one (red team s24 trust18 c06)
+        words = [_FILE_MARK]
+    elif chart_dir is None:
         try:
             if kubernetes.looks_like_objects(tree.read(path)):
                 return []
         except OSError:
             return []
-    words = [_MARK] if chart_dir is None else [_MARK, chart_dir or "path"]
+        words = [_MARK, _FILE_MARK]
+    else:
+        words = [_MARK, _FILE_MARK, chart_dir or "path"]
     graph = Graph()  # as a pull request's dependency graph has them, for these files
     for file in _spelling(tree, tuple(words)):
         reads = functools.partial(_inputs, context=context)  # one context per tree: a run

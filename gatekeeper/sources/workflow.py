@@ -22,6 +22,8 @@ with a few fields added so rules can look inside scripts:
                                 `container` and `services`, its steps' `run`, `with` and `env`
     jobs.<id>.runsOnLabels      GitHub: the runner labels of `runs-on`, a `${{ matrix.x }}`
                                 label as each value the matrix gives it
+    jobs.<id>.runsOnSelfHosted  GitHub: true when `runs-on` picks a self-hosted runner
+                                (_self_hosted: the default labels, a group, a matrix list)
     ...steps[*].withReads       GitHub: {input: [context paths its `${{ }}` read]}
     ...steps[*].checkoutReads   GitHub: for a step running a local composite action, the
                                 context paths its actions/checkout steps' `ref` and
@@ -762,6 +764,10 @@ def callers(tree: Tree) -> dict[str, Values]:
             if named and named.group(1).lower().encode() in own:  # this repository's, in full
                 uses = "./" + named.group(2)
             callee = _local_callee(tree, uses)
+            if callee is not None and kind_of(callee) == GITHUB:
+                # a job calling a reusable workflow runs on the callee's runners: a change
+                # to the callee alone judges the caller again (red team s24 trust18 c08)
+                edges.append((name, callee))
             given = holder.get("with")
             if callee is None or not isinstance(given, dict):
                 continue
@@ -1220,9 +1226,9 @@ def _github_job(
     _split_uses(job)
     job["expressionReads"] = _job_reads(job, workflow_env)
     if "runs-on" in job:
-        job["runsOnLabels"] = _runs_on_labels(
-            job["runs-on"], matrix_values(job, {**(workflow_env or {}), **_env(job)})
-        )
+        values = matrix_values(job, {**(workflow_env or {}), **_env(job)})
+        job["runsOnLabels"] = _runs_on_labels(job["runs-on"], values)
+        job["runsOnSelfHosted"] = _self_hosted(job["runs-on"], values, _matrix_runners(job))
     actors = _actors(job.get("if"))
     context: dict[str, Any] = {
         "job": job_id,
@@ -1306,6 +1312,8 @@ def _github_job(
             call = {"calls": job["uses"]}  # not a step's `uses:` (pinning is the job's)
             found.append((("jobs", job_id, "steps", len(listed)), call, commands))
             listed.append(call)
+    if "runs-on" not in job and _callee_self_hosted(job, repository):
+        job["runsOnSelfHosted"] = True  # its jobs run in this workflow's event, there
     called = _callee_checkouts(job, repository)  # a local reusable workflow's checkouts
     if called:
         listed = steps if isinstance(steps, list) else job.setdefault("steps", [])
@@ -1637,6 +1645,149 @@ def _runs_on_labels(runs_on: Any, values: Values) -> list[str]:
         read = reads(text) if whole else []
         labels.extend(known.get(read[0], [text]) if len(read) == 1 else [text])
     return labels
+
+
+# The labels every self-hosted runner carries (GitHub adds them when it registers), and the
+# images of GitHub-hosted runners (larger runners too: `ubuntu-22.04-16core`).
+_SELF_HOSTED_LABELS = frozenset({"self-hosted", "linux", "windows", "macos", "x64", "arm", "arm64"})
+_HOSTED_IMAGE = lazy_re.compile(r"(?i)^(ubuntu|windows|macos)-[\w.-]+$")
+_QUOTED = lazy_re.compile(r"'((?:[^']|'')*)'")
+_CHOICE = lazy_re.compile(r"^(.*)&&\s*('(?:[^']|'')*')\s*\|\|\s*('(?:[^']|'')*')\s*$", re.DOTALL)
+_FORMAT = lazy_re.compile(
+    r"(?i)^\s*format\(\s*'((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\s*\)\s*$"
+)
+
+
+def _self_hosted(runs_on: Any, values: Values, matrix: dict[str, list[Any]]) -> bool:
+    """Does `runs-on` pick a self-hosted runner (red team s24 trust18 c03: only the
+    `self-hosted` label was seen)? Labels every self-hosted runner has (`[linux, x64]`: no
+    GitHub-hosted runner carries them), a runner `group:` not labelled with a GitHub-hosted
+    image, a matrix value that is a list or a `{group, labels}` mapping, and the string
+    literals an expression may give (`cond && 'self-hosted' || 'ubuntu-latest'`,
+    `format('{0}-hosted', 'self')`)."""
+    if isinstance(runs_on, dict):
+        labels = runs_on.get("labels")
+        listed = labels if isinstance(labels, list) else [] if labels is None else [labels]
+        if runs_on.get("group") is not None and not (
+            listed and all(_HOSTED_IMAGE.match(str(label)) for label in listed)
+        ):
+            return True
+        runs_on = listed
+    for item in runs_on if isinstance(runs_on, list) else [runs_on]:
+        text = str(item).strip()
+        if text.lower() in _SELF_HOSTED_LABELS:
+            return True
+        found = list(expressions(text))
+        if len(found) != 1 or found[0][1] != text:
+            continue
+        inner = text[3:-2]
+        read = reads(text)
+        known = {name.lower(): given for name, given in values.items()}
+        taken = matrix.get(read[0], known.get(read[0].lower(), [])) if len(read) == 1 else []
+        if "fromjson(" in inner.lower():  # `fromJSON(inputs.runner)` of '["self-hosted"]'
+            taken = [_json_value(value) for value in taken]
+        if any(_self_hosted(value, {}, {}) for value in taken):
+            return True
+        chosen = _CHOICE.fullmatch(inner)
+        if chosen and fork_guarded("${{ " + chosen.group(1) + " }}", "pull_request"):
+            inner = chosen.group(3)  # `same-repo && 'self-hosted' || 'ubuntu-latest'`: a fork's
+        given = [label.replace("''", "'") for label in _QUOTED.findall(inner)]
+        formatted = _FORMAT.fullmatch(inner)
+        if formatted:
+            given.append(_formatted(formatted.group(1), formatted.group(2)))
+        if any(label.strip().lower() in _SELF_HOSTED_LABELS for label in given):
+            return True
+    return False
+
+
+def _callee_self_hosted(job: dict[str, Any], repository: Files, depth: int = 0) -> bool:
+    """Does a job calling a local reusable workflow run one of its jobs on a self-hosted
+    runner (_self_hosted), `inputs.X` being what the caller passes or the input's default?
+    The callee runs in the caller's event: called from a pull_request workflow, a fork's
+    code runs there (red team s24 trust18 c08: `runs-on: ${{ inputs.runner }}` given
+    `self-hosted`, or `[self-hosted]` of the callee's own, was green)."""
+    uses = job.get("uses")
+    if repository is None or not isinstance(uses, str) or not uses.startswith("./"):
+        return False
+    local = inside(uses.split("@", 1)[0]) or ""
+    text = repository(local) if local and kind_of(local) == GITHUB else None
+    try:
+        callee = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return False
+    if not isinstance(callee, dict):
+        return False
+    values = dict(workflow_inputs(callee.get("on", callee.get(True))))
+    given = job.get("with")
+    for key, value in given.items() if isinstance(given, dict) else ():
+        if scalar(value):
+            values[f"inputs.{key}".lower()] = [str(value)]
+    for inner in _values(callee.get("jobs")):
+        if not isinstance(inner, dict) or fork_guarded(inner.get("if"), "pull_request"):
+            continue  # (the callee's own guard)
+        if "runs-on" in inner and _self_hosted(inner["runs-on"], values, _matrix_runners(inner)):
+            return True
+        if "runs-on" not in inner and depth < _MAX_CALL_DEPTH:  # it calls one in turn
+            given = inner.get("with")
+            passed = {
+                key: _passed_on(value, values)
+                for key, value in (given.items() if isinstance(given, dict) else ())
+            }
+            if _callee_self_hosted({**inner, "with": passed}, repository, depth + 1):
+                return True
+    return False
+
+
+_MAX_CALL_DEPTH = 3  # reusable workflows calling reusable workflows (GitHub allows 4 levels)
+
+
+def _passed_on(value: Any, values: Values) -> Any:
+    """A `with:` value a callee passes on: its `${{ inputs.X }}` as the value it was given."""
+    text = str(value).strip()
+    read = reads(text) if text.startswith("${{") and text.endswith("}}") else []
+    given = values.get(read[0].lower()) if len(read) == 1 else None
+    return given[0] if given else value
+
+
+def _json_value(value: Any) -> Any:
+    """A string's JSON value (a list of labels), else the value itself."""
+    import json
+
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _formatted(template: str, arguments: str) -> str:
+    """`format('{0}-hosted', 'self')` of string literals, as the runner computes it."""
+    given = [argument.replace("''", "'") for argument in _QUOTED.findall(arguments)]
+
+    def argument(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return given[index] if index < len(given) else match.group(0)
+
+    return re.sub(r"\{(\d+)\}", argument, template.replace("''", "'"))
+
+
+def _matrix_runners(job: dict[str, Any]) -> dict[str, list[Any]]:
+    """`matrix.x` -> every value the job's matrix gives it, lists and mappings included (a
+    runner spelled `[self-hosted, gpu]` or `{group: ci}` as one matrix value)."""
+    strategy = job.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not isinstance(matrix, dict):
+        return {}
+    found: dict[str, list[Any]] = {}
+    for name, items in matrix.items():
+        if name not in ("include", "exclude") and isinstance(items, list):
+            found.setdefault(f"matrix.{name}", []).extend(items)
+    include = matrix.get("include")
+    for entry in [include] if isinstance(include, dict) else include or []:
+        for name, item in entry.items() if isinstance(entry, dict) else ():
+            found.setdefault(f"matrix.{name}", []).append(item)
+    return found
 
 
 # `fromJSON('...')` of a string literal (any case, as the runner reads function names).

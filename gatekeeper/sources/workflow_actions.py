@@ -18,6 +18,9 @@ class CommandInput:
     input: str
     program: str = ""  # prefixed to the input's text
     language: str = "shell"  # shell | javascript
+    # an input naming another program to run the words with (hiberbee's `entrypoint: helm`
+    # runs `helm upgrade ...`, not skaffold: red team s24 trust18 c04)
+    entrypoint: str = ""
 
 
 COMMAND_ACTIONS: dict[str, CommandInput] = {
@@ -34,7 +37,7 @@ COMMAND_ACTIONS: dict[str, CommandInput] = {
     "kodermax/kubectl-aws-eks": CommandInput("args", "kubectl "),
     "nickgronow/kubectl": CommandInput("args", "kubectl "),
     # skaffold's words (`args: run`; `build` when not given: red team s23 trust16 c10)
-    "hiberbee/github-action-skaffold": CommandInput("args", "skaffold "),
+    "hiberbee/github-action-skaffold": CommandInput("args", "skaffold ", entrypoint="entrypoint"),
     # scripts run on the runner or on a remote host
     "actions/github-script": CommandInput("script", language="javascript"),
     "azure/cli": CommandInput("inlinescript"),
@@ -61,5 +64,15 @@ def command_input(action: str, given: dict[str, object]) -> tuple[str, CommandIn
         return None
     for key in given:
         if str(key).lower() == row.input:
-            return str(key), row
+            return str(key), _with_entrypoint(row, given)
     return None
+
+
+def _with_entrypoint(row: CommandInput, given: dict[str, object]) -> CommandInput:
+    """`row` with the program its `entrypoint` input names, when the step gives one."""
+    if not row.entrypoint:
+        return row
+    named = next((v for k, v in given.items() if str(k).lower() == row.entrypoint), None)
+    if not isinstance(named, str) or not named.strip():
+        return row
+    return CommandInput(row.input, named.strip() + " ", row.language, row.entrypoint)

@@ -12,11 +12,13 @@ Nothing is run; files outside the repository are never read.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import itertools
 import json
 import posixpath
 import re
+import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,8 +88,9 @@ def follow_all(
                 continue
             directory = working_directory(step, job)
             added: list[dict[str, Any]] = []
-            for command in commands:
-                for found in _follow(command, directory, tree, 1, budget):
+            for at, command in enumerate(commands):
+                before = _on_its_line(commands, at)
+                for found in _follow(command, directory, tree, 1, budget, before):
                     if "file" not in found:  # (_unfollowed: the step's own command)
                         command.update(opaque=True, text=found["text"], name=found["text"])
                         continue
@@ -172,18 +175,36 @@ def working_directory(step: dict[str, Any], job: dict[str, Any]) -> str:
 
 
 def _follow(
-    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+    command: dict[str, Any],
+    directory: str,
+    tree: Tree,
+    depth: int,
+    budget: list[int],
+    before: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
+    """What `command` runs of the repository; `before`: the commands before it on its line
+    (a `find` or `ls` listing the files it runs)."""
     if budget[0] < 0:  # the rest is said once, by the command the budget ran out at
         return []
     folder = command.get("directory", directory)  # where the command runs: shell_dirs
     if shell_dirs.known(folder) and not str(folder).startswith("/"):
         directory = str(folder)  # else (computed, outside) the best guess: where it began
+    fed = _fed_runs(command, before, directory, tree)
+    if fed is not None:
+        return _follow_each(fed, directory, tree, depth, budget)
     program = str(command.get("program") or "")
+    if program == "run-parts":
+        return _run_parts(command, directory, tree, depth, budget)
     positional = [str(word) for word in command.get("positional") or []]
     runner = program in ("make", "gmake", "just", "task", "go-task", *_PACKAGE_MANAGERS)
     script, language = ("", "") if runner else _script_of(program, positional, command)
-    path = inside(posixpath.join(directory, script)) if script and "$" not in script else None
+    listing = _LISTING_WORD.fullmatch(script.removeprefix("./")) if script else None
+    listed = _listing_runs(command, script, listing.group(1), directory, tree) if listing else None
+    if listed is not None:  # `for s in $(find hack -name '*.sh'); do bash "$s"; done`
+        return _follow_each(listed, directory, tree, depth, budget)
+    # `$GITHUB_WORKSPACE/hack/x.sh`, `$(git rev-parse --show-toplevel)/...`: the root
+    resolved = shell_dirs.resolve(directory, script) if script else None
+    path = inside(resolved) if resolved and "$" not in resolved else None
     if path is not None and any(c in path for c in "*?[") and program not in _INTERPRETERS:
         # `for s in hack/*.sh; do bash "$s"; done` (the loop's words are its commands'):
         # each script the glob names runs (red team s23 trust17 c04)
@@ -221,8 +242,44 @@ def _follow(
         return _take(opaque.as_dict(), path, 1, budget)
     text = data.decode("utf-8", "replace")
     out: list[dict[str, Any]] = []
-    for found in _commands_of(tree, path, text, language or _language(path, text), directory):
-        out.extend(_take_and_follow(found, path, found.line + 1, directory, tree, depth, budget))
+    found_all = _commands_of(tree, path, text, language or _language(path, text), directory)
+    for at, found in enumerate(found_all):
+        before = _line_before(found_all, at)
+        out.extend(
+            _take_and_follow(found, path, found.line + 1, directory, tree, depth, budget, before)
+        )
+    return out
+
+
+def _on_its_line(commands: Sequence[dict[str, Any]], at: int) -> list[dict[str, Any]]:
+    """The commands before `commands[at]` on its line (and in its file): a `find` or `ls`
+    there may list the files it runs."""
+    line, file = commands[at].get("line"), commands[at].get("file")
+    start = at
+    while start > 0 and (commands[start - 1].get("line"), commands[start - 1].get("file")) == (
+        line,
+        file,
+    ):
+        start -= 1
+    return list(commands[start:at])
+
+
+def _line_before(commands: Sequence[shell.Command], at: int) -> list[dict[str, Any]]:
+    """_on_its_line of a script's commands (as dicts only when there are some)."""
+    start = at
+    while start > 0 and commands[start - 1].line == commands[at].line:
+        start -= 1
+    return [command.as_dict() for command in commands[start:at]]
+
+
+def _follow_each(
+    runs: list[dict[str, Any]], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """What each of `runs` (a command once per file it is given) runs; an opaque one (past
+    the files followed) as it is."""
+    out: list[dict[str, Any]] = []
+    for run in runs:
+        out.extend([run] if run.get("opaque") else _follow(run, directory, tree, depth, budget))
     return out
 
 
@@ -249,11 +306,13 @@ def _take_and_follow(
     tree: Tree,
     depth: int,
     budget: list[int],
+    before: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """A command of a followed file at its line, and what it runs in turn; one it does not
-    follow (_unfollowed) is said at its own line."""
+    follow (_unfollowed) is said at its own line. `before`: the commands before it on its
+    line (_follow)."""
     out = _take(found.as_dict(), file, line, budget)
-    for command in _follow(found.as_dict(), directory, tree, depth + 1, budget):
+    for command in _follow(found.as_dict(), directory, tree, depth + 1, budget, before):
         out.append(command if "file" in command else {**command, "file": file, "line": line})
     return out
 
@@ -359,10 +418,21 @@ def _make(
     makefile, targets = "", []
     words = iter(argv[1:])
     for word in words:
+        flag, equals, value = word.partition("=")
         if word in ("-C", "--directory"):
             directory = posixpath.join(directory, next(words, "."))
         elif word in ("-f", "--file", "--makefile"):
             makefile = next(words, "")
+        # `--file=ops/deploy.mk`, `-fops/deploy.mk`, `-Cops`, `--directory=ops` (red team
+        # s24 trust18 c05: the root Makefile was read instead)
+        elif equals and flag in ("--directory",):
+            directory = posixpath.join(directory, value)
+        elif equals and flag in ("--file", "--makefile"):
+            makefile = value
+        elif word.startswith("-C") and len(word) > 2 and not word.startswith("--"):
+            directory = posixpath.join(directory, word[2:])
+        elif word.startswith("-f") and len(word) > 2 and not word.startswith("--"):
+            makefile = word[2:]
         elif word.startswith("-") or "=" in word:
             continue
         else:
@@ -449,8 +519,6 @@ def _first_read(tree: Tree, name: str, seen: set[str]) -> str | None:
 
 def _matching(tree: Tree, pattern: str) -> list[str]:
     """The files of the tree a path or glob (`ops/*.mk`) names, in order."""
-    import fnmatch
-
     pattern = posixpath.normpath(pattern)
     name = inside(pattern)
     if name is None:
@@ -519,11 +587,15 @@ def _run_recipes(
             held = (where or {}).get(name, path)
             for number, line in lines:
                 place = shell_dirs.Place(base, files=file_reader(tree))
-                for found in shell.commands(expand(line), place=place):
+                ran = shell.commands(expand(line), place=place)
+                for index, found in enumerate(ran):
                     at = number + found.line  # (a continued line: the line it is on)
                     targets = _same_makefile_targets(found.as_dict(), base, path)
                     if targets is None or nested >= _MAX_SUBMAKES:  # past it: a level deeper
-                        out.extend(_take_and_follow(found, held, at, base, tree, depth, budget))
+                        before = _line_before(ran, index)  # a find/ls listing what it runs
+                        out.extend(
+                            _take_and_follow(found, held, at, base, tree, depth, budget, before)
+                        )
                     else:
                         out.extend(_take(found.as_dict(), held, at, budget))
                         run(targets, nested + 1)
@@ -768,12 +840,123 @@ def _package_script(
     program = str(command.get("program") or "")
     argv = [str(word) for word in command.get("argv") or []]
     words = argv[argv.index(program) + 1 :] if program in argv else argv[1:]
-    names = _script_names(program, words)
     for flag, value in itertools.pairwise(words):
         if flag in _PACKAGE_DIRECTORY_FLAGS:
             directory = posixpath.join(directory, value)
+    for word in words:  # `npm --prefix=ops run deploy` (red team s24 trust18 c05)
+        flag, equals, value = word.partition("=")
+        if equals and flag in _PACKAGE_DIRECTORY_FLAGS:
+            directory = posixpath.join(directory, value)
+    selectors, words = _workspace_selectors(program, words)
+    names = _script_names(program, words)
+    if not names:
+        return []
+    if selectors is None:
+        return _package_scripts_in(directory, names, tree, depth, budget)
+    out: list[dict[str, Any]] = []
+    chosen = _workspaces(tree, directory, selectors)
+    if len(chosen) > _MAX_GLOBBED:
+        text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} workspaces, not followed)"
+        out.append({**command, "opaque": True, "text": text, "name": text})
+    for folder in chosen[:_MAX_GLOBBED]:
+        out.extend(_package_scripts_in(folder, names, tree, depth, budget))
+    return out
+
+
+def _workspace_selectors(program: str, words: list[str]) -> tuple[list[str] | None, list[str]]:
+    """The workspaces a package manager's command runs in (["*"]: every one; None: the
+    package it is in) and its words without the selection: `npm run deploy -w ops`,
+    `--workspaces`, `yarn workspace ops deploy`, `yarn workspaces foreach run deploy`,
+    `pnpm --filter ops deploy`, `pnpm -r deploy` (red team s24 trust18 c05: the root
+    package.json was read, the workspace's deploy script ran unread)."""
+    selectors: list[str] = []
+    rest: list[str] = []
+    given = iter(words)
+    for word in given:
+        flag, equals, value = word.partition("=")
+        if flag in ("-w", "--workspace", "--filter", "-F"):
+            selectors.append(value if equals else next(given, ""))
+        elif word in ("--workspaces", "-ws", "-r", "--recursive"):
+            selectors.append("*")
+        else:
+            rest.append(word)
+    plain = [word for word in rest if not word.startswith("-")]
+    if program == "yarn" and plain[:1] == ["workspace"] and len(plain) > 1:
+        selectors.append(plain[1])
+        rest = rest[rest.index(plain[1]) + 1 :]
+    elif program == "yarn" and plain[:1] == ["workspaces"]:
+        selectors.append("*")
+        after = plain.index("run") if "run" in plain else len(plain)
+        rest = plain[after:] if after < len(plain) else []
+    return (selectors or None), rest
+
+
+def _workspaces(tree: Tree, directory: str, selectors: list[str]) -> list[str]:
+    """The workspace folders (package.json `workspaces`, pnpm-workspace.yaml `packages`) of
+    the package at `directory` that a selector names: by folder or by package name (a glob,
+    `*` every one)."""
+    patterns = _workspace_patterns(tree, directory)
+    below = "" if directory == "." else directory.rstrip("/") + "/"
+    folders = [
+        posixpath.dirname(name)
+        for name in tree.list_dir(directory)
+        if name.startswith(below)
+        and name.endswith("/package.json")
+        and "node_modules/" not in name
+        and any(fnmatch.fnmatchcase(posixpath.dirname(name)[len(below) :], p) for p in patterns)
+    ]
+    chosen: list[str] = []
+    for folder in folders:
+        name = _package_name(tree, folder)
+        relative = posixpath.relpath(folder, directory)
+        for selector in selectors:
+            wanted = posixpath.normpath(selector.strip("{}").removeprefix("./") or ".")
+            if selector == "*" or fnmatch.fnmatchcase(name, selector) or wanted == relative:
+                chosen.append(folder)
+                break
+    for selector in selectors:  # `-w ops` of a folder the root does not declare
+        named = inside(posixpath.join(directory, selector.strip("{}").removeprefix("./")))
+        manifest = posixpath.join(named, "package.json") if named else ""
+        if named and named not in chosen and tree.exists(manifest):
+            chosen.append(named)
+    return chosen
+
+
+def _workspace_patterns(tree: Tree, directory: str) -> list[str]:
+    """The folder globs a package's workspaces are declared by (not the `!` exclusions)."""
+    patterns: list[str] = []
+    root = inside(posixpath.join(directory, "package.json"))
+    try:
+        declared = json.loads(tree.read(root).decode("utf-8", "replace")) if root else {}
+    except (OSError, ValueError):
+        declared = {}
+    spaces = declared.get("workspaces") if isinstance(declared, dict) else None
+    spaces = spaces.get("packages") if isinstance(spaces, dict) else spaces
+    patterns.extend(str(p) for p in spaces or [] if isinstance(p, str))
+    pnpm = inside(posixpath.join(directory, "pnpm-workspace.yaml"))
+    if pnpm and tree.exists(pnpm):
+        for entry in load_all(pnpm, tree.read(pnpm).decode("utf-8", "replace")):
+            obj = entry.obj if isinstance(entry, YamlDocument) else None
+            listed = obj.get("packages") if isinstance(obj, dict) else None
+            patterns.extend(str(p) for p in listed or [] if isinstance(p, str))
+    return [p.rstrip("/").removeprefix("./") for p in patterns if not p.startswith("!")]
+
+
+def _package_name(tree: Tree, folder: str) -> str:
+    try:
+        named = json.loads(tree.read(posixpath.join(folder, "package.json")).decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return ""
+    return str(named.get("name") or "") if isinstance(named, dict) else ""
+
+
+def _package_scripts_in(
+    directory: str, names: list[str], tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """The commands of the `names` scripts (with their pre and post scripts) of the
+    package.json in `directory`, each at its line there."""
     path = inside(posixpath.join(directory, "package.json"))
-    if not names or path is None or not tree.exists(path):
+    if path is None or not tree.exists(path):
         return []
     try:
         text = tree.read(path).decode("utf-8", "replace")
@@ -789,8 +972,10 @@ def _package_script(
             continue
         line = _json_key_line(text, key)
         place = shell_dirs.Place(directory, files=file_reader(tree))
-        for found in shell.commands(script, place=place):
-            out.extend(_take_and_follow(found, path, line, directory, tree, depth, budget))
+        ran = shell.commands(script, place=place)
+        for at, found in enumerate(ran):
+            before = _line_before(ran, at)
+            out.extend(_take_and_follow(found, path, line, directory, tree, depth, budget, before))
     return out
 
 
@@ -868,3 +1053,283 @@ def _parse_makefile(
             rules[target] = (prerequisites.split(), recipe)
         current = recipe
     return rules, variables, default
+
+
+# Programs that run each file another command lists (red team s24 trust18 c01: these ran
+# the repository's scripts unread): `find -exec bash {} \;`, `ls *.sh | xargs -n1 bash`,
+# `xargs -I{} sh {}`, `ls *.sh | parallel bash`; and `run-parts DIR`.
+_LISTERS = frozenset({"find", "ls"})
+_XARGS_VALUE_FLAGS = frozenset(
+    {"-n", "--max-args", "-P", "--max-procs", "-L", "--max-lines", "-d", "--delimiter",
+     "-E", "-e", "--eof", "-s", "--max-chars", "-a", "--arg-file", "--process-slot-var"}
+)  # fmt: skip
+_FED = "\0fed\0"  # where the listed file goes in a template, until it is known
+# run-parts runs the files of a folder whose names match this (Debian's default).
+_RUN_PARTS_NAME = lazy_re.compile(r"^[A-Za-z0-9_-]+$")
+_RUN_PARTS_LSB = lazy_re.compile(
+    r"^(?:[A-Za-z0-9_-]+|_?(?:[a-z0-9_.]+-)+[a-z0-9]+|[a-z0-9][a-z0-9-]*)$"
+)
+
+
+def _template(command: dict[str, Any]) -> list[str] | None:
+    """The words a command runs once per file it is fed, with _FED where the file goes;
+    None when it is not fed files (`bash {}` of find's -exec, xargs, parallel on stdin)."""
+    argv = [str(word) for word in command.get("argv") or []]
+    wrappers = [str(word) for word in command.get("wrappers") or []]
+    if wrappers[:1] == ["xargs"] and argv[:1] == ["xargs"]:
+        token, at = "", 1
+        while at < len(argv) and argv[at].startswith("-"):
+            flag = argv[at]
+            if flag in ("-I", "--replace") and at + 1 < len(argv):
+                token, at = argv[at + 1], at + 2
+                continue
+            if flag.startswith(("-I", "--replace=")):
+                token = flag[2:] if flag.startswith("-I") else flag.partition("=")[2]
+            elif flag in ("-i", "--replace"):
+                token = "{}"
+            at += 2 if flag in _XARGS_VALUE_FLAGS else 1
+        words = argv[at:]
+    elif command.get("program") == "parallel" and ":::" not in argv and argv[:1] == ["parallel"]:
+        at = 1
+        while at < len(argv) and argv[at].startswith("-"):
+            at += 2 if argv[at] in shell.PARALLEL_VALUE_FLAGS else 1
+        token, words = "{}", argv[at:]
+    elif "{}" in argv and not wrappers:  # what `find ... -exec` runs (shell._run_by)
+        token, words = "{}", argv
+    else:
+        return None
+    if not words:
+        return None
+    if token and any(token in word for word in words):
+        return [word.replace(token, _FED) for word in words]
+    return [*words, _FED] if command.get("program") != "{}" else None
+
+
+def _fed_runs(
+    command: dict[str, Any], before: Sequence[dict[str, Any]], directory: str, tree: Tree
+) -> list[dict[str, Any]] | None:
+    """`command` once for each repository file a `find`, `ls` or `git ls-files` before it
+    on its line lists (or the file `xargs -a FILE` reads names from), when it runs each as a
+    script (or as the program); None when it does not."""
+    template = _template(command)
+    if template is None:
+        return None
+    feeder = next((c for c in reversed(before) if _lister(c)), None)
+    named_in = _xargs_file(command)
+    if feeder is None and named_in is None:
+        return None
+    if not _runs_fed(template):
+        return None
+    if named_in is not None:
+        listed = _names_in(tree, shell_dirs.resolve(directory, named_in), directory)
+    else:
+        assert feeder is not None
+        folder = str(feeder.get("directory") or directory)
+        folder = folder if shell_dirs.known(folder) and not folder.startswith("/") else directory
+        listed = _listed(feeder, folder, tree)
+    return _each_listed(command, template, listed, directory)
+
+
+def _runs_fed(template: list[str]) -> bool:
+    """Does the command `template` spells run the file put at _FED (as a script of a shell or
+    interpreter, or as the program), not read it (`bash -n`, `shellcheck`)?"""
+    for parsed in shell.commands(shlex.join(template), depth=2):  # (and what `sh -c` runs)
+        probe = parsed.as_dict()
+        program = str(probe.get("program") or "")
+        if _FED in program:
+            return True
+        script, _ = _script_of(program, [str(w) for w in probe.get("positional") or []], probe)
+        if _FED in script and "-n" not in (probe.get("flags") or []):
+            return True
+    return False
+
+
+def _each_listed(
+    command: dict[str, Any], template: list[str], listed: list[str], directory: str
+) -> list[dict[str, Any]]:
+    """The command `template` spells once per listed file, as the lister printed it (at
+    most _MAX_GLOBBED: past them `command` is opaque), each at `command`'s line."""
+    runs: list[dict[str, Any]] = []
+    if len(listed) > _MAX_GLOBBED:  # the rest run unread: said, not skipped
+        text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} files, not followed)"
+        runs.append({**command, "opaque": True, "text": text, "name": text})
+    for printed in listed[:_MAX_GLOBBED]:
+        words = [word.replace(_FED, printed) for word in template]
+        for each in shell.commands(shlex.join(words), depth=2):
+            runs.append({**each.as_dict(), "line": command.get("line"), "directory": directory})
+    return runs
+
+
+# A script word that is what a listing command prints (a loop's `$(find ...)` value).
+_LISTING_WORD = lazy_re.compile(r"\$\(\s*((?:find|ls|git\s+ls-files)\s[^()`]*)\)")
+
+
+def _listing_runs(
+    command: dict[str, Any], script: str, listing: str, directory: str, tree: Tree
+) -> list[dict[str, Any]] | None:
+    """`command` once per file the `$(find|ls|git ls-files ...)` it runs as its script lists
+    (a loop variable holding that listing); None when it lists nothing this can read."""
+    found = shell.commands(listing, depth=3)
+    feeder = found[0].as_dict() if found else {}
+    if not _lister(feeder):
+        return None
+    argv = [str(word) for word in command.get("argv") or []]
+    template = [_FED if word == script else word for word in argv]
+    if _FED not in template or not _runs_fed(template):
+        return None
+    return _each_listed(command, template, _listed(feeder, directory, tree), directory)
+
+
+def _lister(command: dict[str, Any]) -> bool:
+    """Does `command` print file names: `find`, `ls`, `git ls-files`?"""
+    program = command.get("program")
+    return program in _LISTERS or (
+        program == "git" and (command.get("positional") or [])[:1] == ["ls-files"]
+    )
+
+
+def _xargs_file(command: dict[str, Any]) -> str | None:
+    """The file `xargs -a FILE` (`--arg-file=FILE`) reads its arguments from."""
+    if (command.get("wrappers") or [])[:1] != ["xargs"]:
+        return None
+    argv = [str(word) for word in command.get("argv") or []]
+    for flag, value in itertools.pairwise(argv):
+        if flag in ("-a", "--arg-file"):
+            return value
+    for word in argv:
+        if word.startswith("--arg-file="):
+            return word.partition("=")[2]
+    return None
+
+
+def _names_in(tree: Tree, path: str | None, directory: str) -> list[str]:
+    """The repository files a list file names, one a line (from `directory`), as written."""
+    name = inside(path) if path and shell_dirs.known(path) else None
+    if name is None or not tree.exists(name):
+        return []
+    try:
+        text = tree.read(name).decode("utf-8", "replace")
+    except OSError:
+        return []
+    found = []
+    for line in text.splitlines():
+        each = inside(posixpath.join(directory, line.strip())) if line.strip() else None
+        if each is not None and tree.exists(each):
+            found.append(line.strip())
+    return found
+
+
+def _listed(feeder: dict[str, Any], folder: str, tree: Tree) -> list[str]:
+    """The repository files `find DIR... [-name|-path GLOB] [-maxdepth N]`, `ls GLOB|DIR...`
+    or `git ls-files [PATHSPEC]` prints (as it prints them), run from `folder` (a superset
+    where find tests more than these)."""
+    argv = [str(word) for word in feeder.get("argv") or []]
+    below = "" if folder == "." else folder.rstrip("/") + "/"
+    if feeder.get("program") == "git":  # `git ls-files 'hack/*.sh'`: pathspecs, `*` crosses /
+        specs = [w for w in (feeder.get("positional") or [])[1:] if not str(w).startswith("-")]
+        return [
+            name[len(below) :]
+            for name in tree.list_dir(folder)
+            if name.startswith(below)
+            and (not specs or any(fnmatch.fnmatchcase(name[len(below) :], s) for s in specs))
+        ]
+    if feeder.get("program") == "ls":
+        found: list[str] = []
+        operands = [word for word in argv[1:] if not word.startswith("-")]
+        for word in operands or ["."]:  # `cd hack && ls | xargs -n1 bash`: its folder
+            named = inside(posixpath.join(folder, word))
+            if named is not None and not any(c in named for c in "*?[") and not tree.exists(named):
+                inner = named.rstrip("/") + "/"  # `ls hack`: the names in the folder
+                found.extend(
+                    name[len(inner) :]
+                    for name in tree.list_dir(named)
+                    if name.startswith(inner) and "/" not in name[len(inner) :]
+                )
+                continue
+            found.extend(
+                posixpath.relpath(name, folder)
+                for name in _matching(tree, posixpath.join(folder, word))
+            )
+        return found
+    program_at = argv.index("find") if "find" in argv else 0
+    words = argv[program_at + 1 :]
+    starts = []
+    for word in words:
+        if word.startswith(("-", "(", "!")):
+            break
+        starts.append(word)
+    tests: list[tuple[str, str]] = []
+    for flag, value in itertools.pairwise(words):
+        if flag in ("-name", "-iname", "-path", "-ipath", "-wholename", "-maxdepth", "-type"):
+            tests.append((flag, value))
+    found = []
+    for start in starts or ["."]:
+        root = inside(posixpath.join(folder, start))
+        if root is None:
+            continue
+        below = "" if root == "." else root + "/"
+        for name in tree.list_dir(root):
+            if not name.startswith(below):
+                continue
+            rest = name[len(below) :]
+            printed = posixpath.join(start, rest)
+            if all(_passes(flag, value, printed, rest) for flag, value in tests):
+                found.append(printed)
+    return found
+
+
+def _passes(flag: str, value: str, printed: str, rest: str) -> bool:
+    """Does a file find prints as `printed` (`rest` below its start folder) pass a test?"""
+    if flag == "-maxdepth":
+        return not value.isdigit() or rest.count("/") + 1 <= int(value)
+    if flag == "-type":
+        return "f" in value or "l" in value
+    seen = posixpath.basename(printed) if flag in ("-name", "-iname") else printed
+    if flag in ("-iname", "-ipath"):
+        return fnmatch.fnmatchcase(seen.lower(), value.lower())
+    return fnmatch.fnmatchcase(seen, value)
+
+
+def _run_parts(
+    command: dict[str, Any], directory: str, tree: Tree, depth: int, budget: list[int]
+) -> list[dict[str, Any]]:
+    """What `run-parts [--regex RE] [--lsbsysinit] DIR` runs: each file directly in DIR whose
+    name run-parts takes (as a superset: whether it is executable is not known here)."""
+    argv = [str(word) for word in command.get("argv") or []]
+    words = argv[argv.index("run-parts") + 1 :] if "run-parts" in argv else argv[1:]
+    pattern: re.Pattern[str] | None = _RUN_PARTS_NAME
+    folder = ""
+    given = iter(words)
+    for word in given:
+        flag, equals, value = word.partition("=")
+        if flag in ("--test", "--list", "-V", "--version", "-h", "--help"):
+            return []
+        if flag == "--regex":
+            try:
+                pattern = re.compile(value if equals else next(given, ""))
+            except re.error:
+                pattern = None
+        elif flag == "--lsbsysinit":
+            pattern = _RUN_PARTS_LSB
+        elif flag in ("-u", "--umask", "-a", "--arg") and not equals:
+            next(given, "")
+        elif not word.startswith("-"):
+            folder = word
+    path = inside(posixpath.join(directory, folder)) if folder and "$" not in folder else None
+    if path is None:
+        return []
+    names = [
+        name
+        for name in tree.list_dir(path)
+        if posixpath.dirname(name) == path
+        and (pattern is None or pattern.search(posixpath.basename(name)))
+    ]
+    out: list[dict[str, Any]] = []
+    if len(names) > _MAX_GLOBBED:
+        text = f"{command.get('text', '')} (more than {_MAX_GLOBBED} scripts, not followed)"
+        out.append({**command, "opaque": True, "text": text, "name": text})
+    for name in names[:_MAX_GLOBBED]:
+        named = "./" + posixpath.relpath(name, directory)
+        one = {**command, "program": posixpath.basename(name), "argv": [named], "positional": []}
+        out.extend(_follow(one, directory, tree, depth, budget))
+    return out
