@@ -417,11 +417,27 @@ def bases_built_alone(builds: set[str], tree: Tree) -> set[str]:
     """Which of the folders of the run's `builds` (kustomizations built without an error) are
     bases: another of them takes the folder in, and no CI `kubectl apply -k` (also a computed
     folder it may be) builds it alone. Its own build is then how no deployer sees it."""
+    from gatekeeper.sources.kustomize import reads
+    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
+
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
     if _BUILT_COMPUTED in applied:  # `-k "$DIR"`: any build may be applied alone
         return set()
-    known: dict[str, bool] = {}
-    return {b for b in builds if not _built_into(b, applied) and _base(b, builds, tree, known)}
+    index = ownership.of(tree)
+    own: dict[str, list[str]] = {}  # build -> its kustomization files
+    readers: dict[str, set[str]] = {}  # file -> the builds reading it (once: not per pair)
+    for build in builds:
+        files = [posixpath.join(build, n) if build != "." else n for n in KUSTOMIZATION_FILES]
+        own[build] = [file for file in files if index.exists(file)]
+        for file in own[build]:
+            for read in reads(file, tree):
+                readers.setdefault(read, set()).add(build)
+    return {
+        build
+        for build in builds
+        if not _built_into(build, applied)
+        and any(readers.get(file, set()) - {build} for file in own[build])
+    }
 
 
 def _base(build: str, builds: set[str], tree: Tree, known: dict[str, bool]) -> bool:

@@ -83,7 +83,7 @@ def _built_as_written(tree: Tree, folder: str) -> bool:
     deployed as written, and judged so: a placeholder named like a Docker official image
     (`busybox:latest`, which Docker does publish) must not take the Makefile's value where
     Argo CD applies the folder (s24 lead review of noise15)."""
-    from gatekeeper.built_only import _deployed_folder
+    from gatekeeper.built_only import deployed_folders
     from gatekeeper.sources.kustomize import reads
     from gatekeeper.sources.names import KUSTOMIZATION_FILES
 
@@ -93,7 +93,7 @@ def _built_as_written(tree: Tree, folder: str) -> bool:
     for file in index.named_below("", frozenset(KUSTOMIZATION_FILES)):
         if own & reads(file, tree):
             takers.add(posixpath.dirname(file))
-    return any(_deployed_folder(tree, taker or ".", _makefile) for taker in sorted(takers))
+    return bool(deployed_folders(tree, [taker or "." for taker in takers], _makefile))
 
 
 def _makefile(file: str) -> bool:
