@@ -92,18 +92,19 @@ def _without_base_views(
         folders = [str(v).removeprefix(_BUILT) for v in variants if str(v).startswith(_BUILT)]
         return folders if len(folders) == len(variants) else None
 
-    if not any(alone(f) for f in findings):
+    views = {id(f): folders for f in findings if (folders := alone(f)) is not None}
+    if not views:
         return findings
     builds = {
         posixpath.dirname(file) or "."
         for file in built
         if posixpath.basename(file) in KUSTOMIZATION_FILES
     }
-    bases = bases_built_alone(builds, context.tree)
+    # only the builds such findings come from are asked about their deployers
+    bases = bases_built_alone(builds, context.tree) & set().union(*views.values())
     bases -= deployed_folders(context.tree, bases)
     if not bases:
         return findings
-    views = {id(f): folders for f in findings if (folders := alone(f)) is not None}
     only_bases = {i for i, folders in views.items() if set(folders) <= bases}
     # shown by another rendering too (a taking build, a deployer's); a plain read of the
     # file is left to only_built_files below
