@@ -45,7 +45,7 @@ _NUMBER = "|".join(
         r"\d+[uU]?",
     )
 )
-TOKEN = lazy_re.compile(
+_TOKEN = lazy_re.compile(
     rf"(?P<space>\s+|//[^\n]*)|(?P<string>{STRING})|(?P<number>{_NUMBER})"
     r"|(?P<ident>[_a-zA-Z][_a-zA-Z0-9]*)"
     r"|(?P<op>\.\?|\[\?|==|!=|<=|>=|&&|\|\||[-+*/%!<>?:.,()\[\]{}])"
@@ -65,18 +65,22 @@ class Node:
     member: bool = False  # a call on a receiver (children[0])
 
 
+def tokens(source: str) -> list[tuple[str, str]]:
+    """(kind, text) of each token of `source`, spaces and comments (kind "space") kept."""
+    found: list[tuple[str, str]] = []
+    position = 0
+    while position < len(source):
+        match = _TOKEN.match(source, position)
+        if match is None:
+            raise CostError(f"unexpected {source[position]!r}")
+        position = match.end()
+        found.append((match.lastgroup or "", match.group()))
+    return found
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
-        self.tokens: list[tuple[str, str]] = []
-        position = 0
-        while position < len(source):
-            match = TOKEN.match(source, position)
-            if match is None:
-                raise CostError(f"unexpected {source[position]!r}")
-            position = match.end()
-            kind = match.lastgroup or ""
-            if kind != "space":
-                self.tokens.append((kind, match.group()))
+        self.tokens = [token for token in tokens(source) if token[0] != "space"]
         self.at = 0
 
     def peek(self) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gatekeeper.admission_cost import TOKEN, CostError
+from gatekeeper.admission_cost import CostError, tokens
 
 Token = tuple[str, str]  # (kind, text): admission_cost's token kinds, spaces kept
 
@@ -40,22 +40,10 @@ _OPENING = {"(": ")", "[": "]", "[?": "]", "{": "}"}
 def unbind(source: str, free: Mapping[str, str] | None = None) -> str:
     """`source` without `cel.bind`, and each name of `free` read where it is free as the
     text given for it (`params` as `variables.params`). CostError: it does not tokenize."""
-    tokens = _expand(_tokens(source))
+    written = _expand(tokens(source))
     for name, text in (free or {}).items():
-        tokens = _substitute(tokens, name, [("op", "("), ("raw", text), ("op", ")")])
-    return "".join(text for _, text in tokens)
-
-
-def _tokens(source: str) -> list[Token]:
-    tokens: list[Token] = []
-    position = 0
-    while position < len(source):
-        match = TOKEN.match(source, position)
-        if match is None:
-            raise CostError(f"unexpected {source[position]!r}")
-        position = match.end()
-        tokens.append((match.lastgroup or "", match.group()))
-    return tokens
+        written = _substitute(written, name, [("op", "("), ("raw", text), ("op", ")")])
+    return "".join(text for _, text in written)
 
 
 def _next(tokens: Sequence[Token], index: int) -> int:
