@@ -371,11 +371,11 @@ def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list
         return inventory
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
     deployed = {_key(e) for e in inventory if e.variant.startswith(_DEPLOYED_BY)}
-    taken_in: dict[str, bool] = {}  # asked once per build
+    taken_in = Takers(builds, tree)
     out: list[InventoryEntry] = []
     for entry in inventory:
         if not _plain_unplaced(entry):
-            if not _base_alone(entry, applied, builds, tree, taken_in):
+            if not _base_alone(entry, applied, taken_in):
                 out.append(entry)
             continue
         build = _build_of(entry)
@@ -389,20 +389,14 @@ def _in_deployer_namespaces(inventory: list[InventoryEntry], tree: Tree) -> list
             out += _placed(entry, namespaces)
         elif _key(entry) in deployed and not alone:
             continue  # the deployer's rendering stands for it, in the namespace it gives
-        elif build is not None and not alone and _base(build, builds, tree, taken_in):
+        elif build is not None and not alone and taken_in.base(build):
             continue  # a base: the builds taking it in stand for it, in the namespaces they give
         else:
             out.append(entry)
     return out
 
 
-def _base_alone(
-    entry: InventoryEntry,
-    applied: dict[str, set[str]],
-    builds: set[str],
-    tree: Tree,
-    known: dict[str, bool],
-) -> bool:
+def _base_alone(entry: InventoryEntry, applied: dict[str, set[str]], taken_in: Takers) -> bool:
     """Is `entry` an object of a base built alone that names its own namespace, which other
     builds take in and nothing deploys alone? kubebuilder's `namespace: system` (kueue's
     config/components/kueueviz) is a placeholder every overlay replaces: no cluster has it
@@ -410,57 +404,59 @@ def _base_alone(
     build = _build_of(entry)
     if build is None or entry.source != "kustomize" or _built_into(build, applied):
         return False
-    return _BUILT_COMPUTED not in applied and _base(build, builds, tree, known)
+    return _BUILT_COMPUTED not in applied and taken_in.base(build)
 
 
 def bases_built_alone(builds: set[str], tree: Tree) -> set[str]:
     """Which of the folders of the run's `builds` (kustomizations built without an error) are
     bases: another of them takes the folder in, and no CI `kubectl apply -k` (also a computed
     folder it may be) builds it alone. Its own build is then how no deployer sees it."""
-    from gatekeeper.sources.kustomize import reads
-    from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
-
     applied = ownership.of(tree).remember("CI namespaces", "", ci_namespaces)
     if _BUILT_COMPUTED in applied:  # `-k "$DIR"`: any build may be applied alone
         return set()
-    index = ownership.of(tree)
-    own: dict[str, list[str]] = {}  # build -> its kustomization files
-    readers: dict[str, set[str]] = {}  # file -> the builds reading it (once: not per pair)
-    for build in builds:
-        files = [posixpath.join(build, n) if build != "." else n for n in KUSTOMIZATION_FILES]
-        own[build] = [file for file in files if index.exists(file)]
-        for file in own[build]:
-            for read in reads(file, tree):
-                readers.setdefault(read, set()).add(build)
-    return {
-        build
-        for build in builds
-        if not _built_into(build, applied)
-        and any(readers.get(file, set()) - {build} for file in own[build])
-    }
+    taken_in = Takers(builds, tree)
+    return {b for b in builds if not _built_into(b, applied) and taken_in.base(b)}
 
 
-def _base(build: str, builds: set[str], tree: Tree, known: dict[str, bool]) -> bool:
-    """_taken_in, asked once per build (`known`)."""
-    if build not in known:
-        known[build] = _taken_in(build, builds, tree)
-    return known[build]
+class Takers:
+    """Which of `builds` (kustomization folders) take a folder in: each file their builds
+    read mapped to the builds reading it, in one pass over their reads (made when first
+    asked), where asking every other build about every folder was 0.8 s of the real k8s
+    corpus's 310 builds."""
+
+    def __init__(self, builds: Iterable[str], tree: Tree) -> None:
+        self.builds = set(builds)
+        self.tree = tree
+        self._readers: dict[str, set[str]] | None = None
+
+    def of(self, folder: str) -> set[str]:
+        """The builds, other than `folder`'s own, whose build reads its kustomization."""
+        if self._readers is None:
+            from gatekeeper.sources.kustomize import reads
+
+            self._readers = {}
+            for build in self.builds:
+                for file in own_kustomizations(build, self.tree):
+                    for read in reads(file, self.tree):
+                        self._readers.setdefault(read, set()).add(build)
+        own = own_kustomizations(folder, self.tree)
+        return {b for file in own for b in self._readers.get(file, ())} - {folder}
+
+    def base(self, folder: str) -> bool:
+        """Does another of the builds take `folder` in?"""
+        return bool(self.of(folder))
 
 
-def _taken_in(build: str, builds: set[str], tree: Tree) -> bool:
-    """Does another build of the run read the kustomization of the folder `build`?"""
-    from gatekeeper.sources.kustomize import reads
+def own_kustomizations(folder: str, tree: Tree) -> list[str]:
+    """The kustomization files the folder holds ("." or "": the root)."""
     from gatekeeper.sources.kustomize_build import KUSTOMIZATION_FILES
 
     index = ownership.of(tree)
-    own = {posixpath.join(build, name) if build != "." else name for name in KUSTOMIZATION_FILES}
-    own = {file for file in own if index.exists(file)}
-    for other in builds - {build}:
-        for name in KUSTOMIZATION_FILES:
-            file = posixpath.join(other, name) if other != "." else name
-            if index.exists(file) and own & reads(file, tree):
-                return True
-    return False
+    names = [
+        name if folder in (".", "") else posixpath.join(folder, name)
+        for name in KUSTOMIZATION_FILES
+    ]
+    return [name for name in names if index.exists(name)]
 
 
 def _key(entry: InventoryEntry) -> tuple[str, int, str, str]:

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import json
 import posixpath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper import lazy_re, ownership, shell, shell_dirs
 from gatekeeper.document import Location
 from gatekeeper.tree import Tree, inside
+
+if TYPE_CHECKING:
+    from gatekeeper.deployer_scope import Takers
 
 # A value make or the shell computes: not known here.
 UNKNOWN = "gatekeeper.invalid/set-by-the-build"
@@ -72,11 +75,22 @@ def _found(tree: Tree) -> _Found:
 
 def _all_entries(tree: Tree, _key: str) -> _Found:
     """The edits of every Makefile, for the folders no deployer builds as written."""
+    from gatekeeper.deployer_scope import Takers
+    from gatekeeper.sources.names import KUSTOMIZATION_FILES
+
     found = _edits(tree)
-    return {folder: held for folder, held in found.items() if not _built_as_written(tree, folder)}
+    if not found:
+        return found
+    listed = ownership.of(tree).named_below("", frozenset(KUSTOMIZATION_FILES))
+    taken_in = Takers({posixpath.dirname(file) or "." for file in listed}, tree)
+    return {
+        folder: held
+        for folder, held in found.items()
+        if not _built_as_written(tree, folder, taken_in)
+    }
 
 
-def _built_as_written(tree: Tree, folder: str) -> bool:
+def _built_as_written(tree: Tree, folder: str, taken_in: Takers) -> bool:
     """Is the kustomization in `folder`, or one whose build takes it in, given to a deployer
     that does not run the Makefile (an Argo CD Application's or Flux Kustomization's `path:`,
     a workflow's or script's `kubectl apply -k` / `kustomize build`)? Then the image is
@@ -84,16 +98,9 @@ def _built_as_written(tree: Tree, folder: str) -> bool:
     (`busybox:latest`, which Docker does publish) must not take the Makefile's value where
     Argo CD applies the folder (s24 lead review of noise15)."""
     from gatekeeper.built_only import deployed_folders
-    from gatekeeper.sources.kustomize import reads
-    from gatekeeper.sources.names import KUSTOMIZATION_FILES
 
-    index = ownership.of(tree)
-    own = {posixpath.join(folder, name) if folder else name for name in KUSTOMIZATION_FILES}
-    takers = {folder}
-    for file in index.named_below("", frozenset(KUSTOMIZATION_FILES)):
-        if own & reads(file, tree):
-            takers.add(posixpath.dirname(file))
-    return bool(deployed_folders(tree, [taker or "." for taker in takers], _makefile))
+    takers = {folder or ".", *taken_in.of(folder or ".")}
+    return bool(deployed_folders(tree, takers, _makefile))
 
 
 def _makefile(file: str) -> bool:
