@@ -320,9 +320,8 @@ class Expression:
         if self.needs_cluster:  # its library (`authorizer.group(...).check(...)`) is not here
             self._compiled = None
             return
-        lacking = None if kyverno else _first(_LACKING, source, _code_mask(source))
-        if lacking is not None:
-            called = re.sub(r"[\s(]", "", lacking.group())
+        called = None if kyverno else lacking(source)
+        if called is not None:
             raise AdmissionError(
                 f"{called}: the API server's CEL has no such"
                 " library (cel-go's bindings, math and encoders are not in Kubernetes' CEL"
@@ -433,6 +432,15 @@ _LITERAL = lazy_re.compile(cost.STRING)
 # cel-go extensions the engine's policies may call and Kubernetes' CEL environment
 # (k8s.io/apiserver/pkg/cel/environment, through 1.37) does not have.
 _LACKING = lazy_re.compile(r"(?<![\w.])(?:cel\s*\.\s*bind|math\s*\.\s*\w+|base64\s*\.\s*\w+)\s*\(")
+
+
+def lacking(source: str) -> str | None:
+    """The first call of `source` (outside its strings) to what the API server's CEL does
+    not have (`cel.bind`, `math.greatest`, `base64.decode`), None when there is none."""
+    found = _first(_LACKING, source, _code_mask(source))
+    return None if found is None else re.sub(r"[\s(]", "", found.group())
+
+
 _RENAMED = lazy_re.compile(r"\.\s*(indexOf|lastIndexOf)\s*\(")
 _VALIDATE = lazy_re.compile(r"\.\s*validate\s*\(")
 _NAMED = lazy_re.compile(r"(?<![\w.])format\s*\.\s*named\s*\(")

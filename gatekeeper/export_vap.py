@@ -23,6 +23,7 @@ import re
 from typing import Any, NamedTuple
 
 from gatekeeper import lazy_re
+from gatekeeper.admission_cel import lacking
 from gatekeeper.admission_cost import CostError
 from gatekeeper.cel_unbind import unbind
 from gatekeeper.fieldpath import WILDCARD, Pattern
@@ -85,6 +86,10 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
             condition = unbind(f"cel.bind(params, {params_literal}, {inner})")
     except CostError as error:
         return Exported(policy.id, [], f"its CEL cannot be written without cel.bind ({error})")
+    # what the API server compiles: a call it has no library for (admission_cel.lacking)
+    if lacking(expression) or (condition is not None and lacking(condition)):
+        reason = "its rule calls `base64.` or `math.`, which the API server's CEL does not have"
+        return Exported(policy.id, [], reason)
     name = _name(policy.id)
     spec: dict[str, Any] = {
         "failurePolicy": "Fail",
@@ -118,12 +123,6 @@ def export(policy: Policy, params: dict[str, Any] | None = None) -> Exported:
     return Exported(policy.id, [vap, binding], "")
 
 
-# The cel-go extensions the engine has and Kubernetes' base CEL environment does not
-# (k8s.io/apiserver/pkg/cel/environment: no encoders, no math): an exported rule calling
-# one would not compile in the API server.
-_API_SERVER_LACKS = lazy_re.compile(r"(?<![\w.])(?:base64|math)\.\w")
-
-
 def _dyn_literal(value: Any) -> str | None:
     """literal(value) with every element of its lists and maps in dyn(): the API server
     compiles with cel.HomogeneousAggregateLiterals, and parameters mix strings, lists and
@@ -154,8 +153,6 @@ def _not_exportable(policy: Policy) -> str:
         for name in ("context", "inventory"):
             if re.search(rf"(?<![\w.]){name}(?!\w)", source):
                 return f"its rule reads `{name}`, which admission does not have"
-        if _API_SERVER_LACKS.search(source):
-            return "its rule calls `base64.` or `math.`, which the API server's CEL does not have"
     if not policy.match.kinds and not policy.pod_policy:
         return "it matches every kind; admission needs the resources named"
     return ""
