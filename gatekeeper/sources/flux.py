@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gatekeeper import lazy_re
-from gatekeeper.document import Document, Loaded, Problem
+from gatekeeper.document import Document, Loaded, Problem, extend_new
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
 from gatekeeper.tree import Tree
@@ -312,7 +312,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
             moved = {**spec, "path": path}
             at_revision = _expand_at(file, document, moved, {}, source, where, context)
             loaded.documents.extend(at_revision.documents)
-            loaded.problems.extend(p for p in at_revision.problems if p not in loaded.problems)
+            extend_new(loaded.problems, at_revision.problems)
         if remapped:
             return loaded
     sources = _local_sources(ref, context.tree, repo_urls, namespace)
@@ -336,7 +336,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     for source in sources:
         at_revision = _expand_at(file, document, spec, chart_spec, source, where, context)
         loaded.documents.extend(at_revision.documents)
-        loaded.problems.extend(p for p in at_revision.problems if p not in loaded.problems)
+        extend_new(loaded.problems, at_revision.problems)
     return loaded
 
 

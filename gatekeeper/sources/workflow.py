@@ -65,7 +65,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import lazy_re, ownership, shell, shell_dirs, shell_names
-from gatekeeper.document import Document, Loaded, Location, Problem
+from gatekeeper.document import Document, Loaded, Location, Problem, extend_new
 from gatekeeper.fieldpath import Path, format_path, texts
 from gatekeeper.linemap import LineMapLocator
 from gatekeeper.sources import LoadContext, workflow_azd, workflow_ci, workflow_remote_clusters
@@ -204,7 +204,7 @@ def _azure(path: str, data: bytes, context: LoadContext) -> Loaded:
             parameters=dict(key[1]),
         )  # fmt: skip
         loaded.documents.extend(more.documents)
-        loaded.problems.extend(p for p in more.problems if p not in loaded.problems)
+        extend_new(loaded.problems, more.problems)
     return loaded
 
 
