@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatekeeper import deployer_scope, pss_admission
+from gatekeeper import deployer_scope, pss_admission, spelling
 from gatekeeper import waivers as waivers_mod
 from gatekeeper.built_only import inventory_as_deployed, without_unbuilt_views
 from gatekeeper.config import Config, Override
@@ -315,6 +315,8 @@ def _judge(
     owners: bool,
     rest: Iterable[tuple[str, bytes]],
 ) -> Outcome:
+    if isinstance(pairs, Contents):  # what whole-tree searches may take from this read
+        spelling.note(run.tree, pairs)
     if owners:
         pairs = _with_owners(pairs, run)
     extra = _inventory_beside(pairs, rest, run) if run.engine.needs_inventory else []

@@ -11,10 +11,67 @@ from __future__ import annotations
 
 import os
 import subprocess
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gatekeeper.contents import Contents
 from gatekeeper.tree import Tree, WorkTree
+
+# Per tree, the scan's read pass over its files (see note).
+_NOTES: weakref.WeakKeyDictionary[Any, Contents] = weakref.WeakKeyDictionary()
+
+
+def note(tree: Tree, contents: Contents) -> None:
+    """Remember which of the tree's files the scan read and the words they hold (contents.
+    SEARCHED), so that a search for those words over a tree the scan read whole is answered
+    without reading every file again (git_grep)."""
+    _NOTES[tree] = contents
+
+
+def _noted(tree: Tree, words: list[str], suffixes: tuple[str, ...]) -> list[tuple[str, str]] | None:
+    """git_grep's answer for files (not lines) holding one of `words`, from the scan's read
+    pass when it read every file of the tree that git would search and noted each word;
+    None otherwise. As git: a file with a NUL early on is binary, an ignored one (which a
+    scan reads) is not searched."""
+    contents = _NOTES.get(tree)
+    if contents is None or not isinstance(tree, WorkTree):
+        return None
+    wanted = [word.encode() for word in words]
+    if any(word not in contents.holding for word in wanted):
+        return None
+    listed = [f for f in tree.list_dir("") if not suffixes or f.endswith(suffixes)]
+    read = set(contents.names)
+    if any(file not in read for file in listed):
+        return None
+    holding = frozenset().union(*(contents.holding[word] for word in wanted))
+    found = [f for f in listed if f in holding and f not in contents.binary]
+    ignored = _ignored(tree, found) if found else frozenset()
+    return None if ignored is None else [(f, "") for f in sorted(found) if f not in ignored]
+
+
+def _ignored(tree: WorkTree, files: list[str]) -> frozenset[str] | None:
+    """Those of `files` git ignores (untracked and matching an ignore rule), by one `git
+    check-ignore`; none outside a git work tree; None when git fails otherwise."""
+    from gatekeeper.git import NO_NETWORK
+
+    command = ["git", "-C", str(tree.root), "check-ignore", "-z", "--stdin"]
+    try:
+        done = subprocess.run(
+            command,
+            input="\0".join(files).encode("utf-8", "surrogateescape"),
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, **NO_NETWORK},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode == 128 and b"not a git repository" in done.stderr:
+        return frozenset()
+    if done.returncode not in (0, 1):  # 1: none ignored
+        return None
+    return frozenset(n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n)
 
 
 def git_grep(
@@ -32,9 +89,14 @@ def git_grep(
     tree, git failed)."""
     from gatekeeper.git import NO_NETWORK
 
-    patterns = [part for word in words for part in ("-e", word)]
-    if not patterns:
+    words, suffixes, near, exclude = list(words), tuple(suffixes), list(near), list(exclude)
+    if not words:
         return []
+    if not lines and not near and not exclude:
+        known = _noted(tree, words, suffixes)
+        if known is not None:
+            return known
+    patterns = [part for word in words for part in ("-e", word)]
     also = [part for word in near for part in ("-e", word)]
     if also:  # git grep's boolean expression: ( words ) --and ( near )
         patterns = ["(", *patterns, ")", "--and", "(", *also, ")"]

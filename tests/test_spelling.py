@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from gatekeeper.contents import SEARCHED, Contents
 from gatekeeper.git import RevisionTree
-from gatekeeper.spelling import git_grep, spelling
+from gatekeeper.spelling import git_grep, note, spelling
 from gatekeeper.tree import MemoryTree, WorkTree
 from tests.test_change import Repo
 
@@ -50,3 +54,65 @@ def test_the_same_answer_from_a_work_tree_a_revision_and_files_read(tmp_path: Pa
     assert ("c/templates/t.yaml", "chart: web") in (
         git_grep(WorkTree(repo.root), ["web"], lines=True) or []
     )
+
+
+SEARCHED_WORDS = [word.decode() for word in SEARCHED]
+
+
+def _searched(
+    tree: WorkTree,
+    calls: list[list[str]],
+    words: Sequence[str] = SEARCHED_WORDS,
+    suffixes: tuple[str, ...] = (".yaml", ".yml"),
+) -> list[tuple[str, str]] | None:
+    """git_grep of `words`, the git commands it ran added to `calls`."""
+    real = subprocess.run
+
+    def recording(command: list[str], *args: Any, **kwargs: Any) -> Any:
+        calls.append(command)
+        return real(command, *args, **kwargs)
+
+    subprocess.run = recording  # type: ignore[assignment]
+    try:
+        return git_grep(tree, words, suffixes)
+    finally:
+        subprocess.run = real
+
+
+def test_a_tree_the_scan_read_whole_is_searched_without_git(tmp_path: Path) -> None:
+    """The words every scan asks of the whole tree (contents.SEARCHED) are answered from the
+    scan's read pass when it read every file git would search: git's answer, without a
+    grep (which reads every file again); only the files found are asked whether git
+    ignores them. A tree the pass did not read whole (a hook's few files) is asked of git."""
+    repo = Repo(tmp_path / "repo")
+    repo.write(".gitignore", "ignored.yaml\n")
+    repo.write("a/flux.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\n")
+    repo.write("b/vap.yml", "kind: ValidatingAdmissionPolicy\n")
+    repo.write("b/plain.yaml", "kind: ConfigMap\n")
+    repo.write("c/binary.yaml", "\0kind: ValidatingPolicy\n")  # git: binary, not searched
+    repo.write("notes.txt", "ValidatingPolicy\n")  # not a suffix asked
+    repo.commit("base")
+    repo.write("untracked.yaml", "kind: ValidatingPolicy\n")  # searched by git too
+    repo.write("ignored.yaml", "kind: ValidatingPolicy\n")  # never searched
+    expected = [("a/flux.yaml", ""), ("b/vap.yml", ""), ("untracked.yaml", "")]
+    calls: list[list[str]] = []
+    assert _searched(WorkTree(repo.root), calls) == expected
+    assert len(calls) == 1  # asked of git
+
+    tree = WorkTree(repo.root)
+    names = [*tree.list_dir(""), "ignored.yaml"]  # a pass may read more than git searches
+    note(tree, Contents.of([(name, tree.read(name)) for name in names], tree.read))
+    calls = []
+    assert _searched(tree, calls) == expected
+    assert [command[3] for command in calls] == ["check-ignore"]  # of the 4 found: no grep
+    calls = []
+    assert _searched(tree, calls, ("ValidatingPolicy",), (".json",)) == []
+    assert calls == []  # none found: no git at all
+
+    partial = WorkTree(repo.root)  # a pass that read some of the files only
+    note(partial, Contents.of([("a/flux.yaml", partial.read("a/flux.yaml"))], partial.read))
+    calls = []
+    assert _searched(partial, calls) == expected
+    assert len(calls) == 1
+    calls = []
+    assert git_grep(tree, ["ConfigMap"], (".yaml",)) == [("b/plain.yaml", "")]  # not noted
