@@ -57,8 +57,8 @@ def limits(context: LoadContext) -> jsonnet_sandbox.Limits:
 
 
 def available() -> bool:
-    """Is the `jsonnet` package installed (the [jsonnet] extra)?"""
-    return importlib.util.find_spec("_jsonnet") is not None
+    """Is an evaluator installed (the [jsonnet] extra: gojsonnet or jsonnet)?"""
+    return any(importlib.util.find_spec(name) is not None for name in jsonnet_sandbox.ENGINES)
 
 
 class Settings(NamedTuple):
@@ -314,7 +314,8 @@ def _failure(
     text = result.error.strip()
     if result.refused:
         text = result.refused[0]
-    known = {file, *result.imported}
+    # Not a builtin library served as `<tk>` (resolver), which go-jsonnet names in its trace.
+    known = {file, *(name for name in result.imported if not name.startswith("<"))}
     where, line = file, 1
     for match in _AT.finditer(result.error):
         if match["file"] in known:

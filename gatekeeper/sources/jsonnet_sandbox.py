@@ -2,7 +2,7 @@
 
 Jsonnet is a programming language: a file from a pull request can recurse forever, allocate
 without bound or print gigabytes. The evaluator (the `jsonnet` package, C++) runs in a fresh
-Python process capped in CPU time and address space (resource.setrlimit, where the platform
+Python process capped in CPU time and data memory (resource.setrlimit, where the platform
 has it), waited for no longer than a wall-clock timeout, its output read no further than a
 size limit. It reads no file itself: each `import`, `importstr` and `importbin` is a request
 on its stdout that the parent answers on its stdin from the tree it judges, through a
@@ -27,11 +27,18 @@ if TYPE_CHECKING:
 # Generous for real configurations (kube-prometheus evaluates in about a second and 300 MB),
 # small enough that a hostile file ends within a minute and leaves memory to the scan.
 CPU_SECONDS = 30
-MEMORY_BYTES = 2 << 30  # address space: the child's Python and libjsonnet take ~100 MB
+MEMORY_BYTES = 2 << 30  # data memory: the child's Python and evaluator take ~100 MB
 WALL_SECONDS = 60
 OUTPUT_BYTES = 64 << 20
 MAX_STACK = 500  # Jsonnet's own default: a deep recursion is an error, not a crash
 MAX_TRACE = 10  # stack frames in an error message
+# The evaluators, the first installed is used: go-jsonnet (`gojsonnet`), which Argo CD and
+# Tanka run (tempo's Tanka environment on the vendored k8s-libsonnet: 1.2 s of CPU, where
+# C++ Jsonnet took 53 s and hit the CPU limit), then C++ Jsonnet (`jsonnet`: the platforms
+# go-jsonnet has no wheel for). Same modules' interface.
+ENGINES = ("_gojsonnet", "_jsonnet")
+# Where an import the parent did not serve is said to be found (see _child): no path of a tree.
+UNREAD = "<not read>"
 
 
 # All the child is given of the environment (no token: Jsonnet cannot read it anyway).
@@ -94,6 +101,7 @@ def evaluate(
         "code": code,
         "variables": vars(variables),
         "limits": [limits.cpu_seconds, limits.memory_bytes],
+        "engines": list(ENGINES),
     }
     with tempfile.TemporaryDirectory(prefix="gatekeeper-jsonnet-") as empty:
         # -I: neither the environment nor the working directory puts modules on its path.
@@ -208,7 +216,7 @@ def _serve(resolve: Resolver, directory: str, path: str, result: Result) -> dict
 
 def _died(returncode: int, limits: Limits) -> str:
     """Why a child ended without an answer: a limit's signal (SIGXCPU at the CPU soft limit,
-    SIGKILL at the hard one; SIGABRT from an allocation the address-space limit refused)."""
+    SIGKILL at the hard one; SIGABRT from an allocation the memory limit refused)."""
     import signal
 
     cpu = getattr(signal, "SIGXCPU", None)
@@ -232,33 +240,46 @@ def _limit(cpu_seconds: int, memory_bytes: int) -> None:
     # The CPU hard limit a second later: SIGXCPU first, SIGKILL if it is ignored.
     for which, wanted, grace in (
         (resource.RLIMIT_CPU, cpu_seconds, 1),
-        (resource.RLIMIT_AS, memory_bytes, 0),
+        # The data limit, not the address space's: Go's runtime reserves address space it
+        # does not use (go-jsonnet did not start under 1 GB of it); what it, C++ Jsonnet or
+        # Python allocate (heap, anonymous mappings) counts in the data limit.
+        (resource.RLIMIT_DATA, memory_bytes, 0),
     ):
         _, hard = resource.getrlimit(which)
         ceiling = wanted + grace if hard == resource.RLIM_INFINITY else min(wanted + grace, hard)
         try:
             resource.setrlimit(which, (min(wanted, ceiling), ceiling))
-        except (ValueError, OSError):  # macOS refuses some address-space limits
+        except (ValueError, OSError):  # macOS refuses some memory limits
             continue
 
 
 def _child() -> None:
-    """The child's side: limit itself, evaluate, ask the parent for every import."""
+    """The child's side: limit itself, evaluate, ask the parent for every import.
+
+    An import the parent does not serve is never an error raised in the import callback:
+    go-jsonnet's Python binding reads such an error's message past its end (a message that is
+    not NUL-terminated: garbage in the error, or a crash). It is served as a file whose
+    evaluation fails with Jsonnet's own words for it, and the evaluation fails with them
+    whatever it made of the file (an `importstr` of it would be its text): Jsonnet fails
+    at the first import it cannot read."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     request = json.loads(stdin.readline())
     _limit(*request["limits"])
-    import _jsonnet
+    engine = _engine(request["engines"])
+    unread: list[str] = []
 
     def imported(directory: str, path: str) -> tuple[str, bytes]:
         _send(stdout, {"import": [directory, path]})
         reply = json.loads(stdin.readline())
         if "found" in reply:
             return str(reply["found"]), base64.b64decode(reply["content"])
-        raise RuntimeError(reply["refused"])
+        said = f"couldn't open import {json.dumps(path)}: {reply['refused']}"
+        unread.append(said)
+        return f"{UNREAD}/{len(unread)}", f"error {json.dumps(said)}\n".encode()
 
     variables = request["variables"]
     try:
-        output = _jsonnet.evaluate_snippet(
+        output = engine.evaluate_snippet(
             request["file"],
             request["code"],
             import_callback=imported,
@@ -267,9 +288,27 @@ def _child() -> None:
             **variables,
         )
     except (RuntimeError, MemoryError) as error:
-        _send(stdout, {"error": str(error) or type(error).__name__})
+        said = str(error) or type(error).__name__
+        if unread and unread[0] not in said:  # it failed after: at the import, for Jsonnet
+            said = f"RUNTIME ERROR: {unread[0]}"
+        _send(stdout, {"error": said})
+        return
+    if unread:
+        _send(stdout, {"error": f"RUNTIME ERROR: {unread[0]}"})
         return
     _send(stdout, {"done": output})
+
+
+def _engine(names: list[str]) -> Any:
+    """The first of the evaluator modules `names` (ENGINES) that imports."""
+    import importlib
+
+    for name in names[:-1]:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return importlib.import_module(names[-1])
 
 
 if __name__ == "__main__":

@@ -280,8 +280,12 @@ def _beside(folder: str, name: str) -> str:
     return posixpath.join(folder, name) if folder != "." else name
 
 
-# Jsonnet's error for calling what `std.native` returned: null, it provides no such function.
-_NOT_A_FUNCTION = "only functions can be called, got null"
+# Jsonnet's error for calling what `std.native` returned: null, it provides no such function
+# (go-jsonnet's words, C++ Jsonnet's).
+_NOT_A_FUNCTION = (
+    "Unexpected type null, expected function",
+    "only functions can be called, got null",
+)
 _NATIVE = lazy_re.compile(r"""std\.native\(\s*['"]([A-Za-z]+)['"]\s*\)""")
 
 
@@ -289,7 +293,7 @@ def _native(problem: Problem, entry: str, tree: Tree) -> Problem:
     """Jsonnet's "only functions can be called, got null" where the failing file calls a
     Tanka native function (helmTemplate runs `helm template`, kustomizeBuild `kustomize
     build`, which are not run here), said in those words, at the same line."""
-    if _NOT_A_FUNCTION not in problem.message:
+    if not any(words in problem.message for words in _NOT_A_FUNCTION):
         return problem
     try:
         text = tree.read(problem.file).decode("utf-8", "replace")
