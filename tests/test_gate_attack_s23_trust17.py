@@ -164,9 +164,9 @@ def test_a_glob_naming_more_scripts_than_are_followed_is_opaque(
     """A loop over hack/*.sh follows 50 scripts: the 51st (the deploy, last in order) ran
     unread, a green check (lead, after trust17's c529d77). Past the cap the step's command
     is opaque, at its line; at the cap, nothing is said."""
-    from gatekeeper.sources.workflow_scripts import _MAX_GLOBBED
+    from gatekeeper.sources.workflow_scripts import MAX_GLOBBED
 
-    fillers = {f"hack/a{n:03}.sh": "#!/bin/sh\necho ok\n" for n in range(_MAX_GLOBBED)}
+    fillers = {f"hack/a{n:03}.sh": "#!/bin/sh\necho ok\n" for n in range(MAX_GLOBBED)}
     loop = 'for s in hack/*.sh; do bash "$s"; done'
     base = {**fillers, ".github/workflows/ci.yml": _WORKFLOW % "make test"}
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % loop})

@@ -73,9 +73,9 @@ def test_more_files_fed_than_are_followed_is_opaque(
     tmp_path: Path, gatekeeper: Callable[..., Run]
 ) -> None:
     """Past the cap of scripts followed, `find -exec bash {}` is opaque at its line."""
-    from gatekeeper.sources.workflow_scripts import _MAX_GLOBBED
+    from gatekeeper.sources.workflow_scripts import MAX_GLOBBED
 
-    fillers = {f"hack/a{n:03}.sh": "#!/bin/sh\necho ok\n" for n in range(_MAX_GLOBBED + 1)}
+    fillers = {f"hack/a{n:03}.sh": "#!/bin/sh\necho ok\n" for n in range(MAX_GLOBBED + 1)}
     base = {**fillers, ".github/workflows/ci.yml": _WORKFLOW % "echo test"}
     run = 'find hack -name "*.sh" -exec bash {} \\;'
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
