@@ -53,13 +53,27 @@ def _noted(tree: Tree, words: list[str], suffixes: tuple[str, ...]) -> list[tupl
 def _ignored(tree: WorkTree, files: list[str]) -> frozenset[str] | None:
     """Those of `files` git ignores (untracked and matching an ignore rule), by one `git
     check-ignore`; none outside a git work tree; None when git fails otherwise."""
+    command = ["git", "-C", str(tree.root), "check-ignore", "-z", "--stdin"]
+    done = _git(command, "\0".join(files).encode("utf-8", "surrogateescape"))
+    if done is None:
+        return None
+    if done.returncode == 128 and b"not a git repository" in done.stderr:
+        return frozenset()
+    if done.returncode not in (0, 1):  # 1: none ignored
+        return None
+    return frozenset(n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n)
+
+
+def _git(
+    command: list[str], given: bytes | None = None
+) -> subprocess.CompletedProcess[bytes] | None:
+    """`command` run (no network; `given` on its stdin), None when it could not run."""
     from gatekeeper.git import NO_NETWORK
 
-    command = ["git", "-C", str(tree.root), "check-ignore", "-z", "--stdin"]
     try:
-        done = subprocess.run(
+        return subprocess.run(
             command,
-            input="\0".join(files).encode("utf-8", "surrogateescape"),
+            input=given,
             capture_output=True,
             timeout=60,
             check=False,
@@ -67,11 +81,6 @@ def _ignored(tree: WorkTree, files: list[str]) -> frozenset[str] | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    if done.returncode == 128 and b"not a git repository" in done.stderr:
-        return frozenset()
-    if done.returncode not in (0, 1):  # 1: none ignored
-        return None
-    return frozenset(n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n)
 
 
 def git_grep(
@@ -87,8 +96,6 @@ def git_grep(
     files ending in one of `suffixes` (every file when none) and matching none of the
     `exclude` globs (`**/templates/**`), sorted by file; None when git cannot say (not a git
     tree, git failed)."""
-    from gatekeeper.git import NO_NETWORK
-
     words, suffixes, near, exclude = list(words), tuple(suffixes), list(near), list(exclude)
     if not words:
         return []
@@ -114,17 +121,8 @@ def git_grep(
         prefix = f"{commit.hexsha}:"
     else:
         return None
-    try:
-        done = subprocess.run(
-            command,
-            capture_output=True,
-            timeout=60,
-            check=False,
-            env={**os.environ, **NO_NETWORK},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode not in (0, 1):  # 1: nothing found; anything else: git cannot say
+    done = _git(command)
+    if done is None or done.returncode not in (0, 1):  # 1: nothing found; else git cannot say
         return None
     output = done.stdout.decode("utf-8", "surrogateescape")
     if not lines:
