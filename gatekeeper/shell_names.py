@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import re
 import shlex
@@ -46,9 +47,25 @@ _OUTPUT_FLAG = {
 
 def functions(script: str) -> dict[str, str]:
     """The functions a script defines, name -> body (`f() { ...; }`, `function f { ...; }`)."""
-    found: dict[str, str] = {}
     if "{" not in script or ("(" not in script and "function" not in script):
-        return found
+        return {}
+    if len(script) > _LARGE:  # a function holding a manifest in a heredoc, at each call
+        return dict(_large_functions(script))
+    return _functions(script)
+
+
+# kserve's install scripts print 1-2 MB of manifests from a function (`get_manifests() { cat
+# <<EOF ... EOF }`) that several others call: each call reads the body again (shell.commands).
+_LARGE = 65536
+
+
+@functools.lru_cache(maxsize=4)
+def _large_functions(script: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_functions(script).items())
+
+
+def _functions(script: str) -> dict[str, str]:
+    found: dict[str, str] = {}
     for match in _FUNCTION.finditer(script):
         end = _closing(script, match.end())
         if end is not None:
