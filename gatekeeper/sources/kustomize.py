@@ -593,6 +593,19 @@ def _docs(tree: Tree, file: str) -> list[YamlDocument]:
     return _parse(tree, file).docs
 
 
+_SETTINGS = "kustomization images and namespace"
+
+
+def _settings(tree: Tree, file: str) -> tuple[NodeLocator, dict[str, Any]] | None:
+    """A kustomization that sets `images:` or `namespace:`, with its nodes (KustomizeLocator
+    locates a base's rewrite at its line)."""
+    docs = _docs(tree, file)
+    obj = docs[0].obj if docs else None
+    if isinstance(obj, dict) and (obj.get("images") or obj.get("namespace")):
+        return NodeLocator(file, docs[0].node), obj
+    return None
+
+
 def load(
     path: str, data: bytes, context: LoadContext, in_process: bool = True, alone: bool = True
 ) -> Loaded:
@@ -1102,13 +1115,13 @@ def _add_built(
     for other in kustomizations:
         if other == path:
             continue
-        # Parsed again (for its nodes) only when it sets either: most bases do not.
+        # Parsed again (for its nodes) only when it sets either, once per run: most
+        # bases set neither, many set a namespace.
         first = memo.remember(_FIRST_OBJECT, other, _first_object)
         sets = isinstance(first, dict) and (first.get("images") or first.get("namespace"))
-        docs = _docs(tree, other) if sets else []
-        obj = docs[0].obj if docs else None
-        if isinstance(obj, dict) and (obj.get("images") or obj.get("namespace")):
-            images.append((NodeLocator(other, docs[0].node), obj))
+        setting = memo.remember(_SETTINGS, other, _settings) if sets else None
+        if setting is not None:
+            images.append(setting)
     folders = sorted({posixpath.dirname(f) for f in kustomizations} | {directory})
     set_by_make = kustomize_set_images.places(tree, folders)
     for index, (obj, file) in enumerate(outputs):
