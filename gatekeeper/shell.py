@@ -603,7 +603,7 @@ def skip_substitution(s: str, i: int) -> int:
             end = s.find("'", j + 1)
             j = len(s) if end < 0 else end + 1
         elif c == '"':
-            j = _skip_double_quoted(s, j)
+            j = skip_double_quoted(s, j)
         elif s.startswith(("$(", "${"), j) or c == "`":
             j = skip_substitution(s, j)
         else:
@@ -617,7 +617,9 @@ def skip_substitution(s: str, i: int) -> int:
     return len(s)
 
 
-def _skip_double_quoted(s: str, i: int) -> int:
+def skip_double_quoted(s: str, i: int) -> int:
+    """The index after the double-quoted text starting at `i` (`\\"` and substitutions
+    inside are skipped)."""
     j = i + 1
     while j < len(s):
         c = s[j]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import itertools
 import re
 import shlex
@@ -46,9 +47,25 @@ _OUTPUT_FLAG = {
 
 def functions(script: str) -> dict[str, str]:
     """The functions a script defines, name -> body (`f() { ...; }`, `function f { ...; }`)."""
-    found: dict[str, str] = {}
     if "{" not in script or ("(" not in script and "function" not in script):
-        return found
+        return {}
+    if len(script) > _LARGE:  # a function holding a manifest in a heredoc, at each call
+        return dict(_large_functions(script))
+    return _functions(script)
+
+
+# kserve's install scripts print 1-2 MB of manifests from a function (`get_manifests() { cat
+# <<EOF ... EOF }`) that several others call: each call reads the body again (shell.commands).
+_LARGE = 65536
+
+
+@functools.lru_cache(maxsize=4)
+def _large_functions(script: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_functions(script).items())
+
+
+def _functions(script: str) -> dict[str, str]:
+    found: dict[str, str] = {}
     for match in _FUNCTION.finditer(script):
         end = _closing(script, match.end())
         if end is not None:
@@ -57,22 +74,45 @@ def functions(script: str) -> dict[str, str]:
 
 
 def _closing(s: str, i: int) -> int | None:
-    """The index of the `}` closing a brace group whose body starts at `i`."""
-    from gatekeeper.shell import skip_substitution
+    """The index of the `}` closing a brace group whose body starts at `i`: quotes (a `\"`
+    inside double quotes included), substitutions, comments (`# it's`) and heredoc bodies
+    are skipped as the shell reads them. kserve's install scripts: an escaped quote in
+    `eval "export $v=\"$x\""` and an apostrophe in a comment made a 20-line function's
+    body the rest of a 40,000-line script, re-read at each of its calls (60 s a script)."""
+    from gatekeeper.shell import skip_double_quoted, skip_substitution
 
     depth = 1
+    start = i
+    pending: list[tuple[str, bool]] = []  # heredocs whose bodies start on the next line
     while i < len(s):
         c = s[i]
         if c == "\\":
             i += 2
             continue
-        if c in "'\"":
+        if c == "'":
             end = s.find(c, i + 1)
             i = len(s) if end < 0 else end + 1
             continue
-        if s.startswith(("$(", "${"), i):
+        if c == '"':
+            i = skip_double_quoted(s, i)
+            continue
+        if s.startswith(("$(", "${"), i) or c == "`":
             i = skip_substitution(s, i)
             continue
+        if c == "#" and (i == start or s[i - 1] in " \t\n;&|(){"):
+            end = s.find("\n", i)
+            i = len(s) if end < 0 else end
+            continue
+        if c == "\n" and pending:
+            i = _after_heredocs(s, i + 1, pending)
+            pending = []
+            continue
+        if s.startswith("<<", i) and not s.startswith("<<<", i):
+            heredoc = _HEREDOC.match(s, i)
+            if heredoc is not None:
+                pending.append((heredoc.group(2).strip("'\""), heredoc.group(1) == "-"))
+                i = heredoc.end()
+                continue
         if c == "{":
             depth += 1
         elif c == "}":
@@ -81,6 +121,23 @@ def _closing(s: str, i: int) -> int | None:
                 return i
         i += 1
     return None
+
+
+# `<<EOF`, `<<-EOF`, `<< 'EOF'`, `<<"EOF"`: a heredoc's delimiter as written.
+_HEREDOC = lazy_re.compile(r"<<(-?)[ \t]*('[^'\n]*'|\"[^\"\n]*\"|[A-Za-z0-9_.-]+)")
+
+
+def _after_heredocs(s: str, i: int, pending: list[tuple[str, bool]]) -> int:
+    """The index after the bodies of `pending` heredocs, the first starting at `i`."""
+    for delimiter, strip in pending:
+        while i < len(s):
+            end = s.find("\n", i)
+            end = len(s) if end < 0 else end
+            line = s[i:end]
+            i = end + 1
+            if (line.lstrip("\t") if strip else line).rstrip("\r") == delimiter:
+                break
+    return min(i, len(s))
 
 
 def called(body: str, args: list[str]) -> str:

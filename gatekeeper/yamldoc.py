@@ -681,9 +681,10 @@ def read_documents(file: str, data: bytes) -> tuple[str, list[YamlDocument], lis
 
 
 def load_mapping(
-    file: str, data: bytes, what: str
+    file: str, data: bytes, what: str, sequence: bool = False
 ) -> tuple[YamlDocument | None, str, list[Problem]]:
-    """A file whose first YAML document must be a mapping (a workflow, a compose file).
+    """A file whose first YAML document must be a mapping (a workflow, a compose file), or
+    also a sequence when `sequence` (a Buildkite pipeline written as its list of steps).
 
     Returns (the document, or None when there is nothing to check; the decoded text; problems).
     """
@@ -694,7 +695,7 @@ def load_mapping(
         return None, text, problems
     document = documents[0]
     problems.extend(duplicate_key_problems(file, document))
-    if not isinstance(document.obj, dict):
+    if not isinstance(document.obj, dict) and not (sequence and isinstance(document.obj, list)):
         line = document.node.start_mark.line + 1
         problems.append(Problem("GK-PARSE-ERROR", file, line, f"{what} is not a mapping"))
         return None, text, problems

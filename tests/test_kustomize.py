@@ -488,6 +488,36 @@ def test_no_load_restriction_still_reads_nothing_outside_the_repository() -> Non
         ] == [("GK-RENDER-ERROR", line, True)], entry
 
 
+def test_a_namespace_a_base_kustomization_sets_is_located_at_its_namespace_line() -> None:
+    """kuberay's ray-operator/config/overlays take config/default (`namespace: default`) and
+    patch the Deployment: its namespace findings were at the overlay's `patches:`, which does
+    not set it; they are at the base's `namespace:` line (the nearest base writing that
+    value). A namespace a file writes itself stays at its line."""
+    files = {
+        "manager/kustomization.yaml": "resources: [manager.yaml, pinned.yaml]\n",
+        "manager/manager.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata:\n  name: op\n  namespace: system\nspec: {replicas: 1}\n",
+        "manager/pinned.yaml": "apiVersion: v1\nkind: ConfigMap\n"
+        "metadata:\n  name: c\n  namespace: default\n",
+        "default/kustomization.yaml": "# everything here\nnamespace: default\n"
+        "resources: [../manager]\n",
+        "ci/kustomization.yaml": "resources: [../default]\npatches:\n  - path: patch.yaml\n",
+        "ci/patch.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata: {name: op}\nspec: {replicas: 2}\n",
+    }
+    data = files["ci/kustomization.yaml"].encode()
+    context = LoadContext(tree=MemoryTree({k: v.encode() for k, v in files.items()}))
+    loaded = kustomize.load("ci/kustomization.yaml", data, context)
+    (deployment,) = [d for d in loaded.documents if d.kind == "Deployment"]
+    assert deployment.obj["metadata"]["namespace"] == "default"
+    at = deployment.locator.locate(("metadata", "namespace"))
+    assert (at.file, at.line) == ("default/kustomization.yaml", 2)
+    assert deployment.locator.locate(("spec", "replicas")).file == "ci/patch.yaml"
+    (pinned,) = [d for d in loaded.documents if d.kind == "ConfigMap"]
+    at = pinned.locator.locate(("metadata", "namespace"))
+    assert (at.file, at.line) == ("manager/pinned.yaml", 5)
+
+
 def test_a_name_the_overlay_s_name_prefix_writes_is_located_at_it_not_at_its_patches() -> None:
     """opentelemetry-operator's config/no-crds (`namePrefix:` and `patches:`): a built
     object's `metadata.name` and a reference the prefix rewrote (a binding's `roleRef.name`)

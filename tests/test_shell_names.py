@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from gatekeeper import shell
+from gatekeeper import shell, shell_names
 
 PAYLOAD = base64.b64encode(b"kubectl apply -f k8s/").decode()
 
@@ -156,3 +156,39 @@ def test_reading_forms_stay_reads() -> None:
     ):
         deploys = [s for _, s in ran(script) if s.startswith(("kubectl apply", "helm upgrade"))]
         assert deploys == [], script
+
+
+def test_a_function_body_ends_at_its_own_brace() -> None:
+    """kserve's generated install scripts: an escaped quote inside double quotes (and an
+    apostrophe in a comment, a `}` in a heredoc) moved the end of a function's body to the
+    end of the script, which every call then ran again (60 s a script, commands said at the
+    call lines)."""
+    script = (
+        "setv() {\n"
+        "    # it's kept when set\n"
+        '    eval "export $1=\\"$2\\""\n'
+        "}\n"
+        "manifests() {\n"
+        "    cat <<EOF\n"
+        "text: }\n"
+        "EOF\n"
+        "}\n"
+        "setv A b\n"
+        "setv C d\n"
+        'manifests | kubectl apply -f "prod/"\n'
+        'echo "\'}"\n'
+    )
+    assert shell_names.functions(script) == {
+        "setv": '\n    # it\'s kept when set\n    eval "export $1=\\"$2\\""\n',
+        "manifests": "\n    cat <<EOF\ntext: }\nEOF\n",
+    }
+    assert [(line, signature) for line, signature in ran(script) if line >= 9] == [
+        (9, "setv A b"),
+        (9, 'eval export A="b"'),
+        (9, "export A=b"),
+        (10, "setv C d"),
+        (10, 'eval export C="d"'),
+        (10, "export C=d"),
+        (11, "kubectl apply"),
+        (12, "echo '}"),
+    ]

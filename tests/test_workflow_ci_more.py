@@ -135,6 +135,29 @@ deploy:
     assert [(file, line) for file, line, _ in found] == [(".travis.yml", 7), (".travis.yml", 10)]
 
 
+def test_a_buildkite_pipeline_written_as_its_list_of_steps_is_read(tmp_path: Path) -> None:
+    """kuberay's `.buildkite/test-e2e.yml`: the agent takes a top-level list as the steps
+    (go-pipeline's legacy form); it was a blocking "workflow is not a mapping" and its
+    commands were never read. A list elsewhere (a GitHub workflow) is still refused."""
+    listed = """\
+- label: e2e
+  commands:
+    - make test
+    - kubectl apply -f deploy/
+- wait
+"""
+    found = deploys(tmp_path / "b", ".buildkite/test-e2e.yml", listed)
+    assert [(file, line) for file, line, _ in found] == [(".buildkite/test-e2e.yml", 4)]
+    report = gatekeeper.scan(tmp_path / "b", root=tmp_path / "b", jobs=1)
+    assert not [f for f in report.verdict.findings if f.policy_id == "GK-PARSE-ERROR"]
+    (tmp_path / "g" / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / "g" / ".github" / "workflows" / "ci.yml").write_text(listed)
+    report = gatekeeper.scan(tmp_path / "g", root=tmp_path / "g", jobs=1)
+    assert [(f.policy_id, f.message) for f in report.verdict.findings] == [
+        ("GK-PARSE-ERROR", "workflow is not a mapping")
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "pipeline", "line"),
     [

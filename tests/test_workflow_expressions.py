@@ -35,6 +35,25 @@ from tests.conftest import Run, git_in
             ["github.head_ref"],
         ),
         ("${{ matrix[github.event.issue.title] }}", ["matrix.*"]),
+        # the left side of `&&` reaches the result only when falsy (null, false, 0, ''):
+        # kubernetes-ingress' fork test was a blocking injection
+        (
+            "${{ (github.event.pull_request && github.event.pull_request.head.repo.full_name"
+            " != github.event.pull_request.base.repo.full_name) || github.repository != 'a/b' }}",
+            [],
+        ),
+        (
+            "${{ github.event.pull_request && github.event.pull_request.title }}",
+            ["github.event.pull_request.title"],
+        ),
+        (
+            "${{ github.event.issue.title || github.event.issue.body && 'x' }}",
+            ["github.event.issue.title"],
+        ),
+        (
+            "${{ github.event.issue && github.event.issue.title && 'x' || github.head_ref }}",
+            ["github.head_ref"],
+        ),
     ],
 )
 def test_reads_the_paths_whose_values_reach_the_result(

@@ -593,6 +593,19 @@ def _docs(tree: Tree, file: str) -> list[YamlDocument]:
     return _parse(tree, file).docs
 
 
+_SETTINGS = "kustomization images and namespace"
+
+
+def _settings(tree: Tree, file: str) -> tuple[NodeLocator, dict[str, Any]] | None:
+    """A kustomization that sets `images:` or `namespace:`, with its nodes (KustomizeLocator
+    locates a base's rewrite at its line)."""
+    docs = _docs(tree, file)
+    obj = docs[0].obj if docs else None
+    if isinstance(obj, dict) and (obj.get("images") or obj.get("namespace")):
+        return NodeLocator(file, docs[0].node), obj
+    return None
+
+
 def load(
     path: str, data: bytes, context: LoadContext, in_process: bool = True, alone: bool = True
 ) -> Loaded:
@@ -1095,17 +1108,20 @@ def _add_built(
         [*kustomizations, path], tree, closure
     )
     parsed = _SourceFiles(tree, built)
-    # The bases' `images:` rewrote what they build before this kustomization got it.
+    # The bases' `images:` and `namespace:` rewrote what they build before this
+    # kustomization got it.
     images = []
     memo = ownership.of(tree)
     for other in kustomizations:
         if other == path:
             continue
-        # Parsed again (for its nodes) only when it sets images: most bases do not.
+        # Parsed again (for its nodes) only when it sets either, once per run: most
+        # bases set neither, many set a namespace.
         first = memo.remember(_FIRST_OBJECT, other, _first_object)
-        docs = _docs(tree, other) if isinstance(first, dict) and first.get("images") else []
-        if docs and isinstance(docs[0].obj, dict) and docs[0].obj.get("images"):
-            images.append((NodeLocator(other, docs[0].node), docs[0].obj))
+        sets = isinstance(first, dict) and (first.get("images") or first.get("namespace"))
+        setting = memo.remember(_SETTINGS, other, _settings) if sets else None
+        if setting is not None:
+            images.append(setting)
     folders = sorted({posixpath.dirname(f) for f in kustomizations} | {directory})
     set_by_make = kustomize_set_images.places(tree, folders)
     for index, (obj, file) in enumerate(outputs):
@@ -1252,7 +1268,8 @@ class KustomizeLocator:
         # each data key of it is written (kustomize_generators.places).
         self.generated = generated
         self.settings = settings or {}
-        self.images = images or []  # the bases' kustomizations that set `images:`
+        # the bases' kustomizations that set `images:` or `namespace:` (with their settings)
+        self.images = images or []
         self.source = source
         self.kustomization = kustomization
         names = {source.name if source else "", _name(obj)}
@@ -1415,6 +1432,24 @@ class KustomizeLocator:
         )
         if key and self.kustomization.node_at((key,)) is not None:
             return self.kustomization.locate((key,))._replace(exact=False)
+        if key == "namespace":  # else the nearest base's `namespace:` that wrote this value
+            return self._base_namespace(get(self.obj, path))
+        return None
+
+    def _base_namespace(self, built: Any) -> Location | None:
+        """The `namespace:` line of the base kustomization nearest to this one whose value is
+        the built namespace (kuberay's overlays take config/default, `namespace: default`:
+        their Deployment's namespace findings were said at the overlay's `patches:`)."""
+        if not isinstance(built, str) or not built:
+            return None
+        here = posixpath.dirname(self.kustomization.file)
+        bases = sorted(
+            self.images,
+            key=lambda held: -len(posixpath.commonpath([here, posixpath.dirname(held[0].file)])),
+        )
+        for locator, settings in bases:
+            if settings.get("namespace") == built and locator.node_at(("namespace",)):
+                return locator.locate(("namespace",))._replace(exact=False)
         return None
 
 

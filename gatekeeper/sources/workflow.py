@@ -882,8 +882,9 @@ def _load_one(
         problems = list(problems)  # this file's own, added to below
     elif kind in workflow_ci.ALL_DOCUMENTS:
         entry, text, problems = _documents_as_one(path, data)
-    else:
-        entry, text, problems = load_mapping(path, data, "workflow")
+    else:  # Buildkite's agent also takes a pipeline written as its list of steps (legacy)
+        sequence = kind == workflow_ci.BUILDKITE
+        entry, text, problems = load_mapping(path, data, "workflow", sequence)
     loaded = Loaded(problems=problems)
     if entry is None:
         return loaded

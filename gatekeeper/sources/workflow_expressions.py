@@ -103,6 +103,10 @@ def _paths(tokens: list[tuple[str, str]]) -> list[str]:
         compared = compared or (
             after_value == "!" and index + 1 < len(tokens) and tokens[index + 1][1] == "="
         )
+        # `path && b` is b whenever path is truthy: path itself reaches the result only as a
+        # falsy value (null, false, 0, ''), never as text (kubernetes-ingress' ci.yml:
+        # `github.event.pull_request && head.repo.full_name != base.repo.full_name`).
+        compared = compared or tokens[index : index + 2] == [("symbol", "&"), ("symbol", "&")]
         if not compared and not any(call in _TESTS for call in calls):
             found.append(path)
     return found
