@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.finding import Finding
@@ -145,7 +147,60 @@ def in_secrets(documents: Sequence[Document]) -> list[Problem]:
                 found.append(
                     Problem(SECRET_CODE, document.file, line, message, candidate=candidate)
                 )
+                # one finding per key: the first of its file's settings that fails
+                for named, value in _in_file(str(key), text):
+                    found.append(
+                        Problem(SECRET_CODE, document.file, line, message, candidate=(named, value))
+                    )
     return found
+
+
+# A line of a dotenv, properties or INI file: `[export ]NAME=value`, `name = value`,
+# `name: value` (a YAML file is read as YAML first).
+_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\S(?:.*\S)?)\s*")
+_MAX_FILE = 65536
+_MAX_SETTINGS = 2000
+
+
+def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
+    """(name, value) of each setting of a file a Secret key holds (red team s25: a Secret's
+    `.env: "DB_PASSWORD=..."`, `application.properties`, `config.yaml`, a docker config's
+    `auths`): the Secret is committed in plain text, and its key names the file, not the
+    secret. A JSON or YAML mapping by its leaves (the innermost key names a value; a docker
+    config's `auth` is base64 of `user:password`), other text by its `NAME=value` lines."""
+    text = text.strip()
+    if len(text) > _MAX_FILE or text.startswith("-----BEGIN"):  # a key or certificate
+        return
+    if "\n" not in text and not text.startswith("{") and "." not in key:
+        return  # one value, not a file (`.env`, `app.properties`): judged as it is
+    tree: Any = None
+    try:
+        tree = json.loads(text)
+    except ValueError:
+        try:
+            tree = yaml.safe_load(text)
+        except yaml.YAMLError:
+            tree = None  # read by its lines
+    if isinstance(tree, (dict, list)):
+        for count, (path, name, value) in enumerate(_leaves(tree, (), 0)):
+            if count >= _MAX_SETTINGS:  # aliases may repeat a subtree without end
+                break
+            if path[-1:] == ("auth",) and key in (".dockerconfigjson", ".dockercfg"):
+                decoded = _decoded(value) or ""
+                if ":" in decoded:
+                    yield "password", decoded.split(":", 1)[1]
+            elif name:
+                yield name, value
+        return
+    for line in text.splitlines():
+        if line.lstrip().startswith(("#", ";", "!", "[")):
+            continue
+        match = _ASSIGNMENT.fullmatch(line)
+        if match:
+            value = match.group(2)
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            yield _name(match.group(1), value), value
 
 
 def _decoded(value: Any) -> str | None:

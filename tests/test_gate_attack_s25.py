@@ -1,0 +1,95 @@
+"""Red team s25 (trust19): committed credentials and admission gaps (each fail case fails on
+b5d3ad5)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.test_gate_attack_s23 import _blocking, _pull_request
+
+_PASSWORD = "hunter2hunter2"
+
+
+def _secret(key: str, text: str, field: str = "stringData") -> str:
+    body = "\n".join("    " + line for line in text.splitlines())
+    return (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\n"
+        f"{field}:\n  {key}: |\n{body}\n"
+    )
+
+
+def _plaintext(run: Run) -> list[tuple[str, int]]:
+    return [found for found in _blocking(run) if found[0] == "GK-SECRET-PLAINTEXT"]
+
+
+_DOCKER_AUTH = base64.b64encode(f"ci:{_PASSWORD}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        (".env", f"DB_HOST=db\nexport DB_PASSWORD='{_PASSWORD}'\n"),
+        ("application.properties", f"spring.datasource.password = {_PASSWORD}\n"),
+        ("config.yaml", f"database:\n  host: db\n  password: {_PASSWORD}\n"),
+        ("settings.json", f'{{"db": {{"user": "app", "apiKey": "{_PASSWORD}"}}}}\n'),
+        (".dockerconfigjson", f'{{"auths": {{"r.example.com": {{"auth": "{_DOCKER_AUTH}"}}}}}}\n'),
+        ("aws-config", f"[default]\naws_secret_access_key = {_PASSWORD}\n"),
+    ],
+)
+def test_a_file_a_secret_holds_is_judged_by_its_settings(
+    gatekeeper: Callable[..., Run], tmp_path: Path, key: str, text: str
+) -> None:
+    """s25 trust19 s01: a Secret whose key names a file (`.env`, `application.properties`, a
+    YAML or JSON config, a docker config's `auths`) holding a literal password was green: only
+    the key's name and credential formats were judged. The Secret is committed in plain text;
+    each setting of the file is judged as a key of its own, said at the Secret's key."""
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"k8s/secret.yaml": _secret(key, text)})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _plaintext(run) == [("GK-SECRET-PLAINTEXT", 5)]
+
+
+def test_a_file_in_secret_data_and_a_generators_file_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s01: the same in `data` (base64 of the file) and in a kustomize
+    secretGenerator's `files: [.env=app.env]` (one line, but a file by its key's name)."""
+    encoded = base64.b64encode(f"DB_PASSWORD={_PASSWORD}\n".encode()).decode()
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\n"
+        f"data:\n  app.env: {encoded}\n"
+    )
+    kustomization = "secretGenerator:\n- name: db\n  files: [.env=app.env]\n"
+    files = {
+        "a/secret.yaml": secret,
+        "b/kustomization.yaml": kustomization,
+        "b/app.env": f"DB_PASSWORD={_PASSWORD}\n",
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = _plaintext(run)
+    assert ("GK-SECRET-PLAINTEXT", 5) in found and len(found) == 2
+
+
+def test_files_a_secret_holds_without_literal_secrets_pass(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """Controls: placeholders, references, settings and certificates in a Secret's files."""
+    files = {
+        "a.yaml": _secret(".env", "DB_HOST=db\nDB_PASSWORD=${DB_PASSWORD}\nLOG=info\n"),
+        "b.yaml": _secret(
+            "config.yaml", "db:\n  passwordFile: /run/secrets/pw\n  existingSecret: db-creds\n"
+        ),
+        "c.yaml": _secret(
+            "ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB=\n-----END CERTIFICATE-----\n"
+        ),
+        "d.yaml": _secret("app.properties", "# password=\ntoken.ttl=3600\nsecret.name=db\n"),
+        "e.yaml": _secret(".dockerconfigjson", '{"auths": {"r.example.com": {}}}\n'),
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _plaintext(run) == []
