@@ -93,3 +93,50 @@ def test_files_a_secret_holds_without_literal_secrets_pass(
     _pull_request(tmp_path, {"README.md": "x\n"}, files)
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _plaintext(run) == []
+
+
+_CHART = {
+    "chart/Chart.yaml": "apiVersion: v2\nname: db\nversion: 0.1.0\n",
+    "chart/values.yaml": "auth: {password: changeme}\n",
+}
+
+
+def test_a_charts_template_writing_a_literal_secret_is_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s01: a chart's template writing a Secret's password as a literal
+    (`stringData`, base64 under `data`, `{{ "..." | b64enc }}`) was green: every Secret a chart
+    renders was left out, to spare its values' defaults and random passwords. The literal is
+    committed in the template: said at its line."""
+    encoded = base64.b64encode(_PASSWORD.encode()).decode()
+    template = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: {{ .Release.Name }}}\n"
+        f"stringData:\n  DB_PASSWORD: {_PASSWORD}\n"
+        f'data:\n  REDIS_PASSWORD: {encoded}\n  API_TOKEN: {{{{ "{_PASSWORD}" | b64enc }}}}\n'
+    )
+    files = {**_CHART, "chart/templates/secret.yaml": template}
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _plaintext(run) == [
+        ("GK-SECRET-PLAINTEXT", 5),
+        ("GK-SECRET-PLAINTEXT", 7),
+        ("GK-SECRET-PLAINTEXT", 8),
+    ]
+
+
+def test_a_charts_secret_from_its_values_or_functions_passes(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """Control: a chart's Secret from its values' defaults, a `default` or a random value is
+    not written as a literal in the template (chart defaults are not judged, s24)."""
+    template = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: {{ .Release.Name }}}\n"
+        "data:\n  DB_PASSWORD: {{ .Values.auth.password | b64enc }}\n"
+        '  ADMIN_PASSWORD: {{ .Values.admin | default "changeme-admin-pw" | b64enc }}\n'
+        "  TOKEN: {{ randAlphaNum 24 | b64enc | quote }}\n"
+        "stringData:\n  USER: admin\n"
+    )
+    files = {**_CHART, "chart/templates/secret.yaml": template}
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _plaintext(run) == []
