@@ -4,6 +4,7 @@ b5d3ad5)."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -140,3 +141,65 @@ def test_a_charts_secret_from_its_values_or_functions_passes(
     _pull_request(tmp_path, {"README.md": "x\n"}, files)
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _plaintext(run) == []
+
+
+_TF_SECRET = """\
+resource "kubernetes_secret_v1" "db" {
+  metadata {
+    name      = "db"
+    namespace = "app"
+  }
+  data = {
+    username = "app"
+    password = "%s"
+  }
+  binary_data = {
+    token = "%s"
+  }
+}
+"""
+_TF_RELEASE = """\
+resource "helm_release" "db" {
+  name       = "db"
+  repository = "https://charts.example.com"
+  chart      = "postgresql"
+  values     = [yamlencode({ auth = { postgresPassword = "%s" } })]
+  set {
+    name  = "auth.replicationPassword"
+    value = "%s"
+  }
+  set_sensitive {
+    name  = "metrics.token"
+    value = var.token
+  }
+}
+variable "token" {}
+"""
+
+
+def test_terraform_secrets_and_remote_chart_values_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s01: a `kubernetes_secret` with a literal password (the provider's `data`
+    is plain text) and a `helm_release` of a remote chart given a password in `values` or
+    `set {}` were green: the Secret was no object judged, the remote chart's values were not
+    read. A variable passes."""
+    token = base64.b64encode(f"ghp_{'a' * 36}".encode()).decode()
+    files = {
+        "tf/secret.tf": _TF_SECRET % (_PASSWORD, token),
+        "tf/release.tf": _TF_RELEASE % (_PASSWORD, _PASSWORD),
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted(
+        (f["policy_id"], f["file"], f["line"])
+        for f in found
+        if f["policy_id"] in ("GK-SECRET-PLAINTEXT", "GK-CHART-VALUES-SECRET") and f["blocking"]
+    )
+    assert said == [
+        ("GK-CHART-VALUES-SECRET", "tf/release.tf", 5),
+        ("GK-CHART-VALUES-SECRET", "tf/release.tf", 8),
+        ("GK-SECRET-PLAINTEXT", "tf/secret.tf", 8),
+        ("GK-SECRET-PLAINTEXT", "tf/secret.tf", 11),
+    ]
