@@ -203,3 +203,69 @@ def test_terraform_secrets_and_remote_chart_values_are_judged(
         ("GK-SECRET-PLAINTEXT", "tf/secret.tf", 8),
         ("GK-SECRET-PLAINTEXT", "tf/secret.tf", 11),
     ]
+
+
+def _exported_resources(policy_id: str) -> list[list[str]]:
+    from gatekeeper.export_vap import export
+    from gatekeeper.policy.loader import builtin_dir, load_bundle
+
+    policy = next(p for p in load_bundle([builtin_dir() / "kubernetes"]) if p.id == policy_id)
+    vap = export(policy).documents[0]
+    return [rule["resources"] for rule in vap["spec"]["matchConstraints"]["resourceRules"]]
+
+
+def test_exported_pod_policies_judge_ephemeral_containers() -> None:
+    """s25 trust19 v01: `kubectl debug` adds a privileged ephemeral container through the
+    `pods/ephemeralcontainers` subresource; an exported pod policy matching `pods` never saw
+    it, so the cluster admitted what the scan blocks in a Pod."""
+    assert ["pods", "pods/ephemeralcontainers", "podtemplates", "replicationcontrollers"] in (
+        _exported_resources("K8S-PSS-PRIVILEGED")
+    )
+
+
+def test_exported_policies_name_irregular_resources() -> None:
+    """s25 trust19 v02: SecurityContextConstraints' resource is `securitycontextconstraints`
+    (not `...constraintses`) and AssignMetadata's `assignmetadata`: the exported policies
+    matched no such object in a cluster."""
+    assert _exported_resources("K8S-RBAC-SCC-GRANT") == [["securitycontextconstraints"]]
+    assert any("assignmetadata" in r for r in _exported_resources("K8S-ADMISSION-MUTATION"))
+
+
+_SCC_VAP = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-privileged-scc}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: [security.openshift.io]
+      apiVersions: ["*"]
+      operations: [CREATE, UPDATE]
+      resources: [securitycontextconstraints]
+  validations:
+  - expression: "!object.?allowPrivilegedContainer.orValue(false)"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-privileged-scc}
+spec: {policyName: no-privileged-scc, validationActions: [Deny]}
+"""
+_SCC = """\
+apiVersion: security.openshift.io/v1
+kind: SecurityContextConstraints
+metadata: {name: wide}
+allowPrivilegedContainer: true
+"""
+
+
+def test_the_repositorys_admission_policy_on_sccs_judges_them(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 v02: the admission stand-in read an SCC's resource as
+    `securitycontextconstraintses`, so the repository's own policy on
+    `securitycontextconstraints` (the real name) admitted a privileged SCC."""
+    files = {"admission.yaml": _SCC_VAP, "scc.yaml": _SCC}
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--no-builtin", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0].startswith("VAP-")] == [("VAP-no-privileged-scc", 4)]
