@@ -269,3 +269,32 @@ def test_the_repositorys_admission_policy_on_sccs_judges_them(
     _pull_request(tmp_path, {"README.md": "x\n"}, files)
     run = gatekeeper("scan", "--base", "main", "--no-builtin", "--format", "json", cwd=tmp_path)
     assert [f for f in _blocking(run) if f[0].startswith("VAP-")] == [("VAP-no-privileged-scc", 4)]
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (
+            "find hack -name '*.sh' -exec sh -c 'for f; do bash \"$f\"; done' sh {} +",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        (
+            "ls hack/*.sh | xargs sh -c 'for s do bash \"$s\"; done' _",
+            [("WF-GITOPS-IMPERATIVE-DEPLOY", 3)],
+        ),
+        # control: the scripts are linted
+        ("find hack -name '*.sh' -exec sh -c 'for f; do shellcheck \"$f\"; done' sh {} +", []),
+    ],
+)
+def test_a_loop_over_the_positional_parameters_runs_the_fed_files(
+    tmp_path: Path, gatekeeper: Callable[..., Run], run: str, expected: list[tuple[str, int]]
+) -> None:
+    """s25 trust19 c01 (trust18's open item): `sh -c 'for f; do bash "$f"; done' sh {} +`
+    loops over the positional parameters (`for f` is `for f in "$@"`): the deploy script
+    find fed it ran unread (green)."""
+    from tests.test_gate_attack_s24 import _RUNNER_FILES, _WORKFLOW
+
+    base = {**_RUNNER_FILES, ".github/workflows/ci.yml": _WORKFLOW % "echo test"}
+    _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
+    found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(found) == expected, found.stdout
