@@ -164,6 +164,66 @@ def in_secrets(
     return found
 
 
+def in_workflow(file: str, data: bytes) -> list[Problem]:
+    """The values a CI file's `env:` (GitHub: the workflow's, a job's, a step's, a job
+    container's; GitLab: `variables:`) writes, as candidates (red team s25: `env:
+    {AWS_SECRET_ACCESS_KEY: <literal>}` in a workflow was green). An expression (`${{
+    secrets.X }}`) or a variable (`$X`) is no literal. Not a service container's `env:`:
+    the password of the throwaway database a job starts (`POSTGRES_PASSWORD: postgres`)."""
+    from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+
+    found = []
+    text = data.decode("utf-8", "replace")
+    for document in load_all(file, text):
+        if not isinstance(document, YamlDocument) or not isinstance(document.obj, dict):
+            continue
+        for where, values in _ci_env(document.obj):
+            for key, value in values.items():
+                if isinstance(value, dict):  # GitLab `{value: x, description: y}`
+                    where_value, value = (*where, str(key), "value"), value.get("value")
+                else:
+                    where_value = (*where, str(key))
+                if not isinstance(value, str) or "${{" in value or value.startswith("$"):
+                    continue
+                line = NodeLocator(file, document.node).locate(where_value).line
+                message = (
+                    f"CI variable {key} holds a literal secret in plain text in git: take it"
+                    " from the CI's secrets (`${{ secrets.X }}`, a masked variable) and"
+                    " rotate it"
+                )
+                candidate = (_name(str(key), value), value)
+                found.append(Problem(SECRET_CODE, file, line, message, candidate=candidate))
+    return found
+
+
+def _ci_env(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(field path, mapping) of each `env:` / `variables:` mapping of a CI file."""
+
+    def mapping(node: Any, *path: str | int) -> Iterator[tuple[Path, dict[str, Any]]]:
+        value = node.get(path[-1]) if isinstance(node, dict) else None
+        if isinstance(value, dict):
+            yield path, value
+
+    yield from mapping(obj, "env")
+    yield from mapping(obj, "variables")
+    jobs = obj.get("jobs")
+    for name, job in (jobs if isinstance(jobs, dict) else obj).items():
+        if not isinstance(job, dict):
+            continue
+        at: Path = ("jobs", name) if isinstance(jobs, dict) else (name,)
+        for key in ("env", "variables"):
+            for path, value in mapping(job, key):
+                yield (*at, *path), value
+        container = job.get("container")
+        if isinstance(container, dict):
+            for path, value in mapping(container, "env"):
+                yield (*at, "container", *path), value
+        steps = job.get("steps")
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            for path, value in mapping(step, "env"):
+                yield (*at, "steps", index, *path), value
+
+
 # A template's value that is a literal however it is written: `"S3cr3t"`, `{{ "S3cr3t" |
 # b64enc }}`, `{{ b64enc "S3cr3t" | quote }}` (only encoders and quoting around a string).
 _ENCODERS = r"(?:b64enc|quote|squote|toString|trim|print)"

@@ -130,6 +130,8 @@ def scan_one(
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
     loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
+    if adapter.NAME == "workflow":
+        loaded.problems.extend(chart_secrets.in_workflow(path, data))
     loaded.problems = chart_secrets.judged(loaded.problems, engine)
     if loaded.problems:  # a project generator's template: one notice at its marker file
         loaded.problems = scaffolds.notices(loaded.problems, path, data, context.tree)

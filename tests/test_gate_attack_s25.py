@@ -298,3 +298,63 @@ def test_a_loop_over_the_positional_parameters_runs_the_fed_files(
     _pull_request(tmp_path, base, {".github/workflows/ci.yml": _WORKFLOW % run})
     found = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(found) == expected, found.stdout
+
+
+_CI = """\
+name: ci
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+env:
+  AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY
+  AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    env:
+      SLACK_TOKEN: %s
+      API_TOKEN: $API_TOKEN
+      SECRET_NAMES: A_TOKEN,B_TOKEN
+    services:
+      db:
+        image: postgres:16
+        env: {POSTGRES_PASSWORD: postgres}
+    steps:
+    - run: ./test.sh
+      env:
+        DB_PASSWORD: %s
+        GITHUB_TOKEN: ${{ github.token }}
+"""
+_GITLAB = """\
+variables:
+  DEPLOY_TOKEN: %s
+  LOG_LEVEL: info
+test:
+  script: [./test.sh]
+  variables:
+    DB_PASSWORD: {value: %s, description: db}
+    API_KEY: $CI_API_KEY
+"""
+
+
+def test_literal_secrets_in_ci_variables_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s01: a workflow's `env:` (workflow, job, step) or a GitLab `variables:`
+    holding a literal secret was green (no policy read CI variables). Expressions, `$VAR`,
+    names of secrets and a service container's throwaway password pass."""
+    slack = "xoxb-" + "1" * 12 + "-abcdefghijkl"
+    files = {
+        ".github/workflows/ci.yml": _CI % (slack, _PASSWORD),
+        ".gitlab-ci.yml": _GITLAB % (_PASSWORD, _PASSWORD),
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
+    assert said == [
+        (".github/workflows/ci.yml", 5),
+        (".github/workflows/ci.yml", 11),
+        (".github/workflows/ci.yml", 21),
+        (".gitlab-ci.yml", 2),
+        (".gitlab-ci.yml", 7),
+    ]
