@@ -358,3 +358,47 @@ def test_literal_secrets_in_ci_variables_are_judged(
         (".gitlab-ci.yml", 2),
         (".gitlab-ci.yml", 7),
     ]
+
+
+_GATED_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: c
+    image: nginx
+    {{- if %s }}
+    securityContext: {privileged: true}
+    {{- end }}
+"""
+
+
+@pytest.mark.parametrize(
+    "gate",
+    [
+        'eq .Release.Namespace "prod"',
+        'hasPrefix "prod-" .Release.Name',
+        'contains "prod" .Release.Namespace',
+    ],
+)
+def test_a_chart_alone_gated_on_its_release_is_rendered_through_the_gate(
+    gatekeeper: Callable[..., Run], tmp_path: Path, gate: str
+) -> None:
+    """s25 trust19 s02 (trust18's open item): a chart nothing in the repository deploys,
+    privileged only when installed into `prod` (or as a release named `prod-*`), was judged
+    as `release-name` in `default` only: green, while `helm install -n prod` runs it
+    privileged. The chart is rendered once more per namespace and name its templates compare
+    with; the namespace stays unknown to repository-scope rules."""
+    files = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "image: nginx\n",
+        "charts/web/templates/pod.yaml": _GATED_POD % gate,
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert [
+        (f["policy_id"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    ] == [("K8S-PSS-PRIVILEGED", 9)]
+    assert not [f for f in found if f["policy_id"] == "K8S-NETWORK-POLICY-PRESENT"]
