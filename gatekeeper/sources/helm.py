@@ -392,9 +392,15 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
     return loaded
 
 
-# A template action reading the release's name or namespace, and the string literals in it
-# (`{{ if eq .Release.Namespace "prod" }}`, `{{- if hasPrefix "prod-" .Release.Name }}`).
-_RELEASE_ACTION = lazy_re.compile(r"\{\{[^{}]*\.Release\.(Namespace|Name)\b[^{}]*\}\}")
+# A condition comparing the release's name or namespace with a string literal (`{{ if eq
+# .Release.Namespace "prod" }}`, `{{- else if hasPrefix "prod-" .Release.Name }}`); not a
+# name made from it (`printf "%s-x" .Release.Name`) or a `lookup` in its namespace.
+_RELEASE_ACTION = lazy_re.compile(
+    r"\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*"
+    r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*\}\}"
+    r"|\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*"
+    r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\}\}"
+)
 _STRING_LITERAL = lazy_re.compile(r'"([a-z0-9][-a-z0-9.]{0,40}|-[-a-z0-9.]{1,40})"')
 _MAX_GATES = 4
 
@@ -418,7 +424,7 @@ def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
                 value = value + "x" if value.endswith("-") else value
                 release = (
                     Release(namespace=value, named_namespace=True, gated_namespace=True)
-                    if action.group(1) == "Namespace"
+                    if "Namespace" in (action.group(1), action.group(2))
                     else Release(name=value)
                 )
                 if release not in gates and value not in ("default", DEFAULT_RELEASE):
@@ -2334,9 +2340,7 @@ def _for_missing(error: str, absent: list[str]) -> bool:
     if _NO_TEMPLATE.search(error):
         return True
     said = " ".join(error.split())
-    return any(
-        (match[1] or match[2] or match[3]) in absent for match in _NIL_VALUES.finditer(said)
-    )
+    return any((match[1] or match[2] or match[3]) in absent for match in _NIL_VALUES.finditer(said))
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:
