@@ -164,6 +164,34 @@ def in_secrets(
     return found
 
 
+def in_config_maps(documents: Sequence[Document]) -> list[Problem]:
+    """The settings of the files a ConfigMap written in this repository holds, as candidates
+    (red team s25: `application.properties: "spring.datasource.password=..."` or a
+    `config.yaml` with `password:` in a ConfigMap was green: K8S-CONFIGMAP-SECRETS judges a
+    key's name and credential formats, and a file's key names the file). Not a chart's
+    rendering (its values' defaults, s24)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.kind != "ConfigMap" or document.source == "helm" or not isinstance(obj, dict):
+            continue
+        values = obj.get("data")
+        name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else ""
+        for key, text in values.items() if isinstance(values, dict) else ():
+            if not isinstance(text, str):
+                continue
+            line = document.locator.locate(("data", str(key))).line
+            message = (
+                f"ConfigMap {name} key {key} holds a file with a literal secret; a ConfigMap"
+                " is readable as plain text: move the secret to a Secret and rotate it"
+            )
+            for named, value in _in_file(str(key), text):
+                found.append(
+                    Problem(SECRET_CODE, document.file, line, message, candidate=(named, value))
+                )
+    return found
+
+
 def in_workflow(file: str, data: bytes) -> list[Problem]:
     """The values a CI file's `env:` (GitHub: the workflow's, a job's, a step's, a job
     container's; GitLab: `variables:`) writes, as candidates (red team s25: `env:
@@ -407,9 +435,13 @@ _SAID_RENDERED = frozenset({POLICY, "K8S-POD-ENV-SECRETS", "K8S-CONFIGMAP-BINARY
 
 
 def once(findings: list[Finding]) -> list[Finding]:
-    """`findings` without a GK-CHART-VALUES-SECRET where a policy says the rendered value at
-    the same line: one credential, one finding."""
+    """`findings` without a GK-CHART-VALUES-SECRET (or a ConfigMap file's GK-SECRET-PLAINTEXT)
+    where a policy says the value at the same line: one credential, one finding."""
     said = {(f.file, f.line) for f in findings if f.policy_id in _SAID_RENDERED}
     if not said:
         return findings
-    return [f for f in findings if f.policy_id != CODE or (f.file, f.line) not in said]
+    return [
+        f
+        for f in findings
+        if f.policy_id not in (CODE, SECRET_CODE) or (f.file, f.line) not in said
+    ]

@@ -402,3 +402,39 @@ def test_a_chart_alone_gated_on_its_release_is_rendered_through_the_gate(
         (f["policy_id"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"
     ] == [("K8S-PSS-PRIVILEGED", 9)]
     assert not [f for f in found if f["policy_id"] == "K8S-NETWORK-POLICY-PRESENT"]
+
+
+def _config_map(key: str, text: str) -> str:
+    body = "\n".join("    " + line for line in text.splitlines())
+    return (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: app}\n"
+        f"data:\n  {key}: |\n{body}\n"
+    )
+
+
+def test_a_file_a_config_map_holds_is_judged_by_its_settings(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s02: a ConfigMap's `application.properties` with a literal datasource
+    password, or its `config.yaml` with `password:`, was green (K8S-CONFIGMAP-SECRETS judges
+    the key's name and credential formats only). Said once per key, at the key; settings,
+    placeholders and a key the policy already reports add nothing."""
+    files = {
+        "a.yaml": _config_map("application.properties", f"spring.datasource.password={_PASSWORD}"),
+        "b.yaml": _config_map("config.yaml", f"db:\n  host: db\n  password: {_PASSWORD}\n"),
+        "c.yaml": _config_map("app.env", "LOG=info\nDB_PASSWORD=${DB_PASSWORD}\n"),
+        "d.yaml": _config_map("DB_PASSWORD", f"user=app\npassword={_PASSWORD}\n"),
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted(
+        (f["policy_id"], f["file"], f["line"])
+        for f in found
+        if f["policy_id"] in ("GK-SECRET-PLAINTEXT", "K8S-CONFIGMAP-SECRETS")
+    )
+    assert said == [
+        ("GK-SECRET-PLAINTEXT", "a.yaml", 5),
+        ("GK-SECRET-PLAINTEXT", "b.yaml", 5),
+        ("K8S-CONFIGMAP-SECRETS", "d.yaml", 5),
+    ]
