@@ -293,7 +293,9 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
     `.env: "DB_PASSWORD=..."`, `application.properties`, `config.yaml`, a docker config's
     `auths`): the Secret is committed in plain text, and its key names the file, not the
     secret. A JSON or YAML mapping by its leaves (the innermost key names a value; a docker
-    config's `auth` is base64 of `user:password`), other text by its `NAME=value` lines."""
+    config's `auth` is base64 of `user:password`), other text by its `NAME=value` lines. A
+    `$name` value is a reference another tool fills (`$VAR`, Argo CD's `$dex.clientSecret`
+    from argocd-secret)."""
     text = text.strip()
     if len(text) > _MAX_FILE or text.startswith("-----BEGIN"):  # a key or certificate
         return
@@ -315,7 +317,7 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
                 decoded = _decoded(value) or ""
                 if ":" in decoded:
                     yield "password", decoded.split(":", 1)[1]
-            elif name:
+            elif name and not value.startswith("$"):
                 yield name, value
         return
     for line in text.splitlines():
@@ -326,7 +328,8 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
             value = match.group(2)
             if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
-            yield _name(match.group(1), value), value
+            if not value.startswith("$"):
+                yield _name(match.group(1), value), value
 
 
 def _decoded(value: Any) -> str | None:

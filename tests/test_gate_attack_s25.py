@@ -422,7 +422,8 @@ def test_a_file_a_config_map_holds_is_judged_by_its_settings(
     files = {
         "a.yaml": _config_map("application.properties", f"spring.datasource.password={_PASSWORD}"),
         "b.yaml": _config_map("config.yaml", f"db:\n  host: db\n  password: {_PASSWORD}\n"),
-        "c.yaml": _config_map("app.env", "LOG=info\nDB_PASSWORD=${DB_PASSWORD}\n"),
+        "c.yaml": _config_map("app.env", "LOG=info\nDB_PASSWORD=${DB_PASSWORD}\nTOKEN=$token\n"),
+        "e.yaml": _config_map("service.slack", "token: $slack-token\nusername: <user>\n"),
         "d.yaml": _config_map("DB_PASSWORD", f"user=app\npassword={_PASSWORD}\n"),
     }
     _pull_request(tmp_path, {"README.md": "x\n"}, files)
@@ -438,3 +439,39 @@ def test_a_file_a_config_map_holds_is_judged_by_its_settings(
         ("GK-SECRET-PLAINTEXT", "b.yaml", 5),
         ("K8S-CONFIGMAP-SECRETS", "d.yaml", 5),
     ]
+
+
+_HELMFILE = """\
+repositories:
+- {name: bitnami, url: https://charts.bitnami.com/bitnami}
+releases:
+- name: db
+  namespace: db
+  chart: bitnami/postgresql
+  version: 15.5.0
+  values:
+  - values/db.yaml
+  - auth: {password: %s, existingSecret: ""}
+  set:
+  - {name: auth.replicationPassword, value: %s}
+  - {name: auth.username, value: app}
+"""
+
+
+def test_a_helmfile_releases_values_for_a_remote_chart_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: a helmfile release of a chart repository's chart given a literal
+    password inline, by `set:` or in its values file was green (only a low GK-NOT-EXPANDED),
+    as Argo CD's and Flux's values were before s24."""
+    files = {
+        "helmfile.yaml": _HELMFILE % (_PASSWORD, _PASSWORD),
+        "values/db.yaml": f"metrics: {{enabled: true}}\nldap: {{bindPassword: {_PASSWORD}}}\n",
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted(
+        (f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"
+    )
+    assert said == [("helmfile.yaml", 10), ("helmfile.yaml", 12), ("values/db.yaml", 2)]
