@@ -152,14 +152,14 @@ def in_secrets(
                     " commit it encrypted (SOPS, a SealedSecret) or take it from an external"
                     " secret manager, and rotate it"
                 )
+                # where the value is written: an overlay's or a deployer's patch may set it
+                file = place.file or document.file
                 candidate = (_name(str(key), text), text)
-                found.append(
-                    Problem(SECRET_CODE, document.file, line, message, candidate=candidate)
-                )
+                found.append(Problem(SECRET_CODE, file, line, message, candidate=candidate))
                 # one finding per key: the first of its file's settings that fails
                 for named, value in _in_file(str(key), text):
                     found.append(
-                        Problem(SECRET_CODE, document.file, line, message, candidate=(named, value))
+                        Problem(SECRET_CODE, file, line, message, candidate=(named, value))
                     )
     return found
 
@@ -180,14 +180,21 @@ def in_config_maps(documents: Sequence[Document]) -> list[Problem]:
         for key, text in values.items() if isinstance(values, dict) else ():
             if not isinstance(text, str):
                 continue
-            line = document.locator.locate(("data", str(key))).line
+            place = document.locator.locate(("data", str(key)))
             message = (
                 f"ConfigMap {name} key {key} holds a file with a literal secret; a ConfigMap"
                 " is readable as plain text: move the secret to a Secret and rotate it"
             )
             for named, value in _in_file(str(key), text):
+                candidate = (named, value)
                 found.append(
-                    Problem(SECRET_CODE, document.file, line, message, candidate=(named, value))
+                    Problem(
+                        SECRET_CODE,
+                        place.file or document.file,
+                        place.line,
+                        message,
+                        candidate=candidate,
+                    )
                 )
     return found
 

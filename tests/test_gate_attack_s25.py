@@ -475,3 +475,42 @@ def test_a_helmfile_releases_values_for_a_remote_chart_are_judged(
         (f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"
     )
     assert said == [("helmfile.yaml", 10), ("helmfile.yaml", 12), ("values/db.yaml", 2)]
+
+
+_PATCHING_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: db, namespace: argocd}
+spec:
+  project: db
+  destination: {server: https://kubernetes.default.svc, namespace: db}
+  source:
+    repoURL: https://github.com/acme/deploy.git
+    path: k8s/db
+    targetRevision: main
+    kustomize:
+      patches:
+      - target: {kind: Secret, name: db}
+        patch: |
+          - {op: add, path: /stringData/DB_PASSWORD, value: %s}
+"""
+
+
+def test_a_secret_value_a_deployers_patch_sets_is_said_where_the_patch_is(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: an Argo CD Application's kustomize patch adding a literal password to
+    a Secret was said in the Secret's file at the Application's line number (a line that
+    file may not have): the value is written in the Application."""
+    config = "sources:\n  gitops:\n    repoURLs: [https://github.com/acme/deploy.git]\n"
+    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: db}\n"
+    base = {
+        ".gatekeeper.yml": config,
+        "k8s/db/kustomization.yaml": "resources: [secret.yaml]\n",
+        "k8s/db/secret.yaml": secret + "stringData: {DB_USER: app}\n",
+    }
+    _pull_request(tmp_path, base, {"apps/db.yaml": _PATCHING_APP % _PASSWORD})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT"]
+    assert said == [("apps/db.yaml", 12)]
