@@ -514,3 +514,38 @@ def test_a_secret_value_a_deployers_patch_sets_is_said_where_the_patch_is(
     found = json.loads(run.stdout)["findings"]
     said = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT"]
     assert said == [("apps/db.yaml", 12)]
+
+
+_HELM_WORKFLOW = """\
+name: deploy
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+    - run: helm upgrade --install db bitnami/postgresql -n db --set auth.password=%s
+    - run: helm upgrade --install db2 bitnami/postgresql --set auth.password=$DB_PASSWORD
+    - run: helm upgrade --install db3 bitnami/postgresql --set auth.password=${{ secrets.PW }}
+    - run: helm upgrade --install db4 oci://r.example.com/db -f values/db.yaml
+"""
+
+
+def test_a_workflows_helm_values_for_a_remote_chart_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: `helm upgrade --install db bitnami/postgresql --set
+    auth.password=<literal>` (or `-f` a values file of the repository with one) in a workflow
+    was green: the chart is of another repository, and its values were not read. A shell
+    variable or a CI secret passes."""
+    files = {
+        ".github/workflows/deploy.yml": _HELM_WORKFLOW % _PASSWORD,
+        "values/db.yaml": f"auth:\n  postgresPassword: {_PASSWORD}\n",
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted(
+        (f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"
+    )
+    assert said == [(".github/workflows/deploy.yml", 8), ("values/db.yaml", 2)]

@@ -39,6 +39,7 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
             continue  # a test install (kind, k3d) in the runner: nothing deployed
         release = _release(command, tree, workflow.file, tested)
         if release is None:
+            loaded.problems.extend(_given_remote(command, workflow.file, tree))
             continue
         chart_dir, made = release
         key = (chart_dir, made.values_files, made.name, made.namespace, repr(made.sets))
@@ -241,6 +242,50 @@ def _release(
         test_hooks="judge" if tested and {_ANY_RELEASE, release_name} & tested else "skip",
     )
     return chart_dir, release
+
+
+def _given_remote(command: dict[str, Any], file: str, tree: Any) -> list[Problem]:
+    """The `--set` values and repository values files a `helm install|upgrade` gives a chart
+    of another repository, as chart_secrets candidates at the command's line (red team s25:
+    `helm upgrade --install db bitnami/postgresql --set auth.password=...` in a workflow was
+    green: the chart is not read here, and neither were the values)."""
+    from gatekeeper import chart_secrets
+    from gatekeeper.yamldoc import YamlDocument, decode, load_all
+
+    positional = [str(word) for word in command.get("positional") or []]
+    if command.get("program") != "helm" or positional[:1] not in (["install"], ["upgrade"]):
+        return []
+    chart = positional[-1] if len(positional) > 1 else "?"
+    folder = command.get("directory", ".")
+    line = int(command.get("line") or 1)
+    at = str(command.get("file") or file)
+    found: list[Problem] = []
+    for flag in (str(flag) for flag in command.get("flags") or []):
+        name, _, value = flag.partition("=")
+        if name in ("--set", "--set-string", "--set-literal", "--set-json"):
+            for key, typed in _set_values(name, value, folder, tree):
+                if isinstance(typed, str) and "$" in typed:
+                    continue  # the shell's variable or the CI's expression: not written here
+                given: Any = typed
+                for part in reversed(key.split(".")):
+                    given = {part: given}
+                found += chart_secrets.candidates(at, chart, [(given, ())], lambda _: line)
+        elif name in ("-f", "--values"):
+            for values_file in (_in(folder, part) for part in value.split(",")):
+                if not values_file or not tree.exists(values_file):
+                    continue
+                with contextlib.suppress(OSError, ValueError):
+                    text = decode(tree.read(values_file))
+                    for entry in load_all(values_file, text):
+                        if isinstance(entry, YamlDocument):
+                            locator = NodeLocator(values_file, entry.node)
+                            found += chart_secrets.candidates(
+                                values_file,
+                                chart,
+                                [(entry.obj, ())],
+                                lambda path, at=locator: at.locate(path).line,  # type: ignore[misc]
+                            )
+    return found
 
 
 # The release name `helm template CHART` renders with when given none.
