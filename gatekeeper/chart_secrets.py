@@ -117,6 +117,11 @@ def _name(key: str, value: str) -> str:
     return _CAMEL.sub("_", key)
 
 
+def name_of(key: str, value: str) -> str:
+    """The name the policy's rule reads for `key` holding `value` (see _name)."""
+    return _name(key, value)
+
+
 def in_secrets(
     documents: Sequence[Document], read: Callable[[str], bytes | None] | None = None
 ) -> list[Problem]:

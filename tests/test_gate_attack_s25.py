@@ -549,3 +549,32 @@ def test_a_workflows_helm_values_for_a_remote_chart_are_judged(
         (f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"
     )
     assert said == [(".github/workflows/deploy.yml", 8), ("values/db.yaml", 2)]
+
+
+_KUBECTL_WORKFLOW = """\
+name: deploy
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+    - run: kubectl create secret generic db -n db --from-literal=password=%s | kubectl apply -f -
+    - run: kubectl create secret docker-registry regcred --docker-password=%s
+    - run: kubectl create secret generic api --from-literal=token="$API_TOKEN"
+"""
+
+
+def test_literals_kubectl_creates_from_the_command_line_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: `kubectl create secret generic db --from-literal=password=<literal>`
+    (or a docker-registry Secret's --docker-password) in a workflow was green (the imperative
+    deploy aside, which a team that deploys from CI waives): the literal is committed in the
+    workflow. A shell variable and a user name pass."""
+    files = {".github/workflows/deploy.yml": _KUBECTL_WORKFLOW % (_PASSWORD, _PASSWORD)}
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
+    assert said == [(".github/workflows/deploy.yml", 8), (".github/workflows/deploy.yml", 9)]

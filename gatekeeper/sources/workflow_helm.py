@@ -288,6 +288,54 @@ def _given_remote(command: dict[str, Any], file: str, tree: Any) -> list[Problem
     return found
 
 
+def created_literals(workflow: Document) -> list[Problem]:
+    """_created_literals of every command of a CI file but a throwaway cluster's."""
+    return [
+        problem
+        for _, command in _commands(workflow)
+        if not _in_throwaway_cluster(command)
+        for problem in _created_literals(command, workflow.file)
+    ]
+
+
+def _created_literals(command: dict[str, Any], file: str) -> list[Problem]:
+    """The literals `kubectl create secret|configmap ... --from-literal=KEY=VALUE` (or a
+    docker-registry Secret's `--docker-password=`) writes, as GK-SECRET-PLAINTEXT candidates
+    at the command's line (red team s25: `kubectl create secret generic db
+    --from-literal=password=<literal>` in a workflow was green). A value with `$` (the
+    shell's variable, `${{ secrets.X }}`) passes."""
+    from gatekeeper import chart_secrets
+
+    positional = [str(word) for word in command.get("positional") or []]
+    if command.get("program") not in ("kubectl", "oc") or positional[:1] != ["create"]:
+        return []
+    if positional[1:2] not in (["secret"], ["configmap"], ["cm"]):
+        return []
+    kind = "Secret" if positional[1] == "secret" else "ConfigMap"
+    name = positional[3] if kind == "Secret" and len(positional) > 3 else positional[2:3]
+    line = int(command.get("line") or 1)
+    found = []
+    for flag in (str(flag) for flag in command.get("flags") or []):
+        option, _, value = flag.partition("=")
+        if option == "--from-literal":
+            key, _, value = value.partition("=")
+        elif option == "--docker-password":
+            key = "password"
+        else:
+            continue
+        value = value.strip("'\"")
+        if "$" in value:
+            continue
+        message = (
+            f"kubectl create {positional[1]} {name!s} writes {key} as a literal secret in"
+            " plain text in git: take it from the CI's secrets and rotate it"
+        )
+        candidate = (chart_secrets.name_of(key, value), value)
+        at = str(command.get("file") or file)
+        found.append(Problem(chart_secrets.SECRET_CODE, at, line, message, candidate=candidate))
+    return found
+
+
 # The release name `helm template CHART` renders with when given none.
 _TEMPLATE_RELEASE = "release-name"
 
