@@ -204,6 +204,61 @@ def in_config_maps(documents: Sequence[Document]) -> list[Problem]:
     return found
 
 
+def in_plugins(documents: Sequence[Document]) -> list[Problem]:
+    """The literals an Argo CD Application (or an ApplicationSet's template) gives its config
+    management plugin: `plugin.env` items and `plugin.parameters` strings, as candidates (red
+    team s25: `plugin: {env: [{name: DB_PASSWORD, value: <literal>}]}` was green: the plugin
+    runs with it, committed in the Application)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.kind not in ("Application", "ApplicationSet") or not isinstance(obj, dict):
+            continue
+        spec: Any = obj.get("spec")
+        at: Path = ("spec",)
+        if document.kind == "ApplicationSet":
+            spec = spec.get("template", {}).get("spec") if isinstance(spec, dict) else None
+            at = ("spec", "template", "spec")
+        if not isinstance(spec, dict):
+            continue
+        sources = [(spec.get("source"), (*at, "source"))]
+        listed = spec.get("sources")
+        sources += [
+            (item, (*at, "sources", index))
+            for index, item in enumerate(listed if isinstance(listed, list) else [])
+        ]
+        for source, where in sources:
+            plugin = source.get("plugin") if isinstance(source, dict) else None
+            if not isinstance(plugin, dict):
+                continue
+            for field, value_key in (("env", "value"), ("parameters", "string")):
+                items = plugin.get(field)
+                for index, item in enumerate(items if isinstance(items, list) else []):
+                    if not isinstance(item, dict):
+                        continue
+                    key, value = item.get("name"), item.get(value_key)
+                    if not isinstance(key, str) or not isinstance(value, str):
+                        continue
+                    if value.startswith("$"):  # Argo CD's `$ARGOCD_APP_NAME`, `$VAR`
+                        continue
+                    place = document.locator.locate((*where, "plugin", field, index, value_key))
+                    message = (
+                        f"the plugin {field} {key} holds a literal secret in plain text in git:"
+                        " take it from a Secret the plugin reads (argocd-vault-plugin, the"
+                        " repo-server's environment) and rotate it"
+                    )
+                    found.append(
+                        Problem(
+                            SECRET_CODE,
+                            place.file or document.file,
+                            place.line,
+                            message,
+                            candidate=(_name(key, value), value),
+                        )
+                    )
+    return found
+
+
 def in_workflow(file: str, data: bytes) -> list[Problem]:
     """The values a CI file's `env:` (GitHub: the workflow's, a job's, a step's, a job
     container's; GitLab: `variables:`) writes, as candidates (red team s25: `env:

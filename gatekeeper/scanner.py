@@ -131,6 +131,7 @@ def scan_one(
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
     loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
     loaded.problems.extend(chart_secrets.in_config_maps(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_plugins(loaded.documents))
     if adapter.NAME == "workflow":
         loaded.problems.extend(chart_secrets.in_workflow(path, data))
     loaded.problems = chart_secrets.judged(loaded.problems, engine)

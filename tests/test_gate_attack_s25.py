@@ -578,3 +578,40 @@ def test_literals_kubectl_creates_from_the_command_line_are_judged(
     found = json.loads(run.stdout)["findings"]
     said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
     assert said == [(".github/workflows/deploy.yml", 8), (".github/workflows/deploy.yml", 9)]
+
+
+_PLUGIN_APP = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: db, namespace: argocd}
+spec:
+  project: db
+  destination: {server: https://kubernetes.default.svc, namespace: db}
+  source:
+    repoURL: https://github.com/acme/other.git
+    path: db
+    targetRevision: v1.0.0
+    plugin:
+      name: envsubst
+      env:
+      - {name: DB_PASSWORD, value: %s}
+      - {name: DB_HOST, value: db.example.com}
+      - {name: API_TOKEN, value: $ARGOCD_ENV_TOKEN}
+      parameters:
+      - {name: apiKey, string: %s}
+"""
+
+
+def test_literals_given_to_an_argo_cd_plugin_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: an Application giving its config management plugin `env: [{name:
+    DB_PASSWORD, value: <literal>}]` (or a parameter's string) was green: the literal is
+    committed in the Application. Settings and `$VAR` pass."""
+    _pull_request(
+        tmp_path, {"README.md": "x\n"}, {"apps/db.yaml": _PLUGIN_APP % (_PASSWORD, _PASSWORD)}
+    )
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
+    assert said == [("apps/db.yaml", 14), ("apps/db.yaml", 18)]
