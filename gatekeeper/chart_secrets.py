@@ -150,7 +150,10 @@ def in_secrets(
                     continue
                 place = document.locator.locate((field, str(key)))
                 line = place.line
-                if rendered and not _in_template(read, place.file, line, value):
+                if rendered and not (
+                    _in_template(read, place.file, line, value)
+                    or _from_chart_files(read, place.file, line)
+                ):
                     continue  # a value the chart's values or functions give: not written here
                 message = (
                     f"Secret {name} key {key} holds a literal secret in plain text in git:"
@@ -169,23 +172,28 @@ def in_secrets(
     return found
 
 
-def in_config_maps(documents: Sequence[Document]) -> list[Problem]:
+def in_config_maps(
+    documents: Sequence[Document], read: Callable[[str], bytes | None] | None = None
+) -> list[Problem]:
     """The settings of the files a ConfigMap written in this repository holds, as candidates
     (red team s25: `application.properties: "spring.datasource.password=..."` or a
     `config.yaml` with `password:` in a ConfigMap was green: K8S-CONFIGMAP-SECRETS judges a
-    key's name and credential formats, and a file's key names the file). Not a chart's
-    rendering (its values' defaults, s24)."""
+    key's name and credential formats, and a file's key names the file). Of a chart's
+    rendering, only a file the chart holds (`.Files.Get`), not its values' defaults (s24)."""
     found = []
     for document in documents:
         obj = document.obj
-        if document.kind != "ConfigMap" or document.source == "helm" or not isinstance(obj, dict):
+        if document.kind != "ConfigMap" or not isinstance(obj, dict):
             continue
+        rendered = document.source == "helm"
         values = obj.get("data")
         name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else ""
         for key, text in values.items() if isinstance(values, dict) else ():
             if not isinstance(text, str):
                 continue
             place = document.locator.locate(("data", str(key)))
+            if rendered and not _from_chart_files(read, place.file, place.line):
+                continue
             message = (
                 f"ConfigMap {name} key {key} holds a file with a literal secret; a ConfigMap"
                 " is readable as plain text: move the secret to a Secret and rotate it"
@@ -346,6 +354,26 @@ def _in_template(
     if "{{" not in written:
         return written.strip("\"'") == value.strip() != ""
     return bool(_LITERAL_ACTION.fullmatch(written))
+
+
+_BLOCK_SCALAR = re.compile(r".*:\s*[|>][-+0-9]*\s*")
+
+
+def _from_chart_files(read: Callable[[str], bytes | None] | None, file: str, line: int) -> bool:
+    """Whether a chart's value at `line` of its template is a file the chart holds (`{{
+    .Files.Get "files/db-password" | b64enc }}`, `(.Files.Glob "secrets/*").AsSecrets` on
+    the line after `data:`, or under a block scalar key on the next line): committed in the
+    repository as the template's literals are (red team s25)."""
+    raw = read(file) if read is not None and file else None
+    if raw is None or line < 1:
+        return False
+    lines = raw.decode("utf-8", "replace").splitlines()
+    if line > len(lines):
+        return False
+    if ".Files." in lines[line - 1]:
+        return True
+    opens = _BLOCK_SCALAR.fullmatch(lines[line - 1]) or lines[line - 1].strip().endswith(":")
+    return bool(opens) and line < len(lines) and ".Files." in lines[line]
 
 
 # A line of a dotenv, properties or INI file: `[export ]NAME=value`, `name = value`,

@@ -130,7 +130,7 @@ def scan_one(
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
     loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
-    loaded.problems.extend(chart_secrets.in_config_maps(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_config_maps(loaded.documents, read))
     loaded.problems.extend(chart_secrets.in_plugins(loaded.documents))
     if adapter.NAME == "workflow":
         loaded.problems.extend(chart_secrets.in_workflow(path, data))

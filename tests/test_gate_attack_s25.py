@@ -615,3 +615,42 @@ def test_literals_given_to_an_argo_cd_plugin_are_judged(
     found = json.loads(run.stdout)["findings"]
     said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
     assert said == [("apps/db.yaml", 14), ("apps/db.yaml", 18)]
+
+
+def test_a_charts_files_read_into_a_secret_or_config_map_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s04: a chart reading a committed file of its own into a Secret (`{{
+    .Files.Get "files/db-password" | b64enc }}`, `(.Files.Glob "secrets/*").AsSecrets`) or a
+    ConfigMap file (`.Files.Get "files/app.properties"`) was green: every rendered Secret and
+    ConfigMap was left out. The file is committed in the chart as its literals are. A
+    dashboard without secrets passes."""
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata:\n"
+        '  DB_PASSWORD: {{ .Files.Get "files/db-password" | b64enc }}\n'
+        "---\napiVersion: v1\nkind: Secret\nmetadata: {name: more}\ndata:\n"
+        '{{ (.Files.Glob "secrets/*").AsSecrets | indent 2 }}\n'
+    )
+    config = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\ndata:\n  app.properties: |-\n"
+        '{{ .Files.Get "files/app.properties" | indent 4 }}\n'
+        '  dashboard.json: |-\n{{ .Files.Get "files/dashboard.json" | indent 4 }}\n'
+    )
+    files = {
+        **_CHART,
+        "chart/files/db-password": _PASSWORD,
+        "chart/secrets/API_TOKEN": _PASSWORD,
+        "chart/files/app.properties": f"spring.datasource.password={_PASSWORD}\n",
+        "chart/files/dashboard.json": '{"title": "db", "panels": [{"type": "graph"}]}\n',
+        "chart/templates/secret.yaml": secret,
+        "chart/templates/cm.yaml": config,
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
+    assert said == [
+        ("chart/templates/cm.yaml", 5),
+        ("chart/templates/secret.yaml", 5),
+        ("chart/templates/secret.yaml", 10),
+    ]
