@@ -380,6 +380,25 @@ def _from_chart_files(read: Callable[[str], bytes | None] | None, file: str, lin
 # `name: value` (a YAML file is read as YAML first).
 _ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\S(?:.*\S)?)\s*")
 _MAX_FILE = 65536
+# The files read for settings, by extension ("" for none: `aws-config`, `.env` is "env"):
+# configuration formats, not code (`settings.js`, `main.go`: an assignment there is code).
+_SETTINGS_FILES = frozenset(
+    {"", "env", "properties", "ini", "cfg", "conf", "cnf", "toml", "yaml", "yml", "json"}
+    | {"dockerconfigjson", "dockercfg", "npmrc", "pgpass", "netrc", "txt"}
+)
+
+
+def _extension(key: str) -> str:
+    name = key.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+class _TagsUnknown(yaml.SafeLoader):
+    """YAML as the safe loader reads it, a value under another tool's tag (recyclarr's
+    `api_key: !env_var SONARR_API_KEY`) read as None: filled by that tool, not written."""
+
+
+_TagsUnknown.add_multi_constructor("!", lambda loader, suffix, node: None)
 _MAX_SETTINGS = 2000
 
 
@@ -394,6 +413,8 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
     text = text.strip()
     if len(text) > _MAX_FILE or text.startswith("-----BEGIN"):  # a key or certificate
         return
+    if _extension(key) not in _SETTINGS_FILES:  # code (settings.js, main.go): not settings
+        return
     if "\n" not in text and not text.startswith("{") and "." not in key:
         return  # one value, not a file (`.env`, `app.properties`): judged as it is
     tree: Any = None
@@ -401,7 +422,7 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
         tree = json.loads(text)
     except ValueError:
         try:
-            tree = yaml.safe_load(text)
+            tree = yaml.load(text, Loader=_TagsUnknown)  # a SafeLoader
         except yaml.YAMLError:
             tree = None  # read by its lines
     if isinstance(tree, (dict, list)):
@@ -423,7 +444,7 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
             value = match.group(2)
             if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
-            if not value.startswith("$"):
+            if not value.startswith(("$", "!")):  # a reference, another tool's YAML tag
                 yield _name(match.group(1), value), value
 
 

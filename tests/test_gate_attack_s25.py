@@ -654,3 +654,25 @@ def test_a_charts_files_read_into_a_secret_or_config_map_are_judged(
         ("chart/templates/secret.yaml", 5),
         ("chart/templates/secret.yaml", 10),
     ]
+
+
+def test_code_and_tagged_values_in_a_config_maps_files_pass(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """Controls from the corpus comparison (bjw-s and onedr0p home-ops, khuedoan homelab):
+    recyclarr's `api_key: !env_var SONARR_API_KEY` (another tool's YAML tag), node-red's
+    `settings.js` (`credentialSecret: process.env.X,`) and a Go program's `password :=
+    os.Getenv(...)` are no literal secrets: code is not read for settings, a tagged value
+    is filled by its tool. A literal beside the tag is still said."""
+    recyclarr = "sonarr:\n  main:\n    base_url: http://sonarr\n    api_key: !env_var SONARR_KEY\n"
+    files = {
+        "a.yaml": _config_map("recyclarr.yml", recyclarr),
+        "b.yaml": _config_map("settings.js", "module.exports = {\n  credentialSecret: x,\n}\n"),
+        "c.yaml": _config_map("main.go", 'func main() {\n\tpassword := os.Getenv("PW")\n}\n'),
+        "d.yaml": _config_map("other.yml", recyclarr + f"    password: {_PASSWORD}\n"),
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT"]
+    assert said == [("d.yaml", 5)]
