@@ -267,6 +267,79 @@ def in_plugins(documents: Sequence[Document]) -> list[Problem]:
     return found
 
 
+# A container's argument giving a setting: `--db-password=S3cr3t`, `-token=x`, `PASS=x`.
+_ARGUMENT = re.compile(r"-{0,2}([A-Za-z_][A-Za-z0-9_.-]*)=(\S+)")
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def in_container_args(documents: Sequence[Document]) -> list[Problem]:
+    """The settings a container's `command` and `args` write (`--db-password=S3cr3t`,
+    `["--token", "S3cr3t"]`) as candidates (red team s25: a literal password as a container
+    argument was green: K8S-POD-ENV-SECRETS reads `env` only). A `$(VAR)` the kubelet fills
+    passes; a shell script word (`sh -c "..."`) is not read. Not a chart's rendering (its
+    values' defaults, s24)."""
+    from gatekeeper.workloads import pod_views
+
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.source == "helm" or not isinstance(obj, dict):
+            continue
+        for view in pod_views(obj):
+            if view.moves is not None:
+                continue  # a custom resource's pod: its containers are elsewhere
+            spec = view.pod.get("spec")
+            for group in _CONTAINER_LISTS:
+                containers = spec.get(group) if isinstance(spec, dict) else None
+                for index, container in enumerate(
+                    containers if isinstance(containers, list) else []
+                ):
+                    for field in ("command", "args") if isinstance(container, dict) else ():
+                        words = container.get(field)
+                        if not isinstance(words, list):
+                            continue
+                        at: Path = (*view.template_path, "spec", group, index, field)
+                        found += _argument_candidates(document, at, words)
+    return found
+
+
+def _argument_candidates(document: Document, at: Path, words: list[Any]) -> list[Problem]:
+    found = []
+    for number, word in enumerate(words):
+        if not isinstance(word, str) or any(c.isspace() for c in word):
+            continue
+        match = _ARGUMENT.fullmatch(word)
+        if match:
+            key, value = match.group(1), match.group(2)
+        elif word.startswith("--") and number + 1 < len(words):
+            following = words[number + 1]
+            if not isinstance(following, str) or following.startswith("-"):
+                continue
+            if any(c.isspace() for c in following):
+                continue
+            key, value = word[2:], following
+        else:
+            continue
+        if value.startswith("$"):  # `$(DB_PASSWORD)` the kubelet fills, `$VAR` a shell's
+            continue
+        place = document.locator.locate((*at, number))
+        message = (
+            f"container argument {key} holds a literal secret in plain text in git (and in"
+            " the pod's spec, which anyone reading pods sees): take it from a Secret"
+            " (an env secretKeyRef read as $(VAR), a mounted file) and rotate it"
+        )
+        found.append(
+            Problem(
+                SECRET_CODE,
+                place.file or document.file,
+                place.line,
+                message,
+                candidate=(_name(key.replace("-", "_"), value), value),
+            )
+        )
+    return found
+
+
 def in_workflow(file: str, data: bytes) -> list[Problem]:
     """The values a CI file's `env:` (GitHub: the workflow's, a job's, a step's, a job
     container's; GitLab: `variables:`) writes, as candidates (red team s25: `env:
@@ -380,6 +453,7 @@ def _from_chart_files(read: Callable[[str], bytes | None] | None, file: str, lin
 # `name: value` (a YAML file is read as YAML first).
 _ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\S(?:.*\S)?)\s*")
 _MAX_FILE = 65536
+_BLOCK_OPENER = re.compile(r"[|>][-+0-9]*|[\[{]")
 # The files read for settings, by extension ("" for none: `aws-config`, `.env` is "env"):
 # configuration formats, not code (`settings.js`, `main.go`: an assignment there is code).
 _SETTINGS_FILES = frozenset(
@@ -444,8 +518,9 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
             value = match.group(2)
             if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
-            if not value.startswith(("$", "!")):  # a reference, another tool's YAML tag
-                yield _name(match.group(1), value), value
+            if value.startswith(("$", "!")) or _BLOCK_OPENER.fullmatch(value):
+                continue  # a reference, another tool's YAML tag, a block's opener (`|-`)
+            yield _name(match.group(1), value), value
 
 
 def _decoded(value: Any) -> str | None:

@@ -132,6 +132,7 @@ def scan_one(
     loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
     loaded.problems.extend(chart_secrets.in_config_maps(loaded.documents, read))
     loaded.problems.extend(chart_secrets.in_plugins(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_container_args(loaded.documents))
     if adapter.NAME == "workflow":
         loaded.problems.extend(chart_secrets.in_workflow(path, data))
     loaded.problems = chart_secrets.judged(loaded.problems, engine)

@@ -663,16 +663,79 @@ def test_code_and_tagged_values_in_a_config_maps_files_pass(
     recyclarr's `api_key: !env_var SONARR_API_KEY` (another tool's YAML tag), node-red's
     `settings.js` (`credentialSecret: process.env.X,`) and a Go program's `password :=
     os.Getenv(...)` are no literal secrets: code is not read for settings, a tagged value
-    is filled by its tool. A literal beside the tag is still said."""
+    is filled by its tool. A literal beside the tag is still said. Kubeflow's dex config
+    (`secretEnv: OIDC_CLIENT_SECRET`: the variable's name) and kserve's `_example` (a block
+    scalar's `credentials: |-` read by lines) pass."""
     recyclarr = "sonarr:\n  main:\n    base_url: http://sonarr\n    api_key: !env_var SONARR_KEY\n"
     files = {
         "a.yaml": _config_map("recyclarr.yml", recyclarr),
         "b.yaml": _config_map("settings.js", "module.exports = {\n  credentialSecret: x,\n}\n"),
         "c.yaml": _config_map("main.go", 'func main() {\n\tpassword := os.Getenv("PW")\n}\n'),
         "d.yaml": _config_map("other.yml", recyclarr + f"    password: {_PASSWORD}\n"),
+        "e.yaml": _config_map("config.yaml", "connectors:\n- config: {secretEnv: OIDC_SECRET}\n"),
+        "f.yaml": _config_map("_example", "# a: b: c\nx: y: z\ncredentials: |-\n  {}\n"),
     }
     _pull_request(tmp_path, {"README.md": "x\n"}, files)
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]
     said = [(f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT"]
     assert said == [("d.yaml", 5)]
+
+
+_ARGS_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: app}
+spec:
+  containers:
+  - name: app
+    image: app:1.0
+    command: [/app, --db-password=%s]
+    args: [--api-token, %s, --password-file=/run/pw, --db-password=$(DB_PASSWORD), -v=2]
+  - name: sh
+    image: app:1.0
+    args: [sh, -c, "run --password=$PW"]
+"""
+
+
+def test_literal_secrets_in_container_arguments_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s02: a container's `--db-password=<literal>` (or `--api-token <literal>`)
+    in `command`/`args` was green: K8S-POD-ENV-SECRETS reads `env` only. A file's path, a
+    `$(VAR)` the kubelet fills and a shell script pass."""
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"pod.yaml": _ARGS_POD % (_PASSWORD, _PASSWORD)})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SECRET-PLAINTEXT")
+    assert said == [("pod.yaml", 8), ("pod.yaml", 9)]
+
+
+def test_a_generated_secret_does_not_keep_the_plain_files_findings_its_build_replaces(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 (kubeflow's overlays): a kustomization whose secretGenerator holds a literal
+    password (GK-SECRET-PLAINTEXT at its generator) was taken for a build that failed, so the
+    plain files it builds kept the findings its build replaces (`image: postgres` with no tag,
+    which the overlay's `images:` pins): noise beside the build's own findings."""
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db, namespace: db}\nspec:\n"
+        "  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n"
+        "    spec:\n      containers: [{name: db, image: postgres}]\n"
+    )
+    kustomization = (
+        "resources: [deployment.yaml]\nimages: [{name: postgres, newTag: '16.4'}]\n"
+        f"secretGenerator:\n- name: db\n  literals: [POSTGRES_PASSWORD={_PASSWORD}]\n"
+    )
+    files = {"db/deployment.yaml": deployment, "db/kustomization.yaml": kustomization}
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert ("GK-SECRET-PLAINTEXT", "db/kustomization.yaml") in {
+        (f["policy_id"], f["file"]) for f in found
+    }
+    assert not [
+        f
+        for f in found
+        if f["policy_id"] == "K8S-IMAGE-TAG-PINNED" and f["file"] == "db/deployment.yaml"
+    ]
