@@ -694,7 +694,7 @@ spec:
     args: [--api-token, %s, --password-file=/run/pw, --db-password=$(DB_PASSWORD), -v=2]
   - name: sh
     image: app:1.0
-    args: [sh, -c, "run --password=$PW"]
+    args: [sh, -c, "run --password=$PW", --webhook-secret-namespace=spark-operator]
 """
 
 
@@ -703,7 +703,8 @@ def test_literal_secrets_in_container_arguments_are_judged(
 ) -> None:
     """s25 trust19 s02: a container's `--db-password=<literal>` (or `--api-token <literal>`)
     in `command`/`args` was green: K8S-POD-ENV-SECRETS reads `env` only. A file's path, a
-    `$(VAR)` the kubelet fills and a shell script pass."""
+    `$(VAR)` the kubelet fills, a shell script and a namespace (kubeflow's spark-operator
+    `--webhook-secret-namespace=spark-operator`) pass."""
     _pull_request(tmp_path, {"README.md": "x\n"}, {"pod.yaml": _ARGS_POD % (_PASSWORD, _PASSWORD)})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     found = json.loads(run.stdout)["findings"]
