@@ -740,3 +740,24 @@ def test_a_generated_secret_does_not_keep_the_plain_files_findings_its_build_rep
         for f in found
         if f["policy_id"] == "K8S-IMAGE-TAG-PINNED" and f["file"] == "db/deployment.yaml"
     ]
+
+
+def test_a_release_gate_in_a_helper_is_rendered_through(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s02: the gate written in a helper (`{{ eq .Release.Namespace "prod" }}`
+    in a define that `if eq (include ...) "true"` reads) hid the privileged container as the
+    inline condition did."""
+    helper = '{{- define "web.prod" -}}{{ eq .Release.Namespace "prod" }}{{- end }}\n'
+    files = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "image: nginx\n",
+        "charts/web/templates/_helpers.tpl": helper,
+        "charts/web/templates/pod.yaml": _GATED_POD % 'eq (include "web.prod" .) "true"',
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    assert [
+        (f["policy_id"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"
+    ] == [("K8S-PSS-PRIVILEGED", 9)]

@@ -393,10 +393,11 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
 
 
 # A condition comparing the release's name or namespace with a string literal (`{{ if eq
-# .Release.Namespace "prod" }}`, `{{- else if hasPrefix "prod-" .Release.Name }}`); not a
-# name made from it (`printf "%s-x" .Release.Name`) or a `lookup` in its namespace.
+# .Release.Namespace "prod" }}`, `{{- else if hasPrefix "prod-" .Release.Name }}`, a helper's
+# `{{ eq .Release.Namespace "prod" }}` an `if include` reads); not a name made from it
+# (`printf "%s-x" .Release.Name`) or a `lookup` in its namespace.
 _RELEASE_ACTION = lazy_re.compile(
-    r"\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*"
+    r"\{\{-?\s*(?:(?:if|else\s+if|with|and|or)\s[^{}]*)?"
     r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*\}\}"
     r"|\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*"
     r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\}\}"
