@@ -761,3 +761,27 @@ def test_a_release_gate_in_a_helper_is_rendered_through(
     assert [
         (f["policy_id"], f["line"]) for f in found if f["policy_id"] == "K8S-PSS-PRIVILEGED"
     ] == [("K8S-PSS-PRIVILEGED", 9)]
+
+
+def test_values_a_kustomization_gives_its_helm_charts_are_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: a kustomization's `helmCharts` given `valuesInline: {auth: {password:
+    <literal>}}` (or a `valuesFile` of the repository holding one) had the literal unjudged:
+    the chart is not inflated offline, and the render error is what a team waives."""
+    kustomization = (
+        "helmCharts:\n- name: postgresql\n  repo: https://charts.bitnami.com/bitnami\n"
+        "  version: 15.5.0\n  releaseName: db\n  valuesFile: values-db.yaml\n"
+        f"  valuesInline:\n    auth: {{password: {_PASSWORD}, username: app}}\n"
+    )
+    files = {
+        "k8s/kustomization.yaml": kustomization,
+        "k8s/values-db.yaml": f"metrics: {{enabled: true}}\nauth: {{rootPassword: {_PASSWORD}}}\n",
+    }
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    found = json.loads(run.stdout)["findings"]
+    said = sorted(
+        (f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"
+    )
+    assert said == [("k8s/kustomization.yaml", 8), ("k8s/values-db.yaml", 2)]
