@@ -785,3 +785,22 @@ def test_values_a_kustomization_gives_its_helm_charts_are_judged(
         (f["file"], f["line"]) for f in found if f["policy_id"] == "GK-CHART-VALUES-SECRET"
     )
     assert said == [("k8s/kustomization.yaml", 8), ("k8s/values-db.yaml", 2)]
+
+
+def test_a_pull_request_changing_only_a_remote_charts_values_file_is_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s25 trust19 s03: a workflow's `helm upgrade --install db bitnami/postgresql -f
+    values/db.yaml`; the pull request changes only the values file, writing a literal
+    password. The workflow was not judged again (the file was no input of it), so the
+    literal was green."""
+    workflow = (
+        "name: d\non: {push: {branches: [main]}}\npermissions: {contents: read}\njobs:\n"
+        "  d:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "    - run: helm upgrade --install db bitnami/postgresql -f values/db.yaml\n"
+    )
+    base = {".github/workflows/d.yml": workflow, "values/db.yaml": "auth: {postgresPassword: ''}\n"}
+    head = {"values/db.yaml": f"auth: {{postgresPassword: {_PASSWORD}}}\n"}
+    _pull_request(tmp_path, base, head)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert ("GK-CHART-VALUES-SECRET", 1) in _blocking(run)

@@ -150,12 +150,30 @@ def inputs(command: dict[str, Any], tree: Any, file: str) -> list[str]:
     from gatekeeper.depgraph import directory_input
 
     release = _release(command, tree, file)
-    if release is None:
-        return []
+    if release is None:  # a remote chart: its `-f` files of this repository are judged
+        return _remote_values_files(command, tree)  # for literal secrets (_given_remote)
     chart_dir, made = release
     post = _in(command.get("directory", "."), _post_renderer(command) or "$")
     programs = [post] if post and tree.exists(post) else []
     return [directory_input(chart_dir), *made.values_files, *_set_files(command), *programs]
+
+
+def _remote_values_files(command: dict[str, Any], tree: Any) -> list[str]:
+    """The repository's `-f` values files a `helm install|upgrade` of a remote chart reads."""
+    positional = [str(word) for word in command.get("positional") or []]
+    if command.get("program") != "helm" or positional[:1] not in (["install"], ["upgrade"]):
+        return []
+    folder = command.get("directory", ".")
+    found = []
+    for flag in command.get("flags") or []:
+        name, _, value = str(flag).partition("=")
+        if name in ("-f", "--values"):
+            found += [
+                path
+                for path in (_in(folder, part) for part in value.split(","))
+                if path and tree.exists(path)
+            ]
+    return found
 
 
 def _set_files(command: dict[str, Any]) -> list[str]:
