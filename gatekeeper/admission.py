@@ -62,7 +62,14 @@ RENDERED = frozenset({"helm", "kustomize"})  # sources whose objects a tool rend
 # `object` and the fields it selects, up to a method call (`.orValue(...)`, `.all(...)`)
 _OBJECT_PATH = lazy_re.compile(r"(?<![\w.])object((?:\.\??[A-Za-z_][A-Za-z0-9_]*(?![\w(]))+)")
 # kind -> resource, where adding "s" is wrong
-_IRREGULAR = {"Endpoints": "endpoints", "PodSecurityPolicy": "podsecuritypolicies"}
+# Kinds whose resource is not the English plural the rules below make (red team s25: an
+# exported policy on `securitycontextconstraintses` matched no SCC in a cluster).
+_IRREGULAR = {
+    "Endpoints": "endpoints",
+    "PodSecurityPolicy": "podsecuritypolicies",
+    "SecurityContextConstraints": "securitycontextconstraints",  # OpenShift
+    "AssignMetadata": "assignmetadata",  # Gatekeeper mutation
+}
 
 
 def resource_of(kind: str) -> str:

@@ -36,13 +36,29 @@ _CI_FILES = lazy_re.compile(
 )
 
 
+# GK codes that say what a build holds, not that it failed: a secretGenerator's literal
+# password said at the kustomization is no reason to keep its plain files' noise (red team
+# s25: kubeflow's overlays with a generated Secret kept `image postgres` findings every
+# overlay's `images:` replaces).
+_SAID_OF_BUILT = frozenset({"GK-SECRET-PLAINTEXT", "GK-CHART-VALUES-SECRET"})
+
+
+def _not_built(findings: list[Finding]) -> set[str]:
+    """The files whose GK findings say they were not built (or not all of them)."""
+    return {
+        f.file
+        for f in findings
+        if f.policy_id.startswith("GK-") and f.policy_id not in _SAID_OF_BUILT
+    }
+
+
 def without_unbuilt_views(
     findings: list[Finding], loaded: Iterable[str], context: LoadContext
 ) -> list[Finding]:
     """`findings` without those of plain manifests that only builds deploy (module doc);
     `loaded`: the files this run loaded (the kustomizations it built among them)."""
     findings = _without_compared(findings, context)
-    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    built = set(loaded) - _not_built(findings)
     findings = _without_base_views(findings, built, context)
     rendered = {_place(f) for f in findings if f.extra.get("variants")}
     candidates = {
@@ -244,7 +260,7 @@ def inventory_as_deployed(
     from gatekeeper.compared import compared_only
 
     plain = {e.file for e in inventory if e.source == "kubernetes" and not e.variant}
-    built = set(loaded) - {f.file for f in findings if f.policy_id.startswith("GK-")}
+    built = set(loaded) - _not_built(findings)
     only_built = only_built_files(plain, built, context, left_out=True)
     only_built |= compared_only(context.tree, plain)
     if not only_built:

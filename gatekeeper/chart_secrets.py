@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from gatekeeper.document import Document, Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.finding import Finding
@@ -115,16 +117,27 @@ def _name(key: str, value: str) -> str:
     return _CAMEL.sub("_", key)
 
 
-def in_secrets(documents: Sequence[Document]) -> list[Problem]:
+def name_of(key: str, value: str) -> str:
+    """The name the policy's rule reads for `key` holding `value` (see _name)."""
+    return _name(key, value)
+
+
+def in_secrets(
+    documents: Sequence[Document], read: Callable[[str], bytes | None] | None = None
+) -> list[Problem]:
     """The values of the Secrets written in this repository (a manifest, an overlay, a
     kustomize secretGenerator's literals) as candidates: `stringData` as written, `data`
-    decoded (a value the API server cannot decode is no Secret it stores). Not a Secret a
-    chart renders (its `randAlphaNum` or a default of the chart's values: not written
-    here), one SOPS encrypted (`sops:` metadata) or a SealedSecret (another kind)."""
+    decoded (a value the API server cannot decode is no Secret it stores). Of a Secret a
+    chart renders, only the values its template writes as literals (`read` gives the
+    template; its `randAlphaNum` or a default of the chart's values is not written there),
+    not one SOPS encrypted (`sops:` metadata) or a SealedSecret (another kind)."""
     found = []
     for document in documents:
         obj = document.obj
-        if document.source == "helm" or document.kind != "Secret" or not isinstance(obj, dict):
+        if document.kind != "Secret" or not isinstance(obj, dict):
+            continue
+        rendered = document.source == "helm"
+        if rendered and read is None:
             continue
         if "sops" in obj or not str(obj.get("apiVersion") or "").startswith("v1"):
             continue
@@ -135,17 +148,425 @@ def in_secrets(documents: Sequence[Document]) -> list[Problem]:
                 text = value if field == "stringData" else _decoded(value)
                 if not isinstance(text, str):
                     continue
-                line = document.locator.locate((field, str(key))).line
+                place = document.locator.locate((field, str(key)))
+                line = place.line
+                if rendered and not (
+                    _in_template(read, place.file, line, value)
+                    or _from_chart_files(read, place.file, line)
+                ):
+                    continue  # a value the chart's values or functions give: not written here
                 message = (
                     f"Secret {name} key {key} holds a literal secret in plain text in git:"
                     " commit it encrypted (SOPS, a SealedSecret) or take it from an external"
                     " secret manager, and rotate it"
                 )
+                # where the value is written: an overlay's or a deployer's patch may set it
+                file = place.file or document.file
                 candidate = (_name(str(key), text), text)
+                found.append(Problem(SECRET_CODE, file, line, message, candidate=candidate))
+                # one finding per key: the first of its file's settings that fails
+                for named, value in _in_file(str(key), text):
+                    found.append(
+                        Problem(SECRET_CODE, file, line, message, candidate=(named, value))
+                    )
+    return found
+
+
+def in_config_maps(
+    documents: Sequence[Document], read: Callable[[str], bytes | None] | None = None
+) -> list[Problem]:
+    """The settings of the files a ConfigMap written in this repository holds, as candidates
+    (red team s25: `application.properties: "spring.datasource.password=..."` or a
+    `config.yaml` with `password:` in a ConfigMap was green: K8S-CONFIGMAP-SECRETS judges a
+    key's name and credential formats, and a file's key names the file). Of a chart's
+    rendering, only a file the chart holds (`.Files.Get`), not its values' defaults (s24)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.kind != "ConfigMap" or not isinstance(obj, dict):
+            continue
+        rendered = document.source == "helm"
+        values = obj.get("data")
+        name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else ""
+        for key, text in values.items() if isinstance(values, dict) else ():
+            if not isinstance(text, str):
+                continue
+            place = document.locator.locate(("data", str(key)))
+            if rendered and not _from_chart_files(read, place.file, place.line):
+                continue
+            message = (
+                f"ConfigMap {name} key {key} holds a file with a literal secret; a ConfigMap"
+                " is readable as plain text: move the secret to a Secret and rotate it"
+            )
+            for named, value in _in_file(str(key), text):
+                candidate = (named, value)
                 found.append(
-                    Problem(SECRET_CODE, document.file, line, message, candidate=candidate)
+                    Problem(
+                        SECRET_CODE,
+                        place.file or document.file,
+                        place.line,
+                        message,
+                        candidate=candidate,
+                    )
                 )
     return found
+
+
+def in_plugins(documents: Sequence[Document]) -> list[Problem]:
+    """The literals an Argo CD Application (or an ApplicationSet's template) gives its config
+    management plugin: `plugin.env` items and `plugin.parameters` strings, as candidates (red
+    team s25: `plugin: {env: [{name: DB_PASSWORD, value: <literal>}]}` was green: the plugin
+    runs with it, committed in the Application)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.kind not in ("Application", "ApplicationSet") or not isinstance(obj, dict):
+            continue
+        spec: Any = obj.get("spec")
+        at: Path = ("spec",)
+        if document.kind == "ApplicationSet":
+            spec = spec.get("template", {}).get("spec") if isinstance(spec, dict) else None
+            at = ("spec", "template", "spec")
+        if not isinstance(spec, dict):
+            continue
+        sources = [(spec.get("source"), (*at, "source"))]
+        listed = spec.get("sources")
+        sources += [
+            (item, (*at, "sources", index))
+            for index, item in enumerate(listed if isinstance(listed, list) else [])
+        ]
+        for source, where in sources:
+            plugin = source.get("plugin") if isinstance(source, dict) else None
+            if not isinstance(plugin, dict):
+                continue
+            for field, value_key in (("env", "value"), ("parameters", "string")):
+                items = plugin.get(field)
+                for index, item in enumerate(items if isinstance(items, list) else []):
+                    if not isinstance(item, dict):
+                        continue
+                    key, value = item.get("name"), item.get(value_key)
+                    if not isinstance(key, str) or not isinstance(value, str):
+                        continue
+                    if value.startswith("$"):  # Argo CD's `$ARGOCD_APP_NAME`, `$VAR`
+                        continue
+                    place = document.locator.locate((*where, "plugin", field, index, value_key))
+                    message = (
+                        f"the plugin {field} {key} holds a literal secret in plain text in git:"
+                        " take it from a Secret the plugin reads (argocd-vault-plugin, the"
+                        " repo-server's environment) and rotate it"
+                    )
+                    found.append(
+                        Problem(
+                            SECRET_CODE,
+                            place.file or document.file,
+                            place.line,
+                            message,
+                            candidate=(_name(key, value), value),
+                        )
+                    )
+    return found
+
+
+# A container's argument giving a setting: `--db-password=S3cr3t`, `-token=x`, `PASS=x`.
+_ARGUMENT = re.compile(r"-{0,2}([A-Za-z_][A-Za-z0-9_.-]*)=(\S+)")
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def in_container_args(documents: Sequence[Document]) -> list[Problem]:
+    """The settings a container's `command` and `args` write (`--db-password=S3cr3t`,
+    `["--token", "S3cr3t"]`) as candidates (red team s25: a literal password as a container
+    argument was green: K8S-POD-ENV-SECRETS reads `env` only). A `$(VAR)` the kubelet fills
+    passes; a shell script word (`sh -c "..."`) is not read. Not a chart's rendering (its
+    values' defaults, s24)."""
+    from gatekeeper.workloads import pod_views
+
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.source == "helm" or not isinstance(obj, dict):
+            continue
+        for view in pod_views(obj):
+            if view.moves is not None:
+                continue  # a custom resource's pod: its containers are elsewhere
+            spec = view.pod.get("spec")
+            for group in _CONTAINER_LISTS:
+                containers = spec.get(group) if isinstance(spec, dict) else None
+                for index, container in enumerate(
+                    containers if isinstance(containers, list) else []
+                ):
+                    for field in ("command", "args") if isinstance(container, dict) else ():
+                        words = container.get(field)
+                        if not isinstance(words, list):
+                            continue
+                        at: Path = (*view.template_path, "spec", group, index, field)
+                        found += _argument_candidates(document, at, words)
+    return found
+
+
+def _argument_candidates(document: Document, at: Path, words: list[Any]) -> list[Problem]:
+    found = []
+    for number, word in enumerate(words):
+        if not isinstance(word, str) or any(c.isspace() for c in word):
+            continue
+        match = _ARGUMENT.fullmatch(word)
+        if match:
+            key, value = match.group(1), match.group(2)
+        elif word.startswith("--") and number + 1 < len(words):
+            following = words[number + 1]
+            if not isinstance(following, str) or following.startswith("-"):
+                continue
+            if any(c.isspace() for c in following):
+                continue
+            key, value = word[2:], following
+        else:
+            continue
+        if value.startswith("$"):  # `$(DB_PASSWORD)` the kubelet fills, `$VAR` a shell's
+            continue
+        place = document.locator.locate((*at, number))
+        message = (
+            f"container argument {key} holds a literal secret in plain text in git (and in"
+            " the pod's spec, which anyone reading pods sees): take it from a Secret"
+            " (an env secretKeyRef read as $(VAR), a mounted file) and rotate it"
+        )
+        found.append(
+            Problem(
+                SECRET_CODE,
+                place.file or document.file,
+                place.line,
+                message,
+                candidate=(_name(key.replace("-", "_"), value), value),
+            )
+        )
+    return found
+
+
+def in_kustomize_charts(
+    file: str, data: bytes, read: Callable[[str], bytes | None] | None = None
+) -> list[Problem]:
+    """The values a kustomization gives the charts its `helmCharts` inflate
+    (`valuesInline`, and a `valuesFile` of this repository), as GK-CHART-VALUES-SECRET
+    candidates (red team s25: `valuesInline: {auth: {password: <literal>}}` was not judged:
+    the chart is not rendered offline, and a waived render error left the literal green)."""
+    import posixpath
+
+    from gatekeeper.sources.names import is_kustomization
+    from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+
+    if not is_kustomization(file) or b"helmCharts" not in data:
+        return []
+    found: list[Problem] = []
+    for document in load_all(file, data.decode("utf-8", "replace")):
+        if not isinstance(document, YamlDocument) or not isinstance(document.obj, dict):
+            continue
+        charts = document.obj.get("helmCharts")
+        locator = NodeLocator(file, document.node)
+        for index, chart in enumerate(charts if isinstance(charts, list) else []):
+            if not isinstance(chart, dict):
+                continue
+            name = str(chart.get("name") or "?")
+            values = chart.get("valuesInline")
+            if isinstance(values, dict):
+                where: Path = ("helmCharts", index, "valuesInline")
+                found += candidates(file, name, [(values, where)], _lines_of(locator))
+            values_file = chart.get("valuesFile")
+            if isinstance(values_file, str) and read is not None and "://" not in values_file:
+                at = posixpath.normpath(posixpath.join(posixpath.dirname(file), values_file))
+                raw = read(at)
+                for entry in load_all(at, raw.decode("utf-8", "replace")) if raw else ():
+                    if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+                        located = NodeLocator(at, entry.node)
+                        found += candidates(at, name, [(entry.obj, ())], _lines_of(located))
+    return found
+
+
+def _lines_of(locator: Any) -> Callable[[Path], int]:
+    def line_of(path: Path) -> int:
+        return int(locator.locate(path).line)
+
+    return line_of
+
+
+def in_workflow(file: str, data: bytes) -> list[Problem]:
+    """The values a CI file's `env:` (GitHub: the workflow's, a job's, a step's, a job
+    container's; GitLab: `variables:`) writes, as candidates (red team s25: `env:
+    {AWS_SECRET_ACCESS_KEY: <literal>}` in a workflow was green). An expression (`${{
+    secrets.X }}`) or a variable (`$X`) is no literal. Not a service container's `env:`:
+    the password of the throwaway database a job starts (`POSTGRES_PASSWORD: postgres`)."""
+    from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+
+    found = []
+    text = data.decode("utf-8", "replace")
+    for document in load_all(file, text):
+        if not isinstance(document, YamlDocument) or not isinstance(document.obj, dict):
+            continue
+        for where, values in _ci_env(document.obj):
+            for key, value in values.items():
+                if isinstance(value, dict):  # GitLab `{value: x, description: y}`
+                    where_value, value = (*where, str(key), "value"), value.get("value")
+                else:
+                    where_value = (*where, str(key))
+                if not isinstance(value, str) or "${{" in value or value.startswith("$"):
+                    continue
+                line = NodeLocator(file, document.node).locate(where_value).line
+                message = (
+                    f"CI variable {key} holds a literal secret in plain text in git: take it"
+                    " from the CI's secrets (`${{ secrets.X }}`, a masked variable) and"
+                    " rotate it"
+                )
+                candidate = (_name(str(key), value), value)
+                found.append(Problem(SECRET_CODE, file, line, message, candidate=candidate))
+    return found
+
+
+def _ci_env(obj: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """(field path, mapping) of each `env:` / `variables:` mapping of a CI file."""
+
+    def mapping(node: Any, *path: str | int) -> Iterator[tuple[Path, dict[str, Any]]]:
+        value = node.get(path[-1]) if isinstance(node, dict) else None
+        if isinstance(value, dict):
+            yield path, value
+
+    yield from mapping(obj, "env")
+    yield from mapping(obj, "variables")
+    jobs = obj.get("jobs")
+    for name, job in (jobs if isinstance(jobs, dict) else obj).items():
+        if not isinstance(job, dict):
+            continue
+        at: Path = ("jobs", name) if isinstance(jobs, dict) else (name,)
+        for key in ("env", "variables"):
+            for path, value in mapping(job, key):
+                yield (*at, *path), value
+        container = job.get("container")
+        if isinstance(container, dict):
+            for path, value in mapping(container, "env"):
+                yield (*at, "container", *path), value
+        steps = job.get("steps")
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            for path, value in mapping(step, "env"):
+                yield (*at, "steps", index, *path), value
+
+
+# A template's value that is a literal however it is written: `"S3cr3t"`, `{{ "S3cr3t" |
+# b64enc }}`, `{{ b64enc "S3cr3t" | quote }}` (only encoders and quoting around a string).
+_ENCODERS = r"(?:b64enc|quote|squote|toString|trim|print)"
+_STRING = r"""(?:"(?:[^"\\]|\\.)*"|`[^`]*`)"""
+_LITERAL_ACTION = re.compile(
+    rf"""["']?\{{\{{-?\s*(?:{_ENCODERS}\s+)*{_STRING}(?:\s*\|\s*{_ENCODERS})*\s*-?\}}\}}["']?"""
+)
+
+
+def _in_template(
+    read: Callable[[str], bytes | None] | None, file: str, line: int, value: Any
+) -> bool:
+    """Whether a chart's Secret value is written in its template at `line` (red team s25:
+    `DB_PASSWORD: hunter2`, base64 of it under `data`, or `{{ "hunter2" | b64enc }}` in a
+    chart's template was green, every rendered Secret being left out): the line's value is
+    that literal, or a template action giving a string literal only to encoders. A value
+    from `.Values` (the chart's defaults: not judged, s24) or a function is not."""
+    raw = read(file) if read is not None and file else None
+    if raw is None or not isinstance(value, str) or line < 1:
+        return False
+    lines = raw.decode("utf-8", "replace").splitlines()
+    if line > len(lines) or ":" not in lines[line - 1]:
+        return False
+    written = lines[line - 1].split(":", 1)[1].strip()
+    if "{{" not in written:
+        return written.strip("\"'") == value.strip() != ""
+    return bool(_LITERAL_ACTION.fullmatch(written))
+
+
+_BLOCK_SCALAR = re.compile(r".*:\s*[|>][-+0-9]*\s*")
+
+
+def _from_chart_files(read: Callable[[str], bytes | None] | None, file: str, line: int) -> bool:
+    """Whether a chart's value at `line` of its template is a file the chart holds (`{{
+    .Files.Get "files/db-password" | b64enc }}`, `(.Files.Glob "secrets/*").AsSecrets` on
+    the line after `data:`, or under a block scalar key on the next line): committed in the
+    repository as the template's literals are (red team s25)."""
+    raw = read(file) if read is not None and file else None
+    if raw is None or line < 1:
+        return False
+    lines = raw.decode("utf-8", "replace").splitlines()
+    if line > len(lines):
+        return False
+    if ".Files." in lines[line - 1]:
+        return True
+    opens = _BLOCK_SCALAR.fullmatch(lines[line - 1]) or lines[line - 1].strip().endswith(":")
+    return bool(opens) and line < len(lines) and ".Files." in lines[line]
+
+
+# A line of a dotenv, properties or INI file: `[export ]NAME=value`, `name = value`,
+# `name: value` (a YAML file is read as YAML first).
+_ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(\S(?:.*\S)?)\s*")
+_MAX_FILE = 65536
+_BLOCK_OPENER = re.compile(r"[|>][-+0-9]*|[\[{]")
+# The files read for settings, by extension ("" for none: `aws-config`, `.env` is "env"):
+# configuration formats, not code (`settings.js`, `main.go`: an assignment there is code).
+_SETTINGS_FILES = frozenset(
+    {"", "env", "properties", "ini", "cfg", "conf", "cnf", "toml", "yaml", "yml", "json"}
+    | {"dockerconfigjson", "dockercfg", "npmrc", "pgpass", "netrc", "txt"}
+)
+
+
+def _extension(key: str) -> str:
+    name = key.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+class _TagsUnknown(yaml.SafeLoader):
+    """YAML as the safe loader reads it, a value under another tool's tag (recyclarr's
+    `api_key: !env_var SONARR_API_KEY`) read as None: filled by that tool, not written."""
+
+
+_TagsUnknown.add_multi_constructor("!", lambda loader, suffix, node: None)
+_MAX_SETTINGS = 2000
+
+
+def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
+    """(name, value) of each setting of a file a Secret key holds (red team s25: a Secret's
+    `.env: "DB_PASSWORD=..."`, `application.properties`, `config.yaml`, a docker config's
+    `auths`): the Secret is committed in plain text, and its key names the file, not the
+    secret. A JSON or YAML mapping by its leaves (the innermost key names a value; a docker
+    config's `auth` is base64 of `user:password`), other text by its `NAME=value` lines. A
+    `$name` value is a reference another tool fills (`$VAR`, Argo CD's `$dex.clientSecret`
+    from argocd-secret)."""
+    text = text.strip()
+    if len(text) > _MAX_FILE or text.startswith("-----BEGIN"):  # a key or certificate
+        return
+    if _extension(key) not in _SETTINGS_FILES:  # code (settings.js, main.go): not settings
+        return
+    if "\n" not in text and not text.startswith("{") and "." not in key:
+        return  # one value, not a file (`.env`, `app.properties`): judged as it is
+    tree: Any = None
+    try:
+        tree = json.loads(text)
+    except ValueError:
+        try:
+            tree = yaml.load(text, Loader=_TagsUnknown)  # a SafeLoader
+        except yaml.YAMLError:
+            tree = None  # read by its lines
+    if isinstance(tree, (dict, list)):
+        for count, (path, name, value) in enumerate(_leaves(tree, (), 0)):
+            if count >= _MAX_SETTINGS:  # aliases may repeat a subtree without end
+                break
+            if path[-1:] == ("auth",) and key in (".dockerconfigjson", ".dockercfg"):
+                decoded = _decoded(value) or ""
+                if ":" in decoded:
+                    yield "password", decoded.split(":", 1)[1]
+            elif name and not value.startswith("$"):
+                yield name, value
+        return
+    for line in text.splitlines():
+        if line.lstrip().startswith(("#", ";", "!", "[")):
+            continue
+        match = _ASSIGNMENT.fullmatch(line)
+        if match:
+            value = match.group(2)
+            if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            if value.startswith(("$", "!")) or _BLOCK_OPENER.fullmatch(value):
+                continue  # a reference, another tool's YAML tag, a block's opener (`|-`)
+            yield _name(match.group(1), value), value
 
 
 def _decoded(value: Any) -> str | None:
@@ -254,9 +675,13 @@ _SAID_RENDERED = frozenset({POLICY, "K8S-POD-ENV-SECRETS", "K8S-CONFIGMAP-BINARY
 
 
 def once(findings: list[Finding]) -> list[Finding]:
-    """`findings` without a GK-CHART-VALUES-SECRET where a policy says the rendered value at
-    the same line: one credential, one finding."""
+    """`findings` without a GK-CHART-VALUES-SECRET (or a ConfigMap file's GK-SECRET-PLAINTEXT)
+    where a policy says the value at the same line: one credential, one finding."""
     said = {(f.file, f.line) for f in findings if f.policy_id in _SAID_RENDERED}
     if not said:
         return findings
-    return [f for f in findings if f.policy_id != CODE or (f.file, f.line) not in said]
+    return [
+        f
+        for f in findings
+        if f.policy_id not in (CODE, SECRET_CODE) or (f.file, f.line) not in said
+    ]

@@ -125,7 +125,7 @@ PROBLEM_KINDS: dict[str, ProblemKind] = {
     ),
     "GK-SECRET-PLAINTEXT": ProblemKind(
         "high",
-        "A Secret written in this repository holds a literal secret",
+        "A Secret, a file a ConfigMap holds or a CI variable written here holds a literal secret",
         "Commit the Secret encrypted (SOPS, a SealedSecret) or take the value from an external"
         " secret manager (External Secrets, Vault), and rotate it.",
     ),

@@ -129,7 +129,13 @@ def scan_one(
     read = sources.reader(context.tree, path, data)
     loaded.documents = embedded.with_made(loaded.documents, read)
     loaded.problems.extend(k3s_helmchart.not_expanded(loaded.documents))
-    loaded.problems.extend(chart_secrets.in_secrets(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_secrets(loaded.documents, read))
+    loaded.problems.extend(chart_secrets.in_config_maps(loaded.documents, read))
+    loaded.problems.extend(chart_secrets.in_plugins(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_container_args(loaded.documents))
+    loaded.problems.extend(chart_secrets.in_kustomize_charts(path, data, read))
+    if adapter.NAME == "workflow":
+        loaded.problems.extend(chart_secrets.in_workflow(path, data))
     loaded.problems = chart_secrets.judged(loaded.problems, engine)
     if loaded.problems:  # a project generator's template: one notice at its marker file
         loaded.problems = scaffolds.notices(loaded.problems, path, data, context.tree)

@@ -1642,6 +1642,9 @@ def _remote_command(args: list[str]) -> list[str]:
 _POSITIONAL_USE = lazy_re.compile(r'"\$(?:\{([0-9@*])\}|([0-9@*]))"|\$(?:\{([0-9@*])\}|([0-9@*]))')
 
 
+_IMPLICIT_LOOP = re.compile(r"\b(for|select)(\s+[A-Za-z_][A-Za-z0-9_]*)\s*(?:[;\n]\s*)?(?=do\b)")
+
+
 def _with_arguments(script: str, args: list[str]) -> str:
     r"""`sh -c SCRIPT NAME ARG...`'s script with `$0`, `$1`... and `$@` as the words after it
     (`find hack -exec sh -c 'bash "$1"' _ {} \;`: red team s24 trust18 c05); as written
@@ -1652,6 +1655,9 @@ def _with_arguments(script: str, args: list[str]) -> str:
             rest = [word for word in args[index + 1 :] if not word.startswith("-")]
             given = rest[1:]
             break
+    # `for f; do` loops over the positional parameters: `for f in "$@"; do` (red team s25:
+    # `find hack -exec sh -c 'for f; do bash "$f"; done' sh {} +` ran every script unread)
+    script = _IMPLICIT_LOOP.sub(r'\1\2 in "$@"; ', script)
     if not script or not given:
         return script
 

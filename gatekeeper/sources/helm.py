@@ -130,6 +130,9 @@ class Release(NamedTuple):
     # The namespace is in the rendering's name (`helm keda -n keda`): CI installs the chart
     # alone into several namespaces, each a rendering of its own.
     named_namespace: bool = False
+    # The namespace is one the templates compare `.Release.Namespace` with (_release_gates),
+    # not one a deployer names: repository-scope rules do not take it as known.
+    gated_namespace: bool = False
 
 
 class ValuesSource(NamedTuple):
@@ -378,7 +381,7 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
         several = len(installed) > 1
         wanted = [
             Release(namespace=namespace, named_namespace=several) for namespace in installed
-        ] or wanted
+        ] or wanted + _release_gates(context.tree, chart_dir)
     loaded = render_chart(path, data, context, wanted)
     if (
         alone
@@ -387,6 +390,49 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
     ):  # a dependency not vendored: no values file makes up for it
         return _said_at_chart(path, data, context, _with_ci_values(path, data, context, loaded))
     return loaded
+
+
+# A condition comparing the release's name or namespace with a string literal (`{{ if eq
+# .Release.Namespace "prod" }}`, `{{- else if hasPrefix "prod-" .Release.Name }}`, a helper's
+# `{{ eq .Release.Namespace "prod" }}` an `if include` reads); not a name made from it
+# (`printf "%s-x" .Release.Name`) or a `lookup` in its namespace.
+_RELEASE_ACTION = lazy_re.compile(
+    r"\{\{-?\s*(?:(?:if|else\s+if|with|and|or)\s[^{}]*)?"
+    r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*\}\}"
+    r"|\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*"
+    r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\}\}"
+)
+_STRING_LITERAL = lazy_re.compile(r'"([a-z0-9][-a-z0-9.]{0,40}|-[-a-z0-9.]{1,40})"')
+_MAX_GATES = 4
+
+
+def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
+    """A chart alone rendered once more per release namespace and name its templates compare
+    with a literal (red team s25: `{{ if eq .Release.Namespace "prod" }}privileged: true`
+    passed, the chart being judged in `default` as `release-name` only, and anyone installs
+    it into `prod`). A prefix or suffix literal (`"prod-"`) is made a valid name."""
+    gates: list[Release] = []
+    for file in tree.list_dir(posixpath.join(chart_dir, "templates")):
+        try:
+            text = decode(tree.read(file))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if ".Release.Name" not in text:
+            continue
+        for action in _RELEASE_ACTION.finditer(text):
+            for literal in _STRING_LITERAL.findall(action.group(0)):
+                value = ("x" + literal if literal.startswith("-") else literal).strip(".")
+                value = value + "x" if value.endswith("-") else value
+                release = (
+                    Release(namespace=value, named_namespace=True, gated_namespace=True)
+                    if "Namespace" in (action.group(1), action.group(2))
+                    else Release(name=value)
+                )
+                if release not in gates and value not in ("default", DEFAULT_RELEASE):
+                    gates.append(release)
+                if len(gates) >= _MAX_GATES:
+                    return gates
+    return gates
 
 
 # Helm's error for a template's `fail` or `required`: the chart refusing its values.
@@ -2205,6 +2251,8 @@ def _add_documents(
             if not document.namespace and release.namespace != "default":
                 if not _cluster_scoped(document.obj):
                     document.namespace = release.namespace
+                    if release.gated_namespace:
+                        _in_release_namespace(document)
             elif not document.namespace and release.test_hooks == "advise":
                 _in_release_namespace(document)
             document.extra["release"] = release.name
@@ -2293,9 +2341,7 @@ def _for_missing(error: str, absent: list[str]) -> bool:
     if _NO_TEMPLATE.search(error):
         return True
     said = " ".join(error.split())
-    return any(
-        (match[1] or match[2] or match[3]) in absent for match in _NIL_VALUES.finditer(said)
-    )
+    return any((match[1] or match[2] or match[3]) in absent for match in _NIL_VALUES.finditer(said))
 
 
 def _unset_release_namespace(obj: dict[str, Any], locator: HelmLocator) -> None:

@@ -16,7 +16,8 @@ as manifests all the same.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gatekeeper.document import Loaded, Problem
@@ -29,6 +30,50 @@ from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, l
 NAME = "release_files"
 MAX_RELEASES = 16  # per file
 detect = is_release_file
+
+
+def _given_values(path: str, document: YamlDocument, wanted: Wanted, tree: Any) -> list[Problem]:
+    """The values a release gives a chart of another repository (inline maps, `set:`, its
+    values files), as chart_secrets candidates: a literal password there is committed
+    whatever the chart does (red team s25: a helmfile release of bitnami/postgresql with
+    `values: [{auth: {password: ...}}]` was green, as Argo CD's and Flux's were before s24)."""
+    from gatekeeper import chart_secrets
+
+    sources: list[tuple[Any, Path]] = [(get(document.obj, place), place) for place in wanted.inline]
+    found = chart_secrets.candidates(path, wanted.chart, sources, _line_of(path, document))
+    locator = NodeLocator(path, document.node)
+    for name, value, place, _ in wanted.sets:
+        if isinstance(value, str):
+            tree_value: Any = value
+            for part in reversed(name.split(".")):
+                tree_value = {part: tree_value}
+            line = locator.locate(place).line
+            found += [
+                replace(problem, line=line)
+                for problem in chart_secrets.candidates(
+                    path, wanted.chart, [(tree_value, ())], lambda where: 1
+                )
+            ]
+    for values_file in wanted.values_files:
+        try:
+            text = decode(tree.read(values_file))
+        except (OSError, ValueError):
+            continue
+        for entry in load_all(values_file, text):
+            if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+                found += chart_secrets.candidates(
+                    values_file, wanted.chart, [(entry.obj, ())], _line_of(values_file, entry)
+                )
+    return found
+
+
+def _line_of(file: str, document: YamlDocument) -> Callable[[Path], int]:
+    locator = NodeLocator(file, document.node)
+
+    def line_of(path: Path) -> int:
+        return locator.locate(path).line
+
+    return line_of
 
 
 class Wanted(NamedTuple):
@@ -90,6 +135,7 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
             if wanted.chart == "." and not tree.exists(chart):
                 continue  # a Fleet bundle of manifests or an overlay: judged as files
             if not chart_dir or not tree.exists(chart):
+                loaded.problems.extend(_given_values(path, document, wanted, tree))
                 if wanted.chart in unjudged:
                     continue  # said once per file (a Fleet bundle's targets share its chart)
                 unjudged.add(wanted.chart)

@@ -71,6 +71,7 @@ _BINDING_BLOCKS = ("role_ref", "subject")
 _ROLE_BLOCKS = ("rule", "aggregation_rule")
 _ADMISSION = "admissionregistration.k8s.io/v1"
 _CONFIG_MAP = ("data", "binary_data", "immutable")
+_SECRET = ("data", "binary_data", "type", "immutable")
 _MUTATING = (_ADMISSION, "MutatingWebhookConfiguration", ("webhook",))
 _VALIDATING = (_ADMISSION, "ValidatingWebhookConfiguration", ("webhook",))
 TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -92,11 +93,15 @@ TOP_LEVEL_RESOURCES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "kubernetes_service_v1": ("v1", "Service", ("spec",)),
     "kubernetes_config_map": ("v1", "ConfigMap", _CONFIG_MAP),
     "kubernetes_config_map_v1": ("v1", "ConfigMap", _CONFIG_MAP),
+    # A Secret's data (red team s25: a literal password in HCL was green). The provider
+    # takes `data` as plain text and base64-encodes it: the API's `stringData`.
+    "kubernetes_secret": ("v1", "Secret", _SECRET),
+    "kubernetes_secret_v1": ("v1", "Secret", _SECRET),
     # An Ingress's annotations (an nginx snippet proxying to the metadata endpoint) and rules.
     "kubernetes_ingress_v1": ("networking.k8s.io/v1", "Ingress", ("spec",)),
 }
 # Attributes (not blocks) of those resources that are fields of the object.
-_TOP_LEVEL_ATTRIBUTES = frozenset(_CONFIG_MAP)
+_TOP_LEVEL_ATTRIBUTES = frozenset((*_CONFIG_MAP, *_SECRET))
 # Attributes holding YAML that the kubectl provider applies, by resource type.
 YAML_ATTRIBUTES = {"kubectl_manifest": "yaml_body", "data.kubectl_file_documents": "content"}
 DEPLOYING_KINDS = frozenset(
@@ -255,6 +260,8 @@ def _provider_object(document: Document) -> Document | None:
     obj.update(_block(body, (), (), "", lists, paths, unknown))
     if kind in ("ClusterRoleBinding", "RoleBinding"):
         _default_subject_namespace(obj)
+    if kind == "Secret":
+        _secret_fields(obj, paths, unknown)
     return _made(document, as_typed(obj), _MappedLocator(document.locator, paths), unknown)
 
 
@@ -342,6 +349,27 @@ def _block(
         paths[where] = (*written, key)
         out[name] = _typed(name, known_part(value, where, unknown))
     return out
+
+
+def _secret_fields(obj: dict[str, Any], paths: dict[Path, Path], unknown: list[Path]) -> None:
+    """A kubernetes_secret's fields as the API names them: the provider's `data` is plain
+    text it encodes (the API's `stringData`), its `binary_data` base64 (the API's `data`)."""
+    renamed = {"data": "stringData", "binaryData": "data"}
+    for name in ("data", "binaryData"):
+        if name in obj:
+            obj[f"new:{renamed[name]}"] = obj.pop(name)
+    for name in list(obj):
+        if name.startswith("new:"):
+            obj[name[4:]] = obj.pop(name)
+
+    def moved(path: Path) -> Path:
+        head = path[:1]
+        return (renamed[str(head[0])], *path[1:]) if head and head[0] in renamed else path
+
+    moved_paths = {moved(path): written for path, written in paths.items()}
+    paths.clear()
+    paths.update(moved_paths)
+    unknown[:] = [moved(path) for path in unknown]
 
 
 def _is_blocks(value: Any) -> bool:
@@ -478,6 +506,51 @@ def _made(
 # --- helm_release of a chart of this repository --------------------------------------------
 
 
+def _given_values(document: Document, chart: str) -> list[Problem]:
+    """The values a helm_release gives a chart not rendered here (`values`, `set`,
+    `set_list`, `set_sensitive`), as chart_secrets candidates: a literal password in them is
+    committed whatever the chart does (red team s25: `set { name = "auth.password", value =
+    "..." }` of a remote chart was green, as Argo CD's and Flux's values were before s24)."""
+    from gatekeeper import chart_secrets
+    from gatekeeper.sources import helm_set
+
+    obj, found = document.obj, []
+    values = obj.get("values")
+    for index, text in enumerate(values if isinstance(values, list) else []):
+        if not isinstance(text, str) or is_unknown(text):
+            continue
+        place = document.locator.locate(("values", index))
+        for entry in load_all(document.file, text):
+            if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
+                located = NodeLocator(place.file, helm_set.located_at(entry.obj, place.line - 1))
+                found.extend(
+                    chart_secrets.candidates(
+                        document.file,
+                        chart,
+                        [(entry.obj, ())],
+                        lambda path, at=located: at.locate(path).line,  # type: ignore[misc]
+                    )
+                )
+    for key in ("set", "set_list", "set_sensitive"):
+        entries = obj.get(key)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                continue
+            value = entry.get("value")
+            if is_unknown(entry["name"]) or is_unknown(value) or isinstance(value, (dict, list)):
+                continue
+            line = document.locator.locate((key, index, "value")).line
+            tree: Any = _text(value)
+            for part in reversed(entry["name"].replace("\\.", "\0").split(".")):
+                tree = {part.replace("\0", "."): tree}
+            found.extend(
+                chart_secrets.candidates(
+                    document.file, chart, [(tree, ())], lambda path, at=line: at  # type: ignore[misc]
+                )
+            )
+    return found
+
+
 def _release(document: Document, context: LoadContext) -> Loaded:
     from gatekeeper.sources import helm, helm_set
 
@@ -492,7 +565,8 @@ def _release(document: Document, context: LoadContext) -> Loaded:
         line = document.locator.locate(("chart",)).line
         what = "a remote chart" if obj.get("repository") or "://" in chart else "not found here"
         message = f"helm_release.{document.name}: chart {chart} is {what}; not rendered"
-        return Loaded(problems=[Problem("GK-NOT-EXPANDED", document.file, line, message)])
+        problems = [Problem("GK-NOT-EXPANDED", document.file, line, message)]
+        return Loaded(problems=problems + _given_values(document, chart))
     postrender = obj.get("postrender")
     if postrender:  # a block (`postrender {}`), or the helm provider 3's object attribute
         # Helm pipes the rendered manifests through a program of the repository before

@@ -922,8 +922,10 @@ def _load_one(
         loaded.problems.extend(computed_cli_args(document))
     if b"kubectl" in data or b"oc " in data:  # files applied after an unread `. script`
         from gatekeeper.sources.kubectl_files import after_unread_source
+        from gatekeeper.sources.workflow_helm import created_literals
 
         loaded.problems.extend(after_unread_source(document))
+        loaded.problems.extend(created_literals(document))
     if b"build" in data or b"bud" in data:  # builds whose Dockerfile cannot be located
         from gatekeeper.sources.dockerfile_builds import unlocated
 

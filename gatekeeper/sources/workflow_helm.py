@@ -39,6 +39,7 @@ def renderings(workflow: Document, context: LoadContext) -> Loaded:
             continue  # a test install (kind, k3d) in the runner: nothing deployed
         release = _release(command, tree, workflow.file, tested)
         if release is None:
+            loaded.problems.extend(_given_remote(command, workflow.file, tree))
             continue
         chart_dir, made = release
         key = (chart_dir, made.values_files, made.name, made.namespace, repr(made.sets))
@@ -149,12 +150,30 @@ def inputs(command: dict[str, Any], tree: Any, file: str) -> list[str]:
     from gatekeeper.depgraph import directory_input
 
     release = _release(command, tree, file)
-    if release is None:
-        return []
+    if release is None:  # a remote chart: its `-f` files of this repository are judged
+        return _remote_values_files(command, tree)  # for literal secrets (_given_remote)
     chart_dir, made = release
     post = _in(command.get("directory", "."), _post_renderer(command) or "$")
     programs = [post] if post and tree.exists(post) else []
     return [directory_input(chart_dir), *made.values_files, *_set_files(command), *programs]
+
+
+def _remote_values_files(command: dict[str, Any], tree: Any) -> list[str]:
+    """The repository's `-f` values files a `helm install|upgrade` of a remote chart reads."""
+    positional = [str(word) for word in command.get("positional") or []]
+    if command.get("program") != "helm" or positional[:1] not in (["install"], ["upgrade"]):
+        return []
+    folder = command.get("directory", ".")
+    found = []
+    for flag in command.get("flags") or []:
+        name, _, value = str(flag).partition("=")
+        if name in ("-f", "--values"):
+            found += [
+                path
+                for path in (_in(folder, part) for part in value.split(","))
+                if path and tree.exists(path)
+            ]
+    return found
 
 
 def _set_files(command: dict[str, Any]) -> list[str]:
@@ -241,6 +260,98 @@ def _release(
         test_hooks="judge" if tested and {_ANY_RELEASE, release_name} & tested else "skip",
     )
     return chart_dir, release
+
+
+def _given_remote(command: dict[str, Any], file: str, tree: Any) -> list[Problem]:
+    """The `--set` values and repository values files a `helm install|upgrade` gives a chart
+    of another repository, as chart_secrets candidates at the command's line (red team s25:
+    `helm upgrade --install db bitnami/postgresql --set auth.password=...` in a workflow was
+    green: the chart is not read here, and neither were the values)."""
+    from gatekeeper import chart_secrets
+    from gatekeeper.yamldoc import YamlDocument, decode, load_all
+
+    positional = [str(word) for word in command.get("positional") or []]
+    if command.get("program") != "helm" or positional[:1] not in (["install"], ["upgrade"]):
+        return []
+    chart = positional[-1] if len(positional) > 1 else "?"
+    folder = command.get("directory", ".")
+    line = int(command.get("line") or 1)
+    at = str(command.get("file") or file)
+    found: list[Problem] = []
+    for flag in (str(flag) for flag in command.get("flags") or []):
+        name, _, value = flag.partition("=")
+        if name in ("--set", "--set-string", "--set-literal", "--set-json"):
+            for key, typed in _set_values(name, value, folder, tree):
+                if isinstance(typed, str) and "$" in typed:
+                    continue  # the shell's variable or the CI's expression: not written here
+                given: Any = typed
+                for part in reversed(key.split(".")):
+                    given = {part: given}
+                found += chart_secrets.candidates(at, chart, [(given, ())], lambda _: line)
+        elif name in ("-f", "--values"):
+            for values_file in (_in(folder, part) for part in value.split(",")):
+                if not values_file or not tree.exists(values_file):
+                    continue
+                with contextlib.suppress(OSError, ValueError):
+                    text = decode(tree.read(values_file))
+                    for entry in load_all(values_file, text):
+                        if isinstance(entry, YamlDocument):
+                            locator = NodeLocator(values_file, entry.node)
+                            found += chart_secrets.candidates(
+                                values_file,
+                                chart,
+                                [(entry.obj, ())],
+                                lambda path, at=locator: at.locate(path).line,  # type: ignore[misc]
+                            )
+    return found
+
+
+def created_literals(workflow: Document) -> list[Problem]:
+    """_created_literals of every command of a CI file but a throwaway cluster's."""
+    return [
+        problem
+        for _, command in _commands(workflow)
+        if not _in_throwaway_cluster(command)
+        for problem in _created_literals(command, workflow.file)
+    ]
+
+
+def _created_literals(command: dict[str, Any], file: str) -> list[Problem]:
+    """The literals `kubectl create secret|configmap ... --from-literal=KEY=VALUE` (or a
+    docker-registry Secret's `--docker-password=`) writes, as GK-SECRET-PLAINTEXT candidates
+    at the command's line (red team s25: `kubectl create secret generic db
+    --from-literal=password=<literal>` in a workflow was green). A value with `$` (the
+    shell's variable, `${{ secrets.X }}`) passes."""
+    from gatekeeper import chart_secrets
+
+    positional = [str(word) for word in command.get("positional") or []]
+    if command.get("program") not in ("kubectl", "oc") or positional[:1] != ["create"]:
+        return []
+    if positional[1:2] not in (["secret"], ["configmap"], ["cm"]):
+        return []
+    kind = "Secret" if positional[1] == "secret" else "ConfigMap"
+    name = positional[3] if kind == "Secret" and len(positional) > 3 else positional[2:3]
+    line = int(command.get("line") or 1)
+    found = []
+    for flag in (str(flag) for flag in command.get("flags") or []):
+        option, _, value = flag.partition("=")
+        if option == "--from-literal":
+            key, _, value = value.partition("=")
+        elif option == "--docker-password":
+            key = "password"
+        else:
+            continue
+        value = value.strip("'\"")
+        if "$" in value:
+            continue
+        message = (
+            f"kubectl create {positional[1]} {name!s} writes {key} as a literal secret in"
+            " plain text in git: take it from the CI's secrets and rotate it"
+        )
+        candidate = (chart_secrets.name_of(key, value), value)
+        at = str(command.get("file") or file)
+        found.append(Problem(chart_secrets.SECRET_CODE, at, line, message, candidate=candidate))
+    return found
 
 
 # The release name `helm template CHART` renders with when given none.
