@@ -13,20 +13,30 @@ import os
 import subprocess
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatekeeper.contents import Contents
 from gatekeeper.tree import Tree, WorkTree
 
-# Per tree, the scan's read pass over its files (see note).
-_NOTES: weakref.WeakKeyDictionary[Any, Contents] = weakref.WeakKeyDictionary()
+
+class _Read(NamedTuple):
+    """What a scan's read pass over a tree's files noted (contents.Contents.of)."""
+
+    names: list[str]  # the files read
+    holding: dict[bytes, frozenset[str]]  # word -> the files holding it
+    binary: frozenset[str]  # files git takes for binary
+
+
+# Per tree, the scan's read pass over its files (see note). Not the Contents itself: it holds
+# the tree's reader, so the tree would never be let go (an API caller's every scan kept).
+_NOTES: weakref.WeakKeyDictionary[Any, _Read] = weakref.WeakKeyDictionary()
 
 
 def note(tree: Tree, contents: Contents) -> None:
     """Remember which of the tree's files the scan read and the words they hold (contents.
     SEARCHED), so that a search for those words over a tree the scan read whole is answered
     without reading every file again (git_grep)."""
-    _NOTES[tree] = contents
+    _NOTES[tree] = _Read(contents.names, contents.holding, contents.binary)
 
 
 def _noted(tree: Tree, words: list[str], suffixes: tuple[str, ...]) -> list[tuple[str, str]] | None:

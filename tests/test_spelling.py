@@ -116,3 +116,17 @@ def test_a_tree_the_scan_read_whole_is_searched_without_git(tmp_path: Path) -> N
     assert len(calls) == 1
     calls = []
     assert git_grep(tree, ["ConfigMap"], (".yaml",)) == [("b/plain.yaml", "")]  # not noted
+
+
+def test_a_noted_tree_is_let_go_with_its_scan(tmp_path: Path) -> None:
+    """What a read pass noted does not keep its tree alive (an API caller's scans, one after
+    another: each tree and its read kept to the end of the process otherwise)."""
+    import gc
+    import weakref
+
+    tree = WorkTree(tmp_path)
+    note(tree, Contents.of([("a.yaml", b"kind: ValidatingPolicy\n")], tree.read))
+    held = weakref.ref(tree)
+    del tree
+    gc.collect()
+    assert held() is None
