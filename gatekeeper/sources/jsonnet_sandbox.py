@@ -1,10 +1,10 @@
 """Jsonnet evaluated in a child process with limits, its imports served by the parent.
 
 Jsonnet is a programming language: a file from a pull request can recurse forever, allocate
-without bound or print gigabytes. The evaluator (the `jsonnet` package, C++) runs in a fresh
-Python process capped in CPU time and data memory (resource.setrlimit, where the platform
-has it), waited for no longer than a wall-clock timeout, its output read no further than a
-size limit. It reads no file itself: each `import`, `importstr` and `importbin` is a request
+without bound or print gigabytes. The evaluator (go-jsonnet, else C++ Jsonnet: ENGINES) runs
+in a fresh Python process capped in CPU time and data memory (resource.setrlimit, where the
+platform has it), waited for no longer than a wall-clock timeout, its output read no further
+than a size limit. It reads no file itself: each `import`, `importstr` and `importbin` is a request
 on its stdout that the parent answers on its stdin from the tree it judges, through a
 resolver that only reads inside the repository. No native functions are registered.
 """
