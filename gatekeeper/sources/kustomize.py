@@ -1110,7 +1110,7 @@ def _add_built(
     parsed = _SourceFiles(tree, built)
     # The bases' `images:` and `namespace:` rewrote what they build before this
     # kustomization got it.
-    images = []
+    bases_setting = []
     memo = ownership.of(tree)
     for other in kustomizations:
         if other == path:
@@ -1121,7 +1121,7 @@ def _add_built(
         sets = isinstance(first, dict) and (first.get("images") or first.get("namespace"))
         setting = memo.remember(_SETTINGS, other, _settings) if sets else None
         if setting is not None:
-            images.append(setting)
+            bases_setting.append(setting)
     folders = sorted({posixpath.dirname(f) for f in kustomizations} | {directory})
     set_by_make = kustomize_set_images.places(tree, folders)
     for index, (obj, file) in enumerate(outputs):
@@ -1139,7 +1139,7 @@ def _add_built(
         if obj.get("kind") in ("ConfigMap", "Secret"):
             generated = kustomize_generators.places(kustomization.obj, directory, tree, obj)
         locator = KustomizeLocator(
-            obj, source, patches, own, kustomization.obj, images, generated, set_by_make
+            obj, source, patches, own, kustomization.obj, bases_setting, generated, set_by_make
         )
         document: Document = make_document(source.file if source else path, obj, locator, index)
         document.source = NAME
@@ -1257,7 +1257,7 @@ class KustomizeLocator:
         patches: list[Patch],
         kustomization: NodeLocator,
         settings: dict[str, Any] | None = None,
-        images: list[tuple[NodeLocator, dict[str, Any]]] | None = None,
+        bases_setting: list[tuple[NodeLocator, dict[str, Any]]] | None = None,
         generated: tuple[Path, dict[str, kustomize_generators.Place]] | None = None,
         set_by_make: dict[str, Location] | None = None,
     ) -> None:
@@ -1269,7 +1269,7 @@ class KustomizeLocator:
         self.generated = generated
         self.settings = settings or {}
         # the bases' kustomizations that set `images:` or `namespace:` (with their settings)
-        self.images = images or []
+        self.bases_setting = bases_setting or []
         self.source = source
         self.kustomization = kustomization
         names = {source.name if source else "", _name(obj)}
@@ -1412,7 +1412,7 @@ class KustomizeLocator:
         # of a base said the base's image again at its own line 1).
         near = posixpath.dirname(self.source.file)
         bases = sorted(
-            self.images,
+            self.bases_setting,
             key=lambda held: -len(posixpath.commonpath([near, posixpath.dirname(held[0].file)])),
         )
         for locator, settings in [(self.kustomization, self.settings), *bases]:
@@ -1444,7 +1444,7 @@ class KustomizeLocator:
             return None
         here = posixpath.dirname(self.kustomization.file)
         bases = sorted(
-            self.images,
+            self.bases_setting,
             key=lambda held: -len(posixpath.commonpath([here, posixpath.dirname(held[0].file)])),
         )
         for locator, settings in bases:
