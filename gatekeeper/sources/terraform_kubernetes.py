@@ -506,31 +506,47 @@ def _made(
 # --- helm_release of a chart of this repository --------------------------------------------
 
 
+def _inline_values(
+    document: Document,
+) -> tuple[list[tuple[dict[str, Any], NodeLocator]], list[Problem]]:
+    """The mappings a helm_release's `values` strings hold, each located at its lines of the
+    Terraform file, and a GK-PARSE-ERROR for each that is not YAML (unknown ones left out)."""
+    from gatekeeper.sources import helm_set
+
+    inline, problems = [], []
+    values = document.obj.get("values")
+    for index, text in enumerate(values if isinstance(values, list) else []):
+        if not isinstance(text, str) or is_unknown(text):
+            continue
+        place = document.locator.locate(("values", index))
+        for entry in load_all(document.file, text):
+            if isinstance(entry, Problem):
+                message = f"helm_release.{document.name} values: {entry.message}"
+                problems.append(Problem("GK-PARSE-ERROR", place.file, place.line, message))
+            elif isinstance(entry.obj, dict):
+                node = helm_set.located_at(entry.obj, place.line - 1)
+                inline.append((entry.obj, NodeLocator(place.file, node)))
+    return inline, problems
+
+
 def _given_values(document: Document, chart: str) -> list[Problem]:
     """The values a helm_release gives a chart not rendered here (`values`, `set`,
     `set_list`, `set_sensitive`), as chart_secrets candidates: a literal password in them is
     committed whatever the chart does (red team s25: `set { name = "auth.password", value =
     "..." }` of a remote chart was green, as Argo CD's and Flux's values were before s24)."""
     from gatekeeper import chart_secrets
-    from gatekeeper.sources import helm_set
 
     obj, found = document.obj, []
-    values = obj.get("values")
-    for index, text in enumerate(values if isinstance(values, list) else []):
-        if not isinstance(text, str) or is_unknown(text):
-            continue
-        place = document.locator.locate(("values", index))
-        for entry in load_all(document.file, text):
-            if isinstance(entry, YamlDocument) and isinstance(entry.obj, dict):
-                located = NodeLocator(place.file, helm_set.located_at(entry.obj, place.line - 1))
-                found.extend(
-                    chart_secrets.candidates(
-                        document.file,
-                        chart,
-                        [(entry.obj, ())],
-                        lambda path, at=located: at.locate(path).line,  # type: ignore[misc]
-                    )
-                )
+    inline, _ = _inline_values(document)  # what cannot be read is no literal given
+    for values, located in inline:
+        found.extend(
+            chart_secrets.candidates(
+                document.file,
+                chart,
+                [(values, ())],
+                lambda path, at=located: at.locate(path).line,  # type: ignore[misc]
+            )
+        )
     for key in ("set", "set_list", "set_sensitive"):
         entries = obj.get(key)
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -545,7 +561,10 @@ def _given_values(document: Document, chart: str) -> list[Problem]:
                 tree = {part.replace("\0", "."): tree}
             found.extend(
                 chart_secrets.candidates(
-                    document.file, chart, [(tree, ())], lambda path, at=line: at  # type: ignore[misc]
+                    document.file,
+                    chart,
+                    [(tree, ())],
+                    lambda path, at=line: at,  # type: ignore[misc]
                 )
             )
     return found
@@ -578,19 +597,8 @@ def _release(document: Document, context: LoadContext) -> Loaded:
             " programs, so only the chart's own rendering is judged"
         )
         loaded.problems.append(Problem("GK-LOCAL-NOT-EXPANDED", document.file, line, message))
-    inline = []
-    values = obj.get("values")
-    for index, text in enumerate(values if isinstance(values, list) else []):
-        if not isinstance(text, str) or is_unknown(text):
-            continue
-        place = document.locator.locate(("values", index))
-        for entry in load_all(document.file, text):
-            if isinstance(entry, Problem):
-                message = f"helm_release.{document.name} values: {entry.message}"
-                loaded.problems.append(Problem("GK-PARSE-ERROR", place.file, place.line, message))
-            elif isinstance(entry.obj, dict):
-                node = helm_set.located_at(entry.obj, place.line - 1)
-                inline.append((entry.obj, NodeLocator(place.file, node)))
+    inline, unreadable = _inline_values(document)
+    loaded.problems.extend(unreadable)
     sets: list[tuple[tuple[str | int, ...], Any]] = []
     lines: list[tuple[list[str | int], int]] = []
     for key in ("set", "set_list", "set_sensitive"):
