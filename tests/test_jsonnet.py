@@ -624,3 +624,13 @@ def test_both_evaluators_read_imports_the_same(
     result = jsonnet_sandbox.evaluate("deploy/main.jsonnet", code, _no_imports)
     assert (json.loads(result.output) if result.output else None) == output
     assert error in result.error and bool(error) == bool(result.error)
+
+
+@pytest.mark.parametrize("importer", ["importstr", "importbin", "import"])
+def test_an_import_not_served_is_said_at_its_line(importer: str) -> None:
+    """An `importstr` or `importbin` not served leaves no frame in go-jsonnet's error (the
+    sandbox fails the evaluation after it): said at the line that imports, as an `import` is
+    and as C++ Jsonnet's error said it (line 3 on b5d3ad5; line 1 after 942f9ad)."""
+    main = f"{{\n  a: 1,\n  b: std.length({importer} '/etc/hostname'),\n}}\n".encode()
+    files = {"apps/web.yaml": application(), "deploy/main.jsonnet": main}
+    assert found(files) == [("GK-RENDER-ERROR", "deploy/main.jsonnet", 3)]

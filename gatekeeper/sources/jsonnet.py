@@ -316,11 +316,11 @@ def _failure(
         text = result.refused[0]
     # Not a builtin library served as `<tk>` (resolver), which go-jsonnet names in its trace.
     known = {file, *(name for name in result.imported if not name.startswith("<"))}
-    where, line = file, 1
-    for match in _AT.finditer(result.error):
-        if match["file"] in known:
-            where, line = match["file"], int(match["line"])
-            break
+    frames = (m for m in _AT.finditer(result.error) if m["file"] in known)
+    found = next(((m["file"], int(m["line"])) for m in frames), None)
+    if found is None and result.unread:  # an importstr/importbin not served has no frame
+        found = _import_line(tree, sorted(known), *result.unread[0])
+    where, line = found or (file, 1)
     first = text.splitlines()[0] if text else "no result"
     message = f"{deployer.tool} cannot evaluate {file}, so {deployer.what} deploys nothing: {first}"
     absent = [p for p in search if not tree.list_dir(p)]
@@ -337,6 +337,22 @@ def _failure(
 _IMPORT = lazy_re.compile(
     r"\bimport(?:str|bin)?\s*@?(?P<quote>['\"])(?P<path>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"
 )
+
+
+def _import_line(tree: Tree, files: list[str], directory: str, path: str) -> tuple[str, int] | None:
+    """The first line of `files` in `directory` (the importing file's folder, as Jsonnet
+    gives it) that imports `path`, else None."""
+    for name in files:
+        if posixpath.dirname(name) != directory.rstrip("/"):
+            continue
+        try:
+            text = tree.read(name).decode("utf-8", "replace")
+        except OSError:
+            continue
+        for match in _IMPORT.finditer(text):
+            if match["path"] == path:
+                return name, text.count("\n", 0, match.start()) + 1
+    return None
 
 
 class Jsonnets:

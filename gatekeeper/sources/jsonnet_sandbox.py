@@ -82,6 +82,8 @@ class Result:
     error: str = ""  # Jsonnet's error message, or the limit that stopped it
     refused: list[str] = field(default_factory=list)  # imports not served, and why
     imported: list[str] = field(default_factory=list)  # the files served, in order
+    # the imports not served (refused or not found): (importing file's folder, path as written)
+    unread: list[tuple[str, str]] = field(default_factory=list)
 
 
 def evaluate(
@@ -207,8 +209,10 @@ def _serve(resolve: Resolver, directory: str, path: str, result: Result) -> dict
         found, content = resolve(directory, path)
     except Refused as refused:
         result.refused.append(str(refused))
+        result.unread.append((directory, path))
         return {"refused": str(refused)}
     except (FileNotFoundError, ValueError):  # ValueError: a NUL in the path
+        result.unread.append((directory, path))
         return {"refused": "not found in the repository or its library paths"}
     result.imported.append(found)
     return {"found": found, "content": base64.b64encode(content).decode("ascii")}
