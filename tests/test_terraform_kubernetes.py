@@ -585,6 +585,27 @@ def test_a_remote_chart_is_said_not_expanded(tmp_path: Path) -> None:
     }
 
 
+def test_a_remote_charts_values_that_are_not_yaml_are_a_parse_error(tmp_path: Path) -> None:
+    """Helm refuses a `values` string that is not YAML; for a local chart that was a
+    GK-PARSE-ERROR, for a remote one it was dropped without a word (the credentials check
+    reads the same strings)."""
+    release = (
+        'resource "helm_release" "x" {\n'  # 1
+        '  name       = "x"\n'  # 2
+        '  repository = "https://charts.example.com"\n'  # 3
+        '  chart      = "x"\n'  # 4
+        "  values = [\n"  # 5
+        '    "replicas: [1",\n'  # 6
+        '    "replicas: 2",\n'  # 7
+        "  ]\n"  # 8
+        "}\n"
+    )
+    assert findings(tmp_path, {"release.tf": release}, "GK-") == {
+        ("GK-NOT-EXPANDED", "release.tf", 4),
+        ("GK-PARSE-ERROR", "release.tf", 6),
+    }
+
+
 def test_red_team_r04_local_exec_commands_are_imperative_deploys(tmp_path: Path) -> None:
     deploy = (
         'resource "terraform_data" "deploy" {\n'  # 1

@@ -533,11 +533,12 @@ def _given_values(document: Document, chart: str) -> list[Problem]:
     """The values a helm_release gives a chart not rendered here (`values`, `set`,
     `set_list`, `set_sensitive`), as chart_secrets candidates: a literal password in them is
     committed whatever the chart does (red team s25: `set { name = "auth.password", value =
-    "..." }` of a remote chart was green, as Argo CD's and Flux's values were before s24)."""
+    "..." }` of a remote chart was green, as Argo CD's and Flux's values were before s24).
+    A `values` string that is not YAML is a GK-PARSE-ERROR here too: Helm would refuse it."""
     from gatekeeper import chart_secrets
 
-    obj, found = document.obj, []
-    inline, _ = _inline_values(document)  # what cannot be read is no literal given
+    obj = document.obj
+    inline, found = _inline_values(document)
     for values, located in inline:
         found.extend(
             chart_secrets.candidates(
