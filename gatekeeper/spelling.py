@@ -134,14 +134,69 @@ def git_grep(
     done = _git(command)
     if done is None or done.returncode not in (0, 1):  # 1: nothing found; else git cannot say
         return None
-    output = done.stdout.decode("utf-8", "surrogateescape")
+    found = _hits(done.stdout, lines, prefix)
+    if isinstance(tree, WorkTree):
+        more = _tracked_ignored_grep(tree, [*options, *patterns], suffixes, exclude)
+        if more is None:
+            return None
+        if more:  # the two searches' answers in one order, a file from one of them only
+            seen = {file for file, _ in found}
+            found += [hit for hit in _hits(more, lines, "") if hit[0] not in seen]
+            found.sort(key=lambda hit: hit[0])
+    return found
+
+
+def _hits(output: bytes, lines: bool, prefix: str) -> list[tuple[str, str]]:
+    """git grep -z's output read: (file, "") per file, or (file, line) per line."""
+    text = output.decode("utf-8", "surrogateescape")
     if not lines:
-        return [(name.removeprefix(prefix), "") for name in output.split("\0") if name]
+        return [(name.removeprefix(prefix), "") for name in text.split("\0") if name]
     found = []
-    for record in output.splitlines():
+    for record in text.splitlines():
         file, _, rest = record.partition("\0")
         found.append((file.removeprefix(prefix), rest.partition("\0")[2]))
     return found
+
+
+# Per work tree, its tracked files that an ignore rule matches (see _tracked_ignored).
+_TRACKED_IGNORED: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
+def _tracked_ignored(tree: WorkTree) -> list[str] | None:
+    """The tracked files an ignore rule matches (`git add -f build/x.yaml` with `build/`
+    ignored), by one `git ls-files` per tree; None when git fails."""
+    if tree in _TRACKED_IGNORED:
+        return _TRACKED_IGNORED[tree]
+    command = ["git", "-C", str(tree.root), "ls-files", "-z", "-c", "-i", "--exclude-standard"]
+    done = _git(command)
+    if done is None or done.returncode != 0:
+        return None
+    files = [n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    _TRACKED_IGNORED[tree] = files
+    return files
+
+
+def _tracked_ignored_grep(
+    tree: WorkTree, arguments: list[str], suffixes: tuple[str, ...], exclude: list[str]
+) -> bytes | None:
+    """git grep's output over the tracked files in ignored folders: `git grep --untracked`
+    walks the folders and does not enter an ignored one, so it skips the tracked files
+    there, which plain `git grep` and kubectl read (a ValidatingAdmissionPolicy force-added
+    under an ignored `build/` was not found by a hook's search). Empty when there are none;
+    None when git fails."""
+    files = _tracked_ignored(tree)
+    if files is None:
+        return None
+    files = [f for f in files if not suffixes or f.endswith(suffixes)]
+    if not files:
+        return b""
+    command = ["git", "-C", str(tree.root), "grep", *arguments[:1], "-z", "-I", "-F"]
+    command += [*arguments[1:], "--", *(f":(literal){f}" for f in files)]
+    command += [f":(exclude,glob){pattern}" for pattern in exclude]
+    done = _git(command)
+    if done is None or done.returncode not in (0, 1):
+        return None
+    return done.stdout
 
 
 def spelling(
