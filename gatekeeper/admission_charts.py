@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from gatekeeper.yamldoc import safe_load
+
 KYVERNO = "kyverno-policies"
 GATEKEEPER = "gatekeeper"
 # The charts' defaults (their values.yaml) of what is compared.
@@ -82,7 +84,7 @@ def policy_chart(kind: str, spec: dict[str, Any], line: Line) -> dict[str, Any] 
         helm = _map(source.get("helm"))
         written = helm.get("values")
         try:
-            text = yaml.safe_load(written) if isinstance(written, str) else written
+            text = safe_load(written) if isinstance(written, str) else written
         except yaml.YAMLError:
             text = None
         parameters = {

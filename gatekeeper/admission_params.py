@@ -32,6 +32,7 @@ import yaml
 from gatekeeper import lazy_re
 from gatekeeper.admission_weakened import POLICY_ID, SOURCES, weakened_finding
 from gatekeeper.finding import Finding
+from gatekeeper.yamldoc import safe_load
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -242,7 +243,7 @@ def _scalar(value: Any) -> Any:
         return float(value)
     text = str(value).strip()
     try:
-        parsed = yaml.safe_load(text) if text[:1] in "[-" else None
+        parsed = safe_load(text) if text[:1] in "[-" else None
     except yaml.YAMLError:
         parsed = None
     if isinstance(parsed, list):

@@ -20,6 +20,7 @@ import yaml
 
 from gatekeeper import lazy_re
 from gatekeeper.fieldpath import WILDCARD, Path, Pattern, expand, get
+from gatekeeper.yamldoc import safe_load
 
 # kind -> path of the pod template (the object holding `metadata` and `spec`) in that kind.
 POD_TEMPLATE_PATHS: dict[str, Path] = {
@@ -216,7 +217,7 @@ class _Pod:
             if not isinstance(text, str):
                 continue
             try:
-                value = yaml.safe_load(text)
+                value = safe_load(text)
             except yaml.YAMLError:
                 continue  # an expression filled at run time (`{{inputs.parameters.p}}`)
             if isinstance(value, dict):
@@ -364,7 +365,7 @@ def _embedded(text: Any, where: Path) -> list[PodView]:
     if not isinstance(text, str):
         return []
     try:
-        manifest = yaml.safe_load(text)
+        manifest = safe_load(text)
     except yaml.YAMLError:
         return []  # filled at run time (`{{inputs.parameters.manifest}}`)
     if not isinstance(manifest, dict) or manifest.get("kind") in _ARGO_WORKFLOWS:

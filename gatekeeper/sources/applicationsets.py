@@ -22,6 +22,7 @@ from gatekeeper import lazy_re
 from gatekeeper.document import Document, Location, Problem
 from gatekeeper.fieldpath import Path, texts
 from gatekeeper.tree import Tree
+from gatekeeper.yamldoc import safe_load
 
 MAX_APPLICATIONS = 200  # Applications made from one ApplicationSet
 _FAST = lazy_re.compile(r"\{\{\s*([A-Za-z0-9_.\[\]-]+)\s*\}\}")
@@ -476,7 +477,7 @@ def _yaml(text: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError:
         return None
 
@@ -542,7 +543,7 @@ def _files(entries: Any, tree: Tree) -> list[dict[str, Any]]:
             continue
         try:
             text = tree.read(name).decode("utf-8")
-            data = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+            data = json.loads(text) if name.endswith(".json") else safe_load(text)
         except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
             continue
         for item in data if isinstance(data, list) else [data]:

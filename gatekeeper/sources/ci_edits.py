@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from gatekeeper import lazy_re
+from gatekeeper.yamldoc import safe_load, safe_load_all
 
 if TYPE_CHECKING:
     from gatekeeper.tree import Tree
@@ -46,7 +47,7 @@ def edited(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any]]:
     edit, path = found
     try:
         text = tree.read(path).decode("utf-8", "replace")
-        before = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        before = [d for d in safe_load_all(text) if isinstance(d, dict)]
         after = edit(text)
     except (OSError, yaml.YAMLError, re.error, ValueError, TypeError, KeyError, IndexError):
         return []
@@ -77,10 +78,10 @@ def _replaced(command: dict[str, Any], tree: Tree | None) -> list[tuple[Any, Any
         return []
     target, source, text = found
     try:
-        before = [d for d in yaml.safe_load_all(tree.read(target)) if isinstance(d, dict)]
+        before = [d for d in safe_load_all(tree.read(target)) if isinstance(d, dict)]
         if source:
             text = tree.read(source).decode("utf-8", "replace")
-        after = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        after = [d for d in safe_load_all(text) if isinstance(d, dict)]
     except (OSError, yaml.YAMLError, ValueError):
         return []
     old = {_identity(d): d for d in before}
@@ -189,7 +190,7 @@ def _substituting(substitutions: list[tuple[_Selector, re.Pattern[str], str, int
             chosen = selector(lines) if selector is not None else range(len(lines))
             for index in chosen:
                 lines[index] = pattern.sub(replacement, lines[index], count=count)
-        return [d for d in yaml.safe_load_all("\n".join(lines)) if isinstance(d, dict)]
+        return [d for d in safe_load_all("\n".join(lines)) if isinstance(d, dict)]
 
     return edit
 
@@ -346,10 +347,10 @@ def _yq(args: list[str], piped: bool = False) -> tuple[Any, str] | None:
         keys = _keys(path)
         if keys is None:
             return None
-        assignments.append((keys, yaml.safe_load(value)))
+        assignments.append((keys, safe_load(value)))
 
     def edit(text: str) -> list[Any]:
-        documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        documents = [d for d in safe_load_all(text) if isinstance(d, dict)]
         for document in documents:
             for keys, value in assignments:
                 _assign(document, keys, value)

@@ -25,7 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekeeper import lazy_re
 from gatekeeper.document import Problem
-from gatekeeper.yamldoc import YamlDocument
+from gatekeeper.yamldoc import YamlDocument, safe_load
 
 PLACEHOLDER = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-=]([^}]*))?\}")
 MARK = "${"
@@ -107,7 +107,7 @@ def _fill(obj: Any, node: Node, lines: list[int], defaults: list[bool]) -> Any:
 def _plain(text: str) -> Any:
     """A plain scalar as YAML reads it: `9002` a number, `true` a bool, empty null."""
     try:
-        value = yaml.safe_load(text)
+        value = safe_load(text)
     except yaml.YAMLError:
         return text
     return value if value is None or isinstance(value, (str, int, float, bool)) else text

@@ -27,7 +27,7 @@ from gatekeeper.document import Document, Loaded, Problem, extend_new
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_revision, helm_set
 from gatekeeper.tree import Tree
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, decode, load_all, safe_load
 from gatekeeper.yamlevents import Manifest, manifests
 
 BOOTSTRAP_SOURCE = "flux-system"
@@ -1139,7 +1139,7 @@ def substitute(value: Any, variables: dict[str, str], complete: bool = False) ->
             if text in ("y", "Y", "n", "N"):  # go-yaml v2's booleans (yamldoc._V2_BOOLS)
                 return text in ("y", "Y")
             try:
-                typed = yaml.safe_load(text)
+                typed = safe_load(text)
             except yaml.YAMLError:
                 return text
             if isinstance(typed, (dict, list)):
@@ -1171,7 +1171,7 @@ def _plain(value: str) -> bool:
     if "\n" in value or value != value.strip():
         return False
     try:
-        return bool(yaml.safe_load(value) == value)
+        return bool(safe_load(value) == value)
     except yaml.YAMLError:
         return False
 

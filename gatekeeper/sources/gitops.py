@@ -25,7 +25,7 @@ from gatekeeper.sources import LoadContext, gitops_kustomize, gitops_overrides, 
 from gatekeeper.sources.applicationsets import UNKNOWN_PARAMS
 from gatekeeper.sources.lists import list_items
 from gatekeeper.tree import Tree
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, load_all, safe_load
 
 if TYPE_CHECKING:
     from gatekeeper.sources.jsonnet import Jsonnets
@@ -392,7 +392,7 @@ def _remote_values(
     text = helm_spec.get("values")
     if isinstance(text, str) and text.strip():
         with contextlib.suppress(yaml.YAMLError):  # Argo CD fails the source: said elsewhere
-            given.append((yaml.safe_load(text), (*at, "values")))
+            given.append((safe_load(text), (*at, "values")))
     params = remote_values.parameters(helm_spec.get("parameters"))
     given.append((params, (*at, "parameters")))
 

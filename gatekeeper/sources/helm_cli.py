@@ -31,7 +31,7 @@ from gatekeeper import lazy_re
 from gatekeeper.sources import programs
 from gatekeeper.sources.helm_engine import MAX_OUTPUT_BYTES, ChartResult, Limits, Rendering
 from gatekeeper.sources.helm_lines import parse_template, template_order
-from gatekeeper.yamldoc import YamlDocument, decode, load_all
+from gatekeeper.yamldoc import YamlDocument, decode, load_all, safe_load
 
 # Helm's `CheckDependencies`: "found in Chart.yaml, but missing in charts/ directory: a, b".
 _MISSING = lazy_re.compile(r"missing in charts/ directory: (?P<names>[^\n]+)")
@@ -239,7 +239,7 @@ def _dependency_lists(root: Path) -> Iterator[tuple[Path, dict[str, Any], list[A
     chart's requirements.yaml): the file, its content and its `dependencies` list."""
     for file in (root / "Chart.yaml", root / "requirements.yaml"):
         try:
-            meta = yaml.safe_load(file.read_text()) if file.is_file() else None
+            meta = safe_load(file.read_text()) if file.is_file() else None
         except (yaml.YAMLError, UnicodeDecodeError):
             continue  # helm says what is wrong with it
         declared = meta.get("dependencies") if isinstance(meta, dict) else None

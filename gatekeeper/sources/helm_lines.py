@@ -18,6 +18,7 @@ import yaml
 
 from gatekeeper import lazy_re
 from gatekeeper.fieldpath import Path
+from gatekeeper.yamldoc import safe_load
 
 _ACTION = lazy_re.compile(r"\{\{.*?\}\}")
 _KEY = lazy_re.compile(
@@ -371,7 +372,7 @@ def _flow_items(literal: str) -> frozenset[str]:
     """The scalars of a literal flow sequence (`["get", "list"]`), lower case as _flatten
     keeps them; a sequence we cannot read holds nothing to compare."""
     try:
-        items = yaml.safe_load(literal)
+        items = safe_load(literal)
     except yaml.YAMLError:
         return frozenset()
     if not isinstance(items, list):
@@ -1171,7 +1172,7 @@ def _flow_value(literal: str) -> Any:
     renderings asked it 228 times for 17 texts, 14 ms of its hook). Only compared, never
     changed."""
     try:
-        return yaml.safe_load(literal)
+        return safe_load(literal)
     except yaml.YAMLError:
         return _UNREADABLE
 

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from gatekeeper.document import Document, Problem
+from gatekeeper.yamldoc import safe_load
 
 KEY = ("helm.cattle.io", "HelmChart")
 # An archive larger than this (decoded) is not rendered: a chart written by hand is small.
@@ -83,7 +84,7 @@ def _values(spec: dict[str, Any]) -> dict[str, Any] | None:
 
     text = spec.get("valuesContent")
     try:
-        values = yaml.safe_load(text) if isinstance(text, str) else None
+        values = safe_load(text) if isinstance(text, str) else None
     except yaml.YAMLError:
         return None
     values = values if isinstance(values, dict) else {}

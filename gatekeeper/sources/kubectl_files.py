@@ -26,6 +26,7 @@ from gatekeeper import lazy_re, ownership, shell_dirs
 from gatekeeper.document import Problem
 from gatekeeper.sources import LoadContext
 from gatekeeper.tree import Tree, glob, inside
+from gatekeeper.yamldoc import safe_load_all
 
 _PROGRAMS = frozenset({"kubectl", "oc"})
 _APPLIERS = frozenset({"apply", "create", "replace"})
@@ -231,7 +232,7 @@ def _configured(tree: Tree, command: dict[str, Any], path: str) -> Iterator[str]
     if command.get("program") != "skaffold" or not tree.exists(path):
         return
     try:
-        configs = list(yaml.safe_load_all(tree.read(path)))
+        configs = list(safe_load_all(tree.read(path)))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return
     base = posixpath.dirname(path) or "."

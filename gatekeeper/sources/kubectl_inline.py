@@ -33,6 +33,7 @@ from gatekeeper.document import Document, Location
 from gatekeeper.fieldpath import Path
 from gatekeeper.shell import VALUE_FLAGS, applies_standard_input, split_args
 from gatekeeper.sources import ci_edits
+from gatekeeper.yamldoc import safe_load, safe_load_all
 
 if TYPE_CHECKING:
     from gatekeeper.evaluate import Engine
@@ -250,7 +251,7 @@ def _parsed(text: str) -> Any:
     if not text or "$" in text:
         return None
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError:
         try:
             return json.loads(text)
@@ -495,7 +496,7 @@ def _from_input(text: str) -> list[dict[str, Any]]:
     if not text.strip() or "$" in text:
         return []
     try:
-        found = list(yaml.safe_load_all(text))
+        found = list(safe_load_all(text))
     except yaml.YAMLError:
         return []
     out: list[dict[str, Any]] = []

@@ -44,7 +44,7 @@ from gatekeeper.sources.kustomize_patches import Patch, collect, from_file, poin
 from gatekeeper.sources.kustomize_values import Fails, Unsupported, first_merge_key
 from gatekeeper.sources.names import KUSTOMIZE_BREAKS
 from gatekeeper.tree import MemoryTree, Tree, inside
-from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all
+from gatekeeper.yamldoc import NodeLocator, YamlDocument, check_bytes, decode, load_all, safe_load
 
 NAME = "kustomize"
 ORIGIN = "config.kubernetes.io/origin"
@@ -1183,7 +1183,7 @@ def _pop_annotations(obj: dict[str, Any]) -> dict[str, Any]:
     if not annotations:
         del metadata["annotations"]
     try:
-        origin = yaml.safe_load(origin_text) if origin_text else {}
+        origin = safe_load(origin_text) if origin_text else {}
     except yaml.YAMLError:
         origin = {}
     return origin if isinstance(origin, dict) else {}

@@ -25,6 +25,7 @@ from gatekeeper import chart_secrets
 from gatekeeper.document import Problem
 from gatekeeper.fieldpath import Path
 from gatekeeper.sources import helm_set
+from gatekeeper.yamldoc import safe_load
 
 CODE = "GK-REMOTE-CHART-VALUES"
 _HOST = frozenset({"hostnetwork", "hostpid", "hostipc"})
@@ -141,7 +142,7 @@ def patched(patches: Any) -> list[Any]:
             patch = patch["patch"]
         if isinstance(patch, str):
             try:
-                patch = yaml.safe_load(patch)
+                patch = safe_load(patch)
             except yaml.YAMLError:
                 continue  # Flux fails the release: nothing is deployed
         if isinstance(patch, list):

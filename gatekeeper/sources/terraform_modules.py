@@ -79,7 +79,7 @@ from gatekeeper.tfeval import (
     object_value,
 )
 from gatekeeper.tree import Tree, WorkTree
-from gatekeeper.yamldoc import YamlDocument, decode, load_all
+from gatekeeper.yamldoc import YamlDocument, decode, load_all, safe_load
 
 # Arguments of a module block that are Terraform's own, not the module's input variables.
 _META_ARGUMENTS = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
@@ -1211,7 +1211,7 @@ def _self_link(text: str) -> str:
     import yaml
 
     try:
-        obj = yaml.safe_load(text)
+        obj = safe_load(text)
     except yaml.YAMLError:
         return text
     if not isinstance(obj, dict):

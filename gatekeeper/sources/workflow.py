@@ -102,6 +102,7 @@ from gatekeeper.yamldoc import (
     duplicate_key_problems,
     load_mapping,
     read_documents,
+    safe_load,
 )
 
 NAME = "workflow"
@@ -1715,7 +1716,7 @@ def _callee_self_hosted(job: dict[str, Any], repository: Files, depth: int = 0) 
     local = inside(uses.split("@", 1)[0]) or ""
     text = repository(local) if local and kind_of(local) == GITHUB else None
     try:
-        callee = yaml.safe_load(text) if text else None
+        callee = safe_load(text) if text else None
     except yaml.YAMLError:
         return False
     if not isinstance(callee, dict):
@@ -1896,7 +1897,7 @@ def _callee_checkouts(step: dict[str, Any], repository: Files) -> dict[str, list
         if text is not None:
             break
     try:
-        callee = yaml.safe_load(text) if text else None
+        callee = safe_load(text) if text else None
     except yaml.YAMLError:
         return {}
     callee = callee if isinstance(callee, dict) else {}

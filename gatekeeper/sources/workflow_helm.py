@@ -20,7 +20,7 @@ from typing import Any
 from gatekeeper.document import Document, Loaded, Problem
 from gatekeeper.sources import LoadContext, helm_set
 from gatekeeper.tree import inside
-from gatekeeper.yamldoc import NodeLocator
+from gatekeeper.yamldoc import NodeLocator, safe_load
 
 _VERBS = frozenset({"install", "upgrade"})
 MAX_RENDERINGS = 8  # per workflow file
@@ -367,7 +367,7 @@ def _standard_input(command: dict[str, Any], file: str) -> list[tuple[dict[str, 
     if not isinstance(text, str) or not text.strip():
         return []
     try:
-        values = yaml.safe_load(text)
+        values = safe_load(text)
     except yaml.YAMLError:
         return []
     if not isinstance(values, dict):
