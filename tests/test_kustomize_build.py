@@ -575,17 +575,6 @@ def test_namespace_over_cluster_scoped_kinds() -> None:
             " kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n",
             "subjects kustomize may read otherwise",
         ),
-        (
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-            "metadata: {name: gadgets.example.com}\nspec:\n  group: example.com\n"
-            "  names: {kind: Gadget, plural: gadgets}\n  scope: Namespaced\n"
-            "  conversion:\n    strategy: Webhook\n    webhook:\n"
-            "      conversionReviewVersions: [v1]\n"
-            "      clientConfig: {service: {name: conv, namespace: old}}\n"
-            "  versions: [{name: v1, served: true, storage: true,"
-            " schema: {openAPIV3Schema: {type: object}}}]\n",
-            "conversion webhook",
-        ),
         ("apiVersion: v1\nkind: Namespace\nmetadata: {name: second}\n", "several Namespaces"),
         (
             "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\n"

@@ -288,6 +288,127 @@ def test_a_strategic_merge_of_a_built_in_kind_without_our_schema_goes_to_kubectl
     assert "policy/v1 PodDisruptionBudget" in refused(patched(patch, base=base))
 
 
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: models.serving.example.com
+spec:
+  group: serving.example.com
+  names: {kind: Model, plural: models, shortNames: [mdl]}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object}}
+"""
+WEBHOOKS = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: mutating-webhook-configuration
+webhooks:
+- name: mpod.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig: {service: {name: webhook-service, namespace: system, path: /mutate-pods}}
+  rules:
+  - {apiGroups: [""], apiVersions: [v1], operations: [CREATE], resources: [pods]}
+- name: mmodel.example.com
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  clientConfig: {service: {name: webhook-service, namespace: system, path: /mutate-models}}
+"""
+
+
+def test_kubebuilder_crd_and_webhook_patches_are_built_in_process() -> None:
+    """kubebuilder's config/default overlay: a CRD's conversion webhook and CA-injection
+    annotation, a webhook's namespaceSelector and failurePolicy patched by name, under a
+    namespace and a name prefix (each built by kubectl before: 1-2.5 s a build)."""
+    files = {
+        ROOT: (
+            "namespace: serving\n"
+            "namePrefix: kserve-\n"
+            "resources: [crd.yaml, webhooks.yaml]\n"
+            "patches:\n"
+            "- path: conversion.yaml\n"
+            "- path: cainjection.yaml\n"
+            "- path: webhook.yaml\n"
+        ),
+        "app/crd.yaml": CRD,
+        "app/webhooks.yaml": WEBHOOKS,
+        "app/conversion.yaml": (
+            "apiVersion: apiextensions.k8s.io/v1\n"
+            "kind: CustomResourceDefinition\n"
+            "metadata: {name: models.serving.example.com}\n"
+            "spec:\n"
+            "  conversion:\n"
+            "    strategy: Webhook\n"
+            "    webhook:\n"
+            "      clientConfig: {service: {namespace: system, name: webhook-service}}\n"
+            "      conversionReviewVersions: [v1]\n"
+            "  names: {shortNames: [m]}\n"
+        ),
+        "app/cainjection.yaml": (
+            "apiVersion: apiextensions.k8s.io/v1\n"
+            "kind: CustomResourceDefinition\n"
+            "metadata:\n"
+            "  name: models.serving.example.com\n"
+            "  annotations: {cert-manager.io/inject-ca-from: serving/serving-cert}\n"
+        ),
+        "app/webhook.yaml": (
+            "apiVersion: admissionregistration.k8s.io/v1\n"
+            "kind: MutatingWebhookConfiguration\n"
+            "metadata: {name: mutating-webhook-configuration}\n"
+            "webhooks:\n"
+            "- name: mpod.example.com\n"
+            "  failurePolicy: Fail\n"
+            "  namespaceSelector:\n"
+            "    matchExpressions: [{key: control-plane, operator: DoesNotExist}]\n"
+            "- name: added.example.com\n"
+            "  admissionReviewVersions: [v1]\n"
+            "  sideEffects: None\n"
+            "  clientConfig: {url: https://example.com/x}\n"
+        ),
+    }
+    crd, webhooks = both_ways(files)
+    assert crd["spec"]["conversion"]["strategy"] == "Webhook"
+    assert crd["spec"]["names"]["shortNames"] == ["m"]  # a list without a key: replaced
+    assert [hook["name"] for hook in webhooks["webhooks"]] == [
+        "mpod.example.com",
+        "added.example.com",
+        "mmodel.example.com",
+    ]
+
+
+@pytest.mark.parametrize(
+    "service",
+    ["{name: webhook-service}", "{name: webhook-service, namespace: serving}", "{}"],
+)
+def test_namespace_sets_a_crds_conversion_service_namespace_only_where_written(
+    service: str,
+) -> None:
+    files = {
+        ROOT: "namespace: serving\nresources: [crd.yaml]\n",
+        "app/crd.yaml": CRD
+        + "  conversion:\n    strategy: Webhook\n    webhook:\n      clientConfig:\n"
+        + f"        service: {service}\n",
+    }
+    (crd,) = both_ways(files)
+    written = crd["spec"]["conversion"]["webhook"]["clientConfig"]["service"]
+    assert written.get("namespace") == ("serving" if "namespace" in service else None)
+
+
+def test_a_crds_conversion_service_namespace_not_a_text_goes_to_kubectl() -> None:
+    files = {
+        ROOT: "namespace: serving\nresources: [crd.yaml]\n",
+        "app/crd.yaml": CRD
+        + "  conversion:\n    webhook:\n      clientConfig:\n        service: {namespace: 7}\n",
+    }
+    assert "conversion service's namespace" in refused(files)
+
+
 def _merge_keyed_lists(
     schema: Schema, path: tuple[str, ...]
 ) -> list[tuple[tuple[str, ...], Keyed]]:
@@ -306,7 +427,14 @@ def _merge_keyed_lists(
     ("kind", "path", "key"),
     [
         (kind, path, keyed.keys[0])
-        for kind in (("apps/v1", "Deployment"), ("v1", "ServiceAccount"))
+        for kind in (
+            ("apps/v1", "Deployment"),
+            ("v1", "ServiceAccount"),
+            ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+            ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+            ("admissionregistration.k8s.io/v1beta1", "MutatingWebhookConfiguration"),
+            ("admissionregistration.k8s.io/v1beta1", "ValidatingWebhookConfiguration"),
+        )
         for path, keyed in _merge_keyed_lists(SCHEMAS[kind], ())
         if len(keyed.keys) == 1 and "metadata" not in path
     ],

@@ -1867,19 +1867,33 @@ def _effective(obj: dict[str, Any], namespace: str) -> str | None:
     raise Unsupported(f"the scope of {obj['apiVersion']} {obj['kind']}")
 
 
+_CONVERSION_NAMESPACE = ("spec", "conversion", "webhook", "clientConfig", "service", "namespace")
+
+
 def _namespace_field_specs(item: Built, namespace: str) -> None:
     """What kustomize's namespace transformer does to a cluster-scoped object: renames a v1
     Namespace (metadata/name, create: true), sets the namespace of a CRD's conversion
-    webhook service (refused)."""
+    webhook service where it is written (spec/conversion/webhook/clientConfig/service/
+    namespace, create: false; kubebuilder's config/default)."""
     obj = item.obj
     kind = obj["kind"]
     if kind == "CustomResourceDefinition":
-        spec = obj.get("spec")
-        conversion = spec.get("conversion") if isinstance(spec, dict) else None
-        if conversion is not None and not (
-            isinstance(conversion, dict) and "webhook" not in conversion
-        ):
-            raise Unsupported("namespace over a CRD with a conversion webhook")
+        held: Any = obj
+        for key in _CONVERSION_NAMESPACE:
+            if not isinstance(held, dict):
+                raise Unsupported("namespace over a CRD's conversion webhook that is no map")
+            if key not in held:
+                return  # the field spec creates nothing
+            held = held[key]
+        if not isinstance(held, str):
+            raise Unsupported("namespace over a CRD's conversion service's namespace")
+        if held != namespace:
+            changed = copied(obj)
+            service = changed
+            for key in _CONVERSION_NAMESPACE[:-1]:
+                service = service[key]
+            service["namespace"] = namespace
+            item.obj = normalised(changed)
     elif kind == "Namespace" and obj["metadata"].get("name") != namespace:
         changed = copied(obj)
         changed["metadata"]["name"] = namespace
