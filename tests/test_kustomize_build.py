@@ -886,6 +886,45 @@ replacements:
     )
 
 
+def test_replacements_to_every_element_of_a_list() -> None:
+    """kubebuilder's config/default: the webhook Service's name (prefixed) into
+    `webhooks.*.clientConfig.service.name` of each webhook that has a service (one calling
+    a URL is left alone), and into every container's env value."""
+    kustomization = """\
+namePrefix: kserve-
+resources: [all.yaml, webhooks.yaml]
+replacements:
+  - source: {kind: Service, name: db}
+    targets:
+      - select: {kind: MutatingWebhookConfiguration}
+        fieldPaths: [webhooks.*.clientConfig.service.name]
+      - select: {kind: Deployment}
+        fieldPaths: [spec.template.spec.containers.*.env.*.value]
+"""
+    webhooks = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: hooks}
+webhooks:
+- name: a.example.com
+  clientConfig: {service: {name: placeholder, namespace: system}}
+- name: b.example.com
+  clientConfig: {url: https://example.com/b}
+- name: c.example.com
+  clientConfig: {service: {name: placeholder, namespace: system, path: /c}}
+"""
+    objs = both_ways({ROOT: kustomization, "app/all.yaml": REPLACED, "app/webhooks.yaml": webhooks})
+    hooks = next(o for o in objs if o["kind"] == "MutatingWebhookConfiguration")
+    assert [h["clientConfig"].get("service", {}).get("name") for h in hooks["webhooks"]] == [
+        "kserve-db",
+        None,
+        "kserve-db",
+    ]
+    deployment = next(o for o in objs if o["kind"] == "Deployment")
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["value"] for e in env] == ["kserve-db", "kserve-db"]
+
+
 def test_replacements_select_reject_path_files_components_and_previous_names() -> None:
     """Targets rejected by id; entries from a `path:` file (a list, or one mapping); a
     component's replacements over its parent's objects; a base's object selected by the
@@ -973,8 +1012,24 @@ replacements:
         ),
         (
             "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
-            " fieldPaths: [spec.template.spec.containers.*.image]}]}",
-            "path part",
+            " fieldPaths: [metadata.annotations.*]}]}",
+            "not a list",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
+            " fieldPaths: [spec.template.spec.containers.*.workingDir]}]}",
+            "matches nothing",
+        ),
+        (
+            "{source: {kind: Service}, targets: [{select: {kind: Deployment},"
+            " fieldPaths: [spec.template.spec.containers.*.workingDir],"
+            " options: {create: true}}]}",
+            "below `*`",
+        ),
+        (
+            "{source: {kind: Deployment, fieldPath: spec.template.spec.containers.*.image},"
+            " targets: [{select: {kind: Service}, fieldPaths: [metadata.annotations.keep]}]}",
+            "source path",
         ),
         ("{path: two.yaml}", "one clean document"),
         (

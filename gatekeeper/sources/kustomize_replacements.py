@@ -172,7 +172,7 @@ def _split_parts(path: str) -> list[str | int]:
             not part
             or part != part.strip()
             or _ATOI.fullmatch(part)
-            or part in ("*", "-")
+            or part == "-"
             or (part.startswith("[") and part.endswith("]"))
         ):
             raise Unsupported("a replacement field path part we do not copy")
@@ -215,8 +215,30 @@ def _selected(ids: Ids, selector: dict[str, Any], effective: Callable[[str], str
     return False
 
 
+def _matching(node: Any, parts: list[str | int], at: tuple[str | int, ...] = ()) -> list[Any]:
+    """The paths a target field path with `*` parts names, as kyaml's PathMatcher reads it:
+    `*` is every element of the list there; an element without the rest of the path is
+    left out (nothing is created)."""
+    if not parts:
+        return [list(at)]
+    part, rest = parts[0], parts[1:]
+    if part == "*":
+        if not isinstance(node, list):
+            raise Unsupported("a replacement `*` on what is not a list (kustomize fails)")
+        return [
+            path for index, item in enumerate(node) for path in _matching(item, rest, (*at, index))
+        ]
+    if isinstance(part, int):
+        found = isinstance(node, list) and part < len(node)
+    else:
+        found = isinstance(node, dict) and part in node
+    return _matching(node[part], rest, (*at, part)) if found else []
+
+
 def _value(source: dict[str, Any], obj: dict[str, Any]) -> Any:
     parts = _parts(source.get("fieldPath") or DEFAULT_FIELD_PATH)
+    if "*" in parts:
+        raise Unsupported("a replacement source path with `*`")
     container, last = _walk(obj, parts)
     value = container[last]
     if value is None or value == {} or value == []:
@@ -238,6 +260,22 @@ def _write(obj: dict[str, Any], path: str, value: Any, options: dict[str, Any]) 
     parts = _parts(path)
     if parts[0] in ("kind", "apiVersion") or tuple(parts[:2]) in _FIXED:
         raise Unsupported("a replacement of what identifies an object")
+    if "*" not in parts:
+        _write_at(obj, parts, value, options)
+        return
+    if options.get("create"):
+        raise Unsupported("a replacement creating fields below `*`")
+    found = _matching(obj, parts)
+    if not found:
+        raise Unsupported("a replacement `*` path that matches nothing (kustomize fails)")
+    for each in found:  # kubebuilder's `webhooks.*.clientConfig.service.name`
+        _write_at(obj, each, value, options)
+
+
+def _write_at(
+    obj: dict[str, Any], parts: list[str | int], value: Any, options: dict[str, Any]
+) -> None:
+    """The value written at the field `parts` name (see _write)."""
     container, last = _walk(obj, parts)
     current = container[last]
     delimiter = options.get("delimiter") or ""
