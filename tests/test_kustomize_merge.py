@@ -409,6 +409,30 @@ def test_a_crds_conversion_service_namespace_not_a_text_goes_to_kubectl() -> Non
     assert "conversion service's namespace" in refused(files)
 
 
+@pytest.mark.parametrize("written", ["  creationTimestamp: null\n", ""])
+def test_a_patch_deleting_a_crds_creation_timestamp(written: str) -> None:
+    """kustomize issue 5031's workaround (kserve's config/crd): a patch of a CRD with
+    `creationTimestamp: null`, over a CRD that writes one (controller-gen's) or none."""
+    crd = CRD.replace(
+        "  name: models.serving.example.com\n", "  name: models.serving.example.com\n" + written
+    )
+    files = {
+        ROOT: "resources: [crd.yaml]\npatches:\n- patch: |-\n"
+        "    apiVersion: apiextensions.k8s.io/v1\n"
+        "    kind: CustomResourceDefinition\n"
+        "    metadata:\n"
+        "      creationTimestamp: null\n"
+        "      name: models.serving.example.com\n"
+        "    spec:\n"
+        "      names: {singular: model}\n",
+        "app/crd.yaml": crd,
+    }
+    (obj,) = both_ways(files)
+    assert (
+        "creationTimestamp" not in obj["metadata"] and obj["spec"]["names"]["singular"] == "model"
+    )
+
+
 def _merge_keyed_lists(
     schema: Schema, path: tuple[str, ...]
 ) -> list[tuple[tuple[str, ...], Keyed]]:

@@ -743,6 +743,11 @@ def _merge_patches(text: str) -> list[dict[str, Any]] | None:
     return [_merge_patch(doc) for doc in docs]
 
 
+# Metadata a patch may delete with a null here: what no id, selector or name reference reads
+# (`creationTimestamp: null`: kubebuilder's CRD patches, kustomize issue 5031's workaround).
+_DELETABLE_METADATA = frozenset({"creationTimestamp"})
+
+
 def _merge_patch(doc: YamlDocument) -> dict[str, Any]:
     patch: dict[str, Any] = canonical(doc.node, timestamps=True)
     metadata = patch.get("metadata")
@@ -755,7 +760,7 @@ def _merge_patch(doc: YamlDocument) -> dict[str, Any]:
     if not metadata["name"] or not isinstance(metadata.get("namespace", ""), str):
         raise Unsupported("a strategic-merge patch with an empty name or odd namespace")
     for key, value in metadata.items():
-        if value is None or key.startswith("$"):
+        if (value is None and key not in _DELETABLE_METADATA) or key.startswith("$"):
             raise Unsupported("a strategic-merge patch that deletes metadata or has directives")
         if key in ("labels", "annotations"):
             if not isinstance(value, dict) or not value:
