@@ -202,3 +202,29 @@ def test_heredocs_are_skipped_as_line_by_line(seed: int) -> None:
     if rng.random() < 0.3:
         script = script.rstrip("\n")
     assert _lexed(shell._Lexer(script)) == _lexed(_LineByLine(script)), script
+
+
+CALLED_FUNCTIONS = [
+    # what the body reads changes between calls
+    "k() { $TOOL apply -f x.yaml; }\nTOOL=echo\nk\nTOOL=kubectl\nk\nk\n",
+    # word splitting by IFS, set between calls
+    "f() { $ARGS; }\nARGS='kubectl,apply,-f,a.yaml'\nf\nIFS=,\nf\n",
+    # positional parameters of `set --`, an indirect expansion, a default
+    'g() { "$@"; ${!V} apply -f c.yaml; ${K:-kubectl} get pods; }\n'
+    "set -- kubectl apply -f d.yaml\nV=T\nT=kubectl\ng\nT=helm\ng\nK=oc\ng\n",
+    # functions calling functions, a cd inside one
+    "a() { cd deploy && kubectl apply -f .; }\nb() { a; $H upgrade x ./c; }\nH=helm\nb\nb\n",
+]
+
+
+@pytest.mark.parametrize("script", CALLED_FUNCTIONS)
+def test_a_function_body_read_once_per_variables_it_reads(
+    script: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a body spells is memoised by the body and the variables it reads: the same
+    commands, lines and folders as reading it at every call."""
+    shell._SPELLED.clear()
+    memoised = [vars(c) for c in commands(script)]
+    again = [vars(c) for c in commands(script)]  # from the memo
+    monkeypatch.setattr(shell, "_SPELLED_MAX_BODY", -1)  # read at every call
+    assert memoised == again == [vars(c) for c in commands(script)]
