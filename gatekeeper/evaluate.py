@@ -1324,7 +1324,10 @@ def _without(value: Any, paths: list[Path], numbers: dict[Path, Any]) -> Any:
 
 
 def shape_findings(document: Document, errors: list[ShapeError]) -> list[Finding]:
-    """One GK-SCHEMA finding per ill-typed field, at its line."""
+    """One GK-SCHEMA finding per ill-typed field, at its line; not a number Helm printed
+    (ShapeError.printed_by_go), which is still judged as the number."""
+    if document.source == "helm":
+        errors = [error for error in errors if not error.printed_by_go()]
     findings = []
     for number, error in enumerate(errors[:MAX_SHAPE_FINDINGS], 1):
         location = document.locator.locate(error.path)
