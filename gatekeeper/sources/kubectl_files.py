@@ -206,6 +206,25 @@ def _applied_from(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
+def applied_to_throwaway_clusters(tree: Tree) -> frozenset[str]:
+    """The files and folders CI gives kubectl/oc apply, create or replace in jobs that only
+    test against a throwaway cluster they start (kind, k3d...: workflow_scripts.throwaway),
+    found once per tree (pipeline.advisory: a chart repository's `.github/configs/` fixtures
+    that its kind job applies)."""
+    found: frozenset[str] = ownership.of(tree).remember(
+        "CI paths applied to a throwaway cluster", "", _applied_to_throwaway
+    )
+    return found
+
+
+def _applied_to_throwaway(tree: Tree, _: str = "") -> frozenset[str]:
+    from gatekeeper.sources.workflow_scripts import throwaway
+
+    return frozenset(
+        path for path, _doc, command, step in _named(tree, folders=True) if throwaway(command, step)
+    )
+
+
 def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
     """(manifest, CI file or script) of each manifest CI applies to a cluster: a folder's
     own `.yaml`/`.yml`/`.json` files (all below it with -R), a file named."""
