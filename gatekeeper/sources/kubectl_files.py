@@ -192,18 +192,36 @@ def _to_clusters_from(tree: Tree) -> frozenset[tuple[str, str]]:
 
 
 def _applied_from(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
+    return _applied_both(tree)[0]
+
+
+def _applied_both(
+    tree: Tree,
+) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """What _applied_from and _applied_to_throwaway give, from one reading of CI."""
+    found: tuple[frozenset[tuple[str, str]], frozenset[str]] = ownership.of(tree).remember(
+        "CI paths applied, to a cluster and to throwaway clusters", "", _read_applied
+    )
+    return found
+
+
+def _read_applied(
+    tree: Tree, _: str = ""
+) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     from gatekeeper.sources.workflow_scripts import throwaway
 
     found: set[tuple[str, str]] = set()
+    tested: set[str] = set()
     for path, document, command, step in _named(tree, folders=True):
         if throwaway(command, step):
+            tested.add(path)
             continue
         script = command.get("file")
         for applied in (path, *_configured(tree, command, path)):
             found.add((applied, document))
             if isinstance(script, str) and script != document:
                 found.add((applied, script))
-    return frozenset(found)
+    return frozenset(found), frozenset(tested)
 
 
 def applied_to_throwaway_clusters(tree: Tree) -> frozenset[str]:
@@ -218,11 +236,7 @@ def applied_to_throwaway_clusters(tree: Tree) -> frozenset[str]:
 
 
 def _applied_to_throwaway(tree: Tree, _: str = "") -> frozenset[str]:
-    from gatekeeper.sources.workflow_scripts import throwaway
-
-    return frozenset(
-        path for path, _doc, command, step in _named(tree, folders=True) if throwaway(command, step)
-    )
+    return _applied_both(tree)[1]
 
 
 def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
