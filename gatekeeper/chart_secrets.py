@@ -543,10 +543,10 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
     tree: Any = None
     try:
         tree = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not read as JSON
         try:
             tree = yaml.load(text, Loader=_TagsUnknown)  # a SafeLoader
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             tree = None  # read by its lines
     if isinstance(tree, (dict, list)):
         for count, (path, name, value) in enumerate(_leaves(tree, (), 0)):
@@ -710,7 +710,7 @@ def names_settings(obj: Any, path: Path, message: str, engine: Engine) -> bool:
         return False
     try:
         tree = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     settings = list(itertools.islice(_settings(tree, "", 0), _MAX_SETTINGS + 1))
     if not isinstance(tree, dict) or not settings or len(settings) > _MAX_SETTINGS:

@@ -70,3 +70,26 @@ def test_a_json_document_of_named_settings_is_no_secret(
         ("K8S-CONFIGMAP-SECRETS", "config/text.yaml"),
         ("K8S-CONFIGMAP-SECRETS", "config/value.yaml"),
     ]
+
+
+def test_a_value_nested_past_the_parsers_depth_is_a_finding_not_a_crash(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """A ConfigMap's or a Secret's JSON value nested 5,000 deep (under 64 KiB) made json.loads
+    raise RecursionError: exit 3 (also on 3571605, through the reading of a file a key holds).
+    It is read as text that is not JSON: the key's name judges it."""
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    deep = '{"a": ' + "[" * 5000 + "]" * 5000 + "}"
+    write("config/map.yaml", _config_map("map", deep))
+    write("config/secret.yaml", _config_map("secret", deep, "Secret", "stringData"))
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = sorted(
+        (f["policy_id"], f["file"], f["line"])
+        for f in json.loads(run.stdout)["findings"]
+        if "SECRET" in f["policy_id"]
+    )
+    assert found == [
+        ("GK-SECRET-PLAINTEXT", "config/secret.yaml", 7),
+        ("K8S-CONFIGMAP-SECRETS", "config/map.yaml", 7),
+    ]
