@@ -145,7 +145,8 @@ def _deployed_or_workloads(
     """The inventory without the objects other than workloads that sit in advisory paths
     (docs, tests, fixtures) where nothing builds or applies them (`advisory`): an example
     NetworkPolicy in `docs/` is not in the cluster, yet it counted as the namespace's and
-    K8S-NETWORK-POLICY-PRESENT passed (red team s22 trust15 c37). Workloads there stay: what
+    K8S-NETWORK-POLICY-PRESENT passed (red team s22 trust15 c37); so are CI's fixtures under
+    `.github/` that only a throwaway cluster gets (_ci_fixture). Workloads there stay: what
     is said of them is advisory already."""
     from gatekeeper.workloads import WORKLOAD_KINDS
 
@@ -155,9 +156,7 @@ def _deployed_or_workloads(
 
     def applied_paths() -> frozenset[str]:  # asked once, only for an advisory object
         if not applied:
-            from gatekeeper.sources.kubectl_files import applied_to_clusters
-
-            applied.append(applied_to_clusters(context.tree) if context else frozenset())
+            applied.append(_applied(context.tree) if context else frozenset())
         return applied[0]
 
     return [
@@ -165,7 +164,7 @@ def _deployed_or_workloads(
         for entry in inventory
         if entry.kind == "Pod"
         or entry.kind in WORKLOAD_KINDS
-        or not matches(entry.file, config.advisory_paths)
+        or not (matches(entry.file, config.advisory_paths) or _ci_folder(entry.file))
         or not advisory(entry.file, [entry.variant] if entry.variant else [], config, applied_paths)
     ]
 

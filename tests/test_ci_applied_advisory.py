@@ -454,3 +454,42 @@ def test_a_manifest_outside_github_only_a_throwaway_cluster_gets_still_blocks(
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _privileged(run) == [(".github/k/pod.yaml", False)]
     assert run.returncode == 0, run.stdout[-2000:]
+
+
+def test_a_ci_fixture_s_network_policy_does_not_count_for_a_real_namespace(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """What a257d06 calls a fixture (a `.github/` manifest only a kind job applies) is out of
+    the inventory as test data is: its NetworkPolicy for `team` does not make K8S-NETWORK-
+    POLICY-PRESENT pass for the Deployment that deploy/ puts in `team` (it did before, when
+    the file counted as deployed)."""
+    policy = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n"
+        "  namespace: team\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n"
+    )
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: team\n"
+        "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n"
+        "    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+        "        - {name: web, image: ghcr.io/acme/web:1.0}\n"
+    )
+    workflow = _workflow("kubectl apply -f .github/configs/np.yaml")
+    _write(
+        tmp_path,
+        {
+            ".github/configs/np.yaml": policy,
+            "deploy/web.yaml": deployment,
+            ".github/workflows/d.yml": workflow.replace("    steps:\n", "    steps:\n" + _KIND),
+            **IMPERATIVE_OFF,
+        },
+    )
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-NETWORK-POLICY-PRESENT"
+    ]
+    assert found == [("deploy/web.yaml", True)]
