@@ -93,3 +93,30 @@ def test_a_value_nested_past_the_parsers_depth_is_a_finding_not_a_crash(
         ("GK-SECRET-PLAINTEXT", "config/secret.yaml", 7),
         ("K8S-CONFIGMAP-SECRETS", "config/map.yaml", 7),
     ]
+
+
+def test_helm_values_nested_past_the_readers_depth_are_said_at_their_line(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """An Argo CD Application's `helm.values` string nested 5,000 deep: the YAML reader's
+    RecursionError became a GK-PARSE-ERROR at line 1 naming the Python error (exit 3 under
+    GATEKEEPER_STRICT, as conftest sets it). Now a blocking GK-PARSE-ERROR at the `values:`
+    line says they are not read (an unread value may ask for anything: fail closed)."""
+    deep = '{"a": ' + "[" * 5000 + "]" * 5000 + "}"
+    write(
+        "app.yaml",
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\n"
+        "metadata: {name: a, namespace: argocd}\n"
+        "spec:\n  destination: {server: https://kubernetes.default.svc, namespace: x}\n"
+        "  source:\n    repoURL: https://charts.example.com\n    chart: x\n"
+        f"    targetRevision: 1.0.0\n    helm:\n      values: '{deep}'\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = [
+        (f["line"], f["message"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "GK-PARSE-ERROR"
+    ]
+    message = "helm values for chart x are nested too deeply to read; not judged"
+    assert found == [(11, message, True)]

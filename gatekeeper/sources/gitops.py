@@ -391,8 +391,13 @@ def _remote_values(
     given: list[tuple[Any, Path]] = [(helm_spec.get("valuesObject"), (*at, "valuesObject"))]
     text = helm_spec.get("values")
     if isinstance(text, str) and text.strip():
-        with contextlib.suppress(yaml.YAMLError):  # Argo CD fails the source: said elsewhere
-            given.append((yaml.safe_load(text), (*at, "values")))
+        try:
+            with contextlib.suppress(yaml.YAMLError):  # Argo CD fails the source: said elsewhere
+                given.append((yaml.safe_load(text), (*at, "values")))
+        except RecursionError:  # nested past the reader's depth: not read, so not judged
+            line = document.locator.locate((*at, "values")).line
+            message = f"helm values for chart {chart} are nested too deeply to read; not judged"
+            return [Problem("GK-PARSE-ERROR", file, line, message)]
     params = remote_values.parameters(helm_spec.get("parameters"))
     given.append((params, (*at, "parameters")))
 
