@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -542,10 +543,10 @@ def _in_file(key: str, text: str) -> Iterator[tuple[str, str]]:
     tree: Any = None
     try:
         tree = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past the parser's depth: not read as JSON
         try:
             tree = yaml.load(text, Loader=_TagsUnknown)  # a SafeLoader
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             tree = None  # read by its lines
     if isinstance(tree, (dict, list)):
         for count, (path, name, value) in enumerate(_leaves(tree, (), 0)):
@@ -687,3 +688,61 @@ def once(findings: list[Finding]) -> list[Finding]:
         for f in findings
         if f.policy_id not in (CODE, SECRET_CODE) or (f.file, f.line) not in said
     ]
+
+
+def names_settings(obj: Any, path: Path, message: str, engine: Engine) -> bool:
+    """Is the ConfigMap `data` value that K8S-CONFIGMAP-SECRETS fails at `path` by its key's
+    name alone (`message`: a literal secret, no credential's format) a JSON object whose every
+    setting says by its own name, read under the key's (`credentials.storage_Spec_Secret_Name`),
+    that it is no secret? kserve's `credentials: {"storageSpecSecretName": "storage-config",
+    "s3": {"s3SecretAccessKeyName": "AWS_SECRET_ACCESS_KEY", "s3Endpoint": ""}}` names
+    Secrets and files (83 blocking findings). Each setting is judged by the policy's rule as
+    a key of its own, named after the outer key too, so that its name always reads as a
+    secret's: only an allowed name (`...Name`, `...File`), an ignored value (`true`, a path),
+    an empty value or a placeholder passes; a number, a value under a plain name (`{"pw":
+    "hunter2"}`) or a credential's format keeps the finding. ConfigMaps only: a Secret's
+    values are judged as before (in_secrets)."""
+    if len(path) != 2 or path[0] != "data" or "holds a literal secret" not in message:
+        return False
+    data = obj.get("data") if isinstance(obj, dict) else None
+    text = data.get(path[1]) if isinstance(data, dict) else None
+    if not isinstance(text, str) or len(text) > _MAX_FILE or not text.strip().startswith("{"):
+        return False
+    try:
+        tree = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    settings = list(itertools.islice(_settings(tree, "", 0), _MAX_SETTINGS + 1))
+    if not isinstance(tree, dict) or not settings or len(settings) > _MAX_SETTINGS:
+        return False
+    if any(value is None for _, value in settings):  # not read here (nested too deep)
+        return False
+    outer = str(path[1])
+    problems = [
+        Problem(SECRET_CODE, "", number, "", candidate=(f"{outer}.{name}" if name else "", value))
+        for number, (name, value) in enumerate(settings, 1)
+        if value is not None
+    ]
+    return not judged(problems, engine)
+
+
+def _settings(node: Any, key: str, depth: int) -> Iterator[tuple[str, str | None]]:
+    """(name, value as text) of each scalar of a JSON document, named as _name reads its
+    innermost key (a list's items by the list's key); None for a value past _MAX_DEPTH."""
+    if depth > _MAX_DEPTH:
+        yield key, None
+    elif isinstance(node, dict):
+        for child_key, child in node.items():
+            name = _name(str(child_key), child) if isinstance(child, str) else _CAMEL.sub(
+                "_", str(child_key)
+            )
+            yield from _settings(child, name, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _settings(item, key, depth + 1)
+    elif isinstance(node, bool):
+        yield key, "true" if node else "false"
+    elif node is None:
+        yield key, ""
+    else:
+        yield key, str(node)

@@ -281,7 +281,21 @@ class Engine:
                 verdicts.extend(
                     fast if fast is not None else self._judge_policy(policy, document, skip, view)
                 )
+        if document.kind == "ConfigMap" and verdicts:
+            verdicts = self._without_named_settings(obj, verdicts)
         return _Judgement(errors, verdicts, scope.custom, on)
+
+    def _without_named_settings(self, obj: Any, verdicts: list[_Verdict]) -> list[_Verdict]:
+        """A ConfigMap's verdicts without K8S-CONFIGMAP-SECRETS's on a JSON value whose own
+        settings all say they are no secret (chart_secrets.names_settings)."""
+        from gatekeeper import chart_secrets
+
+        return [
+            verdict
+            for verdict in verdicts
+            if verdict.policy.id != chart_secrets.POLICY
+            or not chart_secrets.names_settings(obj, verdict.path, verdict.message, self)
+        ]
 
     def _made(
         self, document: Document, verdicts: list[_Verdict], judgement: _Judgement | None = None
@@ -1310,7 +1324,10 @@ def _without(value: Any, paths: list[Path], numbers: dict[Path, Any]) -> Any:
 
 
 def shape_findings(document: Document, errors: list[ShapeError]) -> list[Finding]:
-    """One GK-SCHEMA finding per ill-typed field, at its line."""
+    """One GK-SCHEMA finding per ill-typed field, at its line; not a number Helm printed
+    (ShapeError.printed_by_go), which is still judged as the number."""
+    if document.source == "helm":
+        errors = [error for error in errors if not error.printed_by_go()]
     findings = []
     for number, error in enumerate(errors[:MAX_SHAPE_FINDINGS], 1):
         location = document.locator.locate(error.path)

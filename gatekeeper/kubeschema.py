@@ -18,6 +18,7 @@ Custom resources and removed API versions have no schema and are not checked.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import hashlib
 import importlib.util
@@ -61,6 +62,35 @@ class ShapeError:
     # A string that kubectl's YAML reader takes for this number (`0e0`, `8e1`, `0o17`): what
     # policies must judge, since that is what the API server would get.
     as_read: int | float | None = None
+    # How such a number is spelled (the string as written).
+    spelled: str = ""
+
+    def printed_by_go(self) -> bool:
+        """Is the number spelled as Go prints a float64 with an exponent (`1e+06`,
+        `2.5e+07`)? Helm reads every number of a chart's values as a float64, so
+        `{{ .Values.priority }}` with `priority: 1000000` renders `value: 1e+06` (postgres-
+        operator's PriorityClass): Kubernetes reads it as the number, no one wrote it so."""
+        return self.as_read is not None and "e" in self.spelled and (
+            self.spelled == _go_printed(self.spelled)
+        )
+
+
+def _go_printed(text: str) -> str:
+    """`text`'s number as Go's `%v` prints a float64 (shortest digits; with an exponent of at
+    least two digits when it is below -4 or from 6 on: 1e+06, 1.5e-05), "" if none."""
+    try:
+        number = decimal.Decimal(repr(float(text))).normalize()
+    except (ValueError, OverflowError, decimal.InvalidOperation):
+        return ""
+    if not number.is_finite() or number.is_zero():
+        return ""
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    power = len(digits) + exponent - 1
+    if -4 <= power < 6:
+        return ""  # printed without an exponent
+    mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
 
 
 @dataclass(frozen=True)
@@ -301,7 +331,7 @@ class _Node:
             if number is not None and any(_is(number, name) for name in self.types):
                 message = _error(path, self.types, value).message
                 message += f" (unquoted, Kubernetes tools read it as the number {number})"
-                errors.append(ShapeError(path, message, number))
+                errors.append(ShapeError(path, message, number, value))
             else:
                 errors.append(_error(path, self.types, value))
             return

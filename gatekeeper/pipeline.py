@@ -4,6 +4,7 @@ waivers and inline skips, and the final verdict."""
 from __future__ import annotations
 
 import datetime
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -144,7 +145,8 @@ def _deployed_or_workloads(
     """The inventory without the objects other than workloads that sit in advisory paths
     (docs, tests, fixtures) where nothing builds or applies them (`advisory`): an example
     NetworkPolicy in `docs/` is not in the cluster, yet it counted as the namespace's and
-    K8S-NETWORK-POLICY-PRESENT passed (red team s22 trust15 c37). Workloads there stay: what
+    K8S-NETWORK-POLICY-PRESENT passed (red team s22 trust15 c37); so are CI's fixtures under
+    `.github/` that only a throwaway cluster gets (_ci_fixture). Workloads there stay: what
     is said of them is advisory already."""
     from gatekeeper.workloads import WORKLOAD_KINDS
 
@@ -154,9 +156,7 @@ def _deployed_or_workloads(
 
     def applied_paths() -> frozenset[str]:  # asked once, only for an advisory object
         if not applied:
-            from gatekeeper.sources.kubectl_files import applied_to_clusters
-
-            applied.append(applied_to_clusters(context.tree) if context else frozenset())
+            applied.append(_applied(context.tree) if context else frozenset())
         return applied[0]
 
     return [
@@ -164,7 +164,7 @@ def _deployed_or_workloads(
         for entry in inventory
         if entry.kind == "Pod"
         or entry.kind in WORKLOAD_KINDS
-        or not matches(entry.file, config.advisory_paths)
+        or not (matches(entry.file, config.advisory_paths) or _ci_folder(entry.file))
         or not advisory(entry.file, [entry.variant] if entry.variant else [], config, applied_paths)
     ]
 
@@ -203,8 +203,10 @@ def advisory(
     if variants and all(str(variant).endswith(TEST_HOOK_VARIANT) for variant in variants):
         return True  # only `helm test` creates it (a chart's test hook)
     paths = config.advisory_paths
-    if not paths or not matches(file, paths):
+    if not paths:
         return False
+    if not matches(file, paths):
+        return _ci_fixture(file, [variant_home(str(variant)) for variant in variants], applied)
     homes = [variant_home(str(variant)) for variant in variants]
     if not all(matches(home, paths) for home in homes):
         return False
@@ -214,6 +216,42 @@ def advisory(
     from gatekeeper.sources.kubectl_files import applied_in
 
     return not any(applied_in(place, applied_paths) for place in (file, *homes))
+
+
+# Marks, in what `applied` gives advisory(), a path CI applies only to a throwaway cluster.
+_TESTED = "\x00"
+
+
+def _ci_fixture(file: str, homes: list[str], applied: Callable[[], frozenset[str]]) -> bool:
+    """Is `file` (and what renders it) CI material under `.github/` (not a workflow or an
+    action) that CI applies only to a throwaway cluster its job starts, nothing to a real
+    one? argo-helm's `.github/configs/external-redis.yaml`, which its chart-testing job
+    applies to the kind cluster it starts: 5 blocking findings of a test fixture. A file
+    there that no CI applies (microservices-demo's `.github/release-cluster/`, applied by
+    hand to the demo's cluster) still blocks."""
+    places = [file, *homes]
+    if not all(_ci_folder(place) for place in places):
+        return False
+    given = applied()
+    tested = frozenset(path[len(_TESTED) :] for path in given if path.startswith(_TESTED))
+    if not tested:
+        return False
+    from gatekeeper.sources.kubectl_files import applied_in
+
+    real = frozenset(path for path in given if not path.startswith(_TESTED))
+    return any(applied_in(place, tested) for place in places) and not any(
+        applied_in(place, real) for place in places
+    )
+
+
+def _ci_folder(path: str) -> bool:
+    """Below `.github/`, but not a workflow or an action's definition (what CI runs)."""
+    name = posixpath.basename(path)
+    return (
+        path.startswith(".github/")
+        and not path.startswith(".github/workflows/")
+        and name not in ("action.yml", "action.yaml")
+    )
 
 
 def variant_home(variant: str) -> str:
@@ -339,9 +377,19 @@ def _judge(
 
 
 def _applied_to_clusters(run: RunContext) -> frozenset[str]:
-    from gatekeeper.sources.kubectl_files import applied_to_clusters
+    return _applied(run.tree)
 
-    return applied_to_clusters(run.tree)
+
+def _applied(tree: Tree) -> frozenset[str]:
+    """What advisory() reads as `applied`: the paths CI applies to a cluster, and those it
+    applies only to a throwaway one, marked (_TESTED)."""
+    from gatekeeper.sources.kubectl_files import (
+        applied_to_clusters,
+        applied_to_throwaway_clusters,
+    )
+
+    tested = applied_to_throwaway_clusters(tree)
+    return applied_to_clusters(tree) | {_TESTED + path for path in tested}
 
 
 def applied_if_advisory(findings: Iterable[Finding], config: Config, tree: Tree) -> frozenset[str]:
@@ -349,11 +397,10 @@ def applied_if_advisory(findings: Iterable[Finding], config: Config, tree: Tree)
     a finding sits in an advisory path (the only ones they decide): for a tree that is
     closed before the verdict (a pull request's revisions)."""
     paths = config.advisory_paths
-    if not paths or not any(matches(file, paths) for file in {f.file for f in findings}):
+    files = {f.file for f in findings}
+    if not paths or not any(matches(file, paths) or _ci_folder(file) for file in files):
         return frozenset()
-    from gatekeeper.sources.kubectl_files import applied_to_clusters
-
-    return applied_to_clusters(tree)
+    return _applied(tree)
 
 
 def _with_owners(

@@ -26,10 +26,12 @@ _ROOT = lazy_re.compile(
 # The current folder, spelled.
 _HERE = lazy_re.compile(r"^(?:\$\{?PWD\}?|\$\(pwd\)|`pwd`)(?=/|$)")
 # The folder of the running script: `$(dirname "$0")`, `${0%/*}`, `${BASH_SOURCE%/*}`,
-# `$(dirname "${BASH_SOURCE[0]}")`, `$(cd "$(dirname "$0")" && pwd)`.
+# `$(dirname "${BASH_SOURCE[0]}")`, `$(cd "$(dirname "$0")" && pwd)` (cd's output sent away,
+# `>/dev/null 2>&1`, moves it nowhere else).
 _SCRIPT = lazy_re.compile(
     r"""^(?:\$\((?:cd\s+)?(?:"?\$\(dirname\s+"?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?"?\)"?"""
-    r"""(?:\s*&&\s*pwd)?)\)|\$\(dirname\s+"?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?"?\)"""
+    r"""(?:\s*(?:[12&]?>\s*/dev/null|2>&1))*(?:\s*&&\s*pwd)?)\)"""
+    r"""|\$\(dirname\s+"?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?"?\)"""
     r"""|\$\{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\})(?=/|$)"""
 )
 # Folders outside the checkout that CI scripts go to: temporary folders and the home.

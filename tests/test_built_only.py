@@ -234,3 +234,79 @@ def test_a_left_out_patch_stays_left_out_when_another_project_comments_out_its_o
     assert privileged() == []
     write("c/kustomization.yaml", "resources: []\n# - ../a/config/default/proxy_patch.yaml\n")
     assert privileged() == ["a/config/default/proxy_patch.yaml"]
+
+
+def test_a_loop_over_a_folder_s_files_applies_that_folder_s_files(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """kuberay's install/prometheus/install.sh: `pushd "${DIR}/../../config/prometheus"` then
+    `for file in *; do kubectl apply -f "${file}"` applies that folder's files; read as "any
+    file", it kept every base's view read alone (a namespace no build deploys). The loop's
+    words are read from the folder the shell model says it runs in; a folder or a word the
+    script computes, a loop at the root, or a variable bound otherwise too still may name
+    any file."""
+    write("built/deploy.yaml", DEPLOYMENT)
+    write("built/kustomization.yaml", KUSTOMIZATION)
+    write("config/monitor/pm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n")
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    here = 'DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" > /dev/null && pwd)"\n'
+
+    def pinned() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        assert run.returncode in (0, 1), run.stderr
+        findings = json.loads(run.stdout)["findings"]
+        return [f["file"] for f in findings if f["policy_id"] == "K8S-IMAGE-TAG-PINNED"]
+
+    loop = 'for file in *\ndo\nkubectl apply -f "${file}"\ndone\n'
+    for applying in (
+        here + 'monitor="${DIR}"/../../config/monitor\npushd "${monitor}"\n' + loop + "popd\n",
+        "cd config/monitor\n" + loop,
+        "for f in config/monitor/*.yaml; do kubectl apply -f $f; done\n",
+        "apply() {\n  cd config/monitor\n  " + loop + "}\napply\n",
+    ):
+        write("install/monitor/install.sh", applying)
+        assert pinned() == [], applying
+    for applying in (
+        'pushd "$1"\n' + loop,  # a folder the caller gives
+        loop,  # the root: any file
+        "cd built\n" + loop,
+        "for f in $(ls -d */); do kubectl apply -f $f; done\n",
+        'cd config/monitor\nfor file in *; do file="../../built/$file"\n'
+        'kubectl apply -f "$file"; done\n',
+        "cd config/monitor\nfor f in * ../../built; do kubectl apply -f $f; done\n",
+        "cd config/monitor\nfor file in *; do :; done\ncd ../../built\nkubectl apply -f $file\n",
+    ):
+        write("install/monitor/install.sh", applying)
+        assert pinned() == ["built/deploy.yaml"], applying
+
+
+def test_a_filename_word_goes_on_after_its_closing_quote(
+    gatekeeper: Gatekeeper, write: Write, tmp_path: Path
+) -> None:
+    """kuberay's preload-image.sh: `kubectl apply -f "${SCRIPT_DIR}"/image-preload-ds.yaml`
+    was read up to the closing quote, `${SCRIPT_DIR}` (spelled by another script too: any
+    value), so any file: every base's view read alone was kept. The word is the whole shell
+    word: the paths ending in `image-preload-ds.yaml`. One that may end in the file's
+    folder still keeps its findings."""
+    write("built/deploy.yaml", DEPLOYMENT)
+    write("built/kustomization.yaml", KUSTOMIZATION)
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    here = 'SCRIPT_DIR=$( cd -- "$( dirname -- "${BASH_SOURCE[0]}" )" &> /dev/null && pwd )\n'
+    write("hack/other.sh", here + 'echo "${SCRIPT_DIR}"\n')
+
+    def pinned() -> list[str]:
+        run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+        assert run.returncode in (0, 1), run.stderr
+        findings = json.loads(run.stdout)["findings"]
+        return [f["file"] for f in findings if f["policy_id"] == "K8S-IMAGE-TAG-PINNED"]
+
+    for applying, kept in (
+        ('kubectl apply -f "${SCRIPT_DIR}"/image-preload-ds.yaml', []),
+        ("kubectl apply -f '${SCRIPT_DIR}'/ds.yaml --wait", []),
+        ('kubectl apply -f "${SCRIPT_DIR}"/../built/', ["built/deploy.yaml"]),
+        ('kubectl apply -f "${SCRIPT_DIR}/../"built/deploy.yaml', ["built/deploy.yaml"]),
+        ('kubectl apply -f "${SCRIPT_DIR}"', ["built/deploy.yaml"]),
+        ('kubectl apply -f "${SCRIPT_DIR}', ["built/deploy.yaml"]),  # an unclosed quote
+    ):
+        write("perf/preload.sh", here + applying + "\n")
+        assert pinned() == kept, applying

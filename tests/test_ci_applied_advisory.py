@@ -382,3 +382,114 @@ def test_documentation_informs_also_through_a_link_to_deployed_files(
         ("documentation/modules/install/pod.yaml", False),
         ("packaging/install/pod.yaml", True),
     ]
+
+
+_KIND = "      - uses: helm/kind-action@a1b0e391336a6ee6713a0583f8c6240d70863de3  # v1.12.0\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "blocks"),
+    [
+        # argo-helm: the chart-testing job's kind cluster gets a fixture of .github/configs/
+        (
+            {".github/workflows/d.yml": _workflow("kubectl apply -f .github/configs/pod.yaml")},
+            False,
+        ),
+        ({".github/workflows/d.yml": _workflow("kubectl apply -f ./.github/configs/")}, False),
+        # ... a job that applies it to another cluster too: it blocks
+        (
+            {
+                ".github/workflows/d.yml": _workflow("kubectl apply -f .github/configs/pod.yaml"),
+                ".github/workflows/e.yml": _workflow(
+                    "aws eks update-kubeconfig --name prod", "kubectl apply -f .github/configs/"
+                ),
+            },
+            True,
+        ),
+        # ... no CI applies it (microservices-demo's `.github/release-cluster/`): it blocks
+        ({".github/workflows/d.yml": _workflow("kubectl apply -f .github/other.yaml")}, True),
+    ],
+)
+def test_a_ci_fixture_only_a_throwaway_cluster_gets_informs(
+    tmp_path: Path, gatekeeper: Callable[..., Run], files: dict[str, str], blocks: bool
+) -> None:
+    kind = "    steps:\n" + _KIND
+    files = {
+        name: text.replace("    steps:\n", kind) if name.endswith("d.yml") else text
+        for name, text in files.items()
+    }
+    _write(tmp_path, {".github/configs/pod.yaml": _pod("true"), **IMPERATIVE_OFF, **files})
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [(".github/configs/pod.yaml", blocks)]
+    assert run.returncode == (1 if blocks else 0), run.stdout[-2000:]
+
+
+def test_a_manifest_outside_github_only_a_throwaway_cluster_gets_still_blocks(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """An e2e job applying `deploy/` to kind says nothing of where else it is deployed (an
+    Argo CD of another repository): only CI's own folder holds fixtures; a pull request
+    making the fixture privileged informs there too."""
+    workflow = _workflow("kubectl apply -f deploy/pod.yaml", "kubectl apply -f .github/k/")
+    _write(
+        tmp_path,
+        {
+            "deploy/pod.yaml": _pod("true"),
+            ".github/k/pod.yaml": _pod("false"),
+            ".github/workflows/d.yml": workflow.replace("    steps:\n", "    steps:\n" + _KIND),
+            **IMPERATIVE_OFF,
+        },
+    )
+    git_in(tmp_path, "init", "-q", "-b", "main")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "base")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("deploy/pod.yaml", True)]
+    git_in(tmp_path, "checkout", "-qb", "pr")
+    _write(tmp_path, {".github/k/pod.yaml": _pod("true")})
+    git_in(tmp_path, "commit", "-qam", "privileged")
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [(".github/k/pod.yaml", False)]
+    assert run.returncode == 0, run.stdout[-2000:]
+
+
+def test_a_ci_fixture_s_network_policy_does_not_count_for_a_real_namespace(
+    tmp_path: Path, gatekeeper: Callable[..., Run]
+) -> None:
+    """What a257d06 calls a fixture (a `.github/` manifest only a kind job applies) is out of
+    the inventory as test data is: its NetworkPolicy for `team` does not make K8S-NETWORK-
+    POLICY-PRESENT pass for the Deployment that deploy/ puts in `team` (it did before, when
+    the file counted as deployed)."""
+    policy = (
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n"
+        "  namespace: team\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n"
+    )
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: team\n"
+        "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n"
+        "    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+        "        - {name: web, image: ghcr.io/acme/web:1.0}\n"
+    )
+    workflow = _workflow("kubectl apply -f .github/configs/np.yaml")
+    _write(
+        tmp_path,
+        {
+            ".github/configs/np.yaml": policy,
+            "deploy/web.yaml": deployment,
+            ".github/workflows/d.yml": workflow.replace("    steps:\n", "    steps:\n" + _KIND),
+            **IMPERATIVE_OFF,
+        },
+    )
+    git_in(tmp_path, "init", "-q")
+    git_in(tmp_path, "add", "-A")
+    git_in(tmp_path, "commit", "-qm", "x")
+    run = gatekeeper("scan", ".", "--format", "json", cwd=tmp_path)
+    found = [
+        (f["file"], f["blocking"])
+        for f in json.loads(run.stdout)["findings"]
+        if f["policy_id"] == "K8S-NETWORK-POLICY-PRESENT"
+    ]
+    assert found == [("deploy/web.yaml", True)]

@@ -3,6 +3,8 @@ the well-formed rest, no evaluation-error noise."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from gatekeeper.evaluate import MAX_SHAPE_FINDINGS, Engine
 from gatekeeper.finding import Finding
 from gatekeeper.policy.loader import builtin_dir, load_bundle
 from gatekeeper.scanner import scan
-from tests.conftest import REPO
+from tests.conftest import REPO, Run
 
 ENGINE = Engine(load_bundle([builtin_dir() / "kubernetes"]))
 
@@ -225,3 +227,40 @@ def test_the_plain_evaluation_path_judges_the_well_formed_rest_too(tmp_path: Pat
         ("GK-SCHEMA", 14),
         ("TEST-PLAIN", 18),
     ]
+
+
+def test_a_number_helm_prints_with_an_exponent_is_judged_not_reported(
+    gatekeeper: Callable[..., Run], write: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """postgres-operator's PriorityClass `value: {{ .Values.podPriorityClassName.priority }}`
+    with `priority: 1000000`: Helm reads values' numbers as float64 and prints `1e+06`, a
+    string to PyYAML, the number to Kubernetes; a blocking GK-SCHEMA no one can act on but by
+    rewriting the template. A chart's number spelled as Go prints it is judged as the number
+    and not reported; one a template writes otherwise (`8e+01`, Go prints 80) and a plain
+    manifest's `1e+06` still are."""
+    write(".gatekeeper.yml", "packs: [kubernetes]\n")
+    write("chart/Chart.yaml", "apiVersion: v2\nname: db\nversion: 1.0.0\n")
+    write("chart/values.yaml", "priority: 1000000\nport: 8e+01\n")
+    write(
+        "chart/templates/priority.yaml",
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: db\n"
+        "value: {{ .Values.priority }}\n",
+    )
+    write(
+        "chart/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+        "    - name: app\n      image: ghcr.io/acme/app:1.0\n"
+        "      ports: [{containerPort: 8080, hostPort: 8e+01}]\n",
+    )
+    write(
+        "plain/priority.yaml",
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata:\n  name: p\n"
+        "value: 1e+06\n",
+    )
+    run = gatekeeper("scan", "--format", "json", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    found = json.loads(run.stdout)["findings"]
+    schema = sorted((f["file"], f["line"]) for f in found if f["policy_id"] == "GK-SCHEMA")
+    assert schema == [("chart/templates/pod.yaml", 9), ("plain/priority.yaml", 5)]
+    ports = [f["message"] for f in found if f["policy_id"] == "K8S-PSS-HOST-PORTS"]
+    assert ports == ["container port 8080 is bound to host port 80"]

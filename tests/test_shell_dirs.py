@@ -61,6 +61,9 @@ def test_each_command_runs_in_the_folder_the_script_went_to(script: str, where: 
 def test_a_script_s_own_folder_and_a_nested_script_start_where_they_are_run() -> None:
     place = shell_dirs.Place("ops", script_dir="ci")
     assert folders('cd "$(dirname "$0")/../docker"; ls', place)[-1] == ("ls", "docker")
+    for away in ("> /dev/null", ">/dev/null 2>&1", "&> /dev/null"):  # cd's output sent away
+        here = f'D="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" {away} && pwd)"'
+        assert folders(here + '; pushd "${D}/../docker"; ls', place)[-1] == ("ls", "docker")
     assert folders("cd k8s && sh -c 'cd base && kubectl apply -f a.yaml'")[-1] == (
         "kubectl apply -f a.yaml",
         "k8s/base",

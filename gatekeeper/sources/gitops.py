@@ -9,7 +9,6 @@ own files, and carry the Application's file as their rendering variant.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import posixpath
 import re
@@ -391,8 +390,13 @@ def _remote_values(
     given: list[tuple[Any, Path]] = [(helm_spec.get("valuesObject"), (*at, "valuesObject"))]
     text = helm_spec.get("values")
     if isinstance(text, str) and text.strip():
-        with contextlib.suppress(yaml.YAMLError):  # Argo CD fails the source: said elsewhere
+        try:
             given.append((safe_load(text), (*at, "values")))
+        except yaml.YAMLError as error:  # Argo CD fails the source: said elsewhere, but
+            if "maximum nesting depth" in str(error):  # nested past libyaml's depth: here
+                line = document.locator.locate((*at, "values")).line
+                message = f"helm values for chart {chart} are nested too deeply to read; not judged"
+                return [Problem("GK-PARSE-ERROR", file, line, message)]
     params = remote_values.parameters(helm_spec.get("parameters"))
     given.append((params, (*at, "parameters")))
 

@@ -193,18 +193,51 @@ def _to_clusters_from(tree: Tree) -> frozenset[tuple[str, str]]:
 
 
 def _applied_from(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
+    return _applied_both(tree)[0]
+
+
+def _applied_both(
+    tree: Tree,
+) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """What _applied_from and _applied_to_throwaway give, from one reading of CI."""
+    found: tuple[frozenset[tuple[str, str]], frozenset[str]] = ownership.of(tree).remember(
+        "CI paths applied, to a cluster and to throwaway clusters", "", _read_applied
+    )
+    return found
+
+
+def _read_applied(
+    tree: Tree, _: str = ""
+) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     from gatekeeper.sources.workflow_scripts import throwaway
 
     found: set[tuple[str, str]] = set()
+    tested: set[str] = set()
     for path, document, command, step in _named(tree, folders=True):
         if throwaway(command, step):
+            tested.add(path)
             continue
         script = command.get("file")
         for applied in (path, *_configured(tree, command, path)):
             found.add((applied, document))
             if isinstance(script, str) and script != document:
                 found.add((applied, script))
-    return frozenset(found)
+    return frozenset(found), frozenset(tested)
+
+
+def applied_to_throwaway_clusters(tree: Tree) -> frozenset[str]:
+    """The files and folders CI gives kubectl/oc apply, create or replace in jobs that only
+    test against a throwaway cluster they start (kind, k3d...: workflow_scripts.throwaway),
+    found once per tree (pipeline.advisory: a chart repository's `.github/configs/` fixtures
+    that its kind job applies)."""
+    found: frozenset[str] = ownership.of(tree).remember(
+        "CI paths applied to a throwaway cluster", "", _applied_to_throwaway
+    )
+    return found
+
+
+def _applied_to_throwaway(tree: Tree, _: str = "") -> frozenset[str]:
+    return _applied_both(tree)[1]
 
 
 def _cluster_files(tree: Tree, _: str = "") -> frozenset[tuple[str, str]]:
