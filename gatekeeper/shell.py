@@ -10,7 +10,6 @@ has the signature `helm upgrade web ./chart`.
 
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
 import shlex
@@ -570,7 +569,7 @@ class _Lexer:
         s = self.s
         for delimiter, strip, fed, reader in self.heredocs:
             start, body = self.line, []
-            found = _heredoc_end(delimiter, strip).search(s, self.i)
+            found = shell_names.heredoc_end(delimiter, strip).search(s, self.i)
             if found is not None:  # its lines in one search (a 1.4 MB heredoc of manifests)
                 text = s[self.i : max(self.i, found.start() - 1)]
                 body = [text] if found.start() > self.i else []
@@ -589,13 +588,6 @@ class _Lexer:
                 self.commands[-1][1].append(("\n".join(body), start))
             self.inputs[reader] = "\n".join(body)
         self.heredocs = []
-
-
-@functools.lru_cache(maxsize=256)
-def _heredoc_end(delimiter: str, strip: bool) -> re.Pattern[str]:
-    """The line that ends a heredoc: its delimiter alone, after tabs with `<<-`, before any
-    carriage returns."""
-    return re.compile("^" + ("\t*" if strip else "") + re.escape(delimiter) + "\r*$", re.M)
 
 
 def skip_substitution(s: str, i: int) -> int:

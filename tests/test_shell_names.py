@@ -5,6 +5,9 @@ form that must stay harmless."""
 from __future__ import annotations
 
 import base64
+import random
+
+import pytest
 
 from gatekeeper import shell, shell_names
 
@@ -192,3 +195,30 @@ def test_a_function_body_ends_at_its_own_brace() -> None:
         (11, "kubectl apply"),
         (12, "echo '}"),
     ]
+
+
+def _after_line_by_line(s: str, i: int, pending: list[tuple[str, bool]]) -> int:
+    """shell_names._after_heredocs as it read heredocs until this session, line by line."""
+    for delimiter, strip in pending:
+        while i < len(s):
+            end = s.find("\n", i)
+            end = len(s) if end < 0 else end
+            line = s[i:end]
+            i = end + 1
+            if (line.lstrip("\t") if strip else line).rstrip("\r") == delimiter:
+                break
+    return min(i, len(s))
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_heredoc_bodies_are_passed_as_line_by_line(seed: int) -> None:
+    """A function's closing brace is looked for past its heredocs' bodies, each end found in
+    one search: the index the line-by-line reading gave."""
+    rng = random.Random(seed)
+    lines = ["EOF", "\tEOF", "EOF\r", "EOFX", "END", " EOF", "kind: Pod", "", "}", "\t\tEND"]
+    s = "\n".join(rng.choice(lines) for _ in range(rng.randint(0, 12)))
+    s += rng.choice(["", "\n"])
+    pending = [
+        (rng.choice(["EOF", "END", ""]), rng.random() < 0.5) for _ in range(rng.randint(1, 3))
+    ]
+    assert shell_names._after_heredocs(s, 0, pending) == _after_line_by_line(s, 0, pending)
