@@ -188,15 +188,21 @@ def _tracked_ignored_grep(
     if files is None:
         return None
     files = [f for f in files if not suffixes or f.endswith(suffixes)]
-    if not files:
-        return b""
-    command = ["git", "-C", str(tree.root), "grep", *arguments[:1], "-z", "-I", "-F"]
-    command += [*arguments[1:], "--", *(f":(literal){f}" for f in files)]
-    command += [f":(exclude,glob){pattern}" for pattern in exclude]
-    done = _git(command)
-    if done is None or done.returncode not in (0, 1):
-        return None
-    return done.stdout
+    out = []
+    for start in range(0, len(files), _PATHS_PER_GREP):  # (a force-added vendor/: thousands)
+        command = ["git", "-C", str(tree.root), "grep", *arguments[:1], "-z", "-I", "-F"]
+        command += [*arguments[1:], "--"]
+        command += [f":(literal){f}" for f in files[start : start + _PATHS_PER_GREP]]
+        command += [f":(exclude,glob){pattern}" for pattern in exclude]
+        done = _git(command)
+        if done is None or done.returncode not in (0, 1):
+            return None
+        out.append(done.stdout)
+    return b"".join(out)
+
+
+# Paths given to one git grep: well under the system's limit on a command line's length.
+_PATHS_PER_GREP = 1000
 
 
 def spelling(

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gatekeeper import spelling as spelling_module
 from gatekeeper.contents import SEARCHED, Contents
 from gatekeeper.git import RevisionTree
 from gatekeeper.spelling import git_grep, note, spelling
@@ -56,7 +59,9 @@ def test_the_same_answer_from_a_work_tree_a_revision_and_files_read(tmp_path: Pa
     )
 
 
-def test_a_tracked_file_in_an_ignored_folder_is_searched(tmp_path: Path) -> None:
+def test_a_tracked_file_in_an_ignored_folder_is_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`git grep --untracked` does not enter an ignored folder, nor read a tracked file an
     ignore rule matches; kubectl and the scan read them: a work tree's search finds them,
     once each, in order, with or without lines, and not the untracked ignored ones."""
@@ -76,6 +81,12 @@ def test_a_tracked_file_in_an_ignored_folder_is_searched(tmp_path: Path) -> None
         ("z.yaml", "kind: ValidatingAdmissionPolicy"),
     ]
     assert git_grep(work, words, (".json",)) == []
+    monkeypatch.setattr(spelling_module, "_PATHS_PER_GREP", 1)  # several greps: the same answer
+    assert git_grep(WorkTree(repo.root), words) == [
+        ("a.yaml", ""),
+        ("build/vap.yaml", ""),
+        ("z.yaml", ""),
+    ]
 
 
 SEARCHED_WORDS = [word.decode() for word in SEARCHED]
