@@ -817,7 +817,7 @@ def commands(
         runs = dict.fromkeys(shlex.join(argv) for argv in _run_by(command))
         inner_scripts.extend((run, command.line) for run in _distinct(runs))
         body = names.functions.get(command.program) if "/" not in argv[0] else None
-        if body is not None and not script[words[-1].end :].lstrip().startswith("("):
+        if body is not None and not _PARENTHESIS_NEXT.match(script, words[-1].end):
             # `k() { kubectl "$@"; }; k apply -f x`: what the call runs, at the call, when
             # the body does not say it already
             spelled = _spelled(body, known)
@@ -844,6 +844,9 @@ def commands(
     return found
 
 
+# What follows a function's name where it is defined (`k ()`), not called: the rest of the
+# script matched where the name ends, never copied (a 2.5 MB script, 641 calls: 0.5 s).
+_PARENTHESIS_NEXT = lazy_re.compile(r"\s*\(")
 # A function body's own commands' signatures, by body and the values of what it reads of the
 # variables (see _spelled); bounded: a run's scripts have a few hundred functions.
 _SPELLED: dict[tuple[str, tuple[tuple[str, str | None], ...]], frozenset[str]] = {}
