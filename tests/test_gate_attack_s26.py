@@ -1,0 +1,90 @@
+"""Red team s26 (trust20): Jsonnet/Tanka, whole-tree searches, committed credentials and
+hooks (each fail case fails on 3571605)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run
+from tests.test_gate_attack_s23 import _blocking, _pull_request
+
+_LIBRARY = """\
+{
+  pod(name, privileged):: {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: name },
+    spec: { containers: [{ name: name, image: 'nginx:1.25',
+                           securityContext: { privileged: privileged } }] },
+  },
+}
+"""
+_MAIN = "local k = import 'k.libsonnet';\n{ web: k.pod('web', %s) }\n"
+_SPEC = '"spec": {"apiServer": "https://127.0.0.1:6443", "namespace": "prod"}'
+_TANKA_SPECS = {
+    "nokind": f"{{{_SPEC}}}\n",
+    "keycase": f'{{"APIVERSION": "tanka.dev/v1alpha1", "Kind": "Environment", {_SPEC}}}\n',
+    "otherkind": f'{{"apiVersion": "v1", "kind": "Environment", {_SPEC}}}\n',
+}
+
+
+def _tanka(spec: str, privileged: str) -> dict[str, str]:
+    return {
+        "jsonnetfile.json": '{"version": 1, "dependencies": []}\n',
+        "lib/k.libsonnet": _LIBRARY,
+        "environments/prod/main.jsonnet": _MAIN % privileged,
+        "environments/prod/spec.json": spec,
+    }
+
+
+def _privileged(run: Run) -> list[tuple[str, int]]:
+    return [found for found in _blocking(run) if found[0] == "K8S-PSS-PRIVILEGED"]
+
+
+@pytest.mark.parametrize("variant", sorted(_TANKA_SPECS))
+def test_a_tanka_spec_json_without_the_environment_kind_is_still_a_static_environment(
+    gatekeeper: Callable[..., Run], tmp_path: Path, variant: str
+) -> None:
+    """s26 trust20 j01: tk reads any JSON object in spec.json (spec.Parse into v1alpha1.New():
+    apiVersion and kind defaulted, keys matched in any case) and evaluates main.jsonnet; the
+    scan expanded only a `tanka.dev/` Environment document and skipped main.jsonnet as a
+    static environment's, so a privileged pod was green, in the pull request and the hook."""
+    spec = _TANKA_SPECS[variant]
+    changed = {"environments/prod/main.jsonnet": _MAIN % "true"}
+    _pull_request(tmp_path, _tanka(spec, "false"), changed)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 5)]
+    hook = gatekeeper(
+        "scan", "--hook", "environments/prod/main.jsonnet", "--format", "json", cwd=tmp_path
+    )
+    assert _privileged(hook) == [("K8S-PSS-PRIVILEGED", 5)]
+
+
+def test_a_library_change_of_an_unmarked_static_environment_is_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s26 trust20 j01: the same environment, its library changed alone."""
+    files = _tanka(_TANKA_SPECS["nokind"], "false")
+    changed = {"lib/k.libsonnet": files["lib/k.libsonnet"].replace("privileged }", "true }")}
+    _pull_request(tmp_path, files, changed)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 5)]
+
+
+@pytest.mark.parametrize("staged", ["environments/prod/main.jsonnet", "lib/k.libsonnet"])
+def test_the_hook_judges_the_tanka_environment_a_staged_jsonnet_file_feeds(
+    gatekeeper: Callable[..., Run], tmp_path: Path, staged: str
+) -> None:
+    """s26 trust20 j02: `scan --hook` on an environment's main.jsonnet or on a library it
+    imports judged nothing (a static environment is read through its spec.json, which was
+    not staged), where tk apply runs the pod privileged."""
+    spec = f'{{"apiVersion": "tanka.dev/v1alpha1", "kind": "Environment", {_SPEC}}}\n'
+    files = _tanka(spec, "false")
+    if staged.startswith("lib/"):
+        files[staged] = files[staged].replace("privileged }", "true }")
+    else:
+        files[staged] = _MAIN % "true"
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper("scan", "--hook", staged, "--format", "json", cwd=tmp_path)
+    assert _privileged(hook) == [("K8S-PSS-PRIVILEGED", 5)]
