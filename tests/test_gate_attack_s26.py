@@ -88,3 +88,57 @@ def test_the_hook_judges_the_tanka_environment_a_staged_jsonnet_file_feeds(
     _pull_request(tmp_path, files, {})
     hook = gatekeeper("scan", "--hook", staged, "--format", "json", cwd=tmp_path)
     assert _privileged(hook) == [("K8S-PSS-PRIVILEGED", 5)]
+
+
+_INLINE = """\
+local pod(p) = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' },
+  spec: { containers: [{ name: 'web', image: 'nginx:1.25',
+                         securityContext: { privileged: p } }] } };
+{ apiVersion: 'x/v1', kind: 'Env' + 'ironment', metadata: { name: 'prod' },
+  spec: { apiServer: 'https://127.0.0.1:6443', namespace: 'prod' },
+  data: { web: pod(%s) } }
+"""
+
+
+@pytest.mark.parametrize(
+    ("privileged", "config"),
+    [
+        ("std.native('regexMatch')('^p', 'prod')", ""),
+        (
+            "std.length(std.foldl(function(a, b) a + b, std.range(0, 30000000), 0) + '') > 0",
+            "sources:\n  jsonnet:\n    renderTimeoutSeconds: 1\n",
+        ),
+    ],
+    ids=["native", "cpu"],
+)
+def test_an_inline_environment_the_scan_cannot_evaluate_is_said(
+    gatekeeper: Callable[..., Run], tmp_path: Path, privileged: str, config: str
+) -> None:
+    """s26 trust20 j04: Tanka picks environments out of main.jsonnet's output by kind alone,
+    so its text need not spell `tanka.dev`; such a file that the scan could not evaluate was
+    silence, while tk evaluates it: one calling a native function tk provides (regexMatch),
+    or one over the CPU limit (tk has none). Both are a blocking GK-RENDER-ERROR now."""
+    files = {
+        "jsonnetfile.json": '{"version": 1, "dependencies": []}\n',
+        "environments/prod/main.jsonnet": _INLINE % "false",
+    }
+    if config:
+        files[".gatekeeper.yml"] = config
+    _pull_request(tmp_path, files, {"environments/prod/main.jsonnet": _INLINE % privileged})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [code for code, _ in _blocking(run)] == ["GK-RENDER-ERROR"]
+
+
+def test_a_jsonnet_bundler_projects_main_that_misses_its_vendor_stays_quiet(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """The control: a main.jsonnet of a jsonnet-bundler project whose vendor/ is not
+    committed (kube-prometheus' shape) is no environment the scan can tell; not said."""
+    main = (
+        "local kp = import 'kube-prometheus/main.libsonnet';\n"
+        "{ [k]: kp[k] for k in std.objectFields(kp) }\n"
+    )
+    files = {"jsonnetfile.json": '{"version": 1, "dependencies": []}\n', "main.jsonnet": main}
+    _pull_request(tmp_path, {"README.md": "x\n"}, files)
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _blocking(run) == []
