@@ -142,3 +142,49 @@ def test_a_jsonnet_bundler_projects_main_that_misses_its_vendor_stays_quiet(
     _pull_request(tmp_path, {"README.md": "x\n"}, files)
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _blocking(run) == []
+
+
+_APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, namespace: web}
+  source:
+    repoURL: https://github.com/example/repo.git
+    path: k8s/web
+    directory:
+      jsonnet:
+        libs: [%s]
+"""
+
+
+@pytest.mark.parametrize(
+    ("libs", "imported", "staged"),
+    [
+        ("jlib", "k.libsonnet", "k8s/web/main.jsonnet"),
+        ("jlib", "k.libsonnet", "jlib/k.libsonnet"),
+        ("", "../../jlib/k.libsonnet", "jlib/k.libsonnet"),
+    ],
+    ids=["main", "lib", "relative"],
+)
+def test_the_hook_judges_the_argo_cd_application_a_staged_jsonnet_file_feeds(
+    gatekeeper: Callable[..., Run], tmp_path: Path, libs: str, imported: str, staged: str
+) -> None:
+    """s26 trust20 j03: `scan --hook` on a Jsonnet file of an Argo CD directory source, or on
+    a library it imports (by `directory.jsonnet.libs` or a relative path), judged nothing:
+    only Applications spelling `valueFiles`/`fileParameters` were asked."""
+    files = {
+        ".gatekeeper.yml": "sources:\n  gitops:\n    repoURLs: [https://github.com/example/repo.git]\n",
+        "apps/web.yaml": _APPLICATION % libs,
+        "jlib/k.libsonnet": _LIBRARY,
+        "k8s/web/main.jsonnet": f"local k = import '{imported}';\nk.pod('web', false)\n",
+    }
+    if staged.startswith("jlib/"):
+        files[staged] = files[staged].replace("privileged }", "true }")
+    else:
+        files[staged] = files[staged].replace("false", "true")
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper("scan", "--hook", staged, "--format", "json", cwd=tmp_path)
+    assert _privileged(hook) == [("K8S-PSS-PRIVILEGED", 5)]

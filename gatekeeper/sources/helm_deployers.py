@@ -29,6 +29,8 @@ from gatekeeper.tree import Tree
 _SUFFIXES = (".yaml", ".yml", ".json")
 _MARK = "valueFiles"
 _FILE_MARK = "fileParameters"
+_APPLICATION_MARK = "argoproj.io/"
+_JSONNET = (".jsonnet", ".libsonnet")
 
 
 def prestart(paths: Iterable[str]) -> None:
@@ -72,7 +74,12 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
     from gatekeeper.sources import kubernetes
 
     tree = context.tree
-    if chart_dir is None and not path.endswith(_SUFFIXES):
+    if chart_dir is None and path.endswith(_JSONNET):
+        # Argo CD evaluates a directory source's Jsonnet whatever its Application spells
+        # (no `directory:` needed) and libraries by `libs` or relative imports: every
+        # Application is asked (red team s26 trust20 j03: the hook judged nothing)
+        words = [_APPLICATION_MARK]
+    elif chart_dir is None and not path.endswith(_SUFFIXES):
         # any file may be a `--set-file` value (`fileParameters: [{path: $values/hn.txt}]`):
         # only Applications spelling fileParameters read one (red team s24 trust18 c06)
         words = [_FILE_MARK]
@@ -112,6 +119,8 @@ def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
         return frozenset()
     repo_urls = context.repo_urls()
     helm_options = context.options_for("helm")
+    # what a directory source's Jsonnet imports, beyond its libs (`../../lib/k.libsonnet`)
+    jsonnets = Jsonnets(tree, [f for f in tree.list_dir("") if f.endswith(".jsonnet")])
     found: set[str] = set()
     for entry in load_all(file, text):
         if not isinstance(entry, YamlDocument):
@@ -123,9 +132,7 @@ def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
                 obj = {"kind": "Application", "spec": spec if isinstance(spec, dict) else {}}
             elif not gitops.is_application(obj):
                 continue
-            found.update(
-                gitops._application_inputs(obj, repo_urls, helm_options, Jsonnets(tree, []))
-            )
+            found.update(gitops._application_inputs(obj, repo_urls, helm_options, jsonnets))
     return frozenset(found)
 
 
