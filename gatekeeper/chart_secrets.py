@@ -276,8 +276,8 @@ def in_container_args(documents: Sequence[Document]) -> list[Problem]:
     """The settings a container's `command` and `args` write (`--db-password=S3cr3t`,
     `["--token", "S3cr3t"]`) as candidates (red team s25: a literal password as a container
     argument was green: K8S-POD-ENV-SECRETS reads `env` only). A `$(VAR)` the kubelet fills
-    passes; a shell script word (`sh -c "..."`) is not read. Not a chart's rendering (its
-    values' defaults, s24)."""
+    passes; a shell's script word (`sh -c "..."`) is read by its commands. Not a chart's
+    rendering (its values' defaults, s24)."""
     from gatekeeper.workloads import pod_views
 
     found = []
@@ -294,16 +294,74 @@ def in_container_args(documents: Sequence[Document]) -> list[Problem]:
                 for index, container in enumerate(
                     containers if isinstance(containers, list) else []
                 ):
+                    scripts = _runs_shell_script(container)
                     for field in ("command", "args") if isinstance(container, dict) else ():
                         words = container.get(field)
                         if not isinstance(words, list):
                             continue
                         at: Path = (*view.template_path, "spec", group, index, field)
-                        found += _argument_candidates(document, at, words)
+                        found += _argument_candidates(document, at, words, scripts)
     return found
 
 
-def _argument_candidates(document: Document, at: Path, words: list[Any]) -> list[Problem]:
+# A shell given a script by -c (`sh -c`, `bash -ec`, `/bin/ash -xc`).
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh"})
+_SCRIPT_FLAG = re.compile(r"-[a-zA-Z]*c[a-zA-Z]*")
+
+
+def _runs_shell_script(container: Any) -> bool:
+    """Does the container run a shell on a script (`command: [sh, -c]`, `args: [script]`)?"""
+    if not isinstance(container, dict):
+        return False
+    words = [w for f in ("command", "args") for w in container.get(f) or [] if isinstance(w, str)]
+    return (
+        bool(words)
+        and words[0].rsplit("/", 1)[-1] in _SHELLS
+        and any(_SCRIPT_FLAG.fullmatch(word) for word in words[1:3])
+    )
+
+
+def _script_words(words: list[Any], scripts: bool) -> list[tuple[int, list[Any]]]:
+    """The container's words as argument lists, each with the index of the word it is in:
+    the words themselves, and (when `scripts`) each simple command of a shell script word
+    (`sh -c "migrate --db-password=S3cr3t"`, `DB_PASSWORD=S3cr3t migrate`: red team s26
+    trust20 s01)."""
+    from gatekeeper.shell import commands
+
+    lists: list[tuple[int, list[Any]]] = [(-1, words)]
+    for number, word in enumerate(words):
+        if scripts and isinstance(word, str) and any(c.isspace() for c in word):
+            lists += [(number, command.argv) for command in commands(word)]
+    return lists
+
+
+def _argument_candidates(
+    document: Document, at: Path, given: list[Any], scripts: bool = False
+) -> list[Problem]:
+    found = []
+    for script, words in _script_words(given, scripts):
+        for number, key, value in _settings(words):
+            place = document.locator.locate((*at, number if script < 0 else script))
+            message = (
+                f"container argument {key} holds a literal secret in plain text in git (and"
+                " in the pod's spec, which anyone reading pods sees): take it from a Secret"
+                " (an env secretKeyRef read as $(VAR), a mounted file) and rotate it"
+            )
+            found.append(
+                Problem(
+                    SECRET_CODE,
+                    place.file or document.file,
+                    place.line,
+                    message,
+                    candidate=(_name(key.replace("-", "_"), value), value),
+                )
+            )
+    return found
+
+
+def _settings(words: list[Any]) -> list[tuple[int, str, str]]:
+    """(index, key, value) of each `--key=value`, `KEY=value` or `--key value` of `words`;
+    not a value the kubelet or a shell fills (`$(VAR)`, `$VAR`)."""
     found = []
     for number, word in enumerate(words):
         if not isinstance(word, str) or any(c.isspace() for c in word):
@@ -322,21 +380,7 @@ def _argument_candidates(document: Document, at: Path, words: list[Any]) -> list
             continue
         if value.startswith("$"):  # `$(DB_PASSWORD)` the kubelet fills, `$VAR` a shell's
             continue
-        place = document.locator.locate((*at, number))
-        message = (
-            f"container argument {key} holds a literal secret in plain text in git (and in"
-            " the pod's spec, which anyone reading pods sees): take it from a Secret"
-            " (an env secretKeyRef read as $(VAR), a mounted file) and rotate it"
-        )
-        found.append(
-            Problem(
-                SECRET_CODE,
-                place.file or document.file,
-                place.line,
-                message,
-                candidate=(_name(key.replace("-", "_"), value), value),
-            )
-        )
+        found.append((number, key, value))
     return found
 
 

@@ -188,3 +188,41 @@ def test_the_hook_judges_the_argo_cd_application_a_staged_jsonnet_file_feeds(
     _pull_request(tmp_path, files, {})
     hook = gatekeeper("scan", "--hook", staged, "--format", "json", cwd=tmp_path)
     assert _privileged(hook) == [("K8S-PSS-PRIVILEGED", 5)]
+
+
+_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate, namespace: app}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migrate
+        image: app@sha256:0000000000000000000000000000000000000000000000000000000000000000
+        command: [%s]
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "found"),
+    [
+        ('sh, -c, "migrate --db-password=hunter2hunter2"', [("GK-SECRET-PLAINTEXT", 11)]),
+        ('/bin/bash, -ec, "DB_PASSWORD=hunter2hunter2 migrate"', [("GK-SECRET-PLAINTEXT", 11)]),
+        ('sh, -c, "export PGPASSWORD=hunter2hunter2; psql -h db"', [("GK-SECRET-PLAINTEXT", 11)]),
+        ('sh, -c, "migrate --db-password=$DB_PASSWORD --db-host db"', []),
+        ('sh, -c, "migrate --token $(cat /run/secrets/token)"', []),
+        ('python, -c, "print(1) --password=x"', []),
+    ],
+    ids=["flag", "assignment", "export", "variable", "substitution", "not-a-shell"],
+)
+def test_a_literal_secret_in_a_containers_shell_script_is_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path, command: str, found: list[tuple[str, int]]
+) -> None:
+    """s26 trust20 s01 (trust19's open item): `command: [sh, -c, "migrate
+    --db-password=<literal>"]` was green: a script word was not read. Each simple command of
+    a shell's -c script is read as a container's arguments are."""
+    _pull_request(tmp_path, {"README.md": "x\n"}, {"k8s/job.yaml": _JOB % command})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
