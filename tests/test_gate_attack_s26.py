@@ -226,3 +226,41 @@ def test_a_literal_secret_in_a_containers_shell_script_is_judged(
     _pull_request(tmp_path, {"README.md": "x\n"}, {"k8s/job.yaml": _JOB % command})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
+
+
+_DEPLOY = """\
+name: deploy
+on: {push: {branches: [main]}}
+permissions: {contents: read}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+    - run: helm upgrade --install db bitnami/postgresql --version 15.5.0 -n db -f values/db.yaml
+"""
+_HELMFILE = """\
+repositories:
+- {name: bitnami, url: https://charts.bitnami.com/bitnami}
+releases:
+- {name: db, namespace: db, chart: bitnami/postgresql, version: 15.5.0, values: [values/db.yaml]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("deployer", "text"),
+    [(".github/workflows/deploy.yml", _DEPLOY), ("helmfile.yaml", _HELMFILE)],
+    ids=["ci", "helmfile"],
+)
+def test_the_hook_judges_a_values_file_a_release_of_a_remote_chart_reads(
+    gatekeeper: Callable[..., Run], tmp_path: Path, deployer: str, text: str
+) -> None:
+    """s26 trust20 h01 (trust19's open item): `scan --hook values/db.yaml`, a values file
+    that only a CI `helm upgrade ... -f` or a helmfile release of a remote chart reads, now
+    holding a literal password, judged nothing (the pull request's check did)."""
+    files = {deployer: text, "values/db.yaml": "auth:\n  username: app\n", "README.md": "x\n"}
+    _pull_request(tmp_path, files, {})
+    (tmp_path / "values/db.yaml").write_text("auth:\n  username: app\n  password: hunter2hunter2\n")
+    hook = gatekeeper("scan", "--hook", "values/db.yaml", "--format", "json", cwd=tmp_path)
+    assert ("GK-CHART-VALUES-SECRET", 3) in _blocking(hook)
+    unnamed = gatekeeper("scan", "--hook", "README.md", "--format", "json", cwd=tmp_path)
+    assert _blocking(unnamed) == []
