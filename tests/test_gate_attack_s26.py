@@ -264,3 +264,46 @@ def test_the_hook_judges_a_values_file_a_release_of_a_remote_chart_reads(
     assert ("GK-CHART-VALUES-SECRET", 3) in _blocking(hook)
     unnamed = gatekeeper("scan", "--hook", "README.md", "--format", "json", cwd=tmp_path)
     assert _blocking(unnamed) == []
+
+
+_GATED_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: web
+    image: {{ .Values.image }}
+    securityContext:
+%s
+      privileged: true
+{{- else }}
+      privileged: false
+{{- end }}
+"""
+
+
+@pytest.mark.parametrize(
+    "gate",
+    [
+        '{{- if regexMatch "^prod(-.*)?$" .Release.Namespace }}',
+        '{{- if has .Release.Namespace (list "prod" "production") }}',
+        '{{- $ns := .Release.Namespace }}{{- if eq $ns "prod" }}',
+        '{{- $prod := "prod" }}{{- if eq .Release.Namespace $prod }}',
+        "{{- if eq .Release.Namespace .Values.prodNamespace }}",
+    ],
+    ids=["regexMatch", "has", "namespace-variable", "literal-variable", "values-default"],
+)
+def test_a_chart_gated_on_its_release_in_other_words_is_rendered_through_the_gate(
+    gatekeeper: Callable[..., Run], tmp_path: Path, gate: str
+) -> None:
+    """s26 trust20 r01 (trust19's open item): a chart alone that runs privileged only in
+    namespace prod, gated by regexMatch, `has`, a variable holding the namespace or the
+    literal, or a values default, was green (judged in `default` only)."""
+    chart = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "image: nginx@sha256:" + "0" * 64 + "\nprodNamespace: prod\n",
+    }
+    _pull_request(tmp_path, chart, {"charts/web/templates/pod.yaml": _GATED_POD % gate})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 10)]
