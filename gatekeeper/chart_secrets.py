@@ -276,7 +276,9 @@ def in_container_args(documents: Sequence[Document]) -> list[Problem]:
     """The settings a container's `command` and `args` write (`--db-password=S3cr3t`,
     `["--token", "S3cr3t"]`) as candidates (red team s25: a literal password as a container
     argument was green: K8S-POD-ENV-SECRETS reads `env` only). A `$(VAR)` the kubelet fills
-    passes; a shell's script word (`sh -c "..."`) is read by its commands. Not a chart's
+    passes; a shell's script word (`sh -c "..."`) is read by its commands, as is a custom
+    resource's step `script` (Tekton), its containers placed where they are written (red
+    team s26 trust20 s02: a CloneSet's or a Tekton step's were not read). Not a chart's
     rendering (its values' defaults, s24)."""
     from gatekeeper.workloads import pod_views
 
@@ -286,20 +288,22 @@ def in_container_args(documents: Sequence[Document]) -> list[Problem]:
         if document.source == "helm" or not isinstance(obj, dict):
             continue
         for view in pod_views(obj):
-            if view.moves is not None:
-                continue  # a custom resource's pod: its containers are elsewhere
             spec = view.pod.get("spec")
             for group in _CONTAINER_LISTS:
                 containers = spec.get(group) if isinstance(spec, dict) else None
                 for index, container in enumerate(
                     containers if isinstance(containers, list) else []
                 ):
+                    if not isinstance(container, dict):
+                        continue
                     scripts = _runs_shell_script(container)
-                    for field in ("command", "args") if isinstance(container, dict) else ():
+                    for field in ("command", "args", "script"):
                         words = container.get(field)
+                        if field == "script" and _shell_text(words) and view.moves:
+                            words, scripts = [words], True  # a step's script: a shell's
                         if not isinstance(words, list):
                             continue
-                        at: Path = (*view.template_path, "spec", group, index, field)
+                        at = view.real_path(("spec", group, index, field))
                         found += _argument_candidates(document, at, words, scripts)
     return found
 
@@ -321,6 +325,18 @@ def _runs_shell_script(container: Any) -> bool:
     )
 
 
+def _shell_text(script: Any) -> bool:
+    """Is a step's `script` a shell's (no `#!` line, or one naming a shell), not Python's?"""
+    if not isinstance(script, str):
+        return False
+    first = script.lstrip().partition("\n")[0]
+    if not first.startswith("#!"):
+        return True
+    words = first[2:].split()
+    program = words[-1] if words and words[0].endswith("/env") else (words or [""])[0]
+    return program.rsplit("/", 1)[-1] in _SHELLS
+
+
 def _script_words(words: list[Any], scripts: bool) -> list[tuple[int, list[Any]]]:
     """The container's words as argument lists, each with the index of the word it is in:
     the words themselves, and (when `scripts`) each simple command of a shell script word
@@ -335,17 +351,26 @@ def _script_words(words: list[Any], scripts: bool) -> list[tuple[int, list[Any]]
     return lists
 
 
+_POD_ADVICE = (
+    " (and in the pod's spec, which anyone reading pods sees): take it from a Secret"
+    " (an env secretKeyRef read as $(VAR), a mounted file) and rotate it"
+)
+_COMPOSE_ADVICE = (
+    " (and in the container's configuration, which docker inspect shows): take it from"
+    " the environment (${VAR}) or compose secrets: and rotate it"
+)
+
+
 def _argument_candidates(
-    document: Document, at: Path, given: list[Any], scripts: bool = False
+    document: Document, at: Path, given: list[Any], scripts: bool = False, advice: str = ""
 ) -> list[Problem]:
     found = []
     for script, words in _script_words(given, scripts):
         for number, key, value in _settings(words):
             place = document.locator.locate((*at, number if script < 0 else script))
             message = (
-                f"container argument {key} holds a literal secret in plain text in git (and"
-                " in the pod's spec, which anyone reading pods sees): take it from a Secret"
-                " (an env secretKeyRef read as $(VAR), a mounted file) and rotate it"
+                f"container argument {key} holds a literal secret in plain text in git"
+                + (advice or _POD_ADVICE)
             )
             found.append(
                 Problem(
@@ -731,3 +756,39 @@ def once(findings: list[Finding]) -> list[Finding]:
         for f in findings
         if f.policy_id not in (CODE, SECRET_CODE) or (f.file, f.line) not in said
     ]
+
+
+def in_compose_commands(documents: Sequence[Document]) -> list[Problem]:
+    """The settings a Compose service's `command` and `entrypoint` write, read as a
+    container's arguments are (red team s26 trust20 s02: `command: [sh, -c, "migrate
+    --db-password=<literal>"]` was green where COMPOSE-NO-SECRETS-IN-ENV blocks the same
+    literal in `environment:`). A string is split as Compose splits it (shell words)."""
+    found = []
+    for document in documents:
+        obj = document.obj
+        if document.source != "compose" or not isinstance(obj, dict):
+            continue
+        services = obj.get("services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            if not isinstance(service, dict):
+                continue
+            words = [
+                w
+                for field in ("entrypoint", "command")
+                for w in _listed(service.get(field))
+            ]
+            scripts = _runs_shell_script({"command": words})
+            for field in ("entrypoint", "command"):
+                given = service.get(field)
+                at: Path = ("services", name, field)
+                if isinstance(given, str):  # Compose splits it into words, no shell
+                    found += _argument_candidates(document, at, [given], True, _COMPOSE_ADVICE)
+                elif isinstance(given, list):
+                    found += _argument_candidates(document, at, given, scripts, _COMPOSE_ADVICE)
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return value.split()
+    return value if isinstance(value, list) else []

@@ -307,3 +307,80 @@ def test_a_chart_gated_on_its_release_in_other_words_is_rendered_through_the_gat
     _pull_request(tmp_path, chart, {"charts/web/templates/pod.yaml": _GATED_POD % gate})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert _privileged(run) == [("K8S-PSS-PRIVILEGED", 10)]
+
+
+_DIGEST = "@sha256:" + "0" * 64
+_TEKTON = f"""\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {{name: migrate, namespace: app}}
+spec:
+  steps:
+  - name: migrate
+    image: app{_DIGEST}
+    script: |
+      %s
+      migrate --db-password=hunter2hunter2
+"""
+_CLONESET = f"""\
+apiVersion: apps.kruise.io/v1alpha1
+kind: CloneSet
+metadata: {{name: web, namespace: app}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: nginx{_DIGEST}
+        args: [--api-token=hunter2hunter2]
+"""
+_COMPOSE = f"""\
+services:
+  app:
+    image: app{_DIGEST}
+    command: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "found"),
+    [
+        ("k8s/task.yaml", _TEKTON % "#!/bin/sh", [("GK-SECRET-PLAINTEXT", 8)]),
+        ("k8s/task.yaml", _TEKTON % "#!/usr/bin/env python3", []),
+        ("k8s/cs.yaml", _CLONESET, [("GK-SECRET-PLAINTEXT", 12)]),
+        (
+            "docker-compose.yml",
+            _COMPOSE % '["sh", "-c", "migrate --db-password=hunter2hunter2"]',
+            [("GK-SECRET-PLAINTEXT", 4)],
+        ),
+        (
+            "docker-compose.yml",
+            _COMPOSE % "migrate --db-password=hunter2hunter2",
+            [("GK-SECRET-PLAINTEXT", 4)],
+        ),
+        ("docker-compose.yml", _COMPOSE % "migrate --db-password=${DB_PASSWORD}", []),
+    ],
+    ids=[
+        "tekton-script",
+        "tekton-python",
+        "cloneset-args",
+        "compose-sh-c",
+        "compose-string",
+        "compose-variable",
+    ],
+)
+def test_literal_secrets_in_other_containers_commands_are_judged(
+    gatekeeper: Callable[..., Run],
+    tmp_path: Path,
+    file: str,
+    text: str,
+    found: list[tuple[str, int]],
+) -> None:
+    """s26 trust20 s02: a Tekton step's shell `script`, a custom resource's container args
+    (CloneSet: read on 3571605 too, a control) and a Compose service's command holding
+    `--db-password=<literal>` were green. A Python script and `${VAR}` pass."""
+    _pull_request(tmp_path, {"README.md": "x\n"}, {file: text})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
