@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import Run
 from tests.test_gate_attack_s23 import _blocking, _pull_request
+from tests.test_gate_attack_s25 import _SCC, _SCC_VAP
 
 _LIBRARY = """\
 {
@@ -384,3 +385,22 @@ def test_literal_secrets_in_other_containers_commands_are_judged(
     _pull_request(tmp_path, {"README.md": "x\n"}, {file: text})
     run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
     assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
+
+
+_WEAKENED = _SCC_VAP.replace('orValue(false)"', 'orValue(false) || true"')
+
+
+@pytest.mark.parametrize("attributes", ["*.yaml -diff\n", "*.yaml binary\n", ""])
+def test_gitattributes_do_not_hide_the_base_revisions_admission_policies(
+    gatekeeper: Callable[..., Run], tmp_path: Path, attributes: str
+) -> None:
+    """s26 trust20 g01: a pull request weakening the repository's own admission policy is
+    judged by the base revision's version too; adding `.gitattributes` `*.yaml -diff` (or
+    `binary`) made git grep -I skip every YAML file of the base revision, so no base policy
+    was found and a privileged SCC was green. Every file is searched as text now."""
+    head = {"admission.yaml": _WEAKENED, "scc.yaml": _SCC}
+    if attributes:
+        head[".gitattributes"] = attributes
+    _pull_request(tmp_path, {"admission.yaml": _SCC_VAP}, head)
+    run = gatekeeper("scan", "--base", "main", "--no-builtin", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0].startswith("VAP-")] == [("VAP-no-privileged-scc", 4)]
