@@ -109,8 +109,9 @@ local pod(p) = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' },
             "std.length(std.foldl(function(a, b) a + b, std.range(0, 30000000), 0) + '') > 0",
             "sources:\n  jsonnet:\n    renderTimeoutSeconds: 1\n",
         ),
+        ("(import '/home/runner/work/repo/repo/privileged.libsonnet')", ""),
     ],
-    ids=["native", "cpu"],
+    ids=["native", "cpu", "absolute-import"],
 )
 def test_an_inline_environment_the_scan_cannot_evaluate_is_said(
     gatekeeper: Callable[..., Run], tmp_path: Path, privileged: str, config: str
@@ -118,7 +119,9 @@ def test_an_inline_environment_the_scan_cannot_evaluate_is_said(
     """s26 trust20 j04: Tanka picks environments out of main.jsonnet's output by kind alone,
     so its text need not spell `tanka.dev`; such a file that the scan could not evaluate was
     silence, while tk evaluates it: one calling a native function tk provides (regexMatch),
-    or one over the CPU limit (tk has none). Both are a blocking GK-RENDER-ERROR now."""
+    one over the CPU limit (tk has none), or (j06) one whose import the scan refuses (an
+    absolute path: a CI checkout's path is predictable). Each is a blocking GK-RENDER-ERROR
+    now."""
     files = {
         "jsonnetfile.json": '{"version": 1, "dependencies": []}\n',
         "environments/prod/main.jsonnet": _INLINE % "false",

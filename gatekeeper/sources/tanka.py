@@ -247,7 +247,6 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     Environment` object of its output (`tk apply --name` picks one where there are several:
     each is judged). A main.jsonnet that yields no environment is no Tanka environment."""
     from gatekeeper.sources import jsonnet
-    from gatekeeper.sources.jsonnet_sandbox import stopped
 
     loaded = Loaded()
     tree = context.tree
@@ -289,9 +288,10 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
         if evaluated.problem is not None:
             problem = _native(evaluated.problem, path, tree)
             # Said whatever the file looks like where tk would not fail as the scan did: a
-            # limit stopped it, or it calls a native function tk provides (red team s26
-            # trust20 j04: Tanka picks environments by kind alone, which text may not spell).
-            if tanka or problem is not evaluated.problem or stopped(problem.message):
+            # limit stopped it, an import was refused (j06: an absolute path), or it calls a
+            # native function tk provides (red team s26 trust20 j04: Tanka picks
+            # environments by kind alone, which the text need not spell).
+            if tanka or problem is not evaluated.problem or evaluated.ours:
                 loaded.problems.append(problem)
         return loaded
     found: list[Any] = []
