@@ -407,3 +407,49 @@ def test_gitattributes_do_not_hide_the_base_revisions_admission_policies(
     _pull_request(tmp_path, {"admission.yaml": _SCC_VAP}, head)
     run = gatekeeper("scan", "--base", "main", "--no-builtin", "--format", "json", cwd=tmp_path)
     assert [f for f in _blocking(run) if f[0].startswith("VAP-")] == [("VAP-no-privileged-scc", 4)]
+
+
+_VARS = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: vars, namespace: flux-system}\ndata:\n"
+_SUBSTITUTED = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps/web
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substituteFrom:
+    - {kind: ConfigMap, name: vars}
+"""
+_HOSTNET_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: app}
+spec:
+  hostNetwork: ${HOSTNET:=false}
+  containers:
+  - {name: web, image: nginx:1.25}
+"""
+
+
+def test_the_hook_judges_what_a_flux_kustomization_substitutes_from_a_staged_config_map(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s26 trust20 h02: `scan --hook clusters/prod/vars.yaml`, the ConfigMap a Flux
+    Kustomization's postBuild.substituteFrom reads, set to HOSTNET: "true", judged only the
+    ConfigMap; the pull request's check judged the Pod it makes share the host network."""
+    files = {
+        "apps/web/pod.yaml": _HOSTNET_POD,
+        "clusters/prod/web.yaml": _SUBSTITUTED,
+        "clusters/prod/vars.yaml": _VARS + '  HOSTNET: "true"\n',
+        "clusters/prod/other.yaml": _VARS.replace("vars", "other") + '  X: "y"\n',
+    }
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper("scan", "--hook", "clusters/prod/vars.yaml", "--format", "json", cwd=tmp_path)
+    assert ("K8S-PSS-HOST-NAMESPACES", 5) in _blocking(hook)
+    other = gatekeeper(
+        "scan", "--hook", "clusters/prod/other.yaml", "--format", "json", cwd=tmp_path
+    )
+    assert ("K8S-PSS-HOST-NAMESPACES", 5) not in _blocking(other)

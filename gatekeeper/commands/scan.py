@@ -56,12 +56,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         files = context.select_files(run_context, args.paths, args.include, args.exclude)
         if args.hook:  # what renders a staged file, as a scan: Applications, Tanka
-            # environments, CI and helmfile releases of a remote chart
+            # environments, CI and helmfile releases of a remote chart, Flux deployers
             from gatekeeper.sources import helm_deployers, tanka
 
             files += helm_deployers.staged(files, run_context.load)
             files += tanka.staged(files, run_context.load)
             files += helm_deployers.release_readers(files, run_context.load)
+            files += helm_deployers.flux_readers(files, run_context.load)
         # Read once here (unreadable files reported), then again by whichever pass needs
         # a file: the repository's contents are never all held at once.
         pairs = Contents.of(

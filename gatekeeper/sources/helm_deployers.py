@@ -183,3 +183,71 @@ def release_readers(paths: list[str], context: LoadContext) -> list[str]:
     for reader, needs in workflow._rendered_inputs(tree):
         graph.add(reader, needs)
     return [file for file in graph.affected(values) if file not in paths]
+
+
+_FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/")
+
+
+def flux_readers(paths: list[str], context: LoadContext) -> list[str]:
+    """For the hook: the files holding a Flux Kustomization (postBuild.substituteFrom) or
+    HelmRelease (valuesFrom) that reads a ConfigMap or Secret a staged file writes, by kind
+    and name: staged alone, the vars ConfigMap (HOSTNET: "true") judged nothing of what the
+    Kustomization substitutes (red team s26 trust20 h02). Asked only when a staged file may
+    spell ConfigMap or Secret; one search for Flux's API groups."""
+    from gatekeeper.sources import kubernetes
+    from gatekeeper.yamldoc import YamlDocument, decode, load_all
+
+    tree = context.tree
+    named: set[tuple[str, str]] = set()
+    for path in paths:
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        try:
+            data = tree.read(path)
+            if not kubernetes.may_spell(data, [b"ConfigMap", b"Secret"]):
+                continue
+            entries = list(load_all(path, decode(data)))
+        except (OSError, ValueError):
+            continue
+        for entry in entries:
+            obj = entry.obj if isinstance(entry, YamlDocument) else None
+            if isinstance(obj, dict) and obj.get("kind") in ("ConfigMap", "Secret"):
+                metadata = obj.get("metadata")
+                name = metadata.get("name") if isinstance(metadata, dict) else None
+                named.add((str(obj["kind"]), str(name)))
+    if not named:
+        return []
+    from gatekeeper.sources.flux import is_flux_deployer
+
+    found = []
+    for file, line in spelling(tree, _FLUX_APIS, (".yaml", ".yml")):
+        if line is None or file in paths:
+            continue
+        try:
+            entries = list(load_all(file, decode(tree.read(file))))
+        except (OSError, ValueError):
+            continue
+        for entry in entries:
+            obj = entry.obj if isinstance(entry, YamlDocument) else None
+            if isinstance(obj, dict) and is_flux_deployer(obj) and named & _reads(obj):
+                found.append(file)
+                break
+    return found
+
+
+def _reads(obj: dict[str, Any]) -> set[tuple[str, str]]:
+    """The (kind, name) of the ConfigMaps and Secrets a Flux deployer reads."""
+    spec = obj.get("spec")
+    spec = spec if isinstance(spec, dict) else {}
+    post_build = spec.get("postBuild")
+    post_build = post_build if isinstance(post_build, dict) else {}
+    listed = [
+        entry
+        for given in (post_build.get("substituteFrom"), spec.get("valuesFrom"))
+        for entry in (given if isinstance(given, list) else [])
+    ]
+    return {
+        (str(entry.get("kind")), str(entry.get("name")))
+        for entry in listed
+        if isinstance(entry, dict)
+    }
