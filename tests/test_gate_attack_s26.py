@@ -453,3 +453,40 @@ def test_the_hook_judges_what_a_flux_kustomization_substitutes_from_a_staged_con
         "scan", "--hook", "clusters/prod/other.yaml", "--format", "json", cwd=tmp_path
     )
     assert ("K8S-PSS-HOST-NAMESPACES", 5) not in _blocking(other)
+
+
+_HELM_RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: web}
+spec:
+  interval: 10m
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+      valuesFiles: [./charts/web/values.yaml, ./envs/prod/web-values.yaml]
+"""
+
+
+def test_the_hook_judges_a_flux_helm_release_of_a_staged_values_file(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s26 trust20 h03: `scan --hook envs/prod/web-values.yaml`, a values file only a Flux
+    HelmRelease's chart.spec.valuesFiles names, setting hostNetwork: true, judged nothing."""
+    files = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "hostNetwork: false\n",
+        "charts/web/templates/pod.yaml": (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n"
+            "  hostNetwork: {{ .Values.hostNetwork }}\n"
+            "  containers:\n  - {name: web, image: nginx:1.25}\n"
+        ),
+        "clusters/prod-web.yaml": _HELM_RELEASE,
+        "envs/prod/web-values.yaml": "hostNetwork: true\n",
+    }
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper(
+        "scan", "--hook", "envs/prod/web-values.yaml", "--format", "json", cwd=tmp_path
+    )
+    assert ("K8S-PSS-HOST-NAMESPACES", 5) in _blocking(hook)

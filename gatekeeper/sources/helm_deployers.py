@@ -190,10 +190,12 @@ _FLUX_APIS = ("kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/")
 
 def flux_readers(paths: list[str], context: LoadContext) -> list[str]:
     """For the hook: the files holding a Flux Kustomization (postBuild.substituteFrom) or
-    HelmRelease (valuesFrom) that reads a ConfigMap or Secret a staged file writes, by kind
-    and name: staged alone, the vars ConfigMap (HOSTNET: "true") judged nothing of what the
-    Kustomization substitutes (red team s26 trust20 h02). Asked only when a staged file may
-    spell ConfigMap or Secret; one search for Flux's API groups."""
+    HelmRelease (valuesFrom, chart.spec.valuesFiles) that reads a ConfigMap or Secret a
+    staged file writes, by kind and name, or a staged values file: staged alone, the vars
+    ConfigMap (HOSTNET: "true") judged nothing of what the Kustomization substitutes, nor a
+    values file of what the HelmRelease renders with it (red team s26 trust20 h02, h03).
+    Asked only when a staged YAML file may spell ConfigMap or Secret, or holds no object;
+    one search for Flux's API groups."""
     from gatekeeper.sources import kubernetes
     from gatekeeper.yamldoc import YamlDocument, decode, load_all
 
@@ -204,6 +206,9 @@ def flux_readers(paths: list[str], context: LoadContext) -> list[str]:
             continue
         try:
             data = tree.read(path)
+            if not kubernetes.looks_like_objects(data):  # a values file a release may name
+                named.add(("valuesFiles", path))
+                continue
             if not kubernetes.may_spell(data, [b"ConfigMap", b"Secret"]):
                 continue
             entries = list(load_all(path, decode(data)))
@@ -236,9 +241,18 @@ def flux_readers(paths: list[str], context: LoadContext) -> list[str]:
 
 
 def _reads(obj: dict[str, Any]) -> set[tuple[str, str]]:
-    """The (kind, name) of the ConfigMaps and Secrets a Flux deployer reads."""
+    """The (kind, name) of the ConfigMaps and Secrets a Flux deployer reads, and
+    ("valuesFiles", path) of a HelmRelease's chart.spec.valuesFiles (from the root: a
+    chart of this repository's source)."""
     spec = obj.get("spec")
     spec = spec if isinstance(spec, dict) else {}
+    chart = spec.get("chart")
+    chart_spec = chart.get("spec") if isinstance(chart, dict) else None
+    files = chart_spec.get("valuesFiles") if isinstance(chart_spec, dict) else None
+    given = {
+        ("valuesFiles", posixpath.normpath(str(file).strip().lstrip("/")))
+        for file in (files if isinstance(files, list) else [])
+    }
     post_build = spec.get("postBuild")
     post_build = post_build if isinstance(post_build, dict) else {}
     listed = [
@@ -246,7 +260,7 @@ def _reads(obj: dict[str, Any]) -> set[tuple[str, str]]:
         for given in (post_build.get("substituteFrom"), spec.get("valuesFrom"))
         for entry in (given if isinstance(given, list) else [])
     ]
-    return {
+    return given | {
         (str(entry.get("kind")), str(entry.get("name")))
         for entry in listed
         if isinstance(entry, dict)
