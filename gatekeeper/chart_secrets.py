@@ -318,11 +318,17 @@ def _runs_shell_script(container: Any) -> bool:
     if not isinstance(container, dict):
         return False
     words = [w for f in ("command", "args") for w in container.get(f) or [] if isinstance(w, str)]
-    return (
-        bool(words)
-        and words[0].rsplit("/", 1)[-1] in _SHELLS
-        and any(_SCRIPT_FLAG.fullmatch(word) for word in words[1:3])
-    )
+    if not words or words[0].rsplit("/", 1)[-1] not in _SHELLS:
+        return False
+    options = iter(words[1:])  # the shell's options, up to its script or script file
+    for word in options:
+        if _SCRIPT_FLAG.fullmatch(word):
+            return True
+        if word in ("-o", "+o", "-O", "+O"):  # `bash -o pipefail -c "..."`
+            next(options, None)
+        elif not word.startswith(("-", "+")):
+            return False  # `sh script.sh -c x`: the script's own arguments
+    return False
 
 
 def _shell_text(script: Any) -> bool:

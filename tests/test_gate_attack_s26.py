@@ -215,11 +215,25 @@ spec:
         ('sh, -c, "migrate --db-password=hunter2hunter2"', [("GK-SECRET-PLAINTEXT", 11)]),
         ('/bin/bash, -ec, "DB_PASSWORD=hunter2hunter2 migrate"', [("GK-SECRET-PLAINTEXT", 11)]),
         ('sh, -c, "export PGPASSWORD=hunter2hunter2; psql -h db"', [("GK-SECRET-PLAINTEXT", 11)]),
+        (
+            'bash, -o, pipefail, -ec, "migrate --db-password=hunter2hunter2"',
+            [("GK-SECRET-PLAINTEXT", 11)],
+        ),
+        ('sh, run.sh, -c, "migrate --db-password=hunter2hunter2"', []),
         ('sh, -c, "migrate --db-password=$DB_PASSWORD --db-host db"', []),
         ('sh, -c, "migrate --token $(cat /run/secrets/token)"', []),
         ('python, -c, "print(1) --password=x"', []),
     ],
-    ids=["flag", "assignment", "export", "variable", "substitution", "not-a-shell"],
+    ids=[
+        "flag",
+        "assignment",
+        "export",
+        "options",
+        "script-file",
+        "variable",
+        "substitution",
+        "not-a-shell",
+    ],
 )
 def test_a_literal_secret_in_a_containers_shell_script_is_judged(
     gatekeeper: Callable[..., Run], tmp_path: Path, command: str, found: list[tuple[str, int]]
