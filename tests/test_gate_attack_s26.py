@@ -504,3 +504,40 @@ def test_the_hook_judges_a_flux_helm_release_of_a_staged_values_file(
         "scan", "--hook", "envs/prod/web-values.yaml", "--format", "json", cwd=tmp_path
     )
     assert ("K8S-PSS-HOST-NAMESPACES", 5) in _blocking(hook)
+
+
+_LIBRARY_HELPER = '{{- define "lib.securityContext" -}}\nprivileged: %s\n{{- end -}}\n'
+_USING_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  containers:
+  - name: web
+    image: {{ .Values.image }}
+    securityContext:
+      {{- include "lib.securityContext" . | nindent 6 }}
+"""
+
+
+def test_the_hook_judges_the_chart_a_staged_library_chart_helper_renders_in(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s26 trust20 h05: `scan --hook charts/lib/templates/_sc.tpl`, a helper of a local
+    library chart (`type: library`) that charts/web takes as `file://../lib`, now writing
+    privileged: true, judged nothing (a library renders nothing alone)."""
+    files = {
+        "charts/lib/Chart.yaml": "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+        "charts/lib/templates/_sc.tpl": _LIBRARY_HELPER % "true",
+        "charts/web/Chart.yaml": (
+            "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n"
+            "- {name: lib, version: 0.1.0, repository: 'file://../lib'}\n"
+        ),
+        "charts/web/values.yaml": "image: nginx:1.25\n",
+        "charts/web/templates/pod.yaml": _USING_POD,
+    }
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper(
+        "scan", "--hook", "charts/lib/templates/_sc.tpl", "--format", "json", cwd=tmp_path
+    )
+    assert [f for f in _blocking(hook) if f[0] == "K8S-PSS-PRIVILEGED"] != []

@@ -56,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         files = context.select_files(run_context, args.paths, args.include, args.exclude)
         if args.hook:  # what renders a staged file, as a scan: Applications, Tanka
-            # environments, CI and helmfile releases of a remote chart, Flux deployers
+            # environments, CI and helmfile releases of a remote chart, Flux deployers,
+            # charts taking a staged chart as a file:// dependency
             from gatekeeper.sources import helm_deployers, tanka
 
+            files += helm_deployers.dependents(files, run_context.load)
             files += helm_deployers.staged(files, run_context.load)
             files += tanka.staged(files, run_context.load)
             files += helm_deployers.release_readers(files, run_context.load)

@@ -265,3 +265,35 @@ def _reads(obj: dict[str, Any]) -> set[tuple[str, str]]:
         for entry in listed
         if isinstance(entry, dict)
     }
+
+
+def dependents(paths: list[str], context: LoadContext) -> list[str]:
+    """For the hook: the Chart.yaml of each chart that renders a staged file of another
+    local chart through a `file://` dependency (a library chart's helper, a subchart),
+    followed through dependents of dependents: staged alone, a library chart's helper
+    judged nothing (red team s26 trust20 h05; the pull request's check follows helm's
+    feeds). Asked only for a staged file inside a chart; one search for `file://`."""
+    tree = context.tree
+    index = ownership.of(tree)
+    inside_charts = [
+        path
+        for path in paths
+        if any(index.exists(posixpath.join(folder, CHART_FILE)) for folder in parents(path))
+    ]
+    if not inside_charts:
+        return []
+    from gatekeeper.sources.helm import _local_dependencies
+
+    charts = [
+        file
+        for file, line in spelling(tree, ["file://"], (CHART_FILE,))
+        if line is not None and posixpath.basename(file) == CHART_FILE
+    ]
+    graph = Graph()
+    for chart_file in charts:
+        chart_dir = posixpath.dirname(chart_file)
+        for local in _local_dependencies(tree, chart_file):
+            folder = posixpath.normpath(posixpath.join(chart_dir, local))
+            graph.add(chart_file, folder.rstrip("/") + "/")
+            graph.add(chart_file, posixpath.join(folder, CHART_FILE))
+    return [file for file in graph.affected(inside_charts) if file not in paths]
