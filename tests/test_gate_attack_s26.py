@@ -541,3 +541,41 @@ def test_the_hook_judges_the_chart_a_staged_library_chart_helper_renders_in(
         "scan", "--hook", "charts/lib/templates/_sc.tpl", "--format", "json", cwd=tmp_path
     )
     assert [f for f in _blocking(hook) if f[0] == "K8S-PSS-PRIVILEGED"] != []
+
+
+_TLA_APPLICATION = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: default
+  destination: {server: https://kubernetes.default.svc, namespace: web}
+  source:
+    repoURL: https://github.com/example/repo.git
+    path: k8s/web
+    directory: {jsonnet: {tlas: [{name: priv, value: "false", code: true}]}}
+"""
+
+
+@pytest.mark.parametrize("override", [".argocd-source-web.yaml", ".argocd-source.yaml"])
+def test_the_hook_judges_the_application_a_staged_override_file_configures(
+    gatekeeper: Callable[..., Run], tmp_path: Path, override: str
+) -> None:
+    """s26 trust20 j09: `scan --hook k8s/web/.argocd-source-web.yaml`, an Argo CD override
+    file in the source path giving the Jsonnet tla priv=true, judged nothing: only
+    Applications spelling valueFiles/fileParameters were asked for a YAML file."""
+    files = {
+        ".gatekeeper.yml": "sources:\n  gitops:\n    repoURLs: [https://github.com/example/repo.git]\n",
+        "apps/web.yaml": _TLA_APPLICATION,
+        "k8s/web/main.jsonnet": (
+            "function(priv=false) { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' },\n"
+            "  spec: { containers: [{ name: 'web', image: 'nginx:1.25',\n"
+            "                         securityContext: { privileged: priv } }] } }\n"
+        ),
+        f"k8s/web/{override}": (
+            'directory:\n  jsonnet:\n    tlas: [{name: priv, value: "true", code: true}]\n'
+        ),
+    }
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper("scan", "--hook", f"k8s/web/{override}", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(hook) if f[0] == "K8S-PSS-PRIVILEGED"] != []

@@ -31,6 +31,7 @@ _MARK = "valueFiles"
 _FILE_MARK = "fileParameters"
 _APPLICATION_MARK = "argoproj.io/"
 _JSONNET = (".jsonnet", ".libsonnet")
+_OVERRIDES = ".argocd-source"
 
 
 def prestart(paths: Iterable[str]) -> None:
@@ -74,10 +75,11 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
     from gatekeeper.sources import kubernetes
 
     tree = context.tree
-    if chart_dir is None and path.endswith(_JSONNET):
+    if path.endswith(_JSONNET) or posixpath.basename(path).startswith(_OVERRIDES):
         # Argo CD evaluates a directory source's Jsonnet whatever its Application spells
-        # (no `directory:` needed) and libraries by `libs` or relative imports: every
-        # Application is asked (red team s26 trust20 j03: the hook judged nothing)
+        # (no `directory:` needed) and libraries by `libs` or relative imports, and reads a
+        # source path's override files (`.argocd-source-web.yaml`): every Application is
+        # asked (red team s26 trust20 j03, j09: the hook judged nothing)
         words = [_APPLICATION_MARK]
     elif chart_dir is None and not path.endswith(_SUFFIXES):
         # any file may be a `--set-file` value (`fileParameters: [{path: $values/hn.txt}]`):
