@@ -579,3 +579,51 @@ def test_the_hook_judges_the_application_a_staged_override_file_configures(
     _pull_request(tmp_path, files, {})
     hook = gatekeeper("scan", "--hook", f"k8s/web/{override}", "--format", "json", cwd=tmp_path)
     assert [f for f in _blocking(hook) if f[0] == "K8S-PSS-PRIVILEGED"] != []
+
+
+_GIT_FILES_SET = """\
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: web, namespace: argocd}
+spec:
+  goTemplate: true
+  generators:
+  - git:
+      repoURL: https://github.com/example/repo.git
+      revision: HEAD
+      files: [{path: "envs/*/config.json"}]
+  template:
+    metadata: {name: 'web-{{.env}}'}
+    spec:
+      project: default
+      destination: {server: https://kubernetes.default.svc, namespace: 'web-{{.env}}'}
+      source:
+        repoURL: https://github.com/example/repo.git
+        path: charts/web
+        helm:
+          valuesObject:
+            hostNetwork: '{{.hostNetwork}}'
+"""
+
+
+def test_the_hook_judges_the_application_set_a_staged_generator_file_feeds(
+    gatekeeper: Callable[..., Run], tmp_path: Path
+) -> None:
+    """s26 trust20 h06: `scan --hook envs/prod/config.json`, the file an ApplicationSet's git
+    files generator reads as the template's parameters, now giving hostNetwork true, judged
+    nothing."""
+    files = {
+        ".gatekeeper.yml": "sources:\n  gitops:\n    repoURLs: [https://github.com/example/repo.git]\n",
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": "hostNetwork: false\n",
+        "charts/web/templates/pod.yaml": (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n"
+            "  hostNetwork: {{ .Values.hostNetwork }}\n"
+            "  containers:\n  - {name: web, image: nginx:1.25}\n"
+        ),
+        "apps/web.yaml": _GIT_FILES_SET,
+        "envs/prod/config.json": '{"env": "prod", "hostNetwork": true}\n',
+    }
+    _pull_request(tmp_path, files, {})
+    hook = gatekeeper("scan", "--hook", "envs/prod/config.json", "--format", "json", cwd=tmp_path)
+    assert ("K8S-PSS-HOST-NAMESPACES", 5) in _blocking(hook)

@@ -32,6 +32,7 @@ _FILE_MARK = "fileParameters"
 _APPLICATION_MARK = "argoproj.io/"
 _JSONNET = (".jsonnet", ".libsonnet")
 _OVERRIDES = ".argocd-source"
+_GENERATORS_MARK = "generators"
 
 
 def prestart(paths: Iterable[str]) -> None:
@@ -91,7 +92,9 @@ def deployers(path: str, chart_dir: str | None, context: LoadContext) -> list[st
                 return []
         except OSError:
             return []
-        words = [_MARK, _FILE_MARK]
+        # an ApplicationSet's git files generator reads it as parameters (red team s26
+        # trust20 h06: `files: [{path: envs/*/config.json}]`)
+        words = [_MARK, _FILE_MARK, _GENERATORS_MARK]
     else:
         words = [_MARK, _FILE_MARK, chart_dir or "path"]
     graph = Graph()  # as a pull request's dependency graph has them, for these files
@@ -129,6 +132,12 @@ def _inputs(tree: Tree, file: str, context: LoadContext) -> frozenset[str]:
             continue
         for obj in gitops._with_items(entry.obj):
             if is_application_set(obj):  # its template's sources, whatever it stamps
+                spec = obj.get("spec")
+                generators = spec.get("generators") if isinstance(spec, dict) else None
+                found.update(  # the paths its generators read (git files, directories)
+                    gitops._fixed_part(text)
+                    for text in gitops._strings_at(generators, ("path",))
+                )
                 template = obj.get("spec", {}).get("template")
                 spec = template.get("spec") if isinstance(template, dict) else None
                 obj = {"kind": "Application", "spec": spec if isinstance(spec, dict) else {}}
