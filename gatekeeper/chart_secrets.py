@@ -272,21 +272,26 @@ _ARGUMENT = re.compile(r"-{0,2}([A-Za-z_][A-Za-z0-9_.-]*)=(\S+)")
 _CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
-def in_container_args(documents: Sequence[Document]) -> list[Problem]:
+def in_container_args(
+    documents: Sequence[Document], read: Callable[[str], bytes | None] | None = None
+) -> list[Problem]:
     """The settings a container's `command` and `args` write (`--db-password=S3cr3t`,
     `["--token", "S3cr3t"]`) as candidates (red team s25: a literal password as a container
     argument was green: K8S-POD-ENV-SECRETS reads `env` only). A `$(VAR)` the kubelet fills
     passes; a shell's script word (`sh -c "..."`) is read by its commands, as is a custom
     resource's step `script` (Tekton), its containers placed where they are written (red
-    team s26 trust20 s02: a CloneSet's or a Tekton step's were not read). Not a chart's
-    rendering (its values' defaults, s24)."""
+    team s26 trust20 s02: a CloneSet's or a Tekton step's were not read). Of a chart's
+    rendering, only a value its template line writes as a literal (s26 trust20 s03; its
+    values' defaults are not judged, s24)."""
     from gatekeeper.workloads import pod_views
 
     found = []
     for document in documents:
         obj = document.obj
-        if document.source == "helm" or not isinstance(obj, dict):
+        rendered = document.source == "helm"
+        if not isinstance(obj, dict) or (rendered and read is None):
             continue
+        written = functools.partial(_written_on_line, read) if rendered else None
         for view in pod_views(obj):
             spec = view.pod.get("spec")
             for group in _CONTAINER_LISTS:
@@ -304,8 +309,29 @@ def in_container_args(documents: Sequence[Document]) -> list[Problem]:
                         if not isinstance(words, list):
                             continue
                         at = view.real_path(("spec", group, index, field))
-                        found += _argument_candidates(document, at, words, scripts)
+                        made = _argument_candidates(document, at, words, scripts)
+                        found += [
+                            p
+                            for p in made
+                            if written is None
+                            or (p.candidate is not None and written(p.file, p.line, p.candidate[1]))
+                        ]
     return found
+
+
+def _written_on_line(
+    read: Callable[[str], bytes | None] | None, file: str, line: int, value: str
+) -> bool:
+    """Whether a chart's template writes `value` as a literal at `line`: the line holds it,
+    outside any template action (not a default of the chart's values)."""
+    raw = read(file) if read is not None and file else None
+    if raw is None or line < 1:
+        return False
+    lines = raw.decode("utf-8", "replace").splitlines()
+    if line > len(lines):
+        return False
+    text = re.sub(r"\{\{.*?\}\}", " ", lines[line - 1])
+    return bool(value) and value in text
 
 
 # A shell given a script by -c (`sh -c`, `bash -ec`, `/bin/ash -xc`).

@@ -627,3 +627,46 @@ def test_the_hook_judges_the_application_set_a_staged_generator_file_feeds(
     _pull_request(tmp_path, files, {})
     hook = gatekeeper("scan", "--hook", "envs/prod/config.json", "--format", "json", cwd=tmp_path)
     assert ("K8S-PSS-HOST-NAMESPACES", 5) in _blocking(hook)
+
+
+_CHART_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migrate
+        image: {{ .Values.image }}
+        %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ('args: ["--db-password=hunter2hunter2"]', [("GK-SECRET-PLAINTEXT", 11)]),
+        (
+            'command: ["sh", "-c", "migrate --db-password=hunter2hunter2"]',
+            [("GK-SECRET-PLAINTEXT", 11)],
+        ),
+        ('args: ["--db-password={{ .Values.password }}"]', []),
+    ],
+    ids=["args", "script", "values-default"],
+)
+def test_a_literal_secret_a_charts_template_writes_in_container_arguments_is_judged(
+    gatekeeper: Callable[..., Run], tmp_path: Path, written: str, found: list[tuple[str, int]]
+) -> None:
+    """s26 trust20 s03: a chart's template writing `--db-password=<literal>` in a container's
+    args (or its sh -c script) was green: charts' renderings were left out of the container
+    argument check. Only a value the template line writes as a literal is judged; a default
+    of the chart's values stays unjudged (s24)."""
+    chart = {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+        "charts/web/values.yaml": f"image: app{_DIGEST}\npassword: hunter2hunter2\n",
+    }
+    _pull_request(tmp_path, chart, {"charts/web/templates/job.yaml": _CHART_JOB % written})
+    run = gatekeeper("scan", "--base", "main", "--format", "json", cwd=tmp_path)
+    assert [f for f in _blocking(run) if f[0] == "GK-SECRET-PLAINTEXT"] == found
