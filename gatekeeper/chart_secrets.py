@@ -330,8 +330,15 @@ def _written_on_line(
     lines = raw.decode("utf-8", "replace").splitlines()
     if line > len(lines):
         return False
-    text = re.sub(r"\{\{.*?\}\}", " ", lines[line - 1])
+    text = _STRING_ACTION.sub(lambda m: m.group(1), lines[line - 1])  # `{{ "S3cr3t" }}`
+    text = re.sub(r"\{\{.*?\}\}", " ", text)
     return bool(value) and value in text
+
+
+# An action that prints a string literal, as is or through functions that keep it readable.
+_STRING_ACTION = re.compile(
+    r'\{\{-?\s*"((?:[^"\\]|\\.)*)"\s*(?:\|\s*(?:quote|squote|print|toString|trim)\s*)*-?\}\}'
+)
 
 
 # A shell given a script by -c (`sh -c`, `bash -ec`, `/bin/ash -xc`).

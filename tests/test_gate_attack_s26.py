@@ -652,9 +652,10 @@ spec:
             'command: ["sh", "-c", "migrate --db-password=hunter2hunter2"]',
             [("GK-SECRET-PLAINTEXT", 11)],
         ),
+        ('args: [\'--db-password={{ "hunter2hunter2" }}\']', [("GK-SECRET-PLAINTEXT", 11)]),
         ('args: ["--db-password={{ .Values.password }}"]', []),
     ],
-    ids=["args", "script", "values-default"],
+    ids=["args", "script", "literal-action", "values-default"],
 )
 def test_a_literal_secret_a_charts_template_writes_in_container_arguments_is_judged(
     gatekeeper: Callable[..., Run], tmp_path: Path, written: str, found: list[tuple[str, int]]
