@@ -309,8 +309,16 @@ spec:
         '{{- $ns := .Release.Namespace }}{{- if eq $ns "prod" }}',
         '{{- $prod := "prod" }}{{- if eq .Release.Namespace $prod }}',
         "{{- if eq .Release.Namespace .Values.prodNamespace }}",
+        '{{- $prod := eq .Release.Namespace "prod" }}{{- if $prod }}',
     ],
-    ids=["regexMatch", "has", "namespace-variable", "literal-variable", "values-default"],
+    ids=[
+        "regexMatch",
+        "has",
+        "namespace-variable",
+        "literal-variable",
+        "values-default",
+        "condition-variable",
+    ],
 )
 def test_a_chart_gated_on_its_release_in_other_words_is_rendered_through_the_gate(
     gatekeeper: Callable[..., Run], tmp_path: Path, gate: str

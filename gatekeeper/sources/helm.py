@@ -394,14 +394,15 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
 
 # A condition comparing the release's name or namespace with a string literal (`{{ if eq
 # .Release.Namespace "prod" }}`, `{{- else if hasPrefix "prod-" .Release.Name }}`, a helper's
-# `{{ eq .Release.Namespace "prod" }}` an `if include` reads); not a name made from it
+# `{{ eq .Release.Namespace "prod" }}` an `if include` reads, a variable given the comparison,
+# `{{ $prod := eq .Release.Namespace "prod" }}`); not a name made from it
 # (`printf "%s-x" .Release.Name`) or a `lookup` in its namespace.
 _COMPARING = r"(?:eq|ne|hasPrefix|hasSuffix|contains|has|mustHas|regexMatch|mustRegexMatch)"
 _RELEASE_ACTION = lazy_re.compile(
-    r"\{\{-?\s*(?:(?:if|else\s+if|with|and|or)\s[^{}]*)?"
+    r"\{\{-?\s*(?:(?:if|else\s+if|with|and|or|\$\w+\s*:?=)\s[^{}]*)?"
     rf"\b{_COMPARING}\s[^{{}}]*\.Release\.(Namespace|Name)\b[^{{}}]*\}}\}}"
-    r"|\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*"
-    rf"\b{_COMPARING}\s[^{{}}]*\}}\}}"
+    r"|\{\{-?\s*(?:if|else\s+if|with|and|or|\$\w+\s*:?=)\s[^{}]*\.Release\.(Namespace|Name)\b"
+    rf"[^{{}}]*\b{_COMPARING}\s[^{{}}]*\}}\}}"
 )
 _STRING_LITERAL = lazy_re.compile(r'"([a-z0-9][-a-z0-9.]{0,40}|-[-a-z0-9.]{1,40})"')
 _DOUBLE_QUOTED = lazy_re.compile(r'"((?:[^"\\]|\\.){1,80})"')
