@@ -42,8 +42,9 @@ def note(tree: Tree, contents: Contents) -> None:
 def _noted(tree: Tree, words: list[str], suffixes: tuple[str, ...]) -> list[tuple[str, str]] | None:
     """git_grep's answer for files (not lines) holding one of `words`, from the scan's read
     pass when it read every file of the tree that git would search and noted each word;
-    None otherwise. As git: a file with a NUL early on is binary, an ignored one (which a
-    scan reads) is not searched."""
+    None otherwise. As git: a file with a NUL early on is binary (unless a .gitattributes
+    makes every file text, see _text_option), an ignored one (which a scan reads) is not
+    searched."""
     contents = _NOTES.get(tree)
     if contents is None or not isinstance(tree, WorkTree):
         return None
@@ -55,7 +56,8 @@ def _noted(tree: Tree, words: list[str], suffixes: tuple[str, ...]) -> list[tupl
     if any(file not in read for file in listed):
         return None
     holding = frozenset().union(*(contents.holding[word] for word in wanted))
-    found = [f for f in listed if f in holding and f not in contents.binary]
+    binary = contents.binary if _text_option(tree) == "-I" else frozenset()
+    found = [f for f in listed if f in holding and f not in binary]
     ignored = _ignored(tree, found) if found else frozenset()
     return None if ignored is None else [(f, "") for f in sorted(found) if f not in ignored]
 
@@ -123,10 +125,13 @@ def git_grep(
     commit = _commit(tree)
     prefix = ""
     if isinstance(tree, WorkTree):
-        command = ["git", "-C", str(tree.root), "grep", *options, "-z", "-I", "-F", "--untracked"]
+        text = _text_option(tree)
+        command = ["git", "-C", str(tree.root), "grep", *options, "-z", text, "-F", "--untracked"]
         command += [*patterns, *globs]
     elif commit is not None:
-        command = ["git", f"--git-dir={commit.repo.git_dir}", "grep", *options, "-z", "-I", "-F"]
+        # A revision is searched with the attributes of whatever work tree git finds (a pull
+        # request's own .gitattributes): its files are searched as text whatever they say.
+        command = ["git", f"--git-dir={commit.repo.git_dir}", "grep", *options, "-z", "-a", "-F"]
         command += [*patterns, commit.hexsha, *globs]
         prefix = f"{commit.hexsha}:"
     else:
@@ -190,7 +195,8 @@ def _tracked_ignored_grep(
     files = [f for f in files if not suffixes or f.endswith(suffixes)]
     out = []
     for start in range(0, len(files), _PATHS_PER_GREP):  # (a force-added vendor/: thousands)
-        command = ["git", "-C", str(tree.root), "grep", *arguments[:1], "-z", "-I", "-F"]
+        command = ["git", "-C", str(tree.root), "grep", *arguments[:1], "-z", _text_option(tree)]
+        command += ["-F"]
         command += [*arguments[1:], "--"]
         command += [f":(literal){f}" for f in files[start : start + _PATHS_PER_GREP]]
         command += [f":(exclude,glob){pattern}" for pattern in exclude]
@@ -203,6 +209,17 @@ def _tracked_ignored_grep(
 
 # Paths given to one git grep: well under the system's limit on a command line's length.
 _PATHS_PER_GREP = 1000
+
+
+def _text_option(tree: WorkTree) -> str:
+    """git grep's binary option for a work tree: `-I` (files with a NUL early on are not
+    searched, as Contents.binary notes), unless the tree has a .gitattributes, whose `binary`
+    or `-diff` makes git take any file for binary (red team s26 trust20 g01: `*.yaml -diff`
+    hid the repository's admission policies from the search, while kubectl and Argo CD
+    read those files): then `-a`, every file searched as text."""
+    listed = tree.list_dir("")
+    attributes = any(name.rsplit("/", 1)[-1] == ".gitattributes" for name in listed)
+    return "-a" if attributes else "-I"
 
 
 def spelling(

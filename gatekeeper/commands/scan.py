@@ -55,10 +55,16 @@ def run(args: argparse.Namespace) -> int:
         pairs = [(_stdin_name(args.stdin_filename, run_context.root), sys.stdin.buffer.read())]
     else:
         files = context.select_files(run_context, args.paths, args.include, args.exclude)
-        if args.hook:  # the Applications rendering a staged chart or values file, as a scan
-            from gatekeeper.sources import helm_deployers
+        if args.hook:  # what renders a staged file, as a scan: Applications, Tanka
+            # environments, CI and helmfile releases of a remote chart, Flux deployers,
+            # charts taking a staged chart as a file:// dependency
+            from gatekeeper.sources import helm_deployers, tanka
 
+            files += helm_deployers.dependents(files, run_context.load)
             files += helm_deployers.staged(files, run_context.load)
+            files += tanka.staged(files, run_context.load)
+            files += helm_deployers.release_readers(files, run_context.load)
+            files += helm_deployers.flux_readers(files, run_context.load)
         # Read once here (unreadable files reported), then again by whichever pass needs
         # a file: the repository's contents are never all held at once.
         pairs = Contents.of(

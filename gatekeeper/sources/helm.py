@@ -394,15 +394,24 @@ def _load(path: str, data: bytes, chart_dir: str, context: LoadContext) -> Loade
 
 # A condition comparing the release's name or namespace with a string literal (`{{ if eq
 # .Release.Namespace "prod" }}`, `{{- else if hasPrefix "prod-" .Release.Name }}`, a helper's
-# `{{ eq .Release.Namespace "prod" }}` an `if include` reads); not a name made from it
+# `{{ eq .Release.Namespace "prod" }}` an `if include` reads, a variable given the comparison,
+# `{{ $prod := eq .Release.Namespace "prod" }}`); not a name made from it
 # (`printf "%s-x" .Release.Name`) or a `lookup` in its namespace.
+_COMPARING = r"(?:eq|ne|hasPrefix|hasSuffix|contains|has|mustHas|regexMatch|mustRegexMatch)"
 _RELEASE_ACTION = lazy_re.compile(
-    r"\{\{-?\s*(?:(?:if|else\s+if|with|and|or)\s[^{}]*)?"
-    r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*\}\}"
-    r"|\{\{-?\s*(?:if|else\s+if|with|and|or)\s[^{}]*\.Release\.(Namespace|Name)\b[^{}]*"
-    r"\b(?:eq|ne|hasPrefix|hasSuffix|contains)\s[^{}]*\}\}"
+    r"\{\{-?\s*(?:(?:if|else\s+if|with|and|or|\$\w+\s*:?=)\s[^{}]*)?"
+    rf"\b{_COMPARING}\s[^{{}}]*\.Release\.(Namespace|Name)\b[^{{}}]*\}}\}}"
+    r"|\{\{-?\s*(?:if|else\s+if|with|and|or|\$\w+\s*:?=)\s[^{}]*\.Release\.(Namespace|Name)\b"
+    rf"[^{{}}]*\b{_COMPARING}\s[^{{}}]*\}}\}}"
 )
 _STRING_LITERAL = lazy_re.compile(r'"([a-z0-9][-a-z0-9.]{0,40}|-[-a-z0-9.]{1,40})"')
+_DOUBLE_QUOTED = lazy_re.compile(r'"((?:[^"\\]|\\.){1,80})"')
+# `$ns := .Release.Namespace`, `$prod := "prod"`: a variable standing for either in a gate.
+_RELEASE_VARIABLE = lazy_re.compile(
+    r"\$(\w+)\s*:?=\s*(\.Release\.(?:Namespace|Name)\b|\"[-a-z0-9.]{1,40}\")"
+)
+_VALUES_REF = lazy_re.compile(r"\.Values((?:\.\w+)+)")
+_NAME_START = lazy_re.compile(r"[-a-z0-9.]+")
 _MAX_GATES = 4
 
 
@@ -419,8 +428,8 @@ def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
             continue
         if ".Release.Name" not in text:
             continue
-        for action in _RELEASE_ACTION.finditer(text):
-            for literal in _STRING_LITERAL.findall(action.group(0)):
+        for action in _RELEASE_ACTION.finditer(_spelled_out(text, tree, chart_dir)):
+            for literal in _gate_literals(action.group(0)):
                 value = ("x" + literal if literal.startswith("-") else literal).strip(".")
                 value = value + "x" if value.endswith("-") else value
                 release = (
@@ -433,6 +442,40 @@ def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
                 if len(gates) >= _MAX_GATES:
                     return gates
     return gates
+
+
+def _spelled_out(text: str, tree: Tree, chart_dir: str) -> str:
+    """A template's text with what its gates compare written in (red team s26 trust20 r01):
+    a variable holding the release's name or namespace, or a literal (`$ns :=
+    .Release.Namespace`, `$prod := "prod"`), and a `.Values` path the chart's values.yaml
+    gives a string (`eq .Release.Namespace .Values.prodNamespace`)."""
+    for name, value in _RELEASE_VARIABLE.findall(text):
+        text = re.sub(rf"\${re.escape(name)}\b(?!\s*:?=)", value.replace("\\", r"\\"), text)
+    if ".Values." not in text or ".Release." not in text:
+        return text
+    document = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+    defaults = document.obj if document is not None and isinstance(document.obj, dict) else {}
+
+    def given(match: re.Match[str]) -> str:
+        value = get(defaults, tuple(match.group(1).strip(".").split(".")))
+        return f'"{value}"' if isinstance(value, str) and '"' not in value else match.group(0)
+
+    return _VALUES_REF.sub(given, text)
+
+
+def _gate_literals(action: str) -> list[str]:
+    """The names a release gate compares with: its string literals, and for a regexMatch a
+    name its pattern matches (the literal start of `^prod(-.*)?$`: `prod`)."""
+    found = _STRING_LITERAL.findall(action)
+    if "egexMatch" in action:
+        for pattern in _DOUBLE_QUOTED.findall(action):
+            start = _NAME_START.match(pattern.lstrip("^("))
+            if start is None:
+                continue
+            start_text = start.group(0)
+            if start_text not in found and _STRING_LITERAL.fullmatch(f'"{start_text}"'):
+                found.append(start_text)
+    return found
 
 
 # Helm's error for a template's `fail` or `required`: the chart refusing its values.

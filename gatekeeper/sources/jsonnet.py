@@ -159,6 +159,9 @@ class Evaluated(NamedTuple):
     output: Any
     sources: Sources | None
     problem: Problem | None
+    # The failure is the scan's, not Jsonnet's: a limit stopped it, or an import was refused
+    # (an absolute path, a way out of the repository): the deployer may well evaluate it.
+    ours: bool = False
 
 
 class Deployer(NamedTuple):
@@ -195,7 +198,8 @@ def run(
     resolve = resolver(tree, search, builtin or {})
     result = jsonnet_sandbox.evaluate(file, decode(data), resolve, variables, limited or LIMITS)
     if result.output is None:
-        return Evaluated(None, None, _failure(file, result, deployer, search, tree))
+        ours = bool(result.refused) or jsonnet_sandbox.stopped(result.error)
+        return Evaluated(None, None, _failure(file, result, deployer, search, tree), ours)
     try:
         output = json.loads(result.output)
     except ValueError:  # Jsonnet prints JSON; a limit cut it short

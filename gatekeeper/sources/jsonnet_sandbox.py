@@ -186,6 +186,14 @@ def _converse(
 
 
 _TOO_LONG = "output over the limit"  # what _read_lines puts then
+# The words of every error that is no evaluator's but a limit's, or the child's end (a
+# crash): the deployer, unlimited, may well evaluate the file.
+_STOPPED = ("evaluation stopped", "output larger than", "evaluation ended without a result")
+
+
+def stopped(error: str) -> bool:
+    """Did a limit of the sandbox (or its child's crash) end the evaluation, not Jsonnet?"""
+    return any(words in error for words in _STOPPED)
 
 
 def _read_lines(stream: Any, limit: int, lines: queue.Queue[bytes | str | None]) -> None:

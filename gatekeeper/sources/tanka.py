@@ -113,6 +113,13 @@ def search_paths(base: str, project: str) -> list[str]:
 
 def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     """The objects the environment declared in `file` (a spec.json) applies."""
+    spec = {key: value for key, value in document.obj.items() if key != "data"}
+    return _static(file, spec, document.name, context)
+
+
+def _static(file: str, spec: dict[str, Any], name: str, context: LoadContext) -> Loaded:
+    """The objects `tk apply` applies for the static environment whose spec.json is `file`
+    (`spec` its content, as tk.env gives it)."""
     from gatekeeper.sources import jsonnet
 
     loaded = Loaded()
@@ -120,7 +127,7 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
     base = posixpath.dirname(file) or "."
     entry = _beside(base, ENTRYPOINT)
     if not tree.exists(entry):
-        message = f"Tanka environment {document.name or base} has no {ENTRYPOINT}: tk fails"
+        message = f"Tanka environment {name or base} has no {ENTRYPOINT}: tk fails"
         loaded.problems.append(Problem(jsonnet.RENDER_ERROR, file, 1, message))
         return loaded
     project = root(tree, base)
@@ -138,7 +145,6 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         )
         loaded.problems.append(Problem("GK-RENDERER-MISSING", entry, 1, message))
         return loaded
-    spec = {key: value for key, value in document.obj.items() if key != "data"}
     variables = _variables(context, base, json.dumps(spec))
     search = search_paths(base, project)
     limited = jsonnet.limits(context)
@@ -156,8 +162,36 @@ def expand(file: str, document: Document, context: LoadContext) -> Loaded:
         )
         loaded.problems.append(Problem(jsonnet.RENDER_ERROR, entry, 1, message))
         return loaded
-    _apply(entry, objects, _namespace(document.obj), evaluated.sources, loaded)
+    _apply(entry, objects, _namespace(spec), evaluated.sources, loaded)
     return loaded
+
+
+def _unmarked_spec(tree: Tree, base: str) -> dict[str, Any] | None:
+    """The environment of the spec.json in `base` as Tanka reads it (spec.Parse: Go's JSON
+    into v1alpha1.New()), when that file is no `tanka.dev` Environment document the scan
+    expands itself (is_environment): tk takes any JSON object there, with no apiVersion or
+    kind (defaulted) and with keys in any case (Go matches struct fields so); None when there
+    is no such file, or it is an Environment document, or tk cannot read it either."""
+    try:
+        obj = json.loads(tree.read(_beside(base, SPEC)))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict) or is_environment(obj):
+        return None
+    fields = {"apiversion": "apiVersion", "kind": "kind", "metadata": "metadata", "spec": "spec"}
+    spec: dict[str, Any] = {"apiVersion": "tanka.dev/v1alpha1", "kind": "Environment"}
+    for key, value in obj.items():  # the last spelling wins, as Go's decoder overwrites
+        if key.lower() in fields:
+            spec[fields[key.lower()]] = value
+    given = spec.get("spec")
+    inner = {
+        ("namespace" if str(key).lower() == "namespace" else key): value
+        for key, value in (given.items() if isinstance(given, dict) else ())
+    }
+    old = next((v for k, v in obj.items() if k == "namespace" and isinstance(v, str)), None)
+    inner["namespace"] = inner.get("namespace") or old or "default"  # Tanka's defaults
+    spec["spec"] = inner
+    return spec
 
 
 def _apply(
@@ -217,8 +251,15 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     loaded = Loaded()
     tree = context.tree
     base = posixpath.dirname(path) or "."
-    if not is_entry(tree, path, data) or tree.exists(_beside(base, SPEC)):
-        return loaded  # a library, or a static environment: judged through its spec.json
+    if not is_entry(tree, path, data):
+        return loaded  # a library
+    if tree.exists(_beside(base, SPEC)):
+        # A static environment, judged through its spec.json; one that is no Environment
+        # document to the scan is still one to tk (red team s26 trust20 j01).
+        unmarked = _unmarked_spec(tree, base) if posixpath.basename(path) == ENTRYPOINT else None
+        if unmarked is None:
+            return loaded
+        return _static(_beside(base, SPEC), unmarked, base, context)
     project = root(tree, base)
     if project is None:
         return loaded  # tk finds no project root: it evaluates nothing here
@@ -244,8 +285,14 @@ def load(path: str, data: bytes, context: LoadContext) -> Loaded:
     search = search_paths(base, project)
     evaluated = jsonnet.run(path, search, variables, tree, {"tk": _TK}, deployer, limited)
     if evaluated.problem is not None or evaluated.sources is None:
-        if tanka and evaluated.problem is not None:
-            loaded.problems.append(_native(evaluated.problem, path, tree))
+        if evaluated.problem is not None:
+            problem = _native(evaluated.problem, path, tree)
+            # Said whatever the file looks like where tk would not fail as the scan did: a
+            # limit stopped it, an import was refused (j06: an absolute path), or it calls a
+            # native function tk provides (red team s26 trust20 j04: Tanka picks
+            # environments by kind alone, which the text need not spell).
+            if tanka or problem is not evaluated.problem or evaluated.ours:
+                loaded.problems.append(problem)
         return loaded
     found: list[Any] = []
     stray = _extract(evaluated.output, (), found)
@@ -286,6 +333,7 @@ _NOT_A_FUNCTION = (
     "Unexpected type null, expected function",
     "only functions can be called, got null",
 )
+_RUNS_TOOLS = frozenset({"helmTemplate", "kustomizeBuild"})
 _NATIVE = lazy_re.compile(r"""std\.native\(\s*['"]([A-Za-z]+)['"]\s*\)""")
 
 
@@ -307,6 +355,11 @@ def _native(problem: Problem, entry: str, tree: Tree) -> Problem:
         " (helm template, kustomize build) that is not run here: the environment is not"
         " judged; judge the chart or kustomization it renders where it lives"
     )
+    if not set(names) <= _RUNS_TOOLS:  # regexMatch, parseYaml, sha256...
+        message = (
+            f"tk apply evaluates {entry} with Tanka's native {', '.join(names)}, which"
+            " gatekeeper does not provide: the environment is not judged"
+        )
     if "vendor" in problem.file.split("/") and problem.file != entry:
         # A vendored library (tanka-util) nobody here edits: said at the environment's own
         # line that uses it, once per environment (grafana/helm-charts: three findings at one
@@ -401,13 +454,8 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
     every = tree.list_dir(".")
     specs = {f for f in every if posixpath.basename(f) == SPEC}
     # An inline environment's reader is its own file (no spec.json beside it).
-    inline = [
-        f
-        for f in every
-        if detect(f)
-        and _beside(posixpath.dirname(f) or ".", SPEC) not in specs
-        and _inline_entry(tree, f)
-    ]
+    # So is a main.jsonnet beside a spec.json that tk reads and the scan does not expand.
+    inline = [f for f in every if detect(f) and _reads_itself(tree, f, specs)]
     if not specs and not inline:
         return
     files = jsonnet.Jsonnets(tree, [])
@@ -429,8 +477,19 @@ def feeds(context: LoadContext) -> Iterator[tuple[str, str]]:
         for marker in ROOT_MARKERS:
             yield file, _beside(project, marker)
         entry = _beside(base, ENTRYPOINT) if file in specs else file
+        if file not in specs and _beside(base, SPEC) in specs:
+            yield file, _beside(base, SPEC)
         for imported in files.imports([entry], search):
             yield file, imported
+
+
+def _reads_itself(tree: Tree, path: str, specs: set[str]) -> bool:
+    """Is the Jsonnet file `path` the file whose load yields what tk applies from it: an
+    inline entry, or a main.jsonnet beside an unmarked spec.json (_unmarked_spec)?"""
+    base = posixpath.dirname(path) or "."
+    if _beside(base, SPEC) not in specs:
+        return _inline_entry(tree, path)
+    return posixpath.basename(path) == ENTRYPOINT and _unmarked_spec(tree, base) is not None
 
 
 def _inline_entry(tree: Tree, path: str) -> bool:
@@ -443,3 +502,21 @@ def _inline_entry(tree: Tree, path: str) -> bool:
         return is_entry(tree, path, tree.read(path))
     except OSError:
         return False
+
+
+def staged(paths: list[str], context: LoadContext) -> list[str]:
+    """For the hook: the files, other than `paths`, that declare a Tanka environment reading
+    one of them (a spec.json, an inline environment's main.jsonnet), so that a commit of a
+    main.jsonnet or a library is judged as what tk applies (red team s26 trust20 j02: the
+    hook judged nothing). The tree's environments are read only when a staged Jsonnet or
+    JSON file is in a Tanka project (a commit of YAML or code costs the hook nothing)."""
+    from gatekeeper.depgraph import Graph
+
+    tree = context.tree
+    jsonnet = [path for path in paths if path.endswith((".jsonnet", ".libsonnet", ".json"))]
+    if not any(root(tree, posixpath.dirname(path) or ".") is not None for path in jsonnet):
+        return []
+    graph = Graph()
+    for reader, needs in feeds(context):
+        graph.add(reader, needs)
+    return [file for file in graph.affected(paths) if file not in paths]
