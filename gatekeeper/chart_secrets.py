@@ -293,6 +293,7 @@ def in_container_args(
         if not isinstance(obj, dict) or (rendered and read is None):
             continue
         written = functools.partial(_written_on_line, read) if rendered else None
+        spelled = functools.partial(_template_spells, read, document.file) if rendered else None
         for view in pod_views(obj):
             spec = view.pod.get("spec")
             for group in _CONTAINER_LISTS:
@@ -310,7 +311,7 @@ def in_container_args(
                         if not isinstance(words, list):
                             continue
                         at = view.real_path(("spec", group, index, field))
-                        made = _argument_candidates(document, at, words, scripts)
+                        made = _argument_candidates(document, at, words, scripts, spelled)
                         found += [
                             p
                             for p in made
@@ -401,16 +402,30 @@ _COMPOSE_ADVICE = (
 )
 
 
+def _template_spells(read: Callable[[str], bytes | None] | None, file: str, value: str) -> bool:
+    """Whether the template a rendered document comes from spells `value` anywhere: where it
+    does not, no line of it writes the value (_written_on_line), and the document is not
+    located for it (mapping a rendering to template lines is a hook's largest cost)."""
+    raw = read(file) if read is not None and file else None
+    return raw is None or value.encode("utf-8", "replace") in raw
+
+
 def _argument_candidates(
-    document: Document, at: Path, given: list[Any], scripts: bool = False, advice: str = ""
+    document: Document,
+    at: Path,
+    given: list[Any],
+    scripts: bool = False,
+    spelled: Callable[[str], bool] | None = None,
+    advice: str = "",
 ) -> list[Problem]:
     found = []
     for script, words in _script_words(given, scripts):
         for number, key, value in _settings(words):
+            if spelled is not None and not spelled(value):
+                continue  # a rendering's value its template does not write
             place = document.locator.locate((*at, number if script < 0 else script))
-            message = (
-                f"container argument {key} holds a literal secret in plain text in git"
-                + (advice or _POD_ADVICE)
+            message = f"container argument {key} holds a literal secret in plain text in git" + (
+                advice or _POD_ADVICE
             )
             found.append(
                 Problem(
@@ -841,8 +856,10 @@ def _json_settings(node: Any, key: str, depth: int) -> Iterator[tuple[str, str |
         yield key, None
     elif isinstance(node, dict):
         for child_key, child in node.items():
-            name = _name(str(child_key), child) if isinstance(child, str) else _CAMEL.sub(
-                "_", str(child_key)
+            name = (
+                _name(str(child_key), child)
+                if isinstance(child, str)
+                else _CAMEL.sub("_", str(child_key))
             )
             yield from _json_settings(child, name, depth + 1)
     elif isinstance(node, list):
@@ -870,19 +887,19 @@ def in_compose_commands(documents: Sequence[Document]) -> list[Problem]:
         for name, service in services.items() if isinstance(services, dict) else ():
             if not isinstance(service, dict):
                 continue
-            words = [
-                w
-                for field in ("entrypoint", "command")
-                for w in _listed(service.get(field))
-            ]
+            words = [w for field in ("entrypoint", "command") for w in _listed(service.get(field))]
             scripts = _runs_shell_script({"command": words})
             for field in ("entrypoint", "command"):
                 given = service.get(field)
                 at: Path = ("services", name, field)
                 if isinstance(given, str):  # Compose splits it into words, no shell
-                    found += _argument_candidates(document, at, [given], True, _COMPOSE_ADVICE)
+                    found += _argument_candidates(
+                        document, at, [given], True, advice=_COMPOSE_ADVICE
+                    )
                 elif isinstance(given, list):
-                    found += _argument_candidates(document, at, given, scripts, _COMPOSE_ADVICE)
+                    found += _argument_candidates(
+                        document, at, given, scripts, advice=_COMPOSE_ADVICE
+                    )
     return found
 
 

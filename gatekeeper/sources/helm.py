@@ -421,6 +421,12 @@ def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
     passed, the chart being judged in `default` as `release-name` only, and anyone installs
     it into `prod`). A prefix or suffix literal (`"prod-"`) is made a valid name."""
     gates: list[Release] = []
+
+    @functools.cache
+    def defaults() -> dict[str, Any]:  # the chart's values.yaml, read once (not per template)
+        document = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
+        return document.obj if document is not None and isinstance(document.obj, dict) else {}
+
     for file in tree.list_dir(posixpath.join(chart_dir, "templates")):
         try:
             text = decode(tree.read(file))
@@ -428,7 +434,7 @@ def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
             continue
         if ".Release.Name" not in text:
             continue
-        for action in _RELEASE_ACTION.finditer(_spelled_out(text, tree, chart_dir)):
+        for action in _RELEASE_ACTION.finditer(_spelled_out(text, defaults)):
             for literal in _gate_literals(action.group(0)):
                 value = ("x" + literal if literal.startswith("-") else literal).strip(".")
                 value = value + "x" if value.endswith("-") else value
@@ -444,20 +450,18 @@ def _release_gates(tree: Tree, chart_dir: str) -> list[Release]:
     return gates
 
 
-def _spelled_out(text: str, tree: Tree, chart_dir: str) -> str:
+def _spelled_out(text: str, defaults: Callable[[], dict[str, Any]]) -> str:
     """A template's text with what its gates compare written in (red team s26 trust20 r01):
     a variable holding the release's name or namespace, or a literal (`$ns :=
     .Release.Namespace`, `$prod := "prod"`), and a `.Values` path the chart's values.yaml
     gives a string (`eq .Release.Namespace .Values.prodNamespace`)."""
     for name, value in _RELEASE_VARIABLE.findall(text):
         text = re.sub(rf"\${re.escape(name)}\b(?!\s*:?=)", value.replace("\\", r"\\"), text)
-    if ".Values." not in text or ".Release." not in text:
-        return text
-    document = _read_values(tree, posixpath.join(chart_dir, "values.yaml"), Loaded())
-    defaults = document.obj if document is not None and isinstance(document.obj, dict) else {}
+    if ".Values." not in text or not _RELEASE_ACTION.search(text):
+        return text  # (no gate to spell out: the values are not read for it)
 
     def given(match: re.Match[str]) -> str:
-        value = get(defaults, tuple(match.group(1).strip(".").split(".")))
+        value = get(defaults(), tuple(match.group(1).strip(".").split(".")))
         return f'"{value}"' if isinstance(value, str) and '"' not in value else match.group(0)
 
     return _VALUES_REF.sub(given, text)
