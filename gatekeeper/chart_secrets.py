@@ -321,16 +321,24 @@ def in_container_args(
     return found
 
 
+def _template_lines(
+    read: Callable[[str], bytes | None] | None, file: str, line: int
+) -> list[str] | None:
+    """A chart template's lines, when it can be read and has a line `line` (1-based)."""
+    raw = read(file) if read is not None and file else None
+    if raw is None or line < 1:
+        return None
+    lines = raw.decode("utf-8", "replace").splitlines()
+    return lines if line <= len(lines) else None
+
+
 def _written_on_line(
     read: Callable[[str], bytes | None] | None, file: str, line: int, value: str
 ) -> bool:
     """Whether a chart's template writes `value` as a literal at `line`: the line holds it,
     outside any template action (not a default of the chart's values)."""
-    raw = read(file) if read is not None and file else None
-    if raw is None or line < 1:
-        return False
-    lines = raw.decode("utf-8", "replace").splitlines()
-    if line > len(lines):
+    lines = _template_lines(read, file, line)
+    if lines is None:
         return False
     text = _STRING_ACTION.sub(lambda m: m.group(1), lines[line - 1])  # `{{ "S3cr3t" }}`
     text = re.sub(r"\{\{.*?\}\}", " ", text)
@@ -607,11 +615,8 @@ def _from_chart_files(read: Callable[[str], bytes | None] | None, file: str, lin
     .Files.Get "files/db-password" | b64enc }}`, `(.Files.Glob "secrets/*").AsSecrets` on
     the line after `data:`, or under a block scalar key on the next line): committed in the
     repository as the template's literals are (red team s25)."""
-    raw = read(file) if read is not None and file else None
-    if raw is None or line < 1:
-        return False
-    lines = raw.decode("utf-8", "replace").splitlines()
-    if line > len(lines):
+    lines = _template_lines(read, file, line)
+    if lines is None:
         return False
     if ".Files." in lines[line - 1]:
         return True
